@@ -1,0 +1,85 @@
+// The loaded object model: what `simulator/elf` produces from an ELF file and what `simulator/vm` runs.
+// Everything here is plain data, so that the loader, the VM, the CLI and the language server agree on one shape.
+import type { Insn, SourceLoc } from '../isa/insn.ts';
+
+/** Kernel map type ids (enum bpf_map_type). */
+export const MapType = {
+  HASH: 1,
+  ARRAY: 2,
+  PROG_ARRAY: 3,
+  PERF_EVENT_ARRAY: 4,
+  PERCPU_HASH: 5,
+  PERCPU_ARRAY: 6,
+  LRU_HASH: 9,
+  LRU_PERCPU_HASH: 10,
+  LPM_TRIE: 11,
+  DEVMAP: 14,
+  CPUMAP: 16,
+  XSKMAP: 17,
+  DEVMAP_HASH: 25,
+  RINGBUF: 27,
+} as const;
+
+export const BPF_F_NO_PREALLOC = 1 << 0;
+export const BPF_F_NO_COMMON_LRU = 1 << 1;
+export const BPF_F_RDONLY_PROG = 1 << 7;
+export const BPF_F_WRONLY_PROG = 1 << 8;
+export const BPF_F_MMAPABLE = 1 << 10;
+
+export interface MapDef {
+  /** Name as libbpf names it: the variable name for user maps; for global data `<obj8>.<section>` (e.g. `prog.bss`). */
+  name: string;
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+  /** 'global' for .data/.rodata/.bss internal maps (one element, key 0). */
+  kind: 'user' | 'global';
+  /** The ELF section the map came from (`.maps`, `maps`, `.rodata`, `.data.foo`, ...). */
+  section: string;
+  /** Initial value image for global-data maps (length valueSize). */
+  initialValue?: Uint8Array;
+  /** PROG_ARRAY initial contents from `__array(values, ...)`: slot index -> program (function) name. */
+  initialProgs?: { index: number; program: string }[];
+  /** Where the map is defined in the source, when BTF/DWARF tells us. */
+  loc?: SourceLoc;
+}
+
+export interface FuncInfo {
+  /** Slot index (within the linked program) of the function's first instruction. */
+  insn: number;
+  name: string;
+}
+
+/**
+ * A program after linking: the entry function followed by every subprogram it calls (the way libbpf appends `.text`
+ * callees), with relocations applied:
+ *   - lddw of a map:           src = 1 (BPF_PSEUDO_MAP_FD), imm = index into LoadedObject.maps
+ *   - lddw of global data:     src = 2 (BPF_PSEUDO_MAP_VALUE), imm = map index, nextImm = offset in the value
+ *   - call of a bpf function:  src = 1 (BPF_PSEUDO_CALL), imm = relative slot offset (target = pc + imm + 1)
+ *   - lddw of a function addr: src = 4 (BPF_PSEUDO_FUNC), imm = relative slot offset
+ */
+export interface LoadedProgram {
+  /** The entry function's symbol name. */
+  name: string;
+  /** The ELF section it lives in (`xdp`, `xdp.frags`, `xdp/foo`, ...). */
+  section: string;
+  /** True for XDP programs (section `xdp*`); other sections load but are not run by default. */
+  isXdp: boolean;
+  /** BPF_F_XDP_HAS_FRAGS: section `xdp.frags*`. */
+  frags: boolean;
+  insns: Insn[];
+  /** Per slot: the source location of that instruction (last line_info record at or before it), if known. */
+  lines: (SourceLoc | undefined)[];
+  /** Functions in the linked program, entry first. */
+  funcs: FuncInfo[];
+}
+
+export interface LoadedObject {
+  /** Path of the object file (or of the C file it was compiled from). */
+  path: string;
+  license: string;
+  programs: LoadedProgram[];
+  maps: MapDef[];
+}

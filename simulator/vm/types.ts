@@ -1,0 +1,115 @@
+// The contract between the VM and whoever runs it (the CLI today, the driver model and the language server later).
+import type { SourceLoc } from '../isa/insn.ts';
+
+/** What a fault is. Each kind names a class of error a user can act on. */
+export type FaultKind =
+  | 'out-of-bounds'        // a load or store outside every region the program may touch
+  | 'null-dereference'     // an access through a pointer that is 0 (e.g. an unchecked map lookup)
+  | 'ctx-write'            // a store into struct xdp_md
+  | 'readonly-write'       // a store into .rodata or a BPF_F_RDONLY_PROG map value (devmap values included)
+  | 'readonly-page-write'  // a store into packet memory when the driver hands out read-only pages
+  | 'bad-ctx-access'       // a ctx load of the wrong size/offset
+  | 'budget-exhausted'     // the per-packet instruction budget ran out (a loop that does not end)
+  | 'unsupported-helper'   // helper N (name) not supported
+  | 'unsupported'          // an instruction or feature we do not model (named in the message)
+  | 'invalid-insn'         // an instruction that does not decode or validate
+  | 'call-depth'           // more than 8 nested bpf-to-bpf frames
+  | 'helper-misuse';       // a helper argument the verifier would have rejected (bad pointer, bad size)
+
+export interface Fault {
+  kind: FaultKind;
+  message: string;
+  /** Slot index in the program where it happened. */
+  insn: number;
+  /** Name of the program (entry function) that was running: differs from the entry after a tail call. */
+  program: string;
+  loc?: SourceLoc;
+}
+
+/**
+ * The xdp_buff the program runs on. `frame` is the whole receive buffer (frame_sz bytes) starting at data_hard_start;
+ * the offsets are relative to it. The last 320 bytes of the frame are skb_shared_info (tailroom the program cannot use).
+ */
+export interface XdpBuff {
+  frame: Uint8Array;
+  data: number;
+  dataEnd: number;
+  /** data_meta offset; equal to `data` when metadata is supported and empty; `data + 1` when unsupported. */
+  dataMeta: number;
+  /** Fragments (multi-buffer) after the linear part, each with its own bytes. */
+  frags: Uint8Array[];
+  /** Size of each fragment buffer (rxq->frag_size), for adjust_tail growth of the last fragment; 0 = cannot grow. */
+  fragSize: number;
+  ingressIfindex: number;
+  rxQueueIndex: number;
+  /** Packet memory is read-only (driver mode readonly-page): stores fault with kind readonly-page-write. */
+  readonlyPage?: boolean;
+}
+
+export interface RedirectTarget {
+  /** 'ifindex' from bpf_redirect; a map target from bpf_redirect_map. */
+  kind: 'ifindex' | 'map';
+  ifindex?: number;
+  /** Map name and key for bpf_redirect_map. */
+  map?: string;
+  mapType?: number;
+  key?: number;
+  flags: number;
+}
+
+export interface PerfRecord {
+  helper: 'perf_event_output' | 'ringbuf_output' | 'xdp_output';
+  map: string;
+  /** Hex of the record bytes. */
+  data: string;
+}
+
+export interface RunResult {
+  /** Raw r0 as an unsigned 32-bit number (bpf_prog_run_xdp returns u32). */
+  retval: number;
+  /** Slot index of the `exit` that ended the program (in the program that ran last), -1 after a fault. */
+  exitInsn: number;
+  /** Name of the program whose exit ended the run (differs from the entry after tail calls). */
+  exitProgram: string;
+  exitLoc?: SourceLoc;
+  fault?: Fault;
+  /** Instructions executed, across tail calls. */
+  steps: number;
+  /** Number of tail calls taken. */
+  tailCalls: number;
+  /** The target recorded by the last bpf_redirect*, if any (consumed by the driver on XDP_REDIRECT). */
+  redirect?: RedirectTarget;
+  /** bpf_trace_printk / bpf_printk output lines, formatted as the kernel formats them. */
+  printk: string[];
+  perf: PerfRecord[];
+}
+
+/** One entry of a simulated routing table for bpf_fib_lookup. */
+export interface FibRoute {
+  /** 'inet' or 'inet6'. */
+  family: 'inet' | 'inet6';
+  /** Destination prefix, e.g. "10.0.0.0/8" or "2001:db8::/32". */
+  prefix: string;
+  ifindex: number;
+  /** Next hop (optional: directly connected when absent). */
+  gateway?: string;
+  /** Source MAC of the egress device and destination MAC of the neighbour ("aa:bb:cc:dd:ee:ff"). */
+  smac?: string;
+  dmac?: string;
+  mtu?: number;
+  /** 'unicast' (default), 'blackhole', 'unreachable', 'prohibit'. */
+  type?: 'unicast' | 'blackhole' | 'unreachable' | 'prohibit';
+}
+
+/** The world outside the program: clock, randomness, CPU, routes. Owned by the caller and kept across packets. */
+export interface Environment {
+  /** bpf_ktime_get_ns: nanoseconds, monotonic; the CLI follows capture timestamps. */
+  nowNs(): bigint;
+  /** bpf_get_prandom_u32 (seedable). */
+  prandom(): number;
+  /** bpf_get_smp_processor_id, and the per-CPU map slot used. */
+  cpu: number;
+  /** Number of simulated CPUs (per-CPU maps hold this many values). */
+  nrCpus: number;
+  routes: FibRoute[];
+}
