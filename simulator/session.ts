@@ -1,0 +1,212 @@
+// The integration layer: one loaded program, its map state and the outside world, run packet by packet.
+// The CLI, the differential tests and (later) the driver model and the language server all run programs through here.
+//
+// The geometry follows BPF_PROG_TEST_RUN (net/bpf/test_run.c bpf_prog_test_run_xdp), because that is what the kernel
+// can show us to compare against: a 4096-byte frame, 256 bytes of headroom, 320 bytes of skb_shared_info tailroom, so
+// at most 3520 bytes in the linear part and the rest in page-sized fragments (even for programs not marked
+// xdp.frags), ingress_ifindex 1 (lo), rx_queue_index 0, metadata supported.
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import type { LoadedObject, LoadedProgram } from './elf/types.ts';
+import { loadObject, pickProgram } from './elf/index.ts';
+import { compileC, type CompileOptions } from './compile.ts';
+import { createMachine, type Machine } from './vm/machine.ts';
+import { mapsToJson, seedMapsFromJson } from './vm/map-json.ts';
+import { Prandom } from './vm/helper-impl/prandom.ts';
+import type { Environment, FibRoute, RunResult, XdpBuff, Fault } from './vm/types.ts';
+
+export const XDP_PACKET_HEADROOM = 256;
+export const SKB_SHARED_INFO_SIZE = 320;
+export const PAGE_SIZE = 4096;
+
+export const ACTIONS = ['XDP_ABORTED', 'XDP_DROP', 'XDP_PASS', 'XDP_TX', 'XDP_REDIRECT'] as const;
+export type Action = (typeof ACTIONS)[number];
+
+/** What the driver does with a return value: 0..4 are the actions; anything else is an aborted drop (C.5). */
+export function actionOf(retval: number): Action {
+  return retval >= 0 && retval < ACTIONS.length ? ACTIONS[retval] : 'XDP_ABORTED';
+}
+
+export class XdpLensError extends Error {}
+
+export interface LoadOptions extends CompileOptions {
+  clangFlags?: string[];
+}
+
+/** Load a `.o`, or compile a `.c` first. Throws XdpLensError with a message naming the file and position. */
+export function loadProgramFile(path: string, opts: LoadOptions = {}): LoadedObject {
+  let objectPath = path;
+  if (extname(path) === '.c') {
+    const r = compileC(path, { ...opts, flags: [...(opts.flags ?? []), ...(opts.clangFlags ?? [])] });
+    const errors = r.diagnostics.filter((d) => d.severity === 'error');
+    if (!r.objectPath || errors.length > 0) {
+      const lines = errors.length > 0
+        ? errors.map((d) => `${d.file}:${d.line}:${d.column}: error: ${d.message}`)
+        : [r.stderr.trim() || `clang failed: ${r.command.join(' ')}`];
+      throw new XdpLensError(`cannot compile ${path}:\n${lines.join('\n')}`);
+    }
+    objectPath = r.objectPath;
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(objectPath);
+  } catch (e) {
+    throw new XdpLensError(`cannot read ${objectPath}: ${(e as Error).message}`);
+  }
+  const { object, diagnostics } = loadObject(bytes, path);
+  const errors = diagnostics.filter((d) => d.severity === 'error');
+  if (!object || errors.length > 0) {
+    throw new XdpLensError(errors.map((d) => d.message).join('\n') || `cannot load ${path}`);
+  }
+  return object;
+}
+
+export interface SessionOptions {
+  /** Program to run: function or section name. Default: the first XDP program. */
+  program?: string;
+  nrCpus?: number;
+  /** CPU the program runs on (per-CPU maps, bpf_get_smp_processor_id). */
+  cpu?: number;
+  seed?: number;
+  budget?: number;
+  /** Initial map contents in the --maps JSON schema. */
+  maps?: unknown;
+  mapsFile?: string;
+  routes?: FibRoute[];
+  headroom?: number;
+  frameSize?: number;
+  ingressIfindex?: number;
+  rxQueue?: number;
+  /** Packet pages are read-only (driver mode readonly-page). */
+  readonlyPage?: boolean;
+}
+
+export interface PacketResult {
+  retval: number;
+  action: Action;
+  /** True when retval is not one of the five actions (the driver warns once and drops). */
+  invalidAction: boolean;
+  fault?: Fault;
+  /** What BPF_PROG_TEST_RUN returns in data_out: data_meta..data_end of the linear part, then the fragments. */
+  out: Uint8Array;
+  /** data..data_end of the linear part followed by the fragments (the packet as the stack or the wire would see it). */
+  data: Uint8Array;
+  metaLen: number;
+  run: RunResult;
+}
+
+/** Monotonic clock for bpf_ktime_get_ns that follows capture timestamps, starting at a plausible uptime. */
+class CaptureClock {
+  private first: bigint | undefined;
+  private current = 0n;
+  private static readonly BOOT_OFFSET = 1_000_000_000_000n; // 1000 s of uptime
+
+  advanceTo(tsNs: bigint | undefined): void {
+    if (tsNs === undefined) return;
+    if (this.first === undefined) this.first = tsNs;
+    const t = CaptureClock.BOOT_OFFSET + (tsNs - this.first);
+    if (t > this.current) this.current = t; // captures can go backwards; the kernel clock cannot
+  }
+
+  now(): bigint {
+    if (this.current === 0n) this.current = CaptureClock.BOOT_OFFSET;
+    return this.current;
+  }
+}
+
+export class Session {
+  readonly program: LoadedProgram;
+  readonly machine: Machine;
+  private readonly env: Environment;
+  private readonly clock = new CaptureClock();
+  private readonly opts: Required<Pick<SessionOptions, 'headroom' | 'frameSize' | 'ingressIfindex' | 'rxQueue'>>;
+
+  constructor(readonly obj: LoadedObject, private readonly options: SessionOptions = {}) {
+    const picked = pickProgram(obj, options.program);
+    if (typeof picked === 'string') throw new XdpLensError(picked);
+    this.program = picked;
+    const nrCpus = options.nrCpus ?? 1;
+    this.machine = createMachine(obj, { budget: options.budget, nrCpus });
+    if (options.maps !== undefined) {
+      const errors = seedMapsFromJson(this.machine.maps, options.maps, options.mapsFile ?? '--maps');
+      if (errors.length > 0) throw new XdpLensError(errors.join('\n'));
+    }
+    const prng = new Prandom(options.seed ?? 1);
+    const clock = this.clock;
+    this.env = {
+      nowNs: () => clock.now(),
+      prandom: () => prng.next(),
+      cpu: options.cpu ?? 0,
+      nrCpus,
+      routes: options.routes ?? [],
+    };
+    this.opts = {
+      headroom: options.headroom ?? XDP_PACKET_HEADROOM,
+      frameSize: options.frameSize ?? PAGE_SIZE,
+      ingressIfindex: options.ingressIfindex ?? 1,
+      rxQueue: options.rxQueue ?? 0,
+    };
+  }
+
+  /** Lay a frame out the way test_run does: linear part up to frame_sz - headroom - tailroom, the rest in pages. */
+  buildBuff(bytes: Uint8Array): XdpBuff {
+    const { headroom, frameSize } = this.opts;
+    const linearMax = frameSize - headroom - SKB_SHARED_INFO_SIZE;
+    const linearLen = Math.min(bytes.length, linearMax);
+    const frame = new Uint8Array(frameSize);
+    frame.set(bytes.subarray(0, linearLen), headroom);
+    const frags: Uint8Array[] = [];
+    for (let off = linearLen; off < bytes.length; off += PAGE_SIZE) {
+      frags.push(bytes.slice(off, Math.min(off + PAGE_SIZE, bytes.length)));
+    }
+    return {
+      frame,
+      data: headroom,
+      dataEnd: headroom + linearLen,
+      dataMeta: headroom,
+      frags,
+      fragSize: PAGE_SIZE,
+      ingressIfindex: this.opts.ingressIfindex,
+      rxQueueIndex: this.opts.rxQueue,
+      readonlyPage: this.options.readonlyPage,
+    };
+  }
+
+  runPacket(bytes: Uint8Array, meta: { tsNs?: bigint; cpu?: number } = {}): PacketResult {
+    this.clock.advanceTo(meta.tsNs);
+    if (meta.cpu !== undefined) this.env.cpu = meta.cpu;
+    const buff = this.buildBuff(bytes);
+    const run = this.machine.run(this.program.name, buff, this.env);
+    const retval = run.fault ? 0 : run.retval >>> 0;
+    const linear = buff.frame.subarray(buff.dataMeta <= buff.data ? buff.dataMeta : buff.data, buff.dataEnd);
+    const metaLen = buff.dataMeta <= buff.data ? buff.data - buff.dataMeta : 0;
+    const out = concat([linear, ...buff.frags]);
+    return {
+      retval,
+      action: actionOf(retval),
+      invalidAction: retval >= ACTIONS.length,
+      fault: run.fault,
+      out,
+      data: out.subarray(metaLen),
+      metaLen,
+      run,
+    };
+  }
+
+  mapsJson(): Record<string, { key: string; value?: string; values?: string[]; program?: string }[]> {
+    return mapsToJson(this.machine.maps) as Record<string, { key: string; value?: string; values?: string[] }[]>;
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0].slice();
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
