@@ -2,9 +2,13 @@
 // Output formats named here (`--format jsonl`, `--format json`) are contracts other tools depend on: extend them
 // compatibly, never change existing keys.
 import { readFileSync, writeSync } from 'node:fs';
-import { basename, relative } from 'node:path';
+import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Session, XdpLensError, loadProgramFile, ACTIONS, type PacketResult } from './session.ts';
+import { Session, XdpLensError, loadProgramFile, ACTIONS } from './session.ts';
+import { Driver, type DriverPacket } from './driver/rx.ts';
+import { PROFILES, DEFAULT_PROFILE, DRIVER_MODES, MODE_EXPLANATIONS, type DriverMode } from './driver/profiles.ts';
+import { OutputCaptures } from './driver/output.ts';
+import { rssQueueOf } from './driver/rss.ts';
 import { openCapture, CaptureError, type CapturedPacket } from './net/capture.ts';
 import { summarize } from './net/dissect.ts';
 import type { FibRoute } from './vm/types.ts';
@@ -23,6 +27,11 @@ Options for run:
   --seed N              seed for bpf_get_prandom_u32 (default 1)
   --cpus N              number of simulated CPUs for per-CPU maps (default 1)
   --limit N             stop after N packets
+  --driver MODE         native (default) | readonly-page | generic: how the modelled driver treats the page
+  --profile NAME        receive-buffer geometry: mlx5 (default: 256 B headroom, 4096 B frames) | i40e (192 B, 2048 B)
+  --queues N            RX queues; packets are spread by an RSS (Toeplitz) hash, one simulated CPU per queue
+  --out-dir DIR         write one pcap per action (xdp_pass.pcap, xdp_drop.pcap, ...) with the packets as they left
+                        the program; redirected packets also per target
   -I DIR                extra include directory for clang (repeatable)
   --cflag FLAG          extra clang flag (repeatable)
 `;
@@ -88,12 +97,22 @@ function cmdRun(argv: string[]): number {
       limit: { type: 'string' },
       I: { type: 'string', short: 'I', multiple: true },
       cflag: { type: 'string', multiple: true },
+      driver: { type: 'string', default: 'native' },
+      profile: { type: 'string', default: DEFAULT_PROFILE },
+      queues: { type: 'string' },
+      'out-dir': { type: 'string' },
     },
   });
   if (positionals.length !== 2) throw new XdpLensError(`run takes PROGRAM and CAPTURE\n\n${USAGE}`);
   const [programPath, capturePath] = positionals;
   const format = values.format;
   if (format !== 'table' && format !== 'jsonl') throw new XdpLensError(`--format is table or jsonl, not '${format}'`);
+
+  const mode = values.driver as DriverMode;
+  if (!DRIVER_MODES.includes(mode)) throw new XdpLensError(`--driver is one of ${DRIVER_MODES.join(', ')}, not '${values.driver}'`);
+  const profile = PROFILES[values.profile ?? DEFAULT_PROFILE];
+  if (!profile) throw new XdpLensError(`--profile is one of ${Object.keys(PROFILES).join(', ')}, not '${values.profile}'`);
+  const queues = Math.max(1, intOpt(values.queues, 'queues', 1));
 
   const obj = loadProgramFile(programPath, { includeDirs: values.I, clangFlags: values.cflag });
   const session = new Session(obj, {
@@ -103,8 +122,10 @@ function cmdRun(argv: string[]): number {
     routes: values.routes ? (readJson(values.routes, '--routes') as FibRoute[]) : undefined,
     budget: values.budget ? intOpt(values.budget, 'budget', 1_000_000) : undefined,
     seed: intOpt(values.seed, 'seed', 1),
-    nrCpus: Math.max(1, intOpt(values.cpus, 'cpus', 1)),
+    nrCpus: Math.max(queues, intOpt(values.cpus, 'cpus', 1)),
   });
+  const driver = new Driver(session, { mode, profile, queues, queueOf: queues > 1 ? rssQueueOf : undefined });
+  const outputs = values['out-dir'] ? new OutputCaptures(values['out-dir']) : undefined;
   const limit = values.limit !== undefined ? intOpt(values.limit, 'limit', 0) : Infinity;
 
   const counts = new Map<string, number>(ACTIONS.map((a) => [a, 0]));
@@ -117,6 +138,9 @@ function cmdRun(argv: string[]): number {
 
   if (format === 'table') {
     out(`program ${session.program.name} (section ${session.program.section}) from ${programPath}; capture ${capturePath}`);
+    out(`driver ${MODE_EXPLANATIONS[mode]}`);
+    out(`profile ${profile.name}: ${profile.description}${queues > 1 ? `; ${queues} RX queues spread by RSS` : ''}`);
+    out('');
     out(`${'#'.padStart(6)}  ${'time'.padEnd(12)} ${'len'.padStart(5)}  ${'summary'.padEnd(58)} ${'action'.padEnd(13)} exit`);
   }
 
@@ -136,7 +160,8 @@ function cmdRun(argv: string[]): number {
       }
       if (!pkt) break;
       firstTs ??= pkt.tsNs;
-      const r = session.runPacket(pkt.frame, { tsNs: pkt.tsNs });
+      const r = driver.receive(pkt.frame, pkt.tsNs);
+      outputs?.write(pkt, r);
       packets++;
       counts.set(r.action, (counts.get(r.action) ?? 0) + 1);
       if (r.fault) faults++;
@@ -147,6 +172,8 @@ function cmdRun(argv: string[]): number {
     }
   } finally {
     reader.close();
+    driver.finish();
+    outputs?.close();
   }
 
   const summary = {
@@ -157,6 +184,8 @@ function cmdRun(argv: string[]): number {
     faults,
     invalidActions: invalid,
     truncated,
+    driver: { mode, profile: profile.name, queues, counters: driver.stats() },
+    ...(outputs ? { outputs: outputs.files() } : {}),
     ...(captureError ? { captureError: captureError.message } : {}),
   };
   if (format === 'jsonl') {
@@ -167,6 +196,9 @@ function cmdRun(argv: string[]): number {
     out(`${packets} packets: ${parts.join(', ') || 'none'}`);
     if (invalid) out(`${invalid} returned a value that is not an XDP action: the driver warns once and drops them (counted as XDP_ABORTED)`);
     if (faults) out(`${faults} faulted (counted as XDP_ABORTED); the kernel verifier would have rejected the program`);
+    const c = driver.stats();
+    out(`driver: ${Object.entries(c).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    if (outputs) out(`output captures: ${outputs.files().join(', ')}`);
     if (truncated) out(`${truncated} were captured shorter than on the wire (snap length) and ran as captured`);
   }
   if (captureError) {
@@ -176,13 +208,13 @@ function cmdRun(argv: string[]): number {
   return 0;
 }
 
-function exitLocation(r: PacketResult): { file?: string; line?: number; column?: number } {
+function exitLocation(r: DriverPacket): { file?: string; line?: number; column?: number } {
   const loc = r.fault?.loc ?? r.run.exitLoc;
   if (!loc) return {};
   return { file: loc.file, line: loc.line, column: loc.column };
 }
 
-function packetRecord(pkt: CapturedPacket, r: PacketResult, withData: boolean | undefined): Record<string, unknown> {
+function packetRecord(pkt: CapturedPacket, r: DriverPacket, withData: boolean | undefined): Record<string, unknown> {
   const rec: Record<string, unknown> = {
     packet: pkt.index,
     ts: formatTs(pkt.tsNs),
@@ -194,7 +226,12 @@ function packetRecord(pkt: CapturedPacket, r: PacketResult, withData: boolean | 
     ...exitLocation(r),
   };
   if (r.run.exitInsn >= 0) rec.insn = r.run.exitInsn;
-  if (r.run.exitProgram && r.run.exitProgram !== pkt.index.toString()) rec.exitProgram = r.run.exitProgram;
+  if (r.run.tailCalls > 0) rec.exitProgram = r.run.exitProgram;
+  rec.path = r.path;
+  if (r.queue) rec.queue = r.queue;
+  if (r.copied) rec.copied = r.copied;
+  if (r.target) rec.target = r.target;
+  if (r.note) rec.note = r.note;
   if (pkt.truncated) rec.truncated = true;
   if (r.invalidAction) rec.invalidAction = true;
   if (r.fault) {
@@ -204,11 +241,11 @@ function packetRecord(pkt: CapturedPacket, r: PacketResult, withData: boolean | 
   if (r.run.redirect) rec.redirect = r.run.redirect;
   if (r.run.printk.length) rec.printk = r.run.printk;
   if (r.run.perf.length) rec.perf = r.run.perf;
-  if (withData) rec.data = hex(r.data);
+  if (withData) rec.data = hex(r.out.subarray(r.metaLen));
   return rec;
 }
 
-function tableRow(pkt: CapturedPacket, r: PacketResult, relNs: bigint): string {
+function tableRow(pkt: CapturedPacket, r: DriverPacket, relNs: bigint): string {
   const t = (Number(relNs) / 1e9).toFixed(6);
   let summary = summarize(pkt.frame);
   if (summary.length > 58) summary = summary.slice(0, 57) + '…';
@@ -219,6 +256,8 @@ function tableRow(pkt: CapturedPacket, r: PacketResult, relNs: bigint): string {
   let line = `${String(pkt.index).padStart(6)}  ${t.padEnd(12)} ${String(pkt.wireLen).padStart(5)}  ${summary.padEnd(58)} ${action.padEnd(13)} ${where}`;
   if (r.fault) line += `\n        fault ${r.fault.kind} at insn ${r.fault.insn}: ${r.fault.message}`;
   if (r.invalidAction) line += `\n        returned ${r.retval}, not an XDP action: the driver drops it as XDP_ABORTED`;
+  if (r.path !== 'build_skb' && r.path !== 'page_pool_recycle' && r.path !== 'xdp_tx') line += `\n        driver: ${r.path}${r.target ? ` -> ${r.target}` : ''}${r.note ? ` (${r.note})` : ''}`;
+  else if (r.note) line += `\n        driver: ${r.note}`;
   for (const p of r.run.printk) line += `\n        printk: ${p}`;
   return line;
 }
@@ -248,5 +287,4 @@ export function main(argv: string[]): number {
   }
 }
 
-void relative;
 process.exitCode = main(process.argv.slice(2));

@@ -14,10 +14,11 @@ import { createMachine, type Machine } from './vm/machine.ts';
 import { mapsToJson, seedMapsFromJson } from './vm/map-json.ts';
 import { Prandom } from './vm/helper-impl/prandom.ts';
 import type { Environment, FibRoute, RunResult, XdpBuff, Fault } from './vm/types.ts';
+import { layoutXdpBuff, packetBytes } from './driver/frame.ts';
+import { PAGE_SIZE, SKB_SHARED_INFO_SIZE } from './driver/profiles.ts';
 
 export const XDP_PACKET_HEADROOM = 256;
-export const SKB_SHARED_INFO_SIZE = 320;
-export const PAGE_SIZE = 4096;
+export { PAGE_SIZE, SKB_SHARED_INFO_SIZE };
 
 export const ACTIONS = ['XDP_ABORTED', 'XDP_DROP', 'XDP_PASS', 'XDP_TX', 'XDP_REDIRECT'] as const;
 export type Action = (typeof ACTIONS)[number];
@@ -150,37 +151,29 @@ export class Session {
 
   /** Lay a frame out the way test_run does: linear part up to frame_sz - headroom - tailroom, the rest in pages. */
   buildBuff(bytes: Uint8Array): XdpBuff {
-    const { headroom, frameSize } = this.opts;
-    const linearMax = frameSize - headroom - SKB_SHARED_INFO_SIZE;
-    const linearLen = Math.min(bytes.length, linearMax);
-    const frame = new Uint8Array(frameSize);
-    frame.set(bytes.subarray(0, linearLen), headroom);
-    const frags: Uint8Array[] = [];
-    for (let off = linearLen; off < bytes.length; off += PAGE_SIZE) {
-      frags.push(bytes.slice(off, Math.min(off + PAGE_SIZE, bytes.length)));
-    }
-    return {
-      frame,
-      data: headroom,
-      dataEnd: headroom + linearLen,
-      dataMeta: headroom,
-      frags,
+    return layoutXdpBuff(bytes, {
+      headroom: this.opts.headroom,
+      frameSize: this.opts.frameSize,
       fragSize: PAGE_SIZE,
       ingressIfindex: this.opts.ingressIfindex,
       rxQueueIndex: this.opts.rxQueue,
       readonlyPage: this.options.readonlyPage,
-    };
+    });
   }
 
-  runPacket(bytes: Uint8Array, meta: { tsNs?: bigint; cpu?: number } = {}): PacketResult {
+  /** Run the program on a buffer laid out by the caller (the driver model); `buff` is modified in place. */
+  runBuff(buff: XdpBuff, meta: { tsNs?: bigint; cpu?: number } = {}): RunResult {
     this.clock.advanceTo(meta.tsNs);
     if (meta.cpu !== undefined) this.env.cpu = meta.cpu;
+    return this.machine.run(this.program.name, buff, this.env);
+  }
+
+  /** Run one packet the way BPF_PROG_TEST_RUN does (what the kernel-parity tests compare against). */
+  runPacket(bytes: Uint8Array, meta: { tsNs?: bigint; cpu?: number } = {}): PacketResult {
     const buff = this.buildBuff(bytes);
-    const run = this.machine.run(this.program.name, buff, this.env);
+    const run = this.runBuff(buff, meta);
     const retval = run.fault ? 0 : run.retval >>> 0;
-    const linear = buff.frame.subarray(buff.dataMeta <= buff.data ? buff.dataMeta : buff.data, buff.dataEnd);
-    const metaLen = buff.dataMeta <= buff.data ? buff.data - buff.dataMeta : 0;
-    const out = concat([linear, ...buff.frags]);
+    const { out, metaLen } = packetBytes(buff);
     return {
       retval,
       action: actionOf(retval),
@@ -196,17 +189,4 @@ export class Session {
   mapsJson(): Record<string, { key: string; value?: string; values?: string[]; program?: string }[]> {
     return mapsToJson(this.machine.maps) as Record<string, { key: string; value?: string; values?: string[] }[]>;
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0].slice();
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }

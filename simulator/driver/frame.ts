@@ -1,0 +1,62 @@
+// Laying a received frame out as an xdp_buff (include/net/xdp.h xdp_init_buff + xdp_prepare_buff), shared by the
+// driver model and by the BPF_PROG_TEST_RUN-shaped session.
+import type { XdpBuff } from '../vm/types.ts';
+import { PAGE_SIZE, SKB_SHARED_INFO_SIZE } from './profiles.ts';
+
+export interface FrameGeometry {
+  headroom: number;
+  frameSize: number;
+  /** Size of each fragment buffer; fragments are filled up to this size. */
+  fragSize: number;
+  ingressIfindex: number;
+  rxQueueIndex: number;
+  readonlyPage?: boolean;
+}
+
+/** Bytes the linear part can hold: the frame less headroom and the skb_shared_info reserve at its end. */
+export function linearCapacity(g: Pick<FrameGeometry, 'headroom' | 'frameSize'>): number {
+  return g.frameSize - g.headroom - SKB_SHARED_INFO_SIZE;
+}
+
+/**
+ * Copy `bytes` into a fresh receive buffer: the first `linearCapacity` bytes at hard_start + headroom, the rest in
+ * fragments of `fragSize` bytes (multi-buffer, as a driver with scatter-gather RX or test_run builds it).
+ */
+export function layoutXdpBuff(bytes: Uint8Array, g: FrameGeometry): XdpBuff {
+  const linearLen = Math.min(bytes.length, linearCapacity(g));
+  const frame = new Uint8Array(g.frameSize);
+  frame.set(bytes.subarray(0, linearLen), g.headroom);
+  const frags: Uint8Array[] = [];
+  for (let off = linearLen; off < bytes.length; off += g.fragSize) {
+    frags.push(bytes.slice(off, Math.min(off + g.fragSize, bytes.length)));
+  }
+  return {
+    frame,
+    data: g.headroom,
+    dataEnd: g.headroom + linearLen,
+    dataMeta: g.headroom,
+    frags,
+    fragSize: g.fragSize,
+    ingressIfindex: g.ingressIfindex,
+    rxQueueIndex: g.rxQueueIndex,
+    readonlyPage: g.readonlyPage,
+  };
+}
+
+/** The packet after the program: data_meta..data_end of the linear part, then the fragments (test_run's data_out). */
+export function packetBytes(buff: XdpBuff): { out: Uint8Array; metaLen: number } {
+  const metaValid = buff.dataMeta <= buff.data;
+  const start = metaValid ? buff.dataMeta : buff.data;
+  const parts = [buff.frame.subarray(start, buff.dataEnd), ...buff.frags];
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return { out, metaLen: metaValid ? buff.data - buff.dataMeta : 0 };
+}
+
+export { PAGE_SIZE };

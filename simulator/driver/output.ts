@@ -1,0 +1,43 @@
+// --out-dir: one classic pcap per action, holding each packet as it left the program (rewrites and
+// adjust_head/tail applied), and one per redirect target, so tcpdump and Wireshark can show what went where.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PcapWriter } from '../net/pcap-writer.ts';
+import type { CapturedPacket } from '../net/capture.ts';
+import { ACTIONS } from '../session.ts';
+import type { DriverPacket } from './rx.ts';
+
+export class OutputCaptures {
+  private readonly writers = new Map<string, PcapWriter>();
+
+  constructor(private readonly dir: string) {
+    mkdirSync(dir, { recursive: true });
+    for (const a of ACTIONS) this.writer(`${a.toLowerCase()}.pcap`);
+  }
+
+  private writer(name: string): PcapWriter {
+    let w = this.writers.get(name);
+    if (!w) {
+      w = new PcapWriter(join(this.dir, name));
+      this.writers.set(name, w);
+    }
+    return w;
+  }
+
+  write(pkt: CapturedPacket, r: DriverPacket): void {
+    const frame = r.out.subarray(r.metaLen);
+    this.writer(`${r.action.toLowerCase()}.pcap`).write(pkt.tsNs, frame);
+    if (r.action === 'XDP_REDIRECT' && r.target) {
+      const safe = r.target.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^_+|_+$/g, '');
+      this.writer(`xdp_redirect-${safe}.pcap`).write(pkt.tsNs, frame);
+    }
+  }
+
+  files(): string[] {
+    return [...this.writers.keys()].map((n) => join(this.dir, n));
+  }
+
+  close(): void {
+    for (const w of this.writers.values()) w.close();
+  }
+}

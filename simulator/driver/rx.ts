@@ -1,0 +1,356 @@
+// The modelled NIC receive path: an RX ring refilled from a page pool, the program run per frame, and what the driver
+// does with each verdict (drivers/net/ethernet/intel/i40e/i40e_txrx.c i40e_run_xdp / i40e_clean_rx_irq,
+// mlx5 en_rx.c + en/xdp.c mlx5e_xdp_handle, net/core/dev.c do_xdp_generic for skb mode).
+//
+// In the default configuration (native mode, the mlx5 profile, one queue, ingress ifindex 1) the program sees exactly
+// the buffer BPF_PROG_TEST_RUN gives it, so everything the kernel can show (return value, bytes, maps) stays comparable;
+// what the driver does afterwards (the path, the counters) is the model's addition.
+import type { Session } from '../session.ts';
+import { ACTIONS, actionOf, type Action } from '../session.ts';
+import type { RunResult, Fault, XdpBuff } from '../vm/types.ts';
+import { MapType } from '../elf/types.ts';
+import { layoutXdpBuff, linearCapacity, packetBytes } from './frame.ts';
+import { PagePool } from './page-pool.ts';
+import { XDP_FRAME_SIZE, SKB_SHARED_INFO_SIZE, PAGE_SIZE, type DriverMode, type DriverProfile } from './profiles.ts';
+import { headerLength } from './headers.ts';
+
+export interface NetDevice {
+  ifindex: number;
+  name: string;
+  mtu: number;
+  up: boolean;
+}
+
+export interface DriverOptions {
+  mode: DriverMode;
+  profile: DriverProfile;
+  /** RX queues; packets are spread by RSS and each queue is served by its own CPU. */
+  queues: number;
+  /** Picks the RX queue of a frame (an RSS hash); queue 0 when absent or when there is one queue. */
+  queueOf?: (frame: Uint8Array) => number;
+  /** The receiving device's ifindex (ctx->ingress_ifindex); 1 like BPF_PROG_TEST_RUN by default. */
+  ingressIfindex?: number;
+  /** Devices a bpf_redirect(ifindex) may name. Default: lo (1) and eth0 (2). */
+  devices?: NetDevice[];
+}
+
+/** Where the frame went after the program: the names follow the kernel functions that take each path. */
+export type DriverPath =
+  | 'page_pool_recycle'      // XDP_DROP: the page goes straight back into the pool's cache
+  | 'xdp_exception'          // XDP_ABORTED, an invalid value, a fault, or a failed TX/redirect: trace + drop
+  | 'build_skb'              // XDP_PASS, writable page: the skb wraps the page (option A, no copy)
+  | 'napi_alloc_skb+copy'    // XDP_PASS, read-only page: new skb, headers copied, the rest a page fragment (option B)
+  | 'napi_alloc_skb+copybreak' // XDP_PASS, read-only page, small frame: copied whole, page recycled at once
+  | 'netif_receive_skb'      // XDP_PASS in generic mode: the existing skb continues up the stack
+  | 'xdp_tx'                 // XDP_TX: queued on the XDP TX ring of the same device
+  | 'generic_xdp_tx'         // XDP_TX in generic mode: straight to the device's transmit, bypassing the qdisc
+  | 'tx_ring_full'           // XDP_TX with a full ring: dropped
+  | 'xdp_redirect:ifindex'   // XDP_REDIRECT via bpf_redirect
+  | 'xdp_redirect:devmap'
+  | 'xdp_redirect:cpumap'
+  | 'xdp_redirect:xskmap'
+  | 'xdp_do_generic_redirect'
+  | 'redirect_error'         // XDP_REDIRECT without a usable target: xdp_do_redirect fails, the frame is dropped
+  | 'kfree_skb';             // DROP/ABORTED in generic mode: the skb is freed
+
+export interface DriverPacket {
+  queue: number;
+  cpu: number;
+  retval: number;
+  action: Action;
+  invalidAction: boolean;
+  fault?: Fault;
+  path: DriverPath;
+  /** Why a TX/redirect failed, or a note about how the driver treated the frame. */
+  note?: string;
+  /** Bytes the driver copied to build the skb (read-only-page PASS). */
+  copied: number;
+  /** The packet after the program: data_meta..data_end, then the fragments. */
+  out: Uint8Array;
+  metaLen: number;
+  run: RunResult;
+  /** Redirect target device or map entry, when the packet was redirected. */
+  target?: string;
+}
+
+type Counters = Record<string, number>;
+
+export class Driver {
+  readonly pools: PagePool[];
+  readonly counters: Counters = {};
+  private readonly devices: Map<number, NetDevice>;
+  private readonly pollCount: number[];
+  private readonly txPending: number[];
+  private readonly redirectPending: Map<string, number>[];
+
+  constructor(private readonly session: Session, readonly opts: DriverOptions) {
+    const queues = Math.max(1, opts.queues);
+    this.pools = Array.from({ length: queues }, () => new PagePool(opts.profile.rxRingSize));
+    this.pollCount = new Array(queues).fill(0);
+    this.txPending = new Array(queues).fill(0);
+    this.redirectPending = Array.from({ length: queues }, () => new Map());
+    const devices = opts.devices ?? [
+      { ifindex: 1, name: 'lo', mtu: 65536, up: true },
+      { ifindex: 2, name: 'eth0', mtu: 1500, up: true },
+    ];
+    this.devices = new Map(devices.map((d) => [d.ifindex, d]));
+    for (const k of ['rx_packets', 'rx_bytes', 'rx_xdp_drop', 'rx_xdp_pass', 'rx_xdp_tx', 'rx_xdp_redirect', 'rx_xdp_aborted',
+      'rx_xdp_invalid', 'rx_xdp_fault', 'rx_xdp_tx_full', 'rx_xdp_redirect_fail', 'rx_skb_build', 'rx_skb_alloc_copy',
+      'rx_copybreak', 'rx_copied_bytes', 'rx_multibuf', 'tx_xdp_xmit', 'tx_doorbells', 'xdp_redirect_flushes', 'napi_polls']) {
+      this.counters[k] = 0;
+    }
+  }
+
+  private bump(k: string, n = 1): void {
+    this.counters[k] = (this.counters[k] ?? 0) + n;
+  }
+
+  private geometry(queue: number, len: number) {
+    const { mode, profile } = this.opts;
+    const base = {
+      headroom: profile.headroom,
+      frameSize: profile.frameSize,
+      fragSize: PAGE_SIZE,
+      ingressIfindex: this.opts.ingressIfindex ?? 1,
+      rxQueueIndex: queue,
+      readonlyPage: mode === 'readonly-page',
+    };
+    if (mode === 'generic') {
+      // Generic XDP linearises the skb and guarantees XDP_PACKET_HEADROOM (netif_receive_generic_xdp); the frame
+      // ends where the skb's data area ends, so the tail can grow only into the alignment slack.
+      const dataArea = Math.max(len, linearCapacity(base)) ;
+      const aligned = Math.ceil(dataArea / 64) * 64;
+      return { ...base, headroom: 256, frameSize: 256 + aligned + SKB_SHARED_INFO_SIZE };
+    }
+    return base;
+  }
+
+  /** Receive one frame on the queue RSS picks for it, run the program, and take the verdict's path. */
+  receive(frame: Uint8Array, tsNs?: bigint): DriverPacket {
+    const { profile, mode } = this.opts;
+    const queues = this.pools.length;
+    const queue = queues > 1 && this.opts.queueOf ? this.opts.queueOf(frame) % queues : 0;
+    const cpu = queue;
+    const pool = this.pools[queue];
+    if (mode !== 'generic') pool.alloc();
+    this.bump('rx_packets');
+    this.bump('rx_bytes', frame.length);
+
+    const g = this.geometry(queue, frame.length);
+    const buff: XdpBuff = layoutXdpBuff(frame, g);
+    let note: string | undefined;
+    if (buff.frags.length > 0) {
+      this.bump('rx_multibuf');
+      if (!this.session.program.frags && mode !== 'generic') {
+        note = `frame of ${frame.length} bytes is larger than one ${profile.frameSize}-byte buffer: a real driver refuses an MTU this large for a program without xdp.frags support; it runs here split into fragments, as BPF_PROG_TEST_RUN does`;
+      }
+    }
+    const run = this.session.runBuff(buff, { tsNs, cpu });
+    const retval = run.fault ? 0 : run.retval >>> 0;
+    const action = actionOf(retval);
+    const invalidAction = retval >= ACTIONS.length;
+    const { out, metaLen } = packetBytes(buff);
+    const pkt: DriverPacket = { queue, cpu, retval, action, invalidAction, fault: run.fault, path: 'xdp_exception', copied: 0, out, metaLen, run, note };
+
+    if (run.fault) this.bump('rx_xdp_fault');
+    if (invalidAction) this.bump('rx_xdp_invalid');
+    if (mode === 'generic') this.genericVerdict(pkt, buff);
+    else this.nativeVerdict(pkt, buff, queue);
+
+    if (++this.pollCount[queue] >= profile.napiBudget) this.endPoll(queue);
+    return pkt;
+  }
+
+  private nativeVerdict(pkt: DriverPacket, buff: XdpBuff, queue: number): void {
+    const pool = this.pools[queue];
+    const readonly = this.opts.mode === 'readonly-page';
+    const exception = (note?: string) => {
+      pkt.path = 'xdp_exception';
+      if (note) pkt.note = note;
+      this.bump('rx_xdp_aborted');
+      pool.recycleDirect();
+    };
+    if (pkt.fault || pkt.invalidAction || pkt.retval === 0) return exception();
+    switch (pkt.retval) {
+      case 1: // XDP_DROP
+        pkt.path = 'page_pool_recycle';
+        this.bump('rx_xdp_drop');
+        pool.recycleDirect();
+        return;
+      case 2: // XDP_PASS
+        this.bump('rx_xdp_pass');
+        if (!readonly) {
+          pkt.path = 'build_skb';
+          this.bump('rx_skb_build');
+          pool.release(); // the page now belongs to the skb; it comes back through skb_mark_for_recycle later
+          return;
+        }
+        return this.copyToSkb(pkt, buff, pool);
+      case 3: { // XDP_TX
+        if (readonly) return exception('XDP_TX needs a writable page (the frame is converted in place into an xdp_frame); a driver that hands out read-only pages cannot transmit it');
+        const room = xdpFrameRoom(buff);
+        if (room !== undefined) return exception(room);
+        if (this.txPending[queue] >= this.opts.profile.txRingSize) {
+          pkt.path = 'tx_ring_full';
+          this.bump('rx_xdp_tx_full');
+          pool.recycleDirect();
+          return;
+        }
+        pkt.path = 'xdp_tx';
+        this.bump('rx_xdp_tx');
+        this.txPending[queue]++;
+        return;
+      }
+      case 4: { // XDP_REDIRECT
+        if (readonly) return exception('XDP_REDIRECT needs a writable page (xdp_frame in the headroom); a driver that hands out read-only pages cannot redirect it');
+        const room = xdpFrameRoom(buff);
+        if (room !== undefined) return exception(room);
+        const r = this.resolveRedirect(pkt);
+        if (typeof r === 'string') {
+          pkt.path = 'redirect_error';
+          pkt.note = r;
+          this.bump('rx_xdp_redirect_fail');
+          pool.recycleDirect();
+          return;
+        }
+        pkt.path = r.path;
+        pkt.target = r.target;
+        this.bump('rx_xdp_redirect');
+        pool.release();
+        const pending = this.redirectPending[queue];
+        pending.set(r.target, (pending.get(r.target) ?? 0) + 1);
+        return;
+      }
+    }
+  }
+
+  /** Option B: napi_alloc_skb + copy of the headers; small frames are copied whole and the page reused at once. */
+  private copyToSkb(pkt: DriverPacket, buff: XdpBuff, pool: PagePool): void {
+    const data = pkt.out.subarray(pkt.metaLen);
+    const { copyBreak } = this.opts.profile;
+    if (data.length <= copyBreak && buff.frags.length === 0) {
+      pkt.path = 'napi_alloc_skb+copybreak';
+      pkt.copied = data.length;
+      this.bump('rx_copybreak');
+      pool.recycleDirect();
+    } else {
+      pkt.path = 'napi_alloc_skb+copy';
+      pkt.copied = Math.min(headerLength(data), copyBreak);
+      pool.release(); // the rest of the page stays attached to the skb as a read-only fragment
+    }
+    this.bump('rx_skb_alloc_copy');
+    this.bump('rx_copied_bytes', pkt.copied);
+  }
+
+  private genericVerdict(pkt: DriverPacket, buff: XdpBuff): void {
+    if (pkt.fault || pkt.invalidAction || pkt.retval === 0) {
+      pkt.path = 'kfree_skb';
+      this.bump('rx_xdp_aborted');
+      return;
+    }
+    switch (pkt.retval) {
+      case 1:
+        pkt.path = 'kfree_skb';
+        this.bump('rx_xdp_drop');
+        return;
+      case 2:
+        pkt.path = 'netif_receive_skb';
+        this.bump('rx_xdp_pass');
+        return;
+      case 3:
+        pkt.path = 'generic_xdp_tx';
+        this.bump('rx_xdp_tx');
+        this.bump('tx_xdp_xmit');
+        return;
+      case 4: {
+        const r = this.resolveRedirect(pkt);
+        if (typeof r === 'string') {
+          pkt.path = 'redirect_error';
+          pkt.note = r;
+          this.bump('rx_xdp_redirect_fail');
+          return;
+        }
+        pkt.path = 'xdp_do_generic_redirect';
+        pkt.target = r.target;
+        this.bump('rx_xdp_redirect');
+        return;
+      }
+    }
+    void buff;
+  }
+
+  /** xdp_do_redirect: the target the last bpf_redirect* recorded, checked the way the kernel checks it. */
+  private resolveRedirect(pkt: DriverPacket): { path: DriverPath; target: string } | string {
+    const t = pkt.run.redirect;
+    if (!t) return 'XDP_REDIRECT without a preceding successful bpf_redirect or bpf_redirect_map: xdp_do_redirect fails (-EINVAL) and the frame is dropped';
+    const len = pkt.out.length - pkt.metaLen;
+    const checkDev = (ifindex: number | undefined, via: string): string | undefined => {
+      if (ifindex === undefined) return `${via}: no target device`;
+      const dev = this.devices.get(ifindex);
+      if (!dev) return via.startsWith('bpf_redirect(') ? `${via}: no device with ifindex ${ifindex} (-EINVAL)` : undefined;
+      if (!dev.up) return `${via}: device ${dev.name} is down (-ENETDOWN)`;
+      if (len > dev.mtu + 14 + 4) return `${via}: frame of ${len} bytes exceeds ${dev.name}'s MTU ${dev.mtu} (-EMSGSIZE)`;
+      return undefined;
+    };
+    if (t.kind === 'ifindex') {
+      const err = checkDev(t.ifindex, `bpf_redirect(${t.ifindex})`);
+      if (err) return err;
+      return { path: 'xdp_redirect:ifindex', target: this.devices.get(t.ifindex!)?.name ?? `ifindex ${t.ifindex}` };
+    }
+    const where = `${t.map}[${t.key}]`;
+    switch (t.mapType) {
+      case MapType.DEVMAP:
+      case MapType.DEVMAP_HASH: {
+        const err = checkDev(t.ifindex, `bpf_redirect_map(${where})`);
+        if (err) return err;
+        return { path: 'xdp_redirect:devmap', target: `${where} -> ifindex ${t.ifindex}` };
+      }
+      case MapType.CPUMAP:
+        return { path: 'xdp_redirect:cpumap', target: `${where} (cpu ${t.key})` };
+      case MapType.XSKMAP:
+        return { path: 'xdp_redirect:xskmap', target: `${where} (AF_XDP socket)` };
+      default:
+        return `bpf_redirect_map on ${t.map}: not a redirect map`;
+    }
+  }
+
+  /** End of a NAPI poll: one TX doorbell for the queued XDP_TX frames, one xdp_do_flush for the redirects. */
+  private endPoll(queue: number): void {
+    this.bump('napi_polls');
+    if (this.txPending[queue] > 0) {
+      this.bump('tx_doorbells');
+      this.bump('tx_xdp_xmit', this.txPending[queue]);
+      // TX completion returns the pages to the pool by the next poll.
+      for (let i = 0; i < this.txPending[queue]; i++) this.pools[queue].recycleRing();
+      this.txPending[queue] = 0;
+    }
+    const pending = this.redirectPending[queue];
+    if (pending.size > 0) {
+      this.bump('xdp_redirect_flushes');
+      pending.clear();
+    }
+    this.pollCount[queue] = 0;
+  }
+
+  /** Flush what the last, partial poll of every queue left pending. */
+  finish(): void {
+    for (let q = 0; q < this.pools.length; q++) if (this.pollCount[q] > 0) this.endPoll(q);
+  }
+
+  /** Counters in the spirit of `ethtool -S` and xdp-monitor, plus the page pools'. */
+  stats(): Record<string, number> {
+    const s: Record<string, number> = { ...this.counters };
+    for (const pool of this.pools) {
+      for (const [k, v] of Object.entries(pool.stats)) s[`page_pool_${k}`] = (s[`page_pool_${k}`] ?? 0) + v;
+    }
+    return s;
+  }
+}
+
+/** xdp_update_frame_from_buff: TX and redirect need 40 bytes of headroom (after metadata) for struct xdp_frame. */
+function xdpFrameRoom(buff: XdpBuff): string | undefined {
+  const metaLen = buff.dataMeta <= buff.data ? buff.data - buff.dataMeta : 0;
+  const headroom = buff.data - metaLen;
+  if (headroom < XDP_FRAME_SIZE) return `only ${headroom} bytes of headroom left for struct xdp_frame (needs ${XDP_FRAME_SIZE}): -ENOSPC`;
+  return undefined;
+}
