@@ -159,7 +159,7 @@ function cmdRun(argv: string[]): number {
         throw e;
       }
       if (!pkt) break;
-      firstTs ??= pkt.tsNs;
+      const t0 = (firstTs ??= pkt.tsNs);
       const r = driver.receive(pkt.frame, pkt.tsNs);
       outputs?.write(pkt, r);
       packets++;
@@ -168,7 +168,7 @@ function cmdRun(argv: string[]): number {
       if (r.invalidAction) invalid++;
       if (pkt.truncated) truncated++;
       if (format === 'jsonl') out(JSON.stringify(packetRecord(pkt, r, values.data)));
-      else out(tableRow(pkt, r, pkt.tsNs - firstTs));
+      else out(tableRow(pkt, r, pkt.tsNs - t0));
     }
   } finally {
     reader.close();

@@ -44,6 +44,8 @@ export interface XdpBuff {
   rxQueueIndex: number;
   /** Packet memory is read-only (driver mode readonly-page): stores fault with kind readonly-page-write. */
   readonlyPage?: boolean;
+  /** xdp_md.egress_ifindex for devmap programs (SEC("xdp/devmap")); 0 when absent. */
+  egressIfindex?: number;
 }
 
 export interface RedirectTarget {

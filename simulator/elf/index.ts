@@ -1,0 +1,372 @@
+// Load a BPF ELF object into the LoadedObject model: find the programs, build the maps, and link each program the way
+// libbpf does before BPF_PROG_LOAD (bpf_object__open + bpf_object__relocate in libbpf.c):
+//   - every STT_FUNC GLOBAL/WEAK symbol in an executable section other than `.text` is a program
+//     (bpf_object__add_programs); functions in `.text` are subprograms;
+//   - map and global-data references in lddw become BPF_PSEUDO_MAP_FD / BPF_PSEUDO_MAP_VALUE with the map's index
+//     (bpf_program__record_reloc + bpf_object__relocate_data);
+//   - called subprograms are appended after the program, depth first, each once, and call / BPF_PSEUDO_FUNC
+//     immediates are rewritten to the new relative offsets (bpf_object__reloc_code);
+//   - `.BTF.ext` line info follows each function to its new position (adjust_prog_btf_ext_info).
+// Features we do not model (CO-RE, kfuncs, ksym/kconfig externs, arena, map-in-map) are errors naming the feature and
+// the instruction, never a silently different program.
+import type { Insn, SourceLoc } from '../isa/insn.ts';
+import type { FuncInfo, LoadedObject, LoadedProgram, MapDef } from './types.ts';
+import { decodeProgram, LDDW } from '../isa/decode.ts';
+import { CALL_HELPER, CALL_KFUNC, CALL_LOCAL, CLS_JMP, JMP_CALL, PSEUDO_FUNC, PSEUDO_IMM64, PSEUDO_MAP_FD, PSEUDO_MAP_VALUE } from '../isa/opcodes.ts';
+import {
+  cString, parseElf, SHF_EXECINSTR, SHN_UNDEF, SHT_PROGBITS, SHT_REL, STB_GLOBAL, STB_WEAK, STT_FUNC, STT_SECTION,
+  type ElfFile, type ElfRel, type ElfSection, type ElfSymbol,
+} from './elf64.ts';
+import { BTF_KIND, findDatasec, parseBtf, parseBtfExt, type Btf, type BtfExt, type CoreRecord, type LineRecord } from './btf.ts';
+import { collectMaps, type MapPlacement } from './maps.ts';
+
+export type { LoadedObject, LoadedProgram, MapDef } from './types.ts';
+
+const CALL = CLS_JMP | JMP_CALL;
+
+export interface LoadDiagnostic {
+  severity: 'error' | 'warning';
+  /** Full text, starting with the file name and naming the section / byte offset / instruction / source line. */
+  message: string;
+  file: string;
+  section?: string;
+  /** Byte offset in the file or (with `section`) in that section. */
+  byteOffset?: number;
+  /** The program (entry function) the problem belongs to, when it belongs to one. */
+  program?: string;
+  /** Slot index in the linked program. */
+  insn?: number;
+  loc?: SourceLoc;
+}
+
+/** A function's code inside an executable section: the unit libbpf calls a (sub)program. */
+interface Unit {
+  sec: ElfSection;
+  /** First slot within the section. */
+  start: number;
+  count: number;
+  name: string;
+  entry: boolean;
+}
+
+const isXdpSection = (name: string) => name.startsWith('xdp');
+const isFragsSection = (name: string) => name === 'xdp.frags' || name.startsWith('xdp.frags/');
+
+export function loadObject(bytes: Uint8Array, path: string): { object?: LoadedObject; diagnostics: LoadDiagnostic[] } {
+  const diagnostics: LoadDiagnostic[] = [];
+  try {
+    return loadObjectUnchecked(bytes, path, diagnostics);
+  } catch (e) {
+    // Every input problem should have been a diagnostic already; this is the safety net for a loader bug.
+    diagnostics.push({ severity: 'error', file: path, message: `${path}: internal error while loading the object (please report): ${(e as Error).message}` });
+    return { diagnostics };
+  }
+}
+
+function loadObjectUnchecked(bytes: Uint8Array, path: string, diagnostics: LoadDiagnostic[]): { object?: LoadedObject; diagnostics: LoadDiagnostic[] } {
+  const { elf, problems } = parseElf(bytes);
+  for (const p of problems) diagnostics.push({ severity: p.severity, message: `${path}: ${p.message}`, file: path, section: p.section });
+  if (!elf) return { diagnostics };
+  const sections = elf.sections;
+
+  // BTF is optional (llvm-mc objects have none); a broken blob costs line info but not the program.
+  let btf: Btf | undefined;
+  let ext: BtfExt | undefined;
+  const btfSec = sections.find((s) => s.name === '.BTF');
+  if (btfSec) {
+    const r = parseBtf(btfSec.data);
+    btf = r.btf;
+    for (const p of r.problems) diagnostics.push({ severity: 'warning', message: `${path}: ${p.message}`, file: path, section: '.BTF' });
+    const extSec = sections.find((s) => s.name === '.BTF.ext');
+    if (btf && extSec) {
+      const e = parseBtfExt(extSec.data, btf);
+      ext = e.ext;
+      for (const p of e.problems) diagnostics.push({ severity: 'warning', message: `${path}: ${p.message}`, file: path, section: '.BTF.ext' });
+    }
+  }
+
+  const units = findUnits(path, elf, diagnostics);
+  const entries = units.filter((u) => u.entry);
+  if (entries.length === 0) {
+    diagnostics.push({
+      severity: 'error',
+      file: path,
+      message: `${path}: no program sections: expected an executable section such as SEC("xdp") other than .text holding a function`,
+    });
+    return { diagnostics };
+  }
+
+  const mapsResult = collectMaps(path, elf, btf);
+  for (const p of mapsResult.problems) diagnostics.push({ severity: p.severity, message: p.message, file: path, section: p.section });
+
+  const licenseSec = sections.find((s) => s.name === 'license');
+  const license = licenseSec ? cString(licenseSec.data, 0) : '';
+
+  const decoded = new Map<number, Insn[]>();
+  for (const sec of new Set(units.map((u) => u.sec))) {
+    const r = decodeProgram(sec.data);
+    decoded.set(sec.index, r.insns);
+    for (const d of r.diagnostics) {
+      diagnostics.push({ severity: 'error', file: path, section: sec.name, byteOffset: d.insn * 8, message: `${path}: section '${sec.name}': ${d.message}` });
+    }
+  }
+  const relocs = new Map<number, Map<number, ElfRel>>();
+  for (const rs of elf.relSections) {
+    const target = sections[rs.target];
+    if (!target || !(target.flags & SHF_EXECINSTR)) continue;
+    const m = new Map<number, ElfRel>();
+    for (const rel of rs.rels) {
+      if (rel.offset % 8 !== 0 || rel.offset >= target.size) {
+        diagnostics.push({ severity: 'error', file: path, section: target.name, byteOffset: rel.offset, message: `${path}: section '${rs.section.name}': relocation at byte ${rel.offset} is not on an instruction of '${target.name}'` });
+        continue;
+      }
+      if (rs.section.type !== SHT_REL) {
+        diagnostics.push({ severity: 'error', file: path, section: target.name, byteOffset: rel.offset, message: `${path}: section '${rs.section.name}': RELA relocations are not used by BPF objects and are not supported` });
+        continue;
+      }
+      m.set(rel.offset / 8, rel);
+    }
+    relocs.set(target.index, m);
+  }
+
+  const linker = new Linker(path, elf, btf, ext, units, decoded, relocs, mapsResult.maps, mapsResult.placements, diagnostics);
+  const programs = entries.map((u) => linker.link(u));
+  return { object: { path, license, programs, maps: mapsResult.maps }, diagnostics };
+}
+
+/** Split executable sections into functions (libbpf bpf_object__add_programs). */
+function findUnits(path: string, elf: ElfFile, diagnostics: LoadDiagnostic[]): Unit[] {
+  const units: Unit[] = [];
+  for (const sec of elf.sections) {
+    // A section whose bytes are outside the file was already reported; its data is empty, so it has no functions.
+    if (sec.type !== SHT_PROGBITS || !(sec.flags & SHF_EXECINSTR) || sec.data.length === 0) continue;
+    const isText = sec.name === '.text';
+    const funcs = elf.symbols.filter((s) => s.shndx === sec.index && s.type === STT_FUNC).sort((a, b) => a.value - b.value);
+    if (funcs.length === 0) {
+      if (isText) continue;
+      // An object assembled without .type/.size directives: the whole section is one program, as old libbpf had it.
+      const label = elf.symbols.find((s) => s.shndx === sec.index && s.value === 0 && s.bind !== 0 && s.type !== STT_SECTION && s.name);
+      diagnostics.push({ severity: 'warning', file: path, section: sec.name, message: `${path}: section '${sec.name}' has no function symbol; treating the whole section as one program '${label?.name ?? sec.name}' (add '.type NAME,@function' and '.size' for libbpf)` });
+      units.push({ sec, start: 0, count: Math.floor(sec.data.length / 8), name: label?.name ?? sec.name, entry: true });
+      continue;
+    }
+    funcs.forEach((f, i) => {
+      const end = f.size > 0 ? f.value + f.size : i + 1 < funcs.length ? funcs[i + 1].value : sec.data.length;
+      if (f.value % 8 !== 0 || (end - f.value) % 8 !== 0 || end > sec.data.length || end < f.value) {
+        diagnostics.push({ severity: 'error', file: path, section: sec.name, byteOffset: f.value, message: `${path}: section '${sec.name}': function '${f.name}' at byte ${f.value} (${end - f.value} bytes) is not whole instructions inside the ${sec.size}-byte section` });
+        return;
+      }
+      const global = f.bind === STB_GLOBAL || f.bind === STB_WEAK;
+      if (!isText && !global) {
+        diagnostics.push({ severity: 'warning', file: path, section: sec.name, message: `${path}: section '${sec.name}': static function '${f.name}' is not a program (libbpf rejects static programs); it can only be called` });
+      }
+      units.push({ sec, start: f.value / 8, count: (end - f.value) / 8, name: f.name, entry: !isText && global });
+    });
+  }
+  return units;
+}
+
+class Linker {
+  private readonly coreBySec = new Map<number, Map<number, CoreRecord>>();
+
+  constructor(
+    private readonly path: string,
+    private readonly elf: ElfFile,
+    private readonly btf: Btf | undefined,
+    private readonly ext: BtfExt | undefined,
+    private readonly units: Unit[],
+    private readonly decoded: Map<number, Insn[]>,
+    private readonly relocs: Map<number, Map<number, ElfRel>>,
+    private readonly maps: MapDef[],
+    private readonly placements: MapPlacement[],
+    private readonly diagnostics: LoadDiagnostic[],
+  ) {
+    for (const [secName, recs] of ext?.core ?? []) {
+      const sec = elf.sections.find((s) => s.name === secName);
+      if (sec) this.coreBySec.set(sec.index, new Map(recs.map((r) => [r.insnOff / 8, r])));
+    }
+  }
+
+  link(entry: Unit): LoadedProgram {
+    const insns: Insn[] = [];
+    const lines: (SourceLoc | undefined)[] = [];
+    const funcs: FuncInfo[] = [];
+    const placed = new Map<Unit, number>();
+    const program = entry.name;
+
+    const report = (severity: 'error' | 'warning', u: Unit, j: number, base: number, text: string) => {
+      const at = base + j;
+      const loc = lines[at];
+      const src = loc ? ` (${loc.file}:${loc.line}:${loc.column}${loc.text ? `: ${loc.text.trim()}` : ''})` : '';
+      this.diagnostics.push({
+        severity, file: this.path, section: u.sec.name, byteOffset: (u.start + j) * 8, program, insn: at, loc,
+        message: `${this.path}: program '${program}' insn ${at} (section '${u.sec.name}' byte ${(u.start + j) * 8})${src}: ${text}`,
+      });
+    };
+
+    const place = (u: Unit): number => {
+      const base = insns.length;
+      placed.set(u, base);
+      funcs.push({ insn: base, name: u.name });
+      const src = this.decoded.get(u.sec.index) ?? [];
+      for (let j = 0; j < u.count; j++) insns.push({ ...src[u.start + j] });
+      lines.push(...this.unitLines(u));
+      relocate(u, base);
+      return base;
+    };
+
+    // Find the function a call or function-address load lands on; append it if this program does not have it yet.
+    const target = (u: Unit, j: number, base: number, secIndex: number, slot: number): number | undefined => {
+      const callee = this.units.find((c) => c.sec.index === secIndex && c.start === slot);
+      if (!callee) {
+        const sec = this.elf.sections[secIndex];
+        report('error', u, j, base, `call target is slot ${slot} of section '${sec?.name ?? secIndex}', which is not the start of a function`);
+        return undefined;
+      }
+      if (callee.sec.name !== '.text' && callee !== u && !placed.has(callee)) {
+        report('warning', u, j, base, `calls '${callee.name}' in section '${callee.sec.name}': libbpf only links subprograms from .text, so bpftool and libbpf refuse this object`);
+      }
+      const calleeBase = placed.get(callee) ?? place(callee);
+      return calleeBase - (base + j) - 1;
+    };
+
+    const relocate = (u: Unit, base: number) => {
+      const rels = this.relocs.get(u.sec.index);
+      const core = this.coreBySec.get(u.sec.index);
+      for (let j = 0; j < u.count; j++) {
+        const slot = u.start + j;
+        const insn = insns[base + j];
+        const rel = rels?.get(slot);
+        const c = core?.get(slot);
+        if (c) report('error', u, j, base, `CO-RE relocation (kind ${c.kind}, type [${c.typeId}] access '${c.access}') is not supported: it needs the running kernel's BTF; use the uapi headers instead of vmlinux.h / preserve_access_index`);
+        if (insn.opcode === LDDW) {
+          if (j + 1 >= u.count) {
+            report('error', u, j, base, 'lddw is cut off by the end of the function');
+            continue;
+          }
+          this.relocateLddw(u, j, base, insn, insns[base + j + 1], rel, report, target);
+          j++;
+        } else if (insn.opcode === CALL) {
+          if (rel) {
+            const sym = this.elf.symbols[rel.symbol];
+            if (!sym) { report('error', u, j, base, `relocation against symbol ${rel.symbol}, which does not exist`); continue; }
+            if (sym.shndx === SHN_UNDEF) { report('error', u, j, base, `call to kernel function (kfunc) '${sym.name}' is not supported`); continue; }
+            if (sym.value % 8 !== 0) { report('error', u, j, base, `call relocation against '${sym.name}' at byte ${sym.value}, not an instruction boundary`); continue; }
+            // libbpf: the callee slot is sym_off / 8 + imm + 1 (global: imm = -1; static: section symbol + offset).
+            const off = target(u, j, base, sym.shndx, sym.value / 8 + insn.imm + 1);
+            if (off !== undefined) { insn.src = CALL_LOCAL; insn.imm = off; }
+          } else if (insn.src === CALL_LOCAL) {
+            const off = target(u, j, base, u.sec.index, slot + insn.imm + 1);
+            if (off !== undefined) insn.imm = off;
+          } else if (insn.src === CALL_KFUNC) {
+            report('error', u, j, base, `kfunc call (call with src_reg 2, BTF id ${insn.imm}) is not supported`);
+          } else if (insn.src !== CALL_HELPER) {
+            // Left for validation to reject with its own message.
+          }
+        } else if (rel) {
+          const sym = this.elf.symbols[rel.symbol];
+          report('error', u, j, base, `relocation (type ${rel.type}) against '${sym?.name ?? rel.symbol}' on an instruction that is neither lddw nor call (opcode 0x${insn.opcode.toString(16)})`);
+        }
+      }
+    };
+
+    place(entry);
+    return {
+      name: program,
+      section: entry.sec.name,
+      isXdp: isXdpSection(entry.sec.name),
+      frags: isFragsSection(entry.sec.name),
+      insns,
+      lines,
+      funcs,
+    };
+  }
+
+  private relocateLddw(
+    u: Unit, j: number, base: number, insn: Insn, filler: Insn, rel: ElfRel | undefined,
+    report: (severity: 'error' | 'warning', u: Unit, j: number, base: number, text: string) => void,
+    target: (u: Unit, j: number, base: number, secIndex: number, slot: number) => number | undefined,
+  ): void {
+    const setNext = (v: number) => { insn.nextImm = v | 0; filler.imm = v | 0; };
+    if (!rel) {
+      if (insn.src !== PSEUDO_IMM64) report('error', u, j, base, `lddw with src_reg ${insn.src} has no relocation to say what it refers to`);
+      return;
+    }
+    const sym = this.elf.symbols[rel.symbol];
+    if (!sym) { report('error', u, j, base, `relocation against symbol ${rel.symbol}, which does not exist`); return; }
+    if (sym.shndx === SHN_UNDEF) { report('error', u, j, base, this.externText(sym)); return; }
+    const sec = this.elf.sections[sym.shndx];
+    if (!sec) { report('error', u, j, base, `relocation against '${sym.name}' in section ${sym.shndx}, which does not exist`); return; }
+    if (sec.flags & SHF_EXECINSTR) {
+      // BPF_PSEUDO_FUNC: a callback address (bpf_loop & co); global: st_value = offset, static: imm = offset.
+      const byte = sym.value + insn.imm;
+      if (byte % 8 !== 0) { report('error', u, j, base, `function address relocation against '${sym.name}' at byte ${byte}, not an instruction boundary`); return; }
+      const off = target(u, j, base, sym.shndx, byte / 8);
+      if (off !== undefined) { insn.src = PSEUDO_FUNC; insn.imm = off; setNext(0); }
+      return;
+    }
+    if (sec.name.startsWith('.addr_space')) { report('error', u, j, base, `arena variable '${sym.name}' (section '${sec.name}') is not supported`); return; }
+    const offset = sym.type === STT_SECTION ? sym.value + insn.imm : sym.value;
+    const place = this.placements.find((p) => p.section === sym.shndx && (this.maps[p.map].kind === 'global' ? true : p.offset === offset));
+    if (!place) {
+      const what = sec.name === '.maps' || sec.name === 'maps'
+        ? `map '${sym.name}' at byte ${offset} of '${sec.name}', which was not loaded (see the map errors)`
+        : `'${sym.name}' in section '${sec.name}', which is neither a map, global data nor code`;
+      report('error', u, j, base, `reference to ${what}`);
+      return;
+    }
+    const map = this.maps[place.map];
+    if (map.kind === 'global') {
+      // Global variables: symbol value + 0; static ones: section symbol + offset in imm (libbpf RELO_DATA).
+      const valueOff = insn.imm + sym.value;
+      if (valueOff < 0 || valueOff > map.valueSize) report('warning', u, j, base, `offset ${valueOff} is outside '${map.name}' (${map.valueSize} bytes)`);
+      insn.src = PSEUDO_MAP_VALUE;
+      insn.imm = place.map;
+      setNext(valueOff);
+    } else {
+      insn.src = PSEUDO_MAP_FD;
+      insn.imm = place.map;
+      setNext(0);
+    }
+  }
+
+  /** Name the kind of extern an undefined symbol is (libbpf bpf_object__collect_externs). */
+  private externText(sym: ElfSymbol): string {
+    const inSec = (name: string) => {
+      const ds = this.btf ? findDatasec(this.btf, name) : undefined;
+      return ds?.secinfos?.some((vi) => this.btf!.types[vi.type]?.name === sym.name) ?? false;
+    };
+    if (inSec('.kconfig')) return `.kconfig extern '${sym.name}' (__kconfig) is not supported`;
+    if (inSec('.ksyms')) return `__ksym extern '${sym.name}' (.ksyms) is not supported`;
+    const fn = this.btf?.types.find((t) => t?.kind === BTF_KIND.FUNC && t.name === sym.name);
+    if (fn) return `address of kernel function (kfunc) '${sym.name}' is not supported`;
+    return `extern symbol '${sym.name}' (undefined in this object: __ksym/__kconfig externs are not supported)`;
+  }
+
+  /** Per slot of a function: its last line_info record at or before the slot, within the function. */
+  private unitLines(u: Unit): (SourceLoc | undefined)[] {
+    const out: (SourceLoc | undefined)[] = new Array(u.count).fill(undefined);
+    const recs = (this.ext?.lines.get(u.sec.name) ?? [])
+      .filter((r) => r.insnOff >= u.start * 8 && r.insnOff < (u.start + u.count) * 8)
+      .sort((a, b) => a.insnOff - b.insnOff);
+    let k = -1;
+    let cur: LineRecord | undefined;
+    for (let j = 0; j < u.count; j++) {
+      while (k + 1 < recs.length && recs[k + 1].insnOff <= (u.start + j) * 8) cur = recs[++k];
+      // Line 0 marks compiler-generated code with no source line of its own.
+      out[j] = cur && cur.line > 0 ? { file: cur.file, line: cur.line, column: cur.column, text: cur.text } : undefined;
+    }
+    return out;
+  }
+}
+
+/** Pick a program by function name or section name; default: the first XDP program, else the first. */
+export function pickProgram(obj: LoadedObject, name?: string): LoadedProgram | string {
+  const list = () => obj.programs.map((p) => `${p.name} (section ${p.section})`).join(', ') || 'none';
+  if (name !== undefined) {
+    const p = obj.programs.find((x) => x.name === name) ?? obj.programs.find((x) => x.section === name);
+    return p ?? `${obj.path}: no program named '${name}' (by function or section); programs: ${list()}`;
+  }
+  const p = obj.programs.find((x) => x.isXdp) ?? obj.programs[0];
+  return p ?? `${obj.path}: the object has no programs`;
+}

@@ -1,0 +1,34 @@
+// bpf_csum_diff (net/core/filter.c) as 6.18 computes it: ones'-complement sums of 16-bit little-endian words (an odd
+// last byte counts as the low byte), the "from" bytes subtracted, the "to" bytes and the seed added, and the 32-bit
+// result folded to 16 bits without complementing (csum_from32to16). Sizes need not be multiples of 4.
+
+/** 32-bit add with end-around carry (csum_add). */
+function add32(a: number, b: number): number {
+  const s = (a >>> 0) + (b >>> 0);
+  return (s >>> 0) + (s > 0xffffffff ? 1 : 0) >>> 0;
+}
+
+/** csum_partial: the 32-bit ones'-complement accumulation of `bytes` onto `seed`. */
+export function csumPartial(bytes: Uint8Array, seed: number): number {
+  let sum = seed >>> 0;
+  let i = 0;
+  for (; i + 1 < bytes.length; i += 2) sum = add32(sum, bytes[i] | (bytes[i + 1] << 8));
+  if (i < bytes.length) sum = add32(sum, bytes[i]);
+  return sum;
+}
+
+/** csum_from32to16: fold with end-around carry, no complement. */
+export function fold16(sum: number): number {
+  let s = (sum & 0xffff) + (sum >>> 16);
+  s = (s & 0xffff) + (s >>> 16);
+  return s & 0xffff;
+}
+
+export function csumDiff(from: Uint8Array, to: Uint8Array, seed: number): number {
+  let ret: number;
+  if (from.length && to.length) ret = add32(csumPartial(to, seed), ~csumPartial(from, 0) >>> 0);
+  else if (to.length) ret = csumPartial(to, seed);
+  else if (from.length) ret = ~csumPartial(from, ~seed >>> 0) >>> 0;
+  else ret = seed >>> 0;
+  return fold16(ret);
+}

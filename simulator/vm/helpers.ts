@@ -1,0 +1,412 @@
+// BPF helper functions as an XDP program sees them, dispatched by the helper id in `call imm`.
+//
+// Every kernel helper id (1..211, names from ___BPF_FUNC_MAPPER) is known, so that a program calling one we do not
+// model faults with `helper N (bpf_name) not supported` instead of failing to load. The implemented ones follow the
+// kernel functions named beside them (net/core/filter.c unless noted) for argument checks, errno values and side
+// effects; the reference sections C.3-C.9 of shared/reference/xdp-semantics.md hold the measured values.
+//
+// Arguments arrive in r1-r5 as 64-bit values. Pointers are read through Memory with bounds checks (fault
+// 'helper-misuse' naming the helper and argument); a map argument must be a map handle from lddw. Errors the kernel
+// returns at run time are returned here as -errno; errors the verifier would have refused at load time are faults.
+import { helperName } from '../isa/helper-names.ts';
+import { BPF_F_RDONLY_PROG, MapType, type LoadedObject } from '../elf/types.ts';
+import type { Environment, PerfRecord, RedirectTarget, XdpBuff } from './types.ts';
+import type { HelperCall, HelperOutcome, ProgramImage } from './interpreter.ts';
+import { Memory, REGION_FUNC, REGION_MAP_HANDLE, VmFault, offsetOf, regionOf } from './memory.ts';
+import type { BpfMap } from './maps.ts';
+import { formatPrintk } from './helper-impl/printk.ts';
+import { csumDiff } from './helper-impl/csum.ts';
+import { fibLookup } from './helper-impl/fib.ts';
+
+export { HELPER_NAMES, helperName, isKernelHelper } from '../isa/helper-names.ts';
+
+// errno values (include/uapi/asm-generic/errno-base.h, errno.h; ENOTSUPP is kernel-internal 524).
+export const ENOENT = 2;
+export const E2BIG = 7;
+export const EAGAIN = 11;
+export const EACCES = 13;
+export const EFAULT = 14;
+export const EEXIST = 17;
+export const EINVAL = 22;
+export const EOPNOTSUPP = 95;
+export const ENOTSUPP = 524;
+
+export const XDP_ABORTED = 0;
+export const XDP_REDIRECT = 4;
+/** sizeof(struct xdp_frame): headroom TX/REDIRECT reserve at data_hard_start. */
+export const XDP_FRAME_SIZE = 40;
+/** SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) on x86-64: tailroom at the end of every frame. */
+export const SKB_SHARED_INFO_SIZE = 320;
+export const ETH_HLEN = 14;
+export const MAX_TAIL_CALL_CNT = 33;
+const BPF_F_BROADCAST = 1n << 3n;
+const BPF_F_EXCLUDE_INGRESS = 1n << 4n;
+const BPF_F_CURRENT_CPU = 0xffffffffn;
+/** Jiffies per second assumed for bpf_jiffies64 (CONFIG_HZ=250, the Debian/Ubuntu default). */
+export const ASSUMED_HZ = 250n;
+
+const neg = (errno: number): bigint => BigInt.asUintN(64, BigInt(-errno));
+
+/** Everything a helper may touch during one run. */
+export interface HelperHost {
+  mem: Memory;
+  obj: LoadedObject;
+  maps: BpfMap[];
+  buff: XdpBuff;
+  env: Environment;
+  nrCpus: number;
+  /** Linked programs by entry name (tail-call targets). */
+  programByName(name: string): ProgramImage | undefined;
+  /** Per-run outputs. */
+  out: { redirect?: RedirectTarget; printk: string[]; perf: PerfRecord[] };
+  /** Outstanding bpf_ringbuf_reserve records: region address -> map name and bytes. */
+  reservations: Map<bigint, { map: string; bytes: Uint8Array }>;
+}
+
+export type HelperImpl = (host: HelperHost, call: HelperCall) => HelperOutcome;
+
+const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+
+function name(id: number): string {
+  return helperName(id) ?? `unknown#${id}`;
+}
+
+/** The map behind a map-handle argument, or a fault. */
+function mapArg(host: HelperHost, call: HelperCall, reg: number, allowed?: readonly number[]): BpfMap {
+  const v = call.regs[reg];
+  const index = offsetOf(v);
+  if (regionOf(v) !== REGION_MAP_HANDLE || index < 0 || index >= host.maps.length) {
+    throw new VmFault('helper-misuse', `${name(call.id)}: argument ${reg} must be a map (lddw of a map), got 0x${v.toString(16)}`, call.pc);
+  }
+  const map = host.maps[index];
+  if (allowed && !allowed.includes(map.def.type)) {
+    throw new VmFault('helper-misuse', `cannot pass map_type ${map.def.type} into func ${name(call.id)}#${call.id} (map ${map.def.name})`, call.pc);
+  }
+  return map;
+}
+
+const readonlyMap = (map: BpfMap) => map.readonlyForProgram || (map.def.flags & BPF_F_RDONLY_PROG) !== 0;
+
+/** Map types whose values a program cannot look up or update directly (verifier check_map_func_compatibility). */
+const NO_ELEM_ACCESS: readonly number[] = [MapType.PROG_ARRAY, MapType.PERF_EVENT_ARRAY, MapType.CPUMAP, MapType.RINGBUF];
+const REDIRECT_MAPS: readonly number[] = [MapType.DEVMAP, MapType.DEVMAP_HASH, MapType.CPUMAP, MapType.XSKMAP];
+const PERCPU_MAPS: readonly number[] = [MapType.PERCPU_ARRAY, MapType.PERCPU_HASH, MapType.LRU_PERCPU_HASH];
+
+function checkElemAccess(map: BpfMap, call: HelperCall): void {
+  if (NO_ELEM_ACCESS.includes(map.def.type)) {
+    throw new VmFault('helper-misuse', `cannot pass map_type ${map.def.type} into func ${name(call.id)}#${call.id} (map ${map.def.name})`, call.pc);
+  }
+}
+
+function key(host: HelperHost, call: HelperCall, map: BpfMap, reg: number): Uint8Array {
+  return host.mem.bytes(call.regs[reg], map.def.keySize, false, call.pc, `${name(call.id)} key (argument ${reg}, ${map.def.keySize} bytes)`);
+}
+
+function valuePointer(host: HelperHost, map: BpfMap, value: Uint8Array | undefined): bigint {
+  return value ? host.mem.mapValue(value, map.def.name, readonlyMap(map)) : 0n;
+}
+
+// ---- packet geometry (include/net/xdp.h) ----
+const linearLen = (b: XdpBuff) => b.dataEnd - b.data;
+const fragsLen = (b: XdpBuff) => b.frags.reduce((n, f) => n + f.length, 0);
+const buffLen = (b: XdpBuff) => linearLen(b) + fragsLen(b);
+/** xdp_data_meta_unsupported: data_meta = data + 1 marks "no metadata". */
+const metaUnsupported = (b: XdpBuff) => b.dataMeta > b.data;
+const metaLen = (b: XdpBuff) => (metaUnsupported(b) ? 0 : b.data - b.dataMeta);
+const dataHardEnd = (b: XdpBuff) => b.frame.length - SKB_SHARED_INFO_SIZE;
+
+/** Copy `len` packet bytes starting at `off` (linear part then frags) into or out of `buf` (bpf_xdp_copy_buf). */
+function copyPacket(b: XdpBuff, off: number, buf: Uint8Array, toPacket: boolean): void {
+  const chunks: Uint8Array[] = [b.frame.subarray(b.data, b.dataEnd), ...b.frags];
+  let pos = 0; // packet offset where the current chunk starts
+  let done = 0;
+  for (const chunk of chunks) {
+    const want = off + done;
+    if (done < buf.length && want >= pos && want < pos + chunk.length) {
+      const start = want - pos;
+      const n = Math.min(chunk.length - start, buf.length - done);
+      if (toPacket) chunk.set(buf.subarray(done, done + n), start);
+      else buf.set(chunk.subarray(start, start + n), done);
+      done += n;
+    }
+    pos += chunk.length;
+  }
+}
+
+function packetBytes(b: XdpBuff, off: number, len: number): Uint8Array {
+  const out = new Uint8Array(len);
+  copyPacket(b, off, out, false);
+  return out;
+}
+
+/** bpf_xdp_adjust_head: new data in [hard_start + 40 + metalen, data_end - 14]; metadata moves with it. */
+function adjustHead(host: HelperHost, delta: number): bigint {
+  const b = host.buff;
+  const meta = metaLen(b);
+  const data = b.data + delta;
+  if (data < XDP_FRAME_SIZE + meta || data > b.dataEnd - ETH_HLEN) return neg(EINVAL);
+  if (meta) b.frame.copyWithin(b.dataMeta + delta, b.dataMeta, b.dataMeta + meta);
+  b.dataMeta += delta;
+  b.data = data;
+  host.mem.syncPacket();
+  return 0n;
+}
+
+/** bpf_xdp_adjust_meta: metadata supported; new meta in [hard_start + 40, data]; metalen 4-aligned and <= 255. */
+function adjustMeta(host: HelperHost, delta: number): bigint {
+  const b = host.buff;
+  const meta = b.dataMeta + delta;
+  const len = b.data - meta;
+  if (metaUnsupported(b)) return neg(ENOTSUPP);
+  if (meta < XDP_FRAME_SIZE || meta > b.data) return neg(EINVAL);
+  if (len % 4 !== 0 || len > 255) return neg(EACCES);
+  b.dataMeta = meta;
+  host.mem.syncPacket();
+  return 0n;
+}
+
+/** bpf_xdp_adjust_tail, linear and multi-buffer (bpf_xdp_frags_increase_tail / bpf_xdp_frags_shrink_tail). */
+function adjustTail(host: HelperHost, delta: number): bigint {
+  const b = host.buff;
+  if (b.frags.length) {
+    if (delta < 0) {
+      let free = -delta;
+      if (free > buffLen(b) - ETH_HLEN) return neg(EINVAL);
+      while (free > 0 && b.frags.length) {
+        const last = b.frags[b.frags.length - 1];
+        if (last.length <= free) {
+          free -= last.length;
+          b.frags.pop();
+        } else {
+          b.frags[b.frags.length - 1] = last.slice(0, last.length - free);
+          free = 0;
+        }
+      }
+      b.dataEnd -= free;
+    } else {
+      if (!b.fragSize || b.fragSize > b.frame.length) return neg(EOPNOTSUPP);
+      const last = b.frags[b.frags.length - 1];
+      if (delta > b.fragSize - last.length) return neg(EINVAL);
+      const grown = new Uint8Array(last.length + delta);
+      grown.set(last);
+      b.frags[b.frags.length - 1] = grown;
+    }
+    host.mem.syncPacket();
+    return 0n;
+  }
+  const dataEnd = b.dataEnd + delta;
+  if (dataEnd > dataHardEnd(b)) return neg(EINVAL);
+  if (dataEnd < b.data + ETH_HLEN) return neg(EINVAL);
+  if (delta > 0) b.frame.fill(0, b.dataEnd, dataEnd);
+  b.dataEnd = dataEnd;
+  host.mem.syncPacket();
+  return 0n;
+}
+
+/** bpf_xdp_event_output / bpf_perf_event_output for XDP: flags' upper 32 bits = packet bytes to append. */
+function perfOutput(host: HelperHost, call: HelperCall, helper: PerfRecord['helper']): bigint {
+  const r = call.regs;
+  const map = mapArg(host, call, 2, [MapType.PERF_EVENT_ARRAY]);
+  const flags = r[3];
+  const ctxLen = Number((flags >> 32n) & 0xfffffn);
+  if (flags & ~0x000fffff_ffffffffn) return neg(EINVAL);
+  if (ctxLen > buffLen(host.buff)) return neg(EFAULT);
+  let index = flags & 0xffffffffn;
+  if (index === BPF_F_CURRENT_CPU) index = BigInt(host.env.cpu);
+  if (index >= BigInt(map.def.maxEntries)) return neg(E2BIG);
+  const data = host.mem.bytes(r[4], Number(r[5]), false, call.pc, `${name(call.id)} data (argument 4)`);
+  const rec = new Uint8Array(data.length + ctxLen);
+  rec.set(data);
+  rec.set(packetBytes(host.buff, 0, ctxLen), data.length);
+  host.out.perf.push({ helper, map: map.def.name, data: hex(rec) });
+  return 0n;
+}
+
+function printk(host: HelperHost, call: HelperCall, fmtAddr: bigint, fmtSize: number, args: bigint[]): bigint {
+  if (fmtSize <= 0) return neg(EINVAL);
+  const fmt = host.mem.bytes(fmtAddr, fmtSize, false, call.pc, `${name(call.id)} fmt (argument 1)`);
+  if (fmt[fmt.length - 1] !== 0) return neg(EINVAL);
+  const text = formatPrintk(fmt, args, (addr: bigint) => host.mem.readString(addr), (addr: bigint, len: number) => {
+    try {
+      return host.mem.bytes(addr, len, false, call.pc, `${name(call.id)} %pI argument`);
+    } catch {
+      return undefined;
+    }
+  });
+  if (text === undefined) return neg(EINVAL);
+  host.out.printk.push(text.endsWith('\n') ? text.slice(0, -1) : text);
+  return BigInt(new TextEncoder().encode(text).length);
+}
+
+const IMPLEMENTED: [number, HelperImpl][] = [
+  // map_lookup_elem (kernel/bpf/helpers.c bpf_map_lookup_elem)
+  [1, (h, c) => {
+    const map = mapArg(h, c, 1);
+    checkElemAccess(map, c);
+    return valuePointer(h, map, map.lookup(key(h, c, map, 2), h.env.cpu));
+  }],
+  // map_update_elem
+  [2, (h, c) => {
+    const map = mapArg(h, c, 1);
+    checkElemAccess(map, c);
+    if (readonlyMap(map)) throw new VmFault('readonly-write', `write into map forbidden: bpf_map_update_elem on ${map.def.name}, which is read-only for programs`, c.pc);
+    const value = h.mem.bytes(c.regs[3], map.def.valueSize, false, c.pc, `bpf_map_update_elem value (argument 3, ${map.def.valueSize} bytes)`);
+    return neg(-map.update(key(h, c, map, 2), value.slice(), c.regs[4], h.env.cpu));
+  }],
+  // map_delete_elem
+  [3, (h, c) => {
+    const map = mapArg(h, c, 1);
+    checkElemAccess(map, c);
+    if (readonlyMap(map)) throw new VmFault('readonly-write', `write into map forbidden: bpf_map_delete_elem on ${map.def.name}, which is read-only for programs`, c.pc);
+    return neg(-map.delete(key(h, c, map, 2)));
+  }],
+  [5, (h) => BigInt.asUintN(64, h.env.nowNs())],
+  [6, (h, c) => printk(h, c, c.regs[1], Number(c.regs[2] & 0xffffffffn), [c.regs[3], c.regs[4], c.regs[5]])],
+  [7, (h) => BigInt(h.env.prandom() >>> 0)],
+  [8, (h) => BigInt(h.env.cpu >>> 0)],
+  // tail_call (kernel/bpf/core.c: at most MAX_TAIL_CALL_CNT; an empty slot or bad index just continues)
+  [12, (h, c) => {
+    const map = mapArg(h, c, 2, [MapType.PROG_ARRAY]);
+    const index = c.regs[3] & 0xffffffffn;
+    if (c.tailCalls >= MAX_TAIL_CALL_CNT || index >= BigInt(map.def.maxEntries)) return 0n;
+    const target = map.progAt?.(Number(index));
+    const prog = target === undefined ? undefined : h.programByName(target);
+    return prog ? { tailCall: prog } : 0n;
+  }],
+  // redirect: any flag -> XDP_ABORTED; otherwise record the ifindex (checked later by xdp_do_redirect)
+  [23, (h, c) => {
+    if (c.regs[2] !== 0n) return BigInt(XDP_ABORTED);
+    h.out.redirect = { kind: 'ifindex', ifindex: Number(c.regs[1] & 0xffffffffn), flags: 0 };
+    return BigInt(XDP_REDIRECT);
+  }],
+  [25, (h, c) => perfOutput(h, c, 'perf_event_output')],
+  // csum_diff: from/to may be NULL with size 0; at most 512 bytes in total (sizeof(sp->diff))
+  [28, (h, c) => {
+    const r = c.regs;
+    const fromSize = Number(r[2] & 0xffffffffn);
+    const toSize = Number(r[4] & 0xffffffffn);
+    if (fromSize + toSize > 512) return neg(EINVAL);
+    const from = h.mem.bytes(r[1], fromSize, false, c.pc, 'bpf_csum_diff from (argument 1)');
+    const to = h.mem.bytes(r[3], toSize, false, c.pc, 'bpf_csum_diff to (argument 3)');
+    return BigInt.asUintN(64, BigInt(csumDiff(from, to, Number(r[5] & 0xffffffffn))));
+  }],
+  [44, (h, c) => adjustHead(h, Number(BigInt.asIntN(32, c.regs[2])))],
+  // redirect_map (include/linux/filter.h __bpf_xdp_redirect_map)
+  [51, (h, c) => {
+    const map = mapArg(h, c, 1, REDIRECT_MAPS);
+    const key = Number(c.regs[2] & 0xffffffffn);
+    const flags = c.regs[3];
+    const isDevmap = map.def.type === MapType.DEVMAP || map.def.type === MapType.DEVMAP_HASH;
+    const flagMask = isDevmap ? BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS : 0n;
+    if (flags & ~(3n | flagMask)) return BigInt(XDP_ABORTED);
+    const target = map.redirectTarget?.(key) ?? { present: map.lookup(new Uint8Array(new Uint32Array([key]).buffer), h.env.cpu) !== undefined };
+    if (!target.present && !(flags & BPF_F_BROADCAST)) {
+      h.out.redirect = undefined;
+      return flags & 3n;
+    }
+    h.out.redirect = { kind: 'map', map: map.def.name, mapType: map.def.type, key, ifindex: target.ifindex, flags: Number(flags) };
+    return BigInt(XDP_REDIRECT);
+  }],
+  [54, (h, c) => adjustMeta(h, Number(BigInt.asIntN(32, c.regs[2])))],
+  [65, (h, c) => adjustTail(h, Number(BigInt.asIntN(32, c.regs[2])))],
+  // fib_lookup: params is struct bpf_fib_lookup (64 bytes) in program memory, updated in place
+  [69, (h, c) => {
+    const plen = Number(c.regs[3] & 0xffffffffn);
+    if (plen < 64) return neg(EINVAL);
+    const params = h.mem.bytes(c.regs[2], plen, true, c.pc, 'bpf_fib_lookup params (argument 2)');
+    return BigInt.asUintN(64, BigInt(fibLookup(params, Number(c.regs[4] & 0xffffffffn), h.env.routes)));
+  }],
+  [93, () => 0n], // spin_lock: one CPU runs at a time in the simulator
+  [94, () => 0n], // spin_unlock
+  [118, (h) => (BigInt.asUintN(64, h.env.nowNs()) * ASSUMED_HZ) / 1_000_000_000n],
+  [121, (h, c) => perfOutput(h, c, 'xdp_output')],
+  [125, (h) => BigInt.asUintN(64, h.env.nowNs())],
+  // ringbuf_output (kernel/bpf/ringbuf.c): flags only BPF_RB_NO_WAKEUP / BPF_RB_FORCE_WAKEUP
+  [130, (h, c) => {
+    const map = mapArg(h, c, 1, [MapType.RINGBUF]);
+    if (c.regs[4] & ~3n) return neg(EINVAL);
+    const size = Number(c.regs[3] & 0xffffffffn);
+    if (size + 8 > map.def.maxEntries) return neg(EAGAIN);
+    const data = h.mem.bytes(c.regs[2], size, false, c.pc, 'bpf_ringbuf_output data (argument 2)');
+    h.out.perf.push({ helper: 'ringbuf_output', map: map.def.name, data: hex(data) });
+    return 0n;
+  }],
+  // ringbuf_reserve: NULL on bad flags or a record larger than the ring
+  [131, (h, c) => {
+    const map = mapArg(h, c, 1, [MapType.RINGBUF]);
+    const size = Number(c.regs[2] & 0xffffffffn);
+    if (c.regs[3] !== 0n || size + 8 > map.def.maxEntries) return 0n;
+    const bytes = new Uint8Array(size);
+    const addr = h.mem.scratch(bytes, `ringbuf record of ${map.def.name}`);
+    h.reservations.set(addr, { map: map.def.name, bytes });
+    return addr;
+  }],
+  [132, (h, c) => finishReservation(h, c, true)],
+  [133, (h, c) => finishReservation(h, c, false)],
+  // trace_vprintk (kernel/trace/bpf_trace.c): data is an array of u64, at most 12, data_len a multiple of 8
+  [177, (h, c) => {
+    const r = c.regs;
+    const dataLen = Number(r[4] & 0xffffffffn);
+    if (dataLen % 8 !== 0 || dataLen > 12 * 8 || (dataLen > 0 && r[3] === 0n)) return neg(EINVAL);
+    const data = h.mem.bytes(r[3], dataLen, false, c.pc, 'bpf_trace_vprintk data (argument 3)');
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    const args: bigint[] = [];
+    for (let i = 0; i < dataLen; i += 8) args.push(view.getBigUint64(i, true));
+    return printk(h, c, r[1], Number(r[2] & 0xffffffffn), args);
+  }],
+  // loop (kernel/bpf/bpf_iter.c bpf_loop): at most 1 << 23 iterations, flags must be 0
+  [181, (h, c) => {
+    const r = c.regs;
+    if (r[4] !== 0n) return neg(EINVAL);
+    if (r[1] > 1n << 23n) return neg(E2BIG);
+    if (regionOf(r[2]) !== REGION_FUNC) throw new VmFault('helper-misuse', 'bpf_loop: argument 2 must be a function address (lddw of a function)', c.pc);
+    const count = Number(r[1] & 0xffffffffn);
+    if (count === 0) return 0n;
+    return { loop: { fnPc: offsetOf(r[2]), count, ctxArg: r[3] } };
+  }],
+  [188, (h) => BigInt(buffLen(h.buff))],
+  // xdp_load_bytes / xdp_store_bytes (bpf_xdp_pointer + bpf_xdp_copy_buf): -EFAULT above 0xffff, -EINVAL past the end
+  [189, (h, c) => xdpBytes(h, c, false)],
+  [190, (h, c) => xdpBytes(h, c, true)],
+  // map_lookup_percpu_elem (kernel/bpf/helpers.c): NULL for a CPU that does not exist
+  [195, (h, c) => {
+    const map = mapArg(h, c, 1, PERCPU_MAPS);
+    const cpu = c.regs[3] & 0xffffffffn;
+    if (cpu >= BigInt(h.nrCpus)) return 0n;
+    return valuePointer(h, map, map.lookup(key(h, c, map, 2), Number(cpu)));
+  }],
+];
+
+function finishReservation(h: HelperHost, c: HelperCall, submit: boolean): bigint {
+  const addr = c.regs[1];
+  const rec = h.reservations.get(addr);
+  if (!rec) throw new VmFault('helper-misuse', `${name(c.id)}: argument 1 is not a record from bpf_ringbuf_reserve (or it was already submitted)`, c.pc);
+  h.reservations.delete(addr);
+  h.mem.release(addr);
+  if (submit) h.out.perf.push({ helper: 'ringbuf_output', map: rec.map, data: hex(rec.bytes) });
+  return 0n;
+}
+
+function xdpBytes(h: HelperHost, c: HelperCall, store: boolean): bigint {
+  const r = c.regs;
+  const off = r[2] & 0xffffffffn;
+  const len = r[4] & 0xffffffffn;
+  if (off > 0xffffn || len > 0xffffn) return neg(EFAULT);
+  if (Number(off + len) > buffLen(h.buff)) return neg(EINVAL);
+  if (store && h.buff.readonlyPage) {
+    throw new VmFault('readonly-page-write', 'bpf_xdp_store_bytes into a read-only packet page (readonly-page mode)', c.pc);
+  }
+  const buf = h.mem.bytes(r[3], Number(len), !store, c.pc, `${name(c.id)} buffer (argument 3)`);
+  copyPacket(h.buff, Number(off), buf, store);
+  return 0n;
+}
+
+/** Implemented helpers by id. */
+export const HELPERS: ReadonlyMap<number, HelperImpl> = new Map(IMPLEMENTED);
+
+/** Call helper `call.id`, or fault `helper N (bpf_name) not supported`. */
+export function dispatchHelper(host: HelperHost, call: HelperCall): HelperOutcome {
+  const impl = HELPERS.get(call.id);
+  if (!impl) throw new VmFault('unsupported-helper', `helper ${call.id} (${name(call.id)}) not supported`, call.pc);
+  return impl(host, call);
+}

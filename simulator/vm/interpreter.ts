@@ -1,0 +1,459 @@
+// The reference interpreter: executes validated, slot-indexed instructions with exact 64-bit semantics
+// (RFC 9669 §4-5 as the kernel implements them in kernel/bpf/core.c ___bpf_prog_run, including the results the
+// verifier's do_misc_fixups patches in for register divisors: x/0 = 0, x%0 = x, INT_MIN/-1 = INT_MIN, INT_MIN%-1 = 0).
+//
+// Registers are a BigUint64Array, so every write wraps to 64 bits by construction; 32-bit ALU results go through u32()
+// and comparisons through the named width conversions. The loop checks only what validation cannot: memory bounds
+// (in memory.ts), the instruction budget, call depth. Helpers are not known here: the caller passes a dispatch
+// function, which may ask for a tail call, a bpf_loop callback, or an early stop (uBPF's unwind helper).
+import type { Insn, SourceLoc } from '../isa/insn.ts';
+import {
+  CALL_HELPER, CALL_KFUNC, CALL_LOCAL, OPCODES, PSEUDO_FUNC, PSEUDO_IMM64, PSEUDO_MAP_FD, PSEUDO_MAP_IDX,
+  PSEUDO_MAP_IDX_VALUE, PSEUDO_MAP_VALUE, aluVariant, atomicOp, type AluVariant, type OpcodeInfo,
+} from '../isa/opcodes.ts';
+import { bswap, immToU32, immToU64, s16, s32, s64, s8, u16, u32 } from '../isa/width.ts';
+import { MAX_FRAMES, Memory, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, VmFault, addrOf } from './memory.ts';
+import type { FaultKind } from './types.ts';
+
+/** What the interpreter runs: a linked program (entry function plus its subprograms). */
+export interface ProgramImage {
+  name: string;
+  insns: Insn[];
+  lines?: (SourceLoc | undefined)[];
+}
+
+/** What a helper call may ask the interpreter to do instead of returning a value. */
+export type HelperOutcome =
+  | bigint
+  | { tailCall: ProgramImage }
+  | { loop: { fnPc: number; count: number; ctxArg: bigint } }
+  | { stop: bigint };
+
+export interface HelperCall {
+  id: number;
+  /** r1..r5 (and r0 etc.): read-only view of the registers at the call. */
+  regs: BigUint64Array;
+  pc: number;
+  program: ProgramImage;
+  /** Tail calls taken so far in this run. */
+  tailCalls: number;
+}
+
+export interface ExecOptions {
+  budget: number;
+  callHelper(call: HelperCall): HelperOutcome;
+  /** Address for lddw src 2/6 (global data / map value + offset). */
+  mapValueAddress?(mapIndex: number, offset: number, pc: number): bigint;
+  onStep?(program: string, pc: number): void;
+}
+
+export interface ExecFault {
+  kind: FaultKind;
+  message: string;
+  insn: number;
+  program: ProgramImage;
+}
+
+export interface ExecResult {
+  r0: bigint;
+  exitInsn: number;
+  exitProgram: ProgramImage;
+  steps: number;
+  tailCalls: number;
+  fault?: ExecFault;
+}
+
+/** Per-slot decoded facts, computed once per program image. */
+interface Prepared {
+  infos: (OpcodeInfo | undefined)[];
+  variants: (AluVariant | undefined)[];
+}
+const prepared = new WeakMap<Insn[], Prepared>();
+function prepare(insns: Insn[]): Prepared {
+  let p = prepared.get(insns);
+  if (!p) {
+    const infos = insns.map((i) => OPCODES[i.opcode]);
+    const variants = insns.map((i, pc) => (infos[pc]?.kind === 'alu' ? aluVariant(infos[pc]!, i.off) : undefined));
+    p = { infos, variants };
+    prepared.set(insns, p);
+  }
+  return p;
+}
+
+interface Frame {
+  program: ProgramImage;
+  returnPc: number;
+  saved: bigint[]; // r6..r9
+  loop?: { fnPc: number; count: number; ctxArg: bigint; index: number };
+}
+
+/** may_goto's per-run allowance (kernel BPF_MAX_LOOPS). */
+const MAY_GOTO_BUDGET = 8 * 1024 * 1024;
+
+function alu64(op: AluVariant, a: bigint, b: bigint, off: number): bigint {
+  switch (op) {
+    case 'add': return a + b;
+    case 'sub': return a - b;
+    case 'mul': return a * b;
+    case 'div': return b === 0n ? 0n : a / b;
+    case 'sdiv': return b === 0n ? 0n : s64(a) / s64(b);
+    case 'or': return a | b;
+    case 'and': return a & b;
+    case 'lsh': return a << (b & 63n);
+    case 'rsh': return a >> (b & 63n);
+    case 'arsh': return s64(a) >> (b & 63n);
+    case 'neg': return -a;
+    case 'mod': return b === 0n ? a : a % b;
+    case 'smod': return b === 0n ? a : s64(a) % s64(b);
+    case 'xor': return a ^ b;
+    case 'mov': return b;
+    case 'movsx': return off === 8 ? s8(b) : off === 16 ? s16(b) : s32(b);
+  }
+}
+
+function alu32(op: AluVariant, a64: bigint, b64: bigint, off: number): bigint {
+  const a = u32(a64);
+  const b = u32(b64);
+  switch (op) {
+    case 'add': return u32(a + b);
+    case 'sub': return u32(a - b);
+    case 'mul': return u32(a * b);
+    case 'div': return b === 0n ? 0n : a / b;
+    case 'sdiv': return b === 0n ? 0n : u32(s32(a) / s32(b));
+    case 'or': return a | b;
+    case 'and': return a & b;
+    case 'lsh': return u32(a << (b & 31n));
+    case 'rsh': return a >> (b & 31n);
+    case 'arsh': return u32(s32(a) >> (b & 31n));
+    case 'neg': return u32(-a);
+    case 'mod': return b === 0n ? a : a % b;
+    case 'smod': return b === 0n ? a : u32(s32(a) % s32(b));
+    case 'xor': return a ^ b;
+    case 'mov': return b;
+    case 'movsx': return u32(off === 8 ? s8(b) : s16(b));
+  }
+}
+
+function compare(op: string, a: bigint, b: bigint, width: 32 | 64): boolean {
+  if (width === 32) {
+    a = u32(a);
+    b = u32(b);
+  }
+  const sa = () => (width === 32 ? s32(a) : s64(a));
+  const sb = () => (width === 32 ? s32(b) : s64(b));
+  switch (op) {
+    case 'jeq': return a === b;
+    case 'jne': return a !== b;
+    case 'jgt': return a > b;
+    case 'jge': return a >= b;
+    case 'jlt': return a < b;
+    case 'jle': return a <= b;
+    case 'jset': return (a & b) !== 0n;
+    case 'jsgt': return sa() > sb();
+    case 'jsge': return sa() >= sb();
+    case 'jslt': return sa() < sb();
+    case 'jsle': return sa() <= sb();
+    default: return false;
+  }
+}
+
+/**
+ * Run `entry` from slot 0 with the registers `init` sets up. The caller has reset `mem` and validated the program.
+ * Never throws for program errors: faults come back in the result.
+ */
+export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Array) => void, opts: ExecOptions): ExecResult {
+  const r = new BigUint64Array(11);
+  let program = entry;
+  let { infos, variants } = prepare(program.insns);
+  let insns = program.insns;
+  let pc = 0;
+  let steps = 0;
+  let tailCalls = 0;
+  let mayGoto = MAY_GOTO_BUDGET;
+  const frames: Frame[] = [];
+  const budget = opts.budget;
+  const onStep = opts.onStep;
+
+  r[10] = mem.framePointer(1);
+  init(r);
+
+  const enterFunction = (fnPc: number) => {
+    const depth = frames.length + 1;
+    if (depth > MAX_FRAMES) throw new VmFault('call-depth', `the call stack of ${depth} frames is too deep (at most ${MAX_FRAMES})`, pc);
+    mem.clearFrame(depth);
+    r[10] = mem.framePointer(depth);
+    pc = fnPc;
+  };
+  const switchProgram = (p: ProgramImage) => {
+    program = p;
+    insns = p.insns;
+    ({ infos, variants } = prepare(insns));
+  };
+
+  try {
+    for (;;) {
+      if (steps >= budget) throw new VmFault('budget-exhausted', `the instruction budget of ${budget} ran out (a loop that does not end?)`, pc);
+      steps++;
+      if (onStep) onStep(program.name, pc);
+      const insn = insns[pc];
+      const info = infos[pc];
+      if (!info) throw new VmFault('invalid-insn', `unknown opcode 0x${insn?.opcode.toString(16)}`, pc);
+      switch (info.kind) {
+        case 'alu': {
+          const b = info.srcReg ? r[insn.src] : info.width === 64 ? immToU64(insn.imm) : immToU32(insn.imm);
+          const op = variants[pc]!;
+          r[insn.dst] = info.width === 64 ? alu64(op, r[insn.dst], b, insn.off) : alu32(op, r[insn.dst], b, insn.off);
+          pc++;
+          break;
+        }
+        case 'end': {
+          const a = r[insn.dst];
+          const bits = insn.imm as 16 | 32 | 64;
+          r[insn.dst] = info.end === 'le' ? (bits === 16 ? u16(a) : bits === 32 ? u32(a) : a) : bswap(a, bits);
+          pc++;
+          break;
+        }
+        case 'jump': {
+          const b = info.srcReg ? r[insn.src] : info.width === 64 ? immToU64(insn.imm) : immToU32(insn.imm);
+          pc += compare(info.jmp!, r[insn.dst], b, info.width!) ? 1 + insn.off : 1;
+          break;
+        }
+        case 'ja':
+          pc += 1 + (info.cls === 'jmp32' ? insn.imm : insn.off);
+          break;
+        case 'jcond':
+          // may_goto: fall through while the allowance lasts, then take the jump (kernel BPF_JCOND handling).
+          pc += --mayGoto <= 0 ? 1 + insn.off : 1;
+          break;
+        case 'lddw': {
+          switch (insn.src) {
+            case PSEUDO_IMM64:
+              r[insn.dst] = (BigInt(insn.nextImm ?? 0) << 32n) | BigInt(insn.imm >>> 0);
+              break;
+            case PSEUDO_MAP_FD:
+            case PSEUDO_MAP_IDX:
+              r[insn.dst] = addrOf(REGION_MAP_HANDLE, insn.imm);
+              break;
+            case PSEUDO_MAP_VALUE:
+            case PSEUDO_MAP_IDX_VALUE:
+              if (!opts.mapValueAddress) throw new VmFault('unsupported', 'lddw of a map value: no maps in this run', pc);
+              r[insn.dst] = opts.mapValueAddress(insn.imm, insn.nextImm ?? 0, pc);
+              break;
+            case PSEUDO_FUNC:
+              r[insn.dst] = addrOf(REGION_FUNC, pc + 1 + insn.imm);
+              break;
+            default:
+              throw new VmFault('unsupported', `lddw with src ${insn.src} is not supported`, pc);
+          }
+          pc += 2;
+          break;
+        }
+        case 'ldx':
+          r[insn.dst] = mem.load(r[insn.src] + BigInt(insn.off), info.size!, pc);
+          pc++;
+          break;
+        case 'ldxsx': {
+          const v = mem.load(r[insn.src] + BigInt(insn.off), info.size!, pc, true);
+          r[insn.dst] = info.size === 1 ? s8(v) : info.size === 2 ? s16(v) : s32(v);
+          pc++;
+          break;
+        }
+        case 'st':
+          mem.store(r[insn.dst] + BigInt(insn.off), info.size!, immToU64(insn.imm), pc);
+          pc++;
+          break;
+        case 'stx':
+          mem.store(r[insn.dst] + BigInt(insn.off), info.size!, r[insn.src], pc);
+          pc++;
+          break;
+        case 'atomic':
+          execAtomic(insn, info, r, mem, pc);
+          pc++;
+          break;
+        case 'call': {
+          if (insn.src === CALL_LOCAL) {
+            frames.push({ program, returnPc: pc + 1, saved: [r[6], r[7], r[8], r[9]] });
+            enterFunction(pc + 1 + insn.imm);
+            break;
+          }
+          if (insn.src === CALL_KFUNC) throw new VmFault('unsupported', `kfunc call (BTF id ${insn.imm}) is not supported by the simulator`, pc);
+          if (insn.src !== CALL_HELPER) throw new VmFault('invalid-insn', `call with src ${insn.src}`, pc);
+          const outcome = opts.callHelper({ id: insn.imm, regs: r, pc, program, tailCalls });
+          if (typeof outcome === 'bigint') {
+            r[0] = outcome;
+            // The verifier makes r1-r5 unreadable after a helper call (caller-saved); zero them so a stale value
+            // can never be mistaken for a result.
+            r[1] = r[2] = r[3] = r[4] = r[5] = 0n;
+            pc++;
+          } else if ('tailCall' in outcome) {
+            // bpf_tail_call: the callee replaces the current function (same frame, same stack), starting at slot 0
+            // with r1 = ctx (kernel bpf_tail_call / emit_bpf_tail_call_indirect).
+            tailCalls++;
+            switchProgram(outcome.tailCall);
+            for (let i = 0; i < 10; i++) r[i] = 0n;
+            r[1] = addrOf(REGION_CTX, 0);
+            pc = 0;
+          } else if ('loop' in outcome) {
+            const { fnPc, count, ctxArg } = outcome.loop;
+            frames.push({ program, returnPc: pc + 1, saved: [r[6], r[7], r[8], r[9]], loop: { fnPc, count, ctxArg, index: 0 } });
+            r[1] = 0n;
+            r[2] = ctxArg;
+            r[3] = r[4] = r[5] = 0n;
+            enterFunction(fnPc);
+          } else {
+            r[0] = outcome.stop;
+            return { r0: r[0], exitInsn: pc, exitProgram: program, steps, tailCalls };
+          }
+          break;
+        }
+        case 'exit': {
+          const frame = frames.pop();
+          if (!frame) return { r0: r[0], exitInsn: pc, exitProgram: program, steps, tailCalls };
+          [r[6], r[7], r[8], r[9]] = frame.saved;
+          const loop = frame.loop;
+          if (loop) {
+            // bpf_loop (kernel/bpf/bpf_iter.c): stop when the callback returns non-zero, returning the number of
+            // callback invocations; otherwise run it again with the next index.
+            loop.index++;
+            if (r[0] === 0n && loop.index < loop.count) {
+              frames.push(frame);
+              r[1] = BigInt(loop.index);
+              r[2] = loop.ctxArg;
+              r[3] = r[4] = r[5] = 0n;
+              mem.clearFrame(frames.length + 1);
+              r[10] = mem.framePointer(frames.length + 1);
+              pc = loop.fnPc;
+              break;
+            }
+            r[0] = BigInt(loop.index);
+            r[1] = r[2] = r[3] = r[4] = r[5] = 0n;
+          }
+          if (frame.program !== program) switchProgram(frame.program);
+          r[10] = mem.framePointer(frames.length + 1);
+          pc = frame.returnPc;
+          break;
+        }
+        case 'ld-abs':
+        case 'ld-ind':
+          throw new VmFault('unsupported', 'legacy BPF_LD_ABS/BPF_LD_IND packet loads are not supported (not allowed in XDP)', pc);
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof VmFault)) throw e;
+    return { r0: r[0], exitInsn: -1, exitProgram: program, steps, tailCalls, fault: { kind: e.kind, message: e.message, insn: e.insn, program } };
+  }
+}
+
+function execAtomic(insn: Insn, info: OpcodeInfo, r: BigUint64Array, mem: Memory, pc: number): void {
+  const a = atomicOp(insn.imm);
+  if (!a) throw new VmFault('invalid-insn', `invalid atomic operation imm=0x${(insn.imm >>> 0).toString(16)}`, pc);
+  const size = info.size!;
+  if (a.op === 'load_acq') {
+    r[insn.dst] = mem.load(r[insn.src] + BigInt(insn.off), size, pc);
+    return;
+  }
+  const addr = r[insn.dst] + BigInt(insn.off);
+  if (a.op === 'store_rel') {
+    mem.store(addr, size, r[insn.src], pc);
+    return;
+  }
+  mem.resolve(addr, size, true, pc, 'atomic');
+  const old = mem.load(addr, size, pc);
+  const val = size === 4 ? u32(r[insn.src]) : r[insn.src];
+  let next: bigint;
+  switch (a.op) {
+    case 'add': next = old + val; break;
+    case 'or': next = old | val; break;
+    case 'and': next = old & val; break;
+    case 'xor': next = old ^ val; break;
+    case 'xchg': next = val; break;
+    case 'cmpxchg': {
+      // Compare with r0 (low 32 bits for the W form); r0 always receives the old value, zero-extended.
+      const expected = size === 4 ? u32(r[0]) : r[0];
+      next = old === expected ? val : old;
+      r[0] = old;
+      mem.store(addr, size, next, pc);
+      return;
+    }
+  }
+  mem.store(addr, size, next, pc);
+  if (a.fetch) r[insn.src] = old;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Conformance mode: a bare program over one block of memory, as bpf_conformance and uBPF's test runner execute it.
+
+/**
+ * The helpers the uBPF / bpf_conformance test data call (uBPF ubpf_plugin/test_helpers.h): 0 gather_bytes,
+ * 1 memfrob, 2 no_op, 3 sqrti, 4 strcmp_ext, 5 unwind (returning 0 ends the program with r0 = 0).
+ */
+export const CONFORMANCE_HELPERS: ReadonlyMap<number, string> = new Map([
+  [0, 'gather_bytes'], [1, 'memfrob'], [2, 'no_op'], [3, 'sqrti'], [4, 'strcmp_ext'], [5, 'unwind'],
+]);
+
+function isqrt(n: bigint): bigint {
+  if (n < 2n) return n;
+  let x = BigInt(Math.floor(Math.sqrt(Number(n))));
+  while (x * x > n) x--;
+  while ((x + 1n) * (x + 1n) <= n) x++;
+  return x;
+}
+
+function conformanceHelper(mem: Memory, call: HelperCall): HelperOutcome {
+  const [a, b] = [call.regs[1], call.regs[2]];
+  switch (call.id) {
+    case 0: {
+      const r = call.regs;
+      return ((r[1] & 0xffn) << 32n) | ((r[2] & 0xffn) << 24n) | ((r[3] & 0xffn) << 16n) | ((r[4] & 0xffn) << 8n) | (r[5] & 0xffn);
+    }
+    case 1: {
+      const bytes = mem.bytes(a, Number(b), true, call.pc, 'memfrob buffer');
+      for (let i = 0; i < bytes.length; i++) bytes[i] ^= 42;
+      return 0n;
+    }
+    case 2: return 0n;
+    case 3: return isqrt(a);
+    case 4: {
+      const x = mem.readString(a);
+      const y = mem.readString(b);
+      if (x === undefined || y === undefined) throw new VmFault('helper-misuse', 'strcmp_ext: argument is not a readable string', call.pc);
+      return x === y ? 0n : BigInt.asUintN(64, x < y ? -1n : 1n);
+    }
+    case 5: return a === 0n ? { stop: 0n } : a;
+    default: throw new VmFault('unsupported-helper', `helper ${call.id} is not a conformance helper`, call.pc);
+  }
+}
+
+export interface RawResult {
+  retval: bigint;
+  fault?: { kind: FaultKind; message: string; insn: number; program: string };
+}
+
+/**
+ * Run a bare program the way the conformance suites do: r1 = pointer to a copy-free view of `mem` (0 when `mem` is
+ * empty, as uBPF passes NULL), r2 = its length, r10 = top of a 512-byte stack. The program is validated first (with
+ * the conformance helper ids, uBPF's 65536-slot limit off by default); a validation error comes back as an
+ * 'invalid-insn' fault naming the slot.
+ */
+export function runRaw(
+  insns: Insn[],
+  memBytes: Uint8Array,
+  opts: { budget?: number; validate?: (insns: Insn[]) => { insn: number; message: string }[]; memory?: Memory } = {},
+): RawResult {
+  const errors = opts.validate?.(insns) ?? [];
+  if (errors.length) return { retval: 0n, fault: { kind: 'invalid-insn', message: errors[0].message, insn: errors[0].insn, program: 'raw' } };
+  const mem = opts.memory ?? new Memory();
+  mem.reset(undefined);
+  const base = memBytes.length ? mem.scratch(memBytes, 'input memory') : 0n;
+  const res = execute(
+    { name: 'raw', insns },
+    mem,
+    (r) => {
+      r[1] = base;
+      r[2] = BigInt(memBytes.length);
+    },
+    { budget: opts.budget ?? 1_000_000, callHelper: (call) => conformanceHelper(mem, call) },
+  );
+  if (res.fault) return { retval: res.r0, fault: { kind: res.fault.kind, message: res.fault.message, insn: res.fault.insn, program: 'raw' } };
+  return { retval: res.r0 };
+}

@@ -1,0 +1,302 @@
+// The address space of one simulated program run.
+//
+// A pointer is a 64-bit value whose high 32 bits name a region and whose low 32 bits are the offset inside it plus a
+// bias of 2^31:  addr = regionId << 32 | (0x8000_0000 + offset).  Pointer arithmetic therefore works on plain
+// integers, a negative offset (r10 - 8, data - 4) stays inside its region, and any address whose high word is 0 — a
+// NULL from map_lookup_elem, a scalar mistaken for a pointer — is recognisably not a pointer. Every load and store goes
+// through `resolve`, which faults with the slot index instead of reading anything outside a region's window: the
+// kernel proves these bounds in the verifier (check_mem_access), we check them as the program runs.
+//
+// Regions:
+//   ctx        struct xdp_md (24 bytes): only aligned 4-byte loads; data/data_end/data_meta load as packet pointers
+//              (the kernel rewrites them in xdp_convert_ctx_access); any store faults 'ctx-write'.
+//   packet     the whole xdp_buff frame; the accessible window is [data_meta, data_end) (data when metadata is
+//              unsupported) and is read from the XdpBuff at each access, so it follows adjust_head/meta/tail.
+//   stack      512 bytes per call frame (MAX_BPF_STACK), r10 = offset 512; zeroed at the start of each run so that
+//              uninitialised reads give 0 (the kernel would refuse them for unprivileged loads).
+//   map value  one region per value (the stable Uint8Array a map hands out); read-only for BPF_F_RDONLY_PROG maps.
+//   scratch    helper-owned memory (ringbuf reservations, the conformance `mem` block).
+import type { FaultKind, XdpBuff } from './types.ts';
+
+export const REGION_BIAS = 0x8000_0000;
+
+export const REGION_CTX = 1;
+export const REGION_PACKET = 2;
+/** Map handles (lddw src 1): not memory; the offset is the map index. */
+export const REGION_MAP_HANDLE = 3;
+/** Function addresses (lddw src 4): not memory; the offset is the slot index. */
+export const REGION_FUNC = 4;
+export const REGION_STACK0 = 8;
+export const MAX_FRAMES = 8;
+const FIRST_DYNAMIC = 32;
+
+export const STACK_SIZE = 512;
+/** sizeof(struct xdp_md). */
+export const XDP_MD_SIZE = 24;
+
+export type RegionKind = 'ctx' | 'packet' | 'stack' | 'map-value' | 'scratch' | 'handle';
+
+export interface Region {
+  id: number;
+  kind: RegionKind;
+  /** For messages: `stack frame 1`, `value of map counters`, `packet`. */
+  name: string;
+  bytes: Uint8Array;
+  view: DataView;
+  /** Accessible window [lo, hi) within bytes (packet: recomputed from the XdpBuff). */
+  lo: number;
+  hi: number;
+  /** Stores fault with this kind (read-only map values, read-only packet pages). */
+  writeFault?: FaultKind;
+  writeFaultMessage?: string;
+}
+
+/** A fault raised while executing; the interpreter adds the program name and source location. */
+export class VmFault extends Error {
+  constructor(
+    readonly kind: FaultKind,
+    message: string,
+    readonly insn: number,
+  ) {
+    super(message);
+  }
+}
+
+export const addrOf = (region: number, off: number): bigint => (BigInt(region) << 32n) + BigInt(REGION_BIAS + off);
+export const regionOf = (addr: bigint): number => Number(BigInt.asUintN(64, addr) >> 32n);
+export const offsetOf = (addr: bigint): number => Number(addr & 0xffffffffn) - REGION_BIAS;
+
+const EMPTY = new Uint8Array(0);
+
+function makeRegion(id: number, kind: RegionKind, name: string, bytes: Uint8Array, lo = 0, hi = bytes.length): Region {
+  return { id, kind, name, bytes, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), lo, hi };
+}
+
+export interface CtxInfo {
+  buff: XdpBuff;
+  /** egress_ifindex is readable only in BPF_XDP_DEVMAP programs (section `xdp/devmap`). */
+  egressReadable: boolean;
+}
+
+export class Memory {
+  private regions: (Region | undefined)[] = [];
+  private nextDynamic = FIRST_DYNAMIC;
+  private valueRegions = new Map<Uint8Array, number>();
+  private stacks: Uint8Array[] = [];
+  private stacksUsed = 0;
+  ctx: CtxInfo | undefined;
+
+  constructor() {
+    const ctx = makeRegion(REGION_CTX, 'ctx', 'ctx (struct xdp_md)', new Uint8Array(XDP_MD_SIZE));
+    ctx.writeFault = 'ctx-write';
+    ctx.writeFaultMessage = 'struct xdp_md is read-only for XDP programs';
+    this.regions[REGION_CTX] = ctx;
+    this.regions[REGION_MAP_HANDLE] = makeRegion(REGION_MAP_HANDLE, 'handle', 'map handle (struct bpf_map *, not memory)', EMPTY);
+    this.regions[REGION_FUNC] = makeRegion(REGION_FUNC, 'handle', 'function address (not memory)', EMPTY);
+    for (let f = 0; f < MAX_FRAMES; f++) {
+      const bytes = new Uint8Array(STACK_SIZE);
+      this.stacks.push(bytes);
+      this.regions[REGION_STACK0 + f] = makeRegion(REGION_STACK0 + f, 'stack', `stack frame ${f + 1}`, bytes);
+    }
+  }
+
+  /** Start a run: forget per-run regions, zero the stack frames the previous run touched, bind the packet. */
+  reset(buff: XdpBuff | undefined, egressReadable = false): void {
+    for (let i = FIRST_DYNAMIC; i < this.nextDynamic; i++) this.regions[i] = undefined;
+    this.nextDynamic = FIRST_DYNAMIC;
+    this.valueRegions.clear();
+    for (let f = 0; f < Math.max(1, this.stacksUsed); f++) this.stacks[f].fill(0);
+    this.stacksUsed = 1;
+    this.ctx = buff ? { buff, egressReadable } : undefined;
+    this.regions[REGION_PACKET] = undefined;
+    if (buff) {
+      const r = makeRegion(REGION_PACKET, 'packet', 'packet', buff.frame);
+      this.regions[REGION_PACKET] = r;
+      this.syncPacket();
+    }
+  }
+
+  /** Recompute the packet window after the XdpBuff changed (adjust helpers); rebinds if the frame was replaced. */
+  syncPacket(): void {
+    const buff = this.ctx?.buff;
+    const r = this.regions[REGION_PACKET];
+    if (!buff || !r) return;
+    if (r.bytes !== buff.frame) {
+      r.bytes = buff.frame;
+      r.view = new DataView(buff.frame.buffer, buff.frame.byteOffset, buff.frame.byteLength);
+    }
+    r.lo = Math.min(buff.dataMeta, buff.data);
+    r.hi = buff.dataEnd;
+    r.writeFault = buff.readonlyPage ? 'readonly-page-write' : undefined;
+    r.writeFaultMessage = buff.readonlyPage ? 'the driver hands the program a read-only page (readonly-page mode)' : undefined;
+  }
+
+  /** r10 for call frame `depth` (1-based). */
+  framePointer(depth: number): bigint {
+    if (depth > this.stacksUsed) this.stacksUsed = depth;
+    return addrOf(REGION_STACK0 + depth - 1, STACK_SIZE);
+  }
+
+  /** Clear a call frame's stack on entry, so a callee never sees a previous callee's bytes. */
+  clearFrame(depth: number): void {
+    this.stacks[depth - 1].fill(0);
+  }
+
+  packetPointer(frameOffset: number): bigint {
+    return addrOf(REGION_PACKET, frameOffset);
+  }
+
+  /** A stable region for a map value; the same Uint8Array gets the same address for the whole run. */
+  mapValue(value: Uint8Array, mapName: string, readonly: boolean): bigint {
+    let id = this.valueRegions.get(value);
+    if (id === undefined) {
+      id = this.nextDynamic++;
+      const r = makeRegion(id, 'map-value', `value of map ${mapName}`, value);
+      if (readonly) {
+        r.writeFault = 'readonly-write';
+        r.writeFaultMessage = `write into map forbidden: ${mapName} is read-only for programs (BPF_F_RDONLY_PROG)`;
+      }
+      this.regions[id] = r;
+      this.valueRegions.set(value, id);
+    }
+    return addrOf(id, 0);
+  }
+
+  /** Helper-owned memory (ringbuf reservations, the conformance input block). */
+  scratch(bytes: Uint8Array, name: string): bigint {
+    const id = this.nextDynamic++;
+    this.regions[id] = makeRegion(id, 'scratch', name, bytes);
+    return addrOf(id, 0);
+  }
+
+  /** Make a scratch region inaccessible (ringbuf submit/discard). */
+  release(addr: bigint): void {
+    const id = regionOf(addr);
+    if (id >= FIRST_DYNAMIC) this.regions[id] = undefined;
+  }
+
+  region(id: number): Region | undefined {
+    return this.regions[id];
+  }
+
+  /** Find the region and offset for an access of `size` bytes, or fault. */
+  resolve(addr: bigint, size: number, write: boolean, pc: number, what = write ? 'store' : 'load'): { region: Region; off: number } {
+    const id = regionOf(addr);
+    const region = id === 0 ? undefined : this.regions[id];
+    if (!region) {
+      if (id === 0) {
+        throw new VmFault('null-dereference', `${what} of ${size} byte(s) at address 0x${BigInt.asUintN(64, addr).toString(16)}: not a pointer (NULL or a scalar); check the pointer before using it`, pc);
+      }
+      throw new VmFault('out-of-bounds', `${what} of ${size} byte(s) at address 0x${BigInt.asUintN(64, addr).toString(16)}: no memory there`, pc);
+    }
+    const off = offsetOf(addr);
+    if (off < region.lo || off + size > region.hi) {
+      throw new VmFault('out-of-bounds', `${what} of ${size} byte(s) ${this.describe(region, off)} is outside ${this.window(region)}`, pc);
+    }
+    if (write && region.writeFault) {
+      throw new VmFault(region.writeFault, `${what} of ${size} byte(s) ${this.describe(region, off)}: ${region.writeFaultMessage}`, pc);
+    }
+    return { region, off };
+  }
+
+  private describe(region: Region, off: number): string {
+    if (region.kind === 'packet' && this.ctx) return `at packet offset ${off - this.ctx.buff.data} (relative to data)`;
+    if (region.kind === 'stack') return `at ${region.name} offset ${off - STACK_SIZE} (relative to r10)`;
+    return `at ${region.name} offset ${off}`;
+  }
+
+  private window(region: Region): string {
+    if (region.kind === 'packet' && this.ctx) {
+      const b = this.ctx.buff;
+      return `the packet [data_meta ${b.dataMeta - b.data}, data_end ${b.dataEnd - b.data}) relative to data`;
+    }
+    if (region.kind === 'stack') return `${region.name} [r10-${STACK_SIZE}, r10)`;
+    if (region.kind === 'handle') return `${region.name}`;
+    return `${region.name} [0, ${region.hi})`;
+  }
+
+  /** Unsigned little-endian load. */
+  load(addr: bigint, size: number, pc: number, signExtend = false): bigint {
+    const id = regionOf(addr);
+    if (id === REGION_CTX) return this.ctxLoad(offsetOf(addr), size, pc, signExtend);
+    const { region, off } = this.resolve(addr, size, false, pc);
+    const v = region.view;
+    switch (size) {
+      case 1: return BigInt(v.getUint8(off));
+      case 2: return BigInt(v.getUint16(off, true));
+      case 4: return BigInt(v.getUint32(off, true));
+      default: return v.getBigUint64(off, true);
+    }
+  }
+
+  store(addr: bigint, size: number, value: bigint, pc: number): void {
+    const id = regionOf(addr);
+    if (id === REGION_CTX) this.ctxStore(offsetOf(addr), size, pc);
+    const { region, off } = this.resolve(addr, size, true, pc);
+    const v = region.view;
+    switch (size) {
+      case 1: v.setUint8(off, Number(value & 0xffn)); break;
+      case 2: v.setUint16(off, Number(value & 0xffffn), true); break;
+      case 4: v.setUint32(off, Number(value & 0xffffffffn), true); break;
+      default: v.setBigUint64(off, BigInt.asUintN(64, value), true);
+    }
+  }
+
+  /** Bytes for a helper argument (a view, not a copy). Faults 'helper-misuse' naming the helper and argument. */
+  bytes(addr: bigint, len: number, write: boolean, pc: number, what: string): Uint8Array {
+    if (len === 0) return EMPTY;
+    const id = regionOf(addr);
+    if (id === REGION_CTX || id === REGION_MAP_HANDLE || id === REGION_FUNC) {
+      throw new VmFault('helper-misuse', `${what}: expected a pointer to memory of ${len} byte(s), got ${this.regions[id]!.name}`, pc);
+    }
+    try {
+      const { region, off } = this.resolve(addr, len, write, pc, what);
+      return region.bytes.subarray(off, off + len);
+    } catch (e) {
+      if (e instanceof VmFault && (e.kind === 'out-of-bounds' || e.kind === 'null-dereference')) {
+        throw new VmFault('helper-misuse', e.message, pc);
+      }
+      throw e;
+    }
+  }
+
+  /** A NUL-terminated string for %s / helper names; undefined if the address is not readable memory. */
+  readString(addr: bigint, max = 4096): string | undefined {
+    const id = regionOf(addr);
+    const region = this.regions[id];
+    if (!region || region.kind === 'ctx' || region.kind === 'handle') return undefined;
+    const off = offsetOf(addr);
+    if (off < region.lo || off >= region.hi) return undefined;
+    let end = off;
+    while (end < region.hi && end - off < max && region.bytes[end] !== 0) end++;
+    return new TextDecoder().decode(region.bytes.subarray(off, end));
+  }
+
+  /**
+   * struct xdp_md loads [net/core/filter.c xdp_is_valid_access / xdp_convert_ctx_access]: only 4-byte, aligned,
+   * zero-extending loads of known fields; data/data_end/data_meta become packet pointers.
+   */
+  private ctxLoad(off: number, size: number, pc: number, signExtend: boolean): bigint {
+    const ctx = this.ctx;
+    if (!ctx) throw new VmFault('bad-ctx-access', `load from ctx: this run has no struct xdp_md`, pc);
+    if (size !== 4 || off < 0 || off >= XDP_MD_SIZE || off % 4 !== 0 || signExtend) {
+      throw new VmFault('bad-ctx-access', `invalid bpf_context access off=${off} size=${size}${signExtend ? ' (sign-extending load)' : ''}: struct xdp_md fields are read with aligned 4-byte loads`, pc);
+    }
+    const b = ctx.buff;
+    switch (off) {
+      case 0: return this.packetPointer(b.data);
+      case 4: return this.packetPointer(b.dataEnd);
+      case 8: return this.packetPointer(b.dataMeta);
+      case 12: return BigInt(b.ingressIfindex >>> 0);
+      case 16: return BigInt(b.rxQueueIndex >>> 0);
+      default:
+        if (!ctx.egressReadable) throw new VmFault('bad-ctx-access', `invalid bpf_context access off=20 size=4: egress_ifindex is only readable in devmap programs (SEC("xdp/devmap"))`, pc);
+        return BigInt((b.egressIfindex ?? 0) >>> 0);
+    }
+  }
+
+  private ctxStore(off: number, size: number, pc: number): never {
+    const field = ['data', 'data_end', 'data_meta', 'ingress_ifindex', 'rx_queue_index', 'egress_ifindex'][Math.floor(off / 4)];
+    throw new VmFault('ctx-write', `invalid bpf_context access off=${off} size=${size}: store into ctx${field && off >= 0 ? `->${field}` : ''}; struct xdp_md is read-only for XDP programs`, pc);
+  }
+}

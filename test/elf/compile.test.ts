@@ -1,0 +1,106 @@
+// compileC: include directories, diagnostics, missing clang, the cache and its invalidation by local headers.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compileC, defaultIncludeDirs, parseClangDiagnostics } from '../../simulator/compile.ts';
+import { fixture, loadOk, NO_CLANG, testCacheDir } from './helpers.ts';
+
+test('defaultIncludeDirs finds the multiarch directory with asm/types.h when there is one', () => {
+  const dirs = defaultIncludeDirs();
+  for (const d of dirs) assert.ok(existsSync(join(d, 'asm', 'types.h')), d);
+  if (existsSync('/usr/include/x86_64-linux-gnu/asm/types.h') && process.arch === 'x64') {
+    assert.deepEqual(dirs, ['/usr/include/x86_64-linux-gnu']);
+  }
+});
+
+test('a program including linux/if_ether.h and a local header compiles with no extra flags', { skip: NO_CLANG }, () => {
+  const r = compileC(fixture('uses_header.c'), { cacheDir: testCacheDir() });
+  assert.deepEqual(r.diagnostics, []);
+  assert.ok(r.objectPath);
+  assert.deepEqual(r.command.slice(1, 5), ['-O2', '-g', '-target', 'bpf']);
+  assert.ok(r.command.includes('-c'));
+  const o = loadOk(r.objectPath, fixture('uses_header.c'));
+  assert.deepEqual(o.programs.map((p) => p.name), ['with_header']);
+});
+
+test('compiler errors become diagnostics with file, line and column', { skip: NO_CLANG }, () => {
+  const r = compileC(fixture('syntax_error.c'), { cacheDir: testCacheDir() });
+  assert.equal(r.objectPath, undefined);
+  const errors = r.diagnostics.filter((d) => d.severity === 'error');
+  assert.equal(errors.length, 1);
+  assert.deepEqual({ ...errors[0] }, { file: fixture('syntax_error.c'), line: 7, column: 17, severity: 'error', message: "expected ';' after return statement" });
+  assert.match(r.stderr, /syntax_error\.c:7:17: error/);
+});
+
+test('parseClangDiagnostics reads errors, warnings, notes and fatal errors', () => {
+  const d = parseClangDiagnostics([
+    'In file included from a.c:1:',
+    'b.h:3:5: warning: unused variable \'x\' [-Wunused-variable]',
+    'a.c:10:2: error: use of undeclared identifier \'y\'',
+    'a.c:4:1: note: previous definition is here',
+    'a.c:1:10: fatal error: \'nope.h\' file not found',
+    '2 errors generated.',
+  ].join('\n'));
+  assert.deepEqual(d.map((x) => [x.file, x.line, x.column, x.severity]), [
+    ['b.h', 3, 5, 'warning'], ['a.c', 10, 2, 'error'], ['a.c', 4, 1, 'note'], ['a.c', 1, 10, 'error'],
+  ]);
+  assert.deepEqual(parseClangDiagnostics('clang: error: unknown argument: \'-fbogus\''), [
+    { file: '', line: 0, column: 0, severity: 'error', message: 'unknown argument: \'-fbogus\'' },
+  ]);
+});
+
+test('missing clang gives one diagnostic saying what to install', () => {
+  const r = compileC(fixture('multi.c'), { clang: '/nonexistent/clang-xyz', cacheDir: testCacheDir() });
+  assert.equal(r.objectPath, undefined);
+  assert.equal(r.diagnostics.length, 1);
+  assert.match(r.diagnostics[0].message, /apt-get install clang llvm libbpf-dev/);
+  assert.match(r.diagnostics[0].message, /\/nonexistent\/clang-xyz/);
+});
+
+test('a missing source file is a diagnostic, not an exception', () => {
+  const r = compileC('/nonexistent/dir/prog.c', { cacheDir: testCacheDir() });
+  assert.equal(r.objectPath, undefined);
+  assert.match(r.diagnostics[0].message, /cannot read \/nonexistent\/dir\/prog\.c/);
+});
+
+test('the cache reuses an object until the source, a flag or a local header changes', { skip: NO_CLANG }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-cache-src-'));
+  const cacheDir = mkdtempSync(join(tmpdir(), 'xdp-lens-cache-'));
+  copyFileSync(fixture('uses_header.c'), join(dir, 'uses_header.c'));
+  copyFileSync(fixture('local_header.h'), join(dir, 'local_header.h'));
+  const src = join(dir, 'uses_header.c');
+
+  const first = compileC(src, { cacheDir });
+  assert.ok(first.objectPath && !first.cached);
+  const again = compileC(src, { cacheDir });
+  assert.equal(again.cached, true);
+  assert.equal(again.objectPath, first.objectPath);
+
+  const flagged = compileC(src, { cacheDir, flags: ['-DEXTRA=1'] });
+  assert.ok(!flagged.cached);
+  assert.notEqual(flagged.objectPath, first.objectPath);
+
+  const before = readFileSync(first.objectPath);
+  writeFileSync(join(dir, 'local_header.h'), '#define LOCAL_VERDICT XDP_TX\n');
+  const edited = compileC(src, { cacheDir });
+  assert.ok(!edited.cached, 'a changed local header invalidates the cached object');
+  assert.notDeepEqual(readFileSync(edited.objectPath!), before);
+
+  writeFileSync(src, readFileSync(src, 'utf8') + '\n// touched\n');
+  const touched = compileC(src, { cacheDir });
+  assert.ok(!touched.cached);
+  assert.notEqual(touched.objectPath, first.objectPath);
+});
+
+test('extra include directories are searched first', { skip: NO_CLANG }, () => {
+  const inc = mkdtempSync(join(tmpdir(), 'xdp-lens-inc-'));
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-src-'));
+  writeFileSync(join(inc, 'verdict.h'), '#define V XDP_DROP\n');
+  writeFileSync(join(dir, 'p.c'), '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n#include <verdict.h>\nSEC("xdp") int p(struct xdp_md *c) { return V; }\n');
+  const r = compileC(join(dir, 'p.c'), { cacheDir: testCacheDir(), includeDirs: [inc] });
+  assert.deepEqual(r.diagnostics, []);
+  const o = loadOk(r.objectPath!, join(dir, 'p.c'));
+  assert.deepEqual(o.programs[0].insns.map((i) => [i.opcode, i.imm]), [[0xb7, 1], [0x95, 0]]);
+});
