@@ -185,10 +185,23 @@ class HashMap extends MapBase implements BpfMap {
   update(key: Uint8Array, value: Uint8Array, flags: bigint, cpu: number): number {
     if (badFlags(flags) || wantsLock(flags)) return -EINVAL;
     const k = keyHex(key);
+    // htab_lru_map_update_elem takes a free node before it looks the key up or checks the flags, so on a full LRU
+    // map every update evicts the least recently used element, even one that then replaces a key or fails. The
+    // per-CPU variant skips the allocation for BPF_EXIST.
+    const lruPop = this.lru && !(this.perCpu && flags === BPF_EXIST);
+    if (lruPop && this.elems.size >= this.def.maxEntries && this.def.maxEntries > 0) {
+      this.elems.delete(this.elems.keys().next().value as string);
+    }
     const old = this.elems.get(k);
     if (old && plainFlags(flags) === BPF_NOEXIST) return -EEXIST;
     if (!old && plainFlags(flags) === BPF_EXIST) return -ENOENT;
     const slot = this.perCpu ? cpu : 0;
+    if (old && this.perCpu) {
+      // Per-CPU elements are updated in place (pcpu_copy_value).
+      old.values[slot].set(value.subarray(0, this.def.valueSize));
+      this.touch(k, old);
+      return 0;
+    }
     if (old) {
       // An update replaces the element (htab_map_update_elem swaps in a new one): a pointer from an earlier
       // lookup in the same run keeps the old bytes, the next lookup sees the new value.

@@ -1,0 +1,292 @@
+// Random XDP programs for differential fuzzing. Every instruction is emitted as a raw `.quad` (with a readable
+// comment) because llvm-mc 14 knows no cpu v4 instructions (sdiv/smod/movsx/ldsx/bswap) and encoding everything the
+// same way keeps jump offsets exact; llvm-mc only wraps the words into an ELF object (section "xdp", license "GPL").
+//
+// Shape (verifier-friendly by construction: every register is written before it is read, the stack slots read are
+// initialised first, packet loads stay inside a range proven by one bounds check, divisions and shifts by an
+// immediate avoid 0 and out-of-range amounts, all jumps go forward):
+//   r6 = ctx; stack slots fp-8..fp-64 = random u64; r7 = data, r8 = data_end; if data + 192 > data_end -> return PASS
+//   r0..r5, r9 = random constants / packet loads / stack loads
+//   body: ALU/ALU64 (all ops, incl. sdiv/smod/movsx/bswap/neg/arsh), LDX/LDSX from the first 64 packet bytes or the
+//         stack, ST/STX to the stack, atomics on the stack, JMP/JMP32 conditional forward jumps
+//   epilogue: r0..r5, r9 stored at packet offsets 64..119, the 8 stack slots at 120..183, r0 = r0 & 3, exit
+// so data_out exposes every register and stack value and the return value is always an XDP action.
+
+export class Prng {
+  private s: number;
+  constructor(seed: number) {
+    this.s = seed >>> 0 || 0x9e3779b9;
+  }
+  /** mulberry32 */
+  u32(): number {
+    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  }
+  int(n: number): number {
+    return this.u32() % n;
+  }
+  pick<T>(xs: readonly T[]): T {
+    return xs[this.int(xs.length)];
+  }
+  chance(p: number): boolean {
+    return this.u32() / 2 ** 32 < p;
+  }
+  u64(): bigint {
+    return (BigInt(this.u32()) << 32n) | BigInt(this.u32());
+  }
+}
+
+const CLS = { LD: 0, LDX: 1, ST: 2, STX: 3, ALU: 4, JMP: 5, JMP32: 6, ALU64: 7 } as const;
+const SZ = { W: 0x00, H: 0x08, B: 0x10, DW: 0x18 } as const;
+const SIZE_BYTES: Record<number, number> = { [SZ.W]: 4, [SZ.H]: 2, [SZ.B]: 1, [SZ.DW]: 8 };
+const MODE_MEM = 0x60;
+const MODE_MEMSX = 0x80;
+const MODE_ATOMIC = 0xc0;
+
+/** One instruction before jump resolution; `target` (a label index) replaces `off` for jumps. */
+interface GenInsn {
+  op: number;
+  dst: number;
+  src: number;
+  off: number;
+  imm: number;
+  /** Second slot immediate of lddw. */
+  imm2?: number;
+  target?: number;
+  /** JMP32 JA: the jump offset goes in imm, not off. */
+  gotol?: boolean;
+  text: string;
+}
+
+const POOL = [0, 1, 2, 3, 4, 5, 9];
+const R_CTX = 6;
+const R_DATA = 7;
+const R_END = 8;
+const STACK_SLOTS = 8;
+export const MIN_PACKET = 192;
+
+const i32 = (v: number | bigint): number => Number(BigInt.asIntN(32, BigInt(v)));
+
+const SPECIAL_64 = [0n, 1n, 2n, 3n, 7n, 0xffn, 0x7fffffffn, 0x80000000n, 0xffffffffn, 0x100000000n,
+  0x7fffffffffffffffn, 0x8000000000000000n, 0xffffffffffffffffn, 0xfffffffffffffffen, 0xffffffff80000000n];
+const SPECIAL_32 = [0, 1, -1, 2, -2, 3, 7, 31, 32, 63, 64, 0x7fffffff, -0x80000000, 0xff, 0x8000, -7, 13];
+
+function randU64(r: Prng): bigint {
+  const k = r.int(4);
+  if (k === 0) return r.pick(SPECIAL_64);
+  if (k === 1) return BigInt(r.int(32));
+  if (k === 2) return BigInt.asUintN(64, -BigInt(r.int(100)));
+  return r.u64();
+}
+
+function randImm(r: Prng): number {
+  return r.chance(0.5) ? r.pick(SPECIAL_32) : i32(r.u32());
+}
+
+const ALU_NAMES = ['+=', '-=', '*=', '/=', '|=', '&=', '<<=', '>>=', 'neg', '%=', '^=', '=', 's>>=', 'end'];
+const JMP_NAMES: Record<number, string> = { 1: '==', 2: '>', 3: '>=', 4: '&', 5: '!=', 6: 's>', 7: 's>=', 0xa: '<', 0xb: '<=', 0xc: 's<', 0xd: 's<=' };
+
+export interface Generated {
+  seed: number;
+  asm: string;
+  /** Number of body instructions generated (before prologue and epilogue). */
+  bodyLength: number;
+}
+
+export function generateProgram(seed: number): Generated {
+  const r = new Prng(seed);
+  const out: GenInsn[] = [];
+  const labels: number[] = []; // label index -> insn index in `out`, filled as labels are placed
+  const reg = (n: number, w32: boolean) => `${w32 ? 'w' : 'r'}${n}`;
+  const emit = (i: Omit<GenInsn, 'off' | 'imm' | 'src' | 'dst'> & Partial<GenInsn>) =>
+    out.push({ dst: 0, src: 0, off: 0, imm: 0, ...i });
+  const lddw = (dst: number, v: bigint) => emit({
+    op: 0x18, dst, imm: i32(v & 0xffffffffn), imm2: i32(v >> 32n), text: `r${dst} = 0x${v.toString(16)} ll`,
+  });
+
+  // Prologue.
+  emit({ op: CLS.ALU64 | 0xb0 | 0x08, dst: R_CTX, src: 1, text: 'r6 = r1' });
+  for (let s = 1; s <= STACK_SLOTS; s++) {
+    lddw(0, randU64(r));
+    emit({ op: CLS.STX | MODE_MEM | SZ.DW, dst: 10, src: 0, off: -8 * s, text: `*(u64 *)(r10 - ${8 * s}) = r0` });
+  }
+  emit({ op: CLS.LDX | MODE_MEM | SZ.W, dst: R_DATA, src: R_CTX, off: 0, text: 'r7 = *(u32 *)(r6 + 0)' });
+  emit({ op: CLS.LDX | MODE_MEM | SZ.W, dst: R_END, src: R_CTX, off: 4, text: 'r8 = *(u32 *)(r6 + 4)' });
+  emit({ op: CLS.ALU64 | 0xb0 | 0x08, dst: 1, src: R_DATA, text: 'r1 = r7' });
+  emit({ op: CLS.ALU64 | 0x00, dst: 1, imm: MIN_PACKET, text: `r1 += ${MIN_PACKET}` });
+  const SHORT = -1; // label of the short-packet exit
+  emit({ op: CLS.JMP | 0x20 | 0x08, dst: 1, src: R_END, target: SHORT, text: 'if r1 > r8 goto short' });
+
+  const loadPacket = (dst: number, signed: boolean) => {
+    const size = r.pick(signed ? [SZ.B, SZ.H, SZ.W] : [SZ.B, SZ.H, SZ.W, SZ.DW]);
+    const n = SIZE_BYTES[size];
+    const off = r.int(64 - n + 1);
+    emit({ op: CLS.LDX | (signed ? MODE_MEMSX : MODE_MEM) | size, dst, src: R_DATA, off,
+      text: `r${dst} = *(${signed ? 's' : 'u'}${n * 8} *)(r7 + ${off})` });
+  };
+  const stackOff = (n: number) => -8 * (1 + r.int(STACK_SLOTS)) + n * r.int(8 / n);
+  const loadStack = (dst: number, signed: boolean) => {
+    const size = r.pick(signed ? [SZ.B, SZ.H, SZ.W] : [SZ.B, SZ.H, SZ.W, SZ.DW]);
+    const n = SIZE_BYTES[size];
+    const off = stackOff(n);
+    emit({ op: CLS.LDX | (signed ? MODE_MEMSX : MODE_MEM) | size, dst, src: 10, off,
+      text: `r${dst} = *(${signed ? 's' : 'u'}${n * 8} *)(r10 ${off})` });
+  };
+
+  for (const d of POOL) {
+    const k = r.int(4);
+    if (k === 0) loadPacket(d, false);
+    else if (k === 1) loadStack(d, r.chance(0.3));
+    else lddw(d, randU64(r));
+  }
+
+  // Body.
+  const bodyLength = 12 + r.int(40);
+  let nextLabel = 0;
+  const pending: { label: number; at: number }[] = []; // labels placed before body insn `at`
+  for (let i = 0; i < bodyLength; i++) {
+    for (const p of pending.filter((q) => q.at === i)) labels[p.label] = out.length;
+    const dst = r.pick(POOL);
+    const src = r.pick(POOL);
+    const kind = r.int(100);
+    if (kind < 45) {
+      // ALU / ALU64
+      const w32 = r.chance(0.4);
+      const cls = w32 ? CLS.ALU : CLS.ALU64;
+      const width = w32 ? 32 : 64;
+      const code = r.int(14);
+      const name = ALU_NAMES[code];
+      if (code === 8) {
+        emit({ op: cls | 0x80, dst, text: `${reg(dst, w32)} = -${reg(dst, w32)}` });
+      } else if (code === 13) {
+        const imm = r.pick([16, 32, 64]);
+        const v = r.int(3); // 0: le, 1: be, 2: bswap (ALU64)
+        if (v === 2) emit({ op: CLS.ALU64 | 0xd0, dst, imm, text: `r${dst} = bswap${imm} r${dst}` });
+        else emit({ op: CLS.ALU | 0xd0 | (v === 1 ? 0x08 : 0), dst, imm, text: `r${dst} = ${v === 1 ? 'be' : 'le'}${imm} r${dst}` });
+      } else {
+        const useReg = r.chance(0.5);
+        const isDiv = code === 3 || code === 9;
+        const isShift = code === 6 || code === 7 || code === 12;
+        const signed = isDiv && r.chance(0.5);
+        let off = signed ? 1 : 0;
+        let text: string;
+        if (code === 11 && useReg && r.chance(0.3)) {
+          off = r.pick(w32 ? [8, 16] : [8, 16, 32]);
+          text = `${reg(dst, w32)} = (s${off}) ${reg(src, w32)}`;
+        } else {
+          text = '';
+        }
+        if (useReg) {
+          emit({ op: cls | (code << 4) | 0x08, dst, src, off,
+            text: text || `${reg(dst, w32)} ${signed ? 's' : ''}${name} ${reg(src, w32)}` });
+        } else {
+          let imm = randImm(r);
+          if (isDiv && imm === 0) imm = r.pick([-1, 1, 3, -3]);
+          if (isShift) imm = r.int(width);
+          emit({ op: cls | (code << 4), dst, off, imm, text: `${reg(dst, w32)} ${signed ? 's' : ''}${name} ${imm}` });
+        }
+      }
+    } else if (kind < 57) {
+      // Loads
+      if (r.chance(0.5)) loadPacket(dst, r.chance(0.3));
+      else loadStack(dst, r.chance(0.3));
+    } else if (kind < 67) {
+      // Stores to the stack
+      const size = r.pick([SZ.B, SZ.H, SZ.W, SZ.DW]);
+      const n = SIZE_BYTES[size];
+      const off = stackOff(n);
+      if (r.chance(0.3)) {
+        const imm = randImm(r);
+        emit({ op: CLS.ST | MODE_MEM | size, dst: 10, off, imm, text: `*(u${n * 8} *)(r10 ${off}) = ${imm}` });
+      } else {
+        emit({ op: CLS.STX | MODE_MEM | size, dst: 10, src, off, text: `*(u${n * 8} *)(r10 ${off}) = r${src}` });
+      }
+    } else if (kind < 77) {
+      // Atomics on the stack
+      const size = r.pick([SZ.W, SZ.DW]);
+      const n = SIZE_BYTES[size];
+      const off = stackOff(n);
+      const aop = r.pick([0x00, 0x01, 0x40, 0x41, 0x50, 0x51, 0xa0, 0xa1, 0xe1, 0xf1]);
+      const s = aop === 0xf1 && src === 0 ? 1 : src; // cmpxchg: r0 is the comparand, keep src distinct for clarity
+      emit({ op: CLS.STX | MODE_ATOMIC | size, dst: 10, src: s, off, imm: aop,
+        text: `atomic${n * 8}[0x${aop.toString(16)}] *(r10 ${off}), r${s}` });
+    } else if (kind < 80) {
+      // Unconditional forward jump (JA, or JMP32 JA = gotol with a 32-bit offset in imm), made reachable-around by a
+      // conditional jump over it so the verifier's CFG check sees no dead code.
+      const over = nextLabel++;
+      const label = nextLabel++;
+      const at = i + 1 + r.int(Math.max(1, Math.min(12, bodyLength - i)));
+      pending.push({ label, at: Math.min(at, bodyLength) });
+      const imm = randImm(r);
+      emit({ op: CLS.JMP | 0x50, dst, imm, target: over, text: `if ${reg(dst, false)} != ${imm} goto L${over}` });
+      if (r.chance(0.5)) emit({ op: CLS.JMP | 0x00, target: label, text: `goto L${label}` });
+      else emit({ op: CLS.JMP32 | 0x00, target: label, text: `gotol L${label}`, gotol: true });
+      labels[over] = out.length;
+    } else {
+      // Conditional forward jump
+      const j32 = r.chance(0.4);
+      const code = r.pick(Object.keys(JMP_NAMES).map(Number));
+      const useReg = r.chance(0.5);
+      const label = nextLabel++;
+      const at = i + 1 + r.int(Math.max(1, Math.min(12, bodyLength - i)));
+      pending.push({ label, at: Math.min(at, bodyLength) });
+      const imm = useReg ? 0 : randImm(r);
+      emit({ op: (j32 ? CLS.JMP32 : CLS.JMP) | (code << 4) | (useReg ? 0x08 : 0), dst, src: useReg ? src : 0, imm,
+        target: label, text: `if ${reg(dst, j32)} ${JMP_NAMES[code]} ${useReg ? reg(src, j32) : imm} goto L${label}` });
+    }
+  }
+  for (const p of pending.filter((q) => q.at >= bodyLength)) labels[p.label] = out.length;
+
+  // Epilogue: expose registers and stack.
+  POOL.forEach((d, i) => emit({ op: CLS.STX | MODE_MEM | SZ.DW, dst: R_DATA, src: d, off: 64 + 8 * i,
+    text: `*(u64 *)(r7 + ${64 + 8 * i}) = r${d}` }));
+  for (let s = 1; s <= STACK_SLOTS; s++) {
+    emit({ op: CLS.LDX | MODE_MEM | SZ.DW, dst: 1, src: 10, off: -8 * s, text: `r1 = *(u64 *)(r10 - ${8 * s})` });
+    emit({ op: CLS.STX | MODE_MEM | SZ.DW, dst: R_DATA, src: 1, off: 120 + 8 * (s - 1), text: `*(u64 *)(r7 + ${120 + 8 * (s - 1)}) = r1` });
+  }
+  emit({ op: CLS.ALU64 | 0x50, dst: 0, imm: 3, text: 'r0 &= 3' });
+  emit({ op: CLS.JMP | 0x90, text: 'exit' });
+  const shortAt = out.length;
+  emit({ op: CLS.ALU64 | 0xb0, dst: 0, imm: 2, text: 'short: r0 = 2' });
+  emit({ op: CLS.JMP | 0x90, text: 'exit' });
+
+  // Resolve jumps to slot offsets (lddw takes two slots).
+  const slotOf: number[] = [];
+  let slot = 0;
+  for (const ins of out) {
+    slotOf.push(slot);
+    slot += ins.op === 0x18 ? 2 : 1;
+  }
+  slotOf.push(slot);
+  const lines = ['\t.section xdp,"ax",@progbits', '\t.globl fuzz', '\t.type fuzz,@function', 'fuzz:'];
+  out.forEach((ins, idx) => {
+    let off = ins.off;
+    let imm = ins.imm;
+    if (ins.target !== undefined) {
+      const to = ins.target === SHORT ? shortAt : labels[ins.target];
+      off = slotOf[to] - slotOf[idx] - 1;
+      if (ins.gotol) {
+        imm = off;
+        off = 0;
+      }
+    }
+    const word = BigInt(ins.op) | (BigInt(ins.dst | (ins.src << 4)) << 8n) | (BigInt(off & 0xffff) << 16n) |
+      (BigInt(imm >>> 0) << 32n);
+    lines.push(`\t.quad 0x${word.toString(16).padStart(16, '0')}\t# ${slotOf[idx]}: ${ins.text}${ins.target !== undefined ? ` (off ${ins.gotol ? imm : off})` : ''}`);
+    if (ins.op === 0x18) lines.push(`\t.quad 0x${(BigInt((ins.imm2 ?? 0) >>> 0) << 32n).toString(16).padStart(16, '0')}`);
+  });
+  lines.push('\t.size fuzz, .-fuzz', '\t.section license,"aw",@progbits', '\t.asciz "GPL"', '');
+  return { seed, asm: lines.join('\n'), bodyLength };
+}
+
+/** Packets for a generated program: random bytes (>= MIN_PACKET so the body runs) with an Ethernet-ish start. */
+export function fuzzPackets(seed: number): Uint8Array[] {
+  const r = new Prng(seed ^ 0x5bd1e995);
+  return [0, 1].map(() => {
+    const p = new Uint8Array(MIN_PACKET + r.int(64));
+    for (let i = 0; i < p.length; i++) p[i] = r.chance(0.2) ? r.pick([0, 0xff, 0x80, 0x7f, 1]) : r.int(256);
+    return p;
+  });
+}

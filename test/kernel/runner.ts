@@ -1,0 +1,201 @@
+// The kernel as an oracle for the differential tests: build test/kernel/harness.c (libbpf + BPF_PROG_TEST_RUN) once
+// into .cache/kernel-harness/, keyed by the hash of its source, and run a program over a list of packets in one
+// process so map state carries over from packet to packet exactly as it does in a Session.
+//
+//   kernelAvailable()            reason the kernel cannot be used, or undefined
+//   kernelOrSkip(t)              for node:test: skip with that reason, or fail under XDP_LENS_REQUIRE_KERNEL=1
+//   runKernel(obj, prog, pkts)   { results: [{retval, out} | {errno}], maps } — throws KernelLoadError (verifier log)
+//
+// Maps come back in the simulator's --maps JSON schema (simulator/vm/map-json.ts): arrays in index order, hashes and
+// LPM tries sorted by key bytes, per-CPU maps with one value per possible CPU, PROG_ARRAY slots as program names.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { REPO } from '../repo.ts';
+
+export interface KernelMapEntry {
+  key: string;
+  value?: string;
+  values?: string[];
+  program?: string;
+}
+export type KernelMaps = Record<string, KernelMapEntry[]>;
+
+export interface KernelPacketResult {
+  retval: number;
+  out: Uint8Array;
+  /** Set when BPF_PROG_TEST_RUN itself refused the packet (e.g. EINVAL for fewer than 14 bytes); retval is then 0. */
+  errno?: number;
+}
+
+export interface KernelRun {
+  results: KernelPacketResult[];
+  maps: KernelMaps;
+  /** Possible CPUs: the number of values per-CPU maps carry. */
+  cpus: number;
+}
+
+export interface KernelRunOptions {
+  /** libbpf object name (internal maps are named `<name8>.bss` etc.); default: the object's base name up to its first dot. */
+  objectName?: string;
+  /** Initial map contents in the --maps JSON schema. Global-data maps (`x.data`) take one entry with key 00000000. */
+  maps?: KernelMaps;
+}
+
+export class KernelLoadError extends Error {
+  constructor(message: string, readonly log: string) {
+    super(message);
+  }
+}
+
+const HARNESS_SRC = join(REPO, 'test', 'kernel', 'harness.c');
+const CACHE = join(REPO, '.cache', 'kernel-harness');
+
+let availability: string | undefined | null = null;
+
+/** Why the kernel cannot run programs here, or undefined when it can. */
+export function kernelAvailable(): string | undefined {
+  if (availability !== null) return availability;
+  availability = probe();
+  return availability;
+}
+
+function probe(): string | undefined {
+  if (process.platform !== 'linux') return `not Linux (${process.platform})`;
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) return 'needs root for bpf()';
+  if (!existsSync('/usr/include/bpf/libbpf.h')) return 'libbpf headers missing (apt-get install libbpf-dev)';
+  const gcc = spawnSync('gcc', ['--version'], { encoding: 'utf8' });
+  if (gcc.error || gcc.status !== 0) return 'gcc not installed';
+  try {
+    harnessPath();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  // A trivial program proves the bpf() syscall and BPF_PROG_TEST_RUN work (containers often block them).
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-kprobe-'));
+  try {
+    const s = join(dir, 'probe.s');
+    const o = join(dir, 'probe.o');
+    writeFileSync(s, '\t.section xdp,"ax",@progbits\n\t.globl probe\n\t.type probe,@function\nprobe:\n\tr0 = 2\n\texit\n' +
+      '\t.size probe, .-probe\n\t.section license,"aw",@progbits\n\t.asciz "GPL"\n');
+    const mc = spawnSync('llvm-mc', ['-triple', 'bpf', '-filetype=obj', s, '-o', o], { encoding: 'utf8' });
+    if (mc.error || mc.status !== 0) return `llvm-mc cannot assemble BPF: ${mc.error?.message ?? mc.stderr}`;
+    const r = runKernel(o, 'probe', [new Uint8Array(64)]);
+    if (r.results[0]?.retval !== 2) return `BPF_PROG_TEST_RUN did not work: ${JSON.stringify(r.results[0])}`;
+    return undefined;
+  } catch (e) {
+    return `bpf() unusable: ${(e as Error).message.split('\n').slice(0, 3).join(' ')}`;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Build (once per source hash) and return the harness binary. */
+export function harnessPath(): string {
+  const src = readFileSync(HARNESS_SRC);
+  const hash = createHash('sha256').update(src).digest('hex').slice(0, 16);
+  const bin = join(CACHE, `harness-${hash}`);
+  if (existsSync(bin)) return bin;
+  mkdirSync(CACHE, { recursive: true });
+  const tmp = `${bin}.${process.pid}.tmp`;
+  const r = spawnSync('gcc', ['-O1', '-Wall', '-o', tmp, HARNESS_SRC, '-lbpf', '-lelf', '-lz'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) {
+    rmSync(tmp, { force: true });
+    throw new Error(`cannot build the kernel harness (gcc ${HARNESS_SRC} -lbpf -lelf -lz): ${r.error?.message ?? r.stderr}`);
+  }
+  renameSync(tmp, bin);
+  return bin;
+}
+
+/** For node:test: returns true (after t.skip) when the kernel is unavailable and not required; throws when required. */
+export function kernelOrSkip(t: TestContext): boolean {
+  const why = kernelAvailable();
+  if (!why) return false;
+  if (process.env.XDP_LENS_REQUIRE_KERNEL === '1') throw new Error(`kernel required (XDP_LENS_REQUIRE_KERNEL=1) but unavailable: ${why}`);
+  t.skip(`kernel tests skipped: ${why}`);
+  return true;
+}
+
+const hex = (b: Uint8Array): string => (b.length === 0 ? '-' : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex'));
+const unhex = (s: string): Uint8Array => (s === '-' ? new Uint8Array(0) : Uint8Array.from(Buffer.from(s, 'hex')));
+const unhexStr = (s: string): string => (s === '-' ? '' : s);
+
+/** libbpf's default object name: the file's base name up to the first dot (bpf_object__new). */
+export function defaultObjectName(path: string): string {
+  return basename(path).split('.')[0];
+}
+
+// Map types whose dump order is the index order (everything keyed by a dense u32 index).
+const INDEXED = new Set([2, 3, 6, 14, 16, 17]);
+
+/** Run `program` of `objPath` over `packets` with BPF_PROG_TEST_RUN, then dump the maps. */
+export function runKernel(objPath: string, program: string, packets: Uint8Array[], opts: KernelRunOptions = {}): KernelRun {
+  const bin = harnessPath();
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-krun-'));
+  try {
+    const lines: string[] = [`name ${opts.objectName ?? defaultObjectName(objPath)}`];
+    for (const [name, entries] of Object.entries(opts.maps ?? {})) {
+      for (const e of entries) {
+        if (e.program !== undefined) lines.push(`seedprog ${name} ${e.key || '-'} ${e.program}`);
+        else if (e.values !== undefined) lines.push(`seedcpu ${name} ${e.key || '-'} ${e.values.map((v) => v || '-').join(' ')}`);
+        else lines.push(`seed ${name} ${e.key || '-'} ${e.value || '-'}`);
+      }
+    }
+    for (const p of packets) lines.push(`packet ${hex(p)}`);
+    const input = join(dir, 'input.txt');
+    writeFileSync(input, lines.join('\n') + '\n');
+    const r = spawnSync(bin, [objPath, program, input], { encoding: 'utf8', maxBuffer: 1 << 30 });
+    if (r.error) throw new Error(`cannot run the kernel harness: ${r.error.message}`);
+    if (r.status === 3) {
+      // Verifier logs run to megabytes; the end holds the reason.
+      const tail = r.stderr.trimEnd().split('\n');
+      const shown = tail.length > 40 ? ['...', ...tail.slice(-40)] : tail;
+      throw new KernelLoadError(`kernel refused ${objPath} (program ${program}):\n${shown.join('\n')}`, r.stderr);
+    }
+    if (r.status !== 0) throw new Error(`kernel harness failed (status ${r.status ?? r.signal}) on ${objPath}:\n${r.stderr}`);
+    return parseOutput(r.stdout);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function parseOutput(text: string): KernelRun {
+  const results: KernelPacketResult[] = [];
+  const maps: KernelMaps = {};
+  let cpus = 0;
+  let current: { name: string; type: number; entries: KernelMapEntry[] } | undefined;
+  const finish = () => {
+    if (!current) return;
+    if (!INDEXED.has(current.type)) current.entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    maps[current.name] = current.entries;
+  };
+  for (const line of text.split('\n')) {
+    const f = line.split(' ');
+    switch (f[0]) {
+      case 'cpus': cpus = Number(f[1]); break;
+      case 'result': results[Number(f[1])] = { retval: Number(f[2]), out: unhex(f[3]) }; break;
+      case 'error': results[Number(f[1])] = { retval: 0, out: new Uint8Array(0), errno: Number(f[2]) }; break;
+      case 'map':
+        finish();
+        current = { name: f[1], type: Number(f[2]), entries: [] };
+        break;
+      case 'entry': {
+        const e: KernelMapEntry = { key: unhexStr(f[1]) };
+        if (f[2].startsWith('prog:')) e.program = f[2].slice(5);
+        else e.value = unhexStr(f[2]);
+        current?.entries.push(e);
+        break;
+      }
+      case 'entrycpu':
+        current?.entries.push({ key: unhexStr(f[1]), values: f.slice(2).map(unhexStr) });
+        break;
+      default:
+        break;
+    }
+  }
+  finish();
+  return { results, maps, cpus };
+}
