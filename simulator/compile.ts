@@ -4,6 +4,9 @@
 // Debian ships the kernel uapi headers for the host architecture under /usr/include/<multiarch>/asm; with
 // `-target bpf` clang does not search that directory, so `#include <linux/if_ether.h>` (which pulls in asm/types.h)
 // fails unless gcc-multilib is installed. We add the multiarch directory with -idirafter, found by probing.
+// Headers such as <linux/if.h> reach glibc's <sys/socket.h>, whose <gnu/stubs.h> picks <gnu/stubs-32.h> because
+// the BPF target is not x86_64; only the 32-bit libc package ships that file. It only lists unimplemented
+// functions, so an empty stand-in (written once into a directory of ours, searched last) is exact for BPF.
 //
 // The cache key is (source bytes, flags, include dirs, clang version); after a compile we record the local headers
 // clang read (from its -MD dependency file) with their hashes, and a cached object is reused only while they are
@@ -68,7 +71,32 @@ export function defaultIncludeDirs(): string[] {
     return [];
   }
   const found = candidates.find((d) => existsSync(join(root, d, 'asm', 'types.h')));
-  return found ? [join(root, found)] : [];
+  if (!found) return [];
+  const dirs = [join(root, found)];
+  if (existsSync(join(root, found, 'gnu', 'stubs.h')) && !existsSync(join(root, found, 'gnu', 'stubs-32.h'))) {
+    const shim = stubsShimDir();
+    if (shim) dirs.push(shim);
+  }
+  return dirs;
+}
+
+let shimDir: string | undefined | null = null;
+
+/** A directory holding an empty gnu/stubs-32.h (see the header comment); undefined when it cannot be written. */
+function stubsShimDir(): string | undefined {
+  if (shimDir !== null) return shimDir;
+  const dir = join(tmpdir(), `xdp-lens-include-${process.getuid?.() ?? 0}`);
+  const file = join(dir, 'gnu', 'stubs-32.h');
+  try {
+    if (!existsSync(file)) {
+      mkdirSync(join(dir, 'gnu'), { recursive: true });
+      writeFileSync(file, '/* xdp-lens: empty stand-in for the 32-bit glibc stubs list; nothing here applies to BPF. */\n');
+    }
+    shimDir = dir;
+  } catch {
+    shimDir = undefined;
+  }
+  return shimDir;
 }
 
 const versionCache = new Map<string, string | undefined>();

@@ -9,10 +9,25 @@ import { fixture, loadOk, NO_CLANG, testCacheDir } from './helpers.ts';
 
 test('defaultIncludeDirs finds the multiarch directory with asm/types.h when there is one', () => {
   const dirs = defaultIncludeDirs();
-  for (const d of dirs) assert.ok(existsSync(join(d, 'asm', 'types.h')), d);
+  if (dirs.length) assert.ok(existsSync(join(dirs[0]!, 'asm', 'types.h')), dirs[0]);
+  // A second directory, when present, is the stand-in for glibc's 32-bit stubs list.
+  for (const d of dirs.slice(1)) assert.ok(existsSync(join(d, 'gnu', 'stubs-32.h')), d);
   if (existsSync('/usr/include/x86_64-linux-gnu/asm/types.h') && process.arch === 'x64') {
-    assert.deepEqual(dirs, ['/usr/include/x86_64-linux-gnu']);
+    assert.equal(dirs[0], '/usr/include/x86_64-linux-gnu');
   }
+});
+
+test('linux/if.h (which reaches glibc sys/socket.h) compiles without the 32-bit libc headers', { skip: NO_CLANG }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-if-'));
+  const src = join(dir, 'uses_if.c');
+  writeFileSync(
+    src,
+    '#include <linux/bpf.h>\n#include <linux/if.h>\n#include <linux/icmp.h>\n#include <bpf/bpf_helpers.h>\n' +
+      'SEC("xdp") int prog(struct xdp_md *ctx) { return IFNAMSIZ == 16 ? XDP_PASS : XDP_DROP; }\nchar LICENSE[] SEC("license") = "GPL";\n',
+  );
+  const r = compileC(src, { cacheDir: testCacheDir() });
+  assert.deepEqual(r.diagnostics.filter((d) => d.severity === 'error'), []);
+  assert.ok(r.objectPath);
 });
 
 test('a program including linux/if_ether.h and a local header compiles with no extra flags', { skip: NO_CLANG }, () => {

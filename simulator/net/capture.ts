@@ -1,0 +1,507 @@
+// Streaming capture reader: classic pcap (µs/ns, either byte order) and pcapng (several sections and interfaces,
+// EPB/SPB/PB, if_tsresol/if_tsoffset). Reads fixed-size chunks, so memory stays constant however long the file.
+//
+// Every frame is delivered as a NIC would hand it to XDP: an Ethernet frame. Captures of other link types get a
+// synthesised 14-byte Ethernet header (see `toEthernet`): the rules are documented in README.md ("Captures").
+import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
+
+/** Largest captured length accepted for one record (the limit libpcap and tcpdump use). */
+export const MAX_CAPLEN = 262144;
+/** Largest pcapng block accepted; a block claiming more is taken as corrupt. */
+const MAX_BLOCK = 16 * 1024 * 1024;
+const CHUNK = 1 << 20;
+
+export interface CapturedPacket {
+  /** 0-based position in the capture, counting every packet record in every section. */
+  index: number;
+  tsNs: bigint;
+  /** The frame as the NIC delivers it (Ethernet; synthesised header for other link types). */
+  frame: Uint8Array;
+  /** Bytes captured, as delivered (frame.length). */
+  capLen: number;
+  /** Length on the wire, as delivered (original length adjusted by the same link-layer change as the frame). */
+  wireLen: number;
+  /** Captured shorter than on the wire (snap length). */
+  truncated: boolean;
+  /** Link type the capture recorded for this packet (LINKTYPE_* value). */
+  linkType: number;
+  /** pcapng interface id within its section; 0 for classic pcap. */
+  interfaceId: number;
+}
+
+export class CaptureError extends Error {
+  constructor(
+    readonly file: string,
+    readonly offset: number,
+    detail: string,
+    readonly record?: number,
+  ) {
+    super(`${file}: ${record !== undefined ? `record ${record}, ` : ''}byte offset ${offset}: ${detail}`);
+    this.name = 'CaptureError';
+  }
+}
+
+export interface CaptureReader {
+  readonly format: 'pcap' | 'pcapng';
+  /** The next packet, undefined at a clean end of file; throws CaptureError on bad input. */
+  next(): CapturedPacket | undefined;
+  close(): void;
+}
+
+export const LINKTYPE = {
+  NULL: 0,
+  ETHERNET: 1,
+  RAW_OPENBSD: 12,
+  RAW_BSDOS: 14,
+  RAW: 101,
+  LOOP: 108,
+  LINUX_SLL: 113,
+  IPV4: 228,
+  IPV6: 229,
+  LINUX_SLL2: 276,
+} as const;
+
+const LINKTYPE_NAMES: Record<number, string> = {
+  0: 'BSD loopback (NULL)',
+  1: 'Ethernet',
+  12: 'raw IP',
+  14: 'raw IP',
+  101: 'raw IP',
+  108: 'OpenBSD loopback (LOOP)',
+  113: 'Linux cooked capture v1 (SLL)',
+  228: 'raw IPv4',
+  229: 'raw IPv6',
+  276: 'Linux cooked capture v2 (SLL2)',
+};
+
+export function linkTypeSupported(lt: number): boolean {
+  return lt in LINKTYPE_NAMES;
+}
+
+/** Chunked reader over a file descriptor that tracks absolute offsets. */
+class Source {
+  private buf = Buffer.alloc(CHUNK);
+  private start = 0; // absolute offset of buf[0]
+  private len = 0; // valid bytes in buf
+  private eof = false;
+  pos = 0; // absolute read position
+
+  constructor(private readonly fd: number) {}
+
+  /** Make `n` bytes at `pos` available; returns how many are (less than n only at end of file). */
+  ensure(n: number): number {
+    const have = this.start + this.len - this.pos;
+    if (have >= n || this.eof) return Math.min(have, n);
+    const keep = this.start + this.len - this.pos;
+    if (n > this.buf.length) {
+      const bigger = Buffer.alloc(Math.max(n, this.buf.length * 2));
+      this.buf.copy(bigger, 0, this.pos - this.start, this.start + this.len - this.start);
+      this.buf = bigger;
+    } else {
+      this.buf.copy(this.buf, 0, this.pos - this.start, this.start + this.len - this.start);
+    }
+    this.start = this.pos;
+    this.len = keep;
+    while (this.len < n && !this.eof) {
+      const got = readSync(this.fd, this.buf, this.len, this.buf.length - this.len, this.start + this.len);
+      if (got === 0) this.eof = true;
+      this.len += got;
+    }
+    return Math.min(this.len, n);
+  }
+
+  /** A view of `n` bytes at `pos` (valid until the next ensure). */
+  view(n: number): Buffer {
+    const o = this.pos - this.start;
+    return this.buf.subarray(o, o + n);
+  }
+
+  skip(n: number): void {
+    this.pos += n;
+  }
+}
+
+export function openCapture(path: string): CaptureReader {
+  const file = path;
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+    if (fstatSync(fd).isDirectory()) {
+      closeSync(fd);
+      throw new CaptureError(file, 0, 'is a directory, not a capture file');
+    }
+  } catch (e) {
+    if (e instanceof CaptureError) throw e;
+    throw new CaptureError(file, 0, `cannot open: ${(e as Error).message}`);
+  }
+  const src = new Source(fd);
+  try {
+    const got = src.ensure(4);
+    if (got === 0) throw new CaptureError(file, 0, 'empty file: not a pcap or pcapng capture');
+    if (got < 4) throw new CaptureError(file, 0, 'file too short for a capture header');
+    const magic = src.view(4).readUInt32LE(0);
+    if (magic === 0x0a0d0d0a) return new PcapngReader(file, fd, src);
+    if ([0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1].includes(magic)) return new PcapReader(file, fd, src);
+    throw new CaptureError(
+      file,
+      0,
+      `not a pcap or pcapng capture (magic 0x${magic.toString(16).padStart(8, '0')}; expected a1b2c3d4, a1b23c4d or 0a0d0d0a)`,
+    );
+  } catch (e) {
+    try {
+      closeSync(fd); // the reader may already have closed it while failing
+    } catch {
+      /* already closed */
+    }
+    throw e;
+  }
+}
+
+abstract class BaseReader {
+  protected index = 0;
+  protected closed = false;
+  constructor(
+    protected readonly file: string,
+    private readonly fd: number,
+    protected readonly src: Source,
+  ) {}
+
+  close(): void {
+    if (!this.closed) closeSync(this.fd);
+    this.closed = true;
+  }
+
+  protected fail(offset: number, detail: string, record?: number): never {
+    this.close();
+    throw new CaptureError(this.file, offset, detail, record);
+  }
+
+  protected packet(
+    tsNs: bigint,
+    raw: Uint8Array,
+    origLen: number,
+    linkType: number,
+    interfaceId: number,
+    offset: number,
+  ): CapturedPacket {
+    const index = this.index++;
+    const { frame, delta } = toEthernet(raw, linkType, (d) => this.fail(offset, d, index));
+    const capLen = frame.length;
+    return {
+      index,
+      tsNs,
+      frame,
+      capLen,
+      wireLen: Math.max(origLen + delta, capLen),
+      truncated: raw.length < origLen,
+      linkType,
+      interfaceId,
+    };
+  }
+}
+
+class PcapReader extends BaseReader implements CaptureReader {
+  readonly format = 'pcap' as const;
+  private readonly le: boolean;
+  private readonly nano: boolean;
+  private readonly linkType: number;
+
+  constructor(file: string, fd: number, src: Source) {
+    super(file, fd, src);
+    if (src.ensure(24) < 24) this.fail(0, 'truncated pcap file header (needs 24 bytes)');
+    const h = src.view(24);
+    const m = h.readUInt32LE(0);
+    this.le = m === 0xa1b2c3d4 || m === 0xa1b23c4d;
+    this.nano = m === 0xa1b23c4d || m === 0x4d3cb2a1;
+    const u32 = (o: number) => (this.le ? h.readUInt32LE(o) : h.readUInt32BE(o));
+    const major = this.le ? h.readUInt16LE(4) : h.readUInt16BE(4);
+    if (major !== 2) this.fail(4, `unsupported pcap version ${major} (expected 2)`);
+    // The upper bits of the link-type field carry FCS information (bits 28-31) or are reserved.
+    this.linkType = u32(20) & 0x0fffffff;
+    if (!linkTypeSupported(this.linkType))
+      this.fail(20, `link type ${this.linkType} is not supported (supported: ${supportedList()})`);
+    src.skip(24);
+  }
+
+  next(): CapturedPacket | undefined {
+    if (this.closed) return undefined;
+    const src = this.src;
+    const at = src.pos;
+    const got = src.ensure(16);
+    if (got === 0) {
+      this.close();
+      return undefined;
+    }
+    if (got < 16) this.fail(at, `truncated record header (${got} of 16 bytes)`, this.index);
+    const h = src.view(16);
+    const u32 = (o: number) => (this.le ? h.readUInt32LE(o) : h.readUInt32BE(o));
+    const sec = u32(0);
+    const frac = u32(4);
+    const incl = u32(8);
+    const orig = u32(12);
+    if (incl > MAX_CAPLEN)
+      this.fail(at, `captured length ${incl} exceeds the maximum of ${MAX_CAPLEN} bytes (corrupt record?)`, this.index);
+    src.skip(16);
+    const have = src.ensure(incl);
+    if (have < incl) this.fail(at, `truncated packet data (${have} of ${incl} bytes)`, this.index);
+    const data = new Uint8Array(src.view(incl));
+    src.skip(incl);
+    const tsNs = BigInt(sec) * 1_000_000_000n + BigInt(frac) * (this.nano ? 1n : 1000n);
+    return this.packet(tsNs, data, Math.max(orig, incl), this.linkType, 0, at);
+  }
+}
+
+interface Iface {
+  linkType: number;
+  snapLen: number;
+  /** Timestamp units: ticks per second as a power of 10 (pow10) or of 2. */
+  resol: { pow10: boolean; exp: number };
+  offsetNs: bigint;
+}
+
+class PcapngReader extends BaseReader implements CaptureReader {
+  readonly format = 'pcapng' as const;
+  private le = true;
+  private ifaces: Iface[] = [];
+  private section = -1;
+
+  next(): CapturedPacket | undefined {
+    const src = this.src;
+    for (;;) {
+      if (this.closed) return undefined;
+      const at = src.pos;
+      const got = src.ensure(12);
+      if (got === 0) {
+        this.close();
+        return undefined;
+      }
+      if (got < 12) this.fail(at, `truncated block header (${got} bytes left)`);
+      let h = src.view(12);
+      let type = h.readUInt32LE(0);
+      if (type === 0x0a0d0d0a) {
+        const bom = h.readUInt32LE(8);
+        if (bom === 0x1a2b3c4d) this.le = true;
+        else if (bom === 0x4d3c2b1a) this.le = false;
+        else this.fail(at + 8, `section header block with a bad byte-order magic 0x${bom.toString(16)}`);
+        this.section++;
+        this.ifaces = [];
+      } else if (this.section < 0) {
+        this.fail(at, 'pcapng file does not start with a section header block');
+      }
+      const u32h = (o: number) => (this.le ? h.readUInt32LE(o) : h.readUInt32BE(o));
+      type = u32h(0);
+      const total = u32h(4);
+      if (total < 12 || total % 4 !== 0 || total > MAX_BLOCK)
+        this.fail(at + 4, `block of type 0x${type.toString(16)} claims an invalid length ${total}`);
+      const have = src.ensure(total);
+      if (have < total) this.fail(at, `truncated block of type 0x${type.toString(16)} (${have} of ${total} bytes)`);
+      const b = src.view(total);
+      h = b;
+      const u16 = (o: number) => (this.le ? b.readUInt16LE(o) : b.readUInt16BE(o));
+      const u32 = (o: number) => (this.le ? b.readUInt32LE(o) : b.readUInt32BE(o));
+      if (u32(total - 4) !== total)
+        this.fail(at + total - 4, `block length ${total} does not match its trailing length ${u32(total - 4)}`);
+      src.skip(total);
+      switch (type) {
+        case 0x0a0d0d0a: {
+          if (total < 28) this.fail(at, `section header block too short (${total} bytes)`);
+          const major = u16(12);
+          if (major !== 1) this.fail(at + 12, `unsupported pcapng version ${major}`);
+          continue;
+        }
+        case 1: {
+          if (total < 20) this.fail(at, `interface description block too short (${total} bytes)`);
+          const linkType = u16(8);
+          const iface: Iface = { linkType, snapLen: u32(12), resol: { pow10: true, exp: 6 }, offsetNs: 0n };
+          this.options(b, 16, total - 4, at, (code, o, len) => {
+            if (code === 9 && len >= 1) {
+              const v = b[o]!;
+              iface.resol = { pow10: (v & 0x80) === 0, exp: v & 0x7f };
+            } else if (code === 14 && len >= 8) {
+              const off = this.le ? b.readBigInt64LE(o) : b.readBigInt64BE(o);
+              iface.offsetNs = off * 1_000_000_000n;
+            }
+          });
+          this.ifaces.push(iface);
+          continue;
+        }
+        case 6: {
+          // Enhanced packet block.
+          if (total < 32) this.fail(at, `enhanced packet block too short (${total} bytes)`, this.index);
+          const id = u32(8);
+          const iface = this.iface(id, at);
+          const ts = (BigInt(u32(12)) << 32n) | BigInt(u32(16));
+          const cap = u32(20);
+          const orig = u32(24);
+          if (cap > MAX_CAPLEN)
+            this.fail(at + 20, `captured length ${cap} exceeds the maximum of ${MAX_CAPLEN} bytes`, this.index);
+          if (28 + cap > total - 4)
+            this.fail(at + 20, `captured length ${cap} runs past the end of its ${total}-byte block`, this.index);
+          const data = new Uint8Array(b.subarray(28, 28 + cap));
+          return this.packet(this.ts(iface, ts), data, Math.max(orig, cap), iface.linkType, id, at);
+        }
+        case 3: {
+          // Simple packet block: interface 0, no timestamp; captured = min(original, snaplen, what the block holds).
+          if (total < 16) this.fail(at, `simple packet block too short (${total} bytes)`, this.index);
+          const iface = this.iface(0, at);
+          const orig = u32(8);
+          let cap = Math.min(orig, total - 16);
+          if (iface.snapLen > 0) cap = Math.min(cap, iface.snapLen);
+          if (cap > MAX_CAPLEN)
+            this.fail(at + 8, `packet length ${cap} exceeds the maximum of ${MAX_CAPLEN} bytes`, this.index);
+          const data = new Uint8Array(b.subarray(12, 12 + cap));
+          return this.packet(iface.offsetNs, data, orig, iface.linkType, 0, at);
+        }
+        case 2: {
+          // Obsolete packet block.
+          if (total < 32) this.fail(at, `packet block too short (${total} bytes)`, this.index);
+          const id = u16(8);
+          const iface = this.iface(id, at);
+          const ts = (BigInt(u32(12)) << 32n) | BigInt(u32(16));
+          const cap = u32(20);
+          const orig = u32(24);
+          if (cap > MAX_CAPLEN)
+            this.fail(at + 20, `captured length ${cap} exceeds the maximum of ${MAX_CAPLEN} bytes`, this.index);
+          if (28 + cap > total - 4)
+            this.fail(at + 20, `captured length ${cap} runs past the end of its ${total}-byte block`, this.index);
+          const data = new Uint8Array(b.subarray(28, 28 + cap));
+          return this.packet(this.ts(iface, ts), data, Math.max(orig, cap), iface.linkType, id, at);
+        }
+        default:
+          continue; // name resolution, statistics, custom and unknown blocks
+      }
+    }
+  }
+
+  private iface(id: number, at: number): Iface {
+    const i = this.ifaces[id];
+    if (!i)
+      this.fail(at + 8, `packet refers to interface ${id}, but section ${this.section} describes ${this.ifaces.length}`, this.index);
+    if (!linkTypeSupported(i.linkType))
+      this.fail(at, `interface ${id} has link type ${i.linkType}, which is not supported (supported: ${supportedList()})`, this.index);
+    return i;
+  }
+
+  private ts(iface: Iface, ticks: bigint): bigint {
+    const { pow10, exp } = iface.resol;
+    let ns: bigint;
+    if (pow10) ns = exp <= 9 ? ticks * 10n ** BigInt(9 - exp) : ticks / 10n ** BigInt(exp - 9);
+    else ns = (ticks * 1_000_000_000n) >> BigInt(exp);
+    return ns + iface.offsetNs;
+  }
+
+  private options(b: Buffer, from: number, end: number, at: number, each: (code: number, off: number, len: number) => void): void {
+    let o = from;
+    while (o + 4 <= end) {
+      const code = this.le ? b.readUInt16LE(o) : b.readUInt16BE(o);
+      const len = this.le ? b.readUInt16LE(o + 2) : b.readUInt16BE(o + 2);
+      if (code === 0) return;
+      if (o + 4 + len > end) this.fail(at + o, `option ${code} of length ${len} runs past the end of its block`);
+      each(code, o + 4, len);
+      o += 4 + ((len + 3) & ~3);
+    }
+  }
+}
+
+function supportedList(): string {
+  return Object.entries(LINKTYPE_NAMES)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+}
+
+/** The simulated NIC's own MAC address: the destination of unicast frames that arrive without one. */
+export const NIC_MAC = Uint8Array.of(0x02, 0x00, 0x00, 0x00, 0x00, 0x01);
+/** The source MAC given to frames whose capture holds no source link-layer address. */
+export const PEER_MAC = Uint8Array.of(0x02, 0x00, 0x00, 0x00, 0x00, 0x02);
+const BROADCAST = Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff);
+
+const ETH_P_IP = 0x0800;
+const ETH_P_IPV6 = 0x86dd;
+
+/**
+ * Turn a captured frame into the Ethernet frame a NIC would hand the program.
+ * Ethernet frames pass unchanged (VLAN tags included). For other link types a 14-byte header is built:
+ * - destination: ff:ff:ff:ff:ff:ff for broadcast (cooked pkttype 1), the IP multicast MAC for multicast
+ *   (pkttype 2, or an IP multicast destination), else NIC_MAC 02:00:00:00:00:01;
+ * - source: the cooked header's link-layer address when it is 6 bytes long, else PEER_MAC 02:00:00:00:00:02;
+ * - type: the cooked header's protocol, or 0x0800/0x86dd from the IP version (raw) or address family (loopback).
+ */
+export function toEthernet(raw: Uint8Array, linkType: number, fail: (detail: string) => never): { frame: Uint8Array; delta: number } {
+  switch (linkType) {
+    case LINKTYPE.ETHERNET:
+      return { frame: raw, delta: 0 };
+    case LINKTYPE.LINUX_SLL: {
+      if (raw.length < 16) fail(`Linux cooked (SLL) header needs 16 bytes, the record has ${raw.length}`);
+      const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+      const pkttype = dv.getUint16(0);
+      const hatype = dv.getUint16(2);
+      const alen = dv.getUint16(4);
+      const proto = dv.getUint16(14);
+      const src = hatype === 1 && alen === 6 ? raw.subarray(6, 12) : undefined;
+      return synth(raw.subarray(16), proto, pkttype, src, 16);
+    }
+    case LINKTYPE.LINUX_SLL2: {
+      if (raw.length < 20) fail(`Linux cooked v2 (SLL2) header needs 20 bytes, the record has ${raw.length}`);
+      const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+      const proto = dv.getUint16(0);
+      const hatype = dv.getUint16(8);
+      const pkttype = raw[10]!;
+      const alen = raw[11]!;
+      const src = hatype === 1 && alen === 6 ? raw.subarray(12, 18) : undefined;
+      return synth(raw.subarray(20), proto, pkttype, src, 20);
+    }
+    case LINKTYPE.RAW:
+    case LINKTYPE.RAW_OPENBSD:
+    case LINKTYPE.RAW_BSDOS: {
+      const v = raw.length ? raw[0]! >> 4 : 0;
+      return synth(raw, v === 6 ? ETH_P_IPV6 : ETH_P_IP, 0, undefined, 0);
+    }
+    case LINKTYPE.IPV4:
+      return synth(raw, ETH_P_IP, 0, undefined, 0);
+    case LINKTYPE.IPV6:
+      return synth(raw, ETH_P_IPV6, 0, undefined, 0);
+    case LINKTYPE.NULL:
+    case LINKTYPE.LOOP: {
+      if (raw.length < 4) fail(`loopback header needs 4 bytes, the record has ${raw.length}`);
+      const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+      // NULL stores the family in the capturing host's byte order: take whichever reading is small.
+      let af = dv.getUint32(0, linkType === LINKTYPE.NULL);
+      if (linkType === LINKTYPE.NULL && af > 0xffff) af = dv.getUint32(0, false);
+      const type = af === 2 ? ETH_P_IP : [10, 24, 28, 30].includes(af) ? ETH_P_IPV6 : ipTypeOf(raw.subarray(4));
+      return synth(raw.subarray(4), type, 0, undefined, 4);
+    }
+    default:
+      return fail(`link type ${linkType} is not supported`);
+  }
+}
+
+function ipTypeOf(p: Uint8Array): number {
+  return p.length && p[0]! >> 4 === 6 ? ETH_P_IPV6 : ETH_P_IP;
+}
+
+function synth(
+  payload: Uint8Array,
+  type: number,
+  pkttype: number,
+  src: Uint8Array | undefined,
+  removed: number,
+): { frame: Uint8Array; delta: number } {
+  const f = new Uint8Array(14 + payload.length);
+  f.set(destinationMac(payload, type, pkttype), 0);
+  f.set(src ?? PEER_MAC, 6);
+  // Cooked protocol values below 0x0600 name 802.2/802.3 payloads: an Ethernet frame carries a length there.
+  const t = type < 0x0600 ? Math.min(payload.length, 0x5dc) : type;
+  f[12] = t >> 8;
+  f[13] = t & 0xff;
+  f.set(payload, 14);
+  return { frame: f, delta: 14 - removed };
+}
+
+function destinationMac(p: Uint8Array, type: number, pkttype: number): Uint8Array {
+  if (pkttype === 1) return BROADCAST;
+  if (type === ETH_P_IP && p.length >= 20 && p[16]! >= 224 && p[16]! <= 239)
+    return Uint8Array.of(0x01, 0x00, 0x5e, p[17]! & 0x7f, p[18]!, p[19]!);
+  if (type === ETH_P_IPV6 && p.length >= 40 && p[24] === 0xff) return Uint8Array.of(0x33, 0x33, p[36]!, p[37]!, p[38]!, p[39]!);
+  if (type === ETH_P_IP && p.length >= 20 && p[16] === 255 && p[17] === 255 && p[18] === 255 && p[19] === 255) return BROADCAST;
+  return NIC_MAC;
+}

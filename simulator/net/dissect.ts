@@ -1,0 +1,256 @@
+// Just enough dissection for a one-line, tcpdump-like summary of a frame and for the RSS flow tuple.
+// Never throws: a frame cut short is summarised as far as it goes, with "[|proto]" where it ends, as tcpdump does.
+
+const ETH_P_IP = 0x0800;
+const ETH_P_ARP = 0x0806;
+const ETH_P_IPV6 = 0x86dd;
+const VLAN_TYPES = new Set([0x8100, 0x88a8, 0x9100]);
+
+export interface Flow {
+  v6: boolean;
+  src: Uint8Array;
+  dst: Uint8Array;
+  proto: number;
+  /** Present for TCP, UDP and SCTP on unfragmented (or first-fragment) packets. */
+  sport?: number;
+  dport?: number;
+}
+
+interface L3 {
+  /** Text so far ("vlan 10, " prefixes). */
+  prefix: string;
+  type: number;
+  off: number;
+}
+
+function u16(f: Uint8Array, o: number): number {
+  return (f[o]! << 8) | f[o + 1]!;
+}
+
+function mac(f: Uint8Array, o: number): string {
+  return Array.from(f.subarray(o, o + 6), (b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+export function ipv4(f: Uint8Array, o: number): string {
+  return `${f[o]}.${f[o + 1]}.${f[o + 2]}.${f[o + 3]}`;
+}
+
+export function ipv6(f: Uint8Array, o: number): string {
+  const g: string[] = [];
+  for (let i = 0; i < 8; i++) g.push(u16(f, o + 2 * i).toString(16));
+  // Compress the longest run of zero groups (RFC 5952).
+  let best = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== '0') {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === '0') j++;
+    if (j - i > bestLen && j - i > 1) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (best < 0) return g.join(':');
+  return `${g.slice(0, best).join(':')}::${g.slice(best + bestLen).join(':')}`;
+}
+
+function link(f: Uint8Array): L3 | string {
+  if (f.length < 14) return `[|ether] ${f.length} bytes`;
+  let type = u16(f, 12);
+  let off = 14;
+  let prefix = '';
+  while (VLAN_TYPES.has(type)) {
+    if (f.length < off + 4) return `${prefix}${type === 0x88a8 ? 'ethertype 802.1ad' : 'vlan'} [|vlan]`;
+    const tci = u16(f, off);
+    prefix += `${type === 0x88a8 ? 'svlan' : 'vlan'} ${tci & 0xfff}${tci >> 13 ? ` p ${tci >> 13}` : ''}, `;
+    type = u16(f, off + 2);
+    off += 4;
+  }
+  return { prefix, type, off };
+}
+
+/** A one-line summary of an Ethernet frame, in the spirit of `tcpdump -n`. */
+export function summarize(f: Uint8Array): string {
+  try {
+    const l = link(f);
+    if (typeof l === 'string') return l;
+    return l.prefix + l3(f, l.type, l.off);
+  } catch {
+    return `${f.length} bytes`;
+  }
+}
+
+function l3(f: Uint8Array, type: number, off: number): string {
+  if (type === ETH_P_IP) return ip4(f, off);
+  if (type === ETH_P_IPV6) return ip6(f, off);
+  if (type === ETH_P_ARP) return arp(f, off);
+  if (type < 0x0600) {
+    // 802.3 length field: LLC follows.
+    if (f.length >= off + 3) {
+      const dsap = f[off]!;
+      const ssap = f[off + 1]!;
+      if (dsap === 0x42 && ssap === 0x42) return `${mac(f, 6)} > ${mac(f, 0)}, 802.3 LLC STP, length ${type}`;
+      return `${mac(f, 6)} > ${mac(f, 0)}, 802.3 LLC dsap 0x${dsap.toString(16)} ssap 0x${ssap.toString(16)}, length ${type}`;
+    }
+    return `${mac(f, 6)} > ${mac(f, 0)}, 802.3, length ${type}`;
+  }
+  const names: Record<number, string> = { 0x88cc: 'LLDP', 0x8863: 'PPPoE discovery', 0x8864: 'PPPoE session', 0x8847: 'MPLS', 0x88e5: 'MACsec', 0x8035: 'RARP' };
+  return `${mac(f, 6)} > ${mac(f, 0)}, ethertype ${names[type] ?? `0x${type.toString(16).padStart(4, '0')}`}, length ${f.length}`;
+}
+
+function arp(f: Uint8Array, o: number): string {
+  if (f.length < o + 28) return 'ARP [|arp]';
+  const op = u16(f, o + 6);
+  if (u16(f, o) !== 1 || u16(f, o + 2) !== ETH_P_IP) return `ARP op ${op}`;
+  if (op === 1) return `ARP, Request who-has ${ipv4(f, o + 24)} tell ${ipv4(f, o + 14)}, length ${f.length - o}`;
+  if (op === 2) return `ARP, Reply ${ipv4(f, o + 14)} is-at ${mac(f, o + 8)}, length ${f.length - o}`;
+  return `ARP op ${op} ${ipv4(f, o + 14)} > ${ipv4(f, o + 24)}`;
+}
+
+function ip4(f: Uint8Array, o: number): string {
+  if (f.length < o + 20) return 'IP [|ip]';
+  const ihl = (f[o]! & 0x0f) * 4;
+  const total = u16(f, o + 2);
+  const fragField = u16(f, o + 6);
+  const fragOff = (fragField & 0x1fff) * 8;
+  const more = (fragField & 0x2000) !== 0;
+  const proto = f[o + 9]!;
+  const src = ipv4(f, o + 12);
+  const dst = ipv4(f, o + 16);
+  const frag = fragOff || more ? ` (frag ${u16(f, o + 4)}:${Math.max(0, total - ihl)}@${fragOff}${more ? '+' : ''})` : '';
+  if (fragOff) return `IP ${src} > ${dst}: ${protoName(proto)}${frag}`;
+  return `IP ${l4(f, o + ihl, proto, src, dst, Math.max(0, total - ihl))}${frag}`;
+}
+
+function ip6(f: Uint8Array, o: number): string {
+  if (f.length < o + 40) return 'IP6 [|ip6]';
+  const src = ipv6(f, o + 8);
+  const dst = ipv6(f, o + 24);
+  let next = f[o + 6]!;
+  let plen = u16(f, o + 4);
+  let p = o + 40;
+  let frag = '';
+  for (let guard = 0; guard < 16; guard++) {
+    if (next === 0 || next === 43 || next === 60) {
+      if (f.length < p + 2) return `IP6 ${src} > ${dst}: [|ext]`;
+      const len = (f[p + 1]! + 1) * 8;
+      next = f[p]!;
+      p += len;
+      plen -= len;
+    } else if (next === 44) {
+      if (f.length < p + 8) return `IP6 ${src} > ${dst}: [|frag]`;
+      const fo = u16(f, p + 2);
+      const offset = fo & 0xfff8;
+      const more = (fo & 1) !== 0;
+      frag = ` (frag 0x${(((f[p + 4]! << 24) | (f[p + 5]! << 16) | (f[p + 6]! << 8) | f[p + 7]!) >>> 0).toString(16)}:${offset}${more ? '+' : ''})`;
+      next = f[p]!;
+      p += 8;
+      plen -= 8;
+      if (offset) return `IP6 ${src} > ${dst}: ${protoName(next)}${frag}`;
+    } else break;
+  }
+  return `IP6 ${l4(f, p, next, src, dst, Math.max(0, plen))}${frag}`;
+}
+
+function protoName(p: number): string {
+  const n: Record<number, string> = { 1: 'ICMP', 2: 'IGMP', 6: 'TCP', 17: 'UDP', 41: 'IPv6', 47: 'GRE', 50: 'ESP', 51: 'AH', 58: 'ICMP6', 89: 'OSPF', 132: 'SCTP' };
+  return n[p] ?? `ip-proto-${p}`;
+}
+
+function l4(f: Uint8Array, p: number, proto: number, src: string, dst: string, len: number): string {
+  const sep = '.';
+  if (proto === 6) {
+    if (f.length < p + 14) return `${src} > ${dst}: TCP [|tcp]`;
+    const sport = u16(f, p);
+    const dport = u16(f, p + 2);
+    const doff = (f[p + 12]! >> 4) * 4;
+    const fl = f[p + 13]!;
+    let flags = '';
+    if (fl & 0x02) flags += 'S';
+    if (fl & 0x01) flags += 'F';
+    if (fl & 0x04) flags += 'R';
+    if (fl & 0x08) flags += 'P';
+    if (fl & 0x20) flags += 'U';
+    if (fl & 0x10) flags += '.';
+    return `${src}${sep}${sport} > ${dst}${sep}${dport}: Flags [${flags || 'none'}], length ${Math.max(0, len - doff)}`;
+  }
+  if (proto === 17) {
+    if (f.length < p + 8) return `${src} > ${dst}: UDP [|udp]`;
+    const sport = u16(f, p);
+    const dport = u16(f, p + 2);
+    const ulen = u16(f, p + 4);
+    if (dport === 4789 || sport === 4789) {
+      const inner = p + 16;
+      if (f.length >= inner + 14) return `${src}${sep}${sport} > ${dst}${sep}${dport}: VXLAN, vni ${(f[p + 12]! << 16) | (f[p + 13]! << 8) | f[p + 14]!}: ${summarize(f.subarray(inner))}`;
+    }
+    const app = dport === 53 || sport === 53 ? ' DNS' : '';
+    return `${src}${sep}${sport} > ${dst}${sep}${dport}: UDP${app}, length ${Math.max(0, ulen - 8)}`;
+  }
+  if (proto === 1 || proto === 58) {
+    if (f.length < p + 2) return `${src} > ${dst}: ${protoName(proto)} [|icmp]`;
+    return `${src} > ${dst}: ${icmpName(proto, f[p]!, f[p + 1]!)}, length ${len}`;
+  }
+  if (proto === 47) {
+    if (f.length < p + 4) return `${src} > ${dst}: GREv? [|gre]`;
+    return `${src} > ${dst}: GREv${f[p + 1]! & 7}, proto 0x${u16(f, p + 2).toString(16)}, length ${len}`;
+  }
+  return `${src} > ${dst}: ${protoName(proto)}, length ${len}`;
+}
+
+function icmpName(proto: number, type: number, code: number): string {
+  if (proto === 1) {
+    const n: Record<number, string> = { 0: 'echo reply', 3: 'unreachable', 5: 'redirect', 8: 'echo request', 11: 'time exceeded' };
+    return `ICMP ${n[type] ?? `type ${type}`}${type === 3 || type === 11 ? ` code ${code}` : ''}`;
+  }
+  const n: Record<number, string> = { 1: 'destination unreachable', 2: 'packet too big', 3: 'time exceeded', 128: 'echo request', 129: 'echo reply', 133: 'router solicitation', 134: 'router advertisement', 135: 'neighbor solicitation', 136: 'neighbor advertisement', 143: 'multicast listener report v2' };
+  return `ICMP6, ${n[type] ?? `type ${type}`}`;
+}
+
+/** The flow tuple RSS hashes: addresses, and ports for TCP/UDP/SCTP when present. Undefined for non-IP frames. */
+export function flowOf(f: Uint8Array): Flow | undefined {
+  const l = link(f);
+  if (typeof l === 'string') return undefined;
+  const o = l.off;
+  if (l.type === ETH_P_IP) {
+    if (f.length < o + 20) return undefined;
+    const ihl = (f[o]! & 0x0f) * 4;
+    const proto = f[o + 9]!;
+    const fragmented = (u16(f, o + 6) & 0x3fff) !== 0;
+    const flow: Flow = { v6: false, src: f.slice(o + 12, o + 16), dst: f.slice(o + 16, o + 20), proto };
+    if (!fragmented) ports(f, o + ihl, proto, flow);
+    return flow;
+  }
+  if (l.type === ETH_P_IPV6) {
+    if (f.length < o + 40) return undefined;
+    let next = f[o + 6]!;
+    let p = o + 40;
+    let fragmented = false;
+    for (let guard = 0; guard < 16 && (next === 0 || next === 43 || next === 60 || next === 44); guard++) {
+      if (f.length < p + 8) break;
+      if (next === 44) {
+        fragmented = true;
+        next = f[p]!;
+        p += 8;
+      } else {
+        const len = (f[p + 1]! + 1) * 8;
+        next = f[p]!;
+        p += len;
+      }
+    }
+    const flow: Flow = { v6: true, src: f.slice(o + 8, o + 24), dst: f.slice(o + 24, o + 40), proto: next };
+    if (!fragmented) ports(f, p, next, flow);
+    return flow;
+  }
+  return undefined;
+}
+
+function ports(f: Uint8Array, p: number, proto: number, flow: Flow): void {
+  if ((proto === 6 || proto === 17 || proto === 132) && f.length >= p + 4) {
+    flow.sport = u16(f, p);
+    flow.dport = u16(f, p + 2);
+  }
+}
