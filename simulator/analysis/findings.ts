@@ -1,0 +1,44 @@
+// The shape every analysis tier reports in, and what the CLI (`xdp-lens check`) and the language server turn into
+// their own formats. Positions are 1-based, like compiler messages; the LSP layer converts to 0-based.
+
+/** Rule ids: the diagnostic `code` in the editor, the `rule` in `--format json`, the ruleId in SARIF. */
+export const RULES = {
+  'invalid-action': { severity: 'error', summary: 'return value that is not a valid XDP action' },
+  'redirect-without-target': { severity: 'error', summary: 'XDP_REDIRECT returned without bpf_redirect/bpf_redirect_map on that path' },
+  'ctx-write': { severity: 'error', summary: 'store into struct xdp_md, which is read-only' },
+  'readonly-write': { severity: 'error', summary: 'store into .rodata/const data or a BPF_F_RDONLY_PROG map value' },
+  'readonly-page-write': { severity: 'error', summary: 'store into packet memory while the driver hands out read-only pages' },
+  'unchecked-packet-access': { severity: 'error', summary: 'packet access not proven inside data_end' },
+  'stale-packet-pointer': { severity: 'error', summary: 'packet pointer used after a helper that invalidates packet pointers' },
+  'tx-unmodified': { severity: 'warning', summary: 'XDP_TX of a frame the program did not change' },
+} as const;
+
+export type RuleId = keyof typeof RULES | (string & {});
+export type Severity = 'error' | 'warning' | 'info';
+
+export interface Range {
+  line: number;
+  column: number;
+  endLine: number;
+  endColumn: number;
+}
+
+/** A text edit for a quick fix (1-based, end exclusive). */
+export interface FixEdit extends Range {
+  newText: string;
+}
+
+export interface Fix {
+  title: string;
+  edits: FixEdit[];
+}
+
+export interface Finding extends Range {
+  file: string;
+  severity: Severity;
+  rule: RuleId;
+  message: string;
+  /** Which tier found it: 'source' (as you type), 'bytecode' (on save, on the compiled object), 'verifier' (kernel). */
+  tier: 'source' | 'bytecode' | 'verifier';
+  fixes?: Fix[];
+}
