@@ -3,6 +3,7 @@
 #   - system packages (clang, llvm, libbpf-dev, bpftool, tcpdump, a C compiler): installed with apt-get when missing
 #     and running as root; otherwise named, with the command to run;
 #   - the bpf filesystem mounted at /sys/fs/bpf when root (the kernel-parity tests pin programs there);
+#   - for the end-to-end tests: chromium, libkrb5-dev, ripgrep and code-server (scripts/setup-e2e.sh);
 #   - npm dependencies and the build;
 #   - the demo: examples/xdp_filter.c on examples/demo.pcap, one line per packet.
 set -euo pipefail
@@ -48,6 +49,15 @@ fi
 if [ "$(id -u)" = 0 ] && [ -d /sys/fs/bpf ] && ! mountpoint -q /sys/fs/bpf; then
   mount -t bpf bpf /sys/fs/bpf 2>/dev/null || echo "xdp-lens setup: could not mount bpffs at /sys/fs/bpf" >&2
 fi
+
+# == End-to-end tests (test/e2e, a real VS Code) ==================================================================
+# Debian's chromium, libkrb5-dev and ripgrep, and code-server 4.100.3 built into .cache/code-server/ (about two minutes
+# the first time, nothing after). If this fails the e2e tests skip and say why, unless XDP_LENS_REQUIRE_E2E=1.
+if ! bash scripts/setup-e2e.sh; then
+  if [ "${XDP_LENS_REQUIRE_E2E:-}" = 1 ]; then exit 1; fi
+  echo "xdp-lens setup: the end-to-end tests will skip (see above)" >&2
+fi
+# == end of the e2e block ===========================================================================================
 
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
 npm run --silent build

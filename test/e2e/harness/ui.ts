@@ -1,0 +1,108 @@
+// Waiting for what a person would see in the VS Code window, and doing what they would do. Every wait is for a
+// visible state with a timeout that names what did not appear; none is a fixed sleep.
+import type { Locator, Page } from 'playwright-core';
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+type Text = string | RegExp;
+const describe = (t: Text) => (typeof t === 'string' ? JSON.stringify(t) : String(t));
+
+/** Waits for `locator` to be visible; the error says what was awaited and what the area showed instead. */
+export async function waitVisible(locator: Locator, what: string, timeoutMs = DEFAULT_TIMEOUT_MS, area?: Locator): Promise<Locator> {
+  try {
+    await locator.first().waitFor({ state: 'visible', timeout: timeoutMs });
+    return locator.first();
+  } catch (e) {
+    let seen = '';
+    if (area) seen = (await area.allInnerTexts().catch(() => [])).join(' | ').replace(/\s+/g, ' ').slice(0, 2000);
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${area ? `; visible there: ${seen || '(nothing)'}` : ''}`, {
+      cause: e,
+    });
+  }
+}
+
+/** The workbench is laid out: editor area and status bar are on screen. */
+export async function waitForWorkbench(page: Page, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
+  await waitVisible(page.locator('.monaco-workbench .part.statusbar'), 'the VS Code workbench', timeoutMs);
+  await waitVisible(page.locator('.monaco-workbench .part.editor'), 'the editor area', timeoutMs);
+}
+
+export const statusBar = (page: Page) => page.locator('.part.statusbar');
+
+/** A status bar entry whose text matches. */
+export function waitForStatusBarText(page: Page, text: Text, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Locator> {
+  const item = statusBar(page).locator('.statusbar-item').filter({ hasText: text });
+  return waitVisible(item, `status bar text ${describe(text)}`, timeoutMs, statusBar(page).locator('.statusbar-item'));
+}
+
+/** An editor tab with this label (file name) is open and active. */
+export function waitForActiveEditor(page: Page, label: Text, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Locator> {
+  const tab = page.locator('.part.editor .tabs-container .tab.active').filter({ hasText: label });
+  return waitVisible(tab, `active editor tab ${describe(label)}`, timeoutMs, page.locator('.part.editor .tabs-container .tab'));
+}
+
+/** Text visible in the active editor's lines (what is rendered, i.e. near the viewport). */
+export function waitForEditorText(page: Page, text: Text, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Locator> {
+  const editor = page.locator('.part.editor .editor-instance .monaco-editor .view-lines');
+  return waitVisible(editor.locator('.view-line').filter({ hasText: text }), `editor text ${describe(text)}`, timeoutMs);
+}
+
+/** Runs a command by its title through the Command Palette, as a person would. */
+export async function runCommand(page: Page, title: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
+  const input = page.locator('.quick-input-widget input');
+  await page.keyboard.press('F1');
+  await waitVisible(input, 'the Command Palette', timeoutMs);
+  await input.fill(`>${title}`);
+  const row = page.locator('.quick-input-widget .monaco-list-row').filter({ hasText: title });
+  await waitVisible(row, `command ${JSON.stringify(title)} in the Command Palette`, timeoutMs, page.locator('.quick-input-widget .monaco-list-row'));
+  await input.press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: timeoutMs }).catch(() => undefined);
+}
+
+/** Picks an entry in an open quick pick (a command's choice list) by its label. */
+export async function pickQuickItem(page: Page, label: Text, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
+  const row = page.locator('.quick-input-widget .monaco-list-row').filter({ hasText: label });
+  await waitVisible(row, `quick pick item ${describe(label)}`, timeoutMs, page.locator('.quick-input-widget .monaco-list-row'));
+  await row.first().click();
+}
+
+/** Moves the cursor of the active editor to a 1-based line and column (Go to Line). */
+export async function goToLine(page: Page, line: number, column = 1, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
+  await page.keyboard.press('Control+G');
+  const input = page.locator('.quick-input-widget input');
+  await waitVisible(input, 'the Go to Line box', timeoutMs);
+  await input.fill(`:${line}:${column}`);
+  await input.press('Enter');
+  await waitForStatusBarText(page, new RegExp(`Ln ${line}, Col ${column}\\b`), timeoutMs);
+}
+
+/** Shows the hover at the cursor and waits for it to contain `text`. */
+export async function showHover(page: Page, text: Text, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Locator> {
+  await runCommand(page, 'Show or Focus Hover', timeoutMs);
+  return waitForHover(page, text, timeoutMs);
+}
+
+export function waitForHover(page: Page, text: Text, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Locator> {
+  const hover = page.locator('.monaco-hover:not(.hidden)');
+  return waitVisible(hover.filter({ hasText: text }), `a hover containing ${describe(text)}`, timeoutMs, hover);
+}
+
+/** Opens the Problems panel and waits for an entry whose text matches. */
+export async function waitForProblem(page: Page, text: Text, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Locator> {
+  const panel = page.locator('.markers-panel');
+  if (!(await panel.isVisible().catch(() => false))) await runCommand(page, 'View: Focus Problems (Errors, Warnings, Infos)', timeoutMs);
+  const rows = panel.locator('.monaco-list-row');
+  return waitVisible(rows.filter({ hasText: text }), `a Problems entry ${describe(text)}`, timeoutMs, rows);
+}
+
+/** A notification toast whose text matches. */
+export function waitForNotification(page: Page, text: Text, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Locator> {
+  const toasts = page.locator('.notifications-toasts .notification-toast');
+  return waitVisible(toasts.filter({ hasText: text }), `a notification ${describe(text)}`, timeoutMs, toasts);
+}
+
+/** A CodeLens or inline decoration text in the active editor. */
+export function waitForCodeLens(page: Page, text: Text, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Locator> {
+  const lenses = page.locator('.part.editor .monaco-editor .codelens-decoration');
+  return waitVisible(lenses.filter({ hasText: text }), `a CodeLens ${describe(text)}`, timeoutMs, lenses);
+}
