@@ -26,10 +26,13 @@ export class OutputCaptures {
 
   write(pkt: CapturedPacket, r: DriverPacket): void {
     const frame = r.out.subarray(r.metaLen);
-    this.writer(`${r.action.toLowerCase()}.pcap`).write(pkt.tsNs, frame);
+    // A frame the capture cut short stays marked as such: its length on the wire changes by what the program
+    // added or removed, and the bytes the snap length dropped are still missing.
+    const wireLen = pkt.truncated ? Math.max(frame.length, pkt.wireLen - pkt.capLen + frame.length) : frame.length;
+    this.writer(`${r.action.toLowerCase()}.pcap`).write(pkt.tsNs, frame, wireLen);
     if (r.action === 'XDP_REDIRECT' && r.target) {
       const safe = r.target.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^_+|_+$/g, '');
-      this.writer(`xdp_redirect-${safe}.pcap`).write(pkt.tsNs, frame);
+      this.writer(`xdp_redirect-${safe}.pcap`).write(pkt.tsNs, frame, wireLen);
     }
   }
 

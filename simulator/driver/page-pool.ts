@@ -42,24 +42,28 @@ export class PagePool {
     return this.nextPage++;
   }
 
-  /** page_pool_put_full_page(..., allow_direct): into the cache when there is room, else the ring. */
-  recycleDirect(): void {
-    if (this.cache < PP_ALLOC_CACHE_SIZE) {
-      this.cache++;
-      this.stats.recycle_cached++;
-    } else this.recycleRing();
+  /** page_pool_put_full_page(..., allow_direct) for `pages` pages: into the cache while there is room, else the ring. */
+  recycleDirect(pages = 1): void {
+    for (let i = 0; i < pages; i++) {
+      if (this.cache < PP_ALLOC_CACHE_SIZE) {
+        this.cache++;
+        this.stats.recycle_cached++;
+      } else this.recycleRing();
+    }
   }
 
-  /** A page coming back from outside NAPI (skb freed, TX completion): into the ring, or freed when it is full. */
-  recycleRing(): void {
-    if (this.ring < this.ringSize) {
-      this.ring++;
-      this.stats.recycle_ring++;
-    } else this.stats.released++;
+  /** Pages coming back from outside NAPI (skb freed, TX completion): into the ring, or freed when it is full. */
+  recycleRing(pages = 1): void {
+    for (let i = 0; i < pages; i++) {
+      if (this.ring < this.ringSize) {
+        this.ring++;
+        this.stats.recycle_ring++;
+      } else this.stats.released++;
+    }
   }
 
-  /** The page left the pool's accounting (attached to an skb frag or handed to a redirect target). */
-  release(): void {
-    this.stats.released++;
+  /** Pages that left the pool's accounting (attached to an skb or handed to a redirect target). */
+  release(pages = 1): void {
+    this.stats.released += pages;
   }
 }

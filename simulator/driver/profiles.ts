@@ -12,6 +12,11 @@ export interface DriverProfile {
   headroom: number;
   /** Size of one receive buffer (xdp_buff.frame_sz). */
   frameSize: number;
+  /**
+   * Bytes one further receive buffer holds when a frame spans several (multi-buffer): every RX descriptor has the
+   * same layout, so a fragment holds what the driver programmed as the buffer length (rxq->frag_size).
+   */
+  fragSize: number;
   /** Bytes napi_alloc_skb copies into a fresh linear area in the read-only-page path (I40E_RX_HDR_SIZE = 256). */
   copyBreak: number;
   /** XDP TX ring descriptors. A full ring drops the frame (counted as tx_xdp_full). */
@@ -33,6 +38,7 @@ export const PROFILES: Record<string, DriverProfile> = {
     description: 'page_pool fragments of 4096 bytes with 256 bytes of headroom (mlx5, virtio_net, veth; also what BPF_PROG_TEST_RUN uses)',
     headroom: 256,
     frameSize: 4096,
+    fragSize: 4096, // mlx5 non-linear RQ with XDP: PAGE_SIZE fragments
     copyBreak: 256,
     txRingSize: 1024,
     rxRingSize: 1024,
@@ -43,6 +49,7 @@ export const PROFILES: Record<string, DriverProfile> = {
     description: 'half-page 2048-byte buffers with 192 bytes of headroom (Intel i40e/ixgbe in build_skb mode)',
     headroom: 192,
     frameSize: 2048,
+    fragSize: 1536, // i40e rx_buf_len (I40E_RXBUFFER_1536), registered as the rxq frag_size
     copyBreak: 256,
     txRingSize: 512,
     rxRingSize: 512,

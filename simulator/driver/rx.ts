@@ -14,11 +14,19 @@ import { PagePool } from './page-pool.ts';
 import { XDP_FRAME_SIZE, SKB_SHARED_INFO_SIZE, PAGE_SIZE, type DriverMode, type DriverProfile } from './profiles.ts';
 import { headerLength } from './headers.ts';
 
+/** Headroom generic XDP guarantees, and what test_run and most drivers reserve. */
+const XDP_PACKET_HEADROOM = 256;
+
 export interface NetDevice {
   ifindex: number;
   name: string;
   mtu: number;
   up: boolean;
+  /**
+   * The device implements ndo_xdp_xmit (NETDEV_XDP_ACT_NDO_XMIT), so native XDP_REDIRECT can hand it frames.
+   * Default true; the loopback device has no such hook.
+   */
+  xdpXmit?: boolean;
 }
 
 export interface DriverOptions {
@@ -80,7 +88,9 @@ export class Driver {
   readonly counters: Counters = {};
   private readonly devices: Map<number, NetDevice>;
   private readonly pollCount: number[];
+  /** XDP TX descriptors queued since the last doorbell, per queue, and the frames they hold. */
   private readonly txPending: number[];
+  private readonly txFrames: number[];
   private readonly redirectPending: Map<string, number>[];
 
   constructor(private readonly session: Session, readonly opts: DriverOptions) {
@@ -88,9 +98,10 @@ export class Driver {
     this.pools = Array.from({ length: queues }, () => new PagePool(opts.profile.rxRingSize));
     this.pollCount = new Array(queues).fill(0);
     this.txPending = new Array(queues).fill(0);
+    this.txFrames = new Array(queues).fill(0);
     this.redirectPending = Array.from({ length: queues }, () => new Map());
     const devices = opts.devices ?? [
-      { ifindex: 1, name: 'lo', mtu: 65536, up: true },
+      { ifindex: 1, name: 'lo', mtu: 65536, up: true, xdpXmit: false },
       { ifindex: 2, name: 'eth0', mtu: 1500, up: true },
     ];
     this.devices = new Map(devices.map((d) => [d.ifindex, d]));
@@ -110,17 +121,24 @@ export class Driver {
     const base = {
       headroom: profile.headroom,
       frameSize: profile.frameSize,
-      fragSize: PAGE_SIZE,
+      fragSize: profile.fragSize,
       ingressIfindex: this.opts.ingressIfindex ?? 1,
       rxQueueIndex: queue,
       readonlyPage: mode === 'readonly-page',
     };
     if (mode === 'generic') {
-      // Generic XDP linearises the skb and guarantees XDP_PACKET_HEADROOM (netif_receive_generic_xdp); the frame
-      // ends where the skb's data area ends, so the tail can grow only into the alignment slack.
-      const dataArea = Math.max(len, linearCapacity(base)) ;
+      if (this.session.program.frags) {
+        // A frags-aware program in skb mode gets the skb copied into page_pool pages (skb_cow_data_for_xdp via
+        // netif_skb_check_for_xdp): XDP_PACKET_HEADROOM, at most one page of linear data less skb_shared_info,
+        // the rest in page-sized fragments; the same layout BPF_PROG_TEST_RUN builds.
+        return { ...base, headroom: XDP_PACKET_HEADROOM, frameSize: PAGE_SIZE, fragSize: PAGE_SIZE };
+      }
+      // Otherwise generic XDP linearises the skb and guarantees XDP_PACKET_HEADROOM (netif_receive_generic_xdp).
+      // The skb's data area is the driver's receive buffer, or the whole frame once linearised (rounded up to a
+      // cache line), so the tail can grow into what is left of that area.
+      const dataArea = Math.max(len, linearCapacity(base));
       const aligned = Math.ceil(dataArea / 64) * 64;
-      return { ...base, headroom: 256, frameSize: 256 + aligned + SKB_SHARED_INFO_SIZE };
+      return { ...base, headroom: XDP_PACKET_HEADROOM, frameSize: XDP_PACKET_HEADROOM + aligned + SKB_SHARED_INFO_SIZE, fragSize: 0 };
     }
     return base;
   }
@@ -132,12 +150,14 @@ export class Driver {
     const queue = queues > 1 && this.opts.queueOf ? this.opts.queueOf(frame) % queues : 0;
     const cpu = queue;
     const pool = this.pools[queue];
-    if (mode !== 'generic') pool.alloc();
     this.bump('rx_packets');
     this.bump('rx_bytes', frame.length);
 
     const g = this.geometry(queue, frame.length);
     const buff: XdpBuff = layoutXdpBuff(frame, g);
+    // One receive buffer per descriptor: the linear part and every fragment came from the pool.
+    const buffers = 1 + buff.frags.length;
+    if (mode !== 'generic') for (let i = 0; i < buffers; i++) pool.alloc();
     let note: string | undefined;
     if (buff.frags.length > 0) {
       this.bump('rx_multibuf');
@@ -146,6 +166,8 @@ export class Driver {
       }
     }
     const run = this.session.runBuff(buff, { tsNs, cpu });
+    // bpf_xdp_adjust_tail shrinking a multi-buffer frame returns the emptied fragments to the pool at once.
+    if (mode !== 'generic' && buff.frags.length + 1 < buffers) pool.recycleDirect(buffers - 1 - buff.frags.length);
     const retval = run.fault ? 0 : run.retval >>> 0;
     const action = actionOf(retval);
     const invalidAction = retval >= ACTIONS.length;
@@ -164,25 +186,26 @@ export class Driver {
   private nativeVerdict(pkt: DriverPacket, buff: XdpBuff, queue: number): void {
     const pool = this.pools[queue];
     const readonly = this.opts.mode === 'readonly-page';
+    const pages = 1 + buff.frags.length;
     const exception = (note?: string) => {
       pkt.path = 'xdp_exception';
       if (note) pkt.note = note;
       this.bump('rx_xdp_aborted');
-      pool.recycleDirect();
+      pool.recycleDirect(pages);
     };
     if (pkt.fault || pkt.invalidAction || pkt.retval === 0) return exception();
     switch (pkt.retval) {
       case 1: // XDP_DROP
         pkt.path = 'page_pool_recycle';
         this.bump('rx_xdp_drop');
-        pool.recycleDirect();
+        pool.recycleDirect(pages);
         return;
       case 2: // XDP_PASS
         this.bump('rx_xdp_pass');
         if (!readonly) {
           pkt.path = 'build_skb';
           this.bump('rx_skb_build');
-          pool.release(); // the page now belongs to the skb; it comes back through skb_mark_for_recycle later
+          pool.release(pages); // the pages now belong to the skb; they come back through skb_mark_for_recycle later
           return;
         }
         return this.copyToSkb(pkt, buff, pool);
@@ -190,33 +213,37 @@ export class Driver {
         if (readonly) return exception('XDP_TX needs a writable page (the frame is converted in place into an xdp_frame); a driver that hands out read-only pages cannot transmit it');
         const room = xdpFrameRoom(buff);
         if (room !== undefined) return exception(room);
-        if (this.txPending[queue] >= this.opts.profile.txRingSize) {
+        // One TX descriptor per buffer; a frame that does not fit is dropped with trace_xdp_exception
+        // (i40e_xmit_xdp_ring returns I40E_XDP_CONSUMED, mlx5e_xmit_xdp_frame fails: rx_xdp_tx_full).
+        if (this.txPending[queue] + pages > this.opts.profile.txRingSize) {
           pkt.path = 'tx_ring_full';
+          pkt.note = `XDP TX ring full: ${this.txPending[queue]} of ${this.opts.profile.txRingSize} descriptors wait for the doorbell at the end of this NAPI poll`;
           this.bump('rx_xdp_tx_full');
-          pool.recycleDirect();
+          pool.recycleDirect(pages);
           return;
         }
         pkt.path = 'xdp_tx';
         this.bump('rx_xdp_tx');
-        this.txPending[queue]++;
+        this.txPending[queue] += pages;
+        this.txFrames[queue]++;
         return;
       }
       case 4: { // XDP_REDIRECT
         if (readonly) return exception('XDP_REDIRECT needs a writable page (xdp_frame in the headroom); a driver that hands out read-only pages cannot redirect it');
         const room = xdpFrameRoom(buff);
         if (room !== undefined) return exception(room);
-        const r = this.resolveRedirect(pkt);
+        const r = this.resolveRedirect(pkt, true);
         if (typeof r === 'string') {
           pkt.path = 'redirect_error';
           pkt.note = r;
           this.bump('rx_xdp_redirect_fail');
-          pool.recycleDirect();
+          pool.recycleDirect(pages);
           return;
         }
         pkt.path = r.path;
         pkt.target = r.target;
         this.bump('rx_xdp_redirect');
-        pool.release();
+        pool.release(pages);
         const pending = this.redirectPending[queue];
         pending.set(r.target, (pending.get(r.target) ?? 0) + 1);
         return;
@@ -236,7 +263,7 @@ export class Driver {
     } else {
       pkt.path = 'napi_alloc_skb+copy';
       pkt.copied = Math.min(headerLength(data), copyBreak);
-      pool.release(); // the rest of the page stays attached to the skb as a read-only fragment
+      pool.release(1 + buff.frags.length); // the rest of the pages stay attached to the skb as read-only fragments
     }
     this.bump('rx_skb_alloc_copy');
     this.bump('rx_copied_bytes', pkt.copied);
@@ -263,7 +290,7 @@ export class Driver {
         this.bump('tx_xdp_xmit');
         return;
       case 4: {
-        const r = this.resolveRedirect(pkt);
+        const r = this.resolveRedirect(pkt, false);
         if (typeof r === 'string') {
           pkt.path = 'redirect_error';
           pkt.note = r;
@@ -279,8 +306,11 @@ export class Driver {
     void buff;
   }
 
-  /** xdp_do_redirect: the target the last bpf_redirect* recorded, checked the way the kernel checks it. */
-  private resolveRedirect(pkt: DriverPacket): { path: DriverPath; target: string } | string {
+  /**
+   * xdp_do_redirect (native) or xdp_do_generic_redirect (skb mode): the target the last bpf_redirect* recorded,
+   * checked the way the kernel checks it.
+   */
+  private resolveRedirect(pkt: DriverPacket, native: boolean): { path: DriverPath; target: string } | string {
     const t = pkt.run.redirect;
     if (!t) return 'XDP_REDIRECT without a preceding successful bpf_redirect or bpf_redirect_map: xdp_do_redirect fails (-EINVAL) and the frame is dropped';
     const len = pkt.out.length - pkt.metaLen;
@@ -288,6 +318,9 @@ export class Driver {
       if (ifindex === undefined) return `${via}: no target device`;
       const dev = this.devices.get(ifindex);
       if (!dev) return via.startsWith('bpf_redirect(') ? `${via}: no device with ifindex ${ifindex} (-EINVAL)` : undefined;
+      // Native redirects hand an xdp_frame to the device's ndo_xdp_xmit (__xdp_enqueue: -EOPNOTSUPP without it);
+      // skb mode transmits the skb through the normal path instead, which every device has.
+      if (native && dev.xdpXmit === false) return `${via}: device ${dev.name} does not implement ndo_xdp_xmit (-EOPNOTSUPP)`;
       if (!dev.up) return `${via}: device ${dev.name} is down (-ENETDOWN)`;
       if (len > dev.mtu + 14 + 4) return `${via}: frame of ${len} bytes exceeds ${dev.name}'s MTU ${dev.mtu} (-EMSGSIZE)`;
       return undefined;
@@ -319,10 +352,11 @@ export class Driver {
     this.bump('napi_polls');
     if (this.txPending[queue] > 0) {
       this.bump('tx_doorbells');
-      this.bump('tx_xdp_xmit', this.txPending[queue]);
+      this.bump('tx_xdp_xmit', this.txFrames[queue]);
       // TX completion returns the pages to the pool by the next poll.
-      for (let i = 0; i < this.txPending[queue]; i++) this.pools[queue].recycleRing();
+      this.pools[queue].recycleRing(this.txPending[queue]);
       this.txPending[queue] = 0;
+      this.txFrames[queue] = 0;
     }
     const pending = this.redirectPending[queue];
     if (pending.size > 0) {
