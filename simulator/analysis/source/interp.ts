@@ -1,0 +1,1480 @@
+// The source tier's abstract interpreter. It walks the syntax tree of each XDP program the way the verifier walks
+// its instructions, but over C: statements in order, both arms of every branch joined afterwards, loops run to a
+// small fixpoint, and callees defined in the file or its local includes analysed inline with the caller's values
+// (so a helper that takes `struct ethhdr *` is checked against the bounds the caller proved). Each rule is checked
+// where the C construct it is about is met: a return in the program, a store, a dereference, a helper call.
+import { RULES, type Finding, type Fix, type Range, type RuleId } from '../findings.ts';
+import {
+  FRAME_CHANGING_HELPERS,
+  HELPER_RESULTS,
+  INVALIDATING_HELPERS,
+  KERNEL_CONSTANTS,
+  XDP_ACTIONS,
+  XDP_MD_FIELDS,
+  foreignFamily,
+  writesFirstArgument,
+} from './known.ts';
+import type { Node } from './parser.ts';
+import {
+  TAINTED,
+  TOP,
+  assignState,
+  clone,
+  constsUnion,
+  initialState,
+  joinStates,
+  joinVals,
+  single,
+  stateKey,
+  type ConstVal,
+  type Origin,
+  type Slot,
+  type StaleInfo,
+  type State,
+  type TV,
+  type Val,
+} from './state.ts';
+import {
+  binaryConst,
+  declaratorShape,
+  expandFunctionMacro,
+  literalNumber,
+  pointeeSize,
+  resolveTypedef,
+  sizeOfType,
+  snippet,
+  structOf,
+  typeBase,
+  typeDescriptor,
+  type Decls,
+  type FunctionDecl,
+  type TypeRef,
+  type Unit,
+} from './unit.ts';
+
+export type DriverMode = 'native' | 'readonly-page' | 'generic';
+
+const MAX_INLINE_DEPTH = 8;
+const MAX_STEPS = 400_000;
+
+class BudgetExceeded extends Error {}
+
+interface LoopCtx {
+  breaks: State[];
+  continues: State[];
+  isSwitch: boolean;
+}
+
+interface Frame {
+  fn: FunctionDecl;
+  isProgram: boolean;
+  returns: { state: State; tv: TV }[];
+  loops: LoopCtx[];
+  labels: Map<string, State[]>;
+}
+
+const U8: TypeRef = { base: '__u8', ptr: 0, dims: [] };
+const INT_TYPES_BY_SIZE: Record<number, string> = { 1: '__u8', 2: '__u16', 4: '__u32', 8: '__u64' };
+
+export class Analyzer {
+  readonly findings = new Map<string, Finding>();
+  private steps = 0;
+  private unit!: Unit;
+  /** The macro use a snippet's nodes are reported at (nodes of a macro expansion have no place in the file). */
+  private site: Node | undefined;
+  private frames: Frame[] = [];
+  private expanding = new Set<string>();
+
+  constructor(
+    readonly decls: Decls,
+    private readonly driverMode: DriverMode,
+  ) {}
+
+  runProgram(fn: FunctionDecl): void {
+    this.steps = 0;
+    this.unit = fn.unit;
+    this.site = undefined;
+    this.frames = [];
+    this.expanding.clear();
+    const st = initialState();
+    fn.params.forEach((p, i) => {
+      if (!p.name) return;
+      const isCtx = i === 0 && p.type.ptr === 1 && /\bxdp_md\b/.test(p.type.base);
+      st.vars.set(p.name, { v: isCtx ? { k: 'ctx' } : TOP, t: p.type });
+    });
+    const frame: Frame = { fn, isProgram: true, returns: [], loops: [], labels: new Map() };
+    this.frames.push(frame);
+    try {
+      this.exec(fn.body, st);
+    } catch (e) {
+      if (!(e instanceof BudgetExceeded)) throw e;
+    } finally {
+      this.frames.pop();
+    }
+  }
+
+  // ---- positions and findings ----------------------------------------------------------------------------------
+
+  private get frame(): Frame {
+    return this.frames[this.frames.length - 1];
+  }
+
+  private rangeOf(n: Node): Range {
+    const node = this.site ?? n;
+    return {
+      line: node.startPosition.row + 1,
+      column: node.startPosition.column + 1,
+      endLine: node.endPosition.row + 1,
+      endColumn: node.endPosition.column + 1,
+    };
+  }
+
+  originOf(n: Node): Origin {
+    return { file: this.unit.file, range: this.rangeOf(n) };
+  }
+
+  private report(rule: RuleId, n: Node, message: string, fixes?: Fix[]): void {
+    const range = this.rangeOf(n);
+    const key = `${rule}\0${this.unit.file}\0${range.line}\0${range.column}`;
+    if (this.findings.has(key)) return;
+    const severity = (RULES as Record<string, { severity: 'error' | 'warning' }>)[rule]?.severity ?? 'error';
+    this.findings.set(key, { file: this.unit.file, ...range, severity, rule, message, tier: 'source', fixes: fixes?.length ? fixes : undefined });
+  }
+
+  private tick(): void {
+    if (++this.steps > MAX_STEPS) throw new BudgetExceeded();
+  }
+
+  // ---- statements ----------------------------------------------------------------------------------------------
+
+  /** Runs a statement; returns the state after it, or null when control does not fall through. */
+  private exec(n: Node, st: State): State | null {
+    this.tick();
+    switch (n.type) {
+      case 'compound_statement':
+        return this.execList(n.namedChildren, st);
+      case 'declaration':
+        this.declare(n, st);
+        return st;
+      case 'expression_statement': {
+        const e = n.namedChild(0);
+        if (!e) return st;
+        if (e.type === 'call_expression') return this.callStatement(e, n, st);
+        this.eval(e, st);
+        return st;
+      }
+      case 'if_statement':
+        return this.execIf(n, st);
+      case 'while_statement':
+      case 'for_statement':
+      case 'do_statement':
+        return this.execLoop(n, st);
+      case 'switch_statement':
+        return this.execSwitch(n, st);
+      case 'return_statement':
+        this.execReturn(n, st);
+        return null;
+      case 'break_statement': {
+        const ctx = this.frame.loops[this.frame.loops.length - 1];
+        if (ctx) ctx.breaks.push(st);
+        return null;
+      }
+      case 'continue_statement': {
+        const loops = this.frame.loops;
+        for (let i = loops.length - 1; i >= 0; i--) {
+          if (!loops[i].isSwitch) {
+            loops[i].continues.push(st);
+            break;
+          }
+        }
+        return null;
+      }
+      case 'goto_statement': {
+        const label = n.childForFieldName('label')?.text;
+        if (label) {
+          const list = this.frame.labels.get(label) ?? [];
+          list.push(st);
+          this.frame.labels.set(label, list);
+        }
+        return null;
+      }
+      case 'labeled_statement': {
+        const label = n.childForFieldName('label')?.text;
+        const incoming = label ? this.frame.labels.get(label) ?? [] : [];
+        const joined = joinStates(incoming.includes(st) ? incoming : [st, ...incoming]);
+        const inner = n.namedChildren.find((c) => c && c.type !== 'statement_identifier');
+        if (!joined) return null;
+        return inner ? this.exec(inner, joined) : joined;
+      }
+      case 'preproc_if':
+      case 'preproc_ifdef':
+      case 'preproc_else':
+      case 'preproc_elif': {
+        const alt = n.childForFieldName('alternative');
+        const cond = n.childForFieldName('condition');
+        const body = n.namedChildren.filter((c): c is Node => !!c && c !== null && c.id !== alt?.id && c.id !== cond?.id && c.type !== 'identifier');
+        const a = this.execList(body, clone(st));
+        const b = alt ? this.exec(alt, clone(st)) : st;
+        return joinStates([a, b]);
+      }
+      case 'gnu_asm_expression':
+        this.asm(n, st);
+        return st;
+      default:
+        return st;
+    }
+  }
+
+  private execList(list: (Node | null)[], st: State): State | null {
+    let cur: State | null = st;
+    for (const child of list) {
+      if (!child) continue;
+      if (!cur) {
+        // Unreachable unless a goto jumps here.
+        const label = child.type === 'labeled_statement' ? child.childForFieldName('label')?.text : undefined;
+        const incoming = label ? this.frame.labels.get(label) : undefined;
+        if (incoming?.length) cur = this.exec(child, joinStates(incoming)!);
+        continue;
+      }
+      cur = this.exec(child, cur);
+    }
+    return cur;
+  }
+
+  private declare(n: Node, st: State): void {
+    const typeNode = n.childForFieldName('type');
+    const base = typeBase(typeNode, this.decls);
+    for (const d of n.childrenForFieldName('declarator')) {
+      if (!d) continue;
+      const shape = declaratorShape(d);
+      if (!shape.name || shape.isFunction) continue;
+      const t: TypeRef = { base, ptr: shape.ptr, dims: shape.dims };
+      const value = d.type === 'init_declarator' ? d.childForFieldName('value') : null;
+      let v: Val = TOP;
+      if (value && value.type !== 'initializer_list') v = this.eval(value, st).v;
+      else if (value) this.evalChildren(value, st);
+      if (shape.dims.length > 0) v = TOP;
+      st.vars.set(shape.name, { v: retype(v, t), t });
+    }
+  }
+
+  private execIf(n: Node, st: State): State | null {
+    const condNode = n.childForFieldName('condition');
+    const [ts, fs] = condNode ? this.cond(condNode, st) : [clone(st), clone(st)];
+    const cons = n.childForFieldName('consequence');
+    const alt = n.childForFieldName('alternative');
+    const a = cons ? this.exec(cons, ts) : ts;
+    let b: State | null = fs;
+    if (alt) {
+      const inner = alt.type === 'else_clause' ? alt.namedChild(0) : alt;
+      b = inner ? this.exec(inner, fs) : fs;
+    }
+    return joinStates([a, b]);
+  }
+
+  private execLoop(n: Node, entry: State): State | null {
+    const body = n.childForFieldName('body');
+    const condNode = n.childForFieldName('condition');
+    if (n.type === 'for_statement') {
+      const init = n.childForFieldName('initializer');
+      if (init) {
+        if (init.type === 'declaration') this.declare(init, entry);
+        else this.eval(init, entry);
+      }
+    }
+    const updates = n.type === 'for_statement' ? n.childrenForFieldName('update').filter((u): u is Node => !!u) : [];
+    let head = entry;
+    let exit: State | null = null;
+    let wroteInBody = false;
+    let redirectedInBody = false;
+    for (let pass = 0; pass < 3; pass++) {
+      const ctx: LoopCtx = { breaks: [], continues: [], isSwitch: false };
+      this.frame.loops.push(ctx);
+      let bodyIn: State;
+      let condExit: State | null = null;
+      let end: State | null;
+      try {
+        if (n.type === 'do_statement') {
+          end = body ? this.exec(body, clone(head)) : clone(head);
+          const afterBody = joinStates([end, ...ctx.continues]);
+          ctx.continues = [];
+          if (afterBody && condNode) {
+            const [t, f] = this.cond(condNode, afterBody);
+            condExit = f;
+            end = t;
+          } else {
+            condExit = afterBody;
+            end = null;
+          }
+        } else {
+          if (condNode) [bodyIn, condExit] = this.cond(condNode, clone(head));
+          else bodyIn = clone(head);
+          end = body ? this.exec(body, bodyIn) : bodyIn;
+          end = joinStates([end, ...ctx.continues]);
+          if (end) for (const u of updates) this.eval(u, end);
+        }
+      } finally {
+        this.frame.loops.pop();
+      }
+      for (const s of [end, ...ctx.breaks]) {
+        if (s?.wrote) wroteInBody = true;
+        if (s?.redirected) redirectedInBody = true;
+      }
+      exit = joinStates([condNode || n.type === 'do_statement' ? condExit : null, ...ctx.breaks]);
+      const next = joinStates([entry, end]);
+      if (!next || stateKey(next) === stateKey(head)) break;
+      head = pass === 1 ? widen(next) : next;
+    }
+    if (exit) {
+      // A loop body usually runs; what it writes or redirects counts for the code after it.
+      exit.wrote ||= wroteInBody;
+      exit.redirected ||= redirectedInBody;
+    }
+    return exit;
+  }
+
+  private execSwitch(n: Node, st: State): State | null {
+    const condNode = n.childForFieldName('condition');
+    if (condNode) this.eval(condNode, st);
+    const body = n.childForFieldName('body');
+    const ctx: LoopCtx = { breaks: [], continues: [], isSwitch: true };
+    this.frame.loops.push(ctx);
+    let fall: State | null = null;
+    let hasDefault = false;
+    try {
+      for (const c of body?.namedChildren ?? []) {
+        if (!c) continue;
+        if (c.type !== 'case_statement') {
+          if (fall) fall = this.exec(c, fall);
+          continue;
+        }
+        const value = c.childForFieldName('value');
+        if (!value) hasDefault = true;
+        let cur: State | null = joinStates([clone(st), fall]);
+        for (const s of c.namedChildren) {
+          if (!s || (value && s.id === value.id)) continue;
+          if (!cur) break;
+          cur = this.exec(s, cur);
+        }
+        fall = cur;
+      }
+    } finally {
+      this.frame.loops.pop();
+    }
+    return joinStates([fall, ...ctx.breaks, hasDefault ? null : st]);
+  }
+
+  private execReturn(n: Node, st: State): void {
+    const e = n.namedChild(0);
+    const tv = e ? this.eval(e, st) : { v: TOP };
+    const frame = this.frame;
+    if (frame.isProgram) this.checkReturn(n, e, tv, st);
+    else frame.returns.push({ state: st, tv });
+  }
+
+  // ---- calls used as statements, macros as statements -----------------------------------------------------------
+
+  private callStatement(call: Node, stmt: Node, st: State): State | null {
+    const name = calleeName(call);
+    if (name === 'bpf_redirect_map' && !this.site) {
+      this.eval(call, st, { discarded: true });
+      st.pendingRedirect = { file: this.unit.file, start: stmt.startIndex, end: stmt.endIndex, text: call.text, line: stmt.startPosition.row + 1 };
+      return st;
+    }
+    const macro = name ? this.decls.macros.get(name) : undefined;
+    if (name && macro?.params && !this.decls.functions.has(name) && !this.expanding.has(name)) {
+      const s = snippet(expandFunctionMacro(macro, argTexts(call)));
+      if (s && !s.expr) return this.inMacro(name, call, () => this.execList(s.statements, st));
+    }
+    this.eval(call, st);
+    return st;
+  }
+
+  private inMacro<T>(name: string, site: Node, f: () => T): T {
+    const savedSite = this.site;
+    this.site = this.site ?? site;
+    this.expanding.add(name);
+    try {
+      return f();
+    } finally {
+      this.expanding.delete(name);
+      this.site = savedSite;
+    }
+  }
+
+  // ---- conditions ----------------------------------------------------------------------------------------------
+
+  /** Evaluates a condition and returns the states where it is true and where it is false. */
+  private cond(n: Node, st: State): [State, State] {
+    this.tick();
+    const node = unparen(n);
+    if (node.type === 'unary_expression' && node.childForFieldName('operator')?.text === '!') {
+      const arg = node.childForFieldName('argument');
+      if (arg) {
+        const [t, f] = this.cond(arg, st);
+        return [f, t];
+      }
+    }
+    if (node.type === 'binary_expression') {
+      const op = node.childForFieldName('operator')?.text ?? '';
+      const left = node.childForFieldName('left');
+      const right = node.childForFieldName('right');
+      if (left && right && op === '&&') {
+        const [lt, lf] = this.cond(left, st);
+        const [rt, rf] = this.cond(right, lt);
+        return [rt, joinStates([lf, rf])!];
+      }
+      if (left && right && op === '||') {
+        const [lt, lf] = this.cond(left, st);
+        const [rt, rf] = this.cond(right, lf);
+        return [joinStates([lt, rt])!, rf];
+      }
+      if (left && right && (op === '<' || op === '<=' || op === '>' || op === '>=')) {
+        const l = this.eval(left, st).v;
+        const r = this.eval(right, st).v;
+        const t = clone(st);
+        const f = clone(st);
+        this.refineBounds(l, op, r, t, f);
+        return [t, f];
+      }
+    }
+    this.eval(node, st);
+    return [clone(st), clone(st)];
+  }
+
+  /** Records what `l op r` proves about packet bounds in the true state `t` and the false state `f`. */
+  private refineBounds(l: Val, op: string, r: Val, t: State, f: State): void {
+    const flip: Record<string, string> = { '<': '>', '<=': '>=', '>': '<', '>=': '<=' };
+    // Normalise to `pointer OP bound`.
+    let p = l;
+    let b = r;
+    let o = op;
+    if (!(p.k === 'pkt' && isBound(p, b)) && r.k === 'pkt' && isBound(r, l)) {
+      p = r;
+      b = l;
+      o = flip[op];
+    }
+    if (p.k === 'pkt' && isBound(p, b) && !p.stale) {
+      // pointer <= bound holds where `p > b` / `p >= b` is false and where `p < b` / `p <= b` is true.
+      const target = o === '>' || o === '>=' ? f : t;
+      prove(target, p.root, p.off);
+      return;
+    }
+    // data_end - pointer compared with a constant.
+    let len = l;
+    let c = r;
+    o = op;
+    if (len.k !== 'len' && r.k === 'len') {
+      len = r;
+      c = l;
+      o = flip[op];
+    }
+    const n = single(c);
+    if (len.k === 'len' && n !== undefined) {
+      const base = len.off;
+      // len >= n or len > n in the true state; len < n or len <= n false means len >= n (resp. n + 1).
+      if (o === '>=') prove(t, len.root, base === null ? null : base + n);
+      else if (o === '>') prove(t, len.root, base === null ? null : base + n + 1);
+      else if (o === '<') prove(f, len.root, base === null ? null : base + n);
+      else if (o === '<=') prove(f, len.root, base === null ? null : base + n + 1);
+    }
+  }
+
+  // ---- expressions ---------------------------------------------------------------------------------------------
+
+  private evalChildren(n: Node, st: State): void {
+    for (const c of n.namedChildren) if (c) this.eval(c, st);
+  }
+
+  eval(n: Node, st: State, opts: { discarded?: boolean } = {}): TV {
+    this.tick();
+    switch (n.type) {
+      case 'number_literal': {
+        const v = literalNumber(n.text);
+        return v === undefined ? { v: TOP } : { v: { k: 'consts', vals: [{ v, origin: this.originOf(n) }] }, t: { base: 'int', ptr: 0, dims: [] } };
+      }
+      case 'char_literal': {
+        const body = n.text.slice(1, -1);
+        return body.length === 1 ? { v: { k: 'consts', vals: [{ v: body.charCodeAt(0), origin: this.originOf(n) }] } } : { v: TOP };
+      }
+      case 'true':
+      case 'false':
+        return { v: { k: 'consts', vals: [{ v: n.type === 'true' ? 1 : 0 }] } };
+      case 'null':
+        return { v: { k: 'consts', vals: [{ v: 0 }] } };
+      case 'identifier':
+        return this.identifier(n, st);
+      case 'parenthesized_expression': {
+        const inner = n.namedChild(0);
+        return inner ? this.eval(inner, st, opts) : { v: TOP };
+      }
+      case 'cast_expression': {
+        const value = n.childForFieldName('value');
+        const typeNode = n.childForFieldName('type');
+        const inner = value ? this.eval(value, st) : { v: TOP };
+        const t = typeNode ? typeDescriptor(typeNode, this.decls) : undefined;
+        return { v: t ? retype(inner.v, t) : inner.v, t };
+      }
+      case 'field_expression':
+        return this.field(n, st, false);
+      case 'pointer_expression': {
+        const op = n.childForFieldName('operator')?.text;
+        const arg = n.childForFieldName('argument');
+        if (!arg) return { v: TOP };
+        if (op === '&') return this.addressOf(arg, st);
+        const p = this.eval(arg, st);
+        const size = p.t ? pointeeSize(p.t, this.decls) ?? 1 : 1;
+        this.access(p, 0, size, n, st, arg);
+        return { v: derefValue(p.v), t: p.t ? derefType(p.t) : undefined };
+      }
+      case 'subscript_expression':
+        return this.subscript(n, st, false);
+      case 'unary_expression': {
+        const arg = n.childForFieldName('argument');
+        const op = n.childForFieldName('operator')?.text ?? '';
+        const a = arg ? this.eval(arg, st) : { v: TOP };
+        return { v: mapConsts(a.v, (x) => (op === '-' ? -x : op === '~' ? ~x : op === '!' ? Number(!x) : x), n, this), t: a.t };
+      }
+      case 'binary_expression':
+        return this.binary(n, st);
+      case 'conditional_expression': {
+        const c = n.childForFieldName('condition');
+        const [ts, fs] = c ? this.cond(c, st) : [clone(st), clone(st)];
+        const cons = n.childForFieldName('consequence');
+        const alt = n.childForFieldName('alternative');
+        const a = cons ? this.eval(cons, ts) : { v: TOP };
+        const b = alt ? this.eval(alt, fs) : { v: TOP };
+        assignState(st, joinStates([ts, fs])!);
+        return { v: joinVals(a.v, b.v), t: a.t ?? b.t };
+      }
+      case 'assignment_expression':
+        return this.assign(n, st);
+      case 'update_expression': {
+        const arg = n.childForFieldName('argument');
+        if (!arg) return { v: TOP };
+        const old = this.eval(arg, st);
+        const op = n.childForFieldName('operator')?.text === '--' ? '-' : '+';
+        const next = this.arith(old, op, { v: { k: 'consts', vals: [{ v: 1 }] } }, n);
+        this.store(arg, next, st, n);
+        return old;
+      }
+      case 'call_expression':
+        return this.call(n, st, opts.discarded ?? false);
+      case 'comma_expression': {
+        const l = n.childForFieldName('left');
+        const r = n.childForFieldName('right');
+        if (l) this.eval(l, st);
+        return r ? this.eval(r, st) : { v: TOP };
+      }
+      case 'sizeof_expression': {
+        const size = this.sizeofExpr(n, st);
+        return size === undefined ? { v: TOP } : { v: { k: 'consts', vals: [{ v: size, origin: this.originOf(n) }] } };
+      }
+      case 'gnu_asm_expression':
+        this.asm(n, st);
+        return { v: TOP };
+      case 'initializer_list':
+      case 'compound_literal_expression':
+        this.evalChildren(n, st);
+        return { v: TOP };
+      default:
+        return { v: TOP };
+    }
+  }
+
+  private identifier(n: Node, st: State): TV {
+    const name = n.text;
+    const slot = st.vars.get(name);
+    if (slot) return { v: slot.v, t: slot.t };
+    const g = this.decls.globals.get(name);
+    if (g) return { v: TOP, t: g.type };
+    const e = this.decls.enums.get(name);
+    if (e !== undefined) return { v: { k: 'consts', vals: [{ v: e, name, origin: this.originOf(n) }] } };
+    const m = this.decls.macros.get(name);
+    if (m && !m.params && !this.expanding.has(name)) {
+      const s = snippet(m.body);
+      if (s?.expr) {
+        const expr = s.expr;
+        const tv = this.inMacro(name, n, () => this.eval(expr, st));
+        return { v: renameMacro(tv.v, name, this.originOf(n)), t: tv.t };
+      }
+      return { v: TOP };
+    }
+    const k = KERNEL_CONSTANTS[name];
+    if (k) return { v: { k: 'consts', vals: [{ v: k.value, name, origin: this.originOf(n) }] } };
+    return { v: TOP };
+  }
+
+  private field(n: Node, st: State, forStore: boolean, storeNode?: Node): TV {
+    const arg = n.childForFieldName('argument');
+    const fieldName = n.childForFieldName('field')?.text ?? '';
+    const op = n.childForFieldName('operator')?.text ?? n.child(1)?.text;
+    if (!arg) return { v: TOP };
+    if (op === '->') {
+      const base = this.eval(arg, st);
+      return this.member(base, fieldName, n, st, arg, forStore, storeNode);
+    }
+    // `(*p).f` is `p->f`; other `.` accesses are on a struct value (stack, global, map value copy).
+    const inner = unparen(arg);
+    if (inner.type === 'pointer_expression' && inner.childForFieldName('operator')?.text === '*') {
+      const ptrNode = inner.childForFieldName('argument');
+      if (ptrNode) return this.member(this.eval(ptrNode, st), fieldName, n, st, ptrNode, forStore, storeNode);
+    }
+    if (forStore) return this.storeRoot(arg, st, storeNode ?? n);
+    this.eval(arg, st);
+    return { v: TOP };
+  }
+
+  /** `base->field`: a context read, a packet access, or a read of a map value / read-only data. */
+  private member(base: TV, fieldName: string, n: Node, st: State, ptrNode: Node, forStore: boolean, storeNode?: Node): TV {
+    const v = base.v;
+    if (v.k === 'ctx') {
+      if (forStore) {
+        this.ctxWrite(fieldName, storeNode ?? n);
+        return { v: TOP };
+      }
+      if (fieldName === 'data') return { v: { k: 'pkt', root: `data#${st.gen}`, off: 0, region: 'data' }, t: { base: '__u32', ptr: 0, dims: [] } };
+      if (fieldName === 'data_meta') return { v: { k: 'pkt', root: `meta#${st.gen}`, off: 0, region: 'meta' }, t: { base: '__u32', ptr: 0, dims: [] } };
+      if (fieldName === 'data_end') return { v: { k: 'end' }, t: { base: '__u32', ptr: 0, dims: [] } };
+      return { v: TOP, t: { base: '__u32', ptr: 0, dims: [] } };
+    }
+    const layout = base.t ? pointeeStruct(base.t, this) : undefined;
+    const f = layout?.fields[fieldName];
+    if (v.k === 'pkt') {
+      let extra: number | null = null;
+      let size = 1;
+      if (f) {
+        extra = f.offset;
+        size = f.size;
+      } else if (layout && Number.isFinite(layout.size)) {
+        extra = 0;
+        size = layout.size;
+      } else {
+        extra = 0;
+      }
+      this.access(base, extra, size, n, st, ptrNode);
+      if (forStore) this.storeEffects(v, storeNode ?? n, st);
+      if (f?.elem !== undefined) {
+        // An array member decays to a pointer into the packet (eth->h_dest used by memcpy).
+        const off = v.off === null ? null : v.off + f.offset;
+        return { v: { ...v, off }, t: { base: INT_TYPES_BY_SIZE[f.elem] ?? '__u8', ptr: 1, dims: [] } };
+      }
+      return { v: TAINTED, t: f ? { base: INT_TYPES_BY_SIZE[f.size] ?? '__u8', ptr: 0, dims: [] } : undefined };
+    }
+    if (forStore) this.storeEffects(v, storeNode ?? n, st);
+    return { v: TOP };
+  }
+
+  private subscript(n: Node, st: State, forStore: boolean, storeNode?: Node): TV {
+    const arg = n.childForFieldName('argument');
+    const index = n.childForFieldName('index');
+    if (!arg) return { v: TOP };
+    if (forStore && unparen(arg).type === 'identifier' && !st.vars.has(unparen(arg).text)) {
+      // A global array element: `table[i] = x`.
+      if (index) this.eval(index, st);
+      return this.storeRoot(arg, st, storeNode ?? n);
+    }
+    const base = this.eval(arg, st);
+    const idx = index ? this.eval(index, st) : { v: TOP };
+    const elem = base.t ? pointeeSize(base.t, this.decls) ?? 1 : 1;
+    const k = single(idx.v);
+    if (base.v.k === 'pkt') {
+      this.access(base, k === undefined ? null : k * elem, elem, n, st, arg, k);
+      if (forStore) this.storeEffects(base.v, storeNode ?? n, st);
+      return { v: TAINTED, t: base.t ? derefType(base.t) : undefined };
+    }
+    if (forStore) this.storeEffects(base.v, storeNode ?? n, st);
+    return { v: TOP, t: base.t ? derefType(base.t) : undefined };
+  }
+
+  private addressOf(arg: Node, st: State): TV {
+    const inner = unparen(arg);
+    if (inner.type === 'identifier') {
+      const name = inner.text;
+      if (!st.vars.has(name)) {
+        const g = this.decls.globals.get(name);
+        if (g?.isConst) return { v: { k: 'rodata', name }, t: { ...g.type, ptr: g.type.ptr + 1 } };
+        if (this.decls.maps.has(name)) return { v: { k: 'top' }, t: { base: `map ${name}`, ptr: 1, dims: [] } };
+      }
+      const slot = st.vars.get(name);
+      return { v: TOP, t: slot?.t ? { ...slot.t, ptr: slot.t.ptr + 1 } : undefined };
+    }
+    if (inner.type === 'field_expression') {
+      const op = inner.childForFieldName('operator')?.text ?? inner.child(1)?.text;
+      const base = inner.childForFieldName('argument');
+      const fieldName = inner.childForFieldName('field')?.text ?? '';
+      if (op === '->' && base) {
+        const p = this.eval(base, st);
+        const layout = p.t ? pointeeStruct(p.t, this) : undefined;
+        const f = layout?.fields[fieldName];
+        if (p.v.k === 'pkt') {
+          const off = p.v.off === null || !f ? null : p.v.off + f.offset;
+          return { v: { ...p.v, off }, t: { base: f ? INT_TYPES_BY_SIZE[f.elem ?? f.size] ?? '__u8' : '__u8', ptr: 1, dims: [] } };
+        }
+        if (p.v.k === 'romap' || p.v.k === 'rodata') return { v: p.v };
+        return { v: TOP };
+      }
+      if (base) {
+        const root = rootIdentifier(base);
+        if (root && !st.vars.has(root) && this.decls.globals.get(root)?.isConst) return { v: { k: 'rodata', name: root } };
+        this.eval(base, st);
+      }
+      return { v: TOP };
+    }
+    if (inner.type === 'subscript_expression') {
+      const base = inner.childForFieldName('argument');
+      const index = inner.childForFieldName('index');
+      if (!base) return { v: TOP };
+      const root = rootIdentifier(base);
+      if (root && !st.vars.has(root) && this.decls.globals.get(root)?.isConst) return { v: { k: 'rodata', name: root } };
+      const p = this.eval(base, st);
+      const idx = index ? this.eval(index, st) : { v: TOP };
+      if (p.v.k === 'pkt') {
+        const elem = p.t ? pointeeSize(p.t, this.decls) ?? 1 : 1;
+        const k = single(idx.v);
+        return { v: { ...p.v, off: p.v.off === null || k === undefined ? null : p.v.off + k * elem }, t: p.t };
+      }
+      return { v: p.v.k === 'romap' || p.v.k === 'rodata' ? p.v : TOP, t: p.t };
+    }
+    if (inner.type === 'pointer_expression' && inner.childForFieldName('operator')?.text === '*') {
+      const a = inner.childForFieldName('argument');
+      return a ? this.eval(a, st) : { v: TOP };
+    }
+    this.eval(inner, st);
+    return { v: TOP };
+  }
+
+  private binary(n: Node, st: State): TV {
+    const op = n.childForFieldName('operator')?.text ?? '';
+    const left = n.childForFieldName('left');
+    const right = n.childForFieldName('right');
+    if (!left || !right) return { v: TOP };
+    if (op === '&&' || op === '||') {
+      const [t, f] = this.cond(n, st);
+      assignState(st, joinStates([t, f])!);
+      return { v: { k: 'consts', vals: [{ v: 0 }, { v: 1 }] } };
+    }
+    const l = this.eval(left, st);
+    const r = this.eval(right, st);
+    return this.arith(l, op, r, n, right);
+  }
+
+  /** Arithmetic on abstract values: pointer offsets, data_end - pointer, constant folding. */
+  arith(l: TV, op: string, r: TV, n: Node, rightNode?: Node): TV {
+    const a = l.v;
+    const b = r.v;
+    if ((op === '+' || op === '-') && a.k === 'pkt' && b.k !== 'pkt' && b.k !== 'end') {
+      return { v: this.offsetPointer(a, l.t, op === '-' ? -1 : 1, b, rightNode), t: l.t };
+    }
+    if (op === '+' && b.k === 'pkt' && a.k !== 'pkt' && a.k !== 'end') {
+      return { v: this.offsetPointer(b, r.t, 1, a, undefined), t: r.t };
+    }
+    if (op === '-' && a.k === 'end' && b.k === 'pkt') {
+      const scale = pointerScale(r.t, this);
+      return { v: scale === 1 ? { k: 'len', root: b.root, off: b.off } : TOP };
+    }
+    if (a.k === 'end' || b.k === 'end' || a.k === 'pkt' || b.k === 'pkt') return { v: TOP };
+    if (a.k === 'consts' && b.k === 'consts' && !a.more && !b.more) {
+      const out: ConstVal[] = [];
+      for (const x of a.vals) {
+        for (const y of b.vals) {
+          const z = binaryConst(op, x.v, y.v);
+          if (z === undefined) return { v: TOP };
+          out.push({ v: z, origin: this.originOf(n) });
+        }
+      }
+      const u = constsUnion([], out, false);
+      return { v: u, t: l.t };
+    }
+    const taint = (a.k === 'top' && a.taint) || (b.k === 'top' && b.taint);
+    return { v: taint ? TAINTED : TOP };
+  }
+
+  private offsetPointer(p: Extract<Val, { k: 'pkt' }>, t: TypeRef | undefined, sign: number, by: Val, byNode?: Node): Val {
+    const scale = pointerScale(t, this);
+    const k = single(by);
+    if (k !== undefined && scale !== undefined && p.off !== null) return { ...p, off: p.off + sign * k * scale };
+    if (k !== undefined && scale !== undefined) return p;
+    // A variable offset computed from packet bytes (ip->ihl * 4) starts a new range the program must check again,
+    // as the verifier does; one from a loop counter or a length keeps the old range with an unknown offset.
+    if (by.k === 'top' && by.taint) {
+      const text = byNode ? byNode.text.replace(/\s+/g, '') : '?';
+      return { ...p, root: `${p.root}@${p.off}+[${text}]`, off: 0 };
+    }
+    return { ...p, off: null };
+  }
+
+  private assign(n: Node, st: State): TV {
+    const left = n.childForFieldName('left');
+    const right = n.childForFieldName('right');
+    const op = n.childForFieldName('operator')?.text ?? '=';
+    if (!left || !right) return { v: TOP };
+    let value = this.eval(right, st);
+    if (op !== '=') {
+      const old = this.eval(left, st);
+      value = this.arith(old, op.slice(0, -1), value, n, right);
+    }
+    this.store(left, value, st, n);
+    return value;
+  }
+
+  /** A store into an lvalue: updates a local, or checks the memory written. */
+  private store(lhs: Node, value: TV, st: State, n: Node): void {
+    const target = unparen(lhs);
+    switch (target.type) {
+      case 'identifier': {
+        const name = target.text;
+        const slot = st.vars.get(name);
+        if (slot) {
+          st.vars.set(name, { v: retype(value.v, slot.t), t: slot.t });
+          return;
+        }
+        const g = this.decls.globals.get(name);
+        if (g?.isConst) this.rodataWrite(name, n);
+        return;
+      }
+      case 'field_expression':
+        this.field(target, st, true, n);
+        return;
+      case 'subscript_expression':
+        this.subscript(target, st, true, n);
+        return;
+      case 'pointer_expression': {
+        const arg = target.childForFieldName('argument');
+        if (!arg || target.childForFieldName('operator')?.text !== '*') return;
+        const p = this.eval(arg, st);
+        const size = p.t ? pointeeSize(p.t, this.decls) ?? 1 : 1;
+        this.access(p, 0, size, target, st, arg);
+        this.storeEffects(p.v, n, st);
+        return;
+      }
+      case 'cast_expression': {
+        const v = target.childForFieldName('value');
+        if (v) this.store(v, value, st, n);
+        return;
+      }
+      default:
+        this.eval(target, st);
+    }
+  }
+
+  /** `x.a.b = v` / `arr[i] = v`: find the variable at the root and check that it may be written. */
+  private storeRoot(arg: Node, st: State, n: Node): TV {
+    const root = rootIdentifier(arg);
+    if (root && !st.vars.has(root) && this.decls.globals.get(root)?.isConst) this.rodataWrite(root, n);
+    else if (!root) {
+      // `(*p).a.b = v`, `p->a.b = v`, `p[i].x = v`: the innermost pointer dereference is the store.
+      const inner = unparen(arg);
+      if (inner.type === 'field_expression') this.field(inner, st, true, n);
+      else if (inner.type === 'subscript_expression') this.subscript(inner, st, true, n);
+      else if (inner.type === 'pointer_expression') this.store(inner, { v: TOP }, st, n);
+    }
+    return { v: TOP };
+  }
+
+  /** What a store through a pointer with value `v` means for the rules. */
+  private storeEffects(v: Val, n: Node, st: State): void {
+    switch (v.k) {
+      case 'pkt':
+        st.wrote = true;
+        if (this.driverMode === 'readonly-page' && v.region === 'data' && !v.stale) this.readonlyPageWrite(n);
+        return;
+      case 'romap':
+        this.report(
+          'readonly-write',
+          n,
+          `store into a read-only map value: ${v.reason}. The verifier rejects the program ("write into map forbidden"). ` +
+            'Update the map from user space, or create it without BPF_F_RDONLY_PROG if the program must change it.',
+        );
+        return;
+      case 'rodata':
+        this.rodataWrite(v.name, n);
+        return;
+      case 'ctx':
+        return;
+      default:
+        // An unknown pointer may point into the packet: count it as a change of the frame (no tx-unmodified).
+        st.wrote = true;
+    }
+  }
+
+  // ---- calls ---------------------------------------------------------------------------------------------------
+
+  private call(n: Node, st: State, discarded: boolean): TV {
+    const name = calleeName(n);
+    const argsNode = n.childForFieldName('arguments');
+    const argNodes = (argsNode?.namedChildren ?? []).filter((c): c is Node => !!c && c.type !== 'comment');
+    if (!name) {
+      const fnNode = n.childForFieldName('function');
+      if (fnNode) this.eval(fnNode, st);
+      for (const a of argNodes) this.eval(a, st);
+      st.wrote = true;
+      return { v: TOP };
+    }
+    const fn = this.decls.functions.get(name);
+    const macro = this.decls.macros.get(name);
+    if (!fn && macro?.params && !this.expanding.has(name)) {
+      const s = snippet(expandFunctionMacro(macro, argNodes.map((a) => a.text)));
+      if (s?.expr) {
+        const expr = s.expr;
+        const tv = this.inMacro(name, n, () => this.eval(expr, st));
+        return { v: renameMacro(tv.v, name, this.originOf(n)), t: tv.t };
+      }
+      if (s) {
+        this.inMacro(name, n, () => this.execList(s.statements, st));
+        return { v: TOP };
+      }
+    }
+    const args = argNodes.map((a) => this.eval(a, st));
+    if (fn && this.frames.length < MAX_INLINE_DEPTH && !this.frames.some((f) => f.fn === fn)) {
+      return this.inline(fn, args, st, name);
+    }
+    return this.helper(name, n, argNodes, args, st, discarded, !!fn);
+  }
+
+  private helper(name: string, n: Node, argNodes: Node[], args: TV[], st: State, discarded: boolean, isUserFunction: boolean): TV {
+    if (writesFirstArgument(name) && args[0]) {
+      const size = name.includes('mem') ? single(args[2]?.v ?? TOP) : undefined;
+      if (/mem(cpy|move)$/.test(name) && args[1]?.v.k === 'pkt' && size !== undefined) this.access(args[1], 0, size, n, st, argNodes[1]);
+      if (args[0].v.k === 'pkt' && size !== undefined) this.access(args[0], 0, size, n, st, argNodes[0]);
+      this.storeEffects(args[0].v, n, st);
+      return { v: TOP };
+    }
+    if (name === 'bpf_xdp_load_bytes' && args[2]) this.storeEffectsNonPacket(args[2].v, n, st);
+    if ((name === 'bpf_map_update_elem' || name === 'bpf_map_delete_elem') && argNodes[0]) {
+      const map = mapName(argNodes[0]);
+      const decl = map ? this.decls.maps.get(map) : undefined;
+      if (decl?.readonlyReason) {
+        this.report('readonly-write', n, `${name}() on a read-only map: ${decl.readonlyReason}. The verifier rejects it ("write into map forbidden").`);
+      }
+    }
+    if (name === 'bpf_map_lookup_elem' || name === 'bpf_map_lookup_percpu_elem') {
+      const map = argNodes[0] ? mapName(argNodes[0]) : undefined;
+      const decl = map ? this.decls.maps.get(map) : undefined;
+      if (decl?.readonlyReason) return { v: { k: 'romap', reason: decl.readonlyReason } };
+      return { v: TOP };
+    }
+    if (INVALIDATING_HELPERS.has(name)) this.invalidate(name, n, st);
+    if (FRAME_CHANGING_HELPERS.has(name)) {
+      st.wrote = true;
+      if (name === 'bpf_xdp_store_bytes' && this.driverMode === 'readonly-page') this.readonlyPageWrite(n);
+    }
+    if (name === 'bpf_redirect') {
+      st.redirected = true;
+      const flags = single(args[1]?.v ?? TOP);
+      const vals: ConstVal[] = [{ v: 4, note: 'bpf_redirect() returns XDP_REDIRECT', callee: name }];
+      if (flags !== 0) vals.push({ v: 0, note: 'bpf_redirect() returns XDP_ABORTED for any non-zero flags', callee: name });
+      return { v: { k: 'consts', vals } };
+    }
+    if (name === 'bpf_redirect_map') {
+      if (!discarded) st.redirected = true;
+      const flags = single(args[2]?.v ?? TOP);
+      const vals: ConstVal[] = [{ v: 4, callee: name }];
+      if (flags !== undefined) vals.push({ v: (flags & ~(3 | 8 | 16)) !== 0 ? 0 : flags & 3, callee: name, note: 'the fallback action in the low bits of the flags' });
+      return { v: { k: 'consts', vals, more: flags === undefined || undefined } };
+    }
+    const results = HELPER_RESULTS[name];
+    if (results) {
+      return { v: { k: 'consts', vals: results.values.map((v) => ({ v, note: `${name}() ${results.note}`, callee: name, origin: this.originOf(n) })) } };
+    }
+    if (!isUserFunction && (name.startsWith('bpf_') || name.startsWith('__builtin_') || name.startsWith('__sync_') || name.startsWith('__atomic_'))) {
+      return { v: TOP };
+    }
+    // A function the tier cannot see (declared only, in a system header, or too deep): assume it may write the
+    // frame, redirect, or move the packet, whichever keeps the rules quiet.
+    st.wrote = true;
+    st.redirected = true;
+    return { v: TOP };
+  }
+
+  private storeEffectsNonPacket(v: Val, n: Node, st: State): void {
+    if (v.k === 'rodata' || v.k === 'romap') this.storeEffects(v, n, st);
+  }
+
+  private inline(fn: FunctionDecl, args: TV[], st: State, name: string): TV {
+    const callee: State = { ...clone(st), vars: new Map() };
+    fn.params.forEach((p, i) => {
+      if (!p.name) return;
+      const a = args[i] ?? { v: TOP };
+      callee.vars.set(p.name, { v: retype(a.v, p.type), t: p.type });
+    });
+    const frame: Frame = { fn, isProgram: false, returns: [], loops: [], labels: new Map() };
+    const savedUnit = this.unit;
+    const savedSite = this.site;
+    this.frames.push(frame);
+    this.unit = fn.unit;
+    // Findings inside a callee are reported where they are, not at a macro that happened to call it.
+    this.site = undefined;
+    let end: State | null;
+    try {
+      end = this.exec(fn.body, callee);
+    } finally {
+      this.frames.pop();
+      this.unit = savedUnit;
+      this.site = savedSite;
+    }
+    const exits = joinStates([end, ...frame.returns.map((r) => r.state)]);
+    if (exits) {
+      const genBefore = st.gen;
+      st.proven = exits.proven;
+      st.wrote = exits.wrote;
+      st.redirected = exits.redirected;
+      st.pendingRedirect = exits.pendingRedirect;
+      st.gen = exits.gen;
+      st.invalidated = exits.invalidated;
+      if (exits.gen > genBefore && exits.invalidated) markStale(st, exits.invalidated);
+    }
+    let v: Val | undefined;
+    for (const r of frame.returns) v = v ? joinVals(v, r.tv.v) : r.tv.v;
+    if (!v) return { v: TOP };
+    if (v.k === 'consts') v = { ...v, vals: v.vals.map((c) => ({ ...c, callee: c.callee ?? name })) };
+    return { v };
+  }
+
+  private invalidate(helper: string, n: Node, st: State): void {
+    const stmt = enclosingStatement(n);
+    let fix: StaleInfo['fix'];
+    if (stmt && !this.site) {
+      let dataVar: string | undefined;
+      let endVar: string | undefined;
+      let ctxVar: string | undefined;
+      for (const [name, slot] of st.vars) {
+        if (slot.v.k === 'pkt' && slot.v.region === 'data' && slot.v.off === 0 && !dataVar && slot.t && slot.t.ptr > 0) dataVar = name;
+        if (slot.v.k === 'end' && !endVar) endVar = name;
+        if (slot.v.k === 'ctx' && !ctxVar) ctxVar = name;
+      }
+      const line = this.unit.text.slice(this.unit.text.lastIndexOf('\n', stmt.startIndex - 1) + 1, stmt.startIndex);
+      fix = {
+        file: this.unit.file,
+        line: stmt.endPosition.row + 1,
+        column: stmt.endPosition.column + 1,
+        indent: /^\s*$/.test(line) ? line : '',
+        dataVar,
+        endVar,
+        ctxVar,
+      };
+    }
+    const info: StaleInfo = { helper, file: this.unit.file, line: this.rangeOf(n).line, fix };
+    st.gen++;
+    st.proven = new Map();
+    st.invalidated = info;
+    markStale(st, info);
+  }
+
+  private asm(n: Node, st: State): void {
+    // Output operands are whatever the assembly left in them; a packet pointer stays one (the HDR idiom hides its
+    // origin from clang and checks it right after).
+    const outputs = n.childForFieldName('output_operands');
+    for (const op of outputs?.namedChildren ?? []) {
+      const value = op?.childForFieldName('value');
+      const name = value ? unparen(value).text : undefined;
+      if (name && st.vars.has(name)) {
+        const slot = st.vars.get(name)!;
+        st.vars.set(name, { v: slot.v.k === 'pkt' ? slot.v : TOP, t: slot.t });
+      }
+    }
+    st.wrote = true;
+  }
+
+  private sizeofExpr(n: Node, st: State): number | undefined {
+    const typeNode = n.childForFieldName('type');
+    if (typeNode) return sizeOfType(typeDescriptor(typeNode, this.decls), this.decls);
+    const value = n.childForFieldName('value');
+    if (!value) return undefined;
+    const t = this.staticType(value, st);
+    return t ? sizeOfType(t, this.decls) : undefined;
+  }
+
+  /** The C type of an expression, for sizeof (no evaluation, no side effects). */
+  private staticType(n: Node, st: State): TypeRef | undefined {
+    const node = unparen(n);
+    switch (node.type) {
+      case 'identifier':
+        return st.vars.get(node.text)?.t ?? this.decls.globals.get(node.text)?.type;
+      case 'pointer_expression': {
+        const arg = node.childForFieldName('argument');
+        const t = arg ? this.staticType(arg, st) : undefined;
+        if (!t) return undefined;
+        return node.childForFieldName('operator')?.text === '*' ? derefType(t) : { ...t, ptr: t.ptr + 1 };
+      }
+      case 'subscript_expression': {
+        const arg = node.childForFieldName('argument');
+        const t = arg ? this.staticType(arg, st) : undefined;
+        return t ? derefType(t) : undefined;
+      }
+      case 'field_expression': {
+        const arg = node.childForFieldName('argument');
+        const fieldName = node.childForFieldName('field')?.text ?? '';
+        const op = node.childForFieldName('operator')?.text ?? node.child(1)?.text;
+        const t = arg ? this.staticType(arg, st) : undefined;
+        if (!t) return undefined;
+        const layout = op === '->' ? pointeeStruct(t, this) : structOf(resolveTypedef(t, this.decls).base, this.decls);
+        const f = layout?.fields[fieldName];
+        if (!f) return undefined;
+        return { base: '__u8', ptr: 0, dims: [f.size] };
+      }
+      case 'cast_expression': {
+        const typeNode = node.childForFieldName('type');
+        return typeNode ? typeDescriptor(typeNode, this.decls) : undefined;
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  // ---- rule: packet access -------------------------------------------------------------------------------------
+
+  /**
+   * A load or store of `size` bytes at `extra` bytes past the packet pointer `p`. Reports a stale pointer or a
+   * missing bounds check; after a report the range is taken as proven so one missing check gives one finding.
+   */
+  private access(p: TV, extra: number | null, size: number, n: Node, st: State, ptrNode: Node, index?: number): void {
+    const v = p.v;
+    if (v.k !== 'pkt') return;
+    if (v.stale) {
+      this.staleUse(v.stale, ptrNode, n);
+      return;
+    }
+    const proven = st.proven.get(v.root) ?? 0;
+    const known = v.off !== null && extra !== null;
+    const need = known ? v.off! + extra! + size : null;
+    if (need !== null && v.off! + extra! < 0) return; // before data: headroom/metadata, not this rule's business
+    const ok = need !== null ? proven >= need : proven > 0;
+    if (ok) return;
+    st.proven.set(v.root, need ?? Infinity);
+    const what = v.region === 'meta' ? 'metadata' : 'packet';
+    const bound = v.region === 'meta' ? 'ctx->data' : 'data_end';
+    const ptrText = ptrNode.text.length <= 40 ? ptrNode.text : 'this pointer';
+    const range =
+      need === null
+        ? 'at a variable offset that no bounds check covers'
+        : proven > 0 && Number.isFinite(proven)
+          ? `bytes ${v.off! + extra!}..${need - 1} from the start of the ${what}, but only ${proven} byte${proven === 1 ? ' is' : 's are'} proven`
+          : `bytes ${v.off! + extra!}..${need - 1} from the start of the ${what}, and no bounds check covers them`;
+    const message =
+      `${what} access through \`${ptrText}\` is not proven inside ${bound}: it reads or writes ${range}. ` +
+      `The verifier rejects the program ("invalid access to packet"). Compare the end of the access with ${bound} first, ` +
+      `e.g. \`if ((void *)(${ptrText} + 1) > ${bound}) return XDP_DROP;\`.`;
+    this.report('unchecked-packet-access', n, message, this.boundsFix(p, ptrNode, n, st, index));
+  }
+
+  private boundsFix(p: TV, ptrNode: Node, n: Node, st: State, index?: number): Fix[] {
+    if (this.site || !this.frame.isProgram || p.v.k !== 'pkt' || p.v.region !== 'data') return [];
+    const stmt = enclosingStatement(n);
+    if (!stmt) return [];
+    let endExpr: string | undefined;
+    let ctxName: string | undefined;
+    for (const [name, slot] of st.vars) {
+      if (slot.v.k === 'end' && !slot.v.stale && !endExpr) endExpr = name;
+      if (slot.v.k === 'ctx' && !ctxName) ctxName = name;
+    }
+    endExpr ??= ctxName ? `(void *)(long)${ctxName}->data_end` : undefined;
+    if (!endExpr) return [];
+    const ptr = unparen(ptrNode).type === 'identifier' ? ptrNode.text : `(${ptrNode.text})`;
+    if (index !== undefined && index < 0) return [];
+    const elems = index !== undefined ? index + 1 : 1;
+    if (p.t && p.t.ptr === 0 && p.t.dims.length === 0) return [];
+    const lineStart = this.unit.text.lastIndexOf('\n', stmt.startIndex - 1) + 1;
+    const indent = this.unit.text.slice(lineStart, stmt.startIndex);
+    const check = `if ((void *)(${ptr} + ${elems}) > ${endExpr})\n${/^\s*$/.test(indent) ? indent : ''}\treturn XDP_DROP;\n${/^\s*$/.test(indent) ? indent : ''}`;
+    const at = { line: stmt.startPosition.row + 1, column: stmt.startPosition.column + 1 };
+    return [{ title: `Insert a bounds check for \`${ptrNode.text}\``, edits: [{ ...at, endLine: at.line, endColumn: at.column, newText: check }] }];
+  }
+
+  private staleUse(info: StaleInfo, ptrNode: Node, n: Node): void {
+    const name = ptrNode.text.length <= 40 ? ptrNode.text : 'this pointer';
+    const where = info.file === this.unit.file ? `line ${info.line}` : `${info.file}:${info.line}`;
+    const message =
+      `\`${name}\` was derived from the packet before ${info.helper}() on ${where}. That helper can move or resize the ` +
+      'packet, so the verifier forgets every packet pointer taken before it and rejects this access ' +
+      '("invalid mem access \'scalar\'"). Reload data/data_end from ctx after the call and check the bounds again.';
+    const fixes: Fix[] = [];
+    const f = info.fix;
+    if (f && f.file === this.unit.file && f.ctxVar && (f.dataVar || f.endVar) && !this.site) {
+      const lines: string[] = [];
+      if (f.dataVar) lines.push(`${f.dataVar} = (void *)(long)${f.ctxVar}->data;`);
+      if (f.endVar) lines.push(`${f.endVar} = (void *)(long)${f.ctxVar}->data_end;`);
+      const text = lines.map((l) => `\n${f.indent}${l}`).join('');
+      fixes.push({
+        title: `Reload ${[f.dataVar, f.endVar].filter(Boolean).join(' and ')} after ${info.helper}()`,
+        edits: [{ line: f.line, column: f.column, endLine: f.line, endColumn: f.column, newText: text }],
+      });
+    }
+    this.report('stale-packet-pointer', n, message, fixes);
+  }
+
+  // ---- rules: stores into read-only memory -----------------------------------------------------------------------
+
+  private ctxWrite(fieldName: string, n: Node): void {
+    const off = XDP_MD_FIELDS[fieldName];
+    const verifier = off !== undefined ? `"invalid bpf_context access off=${off} size=4"` : '"invalid bpf_context access"';
+    const hint =
+      fieldName === 'data'
+        ? ' To move the start of the packet, call bpf_xdp_adjust_head().'
+        : fieldName === 'data_end'
+          ? ' To grow or shrink the packet at its end, call bpf_xdp_adjust_tail().'
+          : fieldName === 'data_meta'
+            ? ' To reserve metadata in front of the packet, call bpf_xdp_adjust_meta().'
+            : '';
+    this.report(
+      'ctx-write',
+      n,
+      `store into \`${fieldName}\` of struct xdp_md: the context is read-only to an XDP program. Its fields data, ` +
+        `data_end, data_meta, ingress_ifindex, rx_queue_index and egress_ifindex can only be read, and the verifier ` +
+        `rejects the store (${verifier}).${hint}`,
+    );
+  }
+
+  private rodataWrite(name: string, n: Node): void {
+    this.report(
+      'readonly-write',
+      n,
+      `store into \`${name}\`, which is const: it lives in .rodata, a map the loader freezes and the program may only ` +
+        'read, so the verifier rejects the store ("write into map forbidden"), also when a cast drops the const. ' +
+        'Set it from user space before loading, or drop const to keep it in .data/.bss if the program must change it.',
+    );
+  }
+
+  private readonlyPageWrite(n: Node): void {
+    this.report(
+      'readonly-page-write',
+      n,
+      'store into packet memory, but the configured driver (readonly-page) hands the program a read-only page: it ' +
+        'builds the skb by copying the headers (napi_alloc_skb, option B) and keeps the page itself shared. A write ' +
+        'here faults in the model. Use a driver mode with writable pages (native) or do not modify the packet.',
+    );
+  }
+
+  // ---- rules at a program's return -------------------------------------------------------------------------------
+
+  private checkReturn(ret: Node, expr: Node | null, tv: TV, st: State): void {
+    const at = expr ?? ret;
+    const v = tv.v;
+    if (v.k !== 'consts') return;
+    const bad = v.vals.filter((c) => foreignOf(c) || c.v < 0 || c.v > 4 || !Number.isInteger(c.v));
+    if (bad.length) this.invalidAction(at, bad, expr);
+    const intended = v.vals.filter((c) => !foreignOf(c));
+    if (intended.some((c) => c.v === 4 && !c.callee?.startsWith('bpf_')) && !st.redirected) this.redirectWithoutTarget(ret, at, st);
+    if (intended.some((c) => c.v === 3) && !st.wrote) {
+      this.report(
+        'tx-unmodified',
+        at,
+        'XDP_TX sends the frame back out of the port it arrived on, and on this path the program has not changed it ' +
+          '(no store into the packet, no bpf_xdp_store_bytes or adjust helper): the sender receives its own frame, ' +
+          'addresses unswapped. Swap the MAC (and IP/port) addresses before XDP_TX, or return XDP_PASS or XDP_DROP.',
+      );
+    }
+  }
+
+  private invalidAction(at: Node, bad: ConstVal[], expr: Node | null): void {
+    const here = this.rangeOf(at);
+    const describe = (c: ConstVal): string => {
+      const foreign = foreignOf(c);
+      const shown = c.name ? `${c.via ? `\`${c.via}\` (= ${c.name})` : `\`${c.name}\``}` : `${c.v}`;
+      const fromElsewhere = c.origin && !(c.origin.file === this.unit.file && c.origin.range.line === here.line && c.origin.range.column >= here.column);
+      const where = c.callee
+        ? ` returned by ${c.callee}()`
+        : fromElsewhere && c.origin
+          ? ` (set on ${c.origin.file === this.unit.file ? '' : `${c.origin.file}:`}line ${c.origin.range.line})`
+          : '';
+      const value = c.v < 0 ? `${c.v}, which reaches the driver as the u32 ${(c.v >>> 0).toString()}` : `${c.v}`;
+      if (foreign && Number.isInteger(foreign.value) && c.v >= 0 && c.v <= 4) {
+        return `${shown}${where} is a ${foreign.family} verdict, not an XDP action: its value ${c.v} means ${XDP_ACTIONS[c.v]} to the XDP driver${foreign.likely ? `; ${foreign.likely} was likely meant` : ''}`;
+      }
+      if (foreign) {
+        return `${shown}${where} is a ${foreign.family} verdict, not an XDP action: its value ${value} is outside 0..4${foreign.likely ? `; ${foreign.likely} was likely meant` : ''}`;
+      }
+      if (c.note) return `${c.note}${where && !c.callee ? where : ''}, so the program can return ${value}`;
+      if (c.name) return `${shown}${where} is ${value}, not an XDP action`;
+      return `${where ? `the value${where}` : 'the program returns'} ${value}, which is not an XDP action`;
+    };
+    const outOfRange = bad.some((c) => c.v < 0 || c.v > 4 || !Number.isInteger(c.v));
+    const consequence = outOfRange
+      ? 'A value outside 0..4 makes the driver print "Illegal XDP return value" once and then drop every such frame as if XDP_ABORTED was returned (a silent aborted drop).'
+      : 'The driver acts on the number, not on what the name meant.';
+    const subject = expr && unparen(expr).type === 'identifier' && !bad.every((c) => c.name === unparen(expr).text) ? `\`${unparen(expr).text}\` can be: ` : '';
+    const list = bad.slice(0, 4).map(describe).join('; ');
+    const suggestion = outOfRange && !bad.some((c) => foreignOf(c)?.likely) ? ' Return one of XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_TX or XDP_REDIRECT (an error path usually means XDP_DROP or XDP_ABORTED).' : '';
+    const fixes: Fix[] = [];
+    for (const c of bad) {
+      const foreign = foreignOf(c);
+      if (!foreign?.likely || !c.origin || c.origin.file !== this.unit.file) continue;
+      fixes.push({
+        title: `Replace ${c.via ?? c.name} with ${foreign.likely}`,
+        edits: [{ ...c.origin.range, newText: foreign.likely }],
+      });
+    }
+    this.report('invalid-action', at, `${subject}${list}. ${consequence}${suggestion}`, fixes);
+  }
+
+  private redirectWithoutTarget(ret: Node, at: Node, st: State): void {
+    const pending = st.pendingRedirect;
+    const fixes: Fix[] = [];
+    let message =
+      'XDP_REDIRECT is returned on a path where no bpf_redirect() or bpf_redirect_map() call set a target: ' +
+      'xdp_do_redirect() finds none, fails, and the driver drops the frame with an xdp_exception trace.';
+    if (pending) {
+      message =
+        `XDP_REDIRECT is returned after bpf_redirect_map() on line ${pending.line} whose result is ignored: when the key ` +
+        'is not in the map the helper sets no target and returns its fallback action instead, so this XDP_REDIRECT ' +
+        'makes xdp_do_redirect() fail and the driver drops the frame. Return the helper\'s result.';
+      const prev = ret.previousNamedSibling;
+      if (!this.site && pending.file === this.unit.file && prev && prev.startIndex === pending.start) {
+        const start = { line: prev.startPosition.row + 1, column: prev.startPosition.column + 1 };
+        const end = { endLine: ret.endPosition.row + 1, endColumn: ret.endPosition.column + 1 };
+        fixes.push({ title: 'Return the result of bpf_redirect_map()', edits: [{ ...start, ...end, newText: `return ${pending.text};` }] });
+      }
+    }
+    this.report('redirect-without-target', at, message, fixes);
+  }
+}
+
+// ---- helpers ---------------------------------------------------------------------------------------------------
+
+function foreignOf(c: ConstVal) {
+  return c.name ? foreignFamily(c.name) : undefined;
+}
+
+function isBound(p: Val, b: Val): boolean {
+  if (p.k !== 'pkt') return false;
+  if (p.region === 'meta') return (b.k === 'pkt' && b.region === 'data') || b.k === 'top';
+  if (b.k === 'end') return !b.stale;
+  if (b.k === 'top') return true;
+  return b.k === 'pkt' && b.root !== p.root;
+}
+
+function prove(st: State, root: string, off: number | null): void {
+  const n = off === null ? Infinity : off;
+  const cur = st.proven.get(root) ?? 0;
+  if (n > cur) st.proven.set(root, n);
+}
+
+function markStale(st: State, info: StaleInfo): void {
+  const vars = new Map<string, Slot>();
+  for (const [name, slot] of st.vars) {
+    if ((slot.v.k === 'pkt' || slot.v.k === 'end') && !slot.v.stale) vars.set(name, { v: { ...slot.v, stale: info }, t: slot.t });
+    else vars.set(name, slot);
+  }
+  st.vars = vars;
+}
+
+function unparen(n: Node): Node {
+  let cur = n;
+  while (cur.type === 'parenthesized_expression' && cur.namedChild(0)) cur = cur.namedChild(0)!;
+  return cur;
+}
+
+function calleeName(call: Node): string | undefined {
+  const f = call.childForFieldName('function');
+  return f?.type === 'identifier' ? f.text : undefined;
+}
+
+function argTexts(call: Node): string[] {
+  const args = call.childForFieldName('arguments');
+  return (args?.namedChildren ?? []).filter((c): c is Node => !!c && c.type !== 'comment').map((c) => c.text);
+}
+
+function mapName(arg: Node): string | undefined {
+  const inner = unparen(arg);
+  if (inner.type === 'pointer_expression' && inner.childForFieldName('operator')?.text === '&') {
+    const a = inner.childForFieldName('argument');
+    return a && unparen(a).type === 'identifier' ? unparen(a).text : undefined;
+  }
+  return inner.type === 'identifier' ? inner.text : undefined;
+}
+
+function rootIdentifier(n: Node): string | undefined {
+  let cur = unparen(n);
+  for (;;) {
+    if (cur.type === 'identifier') return cur.text;
+    if (cur.type === 'field_expression') {
+      const op = cur.childForFieldName('operator')?.text ?? cur.child(1)?.text;
+      if (op !== '.') return undefined;
+      const a = cur.childForFieldName('argument');
+      if (!a) return undefined;
+      cur = unparen(a);
+      continue;
+    }
+    if (cur.type === 'subscript_expression') {
+      const a = cur.childForFieldName('argument');
+      if (!a) return undefined;
+      cur = unparen(a);
+      continue;
+    }
+    if (cur.type === 'cast_expression') {
+      const a = cur.childForFieldName('value');
+      if (!a) return undefined;
+      cur = unparen(a);
+      continue;
+    }
+    return undefined;
+  }
+}
+
+/** The statement that holds `n` directly inside a block (where a fix can insert lines before or after it). */
+function enclosingStatement(n: Node): Node | undefined {
+  let cur: Node | null = n;
+  while (cur) {
+    const parent: Node | null = cur.parent;
+    if (!parent) return undefined;
+    if ((parent.type === 'compound_statement' || parent.type === 'case_statement') && cur.type !== 'comment') return cur;
+    if (parent.type === 'function_definition') return undefined;
+    cur = parent;
+  }
+  return undefined;
+}
+
+function derefType(t: TypeRef): TypeRef {
+  if (t.dims.length > 0) return { ...t, dims: t.dims.slice(1) };
+  return { ...t, ptr: Math.max(0, t.ptr - 1) };
+}
+
+function derefValue(v: Val): Val {
+  if (v.k === 'pkt') return TAINTED;
+  return TOP;
+}
+
+/** A value stored into a variable of type `t` (a packet pointer stored in an integer stays a packet pointer). */
+function retype(v: Val, _t: TypeRef | undefined): Val {
+  return v;
+}
+
+function pointeeStruct(t: TypeRef, a: Analyzer) {
+  const decls = a.decls;
+  const r = resolveTypedef(t, decls);
+  if (r.ptr !== 1 || r.dims.length > 0) return undefined;
+  return structOf(r.base, decls);
+}
+
+/** Bytes one step of pointer arithmetic moves; integers (a pointer cast to long) move by bytes. */
+function pointerScale(t: TypeRef | undefined, a: Analyzer): number | undefined {
+  if (!t) return undefined;
+  const decls = a.decls;
+  const r = resolveTypedef(t, decls);
+  if (r.ptr === 0 && r.dims.length === 0) return 1;
+  return pointeeSize(r, decls);
+}
+
+function mapConsts(v: Val, f: (x: number) => number, n: Node, a: Analyzer): Val {
+  if (v.k !== 'consts' || v.more) return v.k === 'top' ? v : TOP;
+  const origin = a.originOf(n);
+  return { k: 'consts', vals: v.vals.map((c) => ({ ...c, v: f(c.v), name: undefined, via: undefined, origin })) };
+}
+
+/** A value that came out of the user's macro `macro`: remember the macro's name and that it was written here. */
+function renameMacro(v: Val, macro: string, origin: Origin): Val {
+  if (v.k !== 'consts') return v;
+  return {
+    ...v,
+    vals: v.vals.map((c) => (c.callee ? c : { ...c, via: c.name && c.name !== macro ? c.via ?? macro : undefined, name: c.name ?? macro, origin })),
+  };
+}
+
+function widen(s: State): State {
+  const out = clone(s);
+  for (const [name, slot] of out.vars) {
+    if (slot.v.k === 'consts' && slot.v.vals.length > 4) out.vars.set(name, { v: TOP, t: slot.t });
+    if (slot.v.k === 'pkt') out.vars.set(name, { v: { ...slot.v, off: null }, t: slot.t });
+  }
+  return out;
+}

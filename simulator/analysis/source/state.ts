@@ -1,0 +1,195 @@
+// Abstract values and the abstract state the source tier carries along each path of an XDP program. The domain is
+// deliberately small: finite sets of constants (to follow return values), packet pointers as (root, byte offset)
+// with the bytes proven inside data_end per root (what the verifier calls the packet range), data_end itself, the
+// context pointer, and pointers to read-only memory. Everything else is `top`.
+import type { Range } from '../findings.ts';
+import type { TypeRef } from './unit.ts';
+
+export interface Origin {
+  file: string;
+  range: Range;
+}
+
+/** A possible value of a scalar, with where it was written and under which name. */
+export interface ConstVal {
+  v: number;
+  /** The constant's name as it reached the expression (after macro expansion): `TC_ACT_SHOT`, `XDP_PASS`. */
+  name?: string;
+  /** The user's macro that expanded to `name`. */
+  via?: string;
+  origin?: Origin;
+  /** How the value came about when not written as a constant ("bpf_xdp_adjust_head() returns 0 or -EINVAL"). */
+  note?: string;
+  /** The function it was returned from, when it came out of a call. */
+  callee?: string;
+}
+
+export interface StaleInfo {
+  helper: string;
+  file: string;
+  line: number;
+  /** Where a reload would go (end of the statement holding the call), when the tier can offer one. */
+  fix?: { file: string; line: number; column: number; indent: string; dataVar?: string; endVar?: string; ctxVar?: string };
+}
+
+export type Val =
+  | { k: 'top'; taint?: boolean }
+  | { k: 'consts'; vals: ConstVal[]; more?: boolean }
+  | { k: 'ctx' }
+  | { k: 'pkt'; root: string; off: number | null; region: 'data' | 'meta'; stale?: StaleInfo }
+  | { k: 'end'; stale?: StaleInfo }
+  | { k: 'len'; root: string; off: number | null }
+  | { k: 'rodata'; name: string }
+  | { k: 'romap'; reason: string };
+
+export const TOP: Val = { k: 'top' };
+export const TAINTED: Val = { k: 'top', taint: true };
+
+/** A value with the static type of the expression that produced it, when known. */
+export interface TV {
+  v: Val;
+  t?: TypeRef;
+}
+
+export interface Slot {
+  v: Val;
+  t?: TypeRef;
+}
+
+export interface State {
+  vars: Map<string, Slot>;
+  /** Bytes from each packet root proven to lie before data_end (Infinity: proven for a variable offset). */
+  proven: Map<string, number>;
+  /** Number of packet-pointer invalidations so far on this path; packet roots are named by it. */
+  gen: number;
+  invalidated?: StaleInfo;
+  /** The frame was written on every path to here. */
+  wrote: boolean;
+  /** A redirect target was set on every path to here. */
+  redirected: boolean;
+  /** A bpf_redirect_map call whose result was thrown away, on some path to here. */
+  pendingRedirect?: { file: string; start: number; end: number; text: string; line: number };
+}
+
+export const MAX_CONSTS = 16;
+
+export function initialState(): State {
+  return { vars: new Map(), proven: new Map(), gen: 0, wrote: false, redirected: false };
+}
+
+export function clone(s: State): State {
+  return { ...s, vars: new Map(s.vars), proven: new Map(s.proven) };
+}
+
+export function assignState(dst: State, src: State): void {
+  dst.vars = src.vars;
+  dst.proven = src.proven;
+  dst.gen = src.gen;
+  dst.invalidated = src.invalidated;
+  dst.wrote = src.wrote;
+  dst.redirected = src.redirected;
+  dst.pendingRedirect = src.pendingRedirect;
+}
+
+export function joinStates(states: (State | null | undefined)[]): State | null {
+  const live = states.filter((s): s is State => !!s);
+  if (live.length === 0) return null;
+  let acc = clone(live[0]);
+  for (let i = 1; i < live.length; i++) acc = join2(acc, live[i]);
+  return acc;
+}
+
+function join2(a: State, b: State): State {
+  const vars = new Map<string, Slot>();
+  for (const [name, sa] of a.vars) {
+    const sb = b.vars.get(name);
+    vars.set(name, sb ? { v: joinVals(sa.v, sb.v), t: sa.t ?? sb.t } : sa);
+  }
+  for (const [name, sb] of b.vars) if (!a.vars.has(name)) vars.set(name, sb);
+  const proven = new Map<string, number>();
+  for (const [root, n] of a.proven) {
+    const m = b.proven.get(root);
+    if (m !== undefined) proven.set(root, Math.min(n, m));
+  }
+  return {
+    vars,
+    proven,
+    gen: Math.max(a.gen, b.gen),
+    invalidated: a.gen >= b.gen ? a.invalidated ?? b.invalidated : b.invalidated ?? a.invalidated,
+    wrote: a.wrote && b.wrote,
+    redirected: a.redirected && b.redirected,
+    pendingRedirect: a.pendingRedirect ?? b.pendingRedirect,
+  };
+}
+
+export function joinVals(a: Val, b: Val): Val {
+  if (a === b) return a;
+  if (a.k === 'consts' && b.k === 'consts') return constsUnion(a.vals, b.vals, !!(a.more || b.more));
+  if (a.k === 'consts' && b.k === 'top') return { k: 'consts', vals: a.vals, more: true };
+  if (b.k === 'consts' && a.k === 'top') return { k: 'consts', vals: b.vals, more: true };
+  if (a.k === 'pkt' && b.k === 'pkt') {
+    const stale = a.stale ?? b.stale;
+    if (a.root === b.root) return { k: 'pkt', root: a.root, off: a.off === b.off ? a.off : null, region: a.region, stale };
+    const root = joinRoot(a.root, b.root);
+    return { k: 'pkt', root, off: 0, region: a.region === b.region ? a.region : 'data', stale };
+  }
+  if (a.k === 'end' && b.k === 'end') return { k: 'end', stale: a.stale ?? b.stale };
+  if (a.k === 'ctx' && b.k === 'ctx') return a;
+  if (a.k === 'len' && b.k === 'len' && a.root === b.root) return { k: 'len', root: a.root, off: a.off === b.off ? a.off : null };
+  if (a.k === 'rodata' && b.k === 'rodata' && a.name === b.name) return a;
+  if (a.k === 'romap' && b.k === 'romap') return a;
+  // A packet pointer on one path and NULL or unknown on another is no longer followed: the code after the join
+  // usually tests which case it is, and a path-insensitive tier would report accesses the test protects.
+  if (a.k === 'romap' || a.k === 'rodata') return a;
+  if (b.k === 'romap' || b.k === 'rodata') return b;
+  return { k: 'top', taint: (a.k === 'top' && a.taint) || (b.k === 'top' && b.taint) || undefined };
+}
+
+function joinRoot(a: string, b: string): string {
+  const r = a < b ? `{${a}|${b}}` : `{${b}|${a}}`;
+  return r.length > 200 ? `{join#${hash(r)}}` : r;
+}
+
+function hash(s: string): string {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return (h >>> 0).toString(36);
+}
+
+export function constsUnion(a: ConstVal[], b: ConstVal[], more: boolean): Val {
+  const out = [...a];
+  for (const c of b) {
+    if (!out.some((o) => o.v === c.v && o.name === c.name && o.origin?.range.line === c.origin?.range.line)) out.push(c);
+  }
+  if (out.length > MAX_CONSTS) return { k: 'top' };
+  return { k: 'consts', vals: out, more: more || undefined };
+}
+
+export function single(v: Val): number | undefined {
+  return v.k === 'consts' && v.vals.length === 1 && !v.more ? v.vals[0].v : undefined;
+}
+
+/** A cheap fingerprint of the parts of a state the loop fixpoint cares about. */
+export function stateKey(s: State): string {
+  const parts: string[] = [];
+  for (const [name, slot] of s.vars) parts.push(`${name}=${valKey(slot.v)}`);
+  for (const [root, n] of s.proven) parts.push(`#${root}:${n}`);
+  return parts.join(';');
+}
+
+function valKey(v: Val): string {
+  switch (v.k) {
+    case 'consts':
+      return `c${v.more ? '+' : ''}${v.vals.map((c) => c.v).sort((x, y) => x - y).join(',')}`;
+    case 'pkt':
+      return `p${v.root}@${v.off}${v.stale ? 's' : ''}`;
+    case 'len':
+      return `l${v.root}@${v.off}`;
+    case 'end':
+      return v.stale ? 'es' : 'e';
+    case 'rodata':
+      return `r${v.name}`;
+    default:
+      return v.k;
+  }
+}
