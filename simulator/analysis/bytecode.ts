@@ -1,0 +1,106 @@
+// The bytecode tier of `xdp-lens check` and of the language server's on-save analysis: every XDP program of a loaded
+// object is walked by the verifier-like abstract interpreter in ./bytecode/engine.ts, and what it finds is mapped to
+// source lines through BTF line info. Pure: a LoadedObject in, findings out; compiling and loading happen elsewhere.
+import type { LoadedObject, LoadedProgram } from '../elf/types.ts';
+import type { SourceLoc } from '../isa/insn.ts';
+import { DEFAULT_ENGINE_OPTIONS, type DriverMode, type EngineOptions, explore } from './bytecode/engine.ts';
+import { invalidActionMany } from './bytecode/messages.ts';
+import { type Finding, RULES, type RuleId, type Severity } from './findings.ts';
+
+export interface BytecodeOptions {
+  /** The driver mode the program will run under; 'readonly-page' turns packet stores into findings. */
+  driverMode?: DriverMode;
+  /** Bounds of the walk (defaults in DEFAULT_ENGINE_OPTIONS); lower them to trade completeness for time. */
+  limits?: Partial<Omit<EngineOptions, 'driverMode'>>;
+}
+
+export interface ProgramReport {
+  program: string;
+  section: string;
+  /** False when a bound stopped the walk: findings are then from the paths explored, none are guessed. */
+  complete: boolean;
+  steps: number;
+  gaveUp?: string;
+}
+
+export interface BytecodeReport {
+  findings: Finding[];
+  programs: ProgramReport[];
+}
+
+/** The findings of the bytecode tier for every XDP program in `obj`, deduplicated per (rule, file, line). */
+export function analyzeObject(obj: LoadedObject, opts: BytecodeOptions = {}): Finding[] {
+  return analyzeObjectReport(obj, opts).findings;
+}
+
+/** The same, with how far the walk got in each program. */
+export function analyzeObjectReport(obj: LoadedObject, opts: BytecodeOptions = {}): BytecodeReport {
+  const findings: Finding[] = [];
+  const programs: ProgramReport[] = [];
+  const seen = new Map<string, { finding: Finding; values: string[] }>();
+  for (const prog of obj.programs) {
+    if (!prog.isXdp) continue;
+    const res = explore(obj, prog, { ...DEFAULT_ENGINE_OPTIONS, ...opts.limits, driverMode: opts.driverMode ?? 'native' });
+    programs.push({ program: prog.name, section: prog.section, complete: res.complete, steps: res.steps, gaveUp: res.gaveUp });
+    for (const issue of res.issues) {
+      const loc = locate(prog, issue.pc);
+      if (!loc) continue;
+      const key = `${issue.rule}\0${loc.file}\0${loc.line}`;
+      const prev = seen.get(key);
+      if (prev) {
+        // Several values returned on one line (clang gives the returns of a switch the switch's line): one finding.
+        if (issue.value !== undefined && !prev.values.includes(issue.value)) {
+          prev.values.push(issue.value);
+          prev.finding.message = invalidActionMany(prev.values);
+        }
+        continue;
+      }
+      const finding = toFinding(issue.rule, issue.message, loc);
+      seen.set(key, { finding, values: issue.value !== undefined ? [issue.value] : [] });
+      findings.push(finding);
+    }
+  }
+  findings.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column));
+  return { findings, programs };
+}
+
+/** The source location of a slot; without one, the first located slot of the function containing it. */
+function locate(prog: LoadedProgram, pc: number): SourceLoc | undefined {
+  const loc = prog.lines[pc];
+  if (loc && loc.line > 0) return loc;
+  let start = 0;
+  for (const f of prog.funcs) if (f.insn <= pc && f.insn >= start) start = f.insn;
+  for (let i = start; i < prog.lines.length; i++) {
+    const l = prog.lines[i];
+    if (l && l.line > 0) return l;
+  }
+  return undefined;
+}
+
+function toFinding(rule: RuleId, message: string, loc: SourceLoc): Finding {
+  const text = loc.text ?? '';
+  // Line info columns are 1-based; 0 means "no column", then the statement's first character is used.
+  let col = loc.column > 0 ? loc.column : text.search(/\S/) + 1 || 1;
+  if (col > text.length + 1) col = 1;
+  // Span: from the column to the end of the statement on that line, or one character when the text is unknown.
+  let end = col + 1;
+  if (text) {
+    const semi = text.indexOf(';', col - 1);
+    const stop = semi >= 0 ? semi : text.trimEnd().length;
+    if (stop + 1 > col) end = stop + 1;
+  }
+  const severity: Severity = (RULES as Record<string, { severity: Severity }>)[rule]?.severity ?? 'error';
+  return {
+    file: loc.file,
+    line: loc.line,
+    column: col,
+    endLine: loc.line,
+    endColumn: end,
+    severity,
+    rule,
+    message,
+    tier: 'bytecode',
+  };
+}
+
+export type { DriverMode };

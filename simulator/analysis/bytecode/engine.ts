@@ -1,0 +1,719 @@
+// Path-sensitive abstract interpretation of one linked XDP program, the way the kernel verifier walks it
+// (kernel/bpf/verifier.c do_check): depth-first over paths, each conditional jump splitting the state, states kept at
+// jump targets so that a path reaching a point with a state no more precise than one already explored there is cut
+// (is_state_visited with register liveness). Calls to bpf functions push a frame and are walked per call site.
+//
+// The walk is bounded (total instructions, visits per slot, states kept per slot, call depth). When a bound is hit
+// the walk stops and reports what it found on the paths it finished; it never guesses about the rest. A finding
+// needs a definite fact (this register is a packet pointer whose proven range is too small, this value is a
+// constant 7); anything the analysis lost track of becomes an opaque value that findings ignore.
+import type { LoadedObject, LoadedProgram, MapDef } from '../../elf/types.ts';
+import { BPF_F_RDONLY_PROG, MapType } from '../../elf/types.ts';
+import type { Insn } from '../../isa/insn.ts';
+import {
+  CALL_HELPER, CALL_LOCAL, OPCODES, PSEUDO_FUNC, PSEUDO_IMM64, PSEUDO_MAP_FD, PSEUDO_MAP_IDX, PSEUDO_MAP_IDX_VALUE,
+  PSEUDO_MAP_VALUE, aluVariant, atomicOp, type JmpOp, type OpcodeInfo,
+} from '../../isa/opcodes.ts';
+import { helperName } from '../../isa/helper-names.ts';
+import { immToU32, immToU64 } from '../../isa/width.ts';
+import type { RuleId } from '../findings.ts';
+import { liveness, predecessorCounts, prunePoints } from './liveness.ts';
+import * as msg from './messages.ts';
+import {
+  type Scalar, alu32, alu64, assume, assume32, assumeNot, constant, endian, isConst, low32, signedRange, truncate,
+  unknown, unknownBytes, unsignedRange,
+} from './scalar.ts';
+import { META_ID, NONE, PKT_ID, type Reg, type State, cloneState, covers, mapAllRegs, replaceScalar, widen } from './state.ts';
+
+export type DriverMode = 'native' | 'readonly-page' | 'generic';
+
+export interface EngineOptions {
+  driverMode: DriverMode;
+  /** Instructions walked in total before giving up (the verifier's limit is 1,000,000). */
+  maxSteps: number;
+  /** Times one slot may be reached before the walk stops there (bounds loops the pruning cannot close). */
+  maxVisitsPerSlot: number;
+  /** States kept per prune point. */
+  maxStatesPerSlot: number;
+  /** Visits of one prune point after which new states there are widened into stored ones (loops). */
+  widenAfter: number;
+}
+
+export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
+  driverMode: 'native',
+  maxSteps: 400_000,
+  maxVisitsPerSlot: 4096,
+  maxStatesPerSlot: 64,
+  widenAfter: 48,
+};
+
+/** One finding at one instruction slot, before it is mapped to a source line. */
+export interface Issue {
+  rule: RuleId;
+  pc: number;
+  message: string;
+  /** invalid-action: the value (or range) returned, as shown to the user, so findings on one line can be merged. */
+  value?: string;
+}
+
+export interface EngineResult {
+  issues: Issue[];
+  /** False when a bound stopped the walk before every path was explored. */
+  complete: boolean;
+  steps: number;
+  /** Why the walk was incomplete, when it was. */
+  gaveUp?: string;
+}
+
+const MAX_FRAMES = 8;
+const MAX_PTR_OFF = 1 << 29;
+
+// Helper ids used below (include/uapi/linux/bpf.h ___BPF_FUNC_MAPPER).
+const H = {
+  map_lookup_elem: 1, map_update_elem: 2, map_delete_elem: 3, ktime_get_ns: 5, trace_printk: 6, get_prandom_u32: 7,
+  get_smp_processor_id: 8, tail_call: 12, redirect: 23, perf_event_output: 25, csum_diff: 28, xdp_adjust_head: 44,
+  redirect_map: 51, xdp_adjust_meta: 54, xdp_adjust_tail: 65, fib_lookup: 69, sk_lookup_tcp: 84, sk_lookup_udp: 85,
+  map_push_elem: 87, map_pop_elem: 88, map_peek_elem: 89, skc_lookup_tcp: 99, xdp_output: 121, ringbuf_output: 130,
+  ringbuf_reserve: 131, ringbuf_submit: 132, ringbuf_discard: 133, trace_vprintk: 177, xdp_get_buff_len: 188,
+  xdp_load_bytes: 189, xdp_store_bytes: 190, map_lookup_percpu_elem: 195,
+} as const;
+
+/** Helpers that only read memory passed to them (no stack slot they point at changes). */
+const READS_ONLY = new Set<number>([
+  H.map_lookup_elem, H.map_update_elem, H.map_delete_elem, H.ktime_get_ns, H.trace_printk, H.get_prandom_u32,
+  H.get_smp_processor_id, H.tail_call, H.redirect, H.perf_event_output, H.csum_diff, H.xdp_adjust_head, H.redirect_map,
+  H.xdp_adjust_meta, H.xdp_adjust_tail, H.map_push_elem, H.xdp_output, H.ringbuf_output, H.ringbuf_reserve,
+  H.ringbuf_submit, H.ringbuf_discard, H.trace_vprintk, H.xdp_get_buff_len, H.xdp_store_bytes, H.map_lookup_percpu_elem,
+  H.sk_lookup_tcp, H.sk_lookup_udp, H.skc_lookup_tcp,
+]);
+
+const OPAQUE = unknown(true);
+// Scalars are compared by identity to find copies of one value (see refineScalar), so the shared OPAQUE object is
+// never put into a register as is.
+const scalarReg = (s: Scalar, def: number): Reg => ({ k: 'scalar', s: s === OPAQUE ? { ...s } : s, def });
+
+const nullable = (r: Reg): boolean => (r.k === 'value' || r.k === 'mem') && r.nullId !== 0;
+const isZero = (r: Reg): boolean => r.k === 'scalar' && isConst(r.s) && r.s.umin === 0n;
+
+function signExtend(s: Scalar, size: number): Scalar {
+  const bits = BigInt(size * 8);
+  if (size >= 8) return s;
+  if (isConst(s)) return constant(BigInt.asIntN(Number(bits), s.umin), s.opaque);
+  if (s.umax < 1n << (bits - 1n)) return s;
+  return signedRange(-(1n << (bits - 1n)), (1n << (bits - 1n)) - 1n, s.opaque);
+}
+
+/** The value of a load of unknown memory. */
+function loaded(size: number, sx: boolean, opaque: boolean): Scalar {
+  return sx ? signExtend(unknownBytes(size, opaque), size) : unknownBytes(size, opaque);
+}
+
+const SWAPPED: Record<JmpOp, JmpOp> = {
+  jeq: 'jeq', jne: 'jne', jgt: 'jlt', jge: 'jle', jlt: 'jgt', jle: 'jge',
+  jsgt: 'jslt', jsge: 'jsle', jslt: 'jsgt', jsle: 'jsge', jset: 'jset',
+};
+
+export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial<EngineOptions> = {}): EngineResult {
+  const opts = { ...DEFAULT_ENGINE_OPTIONS, ...options };
+  const insns: Insn[] = prog.insns;
+  const n = insns.length;
+  const infos: (OpcodeInfo | undefined)[] = insns.map((i) => OPCODES[i.opcode]);
+  const live = liveness(insns);
+  const prune = prunePoints(insns);
+  const preds = predecessorCounts(insns);
+  const seen: (State[] | undefined)[] = new Array(n);
+  const visits = new Uint32Array(n);
+  const issues: Issue[] = [];
+  const reported = new Set<string>();
+  let nextId = 2;
+  let steps = 0;
+  let gaveUp: string | undefined;
+
+  const report = (rule: RuleId, pc: number, message: string, value?: string) => {
+    const key = `${rule}@${pc}@${value ?? ''}`;
+    if (reported.has(key)) return;
+    reported.add(key);
+    issues.push({ rule, pc, message, value });
+  };
+  const lineOf = (pc: number) => prog.lines[pc]?.line;
+  const mapOf = (i: number): MapDef | undefined => obj.maps[i];
+  const readonlyMap = (i: number) => {
+    const m = mapOf(i);
+    return !!m && ((m.flags & BPF_F_RDONLY_PROG) !== 0 || m.type === MapType.DEVMAP || m.type === MapType.DEVMAP_HASH);
+  };
+
+  // ---- packet pointers ----
+  const invalidatePacket = (st: State, pc: number, helper: string) => {
+    st.gen++;
+    st.ranges = new Map([[PKT_ID, 0], [META_ID, 0]]);
+    st.invalidatedAt = { pc, helper };
+  };
+  const learnRange = (st: State, p: Reg, strict: boolean) => {
+    if ((p.k !== 'pkt' && p.k !== 'meta') || p.gen !== st.gen || p.off < 0) return;
+    const r = p.off + (strict ? 1 : 0);
+    if ((st.ranges.get(p.id) ?? 0) < r) st.ranges.set(p.id, r);
+  };
+  const checkPacket = (st: State, p: Reg & { k: 'pkt' | 'meta' }, off: number, size: number, pc: number, kind: 'load' | 'store'): void => {
+    if (p.gen !== st.gen) {
+      const inv = st.invalidatedAt;
+      report('stale-packet-pointer', pc, msg.stalePacketPointer(inv?.helper ?? 'bpf_xdp_adjust_head', inv ? lineOf(inv.pc) : undefined));
+      return;
+    }
+    const start = p.off + off;
+    const range = st.ranges.get(p.id) ?? 0;
+    const fixedBase = p.id === PKT_ID || p.id === META_ID;
+    if (start + size > range || (fixedBase && start < 0)) {
+      report('unchecked-packet-access', pc, msg.uncheckedPacketAccess(kind, start, size, range, !fixedBase, p.k === 'meta'));
+      // Assume the access was meant to be checked, so that one missing check is reported once, not at every use after.
+      if (start + size > range) st.ranges.set(p.id, start + size);
+    }
+  };
+
+  // ---- stack ----
+  const stackStore = (st: State, frame: number, off: number | undefined, size: number, value: Reg) => {
+    const slots = st.frames[frame]?.stack;
+    if (!slots) return;
+    if (off === undefined) {
+      slots.clear();
+      return;
+    }
+    for (const [o, slot] of slots) if (o < off + size && off < o + slot.size) slots.delete(o);
+    let v: Reg;
+    if (value.k === 'scalar') v = size < 8 ? { k: 'scalar', s: truncate(value.s, size), def: value.def } : value;
+    else if (value.k === 'none') v = scalarReg(OPAQUE, -1);
+    else v = size === 8 ? value : scalarReg(unknownBytes(size, true), -1);
+    slots.set(off, { size, reg: v });
+  };
+  const clobberStackFrom = (st: State, frame: number, from: number | undefined, len: number | undefined) => {
+    const slots = st.frames[frame]?.stack;
+    if (!slots) return;
+    if (from === undefined) return slots.clear();
+    const end = len === undefined ? 1 << 30 : from + len;
+    for (const [o, slot] of slots) if (o < end && from < o + slot.size) slots.delete(o);
+  };
+  const stackLoad = (st: State, frame: number, off: number | undefined, size: number, sx: boolean, pc: number): Reg => {
+    const slots = st.frames[frame]?.stack;
+    if (!slots || off === undefined) return scalarReg(unknownBytes(size, true), pc);
+    const slot = slots.get(off);
+    if (slot && slot.size === size) {
+      const r = slot.reg;
+      if (r.k !== 'scalar') return r;
+      return scalarReg(sx ? signExtend(r.s, size) : r.s, pc);
+    }
+    // A narrower load of the low bytes of a spilled constant (little-endian).
+    if (slot && slot.size > size && slot.reg.k === 'scalar' && isConst(slot.reg.s)) {
+      const s = truncate(slot.reg.s, size);
+      return scalarReg(sx ? signExtend(s, size) : s, pc);
+    }
+    for (const [o, sl] of slots) {
+      if (o <= off && off + size <= o + sl.size && sl.reg.k === 'scalar' && isConst(sl.reg.s) && sl.reg.s.umin === 0n) {
+        return scalarReg(constant(0n), pc);
+      }
+    }
+    return scalarReg(sx ? signedRange(-(1n << BigInt(size * 8 - 1)), (1n << BigInt(size * 8 - 1)) - 1n, true) : unknownBytes(size, true), pc);
+  };
+
+  // ---- memory access ----
+  const load = (st: State, base: Reg, off: number, size: number, sx: boolean, pc: number): Reg => {
+    switch (base.k) {
+      case 'ctx': {
+        const fo = base.off + off;
+        if (size === 4 && !sx) {
+          if (fo === 0) return { k: 'pkt', id: PKT_ID, off: 0, gen: st.gen };
+          if (fo === 4) return { k: 'end', gen: st.gen };
+          if (fo === 8) return { k: 'meta', id: META_ID, off: 0, gen: st.gen };
+          if (fo === 12 || fo === 16 || fo === 20) return scalarReg(loaded(size, sx, false), pc);
+        }
+        return scalarReg(loaded(size, sx, true), pc);
+      }
+      case 'pkt':
+      case 'meta':
+        checkPacket(st, base, off, size, pc, 'load');
+        return scalarReg(loaded(size, sx, false), pc);
+      case 'stack':
+        return stackLoad(st, base.frame, base.off === undefined ? undefined : base.off + off, size, sx, pc);
+      default:
+        return scalarReg(loaded(size, sx, true), pc);
+    }
+  };
+  const store = (st: State, base: Reg, off: number, size: number, value: Reg, pc: number): void => {
+    switch (base.k) {
+      case 'ctx':
+        report('ctx-write', pc, msg.ctxWrite(base.off + off, size));
+        return;
+      case 'pkt':
+        checkPacket(st, base, off, size, pc, 'store');
+        st.modified = true;
+        if (opts.driverMode === 'readonly-page') report('readonly-page-write', pc, msg.readonlyPageWrite('store'));
+        return;
+      case 'meta':
+        checkPacket(st, base, off, size, pc, 'store');
+        return;
+      case 'stack':
+        stackStore(st, base.frame, base.off === undefined ? undefined : base.off + off, size, value);
+        return;
+      case 'value':
+        if (readonlyMap(base.map)) report('readonly-write', pc, msg.readonlyWrite(mapOf(base.map), 'store'));
+        return;
+      default:
+        return;
+    }
+  };
+
+  // ---- ALU on registers that may be pointers ----
+  const asScalar = (r: Reg): Scalar | undefined => (r.k === 'scalar' ? r.s : r.k === 'none' ? OPAQUE : undefined);
+  const movePointer = (st: State, p: Reg, delta: Scalar, negate: boolean, pc: number): Reg => {
+    const d = isConst(delta) ? Number(BigInt.asIntN(64, delta.umin)) : undefined;
+    const fixed = d !== undefined && Math.abs(d) < MAX_PTR_OFF ? (negate ? -d : d) : undefined;
+    switch (p.k) {
+      case 'pkt':
+      case 'meta':
+        if (fixed !== undefined) return { ...p, off: p.off + fixed };
+        {
+          // A variable amount: a new base, nothing proven for it yet (the verifier's fresh id and r=0).
+          const id = nextId++;
+          st.ranges.set(id, 0);
+          return { k: p.k, id, off: p.off, gen: p.gen };
+        }
+      case 'ctx':
+        return fixed !== undefined ? { k: 'ctx', off: p.off + fixed } : { k: 'ptr' };
+      case 'stack':
+        return { k: 'stack', frame: p.frame, off: fixed !== undefined && p.off !== undefined ? p.off + fixed : undefined };
+      case 'value':
+        return { ...p, off: fixed !== undefined && p.off !== undefined ? p.off + fixed : undefined };
+      case 'mem':
+      case 'ptr':
+        return p;
+      default:
+        return scalarReg(OPAQUE, pc);
+    }
+  };
+  const alu = (st: State, pc: number, info: OpcodeInfo, insn: Insn): boolean => {
+    const op = aluVariant(info, insn.off);
+    if (!op) return false;
+    const a = st.regs[insn.dst];
+    const b: Reg = info.srcReg ? st.regs[insn.src] : scalarReg(constant(info.width === 64 ? immToU64(insn.imm) : immToU32(insn.imm)), pc);
+    if (op === 'mov' && info.width === 64) {
+      // A register copy keeps the value's identity, so a later comparison on either copy refines both.
+      st.regs[insn.dst] = b.k === 'scalar' ? { k: 'scalar', s: b.s, def: pc } : b;
+      return true;
+    }
+    const as = asScalar(a);
+    const bs = asScalar(b);
+    if (as && bs) {
+      const s = info.width === 64 ? alu64(op, as, bs, insn.off) : alu32(op, as, bs, insn.off);
+      st.regs[insn.dst] = scalarReg(s, pc);
+      return true;
+    }
+    if (info.width === 64 && (op === 'add' || op === 'sub')) {
+      if (!as && bs) {
+        st.regs[insn.dst] = movePointer(st, a, bs, op === 'sub', pc);
+        return true;
+      }
+      if (as && !bs && op === 'add') {
+        st.regs[insn.dst] = movePointer(st, b, as, false, pc);
+        return true;
+      }
+      if (!as && !bs && op === 'sub') {
+        // Difference of two packet pointers on one base is exact; anything else is a number we do not follow.
+        const same = (a.k === 'pkt' || a.k === 'meta') && a.k === b.k && a.id === (b as typeof a).id;
+        st.regs[insn.dst] = scalarReg(same ? constant(BigInt(a.off - (b as typeof a).off)) : OPAQUE, pc);
+        return true;
+      }
+    }
+    st.regs[insn.dst] = scalarReg(OPAQUE, pc);
+    return true;
+  };
+
+  // ---- branches ----
+  /** Replace every copy of scalar `from` (same object) by `to` throughout the state. */
+  const refineScalar = (st: State, from: Scalar, to: Scalar) => {
+    if (from !== to) replaceScalar(st, from, { k: 'scalar', s: to, def: -1 });
+  };
+  const setNull = (st: State, nullId: number, isNull: boolean, pc: number) => {
+    mapAllRegs(st, (r) => {
+      if ((r.k === 'value' || r.k === 'mem') && r.nullId === nullId) return isNull ? scalarReg(constant(0n), pc) : { ...r, nullId: 0 };
+      return r;
+    });
+  };
+  /** Learn from `a op b` being `truth` for pointer comparisons; returns false when that side cannot happen. */
+  const pointerBranch = (st: State, op: JmpOp, a: Reg, b: Reg, truth: boolean, pc: number): boolean => {
+    // Null checks of map values and other nullable pointers.
+    if ((op === 'jeq' || op === 'jne') && ((nullable(a) && isZero(b)) || (nullable(b) && isZero(a)))) {
+      const p = (nullable(a) ? a : b) as Reg & { nullId: number };
+      setNull(st, p.nullId, (op === 'jeq') === truth, pc);
+      return true;
+    }
+    // Packet pointer against data_end (or a metadata pointer against data): learn the proven range.
+    let p: Reg = a, lim: Reg = b, o = op;
+    if (a.k === 'end' || (a.k === 'pkt' && b.k === 'meta')) {
+      p = b;
+      lim = a;
+      o = SWAPPED[op];
+    }
+    const isLimit = (p.k === 'pkt' && lim.k === 'end' && lim.gen === st.gen) ||
+      (p.k === 'meta' && lim.k === 'pkt' && lim.id === PKT_ID && lim.off === 0 && lim.gen === st.gen);
+    if (!isLimit) return true;
+    // p <= limit: the bytes before p are inside; p < limit: p's own byte too.
+    if ((o === 'jgt' && !truth) || (o === 'jle' && truth) || (o === 'jeq' && truth) || (o === 'jne' && !truth)) learnRange(st, p, false);
+    else if ((o === 'jge' && !truth) || (o === 'jlt' && truth)) learnRange(st, p, true);
+    return true;
+  };
+  /** Apply the outcome `truth` of a conditional jump to `st`; false when that outcome is impossible. */
+  const branch = (st: State, info: OpcodeInfo, insn: Insn, truth: boolean, pc: number): boolean => {
+    const op = info.jmp!;
+    const a = st.regs[insn.dst];
+    const b: Reg = info.srcReg ? st.regs[insn.src] : scalarReg(constant(info.width === 64 ? immToU64(insn.imm) : immToU32(insn.imm)), pc);
+    const as = asScalar(a);
+    const bs = asScalar(b);
+    if (as && bs) {
+      if (info.srcReg && insn.src === insn.dst) return true;
+      const r = info.width === 64 ? (truth ? assume(op, as, bs) : assumeNot(op, as, bs)) : assume32(op, as, bs, truth);
+      if (!r) return false;
+      if (a.k === 'scalar') refineScalar(st, a.s, r[0]);
+      if (b.k === 'scalar' && info.srcReg) refineScalar(st, b.s, r[1]);
+      return true;
+    }
+    if (info.width !== 64) return true;
+    return pointerBranch(st, op, a, b, truth, pc);
+  };
+
+  // ---- helper calls ----
+  const helperCall = (st: State, id: number, pc: number): void => {
+    const r = st.regs;
+    const name = helperName(id) ?? `helper #${id}`;
+    let r0: Reg = scalarReg(OPAQUE, pc);
+    const mapArg = r[1].k === 'map' ? r[1].map : undefined;
+    switch (id) {
+      case H.map_lookup_elem:
+      case H.map_lookup_percpu_elem:
+        r0 = mapArg !== undefined ? { k: 'value', map: mapArg, off: 0, nullId: nextId++ } : { k: 'mem', nullId: nextId++ };
+        break;
+      case H.map_update_elem:
+      case H.map_delete_elem:
+      case H.map_push_elem:
+      case H.map_pop_elem:
+        if (mapArg !== undefined && readonlyMap(mapArg)) report('readonly-write', pc, msg.readonlyWrite(mapOf(mapArg), 'helper'));
+        r0 = scalarReg(signedRange(-4095n, 0n, false), pc);
+        break;
+      case H.ktime_get_ns:
+        r0 = scalarReg(unknown(false), pc);
+        break;
+      case H.get_prandom_u32:
+      case H.get_smp_processor_id:
+        r0 = scalarReg(unsignedRange(0n, 0xffffffffn, false), pc);
+        break;
+      case H.tail_call:
+        // On success the callee runs instead and never comes back; the path that continues is the failed call.
+        invalidatePacket(st, pc, 'bpf_tail_call');
+        r0 = NONE;
+        break;
+      case H.redirect:
+        st.redirected = true;
+        r0 = scalarReg(unsignedRange(0n, 4n, false), pc);
+        break;
+      case H.redirect_map: {
+        st.redirected = true;
+        const f = r[3].k === 'scalar' && isConst(r[3].s) ? r[3].s.umin : undefined;
+        // The low two flag bits are the action returned when the key has no entry (C.6).
+        r0 = scalarReg(f !== undefined && (f & ~0x1bn) === 0n ? unsignedRange(f & 3n, 4n, false) : unsignedRange(0n, 4n, false), pc);
+        break;
+      }
+      case H.xdp_adjust_head:
+      case H.xdp_adjust_tail:
+      case H.xdp_adjust_meta:
+        invalidatePacket(st, pc, name);
+        if (id !== H.xdp_adjust_meta) st.modified = true;
+        r0 = scalarReg(signedRange(-524n, 0n, false), pc);
+        break;
+      case H.xdp_store_bytes:
+        st.modified = true;
+        if (opts.driverMode === 'readonly-page') report('readonly-page-write', pc, msg.readonlyPageWrite('helper'));
+        r0 = scalarReg(signedRange(-22n, 0n, false), pc);
+        break;
+      case H.xdp_load_bytes: {
+        const buf = r[3];
+        const len = r[4].k === 'scalar' && isConst(r[4].s) ? Number(r[4].s.umin & 0xffffn) : undefined;
+        if (buf.k === 'stack') clobberStackFrom(st, buf.frame, buf.off, len);
+        if (buf.k === 'value' && readonlyMap(buf.map)) report('readonly-write', pc, msg.readonlyWrite(mapOf(buf.map), 'helper'));
+        r0 = scalarReg(signedRange(-22n, 0n, false), pc);
+        break;
+      }
+      case H.xdp_get_buff_len:
+        r0 = scalarReg(unsignedRange(0n, 0xffffffffn, false), pc);
+        break;
+      case H.fib_lookup: {
+        const len = r[3].k === 'scalar' && isConst(r[3].s) ? Number(r[3].s.umin & 0xffffn) : undefined;
+        if (r[2].k === 'stack') clobberStackFrom(st, r[2].frame, r[2].off, len);
+        r0 = scalarReg(signedRange(-4095n, 9n, false), pc);
+        break;
+      }
+      case H.ringbuf_reserve:
+      case H.sk_lookup_tcp:
+      case H.sk_lookup_udp:
+      case H.skc_lookup_tcp:
+        r0 = { k: 'mem', nullId: nextId++ };
+        break;
+      default:
+        break;
+    }
+    if (!READS_ONLY.has(id) && id !== H.fib_lookup && id !== H.xdp_load_bytes) {
+      // A helper we do not model may write through any stack pointer it gets.
+      for (let i = 1; i <= 5; i++) {
+        const a = r[i];
+        if (a.k === 'stack') clobberStackFrom(st, a.frame, a.off, undefined);
+      }
+    }
+    r[0] = r0;
+    r[1] = r[2] = r[3] = r[4] = r[5] = NONE;
+  };
+
+  // ---- program exit ----
+  const entryLine = prog.lines[0]?.line;
+  /**
+   * The slot whose line a finding about the returned value goes to: where r0 got its value, unless clang hoisted
+   * that into the function's first line (`r0 = 9` before the checks, a common schedule); then the last conditional
+   * jump on the path, which is the `if (...) return ...` that chose it.
+   */
+  const attribute = (st: State, def: number, exitPc: number): number => {
+    if (def < 0) return st.lastJump ?? exitPc;
+    const line = prog.lines[def]?.line;
+    if ((line === undefined || line === entryLine) && st.lastJump !== undefined) return st.lastJump;
+    // Returns that clang merged into one shared block carry that block's line (often the closing brace); the jump
+    // this path took into the block is the statement that chose the value.
+    const t = st.lastTaken;
+    if (t && t.to <= def && preds[t.to] > 1 && !hasTargetBetween(t.to, def)) return t.from;
+    return def;
+  };
+  const hasTargetBetween = (from: number, to: number): boolean => {
+    for (let pc = from + 1; pc <= to; pc++) if (preds[pc] > 1 || prune[pc]) return true;
+    return false;
+  };
+  const exitChecks = (st: State, pc: number): void => {
+    const r0 = st.regs[0];
+    if (r0.k === 'none') return;
+    if (r0.k !== 'scalar') {
+      if (r0.k !== 'ptr' && r0.k !== 'mem') report('invalid-action', pc, msg.invalidActionPointer());
+      return;
+    }
+    const where = attribute(st, r0.def, pc);
+    const v = low32(r0.s);
+    if (!r0.s.opaque && v.umax > 4n) {
+      if (isConst(v)) report('invalid-action', where, msg.invalidActionConst(Number(v.umin)), msg.showValue(Number(v.umin)));
+      else if (r0.s.smin < 0n && r0.s.smin >= -4095n && r0.s.smax <= 4n) {
+        // A small negative range: an error code passed through.
+        const [lo, hi] = [Number(r0.s.smin), Number(r0.s.smax)];
+        report('invalid-action', where, msg.invalidActionRange(lo, hi, 'an error result (negative errno)'), msg.showRange(lo, hi));
+      } else {
+        const [lo, hi] = [Number(v.umin), Number(v.umax)];
+        report('invalid-action', where, msg.invalidActionRange(lo, hi, 'data the program read or computed'), msg.showRange(lo, hi));
+      }
+      return;
+    }
+    if (!isConst(v)) return;
+    if (v.umin === 4n && !st.redirected) report('redirect-without-target', where, msg.redirectWithoutTarget());
+    if (v.umin === 3n && !st.modified) report('tx-unmodified', where, msg.txUnmodified());
+  };
+
+  // ---- the walk ----
+  const initial: State = {
+    pc: 0,
+    regs: [NONE, { k: 'ctx', off: 0 }, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, { k: 'stack', frame: 0, off: 0 }],
+    frames: [{ stack: new Map() }],
+    ranges: new Map([[PKT_ID, 0], [META_ID, 0]]),
+    gen: 0,
+    redirected: false,
+    modified: false,
+    steps: 0,
+  };
+  const work: State[] = [initial];
+  const callerMask = ~0b111111; // r0..r5 are replaced when a callee returns.
+  const liveMasks: number[] = [];
+
+  walk: while (work.length > 0) {
+    const st = work.pop()!;
+    for (;;) {
+      const pc = st.pc;
+      if (pc < 0 || pc >= n) break;
+      if (++steps > opts.maxSteps) {
+        gaveUp = `stopped after ${opts.maxSteps} instructions`;
+        break walk;
+      }
+      if (prune[pc]) {
+        if (++visits[pc] > opts.maxVisitsPerSlot) {
+          gaveUp ??= `slot ${pc} reached more than ${opts.maxVisitsPerSlot} times (a loop the analysis cannot bound)`;
+          break;
+        }
+        const list = (seen[pc] ??= []);
+        const top = st.frames.length - 1;
+        for (let f = 0; f < top; f++) liveMasks[f] = live[st.frames[f].returnPc!] & callerMask;
+        liveMasks[top] = live[pc];
+        let pruned = false;
+        for (const old of list) {
+          if (covers(old, st, liveMasks)) {
+            pruned = true;
+            break;
+          }
+        }
+        if (pruned) break;
+        if (visits[pc] > opts.widenAfter) {
+          // A loop that keeps producing new states here: widen into the newest stored state and walk the result,
+          // which covers both (see widen). States of another shape keep the path-by-path walk.
+          let joined: State | undefined;
+          for (let i = list.length - 1; i >= 0 && !joined; i--) {
+            joined = widen(list[i], st, liveMasks);
+            if (joined) list[i] = cloneState(joined);
+          }
+          if (joined) {
+            joined.pc = pc;
+            work.push(joined);
+            continue walk;
+          }
+        }
+        if (list.length < opts.maxStatesPerSlot) list.push(cloneState(st));
+      }
+      const insn = insns[pc];
+      const info = infos[pc];
+      if (!info) break;
+      const r = st.regs;
+      switch (info.kind) {
+        case 'alu':
+          if (!alu(st, pc, info, insn)) {
+            gaveUp ??= `ALU instruction at slot ${pc} has reserved fields set`;
+            continue walk;
+          }
+          st.pc = pc + 1;
+          break;
+        case 'end': {
+          const s = asScalar(r[insn.dst]) ?? OPAQUE;
+          r[insn.dst] = scalarReg(endian(s, info.end!, insn.imm), pc);
+          st.pc = pc + 1;
+          break;
+        }
+        case 'lddw': {
+          switch (insn.src) {
+            case PSEUDO_IMM64:
+              r[insn.dst] = scalarReg(constant((BigInt(insn.nextImm ?? 0) << 32n) | BigInt(insn.imm >>> 0)), pc);
+              break;
+            case PSEUDO_MAP_FD:
+            case PSEUDO_MAP_IDX:
+              r[insn.dst] = { k: 'map', map: insn.imm };
+              break;
+            case PSEUDO_MAP_VALUE:
+            case PSEUDO_MAP_IDX_VALUE:
+              r[insn.dst] = { k: 'value', map: insn.imm, off: insn.nextImm ?? 0, nullId: 0 };
+              break;
+            case PSEUDO_FUNC:
+              r[insn.dst] = { k: 'func', pc: pc + 1 + insn.imm };
+              break;
+            default:
+              r[insn.dst] = { k: 'ptr' };
+          }
+          st.pc = pc + 2;
+          break;
+        }
+        case 'ldx':
+        case 'ldxsx':
+          r[insn.dst] = load(st, r[insn.src], insn.off, info.size!, info.kind === 'ldxsx', pc);
+          st.pc = pc + 1;
+          break;
+        case 'st': {
+          const v = scalarReg(info.size === 8 ? constant(immToU64(insn.imm)) : truncate(constant(immToU64(insn.imm)), info.size!), pc);
+          store(st, r[insn.dst], insn.off, info.size!, v, pc);
+          st.pc = pc + 1;
+          break;
+        }
+        case 'stx':
+          store(st, r[insn.dst], insn.off, info.size!, r[insn.src], pc);
+          st.pc = pc + 1;
+          break;
+        case 'atomic': {
+          const a = atomicOp(insn.imm);
+          if (!a) {
+            gaveUp ??= `atomic instruction at slot ${pc} has an unknown operation`;
+            continue walk;
+          }
+          if (a.op === 'load_acq') {
+            r[insn.dst] = load(st, r[insn.src], insn.off, info.size!, false, pc);
+          } else if (a.op === 'store_rel') {
+            store(st, r[insn.dst], insn.off, info.size!, r[insn.src], pc);
+          } else {
+            const base = r[insn.dst];
+            store(st, base, insn.off, info.size!, scalarReg(unknownBytes(info.size!, true), pc), pc);
+            if (a.op === 'cmpxchg') r[0] = scalarReg(unknownBytes(info.size!, true), pc);
+            else if (a.fetch) r[insn.src] = scalarReg(unknownBytes(info.size!, true), pc);
+          }
+          st.pc = pc + 1;
+          break;
+        }
+        case 'ja':
+          st.pc = pc + 1 + (info.cls === 'jmp32' ? insn.imm : insn.off);
+          st.lastTaken = { from: pc, to: st.pc };
+          break;
+        case 'jcond': {
+          const other = cloneState(st);
+          other.pc = pc + 1 + insn.off;
+          work.push(other);
+          st.pc = pc + 1;
+          break;
+        }
+        case 'jump': {
+          st.lastJump = pc;
+          const taken = cloneState(st);
+          if (branch(taken, info, insn, true, pc)) {
+            taken.pc = pc + 1 + insn.off;
+            taken.lastTaken = { from: pc, to: taken.pc };
+            work.push(taken);
+          }
+          if (!branch(st, info, insn, false, pc)) continue walk;
+          st.pc = pc + 1;
+          break;
+        }
+        case 'call':
+          if (insn.src === CALL_LOCAL) {
+            if (st.frames.length >= MAX_FRAMES) {
+              gaveUp ??= `call depth above ${MAX_FRAMES} at slot ${pc}`;
+              continue walk;
+            }
+            const caller = st.frames[st.frames.length - 1];
+            caller.saved = r.slice();
+            caller.returnPc = pc + 1;
+            const frame = st.frames.length;
+            st.frames.push({ stack: new Map() });
+            st.regs = [NONE, r[1], r[2], r[3], r[4], r[5], NONE, NONE, NONE, NONE, { k: 'stack', frame, off: 0 }];
+            st.pc = pc + 1 + insn.imm;
+          } else if (insn.src === CALL_HELPER) {
+            helperCall(st, insn.imm, pc);
+            st.pc = pc + 1;
+          } else {
+            r[0] = scalarReg(OPAQUE, pc);
+            r[1] = r[2] = r[3] = r[4] = r[5] = NONE;
+            st.pc = pc + 1;
+          }
+          break;
+        case 'exit': {
+          if (st.frames.length > 1) {
+            const r0 = r[0];
+            st.frames.pop();
+            const caller = st.frames[st.frames.length - 1];
+            st.regs = caller.saved!;
+            st.pc = caller.returnPc!;
+            caller.saved = undefined;
+            caller.returnPc = undefined;
+            st.regs[0] = r0;
+            st.regs[1] = st.regs[2] = st.regs[3] = st.regs[4] = st.regs[5] = NONE;
+            break;
+          }
+          exitChecks(st, pc);
+          continue walk;
+        }
+        default:
+          // Legacy packet loads and anything else the analysis does not follow: stop this path.
+          gaveUp ??= `instruction at slot ${pc} (${info.mnemonic}) is not followed`;
+          continue walk;
+      }
+      st.steps++;
+    }
+  }
+  return { issues, complete: gaveUp === undefined, steps, gaveUp };
+}

@@ -1,0 +1,121 @@
+// The words of the bytecode findings: what happens at run time (or at load time) and what was likely meant.
+// Facts follow /work/shared/reference/xdp-semantics.md (C.1 xdp_md, C.3 adjust helpers, C.5 actions, E.2/E.3 verifier).
+import type { MapDef } from '../../elf/types.ts';
+import { MapType } from '../../elf/types.ts';
+
+export const ACTION_NAMES = ['XDP_ABORTED', 'XDP_DROP', 'XDP_PASS', 'XDP_TX', 'XDP_REDIRECT'];
+
+const XDP_MD_FIELDS: Record<number, string> = {
+  0: 'data', 4: 'data_end', 8: 'data_meta', 12: 'ingress_ifindex', 16: 'rx_queue_index', 20: 'egress_ifindex',
+};
+
+/** What a non-action number usually is in XDP code, to say what was likely meant. */
+function likelyMeant(v: number): string | undefined {
+  const s = v | 0;
+  if (s === -1) return '-1 usually stands for "error"; XDP_ABORTED (0) or XDP_DROP (1) was likely meant';
+  if (s < 0 && s >= -4095) return `${s} looks like a negative errno passed through (e.g. a helper's error result); decide on XDP_ABORTED, XDP_DROP or XDP_PASS for the error case instead`;
+  switch (v) {
+    case 5: return '5 is TC_ACT_QUEUED in tc programs; none of the XDP actions is 5';
+    case 6: return '6 is TC_ACT_REPEAT in tc programs; none of the XDP actions is 6';
+    case 7: return '7 is TC_ACT_REDIRECT in tc programs; in XDP, XDP_REDIRECT is 4 and needs bpf_redirect/bpf_redirect_map first';
+    case 8: return '8 is TC_ACT_TRAP in tc programs';
+    default: return undefined;
+  }
+}
+
+export const showValue = (v: number): string => ((v | 0) < 0 && v > 0x7fffffff ? `${v | 0} (0x${(v >>> 0).toString(16)})` : String(v));
+export const showRange = (lo: number, hi: number): string => `${showValue(lo)}..${showValue(hi)}`;
+
+const KERNEL_INVALID_ACTION =
+  'The kernel does not check XDP return values at load time; at run time the driver calls bpf_warn_invalid_xdp_action ' +
+  '(a one-time "Illegal XDP return value" warning in the kernel log) and then drops the packet exactly like XDP_ABORTED.';
+
+export function invalidActionConst(v: number): string {
+  const hint = likelyMeant(v);
+  return `This return gives ${showValue(v)}, which is not an XDP action (0 XDP_ABORTED, 1 XDP_DROP, 2 XDP_PASS, 3 XDP_TX, 4 XDP_REDIRECT). ` +
+    KERNEL_INVALID_ACTION + (hint ? ` ${hint[0].toUpperCase()}${hint.slice(1)}.` : ' Return one of the XDP_* actions.');
+}
+
+/** Several returns that clang's line info puts on one line. */
+export function invalidActionMany(values: string[]): string {
+  return `This line returns values that are not XDP actions (${values.join(', ')}); only 0 XDP_ABORTED, 1 XDP_DROP, ` +
+    `2 XDP_PASS, 3 XDP_TX and 4 XDP_REDIRECT are. ${KERNEL_INVALID_ACTION} Return one of the XDP_* actions in each case.`;
+}
+
+export function invalidActionRange(lo: number, hi: number, source: string): string {
+  const bad = lo > 4 ? `any value from ${showValue(lo)} to ${showValue(hi)}` : `values from ${showValue(Math.max(lo, 5))} to ${showValue(hi)}`;
+  return `This return can give ${bad} (the value comes from ${source}), and those are not XDP actions (only 0..4 are). ` +
+    KERNEL_INVALID_ACTION + ' Map the value onto an XDP_* action explicitly (e.g. a switch with a default of XDP_DROP or XDP_PASS).';
+}
+
+export function invalidActionPointer(): string {
+  return 'This return gives a pointer, whose low 32 bits become the verdict: almost surely not an XDP action. ' +
+    KERNEL_INVALID_ACTION + ' Return one of the XDP_* actions.';
+}
+
+export function redirectWithoutTarget(): string {
+  return 'This returns XDP_REDIRECT, but on this path no bpf_redirect or bpf_redirect_map call chose a target. ' +
+    'The driver\'s xdp_do_redirect finds no target, counts an exception and drops the packet. ' +
+    'Return the result of bpf_redirect_map(&map, key, fallback_action) (or bpf_redirect(ifindex, 0)) instead of the constant.';
+}
+
+export function txUnmodified(): string {
+  return 'This returns XDP_TX although the frame was not changed on this path: the driver sends it back out of the ' +
+    'interface it arrived on exactly as received, so the sender gets its own packet back (same MAC and IP addresses). ' +
+    'Rewrite the headers first (e.g. swap h_source and h_dest), or return XDP_PASS or XDP_DROP if that was meant.';
+}
+
+export function ctxWrite(off: number, size: number): string {
+  const field = XDP_MD_FIELDS[off];
+  const what = field ? `ctx->${field}` : `struct xdp_md at offset ${off}`;
+  return `This stores into ${what}. Every field of struct xdp_md (data, data_end, data_meta, ingress_ifindex, ` +
+    'rx_queue_index, egress_ifindex) is read-only for an XDP program, and the verifier rejects the program at load time ' +
+    `("invalid bpf_context access off=${off} size=${size}"). To change the packet, write through the data pointer; ` +
+    'to move its start or end, call bpf_xdp_adjust_head or bpf_xdp_adjust_tail.';
+}
+
+export function readonlyWrite(map: MapDef | undefined, via: 'store' | 'helper'): string {
+  const how = via === 'store' ? 'This store writes into' : 'This helper call writes into';
+  if (!map) return `${how} read-only map memory; the verifier rejects it at load time ("write into map forbidden").`;
+  if (map.kind === 'global') {
+    return `${how} ${map.section} data (map ${map.name}), which the kernel maps read-only for the program (BPF_F_RDONLY_PROG): ` +
+      'loading fails with "write into map forbidden". const and const volatile globals are set by the loader before the ' +
+      'program loads; keep state the program changes in a non-const global (.data/.bss) or in a map.';
+  }
+  if (map.type === MapType.DEVMAP || map.type === MapType.DEVMAP_HASH) {
+    return `${how} a value of the device map ${map.name}; device map values are read-only for programs, and loading fails ` +
+      'with "write into map forbidden". Change entries from user space (bpf_map_update_elem on the map fd).';
+  }
+  return `${how} a value of map ${map.name}, which is created with BPF_F_RDONLY_PROG: programs may only read it, and ` +
+    'loading fails with "write into map forbidden". Drop the flag if the program is meant to update it.';
+}
+
+export function readonlyPageWrite(via: 'store' | 'helper'): string {
+  return `${via === 'store' ? 'This store writes into' : 'bpf_xdp_store_bytes writes into'} packet memory, but in the ` +
+    'readonly-page driver mode the driver hands XDP a page it cannot let the program change (it builds the skb by ' +
+    'copying headers out of it, option B of the 2016 design): the write faults in the simulator and breaks the frame on ' +
+    'such a driver. Leave the packet unchanged in this mode, or use a driver that builds the skb around a writable page.';
+}
+
+export function uncheckedPacketAccess(kind: 'load' | 'store', start: number, size: number, range: number, variable: boolean, meta: boolean): string {
+  const area = meta ? 'metadata' : 'packet';
+  const limit = meta ? 'data' : 'data_end';
+  const where = variable ? `${start} bytes past a variable offset` : `offset ${start}`;
+  const proven = range > 0
+    ? `on this path only ${range} byte${range === 1 ? ' is' : 's are'} proven (a check like "if (p + ${range} > ${limit})")`
+    : `on this path no comparison with ${limit} covers it`;
+  const fix = start < 0
+    ? `The access starts before the ${area} start; check the arithmetic that computed the pointer.`
+    : `Check that the pointer plus ${start + size} is not past ${limit} before the access (e.g. "if ((void *)(hdr + 1) > ${limit}) return XDP_DROP;").`;
+  return `This ${kind} of ${size} byte${size === 1 ? '' : 's'} at ${area} ${where} is not proven to be inside the ${area}: ` +
+    `${proven}. The verifier rejects the program at load time ("invalid access to packet"); without it the access could ` +
+    `read or write past the end of the frame. ${fix}`;
+}
+
+export function stalePacketPointer(helper: string, line: number | undefined): string {
+  const at = line ? ` (line ${line})` : '';
+  return `This access uses a packet pointer computed before the ${helper} call${at}. That call can move the packet data, ` +
+    'so the kernel invalidates every packet pointer derived earlier and the verifier rejects the access ' +
+    '("invalid mem access \'scalar\'"); at run time it would touch the old location. Reload ctx->data and ctx->data_end ' +
+    'after the call and check bounds again.';
+}

@@ -1,0 +1,249 @@
+// Abstract machine state for the bytecode analysis: register types in the verifier's terms (PTR_TO_CTX,
+// PTR_TO_PACKET with a fixed offset and an id, PTR_TO_PACKET_END, PTR_TO_PACKET_META, PTR_TO_STACK,
+// CONST_PTR_TO_MAP, PTR_TO_MAP_VALUE(_OR_NULL)), per-frame stack slots holding spilled registers, the proven packet
+// range per pointer id, and the per-path facts the exit checks need (a redirect target was set, the frame changed).
+//
+// Register values are immutable objects, so copying a state copies arrays and maps of references.
+import { type Scalar, covers as scalarCovers } from './scalar.ts';
+
+/**
+ * Packet pointers (`pkt`, `meta`) share a base per `id`: all pointers with the same id differ only by their fixed
+ * `off`, so a bounds check on one of them proves the range for all (the verifier's find_good_pkt_pointers). A
+ * pointer plus a variable amount gets a fresh id. `gen` is the packet generation the pointer was derived in; helpers
+ * that move the packet start a new generation, and a pointer from an older one is stale.
+ */
+export type Reg =
+  | { readonly k: 'none' }
+  | { readonly k: 'scalar'; readonly s: Scalar; readonly def: number }
+  | { readonly k: 'ctx'; readonly off: number }
+  | { readonly k: 'pkt'; readonly id: number; readonly off: number; readonly gen: number }
+  | { readonly k: 'meta'; readonly id: number; readonly off: number; readonly gen: number }
+  | { readonly k: 'end'; readonly gen: number }
+  | { readonly k: 'stack'; readonly frame: number; readonly off: number | undefined }
+  | { readonly k: 'map'; readonly map: number }
+  | { readonly k: 'value'; readonly map: number; readonly off: number | undefined; readonly nullId: number }
+  | { readonly k: 'mem'; readonly nullId: number }
+  | { readonly k: 'func'; readonly pc: number }
+  | { readonly k: 'ptr' };
+
+export const NONE: Reg = { k: 'none' };
+
+/** A spilled register (or a narrower scalar store) at a fixed stack offset. */
+export interface Slot {
+  readonly size: number;
+  readonly reg: Reg;
+}
+
+export interface Frame {
+  /** Stack slots by offset from the frame pointer (negative). */
+  stack: Map<number, Slot>;
+  /** While a callee runs: the caller's registers and where to continue. */
+  saved?: Reg[];
+  returnPc?: number;
+}
+
+export interface State {
+  pc: number;
+  regs: Reg[];
+  frames: Frame[];
+  /** Proven packet bytes per pointer id: every pointer of that id may access [base, base + range). */
+  ranges: Map<number, number>;
+  /** Packet generation: bumped by bpf_xdp_adjust_head/tail/meta and bpf_tail_call. */
+  gen: number;
+  /** The last call that invalidated packet pointers on this path (slot, helper name). */
+  invalidatedAt?: { pc: number; helper: string };
+  /** A bpf_redirect/bpf_redirect_map call happened on this path. */
+  redirected: boolean;
+  /** The frame was changed on this path (packet store, store_bytes, head/tail adjustment). */
+  modified: boolean;
+  /** Instructions executed on this path (loop bounding). */
+  steps: number;
+  /** The last conditional jump on this path (where a finding about the returned value goes when r0 was set early). */
+  lastJump?: number;
+  /** The last jump this path took (from, to), for the same purpose. */
+  lastTaken?: { from: number; to: number };
+}
+
+/** Pointer ids: 0 for pointers from ctx->data, 1 for ctx->data_meta, fresh ones from 2. */
+export const PKT_ID = 0;
+export const META_ID = 1;
+
+export function cloneState(s: State): State {
+  return {
+    pc: s.pc,
+    regs: s.regs.slice(),
+    frames: s.frames.map((f) => ({ stack: new Map(f.stack), saved: f.saved?.slice(), returnPc: f.returnPc })),
+    ranges: new Map(s.ranges),
+    gen: s.gen,
+    invalidatedAt: s.invalidatedAt,
+    redirected: s.redirected,
+    modified: s.modified,
+    steps: s.steps,
+    lastJump: s.lastJump,
+    lastTaken: s.lastTaken,
+  };
+}
+
+function swapScalar(regs: Reg[], from: object, to: Reg & { k: 'scalar' }): void {
+  for (let i = 0; i < regs.length; i++) {
+    const r = regs[i];
+    if (r.k === 'scalar' && r.s === from) regs[i] = { k: 'scalar', s: to.s, def: r.def };
+  }
+}
+
+/** Replace every copy of the scalar `from` (compared by identity: copies made by mov, spill and fill) by `to`. */
+export function replaceScalar(s: State, from: object, to: Reg & { k: 'scalar' }): void {
+  swapScalar(s.regs, from, to);
+  for (const f of s.frames) {
+    if (f.saved) swapScalar(f.saved, from, to);
+    for (const [off, slot] of f.stack) {
+      const r = slot.reg;
+      if (r.k === 'scalar' && r.s === from) f.stack.set(off, { size: slot.size, reg: { k: 'scalar', s: to.s, def: r.def } });
+    }
+  }
+}
+
+/** Apply `fn` to every register and spilled register of every frame. */
+export function mapAllRegs(s: State, fn: (r: Reg) => Reg): void {
+  for (let i = 0; i < s.regs.length; i++) s.regs[i] = fn(s.regs[i]);
+  for (const f of s.frames) {
+    if (f.saved) for (let i = 0; i < f.saved.length; i++) f.saved[i] = fn(f.saved[i]);
+    for (const [off, slot] of f.stack) {
+      const r = fn(slot.reg);
+      if (r !== slot.reg) f.stack.set(off, { size: slot.size, reg: r });
+    }
+  }
+}
+
+// Pruning compares states very often; the comparison below uses module-level functions and one reused id map
+// rather than closures, which matters when thousands of states are compared per millisecond.
+const idMap = new Map<number, number>();
+
+function sameId(a: number, b: number): boolean {
+  const seen = idMap.get(a);
+  if (seen === undefined) {
+    idMap.set(a, b);
+    return true;
+  }
+  return seen === b;
+}
+
+function regCovers(old: State, cur: State, a: Reg, b: Reg, isR0: boolean): boolean {
+  if (a === b) return true;
+  if (a.k !== b.k) return false;
+  switch (a.k) {
+    case 'none': return true;
+    case 'scalar': {
+      const bs = b as typeof a;
+      return scalarCovers(a.s, bs.s) && (!isR0 || a.def === bs.def);
+    }
+    case 'ctx': return a.off === (b as typeof a).off;
+    case 'pkt':
+    case 'meta': {
+      const bp = b as typeof a;
+      if (a.off !== bp.off || (a.gen === old.gen) !== (bp.gen === cur.gen)) return false;
+      if (a.gen !== old.gen) return true;
+      if (!sameId(a.id, bp.id)) return false;
+      return (old.ranges.get(a.id) ?? 0) <= (cur.ranges.get(bp.id) ?? 0);
+    }
+    case 'end': return (a.gen === old.gen) === ((b as typeof a).gen === cur.gen);
+    case 'stack': return a.frame === (b as typeof a).frame && a.off === (b as typeof a).off;
+    case 'map': return a.map === (b as typeof a).map;
+    case 'value': {
+      const bv = b as typeof a;
+      return a.map === bv.map && a.off === bv.off && (a.nullId === 0) === (bv.nullId === 0) && (a.nullId === 0 || sameId(-1 - a.nullId, -1 - bv.nullId));
+    }
+    case 'mem': {
+      const bm = b as typeof a;
+      return (a.nullId === 0) === (bm.nullId === 0) && (a.nullId === 0 || sameId(-1 - a.nullId, -1 - bm.nullId));
+    }
+    case 'func': return a.pc === (b as typeof a).pc;
+    case 'ptr': return true;
+  }
+}
+
+/**
+ * Does exploring `old` from this point cover everything exploring `cur` would find? True when every live register
+ * and every stack slot of `old` is at least as general as in `cur` (scalar intervals contain, packet ranges are no
+ * larger, pointer kinds match up to a consistent renaming of ids) and the path facts of `old` report no less.
+ * `live[f]` is the live-register mask for frame f (the current pc, or a caller's return slot).
+ */
+export function covers(old: State, cur: State, live: number[]): boolean {
+  if (old.frames.length !== cur.frames.length) return false;
+  if (old.redirected && !cur.redirected) return false;
+  if (old.modified && !cur.modified) return false;
+  idMap.clear();
+  const top = old.frames.length - 1;
+  for (let f = top; f >= 0; f--) {
+    const mask = live[f];
+    const ra = f === top ? old.regs : old.frames[f].saved!;
+    const rb = f === top ? cur.regs : cur.frames[f].saved!;
+    if (f !== top && old.frames[f].returnPc !== cur.frames[f].returnPc) return false;
+    for (let i = 0; i < 10; i++) {
+      if (!(mask & (1 << i))) continue;
+      if (!regCovers(old, cur, ra[i], rb[i], i === 0 && f === top)) return false;
+    }
+    const sa = old.frames[f].stack;
+    const sb = cur.frames[f].stack;
+    if (sa.size !== sb.size) return false;
+    for (const [off, slot] of sa) {
+      const other = sb.get(off);
+      if (!other || other.size !== slot.size || !regCovers(old, cur, slot.reg, other.reg, false)) return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Join `b` into `a` for a loop the path-by-path walk cannot close: registers and slots must have the same shape
+ * (same pointer kinds, offsets and ids); scalars widen (a bound that moved goes to its extreme) and become opaque, so
+ * a widened value never produces a value finding by itself; proven packet ranges take the smaller one. Undefined
+ * when the states differ in shape or in path facts.
+ */
+export function widen(a: State, b: State, live: number[]): State | undefined {
+  if (a.frames.length !== b.frames.length || a.redirected !== b.redirected || a.modified !== b.modified || a.gen !== b.gen) return undefined;
+  const out = cloneState(a);
+  const top = a.frames.length - 1;
+  for (let f = top; f >= 0; f--) {
+    if (f !== top && a.frames[f].returnPc !== b.frames[f].returnPc) return undefined;
+    const ra = f === top ? a.regs : a.frames[f].saved!;
+    const rb = f === top ? b.regs : b.frames[f].saved!;
+    const ro = f === top ? out.regs : out.frames[f].saved!;
+    for (let i = 0; i < 10; i++) {
+      if (!(live[f] & (1 << i))) continue;
+      const j = joinReg(ra[i], rb[i]);
+      if (!j) return undefined;
+      ro[i] = j;
+    }
+    const sa = a.frames[f].stack;
+    const sb = b.frames[f].stack;
+    const so = out.frames[f].stack;
+    for (const [off, slot] of sa) {
+      const other = sb.get(off);
+      const j = other && other.size === slot.size ? joinReg(slot.reg, other.reg) : undefined;
+      if (j) so.set(off, { size: slot.size, reg: j });
+      else so.delete(off);
+    }
+  }
+  for (const [id, r] of a.ranges) out.ranges.set(id, Math.min(r, b.ranges.get(id) ?? 0));
+  return out;
+}
+
+function joinReg(a: Reg, b: Reg): Reg | undefined {
+  if (a === b) return a;
+  if (a.k !== b.k) return undefined;
+  if (a.k === 'scalar') {
+    const x = a.s;
+    const y = (b as typeof a).s;
+    if (x.umin <= y.umin && x.umax >= y.umax && x.smin <= y.smin && x.smax >= y.smax && x.opaque) return a;
+    const umin = y.umin < x.umin ? 0n : x.umin;
+    const umax = y.umax > x.umax ? 0xffffffffffffffffn : x.umax;
+    const smin = y.smin < x.smin ? -(1n << 63n) : x.smin;
+    const smax = y.smax > x.smax ? (1n << 63n) - 1n : x.smax;
+    return { k: 'scalar', s: { umin, umax, smin, smax, opaque: true }, def: a.def };
+  }
+  if (a.k === 'none' || a.k === 'ptr') return a;
+  // Pointers: only identical ones join.
+  for (const key of Object.keys(a) as (keyof typeof a)[]) if (a[key] !== (b as typeof a)[key]) return undefined;
+  return a;
+}
