@@ -6,7 +6,7 @@
 // the buffer BPF_PROG_TEST_RUN gives it, so everything the kernel can show (return value, bytes, maps) stays comparable;
 // what the driver does afterwards (the path, the counters) is the model's addition.
 import type { Session } from '../session.ts';
-import { ACTIONS, actionOf, type Action } from '../session.ts';
+import { ACTIONS, actionOf, XdpLensError, type Action } from '../session.ts';
 import type { RunResult, Fault, XdpBuff } from '../vm/types.ts';
 import { MapType } from '../elf/types.ts';
 import { layoutXdpBuff, linearCapacity, packetBytes } from './frame.ts';
@@ -95,6 +95,11 @@ export class Driver {
 
   constructor(private readonly session: Session, readonly opts: DriverOptions) {
     const queues = Math.max(1, opts.queues);
+    // Queue q runs on CPU q: per-CPU maps need a value slot for every queue's CPU, or lookups there return NULL.
+    const short = session.machine.maps.find((m) => m.perCpu && m.valueSlots < queues);
+    if (short) {
+      throw new XdpLensError(`${queues} RX queues run on ${queues} CPUs, but per-CPU map ${short.def.name} was created for ${short.valueSlots}: create the session with nrCpus >= ${queues}`);
+    }
     this.pools = Array.from({ length: queues }, () => new PagePool(opts.profile.rxRingSize));
     this.pollCount = new Array(queues).fill(0);
     this.txPending = new Array(queues).fill(0);

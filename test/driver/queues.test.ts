@@ -2,8 +2,12 @@
 // maps follow the queue, and every packet of a flow stays on one queue.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setup, udpFrame, noClang } from './helpers.ts';
+import { join } from 'node:path';
+import { setup, udpFrame, noClang, PROGRAMS } from './helpers.ts';
 import { rssQueueOf } from '../../simulator/driver/rss.ts';
+import { Driver } from '../../simulator/driver/rx.ts';
+import { PROFILES } from '../../simulator/driver/profiles.ts';
+import { loadProgramFile, Session } from '../../simulator/session.ts';
 
 /** 64 flows, 3 packets each, interleaved. */
 function flows(): Uint8Array[] {
@@ -62,4 +66,12 @@ test('queues in generic mode: the skb keeps the RX queue it arrived on', { skip:
   const counts = session.mapsJson().pkts[0].values!.map((v) => Number(Buffer.from(v, 'hex').readBigUInt64LE(0)));
   assert.deepEqual(counts, perQueue);
   assert.ok(perQueue[0] > 0 && perQueue[1] > 0, perQueue.join(' '));
+});
+
+test('more queues than the session has CPUs for its per-CPU maps: a clear error, not silent NULL lookups', { skip: noClang }, () => {
+  const obj = loadProgramFile(join(PROGRAMS, 'percpu.c'));
+  const session = new Session(obj, { nrCpus: 2 });
+  assert.throws(() => new Driver(session, { mode: 'native', profile: PROFILES.mlx5, queues: 4, queueOf: rssQueueOf }),
+    /4 RX queues .* per-CPU map pkts was created for 2.*nrCpus >= 4/);
+  assert.doesNotThrow(() => new Driver(session, { mode: 'native', profile: PROFILES.mlx5, queues: 2, queueOf: rssQueueOf }));
 });
