@@ -10,11 +10,14 @@ import {
   VSCODE_VERSION,
   e2eSkip,
   extensionHostLog,
+  goToLine,
   runCommand,
+  showHover,
   runExtensionTests,
   startVSCode,
   waitForActiveEditor,
   waitForEditorText,
+  waitForProblem,
   waitForStatusBarText,
 } from './harness/index.ts';
 
@@ -30,6 +33,7 @@ exports.activate = function (context) {
   const item = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 1000);
   item.text = 'Smoke: ready';
   item.show();
+  require('./features.js').register(context);
   context.subscriptions.push(item, vscode.commands.registerCommand('xdpLensSmoke.hello', () => {
     const editor = vscode.window.activeTextEditor;
     item.text = editor
@@ -39,6 +43,29 @@ exports.activate = function (context) {
   }));
 };
 exports.deactivate = function () {};
+`;
+
+// A diagnostic and a hover, so the harness's Problems and hover waits are proven before the real extension uses them.
+const EXTENSION_FEATURES_JS = `
+const vscode = require('vscode');
+exports.register = function (context) {
+  const diagnostics = vscode.languages.createDiagnosticCollection('smoke');
+  const publish = (doc) => {
+    if (doc.languageId !== 'c') return;
+    const line = doc.getText().split('\\n').findIndex((l) => l.includes('return 2'));
+    if (line < 0) return;
+    const d = new vscode.Diagnostic(new vscode.Range(line, 2, line, 8), 'smoke: return 2 is XDP_PASS', vscode.DiagnosticSeverity.Warning);
+    diagnostics.set(doc.uri, [d]);
+  };
+  vscode.workspace.textDocuments.forEach(publish);
+  context.subscriptions.push(diagnostics, vscode.workspace.onDidOpenTextDocument(publish),
+    vscode.languages.registerHoverProvider('c', {
+      provideHover(doc, pos) {
+        const range = doc.getWordRangeAtPosition(pos);
+        if (range && doc.getText(range) === 'xdp_smoke_marker') return new vscode.Hover('**smoke hover**: the marker function', range);
+      },
+    }));
+};
 `;
 
 // The suite a test runner module would hold: it drives the extension through the vscode API inside the extension
@@ -91,6 +118,7 @@ before(() => {
     }),
   );
   writeFileSync(join(extension, 'extension.js'), EXTENSION_JS);
+  writeFileSync(join(extension, 'features.js'), EXTENSION_FEATURES_JS);
   writeFileSync(join(extension, 'passing-suite.js'), PASSING_SUITE);
   writeFileSync(join(extension, 'failing-suite.js'), FAILING_SUITE);
   writeFileSync(join(workspace, 'hello.c'), '// smoke\nint xdp_smoke_marker(void)\n{ return 2; }\n');
@@ -111,6 +139,13 @@ test('VS Code loads the extension, opens a file, shows and updates its status ba
     const png = await vs.screenshot('smoke-status-bar');
     assert.ok(statSync(png).size > 10_000, `${png} is too small to be a screenshot of the window`);
     assert.deepEqual([...readFileSync(png).subarray(1, 4)], [...Buffer.from('PNG')]);
+
+    await goToLine(vs.page, 2, 8);
+    await showHover(vs.page, 'smoke hover: the marker function');
+    await vs.screenshot('smoke-hover');
+    await vs.page.keyboard.press('Escape');
+    await waitForProblem(vs.page, 'smoke: return 2 is XDP_PASS');
+    await vs.screenshot('smoke-problems');
   } catch (e) {
     await vs.screenshot('smoke-status-bar-failure').catch(() => undefined);
     throw new Error(`${(e as Error).message}\n--- code-server output ---\n${vs.serverLog()}`, { cause: e });
