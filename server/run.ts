@@ -1,0 +1,763 @@
+// Running an XDP program on a capture inside the language server: `xdpLens/run`, `xdpLens/packets`, `xdpLens/packet`.
+//
+// A run happens here, in the server process, in slices of a few milliseconds between which the event loop turns, so
+// progress goes out, a cancellation comes in, and diagnostics and hovers keep flowing while a long capture runs. The
+// result stays here in typed arrays (a few dozen bytes per packet, a million packets in tens of megabytes); the client
+// pages through it. A packet's full detail (executed lines, bytes before and after, printk, map changes) is not kept:
+// it is recomputed by running the same object on the same capture again from the first packet, with the same seed
+// and clock, which gives exactly the same state, tracing only the packet asked for.
+//
+// Which line a packet "left" on: clang -O2 merges the returns of a function into one exit block, whose `exit`
+// instruction carries the closing brace's line. So each run watches which instructions on `return` lines (found in
+// the source text) executed, and credits the packet to the last of them whose returned constant agrees with the
+// action (a `return XDP_DROP;` whose `r0 = 1` was hoisted above a branch that was then not taken does not count).
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CancellationToken, Connection } from 'vscode-languageserver/node';
+import { Session, XdpLensError, loadProgramFile, ACTIONS, type Action } from '../simulator/session.ts';
+import { Driver, type DriverPacket } from '../simulator/driver/rx.ts';
+import { PROFILES, DEFAULT_PROFILE, DRIVER_MODES, type DriverMode } from '../simulator/driver/profiles.ts';
+import { OutputCaptures } from '../simulator/driver/output.ts';
+import { rssQueueOf } from '../simulator/driver/rss.ts';
+import { openCapture, CaptureError, type CapturedPacket, type CaptureReader } from '../simulator/net/capture.ts';
+import { summarize } from '../simulator/net/dissect.ts';
+import type { CompileOptions } from '../simulator/compile.ts';
+import type { LoadedObject } from '../simulator/elf/types.ts';
+import type { RunHooks, Machine } from '../simulator/vm/machine.ts';
+import {
+  RunRequest,
+  PacketsRequest,
+  PacketRequest,
+  type RunParams,
+  type RunResponse,
+  type RunSummary,
+  type RunExit,
+  type RunFault,
+  type PacketsParams,
+  type PacketsResult,
+  type PacketRow,
+  type PacketParams,
+  type PacketDetail,
+  type MapUpdate,
+  type XdpLensSettings,
+  type XdpAction,
+} from './protocol.ts';
+
+/** What the run handlers need from the rest of the server. */
+export interface RunHost {
+  settingsFor(uri: string): Promise<XdpLensSettings>;
+  /** clang, flags and include directories for a file, after compile_commands.json. */
+  compileOptions(path: string, settings: XdpLensSettings): CompileOptions;
+  log(message: string): void;
+}
+
+/** Runs kept for paging and detail; older ones are dropped (the client then sees an error and offers a re-run). */
+const KEEP_RUNS = 8;
+/** Work between two turns of the event loop. */
+const SLICE_MS = 25;
+const FIRST_FAULT_PACKETS = 10;
+/** Executed-line entries reported for one packet (a long loop is cut, with a marker). */
+const MAX_TRACE = 20000;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Return lines
+//
+// At -O2 a `return XDP_PASS;` usually compiles to no instruction of its own: the constant is materialised in some
+// predecessor block (carrying whatever line came before) and every path jumps to one shared `exit`. So the exit line
+// is found with a twin of the program: the same source with a no-op `goto +0` placed in front of the value of every
+// `return` (an `asm volatile` whose text names the line, so that no two of them are merged), compiled the same way.
+// The twin runs in lockstep with the real program on its own maps (they evolve identically, the marker changing
+// nothing), and the last marker it executes inside the function that exited names the return statement. Where the
+// twin cannot be built, or disagrees about the action, the packet is credited to the exit instruction's line.
+
+/** Byte ranges of code (not inside comments) on each line of C source. */
+function codeSpans(text: string): [number, number][][] {
+  const lines = text.split('\n');
+  const out: [number, number][][] = [];
+  let inComment = false;
+  for (const line of lines) {
+    const spans: [number, number][] = [];
+    let i = 0;
+    while (i < line.length) {
+      if (inComment) {
+        const end = line.indexOf('*/', i);
+        if (end < 0) {
+          i = line.length;
+          break;
+        }
+        i = end + 2;
+        inComment = false;
+        continue;
+      }
+      const block = line.indexOf('/*', i);
+      const slash = line.indexOf('//', i);
+      const stop = [block, slash].filter((x) => x >= 0).reduce((a, b) => Math.min(a, b), line.length);
+      if (stop > i) spans.push([i, stop]);
+      if (stop === line.length) break;
+      if (stop === slash && (block < 0 || slash < block)) break;
+      inComment = true;
+      i = stop + 2;
+    }
+    out.push(spans);
+  }
+  return out;
+}
+
+/** The source with a line-naming marker before the value of every `return EXPR`; lines and their count unchanged. */
+export function markReturns(text: string): string {
+  const spans = codeSpans(text);
+  return text
+    .split('\n')
+    .map((line, i) => {
+      let out = '';
+      let at = 0;
+      for (const [s, e] of spans[i] ?? []) {
+        out += line.slice(at, s);
+        out += line.slice(s, e).replace(/\breturn\b(?=\s*[^\s;])/g, `return ({ asm volatile("goto +0 /* xdp-lens ${i + 1} */"); 0; }),`);
+        at = e;
+      }
+      return out + line.slice(at);
+    })
+    .join('\n');
+}
+
+/** 1-based lines of the definition of function `name` (its signature to its closing brace), from the source text. */
+export function functionRange(text: string, name: string): [number, number] | undefined {
+  const def = new RegExp(`\\b${name.replace(/\W/g, '')}\\s*\\([^;{]*\\)\\s*\\{`, 'g');
+  const spans = codeSpans(text);
+  const lines = text.split('\n');
+  const lineStarts: number[] = [];
+  for (let i = 0, o = 0; i < lines.length; o += lines[i]!.length + 1, i++) lineStarts.push(o);
+  const lineAt = (offset: number) => {
+    let lo = 0;
+    let hi = lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (lineStarts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  };
+  const inCode = (offset: number) => {
+    const l = lineAt(offset);
+    const col = offset - lineStarts[l]!;
+    return (spans[l] ?? []).some(([s, e]) => col >= s && col < e);
+  };
+  for (let m; (m = def.exec(text)); ) {
+    if (!inCode(m.index)) continue;
+    let depth = 0;
+    for (let o = m.index + m[0].length - 1; o < text.length; o++) {
+      const c = text[o];
+      if ((c !== '{' && c !== '}') || !inCode(o)) continue;
+      depth += c === '{' ? 1 : -1;
+      if (depth === 0) return [lineAt(m.index) + 1, lineAt(o) + 1];
+    }
+    return [lineAt(m.index) + 1, lines.length];
+  }
+  return undefined;
+}
+
+/** The marked twin of a C file: its object, and per program the marker slots (slot -> return line). */
+interface Twin {
+  obj: LoadedObject;
+  markers: Map<string, Map<number, number>>;
+  /** Per program: the source line range of its entry function. */
+  range: Map<string, [number, number]>;
+}
+
+function buildTwin(path: string, text: string, compile: CompileOptions): Twin | string {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-twin-'));
+  const twinPath = join(dir, basename(path));
+  try {
+    writeFileSync(twinPath, markReturns(text));
+    let obj: LoadedObject;
+    try {
+      obj = loadProgramFile(twinPath, { ...compile, includeDirs: [dirname(path), ...(compile.includeDirs ?? [])] });
+    } catch (e) {
+      return (e as Error).message.split(twinPath).join(path);
+    }
+    const markers = new Map<string, Map<number, number>>();
+    const range = new Map<string, [number, number]>();
+    for (const p of obj.programs) {
+      const m = new Map<number, number>();
+      p.insns.forEach((insn, pc) => {
+        const loc = p.lines[pc];
+        if (insn.opcode === 0x05 && insn.off === 0 && loc?.file === twinPath) m.set(pc, loc.line);
+      });
+      markers.set(p.name, m);
+      const r = functionRange(text, p.name);
+      if (r) range.set(p.name, r);
+    }
+    return { obj, markers, range };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Follows the markers one twin run executes. */
+class MarkerTrail {
+  private lines = new Int32Array(64);
+  private n = 0;
+  private cur = '';
+  private curMarkers: Map<number, number> | undefined;
+  readonly hooks: RunHooks;
+
+  constructor(private readonly twin: Twin) {
+    this.hooks = {
+      onStep: (program, pc) => {
+        if (program !== this.cur) {
+          this.cur = program;
+          this.curMarkers = twin.markers.get(program);
+        }
+        const line = this.curMarkers?.get(pc);
+        if (line !== undefined) this.lines[this.n++ & 63] = line;
+      },
+    };
+  }
+
+  begin(): void {
+    this.n = 0;
+  }
+
+  /** The return line of the last marker inside the exiting program's entry function, else the last marker. */
+  exitLine(exitProgram: string): number | undefined {
+    const range = this.twin.range.get(exitProgram);
+    const kept = Math.min(this.n, 64);
+    for (let i = 1; i <= kept; i++) {
+      const line = this.lines[(this.n - i) & 63]!;
+      if (!range || (line >= range[0] && line <= range[1])) return line;
+    }
+    return kept > 0 ? this.lines[(this.n - 1) & 63] : undefined;
+  }
+}
+
+/** Every run of this machine goes through `hooks` (the driver calls session.runBuff, which takes none). */
+function hookMachine(machine: Machine, hooks: () => RunHooks | undefined): void {
+  const run = machine.run.bind(machine);
+  (machine as { run: Machine['run'] }).run = (program, buff, env, given) => run(program, buff, env, hooks() ?? given);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Stored runs
+
+interface RunConfig {
+  obj: LoadedObject;
+  capture: string;
+  captureStamp: string;
+  program?: string;
+  mode: DriverMode;
+  profile: string;
+  queues: number;
+  limit: number;
+}
+
+/** One run, compact: per-packet typed arrays and a few tables. */
+interface StoredRun {
+  summary: RunSummary;
+  config: RunConfig;
+  files: string[];
+  paths: string[];
+  faultKeys: string[];
+  action: Uint8Array;
+  retval: Uint32Array;
+  file: Uint16Array;
+  line: Uint32Array;
+  path: Uint8Array;
+  len: Uint32Array;
+  /** Nanoseconds since the first packet. */
+  time: Float64Array;
+  /** Index into faultKeys + 1; 0 = no fault. */
+  fault: Uint16Array;
+  summaries: string[];
+  filterCache: Map<string, Uint32Array>;
+}
+
+class Columns {
+  n = 0;
+  action = new Uint8Array(1024);
+  retval = new Uint32Array(1024);
+  file = new Uint16Array(1024);
+  line = new Uint32Array(1024);
+  path = new Uint8Array(1024);
+  len = new Uint32Array(1024);
+  time = new Float64Array(1024);
+  fault = new Uint16Array(1024);
+  summaries: string[] = [];
+
+  push(): number {
+    if (this.n === this.action.length) {
+      const grow = <T extends Uint8Array | Uint16Array | Uint32Array | Float64Array>(a: T): T => {
+        const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.action = grow(this.action);
+      this.retval = grow(this.retval);
+      this.file = grow(this.file);
+      this.line = grow(this.line);
+      this.path = grow(this.path);
+      this.len = grow(this.len);
+      this.time = grow(this.time);
+      this.fault = grow(this.fault);
+    }
+    return this.n++;
+  }
+}
+
+const runs = new Map<string, StoredRun>();
+let nextRun = 1;
+
+class Interner {
+  readonly list: string[] = [];
+  private readonly index = new Map<string, number>();
+  of(s: string): number {
+    let i = this.index.get(s);
+    if (i === undefined) {
+      i = this.list.length;
+      this.list.push(s);
+      this.index.set(s, i);
+    }
+    return i;
+  }
+}
+
+function captureStamp(path: string): string {
+  const st = statSync(path);
+  return `${st.size}:${st.mtimeMs}`;
+}
+
+function readSource(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+const formatTime = (ns: number) => (ns / 1e9).toFixed(6);
+const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
+
+/** A session and driver exactly as a run builds them: runs and detail re-runs must agree packet for packet. */
+function build(config: RunConfig): { session: Session; driver: Driver } {
+  const session = new Session(config.obj, { program: config.program, seed: 1, nrCpus: config.queues });
+  const driver = new Driver(session, {
+    mode: config.mode,
+    profile: PROFILES[config.profile]!,
+    queues: config.queues,
+    queueOf: config.queues > 1 ? rssQueueOf : undefined,
+  });
+  return { session, driver };
+}
+
+function nextPacket(reader: CaptureReader): CapturedPacket | CaptureError | undefined {
+  try {
+    return reader.next();
+  } catch (e) {
+    if (e instanceof CaptureError) return e;
+    throw e;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// xdpLens/run
+
+export async function runCapture(params: RunParams, host: RunHost, token: CancellationToken, progress?: { report(pct: number, msg: string): void }): Promise<RunResponse> {
+  const t0 = performance.now();
+  if (!params.uri.startsWith('file:')) return { error: 'only files on disk can be run' };
+  const path = fileURLToPath(params.uri);
+  const settings = await host.settingsFor(params.uri);
+  const mode = params.driverMode ?? settings.driver.mode;
+  if (!DRIVER_MODES.includes(mode)) return { error: `driver mode is one of ${DRIVER_MODES.join(', ')}, not '${mode}'` };
+  const profile = params.profile ?? (settings.driver.profile || DEFAULT_PROFILE);
+  if (!PROFILES[profile]) return { error: `driver profile is one of ${Object.keys(PROFILES).join(', ')}, not '${profile}'` };
+  const queues = Math.max(1, Math.floor(params.queues ?? settings.driver.queues ?? 1));
+  const limit = params.limit !== undefined && params.limit >= 0 ? params.limit : Infinity;
+
+  let size: number;
+  let stamp: string;
+  try {
+    const st = statSync(params.capture);
+    if (st.isDirectory()) return { error: `${params.capture}: is a directory, not a capture file` };
+    size = st.size;
+    stamp = `${st.size}:${st.mtimeMs}`;
+  } catch (e) {
+    return { error: `cannot read capture ${params.capture}: ${(e as Error).message}` };
+  }
+
+  let obj: LoadedObject;
+  const tc = performance.now();
+  try {
+    const c = host.compileOptions(path, settings);
+    obj = loadProgramFile(path, { clang: c.clang, flags: c.flags, includeDirs: c.includeDirs, cacheDir: c.cacheDir });
+  } catch (e) {
+    if (e instanceof XdpLensError) return { error: e.message };
+    throw e;
+  }
+  const compileMs = performance.now() - tc;
+  const config: RunConfig = { obj, capture: params.capture, captureStamp: stamp, program: params.program, mode, profile, queues, limit };
+  let session: Session;
+  let driver: Driver;
+  try {
+    ({ session, driver } = build(config));
+  } catch (e) {
+    if (e instanceof XdpLensError) return { error: e.message };
+    throw e;
+  }
+  // The twin that finds return lines (see above); a run without it credits packets to the exit instruction.
+  let twin: { driver: Driver; trail: MarkerTrail } | undefined;
+  let attributionNote: string | undefined;
+  const source = readSource(path);
+  if (source !== undefined && /\breturn\b/.test(source)) {
+    const t = buildTwin(path, source, host.compileOptions(path, settings));
+    if (typeof t === 'string') attributionNote = `return lines unavailable, packets are shown at the exit instruction: ${t}`;
+    else {
+      try {
+        const built = build({ ...config, obj: t.obj });
+        const trail = new MarkerTrail(t);
+        hookMachine(built.session.machine, () => trail.hooks);
+        twin = { driver: built.driver, trail };
+      } catch (e) {
+        attributionNote = `return lines unavailable: ${(e as Error).message}`;
+      }
+    }
+  }
+  if (attributionNote) host.log(attributionNote);
+
+  let reader: CaptureReader;
+  try {
+    reader = openCapture(params.capture);
+  } catch (e) {
+    if (e instanceof CaptureError) return { error: e.message };
+    throw e;
+  }
+  const outputs = params.outDir ? new OutputCaptures(params.outDir) : undefined;
+
+  const cols = new Columns();
+  const files = new Interner();
+  const paths = new Interner();
+  const faultKeys = new Interner();
+  const exits = new Map<string, RunExit>();
+  const faults: RunFault[] = [];
+  const byAction = Object.fromEntries(ACTIONS.map((a) => [a, 0])) as Record<XdpAction, number>;
+  let firstTs: bigint | undefined;
+  let bytesRead = 24;
+  let captureError: string | undefined;
+  let cancelled = false;
+  let lastPct = -1;
+
+  try {
+    for (let done = false; !done; ) {
+      if (token.isCancellationRequested) {
+        cancelled = true;
+        break;
+      }
+      const sliceEnd = performance.now() + SLICE_MS;
+      while (performance.now() < sliceEnd) {
+        if (cols.n >= limit) {
+          done = true;
+          break;
+        }
+        const pkt = nextPacket(reader);
+        if (pkt instanceof CaptureError) {
+          captureError = pkt.message;
+          done = true;
+          break;
+        }
+        if (!pkt) {
+          done = true;
+          break;
+        }
+        bytesRead += 16 + pkt.capLen;
+        firstTs ??= pkt.tsNs;
+        const r = driver.receive(pkt.frame, pkt.tsNs);
+        let returnLine: number | undefined;
+        if (twin) {
+          twin.trail.begin();
+          const shadow = twin.driver.receive(pkt.frame, pkt.tsNs);
+          if (shadow.action === r.action && !r.fault) returnLine = twin.trail.exitLine(shadow.run.exitProgram);
+        }
+        outputs?.write(pkt, r);
+        record(pkt, r, returnLine);
+      }
+      const pct = Math.min(99, Math.floor((bytesRead / Math.max(1, size)) * 100));
+      if (pct !== lastPct && progress) {
+        progress.report(pct, `${cols.n} packets`);
+        lastPct = pct;
+      }
+      if (!done) await yieldToLoop();
+    }
+  } finally {
+    reader.close();
+    driver.finish();
+    outputs?.close();
+  }
+
+  function record(pkt: CapturedPacket, r: DriverPacket, returnLine: number | undefined): void {
+    const i = cols.push();
+    const action = ACTIONS.indexOf(r.action);
+    let file = '';
+    let line = 0;
+    if (r.fault?.loc) {
+      file = r.fault.loc.file;
+      line = r.fault.loc.line;
+    } else if (returnLine !== undefined) {
+      file = path;
+      line = returnLine;
+    } else if (r.run.exitLoc) {
+      file = r.run.exitLoc.file;
+      line = r.run.exitLoc.line;
+    }
+    cols.action[i] = action;
+    cols.retval[i] = r.retval;
+    cols.file[i] = files.of(file);
+    cols.line[i] = line;
+    cols.path[i] = paths.of(r.path);
+    cols.len[i] = pkt.wireLen;
+    cols.time[i] = Number(pkt.tsNs - firstTs!);
+    cols.summaries.push(summarize(pkt.frame));
+    byAction[r.action]++;
+    const ek = `${file}\0${line}\0${r.action}`;
+    const e = exits.get(ek);
+    if (e) e.count++;
+    else exits.set(ek, { file, line, action: r.action, count: 1 });
+    if (r.fault) {
+      const fk = `${file}\0${line}\0${r.fault.kind}`;
+      const known = faultKeys.list.length;
+      const fi = faultKeys.of(fk);
+      if (fi === known) faults.push({ file, line, kind: r.fault.kind, message: r.fault.message, count: 0, firstPackets: [] });
+      const f = faults[fi]!;
+      f.count++;
+      if (f.firstPackets.length < FIRST_FAULT_PACKETS) f.firstPackets.push(pkt.index);
+      cols.fault[i] = Math.min(fi + 1, 0xffff);
+    }
+  }
+
+  const runId = `run-${nextRun++}`;
+  const summary: RunSummary = {
+    runId,
+    uri: params.uri,
+    file: path,
+    capture: params.capture,
+    program: session.program.name,
+    section: session.program.section,
+    driver: { mode, profile, queues },
+    packets: cols.n,
+    byAction,
+    exits: [...exits.values()].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.action.localeCompare(b.action)),
+    faults,
+    counters: driver.stats(),
+    ...(outputs ? { outputs: outputs.files() } : {}),
+    ...(captureError ? { captureError } : {}),
+    ...(cancelled ? { cancelled } : {}),
+    ...(attributionNote ? { attributionNote } : {}),
+    durationMs: Math.round(performance.now() - t0),
+    compileMs: Math.round(compileMs),
+  };
+  const n = cols.n;
+  runs.set(runId, {
+    summary,
+    config,
+    files: files.list,
+    paths: paths.list,
+    faultKeys: faultKeys.list,
+    action: cols.action.slice(0, n),
+    retval: cols.retval.slice(0, n),
+    file: cols.file.slice(0, n),
+    line: cols.line.slice(0, n),
+    path: cols.path.slice(0, n),
+    len: cols.len.slice(0, n),
+    time: cols.time.slice(0, n),
+    fault: cols.fault.slice(0, n),
+    summaries: cols.summaries,
+    filterCache: new Map(),
+  });
+  while (runs.size > KEEP_RUNS) runs.delete(runs.keys().next().value!);
+  host.log(`run ${runId}: ${path} on ${params.capture}: ${n} packets in ${summary.durationMs} ms (compile ${summary.compileMs} ms)${cancelled ? ', cancelled' : ''}`);
+  return { summary };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// xdpLens/packets
+
+function matching(run: StoredRun, p: PacketsParams): Uint32Array | undefined {
+  const action = p.action !== undefined ? ACTIONS.indexOf(p.action) : -1;
+  if (action < 0 && p.line === undefined && !p.faulted) return undefined;
+  const key = `${action}:${p.line ?? ''}:${p.faulted ? 1 : 0}`;
+  let hit = run.filterCache.get(key);
+  if (!hit) {
+    const n = run.action.length;
+    const idx = new Uint32Array(n);
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      if (action >= 0 && run.action[i] !== action) continue;
+      if (p.line !== undefined && run.line[i] !== p.line) continue;
+      if (p.faulted && run.fault[i] === 0) continue;
+      idx[k++] = i;
+    }
+    hit = idx.slice(0, k);
+    if (run.filterCache.size > 16) run.filterCache.clear();
+    run.filterCache.set(key, hit);
+  }
+  return hit;
+}
+
+function row(run: StoredRun, i: number): PacketRow {
+  const f = run.fault[i]!;
+  return {
+    index: i,
+    time: formatTime(run.time[i]!),
+    len: run.len[i]!,
+    summary: run.summaries[i]!,
+    action: ACTIONS[run.action[i]!]!,
+    retval: run.retval[i]!,
+    file: run.files[run.file[i]!]!,
+    line: run.line[i]!,
+    path: run.paths[run.path[i]!]!,
+    ...(f ? { fault: run.summary.faults[f - 1]?.kind ?? 'fault' } : {}),
+  };
+}
+
+export function packets(p: PacketsParams): PacketsResult {
+  const run = runs.get(p.runId);
+  if (!run) return { total: 0, rows: [], error: `run ${p.runId} is no longer held by the server: run again` };
+  const idx = matching(run, p);
+  const total = idx ? idx.length : run.action.length;
+  const offset = Math.max(0, Math.floor(p.offset));
+  const end = Math.min(total, offset + Math.max(0, Math.min(10000, Math.floor(p.limit))));
+  const rows: PacketRow[] = [];
+  for (let k = offset; k < end; k++) rows.push(row(run, idx ? idx[k]! : k));
+  return { total, rows };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// xdpLens/packet
+
+/** Byte ranges of `after` that differ from `before` at the same offset; bytes beyond `before`'s end count as changed. */
+export function changedRanges(before: Uint8Array, after: Uint8Array): [number, number][] {
+  const out: [number, number][] = [];
+  let start = -1;
+  for (let i = 0; i < after.length; i++) {
+    const diff = i >= before.length || before[i] !== after[i];
+    if (diff && start < 0) start = i;
+    if (!diff && start >= 0) {
+      out.push([start, i]);
+      start = -1;
+    }
+  }
+  if (start >= 0) out.push([start, after.length]);
+  return out;
+}
+
+type MapsJson = ReturnType<Session['mapsJson']>;
+function mapDiff(before: MapsJson, after: MapsJson): MapUpdate[] {
+  const value = (e: { value?: string; values?: string[]; program?: string }) => e.value ?? e.values?.join(' ') ?? e.program ?? '';
+  const out: MapUpdate[] = [];
+  for (const name of Object.keys(after)) {
+    const old = new Map((before[name] ?? []).map((e) => [e.key, value(e)]));
+    const now = new Map((after[name] ?? []).map((e) => [e.key, value(e)]));
+    for (const [key, v] of now) {
+      const was = old.get(key);
+      if (was !== v) out.push({ map: name, key, ...(was !== undefined ? { before: was } : {}), after: v });
+    }
+    for (const [key, was] of old) if (!now.has(key)) out.push({ map: name, key, before: was });
+  }
+  return out;
+}
+
+export async function packetDetail(p: PacketParams, token: CancellationToken): Promise<PacketDetail> {
+  const run = runs.get(p.runId);
+  const empty = (error: string): PacketDetail => ({
+    index: p.index, time: '', summary: '', action: 'XDP_ABORTED', retval: 0, file: '', line: 0, path: '', lines: [],
+    before: '', after: '', changed: [], printk: [], maps: [], error,
+  });
+  if (!run) return empty(`run ${p.runId} is no longer held by the server: run again`);
+  if (!Number.isInteger(p.index) || p.index < 0 || p.index >= run.action.length) return empty(`packet ${p.index} is not in run ${p.runId} (0..${run.action.length - 1})`);
+  try {
+    if (captureStamp(run.config.capture) !== run.config.captureStamp) return empty(`${run.config.capture} changed since the run: run again`);
+  } catch (e) {
+    return empty(`cannot read ${run.config.capture}: ${(e as Error).message}`);
+  }
+  const { session, driver } = build(run.config);
+  const executed: { file: string; line: number }[] = [];
+  let tracing = false;
+  const obj = run.config.obj;
+  const linesOf = new Map(obj.programs.map((prog) => [prog.name, prog.lines]));
+  const trace: RunHooks = {
+    onStep: (program, pc) => {
+      const loc = linesOf.get(program)?.[pc];
+      if (!loc || executed.length > MAX_TRACE) return;
+      const last = executed[executed.length - 1];
+      if (last && last.line === loc.line && last.file === loc.file) return;
+      executed.push({ file: loc.file, line: loc.line });
+    },
+  };
+  hookMachine(session.machine, () => (tracing ? trace : undefined));
+  const reader = openCapture(run.config.capture);
+  try {
+    let sliceEnd = performance.now() + SLICE_MS;
+    for (let i = 0; ; i++) {
+      const pkt = nextPacket(reader);
+      if (!(pkt && 'frame' in pkt)) return empty(`the capture ended before packet ${p.index}`);
+      if (i < p.index) {
+        driver.receive(pkt.frame, pkt.tsNs);
+        if (performance.now() > sliceEnd) {
+          await yieldToLoop();
+          if (token.isCancellationRequested) return empty('cancelled');
+          sliceEnd = performance.now() + SLICE_MS;
+        }
+        continue;
+      }
+      const mapsBefore = session.mapsJson();
+      tracing = true;
+      const r = driver.receive(pkt.frame, pkt.tsNs);
+      tracing = false;
+      const mapsAfter = session.mapsJson();
+      const after = r.out.subarray(r.metaLen);
+      const stored = row(run, i);
+      return {
+        index: i,
+        time: stored.time,
+        summary: stored.summary,
+        action: r.action,
+        retval: r.retval,
+        file: stored.file,
+        line: stored.line,
+        path: r.path,
+        ...(r.note ? { note: r.note } : {}),
+        ...(r.target ? { target: r.target } : {}),
+        ...(r.fault ? { fault: { kind: r.fault.kind, message: r.fault.message, line: r.fault.loc?.line } } : {}),
+        lines: executed,
+        before: hex(pkt.frame),
+        after: hex(after),
+        changed: changedRanges(pkt.frame, after),
+        printk: r.run.printk,
+        maps: mapDiff(mapsBefore, mapsAfter),
+        ...(stored.action !== r.action ? { error: `re-running gave ${r.action} where the run gave ${stored.action}: the program or capture changed since; run again` } : {}),
+      };
+    }
+  } finally {
+    reader.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+export function registerRunHandlers(connection: Connection, host: RunHost): void {
+  connection.onRequest(RunRequest, async (params: RunParams, token: CancellationToken): Promise<RunResponse> => {
+    const progress = connection.window.attachWorkDoneProgress(params.workDoneToken);
+    progress.begin('XDP run', 0, `${params.capture}`, true);
+    try {
+      return await runCapture(params, host, token, { report: (pct, msg) => progress.report(pct, msg) });
+    } catch (e) {
+      host.log(`run failed: ${(e as Error).stack ?? e}`);
+      return { error: `internal error: ${(e as Error).message}` };
+    } finally {
+      progress.done();
+    }
+  });
+  connection.onRequest(PacketsRequest, (params: PacketsParams): PacketsResult => packets(params));
+  connection.onRequest(PacketRequest, (params: PacketParams, token: CancellationToken) => packetDetail(params, token));
+}
