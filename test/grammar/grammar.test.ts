@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { loadGrammars, renderSnapshot, scopesOf, tokenize, SYNTAXES_DIR } from './tokenize.ts';
+import { loadGrammars, renderSnapshot, scopesOf, tokenize, SYNTAXES_DIR, type Token } from './tokenize.ts';
+import type { IGrammar } from 'vscode-textmate';
 import { REPO } from '../repo.ts';
 
 const FIXTURES = join(REPO, 'test', 'grammar', 'fixtures');
@@ -67,8 +68,8 @@ test('snapshots have no orphan files', () => {
   for (const s of readdirSync(SNAPSHOTS)) assert.ok(fixtures.has(s), `snapshot ${s} has no fixture`);
 });
 
-test('C injection: actions, helpers, sections and xdp_md fields in code, nothing in comments or strings', async () => {
-  const { c } = await grammars;
+/** What the injection must do on top of any C grammar: the sample's XDP names in code, nothing in comments/strings. */
+function checkCInjection(c: IGrammar): void {
   const src = readFileSync(join(FIXTURES, 'xdp_sample.c'), 'utf8');
   const t = tokenize(c, src);
   const at = (lineHas: string, text: string) => innermost(scopesOf(t, src, lineHas, text));
@@ -78,7 +79,7 @@ test('C injection: actions, helpers, sections and xdp_md fields in code, nothing
   assert.equal(at('? XDP_TX : XDP_REDIRECT', 'XDP_REDIRECT'), 'support.constant.xdp-action.c');
   assert.equal(at('ifindex, XDP_PASS', 'XDP_PASS'), 'support.constant.xdp-action.c');
   const notAction = t.find((x) => x.text.includes('XDP_FOO'));
-  assert.deepEqual(notAction?.scopes, [], 'XDP_FOO is not an action');
+  assert.ok(notAction && !notAction.scopes.some((sc) => sc.includes('xdp')), `XDP_FOO is not an action: ${JSON.stringify(notAction)}`);
 
   assert.equal(at('count = bpf_map_lookup_elem', 'bpf_map_lookup_elem'), 'support.function.bpf-helper.map.c');
   assert.equal(at('return bpf_redirect_map', 'bpf_redirect_map'), 'support.function.bpf-helper.redirect.c');
@@ -94,25 +95,45 @@ test('C injection: actions, helpers, sections and xdp_md fields in code, nothing
   assert.equal(at('SEC("tc")', 'tc'), 'entity.name.section.c');
   assert.equal(at('tx_ports SEC(".maps")', '.maps'), 'entity.name.section.c');
 
-  assert.equal(at('long)ctx->data;', 'data'), 'variable.other.member.xdp-md.c');
-  assert.equal(at('ctx -> data_end', 'data_end'), 'variable.other.member.xdp-md.c');
-  assert.equal(at('ctx->rx_queue_index', 'rx_queue_index'), 'variable.other.member.xdp-md.c');
-  assert.equal(at('ctx->rx_queue_index', 'ingress_ifindex'), 'variable.other.member.xdp-md.c');
-  assert.equal(at('ctx->egress_ifindex', 'egress_ifindex'), 'variable.other.member.xdp-md.c');
+  // Exactly the members read through `->` are marked, not the local variables of the same name.
+  const members = (lineHas: string) => {
+    const line = src.split('\n').findIndex((l) => l.includes(lineHas));
+    return t.filter((x) => x.line === line && innermost(x.scopes) === 'variable.other.member.xdp-md.c').map((x) => x.text);
+  };
+  assert.deepEqual(members('long)ctx->data;'), ['data']);
+  assert.deepEqual(members('ctx -> data_end'), ['data_end']);
+  assert.deepEqual(members('ctx->rx_queue_index'), ['rx_queue_index', 'ingress_ifindex']);
+  assert.deepEqual(members('ctx->egress_ifindex'), ['egress_ifindex']);
   assert.equal(at('BPF_MAP_TYPE_DEVMAP', 'BPF_MAP_TYPE_DEVMAP'), 'support.constant.bpf-map-type.c');
   assert.equal(at('BPF_FIB_LOOKUP_DIRECT', 'BPF_FIB_LOOKUP_DIRECT'), 'support.constant.bpf-flag.c');
   assert.equal(at('struct xdp_md *ctx', 'xdp_md'), 'support.type.xdp.c');
   assert.equal(at('struct bpf_fib_lookup fib', 'bpf_fib_lookup'), 'support.type.xdp.c');
 
   // Comments and strings belong to the host grammar alone.
-  const blockComment = t.filter((x) => x.line === src.split('\n').findIndex((l) => l.includes('/* XDP_DROP')));
-  assert.ok(blockComment.length > 0);
-  for (const x of blockComment) assert.deepEqual(x.scopes, ['comment.block.c'], JSON.stringify(x.text));
+  const ours = (x: Token) => x.scopes.some((sc) => /xdp|bpf-|section/.test(sc));
+  const commentLine = src.split('\n').findIndex((l) => l.includes('/* XDP_DROP'));
+  assert.ok(t.some((x) => x.line === commentLine));
+  for (const x of t.filter((x) => x.line === commentLine)) assert.ok(!ours(x) && x.scopes.some((sc) => sc.startsWith('comment.block')), JSON.stringify(x));
   const lineComment = t.find((x) => x.text.includes('truncated: XDP_PASS'));
-  assert.deepEqual(lineComment?.scopes, ['comment.line.double-slash.c']);
+  assert.ok(lineComment && !ours(lineComment) && lineComment.scopes.some((sc) => sc.startsWith('comment.line')), JSON.stringify(lineComment));
   const str = t.find((x) => x.text.includes('via bpf_redirect_map'));
-  assert.deepEqual(str?.scopes, ['string.quoted.double.c']);
+  assert.ok(str && !ours(str) && str.scopes.some((sc) => sc.startsWith('string.quoted.double')), JSON.stringify(str));
+}
+
+test('C injection: actions, helpers, sections and xdp_md fields in code, nothing in comments or strings', async () => {
+  checkCInjection((await grammars).c);
 });
+
+// VS Code's own C grammar is not vendored here, but scripts/setup-e2e.sh installs a VS Code (code-server) that ships
+// it; the injection must hold on top of it too (it takes `ctx->data` in one match from `ctx` on, for example).
+const vscodeCGrammar = join(REPO, '.cache', 'code-server', '4.100.3', 'node_modules', 'code-server', 'lib', 'vscode', 'extensions', 'cpp', 'syntaxes', 'c.tmLanguage.json');
+test(
+  "C injection on top of VS Code's C grammar",
+  { skip: existsSync(vscodeCGrammar) ? false : `VS Code's C grammar is not at ${vscodeCGrammar} (bash scripts/setup-e2e.sh installs it)` },
+  async () => {
+    checkCInjection((await loadGrammars(vscodeCGrammar)).c);
+  },
+);
 
 test('C injection: .data on a non-xdp_md struct is not claimed', async () => {
   const { c } = await grammars;

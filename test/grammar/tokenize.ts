@@ -48,11 +48,16 @@ export function grammarFile(name: string): IRawGrammar {
   return parseRawGrammar(readFileSync(path, 'utf8'), path);
 }
 
-/** A registry with the test host C grammar, the XDP injection into it and the bytecode grammar. */
-export async function loadGrammars(): Promise<{ c: IGrammar; bytecode: IGrammar }> {
+/**
+ * A registry with a C grammar (the test host unless `hostCGrammarPath` names another, e.g. VS Code's own), the XDP
+ * injection into it and the bytecode grammar.
+ */
+export async function loadGrammars(hostCGrammarPath?: string): Promise<{ c: IGrammar; bytecode: IGrammar }> {
   await loadOniguruma();
   const raw: Record<string, IRawGrammar> = {
-    'source.c': parseRawGrammar(JSON.stringify(HOST_C_GRAMMAR), 'host-c.json'),
+    'source.c': hostCGrammarPath
+      ? parseRawGrammar(readFileSync(hostCGrammarPath, 'utf8'), hostCGrammarPath)
+      : parseRawGrammar(JSON.stringify(HOST_C_GRAMMAR), 'host-c.json'),
     'source.c.xdp-injection': grammarFile('xdp-c.injection.tmLanguage.json'),
     'source.xdp-bytecode': grammarFile('xdp-bytecode.tmLanguage.json'),
   };
