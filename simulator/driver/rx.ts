@@ -317,7 +317,9 @@ export class Driver {
    */
   private resolveRedirect(pkt: DriverPacket, native: boolean): { path: DriverPath; target: string } | string {
     const t = pkt.run.redirect;
-    if (!t) return 'XDP_REDIRECT without a preceding successful bpf_redirect or bpf_redirect_map: xdp_do_redirect fails (-EINVAL) and the frame is dropped';
+    // No target recorded: the UNSPEC/default branch of xdp_do_redirect (-EBADRQC); after a failed map lookup the
+    // kernel leaves an empty ifindex target behind instead, which fails with -EINVAL. Dropped either way.
+    if (!t) return 'XDP_REDIRECT without a target from a successful bpf_redirect or bpf_redirect_map: xdp_do_redirect fails (-EBADRQC, or -EINVAL after a failed map lookup) and the frame is dropped';
     const len = pkt.out.length - pkt.metaLen;
     const checkDev = (ifindex: number | undefined, via: string): string | undefined => {
       if (ifindex === undefined) return `${via}: no target device`;

@@ -43,7 +43,7 @@ test('native: bpf_redirect(ifindex), devmap, devmap_hash, cpumap and xskmap entr
 test('native: a missing target takes the error path (redirect_error), counted, page back to the pool', { skip: noClang }, () => {
   const cases: [number, RegExp][] = [
     [2, /no device with ifindex 99 \(-EINVAL\)/], // bpf_redirect to an ifindex that does not exist
-    [9, /without a preceding successful bpf_redirect/], // XDP_REDIRECT with no helper call at all
+    [9, /without a target from a successful bpf_redirect.*-EBADRQC/], // XDP_REDIRECT with no helper call at all
     [1, /lo does not implement ndo_xdp_xmit \(-EOPNOTSUPP\)/], // loopback has no XDP transmit hook
   ];
   for (const [sel, note] of cases) {
