@@ -1273,26 +1273,29 @@ export class Analyzer {
       const shown = c.name ? `${c.via ? `\`${c.via}\` (= ${c.name})` : `\`${c.name}\``}` : `${c.v}`;
       const fromElsewhere = c.origin && !(c.origin.file === this.unit.file && c.origin.range.line === here.line && c.origin.range.column >= here.column);
       const where = c.callee
-        ? ` returned by ${c.callee}()`
+        ? ''
         : fromElsewhere && c.origin
           ? ` (set on ${c.origin.file === this.unit.file ? '' : `${c.origin.file}:`}line ${c.origin.range.line})`
           : '';
-      const value = c.v < 0 ? `${c.v}, which reaches the driver as the u32 ${(c.v >>> 0).toString()}` : `${c.v}`;
+      const value = c.v < 0 ? `${c.v} (the driver sees the u32 ${(c.v >>> 0).toString()})` : `${c.v}`;
       if (foreign && Number.isInteger(foreign.value) && c.v >= 0 && c.v <= 4) {
         return `${shown}${where} is a ${foreign.family} verdict, not an XDP action: its value ${c.v} means ${XDP_ACTIONS[c.v]} to the XDP driver${foreign.likely ? `; ${foreign.likely} was likely meant` : ''}`;
       }
       if (foreign) {
         return `${shown}${where} is a ${foreign.family} verdict, not an XDP action: its value ${value} is outside 0..4${foreign.likely ? `; ${foreign.likely} was likely meant` : ''}`;
       }
-      if (c.note) return `${c.note}${where && !c.callee ? where : ''}, so the program can return ${value}`;
+      if (c.note) return `${c.note}, so the program can return ${value}`;
       if (c.name) return `${shown}${where} is ${value}, not an XDP action`;
-      return `${where ? `the value${where}` : 'the program returns'} ${value}, which is not an XDP action`;
+      if (c.callee) return `${c.callee}() can return ${value}, which is not an XDP action`;
+      return `${c.v}${where} is not an XDP action${c.v < 0 ? ` (the driver sees the u32 ${(c.v >>> 0).toString()})` : ''}`;
     };
     const outOfRange = bad.some((c) => c.v < 0 || c.v > 4 || !Number.isInteger(c.v));
     const consequence = outOfRange
       ? 'A value outside 0..4 makes the driver print "Illegal XDP return value" once and then drop every such frame as if XDP_ABORTED was returned (a silent aborted drop).'
       : 'The driver acts on the number, not on what the name meant.';
-    const subject = expr && unparen(expr).type === 'identifier' && !bad.every((c) => c.name === unparen(expr).text) ? `\`${unparen(expr).text}\` can be: ` : '';
+    const exprText = expr ? unparen(expr).text : '';
+    const subject =
+      expr && unparen(expr).type === 'identifier' && !bad.every((c) => c.name === exprText || c.via === exprText) ? `Through \`${exprText}\`: ` : '';
     const list = bad.slice(0, 4).map(describe).join('; ');
     const suggestion = outOfRange && !bad.some((c) => foreignOf(c)?.likely) ? ' Return one of XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_TX or XDP_REDIRECT (an error path usually means XDP_DROP or XDP_ABORTED).' : '';
     const fixes: Fix[] = [];
