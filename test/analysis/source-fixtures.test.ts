@@ -66,3 +66,25 @@ for (const name of readdirSync(join(DIR, 'clean')).filter((f) => f.endsWith('.c'
     assert.deepEqual(findings.map((f) => `${f.line}:${f.column} ${f.rule}: ${f.message}`), []);
   });
 }
+
+// The clean programs are clean because the analysis follows them, not because it skips them: one small edit each
+// turns them into a finding.
+const MUTATIONS: [string, string | RegExp, string, string][] = [
+  ['syn_guard.c', 'if ((void *)(tcp + 1) > data_end)', 'if (0)', 'unchecked-packet-access'],
+  ['ipip_balancer.c', 'return XDP_TX;', 'return TC_ACT_OK;', 'invalid-action'],
+  ['ipip_balancer.c', /\n\tdata = \(void \*\)\(long\)ctx->data;/, '\n\t;', 'stale-packet-pointer'],
+  ['fib_router.c', 'if (iph + 1 > data_end)', 'if (0)', 'unchecked-packet-access'],
+  ['cursor_parsers.c', 'xdp_stats_record_action(ctx, action);', 'xdp_stats_record_action(ctx, action + 5);', 'invalid-action'],
+  ['syn_guard.c', 'reflect(eth, ip, tcp);', ';', 'tx-unmodified'],
+];
+
+for (const [name, from, to, rule] of MUTATIONS) {
+  test(`clean program ${name} reports ${rule} once \`${String(from).slice(0, 30)}\` is changed`, () => {
+    const file = join(DIR, 'clean', name);
+    const text = readFileSync(file, 'utf8');
+    const mutated = text.replace(from, to);
+    assert.notEqual(mutated, text);
+    const rules = analyzeSource(file, mutated).map((f) => f.rule);
+    assert.ok(rules.includes(rule), `got ${rules.join(', ') || 'nothing'}`);
+  });
+}

@@ -84,6 +84,8 @@ export class Analyzer {
   private site: Node | undefined;
   private frames: Frame[] = [];
   private expanding = new Set<string>();
+  /** Stale pointers already reported, by invalidating call and packet root: the first use is the one to fix. */
+  private staleReported = new Set<string>();
 
   constructor(
     readonly decls: Decls,
@@ -1132,7 +1134,11 @@ export class Analyzer {
     const v = p.v;
     if (v.k !== 'pkt') return;
     if (v.stale) {
-      this.staleUse(v.stale, ptrNode, n);
+      const key = `${v.stale.file}:${v.stale.line}:${v.root}`;
+      if (!this.staleReported.has(key)) {
+        this.staleReported.add(key);
+        this.staleUse(v.stale, ptrNode, n);
+      }
       return;
     }
     const proven = st.proven.get(v.root) ?? 0;
@@ -1141,8 +1147,12 @@ export class Analyzer {
     if (need !== null && v.off! + extra! < 0) return; // before data: headroom/metadata, not this rule's business
     const ok = need !== null ? proven >= need : proven > 0;
     if (ok) return;
-    st.proven.set(v.root, need ?? Infinity);
-    const what = v.region === 'meta' ? 'metadata' : 'packet';
+    // Take the range as proven from here on, as far as the bounds check the quick fix inserts would prove it
+    // (the whole object the pointer points to), so one missing check is one finding.
+    const object = p.t ? pointeeSize(p.t, this.decls) : undefined;
+    const cover = v.off !== null && object !== undefined ? v.off + object * ((index ?? 0) + 1) : 0;
+    st.proven.set(v.root, need === null ? Infinity : Math.max(need, cover));
+    const what = v.region === 'meta' ? 'metadata' : v.root.includes('+[') ? 'header (which starts at a variable offset)' : 'packet';
     const bound = v.region === 'meta' ? 'ctx->data' : 'data_end';
     const ptrText = ptrNode.text.length <= 40 ? ptrNode.text : 'this pointer';
     const range =
