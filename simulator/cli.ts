@@ -11,10 +11,14 @@ import { OutputCaptures } from './driver/output.ts';
 import { rssQueueOf } from './driver/rss.ts';
 import { openCapture, CaptureError, type CapturedPacket } from './net/capture.ts';
 import { summarize } from './net/dissect.ts';
+import { analyzeFile } from './analysis/index.ts';
+import { formatJson, formatSarif, formatText, REPORT_FORMATS, type ReportFormat } from './analysis/report.ts';
+import type { Finding } from './analysis/findings.ts';
 import type { FibRoute } from './vm/types.ts';
 
 const USAGE = `Usage:
   xdp-lens run PROGRAM CAPTURE [options]     run an XDP program (.c or .o) on a pcap/pcapng capture
+  xdp-lens check FILE... [options]           report return-code misuse and writes to read-only memory
   xdp-lens help
 
 Options for run:
@@ -34,6 +38,14 @@ Options for run:
                         the program; redirected packets also per target
   -I DIR                extra include directory for clang (repeatable)
   --cflag FLAG          extra clang flag (repeatable)
+
+Options for check (exit status 1 when any finding is an error, 2 on bad usage):
+  --format text|json|sarif  text (default): file:line:col: severity: message [rule]; json: an array of
+                        {file,line,column,endLine,endColumn,severity,rule,message} (1-based); sarif: SARIF 2.1.0
+  --driver MODE         native (default) | readonly-page | generic (readonly-page reports packet writes)
+  --source-only         skip the bytecode tier (no clang)
+  --compile-commands F  take include directories and defines from a compile_commands.json
+  -I DIR, --cflag FLAG  as for run
 `;
 
 /** Writes to stdout synchronously so that piping into `head` or a slow reader never loses or reorders output. */
@@ -262,12 +274,62 @@ function tableRow(pkt: CapturedPacket, r: DriverPacket, relNs: bigint): string {
   return line;
 }
 
-export function main(argv: string[]): number {
+async function cmdCheck(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      format: { type: 'string', default: 'text' },
+      driver: { type: 'string', default: 'native' },
+      'source-only': { type: 'boolean', default: false },
+      'compile-commands': { type: 'string' },
+      I: { type: 'string', short: 'I', multiple: true },
+      cflag: { type: 'string', multiple: true },
+    },
+  });
+  if (positionals.length === 0) throw new XdpLensError(`check takes one or more C files\n\n${USAGE}`);
+  const format = values.format as ReportFormat;
+  if (!REPORT_FORMATS.includes(format)) throw new XdpLensError(`--format takes ${REPORT_FORMATS.join(', ')}, not '${values.format}'`);
+  const mode = values.driver as DriverMode;
+  if (!DRIVER_MODES.includes(mode)) throw new XdpLensError(`--driver takes ${DRIVER_MODES.join(', ')}, not '${values.driver}'`);
+  const findings: Finding[] = [];
+  const notes = new Set<string>();
+  for (const file of positionals) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new XdpLensError(`cannot read ${file}: ${(e as Error).message}`);
+    }
+    const r = await analyzeFile(file, text, {
+      driverMode: mode,
+      bytecode: !values['source-only'],
+      includeDirs: values.I,
+      flags: values.cflag,
+      compileCommands: values['compile-commands'],
+    });
+    findings.push(...r.findings);
+    for (const n of r.notes) notes.add(n);
+  }
+  for (const n of notes) process.stderr.write(`xdp-lens: ${n}\n`);
+  if (format === 'json') out(formatJson(findings));
+  else if (format === 'sarif') out(formatSarif(findings, { version: VERSION, baseDir: process.cwd() }));
+  else if (findings.length) out(formatText(findings));
+  return findings.some((f) => f.severity === 'error') ? 1 : 0;
+}
+
+/** Replaced at bundle time with package.json's version; the fallback serves runs from source. */
+declare const __XDP_LENS_VERSION__: string | undefined;
+const VERSION = typeof __XDP_LENS_VERSION__ === 'string' ? __XDP_LENS_VERSION__ : '0.0.0-dev';
+
+export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
     switch (cmd) {
       case 'run':
         return cmdRun(rest);
+      case 'check':
+        return await cmdCheck(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -287,4 +349,10 @@ export function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+main(process.argv.slice(2)).then(
+  (code) => (process.exitCode = code),
+  (e) => {
+    process.stderr.write(`xdp-lens: internal error: ${(e as Error)?.stack ?? e}\n`);
+    process.exitCode = 70;
+  },
+);

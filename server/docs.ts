@@ -1,0 +1,181 @@
+// Hover documentation: XDP actions, the helpers an XDP program uses, struct xdp_md fields and section names.
+// Written for this project from the facts in ../shared/reference (kernel 6.18 behaviour), in Markdown.
+
+export interface Doc {
+  /** First line, shown as code. */
+  signature: string;
+  body: string;
+}
+
+const OPTION_AB =
+  'Drivers build the socket buffer in one of two ways. **Option A** (writable page, `build_skb`): the SKB points at the ' +
+  'page the program saw, so rewrites are kept and frames can be forwarded at page level. **Option B** (read-only page, ' +
+  '`napi_alloc_skb` plus a header copy): the SKB gets fresh memory and the page stays read-only, so the program must not ' +
+  'write the packet.';
+
+export const ACTION_DOCS: Record<string, Doc> = {
+  XDP_ABORTED: {
+    signature: 'XDP_ABORTED = 0',
+    body:
+      'The program hit an error. The driver drops the frame, returns the page to its page pool and fires the ' +
+      '`xdp:xdp_exception` tracepoint (visible with `xdp-monitor` or `perf`). Meant for bugs, not for filtering: use ' +
+      '`XDP_DROP` to drop on purpose. Any return value above 4 is treated exactly like this, after a one-time kernel ' +
+      'warning "Illegal XDP return value".\n\nCost: the cheapest path, like `XDP_DROP`, plus the tracepoint.',
+  },
+  XDP_DROP: {
+    signature: 'XDP_DROP = 1',
+    body:
+      'Drop the frame silently. The page is recycled straight back into the RX ring or the page pool cache; nothing is ' +
+      'allocated. This is the fastest verdict and the one DDoS filters use. It works the same whether the driver hands ' +
+      'out writable or read-only pages.',
+  },
+  XDP_PASS: {
+    signature: 'XDP_PASS = 2',
+    body:
+      'Hand the frame to the kernel network stack. The driver builds an SKB from `data`..`data_end` as the program left ' +
+      'them (adjusted head/tail and metadata included) and continues to GRO and the protocol handlers.\n\n' +
+      OPTION_AB +
+      '\n\nCost: an SKB allocation, plus a header copy under option B. In XDP Lens, driver mode `native` models option A ' +
+      'and `readonly-page` models option B.',
+  },
+  XDP_TX: {
+    signature: 'XDP_TX = 3',
+    body:
+      'Send the frame back out of the interface it arrived on. The buffer is converted in place into an `xdp_frame` ' +
+      '(stored in the first 40 bytes of headroom) and queued on the XDP TX ring; the doorbell rings once per NAPI poll. ' +
+      'A full ring drops the frame and counts it. The program is expected to have rewritten the frame (swapped MAC ' +
+      'addresses at least); otherwise it goes back to the sender unchanged.\n\nRequires a writable page (option A): ' +
+      'page-level forwarding is exactly what read-only pages cannot do.',
+  },
+  XDP_REDIRECT: {
+    signature: 'XDP_REDIRECT = 4',
+    body:
+      'Forward the frame to the target chosen by the last `bpf_redirect()` or `bpf_redirect_map()` call: another ' +
+      'interface (DEVMAP, DEVMAP_HASH, or an ifindex), another CPU (CPUMAP, which builds the SKB there), or an AF_XDP ' +
+      'socket (XSKMAP). Frames are bulked and flushed at the end of the NAPI poll. Returning `XDP_REDIRECT` without ' +
+      'such a call, or with a target that does not exist, takes the error path: the frame is dropped and an exception ' +
+      'is traced. Idiom: `return bpf_redirect_map(&map, key, XDP_PASS);` (the flags give the verdict when the key is ' +
+      'missing).\n\nRequires a writable page (option A) for page-level forwarding.',
+  },
+};
+
+/** Helpers: signature, what they return, and whether they invalidate packet pointers. */
+export const HELPER_DOCS: Record<string, Doc> = {
+  bpf_map_lookup_elem: {
+    signature: 'void *bpf_map_lookup_elem(void *map, const void *key)  // helper 1',
+    body: 'Returns a pointer to the value stored under `key`, or NULL when there is none (or the index is out of range for an array). Check for NULL before using it; for a per-CPU map the pointer is this CPU\'s copy. Values of maps created with `BPF_F_RDONLY_PROG`, and of `.rodata`, must not be written.',
+  },
+  bpf_map_update_elem: {
+    signature: 'long bpf_map_update_elem(void *map, const void *key, const void *value, __u64 flags)  // helper 2',
+    body: 'Stores `value` under `key`. `flags`: `BPF_ANY` (0) create or replace, `BPF_NOEXIST` (1) only create (-EEXIST if present), `BPF_EXIST` (2) only replace (-ENOENT if absent). Returns 0 or a negative errno: -E2BIG when a hash map is full or an array index is out of range; an LRU map evicts instead of failing.',
+  },
+  bpf_map_delete_elem: {
+    signature: 'long bpf_map_delete_elem(void *map, const void *key)  // helper 3',
+    body: 'Deletes the entry; -ENOENT when absent. Arrays cannot delete (-EINVAL).',
+  },
+  bpf_ktime_get_ns: {
+    signature: '__u64 bpf_ktime_get_ns(void)  // helper 5',
+    body: 'Monotonic time in nanoseconds. In XDP Lens the clock follows the capture\'s timestamps.',
+  },
+  bpf_trace_printk: {
+    signature: 'long bpf_trace_printk(const char *fmt, __u32 fmt_size, ...)  // helper 6',
+    body: 'Writes a line to the kernel trace buffer (up to 3 arguments; `bpf_printk` uses this). GPL only. XDP Lens shows the output per packet.',
+  },
+  bpf_get_prandom_u32: {
+    signature: '__u32 bpf_get_prandom_u32(void)  // helper 7',
+    body: 'A pseudo-random number from a per-CPU generator. XDP Lens seeds it (`--seed`) so runs are repeatable.',
+  },
+  bpf_get_smp_processor_id: {
+    signature: '__u32 bpf_get_smp_processor_id(void)  // helper 8',
+    body: 'The CPU running the program: in XDP, the CPU that polls this RX queue. With `--queues N` XDP Lens runs one simulated CPU per queue.',
+  },
+  bpf_tail_call: {
+    signature: 'long bpf_tail_call(void *ctx, void *prog_array, __u32 index)  // helper 12',
+    body: 'Jumps into the program in `prog_array[index]` and never returns when it succeeds. Falls through when the slot is empty, out of range, or after 33 tail calls. **Invalidates packet pointers**: reload `data`/`data_end` after it.',
+  },
+  bpf_redirect: {
+    signature: 'long bpf_redirect(__u32 ifindex, __u64 flags)  // helper 23',
+    body: 'Chooses interface `ifindex` as the target of `XDP_REDIRECT` and returns `XDP_REDIRECT` (any non-zero flag makes it return `XDP_ABORTED`). The interface is checked only after the program returns. Return its result.',
+  },
+  bpf_perf_event_output: {
+    signature: 'long bpf_perf_event_output(void *ctx, void *map, __u64 flags, void *data, __u64 size)  // helper 25',
+    body: 'Sends a record to user space through a PERF_EVENT_ARRAY. In XDP the upper 32 bits of `flags` give how many packet bytes to append. GPL only.',
+  },
+  bpf_csum_diff: {
+    signature: '__s64 bpf_csum_diff(__be32 *from, __u32 from_size, __be32 *to, __u32 to_size, __wsum seed)  // helper 28',
+    body: 'Ones\'-complement checksum difference between two buffers, added to `seed`: used to update IP/L4 checksums after a rewrite. Returns the 16-bit folded sum (not complemented) on current kernels.',
+  },
+  bpf_xdp_adjust_head: {
+    signature: 'long bpf_xdp_adjust_head(struct xdp_md *ctx, int delta)  // helper 44',
+    body: 'Moves `data` by `delta` bytes: negative grows the packet into the headroom (to push a header), positive shrinks it. The new start must stay at least 40 bytes (plus metadata) after the buffer start and leave 14 bytes of packet. Returns 0 or -EINVAL. **Invalidates every packet pointer**: reload `data` and `data_end` from `ctx` and re-check bounds.',
+  },
+  bpf_redirect_map: {
+    signature: 'long bpf_redirect_map(void *map, __u64 key, __u64 flags)  // helper 51',
+    body: 'Chooses the entry `key` of a DEVMAP, DEVMAP_HASH, CPUMAP or XSKMAP as the target of `XDP_REDIRECT`. Returns `XDP_REDIRECT` when the entry exists; otherwise the low two bits of `flags` (so `XDP_PASS` as flags means "pass when missing"). `BPF_F_BROADCAST` sends to every devmap entry. Return its result: `return bpf_redirect_map(&tx_port, key, 0);`.',
+  },
+  bpf_xdp_adjust_meta: {
+    signature: 'long bpf_xdp_adjust_meta(struct xdp_md *ctx, int delta)  // helper 54',
+    body: 'Moves `data_meta` to make room for metadata in front of the packet (negative delta grows it). Metadata length must be a multiple of 4 and at most 252 bytes. Returns 0 or a negative errno. **Invalidates packet pointers.**',
+  },
+  bpf_xdp_adjust_tail: {
+    signature: 'long bpf_xdp_adjust_tail(struct xdp_md *ctx, int delta)  // helper 65',
+    body: 'Moves `data_end`: negative trims the packet (at least 14 bytes must remain), positive grows it into the tailroom (zero-filled), up to the start of `skb_shared_info` at the end of the buffer. Returns 0 or -EINVAL. **Invalidates packet pointers.**',
+  },
+  bpf_fib_lookup: {
+    signature: 'long bpf_fib_lookup(void *ctx, struct bpf_fib_lookup *params, int plen, __u32 flags)  // helper 69',
+    body: 'Looks up the kernel routing table (and neighbour table) for the addresses in `params`. Returns `BPF_FIB_LKUP_RET_SUCCESS` (0) with the egress ifindex and MAC addresses filled in, another `BPF_FIB_LKUP_RET_*` code, or a negative errno. GPL only. In XDP Lens the table comes from `--routes`.',
+  },
+  bpf_xdp_output: {
+    signature: 'long bpf_xdp_output(void *ctx, void *map, __u64 flags, void *data, __u64 size)  // helper 121',
+    body: 'XDP\'s perf event output, like `bpf_perf_event_output`.',
+  },
+  bpf_ringbuf_output: {
+    signature: 'long bpf_ringbuf_output(void *ringbuf, void *data, __u64 size, __u64 flags)  // helper 130',
+    body: 'Copies a record into a BPF ring buffer for user space. Returns 0 or a negative errno.',
+  },
+  bpf_xdp_get_buff_len: {
+    signature: '__u64 bpf_xdp_get_buff_len(struct xdp_md *ctx)  // helper 188',
+    body: 'Total packet length including fragments of a multi-buffer frame (`xdp.frags` programs). `data_end - data` covers only the linear part.',
+  },
+  bpf_xdp_load_bytes: {
+    signature: 'long bpf_xdp_load_bytes(struct xdp_md *ctx, __u32 offset, void *buf, __u32 len)  // helper 189',
+    body: 'Copies `len` bytes at `offset` out of the packet, across fragments. Returns 0, -EINVAL past the end, -EFAULT for offsets or lengths over 0xffff.',
+  },
+  bpf_xdp_store_bytes: {
+    signature: 'long bpf_xdp_store_bytes(struct xdp_md *ctx, __u32 offset, void *buf, __u32 len)  // helper 190',
+    body: 'Copies `len` bytes into the packet at `offset`, across fragments. Does not invalidate packet pointers. A write into the packet: not allowed when the driver hands out read-only pages (option B).',
+  },
+};
+HELPER_DOCS.bpf_printk = {
+  signature: '#define bpf_printk(fmt, ...)  // libbpf',
+  body: 'libbpf\'s wrapper around `bpf_trace_printk` (`bpf_trace_vprintk` above three arguments). XDP Lens captures the output per packet.',
+};
+
+export const XDP_MD_FIELDS: Record<string, Doc> = {
+  data: { signature: '__u32 data;  // struct xdp_md, offset 0', body: 'Start of the packet. Read it as `(void *)(long)ctx->data`; the verifier turns it into a packet pointer. Every access through it must be proven below `data_end`. Read-only: to move it use `bpf_xdp_adjust_head`.' },
+  data_end: { signature: '__u32 data_end;  // struct xdp_md, offset 4', body: 'One past the last byte of the linear packet. Compare every packet pointer against it before dereferencing. Read-only: use `bpf_xdp_adjust_tail`.' },
+  data_meta: { signature: '__u32 data_meta;  // struct xdp_md, offset 8', body: 'Start of the metadata area in front of the packet (equal to `data` when there is none). Read-only: use `bpf_xdp_adjust_meta`.' },
+  ingress_ifindex: { signature: '__u32 ingress_ifindex;  // struct xdp_md, offset 12', body: 'Interface index the frame arrived on. Read-only.' },
+  rx_queue_index: { signature: '__u32 rx_queue_index;  // struct xdp_md, offset 16', body: 'RX queue the frame arrived on (with `--queues N`, the RSS queue). Read-only.' },
+  egress_ifindex: { signature: '__u32 egress_ifindex;  // struct xdp_md, offset 20', body: 'Interface the frame is sent out of: readable only by programs attached to a DEVMAP entry (`SEC("xdp/devmap")`). Read-only.' },
+};
+
+export const SECTION_DOCS: Record<string, Doc> = {
+  xdp: { signature: 'SEC("xdp")', body: 'An XDP program. It sees single-buffer frames only; a driver refuses to attach it where frames can span several buffers (large MTU).' },
+  'xdp.frags': { signature: 'SEC("xdp.frags")', body: 'An XDP program that accepts multi-buffer frames (`BPF_F_XDP_HAS_FRAGS`): read beyond the linear part with `bpf_xdp_load_bytes` and get the full length with `bpf_xdp_get_buff_len`.' },
+  'xdp/devmap': { signature: 'SEC("xdp/devmap")', body: 'A program run on frames redirected into a DEVMAP entry, just before transmission; it may read `egress_ifindex`.' },
+  'xdp/cpumap': { signature: 'SEC("xdp/cpumap")', body: 'A program run on the remote CPU for frames redirected into a CPUMAP entry, before the SKB is built.' },
+  'xdp.frags/devmap': { signature: 'SEC("xdp.frags/devmap")', body: 'Like `xdp/devmap`, accepting multi-buffer frames.' },
+  'xdp.frags/cpumap': { signature: 'SEC("xdp.frags/cpumap")', body: 'Like `xdp/cpumap`, accepting multi-buffer frames.' },
+};
+
+export function docMarkdown(d: Doc): string {
+  return '```c\n' + d.signature + '\n```\n\n' + d.body;
+}
+
+/** The doc for a word in context: `field` is true after `->`/`.`, `section` inside SEC("..."). */
+export function lookupDoc(word: string, where: { field?: boolean; section?: boolean }): Doc | undefined {
+  if (where.section) return SECTION_DOCS[word] ?? (word.startsWith('xdp') ? SECTION_DOCS[word.startsWith('xdp.frags') ? 'xdp.frags' : 'xdp'] : undefined);
+  if (where.field) return XDP_MD_FIELDS[word];
+  return ACTION_DOCS[word] ?? HELPER_DOCS[word];
+}

@@ -1,0 +1,194 @@
+// Custom LSP messages of the XDP Lens server, declared once. The client may import these types (they carry no
+// runtime dependency on the simulator). Direction is noted on each.
+
+/** Settings under `xdpLens` (workspace/configuration). */
+export interface XdpLensSettings {
+  clang: { path: string; flags: string[] };
+  includePaths: string[];
+  /** Path of a compile_commands.json (absolute, or relative to the workspace folder). */
+  compileCommands: string;
+  driver: { mode: 'native' | 'readonly-page' | 'generic'; profile: string; queues: number };
+  /** Analyse the compiled object on save (needs clang). */
+  analyzeOnSave: boolean;
+}
+
+export const DEFAULT_SETTINGS: XdpLensSettings = {
+  clang: { path: 'clang', flags: [] },
+  includePaths: [],
+  compileCommands: '',
+  driver: { mode: 'native', profile: 'mlx5', queues: 1 },
+  analyzeOnSave: true,
+};
+
+/** client → server: the compiled program's disassembly with source lines interleaved. */
+export const BytecodeRequest = 'xdpLens/bytecode';
+export interface BytecodeParams {
+  uri: string;
+  /** Program (function or section name); default all XDP programs. */
+  program?: string;
+}
+export interface BytecodeResult {
+  /** Text for an `xdp-bytecode` document; empty when the file could not be compiled (see `error`). */
+  text: string;
+  error?: string;
+}
+
+/** server → client: state for the status bar. */
+export const StatusNotification = 'xdpLens/status';
+export interface StatusParams {
+  state: 'starting' | 'ready' | 'analysing' | 'error';
+  driverMode: string;
+  message?: string;
+}
+
+// ---- Running a program on a capture (server/run.ts). Runs live in the server process; results stay there and are
+// paged by the client, so a million packets never cross the wire at once.
+
+export type XdpAction = 'XDP_ABORTED' | 'XDP_DROP' | 'XDP_PASS' | 'XDP_TX' | 'XDP_REDIRECT';
+
+/**
+ * client → server: compile the document's file on disk, run its XDP program on a capture through the modelled driver.
+ * Supports work-done progress (percentage = share of the capture's bytes read) and cancellation: a cancelled run
+ * answers with what it has so far and `cancelled: true`.
+ */
+export const RunRequest = 'xdpLens/run';
+export interface RunParams {
+  uri: string;
+  /** Path of a pcap or pcapng file. */
+  capture: string;
+  /** Program (function or section name); default the first XDP program. */
+  program?: string;
+  /** Override the `xdpLens.driver.*` settings for this run. */
+  driverMode?: 'native' | 'readonly-page' | 'generic';
+  profile?: string;
+  queues?: number;
+  /** Stop after this many packets. */
+  limit?: number;
+  /** Write one pcap per action (and per redirect target) into this directory. */
+  outDir?: string;
+  /** LSP work-done token created by the client. */
+  workDoneToken?: string | number;
+}
+
+/** Packets that left the program at one source line with one action. */
+export interface RunExit {
+  file: string;
+  /** 1-based. The last executed `return` line when the source has one on the packet's path, else the exit instruction's line. */
+  line: number;
+  action: XdpAction;
+  count: number;
+}
+
+export interface RunFault {
+  file: string;
+  line: number;
+  kind: string;
+  message: string;
+  count: number;
+  /** Indices of the first packets that hit it (at most 10). */
+  firstPackets: number[];
+}
+
+export interface RunSummary {
+  runId: string;
+  uri: string;
+  /** Path of the C file that was compiled. */
+  file: string;
+  capture: string;
+  program: string;
+  section: string;
+  driver: { mode: string; profile: string; queues: number };
+  packets: number;
+  byAction: Record<XdpAction, number>;
+  exits: RunExit[];
+  faults: RunFault[];
+  /** Driver counters (ethtool -S style) and page pool counters. */
+  counters: Record<string, number>;
+  /** Output captures written (with `outDir`). */
+  outputs?: string[];
+  /** The capture was broken part-way: the run stopped there (the message names the file and byte offset). */
+  captureError?: string;
+  cancelled?: boolean;
+  /** Why exits are shown at the exit instruction rather than at return statements, when they are. */
+  attributionNote?: string;
+  durationMs: number;
+  compileMs: number;
+}
+
+/** The answer to `xdpLens/run`: a summary, or an error that prevented any run (compile error, unreadable capture). */
+export interface RunResponse {
+  summary?: RunSummary;
+  error?: string;
+}
+
+/** client → server: one page of a run's packets, optionally only those with one action or exit line. */
+export const PacketsRequest = 'xdpLens/packets';
+export interface PacketsParams {
+  runId: string;
+  offset: number;
+  limit: number;
+  action?: XdpAction;
+  /** Only packets that left at (or faulted on) this 1-based line. */
+  line?: number;
+  /** Only packets that faulted. */
+  faulted?: boolean;
+}
+export interface PacketRow {
+  index: number;
+  /** Seconds since the first packet, 6 decimals (like tcpdump -ttttt). */
+  time: string;
+  len: number;
+  summary: string;
+  action: XdpAction;
+  retval: number;
+  file: string;
+  line: number;
+  /** What the driver did with the frame (build_skb, page_pool_recycle, xdp_tx, ...). */
+  path: string;
+  fault?: string;
+}
+export interface PacketsResult {
+  /** Packets matching the filter. */
+  total: number;
+  rows: PacketRow[];
+  /** Set when the run is no longer held by the server (evicted or restarted). */
+  error?: string;
+}
+
+/** client → server: everything about one packet, recomputed by re-running the run deterministically up to it. */
+export const PacketRequest = 'xdpLens/packet';
+export interface PacketParams {
+  runId: string;
+  index: number;
+}
+export interface MapUpdate {
+  map: string;
+  /** Hex of the key. */
+  key: string;
+  /** Hex of the value before and after (absent: no such element); per-CPU maps join the CPUs' values with ' '. */
+  before?: string;
+  after?: string;
+}
+export interface PacketDetail {
+  index: number;
+  time: string;
+  summary: string;
+  action: XdpAction;
+  retval: number;
+  file: string;
+  line: number;
+  path: string;
+  note?: string;
+  target?: string;
+  fault?: { kind: string; message: string; line?: number };
+  /** Source lines in the order they executed (consecutive repeats merged), 1-based. */
+  lines: { file: string; line: number }[];
+  /** Hex of the frame as received and as it left the program (data..data_end and fragments). */
+  before: string;
+  after: string;
+  /** Byte ranges [start, end) of `after` that differ from `before` at the same offset (and bytes past the shorter one). */
+  changed: [number, number][];
+  printk: string[];
+  maps: MapUpdate[];
+  error?: string;
+}

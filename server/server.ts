@@ -1,0 +1,323 @@
+// The XDP Lens language server. Serves any LSP client over stdio (`node dist/server.js --stdio`) or node IPC.
+//
+// As you type: the source tier (tree-sitter) runs on the open buffer, debounced. On save (and on open): the file on
+// disk is compiled with clang and the bytecode tier runs on the object; its findings stay on screen while the buffer
+// still equals what was analysed, and are dropped as soon as it is edited (their lines may no longer be right).
+// Both tiers' findings are merged so that a mistake is reported once. Hover and quick fixes come from the same data.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  createConnection,
+  ProposedFeatures,
+  TextDocuments,
+  TextDocumentSyncKind,
+  CodeActionKind,
+  DiagnosticSeverity,
+  type CodeAction,
+  type Diagnostic,
+  type Hover,
+  type InitializeResult,
+} from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import {
+  initSourceAnalysis,
+  sourceFindings,
+  bytecodeFindings,
+  mergeFindings,
+  effectiveCompileOptions,
+  type AnalyzeOptions,
+} from '../simulator/analysis/index.ts';
+import type { Finding, Fix } from '../simulator/analysis/findings.ts';
+import { programListing } from '../simulator/analysis/listing.ts';
+import { compileC } from '../simulator/compile.ts';
+import { loadObject } from '../simulator/elf/index.ts';
+import { docMarkdown, lookupDoc } from './docs.ts';
+import { registerRunHandlers } from './run.ts';
+import {
+  BytecodeRequest,
+  DEFAULT_SETTINGS,
+  StatusNotification,
+  type BytecodeParams,
+  type BytecodeResult,
+  type StatusParams,
+  type XdpLensSettings,
+} from './protocol.ts';
+
+const connection = createConnection(ProposedFeatures.all);
+const documents = new TextDocuments(TextDocument);
+
+let hasConfiguration = false;
+let workspaceRoot: string | undefined;
+let sourceReady: Promise<void> | undefined;
+let sourceFailed: string | undefined;
+const notesShown = new Set<string>();
+
+interface DocState {
+  timer?: NodeJS.Timeout;
+  source: Finding[];
+  /** Bytecode findings and the hash of the text they were computed for. */
+  bytecode: Finding[];
+  bytecodeFor?: string;
+}
+const states = new Map<string, DocState>();
+const state = (uri: string): DocState => {
+  let s = states.get(uri);
+  if (!s) states.set(uri, (s = { source: [], bytecode: [] }));
+  return s;
+};
+
+const hash = (text: string) => createHash('sha1').update(text).digest('hex');
+const isXdpText = (text: string) => /\bSEC\s*\(\s*"xdp|__section\s*\(\s*"xdp|\bxdp_md\b|\bXDP_(PASS|DROP|TX|REDIRECT|ABORTED)\b/.test(text);
+
+function status(params: Omit<StatusParams, 'driverMode'>, settings?: XdpLensSettings): void {
+  void connection.sendNotification(StatusNotification, { driverMode: settings?.driver.mode ?? DEFAULT_SETTINGS.driver.mode, ...params });
+}
+
+connection.onInitialize((params): InitializeResult => {
+  hasConfiguration = !!params.capabilities.workspace?.configuration;
+  const folder = params.workspaceFolders?.[0]?.uri ?? params.rootUri ?? undefined;
+  workspaceRoot = folder?.startsWith('file:') ? fileURLToPath(folder) : undefined;
+  sourceReady = initSourceAnalysis().catch((e: unknown) => {
+    sourceFailed = `the C parser could not start (${(e as Error).message}); only the on-save analysis runs`;
+  });
+  return {
+    capabilities: {
+      textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
+      hoverProvider: true,
+      codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
+    },
+    serverInfo: { name: 'xdp-lens', version: typeof __XDP_LENS_VERSION__ === 'string' ? __XDP_LENS_VERSION__ : '0.0.0-dev' },
+  };
+});
+declare const __XDP_LENS_VERSION__: string | undefined;
+
+connection.onInitialized(() => {
+  status({ state: 'ready' });
+});
+
+const settingsCache = new Map<string, Promise<XdpLensSettings>>();
+function settingsFor(uri: string): Promise<XdpLensSettings> {
+  if (!hasConfiguration) return Promise.resolve(DEFAULT_SETTINGS);
+  let p = settingsCache.get(uri);
+  if (!p) {
+    p = connection.workspace
+      .getConfiguration({ scopeUri: uri, section: 'xdpLens' })
+      .then((raw: Partial<XdpLensSettings> | null) => mergeSettings(raw ?? {}))
+      .catch(() => DEFAULT_SETTINGS);
+    settingsCache.set(uri, p);
+  }
+  return p;
+}
+
+function mergeSettings(raw: Partial<XdpLensSettings>): XdpLensSettings {
+  const d = DEFAULT_SETTINGS;
+  const strings = (v: unknown, dflt: string[]) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : dflt);
+  const mode = raw.driver?.mode;
+  return {
+    clang: { path: typeof raw.clang?.path === 'string' && raw.clang.path ? raw.clang.path : d.clang.path, flags: strings(raw.clang?.flags, d.clang.flags) },
+    includePaths: strings(raw.includePaths, d.includePaths),
+    compileCommands: typeof raw.compileCommands === 'string' ? raw.compileCommands : d.compileCommands,
+    driver: {
+      mode: mode === 'native' || mode === 'readonly-page' || mode === 'generic' ? mode : d.driver.mode,
+      profile: typeof raw.driver?.profile === 'string' ? raw.driver.profile : d.driver.profile,
+      queues: typeof raw.driver?.queues === 'number' ? raw.driver.queues : d.driver.queues,
+    },
+    analyzeOnSave: typeof raw.analyzeOnSave === 'boolean' ? raw.analyzeOnSave : d.analyzeOnSave,
+  };
+}
+
+function analyzeOptions(s: XdpLensSettings): AnalyzeOptions {
+  const resolveWs = (p: string) => (isAbsolute(p) || !workspaceRoot ? p : join(workspaceRoot, p));
+  return {
+    driverMode: s.driver.mode,
+    clang: s.clang.path,
+    flags: s.clang.flags,
+    includeDirs: s.includePaths.map(resolveWs),
+    compileCommands: s.compileCommands ? resolveWs(s.compileCommands) : undefined,
+  };
+}
+
+connection.onDidChangeConfiguration(() => {
+  settingsCache.clear();
+  for (const doc of documents.all()) {
+    const s = state(doc.uri);
+    s.bytecode = [];
+    s.bytecodeFor = undefined;
+    scheduleSource(doc, 0);
+    void runBytecode(doc);
+  }
+});
+
+function filePath(uri: string): string | undefined {
+  return uri.startsWith('file:') ? fileURLToPath(uri) : undefined;
+}
+
+function scheduleSource(doc: TextDocument, delay = 25): void {
+  const s = state(doc.uri);
+  if (s.timer) clearTimeout(s.timer);
+  s.timer = setTimeout(() => {
+    s.timer = undefined;
+    void runSource(doc.uri);
+  }, delay);
+}
+
+async function runSource(uri: string): Promise<void> {
+  const doc = documents.get(uri);
+  if (!doc) return;
+  await sourceReady;
+  const settings = await settingsFor(uri);
+  const s = state(uri);
+  const text = doc.getText();
+  if (sourceFailed) note(sourceFailed);
+  s.source = sourceFailed ? [] : sourceFindings(filePath(uri) ?? uri, text, analyzeOptions(settings));
+  publish(doc);
+}
+
+async function runBytecode(doc: TextDocument): Promise<void> {
+  const path = filePath(doc.uri);
+  if (!path) return;
+  const settings = await settingsFor(doc.uri);
+  if (!settings.analyzeOnSave) return;
+  let disk: string;
+  try {
+    disk = readFileSync(path, 'utf8');
+  } catch {
+    return;
+  }
+  if (!isXdpText(disk)) return;
+  status({ state: 'analysing', message: 'compiling and analysing the object' }, settings);
+  const t0 = performance.now();
+  const r = bytecodeFindings(path, analyzeOptions(settings));
+  connection.console.log(`bytecode analysis of ${path}: clang ${r.compileMs.toFixed(0)} ms, analysis ${r.analyzeMs.toFixed(0)} ms, ${r.findings.length} findings (${(performance.now() - t0).toFixed(0)} ms)`);
+  for (const n of r.notes) note(n);
+  const s = state(doc.uri);
+  s.bytecode = r.findings;
+  s.bytecodeFor = hash(disk);
+  status({ state: 'ready' }, settings);
+  const current = documents.get(doc.uri);
+  if (current) publish(current);
+}
+
+function note(message: string): void {
+  if (notesShown.has(message)) return;
+  notesShown.add(message);
+  connection.console.warn(message);
+  void connection.window.showWarningMessage(`XDP Lens: ${message}`);
+}
+
+function publish(doc: TextDocument): void {
+  const s = state(doc.uri);
+  const path = filePath(doc.uri) ?? doc.uri;
+  const bytecode = s.bytecodeFor === hash(doc.getText()) ? s.bytecode : [];
+  const merged = mergeFindings(s.source, bytecode).filter((f) => f.file === path || f.file === doc.uri);
+  void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: merged.map(toDiagnostic) });
+}
+
+function toDiagnostic(f: Finding): Diagnostic {
+  const line = Math.max(0, f.line - 1);
+  const character = Math.max(0, f.column - 1);
+  const endLine = Math.max(line, f.endLine - 1);
+  const endCharacter = endLine === line ? Math.max(character + 1, f.endColumn - 1) : Math.max(0, f.endColumn - 1);
+  return {
+    range: { start: { line, character }, end: { line: endLine, character: endCharacter } },
+    severity: f.severity === 'error' ? DiagnosticSeverity.Error : f.severity === 'warning' ? DiagnosticSeverity.Warning : DiagnosticSeverity.Information,
+    code: String(f.rule),
+    source: 'xdp-lens',
+    message: f.message,
+    data: { fixes: f.fixes ?? [], tier: f.tier },
+  };
+}
+
+documents.onDidOpen((e) => {
+  scheduleSource(e.document, 0);
+  void runBytecode(e.document);
+});
+documents.onDidChangeContent((e) => scheduleSource(e.document));
+documents.onDidSave((e) => void runBytecode(e.document));
+documents.onDidClose((e) => {
+  const s = states.get(e.document.uri);
+  if (s?.timer) clearTimeout(s.timer);
+  states.delete(e.document.uri);
+  settingsCache.delete(e.document.uri);
+  void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
+});
+
+connection.onCodeAction((params): CodeAction[] => {
+  const actions: CodeAction[] = [];
+  for (const d of params.context.diagnostics) {
+    if (d.source !== 'xdp-lens') continue;
+    const fixes = ((d.data as { fixes?: Fix[] } | undefined)?.fixes ?? []) as Fix[];
+    for (const fix of fixes) {
+      actions.push({
+        title: fix.title,
+        kind: CodeActionKind.QuickFix,
+        diagnostics: [d],
+        isPreferred: fixes.length === 1,
+        edit: {
+          changes: {
+            [params.textDocument.uri]: fix.edits.map((e) => ({
+              range: { start: { line: e.line - 1, character: e.column - 1 }, end: { line: e.endLine - 1, character: e.endColumn - 1 } },
+              newText: e.newText,
+            })),
+          },
+        },
+      });
+    }
+  }
+  return actions;
+});
+
+connection.onHover((params): Hover | null => {
+  const doc = documents.get(params.textDocument.uri);
+  if (!doc) return null;
+  const lineText = doc.getText({ start: { line: params.position.line, character: 0 }, end: { line: params.position.line + 1, character: 0 } }).replace(/\r?\n$/, '');
+  const at = params.position.character;
+  // Inside SEC("..."): the section name.
+  const sec = /\b(?:SEC|__section)\s*\(\s*"([^"]*)"/g;
+  for (let m; (m = sec.exec(lineText)); ) {
+    const start = m.index + m[0].indexOf('"') + 1;
+    if (at >= start && at <= start + m[1]!.length) {
+      const d = lookupDoc(m[1]!, { section: true });
+      if (d) return hover(docMarkdown(d), params.position.line, start, start + m[1]!.length);
+    }
+  }
+  let s = at;
+  let e = at;
+  while (s > 0 && /\w/.test(lineText[s - 1]!)) s--;
+  while (e < lineText.length && /\w/.test(lineText[e]!)) e++;
+  if (s === e) return null;
+  const word = lineText.slice(s, e);
+  const before = lineText.slice(0, s).trimEnd();
+  const d = lookupDoc(word, { field: before.endsWith('->') || before.endsWith('.') });
+  return d ? hover(docMarkdown(d), params.position.line, s, e) : null;
+});
+
+function hover(markdown: string, line: number, s: number, e: number): Hover {
+  return { contents: { kind: 'markdown', value: markdown }, range: { start: { line, character: s }, end: { line, character: e } } };
+}
+
+connection.onRequest(BytecodeRequest, async (params: BytecodeParams): Promise<BytecodeResult> => {
+  const path = filePath(params.uri);
+  if (!path) return { text: '', error: 'only files on disk can be compiled' };
+  const settings = await settingsFor(params.uri);
+  const { compile } = effectiveCompileOptions(path, analyzeOptions(settings));
+  const r = compileC(path, compile);
+  const errors = r.diagnostics.filter((d) => d.severity === 'error');
+  if (!r.objectPath || errors.length) {
+    return { text: '', error: errors.map((d) => `${d.file}:${d.line}:${d.column}: ${d.message}`).join('\n') || r.stderr || 'clang failed' };
+  }
+  const { object, diagnostics } = loadObject(readFileSync(r.objectPath), path);
+  if (!object) return { text: '', error: diagnostics.map((d) => d.message).join('\n') };
+  return { text: programListing(object, params.program) };
+});
+
+registerRunHandlers(connection, {
+  settingsFor,
+  compileOptions: (path, settings) => effectiveCompileOptions(path, analyzeOptions(settings)).compile,
+  log: (message) => connection.console.log(message),
+});
+
+documents.listen(connection);
+connection.listen();

@@ -1,0 +1,167 @@
+// One entry point for both analysis tiers, shared by `xdp-lens check` and the language server:
+// the source tier (tree-sitter, as you type) and the bytecode tier (the compiled object, on save), merged so that a
+// mistake both tiers find is reported once. Compiler errors come back as findings too (rule `compile-error`).
+import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { compileC, type CompileOptions } from '../compile.ts';
+import { flagsFromCompileCommands } from '../compile-commands.ts';
+import { loadObject } from '../elf/index.ts';
+import type { DriverMode } from '../driver/profiles.ts';
+import type { Finding } from './findings.ts';
+import { initSourceAnalysis, analyzeSource } from './source/index.ts';
+import { analyzeObject } from './bytecode.ts';
+
+export type { Finding } from './findings.ts';
+export { initSourceAnalysis, analyzeSource, analyzeObject };
+
+export interface AnalyzeOptions {
+  driverMode?: DriverMode;
+  /** Run the bytecode tier (compiles with clang). Default true. */
+  bytecode?: boolean;
+  clang?: string;
+  /** Extra clang flags. */
+  flags?: string[];
+  includeDirs?: string[];
+  /** A compile_commands.json to take include directories and defines from. */
+  compileCommands?: string;
+  cacheDir?: string;
+}
+
+export interface AnalysisResult {
+  findings: Finding[];
+  /** Things the user should know that are not findings ("clang not found: only the source analysis ran"). */
+  notes: string[];
+  /** Milliseconds spent per tier, for logs and benchmarks. */
+  timings: { source: number; compile?: number; bytecode?: number };
+}
+
+const clangChecked = new Map<string, boolean>();
+export function clangAvailable(clang = process.env.XDP_LENS_CLANG ?? 'clang'): boolean {
+  let ok = clangChecked.get(clang);
+  if (ok === undefined) {
+    const r = spawnSync(clang, ['--version'], { stdio: 'ignore' });
+    ok = !r.error && r.status === 0;
+    clangChecked.set(clang, ok);
+  }
+  return ok;
+}
+
+/** Include directories and flags after applying a compilation database, or a note explaining why it was not used. */
+export function effectiveCompileOptions(file: string, opts: AnalyzeOptions): { compile: CompileOptions; note?: string } {
+  const includeDirs = [...(opts.includeDirs ?? [])];
+  const flags = [...(opts.flags ?? [])];
+  let note: string | undefined;
+  if (opts.compileCommands) {
+    const cc = flagsFromCompileCommands(opts.compileCommands, file);
+    if (typeof cc === 'string') note = cc;
+    else {
+      includeDirs.push(...cc.includeDirs);
+      flags.push(...cc.flags);
+    }
+  }
+  return { compile: { clang: opts.clang, flags, includeDirs, cacheDir: opts.cacheDir }, note };
+}
+
+/** The source tier alone: synchronous once `initSourceAnalysis` has resolved. */
+export function sourceFindings(file: string, text: string, opts: AnalyzeOptions): Finding[] {
+  const { compile } = effectiveCompileOptions(file, opts);
+  try {
+    return analyzeSource(file, text, { driverMode: opts.driverMode, includeDirs: compile.includeDirs });
+  } catch (e) {
+    // The source tier is total by design; this only guards the editor against a bug in it.
+    return [internalError(file, 'source', e)];
+  }
+}
+
+/** The bytecode tier on the file as saved on disk: compile, load, analyse. */
+export function bytecodeFindings(file: string, opts: AnalyzeOptions): { findings: Finding[]; notes: string[]; compileMs: number; analyzeMs: number } {
+  const notes: string[] = [];
+  const { compile, note } = effectiveCompileOptions(file, opts);
+  if (note) notes.push(note);
+  const clang = compile.clang ?? process.env.XDP_LENS_CLANG ?? 'clang';
+  if (!clangAvailable(clang)) {
+    notes.push(`clang not found (${clang}): only the source analysis ran. Install clang (Debian/Ubuntu: apt install clang llvm libbpf-dev) or set xdpLens.clang.path.`);
+    return { findings: [], notes, compileMs: 0, analyzeMs: 0 };
+  }
+  const t0 = performance.now();
+  const r = compileC(file, compile);
+  const compileMs = performance.now() - t0;
+  const errors = r.diagnostics.filter((d) => d.severity === 'error');
+  if (!r.objectPath || errors.length) {
+    const findings: Finding[] = (errors.length ? errors : [{ file, line: 1, column: 1, severity: 'error' as const, message: r.stderr.trim() || 'clang failed' }]).map((d) => ({
+      file: d.file || file,
+      line: Math.max(1, d.line),
+      column: Math.max(1, d.column),
+      endLine: Math.max(1, d.line),
+      endColumn: Math.max(1, d.column) + 1,
+      severity: 'error',
+      rule: 'compile-error',
+      message: d.message,
+      tier: 'bytecode',
+    }));
+    return { findings, notes, compileMs, analyzeMs: 0 };
+  }
+  const t1 = performance.now();
+  let findings: Finding[] = [];
+  try {
+    const { object, diagnostics } = loadObject(readFileSync(r.objectPath), file);
+    if (!object) {
+      notes.push(...diagnostics.map((d) => d.message));
+    } else {
+      for (const d of diagnostics.filter((x) => x.severity === 'error')) notes.push(d.message);
+      findings = analyzeObject(object, { driverMode: opts.driverMode });
+    }
+  } catch (e) {
+    findings = [internalError(file, 'bytecode', e)];
+  }
+  return { findings, notes, compileMs, analyzeMs: performance.now() - t1 };
+}
+
+/** Both tiers on a file; `text` is the current contents (defaults to the file on disk). */
+export async function analyzeFile(file: string, text: string | undefined, opts: AnalyzeOptions = {}): Promise<AnalysisResult> {
+  await initSourceAnalysis();
+  const notes: string[] = [];
+  const src = text ?? readFileSync(file, 'utf8');
+  const t0 = performance.now();
+  const source = sourceFindings(file, src, opts);
+  const timings: AnalysisResult['timings'] = { source: performance.now() - t0 };
+  let bytecode: Finding[] = [];
+  if (opts.bytecode !== false) {
+    const b = bytecodeFindings(file, opts);
+    bytecode = b.findings;
+    notes.push(...b.notes);
+    timings.compile = b.compileMs;
+    timings.bytecode = b.analyzeMs;
+  }
+  return { findings: mergeFindings(source, bytecode), notes, timings };
+}
+
+/**
+ * Source findings first; a bytecode finding is dropped when the source tier already reported the same rule on the
+ * same line of the same file (the source one has the better range and the quick fixes). Sorted by position.
+ */
+export function mergeFindings(source: Finding[], bytecode: Finding[]): Finding[] {
+  const key = (f: Finding) => `${f.file}\0${f.line}\0${f.rule}`;
+  const seen = new Set<string>();
+  const out: Finding[] = [];
+  for (const f of [...source, ...bytecode]) {
+    if (seen.has(key(f))) continue;
+    seen.add(key(f));
+    out.push(f);
+  }
+  return out.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || String(a.rule).localeCompare(String(b.rule)));
+}
+
+function internalError(file: string, tier: 'source' | 'bytecode', e: unknown): Finding {
+  return {
+    file,
+    line: 1,
+    column: 1,
+    endLine: 1,
+    endColumn: 1,
+    severity: 'info',
+    rule: 'internal-error',
+    message: `the ${tier} analysis stopped on an internal error (${(e as Error)?.message ?? e}); please report it`,
+    tier,
+  };
+}
