@@ -60,8 +60,34 @@ export function analyzeObjectReport(obj: LoadedObject, opts: BytecodeOptions = {
       findings.push(finding);
     }
   }
+  for (const { finding, values } of seen.values()) {
+    if (finding.rule === 'invalid-action' && values.length === 1 && !values[0].includes('..')) addActionFixes(finding, textOf(finding, obj));
+  }
   findings.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column));
   return { findings, programs };
+}
+
+/** The BTF text of a finding's line (every located slot carries its line's text). */
+function textOf(f: Finding, obj: LoadedObject): string | undefined {
+  for (const p of obj.programs) for (const l of p.lines) if (l && l.line === f.line && l.file === f.file && l.text) return l.text;
+  return undefined;
+}
+
+/**
+ * Quick fixes for a constant that is not an action, when the line holds exactly one `return <expr>;`: replace the
+ * expression by the action that was most likely meant (XDP_DROP for a drop-like value, or XDP_ABORTED / XDP_PASS).
+ */
+function addActionFixes(f: Finding, text: string | undefined): void {
+  if (!text) return;
+  const matches = [...text.matchAll(/\breturn\s+([^;]+?)\s*;/g)];
+  if (matches.length !== 1) return;
+  const m = matches[0];
+  const column = m.index! + m[0].indexOf(m[1], 6) + 1;
+  const edit = (action: string) => ({
+    title: `Return ${action} instead of ${m[1]}`,
+    edits: [{ line: f.line, column, endLine: f.line, endColumn: column + m[1].length, newText: action }],
+  });
+  f.fixes = ['XDP_DROP', 'XDP_ABORTED', 'XDP_PASS'].map(edit);
 }
 
 /** The source location of a slot; without one, the first located slot of the function containing it. */

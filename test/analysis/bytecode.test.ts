@@ -66,6 +66,18 @@ describe('bytecode analysis: rule fixtures', { skip }, () => {
   }
 });
 
+describe('bytecode analysis: quick fixes', { skip }, () => {
+  test('a constant that is not an action gets replacements on exactly the returned expression', () => {
+    const path = join(FIXTURES, 'invalid_action.c');
+    const lines = readFileSync(path, 'utf8').split('\n');
+    const f = analyzeObject(compile(path)).find((x) => x.rule === 'invalid-action' && lines[x.line - 1].includes('TC_ACT_REDIRECT'));
+    assert.ok(f?.fixes, 'invalid-action on the TC_ACT_REDIRECT line has fixes');
+    const e = f.fixes[0].edits[0];
+    assert.equal(lines[e.line - 1].slice(e.column - 1, e.endColumn - 1), 'TC_ACT_REDIRECT');
+    assert.deepEqual(f.fixes.map((x) => x.edits[0].newText), ['XDP_DROP', 'XDP_ABORTED', 'XDP_PASS']);
+  });
+});
+
 describe('bytecode analysis: clean real-world style programs', { skip }, () => {
   for (const path of cFiles(join(FIXTURES, 'clean'))) {
     test(basename(path), () => {

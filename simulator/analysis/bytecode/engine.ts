@@ -41,7 +41,7 @@ export interface EngineOptions {
 
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   driverMode: 'native',
-  maxSteps: 400_000,
+  maxSteps: 200_000,
   maxVisitsPerSlot: 4096,
   maxStatesPerSlot: 64,
   widenAfter: 48,
