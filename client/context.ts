@@ -1,0 +1,455 @@
+// The extension's state and lifecycle: the language client (started once a C file with an XDP program is open), the
+// status bar, the output channel, the commands, and the results of the last run with the views that show them.
+// The simulation itself runs in the server process; this side only asks for summaries and pages.
+import * as vscode from 'vscode';
+import { statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { LanguageClient, TransportKind, State, WorkDoneProgress, DidChangeConfigurationNotification } from 'vscode-languageclient/node';
+import {
+  BytecodeRequest,
+  PacketRequest,
+  RunRequest,
+  StatusNotification,
+  type BytecodeResult,
+  type PacketDetail,
+  type RunParams,
+  type RunResponse,
+  type RunSummary,
+  type StatusParams,
+  type XdpAction,
+} from '../server/protocol.ts';
+import { faultMessage, findXdpFunctions, formatDuration, isXdpSource, runLensTitle, statusText } from './format.ts';
+import { addRecent, captureChoices, isStale, restrictSettings, settingsKey, type RunStamp } from './state.ts';
+import { renderPacketDetail } from './hex.ts';
+import { RunDecorations, PacketsProvider, type PacketNode } from './views.ts';
+
+const RECENT_KEY = 'xdpLens.recentCaptures';
+const PACKET_SCHEME = 'xdp-lens-packet';
+const BYTECODE_SCHEME = 'xdp-bytecode';
+
+/** The last run: what was asked, what came back, and what it was computed from. */
+export interface LastRun {
+  params: RunParams;
+  summary: RunSummary;
+  stamp: RunStamp;
+}
+
+/** Settings that change what a run computes; results are stale when they differ from the run's. */
+function runSettings(uri: vscode.Uri): string {
+  const c = vscode.workspace.getConfiguration('xdpLens', uri);
+  return settingsKey({ clang: c.get('clang'), includePaths: c.get('includePaths'), compileCommands: c.get('compileCommands'), driver: c.get('driver') });
+}
+
+export class XdpLensContext implements vscode.Disposable {
+  readonly output: vscode.OutputChannel;
+  private client: LanguageClient | undefined;
+  private starting: Promise<LanguageClient> | undefined;
+  private readonly status: vscode.StatusBarItem;
+  private serverState: StatusParams['state'] = 'starting';
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly faults: vscode.DiagnosticCollection;
+  private readonly decorations: RunDecorations;
+  private readonly packets: PacketsProvider;
+  private readonly packetsView: vscode.TreeView<PacketNode>;
+  private readonly lensChanged = new vscode.EventEmitter<void>();
+  private readonly virtualDocs = new Map<string, string>();
+  private readonly virtualChanged = new vscode.EventEmitter<vscode.Uri>();
+  lastRun: LastRun | undefined;
+
+  constructor(private readonly context: vscode.ExtensionContext) {
+    this.output = vscode.window.createOutputChannel('XDP Lens');
+    this.status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 10);
+    this.status.command = 'xdpLens.chooseDriverMode';
+    this.faults = vscode.languages.createDiagnosticCollection('xdp-lens-run');
+    this.decorations = new RunDecorations();
+    this.packets = new PacketsProvider((method, params) => this.request(method, params));
+    this.packetsView = vscode.window.createTreeView('xdpLens.packets', { treeDataProvider: this.packets, showCollapseAll: true });
+    this.disposables.push(this.output, this.status, this.faults, this.decorations, this.packetsView, this.lensChanged, this.virtualChanged);
+    this.updateStatus();
+    this.status.show();
+
+    const command = (id: string, fn: (...args: never[]) => unknown) =>
+      this.disposables.push(
+        vscode.commands.registerCommand(id, async (...args: never[]) => {
+          try {
+            return await fn(...args);
+          } catch (e) {
+            const message = (e as Error).message ?? String(e);
+            this.log(`${id} failed: ${message}`);
+            void vscode.window.showErrorMessage(`XDP Lens: ${message}`);
+            return undefined;
+          }
+        }),
+      );
+    command('xdpLens.runOnCapture', (uri?: vscode.Uri | string, capture?: string) => this.runOnCapture(uri, capture));
+    command('xdpLens.rerun', () => this.rerun());
+    command('xdpLens.chooseDriverMode', () => this.chooseDriverMode());
+    command('xdpLens.showPacket', (index?: number | PacketNode) => this.showPacket(index));
+    command('xdpLens.openOutputCaptures', () => this.openOutputCaptures());
+    command('xdpLens.showBytecode', (uri?: vscode.Uri) => this.showBytecode(uri));
+    command('xdpLens.compareWithKernel', () => this.compareWithKernel());
+    command('xdpLens.filterPackets', () => this.filterPackets());
+    command('xdpLens.showPackets', () => vscode.commands.executeCommand('xdpLens.packets.focus'));
+
+    const virtual: vscode.TextDocumentContentProvider = {
+      onDidChange: this.virtualChanged.event,
+      provideTextDocumentContent: (uri) => this.virtualDocs.get(uri.toString()) ?? '',
+    };
+    this.disposables.push(
+      vscode.workspace.registerTextDocumentContentProvider(PACKET_SCHEME, virtual),
+      vscode.workspace.registerTextDocumentContentProvider(BYTECODE_SCHEME, virtual),
+      vscode.languages.registerCodeLensProvider({ language: 'c' }, { onDidChangeCodeLenses: this.lensChanged.event, provideCodeLenses: (doc) => this.codeLenses(doc) }),
+      vscode.workspace.onDidOpenTextDocument((doc) => this.maybeStart(doc)),
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        if (this.lastRun && e.document.uri.toString() === this.lastRun.stamp.uri) this.refreshRunViews();
+      }),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (!e.affectsConfiguration('xdpLens')) return;
+        this.updateStatus();
+        this.refreshRunViews();
+      }),
+      vscode.window.onDidChangeVisibleTextEditors(() => this.refreshRunViews()),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => {
+        this.updateStatus();
+        // The server pulls the settings again and, now with analyzeOnSave as configured, compiles the open files.
+        void this.client?.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
+      }),
+    );
+    for (const doc of vscode.workspace.textDocuments) this.maybeStart(doc);
+  }
+
+  log(message: string): void {
+    this.output.appendLine(`[${new Date().toISOString().slice(11, 23)}] ${message}`);
+  }
+
+  private get trusted(): boolean {
+    return vscode.workspace.isTrusted;
+  }
+
+  private updateStatus(): void {
+    const mode = vscode.workspace.getConfiguration('xdpLens').get<string>('driver.mode', 'native');
+    this.status.text = statusText(this.client ? this.serverState : 'starting', mode, this.trusted);
+    this.status.tooltip = this.trusted
+      ? `XDP Lens: server ${this.client ? this.serverState : 'not started'}; driver mode ${mode} (click to change)`
+      : 'XDP Lens: restricted mode; nothing is compiled or run in an untrusted workspace, only the source analysis';
+  }
+
+  private maybeStart(doc: vscode.TextDocument): void {
+    if (doc.languageId !== 'c' || doc.uri.scheme !== 'file' || this.starting) return;
+    if (!isXdpSource(doc.getText())) return;
+    void this.ensureClient().catch((e) => this.log(`language server failed to start: ${(e as Error).message}`));
+  }
+
+  /** Start the language server once; later calls get the same client. */
+  ensureClient(): Promise<LanguageClient> {
+    this.starting ??= this.startClient();
+    return this.starting;
+  }
+
+  private async startClient(): Promise<LanguageClient> {
+    const module = this.context.asAbsolutePath(join('dist', 'server.js'));
+    const client = new LanguageClient(
+      'xdpLens',
+      'XDP Lens',
+      { run: { module, transport: TransportKind.ipc }, debug: { module, transport: TransportKind.ipc } },
+      {
+        documentSelector: [{ scheme: 'file', language: 'c' }],
+        outputChannel: this.output,
+        synchronize: { configurationSection: 'xdpLens' },
+        middleware: {
+          workspace: {
+            configuration: async (params, token, next) => {
+              const r = await next(params, token);
+              if (!Array.isArray(r)) return r;
+              return r.map((s) => restrictSettings(s as { analyzeOnSave?: boolean }, this.trusted));
+            },
+          },
+        },
+      },
+    );
+    client.onNotification(StatusNotification, (p: StatusParams) => {
+      this.serverState = p.state;
+      this.updateStatus();
+      if (p.message && p.state === 'error') this.log(`server: ${p.message}`);
+    });
+    client.onDidChangeState((e) => {
+      if (e.newState === State.Stopped) this.serverState = 'error';
+      this.updateStatus();
+    });
+    this.client = client;
+    const t0 = Date.now();
+    this.log(`starting language server ${module}`);
+    await client.start();
+    this.log(`language server ready in ${formatDuration(Date.now() - t0)}`);
+    this.updateStatus();
+    return client;
+  }
+
+  private async request<R>(method: string, params: unknown, token?: vscode.CancellationToken): Promise<R> {
+    const client = await this.ensureClient();
+    return client.sendRequest<R>(method, params, token);
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Running
+
+  private requireTrust(what: string): void {
+    if (!this.trusted) throw new Error(`${what} compiles and runs code from this workspace, which is not trusted. Trust the workspace to use it.`);
+  }
+
+  private async xdpDocument(uri?: vscode.Uri | string): Promise<vscode.TextDocument> {
+    const target = typeof uri === 'string' ? vscode.Uri.parse(uri) : uri;
+    const doc = target ? await vscode.workspace.openTextDocument(target) : vscode.window.activeTextEditor?.document;
+    if (!doc || doc.languageId !== 'c' || doc.uri.scheme !== 'file') throw new Error('open a C file holding an XDP program first');
+    if (!isXdpSource(doc.getText())) throw new Error(`${basename(doc.uri.fsPath)} holds no XDP program (no SEC("xdp") function)`);
+    return doc;
+  }
+
+  private async pickCapture(doc: vscode.TextDocument): Promise<string | undefined> {
+    const dflt = vscode.workspace.getConfiguration('xdpLens', doc.uri).get<string>('defaultCapture', '');
+    const folder = vscode.workspace.getWorkspaceFolder(doc.uri)?.uri.fsPath;
+    const resolved = dflt && folder && !dflt.startsWith('/') ? join(folder, dflt) : dflt;
+    const recent = this.context.workspaceState.get<string[]>(RECENT_KEY, []);
+    const choices = captureChoices(resolved || undefined, recent);
+    const browse = { label: '$(folder-opened) Browse...', path: '' };
+    const items = [
+      ...choices.map((c) => ({ label: basename(c.path), description: c.isDefault ? 'default (xdpLens.defaultCapture)' : 'recent', detail: c.path, path: c.path })),
+      browse,
+    ];
+    const picked = items.length === 1 ? browse : await vscode.window.showQuickPick(items, { title: 'XDP: Run on Capture', placeHolder: 'Capture to run the program on' });
+    if (!picked) return undefined;
+    if (picked.path) return picked.path;
+    const files = await vscode.window.showOpenDialog({
+      canSelectMany: false,
+      title: 'Capture to run the XDP program on',
+      filters: { Captures: ['pcap', 'pcapng', 'cap'], 'All files': ['*'] },
+      defaultUri: folder ? vscode.Uri.file(folder) : undefined,
+    });
+    return files?.[0]?.fsPath;
+  }
+
+  async runOnCapture(uri?: vscode.Uri | string, capture?: string): Promise<RunSummary | undefined> {
+    this.requireTrust('Running on a capture');
+    const doc = await this.xdpDocument(uri);
+    const path = capture ?? (await this.pickCapture(doc));
+    if (!path) return undefined;
+    return this.run({ uri: doc.uri.toString(), capture: path }, doc);
+  }
+
+  async rerun(): Promise<RunSummary | undefined> {
+    this.requireTrust('Re-running');
+    if (!this.lastRun) return this.runOnCapture();
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(this.lastRun.params.uri));
+    const { uri, capture, program } = this.lastRun.params;
+    return this.run({ uri, capture, program }, doc);
+  }
+
+  private async run(params: RunParams, doc: vscode.TextDocument): Promise<RunSummary | undefined> {
+    if (doc.isDirty) await doc.save(); // the run compiles the file on disk
+    const storage = this.context.storageUri ?? this.context.globalStorageUri;
+    const full: RunParams = { ...params, outDir: join(storage.fsPath, 'output') };
+    const stamp: RunStamp = { uri: doc.uri.toString(), version: doc.version, settings: runSettings(doc.uri) };
+    await this.context.workspaceState.update(RECENT_KEY, addRecent(this.context.workspaceState.get<string[]>(RECENT_KEY, []), params.capture));
+    const client = await this.ensureClient();
+    const t0 = Date.now();
+    this.log(`run ${doc.uri.fsPath} on ${params.capture}`);
+    const response = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `XDP: running ${basename(doc.uri.fsPath)} on ${basename(params.capture)}`, cancellable: true },
+      async (progress, token) => {
+        const workDoneToken = `xdp-lens-run-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+        let reported = 0;
+        const sub = client.onProgress(WorkDoneProgress.type, workDoneToken, (p) => {
+          if (p.kind !== 'report' || p.percentage === undefined) return;
+          progress.report({ increment: Math.max(0, p.percentage - reported), message: p.message });
+          reported = Math.max(reported, p.percentage);
+        });
+        try {
+          return await client.sendRequest<RunResponse>(RunRequest, { ...full, workDoneToken }, token);
+        } finally {
+          sub.dispose();
+        }
+      },
+    );
+    const ms = Date.now() - t0;
+    if (response.error || !response.summary) {
+      this.log(`run failed after ${formatDuration(ms)}: ${response.error}`);
+      void vscode.window.showErrorMessage(`XDP: ${response.error ?? 'the run failed'}`);
+      return undefined;
+    }
+    const s = response.summary;
+    this.log(`${s.runId}: ${s.packets} packets of ${s.capture} in ${formatDuration(ms)} (compile ${formatDuration(s.compileMs)}, run ${formatDuration(s.durationMs)}): ${runLensTitle(s, false)}`);
+    if (s.attributionNote) this.log(s.attributionNote);
+    this.lastRun = { params: full, summary: s, stamp };
+    void vscode.commands.executeCommand('setContext', 'xdpLens.hasRun', true);
+    this.showFaults(s);
+    this.packets.setRun(s);
+    this.packetsView.description = `${s.packets} packets`;
+    this.refreshRunViews();
+    if (s.cancelled) void vscode.window.showInformationMessage(`XDP: run cancelled after ${s.packets} packets; showing those.`);
+    if (s.captureError) void vscode.window.showWarningMessage(`XDP: ${s.captureError}; the ${s.packets} packets before it are shown.`);
+    return s;
+  }
+
+  private stale(): boolean {
+    if (!this.lastRun) return false;
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === this.lastRun!.stamp.uri);
+    return isStale(this.lastRun.stamp, { version: doc?.version, settings: runSettings(vscode.Uri.parse(this.lastRun.stamp.uri)) });
+  }
+
+  private refreshRunViews(): void {
+    const stale = this.stale();
+    this.decorations.showRun(this.lastRun?.summary, stale);
+    this.packetsView.message = this.lastRun && stale ? 'The file or settings changed since this run: results are stale. Run "XDP: Re-run".' : undefined;
+    this.lensChanged.fire();
+  }
+
+  private showFaults(s: RunSummary): void {
+    this.faults.clear();
+    const byFile = new Map<string, vscode.Diagnostic[]>();
+    for (const f of s.faults) {
+      if (!f.file) continue;
+      const line = Math.max(0, f.line - 1);
+      const d = new vscode.Diagnostic(new vscode.Range(line, 0, line, Number.MAX_SAFE_INTEGER), faultMessage(f), vscode.DiagnosticSeverity.Error);
+      d.source = 'xdp-lens run';
+      d.code = f.kind;
+      const list = byFile.get(f.file) ?? [];
+      list.push(d);
+      byFile.set(f.file, list);
+    }
+    for (const [file, list] of byFile) this.faults.set(vscode.Uri.file(file), list);
+  }
+
+  private codeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
+    if (doc.uri.scheme !== 'file') return [];
+    const lenses: vscode.CodeLens[] = [];
+    const run = this.lastRun?.stamp.uri === doc.uri.toString() ? this.lastRun : undefined;
+    const stale = this.stale();
+    for (const fn of findXdpFunctions(doc.getText())) {
+      const range = new vscode.Range(fn.line, 0, fn.line, 0);
+      lenses.push(new vscode.CodeLens(range, { title: '$(play) Run on capture', command: 'xdpLens.runOnCapture', arguments: [doc.uri.toString()] }));
+      if (run && run.summary.program === fn.name) {
+        lenses.push(new vscode.CodeLens(range, { title: runLensTitle(run.summary, stale), command: 'xdpLens.showPackets', arguments: [] }));
+      }
+    }
+    return lenses;
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Packets
+
+  private async filterPackets(): Promise<void> {
+    if (!this.lastRun) throw new Error('no run yet: use "XDP: Run on Capture..." first');
+    const s = this.lastRun.summary;
+    const items: { label: string; description: string; action?: XdpAction }[] = [
+      { label: 'All packets', description: `${s.packets}` },
+      ...(Object.entries(s.byAction) as [XdpAction, number][]).filter(([, n]) => n > 0).map(([a, n]) => ({ label: a, description: `${n}`, action: a })),
+    ];
+    const picked = await vscode.window.showQuickPick(items, { title: 'XDP: Filter Packets by Action' });
+    if (!picked) return;
+    this.packets.setFilter(picked.action);
+    this.packetsView.description = picked.action ? `${s.byAction[picked.action]} ${picked.action}` : `${s.packets} packets`;
+  }
+
+  async showPacket(arg?: number | PacketNode): Promise<PacketDetail | undefined> {
+    if (!this.lastRun) throw new Error('no run yet: use "XDP: Run on Capture..." first');
+    let index = typeof arg === 'number' ? arg : arg && arg.kind === 'packet' ? arg.row.index : undefined;
+    const total = this.lastRun.summary.packets;
+    if (index === undefined) {
+      const text = await vscode.window.showInputBox({
+        title: 'XDP: Show Packet',
+        prompt: `Packet index (0 to ${total - 1})`,
+        validateInput: (v) => (/^\d+$/.test(v.trim()) && Number(v) < total ? undefined : `a whole number from 0 to ${total - 1}`),
+      });
+      if (text === undefined) return undefined;
+      index = Number(text.trim());
+    }
+    const t0 = Date.now();
+    const d = await this.request<PacketDetail>(PacketRequest, { runId: this.lastRun.summary.runId, index });
+    this.log(`packet #${index} detail in ${formatDuration(Date.now() - t0)}`);
+    if (d.error && d.lines.length === 0) throw new Error(d.error);
+
+    // The source: executed lines highlighted, the action at the exit line.
+    const source = await vscode.workspace.openTextDocument(vscode.Uri.file(d.file || vscode.Uri.parse(this.lastRun.stamp.uri).fsPath));
+    const editor = await vscode.window.showTextDocument(source, { viewColumn: vscode.ViewColumn.One, preserveFocus: false, preview: false });
+    this.decorations.showPacket(editor, d, this.stale());
+
+    // The detail beside it.
+    const uri = vscode.Uri.from({ scheme: PACKET_SCHEME, path: `/packet-${d.index}.txt`, query: this.lastRun.summary.runId });
+    const lineText = (file: string, line: number) => (file === source.uri.fsPath && line >= 1 && line <= source.lineCount ? source.lineAt(line - 1).text : undefined);
+    this.virtualDocs.set(uri.toString(), renderPacketDetail(d, lineText));
+    this.virtualChanged.fire(uri);
+    const detailDoc = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(detailDoc, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true, preview: true });
+    return d;
+  }
+
+  private async openOutputCaptures(): Promise<void> {
+    const outputs = this.lastRun?.summary.outputs;
+    if (!outputs?.length) throw new Error('no output captures yet: run the program on a capture first');
+    const items = outputs.map((p) => {
+      let size = '';
+      try {
+        size = `${statSync(p).size} bytes`;
+      } catch {
+        size = 'missing';
+      }
+      return { label: basename(p), description: size, detail: p, path: p };
+    });
+    const picked = await vscode.window.showQuickPick(items, { title: 'XDP: Output Captures (packets as they left the program, one file per action)' });
+    if (!picked) return;
+    const choice = await vscode.window.showQuickPick(['Run the program on this capture', 'Reveal in file manager', 'Copy path'], { title: basename(picked.path) });
+    if (choice === 'Run the program on this capture') await this.runOnCapture(this.lastRun!.params.uri, picked.path);
+    else if (choice === 'Reveal in file manager') await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(picked.path));
+    else if (choice === 'Copy path') await vscode.env.clipboard.writeText(picked.path);
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Other commands
+
+  private async chooseDriverMode(): Promise<void> {
+    const config = vscode.workspace.getConfiguration('xdpLens');
+    const current = config.get<string>('driver.mode', 'native');
+    const modes = [
+      { label: 'native', description: 'writable page; XDP_PASS builds the skb around it (mlx5, i40e, veth)' },
+      { label: 'readonly-page', description: 'read-only page; XDP_PASS copies headers into a new skb; packet writes fault' },
+      { label: 'generic', description: 'skb mode (XDP_FLAGS_SKB_MODE): runs after the skb is built' },
+    ].map((m) => ({ ...m, picked: m.label === current, detail: m.label === current ? 'current' : undefined }));
+    const picked = await vscode.window.showQuickPick(modes, { title: 'XDP: Choose Driver Mode' });
+    if (!picked) return;
+    const target = vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+    await config.update('driver.mode', picked.label, target);
+    this.log(`driver mode set to ${picked.label}`);
+    this.updateStatus();
+  }
+
+  private async showBytecode(uri?: vscode.Uri): Promise<void> {
+    this.requireTrust('Showing the bytecode');
+    const doc = await this.xdpDocument(uri);
+    if (doc.isDirty) await doc.save();
+    const t0 = Date.now();
+    const r = await this.request<BytecodeResult>(BytecodeRequest, { uri: doc.uri.toString() });
+    this.log(`bytecode of ${doc.uri.fsPath} in ${formatDuration(Date.now() - t0)}`);
+    if (!r.text) throw new Error(r.error || 'no bytecode');
+    const vuri = vscode.Uri.from({ scheme: BYTECODE_SCHEME, path: `/${basename(doc.uri.fsPath, '.c')}.xdp-bytecode`, query: doc.uri.toString() });
+    this.virtualDocs.set(vuri.toString(), r.text);
+    this.virtualChanged.fire(vuri);
+    let bdoc = await vscode.workspace.openTextDocument(vuri);
+    if (bdoc.languageId !== 'xdp-bytecode') bdoc = await vscode.languages.setTextDocumentLanguage(bdoc, 'xdp-bytecode');
+    await vscode.window.showTextDocument(bdoc, { viewColumn: vscode.ViewColumn.Beside, preview: true });
+  }
+
+  private async compareWithKernel(): Promise<void> {
+    this.requireTrust('Comparing with the kernel');
+    void vscode.window.showInformationMessage(
+      'XDP: Compare with Kernel is not available in this version. To check a program against the kernel, run the ' +
+        "project's parity tests (test/parity: BPF_PROG_TEST_RUN through libbpf, as root) on your object.",
+    );
+  }
+
+  async dispose(): Promise<void> {
+    for (const d of this.disposables.splice(0)) d.dispose();
+    const client = this.client;
+    this.client = undefined;
+    if (client && client.state === State.Running) await client.stop();
+  }
+}

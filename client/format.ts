@@ -1,0 +1,95 @@
+// Pure text for the editor: CodeLens titles, end-of-line labels, status bar text. No `vscode` import, so that the
+// wording is unit-tested (test/client/format.test.ts).
+import type { RunExit, RunSummary, XdpAction } from '../server/protocol.ts';
+
+export const ACTION_ORDER: XdpAction[] = ['XDP_PASS', 'XDP_DROP', 'XDP_TX', 'XDP_REDIRECT', 'XDP_ABORTED'];
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** "6 XDP_PASS · 2 XDP_DROP · 2 XDP_TX": the actions that occurred, most common first (ties in ACTION_ORDER). */
+export function formatCounts(byAction: Partial<Record<XdpAction, number>>): string {
+  const parts = ACTION_ORDER.map((a) => [a, byAction[a] ?? 0] as const)
+    .filter(([, n]) => n > 0)
+    .sort((x, y) => y[1] - x[1] || ACTION_ORDER.indexOf(x[0]) - ACTION_ORDER.indexOf(y[0]));
+  return parts.length ? parts.map(([a, n]) => `${n} ${a}`).join(' · ') : 'no packets';
+}
+
+/** The CodeLens after a run: counts, packet total, capture name, and whether it is stale or partial. */
+export function runLensTitle(s: Pick<RunSummary, 'byAction' | 'packets' | 'capture' | 'cancelled' | 'captureError' | 'faults'>, stale: boolean): string {
+  const name = s.capture.split(/[\\/]/).pop() ?? s.capture;
+  let t = `${formatCounts(s.byAction)} (${plural(s.packets, 'packet')} of ${name}`;
+  if (s.cancelled) t += ', cancelled';
+  if (s.captureError) t += ', capture broken';
+  t += ')';
+  const faults = s.faults.reduce((n, f) => n + f.count, 0);
+  if (faults) t += ` · ${plural(faults, 'fault')}`;
+  return stale ? `${t} (stale)` : t;
+}
+
+/** Text after a line where packets left: "← 2 packets → XDP_DROP", several actions joined. */
+export function exitLabel(exits: Pick<RunExit, 'action' | 'count'>[], stale: boolean): string {
+  const sorted = [...exits].sort((a, b) => b.count - a.count || ACTION_ORDER.indexOf(a.action) - ACTION_ORDER.indexOf(b.action));
+  const text = sorted.map((e) => `${plural(e.count, 'packet')} → ${e.action}`).join(', ');
+  return `  ← ${text}${stale ? ' (stale)' : ''}`;
+}
+
+/** Exits grouped by file and line, for one decoration per line. */
+export function exitsByLine(exits: RunExit[]): Map<string, Map<number, RunExit[]>> {
+  const out = new Map<string, Map<number, RunExit[]>>();
+  for (const e of exits) {
+    let f = out.get(e.file);
+    if (!f) out.set(e.file, (f = new Map()));
+    const list = f.get(e.line) ?? [];
+    list.push(e);
+    f.set(e.line, list);
+  }
+  return out;
+}
+
+/** A fault diagnostic's message: what happened, how often, and the first packets to look at. */
+export function faultMessage(f: { kind: string; message: string; count: number; firstPackets: number[] }): string {
+  const more = f.count > f.firstPackets.length ? ', …' : '';
+  return `${f.kind}: ${f.message} (${plural(f.count, 'packet')}: #${f.firstPackets.join(', #')}${more})`;
+}
+
+/** Status bar text. */
+export function statusText(state: string, driverMode: string, trusted: boolean): string {
+  const icon = state === 'ready' ? '$(check)' : state === 'error' ? '$(error)' : state === 'analysing' ? '$(sync~spin)' : '$(loading~spin)';
+  return `${icon} XDP ${trusted ? driverMode : 'restricted'}`;
+}
+
+/** "1.234 s" or "87 ms". */
+export function formatDuration(ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(3)} s` : `${Math.round(ms)} ms`;
+}
+
+/** One packet row in the packets view: label and description. */
+export function packetLabel(row: { index: number; time: string; action: string; line: number; summary: string; fault?: string }): { label: string; description: string } {
+  return {
+    label: `#${row.index} ${row.action}${row.fault ? ` (${row.fault})` : ''}`,
+    description: `${row.time}  ${row.summary}  :${row.line}`,
+  };
+}
+
+/** Page nodes for a virtualised list: [start, end) ranges of at most `size`. */
+export function pages(total: number, size: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let s = 0; s < total; s += size) out.push([s, Math.min(total, s + size)]);
+  return out;
+}
+
+/** XDP programs in C source: functions following a SEC("xdp...") annotation, with their 0-based line. */
+export function findXdpFunctions(text: string): { name: string; line: number; section: string }[] {
+  const out: { name: string; line: number; section: string }[] = [];
+  const re = /\b(?:SEC|__section)\s*\(\s*"(xdp[^"]*)"\s*\)\s*(?:(?:static|inline|__always_inline|int|__u32|long|unsigned)\s+)*(\w+)\s*\(/g;
+  for (let m; (m = re.exec(text)); ) {
+    const at = m.index + m[0].lastIndexOf(m[2]!);
+    out.push({ name: m[2]!, section: m[1]!, line: text.slice(0, at).split('\n').length - 1 });
+  }
+  return out;
+}
+
+/** Whether a C document holds an XDP program (the same test the server uses before compiling). */
+export function isXdpSource(text: string): boolean {
+  return /\bSEC\s*\(\s*"xdp|__section\s*\(\s*"xdp|\bxdp_md\b|\bXDP_(PASS|DROP|TX|REDIRECT|ABORTED)\b/.test(text);
+}

@@ -1,0 +1,44 @@
+// Small pieces of client state with no `vscode` import: which results are stale, and the recent captures list.
+
+/** What a run's results were computed from; results are stale once the document or the settings differ. */
+export interface RunStamp {
+  uri: string;
+  version: number;
+  settings: string;
+}
+
+/** A canonical key for the settings that change what a run computes (key order does not matter). */
+export function settingsKey(settings: unknown): string {
+  const norm = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(norm);
+    if (v && typeof v === 'object') {
+      return Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, norm((v as Record<string, unknown>)[k])]));
+    }
+    return v;
+  };
+  return JSON.stringify(norm(settings ?? {}));
+}
+
+export function isStale(stamp: RunStamp | undefined, current: { version: number | undefined; settings: string }): boolean {
+  if (!stamp) return false;
+  return current.version === undefined || current.version !== stamp.version || current.settings !== stamp.settings;
+}
+
+/** Most recently used first, no duplicates, at most `max`. */
+export function addRecent(list: readonly string[], item: string, max = 10): string[] {
+  return [item, ...list.filter((x) => x !== item)].slice(0, max);
+}
+
+/** Capture files the quick pick offers, in order: the workspace default, then recent ones, without repeats. */
+export function captureChoices(defaultCapture: string | undefined, recent: readonly string[]): { path: string; isDefault: boolean }[] {
+  const out: { path: string; isDefault: boolean }[] = [];
+  if (defaultCapture) out.push({ path: defaultCapture, isDefault: true });
+  for (const r of recent) if (r !== defaultCapture) out.push({ path: r, isDefault: false });
+  return out;
+}
+
+/** Settings as sent to the server: in an untrusted workspace nothing may be compiled, so the on-save tier is off. */
+export function restrictSettings<T extends { analyzeOnSave?: boolean }>(settings: T | null | undefined, trusted: boolean): T | null | undefined {
+  if (trusted || !settings || typeof settings !== 'object') return settings;
+  return { ...settings, analyzeOnSave: false };
+}

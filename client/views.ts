@@ -1,0 +1,153 @@
+// What a run puts in the editor: counts at the lines packets left through, the lines one packet executed, and the
+// packets view (virtualised: pages of rows fetched from the server only when expanded).
+import * as vscode from 'vscode';
+import type { PacketDetail, PacketRow, PacketsResult, RunSummary, XdpAction } from '../server/protocol.ts';
+import { PacketsRequest } from '../server/protocol.ts';
+import { exitLabel, exitsByLine, packetLabel, pages } from './format.ts';
+
+const PAGE = 500;
+
+export class RunDecorations implements vscode.Disposable {
+  private readonly exit = vscode.window.createTextEditorDecorationType({
+    after: { color: new vscode.ThemeColor('editorCodeLens.foreground'), fontStyle: 'italic', margin: '0 0 0 1em' },
+    rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
+  });
+  private readonly staleExit = vscode.window.createTextEditorDecorationType({
+    after: { color: new vscode.ThemeColor('disabledForeground'), fontStyle: 'italic', textDecoration: 'line-through', margin: '0 0 0 1em' },
+  });
+  private readonly executed = vscode.window.createTextEditorDecorationType({
+    isWholeLine: true,
+    backgroundColor: new vscode.ThemeColor('editor.rangeHighlightBackground'),
+    overviewRulerColor: new vscode.ThemeColor('editorOverviewRuler.rangeHighlightForeground'),
+    overviewRulerLane: vscode.OverviewRulerLane.Left,
+  });
+  private readonly packetExit = vscode.window.createTextEditorDecorationType({
+    isWholeLine: true,
+    backgroundColor: new vscode.ThemeColor('editor.wordHighlightStrongBackground'),
+    after: { color: new vscode.ThemeColor('editorInfo.foreground'), fontWeight: 'bold', margin: '0 0 0 1em' },
+  });
+  private run: RunSummary | undefined;
+  private stale = false;
+  private packet: { detail: PacketDetail; uri: string } | undefined;
+
+  showRun(run: RunSummary | undefined, stale: boolean): void {
+    if (run !== this.run) this.packet = undefined;
+    this.run = run;
+    this.stale = stale;
+    for (const editor of vscode.window.visibleTextEditors) this.apply(editor);
+  }
+
+  showPacket(editor: vscode.TextEditor, detail: PacketDetail, stale: boolean): void {
+    this.packet = { detail, uri: editor.document.uri.toString() };
+    this.stale = stale;
+    this.apply(editor);
+    const line = Math.max(0, detail.line - 1);
+    editor.revealRange(new vscode.Range(line, 0, line, 0), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+  }
+
+  private apply(editor: vscode.TextEditor): void {
+    const path = editor.document.uri.fsPath;
+    const doc = editor.document;
+    const lineRange = (line: number) => {
+      const l = Math.min(Math.max(0, line - 1), Math.max(0, doc.lineCount - 1));
+      const end = doc.lineAt(l).range.end;
+      return new vscode.Range(end, end);
+    };
+    const exits: vscode.DecorationOptions[] = [];
+    const lines = this.run && editor.document.uri.scheme === 'file' ? exitsByLine(this.run.exits).get(path) : undefined;
+    for (const [line, list] of lines ?? []) {
+      exits.push({ range: lineRange(line), renderOptions: { after: { contentText: exitLabel(list, this.stale) } } });
+    }
+    editor.setDecorations(this.stale ? this.staleExit : this.exit, exits);
+    editor.setDecorations(this.stale ? this.exit : this.staleExit, []);
+
+    const p = this.packet && this.packet.uri === editor.document.uri.toString() ? this.packet.detail : undefined;
+    const executed = new Set<number>();
+    for (const l of p?.lines ?? []) if (l.file === path) executed.add(l.line);
+    if (p) executed.delete(p.line);
+    editor.setDecorations(this.executed, [...executed].map((l) => new vscode.Range(l - 1, 0, l - 1, 0)));
+    editor.setDecorations(
+      this.packetExit,
+      p && p.line > 0
+        ? [{ range: new vscode.Range(p.line - 1, 0, p.line - 1, 0), renderOptions: { after: { contentText: `  packet #${p.index} → ${p.action}${this.stale ? ' (stale)' : ''}` } } }]
+        : [],
+    );
+  }
+
+  dispose(): void {
+    this.exit.dispose();
+    this.staleExit.dispose();
+    this.executed.dispose();
+    this.packetExit.dispose();
+  }
+}
+
+export type PacketNode =
+  | { kind: 'page'; start: number; end: number }
+  | { kind: 'packet'; row: PacketRow }
+  | { kind: 'message'; text: string };
+
+const ICONS: Record<XdpAction, string> = {
+  XDP_PASS: 'pass',
+  XDP_DROP: 'circle-slash',
+  XDP_TX: 'reply',
+  XDP_REDIRECT: 'arrow-right',
+  XDP_ABORTED: 'error',
+};
+
+export class PacketsProvider implements vscode.TreeDataProvider<PacketNode> {
+  private readonly changed = new vscode.EventEmitter<PacketNode | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private run: RunSummary | undefined;
+  private filter: XdpAction | undefined;
+
+  constructor(private readonly request: <R>(method: string, params: unknown) => Promise<R>) {}
+
+  setRun(run: RunSummary): void {
+    this.run = run;
+    this.filter = undefined;
+    this.changed.fire(undefined);
+  }
+
+  setFilter(action: XdpAction | undefined): void {
+    this.filter = action;
+    this.changed.fire(undefined);
+  }
+
+  private fetch(offset: number, limit: number): Promise<PacketsResult> {
+    return this.request<PacketsResult>(PacketsRequest, { runId: this.run!.runId, offset, limit, action: this.filter });
+  }
+
+  async getChildren(node?: PacketNode): Promise<PacketNode[]> {
+    if (!this.run) return [{ kind: 'message', text: 'Run an XDP program on a capture to see its packets here' }];
+    if (!node) {
+      const first = await this.fetch(0, PAGE);
+      if (first.error) return [{ kind: 'message', text: first.error }];
+      if (first.total === 0) return [{ kind: 'message', text: this.filter ? `no ${this.filter} packets` : 'no packets' }];
+      if (first.total <= PAGE) return first.rows.map((row) => ({ kind: 'packet', row }));
+      return pages(first.total, PAGE).map(([start, end]) => ({ kind: 'page', start, end }));
+    }
+    if (node.kind !== 'page') return [];
+    const r = await this.fetch(node.start, node.end - node.start);
+    if (r.error) return [{ kind: 'message', text: r.error }];
+    return r.rows.map((row) => ({ kind: 'packet', row }));
+  }
+
+  getTreeItem(node: PacketNode): vscode.TreeItem {
+    if (node.kind === 'message') return new vscode.TreeItem(node.text);
+    if (node.kind === 'page') {
+      const item = new vscode.TreeItem(`${this.filter ?? 'packets'} ${node.start}–${node.end - 1}`, vscode.TreeItemCollapsibleState.Collapsed);
+      item.contextValue = 'page';
+      return item;
+    }
+    const { label, description } = packetLabel(node.row);
+    const item = new vscode.TreeItem(label);
+    item.description = description;
+    item.tooltip = `${node.row.summary}\n${node.row.action} (${node.row.retval}) at line ${node.row.line}; driver: ${node.row.path}; ${node.row.len} bytes`;
+    item.iconPath = new vscode.ThemeIcon(node.row.fault ? 'warning' : ICONS[node.row.action]);
+    item.command = { title: 'Show packet', command: 'xdpLens.showPacket', arguments: [node.row.index] };
+    item.contextValue = 'packet';
+    item.id = `${this.run?.runId}:${this.filter ?? ''}:${node.row.index}`;
+    return item;
+  }
+}

@@ -1,0 +1,61 @@
+// The client's wording and source scanning, without VS Code.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO } from '../repo.ts';
+import { exitLabel, exitsByLine, faultMessage, findXdpFunctions, formatCounts, formatDuration, isXdpSource, packetLabel, pages, runLensTitle, statusText } from '../../client/format.ts';
+
+test('counts: most common action first, absent actions left out', () => {
+  assert.equal(formatCounts({ XDP_PASS: 6, XDP_DROP: 2, XDP_TX: 2, XDP_ABORTED: 0, XDP_REDIRECT: 0 }), '6 XDP_PASS · 2 XDP_DROP · 2 XDP_TX');
+  assert.equal(formatCounts({ XDP_TX: 1, XDP_DROP: 5 }), '5 XDP_DROP · 1 XDP_TX');
+  assert.equal(formatCounts({}), 'no packets');
+});
+
+test('the run CodeLens: counts, total, capture name, partial runs, faults and staleness', () => {
+  const s = { byAction: { XDP_PASS: 1, XDP_DROP: 0, XDP_TX: 0, XDP_REDIRECT: 0, XDP_ABORTED: 0 }, packets: 1, capture: '/a/b/demo.pcap', faults: [] };
+  assert.equal(runLensTitle(s, false), '1 XDP_PASS (1 packet of demo.pcap)');
+  assert.equal(runLensTitle(s, true), '1 XDP_PASS (1 packet of demo.pcap) (stale)');
+  const partial = { ...s, packets: 2, cancelled: true, byAction: { ...s.byAction, XDP_ABORTED: 1 }, faults: [{ file: 'x', line: 1, kind: 'out-of-bounds', message: 'm', count: 1, firstPackets: [1] }] };
+  assert.equal(runLensTitle(partial, false), '1 XDP_PASS · 1 XDP_ABORTED (2 packets of demo.pcap, cancelled) · 1 fault');
+});
+
+test('exit labels join the actions that left through one line', () => {
+  assert.equal(exitLabel([{ action: 'XDP_DROP', count: 2 }], false), '  ← 2 packets → XDP_DROP');
+  assert.equal(exitLabel([{ action: 'XDP_PASS', count: 1 }, { action: 'XDP_DROP', count: 3 }], true), '  ← 3 packets → XDP_DROP, 1 packet → XDP_PASS (stale)');
+  const g = exitsByLine([
+    { file: 'a.c', line: 3, action: 'XDP_PASS', count: 1 },
+    { file: 'a.c', line: 3, action: 'XDP_DROP', count: 1 },
+    { file: 'b.c', line: 9, action: 'XDP_TX', count: 4 },
+  ]);
+  assert.equal(g.get('a.c')!.get(3)!.length, 2);
+  assert.equal(g.get('b.c')!.get(9)![0]!.count, 4);
+});
+
+test('fault messages name the kind, the count and the first packets', () => {
+  assert.equal(faultMessage({ kind: 'readonly-page-write', message: 'store to packet', count: 12, firstPackets: [1, 4] }), 'readonly-page-write: store to packet (12 packets: #1, #4, …)');
+  assert.equal(faultMessage({ kind: 'out-of-bounds', message: 'x', count: 1, firstPackets: [7] }), 'out-of-bounds: x (1 packet: #7)');
+});
+
+test('XDP functions are found after their SEC annotation, at the line of their name', () => {
+  const text = readFileSync(join(REPO, 'examples', 'xdp_filter.c'), 'utf8');
+  const fns = findXdpFunctions(text);
+  assert.equal(fns.length, 1);
+  assert.equal(fns[0]!.name, 'xdp_filter');
+  assert.equal(fns[0]!.section, 'xdp');
+  assert.match(text.split('\n')[fns[0]!.line]!, /int xdp_filter\(struct xdp_md \*ctx\)/);
+  const two = 'SEC("xdp.frags")\nint a(struct xdp_md *c) { return 2; }\nSEC("tc")\nint b(void *c) { return 0; }\nSEC("xdp/devmap") static int\nc(struct xdp_md *x) { return 2; }\n';
+  assert.deepEqual(findXdpFunctions(two).map((f) => [f.name, f.line, f.section]), [['a', 1, 'xdp.frags'], ['c', 5, 'xdp/devmap']]);
+  assert.ok(isXdpSource(text));
+  assert.ok(!isXdpSource('int main(void) { return 0; }'));
+});
+
+test('small formatting helpers', () => {
+  assert.equal(formatDuration(87.4), '87 ms');
+  assert.equal(formatDuration(1234), '1.234 s');
+  assert.deepEqual(pages(1001, 500), [[0, 500], [500, 1000], [1000, 1001]]);
+  assert.deepEqual(pages(0, 500), []);
+  assert.deepEqual(packetLabel({ index: 3, time: '0.750051', action: 'XDP_DROP', line: 127, summary: 'IP a > b' }), { label: '#3 XDP_DROP', description: '0.750051  IP a > b  :127' });
+  assert.equal(statusText('ready', 'native', true), '$(check) XDP native');
+  assert.equal(statusText('ready', 'native', false), '$(check) XDP restricted');
+});

@@ -1,0 +1,35 @@
+// Staleness, recent captures and the settings sent in an untrusted workspace.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { addRecent, captureChoices, isStale, restrictSettings, settingsKey } from '../../client/state.ts';
+
+test('settings keys ignore key order but not values', () => {
+  assert.equal(settingsKey({ a: 1, b: { c: [1, 2], d: 'x' } }), settingsKey({ b: { d: 'x', c: [1, 2] }, a: 1 }));
+  assert.notEqual(settingsKey({ driver: { mode: 'native' } }), settingsKey({ driver: { mode: 'generic' } }));
+  assert.notEqual(settingsKey({ f: [1, 2] }), settingsKey({ f: [2, 1] }));
+});
+
+test('results are stale after an edit, a settings change, or when the document is gone', () => {
+  const stamp = { uri: 'file:///a.c', version: 4, settings: 's1' };
+  assert.equal(isStale(stamp, { version: 4, settings: 's1' }), false);
+  assert.equal(isStale(stamp, { version: 5, settings: 's1' }), true);
+  assert.equal(isStale(stamp, { version: 4, settings: 's2' }), true);
+  assert.equal(isStale(stamp, { version: undefined, settings: 's1' }), true);
+  assert.equal(isStale(undefined, { version: 1, settings: 's1' }), false);
+});
+
+test('recent captures: newest first, no repeats, bounded', () => {
+  let list: string[] = [];
+  for (const p of ['a', 'b', 'c', 'a']) list = addRecent(list, p, 3);
+  assert.deepEqual(list, ['a', 'c', 'b']);
+  list = addRecent(list, 'd', 3);
+  assert.deepEqual(list, ['d', 'a', 'c']);
+  assert.deepEqual(captureChoices('c', list), [{ path: 'c', isDefault: true }, { path: 'd', isDefault: false }, { path: 'a', isDefault: false }]);
+  assert.deepEqual(captureChoices(undefined, ['x']), [{ path: 'x', isDefault: false }]);
+});
+
+test('an untrusted workspace never asks the server to compile on save', () => {
+  assert.deepEqual(restrictSettings({ analyzeOnSave: true, clang: { path: 'clang' } }, false), { analyzeOnSave: false, clang: { path: 'clang' } });
+  assert.deepEqual(restrictSettings({ analyzeOnSave: true }, true), { analyzeOnSave: true });
+  assert.equal(restrictSettings(null, false), null);
+});
