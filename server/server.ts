@@ -154,7 +154,7 @@ function filePath(uri: string): string | undefined {
   return uri.startsWith('file:') ? fileURLToPath(uri) : undefined;
 }
 
-function scheduleSource(doc: TextDocument, delay = 25): void {
+function scheduleSource(doc: TextDocument, delay = 10): void {
   const s = state(doc.uri);
   if (s.timer) clearTimeout(s.timer);
   s.timer = setTimeout(() => {
