@@ -33,19 +33,73 @@ export function analyzeSource(file: string, text: string, opts: SourceOptions = 
   if (text.length > MAX_SOURCE_CHARS || !/\bxdp/.test(text)) return [];
   const decls = collect(file, text, { includeDirs: opts.includeDirs, readFile: opts.readFile });
   try {
-    const analyzer = new Analyzer(decls, opts.driverMode ?? 'native');
+    const driverMode = opts.driverMode ?? 'native';
+    const types = JSON.stringify([[...decls.structs], [...decls.typedefs]]);
+    const previous = resultCache.get(file);
+    const next = new Map<string, CachedProgram>();
+    const findings = new Map<string, Finding>();
     for (const fn of programs(decls.functions.values(), file)) {
-      try {
-        analyzer.runProgram(fn);
-      } catch {
-        // One program the interpreter cannot follow does not cost the others their findings.
+      let entry = previous?.get(fn.name);
+      if (!entry || entry.types !== types || entry.driverMode !== driverMode || entry.key !== functionsKey(fn, entry.callees, decls) || entry.context !== usedKey(entry.used, decls)) {
+        const analyzer = new Analyzer(decls, driverMode);
+        try {
+          analyzer.runProgram(fn);
+        } catch {
+          // One program the interpreter cannot follow does not cost the others their findings.
+        }
+        const callees = [...analyzer.inlined].map((f) => f.name).sort();
+        const used = [...analyzer.used].sort();
+        entry = { driverMode, types, used, context: usedKey(used, decls), callees, key: functionsKey(fn, callees, decls), findings: [...analyzer.findings.values()] };
       }
+      next.set(fn.name, entry);
+      for (const f of entry.findings) findings.set(`${f.rule}\0${f.file}\0${f.line}\0${f.column}`, f);
     }
-    return [...analyzer.findings.values()].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
+    resultCache.delete(file);
+    resultCache.set(file, next);
+    while (resultCache.size > MAX_CACHED_FILES) resultCache.delete(resultCache.keys().next().value as string);
+    return [...findings.values()].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
   } finally {
     trimTreeCache(new Set(decls.units.map((u) => u.file)));
     trimSnippets();
   }
+}
+
+/**
+ * Findings per program of a file from its last analysis. A program is analysed again only when something it
+ * depends on changed: its own text or position, a function it called (text or position), a declaration it looked
+ * up (macro, enum, global, map, function, also one that did not exist then), the struct layouts or the driver mode.
+ * Typing inside one program, or in a map another program uses, leaves the other programs' results as they were.
+ */
+interface CachedProgram {
+  driverMode: string;
+  types: string;
+  used: string[];
+  context: string;
+  callees: string[];
+  key: string;
+  findings: Finding[];
+}
+
+const MAX_CACHED_FILES = 32;
+const resultCache = new Map<string, Map<string, CachedProgram>>();
+
+function usedKey(names: string[], decls: ReturnType<typeof collect>): string {
+  return JSON.stringify(
+    names.map((n) => [n, decls.macros.get(n), decls.enums.get(n), decls.globals.get(n), decls.maps.get(n), decls.functions.has(n)]),
+  );
+}
+
+function functionsKey(fn: FunctionDecl, callees: string[], decls: ReturnType<typeof collect>): string {
+  const parts: string[] = [];
+  for (const name of [fn.name, ...callees]) {
+    const f = name === fn.name ? fn : decls.functions.get(name);
+    if (!f) {
+      parts.push(`${name}:missing`);
+      continue;
+    }
+    parts.push(`${f.unit.file}:${f.node.startPosition.row}:${f.unit.text.slice(f.node.startIndex, f.node.endIndex)}`);
+  }
+  return parts.join('\0');
 }
 
 /**

@@ -86,6 +86,10 @@ export class Analyzer {
   private expanding = new Set<string>();
   /** Stale pointers already reported, by invalidating call and packet root: the first use is the one to fix. */
   private staleReported = new Set<string>();
+  /** Every function analysed inline for the programs run so far (what their findings depend on). */
+  readonly inlined = new Set<FunctionDecl>();
+  /** Every name looked up among the file's declarations (macros, enums, globals, maps, functions). */
+  readonly used = new Set<string>();
 
   constructor(
     readonly decls: Decls,
@@ -141,6 +145,11 @@ export class Analyzer {
     if (this.findings.has(key)) return;
     const severity = (RULES as Record<string, { severity: 'error' | 'warning' }>)[rule]?.severity ?? 'error';
     this.findings.set(key, { file: this.unit.file, ...range, severity, rule, message, tier: 'source', fixes: fixes?.length ? fixes : undefined });
+  }
+
+  private global(name: string) {
+    this.used.add(name);
+    return this.decls.globals.get(name);
   }
 
   private tick(): void {
@@ -215,8 +224,8 @@ export class Analyzer {
         const alt = n.childForFieldName('alternative');
         const cond = n.childForFieldName('condition');
         const body = n.namedChildren.filter((c): c is Node => !!c && c !== null && c.id !== alt?.id && c.id !== cond?.id && c.type !== 'identifier');
-        const a = this.execList(body, clone(st));
         const b = alt ? this.exec(alt, clone(st)) : st;
+        const a = this.execList(body, alt ? st : clone(st));
         return joinStates([a, b]);
       }
       case 'gnu_asm_expression':
@@ -262,7 +271,7 @@ export class Analyzer {
 
   private execIf(n: Node, st: State): State | null {
     const condNode = n.childForFieldName('condition');
-    const [ts, fs] = condNode ? this.cond(condNode, st) : [clone(st), clone(st)];
+    const [ts, fs] = condNode ? this.cond(condNode, st) : [st, clone(st)];
     const cons = n.childForFieldName('consequence');
     const alt = n.childForFieldName('alternative');
     const a = cons ? this.exec(cons, ts) : ts;
@@ -352,7 +361,7 @@ export class Analyzer {
         }
         const value = c.childForFieldName('value');
         if (!value) hasDefault = true;
-        let cur: State | null = joinStates([clone(st), fall]);
+        let cur: State | null = joinStates([st, fall]);
         for (const s of c.namedChildren) {
           if (!s || (value && s.id === value.id)) continue;
           if (!cur) break;
@@ -378,6 +387,7 @@ export class Analyzer {
 
   private callStatement(call: Node, stmt: Node, st: State): State | null {
     const name = calleeName(call);
+    if (name) this.used.add(name);
     if (name === 'bpf_redirect_map' && !this.site) {
       this.eval(call, st, { discarded: true });
       st.pendingRedirect = { file: this.unit.file, start: stmt.startIndex, end: stmt.endIndex, text: call.text, line: stmt.startPosition.row + 1 };
@@ -434,14 +444,14 @@ export class Analyzer {
       if (left && right && (op === '<' || op === '<=' || op === '>' || op === '>=')) {
         const l = this.eval(left, st).v;
         const r = this.eval(right, st).v;
-        const t = clone(st);
+        const t = st;
         const f = clone(st);
         this.refineBounds(l, op, r, t, f);
         return [t, f];
       }
     }
     this.eval(node, st);
-    return [clone(st), clone(st)];
+    return [st, clone(st)];
   }
 
   /** Records what `l op r` proves about packet bounds in the true state `t` and the false state `f`. */
@@ -541,7 +551,7 @@ export class Analyzer {
         return this.binary(n, st);
       case 'conditional_expression': {
         const c = n.childForFieldName('condition');
-        const [ts, fs] = c ? this.cond(c, st) : [clone(st), clone(st)];
+        const [ts, fs] = c ? this.cond(c, st) : [st, clone(st)];
         const cons = n.childForFieldName('consequence');
         const alt = n.childForFieldName('alternative');
         const a = cons ? this.eval(cons, ts) : { v: TOP };
@@ -588,7 +598,8 @@ export class Analyzer {
     const name = n.text;
     const slot = st.vars.get(name);
     if (slot) return { v: slot.v, t: slot.t };
-    const g = this.decls.globals.get(name);
+    this.used.add(name);
+    const g = this.global(name);
     if (g) return { v: TOP, t: g.type };
     const e = this.decls.enums.get(name);
     if (e !== undefined) return { v: { k: 'consts', vals: [{ v: e, name, origin: this.originOf(n) }] } };
@@ -694,7 +705,8 @@ export class Analyzer {
     if (inner.type === 'identifier') {
       const name = inner.text;
       if (!st.vars.has(name)) {
-        const g = this.decls.globals.get(name);
+        this.used.add(name);
+        const g = this.global(name);
         if (g?.isConst) return { v: { k: 'rodata', name }, t: { ...g.type, ptr: g.type.ptr + 1 } };
         if (this.decls.maps.has(name)) return { v: { k: 'top' }, t: { base: `map ${name}`, ptr: 1, dims: [] } };
       }
@@ -718,7 +730,7 @@ export class Analyzer {
       }
       if (base) {
         const root = rootIdentifier(base);
-        if (root && !st.vars.has(root) && this.decls.globals.get(root)?.isConst) return { v: { k: 'rodata', name: root } };
+        if (root && !st.vars.has(root) && this.global(root)?.isConst) return { v: { k: 'rodata', name: root } };
         this.eval(base, st);
       }
       return { v: TOP };
@@ -728,7 +740,7 @@ export class Analyzer {
       const index = inner.childForFieldName('index');
       if (!base) return { v: TOP };
       const root = rootIdentifier(base);
-      if (root && !st.vars.has(root) && this.decls.globals.get(root)?.isConst) return { v: { k: 'rodata', name: root } };
+      if (root && !st.vars.has(root) && this.global(root)?.isConst) return { v: { k: 'rodata', name: root } };
       const p = this.eval(base, st);
       const idx = index ? this.eval(index, st) : { v: TOP };
       if (p.v.k === 'pkt') {
@@ -831,7 +843,7 @@ export class Analyzer {
           st.vars.set(name, { v: retype(value.v, slot.t), t: slot.t });
           return;
         }
-        const g = this.decls.globals.get(name);
+        const g = this.global(name);
         if (g?.isConst) this.rodataWrite(name, n);
         return;
       }
@@ -863,7 +875,8 @@ export class Analyzer {
   /** `x.a.b = v` / `arr[i] = v`: find the variable at the root and check that it may be written. */
   private storeRoot(arg: Node, st: State, n: Node): TV {
     const root = rootIdentifier(arg);
-    if (root && !st.vars.has(root) && this.decls.globals.get(root)?.isConst) this.rodataWrite(root, n);
+    if (root) this.used.add(root);
+    if (root && !st.vars.has(root) && this.global(root)?.isConst) this.rodataWrite(root, n);
     else if (!root) {
       // `(*p).a.b = v`, `p->a.b = v`, `p[i].x = v`: the innermost pointer dereference is the store.
       const inner = unparen(arg);
@@ -913,6 +926,7 @@ export class Analyzer {
       st.wrote = true;
       return { v: TOP };
     }
+    this.used.add(name);
     const fn = this.decls.functions.get(name);
     const macro = this.decls.macros.get(name);
     if (!fn && macro?.params && !this.expanding.has(name)) {
@@ -945,6 +959,7 @@ export class Analyzer {
     if (name === 'bpf_xdp_load_bytes' && args[2]) this.storeEffectsNonPacket(args[2].v, n, st);
     if ((name === 'bpf_map_update_elem' || name === 'bpf_map_delete_elem') && argNodes[0]) {
       const map = mapName(argNodes[0]);
+      if (map) this.used.add(map);
       const decl = map ? this.decls.maps.get(map) : undefined;
       if (decl?.readonlyReason) {
         this.report('readonly-write', n, `${name}() on a read-only map: ${decl.readonlyReason}. The verifier rejects it ("write into map forbidden").`);
@@ -952,6 +967,7 @@ export class Analyzer {
     }
     if (name === 'bpf_map_lookup_elem' || name === 'bpf_map_lookup_percpu_elem') {
       const map = argNodes[0] ? mapName(argNodes[0]) : undefined;
+      if (map) this.used.add(map);
       const decl = map ? this.decls.maps.get(map) : undefined;
       if (decl?.readonlyReason) return { v: { k: 'romap', reason: decl.readonlyReason } };
       return { v: TOP };
@@ -1001,6 +1017,7 @@ export class Analyzer {
       callee.vars.set(p.name, { v: retype(a.v, p.type), t: p.type });
     });
     const frame: Frame = { fn, isProgram: false, returns: [], loops: [], labels: new Map() };
+    this.inlined.add(fn);
     const savedUnit = this.unit;
     const savedSite = this.site;
     this.frames.push(frame);
@@ -1092,7 +1109,7 @@ export class Analyzer {
     const node = unparen(n);
     switch (node.type) {
       case 'identifier':
-        return st.vars.get(node.text)?.t ?? this.decls.globals.get(node.text)?.type;
+        return st.vars.get(node.text)?.t ?? this.global(node.text)?.type;
       case 'pointer_expression': {
         const arg = node.childForFieldName('argument');
         const t = arg ? this.staticType(arg, st) : undefined;

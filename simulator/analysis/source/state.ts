@@ -94,8 +94,9 @@ export function assignState(dst: State, src: State): void {
 export function joinStates(states: (State | null | undefined)[]): State | null {
   const live = states.filter((s): s is State => !!s);
   if (live.length === 0) return null;
-  let acc = clone(live[0]);
-  for (let i = 1; i < live.length; i++) acc = join2(acc, live[i]);
+  if (live.length === 1) return clone(live[0]);
+  let acc = join2(live[0], live[1]);
+  for (let i = 2; i < live.length; i++) acc = join2(acc, live[i]);
   return acc;
 }
 

@@ -308,12 +308,19 @@ export function literalNumber(text: string): number | undefined {
   return undefined;
 }
 
+/** Anonymous structs are named by their text, so that the name does not change when code above them moves. */
+function textHash(s: string): string {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return `${(h >>> 0).toString(36)}.${s.length}`;
+}
+
 /** The normalised base type of a type node; anonymous structs get a generated name and their layout registered. */
 export function typeBase(t: Node | null, decls: Decls): string {
   if (!t) return 'int';
   if ((t.type === 'struct_specifier' || t.type === 'union_specifier') && t.childForFieldName('body')) {
     const name = t.childForFieldName('name')?.text;
-    const key = name ? `${t.type === 'union_specifier' ? 'union' : 'struct'} ${name}` : `struct <anon ${t.startIndex} ${t.endIndex - t.startIndex}>`;
+    const key = name ? `${t.type === 'union_specifier' ? 'union' : 'struct'} ${name}` : `struct <anon ${textHash(t.text)}>`;
     if (!decls.structs.has(key)) {
       const layout = structLayout(t, decls);
       if (layout) decls.structs.set(key, layout);
