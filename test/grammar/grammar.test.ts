@@ -74,10 +74,10 @@ function checkCInjection(c: IGrammar): void {
   const t = tokenize(c, src);
   const at = (lineHas: string, text: string) => innermost(scopesOf(t, src, lineHas, text));
 
-  for (const a of ['XDP_ABORTED', 'XDP_DROP']) assert.equal(at(`return ${a};`, a), 'support.constant.xdp-action.c', a);
-  assert.equal(at('? XDP_TX : XDP_REDIRECT', 'XDP_TX'), 'support.constant.xdp-action.c');
-  assert.equal(at('? XDP_TX : XDP_REDIRECT', 'XDP_REDIRECT'), 'support.constant.xdp-action.c');
-  assert.equal(at('ifindex, XDP_PASS', 'XDP_PASS'), 'support.constant.xdp-action.c');
+  for (const a of ['XDP_ABORTED', 'XDP_DROP']) assert.equal(at(`return ${a};`, a), 'variable.other.enummember.xdp-action.c', a);
+  assert.equal(at('? XDP_TX : XDP_REDIRECT', 'XDP_TX'), 'variable.other.enummember.xdp-action.c');
+  assert.equal(at('? XDP_TX : XDP_REDIRECT', 'XDP_REDIRECT'), 'variable.other.enummember.xdp-action.c');
+  assert.equal(at('ifindex, XDP_PASS', 'XDP_PASS'), 'variable.other.enummember.xdp-action.c');
   const notAction = t.find((x) => x.text.includes('XDP_FOO'));
   assert.ok(notAction && !notAction.scopes.some((sc) => sc.includes('xdp')), `XDP_FOO is not an action: ${JSON.stringify(notAction)}`);
 
@@ -90,7 +90,7 @@ function checkCInjection(c: IGrammar): void {
   assert.equal(at('bpf_htons(64)', 'bpf_htons'), 'support.function.bpf-macro.c');
 
   assert.equal(at('SEC("xdp")', 'xdp'), 'entity.name.section.xdp.c');
-  assert.equal(at('SEC("xdp")', 'SEC'), 'keyword.other.section.c');
+  assert.equal(at('SEC("xdp")', 'SEC'), 'storage.modifier.section.c');
   assert.equal(at('SEC("xdp.frags/devmap")', 'xdp.frags/devmap'), 'entity.name.section.xdp.c');
   assert.equal(at('SEC("tc")', 'tc'), 'entity.name.section.c');
   assert.equal(at('tx_ports SEC(".maps")', '.maps'), 'entity.name.section.c');
@@ -104,8 +104,8 @@ function checkCInjection(c: IGrammar): void {
   assert.deepEqual(members('ctx -> data_end'), ['data_end']);
   assert.deepEqual(members('ctx->rx_queue_index'), ['rx_queue_index', 'ingress_ifindex']);
   assert.deepEqual(members('ctx->egress_ifindex'), ['egress_ifindex']);
-  assert.equal(at('BPF_MAP_TYPE_DEVMAP', 'BPF_MAP_TYPE_DEVMAP'), 'support.constant.bpf-map-type.c');
-  assert.equal(at('BPF_FIB_LOOKUP_DIRECT', 'BPF_FIB_LOOKUP_DIRECT'), 'support.constant.bpf-flag.c');
+  assert.equal(at('BPF_MAP_TYPE_DEVMAP', 'BPF_MAP_TYPE_DEVMAP'), 'variable.other.enummember.bpf-map-type.c');
+  assert.equal(at('BPF_FIB_LOOKUP_DIRECT', 'BPF_FIB_LOOKUP_DIRECT'), 'variable.other.enummember.bpf-flag.c');
   assert.equal(at('struct xdp_md *ctx', 'xdp_md'), 'support.type.xdp.c');
   assert.equal(at('struct bpf_fib_lookup fib', 'bpf_fib_lookup'), 'support.type.xdp.c');
 

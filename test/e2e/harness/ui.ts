@@ -66,14 +66,20 @@ export async function pickQuickItem(page: Page, label: Text, timeoutMs = DEFAULT
   await row.first().click();
 }
 
-/** Moves the cursor of the active editor to a 1-based line and column (Go to Line). */
+/** Moves the cursor of the active editor to a 1-based line and character column (Go to Line). */
 export async function goToLine(page: Page, line: number, column = 1, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
+  // Focus the active editor's input (Ctrl+G elsewhere is the browser's, not VS Code's).
+  await page.locator('.part.editor .editor-group-container.active .monaco-editor textarea.inputarea').first().focus();
   await page.keyboard.press('Control+G');
   const input = page.locator('.quick-input-widget input');
   await waitVisible(input, 'the Go to Line box', timeoutMs);
   await input.fill(`:${line}:${column}`);
+  // Enter only accepts once the picker has read the text and offers the position.
+  const offer = page.locator('.quick-input-widget .monaco-list-row').filter({ hasText: new RegExp(`line ${line}\\b`, 'i') });
+  await waitVisible(offer, `the Go to Line offer for line ${line}`, timeoutMs, page.locator('.quick-input-widget'));
   await input.press('Enter');
-  await waitForStatusBarText(page, new RegExp(`Ln ${line}, Col ${column}\\b`), timeoutMs);
+  // The status bar counts columns visually (a tab is tab-size wide), Go to Line counts characters: check the line.
+  await waitForStatusBarText(page, new RegExp(`Ln ${line}, Col \\d+`), timeoutMs);
 }
 
 /** Shows the hover at the cursor and waits for it to contain `text`. */
