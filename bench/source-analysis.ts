@@ -11,7 +11,7 @@
 //   - the same for every real program in the repository (examples/, parity corpus, fixtures) concatenated.
 // Results are appended to bench/results/source-analysis.json.
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { analyzeSource, initSourceAnalysis } from '../simulator/analysis/source/index.ts';
 
@@ -224,6 +224,8 @@ async function main() {
   history.push({
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '', memGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+    // Other work on the machine inflates every number; the load average at the end of the run says how much.
+    loadAverage1m: +loadavg()[0].toFixed(2),
     initMs,
     results,
     pass: results.every((r) => r.editMsP95 < r.targetMsP95),

@@ -444,6 +444,8 @@ export class Analyzer {
       if (left && right && (op === '<' || op === '<=' || op === '>' || op === '>=')) {
         const l = this.eval(left, st).v;
         const r = this.eval(right, st).v;
+        this.helperBoundsCheck(left, st);
+        this.helperBoundsCheck(right, st);
         const t = st;
         const f = clone(st);
         this.refineBounds(l, op, r, t, f);
@@ -451,7 +453,25 @@ export class Analyzer {
       }
     }
     this.eval(node, st);
+    this.helperBoundsCheck(node, st);
     return [st, clone(st)];
+  }
+
+  /**
+   * `if (!in_bounds(eth, sizeof(*eth), data_end)) return ...;`: a condition that calls one of the program's own
+   * functions with a packet pointer and data_end may be a bounds check the tier cannot see through (the result is
+   * a comparison folded into a return value). Take the pointers passed as checked, in both branches, rather than
+   * report accesses the verifier accepts after inlining.
+   */
+  private helperBoundsCheck(node: Node, st: State): void {
+    const calls = node.type === 'call_expression' ? [node] : node.descendantsOfType('call_expression');
+    for (const call of calls) {
+      const name = call ? calleeName(call) : undefined;
+      if (!call || !name || !(this.decls.functions.has(name) || this.decls.macros.get(name)?.params)) continue;
+      const args = (call.childForFieldName('arguments')?.namedChildren ?? []).map((a) => (a ? st.vars.get(rootIdentifier(a) ?? '')?.v : undefined));
+      if (!args.some((v) => v?.k === 'end' && !v.stale)) continue;
+      for (const v of args) if (v?.k === 'pkt' && !v.stale) prove(st, v.root, null);
+    }
   }
 
   /** Records what `l op r` proves about packet bounds in the true state `t` and the false state `f`. */
@@ -1073,7 +1093,8 @@ export class Analyzer {
         ctxVar,
       };
     }
-    const info: StaleInfo = { helper, file: this.unit.file, line: this.rangeOf(n).line, fix };
+    const within = this.frame.isProgram ? undefined : this.frame.fn.name;
+    const info: StaleInfo = { helper, within, file: this.unit.file, line: this.rangeOf(n).line, fix };
     st.gen++;
     st.proven = new Map();
     st.invalidated = info;
@@ -1210,9 +1231,9 @@ export class Analyzer {
 
   private staleUse(info: StaleInfo, ptrNode: Node, n: Node): void {
     const name = ptrNode.text.length <= 40 ? ptrNode.text : 'this pointer';
-    const where = info.file === this.unit.file ? `line ${info.line}` : `${info.file}:${info.line}`;
+    const where = `${info.within ? `in ${info.within}() ` : ''}${info.file === this.unit.file ? 'on ' : `in ${info.file}, `}line ${info.line}`;
     const message =
-      `\`${name}\` was derived from the packet before ${info.helper}() on ${where}. That helper can move or resize the ` +
+      `\`${name}\` was derived from the packet before ${info.helper}() ${where}. That helper can move or resize the ` +
       'packet, so the verifier forgets every packet pointer taken before it and rejects this access ' +
       '("invalid mem access \'scalar\'"). Reload data/data_end from ctx after the call and check the bounds again.';
     const fixes: Fix[] = [];

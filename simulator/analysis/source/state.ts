@@ -26,6 +26,8 @@ export interface ConstVal {
 
 export interface StaleInfo {
   helper: string;
+  /** The function the call is in, when it is not the program itself. */
+  within?: string;
   file: string;
   line: number;
   /** Where a reload would go (end of the statement holding the call), when the tier can offer one. */
