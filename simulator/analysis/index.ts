@@ -3,6 +3,7 @@
 // mistake both tiers find is reported once. Compiler errors come back as findings too (rule `compile-error`).
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
 import { compileC, type CompileOptions } from '../compile.ts';
 import { flagsFromCompileCommands } from '../compile-commands.ts';
 import { loadObject } from '../elf/index.ts';
@@ -133,7 +134,13 @@ export async function analyzeFile(file: string, text: string | undefined, opts: 
     timings.compile = b.compileMs;
     timings.bytecode = b.analyzeMs;
   }
-  return { findings: mergeFindings(source, bytecode), notes, timings };
+  return { findings: mergeFindings(source, sameFileNames(file, bytecode)), notes, timings };
+}
+
+/** Clang and line info name the file by its absolute path; report it the way the user named it. */
+export function sameFileNames(file: string, findings: Finding[]): Finding[] {
+  const abs = resolve(file);
+  return findings.map((f) => (f.file !== file && resolve(f.file) === abs ? { ...f, file } : f));
 }
 
 /**
