@@ -56,7 +56,16 @@ export async function runCommand(page: Page, title: string, timeoutMs = DEFAULT_
   const row = page.locator('.quick-input-widget .monaco-list-row').filter({ hasText: title });
   await waitVisible(row, `command ${JSON.stringify(title)} in the Command Palette`, timeoutMs, page.locator('.quick-input-widget .monaco-list-row'));
   await input.press('Enter');
-  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: timeoutMs }).catch(() => undefined);
+  // The palette closes, or (for a command that asks something) shows the command's own question instead.
+  await page.waitForFunction(
+    (typed) => {
+      const widget = document.querySelector<HTMLElement>('.quick-input-widget');
+      const box = widget?.querySelector<HTMLInputElement>('input');
+      return !widget || widget.style.display === 'none' || !box || box.value !== typed;
+    },
+    `>${title}`,
+    { timeout: timeoutMs },
+  );
 }
 
 /** Picks an entry in an open quick pick (a command's choice list) by its label. */
