@@ -146,6 +146,7 @@ test('VS Code loads the extension, opens a file, shows and updates its status ba
     await vs.page.keyboard.press('Escape');
     await waitForProblem(vs.page, 'smoke: return 2 is XDP_PASS');
     await vs.screenshot('smoke-problems');
+    assert.deepEqual(vs.blockedRequests(), [], 'the window asked for nothing off this machine');
   } catch (e) {
     await vs.screenshot('smoke-status-bar-failure').catch(() => undefined);
     throw new Error(`${(e as Error).message}\n--- code-server output ---\n${vs.serverLog()}`, { cause: e });
@@ -173,4 +174,5 @@ test('an in-host test suite that fails returns a non-zero exit code', { skip, ti
   });
   assert.ok(existsSync(join(workspace, 'failing-suite-ran.txt')), 'the failing suite ran');
   assert.notEqual(r.exitCode, 0, 'a rejected run() must not exit 0');
+  assert.match(r.consoleLog, /deliberate failure from the smoke suite/, "the suite's error reaches the window console");
 });

@@ -50,6 +50,13 @@ export interface VSCodeSession {
   screenshot(name: string): Promise<string>;
   /** code-server's output so far (stdout and stderr), for failure messages. */
   serverLog(): string;
+  /**
+   * The window's console so far, one message a line; the extension host's console output arrives here too
+   * (prefixed `[Extension Host]`), so an in-host suite's messages and failures can be read from it.
+   */
+  consoleLog(): string;
+  /** Requests the window tried to send off this machine (they are refused; the tests run without a network). */
+  blockedRequests(): string[];
   stop(): Promise<void>;
 }
 
@@ -148,6 +155,9 @@ export async function startVSCode(opts: StartOptions): Promise<VSCodeSession> {
     XDG_STATE_HOME: dirs.state,
     XDG_RUNTIME_DIR: dirs.runtime,
     TMPDIR: dirs.tmp,
+    // No extension gallery: without a service URL VS Code makes no marketplace requests (the default would query
+    // open-vsx.org for the development extension).
+    EXTENSIONS_GALLERY: '{}',
   };
   // Variables that would make code-server think it runs inside another VS Code, or change its password.
   for (const k of Object.keys(childEnv)) {
@@ -184,6 +194,8 @@ export async function startVSCode(opts: StartOptions): Promise<VSCodeSession> {
 
   let browser: Browser | undefined;
   let stopped = false;
+  const consoleLines: string[] = [];
+  const blocked: string[] = [];
   const stop = async () => {
     if (stopped) return;
     stopped = true;
@@ -217,7 +229,16 @@ export async function startVSCode(opts: StartOptions): Promise<VSCodeSession> {
       timeout: startTimeoutMs,
     });
     const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1280, height: 800 } });
+    await context.route(
+      (u) => u.hostname !== host,
+      (route) => {
+        blocked.push(route.request().url());
+        return route.abort('internetdisconnected');
+      },
+    );
     const page = await context.newPage();
+    page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
     if (opts.onAutomationExit) {
       const cb = opts.onAutomationExit;
       await page.exposeFunction('codeAutomationExit', (code: number, logs: { relativePath: string; contents: string }[]) =>
@@ -232,6 +253,8 @@ export async function startVSCode(opts: StartOptions): Promise<VSCodeSession> {
       url,
       root,
       serverLog,
+      consoleLog: () => consoleLines.join('\n'),
+      blockedRequests: () => [...blocked],
       stop,
       async screenshot(name: string) {
         mkdirSync(ARTIFACTS_DIR, { recursive: true });
@@ -285,8 +308,10 @@ export interface ExtensionTestResult {
   exitCode: number;
   /** The workbench's log files at exit (relative path → text), including the extension host's. */
   logs: Record<string, string>;
-  /** code-server's output, which holds the extension host's console output. */
+  /** code-server's output. */
   serverLog: string;
+  /** The window's console, which carries the extension host's console output (the suite's messages and errors). */
+  consoleLog: string;
 }
 
 /**
@@ -304,7 +329,7 @@ export async function runExtensionTests(
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, fail) => {
       timer = setTimeout(
-        () => fail(new Error(`extension tests did not finish within ${timeoutMs} ms; code-server output:\n${session.serverLog()}`)),
+        () => fail(new Error(`extension tests did not finish within ${timeoutMs} ms; window console:\n${session.consoleLog()}\ncode-server output:\n${session.serverLog()}`)),
         timeoutMs,
       );
     });
@@ -314,6 +339,7 @@ export async function runExtensionTests(
       exitCode: code,
       logs: Object.fromEntries(logs.map((l) => [l.relativePath, l.contents])),
       serverLog: session.serverLog(),
+      consoleLog: session.consoleLog(),
     };
   } finally {
     await session.stop();
