@@ -10,30 +10,35 @@ function inRanges(ranges: [number, number][], i: number): boolean {
 }
 
 /**
- * Side by side hex rows: offset, before, after, and a marker row under the after-bytes that differ ("^^").
- * Rows where nothing changed carry no marker row. Lengths may differ (adjust_head/tail): missing bytes are blank.
+ * Hex rows of 16 bytes. A row the program left alone is one line; a changed row shows the bytes before ("-") and
+ * after ("+") with "^^" under each changed byte. Lengths may differ (adjust_head/tail): missing bytes are blank.
  */
 export function renderHexDiff(beforeHex: string, afterHex: string, changed: [number, number][]): string[] {
   const before = beforeHex.match(/../g) ?? [];
   const after = afterHex.match(/../g) ?? [];
   const rows = Math.max(before.length, after.length);
-  const width = BYTES_PER_ROW * 3 - 1;
-  const out: string[] = [`offset  ${'before'.padEnd(width)}   after`];
+  const out: string[] = [];
   for (let r = 0; r < rows; r += BYTES_PER_ROW) {
     const cells = (bytes: string[]) => {
       const c: string[] = [];
       for (let i = r; i < r + BYTES_PER_ROW; i++) c.push(bytes[i] ?? '  ');
-      return c.join(' ');
+      return c.join(' ').trimEnd();
     };
     const marks: string[] = [];
-    let any = false;
+    let differs = false;
     for (let i = r; i < r + BYTES_PER_ROW; i++) {
       const m = i < after.length && inRanges(changed, i);
-      any ||= m;
+      differs ||= m || (i < before.length) !== (i < after.length);
       marks.push(m ? '^^' : '  ');
     }
-    out.push(`${r.toString(16).padStart(4, '0')}    ${cells(before)}   ${cells(after)}`.trimEnd());
-    if (any) out.push(`${' '.repeat(8)}${' '.repeat(width)}   ${marks.join(' ')}`.trimEnd());
+    const offset = r.toString(16).padStart(4, '0');
+    if (!differs) {
+      out.push(`${offset}    ${cells(after)}`);
+      continue;
+    }
+    out.push(`${offset}  - ${cells(before)}`.trimEnd());
+    out.push(`      + ${cells(after)}`.trimEnd());
+    if (marks.some((m) => m !== '  ')) out.push(`        ${marks.join(' ')}`.trimEnd());
   }
   return out;
 }

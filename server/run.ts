@@ -270,8 +270,48 @@ interface StoredRun {
   time: Float64Array;
   /** Index into faultKeys + 1; 0 = no fault. */
   fault: Uint16Array;
-  summaries: string[];
+  summaries: SummaryStore;
   filterCache: Map<string, Uint32Array>;
+}
+
+/**
+ * The tcpdump-like summaries of a run, UTF-8 in one growing buffer: a million of them as JavaScript strings would
+ * cost several hundred bytes each in heap and collector time; here they cost their length plus four bytes.
+ */
+class SummaryStore {
+  private bytes = new Uint8Array(1 << 16);
+  private ends = new Uint32Array(1024);
+  private used = 0;
+  private n = 0;
+  private static readonly encoder = new TextEncoder();
+  private static readonly decoder = new TextDecoder();
+
+  push(s: string): void {
+    if (this.n === this.ends.length) {
+      const e = new Uint32Array(this.ends.length * 2);
+      e.set(this.ends);
+      this.ends = e;
+    }
+    if (this.used + s.length * 3 > this.bytes.length) {
+      const b = new Uint8Array(Math.max(this.bytes.length * 2, this.used + s.length * 3));
+      b.set(this.bytes.subarray(0, this.used));
+      this.bytes = b;
+    }
+    this.used += SummaryStore.encoder.encodeInto(s, this.bytes.subarray(this.used)).written;
+    this.ends[this.n++] = this.used;
+  }
+
+  get(i: number): string {
+    const start = i === 0 ? 0 : this.ends[i - 1]!;
+    return SummaryStore.decoder.decode(this.bytes.subarray(start, this.ends[i]!));
+  }
+
+  /** Drop the spare capacity once the run is complete. */
+  trim(): SummaryStore {
+    this.bytes = this.bytes.slice(0, this.used);
+    this.ends = this.ends.slice(0, this.n);
+    return this;
+  }
 }
 
 class Columns {
@@ -284,7 +324,7 @@ class Columns {
   len = new Uint32Array(1024);
   time = new Float64Array(1024);
   fault = new Uint16Array(1024);
-  summaries: string[] = [];
+  summaries = new SummaryStore();
 
   push(): number {
     if (this.n === this.action.length) {
@@ -571,7 +611,7 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
     len: cols.len.slice(0, n),
     time: cols.time.slice(0, n),
     fault: cols.fault.slice(0, n),
-    summaries: cols.summaries,
+    summaries: cols.summaries.trim(),
     filterCache: new Map(),
   });
   while (runs.size > KEEP_RUNS) runs.delete(runs.keys().next().value!);
@@ -610,7 +650,7 @@ function row(run: StoredRun, i: number): PacketRow {
     index: i,
     time: formatTime(run.time[i]!),
     len: run.len[i]!,
-    summary: run.summaries[i]!,
+    summary: run.summaries.get(i),
     action: ACTIONS[run.action[i]!]!,
     retval: run.retval[i]!,
     file: run.files[run.file[i]!]!,

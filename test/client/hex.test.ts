@@ -4,26 +4,25 @@ import assert from 'node:assert/strict';
 import { describeChanges, renderHexDiff, renderPacketDetail } from '../../client/hex.ts';
 import type { PacketDetail } from '../../server/protocol.ts';
 
-test('changed bytes are marked under the after column, only on rows that changed', () => {
+test('changed rows show before and after with a marker under each changed byte; unchanged rows one line', () => {
   const before = '00'.repeat(20);
   const after = '00'.repeat(2) + 'ff' + '00'.repeat(15) + 'aa' + '00';
   const rows = renderHexDiff(before, after, [[2, 3], [18, 19]]);
-  assert.equal(rows.length, 1 + 2 + 2, 'header, two rows each with a marker row');
-  const [head, r0, m0, r1, m1] = rows;
-  assert.match(head!, /^offset {2}before/);
-  assert.ok(r0!.startsWith('0000'));
-  assert.ok(r1!.startsWith('0010'));
-  // The marker sits exactly under the changed byte of the after column.
-  assert.equal(m0!.indexOf('^^'), r0!.lastIndexOf('ff'));
+  assert.equal(rows.length, 6, rows.join('\n'));
+  const [b0, a0, m0, b1, a1, m1] = rows;
+  assert.equal(b0, '0000  - 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00');
+  assert.equal(a0, '      + 00 00 ff 00 00 00 00 00 00 00 00 00 00 00 00 00');
+  assert.equal(m0!.indexOf('^^'), a0!.indexOf('ff'));
   assert.equal(m0!.split('^^').length, 2);
-  assert.equal(m1!.indexOf('^^'), r1!.lastIndexOf('aa'));
+  assert.ok(b1!.startsWith('0010  - '));
+  assert.equal(m1!.indexOf('^^'), a1!.indexOf('aa'));
+  assert.deepEqual(renderHexDiff('0102', '0102', []), ['0000    01 02']);
 });
 
-test('rows without changes have no marker row; a longer after is marked past the end of before', () => {
-  const rows = renderHexDiff('0102', '010203', [[2, 3]]);
-  assert.equal(rows.length, 3);
-  assert.match(rows[1]!, /^0000 {4}01 02 {3}/);
-  assert.equal(renderHexDiff('0102', '0102', []).length, 2);
+test('a longer packet after the program: the new bytes are marked', () => {
+  assert.deepEqual(renderHexDiff('0102', '010203', [[2, 3]]), ['0000  - 01 02', '      + 01 02 03', '              ^^']);
+  // A shorter one (adjust_tail shrink) shows both rows without markers.
+  assert.deepEqual(renderHexDiff('010203', '0102', []), ['0000  - 01 02 03', '      + 01 02']);
 });
 
 test('change summaries', () => {

@@ -1,0 +1,85 @@
+// Runs inside the extension host of a real VS Code (see ../host.test.ts): drives the XDP Lens extension through its
+// commands and the VS Code API and checks what a user would see. Plain CommonJS: the host loads it as is.
+const vscode = require('vscode');
+const assert = require('assert');
+const fs = require('fs');
+const path = require('path');
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Polls `probe` until it returns a truthy value (VS Code updates views asynchronously); fails after `ms`. */
+async function until(what, probe, ms = 20000) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    last = await probe();
+    if (last) return last;
+    await sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
+}
+
+exports.run = async function () {
+  const folder = vscode.workspace.workspaceFolders[0].uri.fsPath;
+  const results = [];
+  const step = (name) => results.push(name);
+  const ext = vscode.extensions.getExtension('xdp-lens.xdp-lens');
+  assert.ok(ext, 'XDP Lens is loaded');
+  const doc = await vscode.workspace.openTextDocument(path.join(folder, 'xdp_filter.c'));
+  await vscode.window.showTextDocument(doc);
+  await until('activation', () => ext.isActive);
+  step('activated on a C file');
+
+  const lensTitles = async () => ((await vscode.commands.executeCommand('vscode.executeCodeLensProvider', doc.uri)) || []).map((l) => l.command && l.command.title);
+  const before = await until('the Run lens', async () => (await lensTitles()).includes('$(play) Run on capture') && lensTitles());
+  assert.strictEqual(before.length, 1, JSON.stringify(before));
+  step('Run on capture lens');
+
+  const summary = await vscode.commands.executeCommand('xdpLens.runOnCapture', doc.uri.toString(), path.join(folder, 'demo.pcap'));
+  assert.ok(summary, 'the run returned a summary (see the XDP Lens output channel)');
+  assert.strictEqual(summary.packets, 10);
+  assert.deepStrictEqual([summary.byAction.XDP_PASS, summary.byAction.XDP_DROP, summary.byAction.XDP_TX], [6, 2, 2]);
+  const lines = doc.getText().split('\n');
+  for (const e of summary.exits) assert.match(lines[e.line - 1], /return/, `exit line ${e.line}`);
+  step('run on demo.pcap');
+
+  const after = await until('the counts lens', async () => (await lensTitles()).find((t) => /XDP_PASS/.test(t)));
+  assert.strictEqual(after, '6 XDP_PASS · 2 XDP_DROP · 2 XDP_TX (10 packets of demo.pcap)');
+  step('counts lens');
+
+  const detail = await vscode.commands.executeCommand('xdpLens.showPacket', 1);
+  assert.ok(detail, 'packet detail');
+  assert.strictEqual(detail.action, 'XDP_TX');
+  const shown = await until('the packet detail document', () =>
+    vscode.window.visibleTextEditors.find((e) => e.document.uri.scheme === 'xdp-lens-packet'));
+  const text = shown.document.getText();
+  assert.match(text, /^Packet #1 /);
+  assert.match(text, /Bytes: bytes [\d, -]+ changed/);
+  assert.match(text, /proto_count\[06000000\]/);
+  const source = vscode.window.visibleTextEditors.find((e) => e.document.uri.fsPath === doc.uri.fsPath);
+  assert.ok(source, 'the source stays visible beside the detail');
+  step('packet detail');
+
+  // An edit makes the results stale, visibly.
+  const edit = new vscode.WorkspaceEdit();
+  edit.insert(doc.uri, new vscode.Position(0, 0), '// edited\n');
+  await vscode.workspace.applyEdit(edit);
+  await until('the stale lens', async () => (await lensTitles()).find((t) => /\(stale\)$/.test(t)));
+  step('stale after edit');
+
+  await vscode.commands.executeCommand('xdpLens.showBytecode', doc.uri);
+  const bytecode = await until('the bytecode document', () => vscode.window.visibleTextEditors.find((e) => e.document.languageId === 'xdp-bytecode'));
+  assert.match(bytecode.document.getText(), /xdp_filter/);
+  step('bytecode');
+
+  // Read-only pages: the echo reply's writes fault; the faults become diagnostics on their lines.
+  await vscode.workspace.getConfiguration('xdpLens').update('driver.mode', 'readonly-page', vscode.ConfigurationTarget.Workspace);
+  const ro = await vscode.commands.executeCommand('xdpLens.rerun');
+  assert.ok(ro, 're-run in readonly-page mode');
+  assert.strictEqual(ro.driver.mode, 'readonly-page');
+  assert.ok(ro.faults.length > 0, 'faults in readonly-page mode');
+  const diags = await until('fault diagnostics', () => vscode.languages.getDiagnostics(doc.uri).filter((d) => d.source === 'xdp-lens run'));
+  assert.match(diags[0].message, /readonly-page-write: .*\(2 packets: #1, #9\)/);
+  step('fault diagnostics');
+
+  fs.writeFileSync(path.join(folder, 'host-suite-ran.txt'), results.join('\n') + '\n');
+};
