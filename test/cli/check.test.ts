@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,4 +80,37 @@ test('text format and bad usage', () => {
   const missing = check(join(FIX, 'no_such_file.c'));
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /cannot read .*no_such_file\.c/);
+});
+
+test('without clang the source tier still runs and one note says what is missing', () => {
+  const r = spawnSync(process.execPath, [CLI, 'check', join(FIX, 'invalid_action.c'), '--format', 'json'], {
+    encoding: 'utf8',
+    env: { ...process.env, XDP_LENS_CLANG: '/nonexistent/clang' },
+  });
+  assert.equal(r.status, 1);
+  assert.ok((JSON.parse(r.stdout) as { rule: string }[]).some((f) => f.rule === 'invalid-action'));
+  const notes = r.stderr.trim().split('\n');
+  assert.equal(notes.length, 1, r.stderr);
+  assert.match(notes[0]!, /clang not found \(\/nonexistent\/clang\): only the source analysis ran/);
+});
+
+test('--compile-commands supplies include directories and defines from the compilation database', { skip: !haveClang && 'clang is not installed' }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-cc-'));
+  const inc = join(dir, 'inc');
+  mkdirSync(inc);
+  writeFileSync(join(inc, 'actions.h'), '#define MY_VERDICT XDP_DROP\n');
+  const src = join(dir, 'prog.c');
+  writeFileSync(
+    src,
+    '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n#include "actions.h"\n' +
+      'SEC("xdp") int prog(struct xdp_md *ctx) {\n#ifdef WANT_PASS\n\treturn XDP_PASS;\n#endif\n\treturn MY_VERDICT;\n}\nchar LICENSE[] SEC("license") = "GPL";\n',
+  );
+  const db = join(dir, 'compile_commands.json');
+  writeFileSync(db, JSON.stringify([{ directory: dir, file: 'prog.c', command: `clang -O2 -target bpf -I inc -DWANT_PASS=1 -c prog.c -o prog.o` }]));
+  const without = check(src, '--format', 'json');
+  assert.equal(without.status, 1, 'actions.h is not found without the database');
+  assert.match(without.stdout, /compile-error/);
+  const r = check(src, '--format', 'json', '--compile-commands', db);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), []);
 });
