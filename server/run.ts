@@ -11,7 +11,8 @@
 // instruction carries the closing brace's line. So each run watches which instructions on `return` lines (found in
 // the source text) executed, and credits the packet to the last of them whose returned constant agrees with the
 // action (a `return XDP_DROP;` whose `r0 = 1` was hoisted above a branch that was then not taken does not count).
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -168,10 +169,13 @@ interface Twin {
 }
 
 function buildTwin(path: string, text: string, compile: CompileOptions): Twin | string {
-  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-twin-'));
+  // One twin file per source path, rewritten only when its text changes, so that clang's object cache serves re-runs.
+  const dir = join(tmpdir(), 'xdp-lens-twins', createHash('sha1').update(path).digest('hex').slice(0, 16));
   const twinPath = join(dir, basename(path));
   try {
-    writeFileSync(twinPath, markReturns(text));
+    mkdirSync(dir, { recursive: true });
+    const marked = markReturns(text);
+    if (readSource(twinPath) !== marked) writeFileSync(twinPath, marked);
     let obj: LoadedObject;
     try {
       obj = loadProgramFile(twinPath, { ...compile, includeDirs: [dirname(path), ...(compile.includeDirs ?? [])] });
@@ -191,8 +195,8 @@ function buildTwin(path: string, text: string, compile: CompileOptions): Twin | 
       if (r) range.set(p.name, r);
     }
     return { obj, markers, range };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  } catch (e) {
+    return `cannot prepare ${twinPath}: ${(e as Error).message}`;
   }
 }
 
