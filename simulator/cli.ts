@@ -44,6 +44,8 @@ Options for check (exit status 1 when any finding is an error, 2 on bad usage):
                         {file,line,column,endLine,endColumn,severity,rule,message} (1-based); sarif: SARIF 2.1.0
   --driver MODE         native (default) | readonly-page | generic (readonly-page reports packet writes)
   --source-only         skip the bytecode tier (no clang)
+  --kernel              also load the object into the running kernel and report what its verifier refuses, on the
+                        line its log names (needs root, bpftool and a mounted bpffs; a note says when it cannot run)
   --compile-commands F  take include directories and defines from a compile_commands.json
   -I DIR, --cflag FLAG  as for run
 `;
@@ -282,6 +284,7 @@ async function cmdCheck(argv: string[]): Promise<number> {
       format: { type: 'string', default: 'text' },
       driver: { type: 'string', default: 'native' },
       'source-only': { type: 'boolean', default: false },
+      kernel: { type: 'boolean', default: false },
       'compile-commands': { type: 'string' },
       I: { type: 'string', short: 'I', multiple: true },
       cflag: { type: 'string', multiple: true },
@@ -307,6 +310,7 @@ async function cmdCheck(argv: string[]): Promise<number> {
       includeDirs: values.I,
       flags: values.cflag,
       compileCommands: values['compile-commands'],
+      kernel: values.kernel,
     });
     findings.push(...r.findings);
     for (const n of r.notes) notes.add(n);

@@ -11,6 +11,7 @@ import type { DriverMode } from '../driver/profiles.ts';
 import type { Finding } from './findings.ts';
 import { initSourceAnalysis, analyzeSource } from './source/index.ts';
 import { analyzeObject } from './bytecode.ts';
+import { verifyWithKernel } from './verifier.ts';
 
 export type { Finding } from './findings.ts';
 export { initSourceAnalysis, analyzeSource, analyzeObject };
@@ -25,6 +26,8 @@ export interface AnalyzeOptions {
   includeDirs?: string[];
   /** A compile_commands.json to take include directories and defines from. */
   compileCommands?: string;
+  /** Also load the object into the running kernel and report what its verifier refuses (root, bpftool, bpffs). */
+  kernel?: boolean;
   cacheDir?: string;
 }
 
@@ -114,6 +117,11 @@ export function bytecodeFindings(file: string, opts: AnalyzeOptions): { findings
     }
   } catch (e) {
     findings = [internalError(file, 'bytecode', e)];
+  }
+  if (opts.kernel) {
+    const v = verifyWithKernel(r.objectPath, file);
+    if (v.skipped) notes.push(`kernel verifier not run: ${v.skipped}`);
+    findings.push(...v.findings);
   }
   return { findings, notes, compileMs, analyzeMs: performance.now() - t1 };
 }

@@ -1,0 +1,138 @@
+// The third tier, where the machine allows it: load the compiled object into the running kernel with bpftool and,
+// when the verifier refuses it, turn its log into a finding on the source line the log names (`; text @ file:line`),
+// with the message explained in plain words. Needs root, bpftool and a mounted bpffs; otherwise it says why it was
+// skipped. Programs that load are unpinned at once; nothing is attached to any interface.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { Finding, RuleId } from './findings.ts';
+
+const BPFFS = '/sys/fs/bpf';
+let counter = 0;
+
+/** Undefined when the kernel verifier can be used here, else the reason it cannot. */
+export function kernelVerifierUnavailable(): string | undefined {
+  if (process.platform !== 'linux') return 'the kernel verifier needs Linux';
+  if (process.getuid?.() !== 0) return 'the kernel verifier needs root (the bpf() syscall)';
+  const probe = spawnSync('bpftool', ['version'], { stdio: 'ignore' });
+  if (probe.error || probe.status !== 0) return 'bpftool is not installed (Debian/Ubuntu: apt install bpftool)';
+  try {
+    if (!readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === BPFFS && l.split(' ')[2] === 'bpf'))
+      return `no bpf filesystem is mounted at ${BPFFS} (mount -t bpf bpf ${BPFFS})`;
+  } catch {
+    return 'cannot read /proc/mounts';
+  }
+  return undefined;
+}
+
+export interface VerifierResult {
+  findings: Finding[];
+  /** Set when the kernel was not asked (and why). */
+  skipped?: string;
+  /** Whole verifier logs of refused programs, for an output channel. */
+  logs: string[];
+}
+
+/** Load every XDP program of `objectPath` into the kernel; findings for what the verifier refuses. */
+export function verifyWithKernel(objectPath: string, sourceFile: string, timeoutMs = 20000): VerifierResult {
+  const why = kernelVerifierUnavailable();
+  if (why) return { findings: [], skipped: why, logs: [] };
+  const pin = `${BPFFS}/xdp-lens-verify-${process.pid}-${counter++}`;
+  try {
+    const r = spawnSync('bpftool', ['prog', 'loadall', objectPath, pin, 'type', 'xdp'], { encoding: 'utf8', timeout: timeoutMs });
+    if (r.error) return { findings: [], skipped: `bpftool did not finish: ${r.error.message}`, logs: [] };
+    if (r.status === 0) return { findings: [], logs: [] };
+    return parseLoadOutput(r.stderr + r.stdout, sourceFile);
+  } finally {
+    if (existsSync(pin)) rmSync(pin, { recursive: true, force: true });
+  }
+}
+
+/** libbpf's output of a failed load: one `-- BEGIN PROG LOAD LOG --` block per refused program. */
+export function parseLoadOutput(text: string, sourceFile: string): VerifierResult {
+  const findings: Finding[] = [];
+  const logs: string[] = [];
+  const block = /prog '([^']+)': -- BEGIN PROG LOAD LOG --\n([\s\S]*?)-- END PROG LOAD LOG --/g;
+  for (let m; (m = block.exec(text)); ) {
+    logs.push(`program ${m[1]}:\n${m[2]}`);
+    const f = findingFromLog(m[1]!, m[2]!, sourceFile);
+    if (f) findings.push(f);
+  }
+  if (!findings.length) {
+    // A failure before the verifier ran (BTF, maps, license): report libbpf's own words on the first line.
+    const reason = text.split('\n').find((l) => /libbpf: .*(failed|error|invalid)/i.test(l)) ?? text.split('\n').find((l) => l.startsWith('Error:'));
+    if (reason)
+      findings.push(finding(sourceFile, 1, 'verifier', `The kernel refused to load the object: ${reason.replace(/^libbpf: /, '')}`));
+  }
+  return { findings, logs };
+}
+
+function findingFromLog(program: string, log: string, sourceFile: string): Finding | undefined {
+  const lines = log.split('\n');
+  const end = lines.findIndex((l) => /^processed \d+ insns/.test(l));
+  const body = lines.slice(0, end < 0 ? lines.length : end).filter((l) => l.trim() !== '');
+  // The error is the last line that is neither an instruction, a register state nor a source annotation.
+  let at = body.length - 1;
+  while (at >= 0 && (/^\d+: /.test(body[at]!) || body[at]!.startsWith(';') || /^(from \d+ to \d+|mark_precise|last_idx|regs=)/.test(body[at]!))) at--;
+  if (at < 0) return undefined;
+  const message = body[at]!.trim();
+  let where: { file: string; line: number } | undefined;
+  let insn = '';
+  for (let i = at; i >= 0; i--) {
+    const l = body[i]!;
+    if (!insn && /^\d+: \([0-9a-f]{2}\)/.test(l)) insn = l;
+    const a = /^; .* @ (.+):(\d+)$/.exec(l);
+    if (a) {
+      where = { file: a[1]!, line: Number(a[2]) };
+      break;
+    }
+  }
+  const file = where && basename(where.file) === basename(sourceFile) ? sourceFile : (where?.file ?? sourceFile);
+  const { rule, text } = explain(message, insn);
+  return finding(file, where?.line ?? 1, rule, `${text} (kernel verifier, program ${program}: "${message}")`);
+}
+
+const CTX_FIELDS = ['data', 'data_end', 'data_meta', 'ingress_ifindex', 'rx_queue_index', 'egress_ifindex'];
+
+/** Plain words for the verifier messages an XDP developer meets, and the rule they correspond to. */
+export function explain(message: string, insn = ''): { rule: RuleId; text: string } {
+  const isStore = /\) \*\(u\d+ \*\)\(r\d+ [+-]\d+\) = /.test(insn) || /lock \*\(/.test(insn);
+  let m: RegExpExecArray | null;
+  if ((m = /invalid bpf_context access off=(\d+) size=(\d+)/.exec(message))) {
+    const off = Number(m[1]);
+    const field = off % 4 === 0 ? CTX_FIELDS[off / 4] : undefined;
+    const name = field ? `xdp_md.${field}` : `offset ${off} of struct xdp_md`;
+    if (isStore) return { rule: 'ctx-write', text: `The program stores into ${name}; every field of struct xdp_md is read-only.` };
+    if (field === 'egress_ifindex') return { rule: 'verifier', text: 'xdp_md.egress_ifindex can be read only by programs attached to a DEVMAP entry (SEC("xdp/devmap")).' };
+    return { rule: 'verifier', text: `The program reads ${name} with a ${m[2]}-byte access; xdp_md fields must be read whole (4 bytes) and aligned.` };
+  }
+  if (/write into map forbidden/.test(message))
+    return { rule: 'readonly-write', text: 'The program writes into read-only map memory: a .rodata/const global, a map created with BPF_F_RDONLY_PROG, or a DEVMAP value.' };
+  if ((m = /invalid access to packet, off=(-?\d+) size=(\d+), R\d+\(id=\d+,off=(-?\d+),r=(\d+)\)/.exec(message)))
+    return {
+      rule: 'unchecked-packet-access',
+      text: `The program reads or writes ${m[2]} bytes at packet offset ${m[1]}, but only the first ${m[4]} bytes were proven to lie before data_end on this path. Compare the pointer against data_end first.`,
+    };
+  if (/offset is outside of the packet/.test(message))
+    return { rule: 'unchecked-packet-access', text: 'The access is not proven inside data..data_end. Compare the pointer against data_end first.' };
+  if (/invalid mem access 'scalar'/.test(message))
+    return {
+      rule: 'verifier',
+      text: 'A register that is not a pointer is dereferenced. After bpf_xdp_adjust_head/tail/meta (or bpf_tail_call) every packet pointer becomes such a number: reload data and data_end from ctx and check the bounds again.',
+    };
+  if (/invalid mem access '(map_value_or_null|ptr_or_null_|.*or_null)'/.test(message))
+    return { rule: 'verifier', text: 'A pointer that may be NULL (the result of bpf_map_lookup_elem) is dereferenced. Check it for NULL first.' };
+  if (/R0 !read_ok/.test(message)) return { rule: 'verifier', text: 'The function can return without setting a return value.' };
+  if (/cannot call GPL-restricted function/.test(message))
+    return { rule: 'verifier', text: 'A helper used here is GPL-only, and the program\'s license is not GPL-compatible: declare char LICENSE[] SEC("license") = "GPL";' };
+  if ((m = /program of this type cannot use helper (\S+)/.exec(message))) return { rule: 'verifier', text: `XDP programs may not call ${m[1]}.` };
+  if (/infinite loop detected|back-edge/.test(message)) return { rule: 'verifier', text: 'The verifier cannot prove that a loop ends; bound it with a constant trip count or use bpf_loop.' };
+  if (/BPF program is too large|too many states|complexity/.test(message))
+    return { rule: 'verifier', text: 'The program is too complex for the verifier (too many paths or instructions); split it or simplify loops.' };
+  if (/combined stack size|stack/.test(message)) return { rule: 'verifier', text: `The stack limit is 512 bytes for the whole call chain: ${message}.` };
+  return { rule: 'verifier', text: `The kernel verifier refuses the program: ${message}.` };
+}
+
+function finding(file: string, line: number, rule: RuleId, message: string): Finding {
+  return { file, line, column: 1, endLine: line, endColumn: 2, severity: 'error', rule, message, tier: 'verifier' };
+}

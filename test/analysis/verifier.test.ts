@@ -1,0 +1,82 @@
+// The kernel tier: the verifier's log mapped to the source line it names, explained in plain words. The parsing is
+// tested on a log the kernel printed; the whole path runs against the real kernel where it is available.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseLoadOutput, explain, kernelVerifierUnavailable } from '../../simulator/analysis/verifier.ts';
+import { bytecodeFindings } from '../../simulator/analysis/index.ts';
+import { kernelOrSkip } from '../kernel/runner.ts';
+
+const LOG = `libbpf: prog 'prog': BPF program load failed: Permission denied
+libbpf: prog 'prog': -- BEGIN PROG LOAD LOG --
+0: R1=ctx() R10=fp0
+; int prog(struct xdp_md *ctx) @ ctx_write.c:5
+0: (b7) r2 = 0                        ; R2=0
+; ctx->rx_queue_index = 0; @ ctx_write.c:7
+1: (63) *(u32 *)(r1 +16) = r2
+invalid bpf_context access off=16 size=4
+processed 2 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0
+-- END PROG LOAD LOG --
+libbpf: prog 'prog': failed to load: -13
+`;
+
+test('a verifier log becomes a finding on the line its last annotation names, with the rule it matches', () => {
+  const r = parseLoadOutput(LOG, '/src/ctx_write.c');
+  assert.equal(r.findings.length, 1);
+  const f = r.findings[0]!;
+  assert.deepEqual([f.file, f.line, f.rule, f.tier], ['/src/ctx_write.c', 7, 'ctx-write', 'verifier']);
+  assert.match(f.message, /xdp_md\.rx_queue_index.*read-only.*invalid bpf_context access off=16 size=4/);
+  assert.equal(r.logs.length, 1);
+});
+
+test('verifier messages are explained in plain words', () => {
+  assert.equal(explain('write into map forbidden, value_size=4 off=0 size=4').rule, 'readonly-write');
+  const pkt = explain('invalid access to packet, off=6 size=1, R1(id=0,off=6,r=4)');
+  assert.equal(pkt.rule, 'unchecked-packet-access');
+  assert.match(pkt.text, /only the first 4 bytes were proven/);
+  assert.match(explain("R2 invalid mem access 'map_value_or_null'").text, /may be NULL/);
+  assert.match(explain("R6 invalid mem access 'scalar'").text, /reload data and data_end/);
+  assert.match(explain('invalid bpf_context access off=20 size=4', '3: (61) r0 = *(u32 *)(r1 +20)').text, /DEVMAP/);
+});
+
+test('kernel tier: a NULL map value dereference only the verifier reports, on its line', (t) => {
+  if (!kernelOrSkip(t)) return;
+  const why = kernelVerifierUnavailable();
+  if (why) {
+    if (process.env.XDP_LENS_REQUIRE_KERNEL === '1') assert.fail(why);
+    t.skip(why);
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-verifier-'));
+  const src = join(dir, 'nullderef.c');
+  writeFileSync(
+    src,
+    `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 16); __type(key, __u32); __type(value, __u64); } counts SEC(".maps");
+
+SEC("xdp")
+int prog(struct xdp_md *ctx)
+{
+	__u32 k = ctx->rx_queue_index;
+	__u64 *v = bpf_map_lookup_elem(&counts, &k);
+	*v += 1;
+	return XDP_PASS;
+}
+char LICENSE[] SEC("license") = "GPL";
+`,
+  );
+  const r = bytecodeFindings(src, { kernel: true });
+  const v = r.findings.filter((f) => f.tier === 'verifier');
+  assert.equal(v.length, 1, JSON.stringify(r));
+  assert.equal(v[0]!.line, 11);
+  assert.equal(v[0]!.file, src);
+  assert.match(v[0]!.message, /may be NULL/);
+  // A program the kernel accepts gives no verifier finding and leaves nothing pinned.
+  const ok = join(dir, 'ok.c');
+  writeFileSync(ok, '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC("xdp") int prog(struct xdp_md *ctx) { return XDP_PASS; }\nchar LICENSE[] SEC("license") = "GPL";\n');
+  assert.deepEqual(bytecodeFindings(ok, { kernel: true }).findings, []);
+});
