@@ -38,7 +38,7 @@ export function captureChoices(defaultCapture: string | undefined, recent: reado
 }
 
 /** Settings as sent to the server: in an untrusted workspace nothing may be compiled, so the on-save tier is off. */
-export function restrictSettings<T extends { analyzeOnSave?: boolean }>(settings: T | null | undefined, trusted: boolean): T | null | undefined {
+export function restrictSettings<T extends { analyzeOnSave?: boolean; kernelVerifier?: boolean }>(settings: T | null | undefined, trusted: boolean): T | null | undefined {
   if (trusted || !settings || typeof settings !== 'object') return settings;
-  return { ...settings, analyzeOnSave: false };
+  return { ...settings, analyzeOnSave: false, kernelVerifier: false };
 }

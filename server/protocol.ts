@@ -10,6 +10,8 @@ export interface XdpLensSettings {
   driver: { mode: 'native' | 'readonly-page' | 'generic'; profile: string; queues: number };
   /** Analyse the compiled object on save (needs clang). */
   analyzeOnSave: boolean;
+  /** On save, also ask the running kernel's verifier (root, bpftool, bpffs). */
+  kernelVerifier: boolean;
 }
 
 export const DEFAULT_SETTINGS: XdpLensSettings = {
@@ -18,6 +20,7 @@ export const DEFAULT_SETTINGS: XdpLensSettings = {
   compileCommands: '',
   driver: { mode: 'native', profile: 'mlx5', queues: 1 },
   analyzeOnSave: true,
+  kernelVerifier: false,
 };
 
 /** client → server: the compiled program's disassembly with source lines interleaved. */

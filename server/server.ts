@@ -125,6 +125,7 @@ function mergeSettings(raw: Partial<XdpLensSettings>): XdpLensSettings {
       queues: typeof raw.driver?.queues === 'number' ? raw.driver.queues : d.driver.queues,
     },
     analyzeOnSave: typeof raw.analyzeOnSave === 'boolean' ? raw.analyzeOnSave : d.analyzeOnSave,
+    kernelVerifier: typeof raw.kernelVerifier === 'boolean' ? raw.kernelVerifier : d.kernelVerifier,
   };
 }
 
@@ -136,6 +137,7 @@ function analyzeOptions(s: XdpLensSettings): AnalyzeOptions {
     flags: s.clang.flags,
     includeDirs: s.includePaths.map(resolveWs),
     compileCommands: s.compileCommands ? resolveWs(s.compileCommands) : undefined,
+    kernel: s.kernelVerifier,
   };
 }
 

@@ -29,7 +29,7 @@ test('recent captures: newest first, no repeats, bounded', () => {
 });
 
 test('an untrusted workspace never asks the server to compile on save', () => {
-  assert.deepEqual(restrictSettings({ analyzeOnSave: true, clang: { path: 'clang' } }, false), { analyzeOnSave: false, clang: { path: 'clang' } });
+  assert.deepEqual(restrictSettings({ analyzeOnSave: true, kernelVerifier: true, clang: { path: 'clang' } }, false), { analyzeOnSave: false, kernelVerifier: false, clang: { path: 'clang' } });
   assert.deepEqual(restrictSettings({ analyzeOnSave: true }, true), { analyzeOnSave: true });
   assert.equal(restrictSettings(null, false), null);
 });
