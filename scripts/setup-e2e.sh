@@ -51,7 +51,7 @@ case "$(uname -m)" in
 esac
 
 started=$(date +%s)
-say "installing code-server $CODE_SERVER_VERSION into $install_dir (about a minute)"
+say "installing code-server $CODE_SERVER_VERSION into $install_dir (one minute with a warm npm cache, two to three with an empty one)"
 rm -rf "$install_dir"
 mkdir -p "$install_dir"
 # A private TMPDIR for the install: it holds the seeded ripgrep download cache and whatever node-gyp leaves behind.
