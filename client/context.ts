@@ -7,10 +7,13 @@ import { basename, join } from 'node:path';
 import { LanguageClient, TransportKind, State, WorkDoneProgress, DidChangeConfigurationNotification } from 'vscode-languageclient/node';
 import {
   BytecodeRequest,
+  CompareKernelRequest,
   PacketRequest,
   RunRequest,
   StatusNotification,
   type BytecodeResult,
+  type CompareKernelParams,
+  type CompareKernelResult,
   type PacketDetail,
   type RunParams,
   type RunResponse,
@@ -87,7 +90,7 @@ export class XdpLensContext implements vscode.Disposable {
     command('xdpLens.showPacket', (index?: number | PacketNode) => this.showPacket(index));
     command('xdpLens.openOutputCaptures', () => this.openOutputCaptures());
     command('xdpLens.showBytecode', (uri?: vscode.Uri) => this.showBytecode(uri));
-    command('xdpLens.compareWithKernel', () => this.compareWithKernel());
+    command('xdpLens.compareWithKernel', (uri?: vscode.Uri | string, capture?: string) => this.compareWithKernel(uri, capture));
     command('xdpLens.filterPackets', () => this.filterPackets());
     command('xdpLens.showPackets', () => vscode.commands.executeCommand('xdpLens.packets.focus'));
 
@@ -438,12 +441,31 @@ export class XdpLensContext implements vscode.Disposable {
     await vscode.window.showTextDocument(bdoc, { viewColumn: vscode.ViewColumn.Beside, preview: true });
   }
 
-  private async compareWithKernel(): Promise<void> {
+  async compareWithKernel(uri?: vscode.Uri | string, capture?: string): Promise<CompareKernelResult | undefined> {
     this.requireTrust('Comparing with the kernel');
-    void vscode.window.showInformationMessage(
-      'XDP: Compare with Kernel is not available in this version. To check a program against the kernel, run the ' +
-        "project's parity tests (test/parity: BPF_PROG_TEST_RUN through libbpf, as root) on your object.",
+    const doc = await this.xdpDocument(uri);
+    const path = capture ?? this.lastRun?.params.capture ?? (await this.pickCapture(doc));
+    if (!path) return undefined;
+    if (doc.isDirty) await doc.save();
+    await this.ensureClient();
+    const t0 = Date.now();
+    const r = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `XDP: comparing ${basename(doc.uri.fsPath)} with the kernel on ${basename(path)}` },
+      () => this.request<CompareKernelResult>(CompareKernelRequest, { uri: doc.uri.toString(), capture: path } satisfies CompareKernelParams),
     );
+    this.log(`compare with kernel ${doc.uri.fsPath} on ${path}: ${r.available ? `${r.compared} packets, ${r.differing} differing` : r.reason} in ${formatDuration(Date.now() - t0)}`);
+    if (!r.available) {
+      void vscode.window.showWarningMessage(`XDP: the kernel cannot run the program here: ${r.reason}`);
+      return r;
+    }
+    const vuri = vscode.Uri.from({ scheme: PACKET_SCHEME, path: `/compare-${basename(doc.uri.fsPath, '.c')}.txt`, query: String(Date.now()) });
+    this.virtualDocs.set(vuri.toString(), r.text);
+    this.virtualChanged.fire(vuri);
+    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(vuri), { viewColumn: vscode.ViewColumn.Beside, preview: true });
+    void vscode.window.showInformationMessage(
+      r.differing ? `XDP: ${r.differing} of ${r.compared} packets differ between the simulator and the kernel.` : `XDP: simulator and kernel agree on all ${r.compared} packets.`,
+    );
+    return r;
   }
 
   async dispose(): Promise<void> {

@@ -195,3 +195,23 @@ export interface PacketDetail {
   maps: MapUpdate[];
   error?: string;
 }
+
+/** client → server: the first packets of a capture through BPF_PROG_TEST_RUN (bpftool, root) and the simulator. */
+export const CompareKernelRequest = 'xdpLens/compareKernel';
+export interface CompareKernelParams {
+  uri: string;
+  capture: string;
+  program?: string;
+  /** Packets to compare (default 200). */
+  limit?: number;
+}
+export interface CompareKernelResult {
+  /** False when the kernel cannot run the program here; `reason` says why. */
+  available: boolean;
+  reason?: string;
+  program?: string;
+  compared: number;
+  differing: number;
+  /** The side-by-side table, for a read-only editor tab. */
+  text: string;
+}

@@ -35,6 +35,7 @@ import { compileC } from '../simulator/compile.ts';
 import { loadObject } from '../simulator/elf/index.ts';
 import { docMarkdown, lookupDoc } from './docs.ts';
 import { registerRunHandlers } from './run.ts';
+import { registerCompareHandler } from './compare.ts';
 import {
   BytecodeRequest,
   DEFAULT_SETTINGS,
@@ -315,11 +316,13 @@ connection.onRequest(BytecodeRequest, async (params: BytecodeParams): Promise<By
   return { text: programListing(object, params.program) };
 });
 
-registerRunHandlers(connection, {
+const runHost = {
   settingsFor,
-  compileOptions: (path, settings) => effectiveCompileOptions(path, analyzeOptions(settings)).compile,
-  log: (message) => connection.console.log(message),
-});
+  compileOptions: (path: string, settings: XdpLensSettings) => effectiveCompileOptions(path, analyzeOptions(settings)).compile,
+  log: (message: string) => connection.console.log(message),
+};
+registerRunHandlers(connection, runHost);
+registerCompareHandler(connection, runHost);
 
 documents.listen(connection);
 connection.listen();

@@ -4,7 +4,8 @@
 import { readFileSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Session, XdpLensError, loadProgramFile, ACTIONS } from './session.ts';
+import { Session, XdpLensError, loadProgramFile, loadProgramFileWithObject, ACTIONS } from './session.ts';
+import { compareWithKernel, formatComparison } from './kernel-compare.ts';
 import { Driver, type DriverPacket } from './driver/rx.ts';
 import { PROFILES, DEFAULT_PROFILE, DRIVER_MODES, MODE_EXPLANATIONS, type DriverMode } from './driver/profiles.ts';
 import { OutputCaptures } from './driver/output.ts';
@@ -19,6 +20,8 @@ import type { FibRoute } from './vm/types.ts';
 const USAGE = `Usage:
   xdp-lens run PROGRAM CAPTURE [options]     run an XDP program (.c or .o) on a pcap/pcapng capture
   xdp-lens check FILE... [options]           report return-code misuse and writes to read-only memory
+  xdp-lens compare PROGRAM CAPTURE [options] run the first packets through the kernel (BPF_PROG_TEST_RUN, via
+                                             bpftool, as root) and the simulator; verdicts and bytes side by side
   xdp-lens help
 
 Options for run:
@@ -38,6 +41,10 @@ Options for run:
                         the program; redirected packets also per target
   -I DIR                extra include directory for clang (repeatable)
   --cflag FLAG          extra clang flag (repeatable)
+
+Options for compare (exit status 1 when any packet differs, 2 when the kernel cannot run the program):
+  --limit N             packets to compare (default 200); --program, -I, --cflag as for run
+  --format text|json    text (default) or one JSON object with every row
 
 Options for check (exit status 1 when any finding is an error, 2 on bad usage):
   --format text|json|sarif  text (default): file:line:col: severity: message [rule]; json: an array of
@@ -276,6 +283,49 @@ function tableRow(pkt: CapturedPacket, r: DriverPacket, relNs: bigint): string {
   return line;
 }
 
+function cmdCompare(argv: string[]): number {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      program: { type: 'string' },
+      limit: { type: 'string' },
+      format: { type: 'string', default: 'text' },
+      I: { type: 'string', short: 'I', multiple: true },
+      cflag: { type: 'string', multiple: true },
+    },
+  });
+  if (positionals.length !== 2) throw new XdpLensError(`compare takes PROGRAM and CAPTURE\n\n${USAGE}`);
+  if (values.format !== 'text' && values.format !== 'json') throw new XdpLensError(`--format takes text or json, not '${values.format}'`);
+  const [programPath, capturePath] = positionals as [string, string];
+  const limit = intOpt(values.limit, 'limit', 200);
+  const { object, objectPath } = loadProgramFileWithObject(programPath, { includeDirs: values.I, clangFlags: values.cflag });
+  const frames: { frame: Uint8Array; tsNs: bigint }[] = [];
+  const reader = openCapture(capturePath);
+  let captureError: CaptureError | undefined;
+  try {
+    while (frames.length < limit) {
+      const p = reader.next();
+      if (!p) break;
+      frames.push({ frame: p.frame, tsNs: p.tsNs });
+    }
+  } catch (e) {
+    if (!(e instanceof CaptureError)) throw e;
+    captureError = e;
+  } finally {
+    reader.close();
+  }
+  const r = compareWithKernel(objectPath, object, frames, { program: values.program });
+  if (values.format === 'json') out(JSON.stringify(r));
+  else out(formatComparison(r, `${programPath} on ${capturePath}: simulator vs kernel`).trimEnd());
+  if (captureError) process.stderr.write(`xdp-lens: ${captureError.message}\n`);
+  if (!r.available) {
+    process.stderr.write(`xdp-lens: ${r.reason}\n`);
+    return 2;
+  }
+  return r.differing > 0 ? 1 : captureError ? 2 : 0;
+}
+
 async function cmdCheck(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -334,6 +384,8 @@ export async function main(argv: string[]): Promise<number> {
         return cmdRun(rest);
       case 'check':
         return await cmdCheck(rest);
+      case 'compare':
+        return cmdCompare(rest);
       case undefined:
       case 'help':
       case '--help':

@@ -36,6 +36,11 @@ export interface LoadOptions extends CompileOptions {
 
 /** Load a `.o`, or compile a `.c` first. Throws XdpLensError with a message naming the file and position. */
 export function loadProgramFile(path: string, opts: LoadOptions = {}): LoadedObject {
+  return loadProgramFileWithObject(path, opts).object;
+}
+
+/** As loadProgramFile, also naming the object file that was loaded (the compiled one for a `.c`). */
+export function loadProgramFileWithObject(path: string, opts: LoadOptions = {}): { object: LoadedObject; objectPath: string } {
   let objectPath = path;
   if (extname(path) === '.c') {
     const r = compileC(path, { ...opts, flags: [...(opts.flags ?? []), ...(opts.clangFlags ?? [])] });
@@ -59,7 +64,7 @@ export function loadProgramFile(path: string, opts: LoadOptions = {}): LoadedObj
   if (!object || errors.length > 0) {
     throw new XdpLensError(errors.map((d) => d.message).join('\n') || `cannot load ${path}`);
   }
-  return object;
+  return { object, objectPath };
 }
 
 export interface SessionOptions {

@@ -1,0 +1,48 @@
+// xdpLens/compareKernel: the simulator against the running kernel on the first packets of a capture.
+import { fileURLToPath } from 'node:url';
+import type { Connection } from 'vscode-languageserver/node';
+import { compareWithKernel, formatComparison } from '../simulator/kernel-compare.ts';
+import { loadProgramFileWithObject } from '../simulator/session.ts';
+import { openCapture, CaptureError } from '../simulator/net/capture.ts';
+import { CompareKernelRequest, type CompareKernelParams, type CompareKernelResult } from './protocol.ts';
+import type { RunHost } from './run.ts';
+
+export function registerCompareHandler(connection: Connection, host: RunHost): void {
+  connection.onRequest(CompareKernelRequest, async (params: CompareKernelParams): Promise<CompareKernelResult> => {
+    const fail = (reason: string): CompareKernelResult => ({ available: false, reason, compared: 0, differing: 0, text: reason });
+    if (!params.uri.startsWith('file:')) return fail('only files on disk can be compared');
+    const path = fileURLToPath(params.uri);
+    const settings = await host.settingsFor(params.uri);
+    const t0 = performance.now();
+    let loaded;
+    try {
+      loaded = loadProgramFileWithObject(path, host.compileOptions(path, settings));
+    } catch (e) {
+      return fail((e as Error).message);
+    }
+    const frames: { frame: Uint8Array; tsNs: bigint }[] = [];
+    let note = '';
+    try {
+      const reader = openCapture(params.capture);
+      try {
+        for (let p; frames.length < (params.limit ?? 200) && (p = reader.next()); ) frames.push({ frame: p.frame, tsNs: p.tsNs });
+      } finally {
+        reader.close();
+      }
+    } catch (e) {
+      if (!(e instanceof CaptureError)) throw e;
+      if (!frames.length) return fail(e.message);
+      note = `\n(the capture stopped early: ${e.message})\n`;
+    }
+    const r = compareWithKernel(loaded.objectPath, loaded.object, frames, { program: params.program });
+    host.log(`compare with kernel: ${path} on ${params.capture}, ${r.rows.length} packets, ${r.differing} differing (${(performance.now() - t0).toFixed(0)} ms)`);
+    return {
+      available: r.available,
+      ...(r.reason ? { reason: r.reason } : {}),
+      program: r.program,
+      compared: r.rows.length,
+      differing: r.differing,
+      text: formatComparison(r, `${path} on ${params.capture}: simulator vs kernel (BPF_PROG_TEST_RUN)`) + note,
+    };
+  });
+}
