@@ -7,17 +7,11 @@
 // it is recomputed by running the same object on the same capture again from the first packet, with the same seed
 // and clock, which gives exactly the same state, tracing only the packet asked for.
 //
-// Which line a packet "left" on: clang -O2 merges the returns of a function into one exit block, whose `exit`
-// instruction carries the closing brace's line. So each run watches which instructions on `return` lines (found in
-// the source text) executed, and credits the packet to the last of them whose returned constant agrees with the
-// action (a `return XDP_DROP;` whose `r0 = 1` was hoisted above a branch that was then not taken does not count).
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+// Which line a packet "left" on: the return statement, found by the marked twin of simulator/return-lines.ts.
+import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { CancellationToken, Connection } from 'vscode-languageserver/node';
-import { Session, XdpLensError, loadProgramFile, ACTIONS, type Action } from '../simulator/session.ts';
+import { Session, XdpLensError, loadProgramFile, ACTIONS } from '../simulator/session.ts';
 import { Driver, type DriverPacket } from '../simulator/driver/rx.ts';
 import { PROFILES, DEFAULT_PROFILE, DRIVER_MODES, type DriverMode } from '../simulator/driver/profiles.ts';
 import { OutputCaptures } from '../simulator/driver/output.ts';
@@ -26,7 +20,8 @@ import { openCapture, CaptureError, type CapturedPacket, type CaptureReader } fr
 import { summarize } from '../simulator/net/dissect.ts';
 import type { CompileOptions } from '../simulator/compile.ts';
 import type { LoadedObject } from '../simulator/elf/types.ts';
-import type { RunHooks, Machine } from '../simulator/vm/machine.ts';
+import type { RunHooks } from '../simulator/vm/machine.ts';
+import { buildTwin, hookMachine, MarkerTrail } from '../simulator/return-lines.ts';
 import {
   RunRequest,
   PacketsRequest,
@@ -61,187 +56,6 @@ const SLICE_MS = 25;
 const FIRST_FAULT_PACKETS = 10;
 /** Executed-line entries reported for one packet (a long loop is cut, with a marker). */
 const MAX_TRACE = 20000;
-
-// ---------------------------------------------------------------------------------------------------------------
-// Return lines
-//
-// At -O2 a `return XDP_PASS;` usually compiles to no instruction of its own: the constant is materialised in some
-// predecessor block (carrying whatever line came before) and every path jumps to one shared `exit`. So the exit line
-// is found with a twin of the program: the same source with a no-op `goto +0` placed in front of the value of every
-// `return` (an `asm volatile` whose text names the line, so that no two of them are merged), compiled the same way.
-// The twin runs in lockstep with the real program on its own maps (they evolve identically, the marker changing
-// nothing), and the last marker it executes inside the function that exited names the return statement. Where the
-// twin cannot be built, or disagrees about the action, the packet is credited to the exit instruction's line.
-
-/** Byte ranges of code (not inside comments) on each line of C source. */
-function codeSpans(text: string): [number, number][][] {
-  const lines = text.split('\n');
-  const out: [number, number][][] = [];
-  let inComment = false;
-  for (const line of lines) {
-    const spans: [number, number][] = [];
-    let i = 0;
-    while (i < line.length) {
-      if (inComment) {
-        const end = line.indexOf('*/', i);
-        if (end < 0) {
-          i = line.length;
-          break;
-        }
-        i = end + 2;
-        inComment = false;
-        continue;
-      }
-      const block = line.indexOf('/*', i);
-      const slash = line.indexOf('//', i);
-      const stop = [block, slash].filter((x) => x >= 0).reduce((a, b) => Math.min(a, b), line.length);
-      if (stop > i) spans.push([i, stop]);
-      if (stop === line.length) break;
-      if (stop === slash && (block < 0 || slash < block)) break;
-      inComment = true;
-      i = stop + 2;
-    }
-    out.push(spans);
-  }
-  return out;
-}
-
-/** The source with a line-naming marker before the value of every `return EXPR`; lines and their count unchanged. */
-export function markReturns(text: string): string {
-  const spans = codeSpans(text);
-  return text
-    .split('\n')
-    .map((line, i) => {
-      let out = '';
-      let at = 0;
-      for (const [s, e] of spans[i] ?? []) {
-        out += line.slice(at, s);
-        out += line.slice(s, e).replace(/\breturn\b(?=\s*[^\s;])/g, `return ({ asm volatile("goto +0 /* xdp-lens ${i + 1} */"); 0; }),`);
-        at = e;
-      }
-      return out + line.slice(at);
-    })
-    .join('\n');
-}
-
-/** 1-based lines of the definition of function `name` (its signature to its closing brace), from the source text. */
-export function functionRange(text: string, name: string): [number, number] | undefined {
-  const def = new RegExp(`\\b${name.replace(/\W/g, '')}\\s*\\([^;{]*\\)\\s*\\{`, 'g');
-  const spans = codeSpans(text);
-  const lines = text.split('\n');
-  const lineStarts: number[] = [];
-  for (let i = 0, o = 0; i < lines.length; o += lines[i]!.length + 1, i++) lineStarts.push(o);
-  const lineAt = (offset: number) => {
-    let lo = 0;
-    let hi = lineStarts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (lineStarts[mid]! <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
-  };
-  const inCode = (offset: number) => {
-    const l = lineAt(offset);
-    const col = offset - lineStarts[l]!;
-    return (spans[l] ?? []).some(([s, e]) => col >= s && col < e);
-  };
-  for (let m; (m = def.exec(text)); ) {
-    if (!inCode(m.index)) continue;
-    let depth = 0;
-    for (let o = m.index + m[0].length - 1; o < text.length; o++) {
-      const c = text[o];
-      if ((c !== '{' && c !== '}') || !inCode(o)) continue;
-      depth += c === '{' ? 1 : -1;
-      if (depth === 0) return [lineAt(m.index) + 1, lineAt(o) + 1];
-    }
-    return [lineAt(m.index) + 1, lines.length];
-  }
-  return undefined;
-}
-
-/** The marked twin of a C file: its object, and per program the marker slots (slot -> return line). */
-interface Twin {
-  obj: LoadedObject;
-  markers: Map<string, Map<number, number>>;
-  /** Per program: the source line range of its entry function. */
-  range: Map<string, [number, number]>;
-}
-
-function buildTwin(path: string, text: string, compile: CompileOptions): Twin | string {
-  // One twin file per source path, rewritten only when its text changes, so that clang's object cache serves re-runs.
-  const dir = join(tmpdir(), 'xdp-lens-twins', createHash('sha1').update(path).digest('hex').slice(0, 16));
-  const twinPath = join(dir, basename(path));
-  try {
-    mkdirSync(dir, { recursive: true });
-    const marked = markReturns(text);
-    if (readSource(twinPath) !== marked) writeFileSync(twinPath, marked);
-    let obj: LoadedObject;
-    try {
-      obj = loadProgramFile(twinPath, { ...compile, includeDirs: [dirname(path), ...(compile.includeDirs ?? [])] });
-    } catch (e) {
-      return (e as Error).message.split(twinPath).join(path);
-    }
-    const markers = new Map<string, Map<number, number>>();
-    const range = new Map<string, [number, number]>();
-    for (const p of obj.programs) {
-      const m = new Map<number, number>();
-      p.insns.forEach((insn, pc) => {
-        const loc = p.lines[pc];
-        if (insn.opcode === 0x05 && insn.off === 0 && loc?.file === twinPath) m.set(pc, loc.line);
-      });
-      markers.set(p.name, m);
-      const r = functionRange(text, p.name);
-      if (r) range.set(p.name, r);
-    }
-    return { obj, markers, range };
-  } catch (e) {
-    return `cannot prepare ${twinPath}: ${(e as Error).message}`;
-  }
-}
-
-/** Follows the markers one twin run executes. */
-class MarkerTrail {
-  private lines = new Int32Array(64);
-  private n = 0;
-  private cur = '';
-  private curMarkers: Map<number, number> | undefined;
-  readonly hooks: RunHooks;
-
-  constructor(private readonly twin: Twin) {
-    this.hooks = {
-      onStep: (program, pc) => {
-        if (program !== this.cur) {
-          this.cur = program;
-          this.curMarkers = twin.markers.get(program);
-        }
-        const line = this.curMarkers?.get(pc);
-        if (line !== undefined) this.lines[this.n++ & 63] = line;
-      },
-    };
-  }
-
-  begin(): void {
-    this.n = 0;
-  }
-
-  /** The return line of the last marker inside the exiting program's entry function, else the last marker. */
-  exitLine(exitProgram: string): number | undefined {
-    const range = this.twin.range.get(exitProgram);
-    const kept = Math.min(this.n, 64);
-    for (let i = 1; i <= kept; i++) {
-      const line = this.lines[(this.n - i) & 63]!;
-      if (!range || (line >= range[0] && line <= range[1])) return line;
-    }
-    return kept > 0 ? this.lines[(this.n - 1) & 63] : undefined;
-  }
-}
-
-/** Every run of this machine goes through `hooks` (the driver calls session.runBuff, which takes none). */
-function hookMachine(machine: Machine, hooks: () => RunHooks | undefined): void {
-  const run = machine.run.bind(machine);
-  (machine as { run: Machine['run'] }).run = (program, buff, env, given) => run(program, buff, env, hooks() ?? given);
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Stored runs

@@ -2,7 +2,7 @@
 // Output formats named here (`--format jsonl`, `--format json`) are contracts other tools depend on: extend them
 // compatibly, never change existing keys.
 import { readFileSync, writeSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, extname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Session, XdpLensError, loadProgramFile, loadProgramFileWithObject, ACTIONS } from './session.ts';
 import { compareWithKernel, formatComparison } from './kernel-compare.ts';
@@ -12,6 +12,7 @@ import { OutputCaptures } from './driver/output.ts';
 import { rssQueueOf } from './driver/rss.ts';
 import { openCapture, CaptureError, type CapturedPacket } from './net/capture.ts';
 import { summarize } from './net/dissect.ts';
+import { buildTwin, hookMachine, MarkerTrail } from './return-lines.ts';
 import { analyzeFile } from './analysis/index.ts';
 import { formatJson, formatSarif, formatText, REPORT_FORMATS, type ReportFormat } from './analysis/report.ts';
 import type { Finding } from './analysis/findings.ts';
@@ -37,6 +38,9 @@ Options for run:
   --driver MODE         native (default) | readonly-page | generic: how the modelled driver treats the page
   --profile NAME        receive-buffer geometry: mlx5 (default: 256 B headroom, 4096 B frames) | i40e (192 B, 2048 B)
   --queues N            RX queues; packets are spread by an RSS (Toeplitz) hash, one simulated CPU per queue
+  --exit-lines return|exit
+                        return (default for C sources): credit each packet to the return statement it left through
+                        (found with a marked twin of the program run in lockstep); exit: the exit instruction's line
   --out-dir DIR         write one pcap per action (xdp_pass.pcap, xdp_drop.pcap, ...) with the packets as they left
                         the program; redirected packets also per target
   -I DIR                extra include directory for clang (repeatable)
@@ -122,9 +126,12 @@ function cmdRun(argv: string[]): number {
       profile: { type: 'string', default: DEFAULT_PROFILE },
       queues: { type: 'string' },
       'out-dir': { type: 'string' },
+      'exit-lines': { type: 'string', default: 'return' },
     },
   });
   if (positionals.length !== 2) throw new XdpLensError(`run takes PROGRAM and CAPTURE\n\n${USAGE}`);
+  if (values['exit-lines'] !== 'return' && values['exit-lines'] !== 'exit')
+    throw new XdpLensError(`--exit-lines is return or exit, not '${values['exit-lines']}'`);
   const [programPath, capturePath] = positionals;
   const format = values.format;
   if (format !== 'table' && format !== 'jsonl') throw new XdpLensError(`--format is table or jsonl, not '${format}'`);
@@ -136,16 +143,44 @@ function cmdRun(argv: string[]): number {
   const queues = Math.max(1, intOpt(values.queues, 'queues', 1));
 
   const obj = loadProgramFile(programPath, { includeDirs: values.I, clangFlags: values.cflag });
-  const session = new Session(obj, {
-    program: values.program,
-    maps: values.maps ? readJson(values.maps, '--maps') : undefined,
-    mapsFile: values.maps,
-    routes: values.routes ? (readJson(values.routes, '--routes') as FibRoute[]) : undefined,
-    budget: values.budget ? intOpt(values.budget, 'budget', 1_000_000) : undefined,
-    seed: intOpt(values.seed, 'seed', 1),
-    nrCpus: Math.max(queues, intOpt(values.cpus, 'cpus', 1)),
-  });
-  const driver = new Driver(session, { mode, profile, queues, queueOf: queues > 1 ? rssQueueOf : undefined });
+  const maps = values.maps ? readJson(values.maps, '--maps') : undefined;
+  const routes = values.routes ? (readJson(values.routes, '--routes') as FibRoute[]) : undefined;
+  const makeSession = (o: typeof obj) =>
+    new Session(o, {
+      program: values.program,
+      maps,
+      mapsFile: values.maps,
+      routes,
+      budget: values.budget ? intOpt(values.budget, 'budget', 1_000_000) : undefined,
+      seed: intOpt(values.seed, 'seed', 1),
+      nrCpus: Math.max(queues, intOpt(values.cpus, 'cpus', 1)),
+    });
+  const driverOpts = { mode, profile, queues, queueOf: queues > 1 ? rssQueueOf : undefined };
+  const session = makeSession(obj);
+  const driver = new Driver(session, driverOpts);
+  // The return statement each packet left through (see return-lines.ts); C sources only.
+  let twin: { driver: Driver; trail: MarkerTrail; lines: string[] } | undefined;
+  if (values['exit-lines'] === 'return' && extname(programPath) === '.c') {
+    const source = readFileSync(programPath, 'utf8');
+    const t = buildTwin(programPath, source, { includeDirs: values.I, flags: values.cflag });
+    if (typeof t === 'string') process.stderr.write(`xdp-lens: return lines unavailable, exits are shown at the exit instruction: ${t}\n`);
+    else {
+      const trail = new MarkerTrail(t);
+      const twinSession = makeSession(t.obj);
+      hookMachine(twinSession.machine, () => trail.hooks);
+      twin = { driver: new Driver(twinSession, driverOpts), trail, lines: source.split('\n') };
+    }
+  }
+  const returnLineOf = (pkt: CapturedPacket, r: DriverPacket): ReturnLoc | undefined => {
+    if (!twin) return undefined;
+    twin.trail.begin();
+    const shadow = twin.driver.receive(pkt.frame, pkt.tsNs);
+    if (shadow.action !== r.action || r.fault) return undefined;
+    const line = twin.trail.exitLine(shadow.run.exitProgram);
+    if (line === undefined) return undefined;
+    const text = twin.lines[line - 1] ?? '';
+    return { file: r.run.exitLoc?.file ?? programPath, line, column: Math.max(0, text.search(/\breturn\b/)) + 1 };
+  };
   const outputs = values['out-dir'] ? new OutputCaptures(values['out-dir']) : undefined;
   const limit = values.limit !== undefined ? intOpt(values.limit, 'limit', 0) : Infinity;
 
@@ -182,18 +217,20 @@ function cmdRun(argv: string[]): number {
       if (!pkt) break;
       const t0 = (firstTs ??= pkt.tsNs);
       const r = driver.receive(pkt.frame, pkt.tsNs);
+      const ret = returnLineOf(pkt, r);
       outputs?.write(pkt, r);
       packets++;
       counts.set(r.action, (counts.get(r.action) ?? 0) + 1);
       if (r.fault) faults++;
       if (r.invalidAction) invalid++;
       if (pkt.truncated) truncated++;
-      if (format === 'jsonl') out(JSON.stringify(packetRecord(pkt, r, values.data)));
-      else out(tableRow(pkt, r, pkt.tsNs - t0));
+      if (format === 'jsonl') out(JSON.stringify(packetRecord(pkt, r, values.data, ret)));
+      else out(tableRow(pkt, r, pkt.tsNs - t0, ret));
     }
   } finally {
     reader.close();
     driver.finish();
+    twin?.driver.finish();
     outputs?.close();
   }
 
@@ -229,13 +266,21 @@ function cmdRun(argv: string[]): number {
   return 0;
 }
 
-function exitLocation(r: DriverPacket): { file?: string; line?: number; column?: number } {
+interface ReturnLoc {
+  file: string;
+  line: number;
+  column: number;
+}
+
+/** Where the packet left: the faulting instruction, else the return statement, else the exit instruction. */
+function exitLocation(r: DriverPacket, ret?: ReturnLoc): { file?: string; line?: number; column?: number; exitLine?: number } {
+  if (!r.fault && ret) return { ...ret, ...(r.run.exitLoc && r.run.exitLoc.line !== ret.line ? { exitLine: r.run.exitLoc.line } : {}) };
   const loc = r.fault?.loc ?? r.run.exitLoc;
   if (!loc) return {};
   return { file: loc.file, line: loc.line, column: loc.column };
 }
 
-function packetRecord(pkt: CapturedPacket, r: DriverPacket, withData: boolean | undefined): Record<string, unknown> {
+function packetRecord(pkt: CapturedPacket, r: DriverPacket, withData: boolean | undefined, ret?: ReturnLoc): Record<string, unknown> {
   const rec: Record<string, unknown> = {
     packet: pkt.index,
     ts: formatTs(pkt.tsNs),
@@ -244,7 +289,7 @@ function packetRecord(pkt: CapturedPacket, r: DriverPacket, withData: boolean | 
     summary: summarize(pkt.frame),
     action: r.action,
     retval: r.retval,
-    ...exitLocation(r),
+    ...exitLocation(r, ret),
   };
   if (r.run.exitInsn >= 0) rec.insn = r.run.exitInsn;
   if (r.run.tailCalls > 0) rec.exitProgram = r.run.exitProgram;
@@ -266,11 +311,11 @@ function packetRecord(pkt: CapturedPacket, r: DriverPacket, withData: boolean | 
   return rec;
 }
 
-function tableRow(pkt: CapturedPacket, r: DriverPacket, relNs: bigint): string {
+function tableRow(pkt: CapturedPacket, r: DriverPacket, relNs: bigint, ret?: ReturnLoc): string {
   const t = (Number(relNs) / 1e9).toFixed(6);
   let summary = summarize(pkt.frame);
   if (summary.length > 58) summary = summary.slice(0, 57) + '…';
-  const loc = r.fault?.loc ?? r.run.exitLoc;
+  const loc = r.fault?.loc ?? ret ?? r.run.exitLoc;
   const where = loc ? `${basename(loc.file)}:${loc.line}` : '';
   let action: string = r.action;
   if (r.invalidAction) action = `ret ${r.retval}!`;

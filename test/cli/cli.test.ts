@@ -101,3 +101,26 @@ test('--out-dir writes a pcap per action that tcpdump reads', { skip: !haveClang
   assert.match(td.stdout, /10\.0\.0\.2 > 10\.0\.0\.1: ICMP echo reply/);
   assert.equal(td.stdout.trim().split('\n').length, 2);
 });
+
+test('exit lines: each packet is credited to the return statement it left through', { skip: !haveClang && 'clang is not installed' }, () => {
+  const src = readFileSync(join(repo, 'examples', 'xdp_filter.c'), 'utf8').split('\n');
+  const r = cli(['run', 'examples/xdp_filter.c', 'examples/demo.pcap', '--format', 'jsonl']);
+  assert.equal(r.status, 0, r.stderr);
+  const recs = jsonl(r.stdout).filter((x) => 'packet' in x);
+  assert.equal(recs.length, 10);
+  for (const rec of recs) {
+    const text = src[rec.line - 1]!;
+    assert.match(text, /\breturn\b/, `packet ${rec.packet} at line ${rec.line}: ${text}`);
+    assert.equal(text.indexOf('return') + 1, rec.column);
+    // The action named on that line, when it names one, is the packet's action.
+    const named = /XDP_(ABORTED|DROP|PASS|TX|REDIRECT)/.exec(text);
+    if (named) assert.equal(named[0], rec.action, `packet ${rec.packet} line ${rec.line}`);
+  }
+  // Distinct verdict paths leave through distinct returns: the ICMP echo is answered by the reply path, telnet is dropped.
+  const byPacket = new Map(recs.map((x) => [x.packet, x.line]));
+  assert.notEqual(byPacket.get(1), byPacket.get(3));
+  // --exit-lines exit reports the exit instruction (the merged exit block at the closing brace).
+  const raw = jsonl(cli(['run', 'examples/xdp_filter.c', 'examples/demo.pcap', '--format', 'jsonl', '--exit-lines', 'exit']).stdout).filter((x) => 'packet' in x);
+  assert.ok(raw.every((x) => x.line === raw[0]!.line && !/\breturn\b/.test(src[x.line - 1]!)));
+  assert.equal(cli(['run', 'examples/xdp_filter.c', 'examples/demo.pcap', '--exit-lines', 'sometimes']).status, 2);
+});
