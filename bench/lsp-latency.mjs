@@ -117,6 +117,21 @@ for (let k = 0; k < EDITS; k++) {
 }
 // Note: the server debounces by 10 ms, so the floor of edit→diagnostics is the debounce itself.
 
+// Worst case: Enter and Backspace near the top of the file, which moves every program below.
+const lineEdit = [];
+for (let k = 0; k < EDITS; k++) {
+  version++;
+  const insert = k % 2 === 0;
+  p = next(version);
+  const t0 = performance.now();
+  await conn.sendNotification(rpc.DidChangeTextDocumentNotification.type, {
+    textDocument: { uri, version },
+    contentChanges: [insert ? { range: { start: { line: 7, character: 0 }, end: { line: 7, character: 0 } }, text: '\n' } : { range: { start: { line: 7, character: 0 }, end: { line: 8, character: 0 } }, text: '' }],
+  });
+  await p;
+  lineEdit.push(performance.now() - t0);
+}
+
 const hover = [];
 const hl = text.split('\n');
 const spots = [];
@@ -153,6 +168,7 @@ const result = {
   file: { lines, bytes: Buffer.byteLength(text) },
   debounceMs: 10,
   editToDiagnosticsMs: stats(edit),
+  newlineEditToDiagnosticsMs: stats(lineEdit),
   hoverMs: stats(hover),
   saveToBytecodeDiagnosticsMs: stats(save),
 };
