@@ -250,6 +250,10 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
   try {
     const c = host.compileOptions(path, settings);
     obj = loadProgramFile(path, { clang: c.clang, flags: c.flags, includeDirs: c.includeDirs, cacheDir: c.cacheDir });
+    host.log(
+      `run: ${c.clang ?? 'clang'} -O2 -g -target bpf ${[...(c.includeDirs ?? []).map((d) => `-I ${d}`), ...(c.flags ?? [])].join(' ')} -c ${path}` +
+        ` (${(performance.now() - tc).toFixed(0)} ms, cached objects are reused)`,
+    );
   } catch (e) {
     if (e instanceof XdpLensError) return { error: e.message };
     throw e;

@@ -193,6 +193,7 @@ async function runBytecode(doc: TextDocument): Promise<void> {
   status({ state: 'analysing', message: 'compiling and analysing the object' }, settings);
   const t0 = performance.now();
   const r = bytecodeFindings(path, analyzeOptions(settings));
+  if (r.command) connection.console.log(`${r.cached ? 'cached object for' : 'compiled with'}: ${r.command.join(' ')}`);
   connection.console.log(`bytecode analysis of ${path}: clang ${r.compileMs.toFixed(0)} ms, analysis ${r.analyzeMs.toFixed(0)} ms, ${r.findings.length} findings (${(performance.now() - t0).toFixed(0)} ms)`);
   for (const n of r.notes) note(n);
   const s = state(doc.uri);

@@ -78,7 +78,10 @@ export function sourceFindings(file: string, text: string, opts: AnalyzeOptions)
 }
 
 /** The bytecode tier on the file as saved on disk: compile, load, analyse. */
-export function bytecodeFindings(file: string, opts: AnalyzeOptions): { findings: Finding[]; notes: string[]; compileMs: number; analyzeMs: number } {
+export function bytecodeFindings(
+  file: string,
+  opts: AnalyzeOptions,
+): { findings: Finding[]; notes: string[]; compileMs: number; analyzeMs: number; command?: string[]; cached?: boolean } {
   const notes: string[] = [];
   const { compile, note } = effectiveCompileOptions(file, opts);
   if (note) notes.push(note);
@@ -103,7 +106,7 @@ export function bytecodeFindings(file: string, opts: AnalyzeOptions): { findings
       message: d.message,
       tier: 'bytecode',
     }));
-    return { findings, notes, compileMs, analyzeMs: 0 };
+    return { findings, notes, compileMs, analyzeMs: 0, command: r.command };
   }
   const t1 = performance.now();
   let findings: Finding[] = [];
@@ -123,7 +126,7 @@ export function bytecodeFindings(file: string, opts: AnalyzeOptions): { findings
     if (v.skipped) notes.push(`kernel verifier not run: ${v.skipped}`);
     findings.push(...v.findings);
   }
-  return { findings, notes, compileMs, analyzeMs: performance.now() - t1 };
+  return { findings, notes, compileMs, analyzeMs: performance.now() - t1, command: r.command, cached: r.cached };
 }
 
 /** Both tiers on a file; `text` is the current contents (defaults to the file on disk). */
