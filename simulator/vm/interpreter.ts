@@ -12,6 +12,7 @@ import {
   PSEUDO_MAP_IDX_VALUE, PSEUDO_MAP_VALUE, aluVariant, atomicOp, type AluVariant, type OpcodeInfo,
 } from '../isa/opcodes.ts';
 import { bswap, immToU32, immToU64, s16, s32, s64, s8, u16, u32 } from '../isa/width.ts';
+import { alu32, alu64 } from '../isa/alu.ts';
 import { MAX_FRAMES, Memory, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, VmFault, addrOf } from './memory.ts';
 import type { FaultKind } from './types.ts';
 
@@ -89,50 +90,6 @@ interface Frame {
 
 /** may_goto's per-run allowance (kernel BPF_MAX_LOOPS). */
 const MAY_GOTO_BUDGET = 8 * 1024 * 1024;
-
-function alu64(op: AluVariant, a: bigint, b: bigint, off: number): bigint {
-  switch (op) {
-    case 'add': return a + b;
-    case 'sub': return a - b;
-    case 'mul': return a * b;
-    case 'div': return b === 0n ? 0n : a / b;
-    case 'sdiv': return b === 0n ? 0n : s64(a) / s64(b);
-    case 'or': return a | b;
-    case 'and': return a & b;
-    case 'lsh': return a << (b & 63n);
-    case 'rsh': return a >> (b & 63n);
-    case 'arsh': return s64(a) >> (b & 63n);
-    case 'neg': return -a;
-    case 'mod': return b === 0n ? a : a % b;
-    case 'smod': return b === 0n ? a : s64(a) % s64(b);
-    case 'xor': return a ^ b;
-    case 'mov': return b;
-    case 'movsx': return off === 8 ? s8(b) : off === 16 ? s16(b) : s32(b);
-  }
-}
-
-function alu32(op: AluVariant, a64: bigint, b64: bigint, off: number): bigint {
-  const a = u32(a64);
-  const b = u32(b64);
-  switch (op) {
-    case 'add': return u32(a + b);
-    case 'sub': return u32(a - b);
-    case 'mul': return u32(a * b);
-    case 'div': return b === 0n ? 0n : a / b;
-    case 'sdiv': return b === 0n ? 0n : u32(s32(a) / s32(b));
-    case 'or': return a | b;
-    case 'and': return a & b;
-    case 'lsh': return u32(a << (b & 31n));
-    case 'rsh': return a >> (b & 31n);
-    case 'arsh': return u32(s32(a) >> (b & 31n));
-    case 'neg': return u32(-a);
-    case 'mod': return b === 0n ? a : a % b;
-    case 'smod': return b === 0n ? a : u32(s32(a) % s32(b));
-    case 'xor': return a ^ b;
-    case 'mov': return b;
-    case 'movsx': return u32(off === 8 ? s8(b) : s16(b));
-  }
-}
 
 function compare(op: string, a: bigint, b: bigint, width: 32 | 64): boolean {
   if (width === 32) {

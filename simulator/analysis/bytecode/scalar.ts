@@ -8,6 +8,7 @@
 // about a value (e.g. `invalid-action`) is reported only when the value is not opaque.
 import { s32, s64, u32, u64 } from '../../isa/width.ts';
 import type { AluVariant, JmpOp } from '../../isa/opcodes.ts';
+import { alu32 as exactAlu32, alu64 as exactAlu64 } from '../../isa/alu.ts';
 
 export const U64_MAX = 0xffffffffffffffffn;
 export const U32_MAX = 0xffffffffn;
@@ -106,50 +107,15 @@ export function truncate(s: Scalar, bytes: number): Scalar {
   return unsignedRange(0n, mask, s.opaque);
 }
 
-function exact64(op: AluVariant, a: bigint, b: bigint, off: number): bigint {
-  switch (op) {
-    case 'add': return a + b;
-    case 'sub': return a - b;
-    case 'mul': return a * b;
-    case 'div': return b === 0n ? 0n : a / b;
-    case 'sdiv': return b === 0n ? 0n : s64(a) / s64(b);
-    case 'or': return a | b;
-    case 'and': return a & b;
-    case 'lsh': return a << (b & 63n);
-    case 'rsh': return a >> (b & 63n);
-    case 'arsh': return s64(a) >> (b & 63n);
-    case 'neg': return -a;
-    case 'mod': return b === 0n ? a : a % b;
-    case 'smod': return b === 0n ? a : s64(a) % s64(b);
-    case 'xor': return a ^ b;
-    case 'mov': return b;
-    case 'movsx': return off === 8 ? BigInt.asIntN(8, b) : off === 16 ? BigInt.asIntN(16, b) : s32(b);
-  }
-}
-
-function exact32(op: AluVariant, a: bigint, b: bigint, off: number): bigint {
-  a = u32(a);
-  b = u32(b);
-  switch (op) {
-    case 'sdiv': return b === 0n ? 0n : u32(s32(a) / s32(b));
-    case 'smod': return b === 0n ? a : u32(s32(a) % s32(b));
-    case 'arsh': return u32(s32(a) >> (b & 31n));
-    case 'lsh': return u32(a << (b & 31n));
-    case 'rsh': return a >> (b & 31n);
-    case 'movsx': return u32(off === 8 ? BigInt.asIntN(8, b) : BigInt.asIntN(16, b));
-    default: return u32(exact64(op, a, b, off));
-  }
-}
-
 /** dst OP src on intervals, 64-bit. Opaqueness spreads from either operand. */
 export function alu64(op: AluVariant, a: Scalar, b: Scalar, off: number): Scalar {
   const opaque = a.opaque || b.opaque;
-  if (isConst(a) && isConst(b)) return constant(exact64(op, a.umin, b.umin, off), opaque);
+  if (isConst(a) && isConst(b)) return constant(exactAlu64(op, a.umin, b.umin, off), opaque);
   if (op === 'mov') return b;
   if (op === 'neg' && isConst(a)) return constant(-a.umin, opaque);
   if (op === 'movsx') {
     const bits = BigInt(off);
-    if (isConst(b)) return constant(exact64(op, 0n, b.umin, off), opaque);
+    if (isConst(b)) return constant(exactAlu64(op, 0n, b.umin, off), opaque);
     if (b.umax < 1n << (bits - 1n)) return { ...b, opaque };
     return signedRange(-(1n << (bits - 1n)), (1n << (bits - 1n)) - 1n, opaque);
   }
@@ -213,7 +179,7 @@ export function alu32(op: AluVariant, a64: Scalar, b64: Scalar, off: number): Sc
   const a = low32(a64);
   const b = low32(b64);
   const opaque = a.opaque || b.opaque;
-  if (isConst(a) && isConst(b)) return constant(exact32(op, a.umin, b.umin, off), opaque);
+  if (isConst(a) && isConst(b)) return constant(exactAlu32(op, a.umin, b.umin, off), opaque);
   if (op === 'mov') return b;
   const any32 = unsignedRange(0n, U32_MAX, opaque);
   switch (op) {

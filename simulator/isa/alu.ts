@@ -1,0 +1,51 @@
+// The arithmetic of ALU and ALU64 instructions on concrete values, written once: the interpreter executes with it and
+// the bytecode analysis folds constants with it (RFC 9669 §4.1 as the kernel implements it, including the results
+// the verifier patches in for register divisors: x/0 = 0, x%0 = x, INT_MIN/-1 = INT_MIN, INT_MIN%-1 = 0).
+// alu64's result is not reduced to 64 bits: callers store it into a BigUint64Array or pass it through u64().
+import { s16, s32, s64, s8, u32 } from './width.ts';
+import type { AluVariant } from './opcodes.ts';
+
+export function alu64(op: AluVariant, a: bigint, b: bigint, off: number): bigint {
+  switch (op) {
+    case 'add': return a + b;
+    case 'sub': return a - b;
+    case 'mul': return a * b;
+    case 'div': return b === 0n ? 0n : a / b;
+    case 'sdiv': return b === 0n ? 0n : s64(a) / s64(b);
+    case 'or': return a | b;
+    case 'and': return a & b;
+    case 'lsh': return a << (b & 63n);
+    case 'rsh': return a >> (b & 63n);
+    case 'arsh': return s64(a) >> (b & 63n);
+    case 'neg': return -a;
+    case 'mod': return b === 0n ? a : a % b;
+    case 'smod': return b === 0n ? a : s64(a) % s64(b);
+    case 'xor': return a ^ b;
+    case 'mov': return b;
+    case 'movsx': return off === 8 ? s8(b) : off === 16 ? s16(b) : s32(b);
+  }
+}
+
+/** The 32-bit form: operands are the low 32 bits, the result is zero-extended. */
+export function alu32(op: AluVariant, a64: bigint, b64: bigint, off: number): bigint {
+  const a = u32(a64);
+  const b = u32(b64);
+  switch (op) {
+    case 'add': return u32(a + b);
+    case 'sub': return u32(a - b);
+    case 'mul': return u32(a * b);
+    case 'div': return b === 0n ? 0n : a / b;
+    case 'sdiv': return b === 0n ? 0n : u32(s32(a) / s32(b));
+    case 'or': return a | b;
+    case 'and': return a & b;
+    case 'lsh': return u32(a << (b & 31n));
+    case 'rsh': return a >> (b & 31n);
+    case 'arsh': return u32(s32(a) >> (b & 31n));
+    case 'neg': return u32(-a);
+    case 'mod': return b === 0n ? a : a % b;
+    case 'smod': return b === 0n ? a : u32(s32(a) % s32(b));
+    case 'xor': return a ^ b;
+    case 'mov': return b;
+    case 'movsx': return u32(off === 8 ? s8(b) : s16(b));
+  }
+}
