@@ -13,23 +13,11 @@ import { analyzeObjectReport } from '../simulator/analysis/bytecode.ts';
 import { compileC } from '../simulator/compile.ts';
 import { loadObject } from '../simulator/elf/index.ts';
 import type { LoadedObject } from '../simulator/elf/types.ts';
+import { REPO, option } from './common.ts';
 
-/** The repository root: the nearest directory upwards from the working directory with our package.json. */
-function findRepo(): string {
-  for (let dir = process.cwd(); ; dir = dirname(dir)) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && /"name":\s*"xdp-lens"/.test(readFileSync(pkg, 'utf8'))) return dir;
-    if (dirname(dir) === dir) return process.cwd();
-  }
-}
-const repo = findRepo();
-const args = process.argv.slice(2);
-const opt = (name: string, dflt: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
-const runs = Number(opt('runs', '5'));
-const stressRules = Number(opt('rules', '120'));
+const repo = REPO;
+const runs = Number(option('runs', '5'));
+const stressRules = Number(option('rules', '120'));
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const round = (x: number) => Math.round(x * 10) / 10;

@@ -14,22 +14,11 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { analyzeSource, initSourceAnalysis } from '../simulator/analysis/source/index.ts';
+import { REPO, option } from './common.ts';
 
-function findRepo(): string {
-  for (let dir = process.cwd(); ; dir = dirname(dir)) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && /"name":\s*"xdp-lens"/.test(readFileSync(pkg, 'utf8'))) return dir;
-    if (dirname(dir) === dir) return process.cwd();
-  }
-}
-const repo = findRepo();
-const args = process.argv.slice(2);
-const opt = (name: string, dflt: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
-const targetLines = Number(opt('lines', '2000'));
-const editCount = Number(opt('edits', '300'));
+const repo = REPO;
+const targetLines = Number(option('lines', '2000'));
+const editCount = Number(option('edits', '300'));
 
 function program(i: number): string {
   return `
@@ -209,7 +198,7 @@ function measure(label: string, text: string, runsCold: number) {
 }
 
 async function main() {
-  const dump = opt('write-generated', '');
+  const dump = option('write-generated', '');
   if (dump) {
     writeFileSync(dump, generate(targetLines));
     return;
