@@ -11,6 +11,7 @@ export const RULES = {
   'unchecked-packet-access': { severity: 'error', summary: 'packet access not proven inside data_end' },
   'stale-packet-pointer': { severity: 'error', summary: 'packet pointer used after a helper that invalidates packet pointers' },
   'tx-unmodified': { severity: 'warning', summary: 'XDP_TX of a frame the program did not change' },
+  'map-value-null': { severity: 'error', summary: 'map lookup result used without a NULL check' },
   'compile-error': { severity: 'error', summary: 'clang could not compile the file' },
   verifier: { severity: 'error', summary: 'the kernel verifier refuses the program (only with the kernel tier)' },
 } as const;

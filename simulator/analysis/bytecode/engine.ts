@@ -214,7 +214,16 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
   };
 
   // ---- memory access ----
+  /** A dereference of a lookup result not yet checked for NULL (the verifier: "invalid mem access 'map_value_or_null'"). */
+  const nullCheck = (st: State, base: Reg, pc: number): void => {
+    if (!nullable(base)) return;
+    const b = base as Reg & { nullId: number };
+    report('map-value-null', pc, msg.mapValueNull(b.k === 'value' ? mapOf(b.map) : undefined));
+    // Go on as if it had been checked, so that one missing check gives one finding.
+    setNull(st, b.nullId, false, pc);
+  };
   const load = (st: State, base: Reg, off: number, size: number, sx: boolean, pc: number): Reg => {
+    nullCheck(st, base, pc);
     switch (base.k) {
       case 'ctx': {
         const fo = base.off + off;
@@ -237,6 +246,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     }
   };
   const store = (st: State, base: Reg, off: number, size: number, value: Reg, pc: number): void => {
+    nullCheck(st, base, pc);
     switch (base.k) {
       case 'ctx':
         report('ctx-write', pc, msg.ctxWrite(base.off + off, size));

@@ -119,3 +119,11 @@ export function stalePacketPointer(helper: string, line: number | undefined): st
     '("invalid mem access \'scalar\'"); at run time it would touch the old location. Reload ctx->data and ctx->data_end ' +
     'after the call and check bounds again.';
 }
+
+export function mapValueNull(map: MapDef | undefined): string {
+  const what = map ? `the value from map \`${map.name}\`` : 'the pointer a helper returned';
+  return (
+    `${what} is used without a NULL check: bpf_map_lookup_elem returns NULL when the key has no entry. The verifier ` +
+    `rejects the program ("invalid mem access 'map_value_or_null'"). Check it first: \`if (!v) return XDP_PASS;\`.`
+  );
+}
