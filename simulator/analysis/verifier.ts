@@ -121,7 +121,7 @@ export function explain(message: string, insn = ''): { rule: RuleId; text: strin
       text: 'A register that is not a pointer is dereferenced. After bpf_xdp_adjust_head/tail/meta (or bpf_tail_call) every packet pointer becomes such a number: reload data and data_end from ctx and check the bounds again.',
     };
   if (/invalid mem access '(map_value_or_null|ptr_or_null_|.*or_null)'/.test(message))
-    return { rule: 'verifier', text: 'A pointer that may be NULL (the result of bpf_map_lookup_elem) is dereferenced. Check it for NULL first.' };
+    return { rule: /map_value_or_null/.test(message) ? 'map-value-null' : 'verifier', text: 'A pointer that may be NULL (the result of bpf_map_lookup_elem) is dereferenced. Check it for NULL first.' };
   if (/R0 !read_ok/.test(message)) return { rule: 'verifier', text: 'The function can return without setting a return value.' };
   if (/cannot call GPL-restricted function/.test(message))
     return { rule: 'verifier', text: 'A helper used here is GPL-only, and the program\'s license is not GPL-compatible: declare char LICENSE[] SEC("license") = "GPL";' };
