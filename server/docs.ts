@@ -146,6 +146,39 @@ export const HELPER_DOCS: Record<string, Doc> = {
     body: 'Copies `len` bytes into the packet at `offset`, across fragments. Does not invalidate packet pointers. A write into the packet: not allowed when the driver hands out read-only pages (option B).',
   },
 };
+Object.assign(HELPER_DOCS, {
+  bpf_spin_lock: {
+    signature: 'long bpf_spin_lock(struct bpf_spin_lock *lock)  // helper 93',
+    body: 'Takes the spin lock embedded in a map value. No helper calls or packet access until `bpf_spin_unlock`; one lock held at a time.',
+  },
+  bpf_spin_unlock: { signature: 'long bpf_spin_unlock(struct bpf_spin_lock *lock)  // helper 94', body: 'Releases the lock taken by `bpf_spin_lock`.' },
+  bpf_ktime_get_boot_ns: {
+    signature: '__u64 bpf_ktime_get_boot_ns(void)  // helper 125',
+    body: 'Nanoseconds since boot, including suspend. In XDP Lens it follows the capture\'s timestamps like `bpf_ktime_get_ns`.',
+  },
+  bpf_ktime_get_coarse_ns: {
+    signature: '__u64 bpf_ktime_get_coarse_ns(void)  // helper 160',
+    body: 'A cheaper, tick-granular monotonic clock. In XDP Lens it follows the capture\'s timestamps.',
+  },
+  bpf_ringbuf_reserve: {
+    signature: 'void *bpf_ringbuf_reserve(void *ringbuf, __u64 size, __u64 flags)  // helper 131',
+    body: 'Reserves a record in a BPF ring buffer; NULL when there is no room. Every reservation must be submitted or discarded on every path.',
+  },
+  bpf_ringbuf_submit: { signature: 'void bpf_ringbuf_submit(void *data, __u64 flags)  // helper 132', body: 'Publishes a reserved record to user space. XDP Lens shows it with the packet.' },
+  bpf_ringbuf_discard: { signature: 'void bpf_ringbuf_discard(void *data, __u64 flags)  // helper 133', body: 'Drops a reserved record.' },
+  bpf_loop: {
+    signature: 'long bpf_loop(__u32 nr_loops, void *callback_fn, void *callback_ctx, __u64 flags)  // helper 181',
+    body: 'Calls `callback_fn(i, callback_ctx)` up to `nr_loops` times (at most 8,388,608); a callback returning 1 stops early. Returns the number of iterations run, or a negative errno. The verifier checks the callback once instead of unrolling the loop.',
+  },
+  bpf_map_lookup_percpu_elem: {
+    signature: 'void *bpf_map_lookup_percpu_elem(void *map, const void *key, __u32 cpu)  // helper 195',
+    body: 'Like `bpf_map_lookup_elem` on a per-CPU map, for the copy of another CPU; NULL for a CPU that does not exist.',
+  },
+  bpf_trace_vprintk: {
+    signature: 'long bpf_trace_vprintk(const char *fmt, __u32 fmt_size, const void *data, __u32 data_len)  // helper 177',
+    body: '`bpf_trace_printk` with up to 12 arguments passed as an array of u64; `bpf_printk` uses it above three arguments. GPL only.',
+  },
+} satisfies Record<string, Doc>);
 HELPER_DOCS.bpf_printk = {
   signature: '#define bpf_printk(fmt, ...)  // libbpf',
   body: 'libbpf\'s wrapper around `bpf_trace_printk` (`bpf_trace_vprintk` above three arguments). XDP Lens captures the output per packet.',
