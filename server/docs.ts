@@ -166,6 +166,10 @@ Object.assign(HELPER_DOCS, {
   },
   bpf_ringbuf_submit: { signature: 'void bpf_ringbuf_submit(void *data, __u64 flags)  // helper 132', body: 'Publishes a reserved record to user space. XDP Lens shows it with the packet.' },
   bpf_ringbuf_discard: { signature: 'void bpf_ringbuf_discard(void *data, __u64 flags)  // helper 133', body: 'Drops a reserved record.' },
+  bpf_jiffies64: {
+    signature: '__u64 bpf_jiffies64(void)  // helper 118',
+    body: 'The kernel tick counter (HZ ticks per second, from a boot-time offset). In XDP Lens it advances with the capture\'s timestamps.',
+  },
   bpf_loop: {
     signature: 'long bpf_loop(__u32 nr_loops, void *callback_fn, void *callback_ctx, __u64 flags)  // helper 181',
     body: 'Calls `callback_fn(i, callback_ctx)` up to `nr_loops` times (at most 8,388,608); a callback returning 1 stops early. Returns the number of iterations run, or a negative errno. The verifier checks the callback once instead of unrolling the loop.',
