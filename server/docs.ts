@@ -151,7 +151,7 @@ Object.assign(HELPER_DOCS, {
     signature: 'long bpf_spin_lock(struct bpf_spin_lock *lock)  // helper 93',
     body: 'Takes the spin lock embedded in a map value. No helper calls or packet access until `bpf_spin_unlock`; one lock held at a time.',
   },
-  bpf_spin_unlock: { signature: 'long bpf_spin_unlock(struct bpf_spin_lock *lock)  // helper 94', body: 'Releases the lock taken by `bpf_spin_lock`.' },
+  bpf_spin_unlock: { signature: 'long bpf_spin_unlock(struct bpf_spin_lock *lock)  // helper 94', body: 'Releases the lock taken by `bpf_spin_lock`; every path must release what it took.' },
   bpf_ktime_get_boot_ns: {
     signature: '__u64 bpf_ktime_get_boot_ns(void)  // helper 125',
     body: 'Nanoseconds since boot, including suspend. In XDP Lens it follows the capture\'s timestamps like `bpf_ktime_get_ns`.',
@@ -165,7 +165,7 @@ Object.assign(HELPER_DOCS, {
     body: 'Reserves a record in a BPF ring buffer; NULL when there is no room. Every reservation must be submitted or discarded on every path.',
   },
   bpf_ringbuf_submit: { signature: 'void bpf_ringbuf_submit(void *data, __u64 flags)  // helper 132', body: 'Publishes a reserved record to user space. XDP Lens shows it with the packet.' },
-  bpf_ringbuf_discard: { signature: 'void bpf_ringbuf_discard(void *data, __u64 flags)  // helper 133', body: 'Drops a reserved record.' },
+  bpf_ringbuf_discard: { signature: 'void bpf_ringbuf_discard(void *data, __u64 flags)  // helper 133', body: 'Drops a reserved record instead of publishing it; the reservation is released either way.' },
   bpf_jiffies64: {
     signature: '__u64 bpf_jiffies64(void)  // helper 118',
     body: 'The kernel tick counter (HZ ticks per second, from a boot-time offset). In XDP Lens it advances with the capture\'s timestamps.',
