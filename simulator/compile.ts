@@ -139,6 +139,8 @@ interface Manifest {
 }
 
 /** Compile `sourcePath` to a BPF object (synchronously). Never throws; failures are diagnostics. */
+const COMPILE_TIMEOUT_MS = 60_000;
+
 export function compileC(sourcePath: string, opts: CompileOptions = {}): CompileResult {
   const clang = opts.clang ?? process.env.XDP_LENS_CLANG ?? 'clang';
   const src = resolve(sourcePath);
@@ -186,8 +188,13 @@ export function compileC(sourcePath: string, opts: CompileOptions = {}): Compile
   } catch (e) {
     return fail(`cannot create cache directory ${cacheDir}: ${(e as Error).message}`, command);
   }
-  const r = spawnSync(command[0], command.slice(1), { encoding: 'utf8' });
+  // stdin closed: a program that includes /dev/stdin must not wait for a terminal; a compile that never ends is cut.
+  const r = spawnSync(command[0], command.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: COMPILE_TIMEOUT_MS, maxBuffer: 64 << 20 });
   const stderr = r.stderr ?? '';
+  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') {
+    rmSync(tmpObj, { force: true });
+    return fail(`clang did not finish within ${COMPILE_TIMEOUT_MS / 1000} s compiling ${src} (does it include a device or a very large file?)`, command, stderr);
+  }
   if (r.error) return fail(`cannot run '${clang}': ${r.error.message}`, command, stderr);
   const diagnostics = parseClangDiagnostics(stderr);
   if (r.status !== 0) {

@@ -1,7 +1,7 @@
 // Declarations the source tier needs from a C file and its local includes: macros, enum constants, struct layouts,
 // typedefs, global variables (which are const, i.e. .rodata), BTF-defined and legacy maps (which are read-only to the
 // program), functions, and the section each function sits in. Nothing here looks inside function bodies.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { KERNEL_CONSTANTS, KERNEL_STRUCTS, PRIMITIVE_SIZES, type FieldLayout, type StructLayout } from './known.ts';
 import { blankMacros, parseC, parseSnippet, type Node, type SectionMark, type Tree } from './parser.ts';
@@ -75,8 +75,11 @@ export interface CollectOptions {
 const MAX_HEADERS = 64;
 const MAX_HEADER_CHARS = 1024 * 1024;
 
+/** A header's text; only regular files up to the size cap (never a device such as /dev/zero, which never ends). */
 export function defaultReadFile(path: string): string | undefined {
   try {
+    const st = statSync(path);
+    if (!st.isFile() || st.size > MAX_HEADER_CHARS * 4) return undefined;
     return readFileSync(path, 'utf8');
   } catch {
     return undefined;
