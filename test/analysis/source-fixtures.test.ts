@@ -41,6 +41,7 @@ test('there is a fixture for every rule of the source tier', () => {
     'unchecked_packet_access',
     'stale_packet_pointer',
     'tx_unmodified',
+    'map_value_null',
   ]) {
     assert.ok(fixtures.includes(`${rule}.c`), `missing fixture ${rule}.c`);
   }

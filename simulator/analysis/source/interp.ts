@@ -23,10 +23,12 @@ import {
   constsUnion,
   initialState,
   joinStates,
+  isNullConst,
   joinVals,
   single,
   stateKey,
   type ConstVal,
+  type LookupInfo,
   type Origin,
   type Slot,
   type StaleInfo,
@@ -68,6 +70,8 @@ interface LoopCtx {
 interface Frame {
   fn: FunctionDecl;
   isProgram: boolean;
+  /** Distinguishes inline expansions of the same function, so each call's lookups get their own ids. */
+  instance: number;
   returns: { state: State; tv: TV }[];
   loops: LoopCtx[];
   labels: Map<string, State[]>;
@@ -90,6 +94,11 @@ export class Analyzer {
   readonly inlined = new Set<FunctionDecl>();
   /** Every name looked up among the file's declarations (macros, enums, globals, maps, functions). */
   readonly used = new Set<string>();
+  /** Lookups already reported as used without a NULL check: one finding per lookup, at its first dereference. */
+  private nullReported = new Set<string>();
+  /** Ids of map values checked for NULL so far, in order (a callee's checks also count for its caller). */
+  private nullChecks: string[] = [];
+  private instances = 0;
 
   constructor(
     readonly decls: Decls,
@@ -108,7 +117,7 @@ export class Analyzer {
       const isCtx = i === 0 && p.type.ptr === 1 && /\bxdp_md\b/.test(p.type.base);
       st.vars.set(p.name, { v: isCtx ? { k: 'ctx' } : TOP, t: p.type });
     });
-    const frame: Frame = { fn, isProgram: true, returns: [], loops: [], labels: new Map() };
+    const frame: Frame = { fn, isProgram: true, instance: this.instances++, returns: [], loops: [], labels: new Map() };
     this.frames.push(frame);
     try {
       this.exec(fn.body, st);
@@ -441,6 +450,20 @@ export class Analyzer {
         const [rt, rf] = this.cond(right, lf);
         return [joinStates([lt, rt])!, rf];
       }
+      if (left && right && (op === '==' || op === '!=')) {
+        const l = this.eval(left, st).v;
+        const r = this.eval(right, st).v;
+        this.helperBoundsCheck(node, st);
+        const t = st;
+        const f = clone(st);
+        // `v == NULL` / `v != 0`: the map value is not NULL where the comparison says it differs from 0.
+        const ptr = l.k === 'mapval' && isNullConst(r) ? l : r.k === 'mapval' && isNullConst(l) ? r : undefined;
+        if (ptr) {
+          this.nullChecked(op === '==' ? f : t, ptr.id);
+          markNull(op === '==' ? t : f, ptr.id);
+        }
+        return [t, f];
+      }
       if (left && right && (op === '<' || op === '<=' || op === '>' || op === '>=')) {
         const l = this.eval(left, st).v;
         const r = this.eval(right, st).v;
@@ -452,9 +475,49 @@ export class Analyzer {
         return [t, f];
       }
     }
-    this.eval(node, st);
+    if (node.type === 'call_expression') {
+      const hint = this.branchHint(node, st);
+      if (hint) return hint;
+    }
+    const v = this.eval(node, st).v;
     this.helperBoundsCheck(node, st);
-    return [st, clone(st)];
+    const f = clone(st);
+    if (v.k === 'mapval') {
+      this.nullChecked(st, v.id);
+      markNull(f, v.id);
+    }
+    return [st, f];
+  }
+
+  /**
+   * `likely(v)`, `unlikely(!v)`, `__builtin_expect(!!(v), 1)`: the condition is the first argument. A macro of the
+   * file that expands to an expression is followed as a condition too, so a check inside it refines both branches.
+   */
+  private branchHint(call: Node, st: State): [State, State] | undefined {
+    const name = calleeName(call);
+    const args = (call.childForFieldName('arguments')?.namedChildren ?? []).filter((c): c is Node => !!c && c.type !== 'comment');
+    if (!name || args.length === 0 || this.decls.functions.has(name)) return undefined;
+    this.used.add(name);
+    const macro = this.decls.macros.get(name);
+    if (macro?.params && !this.expanding.has(name)) {
+      const s = snippet(expandFunctionMacro(macro, args.map((a) => a.text)));
+      if (!s?.expr) return undefined;
+      const expr = s.expr;
+      const [t, f] = this.inMacro(name, call, () => this.cond(expr, st));
+      this.helperBoundsCheck(call, t);
+      this.helperBoundsCheck(call, f);
+      return [t, f];
+    }
+    if (macro) return undefined;
+    if (name === '__builtin_expect' || ((name === 'likely' || name === 'unlikely') && args.length === 1)) {
+      const [t, f] = this.cond(args[0], st);
+      for (const a of args.slice(1)) {
+        this.eval(a, t);
+        this.eval(a, f);
+      }
+      return [t, f];
+    }
+    return undefined;
   }
 
   /**
@@ -556,6 +619,7 @@ export class Analyzer {
         if (op === '&') return this.addressOf(arg, st);
         const p = this.eval(arg, st);
         const size = p.t ? pointeeSize(p.t, this.decls) ?? 1 : 1;
+        this.nullDeref(p.v, n, arg, st);
         this.access(p, 0, size, n, st, arg);
         return { v: derefValue(p.v), t: p.t ? derefType(p.t) : undefined };
       }
@@ -565,6 +629,8 @@ export class Analyzer {
         const arg = n.childForFieldName('argument');
         const op = n.childForFieldName('operator')?.text ?? '';
         const a = arg ? this.eval(arg, st) : { v: TOP };
+        // `ok = !v` kept for later: a NULL test the tier does not follow to its branch; take the value as checked.
+        if (op === '!' && a.v.k === 'mapval') this.nullChecked(st, a.v.id);
         return { v: mapConsts(a.v, (x) => (op === '-' ? -x : op === '~' ? ~x : op === '!' ? Number(!x) : x), n, this), t: a.t };
       }
       case 'binary_expression':
@@ -694,6 +760,7 @@ export class Analyzer {
       }
       return { v: TAINTED, t: f ? { base: INT_TYPES_BY_SIZE[f.size] ?? '__u8', ptr: 0, dims: [] } : undefined };
     }
+    this.nullDeref(v, n, ptrNode, st);
     if (forStore) this.storeEffects(v, storeNode ?? n, st);
     return { v: TOP };
   }
@@ -716,6 +783,7 @@ export class Analyzer {
       if (forStore) this.storeEffects(base.v, storeNode ?? n, st);
       return { v: TAINTED, t: base.t ? derefType(base.t) : undefined };
     }
+    this.nullDeref(base.v, n, arg, st);
     if (forStore) this.storeEffects(base.v, storeNode ?? n, st);
     return { v: TOP, t: base.t ? derefType(base.t) : undefined };
   }
@@ -745,7 +813,8 @@ export class Analyzer {
           const off = p.v.off === null || !f ? null : p.v.off + f.offset;
           return { v: { ...p.v, off }, t: { base: f ? INT_TYPES_BY_SIZE[f.elem ?? f.size] ?? '__u8' : '__u8', ptr: 1, dims: [] } };
         }
-        if (p.v.k === 'romap' || p.v.k === 'rodata') return { v: p.v };
+        // `&v->field` of a map value is the same lookup (NULL until checked, read-only if the map is).
+        if (p.v.k === 'mapval' || p.v.k === 'rodata') return { v: p.v, t: f ? { base: INT_TYPES_BY_SIZE[f.elem ?? f.size] ?? '__u8', ptr: 1, dims: [] } : undefined };
         return { v: TOP };
       }
       if (base) {
@@ -768,7 +837,7 @@ export class Analyzer {
         const k = single(idx.v);
         return { v: { ...p.v, off: p.v.off === null || k === undefined ? null : p.v.off + k * elem }, t: p.t };
       }
-      return { v: p.v.k === 'romap' || p.v.k === 'rodata' ? p.v : TOP, t: p.t };
+      return { v: p.v.k === 'mapval' || p.v.k === 'rodata' ? p.v : TOP, t: p.t };
     }
     if (inner.type === 'pointer_expression' && inner.childForFieldName('operator')?.text === '*') {
       const a = inner.childForFieldName('argument');
@@ -790,6 +859,11 @@ export class Analyzer {
     }
     const l = this.eval(left, st);
     const r = this.eval(right, st);
+    if (op === '==' || op === '!=' || op === '<' || op === '>' || op === '<=' || op === '>=') {
+      // `ok = v != NULL` kept for later: a NULL test whose branch the tier does not follow; take the value as checked.
+      if (l.v.k === 'mapval') this.nullChecked(st, l.v.id);
+      if (r.v.k === 'mapval') this.nullChecked(st, r.v.id);
+    }
     return this.arith(l, op, r, n, right);
   }
 
@@ -808,6 +882,13 @@ export class Analyzer {
       return { v: scale === 1 ? { k: 'len', root: b.root, off: b.off } : TOP };
     }
     if (a.k === 'end' || b.k === 'end' || a.k === 'pkt' || b.k === 'pkt') return { v: TOP };
+    if (a.k === 'mapval' || b.k === 'mapval') {
+      // `v + 1` points into the same value.
+      if (op === '+' && b.k !== 'mapval') return { v: a, t: l.t };
+      if (op === '+' && a.k !== 'mapval') return { v: b, t: r.t };
+      if (op === '-' && b.k !== 'mapval') return { v: a, t: l.t };
+      return { v: TOP };
+    }
     if (a.k === 'consts' && b.k === 'consts' && !a.more && !b.more) {
       const out: ConstVal[] = [];
       for (const x of a.vals) {
@@ -878,6 +959,7 @@ export class Analyzer {
         if (!arg || target.childForFieldName('operator')?.text !== '*') return;
         const p = this.eval(arg, st);
         const size = p.t ? pointeeSize(p.t, this.decls) ?? 1 : 1;
+        this.nullDeref(p.v, target, arg, st);
         this.access(p, 0, size, target, st, arg);
         this.storeEffects(p.v, n, st);
         return;
@@ -914,11 +996,16 @@ export class Analyzer {
         st.wrote = true;
         if (this.driverMode === 'readonly-page' && v.region === 'data' && !v.stale) this.readonlyPageWrite(n);
         return;
-      case 'romap':
+      case 'mapval':
+        // Map values are not packet memory, but count as a change of the frame as any other pointer does.
+        if (!v.ro) {
+          st.wrote = true;
+          return;
+        }
         this.report(
           'readonly-write',
           n,
-          `store into a read-only map value: ${v.reason}. The verifier rejects the program ("write into map forbidden"). ` +
+          `store into a read-only map value: ${v.ro}. The verifier rejects the program ("write into map forbidden"). ` +
             'Update the map from user space, or create it without BPF_F_RDONLY_PROG if the program must change it.',
         );
         return;
@@ -969,6 +1056,11 @@ export class Analyzer {
   }
 
   private helper(name: string, n: Node, argNodes: Node[], args: TV[], st: State, discarded: boolean, isUserFunction: boolean): TV {
+    if (!isUserFunction && /^(?:__builtin_)?(?:mem(?:cpy|move|set|cmp)|__sync_|__atomic_)/.test(name)) {
+      // The builtins read or write through their pointer arguments: memcpy's destination and source, the atomics' target.
+      const derefs = /mem(?:cpy|move|cmp)$/.test(name) ? 2 : 1;
+      for (let i = 0; i < derefs && i < args.length; i++) this.nullDeref(args[i].v, n, argNodes[i], st);
+    }
     if (writesFirstArgument(name) && args[0]) {
       const size = name.includes('mem') ? single(args[2]?.v ?? TOP) : undefined;
       if (/mem(cpy|move)$/.test(name) && args[1]?.v.k === 'pkt' && size !== undefined) this.access(args[1], 0, size, n, st, argNodes[1]);
@@ -989,8 +1081,13 @@ export class Analyzer {
       const map = argNodes[0] ? mapName(argNodes[0]) : undefined;
       if (map) this.used.add(map);
       const decl = map ? this.decls.maps.get(map) : undefined;
-      if (decl?.readonlyReason) return { v: { k: 'romap', reason: decl.readonlyReason } };
-      return { v: TOP };
+      // The verifier drops the NULL case of an array lookup whose key is a stack slot it knows to be zero (a 0 store
+      // is tracked, other 32-bit constants are not: measured on 6.18), so `__u32 k = 0;` needs no check there.
+      const arrayOrUnknown = !decl?.mapType || decl.mapType === 'BPF_MAP_TYPE_ARRAY' || decl.mapType === 'BPF_MAP_TYPE_PERCPU_ARRAY';
+      const nullable = !(name === 'bpf_map_lookup_elem' && arrayOrUnknown && argNodes[1] && this.zeroStackKey(argNodes[1], st));
+      const lookup = this.lookupInfo(name, map, n, st);
+      if (decl?.mapType === 'BPF_MAP_TYPE_ARRAY' || decl?.mapType === 'BPF_MAP_TYPE_PERCPU_ARRAY') lookup.array = true;
+      return { v: { k: 'mapval', id: this.lookupId(n), nullable, lookup, ro: decl?.readonlyReason } };
     }
     if (INVALIDATING_HELPERS.has(name)) this.invalidate(name, n, st);
     if (FRAME_CHANGING_HELPERS.has(name)) {
@@ -1019,14 +1116,16 @@ export class Analyzer {
       return { v: TOP };
     }
     // A function the tier cannot see (declared only, in a system header, or too deep): assume it may write the
-    // frame, redirect, or move the packet, whichever keeps the rules quiet.
+    // frame, redirect, or move the packet, whichever keeps the rules quiet, and that it checks the map values it is
+    // given for NULL.
+    for (const a of args) if (a.v.k === 'mapval') this.nullChecked(st, a.v.id);
     st.wrote = true;
     st.redirected = true;
     return { v: TOP };
   }
 
   private storeEffectsNonPacket(v: Val, n: Node, st: State): void {
-    if (v.k === 'rodata' || v.k === 'romap') this.storeEffects(v, n, st);
+    if (v.k === 'rodata' || (v.k === 'mapval' && v.ro)) this.storeEffects(v, n, st);
   }
 
   private inline(fn: FunctionDecl, args: TV[], st: State, name: string): TV {
@@ -1036,8 +1135,9 @@ export class Analyzer {
       const a = args[i] ?? { v: TOP };
       callee.vars.set(p.name, { v: retype(a.v, p.type), t: p.type });
     });
-    const frame: Frame = { fn, isProgram: false, returns: [], loops: [], labels: new Map() };
+    const frame: Frame = { fn, isProgram: false, instance: this.instances++, returns: [], loops: [], labels: new Map() };
     this.inlined.add(fn);
+    const checksBefore = this.nullChecks.length;
     const savedUnit = this.unit;
     const savedSite = this.site;
     this.frames.push(frame);
@@ -1063,10 +1163,16 @@ export class Analyzer {
       st.invalidated = exits.invalidated;
       if (exits.gen > genBefore && exits.invalidated) markStale(st, exits.invalidated);
     }
+    // A map value the callee checked for NULL counts as checked after the call: its result usually says which case
+    // it was (`if (!valid(v)) return;`), and the tier does not correlate the two.
+    for (const id of this.nullChecks.slice(checksBefore)) this.nullChecked(st, id);
     let v: Val | undefined;
     for (const r of frame.returns) v = v ? joinVals(v, r.tv.v) : r.tv.v;
     if (!v) return { v: TOP };
     if (v.k === 'consts') v = { ...v, vals: v.vals.map((c) => ({ ...c, callee: c.callee ?? name })) };
+    // A map value the callee returns is checked where it is used; a check after the lookup inside the callee would
+    // not cover its own `return NULL`.
+    if (v.k === 'mapval' && v.lookup) v = { ...v, lookup: { ...v.lookup, fix: undefined, via: v.lookup.via ?? name } };
     return { v };
   }
 
@@ -1251,6 +1357,126 @@ export class Analyzer {
     this.report('stale-packet-pointer', n, message, fixes);
   }
 
+  // ---- rule: map values used before their NULL check -------------------------------------------------------------
+
+  /** `&k` for a local `k` whose value is 0 on every path here. */
+  private zeroStackKey(arg: Node, st: State): boolean {
+    const inner = unparen(arg);
+    if (inner.type !== 'pointer_expression' || inner.childForFieldName('operator')?.text !== '&') return false;
+    const a = inner.childForFieldName('argument');
+    const slot = a && unparen(a).type === 'identifier' ? st.vars.get(unparen(a).text) : undefined;
+    return !!slot && slot.t?.ptr === 0 && slot.t.dims.length === 0 && single(slot.v) === 0;
+  }
+
+  /** The id of a lookup: the call's place, and which inline expansion of its function it runs in. */
+  private lookupId(call: Node): string {
+    return `${this.frame.instance}.${this.site ? `${this.site.startIndex}.` : ''}${call.startIndex}`;
+  }
+
+  /** Where the lookup is, and where an `if (!v)` check would go: after `T *v = lookup(...);` or `v = lookup(...);`. */
+  private lookupInfo(helper: string, map: string | undefined, call: Node, st: State): LookupInfo {
+    const info: LookupInfo = { helper, map, file: this.unit.file, line: this.rangeOf(call).line };
+    if (this.site) return info;
+    let cur = call;
+    let parent = cur.parent;
+    while (parent && (parent.type === 'parenthesized_expression' || parent.type === 'cast_expression')) {
+      cur = parent;
+      parent = cur.parent;
+    }
+    let variable: string | undefined;
+    let stmt: Node | null = null;
+    if (parent?.type === 'init_declarator' && parent.childForFieldName('value')?.id === cur.id) {
+      const shape = declaratorShape(parent);
+      if (shape.ptr > 0 && shape.dims.length === 0) variable = shape.name;
+      stmt = parent.parent;
+    } else if (parent?.type === 'assignment_expression' && parent.childForFieldName('operator')?.text === '=' && parent.childForFieldName('right')?.id === cur.id) {
+      const left = parent.childForFieldName('left');
+      if (left && unparen(left).type === 'identifier' && st.vars.has(unparen(left).text)) variable = unparen(left).text;
+      stmt = parent.parent?.type === 'expression_statement' ? parent.parent : null;
+    }
+    const block = stmt?.parent?.type;
+    if (!variable || !stmt || (block !== 'compound_statement' && block !== 'case_statement')) return info;
+    if (stmt.type !== 'declaration' && stmt.type !== 'expression_statement') return info;
+    const text = this.unit.text;
+    const lineStart = text.lastIndexOf('\n', stmt.startIndex - 1) + 1;
+    const before = text.slice(lineStart, stmt.startIndex);
+    const indent = /^\s*$/.test(before) ? before : '';
+    const step = this.indentStep();
+    const check = `${indent}if (!${variable})\n${indent}${step}${this.nullReturn()}`;
+    const lineEnd = text.indexOf('\n', stmt.endIndex);
+    const rest = text.slice(stmt.endIndex, lineEnd < 0 ? text.length : lineEnd);
+    const end = { line: stmt.endPosition.row + 1, column: stmt.endPosition.column + 1 };
+    if (lineEnd >= 0 && /^\s*(?:\/\/.*|\/\*.*?\*\/\s*)?$/.test(rest)) {
+      // Nothing but a comment after the lookup on its line: the check goes on the lines below it.
+      info.fix = { variable, line: end.line + 1, column: 1, text: `${check}\n` };
+    } else {
+      info.fix = { variable, line: end.line, column: end.column, text: `\n${check}\n${indent}` };
+    }
+    return info;
+  }
+
+  /** One level of indentation as the function writes it: its first statement's indent when made of spaces, else a tab. */
+  private indentStep(): string {
+    const first = this.frame.fn.body.namedChildren.find((c) => c && c.type !== 'comment');
+    if (!first) return '\t';
+    const text = this.unit.text;
+    const before = text.slice(text.lastIndexOf('\n', first.startIndex - 1) + 1, first.startIndex);
+    return /^ +$/.test(before) ? before : '\t';
+  }
+
+  /** What the inserted check returns: XDP_PASS from a program (or a callee returning an action), nothing from a void callee. */
+  private nullReturn(): string {
+    const frame = this.frame;
+    if (frame.isProgram) return 'return XDP_PASS;';
+    const declarator = frame.fn.node.childForFieldName('declarator');
+    const ptr = declarator ? declaratorShape(declarator).ptr : 0;
+    if (ptr > 0) return 'return NULL;';
+    if (frame.fn.node.childForFieldName('type')?.text === 'void') return 'return;';
+    return 'return XDP_PASS;';
+  }
+
+  /** The map value `id` is not NULL in `st` (a check, or one the tier takes as one): every copy of it is cleared. */
+  private nullChecked(st: State, id: string): void {
+    this.nullChecks.push(id);
+    clearNull(st, id);
+  }
+
+  /** A load or store through `v` (or its use by a builtin that does one): reported while it may be NULL. */
+  private nullDeref(v: Val, n: Node, ptrNode: Node, st: State): void {
+    if (v.k !== 'mapval' || !v.nullable) return;
+    // Go on as if checked, so that one missing check gives one finding.
+    clearNull(st, v.id);
+    if (this.nullReported.has(v.id)) return;
+    this.nullReported.add(v.id);
+    const info = v.lookup;
+    const ptr = ptrNode.text.length <= 40 ? `\`${ptrNode.text}\`` : 'this pointer';
+    const where = info ? `${info.file === this.unit.file ? 'on ' : `in ${info.file}, `}line ${info.line}` : '';
+    const misses =
+      info?.helper === 'bpf_map_lookup_percpu_elem' ? 'when the key has no entry in the map or the CPU does not exist' : 'when the key has no entry in the map';
+    const source = !info
+      ? 'it is the result of a map lookup, which is NULL when the key has no entry'
+      : info.via
+        ? `it is the result of ${info.via}(), which can return NULL: ${info.helper}() ${where} returns NULL ${misses}`
+        : `it comes from ${info.helper}(${info.map ? `&${info.map}, ...` : '...'}) ${where}, which returns NULL ${misses}`;
+    const fix = info?.fix && info.file === this.unit.file && !this.site ? info.fix : undefined;
+    const advice = info?.via
+      ? `Check the result of ${info.via}() for NULL before using it`
+      : `Check it right after the lookup, e.g. \`if (!${fix?.variable ?? 'v'}) return XDP_PASS;\`, or use it only inside \`if (${fix?.variable ?? 'v'}) { ... }\``;
+    const message =
+      `${ptr} may be NULL here: ${source}${info?.array ? ' (for an array map too: the verifier drops the NULL case only when the key is a local it knows to be 0)' : ''}. ` +
+      `Dereferencing it unchecked makes the verifier reject the program ("invalid mem access ` +
+      `'map_value_or_null'"). ${advice}.`;
+    const fixes: Fix[] = fix
+      ? [
+          {
+            title: `Insert \`if (!${fix.variable}) ${fix.text.trim().split('\n').pop()!.trim()}\` after the lookup`,
+            edits: [{ line: fix.line, column: fix.column, endLine: fix.line, endColumn: fix.column, newText: fix.text }],
+          },
+        ]
+      : [];
+    this.report('map-value-null', n, message, fixes);
+  }
+
   // ---- rules: stores into read-only memory -----------------------------------------------------------------------
 
   private ctxWrite(fieldName: string, n: Node): void {
@@ -1407,6 +1633,22 @@ function markStale(st: State, info: StaleInfo): void {
     else vars.set(name, slot);
   }
   st.vars = vars;
+}
+
+/**
+ * The map value `id` is NULL in `st` (the failing side of a check). A dereference there is undefined behaviour that
+ * clang deletes, so the verifier never sees it: the value becomes the constant 0, which no rule reports.
+ */
+function markNull(st: State, id: string): void {
+  for (const [name, slot] of st.vars) {
+    if (slot.v.k === 'mapval' && slot.v.id === id && !slot.v.ro) st.vars.set(name, { v: { k: 'consts', vals: [{ v: 0 }] }, t: slot.t });
+  }
+}
+
+function clearNull(st: State, id: string): void {
+  for (const [name, slot] of st.vars) {
+    if (slot.v.k === 'mapval' && slot.v.id === id && slot.v.nullable) st.vars.set(name, { v: { ...slot.v, nullable: false }, t: slot.t });
+  }
 }
 
 function unparen(n: Node): Node {

@@ -1,7 +1,8 @@
 // Abstract values and the abstract state the source tier carries along each path of an XDP program. The domain is
 // deliberately small: finite sets of constants (to follow return values), packet pointers as (root, byte offset)
 // with the bytes proven inside data_end per root (what the verifier calls the packet range), data_end itself, the
-// context pointer, and pointers to read-only memory. Everything else is `top`.
+// context pointer, pointers to read-only memory, and map values from bpf_map_lookup_elem with whether they may still
+// be NULL. Everything else is `top`.
 import type { Range } from '../findings.ts';
 import type { TypeRef } from './unit.ts';
 
@@ -34,6 +35,20 @@ export interface StaleInfo {
   fix?: { file: string; line: number; column: number; indent: string; dataVar?: string; endVar?: string; ctxVar?: string };
 }
 
+/** Where a map value pointer was looked up, for the message and the quick fix of map-value-null. */
+export interface LookupInfo {
+  helper: string;
+  map?: string;
+  file: string;
+  line: number;
+  /** The map is an ARRAY or PERCPU_ARRAY (whose lookups the verifier can prove non-NULL for a key of 0). */
+  array?: boolean;
+  /** The function of the program that returned the value (NULL included), when it came out of a call. */
+  via?: string;
+  /** The local the result was stored in and where an `if (!v)` check would go, when the tier can offer one. */
+  fix?: { variable: string; line: number; column: number; text: string };
+}
+
 export type Val =
   | { k: 'top'; taint?: boolean }
   | { k: 'consts'; vals: ConstVal[]; more?: boolean }
@@ -42,7 +57,13 @@ export type Val =
   | { k: 'end'; stale?: StaleInfo }
   | { k: 'len'; root: string; off: number | null }
   | { k: 'rodata'; name: string }
-  | { k: 'romap'; reason: string };
+  /**
+   * A pointer into a map value. `id` names the lookup it came from: copies, casts and pointers derived from it
+   * (`&v->field`) share it, so one NULL check clears them all, as the verifier does for registers with the same id
+   * (mark_ptr_or_null_regs). `nullable`: not yet checked for NULL on this path. `ro`: why the value is read-only
+   * (a BPF_F_RDONLY_PROG map), when it is.
+   */
+  | { k: 'mapval'; id: string; nullable: boolean; lookup?: LookupInfo; ro?: string };
 
 export const TOP: Val = { k: 'top' };
 export const TAINTED: Val = { k: 'top', taint: true };
@@ -140,12 +161,36 @@ export function joinVals(a: Val, b: Val): Val {
   if (a.k === 'ctx' && b.k === 'ctx') return a;
   if (a.k === 'len' && b.k === 'len' && a.root === b.root) return { k: 'len', root: a.root, off: a.off === b.off ? a.off : null };
   if (a.k === 'rodata' && b.k === 'rodata' && a.name === b.name) return a;
-  if (a.k === 'romap' && b.k === 'romap') return a;
+  if (a.k === 'mapval' && b.k === 'mapval') {
+    const nullable = a.nullable || b.nullable;
+    if (a.id === b.id) return nullable === a.nullable ? a : { ...a, nullable };
+    // Two lookups meet (the value looked up again after bpf_map_update_elem): a new id, NULL if either may be.
+    const lookup = a.nullable || !b.nullable ? a.lookup : b.lookup;
+    return { k: 'mapval', id: joinIds(a.id, b.id), nullable, lookup, ro: a.ro ?? b.ro };
+  }
+  // NULL on one path (`v = NULL; if (...) v = lookup;`) keeps the lookup's id, now possibly NULL.
+  if (a.k === 'mapval' && isNullConst(b)) return a.nullable ? a : { ...a, nullable: true };
+  if (b.k === 'mapval' && isNullConst(a)) return b.nullable ? b : { ...b, nullable: true };
   // A packet pointer on one path and NULL or unknown on another is no longer followed: the code after the join
-  // usually tests which case it is, and a path-insensitive tier would report accesses the test protects.
-  if (a.k === 'romap' || a.k === 'rodata') return a;
-  if (b.k === 'romap' || b.k === 'rodata') return b;
+  // usually tests which case it is, and a path-insensitive tier would report accesses the test protects. A read-only
+  // map value stays read-only (for readonly-write) but is no longer taken to be possibly NULL.
+  if (a.k === 'mapval' && a.ro) return a.nullable ? { ...a, nullable: false } : a;
+  if (b.k === 'mapval' && b.ro) return b.nullable ? { ...b, nullable: false } : b;
+  if (a.k === 'rodata') return a;
+  if (b.k === 'rodata') return b;
   return { k: 'top', taint: (a.k === 'top' && a.taint) || (b.k === 'top' && b.taint) || undefined };
+}
+
+/** The constant 0 (NULL) and nothing else. */
+export function isNullConst(v: Val): boolean {
+  return v.k === 'consts' && !v.more && v.vals.length > 0 && v.vals.every((c) => c.v === 0);
+}
+
+/** The id of two lookups joined: the set of their parts, so joining again with either gives the same id. */
+function joinIds(a: string, b: string): string {
+  const parts = [...new Set([...a.split('|'), ...b.split('|')])].sort();
+  const id = parts.join('|');
+  return id.length > 200 ? `join#${hash(id)}` : id;
 }
 
 function joinRoot(a: string, b: string): string {
@@ -192,6 +237,8 @@ function valKey(v: Val): string {
       return v.stale ? 'es' : 'e';
     case 'rodata':
       return `r${v.name}`;
+    case 'mapval':
+      return `m${v.id}${v.nullable ? '?' : ''}`;
     default:
       return v.k;
   }
