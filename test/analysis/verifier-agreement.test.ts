@@ -14,6 +14,7 @@ const ENFORCED = new Set(['unchecked-packet-access', 'map-value-null', 'ctx-writ
 const HEADER = `#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 16); __type(key, __u32); __type(value, __u64); } h SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 4); __type(key, __u32); __type(value, __u64); } a SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __uint(map_flags, BPF_F_RDONLY_PROG); __type(key, __u32); __type(value, __u64); } ro SEC(".maps");
 const volatile __u32 limit = 3;
 char LICENSE[] SEC("license") = "GPL";
@@ -49,6 +50,12 @@ function variants(): { name: string; body: string }[] {
 \t__u64 *v = bpf_map_lookup_elem(&h, &k);
 ${check ? '\tif (!v)\n\t\treturn XDP_PASS;\n' : ''}\t*v += 1;
 \treturn XDP_PASS;`,
+    });
+  }
+  for (const key of ['0', '2', 'ctx->rx_queue_index']) {
+    out.push({
+      name: `array lookup, key ${key}, unchecked`,
+      body: `\t__u32 k = ${key};\n\t__u64 *v = bpf_map_lookup_elem(&a, &k);\n\t*v += 1;\n\treturn XDP_PASS;`,
     });
   }
   for (const [field, write] of [['ingress_ifindex', false], ['rx_queue_index', true], ['data', true]] as const) {

@@ -388,6 +388,20 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     return pointerBranch(st, op, a, b, truth, pc);
   };
 
+  /**
+   * An ARRAY/PERCPU_ARRAY lookup whose key bytes on the stack are known zeros: the verifier (6.18, measured) proves
+   * the element exists and gives a non-NULL value. Other constant keys are spilled as plain 32-bit stores, which it
+   * does not track, so those lookups still need their check.
+   */
+  const zeroKeyArrayHit = (st: State, map: number, id: number, pc: number): boolean => {
+    const m = mapOf(map);
+    const key = st.regs[2];
+    if (id !== H.map_lookup_elem || !m || (m.type !== MapType.ARRAY && m.type !== MapType.PERCPU_ARRAY) || m.keySize !== 4 || m.maxEntries < 1) return false;
+    if (key.k !== 'stack' || key.off === undefined) return false;
+    const k = stackLoad(st, key.frame, key.off, 4, false, pc);
+    return k.k === 'scalar' && isConst(k.s) && !k.s.opaque && k.s.umin === 0n;
+  };
+
   // ---- helper calls ----
   const helperCall = (st: State, id: number, pc: number): void => {
     const r = st.regs;
@@ -397,7 +411,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     switch (id) {
       case H.map_lookup_elem:
       case H.map_lookup_percpu_elem:
-        r0 = mapArg !== undefined ? { k: 'value', map: mapArg, off: 0, nullId: nextId++ } : { k: 'mem', nullId: nextId++ };
+        r0 = mapArg !== undefined ? { k: 'value', map: mapArg, off: 0, nullId: zeroKeyArrayHit(st, mapArg, id, pc) ? 0 : nextId++ } : { k: 'mem', nullId: nextId++ };
         break;
       case H.map_update_elem:
       case H.map_delete_elem:
