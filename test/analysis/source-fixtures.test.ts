@@ -77,6 +77,9 @@ const MUTATIONS: [string, string | RegExp, string, string][] = [
   ['fib_router.c', 'if (iph + 1 > data_end)', 'if (0)', 'unchecked-packet-access'],
   ['cursor_parsers.c', 'xdp_stats_record_action(ctx, action);', 'xdp_stats_record_action(ctx, action + 5);', 'invalid-action'],
   ['syn_guard.c', 'reflect(eth, ip, tcp);', ';', 'tx-unmodified'],
+  ['ipip_balancer.c', /if \(!be\)\n\t*return XDP_DROP;/, '', 'map-value-null'],
+  ['cursor_parsers.c', 'if (!rec)', 'if (rec == (void *)8)', 'map-value-null'],
+  ['syn_guard.c', /if \(__v\)\s*\\/, '\\', 'map-value-null'],
 ];
 
 for (const [name, from, to, rule] of MUTATIONS) {

@@ -132,6 +132,85 @@ test('quick fix: reload data and data_end after bpf_xdp_adjust_head', () => {
   assert.deepEqual(show(analyzeSource(file, fixed)), []);
 });
 
+const NULL_MAPS = [
+  'struct {',
+  '\t__uint(type, BPF_MAP_TYPE_HASH);',
+  '\t__uint(max_entries, 16);',
+  '\t__type(key, __u32);',
+  '\t__type(value, struct flow);',
+  '} flows SEC(".maps");',
+  '',
+];
+
+test('quick fix: a NULL check after the lookup, indented like the lookup, in a program', () => {
+  const file = '/virtual/fix_null.c';
+  const text = [
+    ...NULL_MAPS,
+    'SEC("xdp")',
+    'int p(struct xdp_md *ctx)',
+    '{',
+    '\t__u32 k = ctx->rx_queue_index;',
+    '\tstruct flow *f = bpf_map_lookup_elem(&flows, &k); /* per flow */',
+    '',
+    '\tf->packets++;',
+    '\tf->bytes += 64;',
+    '\treturn XDP_PASS;',
+    '}',
+    '',
+  ].join('\n');
+  const findings = analyzeSource(file, text);
+  assert.deepEqual(findings.map((f) => `${f.rule}@${f.line}`), ['map-value-null@14'], 'one finding per unchecked lookup');
+  assert.match(findings[0].message, /`f` may be NULL here: it comes from bpf_map_lookup_elem\(&flows, \.\.\.\) on line 12/);
+  assert.match(findings[0].message, /invalid mem access 'map_value_or_null'/);
+  assert.equal(findings[0].fixes?.length, 1);
+  const fixed = applyEdits(text, findings[0].fixes![0].edits);
+  assert.match(fixed, /&k\); \/\* per flow \*\/\n\tif \(!f\)\n\t\treturn XDP_PASS;\n\n\tf->packets\+\+;/);
+  assert.deepEqual(show(analyzeSource(file, fixed)), []);
+});
+
+test('quick fix: a NULL check in a callee (space indentation, code after the lookup on its line)', () => {
+  const file = '/virtual/fix_null_callee.c';
+  const text = [
+    ...NULL_MAPS,
+    'static __always_inline void count(__u32 k)',
+    '{',
+    '  struct flow *f;',
+    '  f = bpf_map_lookup_elem(&flows, &k); k++;',
+    '  f->packets++;',
+    '}',
+    '',
+    'SEC("xdp")',
+    'int p(struct xdp_md *ctx)',
+    '{',
+    '  count(ctx->rx_queue_index);',
+    '  return XDP_PASS;',
+    '}',
+    '',
+  ].join('\n');
+  const findings = analyzeSource(file, text);
+  assert.deepEqual(findings.map((f) => `${f.rule}@${f.line}`), ['map-value-null@12']);
+  const fixed = applyEdits(text, findings[0].fixes![0].edits);
+  assert.match(fixed, /  f = bpf_map_lookup_elem\(&flows, &k\);\n  if \(!f\)\n    return;\n   k\+\+;\n/);
+  assert.deepEqual(show(analyzeSource(file, fixed)), []);
+});
+
+test('map-value-null: no quick fix where the lookup is not stored in a local by its own statement', () => {
+  const file = '/virtual/fix_null_none.c';
+  const text = [
+    ...NULL_MAPS,
+    'SEC("xdp")',
+    'int p(struct xdp_md *ctx)',
+    '{',
+    '\t__u32 k = 1;',
+    '\treturn ((struct flow *)bpf_map_lookup_elem(&flows, &k))->flags ? XDP_DROP : XDP_PASS;',
+    '}',
+    '',
+  ].join('\n');
+  const findings = analyzeSource(file, text);
+  assert.deepEqual(findings.map((f) => `${f.rule}@${f.line}`), ['map-value-null@12']);
+  assert.equal(findings[0].fixes, undefined);
+});
+
 test('includes are read through readFile, relative to the file and from includeDirs', () => {
   const files: Record<string, string> = {
     '/proj/src/local.h': '#define LOCAL_VERDICT TC_ACT_SHOT\n#include "nested.h"\n',
