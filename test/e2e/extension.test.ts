@@ -371,3 +371,81 @@ test('in an untrusted workspace the run is refused and nothing is compiled', { s
     await vs?.stop();
   }
 });
+
+test('the packaged .vsix installs from the Extensions menu, shows its README with the screenshots, and runs', { skip, timeout: 150_000 }, async (t) => {
+  assert.ok(built, NOT_BUILT);
+  const t0 = Date.now();
+  const pack = spawnSync('npm', ['run', '--silent', 'package'], { cwd: REPO, encoding: 'utf8' });
+  assert.equal(pack.status, 0, `npm run package failed:\n${pack.stdout}\n${pack.stderr}`);
+  const packMs = Date.now() - t0;
+  const workspace = makeWorkspace('vsix-project');
+  copyFileSync(join(REPO, 'dist', 'xdp-lens.vsix'), join(workspace, 'xdp-lens.vsix'));
+  // The harness loads a development extension; here it is one that only says when the extension host is up (by then
+  // the Extensions commands are registered), so the XDP Lens that runs is the installed one.
+  const placeholder = join(root, 'placeholder-extension');
+  mkdirSync(placeholder, { recursive: true });
+  writeFileSync(
+    join(placeholder, 'package.json'),
+    JSON.stringify({ name: 'placeholder', publisher: 'xdp-lens-test', version: '0.0.1', engines: { vscode: '^1.90.0' }, main: './extension.js', activationEvents: ['onStartupFinished'] }),
+  );
+  writeFileSync(
+    join(placeholder, 'extension.js'),
+    "exports.activate = (c) => { const i = require('vscode').window.createStatusBarItem(); i.text = 'extension host up'; i.show(); c.subscriptions.push(i); };\n",
+  );
+  let vs: VSCodeSession | undefined;
+  try {
+    vs = await startVSCode({
+      extensionDevelopmentPath: placeholder,
+      workspace,
+      viewport: { width: 1440, height: 900 },
+      settings: { 'xdpLens.defaultCapture': 'demo.pcap', 'editor.stickyScroll.enabled': false },
+    });
+    const page = vs.page;
+    await waitForStatusBarText(page, 'extension host up');
+    await runCommand(page, 'Extensions: Install from VSIX...');
+    const input = page.locator('.quick-input-widget input');
+    await waitVisible(input, 'the file dialog');
+    await input.fill(join(workspace, 'xdp-lens.vsix'));
+    // The dialog accepts once it has listed the folder the typed path is in; then its Install button.
+    const dialog = page.locator('.quick-input-widget');
+    await waitVisible(dialog.locator('.monaco-list-row').filter({ hasText: 'xdp-lens.vsix' }), 'the .vsix in the file dialog', 30_000, dialog);
+    await dialog.locator('.monaco-button', { hasText: /^Install$/ }).click();
+    await waitForNotification(page, 'Completed installing extension', 60_000);
+
+    // The details page: the README is the extension's, and every screenshot in it loads.
+    await runCommand(page, 'Extensions: Show Enabled Extensions');
+    const entry = page.locator('.extensions-viewlet .monaco-list-row').filter({ hasText: 'XDP Lens' });
+    await waitVisible(entry, 'XDP Lens among the enabled extensions', 30_000, page.locator('.extensions-viewlet'));
+    await entry.first().click();
+    const readme = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    await waitVisible(readme.locator('h2', { hasText: 'Run on a capture' }), 'the README in the extension details');
+    const images = readme.locator('img');
+    const alts = await images.evaluateAll((els) => els.map((e) => e.getAttribute('alt') ?? ''));
+    assert.equal(alts.filter((a) => a).length, 4, `four screenshots in the README: ${JSON.stringify(alts)}`);
+    for (let i = 0; i < alts.length; i++) {
+      if (!alts[i]) continue;
+      // decode() settles once the image is loaded and decoded, and rejects for a broken one.
+      const width = await images.nth(i).evaluate((img: HTMLImageElement) => img.decode().then(() => img.naturalWidth, () => 0));
+      assert.ok(width > 100, `the screenshot "${alts[i]}" loads in the details view (natural width ${width})`);
+    }
+    await vs.screenshot('extension-vsix-readme');
+
+    // The installed extension works: diagnostics, and a run with its counts.
+    await openFile(page, 'seeded_mistakes.c');
+    await waitForStatusBarText(page, /XDP native/);
+    await waitForProblem(page, /TC_ACT_SHOT. is a tc verdict/);
+    await openFile(page, 'xdp_filter.c');
+    await runCommand(page, 'XDP: Run on Capture...');
+    await pickQuickItem(page, /demo\.pcap.*default/);
+    await goToLine(page, lineOf(join(workspace, 'xdp_filter.c'), 'int xdp_filter('));
+    await waitForCodeLens(page, '6 XDP_PASS · 2 XDP_DROP · 2 XDP_TX (10 packets of demo.pcap)');
+    await vs.screenshot('extension-vsix-run');
+    assert.deepEqual(vs.blockedRequests(), [], 'the window asked for nothing off this machine');
+    t.diagnostic(`npm run package ${(packMs / 1000).toFixed(1)} s, whole test ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  } catch (e) {
+    await vs?.screenshot('extension-vsix-failure').catch(() => undefined);
+    throw new Error(`${(e as Error).message}\n--- code-server output ---\n${vs?.serverLog().slice(-4000)}`, { cause: e });
+  } finally {
+    await vs?.stop();
+  }
+});
