@@ -3,6 +3,7 @@
 // small fixpoint, and callees defined in the file or its local includes analysed inline with the caller's values
 // (so a helper that takes `struct ethhdr *` is checked against the bounds the caller proved). Each rule is checked
 // where the C construct it is about is met: a return in the program, a store, a dereference, a helper call.
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { RULES, type Finding, type Fix, type Range, type RuleId } from '../findings.ts';
 import {
   FRAME_CHANGING_HELPERS,
@@ -72,6 +73,8 @@ interface Frame {
   isProgram: boolean;
   /** Distinguishes inline expansions of the same function, so each call's lookups get their own ids. */
   instance: number;
+  /** The call this frame was entered from (in the caller's unit; the macro use when the call came from one). */
+  callSite?: Node;
   returns: { state: State; tv: TV }[];
   loops: LoopCtx[];
   labels: Map<string, State[]>;
@@ -601,6 +604,7 @@ export class Analyzer {
         return this.identifier(n, st);
       case 'parenthesized_expression': {
         const inner = n.namedChild(0);
+        if (inner?.type === 'compound_statement') return this.statementExpression(inner, st);
         return inner ? this.eval(inner, st, opts) : { v: TOP };
       }
       case 'cast_expression': {
@@ -678,6 +682,32 @@ export class Analyzer {
       default:
         return { v: TOP };
     }
+  }
+
+  /**
+   * A GNU statement expression `({ ...; value; })`, the shape of READ_ONCE/WRITE_ONCE and many helper macros: its
+   * statements run in order and its last expression is the value. Its own locals go out of scope after it.
+   */
+  private statementExpression(block: Node, st: State): TV {
+    const items = block.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
+    const last = items[items.length - 1];
+    const valueNode = last?.type === 'expression_statement' ? last.namedChild(0) : null;
+    const declared = new Map<string, Slot | undefined>();
+    for (const d of items) {
+      if (d.type !== 'declaration') continue;
+      for (const dd of d.childrenForFieldName('declarator')) {
+        const name = dd ? declaratorShape(dd).name : undefined;
+        if (name && !declared.has(name)) declared.set(name, st.vars.get(name));
+      }
+    }
+    const out = this.execList(valueNode ? items.slice(0, -1) : items, st);
+    if (out && out !== st) assignState(st, out);
+    const tv = out && valueNode ? this.eval(valueNode, st) : { v: TOP };
+    for (const [name, slot] of declared) {
+      if (slot) st.vars.set(name, slot);
+      else st.vars.delete(name);
+    }
+    return tv;
   }
 
   private identifier(n: Node, st: State): TV {
@@ -1050,7 +1080,7 @@ export class Analyzer {
     }
     const args = argNodes.map((a) => this.eval(a, st));
     if (fn && this.frames.length < MAX_INLINE_DEPTH && !this.frames.some((f) => f.fn === fn)) {
-      return this.inline(fn, args, st, name);
+      return this.inline(fn, args, st, name, n);
     }
     return this.helper(name, n, argNodes, args, st, discarded, !!fn);
   }
@@ -1128,14 +1158,14 @@ export class Analyzer {
     if (v.k === 'rodata' || (v.k === 'mapval' && v.ro)) this.storeEffects(v, n, st);
   }
 
-  private inline(fn: FunctionDecl, args: TV[], st: State, name: string): TV {
+  private inline(fn: FunctionDecl, args: TV[], st: State, name: string, call: Node): TV {
     const callee: State = { ...clone(st), vars: new Map() };
     fn.params.forEach((p, i) => {
       if (!p.name) return;
       const a = args[i] ?? { v: TOP };
       callee.vars.set(p.name, { v: retype(a.v, p.type), t: p.type });
     });
-    const frame: Frame = { fn, isProgram: false, instance: this.instances++, returns: [], loops: [], labels: new Map() };
+    const frame: Frame = { fn, isProgram: false, instance: this.instances++, callSite: this.site ?? call, returns: [], loops: [], labels: new Map() };
     this.inlined.add(fn);
     const checksBefore = this.nullChecks.length;
     const savedUnit = this.unit;
@@ -1402,15 +1432,16 @@ export class Analyzer {
     const before = text.slice(lineStart, stmt.startIndex);
     const indent = /^\s*$/.test(before) ? before : '';
     const step = this.indentStep();
-    const check = `${indent}if (!${variable})\n${indent}${step}${this.nullReturn()}`;
+    const returns = this.nullReturn();
+    const check = `${indent}if (!${variable})\n${indent}${step}${returns}`;
     const lineEnd = text.indexOf('\n', stmt.endIndex);
     const rest = text.slice(stmt.endIndex, lineEnd < 0 ? text.length : lineEnd);
     const end = { line: stmt.endPosition.row + 1, column: stmt.endPosition.column + 1 };
     if (lineEnd >= 0 && /^\s*(?:\/\/.*|\/\*.*?\*\/\s*)?$/.test(rest)) {
       // Nothing but a comment after the lookup on its line: the check goes on the lines below it.
-      info.fix = { variable, line: end.line + 1, column: 1, text: `${check}\n` };
+      info.fix = { variable, returns, line: end.line + 1, column: 1, text: `${check}\n` };
     } else {
-      info.fix = { variable, line: end.line, column: end.column, text: `\n${check}\n${indent}` };
+      info.fix = { variable, returns, line: end.line, column: end.column, text: `\n${check}\n${indent}` };
     }
     return info;
   }
@@ -1448,9 +1479,33 @@ export class Analyzer {
     clearNull(st, v.id);
     if (this.nullReported.has(v.id)) return;
     this.nullReported.add(v.id);
-    const info = v.lookup;
     const ptr = ptrNode.text.length <= 40 ? `\`${ptrNode.text}\`` : 'this pointer';
-    const where = info ? `${info.file === this.unit.file ? 'on ' : `in ${info.file}, `}line ${info.line}` : '';
+    // A dereference inside a function of another file (READ_ONCE's helper in a header) is reported at the call in
+    // the program's file that led there: that is the line the user can change.
+    const home = this.frames[0].fn.unit;
+    if (this.unit.file !== home.file) {
+      for (let i = this.frames.length - 1; i >= 1; i--) {
+        const site = this.frames[i].callSite;
+        if (!site || this.frames[i - 1].fn.unit.file !== home.file) continue;
+        const what = `this call dereferences ${ptr} in ${this.frame.fn.name}() (${shownPath(this.unit.file, home.file)}, line ${this.rangeOf(n).line}), which may be NULL`;
+        const savedUnit = this.unit;
+        const savedSite = this.site;
+        this.unit = home;
+        this.site = undefined;
+        try {
+          this.nullReport(what, v.lookup, site);
+        } finally {
+          this.unit = savedUnit;
+          this.site = savedSite;
+        }
+        return;
+      }
+    }
+    this.nullReport(`${ptr} may be NULL here`, v.lookup, n);
+  }
+
+  private nullReport(what: string, info: LookupInfo | undefined, n: Node): void {
+    const where = info ? `${info.file === this.unit.file ? 'on ' : `in ${shownPath(info.file, this.unit.file)}, `}line ${info.line}` : '';
     const misses =
       info?.helper === 'bpf_map_lookup_percpu_elem' ? 'when the key has no entry in the map or the CPU does not exist' : 'when the key has no entry in the map';
     const source = !info
@@ -1458,18 +1513,18 @@ export class Analyzer {
       : info.via
         ? `it is the result of ${info.via}(), which can return NULL: ${info.helper}() ${where} returns NULL ${misses}`
         : `it comes from ${info.helper}(${info.map ? `&${info.map}, ...` : '...'}) ${where}, which returns NULL ${misses}`;
+    const arrays = info?.array ? ' (for an array map too: the verifier drops the NULL case only when the key is a local it knows to be 0)' : '';
     const fix = info?.fix && info.file === this.unit.file && !this.site ? info.fix : undefined;
     const advice = info?.via
       ? `Check the result of ${info.via}() for NULL before using it`
       : `Check it right after the lookup, e.g. \`if (!${fix?.variable ?? 'v'}) return XDP_PASS;\`, or use it only inside \`if (${fix?.variable ?? 'v'}) { ... }\``;
     const message =
-      `${ptr} may be NULL here: ${source}${info?.array ? ' (for an array map too: the verifier drops the NULL case only when the key is a local it knows to be 0)' : ''}. ` +
-      `Dereferencing it unchecked makes the verifier reject the program ("invalid mem access ` +
-      `'map_value_or_null'"). ${advice}.`;
+      `${what}: ${source}${arrays}. Dereferencing it unchecked makes the verifier reject the program ` +
+      `("invalid mem access 'map_value_or_null'"). ${advice}.`;
     const fixes: Fix[] = fix
       ? [
           {
-            title: `Insert \`if (!${fix.variable}) ${fix.text.trim().split('\n').pop()!.trim()}\` after the lookup`,
+            title: `Insert \`if (!${fix.variable}) ${fix.returns}\` after the lookup`,
             edits: [{ line: fix.line, column: fix.column, endLine: fix.line, endColumn: fix.column, newText: fix.text }],
           },
         ]
@@ -1643,6 +1698,12 @@ function markNull(st: State, id: string): void {
   for (const [name, slot] of st.vars) {
     if (slot.v.k === 'mapval' && slot.v.id === id && !slot.v.ro) st.vars.set(name, { v: { k: 'consts', vals: [{ v: 0 }] }, t: slot.t });
   }
+}
+
+/** `file` as the user would name it from `from`'s folder: relative when it is inside it, else as it is. */
+function shownPath(file: string, from: string): string {
+  const rel = relative(dirname(resolve(from)), resolve(file));
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
 }
 
 function clearNull(st: State, id: string): void {

@@ -46,7 +46,7 @@ export interface LookupInfo {
   /** The function of the program that returned the value (NULL included), when it came out of a call. */
   via?: string;
   /** The local the result was stored in and where an `if (!v)` check would go, when the tier can offer one. */
-  fix?: { variable: string; line: number; column: number; text: string };
+  fix?: { variable: string; returns: string; line: number; column: number; text: string };
 }
 
 export type Val =
