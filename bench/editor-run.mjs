@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+// Benchmark: a run on a large capture as the editor does it. Drives dist/server.js over stdio: `xdpLens/run` of
+// examples/xdp_filter.c on a generated capture of --packets packets (the demo's frames repeated), then pages of the
+// packets view at the start, middle and end, a filtered page, and one packet's detail. Records wall times and the
+// server's peak resident memory (VmHWM). Issue 5: the packets view stays usable with a million packets.
+// Results are appended to bench/results/editor-run.json.
+//
+//   npm run build && node bench/editor-run.mjs [--packets 1000000]
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, mkdirSync, openSync, writeSync, closeSync, rmSync } from 'node:fs';
+import { tmpdir, cpus, totalmem, loadavg } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import rpc from 'vscode-languageserver-protocol/node.js';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const opt = (n, d) => (args.includes(`--${n}`) ? Number(args[args.indexOf(`--${n}`) + 1]) : d);
+const PACKETS = opt('packets', 1_000_000);
+
+const server = join(repo, 'dist', 'server.js');
+if (!existsSync(server)) {
+  console.error('dist/server.js missing: run `npm run build` first');
+  process.exit(2);
+}
+
+// The demo capture's records, repeated with increasing timestamps.
+const demo = readFileSync(join(repo, 'examples', 'demo.pcap'));
+const records = [];
+for (let o = 24; o + 16 <= demo.length; ) {
+  const incl = demo.readUInt32LE(o + 8);
+  records.push(demo.subarray(o + 16, o + 16 + incl));
+  o += 16 + incl;
+}
+const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-editor-bench-'));
+const capture = join(dir, 'big.pcap');
+const fd = openSync(capture, 'w');
+writeSync(fd, demo.subarray(0, 24));
+const chunk = [];
+let chunkBytes = 0;
+for (let i = 0; i < PACKETS; i++) {
+  const f = records[i % records.length];
+  const h = Buffer.alloc(16);
+  const t = 1_700_000_000_000_000 + i * 1000; // µs
+  h.writeUInt32LE(Math.floor(t / 1e6), 0);
+  h.writeUInt32LE(t % 1e6, 4);
+  h.writeUInt32LE(f.length, 8);
+  h.writeUInt32LE(f.length, 12);
+  chunk.push(h, f);
+  chunkBytes += 16 + f.length;
+  if (chunkBytes > 1 << 20) {
+    writeSync(fd, Buffer.concat(chunk));
+    chunk.length = 0;
+    chunkBytes = 0;
+  }
+}
+writeSync(fd, Buffer.concat(chunk));
+closeSync(fd);
+
+const child = spawn(process.execPath, [server, '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
+const conn = rpc.createProtocolConnection(new rpc.StreamMessageReader(child.stdout), new rpc.StreamMessageWriter(child.stdin));
+for (const m of ['window/showMessage', 'window/logMessage', 'xdpLens/status', 'textDocument/publishDiagnostics', '$/progress']) conn.onNotification(m, () => {});
+conn.onRequest('window/workDoneProgress/create', () => null);
+conn.listen();
+await conn.sendRequest(rpc.InitializeRequest.type, { processId: process.pid, rootUri: null, capabilities: {} });
+await conn.sendNotification(rpc.InitializedNotification.type, {});
+
+const hwm = () => {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : undefined;
+};
+const time = async (f) => {
+  const t0 = performance.now();
+  const r = await f();
+  return [r, Math.round((performance.now() - t0) * 10) / 10];
+};
+
+const uri = pathToFileURL(join(repo, 'examples', 'xdp_filter.c')).href;
+const [run, runMs] = await time(() => conn.sendRequest('xdpLens/run', { uri, capture }));
+if (!run.summary) throw new Error(`run failed: ${run.error}`);
+const runId = run.summary.runId;
+const page = (offset, extra = {}) => time(() => conn.sendRequest('xdpLens/packets', { runId, offset, limit: 200, ...extra }));
+const [, firstPageMs] = await page(0);
+const [, middlePageMs] = await page(Math.floor(PACKETS / 2));
+const [, lastPageMs] = await page(PACKETS - 200);
+const [filtered, filteredPageMs] = await page(1000, { action: 'XDP_TX' });
+const [, filteredAgainMs] = await page(5000, { action: 'XDP_TX' });
+const [, detailMs] = await time(() => conn.sendRequest('xdpLens/packet', { runId, index: 1 }));
+const peak = hwm();
+await conn.sendRequest(rpc.ShutdownRequest.type);
+await conn.sendNotification(rpc.ExitNotification.type);
+rmSync(dir, { recursive: true, force: true });
+
+const result = {
+  date: new Date().toISOString(),
+  machine: { cpus: cpus().length, model: cpus()[0]?.model?.split(' ').slice(0, 2).join(' '), memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadavg1: Math.round(loadavg()[0] * 100) / 100 },
+  packets: run.summary.packets,
+  runMs,
+  packetsPerSecond: Math.round(run.summary.packets / (runMs / 1000)),
+  pageMs: { first: firstPageMs, middle: middlePageMs, last: lastPageMs, filteredFirst: filteredPageMs, filteredAgain: filteredAgainMs },
+  filteredTotal: filtered.total,
+  detailOfPacket1Ms: detailMs,
+  serverPeakRssMiB: peak,
+};
+console.log(JSON.stringify(result, null, 2));
+const resultsFile = join(repo, 'bench', 'results', 'editor-run.json');
+mkdirSync(dirname(resultsFile), { recursive: true });
+const prior = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : [];
+prior.push(result);
+writeFileSync(resultsFile, JSON.stringify(prior, null, 2) + '\n');
