@@ -1195,7 +1195,8 @@ export class Analyzer {
     }
     // A map value the callee checked for NULL counts as checked after the call: its result usually says which case
     // it was (`if (!valid(v)) return;`), and the tier does not correlate the two.
-    for (const id of this.nullChecks.slice(checksBefore)) this.nullChecked(st, id);
+    // (The ids stay in nullChecks, so the callers further out see them too.)
+    for (const id of new Set(this.nullChecks.slice(checksBefore))) clearNull(st, id);
     let v: Val | undefined;
     for (const r of frame.returns) v = v ? joinVals(v, r.tv.v) : r.tv.v;
     if (!v) return { v: TOP };
