@@ -61,18 +61,38 @@ Options for check (exit status 1 when any finding is an error, 2 on bad usage):
   -I DIR, --cflag FLAG  as for run
 `;
 
-/** Writes to stdout synchronously so that piping into `head` or a slow reader never loses or reorders output. */
+/**
+ * stdout, buffered and written synchronously in 64 KiB blocks (a write per packet would cost more than the packet),
+ * so that piping into `head` or a slow reader never loses or reorders output. `err` flushes first, so a terminal
+ * showing both streams sees them in order.
+ */
+let pending: string[] = [];
+let pendingBytes = 0;
 function out(line: string): void {
-  try {
-    writeSync(1, line + '\n');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EPIPE') process.exit(0);
-    if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
-      out(line);
-      return;
+  pending.push(line);
+  pendingBytes += line.length + 1;
+  if (pendingBytes >= 1 << 16) flush();
+}
+
+function flush(): void {
+  if (!pending.length) return;
+  const buf = Buffer.from(pending.join('\n') + '\n');
+  pending = [];
+  pendingBytes = 0;
+  for (let off = 0; off < buf.length; ) {
+    try {
+      off += writeSync(1, buf, off, buf.length - off);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE') process.exit(0);
+      if (code !== 'EAGAIN') throw e;
     }
-    throw e;
   }
+}
+
+function err(text: string): void {
+  flush();
+  process.stderr.write(text);
 }
 
 function hex(b: Uint8Array): string {
@@ -163,7 +183,7 @@ function cmdRun(argv: string[]): number {
   if (values['exit-lines'] === 'return' && extname(programPath) === '.c') {
     const source = readFileSync(programPath, 'utf8');
     const t = buildTwin(programPath, source, { includeDirs: values.I, flags: values.cflag });
-    if (typeof t === 'string') process.stderr.write(`xdp-lens: return lines unavailable, exits are shown at the exit instruction: ${t}\n`);
+    if (typeof t === 'string') err(`xdp-lens: return lines unavailable, exits are shown at the exit instruction: ${t}\n`);
     else {
       const trail = new MarkerTrail(t);
       const twinSession = makeSession(t.obj);
@@ -260,7 +280,7 @@ function cmdRun(argv: string[]): number {
     if (truncated) out(`${truncated} were captured shorter than on the wire (snap length) and ran as captured`);
   }
   if (captureError) {
-    process.stderr.write(`xdp-lens: ${captureError.message}\n`);
+    err(`xdp-lens: ${captureError.message}\n`);
     return 2;
   }
   return 0;
@@ -363,9 +383,9 @@ function cmdCompare(argv: string[]): number {
   const r = compareWithKernel(objectPath, object, frames, { program: values.program });
   if (values.format === 'json') out(JSON.stringify(r));
   else out(formatComparison(r, `${programPath} on ${capturePath}: simulator vs kernel`).trimEnd());
-  if (captureError) process.stderr.write(`xdp-lens: ${captureError.message}\n`);
+  if (captureError) err(`xdp-lens: ${captureError.message}\n`);
   if (!r.available) {
-    process.stderr.write(`xdp-lens: ${r.reason}\n`);
+    err(`xdp-lens: ${r.reason}\n`);
     return 2;
   }
   return r.differing > 0 ? 1 : captureError ? 2 : 0;
@@ -410,7 +430,7 @@ async function cmdCheck(argv: string[]): Promise<number> {
     findings.push(...r.findings);
     for (const n of r.notes) notes.add(n);
   }
-  for (const n of notes) process.stderr.write(`xdp-lens: ${n}\n`);
+  for (const n of notes) err(`xdp-lens: ${n}\n`);
   if (format === 'json') out(formatJson(findings));
   else if (format === 'sarif') out(formatSarif(findings, { version: VERSION, baseDir: process.cwd() }));
   else if (findings.length) out(formatText(findings));
@@ -438,12 +458,12 @@ export async function main(argv: string[]): Promise<number> {
         out(USAGE);
         return cmd === undefined ? 2 : 0;
       default:
-        process.stderr.write(`xdp-lens: unknown command '${cmd}'\n\n${USAGE}`);
+        err(`xdp-lens: unknown command '${cmd}'\n\n${USAGE}`);
         return 2;
     }
   } catch (e) {
     if (e instanceof XdpLensError || e instanceof CaptureError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`xdp-lens: ${(e as Error).message}\n`);
+      err(`xdp-lens: ${(e as Error).message}\n`);
       return 2;
     }
     throw e;
@@ -451,9 +471,12 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => (process.exitCode = code),
+  (code) => {
+    flush();
+    process.exitCode = code;
+  },
   (e) => {
-    process.stderr.write(`xdp-lens: internal error: ${(e as Error)?.stack ?? e}\n`);
+    err(`xdp-lens: internal error: ${(e as Error)?.stack ?? e}\n`);
     process.exitCode = 70;
   },
 );
