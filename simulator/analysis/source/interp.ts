@@ -829,6 +829,9 @@ export class Analyzer {
         if (this.decls.maps.has(name)) return { v: { k: 'top' }, t: { base: `map ${name}`, ptr: 1, dims: [] } };
       }
       const slot = st.vars.get(name);
+      // `get_dst(&dst)`: whatever is written through the address is not followed, so a map value (or NULL) kept in
+      // a pointer local is forgotten rather than reported after the callee replaced it.
+      if (slot && (slot.v.k === 'mapval' || (slot.v.k === 'consts' && slot.t && slot.t.ptr > 0))) st.vars.set(name, { v: TOP, t: slot.t });
       return { v: TOP, t: slot?.t ? { ...slot.t, ptr: slot.t.ptr + 1 } : undefined };
     }
     if (inner.type === 'field_expression') {
