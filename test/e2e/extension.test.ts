@@ -5,11 +5,11 @@
 //
 // One session covers the trusted workflow step by step (a seeded mistake in Problems, an action's hover, a run on
 // the bundled capture with its counts, a packet's path); a second one has Workspace Trust on and the folder untrusted.
-// clang is configured as a small wrapper that logs each call, so "nothing was compiled" is something a test can see:
-// the trusted session proves the wrapper logs compiles, the untrusted one that it logged none.
+// "Nothing was compiled" is seen in the session's directories: the trusted session finds the objects its run compiled
+// there, the untrusted one finds none.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -52,13 +52,20 @@ function makeWorkspace(name: string): string {
   return dir;
 }
 
-/** A clang that appends its arguments to `log` before running the real one. */
-function clangSpy(log: string): string {
-  const real = spawnSync('sh', ['-c', 'command -v clang'], { encoding: 'utf8' }).stdout.trim() || 'clang';
-  const path = join(root, `clang-spy-${Math.random().toString(36).slice(2)}`);
-  writeFileSync(path, `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${real}' "$@"\n`);
-  chmodSync(path, 0o755);
-  return path;
+/**
+ * The BPF objects compiled for a session: every `.o` under its root (home, XDG and temporary directories, where the
+ * language server's clang object cache lives). A spy clang would not do: the extension host takes PATH from a login
+ * shell, and `xdpLens.clang.path` is machine-overridable, which a code-server window honours from user settings only
+ * until the extension's configuration is registered (and never from an untrusted workspace's settings).
+ */
+function compiledObjects(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...compiledObjects(p));
+    else if (e.name.endsWith('.o')) out.push(p);
+  }
+  return out;
 }
 
 /** 1-based number of the first line of `file` holding `text` (below the first line holding `below`, if given). */
@@ -184,7 +191,6 @@ after(() => {
 test('a person uses XDP Lens in VS Code: Problems, hover, run on a capture, a packet\'s path', { skip, timeout: 150_000 }, async (t) => {
   assert.ok(built, NOT_BUILT);
   const workspace = makeWorkspace('xdp-project');
-  const clangLog = join(root, 'clang-trusted.log');
   const seeded = join(workspace, 'seeded_mistakes.c');
   const filter = join(workspace, 'xdp_filter.c');
   let vs: VSCodeSession | undefined;
@@ -197,7 +203,7 @@ test('a person uses XDP Lens in VS Code: Problems, hover, run on a capture, a pa
       workspace,
       openFile: 'seeded_mistakes.c',
       viewport: { width: 1440, height: 900 },
-      settings: { 'xdpLens.defaultCapture': 'demo.pcap', 'xdpLens.clang.path': clangSpy(clangLog), 'editor.stickyScroll.enabled': false },
+      settings: { 'xdpLens.defaultCapture': 'demo.pcap', 'editor.stickyScroll.enabled': false },
     });
     const page = vs.page;
     await waitForActiveEditor(page, 'seeded_mistakes.c');
@@ -265,7 +271,7 @@ test('a person uses XDP Lens in VS Code: Problems, hover, run on a capture, a pa
     await waitForCodeLens(page, '6 XDP_PASS · 2 XDP_DROP · 2 XDP_TX');
     await vs.screenshot('extension-run-counts');
     await crop(vs, 'extension-run-counts-crop', [activeEditor(page)]);
-    assert.match(readFileSync(clangLog, 'utf8'), /-target bpf .*xdp_filter\.c/, 'the run compiled the program through the configured clang');
+    assert.ok(compiledObjects(vs.root).length > 0, `the run compiled the program: no .o under ${vs.root}`);
     mark('3 counts at returns');
 
     // 4. A packet from the XDP Packets view: its path is highlighted in the source, its detail opens beside it.
@@ -301,7 +307,6 @@ test('a person uses XDP Lens in VS Code: Problems, hover, run on a capture, a pa
     }
     assert.ok(lines.some((x) => notPath.includes(x.line)), 'a line off the path is on screen to compare with');
     await vs.screenshot('extension-packet-path');
-    await crop(vs, 'extension-packet-path-crop', [page.locator('.part.editor')]);
     mark('4 packet path');
     assert.deepEqual(vs.blockedRequests(), [], 'the window asked for nothing off this machine');
   } catch (e) {
@@ -316,7 +321,6 @@ test('a person uses XDP Lens in VS Code: Problems, hover, run on a capture, a pa
 test('in an untrusted workspace the run is refused and nothing is compiled', { skip, timeout: 120_000 }, async (t) => {
   assert.ok(built, NOT_BUILT);
   const workspace = makeWorkspace('untrusted-project');
-  const clangLog = join(root, 'clang-untrusted.log');
   const t0 = Date.now();
   let vs: VSCodeSession | undefined;
   try {
@@ -325,7 +329,7 @@ test('in an untrusted workspace the run is refused and nothing is compiled', { s
       workspace,
       workspaceTrust: true,
       openFile: 'xdp_filter.c',
-      settings: { 'xdpLens.defaultCapture': 'demo.pcap', 'xdpLens.clang.path': clangSpy(clangLog), 'editor.stickyScroll.enabled': false },
+      settings: { 'xdpLens.defaultCapture': 'demo.pcap', 'editor.stickyScroll.enabled': false },
     });
     const page = vs.page;
     await waitForActiveEditor(page, 'xdp_filter.c');
@@ -361,7 +365,7 @@ test('in an untrusted workspace the run is refused and nothing is compiled', { s
     const tx = lineOf(seeded, 'return XDP_TX;');
     await goToLine(page, tx, readFileSync(seeded, 'utf8').split('\n')[tx - 1]!.indexOf('XDP_TX') + 2);
     await showHover(page, 'XDP_TX = 3');
-    assert.equal(existsSync(clangLog) ? readFileSync(clangLog, 'utf8') : '', '', 'clang was never run in the untrusted workspace');
+    assert.deepEqual(compiledObjects(vs.root), [], 'nothing was compiled in the untrusted workspace');
     await waitForStatusBarText(page, /XDP restricted/);
     t.diagnostic(`untrusted session ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   } catch (e) {
