@@ -183,8 +183,15 @@ abstract class BaseReader {
     linkType: number,
     interfaceId: number,
     offset: number,
+    fcsLen = 0,
   ): CapturedPacket {
     const index = this.index++;
+    if (fcsLen > 0 && linkType === LINKTYPE.ETHERNET) {
+      // The capture kept the frame check sequence; a NIC strips it before XDP sees the frame.
+      const fcsCaptured = Math.max(0, Math.min(fcsLen, raw.length - (origLen - fcsLen)));
+      raw = raw.subarray(0, raw.length - fcsCaptured);
+      origLen = Math.max(raw.length, origLen - fcsLen);
+    }
     const { frame, delta } = toEthernet(raw, linkType, (d) => this.fail(offset, d, index));
     const capLen = frame.length;
     return {
@@ -205,6 +212,8 @@ class PcapReader extends BaseReader implements CaptureReader {
   private readonly le: boolean;
   private readonly nano: boolean;
   private readonly linkType: number;
+  /** Bytes of frame check sequence at the end of every frame (the FCS bits of the link-type field). */
+  private readonly fcsLen: number;
 
   constructor(file: string, fd: number, src: Source) {
     super(file, fd, src);
@@ -216,8 +225,11 @@ class PcapReader extends BaseReader implements CaptureReader {
     const u32 = (o: number) => (this.le ? h.readUInt32LE(o) : h.readUInt32BE(o));
     const major = this.le ? h.readUInt16LE(4) : h.readUInt16BE(4);
     if (major !== 2) this.fail(4, `unsupported pcap version ${major} (expected 2)`);
-    // The upper bits of the link-type field carry FCS information (bits 28-31) or are reserved.
-    this.linkType = u32(20) & 0x0fffffff;
+    // The link-type field: the link type in the low 16 bits; bit 26 says that the top 4 bits give the length of the
+    // frame check sequence kept at the end of each frame, in 16-bit words (libpcap's LT_FCS_LENGTH*).
+    const lt = u32(20);
+    this.linkType = lt & 0xffff;
+    this.fcsLen = lt & 0x04000000 ? ((lt >>> 28) & 0xf) * 2 : 0;
     if (!linkTypeSupported(this.linkType))
       this.fail(20, `link type ${this.linkType} is not supported (supported: ${supportedList()})`);
     src.skip(24);
@@ -247,7 +259,7 @@ class PcapReader extends BaseReader implements CaptureReader {
     const data = new Uint8Array(src.view(incl));
     src.skip(incl);
     const tsNs = BigInt(sec) * 1_000_000_000n + BigInt(frac) * (this.nano ? 1n : 1000n);
-    return this.packet(tsNs, data, Math.max(orig, incl), this.linkType, 0, at);
+    return this.packet(tsNs, data, Math.max(orig, incl), this.linkType, 0, at, this.fcsLen);
   }
 }
 
@@ -257,6 +269,8 @@ interface Iface {
   /** Timestamp units: ticks per second as a power of 10 (pow10) or of 2. */
   resol: { pow10: boolean; exp: number };
   offsetNs: bigint;
+  /** if_fcslen: bytes of frame check sequence at the end of each frame. */
+  fcsLen: number;
 }
 
 class PcapngReader extends BaseReader implements CaptureReader {
@@ -312,11 +326,13 @@ class PcapngReader extends BaseReader implements CaptureReader {
         case 1: {
           if (total < 20) this.fail(at, `interface description block too short (${total} bytes)`);
           const linkType = u16(8);
-          const iface: Iface = { linkType, snapLen: u32(12), resol: { pow10: true, exp: 6 }, offsetNs: 0n };
+          const iface: Iface = { linkType, snapLen: u32(12), resol: { pow10: true, exp: 6 }, offsetNs: 0n, fcsLen: 0 };
           this.options(b, 16, total - 4, at, (code, o, len) => {
             if (code === 9 && len >= 1) {
               const v = b[o]!;
               iface.resol = { pow10: (v & 0x80) === 0, exp: v & 0x7f };
+            } else if (code === 13 && len >= 1) {
+              iface.fcsLen = b[o]!;
             } else if (code === 14 && len >= 8) {
               const off = this.le ? b.readBigInt64LE(o) : b.readBigInt64BE(o);
               iface.offsetNs = off * 1_000_000_000n;
@@ -338,7 +354,7 @@ class PcapngReader extends BaseReader implements CaptureReader {
           if (28 + cap > total - 4)
             this.fail(at + 20, `captured length ${cap} runs past the end of its ${total}-byte block`, this.index);
           const data = new Uint8Array(b.subarray(28, 28 + cap));
-          return this.packet(this.ts(iface, ts), data, Math.max(orig, cap), iface.linkType, id, at);
+          return this.packet(this.ts(iface, ts), data, Math.max(orig, cap), iface.linkType, id, at, iface.fcsLen);
         }
         case 3: {
           // Simple packet block: interface 0, no timestamp; captured = min(original, snaplen, what the block holds).
@@ -365,7 +381,7 @@ class PcapngReader extends BaseReader implements CaptureReader {
           if (28 + cap > total - 4)
             this.fail(at + 20, `captured length ${cap} runs past the end of its ${total}-byte block`, this.index);
           const data = new Uint8Array(b.subarray(28, 28 + cap));
-          return this.packet(this.ts(iface, ts), data, Math.max(orig, cap), iface.linkType, id, at);
+          return this.packet(this.ts(iface, ts), data, Math.max(orig, cap), iface.linkType, id, at, iface.fcsLen);
         }
         default:
           continue; // name resolution, statistics, custom and unknown blocks

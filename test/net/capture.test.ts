@@ -344,3 +344,28 @@ test('random corruption of a real capture never escapes as anything but a Captur
     }
   }
 });
+
+test('a frame check sequence kept by the capture is removed, as the NIC does (pcap FCS bits, pcapng if_fcslen)', () => {
+  const d = tmp();
+  const withFcs = new Uint8Array([...frame(60), 0xde, 0xad, 0xbe, 0xef]);
+  const p = join(d, 'fcs.pcap');
+  const b = pcapFile({ records: [{ sec: 1, frac: 0, data: withFcs }, { sec: 2, frac: 0, data: withFcs.subarray(0, 40), orig: 64 }] });
+  b.writeUInt32LE((0x04000000 | (2 << 28) | 1) >>> 0, 20); // FCS present, 2 words = 4 bytes, Ethernet
+  writeFileSync(p, b);
+  const { packets, error } = readAll(p);
+  assert.equal(error, undefined);
+  assert.deepEqual(packets[0]!.frame, frame(60));
+  assert.equal(packets[0]!.wireLen, 60);
+  assert.equal(packets[1]!.frame.length, 40, 'a truncated record keeps what it captured (no FCS in it)');
+  assert.equal(packets[1]!.wireLen, 60);
+
+  const ng = join(d, 'fcs.pcapng');
+  const opts = Buffer.from([13, 0, 1, 0, 4, 0, 0, 0, 0, 0, 0, 0]);
+  const body = Buffer.alloc(8 + opts.length);
+  body.writeUInt16LE(1, 0);
+  opts.copy(body, 8);
+  writeFileSync(ng, Buffer.concat([shb(), pcapngBlock(1, body), epb(0, 1n, withFcs)]));
+  const r = readAll(ng);
+  assert.equal(r.error, undefined);
+  assert.deepEqual(r.packets[0]!.frame, frame(60));
+});
