@@ -341,10 +341,12 @@ class PcapngReader extends BaseReader implements CaptureReader {
           this.ifaces.push(iface);
           continue;
         }
-        case 6: {
-          // Enhanced packet block.
-          if (total < 32) this.fail(at, `enhanced packet block too short (${total} bytes)`, this.index);
-          const id = u32(8);
+        case 6:
+        case 2: {
+          // Enhanced packet block, or the obsolete packet block (a 16-bit interface id and a drops count instead of
+          // the 32-bit id); the rest of their layout is the same.
+          if (total < 32) this.fail(at, `${type === 6 ? 'enhanced packet' : 'packet'} block too short (${total} bytes)`, this.index);
+          const id = type === 6 ? u32(8) : u16(8);
           const iface = this.iface(id, at);
           const ts = (BigInt(u32(12)) << 32n) | BigInt(u32(16));
           const cap = u32(20);
@@ -366,22 +368,7 @@ class PcapngReader extends BaseReader implements CaptureReader {
           if (cap > MAX_CAPLEN)
             this.fail(at + 8, `packet length ${cap} exceeds the maximum of ${MAX_CAPLEN} bytes`, this.index);
           const data = new Uint8Array(b.subarray(12, 12 + cap));
-          return this.packet(iface.offsetNs, data, orig, iface.linkType, 0, at);
-        }
-        case 2: {
-          // Obsolete packet block.
-          if (total < 32) this.fail(at, `packet block too short (${total} bytes)`, this.index);
-          const id = u16(8);
-          const iface = this.iface(id, at);
-          const ts = (BigInt(u32(12)) << 32n) | BigInt(u32(16));
-          const cap = u32(20);
-          const orig = u32(24);
-          if (cap > MAX_CAPLEN)
-            this.fail(at + 20, `captured length ${cap} exceeds the maximum of ${MAX_CAPLEN} bytes`, this.index);
-          if (28 + cap > total - 4)
-            this.fail(at + 20, `captured length ${cap} runs past the end of its ${total}-byte block`, this.index);
-          const data = new Uint8Array(b.subarray(28, 28 + cap));
-          return this.packet(this.ts(iface, ts), data, Math.max(orig, cap), iface.linkType, id, at, iface.fcsLen);
+          return this.packet(iface.offsetNs, data, orig, iface.linkType, 0, at, iface.fcsLen);
         }
         default:
           continue; // name resolution, statistics, custom and unknown blocks
