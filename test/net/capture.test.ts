@@ -369,3 +369,27 @@ test('a frame check sequence kept by the capture is removed, as the NIC does (pc
   assert.equal(r.error, undefined);
   assert.deepEqual(r.packets[0]!.frame, frame(60));
 });
+
+test('pcapng: obsolete packet blocks (16-bit interface id) and simple packet blocks are read', () => {
+  const d = tmp();
+  const p = join(d, 'old.pcapng');
+  const f = frame(64, 0x33);
+  const pb = Buffer.alloc(20 + f.length);
+  pb.writeUInt16LE(1, 0); // interface 1
+  pb.writeUInt16LE(0, 2); // drops
+  pb.writeUInt32LE(0, 4);
+  pb.writeUInt32LE(2_000_000, 8); // µs
+  pb.writeUInt32LE(f.length, 12);
+  pb.writeUInt32LE(f.length, 16);
+  Buffer.from(f).copy(pb, 20);
+  const spb = Buffer.alloc(4 + 60);
+  spb.writeUInt32LE(70, 0); // original length 70, 60 captured in the block
+  Buffer.from(frame(60, 0x44)).copy(spb, 4);
+  writeFileSync(p, Buffer.concat([shb(), idb(1), idb(1), pcapngBlock(2, pb), pcapngBlock(3, spb)]));
+  const { packets, error } = readAll(p);
+  assert.equal(error, undefined);
+  assert.deepEqual(packets.map((x) => [x.interfaceId, x.tsNs, x.capLen, x.wireLen, x.truncated]), [
+    [1, 2_000_000_000n, 64, 64, false],
+    [0, 0n, 60, 70, true],
+  ]);
+});
