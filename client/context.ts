@@ -463,7 +463,9 @@ export class XdpLensContext implements vscode.Disposable {
     this.virtualChanged.fire(vuri);
     await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(vuri), { viewColumn: vscode.ViewColumn.Beside, preview: true });
     void vscode.window.showInformationMessage(
-      r.differing ? `XDP: ${r.differing} of ${r.compared} packets differ between the simulator and the kernel.` : `XDP: simulator and kernel agree on all ${r.compared} packets.`,
+      r.differing || r.mapsDiffering
+        ? `XDP: ${r.differing} of ${r.compared} packets and ${r.mapsDiffering ?? 0} maps differ between the simulator and the kernel.`
+        : `XDP: simulator and kernel agree on all ${r.compared} packets and on the maps.`,
     );
     return r;
   }

@@ -42,6 +42,7 @@ export function registerCompareHandler(connection: Connection, host: RunHost): v
       program: r.program,
       compared: r.rows.length,
       differing: r.differing,
+      mapsDiffering: r.mapsDiffering,
       text: formatComparison(r, `${path} on ${params.capture}: simulator vs kernel (BPF_PROG_TEST_RUN)`) + note,
     };
   });

@@ -212,6 +212,8 @@ export interface CompareKernelResult {
   program?: string;
   compared: number;
   differing: number;
+  /** Data maps whose contents after the last packet differ between the simulator and the kernel. */
+  mapsDiffering?: number;
   /** The side-by-side table, for a read-only editor tab. */
   text: string;
 }

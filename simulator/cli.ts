@@ -46,7 +46,7 @@ Options for run:
   -I DIR                extra include directory for clang (repeatable)
   --cflag FLAG          extra clang flag (repeatable)
 
-Options for compare (exit status 1 when any packet differs, 2 when the kernel cannot run the program):
+Options for compare (exit status 1 when a packet or a map differs, 2 when the kernel cannot run the program):
   --limit N             packets to compare (default 200); --program, -I, --cflag as for run
   --format text|json    text (default) or one JSON object with every row
 
@@ -388,7 +388,7 @@ function cmdCompare(argv: string[]): number {
     err(`xdp-lens: ${r.reason}\n`);
     return 2;
   }
-  return r.differing > 0 ? 1 : captureError ? 2 : 0;
+  return r.differing > 0 || r.mapsDiffering > 0 ? 1 : captureError ? 2 : 0;
 }
 
 async function cmdCheck(argv: string[]): Promise<number> {

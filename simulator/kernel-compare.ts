@@ -24,12 +24,23 @@ export interface CompareRow {
   equal: boolean;
 }
 
+export interface MapComparison {
+  /** The map's name in the object (global data as libbpf names it). */
+  map: string;
+  equal: boolean;
+  /** The first differences, one line each: `key <hex>: simulator <hex|absent>, kernel <hex|absent>`. */
+  differences: string[];
+}
+
 export interface CompareResult {
   available: boolean;
   reason?: string;
   program: string;
   rows: CompareRow[];
   differing: number;
+  /** Map contents after the last packet, per data map (device, program and event maps are not compared). */
+  maps: MapComparison[];
+  mapsDiffering: number;
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
@@ -47,7 +58,8 @@ export function compareWithKernel(
   const session = new Session(obj, { program: opts.program, seed: opts.seed ?? 1 });
   const program = session.program.name;
   const why = kernelVerifierUnavailable();
-  if (why) return { available: false, reason: why, program, rows: [], differing: 0 };
+  const none = { rows: [], differing: 0, maps: [], mapsDiffering: 0 };
+  if (why) return { available: false, reason: why, program, ...none };
   const base = `/sys/fs/bpf/xdp-lens-compare-${process.pid}-${Date.now()}`;
   const tmp = mkdtempSync(join(tmpdir(), 'xdp-lens-compare-'));
   try {
@@ -55,10 +67,10 @@ export function compareWithKernel(
     if (load.status !== 0) {
       const refusal = parseLoadOutput(load.stderr + load.stdout, obj.path).findings.map((f) => `${f.file}:${f.line}: ${f.message}`);
       const log = refusal.length ? refusal.join('\n') : (load.stderr || load.stdout || '').split('\n').filter((l) => l.trim()).slice(-6).join('\n');
-      return { available: false, reason: `the kernel refused to load the object: ${log}`, program, rows: [], differing: 0 };
+      return { available: false, reason: `the kernel refused to load the object: ${log}`, program, ...none };
     }
     const pinned = join(base, program);
-    if (!existsSync(pinned)) return { available: false, reason: `bpftool did not pin ${program} under ${base}`, program, rows: [], differing: 0 };
+    if (!existsSync(pinned)) return { available: false, reason: `bpftool did not pin ${program} under ${base}`, program, ...none };
     const rows: CompareRow[] = [];
     const inFile = join(tmp, 'in.bin');
     const outFile = join(tmp, 'out.bin');
@@ -67,7 +79,8 @@ export function compareWithKernel(
       const sim = { retval: s.retval, action: s.action, data: hex(s.out), ...(s.fault ? { fault: `${s.fault.kind}: ${s.fault.message}` } : {}) };
       writeFileSync(inFile, frame);
       rmSync(outFile, { force: true });
-      const r = spawnSync('bpftool', ['prog', 'run', 'pinned', pinned, 'data_in', inFile, 'data_out', outFile], { encoding: 'utf8', timeout: 10000 });
+      // On CPU 0, like the simulator's session, so that per-CPU map values land in the same column.
+      const r = spawnSync('taskset', ['-c', '0', 'bpftool', 'prog', 'run', 'pinned', pinned, 'data_in', inFile, 'data_out', outFile], { encoding: 'utf8', timeout: 10000 });
       const m = /Return value: (\d+)/.exec(r.stdout + r.stderr);
       if (r.status !== 0 || !m) {
         rows.push({ index, sim, kernelError: (r.stderr || r.stdout || 'bpftool failed').trim().split('\n').pop(), equal: false });
@@ -78,11 +91,76 @@ export function compareWithKernel(
       const kernel = { retval, action: actionOf(retval), data };
       rows.push({ index, sim, kernel, equal: !s.fault && kernel.retval === sim.retval && kernel.data === sim.data });
     });
-    return { available: true, program, rows, differing: rows.filter((r) => !r.equal).length };
+    const maps = compareMaps(session.mapsJson(), kernelMaps(pinned));
+    return { available: true, program, rows, differing: rows.filter((r) => !r.equal).length, maps, mapsDiffering: maps.filter((m) => !m.equal).length };
   } finally {
     rmSync(base, { recursive: true, force: true });
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+const DATA_MAP_TYPES = new Set(['hash', 'array', 'percpu_hash', 'percpu_array', 'lru_hash', 'lru_percpu_hash', 'lpm_trie']);
+
+interface KernelMap {
+  name: string;
+  type: string;
+  /** key hex → value hex, or per-CPU value hex list. */
+  entries: Map<string, string | string[]>;
+}
+
+const joinHex = (bytes: unknown): string => (Array.isArray(bytes) ? bytes.map((b) => String(b).replace(/^0x/, '').padStart(2, '0')).join('') : '');
+
+/** The data maps the pinned program uses, dumped with bpftool. */
+function kernelMaps(pinned: string): KernelMap[] {
+  const json = (args: string[]): unknown => {
+    const r = spawnSync('bpftool', [...args, '-j'], { encoding: 'utf8', timeout: 20000, maxBuffer: 256 << 20 });
+    if (r.status !== 0) return undefined;
+    try {
+      return JSON.parse(r.stdout);
+    } catch {
+      return undefined;
+    }
+  };
+  const prog = json(['prog', 'show', 'pinned', pinned]) as { map_ids?: number[] } | undefined;
+  const out: KernelMap[] = [];
+  for (const id of prog?.map_ids ?? []) {
+    const info = json(['map', 'show', 'id', String(id)]) as { name?: string; type?: string } | undefined;
+    if (!info?.name || !info.type || !DATA_MAP_TYPES.has(info.type)) continue;
+    const dump = json(['map', 'dump', 'id', String(id)]);
+    if (!Array.isArray(dump)) continue;
+    const entries = new Map<string, string | string[]>();
+    for (const e of dump as { key?: unknown; value?: unknown; values?: { cpu: number; value: unknown }[] }[]) {
+      const key = joinHex(e.key);
+      if (e.values) entries.set(key, [...e.values].sort((a, b) => a.cpu - b.cpu).map((v) => joinHex(v.value)));
+      else entries.set(key, joinHex(e.value));
+    }
+    out.push({ name: info.name, type: info.type, entries });
+  }
+  return out;
+}
+
+/** The simulator's maps against the kernel's. Global data maps are matched by their suffix (.bss, .data, .rodata*):
+ *  the kernel names them after the object file, which here is the compiled cache object. Per-CPU maps compare the
+ *  CPU both sides ran on (0). */
+export function compareMaps(sim: Record<string, { key: string; value?: string; values?: string[] }[]>, kernel: KernelMap[]): MapComparison[] {
+  const out: MapComparison[] = [];
+  for (const k of kernel) {
+    const suffix = /(\.(?:bss|data|rodata)(?:\..*)?)$/.exec(k.name)?.[1];
+    const name = k.name in sim ? k.name : suffix ? Object.keys(sim).find((n) => n.endsWith(suffix)) : Object.keys(sim).find((n) => n.startsWith(k.name));
+    if (!name) continue;
+    const mine = new Map<string, string>();
+    for (const e of sim[name]!) mine.set(e.key, e.values ? (e.values[0] ?? '') : (e.value ?? ''));
+    const theirs = new Map<string, string>();
+    for (const [key, v] of k.entries) theirs.set(key, Array.isArray(v) ? (v[0] ?? '') : v);
+    const differences: string[] = [];
+    for (const key of new Set([...mine.keys(), ...theirs.keys()])) {
+      const a = mine.get(key);
+      const b = theirs.get(key);
+      if (a !== b) differences.push(`key ${key}: simulator ${a ?? 'absent'}, kernel ${b ?? 'absent'}`);
+    }
+    out.push({ map: name, equal: differences.length === 0, differences: differences.slice(0, 10) });
+  }
+  return out;
 }
 
 /** A side-by-side text table of a comparison, for an editor tab or a terminal. */
@@ -100,6 +178,13 @@ export function formatComparison(r: CompareResult, title: string): string {
     const k = row.kernel ? `${row.kernel.action} (${row.kernel.retval})` : `error: ${row.kernelError}`;
     const bytes = row.kernel ? (row.kernel.data === row.sim.data ? 'same' : firstDifference(row.sim.data, row.kernel.data)) : '-';
     lines.push(`${String(row.index).padStart(6)}  ${sim.padEnd(22)} ${k.padEnd(22)} ${row.equal ? bytes : `${bytes}  <-- differs`}${row.sim.fault ? `  (simulator fault: ${row.sim.fault})` : ''}`);
+  }
+  if (r.maps.length) {
+    lines.push('', `Maps after the last packet: ${r.maps.length} compared, ${r.mapsDiffering} differing.`);
+    for (const m of r.maps) {
+      lines.push(`  ${m.map}: ${m.equal ? 'same' : 'differs'}`);
+      for (const d of m.differences) lines.push(`    ${d}`);
+    }
   }
   return lines.join('\n') + '\n';
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as rpc from 'vscode-languageserver-protocol/node';
 import { kernelVerifierUnavailable } from '../../simulator/analysis/verifier.ts';
+import { compareMaps } from '../../simulator/kernel-compare.ts';
 import { REPO } from '../repo.ts';
 
 const CLI = join(REPO, 'dist', 'cli.js');
@@ -29,9 +30,26 @@ test('compare: the demo program agrees with the kernel on every demo packet (tex
   assert.match(r.stdout, /10 packets compared, 0 differing/);
   assert.match(r.stdout, /^ +1 +XDP_TX \(3\) +XDP_TX \(3\) +same$/m);
   const j = spawnSync(process.execPath, [CLI, 'compare', prog, cap, '--format', 'json', '--limit', '3'], { encoding: 'utf8' });
-  const out = JSON.parse(j.stdout) as { available: boolean; rows: { index: number; equal: boolean; kernel: { retval: number } }[] };
+  const out = JSON.parse(j.stdout) as { available: boolean; rows: { index: number; equal: boolean; kernel: { retval: number } }[]; maps: { map: string; equal: boolean }[] };
   assert.equal(out.available, true);
+  assert.deepEqual(out.maps.map((m) => [m.map, m.equal]).sort(), [['blocklist', true], ['proto_count', true], ['xdp_filt.rodata', true]]);
   assert.deepEqual(out.rows.map((x) => [x.index, x.equal]), [[0, true], [1, true], [2, true]]);
+});
+
+test('map comparison names the entries that differ, matching global data by suffix and per-CPU maps on CPU 0', () => {
+  const r = compareMaps(
+    { counts: [{ key: '00000000', value: '0100000000000000' }, { key: '01000000', value: '0200000000000000' }], 'prog.bss': [{ key: '00000000', value: '05000000' }], pc: [{ key: '00000000', values: ['0700000000000000'] }] },
+    [
+      { name: 'counts', type: 'array', entries: new Map([['00000000', '0100000000000000'], ['01000000', '0300000000000000']]) },
+      { name: '3f2a91c0.bss', type: 'array', entries: new Map([['00000000', '05000000']]) },
+      { name: 'pc', type: 'percpu_array', entries: new Map([['00000000', ['0700000000000000', '0900000000000000']]]) },
+    ],
+  );
+  assert.deepEqual(r, [
+    { map: 'counts', equal: false, differences: ['key 01000000: simulator 0200000000000000, kernel 0300000000000000'] },
+    { map: 'prog.bss', equal: true, differences: [] },
+    { map: 'pc', equal: true, differences: [] },
+  ]);
 });
 
 test('compare: a program the kernel refuses is reported with exit status 2', (t) => {
