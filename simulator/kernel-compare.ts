@@ -43,6 +43,20 @@ export interface CompareResult {
   mapsDiffering: number;
 }
 
+/** The kernel's possible CPUs (/sys/devices/system/cpu/possible, e.g. "0-3"), at least 1. */
+function possibleCpus(): number {
+  try {
+    let n = 0;
+    for (const part of readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim().split(',')) {
+      const [a, b] = part.split('-').map(Number);
+      n += b === undefined ? 1 : b! - a! + 1;
+    }
+    return Math.max(1, n);
+  } catch {
+    return 1;
+  }
+}
+
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 /**
@@ -55,7 +69,8 @@ export function compareWithKernel(
   frames: { frame: Uint8Array; tsNs: bigint }[],
   opts: { program?: string; seed?: number } = {},
 ): CompareResult {
-  const session = new Session(obj, { program: opts.program, seed: opts.seed ?? 1 });
+  // As many CPUs as the kernel has possible CPUs, so that per-CPU maps and bpf_map_lookup_percpu_elem agree.
+  const session = new Session(obj, { program: opts.program, seed: opts.seed ?? 1, nrCpus: possibleCpus() });
   const program = session.program.name;
   const why = kernelVerifierUnavailable();
   const none = { rows: [], differing: 0, maps: [], mapsDiffering: 0 };
@@ -63,7 +78,9 @@ export function compareWithKernel(
   const base = `/sys/fs/bpf/xdp-lens-compare-${process.pid}-${Date.now()}`;
   const tmp = mkdtempSync(join(tmpdir(), 'xdp-lens-compare-'));
   try {
-    const load = spawnSync('bpftool', ['prog', 'loadall', objectPath, base, 'type', 'xdp'], { encoding: 'utf8', timeout: 20000 });
+    // The maps are pinned too: a PROG_ARRAY loses its entries when no user-space reference is left, and bpftool
+    // exits right after loading.
+    const load = spawnSync('bpftool', ['prog', 'loadall', objectPath, base, 'type', 'xdp', 'pinmaps', `${base}-maps`], { encoding: 'utf8', timeout: 20000 });
     if (load.status !== 0) {
       const refusal = parseLoadOutput(load.stderr + load.stdout, obj.path).findings.map((f) => `${f.file}:${f.line}: ${f.message}`);
       const log = refusal.length ? refusal.join('\n') : (load.stderr || load.stdout || '').split('\n').filter((l) => l.trim()).slice(-6).join('\n');
@@ -95,6 +112,7 @@ export function compareWithKernel(
     return { available: true, program, rows, differing: rows.filter((r) => !r.equal).length, maps, mapsDiffering: maps.filter((m) => !m.equal).length };
   } finally {
     rmSync(base, { recursive: true, force: true });
+    rmSync(`${base}-maps`, { recursive: true, force: true });
     rmSync(tmp, { recursive: true, force: true });
   }
 }

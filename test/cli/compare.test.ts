@@ -81,3 +81,13 @@ test('xdpLens/compareKernel over LSP returns the side-by-side table', async (t) 
     await conn.sendNotification(rpc.ExitNotification.type);
   }
 });
+
+test('compare: tail calls through a PROG_ARRAY and per-CPU lookups of other CPUs agree with the kernel', (t) => {
+  if (kernelOrSkip(t)) return;
+  for (const prog of ['p19_tailcall.c', 'p24_ctx_fields.c']) {
+    const r = spawnSync(process.execPath, [CLI, 'compare', join(REPO, 'test', 'parity', 'programs', prog), join(REPO, 'examples', 'demo.pcap'), '--format', 'json'], { encoding: 'utf8' });
+    const out = JSON.parse(r.stdout) as { differing: number; mapsDiffering: number; rows: unknown[] };
+    assert.equal(r.status, 0, `${prog}: ${r.stdout.slice(0, 2000)}`);
+    assert.deepEqual([out.rows.length, out.differing, out.mapsDiffering], [10, 0, 0], prog);
+  }
+});
