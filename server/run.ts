@@ -21,7 +21,7 @@ import { summarize } from '../simulator/net/dissect.ts';
 import type { CompileOptions } from '../simulator/compile.ts';
 import type { LoadedObject } from '../simulator/elf/types.ts';
 import type { RunHooks } from '../simulator/vm/machine.ts';
-import { buildTwin, hookMachine, MarkerTrail } from '../simulator/return-lines.ts';
+import { hookMachine, ReturnLines } from '../simulator/return-lines.ts';
 import {
   RunRequest,
   PacketsRequest,
@@ -268,23 +268,14 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
     if (e instanceof XdpLensError) return { error: e.message };
     throw e;
   }
-  // The twin that finds return lines (see above); a run without it credits packets to the exit instruction.
-  let twin: { driver: Driver; trail: MarkerTrail } | undefined;
+  // The twin that finds return lines; a run without it credits packets to the exit instruction.
+  let returns: ReturnLines | undefined;
   let attributionNote: string | undefined;
   const source = readSource(path);
   if (source !== undefined && /\breturn\b/.test(source)) {
-    const t = buildTwin(path, source, host.compileOptions(path, settings));
+    const t = ReturnLines.create(path, source, host.compileOptions(path, settings), (o) => build({ ...config, obj: o }));
     if (typeof t === 'string') attributionNote = `return lines unavailable, packets are shown at the exit instruction: ${t}`;
-    else {
-      try {
-        const built = build({ ...config, obj: t.obj });
-        const trail = new MarkerTrail(t);
-        hookMachine(built.session.machine, () => trail.hooks);
-        twin = { driver: built.driver, trail };
-      } catch (e) {
-        attributionNote = `return lines unavailable: ${(e as Error).message}`;
-      }
-    }
+    else returns = t;
   }
   if (attributionNote) host.log(attributionNote);
 
@@ -335,12 +326,7 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
         bytesRead += 16 + pkt.capLen;
         firstTs ??= pkt.tsNs;
         const r = driver.receive(pkt.frame, pkt.tsNs);
-        let returnLine: number | undefined;
-        if (twin) {
-          twin.trail.begin();
-          const shadow = twin.driver.receive(pkt.frame, pkt.tsNs);
-          if (shadow.action === r.action && !r.fault) returnLine = twin.trail.exitLine(shadow.run.exitProgram);
-        }
+        const returnLine = returns?.lineFor(pkt.frame, pkt.tsNs, r);
         outputs?.write(pkt, r);
         record(pkt, r, returnLine);
       }
@@ -354,6 +340,7 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
   } finally {
     reader.close();
     driver.finish();
+    returns?.finish();
     outputs?.close();
   }
 

@@ -12,7 +12,7 @@ import { OutputCaptures } from './driver/output.ts';
 import { rssQueueOf } from './driver/rss.ts';
 import { openCapture, CaptureError, type CapturedPacket } from './net/capture.ts';
 import { summarize } from './net/dissect.ts';
-import { buildTwin, hookMachine, MarkerTrail } from './return-lines.ts';
+import { ReturnLines } from './return-lines.ts';
 import { analyzeFile } from './analysis/index.ts';
 import { formatJson, formatSarif, formatText, REPORT_FORMATS, type ReportFormat } from './analysis/report.ts';
 import type { Finding } from './analysis/findings.ts';
@@ -179,26 +179,20 @@ function cmdRun(argv: string[]): number {
   const session = makeSession(obj);
   const driver = new Driver(session, driverOpts);
   // The return statement each packet left through (see return-lines.ts); C sources only.
-  let twin: { driver: Driver; trail: MarkerTrail; lines: string[] } | undefined;
+  let returns: { lines: ReturnLines; text: string[] } | undefined;
   if (values['exit-lines'] === 'return' && extname(programPath) === '.c') {
     const source = readFileSync(programPath, 'utf8');
-    const t = buildTwin(programPath, source, { includeDirs: values.I, flags: values.cflag });
+    const t = ReturnLines.create(programPath, source, { includeDirs: values.I, flags: values.cflag }, (o) => {
+      const s = makeSession(o);
+      return { session: s, driver: new Driver(s, driverOpts) };
+    });
     if (typeof t === 'string') err(`xdp-lens: return lines unavailable, exits are shown at the exit instruction: ${t}\n`);
-    else {
-      const trail = new MarkerTrail(t);
-      const twinSession = makeSession(t.obj);
-      hookMachine(twinSession.machine, () => trail.hooks);
-      twin = { driver: new Driver(twinSession, driverOpts), trail, lines: source.split('\n') };
-    }
+    else returns = { lines: t, text: source.split('\n') };
   }
   const returnLineOf = (pkt: CapturedPacket, r: DriverPacket): ReturnLoc | undefined => {
-    if (!twin) return undefined;
-    twin.trail.begin();
-    const shadow = twin.driver.receive(pkt.frame, pkt.tsNs);
-    if (shadow.action !== r.action || r.fault) return undefined;
-    const line = twin.trail.exitLine(shadow.run.exitProgram);
+    const line = returns?.lines.lineFor(pkt.frame, pkt.tsNs, r);
     if (line === undefined) return undefined;
-    const text = twin.lines[line - 1] ?? '';
+    const text = returns!.text[line - 1] ?? '';
     return { file: r.run.exitLoc?.file ?? programPath, line, column: Math.max(0, text.search(/\breturn\b/)) + 1 };
   };
   const outputs = values['out-dir'] ? new OutputCaptures(values['out-dir']) : undefined;
@@ -250,7 +244,7 @@ function cmdRun(argv: string[]): number {
   } finally {
     reader.close();
     driver.finish();
-    twin?.driver.finish();
+    returns?.lines.finish();
     outputs?.close();
   }
 

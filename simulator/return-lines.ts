@@ -16,6 +16,8 @@ import { loadProgramFile } from './session.ts';
 import type { CompileOptions } from './compile.ts';
 import type { LoadedObject } from './elf/types.ts';
 import type { RunHooks, Machine } from './vm/machine.ts';
+import type { Session } from './session.ts';
+import type { Driver, DriverPacket } from './driver/rx.ts';
 
 function readSource(file: string): string | undefined {
   try {
@@ -193,4 +195,41 @@ export class MarkerTrail {
 export function hookMachine(machine: Machine, hooks: () => RunHooks | undefined): void {
   const run = machine.run.bind(machine);
   (machine as { run: Machine['run'] }).run = (program, buff, env, given) => run(program, buff, env, hooks() ?? given);
+}
+
+/**
+ * The twin running beside a real run: `create` builds it with the same session and driver options (`makeRun`),
+ * `lineFor` passes each packet through it after the real program and names the return line when both agree.
+ */
+export class ReturnLines {
+  private constructor(
+    private readonly driver: Driver,
+    private readonly trail: MarkerTrail,
+  ) {}
+
+  /** A string says why return lines are unavailable (the twin did not compile, or its run could not be set up). */
+  static create(path: string, source: string, compile: CompileOptions, makeRun: (obj: LoadedObject) => { session: Session; driver: Driver }): ReturnLines | string {
+    const t = buildTwin(path, source, compile);
+    if (typeof t === 'string') return t;
+    try {
+      const { session, driver } = makeRun(t.obj);
+      const trail = new MarkerTrail(t);
+      hookMachine(session.machine, () => trail.hooks);
+      return new ReturnLines(driver, trail);
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+
+  /** Runs the packet through the twin; the return line, unless the real run faulted or the twin disagrees. */
+  lineFor(frame: Uint8Array, tsNs: bigint, real: DriverPacket): number | undefined {
+    this.trail.begin();
+    const shadow = this.driver.receive(frame, tsNs);
+    if (shadow.action !== real.action || real.fault) return undefined;
+    return this.trail.exitLine(shadow.run.exitProgram);
+  }
+
+  finish(): void {
+    this.driver.finish();
+  }
 }

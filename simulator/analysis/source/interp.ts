@@ -80,7 +80,6 @@ interface Frame {
   labels: Map<string, State[]>;
 }
 
-const U8: TypeRef = { base: '__u8', ptr: 0, dims: [] };
 const INT_TYPES_BY_SIZE: Record<number, string> = { 1: '__u8', 2: '__u16', 4: '__u32', 8: '__u64' };
 
 export class Analyzer {
