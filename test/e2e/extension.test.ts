@@ -409,10 +409,15 @@ test('the packaged .vsix installs from the Extensions menu, shows its README wit
     await runCommand(page, 'Extensions: Install from VSIX...');
     const input = page.locator('.quick-input-widget input');
     await waitVisible(input, 'the file dialog');
-    await input.fill(join(workspace, 'xdp-lens.vsix'));
+    // The dialog fills in its start folder once it has read it, replacing whatever was typed before: wait for that,
+    // then type the path, and check the field still holds it once the folder is listed.
+    await page.waitForFunction(() => ((document.querySelector('.quick-input-widget input') as HTMLInputElement | null)?.value ?? '').length > 0, undefined, { timeout: 30_000 });
+    const target = join(workspace, 'xdp-lens.vsix');
+    await input.fill(target);
     // The dialog accepts once it has listed the folder the typed path is in; then its Install button.
     const dialog = page.locator('.quick-input-widget');
     await waitVisible(dialog.locator('.monaco-list-row').filter({ hasText: 'xdp-lens.vsix' }), 'the .vsix in the file dialog', 30_000, dialog);
+    assert.equal(await input.inputValue(), target, 'the file dialog still holds the typed path');
     await dialog.locator('.monaco-button', { hasText: /^Install$/ }).click();
     await waitForNotification(page, 'Completed installing extension', 60_000);
 
