@@ -3,13 +3,33 @@
 // source lines through BTF line info. Pure: a LoadedObject in, findings out; compiling and loading happen elsewhere.
 import type { LoadedObject, LoadedProgram } from '../elf/types.ts';
 import type { SourceLoc } from '../isa/insn.ts';
-import { DEFAULT_ENGINE_OPTIONS, type DriverMode, type EngineOptions, explore } from './bytecode/engine.ts';
+import { DEFAULT_ENGINE_OPTIONS, type DriverMode, type EngineOptions, type Issue, explore } from './bytecode/engine.ts';
 import { invalidActionMany } from './bytecode/messages.ts';
 import { type Finding, RULES, type RuleId, type Severity } from './findings.ts';
+
+/**
+ * The marked twin of the source (return-lines.ts): the same programs with a no-op marker before every returned value.
+ * Findings about the returned value are taken from the twin, on the `return` statement each path left through;
+ * every other finding from the real object, which is what the kernel loads.
+ */
+export interface ReturnTwin {
+  obj: LoadedObject;
+  /** Per program: marker slot -> line of the `return` it marks. */
+  markers: Map<string, Map<number, number>>;
+  /** Per program: the lines of its own function. */
+  range: Map<string, [number, number]>;
+  /** The source file the findings are reported in, and its text. */
+  file: string;
+  text: string;
+}
+
+/** Rules about the value a program returns: the ones the twin places on their `return`. */
+export const RETURN_RULES: ReadonlySet<string> = new Set(['invalid-action', 'redirect-without-target', 'tx-unmodified']);
 
 export interface BytecodeOptions {
   /** The driver mode the program will run under; 'readonly-page' turns packet stores into findings. */
   driverMode?: DriverMode;
+  twin?: ReturnTwin;
   /** Bounds of the walk (defaults in DEFAULT_ENGINE_OPTIONS); lower them to trade completeness for time. */
   limits?: Partial<Omit<EngineOptions, 'driverMode'>>;
 }
@@ -38,12 +58,24 @@ export function analyzeObjectReport(obj: LoadedObject, opts: BytecodeOptions = {
   const findings: Finding[] = [];
   const programs: ProgramReport[] = [];
   const seen = new Map<string, { finding: Finding; values: string[] }>();
+  const twin = opts.twin;
+  const sourceLines = twin?.text.split('\n');
   for (const prog of obj.programs) {
     if (!prog.isXdp) continue;
-    const res = explore(obj, prog, { ...DEFAULT_ENGINE_OPTIONS, ...opts.limits, driverMode: opts.driverMode ?? 'native' });
+    const base = { ...DEFAULT_ENGINE_OPTIONS, ...opts.limits, driverMode: opts.driverMode ?? 'native' };
+    const res = explore(obj, prog, base);
     programs.push({ program: prog.name, section: prog.section, complete: res.complete, steps: res.steps, gaveUp: res.gaveUp });
-    for (const issue of res.issues) {
-      const loc = locate(prog, issue.pc);
+    const twinProg = twin?.obj.programs.find((p) => p.name === prog.name && p.isXdp);
+    const all: { issue: Issue; prog: LoadedProgram }[] = [];
+    if (twin && twinProg) {
+      const t = explore(twin.obj, twinProg, { ...base, returnMarkers: twin.markers.get(prog.name) ?? new Map(), entryRange: twin.range.get(prog.name) });
+      for (const issue of res.issues) if (!RETURN_RULES.has(issue.rule)) all.push({ issue, prog });
+      for (const issue of t.issues) if (RETURN_RULES.has(issue.rule)) all.push({ issue, prog: twinProg });
+    } else {
+      for (const issue of res.issues) all.push({ issue, prog });
+    }
+    for (const { issue, prog: where } of all) {
+      const loc = issue.line !== undefined && twin && sourceLines ? returnLoc(twin.file, sourceLines, issue.line) : locate(where, issue.pc);
       if (!loc) continue;
       const key = `${issue.rule}\0${loc.file}\0${loc.line}`;
       const prev = seen.get(key);
@@ -56,6 +88,14 @@ export function analyzeObjectReport(obj: LoadedObject, opts: BytecodeOptions = {
         continue;
       }
       const finding = toFinding(issue.rule, issue.message, loc);
+      finding.program = prog.name;
+      if (RETURN_RULES.has(issue.rule)) finding.onReturn = issue.line !== undefined;
+      // Where the value was set, when that is another line: in the twin, the twin's file stands for the source.
+      const from = issue.origin !== undefined ? where.lines[issue.origin] : undefined;
+      if (issue.line !== undefined && from && from.line > 0 && from.line !== loc.line) {
+        const file = from.file === twinFileOf(where, twin) ? loc.file : from.file;
+        finding.related = [{ file, line: from.line, column: Math.max(1, from.column), endLine: from.line, endColumn: Math.max(1, from.column) + 1, message: 'the returned value is set here' }];
+      }
       seen.set(key, { finding, values: issue.value !== undefined ? [issue.value] : [] });
       findings.push(finding);
     }
@@ -88,6 +128,22 @@ function addActionFixes(f: Finding, text: string | undefined): void {
     edits: [{ line: f.line, column, endLine: f.line, endColumn: column + m[1].length, newText: action }],
   });
   f.fixes = ['XDP_DROP', 'XDP_ABORTED', 'XDP_PASS'].map(edit);
+}
+
+/** The file name the twin's own lines carry (that of its return markers). */
+function twinFileOf(prog: LoadedProgram, twin: ReturnTwin | undefined): string | undefined {
+  const m = twin?.markers.get(prog.name);
+  if (!m) return undefined;
+  for (const pc of m.keys()) return prog.lines[pc]?.file;
+  return undefined;
+}
+
+/** The `return` statement on line `line` of the source: its value's columns, as the source tier reports it. */
+function returnLoc(file: string, lines: string[], line: number): SourceLoc | undefined {
+  const text = lines[line - 1];
+  if (text === undefined) return undefined;
+  const m = /\breturn\b\s*/.exec(text);
+  return { file, line, column: m ? m.index + m[0].length + 1 : 0, text } as SourceLoc;
 }
 
 /** The source location of a slot; without one, the first located slot of the function containing it. */

@@ -36,6 +36,12 @@ export interface Fix {
   edits: FixEdit[];
 }
 
+/** Another place that explains a finding (where the value came from, the first of many identical mistakes). */
+export interface Related extends Range {
+  file: string;
+  message: string;
+}
+
 export interface Finding extends Range {
   file: string;
   severity: Severity;
@@ -44,4 +50,13 @@ export interface Finding extends Range {
   /** Which tier found it: 'source' (as you type), 'bytecode' (on save, on the compiled object), 'verifier' (kernel). */
   tier: 'source' | 'bytecode' | 'verifier';
   fixes?: Fix[];
+  /** Places that explain it (LSP relatedInformation, SARIF relatedLocations). */
+  related?: Related[];
+  /** The XDP program (its function name) whose path it is on, when the tier knows: used to merge the tiers. */
+  program?: string;
+  /**
+   * Bytecode findings about a returned value: true when the line is the `return` statement the path left through
+   * (from the marked twin), false when it is only the line of the instruction that set the value.
+   */
+  onReturn?: boolean;
 }

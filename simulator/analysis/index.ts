@@ -10,7 +10,8 @@ import { loadObject } from '../elf/index.ts';
 import type { DriverMode } from '../driver/profiles.ts';
 import type { Finding } from './findings.ts';
 import { initSourceAnalysis, analyzeSource } from './source/index.ts';
-import { analyzeObject } from './bytecode.ts';
+import { analyzeObject, RETURN_RULES, type ReturnTwin } from './bytecode.ts';
+import { buildTwin } from '../return-lines.ts';
 import { verifyWithKernel } from './verifier.ts';
 
 export type { Finding } from './findings.ts';
@@ -116,7 +117,7 @@ export function bytecodeFindings(
       notes.push(...diagnostics.map((d) => d.message));
     } else {
       for (const d of diagnostics.filter((x) => x.severity === 'error')) notes.push(d.message);
-      findings = analyzeObject(object, { driverMode: opts.driverMode });
+      findings = analyzeObject(object, { driverMode: opts.driverMode, twin: returnTwin(file, compile) });
     }
   } catch (e) {
     findings = [internalError(file, 'bytecode', e)];
@@ -127,6 +128,22 @@ export function bytecodeFindings(
     findings.push(...v.findings);
   }
   return { findings, notes, compileMs, analyzeMs: performance.now() - t1, command: r.command, cached: r.cached };
+}
+
+/**
+ * The marked twin of the file as saved (see return-lines.ts), so that findings about returned values go to the
+ * `return` statement each path left through; undefined when it cannot be built (then the slot's line is used).
+ */
+function returnTwin(file: string, compile: CompileOptions): ReturnTwin | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const t = buildTwin(file, text, compile);
+  if (typeof t === 'string') return undefined;
+  return { obj: t.obj, markers: t.markers, range: t.range, file, text };
 }
 
 /** Both tiers on a file; `text` is the current contents (defaults to the file on disk). */
@@ -155,15 +172,20 @@ export function sameFileNames(file: string, findings: Finding[]): Finding[] {
 }
 
 /**
- * Source findings first; a bytecode finding is dropped when the source tier already reported the same rule on the
- * same line of the same file (the source one has the better range and the quick fixes). Sorted by position.
+ * Source findings first; a bytecode finding is dropped when the source tier already reported it: the same rule on
+ * the same line of the same file (the source one has the better range and the quick fixes), or, for a finding about
+ * a returned value whose line is only where clang put the instruction (no marked twin), the same rule in the same
+ * program wherever the source tier placed it. Sorted by position.
  */
 export function mergeFindings(source: Finding[], bytecode: Finding[]): Finding[] {
   const key = (f: Finding) => `${f.file}\0${f.line}\0${f.rule}`;
   const seen = new Set<string>();
+  const sourcePrograms = new Set<string>();
+  for (const f of source) if (f.program && RETURN_RULES.has(String(f.rule))) sourcePrograms.add(`${f.file}\0${f.program}\0${f.rule}`);
   const out: Finding[] = [];
   for (const f of [...source, ...bytecode]) {
     if (seen.has(key(f))) continue;
+    if (f.tier === 'bytecode' && f.onReturn === false && f.program && sourcePrograms.has(`${f.file}\0${f.program}\0${f.rule}`)) continue;
     seen.add(key(f));
     out.push(f);
   }

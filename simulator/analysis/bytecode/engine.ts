@@ -37,6 +37,12 @@ export interface EngineOptions {
   maxStatesPerSlot: number;
   /** Visits of one prune point after which new states there are widened into stored ones (loops). */
   widenAfter: number;
+  /**
+   * For the marked twin of return-lines.ts: marker slot -> line of the `return` it marks, and the line range of the
+   * program's own function. Findings about the returned value then go to the return statement the path left through.
+   */
+  returnMarkers?: Map<number, number>;
+  entryRange?: [number, number];
 }
 
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
@@ -54,6 +60,10 @@ export interface Issue {
   message: string;
   /** invalid-action: the value (or range) returned, as shown to the user, so findings on one line can be merged. */
   value?: string;
+  /** The line of the `return` statement the path left through (twin objects only); wins over the slot's line. */
+  line?: number;
+  /** Where the returned value was set (a slot), when that is not the return itself. */
+  origin?: number;
 }
 
 export interface EngineResult {
@@ -129,11 +139,11 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
   let steps = 0;
   let gaveUp: string | undefined;
 
-  const report = (rule: RuleId, pc: number, message: string, value?: string) => {
-    const key = `${rule}@${pc}@${value ?? ''}`;
+  const report = (rule: RuleId, pc: number, message: string, value?: string, line?: number, origin?: number) => {
+    const key = `${rule}@${line !== undefined ? `L${line}` : pc}@${value ?? ''}`;
     if (reported.has(key)) return;
     reported.add(key);
-    issues.push({ rule, pc, message, value });
+    issues.push({ rule, pc, message, value, line, origin });
   };
   const lineOf = (pc: number) => prog.lines[pc]?.line;
   const mapOf = (i: number): MapDef | undefined => obj.maps[i];
@@ -528,23 +538,26 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
       if (r0.k !== 'ptr' && r0.k !== 'mem') report('invalid-action', pc, msg.invalidActionPointer());
       return;
     }
-    const where = attribute(st, r0.def, pc);
+    // In the marked twin the return statement is known; the slot that set r0 is kept as where the value came from.
+    const retLine = opts.returnMarkers ? st.retLine : undefined;
+    const where = retLine !== undefined ? pc : attribute(st, r0.def, pc);
+    const origin = r0.def >= 0 ? r0.def : undefined;
     const v = low32(r0.s);
     if (!r0.s.opaque && v.umax > 4n) {
-      if (isConst(v)) report('invalid-action', where, msg.invalidActionConst(Number(v.umin)), msg.showValue(Number(v.umin)));
+      if (isConst(v)) report('invalid-action', where, msg.invalidActionConst(Number(v.umin)), msg.showValue(Number(v.umin)), retLine, origin);
       else if (r0.s.smin < 0n && r0.s.smin >= -4095n && r0.s.smax <= 4n) {
         // A small negative range: an error code passed through.
         const [lo, hi] = [Number(r0.s.smin), Number(r0.s.smax)];
-        report('invalid-action', where, msg.invalidActionRange(lo, hi, 'an error result (negative errno)'), msg.showRange(lo, hi));
+        report('invalid-action', where, msg.invalidActionRange(lo, hi, 'an error result (negative errno)'), msg.showRange(lo, hi), retLine, origin);
       } else {
         const [lo, hi] = [Number(v.umin), Number(v.umax)];
-        report('invalid-action', where, msg.invalidActionRange(lo, hi, 'data the program read or computed'), msg.showRange(lo, hi));
+        report('invalid-action', where, msg.invalidActionRange(lo, hi, 'data the program read or computed'), msg.showRange(lo, hi), retLine, origin);
       }
       return;
     }
     if (!isConst(v)) return;
-    if (v.umin === 4n && !st.redirected) report('redirect-without-target', where, msg.redirectWithoutTarget());
-    if (v.umin === 3n && !st.modified) report('tx-unmodified', where, msg.txUnmodified());
+    if (v.umin === 4n && !st.redirected) report('redirect-without-target', where, msg.redirectWithoutTarget(), undefined, retLine, origin);
+    if (v.umin === 3n && !st.modified) report('tx-unmodified', where, msg.txUnmodified(), undefined, retLine, origin);
   };
 
   // ---- the walk ----
@@ -679,6 +692,11 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
           break;
         }
         case 'ja':
+          if (opts.returnMarkers && st.frames.length === 1) {
+            // A return marker of the twin: the last one met in the program's own function names its return.
+            const line = opts.returnMarkers.get(pc);
+            if (line !== undefined && (!opts.entryRange || (line >= opts.entryRange[0] && line <= opts.entryRange[1]))) st.retLine = line;
+          }
           st.pc = pc + 1 + (info.cls === 'jmp32' ? insn.imm : insn.off);
           st.lastTaken = { from: pc, to: st.pc };
           break;

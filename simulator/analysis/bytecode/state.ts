@@ -62,6 +62,11 @@ export interface State {
   lastJump?: number;
   /** The last jump this path took (from, to), for the same purpose. */
   lastTaken?: { from: number; to: number };
+  /**
+   * The `return` statement of the program's own function this path left through, when the object is the marked twin
+   * of return-lines.ts (the line of the last marker executed in the entry function). Undefined otherwise.
+   */
+  retLine?: number;
 }
 
 /** Pointer ids: 0 for pointers from ctx->data, 1 for ctx->data_meta, fresh ones from 2. */
@@ -81,6 +86,7 @@ export function cloneState(s: State): State {
     steps: s.steps,
     lastJump: s.lastJump,
     lastTaken: s.lastTaken,
+    retLine: s.retLine,
   };
 }
 
@@ -172,6 +178,8 @@ export function covers(old: State, cur: State, live: number[]): boolean {
   if (old.frames.length !== cur.frames.length) return false;
   if (old.redirected && !cur.redirected) return false;
   if (old.modified && !cur.modified) return false;
+  // Paths that left through different return statements are reported on different lines: never merged.
+  if (old.retLine !== cur.retLine) return false;
   idMap.clear();
   const top = old.frames.length - 1;
   for (let f = top; f >= 0; f--) {
@@ -201,7 +209,7 @@ export function covers(old: State, cur: State, live: number[]): boolean {
  * when the states differ in shape or in path facts.
  */
 export function widen(a: State, b: State, live: number[]): State | undefined {
-  if (a.frames.length !== b.frames.length || a.redirected !== b.redirected || a.modified !== b.modified || a.gen !== b.gen) return undefined;
+  if (a.frames.length !== b.frames.length || a.redirected !== b.redirected || a.modified !== b.modified || a.gen !== b.gen || a.retLine !== b.retLine) return undefined;
   const out = cloneState(a);
   const top = a.frames.length - 1;
   for (let f = top; f >= 0; f--) {

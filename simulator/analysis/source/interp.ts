@@ -155,7 +155,8 @@ export class Analyzer {
     const key = `${rule}\0${this.unit.file}\0${range.line}\0${range.column}`;
     if (this.findings.has(key)) return;
     const severity = (RULES as Record<string, { severity: 'error' | 'warning' }>)[rule]?.severity ?? 'error';
-    this.findings.set(key, { file: this.unit.file, ...range, severity, rule, message, tier: 'source', fixes: fixes?.length ? fixes : undefined });
+    const program = this.frames[0]?.fn.name;
+    this.findings.set(key, { file: this.unit.file, ...range, severity, rule, message, tier: 'source', fixes: fixes?.length ? fixes : undefined, program });
   }
 
   private global(name: string) {
