@@ -12,8 +12,11 @@
 //              (the kernel rewrites them in xdp_convert_ctx_access); any store faults 'ctx-write'.
 //   packet     the whole xdp_buff frame; the accessible window is [data_meta, data_end) (data when metadata is
 //              unsupported) and is read from the XdpBuff at each access, so it follows adjust_head/meta/tail.
-//   stack      512 bytes per call frame (MAX_BPF_STACK), r10 = offset 512; zeroed at the start of each run so that
-//              uninitialised reads give 0 (the kernel would refuse them for unprivileged loads).
+//   stack      512 bytes per call frame (MAX_BPF_STACK), r10 = offset 512; zeroed at the start of each run. A byte
+//              map per frame records which bytes were written since the frame was entered: a read of a byte never
+//              written (or of the frame of a function that has returned) is what the kernel refuses for unprivileged
+//              loaders and lets root do (allow_uninit_stack), reading whatever the stack held; the run still reads
+//              the zeros or stale bytes there, and the first such read is recorded (`uninitRead`) for the report.
 //   map value  one region per value (the stable Uint8Array a map hands out); read-only for BPF_F_RDONLY_PROG maps.
 //   scratch    helper-owned memory (ringbuf reservations, the conformance `mem` block).
 import type { FaultKind, XdpBuff } from './types.ts';
@@ -48,6 +51,8 @@ export interface Region {
   hi: number;
   /** Stores fault with this kind (read-only map values, read-only packet pages). */
   writeFault?: FaultKind;
+  /** Stack frames only: 1 per byte written since the frame was entered. */
+  init?: Uint8Array;
   writeFaultMessage?: string;
 }
 
@@ -72,6 +77,21 @@ function makeRegion(id: number, kind: RegionKind, name: string, bytes: Uint8Arra
   return { id, kind, name, bytes, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), lo, hi };
 }
 
+/** The first read of stack bytes that were never written, in one run. */
+export interface UninitRead {
+  insn: number;
+  /** The program (ProgramImage) that was running, as set in `Memory.program`. */
+  program: unknown;
+  /** 1-based call frame whose stack was read; `returned` when that function had already returned. */
+  frame: number;
+  returned: boolean;
+  /** Offset relative to that frame's r10, and the size of the read. */
+  offset: number;
+  size: number;
+  /** 'load' for an instruction, or the helper argument that read it. */
+  what: string;
+}
+
 export interface CtxInfo {
   buff: XdpBuff;
   /** egress_ifindex is readable only in BPF_XDP_DEVMAP programs (section `xdp/devmap`). */
@@ -84,7 +104,13 @@ export class Memory {
   private valueRegions = new Map<Uint8Array, number>();
   private stacks: Uint8Array[] = [];
   private stacksUsed = 0;
+  /** Frames entered in this run that have since returned (reads of them are reads of a dead frame). */
+  private depthNow = 1;
   ctx: CtxInfo | undefined;
+  /** The program running now (set by the interpreter), recorded with an uninitialised read. */
+  program: unknown;
+  /** The first read of never-written stack bytes in this run. */
+  uninitRead: UninitRead | undefined;
 
   constructor() {
     const ctx = makeRegion(REGION_CTX, 'ctx', 'ctx (struct xdp_md)', new Uint8Array(XDP_MD_SIZE));
@@ -96,7 +122,9 @@ export class Memory {
     for (let f = 0; f < MAX_FRAMES; f++) {
       const bytes = new Uint8Array(STACK_SIZE);
       this.stacks.push(bytes);
-      this.regions[REGION_STACK0 + f] = makeRegion(REGION_STACK0 + f, 'stack', `stack frame ${f + 1}`, bytes);
+      const region = makeRegion(REGION_STACK0 + f, 'stack', `stack frame ${f + 1}`, bytes);
+      region.init = new Uint8Array(STACK_SIZE);
+      this.regions[REGION_STACK0 + f] = region;
     }
   }
 
@@ -105,8 +133,13 @@ export class Memory {
     for (let i = FIRST_DYNAMIC; i < this.nextDynamic; i++) this.regions[i] = undefined;
     this.nextDynamic = FIRST_DYNAMIC;
     this.valueRegions.clear();
-    for (let f = 0; f < Math.max(1, this.stacksUsed); f++) this.stacks[f].fill(0);
+    for (let f = 0; f < Math.max(1, this.stacksUsed); f++) {
+      this.stacks[f].fill(0);
+      this.regions[REGION_STACK0 + f]!.init!.fill(0);
+    }
     this.stacksUsed = 1;
+    this.depthNow = 1;
+    this.uninitRead = undefined;
     this.ctx = buff ? { buff, egressReadable } : undefined;
     this.regions[REGION_PACKET] = undefined;
     if (buff) {
@@ -137,9 +170,31 @@ export class Memory {
     return addrOf(REGION_STACK0 + depth - 1, STACK_SIZE);
   }
 
-  /** Clear a call frame's stack on entry, so a callee never sees a previous callee's bytes. */
+  /** Clear a call frame's stack on entry, so a callee never sees a previous callee's bytes; nothing in it is written. */
   clearFrame(depth: number): void {
     this.stacks[depth - 1].fill(0);
+    this.regions[REGION_STACK0 + depth - 1]!.init!.fill(0);
+    this.depthNow = depth;
+  }
+
+  /**
+   * A frame's function returned (`depth` is the returning frame) or was replaced by a tail call (`depth` is the frame
+   * the next program starts in, with nothing written yet): its bytes stay, but none counts as written any more.
+   */
+  forgetFrame(depth: number, returned: boolean): void {
+    this.regions[REGION_STACK0 + depth - 1]!.init!.fill(0);
+    this.depthNow = returned ? depth - 1 : depth;
+  }
+
+  /** Record the first read of stack bytes not written since their frame was entered. */
+  private checkInit(region: Region, off: number, size: number, pc: number, what: string): void {
+    const init = region.init!;
+    for (let i = off; i < off + size; i++) {
+      if (init[i]) continue;
+      const frame = region.id - REGION_STACK0 + 1;
+      this.uninitRead = { insn: pc, program: this.program, frame, returned: frame > this.depthNow, offset: off - STACK_SIZE, size, what };
+      return;
+    }
   }
 
   packetPointer(frameOffset: number): bigint {
@@ -162,10 +217,15 @@ export class Memory {
     return addrOf(id, 0);
   }
 
-  /** Helper-owned memory (ringbuf reservations, the conformance input block). */
-  scratch(bytes: Uint8Array, name: string): bigint {
+  /** Helper-owned memory (ringbuf reservations, the conformance input block, kfunc results); optionally read-only. */
+  scratch(bytes: Uint8Array, name: string, writeFault?: { kind: FaultKind; message: string }): bigint {
     const id = this.nextDynamic++;
-    this.regions[id] = makeRegion(id, 'scratch', name, bytes);
+    const r = makeRegion(id, 'scratch', name, bytes);
+    if (writeFault) {
+      r.writeFault = writeFault.kind;
+      r.writeFaultMessage = writeFault.message;
+    }
+    this.regions[id] = r;
     return addrOf(id, 0);
   }
 
@@ -220,6 +280,7 @@ export class Memory {
     const id = regionOf(addr);
     if (id === REGION_CTX) return this.ctxLoad(offsetOf(addr), size, pc, signExtend);
     const { region, off } = this.resolve(addr, size, false, pc);
+    if (region.init !== undefined && this.uninitRead === undefined) this.checkInit(region, off, size, pc, 'load');
     const v = region.view;
     switch (size) {
       case 1: return BigInt(v.getUint8(off));
@@ -233,6 +294,7 @@ export class Memory {
     const id = regionOf(addr);
     if (id === REGION_CTX) this.ctxStore(offsetOf(addr), size, pc);
     const { region, off } = this.resolve(addr, size, true, pc);
+    if (region.init !== undefined) region.init.fill(1, off, off + size);
     const v = region.view;
     switch (size) {
       case 1: v.setUint8(off, Number(value & 0xffn)); break;
@@ -251,6 +313,12 @@ export class Memory {
     }
     try {
       const { region, off } = this.resolve(addr, len, write, pc, what);
+      // A helper argument the helper writes counts as written (the verifier marks it so after the call); one it
+      // reads is checked like a load.
+      if (region.init !== undefined) {
+        if (write) region.init.fill(1, off, off + len);
+        else if (this.uninitRead === undefined) this.checkInit(region, off, len, pc, what);
+      }
       return region.bytes.subarray(off, off + len);
     } catch (e) {
       if (e instanceof VmFault && (e.kind === 'out-of-bounds' || e.kind === 'null-dereference')) {
