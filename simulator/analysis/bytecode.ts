@@ -29,7 +29,11 @@ export const RETURN_RULES: ReadonlySet<string> = new Set(['invalid-action', 'red
 export interface BytecodeOptions {
   /** The driver mode the program will run under; 'readonly-page' turns packet stores into findings. */
   driverMode?: DriverMode;
-  twin?: ReturnTwin;
+  /**
+   * The marked twin, asked for only when the real object has a finding about a returned value (the twin has the same
+   * paths, so one without any needs no second walk and no second compile).
+   */
+  twin?: () => ReturnTwin | undefined;
   /** Bounds of the walk (defaults in DEFAULT_ENGINE_OPTIONS); lower them to trade completeness for time. */
   limits?: Partial<Omit<EngineOptions, 'driverMode'>>;
 }
@@ -58,14 +62,21 @@ export function analyzeObjectReport(obj: LoadedObject, opts: BytecodeOptions = {
   const findings: Finding[] = [];
   const programs: ProgramReport[] = [];
   const seen = new Map<string, { finding: Finding; values: string[] }>();
-  const twin = opts.twin;
-  const sourceLines = twin?.text.split('\n');
+  let twin: ReturnTwin | undefined;
+  let twinAsked = false;
+  let sourceLines: string[] | undefined;
   for (const prog of obj.programs) {
-    if (!prog.isXdp) continue;
+    // A program that cannot load (its loadErrors say why) is not analysed, as the kernel would not run it.
+    if (!prog.isXdp || prog.loadErrors?.length) continue;
     const base = { ...DEFAULT_ENGINE_OPTIONS, ...opts.limits, driverMode: opts.driverMode ?? 'native' };
     const res = explore(obj, prog, base);
     programs.push({ program: prog.name, section: prog.section, complete: res.complete, steps: res.steps, gaveUp: res.gaveUp });
-    const twinProg = twin?.obj.programs.find((p) => p.name === prog.name && p.isXdp);
+    if (opts.twin && !twinAsked && res.issues.some((i) => RETURN_RULES.has(i.rule))) {
+      twinAsked = true;
+      twin = opts.twin();
+      sourceLines = twin?.text.split('\n');
+    }
+    const twinProg = res.issues.some((i) => RETURN_RULES.has(i.rule)) ? twin?.obj.programs.find((p) => p.name === prog.name && p.isXdp) : undefined;
     const all: { issue: Issue; prog: LoadedProgram }[] = [];
     if (twin && twinProg) {
       const t = explore(twin.obj, twinProg, { ...base, returnMarkers: twin.markers.get(prog.name) ?? new Map(), entryRange: twin.range.get(prog.name) });

@@ -30,6 +30,8 @@ export interface AnalyzeOptions {
   /** Also load the object into the running kernel and report what its verifier refuses (root, bpftool, bpffs). */
   kernel?: boolean;
   cacheDir?: string;
+  /** BTF file to resolve CO-RE relocations against (default: /sys/kernel/btf/vmlinux, else the program's own BTF). */
+  btf?: string;
 }
 
 export interface AnalysisResult {
@@ -112,12 +114,14 @@ export function bytecodeFindings(
   const t1 = performance.now();
   let findings: Finding[] = [];
   try {
-    const { object, diagnostics } = loadObject(readFileSync(r.objectPath), file);
+    const { object, diagnostics } = loadObject(readFileSync(r.objectPath), file, { btf: opts.btf });
     if (!object) {
       notes.push(...diagnostics.map((d) => d.message));
     } else {
+      // A program with load errors is not analysed (analyzeObject skips it); its errors are the notes.
       for (const d of diagnostics.filter((x) => x.severity === 'error')) notes.push(d.message);
-      findings = analyzeObject(object, { driverMode: opts.driverMode, twin: returnTwin(file, compile) });
+      notes.push(...(object.notes ?? []));
+      findings = analyzeObject(object, { driverMode: opts.driverMode, twin: () => returnTwin(file, { ...compile, btf: opts.btf }) });
     }
   } catch (e) {
     findings = [internalError(file, 'bytecode', e)];
@@ -134,7 +138,7 @@ export function bytecodeFindings(
  * The marked twin of the file as saved (see return-lines.ts), so that findings about returned values go to the
  * `return` statement each path left through; undefined when it cannot be built (then the slot's line is used).
  */
-function returnTwin(file: string, compile: CompileOptions): ReturnTwin | undefined {
+function returnTwin(file: string, compile: CompileOptions & { btf?: string }): ReturnTwin | undefined {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
