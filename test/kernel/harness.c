@@ -6,12 +6,29 @@
 // usage: harness OBJECT PROGRAM INPUT
 // INPUT lines (hex without separators; an empty hex field is written as "-"):
 //   name OBJNAME               libbpf object name (internal map names derive from it); must come first
+//   only                       load PROGRAM and the programs named by seedprog only (autoload off for the rest), as a
+//                              loader that picks one program does; default: every program of the object is loaded
+//   xdptype                    the loaded programs whose section name libbpf does not know get type XDP, and those in
+//                              the pre-1.0 section "xdp_devmap/..." expected attach type BPF_XDP_DEVMAP
+//   zeromax N                  maps declared with max_entries 0 (sized by their loader at run time) get N
+//   innermap                   outer maps (ARRAY_OF_MAPS, HASH_OF_MAPS) without an inner-map template get ARRAY(int,int,1)
+//   sparse                     leave out the entries of ARRAY and PERCPU_ARRAY maps whose value is all zero bytes
+//                              (every index exists, so nothing is lost; a map of a million counters stays readable)
+//   devbound                   bind PROGRAM to a device (BPF_F_XDP_DEV_BOUND_ONLY): a veth created in a network
+//                              namespace of this process's own, which disappears with it
 //   seed MAP KEY VALUE          ordinary map entry, or a global-data map's image (KEY 00000000), set before load
 //   seedcpu MAP KEY V0 V1 ...   per-CPU map entry, one value per possible CPU
 //   seedprog MAP KEY PROGRAM    PROG_ARRAY slot -> program (function) name
 //   packet DATA
+// Objects with a legacy SEC("maps") section (struct bpf_map_def), which libbpf 1.x refuses to open, are loaded by a
+// small syscall-level loader instead: maps created from the definitions, ld_imm64 map references patched, each needed
+// program loaded with BPF_PROG_LOAD as XDP.
 // stdout:
 //   cpus N
+//   loaded SECTION HOW...        how PROGRAM was loaded: "legacy", "typeset", "attach:devmap" / "attach:cpumap",
+//                                "devbound" (or "-" for none of these)
+//   sized MAP N                  a max_entries-0 map given N entries (zeromax)
+//   innertemplate MAP            an outer map given the ARRAY(int,int,1) template (innermap)
 //   result INDEX RETVAL OUT     (RETVAL as an unsigned decimal; OUT is data_out, exactly data_size_out bytes)
 //   error INDEX ERRNO           (test_run itself failed)
 //   map NAME TYPE KEYSIZE VALUESIZE
@@ -20,8 +37,13 @@
 // exit: 0 ok, 2 usage/input error, 3 object open/load failed (libbpf's messages, incl. the verifier log, on stderr).
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <net/if.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +52,9 @@
 #include <bpf/libbpf.h>
 
 #define MAX_OUT (64 * 1024)
+#ifndef BPF_F_XDP_DEV_BOUND_ONLY
+#define BPF_F_XDP_DEV_BOUND_ONLY (1U << 6)
+#endif
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args) {
   if (level == LIBBPF_DEBUG) return 0;
@@ -76,57 +101,364 @@ static int is_percpu(enum bpf_map_type t) {
          t == BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE;
 }
 
-static const char *prog_name_by_id(struct bpf_object *obj, __u32 id) {
-  struct bpf_program *p;
-  bpf_object__for_each_program(p, obj) {
+/* What both loaders leave behind: the object's maps and its loaded programs, by name. */
+struct hmap { const char *name; enum bpf_map_type type; __u32 ks, vs; int fd; bool global_data; };
+struct hprog { const char *name; int fd; };
+static struct hmap *maps;
+static int nmaps;
+static struct hprog *progs;
+static int nprogs;
+
+static void add_map(const char *name, enum bpf_map_type type, __u32 ks, __u32 vs, int fd, bool global_data) {
+  maps = realloc(maps, sizeof(*maps) * (nmaps + 1));
+  maps[nmaps++] = (struct hmap){ name, type, ks, vs, fd, global_data };
+}
+
+static void add_prog(const char *name, int fd) {
+  progs = realloc(progs, sizeof(*progs) * (nprogs + 1));
+  progs[nprogs++] = (struct hprog){ name, fd };
+}
+
+static struct hmap *find_map(const char *name) {
+  for (int i = 0; i < nmaps; i++) if (strcmp(maps[i].name, name) == 0) return &maps[i];
+  return NULL;
+}
+
+static int find_prog_fd(const char *name) {
+  for (int i = 0; i < nprogs; i++) if (strcmp(progs[i].name, name) == 0) return progs[i].fd;
+  return -1;
+}
+
+static const char *prog_name_by_id(__u32 id) {
+  for (int i = 0; i < nprogs; i++) {
     struct bpf_prog_info info;
     __u32 len = sizeof(info);
     memset(&info, 0, sizeof(info));
-    int fd = bpf_program__fd(p);
-    if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.id == id) return bpf_program__name(p);
+    if (progs[i].fd >= 0 && bpf_obj_get_info_by_fd(progs[i].fd, &info, &len) == 0 && info.id == id) return progs[i].name;
   }
   return "?";
 }
 
-static void dump_map(struct bpf_object *obj, struct bpf_map *m, int ncpus) {
-  enum bpf_map_type type = bpf_map__type(m);
-  __u32 ks = bpf_map__key_size(m), vs = bpf_map__value_size(m);
-  int fd = bpf_map__fd(m);
-  printf("map %s %d %u %u\n", bpf_map__name(m), (int)type, ks, vs);
-  if (fd < 0) return;
-  size_t stride = (vs + 7) & ~7u;
-  size_t vbytes = is_percpu(type) ? stride * ncpus : vs;
-  unsigned char *key = calloc(1, ks + 8), *next = calloc(1, ks + 8), *val = calloc(1, vbytes + 8);
+static bool all_zero(const unsigned char *b, size_t n) {
+  for (size_t i = 0; i < n; i++) if (b[i]) return false;
+  return true;
+}
+
+static void put_entry(const struct hmap *m, const unsigned char *key, const unsigned char *val, int ncpus, bool sparse) {
+  size_t stride = (m->vs + 7) & ~7u;
+  if (is_percpu(m->type)) {
+    if (sparse && m->type == BPF_MAP_TYPE_PERCPU_ARRAY && all_zero(val, stride * ncpus)) return;
+    fputs("entrycpu ", stdout);
+    puthex(key, m->ks);
+    for (int c = 0; c < ncpus; c++) { putchar(' '); puthex(val + stride * c, m->vs); }
+  } else if (m->type == BPF_MAP_TYPE_PROG_ARRAY) {
+    fputs("entry ", stdout);
+    puthex(key, m->ks);
+    __u32 id;
+    memcpy(&id, val, 4);
+    printf(" prog:%s", prog_name_by_id(id));
+  } else {
+    if (sparse && m->type == BPF_MAP_TYPE_ARRAY && all_zero(val, m->vs)) return;
+    fputs("entry ", stdout);
+    puthex(key, m->ks);
+    putchar(' ');
+    puthex(val, m->vs);
+  }
+  putchar('\n');
+}
+
+/* Arrays through BPF_MAP_LOOKUP_BATCH, thousands of indices per call; false when the kernel will not (then the
+ * caller walks the keys one by one). */
+static bool dump_array_batched(const struct hmap *m, int ncpus, bool sparse) {
+  if (m->type != BPF_MAP_TYPE_ARRAY && m->type != BPF_MAP_TYPE_PERCPU_ARRAY) return false;
+  const __u32 chunk = 4096;
+  size_t elem = m->type == BPF_MAP_TYPE_PERCPU_ARRAY ? ((m->vs + 7) & ~7u) * ncpus : m->vs;
+  unsigned char *keys = malloc(4 * (size_t)chunk), *vals = malloc(elem * chunk);
+  __u32 in = 0, out = 0;
+  bool first = true, ok = true;
+  for (;;) {
+    __u32 count = chunk;
+    int err = bpf_map_lookup_batch(m->fd, first ? NULL : &in, &out, keys, vals, &count, NULL);
+    if (err && errno != ENOENT) { ok = !first; break; }
+    for (__u32 i = 0; i < count; i++) put_entry(m, keys + 4 * i, vals + elem * i, ncpus, sparse);
+    if (err) break;
+    in = out;
+    first = false;
+  }
+  free(keys); free(vals);
+  return ok;
+}
+
+static void dump_map(const struct hmap *m, int ncpus, bool sparse) {
+  printf("map %s %d %u %u\n", m->name, (int)m->type, m->ks, m->vs);
+  if (m->fd < 0) return;
+  if (dump_array_batched(m, ncpus, sparse)) return;
+  size_t stride = (m->vs + 7) & ~7u;
+  size_t vbytes = is_percpu(m->type) ? stride * ncpus : m->vs;
+  unsigned char *key = calloc(1, m->ks + 8), *next = calloc(1, m->ks + 8), *val = calloc(1, vbytes + 8);
   void *prev = NULL;
-  while (bpf_map_get_next_key(fd, prev, next) == 0) {
-    memcpy(key, next, ks);
+  while (bpf_map_get_next_key(m->fd, prev, next) == 0) {
+    memcpy(key, next, m->ks);
     prev = key;
     memset(val, 0, vbytes);
-    if (bpf_map_lookup_elem(fd, key, val) != 0) continue; /* empty devmap slot, prog_array hole, ... */
-    if (is_percpu(type)) {
-      fputs("entrycpu ", stdout);
-      puthex(key, ks);
-      for (int c = 0; c < ncpus; c++) { putchar(' '); puthex(val + stride * c, vs); }
-    } else if (type == BPF_MAP_TYPE_PROG_ARRAY) {
-      fputs("entry ", stdout);
-      puthex(key, ks);
-      __u32 id;
-      memcpy(&id, val, 4);
-      printf(" prog:%s", prog_name_by_id(obj, id));
-    } else {
-      fputs("entry ", stdout);
-      puthex(key, ks);
-      putchar(' ');
-      puthex(val, vs);
-    }
-    putchar('\n');
+    if (bpf_map_lookup_elem(m->fd, key, val) != 0) continue; /* empty devmap slot, prog_array hole, ... */
+    put_entry(m, key, val, ncpus, sparse);
   }
   free(key); free(next); free(val);
+}
+
+/* Options of the input that shape loading. */
+struct load_opts {
+  const char *objname;
+  bool only, xdptype, innermap, devbound, sparse;
+  __u32 zeromax;
+};
+
+/* How the chosen program was loaded, reported on stdout. */
+static char loaded_how[256] = "";
+static void how(const char *what) {
+  if (loaded_how[0]) strncat(loaded_how, " ", sizeof(loaded_how) - strlen(loaded_how) - 1);
+  strncat(loaded_how, what, sizeof(loaded_how) - strlen(loaded_how) - 1);
+}
+static const char *loaded_section = "?";
+
+static bool wanted(struct line *lines, int nlines, const char *chosen, const char *name) {
+  if (strcmp(name, chosen) == 0) return true;
+  for (int i = 0; i < nlines; i++)
+    if (strcmp(lines[i].tok[0], "seedprog") == 0 && lines[i].ntok >= 4 && strcmp(lines[i].tok[3], name) == 0) return true;
+  return false;
+}
+
+/* A veth in a network namespace of our own (gone when the process exits); returns its ifindex or 0. */
+static unsigned veth_ifindex(void) {
+  if (unshare(CLONE_NEWNET) != 0) { perror("unshare(CLONE_NEWNET)"); return 0; }
+  if (system("ip link add xlens0 type veth peer name xlens1 >&2 && ip link set xlens0 up >&2 && ip link set xlens1 up >&2") != 0) {
+    fprintf(stderr, "cannot create a veth pair in the private network namespace\n");
+    return 0;
+  }
+  return if_nametoindex("xlens0");
+}
+
+// --- libbpf path ----------------------------------------------------------------------------------------------------
+
+static int load_libbpf(const char *path, const char *chosen, struct line *lines, int nlines, const struct load_opts *o) {
+  LIBBPF_OPTS(bpf_object_open_opts, oopts, .object_name = o->objname);
+  struct bpf_object *obj = bpf_object__open_file(path, &oopts);
+  if (!obj) { fprintf(stderr, "cannot open %s: %s\n", path, strerror(errno)); return 3; }
+  if (!bpf_object__find_program_by_name(obj, chosen)) { fprintf(stderr, "no program %s\n", chosen); return 2; }
+
+  struct bpf_program *p;
+  bpf_object__for_each_program(p, obj) {
+    const char *name = bpf_program__name(p);
+    if (o->only) bpf_program__set_autoload(p, wanted(lines, nlines, chosen, name));
+    bool is_chosen = strcmp(name, chosen) == 0;
+    if (o->xdptype && bpf_program__type(p) == BPF_PROG_TYPE_UNSPEC) {
+      bpf_program__set_type(p, BPF_PROG_TYPE_XDP);
+      if (strncmp(bpf_program__section_name(p), "xdp_devmap/", 11) == 0)
+        bpf_program__set_expected_attach_type(p, BPF_XDP_DEVMAP);
+      if (is_chosen) how("typeset");
+    }
+    if (o->devbound && is_chosen) {
+      unsigned ifindex = veth_ifindex();
+      if (!ifindex) return 3;
+      bpf_program__set_ifindex(p, ifindex);
+      bpf_program__set_flags(p, bpf_program__flags(p) | BPF_F_XDP_DEV_BOUND_ONLY);
+      how("devbound");
+    }
+    if (is_chosen) {
+      loaded_section = bpf_program__section_name(p);
+      enum bpf_attach_type at = bpf_program__expected_attach_type(p);
+      if (at == BPF_XDP_DEVMAP) how("attach:devmap");
+      if (at == BPF_XDP_CPUMAP) how("attach:cpumap");
+    }
+  }
+
+  struct bpf_map *m;
+  bpf_object__for_each_map(m, obj) {
+    if (o->zeromax && bpf_map__max_entries(m) == 0) {
+      bpf_map__set_max_entries(m, o->zeromax);
+      printf("sized %s %u\n", bpf_map__name(m), o->zeromax);
+    }
+    enum bpf_map_type t = bpf_map__type(m);
+    if (o->innermap && (t == BPF_MAP_TYPE_ARRAY_OF_MAPS || t == BPF_MAP_TYPE_HASH_OF_MAPS) && !bpf_map__inner_map(m)) {
+      int inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "inner_template", 4, 4, 1, NULL);
+      if (inner < 0 || bpf_map__set_inner_map_fd(m, inner) != 0) {
+        fprintf(stderr, "cannot give %s an inner-map template: %s\n", bpf_map__name(m), strerror(errno));
+        return 3;
+      }
+      printf("innertemplate %s\n", bpf_map__name(m));
+    }
+  }
+
+  // Global-data maps must be seeded before load (.rodata is frozen by libbpf).
+  for (int i = 0; i < nlines; i++) {
+    struct line *l = &lines[i];
+    if (strcmp(l->tok[0], "seed") != 0 || l->ntok != 4) continue;
+    struct bpf_map *gm = bpf_object__find_map_by_name(obj, l->tok[1]);
+    if (!gm) { fprintf(stderr, "no map %s\n", l->tok[1]); return 2; }
+    if (bpf_map__type(gm) != BPF_MAP_TYPE_ARRAY || !strchr(bpf_map__name(gm), '.')) continue;
+    unsigned char *v;
+    long n = unhex(l->tok[3], &v);
+    if (n < 0 || bpf_map__set_initial_value(gm, v, n) != 0) { fprintf(stderr, "bad initial value for %s\n", l->tok[1]); return 2; }
+  }
+
+  if (bpf_object__load(obj) != 0) { fprintf(stderr, "cannot load %s: %s\n", path, strerror(errno)); return 3; }
+  bpf_object__for_each_program(p, obj) add_prog(bpf_program__name(p), bpf_program__fd(p));
+  bpf_object__for_each_map(m, obj) {
+    enum bpf_map_type t = bpf_map__type(m);
+    add_map(bpf_map__name(m), t, bpf_map__key_size(m), bpf_map__value_size(m), bpf_map__fd(m),
+            t == BPF_MAP_TYPE_ARRAY && strchr(bpf_map__name(m), '.') != NULL);
+  }
+  return 0; /* the object stays open (and its fds valid) until the process exits */
+}
+
+// --- legacy path: SEC("maps") with struct bpf_map_def -----------------------------------------------------------------
+
+struct legacy_sym { const char *name; GElf_Sym sym; };
+
+static bool has_maps_section(const char *path) {
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) return false;
+  Elf *e = elf_begin(fd, ELF_C_READ, NULL);
+  size_t shstrndx;
+  bool found = false;
+  if (e && elf_getshdrstrndx(e, &shstrndx) == 0) {
+    for (Elf_Scn *s = elf_nextscn(e, NULL); s; s = elf_nextscn(e, s)) {
+      GElf_Shdr sh;
+      if (!gelf_getshdr(s, &sh)) continue;
+      const char *n = elf_strptr(e, shstrndx, sh.sh_name);
+      if (n && strcmp(n, "maps") == 0) found = true;
+    }
+  }
+  if (e) elf_end(e);
+  close(fd);
+  return found;
+}
+
+static int load_legacy(const char *path, const char *chosen, struct line *lines, int nlines, const struct load_opts *o) {
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) { fprintf(stderr, "cannot open %s: %s\n", path, strerror(errno)); return 3; }
+  Elf *e = elf_begin(fd, ELF_C_READ, NULL);
+  size_t shstrndx, nsec;
+  if (!e || elf_getshdrstrndx(e, &shstrndx) != 0 || elf_getshdrnum(e, &nsec) != 0) {
+    fprintf(stderr, "cannot read ELF %s: %s\n", path, elf_errmsg(-1));
+    return 3;
+  }
+  Elf_Data **data = calloc(nsec, sizeof(*data));
+  GElf_Shdr *shdr = calloc(nsec, sizeof(*shdr));
+  const char **names = calloc(nsec, sizeof(*names));
+  size_t maps_idx = 0, symtab_idx = 0;
+  const char *license = "";
+  __u32 kversion = 0;
+  for (Elf_Scn *s = elf_nextscn(e, NULL); s; s = elf_nextscn(e, s)) {
+    size_t i = elf_ndxscn(s);
+    gelf_getshdr(s, &shdr[i]);
+    names[i] = elf_strptr(e, shstrndx, shdr[i].sh_name);
+    data[i] = elf_getdata(s, NULL);
+    if (!names[i]) continue;
+    if (strcmp(names[i], "maps") == 0) maps_idx = i;
+    if (shdr[i].sh_type == SHT_SYMTAB) symtab_idx = i;
+    if (strcmp(names[i], "license") == 0 && data[i] && data[i]->d_size > 0) license = data[i]->d_buf;
+    if (strcmp(names[i], "version") == 0 && data[i] && data[i]->d_size == 4) memcpy(&kversion, data[i]->d_buf, 4);
+  }
+  if (!symtab_idx) { fprintf(stderr, "%s: no symbol table\n", path); return 3; }
+
+  size_t nsyms = shdr[symtab_idx].sh_size / shdr[symtab_idx].sh_entsize;
+  struct legacy_sym *syms = calloc(nsyms, sizeof(*syms));
+  int *map_fd_of_sym = calloc(nsyms, sizeof(int));
+  int nmapsyms = 0;
+  for (size_t i = 0; i < nsyms; i++) {
+    gelf_getsym(data[symtab_idx], (int)i, &syms[i].sym);
+    syms[i].name = elf_strptr(e, shdr[symtab_idx].sh_link, syms[i].sym.st_name);
+    map_fd_of_sym[i] = -1;
+    if (maps_idx && syms[i].sym.st_shndx == maps_idx && GELF_ST_TYPE(syms[i].sym.st_info) != STT_SECTION) nmapsyms++;
+  }
+  // Maps, one per symbol in "maps", in the order of their offsets (as the old loaders number them).
+  for (__u64 next = 0;;) {
+    long best = -1;
+    for (size_t i = 0; i < nsyms; i++) {
+      GElf_Sym *s = &syms[i].sym;
+      if (!maps_idx || s->st_shndx != maps_idx || GELF_ST_TYPE(s->st_info) == STT_SECTION || s->st_value < next) continue;
+      if (best < 0 || s->st_value < syms[best].sym.st_value) best = (long)i;
+    }
+    if (best < 0) break;
+    GElf_Sym *s = &syms[best].sym;
+    size_t size = s->st_size ? s->st_size : shdr[maps_idx].sh_size / (nmapsyms ? nmapsyms : 1);
+    __u32 def[5] = { 0 };
+    if (size < 16 || s->st_value + 16 > data[maps_idx]->d_size) { fprintf(stderr, "%s: map %s: bad bpf_map_def\n", path, syms[best].name); return 3; }
+    memcpy(def, (char *)data[maps_idx]->d_buf + s->st_value, size < sizeof(def) ? size : sizeof(def));
+    if (def[3] == 0 && o->zeromax) {
+      def[3] = o->zeromax;
+      printf("sized %s %u\n", syms[best].name, o->zeromax);
+    }
+    char name[BPF_OBJ_NAME_LEN] = { 0 };
+    strncpy(name, syms[best].name, sizeof(name) - 1);
+    LIBBPF_OPTS(bpf_map_create_opts, mopts, .map_flags = def[4]);
+    int mfd = bpf_map_create(def[0], name, def[1], def[2], def[3], &mopts);
+    if (mfd < 0) { fprintf(stderr, "%s: cannot create map %s: %s\n", path, syms[best].name, strerror(errno)); return 3; }
+    map_fd_of_sym[best] = mfd;
+    add_map(syms[best].name, def[0], def[1], def[2], mfd, false);
+    next = s->st_value + 1;
+  }
+
+  // Programs: every global function symbol in an executable section other than .text.
+  for (size_t i = 0; i < nsyms; i++) {
+    GElf_Sym *s = &syms[i].sym;
+    size_t sec = s->st_shndx;
+    if (GELF_ST_TYPE(s->st_info) != STT_FUNC || sec == 0 || sec >= nsec) continue;
+    if (!(shdr[sec].sh_flags & SHF_EXECINSTR) || strcmp(names[sec], ".text") == 0) continue;
+    if (!(o->only ? wanted(lines, nlines, chosen, syms[i].name) : true)) continue;
+    size_t cnt = s->st_size / sizeof(struct bpf_insn);
+    struct bpf_insn *insns = malloc(s->st_size);
+    memcpy(insns, (char *)data[sec]->d_buf + s->st_value, s->st_size);
+    for (size_t r = 1; r < nsec; r++) {
+      if (shdr[r].sh_type != SHT_REL || shdr[r].sh_info != sec) continue;
+      size_t nrel = shdr[r].sh_size / shdr[r].sh_entsize;
+      for (size_t k = 0; k < nrel; k++) {
+        GElf_Rel rel;
+        gelf_getrel(data[r], (int)k, &rel);
+        if (rel.r_offset < s->st_value || rel.r_offset >= s->st_value + s->st_size) continue;
+        size_t si = GELF_R_SYM(rel.r_info), at = (rel.r_offset - s->st_value) / sizeof(struct bpf_insn);
+        if (si >= nsyms || map_fd_of_sym[si] < 0 || insns[at].code != (BPF_LD | BPF_IMM | BPF_DW)) {
+          fprintf(stderr, "%s: program %s: relocation at insn %zu to %s is not a map reference (only maps are supported "
+                  "for legacy objects)\n", path, syms[i].name, at, si < nsyms ? syms[si].name : "?");
+          return 3;
+        }
+        insns[at].src_reg = BPF_PSEUDO_MAP_FD;
+        insns[at].imm = map_fd_of_sym[si];
+      }
+    }
+    static char log[1 << 22];
+    log[0] = 0;
+    LIBBPF_OPTS(bpf_prog_load_opts, popts, .kern_version = kversion, .log_buf = log, .log_size = sizeof(log), .log_level = 1);
+    if (strcmp(syms[i].name, chosen) == 0) {
+      how("legacy");
+      loaded_section = names[sec];
+      if (o->devbound) {
+        popts.prog_ifindex = veth_ifindex();
+        popts.prog_flags |= BPF_F_XDP_DEV_BOUND_ONLY;
+        how("devbound");
+      }
+    }
+    char pname[BPF_OBJ_NAME_LEN] = { 0 };
+    strncpy(pname, syms[i].name, sizeof(pname) - 1);
+    int pfd = bpf_prog_load(BPF_PROG_TYPE_XDP, pname, license, insns, cnt, &popts);
+    if (pfd < 0) {
+      int err = errno;
+      fprintf(stderr, "%s\ncannot load %s (program %s, legacy maps): %s\n", log, path, syms[i].name, strerror(err));
+      return 3;
+    }
+    add_prog(syms[i].name, pfd);
+    free(insns);
+  }
+  if (find_prog_fd(chosen) < 0) { fprintf(stderr, "no program %s\n", chosen); return 2; }
+  return 0;
 }
 
 int main(int argc, char **argv) {
   if (argc != 4) { fprintf(stderr, "usage: %s OBJECT PROGRAM INPUT\n", argv[0]); return 2; }
   libbpf_set_print(libbpf_print);
+  elf_version(EV_CURRENT);
 
   // test_run executes on the calling CPU: pin to CPU 0 so per-CPU maps and get_smp_processor_id are deterministic.
   cpu_set_t set;
@@ -149,65 +481,59 @@ int main(int argc, char **argv) {
   }
   fclose(in);
 
-  const char *objname = NULL;
-  if (nlines > 0 && strcmp(lines[0].tok[0], "name") == 0 && lines[0].ntok == 2) objname = lines[0].tok[1];
-  LIBBPF_OPTS(bpf_object_open_opts, oopts, .object_name = objname);
-  struct bpf_object *obj = bpf_object__open_file(argv[1], &oopts);
-  if (!obj) { fprintf(stderr, "cannot open %s: %s\n", argv[1], strerror(errno)); return 3; }
-  int ncpus = libbpf_num_possible_cpus();
-
-  // Global-data maps must be seeded before load (.rodata is frozen by libbpf).
+  struct load_opts o = { 0 };
+  if (nlines > 0 && strcmp(lines[0].tok[0], "name") == 0 && lines[0].ntok == 2) o.objname = lines[0].tok[1];
   for (int i = 0; i < nlines; i++) {
-    struct line *l = &lines[i];
-    if (strcmp(l->tok[0], "seed") != 0 || l->ntok != 4) continue;
-    struct bpf_map *m = bpf_object__find_map_by_name(obj, l->tok[1]);
-    if (!m) { fprintf(stderr, "no map %s\n", l->tok[1]); return 2; }
-    if (bpf_map__type(m) != BPF_MAP_TYPE_ARRAY || !strchr(bpf_map__name(m), '.')) continue;
-    unsigned char *v;
-    long n = unhex(l->tok[3], &v);
-    if (n < 0 || bpf_map__set_initial_value(m, v, n) != 0) { fprintf(stderr, "bad initial value for %s\n", l->tok[1]); return 2; }
+    const char *k = lines[i].tok[0];
+    if (!strcmp(k, "only")) o.only = true;
+    else if (!strcmp(k, "xdptype")) o.xdptype = true;
+    else if (!strcmp(k, "innermap")) o.innermap = true;
+    else if (!strcmp(k, "devbound")) o.devbound = true;
+    else if (!strcmp(k, "sparse")) o.sparse = true;
+    else if (!strcmp(k, "zeromax") && lines[i].ntok == 2) o.zeromax = (__u32)strtoul(lines[i].tok[1], NULL, 10);
   }
-
-  if (bpf_object__load(obj) != 0) { fprintf(stderr, "cannot load %s: %s\n", argv[1], strerror(errno)); return 3; }
-  struct bpf_program *prog = bpf_object__find_program_by_name(obj, argv[2]);
-  if (!prog) { fprintf(stderr, "no program %s\n", argv[2]); return 2; }
-  int pfd = bpf_program__fd(prog);
+  int ncpus = libbpf_num_possible_cpus();
+  const char *chosen = argv[2];
+  int rc = has_maps_section(argv[1]) ? load_legacy(argv[1], chosen, lines, nlines, &o)
+                                      : load_libbpf(argv[1], chosen, lines, nlines, &o);
+  if (rc != 0) return rc;
+  int pfd = find_prog_fd(chosen);
+  if (pfd < 0) { fprintf(stderr, "program %s was not loaded\n", chosen); return 3; }
 
   for (int i = 0; i < nlines; i++) {
     struct line *l = &lines[i];
     const char *k = l->tok[0];
     if (strcmp(k, "seed") && strcmp(k, "seedcpu") && strcmp(k, "seedprog")) continue;
     if (l->ntok < 4) { fprintf(stderr, "line %d: too few fields\n", i + 1); return 2; }
-    struct bpf_map *m = bpf_object__find_map_by_name(obj, l->tok[1]);
+    struct hmap *m = find_map(l->tok[1]);
     if (!m) { fprintf(stderr, "no map %s\n", l->tok[1]); return 2; }
-    if (!strcmp(k, "seed") && bpf_map__type(m) == BPF_MAP_TYPE_ARRAY && strchr(bpf_map__name(m), '.')) continue;
+    if (!strcmp(k, "seed") && m->global_data) continue;
     unsigned char *key;
-    if (unhex(l->tok[2], &key) != (long)bpf_map__key_size(m)) { fprintf(stderr, "line %d: bad key\n", i + 1); return 2; }
+    if (unhex(l->tok[2], &key) != (long)m->ks) { fprintf(stderr, "line %d: bad key\n", i + 1); return 2; }
     unsigned char *val = NULL;
-    __u32 vs = bpf_map__value_size(m);
     if (!strcmp(k, "seedprog")) {
-      struct bpf_program *t = bpf_object__find_program_by_name(obj, l->tok[3]);
-      if (!t) { fprintf(stderr, "line %d: no program %s\n", i + 1, l->tok[3]); return 2; }
-      int tfd = bpf_program__fd(t);
+      int tfd = find_prog_fd(l->tok[3]);
+      if (tfd < 0) { fprintf(stderr, "line %d: no program %s\n", i + 1, l->tok[3]); return 2; }
       val = malloc(4);
       memcpy(val, &tfd, 4);
     } else if (!strcmp(k, "seedcpu")) {
-      size_t stride = (vs + 7) & ~7u;
+      size_t stride = (m->vs + 7) & ~7u;
       val = calloc(ncpus, stride);
       for (int c = 0; c < ncpus && 3 + c < l->ntok; c++) {
         unsigned char *v;
-        if (unhex(l->tok[3 + c], &v) != (long)vs) { fprintf(stderr, "line %d: bad value\n", i + 1); return 2; }
-        memcpy(val + stride * c, v, vs);
+        if (unhex(l->tok[3 + c], &v) != (long)m->vs) { fprintf(stderr, "line %d: bad value\n", i + 1); return 2; }
+        memcpy(val + stride * c, v, m->vs);
       }
     } else {
-      if (unhex(l->tok[3], &val) != (long)vs) { fprintf(stderr, "line %d: bad value size\n", i + 1); return 2; }
+      if (unhex(l->tok[3], &val) != (long)m->vs) { fprintf(stderr, "line %d: bad value size\n", i + 1); return 2; }
     }
-    if (bpf_map_update_elem(bpf_map__fd(m), key, val, BPF_ANY) != 0) {
+    if (bpf_map_update_elem(m->fd, key, val, BPF_ANY) != 0) {
       fprintf(stderr, "line %d: update %s failed: %s\n", i + 1, l->tok[1], strerror(errno));
       return 2;
     }
   }
 
+  printf("loaded %s %s\n", loaded_section, loaded_how[0] ? loaded_how : "-");
   printf("cpus %d\n", ncpus);
   static unsigned char out[MAX_OUT];
   int index = 0;
@@ -231,9 +557,7 @@ int main(int argc, char **argv) {
     index++;
   }
 
-  struct bpf_map *m;
-  bpf_object__for_each_map(m, obj) dump_map(obj, m, ncpus);
+  for (int i = 0; i < nmaps; i++) dump_map(&maps[i], ncpus, o.sparse);
   fflush(stdout);
-  bpf_object__close(obj);
   return 0;
 }

@@ -8,6 +8,9 @@
 //
 // Maps come back in the simulator's --maps JSON schema (simulator/vm/map-json.ts): arrays in index order, hashes and
 // LPM tries sorted by key bytes, per-CPU maps with one value per possible CPU, PROG_ARRAY slots as program names.
+// Options load a program the way a real loader would (one program only, section types, map sizes, inner-map
+// templates, device binding); objects with legacy `SEC("maps")` definitions go through the harness's syscall-level
+// loader, since libbpf 1.x refuses them.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,6 +39,24 @@ export interface KernelRun {
   maps: KernelMaps;
   /** Possible CPUs: the number of values per-CPU maps carry. */
   cpus: number;
+  /** How the program was loaded (what the loading options changed). */
+  program?: KernelLoadedProgram;
+  /** Each map's type (BPF_MAP_TYPE_* number). */
+  mapTypes: Record<string, number>;
+}
+
+export interface KernelLoadedProgram {
+  section: string;
+  /** Loaded by the harness's syscall-level loader (legacy `SEC("maps")` object). */
+  legacy: boolean;
+  /** Type XDP set explicitly (libbpf does not know the section name). */
+  typeSet: boolean;
+  attachType?: 'BPF_XDP_DEVMAP' | 'BPF_XDP_CPUMAP';
+  devBound: boolean;
+  /** Maps declared with max_entries 0 that were given zeroMaxEntries. */
+  zeroMax: string[];
+  /** Outer maps that were given the inner-map template. */
+  innerTemplate: string[];
 }
 
 export interface KernelRunOptions {
@@ -43,6 +64,20 @@ export interface KernelRunOptions {
   objectName?: string;
   /** Initial map contents in the --maps JSON schema. Global-data maps (`x.data`) take one entry with key 00000000. */
   maps?: KernelMaps;
+  /** Load only `program` and the programs seeded into PROG_ARRAY slots (autoload off for the rest), as a loader that
+   * picks one program does. Default: every program of the object is loaded. */
+  only?: boolean;
+  /** Programs in sections libbpf does not know get type XDP (`xdp_devmap/...`: expected attach type BPF_XDP_DEVMAP). */
+  xdpType?: boolean;
+  /** max_entries for maps declared with 0 (sized by their loader at run time). */
+  zeroMaxEntries?: number;
+  /** Outer maps without an inner-map template get ARRAY(int, int, 1). */
+  innerMapTemplate?: boolean;
+  /** Bind the program to a veth (BPF_F_XDP_DEV_BOUND_ONLY) in a private network namespace. BPF_PROG_TEST_RUN refuses
+   * device-bound programs (EINVAL), so this only proves the program loads. */
+  deviceBound?: boolean;
+  /** Leave out ARRAY and PERCPU_ARRAY entries whose value is all zero bytes (compare with sparseArrayMaps). */
+  sparseArrays?: boolean;
 }
 
 export class KernelLoadError extends Error {
@@ -131,12 +166,30 @@ export function defaultObjectName(path: string): string {
 // Map types whose dump order is the index order (everything keyed by a dense u32 index).
 const INDEXED = new Set([2, 3, 6, 14, 16, 17]);
 
+/** `maps` without the ARRAY and PERCPU_ARRAY entries whose values are all zero bytes (what sparseArrays leaves out of
+ * the kernel's dump), given each map's type; other maps unchanged. */
+export function sparseArrayMaps(maps: KernelMaps, types: Record<string, number>): KernelMaps {
+  const zero = (h: string | undefined) => !h || /^0*$/.test(h);
+  const out: KernelMaps = {};
+  for (const [name, list] of Object.entries(maps)) {
+    const t = types[name];
+    out[name] = t === 2 || t === 6 ? list.filter((e) => !(e.values ? e.values.every(zero) : zero(e.value))) : list;
+  }
+  return out;
+}
+
 /** Run `program` of `objPath` over `packets` with BPF_PROG_TEST_RUN, then dump the maps. */
 export function runKernel(objPath: string, program: string, packets: Uint8Array[], opts: KernelRunOptions = {}): KernelRun {
   const bin = harnessPath();
   const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-krun-'));
   try {
     const lines: string[] = [`name ${opts.objectName ?? defaultObjectName(objPath)}`];
+    if (opts.only) lines.push('only');
+    if (opts.xdpType) lines.push('xdptype');
+    if (opts.zeroMaxEntries) lines.push(`zeromax ${opts.zeroMaxEntries}`);
+    if (opts.innerMapTemplate) lines.push('innermap');
+    if (opts.deviceBound) lines.push('devbound');
+    if (opts.sparseArrays) lines.push('sparse');
     for (const [name, entries] of Object.entries(opts.maps ?? {})) {
       for (const e of entries) {
         if (e.program !== undefined) lines.push(`seedprog ${name} ${e.key || '-'} ${e.program}`);
@@ -166,6 +219,10 @@ function parseOutput(text: string): KernelRun {
   const results: KernelPacketResult[] = [];
   const maps: KernelMaps = {};
   let cpus = 0;
+  const zeroMax: string[] = [];
+  const innerTemplate: string[] = [];
+  let program: KernelLoadedProgram | undefined;
+  const mapTypes: Record<string, number> = {};
   let current: { name: string; type: number; entries: KernelMapEntry[] } | undefined;
   const finish = () => {
     if (!current) return;
@@ -176,11 +233,20 @@ function parseOutput(text: string): KernelRun {
     const f = line.split(' ');
     switch (f[0]) {
       case 'cpus': cpus = Number(f[1]); break;
+      case 'sized': zeroMax.push(f[1]); break;
+      case 'innertemplate': innerTemplate.push(f[1]); break;
+      case 'loaded': {
+        const h = new Set(f.slice(2));
+        const attach = h.has('attach:devmap') ? 'BPF_XDP_DEVMAP' : h.has('attach:cpumap') ? 'BPF_XDP_CPUMAP' : undefined;
+        program = { section: f[1], legacy: h.has('legacy'), typeSet: h.has('typeset'), devBound: h.has('devbound'), zeroMax, innerTemplate, ...(attach ? { attachType: attach } : {}) };
+        break;
+      }
       case 'result': results[Number(f[1])] = { retval: Number(f[2]), out: unhex(f[3]) }; break;
       case 'error': results[Number(f[1])] = { retval: 0, out: new Uint8Array(0), errno: Number(f[2]) }; break;
       case 'map':
         finish();
         current = { name: f[1], type: Number(f[2]), entries: [] };
+        mapTypes[f[1]] = Number(f[2]);
         break;
       case 'entry': {
         const e: KernelMapEntry = { key: unhexStr(f[1]) };
@@ -197,5 +263,5 @@ function parseOutput(text: string): KernelRun {
     }
   }
   finish();
-  return { results, maps, cpus };
+  return { results, maps, cpus, mapTypes, ...(program ? { program } : {}) };
 }

@@ -1,0 +1,360 @@
+// The real-world corpus (../shared/realworld: corpus.tsv and the sources beside it) run the way test/parity runs our
+// own programs: each XDP program compiled with its row's flags, loaded in the kernel through test/kernel/harness.c
+// (as a real loader would: only that program, its section's type, zero-sized maps sized, inner-map templates, device
+// binding, legacy `SEC("maps")` objects through the syscall-level loader) and in the simulator, run over the same
+// packets with fresh state, then compared packet by packet (retval, data_out) and map by map after the last packet.
+// Shared by test/realworld/realworld.test.ts (pass/fail per program) and bench/realworld.ts (the recorded figures).
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpus } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { loadObject } from '../../simulator/elf/index.ts';
+import type { LoadedObject } from '../../simulator/elf/types.ts';
+import { openCapture } from '../../simulator/net/capture.ts';
+import { Session } from '../../simulator/session.ts';
+import { KernelLoadError, defaultObjectName, kernelAvailable, runKernel, sparseArrayMaps, type KernelMaps, type KernelRun } from '../kernel/runner.ts';
+import { diffBytes, diffMaps, normaliseSimMaps } from '../parity/compare.ts';
+import { syntheticCorpus } from '../parity/packets.ts';
+import { REPO, sharedPath } from '../repo.ts';
+
+export const REALWORLD = sharedPath('realworld');
+export const CAPTURES = sharedPath('captures');
+const SEEDS = join(REPO, 'test', 'realworld', 'seeds');
+const CACHE = join(REPO, '.cache', 'realworld');
+
+/** At most this many frames from each shared capture (in capture order), so the run stays short. */
+export const FRAMES_PER_CAPTURE = 24;
+
+export interface CorpusRow {
+  path: string;
+  programs: string[];
+  flags: string[];
+  /** corpus.tsv's kernel_loads: yes, no or partial. */
+  kernelLoads: string;
+  features: string;
+  notes: string;
+}
+
+/** The rows of corpus.tsv. */
+export function readCorpus(dir = REALWORLD): CorpusRow[] {
+  const lines = readFileSync(join(dir, 'corpus.tsv'), 'utf8').split('\n').filter((l) => l.trim());
+  const head = lines[0]!.split('\t');
+  const col = (name: string) => {
+    const i = head.indexOf(name);
+    if (i < 0) throw new Error(`${join(dir, 'corpus.tsv')}: no column ${name}`);
+    return i;
+  };
+  const [p, n, f, k, ft, no] = ['path', 'xdp_program_names', 'clang_flags', 'kernel_loads', 'features', 'notes'].map(col);
+  return lines.slice(1).map((l) => {
+    const c = l.split('\t');
+    return {
+      path: c[p!] ?? '',
+      programs: (c[n!] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+      flags: (c[f!] ?? '').split(/\s+/).filter(Boolean),
+      kernelLoads: (c[k!] ?? '').trim(),
+      features: c[ft!] ?? '',
+      notes: c[no!] ?? '',
+    };
+  });
+}
+
+// --- compiling ----------------------------------------------------------------------------------------------------
+
+export interface Compiled {
+  objectPath?: string;
+  error?: string;
+}
+
+let clangVersionText: string | undefined;
+function clangVersion(): string {
+  if (clangVersionText === undefined) {
+    const r = spawnSync('clang', ['--version'], { encoding: 'utf8' });
+    clangVersionText = r.status === 0 ? r.stdout : '';
+  }
+  return clangVersionText;
+}
+
+const sha = (...parts: (string | Uint8Array)[]) => {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p).update('\0');
+  return h.digest('hex').slice(0, 20);
+};
+
+/** Compile `rel` (a path inside the corpus) as README.md says: `clang -O2 -g -target bpf -c <path> -o <out> <flags>`
+ * from the corpus directory. Cached under .cache/realworld by source, flags, clang and every local header read. */
+function clangOne(rel: string, flags: string[], dir: string): Compiled {
+  const version = clangVersion();
+  if (!version) return { error: 'clang is not installed' };
+  const src = join(dir, rel);
+  const key = sha(readFileSync(src), rel, flags.join(' '), version);
+  const obj = join(CACHE, `${basename(rel).split('.')[0]}-${key}.o`);
+  const manifest = `${obj}.deps.json`;
+  if (existsSync(obj) && existsSync(manifest)) {
+    try {
+      const deps = JSON.parse(readFileSync(manifest, 'utf8')) as [string, string][];
+      if (deps.every(([p, h]) => existsSync(p) && sha(readFileSync(p)) === h)) return { objectPath: obj };
+    } catch {
+      // rebuild
+    }
+  }
+  mkdirSync(CACHE, { recursive: true });
+  const tmp = `${obj}.${process.pid}.tmp`;
+  const dep = `${obj}.${process.pid}.d`;
+  const r = spawnSync('clang', ['-O2', '-g', '-target', 'bpf', '-c', rel, '-o', tmp, ...flags, '-MD', '-MF', dep], {
+    cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000, maxBuffer: 64 << 20,
+  });
+  if (r.error || r.status !== 0) {
+    rmSync(tmp, { force: true });
+    rmSync(dep, { force: true });
+    const errs = (r.stderr ?? '').split('\n').filter((l) => /error/.test(l)).slice(0, 5).join('\n');
+    return { error: `clang failed on ${rel}: ${r.error?.message ?? (errs || r.stderr)}` };
+  }
+  const deps: [string, string][] = [];
+  try {
+    const text = readFileSync(dep, 'utf8').replace(/\\\r?\n/g, ' ');
+    for (const p of text.slice(text.search(/:(\s|$)/) + 1).split(/\s+/).filter(Boolean)) {
+      const abs = resolve(dir, p);
+      if (!abs.startsWith('/usr/')) deps.push([abs, sha(readFileSync(abs))]);
+    }
+  } catch {
+    deps.push([dep, 'unreadable']);
+  }
+  rmSync(dep, { force: true });
+  writeFileSync(manifest, JSON.stringify(deps));
+  renameSync(tmp, obj);
+  return { objectPath: obj };
+}
+
+/** The object for a row: compiled, and for xdp_redirect_cpu linked with xdp_sample.bpf.c (`bpftool gen object`). */
+export function compileRow(row: CorpusRow, dir = REALWORLD): Compiled {
+  const main = clangOne(row.path, row.flags, dir);
+  if (!main.objectPath) return main;
+  const linkWith = LINK_WITH[row.path];
+  if (!linkWith) return main;
+  const other = clangOne(linkWith, row.flags, dir);
+  if (!other.objectPath) return other;
+  // Named after the main file, so that libbpf and the simulator derive the same object name from it.
+  const out = join(CACHE, `link-${sha(readFileSync(main.objectPath), readFileSync(other.objectPath))}`, `${basename(row.path).replace(/\.c$/, '')}.o`);
+  if (existsSync(out)) return { objectPath: out };
+  mkdirSync(dirname(out), { recursive: true });
+  const tmp = `${out}.${process.pid}.tmp.o`;
+  const r = spawnSync('bpftool', ['gen', 'object', tmp, main.objectPath, other.objectPath], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) {
+    rmSync(tmp, { force: true });
+    return { error: `bpftool gen object failed: ${r.error?.message ?? r.stderr}` };
+  }
+  renameSync(tmp, out);
+  return { objectPath: out };
+}
+
+/** Entries whose externs are defined in another file (README.md: "One entry also needs a link step"). */
+const LINK_WITH: Record<string, string> = {
+  'linux/samples/bpf/xdp_redirect_cpu.bpf.c': 'linux/samples/bpf/xdp_sample.bpf.c',
+};
+
+// --- packets ------------------------------------------------------------------------------------------------------
+
+export interface Frame {
+  name: string;
+  bytes: Uint8Array;
+  tsNs?: bigint;
+}
+
+/** The first FRAMES_PER_CAPTURE frames of every shared capture (pcap and pcapng, every link type delivered as the
+ * Ethernet frame a NIC hands XDP; frames under 14 bytes left out, as BPF_PROG_TEST_RUN refuses them), then the
+ * synthetic edge cases of the parity corpus (sizes up to 9000 bytes, VLAN stacks, IPv6 extension headers, ...). */
+export function packetSet(): { frames: Frame[]; note: string } {
+  const frames: Frame[] = [];
+  let files = 0;
+  if (existsSync(CAPTURES)) {
+    for (const f of readdirSync(CAPTURES).filter((x) => /\.(pcap|pcapng)$/.test(x)).sort()) {
+      let reader;
+      try {
+        reader = openCapture(join(CAPTURES, f));
+      } catch {
+        continue;
+      }
+      files++;
+      try {
+        let taken = 0;
+        for (let p = reader.next(); p && taken < FRAMES_PER_CAPTURE; p = reader.next()) {
+          if (p.frame.length < 14) continue;
+          frames.push({ name: `${f}#${p.index}`, bytes: Uint8Array.from(p.frame), tsNs: p.tsNs });
+          taken++;
+        }
+      } catch {
+        // a damaged tail: keep what was read
+      } finally {
+        reader.close();
+      }
+    }
+  }
+  const synthetic = syntheticCorpus().map((p) => ({ name: p.name, bytes: p.bytes }));
+  const note = `${frames.length} frames of ${files} captures (at most ${FRAMES_PER_CAPTURE} each) + ${synthetic.length} synthetic`;
+  return { frames: [...frames, ...synthetic], note };
+}
+
+// --- running one program --------------------------------------------------------------------------------------------
+
+export interface ProgramResult {
+  file: string;
+  program: string;
+  /** corpus.tsv's kernel_loads for the row. */
+  corpusKernelLoads: string;
+  compiles: boolean;
+  simLoads: boolean;
+  kernelLoads: boolean;
+  /** BPF_PROG_TEST_RUN runs the loaded program (it refuses devmap/cpumap and device-bound programs). */
+  kernelRuns: boolean;
+  /** The seed file used, relative to the repository. */
+  seed?: string;
+  packets: number;
+  packetsAgreeing: number;
+  maps: number;
+  mapsAgreeing: number;
+  /** Why a step did not happen: the compiler's, the simulator's or the kernel's message. */
+  compileError?: string;
+  simError?: string;
+  kernelError?: string;
+  kernelRunError?: string;
+  /** How the kernel loaded it (besides "only this program"): e.g. "type XDP (section xdp_sock)", "device-bound". */
+  loading: string[];
+  /** The first differences, one line each: packet, retval, byte or map. */
+  differences: string[];
+  /** True when everything that ran agreed (the kernel ran it, and every packet and map agreed). */
+  agrees: boolean;
+}
+
+/** Possible CPUs: what the kernel gives per-CPU maps and what loaders size max_entries-0 maps with (nproc here). */
+function nproc(): number {
+  return Math.max(1, cpus().length);
+}
+
+/** The seed of a program: seeds/<file stem>.<program>.json, else seeds/<file stem>.json, in the --maps schema. */
+export function seedFor(row: CorpusRow, program: string): { path: string; maps: KernelMaps } | undefined {
+  const stem = basename(row.path).split('.')[0];
+  for (const name of [`${stem}.${program}.json`, `${stem}.json`]) {
+    const p = join(SEEDS, name);
+    if (existsSync(p)) return { path: `test/realworld/seeds/${name}`, maps: JSON.parse(readFileSync(p, 'utf8')) as KernelMaps };
+  }
+  return undefined;
+}
+
+const first = (text: string, n = 6) => {
+  const lines = text.trim().split('\n').filter((l) => l.trim());
+  return (lines.length > n ? ['...', ...lines.slice(-n)] : lines).join('\n');
+};
+
+/** Compile, load on both sides, run `frames`, compare. Never throws for a program's own trouble: it is recorded. */
+export function runProgram(row: CorpusRow, program: string, frames: Frame[], dir = REALWORLD): ProgramResult {
+  const r: ProgramResult = {
+    file: row.path, program, corpusKernelLoads: row.kernelLoads, compiles: false, simLoads: false, kernelLoads: false,
+    kernelRuns: false, packets: 0, packetsAgreeing: 0, maps: 0, mapsAgreeing: 0, loading: [], differences: [], agrees: false,
+  };
+  const compiled = compileRow(row, dir);
+  if (!compiled.objectPath) {
+    r.compileError = compiled.error;
+    return r;
+  }
+  r.compiles = true;
+  const seed = seedFor(row, program);
+  if (seed) r.seed = seed.path;
+  const srcPath = join(dir, row.path);
+  const objectName = defaultObjectName(srcPath);
+
+  // Simulator.
+  let session: Session | undefined;
+  let obj: LoadedObject | undefined;
+  try {
+    const loaded = loadObject(readFileSync(compiled.objectPath), srcPath);
+    const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
+    if (!loaded.object || errors.length > 0) throw new Error(errors.map((d) => d.message).join('\n') || 'cannot load');
+    obj = loaded.object;
+    session = new Session(obj, { program, nrCpus: nproc(), cpu: 0, maps: seed?.maps, mapsFile: seed?.path });
+    r.simLoads = true;
+  } catch (e) {
+    r.simError = first((e as Error).message, 4);
+  }
+
+  // Kernel.
+  const why = kernelAvailable();
+  if (why) {
+    r.kernelError = `kernel unavailable: ${why}`;
+    return r;
+  }
+  let kernel: KernelRun | undefined;
+  const base = { objectName, maps: seed?.maps, only: true, xdpType: true, zeroMaxEntries: nproc(), innerMapTemplate: true, sparseArrays: true };
+  const packets = frames.map((f) => f.bytes);
+  try {
+    try {
+      kernel = runKernel(compiled.objectPath, program, packets, base);
+    } catch (e) {
+      // Metadata kfuncs load only in a program bound to a device (the verifier says so); retry bound to a veth.
+      if (!(e instanceof KernelLoadError) || !/require device-bound program|device-bound/.test(e.log)) throw e;
+      kernel = runKernel(compiled.objectPath, program, packets, { ...base, deviceBound: true });
+    }
+    r.kernelLoads = true;
+  } catch (e) {
+    r.kernelError = first(e instanceof KernelLoadError ? e.log : (e as Error).message, 4);
+    return r;
+  }
+  const how = kernel.program;
+  if (how) {
+    if (how.legacy) r.loading.push('legacy SEC("maps"): syscall-level loader');
+    if (how.typeSet) r.loading.push(`type XDP set (section ${how.section})`);
+    if (how.attachType === 'BPF_XDP_DEVMAP' || how.attachType === 'BPF_XDP_CPUMAP') r.loading.push(`expected_attach_type ${how.attachType}`);
+    if (how.devBound) r.loading.push('device-bound to a veth (BPF_F_XDP_DEV_BOUND_ONLY)');
+    if (how.zeroMax.length) r.loading.push(`max_entries ${nproc()} for ${how.zeroMax.join(', ')}`);
+    if (how.innerTemplate.length) r.loading.push(`inner-map template ARRAY(int,int,1) for ${how.innerTemplate.join(', ')}`);
+  }
+  const refused = kernel.results.filter((k) => k.errno !== undefined);
+  if (refused.length === kernel.results.length && kernel.results.length > 0) {
+    const why = how?.devBound
+      ? 'the program is device-bound (metadata kfuncs) and BPF_PROG_TEST_RUN refuses device-bound programs'
+      : how?.attachType === 'BPF_XDP_DEVMAP' || how?.attachType === 'BPF_XDP_CPUMAP'
+        ? `BPF_PROG_TEST_RUN refuses programs with expected_attach_type ${how.attachType}`
+        : 'BPF_PROG_TEST_RUN refused every packet';
+    r.kernelRunError = `${why} (errno ${refused[0]!.errno}); nothing to compare against`;
+    return r;
+  }
+  r.kernelRuns = true;
+  if (!session) return r;
+
+  const diffs: string[] = [];
+  frames.forEach((f, i) => {
+    const k = kernel!.results[i]!;
+    const s = session!.runPacket(f.bytes, { tsNs: f.tsNs });
+    r.packets++;
+    const where = `packet ${i} (${f.name}, ${f.bytes.length} B)`;
+    const problems: string[] = [];
+    if (k.errno !== undefined) problems.push(`kernel test_run failed with errno ${k.errno}`);
+    else {
+      if (s.fault) problems.push(`simulator fault ${s.fault.kind ?? ''}: ${s.fault.message ?? ''}`);
+      if (k.retval !== s.retval) problems.push(`retval kernel ${k.retval} sim ${s.retval}`);
+      const d = diffBytes(k.out, s.out);
+      if (d) problems.push(`data_out ${d}`);
+    }
+    if (problems.length === 0) r.packetsAgreeing++;
+    else diffs.push(`${where}: ${problems.join('; ')}`);
+  });
+  // Arrays compared on their non-zero entries (every index exists on both sides; loxilb has a million of them).
+  const simMaps = sparseArrayMaps(normaliseSimMaps(session.mapsJson()), kernel.mapTypes);
+  const names = [...new Set([...Object.keys(kernel.maps), ...Object.keys(simMaps)])].sort();
+  const mapDiffs: string[] = [];
+  for (const name of names) {
+    r.maps++;
+    const d = diffMaps({ [name]: kernel.maps[name] ?? [] }, { [name]: simMaps[name] ?? [] }, 3);
+    if (!(name in kernel.maps) || !(name in simMaps)) d.unshift(`map ${name}: only in ${name in kernel.maps ? 'kernel' : 'simulator'}`);
+    if (d.length === 0) r.mapsAgreeing++;
+    else mapDiffs.push(...d);
+  }
+  r.differences = [...diffs.slice(0, 8), ...(diffs.length > 8 ? [`... ${diffs.length - 8} more packets differ`] : []), ...mapDiffs.slice(0, 8)];
+  r.agrees = r.packetsAgreeing === r.packets && r.mapsAgreeing === r.maps;
+  return r;
+}
+
+/** Every (row, program) of the corpus, in corpus order. */
+export function corpusPrograms(rows: CorpusRow[]): { row: CorpusRow; program: string }[] {
+  return rows.flatMap((row) => row.programs.map((program) => ({ row, program })));
+}
