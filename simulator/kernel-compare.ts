@@ -1,13 +1,31 @@
 // "Compare with Kernel": run the same object on the same packets through the running kernel's BPF_PROG_TEST_RUN
-// (with bpftool, as root) and through the simulator, and line the verdicts and output bytes up side by side.
+// (with bpftool, as root) and through the simulator, and line the verdicts, output bytes and maps up side by side.
 // Both sides keep map state across packets (one loaded program, one Session), as a capture run does.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+//
+// The kernel side loads only the chosen program (and the XDP programs its PROG_ARRAYs may jump to), with its own
+// program type, in a private bpf filesystem that disappears with the run (see kernel-load.ts). `--maps` seeds both
+// sides alike: the simulator through its Session, the kernel through `bpftool map update` on the pinned maps (global
+// data with a file image, `.data`/`.rodata`, through the object's section bytes, as a skeleton sets them before load).
+//
+// Values from the clock (bpf_ktime_get_ns, _boot_ns, _coarse_ns, _tai_ns, bpf_jiffies64) and from
+// bpf_get_prandom_u32 cannot match between the two sides. Instead of tracking taint inside the interpreter, the
+// simulator side is run three more times with a different clock origin and a different random stream each (the first
+// variant's stream is the bitwise complement of the real run's, so any value that depends on even one bit of a random
+// number changes). Output bytes, return values and map bytes that change between these runs depend on those sources;
+// a difference from the kernel there is reported as "depends on the clock/random source", not as a disagreement.
+// The limit of this method: a value that depends on the clock or random source in a way that happens to come out the
+// same in all four runs (e.g. `ts > 0`, or a bit of a random number that the other streams repeat) is treated as
+// independent, and a difference there is a disagreement; with one variant that complements every random bit and
+// clock origins that differ in every byte, this needs a dependence that does not change for any of those inputs.
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { LoadedObject } from './elf/types.ts';
-import { Session, actionOf } from './session.ts';
+import { basename, join } from 'node:path';
+import type { LoadedObject, MapDef } from './elf/types.ts';
+import { MapType } from './elf/types.ts';
+import { Session, actionOf, type SessionOptions } from './session.ts';
+import { Prandom } from './vm/helper-impl/prandom.ts';
 import { kernelVerifierUnavailable, parseLoadOutput } from './analysis/verifier.ts';
+import { PRIVATE_BPFFS, PROGS_DIR, isDevmapOrCpumap, objectWithOnly, patchSectionData, pinName, runWithPrivateBpffs, sq } from './kernel-load.ts';
 
 export interface CompareSide {
   retval: number;
@@ -16,20 +34,36 @@ export interface CompareSide {
   data: string;
 }
 
+/** Where the simulator's result depends on the clock or bpf_get_prandom_u32 (it changed between the variant runs). */
+export interface ClockRandomDependence {
+  retval: boolean;
+  length: boolean;
+  /** Byte offsets of the output that differ from the kernel and depend on those sources. */
+  bytes: number[];
+}
+
 export interface CompareRow {
   index: number;
   sim: CompareSide & { fault?: string };
   kernel?: CompareSide;
   kernelError?: string;
+  /** 'same': byte for byte; 'clock/random': different only where the simulator's result depends on the clock or
+   *  random source; 'differs': a disagreement. */
+  status: 'same' | 'clock/random' | 'differs';
+  /** status is not 'differs'. */
   equal: boolean;
+  clockRandom?: ClockRandomDependence;
 }
 
 export interface MapComparison {
   /** The map's name in the object (global data as libbpf names it). */
   map: string;
+  /** No entry differs, except where the simulator's value depends on the clock/random source. */
   equal: boolean;
   /** The first differences, one line each: `key <hex>: simulator <hex|absent>, kernel <hex|absent>`. */
   differences: string[];
+  /** Differences where the simulator's entry depends on the clock/random source (same form). */
+  clockRandom: string[];
 }
 
 export interface CompareResult {
@@ -38,9 +72,24 @@ export interface CompareResult {
   program: string;
   rows: CompareRow[];
   differing: number;
+  /** Rows that differ only in what depends on the clock/random source. */
+  clockRandom: number;
   /** Map contents after the last packet, per data map (device, program and event maps are not compared). */
   maps: MapComparison[];
   mapsDiffering: number;
+  /** What the comparison could not do exactly alike on both sides (e.g. per-CPU seeds that differ per CPU). */
+  notes: string[];
+}
+
+export interface CompareOptions {
+  program?: string;
+  seed?: number;
+  /** Initial map contents in the --maps JSON schema, for both sides. */
+  maps?: unknown;
+  mapsFile?: string;
+  budget?: number;
+  /** Whole kernel side (load, seeding, every packet, dumps); default 20 s plus 100 ms a packet. */
+  timeoutMs?: number;
 }
 
 /** The kernel's possible CPUs (/sys/devices/system/cpu/possible, e.g. "0-3"), at least 1. */
@@ -58,69 +107,202 @@ function possibleCpus(): number {
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+const spacedHex = (h: string) => (h.match(/../g) ?? []).join(' ');
+
+// Clock origins of the variant runs: every byte differs from the default origin (1000 s = 0xe8d4a51000) and from
+// each other's, so the low and the high bytes of a timestamp both change.
+const VARIANT_CLOCKS = [0x0123_4567_89ab_cdefn, 0x0fed_cba9_8765_4321n, 0x1357_9bdf_0246_8acen];
+
+function variantOptions(base: SessionOptions, i: number): SessionOptions {
+  const seed = base.seed ?? 1;
+  let prandom: () => number;
+  if (i === 0) {
+    const p = new Prandom(seed);
+    prandom = () => ~p.next() >>> 0;
+  } else {
+    const p = new Prandom((seed ^ (i === 1 ? 0x5bd1e995 : 0x9e3779b9)) >>> 0);
+    prandom = () => p.next();
+  }
+  return { ...base, clockOriginNs: VARIANT_CLOCKS[i], prandom };
+}
+
+type MapsJson = ReturnType<Session['mapsJson']>;
 
 /**
  * Runs `frames` through both. `objectPath` is the compiled object the simulator loaded as `obj`.
  * Never throws for kernel trouble: a kernel that cannot be used gives `available: false` and why.
+ * Throws XdpLensError for bad input (an unknown program, a --maps file that does not fit the maps).
  */
 export function compareWithKernel(
   objectPath: string,
   obj: LoadedObject,
   frames: { frame: Uint8Array; tsNs: bigint }[],
-  opts: { program?: string; seed?: number } = {},
+  opts: CompareOptions = {},
 ): CompareResult {
   // As many CPUs as the kernel has possible CPUs, so that per-CPU maps and bpf_map_lookup_percpu_elem agree.
-  const session = new Session(obj, { program: opts.program, seed: opts.seed ?? 1, nrCpus: possibleCpus() });
+  const sessionOpts: SessionOptions = { program: opts.program, seed: opts.seed ?? 1, nrCpus: possibleCpus(), maps: opts.maps, mapsFile: opts.mapsFile, budget: opts.budget };
+  const session = new Session(obj, sessionOpts);
   const program = session.program.name;
+  const none = { rows: [], differing: 0, clockRandom: 0, maps: [], mapsDiffering: 0, notes: [] };
+  const unavailable = (reason: string): CompareResult => ({ available: false, reason, program, ...none });
+  if (!session.program.isXdp) return unavailable(`compare runs XDP programs; ${program} is in section ${session.program.section}`);
+  if (isDevmapOrCpumap(session.program.section))
+    return unavailable(`BPF_PROG_TEST_RUN does not run programs attached to DEVMAP/CPUMAP entries (${program}, section ${session.program.section})`);
   const why = kernelVerifierUnavailable();
-  const none = { rows: [], differing: 0, maps: [], mapsDiffering: 0 };
-  if (why) return { available: false, reason: why, program, ...none };
-  const base = `/sys/fs/bpf/xdp-lens-compare-${process.pid}-${Date.now()}`;
+  if (why) return unavailable(why);
+
+  const seeded = mapsAfterSeeding(obj, session, opts.maps);
+  const notes: string[] = [];
+
+  // Programs to load: the chosen one and every XDP program a PROG_ARRAY slot names (statically or in the seed).
+  const keep = new Set([program]);
+  for (const m of obj.maps) for (const p of m.initialProgs ?? []) keep.add(p.program);
+  for (const [, entries] of seeded) for (const e of entries) if (e.program !== undefined) keep.add(e.program);
+  for (const name of keep) {
+    const p = obj.programs.find((x) => x.name === name);
+    if (!p?.isXdp) keep.delete(name);
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(objectPath);
+  } catch (e) {
+    return unavailable(`cannot read ${objectPath}: ${(e as Error).message}`);
+  }
+  const patched = objectWithOnly(bytes, keep, new Set(obj.programs.filter((p) => p.frags).map((p) => p.name)));
+  if (typeof patched === 'string') return unavailable(`cannot prepare ${objectPath} for the kernel: ${patched}`);
+
+  // Seeds: global data with a file image through the section bytes, everything else with bpftool map update.
+  const batch: string[] = [];
+  for (const [def, entries] of seeded) {
+    if (def.kind === 'global' && entries[0]?.value !== undefined && patchSectionData(patched, def.section, Buffer.from(entries[0].value, 'hex'))) continue;
+    const path = `${PRIVATE_BPFFS}/${pinName(def.name)}`;
+    for (const e of entries) {
+      let value: string;
+      if (e.program !== undefined) value = `pinned ${PROGS_DIR}/${e.program}`;
+      else if (e.values) {
+        if (new Set(e.values).size > 1) notes.push(`map ${def.name} key ${e.key}: bpftool sets one value on every CPU; the kernel got CPU 0's value on all CPUs`);
+        value = `hex ${spacedHex(e.values[0] ?? '')}`;
+      } else value = `hex ${spacedHex(e.value ?? '')}`;
+      if (def.type === MapType.XSKMAP) {
+        notes.push(`map ${def.name}: XSKMAP entries need AF_XDP sockets; not seeded in the kernel`);
+        break;
+      }
+      batch.push(`map update pinned ${path} key hex ${spacedHex(e.key)} value ${value}`);
+    }
+  }
+
+  // The simulator: the real run, then the clock/random variants.
+  const simRows = frames.map(({ frame, tsNs }) => session.runPacket(frame, { tsNs }));
+  const simMaps = session.mapsJson();
+  const variants = VARIANT_CLOCKS.map((_, i) => {
+    const s = new Session(obj, variantOptions(sessionOpts, i));
+    const rows = frames.map(({ frame, tsNs }) => s.runPacket(frame, { tsNs }));
+    return { rows, maps: s.mapsJson() };
+  });
+
   const tmp = mkdtempSync(join(tmpdir(), 'xdp-lens-compare-'));
   try {
-    // The maps are pinned too: a PROG_ARRAY loses its entries when no user-space reference is left, and bpftool
-    // exits right after loading.
-    const load = spawnSync('bpftool', ['prog', 'loadall', objectPath, base, 'type', 'xdp', 'pinmaps', `${base}-maps`], { encoding: 'utf8', timeout: 20000 });
-    if (load.status !== 0) {
-      const refusal = parseLoadOutput(load.stderr + load.stdout, obj.path).findings.map((f) => `${f.file}:${f.line}: ${f.message}`);
-      const log = refusal.length ? refusal.join('\n') : (load.stderr || load.stdout || '').split('\n').filter((l) => l.trim()).slice(-6).join('\n');
-      return { available: false, reason: `the kernel refused to load the object: ${log}`, program, ...none };
-    }
-    const pinned = join(base, program);
-    if (!existsSync(pinned)) return { available: false, reason: `bpftool did not pin ${program} under ${base}`, program, ...none };
-    const rows: CompareRow[] = [];
-    const inFile = join(tmp, 'in.bin');
-    const outFile = join(tmp, 'out.bin');
-    frames.forEach(({ frame, tsNs }, index) => {
-      const s = session.runPacket(frame, { tsNs });
-      const sim = { retval: s.retval, action: s.action, data: hex(s.out), ...(s.fault ? { fault: `${s.fault.kind}: ${s.fault.message}` } : {}) };
-      writeFileSync(inFile, frame);
-      rmSync(outFile, { force: true });
+    // libbpf names global-data maps after the object file: give the copy the name the simulator used.
+    const objName = basename(obj.path).split('.')[0] || 'prog';
+    const objFile = join(tmp, `${objName}.o`);
+    writeFileSync(objFile, patched);
+    frames.forEach(({ frame }, i) => writeFileSync(join(tmp, `in.${i}`), frame));
+    writeFileSync(join(tmp, 'seed.batch'), batch.join('\n') + '\n');
+    // pinmaps into the bpffs root: LIBBPF_PIN_BY_NAME maps are pinned there by libbpf itself, and bpftool's pinmaps
+    // accepts them only when its directory is their pin root. Pinning keeps a PROG_ARRAY's slots after bpftool exits.
+    const body = [
+      `bpftool prog loadall "$T/${objName}.o" ${PROGS_DIR} pinmaps ${PRIVATE_BPFFS} > "$T/load.log" 2>&1 || exit 91`,
+      `[ -e ${PROGS_DIR}/${program} ] || exit 93`,
+      batch.length ? `bpftool batch file "$T/seed.batch" > "$T/seed.log" 2>&1 || exit 92` : ':',
       // On CPU 0, like the simulator's session, so that per-CPU map values land in the same column.
-      const r = spawnSync('taskset', ['-c', '0', 'bpftool', 'prog', 'run', 'pinned', pinned, 'data_in', inFile, 'data_out', outFile], { encoding: 'utf8', timeout: 10000 });
-      const m = /Return value: (\d+)/.exec(r.stdout + r.stderr);
-      if (r.status !== 0 || !m) {
-        rows.push({ index, sim, kernelError: (r.stderr || r.stdout || 'bpftool failed').trim().split('\n').pop(), equal: false });
-        return;
-      }
+      `i=0; while [ $i -lt ${frames.length} ]; do`,
+      `  taskset -c 0 bpftool prog run pinned ${PROGS_DIR}/${sq(program)} data_in "$T/in.$i" data_out "$T/out.$i" > "$T/run.$i" 2>&1`,
+      `  i=$((i+1)); done`,
+      `for f in ${PRIVATE_BPFFS}/*; do n=\${f##*/}; [ -f "$f" ] || continue`,
+      `  case "$n" in maps.debug|progs.debug|xdp-lens-progs) continue;; esac`,
+      `  bpftool -j map show pinned "$f" > "$T/map-show.$n" 2>/dev/null || continue`,
+      `  bpftool -j map dump pinned "$f" > "$T/map-dump.$n" 2>/dev/null`,
+      `done`,
+    ].join('\n');
+    const r = runWithPrivateBpffs(body, tmp, opts.timeoutMs ?? 20000 + 100 * frames.length);
+    const file = (name: string) => (existsSync(join(tmp, name)) ? readFileSync(join(tmp, name), 'utf8') : '');
+    if (r.error) return unavailable(`the kernel side did not finish: ${r.error.message}`);
+    if (r.status === 90) return unavailable(`cannot mount a private bpf filesystem: ${(r.stderr || '').trim()}`);
+    if (r.status === 91) {
+      const log = file('load.log');
+      const refusal = parseLoadOutput(log, obj.path).findings.map((f) => `${f.file}:${f.line}: ${f.message}`);
+      const text = refusal.length ? refusal.join('\n') : log.split('\n').filter((l) => l.trim() && !/skipping unrecognized data section/.test(l)).slice(-6).join('\n');
+      return unavailable(`the kernel refused to load the object: ${text}`);
+    }
+    if (r.status === 93) return unavailable(`bpftool did not pin ${program}: ${file('load.log').trim().split('\n').pop()}`);
+    if (r.status === 92) return unavailable(`seeding the kernel's maps failed: ${file('seed.log').trim().split('\n').slice(-3).join(' ')}`);
+    if (r.status !== 0) return unavailable(`the kernel side failed (status ${r.status}): ${(r.stderr || '').trim().split('\n').pop()}`);
+
+    const rows: CompareRow[] = simRows.map((s, index) => {
+      const sim = { retval: s.retval, action: s.action, data: hex(s.out), ...(s.fault ? { fault: `${s.fault.kind}: ${s.fault.message}` } : {}) };
+      const out = file(`run.${index}`);
+      const m = /Return value: (\d+)/.exec(out);
+      if (!m) return { index, sim, kernelError: out.trim().split('\n').pop() || 'bpftool failed', status: 'differs', equal: false };
       const retval = Number(m[1]) >>> 0;
-      const data = existsSync(outFile) ? hex(readFileSync(outFile)) : '';
-      const kernel = { retval, action: actionOf(retval), data };
-      rows.push({ index, sim, kernel, equal: !s.fault && kernel.retval === sim.retval && kernel.data === sim.data });
+      const kernel = { retval, action: actionOf(retval), data: existsSync(join(tmp, `out.${index}`)) ? hex(readFileSync(join(tmp, `out.${index}`))) : '' };
+      if (!s.fault && kernel.retval === sim.retval && kernel.data === sim.data) return { index, sim, kernel, status: 'same', equal: true };
+      const dep = s.fault ? undefined : explainRow(sim, kernel, variants.map((v) => v.rows[index]!).map((x) => ({ retval: x.retval, data: hex(x.out) })));
+      if (dep) return { index, sim, kernel, status: 'clock/random', equal: true, clockRandom: dep };
+      return { index, sim, kernel, status: 'differs', equal: false };
     });
-    const maps = compareMaps(session.mapsJson(), kernelMaps(pinned));
-    return { available: true, program, rows, differing: rows.filter((r) => !r.equal).length, maps, mapsDiffering: maps.filter((m) => !m.equal).length };
+    const kernelMaps = readKernelMaps(tmp);
+    const maps = compareMaps(simMaps, kernelMaps, variants.map((v) => v.maps));
+    return {
+      available: true,
+      program,
+      rows,
+      differing: rows.filter((x) => x.status === 'differs').length,
+      clockRandom: rows.filter((x) => x.status === 'clock/random').length,
+      maps,
+      mapsDiffering: maps.filter((x) => !x.equal).length,
+      notes,
+    };
   } finally {
-    rmSync(base, { recursive: true, force: true });
-    rmSync(`${base}-maps`, { recursive: true, force: true });
     rmSync(tmp, { recursive: true, force: true });
   }
 }
 
+/** The maps the --maps seed names, with their whole contents as the simulator holds them after seeding. */
+function mapsAfterSeeding(obj: LoadedObject, session: Session, seed: unknown): [MapDef, MapsJson[string]][] {
+  if (seed === undefined || seed === null || typeof seed !== 'object') return [];
+  const all = session.mapsJson();
+  const out: [MapDef, MapsJson[string]][] = [];
+  for (const name of Object.keys(seed as object)) {
+    const def = obj.maps.find((m) => m.name === name) ?? obj.maps.find((m) => m.name.endsWith(`.${name}`) && m.kind === 'global');
+    if (def && all[def.name]) out.push([def, all[def.name]!]);
+  }
+  return out;
+}
+
+/** A row's difference, explained by the variants, or undefined when something independent of them differs. */
+export function explainRow(sim: { retval: number; data: string }, kernel: { retval: number; data: string }, variants: { retval: number; data: string }[]): ClockRandomDependence | undefined {
+  const retval = variants.some((v) => v.retval !== sim.retval);
+  const length = variants.some((v) => v.data.length !== sim.data.length);
+  if (kernel.retval !== sim.retval && !retval) return undefined;
+  if (kernel.data.length !== sim.data.length && !length) return undefined;
+  const bytes: number[] = [];
+  const n = Math.max(kernel.data.length, sim.data.length) / 2;
+  for (let i = 0; i < n; i++) {
+    const k = kernel.data.slice(2 * i, 2 * i + 2);
+    if (k === sim.data.slice(2 * i, 2 * i + 2)) continue;
+    const varies = length || variants.some((v) => v.data.slice(2 * i, 2 * i + 2) !== sim.data.slice(2 * i, 2 * i + 2));
+    if (!varies) return undefined;
+    bytes.push(i);
+  }
+  return { retval, length, bytes };
+}
+
 const DATA_MAP_TYPES = new Set(['hash', 'array', 'percpu_hash', 'percpu_array', 'lru_hash', 'lru_percpu_hash', 'lpm_trie']);
 
-interface KernelMap {
+export interface KernelMap {
   name: string;
+  /** The map's file name in the private bpffs (libbpf's name with '.' as '_'). */
+  pin?: string;
   type: string;
   /** key hex → value hex, or per-CPU value hex list. */
   entries: Map<string, string | string[]>;
@@ -128,55 +310,80 @@ interface KernelMap {
 
 const joinHex = (bytes: unknown): string => (Array.isArray(bytes) ? bytes.map((b) => String(b).replace(/^0x/, '').padStart(2, '0')).join('') : '');
 
-/** The data maps the pinned program uses, dumped with bpftool. */
-function kernelMaps(pinned: string): KernelMap[] {
-  const json = (args: string[]): unknown => {
-    const r = spawnSync('bpftool', [...args, '-j'], { encoding: 'utf8', timeout: 20000, maxBuffer: 256 << 20 });
-    if (r.status !== 0) return undefined;
-    try {
-      return JSON.parse(r.stdout);
-    } catch {
-      return undefined;
-    }
-  };
-  const prog = json(['prog', 'show', 'pinned', pinned]) as { map_ids?: number[] } | undefined;
+/** The data maps the kernel side dumped (bpftool -j map show / dump of every pinned map). */
+function readKernelMaps(tmp: string): KernelMap[] {
   const out: KernelMap[] = [];
-  for (const id of prog?.map_ids ?? []) {
-    const info = json(['map', 'show', 'id', String(id)]) as { name?: string; type?: string } | undefined;
-    if (!info?.name || !info.type || !DATA_MAP_TYPES.has(info.type)) continue;
-    const dump = json(['map', 'dump', 'id', String(id)]);
-    if (!Array.isArray(dump)) continue;
+  for (const f of readdirSync(tmp)) {
+    if (!f.startsWith('map-show.')) continue;
+    const pin = f.slice('map-show.'.length);
+    let info: { name?: string; type?: string };
+    let dump: unknown;
+    try {
+      info = JSON.parse(readFileSync(join(tmp, f), 'utf8'));
+      dump = JSON.parse(readFileSync(join(tmp, `map-dump.${pin}`), 'utf8'));
+    } catch {
+      continue;
+    }
+    if (!info.name || !info.type || !DATA_MAP_TYPES.has(info.type) || !Array.isArray(dump)) continue;
     const entries = new Map<string, string | string[]>();
     for (const e of dump as { key?: unknown; value?: unknown; values?: { cpu: number; value: unknown }[] }[]) {
       const key = joinHex(e.key);
       if (e.values) entries.set(key, [...e.values].sort((a, b) => a.cpu - b.cpu).map((v) => joinHex(v.value)));
       else entries.set(key, joinHex(e.value));
     }
-    out.push({ name: info.name, type: info.type, entries });
+    out.push({ name: info.name, pin, type: info.type, entries });
   }
-  return out;
+  return out.sort((a, b) => (a.pin ?? a.name).localeCompare(b.pin ?? b.name));
 }
 
-/** The simulator's maps against the kernel's. Global data maps are matched by their suffix (.bss, .data, .rodata*):
- *  the kernel names them after the object file, which here is the compiled cache object. Per-CPU maps compare the
- *  CPU both sides ran on (0). */
-export function compareMaps(sim: Record<string, { key: string; value?: string; values?: string[] }[]>, kernel: KernelMap[]): MapComparison[] {
+type SimMaps = Record<string, { key: string; value?: string; values?: string[] }[]>;
+
+/** CPU 0's value of each entry (both sides ran on CPU 0). */
+function cpu0(list: SimMaps[string] | undefined): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const e of list ?? []) m.set(e.key, e.values ? (e.values[0] ?? '') : (e.value ?? ''));
+  return m;
+}
+
+/** The simulator's maps against the kernel's. A kernel map is matched by its pin name, else by name (global data by
+ *  its suffix, .bss/.data/.rodata*; kernel names are cut at 15 characters). Per-CPU maps compare the CPU both sides
+ *  ran on (0). `variants` are the simulator's maps after the clock/random variant runs: an entry whose presence or
+ *  bytes change between them depends on those sources. */
+export function compareMaps(sim: SimMaps, kernel: KernelMap[], variants: SimMaps[] = []): MapComparison[] {
   const out: MapComparison[] = [];
   for (const k of kernel) {
     const suffix = /(\.(?:bss|data|rodata)(?:\..*)?)$/.exec(k.name)?.[1];
-    const name = k.name in sim ? k.name : suffix ? Object.keys(sim).find((n) => n.endsWith(suffix)) : Object.keys(sim).find((n) => n.startsWith(k.name));
+    const names = Object.keys(sim);
+    const name =
+      (k.pin !== undefined ? names.find((n) => n.replace(/\./g, '_') === k.pin) : undefined) ??
+      (k.name in sim ? k.name : suffix ? names.find((n) => n.endsWith(suffix)) : names.find((n) => n.startsWith(k.name)));
     if (!name) continue;
-    const mine = new Map<string, string>();
-    for (const e of sim[name]!) mine.set(e.key, e.values ? (e.values[0] ?? '') : (e.value ?? ''));
+    const mine = cpu0(sim[name]);
+    const others = variants.map((v) => cpu0(v[name]));
     const theirs = new Map<string, string>();
     for (const [key, v] of k.entries) theirs.set(key, Array.isArray(v) ? (v[0] ?? '') : v);
+    // Keys whose presence changes between the runs; when there are any, the map's key set depends on the sources.
+    const keysVary = [...new Set([...mine.keys(), ...others.flatMap((o) => [...o.keys()])])].some((key) => others.some((o) => o.has(key) !== mine.has(key)));
     const differences: string[] = [];
+    const clockRandom: string[] = [];
     for (const key of new Set([...mine.keys(), ...theirs.keys()])) {
       const a = mine.get(key);
       const b = theirs.get(key);
-      if (a !== b) differences.push(`key ${key}: simulator ${a ?? 'absent'}, kernel ${b ?? 'absent'}`);
+      if (a === b) continue;
+      const line = `key ${key}: simulator ${a ?? 'absent'}, kernel ${b ?? 'absent'}`;
+      let explained: boolean;
+      if (a === undefined || b === undefined) explained = keysVary;
+      else if (a.length !== b.length) explained = false;
+      else {
+        explained = true;
+        for (let i = 0; i < a.length && explained; i += 2) {
+          if (a.slice(i, i + 2) === b.slice(i, i + 2)) continue;
+          explained = others.some((o) => o.get(key)?.slice(i, i + 2) !== a.slice(i, i + 2));
+        }
+      }
+      (explained ? clockRandom : differences).push(line);
     }
-    out.push({ map: name, equal: differences.length === 0, differences: differences.slice(0, 10) });
+    out.push({ map: name, equal: differences.length === 0, differences: differences.slice(0, 10), clockRandom: clockRandom.slice(0, 10) });
   }
   return out;
 }
@@ -187,24 +394,45 @@ export function formatComparison(r: CompareResult, title: string): string {
   const lines = [
     title,
     '',
-    `${r.rows.length} packets compared, ${r.differing} differing (retval and output bytes, simulator vs BPF_PROG_TEST_RUN).`,
+    `${r.rows.length} packets compared, ${r.differing} differing (retval and output bytes, simulator vs BPF_PROG_TEST_RUN)` +
+      (r.clockRandom ? `; ${r.clockRandom} differ only where the result depends on the clock/random source.` : '.'),
     '',
     `${'packet'.padStart(6)}  ${'simulator'.padEnd(22)} ${'kernel'.padEnd(22)} bytes`,
   ];
   for (const row of r.rows) {
     const sim = `${row.sim.action} (${row.sim.retval})`;
     const k = row.kernel ? `${row.kernel.action} (${row.kernel.retval})` : `error: ${row.kernelError}`;
-    const bytes = row.kernel ? (row.kernel.data === row.sim.data ? 'same' : firstDifference(row.sim.data, row.kernel.data)) : '-';
-    lines.push(`${String(row.index).padStart(6)}  ${sim.padEnd(22)} ${k.padEnd(22)} ${row.equal ? bytes : `${bytes}  <-- differs`}${row.sim.fault ? `  (simulator fault: ${row.sim.fault})` : ''}`);
+    let bytes = row.kernel ? (row.kernel.data === row.sim.data ? 'same' : firstDifference(row.sim.data, row.kernel.data)) : '-';
+    if (row.status === 'clock/random') bytes = `${describeDependence(row.clockRandom!)} depend on the clock/random source`;
+    lines.push(`${String(row.index).padStart(6)}  ${sim.padEnd(22)} ${k.padEnd(22)} ${row.status === 'differs' ? `${bytes}  <-- differs` : bytes}${row.sim.fault ? `  (simulator fault: ${row.sim.fault})` : ''}`);
   }
   if (r.maps.length) {
     lines.push('', `Maps after the last packet: ${r.maps.length} compared, ${r.mapsDiffering} differing.`);
     for (const m of r.maps) {
-      lines.push(`  ${m.map}: ${m.equal ? 'same' : 'differs'}`);
+      lines.push(`  ${m.map}: ${!m.equal ? 'differs' : m.clockRandom.length ? 'same except entries that depend on the clock/random source' : 'same'}`);
       for (const d of m.differences) lines.push(`    ${d}`);
+      for (const d of m.clockRandom) lines.push(`    ${d}  (depends on the clock/random source)`);
     }
   }
+  for (const n of r.notes) lines.push(`note: ${n}`);
   return lines.join('\n') + '\n';
+}
+
+function describeDependence(d: ClockRandomDependence): string {
+  const parts: string[] = [];
+  if (d.retval) parts.push('the return value');
+  if (d.length) parts.push('the length');
+  if (d.bytes.length) {
+    const ranges: string[] = [];
+    for (let i = 0; i < d.bytes.length; ) {
+      let j = i;
+      while (j + 1 < d.bytes.length && d.bytes[j + 1] === d.bytes[j]! + 1) j++;
+      ranges.push(i === j ? `${d.bytes[i]}` : `${d.bytes[i]}-${d.bytes[j]}`);
+      i = j + 1;
+    }
+    parts.push(`bytes ${ranges.join(',')}`);
+  }
+  return parts.join(' and ') || 'values';
 }
 
 function firstDifference(a: string, b: string): string {

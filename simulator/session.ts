@@ -8,14 +8,18 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import type { LoadedObject, LoadedProgram } from './elf/types.ts';
-import { loadObject, pickProgram } from './elf/index.ts';
+import { loadObject, objectErrors, pickProgram } from './elf/index.ts';
 import { compileC, type CompileOptions } from './compile.ts';
 import { createMachine, type Machine } from './vm/machine.ts';
-import { mapsToJson, seedMapsFromJson } from './vm/map-json.ts';
+import { mapsDump, mapsToJson, seedMapsFromJson, type DumpOptions, type MapSummary, type MapsJson } from './vm/map-json.ts';
+import { prepareMaps, type InnerTemplate } from './vm/map-load.ts';
 import { Prandom } from './vm/helper-impl/prandom.ts';
 import type { Environment, FibRoute, RunResult, XdpBuff, Fault } from './vm/types.ts';
 import { layoutXdpBuff, packetBytes } from './driver/frame.ts';
-import { PAGE_SIZE, SKB_SHARED_INFO_SIZE } from './driver/profiles.ts';
+import { DEFAULT_PROFILE, PAGE_SIZE, PROFILES, SKB_SHARED_INFO_SIZE } from './driver/profiles.ts';
+import { rxMetadata } from './driver/rx-meta.ts';
+import { ConntrackTable, jiffies32, type ConnJson } from './vm/conntrack.ts';
+import { ASSUMED_HZ } from './vm/helpers.ts';
 
 export const XDP_PACKET_HEADROOM = 256;
 export { PAGE_SIZE, SKB_SHARED_INFO_SIZE };
@@ -32,6 +36,8 @@ export class XdpLensError extends Error {}
 
 export interface LoadOptions extends CompileOptions {
   clangFlags?: string[];
+  /** BTF file to resolve CO-RE relocations against (default: /sys/kernel/btf/vmlinux, else the program's own BTF). */
+  btf?: string;
 }
 
 /** Load a `.o`, or compile a `.c` first. Throws XdpLensError with a message naming the file and position. */
@@ -59,8 +65,10 @@ export function loadProgramFileWithObject(path: string, opts: LoadOptions = {}):
   } catch (e) {
     throw new XdpLensError(`cannot read ${objectPath}: ${(e as Error).message}`);
   }
-  const { object, diagnostics } = loadObject(bytes, path);
-  const errors = diagnostics.filter((d) => d.severity === 'error');
+  const { object, diagnostics } = loadObject(bytes, path, { btf: opts.btf });
+  // Errors of one program (or of a map only some programs use) leave the others loadable: the chosen program decides
+  // (pickProgram reports its errors).
+  const errors = objectErrors(diagnostics);
   if (!object || errors.length > 0) {
     throw new XdpLensError(errors.map((d) => d.message).join('\n') || `cannot load ${path}`);
   }
@@ -74,17 +82,28 @@ export interface SessionOptions {
   /** CPU the program runs on (per-CPU maps, bpf_get_smp_processor_id). */
   cpu?: number;
   seed?: number;
+  /** Replaces the seeded generator of bpf_get_prandom_u32 (compare's clock/random variants). */
+  prandom?: () => number;
+  /** What bpf_ktime_get_ns returns at the first packet (default 1000 s of uptime). */
+  clockOriginNs?: bigint;
   budget?: number;
   /** Initial map contents in the --maps JSON schema. */
   maps?: unknown;
   mapsFile?: string;
   routes?: FibRoute[];
+  /** Initial connections for the conntrack kfuncs, in the schema of simulator/vm/conntrack.ts. */
+  conntrack?: unknown;
+  conntrackFile?: string;
   headroom?: number;
   frameSize?: number;
   ingressIfindex?: number;
   rxQueue?: number;
   /** Packet pages are read-only (driver mode readonly-page). */
   readonlyPage?: boolean;
+  /** max_entries per map, as a loader sets them (`--max-entries MAP=N`); maps declared with 0 default to nrCpus. */
+  maxEntries?: Record<string, number>;
+  /** Inner-map templates for maps of maps (`--inner-map OUTER=TYPE:KEY:VALUE:ENTRIES`). */
+  innerMaps?: Record<string, InnerTemplate>;
 }
 
 export interface PacketResult {
@@ -105,17 +124,18 @@ export interface PacketResult {
 class CaptureClock {
   private first: bigint | undefined;
   private current = 0n;
-  private static readonly BOOT_OFFSET = 1_000_000_000_000n; // 1000 s of uptime
+
+  constructor(private readonly origin = 1_000_000_000_000n /* 1000 s of uptime */) {}
 
   advanceTo(tsNs: bigint | undefined): void {
     if (tsNs === undefined) return;
     if (this.first === undefined) this.first = tsNs;
-    const t = CaptureClock.BOOT_OFFSET + (tsNs - this.first);
+    const t = this.origin + (tsNs - this.first);
     if (t > this.current) this.current = t; // captures can go backwards; the kernel clock cannot
   }
 
   now(): bigint {
-    if (this.current === 0n) this.current = CaptureClock.BOOT_OFFSET;
+    if (this.current === 0n) this.current = this.origin;
     return this.current;
   }
 }
@@ -123,8 +143,10 @@ class CaptureClock {
 export class Session {
   readonly program: LoadedProgram;
   readonly machine: Machine;
+  /** What the loader decided that a user should know (legacy maps, max_entries defaults), one line each. */
+  readonly notes: string[];
   private readonly env: Environment;
-  private readonly clock = new CaptureClock();
+  private readonly clock: CaptureClock;
   private readonly opts: Required<Pick<SessionOptions, 'headroom' | 'frameSize' | 'ingressIfindex' | 'rxQueue'>>;
 
   constructor(readonly obj: LoadedObject, private readonly options: SessionOptions = {}) {
@@ -132,20 +154,30 @@ export class Session {
     if (typeof picked === 'string') throw new XdpLensError(picked);
     this.program = picked;
     const nrCpus = options.nrCpus ?? 1;
-    this.machine = createMachine(obj, { budget: options.budget, nrCpus });
+    // Sizes, inner-map templates and the kernel's refusals at map creation (vm/map-load.ts).
+    const prepared = prepareMaps(obj, { maxEntries: options.maxEntries, innerMaps: options.innerMaps, nrCpus });
+    if (prepared.errors.length > 0) throw new XdpLensError(prepared.errors.join('\n'));
+    this.notes = prepared.notes;
+    this.machine = createMachine(prepared.obj, { budget: options.budget, nrCpus });
+    if (this.machine.mapErrors.length > 0) throw new XdpLensError(this.machine.mapErrors.join('\n'));
     if (options.maps !== undefined) {
       const errors = seedMapsFromJson(this.machine.maps, options.maps, options.mapsFile ?? '--maps');
       if (errors.length > 0) throw new XdpLensError(errors.join('\n'));
     }
     const prng = new Prandom(options.seed ?? 1);
-    const clock = this.clock;
+    const clock = (this.clock = new CaptureClock(options.clockOriginNs));
     this.env = {
       nowNs: () => clock.now(),
-      prandom: () => prng.next(),
+      prandom: options.prandom ?? (() => prng.next()),
       cpu: options.cpu ?? 0,
       nrCpus,
       routes: options.routes ?? [],
+      conntrack: new ConntrackTable(),
     };
+    if (options.conntrack !== undefined) {
+      const errors = this.env.conntrack!.seed(options.conntrack, options.conntrackFile ?? '--conntrack', this.jiffies(), Number(ASSUMED_HZ));
+      if (errors.length > 0) throw new XdpLensError(errors.join('\n'));
+    }
     this.opts = {
       headroom: options.headroom ?? XDP_PACKET_HEADROOM,
       frameSize: options.frameSize ?? PAGE_SIZE,
@@ -176,6 +208,7 @@ export class Session {
   /** Run one packet the way BPF_PROG_TEST_RUN does (what the kernel-parity tests compare against). */
   runPacket(bytes: Uint8Array, meta: { tsNs?: bigint; cpu?: number } = {}): PacketResult {
     const buff = this.buildBuff(bytes);
+    buff.rxMeta = rxMetadata(bytes, meta.tsNs, PROFILES[DEFAULT_PROFILE]);
     const run = this.runBuff(buff, meta);
     const retval = run.fault ? 0 : run.retval >>> 0;
     const { out, metaLen } = packetBytes(buff);
@@ -191,7 +224,26 @@ export class Session {
     };
   }
 
-  mapsJson(): Record<string, { key: string; value?: string; values?: string[]; program?: string }[]> {
-    return mapsToJson(this.machine.maps) as Record<string, { key: string; value?: string; values?: string[] }[]>;
+  private jiffies(): number {
+    return jiffies32(BigInt.asUintN(64, this.env.nowNs()), ASSUMED_HZ);
+  }
+
+  /** The live connections of the conntrack table after the packets so far (seed schema). */
+  conntrackJson(): ConnJson[] {
+    return this.env.conntrack?.toJson(this.jiffies(), Number(ASSUMED_HZ)) ?? [];
+  }
+
+  /** True when the program calls a conntrack kfunc or the table was seeded (the report is worth printing). */
+  usesConntrack(): boolean {
+    return this.options.conntrack !== undefined || this.obj.programs.some((p) => p.kfuncs?.some((k) => /^bpf_(xdp_)?ct_/.test(k.name)));
+  }
+
+  mapsJson(opts?: DumpOptions): Record<string, { key: string; value?: string; values?: string[]; program?: string }[]> {
+    return mapsToJson(this.machine.maps, opts) as Record<string, { key: string; value?: string; values?: string[] }[]>;
+  }
+
+  /** The maps as JSON with the record of maps whose dump was cut (`--dump-maps` asks for all of it). */
+  mapsDump(opts?: DumpOptions): { maps: MapsJson; summarised: Record<string, MapSummary> } {
+    return mapsDump(this.machine.maps, opts);
   }
 }

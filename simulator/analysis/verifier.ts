@@ -1,14 +1,13 @@
 // The third tier, where the machine allows it: load the compiled object into the running kernel with bpftool and,
 // when the verifier refuses it, turn its log into a finding on the source line the log names (`; text @ file:line`),
-// with the message explained in plain words. Needs root, bpftool and a mounted bpffs; otherwise it says why it was
-// skipped. Programs that load are unpinned at once; nothing is attached to any interface.
+// with the message explained in plain words. Needs root, bpftool and unshare (util-linux); otherwise it says why it
+// was skipped. Programs are pinned only in a private bpffs that disappears with the check; nothing is attached.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { basename } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import type { Finding, RuleId } from './findings.ts';
-
-const BPFFS = '/sys/fs/bpf';
-let counter = 0;
+import { PROGS_DIR, elfPrograms, objectWithOnly, privateBpffsUnavailable, runWithPrivateBpffs } from '../kernel-load.ts';
 
 /** Undefined when the kernel verifier can be used here, else the reason it cannot. */
 export function kernelVerifierUnavailable(): string | undefined {
@@ -16,13 +15,8 @@ export function kernelVerifierUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return 'the kernel verifier needs root (the bpf() syscall)';
   const probe = spawnSync('bpftool', ['version'], { stdio: 'ignore' });
   if (probe.error || probe.status !== 0) return 'bpftool is not installed (Debian/Ubuntu: apt install bpftool)';
-  try {
-    if (!readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === BPFFS && l.split(' ')[2] === 'bpf'))
-      return `no bpf filesystem is mounted at ${BPFFS} (mount -t bpf bpf ${BPFFS})`;
-  } catch {
-    return 'cannot read /proc/mounts';
-  }
-  return undefined;
+  // Programs are pinned only in a private bpffs (kernel-load.ts), never in the host's /sys/fs/bpf.
+  return privateBpffsUnavailable();
 }
 
 export interface VerifierResult {
@@ -33,18 +27,52 @@ export interface VerifierResult {
   logs: string[];
 }
 
-/** Load every XDP program of `objectPath` into the kernel; findings for what the verifier refuses. */
-export function verifyWithKernel(objectPath: string, sourceFile: string, timeoutMs = 20000): VerifierResult {
+/**
+ * Load each XDP program of `objectPath` into the kernel on its own, as a loader that picks it would: the other
+ * programs of the file (tc, tracepoint, other XDP programs) are not loaded, the program keeps its own type (sections
+ * libbpf does not know get the standard name of the same meaning; see kernel-load.ts), maps pinned by name load.
+ * Findings for what the verifier refuses. `programs` limits the check to those XDP programs (default: all).
+ */
+export function verifyWithKernel(objectPath: string, sourceFile: string, timeoutMs = 20000, programs?: readonly string[]): VerifierResult {
   const why = kernelVerifierUnavailable();
   if (why) return { findings: [], skipped: why, logs: [] };
-  const pin = `${BPFFS}/xdp-lens-verify-${process.pid}-${counter++}`;
+  let bytes: Uint8Array;
   try {
-    const r = spawnSync('bpftool', ['prog', 'loadall', objectPath, pin, 'type', 'xdp'], { encoding: 'utf8', timeout: timeoutMs });
+    bytes = readFileSync(objectPath);
+  } catch (e) {
+    return { findings: [], skipped: `cannot read ${objectPath}: ${(e as Error).message}`, logs: [] };
+  }
+  const all = elfPrograms(bytes);
+  if (typeof all === 'string') return { findings: [], skipped: `${objectPath}: ${all}`, logs: [] };
+  const chosen = all.filter((p) => p.section.startsWith('xdp') && (!programs || programs.includes(p.name)));
+  if (!chosen.length) return { findings: [], logs: [] };
+  const tmp = mkdtempSync(join(tmpdir(), 'xdp-lens-verify-'));
+  try {
+    const objName = basename(sourceFile).split('.')[0] || 'prog';
+    const lines: string[] = [];
+    chosen.forEach((p, i) => {
+      const one = objectWithOnly(bytes, new Set([p.name]), new Set(p.section.startsWith('xdp.frags') ? [p.name] : []));
+      if (typeof one === 'string') return;
+      mkdirSync(join(tmp, String(i)));
+      writeFileSync(join(tmp, String(i), `${objName}.o`), one);
+      // Each program in its own directory of the private bpffs, maps pinned beside it (LIBBPF_PIN_BY_NAME maps are
+      // pinned at the bpffs root by libbpf itself, then reused by the next program, as two loaders would share them).
+      lines.push(`mkdir ${PROGS_DIR}/${i} && bpftool prog loadall "$T/${i}/${objName}.o" ${PROGS_DIR}/${i} > "$T/${i}/load.log" 2>&1; echo $? > "$T/${i}/status"`);
+    });
+    const r = runWithPrivateBpffs(lines.join('\n'), tmp, timeoutMs * Math.max(1, chosen.length));
     if (r.error) return { findings: [], skipped: `bpftool did not finish: ${r.error.message}`, logs: [] };
-    if (r.status === 0) return { findings: [], logs: [] };
-    return parseLoadOutput(r.stderr + r.stdout, sourceFile);
+    if (r.status !== 0) return { findings: [], skipped: `cannot use a private bpf filesystem: ${(r.stderr || '').trim().split('\n').pop()}`, logs: [] };
+    const out: VerifierResult = { findings: [], logs: [] };
+    chosen.forEach((_, i) => {
+      const dir = join(tmp, String(i));
+      if (!existsSync(join(dir, 'status')) || readFileSync(join(dir, 'status'), 'utf8').trim() === '0') return;
+      const v = parseLoadOutput(readFileSync(join(dir, 'load.log'), 'utf8'), sourceFile);
+      out.findings.push(...v.findings);
+      out.logs.push(...v.logs);
+    });
+    return out;
   } finally {
-    if (existsSync(pin)) rmSync(pin, { recursive: true, force: true });
+    rmSync(tmp, { recursive: true, force: true });
   }
 }
 
