@@ -12,6 +12,8 @@ export interface XdpLensSettings {
   analyzeOnSave: boolean;
   /** On save, also ask the running kernel's verifier (root, bpftool, bpffs). */
   kernelVerifier: boolean;
+  /** BTF file CO-RE relocations resolve against (absolute, or relative to the workspace folder); '' = this kernel's. */
+  btf: string;
 }
 
 export const DEFAULT_SETTINGS: XdpLensSettings = {
@@ -21,6 +23,7 @@ export const DEFAULT_SETTINGS: XdpLensSettings = {
   driver: { mode: 'native', profile: 'mlx5', queues: 1 },
   analyzeOnSave: true,
   kernelVerifier: false,
+  btf: '',
 };
 
 /** client → server: the compiled program's disassembly with source lines interleaved. */

@@ -11,7 +11,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { CancellationToken, Connection } from 'vscode-languageserver/node';
-import { Session, XdpLensError, loadProgramFile, ACTIONS } from '../simulator/session.ts';
+import { Session, XdpLensError, loadProgramFile, ACTIONS, type LoadOptions } from '../simulator/session.ts';
 import { Driver, type DriverPacket } from '../simulator/driver/rx.ts';
 import { PROFILES, DEFAULT_PROFILE, DRIVER_MODES, type DriverMode } from '../simulator/driver/profiles.ts';
 import { OutputCaptures } from '../simulator/driver/output.ts';
@@ -45,7 +45,8 @@ import {
 export interface RunHost {
   settingsFor(uri: string): Promise<XdpLensSettings>;
   /** clang, flags and include directories for a file, after compile_commands.json. */
-  compileOptions(path: string, settings: XdpLensSettings): CompileOptions;
+  /** Compile options, plus the CO-RE target BTF (`btf`) from the settings. */
+  compileOptions(path: string, settings: XdpLensSettings): LoadOptions;
   log(message: string): void;
 }
 
@@ -249,7 +250,8 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
   const tc = performance.now();
   try {
     const c = host.compileOptions(path, settings);
-    obj = loadProgramFile(path, { clang: c.clang, flags: c.flags, includeDirs: c.includeDirs, cacheDir: c.cacheDir });
+    obj = loadProgramFile(path, { clang: c.clang, flags: c.flags, includeDirs: c.includeDirs, cacheDir: c.cacheDir, btf: c.btf });
+    for (const n of obj.notes ?? []) host.log(`run: note: ${n}`);
     host.log(
       `run: ${c.clang ?? 'clang'} -O2 -g -target bpf ${[...(c.includeDirs ?? []).map((d) => `-I ${d}`), ...(c.flags ?? [])].join(' ')} -c ${path}` +
         ` (${(performance.now() - tc).toFixed(0)} ms, cached objects are reused)`,

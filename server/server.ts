@@ -127,6 +127,7 @@ function mergeSettings(raw: Partial<XdpLensSettings>): XdpLensSettings {
     },
     analyzeOnSave: typeof raw.analyzeOnSave === 'boolean' ? raw.analyzeOnSave : d.analyzeOnSave,
     kernelVerifier: typeof raw.kernelVerifier === 'boolean' ? raw.kernelVerifier : d.kernelVerifier,
+    btf: typeof raw.btf === 'string' ? raw.btf : d.btf,
   };
 }
 
@@ -139,6 +140,7 @@ function analyzeOptions(s: XdpLensSettings): AnalyzeOptions {
     includeDirs: s.includePaths.map(resolveWs),
     compileCommands: s.compileCommands ? resolveWs(s.compileCommands) : undefined,
     kernel: s.kernelVerifier,
+    btf: s.btf ? resolveWs(s.btf) : undefined,
   };
 }
 
@@ -312,14 +314,14 @@ connection.onRequest(BytecodeRequest, async (params: BytecodeParams): Promise<By
   if (!r.objectPath || errors.length) {
     return { text: '', error: errors.map((d) => `${d.file}:${d.line}:${d.column}: ${d.message}`).join('\n') || r.stderr || 'clang failed' };
   }
-  const { object, diagnostics } = loadObject(readFileSync(r.objectPath), path);
+  const { object, diagnostics } = loadObject(readFileSync(r.objectPath), path, { btf: analyzeOptions(settings).btf });
   if (!object) return { text: '', error: diagnostics.map((d) => d.message).join('\n') };
   return { text: programListing(object, params.program) };
 });
 
 const runHost = {
   settingsFor,
-  compileOptions: (path: string, settings: XdpLensSettings) => effectiveCompileOptions(path, analyzeOptions(settings)).compile,
+  compileOptions: (path: string, settings: XdpLensSettings) => ({ ...effectiveCompileOptions(path, analyzeOptions(settings)).compile, btf: analyzeOptions(settings).btf }),
   log: (message: string) => connection.console.log(message),
 };
 registerRunHandlers(connection, runHost);

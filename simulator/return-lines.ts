@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { loadProgramFile } from './session.ts';
+import { loadProgramFile, type LoadOptions } from './session.ts';
 import type { CompileOptions } from './compile.ts';
 import type { LoadedObject } from './elf/types.ts';
 import type { RunHooks, Machine } from './vm/machine.ts';
@@ -122,7 +122,7 @@ export interface Twin {
   range: Map<string, [number, number]>;
 }
 
-export function buildTwin(path: string, text: string, compile: CompileOptions): Twin | string {
+export function buildTwin(path: string, text: string, compile: LoadOptions): Twin | string {
   // One twin file per source path, rewritten only when its text changes, so that clang's object cache serves re-runs.
   const dir = join(tmpdir(), 'xdp-lens-twins', createHash('sha1').update(path).digest('hex').slice(0, 16));
   const twinPath = join(dir, basename(path));
@@ -208,7 +208,7 @@ export class ReturnLines {
   ) {}
 
   /** A string says why return lines are unavailable (the twin did not compile, or its run could not be set up). */
-  static create(path: string, source: string, compile: CompileOptions, makeRun: (obj: LoadedObject) => { session: Session; driver: Driver }): ReturnLines | string {
+  static create(path: string, source: string, compile: LoadOptions, makeRun: (obj: LoadedObject) => { session: Session; driver: Driver }): ReturnLines | string {
     const t = buildTwin(path, source, compile);
     if (typeof t === 'string') return t;
     try {

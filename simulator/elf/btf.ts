@@ -23,7 +23,17 @@ export interface BtfMember {
   type: number;
   /** Bit offset (struct members; with kflag the low 24 bits). */
   bitOffset: number;
+  /** Bitfield size in bits (kflag: the high 8 bits of the offset word), 0 for a plain member. */
+  bitfieldSize: number;
 }
+
+/** One ENUM / ENUM64 enumerator; the value as the kernel would read it (ENUM with kflag is signed). */
+export interface BtfEnumValue {
+  name: string;
+  value: bigint;
+}
+
+export const BTF_INT_SIGNED = 1;
 
 export interface BtfVarSecinfo {
   type: number;
@@ -43,6 +53,10 @@ export interface BtfType {
   array?: { type: number; indexType: number; nelems: number };
   /** STRUCT / UNION */
   members?: BtfMember[];
+  /** INT: encoding (BTF_INT_SIGNED ...), bit offset (deprecated bitfield ints) and bits. */
+  int?: { encoding: number; offset: number; bits: number };
+  /** ENUM / ENUM64 / FUNC_PROTO: where the enumerators or parameters start in the blob (see btfEnumValues, btfParams). */
+  extraOff?: number;
   /** VAR linkage, FUNC linkage (vlen) */
   linkage?: number;
   /** DATASEC */
@@ -52,6 +66,8 @@ export interface BtfType {
 export interface Btf {
   /** Index = type id; [0] is void. */
   types: (BtfType | undefined)[];
+  /** The whole blob, for what is decoded on demand. */
+  view?: DataView;
   strings: Uint8Array;
   str(off: number): string;
 }
@@ -60,11 +76,12 @@ export interface BtfProblem {
   message: string;
 }
 
+const utf8 = new TextDecoder();
+
 function readString(table: Uint8Array, at: number): string {
   if (at < 0 || at >= table.length) return '';
-  let end = at;
-  while (end < table.length && table[end] !== 0) end++;
-  return new TextDecoder().decode(table.subarray(at, end));
+  const end = table.indexOf(0, at);
+  return utf8.decode(table.subarray(at, end < 0 ? table.length : end));
 }
 
 /** Parse `.BTF`. */
@@ -115,7 +132,7 @@ export function parseBtf(data: Uint8Array): { btf?: Btf; problems: BtfProblem[] 
       case BTF_KIND.RESTRICT: case BTF_KIND.FUNC: case BTF_KIND.FLOAT: case BTF_KIND.TYPE_TAG: extra = 0; break;
       default:
         problems.push({ message: `.BTF byte ${at}: type ${t.id} has unknown kind ${t.kind}; the remaining types are ignored` });
-        return { btf: { types, strings, str }, problems };
+        return { btf: { types, strings, str, view: v }, problems };
     }
     if (p + extra > end) {
       problems.push({ message: `.BTF byte ${at}: type ${t.id} (${kindName(t.kind)}) runs past the end of the type section` });
@@ -127,8 +144,14 @@ export function parseBtf(data: Uint8Array): { btf?: Btf; problems: BtfProblem[] 
       t.members = [];
       for (let i = 0; i < t.vlen; i++, p += 12) {
         const off = v.getUint32(p + 8, true);
-        t.members.push({ name: str(v.getUint32(p, true)), type: v.getUint32(p + 4, true), bitOffset: t.kflag ? off & 0xffffff : off });
+        t.members.push({ name: str(v.getUint32(p, true)), type: v.getUint32(p + 4, true), bitOffset: t.kflag ? off & 0xffffff : off, bitfieldSize: t.kflag ? off >>> 24 : 0 });
       }
+    } else if (t.kind === BTF_KIND.INT) {
+      const w = v.getUint32(p, true);
+      t.int = { encoding: (w >>> 24) & 0x0f, offset: (w >>> 16) & 0xff, bits: w & 0xff };
+    } else if (t.kind === BTF_KIND.ENUM || t.kind === BTF_KIND.ENUM64 || t.kind === BTF_KIND.FUNC_PROTO) {
+      // Decoded on demand (btfEnumValues, btfParams): vmlinux has ~70k of these and few are ever looked at.
+      t.extraOff = p;
     } else if (t.kind === BTF_KIND.VAR) {
       t.linkage = v.getUint32(p, true);
     } else if (t.kind === BTF_KIND.FUNC) {
@@ -142,7 +165,40 @@ export function parseBtf(data: Uint8Array): { btf?: Btf; problems: BtfProblem[] 
     types.push(t);
     at += 12 + extra;
   }
-  return { btf: { types, strings, str }, problems };
+  return { btf: { types, strings, str, view: v }, problems };
+}
+
+const enumCache = new WeakMap<BtfType, BtfEnumValue[]>();
+
+/** The enumerators of an ENUM or ENUM64 (empty for other kinds). */
+export function btfEnumValues(btf: Btf, t: BtfType): BtfEnumValue[] {
+  let vals = enumCache.get(t);
+  if (vals) return vals;
+  vals = [];
+  const v = btf.view;
+  let p = t.extraOff;
+  if (v && p !== undefined && (t.kind === BTF_KIND.ENUM || t.kind === BTF_KIND.ENUM64)) {
+    for (let i = 0; i < t.vlen; i++) {
+      if (t.kind === BTF_KIND.ENUM) {
+        vals.push({ name: btf.str(v.getUint32(p, true)), value: BigInt(t.kflag ? v.getInt32(p + 4, true) : v.getUint32(p + 4, true)) });
+        p += 8;
+      } else {
+        const raw = (BigInt(v.getUint32(p + 8, true)) << 32n) | BigInt(v.getUint32(p + 4, true));
+        vals.push({ name: btf.str(v.getUint32(p, true)), value: t.kflag ? BigInt.asIntN(64, raw) : raw });
+        p += 12;
+      }
+    }
+  }
+  enumCache.set(t, vals);
+  return vals;
+}
+
+/** The parameters of a FUNC_PROTO (empty for other kinds). */
+export function btfParams(btf: Btf, t: BtfType): { name: string; type: number }[] {
+  const v = btf.view;
+  const p = t.extraOff;
+  if (!v || p === undefined || t.kind !== BTF_KIND.FUNC_PROTO) return [];
+  return Array.from({ length: t.vlen }, (_, i) => ({ name: btf.str(v.getUint32(p + 8 * i, true)), type: v.getUint32(p + 8 * i + 4, true) }));
 }
 
 const MODS: ReadonlySet<number> = new Set([BTF_KIND.TYPEDEF, BTF_KIND.VOLATILE, BTF_KIND.CONST, BTF_KIND.RESTRICT, BTF_KIND.TYPE_TAG]);

@@ -7,7 +7,10 @@
 //   - called subprograms are appended after the program, depth first, each once, and call / BPF_PSEUDO_FUNC
 //     immediates are rewritten to the new relative offsets (bpf_object__reloc_code);
 //   - `.BTF.ext` line info follows each function to its new position (adjust_prog_btf_ext_info).
-// Features we do not model (CO-RE, kfuncs, ksym/kconfig externs, arena, map-in-map) are errors naming the feature and
+//   - calls of kernel functions (kfuncs: undefined extern functions, declared `__ksym`) become BPF_PSEUDO_KFUNC_CALL
+//     with an index into the program's kfunc list; a kfunc XDP Lens does not model is an error naming it and the
+//     instruction, unless it is weak (`__ksym __weak`): then `bpf_ksym_exists()` sees NULL, as when the kernel lacks it.
+// Features we do not model (CO-RE, ksym variables, kconfig externs, arena, map-in-map) are errors naming the feature and
 // the instruction, never a silently different program.
 import type { Insn, SourceLoc } from '../isa/insn.ts';
 import type { FuncInfo, LoadedObject, LoadedProgram, MapDef } from './types.ts';
@@ -19,6 +22,8 @@ import {
 } from './elf64.ts';
 import { BTF_KIND, findDatasec, parseBtf, parseBtfExt, type Btf, type BtfExt, type CoreRecord, type LineRecord } from './btf.ts';
 import { collectMaps, type MapPlacement } from './maps.ts';
+import { describeRelocation, formatSpec, kernelBtf, loadBtfFile, patchInsn, resolveRelocation, VMLINUX_BTF, type CandidateCache, type TargetBtf } from './core.ts';
+import { KFUNC_ADDRESS_BASE, kfuncInfo } from '../isa/kfunc-names.ts';
 
 export type { LoadedObject, LoadedProgram, MapDef } from './types.ts';
 
@@ -34,6 +39,8 @@ export interface LoadDiagnostic {
   byteOffset?: number;
   /** The program (entry function) the problem belongs to, when it belongs to one. */
   program?: string;
+  /** The map the problem belongs to: it refuses only the programs that use that map. */
+  map?: string;
   /** Slot index in the linked program. */
   insn?: number;
   loc?: SourceLoc;
@@ -52,10 +59,28 @@ interface Unit {
 const isXdpSection = (name: string) => name.startsWith('xdp');
 const isFragsSection = (name: string) => name === 'xdp.frags' || name.startsWith('xdp.frags/');
 
-export function loadObject(bytes: Uint8Array, path: string): { object?: LoadedObject; diagnostics: LoadDiagnostic[] } {
+export interface LoadObjectOptions {
+  /**
+   * BTF file to resolve CO-RE relocations against (raw BTF such as /sys/kernel/btf/vmlinux, or an ELF with .BTF).
+   * Default: the running kernel's /sys/kernel/btf/vmlinux, else the program's own BTF (with a note).
+   */
+  btf?: string;
+  /** Where the running kernel's BTF is looked for (tests point it elsewhere). Default /sys/kernel/btf/vmlinux. */
+  vmlinux?: string;
+}
+
+/**
+ * Errors that refuse the whole object: those that belong to no program and no map. The others make only the programs
+ * named in them unloadable (see LoadedProgram.loadErrors), as libbpf's per-program autoload would.
+ */
+export function objectErrors(diagnostics: LoadDiagnostic[]): LoadDiagnostic[] {
+  return diagnostics.filter((d) => d.severity === 'error' && d.program === undefined && d.map === undefined);
+}
+
+export function loadObject(bytes: Uint8Array, path: string, opts: LoadObjectOptions = {}): { object?: LoadedObject; diagnostics: LoadDiagnostic[] } {
   const diagnostics: LoadDiagnostic[] = [];
   try {
-    return loadObjectUnchecked(bytes, path, diagnostics);
+    return loadObjectUnchecked(bytes, path, diagnostics, opts);
   } catch (e) {
     // Every input problem should have been a diagnostic already; this is the safety net for a loader bug.
     diagnostics.push({ severity: 'error', file: path, message: `${path}: internal error while loading the object (please report): ${(e as Error).message}` });
@@ -63,7 +88,7 @@ export function loadObject(bytes: Uint8Array, path: string): { object?: LoadedOb
   }
 }
 
-function loadObjectUnchecked(bytes: Uint8Array, path: string, diagnostics: LoadDiagnostic[]): { object?: LoadedObject; diagnostics: LoadDiagnostic[] } {
+function loadObjectUnchecked(bytes: Uint8Array, path: string, diagnostics: LoadDiagnostic[], opts: LoadObjectOptions): { object?: LoadedObject; diagnostics: LoadDiagnostic[] } {
   const { elf, problems } = parseElf(bytes);
   for (const p of problems) diagnostics.push({ severity: p.severity, message: `${path}: ${p.message}`, file: path, section: p.section });
   if (!elf) return { diagnostics };
@@ -97,7 +122,13 @@ function loadObjectUnchecked(bytes: Uint8Array, path: string, diagnostics: LoadD
   }
 
   const mapsResult = collectMaps(path, elf, btf);
-  for (const p of mapsResult.problems) diagnostics.push({ severity: p.severity, message: p.message, file: path, section: p.section });
+  // A map that fails refuses only the programs that reference it (they get the map's error, see relocateLddw).
+  const mapErrors = new Map<string, string[]>();
+  for (const p of mapsResult.problems) {
+    const map = p.severity === 'error' ? /\bmap '([^']+)'/.exec(p.message)?.[1] : undefined;
+    if (map !== undefined) mapErrors.set(map, [...(mapErrors.get(map) ?? []), p.message]);
+    diagnostics.push({ severity: p.severity, message: p.message, file: path, section: p.section, ...(map !== undefined ? { map } : {}) });
+  }
 
   const licenseSec = sections.find((s) => s.name === 'license');
   const license = licenseSec ? cString(licenseSec.data, 0) : '';
@@ -129,9 +160,14 @@ function loadObjectUnchecked(bytes: Uint8Array, path: string, diagnostics: LoadD
     relocs.set(target.index, m);
   }
 
-  const linker = new Linker(path, elf, btf, ext, units, decoded, relocs, mapsResult.maps, mapsResult.placements, diagnostics);
+  const linker = new Linker(path, elf, btf, ext, units, decoded, relocs, mapsResult.maps, mapsResult.placements, diagnostics, opts, mapErrors);
   const programs = entries.map((u) => linker.link(u));
-  return { object: { path, license, programs, maps: mapsResult.maps }, diagnostics };
+  for (const p of programs) {
+    const errs = diagnostics.filter((d) => d.severity === 'error' && d.program === p.name).map((d) => d.message);
+    if (errs.length) p.loadErrors = errs;
+  }
+  const notes = linker.notes();
+  return { object: { path, license, programs, maps: mapsResult.maps, ...(notes.length ? { notes } : {}) }, diagnostics };
 }
 
 /** Split executable sections into functions (libbpf bpf_object__add_programs). */
@@ -167,7 +203,11 @@ function findUnits(path: string, elf: ElfFile, diagnostics: LoadDiagnostic[]): U
 }
 
 class Linker {
-  private readonly coreBySec = new Map<number, Map<number, CoreRecord>>();
+  /** CO-RE records per executable section and slot, with their index in the section's list (libbpf's relo #). */
+  private readonly coreBySec = new Map<number, Map<number, { rec: CoreRecord; index: number }[]>>();
+  private readonly candidates: CandidateCache = new Map();
+  private target: TargetBtf | string | undefined;
+  private targetNote: string | undefined;
 
   constructor(
     private readonly path: string,
@@ -180,10 +220,59 @@ class Linker {
     private readonly maps: MapDef[],
     private readonly placements: MapPlacement[],
     private readonly diagnostics: LoadDiagnostic[],
+    private readonly opts: LoadObjectOptions = {},
+    private readonly mapErrors = new Map<string, string[]>(),
   ) {
     for (const [secName, recs] of ext?.core ?? []) {
       const sec = elf.sections.find((s) => s.name === secName);
-      if (sec) this.coreBySec.set(sec.index, new Map(recs.map((r) => [r.insnOff / 8, r])));
+      if (!sec) continue;
+      const m = new Map<number, { rec: CoreRecord; index: number }[]>();
+      recs.forEach((rec, index) => {
+        const slot = rec.insnOff / 8;
+        m.set(slot, [...(m.get(slot) ?? []), { rec, index }]);
+      });
+      this.coreBySec.set(sec.index, m);
+    }
+  }
+
+  notes(): string[] {
+    return this.targetNote ? [this.targetNote] : [];
+  }
+
+  /** The BTF CO-RE relocations resolve against, chosen once, when the first program that has any is linked. */
+  private coreTarget(): TargetBtf | string {
+    if (this.target !== undefined) return this.target;
+    if (this.opts.btf) {
+      this.target = loadBtfFile(this.opts.btf);
+      if (typeof this.target === 'string') this.diagnostics.push({ severity: 'error', file: this.path, message: `${this.path}: CO-RE target BTF: ${this.target}` });
+    } else {
+      const vmlinux = this.opts.vmlinux ?? VMLINUX_BTF;
+      this.target = kernelBtf(vmlinux) ?? { btf: this.btf!, source: `the program's own BTF`, kind: 'program' };
+      if (this.target.kind === 'program') {
+        this.targetNote = `${this.path}: no kernel BTF at ${vmlinux}: CO-RE relocations were resolved against the program's own BTF ` +
+          `(the layouts it was compiled with); use --btf FILE (editor: xdpLens.btf) to resolve them for a particular kernel`;
+      }
+    }
+    return this.target;
+  }
+
+  /** Resolve and apply the CO-RE relocations of one slot (libbpf bpf_object__relocate_core, per instruction). */
+  private applyCore(
+    recs: { rec: CoreRecord; index: number }[], insns: Insn[], at: number,
+    report: (severity: 'error' | 'warning', text: string) => void,
+  ): void {
+    for (const { rec, index } of recs) {
+      const what = () => describeRelocation(this.btf!, rec);
+      const target = this.coreTarget();
+      if (typeof target === 'string') { report('error', `CO-RE relocation #${index} ${what()} cannot be resolved: ${target}`); continue; }
+      const res = resolveRelocation(this.btf!, rec, target.btf, this.candidates);
+      if (typeof res === 'string') { report('error', `CO-RE relocation #${index} failed to relocate against ${target.source}: ${res}`); continue; }
+      const p = patchInsn(insns, at, res);
+      if (p.error) { report('error', `CO-RE relocation #${index} ${formatSpec(res.local)}: failed to patch the instruction: ${p.error}`); continue; }
+      if (p.poisoned) {
+        report('warning', `CO-RE relocation #${index} ${formatSpec(res.local)} ${p.note ?? `has no match in ${target.source}`}: ` +
+          `the instruction is poisoned as libbpf does (call 0xbad2310); a packet that reaches it faults, and the kernel refuses the program if any path can`);
+      }
     }
   }
 
@@ -191,8 +280,17 @@ class Linker {
     const insns: Insn[] = [];
     const lines: (SourceLoc | undefined)[] = [];
     const funcs: FuncInfo[] = [];
+    const kfuncs: { name: string; missing?: boolean }[] = [];
     const placed = new Map<Unit, number>();
     const program = entry.name;
+    /** Index of a kfunc in this program's list, or a message when it cannot be linked. */
+    const kfuncIndex = (sym: ElfSymbol): number | string => {
+      const known = kfuncInfo(sym.name) !== undefined;
+      if (!known && sym.bind !== STB_WEAK) return `kfunc '${sym.name}' is not modelled by XDP Lens (call to kernel function '${sym.name}'${this.kernelHas(sym.name)})`;
+      let i = kfuncs.findIndex((k) => k.name === sym.name);
+      if (i < 0) i = kfuncs.push(known ? { name: sym.name } : { name: sym.name, missing: true }) - 1;
+      return i;
+    };
 
     const report = (severity: 'error' | 'warning', u: Unit, j: number, base: number, text: string) => {
       const at = base + j;
@@ -210,7 +308,7 @@ class Linker {
       funcs.push({ insn: base, name: u.name });
       const src = this.decoded.get(u.sec.index) ?? [];
       for (let j = 0; j < u.count; j++) insns.push({ ...src[u.start + j] });
-      lines.push(...this.unitLines(u));
+      for (const l of this.unitLines(u)) lines.push(l); // no spread: a unit can hold a million lines
       relocate(u, base);
       return base;
     };
@@ -238,19 +336,24 @@ class Linker {
         const insn = insns[base + j];
         const rel = rels?.get(slot);
         const c = core?.get(slot);
-        if (c) report('error', u, j, base, `CO-RE relocation (kind ${c.kind}, type [${c.typeId}] access '${c.access}') is not supported: it needs the running kernel's BTF; use the uapi headers instead of vmlinux.h / preserve_access_index`);
+        if (c) this.applyCore(c, insns, base + j, (severity, text) => report(severity, u, j, base, text));
         if (insn.opcode === LDDW) {
           if (j + 1 >= u.count) {
             report('error', u, j, base, 'lddw is cut off by the end of the function');
             continue;
           }
-          this.relocateLddw(u, j, base, insn, insns[base + j + 1], rel, report, target);
+          this.relocateLddw(u, j, base, insn, insns[base + j + 1], rel, report, target, kfuncIndex);
           j++;
         } else if (insn.opcode === CALL) {
           if (rel) {
             const sym = this.elf.symbols[rel.symbol];
             if (!sym) { report('error', u, j, base, `relocation against symbol ${rel.symbol}, which does not exist`); continue; }
-            if (sym.shndx === SHN_UNDEF) { report('error', u, j, base, `call to kernel function (kfunc) '${sym.name}' is not supported`); continue; }
+            if (sym.shndx === SHN_UNDEF) {
+              const k = kfuncIndex(sym);
+              if (typeof k === 'string') report('error', u, j, base, k);
+              else { insn.src = CALL_KFUNC; insn.imm = k; insn.off = 0; }
+              continue;
+            }
             if (sym.value % 8 !== 0) { report('error', u, j, base, `call relocation against '${sym.name}' at byte ${sym.value}, not an instruction boundary`); continue; }
             // libbpf: the callee slot is sym_off / 8 + imm + 1 (global: imm = -1; static: section symbol + offset).
             const off = target(u, j, base, sym.shndx, sym.value / 8 + insn.imm + 1);
@@ -279,6 +382,7 @@ class Linker {
       insns,
       lines,
       funcs,
+      ...(kfuncs.length ? { kfuncs } : {}),
     };
   }
 
@@ -286,6 +390,7 @@ class Linker {
     u: Unit, j: number, base: number, insn: Insn, filler: Insn, rel: ElfRel | undefined,
     report: (severity: 'error' | 'warning', u: Unit, j: number, base: number, text: string) => void,
     target: (u: Unit, j: number, base: number, secIndex: number, slot: number) => number | undefined,
+    kfuncIndex: (sym: ElfSymbol) => number | string,
   ): void {
     const setNext = (v: number) => { insn.nextImm = v | 0; filler.imm = v | 0; };
     if (!rel) {
@@ -294,7 +399,22 @@ class Linker {
     }
     const sym = this.elf.symbols[rel.symbol];
     if (!sym) { report('error', u, j, base, `relocation against symbol ${rel.symbol}, which does not exist`); return; }
-    if (sym.shndx === SHN_UNDEF) { report('error', u, j, base, this.externText(sym)); return; }
+    if (sym.shndx === SHN_UNDEF) {
+      if (this.isExternFunc(sym)) {
+        // &kfunc, as bpf_ksym_exists() takes it: non-NULL when the kfunc is there (modelled), NULL for a weak one
+        // that is not (libbpf writes 0 into an unresolved weak ksym's ldimm64).
+        const k = kfuncIndex(sym);
+        if (typeof k === 'string') { report('error', u, j, base, k); return; }
+        const missing = kfuncInfo(sym.name) === undefined;
+        const v = missing ? 0n : KFUNC_ADDRESS_BASE + BigInt(k);
+        insn.src = PSEUDO_IMM64;
+        insn.imm = Number(BigInt.asIntN(32, v & 0xffffffffn));
+        setNext(Number(BigInt.asIntN(32, v >> 32n)));
+        return;
+      }
+      report('error', u, j, base, this.externText(sym));
+      return;
+    }
     const sec = this.elf.sections[sym.shndx];
     if (!sec) { report('error', u, j, base, `relocation against '${sym.name}' in section ${sym.shndx}, which does not exist`); return; }
     if (sec.flags & SHF_EXECINSTR) {
@@ -310,7 +430,7 @@ class Linker {
     const place = this.placements.find((p) => p.section === sym.shndx && (this.maps[p.map].kind === 'global' ? true : p.offset === offset));
     if (!place) {
       const what = sec.name === '.maps' || sec.name === 'maps'
-        ? `map '${sym.name}' at byte ${offset} of '${sec.name}', which was not loaded (see the map errors)`
+        ? `map '${sym.name}' at byte ${offset} of '${sec.name}', which was not loaded: ${this.mapErrors.get(sym.name)?.map((m) => m.replace(`${this.path}: `, '')).join('; ') ?? 'see the map errors'}`
         : `'${sym.name}' in section '${sec.name}', which is neither a map, global data nor code`;
       report('error', u, j, base, `reference to ${what}`);
       return;
@@ -328,6 +448,19 @@ class Linker {
       insn.imm = place.map;
       setNext(0);
     }
+  }
+
+  /** An undefined symbol that names a function: a FUNC in the object's BTF (clang emits one per extern kfunc). */
+  isExternFunc(sym: ElfSymbol): boolean {
+    if (sym.type === STT_FUNC) return true;
+    return this.btf?.types.some((t) => t?.kind === BTF_KIND.FUNC && t.name === sym.name) ?? false;
+  }
+
+  /** For messages: whether the running kernel has a kfunc of that name (its BTF lists the functions). */
+  kernelHas(name: string): string {
+    const k = kernelFuncNames();
+    if (!k) return '';
+    return k.has(name) ? '; the running kernel has it' : '; the running kernel has no function of that name either';
   }
 
   /** Name the kind of extern an undefined symbol is (libbpf bpf_object__collect_externs). */
@@ -360,13 +493,30 @@ class Linker {
   }
 }
 
+let kernelFuncs: Set<string> | null | undefined;
+/** Names of the running kernel's functions (FUNC types of /sys/kernel/btf/vmlinux), read once; null when absent. */
+function kernelFuncNames(): Set<string> | null {
+  if (kernelFuncs !== undefined) return kernelFuncs;
+  // No kernel BTF here (another OS, a container): the message just does not say.
+  const btf = kernelBtf()?.btf;
+  kernelFuncs = btf ? new Set(btf.types.filter((t) => t?.kind === BTF_KIND.FUNC).map((t) => t!.name)) : null;
+  return kernelFuncs;
+}
+
 /** Pick a program by function name or section name; default: the first XDP program, else the first. */
 export function pickProgram(obj: LoadedObject, name?: string): LoadedProgram | string {
   const list = () => obj.programs.map((p) => `${p.name} (section ${p.section})`).join(', ') || 'none';
   if (name !== undefined) {
     const p = obj.programs.find((x) => x.name === name) ?? obj.programs.find((x) => x.section === name);
-    return p ?? `${obj.path}: no program named '${name}' (by function or section); programs: ${list()}`;
+    if (!p) return `${obj.path}: no program named '${name}' (by function or section); programs: ${list()}`;
+    return loadable(obj, p);
   }
   const p = obj.programs.find((x) => x.isXdp) ?? obj.programs[0];
-  return p ?? `${obj.path}: the object has no programs`;
+  return p ? loadable(obj, p) : `${obj.path}: the object has no programs`;
+}
+
+/** The program, or its load errors as one message when it cannot be loaded. */
+function loadable(obj: LoadedObject, p: LoadedProgram): LoadedProgram | string {
+  if (!p.loadErrors?.length) return p;
+  return `${obj.path}: program '${p.name}' (section ${p.section}) cannot be loaded:\n${p.loadErrors.join('\n')}`;
 }

@@ -13,6 +13,8 @@ export const MapType = {
   LRU_HASH: 9,
   LRU_PERCPU_HASH: 10,
   LPM_TRIE: 11,
+  ARRAY_OF_MAPS: 12,
+  HASH_OF_MAPS: 13,
   DEVMAP: 14,
   CPUMAP: 16,
   XSKMAP: 17,
@@ -42,6 +44,12 @@ export interface MapDef {
   initialValue?: Uint8Array;
   /** PROG_ARRAY initial contents from `__array(values, ...)`: slot index -> program (function) name. */
   initialProgs?: { index: number; program: string }[];
+  /** ARRAY_OF_MAPS/HASH_OF_MAPS: the inner-map template (`__array(values, struct inner)`), when the object has one. */
+  inner?: MapDef;
+  /** ARRAY_OF_MAPS/HASH_OF_MAPS initial contents from `.values = { [i] = &map }`: slot index -> map name. */
+  initialMaps?: { index: number; map: string }[];
+  /** `__uint(pinning, LIBBPF_PIN_BY_NAME)` (1): kept for the record; pinning has no effect in the simulator. */
+  pinning?: number;
   /** Where the map is defined in the source, when BTF/DWARF tells us. */
   loc?: SourceLoc;
 }
@@ -59,6 +67,7 @@ export interface FuncInfo {
  *   - lddw of global data:     src = 2 (BPF_PSEUDO_MAP_VALUE), imm = map index, nextImm = offset in the value
  *   - call of a bpf function:  src = 1 (BPF_PSEUDO_CALL), imm = relative slot offset (target = pc + imm + 1)
  *   - lddw of a function addr: src = 4 (BPF_PSEUDO_FUNC), imm = relative slot offset
+ *   - call of a kfunc:         src = 2 (BPF_PSEUDO_KFUNC_CALL), imm = index into `kfuncs`
  */
 export interface LoadedProgram {
   /** The entry function's symbol name. */
@@ -74,6 +83,17 @@ export interface LoadedProgram {
   lines: (SourceLoc | undefined)[];
   /** Functions in the linked program, entry first. */
   funcs: FuncInfo[];
+  /**
+   * Kernel functions the program calls, by name (kfunc calls carry an index into this list). A weak extern
+   * (`__ksym __weak`) that XDP Lens does not model is listed with `missing: true`: calling it faults.
+   */
+  kfuncs?: { name: string; missing?: boolean }[];
+  /**
+   * Why this program cannot load (a refused CO-RE relocation, an unsupported feature, a reference to a map that failed),
+   * each naming the file, program, instruction and source line. The rest of the object still loads (libbpf's
+   * per-program autoload); picking, running or analysing this program fails with these.
+   */
+  loadErrors?: string[];
 }
 
 export interface LoadedObject {
@@ -82,4 +102,6 @@ export interface LoadedObject {
   license: string;
   programs: LoadedProgram[];
   maps: MapDef[];
+  /** Things the user should know about how the object was loaded (e.g. which BTF CO-RE relocations were resolved against). */
+  notes?: string[];
 }

@@ -4,11 +4,14 @@
 // do_check's reserved-field checks). Messages reuse the kernel's wording where the kernel has one, and every error
 // names the slot index.
 //
-// This is not the verifier: no value tracking, no pointer provenance. The one flow analysis done here is "must be
-// initialised" for registers (the kernel's `R%d !read_ok`), which is cheap and catches reads of R0 after a tail call
-// or of R1-R5 after a helper call.
+// This is not the verifier: no value tracking, no pointer provenance, no path sensitivity. So nothing here may refuse
+// a program the kernel would load: what the kernel decides per path (a register read before it is written, `R%d
+// !read_ok`) is only narrowed down here (`mayReadUninitialized`) and checked by the interpreter on the paths packets
+// take; what the kernel decides over the whole program without paths (the combined stack of a call chain,
+// `stackLimits`) is reported as the kernel's refusal, not as an error the simulator stops on.
 import type { Insn } from './insn.ts';
 import { isKernelHelper } from './helper-names.ts';
+import { kfuncInfo } from './kfunc-names.ts';
 import {
   CALL_HELPER, CALL_KFUNC, CALL_LOCAL, PSEUDO_BTF_ID, PSEUDO_FUNC, PSEUDO_IMM64, PSEUDO_MAP_FD, PSEUDO_MAP_IDX,
   PSEUDO_MAP_IDX_VALUE, PSEUDO_MAP_VALUE, aluVariant, atomicOp, opcodeInfo, type OpcodeInfo,
@@ -34,6 +37,16 @@ export interface ValidateOptions {
   entryRegs?: number[];
   /** Run the "must be initialised" register analysis. Default true. */
   checkUninitialized?: boolean;
+  /**
+   * The program's kfunc list (LoadedProgram.kfuncs): a kfunc call's imm must index it. Default: kfunc calls are not
+   * checked (a bare instruction stream has no list).
+   */
+  kfuncs?: readonly { name: string }[];
+}
+
+/** A kfunc returning void leaves r0 unreadable (check_kfunc_call marks only a non-void r0). */
+export function kfuncVoidCall(kfuncs: readonly { name: string }[] | undefined): (insn: Insn) => boolean {
+  return (insn: Insn) => insn.src === CALL_KFUNC && kfuncInfo(kfuncs?.[insn.imm]?.name ?? '')?.ret === 'void';
 }
 
 /** Functions of a program: the entry plus every target of a local call or a function-address lddw, sorted. */
@@ -138,6 +151,9 @@ export function validateProgram(insns: readonly Insn[], opts: ValidateOptions = 
           if (target < 0 || target >= n) err(pc, `call to local function out of range (target ${target})`);
           else if (filler[target]) err(pc, `call into the middle of ldimm64 insn ${target - 1}`);
         }
+        if (insn.src === CALL_KFUNC && opts.kfuncs && (insn.imm < 0 || insn.imm >= opts.kfuncs.length)) {
+          err(pc, `kfunc call ${insn.imm} does not name one of the program's ${opts.kfuncs.length} kfunc(s) (an unlinked kfunc call?)`);
+        }
         break;
     }
   }
@@ -164,7 +180,8 @@ export function validateProgram(insns: readonly Insn[], opts: ValidateOptions = 
   }
   if (errors.length) return errors;
 
-  if (opts.checkUninitialized ?? true) checkInitialized(insns, starts, opts.entryRegs ?? [1, 10], err);
+  const voidCall = kfuncVoidCall(opts.kfuncs);
+  if (opts.checkUninitialized ?? true) checkInitialized(insns, opts.entryRegs ?? [1, 10], err, voidCall);
   return errors;
 }
 
@@ -209,7 +226,9 @@ function checkFields(
     case 'call':
       if (insn.dst !== 0 || (insn.off !== 0 && insn.src !== CALL_KFUNC)) reserved('BPF_CALL');
       if (insn.src === CALL_HELPER) {
-        if (!isHelperKnown(insn.imm)) err(pc, `invalid func unknown#${insn.imm} (call to nonexistent helper ${insn.imm})`);
+        // 0xbad2310 is libbpf's poisoned CO-RE relocation: the verifier refuses it only where it is reachable, so it
+        // faults when executed instead (elf/core.ts).
+        if (!isHelperKnown(insn.imm) && insn.imm !== 0xbad2310) err(pc, `invalid func unknown#${insn.imm} (call to nonexistent helper ${insn.imm})`);
       } else if (insn.src !== CALL_LOCAL && insn.src !== CALL_KFUNC) {
         err(pc, `call with invalid src ${insn.src} (0 = helper, 1 = bpf function, 2 = kfunc)`);
       }
@@ -298,42 +317,319 @@ function regUse(insn: Insn, info: OpcodeInfo): { reads: number; writes: number; 
 }
 
 /**
- * Forward "definitely initialised" analysis per function (meet = intersection). Function entries other than the main
- * one start with r1-r5 (arguments) and r10; a call leaves r0 written and r1-r5 unreadable, as the kernel verifier does.
+ * Registers that may be read before they are written, per slot: the "definitely initialised" analysis of the kernel's
+ * `R%d !read_ok` (check_reg_arg), made interprocedural the way do_check is (meet = intersection, greatest fixpoint):
+ *   - the main function starts with `entryRegs` and r10; a subprogram with what every call site passes in r1-r5 (the
+ *     kernel copies the caller's r1-r5, initialised or not, into the callee); a callback (a function whose address is
+ *     taken, bpf_loop's) with r1, r2 and r10;
+ *   - a helper or kfunc call leaves r1-r5 unreadable and r0 written (not written for a kfunc returning void);
+ *   - the exit of a subprogram reads nothing: r0 goes back to the caller as it is, written or not (prepare_func_exit),
+ *     so after a local call r0 is readable only if the callee wrote it on every path to its exits; r6-r9 keep the
+ *     caller's state;
+ *   - only the exits of the main function and of callbacks read r0 (check_return_code; a callback's r0 must be a
+ *     scalar).
+ * The kernel walks paths and never visits a branch it proves dead, so a read flagged here is a read that *may* be
+ * uninitialised, not a refusal: the interpreter checks these slots as the program runs (see `registerChecks`).
+ * Returns, per reached slot, the mask of registers it may read uninitialised (0 almost everywhere).
  */
-function checkInitialized(insns: readonly Insn[], starts: number[], entryRegs: number[], err: (pc: number, m: string) => void): void {
+export function mayReadUninitialized(
+  insns: readonly Insn[], entryRegs: readonly number[] = [1, 10], voidCall: (insn: Insn) => boolean = () => false,
+): Uint16Array {
   const n = insns.length;
-  const state = new Int32Array(n).fill(-1); // -1 = not reached yet
-  const work: number[] = [];
-  let entry = 1 << 10;
-  for (const r of entryRegs) entry |= 1 << r;
-  for (const s of starts) {
-    state[s] = s === 0 ? entry : ARG_REGS | (1 << 10);
-    work.push(s);
+  const suspect = new Uint16Array(n);
+  if (n === 0) return suspect;
+  const starts = subprogramStarts(insns);
+  const funcOf = new Int32Array(n);
+  for (let f = 0; f < starts.length; f++) funcOf.fill(f, starts[f], f + 1 < starts.length ? starts[f + 1] : n);
+  const callbacks = new Set<number>();
+  const callers: number[][] = starts.map(() => []);
+  for (let pc = 0; pc < n; pc++) {
+    const insn = insns[pc];
+    const info = opcodeInfo(insn.opcode);
+    if (info?.kind === 'lddw') {
+      if (insn.src === PSEUDO_FUNC) callbacks.add(pc + 1 + insn.imm);
+      pc++;
+    } else if (info?.kind === 'call' && insn.src === CALL_LOCAL) {
+      const f = starts.indexOf(pc + 1 + insn.imm);
+      if (f >= 0) callers[f].push(pc);
+    }
   }
-  const reported = new Set<number>();
+  const R10 = 1 << 10;
+  const state = new Int32Array(n).fill(-1); // -1 = not reached yet
+  // r0 written on every exit reached so far, per function (optimistic until an exit says otherwise).
+  const exitR0 = starts.map(() => 1);
+  const work: number[] = [];
+  const meet = (t: number, v: number) => {
+    if (t < 0 || t >= n) return;
+    const merged = state[t] === -1 ? v : state[t] & v;
+    if (merged !== state[t]) {
+      state[t] = merged;
+      work.push(t);
+    }
+  };
+  let entry = R10;
+  for (const r of entryRegs) entry |= 1 << r;
+  meet(0, entry);
+  for (const cb of callbacks) if (cb > 0 && cb < n) meet(cb, 0b110 | R10);
   while (work.length) {
     const pc = work.pop()!;
     const insn = insns[pc];
-    const info = opcodeInfo(insn.opcode)!;
+    const info = opcodeInfo(insn.opcode);
+    if (!info) continue;
     const have = state[pc];
-    const use = regUse(insn, info);
-    const missing = use.reads & ~have & ALL_REGS;
-    if (missing && !reported.has(pc)) {
-      reported.add(pc);
-      const r = Math.log2(missing & -missing);
-      err(pc, `R${r} !read_ok (r${r} is read before it is written)`);
-    }
-    const out = ((have | use.reads) & ~use.clobbers) | use.writes;
-    for (const t of successors(insns, pc)) {
-      if (t < 0 || t >= n) continue;
-      const merged = state[t] === -1 ? out : state[t] & out;
-      if (merged !== state[t]) {
-        state[t] = merged;
-        work.push(t);
+    const f = funcOf[pc];
+    if (info.kind === 'exit') {
+      const readsR0 = starts[f] === 0 || callbacks.has(starts[f]);
+      if (readsR0) {
+        if (!(have & 1)) suspect[pc] |= 1;
+      } else if (!(have & 1) && exitR0[f]) {
+        exitR0[f] = 0;
+        for (const c of callers[f]) work.push(c);
       }
+      continue;
+    }
+    if (info.kind === 'call' && insn.src === CALL_LOCAL) {
+      const target = pc + 1 + insn.imm;
+      const g = starts.indexOf(target);
+      meet(target, (have & ARG_REGS) | R10);
+      meet(pc + 1, (have & ~ARG_REGS & ~1) | (g >= 0 ? exitR0[g] : 1));
+      continue;
+    }
+    let use = regUse(insn, info);
+    if (info.kind === 'call' && voidCall(insn)) use = { reads: 0, writes: 0, clobbers: ARG_REGS | 1 };
+    const missing = use.reads & ~have & ALL_REGS;
+    if (missing) suspect[pc] |= missing;
+    const out = ((have | use.reads) & ~use.clobbers) | use.writes;
+    for (const t of successors(insns, pc)) meet(t, out);
+  }
+  return suspect;
+}
+
+/** What the interpreter needs to check register reads as the program runs; undefined when no read can fail. */
+export interface RegisterChecks {
+  /** Per slot: registers to check before executing it (from `mayReadUninitialized`). */
+  reads: Uint16Array;
+  /** Per slot: registers it makes unreadable (r0-r5 at a helper or kfunc call), applied before `writes`. */
+  clears: Uint16Array;
+  /** Per slot: registers it writes (r0 at a helper call; local calls and exits are the interpreter's business). */
+  writes: Uint16Array;
+}
+
+export function registerChecks(
+  insns: readonly Insn[], entryRegs: readonly number[] = [1, 10], voidCall: (insn: Insn) => boolean = () => false,
+): RegisterChecks | undefined {
+  const reads = mayReadUninitialized(insns, entryRegs, voidCall);
+  if (!reads.some((m) => m !== 0)) return undefined;
+  const writes = new Uint16Array(insns.length);
+  const clears = new Uint16Array(insns.length);
+  for (let pc = 0; pc < insns.length; pc++) {
+    const insn = insns[pc];
+    const info = opcodeInfo(insn.opcode);
+    if (!info) continue;
+    if (info.kind === 'call') {
+      if (insn.src === CALL_LOCAL) continue;
+      clears[pc] = ARG_REGS | 1;
+      writes[pc] = voidCall(insn) ? 0 : 1;
+      continue;
+    }
+    if (info.kind !== 'exit') writes[pc] = regUse(insn, info).writes;
+    if (info.kind === 'lddw') pc++;
+  }
+  return { reads, clears, writes };
+}
+
+/** Static form of the same analysis (conformance mode): every possibly uninitialised read is an error. */
+function checkInitialized(
+  insns: readonly Insn[], entryRegs: number[], err: (pc: number, m: string) => void, voidCall: (insn: Insn) => boolean,
+): void {
+  const suspect = mayReadUninitialized(insns, entryRegs, voidCall);
+  for (let pc = 0; pc < suspect.length; pc++) {
+    const missing = suspect[pc];
+    if (!missing) continue;
+    const r = Math.log2(missing & -missing);
+    err(pc, `R${r} !read_ok (r${r} is read before it is written)`);
+  }
+}
+
+/** MAX_BPF_STACK: the stack of one call chain, all frames together. */
+export const MAX_BPF_STACK = 512;
+/** MAX_CALL_FRAMES. */
+export const MAX_CALL_FRAMES = 8;
+const BPF_FUNC_TAIL_CALL = 12;
+const NOT_STACK = 0x7fff;
+
+export interface StackLimits {
+  /** Function starts (slot indexes), as `subprogramStarts`. */
+  starts: number[];
+  /** Per function: the deepest stack byte it touches below its r10 (the verifier's subprog stack_depth). */
+  depths: number[];
+  /** The kernel's refusal, in its words, at the call that made the chain too deep (slot 0 for the entry itself). */
+  refusal?: { insn: number; message: string };
+}
+
+/**
+ * The verifier's check_max_stack_depth: each function's stack depth (update_stack_depth: the lowest r10-relative byte
+ * any access or helper argument reaches) rounded as the kernel rounds a frame (to 16 bytes when the program is JITed,
+ * the kernel's default; to 32, and at least 32, for the interpreter), summed along every call chain from the entry in
+ * the order the kernel walks it (local calls and callback addresses alike); more than 512 bytes is refused with
+ * "combined stack size of N calls is M. Too large", more than 8 frames with "the call stack of N frames is too
+ * deep !", a function that tail-calls with 256 bytes or more of callers' frames below it with "tail_calls are not
+ * allowed ...". Depths come from a path-insensitive walk of stack pointers (r10 plus constants, copied and adjusted);
+ * a pointer the walk loses (a variable offset, a spilled pointer) counts for nothing, so this can miss a refusal but
+ * never invents one.
+ */
+export function stackLimits(insns: readonly Insn[], opts: { jit?: boolean } = {}): StackLimits {
+  const n = insns.length;
+  const starts = subprogramStarts(insns);
+  const depths = starts.map((s, f) => functionStackDepth(insns, s, f + 1 < starts.length ? starts[f + 1] : n));
+  const jit = opts.jit ?? true;
+  const round = (d: number) => (jit ? Math.ceil(d / 16) * 16 : Math.ceil(Math.max(d, 1) / 32) * 32);
+  const funcAt = new Map(starts.map((s, f) => [s, f]));
+  const hasTailCall = starts.map((s, f) => {
+    const end = f + 1 < starts.length ? starts[f + 1] : n;
+    for (let pc = s; pc < end; pc++) {
+      const i = insns[pc];
+      if (opcodeInfo(i.opcode)?.kind === 'call' && i.src === CALL_HELPER && i.imm === BPF_FUNC_TAIL_CALL) return true;
+    }
+    return false;
+  });
+  let exceeded: { depth: number; frames: number; insn: number } | undefined;
+  let refusal: StackLimits['refusal'];
+  // Iterative walk with an explicit stack of (function, next slot) frames, as the kernel's loop does.
+  const stack: { f: number; pc: number; via: number }[] = [];
+  let depth = 0;
+  const enter = (f: number, via: number): boolean => {
+    if (f > 0 && hasTailCall[f] && depth >= 256) {
+      refusal = { insn: via, message: `tail_calls are not allowed when call stack of previous frames is ${depth} bytes. Too large` };
+      return false;
+    }
+    depth += round(depths[f]);
+    if (depth > MAX_BPF_STACK && !exceeded) exceeded = { depth, frames: stack.length + 1, insn: via };
+    stack.push({ f, pc: starts[f], via });
+    return true;
+  };
+  if (n > 0 && enter(0, 0)) {
+    while (stack.length && !refusal) {
+      const top = stack[stack.length - 1];
+      const end = top.f + 1 < starts.length ? starts[top.f + 1] : n;
+      let callee = -1;
+      let via = -1;
+      for (; top.pc < end; top.pc++) {
+        const i = insns[top.pc];
+        const info = opcodeInfo(i.opcode);
+        const isCall = info?.kind === 'call' && i.src === CALL_LOCAL;
+        const isFunc = info?.kind === 'lddw' && i.src === PSEUDO_FUNC;
+        if (!isCall && !isFunc) continue;
+        callee = funcAt.get(top.pc + 1 + i.imm) ?? -1;
+        via = top.pc;
+        top.pc++;
+        if (callee >= 0) break;
+      }
+      if (callee < 0) {
+        stack.pop();
+        depth -= round(depths[top.f]);
+        continue;
+      }
+      if (stack.length >= MAX_CALL_FRAMES) {
+        refusal = { insn: via, message: `the call stack of ${stack.length} frames is too deep !` };
+        break;
+      }
+      enter(callee, via);
     }
   }
+  if (!refusal && exceeded) {
+    refusal = { insn: exceeded.insn, message: `combined stack size of ${exceeded.frames} calls is ${exceeded.depth}. Too large` };
+  }
+  return { starts, depths, refusal };
+}
+
+/** The deepest r10-relative byte one function's accesses and helper/callee pointer arguments reach (0 if none). */
+function functionStackDepth(insns: readonly Insn[], start: number, end: number): number {
+  const len = end - start;
+  if (len <= 0) return 0;
+  // Per slot and register: the constant r10 offset the register holds, or NOT_STACK. Unreached slots: reached[] = 0.
+  const regs = new Int16Array(len * 11).fill(NOT_STACK);
+  const reached = new Uint8Array(len);
+  const work: number[] = [];
+  let depth = 0;
+  const touch = (off: number) => {
+    if (off < 0 && off >= -MAX_BPF_STACK && -off > depth) depth = -off;
+  };
+  const cur = new Int16Array(11);
+  const flow = (t: number) => {
+    const i = t - start;
+    if (i < 0 || i >= len) return;
+    let changed = false;
+    if (!reached[i]) {
+      reached[i] = 1;
+      regs.set(cur, i * 11);
+      changed = true;
+    } else {
+      for (let r = 0; r < 11; r++) {
+        const a = regs[i * 11 + r];
+        const b = cur[r];
+        // A register that is a stack pointer on some path is one there: keep the deepest offset.
+        const m = a === NOT_STACK ? b : b === NOT_STACK ? a : Math.min(a, b);
+        if (m !== a) {
+          regs[i * 11 + r] = m;
+          changed = true;
+        }
+      }
+    }
+    if (changed) work.push(t);
+  };
+  cur.fill(NOT_STACK);
+  cur[10] = 0;
+  flow(start);
+  while (work.length) {
+    const pc = work.pop()!;
+    const insn = insns[pc];
+    const info = opcodeInfo(insn.opcode);
+    if (!info) continue;
+    cur.set(regs.subarray((pc - start) * 11, (pc - start + 1) * 11));
+    cur[10] = 0;
+    const adjust = (delta: number) => {
+      const v = cur[insn.dst];
+      if (v === NOT_STACK) return;
+      const w = v + delta;
+      cur[insn.dst] = w >= -MAX_BPF_STACK && w <= 0 ? w : NOT_STACK;
+    };
+    switch (info.kind) {
+      case 'ldx':
+      case 'ldxsx':
+        if (cur[insn.src] !== NOT_STACK) touch(cur[insn.src] + insn.off);
+        cur[insn.dst] = NOT_STACK;
+        break;
+      case 'st':
+      case 'stx':
+        if (cur[insn.dst] !== NOT_STACK) touch(cur[insn.dst] + insn.off);
+        break;
+      case 'atomic': {
+        const base = atomicOp(insn.imm)?.op === 'load_acq' ? insn.src : insn.dst;
+        if (cur[base] !== NOT_STACK) touch(cur[base] + insn.off);
+        const w = regUse(insn, info).writes;
+        for (let r = 0; r < 11; r++) if (w & (1 << r)) cur[r] = NOT_STACK;
+        break;
+      }
+      case 'call':
+        for (let r = 1; r <= 5; r++) if (cur[r] !== NOT_STACK) touch(cur[r]);
+        for (let r = 0; r <= 5; r++) cur[r] = NOT_STACK;
+        break;
+      case 'alu':
+        if (info.width === 64 && info.alu === 'mov' && info.srcReg && insn.off === 0) cur[insn.dst] = cur[insn.src];
+        else if (info.width === 64 && info.alu === 'add' && !info.srcReg) adjust(insn.imm);
+        else if (info.width === 64 && info.alu === 'sub' && !info.srcReg) adjust(-insn.imm);
+        else cur[insn.dst] = NOT_STACK;
+        break;
+      default: {
+        const w = regUse(insn, info).writes;
+        for (let r = 0; r < 11; r++) if (w & (1 << r)) cur[r] = NOT_STACK;
+      }
+    }
+    if (info.kind === 'exit') continue;
+    for (const t of successors(insns, pc)) flow(t);
+  }
+  return depth;
 }
 
 /** Format errors one per line. */

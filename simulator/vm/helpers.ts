@@ -12,11 +12,12 @@ import { helperName } from '../isa/helper-names.ts';
 import { BPF_F_RDONLY_PROG, MapType, type LoadedObject } from '../elf/types.ts';
 import type { Environment, PerfRecord, RedirectTarget, XdpBuff } from './types.ts';
 import type { HelperCall, HelperOutcome, ProgramImage } from './interpreter.ts';
-import { Memory, REGION_FUNC, REGION_MAP_HANDLE, VmFault, offsetOf, regionOf } from './memory.ts';
-import type { BpfMap } from './maps.ts';
+import { Memory, REGION_FUNC, REGION_MAP_HANDLE, VmFault, addrOf, offsetOf, regionOf } from './memory.ts';
+import type { BpfMap, MapTable } from './maps.ts';
 import { formatPrintk } from './helper-impl/printk.ts';
 import { csumDiff } from './helper-impl/csum.ts';
 import { fibLookup } from './helper-impl/fib.ts';
+import { dispatchKfunc, dynptrRead, dynptrWrite } from './kfuncs.ts';
 
 export { HELPER_NAMES, helperName, isKernelHelper } from '../isa/helper-names.ts';
 
@@ -51,7 +52,9 @@ const neg = (errno: number): bigint => BigInt.asUintN(64, BigInt(-errno));
 export interface HelperHost {
   mem: Memory;
   obj: LoadedObject;
+  /** Every map by handle: the object's maps (lddw), then inner maps created by seeds. */
   maps: BpfMap[];
+  mapTable?: MapTable;
   buff: XdpBuff;
   env: Environment;
   nrCpus: number;
@@ -92,8 +95,11 @@ const NO_ELEM_ACCESS: readonly number[] = [MapType.PROG_ARRAY, MapType.PERF_EVEN
 const REDIRECT_MAPS: readonly number[] = [MapType.DEVMAP, MapType.DEVMAP_HASH, MapType.CPUMAP, MapType.XSKMAP];
 const PERCPU_MAPS: readonly number[] = [MapType.PERCPU_ARRAY, MapType.PERCPU_HASH, MapType.LRU_PERCPU_HASH];
 
+const MAP_IN_MAP: readonly number[] = [MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS];
+
 function checkElemAccess(map: BpfMap, call: HelperCall): void {
-  if (NO_ELEM_ACCESS.includes(map.def.type)) {
+  // Maps of maps: a program may only look an inner map up (verifier check_map_func_compatibility).
+  if (NO_ELEM_ACCESS.includes(map.def.type) || (MAP_IN_MAP.includes(map.def.type) && call.id !== 1)) {
     throw new VmFault('helper-misuse', `cannot pass map_type ${map.def.type} into func ${name(call.id)}#${call.id} (map ${map.def.name})`, call.pc);
   }
 }
@@ -243,6 +249,13 @@ const IMPLEMENTED: [number, HelperImpl][] = [
   [1, (h, c) => {
     const map = mapArg(h, c, 1);
     checkElemAccess(map, c);
+    if (map.lookupMap) {
+      // An outer map returns a pointer to the inner map (NULL for an empty slot), usable by every map helper.
+      const inner = map.lookupMap(key(h, c, map, 2));
+      if (!inner) return 0n;
+      const handle = h.mapTable ? h.mapTable.handle(inner) : h.maps.indexOf(inner);
+      return addrOf(REGION_MAP_HANDLE, handle);
+    }
     return valuePointer(h, map, map.lookup(key(h, c, map, 2), h.env.cpu));
   }],
   // map_update_elem
@@ -368,6 +381,9 @@ const IMPLEMENTED: [number, HelperImpl][] = [
   // xdp_load_bytes / xdp_store_bytes (bpf_xdp_pointer + bpf_xdp_copy_buf): -EFAULT above 0xffff, -EINVAL past the end
   [189, (h, c) => xdpBytes(h, c, false)],
   [190, (h, c) => xdpBytes(h, c, true)],
+  // dynptr_read / dynptr_write (kernel/bpf/helpers.c), on the XDP dynptrs of kfuncs.ts
+  [201, (h, c) => dynptrRead(h, c)],
+  [202, (h, c) => dynptrWrite(h, c)],
   // map_lookup_percpu_elem (kernel/bpf/helpers.c): NULL for a CPU that does not exist
   [195, (h, c) => {
     const map = mapArg(h, c, 1, PERCPU_MAPS);
@@ -406,7 +422,11 @@ export const HELPERS: ReadonlyMap<number, HelperImpl> = new Map(IMPLEMENTED);
 
 /** Call helper `call.id`, or fault `helper N (bpf_name) not supported`. */
 export function dispatchHelper(host: HelperHost, call: HelperCall): HelperOutcome {
+  if (call.kfunc) return dispatchKfunc(host, call);
   const impl = HELPERS.get(call.id);
+  if (!impl && call.id === 0xbad2310) {
+    throw new VmFault('invalid-insn', 'invalid func unknown#195896080: a CO-RE relocation here found no match in the target BTF and libbpf poisoned the instruction; the kernel refuses a program that can reach it', call.pc);
+  }
   if (!impl) throw new VmFault('unsupported-helper', `helper ${call.id} (${name(call.id)}) not supported`, call.pc);
   return impl(host, call);
 }
