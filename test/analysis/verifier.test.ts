@@ -2,7 +2,7 @@
 // tested on a log the kernel printed; the whole path runs against the real kernel where it is available.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseLoadOutput, explain, kernelVerifierUnavailable } from '../../simulator/analysis/verifier.ts';
@@ -79,4 +79,45 @@ char LICENSE[] SEC("license") = "GPL";
   const ok = join(dir, 'ok.c');
   writeFileSync(ok, '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC("xdp") int prog(struct xdp_md *ctx) { return XDP_PASS; }\nchar LICENSE[] SEC("license") = "GPL";\n');
   assert.deepEqual(bytecodeFindings(ok, { kernel: true }).findings, []);
+});
+
+test('kernel tier: each XDP program is verified alone with its own type; tc, tracepoint and devmap programs are not forced to XDP', (t) => {
+  if (kernelOrSkip(t)) return;
+  const why = kernelVerifierUnavailable();
+  if (why) {
+    if (process.env.XDP_LENS_REQUIRE_KERNEL === '1') assert.fail(why);
+    t.skip(why);
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-verifier-'));
+  const src = join(dir, 'several.c');
+  // Loaded as XDP, the tc program (skb->len), the tracepoint program (its args) and the pre-libbpf-1.0 devmap
+  // program (egress_ifindex needs expected attach type BPF_XDP_DEVMAP) would each be refused.
+  writeFileSync(
+    src,
+    `#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 4); __type(key, __u32); __type(value, __u64); } xlv_counts SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 4); __type(key, __u32); __type(value, __u32); __uint(pinning, LIBBPF_PIN_BY_NAME); } xlv_pinned SEC(".maps");
+
+SEC("tc") int tc_len(struct __sk_buff *skb) { __u32 k = 1; __u64 *v = bpf_map_lookup_elem(&xlv_counts, &k); if (v) *v += skb->len; return TC_ACT_OK; }
+SEC("tracepoint/syscalls/sys_enter_write") int tp_write(unsigned long long *ctx) { __u32 k = 2; __u64 *v = bpf_map_lookup_elem(&xlv_counts, &k); if (v) *v += ctx[2]; return 0; }
+SEC("xdp_devmap/egress") int dm_prog(struct xdp_md *ctx) { return ctx->egress_ifindex == 3 ? XDP_DROP : XDP_PASS; }
+SEC("xdp_sock") int xdp_ok(struct xdp_md *ctx) { __u32 k = 0; __u32 *p = bpf_map_lookup_elem(&xlv_pinned, &k); return p ? XDP_DROP : XDP_PASS; }
+SEC("xdp")
+int xdp_bad(struct xdp_md *ctx)
+{
+	unsigned char *data = (void *)(long)ctx->data;
+	return data[20] ? XDP_DROP : XDP_PASS;
+}
+char LICENSE[] SEC("license") = "GPL";
+`,
+  );
+  const pinsBefore = readdirSync('/sys/fs/bpf').filter((n) => n.startsWith('xlv_'));
+  const r = bytecodeFindings(src, { kernel: true, flags: ['-I/usr/include/x86_64-linux-gnu'] });
+  const v = r.findings.filter((f) => f.tier === 'verifier');
+  assert.deepEqual(v.map((f) => [f.line, f.rule]), [[16, 'unchecked-packet-access']], JSON.stringify(r));
+  assert.deepEqual(readdirSync('/sys/fs/bpf').filter((n) => n.startsWith('xlv_')), pinsBefore, 'the pinned-by-name map was pinned only in a private bpffs');
 });
