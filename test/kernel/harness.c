@@ -19,6 +19,7 @@
 //   seed MAP KEY VALUE          ordinary map entry, or a global-data map's image (KEY 00000000), set before load
 //   seedcpu MAP KEY V0 V1 ...   per-CPU map entry, one value per possible CPU
 //   seedprog MAP KEY PROGRAM    PROG_ARRAY slot -> program (function) name
+//   seedmap MAP KEY INNER       ARRAY_OF_MAPS / HASH_OF_MAPS slot -> one of the object's maps, by name
 //   packet DATA
 // Objects with a legacy SEC("maps") section (struct bpf_map_def), which libbpf 1.x refuses to open, are loaded by a
 // small syscall-level loader instead: maps created from the definitions, ld_imm64 map references patched, each needed
@@ -29,10 +30,12 @@
 //                                "devbound" (or "-" for none of these)
 //   sized MAP N                  a max_entries-0 map given N entries (zeromax)
 //   innertemplate MAP            an outer map given the ARRAY(int,int,1) template (innermap)
+//   unpinned MAP                 a map declared LIBBPF_PIN_BY_NAME, created unpinned (fresh, nothing left in bpffs)
 //   result INDEX RETVAL OUT     (RETVAL as an unsigned decimal; OUT is data_out, exactly data_size_out bytes)
 //   error INDEX ERRNO           (test_run itself failed)
 //   map NAME TYPE KEYSIZE VALUESIZE
-//   entry KEY VALUE             ordinary maps (PROG_ARRAY: VALUE is "prog:NAME")
+//   entry KEY VALUE             ordinary maps (PROG_ARRAY: VALUE is "prog:NAME"; maps of maps: "map:NAME", the
+//                               object's map with the id the slot holds, or "map:#ID" for a map not of the object)
 //   entrycpu KEY V0 V1 ...      per-CPU maps
 // exit: 0 ok, 2 usage/input error, 3 object open/load failed (libbpf's messages, incl. the verifier log, on stderr).
 #define _GNU_SOURCE
@@ -139,6 +142,17 @@ static const char *prog_name_by_id(__u32 id) {
   return "?";
 }
 
+static const char *map_name_by_id(__u32 id, char *buf, size_t n) {
+  for (int i = 0; i < nmaps; i++) {
+    struct bpf_map_info info;
+    __u32 len = sizeof(info);
+    memset(&info, 0, sizeof(info));
+    if (maps[i].fd >= 0 && bpf_obj_get_info_by_fd(maps[i].fd, &info, &len) == 0 && info.id == id) return maps[i].name;
+  }
+  snprintf(buf, n, "#%u", id);
+  return buf;
+}
+
 static bool all_zero(const unsigned char *b, size_t n) {
   for (size_t i = 0; i < n; i++) if (b[i]) return false;
   return true;
@@ -157,6 +171,13 @@ static void put_entry(const struct hmap *m, const unsigned char *key, const unsi
     __u32 id;
     memcpy(&id, val, 4);
     printf(" prog:%s", prog_name_by_id(id));
+  } else if (m->type == BPF_MAP_TYPE_ARRAY_OF_MAPS || m->type == BPF_MAP_TYPE_HASH_OF_MAPS) {
+    fputs("entry ", stdout);
+    puthex(key, m->ks);
+    __u32 id;
+    char buf[16];
+    memcpy(&id, val, 4);
+    printf(" map:%s", map_name_by_id(id, buf, sizeof(buf)));
   } else {
     if (sparse && m->type == BPF_MAP_TYPE_ARRAY && all_zero(val, m->vs)) return;
     fputs("entry ", stdout);
@@ -275,6 +296,11 @@ static int load_libbpf(const char *path, const char *chosen, struct line *lines,
 
   struct bpf_map *m;
   bpf_object__for_each_map(m, obj) {
+    // LIBBPF_PIN_BY_NAME would reuse (and leave behind) /sys/fs/bpf/<map>: every run starts from fresh maps instead.
+    if (bpf_map__pin_path(m)) {
+      bpf_map__set_pin_path(m, NULL);
+      printf("unpinned %s\n", bpf_map__name(m));
+    }
     if (o->zeromax && bpf_map__max_entries(m) == 0) {
       bpf_map__set_max_entries(m, o->zeromax);
       printf("sized %s %u\n", bpf_map__name(m), o->zeromax);
@@ -503,7 +529,7 @@ int main(int argc, char **argv) {
   for (int i = 0; i < nlines; i++) {
     struct line *l = &lines[i];
     const char *k = l->tok[0];
-    if (strcmp(k, "seed") && strcmp(k, "seedcpu") && strcmp(k, "seedprog")) continue;
+    if (strcmp(k, "seed") && strcmp(k, "seedcpu") && strcmp(k, "seedprog") && strcmp(k, "seedmap")) continue;
     if (l->ntok < 4) { fprintf(stderr, "line %d: too few fields\n", i + 1); return 2; }
     struct hmap *m = find_map(l->tok[1]);
     if (!m) { fprintf(stderr, "no map %s\n", l->tok[1]); return 2; }
@@ -516,6 +542,11 @@ int main(int argc, char **argv) {
       if (tfd < 0) { fprintf(stderr, "line %d: no program %s\n", i + 1, l->tok[3]); return 2; }
       val = malloc(4);
       memcpy(val, &tfd, 4);
+    } else if (!strcmp(k, "seedmap")) {
+      struct hmap *inner = find_map(l->tok[3]);
+      if (!inner || inner->fd < 0) { fprintf(stderr, "line %d: no map %s\n", i + 1, l->tok[3]); return 2; }
+      val = malloc(4);
+      memcpy(val, &inner->fd, 4);
     } else if (!strcmp(k, "seedcpu")) {
       size_t stride = (m->vs + 7) & ~7u;
       val = calloc(ncpus, stride);

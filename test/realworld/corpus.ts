@@ -9,10 +9,8 @@ import { createHash } from 'node:crypto';
 import { cpus } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { loadObject } from '../../simulator/elf/index.ts';
-import type { LoadedObject } from '../../simulator/elf/types.ts';
 import { openCapture } from '../../simulator/net/capture.ts';
-import { Session } from '../../simulator/session.ts';
+import { Session, actionOf, loadProgramFileWithObject } from '../../simulator/session.ts';
 import { KernelLoadError, defaultObjectName, kernelAvailable, runKernel, sparseArrayMaps, type KernelMaps, type KernelRun } from '../kernel/runner.ts';
 import { diffBytes, diffMaps, normaliseSimMaps } from '../parity/compare.ts';
 import { syntheticCorpus } from '../parity/packets.ts';
@@ -88,7 +86,8 @@ function clangOne(rel: string, flags: string[], dir: string): Compiled {
   if (!version) return { error: 'clang is not installed' };
   const src = join(dir, rel);
   const key = sha(readFileSync(src), rel, flags.join(' '), version);
-  const obj = join(CACHE, `${basename(rel).split('.')[0]}-${key}.o`);
+  // <key>/<stem>.o: the object's base name gives libbpf and the simulator the source's object name (global data maps).
+  const obj = join(CACHE, key, `${basename(rel).split('.')[0]}.o`);
   const manifest = `${obj}.deps.json`;
   if (existsSync(obj) && existsSync(manifest)) {
     try {
@@ -98,7 +97,7 @@ function clangOne(rel: string, flags: string[], dir: string): Compiled {
       // rebuild
     }
   }
-  mkdirSync(CACHE, { recursive: true });
+  mkdirSync(dirname(obj), { recursive: true });
   const tmp = `${obj}.${process.pid}.tmp`;
   const dep = `${obj}.${process.pid}.d`;
   const r = spawnSync('clang', ['-O2', '-g', '-target', 'bpf', '-c', rel, '-o', tmp, ...flags, '-MD', '-MF', dep], {
@@ -135,7 +134,7 @@ export function compileRow(row: CorpusRow, dir = REALWORLD): Compiled {
   const other = clangOne(linkWith, row.flags, dir);
   if (!other.objectPath) return other;
   // Named after the main file, so that libbpf and the simulator derive the same object name from it.
-  const out = join(CACHE, `link-${sha(readFileSync(main.objectPath), readFileSync(other.objectPath))}`, `${basename(row.path).replace(/\.c$/, '')}.o`);
+  const out = join(CACHE, `link-${sha(readFileSync(main.objectPath), readFileSync(other.objectPath))}`, `${basename(row.path).split('.')[0]}.o`);
   if (existsSync(out)) return { objectPath: out };
   mkdirSync(dirname(out), { recursive: true });
   const tmp = `${out}.${process.pid}.tmp.o`;
@@ -220,6 +219,8 @@ export interface ProgramResult {
   kernelRunError?: string;
   /** How the kernel loaded it (besides "only this program"): e.g. "type XDP (section xdp_sock)", "device-bound". */
   loading: string[];
+  /** The kernel's verdicts over the packets (XDP_PASS: 120, ...): whether the seeds made the program decide things. */
+  verdicts: Record<string, number>;
   /** The first differences, one line each: packet, retval, byte or map. */
   differences: string[];
   /** True when everything that ran agreed (the kernel ran it, and every packet and map agreed). */
@@ -250,7 +251,7 @@ const first = (text: string, n = 6) => {
 export function runProgram(row: CorpusRow, program: string, frames: Frame[], dir = REALWORLD): ProgramResult {
   const r: ProgramResult = {
     file: row.path, program, corpusKernelLoads: row.kernelLoads, compiles: false, simLoads: false, kernelLoads: false,
-    kernelRuns: false, packets: 0, packetsAgreeing: 0, maps: 0, mapsAgreeing: 0, loading: [], differences: [], agrees: false,
+    kernelRuns: false, packets: 0, packetsAgreeing: 0, maps: 0, mapsAgreeing: 0, loading: [], verdicts: {}, differences: [], agrees: false,
   };
   const compiled = compileRow(row, dir);
   if (!compiled.objectPath) {
@@ -260,18 +261,13 @@ export function runProgram(row: CorpusRow, program: string, frames: Frame[], dir
   r.compiles = true;
   const seed = seedFor(row, program);
   if (seed) r.seed = seed.path;
-  const srcPath = join(dir, row.path);
-  const objectName = defaultObjectName(srcPath);
+  const objectName = defaultObjectName(compiled.objectPath);
 
-  // Simulator.
+  // Simulator: the object as `xdp-lens run OBJECT.o --program NAME --maps SEED` loads it.
   let session: Session | undefined;
-  let obj: LoadedObject | undefined;
   try {
-    const loaded = loadObject(readFileSync(compiled.objectPath), srcPath);
-    const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
-    if (!loaded.object || errors.length > 0) throw new Error(errors.map((d) => d.message).join('\n') || 'cannot load');
-    obj = loaded.object;
-    session = new Session(obj, { program, nrCpus: nproc(), cpu: 0, maps: seed?.maps, mapsFile: seed?.path });
+    const { object } = loadProgramFileWithObject(compiled.objectPath);
+    session = new Session(object, { program, nrCpus: nproc(), cpu: 0, maps: seed?.maps, mapsFile: seed?.path });
     r.simLoads = true;
   } catch (e) {
     r.simError = first((e as Error).message, 4);
@@ -319,6 +315,10 @@ export function runProgram(row: CorpusRow, program: string, frames: Frame[], dir
     return r;
   }
   r.kernelRuns = true;
+  for (const k of kernel.results) {
+    const v = k.errno !== undefined ? `errno ${k.errno}` : actionOf(k.retval) === 'XDP_ABORTED' && k.retval !== 0 ? `retval ${k.retval}` : actionOf(k.retval);
+    r.verdicts[v] = (r.verdicts[v] ?? 0) + 1;
+  }
   if (!session) return r;
 
   const diffs: string[] = [];
