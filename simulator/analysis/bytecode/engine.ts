@@ -11,10 +11,11 @@ import type { LoadedObject, LoadedProgram, MapDef } from '../../elf/types.ts';
 import { BPF_F_RDONLY_PROG, MapType } from '../../elf/types.ts';
 import type { Insn } from '../../isa/insn.ts';
 import {
-  CALL_HELPER, CALL_LOCAL, OPCODES, PSEUDO_FUNC, PSEUDO_IMM64, PSEUDO_MAP_FD, PSEUDO_MAP_IDX, PSEUDO_MAP_IDX_VALUE,
+  CALL_HELPER, CALL_KFUNC, CALL_LOCAL, OPCODES, PSEUDO_FUNC, PSEUDO_IMM64, PSEUDO_MAP_FD, PSEUDO_MAP_IDX, PSEUDO_MAP_IDX_VALUE,
   PSEUDO_MAP_VALUE, aluVariant, atomicOp, type JmpOp, type OpcodeInfo,
 } from '../../isa/opcodes.ts';
 import { helperName } from '../../isa/helper-names.ts';
+import { kfuncInfo } from '../../isa/kfunc-names.ts';
 import { immToU32, immToU64 } from '../../isa/width.ts';
 import type { RuleId } from '../findings.ts';
 import { liveness, predecessorCounts, prunePoints } from './liveness.ts';
@@ -228,7 +229,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
   const nullCheck = (st: State, base: Reg, pc: number): void => {
     if (!nullable(base)) return;
     const b = base as Reg & { nullId: number };
-    report('map-value-null', pc, msg.mapValueNull(b.k === 'value' ? mapOf(b.map) : undefined));
+    report('map-value-null', pc, b.k === 'mem' && b.from ? msg.kfuncNull(b.from) : msg.mapValueNull(b.k === 'value' ? mapOf(b.map) : undefined));
     // Go on as if it had been checked, so that one missing check gives one finding.
     setNull(st, b.nullId, false, pc);
   };
@@ -315,13 +316,25 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     const b: Reg = info.srcReg ? st.regs[insn.src] : scalarReg(constant(info.width === 64 ? immToU64(insn.imm) : immToU32(insn.imm)), pc);
     if (op === 'mov' && info.width === 64) {
       // A register copy keeps the value's identity, so a later comparison on either copy refines both.
-      st.regs[insn.dst] = b.k === 'scalar' ? { k: 'scalar', s: b.s, def: pc } : b;
+      st.regs[insn.dst] = b.k === 'scalar' ? { k: 'scalar', s: b.s, def: pc, shl32: b.shl32 } : b;
       return true;
     }
     const as = asScalar(a);
     const bs = asScalar(b);
     if (as && bs) {
       const s = info.width === 64 ? alu64(op, as, bs, insn.off) : alu32(op, as, bs, insn.off);
+      const by32 = info.width === 64 && !info.srcReg && insn.imm === 32;
+      if (by32 && op === 'lsh' && a.k === 'scalar') {
+        st.regs[insn.dst] = { k: 'scalar', s, def: pc, shl32: as };
+        return true;
+      }
+      // `(x << 32) s>> 32` (an int widened to 64 bits) is x itself when x fits in 32 signed bits, `(x << 32) >> 32`
+      // when it fits in 32 unsigned bits: keep x's identity, so a comparison of the widened copy refines x too.
+      const x = by32 && a.k === 'scalar' ? a.shl32 : undefined;
+      if (x && ((op === 'arsh' && x.smin >= -(1n << 31n) && x.smax < 1n << 31n) || (op === 'rsh' && x.umax < 1n << 32n))) {
+        st.regs[insn.dst] = { k: 'scalar', s: x, def: pc };
+        return true;
+      }
       st.regs[insn.dst] = scalarReg(s, pc);
       return true;
     }
@@ -505,6 +518,39 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         const a = r[i];
         if (a.k === 'stack') clobberStackFrom(st, a.frame, a.off, undefined);
       }
+    }
+    r[0] = r0;
+    r[1] = r[2] = r[3] = r[4] = r[5] = NONE;
+  };
+
+  // ---- kfunc calls (the result types of check_kfunc_call) ----
+  const kfuncCall = (st: State, index: number, pc: number): void => {
+    const r = st.regs;
+    const name = prog.kfuncs?.[index]?.name ?? '';
+    const info = kfuncInfo(name);
+    let r0: Reg;
+    switch (info?.ret) {
+      case 'slice':
+      case 'nf_conn':
+        r0 = { k: 'mem', nullId: nextId++, from: name };
+        break;
+      case 'void':
+        r0 = NONE;
+        break;
+      case 'bool':
+        r0 = scalarReg(unsignedRange(0n, 1n, false), pc);
+        break;
+      case 'u32':
+        r0 = scalarReg(unsignedRange(0n, 0xffffffffn, false), pc);
+        break;
+      default:
+        r0 = scalarReg(OPAQUE, pc);
+    }
+    // A kfunc may write through any stack pointer it gets (a dynptr it initialises, a buffer, opts).
+    for (let i = 1; i <= 5; i++) {
+      const a = r[i];
+      if (a.k === 'stack') clobberStackFrom(st, a.frame, a.off, undefined);
+      if (a.k === 'value' && info?.writes.includes(i) && readonlyMap(a.map)) report('readonly-write', pc, msg.readonlyWrite(mapOf(a.map), 'helper'));
     }
     r[0] = r0;
     r[1] = r[2] = r[3] = r[4] = r[5] = NONE;
@@ -734,6 +780,9 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
             st.pc = pc + 1 + insn.imm;
           } else if (insn.src === CALL_HELPER) {
             helperCall(st, insn.imm, pc);
+            st.pc = pc + 1;
+          } else if (insn.src === CALL_KFUNC) {
+            kfuncCall(st, insn.imm, pc);
             st.pc = pc + 1;
           } else {
             r[0] = scalarReg(OPAQUE, pc);

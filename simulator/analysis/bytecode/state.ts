@@ -14,7 +14,8 @@ import { type Scalar, covers as scalarCovers } from './scalar.ts';
  */
 export type Reg =
   | { readonly k: 'none' }
-  | { readonly k: 'scalar'; readonly s: Scalar; readonly def: number }
+  /** `shl32`: this value is `x << 32` for the scalar x (a sign or zero extension of x's low half in progress). */
+  | { readonly k: 'scalar'; readonly s: Scalar; readonly def: number; readonly shl32?: Scalar }
   | { readonly k: 'ctx'; readonly off: number }
   | { readonly k: 'pkt'; readonly id: number; readonly off: number; readonly gen: number }
   | { readonly k: 'meta'; readonly id: number; readonly off: number; readonly gen: number }
@@ -22,7 +23,7 @@ export type Reg =
   | { readonly k: 'stack'; readonly frame: number; readonly off: number | undefined }
   | { readonly k: 'map'; readonly map: number }
   | { readonly k: 'value'; readonly map: number; readonly off: number | undefined; readonly nullId: number }
-  | { readonly k: 'mem'; readonly nullId: number }
+  | { readonly k: 'mem'; readonly nullId: number; readonly from?: string }
   | { readonly k: 'func'; readonly pc: number }
   | { readonly k: 'ptr' };
 

@@ -27,6 +27,7 @@ import {
   isNullConst,
   joinVals,
   single,
+  stamp,
   stateKey,
   type ConstVal,
   type LookupInfo,
@@ -277,7 +278,7 @@ export class Analyzer {
       if (value && value.type !== 'initializer_list') v = this.eval(value, st).v;
       else if (value) this.evalChildren(value, st);
       if (shape.dims.length > 0) v = TOP;
-      st.vars.set(shape.name, { v: retype(v, t), t });
+      st.vars.set(shape.name, { v: stamp(retype(v, t), st), t });
     }
   }
 
@@ -392,7 +393,7 @@ export class Analyzer {
     const tv = e ? this.eval(e, st) : { v: TOP };
     const frame = this.frame;
     if (frame.isProgram) this.checkReturn(n, e, tv, st);
-    else frame.returns.push({ state: st, tv });
+    else frame.returns.push({ state: st, tv: { v: stamp(tv.v, st), t: tv.t } });
   }
 
   // ---- calls used as statements, macros as statements -----------------------------------------------------------
@@ -465,6 +466,8 @@ export class Analyzer {
           this.nullChecked(op === '==' ? f : t, ptr.id);
           markNull(op === '==' ? t : f, ptr.id);
         }
+        this.refineConsts(left, op, r, t, f);
+        this.refineConsts(right, op, l, t, f, true);
         return [t, f];
       }
       if (left && right && (op === '<' || op === '<=' || op === '>' || op === '>=')) {
@@ -475,6 +478,8 @@ export class Analyzer {
         const t = st;
         const f = clone(st);
         this.refineBounds(l, op, r, t, f);
+        this.refineConsts(left, op, r, t, f);
+        this.refineConsts(right, op, l, t, f, true);
         return [t, f];
       }
     }
@@ -489,7 +494,48 @@ export class Analyzer {
       this.nullChecked(st, v.id);
       markNull(f, v.id);
     }
+    this.refineConsts(node, '!=', { k: 'consts', vals: [{ v: 0 }] }, st, f);
     return [st, f];
+  }
+
+  /**
+   * Path conditions: `x OP k` with `x` a local holding known constants and `k` a constant keeps, on each side of the
+   * branch, only the constants for which the comparison has that outcome (`if (action >= 0) return action;` returns
+   * no negative action). `swapped`: the local is the right operand. Unsigned locals keep negative constants on both
+   * sides (their comparison is of the converted value).
+   */
+  private refineConsts(node: Node, op: string, other: Val, t: State, f: State, swapped = false): void {
+    let inner = unparen(node);
+    while (inner.type === 'cast_expression' && inner.childForFieldName('value')) inner = unparen(inner.childForFieldName('value')!);
+    if (inner.type !== 'identifier') return;
+    const k = single(other);
+    const slot = t.vars.get(inner.text);
+    if (k === undefined || !slot || slot.v.k !== 'consts' || (slot.t && (slot.t.ptr > 0 || slot.t.dims.length > 0))) return;
+    const unsigned = !!slot.t && /\b(?:unsigned|__u\d+|u\d+|uint\d+_t|size_t|__be\d+|__le\d+)\b/.test(slot.t.base);
+    const cmp = (x: number): boolean | undefined => {
+      if (unsigned && (x < 0 || k < 0)) return undefined;
+      const [a, b] = swapped ? [k, x] : [x, k];
+      switch (op) {
+        case '==': return a === b;
+        case '!=': return a !== b;
+        case '<': return a < b;
+        case '<=': return a <= b;
+        case '>': return a > b;
+        case '>=': return a >= b;
+        default: return undefined;
+      }
+    };
+    const vals = slot.v.vals;
+    const more = slot.v.more;
+    const keep = (want: boolean) => vals.filter((c) => {
+      const r = cmp(c.v);
+      return r === undefined || r === want;
+    });
+    const tv = keep(true);
+    const fv = keep(false);
+    if (tv.length !== vals.length) t.vars.set(inner.text, { v: { k: 'consts', vals: tv, more }, t: slot.t });
+    const fslot = f.vars.get(inner.text);
+    if (fslot && fv.length !== vals.length) f.vars.set(inner.text, { v: { k: 'consts', vals: fv, more }, t: fslot.t });
   }
 
   /**
@@ -974,7 +1020,7 @@ export class Analyzer {
         const name = target.text;
         const slot = st.vars.get(name);
         if (slot) {
-          st.vars.set(name, { v: retype(value.v, slot.t), t: slot.t });
+          st.vars.set(name, { v: stamp(retype(value.v, slot.t), st), t: slot.t });
           return;
         }
         const g = this.global(name);
@@ -1587,8 +1633,9 @@ export class Analyzer {
     const bad = v.vals.filter((c) => foreignOf(c) || c.v < 0 || c.v > 4 || !Number.isInteger(c.v));
     if (bad.length) this.invalidAction(at, bad, expr);
     const intended = v.vals.filter((c) => !foreignOf(c));
-    if (intended.some((c) => c.v === 4 && !c.callee?.startsWith('bpf_')) && !st.redirected) this.redirectWithoutTarget(ret, at, st);
-    if (intended.some((c) => c.v === 3) && !st.wrote) {
+    // Each value is judged by what its own path did (stamped on it) or what every path to here did.
+    if (intended.some((c) => c.v === 4 && !c.callee?.startsWith('bpf_') && !c.redirected) && !st.redirected) this.redirectWithoutTarget(ret, at, st);
+    if (intended.some((c) => c.v === 3 && !c.wrote) && !st.wrote) {
       this.report(
         'tx-unmodified',
         at,

@@ -23,6 +23,12 @@ export interface ConstVal {
   note?: string;
   /** The function it was returned from, when it came out of a call. */
   callee?: string;
+  /**
+   * The frame had been written / a redirect target set on the path that produced this value (stamped when it is
+   * stored into a local or returned by a callee), so a join of paths does not lose what the value's own path did.
+   */
+  wrote?: boolean;
+  redirected?: boolean;
 }
 
 export interface StaleInfo {
@@ -207,10 +213,20 @@ function hash(s: string): string {
 export function constsUnion(a: ConstVal[], b: ConstVal[], more: boolean): Val {
   const out = [...a];
   for (const c of b) {
-    if (!out.some((o) => o.v === c.v && o.name === c.name && o.origin?.range.line === c.origin?.range.line)) out.push(c);
+    const i = out.findIndex((o) => o.v === c.v && o.name === c.name && o.origin?.range.line === c.origin?.range.line);
+    if (i < 0) out.push(c);
+    // The same constant from two paths: what both paths did.
+    else if ((out[i].wrote && !c.wrote) || (out[i].redirected && !c.redirected)) out[i] = { ...out[i], wrote: (out[i].wrote && c.wrote) || undefined, redirected: (out[i].redirected && c.redirected) || undefined };
   }
   if (out.length > MAX_CONSTS) return { k: 'top' };
   return { k: 'consts', vals: out, more: more || undefined };
+}
+
+/** The value with what its path did so far stamped on each constant (see ConstVal.wrote). */
+export function stamp(v: Val, st: State): Val {
+  if (v.k !== 'consts' || (!st.wrote && !st.redirected)) return v;
+  if (v.vals.every((c) => (c.wrote || !st.wrote) && (c.redirected || !st.redirected))) return v;
+  return { ...v, vals: v.vals.map((c) => ({ ...c, wrote: c.wrote || st.wrote || undefined, redirected: c.redirected || st.redirected || undefined })) };
 }
 
 export function single(v: Val): number | undefined {
