@@ -21,7 +21,7 @@ import {
   type StatusParams,
   type XdpAction,
 } from '../server/protocol.ts';
-import { faultMessage, findXdpFunctions, formatDuration, isXdpSource, runLensTitle, statusText } from './format.ts';
+import { faultMessage, findXdpFunctions, formatDuration, isXdpSource, refusalBanner, runLensTitle, statusText } from './format.ts';
 import { addRecent, captureChoices, isStale, restrictSettings, settingsKey, type RunStamp } from './state.ts';
 import { renderPacketDetail } from './hex.ts';
 import { RunDecorations, PacketsProvider, type PacketNode } from './views.ts';
@@ -90,7 +90,7 @@ export class XdpLensContext implements vscode.Disposable {
     command('xdpLens.showPacket', (index?: number | PacketNode) => this.showPacket(index));
     command('xdpLens.openOutputCaptures', () => this.openOutputCaptures());
     command('xdpLens.showBytecode', (uri?: vscode.Uri) => this.showBytecode(uri));
-    command('xdpLens.compareWithKernel', (uri?: vscode.Uri | string, capture?: string) => this.compareWithKernel(uri, capture));
+    command('xdpLens.compareWithKernel', (uri?: vscode.Uri | string, capture?: string, maps?: string) => this.compareWithKernel(uri, capture, maps));
     command('xdpLens.filterPackets', () => this.filterPackets());
     command('xdpLens.showPackets', () => vscode.commands.executeCommand('xdpLens.packets.focus'));
 
@@ -302,7 +302,9 @@ export class XdpLensContext implements vscode.Disposable {
   private refreshRunViews(): void {
     const stale = this.stale();
     this.decorations.showRun(this.lastRun?.summary, stale);
-    this.packetsView.message = this.lastRun && stale ? 'The file or settings changed since this run: results are stale. Run "XDP: Re-run".' : undefined;
+    const banner = this.lastRun ? refusalBanner(this.lastRun.summary) : undefined;
+    const staleText = this.lastRun && stale ? 'The file or settings changed since this run: results are stale. Run "XDP: Re-run".' : undefined;
+    this.packetsView.message = [banner, staleText].filter(Boolean).join(' ') || undefined;
     this.lensChanged.fire();
   }
 
@@ -332,6 +334,11 @@ export class XdpLensContext implements vscode.Disposable {
       lenses.push(new vscode.CodeLens(range, { title: '$(play) Run on capture', command: 'xdpLens.runOnCapture', arguments: [doc.uri.toString()] }));
       if (run && run.summary.program === fn.name) {
         lenses.push(new vscode.CodeLens(range, { title: runLensTitle(run.summary, stale), command: 'xdpLens.showPackets', arguments: [] }));
+        const first = run.summary.verifierRefuses?.[0];
+        if (first) {
+          const title = `$(error) ${first.message.length > 120 ? `${first.message.slice(0, 119)}…` : first.message}`;
+          lenses.push(new vscode.CodeLens(range, { title, command: 'revealLine', arguments: [{ lineNumber: Math.max(0, (first.line ?? 1) - 1), at: 'center' }] }));
+        }
       }
     }
     return lenses;
@@ -441,17 +448,20 @@ export class XdpLensContext implements vscode.Disposable {
     await vscode.window.showTextDocument(bdoc, { viewColumn: vscode.ViewColumn.Beside, preview: true });
   }
 
-  async compareWithKernel(uri?: vscode.Uri | string, capture?: string): Promise<CompareKernelResult | undefined> {
+  async compareWithKernel(uri?: vscode.Uri | string, capture?: string, maps?: string): Promise<CompareKernelResult | undefined> {
     this.requireTrust('Comparing with the kernel');
     const doc = await this.xdpDocument(uri);
     const path = capture ?? this.lastRun?.params.capture ?? (await this.pickCapture(doc));
     if (!path) return undefined;
+    // The same map seed as the last run of this file, when it had one, so both sides start from the run's maps.
+    const run = this.lastRun?.params.uri === doc.uri.toString() ? (this.lastRun.params as RunParams & { maps?: string }) : undefined;
+    const seed = maps ?? run?.maps;
     if (doc.isDirty) await doc.save();
     await this.ensureClient();
     const t0 = Date.now();
     const r = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `XDP: comparing ${basename(doc.uri.fsPath)} with the kernel on ${basename(path)}` },
-      () => this.request<CompareKernelResult>(CompareKernelRequest, { uri: doc.uri.toString(), capture: path } satisfies CompareKernelParams),
+      () => this.request<CompareKernelResult>(CompareKernelRequest, { uri: doc.uri.toString(), capture: path, ...(seed ? { maps: seed } : {}) } satisfies CompareKernelParams),
     );
     this.log(`compare with kernel ${doc.uri.fsPath} on ${path}: ${r.available ? `${r.compared} packets, ${r.differing} differing` : r.reason} in ${formatDuration(Date.now() - t0)}`);
     if (!r.available) {
@@ -465,7 +475,7 @@ export class XdpLensContext implements vscode.Disposable {
     void vscode.window.showInformationMessage(
       r.differing || r.mapsDiffering
         ? `XDP: ${r.differing} of ${r.compared} packets and ${r.mapsDiffering ?? 0} maps differ between the simulator and the kernel.`
-        : `XDP: simulator and kernel agree on all ${r.compared} packets and on the maps.`,
+        : `XDP: simulator and kernel agree on all ${r.compared} packets and on the maps${r.clockRandom ? ` (${r.clockRandom} differ only where the clock or random source decides)` : ''}.`,
     );
     return r;
   }

@@ -15,15 +15,30 @@ export function formatCounts(byAction: Partial<Record<XdpAction, number>>): stri
 }
 
 /** The CodeLens after a run: counts, packet total, capture name, and whether it is stale or partial. */
-export function runLensTitle(s: Pick<RunSummary, 'byAction' | 'packets' | 'capture' | 'cancelled' | 'captureError' | 'faults'>, stale: boolean): string {
+export function runLensTitle(
+  s: Pick<RunSummary, 'byAction' | 'packets' | 'capture' | 'cancelled' | 'captureError' | 'faults'> & Pick<Partial<RunSummary>, 'verifierRefuses'>,
+  stale: boolean,
+): string {
   const name = s.capture.split(/[\\/]/).pop() ?? s.capture;
   let t = `${formatCounts(s.byAction)} (${plural(s.packets, 'packet')} of ${name}`;
+  // Results of a program that cannot load must not read like those of one that can.
+  if (s.verifierRefuses?.length) t = `$(error) Kernel would refuse this program · simulated only: ${t}`;
   if (s.cancelled) t += ', cancelled';
   if (s.captureError) t += ', capture broken';
   t += ')';
   const faults = s.faults.reduce((n, f) => n + f.count, 0);
   if (faults) t += ` · ${plural(faults, 'fault')}`;
   return stale ? `${t} (stale)` : t;
+}
+
+/** The line above a run's results when the kernel would refuse the program: what it refuses, where, how many more. */
+export function refusalBanner(s: Pick<Partial<RunSummary>, 'verifierRefuses'>): string | undefined {
+  const list = s.verifierRefuses ?? [];
+  if (!list.length) return undefined;
+  const first = list[0]!;
+  const where = first.line ? ` (line ${first.line})` : '';
+  const more = list.length > 1 ? ` and ${plural(list.length - 1, 'more refusal')}` : '';
+  return `The kernel would refuse this program${where}: ${first.message}${more}. These results are simulated only.`;
 }
 
 /** Text after a line where packets left: "← 2 packets → XDP_DROP", several actions joined. */

@@ -117,6 +117,13 @@ export interface RunSummary {
   cancelled?: boolean;
   /** Why exits are shown at the exit instruction rather than at return statements, when they are. */
   attributionNote?: string;
+  /**
+   * The kernel verifier would refuse this program (XDP Lens's own checks, the bytecode tier, the kernel tier when
+   * enabled, or a packet that proved it): the results are what the simulator computes, not what a kernel can run.
+   */
+  verifierRefuses?: { file?: string; line?: number; message: string; rule: string }[];
+  /** Packets that read stack bytes never written (an undefined value in the kernel). */
+  uninitStackReads?: number;
   durationMs: number;
   compileMs: number;
 }
@@ -207,6 +214,10 @@ export interface CompareKernelParams {
   program?: string;
   /** Packets to compare (default 200). */
   limit?: number;
+  /** A --maps JSON file: both sides are seeded with it (the kernel's maps with bpftool map update). */
+  maps?: string;
+  /** Seed of bpf_get_prandom_u32 on the simulator side (default 1). */
+  seed?: number;
 }
 export interface CompareKernelResult {
   /** False when the kernel cannot run the program here; `reason` says why. */
@@ -215,6 +226,8 @@ export interface CompareKernelResult {
   program?: string;
   compared: number;
   differing: number;
+  /** Packets that differ only where the simulator's result depends on the clock or bpf_get_prandom_u32. */
+  clockRandom?: number;
   /** Data maps whose contents after the last packet differ between the simulator and the kernel. */
   mapsDiffering?: number;
   /** The side-by-side table, for a read-only editor tab. */

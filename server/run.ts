@@ -11,7 +11,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { CancellationToken, Connection } from 'vscode-languageserver/node';
-import { Session, XdpLensError, loadProgramFile, ACTIONS, type LoadOptions } from '../simulator/session.ts';
+import { Session, XdpLensError, loadProgramFileWithObject, ACTIONS, type LoadOptions } from '../simulator/session.ts';
+import { RefusalLog, kernelRefusals, refusalText, refusalsBeforeRun, type VerifierRefusal } from '../simulator/verifier-refusals.ts';
 import { Driver, type DriverPacket } from '../simulator/driver/rx.ts';
 import { PROFILES, DEFAULT_PROFILE, DRIVER_MODES, type DriverMode } from '../simulator/driver/profiles.ts';
 import { OutputCaptures } from '../simulator/driver/output.ts';
@@ -247,10 +248,11 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
   }
 
   let obj: LoadedObject;
+  let objectPath: string;
   const tc = performance.now();
   try {
     const c = host.compileOptions(path, settings);
-    obj = loadProgramFile(path, { clang: c.clang, flags: c.flags, includeDirs: c.includeDirs, cacheDir: c.cacheDir, btf: c.btf });
+    ({ object: obj, objectPath } = loadProgramFileWithObject(path, { clang: c.clang, flags: c.flags, includeDirs: c.includeDirs, cacheDir: c.cacheDir, btf: c.btf }));
     for (const n of obj.notes ?? []) host.log(`run: note: ${n}`);
     host.log(
       `run: ${c.clang ?? 'clang'} -O2 -g -target bpf ${[...(c.includeDirs ?? []).map((d) => `-I ${d}`), ...(c.flags ?? [])].join(' ')} -c ${path}` +
@@ -270,6 +272,16 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
     if (e instanceof XdpLensError) return { error: e.message };
     throw e;
   }
+  // What the kernel verifier would refuse: the run goes on, and the summary says so (the editor shows it first).
+  const before: VerifierRefusal[] = refusalsBeforeRun(obj, session.program, session.machine);
+  if (settings.kernelVerifier) {
+    const k = kernelRefusals(objectPath, path, session.program.name);
+    if (k.skipped) host.log(`run: the kernel verifier was not asked: ${k.skipped}`);
+    before.push(...k.refusals);
+  }
+  const refusals = new RefusalLog(before);
+  for (const r of refusals.list) host.log(`run: the kernel would refuse this program: ${refusalText(r)}`);
+  let uninitStackReads = 0;
   // The twin that finds return lines; a run without it credits packets to the exit instruction.
   let returns: ReturnLines | undefined;
   let attributionNote: string | undefined;
@@ -374,6 +386,8 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
     const e = exits.get(ek);
     if (e) e.count++;
     else exits.set(ek, { file, line, action: r.action, count: 1 });
+    refusals.fault(r.fault);
+    if (r.run.uninitStackRead) uninitStackReads++;
     if (r.fault) {
       const fk = `${file}\0${line}\0${r.fault.kind}`;
       const known = faultKeys.list.length;
@@ -404,6 +418,8 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
     ...(captureError ? { captureError } : {}),
     ...(cancelled ? { cancelled } : {}),
     ...(attributionNote ? { attributionNote } : {}),
+    ...(refusals.list.length ? { verifierRefuses: refusals.json() } : {}),
+    ...(uninitStackReads ? { uninitStackReads } : {}),
     durationMs: Math.round(performance.now() - t0),
     compileMs: Math.round(compileMs),
   };

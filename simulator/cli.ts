@@ -1,10 +1,12 @@
 // `xdp-lens`: the headless front end. `run` simulates a program on a capture; `check` analyses C sources.
 // Output formats named here (`--format jsonl`, `--format json`) are contracts other tools depend on: extend them
 // compatibly, never change existing keys.
-import { readFileSync, writeSync } from 'node:fs';
+import { mkdirSync, statSync, writeSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import { parseArgs } from 'node:util';
-import { Session, XdpLensError, loadProgramFile, loadProgramFileWithObject, ACTIONS } from './session.ts';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseInnerTemplate } from './vm/map-load.ts';
+import type { DumpOptions } from './vm/map-json.ts';
+import { Session, XdpLensError, loadProgramFile, loadProgramFileWithObject, ACTIONS, type SessionOptions } from './session.ts';
 import { compareWithKernel, formatComparison } from './kernel-compare.ts';
 import { Driver, type DriverPacket } from './driver/rx.ts';
 import { PROFILES, DEFAULT_PROFILE, DRIVER_MODES, MODE_EXPLANATIONS, type DriverMode } from './driver/profiles.ts';
@@ -16,7 +18,10 @@ import { ReturnLines } from './return-lines.ts';
 import { analyzeFile } from './analysis/index.ts';
 import { formatJson, formatSarif, formatText, REPORT_FORMATS, type ReportFormat } from './analysis/report.ts';
 import type { Finding } from './analysis/findings.ts';
+import { INPUT_LIMITS, InputFileError, readInputFile, readInputText } from './input.ts';
+import { checkProgramSeeds, parseRoutes } from './seeds.ts';
 import type { FibRoute } from './vm/types.ts';
+import { RefusalLog, kernelRefusals, refusalText, refusalsBeforeRun } from './verifier-refusals.ts';
 
 const USAGE = `Usage:
   xdp-lens run PROGRAM CAPTURE [options]     run an XDP program (.c or .o) on a pcap/pcapng capture
@@ -25,30 +30,55 @@ const USAGE = `Usage:
                                              bpftool, as root) and the simulator; verdicts and bytes side by side
   xdp-lens help
 
+CAPTURE may be - (or /dev/stdin) for standard input, or a FIFO: packets are run as they arrive, e.g.
+  tcpdump -i eth0 -U -w - | xdp-lens run prog.c -
+Numbers are decimal. --debug shows the stack of an internal error.
+
 Options for run:
   --program NAME        program to run (function or section name); default: the first XDP program
   --format table|jsonl  output format (default: table)
   --data                jsonl: add "data", the packet from data to data_end after the program ran (hex)
   --maps FILE.json      initial map contents, in the schema of the jsonl output's "maps"
+  --max-entries MAP=N   max_entries of a map, as its loader would set it (repeatable; maps declared with 0 default
+                        to the number of CPUs)
+  --inner-map OUTER=TYPE:KEY:VALUE:ENTRIES
+                        inner-map template of a map of maps that declares none (repeatable; e.g. array:4:4:1)
+  --dump-maps all|N     jsonl: list every map entry (all), or N entries per map (default 10000; the rest is counted
+                        in "mapsSummarised")
   --routes FILE.json    routing table for bpf_fib_lookup: [{"family":"inet","prefix":"10.0.0.0/8","ifindex":2,...}]
-  --budget N            instructions per packet before the run is stopped (default 1000000)
-  --seed N              seed for bpf_get_prandom_u32 (default 1)
-  --cpus N              number of simulated CPUs for per-CPU maps (default 1)
-  --limit N             stop after N packets
+  --conntrack FILE.json connections for the conntrack kfuncs (bpf_xdp_ct_lookup, ...): [{"proto":"tcp","src":"10.0.0.1",
+                        "sport":1234,"dst":"10.0.0.2","dport":80,"status":["ASSURED"],"mark":0,"timeout":60}];
+                        the table after the run is in the jsonl summary line ("conntrack")
+  --vlan-strip          the NIC strips 802.1Q tags (RX VLAN offload) and reports them to bpf_xdp_metadata_rx_vlan_tag
+  --budget N            instructions per packet before the run is stopped (default 1000000, at most 100000000)
+  --seed N              seed for bpf_get_prandom_u32 (default 1; 0 to 4294967295)
+  --cpus N              number of simulated CPUs for per-CPU maps (default 1; 1 to 8192)
+  --limit N             stop after N packets (1 or more)
   --driver MODE         native (default) | readonly-page | generic: how the modelled driver treats the page
   --profile NAME        receive-buffer geometry: mlx5 (default: 256 B headroom, 4096 B frames) | i40e (192 B, 2048 B)
   --queues N            RX queues; packets are spread by an RSS (Toeplitz) hash, one simulated CPU per queue
+                        (default 1; 1 to 4096)
   --exit-lines return|exit
                         return (default for C sources): credit each packet to the return statement it left through
                         (found with a marked twin of the program run in lockstep); exit: the exit instruction's line
   --out-dir DIR         write one pcap per action (xdp_pass.pcap, xdp_drop.pcap, ...) with the packets as they left
                         the program; redirected packets also per target
+  --kernel              also ask the running kernel's verifier whether it loads the program (root, bpftool); a
+                        program the kernel would refuse (this, or what XDP Lens finds itself) still runs, with the
+                        refusal on stderr before the first packet and in the summary ("verifierRefuses")
   -I DIR                extra include directory for clang (repeatable)
   --cflag FLAG          extra clang flag (repeatable)
+  --btf FILE            resolve CO-RE relocations against this BTF (raw BTF such as another machine's
+                        /sys/kernel/btf/vmlinux, or an ELF object with .BTF); default: this kernel's
+                        /sys/kernel/btf/vmlinux, else the program's own BTF (with a note)
 
 Options for compare (exit status 1 when a packet or a map differs, 2 when the kernel cannot run the program):
-  --limit N             packets to compare (default 200); --program, -I, --cflag as for run
+  --limit N             packets to compare (default 200); --program, -I, --cflag, --btf as for run
+  --maps FILE.json      seed the maps of both sides alike (the kernel's with bpftool map update)
+  --seed N, --budget N  as for run (the simulator side)
   --format text|json    text (default) or one JSON object with every row
+                        Differences only where the simulator's result depends on the clock or
+                        bpf_get_prandom_u32 are shown as such and do not count as differing.
 
 Options for check (exit status 1 when any finding is an error, 2 on bad usage):
   --format text|json|sarif  text (default): file:line:col: severity: message [rule]; json: an array of
@@ -56,9 +86,10 @@ Options for check (exit status 1 when any finding is an error, 2 on bad usage):
   --driver MODE         native (default) | readonly-page | generic (readonly-page reports packet writes)
   --source-only         skip the bytecode tier (no clang)
   --kernel              also load the object into the running kernel and report what its verifier refuses, on the
-                        line its log names (needs root, bpftool and a mounted bpffs; a note says when it cannot run)
+                        line its log names; each XDP program alone, with its own type (needs root, bpftool and
+                        unshare; a note says when it cannot run)
   --compile-commands F  take include directories and defines from a compile_commands.json
-  -I DIR, --cflag FLAG  as for run
+  -I DIR, --cflag FLAG, --btf FILE  as for run
 `;
 
 /**
@@ -99,13 +130,8 @@ function hex(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 }
 
-function readJson(path: string, what: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new XdpLensError(`cannot read ${what} file ${path}: ${(e as Error).message}`);
-  }
+function readJson(path: string, what: string, limit: number): unknown {
+  const text = readInputText(path, `${what} file`, limit);
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -119,15 +145,96 @@ function formatTs(tsNs: bigint): string {
   return `${s}.${ns.toString().padStart(9, '0')}`;
 }
 
-function intOpt(v: string | undefined, name: string, dflt: number): number {
+/**
+ * The accepted range of each numeric option. CPUs: the kernel's largest NR_CPUS (CONFIG_NR_CPUS_RANGE_END, 8192 with
+ * MAXSMP); queues: the most RX queues a net device can have (4096); budget: 100 million instructions per packet, a
+ * hundred times the verifier's complexity limit, about a minute of simulation.
+ */
+export const RANGES = {
+  cpus: [1, 8192],
+  queues: [1, 4096],
+  budget: [1, 100_000_000],
+  limit: [1, Number.MAX_SAFE_INTEGER],
+  seed: [0, 0xffffffff],
+} as const satisfies Record<string, readonly [number, number]>;
+
+/** A numeric option: decimal digits only (no sign, no hex, no exponent), inside its range. */
+function intOpt(v: string | undefined, name: keyof typeof RANGES, dflt: number): number {
   if (v === undefined) return dflt;
+  const [min, max] = RANGES[name];
+  const range = `${min} to ${max === Number.MAX_SAFE_INTEGER ? '2^53-1' : max}`;
+  if (!/^[0-9]+$/.test(v)) throw new XdpLensError(`--${name} takes a decimal whole number from ${range}, not '${v}'`);
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new XdpLensError(`--${name} takes a non-negative whole number, not '${v}'`);
+  if (n < min || n > max) throw new XdpLensError(`--${name} is out of range: ${v} (accepted: ${range})`);
   return n;
 }
 
+/**
+ * parseArgs, except that a string option's value may look like an option: parseArgs refuses `--cflag -DX` ("argument
+ * is ambiguous"), so `--name value` is joined into `--name=value` first for every string option.
+ */
+function parseArgsJoined<T extends ParseArgsConfig>(config: T) {
+  const strings = Object.entries(config.options ?? {}).filter(([, o]) => o.type === 'string').map(([k]) => `--${k}`);
+  const argv = config.args ?? [];
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      for (let j = i; j < argv.length; j++) joined.push(argv[j]!);
+      break;
+    }
+    if (strings.includes(a) && i + 1 < argv.length) joined.push(`${a}=${argv[++i]}`);
+    else joined.push(a);
+  }
+  config.args = joined;
+  return parseArgs(config);
+}
+
+/** The --out-dir directory, created when missing; a clear error when it names something else. */
+function outDir(dir: string): string {
+  let st;
+  try {
+    st = statSync(dir);
+  } catch {
+    try {
+      mkdirSync(dir, { recursive: true });
+      return dir;
+    } catch (e) {
+      throw new XdpLensError(`--out-dir ${dir}: cannot create the directory: ${(e as Error).message}`);
+    }
+  }
+  if (!st.isDirectory()) throw new XdpLensError(`--out-dir ${dir} is not a directory (the output captures are written into one)`);
+  return dir;
+}
+
+/** --max-entries MAP=N and --inner-map OUTER=TYPE:KEY:VALUE:ENTRIES (both repeatable) as Session options. */
+function mapLoadFlags(maxEntries: string[] | undefined, innerMaps: string[] | undefined): Pick<SessionOptions, 'maxEntries' | 'innerMaps'> {
+  const out: Pick<SessionOptions, 'maxEntries' | 'innerMaps'> = {};
+  for (const v of maxEntries ?? []) {
+    const m = /^([^=]+)=(\d{1,10})$/.exec(v);
+    const n = m ? Number(m[2]) : NaN;
+    if (!m || n < 1 || n > 0xffffffff) throw new XdpLensError(`--max-entries takes MAP=N with N from 1 to 4294967295, not '${v}'`);
+    (out.maxEntries ??= {})[m[1]] = n;
+  }
+  for (const v of innerMaps ?? []) {
+    const eq = v.indexOf('=');
+    const t = eq > 0 ? parseInnerTemplate(v.slice(eq + 1)) : `'${v}' is not OUTER=TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES`;
+    if (typeof t === 'string') throw new XdpLensError(`--inner-map: ${t}`);
+    (out.innerMaps ??= {})[v.slice(0, eq)] = t;
+  }
+  return out;
+}
+
+/** --dump-maps all|N: how much of each map the jsonl output lists. */
+function dumpMapsFlag(v: string | undefined): DumpOptions {
+  if (v === undefined) return {};
+  if (v === 'all') return { all: true };
+  if (/^\d{1,9}$/.test(v) && Number(v) >= 1) return { limit: Number(v) };
+  throw new XdpLensError(`--dump-maps is all or a number of entries per map from 1 to 999999999, not '${v}'`);
+}
+
 function cmdRun(argv: string[]): number {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseArgsJoined({
     args: argv,
     allowPositionals: true,
     options: {
@@ -136,6 +243,8 @@ function cmdRun(argv: string[]): number {
       data: { type: 'boolean', default: false },
       maps: { type: 'string' },
       routes: { type: 'string' },
+      conntrack: { type: 'string' },
+      'vlan-strip': { type: 'boolean', default: false },
       budget: { type: 'string' },
       seed: { type: 'string' },
       cpus: { type: 'string' },
@@ -147,9 +256,16 @@ function cmdRun(argv: string[]): number {
       queues: { type: 'string' },
       'out-dir': { type: 'string' },
       'exit-lines': { type: 'string', default: 'return' },
+      btf: { type: 'string' },
+      kernel: { type: 'boolean', default: false },
+      'max-entries': { type: 'string', multiple: true },
+      'inner-map': { type: 'string', multiple: true },
+      'dump-maps': { type: 'string' },
     },
   });
   if (positionals.length !== 2) throw new XdpLensError(`run takes PROGRAM and CAPTURE\n\n${USAGE}`);
+  const mapOpts = mapLoadFlags(values['max-entries'], values['inner-map']);
+  const dumpMaps = dumpMapsFlag(values['dump-maps']);
   if (values['exit-lines'] !== 'return' && values['exit-lines'] !== 'exit')
     throw new XdpLensError(`--exit-lines is return or exit, not '${values['exit-lines']}'`);
   const [programPath, capturePath] = positionals;
@@ -160,29 +276,60 @@ function cmdRun(argv: string[]): number {
   if (!DRIVER_MODES.includes(mode)) throw new XdpLensError(`--driver is one of ${DRIVER_MODES.join(', ')}, not '${values.driver}'`);
   const profile = PROFILES[values.profile ?? DEFAULT_PROFILE];
   if (!profile) throw new XdpLensError(`--profile is one of ${Object.keys(PROFILES).join(', ')}, not '${values.profile}'`);
-  const queues = Math.max(1, intOpt(values.queues, 'queues', 1));
+  const queues = intOpt(values.queues, 'queues', 1);
+  const cpus = intOpt(values.cpus, 'cpus', 1);
+  const budget = values.budget !== undefined ? intOpt(values.budget, 'budget', 1_000_000) : undefined;
+  const seed = intOpt(values.seed, 'seed', 1);
+  const limit = values.limit !== undefined ? intOpt(values.limit, 'limit', 1) : Infinity;
+  const dir = values['out-dir'] !== undefined ? outDir(values['out-dir']) : undefined;
+  const maps = values.maps ? readJson(values.maps, '--maps', INPUT_LIMITS.maps) : undefined;
+  const conntrack = values.conntrack ? readJson(values.conntrack, '--conntrack', INPUT_LIMITS.maps) : undefined;
+  let routes: FibRoute[] | undefined;
+  if (values.routes) {
+    const r = parseRoutes(readJson(values.routes, '--routes', INPUT_LIMITS.routes), values.routes);
+    if ('errors' in r) throw new XdpLensError(r.errors.join('\n'));
+    routes = r.routes;
+  }
 
-  const obj = loadProgramFile(programPath, { includeDirs: values.I, clangFlags: values.cflag });
-  const maps = values.maps ? readJson(values.maps, '--maps') : undefined;
-  const routes = values.routes ? (readJson(values.routes, '--routes') as FibRoute[]) : undefined;
+  const { object: obj, objectPath } = loadProgramFileWithObject(programPath, { includeDirs: values.I, clangFlags: values.cflag, btf: values.btf });
+  for (const n of obj.notes ?? []) err(`xdp-lens: note: ${n}\n`);
+  if (maps !== undefined) {
+    const errors = checkProgramSeeds(maps, obj.programs.map((p) => p.name), values.maps!);
+    if (errors.length) throw new XdpLensError(errors.join('\n'));
+  }
   const makeSession = (o: typeof obj) =>
     new Session(o, {
       program: values.program,
       maps,
       mapsFile: values.maps,
       routes,
-      budget: values.budget ? intOpt(values.budget, 'budget', 1_000_000) : undefined,
-      seed: intOpt(values.seed, 'seed', 1),
-      nrCpus: Math.max(queues, intOpt(values.cpus, 'cpus', 1)),
+      conntrack,
+      conntrackFile: values.conntrack,
+      budget,
+      seed,
+      nrCpus: Math.max(queues, cpus),
+      ...mapOpts,
     });
-  const driverOpts = { mode, profile, queues, queueOf: queues > 1 ? rssQueueOf : undefined };
+  const driverOpts = { mode, profile, queues, queueOf: queues > 1 ? rssQueueOf : undefined, vlanStrip: values['vlan-strip'] };
   const session = makeSession(obj);
+  for (const n of session.notes) err(`xdp-lens: note: ${n}\n`);
   const driver = new Driver(session, driverOpts);
+  // A program the kernel would refuse still runs, but says so first (stderr, so that jsonl stays valid) and last.
+  const before = refusalsBeforeRun(obj, session.program, session.machine);
+  if (values.kernel) {
+    const k = kernelRefusals(objectPath, programPath, session.program.name);
+    if (k.skipped) err(`xdp-lens: note: the kernel verifier was not asked: ${k.skipped}\n`);
+    before.push(...k.refusals);
+  }
+  const refusals = new RefusalLog(before);
+  for (const r of refusals.list) err(`xdp-lens: the kernel would refuse this program: ${refusalText(r)}\n`);
+  if (refusals.list.length) err('xdp-lens: running it anyway; the results show what the program would do, not what a kernel can run\n');
+  let uninitStackReads = 0;
   // The return statement each packet left through (see return-lines.ts); C sources only.
   let returns: { lines: ReturnLines; text: string[] } | undefined;
   if (values['exit-lines'] === 'return' && extname(programPath) === '.c') {
-    const source = readFileSync(programPath, 'utf8');
-    const t = ReturnLines.create(programPath, source, { includeDirs: values.I, flags: values.cflag }, (o) => {
+    const source = readInputText(programPath, 'program', INPUT_LIMITS.source);
+    const t = ReturnLines.create(programPath, source, { includeDirs: values.I, flags: values.cflag, btf: values.btf }, (o) => {
       const s = makeSession(o);
       return { session: s, driver: new Driver(s, driverOpts) };
     });
@@ -195,8 +342,12 @@ function cmdRun(argv: string[]): number {
     const text = returns!.text[line - 1] ?? '';
     return { file: r.run.exitLoc?.file ?? programPath, line, column: Math.max(0, text.search(/\breturn\b/)) + 1 };
   };
-  const outputs = values['out-dir'] ? new OutputCaptures(values['out-dir']) : undefined;
-  const limit = values.limit !== undefined ? intOpt(values.limit, 'limit', 0) : Infinity;
+  let outputs: OutputCaptures | undefined;
+  try {
+    outputs = dir !== undefined ? new OutputCaptures(dir) : undefined;
+  } catch (e) {
+    throw new XdpLensError(`--out-dir ${dir}: cannot write the output captures: ${(e as Error).message}`);
+  }
 
   const counts = new Map<string, number>(ACTIONS.map((a) => [a, 0]));
   let packets = 0;
@@ -214,7 +365,8 @@ function cmdRun(argv: string[]): number {
     out(`${'#'.padStart(6)}  ${'time'.padEnd(12)} ${'len'.padStart(5)}  ${'summary'.padEnd(58)} ${'action'.padEnd(13)} exit`);
   }
 
-  const reader = openCapture(capturePath);
+  // From a pipe, what is buffered is written before each wait for more packets: verdicts show as packets arrive.
+  const reader = openCapture(capturePath, { beforeWait: flush });
   try {
     for (;;) {
       if (packets >= limit) break;
@@ -236,6 +388,9 @@ function cmdRun(argv: string[]): number {
       packets++;
       counts.set(r.action, (counts.get(r.action) ?? 0) + 1);
       if (r.fault) faults++;
+      const proved = refusals.fault(r.fault);
+      if (proved) err(`xdp-lens: packet ${pkt.index}: the kernel would refuse this program: ${refusalText(proved)}\n`);
+      if (r.run.uninitStackRead) uninitStackReads++;
       if (r.invalidAction) invalid++;
       if (pkt.truncated) truncated++;
       if (format === 'jsonl') out(JSON.stringify(packetRecord(pkt, r, values.data, ret)));
@@ -259,19 +414,26 @@ function cmdRun(argv: string[]): number {
     driver: { mode, profile: profile.name, queues, counters: driver.stats() },
     ...(outputs ? { outputs: outputs.files() } : {}),
     ...(captureError ? { captureError: captureError.message } : {}),
+    ...(refusals.list.length ? { verifierRefuses: refusals.json() } : {}),
+    ...(uninitStackReads ? { uninitStackReads } : {}),
   };
   if (format === 'jsonl') {
-    out(JSON.stringify({ summary, maps: session.mapsJson() }));
+    const dump = session.mapsDump(dumpMaps);
+    const cut = Object.keys(dump.summarised).length > 0;
+    const ct = session.usesConntrack() ? { conntrack: session.conntrackJson() } : {};
+    out(JSON.stringify({ summary, maps: dump.maps, ...(cut ? { mapsSummarised: dump.summarised } : {}), ...ct }));
   } else {
     const parts = ACTIONS.filter((a) => (counts.get(a) ?? 0) > 0).map((a) => `${a} ${counts.get(a)}`);
     out('');
-    out(`${packets} packets: ${parts.join(', ') || 'none'}`);
+    for (const r of refusals.list) out(`the kernel would refuse this program: ${refusalText(r, basename)}`);
+    out(`${packets} packets${refusals.list.length ? ' (simulated only: the kernel would not load this program)' : ''}: ${parts.join(', ') || 'none'}`);
     if (invalid) out(`${invalid} returned a value that is not an XDP action: the driver warns once and drops them (counted as XDP_ABORTED)`);
     if (faults) out(`${faults} faulted (counted as XDP_ABORTED); the kernel verifier would have rejected the program`);
     const c = driver.stats();
     out(`driver: ${Object.entries(c).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     if (outputs) out(`output captures: ${outputs.files().join(', ')}`);
     if (truncated) out(`${truncated} were captured shorter than on the wire (snap length) and ran as captured`);
+    if (uninitStackReads) out(`${uninitStackReads} read stack bytes never written: their results depend on an undefined value`);
   }
   if (captureError) {
     err(`xdp-lens: ${captureError.message}\n`);
@@ -318,6 +480,10 @@ function packetRecord(pkt: CapturedPacket, r: DriverPacket, withData: boolean | 
     const f = r.fault;
     rec.fault = { kind: f.kind, message: f.message, insn: f.insn, file: f.loc?.file, line: f.loc?.line };
   }
+  if (r.run.uninitStackRead) {
+    const u = r.run.uninitStackRead;
+    rec.uninitStackRead = { insn: u.insn, file: u.loc?.file, line: u.loc?.line, offset: u.offset, size: u.size, frame: u.frame, ...(u.returned ? { returned: true } : {}), message: u.message };
+  }
   if (r.run.redirect) rec.redirect = r.run.redirect;
   if (r.run.printk.length) rec.printk = r.run.printk;
   if (r.run.perf.length) rec.perf = r.run.perf;
@@ -335,6 +501,8 @@ function tableRow(pkt: CapturedPacket, r: DriverPacket, relNs: bigint, ret?: Ret
   if (r.invalidAction) action = `ret ${r.retval}!`;
   let line = `${String(pkt.index).padStart(6)}  ${t.padEnd(12)} ${String(pkt.wireLen).padStart(5)}  ${summary.padEnd(58)} ${action.padEnd(13)} ${where}`;
   if (r.fault) line += `\n        fault ${r.fault.kind} at insn ${r.fault.insn}: ${r.fault.message}`;
+  const u = r.run.uninitStackRead;
+  if (u) line += `\n        undefined value${u.loc ? ` at ${basename(u.loc.file)}:${u.loc.line}` : ''}: ${u.message}`;
   if (r.invalidAction) line += `\n        returned ${r.retval}, not an XDP action: the driver drops it as XDP_ABORTED`;
   if (r.path !== 'build_skb' && r.path !== 'page_pool_recycle' && r.path !== 'xdp_tx') line += `\n        driver: ${r.path}${r.target ? ` -> ${r.target}` : ''}${r.note ? ` (${r.note})` : ''}`;
   else if (r.note) line += `\n        driver: ${r.note}`;
@@ -343,24 +511,30 @@ function tableRow(pkt: CapturedPacket, r: DriverPacket, relNs: bigint, ret?: Ret
 }
 
 function cmdCompare(argv: string[]): number {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseArgsJoined({
     args: argv,
     allowPositionals: true,
     options: {
       program: { type: 'string' },
       limit: { type: 'string' },
       format: { type: 'string', default: 'text' },
+      maps: { type: 'string' },
+      seed: { type: 'string' },
+      budget: { type: 'string' },
       I: { type: 'string', short: 'I', multiple: true },
       cflag: { type: 'string', multiple: true },
+      btf: { type: 'string' },
     },
   });
   if (positionals.length !== 2) throw new XdpLensError(`compare takes PROGRAM and CAPTURE\n\n${USAGE}`);
   if (values.format !== 'text' && values.format !== 'json') throw new XdpLensError(`--format takes text or json, not '${values.format}'`);
   const [programPath, capturePath] = positionals as [string, string];
   const limit = intOpt(values.limit, 'limit', 200);
-  const { object, objectPath } = loadProgramFileWithObject(programPath, { includeDirs: values.I, clangFlags: values.cflag });
+  if (limit > COMPARE_MAX) throw new XdpLensError(`--limit is out of range for compare: ${limit} (accepted: 1 to ${COMPARE_MAX}; each packet is a bpftool run)`);
+  const { object, objectPath } = loadProgramFileWithObject(programPath, { includeDirs: values.I, clangFlags: values.cflag, btf: values.btf });
+  for (const n of object.notes ?? []) err(`xdp-lens: note: ${n}\n`);
   const frames: { frame: Uint8Array; tsNs: bigint }[] = [];
-  const reader = openCapture(capturePath);
+  const reader = openCapture(capturePath, { beforeWait: flush });
   let captureError: CaptureError | undefined;
   try {
     while (frames.length < limit) {
@@ -374,7 +548,13 @@ function cmdCompare(argv: string[]): number {
   } finally {
     reader.close();
   }
-  const r = compareWithKernel(objectPath, object, frames, { program: values.program });
+  const r = compareWithKernel(objectPath, object, frames, {
+    program: values.program,
+    maps: values.maps ? readJson(values.maps, '--maps', INPUT_LIMITS.maps) : undefined,
+    mapsFile: values.maps,
+    seed: intOpt(values.seed, 'seed', 1),
+    budget: values.budget ? intOpt(values.budget, 'budget', 1_000_000) : undefined,
+  });
   if (values.format === 'json') out(JSON.stringify(r));
   else out(formatComparison(r, `${programPath} on ${capturePath}: simulator vs kernel`).trimEnd());
   if (captureError) err(`xdp-lens: ${captureError.message}\n`);
@@ -385,8 +565,11 @@ function cmdCompare(argv: string[]): number {
   return r.differing > 0 || r.mapsDiffering > 0 ? 1 : captureError ? 2 : 0;
 }
 
+/** Packets `compare` runs at most (each is one bpftool process). */
+const COMPARE_MAX = 100_000;
+
 async function cmdCheck(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseArgsJoined({
     args: argv,
     allowPositionals: true,
     options: {
@@ -397,6 +580,7 @@ async function cmdCheck(argv: string[]): Promise<number> {
       'compile-commands': { type: 'string' },
       I: { type: 'string', short: 'I', multiple: true },
       cflag: { type: 'string', multiple: true },
+      btf: { type: 'string' },
     },
   });
   if (positionals.length === 0) throw new XdpLensError(`check takes one or more C files\n\n${USAGE}`);
@@ -407,12 +591,7 @@ async function cmdCheck(argv: string[]): Promise<number> {
   const findings: Finding[] = [];
   const notes = new Set<string>();
   for (const file of positionals) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (e) {
-      throw new XdpLensError(`cannot read ${file}: ${(e as Error).message}`);
-    }
+    const text = checkInput(file);
     const r = await analyzeFile(file, text, {
       driverMode: mode,
       bytecode: !values['source-only'],
@@ -420,8 +599,9 @@ async function cmdCheck(argv: string[]): Promise<number> {
       flags: values.cflag,
       compileCommands: values['compile-commands'],
       kernel: values.kernel,
+      btf: values.btf,
     });
-    findings.push(...r.findings);
+    for (const f of r.findings) findings.push(f);
     for (const n of r.notes) notes.add(n);
   }
   for (const n of notes) err(`xdp-lens: ${n}\n`);
@@ -431,12 +611,36 @@ async function cmdCheck(argv: string[]): Promise<number> {
   return findings.some((f) => f.severity === 'error') ? 1 : 0;
 }
 
+/** The text of a file given to `check`: a regular file of C source (not an object, not binary data). */
+function checkInput(file: string): string {
+  const bytes = readInputFile(file, 'input', INPUT_LIMITS.source);
+  if (bytes.subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46])))
+    throw new XdpLensError(`${file} is an ELF object, not C source: check analyses C files (xdp-lens run takes objects)`);
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) throw new XdpLensError(`${file}: byte offset ${nul}: a NUL byte; check analyses C source text, and this is binary data`);
+  return bytes.toString('utf8');
+}
+
 /** Replaced at bundle time with package.json's version; the fallback serves runs from source. */
 declare const __XDP_LENS_VERSION__: string | undefined;
 const VERSION = typeof __XDP_LENS_VERSION__ === 'string' ? __XDP_LENS_VERSION__ : '0.0.0-dev';
 
+/** `--debug` anywhere on the command line: internal errors show their stack. */
+const DEBUG = process.argv.includes('--debug') || process.env.XDP_LENS_DEBUG === '1';
+
+/** A bug of ours, not a problem with the input: what to report, with the stack only under --debug. */
+function internalError(e: unknown): string {
+  const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  const detail = DEBUG && e instanceof Error && e.stack ? `\n${e.stack}` : '\n(run again with --debug to see where)';
+  return (
+    `xdp-lens: internal error in xdp-lens ${VERSION}: ${what}\n` +
+    `This is a bug in xdp-lens, not a problem with your input: please report it with the command line, the version ` +
+    `and, if you can, the input files.${detail}\n`
+  );
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const [cmd, ...rest] = argv;
+  const [cmd, ...rest] = argv.filter((a) => a !== '--debug');
   try {
     switch (cmd) {
       case 'run':
@@ -456,7 +660,7 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
     }
   } catch (e) {
-    if (e instanceof XdpLensError || e instanceof CaptureError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (e instanceof XdpLensError || e instanceof CaptureError || e instanceof InputFileError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       err(`xdp-lens: ${(e as Error).message}\n`);
       return 2;
     }
@@ -470,7 +674,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e) => {
-    err(`xdp-lens: internal error: ${(e as Error)?.stack ?? e}\n`);
+    err(internalError(e));
     process.exitCode = 70;
   },
 );

@@ -13,7 +13,8 @@ import {
 } from '../isa/opcodes.ts';
 import { bswap, immToU32, immToU64, s16, s32, s64, s8, u16, u32 } from '../isa/width.ts';
 import { alu32, alu64 } from '../isa/alu.ts';
-import { MAX_FRAMES, Memory, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, VmFault, addrOf } from './memory.ts';
+import { MAX_FRAMES, Memory, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, VmFault, addrOf, type UninitRead } from './memory.ts';
+import type { RegisterChecks } from '../isa/validate.ts';
 import type { FaultKind } from './types.ts';
 
 /** What the interpreter runs: a linked program (entry function plus its subprograms). */
@@ -21,6 +22,8 @@ export interface ProgramImage {
   name: string;
   insns: Insn[];
   lines?: (SourceLoc | undefined)[];
+  /** Kernel functions by the index a kfunc call carries (LoadedProgram.kfuncs). */
+  kfuncs?: readonly { name: string; missing?: boolean }[];
 }
 
 /** What a helper call may ask the interpreter to do instead of returning a value. */
@@ -38,6 +41,8 @@ export interface HelperCall {
   program: ProgramImage;
   /** Tail calls taken so far in this run. */
   tailCalls: number;
+  /** A kfunc call (src_reg 2): `id` indexes program.kfuncs instead of naming a helper. */
+  kfunc?: boolean;
 }
 
 export interface ExecOptions {
@@ -46,6 +51,11 @@ export interface ExecOptions {
   /** Address for lddw src 2/6 (global data / map value + offset). */
   mapValueAddress?(mapIndex: number, offset: number, pc: number): bigint;
   onStep?(program: string, pc: number): void;
+  /**
+   * Register reads to check as the program runs (validate.ts registerChecks), per program; undefined when none of
+   * its reads can find a register unwritten, and then the loop checks nothing.
+   */
+  registerChecks?(program: ProgramImage): RegisterChecks | undefined;
 }
 
 export interface ExecFault {
@@ -62,6 +72,8 @@ export interface ExecResult {
   steps: number;
   tailCalls: number;
   fault?: ExecFault;
+  /** The first read of stack bytes never written in this run (the value read is undefined in the kernel). */
+  uninitStackRead?: UninitRead;
 }
 
 /** Per-slot decoded facts, computed once per program image. */
@@ -85,11 +97,26 @@ interface Frame {
   program: ProgramImage;
   returnPc: number;
   saved: bigint[]; // r6..r9
+  /** The caller's initialised-register mask (register checks). */
+  init: number;
   loop?: { fnPc: number; count: number; ctxArg: bigint; index: number };
 }
 
 /** may_goto's per-run allowance (kernel BPF_MAX_LOOPS). */
 const MAY_GOTO_BUDGET = 8 * 1024 * 1024;
+
+const ALL_REGS = 0x7ff;
+const ARG_REGS = 0b111110;
+const R10 = 1 << 10;
+
+/** A read of a register no path to here has written: the kernel's `R%d !read_ok`, which refuses the program. */
+function uninitRegister(missing: number, pc: number, exit: boolean): VmFault {
+  const r = Math.log2(missing & -missing);
+  const what = exit
+    ? `the program exits without having set r${r} on this packet's path`
+    : `r${r} is read before anything wrote it on this packet's path`;
+  return new VmFault('uninit-register', `R${r} !read_ok: ${what}; the kernel verifier refuses such a program`, pc);
+}
 
 function compare(op: string, a: bigint, b: bigint, width: 32 | 64): boolean {
   if (width === 32) {
@@ -130,8 +157,12 @@ export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Arr
   const frames: Frame[] = [];
   const budget = opts.budget;
   const onStep = opts.onStep;
+  // Register checks: `checks` is the current program's (undefined: nothing to check), `live` the registers written.
+  let checks = opts.registerChecks?.(program);
+  let live = checks ? (1 << 1) | R10 : ALL_REGS;
 
   r[10] = mem.framePointer(1);
+  mem.program = program;
   init(r);
 
   const enterFunction = (fnPc: number) => {
@@ -145,6 +176,9 @@ export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Arr
     program = p;
     insns = p.insns;
     ({ infos, variants } = prepare(insns));
+    mem.program = p;
+    checks = opts.registerChecks?.(p);
+    if (!checks) live = ALL_REGS;
   };
 
   try {
@@ -155,6 +189,11 @@ export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Arr
       const insn = insns[pc];
       const info = infos[pc];
       if (!info) throw new VmFault('invalid-insn', `unknown opcode 0x${insn?.opcode.toString(16)}`, pc);
+      if (checks !== undefined) {
+        const missing = checks.reads[pc] & ~live;
+        if (missing) throw uninitRegister(missing, pc, info.kind === 'exit');
+        live = (live & ~checks.clears[pc]) | checks.writes[pc];
+      }
       switch (info.kind) {
         case 'alu': {
           const b = info.srcReg ? r[insn.src] : info.width === 64 ? immToU64(insn.imm) : immToU32(insn.imm);
@@ -229,13 +268,14 @@ export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Arr
           break;
         case 'call': {
           if (insn.src === CALL_LOCAL) {
-            frames.push({ program, returnPc: pc + 1, saved: [r[6], r[7], r[8], r[9]] });
+            frames.push({ program, returnPc: pc + 1, saved: [r[6], r[7], r[8], r[9]], init: live });
+            // The callee gets the caller's r1-r5 as they are, written or not (the kernel copies their state).
+            if (checks) live = (live & ARG_REGS) | R10;
             enterFunction(pc + 1 + insn.imm);
             break;
           }
-          if (insn.src === CALL_KFUNC) throw new VmFault('unsupported', `kfunc call (BTF id ${insn.imm}) is not supported by the simulator`, pc);
-          if (insn.src !== CALL_HELPER) throw new VmFault('invalid-insn', `call with src ${insn.src}`, pc);
-          const outcome = opts.callHelper({ id: insn.imm, regs: r, pc, program, tailCalls });
+          if (insn.src !== CALL_HELPER && insn.src !== CALL_KFUNC) throw new VmFault('invalid-insn', `call with src ${insn.src}`, pc);
+          const outcome = opts.callHelper({ id: insn.imm, regs: r, pc, program, tailCalls, ...(insn.src === CALL_KFUNC ? { kfunc: true } : {}) });
           if (typeof outcome === 'bigint') {
             r[0] = outcome;
             // The verifier makes r1-r5 unreadable after a helper call (caller-saved); zero them so a stale value
@@ -249,24 +289,30 @@ export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Arr
             switchProgram(outcome.tailCall);
             for (let i = 0; i < 10; i++) r[i] = 0n;
             r[1] = addrOf(REGION_CTX, 0);
+            if (checks) live = (1 << 1) | R10;
+            // The next program starts with a stack it has not written (its own verifier state starts empty).
+            mem.forgetFrame(frames.length + 1, false);
             pc = 0;
           } else if ('loop' in outcome) {
             const { fnPc, count, ctxArg } = outcome.loop;
-            frames.push({ program, returnPc: pc + 1, saved: [r[6], r[7], r[8], r[9]], loop: { fnPc, count, ctxArg, index: 0 } });
+            frames.push({ program, returnPc: pc + 1, saved: [r[6], r[7], r[8], r[9]], init: live, loop: { fnPc, count, ctxArg, index: 0 } });
             r[1] = 0n;
             r[2] = ctxArg;
             r[3] = r[4] = r[5] = 0n;
+            if (checks) live = 0b110 | R10;
             enterFunction(fnPc);
           } else {
             r[0] = outcome.stop;
-            return { r0: r[0], exitInsn: pc, exitProgram: program, steps, tailCalls };
+            return { r0: r[0], exitInsn: pc, exitProgram: program, steps, tailCalls, uninitStackRead: mem.uninitRead };
           }
           break;
         }
         case 'exit': {
           const frame = frames.pop();
-          if (!frame) return { r0: r[0], exitInsn: pc, exitProgram: program, steps, tailCalls };
+          if (!frame) return { r0: r[0], exitInsn: pc, exitProgram: program, steps, tailCalls, uninitStackRead: mem.uninitRead };
           [r[6], r[7], r[8], r[9]] = frame.saved;
+          // r0 goes back as the callee left it, written or not; r1-r5 are the caller's no more; r6-r9 as they were.
+          live = (frame.init & ~(ARG_REGS | 1)) | (live & 1);
           const loop = frame.loop;
           if (loop) {
             // bpf_loop (kernel/bpf/bpf_iter.c): stop when the callback returns non-zero, returning the number of
@@ -277,6 +323,7 @@ export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Arr
               r[1] = BigInt(loop.index);
               r[2] = loop.ctxArg;
               r[3] = r[4] = r[5] = 0n;
+              if (checks) live = 0b110 | R10;
               mem.clearFrame(frames.length + 1);
               r[10] = mem.framePointer(frames.length + 1);
               pc = loop.fnPc;
@@ -284,7 +331,9 @@ export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Arr
             }
             r[0] = BigInt(loop.index);
             r[1] = r[2] = r[3] = r[4] = r[5] = 0n;
+            live |= 1;
           }
+          mem.forgetFrame(frames.length + 2, true);
           if (frame.program !== program) switchProgram(frame.program);
           r[10] = mem.framePointer(frames.length + 1);
           pc = frame.returnPc;
@@ -297,7 +346,10 @@ export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Arr
     }
   } catch (e) {
     if (!(e instanceof VmFault)) throw e;
-    return { r0: r[0], exitInsn: -1, exitProgram: program, steps, tailCalls, fault: { kind: e.kind, message: e.message, insn: e.insn, program } };
+    return {
+      r0: r[0], exitInsn: -1, exitProgram: program, steps, tailCalls, uninitStackRead: mem.uninitRead,
+      fault: { kind: e.kind, message: e.message, insn: e.insn, program },
+    };
   }
 }
 
@@ -357,6 +409,7 @@ function isqrt(n: bigint): bigint {
 }
 
 function conformanceHelper(mem: Memory, call: HelperCall): HelperOutcome {
+  if (call.kfunc) throw new VmFault('unsupported', `kfunc call ${call.id}: a bare program has no kfuncs`, call.pc);
   const [a, b] = [call.regs[1], call.regs[2]];
   switch (call.id) {
     case 0: {

@@ -5,13 +5,13 @@
 // from helpers.ts, tail calls through PROG_ARRAY maps, the instruction budget per packet, and it mutates `buff` in
 // place so the caller (the driver model) sees the packet after the program. retval is r0 truncated to u32, as
 // bpf_prog_run_xdp returns it. runRaw() is the conformance mode (a bare program over one memory block).
-import type { Insn } from '../isa/insn.ts';
-import { validateProgram, type ValidationError } from '../isa/validate.ts';
+import type { Insn, SourceLoc } from '../isa/insn.ts';
+import { kfuncVoidCall, registerChecks, stackLimits, validateProgram, type RegisterChecks, type ValidationError } from '../isa/validate.ts';
 import { CONFORMANCE_HELPERS, execute, runRaw as runRawProgram, type ProgramImage } from './interpreter.ts';
-import { Memory, REGION_CTX, VmFault, addrOf } from './memory.ts';
+import { Memory, REGION_CTX, VmFault, addrOf, type UninitRead } from './memory.ts';
 import { BPF_F_RDONLY_PROG, type LoadedObject, type LoadedProgram } from '../elf/types.ts';
-import type { Environment, Fault, RunResult, XdpBuff } from './types.ts';
-import { createMap, type BpfMap } from './maps.ts';
+import type { Environment, Fault, RunResult, UninitStackRead, XdpBuff } from './types.ts';
+import { MapTable, createMap, type BpfMap } from './maps.ts';
 import { dispatchHelper, type HelperHost } from './helpers.ts';
 import { isKernelHelper } from '../isa/helper-names.ts';
 
@@ -32,10 +32,25 @@ export interface Machine {
   readonly obj: LoadedObject;
   /** Same order as obj.maps. */
   readonly maps: BpfMap[];
+  /** Every map a program can hold a pointer to: obj.maps, then inner maps created by seeds (maps of maps). */
+  readonly mapTable: MapTable;
+  /** Problems setting up the maps the way libbpf would (a static inner map that does not fit its outer map). */
+  readonly mapErrors: string[];
   run(program: string, buff: XdpBuff, env: Environment, hooks?: RunHooks): RunResult;
   runRaw(insns: Insn[], mem: Uint8Array): { retval: bigint; fault?: Fault };
   /** Load-time validation errors of a program (empty when it may run). */
   validate(program: string): ValidationError[];
+  /**
+   * What the kernel verifier refuses in a program that the simulator can still run (today: the stack limits of its
+   * call chains), in the verifier's words, with the slot and source line it concerns.
+   */
+  kernelRefusals(program: string): KernelRefusal[];
+}
+
+export interface KernelRefusal {
+  insn: number;
+  message: string;
+  loc?: SourceLoc;
 }
 
 export function createMachine(obj: LoadedObject, opts: MachineOptions = {}): Machine {
@@ -46,16 +61,36 @@ const KEY_ZERO = new Uint8Array(4);
 
 class XdpMachine implements Machine {
   readonly maps: BpfMap[];
+  readonly mapTable: MapTable;
+  readonly mapErrors: string[] = [];
   private readonly mem = new Memory();
   private readonly budget: number;
   private readonly nrCpus: number;
   private readonly validation = new Map<string, ValidationError[]>();
+  private readonly refusals = new Map<string, KernelRefusal[]>();
+  private readonly checks = new WeakMap<ProgramImage, RegisterChecks | null>();
   private readonly byName = new Map<string, LoadedProgram>();
 
   constructor(readonly obj: LoadedObject, opts: MachineOptions) {
     this.budget = opts.budget ?? DEFAULT_BUDGET;
     this.nrCpus = opts.nrCpus ?? 1;
-    this.maps = obj.maps.map((def) => createMap(def, this.nrCpus));
+    this.mapTable = new MapTable(this.nrCpus);
+    this.maps = obj.maps.map((def) => {
+      const m = createMap(def, this.nrCpus, this.mapTable);
+      this.mapTable.add(m, true);
+      return m;
+    });
+    // Maps of maps initialised in the source (`.values = { [0] = &inner }`): libbpf fills the slots after creating
+    // every map (init_map_in_map_slots).
+    this.maps.forEach((map) => {
+      for (const { index, map: innerName } of map.def.initialMaps ?? []) {
+        const inner = this.mapTable.named(innerName);
+        const key = new Uint8Array(map.def.keySize);
+        key.set(new Uint8Array(new Uint32Array([index]).buffer).subarray(0, Math.min(4, key.length)));
+        const err = inner ? map.seed({ key, values: [], map: inner }) : `no map named '${innerName}'`;
+        if (err) this.mapErrors.push(`${obj.path}: map '${map.def.name}' slot ${index}: ${err}`);
+      }
+    });
     // Global data (.data/.rodata/.bss) starts as the ELF image; libbpf writes it with bpf_map_update_elem before
     // freezing .rodata. Done here in case the map implementation did not take the initial value itself.
     this.maps.forEach((map, i) => {
@@ -74,11 +109,35 @@ class XdpMachine implements Machine {
     if (!errors) {
       const p = this.byName.get(program);
       errors = p
-        ? validateProgram(p.insns, { mapCount: this.obj.maps.length, isHelperKnown: isKernelHelper, entryRegs: [1, 10] })
+        ? validateProgram(p.insns, { mapCount: this.obj.maps.length, isHelperKnown: isKernelHelper, entryRegs: [1, 10], kfuncs: p.kfuncs ?? [], checkUninitialized: false })
         : [{ insn: 0, message: `no program named ${program} in ${this.obj.path}` }];
       this.validation.set(program, errors);
     }
     return errors;
+  }
+
+  kernelRefusals(program: string): KernelRefusal[] {
+    let list = this.refusals.get(program);
+    if (!list) {
+      const p = this.byName.get(program);
+      const refusal = p && this.validate(program).length === 0 ? stackLimits(p.insns).refusal : undefined;
+      list = refusal && p ? [{ ...refusal, loc: p.lines[refusal.insn] }] : [];
+      this.refusals.set(program, list);
+    }
+    return list;
+  }
+
+  /**
+   * Register reads checked as a program runs. Whether a register is written is decided per path by the kernel, so
+   * a read validation cannot clear is checked on the path each packet takes, and only then is it a fault.
+   */
+  private registerChecks(p: ProgramImage): RegisterChecks | undefined {
+    let c = this.checks.get(p);
+    if (c === undefined) {
+      c = registerChecks(p.insns, [1, 10], kfuncVoidCall(p.kfuncs)) ?? null;
+      this.checks.set(p, c);
+    }
+    return c ?? undefined;
   }
 
   run(programName: string, buff: XdpBuff, env: Environment, hooks: RunHooks = {}): RunResult {
@@ -95,7 +154,8 @@ class XdpMachine implements Machine {
     const host: HelperHost = {
       mem,
       obj: this.obj,
-      maps: this.maps,
+      maps: this.mapTable.all,
+      mapTable: this.mapTable,
       buff,
       env,
       nrCpus: this.nrCpus,
@@ -112,6 +172,7 @@ class XdpMachine implements Machine {
       callHelper: (call) => dispatchHelper(host, call),
       mapValueAddress: (index, offset, pc) => this.mapValueAddress(index, offset, pc, env.cpu),
       onStep: hooks.onStep,
+      registerChecks: (p) => this.registerChecks(p),
     });
     const exitProgram = res.exitProgram as LoadedProgram;
     const result: RunResult = {
@@ -124,6 +185,7 @@ class XdpMachine implements Machine {
       tailCalls: res.tailCalls,
       redirect: out.redirect,
     };
+    if (res.uninitStackRead) result.uninitStackRead = describeUninitRead(res.uninitStackRead);
     if (res.fault) {
       const p = res.fault.program as ProgramImage;
       result.fault = { kind: res.fault.kind, message: res.fault.message, insn: res.fault.insn, program: p.name, loc: p.lines?.[res.fault.insn] };
@@ -148,4 +210,26 @@ class XdpMachine implements Machine {
       validate: (p) => validateProgram(p, { isHelperKnown: (id) => CONFORMANCE_HELPERS.has(id), entryRegs: [1, 2, 10], mapCount: 0 }),
     });
   }
+}
+
+/** The report of an uninitialised stack read, saying both what the kernel does and what the simulator did. */
+function describeUninitRead(u: UninitRead): UninitStackRead {
+  const p = u.program as ProgramImage;
+  const where = `${u.size} byte(s) at r10${u.offset} of stack frame ${u.frame}`;
+  const whose = u.returned ? ', the frame of a function that had already returned,' : '';
+  const by = u.what === 'load' ? 'reads' : `passes (${u.what})`;
+  return {
+    insn: u.insn,
+    program: p.name,
+    loc: p.lines?.[u.insn],
+    frame: u.frame,
+    returned: u.returned,
+    offset: u.offset,
+    size: u.size,
+    what: u.what,
+    message:
+      `insn ${u.insn} ${by} ${where}${whose} that nothing wrote: the kernel refuses this for unprivileged loaders (invalid ` +
+      `read from stack), and as root (allow_uninit_stack) it reads whatever the stack held, so the value is undefined ` +
+      `(the simulator read ${u.returned ? 'the stale bytes' : 'zeros'})`,
+  };
 }

@@ -14,6 +14,7 @@ export type FaultKind =
   | 'unsupported'          // an instruction or feature we do not model (named in the message)
   | 'invalid-insn'         // an instruction that does not decode or validate
   | 'call-depth'           // more than 8 nested bpf-to-bpf frames
+  | 'uninit-register'      // a register read before anything wrote it on this path (the verifier's R%d !read_ok)
   | 'helper-misuse';       // a helper argument the verifier would have rejected (bad pointer, bad size)
 
 export interface Fault {
@@ -46,6 +47,21 @@ export interface XdpBuff {
   readonlyPage?: boolean;
   /** xdp_md.egress_ifindex for devmap programs (SEC("xdp/devmap")); 0 when absent. */
   egressIfindex?: number;
+  /** What the driver's RX descriptor says about the frame (the RX metadata kfuncs); absent: -EOPNOTSUPP for each. */
+  rxMeta?: RxMetadata;
+}
+
+/** A value the driver reports, or the errno it returns instead (-EOPNOTSUPP: not implemented, -ENODATA: none). */
+export type RxValue<T> = { value: T } | { errno: number };
+
+/** RX metadata of one received frame, per kfunc (net/core/xdp.c bpf_xdp_metadata_rx_*). */
+export interface RxMetadata {
+  /** Hardware receive timestamp, ns. */
+  timestamp: RxValue<bigint>;
+  /** RSS hash and its enum xdp_rss_hash_type. */
+  hash: RxValue<{ hash: number; type: number }>;
+  /** A stripped VLAN tag: protocol (host order, e.g. 0x8100) and TCI. */
+  vlan: RxValue<{ proto: number; tci: number }>;
 }
 
 export interface RedirectTarget {
@@ -84,6 +100,28 @@ export interface RunResult {
   /** bpf_trace_printk / bpf_printk output lines, formatted as the kernel formats them. */
   printk: string[];
   perf: PerfRecord[];
+  /** The first read of stack bytes that were never written: an undefined value in the kernel (see UninitStackRead). */
+  uninitStackRead?: UninitStackRead;
+}
+
+/**
+ * A read of stack bytes never written since their frame was entered (or of a frame whose function had returned). The
+ * kernel refuses such a program for unprivileged loaders; as root (allow_uninit_stack) it loads it and the read gets
+ * whatever the stack held, so the value is undefined. The simulator reads zeros (stale bytes for a returned frame).
+ */
+export interface UninitStackRead {
+  insn: number;
+  program: string;
+  loc?: SourceLoc;
+  /** 1-based call frame; true when its function had already returned. */
+  frame: number;
+  returned: boolean;
+  /** Offset from that frame's r10 and the size of the read. */
+  offset: number;
+  size: number;
+  /** 'load' or the helper argument that read the bytes. */
+  what: string;
+  message: string;
 }
 
 /** One entry of a simulated routing table for bpf_fib_lookup. */
@@ -114,4 +152,6 @@ export interface Environment {
   /** Number of simulated CPUs (per-CPU maps hold this many values). */
   nrCpus: number;
   routes: FibRoute[];
+  /** The connection table the conntrack kfuncs use (bpf_xdp_ct_lookup & co); absent: an empty one per run. */
+  conntrack?: import('./conntrack.ts').ConntrackTable;
 }

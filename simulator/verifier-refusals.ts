@@ -1,0 +1,106 @@
+// What is known, before and during a run, about the kernel verifier refusing the program being run. A program the
+// kernel would not load still runs in the simulator (it is what the user wants to see), but its results must not look
+// like the results of one that loads: `run` and the editor say so before the first packet and in the summary.
+//
+// Sources, all on the object the run already compiled (no second compile, no kernel needed):
+//   - load: what the simulator checks the way the verifier does over the whole program (the combined stack of a call
+//     chain, simulator/isa/validate.ts stackLimits), in the verifier's words;
+//   - bytecode: the bytecode tier's findings for the rules it decides as the verifier does, program by program
+//     (test/analysis/verifier-agreement.test.ts holds it to the kernel): an unchecked packet access or map value, a
+//     write to the context or to read-only memory, a packet pointer used after a helper invalidated it;
+//   - kernel (optional: `run --kernel`, the editor's kernelVerifier setting): the running kernel's verifier itself,
+//     loading the chosen program alone (simulator/analysis/verifier.ts);
+//   - run: a fault that proves a refusal when a packet reaches it (a register read before anything wrote it, which
+//     the verifier checks on every path it walks).
+import type { LoadedObject, LoadedProgram } from './elf/types.ts';
+import type { Fault } from './vm/types.ts';
+import type { Machine } from './vm/machine.ts';
+import { analyzeObjectReport } from './analysis/bytecode.ts';
+import { verifyWithKernel } from './analysis/verifier.ts';
+
+/** The rules the bytecode tier decides exactly as the kernel verifier does (see verifier-agreement.test.ts). */
+export const VERIFIER_RULES: ReadonlySet<string> = new Set([
+  'unchecked-packet-access', 'map-value-null', 'ctx-write', 'readonly-write', 'stale-packet-pointer',
+]);
+
+/** Fault kinds whose occurrence proves the verifier refuses the program. */
+const REFUSING_FAULTS: ReadonlySet<string> = new Set(['uninit-register']);
+
+export interface VerifierRefusal {
+  file?: string;
+  line?: number;
+  message: string;
+  /** The rule (bytecode tier), or `stack` / `uninit-register`. */
+  rule: string;
+  source: 'load' | 'bytecode' | 'kernel' | 'run';
+}
+
+/** What is known before the first packet: the load-time checks and the bytecode tier, for `program` only. */
+export function refusalsBeforeRun(obj: LoadedObject, program: LoadedProgram, machine: Machine): VerifierRefusal[] {
+  const out: VerifierRefusal[] = [];
+  for (const r of machine.kernelRefusals(program.name)) {
+    out.push({ file: r.loc?.file, line: r.loc?.line, message: r.message, rule: 'stack', source: 'load' });
+  }
+  try {
+    const report = analyzeObjectReport({ ...obj, programs: [{ ...program, isXdp: true }] });
+    for (const f of report.findings) {
+      if (!VERIFIER_RULES.has(String(f.rule))) continue;
+      out.push({ file: f.file, line: f.line, message: f.message, rule: String(f.rule), source: 'bytecode' });
+    }
+  } catch {
+    // The bytecode tier is total by design; a bug in it must not stop a run.
+  }
+  return out;
+}
+
+/**
+ * The kernel tier: the running kernel's verifier on the compiled object, the chosen program only. Returns its refusals
+ * (each on the line its log names), or why it could not ask (not root, no bpftool, ...).
+ */
+export function kernelRefusals(objectPath: string, sourceFile: string, program: string): { refusals: VerifierRefusal[]; skipped?: string } {
+  const v = verifyWithKernel(objectPath, sourceFile, 20000, [program]);
+  if (v.skipped) return { refusals: [], skipped: v.skipped };
+  return {
+    refusals: v.findings
+      .filter((f) => f.severity === 'error')
+      .map((f) => ({ file: f.file, line: f.line, message: f.message, rule: String(f.rule), source: 'kernel' as const })),
+  };
+}
+
+/** The refusals of a run: those known before it, plus the ones its packets proved; one per rule and line. */
+export class RefusalLog {
+  readonly list: VerifierRefusal[];
+  private readonly seen = new Set<string>();
+
+  constructor(before: VerifierRefusal[]) {
+    this.list = [];
+    for (const r of before) this.add(r);
+  }
+
+  private add(r: VerifierRefusal): boolean {
+    const key = `${r.rule}\0${r.file ?? ''}\0${r.line ?? 0}`;
+    if (this.seen.has(key)) return false;
+    // The kernel tier quotes the verifier; our load-time check uses the verifier's words: the same refusal once.
+    if (this.list.some((o) => o.source !== r.source && (o.message.includes(r.message) || r.message.includes(o.message)))) return false;
+    this.seen.add(key);
+    this.list.push(r);
+    return true;
+  }
+
+  /** Record a packet's fault when it proves a refusal; returns the new entry the first time. */
+  fault(f: Fault | undefined): VerifierRefusal | undefined {
+    if (!f || !REFUSING_FAULTS.has(f.kind)) return undefined;
+    const r: VerifierRefusal = { file: f.loc?.file, line: f.loc?.line, message: f.message, rule: f.kind, source: 'run' };
+    return this.add(r) ? r : undefined;
+  }
+
+  /** The jsonl/summary form: `[{file, line, message, rule}]`. */
+  json(): { file?: string; line?: number; message: string; rule: string }[] {
+    return this.list.map((r) => ({ file: r.file, line: r.line, message: r.message, rule: r.rule }));
+  }
+}
+
+/** "file.c:12: message" (or just the message when no line is known). */
+export function refusalText(r: VerifierRefusal, base = (f: string) => f): string {
+  return r.file && r.line ? `${base(r.file)}:${r.line}: ${r.message}` : r.message;
+}
