@@ -26,7 +26,7 @@ export function programListing(obj: LoadedObject, program?: string): string {
         out.push(`; ${basename(loc.file)}:${loc.line}  ${(loc.text ?? '').trim()}`);
         last = key;
       }
-      out.push(`${String(pc).padStart(5)}: ${disassembleInsn(p.insns[pc]!, pc, { mapNames, absoluteTargets: true, helperNames: true })}`);
+      out.push(`${String(pc).padStart(5)}: ${disassembleInsn(p.insns[pc]!, pc, { mapNames, absoluteTargets: true, helperNames: true, kfuncNames: p.kfuncs?.map((k) => k.name) })}`);
       if (opcodeInfo(p.insns[pc]!.opcode)?.kind === 'lddw') pc++;
     }
   }

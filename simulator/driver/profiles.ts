@@ -25,6 +25,11 @@ export interface DriverProfile {
   rxRingSize: number;
   /** Packets per NAPI poll: TX doorbell and redirect flush happen once per poll. */
   napiBudget: number;
+  /**
+   * The RX metadata kfuncs the driver implements (its xdp_metadata_ops in 6.18); the others return -EOPNOTSUPP.
+   * See driver/rx-meta.ts for what each returns.
+   */
+  rxMetadata: { timestamp: boolean; hash: boolean; vlanTag: boolean };
 }
 
 export const SKB_SHARED_INFO_SIZE = 320;
@@ -43,6 +48,7 @@ export const PROFILES: Record<string, DriverProfile> = {
     txRingSize: 1024,
     rxRingSize: 1024,
     napiBudget: 64,
+    rxMetadata: { timestamp: true, hash: true, vlanTag: true }, // mlx5e_xdp_metadata_ops
   },
   i40e: {
     name: 'i40e',
@@ -54,6 +60,7 @@ export const PROFILES: Record<string, DriverProfile> = {
     txRingSize: 512,
     rxRingSize: 512,
     napiBudget: 64,
+    rxMetadata: { timestamp: false, hash: false, vlanTag: false }, // no xdp_metadata_ops in 6.18 (hash/vlan posted 2026)
   },
 };
 

@@ -11,6 +11,7 @@ import type { RunResult, Fault, XdpBuff } from '../vm/types.ts';
 import { MapType } from '../elf/types.ts';
 import { layoutXdpBuff, linearCapacity, packetBytes } from './frame.ts';
 import { PagePool } from './page-pool.ts';
+import { rxMetadata, stripVlan } from './rx-meta.ts';
 import { XDP_FRAME_SIZE, SKB_SHARED_INFO_SIZE, PAGE_SIZE, type DriverMode, type DriverProfile } from './profiles.ts';
 import { headerLength } from './headers.ts';
 
@@ -36,6 +37,8 @@ export interface DriverOptions {
   queues: number;
   /** Picks the RX queue of a frame (an RSS hash); queue 0 when absent or when there is one queue. */
   queueOf?: (frame: Uint8Array) => number;
+  /** RX VLAN offload: an 802.1Q tag is removed from the frame and reported by bpf_xdp_metadata_rx_vlan_tag. */
+  vlanStrip?: boolean;
   /** The receiving device's ifindex (ctx->ingress_ifindex); 1 like BPF_PROG_TEST_RUN by default. */
   ingressIfindex?: number;
   /** Devices a bpf_redirect(ifindex) may name. Default: lo (1) and eth0 (2). */
@@ -151,6 +154,8 @@ export class Driver {
   /** Receive one frame on the queue RSS picks for it, run the program, and take the verdict's path. */
   receive(frame: Uint8Array, tsNs?: bigint): DriverPacket {
     const { profile, mode } = this.opts;
+    let vlan: { proto: number; tci: number } | undefined;
+    if (this.opts.vlanStrip) ({ frame, vlan } = stripVlan(frame));
     const queues = this.pools.length;
     const queue = queues > 1 && this.opts.queueOf ? this.opts.queueOf(frame) % queues : 0;
     const cpu = queue;
@@ -160,6 +165,7 @@ export class Driver {
 
     const g = this.geometry(queue, frame.length);
     const buff: XdpBuff = layoutXdpBuff(frame, g);
+    buff.rxMeta = rxMetadata(frame, tsNs, profile, vlan);
     // One receive buffer per descriptor: the linear part and every fragment came from the pool.
     const buffers = 1 + buff.frags.length;
     if (mode !== 'generic') for (let i = 0; i < buffers; i++) pool.alloc();

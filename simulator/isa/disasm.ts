@@ -17,6 +17,8 @@ export interface DisasmOptions {
   absoluteTargets?: boolean;
   /** Append `# bpf_name` to helper calls. */
   helperNames?: boolean;
+  /** Names of the program's kfuncs by index (LoadedProgram.kfuncs), appended to kfunc calls as `# kfunc name`. */
+  kfuncNames?: readonly string[];
 }
 
 const reg = (r: number) => `%r${r}`;
@@ -48,7 +50,10 @@ export function disassembleInsn(insn: Insn, pc = 0, opts: DisasmOptions = {}): s
       return `${info.mnemonic} ${reg(insn.dst)}, ${info.srcReg ? reg(insn.src) : imm(insn.imm)}, ${signed(insn.off)}${target(insn.off)}`;
     case 'call':
       if (insn.src === CALL_LOCAL) return `call local ${signed(insn.imm)}${target(insn.imm)}`;
-      if (insn.src === CALL_KFUNC) return `call runtime ${insn.imm}`;
+      if (insn.src === CALL_KFUNC) {
+        const name = opts.kfuncNames?.[insn.imm];
+        return `call runtime ${insn.imm}${name ? ` # kfunc ${name}` : ''}`;
+      }
       if (insn.src === CALL_HELPER) {
         const name = opts.helperNames ? helperName(insn.imm) : undefined;
         return `call ${insn.imm}${name ? ` # ${name}` : ''}`;

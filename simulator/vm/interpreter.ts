@@ -239,7 +239,9 @@ export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Arr
               r[insn.dst] = addrOf(REGION_FUNC, pc + 1 + insn.imm);
               break;
             default:
-              throw new VmFault('unsupported', `lddw with src ${insn.src} is not supported`, pc);
+              throw new VmFault('unsupported', insn.src === 3
+                ? 'lddw of a kernel variable (BPF_PSEUDO_BTF_ID, a __ksym) is not supported by the simulator'
+                : `lddw with src ${insn.src} is not supported`, pc);
           }
           pc += 2;
           break;

@@ -127,3 +127,10 @@ export function mapValueNull(map: MapDef | undefined): string {
     `rejects the program ("invalid mem access 'map_value_or_null'"). Check it first: \`if (!v) return XDP_PASS;\`.`
   );
 }
+
+export function kfuncNull(kfunc: string): string {
+  return (
+    `the pointer \`${kfunc}\` returned is used without a NULL check: it returns NULL when it has nothing to give. The ` +
+    `verifier rejects the program ("invalid mem access '...or_null'"). Check it first: \`if (!p) return XDP_PASS;\`.`
+  );
+}

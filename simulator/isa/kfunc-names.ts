@@ -1,0 +1,66 @@
+// The kernel functions (kfuncs) an XDP program may call that XDP Lens models, with what the verifier knows about them
+// (kernel/bpf/verifier.c check_kfunc_call; the BTF_KFUNCS sets of net/core/xdp.c, kernel/bpf/helpers.c and
+// net/netfilter/nf_conntrack_bpf.c). The loader links calls to these names, validation and the disassembler name
+// them, the bytecode analysis types their results; simulator/vm/kfuncs.ts implements them.
+//
+// In a linked program a kfunc call is `call` with src_reg 2 (BPF_PSEUDO_KFUNC_CALL) and imm = the index of the name
+// in LoadedProgram.kfuncs (where the kernel has a BTF type id).
+
+/** What a kfunc returns, as the verifier types r0 after the call. */
+export type KfuncReturn =
+  | 'int'          // a scalar (0 or -errno)
+  | 'u32'          // a 32-bit scalar (bpf_dynptr_size)
+  | 'bool'         // 0 or 1
+  | 'void'         // nothing: r0 is not readable after the call
+  | 'slice'        // PTR_TO_MEM of the constant size in arg 4, or NULL (bpf_dynptr_slice*)
+  | 'nf_conn';     // PTR_TO_BTF_ID struct nf_conn (or nf_conn___init), acquired, or NULL
+
+export interface KfuncInfo {
+  name: string;
+  /** Number of arguments (r1..rN). */
+  args: number;
+  ret: KfuncReturn;
+  /** Arguments that point at stack memory the kfunc writes (a dynptr to initialise, a buffer, opts). */
+  writes: number[];
+  /** Kernel rule: only in programs bound to a device (BPF_F_XDP_DEV_BOUND_ONLY / prog_ifindex). */
+  devBound?: boolean;
+}
+
+const K = (name: string, args: number, ret: KfuncReturn, writes: number[] = [], devBound = false): KfuncInfo =>
+  ({ name, args, ret, writes, devBound });
+
+export const KFUNCS: readonly KfuncInfo[] = [
+  // RX metadata (net/core/xdp.c, implemented by the driver's xdp_metadata_ops)
+  K('bpf_xdp_metadata_rx_timestamp', 2, 'int', [2], true),
+  K('bpf_xdp_metadata_rx_hash', 3, 'int', [2, 3], true),
+  K('bpf_xdp_metadata_rx_vlan_tag', 3, 'int', [2, 3], true),
+  // dynptr (net/core/filter.c bpf_dynptr_from_xdp; kernel/bpf/helpers.c the generic ones)
+  K('bpf_dynptr_from_xdp', 3, 'int', [3]),
+  K('bpf_dynptr_slice', 4, 'slice', [3]),
+  K('bpf_dynptr_slice_rdwr', 4, 'slice', [3]),
+  K('bpf_dynptr_adjust', 3, 'int', [1]),
+  K('bpf_dynptr_is_null', 1, 'bool'),
+  K('bpf_dynptr_is_rdonly', 1, 'bool'),
+  K('bpf_dynptr_size', 1, 'u32'),
+  K('bpf_dynptr_clone', 2, 'int', [2]),
+  // conntrack (net/netfilter/nf_conntrack_bpf.c)
+  K('bpf_xdp_ct_lookup', 5, 'nf_conn', [4]),
+  K('bpf_xdp_ct_alloc', 5, 'nf_conn', [4]),
+  K('bpf_ct_insert_entry', 1, 'nf_conn'),
+  K('bpf_ct_release', 1, 'void'),
+  K('bpf_ct_set_timeout', 2, 'void'),
+  K('bpf_ct_change_timeout', 2, 'int'),
+  K('bpf_ct_set_status', 2, 'int'),
+  K('bpf_ct_change_status', 2, 'int'),
+  K('bpf_ct_set_nat_info', 3, 'int'),
+];
+
+const BY_NAME = new Map(KFUNCS.map((k) => [k.name, k]));
+
+/** The modelled kfunc of that name, or undefined. */
+export function kfuncInfo(name: string): KfuncInfo | undefined {
+  return BY_NAME.get(name);
+}
+
+/** Stand-in value of `&kfunc` (bpf_ksym_exists): any non-zero value; the kernel gives a read-only PTR_TO_MEM. */
+export const KFUNC_ADDRESS_BASE = 0xffff_ffff_c000_0000n;

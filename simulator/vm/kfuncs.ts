@@ -1,0 +1,436 @@
+// Kernel functions (kfuncs) an XDP program calls, dispatched by name (the program's kfunc list; see
+// simulator/isa/kfunc-names.ts), and the dynptr helpers bpf_dynptr_read / bpf_dynptr_write (ids 201, 202).
+//
+//   - RX metadata (net/core/xdp.c, the driver's xdp_metadata_ops): values from XdpBuff.rxMeta, which the modelled
+//     driver fills per profile (simulator/driver/rx-meta.ts); a frame without it gets -EOPNOTSUPP, as from a driver
+//     that implements none. The kernel allows these only in device-bound programs; the modelled driver is the device.
+//   - dynptr (kernel/bpf/helpers.c, net/core/filter.c bpf_xdp_pointer / bpf_xdp_copy_buf): a 16-byte struct
+//     bpf_dynptr on the stack holds {data, size | type << 28 | rdonly << 31, offset} like struct bpf_dynptr_kern.
+//     A slice inside one buffer (the linear part or one fragment) points into it; one that crosses a fragment
+//     boundary is copied into the caller's buffer (NULL without one); bpf_dynptr_slice's memory is read-only.
+//   - conntrack (net/netfilter/nf_conntrack_bpf.c) on the modelled table of vm/conntrack.ts.
+import type { HelperCall, HelperOutcome } from './interpreter.ts';
+import type { HelperHost } from './helpers.ts';
+import { REGION_CTX, REGION_STACK0, MAX_FRAMES, VmFault, addrOf, regionOf } from './memory.ts';
+import type { XdpBuff } from './types.ts';
+import { Conn, ConntrackTable, IPS, IPS_UNCHANGEABLE_MASK, IPPROTO_TCP, IPPROTO_UDP, jiffies32, swapTuple, type Tuple } from './conntrack.ts';
+
+// errno (include/uapi/asm-generic/errno*.h)
+const EINVAL = 22, ENOENT = 2, EPERM = 1, E2BIG = 7, EFAULT = 14, ERANGE = 34, EOPNOTSUPP = 95, EBUSY = 16;
+const EPROTO = 71, ENONET = 64, EAFNOSUPPORT = 97, ETIME = 62;
+const neg = (errno: number): bigint => BigInt.asUintN(64, BigInt(-errno));
+
+/** Jiffies per second (CONFIG_HZ=250, the value bpf_jiffies64 assumes too). */
+const HZ = 250n;
+
+export interface KfuncState {
+  /** nf_conn image -> its address in this run. */
+  connAddr: Map<Conn, bigint>;
+  /** Address -> connection, for kfuncs that take an nf_conn. */
+  byAddr: Map<bigint, Conn>;
+  /** Used when the environment has no table. */
+  table?: ConntrackTable;
+}
+
+type Kfunc = (h: HelperHost, c: HelperCall, st: KfuncState) => HelperOutcome;
+
+const u32 = (v: bigint) => Number(v & 0xffffffffn);
+const s32 = (v: bigint) => Number(BigInt.asIntN(32, v));
+
+function state(h: HelperHost): KfuncState {
+  const hh = h as HelperHost & { kfuncState?: KfuncState };
+  return (hh.kfuncState ??= { connAddr: new Map(), byAddr: new Map() });
+}
+
+function table(h: HelperHost, st: KfuncState): ConntrackTable {
+  return h.env.conntrack ?? (st.table ??= new ConntrackTable());
+}
+
+const nowJiffies = (h: HelperHost) => jiffies32(BigInt.asUintN(64, h.env.nowNs()), HZ);
+
+function ctxArg(c: HelperCall, name: string): void {
+  if (c.regs[1] !== addrOf(REGION_CTX, 0)) {
+    throw new VmFault('helper-misuse', `${name}: argument 1 must be the program's ctx (struct xdp_md *), got 0x${c.regs[1].toString(16)}`, c.pc);
+  }
+}
+
+function out(h: HelperHost, c: HelperCall, reg: number, len: number, name: string): DataView {
+  const b = h.mem.bytes(c.regs[reg], len, true, c.pc, `${name} argument ${reg} (${len} bytes)`);
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+// ---- RX metadata ----
+const rxTimestamp: Kfunc = (h, c) => {
+  ctxArg(c, 'bpf_xdp_metadata_rx_timestamp');
+  const m = h.buff.rxMeta?.timestamp ?? { errno: EOPNOTSUPP };
+  if ('errno' in m) return neg(m.errno);
+  out(h, c, 2, 8, 'bpf_xdp_metadata_rx_timestamp').setBigUint64(0, BigInt.asUintN(64, m.value), true);
+  return 0n;
+};
+const rxHash: Kfunc = (h, c) => {
+  ctxArg(c, 'bpf_xdp_metadata_rx_hash');
+  const m = h.buff.rxMeta?.hash ?? { errno: EOPNOTSUPP };
+  if ('errno' in m) return neg(m.errno);
+  out(h, c, 2, 4, 'bpf_xdp_metadata_rx_hash').setUint32(0, m.value.hash >>> 0, true);
+  out(h, c, 3, 4, 'bpf_xdp_metadata_rx_hash').setUint32(0, m.value.type >>> 0, true);
+  return 0n;
+};
+const rxVlanTag: Kfunc = (h, c) => {
+  ctxArg(c, 'bpf_xdp_metadata_rx_vlan_tag');
+  const m = h.buff.rxMeta?.vlan ?? { errno: EOPNOTSUPP };
+  if ('errno' in m) return neg(m.errno);
+  out(h, c, 2, 2, 'bpf_xdp_metadata_rx_vlan_tag').setUint16(0, m.value.proto, false);
+  out(h, c, 3, 2, 'bpf_xdp_metadata_rx_vlan_tag').setUint16(0, m.value.tci, true);
+  return 0n;
+};
+
+// ---- dynptr ----
+const DYNPTR_SIZE = 16;
+const DYNPTR_TYPE_XDP = 4;
+const TYPE_SHIFT = 28;
+const SIZE_MASK = 0xffffff;
+const RDONLY_BIT = 0x80000000;
+
+interface Dynptr { view: DataView; data: bigint; size: number; offset: number; rdonly: boolean }
+
+function dynptrAt(h: HelperHost, c: HelperCall, reg: number, name: string, uninit = false): Dynptr {
+  const addr = c.regs[reg];
+  const region = regionOf(addr);
+  if (region < REGION_STACK0 || region >= REGION_STACK0 + MAX_FRAMES) {
+    throw new VmFault('helper-misuse', `${name}: argument ${reg} must point to a struct bpf_dynptr on the stack`, c.pc);
+  }
+  const b = h.mem.bytes(addr, DYNPTR_SIZE, true, c.pc, `${name} dynptr (argument ${reg})`);
+  const view = new DataView(b.buffer, b.byteOffset, DYNPTR_SIZE);
+  const data = view.getBigUint64(0, true);
+  const word = view.getUint32(8, true);
+  if (!uninit && data !== 0n && (data !== addrOf(REGION_CTX, 0) || ((word >>> TYPE_SHIFT) & 7) !== DYNPTR_TYPE_XDP)) {
+    throw new VmFault('helper-misuse', `${name}: argument ${reg} is not an initialised dynptr (the verifier: "Expected an initialized dynptr")`, c.pc);
+  }
+  return { view, data, size: word & SIZE_MASK, offset: view.getUint32(12, true), rdonly: (word & RDONLY_BIT) !== 0 };
+}
+
+function setDynptr(d: Dynptr, data: bigint, size: number, offset: number, rdonly: boolean): void {
+  d.view.setBigUint64(0, data, true);
+  d.view.setUint32(8, data === 0n ? 0 : ((size & SIZE_MASK) | (DYNPTR_TYPE_XDP << TYPE_SHIFT) | (rdonly ? RDONLY_BIT : 0)) >>> 0, true);
+  d.view.setUint32(12, data === 0n ? 0 : offset >>> 0, true);
+}
+
+/** bpf_dynptr_check_off_len. */
+const checkOffLen = (d: Dynptr, off: number, len: number) => (len > d.size || off > d.size - len ? -E2BIG : 0);
+
+const linearLen = (b: XdpBuff) => b.dataEnd - b.data;
+const buffLen = (b: XdpBuff) => linearLen(b) + b.frags.reduce((n, f) => n + f.length, 0);
+
+/** bpf_xdp_pointer: where [off, off+len) is contiguous, the buffer and start; -errno; or null when it crosses. */
+function xdpPointer(b: XdpBuff, off: number, len: number): { buf: Uint8Array; start: number; frag: number } | number | null {
+  if (off > 0xffff || len > 0xffff) return -EFAULT;
+  if (off + len > buffLen(b)) return -EINVAL;
+  let size = linearLen(b);
+  if (off < size) return off + len <= size ? { buf: b.frame, start: b.data + off, frag: -1 } : null;
+  off -= size;
+  for (let i = 0; i < b.frags.length; i++) {
+    size = b.frags[i].length;
+    if (off < size) return off + len <= size ? { buf: b.frags[i], start: off, frag: i } : null;
+    off -= size;
+  }
+  return null;
+}
+
+/** bpf_xdp_copy_buf: packet bytes [off, off+len) to or from `buf`, across the linear part and fragments. */
+function copyBuf(b: XdpBuff, off: number, buf: Uint8Array, toPacket: boolean): void {
+  const chunks = [b.frame.subarray(b.data, b.dataEnd), ...b.frags];
+  let pos = 0;
+  let done = 0;
+  for (const chunk of chunks) {
+    const want = off + done;
+    if (done < buf.length && want >= pos && want < pos + chunk.length) {
+      const start = want - pos;
+      const n = Math.min(chunk.length - start, buf.length - done);
+      if (toPacket) chunk.set(buf.subarray(done, done + n), start);
+      else buf.set(chunk.subarray(start, start + n), done);
+      done += n;
+    }
+    pos += chunk.length;
+  }
+}
+
+const fromXdp: Kfunc = (h, c) => {
+  ctxArg(c, 'bpf_dynptr_from_xdp');
+  const d = dynptrAt(h, c, 3, 'bpf_dynptr_from_xdp', true);
+  if (c.regs[2] !== 0n) {
+    setDynptr(d, 0n, 0, 0, false);
+    return neg(EINVAL);
+  }
+  setDynptr(d, addrOf(REGION_CTX, 0), buffLen(h.buff), 0, false);
+  return 0n;
+};
+
+function slice(h: HelperHost, c: HelperCall, rdwr: boolean): bigint {
+  const name = rdwr ? 'bpf_dynptr_slice_rdwr' : 'bpf_dynptr_slice';
+  const d = dynptrAt(h, c, 1, name);
+  const off = u32(c.regs[2]);
+  const len = u32(c.regs[4]);
+  if (d.data === 0n || (rdwr && d.rdonly)) return 0n;
+  if (checkOffLen(d, off, len)) return 0n;
+  const b = h.buff;
+  const p = xdpPointer(b, d.offset + off, len);
+  if (p !== null && typeof p !== 'number') {
+    const at = p.frag < 0 ? `packet offset ${p.start - b.data}` : `fragment ${p.frag} offset ${p.start}`;
+    const fault = !rdwr
+      ? { kind: 'readonly-write' as const, message: 'bpf_dynptr_slice returns read-only memory (use bpf_dynptr_slice_rdwr to write)' }
+      : b.readonlyPage
+        ? { kind: 'readonly-page-write' as const, message: 'the driver hands the program a read-only page (readonly-page mode)' }
+        : undefined;
+    return h.mem.scratch(p.buf.subarray(p.start, p.start + len), `${name} of ${len} byte(s) at ${at}`, fault);
+  }
+  if (c.regs[3] === 0n) return 0n;
+  const buf = h.mem.bytes(c.regs[3], len, true, c.pc, `${name} buffer (argument 3, ${len} bytes)`);
+  copyBuf(b, d.offset + off, buf, false);
+  return c.regs[3];
+}
+
+const adjust: Kfunc = (h, c) => {
+  const d = dynptrAt(h, c, 1, 'bpf_dynptr_adjust');
+  const start = u32(c.regs[2]);
+  const end = u32(c.regs[3]);
+  if (d.data === 0n) return neg(EINVAL);
+  if (start > d.size || end > d.size) return neg(ERANGE);
+  if (start > end) return neg(EINVAL);
+  setDynptr(d, d.data, end - start, d.offset + start, d.rdonly);
+  return 0n;
+};
+
+const clone: Kfunc = (h, c) => {
+  const d = dynptrAt(h, c, 1, 'bpf_dynptr_clone');
+  const to = dynptrAt(h, c, 2, 'bpf_dynptr_clone', true);
+  if (d.data === 0n) {
+    setDynptr(to, 0n, 0, 0, false);
+    return neg(EINVAL);
+  }
+  setDynptr(to, d.data, d.size, d.offset, d.rdonly);
+  return 0n;
+};
+
+/** bpf_dynptr_read (helper 201): dst, len, src dynptr, offset, flags. */
+export function dynptrRead(h: HelperHost, c: HelperCall): bigint {
+  const len = u32(c.regs[2]);
+  const d = dynptrAt(h, c, 3, 'bpf_dynptr_read');
+  const off = u32(c.regs[4]);
+  const dst = h.mem.bytes(c.regs[1], len, true, c.pc, `bpf_dynptr_read dst (argument 1, ${len} bytes)`);
+  if (d.data === 0n || c.regs[5] !== 0n) return neg(EINVAL);
+  const e = checkOffLen(d, off, len);
+  if (e) return neg(-e);
+  const p = xdpPointer(h.buff, d.offset + off, len);
+  if (typeof p === 'number') return neg(-p);
+  copyBuf(h.buff, d.offset + off, dst, false);
+  return 0n;
+}
+
+/** bpf_dynptr_write (helper 202): dst dynptr, offset, src, len, flags. */
+export function dynptrWrite(h: HelperHost, c: HelperCall): bigint {
+  const d = dynptrAt(h, c, 1, 'bpf_dynptr_write');
+  const off = u32(c.regs[2]);
+  const len = u32(c.regs[4]);
+  const src = h.mem.bytes(c.regs[3], len, false, c.pc, `bpf_dynptr_write src (argument 3, ${len} bytes)`);
+  if (d.data === 0n || d.rdonly) return neg(EINVAL);
+  const e = checkOffLen(d, off, len);
+  if (e) return neg(-e);
+  if (c.regs[5] !== 0n) return neg(EINVAL);
+  const p = xdpPointer(h.buff, d.offset + off, len);
+  if (typeof p === 'number') return neg(-p);
+  if (h.buff.readonlyPage && len > 0) throw new VmFault('readonly-page-write', 'bpf_dynptr_write into a read-only packet page (readonly-page mode)', c.pc);
+  copyBuf(h.buff, d.offset + off, src.slice(), true);
+  return 0n;
+}
+
+// ---- conntrack ----
+const NF_BPF_CT_OPTS_SZ = 16;
+const NF_BPF_CT_OPTS_OLD_SZ = 12;
+const BPF_F_CURRENT_NETNS = -1;
+
+interface CtOpts { view?: DataView }
+
+/** The checks __bpf_nf_ct_lookup and __bpf_nf_ct_alloc_entry share; 0 or -errno. */
+function checkOpts(h: HelperHost, c: HelperCall, name: string): { errno: number; opts?: DataView; tuple?: Tuple; zone: number } {
+  const tupleLen = u32(c.regs[3]);
+  const optsLen = u32(c.regs[5]);
+  const opts: CtOpts = {};
+  if (c.regs[4] !== 0n && optsLen > 0) {
+    const b = h.mem.bytes(c.regs[4], optsLen, true, c.pc, `${name} opts (argument 4, ${optsLen} bytes)`);
+    opts.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  }
+  if (!opts.view || c.regs[2] === 0n) return { errno: EINVAL, opts: opts.view, zone: 0 };
+  const o = opts.view;
+  if (optsLen !== NF_BPF_CT_OPTS_SZ && optsLen !== NF_BPF_CT_OPTS_OLD_SZ) return { errno: EINVAL, opts: o, zone: 0 };
+  if (optsLen === NF_BPF_CT_OPTS_SZ && (o.getUint8(13) || o.getUint8(14) || o.getUint8(15))) return { errno: EINVAL, opts: o, zone: 0 };
+  const l4 = o.getUint8(8);
+  if (l4 !== IPPROTO_TCP && l4 !== IPPROTO_UDP) return { errno: EPROTO, opts: o, zone: 0 };
+  const netns = o.getInt32(0, true);
+  if (netns < BPF_F_CURRENT_NETNS) return { errno: EINVAL, opts: o, zone: 0 };
+  // Only the current namespace is modelled: any other id is one that does not exist (get_net_ns_by_id fails).
+  if (netns >= 0) return { errno: ENONET, opts: o, zone: 0 };
+  const zone = optsLen === NF_BPF_CT_OPTS_SZ ? o.getUint16(10, true) : 0;
+  const t = h.mem.bytes(c.regs[2], tupleLen, false, c.pc, `${name} tuple (argument 2, ${tupleLen} bytes)`);
+  const tv = new DataView(t.buffer, t.byteOffset, t.byteLength);
+  let tuple: Tuple;
+  if (tupleLen === 12) {
+    tuple = { family: 4, src: t.slice(0, 4), dst: t.slice(4, 8), sport: tv.getUint16(8, false), dport: tv.getUint16(10, false), proto: l4 };
+  } else if (tupleLen === 36) {
+    tuple = { family: 6, src: t.slice(0, 16), dst: t.slice(16, 32), sport: tv.getUint16(32, false), dport: tv.getUint16(34, false), proto: l4 };
+  } else {
+    return { errno: EAFNOSUPPORT, opts: o, zone };
+  }
+  return { errno: 0, opts: o, tuple, zone };
+}
+
+function connPointer(h: HelperHost, st: KfuncState, conn: Conn, init: boolean): bigint {
+  let a = st.connAddr.get(conn);
+  if (a === undefined) {
+    a = h.mem.scratch(conn.bytes, init ? 'struct nf_conn___init' : 'struct nf_conn');
+    st.connAddr.set(conn, a);
+    st.byAddr.set(a, conn);
+  }
+  return a;
+}
+
+function connArg(c: HelperCall, st: KfuncState, name: string): Conn {
+  const conn = st.byAddr.get(c.regs[1]);
+  if (!conn) throw new VmFault('helper-misuse', `${name}: argument 1 must be a struct nf_conn from bpf_xdp_ct_lookup/bpf_xdp_ct_alloc (the verifier: "Possibly NULL pointer passed to trusted arg0" or a released reference)`, c.pc);
+  return conn;
+}
+
+const setError = (o: DataView | undefined, errno: number) => o?.setInt32(4, -errno, true);
+
+const ctLookup: Kfunc = (h, c, st) => {
+  ctxArg(c, 'bpf_xdp_ct_lookup');
+  const r = checkOpts(h, c, 'bpf_xdp_ct_lookup');
+  if (r.errno) { setError(r.opts, r.errno); return 0n; }
+  const found = table(h, st).find(r.tuple!, r.zone, nowJiffies(h));
+  if (!found) { setError(r.opts, ENOENT); return 0n; }
+  r.opts!.setUint8(9, found.dir);
+  return connPointer(h, st, found.conn, false);
+};
+
+const ctAlloc: Kfunc = (h, c, st) => {
+  ctxArg(c, 'bpf_xdp_ct_alloc');
+  const r = checkOpts(h, c, 'bpf_xdp_ct_alloc');
+  if (r.errno) { setError(r.opts, r.errno); return 0n; }
+  const tbl = table(h, st);
+  const conn = new Conn(tbl.layout, r.tuple!, swapTuple(r.tuple!));
+  conn.zone = r.zone;
+  conn.timeout = Number(10n * HZ); // __bpf_nf_ct_alloc_entry: 10 s until bpf_ct_set_timeout
+  return connPointer(h, st, conn, true);
+};
+
+const ctInsert: Kfunc = (h, c, st) => {
+  const conn = connArg(c, st, 'bpf_ct_insert_entry');
+  if (conn.inserted) throw new VmFault('helper-misuse', 'bpf_ct_insert_entry: the connection is already inserted (argument 1 must come from bpf_xdp_ct_alloc)', c.pc);
+  conn.status |= IPS.CONFIRMED;
+  if (!table(h, st).insert(conn, nowJiffies(h))) {
+    // nf_conntrack_free: the allocation is gone; the program gets NULL.
+    const a = st.connAddr.get(conn)!;
+    st.byAddr.delete(a);
+    h.mem.release(a);
+    return 0n;
+  }
+  return st.connAddr.get(conn)!;
+};
+
+const ctRelease: Kfunc = (h, c, st) => {
+  connArg(c, st, 'bpf_ct_release');
+  return 0n;
+};
+
+/** msecs_to_jiffies for HZ 250. */
+const msToJiffies = (ms: number) => Math.ceil((ms * Number(HZ)) / 1000);
+
+/** __nf_ct_set_timeout: relative before insertion, absolute after. */
+function setTimeout(h: HelperHost, conn: Conn, ms: number): void {
+  let j = msToJiffies(ms);
+  if (j > 0x7fffffff) j = 0x7fffffff;
+  conn.timeout = conn.inserted ? (nowJiffies(h) + j) >>> 0 : j;
+}
+
+const ctSetTimeout: Kfunc = (h, c, st) => {
+  setTimeout(h, connArg(c, st, 'bpf_ct_set_timeout'), u32(c.regs[2]));
+  return 0n;
+};
+
+const ctChangeTimeout: Kfunc = (h, c, st) => {
+  const conn = connArg(c, st, 'bpf_ct_change_timeout');
+  if (conn.status & IPS.FIXED_TIMEOUT) return neg(EPERM);
+  setTimeout(h, conn, u32(c.regs[2]));
+  return conn.status & IPS.DYING ? neg(ETIME) : 0n;
+};
+
+/** nf_ct_change_status_common. */
+function changeStatus(conn: Conn, status: number): bigint {
+  const d = conn.status ^ status;
+  if (d & (IPS.EXPECTED | IPS.CONFIRMED | IPS.DYING)) return neg(EBUSY);
+  if (d & IPS.SEEN_REPLY && !(status & IPS.SEEN_REPLY)) return neg(EBUSY);
+  if (d & IPS.ASSURED && !(status & IPS.ASSURED)) return neg(EBUSY);
+  conn.status |= status & ~IPS_UNCHANGEABLE_MASK & 0xffff;
+  return 0n;
+}
+
+const ctSetStatus: Kfunc = (h, c, st) => changeStatus(connArg(c, st, 'bpf_ct_set_status'), u32(c.regs[2]));
+const ctChangeStatus: Kfunc = (h, c, st) => changeStatus(connArg(c, st, 'bpf_ct_change_status'), u32(c.regs[2]));
+
+/** bpf_ct_set_nat_info(ct, addr, port, manip): nf_nat_setup_info with one address (and port when > 0). */
+const ctSetNatInfo: Kfunc = (h, c, st) => {
+  const conn = connArg(c, st, 'bpf_ct_set_nat_info');
+  const orig = conn.tuple(0);
+  const addr = h.mem.bytes(c.regs[2], 16, false, c.pc, 'bpf_ct_set_nat_info addr (argument 2, union nf_inet_addr)');
+  const port = s32(c.regs[3]);
+  const manip = u32(c.regs[4]);
+  const a = addr.slice(0, orig.family === 4 ? 4 : 16);
+  const reply = conn.tuple(1);
+  // SRC: replies come back to the new source; DST: replies come from the new destination.
+  const done = manip === 0 ? IPS.SRC_NAT_DONE : IPS.DST_NAT_DONE;
+  if (conn.status & done) return 0n; // nf_nat_setup_info: already done for this manip -> NF_ACCEPT
+  const p = port > 0 ? port & 0xffff : undefined;
+  const next = manip === 0
+    ? { ...reply, dst: a, dport: p ?? reply.dport }
+    : { ...reply, src: a, sport: p ?? reply.sport };
+  conn.setTuple(1, next);
+  conn.status |= manip === 0 ? IPS.SRC_NAT | IPS.SRC_NAT_DONE : IPS.DST_NAT | IPS.DST_NAT_DONE;
+  return 0n;
+};
+
+const KFUNCS = new Map<string, Kfunc>([
+  ['bpf_xdp_metadata_rx_timestamp', rxTimestamp],
+  ['bpf_xdp_metadata_rx_hash', rxHash],
+  ['bpf_xdp_metadata_rx_vlan_tag', rxVlanTag],
+  ['bpf_dynptr_from_xdp', fromXdp],
+  ['bpf_dynptr_slice', (h, c) => slice(h, c, false)],
+  ['bpf_dynptr_slice_rdwr', (h, c) => slice(h, c, true)],
+  ['bpf_dynptr_adjust', adjust],
+  ['bpf_dynptr_is_null', (h, c) => (dynptrAt(h, c, 1, 'bpf_dynptr_is_null').data === 0n ? 1n : 0n)],
+  ['bpf_dynptr_is_rdonly', (h, c) => {
+    const d = dynptrAt(h, c, 1, 'bpf_dynptr_is_rdonly');
+    return d.data !== 0n && d.rdonly ? 1n : 0n;
+  }],
+  ['bpf_dynptr_size', (h, c) => {
+    const d = dynptrAt(h, c, 1, 'bpf_dynptr_size');
+    return d.data === 0n ? BigInt((-EINVAL) >>> 0) : BigInt(d.size);
+  }],
+  ['bpf_dynptr_clone', clone],
+  ['bpf_xdp_ct_lookup', ctLookup],
+  ['bpf_xdp_ct_alloc', ctAlloc],
+  ['bpf_ct_insert_entry', ctInsert],
+  ['bpf_ct_release', ctRelease],
+  ['bpf_ct_set_timeout', ctSetTimeout],
+  ['bpf_ct_change_timeout', ctChangeTimeout],
+  ['bpf_ct_set_status', ctSetStatus],
+  ['bpf_ct_change_status', ctChangeStatus],
+  ['bpf_ct_set_nat_info', ctSetNatInfo],
+]);
+
+/** Call the kfunc a kfunc call names, or fault naming it. */
+export function dispatchKfunc(h: HelperHost, c: HelperCall): HelperOutcome {
+  const k = c.program.kfuncs?.[c.id];
+  if (!k) throw new VmFault('invalid-insn', `kfunc call ${c.id} does not name a kfunc of program ${c.program.name}`, c.pc);
+  const impl = k.missing ? undefined : KFUNCS.get(k.name);
+  if (!impl) throw new VmFault('unsupported', `kfunc '${k.name}' is not modelled (a weak __ksym: bpf_ksym_exists() said it is absent)`, c.pc);
+  return impl(h, c, state(h));
+}
