@@ -5,11 +5,11 @@
 // can show us to compare against: a 4096-byte frame, 256 bytes of headroom, 320 bytes of skb_shared_info tailroom, so
 // at most 3520 bytes in the linear part and the rest in page-sized fragments (even for programs not marked
 // xdp.frags), ingress_ifindex 1 (lo), rx_queue_index 0, metadata supported.
-import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import type { LoadedObject, LoadedProgram } from './elf/types.ts';
 import { loadObject, objectErrors, pickProgram } from './elf/index.ts';
 import { compileC, type CompileOptions } from './compile.ts';
+import { INPUT_LIMITS, InputFileError, readInputFile } from './input.ts';
 import { createMachine, type Machine } from './vm/machine.ts';
 import { mapsDump, mapsToJson, seedMapsFromJson, type DumpOptions, type MapSummary, type MapsJson } from './vm/map-json.ts';
 import { prepareMaps, type InnerTemplate } from './vm/map-load.ts';
@@ -61,9 +61,9 @@ export function loadProgramFileWithObject(path: string, opts: LoadOptions = {}):
   }
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(objectPath);
+    bytes = readInputFile(objectPath, 'program', INPUT_LIMITS.object);
   } catch (e) {
-    throw new XdpLensError(`cannot read ${objectPath}: ${(e as Error).message}`);
+    throw new XdpLensError(e instanceof InputFileError ? e.message : `cannot read ${objectPath}: ${(e as Error).message}`);
   }
   const { object, diagnostics } = loadObject(bytes, path, { btf: opts.btf });
   // Errors of one program (or of a map only some programs use) leave the others loadable: the chosen program decides
@@ -238,8 +238,8 @@ export class Session {
     return this.options.conntrack !== undefined || this.obj.programs.some((p) => p.kfuncs?.some((k) => /^bpf_(xdp_)?ct_/.test(k.name)));
   }
 
-  mapsJson(opts?: DumpOptions): Record<string, { key: string; value?: string; values?: string[]; program?: string }[]> {
-    return mapsToJson(this.machine.maps, opts) as Record<string, { key: string; value?: string; values?: string[] }[]>;
+  mapsJson(opts?: DumpOptions): MapsJson {
+    return mapsToJson(this.machine.maps, opts);
   }
 
   /** The maps as JSON with the record of maps whose dump was cut (`--dump-maps` asks for all of it). */

@@ -75,7 +75,6 @@ export function internalMapName(objName: string, secName: string): string {
 }
 
 function unsupportedMapType(type: number): string | undefined {
-  if (type === BPF_MAP_TYPE_ARRAY_OF_MAPS || type === BPF_MAP_TYPE_HASH_OF_MAPS) return 'map-in-map';
   if (type === BPF_MAP_TYPE_ARENA) return 'arena';
   return undefined;
 }
@@ -99,11 +98,14 @@ interface BtfMapDef {
   flags: number;
   hasValues: boolean;
   valuesBitOffset: number;
+  pinning: number;
+  /** Maps of maps: the inner map's definition from `__array(values, struct inner)`. */
+  inner?: BtfMapDef;
 }
 
-/** libbpf parse_btf_map_def for an outer map (strict mode: unknown fields are errors). */
-function parseBtfMapDef(btf: Btf, mapName: string, def: BtfType): BtfMapDef | string {
-  const d: BtfMapDef = { type: 0, keySize: 0, valueSize: 0, maxEntries: 0, flags: 0, hasValues: false, valuesBitOffset: 0 };
+/** libbpf parse_btf_map_def (strict mode: unknown fields are errors); `inner` for the definition inside `__array`. */
+function parseBtfMapDef(btf: Btf, mapName: string, def: BtfType, inner = false): BtfMapDef | string {
+  const d: BtfMapDef = { type: 0, keySize: 0, valueSize: 0, maxEntries: 0, flags: 0, hasValues: false, valuesBitOffset: 0, pinning: 0 };
   const members = def.members ?? [];
   for (let i = 0; i < members.length; i++) {
     const m = members[i];
@@ -125,6 +127,8 @@ function parseBtfMapDef(btf: Btf, mapName: string, def: BtfType): BtfMapDef | st
         else if (m.name === 'max_entries') d.maxEntries = n;
         else if (m.name === 'map_flags') d.flags = n;
         else if (m.name === 'pinning' && n !== 0 && n !== 1) return `map '${mapName}': invalid pinning value ${n}`;
+        else if (m.name === 'pinning' && inner && n !== 0) return `map '${mapName}': inner def can't be pinned`;
+        else if (m.name === 'pinning') d.pinning = n;
         else if (m.name === 'key_size') err = sized('key', n);
         else if (m.name === 'value_size') err = sized('value', n);
         break;
@@ -141,7 +145,23 @@ function parseBtfMapDef(btf: Btf, mapName: string, def: BtfType): BtfMapDef | st
       case 'values': {
         if (i !== members.length - 1) return `map '${mapName}': 'values' member should be last`;
         const mim = d.type === BPF_MAP_TYPE_ARRAY_OF_MAPS || d.type === BPF_MAP_TYPE_HASH_OF_MAPS;
-        if (mim) return `map '${mapName}': map-in-map (__array(values, ...) of inner maps) is not supported`;
+        if (inner) return `map '${mapName}': multi-level inner maps not supported`;
+        if (mim) {
+          // __array(values, struct inner): a zero-sized array of pointers to the inner map's definition.
+          const t = btf.types[m.type];
+          if (!t || t.kind !== BTF_KIND.ARRAY || t.array!.nelems !== 0) return `map '${mapName}': map-in-map inner spec is not a zero-sized array`;
+          const p = skipModsAndTypedefs(btf, t.array!.type);
+          if (!p || p.kind !== BTF_KIND.PTR) return `map '${mapName}': map-in-map inner def is of unexpected kind ${p ? kindName(p.kind) : '?'}`;
+          const st = skipModsAndTypedefs(btf, p.sizeOrType);
+          if (!st || st.kind !== BTF_KIND.STRUCT) return `map '${mapName}': map-in-map inner def is of unexpected kind ${st ? kindName(st.kind) : '?'}`;
+          const innerDef = parseBtfMapDef(btf, `${mapName}.inner`, st, true);
+          if (typeof innerDef === 'string') return innerDef;
+          err = sized('value', 4);
+          d.inner = innerDef;
+          d.hasValues = true;
+          d.valuesBitOffset = m.bitOffset;
+          break;
+        }
         if (d.type !== MapType.PROG_ARRAY) return `map '${mapName}': 'values' needs a map-in-map or prog-array map`;
         err = sized('value', 4);
         const t = btf.types[m.type];
@@ -188,6 +208,7 @@ export function collectMaps(path: string, elf: ElfFile, btf: Btf | undefined): M
     } else if (legacy.data.length % syms.length !== 0) {
       problems.push({ severity: 'error', section: 'maps', message: `${path}: section 'maps' (${legacy.data.length} bytes) is not a whole number of map definitions for its ${syms.length} symbols` });
     } else {
+      problems.push({ severity: 'warning', section: 'maps', message: `${path}: legacy map definitions in SEC("maps") (struct bpf_map_def): libbpf 1.0 and later refuse them; XDP Lens runs them as the older loaders did` });
       const defSize = legacy.data.length / syms.length;
       const v = new DataView(legacy.data.buffer, legacy.data.byteOffset, legacy.data.byteLength);
       for (const sym of syms) {
@@ -255,10 +276,21 @@ export function collectMaps(path: string, elf: ElfFile, btf: Btf | undefined): M
         const mapIndex = maps.length;
         pushUserMap({
           name, type: parsed.type, keySize: parsed.keySize, valueSize: parsed.valueSize, maxEntries: parsed.maxEntries,
-          flags: parsed.flags, kind: 'user', section: '.maps',
+          flags: parsed.flags, kind: 'user', section: '.maps', ...(parsed.pinning ? { pinning: parsed.pinning } : {}),
         }, dotMaps.index, offset, size);
-        if (parsed.hasValues) {
-          maps[mapIndex].initialProgs = progArraySlots(path, elf, dotMaps.index, name, offset, size, parsed.valuesBitOffset / 8, problems);
+        if (parsed.inner) {
+          const i = parsed.inner;
+          maps[mapIndex].inner = {
+            name: `${name}.inner`, type: i.type, keySize: i.keySize, valueSize: i.valueSize, maxEntries: i.maxEntries, flags: i.flags,
+            kind: 'user', section: '.maps',
+          };
+        }
+        if (parsed.hasValues && parsed.inner) {
+          const slots = valueSlots(path, elf, dotMaps.index, name, offset, size, parsed.valuesBitOffset / 8, problems, 'map');
+          maps[mapIndex].initialMaps = slots.map((x) => ({ index: x.index, map: x.target }));
+        } else if (parsed.hasValues) {
+          const slots = valueSlots(path, elf, dotMaps.index, name, offset, size, parsed.valuesBitOffset / 8, problems, 'prog');
+          maps[mapIndex].initialProgs = slots.map((x) => ({ index: x.index, program: x.target }));
         }
       }
     }
@@ -302,12 +334,15 @@ function isMmapable(btf: Btf, secName: string, secSyms: ElfSymbol[]): boolean {
   });
 }
 
-/** PROG_ARRAY `__array(values, ...)` initial slots from `.rel.maps` (libbpf bpf_object__collect_map_relos). */
-function progArraySlots(
+/**
+ * `__array(values, ...)` initial slots from `.rel.maps` (libbpf bpf_object__collect_map_relos): programs for a
+ * PROG_ARRAY, maps of `.maps` for a map of maps.
+ */
+function valueSlots(
   path: string, elf: ElfFile, mapsSec: number, mapName: string, varOff: number, varSize: number, membOff: number,
-  problems: MapProblem[],
-): { index: number; program: string }[] {
-  const out: { index: number; program: string }[] = [];
+  problems: MapProblem[], want: 'prog' | 'map',
+): { index: number; target: string }[] {
+  const out: { index: number; target: string }[] = [];
   const textIdx = elf.sections.findIndex((s) => s.name === '.text');
   for (const rs of elf.relSections) {
     if (rs.target !== mapsSec) continue;
@@ -317,13 +352,17 @@ function progArraySlots(
       const where = `${path}: .rel.maps relocation #${i} (map '${mapName}', byte ${rel.offset})`;
       if (!sym) { problems.push({ severity: 'error', section: '.maps', message: `${where}: symbol ${rel.symbol} not found` }); return; }
       const sec = elf.sections[sym.shndx];
-      if (sym.type !== STT_FUNC || !sec || !(sec.flags & SHF_EXECINSTR) || sym.shndx === textIdx) {
+      if (want === 'map' && sym.shndx !== mapsSec) {
+        problems.push({ severity: 'error', section: '.maps', message: `${where}: '${sym.name}' isn't a BTF-defined map` });
+        return;
+      }
+      if (want === 'prog' && (sym.type !== STT_FUNC || !sec || !(sec.flags & SHF_EXECINSTR) || sym.shndx === textIdx)) {
         problems.push({ severity: 'error', section: '.maps', message: `${where}: '${sym.name}' isn't an entry-point program` });
         return;
       }
       const rel0 = rel.offset - varOff - membOff;
       if (rel0 < 0 || rel0 % 8 !== 0) { problems.push({ severity: 'error', section: '.maps', message: `${where}: not a slot of 'values'` }); return; }
-      out.push({ index: rel0 / 8, program: sym.name });
+      out.push({ index: rel0 / 8, target: sym.name });
     });
   }
   return out.sort((a, b) => a.index - b.index);

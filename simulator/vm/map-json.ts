@@ -3,11 +3,19 @@
 //
 //   { "<map name>": [ { "key": "<hex>", "value": "<hex>" },            ordinary maps
 //                     { "key": "<hex>", "values": ["<hex>", ...] },    per-CPU maps, one value per CPU
-//                     { "key": "<hex>", "program": "<function>" } ] }  PROG_ARRAY slots
+//                     { "key": "<hex>", "program": "<function>" },     PROG_ARRAY slots
+//                     { "key": "<hex>", "map": "<map name>" },         ARRAY_OF_MAPS / HASH_OF_MAPS: a map of the program
+//                     { "key": "<hex>", "map": "<name>", "inner": [ <entries of the inner map> ] } ] }
+//                                                                      ... or a map of its own, made from the template
 //
-// Keys and values are the raw bytes in hex, in the program's (little-endian) layout. Arrays list every index;
-// hashes and LPM tries are sorted by key bytes. As input, a key may also be a non-negative integer for 4-byte keys
-// (the usual array index), written as a little-endian u32.
+// Keys and values are the raw bytes in hex, in the program's (little-endian) layout. Hashes and LPM tries are sorted by
+// key bytes; arrays list every index when small (up to 1024 slots and 1 MiB), and only the slots holding a non-zero
+// byte when larger: an absent slot of an array holds zeros. As input, a key may also be a non-negative integer for
+// 4-byte keys (the usual array index), written as a little-endian u32.
+//
+// A dump is bounded: past `limit` entries (default 10,000) or `maxBytes` of values (default 16 MiB) per map, the rest
+// is left out and counted in the dump's `summarised` record; `all` lists everything (a value too large for a JSON
+// string, over 128 MiB, is still left out and counted).
 import type { BpfMap, MapEntry } from './maps.ts';
 
 export interface MapJsonEntry {
@@ -15,22 +23,65 @@ export interface MapJsonEntry {
   value?: string;
   values?: string[];
   program?: string;
+  map?: string;
+  inner?: MapJsonEntry[];
 }
 
 export type MapsJson = Record<string, MapJsonEntry[]>;
 
+export interface DumpOptions {
+  /** List everything (default: bounded per map). */
+  all?: boolean;
+  /** Entries per map before the rest is summarised (default 10,000). */
+  limit?: number;
+  /** Value bytes per map before the rest is summarised (default 16 MiB). */
+  maxBytes?: number;
+}
+
+/** For a map whose dump was cut: how many entries it holds and how many were listed. */
+export interface MapSummary {
+  entries: number;
+  listed: number;
+}
+
+export const DUMP_LIMIT = 10_000;
+export const DUMP_MAX_BYTES = 16 << 20;
+/** The largest value written out at all: its hex must fit in one JavaScript string. */
+const MAX_LISTED_VALUE = 128 << 20;
+
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
-export function mapsToJson(maps: readonly BpfMap[]): MapsJson {
-  const out: MapsJson = {};
-  for (const map of maps) {
-    out[map.def.name] = map.dump().map((e): MapJsonEntry => {
+/** The maps as JSON, bounded, with a record of the maps whose dump was cut (empty when nothing was). */
+export function mapsDump(maps: readonly BpfMap[], opts: DumpOptions = {}): { maps: MapsJson; summarised: Record<string, MapSummary> } {
+  const own = new Set(maps);
+  const summarised: Record<string, MapSummary> = {};
+  const limit = opts.all ? Infinity : opts.limit ?? DUMP_LIMIT;
+  const maxBytes = opts.all ? Infinity : opts.maxBytes ?? DUMP_MAX_BYTES;
+  const dumpOne = (map: BpfMap, label: string): MapJsonEntry[] => {
+    const all = map.dump();
+    const out: MapJsonEntry[] = [];
+    let bytes = 0;
+    for (const e of all) {
+      if (out.length >= limit) break;
+      const size = e.values.reduce((n, v) => n + v.length, 0);
+      if (e.values.some((v) => v.length > MAX_LISTED_VALUE)) continue;
+      if (bytes + size > maxBytes && out.length > 0) break;
+      bytes += size;
       const key = hex(e.key);
-      if (e.program !== undefined) return { key, program: e.program };
-      return map.perCpu ? { key, values: e.values.map(hex) } : { key, value: hex(e.values[0]) };
-    });
-  }
-  return out;
+      if (e.program !== undefined) out.push({ key, program: e.program });
+      else if (e.map) out.push(own.has(e.map) ? { key, map: e.map.def.name } : { key, map: e.map.def.name, inner: dumpOne(e.map, `${label}[${key}]`) });
+      else out.push(map.perCpu ? { key, values: e.values.map(hex) } : { key, value: hex(e.values[0]) });
+    }
+    if (out.length < all.length) summarised[label] = { entries: all.length, listed: out.length };
+    return out;
+  };
+  const out: MapsJson = {};
+  for (const map of maps) out[map.def.name] = dumpOne(map, map.def.name);
+  return { maps: out, summarised };
+}
+
+export function mapsToJson(maps: readonly BpfMap[], opts: DumpOptions = {}): MapsJson {
+  return mapsDump(maps, opts).maps;
 }
 
 function parseHex(text: unknown): Uint8Array | undefined {
@@ -67,39 +118,71 @@ export function seedMapsFromJson(maps: readonly BpfMap[], json: unknown, file: s
       errors.push(`${file}: map '${name}': expected a list of {"key": ..., "value": ...} entries`);
       continue;
     }
-    list.forEach((raw: unknown, i: number) => {
-      const where = `${file}: map '${name}' entry ${i}`;
-      if (raw === null || typeof raw !== 'object') {
-        errors.push(`${where}: expected an object with "key" and "value"`);
-        return;
-      }
-      const e = raw as Record<string, unknown>;
-      const key = parseKey(e.key, map.def.keySize);
-      if (!key) {
-        errors.push(`${where}: "key" must be hex bytes${map.def.keySize === 4 ? ' or an index' : ''}`);
-        return;
-      }
-      const entry: MapEntry = { key, values: [] };
-      if (typeof e.program === 'string') entry.program = e.program;
-      else if (Array.isArray(e.values)) {
-        const values = e.values.map(parseHex);
-        if (values.some((v) => v === undefined)) {
-          errors.push(`${where}: every item of "values" must be hex bytes`);
+    seedList(map, list, `${file}: map '${name}'`, byName, errors);
+  }
+  return errors;
+}
+
+function seedList(map: BpfMap, list: unknown[], at: string, byName: Map<string, BpfMap>, errors: string[]): void {
+  list.forEach((raw: unknown, i: number) => {
+    const where = `${at} entry ${i}`;
+    if (raw === null || typeof raw !== 'object') {
+      errors.push(`${where}: expected an object with "key" and "value"`);
+      return;
+    }
+    const e = raw as Record<string, unknown>;
+    const key = parseKey(e.key, map.def.keySize);
+    if (!key) {
+      errors.push(`${where}: "key" must be hex bytes${map.def.keySize === 4 ? ' or an index' : ''}`);
+      return;
+    }
+    const entry: MapEntry = { key, values: [] };
+    if (map.createInner) {
+      // A map of maps: the slot names one of the program's maps, or holds the entries of a new inner map.
+      if (e.inner !== undefined) {
+        if (!Array.isArray(e.inner)) {
+          errors.push(`${where}: "inner" must be a list of entries of the inner map`);
           return;
         }
-        entry.values = values as Uint8Array[];
+        const innerName = typeof e.map === 'string' ? e.map : `${map.def.name}[${hex(key)}]`;
+        if (byName.has(innerName)) {
+          errors.push(`${where}: "map" names the program's map '${innerName}' and "inner" asks for a new one: give one of the two`);
+          return;
+        }
+        entry.map = map.createInner(innerName);
+        seedList(entry.map, e.inner, `${where} inner map '${innerName}'`, byName, errors);
+      } else if (typeof e.map === 'string') {
+        entry.map = byName.get(e.map);
+        if (!entry.map) {
+          errors.push(`${where}: no map named '${e.map}' in the program to put in this slot`);
+          return;
+        }
       } else {
-        const value = parseHex(e.value);
-        if (!value) {
-          errors.push(`${where}: "value" must be hex bytes`);
-          return;
-        }
-        // A single value for a per-CPU map sets every CPU's copy.
-        entry.values = map.perCpu ? Array.from({ length: map.valueSlots }, () => value) : [value];
+        errors.push(`${where}: a map of maps takes "map" (a map of the program) or "inner" (the entries of a new inner map)`);
+        return;
       }
       const err = map.seed(entry);
       if (err) errors.push(`${where}: ${err}`);
-    });
-  }
-  return errors;
+      return;
+    }
+    if (typeof e.program === 'string') entry.program = e.program;
+    else if (Array.isArray(e.values)) {
+      const values = e.values.map(parseHex);
+      if (values.some((v) => v === undefined)) {
+        errors.push(`${where}: every item of "values" must be hex bytes`);
+        return;
+      }
+      entry.values = values as Uint8Array[];
+    } else {
+      const value = parseHex(e.value);
+      if (!value) {
+        errors.push(`${where}: "value" must be hex bytes`);
+        return;
+      }
+      // A single value for a per-CPU map sets every CPU's copy.
+      entry.values = map.perCpu ? Array.from({ length: map.valueSlots }, () => value) : [value];
+    }
+    const err = map.seed(entry);
+    if (err) errors.push(`${where}: ${err}`);
+  });
 }

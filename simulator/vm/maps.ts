@@ -6,7 +6,14 @@
 // insert gets a fresh, zeroed one (the kernel hands out a different element).
 //
 // update/delete return 0 or a negative errno, as the helpers do.
-import { BPF_F_RDONLY_PROG, MapType, type MapDef } from '../elf/types.ts';
+//
+// Memory grows with the elements a program and its seed touch, never with max_entries x value_size x CPUs: an array
+// slot (and each CPU's copy of a per-CPU slot) is allocated on its first lookup, update or seed, zero-filled, and then
+// kept, so the pointer a lookup hands out stays valid for the rest of the run, as the kernel's preallocated element is.
+//
+// Maps of maps (ARRAY_OF_MAPS, HASH_OF_MAPS) hold other BpfMaps. Every map a program can name, its own and the inner
+// maps seeds create, has a handle in the machine's MapTable: the number a map pointer carries in the VM.
+import { BPF_F_NO_PREALLOC, BPF_F_RDONLY_PROG, MapType, type MapDef } from '../elf/types.ts';
 
 const EPERM = 1;
 const ENOENT = 2;
@@ -27,6 +34,8 @@ export interface MapEntry {
   values: Uint8Array[];
   /** PROG_ARRAY: the program (function name) in this slot. */
   program?: string;
+  /** ARRAY_OF_MAPS/HASH_OF_MAPS: the inner map in this slot. */
+  map?: BpfMap;
 }
 
 export interface RedirectLookup {
@@ -47,6 +56,14 @@ export interface BpfMap {
   delete(key: Uint8Array): number;
   /** PROG_ARRAY: program name in a slot. */
   progAt?(index: number): string | undefined;
+  /** ARRAY_OF_MAPS/HASH_OF_MAPS: the inner map bpf_map_lookup_elem returns a pointer to, or undefined for NULL. */
+  lookupMap?(key: Uint8Array): BpfMap | undefined;
+  /** ARRAY_OF_MAPS/HASH_OF_MAPS: the definition every inner map must match (type, key, value size, flags). */
+  innerTemplate?(): MapDef;
+  /** ARRAY_OF_MAPS/HASH_OF_MAPS: a new, empty inner map from the template (what user space creates to fill a slot). */
+  createInner?(name: string): BpfMap;
+  /** Elements the map holds (arrays: slots holding data; cheap, for summaries). */
+  size(): number;
   /** DEVMAP/DEVMAP_HASH/CPUMAP/XSKMAP: whether bpf_redirect_map finds an entry, and the ifindex it names. */
   redirectTarget?(key: number): RedirectLookup;
   /** Every element, arrays by index, hashes and tries sorted by key bytes. */
@@ -101,23 +118,54 @@ abstract class MapBase {
   }
 }
 
-/** ARRAY, PERCPU_ARRAY and the global-data maps: preallocated, zero-filled, indexed by a u32 key. */
+/** Arrays up to this many slots and bytes list every slot in a dump, as `bpftool map dump` does. */
+export const ARRAY_DUMP_ALL_SLOTS = 1024;
+export const ARRAY_DUMP_ALL_BYTES = 1 << 20;
+
+const ZERO_CHUNK = new Uint8Array(1 << 16);
+
+/** True when every byte is 0 (compared 64 KiB at a time, natively). */
+export function allZero(b: Uint8Array): boolean {
+  for (let off = 0; off < b.length; off += ZERO_CHUNK.length) {
+    const n = Math.min(ZERO_CHUNK.length, b.length - off);
+    if (Buffer.compare(Buffer.from(b.buffer, b.byteOffset + off, n), Buffer.from(ZERO_CHUNK.buffer, 0, n)) !== 0) return false;
+  }
+  return true;
+}
+
+/**
+ * ARRAY, PERCPU_ARRAY and the global-data maps: zero-filled, indexed by a u32 key. The kernel preallocates every
+ * slot; here a slot's bytes exist from the first time anything touches it, which a program cannot tell apart.
+ */
 class ArrayMap extends MapBase implements BpfMap {
-  private readonly cells: Uint8Array[][];
+  /** index -> one value per CPU slot (holes for CPUs not yet touched). */
+  private readonly cells = new Map<number, Uint8Array[]>();
+  private zero: Uint8Array | undefined;
 
   constructor(def: MapDef, nrCpus: number) {
     super(def, nrCpus);
-    this.cells = Array.from({ length: def.maxEntries }, () =>
-      Array.from({ length: this.slots() }, () => new Uint8Array(def.valueSize)));
     if (def.initialValue && def.maxEntries > 0) {
-      for (const v of this.cells[0]) v.set(def.initialValue.subarray(0, def.valueSize));
+      for (let cpu = 0; cpu < this.slots(); cpu++) this.cell(0, cpu).set(def.initialValue.subarray(0, def.valueSize));
     }
+  }
+
+  private cell(i: number, slot: number): Uint8Array {
+    let c = this.cells.get(i);
+    if (!c) {
+      c = [];
+      this.cells.set(i, c);
+    }
+    return (c[slot] ??= new Uint8Array(this.def.valueSize));
+  }
+
+  private zeroValue(): Uint8Array {
+    return (this.zero ??= new Uint8Array(this.def.valueSize));
   }
 
   lookup(key: Uint8Array, cpu: number): Uint8Array | undefined {
     const i = u32(key);
     if (i >= this.def.maxEntries) return undefined;
-    return this.cells[i][this.perCpu ? cpu : 0];
+    return this.cell(i, this.perCpu ? cpu : 0);
   }
 
   update(key: Uint8Array, value: Uint8Array, flags: bigint, cpu: number): number {
@@ -126,7 +174,7 @@ class ArrayMap extends MapBase implements BpfMap {
     if (i >= this.def.maxEntries) return -E2BIG;
     if (flags & BPF_NOEXIST) return -EEXIST;
     if (wantsLock(flags)) return -EINVAL;
-    this.cells[i][this.perCpu ? cpu : 0].set(value.subarray(0, this.def.valueSize));
+    this.cell(i, this.perCpu ? cpu : 0).set(value.subarray(0, this.def.valueSize));
     return 0;
   }
 
@@ -134,8 +182,29 @@ class ArrayMap extends MapBase implements BpfMap {
     return -EINVAL;
   }
 
+  size(): number {
+    let n = 0;
+    for (const c of this.cells.values()) if (c.some((v) => v && !allZero(v))) n++;
+    return n;
+  }
+
+  private entry(i: number): MapEntry {
+    const c = this.cells.get(i);
+    const values = Array.from({ length: this.slots() }, (_, slot) => c?.[slot] ?? this.zeroValue());
+    return { key: new Uint8Array(new Uint32Array([i]).buffer), values };
+  }
+
+  /** Small arrays: every slot, as the kernel dumps them. Large ones: the slots holding a non-zero byte, by index. */
   dump(): MapEntry[] {
-    return this.cells.map((values, i) => ({ key: new Uint8Array(new Uint32Array([i]).buffer), values }));
+    const d = this.def;
+    if (d.maxEntries <= ARRAY_DUMP_ALL_SLOTS && d.maxEntries * d.valueSize * this.slots() <= ARRAY_DUMP_ALL_BYTES) {
+      return Array.from({ length: d.maxEntries }, (_, i) => this.entry(i));
+    }
+    return [...this.cells.entries()]
+      .filter(([, c]) => c.some((v) => v && !allZero(v)))
+      .map(([i]) => i)
+      .sort((a, b) => a - b)
+      .map((i) => this.entry(i));
   }
 
   seed(entry: MapEntry): string | undefined {
@@ -143,7 +212,7 @@ class ArrayMap extends MapBase implements BpfMap {
     if (err) return err;
     const i = u32(entry.key);
     if (i >= this.def.maxEntries) return `index ${i} is outside map ${this.def.name} (max_entries ${this.def.maxEntries})`;
-    entry.values.forEach((v, cpu) => this.cells[i][cpu].set(v));
+    entry.values.forEach((v, cpu) => this.cell(i, cpu).set(v));
     return undefined;
   }
 }
@@ -226,6 +295,10 @@ class HashMap extends MapBase implements BpfMap {
     return this.elems.delete(keyHex(key)) ? 0 : -ENOENT;
   }
 
+  size(): number {
+    return this.elems.size;
+  }
+
   dump(): MapEntry[] {
     return [...this.elems.values()]
       .sort((a, b) => compareBytes(a.key, b.key))
@@ -301,6 +374,10 @@ class LpmTrie extends MapBase implements BpfMap {
     return this.elems.delete(c.k) ? 0 : -ENOENT;
   }
 
+  size(): number {
+    return this.elems.size;
+  }
+
   dump(): MapEntry[] {
     return [...this.elems.values()].sort((a, b) => compareBytes(a.key, b.key)).map((e) => ({ key: e.key, values: e.values }));
   }
@@ -333,6 +410,10 @@ class RedirectArray extends MapBase implements BpfMap {
 
   delete(): number {
     return -EPERM;
+  }
+
+  size(): number {
+    return this.cells.size;
   }
 
   redirectTarget(key: number): RedirectLookup {
@@ -401,6 +482,10 @@ class ProgArray extends MapBase implements BpfMap {
     return this.progs.get(index);
   }
 
+  size(): number {
+    return this.progs.size;
+  }
+
   dump(): MapEntry[] {
     return [...this.progs.entries()]
       .sort((a, b) => a[0] - b[0])
@@ -428,6 +513,9 @@ class EventMap extends MapBase implements BpfMap {
   delete(): number {
     return -EINVAL;
   }
+  size(): number {
+    return 0;
+  }
   dump(): MapEntry[] {
     return [];
   }
@@ -436,7 +524,210 @@ class EventMap extends MapBase implements BpfMap {
   }
 }
 
-export function createMap(def: MapDef, nrCpus: number): BpfMap {
+/** BPF_F_INNER_MAP: an inner array whose max_entries may differ from the template's (array_map_meta_equal). */
+export const BPF_F_INNER_MAP = 1 << 12;
+
+/**
+ * The inner map of an outer map that declares none (`__array(values, ...)` missing, as in the kernel selftests'
+ * test_map_in_map.c): the loader must pass one (bpf_map__set_inner_map_fd). Unless told otherwise (--inner-map), the
+ * first map stored in the outer map plays that part, and before that an ARRAY of one int, as the selftests use.
+ */
+export function defaultInnerTemplate(outer: MapDef): MapDef {
+  return { name: `${outer.name}.inner`, type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1, flags: 0, kind: 'user', section: outer.section };
+}
+
+/** Why the kernel would refuse to store `inner` in an outer map with this template (bpf_map_meta_equal), or undefined. */
+export function innerMismatch(template: MapDef, inner: MapDef): string | undefined {
+  const what = (d: MapDef) => `type ${d.type}, key ${d.keySize} B, value ${d.valueSize} B, flags 0x${d.flags.toString(16)}`;
+  const same = template.type === inner.type && template.keySize === inner.keySize && template.valueSize === inner.valueSize &&
+    (template.flags & ~BPF_F_RDONLY_PROG) === (inner.flags & ~BPF_F_RDONLY_PROG);
+  const arrayEntries = (inner.type === MapType.ARRAY || inner.type === MapType.PERCPU_ARRAY) && !(template.flags & BPF_F_INNER_MAP) &&
+    template.maxEntries !== inner.maxEntries;
+  if (!same) return `map ${inner.name} (${what(inner)}) does not match the inner-map template (${what(template)}): the kernel refuses it (EINVAL)`;
+  if (arrayEntries) return `array ${inner.name} has max_entries ${inner.maxEntries}, the inner-map template ${template.maxEntries} (set BPF_F_INNER_MAP to allow sizes to differ): the kernel refuses it (EINVAL)`;
+  if (inner.type === MapType.ARRAY_OF_MAPS || inner.type === MapType.HASH_OF_MAPS) return `map ${inner.name} is itself a map of maps: the kernel allows one level only (EINVAL)`;
+  return undefined;
+}
+
+/**
+ * Every map a program can hold a pointer to: the object's maps first (handle = index in LoadedObject.maps, what lddw
+ * carries), then inner maps created from seeds.
+ */
+export class MapTable {
+  readonly all: BpfMap[] = [];
+  private readonly handles = new Map<BpfMap, number>();
+  /** How many of `all` are the object's own maps. */
+  programMaps = 0;
+
+  constructor(readonly nrCpus: number) {}
+
+  add(map: BpfMap, own: boolean): number {
+    const h = this.all.length;
+    this.all.push(map);
+    this.handles.set(map, h);
+    if (own) this.programMaps = this.all.length;
+    return h;
+  }
+
+  handle(map: BpfMap): number {
+    return this.handles.get(map) ?? this.add(map, false);
+  }
+
+  /** One of the object's own maps, by name. */
+  named(name: string): BpfMap | undefined {
+    for (let i = 0; i < this.programMaps; i++) if (this.all[i].def.name === name) return this.all[i];
+    return undefined;
+  }
+
+  isProgramMap(map: BpfMap): boolean {
+    const h = this.handles.get(map);
+    return h !== undefined && h < this.programMaps;
+  }
+
+  /** A new inner map from a template (a seed with inline entries), with its own handle. */
+  createInner(template: MapDef, name: string): BpfMap {
+    const m = createMap({ ...template, name, initialMaps: undefined, initialProgs: undefined }, this.nrCpus, this);
+    this.add(m, false);
+    return m;
+  }
+}
+
+/**
+ * ARRAY_OF_MAPS and HASH_OF_MAPS (kernel/bpf/arraymap.c, hashtab.c, map_in_map.c). Slots hold maps; a program may
+ * only look them up (the verifier refuses update and delete from a program), user space (the seed) fills them.
+ */
+class MapOfMaps extends MapBase implements BpfMap {
+  private readonly slotsByKey = new Map<string, { key: Uint8Array; map: BpfMap }>();
+  private template: MapDef | undefined;
+  private readonly isArray: boolean;
+
+  constructor(def: MapDef, nrCpus: number, readonly table: MapTable) {
+    super(def, nrCpus);
+    this.template = def.inner;
+    this.isArray = def.type === MapType.ARRAY_OF_MAPS;
+  }
+
+  innerTemplate(): MapDef {
+    return this.template ?? defaultInnerTemplate(this.def);
+  }
+
+  createInner(name: string): BpfMap {
+    return this.table.createInner(this.innerTemplate(), name);
+  }
+
+  /** Set the template from outside (--inner-map), before anything is stored. */
+  setTemplate(def: MapDef): void {
+    this.template = def;
+  }
+
+  lookup(): undefined {
+    return undefined;
+  }
+
+  lookupMap(key: Uint8Array): BpfMap | undefined {
+    if (this.isArray && u32(key) >= this.def.maxEntries) return undefined;
+    return this.slotsByKey.get(keyHex(key))?.map;
+  }
+
+  update(): number {
+    return -EINVAL;
+  }
+
+  delete(): number {
+    return -EINVAL;
+  }
+
+  size(): number {
+    return this.slotsByKey.size;
+  }
+
+  dump(): MapEntry[] {
+    return [...this.slotsByKey.values()]
+      .sort((a, b) => (this.isArray ? u32(a.key) - u32(b.key) : compareBytes(a.key, b.key)))
+      .map((e) => ({ key: e.key, values: [], map: e.map }));
+  }
+
+  seed(entry: MapEntry): string | undefined {
+    if (entry.key.length !== this.def.keySize) return `key of ${entry.key.length} bytes, map ${this.def.name} has ${this.def.keySize}-byte keys`;
+    if (!entry.map) return `map of maps ${this.def.name}: an entry needs "map" (a map of the program) or "inner" (entries of a new inner map)`;
+    if (this.isArray && u32(entry.key) >= this.def.maxEntries) return `index ${u32(entry.key)} is outside map ${this.def.name} (max_entries ${this.def.maxEntries})`;
+    const k = keyHex(entry.key);
+    if (!this.isArray && !this.slotsByKey.has(k) && this.slotsByKey.size >= this.def.maxEntries) return `map ${this.def.name} is full (max_entries ${this.def.maxEntries})`;
+    const bad = innerMismatch(this.innerTemplate(), entry.map.def);
+    if (bad) return bad;
+    this.template ??= entry.map.def;
+    this.table.handle(entry.map);
+    this.slotsByKey.set(k, { key: entry.key.slice(), map: entry.map });
+    return undefined;
+  }
+}
+
+// ---- what the kernel refuses at map creation (map_create and each type's map_alloc_check, measured on 6.18) ----
+
+/** PCPU_MIN_UNIT_SIZE: the per-CPU allocator's unit, the largest per-CPU value. */
+export const PCPU_MIN_UNIT_SIZE = 32 * 1024;
+/** KMALLOC_MAX_SIZE on x86-64 (4 MiB) less sizeof(struct htab_elem) (48): hash key + value must stay below. */
+export const HTAB_KEY_VALUE_MAX = (4 << 20) - 48;
+const INT_MAX = 0x7fffffff;
+const round8 = (n: number) => Math.ceil(n / 8) * 8;
+
+/**
+ * The kernel's refusal of a map definition at creation, as `errno (name): reason`, or undefined when it creates it.
+ * Memory-dependent refusals (ENOMEM for an array too large to allocate) are not modelled: the simulator does not
+ * allocate what the program does not touch.
+ */
+export function mapCreateError(def: MapDef): string | undefined {
+  const { type, keySize: k, valueSize: v, maxEntries: n, flags } = def;
+  const einval = (why: string) => `the kernel refuses map '${def.name}' (EINVAL): ${why}`;
+  const e2big = (why: string) => `the kernel refuses map '${def.name}' (E2BIG): ${why}`;
+  const percpu = type === MapType.PERCPU_ARRAY || type === MapType.PERCPU_HASH || type === MapType.LRU_PERCPU_HASH;
+  switch (type) {
+    case MapType.ARRAY: case MapType.PERCPU_ARRAY: case MapType.ARRAY_OF_MAPS: case MapType.PROG_ARRAY: {
+      if (n === 0) return einval('max_entries is 0');
+      if (k !== 4) return einval(`key_size is ${k}, arrays take 4-byte keys`);
+      if (v === 0) return einval('value_size is 0');
+      if ((type === MapType.ARRAY_OF_MAPS || type === MapType.PROG_ARRAY) && v !== 4) return einval(`value_size is ${v}, this map type holds 4-byte values`);
+      if (v > INT_MAX) return e2big(`value_size ${v} is above INT_MAX`);
+      if (percpu && round8(v) > PCPU_MIN_UNIT_SIZE) return e2big(`per-CPU value_size ${v} is above ${PCPU_MIN_UNIT_SIZE} (PCPU_MIN_UNIT_SIZE)`);
+      return undefined;
+    }
+    case MapType.HASH: case MapType.PERCPU_HASH: case MapType.LRU_HASH: case MapType.LRU_PERCPU_HASH: case MapType.HASH_OF_MAPS: {
+      if (n === 0) return einval('max_entries is 0');
+      if (k === 0) return einval('key_size is 0');
+      if (v === 0) return einval('value_size is 0');
+      if (type === MapType.HASH_OF_MAPS && v !== 4) return einval(`value_size is ${v}, maps of maps hold 4-byte values`);
+      if (k + v >= HTAB_KEY_VALUE_MAX) return e2big(`key_size + value_size (${k + v}) must stay below ${HTAB_KEY_VALUE_MAX} (KMALLOC_MAX_SIZE less the element header)`);
+      if (percpu && round8(v) > PCPU_MIN_UNIT_SIZE) return e2big(`per-CPU value_size ${v} is above ${PCPU_MIN_UNIT_SIZE} (PCPU_MIN_UNIT_SIZE)`);
+      return undefined;
+    }
+    case MapType.LPM_TRIE:
+      if (n === 0) return einval('max_entries is 0');
+      if (!(flags & BPF_F_NO_PREALLOC)) return einval('LPM tries need map_flags BPF_F_NO_PREALLOC');
+      if (k < 5 || k > 4 + 256) return einval(`key_size ${k} is outside 5..260 (4-byte prefix length and 1..256 data bytes)`);
+      if (v === 0) return einval('value_size is 0');
+      return undefined;
+    case MapType.DEVMAP: case MapType.DEVMAP_HASH: case MapType.CPUMAP:
+      if (n === 0) return einval('max_entries is 0');
+      if (k !== 4) return einval(`key_size is ${k}, this map type takes 4-byte keys`);
+      if (v !== 4 && v !== 8) return einval(`value_size is ${v}, this map type holds 4 or 8 bytes`);
+      return undefined;
+    case MapType.PERF_EVENT_ARRAY:
+      if (n === 0) return einval('max_entries is 0');
+      return undefined;
+    case MapType.XSKMAP:
+      if (n === 0) return einval('max_entries is 0');
+      if (k !== 4 || v !== 4) return einval('XSKMAP takes 4-byte keys and values');
+      return undefined;
+    case MapType.RINGBUF:
+      if (k !== 0 || v !== 0) return einval('ring buffers take no key or value size');
+      if (n === 0 || n % 4096 !== 0 || (n & (n - 1)) !== 0) return einval(`max_entries ${n} is not a power-of-2 multiple of the page size`);
+      return undefined;
+    default:
+      return undefined;
+  }
+}
+
+export function createMap(def: MapDef, nrCpus: number, table?: MapTable): BpfMap {
   switch (def.type) {
     case MapType.ARRAY:
     case MapType.PERCPU_ARRAY:
@@ -456,6 +747,9 @@ export function createMap(def: MapDef, nrCpus: number): BpfMap {
       return new DevmapHash(def, nrCpus);
     case MapType.PROG_ARRAY:
       return new ProgArray(def, nrCpus);
+    case MapType.ARRAY_OF_MAPS:
+    case MapType.HASH_OF_MAPS:
+      return new MapOfMaps(def, nrCpus, table ?? new MapTable(nrCpus));
     case MapType.PERF_EVENT_ARRAY:
     case MapType.RINGBUF:
       return new EventMap({ ...def, maxEntries: def.type === MapType.PERF_EVENT_ARRAY && def.maxEntries === 0 ? nrCpus : def.maxEntries }, nrCpus);

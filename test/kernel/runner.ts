@@ -24,6 +24,8 @@ export interface KernelMapEntry {
   value?: string;
   values?: string[];
   program?: string;
+  /** ARRAY_OF_MAPS / HASH_OF_MAPS: the name of the map in the slot. */
+  map?: string;
 }
 export type KernelMaps = Record<string, KernelMapEntry[]>;
 
@@ -164,7 +166,7 @@ export function defaultObjectName(path: string): string {
 }
 
 // Map types whose dump order is the index order (everything keyed by a dense u32 index).
-const INDEXED = new Set([2, 3, 6, 14, 16, 17]);
+const INDEXED = new Set([2, 3, 6, 12, 14, 16, 17]);
 
 /** `maps` without the ARRAY and PERCPU_ARRAY entries whose values are all zero bytes (what sparseArrays leaves out of
  * the kernel's dump), given each map's type; other maps unchanged. */
@@ -193,6 +195,7 @@ export function runKernel(objPath: string, program: string, packets: Uint8Array[
     for (const [name, entries] of Object.entries(opts.maps ?? {})) {
       for (const e of entries) {
         if (e.program !== undefined) lines.push(`seedprog ${name} ${e.key || '-'} ${e.program}`);
+        else if (e.map !== undefined) lines.push(`seedmap ${name} ${e.key || '-'} ${e.map}`);
         else if (e.values !== undefined) lines.push(`seedcpu ${name} ${e.key || '-'} ${e.values.map((v) => v || '-').join(' ')}`);
         else lines.push(`seed ${name} ${e.key || '-'} ${e.value || '-'}`);
       }
@@ -251,6 +254,7 @@ function parseOutput(text: string): KernelRun {
       case 'entry': {
         const e: KernelMapEntry = { key: unhexStr(f[1]) };
         if (f[2].startsWith('prog:')) e.program = f[2].slice(5);
+        else if (f[2].startsWith('map:')) e.map = f[2].slice(4);
         else e.value = unhexStr(f[2]);
         current?.entries.push(e);
         break;

@@ -17,7 +17,7 @@ export function diffBytes(kernel: Uint8Array, sim: Uint8Array): string | undefin
 }
 
 const entryText = (e: KernelMapEntry | undefined): string =>
-  !e ? '(absent)' : e.program !== undefined ? `prog ${e.program}` : e.values ? `[${e.values.join(',')}]` : e.value ?? '';
+  !e ? '(absent)' : e.program !== undefined ? `prog ${e.program}` : e.map !== undefined ? `map ${e.map}` : e.values ? `[${e.values.join(',')}]` : e.value ?? '';
 
 /** Lines describing how the maps differ (at most `limit`), [] when equal. */
 export function diffMaps(kernel: KernelMaps, sim: KernelMaps, limit = 12): string[] {
@@ -45,12 +45,13 @@ export function diffMaps(kernel: KernelMaps, sim: KernelMaps, limit = 12): strin
 }
 
 /** The simulator's map JSON reduced to the fields the kernel dump has. */
-export function normaliseSimMaps(json: Record<string, { key: string; value?: string; values?: string[]; program?: string }[]>): KernelMaps {
+export function normaliseSimMaps(json: Record<string, { key: string; value?: string; values?: string[]; program?: string; map?: string }[]>): KernelMaps {
   const out: KernelMaps = {};
   for (const [name, list] of Object.entries(json)) {
     out[name] = list.map((e) => {
       const r: KernelMapEntry = { key: e.key };
       if (e.program !== undefined) r.program = e.program;
+      else if (e.map !== undefined) r.map = e.map;
       else if (e.values !== undefined) r.values = e.values;
       else r.value = e.value ?? '';
       return r;

@@ -1,0 +1,78 @@
+// What a loader decides about maps before creating them, done once per Session: sizes for maps declared with
+// max_entries 0 (real loaders call bpf_map__set_max_entries), inner-map templates for maps of maps that declare none
+// (bpf_map__set_inner_map_fd), and the kernel's refusals at map creation (mapCreateError), so that a map the kernel
+// would not create stops the run with the kernel's error instead of running.
+import { MapType, type LoadedObject, type MapDef } from '../elf/types.ts';
+import { mapCreateError } from './maps.ts';
+
+/** An inner-map template given by the user: `TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES[:FLAGS]`. */
+export interface InnerTemplate {
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags?: number;
+}
+
+export interface MapLoadOptions {
+  /** max_entries per map name, as a loader sets them. */
+  maxEntries?: Record<string, number>;
+  /** Inner-map templates per outer map name. */
+  innerMaps?: Record<string, InnerTemplate>;
+  nrCpus: number;
+}
+
+const TYPE_NAMES: Record<string, number> = {
+  hash: MapType.HASH, array: MapType.ARRAY, percpu_hash: MapType.PERCPU_HASH, percpu_array: MapType.PERCPU_ARRAY,
+  lru_hash: MapType.LRU_HASH, lru_percpu_hash: MapType.LRU_PERCPU_HASH, lpm_trie: MapType.LPM_TRIE, devmap: MapType.DEVMAP,
+  devmap_hash: MapType.DEVMAP_HASH, cpumap: MapType.CPUMAP, xskmap: MapType.XSKMAP,
+};
+
+/** Parse `TYPE:KEY:VALUE:ENTRIES[:FLAGS]` (TYPE a name such as `array` or `hash`, or the number); a message on error. */
+export function parseInnerTemplate(text: string): InnerTemplate | string {
+  const f = text.split(':');
+  if (f.length < 4 || f.length > 5) return `'${text}' is not TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES[:FLAGS] (e.g. array:4:4:1)`;
+  const type = /^\d+$/.test(f[0]) ? Number(f[0]) : TYPE_NAMES[f[0].toLowerCase()];
+  if (type === undefined) return `unknown map type '${f[0]}' in '${text}' (${Object.keys(TYPE_NAMES).join(', ')}, or the number)`;
+  const nums = f.slice(1).map((x) => (/^\d{1,10}$/.test(x) ? Number(x) : NaN));
+  if (nums.some((n) => !(n >= 0 && n <= 0xffffffff))) return `sizes in '${text}' must be whole numbers from 0 to 4294967295`;
+  return { type, keySize: nums[0], valueSize: nums[1], maxEntries: nums[2], flags: nums[3] ?? 0 };
+}
+
+export function prepareMaps(obj: LoadedObject, opts: MapLoadOptions): { obj: LoadedObject; notes: string[]; errors: string[] } {
+  const notes: string[] = [];
+  const errors: string[] = [];
+  const names = obj.maps.map((m) => m.name);
+  const known = (flag: string, name: string) => {
+    if (names.includes(name)) return true;
+    errors.push(`${flag}: no map named '${name}' in ${obj.path} (maps: ${names.join(', ') || 'none'})`);
+    return false;
+  };
+  for (const name of Object.keys(opts.maxEntries ?? {})) known('--max-entries', name);
+  for (const name of Object.keys(opts.innerMaps ?? {})) {
+    if (!known('--inner-map', name)) continue;
+    const m = obj.maps.find((x) => x.name === name)!;
+    if (m.type !== MapType.ARRAY_OF_MAPS && m.type !== MapType.HASH_OF_MAPS) errors.push(`--inner-map: map '${name}' is not a map of maps (type ${m.type})`);
+  }
+  if (obj.maps.some((m) => m.section === 'maps')) {
+    notes.push(`${obj.path}: legacy SEC("maps") map definitions: libbpf 1.0 and later refuse this object; run as the older loaders ran it`);
+  }
+  const maps = obj.maps.map((m): MapDef => {
+    if (m.kind !== 'user') return m;
+    const d: MapDef = { ...m };
+    const set = opts.maxEntries?.[m.name];
+    if (set !== undefined) d.maxEntries = set;
+    else if (d.maxEntries === 0 && d.type !== MapType.PERF_EVENT_ARRAY && d.type !== MapType.RINGBUF) {
+      // libbpf sizes a PERF_EVENT_ARRAY of 0 to the possible CPUs itself; other maps of 0 are sized by their loader.
+      d.maxEntries = opts.nrCpus;
+      notes.push(`map '${m.name}' declares max_entries 0 (its loader sizes it); using ${opts.nrCpus}, the number of CPUs (--max-entries ${m.name}=N to choose)`);
+    }
+    const inner = opts.innerMaps?.[m.name];
+    if (inner) d.inner = { name: `${m.name}.inner`, kind: 'user', section: m.section, flags: 0, ...inner };
+    if (d.type === MapType.PERF_EVENT_ARRAY && d.maxEntries === 0) return d;
+    const err = mapCreateError(d) ?? (d.inner ? mapCreateError(d.inner) : undefined);
+    if (err) errors.push(`${obj.path}: ${err}`);
+    return d;
+  });
+  return { obj: { ...obj, maps }, notes, errors };
+}
