@@ -78,6 +78,8 @@ export interface KernelRunOptions {
   /** Bind the program to a veth (BPF_F_XDP_DEV_BOUND_ONLY) in a private network namespace. BPF_PROG_TEST_RUN refuses
    * device-bound programs (EINVAL), so this only proves the program loads. */
   deviceBound?: boolean;
+  /** Run the harness in a network namespace of its own (`unshare -n`): the conntrack kfuncs see an empty table. */
+  netns?: boolean;
   /** Leave out ARRAY and PERCPU_ARRAY entries whose value is all zero bytes (compare with sparseArrayMaps). */
   sparseArrays?: boolean;
 }
@@ -203,7 +205,9 @@ export function runKernel(objPath: string, program: string, packets: Uint8Array[
     for (const p of packets) lines.push(`packet ${hex(p)}`);
     const input = join(dir, 'input.txt');
     writeFileSync(input, lines.join('\n') + '\n');
-    const r = spawnSync(bin, [objPath, program, input], { encoding: 'utf8', maxBuffer: 1 << 30 });
+    // A network namespace of its own (unshare -n): a fresh conntrack table, nothing left behind.
+    const [cmd, args] = opts.netns ? ['unshare', ['-n', bin, objPath, program, input]] : [bin, [objPath, program, input]];
+    const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 30 });
     if (r.error) throw new Error(`cannot run the kernel harness: ${r.error.message}`);
     if (r.status === 3) {
       // Verifier logs run to megabytes; the end holds the reason.

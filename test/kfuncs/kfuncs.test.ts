@@ -176,3 +176,77 @@ test('bpf_dynptr_slice_rdwr: a slice inside one buffer writes the packet, one ac
   assert.equal(res.slice(0, 16), '0000000000000000');
   assert.equal(res.slice(16, 32), '0100000000000000');
 });
+
+const CT_DECLS = `
+struct bpf_ct_opts { __s32 netns_id; __s32 error; __u8 l4proto; __u8 dir; __u16 ct_zone_id; __u8 ct_zone_dir; __u8 reserved[3]; };
+/* struct nf_conn as laid out by the 6.18 x86-64 kernel (timeout at 8, status at 128, mark at 168), without CO-RE. */
+struct nf_conn { __u8 _a[8]; __u32 timeout; __u8 _b[116]; unsigned long status; __u8 _c[32]; __u32 mark; };
+extern struct nf_conn *bpf_xdp_ct_lookup(struct xdp_md *, struct bpf_sock_tuple *, __u32, struct bpf_ct_opts *, __u32) __ksym;
+extern struct nf_conn *bpf_xdp_ct_alloc(struct xdp_md *, struct bpf_sock_tuple *, __u32, struct bpf_ct_opts *, __u32) __ksym;
+extern struct nf_conn *bpf_ct_insert_entry(struct nf_conn *) __ksym;
+extern void bpf_ct_release(struct nf_conn *) __ksym;
+extern void bpf_ct_set_timeout(struct nf_conn *, __u32) __ksym;
+extern int bpf_ct_set_status(const struct nf_conn *, __u32) __ksym;
+extern int bpf_ct_change_status(struct nf_conn *, __u32) __ksym;
+`;
+
+const CONNTRACK = write('kf_ct.c', CT_DECLS + `
+__s64 res[12];
+
+SEC("xdp")
+int prog(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	struct iphdr *ip = data + sizeof(struct ethhdr);
+	struct bpf_sock_tuple tup = {};
+	struct bpf_ct_opts opts = { .netns_id = -1, .l4proto = IPPROTO_UDP };
+	struct nf_conn *ct, *ins;
+	__u16 *ports;
+
+	if ((void *)(ip + 1) + 4 > end) return XDP_PASS;
+	ports = (void *)(ip + 1);
+	tup.ipv4.saddr = ip->saddr;
+	tup.ipv4.daddr = ip->daddr;
+	tup.ipv4.sport = ports[0];
+	tup.ipv4.dport = ports[1];
+	opts.l4proto = ip->protocol;
+
+	ct = bpf_xdp_ct_lookup(ctx, &tup, sizeof(tup.ipv4), &opts, 8);
+	res[0] += opts.error;
+	if (ct) bpf_ct_release(ct);
+	opts.error = 0;
+	opts.l4proto = 1;
+	ct = bpf_xdp_ct_lookup(ctx, &tup, sizeof(tup.ipv4), &opts, sizeof(opts));
+	res[1] += opts.error;
+	if (ct) bpf_ct_release(ct);
+	opts.error = 0;
+	opts.l4proto = ip->protocol;
+
+	ct = bpf_xdp_ct_lookup(ctx, &tup, sizeof(tup.ipv4), &opts, sizeof(opts));
+	if (ct) {
+		res[2]++;
+		res[3] += opts.dir;
+		res[4] += ct->status;
+		res[5] += ct->mark;
+		ct->mark = ct->mark + 1;
+		res[6] += bpf_ct_change_status(ct, 2);
+		bpf_ct_release(ct);
+		return XDP_TX;
+	}
+	res[7] += opts.error;
+	ct = bpf_xdp_ct_alloc(ctx, &tup, sizeof(tup.ipv4), &opts, sizeof(opts));
+	if (!ct) { res[8] += opts.error; return XDP_ABORTED; }
+	bpf_ct_set_timeout(ct, 30000);
+	res[9] += bpf_ct_set_status(ct, 4);
+	ins = bpf_ct_insert_entry(ct);
+	if (!ins) { res[10]++; return XDP_DROP; }
+	res[11] += ins->status;
+	bpf_ct_release(ins);
+	return XDP_PASS;
+}
+`);
+
+test('conntrack kfuncs agree with the kernel in a fresh network namespace: lookups, errors, alloc, insert, status, mark', (t) => {
+  if (kernelOrSkip(t)) return;
+  assert.deepEqual(agree(CONNTRACK, { netns: true }), []);
+});
