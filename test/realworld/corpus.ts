@@ -354,6 +354,38 @@ export function runProgram(row: CorpusRow, program: string, frames: Frame[], dir
   return r;
 }
 
+/**
+ * For a program whose packets agree but whose maps differ at the end: the first packet after which some map differs,
+ * found by running both sides on ever shorter prefixes (binary search; assumes a difference, once there, stays).
+ * Returns the packet index and the map differences after it, or undefined when no prefix shows one.
+ */
+export function firstMapDivergence(row: CorpusRow, program: string, frames: Frame[], dir = REALWORLD): { index: number; frame: string; differences: string[] } | undefined {
+  const compiled = compileRow(row, dir);
+  if (!compiled.objectPath) return undefined;
+  const objectPath = compiled.objectPath;
+  const seed = seedFor(row, program);
+  const { object } = loadProgramFileWithObject(objectPath);
+  const mapsAfter = (n: number): string[] => {
+    const part = frames.slice(0, n);
+    const kernel = runKernel(objectPath, program, part.map((f) => f.bytes), {
+      objectName: defaultObjectName(objectPath), maps: seed?.maps, only: true, xdpType: true, zeroMaxEntries: nproc(), innerMapTemplate: true, sparseArrays: true,
+    });
+    const session = new Session(object, { program, nrCpus: nproc(), cpu: 0, maps: seed?.maps, mapsFile: seed?.path });
+    for (const f of part) session.runPacket(f.bytes, { tsNs: f.tsNs });
+    return diffMaps(kernel.maps, sparseArrayMaps(normaliseSimMaps(session.mapsJson()), kernel.mapTypes), 4);
+  };
+  if (mapsAfter(frames.length).length === 0) return undefined;
+  let lo = 0; // maps agree after lo packets
+  let hi = frames.length; // maps differ after hi packets
+  if (mapsAfter(0).length > 0) return { index: -1, frame: '(before the first packet: the seeded maps)', differences: mapsAfter(0) };
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (mapsAfter(mid).length > 0) hi = mid;
+    else lo = mid;
+  }
+  return { index: hi - 1, frame: `${frames[hi - 1]!.name}, ${frames[hi - 1]!.bytes.length} B`, differences: mapsAfter(hi) };
+}
+
 /** Every (row, program) of the corpus, in corpus order. */
 export function corpusPrograms(rows: CorpusRow[]): { row: CorpusRow; program: string }[] {
   return rows.flatMap((row) => row.programs.map((program) => ({ row, program })));
