@@ -6,7 +6,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { OPCODES, OPCODE_LIST, aluVariant, opcodeInfo } from '../../simulator/isa/opcodes.ts';
 import { decodeProgram, encodeProgram } from '../../simulator/isa/decode.ts';
-import { validateProgram } from '../../simulator/isa/validate.ts';
+import { mayReadUninitialized, registerChecks, stackLimits, validateProgram } from '../../simulator/isa/validate.ts';
 import { assemble } from '../../simulator/isa/asm.ts';
 import { disassemble, disassembleInsn } from '../../simulator/isa/disasm.ts';
 import { helperName } from '../../simulator/isa/helper-names.ts';
@@ -165,4 +165,48 @@ test('atomics measured on the kernel (A.4)', () => {
   assert.equal(raw('stdw [%r10-8], 40\nmov %r1, 2\nlock fetch add [%r10-8], %r1\nldxdw %r0, [%r10-8]\nlsh %r0, 8\nor %r0, %r1\nexit'), (42n << 8n) | 40n);
   assert.equal(raw('stw [%r10-4], -1\nmov %r1, 1\nlock xchg32 [%r10-4], %r1\nmov %r0, %r1\nexit'), 0xffffffffn);
   assert.equal(raw('stw [%r10-4], 5\nmov %r0, 6\nmov %r1, 9\nlock cmpxchg32 [%r10-4], %r1\nexit'), 5n);
+});
+
+test('registers: r0 is checked only at the exits of the entry and of callbacks, per call site after a call', () => {
+  const reads = (text: string) => [...mayReadUninitialized(asm(text))].flatMap((m, pc) => (m ? [`${pc}:${m}`] : []));
+  // A void callee exits without r0: nothing to check, the caller never reads r0.
+  assert.deepEqual(reads('call local f\nmov %r0, 2\nexit\nf:\nstxdw [%r10-8], %r1\nexit'), []);
+  // A caller that reads r0 after the void call may read it unwritten (slot 1, r0 = mask 1).
+  assert.deepEqual(reads('call local f\nmov %r0, %r0\nexit\nf:\nexit'), ['1:1']);
+  // ... but not after a callee that writes r0 on every path.
+  assert.deepEqual(reads('call local f\nmov %r0, %r0\nexit\nf:\njeq %r1, 0, +1\nmov %r0, 1\nmov %r0, 2\nexit'), []);
+  // ... and a callee that leaves r0 unwritten on one path only is enough to check.
+  assert.deepEqual(reads('call local f\nmov %r0, %r0\nexit\nf:\njeq %r1, 0, +1\nmov %r0, 1\nexit'), ['1:1']);
+  // The callee gets the caller's r1-r5 as they are: r3 was never written.
+  assert.deepEqual(reads('call local f\nmov %r0, 0\nexit\nf:\nmov %r0, %r3\nexit'), ['3:8']);
+  // The entry's exit reads r0.
+  assert.deepEqual(reads('exit'), ['0:1']);
+  // The static form (conformance mode) no longer reports the exit of a subprogram.
+  assert.deepEqual(validateProgram(asm('call local f\nmov %r0, 2\nexit\nf:\nexit')), []);
+  assert.equal(registerChecks(asm('call local f\nmov %r0, 2\nexit\nf:\nexit')), undefined, 'nothing to check at run time');
+});
+
+test('validation refuses nothing the kernel may load: conditional self-jumps, kernel variables', () => {
+  assert.deepEqual(validateProgram(asm('mov %r0, 0\njeq %r0, 5, -1\nexit')), []);
+  const ksym = [
+    { opcode: 0x18, dst: 1, src: 3, off: 0, imm: 7 }, { opcode: 0, dst: 0, src: 0, off: 0, imm: 0 },
+    { opcode: 0xb7, dst: 0, src: 0, off: 0, imm: 2 }, { opcode: 0x95, dst: 0, src: 0, off: 0, imm: 0 },
+  ];
+  assert.deepEqual(validateProgram(ksym), []);
+});
+
+test('stack limits: frames rounded as the kernel rounds them, summed along call chains, in the verifier\'s words', () => {
+  const prog = (a: number, b: number) => asm(`stb [%r10-${a}], 1\ncall local f\nmov %r0, 2\nexit\nf:\nmov %r2, %r10\nadd %r2, -${b}\nstb [%r2+0], 1\nexit`);
+  const ok = stackLimits(prog(200, 300));
+  assert.deepEqual(ok.depths, [200, 300]);
+  assert.equal(ok.refusal, undefined); // 208 + 304 = 512 with the JIT's 16-byte rounding
+  assert.equal(stackLimits(prog(210, 300)).refusal?.message, 'combined stack size of 2 calls is 528. Too large');
+  assert.equal(stackLimits(prog(200, 300), { jit: false }).refusal?.message, 'combined stack size of 2 calls is 544. Too large');
+  // Nine nested frames.
+  const deep = ['call local f1', 'mov %r0, 0', 'exit'];
+  for (let i = 1; i <= 8; i++) deep.push(`f${i}:`, ...(i < 8 ? [`call local f${i + 1}`] : []), 'mov %r0, 0', 'exit');
+  assert.equal(stackLimits(asm(deep.join('\n'))).refusal?.message, 'the call stack of 8 frames is too deep !');
+  // A tail call below 256 bytes of callers' frames.
+  const tail = asm('stb [%r10-256], 1\ncall local f\nmov %r0, 2\nexit\nf:\ncall 12\nexit');
+  assert.equal(stackLimits(tail).refusal?.message, 'tail_calls are not allowed when call stack of previous frames is 256 bytes. Too large');
 });
