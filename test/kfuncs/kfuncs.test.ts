@@ -250,3 +250,105 @@ test('conntrack kfuncs agree with the kernel in a fresh network namespace: looku
   if (kernelOrSkip(t)) return;
   assert.deepEqual(agree(CONNTRACK, { netns: true }), []);
 });
+
+const METADATA = write('kf_meta.c', `
+extern int bpf_xdp_metadata_rx_timestamp(const struct xdp_md *ctx, __u64 *timestamp) __ksym;
+enum xdp_rss_hash_type { XDP_RSS_TYPE_NONE = 0 };
+extern int bpf_xdp_metadata_rx_hash(const struct xdp_md *ctx, __u32 *hash, enum xdp_rss_hash_type *rss_type) __ksym;
+extern int bpf_xdp_metadata_rx_vlan_tag(const struct xdp_md *ctx, __be16 *vlan_proto, __u16 *vlan_tci) __ksym;
+__s64 res[8];
+
+SEC("xdp")
+int prog(struct xdp_md *ctx)
+{
+	__u64 ts = 0;
+	__u32 hash = 0;
+	enum xdp_rss_hash_type type = 0;
+	__be16 proto = 0;
+	__u16 tci = 0;
+
+	res[0] = bpf_xdp_metadata_rx_timestamp(ctx, &ts);
+	res[1] = ts;
+	res[2] = bpf_xdp_metadata_rx_hash(ctx, &hash, &type);
+	res[3] = hash;
+	res[4] = type;
+	res[5] = bpf_xdp_metadata_rx_vlan_tag(ctx, &proto, &tci);
+	res[6] = bpf_ntohs(proto);
+	res[7] = tci;
+	return XDP_PASS;
+}
+`);
+
+function metaResults(s: Session): bigint[] {
+  const v = s.mapsJson()['kf_meta.bss'][0].value!;
+  return Array.from({ length: 8 }, (_, i) => Buffer.from(v.slice(i * 16, i * 16 + 16), 'hex').readBigInt64LE());
+}
+
+test('RX metadata kfuncs: the kernel loads the program bound to a device; the values come from the modelled driver', (t) => {
+  const obj = loadProgramFile(METADATA);
+  const f = frame(100, 0);
+  // BPF_PROG_TEST_RUN shape (the default mlx5 profile): capture timestamp, Toeplitz hash of the UDP flow, no tag.
+  const s = new Session(obj, { program: 'prog' });
+  s.runPacket(f, { tsNs: 1_764_000_000_123_456_789n });
+  const input = new Uint8Array([10, 0, 0, 1, 10, 0, 0, 2, 0x30, 0x39, 0, 80]);
+  assert.deepEqual(metaResults(s), [0n, 1_764_000_000_123_456_789n, 0n, BigInt(toeplitzHash(input) >>> 0), 41n /* L4_IPV4_UDP */, -61n, 0n, 0n]);
+  if (kernelOrSkip(t)) return;
+  const compiled = compileC(METADATA);
+  assert.ok(compiled.objectPath, compiled.stderr);
+  // The kernel refuses metadata kfuncs in a program that is not device-bound, loads a bound one, and refuses to
+  // BPF_PROG_TEST_RUN it (EINVAL): the load is all it can show.
+  assert.throws(() => runKernel(compiled.objectPath!, 'prog', [f], { only: true }), (e: unknown) => e instanceof KernelLoadError && /device-bound/.test(e.log));
+  const k = runKernel(compiled.objectPath!, 'prog', [f], { only: true, deviceBound: true });
+  assert.equal(k.results[0]?.errno, 22);
+});
+
+test('RX metadata kfuncs per profile: i40e (6.18) implements none; mlx5 reports a stripped VLAN tag', async () => {
+  const { Driver } = await import('../../simulator/driver/rx.ts');
+  const { PROFILES } = await import('../../simulator/driver/profiles.ts');
+  const tagged = new Uint8Array([...frame(100, 0).subarray(0, 12), 0x81, 0x00, 0x20, 0x05, ...frame(100, 0).subarray(12)]);
+  const i40e = new Session(loadProgramFile(METADATA), { program: 'prog' });
+  new Driver(i40e, { mode: 'native', profile: PROFILES.i40e, queues: 1 }).receive(tagged, 5n);
+  assert.deepEqual(metaResults(i40e), [-95n, 0n, -95n, 0n, 0n, -95n, 0n, 0n]);
+  const mlx5 = new Session(loadProgramFile(METADATA), { program: 'prog' });
+  const r = new Driver(mlx5, { mode: 'native', profile: PROFILES.mlx5, queues: 1, vlanStrip: true }).receive(tagged, 5n);
+  const m = metaResults(mlx5);
+  assert.deepEqual([m[0], m[1], m[5], m[6], m[7]], [0n, 5n, 0n, 0x8100n, 0x2005n]);
+  assert.equal(r.out.length, 100, 'the tag was removed from the frame the program saw');
+});
+
+test('a kfunc XDP Lens does not model is a load error naming it and the instruction; a weak one is absent to bpf_ksym_exists', () => {
+  const path = write('kf_unknown.c', `
+#ifndef bpf_ksym_exists
+#define bpf_ksym_exists(sym) ({ _Static_assert(!__builtin_constant_p(!!sym), #sym " should be __weak"); !!sym; })
+#endif
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+extern __u32 bpf_dynptr_size(const struct bpf_dynptr *ptr) __ksym __weak;
+SEC("xdp")
+int prog(struct xdp_md *ctx)
+{
+	return bpf_cast_to_kern_ctx(ctx) ? XDP_PASS : XDP_DROP;
+}
+SEC("xdp")
+int weak(struct xdp_md *ctx)
+{
+	if (bpf_ksym_exists(bpf_rdonly_cast))
+		return bpf_rdonly_cast(ctx, 0) ? XDP_PASS : XDP_DROP;
+	if (bpf_ksym_exists(bpf_dynptr_size))
+		return XDP_TX;
+	return XDP_DROP;
+}
+`);
+  const compiled = compileC(path);
+  assert.ok(compiled.objectPath, compiled.stderr);
+  const { object, diagnostics } = loadObject(readFileSync(compiled.objectPath!), path);
+  const errors = diagnostics.filter((d) => d.severity === 'error');
+  assert.equal(errors.length, 1, errors.map((e) => e.message).join('\n'));
+  assert.equal(errors[0].program, 'prog');
+  assert.match(errors[0].message, /program 'prog' insn \d+ .*kfunc 'bpf_cast_to_kern_ctx' is not modelled by XDP Lens/);
+  assert.throws(() => new Session(object!, { program: 'prog' }), XdpLensError);
+  // The weak program loads: bpf_rdonly_cast is absent, bpf_dynptr_size present.
+  const s = new Session(object!, { program: 'weak' });
+  assert.equal(s.runPacket(frame(60, 0)).action, 'XDP_TX');
+  assert.match(programListing(object!, 'weak'), /call runtime \d+ # kfunc bpf_rdonly_cast/);
+});
