@@ -436,6 +436,9 @@ class Linker {
       return;
     }
     const map = this.maps[place.map];
+    // A map with errors refuses the programs that use it, not the object (programs that do not use it still load).
+    const mapErrs = this.mapErrors.get(map.name);
+    if (mapErrs) report('error', u, j, base, `uses map '${map.name}', which cannot be created: ${mapErrs.map((m) => m.replace(`${this.path}: `, '')).join('; ')}`);
     if (map.kind === 'global') {
       // Global variables: symbol value + 0; static ones: section symbol + offset in imm (libbpf RELO_DATA).
       const valueOff = insn.imm + sym.value;
