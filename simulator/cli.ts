@@ -357,6 +357,9 @@ function cmdRun(argv: string[]): number {
   let firstTs: bigint | undefined;
   let captureError: CaptureError | undefined;
 
+  // From a pipe, what is buffered is written before each wait for more packets: verdicts show as packets arrive.
+  // Opened before anything is printed, so that a capture that cannot be read gives only the error.
+  const reader = openCapture(capturePath, { beforeWait: flush });
   if (format === 'table') {
     out(`program ${session.program.name} (section ${session.program.section}) from ${programPath}; capture ${capturePath}`);
     out(`driver ${MODE_EXPLANATIONS[mode]}`);
@@ -365,8 +368,6 @@ function cmdRun(argv: string[]): number {
     out(`${'#'.padStart(6)}  ${'time'.padEnd(12)} ${'len'.padStart(5)}  ${'summary'.padEnd(58)} ${'action'.padEnd(13)} exit`);
   }
 
-  // From a pipe, what is buffered is written before each wait for more packets: verdicts show as packets arrive.
-  const reader = openCapture(capturePath, { beforeWait: flush });
   try {
     for (;;) {
       if (packets >= limit) break;
@@ -533,6 +534,7 @@ function cmdCompare(argv: string[]): number {
   if (limit > COMPARE_MAX) throw new XdpLensError(`--limit is out of range for compare: ${limit} (accepted: 1 to ${COMPARE_MAX}; each packet is a bpftool run)`);
   const { object, objectPath } = loadProgramFileWithObject(programPath, { includeDirs: values.I, clangFlags: values.cflag, btf: values.btf });
   for (const n of object.notes ?? []) err(`xdp-lens: note: ${n}\n`);
+  if (values.btf) err(`xdp-lens: note: --btf changes only the simulator's side: the kernel resolves CO-RE relocations against its own BTF, so where the layouts differ the two sides are expected to differ\n`);
   const frames: { frame: Uint8Array; tsNs: bigint }[] = [];
   const reader = openCapture(capturePath, { beforeWait: flush });
   let captureError: CaptureError | undefined;
