@@ -2,8 +2,9 @@
 // CMake, Bear and the kernel's gen_compile_commands.py write). Only the flags that change how the BPF object is built
 // are kept: -I/-isystem/-idirafter/-iquote directories, -D/-U and -include; target, optimisation and output flags are
 // ours. Relative paths resolve against the entry's "directory".
-import { readFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import { INPUT_LIMITS, readInputText } from './input.ts';
 
 export interface CompileCommandFlags {
   includeDirs: string[];
@@ -45,20 +46,40 @@ export function splitCommand(cmd: string): string[] {
   return out;
 }
 
+/** The last database read, reused while the file is unchanged (the source tier asks on every edit). */
+let lastDb: { path: string; stamp: string; db: unknown } | undefined;
+
+function readDatabase(dbPath: string): unknown {
+  const st = statSync(dbPath);
+  const stamp = `${st.mtimeMs}:${st.size}:${st.ino}`;
+  if (lastDb && lastDb.path === dbPath && lastDb.stamp === stamp) return lastDb.db;
+  const db: unknown = JSON.parse(readInputText(dbPath, 'compilation database', INPUT_LIMITS.compileCommands));
+  lastDb = { path: dbPath, stamp, db };
+  return db;
+}
+
 /**
  * The flags for `file` from the database at `dbPath`, or an error string (unreadable, not JSON, no entry).
  */
 export function flagsFromCompileCommands(dbPath: string, file: string): CompileCommandFlags | string {
   let db: unknown;
   try {
-    db = JSON.parse(readFileSync(dbPath, 'utf8'));
+    db = readDatabase(dbPath);
   } catch (e) {
     return `${dbPath}: cannot read the compilation database: ${(e as Error).message}`;
   }
   if (!Array.isArray(db)) return `${dbPath}: a compilation database is a JSON array of entries`;
   const target = resolve(file);
-  const entry = (db as Entry[]).find((e) => e && typeof e.file === 'string' && resolve(e.directory ?? '.', e.file) === target);
-  if (!entry) return `${dbPath}: no entry for ${file}`;
+  const index = (db as Entry[]).findIndex(
+    (e) => e !== null && typeof e === 'object' && typeof e.file === 'string' && resolve(typeof e.directory === 'string' ? e.directory : '.', e.file) === target,
+  );
+  if (index < 0) return `${dbPath}: no entry for ${file}`;
+  const entry = (db as Entry[])[index]!;
+  const where = `${dbPath}: entry ${index}`;
+  if (entry.directory !== undefined && typeof entry.directory !== 'string') return `${where}: "directory" must be a string`;
+  if (entry.arguments !== undefined && (!Array.isArray(entry.arguments) || entry.arguments.some((a) => typeof a !== 'string')))
+    return `${where}: "arguments" must be a list of strings`;
+  if (entry.arguments === undefined && entry.command !== undefined && typeof entry.command !== 'string') return `${where}: "command" must be a string`;
   const dir = entry.directory ?? '.';
   const args = entry.arguments ?? (entry.command ? splitCommand(entry.command) : []);
   const includeDirs: string[] = [];

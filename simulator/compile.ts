@@ -11,11 +11,18 @@
 // The cache key is (source bytes, flags, include dirs, clang version); after a compile we record the local headers
 // clang read (from its -MD dependency file) with their hashes, and a cached object is reused only while they are
 // unchanged. System headers (under /usr) are not tracked.
-import { spawnSync } from 'node:child_process';
+//
+// Every clang run is bounded (see `clangLimits`): a wall-clock limit, enforced by coreutils `timeout`, which runs clang
+// in a process group of its own and kills the whole group (the driver and its cc1 child); an address-space limit
+// (`ulimit -v`, which every process clang starts inherits) and a CPU-time limit; and a parent-death signal
+// (`setpriv --pdeathsig`), so that clang goes when the process that started it goes, however it ends. A limit hit is
+// reported as such ("clang exceeded 2 GiB ..."), never as a hang.
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { INPUT_LIMITS, readInputFile } from './input.ts';
 
 export interface CompileOptions {
   /** The clang binary (default `clang`, or env XDP_LENS_CLANG). */
@@ -26,6 +33,91 @@ export interface CompileOptions {
   includeDirs?: string[];
   /** Where compiled objects are cached (default os.tmpdir()/xdp-lens-cache). */
   cacheDir?: string;
+  /** Limits of the clang run (defaults: `clangLimits()`). */
+  limits?: Partial<ClangLimits>;
+}
+
+/** What one clang run may use. */
+export interface ClangLimits {
+  /** Wall-clock time, milliseconds. */
+  timeoutMs: number;
+  /** Address space of clang and of each process it starts, bytes. */
+  memoryBytes: number;
+}
+
+const GiB = 1024 * 1024 * 1024;
+
+/**
+ * The limits of a clang run: 60 s and 2 GiB of address space (a large XDP program compiles in well under a second and
+ * 300 MiB), overridable with XDP_LENS_CLANG_TIMEOUT (seconds) and XDP_LENS_CLANG_MEMORY (MiB).
+ */
+export function clangLimits(over: Partial<ClangLimits> = {}): ClangLimits {
+  const env = (name: string, unit: number, dflt: number) => {
+    const v = process.env[name];
+    return v && /^[0-9]+$/.test(v) && Number(v) > 0 ? Number(v) * unit : dflt;
+  };
+  return {
+    timeoutMs: over.timeoutMs ?? env('XDP_LENS_CLANG_TIMEOUT', 1000, 60_000),
+    memoryBytes: over.memoryBytes ?? env('XDP_LENS_CLANG_MEMORY', 1024 * 1024, 2 * GiB),
+  };
+}
+
+function describeBytes(n: number): string {
+  return n % GiB === 0 ? `${n / GiB} GiB` : `${Math.round(n / (1024 * 1024))} MiB`;
+}
+
+let wrappers: { timeout: boolean; setpriv: boolean } | undefined;
+/** Which of the limiting tools this machine has (coreutils timeout, util-linux setpriv); probed once. */
+function limitTools(): { timeout: boolean; setpriv: boolean } {
+  if (!wrappers) {
+    const has = (cmd: string) => !spawnSync(cmd, ['--version'], { stdio: 'ignore' }).error;
+    wrappers = { timeout: has('timeout'), setpriv: has('setpriv') };
+  }
+  return wrappers;
+}
+
+/**
+ * The argv that runs `command` under `limits`: sh sets the address-space and CPU limits, setpriv the parent-death
+ * signal, timeout the wall-clock limit over clang's whole process group. A tool that is missing is left out (the
+ * spawn timeout still applies).
+ */
+export function limitedCommand(command: string[], limits: ClangLimits): string[] {
+  const tools = limitTools();
+  const secs = Math.max(1, Math.ceil(limits.timeoutMs / 1000));
+  const inner: string[] = [];
+  if (tools.setpriv) inner.push('setpriv', '--pdeathsig', 'TERM', '--');
+  if (tools.timeout) inner.push('timeout', '-s', 'KILL', '-k', '2', String(secs));
+  return [
+    '/bin/sh',
+    '-c',
+    'ulimit -v "$1" 2>/dev/null; ulimit -t "$2" 2>/dev/null; shift 2; exec "$@"',
+    'xdp-lens-clang',
+    String(Math.floor(limits.memoryBytes / 1024)),
+    String(secs + 10),
+    ...inner,
+    ...command,
+  ];
+}
+
+/** Status 124 is timeout(1) saying the time ran out. */
+const TIMED_OUT_STATUS = 124;
+const OUT_OF_MEMORY = /LLVM ERROR: out of memory|Allocation failed|std::bad_alloc|Cannot allocate memory|cannot allocate memory/;
+
+/** Why a clang run that failed hit one of its limits, or undefined when it did not. */
+function limitHit(
+  status: number | null,
+  signal: NodeJS.Signals | null,
+  stderr: string,
+  limits: ClangLimits,
+  src: string,
+  timedOut: boolean,
+): string | undefined {
+  if (timedOut || status === TIMED_OUT_STATUS || signal === 'SIGKILL')
+    return `clang did not finish within ${Math.round(limits.timeoutMs / 1000)} s compiling ${src} (the time limit; does it include a device, a very large file, or macros that expand without end?)`;
+  if (OUT_OF_MEMORY.test(stderr) || signal === 'SIGSEGV' || signal === 'SIGABRT')
+    return `clang exceeded ${describeBytes(limits.memoryBytes)} compiling ${src} (the memory limit; macros that expand exponentially, or a very large program?)`;
+  if (signal === 'SIGXCPU') return `clang exceeded its CPU time limit compiling ${src}`;
+  return undefined;
 }
 
 export interface CompileDiagnostic {
@@ -138,10 +230,21 @@ interface Manifest {
   deps: { path: string; hash: string }[];
 }
 
-/** Compile `sourcePath` to a BPF object (synchronously). Never throws; failures are diagnostics. */
-const COMPILE_TIMEOUT_MS = 60_000;
+/** Everything about one compile that is known before clang runs. */
+interface Plan {
+  src: string;
+  clang: string;
+  limits: ClangLimits;
+  cacheDir: string;
+  objectPath: string;
+  manifestPath: string;
+  depPath: string;
+  tmpObj: string;
+  command: string[];
+}
 
-export function compileC(sourcePath: string, opts: CompileOptions = {}): CompileResult {
+/** A compile that needs no clang run (a cached object or an early failure), or the plan of the clang run. */
+function prepare(sourcePath: string, opts: CompileOptions): CompileResult | Plan {
   const clang = opts.clang ?? process.env.XDP_LENS_CLANG ?? 'clang';
   const src = resolve(sourcePath);
   const includeDirs = [...(opts.includeDirs ?? []), dirname(src)];
@@ -149,25 +252,20 @@ export function compileC(sourcePath: string, opts: CompileOptions = {}): Compile
   const baseArgs = ['-O2', '-g', '-target', 'bpf'];
   for (const d of includeDirs) baseArgs.push('-I', d);
   for (const d of defaultIncludeDirs()) baseArgs.push('-idirafter', d);
-  baseArgs.push(...flags);
-
-  const fail = (message: string, command: string[], stderr = ''): CompileResult => ({
-    diagnostics: [{ file: src, line: 0, column: 0, severity: 'error', message }],
-    command,
-    stderr,
-  });
+  for (const f of flags) baseArgs.push(f);
 
   let source: Uint8Array;
   try {
-    source = readFileSync(src);
+    source = readInputFile(src, 'C source', INPUT_LIMITS.source);
   } catch (e) {
-    return fail(`cannot read ${src}: ${(e as Error).message}`, [clang, ...baseArgs, '-c', src]);
+    return failed(src, (e as Error).message, [clang, ...baseArgs, '-c', src]);
   }
   const version = clangVersion(clang);
   if (!version) {
-    return fail(
+    return failed(
+      src,
       `cannot run '${clang}': clang is needed to compile BPF C. Install it with 'apt-get install clang llvm libbpf-dev' ` +
-      `(Debian/Ubuntu) or set the clang path in the options`,
+        `(Debian/Ubuntu) or set the clang path in the options`,
       [clang, ...baseArgs, '-c', src],
     );
   }
@@ -178,7 +276,8 @@ export function compileC(sourcePath: string, opts: CompileOptions = {}): Compile
   const manifestPath = join(cacheDir, `${key}.json`);
   const depPath = join(cacheDir, `${key}.${process.pid}.d`);
   const tmpObj = join(cacheDir, `${key}.${process.pid}.o.tmp`);
-  const command = [clang, ...baseArgs, '-MD', '-MF', depPath, '-c', src, '-o', tmpObj];
+  // -x c: the file is C whatever its name; no crash reproducer (it would preprocess the input a second time).
+  const command = [clang, ...baseArgs, '-fno-crash-diagnostics', '-MD', '-MF', depPath, '-x', 'c', '-c', src, '-o', tmpObj];
 
   if (existsSync(objectPath) && existsSync(manifestPath) && depsUnchanged(manifestPath)) {
     return { objectPath, diagnostics: [], command, stderr: '', cached: true };
@@ -186,24 +285,47 @@ export function compileC(sourcePath: string, opts: CompileOptions = {}): Compile
   try {
     mkdirSync(cacheDir, { recursive: true });
   } catch (e) {
-    return fail(`cannot create cache directory ${cacheDir}: ${(e as Error).message}`, command);
+    return failed(src, `cannot create cache directory ${cacheDir}: ${(e as Error).message}`, command);
   }
-  // stdin closed: a program that includes /dev/stdin must not wait for a terminal; a compile that never ends is cut.
-  const r = spawnSync(command[0], command.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: COMPILE_TIMEOUT_MS, maxBuffer: 64 << 20 });
-  const stderr = r.stderr ?? '';
-  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') {
-    rmSync(tmpObj, { force: true });
-    return fail(`clang did not finish within ${COMPILE_TIMEOUT_MS / 1000} s compiling ${src} (does it include a device or a very large file?)`, command, stderr);
-  }
-  if (r.error) return fail(`cannot run '${clang}': ${r.error.message}`, command, stderr);
-  const diagnostics = parseClangDiagnostics(stderr);
-  if (r.status !== 0) {
+  return { src, clang, limits: clangLimits(opts.limits), cacheDir, objectPath, manifestPath, depPath, tmpObj, command };
+}
+
+function failed(src: string, message: string, command: string[], stderr = ''): CompileResult {
+  return { diagnostics: [{ file: src, line: 0, column: 0, severity: 'error', message }], command, stderr };
+}
+
+/** Turn clang's exit into the result: diagnostics, a limit hit, or the object moved into the cache. */
+function finish(
+  plan: Plan,
+  r: { status: number | null; signal: NodeJS.Signals | null; stderr: string; error?: Error; timedOut: boolean },
+): CompileResult {
+  const { src, command, tmpObj, depPath } = plan;
+  const stderr = r.stderr;
+  const cleanup = () => {
     rmSync(tmpObj, { force: true });
     rmSync(depPath, { force: true });
+  };
+  if (r.error && !r.timedOut) {
+    cleanup();
+    return failed(src, `cannot run '${plan.clang}': ${r.error.message}`, command, stderr);
+  }
+  const limit = r.status !== 0 ? limitHit(r.status, r.signal, stderr, plan.limits, src, r.timedOut) : undefined;
+  if (limit) {
+    cleanup();
+    return failed(src, limit, command, stderr);
+  }
+  const diagnostics = parseClangDiagnostics(stderr);
+  if (r.status !== 0) {
+    cleanup();
     if (!diagnostics.some((d) => d.severity === 'error')) {
-      diagnostics.push({ file: src, line: 0, column: 0, severity: 'error', message: `clang exited with status ${r.status}` });
+      const why = r.signal ? `was killed by ${r.signal}` : `exited with status ${r.status}`;
+      diagnostics.push({ file: src, line: 0, column: 0, severity: 'error', message: `clang ${why} compiling ${src}` });
     }
     return { diagnostics, command, stderr };
+  }
+  if (!existsSync(tmpObj)) {
+    cleanup();
+    return failed(src, `clang wrote no object for ${src}`, command, stderr);
   }
   // Record local headers so that editing one invalidates the cached object.
   const deps: Manifest['deps'] = [];
@@ -211,22 +333,115 @@ export function compileC(sourcePath: string, opts: CompileOptions = {}): Compile
     for (const p of parseDepFile(readFileSync(depPath, 'utf8'))) {
       const abs = resolve(p);
       if (abs === src || abs.startsWith('/usr/')) continue;
-      deps.push({ path: abs, hash: sha(readFileSync(abs)) });
+      deps.push({ path: abs, hash: sha(readInputFile(abs, 'header', INPUT_LIMITS.source)) });
     }
   } catch {
     // Without a usable dep file the object is still good; it just will not be reused across header edits.
     deps.push({ path: depPath, hash: 'unreadable' });
   }
-  rmSync(depPath, { force: true });
-  writeFileSync(manifestPath, JSON.stringify({ deps } satisfies Manifest));
-  renameSync(tmpObj, objectPath);
-  return { objectPath, diagnostics, command, stderr };
+  try {
+    rmSync(depPath, { force: true });
+    writeFileSync(plan.manifestPath, JSON.stringify({ deps } satisfies Manifest));
+    renameSync(tmpObj, plan.objectPath);
+  } catch (e) {
+    cleanup();
+    return failed(src, `cannot store the compiled object in ${plan.cacheDir}: ${(e as Error).message}`, command, stderr);
+  }
+  return { objectPath: plan.objectPath, diagnostics, command, stderr };
+}
+
+/** Compile `sourcePath` to a BPF object (synchronously), under the clang limits. Never throws; failures are diagnostics. */
+export function compileC(sourcePath: string, opts: CompileOptions = {}): CompileResult {
+  const plan = prepare(sourcePath, opts);
+  if (!('tmpObj' in plan)) return plan;
+  const argv = limitedCommand(plan.command, plan.limits);
+  // stdin closed: a program that includes /dev/stdin must not wait for a terminal. The spawn timeout is a backstop
+  // behind timeout(1) (SIGTERM, which timeout passes on to clang's process group).
+  const r = spawnSync(argv[0]!, argv.slice(1), {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: plan.limits.timeoutMs + 5000,
+    killSignal: 'SIGTERM',
+    maxBuffer: 64 << 20,
+  });
+  const timedOut = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT';
+  return finish(plan, { status: r.status, signal: r.signal, stderr: r.stderr ?? '', error: r.error, timedOut });
+}
+
+/** Process groups of the clang runs in flight, killed if this process exits first. */
+const running = new Set<number>();
+let exitHook = false;
+
+/**
+ * As compileC, without blocking the event loop: for the language server. Aborting `signal` kills clang and everything
+ * it started, and resolves with a diagnostic saying the compile was cancelled.
+ */
+export function compileCAsync(sourcePath: string, opts: CompileOptions = {}, signal?: AbortSignal): Promise<CompileResult> {
+  const plan = prepare(sourcePath, opts);
+  if (!('tmpObj' in plan)) return Promise.resolve(plan);
+  if (signal?.aborted) return Promise.resolve(failed(plan.src, `compile of ${plan.src} cancelled`, plan.command));
+  if (!exitHook) {
+    exitHook = true;
+    process.on('exit', () => {
+      for (const pid of running) killGroup(pid, 'SIGKILL');
+    });
+  }
+  const argv = limitedCommand(plan.command, plan.limits);
+  return new Promise((resolvePromise) => {
+    // detached: clang gets a process group of its own, so one kill reaches the driver and its cc1.
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    const pid = child.pid;
+    if (pid !== undefined) running.add(pid);
+    let stderr = '';
+    let stderrBytes = 0;
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (d: string) => {
+      if (stderrBytes < 64 << 20) stderr += d;
+      stderrBytes += d.length;
+    });
+    let timedOut = false;
+    let cancelled = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      if (pid !== undefined) killGroup(pid, 'SIGKILL');
+    }, plan.limits.timeoutMs + 5000);
+    const onAbort = () => {
+      cancelled = true;
+      if (pid !== undefined) killGroup(pid, 'SIGKILL');
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let settled = false;
+    const done = (status: number | null, sig: NodeJS.Signals | null, error?: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      if (pid !== undefined) running.delete(pid);
+      if (cancelled) {
+        rmSync(plan.tmpObj, { force: true });
+        rmSync(plan.depPath, { force: true });
+        resolvePromise(failed(plan.src, `compile of ${plan.src} cancelled`, plan.command, stderr));
+        return;
+      }
+      resolvePromise(finish(plan, { status, signal: sig, stderr, error, timedOut }));
+    };
+    child.on('error', (e) => done(null, null, e));
+    child.on('close', (status, sig) => done(status, sig));
+  });
+}
+
+function killGroup(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    // already gone
+  }
 }
 
 function depsUnchanged(manifestPath: string): boolean {
   try {
     const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
-    return m.deps.every((d) => existsSync(d.path) && sha(readFileSync(d.path)) === d.hash);
+    return m.deps.every((d) => existsSync(d.path) && sha(readInputFile(d.path, 'header', INPUT_LIMITS.source)) === d.hash);
   } catch {
     return false;
   }

@@ -3,6 +3,9 @@
 //
 // Every frame is delivered as a NIC would hand it to XDP: an Ethernet frame. Captures of other link types get a
 // synthesised 14-byte Ethernet header (see `toEthernet`): the rules are documented in README.md ("Captures").
+//
+// A capture may also be a stream: `-` or `/dev/stdin` (standard input), a FIFO, a socket or a character device. Streams
+// are read front to back with no seeks, a read returning whatever has arrived, so packets are delivered as they come.
 import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
 
 /** Largest captured length accepted for one record (the limit libpcap and tcpdump use). */
@@ -78,6 +81,22 @@ export function linkTypeSupported(lt: number): boolean {
   return lt in LINKTYPE_NAMES;
 }
 
+export interface OpenCaptureOptions {
+  /**
+   * Called before a read of a stream that may wait for data (a pipe, FIFO, socket or terminal), so that a consumer
+   * can flush what it has for the packets so far before blocking (live output from `tcpdump -U -w - | xdp-lens ...`).
+   */
+  beforeWait?: () => void;
+}
+
+/** Paths that name standard input. */
+const STDIN_NAMES = new Set(['-', '/dev/stdin', '/proc/self/fd/0', '/dev/fd/0']);
+
+/** Sleep without spinning (a non-blocking stream with nothing to read yet). */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 /** Chunked reader over a file descriptor that tracks absolute offsets. */
 class Source {
   private buf = Buffer.alloc(CHUNK);
@@ -86,7 +105,37 @@ class Source {
   private eof = false;
   pos = 0; // absolute read position
 
-  constructor(private readonly fd: number) {}
+  constructor(
+    private readonly fd: number,
+    private readonly file: string,
+    /** Read with no position (pipes, sockets, devices), never seeking. */
+    private readonly stream: boolean,
+    private readonly beforeWait?: () => void,
+  ) {}
+
+  private read(into: Buffer, off: number, len: number, at: number): number {
+    if (!this.stream) {
+      try {
+        return readSync(this.fd, into, off, len, at);
+      } catch (e) {
+        throw new CaptureError(this.file, at, `cannot read: ${(e as Error).message}`);
+      }
+    }
+    this.beforeWait?.();
+    for (;;) {
+      try {
+        return readSync(this.fd, into, off, len, null);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN' || code === 'EWOULDBLOCK') {
+          pause(5); // standard input left non-blocking by whoever started us: wait for data
+          continue;
+        }
+        if (code === 'EINTR') continue;
+        throw new CaptureError(this.file, at, `cannot read: ${(e as Error).message}`);
+      }
+    }
+  }
 
   /** Make `n` bytes at `pos` available; returns how many are (less than n only at end of file). */
   ensure(n: number): number {
@@ -103,7 +152,7 @@ class Source {
     this.start = this.pos;
     this.len = keep;
     while (this.len < n && !this.eof) {
-      const got = readSync(this.fd, this.buf, this.len, this.buf.length - this.len, this.start + this.len);
+      const got = this.read(this.buf, this.len, this.buf.length - this.len, this.start + this.len);
       if (got === 0) this.eof = true;
       this.len += got;
     }
@@ -121,20 +170,31 @@ class Source {
   }
 }
 
-export function openCapture(path: string): CaptureReader {
-  const file = path;
+export function openCapture(path: string, opts: OpenCaptureOptions = {}): CaptureReader {
+  const stdin = STDIN_NAMES.has(path);
+  const file = stdin ? 'standard input' : path;
   let fd: number;
+  let stream: boolean;
   try {
-    fd = openSync(path, 'r');
-    if (fstatSync(fd).isDirectory()) {
-      closeSync(fd);
+    // Standard input is read through fd 0 itself: reopening /dev/stdin fails for a socket and would rewind a file.
+    fd = stdin ? 0 : openSync(path, 'r');
+    const st = fstatSync(fd);
+    if (st.isDirectory()) {
+      if (!stdin) closeSync(fd);
       throw new CaptureError(file, 0, 'is a directory, not a capture file');
+    }
+    stream = st.isFIFO() || st.isSocket() || st.isCharacterDevice();
+    if (!stream && !st.isFile() && !st.isBlockDevice()) {
+      if (!stdin) closeSync(fd);
+      throw new CaptureError(file, 0, 'is neither a file nor a stream (pipe, FIFO, socket or device)');
     }
   } catch (e) {
     if (e instanceof CaptureError) throw e;
     throw new CaptureError(file, 0, `cannot open: ${(e as Error).message}`);
   }
-  const src = new Source(fd);
+  // A regular file read from standard input (`< file.pcap`) is read from where its offset stands, as a stream.
+  if (stdin) stream = true;
+  const src = new Source(fd, file, stream, opts.beforeWait);
   try {
     const got = src.ensure(4);
     if (got === 0) throw new CaptureError(file, 0, 'empty file: not a pcap or pcapng capture');
@@ -149,7 +209,7 @@ export function openCapture(path: string): CaptureReader {
     );
   } catch (e) {
     try {
-      closeSync(fd); // the reader may already have closed it while failing
+      if (fd !== 0) closeSync(fd); // the reader may already have closed it while failing
     } catch {
       /* already closed */
     }
@@ -167,7 +227,7 @@ abstract class BaseReader {
   ) {}
 
   close(): void {
-    if (!this.closed) closeSync(this.fd);
+    if (!this.closed && this.fd !== 0) closeSync(this.fd); // standard input stays open
     this.closed = true;
   }
 
