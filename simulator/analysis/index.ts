@@ -10,6 +10,7 @@ import { loadObject } from '../elf/index.ts';
 import type { DriverMode } from '../driver/profiles.ts';
 import type { Finding } from './findings.ts';
 import { initSourceAnalysis, analyzeSource } from './source/index.ts';
+import { definesFromFlags } from './source/preproc.ts';
 import { analyzeObject, RETURN_RULES, type ReturnTwin } from './bytecode.ts';
 import { buildTwin } from '../return-lines.ts';
 import { verifyWithKernel } from './verifier.ts';
@@ -73,7 +74,7 @@ export function effectiveCompileOptions(file: string, opts: AnalyzeOptions): { c
 export function sourceFindings(file: string, text: string, opts: AnalyzeOptions): Finding[] {
   const { compile } = effectiveCompileOptions(file, opts);
   try {
-    return analyzeSource(file, text, { driverMode: opts.driverMode, includeDirs: compile.includeDirs });
+    return analyzeSource(file, text, { driverMode: opts.driverMode, includeDirs: compile.includeDirs, defines: definesFromFlags(compile.flags ?? []) });
   } catch (e) {
     // The source tier is total by design; this only guards the editor against a bug in it.
     return [internalError(file, 'source', e)];

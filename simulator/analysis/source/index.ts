@@ -10,6 +10,8 @@ import { trimSnippets, collect, type FunctionDecl } from './unit.ts';
 export interface SourceOptions {
   driverMode?: DriverMode;
   includeDirs?: string[];
+  /** `-D`/`-U` of the compile command (name -> value, null for -U), for `#if` decisions. */
+  defines?: Map<string, string | null>;
   /** Reads an included file; undefined when it does not exist. Defaults to the file system. */
   readFile?: (path: string) => string | undefined;
 }
@@ -31,7 +33,7 @@ export function isXdpSection(name: string): boolean {
 export function analyzeSource(file: string, text: string, opts: SourceOptions = {}): Finding[] {
   if (!parserReady()) throw new Error('source analysis: initSourceAnalysis() must be awaited before analyzeSource()');
   if (text.length > MAX_SOURCE_CHARS || !/\bxdp/.test(text)) return [];
-  const decls = collect(file, text, { includeDirs: opts.includeDirs, readFile: opts.readFile });
+  const decls = collect(file, text, { includeDirs: opts.includeDirs, readFile: opts.readFile, defines: opts.defines });
   try {
     const driverMode = opts.driverMode ?? 'native';
     const types = JSON.stringify([[...decls.structs], [...decls.typedefs]]);

@@ -16,6 +16,7 @@ import {
   writesFirstArgument,
 } from './known.ts';
 import type { Node } from './parser.ts';
+import { preprocTaken } from './preproc.ts';
 import {
   TAINTED,
   TOP,
@@ -237,6 +238,10 @@ export class Analyzer {
         const alt = n.childForFieldName('alternative');
         const cond = n.childForFieldName('condition');
         const body = n.namedChildren.filter((c): c is Node => !!c && c !== null && c.id !== alt?.id && c.id !== cond?.id && c.type !== 'identifier');
+        // The branch the compiler takes, when the macros decide it; both, joined, when they do not.
+        const taken = n.type === 'preproc_else' ? true : preprocTaken(n, { ...this.decls.pp, macros: this.decls.macros, use: (name) => this.used.add(name) });
+        if (taken === true) return this.execList(body, st);
+        if (taken === false) return alt ? this.exec(alt, st) : st;
         const b = alt ? this.exec(alt, clone(st)) : st;
         const a = this.execList(body, alt ? st : clone(st));
         return joinStates([a, b]);

@@ -5,6 +5,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { KERNEL_CONSTANTS, KERNEL_STRUCTS, PRIMITIVE_SIZES, type FieldLayout, type StructLayout } from './known.ts';
 import { blankMacros, parseC, parseSnippet, type Node, type SectionMark, type Tree } from './parser.ts';
+import { preprocTaken } from './preproc.ts';
 
 export interface TypeRef {
   /** Normalised base type without qualifiers: `struct ethhdr`, `__u32`, `unsigned char`, a typedef name. */
@@ -65,11 +66,20 @@ export interface Decls {
   globals: Map<string, GlobalVar>;
   functions: Map<string, FunctionDecl>;
   maps: Map<string, MapDecl>;
+  /** Names known to be undefined (#undef, -U), and whether every include was read (see preproc.ts). */
+  pp: { undefined: Set<string>; complete: boolean };
 }
 
 export interface CollectOptions {
   includeDirs?: string[];
   readFile?: (path: string) => string | undefined;
+  /** `-D`/`-U` of the compile command: name -> value, null for -U. */
+  defines?: Map<string, string | null>;
+}
+
+/** Where an `#include` met during collection goes: read and collected at once, so later `#if`s see its macros. */
+interface IncludeSink {
+  push(inc: { path: string; quoted: boolean }): void;
 }
 
 const MAX_HEADERS = 64;
@@ -96,7 +106,12 @@ export function collect(file: string, text: string, opts: CollectOptions): Decls
     globals: new Map(),
     functions: new Map(),
     maps: new Map(),
+    pp: { undefined: new Set(), complete: true },
   };
+  for (const [name, value] of opts.defines ?? []) {
+    if (value === null) decls.pp.undefined.add(name);
+    else decls.macros.set(name, { name, body: value });
+  }
   const readFile = opts.readFile ?? defaultReadFile;
   const seen = new Set<string>();
   const visit = (path: string, source: string, depth: number) => {
@@ -106,15 +121,20 @@ export function collect(file: string, text: string, opts: CollectOptions): Decls
     if (!tree) return;
     const unit: Unit = { file: path, text: source, tree, sections: blank.sections };
     decls.units.push(unit);
-    const includes: { path: string; quoted: boolean }[] = [];
+    // Includes are read where they stand, so that the `#if`s after them are decided with their macros.
+    const includes: IncludeSink = {
+      push: (inc) => {
+        const found = depth < 8 && seen.size < MAX_HEADERS ? findInclude(path, inc.path, inc.quoted, opts.includeDirs ?? [], readFile) : undefined;
+        if (!found || found.text.length > MAX_HEADER_CHARS) {
+          // A local header that could not be read may define anything; a system header (<...>) the tier does not
+          // read defines kernel and libc names, which the `#if`s of XDP programs test through known.ts instead.
+          if (inc.quoted && (!found || !seen.has(found.path))) decls.pp.complete = false;
+          return;
+        }
+        if (!seen.has(found.path)) visit(found.path, found.text, depth + 1);
+      },
+    };
     collectNode(tree.rootNode, unit, decls, includes);
-    if (depth >= 8) return;
-    for (const inc of includes) {
-      if (seen.size >= MAX_HEADERS) break;
-      const found = findInclude(path, inc.path, inc.quoted, opts.includeDirs ?? [], readFile);
-      if (!found || seen.has(found.path) || found.text.length > MAX_HEADER_CHARS) continue;
-      visit(found.path, found.text, depth + 1);
-    }
   };
   visit(file, text, 0);
   return decls;
@@ -140,10 +160,10 @@ function findInclude(
   return undefined;
 }
 
-function collectNode(node: Node, unit: Unit, decls: Decls, includes: { path: string; quoted: boolean }[]): void {
+function collectNode(node: Node, unit: Unit, decls: Decls, includes: IncludeSink, skip?: ReadonlySet<number>): void {
   let prevEnd = node.type === 'translation_unit' ? 0 : node.startIndex;
   for (const child of node.namedChildren) {
-    if (!child) continue;
+    if (!child || skip?.has(child.id)) continue;
     try {
       collectTopLevel(child, prevEnd, unit, decls, includes);
     } catch {
@@ -158,7 +178,7 @@ function collectTopLevel(
   prevEnd: number,
   unit: Unit,
   decls: Decls,
-  includes: { path: string; quoted: boolean }[],
+  includes: IncludeSink,
 ): void {
   switch (child.type) {
     case 'preproc_include': {
@@ -183,11 +203,28 @@ function collectTopLevel(
       if (!decls.macros.has(name)) decls.macros.set(name, macro);
       return;
     }
+    case 'preproc_call': {
+      const directive = child.childForFieldName('directive')?.text;
+      const name = child.childForFieldName('argument')?.text.trim();
+      if (directive === '#undef' && name && /^\w+$/.test(name)) {
+        decls.macros.delete(name);
+        decls.pp.undefined.add(name);
+      }
+      return;
+    }
     case 'preproc_if':
     case 'preproc_ifdef':
-    case 'preproc_else':
     case 'preproc_elif':
-    case 'preproc_elifdef':
+    case 'preproc_elifdef': {
+      // Only the branch the compiler takes; both when that cannot be decided here.
+      const taken = preprocTaken(child, { macros: decls.macros, undefined: decls.pp.undefined, complete: decls.pp.complete });
+      const alt = child.childForFieldName('alternative');
+      if (taken === undefined) collectNode(child, unit, decls, includes);
+      else if (taken) collectNode(child, unit, decls, includes, new Set([alt?.id ?? -1, child.childForFieldName('condition')?.id ?? -1, child.childForFieldName('name')?.id ?? -1]));
+      else if (alt) collectTopLevel(alt, alt.startIndex, unit, decls, includes);
+      return;
+    }
+    case 'preproc_else':
     case 'linkage_specification':
     case 'declaration_list':
       collectNode(child, unit, decls, includes);
