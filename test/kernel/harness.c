@@ -20,6 +20,9 @@
 //   seedcpu MAP KEY V0 V1 ...   per-CPU map entry, one value per possible CPU
 //   seedprog MAP KEY PROGRAM    PROG_ARRAY slot -> program (function) name
 //   seedmap MAP KEY INNER       ARRAY_OF_MAPS / HASH_OF_MAPS slot -> one of the object's maps, by name
+//   seedinner MAP KEY NAME [K=V ...]  ARRAY_OF_MAPS / HASH_OF_MAPS slot -> a new map made from MAP's inner-map template
+//                              (BTF __array(values, ...) or innermap's), holding the entries K=V; dumped as
+//                              "map:NAME" followed by its entries as "inner KEY VALUE" lines
 //   packet DATA
 // Objects with a legacy SEC("maps") section (struct bpf_map_def), which libbpf 1.x refuses to open, are loaded by a
 // small syscall-level loader instead: maps created from the definitions, ld_imm64 map references patched, each needed
@@ -39,6 +42,7 @@
 //   entrycpu KEY V0 V1 ...      per-CPU maps
 // exit: 0 ok, 2 usage/input error, 3 object open/load failed (libbpf's messages, incl. the verifier log, on stderr).
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -105,16 +109,22 @@ static int is_percpu(enum bpf_map_type t) {
 }
 
 /* What both loaders leave behind: the object's maps and its loaded programs, by name. */
-struct hmap { const char *name; enum bpf_map_type type; __u32 ks, vs; int fd; bool global_data; };
+struct hmap {
+  const char *name; enum bpf_map_type type; __u32 ks, vs; int fd; bool global_data;
+  /* Outer maps: the inner-map template (type 0 when unknown). Inner maps made by seedinner: nested. */
+  enum bpf_map_type itype; __u32 iks, ivs, imax, iflags;
+  bool nested;
+};
 struct hprog { const char *name; int fd; };
 static struct hmap *maps;
 static int nmaps;
 static struct hprog *progs;
 static int nprogs;
 
-static void add_map(const char *name, enum bpf_map_type type, __u32 ks, __u32 vs, int fd, bool global_data) {
+static struct hmap *add_map(const char *name, enum bpf_map_type type, __u32 ks, __u32 vs, int fd, bool global_data) {
   maps = realloc(maps, sizeof(*maps) * (nmaps + 1));
-  maps[nmaps++] = (struct hmap){ name, type, ks, vs, fd, global_data };
+  maps[nmaps] = (struct hmap){ .name = name, .type = type, .ks = ks, .vs = vs, .fd = fd, .global_data = global_data };
+  return &maps[nmaps++];
 }
 
 static void add_prog(const char *name, int fd) {
@@ -142,16 +152,26 @@ static const char *prog_name_by_id(__u32 id) {
   return "?";
 }
 
-static const char *map_name_by_id(__u32 id, char *buf, size_t n) {
+static struct hmap *map_by_id(__u32 id) {
   for (int i = 0; i < nmaps; i++) {
     struct bpf_map_info info;
     __u32 len = sizeof(info);
     memset(&info, 0, sizeof(info));
-    if (maps[i].fd >= 0 && bpf_obj_get_info_by_fd(maps[i].fd, &info, &len) == 0 && info.id == id) return maps[i].name;
+    if (maps[i].fd >= 0 && bpf_obj_get_info_by_fd(maps[i].fd, &info, &len) == 0 && info.id == id) return &maps[i];
   }
+  return NULL;
+}
+
+static const char *map_name_by_id(__u32 id, char *buf, size_t n) {
+  struct hmap *m = map_by_id(id);
+  if (m) return m->name;
   snprintf(buf, n, "#%u", id);
   return buf;
 }
+
+/* "entry" for a map's own entries, "inner" for those of a nested map listed under its outer slot. */
+static const char *entry_word = "entry";
+static void dump_entries(const struct hmap *m, int ncpus, bool sparse);
 
 static bool all_zero(const unsigned char *b, size_t n) {
   for (size_t i = 0; i < n; i++) if (b[i]) return false;
@@ -160,32 +180,40 @@ static bool all_zero(const unsigned char *b, size_t n) {
 
 static void put_entry(const struct hmap *m, const unsigned char *key, const unsigned char *val, int ncpus, bool sparse) {
   size_t stride = (m->vs + 7) & ~7u;
+  struct hmap *nested = NULL;
   if (is_percpu(m->type)) {
     if (sparse && m->type == BPF_MAP_TYPE_PERCPU_ARRAY && all_zero(val, stride * ncpus)) return;
-    fputs("entrycpu ", stdout);
+    printf("%scpu ", entry_word);
     puthex(key, m->ks);
     for (int c = 0; c < ncpus; c++) { putchar(' '); puthex(val + stride * c, m->vs); }
   } else if (m->type == BPF_MAP_TYPE_PROG_ARRAY) {
-    fputs("entry ", stdout);
+    printf("%s ", entry_word);
     puthex(key, m->ks);
     __u32 id;
     memcpy(&id, val, 4);
     printf(" prog:%s", prog_name_by_id(id));
   } else if (m->type == BPF_MAP_TYPE_ARRAY_OF_MAPS || m->type == BPF_MAP_TYPE_HASH_OF_MAPS) {
-    fputs("entry ", stdout);
+    printf("%s ", entry_word);
     puthex(key, m->ks);
     __u32 id;
     char buf[16];
     memcpy(&id, val, 4);
     printf(" map:%s", map_name_by_id(id, buf, sizeof(buf)));
+    nested = map_by_id(id);
+    if (nested && !nested->nested) nested = NULL;
   } else {
     if (sparse && m->type == BPF_MAP_TYPE_ARRAY && all_zero(val, m->vs)) return;
-    fputs("entry ", stdout);
+    printf("%s ", entry_word);
     puthex(key, m->ks);
     putchar(' ');
     puthex(val, m->vs);
   }
   putchar('\n');
+  if (nested && strcmp(entry_word, "entry") == 0) {
+    entry_word = "inner";
+    dump_entries(nested, ncpus, false);
+    entry_word = "entry";
+  }
 }
 
 /* Arrays through BPF_MAP_LOOKUP_BATCH, thousands of indices per call; false when the kernel will not (then the
@@ -211,7 +239,12 @@ static bool dump_array_batched(const struct hmap *m, int ncpus, bool sparse) {
 }
 
 static void dump_map(const struct hmap *m, int ncpus, bool sparse) {
+  if (m->nested) return; /* listed under the outer slot that holds it */
   printf("map %s %d %u %u\n", m->name, (int)m->type, m->ks, m->vs);
+  dump_entries(m, ncpus, sparse);
+}
+
+static void dump_entries(const struct hmap *m, int ncpus, bool sparse) {
   if (m->fd < 0) return;
   if (dump_array_batched(m, ncpus, sparse)) return;
   size_t stride = (m->vs + 7) & ~7u;
@@ -294,7 +327,21 @@ static int load_libbpf(const char *path, const char *chosen, struct line *lines,
     }
   }
 
+  // Inner-map templates, read before load (libbpf frees its template once the outer map exists).
+  struct hmap *tmpl = calloc(1, sizeof(*tmpl));
+  int ntmpl = 0;
   struct bpf_map *m;
+  bpf_object__for_each_map(m, obj) {
+    enum bpf_map_type ot = bpf_map__type(m);
+    if (ot == BPF_MAP_TYPE_ARRAY_OF_MAPS || ot == BPF_MAP_TYPE_HASH_OF_MAPS) {
+      struct bpf_map *in = bpf_map__inner_map(m);
+      tmpl = realloc(tmpl, sizeof(*tmpl) * (ntmpl + 1));
+      tmpl[ntmpl++] = in ? (struct hmap){ .name = bpf_map__name(m), .itype = bpf_map__type(in), .iks = bpf_map__key_size(in),
+                                          .ivs = bpf_map__value_size(in), .imax = bpf_map__max_entries(in), .iflags = bpf_map__map_flags(in) }
+                         : o->innermap ? (struct hmap){ .name = bpf_map__name(m), .itype = BPF_MAP_TYPE_ARRAY, .iks = 4, .ivs = 4, .imax = 1 }
+                                       : (struct hmap){ .name = bpf_map__name(m) };
+    }
+  }
   bpf_object__for_each_map(m, obj) {
     // LIBBPF_PIN_BY_NAME would reuse (and leave behind) /sys/fs/bpf/<map>: every run starts from fresh maps instead.
     if (bpf_map__pin_path(m)) {
@@ -332,8 +379,12 @@ static int load_libbpf(const char *path, const char *chosen, struct line *lines,
   bpf_object__for_each_program(p, obj) add_prog(bpf_program__name(p), bpf_program__fd(p));
   bpf_object__for_each_map(m, obj) {
     enum bpf_map_type t = bpf_map__type(m);
-    add_map(bpf_map__name(m), t, bpf_map__key_size(m), bpf_map__value_size(m), bpf_map__fd(m),
+    struct hmap *h = add_map(bpf_map__name(m), t, bpf_map__key_size(m), bpf_map__value_size(m), bpf_map__fd(m),
             t == BPF_MAP_TYPE_ARRAY && strchr(bpf_map__name(m), '.') != NULL);
+    for (int i = 0; i < ntmpl; i++) {
+      if (strcmp(tmpl[i].name, h->name) != 0) continue;
+      h->itype = tmpl[i].itype; h->iks = tmpl[i].iks; h->ivs = tmpl[i].ivs; h->imax = tmpl[i].imax; h->iflags = tmpl[i].iflags;
+    }
   }
   return 0; /* the object stays open (and its fds valid) until the process exits */
 }
@@ -529,7 +580,7 @@ int main(int argc, char **argv) {
   for (int i = 0; i < nlines; i++) {
     struct line *l = &lines[i];
     const char *k = l->tok[0];
-    if (strcmp(k, "seed") && strcmp(k, "seedcpu") && strcmp(k, "seedprog") && strcmp(k, "seedmap")) continue;
+    if (strcmp(k, "seed") && strcmp(k, "seedcpu") && strcmp(k, "seedprog") && strcmp(k, "seedmap") && strcmp(k, "seedinner")) continue;
     if (l->ntok < 4) { fprintf(stderr, "line %d: too few fields\n", i + 1); return 2; }
     struct hmap *m = find_map(l->tok[1]);
     if (!m) { fprintf(stderr, "no map %s\n", l->tok[1]); return 2; }
@@ -542,6 +593,26 @@ int main(int argc, char **argv) {
       if (tfd < 0) { fprintf(stderr, "line %d: no program %s\n", i + 1, l->tok[3]); return 2; }
       val = malloc(4);
       memcpy(val, &tfd, 4);
+    } else if (!strcmp(k, "seedinner")) {
+      if (!m->itype) { fprintf(stderr, "line %d: map %s has no inner-map template\n", i + 1, l->tok[1]); return 2; }
+      char iname[BPF_OBJ_NAME_LEN] = { 0 };
+      for (size_t c = 0; c < sizeof(iname) - 1 && l->tok[3][c]; c++) iname[c] = isalnum((unsigned char)l->tok[3][c]) || l->tok[3][c] == '.' ? l->tok[3][c] : '_';
+      LIBBPF_OPTS(bpf_map_create_opts, iopts, .map_flags = m->iflags);
+      int ifd = bpf_map_create(m->itype, iname, m->iks, m->ivs, m->imax, &iopts);
+      if (ifd < 0) { fprintf(stderr, "line %d: cannot create inner map %s: %s\n", i + 1, l->tok[3], strerror(errno)); return 2; }
+      for (int e = 4; e < l->ntok; e++) {
+        char *eq = strchr(l->tok[e], '=');
+        unsigned char *ik, *iv;
+        if (!eq) { fprintf(stderr, "line %d: inner entry %s is not KEY=VALUE\n", i + 1, l->tok[e]); return 2; }
+        *eq = 0;
+        if (unhex(l->tok[e], &ik) != (long)m->iks || unhex(eq + 1, &iv) != (long)m->ivs) { fprintf(stderr, "line %d: bad inner entry\n", i + 1); return 2; }
+        if (bpf_map_update_elem(ifd, ik, iv, BPF_ANY) != 0) { fprintf(stderr, "line %d: inner update failed: %s\n", i + 1, strerror(errno)); return 2; }
+      }
+      struct hmap *h = add_map(l->tok[3], m->itype, m->iks, m->ivs, ifd, false);
+      h->nested = true;
+      m = find_map(l->tok[1]); /* add_map may have moved the table */
+      val = malloc(4);
+      memcpy(val, &ifd, 4);
     } else if (!strcmp(k, "seedmap")) {
       struct hmap *inner = find_map(l->tok[3]);
       if (!inner || inner->fd < 0) { fprintf(stderr, "line %d: no map %s\n", i + 1, l->tok[3]); return 2; }

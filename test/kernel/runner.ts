@@ -26,6 +26,9 @@ export interface KernelMapEntry {
   program?: string;
   /** ARRAY_OF_MAPS / HASH_OF_MAPS: the name of the map in the slot. */
   map?: string;
+  /** ARRAY_OF_MAPS / HASH_OF_MAPS: a map of its own in the slot (made from the outer map's inner-map template), with
+   * these entries; as in the --maps schema, `map` then names it. */
+  inner?: KernelMapEntry[];
 }
 export type KernelMaps = Record<string, KernelMapEntry[]>;
 
@@ -197,7 +200,10 @@ export function runKernel(objPath: string, program: string, packets: Uint8Array[
     for (const [name, entries] of Object.entries(opts.maps ?? {})) {
       for (const e of entries) {
         if (e.program !== undefined) lines.push(`seedprog ${name} ${e.key || '-'} ${e.program}`);
-        else if (e.map !== undefined) lines.push(`seedmap ${name} ${e.key || '-'} ${e.map}`);
+        else if (e.inner !== undefined) {
+          const inner = e.inner.map((i) => `${i.key}=${i.value ?? ''}`).join(' ');
+          lines.push(`seedinner ${name} ${e.key || '-'} ${e.map ?? `${name}[${e.key}]`} ${inner}`.trimEnd());
+        } else if (e.map !== undefined) lines.push(`seedmap ${name} ${e.key || '-'} ${e.map}`);
         else if (e.values !== undefined) lines.push(`seedcpu ${name} ${e.key || '-'} ${e.values.map((v) => v || '-').join(' ')}`);
         else lines.push(`seed ${name} ${e.key || '-'} ${e.value || '-'}`);
       }
@@ -261,6 +267,14 @@ function parseOutput(text: string): KernelRun {
         else if (f[2].startsWith('map:')) e.map = f[2].slice(4);
         else e.value = unhexStr(f[2]);
         current?.entries.push(e);
+        break;
+      }
+      case 'inner':
+      case 'innercpu': {
+        const last = current?.entries[current.entries.length - 1];
+        if (!last) break;
+        const e: KernelMapEntry = f[0] === 'inner' ? { key: unhexStr(f[1]), value: unhexStr(f[2]) } : { key: unhexStr(f[1]), values: f.slice(2).map(unhexStr) };
+        (last.inner ??= []).push(e);
         break;
       }
       case 'entrycpu':

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, w
 import { basename, dirname, join, resolve } from 'node:path';
 import { openCapture } from '../../simulator/net/capture.ts';
 import { Session, actionOf, loadProgramFileWithObject } from '../../simulator/session.ts';
-import { KernelLoadError, defaultObjectName, kernelAvailable, runKernel, sparseArrayMaps, type KernelMaps, type KernelRun } from '../kernel/runner.ts';
+import { KernelLoadError, defaultObjectName, kernelAvailable, runKernel, sparseArrayMaps, type KernelMapEntry, type KernelMaps, type KernelRun } from '../kernel/runner.ts';
 import { diffBytes, diffMaps, normaliseSimMaps } from '../parity/compare.ts';
 import { syntheticCorpus } from '../parity/packets.ts';
 import { REPO, sharedPath } from '../repo.ts';
@@ -227,6 +227,29 @@ export interface ProgramResult {
   agrees: boolean;
 }
 
+/** An ARRAY(int, int, 1) inner-map template for every map of maps that declares none, as the harness's loader gives. */
+const INNER_TEMPLATE = { type: 2, keySize: 4, valueSize: 4, maxEntries: 1 };
+
+function simSession(objectPath: string, program: string, seed: { path: string; maps: KernelMaps } | undefined): Session {
+  const { object } = loadProgramFileWithObject(objectPath);
+  const innerMaps = Object.fromEntries(object.maps.filter((m) => (m.type === 12 || m.type === 13) && !m.inner).map((m) => [m.name, INNER_TEMPLATE]));
+  return new Session(object, { program, nrCpus: nproc(), cpu: 0, maps: seed?.maps, mapsFile: seed?.path, innerMaps });
+}
+
+type SimMaps = Record<string, (KernelMapEntry & { inner?: KernelMapEntry[] })[]>;
+
+/** Slots of maps of maps as comparable text on either side: `map:NAME`, and `{key=value,...}` for a map of its own
+ * (seeded inline) listed under the slot. */
+function flattenSlots<T extends SimMaps>(maps: T): T {
+  const text = (l: KernelMapEntry[]) => [...l].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .map((e) => `${e.key}=${e.values ? e.values.join('/') : e.value ?? ''}`).join(',');
+  const out: SimMaps = {};
+  for (const [name, list] of Object.entries(maps)) {
+    out[name] = list.map((e) => (e.map === undefined ? e : { key: e.key, value: `map:${e.map}${e.inner ? `{${text(e.inner)}}` : ''}` }));
+  }
+  return out as T;
+}
+
 /** Possible CPUs: what the kernel gives per-CPU maps and what loaders size max_entries-0 maps with (nproc here). */
 function nproc(): number {
   return Math.max(1, cpus().length);
@@ -263,11 +286,10 @@ export function runProgram(row: CorpusRow, program: string, frames: Frame[], dir
   if (seed) r.seed = seed.path;
   const objectName = defaultObjectName(compiled.objectPath);
 
-  // Simulator: the object as `xdp-lens run OBJECT.o --program NAME --maps SEED` loads it.
+  // Simulator: the object as `xdp-lens run OBJECT.o --program NAME --maps SEED [--inner-map ...]` loads it.
   let session: Session | undefined;
   try {
-    const { object } = loadProgramFileWithObject(compiled.objectPath);
-    session = new Session(object, { program, nrCpus: nproc(), cpu: 0, maps: seed?.maps, mapsFile: seed?.path });
+    session = simSession(compiled.objectPath, program, seed);
     r.simLoads = true;
   } catch (e) {
     r.simError = first((e as Error).message, 4);
@@ -339,7 +361,8 @@ export function runProgram(row: CorpusRow, program: string, frames: Frame[], dir
     else diffs.push(`${where}: ${problems.join('; ')}`);
   });
   // Arrays compared on their non-zero entries (every index exists on both sides; loxilb has a million of them).
-  const simMaps = sparseArrayMaps(normaliseSimMaps(session.mapsJson()), kernel.mapTypes);
+  const simMaps = sparseArrayMaps(normaliseSimMaps(flattenSlots(session.mapsJson() as SimMaps)), kernel.mapTypes);
+  kernel.maps = flattenSlots(kernel.maps);
   const names = [...new Set([...Object.keys(kernel.maps), ...Object.keys(simMaps)])].sort();
   const mapDiffs: string[] = [];
   for (const name of names) {
@@ -364,15 +387,14 @@ export function firstMapDivergence(row: CorpusRow, program: string, frames: Fram
   if (!compiled.objectPath) return undefined;
   const objectPath = compiled.objectPath;
   const seed = seedFor(row, program);
-  const { object } = loadProgramFileWithObject(objectPath);
   const mapsAfter = (n: number): string[] => {
     const part = frames.slice(0, n);
     const kernel = runKernel(objectPath, program, part.map((f) => f.bytes), {
       objectName: defaultObjectName(objectPath), maps: seed?.maps, only: true, xdpType: true, zeroMaxEntries: nproc(), innerMapTemplate: true, sparseArrays: true,
     });
-    const session = new Session(object, { program, nrCpus: nproc(), cpu: 0, maps: seed?.maps, mapsFile: seed?.path });
+    const session = simSession(objectPath, program, seed);
     for (const f of part) session.runPacket(f.bytes, { tsNs: f.tsNs });
-    return diffMaps(kernel.maps, sparseArrayMaps(normaliseSimMaps(session.mapsJson()), kernel.mapTypes), 4);
+    return diffMaps(flattenSlots(kernel.maps), sparseArrayMaps(normaliseSimMaps(flattenSlots(session.mapsJson() as SimMaps)), kernel.mapTypes), 4);
   };
   if (mapsAfter(frames.length).length === 0) return undefined;
   let lo = 0; // maps agree after lo packets
