@@ -10,8 +10,9 @@
 //     write to the context or to read-only memory, a packet pointer used after a helper invalidated it;
 //   - kernel (optional: `run --kernel`, the editor's kernelVerifier setting): the running kernel's verifier itself,
 //     loading the chosen program alone (simulator/analysis/verifier.ts);
-//   - run: a fault that proves a refusal when a packet reaches it (a register read before anything wrote it, which
-//     the verifier checks on every path it walks).
+//   - run: a fault that proves a refusal when a packet reaches it (a register read before anything wrote it, a
+//     pointer into a callee's stack returned or stored into its caller's frame: checks the verifier makes on every
+//     path it walks).
 import type { LoadedObject, LoadedProgram } from './elf/types.ts';
 import type { Fault } from './vm/types.ts';
 import type { Machine } from './vm/machine.ts';
@@ -24,7 +25,7 @@ export const VERIFIER_RULES: ReadonlySet<string> = new Set([
 ]);
 
 /** Fault kinds whose occurrence proves the verifier refuses the program. */
-const REFUSING_FAULTS: ReadonlySet<string> = new Set(['uninit-register']);
+const REFUSING_FAULTS: ReadonlySet<string> = new Set(['uninit-register', 'stack-pointer-escape']);
 
 export interface VerifierRefusal {
   file?: string;

@@ -312,6 +312,7 @@ export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Arr
         case 'exit': {
           const frame = frames.pop();
           if (!frame) return { r0: r[0], exitInsn: pc, exitProgram: program, steps, tailCalls, uninitStackRead: mem.uninitRead };
+          if (!frame.loop) mem.checkReturn(r[0], pc);
           [r[6], r[7], r[8], r[9]] = frame.saved;
           // r0 goes back as the callee left it, written or not; r1-r5 are the caller's no more; r6-r9 as they were.
           live = (frame.init & ~(ARG_REGS | 1)) | (live & 1);

@@ -236,3 +236,59 @@ int prog(struct xdp_md *ctx)
   assert.match(u.message, /unprivileged/);
   assert.match(u.message, /allow_uninit_stack/);
 });
+
+test('a pointer into a callee\'s stack stored into the caller\'s frame: refused by the kernel, a fault here', (t) => {
+  if (kernelOrSkip(t)) return;
+  const path = write('spill.c', `
+static __attribute__((noinline)) void leak(__u64 *out)
+{
+	volatile __u64 local = 7;
+	*out = (__u64)&local;
+}
+
+SEC("xdp")
+int prog(struct xdp_md *ctx)
+{
+	__u64 p = 0;
+	leak(&p);
+	return *(volatile __u64 *)p == 7 ? XDP_DROP : XDP_PASS;
+}
+`);
+  const kernel = kernelRefusal(path, /cannot spill pointers to stack into stack frame of the caller/);
+  assert.ok(kernel, 'the kernel refuses the program');
+  const r = new Session(loadProgramFile(path), { program: 'prog' }).runPacket(packets[3]);
+  assert.equal(r.fault?.kind, 'stack-pointer-escape');
+  assert.ok(r.fault!.message.startsWith(kernel!), r.fault!.message);
+  assert.equal(r.fault!.loc?.line, 10);
+});
+
+test('a read of a returned callee\'s stack frame is flagged as such, with the stale bytes it read', () => {
+  // The pointer leaves through global data (the kernel would then treat it as a number and refuse the load through
+  // it; the simulator runs it and must not pretend the read was of live memory).
+  const path = write('dead_frame.c', `
+__u64 where;
+
+static __attribute__((noinline)) int fill(__u32 v)
+{
+	volatile __u64 local = v;
+	where = (__u64)&local;
+	return local == 3;
+}
+
+SEC("xdp")
+int prog(struct xdp_md *ctx)
+{
+	int r = fill(ctx->rx_queue_index + 7);
+	return *(volatile __u64 *)where == 7 ? XDP_DROP + r : XDP_PASS;
+}
+`);
+  const r = new Session(loadProgramFile(path), { program: 'prog' }).runPacket(packets[3]);
+  assert.equal(r.fault, undefined);
+  const u = r.run.uninitStackRead;
+  assert.ok(u, 'the read is flagged');
+  assert.equal(u.returned, true);
+  assert.equal(u.frame, 2);
+  assert.equal(u.loc?.line, 20);
+  assert.match(u.message, /a function that had already returned/);
+  assert.equal(r.action, 'XDP_DROP', 'the stale bytes were read (7)');
+});
