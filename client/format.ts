@@ -38,7 +38,7 @@ export function refusalBanner(s: Pick<Partial<RunSummary>, 'verifierRefuses'>): 
   const first = list[0]!;
   const where = first.line ? ` (line ${first.line})` : '';
   const more = list.length > 1 ? ` and ${plural(list.length - 1, 'more refusal')}` : '';
-  return `The kernel would refuse this program${where}: ${first.message}${more}. These results are simulated only.`;
+  return `The kernel would refuse this program${where}: ${first.message.replace(/\.$/, '')}${more}. These results are simulated only.`;
 }
 
 /** Text after a line where packets left: "← 2 packets → XDP_DROP", several actions joined. */

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from '../repo.ts';
-import { exitLabel, exitsByLine, faultMessage, findXdpFunctions, formatCounts, formatDuration, isXdpSource, packetLabel, pages, runLensTitle, statusText } from '../../client/format.ts';
+import { exitLabel, exitsByLine, faultMessage, findXdpFunctions, formatCounts, formatDuration, isXdpSource, packetLabel, pages, refusalBanner, runLensTitle, statusText } from '../../client/format.ts';
 
 test('counts: most common action first, absent actions left out', () => {
   assert.equal(formatCounts({ XDP_PASS: 6, XDP_DROP: 2, XDP_TX: 2, XDP_ABORTED: 0, XDP_REDIRECT: 0 }), '6 XDP_PASS · 2 XDP_DROP · 2 XDP_TX');
@@ -58,4 +58,16 @@ test('small formatting helpers', () => {
   assert.deepEqual(packetLabel({ index: 3, time: '0.750051', action: 'XDP_DROP', line: 127, summary: 'IP a > b' }), { label: '#3 XDP_DROP', description: '0.750051  IP a > b  :127' });
   assert.equal(statusText('ready', 'native', true), '$(check) XDP native');
   assert.equal(statusText('ready', 'native', false), '$(check) XDP restricted');
+});
+
+test('a run of a program the kernel would refuse: said first on the CodeLens, and above the packets', () => {
+  const s = { byAction: { XDP_PASS: 3, XDP_DROP: 0, XDP_TX: 0, XDP_REDIRECT: 0, XDP_ABORTED: 0 }, packets: 3, capture: '/a/demo.pcap', faults: [] };
+  const refused = { ...s, verifierRefuses: [{ file: '/a/p.c', line: 12, message: 'combined stack size of 3 calls is 768. Too large', rule: 'stack' }] };
+  assert.equal(runLensTitle(refused, false), '$(error) Kernel would refuse this program · simulated only: 3 XDP_PASS (3 packets of demo.pcap)');
+  assert.equal(refusalBanner(refused), 'The kernel would refuse this program (line 12): combined stack size of 3 calls is 768. Too large. These results are simulated only.');
+  const two = { verifierRefuses: [...refused.verifierRefuses, { message: 'm', rule: 'map-value-null' }] };
+  assert.match(refusalBanner(two)!, /Too large and 1 more refusal\. These results are simulated only\.$/);
+  assert.equal(refusalBanner(s), undefined);
+  assert.match(refusalBanner({ verifierRefuses: [{ message: 'Check it first.', rule: 'map-value-null' }] })!, /: Check it first\. These/);
+  assert.equal(runLensTitle(s, false), '3 XDP_PASS (3 packets of demo.pcap)');
 });
