@@ -302,7 +302,7 @@ export function runProgram(row: CorpusRow, program: string, frames: Frame[], dir
     return r;
   }
   let kernel: KernelRun | undefined;
-  const base = { objectName, maps: seed?.maps, only: true, xdpType: true, zeroMaxEntries: nproc(), innerMapTemplate: true, sparseArrays: true };
+  const base = { objectName, maps: seed?.maps, only: true, xdpType: true, zeroMaxEntries: nproc(), innerMapTemplate: true, sparseArrays: true, netns: true };
   const packets = frames.map((f) => f.bytes);
   try {
     try {
@@ -390,7 +390,7 @@ export function firstMapDivergence(row: CorpusRow, program: string, frames: Fram
   const mapsAfter = (n: number): string[] => {
     const part = frames.slice(0, n);
     const kernel = runKernel(objectPath, program, part.map((f) => f.bytes), {
-      objectName: defaultObjectName(objectPath), maps: seed?.maps, only: true, xdpType: true, zeroMaxEntries: nproc(), innerMapTemplate: true, sparseArrays: true,
+      objectName: defaultObjectName(objectPath), maps: seed?.maps, only: true, xdpType: true, zeroMaxEntries: nproc(), innerMapTemplate: true, sparseArrays: true, netns: true,
     });
     const session = simSession(objectPath, program, seed);
     for (const f of part) session.runPacket(f.bytes, { tsNs: f.tsNs });
