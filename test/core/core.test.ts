@@ -16,6 +16,9 @@ import { compileC } from '../../simulator/compile.ts';
 import { loadObject, objectErrors, pickProgram, type LoadObjectOptions } from '../../simulator/elf/index.ts';
 import type { LoadedObject, LoadedProgram } from '../../simulator/elf/types.ts';
 import { Session } from '../../simulator/session.ts';
+import { parseBtf } from '../../simulator/elf/btf.ts';
+import { parseElf } from '../../simulator/elf/elf64.ts';
+import { CORE_KIND, resolveRelocation } from '../../simulator/elf/core.ts';
 import { PcapWriter } from '../../simulator/net/pcap-writer.ts';
 import { kernelAvailable, kernelOrSkip, runKernel } from '../kernel/runner.ts';
 import { REPO } from '../repo.ts';
@@ -156,11 +159,24 @@ test('kernel BTF: ___mine/___local flavours of struct iphdr and ethhdr resolve a
   assert.match(warnings[0]!, /core_layout\.c:\d+:\d+: out\[29\] = ip->not_in_kernel/);
   const k = libbpf(obj, 'core_layout', undefined);
   assert.ok(k.loaded, k.stderr);
+  // Raw BTF given with --btf is read like the default one.
+  assert.deepEqual(load(obj, 'core_layout.c', { btf: '/sys/kernel/btf/vmlinux' }).object.programs[0]!.insns, prog.insns);
   const d = differences(prog, k.insns);
   assert.deepEqual(d.diffs, []);
   assert.ok(d.compared > 90);
   // Byte for byte against BPF_PROG_TEST_RUN through the kernel harness.
   const run = runKernel(obj, 'core_layout', packets());
+  assert.deepEqual(simRun(object, packets()), run.results.map((r) => ({ retval: r.retval, out: Buffer.from(r.out).toString('hex') })));
+});
+
+test('struct xdp_md___local (vmlinux.h style): every ctx access is a relocation, run as the kernel runs it', { skip: NO_CLANG }, (t) => {
+  if (kernelOrSkip(t)) return;
+  const obj = compile('core_ctx.c');
+  const { object } = load(obj, join(FIX, 'core_ctx.c'));
+  const k = libbpf(obj, 'core_ctx', undefined);
+  assert.ok(k.loaded, k.stderr);
+  assert.deepEqual(differences(object.programs[0]!, k.insns).diffs, []);
+  const run = runKernel(obj, 'core_ctx', packets());
   assert.deepEqual(simRun(object, packets()), run.results.map((r) => ({ retval: r.retval, out: Buffer.from(r.out).toString('hex') })));
 });
 
@@ -246,6 +262,33 @@ test('an XDP program beside tp_btf and tc programs: only what the chosen program
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /"program":"xdp_main"/);
 });
+
+test('type_matches (clang 14 cannot emit it): resolved by libbpf\'s matching rules', { skip: NO_CLANG || (!existsSync('/sys/kernel/btf/vmlinux') && 'no /sys/kernel/btf/vmlinux') }, () => {
+  // A record as clang >= 15 writes for bpf_core_type_matches(T): access '0', kind 12, against the kernel's BTF.
+  const local = parseBtf(elfSection(compile('core_layout.c'), '.BTF')).btf!;
+  const kernel = parseBtf(readFileSync('/sys/kernel/btf/vmlinux')).btf!;
+  const id = (name: string) => local.types.findIndex((x) => x?.name === name);
+  const matches = (name: string, target = kernel) => {
+    const r = resolveRelocation(local, { insnOff: 0, typeId: id(name), access: '0', kind: CORE_KIND.TYPE_MATCHES }, target, new Map());
+    assert.ok(typeof r !== 'string', String(r));
+    return r.newVal;
+  };
+  // Every local member has a same-named member of a matching type, in any order: a match (other_layout.c's ethhdr).
+  const other = parseBtf(elfSection(compile('other_layout.c'), '.BTF')).btf!;
+  assert.equal(matches('ethhdr___local', other), 1n);
+  // 6.18's ethhdr keeps h_dest/h_source in an anonymous struct group, which matching does not look into: no match.
+  assert.equal(matches('ethhdr___local'), 0n);
+  // not_in_kernel has no counterpart (and daddr/saddr sit in an anonymous member of the kernel's iphdr): no match.
+  assert.equal(matches('iphdr___mine'), 0n);
+  // Against its own BTF every type matches itself.
+  assert.equal(matches('iphdr___mine', local), 1n);
+});
+
+function elfSection(path: string, name: string): Uint8Array {
+  const sec = parseElf(readFileSync(path)).elf!.sections.find((s) => s.name === name);
+  assert.ok(sec, `${path}: no ${name}`);
+  return sec.data;
+}
 
 test('real-world CO-RE programs (vmlinux.h, ___local flavours): every relocation resolved as libbpf resolves it', { skip: NO_CLANG }, (t) => {
   if (!existsSync(join(REALWORLD, 'corpus.tsv'))) {
