@@ -2,7 +2,8 @@
 import { fileURLToPath } from 'node:url';
 import type { Connection } from 'vscode-languageserver/node';
 import { compareWithKernel, formatComparison } from '../simulator/kernel-compare.ts';
-import { loadProgramFileWithObject } from '../simulator/session.ts';
+import { XdpLensError, loadProgramFileWithObject } from '../simulator/session.ts';
+import { readFileSync } from 'node:fs';
 import { openCapture, CaptureError } from '../simulator/net/capture.ts';
 import { CompareKernelRequest, type CompareKernelParams, type CompareKernelResult } from './protocol.ts';
 import type { RunHost } from './run.ts';
@@ -34,7 +35,21 @@ export function registerCompareHandler(connection: Connection, host: RunHost): v
       if (!frames.length) return fail(e.message);
       note = `\n(the capture stopped early: ${e.message})\n`;
     }
-    const r = compareWithKernel(loaded.objectPath, loaded.object, frames, { program: params.program });
+    let maps: unknown;
+    if (params.maps) {
+      try {
+        maps = JSON.parse(readFileSync(params.maps, 'utf8'));
+      } catch (e) {
+        return fail(`cannot read the maps seed ${params.maps}: ${(e as Error).message}`);
+      }
+    }
+    let r;
+    try {
+      r = compareWithKernel(loaded.objectPath, loaded.object, frames, { program: params.program, maps, mapsFile: params.maps, seed: params.seed });
+    } catch (e) {
+      if (!(e instanceof XdpLensError)) throw e;
+      return fail(e.message);
+    }
     host.log(`compare with kernel: ${path} on ${params.capture}, ${r.rows.length} packets, ${r.differing} differing (${(performance.now() - t0).toFixed(0)} ms)`);
     return {
       available: r.available,
@@ -42,6 +57,7 @@ export function registerCompareHandler(connection: Connection, host: RunHost): v
       program: r.program,
       compared: r.rows.length,
       differing: r.differing,
+      clockRandom: r.clockRandom,
       mapsDiffering: r.mapsDiffering,
       text: formatComparison(r, `${path} on ${params.capture}: simulator vs kernel (BPF_PROG_TEST_RUN)`) + note,
     };

@@ -75,7 +75,7 @@ Options for run:
 Options for compare (exit status 1 when a packet or a map differs, 2 when the kernel cannot run the program):
   --limit N             packets to compare (default 200); --program, -I, --cflag, --btf as for run
   --maps FILE.json      seed the maps of both sides alike (the kernel's with bpftool map update)
-  --seed N, --budget N  as for run (the simulator side)
+  --seed N, --budget N, --max-entries MAP=N  as for run (--max-entries sizes the kernel's map alike)
   --format text|json    text (default) or one JSON object with every row
                         Differences only where the simulator's result depends on the clock or
                         bpf_get_prandom_u32 are shown as such and do not count as differing.
@@ -522,6 +522,7 @@ function cmdCompare(argv: string[]): number {
       maps: { type: 'string' },
       seed: { type: 'string' },
       budget: { type: 'string' },
+      'max-entries': { type: 'string', multiple: true },
       I: { type: 'string', short: 'I', multiple: true },
       cflag: { type: 'string', multiple: true },
       btf: { type: 'string' },
@@ -556,6 +557,7 @@ function cmdCompare(argv: string[]): number {
     mapsFile: values.maps,
     seed: intOpt(values.seed, 'seed', 1),
     budget: values.budget ? intOpt(values.budget, 'budget', 1_000_000) : undefined,
+    maxEntries: mapLoadFlags(values['max-entries'], undefined).maxEntries,
   });
   if (values.format === 'json') out(JSON.stringify(r));
   else out(formatComparison(r, `${programPath} on ${capturePath}: simulator vs kernel`).trimEnd());
@@ -608,7 +610,7 @@ async function cmdCheck(argv: string[]): Promise<number> {
   }
   for (const n of notes) err(`xdp-lens: ${n}\n`);
   if (format === 'json') out(formatJson(findings));
-  else if (format === 'sarif') out(formatSarif(findings, { version: VERSION, baseDir: process.cwd() }));
+  else if (format === 'sarif') out(formatSarif(findings, { version: VERSION, baseDir: process.cwd(), notes: [...notes] }));
   else if (findings.length) out(formatText(findings));
   return findings.some((f) => f.severity === 'error') ? 1 : 0;
 }

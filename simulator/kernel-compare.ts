@@ -88,6 +88,9 @@ export interface CompareOptions {
   maps?: unknown;
   mapsFile?: string;
   budget?: number;
+  /** max_entries per map as the loader sets them (`--max-entries`); maps declared with 0 get what the simulator
+   *  gives them. The kernel side creates those maps itself (bpftool map create) and hands them to the loader. */
+  maxEntries?: Record<string, number>;
   /** Whole kernel side (load, seeding, every packet, dumps); default 20 s plus 100 ms a packet. */
   timeoutMs?: number;
 }
@@ -140,7 +143,7 @@ export function compareWithKernel(
   opts: CompareOptions = {},
 ): CompareResult {
   // As many CPUs as the kernel has possible CPUs, so that per-CPU maps and bpf_map_lookup_percpu_elem agree.
-  const sessionOpts: SessionOptions = { program: opts.program, seed: opts.seed ?? 1, nrCpus: possibleCpus(), maps: opts.maps, mapsFile: opts.mapsFile, budget: opts.budget };
+  const sessionOpts: SessionOptions = { program: opts.program, seed: opts.seed ?? 1, nrCpus: possibleCpus(), maps: opts.maps, mapsFile: opts.mapsFile, budget: opts.budget, maxEntries: opts.maxEntries };
   const session = new Session(obj, sessionOpts);
   const program = session.program.name;
   const none = { rows: [], differing: 0, clockRandom: 0, maps: [], mapsDiffering: 0, notes: [] };
@@ -210,8 +213,10 @@ export function compareWithKernel(
     writeFileSync(join(tmp, 'seed.batch'), batch.join('\n') + '\n');
     // pinmaps into the bpffs root: LIBBPF_PIN_BY_NAME maps are pinned there by libbpf itself, and bpftool's pinmaps
     // accepts them only when its directory is their pin root. Pinning keeps a PROG_ARRAY's slots after bpftool exits.
+    const { create, reuse } = loaderSizedMaps(obj, session, opts.maxEntries, notes);
     const body = [
-      `bpftool prog loadall "$T/${objName}.o" ${PROGS_DIR} pinmaps ${PRIVATE_BPFFS} > "$T/load.log" 2>&1 || exit 91`,
+      ...create,
+      `bpftool prog loadall "$T/${objName}.o" ${PROGS_DIR}${reuse} pinmaps ${PRIVATE_BPFFS} > "$T/load.log" 2>&1 || exit 91`,
       `[ -e ${PROGS_DIR}/${program} ] || exit 93`,
       batch.length ? `bpftool batch file "$T/seed.batch" > "$T/seed.log" 2>&1 || exit 92` : ':',
       // On CPU 0, like the simulator's session, so that per-CPU map values land in the same column.
@@ -219,7 +224,7 @@ export function compareWithKernel(
       `  taskset -c 0 bpftool prog run pinned ${PROGS_DIR}/${sq(program)} data_in "$T/in.$i" data_out "$T/out.$i" > "$T/run.$i" 2>&1`,
       `  i=$((i+1)); done`,
       `for f in ${PRIVATE_BPFFS}/*; do n=\${f##*/}; [ -f "$f" ] || continue`,
-      `  case "$n" in maps.debug|progs.debug|xdp-lens-progs) continue;; esac`,
+      `  case "$n" in maps.debug|progs.debug|xdp-lens-*) continue;; esac`,
       `  bpftool -j map show pinned "$f" > "$T/map-show.$n" 2>/dev/null || continue`,
       `  bpftool -j map dump pinned "$f" > "$T/map-dump.$n" 2>/dev/null`,
       `done`,
@@ -230,6 +235,8 @@ export function compareWithKernel(
     if (r.status === 90) return unavailable(`cannot mount a private bpf filesystem: ${(r.stderr || '').trim()}`);
     if (r.status === 91) {
       const log = file('load.log');
+      if (obj.maps.some((m) => m.section === 'maps') && /failed to open object file|legacy map definitions/i.test(log))
+        return unavailable('bpftool (libbpf >= 1.0) refuses legacy SEC("maps") map definitions (struct bpf_map_def), so the kernel side cannot load this object');
       const refusal = parseLoadOutput(log, obj.path).findings.map((f) => `${f.file}:${f.line}: ${f.message}`);
       const text = refusal.length ? refusal.join('\n') : log.split('\n').filter((l) => l.trim() && !/skipping unrecognized data section/.test(l)).slice(-6).join('\n');
       return unavailable(`the kernel refused to load the object: ${text}`);
@@ -265,6 +272,38 @@ export function compareWithKernel(
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+const BPFTOOL_MAP_TYPES: Record<number, string> = {
+  1: 'hash', 2: 'array', 3: 'prog_array', 4: 'perf_event_array', 5: 'percpu_hash', 6: 'percpu_array', 9: 'lru_hash',
+  10: 'lru_percpu_hash', 11: 'lpm_trie', 14: 'devmap', 16: 'cpumap', 17: 'xskmap', 25: 'devmap_hash', 27: 'ringbuf',
+};
+
+/**
+ * Maps whose size the loader sets (declared with max_entries 0, or named in --max-entries): created with bpftool at
+ * the size the simulator's session gives them, then handed to the loader (`map name NAME pinned FILE`, libbpf's
+ * bpf_map__reuse_fd), as a loader that calls bpf_map__set_max_entries before load would. Created without BTF.
+ */
+function loaderSizedMaps(obj: LoadedObject, session: Session, maxEntries: Record<string, number> | undefined, notes: string[]): { create: string[]; reuse: string } {
+  const create: string[] = [];
+  let reuse = '';
+  for (const def of obj.maps) {
+    if (def.kind !== 'user' || (def.maxEntries !== 0 && maxEntries?.[def.name] === undefined)) continue;
+    if (def.type === MapType.PERF_EVENT_ARRAY && maxEntries?.[def.name] === undefined) continue; // libbpf sizes it
+    const sized = session.machine.maps.find((m) => m.def.name === def.name)?.def;
+    const type = BPFTOOL_MAP_TYPES[def.type];
+    if (!sized || !type || sized.maxEntries === 0) {
+      notes.push(`map ${def.name}: its loader sets max_entries; the kernel side could not create it (${type ?? `type ${def.type}`})`);
+      continue;
+    }
+    const file = `${PRIVATE_BPFFS}/xdp-lens-created-${pinName(def.name)}`;
+    create.push(
+      `bpftool map create ${file} type ${type} key ${sized.keySize} value ${sized.valueSize} entries ${sized.maxEntries} name ${sq(def.name.slice(0, 15))}` +
+        `${sized.flags ? ` flags ${sized.flags}` : ''} > "$T/create.log" 2>&1 || { cat "$T/create.log" > "$T/load.log"; exit 91; }`,
+    );
+    reuse += ` map name ${sq(def.name)} pinned ${file}`;
+  }
+  return { create, reuse };
 }
 
 /** The maps the --maps seed names, with their whole contents as the simulator holds them after seeding. */
@@ -361,7 +400,13 @@ export function compareMaps(sim: SimMaps, kernel: KernelMap[], variants: SimMaps
     const mine = cpu0(sim[name]);
     const others = variants.map((v) => cpu0(v[name]));
     const theirs = new Map<string, string>();
-    for (const [key, v] of k.entries) theirs.set(key, Array.isArray(v) ? (v[0] ?? '') : v);
+    // The simulator lists only the non-zero slots of a large array (vm/maps.ts); the kernel dumps every slot.
+    const sparse = (k.type === 'array' || k.type === 'percpu_array') && mine.size < k.entries.size;
+    for (const [key, v] of k.entries) {
+      const value = Array.isArray(v) ? (v[0] ?? '') : v;
+      if (sparse && !mine.has(key) && /^0*$/.test(Array.isArray(v) ? v.join('') : v)) continue;
+      theirs.set(key, value);
+    }
     // Keys whose presence changes between the runs; when there are any, the map's key set depends on the sources.
     const keysVary = [...new Set([...mine.keys(), ...others.flatMap((o) => [...o.keys()])])].some((key) => others.some((o) => o.has(key) !== mine.has(key)));
     const differences: string[] = [];

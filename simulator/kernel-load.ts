@@ -99,8 +99,9 @@ export function elfPrograms(bytes: Uint8Array): ElfProgram[] | string {
  * already knows the name. `frags` is the program's BPF_F_XDP_HAS_FRAGS.
  */
 export function standardXdpSection(section: string, frags: boolean): string | undefined {
-  if (/^xdp(\.frags)?$/.test(section) || /^xdp\/./.test(section) || /^xdp\.frags\/(devmap|cpumap)$/.test(section)) return undefined;
-  const kind = /^xdp(\.frags)?_(devmap|cpumap)(\/|$)/.exec(section)?.[2];
+  // libbpf 1.x knows exactly these (bpftool 7.1's libbpf 1.1 does not take `xdp/anything` as XDP).
+  if (/^xdp(\.frags)?(\/(devmap|cpumap))?$/.test(section)) return undefined;
+  const kind = /^xdp(\.frags)?[_/](devmap|cpumap)(\/|$)/.exec(section)?.[2];
   const base = frags ? 'xdp.frags' : 'xdp';
   return kind ? `${base}/${kind}` : base;
 }
