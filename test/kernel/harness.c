@@ -439,6 +439,13 @@ static int load_legacy(const char *path, const char *chosen, struct line *lines,
     if (strcmp(names[i], "version") == 0 && data[i] && data[i]->d_size == 4) memcpy(&kversion, data[i]->d_buf, 4);
   }
   if (!symtab_idx) { fprintf(stderr, "%s: no symbol table\n", path); return 3; }
+  for (size_t i = 1; i < nsec; i++) {
+    if (names[i] && strcmp(names[i], ".maps") == 0) {
+      fprintf(stderr, "%s: legacy SEC(\"maps\") beside BTF-defined SEC(\".maps\") maps: libbpf 1.x refuses the object and "
+              "the harness's legacy loader creates legacy maps only\n", path);
+      return 3;
+    }
+  }
 
   size_t nsyms = shdr[symtab_idx].sh_size / shdr[symtab_idx].sh_entsize;
   struct legacy_sym *syms = calloc(nsyms, sizeof(*syms));
