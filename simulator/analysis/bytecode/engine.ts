@@ -9,6 +9,7 @@
 // constant 7); anything the analysis lost track of becomes an opaque value that findings ignore.
 import type { LoadedObject, LoadedProgram, MapDef } from '../../elf/types.ts';
 import { BPF_F_RDONLY_PROG, MapType } from '../../elf/types.ts';
+import { defaultInnerTemplate } from '../../vm/maps.ts';
 import type { Insn } from '../../isa/insn.ts';
 import {
   CALL_HELPER, CALL_KFUNC, CALL_LOCAL, OPCODES, PSEUDO_FUNC, PSEUDO_IMM64, PSEUDO_MAP_FD, PSEUDO_MAP_IDX, PSEUDO_MAP_IDX_VALUE,
@@ -416,8 +417,8 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
    * the element exists and gives a non-NULL value. Other constant keys are spilled as plain 32-bit stores, which it
    * does not track, so those lookups still need their check.
    */
-  const zeroKeyArrayHit = (st: State, map: number, id: number, pc: number): boolean => {
-    const m = mapOf(map);
+  const zeroKeyArrayHit = (st: State, map: number | MapDef | undefined, id: number, pc: number): boolean => {
+    const m = typeof map === 'number' ? mapOf(map) : map;
     const key = st.regs[2];
     if (id !== H.map_lookup_elem || !m || (m.type !== MapType.ARRAY && m.type !== MapType.PERCPU_ARRAY) || m.keySize !== 4 || m.maxEntries < 1) return false;
     if (key.k !== 'stack' || key.off === undefined) return false;
@@ -426,15 +427,28 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
   };
 
   // ---- helper calls ----
+  const isMapInMap = (m: MapDef | undefined): boolean => m?.type === MapType.ARRAY_OF_MAPS || m?.type === MapType.HASH_OF_MAPS;
+  const MAP_ARG_HELPERS = new Set<number>([H.map_lookup_elem, H.map_update_elem, H.map_delete_elem, H.redirect_map, H.map_lookup_percpu_elem]);
   const helperCall = (st: State, id: number, pc: number): void => {
     const r = st.regs;
     const name = helperName(id) ?? `helper #${id}`;
     let r0: Reg = scalarReg(OPAQUE, pc);
     const mapArg = r[1].k === 'map' ? r[1].map : undefined;
+    // An inner map from a map-of-maps lookup (modelled as that lookup's value) passed on before its NULL check.
+    const r1 = r[1];
+    if (r1.k === 'value' && r1.nullId !== 0 && MAP_ARG_HELPERS.has(id)) {
+      const outer = mapOf(r1.map);
+      if (isMapInMap(outer)) report('map-value-null', pc, msg.innerMapNull(outer));
+    }
     switch (id) {
       case H.map_lookup_elem:
       case H.map_lookup_percpu_elem:
-        r0 = mapArg !== undefined ? { k: 'value', map: mapArg, off: 0, nullId: zeroKeyArrayHit(st, mapArg, id, pc) ? 0 : nextId++ } : { k: 'mem', nullId: nextId++ };
+        if (mapArg !== undefined) r0 = { k: 'value', map: mapArg, off: 0, nullId: zeroKeyArrayHit(st, mapArg, id, pc) ? 0 : nextId++ };
+        else if (r1.k === 'value' && isMapInMap(mapOf(r1.map))) {
+          // A lookup in an inner map: its template (or the simulator's default one) decides as a direct map would.
+          const outer = mapOf(r1.map)!;
+          r0 = { k: 'mem', nullId: zeroKeyArrayHit(st, outer.inner ?? defaultInnerTemplate(outer), id, pc) ? 0 : nextId++ };
+        } else r0 = { k: 'mem', nullId: nextId++ };
         break;
       case H.map_update_elem:
       case H.map_delete_elem:
@@ -474,6 +488,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         r0 = scalarReg(signedRange(-524n, 0n, false), pc);
         break;
       case H.xdp_store_bytes:
+      case 202: // bpf_dynptr_write: into the packet for an XDP dynptr
         st.modified = true;
         if (opts.driverMode === 'readonly-page') report('readonly-page-write', pc, msg.readonlyPageWrite('helper'));
         r0 = scalarReg(signedRange(-22n, 0n, false), pc);
@@ -546,6 +561,9 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
       default:
         r0 = scalarReg(OPAQUE, pc);
     }
+    // A writable slice is how a dynptr program changes the packet (the stores go through r0, typed as memory here).
+    // (Counted as a change even if the program only reads it: that can only silence tx-unmodified, never raise one.)
+    if (name === 'bpf_dynptr_slice_rdwr') st.modified = true;
     // A kfunc may write through any stack pointer it gets (a dynptr it initialises, a buffer, opts).
     for (let i = 1; i <= 5; i++) {
       const a = r[i];

@@ -128,6 +128,14 @@ export function mapValueNull(map: MapDef | undefined): string {
   );
 }
 
+export function innerMapNull(outer: MapDef | undefined): string {
+  const what = outer ? `the inner map looked up in \`${outer.name}\`` : 'the inner map a lookup returned';
+  return (
+    `${what} is passed to a map helper without a NULL check: a map of maps returns NULL for an empty slot. The ` +
+    `verifier rejects the program ("R1 type=map_ptr_or_null expected=map_ptr"). Check it first: \`if (!inner) return XDP_PASS;\`.`
+  );
+}
+
 export function kfuncNull(kfunc: string): string {
   return (
     `the pointer \`${kfunc}\` returned is used without a NULL check: it returns NULL when it has nothing to give. The ` +
