@@ -9,6 +9,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '../repo.ts';
+import { kernelVerifierUnavailable } from '../../simulator/analysis/verifier.ts';
 
 const haveClang = spawnSync('clang', ['--version']).status === 0;
 const skip = !haveClang && 'clang is not installed';
@@ -134,4 +135,53 @@ int prog(struct xdp_md *ctx)
   const table = cli(['run', path, CAPTURE, '--limit', '1']);
   assert.match(table.stdout, /undefined value at uninit\.c:9: /);
   assert.match(table.stdout, /1 read stack bytes never written/);
+});
+
+test('run --kernel: what only the kernel verifier knows is said too, once', { skip }, (t) => {
+  const why = kernelVerifierUnavailable();
+  if (why) {
+    if (process.env.XDP_LENS_REQUIRE_KERNEL === '1') assert.fail(`kernel required: ${why}`);
+    t.skip(why);
+    return;
+  }
+  // r0 read after a void call on a path no packet of the capture takes: the verifier walks it and refuses.
+  const path = program('r0_after_void.c', `#include <linux/if_ether.h>
+#include <bpf/bpf_endian.h>
+__u64 hits[4];
+static __attribute__((noinline)) void note(__u32 i)
+{
+	hits[i & 3]++;
+}
+SEC("xdp")
+int prog(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	__u64 v = 0;
+	if ((void *)(eth + 1) > end)
+		return XDP_PASS;
+	note(1);
+	if (eth->h_proto == bpf_htons(0x88b5))
+		asm volatile("%0 = r0" : "=r"(v));
+	return v == 12345 ? XDP_DROP : XDP_PASS;
+}
+`);
+  const plain = cli(['run', path, CAPTURE, '--format', 'jsonl']);
+  assert.equal(plain.status, 0, plain.stderr);
+  const last = JSON.parse(plain.stdout.trim().split('\n').pop()!);
+  assert.equal(last.summary.verifierRefuses, undefined, 'without the kernel, nothing claims a refusal no packet proved');
+  assert.equal(last.summary.faults, 0);
+  const k = cli(['run', path, CAPTURE, '--format', 'jsonl', '--kernel']);
+  assert.equal(k.status, 0, k.stderr);
+  const refuses = JSON.parse(k.stdout.trim().split('\n').pop()!).summary.verifierRefuses;
+  assert.equal(refuses?.length, 1, JSON.stringify(refuses));
+  assert.match(refuses[0].message, /R0 !read_ok/);
+  assert.equal(refuses[0].line, 22);
+  // The stack chain: our load-time check and the kernel's say the same thing, reported once.
+  if (existsSync(join(dir, 'chain.c'))) {
+    const chain = cli(['run', join(dir, 'chain.c'), CAPTURE, '--format', 'jsonl', '--kernel', '--limit', '1']);
+    const list = JSON.parse(chain.stdout.trim().split('\n').pop()!).summary.verifierRefuses;
+    assert.equal(list.length, 1, JSON.stringify(list));
+  }
 });
