@@ -352,3 +352,45 @@ int weak(struct xdp_md *ctx)
   assert.equal(s.runPacket(frame(60, 0)).action, 'XDP_TX');
   assert.match(programListing(object!, 'weak'), /call runtime \d+ # kfunc bpf_rdonly_cast/);
 });
+
+test('the bytecode tier types kfunc results as the verifier does: no findings on the kfunc programs, an unchecked slice is reported', async () => {
+  const { analyzeFile } = await import('../../simulator/analysis/index.ts');
+  for (const path of [DYNPTR, CONNTRACK, METADATA, RDWR]) {
+    const r = await analyzeFile(path, undefined, { driverMode: 'native' });
+    const bytecode = r.findings.filter((f) => f.rule !== 'tx-unmodified');
+    assert.deepEqual(bytecode.map((f) => `${f.line}: ${f.rule}: ${f.message}`), [], path);
+  }
+  const unchecked = write('kf_unchecked.c', `
+SEC("xdp")
+int prog(struct xdp_md *ctx)
+{
+	struct bpf_dynptr p;
+	__u8 buf[2];
+	__u8 *s;
+
+	bpf_dynptr_from_xdp(ctx, 0, &p);
+	s = bpf_dynptr_slice(&p, 12, buf, 2);
+	return s[0] == 8 ? XDP_PASS : XDP_DROP; /* unchecked */
+}
+
+SEC("xdp")
+int written(struct xdp_md *ctx)
+{
+	struct bpf_dynptr p;
+	__u8 mac[6] = { 2, 0, 0, 0, 0, 9 };
+
+	bpf_dynptr_from_xdp(ctx, 0, &p);
+	bpf_dynptr_write(&p, 0, mac, 6, 0);
+	return XDP_TX;
+}
+`);
+  const r = await analyzeFile(unchecked, undefined, { driverMode: 'native' });
+  const lines = readFileSync(unchecked, 'utf8').split('\n');
+  const at = lines.findIndex((l) => l.includes('/* unchecked */')) + 1;
+  const f = r.findings.filter((x) => x.rule === 'map-value-null');
+  assert.equal(f.length, 1, JSON.stringify(r.findings));
+  assert.equal(f[0].line, at);
+  assert.match(f[0].message, /bpf_dynptr_slice/);
+  // bpf_dynptr_write changed the frame before XDP_TX: no tx-unmodified.
+  assert.deepEqual(r.findings.filter((x) => x.rule === 'tx-unmodified'), []);
+});

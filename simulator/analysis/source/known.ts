@@ -134,8 +134,12 @@ export const XDP_MD_FIELDS: Record<string, number> = {
 /** Helpers after which the verifier forgets every packet pointer (bpf_helper_changes_pkt_data for XDP). */
 export const INVALIDATING_HELPERS = new Set(['bpf_xdp_adjust_head', 'bpf_xdp_adjust_tail', 'bpf_xdp_adjust_meta', 'bpf_tail_call']);
 
-/** Helpers that change the frame (so an XDP_TX after them sends something new). */
-export const FRAME_CHANGING_HELPERS = new Set(['bpf_xdp_adjust_head', 'bpf_xdp_adjust_tail', 'bpf_xdp_adjust_meta', 'bpf_xdp_store_bytes']);
+/**
+ * Helpers that change the frame (so an XDP_TX after them sends something new); with the dynptr ones, whose writes
+ * reach the packet (a writable slice counts as soon as it is taken).
+ */
+export const FRAME_CHANGING_HELPERS = new Set(['bpf_xdp_adjust_head', 'bpf_xdp_adjust_tail', 'bpf_xdp_adjust_meta', 'bpf_xdp_store_bytes',
+  'bpf_dynptr_write', 'bpf_dynptr_slice_rdwr']);
 
 export const REDIRECT_HELPERS = new Set(['bpf_redirect', 'bpf_redirect_map']);
 
