@@ -196,11 +196,11 @@ export function compareWithKernel(
 
   // The simulator: the real run, then the clock/random variants.
   const simRows = frames.map(({ frame, tsNs }) => session.runPacket(frame, { tsNs }));
-  const simMaps = session.mapsJson();
+  const simMaps = session.mapsJson({ all: true });
   const variants = VARIANT_CLOCKS.map((_, i) => {
     const s = new Session(obj, variantOptions(sessionOpts, i));
     const rows = frames.map(({ frame, tsNs }) => s.runPacket(frame, { tsNs }));
-    return { rows, maps: s.mapsJson() };
+    return { rows, maps: s.mapsJson({ all: true }) };
   });
 
   const tmp = mkdtempSync(join(tmpdir(), 'xdp-lens-compare-'));
@@ -309,7 +309,7 @@ function loaderSizedMaps(obj: LoadedObject, session: Session, maxEntries: Record
 /** The maps the --maps seed names, with their whole contents as the simulator holds them after seeding. */
 function mapsAfterSeeding(obj: LoadedObject, session: Session, seed: unknown): [MapDef, MapsJson[string]][] {
   if (seed === undefined || seed === null || typeof seed !== 'object') return [];
-  const all = session.mapsJson();
+  const all = session.mapsJson({ all: true });
   const out: [MapDef, MapsJson[string]][] = [];
   for (const name of Object.keys(seed as object)) {
     const def = obj.maps.find((m) => m.name === name) ?? obj.maps.find((m) => m.name.endsWith(`.${name}`) && m.kind === 'global');
