@@ -110,6 +110,7 @@ export function bytecodeFindings(
       message: d.message,
       tier: 'bytecode',
     }));
+    notes.push(`${file}: the bytecode analysis did not run: clang could not compile the file (${findings.length} compile error${findings.length === 1 ? '' : 's'}, reported as compile-error); the findings are the source analysis's.`);
     return { findings, notes, compileMs, analyzeMs: 0, command: r.command };
   }
   const t1 = performance.now();
@@ -117,6 +118,7 @@ export function bytecodeFindings(
   try {
     const { object, diagnostics } = loadObject(readFileSync(r.objectPath), file, { btf: opts.btf });
     if (!object) {
+      notes.push(`${file}: the bytecode analysis did not run: the object could not be loaded; the findings are the source analysis's.`);
       notes.push(...diagnostics.map((d) => d.message));
     } else {
       // A program with load errors is not analysed (analyzeObject skips it); its errors are the notes.

@@ -33,7 +33,11 @@ export function formatJson(findings: Finding[]): string {
 
 const SARIF_LEVEL = { error: 'error', warning: 'warning', info: 'note' } as const;
 
-export function formatSarif(findings: Finding[], opts: { version: string; baseDir?: string }): string {
+/**
+ * SARIF 2.1.0. `notes` (a tier that could not run and why, a compilation database not used) become the run's
+ * toolExecutionNotifications, so that code scanning shows them instead of a silently short list.
+ */
+export function formatSarif(findings: Finding[], opts: { version: string; baseDir?: string; notes?: string[] }): string {
   const ruleIds = [...new Set([...Object.keys(RULES), ...findings.map((f) => f.rule)])];
   const uri = (file: string) => {
     if (opts.baseDir && isAbsolute(file)) {
@@ -63,11 +67,33 @@ export function formatSarif(findings: Finding[], opts: { version: string; baseDi
           },
         },
         ...(opts.baseDir ? { originalUriBaseIds: { '%SRCROOT%': { uri: pathToFileURL(opts.baseDir + '/').href } } } : {}),
+        ...(opts.notes?.length
+          ? {
+              invocations: [
+                {
+                  executionSuccessful: true,
+                  toolExecutionNotifications: opts.notes.map((text) => ({ level: 'warning', message: { text } })),
+                },
+              ],
+            }
+          : {}),
         results: findings.map((f) => ({
           ruleId: f.rule,
           ruleIndex: ruleIds.indexOf(f.rule),
           level: SARIF_LEVEL[f.severity],
           message: { text: f.message },
+          ...(f.related?.length
+            ? {
+                relatedLocations: f.related.map((r, id) => ({
+                  id,
+                  message: { text: r.message },
+                  physicalLocation: {
+                    artifactLocation: uri(r.file),
+                    region: { startLine: r.line, startColumn: r.column, endLine: r.endLine, endColumn: r.endColumn },
+                  },
+                })),
+              }
+            : {}),
           locations: [
             {
               physicalLocation: {

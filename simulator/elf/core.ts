@@ -59,7 +59,8 @@ export interface TargetBtf {
   kind: 'kernel' | 'file' | 'program';
 }
 
-export const VMLINUX_BTF = '/sys/kernel/btf/vmlinux';
+/** The running kernel's BTF; XDP_LENS_VMLINUX points elsewhere (tests of machines without one). */
+export const VMLINUX_BTF = process.env.XDP_LENS_VMLINUX || '/sys/kernel/btf/vmlinux';
 
 const fileCache = new Map<string, { mtimeMs: number; size: number; target: TargetBtf | string }>();
 

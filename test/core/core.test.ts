@@ -133,6 +133,11 @@ test('without kernel BTF the program\'s own BTF is the target, with a note sayin
   assert.match(object.notes![0]!, /--btf FILE \(editor: xdpLens\.btf\)/);
   // With a vmlinux present there is no note.
   if (existsSync('/sys/kernel/btf/vmlinux')) assert.equal(load(obj, 'x.c').object.notes, undefined);
+  // The CLI says so on stderr, and runs.
+  const r = cli(['run', join(FIX, 'core_layout.c'), join(REPO, 'examples', 'demo.pcap'), '--limit', '2'], { XDP_LENS_VMLINUX: '/nonexistent/vmlinux' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /xdp-lens: note: .*core_layout\.c: no kernel BTF at \/nonexistent\/vmlinux: CO-RE relocations were resolved against the program's own BTF/);
+  assert.match(r.stdout, /2 packets/);
 });
 
 test('own BTF as target: the same instructions and bytes as libbpf given the object itself as its BTF', { skip: NO_CLANG }, (t) => {
@@ -210,10 +215,10 @@ test('--btf FILE: a target BTF with other layouts (an ELF with .BTF) gives what 
   }
 });
 
-function cli(args: string[]) {
+function cli(args: string[], env: Record<string, string> = {}) {
   const bundle = join(REPO, 'dist', 'cli.js');
-  const cmd = existsSync(bundle) && process.env.XDP_LENS_TEST_SOURCE !== '1' ? [bundle] : ['--import', 'tsx', join(REPO, 'simulator', 'cli.ts')];
-  return spawnSync(process.execPath, [...cmd, ...args], { cwd: REPO, encoding: 'utf8', timeout: 120_000 });
+  const cmd = existsSync(bundle) ? [bundle] : ['--import', 'tsx', join(REPO, 'simulator', 'cli.ts')];
+  return spawnSync(process.execPath, [...cmd, ...args], { cwd: REPO, encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...env } });
 }
 
 test('--btf with a file that is not BTF: exit status 2 and a message naming the file', { skip: NO_CLANG }, () => {
