@@ -221,6 +221,20 @@ function cli(args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [...cmd, ...args], { cwd: REPO, encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...env } });
 }
 
+test('stores into relocated fields and loads narrowed to the target field\'s size, as libbpf patches them', { skip: NO_CLANG }, (t) => {
+  if (kernelOrSkip(t)) return;
+  const obj = compile('core_store.c');
+  for (const btf of [undefined, compile('other_layout.c')]) {
+    const { object } = load(obj, join(FIX, 'core_store.c'), { btf });
+    const k = libbpf(obj, 'core_store', btf, packets());
+    assert.ok(k.loaded, k.stderr);
+    assert.deepEqual(differences(object.programs[0]!, k.insns).diffs, [], `target ${btf ?? 'kernel'}`);
+    // Both targets declare the fields narrower than the program does: the loads were resized.
+    assert.ok(object.programs[0]!.insns.some((i) => i.opcode === 0x69 || i.opcode === 0x71), 'a narrowed load');
+    assert.deepEqual(simRun(object, packets()), k.results, `target ${btf ?? 'kernel'}`);
+  }
+});
+
 test('--btf with a file that is not BTF: exit status 2 and a message naming the file', { skip: NO_CLANG }, () => {
   const r = cli(['run', join(FIX, 'core_layout.c'), join(REPO, 'examples', 'demo.pcap'), '--btf', join(FIX, 'other_layout.c')]);
   assert.equal(r.status, 2);
