@@ -44,7 +44,7 @@ test('a file that does not compile: source findings, compile errors, and a note 
   assert.match(r.stderr, /broken\.c: the bytecode analysis did not run: clang could not compile the file/);
 
   const s = check(path, '--format', 'sarif');
-  const log = JSON.parse(s.stdout);
+  const log = JSON.parse(s.stdout) as { runs: { invocations: { toolExecutionNotifications: unknown[] }[] }[] };
   const schema = JSON.parse(readFileSync(require.resolve('@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json'), 'utf8'));
   const validate = new Ajv({ allErrors: true, strict: false, unicodeRegExp: false }).compile(schema);
   assert.ok(validate(log), JSON.stringify(validate.errors, null, 2));
@@ -71,7 +71,7 @@ test('SARIF: a returned-value finding of the bytecode tier is on the return and 
   const path = join(dir, 'from_packet.c');
   writeFileSync(path, FROM_PACKET);
   const r = check(path, '--format', 'sarif');
-  const log = JSON.parse(r.stdout);
+  const log = JSON.parse(r.stdout) as { runs: { results: unknown[] }[] };
   const schema = JSON.parse(readFileSync(require.resolve('@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json'), 'utf8'));
   const validate = new Ajv({ allErrors: true, strict: false, unicodeRegExp: false }).compile(schema);
   assert.ok(validate(log), JSON.stringify(validate.errors, null, 2));
