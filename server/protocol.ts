@@ -72,6 +72,9 @@ export interface RunParams {
   limit?: number;
   /** Write one pcap per action (and per redirect target) into this directory. */
   outDir?: string;
+  /** max_entries per map name, as the program's loader sets them (`--max-entries MAP=N`); maps declared with 0
+   * default to the number of CPUs. */
+  maxEntries?: Record<string, number>;
   /** LSP work-done token created by the client. */
   workDoneToken?: string | number;
 }

@@ -71,6 +71,7 @@ interface RunConfig {
   profile: string;
   queues: number;
   limit: number;
+  maxEntries?: Record<string, number>;
 }
 
 /** One run, compact: per-packet typed arrays and a few tables. */
@@ -202,7 +203,7 @@ const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 
 /** A session and driver exactly as a run builds them: runs and detail re-runs must agree packet for packet. */
 function build(config: RunConfig): { session: Session; driver: Driver } {
-  const session = new Session(config.obj, { program: config.program, seed: 1, nrCpus: config.queues });
+  const session = new Session(config.obj, { program: config.program, seed: 1, nrCpus: config.queues, maxEntries: config.maxEntries });
   const driver = new Driver(session, {
     mode: config.mode,
     profile: PROFILES[config.profile]!,
@@ -263,7 +264,12 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
     throw e;
   }
   const compileMs = performance.now() - tc;
-  const config: RunConfig = { obj, capture: params.capture, captureStamp: stamp, program: params.program, mode, profile, queues, limit };
+  const me = params.maxEntries;
+  if (me !== undefined && (me === null || typeof me !== 'object' || Array.isArray(me) ||
+    Object.values(me).some((n) => !Number.isInteger(n) || (n as number) < 1 || (n as number) > 0xffffffff))) {
+    return { error: 'maxEntries must map map names to whole numbers from 1 to 4294967295' };
+  }
+  const config: RunConfig = { obj, capture: params.capture, captureStamp: stamp, program: params.program, mode, profile, queues, limit, maxEntries: me };
   let session: Session;
   let driver: Driver;
   try {
@@ -272,6 +278,7 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
     if (e instanceof XdpLensError) return { error: e.message };
     throw e;
   }
+  for (const n of session.notes) host.log(`run: note: ${n}`);
   // What the kernel verifier would refuse: the run goes on, and the summary says so (the editor shows it first).
   const before: VerifierRefusal[] = refusalsBeforeRun(obj, session.program, session.machine);
   if (settings.kernelVerifier) {
