@@ -394,3 +394,78 @@ int written(struct xdp_md *ctx)
   // bpf_dynptr_write changed the frame before XDP_TX: no tx-unmodified.
   assert.deepEqual(r.findings.filter((x) => x.rule === 'tx-unmodified'), []);
 });
+
+const CONNTRACK2 = write('kf_ct2.c', CT_DECLS + `
+extern int bpf_ct_change_timeout(struct nf_conn *, __u32) __ksym;
+enum nf_nat_manip_type { NF_NAT_MANIP_SRC, NF_NAT_MANIP_DST };
+union nf_inet_addr { __be32 all[4]; };
+extern int bpf_ct_set_nat_info(struct nf_conn *, union nf_inet_addr *addr, int port, enum nf_nat_manip_type manip) __ksym;
+__s64 res[20];
+
+static __always_inline struct nf_conn *lookup(struct xdp_md *ctx, void *tup, __u32 tsz, struct bpf_ct_opts *o, __u32 osz, int i)
+{
+	struct nf_conn *ct = bpf_xdp_ct_lookup(ctx, tup, tsz, o, osz);
+	res[i] += o->error;
+	o->error = 0;
+	return ct;
+}
+
+SEC("xdp")
+int prog(struct xdp_md *ctx)
+{
+	struct bpf_sock_tuple tup = {}, nat = {};
+	struct bpf_ct_opts opts = { .netns_id = -1, .l4proto = IPPROTO_TCP };
+	union nf_inet_addr addr = {};
+	struct nf_conn *ct, *ins;
+	__u32 n = bpf_xdp_get_buff_len(ctx);
+
+	tup.ipv4.saddr = bpf_htonl(0x0a000001);
+	tup.ipv4.daddr = bpf_htonl(0x0a000002);
+	tup.ipv4.sport = bpf_htons(1000 + (n & 7));
+	tup.ipv4.dport = bpf_htons(80);
+
+	opts.netns_id = 5;
+	if ((ct = lookup(ctx, &tup, sizeof(tup.ipv4), &opts, sizeof(opts), 0))) bpf_ct_release(ct);
+	opts.netns_id = -2;
+	if ((ct = lookup(ctx, &tup, sizeof(tup.ipv4), &opts, sizeof(opts), 1))) bpf_ct_release(ct);
+	opts.netns_id = -1;
+	opts.reserved[1] = 1;
+	if ((ct = lookup(ctx, &tup, sizeof(tup.ipv4), &opts, sizeof(opts), 2))) bpf_ct_release(ct);
+	opts.reserved[1] = 0;
+	if ((ct = lookup(ctx, &tup, 20, &opts, sizeof(opts), 3))) bpf_ct_release(ct);
+	if ((ct = lookup(ctx, &tup, sizeof(tup.ipv6), &opts, sizeof(opts), 4))) bpf_ct_release(ct);
+	if ((ct = lookup(ctx, &tup, sizeof(tup.ipv4), &opts, 12, 5))) { res[6]++; bpf_ct_release(ct); }
+
+	ct = bpf_xdp_ct_alloc(ctx, &tup, sizeof(tup.ipv4), &opts, sizeof(opts));
+	if (!ct) { res[7] += opts.error; return XDP_ABORTED; }
+	res[8] += bpf_ct_set_status(ct, 8);
+	addr.all[0] = bpf_htonl(0xc0000209);
+	res[9] += bpf_ct_set_nat_info(ct, &addr, 4000, NF_NAT_MANIP_SRC);
+	bpf_ct_set_timeout(ct, 10000);
+	ins = bpf_ct_insert_entry(ct);
+	if (!ins) { res[10]++; return XDP_DROP; }
+	res[11] += bpf_ct_change_timeout(ins, 20000);
+	res[12] += bpf_ct_change_status(ins, ins->status | 2);
+	res[13] += ins->status;
+	bpf_ct_release(ins);
+
+	/* The reply to the translated source: from 10.0.0.2:80 to 192.0.2.9:4000. */
+	nat.ipv4.saddr = tup.ipv4.daddr;
+	nat.ipv4.daddr = addr.all[0];
+	nat.ipv4.sport = tup.ipv4.dport;
+	nat.ipv4.dport = bpf_htons(4000);
+	ct = lookup(ctx, &nat, sizeof(nat.ipv4), &opts, sizeof(opts), 14);
+	if (ct) { res[15] += 1 + opts.dir; res[16] += ct->status; bpf_ct_release(ct); }
+	/* The untranslated reply is no longer a tuple of the connection. */
+	nat.ipv4.daddr = tup.ipv4.saddr;
+	nat.ipv4.dport = tup.ipv4.sport;
+	ct = lookup(ctx, &nat, sizeof(nat.ipv4), &opts, sizeof(opts), 17);
+	if (ct) { res[18]++; bpf_ct_release(ct); }
+	return XDP_PASS;
+}
+`);
+
+test('conntrack kfuncs agree with the kernel: opts checks (netns, reserved bytes, tuple size, old opts size), NAT, timeouts, status changes', (t) => {
+  if (kernelOrSkip(t)) return;
+  assert.deepEqual(agree(CONNTRACK2, { netns: true }), []);
+});
