@@ -24,6 +24,12 @@ export const VERIFIER_RULES: ReadonlySet<string> = new Set([
   'unchecked-packet-access', 'map-value-null', 'ctx-write', 'readonly-write', 'stale-packet-pointer',
 ]);
 
+/**
+ * The bytecode tier's walk before a run is bounded tighter than `check`'s (200,000): the whole walk of most programs,
+ * a second or two at most for the largest real ones. A walk cut short reports only what it found, never a guess.
+ */
+const RUN_WALK_STEPS = 20_000;
+
 /** Fault kinds whose occurrence proves the verifier refuses the program. */
 const REFUSING_FAULTS: ReadonlySet<string> = new Set(['uninit-register', 'stack-pointer-escape']);
 
@@ -43,7 +49,7 @@ export function refusalsBeforeRun(obj: LoadedObject, program: LoadedProgram, mac
     out.push({ file: r.loc?.file, line: r.loc?.line, message: r.message, rule: 'stack', source: 'load' });
   }
   try {
-    const report = analyzeObjectReport({ ...obj, programs: [{ ...program, isXdp: true }] });
+    const report = analyzeObjectReport({ ...obj, programs: [{ ...program, isXdp: true }] }, { limits: { maxSteps: RUN_WALK_STEPS } });
     for (const f of report.findings) {
       if (!VERIFIER_RULES.has(String(f.rule))) continue;
       out.push({ file: f.file, line: f.line, message: f.message, rule: String(f.rule), source: 'bytecode' });

@@ -67,7 +67,7 @@ test('a run of a program the kernel would refuse: said first on the CodeLens, an
   assert.equal(refusalBanner(refused), 'The kernel would refuse this program (line 12): combined stack size of 3 calls is 768. Too large. These results are simulated only.');
   const two = { verifierRefuses: [...refused.verifierRefuses, { message: 'm', rule: 'map-value-null' }] };
   assert.match(refusalBanner(two)!, /Too large and 1 more refusal\. These results are simulated only\.$/);
-  assert.equal(refusalBanner(s), undefined);
+  assert.equal(refusalBanner({}), undefined);
   assert.match(refusalBanner({ verifierRefuses: [{ message: 'Check it first.', rule: 'map-value-null' }] })!, /: Check it first\. These/);
   assert.equal(runLensTitle(s, false), '3 XDP_PASS (3 packets of demo.pcap)');
 });
