@@ -146,9 +146,9 @@ test('map definitions libbpf rejects are errors naming the map', { skip: NO_CLAN
     ['static_map', 'static struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u32); } m SEC(".maps");',
       /map 'm': unsupported map linkage/],
     ['arena', 'struct { __uint(type, 33); __uint(max_entries, 1); __uint(map_flags, 1024); } m SEC(".maps");', /map 'm': arena maps \(type 33\) are not supported/],
-    ['map_in_map', 'struct inner { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u32); } in1 SEC(".maps");\n' +
+    ['pinned_inner', 'struct inner { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u32); __uint(pinning, LIBBPF_PIN_BY_NAME); } in1 SEC(".maps");\n' +
       'struct { __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS); __uint(max_entries, 1); __type(key, __u32); __array(values, struct inner); } m SEC(".maps") = { .values = { &in1 } };',
-      /map 'm': map-in-map .* is not supported/],
+      /map 'm\.inner': inner def can't be pinned/],
   ];
   for (const [name, decl, re] of cases) {
     const src = join(dir, `${name}.c`);
