@@ -103,6 +103,35 @@ test('a run counts the same actions as `xdp-lens run --format jsonl`', { skip },
   assert.deepEqual(page.rows.map((row) => row.action), cliPackets.map((p) => p.action));
 });
 
+test('a program the kernel would refuse: the run summary says so, as the CLI does, and counts undefined stack reads', { skip }, async () => {
+  const path = join(dir, 'refused.c');
+  writeFileSync(path, `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 16); __type(key, __u32); __type(value, __u64); } h SEC(".maps");
+char LICENSE[] SEC("license") = "GPL";
+SEC("xdp")
+int prog(struct xdp_md *ctx)
+{
+	__u64 pad;
+	asm volatile("%0 = *(u64 *)(r10 - 64)" : "=r"(pad));
+	__u32 k = ctx->rx_queue_index;
+	__u64 *v = bpf_map_lookup_elem(&h, &k);
+	*v += pad;
+	return XDP_PASS;
+}
+`);
+  const cli = spawnSync(process.execPath, [CLI, 'run', path, CAPTURE, '--format', 'jsonl'], { encoding: 'utf8' });
+  assert.equal(cli.status, 0, cli.stderr);
+  const cliSummary = JSON.parse(cli.stdout.trim().split('\n').at(-1)!).summary;
+  const r = await run({ uri: pathToFileURL(path).href, capture: CAPTURE });
+  assert.equal(r.error, undefined);
+  const s = r.summary!;
+  assert.ok(s.verifierRefuses?.length, 'the summary carries the refusal');
+  assert.deepEqual(s.verifierRefuses, cliSummary.verifierRefuses);
+  assert.equal(s.verifierRefuses![0].line, 12);
+  assert.equal(s.uninitStackReads, s.packets);
+});
+
 test('packets are credited to the return statement they left through', { skip }, async () => {
   const source = readFileSync(PROGRAM, 'utf8').split('\n');
   const { summary } = await run({ uri, capture: CAPTURE });
