@@ -527,7 +527,7 @@ export function changedRanges(before: Uint8Array, after: Uint8Array): [number, n
 
 type MapsJson = ReturnType<Session['mapsJson']>;
 function mapDiff(before: MapsJson, after: MapsJson): MapUpdate[] {
-  const value = (e: { value?: string; values?: string[]; program?: string }) => e.value ?? e.values?.join(' ') ?? e.program ?? '';
+  const value = (e: { value?: string; values?: string[]; program?: string; map?: string }) => e.value ?? e.values?.join(' ') ?? e.program ?? e.map ?? '';
   const out: MapUpdate[] = [];
   for (const name of Object.keys(after)) {
     const old = new Map((before[name] ?? []).map((e) => [e.key, value(e)]));

@@ -529,8 +529,8 @@ export const BPF_F_INNER_MAP = 1 << 12;
 
 /**
  * The inner map of an outer map that declares none (`__array(values, ...)` missing, as in the kernel selftests'
- * test_map_in_map.c): the loader must pass one (bpf_map__set_inner_map_fd). Unless told otherwise (--inner-map), the
- * first map stored in the outer map plays that part, and before that an ARRAY of one int, as the selftests use.
+ * test_map_in_map.c): the loader must pass one (bpf_map__set_inner_map_fd). Unless told otherwise (--inner-map), an
+ * ARRAY of one 4-byte value, the template the selftests pass.
  */
 export function defaultInnerTemplate(outer: MapDef): MapDef {
   return { name: `${outer.name}.inner`, type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1, flags: 0, kind: 'user', section: outer.section };
@@ -655,7 +655,6 @@ class MapOfMaps extends MapBase implements BpfMap {
     if (!this.isArray && !this.slotsByKey.has(k) && this.slotsByKey.size >= this.def.maxEntries) return `map ${this.def.name} is full (max_entries ${this.def.maxEntries})`;
     const bad = innerMismatch(this.innerTemplate(), entry.map.def);
     if (bad) return bad;
-    this.template ??= entry.map.def;
     this.table.handle(entry.map);
     this.slotsByKey.set(k, { key: entry.key.slice(), map: entry.map });
     return undefined;

@@ -2,7 +2,7 @@
 // and the JSON form used by --maps and the jsonl output.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createMap } from '../../simulator/vm/maps.ts';
+import { MapTable, createMap } from '../../simulator/vm/maps.ts';
 import { mapsToJson, seedMapsFromJson } from '../../simulator/vm/map-json.ts';
 import { MapType, BPF_F_RDONLY_PROG, type MapDef } from '../../simulator/elf/types.ts';
 import { csumDiff } from '../../simulator/vm/helper-impl/csum.ts';
@@ -15,7 +15,7 @@ const def = (type: number, keySize = 4, valueSize = 8, maxEntries = 4, extra: Pa
 const k32 = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
 const v64 = (n: number) => new Uint8Array(new BigUint64Array([BigInt(n)]).buffer);
 
-test('ARRAY: preallocated zeros, E2BIG past the end, NOEXIST is EEXIST, delete is EINVAL, bad flags EINVAL', () => {
+test('ARRAY: zeros until written, E2BIG past the end, NOEXIST is EEXIST, delete is EINVAL, bad flags EINVAL', () => {
   const m = createMap(def(MapType.ARRAY), 1);
   assert.deepEqual(m.lookup(k32(3), 0), new Uint8Array(8));
   assert.equal(m.lookup(k32(4), 0), undefined);
@@ -149,4 +149,29 @@ test('prandom is repeatable for a seed and differs between seeds', () => {
   const xs = [a.next(), a.next(), a.next()];
   assert.deepEqual(xs, [b.next(), b.next(), b.next()]);
   assert.notDeepEqual(xs, [c.next(), c.next(), c.next()]);
+});
+
+test('maps of maps: lookups past max_entries or in empty slots are NULL, seeds must match the template, handles are stable', () => {
+  const table = new MapTable(1);
+  const inner: MapDef = { ...def(MapType.ARRAY, 4, 8, 2), name: 'inner' };
+  const a = createMap(inner, 1, table);
+  table.add(a, true);
+  const outer = createMap({ ...def(MapType.ARRAY_OF_MAPS, 4, 4, 2), name: 'outer', inner }, 1, table);
+  table.add(outer, true);
+  assert.equal(outer.lookupMap!(k32(0)), undefined);
+  assert.equal(outer.seed({ key: k32(1), values: [], map: a }), undefined);
+  assert.equal(outer.lookupMap!(k32(1)), a);
+  assert.equal(outer.lookupMap!(k32(2)), undefined);
+  assert.match(outer.seed({ key: k32(2), values: [], map: a })!, /index 2 is outside map outer/);
+  const wrong = createMap({ ...def(MapType.ARRAY, 4, 8, 3), name: 'wrong' }, 1, table);
+  assert.match(outer.seed({ key: k32(0), values: [], map: wrong })!, /array wrong has max_entries 3, the inner-map template 2/);
+  assert.equal(table.handle(a), 0);
+  const made = outer.createInner!('fresh');
+  assert.equal(table.handle(made), 2, 'inner maps made from the template get handles after the program\'s maps');
+  assert.equal(table.isProgramMap(made), false);
+  const hash = createMap({ ...def(MapType.HASH_OF_MAPS, 4, 4, 1), name: 'h' }, 1, table);
+  assert.equal(hash.innerTemplate!().type, MapType.ARRAY, 'without a template: an ARRAY of one 4-byte value');
+  const h1 = createMap({ ...def(MapType.HASH, 4, 4, 4), name: 'h1' }, 1, table);
+  assert.match(hash.seed({ key: k32(7), values: [], map: h1 })!, /does not match the inner-map template/);
+  assert.deepEqual(mapsToJson([outer, a]).outer, [{ key: '01000000', map: 'inner' }]);
 });
