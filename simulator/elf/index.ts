@@ -14,6 +14,7 @@
 // the instruction, never a silently different program.
 import type { Insn, SourceLoc } from '../isa/insn.ts';
 import type { FuncInfo, LoadedObject, LoadedProgram, MapDef } from './types.ts';
+import { BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, MapType } from './types.ts';
 import { decodeProgram, LDDW } from '../isa/decode.ts';
 import { CALL_HELPER, CALL_KFUNC, CALL_LOCAL, CLS_JMP, JMP_CALL, PSEUDO_FUNC, PSEUDO_IMM64, PSEUDO_MAP_FD, PSEUDO_MAP_VALUE } from '../isa/opcodes.ts';
 import {
@@ -21,7 +22,8 @@ import {
   type ElfFile, type ElfRel, type ElfSection, type ElfSymbol,
 } from './elf64.ts';
 import { BTF_KIND, findDatasec, parseBtf, parseBtfExt, type Btf, type BtfExt, type CoreRecord, type LineRecord } from './btf.ts';
-import { collectMaps, type MapPlacement } from './maps.ts';
+import { collectMaps, internalMapName, objectName, type MapPlacement } from './maps.ts';
+import { kconfigLayout, type KconfigLayout } from './kconfig.ts';
 import { describeRelocation, formatSpec, kernelBtf, loadBtfFile, patchInsn, resolveRelocation, VMLINUX_BTF, type CandidateCache, type TargetBtf } from './core.ts';
 import { KFUNC_ADDRESS_BASE, kfuncInfo } from '../isa/kfunc-names.ts';
 
@@ -138,7 +140,12 @@ function loadObjectUnchecked(bytes: Uint8Array, path: string, diagnostics: LoadD
     const r = decodeProgram(sec.data);
     decoded.set(sec.index, r.insns);
     for (const d of r.diagnostics) {
-      diagnostics.push({ severity: 'error', file: path, section: sec.name, byteOffset: d.insn * 8, message: `${path}: section '${sec.name}': ${d.message}` });
+      // In a program's own section the problem is that program's (the others still load); in .text, everyone's.
+      const owner = units.find((u) => u.entry && u.sec === sec && d.insn >= u.start && d.insn < u.start + u.count);
+      diagnostics.push({
+        severity: 'error', file: path, section: sec.name, byteOffset: d.insn * 8, ...(owner ? { program: owner.name } : {}),
+        message: `${path}: section '${sec.name}'${owner ? ` (program '${owner.name}')` : ''}: ${d.message}`,
+      });
     }
   }
   const relocs = new Map<number, Map<number, ElfRel>>();
@@ -160,7 +167,18 @@ function loadObjectUnchecked(bytes: Uint8Array, path: string, diagnostics: LoadD
     relocs.set(target.index, m);
   }
 
+  // `__kconfig` externs: one read-only internal map after the global data, as libbpf creates it.
+  const kconfig = kconfigLayout(btf);
+  let kconfigMap: { layout: KconfigLayout; map: number } | undefined;
+  if (kconfig && kconfig.size > 0) {
+    kconfigMap = { layout: kconfig, map: mapsResult.maps.length };
+    mapsResult.maps.push({
+      name: internalMapName(objectName(path), '.kconfig'), type: MapType.ARRAY, keySize: 4, valueSize: kconfig.size, maxEntries: 1,
+      flags: BPF_F_RDONLY_PROG | BPF_F_MMAPABLE, kind: 'global', section: '.kconfig', initialValue: kconfig.image,
+    });
+  }
   const linker = new Linker(path, elf, btf, ext, units, decoded, relocs, mapsResult.maps, mapsResult.placements, diagnostics, opts, mapErrors);
+  linker.kconfig = kconfigMap;
   const programs = entries.map((u) => linker.link(u));
   for (const p of programs) {
     const errs = diagnostics.filter((d) => d.severity === 'error' && d.program === p.name).map((d) => d.message);
@@ -203,6 +221,8 @@ function findUnits(path: string, elf: ElfFile, diagnostics: LoadDiagnostic[]): U
 }
 
 class Linker {
+  /** The `.kconfig` map and where each extern lives in it. */
+  kconfig?: { layout: KconfigLayout; map: number };
   /** CO-RE records per executable section and slot, with their index in the section's list (libbpf's relo #). */
   private readonly coreBySec = new Map<number, Map<number, { rec: CoreRecord; index: number }[]>>();
   private readonly candidates: CandidateCache = new Map();
@@ -410,6 +430,15 @@ class Linker {
         insn.src = PSEUDO_IMM64;
         insn.imm = Number(BigInt.asIntN(32, v & 0xffffffffn));
         setNext(Number(BigInt.asIntN(32, v >> 32n)));
+        return;
+      }
+      const kc = this.kconfig?.layout.vars.get(sym.name);
+      if (kc && this.kconfig) {
+        // libbpf RELO_EXTERN_LD64 for a kconfig extern: a pointer into the .kconfig map value.
+        if (typeof kc.value === 'string' && sym.bind !== STB_WEAK) { report('error', u, j, base, `.kconfig extern '${sym.name}': ${kc.value}`); return; }
+        insn.src = PSEUDO_MAP_VALUE;
+        insn.imm = this.kconfig.map;
+        setNext(kc.offset);
         return;
       }
       report('error', u, j, base, this.externText(sym));
