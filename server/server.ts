@@ -7,9 +7,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   createConnection,
+  StreamMessageWriter,
   ProposedFeatures,
   TextDocuments,
   TextDocumentSyncKind,
@@ -36,6 +37,8 @@ import { loadObject } from '../simulator/elf/index.ts';
 import { docMarkdown, lookupDoc } from './docs.ts';
 import { registerRunHandlers } from './run.ts';
 import { registerCompareHandler } from './compare.ts';
+import { ResyncingMessageReader } from './framing.ts';
+import { guarded } from './guard.ts';
 import {
   BytecodeRequest,
   DEFAULT_SETTINGS,
@@ -46,7 +49,27 @@ import {
   type XdpLensSettings,
 } from './protocol.ts';
 
-const connection = createConnection(ProposedFeatures.all);
+/** Log lines that must reach the client's log even before the connection is up (stderr is never the protocol). */
+const logError = (message: string) => void process.stderr.write(`${message}\n`);
+
+/**
+ * Over stdio the messages are read by a reader that survives framing errors (framing.ts); over node IPC there is no
+ * framing. Every handler is registered behind the parameter check of its method (guard.ts).
+ */
+function connect() {
+  if (!process.argv.includes('--stdio')) return createConnection(ProposedFeatures.all);
+  // stdout carries the protocol: console output goes to stderr.
+  for (const k of ['log', 'info', 'warn', 'error', 'debug'] as const) console[k] = (...args: unknown[]) => logError(args.map(String).join(' '));
+  const end = () => process.exit(0);
+  process.stdin.on('end', end);
+  process.stdin.on('close', end);
+  return createConnection(ProposedFeatures.all, new ResyncingMessageReader(process.stdin, logError), new StreamMessageWriter(process.stdout));
+}
+const connection = guarded(connect(), logError);
+
+// The last line of defence: a bug in a handler or a timer is logged, and the server keeps serving.
+process.on('uncaughtException', (e) => logError(`xdp-lens server: internal error (please report): ${e?.stack ?? e}`));
+process.on('unhandledRejection', (e) => logError(`xdp-lens server: internal error (please report): ${(e as Error)?.stack ?? e}`));
 const documents = new TextDocuments(TextDocument);
 
 let hasConfiguration = false;
@@ -233,6 +256,20 @@ function toDiagnostic(f: Finding): Diagnostic {
     source: 'xdp-lens',
     message: f.message,
     data: { fixes: f.fixes ?? [], tier: f.tier },
+    ...(f.related?.length
+      ? {
+          relatedInformation: f.related.map((r) => ({
+            location: {
+              uri: isAbsolute(r.file) ? pathToFileURL(r.file).href : r.file,
+              range: {
+                start: { line: Math.max(0, r.line - 1), character: Math.max(0, r.column - 1) },
+                end: { line: Math.max(0, r.endLine - 1), character: Math.max(0, r.endColumn - 1) },
+              },
+            },
+            message: r.message,
+          })),
+        }
+      : {}),
   };
 }
 
@@ -278,8 +315,10 @@ connection.onCodeAction((params): CodeAction[] => {
 connection.onHover((params): Hover | null => {
   const doc = documents.get(params.textDocument.uri);
   if (!doc) return null;
+  // Positions past the end of a line or of the document are clamped to it (LSP says so for characters).
+  if (params.position.line >= doc.lineCount) return null;
   const lineText = doc.getText({ start: { line: params.position.line, character: 0 }, end: { line: params.position.line + 1, character: 0 } }).replace(/\r?\n$/, '');
-  const at = params.position.character;
+  const at = Math.min(params.position.character, lineText.length);
   // Inside SEC("..."): the section name.
   const sec = /\b(?:SEC|__section)\s*\(\s*"([^"]*)"/g;
   for (let m; (m = sec.exec(lineText)); ) {
