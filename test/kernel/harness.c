@@ -25,8 +25,8 @@
 //                              "map:NAME" followed by its entries as "inner KEY VALUE" lines
 //   packet DATA
 // Objects with a legacy SEC("maps") section (struct bpf_map_def), which libbpf 1.x refuses to open, are loaded by a
-// small syscall-level loader instead: maps created from the definitions, ld_imm64 map references patched, each needed
-// program loaded with BPF_PROG_LOAD as XDP.
+// small syscall-level loader instead: maps created from the definitions, global data (.data, .bss, .rodata*) as
+// libbpf 0.x made it, ld_imm64 references patched, each needed program loaded with BPF_PROG_LOAD as XDP.
 // stdout:
 //   cpus N
 //   loaded SECTION HOW...        how PROGRAM was loaded: "legacy", "typeset", "attach:devmap" / "attach:cpumap",
@@ -412,6 +412,16 @@ static bool has_maps_section(const char *path) {
   return found;
 }
 
+/* libbpf's name for a global-data map (internal_map_name): the object name cut to fit, then the section name. */
+static char *internal_name(const char *obj, const char *sec) {
+  char name[BPF_OBJ_NAME_LEN];
+  size_t sfx = strlen(sec) > 7 ? strlen(sec) : 7;
+  size_t pfx = strchr(sec + 1, '.') ? 0 : (BPF_OBJ_NAME_LEN - 1 - sfx < strlen(obj) ? BPF_OBJ_NAME_LEN - 1 - sfx : strlen(obj));
+  snprintf(name, sizeof(name), "%.*s%.*s", (int)pfx, obj, (int)sfx, sec);
+  for (char *c = name; *c; c++) if (!isalnum((unsigned char)*c) && *c != '_' && *c != '.') *c = '_';
+  return strdup(name);
+}
+
 static int load_legacy(const char *path, const char *chosen, struct line *lines, int nlines, const struct load_opts *o) {
   int fd = open(path, O_RDONLY);
   if (fd < 0) { fprintf(stderr, "cannot open %s: %s\n", path, strerror(errno)); return 3; }
@@ -485,6 +495,37 @@ static int load_legacy(const char *path, const char *chosen, struct line *lines,
     next = s->st_value + 1;
   }
 
+  // Global data (.data, .bss, .rodata and their .suffix sections): one-element ARRAY maps named and filled as libbpf
+  // names and fills them (a `seed` line for the map replaces the image); .rodata read-only for programs and frozen.
+  int *data_fd = calloc(nsec, sizeof(int));
+  for (size_t i = 0; i < nsec; i++) {
+    data_fd[i] = -1;
+    const char *n = names[i];
+    if (!n || !(shdr[i].sh_flags & SHF_ALLOC) || (shdr[i].sh_flags & SHF_EXECINSTR) || shdr[i].sh_size == 0) continue;
+    bool ro = !strcmp(n, ".rodata") || !strncmp(n, ".rodata.", 8);
+    bool rw = !strcmp(n, ".data") || !strncmp(n, ".data.", 6) || !strcmp(n, ".bss") || !strncmp(n, ".bss.", 5);
+    if (!ro && !rw) continue;
+    __u32 size = (__u32)shdr[i].sh_size;
+    char *mname = internal_name(o->objname ? o->objname : "", n);
+    unsigned char *img = calloc(1, size);
+    if (shdr[i].sh_type != SHT_NOBITS && data[i] && data[i]->d_buf) memcpy(img, data[i]->d_buf, data[i]->d_size < size ? data[i]->d_size : size);
+    for (int l = 0; l < nlines; l++) {
+      unsigned char *v;
+      if (strcmp(lines[l].tok[0], "seed") || lines[l].ntok != 4 || strcmp(lines[l].tok[1], mname)) continue;
+      if (unhex(lines[l].tok[3], &v) != (long)size) { fprintf(stderr, "bad initial value for %s\n", mname); return 2; }
+      memcpy(img, v, size);
+    }
+    LIBBPF_OPTS(bpf_map_create_opts, dopts, .map_flags = ro ? BPF_F_RDONLY_PROG : 0);
+    int dfd = bpf_map_create(BPF_MAP_TYPE_ARRAY, mname, 4, size, 1, &dopts);
+    __u32 zero = 0;
+    if (dfd < 0 || bpf_map_update_elem(dfd, &zero, img, BPF_ANY) != 0 || (ro && bpf_map_freeze(dfd) != 0)) {
+      fprintf(stderr, "%s: cannot create the global-data map %s: %s\n", path, mname, strerror(errno));
+      return 3;
+    }
+    add_map(mname, BPF_MAP_TYPE_ARRAY, 4, size, dfd, true);
+    data_fd[i] = dfd;
+  }
+
   // Programs: every global function symbol in an executable section other than .text.
   for (size_t i = 0; i < nsyms; i++) {
     GElf_Sym *s = &syms[i].sym;
@@ -503,9 +544,18 @@ static int load_legacy(const char *path, const char *chosen, struct line *lines,
         gelf_getrel(data[r], (int)k, &rel);
         if (rel.r_offset < s->st_value || rel.r_offset >= s->st_value + s->st_size) continue;
         size_t si = GELF_R_SYM(rel.r_info), at = (rel.r_offset - s->st_value) / sizeof(struct bpf_insn);
-        if (si >= nsyms || map_fd_of_sym[si] < 0 || insns[at].code != (BPF_LD | BPF_IMM | BPF_DW)) {
-          fprintf(stderr, "%s: program %s: relocation at insn %zu to %s is not a map reference (only maps are supported "
-                  "for legacy objects)\n", path, syms[i].name, at, si < nsyms ? syms[si].name : "?");
+        bool lddw = at + 1 < cnt && insns[at].code == (BPF_LD | BPF_IMM | BPF_DW);
+        size_t tsec = si < nsyms ? syms[si].sym.st_shndx : 0;
+        if (lddw && tsec < nsec && data_fd[tsec] >= 0) {
+          // A global variable: the map's value address plus the variable's offset (libbpf: insn imm + symbol value).
+          insns[at + 1].imm = (__s32)(insns[at].imm + syms[si].sym.st_value);
+          insns[at].src_reg = BPF_PSEUDO_MAP_VALUE;
+          insns[at].imm = data_fd[tsec];
+          continue;
+        }
+        if (si >= nsyms || map_fd_of_sym[si] < 0 || !lddw) {
+          fprintf(stderr, "%s: program %s: relocation at insn %zu to %s is neither a map nor global data (the "
+                  "harness's legacy loader does not link subprograms)\n", path, syms[i].name, at, si < nsyms ? syms[si].name : "?");
           return 3;
         }
         insns[at].src_reg = BPF_PSEUDO_MAP_FD;
