@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileC } from '../../simulator/compile.ts';
 import { opcodeInfo } from '../../simulator/isa/opcodes.ts';
+import { registerChecks } from '../../simulator/isa/validate.ts';
 import { loadProgramFile, Session } from '../../simulator/session.ts';
 import { KernelLoadError, defaultObjectName, kernelOrSkip, runKernel } from '../kernel/runner.ts';
 import { syntheticCorpus } from '../parity/packets.ts';
@@ -173,6 +174,57 @@ test('a read of r0 after a void call on a live path: the kernel refuses, the sim
     }
   }
   assert.ok(faulted > 0 && clean > 0, `both kinds of packet ran (${faulted} faulted, ${clean} clean)`);
+});
+
+test('register checks on: bpf_loop callbacks, a tail call and a void callee in one program run as in the kernel', (t) => {
+  if (kernelOrSkip(t)) return;
+  // The dead read of r0 (a const volatile flag) makes the register checks run on every packet; the rest must not
+  // trip them: callback entries and exits, the loop's result, a tail call's fresh registers, a void call.
+  const path = write('checked.c', `
+__u64 hits[4];
+const volatile __u32 debug = 0;
+
+static __attribute__((noinline)) void note(__u32 i)
+{
+	hits[i & 3]++;
+}
+
+static long step(__u32 i, void *data)
+{
+	hits[2] += i;
+	return i >= 5;
+}
+
+SEC("xdp")
+int second(struct xdp_md *ctx)
+{
+	note(3);
+	return XDP_TX;
+}
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__array(values, int(struct xdp_md *));
+} jmp SEC(".maps") = { .values = { [1] = (void *)&second } };
+
+SEC("xdp")
+int prog(struct xdp_md *ctx)
+{
+	__u64 v = 0;
+	long n = bpf_loop(8, step, 0, 0);
+	note(1);
+	if (debug)
+		asm volatile("%0 = r0" : "=r"(v));
+	if (ctx->data_end - ctx->data > 100)
+		bpf_tail_call(ctx, &jmp, 1);
+	return v == 12345 ? XDP_ABORTED : n == 6 ? XDP_PASS : XDP_DROP;
+}
+`);
+  const prog = loadProgramFile(path).programs.find((p) => p.name === 'prog')!;
+  assert.ok(registerChecks(prog.insns), 'the premise: the program runs with register checks');
+  assert.deepEqual(agree(path), []);
 });
 
 /** A chain main -> f1 -> f2 ... where frame i fills sizes[i] bytes of its stack from the packet. */
