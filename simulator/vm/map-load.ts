@@ -3,7 +3,15 @@
 // (bpf_map__set_inner_map_fd), and the kernel's refusals at map creation (mapCreateError), so that a map the kernel
 // would not create stops the run with the kernel's error instead of running.
 import { MapType, type LoadedObject, type MapDef } from '../elf/types.ts';
+import { totalmem } from 'node:os';
 import { mapCreateError } from './maps.ts';
+
+/** What the kernel allocates up front for a map: arrays preallocate every slot (values rounded up to 8 bytes). */
+function preallocatedBytes(d: MapDef, nrCpus: number): number {
+  if (d.type === MapType.ARRAY) return d.maxEntries * Math.ceil(d.valueSize / 8) * 8;
+  if (d.type === MapType.PERCPU_ARRAY) return d.maxEntries * Math.ceil(d.valueSize / 8) * 8 * nrCpus;
+  return 0;
+}
 
 /** An inner-map template given by the user: `TYPE:KEY_SIZE:VALUE_SIZE:MAX_ENTRIES[:FLAGS]`. */
 export interface InnerTemplate {
@@ -72,6 +80,11 @@ export function prepareMaps(obj: LoadedObject, opts: MapLoadOptions): { obj: Loa
     if (d.type === MapType.PERF_EVENT_ARRAY && d.maxEntries === 0) return d;
     const err = mapCreateError(d) ?? (d.inner ? mapCreateError(d.inner) : undefined);
     if (err) errors.push(`${obj.path}: ${err}`);
+    const need = preallocatedBytes(d, opts.nrCpus);
+    if (!err && need > totalmem()) {
+      notes.push(`map '${m.name}' would take ${(need / 2 ** 30).toFixed(1)} GiB in the kernel, more than this machine's memory: a kernel ` +
+        `here would likely refuse it (ENOMEM); the simulator only holds the elements a run touches`);
+    }
     return d;
   });
   return { obj: { ...obj, maps }, notes, errors };

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { totalmem } from 'node:os';
 import { createMap, mapCreateError } from '../../simulator/vm/maps.ts';
 import { mapsDump } from '../../simulator/vm/map-json.ts';
 import { MapType, BPF_F_NO_PREALLOC, type MapDef } from '../../simulator/elf/types.ts';
@@ -98,6 +99,8 @@ test('a program with a 100-million-slot ARRAY and a 64K x 32 KiB PERCPU_ARRAY on
   });
   assert.ok(grew < 400 * MiB, `resident memory grew by ${(grew / MiB).toFixed(0)} MiB`);
   assert.equal(s!.machine.maps[1].size(), 200);
+  // 65,536 x 32 KiB x 64 CPUs is 128 GiB in the kernel: where that exceeds the machine's memory, a note says so.
+  if (totalmem() < 128 * 2 ** 30) assert.ok(s!.notes.some((n) => /map 'scratch' would take 128\.0 GiB in the kernel.*ENOMEM/.test(n)), s!.notes.join('\n'));
 });
 
 test('a 64K x 64K PERCPU_ARRAY is refused at load with the kernel\'s E2BIG', () => {
