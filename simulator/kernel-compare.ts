@@ -11,7 +11,7 @@
 // bpf_get_prandom_u32 cannot match between the two sides. Instead of tracking taint inside the interpreter, the
 // simulator side is run three more times with a different clock origin and a different random stream each (the first
 // variant's stream is the bitwise complement of the real run's, so any value that depends on even one bit of a random
-// number changes). Output bytes, return values and map bytes that change between these runs depend on those sources;
+// number changes; the clock origins are chosen so that bits 0 and 1 of every clock flip, see VARIANT_CLOCKS). Output bytes, return values and map bytes that change between these runs depend on those sources;
 // a difference from the kernel there is reported as "depends on the clock/random source", not as a disagreement.
 // The limit of this method: a value that depends on the clock or random source in a way that happens to come out the
 // same in all four runs (e.g. `ts > 0`, or a bit of a random number that the other streams repeat) is treated as
@@ -112,9 +112,11 @@ function possibleCpus(): number {
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 const spacedHex = (h: string) => (h.match(/../g) ?? []).join(' ');
 
-// Clock origins of the variant runs: every byte differs from the default origin (1000 s = 0xe8d4a51000) and from
-// each other's, so the low and the high bytes of a timestamp both change.
-const VARIANT_CLOCKS = [0x0123_4567_89ab_cdefn, 0x0fed_cba9_8765_4321n, 0x1357_9bdf_0246_8acen];
+// Clock origins of the variant runs. The first is the default origin (1000 s) plus an odd number of nanoseconds and
+// an odd number of jiffies (4 ms at the assumed HZ 250, vm/helpers.ts), so bit 0 of a timestamp and of bpf_jiffies64
+// always flips; the third is 2 mod 4 away, so bit 1 always flips; the second and third differ in every byte from the
+// default origin (0xe8d4a51000), so the high bytes of a timestamp change too.
+const VARIANT_CLOCKS = [1_000_000_000_000n + 4_000_000n * 0x123_4567n + 1n, 0x0fed_cba9_8765_4321n, 0x1357_9bdf_0246_8acen];
 
 function variantOptions(base: SessionOptions, i: number): SessionOptions {
   const seed = base.seed ?? 1;

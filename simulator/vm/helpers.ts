@@ -334,6 +334,10 @@ const IMPLEMENTED: [number, HelperImpl][] = [
   [118, (h) => (BigInt.asUintN(64, h.env.nowNs()) * ASSUMED_HZ) / 1_000_000_000n],
   [121, (h, c) => perfOutput(h, c, 'xdp_output')],
   [125, (h) => BigInt.asUintN(64, h.env.nowNs())],
+  // ktime_get_coarse_ns and ktime_get_tai_ns: the same simulated clock (no clock can match the kernel's; compare
+  // reports the bytes they decide as clock-dependent)
+  [160, (h) => BigInt.asUintN(64, h.env.nowNs())],
+  [208, (h) => BigInt.asUintN(64, h.env.nowNs())],
   // ringbuf_output (kernel/bpf/ringbuf.c): flags only BPF_RB_NO_WAKEUP / BPF_RB_FORCE_WAKEUP
   [130, (h, c) => {
     const map = mapArg(h, c, 1, [MapType.RINGBUF]);
