@@ -121,8 +121,10 @@ export function bytecodeFindings(
       notes.push(`${file}: the bytecode analysis did not run: the object could not be loaded; the findings are the source analysis's.`);
       notes.push(...diagnostics.map((d) => d.message));
     } else {
-      // A program with load errors is not analysed (analyzeObject skips it); its errors are the notes.
-      for (const d of diagnostics.filter((x) => x.severity === 'error')) notes.push(d.message);
+      // An XDP program with load errors is not analysed (analyzeObject skips it); its errors are the notes. Errors of
+      // the tc/tracing programs beside it (and of maps only they use) are not reported: only XDP programs are analysed.
+      const xdp = new Set(object.programs.filter((p) => p.isXdp).map((p) => p.name));
+      for (const d of diagnostics.filter((x) => x.severity === 'error' && (x.program === undefined ? x.map === undefined : xdp.has(x.program)))) notes.push(d.message);
       notes.push(...(object.notes ?? []));
       findings = analyzeObject(object, { driverMode: opts.driverMode, twin: () => returnTwin(file, { ...compile, btf: opts.btf }) });
     }
