@@ -303,6 +303,10 @@ test('an XDP program beside tp_btf and tc programs: only what the chosen program
   const r = cli(['run', join(FIX, 'beside_others.c'), join(REPO, 'examples', 'demo.pcap'), '--format', 'jsonl', '--limit', '3']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /"program":"xdp_main"/);
+  // check analyses the XDP program and says nothing about the tc program's map.
+  const c = cli(['check', join(FIX, 'beside_others.c')]);
+  assert.equal(c.status, 0, c.stderr);
+  assert.doesNotMatch(c.stderr, /arena/);
 });
 
 test('type_matches (clang 14 cannot emit it): resolved by libbpf\'s matching rules', { skip: NO_CLANG || (!existsSync('/sys/kernel/btf/vmlinux') && 'no /sys/kernel/btf/vmlinux') }, () => {
