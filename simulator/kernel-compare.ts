@@ -91,7 +91,7 @@ export interface CompareOptions {
   /** max_entries per map as the loader sets them (`--max-entries`); maps declared with 0 get what the simulator
    *  gives them. The kernel side creates those maps itself (bpftool map create) and hands them to the loader. */
   maxEntries?: Record<string, number>;
-  /** Whole kernel side (load, seeding, every packet, dumps); default 20 s plus 100 ms a packet. */
+  /** Whole kernel side (load, seeding, every packet, map dumps: large maps take long); default 120 s + 100 ms a packet. */
   timeoutMs?: number;
 }
 
@@ -231,7 +231,7 @@ export function compareWithKernel(
       `  bpftool -j map dump pinned "$f" > "$T/map-dump.$n" 2>/dev/null`,
       `done`,
     ].join('\n');
-    const r = runWithPrivateBpffs(body, tmp, opts.timeoutMs ?? 20000 + 100 * frames.length);
+    const r = runWithPrivateBpffs(body, tmp, opts.timeoutMs ?? 120_000 + 100 * frames.length);
     const file = (name: string) => (existsSync(join(tmp, name)) ? readFileSync(join(tmp, name), 'utf8') : '');
     if (r.error) return unavailable(`the kernel side did not finish: ${r.error.message}`);
     if (r.status === 90) return unavailable(`cannot mount a private bpf filesystem: ${(r.stderr || '').trim()}`);
