@@ -12,6 +12,8 @@ export function programListing(obj: LoadedObject, program?: string): string {
   for (const p of progs) {
     if (out.length) out.push('');
     out.push(`; program ${p.name}, section ${p.section}, ${p.insns.length} instruction slots`);
+    // A program that cannot load is listed as linked so far, after why it cannot load.
+    for (const e of p.loadErrors ?? []) out.push(`; cannot be loaded: ${e}`);
     const funcAt = new Map(p.funcs.map((f) => [f.insn, f.name]));
     let last = '';
     for (let pc = 0; pc < p.insns.length; pc++) {
