@@ -262,7 +262,9 @@ function checkOpts(h: HelperHost, c: HelperCall, name: string): { errno: number;
   if (!opts.view || c.regs[2] === 0n) return { errno: EINVAL, opts: opts.view, zone: 0 };
   const o = opts.view;
   if (optsLen !== NF_BPF_CT_OPTS_SZ && optsLen !== NF_BPF_CT_OPTS_OLD_SZ) return { errno: EINVAL, opts: o, zone: 0 };
+  // 16 bytes: the reserved bytes must be 0; the 12 bytes of older kernels end before the zone, which must be 0 then.
   if (optsLen === NF_BPF_CT_OPTS_SZ && (o.getUint8(13) || o.getUint8(14) || o.getUint8(15))) return { errno: EINVAL, opts: o, zone: 0 };
+  if (optsLen === NF_BPF_CT_OPTS_OLD_SZ && o.getUint16(10, true)) return { errno: EINVAL, opts: o, zone: 0 };
   const l4 = o.getUint8(8);
   if (l4 !== IPPROTO_TCP && l4 !== IPPROTO_UDP) return { errno: EPROTO, opts: o, zone: 0 };
   const netns = o.getInt32(0, true);

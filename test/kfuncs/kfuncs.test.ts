@@ -400,7 +400,7 @@ extern int bpf_ct_change_timeout(struct nf_conn *, __u32) __ksym;
 enum nf_nat_manip_type { NF_NAT_MANIP_SRC, NF_NAT_MANIP_DST };
 union nf_inet_addr { __be32 all[4]; };
 extern int bpf_ct_set_nat_info(struct nf_conn *, union nf_inet_addr *addr, int port, enum nf_nat_manip_type manip) __ksym;
-__s64 res[20];
+__s64 res[26];
 
 static __always_inline struct nf_conn *lookup(struct xdp_md *ctx, void *tup, __u32 tsz, struct bpf_ct_opts *o, __u32 osz, int i)
 {
@@ -435,6 +435,22 @@ int prog(struct xdp_md *ctx)
 	if ((ct = lookup(ctx, &tup, 20, &opts, sizeof(opts), 3))) bpf_ct_release(ct);
 	if ((ct = lookup(ctx, &tup, sizeof(tup.ipv6), &opts, sizeof(opts), 4))) bpf_ct_release(ct);
 	if ((ct = lookup(ctx, &tup, sizeof(tup.ipv4), &opts, 12, 5))) { res[6]++; bpf_ct_release(ct); }
+	/* The 12-byte opts of older kernels: byte 9 (dir, an output) and the zone bytes 10-11 set. */
+	opts.dir = 1;
+	if ((ct = lookup(ctx, &tup, sizeof(tup.ipv4), &opts, 12, 19))) bpf_ct_release(ct);
+	opts.dir = 0;
+	opts.ct_zone_id = 5;
+	if ((ct = lookup(ctx, &tup, sizeof(tup.ipv4), &opts, 12, 20))) bpf_ct_release(ct);
+	/* A connection in zone 5 is found in zone 5 only. */
+	if (n == 60) {
+		struct nf_conn *z = bpf_xdp_ct_alloc(ctx, &tup, sizeof(tup.ipv4), &opts, sizeof(opts));
+		if (z) {
+			z = bpf_ct_insert_entry(z);
+			if (z) { res[21]++; bpf_ct_release(z); }
+		}
+	}
+	if ((ct = lookup(ctx, &tup, sizeof(tup.ipv4), &opts, sizeof(opts), 22))) { res[23]++; bpf_ct_release(ct); }
+	opts.ct_zone_id = 0;
 
 	ct = bpf_xdp_ct_alloc(ctx, &tup, sizeof(tup.ipv4), &opts, sizeof(opts));
 	if (!ct) { res[7] += opts.error; return XDP_ABORTED; }
