@@ -26,7 +26,8 @@
 //   packet DATA
 // Objects with a legacy SEC("maps") section (struct bpf_map_def), which libbpf 1.x refuses to open, are loaded by a
 // small syscall-level loader instead: maps created from the definitions, global data (.data, .bss, .rodata*) as
-// libbpf 0.x made it, ld_imm64 references patched, each needed program loaded with BPF_PROG_LOAD as XDP.
+// libbpf 0.x made it, called functions linked in, ld_imm64 references patched, each needed program loaded with
+// BPF_PROG_LOAD as XDP.
 // stdout:
 //   cpus N
 //   loaded SECTION HOW...        how PROGRAM was loaded: "legacy", "typeset", "attach:devmap" / "attach:cpumap",
@@ -533,34 +534,87 @@ static int load_legacy(const char *path, const char *chosen, struct line *lines,
     if (GELF_ST_TYPE(s->st_info) != STT_FUNC || sec == 0 || sec >= nsec) continue;
     if (!(shdr[sec].sh_flags & SHF_EXECINSTR) || strcmp(names[sec], ".text") == 0) continue;
     if (!(o->only ? wanted(lines, nlines, chosen, syms[i].name) : true)) continue;
-    size_t cnt = s->st_size / sizeof(struct bpf_insn);
+    // The program, then every function it calls (transitively) appended once, with calls and function references
+    // rewritten to the new offsets, as libbpf links subprograms; map and global-data references patched everywhere.
+    struct piece { size_t sec; __u64 off, size; size_t base; } *pieces = malloc(sizeof(*pieces));
+    size_t npieces = 1, cnt = s->st_size / sizeof(struct bpf_insn);
+    pieces[0] = (struct piece){ sec, s->st_value, s->st_size, 0 };
     struct bpf_insn *insns = malloc(s->st_size);
     memcpy(insns, (char *)data[sec]->d_buf + s->st_value, s->st_size);
-    for (size_t r = 1; r < nsec; r++) {
-      if (shdr[r].sh_type != SHT_REL || shdr[r].sh_info != sec) continue;
-      size_t nrel = shdr[r].sh_size / shdr[r].sh_entsize;
-      for (size_t k = 0; k < nrel; k++) {
-        GElf_Rel rel;
-        gelf_getrel(data[r], (int)k, &rel);
-        if (rel.r_offset < s->st_value || rel.r_offset >= s->st_value + s->st_size) continue;
-        size_t si = GELF_R_SYM(rel.r_info), at = (rel.r_offset - s->st_value) / sizeof(struct bpf_insn);
-        bool lddw = at + 1 < cnt && insns[at].code == (BPF_LD | BPF_IMM | BPF_DW);
-        size_t tsec = si < nsyms ? syms[si].sym.st_shndx : 0;
+    for (size_t pi = 0; pi < npieces; pi++) {
+      struct piece p = pieces[pi];
+      size_t n = p.size / sizeof(struct bpf_insn);
+      long *relsym = malloc(sizeof(long) * (n + 1));
+      for (size_t j = 0; j < n; j++) relsym[j] = -1;
+      for (size_t r = 1; r < nsec; r++) {
+        if (shdr[r].sh_type != SHT_REL || shdr[r].sh_info != p.sec) continue;
+        size_t nrel = shdr[r].sh_size / shdr[r].sh_entsize;
+        for (size_t k = 0; k < nrel; k++) {
+          GElf_Rel rel;
+          gelf_getrel(data[r], (int)k, &rel);
+          if (rel.r_offset < p.off || rel.r_offset >= p.off + p.size) continue;
+          relsym[(rel.r_offset - p.off) / sizeof(struct bpf_insn)] = (long)GELF_R_SYM(rel.r_info);
+        }
+      }
+      for (size_t j = 0; j < n; j++) {
+        size_t at = p.base + j;
+        bool lddw = insns[at].code == (BPF_LD | BPF_IMM | BPF_DW) && j + 1 < n;
+        bool call = insns[at].code == (BPF_JMP | BPF_CALL) && insns[at].src_reg == BPF_PSEUDO_CALL;
+        long si = relsym[j];
+        if (si < 0 && !call) { if (lddw) j++; continue; }
+        if (si >= (long)nsyms) { fprintf(stderr, "%s: relocation against symbol %ld, which does not exist\n", path, si); return 3; }
+        size_t tsec = si >= 0 ? syms[si].sym.st_shndx : p.sec;
+        if (call || (lddw && tsec < nsec && (shdr[tsec].sh_flags & SHF_EXECINSTR))) {
+          // The callee's instruction in its section: symbol + imm + 1 (calls; pc-relative when clang resolved it),
+          // (symbol + imm) / 8 for a function's address (BPF_PSEUDO_FUNC).
+          long toff = !call ? (long)((syms[si].sym.st_value + insns[at].imm) / 8)
+                    : si >= 0 ? (long)(syms[si].sym.st_value / 8) + insns[at].imm + 1
+                              : (long)(p.off / 8 + j) + insns[at].imm + 1;
+          long fsym = -1;
+          for (size_t q = 0; q < nsyms && fsym < 0; q++) {
+            GElf_Sym *f = &syms[q].sym;
+            if (GELF_ST_TYPE(f->st_info) == STT_FUNC && f->st_shndx == tsec && toff >= (long)(f->st_value / 8) &&
+                toff < (long)((f->st_value + f->st_size) / 8)) fsym = (long)q;
+          }
+          if (fsym < 0) {
+            fprintf(stderr, "%s: program %s: the call at insn %zu goes to instruction %ld of section %s, in no function\n",
+                    path, syms[i].name, at, toff, tsec < nsec && names[tsec] ? names[tsec] : "?");
+            return 3;
+          }
+          GElf_Sym *f = &syms[fsym].sym;
+          size_t placed = (size_t)-1;
+          for (size_t q = 0; q < npieces; q++) if (pieces[q].sec == tsec && pieces[q].off == f->st_value) placed = pieces[q].base;
+          if (placed == (size_t)-1) {
+            placed = cnt;
+            pieces = realloc(pieces, sizeof(*pieces) * (npieces + 1));
+            pieces[npieces++] = (struct piece){ tsec, f->st_value, f->st_size, cnt };
+            insns = realloc(insns, (cnt + f->st_size / sizeof(struct bpf_insn)) * sizeof(*insns));
+            memcpy(insns + cnt, (char *)data[tsec]->d_buf + f->st_value, f->st_size);
+            cnt += f->st_size / sizeof(struct bpf_insn);
+          }
+          long target = (long)placed + toff - (long)(f->st_value / 8);
+          insns[at].imm = (__s32)(target - (long)(at + 1));
+          if (!call) { insns[at].src_reg = BPF_PSEUDO_FUNC; insns[at + 1].imm = 0; j++; }
+          continue;
+        }
         if (lddw && tsec < nsec && data_fd[tsec] >= 0) {
           // A global variable: the map's value address plus the variable's offset (libbpf: insn imm + symbol value).
           insns[at + 1].imm = (__s32)(insns[at].imm + syms[si].sym.st_value);
           insns[at].src_reg = BPF_PSEUDO_MAP_VALUE;
           insns[at].imm = data_fd[tsec];
+          j++;
           continue;
         }
-        if (si >= nsyms || map_fd_of_sym[si] < 0 || !lddw) {
-          fprintf(stderr, "%s: program %s: relocation at insn %zu to %s is neither a map nor global data (the "
-                  "harness's legacy loader does not link subprograms)\n", path, syms[i].name, at, si < nsyms ? syms[si].name : "?");
+        if (!lddw || map_fd_of_sym[si] < 0) {
+          fprintf(stderr, "%s: program %s: relocation at insn %zu to %s is not a map, global data or a function\n",
+                  path, syms[i].name, at, syms[si].name);
           return 3;
         }
         insns[at].src_reg = BPF_PSEUDO_MAP_FD;
         insns[at].imm = map_fd_of_sym[si];
+        j++;
       }
+      free(relsym);
     }
     static char log[1 << 22];
     log[0] = 0;
