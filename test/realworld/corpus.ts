@@ -130,20 +130,24 @@ function clangOne(rel: string, flags: string[], dir: string): Compiled {
   return { objectPath: obj };
 }
 
-/** The object for a row: compiled, and for xdp_redirect_cpu linked with xdp_sample.bpf.c (`bpftool gen object`). */
+/** The object for a row: compiled, and linked (`bpftool gen object`) with the files its notes say it needs. */
 export function compileRow(row: CorpusRow, dir = REALWORLD): Compiled {
   const main = clangOne(row.path, row.flags, dir);
   if (!main.objectPath) return main;
-  const linkWith = LINK_WITH[row.path];
-  if (!linkWith) return main;
-  const other = clangOne(linkWith, row.flags, dir);
-  if (!other.objectPath) return other;
+  const partners = linkPartners(row, dir);
+  if (partners.length === 0) return main;
+  const others: string[] = [];
+  for (const p of partners) {
+    const other = clangOne(p, row.flags, dir);
+    if (!other.objectPath) return other;
+    others.push(other.objectPath);
+  }
   // Named after the main file, so that libbpf and the simulator derive the same object name from it.
-  const out = join(CACHE, `link-${sha(readFileSync(main.objectPath), readFileSync(other.objectPath))}`, `${basename(row.path).split('.')[0]}.o`);
+  const out = join(CACHE, `link-${sha(...[main.objectPath, ...others].map((o) => readFileSync(o)))}`, `${basename(row.path).split('.')[0]}.o`);
   if (existsSync(out)) return { objectPath: out };
   mkdirSync(dirname(out), { recursive: true });
   const tmp = `${out}.${process.pid}.tmp.o`;
-  const r = spawnSync('bpftool', ['gen', 'object', tmp, main.objectPath, other.objectPath], { encoding: 'utf8' });
+  const r = spawnSync('bpftool', ['gen', 'object', tmp, main.objectPath, ...others], { encoding: 'utf8' });
   if (r.error || r.status !== 0) {
     rmSync(tmp, { force: true });
     return { error: `bpftool gen object failed: ${r.error?.message ?? r.stderr}` };
@@ -152,10 +156,13 @@ export function compileRow(row: CorpusRow, dir = REALWORLD): Compiled {
   return { objectPath: out };
 }
 
-/** Entries whose externs are defined in another file (README.md: "One entry also needs a link step"). */
-const LINK_WITH: Record<string, string> = {
-  'linux/samples/bpf/xdp_redirect_cpu.bpf.c': 'linux/samples/bpf/xdp_sample.bpf.c',
-};
+/** The other sources an entry must be linked with: a row whose notes ask for `bpftool gen object` names them (README.md:
+ * "One entry also needs a link step"; xdp_redirect_cpu.bpf.c with xdp_sample.bpf.c). */
+export function linkPartners(row: CorpusRow, dir = REALWORLD): string[] {
+  if (!/bpftool gen object/.test(row.notes)) return [];
+  const named = [...row.notes.matchAll(/[\w./+-]+\.c\b/g)].map((m) => m[0]);
+  return [...new Set(named)].filter((p) => p !== row.path && existsSync(join(dir, p)));
+}
 
 // --- packets ------------------------------------------------------------------------------------------------------
 
