@@ -12,6 +12,7 @@ import { MapType } from '../elf/types.ts';
 import { layoutXdpBuff, linearCapacity, packetBytes } from './frame.ts';
 import { PagePool } from './page-pool.ts';
 import { rxMetadata, stripVlan } from './rx-meta.ts';
+import { kfuncInfo } from '../isa/kfunc-names.ts';
 import { XDP_FRAME_SIZE, SKB_SHARED_INFO_SIZE, PAGE_SIZE, type DriverMode, type DriverProfile } from './profiles.ts';
 import { headerLength } from './headers.ts';
 
@@ -102,6 +103,11 @@ export class Driver {
     const short = session.machine.maps.find((m) => m.perCpu && m.valueSlots < queues);
     if (short) {
       throw new XdpLensError(`${queues} RX queues run on ${queues} CPUs, but per-CPU map ${short.def.name} was created for ${short.valueSlots}: create the session with nrCpus >= ${queues}`);
+    }
+    // A program calling the RX metadata kfuncs is device-bound, and the kernel attaches those in native mode only.
+    const devBound = session.program.kfuncs?.find((k) => kfuncInfo(k.name)?.devBound);
+    if (devBound && opts.mode === 'generic') {
+      throw new XdpLensError(`${session.program.name} calls ${devBound.name}, so it loads only bound to a device, and the kernel refuses to attach it in generic mode ("Can't attach device-bound programs in generic mode"): use --driver native or readonly-page`);
     }
     this.pools = Array.from({ length: queues }, () => new PagePool(opts.profile.rxRingSize));
     this.pollCount = new Array(queues).fill(0);

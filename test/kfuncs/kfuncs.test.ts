@@ -314,6 +314,9 @@ test('RX metadata kfuncs per profile: i40e (6.18) implements none; mlx5 reports 
   const m = metaResults(mlx5);
   assert.deepEqual([m[0], m[1], m[5], m[6], m[7]], [0n, 5n, 0n, 0x8100n, 0x2005n]);
   assert.equal(r.out.length, 100, 'the tag was removed from the frame the program saw');
+  // Generic (skb) mode: the kernel does not attach a device-bound program there.
+  assert.throws(() => new Driver(new Session(loadProgramFile(METADATA), { program: 'prog' }), { mode: 'generic', profile: PROFILES.mlx5, queues: 1 }),
+    (e: unknown) => e instanceof XdpLensError && /Can't attach device-bound programs in generic mode/.test(e.message));
 });
 
 test('a kfunc XDP Lens does not model is a load error naming it and the instruction; a weak one is absent to bpf_ksym_exists', () => {
