@@ -9,7 +9,9 @@
 //   only                       load PROGRAM and the programs named by seedprog only (autoload off for the rest), as a
 //                              loader that picks one program does; default: every program of the object is loaded
 //   xdptype                    the loaded programs whose section name libbpf does not know get type XDP, and those in
-//                              the pre-1.0 section "xdp_devmap/..." expected attach type BPF_XDP_DEVMAP
+//                              the pre-1.0 sections "xdp_devmap/..." and "xdp_cpumap/..." expected attach type
+//                              BPF_XDP_DEVMAP / BPF_XDP_CPUMAP (the legacy loader does the same, and knows
+//                              "xdp/devmap", "xdp/cpumap" too)
 //   zeromax N                  maps declared with max_entries 0 (sized by their loader at run time) get N
 //   innermap                   outer maps (ARRAY_OF_MAPS, HASH_OF_MAPS) without an inner-map template get ARRAY(int,int,1)
 //   sparse                     leave out the entries of ARRAY and PERCPU_ARRAY maps whose value is all zero bytes
@@ -311,6 +313,8 @@ static int load_libbpf(const char *path, const char *chosen, struct line *lines,
       bpf_program__set_type(p, BPF_PROG_TYPE_XDP);
       if (strncmp(bpf_program__section_name(p), "xdp_devmap/", 11) == 0)
         bpf_program__set_expected_attach_type(p, BPF_XDP_DEVMAP);
+      if (strncmp(bpf_program__section_name(p), "xdp_cpumap/", 11) == 0)
+        bpf_program__set_expected_attach_type(p, BPF_XDP_CPUMAP);
       if (is_chosen) how("typeset");
     }
     if (o->devbound && is_chosen) {
@@ -619,9 +623,14 @@ static int load_legacy(const char *path, const char *chosen, struct line *lines,
     static char log[1 << 22];
     log[0] = 0;
     LIBBPF_OPTS(bpf_prog_load_opts, popts, .kern_version = kversion, .log_buf = log, .log_size = sizeof(log), .log_level = 1);
+    const char *sn = names[sec];
+    if (!strncmp(sn, "xdp_devmap/", 11) || !strcmp(sn, "xdp/devmap") || !strncmp(sn, "xdp/devmap/", 11)) popts.expected_attach_type = BPF_XDP_DEVMAP;
+    if (!strncmp(sn, "xdp_cpumap/", 11) || !strcmp(sn, "xdp/cpumap") || !strncmp(sn, "xdp/cpumap/", 11)) popts.expected_attach_type = BPF_XDP_CPUMAP;
     if (strcmp(syms[i].name, chosen) == 0) {
       how("legacy");
       loaded_section = names[sec];
+      if (popts.expected_attach_type == BPF_XDP_DEVMAP) how("attach:devmap");
+      if (popts.expected_attach_type == BPF_XDP_CPUMAP) how("attach:cpumap");
       if (o->devbound) {
         popts.prog_ifindex = veth_ifindex();
         popts.prog_flags |= BPF_F_XDP_DEV_BOUND_ONLY;
