@@ -334,6 +334,10 @@ export function runProgram(row: CorpusRow, program: string, frames: Frame[], dir
     r.kernelError = first(e instanceof KernelLoadError ? e.log : (e as Error).message, 4);
     return r;
   }
+  if (kernel.results.length !== frames.length) {
+    r.kernelRunError = `the harness returned ${kernel.results.length} results for ${frames.length} packets`;
+    return r;
+  }
   const how = kernel.program;
   if (how) {
     if (how.legacy) r.loading.push('legacy SEC("maps"): syscall-level loader');
