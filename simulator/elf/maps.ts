@@ -313,7 +313,8 @@ export function collectMaps(path: string, elf: ElfFile, btf: Btf | undefined): M
       flags,
       kind: 'global',
       section: s.name,
-      initialValue: kind === 'bss' ? new Uint8Array(s.size) : Uint8Array.from(s.data),
+      // A .bss above INT_MAX is refused at map creation (E2BIG); its size comes from a header, so nothing is allocated.
+      initialValue: kind === 'bss' ? new Uint8Array(s.size > 0x7fffffff ? 0 : s.size) : Uint8Array.from(s.data),
     });
   }
   return { maps, placements, problems };

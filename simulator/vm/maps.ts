@@ -144,7 +144,8 @@ class ArrayMap extends MapBase implements BpfMap {
 
   constructor(def: MapDef, nrCpus: number) {
     super(def, nrCpus);
-    if (def.initialValue && def.maxEntries > 0) {
+    // A value size above INT_MAX is refused at creation (mapCreateError); nothing of it is allocated here.
+    if (def.initialValue && def.maxEntries > 0 && def.valueSize <= 0x7fffffff) {
       for (let cpu = 0; cpu < this.slots(); cpu++) this.cell(0, cpu).set(def.initialValue.subarray(0, def.valueSize));
     }
   }
