@@ -8,8 +8,8 @@ export interface Doc {
 }
 
 const OPTION_AB =
-  'Drivers build the socket buffer in one of two ways. **Option A** (writable page, `build_skb`): the SKB points at the ' +
-  'page the program saw, so rewrites are kept and frames can be forwarded at page level. **Option B** (read-only page, ' +
+  'Drivers build the socket buffer in one of two ways. Drivers that give the program a **writable page** (`build_skb`): the SKB points at the ' +
+  'page the program saw, so rewrites are kept and frames can be forwarded at page level. Drivers that give it a **read-only page** (' +
   '`napi_alloc_skb` plus a header copy): the SKB gets fresh memory and the page stays read-only, so the program must not ' +
   'write the packet.';
 
@@ -35,8 +35,8 @@ export const ACTION_DOCS: Record<string, Doc> = {
       'Hand the frame to the kernel network stack. The driver builds an SKB from `data`..`data_end` as the program left ' +
       'them (adjusted head/tail and metadata included) and continues to GRO and the protocol handlers.\n\n' +
       OPTION_AB +
-      '\n\nCost: an SKB allocation, plus a header copy under option B. In XDP Lens, driver mode `native` models option A ' +
-      'and `readonly-page` models option B.',
+      '\n\nCost: an SKB allocation, plus a header copy with a read-only page. In XDP Lens, driver mode `native` models ' +
+      'drivers with writable pages and `readonly-page` those with read-only pages.',
   },
   XDP_TX: {
     signature: 'XDP_TX = 3',
@@ -44,7 +44,7 @@ export const ACTION_DOCS: Record<string, Doc> = {
       'Send the frame back out of the interface it arrived on. The buffer is converted in place into an `xdp_frame` ' +
       '(stored in the first 40 bytes of headroom) and queued on the XDP TX ring; the doorbell rings once per NAPI poll. ' +
       'A full ring drops the frame and counts it. The program is expected to have rewritten the frame (swapped MAC ' +
-      'addresses at least); otherwise it goes back to the sender unchanged.\n\nRequires a writable page (option A): ' +
+      'addresses at least); otherwise it goes back to the sender unchanged.\n\nRequires a driver that gives the program a writable page: ' +
       'page-level forwarding is exactly what read-only pages cannot do.',
   },
   XDP_REDIRECT: {
@@ -55,7 +55,7 @@ export const ACTION_DOCS: Record<string, Doc> = {
       'socket (XSKMAP). Frames are bulked and flushed at the end of the NAPI poll. Returning `XDP_REDIRECT` without ' +
       'such a call, or with a target that does not exist, takes the error path: the frame is dropped and an exception ' +
       'is traced. Idiom: `return bpf_redirect_map(&map, key, XDP_PASS);` (the flags give the verdict when the key is ' +
-      'missing).\n\nRequires a writable page (option A) for page-level forwarding.',
+      'missing).\n\nRequires a driver that gives the program a writable page, for page-level forwarding.',
   },
 };
 
@@ -143,7 +143,7 @@ export const HELPER_DOCS: Record<string, Doc> = {
   },
   bpf_xdp_store_bytes: {
     signature: 'long bpf_xdp_store_bytes(struct xdp_md *ctx, __u32 offset, void *buf, __u32 len)  // helper 190',
-    body: 'Copies `len` bytes into the packet at `offset`, across fragments. Does not invalidate packet pointers. A write into the packet: not allowed when the driver hands out read-only pages (option B).',
+    body: 'Copies `len` bytes into the packet at `offset`, across fragments. Does not invalidate packet pointers. A write into the packet: not allowed with drivers that give the program a read-only page.',
   },
 };
 Object.assign(HELPER_DOCS, {
@@ -209,6 +209,48 @@ export const SECTION_DOCS: Record<string, Doc> = {
 export function docMarkdown(d: Doc): string {
   return '```c\n' + d.signature + '\n```\n\n' + d.body;
 }
+
+/**
+ * The longer explanation of each rule, shown on hover over a finding (the Problems panel keeps one or two sentences).
+ * Facts from ../shared/reference (kernel 6.18).
+ */
+export const RULE_DOCS: Record<string, string> = {
+  'invalid-action':
+    'An XDP program must return one of XDP_ABORTED (0), XDP_DROP (1), XDP_PASS (2), XDP_TX (3) or XDP_REDIRECT (4). ' +
+    'The verifier does not check the value at load time. At run time the driver calls `bpf_warn_invalid_xdp_action()`, ' +
+    'which prints "Illegal XDP return value" once in the kernel log, and then handles the packet as XDP_ABORTED: dropped, ' +
+    'with an `xdp:xdp_exception` trace. Constants of other program types (tc `TC_ACT_*`, socket `SK_*`, lwt `BPF_*`) are ' +
+    'read by their number, so `TC_ACT_SHOT` (2) passes the packet. Negative values usually are error codes passed through.',
+  'redirect-without-target':
+    'XDP_REDIRECT sends the frame where the last `bpf_redirect()` or `bpf_redirect_map()` call of this run pointed. ' +
+    'Without one, `xdp_do_redirect()` finds no target, the redirect fails and the driver drops the frame (an ' +
+    '`xdp:xdp_redirect_err` trace). `bpf_redirect_map()` sets no target when the key is not in the map and returns the ' +
+    'fallback action from its flags instead: returning its result covers both cases.',
+  'tx-unmodified':
+    'XDP_TX transmits the frame out of the interface it arrived on, exactly as the program left it. Unless the program ' +
+    'rewrote it (swapped MAC addresses, rewritten IP/ports, an encapsulation via `bpf_xdp_adjust_head()`), the sender ' +
+    'receives its own frame back. Changes made in a function the program calls count, also through pointers passed to it.',
+  'readonly-page-write':
+    'Some drivers give the XDP program a page they cannot let it change: they build the skb by copying the headers out ' +
+    'of the page (`napi_alloc_skb`) and keep the page shared. A store into the packet (or `bpf_xdp_store_bytes()`) then ' +
+    'corrupts memory the driver still uses; XDP Lens models such drivers with the `readonly-page` driver mode, where the ' +
+    'write faults. Drivers that give a writable page build the skb around it (`build_skb`), so rewrites reach the stack.',
+  'ctx-write':
+    'Every field of `struct xdp_md` is read-only for an XDP program; the verifier refuses a store into it ("invalid ' +
+    'bpf_context access"). Move the packet start or end with `bpf_xdp_adjust_head()` / `bpf_xdp_adjust_tail()`.',
+  'readonly-write':
+    '`const` globals live in `.rodata`, which the loader freezes (BPF_F_RDONLY_PROG), as do maps created with that flag ' +
+    'and device-map values: the verifier refuses stores into them ("write into map forbidden").',
+  'unchecked-packet-access':
+    'The verifier accepts a packet access only when a comparison with `data_end` on every path to it proves the bytes ' +
+    'inside the packet; otherwise it refuses the program ("invalid access to packet").',
+  'stale-packet-pointer':
+    '`bpf_xdp_adjust_head/tail/meta()` can move the packet, so the verifier forgets every packet pointer taken before the ' +
+    'call. Reload `data`/`data_end` from `ctx` after it and check the bounds again.',
+  'map-value-null':
+    '`bpf_map_lookup_elem()` returns NULL when the key has no entry. The verifier refuses a dereference before a NULL ' +
+    "check (\"invalid mem access 'map_value_or_null'\"), except for an ARRAY lookup with a key it knows to be 0.",
+};
 
 /** The doc for a word in context: `field` is true after `->`/`.`, `section` inside SEC("..."). */
 export function lookupDoc(word: string, where: { field?: boolean; section?: boolean }): Doc | undefined {

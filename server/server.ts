@@ -34,7 +34,7 @@ import type { Finding, Fix } from '../simulator/analysis/findings.ts';
 import { programListing } from '../simulator/analysis/listing.ts';
 import { compileC } from '../simulator/compile.ts';
 import { loadObject } from '../simulator/elf/index.ts';
-import { docMarkdown, lookupDoc } from './docs.ts';
+import { RULE_DOCS, docMarkdown, lookupDoc } from './docs.ts';
 import { registerRunHandlers } from './run.ts';
 import { registerCompareHandler } from './compare.ts';
 import { ResyncingMessageReader } from './framing.ts';
@@ -312,6 +312,19 @@ connection.onCodeAction((params): CodeAction[] => {
   return actions;
 });
 
+function findingExplanation(doc: TextDocument, line: number, character: number): { markdown: string; start: number; end: number } | null {
+  const s = state(doc.uri);
+  const path = filePath(doc.uri) ?? doc.uri;
+  const bytecode = s.bytecodeFor === hash(doc.getText()) ? s.bytecode : [];
+  const here = mergeFindings(s.source, bytecode).filter(
+    (f) => (f.file === path || f.file === doc.uri) && f.line - 1 === line && f.endLine === f.line && character >= f.column - 1 && character < f.endColumn - 1,
+  );
+  const rules = [...new Set(here.map((f) => String(f.rule)))].filter((r) => RULE_DOCS[r]);
+  if (!rules.length) return null;
+  const f = here.find((x) => x.rule === rules[0])!;
+  return { markdown: rules.map((r) => `**${r}**: ${RULE_DOCS[r]}`).join('\n\n'), start: f.column - 1, end: f.endColumn - 1 };
+}
+
 connection.onHover((params): Hover | null => {
   const doc = documents.get(params.textDocument.uri);
   if (!doc) return null;
@@ -319,6 +332,8 @@ connection.onHover((params): Hover | null => {
   if (params.position.line >= doc.lineCount) return null;
   const lineText = doc.getText({ start: { line: params.position.line, character: 0 }, end: { line: params.position.line + 1, character: 0 } }).replace(/\r?\n$/, '');
   const at = Math.min(params.position.character, lineText.length);
+  // Over a finding: the longer explanation of its rule (the diagnostic itself keeps one or two sentences).
+  const rule = findingExplanation(doc, params.position.line, at);
   // Inside SEC("..."): the section name.
   const sec = /\b(?:SEC|__section)\s*\(\s*"([^"]*)"/g;
   for (let m; (m = sec.exec(lineText)); ) {
@@ -332,10 +347,11 @@ connection.onHover((params): Hover | null => {
   let e = at;
   while (s > 0 && /\w/.test(lineText[s - 1]!)) s--;
   while (e < lineText.length && /\w/.test(lineText[e]!)) e++;
-  if (s === e) return null;
+  if (s === e) return rule ? hover(rule.markdown, params.position.line, rule.start, rule.end) : null;
   const word = lineText.slice(s, e);
   const before = lineText.slice(0, s).trimEnd();
   const d = lookupDoc(word, { field: before.endsWith('->') || before.endsWith('.') });
+  if (rule) return hover(d ? `${rule.markdown}\n\n---\n\n${docMarkdown(d)}` : rule.markdown, params.position.line, d ? s : rule.start, d ? e : rule.end);
   return d ? hover(docMarkdown(d), params.position.line, s, e) : null;
 });
 

@@ -47,7 +47,12 @@ test('p20_invalid_ret.c: the out-of-range returns and nothing else', () => {
     findings.map((f) => `${f.rule}@${f.line}`),
     ['invalid-action@8', 'invalid-action@11', 'invalid-action@12', 'invalid-action@13', 'invalid-action@14'],
   );
-  assert.match(findings[2].message, /-1 .*u32 4294967295/);
+  // The value once, what happens, what was likely meant; and a quick fix that writes it.
+  assert.match(findings[2].message, /^-1 is not an XDP action: .* XDP_DROP \(or XDP_ABORTED for an error\) was likely meant\.$/);
+  assert.deepEqual(findings[2].fixes?.map((f) => f.edits[0].newText), ['XDP_DROP', 'XDP_ABORTED']);
+  const line = readFileSync(file, 'utf8').split('\n')[11]!;
+  const e = findings[2].fixes![0].edits[0];
+  assert.equal(line.slice(e.column - 1, e.endColumn - 1), '-1');
   assert.match(findings[0].message, /Illegal XDP return value/);
 });
 

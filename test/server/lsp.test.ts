@@ -194,6 +194,19 @@ test('hover explains actions, helpers, xdp_md fields and section names', { skip:
   assert.match(await hover(at('bpf_htons')), /^$/, 'no hover for things we do not document');
 });
 
+test('hover over a finding gives the longer explanation of its rule; the diagnostic stays short', { skip: noServer }, async () => {
+  const path = join(dir, 'hover_finding.c');
+  const text = readFileSync(join(FIX, 'invalid_action.c'), 'utf8');
+  writeFileSync(path, text);
+  const uri = open(path, text);
+  const diags = await waitDiagnostics(uri, (d) => d.some((x) => x.code === 'invalid-action'), 'invalid-action');
+  const d = diags.find((x) => x.code === 'invalid-action')!;
+  assert.ok(d.message.split(/\. /).length <= 3, `one or two sentences: ${d.message}`);
+  const h = await conn.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: d.range.start.line, character: d.range.start.character + 1 } });
+  const value = h && typeof h.contents === 'object' && 'value' in h.contents ? h.contents.value : '';
+  assert.match(value, /\*\*invalid-action\*\*: .*bpf_warn_invalid_xdp_action/);
+});
+
 test('half-typed code, non-C text and binary garbage never crash the server', { skip: noServer }, async () => {
   const inputs = [
     'SEC("xdp") int prog(struct xdp_md *ctx) { return XDP_',

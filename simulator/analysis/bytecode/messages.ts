@@ -12,57 +12,55 @@ const XDP_MD_FIELDS: Record<number, string> = {
 /** What a non-action number usually is in XDP code, to say what was likely meant. */
 function likelyMeant(v: number): string | undefined {
   const s = v | 0;
-  if (s === -1) return '-1 usually stands for "error"; XDP_ABORTED (0) or XDP_DROP (1) was likely meant';
-  if (s < 0 && s >= -4095) return `${s} looks like a negative errno passed through (e.g. a helper's error result); decide on XDP_ABORTED, XDP_DROP or XDP_PASS for the error case instead`;
+  if (s === -1) return 'XDP_DROP (or XDP_ABORTED for an error) was likely meant';
+  if (s < 0 && s >= -4095) return 'it looks like a negative errno passed through; decide on XDP_DROP, XDP_ABORTED or XDP_PASS for the error case';
   switch (v) {
-    case 5: return '5 is TC_ACT_QUEUED in tc programs; none of the XDP actions is 5';
-    case 6: return '6 is TC_ACT_REPEAT in tc programs; none of the XDP actions is 6';
-    case 7: return '7 is TC_ACT_REDIRECT in tc programs; in XDP, XDP_REDIRECT is 4 and needs bpf_redirect/bpf_redirect_map first';
-    case 8: return '8 is TC_ACT_TRAP in tc programs';
+    case 5: return 'none of the XDP actions is 5 (it is TC_ACT_QUEUED in tc programs)';
+    case 6: return 'none of the XDP actions is 6 (it is TC_ACT_REPEAT in tc programs)';
+    case 7: return 'it is TC_ACT_REDIRECT in tc programs; in XDP, XDP_REDIRECT is 4 and needs bpf_redirect/bpf_redirect_map first';
+    case 8: return 'it is TC_ACT_TRAP in tc programs';
     default: return undefined;
   }
 }
 
-export const showValue = (v: number): string => ((v | 0) < 0 && v > 0x7fffffff ? `${v | 0} (0x${(v >>> 0).toString(16)})` : String(v));
+export const showValue = (v: number): string => ((v | 0) < 0 && v > 0x7fffffff ? `${v | 0}` : String(v));
 export const showRange = (lo: number, hi: number): string => `${showValue(lo)}..${showValue(hi)}`;
 
-const KERNEL_INVALID_ACTION =
-  'The kernel does not check XDP return values at load time; at run time the driver calls bpf_warn_invalid_xdp_action ' +
-  '(a one-time "Illegal XDP return value" warning in the kernel log) and then drops the packet exactly like XDP_ABORTED.';
+/** What happens to a packet whose verdict is not an action (the details are in the hover of the rule). */
+const DROPPED_AS_ABORTED = 'the driver drops the packet as if XDP_ABORTED, after a one-time "Illegal XDP return value" warning.';
 
 export function invalidActionConst(v: number): string {
   const hint = likelyMeant(v);
-  return `This return gives ${showValue(v)}, which is not an XDP action (0 XDP_ABORTED, 1 XDP_DROP, 2 XDP_PASS, 3 XDP_TX, 4 XDP_REDIRECT). ` +
-    KERNEL_INVALID_ACTION + (hint ? ` ${hint[0].toUpperCase()}${hint.slice(1)}.` : ' Return one of the XDP_* actions.');
+  return `This returns ${showValue(v)}, which is not an XDP action: ${DROPPED_AS_ABORTED}` + (hint ? ` ${hint[0].toUpperCase()}${hint.slice(1)}.` : ' Return one of the XDP_* actions.');
 }
 
-/** Several returns that clang's line info puts on one line. */
+/** Several returns that clang's line info puts on one line (only without the marked twin). */
 export function invalidActionMany(values: string[]): string {
-  return `This line returns values that are not XDP actions (${values.join(', ')}); only 0 XDP_ABORTED, 1 XDP_DROP, ` +
-    `2 XDP_PASS, 3 XDP_TX and 4 XDP_REDIRECT are. ${KERNEL_INVALID_ACTION} Return one of the XDP_* actions in each case.`;
+  const consts = values.filter((v) => !v.includes('..'));
+  const what = consts.length ? `${consts.join(', ')}${consts.length < values.length ? ' and a computed value' : ''}` : 'computed values';
+  return `This line returns ${what}, not XDP actions: ${DROPPED_AS_ABORTED} Return one of the XDP_* actions in each case.`;
 }
 
-export function invalidActionRange(lo: number, hi: number, source: string): string {
-  const bad = lo > 4 ? `any value from ${showValue(lo)} to ${showValue(hi)}` : `values from ${showValue(Math.max(lo, 5))} to ${showValue(hi)}`;
-  return `This return can give ${bad} (the value comes from ${source}), and those are not XDP actions (only 0..4 are). ` +
-    KERNEL_INVALID_ACTION + ' Map the value onto an XDP_* action explicitly (e.g. a switch with a default of XDP_DROP or XDP_PASS).';
+/** A returned value that is not one constant: where it comes from, never its range. */
+export function invalidActionRange(_lo: number, _hi: number, source: string): string {
+  const errno = /errno/.test(source);
+  return errno
+    ? `This returns a helper's error code (a negative errno), not an XDP action: ${DROPPED_AS_ABORTED} Decide on XDP_DROP or XDP_ABORTED for the error case.`
+    : `This returns a value computed from data the program read, which is not limited to the XDP actions 0..4: ${DROPPED_AS_ABORTED} Map it onto XDP_* actions explicitly (e.g. a switch with a default of XDP_DROP or XDP_PASS).`;
 }
 
 export function invalidActionPointer(): string {
-  return 'This return gives a pointer, whose low 32 bits become the verdict: almost surely not an XDP action. ' +
-    KERNEL_INVALID_ACTION + ' Return one of the XDP_* actions.';
+  return `This returns a pointer, whose low 32 bits become the verdict: ${DROPPED_AS_ABORTED} Return one of the XDP_* actions.`;
 }
 
 export function redirectWithoutTarget(): string {
-  return 'This returns XDP_REDIRECT, but on this path no bpf_redirect or bpf_redirect_map call chose a target. ' +
-    'The driver\'s xdp_do_redirect finds no target, counts an exception and drops the packet. ' +
-    'Return the result of bpf_redirect_map(&map, key, fallback_action) (or bpf_redirect(ifindex, 0)) instead of the constant.';
+  return 'This returns XDP_REDIRECT, but no bpf_redirect() or bpf_redirect_map() call on this path set a target: the ' +
+    'redirect fails and the driver drops the packet. Return the result of bpf_redirect_map(&map, key, fallback) instead.';
 }
 
 export function txUnmodified(): string {
-  return 'This returns XDP_TX although the frame was not changed on this path: the driver sends it back out of the ' +
-    'interface it arrived on exactly as received, so the sender gets its own packet back (same MAC and IP addresses). ' +
-    'Rewrite the headers first (e.g. swap h_source and h_dest), or return XDP_PASS or XDP_DROP if that was meant.';
+  return 'This returns XDP_TX for a frame the program did not change on this path: it goes back to the sender exactly as ' +
+    'received. Rewrite the addresses first (e.g. swap h_source and h_dest), or return XDP_PASS or XDP_DROP.';
 }
 
 export function ctxWrite(off: number, size: number): string {
@@ -92,9 +90,8 @@ export function readonlyWrite(map: MapDef | undefined, via: 'store' | 'helper'):
 
 export function readonlyPageWrite(via: 'store' | 'helper'): string {
   return `${via === 'store' ? 'This store writes into' : 'bpf_xdp_store_bytes writes into'} packet memory, but in the ` +
-    'readonly-page driver mode the driver hands XDP a page it cannot let the program change (it builds the skb by ' +
-    'copying headers out of it, option B of the 2016 design): the write faults in the simulator and breaks the frame on ' +
-    'such a driver. Leave the packet unchanged in this mode, or use a driver that builds the skb around a writable page.';
+    'readonly-page driver mode, which stands for drivers that give the program a read-only page (they copy the headers ' +
+    'into a new skb), so the write faults. Leave the packet unchanged for such drivers, or use one that gives a writable page.';
 }
 
 export function uncheckedPacketAccess(kind: 'load' | 'store', start: number, size: number, range: number, variable: boolean, meta: boolean): string {

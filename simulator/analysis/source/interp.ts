@@ -1623,9 +1623,9 @@ export class Analyzer {
     this.report(
       'readonly-page-write',
       n,
-      'store into packet memory, but the configured driver (readonly-page) hands the program a read-only page: it ' +
-        'builds the skb by copying the headers (napi_alloc_skb, option B) and keeps the page itself shared. A write ' +
-        'here faults in the model. Use a driver mode with writable pages (native) or do not modify the packet.',
+      'store into packet memory, but the readonly-page driver mode stands for drivers that give the program a read-only ' +
+        'page (they copy the headers into a new skb), so the write faults. Leave the packet unchanged for such drivers, ' +
+        'or use one that gives a writable page (native).',
     );
   }
 
@@ -1644,9 +1644,8 @@ export class Analyzer {
       this.report(
         'tx-unmodified',
         at,
-        'XDP_TX sends the frame back out of the port it arrived on, and on this path the program has not changed it ' +
-          '(no store into the packet, no bpf_xdp_store_bytes or adjust helper): the sender receives its own frame, ' +
-          'addresses unswapped. Swap the MAC (and IP/port) addresses before XDP_TX, or return XDP_PASS or XDP_DROP.',
+        'XDP_TX sends the frame back out of the port it arrived on, and on this path the program has not changed it: ' +
+          'the sender gets its own frame back. Swap the MAC (and IP/port) addresses first, or return XDP_PASS or XDP_DROP.',
       );
     }
   }
@@ -1662,28 +1661,46 @@ export class Analyzer {
         : fromElsewhere && c.origin
           ? ` (set on ${c.origin.file === this.unit.file ? '' : `${c.origin.file}:`}line ${c.origin.range.line})`
           : '';
-      const value = c.v < 0 ? `${c.v} (the driver sees the u32 ${(c.v >>> 0).toString()})` : `${c.v}`;
+      const value = `${c.v}`;
       if (foreign && Number.isInteger(foreign.value) && c.v >= 0 && c.v <= 4) {
-        return `${shown}${where} is a ${foreign.family} verdict, not an XDP action: its value ${c.v} means ${XDP_ACTIONS[c.v]} to the XDP driver${foreign.likely ? `; ${foreign.likely} was likely meant` : ''}`;
+        return `${shown}${where} is a ${foreign.family} verdict (${c.v}), which the XDP driver reads as ${XDP_ACTIONS[c.v]}`;
       }
       if (foreign) {
-        return `${shown}${where} is a ${foreign.family} verdict, not an XDP action: its value ${value} is outside 0..4${foreign.likely ? `; ${foreign.likely} was likely meant` : ''}`;
+        return `${shown}${where} is a ${foreign.family} verdict (${value}), not an XDP action`;
       }
       if (c.note) return `${c.note}, so the program can return ${value}`;
       if (c.name) return `${shown}${where} is ${value}, not an XDP action`;
       if (c.callee) return `${c.callee}() can return ${value}, which is not an XDP action`;
-      return `${c.v}${where} is not an XDP action${c.v < 0 ? ` (the driver sees the u32 ${(c.v >>> 0).toString()})` : ''}`;
+      return `${c.v}${where} is not an XDP action`;
     };
     const outOfRange = bad.some((c) => c.v < 0 || c.v > 4 || !Number.isInteger(c.v));
     const consequence = outOfRange
-      ? 'A value outside 0..4 makes the driver print "Illegal XDP return value" once and then drop every such frame as if XDP_ABORTED was returned (a silent aborted drop).'
-      : 'The driver acts on the number, not on what the name meant.';
+      ? 'the driver drops such packets as if XDP_ABORTED, after a one-time "Illegal XDP return value" warning.'
+      : 'the driver acts on the number, not on what the name meant.';
     const exprText = expr ? unparen(expr).text : '';
     const subject =
       expr && unparen(expr).type === 'identifier' && !bad.every((c) => c.name === exprText || c.via === exprText) ? `Through \`${exprText}\`: ` : '';
     const list = bad.slice(0, 4).map(describe).join('; ');
-    const suggestion = outOfRange && !bad.some((c) => foreignOf(c)?.likely) ? ' Return one of XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_TX or XDP_REDIRECT (an error path usually means XDP_DROP or XDP_ABORTED).' : '';
+    const negative = bad.some((c) => c.v < 0);
+    const likely = [...new Set(bad.map((c) => foreignOf(c)?.likely).filter((x) => !!x) as string[])];
+    const suggestion = likely.length
+      ? ` ${likely.join(' or ')} was likely meant.`
+      : outOfRange
+        ? negative
+          ? ' XDP_DROP (or XDP_ABORTED for an error) was likely meant.'
+          : ' Return one of the XDP_* actions.'
+        : '';
     const fixes: Fix[] = [];
+    // `return -1;`, `return 9;`: the constant written in the return itself is replaced by the action likely meant.
+    if (bad.length === 1 && !foreignOf(bad[0]) && expr && bad[0].origin?.file === this.unit.file && !this.site) {
+      const r = this.rangeOf(expr);
+      const o = bad[0].origin.range;
+      if (o.line === r.line && o.column >= r.column && o.endColumn <= r.endColumn && (o.line !== r.line || o.endLine === r.endLine)) {
+        for (const action of bad[0].v < 0 ? ['XDP_DROP', 'XDP_ABORTED'] : ['XDP_DROP', 'XDP_PASS', 'XDP_ABORTED']) {
+          fixes.push({ title: `Return ${action} instead of ${unparen(expr).text}`, edits: [{ ...r, newText: action }] });
+        }
+      }
+    }
     for (const c of bad) {
       const foreign = foreignOf(c);
       if (!foreign?.likely || !c.origin || c.origin.file !== this.unit.file) continue;
@@ -1692,20 +1709,19 @@ export class Analyzer {
         edits: [{ ...c.origin.range, newText: foreign.likely }],
       });
     }
-    this.report('invalid-action', at, `${subject}${list}. ${consequence}${suggestion}`, fixes);
+    this.report('invalid-action', at, `${subject}${list}${outOfRange ? `: ${consequence}` : '.'}${suggestion}`, fixes);
   }
 
   private redirectWithoutTarget(ret: Node, at: Node, st: State): void {
     const pending = st.pendingRedirect;
     const fixes: Fix[] = [];
     let message =
-      'XDP_REDIRECT is returned on a path where no bpf_redirect() or bpf_redirect_map() call set a target: ' +
-      'xdp_do_redirect() finds none, fails, and the driver drops the frame with an xdp_exception trace.';
+      'XDP_REDIRECT is returned on a path where no bpf_redirect() or bpf_redirect_map() call set a target: the ' +
+      'redirect fails and the driver drops the frame.';
     if (pending) {
       message =
-        `XDP_REDIRECT is returned after bpf_redirect_map() on line ${pending.line} whose result is ignored: when the key ` +
-        'is not in the map the helper sets no target and returns its fallback action instead, so this XDP_REDIRECT ' +
-        'makes xdp_do_redirect() fail and the driver drops the frame. Return the helper\'s result.';
+        `XDP_REDIRECT is returned although the result of bpf_redirect_map() on line ${pending.line} is ignored: when the ` +
+        'key is not in the map no target is set and the driver drops the frame. Return the helper\'s result.';
       const prev = ret.previousNamedSibling;
       if (!this.site && pending.file === this.unit.file && prev && prev.startIndex === pending.start) {
         const start = { line: prev.startPosition.row + 1, column: prev.startPosition.column + 1 };
