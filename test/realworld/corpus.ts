@@ -234,6 +234,8 @@ export interface ProgramResult {
   simError?: string;
   kernelError?: string;
   kernelRunError?: string;
+  /** The harness itself misbehaved (a test failure whatever the program). */
+  harnessError?: string;
   /** How the kernel loaded it (besides "only this program"): e.g. "type XDP (section xdp_sock)", "device-bound". */
   loading: string[];
   /** The kernel's verdicts over the packets (XDP_PASS: 120, ...): whether the seeds made the program decide things. */
@@ -335,7 +337,7 @@ export function runProgram(row: CorpusRow, program: string, frames: Frame[], dir
     return r;
   }
   if (kernel.results.length !== frames.length) {
-    r.kernelRunError = `the harness returned ${kernel.results.length} results for ${frames.length} packets`;
+    r.harnessError = `the harness returned ${kernel.results.length} results for ${frames.length} packets`;
     return r;
   }
   const how = kernel.program;

@@ -71,6 +71,7 @@ for (const { row, program } of entries) {
       return;
     }
     assert.ok(r.kernelLoads, `corpus.tsv says the kernel loads ${key}, but the harness could not:\n${r.kernelError}`);
+    assert.ok(!r.harnessError, `${key}: ${r.harnessError}`);
 
     const known = KNOWN_FAILURES[key];
     const problems: string[] = [];
