@@ -198,7 +198,26 @@ export function mergeFindings(source: Finding[], bytecode: Finding[]): Finding[]
     seen.add(key(f));
     out.push(f);
   }
-  return out.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || String(a.rule).localeCompare(String(b.rule)));
+  out.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || String(a.rule).localeCompare(String(b.rule)));
+  return linkRepeats(out);
+}
+
+/**
+ * One mistake repeated on many lines (six stores into a read-only page) keeps its finding on each line, with one
+ * text, and every repeat links to the first (relatedInformation), so the reader sees the pattern once.
+ */
+function linkRepeats(findings: Finding[]): Finding[] {
+  const first = new Map<string, Finding>();
+  return findings.map((f) => {
+    const key = `${f.file}\0${f.rule}\0${f.message}`;
+    const head = first.get(key);
+    if (!head) {
+      first.set(key, f);
+      return f;
+    }
+    const link = { file: head.file, line: head.line, column: head.column, endLine: head.endLine, endColumn: head.endColumn, message: `the same ${f.rule} finding, first on line ${head.line}` };
+    return { ...f, related: [...(f.related ?? []), link] };
+  });
 }
 
 function internalError(file: string, tier: 'source' | 'bytecode', e: unknown): Finding {

@@ -9,7 +9,8 @@ import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { analyzeFile, bytecodeFindings } from '../../simulator/analysis/index.ts';
+import { analyzeFile, bytecodeFindings, mergeFindings } from '../../simulator/analysis/index.ts';
+import type { Finding } from '../../simulator/analysis/findings.ts';
 import { RETURN_RULES } from '../../simulator/analysis/bytecode.ts';
 import { REPO } from '../repo.ts';
 
@@ -49,4 +50,15 @@ describe('both tiers: one finding per mistake, on its line', { skip }, () => {
       }
     });
   }
+});
+
+test('a mistake repeated on many lines: one text, each repeat links to the first', () => {
+  const at = (line: number): Finding => ({
+    file: 'a.c', line, column: 3, endLine: line, endColumn: 9, severity: 'error', rule: 'readonly-page-write', tier: 'source',
+    message: 'store into packet memory, but the readonly-page driver mode stands for drivers that give the program a read-only page',
+  });
+  const merged = mergeFindings([at(12), at(10), at(11)], [{ ...at(11), tier: 'bytecode' }]);
+  assert.deepEqual(merged.map((f) => f.line), [10, 11, 12]);
+  assert.equal(merged[0].related, undefined);
+  for (const f of merged.slice(1)) assert.deepEqual(f.related?.map((r) => r.line), [10]);
 });
