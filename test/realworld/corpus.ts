@@ -269,9 +269,19 @@ function flattenSlots<T extends SimMaps>(maps: T): T {
   return out as T;
 }
 
-/** Possible CPUs: what the kernel gives per-CPU maps and what loaders size max_entries-0 maps with (nproc here). */
+/** The kernel's possible CPUs (/sys/devices/system/cpu/possible): the values per-CPU maps carry, and what the
+ * max_entries-0 maps are sized with (the corpus notes say nproc: the same number unless CPUs are offline). */
 function nproc(): number {
-  return Math.max(1, cpus().length);
+  try {
+    let n = 0;
+    for (const part of readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim().split(',')) {
+      const [a, b] = part.split('-').map(Number);
+      n += b === undefined ? 1 : b! - a! + 1;
+    }
+    return Math.max(1, n);
+  } catch {
+    return Math.max(1, cpus().length);
+  }
 }
 
 /** The seed of a program: seeds/<file stem>.<program>.json, else seeds/<file stem>.json, in the --maps schema. */
