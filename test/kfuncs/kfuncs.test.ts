@@ -488,3 +488,21 @@ test('conntrack kfuncs agree with the kernel: opts checks (netns, reserved bytes
   if (kernelOrSkip(t)) return;
   assert.deepEqual(agree(CONNTRACK2, { netns: true }), []);
 });
+
+test('a kfunc result returned as the verdict is an invalid action in both tiers (0 or -errno)', async () => {
+  const { analyzeFile } = await import('../../simulator/analysis/index.ts');
+  const path = write('kf_ret.c', `
+SEC("xdp")
+int prog(struct xdp_md *ctx)
+{
+	struct bpf_dynptr p;
+
+	return bpf_dynptr_from_xdp(ctx, 0, &p); /* -EINVAL is not an action */
+}
+`);
+  const r = await analyzeFile(path, undefined, { driverMode: 'native' });
+  const at = readFileSync(path, 'utf8').split('\n').findIndex((l) => l.includes('not an action')) + 1;
+  const found = r.findings.filter((f) => f.rule === 'invalid-action');
+  assert.equal(found.length, 1, JSON.stringify(r.findings));
+  assert.equal(found[0].line, at);
+});

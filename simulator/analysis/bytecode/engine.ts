@@ -558,6 +558,10 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
       case 'u32':
         r0 = scalarReg(unsignedRange(0n, 0xffffffffn, false), pc);
         break;
+      case 'int':
+        // 0 or -errno, as every modelled kfunc returning int.
+        r0 = scalarReg(signedRange(-4095n, 0n, false), pc);
+        break;
       default:
         r0 = scalarReg(OPAQUE, pc);
     }

@@ -156,6 +156,19 @@ export const HELPER_RESULTS: Record<string, { values: number[]; note: string }> 
   bpf_map_update_elem: { values: [0, -17, -7, -22, -2], note: 'returns 0 or a negative error (-EEXIST, -E2BIG, -EINVAL, -ENOENT)' },
   bpf_map_delete_elem: { values: [0, -2, -22], note: 'returns 0 or a negative error (-ENOENT, -EINVAL)' },
   bpf_fib_lookup: { values: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, -22], note: 'returns a BPF_FIB_LKUP_RET_* code (0..9) or a negative error' },
+  // kfuncs and the dynptr helpers (simulator/vm/kfuncs.ts)
+  bpf_dynptr_from_xdp: { values: [0, -22], note: 'returns 0 or -EINVAL' },
+  bpf_dynptr_read: { values: [0, -22, -7, -14], note: 'returns 0 or a negative error (-EINVAL, -E2BIG, -EFAULT)' },
+  bpf_dynptr_write: { values: [0, -22, -7, -14], note: 'returns 0 or a negative error (-EINVAL, -E2BIG, -EFAULT)' },
+  bpf_dynptr_adjust: { values: [0, -22, -34], note: 'returns 0 or a negative error (-EINVAL, -ERANGE)' },
+  bpf_dynptr_clone: { values: [0, -22], note: 'returns 0 or -EINVAL' },
+  bpf_xdp_metadata_rx_timestamp: { values: [0, -95, -61], note: 'returns 0 or a negative error (-EOPNOTSUPP, -ENODATA)' },
+  bpf_xdp_metadata_rx_hash: { values: [0, -95, -61], note: 'returns 0 or a negative error (-EOPNOTSUPP, -ENODATA)' },
+  bpf_xdp_metadata_rx_vlan_tag: { values: [0, -95, -61], note: 'returns 0 or a negative error (-EOPNOTSUPP, -ENODATA)' },
+  bpf_ct_change_timeout: { values: [0, -1, -62], note: 'returns 0 or a negative error (-EPERM, -ETIME)' },
+  bpf_ct_set_status: { values: [0, -16], note: 'returns 0 or -EBUSY' },
+  bpf_ct_change_status: { values: [0, -16], note: 'returns 0 or -EBUSY' },
+  bpf_ct_set_nat_info: { values: [0, -12], note: 'returns 0 or -ENOMEM' },
 };
 
 /** Calls whose first argument is written (libc-style builtins and the atomic builtins). */
