@@ -68,6 +68,8 @@ export interface Btf {
   types: (BtfType | undefined)[];
   /** The whole blob, for what is decoded on demand. */
   view?: DataView;
+  /** Split BTF (a kernel module's, /sys/kernel/btf/<module>): the base it extends; ids and string offsets continue it. */
+  base?: Btf;
   strings: Uint8Array;
   str(off: number): string;
 }
@@ -84,8 +86,32 @@ function readString(table: Uint8Array, at: number): string {
   return utf8.decode(table.subarray(at, end < 0 ? table.length : end));
 }
 
-/** Parse `.BTF`. */
-export function parseBtf(data: Uint8Array): { btf?: Btf; problems: BtfProblem[] } {
+/**
+ * The type table of split BTF: ids below the base's count read the base's table, the module's own types are pushed
+ * after them. A view rather than a copy, since a kernel can have a hundred modules over a 125k-type vmlinux.
+ */
+function splitTypes(baseTypes: (BtfType | undefined)[]): (BtfType | undefined)[] {
+  const baseLen = baseTypes.length;
+  const own: (BtfType | undefined)[] = [];
+  return new Proxy(own, {
+    get(target, key, receiver) {
+      if (typeof key === 'string') {
+        if (key === 'length') return baseLen + target.length;
+        if (key === 'push') return (...xs: (BtfType | undefined)[]) => target.push(...xs) + baseLen;
+        const c = key.charCodeAt(0);
+        if (c >= 48 && c <= 57) {
+          const id = Number(key);
+          return id < baseLen ? baseTypes[id] : target[id - baseLen];
+        }
+      }
+      if (key === Symbol.iterator) return function* () { for (let i = 0; i < baseLen + own.length; i++) yield i < baseLen ? baseTypes[i] : own[i - baseLen]; };
+      return Reflect.get(target, key, receiver);
+    },
+  });
+}
+
+/** Parse `.BTF`; with `base`, split BTF whose type ids and string offsets continue those of `base`. */
+export function parseBtf(data: Uint8Array, base?: Btf): { btf?: Btf; problems: BtfProblem[] } {
   const problems: BtfProblem[] = [];
   if (data.length < 24) return { problems: [{ message: `.BTF is ${data.length} bytes, shorter than its 24-byte header` }] };
   const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
@@ -103,8 +129,9 @@ export function parseBtf(data: Uint8Array): { btf?: Btf; problems: BtfProblem[] 
     return { problems: [{ message: `.BTF header (hdr_len ${hdrLen}, types ${typeOff}+${typeLen}, strings ${strOff}+${strLen}) points outside the ${data.length}-byte section` }] };
   }
   const strings = data.subarray(strStart, strStart + strLen);
-  const str = (off: number) => readString(strings, off);
-  const types: (BtfType | undefined)[] = [undefined];
+  const baseStrLen = base ? base.strings.length : 0;
+  const str = base ? (off: number) => (off < baseStrLen ? base.str(off) : readString(strings, off - baseStrLen)) : (off: number) => readString(strings, off);
+  const types: (BtfType | undefined)[] = base ? splitTypes(base.types) : [undefined];
   let at = typeStart;
   const end = typeStart + typeLen;
   while (at < end) {
@@ -132,7 +159,7 @@ export function parseBtf(data: Uint8Array): { btf?: Btf; problems: BtfProblem[] 
       case BTF_KIND.RESTRICT: case BTF_KIND.FUNC: case BTF_KIND.FLOAT: case BTF_KIND.TYPE_TAG: extra = 0; break;
       default:
         problems.push({ message: `.BTF byte ${at}: type ${t.id} has unknown kind ${t.kind}; the remaining types are ignored` });
-        return { btf: { types, strings, str, view: v }, problems };
+        return { btf: { types, strings, str, view: v, ...(base ? { base } : {}) }, problems };
     }
     if (p + extra > end) {
       problems.push({ message: `.BTF byte ${at}: type ${t.id} (${kindName(t.kind)}) runs past the end of the type section` });
@@ -165,17 +192,20 @@ export function parseBtf(data: Uint8Array): { btf?: Btf; problems: BtfProblem[] 
     types.push(t);
     at += 12 + extra;
   }
-  return { btf: { types, strings, str, view: v }, problems };
+  return { btf: { types, strings, str, view: v, ...(base ? { base } : {}) }, problems };
 }
 
 const enumCache = new WeakMap<BtfType, BtfEnumValue[]>();
+
+/** The blob a type was read from: the base's for a base type of split BTF. */
+const viewOf = (btf: Btf, t: BtfType): DataView | undefined => (btf.base && t.id < btf.base.types.length ? viewOf(btf.base, t) : btf.view);
 
 /** The enumerators of an ENUM or ENUM64 (empty for other kinds). */
 export function btfEnumValues(btf: Btf, t: BtfType): BtfEnumValue[] {
   let vals = enumCache.get(t);
   if (vals) return vals;
   vals = [];
-  const v = btf.view;
+  const v = viewOf(btf, t);
   let p = t.extraOff;
   if (v && p !== undefined && (t.kind === BTF_KIND.ENUM || t.kind === BTF_KIND.ENUM64)) {
     for (let i = 0; i < t.vlen; i++) {
@@ -195,7 +225,7 @@ export function btfEnumValues(btf: Btf, t: BtfType): BtfEnumValue[] {
 
 /** The parameters of a FUNC_PROTO (empty for other kinds). */
 export function btfParams(btf: Btf, t: BtfType): { name: string; type: number }[] {
-  const v = btf.view;
+  const v = viewOf(btf, t);
   const p = t.extraOff;
   if (!v || p === undefined || t.kind !== BTF_KIND.FUNC_PROTO) return [];
   return Array.from({ length: t.vlen }, (_, i) => ({ name: btf.str(v.getUint32(p + 8 * i, true)), type: v.getUint32(p + 8 * i + 4, true) }));

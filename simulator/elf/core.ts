@@ -12,7 +12,8 @@
 //      that can reach it; bpf_core_field_exists() guards keep it on a dead branch).
 // The target is the running kernel's BTF (/sys/kernel/btf/vmlinux), a BTF file the user names (raw BTF or an ELF with
 // .BTF), or, where neither exists, the program's own BTF (then every relocation keeps the compiler's value).
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { Insn } from '../isa/insn.ts';
 import { CLS_ALU, CLS_ALU64, CLS_JMP, CLS_LD, CLS_LDX, CLS_ST, CLS_STX, JMP_CALL, SIZE_B, SIZE_DW, SIZE_H, SIZE_W, SRC_K } from '../isa/opcodes.ts';
 import { BTF_INT_SIGNED, BTF_KIND, btfEnumValues, btfParams, kindName, parseBtf, resolveSize, skipModsAndTypedefs, type Btf, type BtfType, type CoreRecord } from './btf.ts';
@@ -57,6 +58,8 @@ export interface TargetBtf {
   /** Where it came from: the vmlinux path, the user's file, or the program's own BTF. */
   source: string;
   kind: 'kernel' | 'file' | 'program';
+  /** The running kernel's module BTFs (split over `btf`), searched when vmlinux has no candidate, as libbpf does. */
+  modules?: () => Btf[];
 }
 
 /** The running kernel's BTF; XDP_LENS_VMLINUX points elsewhere (tests of machines without one). */
@@ -108,7 +111,38 @@ function readBtfFile(path: string, kind: 'kernel' | 'file'): TargetBtf | string 
 export function kernelBtf(path = VMLINUX_BTF): TargetBtf | undefined {
   if (!existsSync(path)) return undefined;
   const t = loadBtfFile(path, 'kernel');
-  return typeof t === 'string' ? undefined : t;
+  if (typeof t === 'string') return undefined;
+  t.modules ??= () => moduleBtfs(path, t.btf);
+  return t;
+}
+
+const moduleCache = new Map<string, { mtimeMs: number; size: number; btf?: Btf }>();
+
+/** The module BTFs beside vmlinux (/sys/kernel/btf/<module>: split BTF over vmlinux), each parsed once. */
+function moduleBtfs(vmlinux: string, base: Btf): Btf[] {
+  const dir = dirname(vmlinux);
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n !== basename(vmlinux)).sort();
+  } catch {
+    return [];
+  }
+  const out: Btf[] = [];
+  for (const n of names) {
+    const path = join(dir, n);
+    try {
+      const st = statSync(path);
+      let hit = moduleCache.get(path);
+      if (!hit || hit.mtimeMs !== st.mtimeMs || hit.size !== st.size) {
+        hit = { mtimeMs: st.mtimeMs, size: st.size, btf: parseBtf(readFileSync(path), base).btf };
+        moduleCache.set(path, hit);
+      }
+      if (hit.btf) out.push(hit.btf);
+    } catch {
+      // A module unloaded meanwhile: as if it was not there.
+    }
+  }
+  return out;
 }
 
 // ---- names and candidates ----
@@ -124,12 +158,12 @@ const essential = (name: string) => name.slice(0, essentialNameLen(name));
 
 const nameIndex = new WeakMap<Btf, Map<string, number[]>>();
 
-/** Type ids of a BTF by essential name, built once per BTF. */
+/** Type ids of a BTF by essential name, built once per BTF (for split BTF, its own types only). */
 function byEssentialName(btf: Btf): Map<string, number[]> {
   let idx = nameIndex.get(btf);
   if (idx) return idx;
   idx = new Map();
-  for (let id = 1; id < btf.types.length; id++) {
+  for (let id = btf.base ? btf.base.types.length : 1; id < btf.types.length; id++) {
     const t = btf.types[id];
     if (!t || !t.name) continue;
     const k = essential(t.name);
@@ -141,10 +175,23 @@ function byEssentialName(btf: Btf): Map<string, number[]> {
   return idx;
 }
 
-/** Candidates for a local type: same essential name, compatible kind (libbpf bpf_core_add_cands). */
-function findCandidates(local: Btf, localId: number, target: Btf): number[] {
+/** A candidate target type and the BTF (vmlinux or a module's) it is in. */
+export interface Candidate {
+  btf: Btf;
+  id: number;
+}
+
+/**
+ * Candidates for a local type: same essential name, compatible kind (libbpf bpf_core_add_cands), in vmlinux first;
+ * only when vmlinux has none, in every module (libbpf bpf_core_find_cands; never for a user's BTF file).
+ */
+function findCandidates(local: Btf, localId: number, target: Btf, modules?: () => Btf[]): Candidate[] {
   const lt = local.types[localId]!;
-  return (byEssentialName(target).get(essential(lt.name)) ?? []).filter((id) => kindCompat(target.types[id]!, lt));
+  const key = essential(lt.name);
+  const from = (btf: Btf) => (byEssentialName(btf).get(key) ?? []).filter((id) => kindCompat(btf.types[id]!, lt)).map((id) => ({ btf, id }));
+  const cands = from(target);
+  if (cands.length || !modules) return cands;
+  return modules().flatMap(from);
 }
 
 // ---- specs ----
@@ -600,13 +647,13 @@ export function describeRelocation(local: Btf, rec: CoreRecord): string {
 }
 
 /** Candidate lists per local type id, shared by the relocations of one object against one target. */
-export type CandidateCache = Map<number, number[]>;
+export type CandidateCache = Map<number, Candidate[]>;
 
 /**
  * Resolve one relocation against the target (libbpf bpf_core_calc_relo_insn). An error text is a refusal: libbpf fails
  * the load with it. A result with `poison` is a relocation that found no match and is not an existence check.
  */
-export function resolveRelocation(local: Btf, rec: CoreRecord, target: Btf, cache: CandidateCache): CoreResult | string {
+export function resolveRelocation(local: Btf, rec: CoreRecord, target: Btf, cache: CandidateCache, modules?: () => Btf[]): CoreResult | string {
   const lt = local.types[rec.typeId];
   if (!lt) return `relocation against type [${rec.typeId}], which is not in the program's BTF`;
   const spec = parseSpec(local, rec);
@@ -617,14 +664,15 @@ export function resolveRelocation(local: Btf, rec: CoreRecord, target: Btf, cach
   if (!lt.name) return `${formatSpec(spec)}: <${coreKindName(rec.kind)}> relocations do not support anonymous types`;
   let cands = cache.get(rec.typeId);
   if (!cands) {
-    cands = findCandidates(local, rec.typeId, target);
+    cands = findCandidates(local, rec.typeId, target, modules);
     cache.set(rec.typeId, cands);
   }
   let chosen: { res: Omit<CoreResult, 'local' | 'target'>; spec: CoreSpec } | undefined;
-  const kept: number[] = [];
-  for (const id of cands) {
-    const m = matchSpec(spec, target, id);
-    if (typeof m === 'string') return `${formatSpec(spec)}: error matching candidate [${id}] ${target.types[id]?.name}: ${m}`;
+  const kept: Candidate[] = [];
+  for (const cand of cands) {
+    const { btf: cb, id } = cand;
+    const m = matchSpec(spec, cb, id);
+    if (typeof m === 'string') return `${formatSpec(spec)}: error matching candidate [${id}] ${cb.types[id]?.name}: ${m}`;
     if (!m) continue;
     const r = calcRelo(rec.kind, spec, m);
     if (typeof r === 'string') return `${formatSpec(spec)}: ${r}`;
@@ -634,7 +682,7 @@ export function resolveRelocation(local: Btf, rec: CoreRecord, target: Btf, cach
     } else if (r.poison !== chosen.res.poison || r.newVal !== chosen.res.newVal) {
       return `${formatSpec(spec)}: relocation decision ambiguity: ${r.poison ? 'failure' : 'success'} ${r.newVal} != ${chosen.res.poison ? 'failure' : 'success'} ${chosen.res.newVal}`;
     }
-    kept.push(id);
+    kept.push(cand);
   }
   if (kept.length) cache.set(rec.typeId, kept);
   if (chosen) return { ...chosen.res, local: spec, target: chosen.spec };

@@ -285,7 +285,7 @@ class Linker {
       const what = () => describeRelocation(this.btf!, rec);
       const target = this.coreTarget();
       if (typeof target === 'string') { report('error', `CO-RE relocation #${index} ${what()} cannot be resolved: ${target}`); continue; }
-      const res = resolveRelocation(this.btf!, rec, target.btf, this.candidates);
+      const res = resolveRelocation(this.btf!, rec, target.btf, this.candidates, target.modules);
       if (typeof res === 'string') { report('error', `CO-RE relocation #${index} failed to relocate against ${target.source}: ${res}`); continue; }
       const p = patchInsn(insns, at, res);
       if (p.error) { report('error', `CO-RE relocation #${index} ${formatSpec(res.local)}: failed to patch the instruction: ${p.error}`); continue; }

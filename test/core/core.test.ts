@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileC } from '../../simulator/compile.ts';
@@ -336,6 +336,64 @@ function elfSection(path: string, name: string): Uint8Array {
   assert.ok(sec, `${path}: no ${name}`);
   return sec.data;
 }
+
+/**
+ * Standalone BTF turned into split BTF over a base of `baseCount` types (void included) and `baseStrLen` string bytes,
+ * as a module's /sys/kernel/btf/<module> is over vmlinux: type ids and string offsets shifted past the base's.
+ */
+function toSplitBtf(standalone: Uint8Array, baseCount: number, baseStrLen: number): Uint8Array {
+  const out = Uint8Array.from(standalone);
+  const v = new DataView(out.buffer);
+  const hdr = v.getUint32(4, true);
+  let at = hdr + v.getUint32(8, true);
+  const end = at + v.getUint32(12, true);
+  const str = (o: number) => { const x = v.getUint32(o, true); if (x) v.setUint32(o, x + baseStrLen, true); };
+  const type = (o: number) => { const x = v.getUint32(o, true); if (x) v.setUint32(o, x + baseCount - 1, true); };
+  while (at < end) {
+    const info = v.getUint32(at + 4, true);
+    const kind = (info >>> 24) & 0x1f;
+    const vlen = info & 0xffff;
+    str(at);
+    if ([2, 7, 8, 9, 10, 11, 12, 13, 14, 17, 18].includes(kind) && kind !== 7) type(at + 8);
+    let p = at + 12;
+    switch (kind) {
+      case 1: case 14: case 17: p += 4; break; // INT, VAR, DECL_TAG
+      case 3: type(p); type(p + 4); p += 12; break; // ARRAY
+      case 4: case 5: for (let i = 0; i < vlen; i++, p += 12) { str(p); type(p + 4); } break; // STRUCT, UNION
+      case 6: for (let i = 0; i < vlen; i++, p += 8) str(p); break; // ENUM
+      case 19: for (let i = 0; i < vlen; i++, p += 12) str(p); break; // ENUM64
+      case 13: for (let i = 0; i < vlen; i++, p += 8) { str(p); type(p + 4); } break; // FUNC_PROTO
+      case 15: for (let i = 0; i < vlen; i++, p += 12) type(p); break; // DATASEC
+      default: break;
+    }
+    at = p;
+  }
+  return out;
+}
+
+test('a type only a kernel module defines: found in the module\'s split BTF when vmlinux has no candidate', { skip: NO_CLANG }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-modbtf-'));
+  try {
+    // A small "vmlinux" (other_layout.c's BTF) and a module whose BTF is split over it.
+    const base = elfSection(compile('other_layout.c'), '.BTF');
+    writeFileSync(join(dir, 'vmlinux'), base);
+    const baseBtf = parseBtf(base).btf!;
+    const modObj = compile('module_types.c');
+    writeFileSync(join(dir, 'xdplens_mod'), toSplitBtf(elfSection(modObj, '.BTF'), baseBtf.types.length, baseBtf.strings.length));
+    const obj = compile('core_module.c');
+    const viaModule = load(obj, join(FIX, 'core_module.c'), { vmlinux: join(dir, 'vmlinux') });
+    assert.deepEqual(viaModule.warnings, []);
+    // The same layout as with the module's own types as the whole target.
+    const direct = load(obj, join(FIX, 'core_module.c'), { btf: modObj });
+    assert.deepEqual(viaModule.object.programs[0]!.insns, direct.object.programs[0]!.insns);
+    // And not the program's own layout: without the module the relocations find nothing and are poisoned.
+    rmSync(join(dir, 'xdplens_mod'));
+    const without = load(obj, join(FIX, 'core_module.c'), { vmlinux: join(dir, 'vmlinux') });
+    assert.ok(without.warnings.length >= 3);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('real-world CO-RE programs (vmlinux.h, ___local flavours): every relocation resolved as libbpf resolves it', { skip: NO_CLANG }, (t) => {
   if (!existsSync(join(REALWORLD, 'corpus.tsv'))) {
