@@ -32,7 +32,7 @@ import {
 } from '../simulator/analysis/index.ts';
 import type { Finding, Fix } from '../simulator/analysis/findings.ts';
 import { programListing } from '../simulator/analysis/listing.ts';
-import { compileC } from '../simulator/compile.ts';
+import { compileCAsync } from '../simulator/compile.ts';
 import { loadObject } from '../simulator/elf/index.ts';
 import { RULE_DOCS, docMarkdown, lookupDoc } from './docs.ts';
 import { registerRunHandlers } from './run.ts';
@@ -359,12 +359,15 @@ function hover(markdown: string, line: number, s: number, e: number): Hover {
   return { contents: { kind: 'markdown', value: markdown }, range: { start: { line, character: s }, end: { line, character: e } } };
 }
 
-connection.onRequest(BytecodeRequest, async (params: BytecodeParams): Promise<BytecodeResult> => {
+connection.onRequest(BytecodeRequest, async (params: BytecodeParams, token): Promise<BytecodeResult> => {
   const path = filePath(params.uri);
   if (!path) return { text: '', error: 'only files on disk can be compiled' };
   const settings = await settingsFor(params.uri);
   const { compile } = effectiveCompileOptions(path, analyzeOptions(settings));
-  const r = compileC(path, compile);
+  // Compiled without blocking the server; a cancelled request kills clang and everything it started.
+  const abort = new AbortController();
+  const cancel = token.onCancellationRequested(() => abort.abort());
+  const r = await compileCAsync(path, compile, abort.signal).finally(() => cancel.dispose());
   const errors = r.diagnostics.filter((d) => d.severity === 'error');
   if (!r.objectPath || errors.length) {
     return { text: '', error: errors.map((d) => `${d.file}:${d.line}:${d.column}: ${d.message}`).join('\n') || r.stderr || 'clang failed' };

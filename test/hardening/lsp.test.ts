@@ -3,8 +3,9 @@
 // JSON-RPC InvalidParams (-32602); framing errors cost the bad message only. Time and memory are measured.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { REPO } from '../repo.ts';
@@ -39,6 +40,12 @@ function request(method: string, params: unknown, ms = 20_000): Promise<{ result
     if (responses.has(id)) done();
     else waiting.set(id, done);
   });
+}
+
+/** Send a request and return its id and a promise of its answer. */
+function requestWithId(method: string, params: unknown, ms = 60_000) {
+  const id = nextId;
+  return { id, answer: request(method, params, ms) };
 }
 
 /** A hover on a known word: the server is alive and answering. */
@@ -189,4 +196,23 @@ test('the reader survives every split of a stream of good and bad messages', () 
     reader.onData(stream.subarray(split));
     assert.equal(got.length, 3, `split at ${split}: ${JSON.stringify(got)}`);
   }
+});
+
+test('a cancelled bytecode request kills clang and everything it started', { skip: noServer || (spawnSync('clang', ['--version']).status !== 0 && 'clang is not installed') }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-lsp-cancel-'));
+  spawnSync('mkfifo', [join(dir, 'never.h')]);
+  const src = join(dir, 'waits.c');
+  writeFileSync(src, '#include "never.h"\nint x;\n');
+  const clangs = () => spawnSync('pgrep', ['-f', `clang.*${src}`], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+  const { id, answer } = requestWithId('xdpLens/bytecode', { uri: pathToFileURL(src).href });
+  const t0 = Date.now();
+  while (clangs().length === 0 && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(clangs().length > 0, 'clang started');
+  await alive('while clang runs (the compile does not block the server)');
+  notify('$/cancelRequest', { id });
+  const r = await answer;
+  assert.ok(r.error?.code === -32800 || /cancelled/.test(JSON.stringify(r.result)), `cancelled: ${JSON.stringify(r)}`);
+  const t1 = Date.now();
+  while (clangs().length > 0 && Date.now() - t1 < 10_000) await new Promise((res) => setTimeout(res, 100));
+  assert.deepEqual(clangs(), [], 'no clang left after the cancel');
 });
