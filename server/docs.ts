@@ -183,6 +183,70 @@ Object.assign(HELPER_DOCS, {
     body: '`bpf_trace_printk` with up to 12 arguments passed as an array of u64; `bpf_printk` uses it above three arguments. GPL only.',
   },
 } satisfies Record<string, Doc>);
+// kfuncs (simulator/vm/kfuncs.ts): declared `extern ... __ksym` in the program.
+Object.assign(HELPER_DOCS, {
+  bpf_xdp_metadata_rx_timestamp: {
+    signature: 'int bpf_xdp_metadata_rx_timestamp(const struct xdp_md *ctx, __u64 *timestamp)  // kfunc',
+    body: 'The NIC\'s receive timestamp. Only in a program bound to a device (`BPF_F_XDP_DEV_BOUND_ONLY`), which cannot run in generic mode. -EOPNOTSUPP when the driver does not implement it, -ENODATA when the frame has none. In XDP Lens: the capture timestamp on the mlx5 profile, -EOPNOTSUPP on i40e.',
+  },
+  bpf_xdp_metadata_rx_hash: {
+    signature: 'int bpf_xdp_metadata_rx_hash(const struct xdp_md *ctx, __u32 *hash, enum xdp_rss_hash_type *rss_type)  // kfunc',
+    body: 'The RSS hash the NIC computed and what it covered (`XDP_RSS_TYPE_L4_IPV4_TCP`, ...). Device-bound programs only. In XDP Lens: the Toeplitz hash of the flow on the mlx5 profile, -EOPNOTSUPP on i40e.',
+  },
+  bpf_xdp_metadata_rx_vlan_tag: {
+    signature: 'int bpf_xdp_metadata_rx_vlan_tag(const struct xdp_md *ctx, __be16 *vlan_proto, __u16 *vlan_tci)  // kfunc',
+    body: 'The VLAN tag the NIC stripped from the frame (RX VLAN offload); -ENODATA when it stripped none. Device-bound programs only. In XDP Lens: with `--vlan-strip` on the mlx5 profile.',
+  },
+  bpf_dynptr_from_xdp: {
+    signature: 'int bpf_dynptr_from_xdp(struct xdp_md *xdp, __u64 flags, struct bpf_dynptr *ptr__uninit)  // kfunc',
+    body: 'A dynptr over the whole frame, fragments included (its size is `bpf_xdp_get_buff_len`). `flags` must be 0 (-EINVAL, and a NULL dynptr).',
+  },
+  bpf_dynptr_slice: {
+    signature: 'void *bpf_dynptr_slice(const struct bpf_dynptr *p, __u32 offset, void *buffer__opt, __u32 buffer__szk)  // kfunc',
+    body: 'Read-only access to `buffer__szk` bytes at `offset`: a pointer into the packet when they lie in one buffer, else a copy in `buffer__opt` (NULL without one). NULL past the end. Check the result for NULL before using it.',
+  },
+  bpf_dynptr_slice_rdwr: {
+    signature: 'void *bpf_dynptr_slice_rdwr(const struct bpf_dynptr *p, __u32 offset, void *buffer__opt, __u32 buffer__szk)  // kfunc',
+    body: 'As `bpf_dynptr_slice`, writable. When the bytes cross a fragment boundary the result is the buffer: writes to it reach the packet only through `bpf_dynptr_write`.',
+  },
+  bpf_dynptr_read: {
+    signature: 'long bpf_dynptr_read(void *dst, __u32 len, const struct bpf_dynptr *src, __u32 offset, __u64 flags)  // helper 201',
+    body: 'Copies `len` bytes at `offset` out of the dynptr, across fragments. -E2BIG past its end, -EINVAL for flags or a NULL dynptr.',
+  },
+  bpf_dynptr_write: {
+    signature: 'long bpf_dynptr_write(const struct bpf_dynptr *dst, __u32 offset, void *src, __u32 len, __u64 flags)  // helper 202',
+    body: 'Copies `len` bytes into the dynptr (the packet, for an XDP dynptr) at `offset`, across fragments. -E2BIG past its end, -EINVAL for flags, a NULL or a read-only dynptr.',
+  },
+  bpf_dynptr_adjust: {
+    signature: 'int bpf_dynptr_adjust(const struct bpf_dynptr *p, __u32 start, __u32 end)  // kfunc',
+    body: 'Narrows the dynptr to [start, end) of its current view. -ERANGE when either is past its size, -EINVAL when start > end.',
+  },
+  bpf_xdp_ct_lookup: {
+    signature: 'struct nf_conn *bpf_xdp_ct_lookup(struct xdp_md *ctx, struct bpf_sock_tuple *tuple, __u32 tuple__sz, struct bpf_ct_opts *opts, __u32 opts__sz)  // kfunc',
+    body: 'Looks the connection of a TCP or UDP tuple up in conntrack (either direction; `opts->dir` says which). NULL with `opts->error` -ENOENT when absent, -EINVAL for a bad opts size, -EPROTO for another protocol. Release what it returns with `bpf_ct_release`. In XDP Lens: the table of `--conntrack`.',
+  },
+  bpf_xdp_ct_alloc: {
+    signature: 'struct nf_conn___init *bpf_xdp_ct_alloc(struct xdp_md *ctx, struct bpf_sock_tuple *tuple, __u32 tuple__sz, struct bpf_ct_opts *opts, __u32 opts__sz)  // kfunc',
+    body: 'A new connection for the tuple, not yet in the table (10 s timeout): set its timeout, status and NAT, then `bpf_ct_insert_entry`.',
+  },
+  bpf_ct_insert_entry: {
+    signature: 'struct nf_conn *bpf_ct_insert_entry(struct nf_conn___init *ct)  // kfunc',
+    body: 'Inserts an allocated connection; NULL (and the allocation freed) when its tuple is already tracked.',
+  },
+  bpf_ct_release: { signature: 'void bpf_ct_release(struct nf_conn *ct)  // kfunc', body: 'Drops the reference a lookup or insert returned; the verifier requires it on every path.' },
+  bpf_dynptr_is_null: { signature: 'bool bpf_dynptr_is_null(const struct bpf_dynptr *p)  // kfunc', body: 'True for a dynptr that failed to initialise (e.g. `bpf_dynptr_from_xdp` with flags). Only the low byte of r0 is defined after it.' },
+  bpf_dynptr_is_rdonly: { signature: 'bool bpf_dynptr_is_rdonly(const struct bpf_dynptr *p)  // kfunc', body: 'True for a read-only dynptr (never for one from `bpf_dynptr_from_xdp`). Only the low byte of r0 is defined after it.' },
+  bpf_dynptr_size: { signature: '__u32 bpf_dynptr_size(const struct bpf_dynptr *p)  // kfunc', body: 'The bytes the dynptr covers now (after `bpf_dynptr_adjust`); (u32)-EINVAL for a NULL dynptr.' },
+  bpf_dynptr_clone: { signature: 'int bpf_dynptr_clone(const struct bpf_dynptr *p, struct bpf_dynptr *clone__uninit)  // kfunc', body: 'A second dynptr over the same data and view, to be adjusted on its own. -EINVAL (and a NULL clone) for a NULL dynptr.' },
+  bpf_ct_set_timeout: { signature: 'void bpf_ct_set_timeout(struct nf_conn___init *ct, __u32 timeout)  // kfunc', body: 'Sets the timeout (in milliseconds) of a connection not yet inserted.' },
+  bpf_ct_change_timeout: { signature: 'int bpf_ct_change_timeout(struct nf_conn *ct, __u32 timeout)  // kfunc', body: 'Restarts the timeout (in milliseconds) of a tracked connection: -EPERM with IPS_FIXED_TIMEOUT, -ETIME when it is dying.' },
+  bpf_ct_set_status: { signature: 'int bpf_ct_set_status(const struct nf_conn___init *ct, __u32 status)  // kfunc', body: 'Sets IPS_* status bits of an allocated connection. -EBUSY when the new status would change EXPECTED, CONFIRMED or DYING, or clear SEEN_REPLY or ASSURED.' },
+  bpf_ct_change_status: { signature: 'int bpf_ct_change_status(struct nf_conn *ct, __u32 status)  // kfunc', body: 'As `bpf_ct_set_status`, on a tracked connection: pass its status with the bits to add (it has CONFIRMED).' },
+  bpf_ct_set_nat_info: {
+    signature: 'int bpf_ct_set_nat_info(struct nf_conn___init *ct, union nf_inet_addr *addr, int port, enum nf_nat_manip_type manip)  // kfunc',
+    body: 'Source (NF_NAT_MANIP_SRC) or destination NAT for an allocated connection: its reply tuple takes the address (and the port when > 0).',
+  },
+} satisfies Record<string, Doc>);
 HELPER_DOCS.bpf_printk = {
   signature: '#define bpf_printk(fmt, ...)  // libbpf',
   body: 'libbpf\'s wrapper around `bpf_trace_printk` (`bpf_trace_vprintk` above three arguments). XDP Lens captures the output per packet.',

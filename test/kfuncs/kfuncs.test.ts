@@ -506,3 +506,10 @@ int prog(struct xdp_md *ctx)
   assert.equal(found.length, 1, JSON.stringify(r.findings));
   assert.equal(found[0].line, at);
 });
+
+test('every modelled kfunc has a hover doc', async () => {
+  const { KFUNCS } = await import('../../simulator/isa/kfunc-names.ts');
+  const { HELPER_DOCS } = await import('../../server/docs.ts');
+  assert.deepEqual(KFUNCS.map((k) => k.name).filter((n) => !HELPER_DOCS[n]), []);
+  assert.ok(HELPER_DOCS.bpf_dynptr_read && HELPER_DOCS.bpf_dynptr_write);
+});
