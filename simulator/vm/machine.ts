@@ -108,7 +108,10 @@ class XdpMachine implements Machine {
     let errors = this.validation.get(program);
     if (!errors) {
       const p = this.byName.get(program);
-      errors = p
+      // A program the loader refused (LoadedProgram.loadErrors) cannot run, not even as a tail-call target.
+      errors = p?.loadErrors?.length
+        ? p.loadErrors.map((message) => ({ insn: 0, message }))
+        : p
         ? validateProgram(p.insns, { mapCount: this.obj.maps.length, isHelperKnown: isKernelHelper, entryRegs: [1, 10], kfuncs: p.kfuncs ?? [], checkUninitialized: false })
         : [{ insn: 0, message: `no program named ${program} in ${this.obj.path}` }];
       this.validation.set(program, errors);
@@ -184,6 +187,7 @@ class XdpMachine implements Machine {
       steps: res.steps,
       tailCalls: res.tailCalls,
       redirect: out.redirect,
+      ...(out.redirectFallback ? { redirectFallback: out.redirectFallback } : {}),
     };
     if (res.uninitStackRead) result.uninitStackRead = describeUninitRead(res.uninitStackRead);
     if (res.fault) {
