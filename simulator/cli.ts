@@ -350,6 +350,7 @@ function cmdRun(argv: string[]): number {
   }
 
   const counts = new Map<string, number>(ACTIONS.map((a) => [a, 0]));
+  const outcomes = new Map<string, number>();
   let packets = 0;
   let faults = 0;
   let invalid = 0;
@@ -388,6 +389,7 @@ function cmdRun(argv: string[]): number {
       outputs?.write(pkt, r);
       packets++;
       counts.set(r.action, (counts.get(r.action) ?? 0) + 1);
+      outcomes.set(r.outcome, (outcomes.get(r.outcome) ?? 0) + 1);
       if (r.fault) faults++;
       const proved = refusals.fault(r.fault);
       if (proved) err(`xdp-lens: packet ${pkt.index}: the kernel would refuse this program: ${refusalText(proved)}\n`);
@@ -409,6 +411,7 @@ function cmdRun(argv: string[]): number {
     section: session.program.section,
     packets,
     actions: Object.fromEntries(counts),
+    outcomes: Object.fromEntries([...outcomes].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))),
     faults,
     invalidActions: invalid,
     truncated,
@@ -428,6 +431,8 @@ function cmdRun(argv: string[]): number {
     out('');
     for (const r of refusals.list) out(`the kernel would refuse this program: ${refusalText(r, basename)}`);
     out(`${packets} packets${refusals.list.length ? ' (simulated only: the kernel would not load this program)' : ''}: ${parts.join(', ') || 'none'}`);
+    const unusual = [...outcomes].filter(([o]) => o.includes(':')).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+    if (unusual.length) out(`outcomes: ${[...outcomes].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([o, n]) => `${o} ${n}`).join(', ')}`);
     if (invalid) out(`${invalid} returned a value that is not an XDP action: the driver warns once and drops them (counted as XDP_ABORTED)`);
     if (faults) out(`${faults} faulted (counted as XDP_ABORTED); the kernel verifier would have rejected the program`);
     const c = driver.stats();
@@ -465,6 +470,7 @@ function packetRecord(pkt: CapturedPacket, r: DriverPacket, withData: boolean | 
     caplen: pkt.capLen,
     summary: summarize(pkt.frame),
     action: r.action,
+    outcome: r.outcome,
     retval: r.retval,
     ...exitLocation(r, ret),
   };
@@ -486,6 +492,7 @@ function packetRecord(pkt: CapturedPacket, r: DriverPacket, withData: boolean | 
     rec.uninitStackRead = { insn: u.insn, file: u.loc?.file, line: u.loc?.line, offset: u.offset, size: u.size, frame: u.frame, ...(u.returned ? { returned: true } : {}), message: u.message };
   }
   if (r.run.redirect) rec.redirect = r.run.redirect;
+  if (r.run.redirectFallback) rec.redirectFallback = r.run.redirectFallback;
   if (r.run.printk.length) rec.printk = r.run.printk;
   if (r.run.perf.length) rec.perf = r.run.perf;
   if (withData) rec.data = hex(r.out.subarray(r.metaLen));
@@ -501,6 +508,7 @@ function tableRow(pkt: CapturedPacket, r: DriverPacket, relNs: bigint, ret?: Ret
   let action: string = r.action;
   if (r.invalidAction) action = `ret ${r.retval}!`;
   let line = `${String(pkt.index).padStart(6)}  ${t.padEnd(12)} ${String(pkt.wireLen).padStart(5)}  ${summary.padEnd(58)} ${action.padEnd(13)} ${where}`;
+  if (r.outcome.includes(':')) line += `\n        outcome: ${r.outcome}`;
   if (r.fault) line += `\n        fault ${r.fault.kind} at insn ${r.fault.insn}: ${r.fault.message}`;
   const u = r.run.uninitStackRead;
   if (u) line += `\n        undefined value${u.loc ? ` at ${basename(u.loc.file)}:${u.loc.line}` : ''}: ${u.message}`;

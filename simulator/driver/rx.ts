@@ -83,7 +83,23 @@ export interface DriverPacket {
   run: RunResult;
   /** Redirect target device or map entry, when the packet was redirected. */
   target?: string;
+  /**
+   * What the driver carried out, which the returned action alone does not say: 'passed', 'dropped', 'transmitted',
+   * 'redirected', 'aborted', or one of them with the reason after a colon ('dropped: no redirect target',
+   * 'dropped: TX ring full', 'passed: too short for its headers', 'aborted: fault', 'passed: bpf_redirect_map
+   * fallback, key absent', ...). The word before the colon is where the frame ended up.
+   */
+  outcome: string;
 }
+
+/** The outcome a verdict has when the driver carries it out as asked. */
+export const PLAIN_OUTCOME: Record<Action, string> = {
+  XDP_ABORTED: 'aborted',
+  XDP_DROP: 'dropped',
+  XDP_PASS: 'passed',
+  XDP_TX: 'transmitted',
+  XDP_REDIRECT: 'redirected',
+};
 
 type Counters = Record<string, number>;
 
@@ -189,12 +205,13 @@ export class Driver {
     const action = actionOf(retval);
     const invalidAction = retval >= ACTIONS.length;
     const { out, metaLen } = packetBytes(buff);
-    const pkt: DriverPacket = { queue, cpu, retval, action, invalidAction, fault: run.fault, path: 'xdp_exception', copied: 0, out, metaLen, run, note };
+    const pkt: DriverPacket = { queue, cpu, retval, action, invalidAction, fault: run.fault, path: 'xdp_exception', copied: 0, out, metaLen, run, note, outcome: PLAIN_OUTCOME[action] };
 
     if (run.fault) this.bump('rx_xdp_fault');
     if (invalidAction) this.bump('rx_xdp_invalid');
     if (mode === 'generic') this.genericVerdict(pkt, buff);
     else this.nativeVerdict(pkt, buff, queue);
+    refineOutcome(pkt);
 
     if (++this.pollCount[queue] >= profile.napiBudget) this.endPoll(queue);
     return pkt;
@@ -204,9 +221,10 @@ export class Driver {
     const pool = this.pools[queue];
     const readonly = this.opts.mode === 'readonly-page';
     const pages = 1 + buff.frags.length;
-    const exception = (note?: string) => {
+    const exception = (note?: string, outcome?: string) => {
       pkt.path = 'xdp_exception';
       if (note) pkt.note = note;
+      if (outcome) pkt.outcome = outcome;
       this.bump('rx_xdp_aborted');
       pool.recycleDirect(pages);
     };
@@ -227,13 +245,14 @@ export class Driver {
         }
         return this.copyToSkb(pkt, buff, pool);
       case 3: { // XDP_TX
-        if (readonly) return exception('XDP_TX needs a writable page (the frame is converted in place into an xdp_frame); a driver that hands out read-only pages cannot transmit it');
+        if (readonly) return exception('XDP_TX needs a writable page (the frame is converted in place into an xdp_frame); a driver that hands out read-only pages cannot transmit it', 'dropped: TX needs a writable page');
         const room = xdpFrameRoom(buff);
-        if (room !== undefined) return exception(room);
+        if (room !== undefined) return exception(room, 'dropped: no headroom for xdp_frame');
         // One TX descriptor per buffer; a frame that does not fit is dropped with trace_xdp_exception
         // (i40e_xmit_xdp_ring returns I40E_XDP_CONSUMED, mlx5e_xmit_xdp_frame fails: rx_xdp_tx_full).
         if (this.txPending[queue] + pages > this.opts.profile.txRingSize) {
           pkt.path = 'tx_ring_full';
+          pkt.outcome = 'dropped: TX ring full';
           pkt.note = `XDP TX ring full: ${this.txPending[queue]} of ${this.opts.profile.txRingSize} descriptors wait for the doorbell at the end of this NAPI poll`;
           this.bump('rx_xdp_tx_full');
           pool.recycleDirect(pages);
@@ -246,13 +265,14 @@ export class Driver {
         return;
       }
       case 4: { // XDP_REDIRECT
-        if (readonly) return exception('XDP_REDIRECT needs a writable page (xdp_frame in the headroom); a driver that hands out read-only pages cannot redirect it');
+        if (readonly) return exception('XDP_REDIRECT needs a writable page (xdp_frame in the headroom); a driver that hands out read-only pages cannot redirect it', 'dropped: redirect needs a writable page');
         const room = xdpFrameRoom(buff);
-        if (room !== undefined) return exception(room);
+        if (room !== undefined) return exception(room, 'dropped: no headroom for xdp_frame');
         const r = this.resolveRedirect(pkt, true);
-        if (typeof r === 'string') {
+        if ('error' in r) {
           pkt.path = 'redirect_error';
-          pkt.note = r;
+          pkt.note = r.error;
+          pkt.outcome = r.outcome;
           this.bump('rx_xdp_redirect_fail');
           pool.recycleDirect(pages);
           return;
@@ -308,9 +328,10 @@ export class Driver {
         return;
       case 4: {
         const r = this.resolveRedirect(pkt, false);
-        if (typeof r === 'string') {
+        if ('error' in r) {
           pkt.path = 'redirect_error';
-          pkt.note = r;
+          pkt.note = r.error;
+          pkt.outcome = r.outcome;
           this.bump('rx_xdp_redirect_fail');
           return;
         }
@@ -327,21 +348,25 @@ export class Driver {
    * xdp_do_redirect (native) or xdp_do_generic_redirect (skb mode): the target the last bpf_redirect* recorded,
    * checked the way the kernel checks it.
    */
-  private resolveRedirect(pkt: DriverPacket, native: boolean): { path: DriverPath; target: string } | string {
+  private resolveRedirect(pkt: DriverPacket, native: boolean): { path: DriverPath; target: string } | { error: string; outcome: string } {
     const t = pkt.run.redirect;
     // No target recorded: the UNSPEC/default branch of xdp_do_redirect (-EBADRQC); after a failed map lookup the
     // kernel leaves an empty ifindex target behind instead, which fails with -EINVAL. Dropped either way.
-    if (!t) return 'XDP_REDIRECT without a target from a successful bpf_redirect or bpf_redirect_map: xdp_do_redirect fails (-EBADRQC, or -EINVAL after a failed map lookup) and the frame is dropped';
+    if (!t) {
+      const fb = pkt.run.redirectFallback;
+      const after = fb ? ` (the last bpf_redirect_map on ${fb.map} found no entry for key ${fb.key}: ${fb.reason})` : '';
+      return { error: `XDP_REDIRECT without a target from a successful bpf_redirect or bpf_redirect_map${after}: xdp_do_redirect fails (-EBADRQC, or -EINVAL after a failed map lookup) and the frame is dropped`, outcome: 'dropped: no redirect target' };
+    }
     const len = pkt.out.length - pkt.metaLen;
-    const checkDev = (ifindex: number | undefined, via: string): string | undefined => {
-      if (ifindex === undefined) return `${via}: no target device`;
+    const checkDev = (ifindex: number | undefined, via: string): { error: string; outcome: string } | undefined => {
+      if (ifindex === undefined) return { error: `${via}: no target device`, outcome: 'dropped: no redirect target' };
       const dev = this.devices.get(ifindex);
-      if (!dev) return via.startsWith('bpf_redirect(') ? `${via}: no device with ifindex ${ifindex} (-EINVAL)` : undefined;
+      if (!dev) return via.startsWith('bpf_redirect(') ? { error: `${via}: no device with ifindex ${ifindex} (-EINVAL)`, outcome: 'dropped: no such device' } : undefined;
       // Native redirects hand an xdp_frame to the device's ndo_xdp_xmit (__xdp_enqueue: -EOPNOTSUPP without it);
       // skb mode transmits the skb through the normal path instead, which every device has.
-      if (native && dev.xdpXmit === false) return `${via}: device ${dev.name} does not implement ndo_xdp_xmit (-EOPNOTSUPP)`;
-      if (!dev.up) return `${via}: device ${dev.name} is down (-ENETDOWN)`;
-      if (len > dev.mtu + 14 + 4) return `${via}: frame of ${len} bytes exceeds ${dev.name}'s MTU ${dev.mtu} (-EMSGSIZE)`;
+      if (native && dev.xdpXmit === false) return { error: `${via}: device ${dev.name} does not implement ndo_xdp_xmit (-EOPNOTSUPP)`, outcome: 'dropped: target cannot transmit XDP frames' };
+      if (!dev.up) return { error: `${via}: device ${dev.name} is down (-ENETDOWN)`, outcome: 'dropped: target device down' };
+      if (len > dev.mtu + 14 + 4) return { error: `${via}: frame of ${len} bytes exceeds ${dev.name}'s MTU ${dev.mtu} (-EMSGSIZE)`, outcome: 'dropped: larger than the target MTU' };
       return undefined;
     };
     if (t.kind === 'ifindex') {
@@ -362,7 +387,7 @@ export class Driver {
       case MapType.XSKMAP:
         return { path: 'xdp_redirect:xskmap', target: `${where} (AF_XDP socket)` };
       default:
-        return `bpf_redirect_map on ${t.map}: not a redirect map`;
+        return { error: `bpf_redirect_map on ${t.map}: not a redirect map`, outcome: 'dropped: not a redirect map' };
     }
   }
 
@@ -405,5 +430,67 @@ function xdpFrameRoom(buff: XdpBuff): string | undefined {
   const metaLen = buff.dataMeta <= buff.data ? buff.data - buff.dataMeta : 0;
   const headroom = buff.data - metaLen;
   if (headroom < XDP_FRAME_SIZE) return `only ${headroom} bytes of headroom left for struct xdp_frame (needs ${XDP_FRAME_SIZE}): -ENOSPC`;
+  return undefined;
+}
+
+/**
+ * The reasons the verdict paths do not set themselves: faults and values that are not actions (both end as
+ * XDP_ABORTED), a bpf_redirect_map fallback the program returned, and a passed frame the stack will drop because it
+ * is shorter than its own headers say.
+ */
+function refineOutcome(pkt: DriverPacket): void {
+  if (pkt.outcome !== PLAIN_OUTCOME[pkt.action]) return;
+  if (pkt.fault) {
+    pkt.outcome = 'aborted: fault';
+    return;
+  }
+  if (pkt.invalidAction) {
+    pkt.outcome = 'aborted: not an XDP action';
+    return;
+  }
+  const fb = pkt.run.redirectFallback;
+  if (fb && pkt.retval === fb.action && pkt.action !== 'XDP_REDIRECT') {
+    pkt.outcome = `${PLAIN_OUTCOME[pkt.action]}: bpf_redirect_map fallback, ${fb.reason}`;
+    const why = `bpf_redirect_map(${fb.map}, ${fb.key}) returned its fallback ${pkt.action}: ${fb.reason === 'map empty' ? `${fb.map} has no entries` : `${fb.map} has no entry for key ${fb.key}`}`;
+    pkt.note = pkt.note ? `${pkt.note}; ${why}` : why;
+    return;
+  }
+  if (pkt.action === 'XDP_PASS') {
+    const short = tooShort(pkt.out.subarray(pkt.metaLen));
+    if (short) {
+      pkt.outcome = 'passed: too short for its headers';
+      pkt.note = pkt.note ? `${pkt.note}; ${short}` : short;
+    }
+  }
+}
+
+/**
+ * Why the stack drops a frame XDP passed, when it is shorter than its headers: eth_type_trans needs the Ethernet
+ * header, ip_rcv_core an IPv4 header of IHL words within tot_len within the frame, ipv6_rcv the fixed header and the
+ * payload length. 802.1Q/802.1ad tags are skipped as the stack's VLAN receive path does.
+ */
+export function tooShort(f: Uint8Array): string | undefined {
+  if (f.length < 14) return `${f.length} bytes, shorter than an Ethernet header (14): the stack drops it`;
+  let off = 12;
+  let type = (f[off]! << 8) | f[off + 1]!;
+  while (type === 0x8100 || type === 0x88a8) {
+    off += 4;
+    if (off + 2 > f.length) return 'a VLAN tag cut short: the stack drops it';
+    type = (f[off]! << 8) | f[off + 1]!;
+  }
+  const l3 = off + 2;
+  const rest = f.length - l3;
+  if (type === 0x0800) {
+    if (rest < 20) return `${rest} bytes after the Ethernet header, fewer than an IPv4 header (20): ip_rcv drops it`;
+    const ihl = (f[l3]! & 15) * 4;
+    const tot = (f[l3 + 2]! << 8) | f[l3 + 3]!;
+    if (f[l3]! >> 4 !== 4 || ihl < 20) return `IPv4 header with version ${f[l3]! >> 4} and IHL ${ihl / 4}: ip_rcv drops it`;
+    if (rest < ihl) return `IPv4 header of ${ihl} bytes with ${rest} left in the frame: ip_rcv drops it`;
+    if (tot > rest || tot < ihl) return `IPv4 total length ${tot} with ${rest} bytes in the frame and a ${ihl}-byte header: ip_rcv drops it`;
+  } else if (type === 0x86dd) {
+    if (rest < 40) return `${rest} bytes after the Ethernet header, fewer than an IPv6 header (40): ipv6_rcv drops it`;
+    const plen = (f[l3 + 4]! << 8) | f[l3 + 5]!;
+    if (plen + 40 > rest) return `IPv6 payload length ${plen} with ${rest - 40} bytes after the header: ipv6_rcv drops it`;
+  }
   return undefined;
 }

@@ -10,7 +10,7 @@
 // returns at run time are returned here as -errno; errors the verifier would have refused at load time are faults.
 import { helperName } from '../isa/helper-names.ts';
 import { BPF_F_RDONLY_PROG, MapType, type LoadedObject } from '../elf/types.ts';
-import type { Environment, PerfRecord, RedirectTarget, XdpBuff } from './types.ts';
+import type { Environment, PerfRecord, RedirectTarget, RunResult, XdpBuff } from './types.ts';
 import type { HelperCall, HelperOutcome, ProgramImage } from './interpreter.ts';
 import { Memory, REGION_FUNC, REGION_MAP_HANDLE, VmFault, addrOf, offsetOf, regionOf } from './memory.ts';
 import type { BpfMap, MapTable } from './maps.ts';
@@ -61,7 +61,7 @@ export interface HelperHost {
   /** Linked programs by entry name (tail-call targets). */
   programByName(name: string): ProgramImage | undefined;
   /** Per-run outputs. */
-  out: { redirect?: RedirectTarget; printk: string[]; perf: PerfRecord[] };
+  out: { redirect?: RedirectTarget; redirectFallback?: RunResult['redirectFallback']; printk: string[]; perf: PerfRecord[] };
   /** Outstanding bpf_ringbuf_reserve records: region address -> map name and bytes. */
   reservations: Map<bigint, { map: string; bytes: Uint8Array }>;
 }
@@ -290,6 +290,7 @@ const IMPLEMENTED: [number, HelperImpl][] = [
   [23, (h, c) => {
     if (c.regs[2] !== 0n) return BigInt(XDP_ABORTED);
     h.out.redirect = { kind: 'ifindex', ifindex: Number(c.regs[1] & 0xffffffffn), flags: 0 };
+    h.out.redirectFallback = undefined;
     return BigInt(XDP_REDIRECT);
   }],
   [25, (h, c) => perfOutput(h, c, 'perf_event_output')],
@@ -315,8 +316,10 @@ const IMPLEMENTED: [number, HelperImpl][] = [
     const target = map.redirectTarget?.(key) ?? { present: map.lookup(new Uint8Array(new Uint32Array([key]).buffer), h.env.cpu) !== undefined };
     if (!target.present && !(flags & BPF_F_BROADCAST)) {
       h.out.redirect = undefined;
+      h.out.redirectFallback = { map: map.def.name, key, action: Number(flags & 3n), reason: map.size() === 0 ? 'map empty' : 'key absent' };
       return flags & 3n;
     }
+    h.out.redirectFallback = undefined;
     h.out.redirect = { kind: 'map', map: map.def.name, mapType: map.def.type, key, ifindex: target.ifindex, flags: Number(flags) };
     return BigInt(XDP_REDIRECT);
   }],

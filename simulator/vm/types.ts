@@ -98,6 +98,11 @@ export interface RunResult {
   tailCalls: number;
   /** The target recorded by the last bpf_redirect*, if any (consumed by the driver on XDP_REDIRECT). */
   redirect?: RedirectTarget;
+  /**
+   * The last bpf_redirect_map call returned its fallback action (the flags' low two bits) instead of XDP_REDIRECT,
+   * because the key has no entry ('key absent') or the map has none at all ('map empty').
+   */
+  redirectFallback?: { map: string; key: number; action: number; reason: 'key absent' | 'map empty' };
   /** bpf_trace_printk / bpf_printk output lines, formatted as the kernel formats them. */
   printk: string[];
   perf: PerfRecord[];
