@@ -513,3 +513,14 @@ test('every modelled kfunc has a hover doc', async () => {
   assert.deepEqual(KFUNCS.map((k) => k.name).filter((n) => !HELPER_DOCS[n]), []);
   assert.ok(HELPER_DOCS.bpf_dynptr_read && HELPER_DOCS.bpf_dynptr_write);
 });
+
+test('the kernel tier does not report the device-binding refusal of a metadata-kfunc program as a mistake', (t) => {
+  if (kernelOrSkip(t)) return;
+  return import('../../simulator/analysis/verifier.ts').then(({ verifyWithKernel }) => {
+    const compiled = compileC(METADATA);
+    assert.ok(compiled.objectPath, compiled.stderr);
+    const r = verifyWithKernel(compiled.objectPath!, METADATA);
+    assert.deepEqual(r.findings, []);
+    assert.match(r.skipped ?? '', /program prog calls the RX metadata kfuncs, so it loads only bound to a device/);
+  });
+});
