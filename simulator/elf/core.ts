@@ -65,7 +65,7 @@ export interface TargetBtf {
 /** The running kernel's BTF; XDP_LENS_VMLINUX points elsewhere (tests of machines without one). */
 export const VMLINUX_BTF = process.env.XDP_LENS_VMLINUX || '/sys/kernel/btf/vmlinux';
 
-const fileCache = new Map<string, { mtimeMs: number; size: number; target: TargetBtf | string }>();
+const fileCache = new Map<string, { mtimeMs: number; size: number; btf: Btf | string }>();
 
 /**
  * Read a BTF file once per process (re-read when it changes): raw BTF (as /sys/kernel/btf/vmlinux) or an ELF object
@@ -78,14 +78,15 @@ export function loadBtfFile(path: string, kind: 'kernel' | 'file' = 'file'): Tar
   } catch (e) {
     return `cannot read BTF file ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`;
   }
-  const hit = fileCache.get(path);
-  if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit.target;
-  const target = readBtfFile(path, kind);
-  fileCache.set(path, { mtimeMs: st.mtimeMs, size: st.size, target });
-  return target;
+  let hit = fileCache.get(path);
+  if (!hit || hit.mtimeMs !== st.mtimeMs || hit.size !== st.size) {
+    hit = { mtimeMs: st.mtimeMs, size: st.size, btf: readBtfFile(path) };
+    fileCache.set(path, hit);
+  }
+  return typeof hit.btf === 'string' ? hit.btf : { btf: hit.btf, source: path, kind };
 }
 
-function readBtfFile(path: string, kind: 'kernel' | 'file'): TargetBtf | string {
+function readBtfFile(path: string): Btf | string {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
@@ -104,7 +105,7 @@ function readBtfFile(path: string, kind: 'kernel' | 'file'): TargetBtf | string 
   const r = parseBtf(blob);
   if (!r.btf) return `${path}: ${r.problems.map((p) => p.message).join('; ')}`;
   if (r.problems.length) return `${path}: ${r.problems[0].message}`;
-  return { btf: r.btf, source: path, kind };
+  return r.btf;
 }
 
 /** The running kernel's BTF when this system has one (parsed once, lazily), else undefined. */
@@ -112,8 +113,8 @@ export function kernelBtf(path = VMLINUX_BTF): TargetBtf | undefined {
   if (!existsSync(path)) return undefined;
   const t = loadBtfFile(path, 'kernel');
   if (typeof t === 'string') return undefined;
-  t.modules ??= () => moduleBtfs(path, t.btf);
-  return t;
+  // Only the running kernel's BTF brings its modules (libbpf does not search them for a custom BTF path either).
+  return { ...t, modules: () => moduleBtfs(path, t.btf) };
 }
 
 const moduleCache = new Map<string, { mtimeMs: number; size: number; btf?: Btf }>();
