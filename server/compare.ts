@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { Connection } from 'vscode-languageserver/node';
 import { compareWithKernel, formatComparison } from '../simulator/kernel-compare.ts';
 import { XdpLensError, loadProgramFileWithObject } from '../simulator/session.ts';
-import { readFileSync } from 'node:fs';
+import { INPUT_LIMITS, readInputText } from '../simulator/input.ts';
 import { openCapture, CaptureError } from '../simulator/net/capture.ts';
 import { CompareKernelRequest, type CompareKernelParams, type CompareKernelResult } from './protocol.ts';
 import type { RunHost } from './run.ts';
@@ -38,7 +38,7 @@ export function registerCompareHandler(connection: Connection, host: RunHost): v
     let maps: unknown;
     if (params.maps) {
       try {
-        maps = JSON.parse(readFileSync(params.maps, 'utf8'));
+        maps = JSON.parse(readInputText(params.maps, 'maps seed', INPUT_LIMITS.maps));
       } catch (e) {
         return fail(`cannot read the maps seed ${params.maps}: ${(e as Error).message}`);
       }

@@ -8,7 +8,8 @@
 // and clock, which gives exactly the same state, tracing only the packet asked for.
 //
 // Which line a packet "left" on: the return statement, found by the marked twin of simulator/return-lines.ts.
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { INPUT_LIMITS, readInputText } from '../simulator/input.ts';
 import { fileURLToPath } from 'node:url';
 import type { CancellationToken, Connection } from 'vscode-languageserver/node';
 import { Session, XdpLensError, loadProgramFileWithObject, ACTIONS, type LoadOptions } from '../simulator/session.ts';
@@ -32,6 +33,7 @@ import {
   type RunSummary,
   type RunExit,
   type RunFault,
+  type RunOutcomeIssue,
   type PacketsParams,
   type PacketsResult,
   type PacketRow,
@@ -81,6 +83,9 @@ interface StoredRun {
   files: string[];
   paths: string[];
   faultKeys: string[];
+  outcomes: string[];
+  /** Index into outcomes. */
+  outcome: Uint16Array;
   action: Uint8Array;
   retval: Uint32Array;
   file: Uint16Array;
@@ -142,6 +147,7 @@ class Columns {
   file = new Uint16Array(1024);
   line = new Uint32Array(1024);
   path = new Uint8Array(1024);
+  outcome = new Uint16Array(1024);
   len = new Uint32Array(1024);
   time = new Float64Array(1024);
   fault = new Uint16Array(1024);
@@ -159,6 +165,7 @@ class Columns {
       this.file = grow(this.file);
       this.line = grow(this.line);
       this.path = grow(this.path);
+      this.outcome = grow(this.outcome);
       this.len = grow(this.len);
       this.time = grow(this.time);
       this.fault = grow(this.fault);
@@ -191,7 +198,7 @@ function captureStamp(path: string): string {
 
 function readSource(file: string): string | undefined {
   try {
-    return readFileSync(file, 'utf8');
+    return readInputText(file, 'C source', INPUT_LIMITS.source);
   } catch {
     return undefined;
   }
@@ -313,6 +320,9 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
   const files = new Interner();
   const paths = new Interner();
   const faultKeys = new Interner();
+  const outcomeNames = new Interner();
+  const byOutcome = new Map<string, number>();
+  const outcomeIssues = new Map<string, RunOutcomeIssue>();
   const exits = new Map<string, RunExit>();
   const faults: RunFault[] = [];
   const byAction = Object.fromEntries(ACTIONS.map((a) => [a, 0])) as Record<XdpAction, number>;
@@ -353,7 +363,7 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
       }
       const pct = Math.min(99, Math.floor((bytesRead / Math.max(1, size)) * 100));
       if (pct !== lastPct && progress) {
-        progress.report(pct, `${cols.n} packets`);
+        progress.report(pct, `${cols.n} packet${cols.n === 1 ? "" : "s"}`);
         lastPct = pct;
       }
       if (!done) await yieldToLoop();
@@ -385,14 +395,25 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
     cols.file[i] = files.of(file);
     cols.line[i] = line;
     cols.path[i] = paths.of(r.path);
+    cols.outcome[i] = Math.min(outcomeNames.of(r.outcome), 0xffff);
+    byOutcome.set(r.outcome, (byOutcome.get(r.outcome) ?? 0) + 1);
+    if (r.outcome.includes(':') && !r.fault) {
+      const ok = `${file}\0${line}\0${r.outcome}`;
+      let o = outcomeIssues.get(ok);
+      if (!o) outcomeIssues.set(ok, (o = { file, line, action: r.action, outcome: r.outcome, ...(r.note ? { note: r.note } : {}), count: 0, firstPackets: [] }));
+      o.count++;
+      if (o.firstPackets.length < FIRST_FAULT_PACKETS) o.firstPackets.push(pkt.index);
+    }
     cols.len[i] = pkt.wireLen;
     cols.time[i] = Number(pkt.tsNs - firstTs!);
     cols.summaries.push(summarize(pkt.frame));
     byAction[r.action]++;
     const ek = `${file}\0${line}\0${r.action}`;
     const e = exits.get(ek);
-    if (e) e.count++;
-    else exits.set(ek, { file, line, action: r.action, count: 1 });
+    if (e) {
+      e.count++;
+      e.outcomes![r.outcome] = (e.outcomes![r.outcome] ?? 0) + 1;
+    } else exits.set(ek, { file, line, action: r.action, count: 1, outcomes: { [r.outcome]: 1 } });
     refusals.fault(r.fault);
     if (r.run.uninitStackRead) uninitStackReads++;
     if (r.fault) {
@@ -418,6 +439,8 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
     driver: { mode, profile, queues },
     packets: cols.n,
     byAction,
+    byOutcome: Object.fromEntries([...byOutcome].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))),
+    outcomeIssues: [...outcomeIssues.values()],
     exits: [...exits.values()].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.action.localeCompare(b.action)),
     faults,
     counters: driver.stats(),
@@ -437,6 +460,8 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
     files: files.list,
     paths: paths.list,
     faultKeys: faultKeys.list,
+    outcomes: outcomeNames.list,
+    outcome: cols.outcome.slice(0, n),
     action: cols.action.slice(0, n),
     retval: cols.retval.slice(0, n),
     file: cols.file.slice(0, n),
@@ -490,6 +515,7 @@ function row(run: StoredRun, i: number): PacketRow {
     file: run.files[run.file[i]!]!,
     line: run.line[i]!,
     path: run.paths[run.path[i]!]!,
+    outcome: run.outcomes[run.outcome[i]!]!,
     ...(f ? { fault: run.summary.faults[f - 1]?.kind ?? 'fault' } : {}),
   };
 }
@@ -600,6 +626,7 @@ export async function packetDetail(p: PacketParams, token: CancellationToken): P
         file: stored.file,
         line: stored.line,
         path: r.path,
+        outcome: r.outcome,
         ...(r.note ? { note: r.note } : {}),
         ...(r.target ? { target: r.target } : {}),
         ...(r.fault ? { fault: { kind: r.fault.kind, message: r.fault.message, line: r.fault.loc?.line } } : {}),

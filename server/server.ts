@@ -5,7 +5,6 @@
 // still equals what was analysed, and are dropped as soon as it is edited (their lines may no longer be right).
 // Both tiers' findings are merged so that a mistake is reported once. Hover and quick fixes come from the same data.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
@@ -33,6 +32,7 @@ import {
 import type { Finding, Fix } from '../simulator/analysis/findings.ts';
 import { programListing } from '../simulator/analysis/listing.ts';
 import { compileCAsync } from '../simulator/compile.ts';
+import { INPUT_LIMITS, readInputFile, readInputText } from '../simulator/input.ts';
 import { loadObject } from '../simulator/elf/index.ts';
 import { RULE_DOCS, docMarkdown, lookupDoc } from './docs.ts';
 import { registerRunHandlers } from './run.ts';
@@ -210,7 +210,7 @@ async function runBytecode(doc: TextDocument): Promise<void> {
   if (!settings.analyzeOnSave) return;
   let disk: string;
   try {
-    disk = readFileSync(path, 'utf8');
+    disk = readInputText(path, 'C source', INPUT_LIMITS.source); // never a device: /dev/zero would never end
   } catch {
     return;
   }
@@ -372,7 +372,7 @@ connection.onRequest(BytecodeRequest, async (params: BytecodeParams, token): Pro
   if (!r.objectPath || errors.length) {
     return { text: '', error: errors.map((d) => `${d.file}:${d.line}:${d.column}: ${d.message}`).join('\n') || r.stderr || 'clang failed' };
   }
-  const { object, diagnostics } = loadObject(readFileSync(r.objectPath), path, { btf: analyzeOptions(settings).btf });
+  const { object, diagnostics } = loadObject(readInputFile(r.objectPath, 'object', INPUT_LIMITS.object), path, { btf: analyzeOptions(settings).btf });
   if (!object) return { text: '', error: diagnostics.map((d) => d.message).join('\n') };
   return { text: programListing(object, params.program) };
 });

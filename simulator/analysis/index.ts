@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { compileC, type CompileOptions } from '../compile.ts';
+import { INPUT_LIMITS, readInputText } from '../input.ts';
 import { flagsFromCompileCommands } from '../compile-commands.ts';
 import { loadObject } from '../elf/index.ts';
 import type { DriverMode } from '../driver/profiles.ts';
@@ -146,7 +147,7 @@ export function bytecodeFindings(
 function returnTwin(file: string, compile: CompileOptions & { btf?: string }): ReturnTwin | undefined {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readInputText(file, 'C source', INPUT_LIMITS.source);
   } catch {
     return undefined;
   }
@@ -159,7 +160,7 @@ function returnTwin(file: string, compile: CompileOptions & { btf?: string }): R
 export async function analyzeFile(file: string, text: string | undefined, opts: AnalyzeOptions = {}): Promise<AnalysisResult> {
   await initSourceAnalysis();
   const notes: string[] = [];
-  const src = text ?? readFileSync(file, 'utf8');
+  const src = text ?? readInputText(file, 'C source', INPUT_LIMITS.source);
   const t0 = performance.now();
   const source = sourceFindings(file, src, opts);
   const timings: AnalysisResult['timings'] = { source: performance.now() - t0 };

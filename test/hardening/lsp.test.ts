@@ -105,6 +105,9 @@ test('notifications with parameters of the wrong type are dropped, never fatal',
   notify('textDocument/didSave', { textDocument: {} });
   notify('textDocument/didClose', 42);
   notify('workspace/didChangeConfiguration', 'settings');
+  // A document whose file is a device: the on-open compile must not read it without end.
+  notify('textDocument/didOpen', { textDocument: { uri: 'file:///dev/zero', languageId: 'c', version: 1, text: 'int f(void) { return XDP_PASS; }' } });
+  notify('textDocument/didSave', { textDocument: { uri: 'file:///dev/zero' } });
   await alive('after bad notifications');
   assert.match(stderr, /textDocument\/didOpen: dropped, invalid parameters: params\.textDocument\.uri must be a string/);
 });
