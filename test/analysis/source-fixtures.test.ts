@@ -42,6 +42,7 @@ test('there is a fixture for every rule of the source tier', () => {
     'stale_packet_pointer',
     'tx_unmodified',
     'map_value_null',
+    'stale_checksum',
   ]) {
     assert.ok(fixtures.includes(`${rule}.c`), `missing fixture ${rule}.c`);
   }

@@ -833,13 +833,17 @@ export class Analyzer {
         extra = 0;
       }
       this.access(base, extra, size, n, st, ptrNode);
-      if (forStore) this.storeEffects(v, storeNode ?? n, st);
+      if (forStore) {
+        this.storeEffects(v, storeNode ?? n, st);
+        this.headerStore(base.t, fieldName, storeNode ?? n, st, this.storing);
+      }
       if (f?.elem !== undefined) {
         // An array member decays to a pointer into the packet (eth->h_dest used by memcpy).
         const off = v.off === null ? null : v.off + f.offset;
         return { v: { ...v, off }, t: { base: INT_TYPES_BY_SIZE[f.elem] ?? '__u8', ptr: 1, dims: [] } };
       }
-      return { v: TAINTED, t: f ? { base: INT_TYPES_BY_SIZE[f.size] ?? '__u8', ptr: 0, dims: [] } : undefined };
+      const tagged: Val = !forStore && f && isIpHeader(base.t, this) ? { k: 'top', taint: true, field: fieldName } : TAINTED;
+      return { v: tagged, t: f ? { base: INT_TYPES_BY_SIZE[f.size] ?? '__u8', ptr: 0, dims: [] } : undefined };
     }
     this.nullDeref(v, n, ptrNode, st);
     if (forStore) this.storeEffects(v, storeNode ?? n, st);
@@ -894,6 +898,8 @@ export class Analyzer {
         const layout = p.t ? pointeeStruct(p.t, this) : undefined;
         const f = layout?.fields[fieldName];
         if (p.v.k === 'pkt') {
+          // `csum_replace2(&ip->check, ...)`: the checksum is updated through its address.
+          if (fieldName === 'check' && isIpHeader(p.t, this)) st.csumPending = undefined;
           const off = p.v.off === null || !f ? null : p.v.off + f.offset;
           return { v: { ...p.v, off }, t: { base: f ? INT_TYPES_BY_SIZE[f.elem ?? f.size] ?? '__u8' : '__u8', ptr: 1, dims: [] } };
         }
@@ -1017,8 +1023,21 @@ export class Analyzer {
     return value;
   }
 
+  /** The value being stored by the store() in progress (for the IPv4 header swap check). */
+  private storing: Val | undefined;
+
   /** A store into an lvalue: updates a local, or checks the memory written. */
   private store(lhs: Node, value: TV, st: State, n: Node): void {
+    const saved = this.storing;
+    this.storing = n.type === 'assignment_expression' && n.childForFieldName('operator')?.text === '=' ? value.v : undefined;
+    try {
+      this.storeTo(lhs, value, st, n);
+    } finally {
+      this.storing = saved;
+    }
+  }
+
+  private storeTo(lhs: Node, value: TV, st: State, n: Node): void {
     const target = unparen(lhs);
     switch (target.type) {
       case 'identifier': {
@@ -1050,7 +1069,7 @@ export class Analyzer {
       }
       case 'cast_expression': {
         const v = target.childForFieldName('value');
-        if (v) this.store(v, value, st, n);
+        if (v) this.storeTo(v, value, st, n);
         return;
       }
       default:
@@ -1205,6 +1224,7 @@ export class Analyzer {
     for (const a of args) if (a.v.k === 'mapval') this.nullChecked(st, a.v.id);
     st.wrote = true;
     st.redirected = true;
+    st.csumPending = undefined;
     return { v: TOP };
   }
 
@@ -1243,6 +1263,7 @@ export class Analyzer {
       st.wrote = exits.wrote;
       st.redirected = exits.redirected;
       st.pendingRedirect = exits.pendingRedirect;
+      st.csumPending = exits.csumPending;
       st.gen = exits.gen;
       st.invalidated = exits.invalidated;
       if (exits.gen > genBefore && exits.invalidated) markStale(st, exits.invalidated);
@@ -1638,6 +1659,11 @@ export class Analyzer {
     const bad = v.vals.filter((c) => foreignOf(c) || c.v < 0 || c.v > 4 || !Number.isInteger(c.v));
     if (bad.length) this.invalidAction(at, bad, expr);
     const intended = v.vals.filter((c) => !foreignOf(c));
+    // Every value this return can give sends the packet on (no drop among them) with an IPv4 header changed and its
+    // checksum not updated after the change.
+    if (st.csumPending && !Analyzer.swapOnly(st.csumPending.writes) && intended.length === v.vals.length && !v.more && v.vals.length > 0 && v.vals.every((c) => c.v === 2 || c.v === 3 || c.v === 4)) {
+      this.staleChecksum(st.csumPending, v.vals.map((c) => c.v));
+    }
     // Each value is judged by what its own path did (stamped on it) or what every path to here did.
     if (intended.some((c) => c.v === 4 && !c.callee?.startsWith('bpf_') && !c.redirected) && !st.redirected) this.redirectWithoutTarget(ret, at, st);
     if (intended.some((c) => c.v === 3 && !c.wrote) && !st.wrote) {
@@ -1647,6 +1673,48 @@ export class Analyzer {
         'XDP_TX sends the frame back out of the port it arrived on, and on this path the program has not changed it: ' +
           'the sender gets its own frame back. Swap the MAC (and IP/port) addresses first, or return XDP_PASS or XDP_DROP.',
       );
+    }
+  }
+
+  /** A store into a field of `struct iphdr` through a packet pointer: the header checksum must follow. */
+  private headerStore(t: TypeRef | undefined, field: string, n: Node, st: State, value: Val | undefined): void {
+    if (!isIpHeader(t, this)) return;
+    if (field === 'check') {
+      st.csumPending = undefined;
+      return;
+    }
+    const from = value?.k === 'top' ? value.field : undefined;
+    st.csumPending = { writes: [...(st.csumPending?.writes ?? []), { field, from, node: n, file: this.unit.file, site: this.site }] };
+  }
+
+  /** The header fields were only exchanged among themselves (saddr <-> daddr): the sum of the header is unchanged. */
+  private static swapOnly(writes: NonNullable<State['csumPending']>['writes']): boolean {
+    const last = new Map<string, string | undefined>();
+    for (const { field, from } of writes) last.set(field, from);
+    const to = [...last.keys()].sort();
+    const from = [...last.values()];
+    if (from.some((f) => f === undefined)) return false;
+    return JSON.stringify(to) === JSON.stringify((from as string[]).sort()) && [...last].some(([t, f]) => t !== f);
+  }
+
+  private staleChecksum(pending: NonNullable<State['csumPending']>, values: number[]): void {
+    // The change to report: the first store of a value that is not another header field (a swap is harmless).
+    const p = pending.writes.find((w) => w.from === undefined) ?? pending.writes[0]!;
+    const actions = [...new Set(values)].map((v) => XDP_ACTIONS[v]).join('/');
+    const where = p.field === 'ttl' ? 'the stack or the next router' : 'the receiver';
+    const message =
+      `\`${p.field}\` of the IPv4 header is changed here, but the header checksum (\`check\`) is not updated before ` +
+      `${actions}: ${where} drops the packet as corrupt. Update \`check\` incrementally, or set it to 0 and recompute it.`;
+    const unit = this.decls.units.find((u) => u.file === p.file);
+    const savedUnit = this.unit;
+    const savedSite = this.site;
+    if (unit) this.unit = unit;
+    this.site = p.site as Node | undefined;
+    try {
+      this.report('stale-checksum', p.node as Node, message);
+    } finally {
+      this.unit = savedUnit;
+      this.site = savedSite;
     }
   }
 
@@ -1737,6 +1805,13 @@ export class Analyzer {
 
 function foreignOf(c: ConstVal) {
   return c.name ? foreignFamily(c.name) : undefined;
+}
+
+/** A pointer to `struct iphdr` (through typedefs). */
+function isIpHeader(t: TypeRef | undefined, a: Analyzer): boolean {
+  if (!t) return false;
+  const r = resolveTypedef(t, a.decls);
+  return r.ptr === 1 && r.dims.length === 0 && r.base === 'struct iphdr';
 }
 
 function isBound(p: Val, b: Val): boolean {

@@ -56,7 +56,8 @@ export interface LookupInfo {
 }
 
 export type Val =
-  | { k: 'top'; taint?: boolean }
+  /** `field`: read from this IPv4 header field (`saddr`), so storing it into another field is a swap the checksum allows. */
+  | { k: 'top'; taint?: boolean; field?: string }
   | { k: 'consts'; vals: ConstVal[]; more?: boolean }
   | { k: 'ctx' }
   | { k: 'pkt'; root: string; off: number | null; region: 'data' | 'meta'; stale?: StaleInfo }
@@ -98,6 +99,12 @@ export interface State {
   redirected: boolean;
   /** A bpf_redirect_map call whose result was thrown away, on some path to here. */
   pendingRedirect?: { file: string; start: number; end: number; text: string; line: number };
+  /**
+   * An IPv4 header field stored on some path to here with no update of the header checksum after it: where (the
+   * store, its file and the macro use it came from) and which field. Cleared by a store into (or the address of)
+   * `check`, and by a call the tier cannot see into.
+   */
+  csumPending?: { writes: { field: string; from?: string; node: unknown; file: string; site?: unknown }[] };
 }
 
 export const MAX_CONSTS = 16;
@@ -118,6 +125,7 @@ export function assignState(dst: State, src: State): void {
   dst.wrote = src.wrote;
   dst.redirected = src.redirected;
   dst.pendingRedirect = src.pendingRedirect;
+  dst.csumPending = src.csumPending;
 }
 
 export function joinStates(states: (State | null | undefined)[]): State | null {
@@ -149,6 +157,7 @@ function join2(a: State, b: State): State {
     wrote: a.wrote && b.wrote,
     redirected: a.redirected && b.redirected,
     pendingRedirect: a.pendingRedirect ?? b.pendingRedirect,
+    csumPending: a.csumPending ?? b.csumPending,
   };
 }
 
