@@ -12,9 +12,13 @@ const MAX_IFINDEX = 0x7fffffff;
 const MAX_MTU = 65535;
 const MAC = /^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$/;
 
+/** A value for an error message: primitives as JSON (long strings cut), containers by kind (never walked: a seed may
+ * nest a million deep). */
 const show = (v: unknown): string => {
-  const s = JSON.stringify(v);
-  return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
+  if (Array.isArray(v)) return 'a list';
+  if (v !== null && typeof v === 'object') return 'an object';
+  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
+  return String(v);
 };
 
 /** The routes in `json` (the parsed `--routes` file), or the list of what is wrong with them. */

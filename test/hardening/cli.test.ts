@@ -184,6 +184,14 @@ test('--routes: not a list, fields of the wrong type, prefixes that are not pref
   assert.equal(cli(['run', PROG, PCAP, '--routes', good]).status, 0);
 });
 
+test('seeds nested a million deep are refused with a message, not a stack overflow', { skip: noClang }, () => {
+  const dir = tmp();
+  const deep = join(dir, 'deep.json');
+  writeFileSync(deep, '['.repeat(1_000_000) + ']'.repeat(1_000_000));
+  userError(cli(['run', PROG, PCAP, '--routes', deep]), /deep\.json: route 0: a route is an object .*not a list/, 'deep --routes');
+  userError(cli(['run', PROG, PCAP, '--maps', deep]), /deep\.json: /, 'deep --maps');
+});
+
 test('a PROG_ARRAY seed naming a program that does not exist', { skip: noClang }, () => {
   const dir = tmp();
   const maps = join(dir, 'maps.json');
