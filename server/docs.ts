@@ -233,6 +233,12 @@ Object.assign(HELPER_DOCS, {
     signature: 'struct nf_conn *bpf_ct_insert_entry(struct nf_conn___init *ct)  // kfunc',
     body: 'Inserts an allocated connection; NULL (and the allocation freed) when its tuple is already tracked.',
   },
+  bpf_iter_num_new: {
+    signature: 'int bpf_iter_num_new(struct bpf_iter_num *it, int start, int end)  // kfunc',
+    body: 'Starts an iterator over [start, end) on the stack, what libbpf\'s `bpf_for(i, start, end)` expands to. -EINVAL when start > end, -E2BIG over 8,388,608 steps; every path must call `bpf_iter_num_destroy`.',
+  },
+  bpf_iter_num_next: { signature: 'int *bpf_iter_num_next(struct bpf_iter_num *it)  // kfunc', body: 'A pointer to the next number of the iterator, or NULL when the range is exhausted (or never started).' },
+  bpf_iter_num_destroy: { signature: 'void bpf_iter_num_destroy(struct bpf_iter_num *it)  // kfunc', body: 'Ends an iterator started by `bpf_iter_num_new`; the verifier requires it on every path.' },
   bpf_ct_release: { signature: 'void bpf_ct_release(struct nf_conn *ct)  // kfunc', body: 'Drops the reference a lookup or insert returned; the verifier requires it on every path.' },
   bpf_dynptr_is_null: { signature: 'bool bpf_dynptr_is_null(const struct bpf_dynptr *p)  // kfunc', body: 'True for a dynptr that failed to initialise (e.g. `bpf_dynptr_from_xdp` with flags). Only the low byte of r0 is defined after it.' },
   bpf_dynptr_is_rdonly: { signature: 'bool bpf_dynptr_is_rdonly(const struct bpf_dynptr *p)  // kfunc', body: 'True for a read-only dynptr (never for one from `bpf_dynptr_from_xdp`). Only the low byte of r0 is defined after it.' },

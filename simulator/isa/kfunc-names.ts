@@ -12,7 +12,7 @@ export type KfuncReturn =
   | 'u32'          // a 32-bit scalar (bpf_dynptr_size)
   | 'bool'         // 0 or 1
   | 'void'         // nothing: r0 is not readable after the call
-  | 'slice'        // PTR_TO_MEM of the constant size in arg 4, or NULL (bpf_dynptr_slice*)
+  | 'slice'        // PTR_TO_MEM or NULL: a dynptr slice (the constant size in arg 4), an iterator's next element
   | 'nf_conn';     // PTR_TO_BTF_ID struct nf_conn (or nf_conn___init), acquired, or NULL
 
 export interface KfuncInfo {
@@ -43,6 +43,10 @@ export const KFUNCS: readonly KfuncInfo[] = [
   K('bpf_dynptr_is_rdonly', 1, 'bool'),
   K('bpf_dynptr_size', 1, 'u32'),
   K('bpf_dynptr_clone', 2, 'int', [2]),
+  // open-coded numeric iterators, what libbpf's bpf_for() / bpf_repeat() expand to (kernel/bpf/bpf_iter.c)
+  K('bpf_iter_num_new', 3, 'int', [1]),
+  K('bpf_iter_num_next', 1, 'slice', [1]),
+  K('bpf_iter_num_destroy', 1, 'void', [1]),
   // conntrack (net/netfilter/nf_conntrack_bpf.c)
   K('bpf_xdp_ct_lookup', 5, 'nf_conn', [4]),
   K('bpf_xdp_ct_alloc', 5, 'nf_conn', [4]),

@@ -9,6 +9,7 @@
 //     A slice inside one buffer (the linear part or one fragment) points into it; one that crosses a fragment
 //     boundary is copied into the caller's buffer (NULL without one); bpf_dynptr_slice's memory is read-only.
 //   - conntrack (net/netfilter/nf_conntrack_bpf.c) on the modelled table of vm/conntrack.ts.
+//   - the numeric iterator behind libbpf's bpf_for() / bpf_repeat() (kernel/bpf/bpf_iter.c).
 import type { HelperCall, HelperOutcome } from './interpreter.ts';
 import type { HelperHost } from './helpers.ts';
 import { REGION_CTX, REGION_STACK0, MAX_FRAMES, VmFault, addrOf, regionOf } from './memory.ts';
@@ -243,6 +244,49 @@ export function dynptrWrite(h: HelperHost, c: HelperCall): bigint {
   return 0n;
 }
 
+// ---- open-coded numeric iterator: struct bpf_iter_num on the stack holds {int cur; int end;} ----
+const BPF_MAX_LOOPS = 8 * 1024 * 1024;
+
+function iterAt(h: HelperHost, c: HelperCall, name: string): DataView {
+  const region = regionOf(c.regs[1]);
+  if (region < REGION_STACK0 || region >= REGION_STACK0 + MAX_FRAMES) {
+    throw new VmFault('helper-misuse', `${name}: argument 1 must point to a struct bpf_iter_num on the stack`, c.pc);
+  }
+  const b = h.mem.bytes(c.regs[1], 8, true, c.pc, `${name} iterator (argument 1)`);
+  return new DataView(b.buffer, b.byteOffset, 8);
+}
+
+const iterNew: Kfunc = (h, c) => {
+  const it = iterAt(h, c, 'bpf_iter_num_new');
+  const start = s32(c.regs[2]);
+  const end = s32(c.regs[3]);
+  const fail = (errno: number) => { it.setInt32(0, 0, true); it.setInt32(4, 0, true); return neg(errno); };
+  if (start > end) return fail(EINVAL);
+  if (end - start > BPF_MAX_LOOPS) return fail(E2BIG);
+  it.setInt32(0, (start - 1) | 0, true);
+  it.setInt32(4, end, true);
+  return 0n;
+};
+
+const iterNext: Kfunc = (h, c) => {
+  const it = iterAt(h, c, 'bpf_iter_num_next');
+  const next = (it.getInt32(0, true) + 1) | 0;
+  if (next >= it.getInt32(4, true)) {
+    it.setInt32(0, 0, true);
+    it.setInt32(4, 0, true);
+    return 0n;
+  }
+  it.setInt32(0, next, true);
+  return c.regs[1]; // &it->cur
+};
+
+const iterDestroy: Kfunc = (h, c) => {
+  const it = iterAt(h, c, 'bpf_iter_num_destroy');
+  it.setInt32(0, 0, true);
+  it.setInt32(4, 0, true);
+  return 0n;
+};
+
 // ---- conntrack ----
 const NF_BPF_CT_OPTS_SZ = 16;
 const NF_BPF_CT_OPTS_OLD_SZ = 12;
@@ -417,6 +461,9 @@ const KFUNCS = new Map<string, Kfunc>([
     return d.data === 0n ? BigInt((-EINVAL) >>> 0) : BigInt(d.size);
   }],
   ['bpf_dynptr_clone', clone],
+  ['bpf_iter_num_new', iterNew],
+  ['bpf_iter_num_next', iterNext],
+  ['bpf_iter_num_destroy', iterDestroy],
   ['bpf_xdp_ct_lookup', ctLookup],
   ['bpf_xdp_ct_alloc', ctAlloc],
   ['bpf_ct_insert_entry', ctInsert],

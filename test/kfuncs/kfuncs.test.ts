@@ -358,7 +358,7 @@ int weak(struct xdp_md *ctx)
 
 test('the bytecode tier types kfunc results as the verifier does: no findings on the kfunc programs, an unchecked slice is reported', async () => {
   const { analyzeFile } = await import('../../simulator/analysis/index.ts');
-  for (const path of [DYNPTR, CONNTRACK, METADATA, RDWR]) {
+  for (const path of [DYNPTR, CONNTRACK, METADATA, RDWR, ITER]) {
     const r = await analyzeFile(path, undefined, { driverMode: 'native' });
     const bytecode = r.findings.filter((f) => f.rule !== 'tx-unmodified');
     assert.deepEqual(bytecode.map((f) => `${f.line}: ${f.rule}: ${f.message}`), [], path);
@@ -523,4 +523,45 @@ test('the kernel tier does not report the device-binding refusal of a metadata-k
     assert.deepEqual(r.findings, []);
     assert.match(r.skipped ?? '', /program prog calls the RX metadata kfuncs, so it loads only bound to a device/);
   });
+});
+
+const ITER = write('kf_iter.c', `
+struct bpf_iter_num { __u64 __opaque[1]; } __attribute__((aligned(8)));
+extern int bpf_iter_num_new(struct bpf_iter_num *it, int start, int end) __ksym;
+extern int *bpf_iter_num_next(struct bpf_iter_num *it) __ksym;
+extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __ksym;
+__s64 res[8];
+
+SEC("xdp")
+int prog(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	struct bpf_iter_num it;
+	int *v, n = 0;
+	__u32 len = end - data;
+
+	/* what bpf_for(i, 0, len % 37) expands to */
+	bpf_iter_num_new(&it, 0, len % 37);
+	while ((v = bpf_iter_num_next(&it))) {
+		res[0] += *v;
+		n++;
+	}
+	bpf_iter_num_destroy(&it);
+	res[1] += n;
+	res[2] += bpf_iter_num_new(&it, 5, 1);
+	res[3] += bpf_iter_num_next(&it) ? 1 : 100;
+	bpf_iter_num_destroy(&it);
+	res[4] += bpf_iter_num_new(&it, -2000000000, 2000000000);
+	bpf_iter_num_destroy(&it);
+	res[5] += bpf_iter_num_new(&it, -3, 2);
+	while ((v = bpf_iter_num_next(&it)))
+		res[6] += *v * 10;
+	bpf_iter_num_destroy(&it);
+	return XDP_PASS;
+}
+`);
+
+test('open-coded numeric iterators (bpf_for / bpf_repeat) agree with the kernel', (t) => {
+  if (kernelOrSkip(t)) return;
+  assert.deepEqual(agree(ITER), []);
 });
