@@ -379,7 +379,7 @@ export class Analyzer {
         }
         const value = c.childForFieldName('value');
         if (!value) hasDefault = true;
-        let cur: State | null = joinStates([st, fall]);
+        let cur: State | null = joinStates([condNode ? this.caseEntry(condNode, value, body!, st) : st, fall]);
         for (const s of c.namedChildren) {
           if (!s || (value && s.id === value.id)) continue;
           if (!cur) break;
@@ -391,6 +391,35 @@ export class Analyzer {
       this.frame.loops.pop();
     }
     return joinStates([fall, ...ctx.breaks, hasDefault ? null : st]);
+  }
+
+  /**
+   * The state a `case` label is entered with from the switch itself: a switched local holding known constants keeps
+   * those equal to the label (`default`: those equal to no label), as a path condition.
+   */
+  private caseEntry(condNode: Node, value: Node | null, body: Node, st: State): State {
+    const inner = unparen(condNode);
+    const slot = inner.type === 'identifier' ? st.vars.get(inner.text) : undefined;
+    if (!slot || slot.v.k !== 'consts') return st;
+    const labels: number[] = [];
+    if (value) {
+      const k = single(this.eval(value, clone(st)).v);
+      if (k === undefined) return st;
+      labels.push(k);
+    } else {
+      for (const c of body.namedChildren) {
+        const v = c?.type === 'case_statement' ? c.childForFieldName('value') : null;
+        if (!v) continue;
+        const k = single(this.eval(v, clone(st)).v);
+        if (k === undefined) return st;
+        labels.push(k);
+      }
+    }
+    const keep = slot.v.vals.filter((c) => (value ? labels.includes(c.v) : !labels.includes(c.v)));
+    if (keep.length === slot.v.vals.length) return st;
+    const out = clone(st);
+    out.vars.set(inner.text, { v: { k: 'consts', vals: keep, more: slot.v.more }, t: slot.t });
+    return out;
   }
 
   private execReturn(n: Node, st: State): void {
