@@ -21,7 +21,7 @@ import {
   type StatusParams,
   type XdpAction,
 } from '../server/protocol.ts';
-import { faultMessage, findXdpFunctions, formatDuration, isXdpSource, refusalBanner, runLensTitle, statusText } from './format.ts';
+import { faultMessage, findXdpFunctions, formatDuration, isXdpSource, outcomeMessage, refusalBanner, runLensTitle, statusText } from './format.ts';
 import { addRecent, captureChoices, isStale, restrictSettings, settingsKey, type RunStamp } from './state.ts';
 import { renderPacketDetail } from './hex.ts';
 import { RunDecorations, PacketsProvider, type PacketNode } from './views.ts';
@@ -286,7 +286,7 @@ export class XdpLensContext implements vscode.Disposable {
     void vscode.commands.executeCommand('setContext', 'xdpLens.hasRun', true);
     this.showFaults(s);
     this.packets.setRun(s);
-    this.packetsView.description = `${s.packets} packets`;
+    this.packetsView.description = `${s.packets} packet${s.packets === 1 ? '' : 's'}`;
     this.refreshRunViews();
     if (s.cancelled) void vscode.window.showInformationMessage(`XDP: run cancelled after ${s.packets} packets; showing those.`);
     if (s.captureError) void vscode.window.showWarningMessage(`XDP: ${s.captureError}; the ${s.packets} packets before it are shown.`);
@@ -320,6 +320,18 @@ export class XdpLensContext implements vscode.Disposable {
       const list = byFile.get(f.file) ?? [];
       list.push(d);
       byFile.set(f.file, list);
+    }
+    // Verdicts the driver did not carry out as returned (or did, with a caveat), on the line the packets left through.
+    for (const o of s.outcomeIssues ?? []) {
+      if (!o.file) continue;
+      const line = Math.max(0, o.line - 1);
+      const severe = !o.outcome.startsWith(PLAIN_WORD[o.action]);
+      const d = new vscode.Diagnostic(new vscode.Range(line, 0, line, Number.MAX_SAFE_INTEGER), outcomeMessage(o), severe ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Information);
+      d.source = 'xdp-lens run';
+      d.code = o.outcome;
+      const list = byFile.get(o.file) ?? [];
+      list.push(d);
+      byFile.set(o.file, list);
     }
     for (const [file, list] of byFile) this.faults.set(vscode.Uri.file(file), list);
   }
@@ -487,3 +499,6 @@ export class XdpLensContext implements vscode.Disposable {
     if (client && client.state === State.Running) await client.stop();
   }
 }
+
+/** The first word of the outcome of a verdict carried out as returned ('dropped' for XDP_DROP, ...). */
+const PLAIN_WORD: Record<XdpAction, string> = { XDP_ABORTED: 'aborted', XDP_DROP: 'dropped', XDP_PASS: 'passed', XDP_TX: 'transmitted', XDP_REDIRECT: 'redirected' };

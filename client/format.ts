@@ -16,11 +16,11 @@ export function formatCounts(byAction: Partial<Record<XdpAction, number>>): stri
 
 /** The CodeLens after a run: counts, packet total, capture name, and whether it is stale or partial. */
 export function runLensTitle(
-  s: Pick<RunSummary, 'byAction' | 'packets' | 'capture' | 'cancelled' | 'captureError' | 'faults'> & Pick<Partial<RunSummary>, 'verifierRefuses'>,
+  s: Pick<RunSummary, 'byAction' | 'packets' | 'capture' | 'cancelled' | 'captureError' | 'faults'> & Pick<Partial<RunSummary>, 'verifierRefuses' | 'byOutcome'>,
   stale: boolean,
 ): string {
   const name = s.capture.split(/[\\/]/).pop() ?? s.capture;
-  let t = `${formatCounts(s.byAction)} (${plural(s.packets, 'packet')} of ${name}`;
+  let t = `${formatCounts(s.byAction)}${outcomeSuffix(s.byOutcome)} (${plural(s.packets, 'packet')} of ${name}`;
   // Results of a program that cannot load must not read like those of one that can.
   if (s.verifierRefuses?.length) t = `$(error) Kernel would refuse this program · simulated only: ${t}`;
   if (s.cancelled) t += ', cancelled';
@@ -41,11 +41,35 @@ export function refusalBanner(s: Pick<Partial<RunSummary>, 'verifierRefuses'>): 
   return `The kernel would refuse this program${where}: ${first.message.replace(/\.$/, '')}${more}. These results are simulated only.`;
 }
 
-/** Text after a line where packets left: "← 2 packets → XDP_DROP", several actions joined. */
-export function exitLabel(exits: Pick<RunExit, 'action' | 'count'>[], stale: boolean): string {
+/** Outcomes with a reason ('dropped: no redirect target'), most common first: " · 240 dropped: no redirect target". */
+export function outcomeSuffix(byOutcome: Record<string, number> | undefined): string {
+  const odd = Object.entries(byOutcome ?? {}).filter(([o, n]) => o.includes(':') && n > 0).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  return odd.map(([o, n]) => ` · ${n} ${o}`).join('');
+}
+
+/** What the driver carried out for the packets of one exit, after its action: ", all dropped: no redirect target". */
+export function exitOutcomes(e: Pick<RunExit, 'count'> & Pick<Partial<RunExit>, 'outcomes'>): string {
+  const list = Object.entries(e.outcomes ?? {}).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  if (!list.some(([o]) => o.includes(':'))) return '';
+  if (list.length === 1) return `, ${e.count === 1 ? '' : e.count === 2 ? 'both ' : 'all '}${list[0]![0]}`;
+  return `, ${list.map(([o, n]) => `${n} ${o}`).join(', ')}`;
+}
+
+/**
+ * Text after a line where packets left: "← 2 packets → XDP_DROP", several actions joined; what the driver did when it
+ * was not simply the action: "← 240 packets → XDP_REDIRECT, all dropped: no redirect target".
+ */
+export function exitLabel(exits: (Pick<RunExit, 'action' | 'count'> & Pick<Partial<RunExit>, 'outcomes'>)[], stale: boolean): string {
   const sorted = [...exits].sort((a, b) => b.count - a.count || ACTION_ORDER.indexOf(a.action) - ACTION_ORDER.indexOf(b.action));
-  const text = sorted.map((e) => `${plural(e.count, 'packet')} → ${e.action}`).join(', ');
+  const parts = sorted.map((e) => `${plural(e.count, 'packet')} → ${e.action}${exitOutcomes(e)}`);
+  const text = parts.join(parts.some((p) => p.includes(':')) ? '; ' : ', ');
   return `  ← ${text}${stale ? ' (stale)' : ''}`;
+}
+
+/** A diagnostic's message for packets whose verdict the driver carried out otherwise (or with a caveat). */
+export function outcomeMessage(o: { action: string; outcome: string; note?: string; count: number; firstPackets: number[] }): string {
+  const more = o.count > o.firstPackets.length ? ', …' : '';
+  return `${o.action}, ${o.outcome}${o.note ? ` (${o.note})` : ''}: ${plural(o.count, 'packet')}: #${o.firstPackets.join(', #')}${more}`;
 }
 
 /** Exits grouped by file and line, for one decoration per line. */
@@ -79,9 +103,10 @@ export function formatDuration(ms: number): string {
 }
 
 /** One packet row in the packets view: label and description. */
-export function packetLabel(row: { index: number; time: string; action: string; line: number; summary: string; fault?: string }): { label: string; description: string } {
+export function packetLabel(row: { index: number; time: string; action: string; line: number; summary: string; fault?: string; outcome?: string }): { label: string; description: string } {
+  const outcome = !row.fault && row.outcome?.includes(':') ? ` → ${row.outcome}` : '';
   return {
-    label: `#${row.index} ${row.action}${row.fault ? ` (${row.fault})` : ''}`,
+    label: `#${row.index} ${row.action}${row.fault ? ` (${row.fault})` : ''}${outcome}`,
     description: `${row.time}  ${row.summary}  :${row.line}`,
   };
 }

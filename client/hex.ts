@@ -59,6 +59,7 @@ export function renderPacketDetail(d: PacketDetail, sourceLine: (file: string, l
   L.push(`Packet #${d.index}  ${d.time} s  ${d.summary}`);
   if (d.error) L.push(`warning: ${d.error}`);
   L.push(`${d.action} (return value ${d.retval}) at ${base(d.file)}:${d.line}; driver path ${d.path}${d.target ? ` -> ${d.target}` : ''}`);
+  if (d.outcome) L.push(`Outcome: ${d.outcome}`);
   if (d.note) L.push(`driver: ${d.note}`);
   if (d.fault) L.push(`fault ${d.fault.kind}${d.fault.line ? ` at line ${d.fault.line}` : ''}: ${d.fault.message}`);
   L.push('');

@@ -69,7 +69,7 @@ export class RunDecorations implements vscode.Disposable {
     editor.setDecorations(
       this.packetExit,
       p && p.line > 0
-        ? [{ range: new vscode.Range(p.line - 1, 0, p.line - 1, 0), renderOptions: { after: { contentText: `  packet #${p.index} → ${p.action}${this.stale ? ' (stale)' : ''}` } } }]
+        ? [{ range: new vscode.Range(p.line - 1, 0, p.line - 1, 0), renderOptions: { after: { contentText: `  packet #${p.index} → ${p.action}${p.outcome?.includes(':') ? `, ${p.outcome}` : ''}${this.stale ? ' (stale)' : ''}` } } }]
         : [],
     );
   }
@@ -94,6 +94,18 @@ const ICONS: Record<XdpAction, string> = {
   XDP_REDIRECT: 'arrow-right',
   XDP_ABORTED: 'error',
 };
+
+/** A packet's icon: its fault, else what the driver carried out when that differs from the action, else the action. */
+export function packetIcon(row: PacketRow): vscode.ThemeIcon {
+  if (row.fault) return new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.errorForeground'));
+  const o = row.outcome ?? '';
+  if (o.includes(':')) {
+    // Dropped or aborted instead of the returned action: its own icon, in the warning colour.
+    if (/^(dropped|aborted)/.test(o) && row.action !== 'XDP_DROP' && row.action !== 'XDP_ABORTED') return new vscode.ThemeIcon('debug-disconnect', new vscode.ThemeColor('list.warningForeground'));
+    return new vscode.ThemeIcon(ICONS[row.action], new vscode.ThemeColor('list.warningForeground'));
+  }
+  return new vscode.ThemeIcon(ICONS[row.action]);
+}
 
 export class PacketsProvider implements vscode.TreeDataProvider<PacketNode> {
   private readonly changed = new vscode.EventEmitter<PacketNode | undefined>();
@@ -143,8 +155,8 @@ export class PacketsProvider implements vscode.TreeDataProvider<PacketNode> {
     const { label, description } = packetLabel(node.row);
     const item = new vscode.TreeItem(label);
     item.description = description;
-    item.tooltip = `${node.row.summary}\n${node.row.action} (${node.row.retval}) at line ${node.row.line}; driver: ${node.row.path}; ${node.row.len} bytes`;
-    item.iconPath = new vscode.ThemeIcon(node.row.fault ? 'warning' : ICONS[node.row.action]);
+    item.tooltip = `${node.row.summary}\n${node.row.action} (${node.row.retval}) at line ${node.row.line}${node.row.outcome ? `, ${node.row.outcome}` : ''}; driver: ${node.row.path}; ${node.row.len} bytes`;
+    item.iconPath = packetIcon(node.row);
     item.command = { title: 'Show packet', command: 'xdpLens.showPacket', arguments: [node.row.index] };
     item.contextValue = 'packet';
     item.id = `${this.run?.runId}:${this.filter ?? ''}:${node.row.index}`;

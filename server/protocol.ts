@@ -86,6 +86,23 @@ export interface RunExit {
   line: number;
   action: XdpAction;
   count: number;
+  /** What the driver carried out for these packets ('dropped: no redirect target', 'passed', ...), with counts. */
+  outcomes?: Record<string, number>;
+}
+
+/**
+ * Packets whose verdict the driver did not carry out as returned, or carried out with a caveat (an outcome with a
+ * reason: 'dropped: no redirect target', 'passed: bpf_redirect_map fallback, key absent'), by line: for diagnostics.
+ */
+export interface RunOutcomeIssue {
+  file: string;
+  line: number;
+  action: XdpAction;
+  outcome: string;
+  /** The driver's explanation for the first such packet. */
+  note?: string;
+  count: number;
+  firstPackets: number[];
 }
 
 export interface RunFault {
@@ -109,6 +126,10 @@ export interface RunSummary {
   driver: { mode: string; profile: string; queues: number };
   packets: number;
   byAction: Record<XdpAction, number>;
+  /** Packets by outcome: what the driver carried out (see RunExit.outcomes). */
+  byOutcome?: Record<string, number>;
+  /** Outcomes with a reason, by line (see RunOutcomeIssue). */
+  outcomeIssues?: RunOutcomeIssue[];
   exits: RunExit[];
   faults: RunFault[];
   /** Driver counters (ethtool -S style) and page pool counters. */
@@ -161,6 +182,8 @@ export interface PacketRow {
   line: number;
   /** What the driver did with the frame (build_skb, page_pool_recycle, xdp_tx, ...). */
   path: string;
+  /** What that came to: 'passed', 'dropped: no redirect target', ... (see RunExit.outcomes). */
+  outcome?: string;
   fault?: string;
 }
 export interface PacketsResult {
@@ -194,6 +217,7 @@ export interface PacketDetail {
   file: string;
   line: number;
   path: string;
+  outcome?: string;
   note?: string;
   target?: string;
   fault?: { kind: string; message: string; line?: number };

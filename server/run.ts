@@ -363,7 +363,7 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
       }
       const pct = Math.min(99, Math.floor((bytesRead / Math.max(1, size)) * 100));
       if (pct !== lastPct && progress) {
-        progress.report(pct, `${cols.n} packet${cols.n === 1 ? "" : "s"}`);
+        progress.report(pct, `${cols.n} packet${cols.n === 1 ? '' : 's'}`);
         lastPct = pct;
       }
       if (!done) await yieldToLoop();

@@ -71,3 +71,28 @@ test('a run of a program the kernel would refuse: said first on the CodeLens, an
   assert.match(refusalBanner({ verifierRefuses: [{ message: 'Check it first.', rule: 'map-value-null' }] })!, /: Check it first\. These/);
   assert.equal(runLensTitle(s, false), '3 XDP_PASS (3 packets of demo.pcap)');
 });
+
+test('outcomes: the return line, the CodeLens, the packet row and the diagnostic say what the driver did', async () => {
+  const { exitOutcomes, outcomeMessage, outcomeSuffix } = await import('../../client/format.ts');
+  assert.equal(
+    exitLabel([{ action: 'XDP_REDIRECT', count: 240, outcomes: { 'dropped: no redirect target': 240 } }], false),
+    '  ← 240 packets → XDP_REDIRECT, all dropped: no redirect target',
+  );
+  assert.equal(exitLabel([{ action: 'XDP_PASS', count: 5, outcomes: { passed: 5 } }], false), '  ← 5 packets → XDP_PASS', 'a plain outcome adds nothing');
+  assert.equal(
+    exitLabel([{ action: 'XDP_REDIRECT', count: 3, outcomes: { redirected: 2, 'dropped: target device down': 1 } }, { action: 'XDP_DROP', count: 1, outcomes: { dropped: 1 } }], false),
+    '  ← 3 packets → XDP_REDIRECT, 2 redirected, 1 dropped: target device down; 1 packet → XDP_DROP',
+  );
+  assert.equal(exitOutcomes({ count: 1, outcomes: { 'dropped: TX ring full': 1 } }), ', dropped: TX ring full');
+  assert.equal(outcomeSuffix({ passed: 3, 'dropped: no redirect target': 240 }), ' · 240 dropped: no redirect target');
+  assert.equal(
+    runLensTitle({ byAction: { XDP_ABORTED: 0, XDP_DROP: 0, XDP_PASS: 0, XDP_TX: 0, XDP_REDIRECT: 1 }, byOutcome: { 'dropped: no redirect target': 1 }, packets: 1, capture: '/x/a.pcap', faults: [] }, false),
+    '1 XDP_REDIRECT · 1 dropped: no redirect target (1 packet of a.pcap)',
+  );
+  assert.equal(
+    outcomeMessage({ action: 'XDP_PASS', outcome: 'passed: bpf_redirect_map fallback, map empty', count: 1, firstPackets: [4] }),
+    'XDP_PASS, passed: bpf_redirect_map fallback, map empty: 1 packet: #4',
+  );
+  assert.equal(packetLabel({ index: 3, time: '0.1', action: 'XDP_REDIRECT', line: 9, summary: 's', outcome: 'dropped: no redirect target' }).label, '#3 XDP_REDIRECT → dropped: no redirect target');
+  assert.equal(packetLabel({ index: 3, time: '0.1', action: 'XDP_PASS', line: 9, summary: 's', outcome: 'passed' }).label, '#3 XDP_PASS');
+});
