@@ -439,6 +439,10 @@ function cmdRun(argv: string[]): number {
     out(`driver: ${Object.entries(c).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     if (outputs) out(`output captures: ${outputs.files().join(', ')}`);
     if (truncated) out(`${truncated} were captured shorter than on the wire (snap length) and ran as captured`);
+    if (session.usesConntrack()) {
+      const n = session.conntrackJson().length;
+      out(`conntrack: ${n} connection${n === 1 ? '' : 's'} in the table after the run (listed by --format jsonl as "conntrack")`);
+    }
     if (uninitStackReads) out(`${uninitStackReads} read stack bytes never written: their results depend on an undefined value`);
   }
   if (captureError) {

@@ -100,3 +100,10 @@ test('run --conntrack: a bad seed names the file and the connection, exit status
   assert.match(r.stderr, /ct-bad\.json: connection 1: "proto" is "tcp" or "udp"/);
   assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/);
 });
+
+test('run --conntrack, table format: the summary counts the connections left', { skip }, () => {
+  const file = seed('ct-table.json', [{ ...FLOW, timeout: 600 }]);
+  const r = cli(['run', PROG, CAPTURE, '--conntrack', file, '--exit-lines', 'exit', '--limit', '5']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /conntrack: 1 connection in the table after the run/);
+});
