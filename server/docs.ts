@@ -317,6 +317,11 @@ export const RULE_DOCS: Record<string, string> = {
   'stale-packet-pointer':
     '`bpf_xdp_adjust_head/tail/meta()` can move the packet, so the verifier forgets every packet pointer taken before the ' +
     'call. Reload `data`/`data_end` from `ctx` after it and check the bounds again.',
+  'stale-checksum':
+    'The IPv4 header carries a checksum over its own bytes. A program that changes a field (TTL, addresses, TOS, ' +
+    'length) must update `check` too, incrementally (RFC 1624: `~(~old_check + ~old + new)`) or by setting it to 0 and ' +
+    'summing the header again. Otherwise `ip_rcv` drops the packet after XDP_PASS, and the next hop drops it after ' +
+    'XDP_TX or XDP_REDIRECT. Exchanging two fields (source and destination address) leaves the sum unchanged.',
   'map-value-null':
     '`bpf_map_lookup_elem()` returns NULL when the key has no entry. The verifier refuses a dereference before a NULL ' +
     "check (\"invalid mem access 'map_value_or_null'\"), except for an ARRAY lookup with a key it knows to be 0.",
