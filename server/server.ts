@@ -80,6 +80,8 @@ const notesShown = new Set<string>();
 
 interface DocState {
   timer?: NodeJS.Timeout;
+  /** The on-save compile in flight. */
+  compile?: AbortController;
   source: Finding[];
   /** Bytecode findings and the hash of the text they were computed for. */
   bytecode: Finding[];
@@ -217,7 +219,18 @@ async function runBytecode(doc: TextDocument): Promise<void> {
   if (!isXdpText(disk)) return;
   status({ state: 'analysing', message: 'compiling and analysing the object' }, settings);
   const t0 = performance.now();
-  const r = bytecodeFindings(path, analyzeOptions(settings));
+  // clang runs without blocking the server; a newer save or closing the document kills the compile in flight.
+  const s0 = state(doc.uri);
+  s0.compile?.abort();
+  const abort = (s0.compile = new AbortController());
+  const options = analyzeOptions(settings);
+  const compiled = await compileCAsync(path, effectiveCompileOptions(path, options).compile, abort.signal);
+  if (abort.signal.aborted) {
+    if (!states.get(doc.uri)?.compile) status({ state: 'ready' }, settings);
+    return;
+  }
+  s0.compile = undefined;
+  const r = bytecodeFindings(path, options, { result: compiled, ms: performance.now() - t0 });
   if (r.command) connection.console.log(`${r.cached ? 'cached object for' : 'compiled with'}: ${r.command.join(' ')}`);
   connection.console.log(`bytecode analysis of ${path}: clang ${r.compileMs.toFixed(0)} ms, analysis ${r.analyzeMs.toFixed(0)} ms, ${r.findings.length} findings (${(performance.now() - t0).toFixed(0)} ms)`);
   for (const n of r.notes) note(n);
@@ -282,6 +295,7 @@ documents.onDidSave((e) => void runBytecode(e.document));
 documents.onDidClose((e) => {
   const s = states.get(e.document.uri);
   if (s?.timer) clearTimeout(s.timer);
+  s?.compile?.abort();
   states.delete(e.document.uri);
   settingsCache.delete(e.document.uri);
   void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });

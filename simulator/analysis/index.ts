@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { compileC, type CompileOptions } from '../compile.ts';
+import { compileC, type CompileOptions, type CompileResult } from '../compile.ts';
 import { INPUT_LIMITS, readInputText } from '../input.ts';
 import { flagsFromCompileCommands } from '../compile-commands.ts';
 import { loadObject } from '../elf/index.ts';
@@ -86,6 +86,8 @@ export function sourceFindings(file: string, text: string, opts: AnalyzeOptions)
 export function bytecodeFindings(
   file: string,
   opts: AnalyzeOptions,
+  /** The compile of this file with these options, already done (the language server compiles without blocking). */
+  precompiled?: { result: CompileResult; ms: number },
 ): { findings: Finding[]; notes: string[]; compileMs: number; analyzeMs: number; command?: string[]; cached?: boolean } {
   const notes: string[] = [];
   const { compile, note } = effectiveCompileOptions(file, opts);
@@ -96,8 +98,8 @@ export function bytecodeFindings(
     return { findings: [], notes, compileMs: 0, analyzeMs: 0 };
   }
   const t0 = performance.now();
-  const r = compileC(file, compile);
-  const compileMs = performance.now() - t0;
+  const r = precompiled?.result ?? compileC(file, compile);
+  const compileMs = precompiled?.ms ?? performance.now() - t0;
   const errors = r.diagnostics.filter((d) => d.severity === 'error');
   if (!r.objectPath || errors.length) {
     const findings: Finding[] = (errors.length ? errors : [{ file, line: 1, column: 1, severity: 'error' as const, message: r.stderr.trim() || 'clang failed' }]).map((d) => ({

@@ -219,3 +219,22 @@ test('a cancelled bytecode request kills clang and everything it started', { ski
   while (clangs().length > 0 && Date.now() - t1 < 10_000) await new Promise((res) => setTimeout(res, 100));
   assert.deepEqual(clangs(), [], 'no clang left after the cancel');
 });
+
+test('the on-save compile does not block the server, and closing the document kills it', { skip: noServer || (spawnSync('clang', ['--version']).status !== 0 && 'clang is not installed') }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-lsp-save-'));
+  spawnSync('mkfifo', [join(dir, 'never.h')]);
+  const src = join(dir, 'saved.c');
+  const text = '#include "never.h"\nint f(struct xdp_md *ctx) { return XDP_PASS; }\n';
+  writeFileSync(src, text);
+  const uri = pathToFileURL(src).href;
+  const clangs = () => spawnSync('pgrep', ['-f', `clang.*${src}`], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+  notify('textDocument/didOpen', { textDocument: { uri, languageId: 'c', version: 1, text } });
+  const t0 = Date.now();
+  while (clangs().length === 0 && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(clangs().length > 0, 'the on-open compile started');
+  await alive('while the on-open compile waits on a FIFO');
+  notify('textDocument/didClose', { textDocument: { uri } });
+  const t1 = Date.now();
+  while (clangs().length > 0 && Date.now() - t1 < 10_000) await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(clangs(), [], 'no clang left after the document closed');
+});
