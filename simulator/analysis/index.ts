@@ -64,8 +64,8 @@ export function effectiveCompileOptions(file: string, opts: AnalyzeOptions): { c
     const cc = flagsFromCompileCommands(opts.compileCommands, file);
     if (typeof cc === 'string') note = cc;
     else {
-      includeDirs.push(...cc.includeDirs);
-      flags.push(...cc.flags);
+      for (const d of cc.includeDirs) includeDirs.push(d);
+      for (const f of cc.flags) flags.push(f);
     }
   }
   return { compile: { clang: opts.clang, flags, includeDirs, cacheDir: opts.cacheDir }, note };
@@ -122,13 +122,13 @@ export function bytecodeFindings(
     const { object, diagnostics } = loadObject(readFileSync(r.objectPath), file, { btf: opts.btf });
     if (!object) {
       notes.push(`${file}: the bytecode analysis did not run: the object could not be loaded; the findings are the source analysis's.`);
-      notes.push(...diagnostics.map((d) => d.message));
+      for (const d of diagnostics) notes.push(d.message); // no spread: one per instruction possible
     } else {
       // An XDP program with load errors is not analysed (analyzeObject skips it); its errors are the notes. Errors of
       // the tc/tracing programs beside it (and of maps only they use) are not reported: only XDP programs are analysed.
       const xdp = new Set(object.programs.filter((p) => p.isXdp).map((p) => p.name));
       for (const d of diagnostics.filter((x) => x.severity === 'error' && (x.program === undefined ? x.map === undefined : xdp.has(x.program)))) notes.push(d.message);
-      notes.push(...(object.notes ?? []));
+      for (const n of object.notes ?? []) notes.push(n);
       findings = analyzeObject(object, { driverMode: opts.driverMode, twin: () => returnTwin(file, { ...compile, btf: opts.btf }) });
     }
   } catch (e) {
@@ -137,7 +137,7 @@ export function bytecodeFindings(
   if (opts.kernel) {
     const v = verifyWithKernel(r.objectPath, file);
     if (v.skipped) notes.push(`kernel verifier not run: ${v.skipped}`);
-    findings.push(...v.findings);
+    for (const f of v.findings) findings.push(f);
   }
   return { findings, notes, compileMs, analyzeMs: performance.now() - t1, command: r.command, cached: r.cached };
 }
@@ -170,7 +170,7 @@ export async function analyzeFile(file: string, text: string | undefined, opts: 
   if (opts.bytecode !== false) {
     const b = bytecodeFindings(file, opts);
     bytecode = b.findings;
-    notes.push(...b.notes);
+    for (const n of b.notes) notes.push(n);
     timings.compile = b.compileMs;
     timings.bytecode = b.analyzeMs;
   }
