@@ -15,6 +15,7 @@ import { rssQueueOf } from './driver/rss.ts';
 import { openCapture, CaptureError, type CapturedPacket } from './net/capture.ts';
 import { summarize } from './net/dissect.ts';
 import { ReturnLines } from './return-lines.ts';
+import { loadBtfFile } from './elf/core.ts';
 import { analyzeFile } from './analysis/index.ts';
 import { formatJson, formatSarif, formatText, REPORT_FORMATS, type ReportFormat } from './analysis/report.ts';
 import type { Finding } from './analysis/findings.ts';
@@ -604,6 +605,10 @@ async function cmdCheck(argv: string[]): Promise<number> {
   if (!REPORT_FORMATS.includes(format)) throw new XdpLensError(`--format takes ${REPORT_FORMATS.join(', ')}, not '${values.format}'`);
   const mode = values.driver as DriverMode;
   if (!DRIVER_MODES.includes(mode)) throw new XdpLensError(`--driver takes ${DRIVER_MODES.join(', ')}, not '${values.driver}'`);
+  if (values.btf) {
+    const t = loadBtfFile(values.btf);
+    if (typeof t === 'string') throw new XdpLensError(t);
+  }
   const findings: Finding[] = [];
   const notes = new Set<string>();
   for (const file of positionals) {

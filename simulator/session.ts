@@ -8,6 +8,7 @@
 import { extname } from 'node:path';
 import type { LoadedObject, LoadedProgram } from './elf/types.ts';
 import { loadObject, objectErrors, pickProgram } from './elf/index.ts';
+import { loadBtfFile } from './elf/core.ts';
 import { compileC, type CompileOptions } from './compile.ts';
 import { INPUT_LIMITS, InputFileError, readInputFile } from './input.ts';
 import { createMachine, type Machine } from './vm/machine.ts';
@@ -47,6 +48,11 @@ export function loadProgramFile(path: string, opts: LoadOptions = {}): LoadedObj
 
 /** As loadProgramFile, also naming the object file that was loaded (the compiled one for a `.c`). */
 export function loadProgramFileWithObject(path: string, opts: LoadOptions = {}): { object: LoadedObject; objectPath: string } {
+  // A bad BTF file is an input error even for a program without CO-RE relocations (which would never read it).
+  if (opts.btf) {
+    const t = loadBtfFile(opts.btf);
+    if (typeof t === 'string') throw new XdpLensError(t);
+  }
   let objectPath = path;
   if (extname(path) === '.c') {
     const r = compileC(path, { ...opts, flags: [...(opts.flags ?? []), ...(opts.clangFlags ?? [])] });

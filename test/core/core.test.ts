@@ -261,7 +261,14 @@ test('a poisoned relocation on a reachable path: the kernel refuses the program,
 test('--btf with a file that is not BTF: exit status 2 and a message naming the file', { skip: NO_CLANG }, () => {
   const r = cli(['run', join(FIX, 'core_layout.c'), join(REPO, 'examples', 'demo.pcap'), '--btf', join(FIX, 'other_layout.c')]);
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /CO-RE target BTF: .*other_layout\.c: neither raw BTF \(magic 0xeb9f\) nor an ELF object with a \.BTF section/);
+  assert.match(r.stderr, /xdp-lens: .*other_layout\.c: neither raw BTF \(magic 0xeb9f\) nor an ELF object with a \.BTF section/);
+  // Also for a program without CO-RE relocations, and for check.
+  const plain = cli(['run', join(REPO, 'examples', 'xdp_filter.c'), join(REPO, 'examples', 'demo.pcap'), '--btf', join(FIX, 'other_layout.c')]);
+  assert.equal(plain.status, 2);
+  assert.match(plain.stderr, /other_layout\.c: neither raw BTF/);
+  const check = cli(['check', join(REPO, 'examples', 'xdp_filter.c'), '--btf', '/nonexistent/btf']);
+  assert.equal(check.status, 2);
+  assert.match(check.stderr, /cannot read BTF file \/nonexistent\/btf: no such file/);
   const missing = cli(['run', join(FIX, 'core_layout.c'), join(REPO, 'examples', 'demo.pcap'), '--btf', '/nonexistent/btf']);
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /cannot read BTF file \/nonexistent\/btf: no such file/);
