@@ -138,8 +138,13 @@ export const swapTuple = (t: Tuple): Tuple => ({ ...t, src: t.dst, dst: t.src, s
 /** jiffies as a u32 (nfct_time_stamp) at `ns`, for HZ `hz`. */
 export const jiffies32 = (ns: bigint, hz: bigint): number => Number(((ns * hz) / 1_000_000_000n) & 0xffffffffn);
 
+const tupleKey = (t: Tuple, zone: number) => `${zone}/${t.proto}/${t.src.join('.')}/${t.sport}/${t.dst.join('.')}/${t.dport}`;
+
 export class ConntrackTable {
-  readonly conns: Conn[] = [];
+  /** Live connections in insertion order (the report's order). */
+  readonly conns = new Set<Conn>();
+  /** Both tuples of every connection, as the kernel hashes both directions. */
+  private readonly byTuple = new Map<string, { conn: Conn; dir: 0 | 1 }>();
   readonly layout: NfConnLayout;
 
   constructor(layout?: NfConnLayout) {
@@ -148,19 +153,18 @@ export class ConntrackTable {
 
   /** nf_conntrack_find_get: a live entry with this tuple in either direction (an expired one is collected). */
   find(t: Tuple, zone: number, nowJiffies: number): { conn: Conn; dir: 0 | 1 } | undefined {
-    for (let i = 0; i < this.conns.length; i++) {
-      const c = this.conns[i];
-      if (c.zone !== zone) continue;
-      for (const dir of [0, 1] as const) {
-        if (!sameTuple(c.tuple(dir), t)) continue;
-        if (expired(c, nowJiffies)) {
-          this.conns.splice(i, 1);
-          return undefined;
-        }
-        return { conn: c, dir };
-      }
+    const hit = this.byTuple.get(tupleKey(t, zone));
+    if (!hit) return undefined;
+    if (expired(hit.conn, nowJiffies)) {
+      this.remove(hit.conn);
+      return undefined;
     }
-    return undefined;
+    return hit;
+  }
+
+  private remove(c: Conn): void {
+    this.conns.delete(c);
+    for (const dir of [0, 1] as const) this.byTuple.delete(tupleKey(c.tuple(dir), c.zone));
   }
 
   /** nf_conntrack_hash_check_insert: -EEXIST when either tuple is taken; the timeout becomes absolute. */
@@ -168,7 +172,8 @@ export class ConntrackTable {
     if (this.find(c.tuple(0), c.zone, nowJiffies) || this.find(c.tuple(1), c.zone, nowJiffies)) return false;
     c.timeout = (c.timeout + nowJiffies) >>> 0;
     c.inserted = true;
-    this.conns.push(c);
+    this.conns.add(c);
+    for (const dir of [0, 1] as const) this.byTuple.set(tupleKey(c.tuple(dir), c.zone), { conn: c, dir });
     return true;
   }
 
@@ -191,7 +196,7 @@ export class ConntrackTable {
 
   /** The live entries, in the seed schema. */
   toJson(nowJiffies: number, hz: number): ConnJson[] {
-    return this.conns.filter((c) => !expired(c, nowJiffies)).map((c) => connToJson(c, nowJiffies, hz));
+    return [...this.conns].filter((c) => !expired(c, nowJiffies)).map((c) => connToJson(c, nowJiffies, hz));
   }
 }
 
