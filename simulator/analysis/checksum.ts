@@ -1,0 +1,93 @@
+// Run-time side of the stale-checksum rule: a packet that arrived with a valid IPv4 header checksum (and a valid
+// TCP, UDP or ICMP checksum) and leaves the program with an invalid one. The stack drops such a packet after XDP_PASS
+// (ip_rcv checks the header sum) and the next hop after XDP_TX or XDP_REDIRECT. Pure: two frames in, the broken
+// layers out. The first IPv4 header of each frame is compared (after Ethernet and up to two VLAN tags), so an
+// encapsulation that prepends a correct outer header is not a break.
+
+export interface ChecksumBreak {
+  layer: 'ipv4' | 'tcp' | 'udp' | 'icmp';
+  /** The checksum field as the packet arrived and as it leaves (hex), and the value it should hold on leaving. */
+  before: string;
+  after: string;
+  expected: string;
+}
+
+interface Layers {
+  ip: { off: number; ihl: number; check: number; valid: boolean; expected: number };
+  l4?: { layer: 'tcp' | 'udp' | 'icmp'; check: number; valid: boolean; expected: number };
+}
+
+const hex16 = (v: number): string => `0x${v.toString(16).padStart(4, '0')}`;
+
+/** The 16-bit one's complement sum of `b[start, end)` added to `sum` (not folded). */
+function sum16(b: Uint8Array, start: number, end: number, sum = 0): number {
+  let i = start;
+  for (; i + 1 < end; i += 2) sum += (b[i]! << 8) | b[i + 1]!;
+  if (i < end) sum += b[i]! << 8;
+  return sum;
+}
+
+function fold(sum: number): number {
+  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
+  return sum;
+}
+
+/** The checksum the field at `at` should hold: the complement of the sum with the field taken as 0. */
+function expectedAt(b: Uint8Array, start: number, end: number, at: number, extra = 0): number {
+  const field = (b[at]! << 8) | b[at + 1]!;
+  const s = fold(sum16(b, start, end, extra) - field);
+  return ~s & 0xffff;
+}
+
+function parse(frame: Uint8Array): Layers | undefined {
+  let off = 12;
+  if (frame.length < 14) return undefined;
+  let proto = (frame[off]! << 8) | frame[off + 1]!;
+  off += 2;
+  for (let tags = 0; tags < 2 && (proto === 0x8100 || proto === 0x88a8); tags++) {
+    if (frame.length < off + 4) return undefined;
+    proto = (frame[off + 2]! << 8) | frame[off + 3]!;
+    off += 4;
+  }
+  if (proto !== 0x0800 || frame.length < off + 20 || frame[off]! >> 4 !== 4) return undefined;
+  const ihl = (frame[off]! & 15) * 4;
+  if (ihl < 20 || frame.length < off + ihl) return undefined;
+  const check = (frame[off + 10]! << 8) | frame[off + 11]!;
+  const ip = { off, ihl, check, valid: fold(sum16(frame, off, off + ihl)) === 0xffff, expected: expectedAt(frame, off, off + ihl, off + 10) };
+  const total = (frame[off + 2]! << 8) | frame[off + 3]!;
+  const frag = ((frame[off + 6]! << 8) | frame[off + 7]!) & 0x3fff;
+  const end = off + total;
+  if (frag !== 0 || total < ihl || end > frame.length) return { ip };
+  const l4off = off + ihl;
+  const p = frame[off + 9]!;
+  const pseudo = () => sum16(frame, off + 12, off + 20) + p + (end - l4off);
+  if (p === 6 && end >= l4off + 20) {
+    const c = (frame[l4off + 16]! << 8) | frame[l4off + 17]!;
+    return { ip, l4: { layer: 'tcp', check: c, valid: fold(sum16(frame, l4off, end, pseudo())) === 0xffff, expected: expectedAt(frame, l4off, end, l4off + 16, pseudo()) } };
+  }
+  if (p === 17 && end >= l4off + 8) {
+    const c = (frame[l4off + 6]! << 8) | frame[l4off + 7]!;
+    if (c === 0) return { ip }; // no UDP checksum: nothing to break
+    const s = fold(sum16(frame, l4off, end, pseudo()));
+    const e = expectedAt(frame, l4off, end, l4off + 6, pseudo());
+    return { ip, l4: { layer: 'udp', check: c, valid: s === 0xffff, expected: e === 0 ? 0xffff : e } };
+  }
+  if (p === 1 && end >= l4off + 4) {
+    const c = (frame[l4off + 2]! << 8) | frame[l4off + 3]!;
+    return { ip, l4: { layer: 'icmp', check: c, valid: fold(sum16(frame, l4off, end)) === 0xffff, expected: expectedAt(frame, l4off, end, l4off + 2) } };
+  }
+  return { ip };
+}
+
+/** The checksums that were valid in `before` (the frame as it arrived) and are invalid in `after` (as it leaves). */
+export function checksumBreaks(before: Uint8Array, after: Uint8Array): ChecksumBreak[] {
+  const a = parse(before);
+  const b = parse(after);
+  if (!a || !b) return [];
+  const out: ChecksumBreak[] = [];
+  if (a.ip.valid && !b.ip.valid) out.push({ layer: 'ipv4', before: hex16(a.ip.check), after: hex16(b.ip.check), expected: hex16(b.ip.expected) });
+  if (a.l4 && b.l4 && a.l4.layer === b.l4.layer && a.l4.valid && !b.l4.valid) {
+    out.push({ layer: b.l4.layer, before: hex16(a.l4.check), after: hex16(b.l4.check), expected: hex16(b.l4.expected) });
+  }
+  return out;
+}

@@ -1,0 +1,113 @@
+// The run-time side of stale-checksum (simulator/analysis/checksum.ts) against tcpdump, which verifies every IPv4,
+// TCP, UDP and ICMP checksum it prints ("bad cksum X (->Y)!", "cksum 0xX (incorrect -> 0xY)", "(correct)"): frames
+// from the shared captures, changed as XDP programs change them (TTL, a port), must be judged valid or not exactly as
+// tcpdump judges them, with the checksum tcpdump says they should hold.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checksumBreaks } from '../../simulator/analysis/checksum.ts';
+import { openCapture } from '../../simulator/net/capture.ts';
+import { sharedPath } from '../repo.ts';
+
+const CAPTURES = sharedPath('captures');
+const FILES = ['tcpdump--tcp-handshake-nano.pcap', 'zeek--dns-edns-ecs.pcap', 'tcpdump--802.1ad_QinQ.pcap', 'zeek--get-to-ssh-server.pcap'];
+const haveTcpdump = spawnSync('tcpdump', ['--version']).status === 0;
+const skip = !haveTcpdump ? 'tcpdump is not installed' : !existsSync(CAPTURES) ? `${CAPTURES} is absent` : false;
+
+function frames(file: string, max = 40): Uint8Array[] {
+  const r = openCapture(join(CAPTURES, file));
+  const out: Uint8Array[] = [];
+  try {
+    for (let p = r.next(); p && out.length < max; p = r.next()) if (!p.truncated) out.push(p.frame.slice());
+  } finally {
+    r.close();
+  }
+  return out;
+}
+
+function pcap(list: Uint8Array[]): Buffer {
+  const head = Buffer.alloc(24);
+  head.writeUInt32LE(0xa1b2c3d4, 0);
+  head.writeUInt16LE(2, 4);
+  head.writeUInt16LE(4, 6);
+  head.writeUInt32LE(262144, 16);
+  head.writeUInt32LE(1, 20);
+  const parts = [head];
+  for (const f of list) {
+    const rec = Buffer.alloc(16);
+    rec.writeUInt32LE(f.length, 8);
+    rec.writeUInt32LE(f.length, 12);
+    parts.push(rec, Buffer.from(f));
+  }
+  return Buffer.concat(parts);
+}
+
+/** tcpdump's verdicts per packet: for `ip` and the transport layer, valid or the checksum it should hold. */
+function tcpdumpVerdicts(list: Uint8Array[]): { ip?: string; l4?: string; l4ok?: boolean }[] {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-csum-'));
+  const path = join(dir, 'f.pcap');
+  writeFileSync(path, pcap(list));
+  const r = spawnSync('tcpdump', ['-nn', '-vv', '-tt', '-r', path], { encoding: 'utf8' });
+  const text = r.stdout.replace(/\n\s+/g, ' ');
+  return text.split('\n').filter((l) => l.trim()).map((l) => {
+    const ip = /bad cksum [0-9a-f]+ \(->([0-9a-f]+)\)!/.exec(l)?.[1];
+    const bad = /cksum 0x[0-9a-f]+ \(incorrect -> 0x([0-9a-f]+)\)/.exec(l)?.[1] ?? /\[bad udp cksum 0x[0-9a-f]+ -> 0x([0-9a-f]+)!\]/.exec(l)?.[1];
+    const good = /cksum 0x[0-9a-f]+ \(correct\)|\[udp sum ok\]/.test(l);
+    return { ip, l4: bad, l4ok: bad ? false : good ? true : undefined };
+  });
+}
+
+test('ttl and port rewrites: broken checksums found as tcpdump finds them, with the value it expects', { skip }, () => {
+  let checked = 0;
+  for (const file of FILES) {
+    const originals = frames(file);
+    const changed = originals.map((f) => {
+      const c = f.slice();
+      let off = 14;
+      let proto = (c[12]! << 8) | c[13]!;
+      while ((proto === 0x8100 || proto === 0x88a8) && off + 4 <= c.length) {
+        proto = (c[off + 2]! << 8) | c[off + 3]!;
+        off += 4;
+      }
+      if (proto === 0x0800 && c.length >= off + 20) {
+        c[off + 8] = (c[off + 8]! - 1) & 0xff; // ip->ttl--
+        const l4 = off + (c[off]! & 15) * 4;
+        if ((c[off + 9] === 6 || c[off + 9] === 17) && c.length >= l4 + 2) c[l4 + 1] ^= 0x5a; // source port
+      }
+      return c;
+    });
+    const before = tcpdumpVerdicts(originals);
+    const after = tcpdumpVerdicts(changed);
+    assert.equal(after.length, changed.length, `${file}: one tcpdump line per packet`);
+    changed.forEach((c, i) => {
+      const breaks = checksumBreaks(originals[i]!, c);
+      const ip = breaks.find((b) => b.layer === 'ipv4');
+      const l4 = breaks.find((b) => b.layer !== 'ipv4');
+      const wasIpOk = before[i]!.ip === undefined;
+      if (after[i]!.ip !== undefined && wasIpOk) {
+        assert.ok(ip, `${file} #${i}: tcpdump says the IPv4 checksum broke`);
+        assert.equal(ip.expected, `0x${after[i]!.ip!.padStart(4, '0')}`, `${file} #${i}: expected IPv4 checksum`);
+        checked++;
+      } else assert.equal(ip, undefined, `${file} #${i}: no IPv4 break unless tcpdump sees one`);
+      if (after[i]!.l4ok === false && before[i]!.l4ok === true) {
+        assert.ok(l4, `${file} #${i}: tcpdump says the transport checksum broke`);
+        assert.equal(l4.expected, `0x${after[i]!.l4!.padStart(4, '0')}`, `${file} #${i}: expected ${l4.layer} checksum`);
+        checked++;
+      } else assert.equal(l4, undefined, `${file} #${i}: no transport break unless tcpdump sees one (${JSON.stringify(before[i])})`);
+    });
+  }
+  assert.ok(checked >= 20, `enough breaks compared (${checked})`);
+});
+
+test('a frame left as it arrived, or only with addresses exchanged, breaks nothing', { skip }, () => {
+  for (const f of frames('tcpdump--tcp-handshake-nano.pcap', 10)) {
+    assert.deepEqual(checksumBreaks(f, f), []);
+    const c = f.slice();
+    c.copyWithin(26, 30, 34);
+    c.set(f.subarray(26, 30), 30);
+    assert.deepEqual(checksumBreaks(f, c), []);
+  }
+});
