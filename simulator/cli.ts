@@ -14,11 +14,13 @@ import { OutputCaptures } from './driver/output.ts';
 import { rssQueueOf } from './driver/rss.ts';
 import { openCapture, CaptureError, type CapturedPacket } from './net/capture.ts';
 import { summarize } from './net/dissect.ts';
+import { compileFilter, formatFilterError, FilterError, type Filter, type PacketFacts } from './filter.ts';
 import { ReturnLines } from './return-lines.ts';
 import { loadBtfFile } from './elf/core.ts';
 import { analyzeFile } from './analysis/index.ts';
 import { formatJson, formatSarif, formatText, REPORT_FORMATS, type ReportFormat } from './analysis/report.ts';
 import type { Finding } from './analysis/findings.ts';
+import { checksumBreaks, type ChecksumBreak } from './analysis/checksum.ts';
 import { INPUT_LIMITS, InputFileError, readInputFile, readInputText } from './input.ts';
 import { checkProgramSeeds, parseRoutes } from './seeds.ts';
 import type { FibRoute } from './vm/types.ts';
@@ -44,6 +46,11 @@ Options for run:
                         to the number of CPUs)
   --inner-map OUTER=TYPE:KEY:VALUE:ENTRIES
                         inner-map template of a map of maps that declares none (repeatable; e.g. array:4:4:1)
+  --filter EXPR         report only the packets a display filter matches, in the manner of Wireshark's:
+                        'ip.src == 10.0.0.1 && tcp.dstport == 80', 'action == XDP_DROP', 'fault', 'exit.line == 127',
+                        'outcome contains "no redirect target"', '!udp || tcp.port in {80 443}', 'ip.addr == 10.0.0.0/8'
+                        (fields of the packet as received and of its result; every packet still runs, and the
+                        summary counts them all; "filter" in the summary says how many matched)
   --dump-maps all|N     jsonl: list every map entry (all), or N entries per map (default 10000; the rest is counted
                         in "mapsSummarised")
   --routes FILE.json    routing table for bpf_fib_lookup: [{"family":"inet","prefix":"10.0.0.0/8","ifindex":2,...}]
@@ -262,9 +269,12 @@ function cmdRun(argv: string[]): number {
       'max-entries': { type: 'string', multiple: true },
       'inner-map': { type: 'string', multiple: true },
       'dump-maps': { type: 'string' },
+      filter: { type: 'string' },
     },
   });
   if (positionals.length !== 2) throw new XdpLensError(`run takes PROGRAM and CAPTURE\n\n${USAGE}`);
+  const filter = values.filter !== undefined ? displayFilter(values.filter) : undefined;
+  let matched = 0;
   const mapOpts = mapLoadFlags(values['max-entries'], values['inner-map']);
   const dumpMaps = dumpMapsFlag(values['dump-maps']);
   if (values['exit-lines'] !== 'return' && values['exit-lines'] !== 'exit')
@@ -356,6 +366,7 @@ function cmdRun(argv: string[]): number {
   let faults = 0;
   let invalid = 0;
   let truncated = 0;
+  let checksumBroken = 0;
   let firstTs: bigint | undefined;
   let captureError: CaptureError | undefined;
 
@@ -397,7 +408,13 @@ function cmdRun(argv: string[]): number {
       if (r.run.uninitStackRead) uninitStackReads++;
       if (r.invalidAction) invalid++;
       if (pkt.truncated) truncated++;
-      if (format === 'jsonl') out(JSON.stringify(packetRecord(pkt, r, values.data, ret)));
+      // A packet sent on (stack, wire, redirect) whose valid checksum the program broke: stale-checksum at run time.
+      const sentOn = !r.fault && (r.action === 'XDP_PASS' || r.action === 'XDP_TX' || r.action === 'XDP_REDIRECT');
+      const checksum = sentOn ? checksumBreaks(pkt.frame, r.out.subarray(r.metaLen)) : [];
+      if (checksum.length) checksumBroken++;
+      if (filter && !filter.test(packetFacts(pkt, r, ret))) continue;
+      matched++;
+      if (format === 'jsonl') out(JSON.stringify(packetRecord(pkt, r, values.data, ret, checksum)));
       else out(tableRow(pkt, r, pkt.tsNs - t0, ret));
     }
   } finally {
@@ -421,6 +438,8 @@ function cmdRun(argv: string[]): number {
     ...(captureError ? { captureError: captureError.message } : {}),
     ...(refusals.list.length ? { verifierRefuses: refusals.json() } : {}),
     ...(uninitStackReads ? { uninitStackReads } : {}),
+    ...(filter ? { filter: { expression: filter.text, matched } } : {}),
+    ...(checksumBroken ? { checksumBroken } : {}),
   };
   if (format === 'jsonl') {
     const dump = session.mapsDump(dumpMaps);
@@ -431,10 +450,12 @@ function cmdRun(argv: string[]): number {
     const parts = ACTIONS.filter((a) => (counts.get(a) ?? 0) > 0).map((a) => `${a} ${counts.get(a)}`);
     out('');
     for (const r of refusals.list) out(`the kernel would refuse this program: ${refusalText(r, basename)}`);
+    if (filter) out(`${plural(matched, 'packet')} of ${packets} matched the filter ${filter.text}`);
     out(`${packets} packets${refusals.list.length ? ' (simulated only: the kernel would not load this program)' : ''}: ${parts.join(', ') || 'none'}`);
     const unusual = [...outcomes].filter(([o]) => o.includes(':')).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
     if (unusual.length) out(`outcomes: ${[...outcomes].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([o, n]) => `${o} ${n}`).join(', ')}`);
     if (invalid) out(`${invalid} returned a value that is not an XDP action: the driver warns once and drops them (counted as XDP_ABORTED)`);
+    if (checksumBroken) out(`${checksumBroken} left with a checksum the program broke (valid on arrival, stale after its changes): the stack or the next hop drops them (--format jsonl lists them as "checksum")`);
     if (faults) out(`${faults} faulted (counted as XDP_ABORTED); the kernel verifier would have rejected the program`);
     const c = driver.stats();
     out(`driver: ${Object.entries(c).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ')}`);
@@ -467,7 +488,7 @@ function exitLocation(r: DriverPacket, ret?: ReturnLoc): { file?: string; line?:
   return { file: loc.file, line: loc.line, column: loc.column };
 }
 
-function packetRecord(pkt: CapturedPacket, r: DriverPacket, withData: boolean | undefined, ret?: ReturnLoc): Record<string, unknown> {
+function packetRecord(pkt: CapturedPacket, r: DriverPacket, withData: boolean | undefined, ret?: ReturnLoc, checksum?: ChecksumBreak[]): Record<string, unknown> {
   const rec: Record<string, unknown> = {
     packet: pkt.index,
     ts: formatTs(pkt.tsNs),
@@ -488,6 +509,7 @@ function packetRecord(pkt: CapturedPacket, r: DriverPacket, withData: boolean | 
   if (r.note) rec.note = r.note;
   if (pkt.truncated) rec.truncated = true;
   if (r.invalidAction) rec.invalidAction = true;
+  if (checksum?.length) rec.checksum = checksum;
   if (r.fault) {
     const f = r.fault;
     rec.fault = { kind: f.kind, message: f.message, insn: f.insn, file: f.loc?.file, line: f.loc?.line };
@@ -502,6 +524,42 @@ function packetRecord(pkt: CapturedPacket, r: DriverPacket, withData: boolean | 
   if (r.run.perf.length) rec.perf = r.run.perf;
   if (withData) rec.data = hex(r.out.subarray(r.metaLen));
   return rec;
+}
+
+/** --filter: a parse error names the column, with the filter and a caret under it (exit status 2). */
+function displayFilter(text: string): Filter {
+  try {
+    return compileFilter(text);
+  } catch (e) {
+    if (e instanceof FilterError) throw new XdpLensError(`--filter: ${formatFilterError(text, e)}`);
+    throw e;
+  }
+}
+
+const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
+
+/** What a display filter sees of a packet: the frame as received and its result. */
+function packetFacts(pkt: CapturedPacket, r: DriverPacket, ret?: ReturnLoc): PacketFacts {
+  const loc = exitLocation(r, ret);
+  const after = r.out.subarray(r.metaLen);
+  return {
+    index: pkt.index,
+    frame: pkt.frame,
+    wireLen: pkt.wireLen,
+    capLen: pkt.capLen,
+    action: r.action,
+    retval: r.retval,
+    outcome: r.outcome,
+    path: r.path,
+    file: loc.file,
+    line: loc.line,
+    fault: r.fault?.kind,
+    target: r.target,
+    queue: r.queue,
+    modified: after.length !== pkt.frame.length || !Buffer.from(after.buffer, after.byteOffset, after.length).equals(Buffer.from(pkt.frame.buffer, pkt.frame.byteOffset, pkt.frame.length)),
+    printk: r.run.printk,
+    summary: () => summarize(pkt.frame),
+  };
 }
 
 function tableRow(pkt: CapturedPacket, r: DriverPacket, relNs: bigint, ret?: ReturnLoc): string {

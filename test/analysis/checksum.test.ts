@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checksumBreaks } from '../../simulator/analysis/checksum.ts';
 import { openCapture } from '../../simulator/net/capture.ts';
-import { sharedPath } from '../repo.ts';
+import { REPO, sharedPath } from '../repo.ts';
 
 const CAPTURES = sharedPath('captures');
 const FILES = ['tcpdump--tcp-handshake-nano.pcap', 'zeek--dns-edns-ecs.pcap', 'tcpdump--802.1ad_QinQ.pcap', 'zeek--get-to-ssh-server.pcap'];
@@ -110,4 +110,30 @@ test('a frame left as it arrived, or only with addresses exchanged, breaks nothi
     c.set(f.subarray(26, 30), 30);
     assert.deepEqual(checksumBreaks(f, c), []);
   }
+});
+
+test('run --format jsonl flags each packet whose checksum the program broke, and counts them in the summary', { skip: skip || (spawnSync('clang', ['--version']).status !== 0 && 'clang is not installed') }, () => {
+  const cli = join(REPO, 'dist', 'cli.js');
+  const program = join(REPO, 'test', 'analysis', 'fixtures', 'source', 'stale_checksum.c');
+  const capture = join(CAPTURES, 'tcpdump--tcp-handshake-nano.pcap');
+  const run = (name: string) => {
+    const r = spawnSync(process.execPath, [cli, 'run', program, capture, '--program', name, '--format', 'jsonl'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  };
+  const broken = run('ttl_no_csum');
+  const packets = broken.filter((l) => 'packet' in l);
+  assert.ok(packets.length > 0);
+  for (const p of packets) {
+    assert.equal(p.action, 'XDP_TX');
+    const ck = p.checksum as { layer: string; before: string; after: string; expected: string }[];
+    assert.deepEqual(ck.map((c) => c.layer), ['ipv4'], JSON.stringify(p));
+    assert.equal(ck[0]!.before, ck[0]!.after, 'the program left the checksum as it was');
+    assert.notEqual(ck[0]!.expected, ck[0]!.after);
+  }
+  assert.equal((broken.at(-1)!.summary as { checksumBroken: number }).checksumBroken, packets.length);
+  // The same change with an incremental update of the checksum breaks nothing.
+  const fixed = run('ttl_incremental');
+  assert.ok(fixed.filter((l) => 'packet' in l).every((p) => !('checksum' in p)));
+  assert.equal((fixed.at(-1)!.summary as { checksumBroken?: number }).checksumBroken, undefined);
 });
