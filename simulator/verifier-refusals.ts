@@ -31,7 +31,7 @@ export const VERIFIER_RULES: ReadonlySet<string> = new Set([
 const RUN_WALK_STEPS = 20_000;
 
 /** Fault kinds whose occurrence proves the verifier refuses the program. */
-const REFUSING_FAULTS: ReadonlySet<string> = new Set(['uninit-register', 'stack-pointer-escape']);
+const REFUSING_FAULTS: ReadonlySet<string> = new Set(['uninit-register', 'stack-pointer-escape', 'core-relocation']);
 
 export interface VerifierRefusal {
   file?: string;

@@ -280,6 +280,7 @@ class Linker {
   private applyCore(
     recs: { rec: CoreRecord; index: number }[], insns: Insn[], at: number,
     report: (severity: 'error' | 'warning', text: string) => void,
+    onPoison: (text: string) => void = () => {},
   ): void {
     for (const { rec, index } of recs) {
       const what = () => describeRelocation(this.btf!, rec);
@@ -290,6 +291,7 @@ class Linker {
       const p = patchInsn(insns, at, res);
       if (p.error) { report('error', `CO-RE relocation #${index} ${formatSpec(res.local)}: failed to patch the instruction: ${p.error}`); continue; }
       if (p.poisoned) {
+        onPoison(`${formatSpec(res.local)} ${p.note ?? `has no match in ${target.source}`}`);
         report('warning', `CO-RE relocation #${index} ${formatSpec(res.local)} ${p.note ?? `has no match in ${target.source}`}: ` +
           `the instruction is poisoned as libbpf does (call 0xbad2310); a packet that reaches it faults, and the kernel refuses the program if any path can`);
       }
@@ -301,6 +303,8 @@ class Linker {
     const lines: (SourceLoc | undefined)[] = [];
     const funcs: FuncInfo[] = [];
     const kfuncs: { name: string; missing?: boolean }[] = [];
+    /** Slots libbpf would poison, with the relocation that failed (named when a packet reaches one). */
+    const poisoned: Record<number, string> = {};
     const placed = new Map<Unit, number>();
     const program = entry.name;
     /** Index of a kfunc in this program's list, or a message when it cannot be linked. */
@@ -356,7 +360,7 @@ class Linker {
         const insn = insns[base + j];
         const rel = rels?.get(slot);
         const c = core?.get(slot);
-        if (c) this.applyCore(c, insns, base + j, (severity, text) => report(severity, u, j, base, text));
+        if (c) this.applyCore(c, insns, base + j, (severity, text) => report(severity, u, j, base, text), (text) => (poisoned[base + j] = text));
         if (insn.opcode === LDDW) {
           if (j + 1 >= u.count) {
             report('error', u, j, base, 'lddw is cut off by the end of the function');
@@ -403,6 +407,7 @@ class Linker {
       lines,
       funcs,
       ...(kfuncs.length ? { kfuncs } : {}),
+      ...(Object.keys(poisoned).length ? { poisoned } : {}),
     };
   }
 

@@ -94,6 +94,8 @@ export interface LoadedProgram {
    * per-program autoload); picking, running or analysing this program fails with these.
    */
   loadErrors?: string[];
+  /** Slots holding an instruction libbpf poisoned (`call 0xbad2310`): the CO-RE relocation that found no match. */
+  poisoned?: Record<number, string>;
 }
 
 export interface LoadedObject {

@@ -432,7 +432,8 @@ export function dispatchHelper(host: HelperHost, call: HelperCall): HelperOutcom
   if (call.kfunc) return dispatchKfunc(host, call);
   const impl = HELPERS.get(call.id);
   if (!impl && call.id === 0xbad2310) {
-    throw new VmFault('invalid-insn', 'invalid func unknown#195896080: a CO-RE relocation here found no match in the target BTF and libbpf poisoned the instruction; the kernel refuses a program that can reach it', call.pc);
+    const relo = (call.program as { poisoned?: Record<number, string> }).poisoned?.[call.pc];
+    throw new VmFault('core-relocation', `invalid func unknown#195896080: ${relo ? `CO-RE relocation ${relo}` : 'a CO-RE relocation here found no match in the target BTF'}, so libbpf poisoned the instruction; the kernel refuses a program that can reach it`, call.pc);
   }
   if (!impl) throw new VmFault('unsupported-helper', `helper ${call.id} (${name(call.id)}) not supported`, call.pc);
   return impl(host, call);
