@@ -284,12 +284,15 @@ function nproc(): number {
   }
 }
 
-/** The seed of a program: seeds/<file stem>.<program>.json, else seeds/<file stem>.json, in the --maps schema. */
-export function seedFor(row: CorpusRow, program: string): { path: string; maps: KernelMaps } | undefined {
+/** The seed of a program, in the --maps schema: seeds/<the source's directory in the corpus>/<file stem>.<program>.json,
+ * else .../<file stem>.json (the stem: the base name up to its first dot), else the same names directly in `seeds`.
+ * `seeds` is another directory of such files (a corpus kept outside the repository brings its own). */
+export function seedFor(row: CorpusRow, program: string, seeds = SEEDS): { path: string; maps: KernelMaps } | undefined {
   const stem = basename(row.path).split('.')[0];
-  for (const name of [`${stem}.${program}.json`, `${stem}.json`]) {
-    const p = join(SEEDS, name);
-    if (existsSync(p)) return { path: `test/realworld/seeds/${name}`, maps: JSON.parse(readFileSync(p, 'utf8')) as KernelMaps };
+  const names = [`${stem}.${program}.json`, `${stem}.json`];
+  for (const rel of [...names.map((n) => join(dirname(row.path), n)), ...names]) {
+    const p = join(seeds, rel);
+    if (existsSync(p)) return { path: seeds === SEEDS ? `test/realworld/seeds/${rel}` : p, maps: JSON.parse(readFileSync(p, 'utf8')) as KernelMaps };
   }
   return undefined;
 }
@@ -300,7 +303,7 @@ const first = (text: string, n = 6) => {
 };
 
 /** Compile, load on both sides, run `frames`, compare. Never throws for a program's own trouble: it is recorded. */
-export function runProgram(row: CorpusRow, program: string, frames: Frame[], dir = REALWORLD): ProgramResult {
+export function runProgram(row: CorpusRow, program: string, frames: Frame[], dir = REALWORLD, seeds = SEEDS): ProgramResult {
   const r: ProgramResult = {
     file: row.path, program, corpusKernelLoads: row.kernelLoads, compiles: false, simLoads: false, kernelLoads: false,
     kernelRuns: false, packets: 0, packetsAgreeing: 0, packetsClockRandom: 0, maps: 0, mapsAgreeing: 0, mapsClockRandom: 0, loading: [], verdicts: {}, differences: [], agrees: false,
@@ -311,7 +314,7 @@ export function runProgram(row: CorpusRow, program: string, frames: Frame[], dir
     return r;
   }
   r.compiles = true;
-  const seed = seedFor(row, program);
+  const seed = seedFor(row, program, seeds);
   if (seed) r.seed = seed.path;
   const objectName = defaultObjectName(compiled.objectPath);
 

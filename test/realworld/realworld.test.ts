@@ -7,8 +7,8 @@
 // return value and data_out must be byte-identical, and after the last packet every map, except where the simulator's
 // value comes from the clock or bpf_get_prandom_u32 (found as `compare` finds it: bytes that change between runs with
 // other clock origins and random streams; counted apart). Maps are seeded from
-// test/realworld/seeds/<file stem>[.<program>].json (the --maps schema) where a program needs entries to make real
-// decisions (backends, rules, redirect targets).
+// test/realworld/seeds/<directory>/<file stem>[.<program>].json (the --maps schema) where a program needs entries to
+// make real decisions (backends, rules, redirect targets).
 //
 // A program fails when the kernel loads it and the simulator does not load it, faults, or differs on any packet or map.
 // Skipped, with the reason: rows the kernel refuses (corpus.tsv kernel_loads no, or the refused program of a partial
@@ -48,10 +48,10 @@ test('realworld corpus', (t) => {
     t.skip(`no real-world corpus at ${REALWORLD} (set XDP_LENS_SHARED to the directory holding realworld/)`);
     return;
   }
-  assert.ok(entries.length >= (only ? 1 : 40), `expected the corpus's XDP programs in ${join(REALWORLD, 'corpus.tsv')}, found ${entries.length}`);
-  for (const key of Object.keys(KNOWN_FAILURES)) {
-    assert.ok(entries.some(({ row, program }) => `${row.path}#${program}` === key) || only, `KNOWN_FAILURES names ${key}, which corpus.tsv does not have`);
-  }
+  assert.ok(entries.length >= 1, `expected XDP programs in ${join(REALWORLD, 'corpus.tsv')}, found none`);
+  // Another corpus (XDP_LENS_SHARED) may not have them: say so rather than fail.
+  const absent = Object.keys(KNOWN_FAILURES).filter((key) => !entries.some(({ row, program }) => `${row.path}#${program}` === key));
+  if (absent.length && !only) t.diagnostic(`KNOWN_FAILURES entries not in this corpus: ${absent.join(', ')}`);
 });
 
 for (const { row, program } of entries) {
