@@ -928,7 +928,7 @@ export class Analyzer {
         const f = layout?.fields[fieldName];
         if (p.v.k === 'pkt') {
           // `csum_replace2(&ip->check, ...)`: the checksum is updated through its address.
-          if (fieldName === 'check' && isIpHeader(p.t, this)) st.csumPending = undefined;
+          if (fieldName === 'check' && isIpHeader(p.t, this)) st.csumUpdated = true;
           const off = p.v.off === null || !f ? null : p.v.off + f.offset;
           return { v: { ...p.v, off }, t: { base: f ? INT_TYPES_BY_SIZE[f.elem ?? f.size] ?? '__u8' : '__u8', ptr: 1, dims: [] } };
         }
@@ -1253,7 +1253,7 @@ export class Analyzer {
     for (const a of args) if (a.v.k === 'mapval') this.nullChecked(st, a.v.id);
     st.wrote = true;
     st.redirected = true;
-    st.csumPending = undefined;
+    st.csumUpdated = true;
     return { v: TOP };
   }
 
@@ -1293,6 +1293,7 @@ export class Analyzer {
       st.redirected = exits.redirected;
       st.pendingRedirect = exits.pendingRedirect;
       st.csumPending = exits.csumPending;
+      st.csumUpdated = exits.csumUpdated;
       st.gen = exits.gen;
       st.invalidated = exits.invalidated;
       if (exits.gen > genBefore && exits.invalidated) markStale(st, exits.invalidated);
@@ -1690,7 +1691,7 @@ export class Analyzer {
     const intended = v.vals.filter((c) => !foreignOf(c));
     // Every value this return can give sends the packet on (no drop among them) with an IPv4 header changed and its
     // checksum not updated after the change.
-    if (st.csumPending && !Analyzer.swapOnly(st.csumPending.writes) && intended.length === v.vals.length && !v.more && v.vals.length > 0 && v.vals.every((c) => c.v === 2 || c.v === 3 || c.v === 4)) {
+    if (st.csumPending && !st.csumUpdated && !Analyzer.swapOnly(st.csumPending.writes) && intended.length === v.vals.length && !v.more && v.vals.length > 0 && v.vals.every((c) => c.v === 2 || c.v === 3 || c.v === 4)) {
       this.staleChecksum(st.csumPending, v.vals.map((c) => c.v));
     }
     // Each value is judged by what its own path did (stamped on it) or what every path to here did.
@@ -1709,7 +1710,7 @@ export class Analyzer {
   private headerStore(t: TypeRef | undefined, field: string, n: Node, st: State, value: Val | undefined): void {
     if (!isIpHeader(t, this)) return;
     if (field === 'check') {
-      st.csumPending = undefined;
+      st.csumUpdated = true;
       return;
     }
     const from = value?.k === 'top' ? value.field : undefined;

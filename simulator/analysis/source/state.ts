@@ -105,6 +105,8 @@ export interface State {
    * `check`, and by a call the tier cannot see into.
    */
   csumPending?: { writes: { field: string; from?: string; node: unknown; file: string; site?: unknown }[] };
+  /** The IPv4 header checksum was updated somewhere on every path to here (before or after the change). */
+  csumUpdated?: boolean;
 }
 
 export const MAX_CONSTS = 16;
@@ -126,6 +128,7 @@ export function assignState(dst: State, src: State): void {
   dst.redirected = src.redirected;
   dst.pendingRedirect = src.pendingRedirect;
   dst.csumPending = src.csumPending;
+  dst.csumUpdated = src.csumUpdated;
 }
 
 export function joinStates(states: (State | null | undefined)[]): State | null {
@@ -158,6 +161,7 @@ function join2(a: State, b: State): State {
     redirected: a.redirected && b.redirected,
     pendingRedirect: a.pendingRedirect ?? b.pendingRedirect,
     csumPending: a.csumPending ?? b.csumPending,
+    csumUpdated: (a.csumUpdated && b.csumUpdated) || undefined,
   };
 }
 
