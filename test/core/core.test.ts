@@ -185,6 +185,18 @@ test('struct xdp_md___local (vmlinux.h style): every ctx access is a relocation,
   assert.deepEqual(simRun(object, packets()), run.results.map((r) => ({ retval: r.retval, out: Buffer.from(r.out).toString('hex') })));
 });
 
+test('enumerator relocations against a 64-bit kernel enum (ENUM64) from a 32-bit local flavour', { skip: NO_CLANG }, (t) => {
+  if (kernelOrSkip(t)) return;
+  const obj = compile('core_enum64.c');
+  const { object, warnings } = load(obj, join(FIX, 'core_enum64.c'));
+  assert.deepEqual(warnings, []);
+  const k = libbpf(obj, 'core_enum64', undefined);
+  assert.ok(k.loaded, k.stderr);
+  assert.deepEqual(differences(object.programs[0]!, k.insns).diffs, []);
+  const run = runKernel(obj, 'core_enum64', packets());
+  assert.deepEqual(simRun(object, packets()), run.results.map((r) => ({ retval: r.retval, out: Buffer.from(r.out).toString('hex') })));
+});
+
 test('--btf FILE: a target BTF with other layouts (an ELF with .BTF) gives what libbpf gives with btf_custom_path', { skip: NO_CLANG }, (t) => {
   if (kernelOrSkip(t)) return;
   const obj = compile('core_layout.c');
