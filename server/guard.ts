@@ -2,6 +2,7 @@
 // shape it expects before a handler sees it. A request with bad parameters is answered with JSON-RPC InvalidParams; a
 // notification with bad parameters is dropped with a log line. No client, however broken, can make a handler throw
 // on a field of the wrong type or stall on an absurd position.
+import { statSync } from 'node:fs';
 import { ErrorCodes, ResponseError, type Connection } from 'vscode-languageserver/node';
 
 type Kind = 'string' | 'int' | 'uint' | 'number' | 'boolean' | 'object' | 'array' | 'id' | 'position' | 'range' | 'docid';
@@ -103,6 +104,18 @@ export function paramsProblem(method: string, params: unknown): string | undefin
   if (!shape) return undefined;
   const why = checkShape(params, shape);
   if (why) return why;
+  if (method === 'xdpLens/run' || method === 'xdpLens/compareKernel') {
+    // The server's standard input is the protocol, and a pipe or device would block it between reads: in the editor
+    // a capture is a file (the CLI reads pipes and devices).
+    const capture = (params as { capture: string }).capture;
+    if (['-', '/dev/stdin', '/proc/self/fd/0', '/dev/fd/0'].includes(capture)) return `params.capture: standard input cannot be a capture in the editor (it carries the protocol)`;
+    try {
+      const st = statSync(capture);
+      if (!st.isFile()) return `params.capture: ${capture} is not a regular file (pipes and devices are read by the CLI: xdp-lens run PROGRAM -)`;
+    } catch {
+      // a missing file is the handler's to report
+    }
+  }
   if (method === 'textDocument/didChange') {
     const changes = (params as { contentChanges: unknown[] }).contentChanges;
     for (let i = 0; i < changes.length; i++) {

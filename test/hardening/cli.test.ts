@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '../repo.ts';
 import { compileC } from '../../simulator/compile.ts';
-import { cli, cliArgv, start, within } from './measure.ts';
+import { cli, cliArgv, measure, start, within } from './measure.ts';
 
 const haveClang = spawnSync('clang', ['--version']).status === 0;
 const noClang = !haveClang && 'clang is not installed';
@@ -94,6 +94,21 @@ test('from a pipe, each verdict is written as its packet arrives (jsonl and tabl
     assert.equal(r.status, 0, r.stderr);
     within(r, QUICK, `pipe ${format}`);
   }
+});
+
+test('a long capture from a pipe runs in constant memory', { skip: noClang }, () => {
+  const n = 100_000;
+  const records = Buffer.alloc(n * 76);
+  for (let i = 0; i < n; i++) pcapRecord(i).copy(records, i * 76);
+  const dir = tmp();
+  const input = join(dir, 'long.pcap');
+  writeFileSync(input, Buffer.concat([pcapHeader(), records]));
+  // Through a shell so that the capture arrives on a pipe and the output goes nowhere; GNU time measures both.
+  const argv = cliArgv(['run', PROG, '-', '--format', 'jsonl']).map((a) => `'${a}'`).join(' ');
+  const r = measure(['sh', '-c', `cat '${input}' | ${argv} | tail -1`], { timeoutMs: 300_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).summary.packets, n);
+  within(r, { ms: 300_000, mib: 500 }, `${n} packets through a pipe`);
 });
 
 test('captures that are not captures: /proc/self/mem, a directory, /dev/zero', { skip: noClang }, () => {
@@ -313,6 +328,11 @@ test('an object of 130,000 instructions loads and runs (no spread or recursion o
   assert.equal(first.action, 'XDP_PASS');
   assert.equal(first.insn, 130_001);
   within(r, { ms: 60_000, mib: 800 }, '130,000 instructions');
+});
+
+test('--debug is accepted anywhere on the command line', { skip: noClang }, () => {
+  const r = cli(['--debug', 'run', PROG, PCAP, '--limit', '1', '--debug']);
+  assert.equal(r.status, 0, r.stderr);
 });
 
 test('user errors never show a stack; exit 70 is not reachable from these inputs', { skip: noClang }, () => {
