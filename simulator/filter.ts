@@ -1,0 +1,650 @@
+// Display filters in the manner of Wireshark's: `ip.src == 10.0.0.1 && tcp.dstport == 80`, `action == XDP_DROP`,
+// `fault`, `exit.line == 127`, `!udp || (ip.ttl < 5)`, `outcome contains "redirect"`, `tcp.port in {80 443}`,
+// `ip.addr == 10.0.0.0/8`. A filter only chooses which results are reported; the program always sees every packet.
+//
+// Fields are the packet's as received (dissected here: Ethernet, VLAN, ARP, IPv4, IPv6, TCP, UDP, ICMP, ICMPv6,
+// GRE, VXLAN and its inner frame, DNS by port) and the run's results (action, outcome, exit line, fault, driver path).
+// A field can occur more than once (a VLAN stack, the inner headers of a VXLAN frame): as in Wireshark, `a == v` holds
+// when any occurrence equals v, and `a != v` when none does. A field alone tests that it is present.
+import { ACTIONS } from './session.ts';
+
+export type FieldType = 'uint' | 'ipv4' | 'ipv6' | 'mac' | 'string' | 'action' | 'none';
+
+/** Every field a filter may name, with its type and what it is. */
+export const FIELDS: Record<string, { type: FieldType; doc: string }> = {
+  'frame': { type: 'none', doc: 'every packet' },
+  'frame.number': { type: 'uint', doc: 'packet index in the capture (from 0, as in the table)' },
+  'frame.len': { type: 'uint', doc: 'length on the wire' },
+  'frame.cap_len': { type: 'uint', doc: 'length as captured' },
+  'action': { type: 'action', doc: 'the action the program returned (XDP_DROP, ...; XDP_ABORTED for faults and invalid values)' },
+  'retval': { type: 'uint', doc: 'the raw return value' },
+  'outcome': { type: 'string', doc: "what the driver carried out: 'dropped: no redirect target', 'passed', ..." },
+  'outcome.kind': { type: 'string', doc: 'the word before the colon: passed, dropped, transmitted, redirected, aborted' },
+  'outcome.reason': { type: 'string', doc: 'the reason after the colon, when there is one' },
+  'fault': { type: 'none', doc: 'the program faulted' },
+  'fault.kind': { type: 'string', doc: 'the kind of fault' },
+  'exit.line': { type: 'uint', doc: 'the source line the packet left through (or faulted on)' },
+  'exit.file': { type: 'string', doc: 'the source file of exit.line' },
+  'driver.path': { type: 'string', doc: 'the driver path (build_skb, xdp_tx, redirect_error, ...)' },
+  'redirect.target': { type: 'string', doc: 'where a redirected packet went' },
+  'queue': { type: 'uint', doc: 'RX queue' },
+  'modified': { type: 'none', doc: 'the program changed the packet bytes (or its length)' },
+  'printk': { type: 'string', doc: 'a bpf_printk line the packet produced' },
+  'summary': { type: 'string', doc: 'the one-line summary shown in the table' },
+  'eth': { type: 'none', doc: 'Ethernet header' },
+  'eth.src': { type: 'mac', doc: '' },
+  'eth.dst': { type: 'mac', doc: '' },
+  'eth.addr': { type: 'mac', doc: 'source or destination' },
+  'eth.type': { type: 'uint', doc: 'EtherType after any VLAN tags' },
+  'vlan': { type: 'none', doc: '802.1Q / 802.1ad tag' },
+  'vlan.id': { type: 'uint', doc: '' },
+  'vlan.priority': { type: 'uint', doc: '' },
+  'arp': { type: 'none', doc: '' },
+  'arp.opcode': { type: 'uint', doc: '' },
+  'arp.src.proto_ipv4': { type: 'ipv4', doc: '' },
+  'arp.dst.proto_ipv4': { type: 'ipv4', doc: '' },
+  'ip': { type: 'none', doc: 'IPv4' },
+  'ip.src': { type: 'ipv4', doc: '' },
+  'ip.dst': { type: 'ipv4', doc: '' },
+  'ip.addr': { type: 'ipv4', doc: 'source or destination' },
+  'ip.proto': { type: 'uint', doc: '' },
+  'ip.ttl': { type: 'uint', doc: '' },
+  'ip.len': { type: 'uint', doc: 'total length' },
+  'ip.id': { type: 'uint', doc: '' },
+  'ip.hdr_len': { type: 'uint', doc: 'header length in bytes' },
+  'ip.dsfield': { type: 'uint', doc: '' },
+  'ip.flags.df': { type: 'uint', doc: '' },
+  'ip.flags.mf': { type: 'uint', doc: '' },
+  'ip.frag_offset': { type: 'uint', doc: 'in bytes' },
+  'ipv6': { type: 'none', doc: '' },
+  'ipv6.src': { type: 'ipv6', doc: '' },
+  'ipv6.dst': { type: 'ipv6', doc: '' },
+  'ipv6.addr': { type: 'ipv6', doc: 'source or destination' },
+  'ipv6.nxt': { type: 'uint', doc: 'next header of the fixed header' },
+  'ipv6.hlim': { type: 'uint', doc: '' },
+  'ipv6.plen': { type: 'uint', doc: '' },
+  'ipv6.flow': { type: 'uint', doc: '' },
+  'ipv6.fragment': { type: 'none', doc: 'a fragment header is present' },
+  'tcp': { type: 'none', doc: '' },
+  'tcp.srcport': { type: 'uint', doc: '' },
+  'tcp.dstport': { type: 'uint', doc: '' },
+  'tcp.port': { type: 'uint', doc: 'source or destination' },
+  'tcp.seq': { type: 'uint', doc: '' },
+  'tcp.ack': { type: 'uint', doc: '' },
+  'tcp.flags': { type: 'uint', doc: '' },
+  'tcp.flags.syn': { type: 'uint', doc: '0 or 1' },
+  'tcp.flags.ack': { type: 'uint', doc: '0 or 1' },
+  'tcp.flags.fin': { type: 'uint', doc: '0 or 1' },
+  'tcp.flags.reset': { type: 'uint', doc: '0 or 1' },
+  'tcp.flags.push': { type: 'uint', doc: '0 or 1' },
+  'tcp.window_size_value': { type: 'uint', doc: '' },
+  'tcp.hdr_len': { type: 'uint', doc: '' },
+  'udp': { type: 'none', doc: '' },
+  'udp.srcport': { type: 'uint', doc: '' },
+  'udp.dstport': { type: 'uint', doc: '' },
+  'udp.port': { type: 'uint', doc: 'source or destination' },
+  'udp.length': { type: 'uint', doc: '' },
+  'icmp': { type: 'none', doc: '' },
+  'icmp.type': { type: 'uint', doc: '' },
+  'icmp.code': { type: 'uint', doc: '' },
+  'icmpv6': { type: 'none', doc: '' },
+  'icmpv6.type': { type: 'uint', doc: '' },
+  'icmpv6.code': { type: 'uint', doc: '' },
+  'gre': { type: 'none', doc: '' },
+  'gre.proto': { type: 'uint', doc: '' },
+  'vxlan': { type: 'none', doc: '' },
+  'vxlan.vni': { type: 'uint', doc: '' },
+  'dns': { type: 'none', doc: 'UDP or TCP port 53' },
+};
+
+/** What a filter is evaluated on: the packet as received and what became of it. */
+export interface PacketFacts {
+  index: number;
+  frame: Uint8Array;
+  wireLen: number;
+  capLen: number;
+  action: string;
+  retval: number;
+  outcome?: string;
+  path?: string;
+  file?: string;
+  line?: number;
+  fault?: string;
+  target?: string;
+  queue?: number;
+  modified?: boolean;
+  printk?: string[];
+  summary?: () => string;
+}
+
+export class FilterError extends Error {
+  /** 0-based offset in the filter text, and the length of what is wrong (at least 1). */
+  constructor(message: string, readonly position: number, readonly length = 1) {
+    super(message);
+  }
+}
+
+/** "column 12: message", then the filter and a caret under the position. */
+export function formatFilterError(text: string, e: FilterError): string {
+  return `column ${e.position + 1}: ${e.message}\n  ${text}\n  ${' '.repeat(e.position)}${'^'.repeat(Math.max(1, Math.min(e.length, text.length - e.position)))}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Tokens
+
+type Tok = { t: 'word' | 'str' | 'op' | 'eof'; v: string; pos: number; end: number };
+
+const OPS = ['&&', '||', '==', '!=', '>=', '<=', '~', '!', '>', '<', '(', ')', '{', '}', ','];
+const WORDS = /[A-Za-z0-9_.:/\-]/;
+
+function tokenize(text: string): Tok[] {
+  const out: Tok[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (/\s/.test(c)) {
+      i++;
+      continue;
+    }
+    if (c === '"') {
+      let v = '';
+      let j = i + 1;
+      for (;;) {
+        if (j >= text.length) throw new FilterError('a string without its closing "', i, text.length - i);
+        const d = text[j]!;
+        if (d === '"') break;
+        if (d === '\\') {
+          const n = text[j + 1];
+          if (n === undefined) throw new FilterError('a string without its closing "', i, text.length - i);
+          v += n === 'n' ? '\n' : n === 't' ? '\t' : n;
+          j += 2;
+          continue;
+        }
+        v += d;
+        j++;
+      }
+      out.push({ t: 'str', v, pos: i, end: j + 1 });
+      i = j + 1;
+      continue;
+    }
+    const op = OPS.find((o) => text.startsWith(o, i));
+    if (op) {
+      out.push({ t: 'op', v: op, pos: i, end: i + op.length });
+      i += op.length;
+      continue;
+    }
+    if (c === '=' ) throw new FilterError("'=' is not an operator: use '==' to compare", i);
+    if (c === '&' || c === '|') throw new FilterError(`'${c}' alone is not an operator: use '${c}${c}'`, i);
+    if (!WORDS.test(c)) throw new FilterError(`unexpected character '${c}'`, i);
+    let j = i;
+    while (j < text.length && WORDS.test(text[j]!)) j++;
+    out.push({ t: 'word', v: text.slice(i, j), pos: i, end: j });
+    i = j;
+  }
+  out.push({ t: 'eof', v: '', pos: text.length, end: text.length });
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Values
+
+type Value = number | string;
+type Matcher = (v: Value) => boolean;
+
+function parseIpv4(s: string): number | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (!m) return undefined;
+  const b = m.slice(1).map(Number);
+  if (b.some((x) => x > 255)) return undefined;
+  return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+}
+
+/** An IPv6 address as 32 hex digits. */
+function parseIpv6(s: string): string | undefined {
+  if (!/^[0-9a-fA-F:.]+$/.test(s) || !s.includes(':')) return undefined;
+  let str = s;
+  const v4tail = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(s);
+  if (v4tail) {
+    const v4 = parseIpv4(v4tail[2]!);
+    if (v4 === undefined) return undefined;
+    str = `${v4tail[1]}${(v4 >>> 16).toString(16)}:${(v4 & 0xffff).toString(16)}`;
+  }
+  const halves = str.split('::');
+  if (halves.length > 2) return undefined;
+  const parse = (h: string) => (h === '' ? [] : h.split(':').map((g) => (/^[0-9a-fA-F]{1,4}$/.test(g) ? parseInt(g, 16) : NaN)));
+  const head = parse(halves[0]!);
+  const rest = halves.length === 2 ? parse(halves[1]!) : [];
+  const given = head.length + rest.length;
+  if ([...head, ...rest].some((n) => Number.isNaN(n))) return undefined;
+  if (halves.length === 1 && given !== 8) return undefined;
+  if (halves.length === 2 && given > 7) return undefined;
+  const groups = [...head, ...new Array(8 - given).fill(0), ...rest];
+  return groups.map((g) => g.toString(16).padStart(4, '0')).join('');
+}
+
+function parseMac(s: string): string | undefined {
+  const m = /^([0-9a-fA-F]{2})[:\-]([0-9a-fA-F]{2})[:\-]([0-9a-fA-F]{2})[:\-]([0-9a-fA-F]{2})[:\-]([0-9a-fA-F]{2})[:\-]([0-9a-fA-F]{2})$/.exec(s);
+  return m ? m.slice(1).join(':').toLowerCase() : undefined;
+}
+
+function parseUint(s: string): number | undefined {
+  if (/^0x[0-9a-fA-F]+$/.test(s)) return parseInt(s.slice(2), 16);
+  if (/^[0-9]+$/.test(s)) return Number(s);
+  return undefined;
+}
+
+const ACTION_ALIASES: Record<string, string> = Object.fromEntries(
+  ACTIONS.flatMap((a, i) => [[a.toLowerCase(), a], [a.slice(4).toLowerCase(), a], [String(i), a]]),
+);
+
+type Rel = '==' | '!=' | '>' | '<' | '>=' | '<=' | 'contains' | 'matches';
+const REL_WORDS: Record<string, Rel> = { eq: '==', ne: '!=', gt: '>', lt: '<', ge: '>=', le: '<=', contains: 'contains', matches: 'matches', '~': 'matches' };
+
+/** A matcher for one value of the right side, for a field of `type`. */
+function valueMatcher(field: string, type: FieldType, rel: Rel, tok: Tok): Matcher {
+  const s = tok.v;
+  const bad = (what: string) => new FilterError(`${field} is ${what}; '${s}' is not one`, tok.pos, tok.end - tok.pos);
+  if (rel === 'contains' || rel === 'matches') {
+    if (type !== 'string') throw new FilterError(`'${rel}' works on text fields (outcome, summary, printk, ...); ${field} is ${TYPE_NAMES[type]}`, tok.pos, tok.end - tok.pos);
+    if (rel === 'contains') return (v) => String(v).includes(s);
+    let re: RegExp;
+    try {
+      re = new RegExp(s);
+    } catch (e) {
+      throw new FilterError(`not a valid regular expression: ${(e as Error).message}`, tok.pos, tok.end - tok.pos);
+    }
+    return (v) => re.test(String(v));
+  }
+  const ordered = rel !== '==' && rel !== '!=';
+  const cmp = (a: number, b: number) => (rel === '>' ? a > b : rel === '<' ? a < b : rel === '>=' ? a >= b : rel === '<=' ? a <= b : a === b);
+  switch (type) {
+    case 'uint': {
+      const n = tok.t === 'word' ? parseUint(s) : undefined;
+      if (n === undefined) throw bad('a number');
+      return (v) => cmp(v as number, n);
+    }
+    case 'ipv4': {
+      const [addr, len] = s.split('/');
+      const a = tok.t === 'word' ? parseIpv4(addr!) : undefined;
+      const bits = len === undefined ? 32 : /^\d{1,2}$/.test(len) && Number(len) <= 32 ? Number(len) : -1;
+      if (a === undefined || bits < 0) throw bad('an IPv4 address (or a network such as 10.0.0.0/8)');
+      const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+      if (ordered && bits !== 32) throw new FilterError(`'${rel}' compares with one address, not a network`, tok.pos, tok.end - tok.pos);
+      return (v) => (bits === 32 ? cmp(v as number, a) : ((v as number) & mask) >>> 0 === (a & mask) >>> 0);
+    }
+    case 'ipv6': {
+      const [addr, len] = s.split('/');
+      const a = tok.t === 'word' ? parseIpv6(addr!) : undefined;
+      const bits = len === undefined ? 128 : /^\d{1,3}$/.test(len) && Number(len) <= 128 ? Number(len) : -1;
+      if (a === undefined || bits < 0) throw bad('an IPv6 address (or a network such as 2001:db8::/32)');
+      if (ordered) throw new FilterError(`'${rel}' does not compare IPv6 addresses: use == or !=`, tok.pos, tok.end - tok.pos);
+      const prefix = (h: string) => BigInt(`0x${h}`) >> BigInt(128 - bits);
+      const want = prefix(a);
+      return (v) => prefix(v as string) === want;
+    }
+    case 'mac': {
+      const m = tok.t === 'word' ? parseMac(s) : undefined;
+      if (m === undefined) throw bad('a MAC address');
+      if (ordered) throw new FilterError(`'${rel}' does not compare MAC addresses: use == or !=`, tok.pos, tok.end - tok.pos);
+      return (v) => v === m;
+    }
+    case 'action': {
+      const a = ACTION_ALIASES[s.toLowerCase()];
+      if (!a) throw bad(`an XDP action (${ACTIONS.join(', ')})`);
+      if (ordered) {
+        const n = ACTIONS.indexOf(a as (typeof ACTIONS)[number]);
+        return (v) => cmp(ACTIONS.indexOf(v as (typeof ACTIONS)[number]), n);
+      }
+      return (v) => v === a;
+    }
+    case 'string': {
+      if (ordered) return (v) => (rel === '>' ? String(v) > s : rel === '<' ? String(v) < s : rel === '>=' ? String(v) >= s : String(v) <= s);
+      return (v) => v === s;
+    }
+    case 'none':
+      throw new FilterError(`${field} has no value to compare: write it alone to test that it is present`, tok.pos, tok.end - tok.pos);
+  }
+}
+
+const TYPE_NAMES: Record<FieldType, string> = { uint: 'a number', ipv4: 'an IPv4 address', ipv6: 'an IPv6 address', mac: 'a MAC address', string: 'text', action: 'an XDP action', none: 'a protocol' };
+
+// ---------------------------------------------------------------------------------------------------------------
+// Parser: or := and (|| and)*; and := not (&& not)*; not := ! not | primary; primary := ( or ) | field [rel value]
+
+type Node = (get: (field: string) => Value[]) => boolean;
+
+export interface Filter {
+  text: string;
+  /** The fields it names. */
+  fields: string[];
+  /** Whether it names any field of the frame itself (needs the bytes of the packet). */
+  needsFrame: boolean;
+  test(p: PacketFacts): boolean;
+}
+
+const RESULT_FIELDS = new Set(['frame.number', 'frame.len', 'frame.cap_len', 'frame', 'action', 'retval', 'outcome', 'outcome.kind', 'outcome.reason', 'fault', 'fault.kind', 'exit.line', 'exit.file', 'driver.path', 'redirect.target', 'queue', 'modified', 'printk', 'summary']);
+
+/** Parse a display filter; a FilterError names the position of what is wrong. */
+export function compileFilter(text: string): Filter {
+  const toks = tokenize(text);
+  let k = 0;
+  const fields = new Set<string>();
+  const peek = () => toks[k]!;
+  const isWord = (t: Tok, ...w: string[]) => t.t === 'word' && w.includes(t.v.toLowerCase());
+  const describe = (t: Tok) => (t.t === 'eof' ? 'the end of the filter' : `'${text.slice(t.pos, t.end)}'`);
+
+  function or(): Node {
+    let left = and();
+    while (peek().v === '||' || isWord(peek(), 'or')) {
+      k++;
+      const l = left;
+      const r = and();
+      left = (g) => l(g) || r(g);
+    }
+    return left;
+  }
+  function and(): Node {
+    let left = not();
+    while (peek().v === '&&' || isWord(peek(), 'and')) {
+      k++;
+      const l = left;
+      const r = not();
+      left = (g) => l(g) && r(g);
+    }
+    return left;
+  }
+  function not(): Node {
+    if ((peek().t === 'op' && peek().v === '!') || isWord(peek(), 'not')) {
+      k++;
+      const inner = not();
+      return (g) => !inner(g);
+    }
+    return primary();
+  }
+  function primary(): Node {
+    const t = peek();
+    if (t.t === 'op' && t.v === '(') {
+      k++;
+      const inner = or();
+      const close = peek();
+      if (close.v !== ')') throw new FilterError(`expected ')' to close the '(' at column ${t.pos + 1}, found ${describe(close)}`, close.pos, Math.max(1, close.end - close.pos));
+      k++;
+      return inner;
+    }
+    if (t.t !== 'word') {
+      const prev = k > 0 ? ` after '${text.slice(toks[k - 1]!.pos, toks[k - 1]!.end)}'` : '';
+      throw new FilterError(t.t === 'eof' ? (k === 0 ? 'the filter is empty' : `expected a field${prev}`) : `expected a field${prev}, found ${describe(t)}`, t.pos, Math.max(1, t.end - t.pos));
+    }
+    const field = t.v;
+    const def = FIELDS[field];
+    if (!def) {
+      const near = Object.keys(FIELDS).filter((f) => f.startsWith(field.split('.')[0]!)).slice(0, 6);
+      throw new FilterError(`unknown field '${field}'${near.length ? ` (fields of ${field.split('.')[0]}: ${near.join(', ')})` : ''}`, t.pos, t.end - t.pos);
+    }
+    fields.add(field);
+    k++;
+    const r = peek();
+    const relTok = r.t === 'op' && ['==', '!=', '>', '<', '>=', '<=', '~'].includes(r.v) ? r.v : r.t === 'word' ? r.v.toLowerCase() : undefined;
+    let rel: Rel | undefined = relTok === undefined ? undefined : (['==', '!=', '>', '<', '>=', '<='] as string[]).includes(relTok) ? (relTok as Rel) : REL_WORDS[relTok];
+    if (relTok === 'in') {
+      k++;
+      const open = peek();
+      if (open.v !== '{') throw new FilterError(`expected '{' after 'in', found ${describe(open)}`, open.pos, Math.max(1, open.end - open.pos));
+      k++;
+      const ms: Matcher[] = [];
+      while (peek().v !== '}') {
+        const v = peek();
+        if (v.t === 'eof') throw new FilterError(`expected '}' to close the set at column ${open.pos + 1}`, v.pos);
+        if (v.v === ',') {
+          k++;
+          continue;
+        }
+        if (v.t !== 'word' && v.t !== 'str') throw new FilterError(`expected a value in the set, found ${describe(v)}`, v.pos, v.end - v.pos);
+        ms.push(valueMatcher(field, def.type, '==', v));
+        k++;
+      }
+      if (!ms.length) throw new FilterError('the set is empty', open.pos, peek().end - open.pos);
+      k++;
+      return (g) => g(field).some((x) => ms.some((m) => m(x)));
+    }
+    if (!rel) {
+      if (r.t === 'word' && def.type !== 'none' && !isWord(r, 'and', 'or', 'not')) throw new FilterError(`expected an operator (==, !=, <, >, <=, >=, contains, matches, in) after ${field}, found ${describe(r)}`, r.pos, r.end - r.pos);
+      return (g) => g(field).length > 0;
+    }
+    k++;
+    const v = peek();
+    if (v.t !== 'word' && v.t !== 'str') throw new FilterError(`expected a value after '${text.slice(r.pos, r.end)}', found ${describe(v)}`, v.pos, Math.max(1, v.end - v.pos));
+    const m = valueMatcher(field, def.type, rel, v);
+    k++;
+    // Wireshark: a != b holds when no occurrence of a equals b.
+    if (rel === '!=') {
+      const eq = valueMatcher(field, def.type, '==', v);
+      return (g) => !g(field).some(eq);
+    }
+    return (g) => g(field).some(m);
+  }
+
+  const root = or();
+  const rest = peek();
+  if (rest.t !== 'eof') {
+    const hint = rest.t === 'word' || rest.t === 'str' ? ': join conditions with && or ||' : '';
+    throw new FilterError(`unexpected ${describe(rest)}${hint}`, rest.pos, rest.end - rest.pos);
+  }
+  const named = [...fields];
+  const needsFrame = named.some((f) => !RESULT_FIELDS.has(f));
+  return {
+    text,
+    fields: named,
+    needsFrame,
+    test(p: PacketFacts): boolean {
+      let dissected: Map<string, Value[]> | undefined;
+      const get = (f: string): Value[] => {
+        const r = resultField(p, f);
+        if (r !== undefined) return r;
+        dissected ??= dissectFields(p.frame);
+        return dissected.get(f) ?? [];
+      };
+      return root(get);
+    },
+  };
+}
+
+/** Parse only, for "errors as you type": undefined when the filter is valid. */
+export function filterError(text: string): FilterError | undefined {
+  try {
+    compileFilter(text);
+    return undefined;
+  } catch (e) {
+    if (e instanceof FilterError) return e;
+    throw e;
+  }
+}
+
+function resultField(p: PacketFacts, f: string): Value[] | undefined {
+  const one = (v: Value | undefined) => (v === undefined ? [] : [v]);
+  const colon = p.outcome?.indexOf(':') ?? -1;
+  switch (f) {
+    case 'frame': return [1];
+    case 'frame.number': return [p.index];
+    case 'frame.len': return [p.wireLen];
+    case 'frame.cap_len': return [p.capLen];
+    case 'action': return [p.action];
+    case 'retval': return [p.retval];
+    case 'outcome': return one(p.outcome);
+    case 'outcome.kind': return one(p.outcome === undefined ? undefined : colon < 0 ? p.outcome : p.outcome.slice(0, colon));
+    case 'outcome.reason': return one(p.outcome === undefined || colon < 0 ? undefined : p.outcome.slice(colon + 1).trim());
+    case 'fault': return p.fault ? [1] : [];
+    case 'fault.kind': return one(p.fault);
+    case 'exit.line': return p.line ? [p.line] : [];
+    case 'exit.file': return one(p.file || undefined);
+    case 'driver.path': return one(p.path);
+    case 'redirect.target': return one(p.target);
+    case 'queue': return [p.queue ?? 0];
+    case 'modified': return p.modified ? [1] : [];
+    case 'printk': return p.printk ?? [];
+    case 'summary': return p.summary ? [p.summary()] : [];
+    default: return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The frame's fields, Wireshark's names; inner frames of VXLAN add their own occurrences.
+
+export function dissectFields(frame: Uint8Array): Map<string, Value[]> {
+  const out = new Map<string, Value[]>();
+  const add = (k: string, v: Value) => {
+    const l = out.get(k);
+    if (l) l.push(v);
+    else out.set(k, [v]);
+  };
+  ether(frame, add, 0);
+  return out;
+}
+
+type Add = (k: string, v: Value) => void;
+const mac = (f: Uint8Array, o: number) => Array.from(f.subarray(o, o + 6), (b) => b.toString(16).padStart(2, '0')).join(':');
+const u16 = (f: Uint8Array, o: number) => (f[o]! << 8) | f[o + 1]!;
+const u32 = (f: Uint8Array, o: number) => ((f[o]! << 24) | (f[o + 1]! << 16) | (f[o + 2]! << 8) | f[o + 3]!) >>> 0;
+const hex = (f: Uint8Array, o: number, n: number) => Array.from(f.subarray(o, o + n), (b) => b.toString(16).padStart(2, '0')).join('');
+
+function ether(f: Uint8Array, add: Add, depth: number): void {
+  if (f.length < 14 || depth > 3) return;
+  add('eth', 1);
+  add('eth.dst', mac(f, 0));
+  add('eth.src', mac(f, 6));
+  add('eth.addr', mac(f, 0));
+  add('eth.addr', mac(f, 6));
+  let type = u16(f, 12);
+  let off = 14;
+  while ((type === 0x8100 || type === 0x88a8 || type === 0x9100) && off + 4 <= f.length) {
+    const tci = u16(f, off);
+    add('vlan', 1);
+    add('vlan.id', tci & 0xfff);
+    add('vlan.priority', tci >> 13);
+    type = u16(f, off + 2);
+    off += 4;
+  }
+  add('eth.type', type);
+  if (type === 0x0800) ipv4(f, off, add, depth);
+  else if (type === 0x86dd) ipv6(f, off, add, depth);
+  else if (type === 0x0806 && off + 28 <= f.length) {
+    add('arp', 1);
+    add('arp.opcode', u16(f, off + 6));
+    if (u16(f, off + 2) === 0x0800) {
+      add('arp.src.proto_ipv4', u32(f, off + 14));
+      add('arp.dst.proto_ipv4', u32(f, off + 24));
+    }
+  }
+}
+
+function ipv4(f: Uint8Array, o: number, add: Add, depth: number): void {
+  if (o + 20 > f.length) return;
+  const ihl = (f[o]! & 15) * 4;
+  add('ip', 1);
+  add('ip.src', u32(f, o + 12));
+  add('ip.dst', u32(f, o + 16));
+  add('ip.addr', u32(f, o + 12));
+  add('ip.addr', u32(f, o + 16));
+  add('ip.proto', f[o + 9]!);
+  add('ip.ttl', f[o + 8]!);
+  add('ip.len', u16(f, o + 2));
+  add('ip.id', u16(f, o + 4));
+  add('ip.hdr_len', ihl);
+  add('ip.dsfield', f[o + 1]!);
+  const frag = u16(f, o + 6);
+  add('ip.flags.df', (frag >> 14) & 1);
+  add('ip.flags.mf', (frag >> 13) & 1);
+  add('ip.frag_offset', (frag & 0x1fff) * 8);
+  if (frag & 0x1fff || ihl < 20) return;
+  l4(f, o + ihl, f[o + 9]!, add, depth);
+}
+
+function ipv6(f: Uint8Array, o: number, add: Add, depth: number): void {
+  if (o + 40 > f.length) return;
+  add('ipv6', 1);
+  add('ipv6.src', hex(f, o + 8, 16));
+  add('ipv6.dst', hex(f, o + 24, 16));
+  add('ipv6.addr', hex(f, o + 8, 16));
+  add('ipv6.addr', hex(f, o + 24, 16));
+  add('ipv6.nxt', f[o + 6]!);
+  add('ipv6.hlim', f[o + 7]!);
+  add('ipv6.plen', u16(f, o + 4));
+  add('ipv6.flow', u32(f, o) & 0xfffff);
+  let next = f[o + 6]!;
+  let p = o + 40;
+  for (let guard = 0; guard < 16; guard++) {
+    if (next === 0 || next === 43 || next === 60) {
+      if (p + 2 > f.length) return;
+      next = f[p]!;
+      p += (f[p + 1]! + 1) * 8;
+    } else if (next === 44) {
+      if (p + 8 > f.length) return;
+      add('ipv6.fragment', 1);
+      const offset = u16(f, p + 2) & 0xfff8;
+      next = f[p]!;
+      p += 8;
+      if (offset) return;
+    } else break;
+  }
+  l4(f, p, next, add, depth);
+}
+
+function l4(f: Uint8Array, p: number, proto: number, add: Add, depth: number): void {
+  if (proto === 4) return ipv4(f, p, add, depth + 1);
+  if (proto === 41) return ipv6(f, p, add, depth + 1);
+  if (proto === 6 && p + 20 <= f.length) {
+    const sport = u16(f, p);
+    const dport = u16(f, p + 2);
+    const flags = f[p + 13]!;
+    add('tcp', 1);
+    add('tcp.srcport', sport);
+    add('tcp.dstport', dport);
+    add('tcp.port', sport);
+    add('tcp.port', dport);
+    add('tcp.seq', u32(f, p + 4));
+    add('tcp.ack', u32(f, p + 8));
+    add('tcp.hdr_len', (f[p + 12]! >> 4) * 4);
+    add('tcp.flags', ((f[p + 12]! & 1) << 8) | flags);
+    add('tcp.flags.fin', flags & 1);
+    add('tcp.flags.syn', (flags >> 1) & 1);
+    add('tcp.flags.reset', (flags >> 2) & 1);
+    add('tcp.flags.push', (flags >> 3) & 1);
+    add('tcp.flags.ack', (flags >> 4) & 1);
+    add('tcp.window_size_value', u16(f, p + 14));
+    if (sport === 53 || dport === 53) add('dns', 1);
+  } else if (proto === 17 && p + 8 <= f.length) {
+    const sport = u16(f, p);
+    const dport = u16(f, p + 2);
+    add('udp', 1);
+    add('udp.srcport', sport);
+    add('udp.dstport', dport);
+    add('udp.port', sport);
+    add('udp.port', dport);
+    add('udp.length', u16(f, p + 4));
+    if (sport === 53 || dport === 53) add('dns', 1);
+    if (dport === 4789 && p + 16 <= f.length) {
+      add('vxlan', 1);
+      add('vxlan.vni', (f[p + 12]! << 16) | (f[p + 13]! << 8) | f[p + 14]!);
+      ether(f.subarray(p + 16), add, depth + 1);
+    }
+  } else if (proto === 1 && p + 2 <= f.length) {
+    add('icmp', 1);
+    add('icmp.type', f[p]!);
+    add('icmp.code', f[p + 1]!);
+  } else if (proto === 58 && p + 2 <= f.length) {
+    add('icmpv6', 1);
+    add('icmpv6.type', f[p]!);
+    add('icmpv6.code', f[p + 1]!);
+  } else if (proto === 47 && p + 4 <= f.length) {
+    add('gre', 1);
+    const gp = u16(f, p + 2);
+    add('gre.proto', gp);
+    const fl = u16(f, p);
+    if ((fl & 7) === 0 && !(fl & 0x4000)) {
+      const inner = p + 4 + (fl & 0x8000 ? 4 : 0) + (fl & 0x2000 ? 4 : 0) + (fl & 0x1000 ? 4 : 0);
+      if (gp === 0x0800) ipv4(f, inner, add, depth + 1);
+      else if (gp === 0x86dd) ipv6(f, inner, add, depth + 1);
+      else if (gp === 0x6558) ether(f.subarray(inner), add, depth + 1);
+    }
+  }
+}
