@@ -155,8 +155,9 @@ function formatTs(tsNs: bigint): string {
 
 /**
  * The accepted range of each numeric option. CPUs: the kernel's largest NR_CPUS (CONFIG_NR_CPUS_RANGE_END, 8192 with
- * MAXSMP); queues: the most RX queues a net device can have (4096); budget: 100 million instructions per packet, a
- * hundred times the verifier's complexity limit, about a minute of simulation.
+ * MAXSMP); queues: the most RX queues rtnetlink creates a device with (rtnl_create_link refuses more than 4096);
+ * budget: 100 million instructions per packet, a hundred times the verifier's complexity limit, about a minute of
+ * simulation.
  */
 export const RANGES = {
   cpus: [1, 8192],
