@@ -129,6 +129,9 @@ export function bytecodeFindings(
       const xdp = new Set(object.programs.filter((p) => p.isXdp).map((p) => p.name));
       for (const d of diagnostics.filter((x) => x.severity === 'error' && (x.program === undefined ? x.map === undefined : xdp.has(x.program)))) notes.push(d.message);
       for (const n of object.notes ?? []) notes.push(n);
+      for (const p of object.programs) {
+        if (p.isXdp && p.loadErrors?.length) notes.push(`${file}: program ${p.name}: the bytecode analysis did not run: it could not be loaded (${p.loadErrors.length} load error${p.loadErrors.length === 1 ? '' : 's'}); its findings are the source analysis's.`);
+      }
       findings = analyzeObject(object, { driverMode: opts.driverMode, twin: () => returnTwin(file, { ...compile, btf: opts.btf }) });
     }
   } catch (e) {
