@@ -7,11 +7,14 @@ import { basename, join } from 'node:path';
 import { LanguageClient, TransportKind, State, WorkDoneProgress, DidChangeConfigurationNotification } from 'vscode-languageclient/node';
 import {
   BytecodeRequest,
+  CheckFilterRequest,
   CompareKernelRequest,
   PacketRequest,
   RunRequest,
   StatusNotification,
   type BytecodeResult,
+  type CheckFilterParams,
+  type CheckFilterResult,
   type CompareKernelParams,
   type CompareKernelResult,
   type PacketDetail,
@@ -66,6 +69,7 @@ export class XdpLensContext implements vscode.Disposable {
     this.faults = vscode.languages.createDiagnosticCollection('xdp-lens-run');
     this.decorations = new RunDecorations();
     this.packets = new PacketsProvider((method, params) => this.request(method, params));
+    this.packets.onCount = () => this.describePackets();
     this.packetsView = vscode.window.createTreeView('xdpLens.packets', { treeDataProvider: this.packets, showCollapseAll: true });
     this.disposables.push(this.output, this.status, this.faults, this.decorations, this.packetsView, this.lensChanged, this.virtualChanged);
     this.updateStatus();
@@ -91,7 +95,7 @@ export class XdpLensContext implements vscode.Disposable {
     command('xdpLens.openOutputCaptures', () => this.openOutputCaptures());
     command('xdpLens.showBytecode', (uri?: vscode.Uri) => this.showBytecode(uri));
     command('xdpLens.compareWithKernel', (uri?: vscode.Uri | string, capture?: string, maps?: string) => this.compareWithKernel(uri, capture, maps));
-    command('xdpLens.filterPackets', () => this.filterPackets());
+    command('xdpLens.filterPackets', (text?: string) => this.filterPackets(typeof text === 'string' ? text : undefined));
     command('xdpLens.showPackets', () => vscode.commands.executeCommand('xdpLens.packets.focus'));
 
     const virtual: vscode.TextDocumentContentProvider = {
@@ -286,7 +290,7 @@ export class XdpLensContext implements vscode.Disposable {
     void vscode.commands.executeCommand('setContext', 'xdpLens.hasRun', true);
     this.showFaults(s);
     this.packets.setRun(s);
-    this.packetsView.description = `${s.packets} packet${s.packets === 1 ? '' : 's'}`;
+    this.describePackets();
     this.refreshRunViews();
     if (s.cancelled) void vscode.window.showInformationMessage(`XDP: run cancelled after ${s.packets} packets; showing those.`);
     if (s.captureError) void vscode.window.showWarningMessage(`XDP: ${s.captureError}; the ${s.packets} packets before it are shown.`);
@@ -359,17 +363,42 @@ export class XdpLensContext implements vscode.Disposable {
   // ------------------------------------------------------------------------------------------------------------
   // Packets
 
-  private async filterPackets(): Promise<void> {
+  /**
+   * A display filter for the packets view, as in Wireshark: `ip.src == 10.0.0.1 && tcp.dstport == 80`,
+   * `action == XDP_DROP`, `fault`, `exit.line == 127`. The server checks it as the user types; empty clears it.
+   */
+  async filterPackets(text?: string): Promise<void> {
     if (!this.lastRun) throw new Error('no run yet: use "XDP: Run on Capture..." first');
-    const s = this.lastRun.summary;
-    const items: { label: string; description: string; action?: XdpAction }[] = [
-      { label: 'All packets', description: `${s.packets}` },
-      ...(Object.entries(s.byAction) as [XdpAction, number][]).filter(([, n]) => n > 0).map(([a, n]) => ({ label: a, description: `${n}`, action: a })),
-    ];
-    const picked = await vscode.window.showQuickPick(items, { title: 'XDP: Filter Packets by Action' });
-    if (!picked) return;
-    this.packets.setFilter(picked.action);
-    this.packetsView.description = picked.action ? `${s.byAction[picked.action]} ${picked.action}` : `${s.packets} packets`;
+    if (text === undefined) {
+      const typed = await vscode.window.showInputBox({
+        title: 'XDP: Filter Packets',
+        value: this.packets.display ?? '',
+        placeHolder: 'e.g. action == XDP_DROP && tcp.dstport == 80 (empty: all packets)',
+        prompt: 'A display filter as in Wireshark: fields of the packet (ip.src, tcp.dstport, vlan.id, ...) and of its result (action, outcome, fault, exit.line); && || ! ( ) == != < > contains in {..}',
+        validateInput: async (v) => {
+          if (!v.trim()) return undefined;
+          const r = await this.request<CheckFilterResult>(CheckFilterRequest, { filter: v } satisfies CheckFilterParams);
+          return r.error ? `column ${r.error.position + 1}: ${r.error.message}` : undefined;
+        },
+      });
+      if (typed === undefined) return;
+      text = typed;
+    } else {
+      const r = await this.request<CheckFilterResult>(CheckFilterRequest, { filter: text } satisfies CheckFilterParams);
+      if (text.trim() && r.error) throw new Error(`filter: column ${r.error.position + 1}: ${r.error.message}`);
+    }
+    this.packets.setDisplayFilter(text);
+    this.describePackets();
+    void vscode.commands.executeCommand('setContext', 'xdpLens.packetFilter', !!this.packets.display);
+  }
+
+  /** The packets view's description: how many packets, and the filter when one is set. */
+  private describePackets(): void {
+    const s = this.lastRun?.summary;
+    if (!s) return;
+    const all = `${s.packets} packet${s.packets === 1 ? '' : 's'}`;
+    const f = this.packets.display;
+    this.packetsView.description = f ? `${this.packets.matched ?? '…'} of ${all} · ${f}` : all;
   }
 
   async showPacket(arg?: number | PacketNode): Promise<PacketDetail | undefined> {

@@ -112,12 +112,17 @@ export class PacketsProvider implements vscode.TreeDataProvider<PacketNode> {
   readonly onDidChangeTreeData = this.changed.event;
   private run: RunSummary | undefined;
   private filter: XdpAction | undefined;
+  /** The display filter (simulator/filter.ts syntax), kept across runs as Wireshark keeps it. */
+  display: string | undefined;
+  /** Packets the current filter matched, after the tree's last fetch. */
+  matched: number | undefined;
 
   constructor(private readonly request: <R>(method: string, params: unknown) => Promise<R>) {}
 
   setRun(run: RunSummary): void {
     this.run = run;
     this.filter = undefined;
+    this.matched = undefined;
     this.changed.fire(undefined);
   }
 
@@ -126,16 +131,30 @@ export class PacketsProvider implements vscode.TreeDataProvider<PacketNode> {
     this.changed.fire(undefined);
   }
 
-  private fetch(offset: number, limit: number): Promise<PacketsResult> {
-    return this.request<PacketsResult>(PacketsRequest, { runId: this.run!.runId, offset, limit, action: this.filter });
+  setDisplayFilter(text: string | undefined): void {
+    this.display = text?.trim() || undefined;
+    this.matched = undefined;
+    this.changed.fire(undefined);
   }
+
+  private async fetch(offset: number, limit: number): Promise<PacketsResult> {
+    const r = await this.request<PacketsResult>(PacketsRequest, { runId: this.run!.runId, offset, limit, action: this.filter, ...(this.display ? { filter: this.display } : {}) });
+    if (offset === 0 && !r.error) {
+      this.matched = r.total;
+      this.onCount?.(r.total);
+    }
+    return r;
+  }
+
+  /** Called with the number of packets matching after each first-page fetch (for the view's description). */
+  onCount?: (n: number) => void;
 
   async getChildren(node?: PacketNode): Promise<PacketNode[]> {
     if (!this.run) return [{ kind: 'message', text: 'Run an XDP program on a capture to see its packets here' }];
     if (!node) {
       const first = await this.fetch(0, PAGE);
       if (first.error) return [{ kind: 'message', text: first.error }];
-      if (first.total === 0) return [{ kind: 'message', text: this.filter ? `no ${this.filter} packets` : 'no packets' }];
+      if (first.total === 0) return [{ kind: 'message', text: this.display ? `no packets match ${this.display}` : this.filter ? `no ${this.filter} packets` : 'no packets' }];
       if (first.total <= PAGE) return first.rows.map((row) => ({ kind: 'packet', row }));
       return pages(first.total, PAGE).map(([start, end]) => ({ kind: 'page', start, end }));
     }
@@ -159,7 +178,7 @@ export class PacketsProvider implements vscode.TreeDataProvider<PacketNode> {
     item.iconPath = packetIcon(node.row);
     item.command = { title: 'Show packet', command: 'xdpLens.showPacket', arguments: [node.row.index] };
     item.contextValue = 'packet';
-    item.id = `${this.run?.runId}:${this.filter ?? ''}:${node.row.index}`;
+    item.id = `${this.run?.runId}:${this.filter ?? ''}:${this.display ?? ''}:${node.row.index}`;
     return item;
   }
 }

@@ -169,6 +169,21 @@ export interface PacketsParams {
   line?: number;
   /** Only packets that faulted. */
   faulted?: boolean;
+  /**
+   * A display filter (`ip.src == 10.0.0.1 && tcp.dstport == 80`, `action == XDP_DROP`, `fault`, `exit.line == 127`;
+   * see simulator/filter.ts), combined with the other conditions. An invalid one answers with `error`.
+   */
+  filter?: string;
+}
+
+/** client → server: check a display filter as the user types it. */
+export const CheckFilterRequest = 'xdpLens/checkFilter';
+export interface CheckFilterParams {
+  filter: string;
+}
+export interface CheckFilterResult {
+  /** Absent when the filter is valid: the message, and the 0-based position and length of what is wrong. */
+  error?: { message: string; position: number; length: number };
 }
 export interface PacketRow {
   index: number;

@@ -20,6 +20,7 @@ import { OutputCaptures } from '../simulator/driver/output.ts';
 import { rssQueueOf } from '../simulator/driver/rss.ts';
 import { openCapture, CaptureError, type CapturedPacket, type CaptureReader } from '../simulator/net/capture.ts';
 import { summarize } from '../simulator/net/dissect.ts';
+import { compileFilter, filterError, formatFilterError, FilterError, type Filter, type PacketFacts } from '../simulator/filter.ts';
 import type { CompileOptions } from '../simulator/compile.ts';
 import type { LoadedObject } from '../simulator/elf/types.ts';
 import type { RunHooks } from '../simulator/vm/machine.ts';
@@ -27,6 +28,9 @@ import { hookMachine, ReturnLines } from '../simulator/return-lines.ts';
 import {
   RunRequest,
   PacketsRequest,
+  CheckFilterRequest,
+  type CheckFilterParams,
+  type CheckFilterResult,
   PacketRequest,
   type RunParams,
   type RunResponse,
@@ -520,6 +524,102 @@ function row(run: StoredRun, i: number): PacketRow {
   };
 }
 
+/**
+ * The packets of a run a display filter matches. Result fields come from the stored columns; fields of the frame
+ * (and the cap length) need the capture read again; printk, modified, redirect.target and queue need the run
+ * repeated, which it is, deterministically, only when the filter names them.
+ */
+async function filterMatches(run: StoredRun, filter: Filter, token: CancellationToken): Promise<Uint32Array | string> {
+  const key = `filter:${filter.text}`;
+  const cached = run.filterCache.get(key);
+  if (cached) return cached;
+  const n = run.action.length;
+  const rerun = filter.fields.some((f) => RERUN_FIELDS.has(f));
+  const readCapture = rerun || filter.needsFrame || filter.fields.includes('frame.cap_len');
+  const idx = new Uint32Array(n);
+  let k = 0;
+  const facts = (i: number, frame: Uint8Array, capLen: number, r?: DriverPacket): PacketFacts => {
+    const f = run.fault[i]!;
+    const after = r?.out.subarray(r.metaLen);
+    return {
+      index: i,
+      frame,
+      wireLen: run.len[i]!,
+      capLen,
+      action: ACTIONS[run.action[i]!]!,
+      retval: run.retval[i]!,
+      outcome: run.outcomes[run.outcome[i]!],
+      path: run.paths[run.path[i]!],
+      file: run.files[run.file[i]!],
+      line: run.line[i]!,
+      ...(f ? { fault: run.summary.faults[f - 1]?.kind ?? 'fault' } : {}),
+      ...(r ? { target: r.target, queue: r.queue, printk: r.run.printk, modified: after!.length !== frame.length || after!.some((b, j) => b !== frame[j]) } : {}),
+      summary: () => run.summaries.get(i),
+    };
+  };
+  if (!readCapture) {
+    const none = new Uint8Array(0);
+    for (let i = 0; i < n; i++) if (filter.test(facts(i, none, run.len[i]!))) idx[k++] = i;
+  } else {
+    try {
+      if (captureStamp(run.config.capture) !== run.config.captureStamp) return `${run.config.capture} changed since the run: run again`;
+    } catch (e) {
+      return `cannot read ${run.config.capture}: ${(e as Error).message}`;
+    }
+    const driver = rerun ? build(run.config).driver : undefined;
+    const reader = openCapture(run.config.capture);
+    try {
+      let sliceEnd = performance.now() + SLICE_MS;
+      for (let i = 0; i < n; i++) {
+        const pkt = nextPacket(reader);
+        if (!(pkt && 'frame' in pkt)) break;
+        const r = driver?.receive(pkt.frame, pkt.tsNs);
+        if (filter.test(facts(i, pkt.frame, pkt.capLen, r))) idx[k++] = i;
+        if (performance.now() > sliceEnd) {
+          await yieldToLoop();
+          if (token.isCancellationRequested) return 'cancelled';
+          sliceEnd = performance.now() + SLICE_MS;
+        }
+      }
+    } finally {
+      reader.close();
+    }
+  }
+  const hit = idx.slice(0, k);
+  if (run.filterCache.size > 16) run.filterCache.clear();
+  run.filterCache.set(key, hit);
+  return hit;
+}
+
+const RERUN_FIELDS = new Set(['printk', 'modified', 'redirect.target', 'queue']);
+
+/** xdpLens/packets with a display filter: the filter's matches, narrowed by the other conditions. */
+export async function filteredPackets(p: PacketsParams, token: CancellationToken): Promise<PacketsResult> {
+  const run = runs.get(p.runId);
+  if (!run) return { total: 0, rows: [], error: `run ${p.runId} is no longer held by the server: run again` };
+  let filter: Filter;
+  try {
+    filter = compileFilter(p.filter!);
+  } catch (e) {
+    if (e instanceof FilterError) return { total: 0, rows: [], error: `filter: ${formatFilterError(p.filter!, e)}` };
+    throw e;
+  }
+  const hit = await filterMatches(run, filter, token);
+  if (typeof hit === 'string') return { total: 0, rows: [], error: hit };
+  const other = matching(run, p);
+  let idx = hit;
+  if (other) {
+    const mark = new Uint8Array(run.action.length);
+    for (const i of other) mark[i] = 1;
+    idx = hit.filter((i) => mark[i] === 1);
+  }
+  const offset = Math.max(0, Math.floor(p.offset));
+  const end = Math.min(idx.length, offset + Math.max(0, Math.min(10000, Math.floor(p.limit))));
+  const rows: PacketRow[] = [];
+  for (let k = offset; k < end; k++) rows.push(row(run, idx[k]!));
+  return { total: idx.length, rows };
+}
+
 export function packets(p: PacketsParams): PacketsResult {
   const run = runs.get(p.runId);
   if (!run) return { total: 0, rows: [], error: `run ${p.runId} is no longer held by the server: run again` };
@@ -659,6 +759,10 @@ export function registerRunHandlers(connection: Connection, host: RunHost): void
       progress.done();
     }
   });
-  connection.onRequest(PacketsRequest, (params: PacketsParams): PacketsResult => packets(params));
+  connection.onRequest(PacketsRequest, (params: PacketsParams, token: CancellationToken) => (params.filter ? filteredPackets(params, token) : packets(params)));
+  connection.onRequest(CheckFilterRequest, (params: CheckFilterParams): CheckFilterResult => {
+    const e = filterError(String(params?.filter ?? ''));
+    return e ? { error: { message: e.message, position: e.position, length: e.length } } : {};
+  });
   connection.onRequest(PacketRequest, (params: PacketParams, token: CancellationToken) => packetDetail(params, token));
 }

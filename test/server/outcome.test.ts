@@ -42,3 +42,29 @@ test('run: outcomes per exit, per packet and in the summary; diagnostics materia
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('packets with a display filter: result fields from the run, frame fields from the capture, errors with the column', { skip: noClang }, async () => {
+  const { filteredPackets } = await import('../../server/run.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-filter-'));
+  try {
+    const capture = join(dir, 'c.pcap');
+    const w = new PcapWriter(capture);
+    w.write(0n, udpFrame(64, 9, { dport: 53 }));
+    w.write(1000n, udpFrame(64, 8, { dport: 53 }));
+    w.write(2000n, udpFrame(80, 9, { dport: 80, src: [10, 9, 9, 9] }));
+    w.close();
+    const r = await runCapture({ uri: pathToFileURL(join(PROGRAMS, 'redirect.c')).href, capture }, host, token as never);
+    const runId = r.summary!.runId;
+    const q = async (filter: string, extra = {}) => filteredPackets({ runId, offset: 0, limit: 10, filter, ...extra }, token as never);
+    assert.deepEqual((await q('outcome == "dropped: no redirect target"')).rows.map((x) => x.index), [0, 2]);
+    assert.deepEqual((await q('udp.dstport == 80 || ip.src == 10.0.0.0/8 && action == XDP_PASS')).rows.map((x) => x.index), [1, 2]);
+    assert.deepEqual((await q('frame.len > 64')).rows.map((x) => x.index), [2]);
+    assert.deepEqual((await q('udp', { action: 'XDP_PASS' })).rows.map((x) => x.index), [1], 'combined with the action filter');
+    assert.deepEqual((await q('!modified')).total, 3, 'a field that needs the run repeated');
+    const bad = await q('udp.dstport == ');
+    assert.equal(bad.total, 0);
+    assert.match(bad.error ?? '', /^filter: column 16: expected a value after '=='/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
