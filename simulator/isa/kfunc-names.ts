@@ -24,39 +24,45 @@ export interface KfuncInfo {
   writes: number[];
   /** Kernel rule: only in programs bound to a device (BPF_F_XDP_DEV_BOUND_ONLY / prog_ifindex). */
   devBound?: boolean;
+  /**
+   * Pointer arguments. The verifier refuses NULL or a maybe-NULL pointer in any of them ("Possibly NULL pointer
+   * passed to trusted argN", N counted from 0) except the `__opt` ones in `nullable`.
+   */
+  ptrs: number[];
+  nullable?: number[];
 }
 
-const K = (name: string, args: number, ret: KfuncReturn, writes: number[] = [], devBound = false): KfuncInfo =>
-  ({ name, args, ret, writes, devBound });
+const K = (name: string, args: number, ret: KfuncReturn, writes: number[], ptrs: number[], more: { devBound?: boolean; nullable?: number[] } = {}): KfuncInfo =>
+  ({ name, args, ret, writes, ptrs, ...more });
 
 export const KFUNCS: readonly KfuncInfo[] = [
   // RX metadata (net/core/xdp.c, implemented by the driver's xdp_metadata_ops)
-  K('bpf_xdp_metadata_rx_timestamp', 2, 'int', [2], true),
-  K('bpf_xdp_metadata_rx_hash', 3, 'int', [2, 3], true),
-  K('bpf_xdp_metadata_rx_vlan_tag', 3, 'int', [2, 3], true),
+  K('bpf_xdp_metadata_rx_timestamp', 2, 'int', [2], [1, 2], { devBound: true }),
+  K('bpf_xdp_metadata_rx_hash', 3, 'int', [2, 3], [1, 2, 3], { devBound: true }),
+  K('bpf_xdp_metadata_rx_vlan_tag', 3, 'int', [2, 3], [1, 2, 3], { devBound: true }),
   // dynptr (net/core/filter.c bpf_dynptr_from_xdp; kernel/bpf/helpers.c the generic ones)
-  K('bpf_dynptr_from_xdp', 3, 'int', [3]),
-  K('bpf_dynptr_slice', 4, 'slice', [3]),
-  K('bpf_dynptr_slice_rdwr', 4, 'slice', [3]),
-  K('bpf_dynptr_adjust', 3, 'int', [1]),
-  K('bpf_dynptr_is_null', 1, 'bool'),
-  K('bpf_dynptr_is_rdonly', 1, 'bool'),
-  K('bpf_dynptr_size', 1, 'u32'),
-  K('bpf_dynptr_clone', 2, 'int', [2]),
+  K('bpf_dynptr_from_xdp', 3, 'int', [3], [1, 3]),
+  K('bpf_dynptr_slice', 4, 'slice', [3], [1, 3], { nullable: [3] }),
+  K('bpf_dynptr_slice_rdwr', 4, 'slice', [3], [1, 3], { nullable: [3] }),
+  K('bpf_dynptr_adjust', 3, 'int', [1], [1]),
+  K('bpf_dynptr_is_null', 1, 'bool', [], [1]),
+  K('bpf_dynptr_is_rdonly', 1, 'bool', [], [1]),
+  K('bpf_dynptr_size', 1, 'u32', [], [1]),
+  K('bpf_dynptr_clone', 2, 'int', [2], [1, 2]),
   // open-coded numeric iterators, what libbpf's bpf_for() / bpf_repeat() expand to (kernel/bpf/bpf_iter.c)
-  K('bpf_iter_num_new', 3, 'int', [1]),
-  K('bpf_iter_num_next', 1, 'slice', [1]),
-  K('bpf_iter_num_destroy', 1, 'void', [1]),
+  K('bpf_iter_num_new', 3, 'int', [1], [1]),
+  K('bpf_iter_num_next', 1, 'slice', [1], [1]),
+  K('bpf_iter_num_destroy', 1, 'void', [1], [1]),
   // conntrack (net/netfilter/nf_conntrack_bpf.c)
-  K('bpf_xdp_ct_lookup', 5, 'nf_conn', [4]),
-  K('bpf_xdp_ct_alloc', 5, 'nf_conn', [4]),
-  K('bpf_ct_insert_entry', 1, 'nf_conn'),
-  K('bpf_ct_release', 1, 'void'),
-  K('bpf_ct_set_timeout', 2, 'void'),
-  K('bpf_ct_change_timeout', 2, 'int'),
-  K('bpf_ct_set_status', 2, 'int'),
-  K('bpf_ct_change_status', 2, 'int'),
-  K('bpf_ct_set_nat_info', 3, 'int'),
+  K('bpf_xdp_ct_lookup', 5, 'nf_conn', [4], [1, 2, 4]),
+  K('bpf_xdp_ct_alloc', 5, 'nf_conn', [4], [1, 2, 4]),
+  K('bpf_ct_insert_entry', 1, 'nf_conn', [], [1]),
+  K('bpf_ct_release', 1, 'void', [], [1]),
+  K('bpf_ct_set_timeout', 2, 'void', [], [1]),
+  K('bpf_ct_change_timeout', 2, 'int', [], [1]),
+  K('bpf_ct_set_status', 2, 'int', [], [1]),
+  K('bpf_ct_change_status', 2, 'int', [], [1]),
+  K('bpf_ct_set_nat_info', 3, 'int', [], [1, 2]),
 ];
 
 const BY_NAME = new Map(KFUNCS.map((k) => [k.name, k]));

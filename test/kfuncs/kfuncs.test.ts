@@ -565,3 +565,63 @@ test('open-coded numeric iterators (bpf_for / bpf_repeat) agree with the kernel'
   if (kernelOrSkip(t)) return;
   assert.deepEqual(agree(ITER), []);
 });
+
+test('NULL or an unchecked result passed to a kfunc: the bytecode tier reports exactly what the kernel refuses', async (t) => {
+  const { analyzeFile } = await import('../../simulator/analysis/index.ts');
+  const cases: { name: string; body: string; refused?: string }[] = [
+    { name: 'unchecked_release', refused: 'trusted arg0', body: `
+	struct nf_conn *ct = bpf_xdp_ct_lookup(ctx, &t, sizeof(t.ipv4), &o, sizeof(o));
+	bpf_ct_release(ct); /* here */
+	return XDP_PASS;` },
+    { name: 'null_tuple', refused: 'trusted arg1', body: `
+	struct nf_conn *ct = bpf_xdp_ct_lookup(ctx, 0, 0, &o, sizeof(o)); /* here */
+	if (ct) bpf_ct_release(ct);
+	return XDP_PASS;` },
+    { name: 'null_opts', refused: 'trusted arg3', body: `
+	struct nf_conn *ct = bpf_xdp_ct_lookup(ctx, &t, sizeof(t.ipv4), 0, 0); /* here */
+	if (ct) bpf_ct_release(ct);
+	return XDP_PASS;` },
+    { name: 'null_buffer_opt', body: `
+	struct bpf_dynptr p;
+	__u8 *s;
+	bpf_dynptr_from_xdp(ctx, 0, &p);
+	s = bpf_dynptr_slice(&p, 0, 0, 4);
+	return s ? s[0] & 3 : XDP_PASS;` },
+    { name: 'checked_release', body: `
+	struct nf_conn *ct = bpf_xdp_ct_lookup(ctx, &t, sizeof(t.ipv4), &o, sizeof(o));
+	if (ct) bpf_ct_release(ct);
+	return XDP_PASS;` },
+  ];
+  const withKernel = !kernelOrSkip(t);
+  for (const c of cases) {
+    const path = write(`kf_null_${c.name}.c`, CT_DECLS + `
+SEC("xdp")
+int prog(struct xdp_md *ctx)
+{
+	struct bpf_sock_tuple t = {};
+	struct bpf_ct_opts o = { .netns_id = -1, .l4proto = IPPROTO_TCP };
+${c.body}
+}
+`);
+    const r = await analyzeFile(path, undefined, { driverMode: 'native' });
+    const f = r.findings.filter((x) => x.rule === 'map-value-null');
+    if (c.refused) {
+      const at = readFileSync(path, 'utf8').split('\n').findIndex((l) => l.includes('/* here */')) + 1;
+      assert.equal(f.length, 1, `${c.name}: ${JSON.stringify(r.findings)}`);
+      assert.equal(f[0].line, at, c.name);
+      assert.match(f[0].message, new RegExp(`Possibly NULL pointer passed to ${c.refused}`), c.name);
+    } else {
+      assert.deepEqual(f, [], c.name);
+    }
+    if (!withKernel) continue;
+    const compiled = compileC(path);
+    assert.ok(compiled.objectPath, compiled.stderr);
+    try {
+      runKernel(compiled.objectPath!, 'prog', [frame(60, 0)], { only: true, netns: true });
+      assert.equal(c.refused, undefined, `${c.name}: the kernel loaded it`);
+    } catch (e) {
+      if (!(e instanceof KernelLoadError)) throw e;
+      assert.ok(c.refused && e.log.includes(`Possibly NULL pointer passed to ${c.refused}`), `${c.name}: ${e.log.split('\n').slice(-6).join('\n')}`);
+    }
+  }
+});

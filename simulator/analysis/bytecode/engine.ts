@@ -568,6 +568,16 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     // A writable slice is how a dynptr program changes the packet (the stores go through r0, typed as memory here).
     // (Counted as a change even if the program only reads it: that can only silence tx-unmodified, never raise one.)
     if (name === 'bpf_dynptr_slice_rdwr') st.modified = true;
+    // Pointer arguments the verifier requires non-NULL (check_kfunc_args): NULL, or a result not checked yet.
+    for (const i of info?.ptrs ?? []) {
+      if (info!.nullable?.includes(i)) continue;
+      const a = r[i];
+      const isNull = a.k === 'scalar' && isConst(a.s) && a.s.umin === 0n;
+      if (isNull || nullable(a)) {
+        report('map-value-null', pc, msg.kfuncNullArg(name, i, !isNull));
+        if (!isNull) setNull(st, (a as Reg & { nullId: number }).nullId, false, pc);
+      }
+    }
     // A kfunc may write through any stack pointer it gets (a dynptr it initialises, a buffer, opts).
     for (let i = 1; i <= 5; i++) {
       const a = r[i];

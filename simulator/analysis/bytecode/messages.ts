@@ -139,3 +139,11 @@ export function kfuncNull(kfunc: string): string {
     `verifier rejects the program ("invalid mem access '...or_null'"). Check it first: \`if (!p) return XDP_PASS;\`.`
   );
 }
+
+export function kfuncNullArg(kfunc: string, arg: number, maybe: boolean): string {
+  return (
+    `${maybe ? 'a pointer that may be NULL (not checked yet)' : 'NULL'} is passed as argument ${arg} of \`${kfunc}\`, which ` +
+    `must not be NULL. The verifier rejects the program ("Possibly NULL pointer passed to trusted arg${arg - 1}").` +
+    (maybe ? ' Check it first: `if (!p) return XDP_PASS;`.' : '')
+  );
+}
