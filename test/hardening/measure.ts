@@ -82,6 +82,7 @@ export function start(argv: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: str
 
 /** Assert the cost bounds of a run: at most `ms` milliseconds and `mib` MiB of peak memory (when measurable). */
 export function within(r: Measured, bounds: { ms: number; mib: number }, what: string): void {
+  console.log(`# ${what}: ${Math.round(r.ms)} ms${r.maxRssMiB !== undefined ? `, peak ${Math.round(r.maxRssMiB)} MiB` : ''}`);
   if (r.ms > bounds.ms) throw new Error(`${what}: took ${Math.round(r.ms)} ms, more than the bound of ${bounds.ms} ms`);
   if (r.maxRssMiB !== undefined && r.maxRssMiB > bounds.mib)
     throw new Error(`${what}: peak memory ${Math.round(r.maxRssMiB)} MiB, more than the bound of ${bounds.mib} MiB`);
