@@ -8,8 +8,11 @@
 // and clock, which gives exactly the same state, tracing only the packet asked for.
 //
 // Which line a packet "left" on: the return statement, found by the marked twin of simulator/return-lines.ts.
+import { checksumBreaks } from '../simulator/analysis/checksum.ts';
 import { statSync } from 'node:fs';
+import { extname } from 'node:path';
 import { INPUT_LIMITS, readInputText } from '../simulator/input.ts';
+import { compileCAsync } from '../simulator/compile.ts';
 import { fileURLToPath } from 'node:url';
 import type { CancellationToken, Connection } from 'vscode-languageserver/node';
 import { Session, XdpLensError, loadProgramFileWithObject, ACTIONS, type LoadOptions } from '../simulator/session.ts';
@@ -262,6 +265,20 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
   let obj: LoadedObject;
   let objectPath: string;
   const tc = performance.now();
+  {
+    // clang runs without blocking the server, and cancelling the run kills it with everything it started; the load
+    // below then finds the object in the cache.
+    const c = host.compileOptions(path, settings);
+    if (extname(path) === '.c') {
+      const abort = new AbortController();
+      const sub = token.onCancellationRequested(() => abort.abort());
+      const pre = await compileCAsync(path, { clang: c.clang, flags: c.flags, includeDirs: c.includeDirs, cacheDir: c.cacheDir }, abort.signal).finally(() => sub.dispose());
+      if (token.isCancellationRequested) return { error: 'cancelled while compiling' };
+      const errors = pre.diagnostics.filter((d) => d.severity === 'error');
+      if (!pre.objectPath || errors.length)
+        return { error: `cannot compile ${path}:\n${errors.map((d) => `${d.file}:${d.line}:${d.column}: error: ${d.message}`).join('\n') || pre.stderr.trim() || 'clang failed'}` };
+    }
+  }
   try {
     const c = host.compileOptions(path, settings);
     ({ object: obj, objectPath } = loadProgramFileWithObject(path, { clang: c.clang, flags: c.flags, includeDirs: c.includeDirs, cacheDir: c.cacheDir, btf: c.btf }));
@@ -407,6 +424,19 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
       if (!o) outcomeIssues.set(ok, (o = { file, line, action: r.action, outcome: r.outcome, ...(r.note ? { note: r.note } : {}), count: 0, firstPackets: [] }));
       o.count++;
       if (o.firstPackets.length < FIRST_FAULT_PACKETS) o.firstPackets.push(pkt.index);
+    }
+    // stale-checksum at run time: a packet sent on whose valid checksum the program broke, on the line it left through.
+    if (!r.fault && (r.action === 'XDP_PASS' || r.action === 'XDP_TX' || r.action === 'XDP_REDIRECT')) {
+      const broken = checksumBreaks(pkt.frame, r.out.subarray(r.metaLen));
+      if (broken.length) {
+        const outcome = `stale checksum: ${broken.map((b) => b.layer).join(', ')}`;
+        const ck = `${file}\0${line}\0${outcome}`;
+        let o = outcomeIssues.get(ck);
+        const note = `valid on arrival, stale after the program's changes (${broken.map((b) => `${b.layer} ${b.after}, should be ${b.expected}`).join('; ')}): the stack or the next hop drops such packets`;
+        if (!o) outcomeIssues.set(ck, (o = { file, line, action: r.action, outcome, note, count: 0, firstPackets: [] }));
+        o.count++;
+        if (o.firstPackets.length < FIRST_FAULT_PACKETS) o.firstPackets.push(pkt.index);
+      }
     }
     cols.len[i] = pkt.wireLen;
     cols.time[i] = Number(pkt.tsNs - firstTs!);

@@ -303,3 +303,19 @@ test('bad input is an error naming the file, not a crash', { skip }, async () =>
   assert.equal(ok.summary!.packets, 3);
   assert.equal(ok.summary!.driver.mode, 'readonly-page');
 });
+
+test('a run shows packets whose checksum the program broke on the return line they left through (stale-checksum at run time)', { skip }, async () => {
+  const capture = join(REPO, '..', 'shared', 'captures', 'tcpdump--tcp-handshake-nano.pcap');
+  if (!existsSync(capture)) return;
+  const program = join(REPO, 'test', 'analysis', 'fixtures', 'source', 'stale_checksum.c');
+  const text = readFileSync(program, 'utf8').split('\n');
+  const r = await run({ uri: pathToFileURL(program).href, capture, program: 'ttl_no_csum' });
+  assert.equal(r.error, undefined);
+  const issues = (r.summary!.outcomeIssues ?? []).filter((o) => o.outcome.startsWith('stale checksum'));
+  assert.equal(issues.length, 1, JSON.stringify(r.summary!.outcomeIssues));
+  assert.equal(issues[0]!.outcome, 'stale checksum: ipv4');
+  assert.equal(issues[0]!.count, r.summary!.packets);
+  assert.match(text[issues[0]!.line - 1]!, /return XDP_TX;/);
+  const fixed = await run({ uri: pathToFileURL(program).href, capture, program: 'ttl_incremental' });
+  assert.deepEqual((fixed.summary!.outcomeIssues ?? []).filter((o) => o.outcome.startsWith('stale checksum')), []);
+});
