@@ -241,3 +241,21 @@ test('the on-save compile does not block the server, and closing the document ki
   while (clangs().length > 0 && Date.now() - t1 < 10_000) await new Promise((r) => setTimeout(r, 100));
   assert.deepEqual(clangs(), [], 'no clang left after the document closed');
 });
+
+test('a cancelled run kills the compile in flight', { skip: noServer || (spawnSync('clang', ['--version']).status !== 0 && 'clang is not installed') }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-lsp-run-'));
+  spawnSync('mkfifo', [join(dir, 'never.h')]);
+  const src = join(dir, 'run_waits.c');
+  writeFileSync(src, '#include "never.h"\nint x;\n');
+  const clangs = () => spawnSync('pgrep', ['-f', `clang.*${src}`], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+  const { id, answer } = requestWithId('xdpLens/run', { uri: pathToFileURL(src).href, capture: join(REPO, 'examples', 'demo.pcap') });
+  const t0 = Date.now();
+  while (clangs().length === 0 && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(clangs().length > 0, 'clang started');
+  await alive('while the run compiles');
+  notify('$/cancelRequest', { id });
+  await answer;
+  const t1 = Date.now();
+  while (clangs().length > 0 && Date.now() - t1 < 10_000) await new Promise((res) => setTimeout(res, 100));
+  assert.deepEqual(clangs(), [], 'no clang left after the run was cancelled');
+});
