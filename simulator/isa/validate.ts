@@ -556,8 +556,9 @@ function functionStackDepth(insns: readonly Insn[], start: number, end: number):
   const reached = new Uint8Array(len);
   const work: number[] = [];
   let depth = 0;
+  // The verifier grows a frame's stack in whole 8-byte slots (grow_stack_state), and its depth with it.
   const touch = (off: number) => {
-    if (off < 0 && off >= -MAX_BPF_STACK && -off > depth) depth = -off;
+    if (off < 0 && off >= -MAX_BPF_STACK && -off > depth) depth = Math.ceil(-off / 8) * 8;
   };
   const cur = new Int16Array(11);
   const flow = (t: number) => {

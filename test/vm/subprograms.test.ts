@@ -10,12 +10,15 @@
 //     packet with the instruction and line.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileC } from '../../simulator/compile.ts';
 import { opcodeInfo } from '../../simulator/isa/opcodes.ts';
-import { registerChecks } from '../../simulator/isa/validate.ts';
+import { registerChecks, stackLimits } from '../../simulator/isa/validate.ts';
+import { PROGS_DIR, privateBpffsUnavailable, runWithPrivateBpffs, sq } from '../../simulator/kernel-load.ts';
+import { REPO } from '../repo.ts';
 import { loadProgramFile, Session } from '../../simulator/session.ts';
 import { KernelLoadError, defaultObjectName, kernelOrSkip, runKernel } from '../kernel/runner.ts';
 import { syntheticCorpus } from '../parity/packets.ts';
@@ -225,6 +228,48 @@ int prog(struct xdp_md *ctx)
   const prog = loadProgramFile(path).programs.find((p) => p.name === 'prog')!;
   assert.ok(registerChecks(prog.insns), 'the premise: the program runs with register checks');
   assert.deepEqual(agree(path), []);
+});
+
+test('each function\'s stack depth is the verifier\'s (its log\'s "stack depth"), over the parity programs', (t) => {
+  if (kernelOrSkip(t)) return;
+  const why = privateBpffsUnavailable() ?? (spawnSync('bpftool', ['version']).status === 0 ? undefined : 'bpftool is not installed');
+  if (why) {
+    if (process.env.XDP_LENS_REQUIRE_KERNEL === '1') assert.fail(`kernel required: ${why}`);
+    t.skip(why);
+    return;
+  }
+  const programs = join(REPO, 'test', 'parity', 'programs');
+  const problems: string[] = [];
+  let compared = 0;
+  for (const f of readdirSync(programs).filter((x) => x.endsWith('.c'))) {
+    const flags = f.startsWith('p16') ? ['-mcpu=v3'] : [];
+    const compiled = compileC(join(programs, f), { flags });
+    assert.ok(compiled.objectPath, compiled.stderr);
+    // bpftool -d logs every program's verification, ending with "stack depth A+B+..." (one per function).
+    // (The helper removes `tmp` when interrupted: give it a directory of its own.)
+    const tmp = mkdtempSync(join(tmpdir(), 'xdp-lens-depth-'));
+    const r = runWithPrivateBpffs(`bpftool -d prog loadall ${sq(compiled.objectPath)} ${PROGS_DIR}/p type xdp 2>&1`, tmp, 60000);
+    rmSync(tmp, { recursive: true, force: true });
+    const kernel = new Map<string, string>();
+    let current = '';
+    for (const line of (r.stdout ?? '').split('\n')) {
+      const m = line.match(/prog '([^']+)': -- BEGIN PROG LOAD LOG/);
+      if (m) current = m[1]!;
+      const d = line.match(/^stack depth ([\d+]+)/);
+      if (d && current) kernel.set(current, d[1]!);
+    }
+    for (const p of loadProgramFile(join(programs, f), { clangFlags: flags }).programs) {
+      const k = kernel.get(p.name);
+      // bpf_loop calls the kernel inlines get 24 more bytes after the stack check, and the log shows those too.
+      if (k === undefined || p.insns.some((i) => i.opcode === 0x85 && i.src === 0 && i.imm === 181)) continue;
+      compared++;
+      const ours = stackLimits(p.insns).depths.join('+');
+      if (ours !== k) problems.push(`${f} ${p.name}: kernel ${k}, simulator ${ours}`);
+    }
+  }
+  assert.deepEqual(problems, []);
+  assert.ok(compared >= 20, `compared ${compared} programs`);
+  t.diagnostic(`stack depths compared with the kernel's: ${compared} programs`);
 });
 
 /** A chain main -> f1 -> f2 ... where frame i fills sizes[i] bytes of its stack from the packet. */
