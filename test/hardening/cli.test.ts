@@ -37,6 +37,15 @@ test('a capture from standard input: - and /dev/stdin', { skip: noClang }, () =>
   }
 });
 
+test('standard input left non-blocking by the caller is waited on, not an EAGAIN error', { skip: noClang || (spawnSync('python3', ['--version']).status !== 0 && 'python3 is not installed') }, () => {
+  const argv = cliArgv(['run', PROG, '-', '--format', 'jsonl']).map((a) => `'${a}'`).join(', ');
+  const setNonblock = `import os, fcntl; fcntl.fcntl(0, fcntl.F_SETFL, fcntl.fcntl(0, fcntl.F_GETFL) | os.O_NONBLOCK); os.execvp('${process.execPath}', [${argv}])`;
+  const r = measure(['sh', '-c', `(sleep 1; cat '${PCAP}') | python3 -c "${setNonblock}" | tail -1`]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).summary.packets, 10);
+  within(r, QUICK, 'non-blocking standard input');
+});
+
 test('a capture from a FIFO is read as a stream', { skip: noClang }, async () => {
   const dir = tmp();
   const fifo = join(dir, 'live.pcap');
