@@ -2,7 +2,7 @@
 // Output formats named here (`--format jsonl`, `--format json`) are contracts other tools depend on: extend them
 // compatibly, never change existing keys.
 import { mkdirSync, statSync, writeSync } from 'node:fs';
-import { basename, extname } from 'node:path';
+import { basename, dirname, extname, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseInnerTemplate } from './vm/map-load.ts';
 import type { DumpOptions } from './vm/map-json.ts';
@@ -14,6 +14,7 @@ import { OutputCaptures } from './driver/output.ts';
 import { rssQueueOf } from './driver/rss.ts';
 import { openCapture, CaptureError, type CapturedPacket } from './net/capture.ts';
 import { summarize } from './net/dissect.ts';
+import { diffPrograms, fileAtRevision, formatDiffRow, formatDiffSummary } from './diff.ts';
 import { compileFilter, formatFilterError, FilterError, type Filter, type PacketFacts } from './filter.ts';
 import { ReturnLines } from './return-lines.ts';
 import { loadBtfFile } from './elf/core.ts';
@@ -31,6 +32,10 @@ const USAGE = `Usage:
   xdp-lens check FILE... [options]           report return-code misuse and writes to read-only memory
   xdp-lens compare PROGRAM CAPTURE [options] run the first packets through the kernel (BPF_PROG_TEST_RUN, via
                                              bpftool, as root) and the simulator; verdicts and bytes side by side
+  xdp-lens diff OLD NEW CAPTURE [options]    run two versions of a program on the same capture; report the packets
+                                             whose action, outcome, exit line or output bytes changed, and the maps
+                                             (exit status 1 when anything changed)
+  xdp-lens diff --rev REV FILE CAPTURE       the same, OLD being FILE as it was at git revision REV (e.g. HEAD)
   xdp-lens help
 
 CAPTURE may be - (or /dev/stdin) for standard input, or a FIFO: packets are run as they arrive, e.g.
@@ -87,6 +92,9 @@ Options for compare (exit status 1 when a packet or a map differs, 2 when the ke
   --format text|json    text (default) or one JSON object with every row
                         Differences only where the simulator's result depends on the clock or
                         bpf_get_prandom_u32 are shown as such and do not count as differing.
+
+Options for diff: --format table|jsonl, --program, --maps, --seed, --budget, --limit, --driver, --profile,
+  --queues, -I, --cflag, --btf as for run; --rev REV takes OLD from git (the file's directory stays an include path)
 
 Options for check (exit status 1 when any finding is an error, 2 on bad usage):
   --format text|json|sarif  text (default): file:line:col: severity: message [rule]; json: an array of
@@ -641,6 +649,73 @@ function cmdCompare(argv: string[]): number {
   return r.differing > 0 || r.mapsDiffering > 0 ? 1 : captureError ? 2 : 0;
 }
 
+function cmdDiff(argv: string[]): number {
+  const { values, positionals } = parseArgsJoined({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      rev: { type: 'string' },
+      program: { type: 'string' },
+      format: { type: 'string', default: 'table' },
+      maps: { type: 'string' },
+      seed: { type: 'string' },
+      budget: { type: 'string' },
+      limit: { type: 'string' },
+      driver: { type: 'string', default: 'native' },
+      profile: { type: 'string', default: DEFAULT_PROFILE },
+      queues: { type: 'string' },
+      I: { type: 'string', short: 'I', multiple: true },
+      cflag: { type: 'string', multiple: true },
+      btf: { type: 'string' },
+    },
+  });
+  const rev = values.rev;
+  if (rev !== undefined ? positionals.length !== 2 : positionals.length !== 3)
+    throw new XdpLensError(`diff takes OLD NEW CAPTURE, or --rev REV FILE CAPTURE\n\n${USAGE}`);
+  if (values.format !== 'table' && values.format !== 'jsonl') throw new XdpLensError(`--format is table or jsonl, not '${values.format}'`);
+  const mode = values.driver as DriverMode;
+  if (!DRIVER_MODES.includes(mode)) throw new XdpLensError(`--driver is one of ${DRIVER_MODES.join(', ')}, not '${values.driver}'`);
+  const newPath = rev !== undefined ? positionals[0]! : positionals[1]!;
+  const capture = positionals[positionals.length - 1]!;
+  const old = rev !== undefined ? fileAtRevision(newPath, rev) : undefined;
+  const oldPath = old?.path ?? positionals[0]!;
+  const includeDirs = [...(values.I ?? []), ...(old ? [dirname(resolve(newPath))] : [])];
+  const jsonlOut = values.format === 'jsonl';
+  try {
+    if (!jsonlOut) {
+      out(`diff ${rev !== undefined ? `${newPath}@${rev}` : oldPath} -> ${newPath} on ${capture}`);
+      out('');
+    }
+    const r = diffPrograms(oldPath, newPath, capture, {
+      program: values.program,
+      compile: { includeDirs, clangFlags: values.cflag, btf: values.btf },
+      maps: values.maps ? readJson(values.maps, '--maps', INPUT_LIMITS.maps) : undefined,
+      mapsFile: values.maps,
+      seed: intOpt(values.seed, 'seed', 1),
+      budget: values.budget !== undefined ? intOpt(values.budget, 'budget', 1_000_000) : undefined,
+      mode,
+      profile: values.profile ?? DEFAULT_PROFILE,
+      queues: intOpt(values.queues, 'queues', 1),
+      limit: values.limit !== undefined ? intOpt(values.limit, 'limit', 1) : undefined,
+      names: { old: rev !== undefined ? `${newPath}@${rev}` : oldPath, new: newPath },
+      onPacket: (c) => out(jsonlOut ? JSON.stringify(c) : formatDiffRow(c)),
+    });
+    const summary = { old: r.old, new: r.new, capture: r.capture, program: r.program, packets: r.packets, changed: r.changed.length, transitions: r.transitions, actionDelta: r.actionDelta, ...(r.captureError ? { captureError: r.captureError } : {}) };
+    if (jsonlOut) out(JSON.stringify({ summary, maps: r.maps }));
+    else {
+      if (r.changed.length) out('');
+      for (const l of formatDiffSummary(r)) out(l);
+    }
+    if (r.captureError) {
+      err(`xdp-lens: ${r.captureError}\n`);
+      return 2;
+    }
+    return r.changed.length || r.maps.length ? 1 : 0;
+  } finally {
+    old?.cleanup();
+  }
+}
+
 /** Packets `compare` runs at most (each is one bpftool process). */
 const COMPARE_MAX = 100_000;
 
@@ -729,6 +804,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdCheck(rest);
       case 'compare':
         return cmdCompare(rest);
+      case 'diff':
+        return cmdDiff(rest);
       case undefined:
       case 'help':
       case '--help':
