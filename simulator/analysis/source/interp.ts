@@ -546,8 +546,12 @@ export class Analyzer {
     const slot = t.vars.get(inner.text);
     if (k === undefined || !slot || slot.v.k !== 'consts' || (slot.t && (slot.t.ptr > 0 || slot.t.dims.length > 0))) return;
     const unsigned = !!slot.t && /\b(?:unsigned|__u\d+|u\d+|uint\d+_t|size_t|__be\d+|__le\d+)\b/.test(slot.t.base);
-    const cmp = (x: number): boolean | undefined => {
-      if (unsigned && (x < 0 || k < 0)) return undefined;
+    // An unsigned local compares its value modulo 2^bits (`__u32 action = -1` is 0xffffffff, above every action).
+    const bits = !unsigned ? 0 : /\b(?:__u8|u8|uint8_t|unsigned char)\b/.test(slot.t!.base) ? 8 : /\b(?:__u16|u16|uint16_t|__be16|__le16|unsigned short)\b/.test(slot.t!.base) ? 16 : /64|long|size_t/.test(slot.t!.base) ? 64 : 32;
+    const wrap = (x: number): number => (bits && x < 0 ? x + 2 ** bits : x);
+    const cmp = (x0: number): boolean | undefined => {
+      const x = wrap(x0);
+      if (unsigned && k < 0) return undefined;
       const [a, b] = swapped ? [k, x] : [x, k];
       switch (op) {
         case '==': return a === b;
