@@ -301,11 +301,25 @@ documents.onDidClose((e) => {
   void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
 });
 
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
+function isFix(f: unknown): f is Fix {
+  const x = f as Fix | null;
+  return (
+    x !== null &&
+    typeof x === 'object' &&
+    typeof x.title === 'string' &&
+    Array.isArray(x.edits) &&
+    x.edits.every((e) => e !== null && typeof e === 'object' && isNum(e.line) && isNum(e.column) && isNum(e.endLine) && isNum(e.endColumn) && typeof e.newText === 'string')
+  );
+}
+
 connection.onCodeAction((params): CodeAction[] => {
   const actions: CodeAction[] = [];
   for (const d of params.context.diagnostics) {
-    if (d.source !== 'xdp-lens') continue;
-    const fixes = ((d.data as { fixes?: Fix[] } | undefined)?.fixes ?? []) as Fix[];
+    if (d === null || typeof d !== 'object' || d.source !== 'xdp-lens') continue;
+    // The client echoes the diagnostic's data back: use only fixes of the shape we sent.
+    const raw = (d.data as { fixes?: unknown } | null | undefined)?.fixes;
+    const fixes = (Array.isArray(raw) ? raw : []).filter(isFix);
     for (const fix of fixes) {
       actions.push({
         title: fix.title,

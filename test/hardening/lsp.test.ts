@@ -133,6 +133,14 @@ test('requests with bad parameters are answered with InvalidParams', { skip: noS
     assert.equal(r.error?.code, -32602, `${method} ${JSON.stringify(params)}: InvalidParams, got ${JSON.stringify(r)}`);
     assert.match(r.error!.message, message);
   }
+  // Diagnostics echoed back with data we never sent: no fixes, no error.
+  const odd = await request('textDocument/codeAction', {
+    textDocument: { uri: URI },
+    range: { start: { line: 0, character: 0 }, end: { line: 0, character: 1 } },
+    context: { diagnostics: [null, 5, { source: 'xdp-lens', data: { fixes: [{}, { title: 'x', edits: [{ line: 'a' }] }] } }, { source: 'xdp-lens', data: null }] },
+  });
+  assert.equal(odd.error, undefined, JSON.stringify(odd));
+  assert.deepEqual(odd.result, []);
   await alive('after bad requests');
 });
 
