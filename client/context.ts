@@ -2,6 +2,7 @@
 // status bar, the output channel, the commands, and the results of the last run with the views that show them.
 // The simulation itself runs in the server process; this side only asks for summaries and pages.
 import * as vscode from 'vscode';
+import { spawn, spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { LanguageClient, TransportKind, State, WorkDoneProgress, DidChangeConfigurationNotification } from 'vscode-languageclient/node';
@@ -24,7 +25,7 @@ import {
   type StatusParams,
   type XdpAction,
 } from '../server/protocol.ts';
-import { faultMessage, findXdpFunctions, formatDuration, isXdpSource, outcomeMessage, refusalBanner, runLensTitle, statusText } from './format.ts';
+import { faultMessage, findXdpFunctions, formatDuration, isXdpSource, outcomeMessage, outputCaptureItems, plural, refusalBanner, runLensTitle, statusText } from './format.ts';
 import { addRecent, captureChoices, isStale, restrictSettings, settingsKey, type RunStamp } from './state.ts';
 import { renderPacketDetail } from './hex.ts';
 import { RunDecorations, PacketsProvider, type PacketNode } from './views.ts';
@@ -284,7 +285,7 @@ export class XdpLensContext implements vscode.Disposable {
       return undefined;
     }
     const s = response.summary;
-    this.log(`${s.runId}: ${s.packets} packets of ${s.capture} in ${formatDuration(ms)} (compile ${formatDuration(s.compileMs)}, run ${formatDuration(s.durationMs)}): ${runLensTitle(s, false)}`);
+    this.log(`${s.runId}: ${plural(s.packets, 'packet')} of ${s.capture} in ${formatDuration(ms)} (compile ${formatDuration(s.compileMs)}, run ${formatDuration(s.durationMs)}): ${runLensTitle(s, false)}`);
     if (s.attributionNote) this.log(s.attributionNote);
     this.lastRun = { params: full, summary: s, stamp };
     void vscode.commands.executeCommand('setContext', 'xdpLens.hasRun', true);
@@ -292,8 +293,8 @@ export class XdpLensContext implements vscode.Disposable {
     this.packets.setRun(s);
     this.describePackets();
     this.refreshRunViews();
-    if (s.cancelled) void vscode.window.showInformationMessage(`XDP: run cancelled after ${s.packets} packets; showing those.`);
-    if (s.captureError) void vscode.window.showWarningMessage(`XDP: ${s.captureError}; the ${s.packets} packets before it are shown.`);
+    if (s.cancelled) void vscode.window.showInformationMessage(`XDP: run cancelled after ${plural(s.packets, 'packet')}; showing ${s.packets === 1 ? 'it' : 'those'}.`);
+    if (s.captureError) void vscode.window.showWarningMessage(`XDP: ${s.captureError}; ${s.packets === 1 ? 'the packet before it is' : `the ${s.packets} packets before it are`} shown.`);
     return s;
   }
 
@@ -434,24 +435,48 @@ export class XdpLensContext implements vscode.Disposable {
     return d;
   }
 
+  /**
+   * The output captures of the last run that hold packets, with readable sizes, and what can be done with one in this
+   * VS Code: the file manager only in a local desktop window (a browser or remote window has no revealFileInOS), the
+   * Explorer when the file is in the workspace, Wireshark when it is installed where the extension runs.
+   */
   private async openOutputCaptures(): Promise<void> {
     const outputs = this.lastRun?.summary.outputs;
     if (!outputs?.length) throw new Error('no output captures yet: run the program on a capture first');
-    const items = outputs.map((p) => {
-      let size = '';
+    const sizeOf = (p: string) => {
       try {
-        size = `${statSync(p).size} bytes`;
+        return statSync(p).size;
       } catch {
-        size = 'missing';
+        return undefined;
       }
-      return { label: basename(p), description: size, detail: p, path: p };
-    });
+    };
+    const items = outputCaptureItems(outputs.map((p) => ({ path: p, size: sizeOf(p) }))).map((i) => ({ ...i, detail: i.path }));
+    if (!items.length) {
+      void vscode.window.showInformationMessage('XDP: the last run wrote no packets to any output capture.');
+      return;
+    }
     const picked = await vscode.window.showQuickPick(items, { title: 'XDP: Output Captures (packets as they left the program, one file per action)' });
     if (!picked) return;
-    const choice = await vscode.window.showQuickPick(['Run the program on this capture', 'Reveal in file manager', 'Copy path'], { title: basename(picked.path) });
+    const uri = vscode.Uri.file(picked.path);
+    const local = vscode.env.uiKind === vscode.UIKind.Desktop && !vscode.env.remoteName;
+    const inWorkspace = !!vscode.workspace.getWorkspaceFolder(uri);
+    const wireshark = local && spawnSync('wireshark', ['--version'], { timeout: 5000 }).status === 0;
+    const choices = [
+      'Run the program on this capture',
+      ...(inWorkspace ? ['Show in the Explorer'] : []),
+      ...(local ? ['Reveal in file manager'] : []),
+      ...(wireshark ? ['Open in Wireshark'] : []),
+      'Copy path',
+    ];
+    const choice = await vscode.window.showQuickPick(choices, { title: `${basename(picked.path)} (${picked.description})` });
     if (choice === 'Run the program on this capture') await this.runOnCapture(this.lastRun!.params.uri, picked.path);
-    else if (choice === 'Reveal in file manager') await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(picked.path));
-    else if (choice === 'Copy path') await vscode.env.clipboard.writeText(picked.path);
+    else if (choice === 'Show in the Explorer') await vscode.commands.executeCommand('revealInExplorer', uri);
+    else if (choice === 'Reveal in file manager') await vscode.commands.executeCommand('revealFileInOS', uri);
+    else if (choice === 'Open in Wireshark') spawn('wireshark', [picked.path], { detached: true, stdio: 'ignore' }).unref();
+    else if (choice === 'Copy path') {
+      await vscode.env.clipboard.writeText(picked.path);
+      void vscode.window.showInformationMessage(`XDP: copied ${picked.path}`);
+    }
   }
 
   // ------------------------------------------------------------------------------------------------------------
@@ -467,10 +492,30 @@ export class XdpLensContext implements vscode.Disposable {
     ].map((m) => ({ ...m, picked: m.label === current, detail: m.label === current ? 'current' : undefined }));
     const picked = await vscode.window.showQuickPick(modes, { title: 'XDP: Choose Driver Mode' });
     if (!picked) return;
-    const target = vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+    // Where it goes: where the setting already lives, else asked (workspace or user), and said afterwards.
+    const where = config.inspect<string>('driver.mode');
+    let target: vscode.ConfigurationTarget;
+    if (where?.workspaceFolderValue !== undefined) target = vscode.ConfigurationTarget.WorkspaceFolder;
+    else if (where?.workspaceValue !== undefined) target = vscode.ConfigurationTarget.Workspace;
+    else if (where?.globalValue !== undefined || !vscode.workspace.workspaceFolders?.length) target = vscode.ConfigurationTarget.Global;
+    else {
+      const scope = await vscode.window.showQuickPick(
+        [
+          { label: 'User settings', description: 'every workspace', target: vscode.ConfigurationTarget.Global },
+          { label: 'Workspace settings', description: 'this workspace only (.vscode/settings.json)', target: vscode.ConfigurationTarget.Workspace },
+        ],
+        { title: `XDP: Store driver mode ${picked.label} in...` },
+      );
+      if (!scope) return;
+      target = scope.target;
+    }
     await config.update('driver.mode', picked.label, target);
-    this.log(`driver mode set to ${picked.label}`);
+    const place = target === vscode.ConfigurationTarget.Global ? 'your user settings' : target === vscode.ConfigurationTarget.Workspace ? 'the workspace settings (.vscode/settings.json)' : 'the folder settings (.vscode/settings.json)';
+    this.log(`driver mode set to ${picked.label} in ${place}`);
     this.updateStatus();
+    void vscode.window.showInformationMessage(`XDP: driver mode ${picked.label} saved in ${place} (xdpLens.driver.mode).`, 'Open Setting').then((b) => {
+      if (b) void vscode.commands.executeCommand(target === vscode.ConfigurationTarget.Global ? 'workbench.action.openSettings' : 'workbench.action.openWorkspaceSettings', 'xdpLens.driver.mode');
+    });
   }
 
   private async showBytecode(uri?: vscode.Uri): Promise<void> {
@@ -492,7 +537,9 @@ export class XdpLensContext implements vscode.Disposable {
   async compareWithKernel(uri?: vscode.Uri | string, capture?: string, maps?: string): Promise<CompareKernelResult | undefined> {
     this.requireTrust('Comparing with the kernel');
     const doc = await this.xdpDocument(uri);
-    const path = capture ?? this.lastRun?.params.capture ?? (await this.pickCapture(doc));
+    // The last run's capture only when the last run was of this file; otherwise ask, as a first run would.
+    const sameFile = this.lastRun?.params.uri === doc.uri.toString();
+    const path = capture ?? (sameFile ? this.lastRun!.params.capture : await this.pickCapture(doc));
     if (!path) return undefined;
     // The same map seed as the last run of this file, when it had one, so both sides start from the run's maps.
     const run = this.lastRun?.params.uri === doc.uri.toString() ? (this.lastRun.params as RunParams & { maps?: string }) : undefined;

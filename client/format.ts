@@ -4,7 +4,30 @@ import type { RunExit, RunSummary, XdpAction } from '../server/protocol.ts';
 
 export const ACTION_ORDER: XdpAction[] = ['XDP_PASS', 'XDP_DROP', 'XDP_TX', 'XDP_REDIRECT', 'XDP_ABORTED'];
 
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** "812 bytes", "1 byte", "3.2 KiB", "14.0 MiB". */
+export function humanSize(bytes: number): string {
+  if (bytes < 1024) return plural(bytes, 'byte');
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v.toFixed(1)} ${units[u]}`;
+}
+
+/** The pcap global header alone: an output capture with no packet in it. */
+export const PCAP_HEADER_BYTES = 24;
+
+/** Output captures worth offering: those holding packets, with readable sizes; missing files left out. */
+export function outputCaptureItems(files: { path: string; size: number | undefined }[]): { label: string; description: string; path: string }[] {
+  return files
+    .filter((f) => f.size !== undefined && f.size > PCAP_HEADER_BYTES)
+    .map((f) => ({ label: f.path.split(/[\\/]/).pop() ?? f.path, description: humanSize(f.size!), path: f.path }));
+}
 
 /** "6 XDP_PASS · 2 XDP_DROP · 2 XDP_TX": the actions that occurred, most common first (ties in ACTION_ORDER). */
 export function formatCounts(byAction: Partial<Record<XdpAction, number>>): string {

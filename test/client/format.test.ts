@@ -96,3 +96,23 @@ test('outcomes: the return line, the CodeLens, the packet row and the diagnostic
   assert.equal(packetLabel({ index: 3, time: '0.1', action: 'XDP_REDIRECT', line: 9, summary: 's', outcome: 'dropped: no redirect target' }).label, '#3 XDP_REDIRECT → dropped: no redirect target');
   assert.equal(packetLabel({ index: 3, time: '0.1', action: 'XDP_PASS', line: 9, summary: 's', outcome: 'passed' }).label, '#3 XDP_PASS');
 });
+
+test('output captures: only those with packets, sizes a person reads; plurals', async () => {
+  const { outputCaptureItems, humanSize, plural } = await import('../../client/format.ts');
+  assert.deepEqual(
+    outputCaptureItems([
+      { path: '/o/xdp_pass.pcap', size: 24 + 16 + 60 },
+      { path: '/o/xdp_drop.pcap', size: 24 },
+      { path: '/o/xdp_tx.pcap', size: undefined },
+      { path: '/o/xdp_redirect.pcap', size: 3 * 1024 * 1024 + 200 * 1024 },
+    ]),
+    [
+      { label: 'xdp_pass.pcap', description: '100 bytes', path: '/o/xdp_pass.pcap' },
+      { label: 'xdp_redirect.pcap', description: '3.2 MiB', path: '/o/xdp_redirect.pcap' },
+    ],
+  );
+  assert.equal(humanSize(1), '1 byte');
+  assert.equal(humanSize(1536), '1.5 KiB');
+  assert.equal(plural(1, 'packet'), '1 packet');
+  assert.equal(plural(0, 'packet'), '0 packets');
+});
