@@ -103,7 +103,12 @@ export function analyzeObjectReport(obj: LoadedObject, opts: BytecodeOptions = {
       if (RETURN_RULES.has(issue.rule)) finding.onReturn = issue.line !== undefined;
       // Where the value was set, when that is another line: in the twin, the twin's file stands for the source.
       const from = issue.origin !== undefined ? where.lines[issue.origin] : undefined;
-      if (issue.line !== undefined && from && from.line > 0 && from.line !== loc.line) {
+      // A constant's own instruction lands wherever clang scheduled it (often the `if` above the return): only a
+      // computed value, or one set in another function, points somewhere worth showing.
+      const range = twin?.range.get(prog.name);
+      const elsewhere = !!from && (from.file !== twinFileOf(where, twin) || !range || from.line < range[0] || from.line > range[1]);
+      const computed = issue.value !== undefined && issue.value.includes('..');
+      if (issue.line !== undefined && from && from.line > 0 && from.line !== loc.line && (computed || elsewhere)) {
         const file = from.file === twinFileOf(where, twin) ? loc.file : from.file;
         finding.related = [{ file, line: from.line, column: Math.max(1, from.column), endLine: from.line, endColumn: Math.max(1, from.column) + 1, message: 'the returned value is set here' }];
       }
@@ -112,7 +117,7 @@ export function analyzeObjectReport(obj: LoadedObject, opts: BytecodeOptions = {
     }
   }
   for (const { finding, values } of seen.values()) {
-    if (finding.rule === 'invalid-action' && values.length === 1 && !values[0].includes('..')) addActionFixes(finding, textOf(finding, obj));
+    if (finding.rule === 'invalid-action' && values.length === 1 && !values[0].includes('..')) addActionFixes(finding, finding.onReturn ? sourceLines?.[finding.line - 1] : textOf(finding, obj));
   }
   findings.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column));
   return { findings, programs };
