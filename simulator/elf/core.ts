@@ -13,6 +13,7 @@
 // The target is the running kernel's BTF (/sys/kernel/btf/vmlinux), a BTF file the user names (raw BTF or an ELF with
 // .BTF), or, where neither exists, the program's own BTF (then every relocation keeps the compiler's value).
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { INPUT_LIMITS, InputFileError, readInputFile } from '../input.ts';
 import { basename, dirname, join } from 'node:path';
 import type { Insn } from '../isa/insn.ts';
 import { CLS_ALU, CLS_ALU64, CLS_JMP, CLS_LD, CLS_LDX, CLS_ST, CLS_STX, JMP_CALL, SIZE_B, SIZE_DW, SIZE_H, SIZE_W, SRC_K } from '../isa/opcodes.ts';
@@ -89,9 +90,10 @@ export function loadBtfFile(path: string, kind: 'kernel' | 'file' = 'file'): Tar
 function readBtfFile(path: string): Btf | string {
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(path);
+    // Bounded: a device given as --btf (/dev/zero) would never end.
+    bytes = readInputFile(path, 'BTF file', INPUT_LIMITS.object);
   } catch (e) {
-    return `cannot read BTF file ${path}: ${(e as Error).message}`;
+    return e instanceof InputFileError ? e.message : `cannot read BTF file ${path}: ${(e as Error).message}`;
   }
   let blob = bytes;
   if (bytes.length >= 4 && bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46) {

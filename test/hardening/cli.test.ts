@@ -133,6 +133,7 @@ test('every input file is read only when it is a regular file within its limit',
   userError(cli(['run', PROG, PCAP, '--maps', '/dev/zero']), /--maps file \/dev\/zero is a character device/, '/dev/zero as --maps');
   userError(cli(['run', PROG, PCAP, '--routes', '/dev/zero']), /--routes file \/dev\/zero is a character device/, '/dev/zero as --routes');
   userError(cli(['check', '/dev/zero']), /input \/dev\/zero is a character device/, '/dev/zero to check');
+  userError(cli(['run', PROG, PCAP, '--btf', '/dev/zero']), /BTF file \/dev\/zero is a character device/, '/dev/zero as --btf');
   userError(cli(['check', '/dev/urandom']), /input \/dev\/urandom is a character device/, '/dev/urandom to check');
   const dir = tmp();
   const fifo = join(dir, 'maps.json');
