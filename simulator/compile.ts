@@ -274,8 +274,11 @@ function prepare(sourcePath: string, opts: CompileOptions): CompileResult | Plan
   const key = sha(source, src, version, JSON.stringify(baseArgs));
   const objectPath = join(cacheDir, `${key}.o`);
   const manifestPath = join(cacheDir, `${key}.json`);
-  const depPath = join(cacheDir, `${key}.${process.pid}.d`);
-  const tmpObj = join(cacheDir, `${key}.${process.pid}.o.tmp`);
+  // Unique per compile, not only per process: the language server compiles one file for a run and for the on-save
+  // analysis at the same time, and a shared temporary name let one compile move away the other's object.
+  const unique = `${process.pid}.${++compileSeq}`;
+  const depPath = join(cacheDir, `${key}.${unique}.d`);
+  const tmpObj = join(cacheDir, `${key}.${unique}.o.tmp`);
   // -x c: the file is C whatever its name; no crash reproducer (it would preprocess the input a second time).
   const command = [clang, ...baseArgs, '-fno-crash-diagnostics', '-MD', '-MF', depPath, '-x', 'c', '-c', src, '-o', tmpObj];
 
@@ -289,6 +292,9 @@ function prepare(sourcePath: string, opts: CompileOptions): CompileResult | Plan
   }
   return { src, clang, limits: clangLimits(opts.limits), cacheDir, objectPath, manifestPath, depPath, tmpObj, command };
 }
+
+/** Compiles started by this process (see the temporary names in the plan). */
+let compileSeq = 0;
 
 function failed(src: string, message: string, command: string[], stderr = ''): CompileResult {
   return { diagnostics: [{ file: src, line: 0, column: 0, severity: 'error', message }], command, stderr };
