@@ -40,6 +40,11 @@ describe('both tiers: one finding per mistake, on its line', { skip }, () => {
       const got = r.findings.filter((f) => f.file === file).map((f) => `${f.rule}@${f.line}`).sort();
       assert.deepEqual(got, expected(text), r.findings.map((f) => `${f.line}:${f.column} ${f.tier} ${f.rule}: ${f.message}`).join('\n'));
     });
+    test(`${name}: the same with 32-bit ALU code (-mcpu=v3: comparisons of w registers)`, async () => {
+      const r = await analyzeFile(file, undefined, { cacheDir, flags: [...flags, '-mcpu=v3'] });
+      const got = r.findings.filter((f) => f.file === file).map((f) => `${f.rule}@${f.line}`).sort();
+      assert.deepEqual(got, expected(text), r.findings.map((f) => `${f.line}:${f.column} ${f.tier} ${f.rule}: ${f.message}`).join('\n'));
+    });
     test(`${name}: the bytecode tier alone puts returned-value findings on marked return lines`, () => {
       const r = bytecodeFindings(file, { cacheDir, flags });
       const want = new Set(expected(text));

@@ -120,6 +120,18 @@ function loaded(size: number, sx: boolean, opaque: boolean): Scalar {
   return sx ? signExtend(unknownBytes(size, opaque), size) : unknownBytes(size, opaque);
 }
 
+const S32_MIN = -(1n << 31n);
+const S32_END = 1n << 31n;
+const U32_END = 1n << 32n;
+/** The 32-bit comparison `op` of `a` and `b` has the outcome of the 64-bit one (both fit the domain it reads). */
+function fits32(op: JmpOp, a: Scalar, b: Scalar): boolean {
+  const signed = (s: Scalar) => s.smin >= S32_MIN && s.smax < S32_END;
+  const unsigned = (s: Scalar) => s.umax < U32_END;
+  if (op === 'jset') return false;
+  if (op === 'jeq' || op === 'jne') return (signed(a) && signed(b)) || (unsigned(a) && unsigned(b));
+  return op.startsWith('js') ? signed(a) && signed(b) : unsigned(a) && unsigned(b);
+}
+
 const SWAPPED: Record<JmpOp, JmpOp> = {
   jeq: 'jeq', jne: 'jne', jgt: 'jlt', jge: 'jle', jlt: 'jgt', jle: 'jge',
   jsgt: 'jslt', jsge: 'jsle', jslt: 'jsgt', jsle: 'jsge', jset: 'jset',
@@ -402,7 +414,10 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     const bs = asScalar(b);
     if (as && bs) {
       if (info.srcReg && insn.src === insn.dst) return true;
-      const r = info.width === 64 ? (truth ? assume(op, as, bs) : assumeNot(op, as, bs)) : assume32(op, as, bs, truth);
+      // A 32-bit comparison of values that fit in 32 bits (signed for signed ops, unsigned for unsigned ones) is the
+      // 64-bit comparison: refine the whole registers (`if w1 s< 0` on a helper's -EINVAL..0 result).
+      const wide = info.width === 64 || fits32(op, as, bs);
+      const r = wide ? (truth ? assume(op, as, bs) : assumeNot(op, as, bs)) : assume32(op, as, bs, truth);
       if (!r) return false;
       if (a.k === 'scalar') refineScalar(st, a.s, r[0]);
       if (b.k === 'scalar' && info.srcReg) refineScalar(st, b.s, r[1]);
