@@ -62,6 +62,8 @@ export function renderPacketDetail(d: PacketDetail, sourceLine: (file: string, l
   if (d.outcome) L.push(`Outcome: ${d.outcome}`);
   if (d.note) L.push(`driver: ${d.note}`);
   if (d.fault) L.push(`fault ${d.fault.kind}${d.fault.line ? ` at line ${d.fault.line}` : ''}: ${d.fault.message}`);
+  const u = d.uninitStackRead;
+  if (u) L.push(`undefined value${u.line ? ` at line ${u.line}` : ''}: ${u.message}`);
   L.push('');
   const beforeLen = d.before.length / 2;
   const afterLen = d.after.length / 2;

@@ -236,6 +236,8 @@ export interface PacketDetail {
   note?: string;
   target?: string;
   fault?: { kind: string; message: string; line?: number };
+  /** The packet read stack bytes never written: an undefined value in the kernel (what, where, both facts). */
+  uninitStackRead?: { line?: number; message: string };
   /** Source lines in the order they executed (consecutive repeats merged), 1-based. */
   lines: { file: string; line: number }[];
   /** Hex of the frame as received and as it left the program (data..data_end and fragments). */

@@ -760,6 +760,7 @@ export async function packetDetail(p: PacketParams, token: CancellationToken): P
         ...(r.note ? { note: r.note } : {}),
         ...(r.target ? { target: r.target } : {}),
         ...(r.fault ? { fault: { kind: r.fault.kind, message: r.fault.message, line: r.fault.loc?.line } } : {}),
+        ...(r.run.uninitStackRead ? { uninitStackRead: { line: r.run.uninitStackRead.loc?.line, message: r.run.uninitStackRead.message } } : {}),
         lines: executed,
         before: hex(pkt.frame),
         after: hex(after),

@@ -46,4 +46,7 @@ test('the detail document has the verdict, the bytes, printk, map updates and th
   assert.match(text, /xdp_filter\.c:139\n {2}xdp_filter\.c:140 {2}return icmp_echo_reply/);
   assert.ok(!/warning:/.test(text));
   assert.match(renderPacketDetail({ ...d, error: 'capture changed' }), /warning: capture changed/);
+  assert.ok(!/undefined value/.test(text));
+  const u = renderPacketDetail({ ...d, uninitStackRead: { line: 9, message: 'insn 0 reads 8 byte(s) at r10-64 ...' } });
+  assert.match(u, /\nundefined value at line 9: insn 0 reads 8 byte\(s\) at r10-64/);
 });

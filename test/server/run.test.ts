@@ -130,6 +130,9 @@ int prog(struct xdp_md *ctx)
   assert.deepEqual(s.verifierRefuses, cliSummary.verifierRefuses);
   assert.equal(s.verifierRefuses![0].line, 12);
   assert.equal(s.uninitStackReads, s.packets);
+  const d = await conn.sendRequest<PacketDetail>('xdpLens/packet', { runId: s.runId, index: 0 });
+  assert.equal(d.uninitStackRead?.line, 9);
+  assert.match(d.uninitStackRead!.message, /allow_uninit_stack/);
 });
 
 test('packets are credited to the return statement they left through', { skip }, async () => {
