@@ -160,6 +160,10 @@ Object.assign(HELPER_DOCS, {
     signature: '__u64 bpf_ktime_get_coarse_ns(void)  // helper 160',
     body: 'A cheaper, tick-granular monotonic clock. In XDP Lens it follows the capture\'s timestamps.',
   },
+  bpf_ktime_get_tai_ns: {
+    signature: '__u64 bpf_ktime_get_tai_ns(void)  // helper 208',
+    body: 'International Atomic Time in nanoseconds (CLOCK_TAI), a clock that does not jump with leap seconds. In XDP Lens it follows the capture\'s timestamps; `compare` reports bytes derived from it as clock-dependent.',
+  },
   bpf_ringbuf_reserve: {
     signature: 'void *bpf_ringbuf_reserve(void *ringbuf, __u64 size, __u64 flags)  // helper 131',
     body: 'Reserves a record in a BPF ring buffer; NULL when there is no room. Every reservation must be submitted or discarded on every path.',
