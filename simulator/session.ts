@@ -11,7 +11,7 @@ import { loadObject, objectErrors, pickProgram } from './elf/index.ts';
 import { loadBtfFile } from './elf/core.ts';
 import { compileC, type CompileOptions } from './compile.ts';
 import { INPUT_LIMITS, InputFileError, readInputFile } from './input.ts';
-import { createMachine, type Machine } from './vm/machine.ts';
+import { createMachine, type Machine, type RunHooks } from './vm/machine.ts';
 import { mapsDump, mapsToJson, seedMapsFromJson, type DumpOptions, type MapSummary, type MapsJson } from './vm/map-json.ts';
 import { prepareMaps, type InnerTemplate } from './vm/map-load.ts';
 import { Prandom } from './vm/helper-impl/prandom.ts';
@@ -146,8 +146,15 @@ class CaptureClock {
   }
 }
 
+/** What a debugger watches while a session runs (simulator/debug/): the buffer of each run, then every instruction. */
+export interface SessionHooks extends RunHooks {
+  onBuff?(buff: XdpBuff): void;
+}
+
 export class Session {
   readonly program: LoadedProgram;
+  /** Set by a debugger (simulator/debug/engine.ts); undefined for ordinary runs. */
+  hooks?: SessionHooks;
   readonly machine: Machine;
   /** What the loader decided that a user should know (legacy maps, max_entries defaults), one line each. */
   readonly notes: string[];
@@ -208,7 +215,8 @@ export class Session {
   runBuff(buff: XdpBuff, meta: { tsNs?: bigint; cpu?: number } = {}): RunResult {
     this.clock.advanceTo(meta.tsNs);
     if (meta.cpu !== undefined) this.env.cpu = meta.cpu;
-    return this.machine.run(this.program.name, buff, this.env);
+    this.hooks?.onBuff?.(buff);
+    return this.machine.run(this.program.name, buff, this.env, this.hooks);
   }
 
   /** Run one packet the way BPF_PROG_TEST_RUN does (what the kernel-parity tests compare against). */

@@ -50,7 +50,12 @@ export interface ExecOptions {
   callHelper(call: HelperCall): HelperOutcome;
   /** Address for lddw src 2/6 (global data / map value + offset). */
   mapValueAddress?(mapIndex: number, offset: number, pc: number): bigint;
-  onStep?(program: string, pc: number): void;
+  /**
+   * Called before each instruction. The extra arguments are the live state (registers, the call frames below the
+   * current one, the memory) for a debugger to read; they are references, valid only during the call. A hook may
+   * throw an error of its own (not a VmFault) to stop the run where it is (the debugger's pause).
+   */
+  onStep?(program: string, pc: number, regs: BigUint64Array, frames: readonly Frame[], mem: Memory): void;
   /**
    * Register reads to check as the program runs (validate.ts registerChecks), per program; undefined when none of
    * its reads can find a register unwritten, and then the loop checks nothing.
@@ -93,7 +98,7 @@ function prepare(insns: Insn[]): Prepared {
   return p;
 }
 
-interface Frame {
+export interface Frame {
   program: ProgramImage;
   returnPc: number;
   saved: bigint[]; // r6..r9
@@ -185,7 +190,7 @@ export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Arr
     for (;;) {
       if (steps >= budget) throw new VmFault('budget-exhausted', `the instruction budget of ${budget} ran out (a loop that does not end?)`, pc);
       steps++;
-      if (onStep) onStep(program.name, pc);
+      if (onStep) onStep(program.name, pc, r, frames, mem);
       const insn = insns[pc];
       const info = infos[pc];
       if (!info) throw new VmFault('invalid-insn', `unknown opcode 0x${insn?.opcode.toString(16)}`, pc);

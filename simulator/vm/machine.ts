@@ -7,7 +7,7 @@
 // bpf_prog_run_xdp returns it. runRaw() is the conformance mode (a bare program over one memory block).
 import type { Insn, SourceLoc } from '../isa/insn.ts';
 import { kfuncVoidCall, registerChecks, stackLimits, validateProgram, type RegisterChecks, type ValidationError } from '../isa/validate.ts';
-import { CONFORMANCE_HELPERS, execute, runRaw as runRawProgram, type ProgramImage } from './interpreter.ts';
+import { CONFORMANCE_HELPERS, execute, runRaw as runRawProgram, type ExecOptions, type ProgramImage } from './interpreter.ts';
 import { Memory, REGION_CTX, VmFault, addrOf, type UninitRead } from './memory.ts';
 import { BPF_F_RDONLY_PROG, type LoadedObject, type LoadedProgram } from '../elf/types.ts';
 import type { Environment, Fault, RunResult, UninitStackRead, XdpBuff } from './types.ts';
@@ -25,7 +25,8 @@ export interface MachineOptions {
 }
 
 export interface RunHooks {
-  onStep?(program: string, pc: number): void;
+  /** Before each instruction, with the live state (see ExecOptions.onStep); forces the interpreter. */
+  onStep?: ExecOptions['onStep'];
 }
 
 export interface Machine {

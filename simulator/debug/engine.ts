@@ -1,0 +1,811 @@
+// The stepping engine of the debugger: pure TypeScript, no editor. It runs a program over the packets of a capture
+// exactly as `xdp-lens run` does (one Session, one Driver, map state carried from packet to packet) and stops where
+// a debugger stops: on an instruction, on a source line (BTF line info), on a breakpoint, on a fault, at the end of
+// a packet.
+//
+// Time travel by deterministic replay. A position is (packet, step): `step` instructions of that packet have run.
+// The interpreter cannot be paused, so every stop is reached by running again: a session is rebuilt, the packets
+// before the one asked for run through the driver as `run` runs them, and that packet runs with a step hook that
+// evaluates the stop predicate on the live state and, where it holds, copies that state into a Snapshot (registers,
+// call frames, every memory region, the packet). The run then goes on to its end, so the session is left after the
+// packet, ready for the next one. Going back is the same thing with an earlier target, so a position reached
+// backwards holds exactly the state it held forwards. A session left after packet p is reused for a position in a
+// later packet; going back within a packet costs running the capture up to that packet again.
+import type { LoadedObject, LoadedProgram } from '../elf/types.ts';
+import type { SourceLoc } from '../isa/insn.ts';
+import { CALL_HELPER, OPCODES } from '../isa/opcodes.ts';
+import { Session, type SessionOptions } from '../session.ts';
+import { Driver, type DriverOptions, type DriverPacket } from '../driver/rx.ts';
+import type { Frame } from '../vm/interpreter.ts';
+import { MAX_FRAMES, REGION_CTX, REGION_PACKET, REGION_STACK0, STACK_SIZE, addrOf, offsetOf, regionOf, type Memory, type RegionKind } from '../vm/memory.ts';
+import type { Fault, XdpBuff } from '../vm/types.ts';
+import { ExprError, evaluate, type ExprScope } from './expr.ts';
+
+export interface DebugPacket {
+  /** Position in the capture (0-based). */
+  index: number;
+  frame: Uint8Array;
+  tsNs: bigint;
+}
+
+export interface EngineOptions {
+  obj: LoadedObject;
+  session?: SessionOptions;
+  driver: DriverOptions;
+  packets: DebugPacket[];
+}
+
+export interface SourceBreakpoint {
+  line: number;
+  condition?: string;
+  /** `N` or `== N` (the Nth hit), `>= N`, `> N`, `<= N`, `< N`, `% N` (every Nth). */
+  hitCondition?: string;
+}
+
+export interface FunctionBreakpoint {
+  name: string;
+  condition?: string;
+  hitCondition?: string;
+}
+
+export interface InstructionBreakpoint {
+  program: string;
+  pc: number;
+  condition?: string;
+  hitCondition?: string;
+}
+
+/** A breakpoint as bound to instructions: `verified` when some instruction of some program carries it. */
+export interface BoundBreakpoint {
+  id: number;
+  verified: boolean;
+  /** The line it bound to (the next line with code, for a source breakpoint on a line without any). */
+  line?: number;
+  message?: string;
+}
+
+export interface FrameView {
+  /** Function name (the program's entry function after a tail call). */
+  name: string;
+  program: string;
+  pc: number;
+  loc?: SourceLoc;
+  /** 1-based call depth: the stack frame whose r10 this function uses. */
+  depth: number;
+}
+
+export interface RegionSnapshot {
+  id: number;
+  kind: RegionKind;
+  name: string;
+  bytes: Uint8Array;
+  lo: number;
+  hi: number;
+}
+
+export type StopReason = 'entry' | 'step' | 'breakpoint' | 'function breakpoint' | 'instruction breakpoint' | 'exception' | 'end' | 'goto';
+
+export interface Snapshot {
+  packet: number;
+  step: number;
+  /** The program has finished with this packet (the position after its last instruction). */
+  ended: boolean;
+  reason: StopReason;
+  /** For 'exception': the fault message; for a breakpoint whose condition failed to evaluate: why. */
+  description?: string;
+  hitBreakpoints: number[];
+  program: string;
+  pc: number;
+  loc?: SourceLoc;
+  depth: number;
+  regs: bigint[];
+  /** Innermost first. */
+  frames: FrameView[];
+  regions: RegionSnapshot[];
+  buff: { data: number; dataEnd: number; dataMeta: number; ingressIfindex: number; rxQueueIndex: number; egressIfindex: number };
+  /** The packet as it arrived (data..data_end of the received frame). */
+  original: Uint8Array;
+  /** bpf_printk lines of this packet written before this position. */
+  printk: string[];
+  /** What became of the packet (known once it has run: always, since the run goes on to its end). */
+  result: { action: string; retval: number; outcome: string; fault?: Fault };
+}
+
+/** Live state handed to stop predicates. */
+export interface StepContext {
+  packet: number;
+  step: number;
+  program: LoadedProgram;
+  pc: number;
+  regs: BigUint64Array;
+  frames: readonly Frame[];
+  mem: Memory;
+  depth: number;
+  loc?: SourceLoc;
+  /** The breakpoints that stop here (location, condition and hit count all hold). */
+  hit?: BreakpointHit;
+}
+
+interface BreakpointHit {
+  reason: StopReason;
+  ids: number[];
+  description?: string;
+}
+
+type Predicate = (c: StepContext, prev: PrevStep | undefined) => StopReason | undefined;
+
+interface PrevStep {
+  program: LoadedProgram;
+  pc: number;
+  depth: number;
+  loc?: SourceLoc;
+}
+
+interface Live {
+  session: Session;
+  driver: Driver;
+  /** The next packet this session will run. */
+  next: number;
+  /** Hits of each breakpoint so far on this session's timeline. */
+  hits: Map<number, number>;
+}
+
+interface Binding {
+  id: number;
+  kind: 'breakpoint' | 'function breakpoint' | 'instruction breakpoint';
+  /** program name -> slots */
+  at: Map<string, Set<number>>;
+  /** Source and function breakpoints stop only when their line is entered (not on every slot of the line). */
+  lineEntry: boolean;
+  condition?: string;
+  hitCondition?: string;
+}
+
+export class DebugError extends Error {}
+
+const TRACE_PRINTK = 6;
+const TRACE_VPRINTK = 177;
+
+/** True for the slots where a line-info record begins (a new line starts) in a program. */
+function lineStarts(p: LoadedProgram): boolean[] {
+  const funcStarts = new Set(p.funcs.map((f) => f.insn));
+  return p.lines.map((l, i) => {
+    if (!l || !OPCODES[p.insns[i]?.opcode]) return false;
+    const prev = p.lines[i - 1];
+    return i === 0 || funcStarts.has(i) || !prev || prev.line !== l.line || prev.file !== l.file;
+  });
+}
+
+/** Name of the function a slot belongs to. */
+export function functionAt(p: LoadedProgram, pc: number): string {
+  let name = p.name;
+  let best = -1;
+  for (const f of p.funcs) if (f.insn <= pc && f.insn > best) [best, name] = [f.insn, f.name];
+  return name;
+}
+
+const sameFile = (a: string, b: string) => a === b || a.endsWith(`/${b}`) || b.endsWith(`/${a}`) || basename(a) === basename(b);
+const basename = (f: string) => f.slice(f.lastIndexOf('/') + 1);
+
+function hitMatches(cond: string | undefined, hits: number): boolean | string {
+  if (!cond || !cond.trim()) return true;
+  const m = /^\s*(==|>=|>|<=|<|%)?\s*(\d+)\s*$/.exec(cond);
+  if (!m) return `hit count condition '${cond}' is not N, == N, >= N, > N, <= N, < N or % N`;
+  const n = Number(m[2]);
+  switch (m[1]) {
+    case '>=': return hits >= n;
+    case '>': return hits > n;
+    case '<=': return hits <= n;
+    case '<': return hits < n;
+    case '%': return n > 0 && hits % n === 0;
+    default: return hits === n;
+  }
+}
+
+export class DebugEngine {
+  readonly program: LoadedProgram;
+  private readonly programs = new Map<string, LoadedProgram>();
+  private readonly starts = new Map<string, boolean[]>();
+  private live: Live | undefined;
+  private bindings: Binding[] = [];
+  private nextId = 1;
+  /** Break on faults (the DAP exception breakpoint); on by default. */
+  breakOnFault = true;
+  /** Where the engine stands now. */
+  current: Snapshot | undefined;
+  /** Results of packets that ran to their end (for verdict lists and printk). */
+  readonly results = new Map<number, DriverPacket>();
+
+  constructor(private readonly opts: EngineOptions) {
+    if (opts.packets.length === 0) throw new DebugError('the capture has no packets to debug');
+    const live = this.fresh();
+    this.program = live.session.program;
+    this.live = live;
+    for (const p of opts.obj.programs) {
+      this.programs.set(p.name, p);
+      this.starts.set(p.name, lineStarts(p));
+    }
+  }
+
+  get packetCount(): number {
+    return this.opts.packets.length;
+  }
+
+  packet(i: number): DebugPacket {
+    return this.opts.packets[i];
+  }
+
+  programNamed(name: string): LoadedProgram | undefined {
+    return this.programs.get(name);
+  }
+
+  /** Programs that may run: the entry and every program a tail call can reach (all loadable programs of the object). */
+  private runnable(): LoadedProgram[] {
+    return [...this.programs.values()].filter((p) => !p.loadErrors?.length);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Breakpoints
+
+  /** Replace the source breakpoints of one file. A line without code binds to the next line that has some. */
+  setSourceBreakpoints(file: string, bps: SourceBreakpoint[]): BoundBreakpoint[] {
+    this.bindings = this.bindings.filter((b) => !(b.kind === 'breakpoint' && (b as Binding & { file?: string }).file !== undefined && sameFile((b as Binding & { file?: string }).file!, file)));
+    this.live = undefined; // hit counts depend on the breakpoints
+    return bps.map((bp) => {
+      const id = this.nextId++;
+      // The smallest line >= bp.line that has a line start in some program of this file.
+      let best: number | undefined;
+      for (const p of this.runnable()) {
+        const st = this.starts.get(p.name)!;
+        p.lines.forEach((l, i) => {
+          if (st[i] && l && sameFile(l.file, file) && l.line >= bp.line && (best === undefined || l.line < best)) best = l.line;
+        });
+      }
+      const at = new Map<string, Set<number>>();
+      if (best !== undefined) {
+        for (const p of this.runnable()) {
+          const st = this.starts.get(p.name)!;
+          const slots = new Set<number>();
+          p.lines.forEach((l, i) => {
+            if (st[i] && l && sameFile(l.file, file) && l.line === best) slots.add(i);
+          });
+          if (slots.size) at.set(p.name, slots);
+        }
+      }
+      const binding: Binding & { file: string } = { id, kind: 'breakpoint', at, lineEntry: true, condition: bp.condition, hitCondition: bp.hitCondition, file };
+      this.bindings.push(binding);
+      const bad = this.checkConditions(bp);
+      if (best === undefined) return { id, verified: false, message: `no code at or after line ${bp.line} in ${basename(file)}` };
+      return { id, verified: !bad, line: best, ...(bad ? { message: bad } : {}) };
+    });
+  }
+
+  setFunctionBreakpoints(bps: FunctionBreakpoint[]): BoundBreakpoint[] {
+    this.bindings = this.bindings.filter((b) => b.kind !== 'function breakpoint');
+    this.live = undefined;
+    return bps.map((bp) => {
+      const id = this.nextId++;
+      const at = new Map<string, Set<number>>();
+      let line: number | undefined;
+      for (const p of this.runnable()) {
+        for (const f of p.funcs) {
+          if (f.name !== bp.name) continue;
+          if (!at.has(p.name)) at.set(p.name, new Set());
+          at.get(p.name)!.add(f.insn);
+          line ??= p.lines[f.insn]?.line;
+        }
+      }
+      this.bindings.push({ id, kind: 'function breakpoint', at, lineEntry: false, condition: bp.condition, hitCondition: bp.hitCondition });
+      const bad = this.checkConditions(bp);
+      if (at.size === 0) return { id, verified: false, message: `no function named ${bp.name} in ${basename(this.opts.obj.path)}` };
+      return { id, verified: !bad, line, ...(bad ? { message: bad } : {}) };
+    });
+  }
+
+  setInstructionBreakpoints(bps: InstructionBreakpoint[]): BoundBreakpoint[] {
+    this.bindings = this.bindings.filter((b) => b.kind !== 'instruction breakpoint');
+    this.live = undefined;
+    return bps.map((bp) => {
+      const id = this.nextId++;
+      const p = this.programs.get(bp.program);
+      const ok = !!p && bp.pc >= 0 && bp.pc < p.insns.length && !!OPCODES[p.insns[bp.pc].opcode];
+      this.bindings.push({ id, kind: 'instruction breakpoint', at: new Map(ok ? [[bp.program, new Set([bp.pc])]] : []), lineEntry: false, condition: bp.condition, hitCondition: bp.hitCondition });
+      const bad = this.checkConditions(bp);
+      if (!ok) return { id, verified: false, message: `no instruction ${bp.pc} in program ${bp.program}` };
+      return { id, verified: !bad, line: p!.lines[bp.pc]?.line, ...(bad ? { message: bad } : {}) };
+    });
+  }
+
+  private checkConditions(bp: { condition?: string; hitCondition?: string }): string | undefined {
+    const h = hitMatches(bp.hitCondition, 0);
+    if (typeof h === 'string') return h;
+    if (bp.condition?.trim()) {
+      try {
+        evaluate(bp.condition, { name: () => 0n, read: () => 0n, member: () => 0n });
+      } catch (e) {
+        if (e instanceof ExprError && !/division by zero/.test(e.message)) return `condition: ${e.message}`;
+      }
+    }
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Running
+
+  private fresh(): Live {
+    const session = new Session(this.opts.obj, this.opts.session ?? {});
+    return { session, driver: new Driver(session, this.opts.driver), next: 0, hits: new Map() };
+  }
+
+  /** A session that has run packets 0..p-1 (and no more), with the breakpoint hits of that timeline counted. */
+  private sessionBefore(p: number): Live {
+    let live = this.live;
+    if (!live || live.next > p) live = this.fresh();
+    this.live = undefined;
+    while (live.next < p) this.runOne(live, NEVER, 0, false);
+    return live;
+  }
+
+  /** Does a breakpoint stop here? Counts its hit (on the live timeline) when its location and condition hold. */
+  private breakpointAt(live: Live, c: StepContext, prev: PrevStep | undefined): BreakpointHit | undefined {
+    let stop: BreakpointHit | undefined;
+    for (const b of this.bindings) {
+      if (!b.at.get(c.program.name)?.has(c.pc)) continue;
+      if (b.lineEntry && prev && prev.depth === c.depth && prev.program === c.program && prev.loc && c.loc && prev.loc.line === c.loc.line && prev.loc.file === c.loc.file && prev.pc < c.pc) continue;
+      let description: string | undefined;
+      if (b.condition?.trim()) {
+        try {
+          if (evaluate(b.condition, liveScope(c)) === 0n) continue;
+        } catch (e) {
+          if (!(e instanceof ExprError)) throw e;
+          description = `condition '${b.condition}' could not be evaluated: ${e.message}`;
+        }
+      }
+      const hits = (live.hits.get(b.id) ?? 0) + 1;
+      live.hits.set(b.id, hits);
+      const h = hitMatches(b.hitCondition, hits);
+      if (h !== true && !description) continue;
+      stop ??= { reason: b.kind, ids: [] };
+      stop.ids.push(b.id);
+      if (description) stop.description = description;
+    }
+    return stop;
+  }
+
+  /**
+   * Run the live session's next packet. `pred` is asked at every step >= `from` until it answers; the state there is
+   * snapshotted. Breakpoint hits are counted at every step when some breakpoint has a hit condition.
+   */
+  private runOne(live: Live, pred: Predicate, from: number, capture = true): { snap?: Snapshot; result: DriverPacket; steps: number; faultStep?: number; end: () => Snapshot } {
+    const p = live.next;
+    const pkt = this.opts.packets[p];
+    const counting = this.bindings.some((b) => b.hitCondition?.trim());
+    const observe = pred !== NEVER || counting;
+    let snap: Snapshot | undefined;
+    let step = 0;
+    let prev: PrevStep | undefined;
+    let buff: XdpBuff | undefined;
+    let printkCalls = 0;
+    let regsRef: BigUint64Array | undefined;
+    let memRef: Memory | undefined;
+    live.session.hooks = {
+      onBuff: (b) => (buff = b),
+      onStep: observe || capture
+        ? (name, pc, regs, frames, mem) => {
+            const program = this.programs.get(name)!;
+            const depth = frames.length + 1;
+            const c: StepContext = { packet: p, step, program, pc, regs, frames, mem, depth, loc: program.lines[pc] };
+            regsRef = regs;
+            memRef = mem;
+            if (this.bindings.length) c.hit = this.breakpointAt(live, c, prev);
+            if (!snap && step >= from) {
+              const reason = pred(c, prev);
+              if (reason && capture) {
+                const bp = reason === c.hit?.reason ? c.hit : undefined;
+                snap = this.snapshot(c, buff!, pkt, reason, printkCalls, bp?.ids ?? [], bp?.description);
+              } else if (reason) snap = {} as Snapshot;
+            }
+            const insn = program.insns[pc];
+            if (insn.opcode === 0x85 && insn.src === CALL_HELPER && (insn.imm === TRACE_PRINTK || insn.imm === TRACE_VPRINTK)) printkCalls++;
+            prev = { program, pc, depth, loc: c.loc };
+            step++;
+          }
+        : undefined,
+    };
+    let result: DriverPacket;
+    try {
+      result = live.driver.receive(pkt.frame, pkt.tsNs);
+    } finally {
+      live.session.hooks = undefined;
+    }
+    live.next++;
+    this.results.set(p, result);
+    const fault = result.run.fault;
+    const steps = result.run.steps;
+    // A fault is raised by the instruction at step `steps - 1` (the budget fault by the one that did not run).
+    const faultStep = fault ? (fault.kind === 'budget-exhausted' ? steps : steps - 1) : undefined;
+    if (snap && capture) {
+      snap.result = resultOf(result);
+      snap.printk = result.run.printk.slice(0, snap.printk.length);
+    }
+    return { snap, result, steps, faultStep, end: () => this.endSnapshot(p, result, regsRef, memRef, buff, 'step') };
+  }
+
+  private snapshot(c: StepContext, buff: XdpBuff, pkt: DebugPacket, reason: StopReason, printkCalls: number, hit: number[], description?: string): Snapshot {
+    const frames: FrameView[] = [{ name: functionAt(c.program, c.pc), program: c.program.name, pc: c.pc, loc: c.loc, depth: c.depth }];
+    for (let i = c.frames.length - 1; i >= 0; i--) {
+      const f = c.frames[i];
+      const p = f.program as LoadedProgram;
+      const pc = f.returnPc - 1;
+      frames.push({ name: functionAt(p, pc), program: p.name, pc, loc: p.lines[pc], depth: i + 1 });
+    }
+    return {
+      packet: c.packet,
+      step: c.step,
+      ended: false,
+      reason,
+      ...(description ? { description } : {}),
+      hitBreakpoints: hit,
+      program: c.program.name,
+      pc: c.pc,
+      loc: c.loc,
+      depth: c.depth,
+      regs: [...c.regs],
+      frames,
+      regions: snapshotRegions(c.mem),
+      buff: bufferFacts(buff),
+      original: pkt.frame,
+      printk: new Array(printkCalls).fill(''),
+      result: { action: '', retval: 0, outcome: '' },
+    };
+  }
+
+  /** The position after packet p's last instruction: registers as the program left them (r0 the verdict). */
+  private endSnapshot(p: number, result: DriverPacket, regs: BigUint64Array | undefined, mem: Memory | undefined, buff: XdpBuff | undefined, reason: StopReason, description?: string): Snapshot {
+    const pkt = this.opts.packets[p];
+    const exitProgram = this.programs.get(result.run.exitProgram) ?? this.program;
+    const pc = result.run.exitInsn >= 0 ? result.run.exitInsn : result.run.fault?.insn ?? 0;
+    return {
+      packet: p,
+      step: result.run.steps,
+      ended: true,
+      reason,
+      ...(description ? { description } : {}),
+      hitBreakpoints: [],
+      program: exitProgram.name,
+      pc,
+      loc: exitProgram.lines[pc],
+      depth: 1,
+      regs: regs ? [...regs] : new Array(11).fill(0n),
+      frames: [{ name: functionAt(exitProgram, pc), program: exitProgram.name, pc, loc: exitProgram.lines[pc], depth: 1 }],
+      regions: mem ? snapshotRegions(mem) : [],
+      buff: buff ? bufferFacts(buff) : { data: 0, dataEnd: 0, dataMeta: 0, ingressIfindex: 0, rxQueueIndex: 0, egressIfindex: 0 },
+      original: pkt.frame,
+      printk: [...result.run.printk],
+      result: resultOf(result),
+    };
+  }
+
+  /** Run from packet `p` (steps >= from) until `pred` stops, crossing into later packets when `cross`. */
+  private scan(p: number, from: number, pred: Predicate, how: { cross: boolean; stopAtEnd: boolean; faults: boolean }): Snapshot | undefined {
+    for (let q = p; q < this.opts.packets.length; q++) {
+      const live = this.sessionBefore(q);
+      const start = q === p ? from : 0;
+      const r = this.runOne(live, pred, start);
+      if (r.snap) {
+        this.live = live;
+        return r.snap;
+      }
+      if (how.faults && this.breakOnFault && r.faultStep !== undefined && r.faultStep >= start) {
+        return this.goto(q, r.faultStep, 'exception', r.result.run.fault!.message);
+      }
+      if (how.stopAtEnd || !how.cross) {
+        this.live = live;
+        return r.end();
+      }
+      this.live = live;
+    }
+    return undefined;
+  }
+
+  /** The state after `step` instructions of packet `p` (the end of the packet when step >= its length). */
+  goto(p: number, step: number, reason: StopReason = 'goto', description?: string): Snapshot {
+    if (p < 0 || p >= this.opts.packets.length) throw new DebugError(`no packet ${p}: the capture has ${this.opts.packets.length}`);
+    const live = this.sessionBefore(p);
+    const r = this.runOne(live, (c) => (c.step === step ? reason : undefined), step);
+    if (r.snap) {
+      if (description) r.snap.description = description;
+      this.live = live;
+      return (this.current = r.snap);
+    }
+    const snap = r.end();
+    snap.reason = reason === 'goto' ? 'end' : reason;
+    if (description) snap.description = description;
+    this.live = live;
+    return (this.current = snap);
+  }
+
+  /** Start: stop at the first instruction of packet `p`. */
+  entry(p: number): Snapshot {
+    return this.goto(p, 0, 'entry');
+  }
+
+  /**
+   * Continue from the current position (or from the start of packet `p` when nothing ran yet, inclusive of its first
+   * instruction) to the next breakpoint or fault, across packets. Undefined: the capture ended (the engine then
+   * stands at the end of the last packet).
+   */
+  continue(startPacket?: number): Snapshot | undefined {
+    const cur = this.current;
+    const [p, from] = cur ? (cur.ended ? [cur.packet + 1, 0] : [cur.packet, cur.step + 1]) : [startPacket ?? 0, 0];
+    if (p >= this.opts.packets.length) return undefined;
+    const snap = this.scan(p, from, (c) => c.hit?.reason, { cross: true, stopAtEnd: false, faults: true });
+    if (!snap) {
+      this.current = this.goto(this.opts.packets.length - 1, Number.MAX_SAFE_INTEGER, 'end');
+      return undefined;
+    }
+    return (this.current = snap);
+  }
+
+
+  /** One step. `granularity` 'instruction' steps one instruction; otherwise to the next line (over/into/out). */
+  step(kind: 'over' | 'into' | 'out' | 'instruction'): Snapshot | undefined {
+    const cur = this.need();
+    if (cur.ended) {
+      if (cur.packet + 1 >= this.opts.packets.length) return undefined;
+      return this.goto(cur.packet + 1, 0, 'step');
+    }
+    const d0 = cur.depth;
+    const key0 = lineKey(cur.program, cur.loc);
+    const pred: Predicate = (c, prev) => {
+      if (c.step <= cur.step) return undefined;
+      if (kind === 'instruction') return 'step';
+      if (kind === 'out') return c.depth < d0 ? 'step' : undefined;
+      if (!c.loc) return undefined;
+      if (c.depth < d0) return 'step';
+      if (kind === 'over' && c.depth > d0) return undefined;
+      if (c.depth !== d0) return 'step';
+      if (lineKey(c.program.name, c.loc) !== key0) return 'step';
+      // Back to the start of the same line (a loop on one line): a new execution of it.
+      if (prev && prev.depth === c.depth && c.pc <= prev.pc && this.starts.get(c.program.name)![c.pc]) return 'step';
+      return undefined;
+    };
+    const snap = this.scan(cur.packet, cur.step + 1, pred, { cross: false, stopAtEnd: true, faults: true });
+    return (this.current = snap);
+  }
+
+  /** One step back: to the previous instruction, or to the start of the previous line (over: at this depth or above). */
+  stepBack(kind: 'over' | 'instruction'): Snapshot {
+    const cur = this.need();
+    if (cur.step === 0 && !cur.ended) {
+      if (cur.packet === 0) return this.goto(0, 0, 'step');
+      return this.goto(cur.packet - 1, Number.MAX_SAFE_INTEGER, 'step');
+    }
+    const n = cur.ended ? cur.step : cur.step; // steps executed before this position
+    if (kind === 'instruction') return this.goto(cur.packet, cur.ended ? lastStep(cur) : n - 1, 'step');
+    const trace = this.trace(cur.packet, n);
+    const d0 = cur.ended ? 1 : cur.depth;
+    const key0 = cur.ended ? '' : lineKey(cur.program, cur.loc);
+    let j = trace.length - 1;
+    // Back past the rest of the current line (and anything deeper), to the previous line at this depth or above.
+    while (j >= 0 && (trace[j].depth > d0 || !trace[j].loc || (trace[j].depth === d0 && trace[j].key === key0 && !cur.ended))) j--;
+    if (j < 0) return this.goto(cur.packet, 0, 'step');
+    const { key, depth } = trace[j];
+    while (j > 0 && trace[j - 1].depth === depth && trace[j - 1].key === key && !(this.starts.get(trace[j].program)![trace[j].pc] && trace[j].pc <= trace[j - 1].pc)) j--;
+    return this.goto(cur.packet, j, 'step');
+  }
+
+  /** Back to the last breakpoint hit before the current position (in this packet or earlier ones), else the start. */
+  reverseContinue(): Snapshot {
+    const cur = this.need();
+    for (let q = cur.packet; q >= 0; q--) {
+      const limit = q === cur.packet ? (cur.ended ? Number.MAX_SAFE_INTEGER : cur.step) : Number.MAX_SAFE_INTEGER;
+      const live = this.sessionBefore(q);
+      let lastHit: number | undefined;
+      this.runOne(live, (c) => {
+        if (c.step < limit && c.hit) lastHit = c.step;
+        return undefined;
+      }, 0, false);
+      this.live = live;
+      if (lastHit !== undefined) {
+        // Re-reach it forwards, with the hit counts of that moment.
+        const target = lastHit;
+        const again = this.sessionBefore(q);
+        const r = this.runOne(again, (c) => (c.step === target ? c.hit?.reason ?? 'breakpoint' : undefined), 0);
+        this.live = again;
+        return (this.current = r.snap!);
+      }
+    }
+    return this.goto(0, 0, 'entry');
+  }
+
+  private need(): Snapshot {
+    if (!this.current) throw new DebugError('the program is not stopped anywhere yet');
+    return this.current;
+  }
+
+  /** Per step of packet p, before step `limit`: where it was (for stepping back by lines). */
+  private trace(p: number, limit: number): { program: string; pc: number; depth: number; loc?: SourceLoc; key: string }[] {
+    const out: { program: string; pc: number; depth: number; loc?: SourceLoc; key: string }[] = [];
+    const live = this.sessionBefore(p);
+    this.runOne(live, (c) => {
+      if (c.step < limit) out.push({ program: c.program.name, pc: c.pc, depth: c.depth, loc: c.loc, key: lineKey(c.program.name, c.loc) });
+      return undefined;
+    }, 0, false);
+    this.live = live;
+    return out;
+  }
+
+  /** Pick the packet a launch names: an index, `first XDP_ABORTED` (any action), `first fault`. */
+  selectPacket(spec: number | string | undefined): number {
+    if (spec === undefined || spec === '') return 0;
+    const n = typeof spec === 'number' ? spec : /^\s*\d+\s*$/.test(spec) ? Number(spec) : undefined;
+    if (n !== undefined) {
+      if (!Number.isInteger(n) || n < 0 || n >= this.opts.packets.length) throw new DebugError(`packet ${spec}: the capture has packets 0 to ${this.opts.packets.length - 1}`);
+      return n;
+    }
+    const m = /^\s*first\s+(XDP_ABORTED|XDP_DROP|XDP_PASS|XDP_TX|XDP_REDIRECT|fault|aborted|drop|pass|tx|redirect)\s*$/i.exec(String(spec));
+    if (!m) throw new DebugError(`packet '${spec}' is not an index nor 'first ACTION' (XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_TX, XDP_REDIRECT) nor 'first fault'`);
+    const want = m[1].toUpperCase();
+    const live = this.fresh();
+    for (let q = 0; q < this.opts.packets.length; q++) {
+      const { result } = this.runOne(live, NEVER, 0, false);
+      const action = result.action;
+      if (want === 'FAULT' ? !!result.fault : action === (want.startsWith('XDP_') ? want : `XDP_${want}`)) return q;
+    }
+    throw new DebugError(`no packet of the ${this.opts.packets.length} in the capture ends with ${m[1]}`);
+  }
+}
+
+const NEVER: Predicate = () => undefined;
+
+function lastStep(s: Snapshot): number {
+  return Math.max(0, s.step - 1);
+}
+
+function lineKey(program: string | LoadedProgram, loc: SourceLoc | undefined): string {
+  const name = typeof program === 'string' ? program : program.name;
+  return loc ? `${name}\0${loc.file}\0${loc.line}` : `${name}\0?`;
+}
+
+function resultOf(r: DriverPacket): Snapshot['result'] {
+  return { action: r.action, retval: r.retval, outcome: r.outcome, ...(r.fault ? { fault: r.fault } : {}) };
+}
+
+function bufferFacts(b: XdpBuff): Snapshot['buff'] {
+  return { data: b.data, dataEnd: b.dataEnd, dataMeta: b.dataMeta, ingressIfindex: b.ingressIfindex, rxQueueIndex: b.rxQueueIndex, egressIfindex: b.egressIfindex ?? 0 };
+}
+
+function snapshotRegions(mem: Memory): RegionSnapshot[] {
+  const out: RegionSnapshot[] = [];
+  let misses = 0;
+  for (let id = 1; misses < 64; id++) {
+    const r = mem.region(id);
+    if (!r) {
+      if (id >= REGION_STACK0 + MAX_FRAMES) misses++;
+      continue;
+    }
+    misses = 0;
+    if (r.kind === 'handle') continue;
+    out.push({ id, kind: r.kind, name: r.name, bytes: r.bytes.slice(), lo: r.lo, hi: r.hi });
+  }
+  return out;
+}
+
+// -----------------------------------------------------------------------------------------------------------------
+// Reading a snapshot
+
+/** Little-endian read from a snapshot; undefined where no region is (or outside its window). */
+export function readSnapshot(s: Snapshot, addr: bigint, size: number): bigint | undefined {
+  const id = regionOf(addr);
+  if (id === REGION_CTX) {
+    const off = offsetOf(addr);
+    const b = s.buff;
+    const f = [addrOf(REGION_PACKET, b.data), addrOf(REGION_PACKET, b.dataEnd), addrOf(REGION_PACKET, b.dataMeta), BigInt(b.ingressIfindex), BigInt(b.rxQueueIndex), BigInt(b.egressIfindex)];
+    return size === 4 && off % 4 === 0 && off >= 0 && off < 24 ? f[off / 4] : undefined;
+  }
+  const r = s.regions.find((x) => x.id === id);
+  if (!r) return undefined;
+  const off = offsetOf(addr);
+  if (off < r.lo || off + size > r.hi) return undefined;
+  let v = 0n;
+  for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(r.bytes[off + i]);
+  return v;
+}
+
+/** The packet as it is at this position (data..data_end). */
+export function packetBytesOf(s: Snapshot): Uint8Array {
+  const r = s.regions.find((x) => x.id === REGION_PACKET);
+  return r ? r.bytes.slice(s.buff.data, s.buff.dataEnd) : new Uint8Array();
+}
+
+/** What a register holds, as far as the simulator knows: a pointer into a region (with its offset) or a scalar. */
+export function describeValue(s: Snapshot, v: bigint): string {
+  const id = regionOf(v);
+  const off = offsetOf(v);
+  if (id === REGION_CTX && off === 0) return 'ctx (struct xdp_md *)';
+  if (id === REGION_PACKET) {
+    const rel = off - s.buff.data;
+    return rel === s.buff.dataEnd - s.buff.data ? 'packet pointer: data_end' : `packet pointer: data + ${rel}`;
+  }
+  if (id >= REGION_STACK0 && id < REGION_STACK0 + MAX_FRAMES) return `stack pointer: frame ${id - REGION_STACK0 + 1} r10${off - STACK_SIZE >= 0 ? '+' : ''}${off - STACK_SIZE}`;
+  const r = s.regions.find((x) => x.id === id);
+  if (r && id > 0 && (v >> 32n) < 1n << 16n && off >= 0) return `${r.kind === 'map-value' ? r.name.replace(/^value of map /, 'map value: ') : r.name} + ${off}`;
+  return 'scalar';
+}
+
+/** An expression scope over a snapshot: registers, data/data_end/data_meta, ctx fields. */
+export function snapshotScope(s: Snapshot, extra?: (id: string) => bigint | undefined): ExprScope {
+  return {
+    name: (id) => {
+      const r = /^r(\d|10)$/.exec(id);
+      if (r) return s.regs[Number(r[1])];
+      if (id === 'data') return addrOf(REGION_PACKET, s.buff.data);
+      if (id === 'data_end') return addrOf(REGION_PACKET, s.buff.dataEnd);
+      if (id === 'data_meta') return addrOf(REGION_PACKET, s.buff.dataMeta);
+      if (id === 'ctx') return addrOf(REGION_CTX, 0);
+      if (id === 'pc') return BigInt(s.pc);
+      if (id === 'step') return BigInt(s.step);
+      if (id === 'packet') return BigInt(s.packet);
+      return extra?.(id);
+    },
+    read: (addr, size) => {
+      const v = readSnapshot(s, addr, size);
+      if (v === undefined) throw new ExprError(`cannot read ${size} byte(s) at 0x${addr.toString(16)}: ${describeValue(s, addr)}`);
+      return v;
+    },
+    member: (base, field) => (base === 'ctx' ? ctxField(s.buff, field) : undefined),
+  };
+}
+
+function ctxField(b: Snapshot['buff'], field: string): bigint | undefined {
+  switch (field) {
+    case 'data': return addrOf(REGION_PACKET, b.data);
+    case 'data_end': return addrOf(REGION_PACKET, b.dataEnd);
+    case 'data_meta': return addrOf(REGION_PACKET, b.dataMeta);
+    case 'ingress_ifindex': return BigInt(b.ingressIfindex);
+    case 'rx_queue_index': return BigInt(b.rxQueueIndex);
+    case 'egress_ifindex': return BigInt(b.egressIfindex);
+  }
+  return undefined;
+}
+
+/** An expression scope over the live state of a run (breakpoint conditions). */
+function liveScope(c: StepContext): ExprScope {
+  const buff = c.mem.ctx?.buff;
+  return {
+    name: (id) => {
+      const r = /^r(\d|10)$/.exec(id);
+      if (r) return c.regs[Number(r[1])];
+      if (buff && id === 'data') return addrOf(REGION_PACKET, buff.data);
+      if (buff && id === 'data_end') return addrOf(REGION_PACKET, buff.dataEnd);
+      if (buff && id === 'data_meta') return addrOf(REGION_PACKET, buff.dataMeta);
+      if (id === 'ctx') return addrOf(REGION_CTX, 0);
+      if (id === 'pc') return BigInt(c.pc);
+      if (id === 'step') return BigInt(c.step);
+      if (id === 'packet') return BigInt(c.packet);
+      return undefined;
+    },
+    read: (addr, size) => {
+      try {
+        return c.mem.load(addr, size, c.pc);
+      } catch (e) {
+        throw new ExprError(`cannot read ${size} byte(s) at 0x${addr.toString(16)}: ${(e as Error).message}`);
+      }
+    },
+    member: (base, field) => (base === 'ctx' && buff ? ctxField(bufferFacts(buff), field) : undefined),
+  };
+}
+
+/** Read every packet of a capture (up to `limit`) into memory for the debugger. */
+export async function readPackets(path: string, limit = 100_000): Promise<DebugPacket[]> {
+  const { openCapture } = await import('../net/capture.ts');
+  const reader = openCapture(path);
+  const out: DebugPacket[] = [];
+  try {
+    for (let p = reader.next(); p && out.length < limit; p = reader.next()) out.push({ index: p.index, frame: p.frame, tsNs: p.tsNs });
+  } finally {
+    reader.close();
+  }
+  return out;
+}
