@@ -181,6 +181,10 @@ export function compareWithKernel(
   for (const [def, entries] of seeded) {
     if (def.kind === 'global' && entries[0]?.value !== undefined && patchSectionData(patched, def.section, Buffer.from(entries[0].value, 'hex'))) continue;
     const path = `${PRIVATE_BPFFS}/${pinName(def.name)}`;
+    if (def.type === MapType.ARRAY_OF_MAPS || def.type === MapType.HASH_OF_MAPS) {
+      seedMapOfMaps(def, entries, session, path, batch, notes);
+      continue;
+    }
     for (const e of entries) {
       let value: string;
       if (e.program !== undefined) value = `pinned ${PROGS_DIR}/${e.program}`;
@@ -216,6 +220,7 @@ export function compareWithKernel(
     // pinmaps into the bpffs root: LIBBPF_PIN_BY_NAME maps are pinned there by libbpf itself, and bpftool's pinmaps
     // accepts them only when its directory is their pin root. Pinning keeps a PROG_ARRAY's slots after bpftool exits.
     const { create, reuse } = loaderSizedMaps(obj, session, opts.maxEntries, notes);
+    const large = largeArrays(obj, session, [simMaps, ...variants.map((v) => v.maps)], notes);
     const body = [
       ...create,
       `bpftool prog loadall "$T/${objName}.o" ${PROGS_DIR}${reuse} pinmaps ${PRIVATE_BPFFS} > "$T/load.log" 2>&1 || exit 91`,
@@ -226,10 +231,14 @@ export function compareWithKernel(
       `  taskset -c 0 bpftool prog run pinned ${PROGS_DIR}/${sq(program)} data_in "$T/in.$i" data_out "$T/out.$i" > "$T/run.$i" 2>&1`,
       `  i=$((i+1)); done`,
       `for f in ${PRIVATE_BPFFS}/*; do n=\${f##*/}; [ -f "$f" ] || continue`,
-      `  case "$n" in maps.debug|progs.debug|xdp-lens-*) continue;; esac`,
+      `  case "$n" in maps.debug|progs.debug|xdp-lens-*${large.map((l) => `|${sq(l.pin)}`).join('')}) continue;; esac`,
       `  bpftool -j map show pinned "$f" > "$T/map-show.$n" 2>/dev/null || continue`,
       `  bpftool -j map dump pinned "$f" > "$T/map-dump.$n" 2>/dev/null`,
       `done`,
+      ...large.flatMap((l) => [
+        `f=${PRIVATE_BPFFS}/${sq(l.pin)}; bpftool -j map show pinned "$f" > "$T/map-show.${l.pin}" 2>/dev/null && : > "$T/map-lookups.${l.pin}"`,
+        ...l.keys.map((k) => `bpftool -j map lookup pinned "$f" key hex ${spacedHex(k)} >> "$T/map-lookups.${l.pin}" 2>/dev/null; echo >> "$T/map-lookups.${l.pin}"`),
+      ]),
     ].join('\n');
     const r = runWithPrivateBpffs(body, tmp, opts.timeoutMs ?? 120_000 + 100 * frames.length);
     const file = (name: string) => (existsSync(join(tmp, name)) ? readFileSync(join(tmp, name), 'utf8') : '');
@@ -260,7 +269,7 @@ export function compareWithKernel(
       return { index, sim, kernel, status: 'differs', equal: false };
     });
     const kernelMaps = readKernelMaps(tmp);
-    const maps = compareMaps(simMaps, kernelMaps, variants.map((v) => v.maps));
+    const maps = compareMaps(withInnerMaps(simMaps), kernelMaps, variants.map((v) => withInnerMaps(v.maps)));
     return {
       available: true,
       program,
@@ -306,6 +315,66 @@ function loaderSizedMaps(obj: LoadedObject, session: Session, maxEntries: Record
     reuse += ` map name ${sq(def.name)} pinned ${file}`;
   }
   return { create, reuse };
+}
+
+/**
+ * A seeded map of maps on the kernel side: a slot naming one of the program's maps gets that map's pin; a slot with a
+ * map of its own (`inner` entries) gets a map created from the inner-map template, pinned under the simulator's name
+ * for it (`OUTER[KEY]`), filled, then stored in the slot. Those inner maps are dumped and compared like the others.
+ */
+function seedMapOfMaps(def: MapDef, entries: MapsJson[string], session: Session, path: string, batch: string[], notes: string[]): void {
+  const outer = session.machine.maps.find((m) => m.def.name === def.name) as { innerTemplate?: () => MapDef } | undefined;
+  const t = outer?.innerTemplate?.() ?? def.inner;
+  for (const e of entries) {
+    if (e.map === undefined) continue;
+    const file = `${PRIVATE_BPFFS}/${pinName(e.map)}`;
+    if (e.inner !== undefined) {
+      const type = t ? BPFTOOL_MAP_TYPES[t.type] : undefined;
+      if (!t || !type) {
+        notes.push(`map ${def.name} key ${e.key}: its inner map (${t ? `type ${t.type}` : 'no template'}) cannot be created with bpftool; the slot is empty in the kernel`);
+        continue;
+      }
+      // Kernel map names allow [A-Za-z0-9_.] and 15 characters; the pin name is what the comparison matches.
+      const name = `inner_${e.key}`.slice(0, 15);
+      batch.push(`map create ${file} type ${type} key ${t.keySize} value ${t.valueSize} entries ${t.maxEntries} name ${name}${t.flags ? ` flags ${t.flags}` : ''}`);
+      for (const ie of e.inner) {
+        const v = ie.values ? (ie.values[0] ?? '') : (ie.value ?? '');
+        if (ie.values && new Set(ie.values).size > 1) notes.push(`map ${e.map} key ${ie.key}: bpftool sets one value on every CPU; the kernel got CPU 0's value on all CPUs`);
+        batch.push(`map update pinned ${file} key hex ${spacedHex(ie.key)} value hex ${spacedHex(v)}`);
+      }
+    }
+    batch.push(`map update pinned ${path} key hex ${spacedHex(e.key)} value pinned ${file}`);
+  }
+}
+
+/** The simulator's maps with the maps of their own held in map-of-maps slots listed at top level as `OUTER[KEY]`, the
+ *  name the kernel side pins them under. */
+function withInnerMaps(maps: MapsJson): MapsJson {
+  const out: MapsJson = { ...maps };
+  for (const list of Object.values(maps)) for (const e of list) if (e.map !== undefined && e.inner !== undefined) out[e.map] = e.inner;
+  return out;
+}
+
+/** Arrays above this many entries are not dumped from the kernel (bpftool's JSON dump of katran's 33-million-slot
+ *  ch_rings alone would take hours); the kernel's values are looked up at the simulator's keys instead. */
+const LARGE_ARRAY = 1 << 18;
+/** At most this many keys are looked up per large array. */
+const LARGE_ARRAY_KEYS = 2000;
+
+/** The large ARRAY/PERCPU_ARRAY maps of the object, each with the keys to look up in the kernel: every key the
+ *  simulator holds in it (non-zero slots and seeded ones) in the real run or a variant. */
+function largeArrays(obj: LoadedObject, session: Session, sims: MapsJson[], notes: string[]): { pin: string; keys: string[] }[] {
+  const out: { pin: string; keys: string[] }[] = [];
+  for (const def of obj.maps) {
+    if (def.type !== MapType.ARRAY && def.type !== MapType.PERCPU_ARRAY) continue;
+    const size = session.machine.maps.find((m) => m.def.name === def.name)?.def.maxEntries ?? def.maxEntries;
+    if (size <= LARGE_ARRAY) continue;
+    const keys = [...new Set(sims.flatMap((m) => (m[def.name] ?? []).map((e) => e.key)))].sort();
+    if (keys.length > LARGE_ARRAY_KEYS) notes.push(`map ${def.name}: only the first ${LARGE_ARRAY_KEYS} of the ${keys.length} slots the simulator holds were read from the kernel`);
+    notes.push(`map ${def.name} (${size} slots): too large to dump; the kernel's slots were read only where the simulator holds a value (a slot only the kernel wrote would not be seen)`);
+    out.push({ pin: pinName(def.name), keys: keys.slice(0, LARGE_ARRAY_KEYS) });
+  }
+  return out;
 }
 
 /** The maps the --maps seed names, with their whole contents as the simulator holds them after seeding. */
@@ -361,7 +430,10 @@ function readKernelMaps(tmp: string): KernelMap[] {
     let dump: unknown;
     try {
       info = JSON.parse(readFileSync(join(tmp, f), 'utf8'));
-      dump = JSON.parse(readFileSync(join(tmp, `map-dump.${pin}`), 'utf8'));
+      const lookups = join(tmp, `map-lookups.${pin}`);
+      dump = existsSync(lookups)
+        ? readFileSync(lookups, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l))
+        : JSON.parse(readFileSync(join(tmp, `map-dump.${pin}`), 'utf8'));
     } catch {
       continue;
     }

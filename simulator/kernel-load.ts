@@ -253,17 +253,21 @@ export const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 export function runWithPrivateBpffs(body: string, tmp: string, timeoutMs: number) {
   const script = [
     `T=${sq(tmp)}`,
-    `trap 'rm -rf "$T"; exit 130' INT TERM HUP`,
+    // On a signal (the timeout below, an interrupt) every process of the run goes: the shell leads its own process
+    // group (setsid), and the body runs in the background so that the trap fires at once, not after the command
+    // running then (a bpftool dump of a huge map would otherwise keep running and keep the pipes open).
+    `trap 'rm -rf "$T"; trap - INT TERM HUP; kill -KILL 0' INT TERM HUP`,
     `mount -t bpf xdp-lens ${PRIVATE_BPFFS} || exit 90`,
     `mkdir ${PROGS_DIR} || exit 90`,
     `(`,
     body,
-    `)`,
+    `) </dev/null &`,
+    `wait $!`,
     `rc=$?`,
     `kill -0 ${process.pid} 2>/dev/null || rm -rf "$T"`,
     `exit $rc`,
   ].join('\n');
-  return spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 256 << 20 });
+  return spawnSync('setsid', ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 256 << 20 });
 }
 
 /** `sanitize_pin_path` of libbpf: bpffs names have no '.'. */

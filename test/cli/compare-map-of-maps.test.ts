@@ -1,0 +1,116 @@
+// `xdp-lens compare` on the shapes real load balancers have (katran's balancer_ingress, found on the held-out
+// programs of issue 8): a map of maps whose slots are seeded with maps of their own (`--maps` "inner" entries), and an
+// ARRAY far too large for bpftool to dump (katran's ch_rings has 33 million slots). Both sides must be seeded alike,
+// the inner maps compared after the run like any other map, and the run must finish promptly, not time out on a dump.
+// Programs written for this test. Needs root and bpftool; skips otherwise (fails under XDP_LENS_REQUIRE_KERNEL=1).
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { kernelVerifierUnavailable } from '../../simulator/analysis/verifier.ts';
+import { runWithPrivateBpffs } from '../../simulator/kernel-load.ts';
+import { kernelOrSkip } from '../kernel/runner.ts';
+import { REPO } from '../repo.ts';
+
+const CLI = join(REPO, 'dist', 'cli.js');
+const UAPI = ['--cflag', '-I/usr/include/x86_64-linux-gnu'];
+
+function compareOrSkip(t: TestContext): boolean {
+  if (kernelOrSkip(t)) return true;
+  const why = kernelVerifierUnavailable();
+  if (why) {
+    if (process.env.XDP_LENS_REQUIRE_KERNEL === '1') assert.fail(why);
+    t.skip(why);
+    return true;
+  }
+  return false;
+}
+
+// Slot (frame length & 1) of xlc_outer holds an inner array whose slot 0 is the verdict and slot 1 a counter; a
+// frame whose slot is empty passes. Every frame also counts in xlc_big at index len * 1000 (1 << 20 slots).
+const SRC = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+struct inner { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 4); __type(key, __u32); __type(value, __u32); };
+struct { __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS); __uint(max_entries, 2); __type(key, __u32);
+         __array(values, struct inner); } xlc_outer SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1 << 20); __type(key, __u32); __type(value, __u32); } xlc_big SEC(".maps");
+
+SEC("xdp")
+int mim_verdict(struct xdp_md *ctx)
+{
+	__u32 len = ctx->data_end - ctx->data;
+	__u32 big = len * 1000, slot = len & 1, zero = 0, one = 1;
+	__u32 *b = bpf_map_lookup_elem(&xlc_big, &big);
+	if (b)
+		*b += 1;
+	void *inner = bpf_map_lookup_elem(&xlc_outer, &slot);
+	if (!inner)
+		return XDP_PASS;
+	__u32 *verdict = bpf_map_lookup_elem(inner, &zero);
+	__u32 *count = bpf_map_lookup_elem(inner, &one);
+	if (!verdict || !count)
+		return XDP_ABORTED;
+	*count += len;
+	return *verdict;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+`;
+
+test('compare seeds a map of maps with maps of its own on both sides and compares them; a huge array is read, not dumped', (t) => {
+  if (compareOrSkip(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-compare-mim-'));
+  const src = join(dir, 'mim.c');
+  writeFileSync(src, SRC);
+  // Odd lengths: slot 1 says XDP_DROP; even lengths: slot 0 says XDP_TX. Both slots are maps of the seed's own.
+  const seed = join(dirname(src), 'seed.json');
+  writeFileSync(seed, JSON.stringify({
+    xlc_outer: [
+      { key: '00000000', inner: [{ key: '00000000', value: '03000000' }] },
+      { key: '01000000', inner: [{ key: '00000000', value: '01000000' }] },
+    ],
+  }));
+  const cap = join(REPO, 'examples', 'demo.pcap');
+  const r = spawnSync(process.execPath, [CLI, 'compare', src, cap, ...UAPI, '--maps', seed, '--format', 'json'], { encoding: 'utf8', timeout: 300_000 });
+  let out: { available: boolean; reason?: string; differing: number; mapsDiffering: number; rows: { sim: { retval: number; data: string }; kernel?: { retval: number } }[]; maps: { map: string; equal: boolean; differences: string[] }[]; notes: string[] };
+  try {
+    out = JSON.parse(r.stdout);
+  } catch {
+    assert.fail(`compare: exit ${r.status}\n${r.stdout}\n${r.stderr}`);
+  }
+  assert.equal(r.status, 0, JSON.stringify(out).slice(0, 3000) + r.stderr);
+  assert.equal(out.available, true);
+  assert.deepEqual([out.differing, out.mapsDiffering], [0, 0]);
+  // The kernel took the seeded verdicts: every frame's verdict is the one its slot's inner map holds.
+  for (const row of out.rows) assert.equal(row.kernel?.retval, (row.sim.data.length / 2) % 2 === 1 ? 1 : 3);
+  assert.ok(new Set(out.rows.map((x) => x.kernel?.retval)).size === 2, 'both slots were used');
+  // The inner maps are compared after the run (their counters moved), and so is the large array at the slots written.
+  const names = out.maps.map((m) => m.map).sort();
+  assert.deepEqual(names.filter((n) => n.startsWith('xlc_')), ['xlc_big', 'xlc_outer[00000000]', 'xlc_outer[01000000]']);
+  assert.ok(out.maps.every((m) => m.equal), JSON.stringify(out.maps));
+  assert.ok(out.notes.some((n) => /map xlc_big \(1048576 slots\): too large to dump/.test(n)), out.notes.join('\n'));
+});
+
+test('the private-bpffs kernel side stops with everything it started when its time is up', { timeout: 120_000 }, (t) => {
+  if (compareOrSkip(t)) return;
+  const tmp = mkdtempSync(join(tmpdir(), 'xdp-lens-bpffs-timeout-'));
+  // A body whose command outlives the timeout by far (as bpftool dumping a huge map did): it must be killed, with its
+  // children, and not keep the run waiting on its open output.
+  const r = runWithPrivateBpffs('sleep 600 & echo $! > "$T/../sleep.pid"; wait', tmp, 1500);
+  assert.equal((r.error as NodeJS.ErrnoException | undefined)?.code, 'ETIMEDOUT');
+  const pid = Number(readFileSync(join(tmp, '..', 'sleep.pid'), 'utf8'));
+  assert.ok(pid > 0);
+  let alive = true;
+  for (let i = 0; i < 100 && alive; i++) {
+    try {
+      process.kill(pid, 0);
+      spawnSync('sleep', ['0.05']);
+    } catch {
+      alive = false;
+    }
+  }
+  assert.equal(alive, false, `the body's child ${pid} was stopped`);
+});
