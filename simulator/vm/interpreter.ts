@@ -108,14 +108,14 @@ export interface Frame {
 }
 
 /** may_goto's per-run allowance (kernel BPF_MAX_LOOPS). */
-const MAY_GOTO_BUDGET = 8 * 1024 * 1024;
+export const MAY_GOTO_BUDGET = 8 * 1024 * 1024;
 
-const ALL_REGS = 0x7ff;
-const ARG_REGS = 0b111110;
-const R10 = 1 << 10;
+export const ALL_REGS = 0x7ff;
+export const ARG_REGS = 0b111110;
+export const R10 = 1 << 10;
 
 /** A read of a register no path to here has written: the kernel's `R%d !read_ok`, which refuses the program. */
-function uninitRegister(missing: number, pc: number, exit: boolean): VmFault {
+export function uninitRegister(missing: number, pc: number, exit: boolean): VmFault {
   const r = Math.log2(missing & -missing);
   const what = exit
     ? `the program exits without having set r${r} on this packet's path`
@@ -317,7 +317,6 @@ export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Arr
         case 'exit': {
           const frame = frames.pop();
           if (!frame) return { r0: r[0], exitInsn: pc, exitProgram: program, steps, tailCalls, uninitStackRead: mem.uninitRead };
-          if (!frame.loop) mem.checkReturn(r[0], pc);
           [r[6], r[7], r[8], r[9]] = frame.saved;
           // r0 goes back as the callee left it, written or not; r1-r5 are the caller's no more; r6-r9 as they were.
           live = (frame.init & ~(ARG_REGS | 1)) | (live & 1);
@@ -361,7 +360,7 @@ export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Arr
   }
 }
 
-function execAtomic(insn: Insn, info: OpcodeInfo, r: BigUint64Array, mem: Memory, pc: number): void {
+export function execAtomic(insn: Insn, info: OpcodeInfo, r: BigUint64Array, mem: Memory, pc: number): void {
   const a = atomicOp(insn.imm);
   if (!a) throw new VmFault('invalid-insn', `invalid atomic operation imm=0x${(insn.imm >>> 0).toString(16)}`, pc);
   const size = info.size!;
@@ -456,14 +455,14 @@ export interface RawResult {
 export function runRaw(
   insns: Insn[],
   memBytes: Uint8Array,
-  opts: { budget?: number; validate?: (insns: Insn[]) => { insn: number; message: string }[]; memory?: Memory } = {},
+  opts: { budget?: number; validate?: (insns: Insn[]) => { insn: number; message: string }[]; memory?: Memory; engine?: typeof execute } = {},
 ): RawResult {
   const errors = opts.validate?.(insns) ?? [];
   if (errors.length) return { retval: 0n, fault: { kind: 'invalid-insn', message: errors[0].message, insn: errors[0].insn, program: 'raw' } };
   const mem = opts.memory ?? new Memory();
   mem.reset(undefined);
   const base = memBytes.length ? mem.scratch(memBytes, 'input memory') : 0n;
-  const res = execute(
+  const res = (opts.engine ?? execute)(
     { name: 'raw', insns },
     mem,
     (r) => {

@@ -13,6 +13,7 @@ import { BPF_F_RDONLY_PROG, type LoadedObject, type LoadedProgram } from '../elf
 import type { Environment, Fault, RunResult, UninitStackRead, XdpBuff } from './types.ts';
 import { MapTable, createMap, type BpfMap } from './maps.ts';
 import { dispatchHelper, type HelperHost } from './helpers.ts';
+import { executeCompiled } from './compiled/engine.ts';
 import { isKernelHelper } from '../isa/helper-names.ts';
 
 export const DEFAULT_BUDGET = 1_000_000;
@@ -22,6 +23,20 @@ export interface MachineOptions {
   budget?: number;
   /** CPUs for per-CPU maps (default 1; a run's Environment.cpu picks the slot). */
   nrCpus?: number;
+  /**
+   * 'interp' (the reference interpreter) or 'compiled' (compiled/engine.ts, identical results); default: the
+   * XDP_LENS_ENGINE environment variable, else 'interp'. A run with a step hook always uses the interpreter.
+   */
+  engine?: Engine;
+}
+
+export type Engine = 'interp' | 'compiled';
+export const ENGINES: readonly Engine[] = ['interp', 'compiled'];
+
+/** The engine when none is asked for: XDP_LENS_ENGINE (interp|compiled), else the interpreter. */
+export function defaultEngine(): Engine {
+  const e = typeof process !== 'undefined' ? process.env.XDP_LENS_ENGINE : undefined;
+  return e === 'compiled' ? 'compiled' : 'interp';
 }
 
 export interface RunHooks {
@@ -31,6 +46,8 @@ export interface RunHooks {
 
 export interface Machine {
   readonly obj: LoadedObject;
+  /** The engine run() uses (runs with a step hook are always interpreted). */
+  readonly engine: Engine;
   /** Same order as obj.maps. */
   readonly maps: BpfMap[];
   /** Every map a program can hold a pointer to: obj.maps, then inner maps created by seeds (maps of maps). */
@@ -67,6 +84,7 @@ class XdpMachine implements Machine {
   private readonly mem = new Memory();
   private readonly budget: number;
   private readonly nrCpus: number;
+  readonly engine: Engine;
   private readonly validation = new Map<string, ValidationError[]>();
   private readonly refusals = new Map<string, KernelRefusal[]>();
   private readonly checks = new WeakMap<ProgramImage, RegisterChecks | null>();
@@ -75,6 +93,7 @@ class XdpMachine implements Machine {
   constructor(readonly obj: LoadedObject, opts: MachineOptions) {
     this.budget = opts.budget ?? DEFAULT_BUDGET;
     this.nrCpus = opts.nrCpus ?? 1;
+    this.engine = opts.engine ?? defaultEngine();
     this.mapTable = new MapTable(this.nrCpus);
     this.maps = obj.maps.map((def) => {
       const m = createMap(def, this.nrCpus, this.mapTable);
@@ -171,7 +190,8 @@ class XdpMachine implements Machine {
         return p && this.validate(name).length === 0 ? p : undefined;
       },
     };
-    const res = execute(entry, mem, (r) => (r[1] = addrOf(REGION_CTX, 0)), {
+    const engine = this.engine === 'compiled' && !hooks.onStep ? executeCompiled : execute;
+    const res = engine(entry, mem, (r) => (r[1] = addrOf(REGION_CTX, 0)), {
       budget: this.budget,
       callHelper: (call) => dispatchHelper(host, call),
       mapValueAddress: (index, offset, pc) => this.mapValueAddress(index, offset, pc, env.cpu),
@@ -212,6 +232,7 @@ class XdpMachine implements Machine {
   runRaw(insns: Insn[], memBytes: Uint8Array): { retval: bigint; fault?: Fault } {
     return runRawProgram(insns, memBytes, {
       budget: this.budget,
+      engine: this.engine === 'compiled' ? executeCompiled : undefined,
       validate: (p) => validateProgram(p, { isHelperKnown: (id) => CONFORMANCE_HELPERS.has(id), entryRegs: [1, 2, 10], mapCount: 0 }),
     });
   }
