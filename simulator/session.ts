@@ -11,7 +11,7 @@ import { loadObject, objectErrors, pickProgram } from './elf/index.ts';
 import { loadBtfFile } from './elf/core.ts';
 import { compileC, type CompileOptions } from './compile.ts';
 import { INPUT_LIMITS, InputFileError, readInputFile } from './input.ts';
-import { createMachine, type Machine, type RunHooks } from './vm/machine.ts';
+import { createMachine, type Engine, type Machine, type RunHooks } from './vm/machine.ts';
 import { mapsDump, mapsToJson, seedMapsFromJson, type DumpOptions, type MapSummary, type MapsJson } from './vm/map-json.ts';
 import { prepareMaps, type InnerTemplate } from './vm/map-load.ts';
 import { Prandom } from './vm/helper-impl/prandom.ts';
@@ -110,6 +110,8 @@ export interface SessionOptions {
   maxEntries?: Record<string, number>;
   /** Inner-map templates for maps of maps (`--inner-map OUTER=TYPE:KEY:VALUE:ENTRIES`). */
   innerMaps?: Record<string, InnerTemplate>;
+  /** 'interp' or 'compiled' (vm/compiled/engine.ts); default XDP_LENS_ENGINE, else 'interp'. */
+  engine?: Engine;
 }
 
 export interface PacketResult {
@@ -171,7 +173,7 @@ export class Session {
     const prepared = prepareMaps(obj, { maxEntries: options.maxEntries, innerMaps: options.innerMaps, nrCpus });
     if (prepared.errors.length > 0) throw new XdpLensError(prepared.errors.join('\n'));
     this.notes = prepared.notes;
-    this.machine = createMachine(prepared.obj, { budget: options.budget, nrCpus });
+    this.machine = createMachine(prepared.obj, { budget: options.budget, nrCpus, engine: options.engine });
     if (this.machine.mapErrors.length > 0) throw new XdpLensError(this.machine.mapErrors.join('\n'));
     if (options.maps !== undefined) {
       const errors = seedMapsFromJson(this.machine.maps, options.maps, options.mapsFile ?? '--maps');

@@ -13,6 +13,10 @@ import { decodeProgram, encodeProgram } from '../../simulator/isa/decode.ts';
 import { disassemble } from '../../simulator/isa/disasm.ts';
 import { CONFORMANCE_HELPERS, runRaw } from '../../simulator/vm/interpreter.ts';
 import type { Insn } from '../../simulator/isa/insn.ts';
+import { executeCompiled } from '../../simulator/vm/compiled/engine.ts';
+
+/** XDP_LENS_ENGINE=compiled runs the suite on the compiled engine. */
+const ENGINE = process.env.XDP_LENS_ENGINE === 'compiled' ? executeCompiled : undefined;
 
 /** The repository root: the nearest directory above the working directory whose package.json is xdp-lens. */
 function findRepo(): string {
@@ -107,7 +111,7 @@ function runFile(file: string, suite: 'bpf_conformance' | 'ubpf'): { outcome: Ou
   });
   if (errors.length) return { outcome: { kind: 'rejected', why: errors.map((e) => e.message).join('; ') }, data };
   const memLines = data.sections.get('mem');
-  const res = runRaw(insns, memLines ? hexBytes(memLines) : new Uint8Array(0), { budget: 10_000_000 });
+  const res = runRaw(insns, memLines ? hexBytes(memLines) : new Uint8Array(0), { budget: 10_000_000, engine: ENGINE });
   if (res.fault) return { outcome: { kind: 'fault', why: `${res.fault.kind} at insn ${res.fault.insn}: ${res.fault.message}` }, data };
   return { outcome: { kind: 'result', value: res.retval }, data };
 }
