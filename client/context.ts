@@ -97,6 +97,7 @@ export class XdpLensContext implements vscode.Disposable {
     command('xdpLens.showBytecode', (uri?: vscode.Uri) => this.showBytecode(uri));
     command('xdpLens.compareWithKernel', (uri?: vscode.Uri | string, capture?: string, maps?: string) => this.compareWithKernel(uri, capture, maps));
     command('xdpLens.filterPackets', (text?: string) => this.filterPackets(typeof text === 'string' ? text : undefined));
+    command('xdpLens.clearPacketFilter', () => this.filterPackets(''));
     command('xdpLens.showPackets', () => vscode.commands.executeCommand('xdpLens.packets.focus'));
 
     const virtual: vscode.TextDocumentContentProvider = {

@@ -95,6 +95,19 @@ const ICONS: Record<XdpAction, string> = {
   XDP_ABORTED: 'error',
 };
 
+/** The full story of a row, for its tooltip: the label is cut to the view's width, this is not. */
+export function packetTooltip(row: PacketRow): vscode.MarkdownString {
+  const t = new vscode.MarkdownString(undefined, true);
+  const code = (s: string) => `\`${s.replace(/`/g, "'")}\``;
+  t.appendMarkdown(`**#${row.index}** at ${row.time} s, ${row.len} bytes  \n`);
+  t.appendMarkdown(`${code(row.summary)}  \n`);
+  t.appendMarkdown(`${row.fault ? '$(warning) ' : ''}${code(row.action)} (return value ${row.retval}) at line ${row.line}  \n`);
+  if (row.fault) t.appendMarkdown(`fault: ${code(row.fault)}  \n`);
+  if (row.outcome) t.appendMarkdown(`outcome: **${row.outcome}**  \n`);
+  t.appendMarkdown(`driver path: ${code(row.path)}`);
+  return t;
+}
+
 /** A packet's icon: its fault, else what the driver carried out when that differs from the action, else the action. */
 export function packetIcon(row: PacketRow): vscode.ThemeIcon {
   if (row.fault) return new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.errorForeground'));
@@ -174,7 +187,7 @@ export class PacketsProvider implements vscode.TreeDataProvider<PacketNode> {
     const { label, description } = packetLabel(node.row);
     const item = new vscode.TreeItem(label);
     item.description = description;
-    item.tooltip = `${node.row.summary}\n${node.row.action} (${node.row.retval}) at line ${node.row.line}${node.row.outcome ? `, ${node.row.outcome}` : ''}; driver: ${node.row.path}; ${node.row.len} bytes`;
+    item.tooltip = packetTooltip(node.row);
     item.iconPath = packetIcon(node.row);
     item.command = { title: 'Show packet', command: 'xdpLens.showPacket', arguments: [node.row.index] };
     item.contextValue = 'packet';
