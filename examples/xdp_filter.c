@@ -114,7 +114,7 @@ int xdp_filter(struct xdp_md *ctx)
 	__u64 *hits = bpf_map_lookup_elem(&blocklist, &ip->saddr);
 	if (hits) {
 		__sync_fetch_and_add(hits, 1);
-		return XDP_DROP;
+		return XDP_DROP; // xdp-test: blocklisted
 	}
 
 	cursor = (void *)ip + ip->ihl * 4;
@@ -124,7 +124,7 @@ int xdp_filter(struct xdp_md *ctx)
 			return XDP_DROP;
 		count(P_TCP);
 		if (tcp->dest == bpf_htons(blocked_port))
-			return XDP_DROP;
+			return XDP_DROP; // xdp-test: blocked-port
 		return XDP_PASS;
 	}
 	if (ip->protocol == IPPROTO_UDP) {
@@ -137,7 +137,7 @@ int xdp_filter(struct xdp_md *ctx)
 			return XDP_DROP;
 		count(P_ICMP);
 		if (icmp->type == ICMP_ECHO && cursor == data + sizeof(*eth) + sizeof(*ip))
-			return icmp_echo_reply(eth, ip, icmp);
+			return icmp_echo_reply(eth, ip, icmp); // xdp-test: echo-reply
 		return XDP_PASS;
 	}
 	count(P_OTHER);

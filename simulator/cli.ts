@@ -6,6 +6,7 @@ import { basename, dirname, extname, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseInnerTemplate } from './vm/map-load.ts';
 import type { DumpOptions } from './vm/map-json.ts';
+import { ENGINES, type Engine } from './vm/machine.ts';
 import { Session, XdpLensError, loadProgramFile, loadProgramFileWithObject, ACTIONS, type SessionOptions } from './session.ts';
 import { compareWithKernel, formatComparison } from './kernel-compare.ts';
 import { Driver, type DriverPacket } from './driver/rx.ts';
@@ -26,6 +27,7 @@ import { INPUT_LIMITS, InputFileError, readInputFile, readInputText } from './in
 import { checkProgramSeeds, parseRoutes } from './seeds.ts';
 import type { FibRoute } from './vm/types.ts';
 import { RefusalLog, kernelRefusals, refusalText, refusalsBeforeRun } from './verifier-refusals.ts';
+import { cmdTest } from './testing/command.ts';
 
 const USAGE = `Usage:
   xdp-lens run PROGRAM CAPTURE [options]     run an XDP program (.c or .o) on a pcap/pcapng capture
@@ -36,6 +38,8 @@ const USAGE = `Usage:
                                              whose action, outcome, exit line or output bytes changed, and the maps
                                              (exit status 1 when anything changed)
   xdp-lens diff --rev REV FILE CAPTURE       the same, OLD being FILE as it was at git revision REV (e.g. HEAD)
+  xdp-lens test [FILES|DIRS] [options]       run the cases of *.xdptest.yaml files (default: the current directory);
+                                             exit status 1 when a case fails, 2 when a file is malformed
   xdp-lens help
 
 CAPTURE may be - (or /dev/stdin) for standard input, or a FIFO: packets are run as they arrive, e.g.
@@ -44,7 +48,12 @@ Numbers are decimal. --debug shows the stack of an internal error.
 
 Options for run:
   --program NAME        program to run (function or section name); default: the first XDP program
-  --format table|jsonl  output format (default: table)
+  --format table|jsonl|summary
+                        output format (default: table); summary: only the jsonl summary line (counts, faults,
+                        driver counters, maps)
+  --engine interp|compiled
+                        the reference interpreter (default; XDP_LENS_ENGINE sets another default) or the compiled
+                        engine (same results, faster)
   --data                jsonl: add "data", the packet from data to data_end after the program ran (hex)
   --maps FILE.json      initial map contents, in the schema of the jsonl output's "maps"
   --max-entries MAP=N   max_entries of a map, as its loader would set it (repeatable; maps declared with 0 default
@@ -95,6 +104,13 @@ Options for compare (exit status 1 when a packet or a map differs, 2 when the ke
 
 Options for diff: --format table|jsonl, --program, --maps, --seed, --budget, --limit, --driver, --profile,
   --queues, -I, --cflag, --btf as for run; --rev REV takes OLD from git (the file's directory stays an include path)
+
+Options for test (the file format: README, "Unit tests for XDP programs"):
+  --format text|tap|junit|json  text (default); TAP 13, JUnit XML or one JSON object for CI and tools
+  --kernel              also run every case through BPF_PROG_TEST_RUN (root, bpftool); a case whose kernel result
+                        differs from the simulator's fails, saying so
+  --engine interp|compiled  the simulator's engine (default: the test file's program.engine, else interp)
+  --case NAME           run only this case (repeatable; earlier cases still run for their map state)
 
 Options for check (exit status 1 when any finding is an error, 2 on bad usage):
   --format text|json|sarif  text (default): file:line:col: severity: message [rule]; json: an array of
@@ -242,6 +258,13 @@ function mapLoadFlags(maxEntries: string[] | undefined, innerMaps: string[] | un
   return out;
 }
 
+/** --engine interp|compiled (default: XDP_LENS_ENGINE, else interp). */
+function engineFlag(v: string | undefined): Engine | undefined {
+  if (v === undefined) return undefined;
+  if ((ENGINES as readonly string[]).includes(v)) return v as Engine;
+  throw new XdpLensError(`--engine is ${ENGINES.join(' or ')}, not '${v}'`);
+}
+
 /** --dump-maps all|N: how much of each map the jsonl output lists. */
 function dumpMapsFlag(v: string | undefined): DumpOptions {
   if (v === undefined) return {};
@@ -279,9 +302,11 @@ function cmdRun(argv: string[]): number {
       'inner-map': { type: 'string', multiple: true },
       'dump-maps': { type: 'string' },
       filter: { type: 'string' },
+      engine: { type: 'string' },
     },
   });
   if (positionals.length !== 2) throw new XdpLensError(`run takes PROGRAM and CAPTURE\n\n${USAGE}`);
+  const engine = engineFlag(values.engine);
   const filter = values.filter !== undefined ? displayFilter(values.filter) : undefined;
   let matched = 0;
   const mapOpts = mapLoadFlags(values['max-entries'], values['inner-map']);
@@ -290,7 +315,7 @@ function cmdRun(argv: string[]): number {
     throw new XdpLensError(`--exit-lines is return or exit, not '${values['exit-lines']}'`);
   const [programPath, capturePath] = positionals;
   const format = values.format;
-  if (format !== 'table' && format !== 'jsonl') throw new XdpLensError(`--format is table or jsonl, not '${format}'`);
+  if (format !== 'table' && format !== 'jsonl' && format !== 'summary') throw new XdpLensError(`--format is table, jsonl or summary, not '${format}'`);
 
   const mode = values.driver as DriverMode;
   if (!DRIVER_MODES.includes(mode)) throw new XdpLensError(`--driver is one of ${DRIVER_MODES.join(', ')}, not '${values.driver}'`);
@@ -328,6 +353,7 @@ function cmdRun(argv: string[]): number {
       budget,
       seed,
       nrCpus: Math.max(queues, cpus),
+      engine,
       ...mapOpts,
     });
   const driverOpts = { mode, profile, queues, queueOf: queues > 1 ? rssQueueOf : undefined, vlanStrip: values['vlan-strip'] };
@@ -347,7 +373,8 @@ function cmdRun(argv: string[]): number {
   let uninitStackReads = 0;
   // The return statement each packet left through (see return-lines.ts); C sources only.
   let returns: { lines: ReturnLines; text: string[] } | undefined;
-  if (values['exit-lines'] === 'return' && extname(programPath) === '.c') {
+  // --format summary prints no packet, so it needs no return lines (unless a filter may ask for exit.line).
+  if (values['exit-lines'] === 'return' && extname(programPath) === '.c' && (format !== 'summary' || filter)) {
     const source = readInputText(programPath, 'program', INPUT_LIMITS.source);
     const t = ReturnLines.create(programPath, source, { includeDirs: values.I, flags: values.cflag, btf: values.btf }, (o) => {
       const s = makeSession(o);
@@ -424,7 +451,7 @@ function cmdRun(argv: string[]): number {
       if (filter && !filter.test(packetFacts(pkt, r, ret))) continue;
       matched++;
       if (format === 'jsonl') out(JSON.stringify(packetRecord(pkt, r, values.data, ret, checksum)));
-      else out(tableRow(pkt, r, pkt.tsNs - t0, ret));
+      else if (format === 'table') out(tableRow(pkt, r, pkt.tsNs - t0, ret));
     }
   } finally {
     reader.close();
@@ -450,7 +477,7 @@ function cmdRun(argv: string[]): number {
     ...(filter ? { filter: { expression: filter.text, matched } } : {}),
     ...(checksumBroken ? { checksumBroken } : {}),
   };
-  if (format === 'jsonl') {
+  if (format === 'jsonl' || format === 'summary') {
     const dump = session.mapsDump(dumpMaps);
     const cut = Object.keys(dump.summarised).length > 0;
     const ct = session.usesConntrack() ? { conntrack: session.conntrackJson() } : {};
@@ -806,6 +833,8 @@ export async function main(argv: string[]): Promise<number> {
         return cmdCompare(rest);
       case 'diff':
         return cmdDiff(rest);
+      case 'test':
+        return cmdTest(rest, out);
       case undefined:
       case 'help':
       case '--help':

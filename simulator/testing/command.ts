@@ -1,0 +1,33 @@
+// `xdp-lens test [FILES|DIRS] [--format text|tap|junit|json] [--kernel] [--engine E] [--case NAME]`.
+import { readdirSync, statSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { XdpLensError } from '../session.ts';
+import { findTestFiles, runTestFile, type FileResult } from './runner.ts';
+import { TEST_FORMATS, formatResults, totals, type TestFormat } from './report.ts';
+
+export function cmdTest(argv: string[], out: (line: string) => void): number {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      format: { type: 'string', default: 'text' },
+      kernel: { type: 'boolean', default: false },
+      engine: { type: 'string' },
+      case: { type: 'string', multiple: true },
+    },
+  });
+  const format = values.format as TestFormat;
+  if (!TEST_FORMATS.includes(format)) throw new XdpLensError(`--format is one of ${TEST_FORMATS.join(', ')}, not '${values.format}'`);
+  if (values.engine !== undefined && values.engine !== 'interp' && values.engine !== 'compiled') throw new XdpLensError(`--engine is interp or compiled, not '${values.engine}'`);
+  const list = (dir: string) => {
+    if (!statSync(dir).isDirectory()) throw new Error('not a directory');
+    return readdirSync(dir, { withFileTypes: true }).map((e) => ({ name: e.name, dir: e.isDirectory() }));
+  };
+  const paths = positionals.length ? positionals : ['.'];
+  const files = findTestFiles(paths, list);
+  if (!files.length) throw new XdpLensError(`no *.xdptest.yaml files in ${paths.join(', ')}`);
+  const results: FileResult[] = files.map((f) => runTestFile(f, { kernel: values.kernel, engine: values.engine as 'interp' | 'compiled' | undefined, only: values.case }));
+  out(formatResults(results, format));
+  const t = totals(results);
+  return t.errors ? 2 : t.failed ? 1 : 0;
+}
