@@ -10,9 +10,8 @@
 //     write to the context or to read-only memory, a packet pointer used after a helper invalidated it;
 //   - kernel (optional: `run --kernel`, the editor's kernelVerifier setting): the running kernel's verifier itself,
 //     loading the chosen program alone (simulator/analysis/verifier.ts);
-//   - run: a fault that proves a refusal when a packet reaches it (a register read before anything wrote it, a
-//     pointer into a callee's stack returned or stored into its caller's frame: checks the verifier makes on every
-//     path it walks).
+//   - run: a fault that proves a refusal when a packet reaches it (a register read before anything wrote it: a check
+//     the verifier makes on every path it walks).
 import type { LoadedObject, LoadedProgram } from './elf/types.ts';
 import type { Fault } from './vm/types.ts';
 import type { Machine } from './vm/machine.ts';
@@ -31,7 +30,7 @@ export const VERIFIER_RULES: ReadonlySet<string> = new Set([
 const RUN_WALK_STEPS = 20_000;
 
 /** Fault kinds whose occurrence proves the verifier refuses the program. */
-const REFUSING_FAULTS: ReadonlySet<string> = new Set(['uninit-register', 'stack-pointer-escape', 'core-relocation']);
+const REFUSING_FAULTS: ReadonlySet<string> = new Set(['uninit-register', 'core-relocation']);
 
 export interface VerifierRefusal {
   file?: string;

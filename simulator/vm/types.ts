@@ -15,7 +15,6 @@ export type FaultKind =
   | 'invalid-insn'         // an instruction that does not decode or validate
   | 'call-depth'           // more than 8 nested bpf-to-bpf frames
   | 'uninit-register'      // a register read before anything wrote it on this path (the verifier's R%d !read_ok)
-  | 'stack-pointer-escape' // a pointer into a callee's stack returned or stored into a caller's frame (refused)
   | 'core-relocation'      // an instruction libbpf poisoned (a CO-RE relocation with no match) was reached (refused)
   | 'helper-misuse';       // a helper argument the verifier would have rejected (bad pointer, bad size)
 
