@@ -310,7 +310,7 @@ export class XdpLensContext implements vscode.Disposable {
     this.decorations.showRun(this.lastRun?.summary, stale);
     const banner = this.lastRun ? refusalBanner(this.lastRun.summary) : undefined;
     const staleText = this.lastRun && stale ? 'The file or settings changed since this run: results are stale. Run "XDP: Re-run".' : undefined;
-    this.packetsView.message = [banner, staleText].filter(Boolean).join(' ') || undefined;
+    this.packetsView.message = [banner, staleText, this.filterText()].filter(Boolean).join(' ') || undefined;
     this.lensChanged.fire();
   }
 
@@ -401,6 +401,15 @@ export class XdpLensContext implements vscode.Disposable {
     const all = `${s.packets} packet${s.packets === 1 ? '' : 's'}`;
     const f = this.packets.display;
     this.packetsView.description = f ? `${this.packets.matched ?? '…'} of ${all} · ${f}` : all;
+    // In its own panel the view shows no description: the filter and its count go above the rows too.
+    this.refreshRunViews();
+  }
+
+  private filterText(): string | undefined {
+    const s = this.lastRun?.summary;
+    const f = this.packets.display;
+    if (!s || !f) return undefined;
+    return `Filter: ${f} (${this.packets.matched ?? '…'} of ${plural(s.packets, 'packet')}).`;
   }
 
   async showPacket(arg?: number | PacketNode): Promise<PacketDetail | undefined> {

@@ -117,9 +117,11 @@ test('a redirect with no target reads as dropped everywhere; a display filter na
     const problem = await waitForProblem(page, /XDP_REDIRECT, dropped: no redirect target .*tx_port.*map empty.*3 packets: #/);
     assert.match(await problem.innerText(), new RegExp(`Ln ${ret}`));
     // The packets view: the dropped ones say so, with an icon of their own.
-    await page.locator('.pane-header').filter({ hasText: /^\s*redirect-project\s*$/i }).first().click();
+    
+    await vs.screenshot('outcome-problems');
     await runCommand(page, 'XDP: Show Packets View');
-    const view = page.locator('.pane').filter({ has: page.locator('.pane-header', { hasText: 'XDP Packets' }) });
+    // The view has a panel container of its own, beside Problems: wide enough for whole rows.
+    const view = page.locator('.part.panel .pane-body').filter({ has: page.locator('.monaco-list-row') });
     const dropped = view.locator('.monaco-list-row').filter({ hasText: 'XDP_REDIRECT → dropped: no redirect target' });
     await waitVisible(dropped, 'a redirected packet shown as dropped', 30_000, view);
     assert.equal(await dropped.count(), 3);
@@ -128,7 +130,7 @@ test('a redirect with no target reads as dropped everywhere; a display filter na
     assert.equal(await passed.first().locator('.codicon-pass').count(), 1, 'a passed packet keeps the pass icon');
     await goToLine(page, ret - 6);
     await vs.screenshot('outcome-redirect-dropped');
-    await crop(vs, 'outcome-redirect-dropped-crop', [page.locator('.part.editor .monaco-editor').first(), view, page.locator('.part.panel')]);
+    await crop(vs, 'outcome-redirect-dropped-crop', [page.locator('.part.editor .monaco-editor').first(), page.locator('.part.panel')]);
 
     // A display filter: a mistake is shown as it is typed, with its column; a valid one narrows the view.
     await runCommand(page, 'XDP: Filter Packets...');
@@ -140,16 +142,16 @@ test('a redirect with no target reads as dropped everywhere; a display filter na
     await input.fill('tcp.dstport == 80 && outcome contains "dropped"');
     await page.locator('.quick-input-widget .quick-input-message').filter({ hasText: /column/ }).waitFor({ state: 'detached', timeout: 10_000 }).catch(() => undefined);
     await input.press('Enter');
-    await waitVisible(view.locator('.pane-header').filter({ hasText: /of 10 packets · tcp\.dstport == 80/ }), 'the filter and its count in the view header');
+    const note = page.locator('.part.panel').getByText(/^Filter: tcp\.dstport == 80 && outcome contains "dropped" \(\d+ of 10 packets\)\.$/);
+    await waitVisible(note, 'the filter and its count above the rows');
     const rows = view.locator('.monaco-list-row');
     await waitVisible(rows.filter({ hasText: '→ dropped' }), 'a matching row', 30_000, view);
     const texts = await rows.allInnerTexts();
     assert.ok(texts.length >= 1, 'some rows match');
     for (const t of texts) assert.match(t, /XDP_REDIRECT → dropped: no redirect target.*\.80:/s, `only matching rows: ${t}`);
-    const header = await view.locator('.pane-header').innerText();
-    assert.match(header, new RegExp(`${texts.length} of 10 packets`));
+    assert.match(await note.innerText(), new RegExp(`\\(${texts.length} of 10 packets\\)`));
     await vs.screenshot('outcome-filter');
-    await crop(vs, 'outcome-filter-crop', [view]);
+    await crop(vs, 'outcome-filter-crop', [page.locator('.part.panel')]);
     assert.deepEqual(vs.blockedRequests(), []);
   } catch (e) {
     await vs?.screenshot('outcome-failure').catch(() => undefined);
