@@ -211,7 +211,7 @@ test('a person uses XDP Lens in VS Code: Problems, hover, run on a capture, a pa
     mark('window up, extension active');
 
     // 1. The seeded mistakes, in the Problems panel with their rule codes.
-    const tcShot = await waitForProblem(page, /TC_ACT_SHOT. is a tc verdict, not an XDP action.*XDP_DROP was likely meant/);
+    const tcShot = await waitForProblem(page, /TC_ACT_SHOT. is a tc verdict.*which the XDP driver reads as XDP_PASS.*XDP_DROP was likely meant/);
     assert.match(await tcShot.innerText(), /invalid-action/, 'the rule code is shown with the message');
     assert.match(await tcShot.innerText(), new RegExp(`Ln ${lineOf(seeded, 'return TC_ACT_SHOT')}`), 'on the return line');
     const ctxWrite = await waitForProblem(page, /store into .rx_queue_index. of struct xdp_md/);
