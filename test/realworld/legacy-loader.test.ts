@@ -20,12 +20,6 @@ const SEED = {
   'legacy_l.rodata': [{ key: '00000000', value: '78050000' }],
   jump: [{ key: '01000000', program: 'legacy_tail' }],
 };
-/** Why the simulator does not agree yet (kept true: the test fails when it agrees, so that this is removed). */
-const KNOWN_SIM_FAILURE =
-  'simulator (subprogram/stack checks): a scalar whose upper 32 bits equal a stack region id is taken for a stack ' +
-  'pointer (vm/memory.ts regionOf on the value), so mix() returning a 64-bit hash faults with "cannot return stack ' +
-  'pointer to the caller" where the kernel verifier knows r0 is a scalar';
-
 test('legacy loader: the kernel loads and runs a SEC("maps") object with global data, subprograms and a tail call', (t) => {
   if (kernelOrSkip(t)) return;
   const compiled = compileC(SRC);
@@ -53,9 +47,5 @@ test('legacy loader: the kernel loads and runs a SEC("maps") object with global 
     if (d) problems.push(`${where}: data_out ${d}`);
   });
   problems.push(...diffMaps(kernel.maps, normaliseSimMaps(session.mapsJson({ all: true }))).map((l) => `final maps: ${l}`));
-  if (KNOWN_SIM_FAILURE) {
-    assert.ok(problems.length > 0, `the simulator now agrees: remove KNOWN_SIM_FAILURE (${KNOWN_SIM_FAILURE})`);
-    t.todo(`known failure: ${KNOWN_SIM_FAILURE}`);
-  }
   assert.equal(problems.length, 0, `the simulator differs from the kernel:\n  ${problems.slice(0, 12).join('\n  ')}`);
 });
