@@ -183,7 +183,8 @@ export function buildPacket(r: Reader, node: YNode): Uint8Array {
       const dst = g ? g.addr('dst', NIC_IP, parseIpv4, 'an IPv4 address') : NIC_IP;
       return concat(src, dst, Uint8Array.of(0, proto), u16(len));
     };
-    const nextType = (dflt: number) => (next ? (ETHERTYPE[next.kind] ?? (next.kind === 'eth' ? 0x6558 : dflt)) : dflt);
+    const nextType = (dflt: number) =>
+      next?.kind === 'vlan' ? new Fields(r, next).int('tpid', 0x8100, 0xffff) : next ? (ETHERTYPE[next.kind] ?? (next.kind === 'eth' ? 0x6558 : dflt)) : dflt;
     let hdr: Uint8Array;
     switch (l.kind) {
       case 'payload': {
