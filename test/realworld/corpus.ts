@@ -392,7 +392,8 @@ export function runProgram(row: CorpusRow, program: string, frames: Frame[], dir
   let variants: { rows: { retval: number; data: string }[]; maps: KernelMaps }[] | undefined;
   const variantRuns = () => (variants ??= VARIANT_CLOCKS.map((_, v) => {
     const sess = simSession(compiled.objectPath!, program, seed, variantOptions(v));
-    const rows = frames.map((f) => { const x = sess.runPacket(f.bytes, { tsNs: f.tsNs }); return { retval: x.retval, data: hex(x.out) }; });
+    // Variant 1 also stops the clock between packets, as kernel-compare.ts does (elapsed-time dependence).
+    const rows = frames.map((f) => { const x = sess.runPacket(f.bytes, { tsNs: v === 1 ? undefined : f.tsNs }); return { retval: x.retval, data: hex(x.out) }; });
     return { rows, maps: simMapsOf(sess) };
   }));
 
