@@ -14,6 +14,8 @@ export interface XdpLensSettings {
   kernelVerifier: boolean;
   /** BTF file CO-RE relocations resolve against (absolute, or relative to the workspace folder); '' = this kernel's. */
   btf: string;
+  /** Engine of Run on Capture: the reference interpreter or the compiled engine (same results). */
+  engine: 'interp' | 'compiled';
 }
 
 export const DEFAULT_SETTINGS: XdpLensSettings = {
@@ -24,6 +26,7 @@ export const DEFAULT_SETTINGS: XdpLensSettings = {
   analyzeOnSave: true,
   kernelVerifier: false,
   btf: '',
+  engine: 'interp',
 };
 
 /** client → server: the compiled program's disassembly with source lines interleaved. */

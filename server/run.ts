@@ -81,6 +81,8 @@ interface RunConfig {
   queues: number;
   limit: number;
   maxEntries?: Record<string, number>;
+  /** xdpLens.engine; a packet's detail re-run steps through the interpreter (same results). */
+  engine?: 'interp' | 'compiled';
 }
 
 /** One run, compact: per-packet typed arrays and a few tables. */
@@ -217,7 +219,7 @@ const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 
 /** A session and driver exactly as a run builds them: runs and detail re-runs must agree packet for packet. */
 function build(config: RunConfig): { session: Session; driver: Driver } {
-  const session = new Session(config.obj, { program: config.program, seed: 1, nrCpus: config.queues, maxEntries: config.maxEntries });
+  const session = new Session(config.obj, { program: config.program, seed: 1, nrCpus: config.queues, maxEntries: config.maxEntries, engine: config.engine });
   const driver = new Driver(session, {
     mode: config.mode,
     profile: PROFILES[config.profile]!,
@@ -297,7 +299,7 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
     Object.values(me).some((n) => !Number.isInteger(n) || (n as number) < 1 || (n as number) > 0xffffffff))) {
     return { error: 'maxEntries must map map names to whole numbers from 1 to 4294967295' };
   }
-  const config: RunConfig = { obj, capture: params.capture, captureStamp: stamp, program: params.program, mode, profile, queues, limit, maxEntries: me };
+  const config: RunConfig = { obj, capture: params.capture, captureStamp: stamp, program: params.program, mode, profile, queues, limit, maxEntries: me, engine: settings.engine };
   let session: Session;
   let driver: Driver;
   try {

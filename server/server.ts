@@ -153,6 +153,7 @@ function mergeSettings(raw: Partial<XdpLensSettings>): XdpLensSettings {
     analyzeOnSave: typeof raw.analyzeOnSave === 'boolean' ? raw.analyzeOnSave : d.analyzeOnSave,
     kernelVerifier: typeof raw.kernelVerifier === 'boolean' ? raw.kernelVerifier : d.kernelVerifier,
     btf: typeof raw.btf === 'string' ? raw.btf : d.btf,
+    engine: raw.engine === 'interp' || raw.engine === 'compiled' ? raw.engine : d.engine,
   };
 }
 

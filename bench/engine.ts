@@ -1,0 +1,178 @@
+// The kernel and XDP Lens on the same programs and the same packets, in one run: ns per packet.
+//   npx tsx bench/engine.ts [--packets 60000] [--repeat 1000] [--out bench/results/engine.json]
+// Programs: parse and count with maps (p01), ICMP echo via XDP_TX (p03), IP-in-IP encapsulation (p07) of the parity
+// corpus. Packets: the shared captures' frames and the parity corpus' synthetic ones, cycled to --packets.
+// - kernel, repeat: BPF_PROG_TEST_RUN with repeat R, the kernel's own `duration` (the JIT's time, no syscall), averaged
+//   over the first 2,000 packets (bench/kernel-timing.c). The kernel reruns on the same buffer, so an encapsulating
+//   program sees its own output again on repeats (what the kernel measures, not a full packet path).
+// - kernel, syscall: one BPF_PROG_TEST_RUN (repeat 1) per packet, wall time per packet.
+// - engine: Machine.run on a reused buffer the packet is copied into (linear frames only), per engine;
+// - session: Session.runPacket (test_run's buffer layout, data_out copies) per engine;
+// - cli: `node dist/cli.js run X.o CAP --format summary|jsonl` and `run X.c CAP --format jsonl` (return lines on) per
+//   engine, wall time minus the same command on a one-packet capture (startup, compile and load excluded).
+// Needs root, gcc, libbpf and clang for the kernel part; without them only XDP Lens is measured.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compileC } from '../simulator/compile.ts';
+import { loadProgramFile, Session } from '../simulator/session.ts';
+import { createMachine, type Engine } from '../simulator/vm/machine.ts';
+import { compileProgram } from '../simulator/vm/compiled/engine.ts';
+import { assemble } from '../simulator/isa/asm.ts';
+import type { Environment, XdpBuff } from '../simulator/vm/types.ts';
+import { captureCorpus, syntheticCorpus } from '../test/parity/packets.ts';
+import { sharedPath } from '../test/repo.ts';
+import { REPO, machine, option } from './common.ts';
+
+const N = Number(option('packets', '60000'));
+const REPEAT = Number(option('repeat', '1000'));
+const OUT = option('out', join(REPO, 'bench', 'results', 'engine.json'));
+const PROGRAMS = ['p01_parse_count', 'p03_icmp_echo', 'p07_encap_ipip'];
+const ENGINES: Engine[] = ['interp', 'compiled'];
+
+const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-bench-engine-'));
+const frames = [...captureCorpus(sharedPath('captures')), ...syntheticCorpus()].map((p) => p.bytes).filter((b) => b.length >= 14);
+const packets = Array.from({ length: N }, (_, i) => frames[i % frames.length]!);
+
+function writePcap(path: string, list: Uint8Array[]): void {
+  const parts: Buffer[] = [];
+  const h = Buffer.alloc(24);
+  h.writeUInt32LE(0xa1b2c3d4, 0);
+  h.writeUInt16LE(2, 4);
+  h.writeUInt16LE(4, 6);
+  h.writeUInt32LE(262144, 16);
+  h.writeUInt32LE(1, 20);
+  parts.push(h);
+  list.forEach((p, i) => {
+    const r = Buffer.alloc(16);
+    r.writeUInt32LE(1_700_000_000 + Math.floor(i / 1000), 0);
+    r.writeUInt32LE((i % 1000) * 1000, 4);
+    r.writeUInt32LE(p.length, 8);
+    r.writeUInt32LE(p.length, 12);
+    parts.push(r, Buffer.from(p));
+  });
+  writeFileSync(path, Buffer.concat(parts));
+}
+
+const pcap = join(dir, 'mixed.pcap');
+const one = join(dir, 'one.pcap');
+writePcap(pcap, packets);
+writePcap(one, packets.slice(0, 1));
+const lenPrefixed = join(dir, 'packets.bin');
+writeFileSync(lenPrefixed, Buffer.concat(packets.flatMap((p) => {
+  const l = Buffer.alloc(4);
+  l.writeUInt32LE(p.length);
+  return [l, Buffer.from(p)];
+})));
+
+function kernelTiming(obj: string, program: string): { repeat: number; syscall: number } | string {
+  const bin = join(dir, 'kernel-timing');
+  if (!existsSync(bin)) {
+    const g = spawnSync('gcc', ['-O2', '-o', bin, join(REPO, 'bench', 'kernel-timing.c'), '-lbpf', '-lelf', '-lz'], { encoding: 'utf8' });
+    if (g.status !== 0) return `cannot build bench/kernel-timing.c: ${g.stderr}`;
+  }
+  const r = spawnSync(bin, [obj, program, lenPrefixed, String(REPEAT)], { encoding: 'utf8' });
+  if (r.status !== 0) return `kernel-timing failed: ${r.stderr.trim()}`;
+  const m = /syscall ([\d.]+)\nrepeat ([\d.]+)/.exec(r.stdout);
+  return m ? { syscall: Number(m[1]), repeat: Number(m[2]) } : `unexpected output: ${r.stdout}`;
+}
+
+const env: Environment = { nowNs: () => 1_000_000_000n, prandom: () => 4, cpu: 0, nrCpus: 1, routes: [] };
+
+function engineAlone(objPath: string, program: string, engine: Engine): number {
+  const obj = loadProgramFile(objPath);
+  const m = createMachine(obj, { engine });
+  const frame = new Uint8Array(4096);
+  const linear = packets.filter((p) => p.length <= 3520);
+  const buff: XdpBuff = { frame, data: 256, dataEnd: 256, dataMeta: 256, frags: [], fragSize: 0, ingressIfindex: 1, rxQueueIndex: 0 };
+  const once = (p: Uint8Array) => {
+    frame.set(p, 256);
+    buff.frame = frame;
+    buff.data = 256;
+    buff.dataMeta = 256;
+    buff.dataEnd = 256 + p.length;
+    m.run(program, buff, env);
+  };
+  for (let i = 0; i < Math.min(2000, linear.length); i++) once(linear[i]!); // warm-up
+  const t0 = process.hrtime.bigint();
+  for (const p of linear) once(p);
+  return Number(process.hrtime.bigint() - t0) / linear.length;
+}
+
+function session(objPath: string, program: string, engine: Engine): number {
+  const s = new Session(loadProgramFile(objPath), { program, engine });
+  for (let i = 0; i < 2000; i++) s.runPacket(packets[i]!);
+  const t0 = process.hrtime.bigint();
+  for (const p of packets) s.runPacket(p);
+  return Number(process.hrtime.bigint() - t0) / packets.length;
+}
+
+function cli(args: string[], engine: Engine): number {
+  const bundle = join(REPO, 'dist', 'cli.js');
+  const time = (cap: string) => {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, [bundle, 'run', ...args.map((a) => (a === 'CAP' ? cap : a)), '--engine', engine], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`xdp-lens ${args.join(' ')}: ${r.stderr}`);
+    return Number(process.hrtime.bigint() - t0);
+  };
+  const startup = Math.min(time(one), time(one));
+  return (time(pcap) - startup) / (N - 1);
+}
+
+const round = (x: number) => Math.round(x);
+const results: Record<string, unknown>[] = [];
+for (const name of PROGRAMS) {
+  const src = join(REPO, 'test', 'parity', 'programs', `${name}.c`);
+  const c = compileC(src);
+  if (!c.objectPath) throw new Error(`cannot compile ${src}: ${c.stderr}`);
+  const obj = loadProgramFile(c.objectPath);
+  const program = obj.programs.find((p) => p.isXdp)!.name;
+  const compiled = compileProgram(obj.programs.find((p) => p.name === program)!, undefined);
+  const k = kernelTiming(c.objectPath, program);
+  const row: Record<string, unknown> = {
+    program: name, insns: obj.programs.find((p) => p.name === program)!.insns.length,
+    compileMs: Math.round(compiled.compileMs * 100) / 100,
+    kernel: typeof k === 'string' ? { skipped: k } : { repeatNs: k.repeat, syscallNs: k.syscall },
+  };
+  for (const e of ENGINES) {
+    row[e] = {
+      engineNs: round(engineAlone(c.objectPath, program, e)),
+      sessionNs: round(session(c.objectPath, program, e)),
+      cliSummaryNs: round(cli([c.objectPath, 'CAP', '--format', 'summary'], e)),
+      cliJsonlNs: round(cli([c.objectPath, 'CAP', '--format', 'jsonl'], e)),
+      cliJsonlFromCNs: round(cli([src, 'CAP', '--format', 'jsonl'], e)),
+    };
+  }
+  if (typeof k !== 'string') {
+    const ce = row.compiled as Record<string, number>;
+    row.ratios = {
+      engineVsKernelJit: Math.round((ce.engineNs / k.repeat) * 10) / 10,
+      cliSummaryVsKernelJit: Math.round((ce.cliSummaryNs / k.repeat) * 10) / 10,
+      cliJsonlVsKernelSyscall: Math.round((ce.cliJsonlNs / k.syscall) * 100) / 100,
+      cFromVsObjectJsonl: Math.round((ce.cliJsonlFromCNs / ce.cliJsonlNs) * 100) / 100,
+      compiledVsInterpEngine: Math.round(((row.interp as Record<string, number>).engineNs / ce.engineNs) * 10) / 10,
+    };
+  }
+  console.log(JSON.stringify(row));
+  results.push(row);
+}
+
+// Generation time of a big program (6,000+ instructions).
+const body = Array.from({ length: 1500 }, (_, k) => `mov %r2, ${k}\nadd %r0, %r2\nstxdw [%r10-8], %r0\njgt %r0, 5, +0`).join('\n');
+const big = assemble(`mov %r0, 0\n${body}\nexit`).insns;
+const bigCompiled = compileProgram({ name: 'big', insns: big }, undefined);
+
+rmSync(dir, { recursive: true, force: true });
+mkdirSync(join(REPO, 'bench', 'results'), { recursive: true });
+const record = {
+  date: new Date().toISOString(),
+  machine: machine(),
+  packets: N,
+  distinctFrames: frames.length,
+  repeat: REPEAT,
+  bigProgram: { insns: big.length, compileMs: Math.round(bigCompiled.compileMs * 100) / 100, sourceChars: bigCompiled.sourceLength },
+  results,
+};
+writeFileSync(OUT, JSON.stringify(record, null, 2) + '\n');
+console.log(JSON.stringify(record.bigProgram));
