@@ -40,6 +40,9 @@ const USAGE = `Usage:
   xdp-lens diff --rev REV FILE CAPTURE       the same, OLD being FILE as it was at git revision REV (e.g. HEAD)
   xdp-lens test [FILES|DIRS] [options]       run the cases of *.xdptest.yaml files (default: the current directory);
                                              exit status 1 when a case fails, 2 when a file is malformed
+  xdp-lens debug-adapter                     a Debug Adapter Protocol server on stdin/stdout (debug type xdp; launch
+                                             attributes program, programName, capture, packet, driver, profile, maps,
+                                             stopOnEntry) for nvim-dap, dap-mode, Helix
   xdp-lens help
 
 CAPTURE may be - (or /dev/stdin) for standard input, or a FIFO: packets are run as they arrive, e.g.
@@ -835,6 +838,12 @@ export async function main(argv: string[]): Promise<number> {
         return cmdDiff(rest);
       case 'test':
         return cmdTest(rest, out);
+      case 'debug-adapter': {
+        // Lives until the client disconnects (the adapter ends the process).
+        const { runDebugAdapter } = await import('./debug/adapter.ts');
+        runDebugAdapter();
+        return await new Promise<number>(() => {});
+      }
       case undefined:
       case 'help':
       case '--help':

@@ -20,6 +20,7 @@ import type { Frame } from '../vm/interpreter.ts';
 import { MAX_FRAMES, REGION_CTX, REGION_PACKET, REGION_STACK0, STACK_SIZE, addrOf, offsetOf, regionOf, type Memory, type RegionKind } from '../vm/memory.ts';
 import type { Fault, XdpBuff } from '../vm/types.ts';
 import { ExprError, evaluate, type ExprScope } from './expr.ts';
+import type { MapsJson } from '../vm/map-json.ts';
 
 export interface DebugPacket {
   /** Position in the capture (0-based). */
@@ -105,6 +106,8 @@ export interface Snapshot {
   buff: { data: number; dataEnd: number; dataMeta: number; ingressIfindex: number; rxQueueIndex: number; egressIfindex: number };
   /** The packet as it arrived (data..data_end of the received frame). */
   original: Uint8Array;
+  /** Every map at this position, in the --maps JSON schema (bounded as `run --format jsonl` bounds it). */
+  maps: MapsJson;
   /** bpf_printk lines of this packet written before this position. */
   printk: string[];
   /** What became of the packet (known once it has run: always, since the run goes on to its end). */
@@ -403,6 +406,7 @@ export class DebugEngine {
               if (reason && capture) {
                 const bp = reason === c.hit?.reason ? c.hit : undefined;
                 snap = this.snapshot(c, buff!, pkt, reason, printkCalls, bp?.ids ?? [], bp?.description);
+                snap.maps = live.session.mapsJson();
               } else if (reason) snap = {} as Snapshot;
             }
             const insn = program.insns[pc];
@@ -428,7 +432,8 @@ export class DebugEngine {
       snap.result = resultOf(result);
       snap.printk = result.run.printk.slice(0, snap.printk.length);
     }
-    return { snap, result, steps, faultStep, end: () => this.endSnapshot(p, result, regsRef, memRef, buff, 'step') };
+    const maps = capture ? live.session.mapsJson() : {};
+    return { snap, result, steps, faultStep, end: () => ({ ...this.endSnapshot(p, result, regsRef, memRef, buff, 'step'), maps }) };
   }
 
   private snapshot(c: StepContext, buff: XdpBuff, pkt: DebugPacket, reason: StopReason, printkCalls: number, hit: number[], description?: string): Snapshot {
@@ -455,6 +460,7 @@ export class DebugEngine {
       regions: snapshotRegions(c.mem),
       buff: bufferFacts(buff),
       original: pkt.frame,
+      maps: {},
       printk: new Array(printkCalls).fill(''),
       result: { action: '', retval: 0, outcome: '' },
     };
@@ -481,6 +487,7 @@ export class DebugEngine {
       regions: mem ? snapshotRegions(mem) : [],
       buff: buff ? bufferFacts(buff) : { data: 0, dataEnd: 0, dataMeta: 0, ingressIfindex: 0, rxQueueIndex: 0, egressIfindex: 0 },
       original: pkt.frame,
+      maps: {},
       printk: [...result.run.printk],
       result: resultOf(result),
     };

@@ -1,0 +1,451 @@
+// The Debug Adapter Protocol front of the stepping engine (engine.ts), on the protocol library of the VS Code
+// ecosystem (@vscode/debugadapter). VS Code starts it for the debug type `xdp`; other editors (nvim-dap, dap-mode,
+// Helix) run `xdp-lens debug-adapter`, which speaks DAP on stdin/stdout. One thread: the program running on the
+// packets of a capture. Scopes: registers (with what the simulator knows of each value), the packet (dissected,
+// hex, bytes changed so far marked), the stack frame, the maps, the xdp_md context.
+import { basename, resolve } from 'node:path';
+import {
+  Breakpoint, DebugSession, Handles, InitializedEvent, OutputEvent, Scope, Source, StackFrame, StoppedEvent,
+  TerminatedEvent, Thread,
+} from '@vscode/debugadapter';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { XdpLensError, loadProgramFileWithObject } from '../session.ts';
+import { INPUT_LIMITS, InputFileError, readInputFile } from '../input.ts';
+import { DEFAULT_PROFILE, DRIVER_MODES, PROFILES, type DriverMode } from '../driver/profiles.ts';
+import { CaptureError } from '../net/capture.ts';
+import { summarize } from '../net/dissect.ts';
+import { disassembleInsn } from '../isa/disasm.ts';
+import { opcodeInfo } from '../isa/opcodes.ts';
+import { REGION_STACK0, STACK_SIZE } from '../vm/memory.ts';
+import { DebugEngine, DebugError, describeValue, packetBytesOf, readPackets, readSnapshot, snapshotScope, type Snapshot } from './engine.ts';
+import { ExprError, evaluate, formatScalar } from './expr.ts';
+import { packetLayers } from './layers.ts';
+
+export interface XdpLaunchArguments extends DebugProtocol.LaunchRequestArguments {
+  /** C file (compiled with clang -O2 -g) or BPF object. */
+  program: string;
+  /** Function or section of the XDP program (default: the first XDP program). */
+  programName?: string;
+  capture: string;
+  /** An index, `first XDP_ABORTED` (any action) or `first fault`; default: run from packet 0. */
+  packet?: number | string;
+  driver?: string;
+  profile?: string;
+  /** Initial map contents (the --maps JSON). */
+  maps?: string;
+  stopOnEntry?: boolean;
+  /** Include directories for clang. */
+  includeDirs?: string[];
+  cwd?: string;
+}
+
+const THREAD = 1;
+
+type VarRef =
+  | { kind: 'registers' }
+  | { kind: 'packet' }
+  | { kind: 'hex' }
+  | { kind: 'layers' }
+  | { kind: 'stack'; depth: number }
+  | { kind: 'maps' }
+  | { kind: 'map'; name: string }
+  | { kind: 'ctx' };
+
+export class XdpDebugSession extends DebugSession {
+  private engine: DebugEngine | undefined;
+  private startPacket = 0;
+  private stopOnEntry = false;
+  private configured: () => void = () => {};
+  private readonly configuredP = new Promise<void>((r) => (this.configured = r));
+  private refs = new Handles<VarRef>();
+  private programPath = '';
+  /** The printk lines already shown: packet and count. */
+  private shown = { packet: -1, count: 0 };
+
+  constructor() {
+    super();
+    this.setDebuggerLinesStartAt1(true);
+    this.setDebuggerColumnsStartAt1(true);
+  }
+
+  protected override initializeRequest(response: DebugProtocol.InitializeResponse): void {
+    response.body = {
+      ...response.body,
+      supportsConfigurationDoneRequest: true,
+      supportsStepBack: true,
+      supportsConditionalBreakpoints: true,
+      supportsHitConditionalBreakpoints: true,
+      supportsFunctionBreakpoints: true,
+      supportsInstructionBreakpoints: true,
+      supportsDisassembleRequest: true,
+      supportsSteppingGranularity: true,
+      supportsEvaluateForHovers: true,
+      supportsSetVariable: false,
+      exceptionBreakpointFilters: [{ filter: 'fault', label: 'Faults', description: 'Stop where the program faults (the kernel verifier would refuse it)', default: true }],
+    };
+    this.sendResponse(response);
+  }
+
+  protected override async launchRequest(response: DebugProtocol.LaunchResponse, args: XdpLaunchArguments): Promise<void> {
+    try {
+      const cwd = args.cwd ?? process.cwd();
+      if (!args.program) throw new XdpLensError('launch: "program" (a C file or BPF object) is required');
+      if (!args.capture) throw new XdpLensError('launch: "capture" (a pcap or pcapng file) is required');
+      this.programPath = resolve(cwd, args.program);
+      const mode = (args.driver ?? 'native') as DriverMode;
+      if (!DRIVER_MODES.includes(mode)) throw new XdpLensError(`launch: "driver" is one of ${DRIVER_MODES.join(', ')}, not '${args.driver}'`);
+      const profile = PROFILES[args.profile ?? DEFAULT_PROFILE];
+      if (!profile) throw new XdpLensError(`launch: "profile" is one of ${Object.keys(PROFILES).join(', ')}, not '${args.profile}'`);
+      let maps: unknown;
+      if (args.maps) {
+        const path = resolve(cwd, args.maps);
+        const text = Buffer.from(readInputFile(path, 'maps', INPUT_LIMITS.maps)).toString('utf8');
+        try {
+          maps = JSON.parse(text);
+        } catch (e) {
+          throw new XdpLensError(`${path}: not JSON: ${(e as Error).message}`);
+        }
+      }
+      const { object } = loadProgramFileWithObject(this.programPath, { includeDirs: args.includeDirs });
+      const packets = await readPackets(resolve(cwd, args.capture));
+      this.engine = new DebugEngine({
+        obj: object,
+        session: { program: args.programName, maps, mapsFile: args.maps },
+        driver: { mode, profile, queues: 1 },
+        packets,
+      });
+      this.startPacket = this.engine.selectPacket(args.packet);
+      this.stopOnEntry = !!args.stopOnEntry;
+      const p = this.engine.packet(this.startPacket);
+      this.output(`xdp-lens: debugging ${this.engine.program.name} on ${basename(args.capture)}: ${packets.length} packets, starting at packet ${p.index} (${summarize(p.frame)})\n`, 'console');
+    } catch (e) {
+      const known = e instanceof XdpLensError || e instanceof DebugError || e instanceof CaptureError || e instanceof InputFileError;
+      const message = known ? (e as Error).message : `internal error in xdp-lens: ${e instanceof Error ? e.message : String(e)}`;
+      this.sendErrorResponse(response, { id: 1, format: message.replace(/[{}]/g, ''), showUser: true });
+      return;
+    }
+    this.sendEvent(new InitializedEvent());
+    await this.configuredP;
+    this.sendResponse(response);
+    if (this.stopOnEntry) this.stopped(this.engine.entry(this.startPacket));
+    else this.stoppedOrEnd(this.engine.continue(this.startPacket));
+  }
+
+  protected override configurationDoneRequest(response: DebugProtocol.ConfigurationDoneResponse): void {
+    this.sendResponse(response);
+    this.configured();
+  }
+
+  private output(text: string, category = 'stdout'): void {
+    this.sendEvent(new OutputEvent(text, category));
+  }
+
+  /** Show the printk lines written between what was shown and this position (forward only). */
+  private printk(s: Snapshot): void {
+    const e = this.engine!;
+    const emit = (packet: number, lines: string[]) => lines.forEach((l) => this.output(`[packet ${e.packet(packet).index}] ${l}\n`));
+    if (s.packet < this.shown.packet || (s.packet === this.shown.packet && s.printk.length <= this.shown.count)) {
+      this.shown = { packet: s.packet, count: s.printk.length };
+      return;
+    }
+    for (let q = Math.max(this.shown.packet, 0); q < s.packet; q++) {
+      const r = e.results.get(q);
+      if (r) emit(q, r.run.printk.slice(q === this.shown.packet ? this.shown.count : 0));
+    }
+    emit(s.packet, s.printk.slice(s.packet === this.shown.packet ? this.shown.count : 0));
+    this.shown = { packet: s.packet, count: s.printk.length };
+  }
+
+  private stopped(s: Snapshot): void {
+    this.refs.reset();
+    this.printk(s);
+    const reason = s.reason === 'goto' ? 'step' : s.reason === 'end' ? 'step' : s.reason;
+    const text = s.ended ? `packet ${this.engine!.packet(s.packet).index} returned ${s.result.action}` : s.description;
+    const ev = new StoppedEvent(reason, THREAD, text) as DebugProtocol.StoppedEvent;
+    ev.body.description = s.reason === 'exception' ? `Fault: ${s.description}` : text;
+    if (s.hitBreakpoints.length) ev.body.hitBreakpointIds = s.hitBreakpoints;
+    this.sendEvent(ev);
+  }
+
+  private stoppedOrEnd(s: Snapshot | undefined): void {
+    if (s) return this.stopped(s);
+    const cur = this.engine!.current;
+    if (cur) this.printk(cur);
+    const counts = new Map<string, number>();
+    for (const r of this.engine!.results.values()) counts.set(r.action, (counts.get(r.action) ?? 0) + 1);
+    this.output(`xdp-lens: end of the capture: ${[...counts].map(([a, n]) => `${a} ${n}`).join(', ')}\n`, 'console');
+    this.sendEvent(new TerminatedEvent());
+  }
+
+  private run(response: DebugProtocol.Response, f: () => Snapshot | undefined): void {
+    this.sendResponse(response);
+    try {
+      this.stoppedOrEnd(f());
+    } catch (e) {
+      if (!(e instanceof DebugError)) throw e;
+      this.output(`xdp-lens: ${e.message}\n`, 'stderr');
+    }
+  }
+
+  protected override threadsRequest(response: DebugProtocol.ThreadsResponse): void {
+    const s = this.engine?.current;
+    response.body = { threads: [new Thread(THREAD, s ? `packet ${this.engine!.packet(s.packet).index}` : 'packets')] };
+    this.sendResponse(response);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Breakpoints
+
+  protected override setBreakPointsRequest(response: DebugProtocol.SetBreakpointsResponse, args: DebugProtocol.SetBreakpointsArguments): void {
+    const file = args.source.path ?? args.source.name ?? '';
+    const bound = this.engine ? this.engine.setSourceBreakpoints(file, (args.breakpoints ?? []).map((b) => ({ line: b.line, condition: b.condition, hitCondition: b.hitCondition }))) : [];
+    response.body = { breakpoints: bound.map((b) => this.bp(b, file)) };
+    this.sendResponse(response);
+  }
+
+  protected override setFunctionBreakPointsRequest(response: DebugProtocol.SetFunctionBreakpointsResponse, args: DebugProtocol.SetFunctionBreakpointsArguments): void {
+    const bound = this.engine ? this.engine.setFunctionBreakpoints(args.breakpoints.map((b) => ({ name: b.name, condition: b.condition, hitCondition: b.hitCondition }))) : [];
+    response.body = { breakpoints: bound.map((b) => this.bp(b, this.programPath)) };
+    this.sendResponse(response);
+  }
+
+  protected override setInstructionBreakpointsRequest(response: DebugProtocol.SetInstructionBreakpointsResponse, args: DebugProtocol.SetInstructionBreakpointsArguments): void {
+    const bound = this.engine
+      ? this.engine.setInstructionBreakpoints(args.breakpoints.map((b) => {
+          const { program, pc } = parseRef(b.instructionReference, this.engine!.program.name);
+          return { program, pc: pc + (b.offset ?? 0), condition: b.condition, hitCondition: b.hitCondition };
+        }))
+      : [];
+    response.body = { breakpoints: bound.map((b) => this.bp(b, this.programPath)) };
+    this.sendResponse(response);
+  }
+
+  protected override setExceptionBreakPointsRequest(response: DebugProtocol.SetExceptionBreakpointsResponse, args: DebugProtocol.SetExceptionBreakpointsArguments): void {
+    if (this.engine) this.engine.breakOnFault = args.filters.includes('fault');
+    this.sendResponse(response);
+  }
+
+  private bp(b: { id: number; verified: boolean; line?: number; message?: string }, file: string): DebugProtocol.Breakpoint {
+    const bp = new Breakpoint(b.verified, b.line, undefined, new Source(basename(file), file)) as DebugProtocol.Breakpoint;
+    bp.id = b.id;
+    if (b.message) bp.message = b.message;
+    return bp;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Execution control
+
+  protected override continueRequest(response: DebugProtocol.ContinueResponse): void {
+    response.body = { allThreadsContinued: true };
+    this.run(response, () => this.engine!.continue());
+  }
+
+  protected override nextRequest(response: DebugProtocol.NextResponse, args: DebugProtocol.NextArguments): void {
+    this.run(response, () => this.engine!.step(args.granularity === 'instruction' ? 'instruction' : 'over'));
+  }
+
+  protected override stepInRequest(response: DebugProtocol.StepInResponse, args: DebugProtocol.StepInArguments): void {
+    this.run(response, () => this.engine!.step(args.granularity === 'instruction' ? 'instruction' : 'into'));
+  }
+
+  protected override stepOutRequest(response: DebugProtocol.StepOutResponse): void {
+    this.run(response, () => this.engine!.step('out'));
+  }
+
+  protected override stepBackRequest(response: DebugProtocol.StepBackResponse, args: DebugProtocol.StepBackArguments): void {
+    this.run(response, () => this.engine!.stepBack(args.granularity === 'instruction' ? 'instruction' : 'over'));
+  }
+
+  protected override reverseContinueRequest(response: DebugProtocol.ReverseContinueResponse): void {
+    this.run(response, () => this.engine!.reverseContinue());
+  }
+
+  protected override pauseRequest(response: DebugProtocol.PauseResponse): void {
+    this.sendResponse(response); // runs are synchronous: the program is always stopped between requests
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // State
+
+  protected override stackTraceRequest(response: DebugProtocol.StackTraceResponse): void {
+    const s = this.engine?.current;
+    const frames = (s?.frames ?? []).map((f, i) => {
+      const sf = new StackFrame(i + 1, f.name, f.loc ? new Source(basename(f.loc.file), this.sourcePath(f.loc.file)) : undefined, f.loc?.line ?? 0, f.loc?.column || 1) as DebugProtocol.StackFrame;
+      sf.instructionPointerReference = `${f.program}:${f.pc}`;
+      return sf;
+    });
+    response.body = { stackFrames: frames, totalFrames: frames.length };
+    this.sendResponse(response);
+  }
+
+  /** Line info names files as clang saw them (relative to where it ran): resolve against the program's directory. */
+  private sourcePath(file: string): string {
+    if (file.startsWith('/')) return file;
+    if (basename(file) === basename(this.programPath)) return this.programPath;
+    return resolve(this.programPath, '..', file);
+  }
+
+  protected override scopesRequest(response: DebugProtocol.ScopesResponse, args: DebugProtocol.ScopesArguments): void {
+    const s = this.engine?.current;
+    const frame = s?.frames[args.frameId - 1];
+    const scopes: Scope[] = [];
+    if (s && frame) {
+      scopes.push(new Scope(args.frameId === 1 ? 'Registers' : 'Registers (of the innermost frame)', this.refs.create({ kind: 'registers' }), false));
+      scopes.push(new Scope(`Stack (frame ${frame.depth}: ${frame.name})`, this.refs.create({ kind: 'stack', depth: frame.depth }), false));
+      scopes.push(new Scope('Packet', this.refs.create({ kind: 'packet' }), false));
+      scopes.push(new Scope('Context (struct xdp_md)', this.refs.create({ kind: 'ctx' }), false));
+      scopes.push(new Scope('Maps', this.refs.create({ kind: 'maps' }), true));
+    }
+    response.body = { scopes };
+    this.sendResponse(response);
+  }
+
+  protected override variablesRequest(response: DebugProtocol.VariablesResponse, args: DebugProtocol.VariablesArguments): void {
+    const s = this.engine?.current;
+    const ref = this.refs.get(args.variablesReference);
+    response.body = { variables: s && ref ? this.variables(s, ref) : [] };
+    this.sendResponse(response);
+  }
+
+  private variables(s: Snapshot, ref: VarRef): DebugProtocol.Variable[] {
+    const v = (name: string, value: string, type?: string, variablesReference = 0): DebugProtocol.Variable => ({ name, value, variablesReference, ...(type ? { type } : {}) });
+    switch (ref.kind) {
+      case 'registers':
+        return s.regs.map((r, i) => {
+          const what = describeValue(s, r);
+          return v(`r${i}`, what === 'scalar' ? formatScalar(r) : `${what} (0x${r.toString(16)})`, what === 'scalar' ? 'scalar' : what.split(':')[0]);
+        });
+      case 'ctx': {
+        const b = s.buff;
+        return [
+          v('data', 'packet pointer: data + 0', '__u32'),
+          v('data_end', `packet pointer: data + ${b.dataEnd - b.data}`, '__u32'),
+          v('data_meta', `packet pointer: data ${b.dataMeta - b.data >= 0 ? '+' : '-'} ${Math.abs(b.dataMeta - b.data)}`, '__u32'),
+          v('ingress_ifindex', String(b.ingressIfindex), '__u32'),
+          v('rx_queue_index', String(b.rxQueueIndex), '__u32'),
+          v('egress_ifindex', String(b.egressIfindex), '__u32'),
+        ];
+      }
+      case 'packet': {
+        const bytes = packetBytesOf(s);
+        const changed = changedCount(s.original, bytes);
+        return [
+          v('summary', summarize(bytes)),
+          v('length', String(bytes.length), 'bytes'),
+          v('changed', changed === 0 ? 'no byte changed so far' : `${changed} byte(s) changed so far (marked * in hex)`),
+          v('layers', `${packetLayers(bytes).length} layer(s)`, undefined, this.refs.create({ kind: 'layers' })),
+          v('hex', `${bytes.length} bytes`, undefined, this.refs.create({ kind: 'hex' })),
+          v('verdict of this packet', `${s.result.action} (${s.result.outcome})`),
+        ];
+      }
+      case 'layers':
+        return packetLayers(packetBytesOf(s)).map((l) => v(l.name, l.fields.map(([k, x]) => `${k} ${x}`).join(', ')));
+      case 'hex':
+        return hexLines(s.original, packetBytesOf(s)).map(([off, text]) => v(off, text));
+      case 'stack': {
+        const region = s.regions.find((r) => r.id === REGION_STACK0 + ref.depth - 1);
+        if (!region) return [];
+        const out: DebugProtocol.Variable[] = [];
+        for (let off = STACK_SIZE - 8; off >= 0; off -= 8) {
+          const slot = region.bytes.subarray(off, off + 8);
+          if (slot.every((b) => b === 0)) continue;
+          const value = new DataView(slot.buffer, slot.byteOffset, 8).getBigUint64(0, true);
+          const what = describeValue(s, value);
+          out.push(v(`r10-${STACK_SIZE - off}`, what === 'scalar' ? `${formatScalar(value)}  [${[...slot].map((b) => b.toString(16).padStart(2, '0')).join(' ')}]` : what, 'u64'));
+        }
+        return out.length ? out : [v('(empty)', 'nothing written in this frame')];
+      }
+      case 'maps':
+        return Object.entries(s.maps).map(([name, entries]) => v(name, `${(entries as unknown[]).length} entr${(entries as unknown[]).length === 1 ? 'y' : 'ies'}`, 'map', this.refs.create({ kind: 'map', name })));
+      case 'map': {
+        const entries = (s.maps[ref.name] ?? []) as unknown as Record<string, unknown>[];
+        return entries.map((e) => {
+          const { key, ...rest } = e;
+          const value = 'value' in rest ? String(rest.value) : JSON.stringify(rest);
+          return v(`[${String(key)}]`, value);
+        });
+      }
+    }
+  }
+
+  protected override evaluateRequest(response: DebugProtocol.EvaluateResponse, args: DebugProtocol.EvaluateArguments): void {
+    const s = this.engine?.current;
+    if (!s) {
+      this.sendErrorResponse(response, { id: 2, format: 'not stopped', showUser: false });
+      return;
+    }
+    try {
+      const value = evaluate(args.expression, snapshotScope(s));
+      const what = describeValue(s, value);
+      response.body = { result: what === 'scalar' ? formatScalar(value) : `${what} (0x${value.toString(16)})`, variablesReference: 0 };
+      this.sendResponse(response);
+    } catch (e) {
+      if (!(e instanceof ExprError)) throw e;
+      this.sendErrorResponse(response, { id: 3, format: e.message, showUser: args.context === 'repl' });
+    }
+  }
+
+  protected override disassembleRequest(response: DebugProtocol.DisassembleResponse, args: DebugProtocol.DisassembleArguments): void {
+    const e = this.engine!;
+    const { program, pc } = parseRef(args.memoryReference, e.program.name);
+    const p = e.programNamed(program) ?? e.program;
+    const first = pc + (args.instructionOffset ?? 0);
+    const out: DebugProtocol.DisassembledInstruction[] = [];
+    let lastLine: number | undefined;
+    for (let i = 0; i < args.instructionCount; i++) {
+      const at = first + i;
+      if (at < 0 || at >= p.insns.length) {
+        out.push({ address: `${p.name}:${at}`, instruction: '', presentationHint: 'invalid' } as DebugProtocol.DisassembledInstruction);
+        continue;
+      }
+      const info = opcodeInfo(p.insns[at].opcode);
+      const loc = p.lines[at];
+      const ins: DebugProtocol.DisassembledInstruction = {
+        address: `${p.name}:${at}`,
+        instruction: info ? disassembleInsn(p.insns[at], at, { kfuncNames: p.kfuncs?.map((k) => k.name) }) : '(second half of lddw)',
+        instructionBytes: p.insns[at].opcode.toString(16).padStart(2, '0'),
+      };
+      if (loc && loc.line !== lastLine) {
+        ins.location = new Source(basename(loc.file), this.sourcePath(loc.file));
+        ins.line = loc.line;
+        ins.symbol = loc.text?.trim();
+      }
+      lastLine = loc?.line;
+      out.push(ins);
+    }
+    response.body = { instructions: out };
+    this.sendResponse(response);
+  }
+}
+
+/** `program:pc` (an instruction pointer reference); a bare number is a slot of the entry program. */
+function parseRef(ref: string, entry: string): { program: string; pc: number } {
+  const m = /^(?:(.*):)?(\d+)$/.exec(ref);
+  return m ? { program: m[1] || entry, pc: Number(m[2]) } : { program: entry, pc: 0 };
+}
+
+function changedCount(before: Uint8Array, after: Uint8Array): number {
+  let n = Math.abs(before.length - after.length);
+  for (let i = 0; i < Math.min(before.length, after.length); i++) if (before[i] !== after[i]) n++;
+  return n;
+}
+
+/** 16 bytes a line; a byte that differs from the packet as it arrived is followed by `*`. */
+function hexLines(before: Uint8Array, after: Uint8Array): [string, string][] {
+  const out: [string, string][] = [];
+  for (let o = 0; o < after.length; o += 16) {
+    const parts: string[] = [];
+    for (let i = o; i < Math.min(o + 16, after.length); i++) parts.push(after[i].toString(16).padStart(2, '0') + (before[i] !== after[i] ? '*' : ''));
+    out.push([o.toString(16).padStart(4, '0'), parts.join(' ')]);
+  }
+  return out;
+}
+
+export { readSnapshot };
+
+/** `xdp-lens debug-adapter`: DAP on stdin/stdout until the client disconnects. */
+export function runDebugAdapter(): void {
+  const session = new XdpDebugSession();
+  process.on('SIGTERM', () => session.shutdown());
+  session.start(process.stdin, process.stdout);
+}
