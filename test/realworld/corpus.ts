@@ -264,7 +264,8 @@ function flattenSlots<T extends SimMaps>(maps: T): T {
     .map((e) => `${e.key}=${e.values ? e.values.join('/') : e.value ?? ''}`).join(',');
   const out: SimMaps = {};
   for (const [name, list] of Object.entries(maps)) {
-    out[name] = list.map((e) => (e.map === undefined ? e : { key: e.key, value: `map:${e.map}${e.inner ? `{${text(e.inner)}}` : ''}` }));
+    // An empty inner map has no "inner" lines on the kernel side and `inner: []` on the simulator's: both mean empty.
+    out[name] = list.map((e) => (e.map === undefined ? e : { key: e.key, value: `map:${e.map}${e.inner?.length ? `{${text(e.inner)}}` : ''}` }));
   }
   return out as T;
 }
