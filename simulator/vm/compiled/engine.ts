@@ -403,7 +403,9 @@ export function generate(p: ProgramImage, checks: RegisterChecks | undefined): {
     };
     out.push(`case ${pc}:`);
     // Fewer instructions left than the block holds: run it counting each one, to fault at the interpreter's slot.
-    out.push(`if (left < ${n}) { S.slow = true; ${slots.map((s) => `if (left <= 0) throw H.budget(S, ${s}); left--; ${code(s)}`).join(' ')} }`);
+    // Entered with left < n, the budget runs out at the last instruction at the latest: its code is never reached.
+    const counted = slots.slice(0, -1).map((s) => `if (left <= 0) throw H.budget(S, ${s}); left--; ${code(s)}`).join(' ');
+    out.push(`if (left < ${n}) { S.slow = true; ${counted} throw H.budget(S, ${slots[n - 1]}); }`);
     out.push(`left -= ${n};`);
     for (const s of slots) out.push(code(s));
     pc = q;
