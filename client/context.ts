@@ -29,6 +29,7 @@ import { faultMessage, findXdpFunctions, formatDuration, isXdpSource, outcomeMes
 import { addRecent, captureChoices, isStale, restrictSettings, settingsKey, type RunStamp } from './state.ts';
 import { renderPacketDetail } from './hex.ts';
 import { RunDecorations, PacketsProvider, type PacketNode } from './views.ts';
+import { debugPacket, registerDebugging, type PacketArg } from './debug.ts';
 
 const RECENT_KEY = 'xdpLens.recentCaptures';
 const PACKET_SCHEME = 'xdp-lens-packet';
@@ -99,6 +100,8 @@ export class XdpLensContext implements vscode.Disposable {
     command('xdpLens.filterPackets', (text?: string) => this.filterPackets(typeof text === 'string' ? text : undefined));
     command('xdpLens.clearPacketFilter', () => this.filterPackets(''));
     command('xdpLens.showPackets', () => vscode.commands.executeCommand('xdpLens.packets.focus'));
+    this.disposables.push(...registerDebugging(context, () => this.lastRun?.params));
+    command('xdpLens.debugPacket', (arg?: PacketArg) => debugPacket(this.lastRun?.params, arg));
 
     const virtual: vscode.TextDocumentContentProvider = {
       onDidChange: this.virtualChanged.event,

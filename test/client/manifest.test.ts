@@ -22,6 +22,7 @@ test('the commands a user sees, with their exact titles', () => {
     'xdpLens.openOutputCaptures': 'XDP: Open Output Captures',
     'xdpLens.showBytecode': 'XDP: Show Bytecode',
     'xdpLens.compareWithKernel': 'XDP: Compare with Kernel',
+    'xdpLens.debugPacket': 'XDP: Debug This Packet',
   })) assert.equal(titles[id], title, id);
   const registered = new Set<string>();
   for (const { text } of sources) for (const m of text.matchAll(/command\('([\w.]+)'/g)) registered.add(m[1]!);
