@@ -12,9 +12,11 @@ import { dissectFields, FIELDS } from '../filter.ts';
 import { compareWithKernel } from '../kernel-compare.ts';
 import { MapType, type LoadedObject } from '../elf/types.ts';
 import type { MapJsonEntry, MapsJson } from '../vm/map-json.ts';
-import { INPUT_LIMITS, readInputText } from '../input.ts';
+import { INPUT_LIMITS, readInputFile, readInputText } from '../input.ts';
 import { parseHex, parseIpv4, parseIpv6, parseMac } from './packet.ts';
-import { TestFileError, type Pos, type YNode } from './yaml.ts';
+import { TestFileError, toPlain, type Pos, type YNode } from './yaml.ts';
+import { btfOfMap, decodeLike, encodeBtf, mapBtfTypes, type MapBtf } from './btf-values.ts';
+import type { Btf } from '../elf/btf.ts';
 import { parseTestFile, type MapsSpec, type TestCase, type TestFile } from './model.ts';
 
 export interface Failure {
@@ -83,12 +85,13 @@ export function exitLabels(source: string): Map<string, number> {
 
 /** Bytes of a map key or value as written: hex text, a whole number (little-endian, the map's size), an IPv4
  *  address (4 bytes, network order), a MAC (6 bytes) or an IPv6 address (16 bytes). */
-export function entryBytes(n: YNode, size: number, what: string, file: string): Uint8Array {
+export function entryBytes(n: YNode, size: number, what: string, file: string, typed?: { btf: Btf; id?: number }): Uint8Array {
   const fail = (d: string): never => {
     throw new TestFileError(file, n.pos, `${what}: ${d}`);
   };
   if (n.kind !== 'scalar' || n.value === null || typeof n.value === 'boolean') {
-    return fail(n.kind === 'map' ? 'structured keys and values (BTF field names) are not supported yet: write hex bytes or a number' : 'must be hex bytes or a number');
+    if (n.kind !== 'scalar' && typed?.id) return encodeBtf(typed.btf, typed.id, n, size, what, file);
+    return fail(n.kind !== 'scalar' ? 'fields by name need the map\'s BTF key/value type (compile with -g, a BTF-defined map): write hex bytes or a number' : 'must be hex bytes or a number');
   }
   if (typeof n.value === 'number' || /^(0x[0-9a-f]+|[0-9]+)$/i.test(n.source) && typeof n.value !== 'string') {
     if (!Number.isInteger(n.value as number) && !/^0x/i.test(n.source)) fail('must be a whole number');
@@ -112,24 +115,39 @@ function leNumber(b: Uint8Array): bigint {
   return v;
 }
 
+/** A map by the name a test file gives it: its own name, or a global-data section (`.bss`, `rodata`) of the object. */
+function namedMap<T extends { name: string; kind: 'user' | 'global' }>(defs: T[], name: string): T | undefined {
+  return defs.find((d) => d.name === name) ?? defs.find((d) => d.kind === 'global' && d.name.endsWith(name.startsWith('.') ? name : `.${name}`));
+}
+
 /** The file's `maps` as --maps JSON for this object (sizes from the map definitions). */
-export function mapsJsonOf(spec: MapsSpec, obj: LoadedObject, file: string): MapsJson {
+export function mapsJsonOf(spec: MapsSpec, obj: LoadedObject, file: string, types: Map<string, MapBtf> = new Map()): MapsJson {
   const out: MapsJson = {};
   for (const m of spec.maps) {
-    const def = obj.maps.find((d) => d.name === m.name) ?? obj.maps.find((d) => d.kind === 'global' && d.name.endsWith(`.${m.name}`));
+    const def = namedMap(obj.maps, m.name);
     if (!def) throw new TestFileError(file, m.pos, `no map named '${m.name}' in the program (maps: ${obj.maps.map((d) => d.name).join(', ') || 'none'})`);
-    out[m.name] = m.entries.map((e, i): MapJsonEntry => {
+    out[def.name] = m.entries.map((e, i): MapJsonEntry => {
       const at = `maps.${m.name}[${i}]`;
-      const key = hex(entryBytes(e.key, def.keySize, `${at}.key`, file));
-      if (e.value) return { key, value: hex(entryBytes(e.value, def.valueSize, `${at}.value`, file)) };
+      const bt = btfOfMap(types, def.name, def.kind);
+      const kt = bt && { btf: bt.btf, id: bt.key };
+      const vt = bt && { btf: bt.btf, id: bt.value };
+      const key = hex(entryBytes(e.key, def.keySize, `${at}.key`, file, kt));
+      if (e.value) return { key, value: hex(entryBytes(e.value, def.valueSize, `${at}.value`, file, vt)) };
       if (e.values) {
         if (e.values.kind !== 'seq') throw new TestFileError(file, e.values.pos, `${at}.values must be a list, one value per CPU`);
-        return { key, values: e.values.items.map((v, j) => hex(entryBytes(v, def.valueSize, `${at}.values[${j}]`, file))) };
+        return { key, values: e.values.items.map((v, j) => hex(entryBytes(v, def.valueSize, `${at}.values[${j}]`, file, vt))) };
       }
       return { ...(e.raw as object), key } as MapJsonEntry;
     });
   }
   return out;
+}
+
+/** A value in YAML flow style, as a test file would write it: {proto: 6, packets: 1}. */
+function flow(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(flow).join(', ')}]`;
+  if (v && typeof v === 'object') return `{${Object.entries(v).map(([k, x]) => `${k}: ${flow(x)}`).join(', ')}}`;
+  return typeof v === 'string' && !/^[\w.:-]+$/.test(v) ? JSON.stringify(v) : String(v);
 }
 
 /** Runs one test file (parse problems become the result's error, never an exception). */
@@ -161,7 +179,8 @@ export function runParsed(tf: TestFile, opts: RunOptions = {}): FileResult {
   const p = tf.program;
   const compile: LoadOptions = { includeDirs: p.include, clangFlags: p.cflags, btf: p.btf };
   const { object, objectPath } = loadProgramFileWithObject(p.file, compile);
-  const maps = tf.maps ? mapsJsonOf(tf.maps, object, tf.file) : tf.mapsFile ? readMapsFile(tf.mapsFile) : undefined;
+  const types = mapBtfTypes(readInputFile(objectPath, 'program', INPUT_LIMITS.object));
+  const maps = tf.maps ? mapsJsonOf(tf.maps, object, tf.file, types) : tf.mapsFile ? readMapsFile(tf.mapsFile) : undefined;
   const profile = PROFILES[p.profile]!;
   const source = extname(p.file) === '.c' ? readInputText(p.file, 'program', INPUT_LIMITS.source) : undefined;
   const labels = source ? exitLabels(source) : new Map<string, number>();
@@ -198,7 +217,7 @@ export function runParsed(tf: TestFile, opts: RunOptions = {}): FileResult {
       if (!(f.field in FIELDS)) throw new TestFileError(tf.file, f.pos, `unknown packet field '${f.name}' (fields are the display filter's: eth.dst, ip.ttl, tcp.dstport, ...)`);
     }
     for (const m of c.expect.maps?.maps ?? []) {
-      if (!object.maps.some((d) => d.name === m.name || (d.kind === 'global' && d.name.endsWith(`.${m.name}`))))
+      if (!namedMap(object.maps, m.name))
         throw new TestFileError(tf.file, m.pos, `no map named '${m.name}' in the program (maps: ${object.maps.map((d) => d.name).join(', ') || 'none'})`);
     }
   }
@@ -216,7 +235,7 @@ export function runParsed(tf: TestFile, opts: RunOptions = {}): FileResult {
       if (!selected.includes(c)) continue;
       const line = r.fault?.loc?.line ?? side.returns?.lineFor(c.packet.slice(), 0n, r) ?? r.run.exitLoc?.line;
       const actual = observe(r, line);
-      const failures = check(c, actual, labels, side.session, tf.file);
+      const failures = check(c, actual, labels, side.session, tf.file, types);
       results.push({ name: c.name, pos: c.pos, status: failures.length ? 'fail' : 'pass', failures, actual });
     }
   } finally {
@@ -312,7 +331,7 @@ function packetDiff(expected: Uint8Array, actual: Uint8Array, pos: Pos): Failure
   return out;
 }
 
-function check(c: TestCase, o: Observed, labels: Map<string, number>, session: Session, file: string): Failure[] {
+function check(c: TestCase, o: Observed, labels: Map<string, number>, session: Session, file: string, types: Map<string, MapBtf>): Failure[] {
   const e = c.expect;
   const f: Failure[] = [];
   if (e.action && e.action.value !== o.action) f.push({ what: 'action', expected: e.action.value, actual: o.action, pos: e.action.pos });
@@ -349,19 +368,22 @@ function check(c: TestCase, o: Observed, labels: Map<string, number>, session: S
   if (e.maps) {
     const dump = session.mapsJson({ all: true });
     for (const m of e.maps.maps) {
-      const bm = session.machine.maps.find((x) => x.def.name === m.name) ?? session.machine.maps.find((x) => x.def.kind === 'global' && x.def.name.endsWith(`.${m.name}`))!;
-      const def = bm.def;
+      const def = namedMap(session.machine.maps.map((x) => x.def), m.name)!;
       const entries = new Map((dump[def.name] ?? []).map((x) => [x.key, x]));
       const isArray = def.type === MapType.ARRAY || def.type === MapType.PERCPU_ARRAY || def.kind === 'global';
+      const bt = btfOfMap(types, def.name, def.kind);
+      const kt = bt && { btf: bt.btf, id: bt.key };
+      const vt = bt && { btf: bt.btf, id: bt.value };
       m.entries.forEach((x, i) => {
         const at = `expect.maps.${m.name}[${i}]`;
-        const keyB = entryBytes(x.key, def.keySize, `${at}.key`, file);
+        const keyB = entryBytes(x.key, def.keySize, `${at}.key`, file, kt);
         const key = hex(keyB);
-        const keyText = x.key.kind === 'scalar' && x.key.value !== null ? String(x.key.value) : key;
+        const keyText = x.key.kind === 'scalar' && x.key.value !== null ? String(x.key.value) : x.key.kind !== 'scalar' ? flow(toPlain(x.key)) : key;
         const got = entries.get(key) ?? (isArray && (def.kind === 'global' || leNumber(keyB) < BigInt(def.maxEntries)) ? { key, value: '00'.repeat(def.valueSize) } : undefined);
         const asWritten = (n: YNode | undefined, h: string | undefined) => {
           if (h === undefined) return 'absent';
           if (n?.kind === 'scalar' && typeof n.value === 'number' && def.valueSize <= 8) return String(leNumber(Uint8Array.from(Buffer.from(h, 'hex'))));
+          if (n && n.kind !== 'scalar' && vt?.id) return flow(decodeLike(vt.btf, vt.id, n, Uint8Array.from(Buffer.from(h, 'hex'))));
           return h;
         };
         const what = `map ${m.name} key ${keyText}`;
@@ -371,14 +393,17 @@ function check(c: TestCase, o: Observed, labels: Map<string, number>, session: S
         }
         if (x.values) {
           if (x.values.kind !== 'seq') throw new TestFileError(file, x.values.pos, `${at}.values must be a list, one value per CPU`);
-          const want = x.values.items.map((v, j) => hex(entryBytes(v, def.valueSize, `${at}.values[${j}]`, file)));
+          const want = x.values.items.map((v, j) => hex(entryBytes(v, def.valueSize, `${at}.values[${j}]`, file, vt)));
           const have = got?.values ?? (got?.value ? [got.value] : undefined);
           if (!have || want.join(' ') !== have.join(' ')) f.push({ what, expected: want.join(' '), actual: have?.join(' ') ?? 'absent', pos: x.pos });
           return;
         }
-        const want = hex(entryBytes(x.value!, def.valueSize, `${at}.value`, file));
+        const want = hex(entryBytes(x.value!, def.valueSize, `${at}.value`, file, vt));
         const have = got?.value ?? got?.values;
-        const ok = typeof have === 'string' ? have === want : Array.isArray(have) ? have.every((v) => v === want) : false;
+        // A value written by field name is compared on the fields it names (the others are not expectations).
+        const byField = x.value!.kind !== 'scalar' && vt?.id !== undefined;
+        const same = (h: string) => (byField ? asWritten(x.value, h) === asWritten(x.value, want) : h === want);
+        const ok = typeof have === 'string' ? same(have) : Array.isArray(have) ? have.every(same) : false;
         if (!ok) f.push({ what, expected: asWritten(x.value, want), actual: typeof have === 'string' ? asWritten(x.value, have) : Array.isArray(have) ? have.join(' ') : 'absent', pos: x.pos });
       });
     }
