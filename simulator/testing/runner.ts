@@ -450,6 +450,14 @@ function kernelRuns(tf: TestFile, objectPath: string, object: LoadedObject, maps
       }
       res.status = res.failures.length ? 'fail' : 'pass';
     });
+    // The maps after the group's last case, compared by kernel-compare entry by entry.
+    const last = byName.get(g[g.length - 1]!.name);
+    if (last && r.mapsDiffering > 0) {
+      for (const m of r.maps.filter((x) => !x.equal)) {
+        for (const d of m.differences) last.failures.push({ what: `map ${m.map} (kernel and simulator differ after this case)`, expected: 'the same entry on both', actual: d, pos: last.pos });
+      }
+      last.status = 'fail';
+    }
   }
 }
 
