@@ -2,6 +2,7 @@
 // `node --import tsx scripts/xdptest-schema.ts`. Layers and their fields come from simulator/testing/packet.ts;
 // test/testing/schema.test.ts checks that the file is up to date.
 import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { LAYERS, LAYER_FIELDS } from '../simulator/testing/packet.ts';
 const num = { anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^0[xX][0-9a-fA-F]+$' }] };
 const FIELD_DOCS: Record<string, string> = {
@@ -83,4 +84,4 @@ const schema = {
     },
   },
 };
-writeFileSync(new URL('../syntaxes/xdptest.schema.json', import.meta.url), JSON.stringify(schema, null, 2) + '\n');
+writeFileSync(join(dirname(process.argv[1]!), '..', 'syntaxes', 'xdptest.schema.json'), JSON.stringify(schema, null, 2) + '\n');

@@ -37,7 +37,7 @@ test('the schema is what scripts/xdptest-schema.ts writes (layers and fields of 
 // Ajv comes with the build tools (not a dependency of the extension): the editor's YAML extension does the same check.
 const Ajv = (() => {
   try {
-    return createRequire(import.meta.url)('ajv');
+    return createRequire(join(REPO, 'package.json'))('ajv');
   } catch {
     return undefined;
   }
