@@ -36,7 +36,7 @@ export interface VerifierRefusal {
   file?: string;
   line?: number;
   message: string;
-  /** The rule (bytecode tier), or `stack` / `uninit-register`. */
+  /** The rule (bytecode tier), or `stack` / `invalid-insn` / `uninit-register`. */
   rule: string;
   source: 'load' | 'bytecode' | 'kernel' | 'run';
 }
@@ -46,6 +46,12 @@ export function refusalsBeforeRun(obj: LoadedObject, program: LoadedProgram, mac
   const out: VerifierRefusal[] = [];
   for (const r of machine.kernelRefusals(program.name)) {
     out.push({ file: r.loc?.file, line: r.loc?.line, message: r.message, rule: 'stack', source: 'load' });
+  }
+  // Load-time validation errors (a call to a helper id this kernel does not have, a reserved field set, ...): the
+  // kernel refuses the load; the simulator stops every packet at the first of them (fault kind invalid-insn).
+  for (const e of machine.validate(program.name).slice(0, 3)) {
+    const loc = program.lines[e.insn];
+    out.push({ file: loc?.file, line: loc?.line, message: e.message, rule: 'invalid-insn', source: 'load' });
   }
   try {
     const report = analyzeObjectReport({ ...obj, programs: [{ ...program, isXdp: true }] }, { limits: { maxSteps: RUN_WALK_STEPS } });

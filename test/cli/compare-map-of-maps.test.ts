@@ -169,3 +169,38 @@ test('compare: a count that depends on the time elapsed between packets is clock
   // ... and that is reported as depending on the clock, with exit status 0.
   assert.deepEqual([r.status, out.differing, out.mapsDiffering, rate.equal], [0, 0, 0, true], r.stdout.slice(0, 2000) + r.stderr);
 });
+
+// A sample written against a kernel patch that never landed (prototype-kernel's xdp_rxhash calls helper 666): the
+// kernel refuses the load ("invalid func unknown#666"); `run` still runs it, but must say before the first packet and
+// in the summary that the kernel would refuse it, not only fault on every packet.
+test('run: a call to a helper id the kernel does not have is reported as a refusal before the first packet', (t) => {
+  if (compareOrSkip(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-nohelper-'));
+  const src = join(dir, 'nohelper.c');
+  writeFileSync(src, `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+static long (*bpf_not_merged)(struct xdp_md *ctx) = (void *)666;
+SEC("xdp")
+int no_helper(struct xdp_md *ctx)
+{
+	return bpf_not_merged(ctx) > 0 ? XDP_DROP : XDP_PASS;
+}
+char LICENSE[] SEC("license") = "GPL";
+`);
+  const cap = join(REPO, 'examples', 'demo.pcap');
+  // The kernel: refused.
+  const obj = join(dir, 'nohelper.o');
+  assert.equal(spawnSync('clang', ['-O2', '-g', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', '-c', src, '-o', obj]).status, 0);
+  const k = spawnSync(process.execPath, [CLI, 'compare', obj, cap, '--format', 'json'], { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(k.status, 2);
+  assert.match(JSON.parse(k.stdout).reason, /unknown#666/);
+  // The simulator: runs, says so first, and lists it in the summary.
+  const r = spawnSync(process.execPath, [CLI, 'run', obj, cap, '--format', 'jsonl', '--limit', '2'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const first = r.stderr.split('\n').findIndex((l) => /the kernel would refuse this program: .*invalid func unknown#666/.test(l));
+  assert.ok(first >= 0, r.stderr);
+  // Packet rows carry a one-line "summary" text; the run's summary is the object.
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { summary?: string | { verifierRefuses?: { message: string }[] } });
+  const summary = lines.map((l) => l.summary).find((x) => typeof x === 'object');
+  assert.match(summary?.verifierRefuses?.map((x) => x.message).join('\n') ?? '', /invalid func unknown#666/);
+});
