@@ -13,10 +13,12 @@
 //
 // Maps of maps (ARRAY_OF_MAPS, HASH_OF_MAPS) hold other BpfMaps. Every map a program can name, its own and the inner
 // maps seeds create, has a handle in the machine's MapTable: the number a map pointer carries in the VM.
-import { BPF_F_NO_PREALLOC, BPF_F_RDONLY_PROG, MapType, type MapDef } from '../elf/types.ts';
+import { BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_RDONLY_PROG, MapType, type MapDef } from '../elf/types.ts';
+import { KernelLru, type LruNode } from './lru.ts';
 
 const EPERM = 1;
 const ENOENT = 2;
+const ENOMEM = 12;
 const E2BIG = 7;
 const EEXIST = 17;
 const EINVAL = 22;
@@ -221,47 +223,52 @@ class ArrayMap extends MapBase implements BpfMap {
 interface HashElem {
   key: Uint8Array;
   values: Uint8Array[];
+  /** LRU maps: the element's node on the kernel's LRU lists. */
+  node?: LruNode;
 }
 
 /**
- * HASH, PERCPU_HASH, LRU_HASH, LRU_PERCPU_HASH, and the hash-keyed redirect maps (DEVMAP_HASH). A JS Map keeps
- * insertion order, which doubles as the LRU list: a lookup or update moves the element to the end, eviction takes
- * the first. (The kernel's LRU is approximate, per-CPU lists with reference bits; which element goes first can
- * differ from the kernel when the map overflows.)
+ * HASH, PERCPU_HASH, LRU_HASH, LRU_PERCPU_HASH, and the hash-keyed redirect maps (DEVMAP_HASH). LRU maps keep their
+ * elements on a model of the kernel's LRU lists (./lru.ts), which decides which elements an insert into a full map
+ * evicts, and how many at once, as the kernel does.
  */
 class HashMap extends MapBase implements BpfMap {
   protected readonly elems = new Map<string, HashElem>();
-  private readonly lru: boolean;
+  private readonly lru?: KernelLru;
 
   constructor(def: MapDef, nrCpus: number) {
     super(def, nrCpus);
-    this.lru = def.type === MapType.LRU_HASH || def.type === MapType.LRU_PERCPU_HASH;
-  }
-
-  private touch(k: string, e: HashElem): void {
-    if (!this.lru) return;
-    this.elems.delete(k);
-    this.elems.set(k, e);
+    if (def.type === MapType.LRU_HASH || def.type === MapType.LRU_PERCPU_HASH) {
+      const percpuLru = (def.flags & BPF_F_NO_COMMON_LRU) !== 0;
+      // htab_map_alloc: with per-CPU LRU lists, max_entries is rounded up to a multiple of the possible CPUs (down
+      // when that overflows u32) so that every CPU's list gets the same number of nodes.
+      let nodes = def.maxEntries;
+      if (percpuLru) {
+        const up = Math.ceil(nodes / nrCpus) * nrCpus;
+        nodes = up > 0xffffffff ? Math.floor(nodes / nrCpus) * nrCpus : up;
+      }
+      this.lru = new KernelLru(nodes, nrCpus, percpuLru, (node) => {
+        const e = this.elems.get(node.key);
+        if (!e || e.node !== node) return false;
+        this.elems.delete(node.key);
+        return true;
+      });
+    }
   }
 
   lookup(key: Uint8Array, cpu: number): Uint8Array | undefined {
     const k = keyHex(key);
     const e = this.elems.get(k);
     if (!e) return undefined;
-    this.touch(k, e);
+    // htab_lru_map_lookup_elem (and the verifier's inlined lookup) mark the element referenced.
+    if (this.lru && e.node) this.lru.setRef(e.node);
     return e.values[this.perCpu ? cpu : 0];
   }
 
   update(key: Uint8Array, value: Uint8Array, flags: bigint, cpu: number): number {
     if (badFlags(flags) || wantsLock(flags)) return -EINVAL;
+    if (this.lru) return this.lruUpdate(key, [value], plainFlags(flags), cpu, false);
     const k = keyHex(key);
-    // htab_lru_map_update_elem takes a free node before it looks the key up or checks the flags, so on a full LRU
-    // map every update evicts the least recently used element, even one that then replaces a key or fails. The
-    // per-CPU variant skips the allocation for BPF_EXIST.
-    const lruPop = this.lru && !(this.perCpu && flags === BPF_EXIST);
-    if (lruPop && this.elems.size >= this.def.maxEntries && this.def.maxEntries > 0) {
-      this.elems.delete(this.elems.keys().next().value as string);
-    }
     const old = this.elems.get(k);
     if (old && plainFlags(flags) === BPF_NOEXIST) return -EEXIST;
     if (!old && plainFlags(flags) === BPF_EXIST) return -ENOENT;
@@ -269,7 +276,6 @@ class HashMap extends MapBase implements BpfMap {
     if (old && this.perCpu) {
       // Per-CPU elements are updated in place (pcpu_copy_value).
       old.values[slot].set(value.subarray(0, this.def.valueSize));
-      this.touch(k, old);
       return 0;
     }
     if (old) {
@@ -280,11 +286,7 @@ class HashMap extends MapBase implements BpfMap {
       this.elems.set(k, { key: old.key, values });
       return 0;
     }
-    if (this.elems.size >= this.def.maxEntries) {
-      if (!this.lru || this.def.maxEntries === 0) return -E2BIG;
-      const first = this.elems.keys().next().value as string;
-      this.elems.delete(first);
-    }
+    if (this.elems.size >= this.def.maxEntries) return -E2BIG;
     // pcpu_init_value: a new per-CPU element from a program holds the value on this CPU and zeros elsewhere.
     const values = Array.from({ length: this.slots() }, (_, i) =>
       i === slot ? value.slice(0, this.def.valueSize) : new Uint8Array(this.def.valueSize));
@@ -292,8 +294,59 @@ class HashMap extends MapBase implements BpfMap {
     return 0;
   }
 
+  /**
+   * htab_lru_map_update_elem and htab_lru_percpu_map_update_elem. A node is taken from the LRU before the key is
+   * looked up or the flags checked (so a full map evicts even for an update that then fails or replaces a key),
+   * except for a per-CPU value update with BPF_EXIST. `values` is one value (for `cpu`), or one per CPU from user
+   * space (`allCpus`).
+   */
+  private lruUpdate(key: Uint8Array, values: Uint8Array[], flags: bigint, cpu: number, allCpus: boolean): number {
+    const lru = this.lru!;
+    const k = keyHex(key);
+    const vs = this.def.valueSize;
+    let node: LruNode | undefined;
+    if (!(this.perCpu && flags === BPF_EXIST)) {
+      node = lru.popFree(k, cpu);
+      if (!node) return -ENOMEM;
+    }
+    const old = this.elems.get(k);
+    const err = old && flags === BPF_NOEXIST ? -EEXIST : !old && flags === BPF_EXIST ? -ENOENT : 0;
+    if (err) {
+      if (node) lru.pushFree(node);
+      return err;
+    }
+    const slot = this.perCpu ? cpu : 0;
+    if (this.perCpu) {
+      if (old) {
+        // Per-CPU values are updated in place; the element counts as used.
+        if (old.node) lru.setRef(old.node);
+        if (allCpus) old.values.forEach((v, i) => v.set(values[i].subarray(0, vs)));
+        else old.values[slot].set(values[0].subarray(0, vs));
+        if (node) lru.pushFree(node);
+        return 0;
+      }
+      const fresh = Array.from({ length: this.slots() }, (_, i) =>
+        allCpus ? values[i].slice(0, vs) : i === slot ? values[0].slice(0, vs) : new Uint8Array(vs));
+      this.elems.set(k, { key: key.slice(), values: fresh, node });
+      return 0;
+    }
+    this.elems.delete(k);
+    this.elems.set(k, { key: key.slice(), values: [values[0].slice(0, vs)], node });
+    if (old) {
+      // The replacing element starts referenced; the replaced one's node is freed.
+      lru.setRef(node!);
+      if (old.node) lru.pushFree(old.node);
+    }
+    return 0;
+  }
+
   delete(key: Uint8Array): number {
-    return this.elems.delete(keyHex(key)) ? 0 : -ENOENT;
+    const k = keyHex(key);
+    const e = this.elems.get(k);
+    if (!e) return -ENOENT;
+    this.elems.delete(k);
+    if (this.lru && e.node) this.lru.pushFree(e.node);
+    return 0;
   }
 
   size(): number {
@@ -309,6 +362,11 @@ class HashMap extends MapBase implements BpfMap {
   seed(entry: MapEntry): string | undefined {
     const err = this.checkSeed(entry);
     if (err) return err;
+    if (this.lru) {
+      // bpftool map update from user space: the same update, on CPU 0 (where the harness runs), all CPUs' values.
+      const err = this.lruUpdate(entry.key, entry.values, BPF_ANY, 0, this.perCpu);
+      return err ? `map ${this.def.name}: update failed (errno ${-err})` : undefined;
+    }
     const k = keyHex(entry.key);
     if (!this.elems.has(k) && this.elems.size >= this.def.maxEntries) return `map ${this.def.name} is full (max_entries ${this.def.maxEntries})`;
     this.elems.set(k, { key: entry.key.slice(), values: entry.values.map((v) => v.slice()) });

@@ -26,10 +26,6 @@ import { REALWORLD, corpusPrograms, packetSet, readCorpus, runProgram, type Prog
 
 /** `<path>#<program>` -> why it does not agree with the kernel yet. Keep it true: a listed program that agrees fails. */
 export const KNOWN_FAILURES: Record<string, string> = {
-  'cilium-ebpf/examples/xdp/xdp.c#xdp_prog_func':
-    'LRU_HASH eviction (maps helper): the 17th source address (packet 62, zeek--fragmented-1.pcap#0) into this ' +
-    '16-entry LRU makes the kernel free four entries at once (0.0.0.0, 137.116.81.94, 192.168.0.1, 192.168.1.139; ' +
-    'its LRU shrinks the inactive list in a batch), leaving 13, where the simulator evicts one (0.0.0.0) and keeps 16',
   'linux/tools/testing/selftests/bpf/progs/test_tcp_check_syncookie_kern.c#check_syncookie_xdp':
     'helper 99 bpf_skc_lookup_tcp (socket lookup) is not modelled: the simulator faults where the kernel finds no ' +
     'socket and returns XDP_PASS',
