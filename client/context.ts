@@ -199,7 +199,8 @@ export class XdpLensContext implements vscode.Disposable {
 
   private async request<R>(method: string, params: unknown, token?: vscode.CancellationToken): Promise<R> {
     const client = await this.ensureClient();
-    return client.sendRequest<R>(method, params, token);
+    // No token argument at all when there is none: an undefined one goes on the wire as a second positional parameter.
+    return token ? client.sendRequest<R>(method, params, token) : client.sendRequest<R>(method, params);
   }
 
   // ------------------------------------------------------------------------------------------------------------

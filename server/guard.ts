@@ -173,7 +173,12 @@ export function guarded(connection: Connection, log: (message: string) => void):
         return (method: unknown, h: unknown, ...rest: unknown[]) => {
           const name = typeof method === 'string' ? method : (method as { method?: string })?.method;
           if (typeof h !== 'function' || typeof name !== 'string') return fn.call(target, method, h, ...rest);
-          return fn.call(target, method, prop === 'onRequest' ? request(name, h as AnyHandler) : notification(name, h as AnyHandler), ...rest);
+          // A method registered by name gets its parameters by position when the client sent an array (the
+          // language client sends [params, null] for sendRequest(method, params, undefined)); the cancellation token
+          // is always the last argument. Handlers read one parameter object, so they get the first and the token.
+          const own = h as AnyHandler;
+          const byPosition: AnyHandler = (params, ...more) => (more.length > 1 ? own(params, more[more.length - 1]) : own(params, ...more));
+          return fn.call(target, method, prop === 'onRequest' ? request(name, byPosition) : notification(name, own), ...rest);
         };
       return fn.bind(target);
     },

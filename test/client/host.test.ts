@@ -24,7 +24,7 @@ test('in a real VS Code: run on a capture, counts lens, packet detail, stale mar
       workspace,
       screenshotName: 'client-host-suite',
     });
-    assert.equal(r.exitCode, 0, `in-host suite failed\n${extensionHostLog(r)}\n${r.serverLog.slice(-4000)}`);
+    assert.equal(r.exitCode, 0, `in-host suite failed\n${extensionHostLog(r)}\n--- window console (the suite's error) ---\n${r.consoleLog.slice(-6000)}\n${r.serverLog.slice(-4000)}`);
     assert.equal(readFileSync(join(workspace, 'host-suite-ran.txt'), 'utf8').trim().split('\n').length, 8);
   } finally {
     rmSync(workspace, { recursive: true, force: true });

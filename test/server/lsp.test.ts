@@ -236,3 +236,13 @@ test('xdpLens/bytecode returns the disassembly with source lines interleaved', {
   assert.match(r.text, /; bytecode\.c:\d+ +if \(\(void \*\)\(eth \+ 1\) > data_end\)/);
   assert.match(r.text, /^ +\d+: exit$/m);
 });
+
+test('a request sent as VS Code sends it without a cancellation token (params by position: [params, null]) is served', { skip: noServer || (!haveClang && 'clang is not installed') }, async () => {
+  // vscode-languageclient's sendRequest(method, params, undefined) puts the undefined token on the wire as a second
+  // positional parameter; the handler must still get the request's own cancellation token (it was handed null).
+  const path = join(dir, 'positional.c');
+  copyFileSync(join(FIX, 'clean.c'), path);
+  const r = await conn.sendRequest<{ text: string; error?: string }>('xdpLens/bytecode', { uri: pathToFileURL(path).href }, undefined);
+  assert.equal(r.error, undefined);
+  assert.match(r.text, /; program prog, section xdp/);
+});
