@@ -10,12 +10,15 @@ import {
   BytecodeRequest,
   CheckFilterRequest,
   CompareKernelRequest,
+  DiffVerdictsRequest,
   PacketRequest,
   RunRequest,
   StatusNotification,
   type BytecodeResult,
   type CheckFilterParams,
   type CheckFilterResult,
+  type DiffVerdictsParams,
+  type DiffVerdictsResult,
   type CompareKernelParams,
   type CompareKernelResult,
   type PacketDetail,
@@ -63,6 +66,11 @@ export class XdpLensContext implements vscode.Disposable {
   private readonly virtualDocs = new Map<string, string>();
   private readonly virtualChanged = new vscode.EventEmitter<vscode.Uri>();
   lastRun: LastRun | undefined;
+  /** The last verdict comparison's changes per line, shown after those lines until the file is edited. */
+  private verdictDiff: { uri: string; lines: { line: number; text: string }[] } | undefined;
+  private readonly verdictDecoration = vscode.window.createTextEditorDecorationType({
+    after: { color: new vscode.ThemeColor('editorCodeLens.foreground'), fontStyle: 'italic', margin: '0 0 0 2em' },
+  });
 
   constructor(private readonly context: vscode.ExtensionContext) {
     this.output = vscode.window.createOutputChannel('XDP Lens');
@@ -73,7 +81,7 @@ export class XdpLensContext implements vscode.Disposable {
     this.packets = new PacketsProvider((method, params) => this.request(method, params));
     this.packets.onCount = () => this.describePackets();
     this.packetsView = vscode.window.createTreeView('xdpLens.packets', { treeDataProvider: this.packets, showCollapseAll: true });
-    this.disposables.push(this.output, this.status, this.faults, this.decorations, this.packetsView, this.lensChanged, this.virtualChanged);
+    this.disposables.push(this.output, this.status, this.faults, this.decorations, this.packetsView, this.lensChanged, this.virtualChanged, this.verdictDecoration);
     this.updateStatus();
     this.status.show();
 
@@ -99,6 +107,7 @@ export class XdpLensContext implements vscode.Disposable {
     command('xdpLens.compareWithKernel', (uri?: vscode.Uri | string, capture?: string, maps?: string) => this.compareWithKernel(uri, capture, maps));
     command('xdpLens.filterPackets', (text?: string) => this.filterPackets(typeof text === 'string' ? text : undefined));
     command('xdpLens.clearPacketFilter', () => this.filterPackets(''));
+    command('xdpLens.compareVerdicts', (uri?: vscode.Uri | string, against?: DiffVerdictsParams['against'], capture?: string) => this.compareVerdicts(uri, against, capture));
     command('xdpLens.showPackets', () => vscode.commands.executeCommand('xdpLens.packets.focus'));
     this.disposables.push(...registerDebugging(context, () => this.lastRun?.params));
     command('xdpLens.debugPacket', (arg?: PacketArg) => debugPacket(this.lastRun?.params, arg));
@@ -114,13 +123,18 @@ export class XdpLensContext implements vscode.Disposable {
       vscode.workspace.onDidOpenTextDocument((doc) => this.maybeStart(doc)),
       vscode.workspace.onDidChangeTextDocument((e) => {
         if (this.lastRun && e.document.uri.toString() === this.lastRun.stamp.uri) this.refreshRunViews();
+        // Verdict changes are per line of the file as compared: an edit makes them wrong, so they go.
+        if (this.verdictDiff && e.contentChanges.length && e.document.uri.toString() === this.verdictDiff.uri) this.showVerdictDiff(undefined);
       }),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (!e.affectsConfiguration('xdpLens')) return;
         this.updateStatus();
         this.refreshRunViews();
       }),
-      vscode.window.onDidChangeVisibleTextEditors(() => this.refreshRunViews()),
+      vscode.window.onDidChangeVisibleTextEditors(() => {
+        this.refreshRunViews();
+        this.showVerdictDiff(this.verdictDiff);
+      }),
       vscode.workspace.onDidGrantWorkspaceTrust(() => {
         this.updateStatus();
         // The server pulls the settings again and, now with analyzeOnSave as configured, compiles the open files.
@@ -490,6 +504,77 @@ export class XdpLensContext implements vscode.Disposable {
     else if (choice === 'Copy path') {
       await vscode.env.clipboard.writeText(picked.path);
       void vscode.window.showInformationMessage(`XDP: copied ${picked.path}`);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Verdicts of two versions
+
+  /**
+   * XDP: Compare Verdicts with...: the file against its last committed version or another file, on one capture (the
+   * last run's when it was of this file). Each line where counts changed says how ("+1 XDP_DROP, -1 XDP_PASS"); the
+   * changed packets open beside the source.
+   */
+  async compareVerdicts(uri?: vscode.Uri | string, against?: DiffVerdictsParams['against'], capture?: string): Promise<DiffVerdictsResult | undefined> {
+    this.requireTrust('Comparing verdicts');
+    const doc = await this.xdpDocument(uri);
+    if (!against) {
+      const pick = await vscode.window.showQuickPick(
+        [
+          { label: '$(git-commit) Last committed version', description: 'git HEAD', against: { rev: 'HEAD' } as DiffVerdictsParams['against'] },
+          { label: '$(file) Another file...', description: 'a C file or BPF object', against: undefined },
+        ],
+        { title: `XDP: Compare Verdicts of ${basename(doc.uri.fsPath)} with...` },
+      );
+      if (!pick) return undefined;
+      against = pick.against;
+      if (!against) {
+        const files = await vscode.window.showOpenDialog({ canSelectMany: false, title: 'The version to compare with', filters: { 'C or BPF object': ['c', 'o'], 'All files': ['*'] } });
+        if (!files?.[0]) return undefined;
+        against = { file: files[0].fsPath };
+      }
+    }
+    const sameFile = this.lastRun?.params.uri === doc.uri.toString();
+    const path = capture ?? (sameFile ? this.lastRun!.params.capture : await this.pickCapture(doc));
+    if (!path) return undefined;
+    if (doc.isDirty) await doc.save();
+    await this.ensureClient();
+    const t0 = Date.now();
+    const r = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `XDP: comparing verdicts of ${basename(doc.uri.fsPath)} on ${basename(path)}` },
+      () => this.request<DiffVerdictsResult>(DiffVerdictsRequest, { uri: doc.uri.toString(), capture: path, against } satisfies DiffVerdictsParams),
+    );
+    this.log(`compare verdicts ${doc.uri.fsPath} with ${JSON.stringify(against)} on ${path}: ${r.error ?? `${r.changed} of ${r.packets} changed`} in ${formatDuration(Date.now() - t0)}`);
+    if (r.error && r.text === undefined) throw new Error(r.error);
+    this.showVerdictDiff({ uri: doc.uri.toString(), lines: r.lines ?? [] });
+    if (r.text) {
+      const vuri = vscode.Uri.from({ scheme: PACKET_SCHEME, path: `/verdicts-${basename(doc.uri.fsPath, '.c')}.txt`, query: String(Date.now()) });
+      this.virtualDocs.set(vuri.toString(), r.text);
+      this.virtualChanged.fire(vuri);
+      await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(vuri), { viewColumn: vscode.ViewColumn.Beside, preview: true, preserveFocus: true });
+    }
+    const delta = Object.entries(r.actionDelta ?? {}).map(([a, n]) => `${n > 0 ? '+' : ''}${n} ${a}`).join(', ');
+    void vscode.window.showInformationMessage(
+      `XDP: ${plural(r.changed ?? 0, 'packet')} of ${r.packets} changed against ${r.old}${delta ? ` (${delta})` : ''}${r.mapsDiffering ? `; ${plural(r.mapsDiffering, 'map entry', 'map entries')} differ` : ''}.`,
+    );
+    return r;
+  }
+
+  private showVerdictDiff(d: { uri: string; lines: { line: number; text: string }[] } | undefined): void {
+    this.verdictDiff = d;
+    for (const editor of vscode.window.visibleTextEditors) {
+      const mine = d && editor.document.uri.toString() === d.uri;
+      editor.setDecorations(
+        this.verdictDecoration,
+        mine
+          ? d.lines
+              .filter((l) => l.line >= 1 && l.line <= editor.document.lineCount)
+              .map((l) => {
+                const end = editor.document.lineAt(l.line - 1).range.end;
+                return { range: new vscode.Range(end, end), renderOptions: { after: { contentText: `⇄ ${l.text}` } } };
+              })
+          : [],
+      );
     }
   }
 

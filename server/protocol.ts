@@ -179,6 +179,36 @@ export interface PacketsParams {
   filter?: string;
 }
 
+/**
+ * client → server: run the document's file and another version of it (a git revision, or another file) on one capture,
+ * as `xdp-lens diff` does: the packets whose verdict changed, and the change of each action's count per line.
+ */
+export const DiffVerdictsRequest = 'xdpLens/diffVerdicts';
+export interface DiffVerdictsParams {
+  uri: string;
+  capture: string;
+  /** The old version: the file at a git revision (e.g. HEAD), or another C file or object. */
+  against: { rev: string } | { file: string };
+  program?: string;
+  limit?: number;
+}
+export interface DiffVerdictsResult {
+  error?: string;
+  /** What the old side was, for titles ("xdp_filter.c@HEAD"). */
+  old?: string;
+  packets?: number;
+  changed?: number;
+  /** "XDP_PASS -> XDP_DROP": packets. */
+  transitions?: Record<string, number>;
+  /** Per action: new count minus old. */
+  actionDelta?: Record<string, number>;
+  /** Per line of the new source (1-based): "+12 XDP_DROP, -12 XDP_PASS". */
+  lines?: { line: number; text: string }[];
+  mapsDiffering?: number;
+  /** The `xdp-lens diff` table, for a read-only editor tab. */
+  text?: string;
+}
+
 /** client → server: check a display filter as the user types it. */
 export const CheckFilterRequest = 'xdpLens/checkFilter';
 export interface CheckFilterParams {

@@ -10,7 +10,7 @@
 // Which line a packet "left" on: the return statement, found by the marked twin of simulator/return-lines.ts.
 import { checksumBreaks } from '../simulator/analysis/checksum.ts';
 import { statSync } from 'node:fs';
-import { extname } from 'node:path';
+import { basename, dirname, extname } from 'node:path';
 import { INPUT_LIMITS, readInputText } from '../simulator/input.ts';
 import { compileCAsync } from '../simulator/compile.ts';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,7 @@ import { OutputCaptures } from '../simulator/driver/output.ts';
 import { rssQueueOf } from '../simulator/driver/rss.ts';
 import { openCapture, CaptureError, type CapturedPacket, type CaptureReader } from '../simulator/net/capture.ts';
 import { summarize } from '../simulator/net/dissect.ts';
+import { diffPrograms, fileAtRevision, formatDelta, formatDiffRow, formatDiffSummary, lineDeltas } from '../simulator/diff.ts';
 import { compileFilter, filterError, formatFilterError, FilterError, type Filter, type PacketFacts } from '../simulator/filter.ts';
 import type { CompileOptions } from '../simulator/compile.ts';
 import type { LoadedObject } from '../simulator/elf/types.ts';
@@ -32,6 +33,9 @@ import {
   RunRequest,
   PacketsRequest,
   CheckFilterRequest,
+  DiffVerdictsRequest,
+  type DiffVerdictsParams,
+  type DiffVerdictsResult,
   type CheckFilterParams,
   type CheckFilterResult,
   PacketRequest,
@@ -778,6 +782,51 @@ export async function packetDetail(p: PacketParams, token: CancellationToken): P
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// xdpLens/diffVerdicts
+
+export async function diffVerdicts(p: DiffVerdictsParams, host: RunHost): Promise<DiffVerdictsResult> {
+  if (typeof p?.uri !== 'string' || !p.uri.startsWith('file:')) return { error: 'only files on disk can be compared' };
+  if (typeof p.capture !== 'string' || !p.against) return { error: 'a capture and the version to compare with are needed' };
+  const path = fileURLToPath(p.uri);
+  const settings = await host.settingsFor(p.uri);
+  const c = host.compileOptions(path, settings);
+  const profile = settings.driver.profile || DEFAULT_PROFILE;
+  let old: { path: string; cleanup: () => void } | undefined;
+  try {
+    const rev = 'rev' in p.against ? p.against.rev : undefined;
+    if (rev !== undefined) old = fileAtRevision(path, rev);
+    const oldPath = old?.path ?? (p.against as { file: string }).file;
+    const oldName = rev !== undefined ? `${basename(path)}@${rev}` : basename(oldPath);
+    const r = diffPrograms(oldPath, path, p.capture, {
+      program: p.program,
+      compile: { ...c, includeDirs: [...(c.includeDirs ?? []), dirname(path)] },
+      mode: settings.driver.mode,
+      profile: PROFILES[profile] ? profile : DEFAULT_PROFILE,
+      queues: Math.max(1, Math.floor(settings.driver.queues ?? 1)),
+      limit: p.limit,
+      names: { old: oldName, new: basename(path) },
+    });
+    const text = [`${oldName} -> ${basename(path)} on ${basename(p.capture)}`, '', ...r.changed.map(formatDiffRow), '', ...formatDiffSummary(r)].join('\n');
+    return {
+      old: oldName,
+      packets: r.packets,
+      changed: r.changed.length,
+      transitions: r.transitions,
+      actionDelta: r.actionDelta,
+      lines: lineDeltas(r).map((l) => ({ line: l.line, text: formatDelta(l.delta) })),
+      mapsDiffering: r.maps.length,
+      text,
+      ...(r.captureError ? { error: r.captureError } : {}),
+    };
+  } catch (e) {
+    if (e instanceof XdpLensError || e instanceof CaptureError) return { error: e.message };
+    throw e;
+  } finally {
+    old?.cleanup();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 
 export function registerRunHandlers(connection: Connection, host: RunHost): void {
   connection.onRequest(RunRequest, async (params: RunParams, token: CancellationToken): Promise<RunResponse> => {
@@ -793,6 +842,14 @@ export function registerRunHandlers(connection: Connection, host: RunHost): void
     }
   });
   connection.onRequest(PacketsRequest, (params: PacketsParams, token: CancellationToken) => (params.filter ? filteredPackets(params, token) : packets(params)));
+  connection.onRequest(DiffVerdictsRequest, async (params: DiffVerdictsParams): Promise<DiffVerdictsResult> => {
+    try {
+      return await diffVerdicts(params, host);
+    } catch (e) {
+      host.log(`diff failed: ${(e as Error).stack ?? e}`);
+      return { error: `internal error: ${(e as Error).message}` };
+    }
+  });
   connection.onRequest(CheckFilterRequest, (params: CheckFilterParams): CheckFilterResult => {
     const e = filterError(String(params?.filter ?? ''));
     return e ? { error: { message: e.message, position: e.position, length: e.length } } : {};

@@ -29,6 +29,8 @@ export interface DiffSideResult {
   /** The packet from data to data_end after the program, hex. */
   data: string;
   fault?: string;
+  /** Old side only, C sources: the exit line as numbered in the new source (0 when that line is gone or changed). */
+  lineInNew?: number;
 }
 
 export interface PacketChange {
@@ -134,10 +136,25 @@ function result(side: Side, frame: Uint8Array, tsNs: bigint, r: DriverPacket): D
 }
 
 /**
- * For each line of `a` (1-based), the line of `b` it stays as, or 0 when it was removed or changed: the longest common
- * subsequence of the lines (leading and trailing runs of equal lines trimmed first, so usual edits stay cheap).
+ * For each line of `a` (1-based), the line of `b` it stays as, or 0 when it was removed: the longest common subsequence
+ * of the lines (leading and trailing runs of equal lines trimmed first, so usual edits stay cheap); then, between two
+ * matched lines, a run of changed lines as long on both sides is taken as edited in place, line for line.
  */
 export function lineMapping(a: string[], b: string[]): Int32Array {
+  const map = lcsMapping(a, b);
+  let pa = 0;
+  let pb = 0;
+  for (let i = 1; i <= a.length + 1; i++) {
+    const j = i <= a.length ? map[i]! : b.length + 1;
+    if (j === 0) continue;
+    if (i - pa === j - pb) for (let k = 1; k < i - pa; k++) map[pa + k] = pb + k;
+    pa = i;
+    pb = j;
+  }
+  return map;
+}
+
+function lcsMapping(a: string[], b: string[]): Int32Array {
   const map = new Int32Array(a.length + 1);
   let lo = 0;
   while (lo < a.length && lo < b.length && a[lo] === b[lo]) {
@@ -247,7 +264,7 @@ export function diffPrograms(oldPath: string, newPath: string, capture: string, 
         const k = `${x.action} -> ${y.action}`;
         transitions.set(k, (transitions.get(k) ?? 0) + 1);
       }
-      const c: PacketChange = { packet: pkt.index, summary: summarize(pkt.frame), changed: what, old: x, new: y };
+      const c: PacketChange = { packet: pkt.index, summary: summarize(pkt.frame), changed: what, old: lines ? { ...x, lineInNew: movedTo } : x, new: y };
       changed.push(c);
       o.onPacket?.(c);
     }
@@ -287,6 +304,36 @@ export function fileAtRevision(file: string, rev: string): { path: string; clean
   const path = join(dir, basename(abs));
   writeFileSync(path, show.stdout);
   return { path, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * The change of each action's count at each line of the new source: "+12 XDP_DROP, -12 XDP_PASS" at a return. A changed
+ * packet adds one at its new exit line and takes one from its old exit line as numbered in the new source (when that
+ * line still exists); lines where everything cancels out are left out.
+ */
+export function lineDeltas(r: Pick<DiffResult, 'changed'>): { line: number; delta: Record<string, number> }[] {
+  const at = new Map<number, Map<string, number>>();
+  const add = (line: number, action: string, n: number) => {
+    if (line <= 0) return;
+    let m = at.get(line);
+    if (!m) at.set(line, (m = new Map()));
+    m.set(action, (m.get(action) ?? 0) + n);
+  };
+  for (const c of r.changed) {
+    add(c.new.line, c.new.action, 1);
+    add(c.old.lineInNew ?? c.old.line, c.old.action, -1);
+  }
+  const out: { line: number; delta: Record<string, number> }[] = [];
+  for (const [line, m] of [...at].sort((a, b) => a[0] - b[0])) {
+    const delta = Object.fromEntries([...m].filter(([, n]) => n !== 0).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));
+    if (Object.keys(delta).length) out.push({ line, delta });
+  }
+  return out;
+}
+
+/** "+12 XDP_DROP, -12 XDP_PASS". */
+export function formatDelta(delta: Record<string, number>): string {
+  return Object.entries(delta).map(([a, n]) => `${n > 0 ? '+' : ''}${n} ${a}`).join(', ');
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -44,11 +44,13 @@ function withFiles<T>(fn: (dir: string, oldPath: string, newPath: string) => T):
 
 const OPTS = { compile: {}, mode: 'native' as const, profile: 'mlx5', queues: 1 };
 
-test('lineMapping: unchanged lines map across insertions and deletions, changed ones to 0', () => {
+test('lineMapping: unchanged lines map across insertions and deletions, lines edited in place to their new selves', () => {
   const m = lineMapping(['a', 'b', 'c', 'd', 'e'], ['x', 'a', 'b', 'C', 'd', 'e', 'f']);
-  assert.deepEqual([...m].slice(1), [2, 3, 0, 5, 6]);
+  assert.deepEqual([...m].slice(1), [2, 3, 4, 5, 6], 'c was edited in place into C');
   assert.deepEqual([...lineMapping(['a', 'b'], ['a', 'b'])].slice(1), [1, 2]);
-  assert.deepEqual([...lineMapping(['a', 'b', 'c'], ['c'])].slice(1), [0, 0, 1]);
+  assert.deepEqual([...lineMapping(['a', 'b', 'c'], ['c'])].slice(1), [0, 0, 1], 'removed lines map to nothing');
+  assert.deepEqual([...lineMapping(['a', 'b', 'c'], ['a', 'X', 'Y', 'c'])].slice(1), [1, 0, 4], 'one line became two: not in place');
+  assert.deepEqual([...lineMapping(['p', 'q'], ['P', 'Q'])].slice(1), [1, 2], 'everything edited, same length');
 });
 
 test('diff: the changed packets are those two separate runs disagree on, with their actions, lines and bytes', { skip }, () => {
