@@ -44,7 +44,9 @@ test('settings, activation, engine and workspace trust', () => {
   assert.equal(pkg.devDependencies['@types/vscode'].replace(/^\^/, ''), pkg.engines.vscode.replace(/^\^/, ''), '@types/vscode matches the engine');
   assert.equal(pkg.capabilities.untrustedWorkspaces.supported, 'limited');
   assert.equal(pkg.main, './dist/client.js');
-  assert.ok(pkg.contributes.views.explorer.some((v: { id: string }) => v.id === 'xdpLens.packets'));
+  // The packets view has a panel container of its own (room for whole rows), not a section of the Explorer.
+  assert.ok(pkg.contributes.viewsContainers.panel.some((c: { id: string }) => c.id === 'xdpLens'));
+  assert.ok(pkg.contributes.views.xdpLens.some((v: { id: string }) => v.id === 'xdpLens.packets'));
 });
 
 test('layering: pure modules have no vscode import; nothing in client/ imports the simulator', () => {
