@@ -28,6 +28,7 @@ import { checkProgramSeeds, parseRoutes } from './seeds.ts';
 import type { FibRoute } from './vm/types.ts';
 import { RefusalLog, kernelRefusals, refusalText, refusalsBeforeRun } from './verifier-refusals.ts';
 import { cmdTest } from './testing/command.ts';
+import { TestRecorder } from './testing/save.ts';
 
 const USAGE = `Usage:
   xdp-lens run PROGRAM CAPTURE [options]     run an XDP program (.c or .o) on a pcap/pcapng capture
@@ -88,6 +89,8 @@ Options for run:
                         (found with a marked twin of the program run in lockstep); exit: the exit instruction's line
   --out-dir DIR         write one pcap per action (xdp_pass.pcap, xdp_drop.pcap, ...) with the packets as they left
                         the program; redirected packets also per target
+  --save-tests FILE     write a test file (xdp-lens test) freezing today's behaviour: one case per distinct exit path
+                        (action, exit line, outcome, fault), each from the initial maps
   --kernel              also ask the running kernel's verifier whether it loads the program (root, bpftool); a
                         program the kernel would refuse (this, or what XDP Lens finds itself) still runs, with the
                         refusal on stderr before the first packet and in the summary ("verifierRefuses")
@@ -306,9 +309,11 @@ function cmdRun(argv: string[]): number {
       'dump-maps': { type: 'string' },
       filter: { type: 'string' },
       engine: { type: 'string' },
+      'save-tests': { type: 'string' },
     },
   });
   if (positionals.length !== 2) throw new XdpLensError(`run takes PROGRAM and CAPTURE\n\n${USAGE}`);
+  const saved = values['save-tests'] !== undefined ? new TestRecorder() : undefined;
   const engine = engineFlag(values.engine);
   const filter = values.filter !== undefined ? displayFilter(values.filter) : undefined;
   let matched = 0;
@@ -438,6 +443,8 @@ function cmdRun(argv: string[]): number {
       const r = driver.receive(pkt.frame, pkt.tsNs);
       const ret = returnLineOf(pkt, r);
       outputs?.write(pkt, r);
+      // Exit lines as `xdp-lens test` finds them (return lines for C sources), so the saved suite checks the same ones.
+      saved?.add(pkt.index, pkt.frame, r, values['exit-lines'] === 'exit' && extname(programPath) === '.c' ? undefined : r.fault?.loc?.line ?? ret?.line ?? r.run.exitLoc?.line);
       packets++;
       counts.set(r.action, (counts.get(r.action) ?? 0) + 1);
       outcomes.set(r.outcome, (outcomes.get(r.outcome) ?? 0) + 1);
@@ -505,6 +512,12 @@ function cmdRun(argv: string[]): number {
       out(`conntrack: ${n} connection${n === 1 ? '' : 's'} in the table after the run (listed by --format jsonl as "conntrack")`);
     }
     if (uninitStackReads) out(`${uninitStackReads} read stack bytes never written: their results depend on an undefined value`);
+  }
+  if (saved) {
+    const file = values['save-tests']!;
+    const s = saved.save(file, { program: programPath, programName: values.program, mapsFile: values.maps, driver: mode, profile: profile.name, seed, cflags: values.cflag, include: values.I }, capturePath);
+    err(`xdp-lens: saved ${plural(s.written, 'test case')} (one per exit path) to ${file}\n`);
+    if (s.dropped.length) err(`xdp-lens: left out ${plural(s.dropped.length, 'exit path')} that depended on map state from earlier packets (not reproducible from the initial maps): ${s.dropped.join('; ')}\n`);
   }
   if (captureError) {
     err(`xdp-lens: ${captureError.message}\n`);

@@ -185,3 +185,25 @@ test('xdp-lens test with no test files is a usage error', () => {
   assert.match(r.stderr, /no \*\.xdptest\.yaml files in/);
   assert.ok(existsSync(dir));
 });
+
+test('run --save-tests: one case per exit path, and the saved suite passes', { skip }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-save-'));
+  const file = join(dir, 'saved.xdptest.yaml');
+  const run = cli(['run', PROGRAM, join(REPO, 'examples', 'demo.pcap'), '--maps', join(REPO, 'examples', 'blocklist.json'), '--format', 'jsonl', '--save-tests', file]);
+  assert.equal(run.status, 0, run.stderr);
+  const recs = run.stdout.trim().split('\n').map((l) => JSON.parse(l)).slice(0, -1);
+  const paths = new Set(recs.map((p) => `${p.action}|${p.line}|${p.outcome}|${p.fault?.kind ?? ''}`));
+  const m = /saved (\d+) test cases? \(one per exit path\)/.exec(run.stderr);
+  assert.ok(m, run.stderr);
+  const dropped = /left out (\d+) exit path/.exec(run.stderr);
+  assert.equal(Number(m[1]) + Number(dropped?.[1] ?? 0), paths.size);
+  const saved = readFileSync(file, 'utf8');
+  assert.equal((saved.match(/^ {2}- name: /gm) ?? []).length, Number(m[1]));
+  assert.match(saved, /^ {4}fresh: true$/m);
+  const r = cli(['test', file, '--format', 'json']);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.summary.passed, Number(m[1]));
+  // Every saved case names the exit line the run reported for its first packet.
+  for (const c of j.files[0].cases) assert.ok(recs.some((p) => p.action === c.actual.action && p.line === c.actual.exitLine), JSON.stringify(c.actual));
+});
