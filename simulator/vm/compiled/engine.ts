@@ -306,6 +306,9 @@ function straight(insn: Insn, info: OpcodeInfo, pc: number): string {
   }
 }
 
+/** Instructions per basic block at most. */
+const MAX_BLOCK = 256;
+
 const STRAIGHT = new Set(['alu', 'end', 'ldx', 'ldxsx', 'st', 'stx', 'atomic', 'lddw']);
 
 /** The code of a block-ending instruction; it may fall through to the next slot (the next case). */
@@ -393,7 +396,8 @@ export function generate(p: ProgramImage, checks: RegisterChecks | undefined): {
       const next = q + (info?.kind === 'lddw' ? 2 : 1);
       const ends = !info || !STRAIGHT.has(info.kind) || (info.kind === 'lddw' && lead[q + 2]);
       q = next;
-      if (ends || q >= insns.length || lead[q]) break;
+      // Long straight runs are cut (a case label in between costs nothing) to bound each block's checked copy.
+      if (ends || q >= insns.length || lead[q] || slots.length >= MAX_BLOCK) break;
     }
     const n = slots.length;
     slots.forEach((s, j) => (after[s] = n - 1 - j));
