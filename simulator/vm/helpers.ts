@@ -17,6 +17,7 @@ import type { BpfMap, MapTable } from './maps.ts';
 import { formatPrintk } from './helper-impl/printk.ts';
 import { csumDiff } from './helper-impl/csum.ts';
 import { fibLookup } from './helper-impl/fib.ts';
+import { checkSyncookie, drawSecrets, genSyncookie, type CookieSecrets } from './helper-impl/syncookie.ts';
 import { dispatchKfunc, dynptrRead, dynptrWrite } from './kfuncs.ts';
 
 export { HELPER_NAMES, helperName, isKernelHelper } from '../isa/helper-names.ts';
@@ -398,7 +399,46 @@ const IMPLEMENTED: [number, HelperImpl][] = [
     if (cpu >= BigInt(h.nrCpus)) return 0n;
     return valuePointer(h, map, map.lookup(key(h, c, map, 2), Number(cpu)));
   }],
+  // Socket helpers. The modelled host has no sockets (the kernel side of the tests runs in a network namespace of its
+  // own), so bpf_xdp_sk_lookup_tcp/udp and bpf_xdp_skc_lookup_tcp find none: __bpf_skc_lookup returns NULL for a
+  // tuple size other than the IPv4/IPv6 tuple's, non-zero flags, a netns id above S32_MAX, an unknown netns id, and
+  // an empty namespace alike. The tuple must still be readable (the verifier checks it).
+  ...[84, 85, 99].map((id): [number, HelperImpl] => [id, (h, c) => {
+    h.mem.bytes(c.regs[2], Number(c.regs[3] & 0xffffffffn), false, c.pc, `${name(id)} tuple (argument 2)`);
+    return 0n;
+  }]),
+  // The helpers that take a socket are only reachable with one (the verifier refuses NULL), so never here.
+  ...[86, 100, 110].map((id): [number, HelperImpl] => [id, (h, c) => {
+    throw new VmFault('helper-misuse', `${name(id)}: argument 1 must be a socket from a socket lookup; the modelled host has no sockets, so lookups return NULL`, c.pc);
+  }]),
+  // tcp_raw_gen_syncookie_ipv4/ipv6 and tcp_raw_check_syncookie_ipv4/ipv6 (helper-impl/syncookie.ts)
+  ...[204, 205].map((id): [number, HelperImpl] => [id, (h, c) => {
+    const v6 = id === 205;
+    const ip = h.mem.bytes(c.regs[1], v6 ? 40 : 20, false, c.pc, `${name(id)} iph (argument 1)`);
+    const th = h.mem.bytes(c.regs[2], Number(c.regs[3] & 0xffffffffn), false, c.pc, `${name(id)} th (argument 2)`);
+    return genSyncookie(v6, ip, th, cookieMinute(h), cookieSecrets(h)) ?? neg(EINVAL);
+  }]),
+  ...[206, 207].map((id): [number, HelperImpl] => [id, (h, c) => {
+    const v6 = id === 207;
+    const ip = h.mem.bytes(c.regs[1], v6 ? 40 : 20, false, c.pc, `${name(id)} iph (argument 1)`);
+    const th = h.mem.bytes(c.regs[2], 20, false, c.pc, `${name(id)} th (argument 2)`);
+    return checkSyncookie(v6, ip, th, cookieMinute(h), cookieSecrets(h)) ? 0n : neg(EACCES);
+  }]),
 ];
+
+/** tcp_cookie_time: the jiffies minute counter. */
+const cookieMinute = (h: HelperHost): number => Number((BigInt.asUintN(64, h.env.nowNs()) * ASSUMED_HZ / 1_000_000_000n) / (60n * ASSUMED_HZ));
+
+/** The SYN-cookie keys of a run (the kernel's are random at boot): drawn from the run's random stream on first use. */
+const COOKIE_SECRETS = new WeakMap<object, CookieSecrets>();
+function cookieSecrets(h: HelperHost): CookieSecrets {
+  let s = COOKIE_SECRETS.get(h.env);
+  if (!s) {
+    s = drawSecrets(() => h.env.prandom());
+    COOKIE_SECRETS.set(h.env, s);
+  }
+  return s;
+}
 
 function finishReservation(h: HelperHost, c: HelperCall, submit: boolean): bigint {
   const addr = c.regs[1];

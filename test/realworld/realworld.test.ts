@@ -26,9 +26,6 @@ import { REALWORLD, corpusPrograms, packetSet, readCorpus, runProgram, type Prog
 
 /** `<path>#<program>` -> why it does not agree with the kernel yet. Keep it true: a listed program that agrees fails. */
 export const KNOWN_FAILURES: Record<string, string> = {
-  'linux/tools/testing/selftests/bpf/progs/test_tcp_check_syncookie_kern.c#check_syncookie_xdp':
-    'helper 99 bpf_skc_lookup_tcp (socket lookup) is not modelled: the simulator faults where the kernel finds no ' +
-    'socket and returns XDP_PASS',
 };
 
 const present = existsSync(join(REALWORLD, 'corpus.tsv'));
