@@ -20,6 +20,7 @@ import { REGION_STACK0, STACK_SIZE } from '../vm/memory.ts';
 import { DebugEngine, DebugError, describeValue, packetBytesOf, readPackets, readSnapshot, snapshotScope, type Snapshot } from './engine.ts';
 import { ExprError, evaluate, formatScalar } from './expr.ts';
 import { packetLayers } from './layers.ts';
+import { DebugInfo, childrenOf, expandable, formatCValue, memberOf, scalarOf, type CValue } from './locals.ts';
 
 export interface XdpLaunchArguments extends DebugProtocol.LaunchRequestArguments {
   /** C file (compiled with clang -O2 -g) or BPF object. */
@@ -49,7 +50,9 @@ type VarRef =
   | { kind: 'stack'; depth: number }
   | { kind: 'maps' }
   | { kind: 'map'; name: string }
-  | { kind: 'ctx' };
+  | { kind: 'ctx' }
+  | { kind: 'locals'; frame: number }
+  | { kind: 'c'; value: CValue };
 
 export class XdpDebugSession extends DebugSession {
   private engine: DebugEngine | undefined;
@@ -59,6 +62,7 @@ export class XdpDebugSession extends DebugSession {
   private readonly configuredP = new Promise<void>((r) => (this.configured = r));
   private refs = new Handles<VarRef>();
   private programPath = '';
+  private debugInfo: DebugInfo | undefined;
   /** The printk lines already shown: packet and count. */
   private shown = { packet: -1, count: 0 };
 
@@ -106,7 +110,10 @@ export class XdpDebugSession extends DebugSession {
           throw new XdpLensError(`${path}: not JSON: ${(e as Error).message}`);
         }
       }
-      const { object } = loadProgramFileWithObject(this.programPath, { includeDirs: args.includeDirs });
+      const { object, objectPath } = loadProgramFileWithObject(this.programPath, { includeDirs: args.includeDirs });
+      const di = DebugInfo.load(objectPath);
+      if (typeof di === 'string') this.output(`xdp-lens: no C variables (${di}); registers and memory only\n`, 'console');
+      else this.debugInfo = di;
       const packets = await readPackets(resolve(cwd, args.capture));
       this.engine = new DebugEngine({
         obj: object,
@@ -290,6 +297,7 @@ export class XdpDebugSession extends DebugSession {
     const frame = s?.frames[args.frameId - 1];
     const scopes: Scope[] = [];
     if (s && frame) {
+      if (this.debugInfo?.fn(frame.name)) scopes.push(new Scope('Locals', this.refs.create({ kind: 'locals', frame: args.frameId - 1 }), false));
       scopes.push(new Scope(args.frameId === 1 ? 'Registers' : 'Registers (of the innermost frame)', this.refs.create({ kind: 'registers' }), false));
       scopes.push(new Scope(`Stack (frame ${frame.depth}: ${frame.name})`, this.refs.create({ kind: 'stack', depth: frame.depth }), false));
       scopes.push(new Scope('Packet', this.refs.create({ kind: 'packet' }), false));
@@ -310,6 +318,10 @@ export class XdpDebugSession extends DebugSession {
   private variables(s: Snapshot, ref: VarRef): DebugProtocol.Variable[] {
     const v = (name: string, value: string, type?: string, variablesReference = 0): DebugProtocol.Variable => ({ name, value, variablesReference, ...(type ? { type } : {}) });
     switch (ref.kind) {
+      case 'locals':
+        return this.locals(s, ref.frame).map((c) => this.cvar(s, c));
+      case 'c':
+        return childrenOf(s, ref.value).map((c) => this.cvar(s, c));
       case 'registers':
         return s.regs.map((r, i) => {
           const what = describeValue(s, r);
@@ -368,6 +380,21 @@ export class XdpDebugSession extends DebugSession {
     }
   }
 
+  private locals(s: Snapshot, frame: number): CValue[] {
+    const f = s.frames[frame];
+    const program = f && this.engine?.programNamed(f.program);
+    return f && program && this.debugInfo ? this.debugInfo.locals(s, frame, program) : [];
+  }
+
+  private cvar(s: Snapshot, c: CValue): DebugProtocol.Variable {
+    return {
+      name: c.name,
+      value: formatCValue(s, c),
+      type: c.type.name,
+      variablesReference: expandable(s, c) ? this.refs.create({ kind: 'c', value: c }) : 0,
+    };
+  }
+
   protected override evaluateRequest(response: DebugProtocol.EvaluateResponse, args: DebugProtocol.EvaluateArguments): void {
     const s = this.engine?.current;
     if (!s) {
@@ -375,7 +402,14 @@ export class XdpDebugSession extends DebugSession {
       return;
     }
     try {
-      const value = evaluate(args.expression, snapshotScope(s));
+      const locals = this.locals(s, (args.frameId ?? 1) - 1);
+      const scope = snapshotScope(s, (id) => {
+        const c = locals.find((x) => x.name === id);
+        return c ? scalarOf(s, c) ?? c.addr : undefined;
+      });
+      const member = scope.member!;
+      scope.member = (base, field) => member(base, field) ?? memberOf(s, locals, base, field);
+      const value = evaluate(args.expression, scope);
       const what = describeValue(s, value);
       response.body = { result: what === 'scalar' ? formatScalar(value) : `${what} (0x${value.toString(16)})`, variablesReference: 0 };
       this.sendResponse(response);

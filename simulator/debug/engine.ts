@@ -73,6 +73,8 @@ export interface FrameView {
   loc?: SourceLoc;
   /** 1-based call depth: the stack frame whose r10 this function uses. */
   depth: number;
+  /** A caller's r6-r9 as the callee will give them back (saved at the call). */
+  saved?: bigint[];
 }
 
 export interface RegionSnapshot {
@@ -442,7 +444,7 @@ export class DebugEngine {
       const f = c.frames[i];
       const p = f.program as LoadedProgram;
       const pc = f.returnPc - 1;
-      frames.push({ name: functionAt(p, pc), program: p.name, pc, loc: p.lines[pc], depth: i + 1 });
+      frames.push({ name: functionAt(p, pc), program: p.name, pc, loc: p.lines[pc], depth: i + 1, saved: [...f.saved] });
     }
     return {
       packet: c.packet,

@@ -86,7 +86,13 @@ test('a line breakpoint hits on its line; step into names the callee frame; vari
     assert.equal(f.line, 65);
     assert.equal(f.name, 'entry');
     assert.match(f.instructionPointerReference!, /^entry:\d+$/);
-    // Registers: r1 is the ctx at entry of the call? Here r1 = data (a packet pointer at offset 0), r2 = data_end.
+    // C locals through DWARF: eth is the packet pointer data + 0, and expands to its fields read from the packet.
+    const locals = await vars(dc, f.id, 'Locals');
+    assert.match(locals.get('eth')!.value, /^packet pointer: data \+ 0 /);
+    assert.equal(locals.get('eth')!.type, 'struct ethhdr *');
+    const fields = (await dc.variablesRequest({ variablesReference: locals.get('eth')!.variablesReference })).body.variables;
+    assert.equal(fields.find((x) => x.name === 'h_proto')!.value, '8', '__be16 08 00 read little-endian');
+    assert.equal((await dc.evaluateRequest({ expression: 'eth->h_proto', context: 'watch', frameId: f.id })).body.result, '8');
     const regs = await vars(dc, f.id, 'Registers');
     assert.equal(regs.size, 11);
     assert.match(regs.get('r10')!.value, /stack pointer: frame 1 r10\+0/);

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import type { Locator, Page } from 'playwright-core';
 import { REPO } from '../repo.ts';
 import {
@@ -155,6 +156,60 @@ test('a redirect with no target reads as dropped everywhere; a display filter na
     assert.deepEqual(vs.blockedRequests(), []);
   } catch (e) {
     await vs?.screenshot('outcome-failure').catch(() => undefined);
+    throw new Error(`${(e as Error).message}\n--- code-server output ---\n${vs?.serverLog().slice(-3000)}`, { cause: e });
+  } finally {
+    await vs?.stop();
+  }
+});
+
+test('a verdict diff between the committed file and an edited one shows the changed counts at the return', { skip, timeout: 180_000 }, async () => {
+  assert.ok(built, NOT_BUILT);
+  const workspace = join(root, 'diff-project');
+  mkdirSync(workspace, { recursive: true });
+  copyFileSync(join(REPO, 'examples', 'xdp_filter.c'), join(workspace, 'xdp_filter.c'));
+  copyFileSync(join(REPO, 'examples', 'demo.pcap'), join(workspace, 'demo.pcap'));
+  const git = (...a: string[]) => spawnSync('git', ['-C', workspace, ...a], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });
+  assert.equal(git('init', '-q').status, 0);
+  git('add', 'xdp_filter.c');
+  assert.equal(git('commit', '-qm', 'v1').status, 0);
+  const file = join(workspace, 'xdp_filter.c');
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const udpReturn = lines.findIndex((l, i) => l.includes('return XDP_PASS;') && lines[i - 1]!.includes('count(P_UDP)')) + 1;
+  let vs: VSCodeSession | undefined;
+  try {
+    vs = await startVSCode({
+      extensionDevelopmentPath: REPO,
+      workspace,
+      openFile: 'xdp_filter.c',
+      viewport: { width: 1440, height: 900 },
+      settings: { 'xdpLens.defaultCapture': 'demo.pcap', 'editor.stickyScroll.enabled': false, 'git.enabled': false },
+    });
+    const page = vs.page;
+    await waitForActiveEditor(page, 'xdp_filter.c');
+    await waitForStatusBarText(page, /XDP native/);
+    // Edit as a person would: select PASS on the UDP return and type DROP, then save.
+    const column = lines[udpReturn - 1]!.indexOf('PASS') + 1;
+    await goToLine(page, udpReturn, column);
+    await page.keyboard.press('Shift+End');
+    await page.keyboard.type('DROP;');
+    await page.keyboard.press('Control+S');
+    // Saved: the file on disk has the edit (polled: the save completes after the keystroke returns).
+    for (const end = Date.now() + 15_000; !/return XDP_DROP;/.test(readFileSync(file, 'utf8').split('\n')[udpReturn - 1]!); ) {
+      if (Date.now() > end) throw new Error(`the edit was not saved: line ${udpReturn} reads ${readFileSync(file, 'utf8').split('\n')[udpReturn - 1]}`);
+      await page.waitForTimeout(100);
+    }
+    await runCommand(page, 'XDP: Compare Verdicts with...');
+    await pickQuickItem(page, /Last committed version/);
+    await pickQuickItem(page, /demo\.pcap.*default/);
+    await waitVisible(page.locator('.notifications-toasts').filter({ hasText: /1 packet of 10 changed against xdp_filter\.c@HEAD \(\+1 XDP_DROP, -1 XDP_PASS\)/ }), 'the comparison summary', 60_000);
+    await page.locator('.part.editor .editor-group-container').first().click({ position: { x: 200, y: 200 } });
+    await goToLine(page, udpReturn);
+    assert.equal(await afterText(page, udpReturn, /⇄/), '⇄ +1 XDP_DROP, -1 XDP_PASS');
+    await vs.screenshot('verdict-diff');
+    await crop(vs, 'verdict-diff-crop', [page.locator('.part.editor')]);
+    assert.deepEqual(vs.blockedRequests(), []);
+  } catch (e) {
+    await vs?.screenshot('verdict-diff-failure').catch(() => undefined);
     throw new Error(`${(e as Error).message}\n--- code-server output ---\n${vs?.serverLog().slice(-3000)}`, { cause: e });
   } finally {
     await vs?.stop();
