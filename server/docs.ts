@@ -187,6 +187,49 @@ Object.assign(HELPER_DOCS, {
     body: '`bpf_trace_printk` with up to 12 arguments passed as an array of u64; `bpf_printk` uses it above three arguments. GPL only.',
   },
 } satisfies Record<string, Doc>);
+// Socket and SYN-cookie helpers (simulator/vm/helpers.ts, helper-impl/syncookie.ts).
+Object.assign(HELPER_DOCS, {
+  bpf_sk_lookup_tcp: {
+    signature: 'struct bpf_sock *bpf_sk_lookup_tcp(void *ctx, struct bpf_sock_tuple *tuple, __u32 tuple_size, __u64 netns, __u64 flags)  // helper 84',
+    body: 'Finds a full TCP socket for the 4-tuple (`tuple_size` picks IPv4 or IPv6) in the device\'s network namespace (`netns` < 0) or another one by id. NULL when none, and for a bad tuple size, non-zero flags or an unknown namespace. The socket must be released with `bpf_sk_release`. In XDP Lens the host has no sockets: always NULL.',
+  },
+  bpf_sk_lookup_udp: {
+    signature: 'struct bpf_sock *bpf_sk_lookup_udp(void *ctx, struct bpf_sock_tuple *tuple, __u32 tuple_size, __u64 netns, __u64 flags)  // helper 85',
+    body: 'Like `bpf_sk_lookup_tcp`, for UDP sockets. In XDP Lens the host has no sockets: always NULL.',
+  },
+  bpf_skc_lookup_tcp: {
+    signature: 'struct bpf_sock *bpf_skc_lookup_tcp(void *ctx, struct bpf_sock_tuple *tuple, __u32 tuple_size, __u64 netns, __u64 flags)  // helper 99',
+    body: 'Like `bpf_sk_lookup_tcp`, but may also return a request or time-wait socket (a `sock_common`). In XDP Lens the host has no sockets: always NULL.',
+  },
+  bpf_sk_release: {
+    signature: 'long bpf_sk_release(void *sock)  // helper 86',
+    body: 'Drops the reference a socket lookup took; the verifier makes every path release a non-NULL socket. Unreachable in XDP Lens, where lookups return NULL.',
+  },
+  bpf_tcp_check_syncookie: {
+    signature: 'long bpf_tcp_check_syncookie(void *sk, void *iph, __u32 iph_len, struct tcphdr *th, __u32 th_len)  // helper 100',
+    body: 'Checks the SYN cookie in an ACK against a listening socket. 0 when valid, else a negative errno. Needs a socket from a lookup, so it is unreachable in XDP Lens; see `bpf_tcp_raw_check_syncookie_ipv4`.',
+  },
+  bpf_tcp_gen_syncookie: {
+    signature: '__s64 bpf_tcp_gen_syncookie(void *sk, void *iph, __u32 iph_len, struct tcphdr *th, __u32 th_len)  // helper 110',
+    body: 'Generates a SYN cookie for a SYN to a listening socket (cookie in the low 32 bits, MSS in the upper 32). Needs a socket, so it is unreachable in XDP Lens; see `bpf_tcp_raw_gen_syncookie_ipv4`.',
+  },
+  bpf_tcp_raw_gen_syncookie_ipv4: {
+    signature: '__s64 bpf_tcp_raw_gen_syncookie_ipv4(struct iphdr *iph, struct tcphdr *th, __u32 th_len)  // helper 204',
+    body: 'A SYN cookie for this SYN without a socket: the cookie in the low 32 bits and the MSS it encodes in the upper 32 (the largest of 536, 1300, 1440, 1460 not above the SYN\'s MSS option; 536 without one). -EINVAL when `th_len` is below 20 or not the header\'s doff * 4. The cookie depends on a boot-time secret and the minute: `compare` reports its bytes as random-dependent.',
+  },
+  bpf_tcp_raw_gen_syncookie_ipv6: {
+    signature: '__s64 bpf_tcp_raw_gen_syncookie_ipv6(struct ipv6hdr *iph, struct tcphdr *th, __u32 th_len)  // helper 205',
+    body: 'The IPv6 form of `bpf_tcp_raw_gen_syncookie_ipv4`; MSS values 1220, 1420, 1440, 8940 (1220 without an MSS option).',
+  },
+  bpf_tcp_raw_check_syncookie_ipv4: {
+    signature: 'long bpf_tcp_raw_check_syncookie_ipv4(struct iphdr *iph, struct tcphdr *th)  // helper 206',
+    body: 'Checks the cookie of an ACK (its ack_seq - 1, for its seq - 1) made by `bpf_tcp_raw_gen_syncookie_ipv4` in this or the previous minute: 0 when valid, -EACCES otherwise.',
+  },
+  bpf_tcp_raw_check_syncookie_ipv6: {
+    signature: 'long bpf_tcp_raw_check_syncookie_ipv6(struct ipv6hdr *iph, struct tcphdr *th)  // helper 207',
+    body: 'The IPv6 form of `bpf_tcp_raw_check_syncookie_ipv4`.',
+  },
+} satisfies Record<string, Doc>);
 // kfuncs (simulator/vm/kfuncs.ts): declared `extern ... __ksym` in the program.
 Object.assign(HELPER_DOCS, {
   bpf_xdp_metadata_rx_timestamp: {
