@@ -33,6 +33,7 @@ import { addRecent, captureChoices, isStale, restrictSettings, settingsKey, type
 import { renderPacketDetail } from './hex.ts';
 import { RunDecorations, PacketsProvider, type PacketNode } from './views.ts';
 import { debugPacket, registerDebugging, type PacketArg } from './debug.ts';
+import { registerTesting } from './testing.ts';
 
 const RECENT_KEY = 'xdpLens.recentCaptures';
 const PACKET_SCHEME = 'xdp-lens-packet';
@@ -110,6 +111,7 @@ export class XdpLensContext implements vscode.Disposable {
     command('xdpLens.compareVerdicts', (uri?: vscode.Uri | string, against?: DiffVerdictsParams['against'], capture?: string) => this.compareVerdicts(uri, against, capture));
     command('xdpLens.showPackets', () => vscode.commands.executeCommand('xdpLens.packets.focus'));
     this.disposables.push(...registerDebugging(context, () => this.lastRun?.params));
+    this.disposables.push(...registerTesting(context, (line) => this.log(line)));
     command('xdpLens.debugPacket', (arg?: PacketArg) => debugPacket(this.lastRun?.params, arg));
 
     const virtual: vscode.TextDocumentContentProvider = {

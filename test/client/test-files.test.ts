@@ -1,0 +1,47 @@
+// The editor-free part of the Test Explorer integration: cases of a test file with their lines, and the CLI's JSON
+// report read back with 0-based failure positions (what the Test Explorer puts on the expectation's line).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO } from '../repo.ts';
+import { listCases, readReport } from '../../client/test-files.ts';
+
+const EXAMPLE = join(REPO, 'examples', 'xdp_filter.xdptest.yaml');
+
+test('listCases: every case of the example with the 0-based line of its list item', () => {
+  const text = readFileSync(EXAMPLE, 'utf8');
+  const lines = text.split('\n');
+  const cases = listCases(text);
+  const expected = lines.flatMap((l, i) => (/^ {2}- name: /.test(l) ? [{ name: l.replace(/^ {2}- name: /, ''), line: i, column: 4 }] : []));
+  assert.equal(cases.length, 5);
+  assert.deepEqual(cases, expected);
+  assert.deepEqual(listCases('cases:\n  - hex: "00"\n  - name: b\n'), [{ name: 'case 1', line: 1, column: 4 }, { name: 'b', line: 2, column: 4 }]);
+  assert.deepEqual(listCases('not: [a test file'), []);
+});
+
+test('readReport: a failing case of the CLI report, positions 0-based', { skip: spawnSync('clang', ['--version']).status !== 0 && 'clang is not installed' }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-client-'));
+  const text = readFileSync(EXAMPLE, 'utf8').replace('file: xdp_filter.c', `file: ${join(REPO, 'examples', 'xdp_filter.c')}`).replace('{key: 4, value: 2}', '{key: 4, value: 7}');
+  const file = join(dir, 'one.xdptest.yaml');
+  writeFileSync(file, text);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'simulator', 'cli.ts'), 'test', file, '--format', 'json'], { encoding: 'utf8' });
+  assert.equal(r.status, 1, r.stderr);
+  const [f] = readReport(r.stdout)!;
+  assert.equal(f!.cases.length, 5);
+  const failed = f!.cases.filter((c) => !c.passed);
+  assert.equal(failed.length, 1);
+  assert.equal(failed[0]!.name, 'web traffic passes');
+  const line = text.split('\n').findIndex((l) => l.includes('{key: 4, value: 7}'));
+  assert.deepEqual(failed[0]!.failures, [{ message: 'map proto_count key 4: expected 7, actual 2', expected: '7', actual: '2', line, column: 12 }]);
+  assert.equal(readReport('not json'), undefined);
+  // A malformed file: the error with its position.
+  writeFileSync(file, 'program: x.c\ncases: [{hex: "00", expect: {action: NOPE}}]\n');
+  const bad = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'simulator', 'cli.ts'), 'test', file, '--format', 'json'], { encoding: 'utf8' });
+  assert.equal(bad.status, 2);
+  const [e] = readReport(bad.stdout)!;
+  assert.equal(e!.error!.line, 1);
+  assert.match(e!.error!.message, /expect\.action is one of/);
+});
