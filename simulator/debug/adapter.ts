@@ -5,7 +5,7 @@
 // hex, bytes changed so far marked), the stack frame, the maps, the xdp_md context.
 import { basename, resolve } from 'node:path';
 import {
-  Breakpoint, DebugSession, Handles, InitializedEvent, OutputEvent, Scope, Source, StackFrame, StoppedEvent,
+  Breakpoint, DebugSession, Handles, InitializedEvent, InvalidatedEvent, OutputEvent, Scope, Source, StackFrame, StoppedEvent,
   TerminatedEvent, Thread,
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
@@ -84,7 +84,7 @@ export class XdpDebugSession extends DebugSession {
       supportsDisassembleRequest: true,
       supportsSteppingGranularity: true,
       supportsEvaluateForHovers: true,
-      supportsSetVariable: false,
+      supportsSetVariable: true,
       exceptionBreakpointFilters: [{ filter: 'fault', label: 'Faults', description: 'Stop where the program faults (the kernel verifier would refuse it)', default: true }],
     };
     this.sendResponse(response);
@@ -393,6 +393,30 @@ export class XdpDebugSession extends DebugSession {
       type: c.type.name,
       variablesReference: expandable(s, c) ? this.refs.create({ kind: 'c', value: c }) : 0,
     };
+  }
+
+  protected override setVariableRequest(response: DebugProtocol.SetVariableResponse, args: DebugProtocol.SetVariableArguments): void {
+    const e = this.engine;
+    const ref = this.refs.get(args.variablesReference);
+    try {
+      if (!e?.current || !ref) throw new DebugError('not stopped');
+      let s: Snapshot;
+      if (ref.kind === 'registers' && /^r\d$/.test(args.name)) {
+        s = e.setRegister(Number(args.name.slice(1)), evaluate(args.value, snapshotScope(e.current)));
+        response.body = { value: this.variables(s, ref).find((v) => v.name === args.name)!.value };
+      } else if (ref.kind === 'hex' && /^[0-9a-f]+$/.test(args.name)) {
+        const bytes = args.value.replace(/\*/g, ' ').trim().split(/\s+/).map((b) => (/^[0-9a-fA-F]{1,2}$/.test(b) ? parseInt(b, 16) : NaN));
+        if (bytes.some(Number.isNaN)) throw new DebugError(`'${args.value}' is not hex bytes (e.g. 0a ff 00)`);
+        s = e.setPacketBytes(parseInt(args.name, 16), Uint8Array.from(bytes));
+        response.body = { value: this.variables(s, ref).find((v) => v.name === args.name)?.value ?? args.value };
+      } else throw new DebugError(`${args.name} cannot be changed here: registers r0-r9 and packet bytes (Packet > hex) can`);
+      this.refs.reset();
+      this.sendResponse(response);
+      this.sendEvent(new InvalidatedEvent(['variables']));
+    } catch (err) {
+      if (!(err instanceof DebugError) && !(err instanceof ExprError)) throw err;
+      this.sendErrorResponse(response, { id: 4, format: err.message.replace(/[{}]/g, ''), showUser: true });
+    }
   }
 
   protected override evaluateRequest(response: DebugProtocol.EvaluateResponse, args: DebugProtocol.EvaluateArguments): void {

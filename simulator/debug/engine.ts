@@ -220,6 +220,40 @@ export class DebugEngine {
   current: Snapshot | undefined;
   /** Results of packets that ran to their end (for verdict lists and printk). */
   readonly results = new Map<number, DriverPacket>();
+  /** What-if changes: applied whenever the run reaches their position (before that instruction executes). */
+  private patches: { packet: number; step: number; apply(regs: BigUint64Array, mem: Memory): void }[] = [];
+
+  /**
+   * Change a register (r0-r9) at the current position, for a what-if: from here on the run goes on with the new value,
+   * and every replay through this position applies it again. Returns the new state here.
+   */
+  setRegister(reg: number, value: bigint): Snapshot {
+    if (!Number.isInteger(reg) || reg < 0 || reg > 9) throw new DebugError(`r${reg} cannot be changed (r0-r9 can; r10 is the frame pointer)`);
+    const v = BigInt.asUintN(64, value);
+    return this.patch((regs) => (regs[reg] = v));
+  }
+
+  /** Change packet bytes (offsets from data) at the current position, for a what-if. */
+  setPacketBytes(offset: number, bytes: Uint8Array): Snapshot {
+    const cur = this.need();
+    const len = cur.buff.dataEnd - cur.buff.data;
+    if (!Number.isInteger(offset) || offset < 0 || offset + bytes.length > len) throw new DebugError(`packet bytes ${offset}..${offset + bytes.length - 1} are outside the packet (${len} bytes)`);
+    return this.patch((_regs, mem) => {
+      const r = mem.region(REGION_PACKET);
+      const data = mem.ctx?.buff.data;
+      if (r && data !== undefined) r.bytes.set(bytes, data + offset);
+    });
+  }
+
+  private patch(apply: (regs: BigUint64Array, mem: Memory) => void): Snapshot {
+    const cur = this.need();
+    if (cur.ended) throw new DebugError('the packet has finished: step back into it to change its state');
+    this.patches.push({ packet: cur.packet, step: cur.step, apply });
+    this.live = undefined; // the timeline from here on is a different one
+    const snap = this.goto(cur.packet, cur.step, cur.reason);
+    snap.hitBreakpoints = cur.hitBreakpoints;
+    return snap;
+  }
 
   constructor(private readonly opts: EngineOptions) {
     if (opts.packets.length === 0) throw new DebugError('the capture has no packets to debug');
@@ -385,7 +419,8 @@ export class DebugEngine {
     const p = live.next;
     const pkt = this.opts.packets[p];
     const counting = this.bindings.some((b) => b.hitCondition?.trim());
-    const observe = pred !== NEVER || counting;
+    const patches = this.patches.filter((x) => x.packet === p);
+    const observe = pred !== NEVER || counting || patches.length > 0;
     let snap: Snapshot | undefined;
     let step = 0;
     let prev: PrevStep | undefined;
@@ -399,6 +434,7 @@ export class DebugEngine {
         ? (name, pc, regs, frames, mem) => {
             const program = this.programs.get(name)!;
             const depth = frames.length + 1;
+            for (const x of patches) if (x.step === step) x.apply(regs, mem);
             const c: StepContext = { packet: p, step, program, pc, regs, frames, mem, depth, loc: program.lines[pc] };
             regsRef = regs;
             memRef = mem;

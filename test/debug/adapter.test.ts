@@ -101,6 +101,11 @@ test('a line breakpoint hits on its line; step into names the callee frame; vari
     const pkt = await vars(dc, f.id, 'Packet');
     assert.equal(pkt.get('length')!.value, String(PACKETS[0].frame.length));
     assert.equal(pkt.get('verdict of this packet')!.value.split(' ')[0], plainRuns()[0].action);
+    // What-if: r9 set from the Variables view reads back, and the change is visible to expressions.
+    const regsRef = (await dc.scopesRequest({ frameId: f.id })).body.scopes.find((x) => x.name === 'Registers')!.variablesReference;
+    const set = await dc.setVariableRequest({ variablesReference: regsRef, name: 'r9', value: '0x1234' });
+    assert.match(set.body.value, /^4660 \(0x1234\)/);
+    assert.match((await dc.evaluateRequest({ expression: 'r9', context: 'watch', frameId: f.id })).body.result, /^4660/);
     await stopped(dc, () => dc.stepInRequest({ threadId: 1 }));
     const frames = (await dc.stackTraceRequest({ threadId: 1 })).body.stackFrames;
     assert.deepEqual(frames.map((x) => x.name), ['sum_bytes', 'entry']);

@@ -221,3 +221,27 @@ test('expressions over a snapshot: registers, packet bytes, ctx fields, casts', 
   assert.equal(readSnapshot(s, s.regs[10] - 4n, 4) === undefined, false, 'the stack is readable');
   assert.throws(() => evaluate('nosuch + 1', scope), /unknown name 'nosuch'/);
 });
+
+test('what-if: a changed packet byte or register changes the rest of the run, and replays keep the change', () => {
+  const e = new DebugEngine(opts);
+  e.entry(2);
+  // EtherType 0x88b6 (the faulting branch) becomes 0x8800: no fault, XDP_PASS.
+  const s = e.setPacketBytes(13, Uint8Array.of(0x00));
+  assert.equal(packetBytesOf(s)[13], 0x00);
+  assert.equal(s.result.action, 'XDP_PASS');
+  const end = e.goto(2, Number.MAX_SAFE_INTEGER);
+  assert.equal(end.result.action, 'XDP_PASS');
+  assert.equal(end.result.fault, undefined);
+  // Back to the entry and forwards again: the change holds.
+  e.goto(2, 0);
+  assert.equal(e.step('instruction')!.result.action, 'XDP_PASS');
+  // r0 changed on the exit instruction of packet 0: the verdict follows.
+  const f = new DebugEngine(opts);
+  const last = f.goto(0, plainRuns()[0].run.steps - 1);
+  assert.equal(entry.insns[last.pc].opcode, 0x95, 'the exit instruction');
+  f.setRegister(0, 1n);
+  const after = f.step('instruction')!;
+  assert.ok(after.ended);
+  assert.equal(after.result.action, 'XDP_DROP');
+  assert.throws(() => f.setRegister(10, 0n), /r10 is the frame pointer/);
+});
