@@ -13,7 +13,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileC } from '../../simulator/compile.ts';
-import { loadProgramFile, Session } from '../../simulator/session.ts';
+import { loadProgramFile, loadProgramFileWithObject, Session } from '../../simulator/session.ts';
+import { compareWithKernel } from '../../simulator/kernel-compare.ts';
 import { defaultObjectName, kernelOrSkip, runKernel } from '../kernel/runner.ts';
 import { diffBytes, diffMaps, normaliseSimMaps } from '../parity/compare.ts';
 import { MSS_TABLE_V4, MSS_TABLE_V6, checkSyncookie, drawSecrets, genSyncookie, parseMssOption, siphash } from '../../simulator/vm/helper-impl/syncookie.ts';
@@ -31,6 +32,10 @@ static __always_inline void out(__u8 *d, __s64 gen, __s64 ok, __s64 bad, __s64 e
   __u32 mss = gen < 0 ? 0xffffffff : (__u32)(gen >> 32);
   __builtin_memcpy(d, &mss, 4);
   d[4] = (__u8)ok; d[5] = (__u8)bad; d[6] = (__u8)e1; d[7] = (__u8)e2;
+#ifdef COOKIE
+  __u32 c = (__u32)gen;
+  __builtin_memcpy(d + 9, &c, 4);
+#endif
 }
 
 static __always_inline void lookups(struct xdp_md *ctx, __u8 *d, void *tuple) {
@@ -186,6 +191,23 @@ test('SYN cookie and socket helpers agree with the kernel', (t) => {
   // Every packet went through the helpers, and the round trip was accepted.
   assert.equal(tx, packets.length);
   for (const r of kernel.results) assert.deepEqual([r.out[4], r.out[5], r.out[6], r.out[7], r.out[8]], [0, 256 - 13, 256 - 22, 256 - 22, 0]);
+});
+
+test('compare reports the cookie bytes as clock/random-dependent, and nothing else', (t) => {
+  if (kernelOrSkip(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-syncookie-'));
+  const path = join(dir, 'cookies.bpf.c');
+  writeFileSync(path, SOURCE);
+  const { object, objectPath } = loadProgramFileWithObject(path, { clangFlags: ['-DCOOKIE'] });
+  const frames = [false, true].flatMap((v6) => OPTION_SETS.slice(0, 6).map((o, i) => ({ frame: syn(v6, o, 0x01020304 + i, 2000 + i), tsNs: BigInt(i) * 1_000_000n })));
+  const r = compareWithKernel(objectPath, object, frames);
+  assert.equal(r.available, true, r.reason);
+  assert.equal(r.differing, 0, JSON.stringify(r.rows.filter((x) => x.status === 'differs').slice(0, 2)));
+  for (const row of r.rows) {
+    // A cookie equal to the kernel's would need the kernel's secret: every row differs in the cookie, only there.
+    assert.equal(row.status, 'clock/random');
+    assert.ok(row.clockRandom!.bytes.every((b) => b >= 9 && b < 13), `row ${row.index}: bytes ${row.clockRandom!.bytes.join(',')}`);
+  }
 });
 
 test('syncookie: SipHash-2-4 test vector, MSS parsing, and the check window', () => {
