@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { compileC } from '../../simulator/compile.ts';
 import { loadProgramFile, loadProgramFileWithObject, Session } from '../../simulator/session.ts';
 import { compareWithKernel } from '../../simulator/kernel-compare.ts';
+import { analyzeObjectReport } from '../../simulator/analysis/bytecode.ts';
 import { defaultObjectName, kernelOrSkip, runKernel } from '../kernel/runner.ts';
 import { diffBytes, diffMaps, normaliseSimMaps } from '../parity/compare.ts';
 import { MSS_TABLE_V4, MSS_TABLE_V6, checkSyncookie, drawSecrets, genSyncookie, parseMssOption, siphash } from '../../simulator/vm/helper-impl/syncookie.ts';
@@ -208,6 +209,15 @@ test('compare reports the cookie bytes as clock/random-dependent, and nothing el
     assert.equal(row.status, 'clock/random');
     assert.ok(row.clockRandom!.bytes.every((b) => b >= 9 && b < 13), `row ${row.index}: bytes ${row.clockRandom!.bytes.join(',')}`);
   }
+});
+
+test('the bytecode analysis walks socket lookups (socket or NULL) and the cookie helpers without findings', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-syncookie-'));
+  const path = join(dir, 'cookies.bpf.c');
+  writeFileSync(path, SOURCE);
+  const r = analyzeObjectReport(loadProgramFileWithObject(path).object);
+  assert.deepEqual(r.findings, []);
+  assert.ok(r.programs.every((p) => p.complete), JSON.stringify(r.programs));
 });
 
 test('syncookie: SipHash-2-4 test vector, MSS parsing, and the check window', () => {
