@@ -21,6 +21,7 @@ import { MAX_FRAMES, REGION_CTX, REGION_PACKET, REGION_STACK0, STACK_SIZE, addrO
 import type { Fault, XdpBuff } from '../vm/types.ts';
 import { ExprError, evaluate, type ExprScope } from './expr.ts';
 import type { MapsJson } from '../vm/map-json.ts';
+import { openCapture } from '../net/capture.ts';
 
 export interface DebugPacket {
   /** Position in the capture (0-based). */
@@ -844,7 +845,6 @@ function liveScope(c: StepContext): ExprScope {
 
 /** Read every packet of a capture (up to `limit`) into memory for the debugger. */
 export async function readPackets(path: string, limit = 100_000): Promise<DebugPacket[]> {
-  const { openCapture } = await import('../net/capture.ts');
   const reader = openCapture(path);
   const out: DebugPacket[] = [];
   try {
