@@ -1,5 +1,5 @@
 // The kernel and XDP Lens on the same programs and the same packets, in one run: ns per packet.
-//   npx tsx bench/engine.ts [--packets 60000] [--repeat 1000] [--out bench/results/engine.json]
+//   npx tsx bench/engine.ts [--packets 60000] [--repeat 1000] [--trials 4] [--out bench/results/engine.json]
 // Programs: parse and count with maps (p01), ICMP echo via XDP_TX (p03), IP-in-IP encapsulation (p07) of the parity
 // corpus. Packets: the shared captures' frames and the parity corpus' synthetic ones, cycled to --packets.
 // - kernel, repeat: BPF_PROG_TEST_RUN with repeat R, the kernel's own `duration` (the JIT's time, no syscall), averaged
@@ -27,6 +27,7 @@ import { REPO, machine, option } from './common.ts';
 
 const N = Number(option('packets', '60000'));
 const REPEAT = Number(option('repeat', '1000'));
+const TRIALS = Number(option('trials', '4'));
 const OUT = option('out', join(REPO, 'bench', 'results', 'engine.json'));
 const PROGRAMS = ['p01_parse_count', 'p03_icmp_echo', 'p07_encap_ipip'];
 const ENGINES: Engine[] = ['interp', 'compiled'];
@@ -135,15 +136,21 @@ for (const name of PROGRAMS) {
     compileMs: Math.round(compiled.compileMs * 100) / 100,
     kernel: typeof k === 'string' ? { skipped: k } : { repeatNs: k.repeat, syscallNs: k.syscall },
   };
-  for (const e of ENGINES) {
-    row[e] = {
-      engineNs: round(engineAlone(c.objectPath, program, e)),
-      sessionNs: round(session(c.objectPath, program, e)),
-      cliSummaryNs: round(cli([c.objectPath, 'CAP', '--format', 'summary'], e)),
-      cliJsonlNs: round(cli([c.objectPath, 'CAP', '--format', 'jsonl'], e)),
-      cliJsonlFromCNs: round(cli([src, 'CAP', '--format', 'jsonl'], e)),
-    };
+  // The machine is shared and busy: each figure is the best of TRIALS, the engines taking turns.
+  const best: Record<string, Record<string, number>> = { interp: {}, compiled: {} };
+  const keep = (e: Engine, k: string, v: number) => (best[e]![k] = Math.min(best[e]![k] ?? Infinity, round(v)));
+  for (let t = 0; t < TRIALS; t++) {
+    for (const e of ENGINES) {
+      keep(e, 'engineNs', engineAlone(c.objectPath, program, e));
+      keep(e, 'sessionNs', session(c.objectPath, program, e));
+      if (t < 2) {
+        keep(e, 'cliSummaryNs', cli([c.objectPath, 'CAP', '--format', 'summary'], e));
+        keep(e, 'cliJsonlNs', cli([c.objectPath, 'CAP', '--format', 'jsonl'], e));
+        keep(e, 'cliJsonlFromCNs', cli([src, 'CAP', '--format', 'jsonl'], e));
+      }
+    }
   }
+  for (const e of ENGINES) row[e] = best[e];
   if (typeof k !== 'string') {
     const ce = row.compiled as Record<string, number>;
     row.ratios = {
@@ -171,6 +178,7 @@ const record = {
   packets: N,
   distinctFrames: frames.length,
   repeat: REPEAT,
+  trials: TRIALS,
   bigProgram: { insns: big.length, compileMs: Math.round(bigCompiled.compileMs * 100) / 100, sourceChars: bigCompiled.sourceLength },
   results,
 };
