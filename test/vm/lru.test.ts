@@ -4,7 +4,8 @@
 // to the CPUs), plain and per-CPU values, and writes each operation's result into the packet. Sequences: filling
 // every map with three times its size of distinct keys; the same with lookups of earlier keys between inserts
 // (reference bits); and random mixes of every operation over a key range twice the map's size. After each sequence
-// (fresh maps) every packet's bytes (the per-operation results) and every map's entries must equal the kernel's.
+// (fresh maps; one sequence starts from more seeded entries than the maps hold, as user-space updates on CPU 0 make
+// them) every packet's bytes (the per-operation results) and every map's entries must equal the kernel's.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -127,6 +128,20 @@ const SEQUENCES: [string, () => Op[]][] = [
   }]),
 ];
 
+/** Seeds (user-space updates on CPU 0) of more keys than the maps hold, then a fill: entries hex, per-CPU values. */
+function seeds(cpus: number): Record<string, { key: string; value?: string; values?: string[] }[]> {
+  const hex32 = (n: number) => Buffer.from(new Uint32Array([n]).buffer).toString('hex');
+  const hex64 = (n: number) => Buffer.from(new BigUint64Array([BigInt(n)]).buffer).toString('hex');
+  const out: Record<string, { key: string; value?: string; values?: string[] }[]> = {};
+  for (const [name, type, size] of MAPS) {
+    if (size > 100) continue;
+    out[name] = Array.from({ length: size + 5 }, (_, i) => type.includes('PERCPU')
+      ? { key: hex32(9000 + i), values: Array.from({ length: cpus }, (_, c) => hex64(i * 16 + c)) }
+      : { key: hex32(9000 + i), value: hex64(i) });
+  }
+  return out;
+}
+
 test('LRU maps evict as the kernel does', async (t) => {
   if (kernelOrSkip(t)) return;
   const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-lru-'));
@@ -134,12 +149,21 @@ test('LRU maps evict as the kernel does', async (t) => {
   writeFileSync(path, SOURCE);
   const compiled = compileC(path);
   assert.ok(compiled.objectPath, compiled.stderr);
-  for (const [what, make] of SEQUENCES) {
+  const cpus = runKernel(compiled.objectPath, 'prog', [], { objectName: defaultObjectName(path) }).cpus;
+  const cases: [string, () => Op[], boolean][] = [
+    ...SEQUENCES.map(([what, make]): [string, () => Op[], boolean] => [what, make, false]),
+    ['seeded beyond max_entries from user space, then lookups and a fill', () => interleave(MAPS.map(([, , size], map) => [
+      ...Array.from({ length: size }, (_, i) => ({ map, op: 0, key: 9000 + ((i * 7) % (size + 5)) })),
+      ...Array.from({ length: size + 3 }, (_, i) => ({ map, op: 1, key: 100 + i })),
+    ])), true],
+  ];
+  for (const [what, make, seeded] of cases) {
     await t.test(what, () => {
       const ops = make();
       const packets = ops.map(packet);
-      const kernel = runKernel(compiled.objectPath!, 'prog', packets, { objectName: defaultObjectName(path) });
-      const session = new Session(loadProgramFile(path), { program: 'prog', nrCpus: kernel.cpus, cpu: 0 });
+      const maps = seeded ? seeds(cpus) : undefined;
+      const kernel = runKernel(compiled.objectPath!, 'prog', packets, { objectName: defaultObjectName(path), maps });
+      const session = new Session(loadProgramFile(path), { program: 'prog', nrCpus: kernel.cpus, cpu: 0, maps });
       const problems: string[] = [];
       packets.forEach((bytes, i) => {
         const s = session.runPacket(bytes);
