@@ -424,6 +424,9 @@ export function generate(p: ProgramImage, checks: RegisterChecks | undefined): {
 
 const cache = new WeakMap<Insn[], Map<RegisterChecks | null, CompiledProgram>>();
 
+/** Program images compiled so far in this process (tests check that a setting reaches the engine). */
+export const compileStats = { programs: 0 };
+
 /** The compiled form of a program image (with its register checks, if any), generated once per instruction array. */
 export function compileProgram(p: ProgramImage, checks: RegisterChecks | undefined): CompiledProgram {
   let byChecks = cache.get(p.insns);
@@ -441,6 +444,7 @@ export function compileProgram(p: ProgramImage, checks: RegisterChecks | undefin
     const fn = factory(H, p.insns, infos);
     c = { fn, after, sourceLength: source.length, compileMs: performance.now() - t0 };
     byChecks.set(checks ?? null, c);
+    compileStats.programs++;
   }
   return c;
 }
