@@ -750,6 +750,10 @@ export function mapCreateError(def: MapDef): string | undefined {
       return undefined;
     }
     case MapType.HASH: case MapType.PERCPU_HASH: case MapType.LRU_HASH: case MapType.LRU_PERCPU_HASH: case MapType.HASH_OF_MAPS: {
+      // htab_map_alloc_check looks at the flags before the sizes.
+      const lru = type === MapType.LRU_HASH || type === MapType.LRU_PERCPU_HASH;
+      if (!lru && flags & BPF_F_NO_COMMON_LRU) return einval('BPF_F_NO_COMMON_LRU is for LRU maps only');
+      if (lru && flags & BPF_F_NO_PREALLOC) return `the kernel refuses map '${def.name}' (ENOTSUPP): LRU maps are always preallocated (BPF_F_NO_PREALLOC)`;
       if (n === 0) return einval('max_entries is 0');
       if (k === 0) return einval('key_size is 0');
       if (v === 0) return einval('value_size is 0');

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { totalmem } from 'node:os';
 import { createMap, mapCreateError } from '../../simulator/vm/maps.ts';
 import { mapsDump } from '../../simulator/vm/map-json.ts';
-import { MapType, BPF_F_NO_PREALLOC, type MapDef } from '../../simulator/elf/types.ts';
+import { MapType, BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, type MapDef } from '../../simulator/elf/types.ts';
 import { loadProgramFile, Session, XdpLensError } from '../../simulator/session.ts';
 import { REPO } from '../repo.ts';
 
@@ -77,6 +77,12 @@ test('map creation: the kernel\'s errors for sizes it refuses (errno as bpf_map_
     [def(MapType.LPM_TRIE, 300, 8, 1, BPF_F_NO_PREALLOC), /EINVAL/],
     [def(MapType.DEVMAP, 4, 4, 0), /EINVAL/],
     [def(MapType.ARRAY_OF_MAPS, 4, 4, 1), undefined],
+    // bpftool map create on 6.18: flags 2 (BPF_F_NO_COMMON_LRU) on a hash is EINVAL, flags 1 on an LRU error 524.
+    [def(MapType.HASH, 4, 8, 4, BPF_F_NO_COMMON_LRU), /EINVAL.*BPF_F_NO_COMMON_LRU/],
+    [def(MapType.PERCPU_HASH, 4, 8, 4, BPF_F_NO_COMMON_LRU), /EINVAL/],
+    [def(MapType.LRU_HASH, 4, 8, 4, BPF_F_NO_PREALLOC), /ENOTSUPP/],
+    [def(MapType.LRU_PERCPU_HASH, 4, 8, 4, BPF_F_NO_PREALLOC | BPF_F_NO_COMMON_LRU), /ENOTSUPP/],
+    [def(MapType.LRU_HASH, 4, 8, 4, BPF_F_NO_COMMON_LRU), undefined],
   ];
   for (const [d, want] of cases) {
     const got = mapCreateError(d);
