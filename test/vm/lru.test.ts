@@ -1,7 +1,7 @@
 // LRU_HASH and LRU_PERCPU_HASH eviction, the simulator against the kernel: a program of our own applies one map
 // operation per packet (which map, update with BPF_ANY / BPF_NOEXIST / BPF_EXIST, lookup, delete, key) to LRU maps of
 // 1, 2, 16, 100 and 1000 entries, with the common LRU and BPF_F_NO_COMMON_LRU (7 entries too: max_entries rounded
-// to the CPUs), plain and per-CPU values, and writes each operation's result into the packet. Sequences: filling
+// to the CPUs: 1 and 7), plain and per-CPU values, and writes each operation's result into the packet. Sequences: filling
 // every map with three times its size of distinct keys; the same with lookups of earlier keys between inserts
 // (reference bits); and random mixes of every operation over a key range twice the map's size. After each sequence
 // (fresh maps; one sequence starts from more seeded entries than the maps hold, as user-space updates on CPU 0 make
@@ -24,8 +24,10 @@ const MAPS: [string, string, number, string][] = [
   ['l100', 'BPF_MAP_TYPE_LRU_HASH', 100, '0'],
   ['l1000', 'BPF_MAP_TYPE_LRU_HASH', 1000, '0'],
   ['n16', 'BPF_MAP_TYPE_LRU_HASH', 16, 'BPF_F_NO_COMMON_LRU'],
+  ['n1', 'BPF_MAP_TYPE_LRU_HASH', 1, 'BPF_F_NO_COMMON_LRU'],
   ['n7', 'BPF_MAP_TYPE_LRU_HASH', 7, 'BPF_F_NO_COMMON_LRU'],
   ['n100', 'BPF_MAP_TYPE_LRU_HASH', 100, 'BPF_F_NO_COMMON_LRU'],
+  ['p1', 'BPF_MAP_TYPE_LRU_PERCPU_HASH', 1, '0'],
   ['p16', 'BPF_MAP_TYPE_LRU_PERCPU_HASH', 16, '0'],
   ['p100', 'BPF_MAP_TYPE_LRU_PERCPU_HASH', 100, '0'],
   ['pn16', 'BPF_MAP_TYPE_LRU_PERCPU_HASH', 16, 'BPF_F_NO_COMMON_LRU'],
