@@ -3,9 +3,9 @@
 // 1, 2, 16, 100 and 1000 entries, with the common LRU and BPF_F_NO_COMMON_LRU (1 and 7 entries too, which the kernel
 // rounds up to a multiple of the CPUs), plain and per-CPU values, and writes each operation's result into the packet.
 // Sequences: filling every map with three times its size of distinct keys; the same with lookups of earlier keys
-// between inserts (reference bits); and random mixes of every operation over a key range twice the map's size. After each sequence
-// (fresh maps; one sequence starts from more seeded entries than the maps hold, as user-space updates on CPU 0 make
-// them) every packet's bytes (the per-operation results) and every map's entries must equal the kernel's.
+// between inserts (reference bits); and random mixes of every operation over a key range twice the map's size. After
+// each sequence (fresh maps; one sequence starts from more seeded entries than the maps hold, as user-space updates on
+// CPU 0 make them) every packet's bytes (the per-operation results) and every map's entries must equal the kernel's.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
