@@ -33,7 +33,7 @@ import { addRecent, captureChoices, isStale, restrictSettings, settingsKey, type
 import { renderPacketDetail } from './hex.ts';
 import { RunDecorations, PacketsProvider, type PacketNode } from './views.ts';
 import { debugPacket, registerDebugging, type PacketArg } from './debug.ts';
-import { registerTesting } from './testing.ts';
+import { registerTesting, saveAsTestCase } from './testing.ts';
 
 const RECENT_KEY = 'xdpLens.recentCaptures';
 const PACKET_SCHEME = 'xdp-lens-packet';
@@ -112,6 +112,13 @@ export class XdpLensContext implements vscode.Disposable {
     command('xdpLens.showPackets', () => vscode.commands.executeCommand('xdpLens.packets.focus'));
     this.disposables.push(...registerDebugging(context, () => this.lastRun?.params));
     this.disposables.push(...registerTesting(context, (line) => this.log(line)));
+    command('xdpLens.saveAsTestCase', async (arg?: PacketNode) => {
+      if (!this.lastRun || arg?.kind !== 'packet') throw new Error('choose a packet in the packets view of a run');
+      const d = await this.request<PacketDetail>(PacketRequest, { runId: this.lastRun.summary.runId, index: arg.row.index });
+      if (d.error && !d.before) throw new Error(d.error);
+      const p = this.lastRun.params;
+      await saveAsTestCase(vscode.Uri.parse(p.uri), p.capture, p.driverMode, d);
+    });
     command('xdpLens.debugPacket', (arg?: PacketArg) => debugPacket(this.lastRun?.params, arg));
 
     const virtual: vscode.TextDocumentContentProvider = {

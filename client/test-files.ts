@@ -77,3 +77,64 @@ export function readReport(stdout: string): FileOutcome[] | undefined {
     })),
   }));
 }
+
+/** What "Save as Test Case" needs of a packet of the last run (a subset of the server's PacketDetail). */
+export interface SavedPacket {
+  index: number;
+  summary: string;
+  action: string;
+  outcome?: string;
+  line: number;
+  fault?: { kind: string };
+  printk: string[];
+  /** Hex of the frame as received and as it left the program. */
+  before: string;
+  after: string;
+}
+
+const q = (s: string) => JSON.stringify(s);
+
+/** A test file for a program, with no cases yet (`program` relative to the test file). */
+export function newTestFile(program: string, driver: string | undefined): string {
+  return [`# Tests for ${program}: xdp-lens test (README, "Unit tests for XDP programs").`, 'program:', `  file: ${q(program)}`, ...(driver ? [`  driver: ${driver}`] : []), 'cases:', ''].join('\n');
+}
+
+/**
+ * `text` (a test file) with a case for `p` appended to its cases: the packet as hex, what the run saw as expectations.
+ * `fresh: true`, since the maps the run carried to this packet are not in the file. Returns the new text and the
+ * 0-based line of the case; a string when the file has no `cases` list to append to.
+ */
+export function appendCase(text: string, p: SavedPacket, capture: string): { text: string; line: number } | string {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc });
+  if (doc.errors.length) return `the test file does not parse: ${doc.errors[0]!.message.split('\n')[0]}`;
+  const root = doc.contents;
+  if (!isMap(root)) return 'the test file is not a mapping with program and cases';
+  const last = root.items[root.items.length - 1];
+  const lastKey = last && isScalar(last.key) ? String(last.key.value) : undefined;
+  if (lastKey !== 'cases') return "the test file's last key is not 'cases' (append cases at its end)";
+  const cases = root.get('cases', true);
+  if (cases !== null && cases !== undefined && !isSeq(cases) && !(isScalar(cases) && cases.value === null)) return "'cases' is not a list";
+  if (isSeq(cases) && cases.flow && cases.items.length) return "'cases' is a flow list ([...]): write it as a block list to append to it";
+  const names = new Set(isSeq(cases) ? cases.items.map((i) => (isMap(i) && isScalar(i.get('name', true)) ? String((i.get('name', true) as { value: unknown }).value) : '')) : []);
+  let name = `packet ${p.index}: ${p.summary}`;
+  for (let n = 2; names.has(name); n++) name = `packet ${p.index}: ${p.summary} (${n})`;
+  const lines = [
+    `  - name: ${q(name)}`,
+    `    # packet ${p.index} of ${capture}; the maps as the run had them at this packet are not carried over`,
+    '    fresh: true',
+    `    hex: ${q(p.before)}`,
+    '    expect:',
+    `      action: ${p.action}`,
+    ...(p.outcome ? [`      outcome: ${q(p.outcome)}`] : []),
+    ...(p.line > 0 ? [`      exit: ${p.line}`] : []),
+    `      fault: ${p.fault?.kind ?? 'none'}`,
+    ...(p.printk.length ? ['      printk:', ...p.printk.map((l) => `        - ${q(l)}`)] : []),
+    ...(p.after !== p.before && !p.fault ? ['      packet:', `        hex: ${q(p.after)}`] : []),
+  ];
+  let base = text.replace(/\s*$/, '\n');
+  // An empty `cases:` or `cases: []` becomes a block list.
+  base = base.replace(/^cases:[ \t]*(\[[ \t]*\])?[ \t]*$/m, 'cases:');
+  const line = base.split('\n').length - 1;
+  return { text: base + lines.join('\n') + '\n', line };
+}

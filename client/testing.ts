@@ -4,7 +4,7 @@
 // tests when a test file or a C file is saved.
 import * as vscode from 'vscode';
 import { spawn } from 'node:child_process';
-import { listCases, readReport, type FileOutcome } from './test-files.ts';
+import { appendCase, listCases, newTestFile, readReport, type FileOutcome, type SavedPacket } from './test-files.ts';
 
 const PATTERN = '**/*.xdptest.{yaml,yml}';
 
@@ -188,4 +188,27 @@ function execCli(args: string[], token: vscode.CancellationToken): Promise<{ std
       resolve({ stdout, stderr, code });
     });
   });
+}
+
+/**
+ * "Save as Test Case" on a packet of the packets view: the packet appended as a case to `<program>.xdptest.yaml`
+ * beside the program (created when missing), then shown at the new case.
+ */
+export async function saveAsTestCase(program: vscode.Uri, capture: string, driver: string | undefined, packet: SavedPacket): Promise<void> {
+  const base = program.path.replace(/\.[^./]+$/, '');
+  const target = program.with({ path: `${base}.xdptest.yaml` });
+  let text: string;
+  try {
+    text = new TextDecoder().decode(await vscode.workspace.fs.readFile(target));
+  } catch {
+    text = newTestFile(program.path.slice(program.path.lastIndexOf('/') + 1), driver);
+  }
+  const r = appendCase(text, packet, capture);
+  if (typeof r === 'string') throw new Error(`cannot add the case to ${vscode.workspace.asRelativePath(target)}: ${r}`);
+  await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(r.text));
+  const doc = await vscode.workspace.openTextDocument(target);
+  const editor = await vscode.window.showTextDocument(doc, { preview: false });
+  const at = new vscode.Position(r.line, 0);
+  editor.selection = new vscode.Selection(at, at);
+  editor.revealRange(new vscode.Range(at, at), vscode.TextEditorRevealType.InCenter);
 }

@@ -45,3 +45,41 @@ test('readReport: a failing case of the CLI report, positions 0-based', { skip: 
   assert.equal(e!.error!.line, 1);
   assert.match(e!.error!.message, /expect\.action is one of/);
 });
+
+test('appendCase: a packet of a run saved as a case passes through xdp-lens test; refusals say why', { skip: spawnSync('clang', ['--version']).status !== 0 && 'clang is not installed' }, async () => {
+  const { appendCase, newTestFile } = await import('../../client/test-files.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-save-case-'));
+  const program = join(REPO, 'examples', 'xdp_filter.c');
+  const run = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'simulator', 'cli.ts'), 'run', program, join(REPO, 'examples', 'demo.pcap'), '--format', 'jsonl', '--data'], { encoding: 'utf8' });
+  const recs = run.stdout.trim().split('\n').map((l) => JSON.parse(l)).slice(0, -1);
+  // The frames as received, from the capture itself (what the server's packet detail calls "before").
+  const { openCapture } = await import('../../simulator/net/capture.ts');
+  const reader = openCapture(join(REPO, 'examples', 'demo.pcap'));
+  const frames: string[] = [];
+  for (let p = reader.next(); p; p = reader.next()) frames.push(Buffer.from(p.frame).toString('hex'));
+  reader.close();
+  let text = newTestFile(program, 'native');
+  const lines: number[] = [];
+  for (const i of [1, 3, 3]) {
+    const r = recs[i];
+    const out = appendCase(text, { index: i, summary: r.summary, action: r.action, outcome: r.outcome, line: r.line, printk: r.printk ?? [], before: frames[i]!, after: r.data }, 'demo.pcap');
+    assert.ok(typeof out !== 'string', String(out));
+    text = out.text;
+    lines.push(out.line);
+  }
+  const file = join(dir, 'saved.xdptest.yaml');
+  writeFileSync(file, text);
+  // Each returned line is the case's `- name:` line; the same packet twice gets a second name.
+  assert.deepEqual(listCases(text).map((c) => c.line), lines);
+  assert.match(listCases(text)[2]!.name, /\(2\)$/);
+  const t = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'simulator', 'cli.ts'), 'test', file, '--format', 'json'], { encoding: 'utf8' });
+  assert.equal(t.status, 0, t.stdout + t.stderr);
+  const j = JSON.parse(t.stdout);
+  assert.deepEqual(j.summary, { passed: 3, failed: 0, errors: 0 });
+  // The ICMP echo (packet 1) is answered in place: its output bytes are an expectation.
+  assert.match(text, /action: XDP_TX[\s\S]*packet:\n {8}hex: /);
+  const p = { index: 0, summary: 's', action: 'XDP_PASS', line: 1, printk: [], before: '00', after: '00' };
+  assert.match(String(appendCase('cases: []\nprogram: x.c\n', p, 'c')), /last key is not 'cases'/);
+  assert.match(String(appendCase('program: x.c\ncases: [{hex: "00", expect: {}}]\n', p, 'c')), /flow list/);
+  assert.ok(typeof appendCase('program: x.c\ncases: []\n', p, 'c') !== 'string');
+});
