@@ -4,6 +4,9 @@
 // tests when a test file or a C file is saved.
 import * as vscode from 'vscode';
 import { spawn } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { appendCase, listCases, newTestFile, readReport, type FileOutcome, type SavedPacket } from './test-files.ts';
 
 const PATTERN = '**/*.xdptest.{yaml,yml}';
@@ -158,7 +161,31 @@ export function registerTesting(context: vscode.ExtensionContext, log: (line: st
     undefined,
     true,
   );
-  disposables.push(profile);
+  // Debug: the case's packet in the `xdp` debugger, after the cases since the last fresh one (their map state).
+  const debugProfile = ctrl.createRunProfile('Debug', vscode.TestRunProfileKind.Debug, async (request, token) => {
+    const item = request.include?.find((i) => i.parent);
+    if (!item?.parent?.uri) {
+      void vscode.window.showInformationMessage('XDP Lens debugs one case at a time: use the debug button of a case.');
+      return;
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'xdp-lens-case-'));
+    const { stdout, stderr, code } = await execCli([context.asAbsolutePath('dist/cli.js'), 'test', item.parent.uri.fsPath, '--export-case', item.label, '--out-dir', dir], token);
+    if (code !== 0) throw new Error(`cannot prepare the case for the debugger: ${stderr.trim() || stdout.trim()}`);
+    const e = JSON.parse(stdout) as { program: string; programName?: string; capture: string; packet: number; maps?: string; driver: string };
+    await vscode.debug.startDebugging(vscode.workspace.getWorkspaceFolder(item.parent.uri), {
+      type: 'xdp',
+      request: 'launch',
+      name: `XDP test: ${item.label}`,
+      program: e.program,
+      ...(e.programName ? { programName: e.programName } : {}),
+      capture: e.capture,
+      packet: e.packet,
+      ...(e.maps ? { maps: e.maps } : {}),
+      driver: e.driver,
+      stopOnEntry: true,
+    });
+  });
+  disposables.push(profile, debugProfile);
   void discover();
   return disposables;
 }

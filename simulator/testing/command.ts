@@ -2,7 +2,8 @@
 import { readdirSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { XdpLensError } from '../session.ts';
-import { findTestFiles, runTestFile, type FileResult } from './runner.ts';
+import { exportCase, findTestFiles, runTestFile, type FileResult } from './runner.ts';
+import { TestFileError } from './yaml.ts';
 import { TEST_FORMATS, formatResults, totals, type TestFormat } from './report.ts';
 
 export function cmdTest(argv: string[], out: (line: string) => void): number {
@@ -14,8 +15,21 @@ export function cmdTest(argv: string[], out: (line: string) => void): number {
       kernel: { type: 'boolean', default: false },
       engine: { type: 'string' },
       case: { type: 'string', multiple: true },
+      'export-case': { type: 'string' },
+      'out-dir': { type: 'string' },
     },
   });
+  if (values['export-case'] !== undefined) {
+    // For the editor's Debug button: the files the debugger replays the case from, as one JSON object.
+    if (positionals.length !== 1 || !values['out-dir']) throw new XdpLensError('--export-case NAME takes one test file and --out-dir DIR');
+    try {
+      out(JSON.stringify(exportCase(positionals[0]!, values['export-case'], values['out-dir'])));
+    } catch (e) {
+      if (e instanceof TestFileError) throw new XdpLensError(e.message);
+      throw e;
+    }
+    return 0;
+  }
   const format = values.format as TestFormat;
   if (!TEST_FORMATS.includes(format)) throw new XdpLensError(`--format is one of ${TEST_FORMATS.join(', ')}, not '${values.format}'`);
   if (values.engine !== undefined && values.engine !== 'interp' && values.engine !== 'compiled') throw new XdpLensError(`--engine is interp or compiled, not '${values.engine}'`);

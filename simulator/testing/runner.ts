@@ -3,7 +3,9 @@
 // one by one. A failure names what was expected and what happened, field by field for packets and entry by entry for
 // maps, at the expectation's line in the test file. With `kernel`, the same cases also go through BPF_PROG_TEST_RUN
 // (kernel-compare.ts: a private bpffs, maps seeded alike) and a case the two answer differently fails as such.
-import { extname } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { PcapWriter } from '../net/pcap-writer.ts';
 import { Session, XdpLensError, loadProgramFileWithObject, type LoadOptions } from '../session.ts';
 import { Driver, type DriverPacket } from '../driver/rx.ts';
 import { PROFILES } from '../driver/profiles.ts';
@@ -485,4 +487,29 @@ export function findTestFiles(paths: string[], list: (dir: string) => { name: st
     else out.push(p);
   }
   return out;
+}
+
+/**
+ * What the debugger needs to replay a case (`xdp-lens test FILE --export-case NAME --out-dir DIR`): a capture of the
+ * case's packet preceded by the cases since the last fresh one (so the maps are as the case sees them), the initial
+ * maps as --maps JSON, and the case's index in that capture.
+ */
+export function exportCase(file: string, name: string, dir: string): { program: string; programName?: string; capture: string; packet: number; maps?: string; driver: string } {
+  const tf = parseTestFile(file);
+  const i = tf.cases.findIndex((c) => c.name === name);
+  if (i < 0) throw new XdpLensError(`${file} has no case named '${name}'`);
+  let start = i;
+  while (start > 0 && !tf.cases[start]!.fresh) start--;
+  const p = tf.program;
+  const capture = join(dir, 'case.pcap');
+  const w = new PcapWriter(capture);
+  for (let k = start; k <= i; k++) w.write(0n, tf.cases[k]!.packet);
+  w.close();
+  let maps: string | undefined = tf.mapsFile;
+  if (tf.maps) {
+    const { object, objectPath } = loadProgramFileWithObject(p.file, { includeDirs: p.include, clangFlags: p.cflags, btf: p.btf });
+    maps = join(dir, 'maps.json');
+    writeFileSync(maps, JSON.stringify(mapsJsonOf(tf.maps, object, tf.file, mapBtfTypes(readInputFile(objectPath, 'program', INPUT_LIMITS.object)))));
+  }
+  return { program: p.file, ...(p.name ? { programName: p.name } : {}), capture, packet: i - start, ...(maps ? { maps } : {}), driver: p.driver };
 }

@@ -207,3 +207,22 @@ test('run --save-tests: one case per exit path, and the saved suite passes', { s
   // Every saved case names the exit line the run reported for its first packet.
   for (const c of j.files[0].cases) assert.ok(recs.some((p) => p.action === c.actual.action && p.line === c.actual.exitLine), JSON.stringify(c.actual));
 });
+
+test('--export-case: the capture and maps the debugger replays a case from reproduce the case', { skip }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-export-'));
+  const r = cli(['test', EXAMPLE, '--export-case', 'blocklisted source is dropped and counted', '--out-dir', dir]);
+  assert.equal(r.status, 0, r.stderr);
+  const e = JSON.parse(r.stdout);
+  // The third case, after the two before it (no fresh case in between): packet 2 of a three-packet capture.
+  assert.equal(e.packet, 2);
+  assert.equal(e.program, PROGRAM);
+  const run = cli(['run', e.program, e.capture, '--maps', e.maps, '--format', 'jsonl']);
+  assert.equal(run.status, 0, run.stderr);
+  const recs = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(recs.length, 4);
+  assert.deepEqual(recs.slice(0, 3).map((p) => p.action), ['XDP_DROP', 'XDP_PASS', 'XDP_DROP']);
+  assert.deepEqual(recs[3].maps.blocklist, [{ key: 'c0000242', value: '0100000000000000' }]);
+  const bad = cli(['test', EXAMPLE, '--export-case', 'nope', '--out-dir', dir]);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /has no case named 'nope'/);
+});
