@@ -49,7 +49,15 @@ export interface LastRun {
 /** Settings that change what a run computes; results are stale when they differ from the run's. */
 function runSettings(uri: vscode.Uri): string {
   const c = vscode.workspace.getConfiguration('xdpLens', uri);
-  return settingsKey({ clang: c.get('clang'), includePaths: c.get('includePaths'), compileCommands: c.get('compileCommands'), driver: c.get('driver') });
+  return settingsKey({ clang: c.get('clang'), includePaths: c.get('includePaths'), compileCommands: c.get('compileCommands'), driver: c.get('driver'), btf: c.get('btf'), maps: c.get('maps') });
+}
+
+/** The `xdpLens.maps` seed file for runs of this document (relative paths from its workspace folder), if set. */
+function mapsSeed(uri: vscode.Uri): string | undefined {
+  const seed = vscode.workspace.getConfiguration('xdpLens', uri).get<string>('maps', '').trim();
+  if (!seed) return undefined;
+  const folder = vscode.workspace.getWorkspaceFolder(uri)?.uri.fsPath;
+  return folder && !seed.startsWith('/') ? join(folder, seed) : seed;
 }
 
 export class XdpLensContext implements vscode.Disposable {
@@ -283,7 +291,8 @@ export class XdpLensContext implements vscode.Disposable {
   private async run(params: RunParams, doc: vscode.TextDocument): Promise<RunSummary | undefined> {
     if (doc.isDirty) await doc.save(); // the run compiles the file on disk
     const storage = this.context.storageUri ?? this.context.globalStorageUri;
-    const full: RunParams = { ...params, outDir: join(storage.fsPath, 'output') };
+    const seed = params.maps ?? mapsSeed(doc.uri);
+    const full: RunParams = { ...params, ...(seed ? { maps: seed } : {}), outDir: join(storage.fsPath, 'output') };
     const stamp: RunStamp = { uri: doc.uri.toString(), version: doc.version, settings: runSettings(doc.uri) };
     await this.context.workspaceState.update(RECENT_KEY, addRecent(this.context.workspaceState.get<string[]>(RECENT_KEY, []), params.capture));
     const client = await this.ensureClient();
@@ -650,8 +659,8 @@ export class XdpLensContext implements vscode.Disposable {
     const path = capture ?? (sameFile ? this.lastRun!.params.capture : await this.pickCapture(doc));
     if (!path) return undefined;
     // The same map seed as the last run of this file, when it had one, so both sides start from the run's maps.
-    const run = this.lastRun?.params.uri === doc.uri.toString() ? (this.lastRun.params as RunParams & { maps?: string }) : undefined;
-    const seed = maps ?? run?.maps;
+    const run = this.lastRun?.params.uri === doc.uri.toString() ? this.lastRun.params : undefined;
+    const seed = maps ?? run?.maps ?? mapsSeed(doc.uri);
     if (doc.isDirty) await doc.save();
     await this.ensureClient();
     const t0 = Date.now();

@@ -78,6 +78,9 @@ export interface RunParams {
   /** max_entries per map name, as the program's loader sets them (`--max-entries MAP=N`); maps declared with 0
    * default to the number of CPUs. */
   maxEntries?: Record<string, number>;
+  /** A `--maps` JSON file (absolute path) seeding the maps before the first packet, as `xdp-lens run --maps` does;
+   * the client passes the `xdpLens.maps` setting. Compare with Kernel seeds both sides with the same file. */
+  maps?: string;
   /** LSP work-done token created by the client. */
   workDoneToken?: string | number;
 }

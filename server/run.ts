@@ -85,6 +85,9 @@ interface RunConfig {
   queues: number;
   limit: number;
   maxEntries?: Record<string, number>;
+  /** The parsed `--maps` seed and the file it came from (named in seed errors). */
+  maps?: unknown;
+  mapsFile?: string;
   /** xdpLens.engine; a packet's detail re-run steps through the interpreter (same results). */
   engine?: 'interp' | 'compiled';
 }
@@ -223,7 +226,7 @@ const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 
 /** A session and driver exactly as a run builds them: runs and detail re-runs must agree packet for packet. */
 function build(config: RunConfig): { session: Session; driver: Driver } {
-  const session = new Session(config.obj, { program: config.program, seed: 1, nrCpus: config.queues, maxEntries: config.maxEntries, engine: config.engine });
+  const session = new Session(config.obj, { program: config.program, seed: 1, nrCpus: config.queues, maxEntries: config.maxEntries, maps: config.maps, mapsFile: config.mapsFile, engine: config.engine });
   const driver = new Driver(session, {
     mode: config.mode,
     profile: PROFILES[config.profile]!,
@@ -303,7 +306,16 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
     Object.values(me).some((n) => !Number.isInteger(n) || (n as number) < 1 || (n as number) > 0xffffffff))) {
     return { error: 'maxEntries must map map names to whole numbers from 1 to 4294967295' };
   }
-  const config: RunConfig = { obj, capture: params.capture, captureStamp: stamp, program: params.program, mode, profile, queues, limit, maxEntries: me, engine: settings.engine };
+  let maps: unknown;
+  if (params.maps !== undefined) {
+    if (typeof params.maps !== 'string' || params.maps === '') return { error: 'maps must be the path of a --maps JSON file' };
+    try {
+      maps = JSON.parse(readInputText(params.maps, 'map seed', INPUT_LIMITS.maps));
+    } catch (e) {
+      return { error: `cannot use the map seed ${params.maps}: ${(e as Error).message}` };
+    }
+  }
+  const config: RunConfig = { obj, capture: params.capture, captureStamp: stamp, program: params.program, mode, profile, queues, limit, maxEntries: me, maps, mapsFile: params.maps, engine: settings.engine };
   let session: Session;
   let driver: Driver;
   try {

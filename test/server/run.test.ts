@@ -322,3 +322,25 @@ test('a run shows packets whose checksum the program broke on the return line th
   const fixed = await run({ uri: pathToFileURL(program).href, capture, program: 'ttl_incremental' });
   assert.deepEqual((fixed.summary!.outcomeIssues ?? []).filter((o) => o.outcome.startsWith('stale checksum')), []);
 });
+
+test('a run seeded with a --maps file (xdpLens.maps) makes the decisions `xdp-lens run --maps` makes; a bad seed names the file', { skip }, async () => {
+  const seed = join(REPO, 'examples', 'blocklist.json');
+  const cli = spawnSync(process.execPath, [CLI, 'run', PROGRAM, CAPTURE, '--format', 'jsonl', '--maps', seed], { encoding: 'utf8' });
+  assert.equal(cli.status, 0, cli.stderr);
+  const cliPackets = cli.stdout.trim().split('\n').slice(0, -1).map((l) => JSON.parse(l) as { action: string });
+
+  const unseeded = await run({ uri, capture: CAPTURE });
+  const seeded = await run({ uri, capture: CAPTURE, maps: seed });
+  assert.equal(seeded.error, undefined);
+  const rows = async (runId: number) =>
+    (await conn.sendRequest<PacketsResult>('xdpLens/packets', { runId, offset: 0, limit: 100 })).rows.map((row) => row.action);
+  assert.deepEqual(await rows(seeded.summary!.runId), cliPackets.map((p) => p.action));
+  // The seed is what makes the difference: the blocklisted source is dropped only when seeded.
+  assert.notDeepEqual(seeded.summary!.byAction, unseeded.summary!.byAction);
+
+  const bad = join(dir, 'bad-seed.json');
+  writeFileSync(bad, '{"no_such_map": []}');
+  const r = await run({ uri, capture: CAPTURE, maps: bad });
+  assert.match(r.error ?? '', /bad-seed\.json/);
+  assert.match(r.error ?? '', /no_such_map/);
+});
