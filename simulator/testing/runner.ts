@@ -166,7 +166,7 @@ export function runTestFile(file: string, opts: RunOptions = {}): FileResult {
     return runParsed(tf, opts);
   } catch (e) {
     if (e instanceof TestFileError) return { file, cases: [], error: { message: e.message, pos: e.pos }, notes: [] };
-    if (e instanceof XdpLensError || (e as { name?: string }).name === 'InputFileError') return { file, cases: [], error: { message: `${file}: ${(e as Error).message}`, pos: tf.programPos }, notes: [] };
+    if (e instanceof XdpLensError || (e as { name?: string }).name === 'InputFileError') return { file, cases: [], error: { message: `${file}:${tf.programPos.line}:${tf.programPos.column}: ${(e as Error).message}`, pos: tf.programPos }, notes: [] };
     throw e;
   }
 }
