@@ -92,6 +92,7 @@ test('malformed files: exit 2, file:line:column, no stack', { skip }, () => {
     ['program: x.c\ncases:\n  - name: a\n    expect: {action: DROP}\n', /:3:5: case 'a' needs exactly one of packet \(layers\), hex, or capture/],
     ['program: x.c\ncases:\n  - name: a\n    hex: "0011"\n    expct: {}\n', /:5:5: unknown key 'expct' in case 1/],
     ['program: x.c\nprogram: y.c\ncases: []\n', /:2:1: .*(duplicate|unique)/i],
+    ['cases: []\nprogram: nope.c\n', /:2:1: cannot compile .*nope\.c/],
     [`program: ${PROGRAM}\ncases:\n  - name: a\n    packet: [eth]\n    expect: {exit: nowhere}\n`, /:5:20: no '\/\/ xdp-test: nowhere' label in .*xdp_filter\.c \(labels: blocklisted, blocked-port, echo-reply\)/],
     [`program: ${PROGRAM}\ncases:\n  - name: a\n    packet: [eth]\n    expect: {maps: {nomap: [{key: 0, value: 0}]}}\n`, /:5:21: no map named 'nomap' in the program/],
     [`program: ${PROGRAM}\nmaps:\n  blocklist: [{key: 1.2.3.4, value: \"0102\"}]\ncases: []\n`, /:3:37: maps\.blocklist\[0\]\.value: 2 bytes given, the map's are 8/],
