@@ -96,7 +96,7 @@ export interface CompareOptions {
 }
 
 /** The kernel's possible CPUs (/sys/devices/system/cpu/possible, e.g. "0-3"), at least 1. */
-function possibleCpus(): number {
+export function possibleCpus(): number {
   try {
     let n = 0;
     for (const part of readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim().split(',')) {
@@ -116,9 +116,10 @@ const spacedHex = (h: string) => (h.match(/../g) ?? []).join(' ');
 // an odd number of jiffies (4 ms at the assumed HZ 250, vm/helpers.ts), so bit 0 of a timestamp and of bpf_jiffies64
 // always flips; the third is 2 mod 4 away, so bit 1 always flips; the second and third differ in every byte from the
 // default origin (0xe8d4a51000), so the high bytes of a timestamp change too.
-const VARIANT_CLOCKS = [1_000_000_000_000n + 4_000_000n * 0x123_4567n + 1n, 0x0fed_cba9_8765_4321n, 0x1357_9bdf_0246_8acen];
+export const VARIANT_CLOCKS = [1_000_000_000_000n + 4_000_000n * 0x123_4567n + 1n, 0x0fed_cba9_8765_4321n, 0x1357_9bdf_0246_8acen];
 
-function variantOptions(base: SessionOptions, i: number): SessionOptions {
+/** Session options of variant run `i` (0..VARIANT_CLOCKS.length-1): another clock origin and random stream. */
+export function variantOptions(base: SessionOptions, i: number): SessionOptions {
   const seed = base.seed ?? 1;
   let prandom: () => number;
   if (i === 0) {

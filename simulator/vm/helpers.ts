@@ -16,6 +16,7 @@ import { Memory, REGION_FUNC, REGION_MAP_HANDLE, VmFault, addrOf, offsetOf, regi
 import type { BpfMap, MapTable } from './maps.ts';
 import { formatPrintk } from './helper-impl/printk.ts';
 import { csumDiff } from './helper-impl/csum.ts';
+import { copyPacket } from './helper-impl/copy.ts';
 import { fibLookup } from './helper-impl/fib.ts';
 import { checkSyncookie, drawSecrets, genSyncookie, type CookieSecrets } from './helper-impl/syncookie.ts';
 import { dispatchKfunc, dynptrRead, dynptrWrite } from './kfuncs.ts';
@@ -122,23 +123,6 @@ const metaUnsupported = (b: XdpBuff) => b.dataMeta > b.data;
 const metaLen = (b: XdpBuff) => (metaUnsupported(b) ? 0 : b.data - b.dataMeta);
 const dataHardEnd = (b: XdpBuff) => b.frame.length - SKB_SHARED_INFO_SIZE;
 
-/** Copy `len` packet bytes starting at `off` (linear part then frags) into or out of `buf` (bpf_xdp_copy_buf). */
-function copyPacket(b: XdpBuff, off: number, buf: Uint8Array, toPacket: boolean): void {
-  const chunks: Uint8Array[] = [b.frame.subarray(b.data, b.dataEnd), ...b.frags];
-  let pos = 0; // packet offset where the current chunk starts
-  let done = 0;
-  for (const chunk of chunks) {
-    const want = off + done;
-    if (done < buf.length && want >= pos && want < pos + chunk.length) {
-      const start = want - pos;
-      const n = Math.min(chunk.length - start, buf.length - done);
-      if (toPacket) chunk.set(buf.subarray(done, done + n), start);
-      else buf.set(chunk.subarray(start, start + n), done);
-      done += n;
-    }
-    pos += chunk.length;
-  }
-}
 
 function packetBytes(b: XdpBuff, off: number, len: number): Uint8Array {
   const out = new Uint8Array(len);

@@ -12,6 +12,7 @@
 //   - the numeric iterator behind libbpf's bpf_for() / bpf_repeat() (kernel/bpf/bpf_iter.c).
 import type { HelperCall, HelperOutcome } from './interpreter.ts';
 import type { HelperHost } from './helpers.ts';
+import { copyPacket } from './helper-impl/copy.ts';
 import { REGION_CTX, REGION_STACK0, MAX_FRAMES, VmFault, addrOf, regionOf } from './memory.ts';
 import type { XdpBuff } from './types.ts';
 import { Conn, ConntrackTable, IPS, IPS_UNCHANGEABLE_MASK, IPPROTO_TCP, IPPROTO_UDP, jiffies32, swapTuple, type Tuple } from './conntrack.ts';
@@ -137,23 +138,6 @@ function xdpPointer(b: XdpBuff, off: number, len: number): { buf: Uint8Array; st
   return null;
 }
 
-/** bpf_xdp_copy_buf: packet bytes [off, off+len) to or from `buf`, across the linear part and fragments. */
-function copyBuf(b: XdpBuff, off: number, buf: Uint8Array, toPacket: boolean): void {
-  const chunks = [b.frame.subarray(b.data, b.dataEnd), ...b.frags];
-  let pos = 0;
-  let done = 0;
-  for (const chunk of chunks) {
-    const want = off + done;
-    if (done < buf.length && want >= pos && want < pos + chunk.length) {
-      const start = want - pos;
-      const n = Math.min(chunk.length - start, buf.length - done);
-      if (toPacket) chunk.set(buf.subarray(done, done + n), start);
-      else buf.set(chunk.subarray(start, start + n), done);
-      done += n;
-    }
-    pos += chunk.length;
-  }
-}
 
 const fromXdp: Kfunc = (h, c) => {
   ctxArg(c, 'bpf_dynptr_from_xdp');
@@ -186,7 +170,7 @@ function slice(h: HelperHost, c: HelperCall, rdwr: boolean): bigint {
   }
   if (c.regs[3] === 0n) return 0n;
   const buf = h.mem.bytes(c.regs[3], len, true, c.pc, `${name} buffer (argument 3, ${len} bytes)`);
-  copyBuf(b, d.offset + off, buf, false);
+  copyPacket(b, d.offset + off, buf, false);
   return c.regs[3];
 }
 
@@ -223,7 +207,7 @@ export function dynptrRead(h: HelperHost, c: HelperCall): bigint {
   if (e) return neg(-e);
   const p = xdpPointer(h.buff, d.offset + off, len);
   if (typeof p === 'number') return neg(-p);
-  copyBuf(h.buff, d.offset + off, dst, false);
+  copyPacket(h.buff, d.offset + off, dst, false);
   return 0n;
 }
 
@@ -240,7 +224,7 @@ export function dynptrWrite(h: HelperHost, c: HelperCall): bigint {
   const p = xdpPointer(h.buff, d.offset + off, len);
   if (typeof p === 'number') return neg(-p);
   if (h.buff.readonlyPage && len > 0) throw new VmFault('readonly-page-write', 'bpf_dynptr_write into a read-only packet page (readonly-page mode)', c.pc);
-  copyBuf(h.buff, d.offset + off, src.slice(), true);
+  copyPacket(h.buff, d.offset + off, src.slice(), true);
   return 0n;
 }
 

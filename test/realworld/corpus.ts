@@ -6,13 +6,11 @@
 // Shared by test/realworld/realworld.test.ts (pass/fail per program) and bench/realworld.ts (the recorded figures).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpus } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { openCapture } from '../../simulator/net/capture.ts';
-import { explainRow } from '../../simulator/kernel-compare.ts';
+import { VARIANT_CLOCKS, explainRow, possibleCpus, variantOptions } from '../../simulator/kernel-compare.ts';
 import { Session, actionOf, loadProgramFileWithObject, type SessionOptions } from '../../simulator/session.ts';
-import { Prandom } from '../../simulator/vm/helper-impl/prandom.ts';
 import { KernelLoadError, defaultObjectName, kernelAvailable, runKernel, sparseArrayMaps, type KernelMapEntry, type KernelMaps, type KernelRun } from '../kernel/runner.ts';
 import { diffBytes, diffMaps, normaliseSimMaps } from '../parity/compare.ts';
 import { syntheticCorpus } from '../parity/packets.ts';
@@ -252,7 +250,7 @@ const INNER_TEMPLATE = { type: 2, keySize: 4, valueSize: 4, maxEntries: 1 };
 function simSession(objectPath: string, program: string, seed: { path: string; maps: KernelMaps } | undefined, extra: Partial<SessionOptions> = {}): Session {
   const { object } = loadProgramFileWithObject(objectPath);
   const innerMaps = Object.fromEntries(object.maps.filter((m) => (m.type === 12 || m.type === 13) && !m.inner).map((m) => [m.name, INNER_TEMPLATE]));
-  return new Session(object, { program, nrCpus: nproc(), cpu: 0, maps: seed?.maps, mapsFile: seed?.path, innerMaps, ...extra });
+  return new Session(object, { program, nrCpus: possibleCpus(), cpu: 0, maps: seed?.maps, mapsFile: seed?.path, innerMaps, ...extra });
 }
 
 type SimMaps = Record<string, (KernelMapEntry & { inner?: KernelMapEntry[] })[]>;
@@ -270,20 +268,6 @@ function flattenSlots<T extends SimMaps>(maps: T): T {
   return out as T;
 }
 
-/** The kernel's possible CPUs (/sys/devices/system/cpu/possible): the values per-CPU maps carry, and what the
- * max_entries-0 maps are sized with (the corpus notes say nproc: the same number unless CPUs are offline). */
-function nproc(): number {
-  try {
-    let n = 0;
-    for (const part of readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim().split(',')) {
-      const [a, b] = part.split('-').map(Number);
-      n += b === undefined ? 1 : b! - a! + 1;
-    }
-    return Math.max(1, n);
-  } catch {
-    return Math.max(1, cpus().length);
-  }
-}
 
 /** The seed of a program, in the --maps schema: seeds/<the source's directory in the corpus>/<file stem>.<program>.json,
  * else .../<file stem>.json (the stem: the base name up to its first dot), else the same names directly in `seeds`.
@@ -335,7 +319,7 @@ export function runProgram(row: CorpusRow, program: string, frames: Frame[], dir
     return r;
   }
   let kernel: KernelRun | undefined;
-  const base = { objectName, maps: seed?.maps, only: true, xdpType: true, zeroMaxEntries: nproc(), innerMapTemplate: true, sparseArrays: true, netns: true };
+  const base = { objectName, maps: seed?.maps, only: true, xdpType: true, zeroMaxEntries: possibleCpus(), innerMapTemplate: true, sparseArrays: true, netns: true };
   const packets = frames.map((f) => f.bytes);
   try {
     try {
@@ -360,7 +344,7 @@ export function runProgram(row: CorpusRow, program: string, frames: Frame[], dir
     if (how.typeSet) r.loading.push(`type XDP set (section ${how.section})`);
     if (how.attachType === 'BPF_XDP_DEVMAP' || how.attachType === 'BPF_XDP_CPUMAP') r.loading.push(`expected_attach_type ${how.attachType}`);
     if (how.devBound) r.loading.push('device-bound to a veth (BPF_F_XDP_DEV_BOUND_ONLY)');
-    if (how.zeroMax.length) r.loading.push(`max_entries ${nproc()} for ${how.zeroMax.join(', ')}`);
+    if (how.zeroMax.length) r.loading.push(`max_entries ${possibleCpus()} for ${how.zeroMax.join(', ')}`);
     if (how.innerTemplate.length) r.loading.push(`inner-map template ARRAY(int,int,1) for ${how.innerTemplate.join(', ')}`);
   }
   const refused = kernel.results.filter((k) => k.errno !== undefined);
@@ -392,7 +376,7 @@ export function runProgram(row: CorpusRow, program: string, frames: Frame[], dir
 
   let variants: { rows: { retval: number; data: string }[]; maps: KernelMaps }[] | undefined;
   const variantRuns = () => (variants ??= VARIANT_CLOCKS.map((_, v) => {
-    const sess = simSession(compiled.objectPath!, program, seed, variantOptions(v));
+    const sess = simSession(compiled.objectPath!, program, seed, variantOptions({}, v));
     // Variant 1 also stops the clock between packets, as kernel-compare.ts does (elapsed-time dependence).
     const rows = frames.map((f) => { const x = sess.runPacket(f.bytes, { tsNs: v === 1 ? undefined : f.tsNs }); return { retval: x.retval, data: hex(x.out) }; });
     return { rows, maps: simMapsOf(sess) };
@@ -437,20 +421,6 @@ export function runProgram(row: CorpusRow, program: string, frames: Frame[], dir
 // more times with other clock origins and random streams; a packet or map whose difference from the kernel lies only
 // in bytes (or entries) that change between those runs depends on those sources and is counted apart, not as a
 // disagreement. Run only when something differs.
-const VARIANT_CLOCKS = [0x0123_4567_89ab_cdefn, 0x0fed_cba9_8765_4321n, 0x1357_9bdf_0246_8acen];
-
-function variantOptions(i: number): Pick<SessionOptions, 'clockOriginNs' | 'prandom'> {
-  const seed = 1;
-  let prandom: () => number;
-  if (i === 0) {
-    const p = new Prandom(seed);
-    prandom = () => ~p.next() >>> 0;
-  } else {
-    const p = new Prandom((seed ^ (i === 1 ? 0x5bd1e995 : 0x9e3779b9)) >>> 0);
-    prandom = () => p.next();
-  }
-  return { clockOriginNs: VARIANT_CLOCKS[i], prandom };
-}
 
 const entryBytes = (e: KernelMapEntry | undefined) => (e === undefined ? undefined : e.values ? e.values.join('') : e.value ?? '');
 
@@ -490,7 +460,7 @@ export function firstMapDivergence(row: CorpusRow, program: string, frames: Fram
   const mapsAfter = (n: number): string[] => {
     const part = frames.slice(0, n);
     const kernel = runKernel(objectPath, program, part.map((f) => f.bytes), {
-      objectName: defaultObjectName(objectPath), maps: seed?.maps, only: true, xdpType: true, zeroMaxEntries: nproc(), innerMapTemplate: true, sparseArrays: true, netns: true,
+      objectName: defaultObjectName(objectPath), maps: seed?.maps, only: true, xdpType: true, zeroMaxEntries: possibleCpus(), innerMapTemplate: true, sparseArrays: true, netns: true,
     });
     const session = simSession(objectPath, program, seed);
     for (const f of part) session.runPacket(f.bytes, { tsNs: f.tsNs });

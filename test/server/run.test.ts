@@ -332,7 +332,7 @@ test('a run seeded with a --maps file (xdpLens.maps) makes the decisions `xdp-le
   const unseeded = await run({ uri, capture: CAPTURE });
   const seeded = await run({ uri, capture: CAPTURE, maps: seed });
   assert.equal(seeded.error, undefined);
-  const rows = async (runId: number) =>
+  const rows = async (runId: string) =>
     (await conn.sendRequest<PacketsResult>('xdpLens/packets', { runId, offset: 0, limit: 100 })).rows.map((row) => row.action);
   assert.deepEqual(await rows(seeded.summary!.runId), cliPackets.map((p) => p.action));
   // The seed is what makes the difference: the blocklisted source is dropped only when seeded.
