@@ -125,7 +125,7 @@ export class XdpLensContext implements vscode.Disposable {
       const d = await this.request<PacketDetail>(PacketRequest, { runId: this.lastRun.summary.runId, index: arg.row.index });
       if (d.error && !d.before) throw new Error(d.error);
       const p = this.lastRun.params;
-      await saveAsTestCase(vscode.Uri.parse(p.uri), p.capture, p.driverMode, d);
+      await saveAsTestCase(vscode.Uri.parse(p.uri), p.capture, p.driverMode, d, p.maps);
     });
     command('xdpLens.debugPacket', (arg?: PacketArg) => debugPacket(this.lastRun?.params, arg));
 

@@ -95,8 +95,16 @@ export interface SavedPacket {
 const q = (s: string) => JSON.stringify(s);
 
 /** A test file for a program, with no cases yet (`program` relative to the test file). */
-export function newTestFile(program: string, driver: string | undefined): string {
-  return [`# Tests for ${program}: xdp-lens test (README, "Unit tests for XDP programs").`, 'program:', `  file: ${q(program)}`, ...(driver ? [`  driver: ${driver}`] : []), 'cases:', ''].join('\n');
+export function newTestFile(program: string, driver: string | undefined, mapsFile?: string): string {
+  return [
+    `# Tests for ${program}: xdp-lens test (README, "Unit tests for XDP programs").`,
+    'program:',
+    `  file: ${q(program)}`,
+    ...(driver ? [`  driver: ${driver}`] : []),
+    ...(mapsFile ? [`maps-file: ${q(mapsFile)}`] : []),
+    'cases:',
+    '',
+  ].join('\n');
 }
 
 /**

@@ -221,14 +221,15 @@ function execCli(args: string[], token: vscode.CancellationToken): Promise<{ std
  * "Save as Test Case" on a packet of the packets view: the packet appended as a case to `<program>.xdptest.yaml`
  * beside the program (created when missing), then shown at the new case.
  */
-export async function saveAsTestCase(program: vscode.Uri, capture: string, driver: string | undefined, packet: SavedPacket): Promise<void> {
+export async function saveAsTestCase(program: vscode.Uri, capture: string, driver: string | undefined, packet: SavedPacket, mapsFile?: string): Promise<void> {
   const base = program.path.replace(/\.[^./]+$/, '');
   const target = program.with({ path: `${base}.xdptest.yaml` });
   let text: string;
   try {
     text = new TextDecoder().decode(await vscode.workspace.fs.readFile(target));
   } catch {
-    text = newTestFile(program.path.slice(program.path.lastIndexOf('/') + 1), driver);
+    // The run's map seed (xdpLens.maps) seeds the new file's cases too.
+    text = newTestFile(program.path.slice(program.path.lastIndexOf('/') + 1), driver, mapsFile);
   }
   const r = appendCase(text, packet, capture);
   if (typeof r === 'string') throw new Error(`cannot add the case to ${vscode.workspace.asRelativePath(target)}: ${r}`);

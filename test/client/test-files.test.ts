@@ -50,7 +50,8 @@ test('appendCase: a packet of a run saved as a case passes through xdp-lens test
   const { appendCase, newTestFile } = await import('../../client/test-files.ts');
   const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-save-case-'));
   const program = join(REPO, 'examples', 'xdp_filter.c');
-  const run = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'simulator', 'cli.ts'), 'run', program, join(REPO, 'examples', 'demo.pcap'), '--format', 'jsonl', '--data'], { encoding: 'utf8' });
+  const run = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'simulator', 'cli.ts'), 'run', program, join(REPO, 'examples', 'demo.pcap'), '--format', 'jsonl', '--data', '--maps', join(REPO, 'examples', 'blocklist.json')], { encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
   const recs = run.stdout.trim().split('\n').map((l) => JSON.parse(l)).slice(0, -1);
   // The frames as received, from the capture itself (what the server's packet detail calls "before").
   const { openCapture } = await import('../../simulator/net/capture.ts');
@@ -58,9 +59,10 @@ test('appendCase: a packet of a run saved as a case passes through xdp-lens test
   const frames: string[] = [];
   for (let p = reader.next(); p; p = reader.next()) frames.push(Buffer.from(p.frame).toString('hex'));
   reader.close();
-  let text = newTestFile(program, 'native');
+  // With the run's map seed: packet 8 (a blocklisted source) is dropped only with it.
+  let text = newTestFile(program, 'native', join(REPO, 'examples', 'blocklist.json'));
   const lines: number[] = [];
-  for (const i of [1, 3, 3]) {
+  for (const i of [1, 3, 3, 8]) {
     const r = recs[i];
     const out = appendCase(text, { index: i, summary: r.summary, action: r.action, outcome: r.outcome, line: r.line, printk: r.printk ?? [], before: frames[i]!, after: r.data }, 'demo.pcap');
     assert.ok(typeof out !== 'string', String(out));
@@ -75,7 +77,7 @@ test('appendCase: a packet of a run saved as a case passes through xdp-lens test
   const t = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'simulator', 'cli.ts'), 'test', file, '--format', 'json'], { encoding: 'utf8' });
   assert.equal(t.status, 0, t.stdout + t.stderr);
   const j = JSON.parse(t.stdout);
-  assert.deepEqual(j.summary, { passed: 3, failed: 0, errors: 0 });
+  assert.deepEqual(j.summary, { passed: 4, failed: 0, errors: 0 });
   // The ICMP echo (packet 1) is answered in place: its output bytes are an expectation.
   assert.match(text, /action: XDP_TX[\s\S]*packet:\n {8}hex: /);
   const p = { index: 0, summary: 's', action: 'XDP_PASS', line: 1, printk: [], before: '00', after: '00' };
