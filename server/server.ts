@@ -26,8 +26,10 @@ import {
   sourceFindings,
   bytecodeFindings,
   mergeFindings,
+  sameSpanNames,
   effectiveCompileOptions,
   type AnalyzeOptions,
+  type WalkedProgram,
 } from '../simulator/analysis/index.ts';
 import type { Finding, Fix } from '../simulator/analysis/findings.ts';
 import { programListing } from '../simulator/analysis/listing.ts';
@@ -86,6 +88,8 @@ interface DocState {
   /** Bytecode findings and the hash of the text they were computed for. */
   bytecode: Finding[];
   bytecodeFor?: string;
+  /** The programs the bytecode walk covered (their source lines), for dropping source findings it disproved. */
+  walked?: WalkedProgram[];
 }
 const states = new Map<string, DocState>();
 const state = (uri: string): DocState => {
@@ -237,6 +241,7 @@ async function runBytecode(doc: TextDocument): Promise<void> {
   for (const n of r.notes) note(n);
   const s = state(doc.uri);
   s.bytecode = r.findings;
+  s.walked = r.walked && sameSpanNames(path, r.walked);
   s.bytecodeFor = hash(disk);
   status({ state: 'ready' }, settings);
   const current = documents.get(doc.uri);
@@ -254,7 +259,7 @@ function publish(doc: TextDocument): void {
   const s = state(doc.uri);
   const path = filePath(doc.uri) ?? doc.uri;
   const bytecode = s.bytecodeFor === hash(doc.getText()) ? s.bytecode : [];
-  const merged = mergeFindings(s.source, bytecode).filter((f) => f.file === path || f.file === doc.uri);
+  const merged = mergeFindings(s.source, bytecode, s.bytecodeFor === hash(doc.getText()) ? s.walked : undefined).filter((f) => f.file === path || f.file === doc.uri);
   void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: merged.map(toDiagnostic) });
 }
 
@@ -345,7 +350,7 @@ function findingExplanation(doc: TextDocument, line: number, character: number):
   const s = state(doc.uri);
   const path = filePath(doc.uri) ?? doc.uri;
   const bytecode = s.bytecodeFor === hash(doc.getText()) ? s.bytecode : [];
-  const here = mergeFindings(s.source, bytecode).filter(
+  const here = mergeFindings(s.source, bytecode, s.bytecodeFor === hash(doc.getText()) ? s.walked : undefined).filter(
     (f) => (f.file === path || f.file === doc.uri) && f.line - 1 === line && f.endLine === f.line && character >= f.column - 1 && character < f.endColumn - 1,
   );
   const rules = [...new Set(here.map((f) => String(f.rule)))].filter((r) => RULE_DOCS[r]);

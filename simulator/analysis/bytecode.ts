@@ -45,6 +45,8 @@ export interface ProgramReport {
   complete: boolean;
   steps: number;
   gaveUp?: string;
+  /** Per source file, the first and last line the program's instructions come from (its function and what it inlined). */
+  spans: { file: string; from: number; to: number }[];
 }
 
 export interface BytecodeReport {
@@ -70,7 +72,7 @@ export function analyzeObjectReport(obj: LoadedObject, opts: BytecodeOptions = {
     if (!prog.isXdp || prog.loadErrors?.length) continue;
     const base = { ...DEFAULT_ENGINE_OPTIONS, ...opts.limits, driverMode: opts.driverMode ?? 'native' };
     const res = explore(obj, prog, base);
-    programs.push({ program: prog.name, section: prog.section, complete: res.complete, steps: res.steps, gaveUp: res.gaveUp });
+    programs.push({ program: prog.name, section: prog.section, complete: res.complete, steps: res.steps, gaveUp: res.gaveUp, spans: lineSpans(prog) });
     if (opts.twin && !twinAsked && res.issues.some((i) => RETURN_RULES.has(i.rule))) {
       twinAsked = true;
       twin = opts.twin();
@@ -121,6 +123,20 @@ export function analyzeObjectReport(obj: LoadedObject, opts: BytecodeOptions = {
   }
   findings.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column));
   return { findings, programs };
+}
+
+function lineSpans(prog: LoadedProgram): { file: string; from: number; to: number }[] {
+  const by = new Map<string, { file: string; from: number; to: number }>();
+  for (const l of prog.lines) {
+    if (!l || l.line <= 0) continue;
+    const s = by.get(l.file);
+    if (!s) by.set(l.file, { file: l.file, from: l.line, to: l.line });
+    else {
+      if (l.line < s.from) s.from = l.line;
+      if (l.line > s.to) s.to = l.line;
+    }
+  }
+  return [...by.values()];
 }
 
 /** The BTF text of a finding's line (every located slot carries its line's text). */

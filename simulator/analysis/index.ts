@@ -12,7 +12,7 @@ import type { DriverMode } from '../driver/profiles.ts';
 import type { Finding } from './findings.ts';
 import { initSourceAnalysis, analyzeSource } from './source/index.ts';
 import { definesFromFlags } from './source/preproc.ts';
-import { analyzeObject, RETURN_RULES, type ReturnTwin } from './bytecode.ts';
+import { analyzeObject, analyzeObjectReport, RETURN_RULES, type ReturnTwin } from './bytecode.ts';
 import { buildTwin } from '../return-lines.ts';
 import { verifyWithKernel } from './verifier.ts';
 
@@ -88,7 +88,7 @@ export function bytecodeFindings(
   opts: AnalyzeOptions,
   /** The compile of this file with these options, already done (the language server compiles without blocking). */
   precompiled?: { result: CompileResult; ms: number },
-): { findings: Finding[]; notes: string[]; compileMs: number; analyzeMs: number; command?: string[]; cached?: boolean } {
+): { findings: Finding[]; notes: string[]; compileMs: number; analyzeMs: number; command?: string[]; cached?: boolean; walked?: WalkedProgram[] } {
   const notes: string[] = [];
   const { compile, note } = effectiveCompileOptions(file, opts);
   if (note) notes.push(note);
@@ -118,6 +118,7 @@ export function bytecodeFindings(
   }
   const t1 = performance.now();
   let findings: Finding[] = [];
+  let walked: WalkedProgram[] | undefined;
   try {
     const { object, diagnostics } = loadObject(readFileSync(r.objectPath), file, { btf: opts.btf });
     if (!object) {
@@ -132,7 +133,9 @@ export function bytecodeFindings(
       for (const p of object.programs) {
         if (p.isXdp && p.loadErrors?.length) notes.push(`${file}: program ${p.name}: the bytecode analysis did not run: it could not be loaded (${p.loadErrors.length} load error${p.loadErrors.length === 1 ? '' : 's'}); its findings are the source analysis's.`);
       }
-      findings = analyzeObject(object, { driverMode: opts.driverMode, twin: () => returnTwin(file, { ...compile, btf: opts.btf }) });
+      const rep = analyzeObjectReport(object, { driverMode: opts.driverMode, twin: () => returnTwin(file, { ...compile, btf: opts.btf }) });
+      findings = rep.findings;
+      walked = rep.programs.map((p) => ({ program: p.program, complete: p.complete, spans: p.spans }));
     }
   } catch (e) {
     findings = [internalError(file, 'bytecode', e)];
@@ -142,7 +145,7 @@ export function bytecodeFindings(
     if (v.skipped) notes.push(`kernel verifier not run: ${v.skipped}`);
     for (const f of v.findings) findings.push(f);
   }
-  return { findings, notes, compileMs, analyzeMs: performance.now() - t1, command: r.command, cached: r.cached };
+  return { findings, notes, compileMs, analyzeMs: performance.now() - t1, command: r.command, cached: r.cached, walked };
 }
 
 /**
@@ -170,14 +173,16 @@ export async function analyzeFile(file: string, text: string | undefined, opts: 
   const source = sourceFindings(file, src, opts);
   const timings: AnalysisResult['timings'] = { source: performance.now() - t0 };
   let bytecode: Finding[] = [];
+  let walked: WalkedProgram[] | undefined;
   if (opts.bytecode !== false) {
     const b = bytecodeFindings(file, opts);
     bytecode = b.findings;
+    walked = b.walked;
     for (const n of b.notes) notes.push(n);
     timings.compile = b.compileMs;
     timings.bytecode = b.analyzeMs;
   }
-  return { findings: mergeFindings(source, sameFileNames(file, bytecode)), notes, timings };
+  return { findings: mergeFindings(source, sameFileNames(file, bytecode), walked && sameSpanNames(file, walked)), notes, timings };
 }
 
 /** Clang and line info name the file by its absolute path; report it the way the user named it. */
@@ -186,13 +191,42 @@ export function sameFileNames(file: string, findings: Finding[]): Finding[] {
   return findings.map((f) => (f.file !== file && resolve(f.file) === abs ? { ...f, file } : f));
 }
 
+/** An XDP program the bytecode tier walked: whether the walk finished, and the source lines its code comes from. */
+export interface WalkedProgram {
+  program: string;
+  complete: boolean;
+  spans: { file: string; from: number; to: number }[];
+}
+
+export function sameSpanNames(file: string, walked: WalkedProgram[]): WalkedProgram[] {
+  const abs = resolve(file);
+  return walked.map((w) => ({ ...w, spans: w.spans.map((s) => (s.file !== file && resolve(s.file) === abs ? { ...s, file } : s)) }));
+}
+
+/**
+ * Rules the kernel verifier decides on the compiled code. The source tier reads the C as written; clang may move an
+ * access past the check that guards it (a header field read into a local above `if (p + n > data_end)` and used
+ * only below it is loaded below it), and then the kernel loads the program. When the bytecode tier walked every
+ * program whose code comes from the finding's line to the end and found no such refusal in them, the source
+ * finding is a false alarm and is dropped.
+ */
+const DECIDED_ON_BYTECODE: ReadonlySet<string> = new Set(['unchecked-packet-access']);
+
+function provenByBytecode(f: Finding, bytecode: Finding[], walked: WalkedProgram[]): boolean {
+  const holding = walked.filter((w) => w.spans.some((s) => s.file === f.file && s.from <= f.line && f.line <= s.to));
+  if (!holding.length || holding.some((w) => !w.complete)) return false;
+  return !bytecode.some((b) => b.rule === f.rule && holding.some((w) => w.program === b.program));
+}
+
 /**
  * Source findings first; a bytecode finding is dropped when the source tier already reported it: the same rule on
  * the same line of the same file (the source one has the better range and the quick fixes), or, for a finding about
  * a returned value whose line is only where clang put the instruction (no marked twin), the same rule in the same
- * program wherever the source tier placed it. Sorted by position.
+ * program wherever the source tier placed it. With `walked` (the bytecode tier's walk), a source finding of a rule the
+ * kernel decides on the compiled code is dropped where that walk proved it wrong (DECIDED_ON_BYTECODE). Sorted by
+ * position.
  */
-export function mergeFindings(source: Finding[], bytecode: Finding[]): Finding[] {
+export function mergeFindings(source: Finding[], bytecode: Finding[], walked?: WalkedProgram[]): Finding[] {
   const key = (f: Finding) => `${f.file}\0${f.line}\0${f.rule}`;
   const seen = new Set<string>();
   const sourcePrograms = new Set<string>();
@@ -200,6 +234,7 @@ export function mergeFindings(source: Finding[], bytecode: Finding[]): Finding[]
   const out: Finding[] = [];
   for (const f of [...source, ...bytecode]) {
     if (seen.has(key(f))) continue;
+    if (walked && f.tier !== 'bytecode' && DECIDED_ON_BYTECODE.has(String(f.rule)) && provenByBytecode(f, bytecode, walked)) continue;
     if (f.tier === 'bytecode' && f.onReturn === false && f.program && sourcePrograms.has(`${f.file}\0${f.program}\0${f.rule}`)) continue;
     seen.add(key(f));
     out.push(f);

@@ -27,6 +27,10 @@ import {
 } from './scalar.ts';
 import { META_ID, NONE, PKT_ID, type Reg, type State, cloneState, covers, mapAllRegs, replaceScalar, widen } from './state.ts';
 
+/** The verifier's MAX_PACKET_OFF, and a bound past any 64-bit value. */
+const MAX_PACKET_OFF = 0xffffn;
+const U64_LIMIT = 1n << 64n;
+
 export type DriverMode = 'native' | 'readonly-page' | 'generic';
 
 export interface EngineOptions {
@@ -174,6 +178,9 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
   };
   const learnRange = (st: State, p: Reg, strict: boolean) => {
     if ((p.k !== 'pkt' && p.k !== 'meta') || p.gen !== st.gen || p.off < 0) return;
+    // The verifier learns nothing from a pointer whose variable part plus fixed offset may exceed MAX_PACKET_OFF
+    // (0xffff): `data + (__u32)(data_end - data)` compared with data_end proves no byte.
+    if ((p.vmax ?? 0n) + BigInt(p.off) > MAX_PACKET_OFF) return;
     const r = p.off + (strict ? 1 : 0);
     if ((st.ranges.get(p.id) ?? 0) < r) st.ranges.set(p.id, r);
   };
@@ -186,7 +193,9 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     const start = p.off + off;
     const range = st.ranges.get(p.id) ?? 0;
     const fixedBase = p.id === PKT_ID || p.id === META_ID;
-    if (start + size > range || (fixedBase && start < 0)) {
+    // The verifier checks the fixed offset alone, whatever variable amount the pointer carries: it must not be
+    // negative even past a variable offset (`data + len - 1` is refused: "R1 offset is outside of the packet").
+    if (start + size > range || start < 0) {
       report('unchecked-packet-access', pc, msg.uncheckedPacketAccess(kind, start, size, range, !fixedBase, p.k === 'meta'));
       // Assume the access was meant to be checked, so that one missing check is reported once, not at every use after.
       if (start + size > range) st.ranges.set(p.id, start + size);
@@ -304,11 +313,19 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
       case 'meta':
         if (fixed !== undefined) return { ...p, off: p.off + fixed };
         {
-          // A variable amount: a new base, nothing proven for it yet (the verifier's fresh id and r=0).
+          // A variable amount: a new base, nothing proven for it yet (the verifier's fresh id and r=0). Its largest
+          // value is followed unless it is opaque (a widened loop counter, a map value), where the old rule holds.
           const id = nextId++;
           st.ranges.set(id, 0);
-          return { k: p.k, id, off: p.off, gen: p.gen };
+          const tracked = !delta.opaque && (p.vmax !== undefined || p.id === PKT_ID || p.id === META_ID);
+          const vmax = !tracked ? undefined : negate || delta.smin < 0 ? U64_LIMIT : (p.vmax ?? 0n) + delta.umax;
+          return vmax === undefined ? { k: p.k, id, off: p.off, gen: p.gen } : { k: p.k, id, off: p.off, gen: p.gen, vmax };
         }
+      case 'end':
+        // The verifier refuses any addition to or subtraction from data_end ("pointer arithmetic on pkt_end
+        // prohibited"); what the result would be does not matter.
+        report('unchecked-packet-access', pc, msg.pktEndArithmetic());
+        return scalarReg(OPAQUE, pc);
       case 'ctx':
         return fixed !== undefined ? { k: 'ctx', off: p.off + fixed } : { k: 'ptr' };
       case 'stack':
@@ -361,9 +378,12 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         return true;
       }
       if (!as && !bs && op === 'sub') {
-        // Difference of two packet pointers on one base is exact; anything else is a number we do not follow.
+        // Difference of two packet pointers on one base is exact; data_end minus a packet pointer is any number (the
+        // verifier's unknown scalar, followed so that adding it back to a pointer proves nothing); anything else is a
+        // number we do not follow.
         const same = (a.k === 'pkt' || a.k === 'meta') && a.k === b.k && a.id === (b as typeof a).id;
-        st.regs[insn.dst] = scalarReg(same ? constant(BigInt(a.off - (b as typeof a).off)) : OPAQUE, pc);
+        const length = a.k === 'end' && b.k === 'pkt';
+        st.regs[insn.dst] = scalarReg(same ? constant(BigInt(a.off - (b as typeof a).off)) : length ? unknown(false) : OPAQUE, pc);
         return true;
       }
     }

@@ -97,7 +97,7 @@ export function readonlyPageWrite(via: 'store' | 'helper'): string {
 export function uncheckedPacketAccess(kind: 'load' | 'store', start: number, size: number, range: number, variable: boolean, meta: boolean): string {
   const area = meta ? 'metadata' : 'packet';
   const limit = meta ? 'data' : 'data_end';
-  const where = variable ? `${start} bytes past a variable offset` : `offset ${start}`;
+  const where = variable ? (start < 0 ? `${-start} byte${start === -1 ? '' : 's'} before a variable offset` : `${start} bytes past a variable offset`) : `offset ${start}`;
   const proven = range > 0
     ? `on this path only ${range} byte${range === 1 ? ' is' : 's are'} proven (a check like "if (p + ${range} > ${limit})")`
     : `on this path no comparison with ${limit} covers it`;
@@ -107,6 +107,12 @@ export function uncheckedPacketAccess(kind: 'load' | 'store', start: number, siz
   return `This ${kind} of ${size} byte${size === 1 ? '' : 's'} at ${area} ${where} is not proven to be inside the ${area}: ` +
     `${proven}. The verifier rejects the program at load time ("invalid access to packet"); without it the access could ` +
     `read or write past the end of the frame. ${fix}`;
+}
+
+export function pktEndArithmetic(): string {
+  return 'This adds to or subtracts from data_end. The verifier refuses any arithmetic on the data_end pointer at load ' +
+    'time ("pointer arithmetic on pkt_end prohibited"), so a bound cannot be formed by moving data_end. Move the ' +
+    'packet pointer instead and compare it with data_end unchanged (e.g. "if (p + 2 > data_end)").';
 }
 
 export function stalePacketPointer(helper: string, line: number | undefined): string {

@@ -17,8 +17,12 @@ export type Reg =
   /** `shl32`: this value is `x << 32` for the scalar x (a sign or zero extension of x's low half in progress). */
   | { readonly k: 'scalar'; readonly s: Scalar; readonly def: number; readonly shl32?: Scalar }
   | { readonly k: 'ctx'; readonly off: number }
-  | { readonly k: 'pkt'; readonly id: number; readonly off: number; readonly gen: number }
-  | { readonly k: 'meta'; readonly id: number; readonly off: number; readonly gen: number }
+  /**
+   * `vmax`: the largest value of the variable amounts added since the base, when they are followed (values computed
+   * from the packet or from data_end - data); undefined when there are none or they are not followed.
+   */
+  | { readonly k: 'pkt'; readonly id: number; readonly off: number; readonly gen: number; readonly vmax?: bigint }
+  | { readonly k: 'meta'; readonly id: number; readonly off: number; readonly gen: number; readonly vmax?: bigint }
   | { readonly k: 'end'; readonly gen: number }
   | { readonly k: 'stack'; readonly frame: number; readonly off: number | undefined }
   | { readonly k: 'map'; readonly map: number }
@@ -148,7 +152,7 @@ function regCovers(old: State, cur: State, a: Reg, b: Reg, isR0: boolean): boole
     case 'pkt':
     case 'meta': {
       const bp = b as typeof a;
-      if (a.off !== bp.off || (a.gen === old.gen) !== (bp.gen === cur.gen)) return false;
+      if (a.off !== bp.off || (a.gen === old.gen) !== (bp.gen === cur.gen) || a.vmax !== bp.vmax) return false;
       if (a.gen !== old.gen) return true;
       if (!sameId(a.id, bp.id)) return false;
       return (old.ranges.get(a.id) ?? 0) <= (cur.ranges.get(bp.id) ?? 0);
