@@ -66,8 +66,9 @@ export class DebugInfo {
         case 'unsupported': return { ...base, unavailable: loc.why };
       }
     });
-    // Parameters first, then the others; a name declared twice (inlined calls) keeps the first in scope.
-    const seen = new Set<string>();
+    // Parameters first, then the others; a name declared twice (inlined calls) keeps the first in scope. bpf_printk's
+    // format strings (`____fmt`, static data of the macro) are not the program's variables.
+    const seen = new Set<string>(['____fmt']);
     return [...out.filter((x) => x.param), ...out.filter((x) => !x.param)].filter((x) => !seen.has(x.name) && !!seen.add(x.name));
   }
 }

@@ -607,6 +607,7 @@ export function evalLocation(expr: Uint8Array, reg: (n: number) => bigint | unde
         case 0xa8: r.uleb(); break; // convert to a base type: the variable's own type decides how the value is read
         case 0x16: { const b = st.pop()!; const a = st.pop()!; st.push(b, a); break; } // swap
         case 0xa3: return { kind: 'unsupported', why: 'the value at function entry (DW_OP_entry_value)' };
+        case 0xa1: case 0x03: return { kind: 'unsupported', why: 'a global variable (see Maps: .data/.rodata/.bss)' };
         case 0x93: return { kind: 'unsupported', why: 'a variable split into pieces' };
         default: return { kind: 'unsupported', why: `DWARF operation 0x${op.toString(16)}` };
       }
