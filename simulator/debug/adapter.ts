@@ -185,6 +185,10 @@ export class XdpDebugSession extends DebugSession {
   }
 
   private run(response: DebugProtocol.Response, f: () => Snapshot | undefined): void {
+    if (!this.engine?.current) {
+      this.sendErrorResponse(response, { id: 5, format: 'the program is not stopped anywhere yet (launch first)', showUser: false });
+      return;
+    }
     this.sendResponse(response);
     try {
       this.stoppedOrEnd(f());
@@ -444,7 +448,11 @@ export class XdpDebugSession extends DebugSession {
   }
 
   protected override disassembleRequest(response: DebugProtocol.DisassembleResponse, args: DebugProtocol.DisassembleArguments): void {
-    const e = this.engine!;
+    const e = this.engine;
+    if (!e) {
+      this.sendErrorResponse(response, { id: 5, format: 'nothing is loaded yet (launch first)', showUser: false });
+      return;
+    }
     const { program, pc } = parseRef(args.memoryReference, e.program.name);
     const p = e.programNamed(program) ?? e.program;
     const first = pc + (args.instructionOffset ?? 0);
