@@ -1,0 +1,91 @@
+// The debugger in a real VS Code (code-server + chromium; see README.md in this folder), as a person would use it:
+// a launch.json for the `xdp` debug type (stop on entry), a breakpoint set by a click in the gutter, continue to it,
+// the C local `eth` in the Variables view, a step, a step back (the toolbar button) to the same line, continue to the
+// fault the capture's third packet causes, continue to the end of the capture.
+// The screenshot goes to test-artifacts/e2e/debug-packet.png (the README's).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO } from '../repo.ts';
+import { e2eRequired, e2eSkip, goToLine, pickQuickItem, runCommand, waitForStatusBarText, startVSCode, waitForActiveEditor, waitVisible, type VSCodeSession } from './harness/index.ts';
+import { PcapWriter } from '../../simulator/net/pcap-writer.ts';
+import { PACKETS } from '../debug/fixture.ts';
+
+const built = existsSync(join(REPO, 'dist', 'client.js')) && existsSync(join(REPO, 'dist', 'cli.js'));
+const NOT_BUILT = 'dist/client.js or dist/cli.js is missing: run npm run build (npm test builds first)';
+const skip = e2eSkip() || (!built && !e2eRequired() && NOT_BUILT);
+
+let root = '';
+before(() => {
+  if (!skip) root = mkdtempSync(join(tmpdir(), 'xdp-lens-debug-e2e-'));
+});
+after(() => {
+  if (root && process.env.XDP_LENS_E2E_KEEP !== '1') rmSync(root, { recursive: true, force: true });
+});
+
+test('set a breakpoint, start debugging, read a C local, step, step back, continue to the end', { skip, timeout: 240_000 }, async () => {
+  assert.ok(built, NOT_BUILT);
+  const workspace = join(root, 'debug-project');
+  mkdirSync(join(workspace, '.vscode'), { recursive: true });
+  copyFileSync(join(REPO, 'test', 'debug', 'fixtures', 'dbg.c'), join(workspace, 'dbg.c'));
+  const w = new PcapWriter(join(workspace, 'capture.pcap'));
+  for (const p of PACKETS) w.write(1_000_000_000n + p.tsNs, p.frame);
+  w.close();
+  writeFileSync(join(workspace, 'maps.json'), JSON.stringify({ jmp: [{ key: '00000000', program: 'tail' }] }));
+  writeFileSync(join(workspace, '.vscode', 'launch.json'), JSON.stringify({
+    version: '0.2.0',
+    configurations: [{
+      type: 'xdp', request: 'launch', name: 'XDP: debug a packet', program: '${workspaceFolder}/dbg.c', programName: 'entry',
+      capture: '${workspaceFolder}/capture.pcap', maps: '${workspaceFolder}/maps.json', packet: 0, stopOnEntry: true,
+    }],
+  }, null, 2));
+  let vs: VSCodeSession | undefined;
+  try {
+    vs = await startVSCode({
+      extensionDevelopmentPath: REPO,
+      workspace,
+      openFile: 'dbg.c',
+      viewport: { width: 1440, height: 900 },
+      settings: { 'editor.stickyScroll.enabled': false },
+    });
+    const page = vs.page;
+    await waitForActiveEditor(page, 'dbg.c');
+    await waitForStatusBarText(page, /XDP native/, 120_000); // the extension is active: the xdp debug type is registered
+    // Start from the launch.json configuration (it stops on entry), then set a breakpoint on line 65 and continue.
+    await runCommand(page, 'Debug: Select and Start Debugging', 90_000);
+    await pickQuickItem(page, /^XDP: debug a packet/);
+    await waitVisible(page.locator('.debug-call-stack .monaco-list-row', { hasText: /dbg\.c\s*51/ }), 'the stop on entry (line 51)', 120_000);
+    await goToLine(page, 65);
+    const number = page.locator('.part.editor .monaco-editor .margin-view-overlays > div', { has: page.locator('.line-numbers', { hasText: /^65$/ }) });
+    const box = await (await waitVisible(number, 'line number 65')).first().boundingBox();
+    assert.ok(box, 'line 65 is on screen');
+    await page.mouse.move(box.x + 8, box.y + box.height / 2);
+    await page.mouse.click(box.x + 8, box.y + box.height / 2);
+    await waitVisible(page.locator('.debug-breakpoints .monaco-list-row', { hasText: /dbg\.c\s*65/ }), 'the breakpoint in the Breakpoints view');
+    await runCommand(page, 'Debug: Continue');
+    // Stopped on line 65: the call stack names the function, the Variables view has the C locals.
+    const variables = page.locator('.debug-variables');
+    await waitVisible(page.locator('.debug-call-stack .monaco-list-row', { hasText: 'entry' }), 'the entry frame in the call stack', 60_000);
+    await waitVisible(variables.locator('.monaco-list-row', { hasText: 'Locals' }), 'the Locals scope');
+    await waitVisible(variables.locator('.monaco-list-row', { hasText: /eth.*packet pointer: data \+ 0/ }), 'eth in the Variables view');
+    await waitVisible(page.locator('.debug-call-stack .monaco-list-row', { hasText: /dbg\.c\s*65/ }), 'the stop on line 65');
+    await vs.screenshot('debug-packet');
+    await runCommand(page, 'Debug: Step Over');
+    await waitVisible(page.locator('.debug-call-stack .monaco-list-row', { hasText: /dbg\.c\s*66/ }), 'the step to line 66');
+    await (await waitVisible(page.locator('.debug-toolbar .codicon-debug-step-back'), 'the Step Back button')).first().click();
+    await waitVisible(page.locator('.debug-call-stack .monaco-list-row', { hasText: /dbg\.c\s*65/ }), 'back on line 65');
+    // Continue: the breakpoint is reached again by the next packets; then with it removed the capture runs out.
+    await runCommand(page, 'Remove All Breakpoints');
+    await runCommand(page, 'Debug: Continue');
+    await waitVisible(page.locator('.debug-call-stack .monaco-list-row', { hasText: /dbg\.c\s*74/ }), 'the fault stop on line 74', 60_000);
+    await runCommand(page, 'Debug: Continue');
+    await waitVisible(page.locator('.statusbar:not(.debugging)'), 'the end of the debug session', 60_000);
+  } catch (e) {
+    await vs?.screenshot('debug-packet-failure');
+    throw e;
+  } finally {
+    await vs?.stop();
+  }
+});
