@@ -28,7 +28,7 @@ import {
   type StatusParams,
   type XdpAction,
 } from '../server/protocol.ts';
-import { faultMessage, findXdpFunctions, formatDuration, isXdpSource, outcomeMessage, outputCaptureItems, plural, refusalBanner, runLensTitle, statusText } from './format.ts';
+import { debugLenses, faultMessage, findXdpFunctions, formatDuration, isXdpSource, outcomeMessage, outputCaptureItems, plural, refusalBanner, runLensTitle, statusText } from './format.ts';
 import { addRecent, captureChoices, isStale, restrictSettings, settingsKey, type RunStamp } from './state.ts';
 import { renderPacketDetail } from './hex.ts';
 import { RunDecorations, PacketsProvider, type PacketNode } from './views.ts';
@@ -393,6 +393,14 @@ export class XdpLensContext implements vscode.Disposable {
           const title = `$(error) ${first.message.length > 120 ? `${first.message.slice(0, 119)}…` : first.message}`;
           lenses.push(new vscode.CodeLens(range, { title, command: 'revealLine', arguments: [{ lineNumber: Math.max(0, (first.line ?? 1) - 1), at: 'center' }] }));
         }
+      }
+    }
+    // Beside each return's counts: debug the first packet that left there.
+    if (this.lastRun) {
+      for (const l of debugLenses(this.lastRun.summary.exits, doc.uri.fsPath, stale, this.trusted)) {
+        if (l.line > doc.lineCount) continue;
+        const range = new vscode.Range(l.line - 1, 0, l.line - 1, 0);
+        lenses.push(new vscode.CodeLens(range, { title: l.title, command: 'xdpLens.debugPacket', arguments: [l.packet] }));
       }
     }
     return lenses;

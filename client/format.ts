@@ -108,6 +108,22 @@ export function exitsByLine(exits: RunExit[]): Map<string, Map<number, RunExit[]
   return out;
 }
 
+/**
+ * The "Debug" lenses of one file after a run: one per line packets left through, on the first packet (in capture
+ * order) that left there, whatever its action. None when the results are stale (the packet may no longer leave
+ * there) or the workspace is untrusted (debugging compiles and runs the program), nor for exits without a packet.
+ */
+export function debugLenses(exits: Pick<RunExit, 'file' | 'line' | 'firstPacket'>[], file: string, stale: boolean, trusted: boolean): { line: number; packet: number; title: string }[] {
+  if (stale || !trusted) return [];
+  const first = new Map<number, number>();
+  for (const e of exits) {
+    if (e.file !== file || e.line < 1 || e.firstPacket === undefined) continue;
+    const had = first.get(e.line);
+    if (had === undefined || e.firstPacket < had) first.set(e.line, e.firstPacket);
+  }
+  return [...first].sort((a, b) => a[0] - b[0]).map(([line, packet]) => ({ line, packet, title: `$(debug) Debug first packet (#${packet})` }));
+}
+
 /** A fault diagnostic's message: what happened, how often, and the first packets to look at. */
 export function faultMessage(f: { kind: string; message: string; count: number; firstPackets: number[] }): string {
   const more = f.count > f.firstPackets.length ? ', …' : '';

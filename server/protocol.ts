@@ -94,6 +94,8 @@ export interface RunExit {
   count: number;
   /** What the driver carried out for these packets ('dropped: no redirect target', 'passed', ...), with counts. */
   outcomes?: Record<string, number>;
+  /** Index of the first packet (in capture order) that left through this line with this action: what a "Debug" lens starts on. */
+  firstPacket?: number;
 }
 
 /**

@@ -465,7 +465,7 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
     if (e) {
       e.count++;
       e.outcomes![r.outcome] = (e.outcomes![r.outcome] ?? 0) + 1;
-    } else exits.set(ek, { file, line, action: r.action, count: 1, outcomes: { [r.outcome]: 1 } });
+    } else exits.set(ek, { file, line, action: r.action, count: 1, outcomes: { [r.outcome]: 1 }, firstPacket: pkt.index });
     refusals.fault(r.fault);
     if (r.run.uninitStackRead) uninitStackReads++;
     if (r.fault) {

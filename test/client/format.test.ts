@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from '../repo.ts';
-import { exitLabel, exitsByLine, faultMessage, findXdpFunctions, formatCounts, formatDuration, isXdpSource, packetLabel, pages, refusalBanner, runLensTitle, statusText } from '../../client/format.ts';
+import { debugLenses, exitLabel, exitsByLine, faultMessage, findXdpFunctions, formatCounts, formatDuration, isXdpSource, packetLabel, pages, refusalBanner, runLensTitle, statusText } from '../../client/format.ts';
 
 test('counts: most common action first, absent actions left out', () => {
   assert.equal(formatCounts({ XDP_PASS: 6, XDP_DROP: 2, XDP_TX: 2, XDP_ABORTED: 0, XDP_REDIRECT: 0 }), '6 XDP_PASS · 2 XDP_DROP · 2 XDP_TX');
@@ -115,4 +115,22 @@ test('output captures: only those with packets, sizes a person reads; plurals', 
   assert.equal(humanSize(1536), '1.5 KiB');
   assert.equal(plural(1, 'packet'), '1 packet');
   assert.equal(plural(0, 'packet'), '0 packets');
+});
+
+test('debug lenses: one per exit line of the file, on the first packet that left there, none when stale or untrusted', () => {
+  const exits = [
+    { file: 'a.c', line: 9, firstPacket: 4 },
+    { file: 'a.c', line: 3, firstPacket: 7 },
+    { file: 'a.c', line: 3, firstPacket: 2 },
+    { file: 'b.c', line: 5, firstPacket: 0 },
+    { file: 'a.c', line: 12 },
+  ];
+  assert.deepEqual(debugLenses(exits, 'a.c', false, true), [
+    { line: 3, packet: 2, title: '$(debug) Debug first packet (#2)' },
+    { line: 9, packet: 4, title: '$(debug) Debug first packet (#4)' },
+  ]);
+  assert.deepEqual(debugLenses(exits, 'b.c', false, true).map((l) => [l.line, l.packet]), [[5, 0]]);
+  assert.deepEqual(debugLenses(exits, 'a.c', true, true), [], 'stale');
+  assert.deepEqual(debugLenses(exits, 'a.c', false, false), [], 'untrusted');
+  assert.deepEqual(debugLenses(exits, 'c.c', false, true), []);
 });

@@ -164,6 +164,21 @@ test('packets are credited to the return statement they left through', { skip },
   assert.equal(page.rows[1]!.line, lineOf(/return icmp_echo_reply/));
 });
 
+test('each exit names the first packet that left through its line with its action, as the packets page has it', { skip }, async () => {
+  const { summary } = await run({ uri, capture: CAPTURE });
+  const s = summary!;
+  const page = await conn.sendRequest<PacketsResult>('xdpLens/packets', { runId: s.runId, offset: 0, limit: 1000 });
+  assert.equal(page.rows.length, s.packets);
+  assert.ok(s.exits.length >= 4, `${s.exits.length} exits`);
+  for (const e of s.exits) {
+    const first = page.rows.find((r) => r.file === e.file && r.line === e.line && r.action === e.action);
+    assert.ok(first, `a packet left through line ${e.line} with ${e.action}`);
+    assert.equal(e.firstPacket, first.index, `line ${e.line} ${e.action}`);
+  }
+  // Not all at packet 0: the exits' first packets differ.
+  assert.ok(new Set(s.exits.map((e) => e.firstPacket)).size > 1);
+});
+
 test('a return split over two lines cannot be marked: its packets are shown at the exit instruction', { skip }, async () => {
   // A return split over two lines cannot be marked; the packet is then shown at the exit instruction's line.
   const path = join(dir, 'split_return.c');
