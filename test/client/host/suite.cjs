@@ -44,6 +44,16 @@ exports.run = async function () {
 
   const after = await until('the counts lens', async () => (await lensTitles()).find((t) => /XDP_PASS/.test(t)));
   assert.strictEqual(after, '6 XDP_PASS · 2 XDP_DROP · 2 XDP_TX (10 packets of demo.pcap)');
+  // Beside each return's counts, in a trusted workspace: a lens debugging the first packet that left there.
+  const debugLensAt = async () => ((await vscode.commands.executeCommand('vscode.executeCodeLensProvider', doc.uri)) || [])
+    .filter((l) => l.command && l.command.command === 'xdpLens.debugPacket')
+    .map((l) => [l.range.start.line + 1, l.command.arguments[0]]);
+  const tx = summary.exits.find((e) => e.action === 'XDP_TX');
+  if (vscode.workspace.isTrusted) {
+    const lenses = await until('the Debug lenses', async () => { const l = await debugLensAt(); return l.length ? l : undefined; });
+    assert.strictEqual(lenses.length, new Set(summary.exits.map((e) => e.line)).size, JSON.stringify(lenses));
+    assert.deepStrictEqual(lenses.find(([line]) => line === tx.line), [tx.line, tx.firstPacket]);
+  } else assert.deepStrictEqual(await debugLensAt(), []);
   step('counts lens');
 
   const detail = await vscode.commands.executeCommand('xdpLens.showPacket', 1);
@@ -64,6 +74,7 @@ exports.run = async function () {
   edit.insert(doc.uri, new vscode.Position(0, 0), '// edited\n');
   await vscode.workspace.applyEdit(edit);
   await until('the stale lens', async () => (await lensTitles()).find((t) => /\(stale\)$/.test(t)));
+  assert.deepStrictEqual(await debugLensAt(), [], 'no Debug lens on stale results');
   step('stale after edit');
 
   await vscode.commands.executeCommand('xdpLens.showBytecode', doc.uri);
