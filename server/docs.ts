@@ -368,7 +368,10 @@ export const RULE_DOCS: Record<string, string> = {
     'The IPv4 header carries a checksum over its own bytes. A program that changes a field (TTL, addresses, TOS, ' +
     'length) must update `check` too, incrementally (RFC 1624: `~(~old_check + ~old + new)`) or by setting it to 0 and ' +
     'summing the header again. Otherwise `ip_rcv` drops the packet after XDP_PASS, and the next hop drops it after ' +
-    'XDP_TX or XDP_REDIRECT. Exchanging two fields (source and destination address) leaves the sum unchanged.',
+    'XDP_TX or XDP_REDIRECT. Exchanging two fields (source and destination address) leaves the sum unchanged. ' +
+    'The TCP and UDP checksums cover the ports and, through the pseudo-header, the IP addresses: a changed port (with ' +
+    'or without the addresses) needs `tcp->check`/`udp->check` updated too (bpf_csum_diff, an incremental update), ' +
+    'or, for UDP over IPv4, `udp->check = 0` (no checksum). Exchanging the ports keeps the sum.',
   'map-value-null':
     '`bpf_map_lookup_elem()` returns NULL when the key has no entry. The verifier refuses a dereference before a NULL ' +
     "check (\"invalid mem access 'map_value_or_null'\"), except for an ARRAY lookup with a key it knows to be 0.",

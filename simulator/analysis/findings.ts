@@ -12,7 +12,7 @@ export const RULES = {
   'stale-packet-pointer': { severity: 'error', summary: 'packet pointer used after a helper that invalidates packet pointers' },
   'tx-unmodified': { severity: 'warning', summary: 'XDP_TX of a frame the program did not change' },
   'map-value-null': { severity: 'error', summary: 'map lookup result used without a NULL check' },
-  'stale-checksum': { severity: 'warning', summary: 'IPv4 header field changed without updating the header checksum, on a path that sends the packet on' },
+  'stale-checksum': { severity: 'warning', summary: 'IPv4 header field (or TCP/UDP port) changed without updating the IPv4 (or TCP/UDP) checksum, on a path that sends the packet on' },
   'compile-error': { severity: 'error', summary: 'clang could not compile the file' },
   verifier: { severity: 'error', summary: 'the kernel verifier refuses the program (only with the kernel tier)' },
 } as const;

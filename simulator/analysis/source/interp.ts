@@ -875,7 +875,7 @@ export class Analyzer {
         const off = v.off === null ? null : v.off + f.offset;
         return { v: { ...v, off }, t: { base: INT_TYPES_BY_SIZE[f.elem] ?? '__u8', ptr: 1, dims: [] } };
       }
-      const tagged: Val = !forStore && f && isIpHeader(base.t, this) ? { k: 'top', taint: true, field: fieldName } : TAINTED;
+      const tagged: Val = !forStore && f && (isIpHeader(base.t, this) || l4HeaderOf(base.t, this) || isIp6Header(base.t, this)) ? { k: 'top', taint: true, field: fieldName } : TAINTED;
       return { v: tagged, t: f ? { base: INT_TYPES_BY_SIZE[f.size] ?? '__u8', ptr: 0, dims: [] } : undefined };
     }
     this.nullDeref(v, n, ptrNode, st);
@@ -933,6 +933,7 @@ export class Analyzer {
         if (p.v.k === 'pkt') {
           // `csum_replace2(&ip->check, ...)`: the checksum is updated through its address.
           if (fieldName === 'check' && isIpHeader(p.t, this)) st.csumUpdated = true;
+          if (fieldName === 'check' && l4HeaderOf(p.t, this)) st.l4Updated = true;
           const off = p.v.off === null || !f ? null : p.v.off + f.offset;
           return { v: { ...p.v, off }, t: { base: f ? INT_TYPES_BY_SIZE[f.elem ?? f.size] ?? '__u8' : '__u8', ptr: 1, dims: [] } };
         }
@@ -1258,6 +1259,7 @@ export class Analyzer {
     st.wrote = true;
     st.redirected = true;
     st.csumUpdated = true;
+    st.l4Updated = true;
     return { v: TOP };
   }
 
@@ -1298,6 +1300,8 @@ export class Analyzer {
       st.pendingRedirect = exits.pendingRedirect;
       st.csumPending = exits.csumPending;
       st.csumUpdated = exits.csumUpdated;
+      st.l4Pending = exits.l4Pending;
+      st.l4Updated = exits.l4Updated;
       st.gen = exits.gen;
       st.invalidated = exits.invalidated;
       if (exits.gen > genBefore && exits.invalidated) markStale(st, exits.invalidated);
@@ -1698,6 +1702,13 @@ export class Analyzer {
     if (st.csumPending && !st.csumUpdated && !Analyzer.swapOnly(st.csumPending.writes) && intended.length === v.vals.length && !v.more && v.vals.length > 0 && v.vals.every((c) => c.v === 2 || c.v === 3 || c.v === 4)) {
       this.staleChecksum(st.csumPending, v.vals.map((c) => c.v));
     }
+    // The same for the TCP/UDP checksum, when the path changed a port (and maybe the addresses of the pseudo-header).
+    const l4 = st.l4Pending;
+    if (l4?.proto && !st.l4Updated && !Analyzer.swapOnly(l4.writes) && intended.length === v.vals.length && !v.more && v.vals.length > 0 && v.vals.every((c) => c.v === 2 || c.v === 3 || c.v === 4)) {
+      const ipNode = st.csumPending && !st.csumUpdated && !Analyzer.swapOnly(st.csumPending.writes) ? (st.csumPending.writes.find((w) => w.from === undefined) ?? st.csumPending.writes[0])?.node : undefined;
+      const p = l4.writes.find((w) => w.from === undefined) ?? l4.writes[0]!;
+      if (p.node !== ipNode) this.staleL4Checksum(l4.proto, p, v.vals.map((c) => c.v));
+    }
     // Each value is judged by what its own path did (stamped on it) or what every path to here did.
     if (intended.some((c) => c.v === 4 && !c.callee?.startsWith('bpf_') && !c.redirected) && !st.redirected) this.redirectWithoutTarget(ret, at, st);
     if (intended.some((c) => c.v === 3 && !c.wrote) && !st.wrote) {
@@ -1712,6 +1723,18 @@ export class Analyzer {
 
   /** A store into a field of `struct iphdr` through a packet pointer: the header checksum must follow. */
   private headerStore(t: TypeRef | undefined, field: string, n: Node, st: State, value: Val | undefined): void {
+    const l4 = l4HeaderOf(t, this);
+    const ip6 = !l4 && isIp6Header(t, this);
+    if (l4 || ip6 || isIpHeader(t, this)) {
+      // The L4 checksum covers the ports and (through the pseudo-header) the addresses.
+      if (l4 && field === 'check') st.l4Updated = true;
+      else if ((l4 && (field === 'source' || field === 'dest')) || (!l4 && (field === 'saddr' || field === 'daddr'))) {
+        const from = value?.k === 'top' ? value.field : undefined;
+        const hdr = l4 ?? (ip6 ? 'IPv6' : 'IPv4');
+        const w = { field, from, node: n, file: this.unit.file, site: this.site, hdr: hdr === 'tcp' ? 'TCP' : hdr === 'udp' ? 'UDP' : hdr };
+        st.l4Pending = { proto: l4 ?? st.l4Pending?.proto, writes: [...(st.l4Pending?.writes ?? []), w] };
+      }
+    }
     if (!isIpHeader(t, this)) return;
     if (field === 'check') {
       st.csumUpdated = true;
@@ -1739,6 +1762,29 @@ export class Analyzer {
     const message =
       `\`${p.field}\` of the IPv4 header is changed here, but the header checksum (\`check\`) is not updated before ` +
       `${actions}: ${where} drops the packet as corrupt. Update \`check\` incrementally, or set it to 0 and recompute it.`;
+    const unit = this.decls.units.find((u) => u.file === p.file);
+    const savedUnit = this.unit;
+    const savedSite = this.site;
+    if (unit) this.unit = unit;
+    this.site = p.site as Node | undefined;
+    try {
+      this.report('stale-checksum', p.node as Node, message);
+    } finally {
+      this.unit = savedUnit;
+      this.site = savedSite;
+    }
+  }
+
+  private staleL4Checksum(proto: 'tcp' | 'udp', p: NonNullable<State['l4Pending']>['writes'][number], values: number[]): void {
+    const actions = [...new Set(values)].map((v) => XDP_ACTIONS[v]).join('/');
+    const message =
+      proto === 'tcp'
+        ? `\`${p.field}\` of the ${p.hdr} header is changed here, but the TCP checksum (\`tcp->check\`, which covers the ports and ` +
+          `the addresses) is not updated before ${actions}: the receiver drops the segment as corrupt. Update \`check\` ` +
+          `incrementally (e.g. with bpf_csum_diff).`
+        : `\`${p.field}\` of the ${p.hdr} header is changed here, but the UDP checksum (\`udp->check\`, which covers the ports and ` +
+          `the addresses) is not updated before ${actions}: unless the packet came with no UDP checksum (0), the receiver ` +
+          `drops it as corrupt. Update \`check\` incrementally, or set it to 0 (IPv4 only).`;
     const unit = this.decls.units.find((u) => u.file === p.file);
     const savedUnit = this.unit;
     const savedSite = this.site;
@@ -1839,6 +1885,21 @@ export class Analyzer {
 
 function foreignOf(c: ConstVal) {
   return c.name ? foreignFamily(c.name) : undefined;
+}
+
+/** 'tcp' / 'udp' for a pointer to `struct tcphdr` / `struct udphdr` (through typedefs). */
+function l4HeaderOf(t: TypeRef | undefined, a: Analyzer): 'tcp' | 'udp' | undefined {
+  if (!t) return undefined;
+  const r = resolveTypedef(t, a.decls);
+  if (r.ptr !== 1 || r.dims.length !== 0) return undefined;
+  return r.base === 'struct tcphdr' ? 'tcp' : r.base === 'struct udphdr' ? 'udp' : undefined;
+}
+
+/** A pointer to `struct ipv6hdr` (through typedefs). */
+function isIp6Header(t: TypeRef | undefined, a: Analyzer): boolean {
+  if (!t) return false;
+  const r = resolveTypedef(t, a.decls);
+  return r.ptr === 1 && r.dims.length === 0 && r.base === 'struct ipv6hdr';
 }
 
 /** A pointer to `struct iphdr` (through typedefs). */

@@ -107,6 +107,13 @@ export interface State {
   csumPending?: { writes: { field: string; from?: string; node: unknown; file: string; site?: unknown }[] };
   /** The IPv4 header checksum was updated somewhere on every path to here (before or after the change). */
   csumUpdated?: boolean;
+  /**
+   * Stores into the L4 checksum's inputs (TCP/UDP ports, IPv4/IPv6 addresses) on some path to here with no update of
+   * the TCP/UDP checksum after them; `proto` is the L4 header whose port was stored (addresses alone are not judged).
+   */
+  l4Pending?: { proto?: 'tcp' | 'udp'; writes: { field: string; from?: string; node: unknown; file: string; site?: unknown; hdr: string }[] };
+  /** The TCP/UDP checksum was stored, passed by address, or possibly updated by an unseen call on every path here. */
+  l4Updated?: boolean;
 }
 
 export const MAX_CONSTS = 16;
@@ -129,6 +136,8 @@ export function assignState(dst: State, src: State): void {
   dst.pendingRedirect = src.pendingRedirect;
   dst.csumPending = src.csumPending;
   dst.csumUpdated = src.csumUpdated;
+  dst.l4Pending = src.l4Pending;
+  dst.l4Updated = src.l4Updated;
 }
 
 export function joinStates(states: (State | null | undefined)[]): State | null {
@@ -162,6 +171,8 @@ function join2(a: State, b: State): State {
     pendingRedirect: a.pendingRedirect ?? b.pendingRedirect,
     csumPending: a.csumPending ?? b.csumPending,
     csumUpdated: (a.csumUpdated && b.csumUpdated) || undefined,
+    l4Pending: a.l4Pending?.proto ? a.l4Pending : b.l4Pending ?? a.l4Pending,
+    l4Updated: (a.l4Updated && b.l4Updated) || undefined,
   };
 }
 
