@@ -13,6 +13,7 @@
 // Needs root, gcc, libbpf and clang for the kernel part; without them only XDP Lens is measured.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { PcapWriter } from '../simulator/net/pcap-writer.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileC } from '../simulator/compile.ts';
@@ -37,23 +38,9 @@ const frames = [...captureCorpus(sharedPath('captures')), ...syntheticCorpus()].
 const packets = Array.from({ length: N }, (_, i) => frames[i % frames.length]!);
 
 function writePcap(path: string, list: Uint8Array[]): void {
-  const parts: Buffer[] = [];
-  const h = Buffer.alloc(24);
-  h.writeUInt32LE(0xa1b2c3d4, 0);
-  h.writeUInt16LE(2, 4);
-  h.writeUInt16LE(4, 6);
-  h.writeUInt32LE(262144, 16);
-  h.writeUInt32LE(1, 20);
-  parts.push(h);
-  list.forEach((p, i) => {
-    const r = Buffer.alloc(16);
-    r.writeUInt32LE(1_700_000_000 + Math.floor(i / 1000), 0);
-    r.writeUInt32LE((i % 1000) * 1000, 4);
-    r.writeUInt32LE(p.length, 8);
-    r.writeUInt32LE(p.length, 12);
-    parts.push(r, Buffer.from(p));
-  });
-  writeFileSync(path, Buffer.concat(parts));
+  const w = new PcapWriter(path);
+  list.forEach((p, i) => w.write(BigInt(1_700_000_000 + Math.floor(i / 1000)) * 1_000_000_000n + BigInt((i % 1000) * 1_000_000), p));
+  w.close();
 }
 
 const pcap = join(dir, 'mixed.pcap');

@@ -4,6 +4,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { PcapWriter } from '../../simulator/net/pcap-writer.ts';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -364,23 +365,9 @@ function* readCapture(path: string): Generator<{ frame: Uint8Array; tsNs: bigint
   }
 }
 
-/** A classic pcap (Ethernet, microseconds) of `frames`, 1 ms apart. */
+/** A classic pcap of `frames`, 1 ms apart. */
 function writePcap(path: string, frames: Uint8Array[]): void {
-  const parts: Buffer[] = [];
-  const hdr = Buffer.alloc(24);
-  hdr.writeUInt32LE(0xa1b2c3d4, 0);
-  hdr.writeUInt16LE(2, 4);
-  hdr.writeUInt16LE(4, 6);
-  hdr.writeUInt32LE(65535, 16);
-  hdr.writeUInt32LE(1, 20);
-  parts.push(hdr);
-  frames.forEach((f, i) => {
-    const rec = Buffer.alloc(16);
-    rec.writeUInt32LE(1_700_000_000, 0);
-    rec.writeUInt32LE(i * 1000, 4);
-    rec.writeUInt32LE(f.length, 8);
-    rec.writeUInt32LE(f.length, 12);
-    parts.push(rec, Buffer.from(f));
-  });
-  writeFileSync(path, Buffer.concat(parts));
+  const w = new PcapWriter(path);
+  frames.forEach((f, i) => w.write(1_700_000_000_000_000_000n + BigInt(i) * 1_000_000n, f));
+  w.close();
 }
