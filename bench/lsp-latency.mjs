@@ -9,7 +9,7 @@
 //   npm run build && node bench/lsp-latency.mjs [--edits 200] [--hovers 200]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, mkdirSync } from 'node:fs';
-import { tmpdir, cpus, totalmem } from 'node:os';
+import { tmpdir, cpus, totalmem, loadavg } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import rpc from 'vscode-languageserver-protocol/node.js';
@@ -17,6 +17,7 @@ import rpc from 'vscode-languageserver-protocol/node.js';
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const opt = (n, d) => (args.includes(`--${n}`) ? Number(args[args.indexOf(`--${n}`) + 1]) : d);
+const loadBefore = +loadavg()[0].toFixed(2);
 const EDITS = opt('edits', 200);
 const HOVERS = opt('hovers', 200);
 const SAVES = opt('saves', 5);
@@ -164,6 +165,8 @@ await conn.sendNotification(rpc.ExitNotification.type);
 
 const result = {
   date: new Date().toISOString(),
+  // The load average over the last minute before and after the run: the machine is shared, and edits queue behind it.
+  loadAverage1m: { before: loadBefore, after: +loadavg()[0].toFixed(2) },
   machine: { cpus: cpus().length, model: cpus()[0]?.model?.split(' ').slice(0, 2).join(' '), memGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
   file: { lines, bytes: Buffer.byteLength(text) },
   debounceMs: 10,
