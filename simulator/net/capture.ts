@@ -6,6 +6,10 @@
 //
 // A capture may also be a stream: `-` or `/dev/stdin` (standard input), a FIFO, a socket or a character device. Streams
 // are read front to back with no seeks, a read returning whatever has arrived, so packets are delivered as they come.
+//
+// Those reads block the thread. Where that must not happen (the language server), a `CaptureFeed` is given the bytes
+// as they arrive (chunks of a child's stdout) and hands out each packet once its record is complete: the same readers,
+// limits and errors, with the bytes of every record parsed passed on to an optional tee.
 import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
 
 /** Largest captured length accepted for one record (the limit libpcap and tcpdump use). */
@@ -97,8 +101,26 @@ function pause(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
+/** Bytes at absolute offsets, as the readers see them: a file descriptor (`Source`) or pushed chunks (`FedSource`). */
+interface ByteSource {
+  /** Absolute offset of the next unread byte. */
+  pos: number;
+  /**
+   * Make `n` bytes at `pos` available; returns how many are (less than n only at the end of the input). A fed source
+   * that has fewer than n bytes and has not ended throws `NEED_MORE` instead: the readers consume nothing of a record
+   * before all of it is there, so the same `next()` can be called again once more bytes came.
+   */
+  ensure(n: number): number;
+  /** A view of `n` bytes at `pos` (valid until the next ensure or push). */
+  view(n: number): Buffer;
+  skip(n: number): void;
+}
+
+/** Thrown by a fed source asked for bytes that have not arrived yet (never seen outside this module). */
+const NEED_MORE = Symbol('need more bytes');
+
 /** Chunked reader over a file descriptor that tracks absolute offsets. */
-class Source {
+class Source implements ByteSource {
   private buf = Buffer.alloc(CHUNK);
   private start = 0; // absolute offset of buf[0]
   private len = 0; // valid bytes in buf
@@ -196,17 +218,7 @@ export function openCapture(path: string, opts: OpenCaptureOptions = {}): Captur
   if (stdin) stream = true;
   const src = new Source(fd, file, stream, opts.beforeWait);
   try {
-    const got = src.ensure(4);
-    if (got === 0) throw new CaptureError(file, 0, 'empty file: not a pcap or pcapng capture');
-    if (got < 4) throw new CaptureError(file, 0, 'file too short for a capture header');
-    const magic = src.view(4).readUInt32LE(0);
-    if (magic === 0x0a0d0d0a) return new PcapngReader(file, fd, src);
-    if ([0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1].includes(magic)) return new PcapReader(file, fd, src);
-    throw new CaptureError(
-      file,
-      0,
-      `not a pcap or pcapng capture (magic 0x${magic.toString(16).padStart(8, '0')}; expected a1b2c3d4, a1b23c4d or 0a0d0d0a)`,
-    );
+    return readerFor(file, fd, src);
   } catch (e) {
     try {
       if (fd !== 0) closeSync(fd); // the reader may already have closed it while failing
@@ -217,17 +229,160 @@ export function openCapture(path: string, opts: OpenCaptureOptions = {}): Captur
   }
 }
 
+/** The reader for what the first bytes of `src` say the capture is. */
+function readerFor(file: string, fd: number, src: ByteSource): PcapReader | PcapngReader {
+  const got = src.ensure(4);
+  if (got === 0) throw new CaptureError(file, 0, 'empty file: not a pcap or pcapng capture');
+  if (got < 4) throw new CaptureError(file, 0, 'file too short for a capture header');
+  const magic = src.view(4).readUInt32LE(0);
+  if (magic === 0x0a0d0d0a) return new PcapngReader(file, fd, src);
+  if ([0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1].includes(magic)) return new PcapReader(file, fd, src);
+  throw new CaptureError(
+    file,
+    0,
+    `not a pcap or pcapng capture (magic 0x${magic.toString(16).padStart(8, '0')}; expected a1b2c3d4, a1b23c4d or 0a0d0d0a)`,
+  );
+}
+
+/** Unconsumed bytes a feed holds before it refuses more (a producer that is never drained). */
+const MAX_FEED_BUFFER = 64 * 1024 * 1024;
+
+/** Pushed chunks, kept from the first unconsumed byte on. */
+class FedSource implements ByteSource {
+  private buf = Buffer.alloc(1 << 16);
+  private start = 0; // absolute offset of buf[0]
+  private len = 0;
+  ended = false;
+  pos = 0;
+
+  constructor(
+    private readonly file: string,
+    private readonly tee?: (bytes: Uint8Array) => void,
+  ) {}
+
+  get buffered(): number {
+    return this.start + this.len - this.pos;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (this.ended) throw new Error('push after end');
+    const keep = this.buffered;
+    if (keep + chunk.length > MAX_FEED_BUFFER)
+      throw new CaptureError(this.file, this.start + this.len, `more than ${MAX_FEED_BUFFER} bytes arrived that were not read (the reader fell behind)`);
+    if (this.len + chunk.length > this.buf.length) {
+      // Drop what was consumed; grow only when what is kept does not fit.
+      const need = keep + chunk.length;
+      const into = need > this.buf.length ? Buffer.alloc(Math.max(need, this.buf.length * 2)) : this.buf;
+      this.buf.copy(into, 0, this.pos - this.start, this.len);
+      this.buf = into;
+      this.start = this.pos;
+      this.len = keep;
+    }
+    this.buf.set(chunk, this.len);
+    this.len += chunk.length;
+  }
+
+  ensure(n: number): number {
+    const have = this.buffered;
+    if (have >= n) return n;
+    if (!this.ended) throw NEED_MORE;
+    return have;
+  }
+
+  view(n: number): Buffer {
+    const o = this.pos - this.start;
+    return this.buf.subarray(o, o + n);
+  }
+
+  skip(n: number): void {
+    this.tee?.(this.view(n));
+    this.pos += n;
+  }
+}
+
+export interface CaptureFeedOptions {
+  /**
+   * Given the bytes of each header, block and record as the reader consumes it, in order: a copy of the stream cut
+   * at record boundaries, so a file written from it is a valid capture of exactly the packets delivered. The view is
+   * valid only during the call.
+   */
+  tee?: (bytes: Uint8Array) => void;
+}
+
+/**
+ * A capture read from bytes pushed to it (a child process's stdout, a socket), never blocking: `next()` returns a
+ * packet once its whole record has arrived, and undefined when none is complete yet (`done` tells the end apart).
+ * pcap and pcapng as `openCapture` reads them, with the same limits, and the same errors naming the source, the byte
+ * offset and the record.
+ */
+export class CaptureFeed {
+  private readonly src: FedSource;
+  private reader: PcapReader | PcapngReader | undefined;
+  private finished = false;
+
+  constructor(
+    /** What the errors name ('tcpdump -i eth0'). */
+    readonly name: string,
+    opts: CaptureFeedOptions = {},
+  ) {
+    this.src = new FedSource(name, opts.tee);
+  }
+
+  /** Bytes that arrived and were not consumed yet (a partial record, or records not asked for). */
+  get buffered(): number {
+    return this.src.buffered;
+  }
+
+  /** Bytes consumed: the length of everything teed so far. */
+  get offset(): number {
+    return this.src.pos;
+  }
+
+  get format(): 'pcap' | 'pcapng' | undefined {
+    return this.reader?.format;
+  }
+
+  /** The stream ended and every packet in it was handed out. */
+  get done(): boolean {
+    return this.finished;
+  }
+
+  push(chunk: Uint8Array): void {
+    this.src.push(chunk);
+  }
+
+  /** No more bytes will come: a partial record left is then an error, as at the end of a file. */
+  end(): void {
+    this.src.ended = true;
+  }
+
+  /** The next complete packet, or undefined (see `done`); throws CaptureError on bad input. */
+  next(): CapturedPacket | undefined {
+    if (this.finished) return undefined;
+    try {
+      this.reader ??= readerFor(this.name, -1, this.src);
+      const p = this.reader.next();
+      if (!p) this.finished = true;
+      return p;
+    } catch (e) {
+      if (e === NEED_MORE) return undefined;
+      this.finished = true;
+      throw e;
+    }
+  }
+}
+
 abstract class BaseReader {
   protected index = 0;
   protected closed = false;
   constructor(
     protected readonly file: string,
     private readonly fd: number,
-    protected readonly src: Source,
+    protected readonly src: ByteSource,
   ) {}
 
   close(): void {
-    if (!this.closed && this.fd !== 0) closeSync(this.fd); // standard input stays open
+    if (!this.closed && this.fd > 0) closeSync(this.fd); // standard input stays open; a fed source has no fd (-1)
     this.closed = true;
   }
 
@@ -275,7 +430,7 @@ class PcapReader extends BaseReader implements CaptureReader {
   /** Bytes of frame check sequence at the end of every frame (the FCS bits of the link-type field). */
   private readonly fcsLen: number;
 
-  constructor(file: string, fd: number, src: Source) {
+  constructor(file: string, fd: number, src: ByteSource) {
     super(file, fd, src);
     if (src.ensure(24) < 24) this.fail(0, 'truncated pcap file header (needs 24 bytes)');
     const h = src.view(24);
@@ -313,11 +468,11 @@ class PcapReader extends BaseReader implements CaptureReader {
     const orig = u32(12);
     if (incl > MAX_CAPLEN)
       this.fail(at, `captured length ${incl} exceeds the maximum of ${MAX_CAPLEN} bytes (corrupt record?)`, this.index);
-    src.skip(16);
-    const have = src.ensure(incl);
+    // The whole record before any of it is consumed (a fed source may not have it yet).
+    const have = src.ensure(16 + incl) - 16;
     if (have < incl) this.fail(at, `truncated packet data (${have} of ${incl} bytes)`, this.index);
-    const data = new Uint8Array(src.view(incl));
-    src.skip(incl);
+    const data = new Uint8Array(src.view(16 + incl).subarray(16));
+    src.skip(16 + incl);
     const tsNs = BigInt(sec) * 1_000_000_000n + BigInt(frac) * (this.nano ? 1n : 1000n);
     return this.packet(tsNs, data, Math.max(orig, incl), this.linkType, 0, at, this.fcsLen);
   }
@@ -350,27 +505,32 @@ class PcapngReader extends BaseReader implements CaptureReader {
         return undefined;
       }
       if (got < 12) this.fail(at, `truncated block header (${got} bytes left)`);
-      let h = src.view(12);
+      const h = src.view(12);
       let type = h.readUInt32LE(0);
-      if (type === 0x0a0d0d0a) {
+      // A section header sets the byte order of what follows; it takes effect once the whole block is there.
+      let le = this.le;
+      const shb = type === 0x0a0d0d0a;
+      if (shb) {
         const bom = h.readUInt32LE(8);
-        if (bom === 0x1a2b3c4d) this.le = true;
-        else if (bom === 0x4d3c2b1a) this.le = false;
+        if (bom === 0x1a2b3c4d) le = true;
+        else if (bom === 0x4d3c2b1a) le = false;
         else this.fail(at + 8, `section header block with a bad byte-order magic 0x${bom.toString(16)}`);
-        this.section++;
-        this.ifaces = [];
       } else if (this.section < 0) {
         this.fail(at, 'pcapng file does not start with a section header block');
       }
-      const u32h = (o: number) => (this.le ? h.readUInt32LE(o) : h.readUInt32BE(o));
+      const u32h = (o: number) => (le ? h.readUInt32LE(o) : h.readUInt32BE(o));
       type = u32h(0);
       const total = u32h(4);
       if (total < 12 || total % 4 !== 0 || total > MAX_BLOCK)
         this.fail(at + 4, `block of type 0x${type.toString(16)} claims an invalid length ${total}`);
       const have = src.ensure(total);
       if (have < total) this.fail(at, `truncated block of type 0x${type.toString(16)} (${have} of ${total} bytes)`);
+      if (shb) {
+        this.le = le;
+        this.section++;
+        this.ifaces = [];
+      }
       const b = src.view(total);
-      h = b;
       const u16 = (o: number) => (this.le ? b.readUInt16LE(o) : b.readUInt16BE(o));
       const u32 = (o: number) => (this.le ? b.readUInt32LE(o) : b.readUInt32BE(o));
       if (u32(total - 4) !== total)
