@@ -16,6 +16,10 @@ export interface XdpLensSettings {
   btf: string;
   /** Engine of Run on Capture: the reference interpreter or the compiled engine (same results). */
   engine: 'interp' | 'compiled';
+  /** tcpdump, which captures live traffic for Run on Live Traffic (a name on PATH or a path). */
+  tcpdump: { path: string };
+  /** Run on Live Traffic: a BPF capture filter ('' = every packet) and the bounds of one live run. */
+  live: { filter: string; maxPackets: number; maxCaptureMB: number };
 }
 
 export const DEFAULT_SETTINGS: XdpLensSettings = {
@@ -27,6 +31,8 @@ export const DEFAULT_SETTINGS: XdpLensSettings = {
   kernelVerifier: false,
   btf: '',
   engine: 'interp',
+  tcpdump: { path: 'tcpdump' },
+  live: { filter: '', maxPackets: 100_000, maxCaptureMB: 100 },
 };
 
 /** client → server: the compiled program's disassembly with source lines interleaved. */
@@ -156,6 +162,8 @@ export interface RunSummary {
   verifierRefuses?: { file?: string; line?: number; message: string; rule: string }[];
   /** Packets that read stack bytes never written (an undefined value in the kernel). */
   uninitStackReads?: number;
+  /** A run on live traffic (xdpLens/runLive): `capture` is the file the traffic was recorded into. */
+  live?: RunLiveInfo;
   durationMs: number;
   compileMs: number;
 }
@@ -164,6 +172,51 @@ export interface RunSummary {
 export interface RunResponse {
   summary?: RunSummary;
   error?: string;
+}
+
+/**
+ * client → server: run the document's XDP program on live traffic: tcpdump (`xdpLens.tcpdump.path`) captures on an
+ * interface, each packet runs as it arrives. The traffic is recorded into a pcap file that becomes the run's capture
+ * (packet detail, Debug, Save as Test Case re-run from it), bounded by `limit` / `xdpLens.live.maxPackets` and
+ * `xdpLens.live.maxCaptureMB`. Work-done progress every half second says the counts per action and outcome, and
+ * `xdpLens/runUpdate` carries the summary so far (the run's packets page as they grow). Cancelling the request is the
+ * stop button: tcpdump is stopped and the run answers with everything it has. An error answers when tcpdump cannot
+ * capture at all (missing, no permission, no such interface, a bad filter), in words a user knows.
+ */
+export const RunLiveRequest = 'xdpLens/runLive';
+export interface RunLiveParams {
+  uri: string;
+  /** Interface to capture on (a name from /sys/class/net, or 'any'). */
+  interface: string;
+  /** BPF capture filter (tcpdump expression); default the `xdpLens.live.filter` setting. */
+  filter?: string;
+  /** Stop after this many packets; default the `xdpLens.live.maxPackets` setting. */
+  limit?: number;
+  /** Directory the recorded capture goes into (the last few are kept); default a directory under the system's temp. */
+  captureDir?: string;
+  program?: string;
+  driverMode?: 'native' | 'readonly-page' | 'generic';
+  profile?: string;
+  queues?: number;
+  outDir?: string;
+  maxEntries?: Record<string, number>;
+  maps?: string;
+  workDoneToken?: string | number;
+}
+export interface RunLiveInfo {
+  interface: string;
+  filter?: string;
+  /** The tcpdump command line that captured. */
+  command: string;
+  /** Still capturing (in `xdpLens/runUpdate`), or why it stopped: 'stopped by the user', a limit reached, tcpdump's error. */
+  running?: boolean;
+  stopped?: string;
+}
+
+/** server → client: the summary of a live run so far, about every half second while it runs. */
+export const RunUpdateNotification = 'xdpLens/runUpdate';
+export interface RunUpdateParams {
+  summary: RunSummary;
 }
 
 /** client → server: one page of a run's packets, optionally only those with one action or exit line. */
@@ -192,8 +245,11 @@ export const DiffVerdictsRequest = 'xdpLens/diffVerdicts';
 export interface DiffVerdictsParams {
   uri: string;
   capture: string;
-  /** The old version: the file at a git revision (e.g. HEAD), or another C file or object. */
-  against: { rev: string } | { file: string };
+  /**
+   * The old version: the file at a git revision (e.g. HEAD), another C file or object, or the previous run: the source
+   * of the most recent run of this file held by the server that differs from the file now.
+   */
+  against: { rev: string } | { file: string } | { previousRun: true };
   program?: string;
   limit?: number;
 }
@@ -212,6 +268,48 @@ export interface DiffVerdictsResult {
   mapsDiffering?: number;
   /** The `xdp-lens diff` table, for a read-only editor tab. */
   text?: string;
+}
+
+/**
+ * client → server: the pictures of a run, aggregated by the server while it ran (bounded whatever the packet count):
+ * actions over capture time, packets per exit line, per RX queue, per outcome, faults. The Run Summary webview.
+ */
+export const RunStatsRequest = 'xdpLens/runStats';
+export interface RunStatsParams {
+  runId: string;
+}
+export interface RunStats {
+  packets: number;
+  /** The order of every per-action count below. */
+  actions: XdpAction[];
+  timeline: {
+    /** Width of one bucket in ns; bucket i covers [i * bucketNs, (i + 1) * bucketNs) after the first packet. */
+    bucketNs: number;
+    /** From the first packet to the latest one, ns. */
+    spanNs: number;
+    /** Per bucket, packets per action (in `actions` order); at most 120 buckets. */
+    counts: number[][];
+    /** Per bucket, packets that faulted. */
+    faults: number[];
+    /** Per bucket, packets whose verdict the driver did not carry out as returned. */
+    notCarriedOut: number[];
+    /** Packets stamped before the capture's first packet (counted in the first bucket). */
+    earlier: number;
+  };
+  /** Per RX queue that received packets, packets per action. */
+  queues: { queue: number; counts: number[] }[];
+  /** Per exit line and action, most packets first. */
+  exits: { file: string; line: number; action: XdpAction; count: number; outcomes: Record<string, number> }[];
+  outcomes: Record<string, number>;
+  /** By line and kind, most first. */
+  faults: { file: string; line: number; kind: string; message: string; count: number }[];
+  /** Packets of exit lines, outcomes or fault places beyond the first 500 (counted, not listed). */
+  other?: { exits: number; outcomes: number; faults: number };
+}
+export interface RunStatsResult {
+  stats?: RunStats;
+  /** The run is no longer held by the server. */
+  error?: string;
 }
 
 /** client → server: check a display filter as the user types it. */

@@ -9,8 +9,9 @@
 //
 // Which line a packet "left" on: the return statement, found by the marked twin of simulator/return-lines.ts.
 import { checksumBreaks } from '../simulator/analysis/checksum.ts';
-import { statSync } from 'node:fs';
-import { basename, dirname, extname } from 'node:path';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, extname, join } from 'node:path';
 import { INPUT_LIMITS, readInputText } from '../simulator/input.ts';
 import { compileCAsync } from '../simulator/compile.ts';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +30,7 @@ import type { CompileOptions } from '../simulator/compile.ts';
 import type { LoadedObject } from '../simulator/elf/types.ts';
 import type { RunHooks } from '../simulator/vm/machine.ts';
 import { hookMachine, ReturnLines } from '../simulator/return-lines.ts';
+import { RunStats, type RunStatsJson } from '../simulator/run-stats.ts';
 import {
   RunRequest,
   PacketsRequest,
@@ -39,6 +41,9 @@ import {
   type CheckFilterParams,
   type CheckFilterResult,
   PacketRequest,
+  RunStatsRequest,
+  type RunStatsParams,
+  type RunStatsResult,
   type RunParams,
   type RunResponse,
   type RunSummary,
@@ -114,6 +119,10 @@ interface StoredRun {
   fault: Uint16Array;
   summaries: SummaryStore;
   filterCache: Map<string, Uint32Array>;
+  /** The pictures of the run (xdpLens/runStats). */
+  stats: RunStatsJson;
+  /** The C source as it was run, for "Compare Verdicts with... the previous run". */
+  source?: string;
 }
 
 /**
@@ -365,6 +374,7 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
   const exits = new Map<string, RunExit>();
   const faults: RunFault[] = [];
   const byAction = Object.fromEntries(ACTIONS.map((a) => [a, 0])) as Record<XdpAction, number>;
+  const stats = new RunStats();
   let firstTs: bigint | undefined;
   let bytesRead = 24;
   let captureError: string | undefined;
@@ -458,6 +468,7 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
     }
     cols.len[i] = pkt.wireLen;
     cols.time[i] = Number(pkt.tsNs - firstTs!);
+    stats.add({ timeNs: cols.time[i]!, action: r.action, outcome: r.outcome, queue: r.queue, file, line, fault: r.fault });
     cols.summaries.push(summarize(pkt.frame));
     byAction[r.action]++;
     const ek = `${file}\0${line}\0${r.action}`;
@@ -524,6 +535,8 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
     fault: cols.fault.slice(0, n),
     summaries: cols.summaries.trim(),
     filterCache: new Map(),
+    stats: stats.json(),
+    source,
   });
   while (runs.size > KEEP_RUNS) runs.delete(runs.keys().next().value!);
   host.log(`run ${runId}: ${path} on ${params.capture}: ${n} packets in ${summary.durationMs} ms (compile ${summary.compileMs} ms)${cancelled ? ', cancelled' : ''}`);
@@ -796,6 +809,23 @@ export async function packetDetail(p: PacketParams, token: CancellationToken): P
 // ---------------------------------------------------------------------------------------------------------------
 // xdpLens/diffVerdicts
 
+/**
+ * The previous run of a file: the most recent run of it the server holds whose source differs from the file now (a run
+ * of the file as it is would compare it with itself), written to a temporary directory under the file's own name, as a
+ * git revision is. A string says why there is none.
+ */
+function previousRunSource(uri: string, path: string): { runId: string; path: string; cleanup: () => void } | string {
+  const now = readSource(path);
+  const held = [...runs.entries()].filter(([, r]) => r.summary.uri === uri && r.source !== undefined).reverse();
+  if (!held.length) return `the server holds no run of ${basename(path)}: run it on a capture first, edit it, then compare with the previous run`;
+  const found = held.find(([, r]) => r.source !== now);
+  if (!found) return `${basename(path)} is the same as in its last run (${held[0]![0]}): edit and save it, then compare with the previous run`;
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-prev-'));
+  const file = join(dir, basename(path));
+  writeFileSync(file, found[1].source!);
+  return { runId: found[0], path: file, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 export async function diffVerdicts(p: DiffVerdictsParams, host: RunHost): Promise<DiffVerdictsResult> {
   if (typeof p?.uri !== 'string' || !p.uri.startsWith('file:')) return { error: 'only files on disk can be compared' };
   if (typeof p.capture !== 'string' || !p.against) return { error: 'a capture and the version to compare with are needed' };
@@ -807,8 +837,15 @@ export async function diffVerdicts(p: DiffVerdictsParams, host: RunHost): Promis
   try {
     const rev = 'rev' in p.against ? p.against.rev : undefined;
     if (rev !== undefined) old = fileAtRevision(path, rev);
+    let previous: { runId: string; path: string } | undefined;
+    if ('previousRun' in p.against) {
+      const found = previousRunSource(p.uri, path);
+      if (typeof found === 'string') return { error: found };
+      old = found;
+      previous = found;
+    }
     const oldPath = old?.path ?? (p.against as { file: string }).file;
-    const oldName = rev !== undefined ? `${basename(path)}@${rev}` : basename(oldPath);
+    const oldName = rev !== undefined ? `${basename(path)}@${rev}` : previous ? `${basename(path)} as of ${previous.runId}` : basename(oldPath);
     const r = diffPrograms(oldPath, path, p.capture, {
       program: p.program,
       compile: { ...c, includeDirs: [...(c.includeDirs ?? []), dirname(path)] },
@@ -867,4 +904,11 @@ export function registerRunHandlers(connection: Connection, host: RunHost): void
     return e ? { error: { message: e.message, position: e.position, length: e.length } } : {};
   });
   connection.onRequest(PacketRequest, (params: PacketParams, token: CancellationToken) => packetDetail(params, token));
+  connection.onRequest(RunStatsRequest, (params: RunStatsParams) => runStats(params));
+}
+
+/** xdpLens/runStats: what the run aggregated while it ran. */
+export function runStats(p: RunStatsParams): RunStatsResult {
+  const run = runs.get(p.runId);
+  return run ? { stats: run.stats } : { error: `run ${p.runId} is no longer held by the server: run again` };
 }

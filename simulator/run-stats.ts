@@ -1,0 +1,157 @@
+// The pictures of a run, aggregated while it runs in bounded memory, whatever the number of packets: actions over
+// capture time (at most TIME_BUCKETS buckets, whose width doubles when the capture outgrows them), packets per exit
+// line and action, per RX queue, per outcome, and faults per line and kind. The language server keeps one per run
+// (`xdpLens/runStats`, the Run Summary webview); `xdp-lens run --format summary|jsonl` prints it as "stats".
+import { ACTIONS, type Action } from './session.ts';
+import { PLAIN_OUTCOME } from './driver/rx.ts';
+
+/** Buckets of the timeline, at most. */
+export const TIME_BUCKETS = 120;
+/** Width of a bucket to start with: 1 µs (then 2, 4, 8 ... µs as the capture goes on). */
+const FIRST_BUCKET_NS = 1000;
+/** Distinct exit lines, outcomes and fault places kept; more are counted together as "other". */
+const MAX_KEYS = 500;
+
+export interface RunStatsJson {
+  packets: number;
+  /** The order of the per-action counts below. */
+  actions: Action[];
+  timeline: {
+    /** Width of one bucket in ns; bucket i covers [i * bucketNs, (i + 1) * bucketNs) after the first packet. */
+    bucketNs: number;
+    /** Time from the first packet to the latest one, ns. */
+    spanNs: number;
+    /** Per bucket, packets per action (in `actions` order); empty buckets after the last packet are left out. */
+    counts: number[][];
+    /** Per bucket, packets that faulted. */
+    faults: number[];
+    /** Per bucket, packets whose verdict the driver did not carry out as returned (a redirect with no target, ...). */
+    notCarriedOut: number[];
+    /** Packets stamped before the first packet of the capture (counted in the first bucket). */
+    earlier: number;
+  };
+  /** Per RX queue that received packets, packets per action. */
+  queues: { queue: number; counts: number[] }[];
+  /** Per exit line and action: packets and what the driver made of them. Most packets first. */
+  exits: { file: string; line: number; action: Action; count: number; outcomes: Record<string, number> }[];
+  /** Packets by outcome ('passed', 'dropped: no redirect target', ...), most first. */
+  outcomes: Record<string, number>;
+  /** Faults by line and kind, most first. */
+  faults: { file: string; line: number; kind: string; message: string; count: number }[];
+  /** Packets of exit lines, outcomes or fault places beyond the first MAX_KEYS (counted, not listed). */
+  other?: { exits: number; outcomes: number; faults: number };
+}
+
+/** What one packet contributes. */
+export interface StatsPacket {
+  /** ns since the first packet of the capture (negative: stamped earlier). */
+  timeNs: number;
+  action: Action;
+  outcome: string;
+  queue: number;
+  /** Where it left the program (or faulted); '' / 0 when unknown. */
+  file: string;
+  line: number;
+  fault?: { kind: string; message: string };
+}
+
+export class RunStats {
+  private packets = 0;
+  private bucketNs = FIRST_BUCKET_NS;
+  private spanNs = 0;
+  private earlier = 0;
+  private counts = new Float64Array(TIME_BUCKETS * ACTIONS.length);
+  private faultCounts = new Float64Array(TIME_BUCKETS);
+  private notCarried = new Float64Array(TIME_BUCKETS);
+  private readonly queues = new Map<number, number[]>();
+  private readonly exits = new Map<string, RunStatsJson['exits'][number]>();
+  private readonly outcomes = new Map<string, number>();
+  private readonly faults = new Map<string, RunStatsJson['faults'][number]>();
+  private readonly other = { exits: 0, outcomes: 0, faults: 0 };
+
+  add(p: StatsPacket): void {
+    this.packets++;
+    const a = ACTIONS.indexOf(p.action);
+    let t = p.timeNs;
+    if (!(t >= 0)) {
+      this.earlier++;
+      t = 0;
+    }
+    if (t > this.spanNs) this.spanNs = t;
+    let b = Math.floor(t / this.bucketNs);
+    while (b >= TIME_BUCKETS) {
+      this.widen();
+      b = Math.floor(t / this.bucketNs);
+    }
+    this.counts[b * ACTIONS.length + a]!++;
+    if (p.fault) this.faultCounts[b]!++;
+    else if (!p.outcome.startsWith(PLAIN_OUTCOME[p.action])) this.notCarried[b]!++;
+
+    let q = this.queues.get(p.queue);
+    if (!q) this.queues.set(p.queue, (q = ACTIONS.map(() => 0)));
+    q[a]!++;
+
+    const ek = `${p.file}\0${p.line}\0${p.action}`;
+    let e = this.exits.get(ek);
+    if (!e && this.exits.size < MAX_KEYS) this.exits.set(ek, (e = { file: p.file, line: p.line, action: p.action, count: 0, outcomes: {} }));
+    if (e) {
+      e.count++;
+      e.outcomes[p.outcome] = (e.outcomes[p.outcome] ?? 0) + 1;
+    } else this.other.exits++;
+
+    if (this.outcomes.has(p.outcome) || this.outcomes.size < MAX_KEYS) this.outcomes.set(p.outcome, (this.outcomes.get(p.outcome) ?? 0) + 1);
+    else this.other.outcomes++;
+
+    if (p.fault) {
+      const fk = `${p.file}\0${p.line}\0${p.fault.kind}`;
+      let f = this.faults.get(fk);
+      if (!f && this.faults.size < MAX_KEYS) this.faults.set(fk, (f = { file: p.file, line: p.line, kind: p.fault.kind, message: p.fault.message, count: 0 }));
+      if (f) f.count++;
+      else this.other.faults++;
+    }
+  }
+
+  /** Twice as wide buckets: each pair of buckets becomes one. */
+  private widen(): void {
+    const n = ACTIONS.length;
+    const c = new Float64Array(TIME_BUCKETS * n);
+    const f = new Float64Array(TIME_BUCKETS);
+    const d = new Float64Array(TIME_BUCKETS);
+    for (let i = 0; i < TIME_BUCKETS; i++) {
+      const j = i >> 1;
+      for (let a = 0; a < n; a++) c[j * n + a]! += this.counts[i * n + a]!;
+      f[j]! += this.faultCounts[i]!;
+      d[j]! += this.notCarried[i]!;
+    }
+    this.counts = c;
+    this.faultCounts = f;
+    this.notCarried = d;
+    this.bucketNs *= 2;
+  }
+
+  json(): RunStatsJson {
+    const n = ACTIONS.length;
+    const used = this.packets ? Math.floor(this.spanNs / this.bucketNs) + 1 : 0;
+    const counts: number[][] = [];
+    for (let i = 0; i < used; i++) counts.push(Array.from(this.counts.subarray(i * n, (i + 1) * n)));
+    const byCount = <T extends { count: number }>(a: T, b: T) => b.count - a.count;
+    const other = this.other.exits + this.other.outcomes + this.other.faults ? { other: { ...this.other } } : {};
+    return {
+      packets: this.packets,
+      actions: [...ACTIONS],
+      timeline: {
+        bucketNs: this.bucketNs,
+        spanNs: this.spanNs,
+        counts,
+        faults: Array.from(this.faultCounts.subarray(0, used)),
+        notCarriedOut: Array.from(this.notCarried.subarray(0, used)),
+        earlier: this.earlier,
+      },
+      queues: [...this.queues].sort((a, b) => a[0] - b[0]).map(([queue, c]) => ({ queue, counts: [...c] })),
+      exits: [...this.exits.values()].map((e) => ({ ...e, outcomes: { ...e.outcomes } })).sort((a, b) => byCount(a, b) || a.file.localeCompare(b.file) || a.line - b.line),
+      outcomes: Object.fromEntries([...this.outcomes].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))),
+      faults: [...this.faults.values()].map((f) => ({ ...f })).sort((a, b) => byCount(a, b) || a.line - b.line),
+      ...other,
+    };
+  }
+}
