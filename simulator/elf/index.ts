@@ -185,7 +185,7 @@ function loadObjectUnchecked(bytes: Uint8Array, path: string, diagnostics: LoadD
     if (errs.length) p.loadErrors = errs;
   }
   const notes = linker.notes();
-  return { object: { path, license, programs, maps: mapsResult.maps, ...(notes.length ? { notes } : {}) }, diagnostics };
+  return { object: { path, license, programs, maps: mapsResult.maps, ...(notes.length ? { notes } : {}), ...(btf ? { btf } : {}) }, diagnostics };
 }
 
 /** Split executable sections into functions (libbpf bpf_object__add_programs). */

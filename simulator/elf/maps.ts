@@ -99,6 +99,9 @@ interface BtfMapDef {
   hasValues: boolean;
   valuesBitOffset: number;
   pinning: number;
+  /** BTF type ids of `__type(key, ...)` / `__type(value, ...)`. */
+  keyType?: number;
+  valueType?: number;
   /** Maps of maps: the inner map's definition from `__array(values, struct inner)`. */
   inner?: BtfMapDef;
 }
@@ -140,6 +143,8 @@ function parseBtfMapDef(btf: Btf, mapName: string, def: BtfType, inner = false):
         const sz = resolveSize(btf, t.sizeOrType);
         if (typeof sz === 'string') return `map '${mapName}': can't determine ${m.name} size: ${sz}`;
         err = sized(m.name, sz);
+        if (m.name === 'key') d.keyType = t.sizeOrType;
+        else d.valueType = t.sizeOrType;
         break;
       }
       case 'values': {
@@ -226,6 +231,7 @@ export function collectMaps(path: string, elf: ElfFile, btf: Btf | undefined): M
         const def: MapDef = {
           name: sym.name, type: field(0), keySize: field(1), valueSize: field(2), maxEntries: field(3), flags: field(4),
           kind: 'user', section: 'maps',
+          ...legacyKvTypes(btf, sym.name),
         };
         pushUserMap(def, legacy.index, sym.value, defSize);
       }
@@ -277,12 +283,14 @@ export function collectMaps(path: string, elf: ElfFile, btf: Btf | undefined): M
         pushUserMap({
           name, type: parsed.type, keySize: parsed.keySize, valueSize: parsed.valueSize, maxEntries: parsed.maxEntries,
           flags: parsed.flags, kind: 'user', section: '.maps', ...(parsed.pinning ? { pinning: parsed.pinning } : {}),
+          ...(parsed.keyType ? { keyType: parsed.keyType } : {}), ...(parsed.valueType ? { valueType: parsed.valueType } : {}),
         }, dotMaps.index, offset, size);
         if (parsed.inner) {
           const i = parsed.inner;
           maps[mapIndex].inner = {
             name: `${name}.inner`, type: i.type, keySize: i.keySize, valueSize: i.valueSize, maxEntries: i.maxEntries, flags: i.flags,
             kind: 'user', section: '.maps',
+            ...(i.keyType ? { keyType: i.keyType } : {}), ...(i.valueType ? { valueType: i.valueType } : {}),
           };
         }
         if (parsed.hasValues && parsed.inner) {
@@ -303,6 +311,7 @@ export function collectMaps(path: string, elf: ElfFile, btf: Btf | undefined): M
     if (!kind || s.size === 0) continue;
     let flags = kind === 'rodata' ? BPF_F_RDONLY_PROG : 0;
     if (btf && isMmapable(btf, s.name, symbols.filter((x) => x.shndx === s.index))) flags |= BPF_F_MMAPABLE;
+    const ds = btf ? fixupDatasec(btf, s.name, s.size, symbols.filter((x) => x.shndx === s.index)) : undefined;
     placements.push({ section: s.index, offset: 0, size: s.size, map: maps.length });
     maps.push({
       name: internalMapName(objName, s.name),
@@ -315,9 +324,36 @@ export function collectMaps(path: string, elf: ElfFile, btf: Btf | undefined): M
       section: s.name,
       // A .bss above INT_MAX is refused at map creation (E2BIG); its size comes from a header, so nothing is allocated.
       initialValue: kind === 'bss' ? new Uint8Array(s.size > 0x7fffffff ? 0 : s.size) : Uint8Array.from(s.data),
+      ...(ds ? { valueType: ds.id } : {}),
     });
   }
   return { maps, placements, problems };
+}
+
+/**
+ * A legacy map's key and value types from BPF_ANNOTATE_KV_PAIR's `struct ____btf_map_<name> { key; value; }`, as
+ * libbpf's bpf_map_find_btf_info looks them up (libbpf 0.x).
+ */
+function legacyKvTypes(btf: Btf | undefined, name: string): { keyType?: number; valueType?: number } {
+  const t = btf?.types.find((x) => x?.kind === BTF_KIND.STRUCT && x.name === `____btf_map_${name}`);
+  const key = t?.members?.find((m) => m.name === 'key');
+  const value = t?.members?.find((m) => m.name === 'value');
+  return key && value ? { keyType: key.type, valueType: value.type } : {};
+}
+
+/**
+ * The DATASEC of a global-data section with its size and its variables' offsets taken from the ELF, as libbpf's
+ * btf_fixup_datasec does (clang leaves them 0 in object files); so the section's value can be shown variable by variable.
+ */
+function fixupDatasec(btf: Btf, secName: string, size: number, secSyms: ElfSymbol[]): BtfType | undefined {
+  const ds = findDatasec(btf, secName);
+  if (!ds?.secinfos) return undefined;
+  ds.sizeOrType = size;
+  ds.secinfos = ds.secinfos.map((vi) => {
+    const sym = secSyms.find((x) => x.name === btf.types[vi.type]?.name);
+    return sym ? { ...vi, offset: sym.value } : vi;
+  });
+  return ds;
 }
 
 /**

@@ -1,6 +1,7 @@
 // The loaded object model: what `simulator/elf` produces from an ELF file and what `simulator/vm` runs.
 // Everything here is plain data, so that the loader, the VM, the CLI and the language server agree on one shape.
 import type { Insn, SourceLoc } from '../isa/insn.ts';
+import type { Btf } from './btf.ts';
 
 /** Kernel map type ids (enum bpf_map_type). */
 export const MapType = {
@@ -52,6 +53,13 @@ export interface MapDef {
   pinning?: number;
   /** Where the map is defined in the source, when BTF/DWARF tells us. */
   loc?: SourceLoc;
+  /**
+   * BTF type ids (into `LoadedObject.btf`) of the key and value, when the object says: `__type(key, ...)` /
+   * `__type(value, ...)` of a BTF-defined map, the `____btf_map_<name>` struct of a legacy map
+   * (BPF_ANNOTATE_KV_PAIR), the section's DATASEC (variable offsets fixed up) for global data.
+   */
+  keyType?: number;
+  valueType?: number;
 }
 
 export interface FuncInfo {
@@ -106,4 +114,6 @@ export interface LoadedObject {
   maps: MapDef[];
   /** Things the user should know about how the object was loaded (e.g. which BTF CO-RE relocations were resolved against). */
   notes?: string[];
+  /** The object's own `.BTF`, when it has one (what `MapDef.keyType`/`valueType` index). */
+  btf?: Btf;
 }
