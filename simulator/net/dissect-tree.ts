@@ -1,0 +1,737 @@
+// A frame as a packet analyser shows it: a list of layers (Ethernet, VLAN tags, ARP, IPv4 with options, IPv6 with
+// extension headers, TCP with options, UDP, ICMP, ICMPv6, GRE, VXLAN, GENEVE with options, DNS header and questions,
+// then whatever bytes are left), each a tree of fields that knows its byte offset and length in the frame, so a view
+// can light up a field's bytes and find the field under a byte.
+//
+// Field keys are Wireshark's display-filter names where one exists (`ip.ttl`, `tcp.options.mss_val`), as
+// simulator/filter.ts uses them. Total and bounded: every read is checked against the end of the frame (or of the
+// enclosing header's stated length); a header cut short becomes a layer with `truncated` set and ends the dissection;
+// nested encapsulation, option lists, DNS names and the field count all have limits, so a hostile frame costs at most
+// a few thousand fields.
+import { ipv4 as ip4text, ipv6 as ip6text } from './dissect.ts';
+
+export interface TreeField {
+  /** Display-filter style name: `ip.src`, `tcp.flags.syn`, `tcp.option`. */
+  key: string;
+  /** What a person reads: "Source Address". */
+  name: string;
+  /** The value as shown: "10.0.0.1", "64", "0x0800 (IPv4)". */
+  value: string;
+  /** Bytes of the frame the field occupies (for a bit field, the bytes holding its bits). */
+  offset: number;
+  length: number;
+  /** For bit fields, the bits within those bytes (big-endian), e.g. 0x1fff for the IPv4 fragment offset. */
+  mask?: number;
+  children?: TreeField[];
+}
+
+export interface TreeLayer {
+  /** Protocol key: eth, vlan, arp, ip, ipv6, tcp, udp, icmp, icmpv6, gre, vxlan, geneve, dns, data. */
+  key: string;
+  /** "Internet Protocol Version 4". */
+  name: string;
+  /** One line, shown beside the name when the layer is collapsed: "Src: 10.0.0.1, Dst: 10.0.0.2". */
+  summary: string;
+  offset: number;
+  length: number;
+  fields: TreeField[];
+  /** The header did not fit in the frame (or in its enclosing header): what was missing. */
+  truncated?: string;
+}
+
+const MAX_LAYERS = 48;
+const MAX_FIELDS = 4000;
+const MAX_DEPTH = 4; // encapsulations (VXLAN, GENEVE, GRE, IP in IP) inside one another
+const MAX_OPTIONS = 64;
+const MAX_QUESTIONS = 16;
+
+const hex = (n: number, w: number) => `0x${n.toString(16).padStart(w, '0')}`;
+
+const ETHERTYPES: Record<number, string> = {
+  0x0800: 'IPv4', 0x0806: 'ARP', 0x86dd: 'IPv6', 0x8100: '802.1Q', 0x88a8: '802.1ad', 0x9100: 'QinQ', 0x6558: 'Transparent Ethernet Bridging',
+  0x880b: 'PPP', 0x8847: 'MPLS', 0x88cc: 'LLDP', 0x8863: 'PPPoE Discovery', 0x8864: 'PPPoE Session', 0x88e5: 'MACsec', 0x8035: 'RARP',
+};
+const IPPROTO: Record<number, string> = {
+  0: 'HOPOPT', 1: 'ICMP', 2: 'IGMP', 4: 'IPIP', 6: 'TCP', 17: 'UDP', 41: 'IPv6', 43: 'IPv6-Route', 44: 'IPv6-Frag', 47: 'GRE', 50: 'ESP', 51: 'AH',
+  58: 'ICMPv6', 59: 'IPv6-NoNxt', 60: 'IPv6-Opts', 89: 'OSPF', 132: 'SCTP',
+};
+const named = (n: number, w: number, names: Record<number, string>) => (names[n] ? `${names[n]} (${w ? hex(n, w) : n})` : w ? hex(n, w) : String(n));
+
+/** The frame's layers, outermost first. Never throws. */
+export function dissectTree(frame: Uint8Array): TreeLayer[] {
+  const d = new Dissection(frame);
+  let complete = true;
+  try {
+    d.ethernet(0, frame.length, 0);
+  } catch (e) {
+    if (!(e instanceof Stop)) throw e;
+    complete = false;
+  }
+  d.rest(complete);
+  return d.layers;
+}
+
+/** The innermost field (deepest in the tree) holding byte `offset`, as [layer index, path of child indices]. */
+export function fieldAt(layers: TreeLayer[], offset: number): { layer: number; path: number[] } | undefined {
+  let best: { layer: number; path: number[]; length: number } | undefined;
+  const walk = (fields: TreeField[], layer: number, path: number[]) => {
+    fields.forEach((f, i) => {
+      if (offset < f.offset || offset >= f.offset + f.length) return;
+      const p = [...path, i];
+      if (!best || f.length <= best.length) best = { layer, path: p, length: f.length };
+      if (f.children) walk(f.children, layer, p);
+    });
+  };
+  layers.forEach((l, i) => {
+    if (offset >= l.offset && offset < l.offset + l.length) {
+      if (!best) best = { layer: i, path: [], length: l.length };
+      walk(l.fields, i, []);
+    }
+  });
+  return best && { layer: best.layer, path: best.path };
+}
+
+/** Thrown to end a dissection early (too many layers or fields); never escapes dissectTree. */
+class Stop extends Error {}
+
+class Dissection {
+  readonly layers: TreeLayer[] = [];
+  private fieldCount = 0;
+  /** Bytes dissected so far: the first byte no layer covers. */
+  private covered = 0;
+
+  constructor(private readonly f: Uint8Array) {}
+
+  private u8(o: number): number {
+    return this.f[o] ?? 0;
+  }
+  private u16(o: number): number {
+    return (this.u8(o) << 8) | this.u8(o + 1);
+  }
+  private u32(o: number): number {
+    return ((this.u8(o) << 24) | (this.u8(o + 1) << 16) | (this.u8(o + 2) << 8) | this.u8(o + 3)) >>> 0;
+  }
+  private mac(o: number): string {
+    return Array.from(this.f.subarray(o, o + 6), (b) => b.toString(16).padStart(2, '0')).join(':');
+  }
+  private bytes(o: number, n: number): string {
+    const b = Array.from(this.f.subarray(o, o + Math.min(n, 32)), (x) => x.toString(16).padStart(2, '0')).join('');
+    return n > 32 ? `${b}…` : b;
+  }
+
+  private field(key: string, name: string, value: string, offset: number, length: number, extra?: { mask?: number; children?: TreeField[] }): TreeField {
+    if (++this.fieldCount > MAX_FIELDS) throw new Stop();
+    return { key, name, value, offset, length, ...(extra?.mask !== undefined ? { mask: extra.mask } : {}), ...(extra?.children?.length ? { children: extra.children } : {}) };
+  }
+
+  private layer(key: string, name: string, offset: number, length: number, fields: TreeField[], summary = '', truncated?: string): TreeLayer {
+    if (this.layers.length >= MAX_LAYERS) throw new Stop();
+    const l: TreeLayer = { key, name, summary, offset, length, fields, ...(truncated ? { truncated } : {}) };
+    this.layers.push(l);
+    this.covered = Math.max(this.covered, offset + length);
+    return l;
+  }
+
+  /** A header needing `need` bytes at `o` with only `end - o` there: a truncated layer, and the end of dissection. */
+  private short(key: string, name: string, o: number, end: number, need: number): false {
+    const have = Math.max(0, end - o);
+    this.layer(key, name, o, have, [], '', `needs ${need} bytes, ${have} left`);
+    throw new Stop();
+  }
+
+  /** Bytes after the last layer: the Ethernet trailer (padding after an IP packet's stated length), or undissected. */
+  rest(complete: boolean): void {
+    const n = this.f.length - this.covered;
+    if (n <= 0 || this.layers.length >= MAX_LAYERS) return;
+    const trailer = complete && this.covered > 0;
+    this.layers.push({ key: trailer ? 'eth.trailer' : 'data', name: trailer ? 'Ethernet trailer' : 'Data', summary: `${n} byte${n === 1 ? '' : 's'}`, offset: this.covered, length: n, fields: [{ key: trailer ? 'eth.trailer' : 'data.data', name: trailer ? 'Trailer' : 'Data', value: this.bytes(this.covered, n), offset: this.covered, length: n }] });
+  }
+
+  private payload(o: number, end: number, what: string): void {
+    const n = end - o;
+    if (n <= 0) return;
+    this.layer('data', what, o, n, [this.field('data.data', 'Data', this.bytes(o, n), o, n)], `${n} byte${n === 1 ? '' : 's'}`);
+  }
+
+  ethernet(o: number, end: number, depth: number): void {
+    if (end - o < 14) return void this.short('eth', 'Ethernet II', o, end, 14);
+    const type = this.u16(o + 12);
+    const fields = [
+      this.field('eth.dst', 'Destination', this.mac(o), o, 6),
+      this.field('eth.src', 'Source', this.mac(o + 6), o + 6, 6),
+      this.field(type < 0x0600 ? 'eth.len' : 'eth.type', type < 0x0600 ? 'Length' : 'Type', type < 0x0600 ? String(type) : named(type, 4, ETHERTYPES), o + 12, 2),
+    ];
+    this.layer('eth', type < 0x0600 ? 'IEEE 802.3 Ethernet' : 'Ethernet II', o, 14, fields, `Src: ${this.mac(o + 6)}, Dst: ${this.mac(o)}`);
+    this.ethertype(type, o + 14, end, depth);
+  }
+
+  private ethertype(type: number, o: number, end: number, depth: number): void {
+    if (type === 0x8100 || type === 0x88a8 || type === 0x9100) return this.vlan(type, o, end, depth);
+    if (type === 0x0800) return this.ipv4(o, end, depth);
+    if (type === 0x86dd) return this.ipv6(o, end, depth);
+    if (type === 0x0806) return this.arp(o, end);
+    if (type === 0x6558 && depth < MAX_DEPTH) return this.ethernet(o, end, depth + 1);
+  }
+
+  private vlan(tpid: number, o: number, end: number, depth: number): void {
+    const name = tpid === 0x88a8 ? '802.1ad Service VLAN' : '802.1Q Virtual LAN';
+    if (end - o < 4) return void this.short('vlan', name, o, end, 4);
+    const tci = this.u16(o);
+    const type = this.u16(o + 2);
+    const fields = [
+      this.field('vlan.priority', 'Priority', String(tci >> 13), o, 2, { mask: 0xe000 }),
+      this.field('vlan.dei', 'DEI', String((tci >> 12) & 1), o, 2, { mask: 0x1000 }),
+      this.field('vlan.id', 'ID', String(tci & 0xfff), o, 2, { mask: 0x0fff }),
+      this.field('vlan.etype', 'Type', named(type, 4, ETHERTYPES), o + 2, 2),
+    ];
+    this.layer('vlan', name, o, 4, fields, `PRI: ${tci >> 13}, ID: ${tci & 0xfff}`);
+    if (this.layers.length > MAX_LAYERS / 2) throw new Stop(); // a frame of nothing but tags
+    this.ethertype(type, o + 4, end, depth);
+  }
+
+  private arp(o: number, end: number): void {
+    if (end - o < 8) return void this.short('arp', 'Address Resolution Protocol', o, end, 8);
+    const hlen = this.u8(o + 4);
+    const plen = this.u8(o + 5);
+    const op = this.u16(o + 6);
+    const need = 8 + 2 * hlen + 2 * plen;
+    if (end - o < need) return void this.short('arp', 'Address Resolution Protocol', o, end, need);
+    const ops: Record<number, string> = { 1: 'request', 2: 'reply', 3: 'reverse request', 4: 'reverse reply' };
+    const addr = (p: number, n: number, isProto: boolean) => (n === 6 && !isProto ? this.mac(p) : n === 4 && isProto ? ip4text(this.f, p) : this.bytes(p, n));
+    const sha = o + 8;
+    const spa = sha + hlen;
+    const tha = spa + plen;
+    const tpa = tha + hlen;
+    const eth4 = hlen === 6 && plen === 4;
+    const fields = [
+      this.field('arp.hw.type', 'Hardware type', named(this.u16(o), 0, { 1: 'Ethernet' }), o, 2),
+      this.field('arp.proto.type', 'Protocol type', named(this.u16(o + 2), 4, ETHERTYPES), o + 2, 2),
+      this.field('arp.hw.size', 'Hardware size', String(hlen), o + 4, 1),
+      this.field('arp.proto.size', 'Protocol size', String(plen), o + 5, 1),
+      this.field('arp.opcode', 'Opcode', ops[op] ? `${ops[op]} (${op})` : String(op), o + 6, 2),
+      this.field(eth4 ? 'arp.src.hw_mac' : 'arp.src.hw', 'Sender hardware address', addr(sha, hlen, false), sha, hlen),
+      this.field(eth4 ? 'arp.src.proto_ipv4' : 'arp.src.proto', 'Sender protocol address', addr(spa, plen, true), spa, plen),
+      this.field(eth4 ? 'arp.dst.hw_mac' : 'arp.dst.hw', 'Target hardware address', addr(tha, hlen, false), tha, hlen),
+      this.field(eth4 ? 'arp.dst.proto_ipv4' : 'arp.dst.proto', 'Target protocol address', addr(tpa, plen, true), tpa, plen),
+    ];
+    const summary = eth4 && op === 1 ? `Who has ${addr(tpa, 4, true)}? Tell ${addr(spa, 4, true)}` : eth4 && op === 2 ? `${addr(spa, 4, true)} is at ${addr(sha, 6, false)}` : ops[op] ?? `opcode ${op}`;
+    this.layer('arp', 'Address Resolution Protocol', o, need, fields, summary);
+  }
+
+  private ipv4(o: number, end: number, depth: number): void {
+    const NAME = 'Internet Protocol Version 4';
+    if (end - o < 20) return void this.short('ip', NAME, o, end, 20);
+    const vihl = this.u8(o);
+    const ihl = (vihl & 15) * 4;
+    const total = this.u16(o + 2);
+    const frag = this.u16(o + 6);
+    const proto = this.u8(o + 9);
+    const fields = [
+      this.field('ip.version', 'Version', String(vihl >> 4), o, 1, { mask: 0xf0 }),
+      this.field('ip.hdr_len', 'Header Length', `${ihl} bytes (${ihl / 4})`, o, 1, { mask: 0x0f }),
+      this.field('ip.dsfield', 'Differentiated Services', hex(this.u8(o + 1), 2), o + 1, 1, {
+        children: [
+          this.field('ip.dsfield.dscp', 'DSCP', String(this.u8(o + 1) >> 2), o + 1, 1, { mask: 0xfc }),
+          this.field('ip.dsfield.ecn', 'ECN', String(this.u8(o + 1) & 3), o + 1, 1, { mask: 0x03 }),
+        ],
+      }),
+      this.field('ip.len', 'Total Length', String(total), o + 2, 2),
+      this.field('ip.id', 'Identification', `${hex(this.u16(o + 4), 4)} (${this.u16(o + 4)})`, o + 4, 2),
+      this.field('ip.flags', 'Flags', `${hex(frag >> 13, 1)}${frag & 0x4000 ? ", Don't fragment" : ''}${frag & 0x2000 ? ', More fragments' : ''}`, o + 6, 2, {
+        mask: 0xe000,
+        children: [
+          this.field('ip.flags.rb', 'Reserved bit', String((frag >> 15) & 1), o + 6, 2, { mask: 0x8000 }),
+          this.field('ip.flags.df', "Don't fragment", String((frag >> 14) & 1), o + 6, 2, { mask: 0x4000 }),
+          this.field('ip.flags.mf', 'More fragments', String((frag >> 13) & 1), o + 6, 2, { mask: 0x2000 }),
+        ],
+      }),
+      this.field('ip.frag_offset', 'Fragment Offset', `${(frag & 0x1fff) * 8} bytes`, o + 6, 2, { mask: 0x1fff }),
+      this.field('ip.ttl', 'Time to Live', String(this.u8(o + 8)), o + 8, 1),
+      this.field('ip.proto', 'Protocol', named(proto, 0, IPPROTO), o + 9, 1),
+      this.field('ip.checksum', 'Header Checksum', hex(this.u16(o + 10), 4), o + 10, 2),
+      this.field('ip.src', 'Source Address', ip4text(this.f, o + 12), o + 12, 4),
+      this.field('ip.dst', 'Destination Address', ip4text(this.f, o + 16), o + 16, 4),
+    ];
+    const summary = `Src: ${ip4text(this.f, o + 12)}, Dst: ${ip4text(this.f, o + 16)}`;
+    if (ihl < 20) {
+      this.layer('ip', NAME, o, 20, fields, summary, `header length ${ihl} is less than 20`);
+      throw new Stop();
+    }
+    if (end - o < ihl) {
+      this.layer('ip', NAME, o, end - o, fields, summary, `header length ${ihl}, ${end - o} bytes left`);
+      throw new Stop();
+    }
+    if (ihl > 20) fields.push(this.field('ip.options', 'Options', `${ihl - 20} bytes`, o + 20, ihl - 20, { children: this.ipv4Options(o + 20, o + ihl) }));
+    this.layer('ip', NAME, o, ihl, fields, summary);
+    // The packet ends at its total length (the rest of the frame is the Ethernet trailer), or at the frame's end.
+    const pend = total >= ihl ? Math.min(end, o + total) : end;
+    if ((frag & 0x1fff) !== 0) return this.payload(o + ihl, pend, 'Fragment data');
+    this.transport(proto, o + ihl, pend, depth);
+  }
+
+  private ipv4Options(o: number, end: number): TreeField[] {
+    const names: Record<number, string> = { 0: 'End of Options List', 1: 'No-Operation', 7: 'Record Route', 68: 'Timestamp', 130: 'Security', 131: 'Loose Source Route', 137: 'Strict Source Route', 148: 'Router Alert' };
+    const out: TreeField[] = [];
+    for (let p = o, n = 0; p < end && n < MAX_OPTIONS; n++) {
+      const type = this.u8(p);
+      const name = names[type] ?? `Option ${type}`;
+      if (type === 0 || type === 1) {
+        out.push(this.field('ip.opt.type', name, String(type), p, 1));
+        p++;
+        if (type === 0) break;
+        continue;
+      }
+      const len = p + 1 < end ? this.u8(p + 1) : 0;
+      if (len < 2 || p + len > end) {
+        out.push(this.field('ip.opt.type', name, `bad length ${len}`, p, end - p));
+        break;
+      }
+      const kids = [this.field('ip.opt.type', 'Type', String(type), p, 1), this.field('ip.opt.len', 'Length', String(len), p + 1, 1)];
+      if ((type === 7 || type === 131 || type === 137) && len >= 3) {
+        kids.push(this.field('ip.opt.ptr', 'Pointer', String(this.u8(p + 2)), p + 2, 1));
+        for (let a = p + 3; a + 4 <= p + len && kids.length < MAX_OPTIONS; a += 4) kids.push(this.field('ip.rec_rt', 'Address', ip4text(this.f, a), a, 4));
+      } else if (type === 148 && len === 4) kids.push(this.field('ip.opt.ra', 'Router Alert', String(this.u16(p + 2)), p + 2, 2));
+      else if (len > 2) kids.push(this.field('ip.opt.data', 'Data', this.bytes(p + 2, len - 2), p + 2, len - 2));
+      out.push(this.field('ip.opt.type', name, `${len} bytes`, p, len, { children: kids }));
+      p += len;
+    }
+    return out;
+  }
+
+  private ipv6(o: number, end: number, depth: number): void {
+    const NAME = 'Internet Protocol Version 6';
+    if (end - o < 40) return void this.short('ipv6', NAME, o, end, 40);
+    const w = this.u32(o);
+    const plen = this.u16(o + 4);
+    let next = this.u8(o + 6);
+    const fields = [
+      this.field('ipv6.version', 'Version', String(w >>> 28), o, 1, { mask: 0xf0 }),
+      this.field('ipv6.tclass', 'Traffic Class', hex((w >>> 20) & 0xff, 2), o, 2, { mask: 0x0ff0 }),
+      this.field('ipv6.flow', 'Flow Label', hex(w & 0xfffff, 5), o + 1, 3, { mask: 0x0fffff }),
+      this.field('ipv6.plen', 'Payload Length', String(plen), o + 4, 2),
+      this.field('ipv6.nxt', 'Next Header', named(next, 0, IPPROTO), o + 6, 1),
+      this.field('ipv6.hlim', 'Hop Limit', String(this.u8(o + 7)), o + 7, 1),
+      this.field('ipv6.src', 'Source Address', ip6text(this.f, o + 8), o + 8, 16),
+      this.field('ipv6.dst', 'Destination Address', ip6text(this.f, o + 24), o + 24, 16),
+    ];
+    const summary = `Src: ${ip6text(this.f, o + 8)}, Dst: ${ip6text(this.f, o + 24)}`;
+    const pend = Math.min(end, o + 40 + plen);
+    let p = o + 40;
+    let fragmentData = false;
+    let truncated: string | undefined;
+    // Extension headers belong to the IPv6 layer, one subtree each.
+    for (let n = 0; n < MAX_OPTIONS && (next === 0 || next === 43 || next === 44 || next === 60 || next === 51); n++) {
+      const isFrag = next === 44;
+      const len = isFrag ? 8 : next === 51 ? (this.u8(p + 1) + 2) * 4 : (this.u8(p + 1) + 1) * 8;
+      const name = { 0: 'Hop-by-Hop Options', 43: 'Routing Header', 44: 'Fragment Header', 60: 'Destination Options', 51: 'Authentication Header' }[next]!;
+      if (pend - p < Math.max(2, isFrag ? 8 : 2) || pend - p < len) {
+        truncated = `${name}: needs ${len} bytes, ${Math.max(0, pend - p)} left`;
+        break;
+      }
+      const nh = this.u8(p);
+      const kids = [this.field('ipv6.ext.nxt', 'Next Header', named(nh, 0, IPPROTO), p, 1)];
+      if (isFrag) {
+        const fo = this.u16(p + 2);
+        kids.push(
+          this.field('ipv6.fragment.offset', 'Offset', `${fo & 0xfff8} bytes`, p + 2, 2, { mask: 0xfff8 }),
+          this.field('ipv6.fragment.more', 'More Fragments', String(fo & 1), p + 2, 2, { mask: 0x0001 }),
+          this.field('ipv6.fragment.id', 'Identification', hex(this.u32(p + 4), 8), p + 4, 4),
+        );
+        if ((fo & 0xfff8) !== 0) fragmentData = true;
+      } else {
+        kids.push(this.field('ipv6.ext.len', 'Length', `${this.u8(p + 1)} (${len} bytes)`, p + 1, 1));
+        if (next === 43 && len >= 4) kids.push(this.field('ipv6.routing.type', 'Type', String(this.u8(p + 2)), p + 2, 1), this.field('ipv6.routing.segleft', 'Segments Left', String(this.u8(p + 3)), p + 3, 1));
+        if (next === 0 || next === 60) kids.push(...this.ipv6Options(p + 2, p + len));
+        if (next === 51 && len >= 12) kids.push(this.field('ah.spi', 'SPI', hex(this.u32(p + 4), 8), p + 4, 4), this.field('ah.sequence', 'Sequence', String(this.u32(p + 8)), p + 8, 4));
+      }
+      fields.push(this.field(isFrag ? 'ipv6.fragment' : next === 0 ? 'ipv6.hopopts' : next === 43 ? 'ipv6.routing' : next === 51 ? 'ah' : 'ipv6.dstopts', name, `${len} bytes`, p, len, { children: kids }));
+      next = nh;
+      p += len;
+      if (fragmentData) break;
+    }
+    this.layer('ipv6', NAME, o, p - o, fields, summary, truncated);
+    if (truncated) throw new Stop();
+    if (fragmentData) return this.payload(p, pend, 'Fragment data');
+    this.transport(next, p, pend, depth);
+  }
+
+  private ipv6Options(o: number, end: number): TreeField[] {
+    const names: Record<number, string> = { 0: 'Pad1', 1: 'PadN', 5: 'Router Alert', 194: 'Jumbo Payload' };
+    const out: TreeField[] = [];
+    for (let p = o, n = 0; p < end && n < MAX_OPTIONS; n++) {
+      const type = this.u8(p);
+      if (type === 0) {
+        out.push(this.field('ipv6.opt', 'Pad1', '', p, 1));
+        p++;
+        continue;
+      }
+      const len = p + 1 < end ? this.u8(p + 1) : 0;
+      const size = Math.min(2 + len, end - p);
+      out.push(this.field('ipv6.opt', names[type] ?? `Option ${type}`, len ? this.bytes(p + 2, Math.min(len, size - 2)) : '', p, size));
+      p += 2 + len;
+    }
+    return out;
+  }
+
+  private transport(proto: number, o: number, end: number, depth: number): void {
+    if (proto === 6) return this.tcp(o, end);
+    if (proto === 17) return this.udp(o, end, depth);
+    if (proto === 1) return this.icmp(o, end, false);
+    if (proto === 58) return this.icmp(o, end, true);
+    if (proto === 47) return this.gre(o, end, depth);
+    if (proto === 4 && depth < MAX_DEPTH) return this.ipv4(o, end, depth + 1);
+    if (proto === 41 && depth < MAX_DEPTH) return this.ipv6(o, end, depth + 1);
+    this.payload(o, end, proto === 59 ? 'No Next Header' : 'Data');
+  }
+
+  private tcp(o: number, end: number): void {
+    const NAME = 'Transmission Control Protocol';
+    if (end - o < 20) return void this.short('tcp', NAME, o, end, 20);
+    const sport = this.u16(o);
+    const dport = this.u16(o + 2);
+    const doff = (this.u8(o + 12) >> 4) * 4;
+    const flags = this.u16(o + 12) & 0x0fff;
+    const FLAGS: [number, string, string][] = [
+      [0x800, 'ae', 'AE'], [0x100, 'ns', 'Accurate ECN'], [0x80, 'cwr', 'CWR'], [0x40, 'ece', 'ECE'], [0x20, 'urg', 'URG'], [0x10, 'ack', 'ACK'], [0x08, 'push', 'PSH'], [0x04, 'reset', 'RST'], [0x02, 'syn', 'SYN'], [0x01, 'fin', 'FIN'],
+    ];
+    const set = FLAGS.filter(([m]) => m < 0x100 && flags & m).map(([, , n]) => n);
+    const fields = [
+      this.field('tcp.srcport', 'Source Port', String(sport), o, 2),
+      this.field('tcp.dstport', 'Destination Port', String(dport), o + 2, 2),
+      this.field('tcp.seq', 'Sequence Number', String(this.u32(o + 4)), o + 4, 4),
+      this.field('tcp.ack', 'Acknowledgment Number', String(this.u32(o + 8)), o + 8, 4),
+      this.field('tcp.hdr_len', 'Header Length', `${doff} bytes (${doff / 4})`, o + 12, 1, { mask: 0xf0 }),
+      this.field('tcp.flags', 'Flags', `${hex(flags, 3)}${set.length ? ` (${set.join(', ')})` : ''}`, o + 12, 2, {
+        mask: 0x0fff,
+        children: FLAGS.filter(([m]) => m < 0x100).map(([m, k, n]) => this.field(`tcp.flags.${k}`, n, String(flags & m ? 1 : 0), o + 12, 2, { mask: m })),
+      }),
+      this.field('tcp.window_size_value', 'Window', String(this.u16(o + 14)), o + 14, 2),
+      this.field('tcp.checksum', 'Checksum', hex(this.u16(o + 16), 4), o + 16, 2),
+      this.field('tcp.urgent_pointer', 'Urgent Pointer', String(this.u16(o + 18)), o + 18, 2),
+    ];
+    const summary = `Src Port: ${sport}, Dst Port: ${dport}${set.length ? `, [${set.join(', ')}]` : ''}`;
+    if (doff < 20) {
+      this.layer('tcp', NAME, o, 20, fields, summary, `header length ${doff} is less than 20`);
+      throw new Stop();
+    }
+    if (end - o < doff) {
+      this.layer('tcp', NAME, o, end - o, fields, summary, `header length ${doff}, ${end - o} bytes left`);
+      throw new Stop();
+    }
+    if (doff > 20) fields.push(this.field('tcp.options', 'Options', `${doff - 20} bytes`, o + 20, doff - 20, { children: this.tcpOptions(o + 20, o + doff) }));
+    this.layer('tcp', NAME, o, doff, fields, summary);
+    if ((sport === 53 || dport === 53) && end - (o + doff) >= 14) {
+      // DNS over TCP: a two-byte length, then the message.
+      return this.dns(o + doff + 2, Math.min(end, o + doff + 2 + this.u16(o + doff)), o + doff);
+    }
+    this.payload(o + doff, end, 'TCP payload');
+  }
+
+  private tcpOptions(o: number, end: number): TreeField[] {
+    const out: TreeField[] = [];
+    for (let p = o, n = 0; p < end && n < MAX_OPTIONS; n++) {
+      const kind = this.u8(p);
+      if (kind === 0 || kind === 1) {
+        out.push(this.field('tcp.option_kind', kind ? 'No-Operation (NOP)' : 'End of Option List (EOL)', String(kind), p, 1));
+        p++;
+        if (kind === 0) break;
+        continue;
+      }
+      const len = p + 1 < end ? this.u8(p + 1) : 0;
+      if (len < 2 || p + len > end) {
+        out.push(this.field('tcp.option_kind', `Option ${kind}`, `bad length ${len}`, p, end - p));
+        break;
+      }
+      const kids = [this.field('tcp.option_kind', 'Kind', String(kind), p, 1), this.field('tcp.option_len', 'Length', String(len), p + 1, 1)];
+      let name = `Option ${kind}`;
+      let value = `${len} bytes`;
+      if (kind === 2 && len === 4) {
+        name = 'Maximum segment size';
+        value = `${this.u16(p + 2)} bytes`;
+        kids.push(this.field('tcp.options.mss_val', 'MSS Value', String(this.u16(p + 2)), p + 2, 2));
+      } else if (kind === 3 && len === 3) {
+        name = 'Window scale';
+        value = `${this.u8(p + 2)} (multiply by ${2 ** Math.min(this.u8(p + 2), 30)})`;
+        kids.push(this.field('tcp.options.wscale.shift', 'Shift count', String(this.u8(p + 2)), p + 2, 1));
+      } else if (kind === 4) {
+        name = 'SACK permitted';
+        value = '';
+      } else if (kind === 5) {
+        name = 'SACK';
+        const edges: string[] = [];
+        for (let e = p + 2; e + 8 <= p + len; e += 8) {
+          edges.push(`${this.u32(e)}-${this.u32(e + 4)}`);
+          kids.push(this.field('tcp.options.sack_le', 'Left Edge', String(this.u32(e)), e, 4), this.field('tcp.options.sack_re', 'Right Edge', String(this.u32(e + 4)), e + 4, 4));
+        }
+        value = edges.join(' ');
+      } else if (kind === 8 && len === 10) {
+        name = 'Timestamps';
+        value = `TSval ${this.u32(p + 2)}, TSecr ${this.u32(p + 6)}`;
+        kids.push(this.field('tcp.options.timestamp.tsval', 'Timestamp value', String(this.u32(p + 2)), p + 2, 4), this.field('tcp.options.timestamp.tsecr', 'Timestamp echo reply', String(this.u32(p + 6)), p + 6, 4));
+      } else if (len > 2) kids.push(this.field('tcp.option_data', 'Data', this.bytes(p + 2, len - 2), p + 2, len - 2));
+      out.push(this.field('tcp.option', name, value, p, len, { children: kids }));
+      p += len;
+    }
+    return out;
+  }
+
+  private udp(o: number, end: number, depth: number): void {
+    const NAME = 'User Datagram Protocol';
+    if (end - o < 8) return void this.short('udp', NAME, o, end, 8);
+    const sport = this.u16(o);
+    const dport = this.u16(o + 2);
+    const len = this.u16(o + 4);
+    const fields = [
+      this.field('udp.srcport', 'Source Port', String(sport), o, 2),
+      this.field('udp.dstport', 'Destination Port', String(dport), o + 2, 2),
+      this.field('udp.length', 'Length', String(len), o + 4, 2),
+      this.field('udp.checksum', 'Checksum', hex(this.u16(o + 6), 4), o + 6, 2),
+    ];
+    this.layer('udp', NAME, o, 8, fields, `Src Port: ${sport}, Dst Port: ${dport}`);
+    const pend = len >= 8 ? Math.min(end, o + len) : end;
+    const p = o + 8;
+    const port = (n: number) => sport === n || dport === n;
+    if (port(4789) && depth < MAX_DEPTH) return this.vxlan(p, pend, depth);
+    if (port(6081) && depth < MAX_DEPTH) return this.geneve(p, pend, depth);
+    if (port(53) || port(5353)) return this.dns(p, pend);
+    this.payload(p, pend, 'UDP payload');
+  }
+
+  private icmp(o: number, end: number, v6: boolean): void {
+    const NAME = v6 ? 'Internet Control Message Protocol v6' : 'Internet Control Message Protocol';
+    const k = v6 ? 'icmpv6' : 'icmp';
+    if (end - o < 4) return void this.short(k, NAME, o, end, 4);
+    const type = this.u8(o);
+    const code = this.u8(o + 1);
+    const TYPES: Record<number, string> = v6
+      ? { 1: 'Destination Unreachable', 2: 'Packet Too Big', 3: 'Time Exceeded', 4: 'Parameter Problem', 128: 'Echo (ping) request', 129: 'Echo (ping) reply', 133: 'Router Solicitation', 134: 'Router Advertisement', 135: 'Neighbor Solicitation', 136: 'Neighbor Advertisement', 137: 'Redirect', 143: 'Multicast Listener Report Message v2' }
+      : { 0: 'Echo (ping) reply', 3: 'Destination unreachable', 4: 'Source quench', 5: 'Redirect', 8: 'Echo (ping) request', 11: 'Time-to-live exceeded', 12: 'Parameter problem', 13: 'Timestamp request', 14: 'Timestamp reply' };
+    const fields = [
+      this.field(`${k}.type`, 'Type', named(type, 0, TYPES), o, 1),
+      this.field(`${k}.code`, 'Code', String(code), o + 1, 1),
+      this.field(`${k}.checksum`, 'Checksum', hex(this.u16(o + 2), 4), o + 2, 2),
+    ];
+    let hdr = 4;
+    const echo = v6 ? type === 128 || type === 129 : type === 0 || type === 8;
+    if (echo && end - o >= 8) {
+      fields.push(this.field(`${k}.ident`, 'Identifier', String(this.u16(o + 4)), o + 4, 2), this.field(`${k}.seq`, 'Sequence Number', String(this.u16(o + 6)), o + 6, 2));
+      hdr = 8;
+    } else if (v6 && (type === 135 || type === 136) && end - o >= 24) {
+      if (type === 136) fields.push(this.field('icmpv6.nd.na.flag', 'Flags', hex(this.u32(o + 4), 8), o + 4, 4));
+      else fields.push(this.field('icmpv6.reserved', 'Reserved', hex(this.u32(o + 4), 8), o + 4, 4));
+      fields.push(this.field(type === 135 ? 'icmpv6.nd.ns.target_address' : 'icmpv6.nd.na.target_address', 'Target Address', ip6text(this.f, o + 8), o + 8, 16));
+      hdr = 24;
+      for (let p = o + 24, n = 0; p + 2 <= end && n < MAX_OPTIONS; n++) {
+        const len = this.u8(p + 1) * 8;
+        if (len === 0 || p + len > end) break;
+        const ot = this.u8(p);
+        const v = (ot === 1 || ot === 2) && len === 8 ? this.mac(p + 2) : this.bytes(p + 2, len - 2);
+        fields.push(this.field('icmpv6.opt', ot === 1 ? 'Source link-layer address' : ot === 2 ? 'Target link-layer address' : `Option ${ot}`, v, p, len));
+        hdr = p + len - o;
+        p += len;
+      }
+    } else if (end - o >= 8) {
+      const name = !v6 && type === 5 ? 'Gateway Address' : v6 && type === 2 ? 'MTU' : 'Rest of Header';
+      const value = !v6 && type === 5 ? ip4text(this.f, o + 4) : v6 && type === 2 ? String(this.u32(o + 4)) : hex(this.u32(o + 4), 8);
+      fields.push(this.field(`${k}.${name === 'MTU' ? 'mtu' : 'rest'}`, name, value, o + 4, 4));
+      hdr = 8;
+    }
+    this.layer(k, NAME, o, hdr, fields, `${TYPES[type] ?? `Type ${type}`}${code ? `, code ${code}` : ''}`);
+    this.payload(o + hdr, end, 'ICMP data');
+  }
+
+  private gre(o: number, end: number, depth: number): void {
+    const NAME = 'Generic Routing Encapsulation';
+    if (end - o < 4) return void this.short('gre', NAME, o, end, 4);
+    const fl = this.u16(o);
+    const ver = fl & 7;
+    const proto = this.u16(o + 2);
+    const C = (fl & 0x8000) !== 0;
+    const K = (fl & 0x2000) !== 0;
+    const S = (fl & 0x1000) !== 0;
+    const A = ver === 1 && (fl & 0x0080) !== 0;
+    const need = 4 + (C ? 4 : 0) + (K ? 4 : 0) + (S ? 4 : 0) + (A ? 4 : 0);
+    if (end - o < need) return void this.short('gre', NAME, o, end, need);
+    const fields = [
+      this.field('gre.flags_and_version', 'Flags and Version', hex(fl, 4), o, 2, {
+        children: [
+          this.field('gre.flags.checksum', 'Checksum Bit', C ? '1' : '0', o, 2, { mask: 0x8000 }),
+          this.field('gre.flags.key', 'Key Bit', K ? '1' : '0', o, 2, { mask: 0x2000 }),
+          this.field('gre.flags.sequence_number', 'Sequence Number Bit', S ? '1' : '0', o, 2, { mask: 0x1000 }),
+          ...(ver === 1 ? [this.field('gre.flags.ack', 'Acknowledgment Bit', A ? '1' : '0', o, 2, { mask: 0x0080 })] : []),
+          this.field('gre.flags.version', 'Version', String(ver), o, 2, { mask: 0x0007 }),
+        ],
+      }),
+      this.field('gre.proto', 'Protocol Type', named(proto, 4, ETHERTYPES), o + 2, 2),
+    ];
+    let p = o + 4;
+    if (C) {
+      fields.push(this.field('gre.checksum', 'Checksum', hex(this.u16(p), 4), p, 2), this.field('gre.offset', 'Offset', String(this.u16(p + 2)), p + 2, 2));
+      p += 4;
+    }
+    if (K) {
+      if (ver === 1) fields.push(this.field('gre.key.payload_length', 'Payload Length', String(this.u16(p)), p, 2), this.field('gre.key.call_id', 'Call ID', String(this.u16(p + 2)), p + 2, 2));
+      else fields.push(this.field('gre.key', 'Key', `${hex(this.u32(p), 8)} (${this.u32(p)})`, p, 4));
+      p += 4;
+    }
+    if (S) {
+      fields.push(this.field('gre.sequence_number', 'Sequence Number', String(this.u32(p)), p, 4));
+      p += 4;
+    }
+    if (A) {
+      fields.push(this.field('gre.ack_number', 'Acknowledgment Number', String(this.u32(p)), p, 4));
+      p += 4;
+    }
+    this.layer('gre', NAME, o, p - o, fields, `version ${ver}, ${ETHERTYPES[proto] ?? hex(proto, 4)}`);
+    if (depth < MAX_DEPTH && (proto === 0x0800 || proto === 0x86dd || proto === 0x6558)) return this.ethertype(proto, p, end, depth + 1);
+    this.payload(p, end, 'GRE payload');
+  }
+
+  private vxlan(o: number, end: number, depth: number): void {
+    const NAME = 'Virtual eXtensible Local Area Network';
+    if (end - o < 8) return void this.short('vxlan', NAME, o, end, 8);
+    const flags = this.u8(o);
+    const vni = this.u32(o + 4) >>> 8;
+    const fields = [
+      this.field('vxlan.flags', 'Flags', hex(flags, 2), o, 1, { children: [this.field('vxlan.flags.i', 'VXLAN Network ID (VNI) valid', String((flags >> 3) & 1), o, 1, { mask: 0x08 })] }),
+      this.field('vxlan.reserved', 'Reserved', hex(this.u32(o) & 0xffffff, 6), o + 1, 3),
+      this.field('vxlan.vni', 'VXLAN Network Identifier (VNI)', String(vni), o + 4, 3),
+      this.field('vxlan.reserved2', 'Reserved', hex(this.u8(o + 7), 2), o + 7, 1),
+    ];
+    this.layer('vxlan', NAME, o, 8, fields, `VNI: ${vni}`);
+    this.ethernet(o + 8, end, depth + 1);
+  }
+
+  private geneve(o: number, end: number, depth: number): void {
+    const NAME = 'Generic Network Virtualization Encapsulation';
+    if (end - o < 8) return void this.short('geneve', NAME, o, end, 8);
+    const b0 = this.u8(o);
+    const optLen = (b0 & 0x3f) * 4;
+    const b1 = this.u8(o + 1);
+    const proto = this.u16(o + 2);
+    const vni = this.u32(o + 4) >>> 8;
+    const fields = [
+      this.field('geneve.version', 'Version', String(b0 >> 6), o, 1, { mask: 0xc0 }),
+      this.field('geneve.options_length', 'Options Length', `${optLen} bytes`, o, 1, { mask: 0x3f }),
+      this.field('geneve.flags.oam', 'Operations, Administration and Management Frame', String(b1 >> 7), o + 1, 1, { mask: 0x80 }),
+      this.field('geneve.flags.critical', 'Critical Options Present', String((b1 >> 6) & 1), o + 1, 1, { mask: 0x40 }),
+      this.field('geneve.proto_type', 'Protocol Type', named(proto, 4, ETHERTYPES), o + 2, 2),
+      this.field('geneve.vni', 'Virtual Network Identifier (VNI)', String(vni), o + 4, 3),
+    ];
+    if (end - o < 8 + optLen) {
+      this.layer('geneve', NAME, o, end - o, fields, `VNI: ${vni}`, `options length ${optLen}, ${end - o - 8} bytes left`);
+      throw new Stop();
+    }
+    const opts: TreeField[] = [];
+    for (let p = o + 8, n = 0; p + 4 <= o + 8 + optLen && n < MAX_OPTIONS; n++) {
+      const len = 4 + (this.u8(p + 3) & 0x1f) * 4;
+      const size = Math.min(len, o + 8 + optLen - p);
+      opts.push(
+        this.field('geneve.option', `Option class ${hex(this.u16(p), 4)} type ${hex(this.u8(p + 2), 2)}`, size > 4 ? this.bytes(p + 4, size - 4) : '', p, size, {
+          children: [
+            this.field('geneve.option.class', 'Class', hex(this.u16(p), 4), p, 2),
+            this.field('geneve.option.type', 'Type', hex(this.u8(p + 2), 2), p + 2, 1),
+            this.field('geneve.option.length', 'Length', `${len - 4} bytes`, p + 3, 1, { mask: 0x1f }),
+          ],
+        }),
+      );
+      p += len;
+    }
+    if (optLen) fields.push(this.field('geneve.options', 'Options', `${optLen} bytes`, o + 8, optLen, { children: opts }));
+    this.layer('geneve', NAME, o, 8 + optLen, fields, `VNI: ${vni}`);
+    if (proto === 0x6558) return this.ethernet(o + 8 + optLen, end, depth + 1);
+    if (proto === 0x0800 || proto === 0x86dd) return this.ethertype(proto, o + 8 + optLen, end, depth + 1);
+    this.payload(o + 8 + optLen, end, 'GENEVE payload');
+  }
+
+  private dns(o: number, end: number, lengthAt?: number): void {
+    const NAME = 'Domain Name System';
+    if (end - o < 12) return void this.short('dns', NAME, o, end, 12);
+    const fl = this.u16(o + 2);
+    const qd = this.u16(o + 4);
+    const OPS: Record<number, string> = { 0: 'Standard query', 1: 'Inverse query', 2: 'Server status request', 4: 'Notify', 5: 'Update' };
+    const RCODES: Record<number, string> = { 0: 'No error', 1: 'Format error', 2: 'Server failure', 3: 'No such name', 4: 'Not implemented', 5: 'Refused' };
+    const bit = (k: string, n: string, m: number) => this.field(`dns.flags.${k}`, n, fl & m ? '1' : '0', o + 2, 2, { mask: m });
+    const fields = [
+      ...(lengthAt !== undefined ? [this.field('dns.length', 'Length', String(this.u16(lengthAt)), lengthAt, 2)] : []),
+      this.field('dns.id', 'Transaction ID', `${hex(this.u16(o), 4)} (${this.u16(o)})`, o, 2),
+      this.field('dns.flags', 'Flags', `${hex(fl, 4)} ${fl & 0x8000 ? 'response' : 'query'}`, o + 2, 2, {
+        children: [
+          bit('response', 'Response', 0x8000),
+          this.field('dns.flags.opcode', 'Opcode', named((fl >> 11) & 15, 0, OPS), o + 2, 2, { mask: 0x7800 }),
+          bit('authoritative', 'Authoritative', 0x0400),
+          bit('truncated', 'Truncated', 0x0200),
+          bit('recdesired', 'Recursion desired', 0x0100),
+          bit('recavail', 'Recursion available', 0x0080),
+          bit('z', 'Z', 0x0040),
+          bit('authenticated', 'Answer authenticated', 0x0020),
+          bit('checkdisable', 'Non-authenticated data', 0x0010),
+          this.field('dns.flags.rcode', 'Reply code', named(fl & 15, 0, RCODES), o + 2, 2, { mask: 0x000f }),
+        ],
+      }),
+      this.field('dns.count.queries', 'Questions', String(qd), o + 4, 2),
+      this.field('dns.count.answers', 'Answer RRs', String(this.u16(o + 6)), o + 6, 2),
+      this.field('dns.count.auth_rr', 'Authority RRs', String(this.u16(o + 8)), o + 8, 2),
+      this.field('dns.count.add_rr', 'Additional RRs', String(this.u16(o + 10)), o + 10, 2),
+    ];
+    const TYPES: Record<number, string> = { 1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 12: 'PTR', 15: 'MX', 16: 'TXT', 28: 'AAAA', 33: 'SRV', 41: 'OPT', 43: 'DS', 46: 'RRSIG', 48: 'DNSKEY', 64: 'SVCB', 65: 'HTTPS', 255: 'ANY' };
+    const CLASSES: Record<number, string> = { 1: 'IN', 3: 'CH', 4: 'HS', 255: 'ANY' };
+    let p = o + 12;
+    let truncated: string | undefined;
+    const questions: TreeField[] = [];
+    const names: string[] = [];
+    for (let i = 0; i < Math.min(qd, MAX_QUESTIONS); i++) {
+      const n = this.dnsName(p, o, end);
+      if (!n || n.end + 4 > end) {
+        truncated = `question ${i + 1} does not fit`;
+        break;
+      }
+      const type = this.u16(n.end);
+      const cls = this.u16(n.end + 2);
+      names.push(`${TYPES[type] ?? `TYPE${type}`} ${n.name}`);
+      questions.push(
+        this.field('dns.qry', `${n.name}: type ${TYPES[type] ?? type}, class ${CLASSES[cls & 0x7fff] ?? cls}`, '', p, n.end + 4 - p, {
+          children: [
+            this.field('dns.qry.name', 'Name', n.name, p, n.end - p),
+            this.field('dns.qry.type', 'Type', named(type, 0, TYPES), n.end, 2),
+            this.field('dns.qry.class', 'Class', named(cls, 4, CLASSES), n.end + 2, 2),
+          ],
+        }),
+      );
+      p = n.end + 4;
+    }
+    if (questions.length) fields.push(this.field('dns.queries', 'Queries', String(questions.length), o + 12, p - o - 12, { children: questions }));
+    const summary = `${OPS[(fl >> 11) & 15] ?? 'Opcode'}${fl & 0x8000 ? ' response' : ''} ${hex(this.u16(o), 4)}${names.length ? ` ${names.join(', ')}` : ''}`;
+    this.layer('dns', NAME, lengthAt ?? o, p - (lengthAt ?? o), fields, summary, truncated);
+    if (truncated) throw new Stop();
+    // Answer, authority and additional records are left as bytes.
+    this.payload(p, end, 'DNS records');
+  }
+
+  /** A (possibly compressed) domain name at `p` in the message starting at `msg`: its text and where it ends in place. */
+  private dnsName(p: number, msg: number, end: number): { name: string; end: number } | undefined {
+    const labels: string[] = [];
+    let q = p;
+    let after: number | undefined;
+    for (let jumps = 0, total = 0; ; ) {
+      if (q >= end) return undefined;
+      const len = this.u8(q);
+      if (len === 0) {
+        after ??= q + 1;
+        break;
+      }
+      if ((len & 0xc0) === 0xc0) {
+        if (q + 1 >= end || ++jumps > 16) return undefined;
+        after ??= q + 2;
+        q = msg + (((len & 0x3f) << 8) | this.u8(q + 1));
+        continue;
+      }
+      if (len > 63 || q + 1 + len > end) return undefined;
+      total += len + 1;
+      if (total > 255) return undefined;
+      labels.push(String.fromCharCode(...this.f.subarray(q + 1, q + 1 + len)).replace(/[^\x21-\x7e]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`));
+      q += 1 + len;
+    }
+    return { name: labels.length ? labels.join('.') : '<Root>', end: after };
+  }
+}
