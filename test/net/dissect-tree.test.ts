@@ -207,7 +207,7 @@ function checkShape(frame: Uint8Array, layers: TreeLayer[], where: string): void
 }
 
 test('every prefix of every crafted and shared frame gives a well-shaped tree', () => {
-  const frames = Object.values(CRAFTED).map((b) => Uint8Array.from(b));
+  const frames: Uint8Array[] = Object.values(CRAFTED).map((b) => Uint8Array.from(b));
   if (!noCaptures) {
     for (const name of ['zeek--vxlan-encapsulated-http.pcap', 'zeek--dns-edns-ecs.pcap', 'tcpdump--pptp.pcap', 'zeek--ipv6-fragmented-dns.pcap', 'zeek--vlan-qinqinq.pcap']) {
       const r = openCapture(join(CAPTURES, name));
