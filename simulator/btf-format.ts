@@ -273,3 +273,47 @@ export function mapFormat(btf: Btf | undefined, def: Pick<MapDef, 'keyType' | 'v
 export function formatMapUpdate(map: string, key: string, before: string | undefined, after: string | undefined): string {
   return `${map}[${key}] ${before ?? '(absent)'} -> ${after ?? '(deleted)'}`;
 }
+
+/** One entry of the `--maps` JSON schema (simulator/vm/map-json.ts), hex. */
+interface JsonEntry {
+  key: string;
+  value?: string;
+  values?: string[];
+  program?: string;
+  map?: string;
+}
+
+const unhex = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, 'hex'));
+
+/** The formatter of each map of an object, by the name its dump uses (maps without BTF types format as hex). */
+export function objectMapFormats(obj: { btf?: Btf; maps: readonly MapDef[] }, opts: FormatOptions = {}): (mapName: string) => MapFormat {
+  const byName = new Map(obj.maps.map((m) => [m.name, m]));
+  const cache = new Map<string, MapFormat>();
+  return (name) => {
+    let f = cache.get(name);
+    if (!f) cache.set(name, (f = mapFormat(obj.btf, byName.get(name), opts)));
+    return f;
+  };
+}
+
+/** The key and value of a dumped entry as text: through BTF, or hex; a program or inner map slot by name. */
+export function entryText(f: MapFormat, e: JsonEntry): { key: string; value: string } {
+  const key = f.key(unhex(e.key));
+  if (e.program !== undefined) return { key, value: e.program };
+  if (e.map !== undefined) return { key, value: `map ${e.map}` };
+  if (e.values) return { key, value: f.value(e.values.map(unhex), true) };
+  return { key, value: f.value([unhex(e.value ?? '')], false) };
+}
+
+/**
+ * The jsonl summary's `"mapsDecoded"`: for each map whose key or value has a BTF type, its dumped entries as text, in
+ * the order of `"maps"` (entry i decodes entry i). Maps without BTF types are left out (their hex says it all).
+ */
+export function decodeMapsJson(maps: Record<string, JsonEntry[]>, formats: (mapName: string) => MapFormat): Record<string, { key: string; value: string }[]> {
+  const out: Record<string, { key: string; value: string }[]> = {};
+  for (const [name, entries] of Object.entries(maps)) {
+    const f = formats(name);
+    if (f.typed) out[name] = entries.map((e) => entryText(f, e));
+  }
+  return out;
+}

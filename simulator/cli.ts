@@ -1,6 +1,7 @@
 // `xdp-lens`: the headless front end. `run` simulates a program on a capture; `check` analyses C sources.
 // Output formats named here (`--format jsonl`, `--format json`) are contracts other tools depend on: extend them
 // compatibly, never change existing keys.
+import { decodeMapsJson, objectMapFormats } from './btf-format.ts';
 import { mkdirSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -491,7 +492,8 @@ function cmdRun(argv: string[]): number {
     const dump = session.mapsDump(dumpMaps);
     const cut = Object.keys(dump.summarised).length > 0;
     const ct = session.usesConntrack() ? { conntrack: session.conntrackJson() } : {};
-    out(JSON.stringify({ summary, maps: dump.maps, ...(cut ? { mapsSummarised: dump.summarised } : {}), ...ct }));
+    const decoded = decodeMapsJson(dump.maps, objectMapFormats(obj));
+    out(JSON.stringify({ summary, maps: dump.maps, ...(Object.keys(decoded).length ? { mapsDecoded: decoded } : {}), ...(cut ? { mapsSummarised: dump.summarised } : {}), ...ct }));
   } else {
     const parts = ACTIONS.filter((a) => (counts.get(a) ?? 0) > 0).map((a) => `${a} ${counts.get(a)}`);
     out('');
