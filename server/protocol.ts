@@ -383,7 +383,34 @@ export interface PacketDetail {
   changed: [number, number][];
   printk: string[];
   maps: MapUpdate[];
+  /** The frame's layers as a packet analyser shows them, as received and as it left the program (absent from older servers). */
+  layers?: { before: PacketLayer[]; after: PacketLayer[] };
   error?: string;
+}
+
+/** One protocol header of a frame (simulator/net/dissect-tree.ts): Ethernet, VLAN, IPv4, TCP, VXLAN, DNS, ... */
+export interface PacketLayer {
+  /** eth, vlan, arp, ip, ipv6, tcp, udp, icmp, icmpv6, gre, vxlan, geneve, dns, data, eth.trailer. */
+  key: string;
+  name: string;
+  summary: string;
+  /** Bytes of the frame the header occupies. */
+  offset: number;
+  length: number;
+  fields: PacketField[];
+  /** The header did not fit: what was missing. */
+  truncated?: string;
+}
+export interface PacketField {
+  /** Display-filter name (`ip.ttl`, `tcp.options.mss_val`). */
+  key: string;
+  name: string;
+  value: string;
+  offset: number;
+  length: number;
+  /** Bits of a bit field within its bytes. */
+  mask?: number;
+  children?: PacketField[];
 }
 
 /** client → server: the first packets of a capture through BPF_PROG_TEST_RUN (bpftool, root) and the simulator. */

@@ -24,6 +24,7 @@ import { OutputCaptures } from '../simulator/driver/output.ts';
 import { rssQueueOf } from '../simulator/driver/rss.ts';
 import { openCapture, CaptureError, type CapturedPacket, type CaptureReader } from '../simulator/net/capture.ts';
 import { summarize } from '../simulator/net/dissect.ts';
+import { dissectTree } from '../simulator/net/dissect-tree.ts';
 import { diffPrograms, fileAtRevision, formatDelta, formatDiffRow, formatDiffSummary, lineDeltas } from '../simulator/diff.ts';
 import { compileFilter, filterError, formatFilterError, FilterError, type Filter, type PacketFacts } from '../simulator/filter.ts';
 import type { CompileOptions } from '../simulator/compile.ts';
@@ -798,6 +799,7 @@ export async function packetDetail(p: PacketParams, token: CancellationToken): P
         changed: changedRanges(pkt.frame, after),
         printk: r.run.printk,
         maps: mapDiff(mapsBefore, mapsAfter),
+        layers: { before: dissectTree(pkt.frame), after: dissectTree(after) },
         ...(stored.action !== r.action ? { error: `re-running gave ${r.action} where the run gave ${stored.action}: the program or capture changed since; run again` } : {}),
       };
     }
