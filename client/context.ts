@@ -34,6 +34,7 @@ import { renderPacketDetail } from './hex.ts';
 import { RunDecorations, PacketsProvider, type PacketNode } from './views.ts';
 import { debugPacket, registerDebugging, type PacketArg } from './debug.ts';
 import { registerTesting, saveAsTestCase } from './testing.ts';
+import { SummaryView } from './summary-view.ts';
 
 const RECENT_KEY = 'xdpLens.recentCaptures';
 const PACKET_SCHEME = 'xdp-lens-packet';
@@ -75,6 +76,7 @@ export class XdpLensContext implements vscode.Disposable {
   private readonly virtualDocs = new Map<string, string>();
   private readonly virtualChanged = new vscode.EventEmitter<vscode.Uri>();
   lastRun: LastRun | undefined;
+  private readonly summaryView: SummaryView;
   /** The last verdict comparison's changes per line, shown after those lines until the file is edited. */
   private verdictDiff: { uri: string; lines: { line: number; text: string }[] } | undefined;
   private readonly verdictDecoration = vscode.window.createTextEditorDecorationType({
@@ -90,6 +92,8 @@ export class XdpLensContext implements vscode.Disposable {
     this.packets = new PacketsProvider((method, params) => this.request(method, params));
     this.packets.onCount = () => this.describePackets();
     this.packetsView = vscode.window.createTreeView('xdpLens.packets', { treeDataProvider: this.packets, showCollapseAll: true });
+    this.summaryView = new SummaryView({ lastRun: () => this.lastRun?.summary, stale: () => this.stale(), request: (m, p) => this.request(m, p), log: (m) => this.log(m) });
+    this.disposables.push(this.summaryView);
     this.disposables.push(this.output, this.status, this.faults, this.decorations, this.packetsView, this.lensChanged, this.virtualChanged, this.verdictDecoration);
     this.updateStatus();
     this.status.show();
@@ -118,6 +122,7 @@ export class XdpLensContext implements vscode.Disposable {
     command('xdpLens.clearPacketFilter', () => this.filterPackets(''));
     command('xdpLens.compareVerdicts', (uri?: vscode.Uri | string, against?: DiffVerdictsParams['against'], capture?: string) => this.compareVerdicts(uri, against, capture));
     command('xdpLens.showPackets', () => vscode.commands.executeCommand('xdpLens.packets.focus'));
+    command('xdpLens.showRunSummary', () => this.summaryView.show());
     this.disposables.push(...registerDebugging(context, () => this.lastRun?.params));
     this.disposables.push(...registerTesting(context, (line) => this.log(line)));
     command('xdpLens.saveAsTestCase', async (arg?: PacketNode) => {
@@ -348,6 +353,7 @@ export class XdpLensContext implements vscode.Disposable {
     const staleText = this.lastRun && stale ? 'The file or settings changed since this run: results are stale. Run "XDP: Re-run".' : undefined;
     this.packetsView.message = [banner, staleText, this.filterText()].filter(Boolean).join(' ') || undefined;
     this.lensChanged.fire();
+    void this.summaryView.refresh().catch((e) => this.log(`run summary: ${(e as Error).message}`));
   }
 
   private showFaults(s: RunSummary): void {
@@ -548,6 +554,7 @@ export class XdpLensContext implements vscode.Disposable {
       const pick = await vscode.window.showQuickPick(
         [
           { label: '$(git-commit) Last committed version', description: 'git HEAD', against: { rev: 'HEAD' } as DiffVerdictsParams['against'] },
+          { label: '$(history) The previous run', description: 'the file as it was when last run (before the latest edits)', against: { previousRun: true } as DiffVerdictsParams['against'] },
           { label: '$(file) Another file...', description: 'a C file or BPF object', against: undefined },
         ],
         { title: `XDP: Compare Verdicts of ${basename(doc.uri.fsPath)} with...` },
