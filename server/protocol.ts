@@ -358,6 +358,15 @@ export interface MapUpdate {
   /** Hex of the value before and after (absent: no such element); per-CPU maps join the CPUs' values with ' '. */
   before?: string;
   after?: string;
+  /**
+   * The same, decoded through the map's BTF key and value types (simulator/btf-format.ts; hex where the object has no
+   * BTF for them): the key (`6`, `{.saddr = 16843009, .dport = 80}`), the values (per-CPU: `cpu0: 1, cpu1: 0`), and the
+   * whole update as one line, `proto_count[6] 0 -> 1` (`(absent)` before an insert, `(deleted)` after a delete).
+   */
+  keyText?: string;
+  beforeText?: string;
+  afterText?: string;
+  text?: string;
 }
 export interface PacketDetail {
   index: number;
@@ -439,4 +448,72 @@ export interface CompareKernelResult {
   mapsDiffering?: number;
   /** The side-by-side table, for a read-only editor tab. */
   text: string;
+}
+
+// ---- The maps of a run (server/maps.ts): every map after the run, decoded through its BTF key and value types.
+
+/** A value decoded through BTF, as a tree the client can expand (simulator/btf-format.ts BtfNode, without numbers). */
+export interface MapValueNode {
+  name?: string;
+  type: string;
+  text: string;
+  children?: MapValueNode[];
+}
+
+/** client → server: the maps of a run as they are after its last packet, one page of entries per map. */
+export const MapsRequest = 'xdpLens/maps';
+export interface MapsParams {
+  runId: string;
+  /** Only this map (for paging through a large one). */
+  map?: string;
+  /** First entry of the page (default 0) and entries per map (default 100, at most 10,000). */
+  offset?: number;
+  limit?: number;
+}
+export interface MapEntryView {
+  /** Hex of the key; of the value (per-CPU: the CPUs' values joined with ' '; a program or map slot: its name). */
+  key: string;
+  value: string;
+  /** Decoded through BTF (hex without it). */
+  keyText: string;
+  valueText: string;
+  /** Since the run started (after seeding): a new element, a changed one, or one deleted (then `value` is the old). */
+  change?: 'added' | 'changed' | 'deleted';
+  /** The value when the run started, decoded, for a changed element. */
+  beforeText?: string;
+  /** The key and value (one per CPU for per-CPU maps) as trees, for maps with BTF types. */
+  keyTree?: MapValueNode;
+  valueTrees?: MapValueNode[];
+}
+export interface MapView {
+  name: string;
+  /** BPF_MAP_TYPE_* without the prefix (`HASH`, `PERCPU_ARRAY`, ...). */
+  type: string;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  /** C types of the key and value, when BTF gives them. */
+  keyType?: string;
+  valueType?: string;
+  /** Elements after the run (for a large array: the slots listed by the dump), and how many changed since the start. */
+  total: number;
+  changed: number;
+  /** Entries offset..offset+limit (deleted elements after the present ones). */
+  offset: number;
+  entries: MapEntryView[];
+}
+export interface MapsResult {
+  maps: MapView[];
+  error?: string;
+}
+
+/** client → server: the maps after a run in the `--maps` schema, for "Save Current Maps as Seed". */
+export const MapsSeedRequest = 'xdpLens/mapsSeed';
+export interface MapsSeedParams {
+  runId: string;
+}
+export interface MapsSeedResult {
+  /** A document `xdp-lens run --maps` reads back. */
+  maps?: Record<string, unknown[]>;
+  error?: string;
 }
