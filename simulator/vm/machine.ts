@@ -42,6 +42,10 @@ export function defaultEngine(): Engine {
 export interface RunHooks {
   /** Before each instruction, with the live state (see ExecOptions.onStep); forces the interpreter. */
   onStep?: ExecOptions['onStep'];
+  /** At each `ja +0` (see ExecOptions.onMark); either engine. */
+  onMark?: ExecOptions['onMark'];
+  /** The engine of this run instead of the machine's (the return-line twin runs compiled whatever the real run uses). */
+  engine?: Engine;
 }
 
 export interface Machine {
@@ -76,6 +80,7 @@ export function createMachine(obj: LoadedObject, opts: MachineOptions = {}): Mac
 }
 
 const KEY_ZERO = new Uint8Array(4);
+const CTX_POINTER = addrOf(REGION_CTX, 0);
 
 class XdpMachine implements Machine {
   readonly maps: BpfMap[];
@@ -122,6 +127,7 @@ class XdpMachine implements Machine {
       }
     });
     for (const p of obj.programs) this.byName.set(p.name, p);
+    this.host = this.newHost();
   }
 
   validate(program: string): ValidationError[] {
@@ -163,53 +169,81 @@ class XdpMachine implements Machine {
     return c ?? undefined;
   }
 
-  run(programName: string, buff: XdpBuff, env: Environment, hooks: RunHooks = {}): RunResult {
+  /**
+   * The helpers' view of the run and the engine options, made once per machine and rebound per packet (buff, env,
+   * outputs): a packet's run allocates no closures.
+   */
+  private readonly host: HelperHost;
+  private newHost(): HelperHost {
+    return {
+    mem: this.mem,
+    obj: this.obj,
+    maps: [],
+    mapTable: undefined,
+    buff: undefined as unknown as XdpBuff,
+    env: undefined as unknown as Environment,
+    nrCpus: 1,
+    out: { printk: [], perf: [] },
+    reservations: new Map(),
+    programByName: (name) => {
+      const p = this.byName.get(name);
+      // A tail-call target must itself load (validate) before it can run.
+      return p && this.validate(name).length === 0 ? p : undefined;
+    },
+    };
+  }
+  private readonly execOptions: ExecOptions = {
+    budget: 0,
+    callHelper: (call) => dispatchHelper(this.host, call),
+    mapValueAddress: (index, offset, pc) => this.mapValueAddress(index, offset, pc, this.host.env.cpu),
+    registerChecks: (p) => this.registerChecks(p),
+  };
+  private readonly setCtx = (r: BigUint64Array) => (r[1] = CTX_POINTER);
+  private readonly devmap = new Map<string, boolean>();
+
+  run(programName: string, buff: XdpBuff, env: Environment, hooks?: RunHooks): RunResult {
     const out: HelperHost['out'] = { printk: [], perf: [] };
-    const base: RunResult = { retval: 0, exitInsn: -1, exitProgram: programName, steps: 0, tailCalls: 0, printk: out.printk, perf: out.perf };
     const entry = this.byName.get(programName);
     const errors = this.validate(programName);
     if (!entry || errors.length) {
       const e = errors[0];
-      return { ...base, fault: { kind: 'invalid-insn', message: e.message, insn: e.insn, program: programName, loc: entry?.lines[e.insn] } };
+      return {
+        retval: 0, exitInsn: -1, exitProgram: programName, steps: 0, tailCalls: 0, printk: out.printk, perf: out.perf,
+        fault: { kind: 'invalid-insn', message: e.message, insn: e.insn, program: programName, loc: entry?.lines[e.insn] },
+      };
     }
     const mem = this.mem;
-    mem.reset(buff, /devmap/.test(entry.section));
-    const host: HelperHost = {
-      mem,
-      obj: this.obj,
-      maps: this.mapTable.all,
-      mapTable: this.mapTable,
-      buff,
-      env,
-      nrCpus: this.nrCpus,
-      out,
-      reservations: new Map(),
-      programByName: (name) => {
-        const p = this.byName.get(name);
-        // A tail-call target must itself load (validate) before it can run.
-        return p && this.validate(name).length === 0 ? p : undefined;
-      },
-    };
-    const engine = this.engine === 'compiled' && !hooks.onStep ? executeCompiled : execute;
-    const res = engine(entry, mem, (r) => (r[1] = addrOf(REGION_CTX, 0)), {
-      budget: this.budget,
-      callHelper: (call) => dispatchHelper(host, call),
-      mapValueAddress: (index, offset, pc) => this.mapValueAddress(index, offset, pc, env.cpu),
-      onStep: hooks.onStep,
-      registerChecks: (p) => this.registerChecks(p),
-    });
+    let devmap = this.devmap.get(programName);
+    if (devmap === undefined) this.devmap.set(programName, (devmap = /devmap/.test(entry.section)));
+    mem.reset(buff, devmap);
+    const host = this.host;
+    host.maps = this.mapTable.all;
+    host.mapTable = this.mapTable;
+    host.buff = buff;
+    host.env = env;
+    host.nrCpus = this.nrCpus;
+    host.out = out;
+    if (host.reservations.size) host.reservations = new Map();
+    const onStep = hooks?.onStep;
+    const opts = this.execOptions;
+    opts.budget = this.budget;
+    opts.onMark = hooks?.onMark;
+    const res = onStep
+      ? execute(entry, mem, this.setCtx, { ...opts, onStep })
+      : ((hooks?.engine ?? this.engine) === 'compiled' ? executeCompiled : execute)(entry, mem, this.setCtx, opts);
     const exitProgram = res.exitProgram as LoadedProgram;
     const result: RunResult = {
-      ...base,
       retval: Number(res.r0 & 0xffffffffn),
       exitInsn: res.exitInsn,
       exitProgram: exitProgram.name,
-      exitLoc: res.exitInsn >= 0 ? exitProgram.lines?.[res.exitInsn] : undefined,
       steps: res.steps,
       tailCalls: res.tailCalls,
+      printk: out.printk,
+      perf: out.perf,
+      exitLoc: res.exitInsn >= 0 ? exitProgram.lines?.[res.exitInsn] : undefined,
       redirect: out.redirect,
-      ...(out.redirectFallback ? { redirectFallback: out.redirectFallback } : {}),
     };
+    if (out.redirectFallback) result.redirectFallback = out.redirectFallback;
     if (res.uninitStackRead) result.uninitStackRead = describeUninitRead(res.uninitStackRead);
     if (res.fault) {
       const p = res.fault.program as ProgramImage;

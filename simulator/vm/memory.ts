@@ -53,7 +53,11 @@ export interface Region {
   writeFault?: FaultKind;
   /** Stack frames only: 1 per byte written since the frame was entered. */
   init?: Uint8Array;
+  /** A view of `init` (the compiled engine marks and checks 2, 4, 8 bytes at once). */
+  initView?: DataView;
   writeFaultMessage?: string;
+  /** Loads and stores may take the compiled engine's fast path (every region but ctx, which is rewritten). */
+  fast: boolean;
 }
 
 /** A fault raised while executing; the interpreter adds the program name and source location. */
@@ -74,8 +78,24 @@ export const offsetOf = (addr: bigint): number => Number(addr & 0xffffffffn) - R
 const EMPTY = new Uint8Array(0);
 
 function makeRegion(id: number, kind: RegionKind, name: string, bytes: Uint8Array, lo = 0, hi = bytes.length): Region {
-  return { id, kind, name, bytes, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), lo, hi };
+  // Every field set, in one order: one object shape for every region keeps the engines' property reads monomorphic.
+  return {
+    id, kind, name, bytes, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), lo, hi,
+    writeFault: undefined, init: undefined, initView: undefined, writeFaultMessage: undefined, fast: kind !== 'ctx',
+  };
 }
+
+/** Scratch for splitting a 64-bit value into int32 halves and joining them back. */
+const S64 = new BigUint64Array(1);
+const S32 = new Int32Array(S64.buffer);
+/** The address r + off for a register given as int32 halves, exactly as the interpreter computes it. */
+const joinAddr = (h: number, l: number, off: number): bigint => {
+  S32[0] = l;
+  S32[1] = h;
+  return S64[0] + BigInt(off);
+};
+const ONES16 = 0x0101;
+const ONES32 = 0x01010101;
 
 /** The first read of stack bytes that were never written, in one run. */
 export interface UninitRead {
@@ -124,6 +144,7 @@ export class Memory {
       this.stacks.push(bytes);
       const region = makeRegion(REGION_STACK0 + f, 'stack', `stack frame ${f + 1}`, bytes);
       region.init = new Uint8Array(STACK_SIZE);
+      region.initView = new DataView(region.init.buffer);
       this.regions[REGION_STACK0 + f] = region;
     }
   }
@@ -281,6 +302,130 @@ export class Memory {
     if (region.kind === 'stack') return `${region.name} [r10-${STACK_SIZE}, r10)`;
     if (region.kind === 'handle') return `${region.name}`;
     return `${region.name} [0, ${region.hi})`;
+  }
+
+  // ---- The compiled engine's loads and stores: the address as int32 halves (h = region id, l = biased offset) plus
+  // the instruction's offset. The fast path is taken only when the access is in the region's window, allowed, and (for
+  // a stack load before the run's first uninitialised read) of bytes all written; everything else, faults included,
+  // goes through load/store above with the same 64-bit address, so results and faults are the interpreter's. An
+  // offset that carries into the high word leaves [lo, hi) (windows are far below 2^31) and takes the slow path.
+
+  /** High half of the last ld4/ld8 result. */
+  th = 0;
+
+  private slowLoad(h: number, l: number, off: number, size: number, pc: number, signExtend: boolean): number {
+    S64[0] = this.load(joinAddr(h, l, off), size, pc, signExtend);
+    this.th = S32[1];
+    return S32[0];
+  }
+
+  ld1(h: number, l: number, off: number, pc: number): number {
+    const r = this.regions[h];
+    const o = (l >>> 0) - REGION_BIAS + off;
+    if (r !== undefined && r.fast && o >= r.lo && o + 1 <= r.hi && (r.init === undefined || this.uninitRead !== undefined || r.init[o] === 1)) return r.bytes[o];
+    return this.slowLoad(h, l, off, 1, pc, false);
+  }
+
+  ld2(h: number, l: number, off: number, pc: number): number {
+    const r = this.regions[h];
+    const o = (l >>> 0) - REGION_BIAS + off;
+    if (r !== undefined && r.fast && o >= r.lo && o + 2 <= r.hi && (r.initView === undefined || this.uninitRead !== undefined || r.initView.getUint16(o) === ONES16)) return r.view.getUint16(o, true);
+    return this.slowLoad(h, l, off, 2, pc, false);
+  }
+
+  /** 4-byte load; the high half (0, or a packet pointer's region from ctx) in `th`. */
+  ld4(h: number, l: number, off: number, pc: number): number {
+    const r = this.regions[h];
+    const o = (l >>> 0) - REGION_BIAS + off;
+    if (r !== undefined && r.fast && o >= r.lo && o + 4 <= r.hi && (r.initView === undefined || this.uninitRead !== undefined || r.initView.getUint32(o) === ONES32)) {
+      this.th = 0;
+      return r.view.getInt32(o, true);
+    }
+    if (h === REGION_CTX && this.ctx !== undefined && o >= 0 && o <= 16) {
+      const b = this.ctx.buff;
+      const f = o === 0 ? b.data : o === 4 ? b.dataEnd : o === 8 ? b.dataMeta : -1;
+      if (f >= 0 && f < REGION_BIAS) {
+        this.th = REGION_PACKET;
+        return (REGION_BIAS + f) | 0;
+      }
+      if (o === 12 || o === 16) {
+        this.th = 0;
+        return (o === 12 ? b.ingressIfindex : b.rxQueueIndex) | 0;
+      }
+    }
+    return this.slowLoad(h, l, off, 4, pc, false);
+  }
+
+  /** 8-byte load: the low half, the high half in `th`. */
+  ld8(h: number, l: number, off: number, pc: number): number {
+    const r = this.regions[h];
+    const o = (l >>> 0) - REGION_BIAS + off;
+    if (r !== undefined && r.fast && o >= r.lo && o + 8 <= r.hi && (r.initView === undefined || this.uninitRead !== undefined || (r.initView.getUint32(o) === ONES32 && r.initView.getUint32(o + 4) === ONES32))) {
+      this.th = r.view.getInt32(o + 4, true);
+      return r.view.getInt32(o, true);
+    }
+    return this.slowLoad(h, l, off, 8, pc, false);
+  }
+
+  /** Sign-extending load of 1, 2 or 4 bytes: the value as int32 (its high half is the sign). */
+  ldsx(h: number, l: number, off: number, size: number, pc: number): number {
+    const r = this.regions[h];
+    const o = (l >>> 0) - REGION_BIAS + off;
+    if (r !== undefined && r.fast && o >= r.lo && o + size <= r.hi && r.init === undefined) {
+      return size === 1 ? r.view.getInt8(o) : size === 2 ? r.view.getInt16(o, true) : r.view.getInt32(o, true);
+    }
+    const v = this.slowLoad(h, l, off, size, pc, true);
+    return size === 1 ? (v << 24) >> 24 : size === 2 ? (v << 16) >> 16 : v;
+  }
+
+  /** Store the low `size` bytes of v (int32). */
+  private stSmall(h: number, l: number, off: number, size: number, v: number, pc: number): void {
+    const r = this.regions[h];
+    const o = (l >>> 0) - REGION_BIAS + off;
+    if (r !== undefined && r.fast && o >= r.lo && o + size <= r.hi && r.writeFault === undefined) {
+      if (size === 1) r.bytes[o] = v;
+      else if (size === 2) r.view.setUint16(o, v, true);
+      else r.view.setInt32(o, v, true);
+      const iv = r.initView;
+      if (iv !== undefined) {
+        if (size === 1) iv.setUint8(o, 1);
+        else if (size === 2) iv.setUint16(o, ONES16);
+        else iv.setUint32(o, ONES32);
+      }
+      return;
+    }
+    this.store(joinAddr(h, l, off), size, BigInt(v >>> 0), pc);
+  }
+
+  st1(h: number, l: number, off: number, v: number, pc: number): void {
+    this.stSmall(h, l, off, 1, v, pc);
+  }
+
+  st2(h: number, l: number, off: number, v: number, pc: number): void {
+    this.stSmall(h, l, off, 2, v, pc);
+  }
+
+  st4(h: number, l: number, off: number, v: number, pc: number): void {
+    this.stSmall(h, l, off, 4, v, pc);
+  }
+
+  st8(h: number, l: number, off: number, vl: number, vh: number, pc: number): void {
+    const r = this.regions[h];
+    const o = (l >>> 0) - REGION_BIAS + off;
+    if (r !== undefined && r.fast && o >= r.lo && o + 8 <= r.hi && r.writeFault === undefined) {
+      r.view.setInt32(o, vl, true);
+      r.view.setInt32(o + 4, vh, true);
+      const iv = r.initView;
+      if (iv !== undefined) {
+        iv.setUint32(o, ONES32);
+        iv.setUint32(o + 4, ONES32);
+      }
+      return;
+    }
+    S32[0] = vl;
+    S32[1] = vh;
+    const v = S64[0];
+    this.store(joinAddr(h, l, off), 8, v, pc);
   }
 
   /** Unsigned little-endian load. */

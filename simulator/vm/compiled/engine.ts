@@ -20,9 +20,8 @@
 import type { Insn } from '../../isa/insn.ts';
 import {
   CALL_HELPER, CALL_KFUNC, CALL_LOCAL, OPCODES, PSEUDO_FUNC, PSEUDO_IMM64, PSEUDO_MAP_FD, PSEUDO_MAP_IDX,
-  PSEUDO_MAP_IDX_VALUE, PSEUDO_MAP_VALUE, aluVariant, type OpcodeInfo,
+  PSEUDO_MAP_IDX_VALUE, PSEUDO_MAP_VALUE, aluVariant, type AluVariant, type OpcodeInfo,
 } from '../../isa/opcodes.ts';
-import { bswap, immToU32, immToU64 } from '../../isa/width.ts';
 import { alu32, alu64 } from '../../isa/alu.ts';
 import { MAX_FRAMES, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, VmFault, addrOf, type Memory } from '../memory.ts';
 import {
@@ -34,8 +33,9 @@ import type { RegisterChecks } from '../../isa/validate.ts';
 /** One run's state shared by the generated code and the runtime functions. */
 interface State {
   mem: Memory;
-  /** Registers when spilled (calls, exits, program switches, faults). */
+  /** Registers when spilled (calls, exits, program switches, faults); R32 is the same memory as int32 halves. */
   R: BigUint64Array;
+  R32: Int32Array;
   frames: Frame[];
   /** Instructions left in the budget. */
   left: number;
@@ -71,9 +71,6 @@ const SWITCH = 2;
 /** The runtime the generated code calls. Everything here mirrors a step of interpreter.ts `execute`. */
 const H = {
   VmFault,
-  alu64,
-  alu32,
-  bswap,
   execAtomic,
   uninit: uninitRegister,
   budget(S: State, pc: number): VmFault {
@@ -85,9 +82,10 @@ const H = {
     S.slow = true;
     return new VmFault('invalid-insn', `unknown opcode 0x${S.program.insns[pc]?.opcode.toString(16)}`, pc);
   },
-  mapValue(S: State, index: number, offset: number, pc: number): bigint {
+  /** lddw of a map value: the address's low half, T.h the high one. */
+  mapValue(S: State, index: number, offset: number, pc: number): number {
     if (!S.opts.mapValueAddress) throw new VmFault('unsupported', 'lddw of a map value: no maps in this run', pc);
-    return BigInt.asUintN(64, S.opts.mapValueAddress(index, offset, pc));
+    return split(S.opts.mapValueAddress(index, offset, pc));
   },
   enterFunction(S: State, fnPc: number, pc: number): void {
     const depth = S.frames.length + 1;
@@ -96,12 +94,12 @@ const H = {
     S.R[10] = S.mem.framePointer(depth);
     S.pc = fnPc;
   },
-  /** bpf-to-bpf call; returns the callee's r10. r6-r9 stay in the caller's locals, the frame keeps copies. */
-  callLocal(S: State, pc: number, target: number, r6: bigint, r7: bigint, r8: bigint, r9: bigint, live: number): bigint {
-    S.frames.push({ program: S.program, returnPc: pc + 1, saved: [r6, r7, r8, r9], init: live });
+  /** bpf-to-bpf call on spilled registers; sets the callee's r10. The frame keeps copies of r6-r9. */
+  callLocal(S: State, pc: number, target: number, live: number): void {
+    const r = S.R;
+    S.frames.push({ program: S.program, returnPc: pc + 1, saved: [r[6], r[7], r[8], r[9]], init: live });
     S.live = S.checks ? (live & ARG_REGS) | R10 : live;
     H.enterFunction(S, target, pc);
-    return S.R[10];
   },
   switchProgram(S: State, p: ProgramImage): void {
     S.program = p;
@@ -183,7 +181,118 @@ const H = {
   },
 };
 
-const big = (v: bigint): string => `${v}n`;
+/** 64-bit values split into two int32 halves for the generated code; `T.h` carries a runtime function's high half. */
+const T = { h: 0 };
+const B64 = new BigUint64Array(1);
+const B32 = new Int32Array(B64.buffer);
+const join = (l: number, h: number): bigint => {
+  B32[0] = l;
+  B32[1] = h;
+  return B64[0];
+};
+/** The low half of v mod 2^64; the high half goes to T.h. */
+const split = (v: bigint): number => {
+  B64[0] = v;
+  T.h = B32[1];
+  return B32[0];
+};
+const lo = (v: bigint): number => {
+  B64[0] = v;
+  return B32[0];
+};
+const hi = (v: bigint): number => {
+  B64[0] = v;
+  return B32[1];
+};
+
+/** 64-bit arithmetic on halves that is too long to inline: results are the low half, T.h the high one. */
+const A = {
+  T,
+  /** Low 64 bits of a product, in 16-bit limbs (every partial product below 2^32, every sum below 2^53). */
+  mul(al: number, ah: number, bl: number, bh: number): number {
+    const a48 = ah >>> 16, a32 = ah & 0xffff, a16 = al >>> 16, a00 = al & 0xffff;
+    const b48 = bh >>> 16, b32 = bh & 0xffff, b16 = bl >>> 16, b00 = bl & 0xffff;
+    let c00 = a00 * b00;
+    let c16 = c00 >>> 16;
+    c00 &= 0xffff;
+    c16 += a16 * b00;
+    let c32 = c16 >>> 16;
+    c16 &= 0xffff;
+    c16 += a00 * b16;
+    c32 += c16 >>> 16;
+    c16 &= 0xffff;
+    c32 += a32 * b00;
+    let c48 = c32 >>> 16;
+    c32 &= 0xffff;
+    c32 += a16 * b16;
+    c48 += c32 >>> 16;
+    c32 &= 0xffff;
+    c32 += a00 * b32;
+    c48 += c32 >>> 16;
+    c32 &= 0xffff;
+    c48 += a48 * b00 + a32 * b16 + a16 * b32 + a00 * b48;
+    c48 &= 0xffff;
+    T.h = (c48 << 16) | c32;
+    return (c16 << 16) | c00;
+  },
+  shl(al: number, ah: number, n: number): number {
+    n &= 63;
+    if (n === 0) {
+      T.h = ah;
+      return al;
+    }
+    if (n < 32) {
+      T.h = (ah << n) | (al >>> (32 - n));
+      return al << n;
+    }
+    T.h = al << (n - 32);
+    return 0;
+  },
+  shr(al: number, ah: number, n: number): number {
+    n &= 63;
+    if (n === 0) {
+      T.h = ah;
+      return al;
+    }
+    if (n < 32) {
+      T.h = (ah >>> n) | 0;
+      return (al >>> n) | (ah << (32 - n));
+    }
+    T.h = 0;
+    return (ah >>> (n - 32)) | 0;
+  },
+  sar(al: number, ah: number, n: number): number {
+    n &= 63;
+    if (n === 0) {
+      T.h = ah;
+      return al;
+    }
+    if (n < 32) {
+      T.h = ah >> n;
+      return (al >>> n) | (ah << (32 - n));
+    }
+    T.h = ah >> 31;
+    return ah >> (n - 32);
+  },
+  /** Everything else of ALU64 (div, mod and their signed forms) through the interpreter's alu64. */
+  a64(op: AluVariant, al: number, ah: number, bl: number, bh: number, off: number): number {
+    if (ah === 0 && bh === 0 && (op === 'div' || op === 'mod')) {
+      T.h = 0;
+      const a = al >>> 0;
+      const b = bl >>> 0;
+      if (b === 0) return op === 'div' ? 0 : al;
+      return (op === 'div' ? Math.floor(a / b) : a % b) | 0;
+    }
+    return split(alu64(op, join(al, ah), join(bl, bh), off));
+  },
+  /** ALU32 signed div/mod through the interpreter's alu32 (the result is zero-extended). */
+  a32(op: AluVariant, al: number, bl: number, off: number): number {
+    return lo(alu32(op, join(al, 0), join(bl, 0), off));
+  },
+  bswap32(x: number): number {
+    return ((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24);
+  },
+};
 
 /** Slots that start a basic block. */
 function leaders(insns: Insn[], infos: (OpcodeInfo | undefined)[]): boolean[] {
@@ -227,80 +336,133 @@ function leaders(insns: Insn[], infos: (OpcodeInfo | undefined)[]): boolean[] {
   return lead;
 }
 
-const SPILL = 'R[0]=r0;R[1]=r1;R[2]=r2;R[3]=r3;R[4]=r4;R[5]=r5;R[6]=r6;R[7]=r7;R[8]=r8;R[9]=r9;R[10]=r10;';
-const LOAD = 'r0=R[0];r1=R[1];r2=R[2];r3=R[3];r4=R[4];r5=R[5];r6=R[6];r7=R[7];r8=R[8];r9=R[9];r10=R[10];';
+const reg = (r: number) => ({ l: `l${r}`, h: `h${r}` });
+
+const SPILL = Array.from({ length: 11 }, (_, i) => `R32[${2 * i}]=l${i};R32[${2 * i + 1}]=h${i};`).join('');
+const LOAD = Array.from({ length: 11 }, (_, i) => `l${i}=R32[${2 * i}];h${i}=R32[${2 * i + 1}];`).join('');
+const ARGS = Array.from({ length: 6 }, (_, i) => `R32[${2 * i}]=l${i};R32[${2 * i + 1}]=h${i};`).join('');
 
 const SIGNED: Record<string, string> = { jsgt: '>', jsge: '>=', jslt: '<', jsle: '<=' };
-const UNSIGNED: Record<string, string> = { jeq: '===', jne: '!==', jgt: '>', jge: '>=', jlt: '<', jle: '<=' };
+const UNSIGNED: Record<string, string> = { jgt: '>', jge: '>=', jlt: '<', jle: '<=' };
+const STRICT: Record<string, string> = { '>': '>', '>=': '>', '<': '<', '<=': '<' };
+
+/** The second operand of an ALU or jump instruction as halves (a register's, or the immediate sign-extended). */
+function operand(insn: Insn, info: OpcodeInfo): { l: string; h: string; ul: string; uh: string; k?: number } {
+  if (info.srcReg) {
+    const s = reg(insn.src);
+    return { ...s, ul: `(${s.l} >>> 0)`, uh: `(${s.h} >>> 0)` };
+  }
+  const k = insn.imm | 0;
+  const h = k < 0 ? -1 : 0;
+  return { l: `${k}`, h: `${h}`, ul: `${k >>> 0}`, uh: `${h >>> 0}`, k };
+}
+
+function alu(insn: Insn, info: OpcodeInfo): string {
+  const op = aluVariant(info, insn.off)!;
+  const { l: dl, h: dh } = reg(insn.dst);
+  const b = operand(insn, info);
+  if (info.width === 64) {
+    switch (op) {
+      case 'mov': return `${dl} = ${b.l}; ${dh} = ${b.h};`;
+      case 'add': return `{ const t = (${dl} >>> 0) + ${b.ul}; ${dh} = (${dh} + ${b.h} + (t > 4294967295 ? 1 : 0)) | 0; ${dl} = t | 0; }`;
+      case 'sub': return `{ const t = (${dl} >>> 0) - ${b.ul}; ${dh} = (${dh} - ${b.h} - (t < 0 ? 1 : 0)) | 0; ${dl} = t | 0; }`;
+      case 'and': return `${dl} &= ${b.l}; ${dh} &= ${b.h};`;
+      case 'or': return `${dl} |= ${b.l}; ${dh} |= ${b.h};`;
+      case 'xor': return `${dl} ^= ${b.l}; ${dh} ^= ${b.h};`;
+      case 'neg': return `{ const t = -(${dl} >>> 0); ${dh} = (-${dh} - (t < 0 ? 1 : 0)) | 0; ${dl} = t | 0; }`;
+      case 'mul': return `${dl} = A.mul(${dl}, ${dh}, ${b.l}, ${b.h}); ${dh} = T.h;`;
+      case 'lsh':
+      case 'rsh':
+      case 'arsh': {
+        if (b.k === undefined) return `${dl} = A.${op === 'lsh' ? 'shl' : op === 'rsh' ? 'shr' : 'sar'}(${dl}, ${dh}, ${b.l}); ${dh} = T.h;`;
+        const n = b.k & 63;
+        if (n === 0) return '';
+        if (op === 'lsh') {
+          if (n < 32) return `${dh} = (${dh} << ${n}) | (${dl} >>> ${32 - n}); ${dl} <<= ${n};`;
+          return `${dh} = ${dl} << ${n - 32}; ${dl} = 0;`;
+        }
+        if (op === 'rsh') {
+          if (n < 32) return `${dl} = (${dl} >>> ${n}) | (${dh} << ${32 - n}); ${dh} = (${dh} >>> ${n}) | 0;`;
+          return `${dl} = (${dh} >>> ${n - 32}) | 0; ${dh} = 0;`;
+        }
+        if (n < 32) return `${dl} = (${dl} >>> ${n}) | (${dh} << ${32 - n}); ${dh} >>= ${n};`;
+        return `${dl} = ${dh} >> ${n - 32}; ${dh} >>= 31;`;
+      }
+      case 'movsx':
+        if (insn.off === 8) return `${dl} = (${b.l} << 24) >> 24; ${dh} = ${dl} >> 31;`;
+        if (insn.off === 16) return `${dl} = (${b.l} << 16) >> 16; ${dh} = ${dl} >> 31;`;
+        return `${dl} = ${b.l}; ${dh} = ${dl} >> 31;`;
+      default:
+        return `${dl} = A.a64('${op}', ${dl}, ${dh}, ${b.l}, ${b.h}, ${insn.off}); ${dh} = T.h;`;
+    }
+  }
+  const z = `${dh} = 0;`;
+  switch (op) {
+    case 'mov': return `${dl} = ${b.l}; ${z}`;
+    case 'add': return `${dl} = (${dl} + ${b.l}) | 0; ${z}`;
+    case 'sub': return `${dl} = (${dl} - ${b.l}) | 0; ${z}`;
+    case 'mul': return `${dl} = Math.imul(${dl}, ${b.l}); ${z}`;
+    case 'and': return `${dl} &= ${b.l}; ${z}`;
+    case 'or': return `${dl} |= ${b.l}; ${z}`;
+    case 'xor': return `${dl} ^= ${b.l}; ${z}`;
+    case 'neg': return `${dl} = (-${dl}) | 0; ${z}`;
+    case 'lsh': return `${dl} <<= ${b.l}; ${z}`;
+    case 'rsh': return `${dl} = (${dl} >>> ${b.l}) | 0; ${z}`;
+    case 'arsh': return `${dl} >>= ${b.l}; ${z}`;
+    case 'div': return `${dl} = ${b.l} === 0 ? 0 : (((${dl} >>> 0) / ${b.ul}) >>> 0) | 0; ${z}`;
+    case 'mod': return `${dl} = ${b.l} === 0 ? ${dl} : ((${dl} >>> 0) % ${b.ul}) | 0; ${z}`;
+    case 'movsx': return `${dl} = (${b.l} << ${insn.off === 8 ? 24 : 16}) >> ${insn.off === 8 ? 24 : 16}; ${z}`;
+    default: return `${dl} = A.a32('${op}', ${dl}, ${b.l}, ${insn.off}); ${z}`;
+  }
+}
 
 /** The code of one instruction that does not end its block (everything but jumps, calls, exit). */
 function straight(insn: Insn, info: OpcodeInfo, pc: number): string {
-  const d = `r${insn.dst}`;
-  const s = `r${insn.src}`;
-  const addr = (reg: string) => (insn.off ? `${reg} + ${insn.off}n` : reg);
+  const d = reg(insn.dst);
+  const s = reg(insn.src);
   switch (info.kind) {
-    case 'alu': {
-      const op = aluVariant(info, insn.off)!;
-      const w = info.width;
-      const b = info.srcReg ? s : w === 64 ? big(immToU64(insn.imm)) : big(immToU32(insn.imm));
-      if (w === 64) {
-        switch (op) {
-          case 'add': return `${d} = BigInt.asUintN(64, ${d} + ${b});`;
-          case 'sub': return `${d} = BigInt.asUintN(64, ${d} - ${b});`;
-          case 'mul': return `${d} = BigInt.asUintN(64, ${d} * ${b});`;
-          case 'or': return `${d} = ${d} | ${b};`;
-          case 'and': return `${d} = ${d} & ${b};`;
-          case 'xor': return `${d} = ${d} ^ ${b};`;
-          case 'mov': return `${d} = ${b};`;
-          case 'lsh': return `${d} = BigInt.asUintN(64, ${d} << (${b} & 63n));`;
-          case 'rsh': return `${d} = ${d} >> (${b} & 63n);`;
-          case 'neg': return `${d} = BigInt.asUintN(64, -${d});`;
-          default: return `${d} = BigInt.asUintN(64, H.alu64('${op}', ${d}, ${b}, ${insn.off}));`;
-        }
-      }
-      switch (op) {
-        case 'add': return `${d} = BigInt.asUintN(32, ${d} + ${b});`;
-        case 'sub': return `${d} = BigInt.asUintN(32, ${d} - ${b});`;
-        case 'mul': return `${d} = BigInt.asUintN(32, ${d} * ${b});`;
-        case 'or': return `${d} = BigInt.asUintN(32, ${d} | ${b});`;
-        case 'and': return `${d} = BigInt.asUintN(32, ${d} & ${b});`;
-        case 'xor': return `${d} = BigInt.asUintN(32, ${d} ^ ${b});`;
-        case 'mov': return `${d} = BigInt.asUintN(32, ${b});`;
-        default: return `${d} = BigInt.asUintN(64, H.alu32('${op}', ${d}, ${b}, ${insn.off}));`;
-      }
-    }
+    case 'alu':
+      return alu(insn, info);
     case 'end': {
       const bits = insn.imm;
-      if (info.end === 'le') return bits === 64 ? '' : `${d} = BigInt.asUintN(${bits === 16 ? 16 : 32}, ${d});`;
-      return `${d} = H.bswap(${d}, ${bits});`;
+      if (info.end === 'le') return bits === 64 ? '' : bits === 32 ? `${d.h} = 0;` : `${d.l} &= 0xffff; ${d.h} = 0;`;
+      if (bits === 16) return `${d.l} = ((${d.l} & 0xff) << 8) | ((${d.l} >>> 8) & 0xff); ${d.h} = 0;`;
+      if (bits === 32) return `${d.l} = A.bswap32(${d.l}); ${d.h} = 0;`;
+      return `{ const t = A.bswap32(${d.l}); ${d.l} = A.bswap32(${d.h}); ${d.h} = t; }`;
     }
     case 'ldx':
-      return `${d} = mem.load(${addr(s)}, ${info.size}, ${pc});`;
+      if (info.size === 8) return `${d.l} = mem.ld8(${s.h}, ${s.l}, ${insn.off}, ${pc}); ${d.h} = mem.th;`;
+      if (info.size === 4) return `${d.l} = mem.ld4(${s.h}, ${s.l}, ${insn.off}, ${pc}); ${d.h} = mem.th;`;
+      return `${d.l} = mem.ld${info.size}(${s.h}, ${s.l}, ${insn.off}, ${pc}); ${d.h} = 0;`;
     case 'ldxsx':
-      return `${d} = BigInt.asUintN(64, BigInt.asIntN(${info.size! * 8}, mem.load(${addr(s)}, ${info.size}, ${pc}, true)));`;
-    case 'st':
-      return `mem.store(${addr(d)}, ${info.size}, ${big(immToU64(insn.imm))}, ${pc});`;
+      return `${d.l} = mem.ldsx(${s.h}, ${s.l}, ${insn.off}, ${info.size}, ${pc}); ${d.h} = ${d.l} >> 31;`;
+    case 'st': {
+      const k = insn.imm | 0;
+      return info.size === 8 ? `mem.st8(${d.h}, ${d.l}, ${insn.off}, ${k}, ${k < 0 ? -1 : 0}, ${pc});` : `mem.st${info.size}(${d.h}, ${d.l}, ${insn.off}, ${k}, ${pc});`;
+    }
     case 'stx':
-      return `mem.store(${addr(d)}, ${info.size}, ${s}, ${pc});`;
+      return info.size === 8 ? `mem.st8(${d.h}, ${d.l}, ${insn.off}, ${s.l}, ${s.h}, ${pc});` : `mem.st${info.size}(${d.h}, ${d.l}, ${insn.off}, ${s.l}, ${pc});`;
     case 'atomic':
-      return `R[0]=r0;R[${insn.dst}]=${d};R[${insn.src}]=${s};H.execAtomic(K[${pc}], I[${pc}], R, mem, ${pc});r0=R[0];${s}=R[${insn.src}];`;
-    case 'lddw':
+      return `${SPILL} H.execAtomic(K[${pc}], I[${pc}], R, mem, ${pc}); ${LOAD}`;
+    case 'lddw': {
+      const c = (v: bigint) => `${d.l} = ${lo(v)}; ${d.h} = ${hi(v)};`;
       switch (insn.src) {
         case PSEUDO_IMM64:
-          return `${d} = ${big(BigInt.asUintN(64, (BigInt(insn.nextImm ?? 0) << 32n) | BigInt(insn.imm >>> 0)))};`;
+          return c((BigInt(insn.nextImm ?? 0) << 32n) | BigInt(insn.imm >>> 0));
         case PSEUDO_MAP_FD:
         case PSEUDO_MAP_IDX:
-          return `${d} = ${big(BigInt.asUintN(64, addrOf(REGION_MAP_HANDLE, insn.imm)))};`;
+          return c(addrOf(REGION_MAP_HANDLE, insn.imm));
         case PSEUDO_MAP_VALUE:
         case PSEUDO_MAP_IDX_VALUE:
-          return `${d} = H.mapValue(S, ${insn.imm}, ${insn.nextImm ?? 0}, ${pc});`;
+          return `${d.l} = H.mapValue(S, ${insn.imm}, ${insn.nextImm ?? 0}, ${pc}); ${d.h} = T.h;`;
         case PSEUDO_FUNC:
-          return `${d} = ${big(BigInt.asUintN(64, addrOf(REGION_FUNC, pc + 1 + insn.imm)))};`;
+          return c(addrOf(REGION_FUNC, pc + 1 + insn.imm));
         default:
           return `throw new H.VmFault('unsupported', ${JSON.stringify(insn.src === 3
             ? 'lddw of a kernel variable (BPF_PSEUDO_BTF_ID, a __ksym) is not supported by the simulator'
             : `lddw with src ${insn.src} is not supported`)}, ${pc});`;
       }
+    }
     default:
       throw new Error(`not a straight-line instruction: ${info.kind}`);
   }
@@ -311,43 +473,48 @@ const MAX_BLOCK = 256;
 
 const STRAIGHT = new Set(['alu', 'end', 'ldx', 'ldxsx', 'st', 'stx', 'atomic', 'lddw']);
 
+/** The condition of a conditional jump, on halves. */
+function condition(insn: Insn, info: OpcodeInfo): string {
+  const op = info.jmp!;
+  const a = reg(insn.dst);
+  const b = operand(insn, info);
+  if (info.width === 32) {
+    if (op === 'jeq') return `${a.l} === ${b.l}`;
+    if (op === 'jne') return `${a.l} !== ${b.l}`;
+    if (op === 'jset') return `(${a.l} & ${b.l}) !== 0`;
+    if (UNSIGNED[op]) return `(${a.l} >>> 0) ${UNSIGNED[op]} ${b.ul}`;
+    return `${a.l} ${SIGNED[op]} ${b.l}`;
+  }
+  if (op === 'jeq') return `${a.l} === ${b.l} && ${a.h} === ${b.h}`;
+  if (op === 'jne') return `(${a.l} !== ${b.l} || ${a.h} !== ${b.h})`;
+  if (op === 'jset') return `((${a.l} & ${b.l}) | (${a.h} & ${b.h})) !== 0`;
+  if (UNSIGNED[op]) {
+    const o = UNSIGNED[op];
+    return `((${a.h} >>> 0) ${STRICT[o]} ${b.uh} || (${a.h} === ${b.h} && (${a.l} >>> 0) ${o} ${b.ul}))`;
+  }
+  const o = SIGNED[op];
+  return `(${a.h} ${STRICT[o]} ${b.h} || (${a.h} === ${b.h} && (${a.l} >>> 0) ${o} ${b.ul}))`;
+}
+
 /** The code of a block-ending instruction; it may fall through to the next slot (the next case). */
 function terminal(insn: Insn, info: OpcodeInfo | undefined, pc: number): string {
   if (!info) return `throw new H.VmFault('invalid-insn', ${JSON.stringify(`unknown opcode 0x${insn?.opcode.toString(16)}`)}, ${pc});`;
-  const d = `r${insn.dst}`;
   switch (info.kind) {
-    case 'jump': {
-      const op = info.jmp!;
-      const w = info.width;
-      let a = d;
-      let b: string;
-      if (info.srcReg) b = `r${insn.src}`;
-      else b = w === 64 ? big(immToU64(insn.imm)) : big(immToU32(insn.imm));
-      if (w === 32) {
-        a = `BigInt.asUintN(32, ${a})`;
-        if (info.srcReg) b = `BigInt.asUintN(32, ${b})`;
-      }
-      let cond: string;
-      if (op === 'jset') cond = `(${a} & ${b}) !== 0n`;
-      else if (UNSIGNED[op]) cond = `${a} ${UNSIGNED[op]} ${b}`;
-      else {
-        const sa = `BigInt.asIntN(${w}, ${a})`;
-        const sb = info.srcReg ? `BigInt.asIntN(${w}, ${b})` : big(BigInt(insn.imm | 0));
-        cond = `${sa} ${SIGNED[op]} ${sb}`;
-      }
-      return `if (${cond}) { pc = ${pc + 1 + insn.off}; continue; }`;
-    }
+    case 'jump':
+      return `if (${condition(insn, info)}) { pc = ${pc + 1 + insn.off}; continue; }`;
     case 'ja':
+      // `ja +0`: the return-line marker (ExecOptions.onMark, return-lines.ts).
+      if (info.cls !== 'jmp32' && insn.off === 0) return `if (S.opts.onMark !== undefined) S.opts.onMark(S.program.name, ${pc}); pc = ${pc + 1}; continue;`;
       return `pc = ${pc + 1 + (info.cls === 'jmp32' ? insn.imm : insn.off)}; continue;`;
     case 'jcond':
       return `if (--S.mayGoto <= 0) { pc = ${pc + 1 + insn.off}; continue; }`;
     case 'call': {
-      if (insn.src === CALL_LOCAL) return `r10 = H.callLocal(S, ${pc}, ${pc + 1 + insn.imm}, r6, r7, r8, r9, live); live = S.live; pc = S.pc; continue;`;
+      if (insn.src === CALL_LOCAL) return `${SPILL} H.callLocal(S, ${pc}, ${pc + 1 + insn.imm}, live); l10 = R32[20]; h10 = R32[21]; live = S.live; pc = S.pc; continue;`;
       if (insn.src !== CALL_HELPER && insn.src !== CALL_KFUNC) return `throw new H.VmFault('invalid-insn', 'call with src ${insn.src}', ${pc});`;
       return (
-        `R[0]=r0;R[1]=r1;R[2]=r2;R[3]=r3;R[4]=r4;R[5]=r5;` +
+        `${ARGS}` +
         `{ const o = H.helper(S, ${pc}, ${insn.imm}, ${insn.src === CALL_KFUNC});` +
-        ` if (typeof o === 'bigint') { r0 = BigInt.asUintN(64, o); r1 = r2 = r3 = r4 = r5 = 0n; }` +
+        ` if (typeof o === 'bigint') { R[0] = o; l0 = R32[0]; h0 = R32[1]; l1 = h1 = l2 = h2 = l3 = h3 = l4 = h4 = l5 = h5 = 0; }` +
         ` else { ${SPILL} S.live = live; S.left = left; const c = H.outcome(S, ${pc}, o); if (c) return; ${LOAD} live = S.live; pc = S.pc; continue; } }`
       );
     }
@@ -381,8 +548,8 @@ export function generate(p: ProgramImage, checks: RegisterChecks | undefined): {
   const after = new Uint16Array(insns.length + 1);
   const out: string[] = [];
   out.push('return function compiled(S, pc) {');
-  out.push('const mem = S.mem, R = S.R;');
-  out.push('let r0 = R[0], r1 = R[1], r2 = R[2], r3 = R[3], r4 = R[4], r5 = R[5], r6 = R[6], r7 = R[7], r8 = R[8], r9 = R[9], r10 = R[10];');
+  out.push('const mem = S.mem, R = S.R, R32 = S.R32;');
+  out.push(`let ${Array.from({ length: 11 }, (_, i) => `l${i} = R32[${2 * i}], h${i} = R32[${2 * i + 1}]`).join(', ')};`);
   out.push('let left = S.left, live = S.live;');
   out.push('try { for (;;) { switch (pc) {');
   let pc = 0;
@@ -440,8 +607,8 @@ export function compileProgram(p: ProgramImage, checks: RegisterChecks | undefin
     const { source, after } = generate(p, checks);
     const infos = p.insns.map((i) => OPCODES[i.opcode]);
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
-    const factory = new Function('H', 'K', 'I', source) as (h: typeof H, k: Insn[], i: (OpcodeInfo | undefined)[]) => CompiledFn;
-    const fn = factory(H, p.insns, infos);
+    const factory = new Function('H', 'A', 'T', 'K', 'I', source) as (h: typeof H, a: typeof A, t: typeof T, k: Insn[], i: (OpcodeInfo | undefined)[]) => CompiledFn;
+    const fn = factory(H, A, T, p.insns, infos);
     c = { fn, after, sourceLength: source.length, compileMs: performance.now() - t0 };
     byChecks.set(checks ?? null, c);
     compileStats.programs++;
@@ -455,9 +622,10 @@ export function compileProgram(p: ProgramImage, checks: RegisterChecks | undefin
  */
 export function executeCompiled(entry: ProgramImage, mem: Memory, init: (r: BigUint64Array) => void, opts: ExecOptions): ExecResult {
   const R = new BigUint64Array(11);
+  const R32 = new Int32Array(R.buffer);
   const checks = opts.registerChecks?.(entry);
   const S: State = {
-    mem, R, frames: [], left: opts.budget, budget: opts.budget, tailCalls: 0, mayGoto: MAY_GOTO_BUDGET,
+    mem, R, R32, frames: [], left: opts.budget, budget: opts.budget, tailCalls: 0, mayGoto: MAY_GOTO_BUDGET,
     live: checks ? (1 << 1) | R10 : ALL_REGS, checks, program: entry, pc: 0, done: false, slow: false, opts,
   };
   R[10] = mem.framePointer(1);
