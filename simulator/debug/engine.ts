@@ -9,8 +9,14 @@
 // evaluates the stop predicate on the live state and, where it holds, copies that state into a Snapshot (registers,
 // call frames, every memory region, the packet). The run then goes on to its end, so the session is left after the
 // packet, ready for the next one. Going back is the same thing with an earlier target, so a position reached
-// backwards holds exactly the state it held forwards. A session left after packet p is reused for a position in a
-// later packet; going back within a packet costs running the capture up to that packet again.
+// backwards holds exactly the state it held forwards.
+//
+// Checkpoints keep this cheap on long captures: the state before a packet (session and driver, copied by
+// checkpoint.ts) is kept for every packet the debugger stopped in and every `interval` packets on the way, so a stop
+// in packet p forks the nearest checkpoint at or before p and runs only the packets between, without the step hook
+// (on the compiled engine unless the session or XDP_LENS_ENGINE=interp names another: identical results by
+// construction). Stepping within a packet costs one copy of the state and one run of that packet; stepping back
+// across packets, a copy and at most `interval` packets run without the hook.
 import type { LoadedObject, LoadedProgram } from '../elf/types.ts';
 import type { SourceLoc } from '../isa/insn.ts';
 import { CALL_HELPER, OPCODES } from '../isa/opcodes.ts';
@@ -22,6 +28,9 @@ import type { Fault, XdpBuff } from '../vm/types.ts';
 import { ExprError, evaluate, type ExprScope } from './expr.ts';
 import type { MapsJson } from '../vm/map-json.ts';
 import { openCapture } from '../net/capture.ts';
+import { Prandom } from '../vm/helper-impl/prandom.ts';
+import type { Environment } from '../vm/types.ts';
+import { deepClone, reachable } from './checkpoint.ts';
 
 export interface DebugPacket {
   /** Position in the capture (0-based). */
@@ -154,6 +163,8 @@ interface Live {
   next: number;
   /** Hits of each breakpoint so far on this session's timeline. */
   hits: Map<number, number>;
+  /** The random source of the session's environment (its copy is rebound in a fork). */
+  rng: { prandom: Prandom };
 }
 
 interface Binding {
@@ -222,7 +233,15 @@ export class DebugEngine {
   /** Results of packets that ran to their end (for verdict lists and printk). */
   readonly results = new Map<number, DriverPacket>();
   /** What-if changes: applied whenever the run reaches their position (before that instruction executes). */
-  private patches: { packet: number; step: number; apply(regs: BigUint64Array, mem: Memory): void }[] = [];
+  private patches: { packet: number; step: number; apply(regs: BigUint64Array, mem: Memory, frames: readonly Frame[]): void }[] = [];
+  /** The state before packet p (never run itself: forked when used). */
+  private readonly checkpoints = new Map<number, Live>();
+  /** Packets between the checkpoints kept on the way forward. */
+  private readonly interval: number;
+  /** Immutable load output a fork shares rather than copies. */
+  private shared: WeakSet<object> | undefined;
+  /** Counts of what the engine did (for tests and benchmarks): packets run with and without the step hook, forks. */
+  readonly stats = { hooked: 0, fast: 0, forks: 0, fresh: 0 };
 
   /**
    * Change a register (r0-r9) at the current position, for a what-if: from here on the run goes on with the new value,
@@ -246,11 +265,12 @@ export class DebugEngine {
     });
   }
 
-  private patch(apply: (regs: BigUint64Array, mem: Memory) => void): Snapshot {
+  private patch(apply: (regs: BigUint64Array, mem: Memory, frames: readonly Frame[]) => void): Snapshot {
     const cur = this.need();
     if (cur.ended) throw new DebugError('the packet has finished: step back into it to change its state');
     this.patches.push({ packet: cur.packet, step: cur.step, apply });
     this.live = undefined; // the timeline from here on is a different one
+    for (const q of [...this.checkpoints.keys()]) if (q > cur.packet) this.checkpoints.delete(q);
     const snap = this.goto(cur.packet, cur.step, cur.reason);
     snap.hitBreakpoints = cur.hitBreakpoints;
     return snap;
@@ -258,6 +278,7 @@ export class DebugEngine {
 
   constructor(private readonly opts: EngineOptions) {
     if (opts.packets.length === 0) throw new DebugError('the capture has no packets to debug');
+    this.interval = Math.max(64, Math.ceil(opts.packets.length / 32));
     const live = this.fresh();
     this.program = live.session.program;
     this.live = live;
@@ -290,7 +311,7 @@ export class DebugEngine {
   /** Replace the source breakpoints of one file. A line without code binds to the next line that has some. */
   setSourceBreakpoints(file: string, bps: SourceBreakpoint[]): BoundBreakpoint[] {
     this.bindings = this.bindings.filter((b) => !(b.kind === 'breakpoint' && (b as Binding & { file?: string }).file !== undefined && sameFile((b as Binding & { file?: string }).file!, file)));
-    this.live = undefined; // hit counts depend on the breakpoints
+    this.breakpointsChanged(); // hit counts depend on the breakpoints
     return bps.map((bp) => {
       const id = this.nextId++;
       // The smallest line >= bp.line that has a line start in some program of this file.
@@ -322,7 +343,7 @@ export class DebugEngine {
 
   setFunctionBreakpoints(bps: FunctionBreakpoint[]): BoundBreakpoint[] {
     this.bindings = this.bindings.filter((b) => b.kind !== 'function breakpoint');
-    this.live = undefined;
+    this.breakpointsChanged();
     return bps.map((bp) => {
       const id = this.nextId++;
       const at = new Map<string, Set<number>>();
@@ -344,7 +365,7 @@ export class DebugEngine {
 
   setInstructionBreakpoints(bps: InstructionBreakpoint[]): BoundBreakpoint[] {
     this.bindings = this.bindings.filter((b) => b.kind !== 'instruction breakpoint');
-    this.live = undefined;
+    this.breakpointsChanged();
     return bps.map((bp) => {
       const id = this.nextId++;
       const p = this.programs.get(bp.program);
@@ -372,17 +393,107 @@ export class DebugEngine {
   // ---------------------------------------------------------------------------------------------------------------
   // Running
 
+  /**
+   * Breakpoints changed: the hit counts of every timeline kept are stale when some breakpoint counts hits (a hit
+   * condition); otherwise nothing reads them and the checkpoints stay.
+   */
+  private breakpointsChanged(): void {
+    this.live = undefined;
+    if (this.hadHitConditions || this.bindings.some((b) => b.hitCondition?.trim())) this.checkpoints.clear();
+    this.hadHitConditions = this.bindings.some((b) => b.hitCondition?.trim());
+  }
+  private hadHitConditions = false;
+
   private fresh(): Live {
-    const session = new Session(this.opts.obj, this.opts.session ?? {});
-    return { session, driver: new Driver(session, this.opts.driver), next: 0, hits: new Map() };
+    const rng = { prandom: new Prandom(this.opts.session?.seed ?? 1) };
+    const so = this.opts.session ?? {};
+    const session = new Session(this.opts.obj, { engine: process.env.XDP_LENS_ENGINE === 'interp' ? 'interp' : 'compiled', ...so, ...(so.prandom ? {} : { prandom: () => rng.prandom.next() }) });
+    this.stats.fresh++;
+    return { session, driver: new Driver(session, this.opts.driver), next: 0, hits: new Map(), rng };
   }
 
-  /** A session that has run packets 0..p-1 (and no more), with the breakpoint hits of that timeline counted. */
+  /**
+   * A copy of a timeline's state that runs on exactly as the original would. The copy is a fresh session and driver
+   * (whose closures, such as the machine's helper dispatch and the environment's clock, are bound to their own
+   * objects) into which the state is copied (checkpoint.ts): the machine's maps and map table, the clock, the
+   * environment's CPU and connection table, the random source, every data property of the driver. The rest of a
+   * machine is derived from the object or reset at every run.
+   */
+  private fork(src: Live): Live | undefined {
+    if (!this.shared) {
+      this.shared = reachable(this.opts.obj);
+      reachable(src.session.obj, this.shared);
+      reachable(src.session.machine.obj, this.shared);
+    }
+    const dst = this.fresh();
+    this.stats.fresh--;
+    type Inner = { env: Environment; clock: object; machine: object };
+    const [a, b] = [src.session as unknown as Inner, dst.session as unknown as Inner];
+    const memo = new Map<object, unknown>([[src.session, dst.session], [src.driver, dst.driver], [a.machine, b.machine], [a.env, b.env], [a.clock, b.clock]]);
+    let closure: string | undefined;
+    const opts = { shared: this.shared, onFunction: (_o: object, k: PropertyKey) => (closure ??= String(k)) };
+    const copyInto = (to: object, from: object, keys?: string[]) => {
+      for (const k of keys ?? Reflect.ownKeys(from)) {
+        const d = Object.getOwnPropertyDescriptor(from, k);
+        if (!d || !('value' in d) || typeof d.value === 'function') continue; // the copy keeps its own bound functions
+        Object.defineProperty(to, k, { ...d, value: deepClone(d.value, opts, memo) });
+      }
+    };
+    copyInto(b.machine, a.machine, ['maps', 'mapTable']);
+    copyInto(b.clock, a.clock);
+    copyInto(b.env, a.env, ['cpu', 'conntrack']);
+    copyInto(dst.driver, src.driver);
+    dst.rng.prandom = deepClone(src.rng.prandom, opts, memo);
+    dst.hits = new Map(src.hits);
+    dst.next = src.next;
+    this.stats.forks++;
+    // A closure inside the copied state would act on the original: then no checkpoints (every stop replays from 0).
+    if (closure !== undefined) {
+      this.noCheckpoints = `the state holds a function a copy cannot rebind (${closure})`;
+      this.checkpoints.clear();
+      return undefined;
+    }
+    return dst;
+  }
+
+  /** Why checkpoints are off, when they are (the caller's own random source, a closure in the state). */
+  noCheckpoints: string | undefined;
+
+  /** Checkpoints are possible unless the caller's random source is a closure of its own (it cannot be copied). */
+  private get checkpointing(): boolean {
+    if (this.opts.session?.prandom) this.noCheckpoints ??= 'the session has a random source of its own';
+    return this.noCheckpoints === undefined;
+  }
+
+  private keepCheckpoint(live: Live): void {
+    if (!this.checkpointing || this.checkpoints.has(live.next)) return;
+    const copy = this.fork(live);
+    if (!copy) return;
+    this.checkpoints.set(live.next, copy);
+    // At most 48 kept: the ones off the interval grid go first, those farthest from this packet first.
+    if (this.checkpoints.size > 48) {
+      const extra = [...this.checkpoints.keys()].filter((q) => q % this.interval !== 0 && q !== live.next);
+      extra.sort((a, b) => Math.abs(b - live.next) - Math.abs(a - live.next));
+      for (const q of extra.slice(0, this.checkpoints.size - 48)) this.checkpoints.delete(q);
+    }
+  }
+
+  /**
+   * A session that has run packets 0..p-1 (and no more), with the breakpoint hits of that timeline counted: the live
+   * one or a fork of the nearest checkpoint, whichever is closer, run forward without the step hook. Checkpoints are
+   * kept on the way (every `interval` packets) and before p.
+   */
   private sessionBefore(p: number): Live {
     let live = this.live;
-    if (!live || live.next > p) live = this.fresh();
     this.live = undefined;
-    while (live.next < p) this.runOne(live, NEVER, 0, false);
+    let best = -1;
+    for (const q of this.checkpoints.keys()) if (q <= p && q > best) best = q;
+    if (!live || live.next > p || (best >= 0 && best > live.next)) live = (best >= 0 ? this.fork(this.checkpoints.get(best)!) : undefined) ?? this.fresh();
+    while (live.next < p) {
+      if (live.next % this.interval === 0) this.keepCheckpoint(live);
+      this.runOne(live, NEVER, 0, false);
+    }
+    this.keepCheckpoint(live);
     return live;
   }
 
@@ -435,7 +546,7 @@ export class DebugEngine {
         ? (name, pc, regs, frames, mem) => {
             const program = this.programs.get(name)!;
             const depth = frames.length + 1;
-            for (const x of patches) if (x.step === step) x.apply(regs, mem);
+            for (const x of patches) if (x.step === step) x.apply(regs, mem, frames);
             const c: StepContext = { packet: p, step, program, pc, regs, frames, mem, depth, loc: program.lines[pc] };
             regsRef = regs;
             memRef = mem;
@@ -462,6 +573,8 @@ export class DebugEngine {
       live.session.hooks = undefined;
     }
     live.next++;
+    if (observe || capture) this.stats.hooked++;
+    else this.stats.fast++;
     this.results.set(p, result);
     const fault = result.run.fault;
     const steps = result.run.steps;
@@ -695,6 +808,7 @@ export class DebugEngine {
     const want = m[1].toUpperCase();
     const live = this.fresh();
     for (let q = 0; q < this.opts.packets.length; q++) {
+      if (q % this.interval === 0) this.keepCheckpoint(live);
       const { result } = this.runOne(live, NEVER, 0, false);
       const action = result.action;
       if (want === 'FAULT' ? !!result.fault : action === (want.startsWith('XDP_') ? want : `XDP_${want}`)) return q;

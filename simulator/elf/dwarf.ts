@@ -1,9 +1,10 @@
-// DWARF 5 as clang emits it for BPF (-g): enough of .debug_info, .debug_abbrev, .debug_str(_offsets), .debug_addr,
-// .debug_loclists and .debug_rnglists to name the C variables of each function, their types and where each lives at a
-// given instruction (a register, a stack slot, a constant, or nowhere: optimized out). The debugger reads them
-// (simulator/debug/). Addresses in a relocatable object are offsets within each function's section (REL relocations
-// against section symbols carry the offset in place), and they are only ever compared with the same function's
-// low_pc, so no relocation needs applying. Total: malformed input gives `undefined`/problems, never an exception.
+// DWARF 5 as clang emits it for BPF (-g), and DWARF 4 (-gdwarf-4): enough of .debug_info, .debug_abbrev,
+// .debug_str(_offsets), .debug_addr, .debug_loclists and .debug_rnglists (DWARF 4: .debug_loc and .debug_ranges) to
+// name the C variables of each function, their types and where each lives at a given instruction (a register, a stack
+// slot, a constant, or nowhere: optimized out). The debugger reads them (simulator/debug/). Addresses in a relocatable
+// object are offsets within each function's section (REL relocations against section symbols carry the offset in
+// place), and they are only ever compared with the same function's low_pc, so no relocation needs applying. Total:
+// malformed input gives `undefined`/problems, never an exception.
 
 export interface DwarfType {
   kind: 'base' | 'pointer' | 'struct' | 'union' | 'array' | 'enum' | 'void' | 'func' | 'unknown';
@@ -289,6 +290,8 @@ class Unit {
   private readonly addrBase: number;
   private readonly locBase: number;
   private readonly rngBase: number;
+  /** The unit's base address (its low_pc; 0 for a unit over several sections), for DWARF 4 lists. */
+  private readonly cuBase: number;
   private readonly types = new Map<number, DwarfType>();
 
   constructor(private readonly s: SectionMap, private readonly root: Die, private readonly dies: Map<number, Die>, private readonly addrSize: number, private readonly version: number) {
@@ -296,6 +299,7 @@ class Unit {
     this.addrBase = this.num(root, AT.addr_base) ?? 8;
     this.locBase = this.num(root, AT.loclists_base) ?? 12;
     this.rngBase = this.num(root, AT.rnglists_base) ?? 12;
+    this.cuBase = this.addr(root.attrs.get(AT.low_pc)) ?? 0;
   }
 
   private num(d: Die, at: number): number | undefined {
@@ -432,8 +436,9 @@ class Unit {
     return t;
   }
 
-  /** Location list at a .debug_loclists offset (DWARF 5), ranges relative to `base`. */
+  /** Location list at a .debug_loclists offset (DWARF 5), ranges relative to `base`; DWARF 4: a .debug_loc offset. */
   private loclist(off: number, base: number): LocRange[] {
+    if (this.version < 5) return this.loc4(off);
     const b = this.s.get('.debug_loclists');
     if (!b) return [];
     const r = new Reader(b, off);
@@ -457,6 +462,54 @@ class Unit {
     return out;
   }
 
+  /**
+   * A DWARF 4 location list (.debug_loc): (begin, end) address pairs relative to the unit's base address, each with a
+   * 2-byte expression length, a pair with begin all ones selecting a new base, (0, 0) ending the list. In a BPF object
+   * the addresses are section offsets (REL relocations keep the addend in place), as everywhere else here.
+   */
+  private loc4(off: number): LocRange[] {
+    const b = this.s.get('.debug_loc');
+    if (!b) return [];
+    const r = new Reader(b, off);
+    const out: LocRange[] = [];
+    const wide = this.addrSize === 8;
+    const ones = wide ? 0xffffffffffffffffn : 0xffffffffn;
+    let base = BigInt(this.cuBase);
+    for (let n = 0; n < 4096; n++) {
+      const lo = wide ? r.u64() : BigInt(r.u32());
+      const hi = wide ? r.u64() : BigInt(r.u32());
+      if (lo === 0n && hi === 0n) return out;
+      if (lo === ones) {
+        base = hi;
+        continue;
+      }
+      out.push({ lo: Number(base + lo), hi: Number(base + hi), expr: r.bytes(r.u16()) });
+    }
+    return out;
+  }
+
+  /** A DWARF 4 range list (.debug_ranges), as loc4 without expressions; ranges relative to `fnLow`. */
+  private ranges4(off: number, fnLow: number): { lo: number; hi: number }[] {
+    const b = this.s.get('.debug_ranges');
+    if (!b) return [];
+    const r = new Reader(b, off);
+    const out: { lo: number; hi: number }[] = [];
+    const wide = this.addrSize === 8;
+    const ones = wide ? 0xffffffffffffffffn : 0xffffffffn;
+    let base = BigInt(this.cuBase);
+    for (let n = 0; n < 4096; n++) {
+      const lo = wide ? r.u64() : BigInt(r.u32());
+      const hi = wide ? r.u64() : BigInt(r.u32());
+      if (lo === 0n && hi === 0n) return out;
+      if (lo === ones) {
+        base = hi;
+        continue;
+      }
+      out.push({ lo: Number(base + lo) - fnLow, hi: Number(base + hi) - fnLow });
+    }
+    return out;
+  }
+
   private locOffset(v: AttrValue | undefined): number | undefined {
     if (v && typeof v === 'object' && 'loclistx' in v) {
       const b = this.s.get('.debug_loclists');
@@ -476,6 +529,10 @@ class Unit {
       return [{ lo: low - fnLow, hi: hi - fnLow }];
     }
     const rv = d.attrs.get(AT.ranges);
+    if (this.version < 5) {
+      const off = typeof rv === 'number' ? rv : rv && typeof rv === 'object' && 'secOffset' in rv ? rv.secOffset : undefined;
+      return off === undefined ? undefined : this.ranges4(off, fnLow);
+    }
     const b = this.s.get('.debug_rnglists');
     if (rv === undefined || !b) return undefined;
     let off: number | undefined;

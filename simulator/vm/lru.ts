@@ -89,9 +89,10 @@ export class KernelLru {
 
   /**
    * @param nrElems nodes (max_entries, already rounded for BPF_F_NO_COMMON_LRU)
-   * @param evict removes the element a node holds from the hash table; false when it is not there
+   * @param table `evictNode` removes the element a node holds from the hash table; false when it is not there (an
+   *   object rather than a closure, so that a copy of the map's state (the debugger's checkpoints) evicts from the copy)
    */
-  constructor(nrElems: number, private readonly nrCpus: number, readonly percpu: boolean, private readonly evict: (node: LruNode) => boolean) {
+  constructor(nrElems: number, private readonly nrCpus: number, readonly percpu: boolean, private readonly table: { evictNode(node: LruNode): boolean }) {
     if (percpu) {
       this.lists = Array.from({ length: nrCpus }, () => new LruList());
       const each = Math.floor(nrElems / nrCpus);
@@ -189,7 +190,7 @@ export class KernelLru {
   private popPending(loc: LocalList): LruNode | undefined {
     for (const force of [false, true]) {
       for (let n = loc.pending.prev; n !== loc.pending; n = n.prev) {
-        if ((!n.ref || force) && this.evict(n)) {
+        if ((!n.ref || force) && this.table.evictNode(n)) {
           listDel(n);
           return n;
         }
@@ -282,7 +283,7 @@ export class KernelLru {
     let i = 0;
     for (let n = head.prev, p = n.prev; n !== head; n = p, p = n.prev) {
       if (n.ref) this.move(l, n, ACTIVE);
-      else if (this.evict(n)) {
+      else if (this.table.evictNode(n)) {
         this.moveToFree(l, n, dest);
         if (++done === want) break;
       }
@@ -298,7 +299,7 @@ export class KernelLru {
     const inactive = l.lists[INACTIVE];
     const head = inactive.next !== inactive ? inactive : l.lists[ACTIVE];
     for (let n = head.prev, p = n.prev; n !== head; n = p, p = n.prev) {
-      if (this.evict(n)) {
+      if (this.table.evictNode(n)) {
         this.moveToFree(l, n, dest);
         return 1;
       }

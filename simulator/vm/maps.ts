@@ -247,13 +247,16 @@ class HashMap extends MapBase implements BpfMap {
         const up = Math.ceil(nodes / nrCpus) * nrCpus;
         nodes = up > 0xffffffff ? Math.floor(nodes / nrCpus) * nrCpus : up;
       }
-      this.lru = new KernelLru(nodes, nrCpus, percpuLru, (node) => {
-        const e = this.elems.get(node.key);
-        if (!e || e.node !== node) return false;
-        this.elems.delete(node.key);
-        return true;
-      });
+      this.lru = new KernelLru(nodes, nrCpus, percpuLru, this);
     }
+  }
+
+  /** The LRU evicts the element a node holds (del_from_htab); false when the table no longer holds that node. */
+  evictNode(node: LruNode): boolean {
+    const e = this.elems.get(node.key);
+    if (!e || e.node !== node) return false;
+    this.elems.delete(node.key);
+    return true;
   }
 
   lookup(key: Uint8Array, cpu: number): Uint8Array | undefined {
