@@ -6,13 +6,15 @@
 // `goto +0` placed in front of the value of every `return` (an `asm volatile` whose text names the line, so that no
 // two of them are merged), compiled the same way. The twin runs in lockstep with the real program on its own maps
 // (they evolve identically, the marker changing nothing), and the last marker it executes inside the function that
-// exited names the return statement. Where the twin cannot be built, or disagrees about the action, callers fall back
+// exited names the return statement. Only the twin's program runs (Driver.runOnly: the buffer the driver lays out,
+// none of its verdict bookkeeping), on the same engine as the real run: the engines report each marker as it runs
+// (RunHooks.onMark at `ja +0`), so the twin is never stepped one instruction at a time. Where the twin cannot be built, or disagrees about the action, callers fall back
 // to the exit instruction's line. Used by `xdp-lens run` and the language server's runs.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { loadProgramFile, type LoadOptions } from './session.ts';
+import { actionOf, loadProgramFile, type LoadOptions } from './session.ts';
 import type { CompileOptions } from './compile.ts';
 import type { LoadedObject } from './elf/types.ts';
 import type { RunHooks, Machine } from './vm/machine.ts';
@@ -164,7 +166,7 @@ export class MarkerTrail {
 
   constructor(private readonly twin: Twin) {
     this.hooks = {
-      onStep: (program, pc) => {
+      onMark: (program, pc) => {
         if (program !== this.cur) {
           this.cur = program;
           this.curMarkers = twin.markers.get(program);
@@ -224,9 +226,10 @@ export class ReturnLines {
   /** Runs the packet through the twin; the return line, unless the real run faulted or the twin disagrees. */
   lineFor(frame: Uint8Array, tsNs: bigint, real: DriverPacket): number | undefined {
     this.trail.begin();
-    const shadow = this.driver.receive(frame, tsNs);
-    if (shadow.action !== real.action || real.fault) return undefined;
-    return this.trail.exitLine(shadow.run.exitProgram);
+    // Only the twin's program run on the buffer the driver lays out: what the driver then does is the real run's.
+    const shadow = this.driver.runOnly(frame, tsNs);
+    if (actionOf(shadow.fault ? 0 : shadow.retval >>> 0) !== real.action || real.fault) return undefined;
+    return this.trail.exitLine(shadow.exitProgram);
   }
 
   finish(): void {

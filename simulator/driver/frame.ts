@@ -19,12 +19,14 @@ export function linearCapacity(g: Pick<FrameGeometry, 'headroom' | 'frameSize'>)
 }
 
 /**
- * Copy `bytes` into a fresh receive buffer: the first `linearCapacity` bytes at hard_start + headroom, the rest in
- * fragments of `fragSize` bytes (multi-buffer, as a driver with scatter-gather RX or test_run builds it).
+ * Copy `bytes` into a fresh receive buffer (or `reuse`, zeroed): the first `linearCapacity` bytes at hard_start +
+ * headroom, the rest in fragments of `fragSize` bytes (multi-buffer, as a driver with scatter-gather RX or test_run
+ * builds it).
  */
-export function layoutXdpBuff(bytes: Uint8Array, g: FrameGeometry): XdpBuff {
+export function layoutXdpBuff(bytes: Uint8Array, g: FrameGeometry, reuse?: Uint8Array): XdpBuff {
   const linearLen = Math.min(bytes.length, linearCapacity(g));
-  const frame = new Uint8Array(g.frameSize);
+  // `reuse`: a buffer of the previous packet (the caller's, of this size), cleared as a fresh one would be.
+  const frame = reuse?.length === g.frameSize ? reuse.fill(0) : new Uint8Array(g.frameSize);
   frame.set(bytes.subarray(0, linearLen), g.headroom);
   const frags: Uint8Array[] = [];
   for (let off = linearLen; off < bytes.length; off += g.fragSize) {

@@ -42,9 +42,14 @@ export function rxMetadata(
 ): RxMetadata {
   const m = profile.rxMetadata;
   const no = { errno: EOPNOTSUPP };
+  // The hash is computed when a program first asks for it (most never call the kfunc): `frame` is the received
+  // frame, which the program cannot change, so the value is the same whenever it is read.
+  let hash: RxMetadata['hash'] | undefined;
   return {
     timestamp: !m.timestamp ? no : tsNs === undefined ? { errno: ENODATA } : { value: tsNs },
-    hash: !m.hash ? no : { value: { hash: rssHash(frame) >>> 0, type: rssHashType(frame) } },
+    get hash() {
+      return (hash ??= !m.hash ? no : { value: { hash: rssHash(frame) >>> 0, type: rssHashType(frame) } });
+    },
     vlan: !m.vlanTag ? no : vlan ? { value: vlan } : { errno: ENODATA },
   };
 }

@@ -112,6 +112,8 @@ export class Driver {
   private readonly txPending: number[];
   private readonly txFrames: number[];
   private readonly redirectPending: Map<string, number>[];
+  /** The last packet's linear buffer, reused for the next (see layout). */
+  private spare: Uint8Array | undefined;
 
   constructor(private readonly session: Session, readonly opts: DriverOptions) {
     const queues = Math.max(1, opts.queues);
@@ -173,21 +175,38 @@ export class Driver {
     return base;
   }
 
-  /** Receive one frame on the queue RSS picks for it, run the program, and take the verdict's path. */
-  receive(frame: Uint8Array, tsNs?: bigint): DriverPacket {
-    const { profile, mode } = this.opts;
+  /**
+   * The receive buffer a frame is given on the queue RSS picks for it. The linear part reuses one buffer per driver:
+   * a packet's buffer is valid until the next frame is laid out (DriverPacket.out is a copy).
+   */
+  private layout(frame: Uint8Array, tsNs: bigint | undefined): { frame: Uint8Array; queue: number; buff: XdpBuff } {
     let vlan: { proto: number; tci: number } | undefined;
     if (this.opts.vlanStrip) ({ frame, vlan } = stripVlan(frame));
     const queues = this.pools.length;
     const queue = queues > 1 && this.opts.queueOf ? this.opts.queueOf(frame) % queues : 0;
+    const buff: XdpBuff = layoutXdpBuff(frame, this.geometry(queue, frame.length), this.spare);
+    this.spare = buff.frame;
+    buff.rxMeta = rxMetadata(frame, tsNs, this.opts.profile, vlan);
+    return { frame, queue, buff };
+  }
+
+  /**
+   * Only the program's run on the buffer `receive` would give it: no verdict path, no counters, no pool (the
+   * return-line twin, which needs what the program did and nothing of the driver's bookkeeping).
+   */
+  runOnly(frame: Uint8Array, tsNs?: bigint): RunResult {
+    const { queue, buff } = this.layout(frame, tsNs);
+    return this.session.runBuff(buff, { tsNs, cpu: queue });
+  }
+
+  /** Receive one frame on the queue RSS picks for it, run the program, and take the verdict's path. */
+  receive(received: Uint8Array, tsNs?: bigint): DriverPacket {
+    const { profile, mode } = this.opts;
+    const { frame, queue, buff } = this.layout(received, tsNs);
     const cpu = queue;
     const pool = this.pools[queue];
     this.bump('rx_packets');
     this.bump('rx_bytes', frame.length);
-
-    const g = this.geometry(queue, frame.length);
-    const buff: XdpBuff = layoutXdpBuff(frame, g);
-    buff.rxMeta = rxMetadata(frame, tsNs, profile, vlan);
     // One receive buffer per descriptor: the linear part and every fragment came from the pool.
     const buffers = 1 + buff.frags.length;
     if (mode !== 'generic') for (let i = 0; i < buffers; i++) pool.alloc();

@@ -57,6 +57,11 @@ export interface ExecOptions {
    */
   onStep?(program: string, pc: number, regs: BigUint64Array, frames: readonly Frame[], mem: Memory): void;
   /**
+   * Called at each `ja +0` (a no-op jump: the marker return-lines.ts places before every returned value) as it
+   * executes, by either engine; costs nothing elsewhere.
+   */
+  onMark?(program: string, pc: number): void;
+  /**
    * Register reads to check as the program runs (validate.ts registerChecks), per program; undefined when none of
    * its reads can find a register unwritten, and then the loop checks nothing.
    */
@@ -220,6 +225,7 @@ export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Arr
           break;
         }
         case 'ja':
+          if (insn.off === 0 && opts.onMark && info.cls !== 'jmp32') opts.onMark(program.name, pc);
           pc += 1 + (info.cls === 'jmp32' ? insn.imm : insn.off);
           break;
         case 'jcond':
