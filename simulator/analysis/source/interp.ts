@@ -31,6 +31,7 @@ import {
   stamp,
   stateKey,
   type ConstVal,
+  type L4Proof,
   type LookupInfo,
   type Origin,
   type Slot,
@@ -364,7 +365,7 @@ export class Analyzer {
 
   private execSwitch(n: Node, st: State): State | null {
     const condNode = n.childForFieldName('condition');
-    if (condNode) this.eval(condNode, st);
+    const switched = condNode ? this.eval(condNode, st).v : undefined;
     const body = n.childForFieldName('body');
     const ctx: LoopCtx = { breaks: [], continues: [], isSwitch: true };
     this.frame.loops.push(ctx);
@@ -379,7 +380,7 @@ export class Analyzer {
         }
         const value = c.childForFieldName('value');
         if (!value) hasDefault = true;
-        let cur: State | null = joinStates([condNode ? this.caseEntry(condNode, value, body!, st) : st, fall]);
+        let cur: State | null = joinStates([condNode ? this.caseEntry(condNode, value, body!, st, switched) : st, fall]);
         for (const s of c.namedChildren) {
           if (!s || (value && s.id === value.id)) continue;
           if (!cur) break;
@@ -397,8 +398,15 @@ export class Analyzer {
    * The state a `case` label is entered with from the switch itself: a switched local holding known constants keeps
    * those equal to the label (`default`: those equal to no label), as a path condition.
    */
-  private caseEntry(condNode: Node, value: Node | null, body: Node, st: State): State {
+  private caseEntry(condNode: Node, value: Node | null, body: Node, st: State, switched?: Val): State {
     const inner = unparen(condNode);
+    // `switch (ip->protocol)`: a `case IPPROTO_TCP:` entered from the switch proves the protocol on its path.
+    const proof = value && switched ? protocolTest(switched, this.eval(value, clone(st)).v) : undefined;
+    if (proof) {
+      const out = clone(st);
+      proveL4(out, proof);
+      return out;
+    }
     const slot = inner.type === 'identifier' ? st.vars.get(inner.text) : undefined;
     if (!slot || slot.v.k !== 'consts') return st;
     const labels: number[] = [];
@@ -502,6 +510,8 @@ export class Analyzer {
         }
         this.refineConsts(left, op, r, t, f);
         this.refineConsts(right, op, l, t, f, true);
+        const proof = protocolTest(l, r) ?? protocolTest(r, l);
+        if (proof) proveL4(op === '==' ? t : f, proof);
         return [t, f];
       }
       if (left && right && (op === '<' || op === '<=' || op === '>' || op === '>=')) {
@@ -866,16 +876,18 @@ export class Analyzer {
         extra = 0;
       }
       this.access(base, extra, size, n, st, ptrNode);
+      const at = v.off === null ? undefined : `${v.root}:${v.off}`;
       if (forStore) {
         this.storeEffects(v, storeNode ?? n, st);
-        this.headerStore(base.t, fieldName, storeNode ?? n, st, this.storing);
+        if (f && (isIpHeader(base.t, this) || isIp6Header(base.t, this) || l4HeaderOf(base.t, this))) this.headerStore(base.t, fieldName, storeNode ?? n, st, this.storing, at);
+        else this.mayStoreChecksum(f && v.off !== null ? { ...v, off: v.off + f.offset } : { ...v, off: f ? v.off : null }, st, f?.size ?? 2);
       }
       if (f?.elem !== undefined) {
         // An array member decays to a pointer into the packet (eth->h_dest used by memcpy).
         const off = v.off === null ? null : v.off + f.offset;
         return { v: { ...v, off }, t: { base: INT_TYPES_BY_SIZE[f.elem] ?? '__u8', ptr: 1, dims: [] } };
       }
-      const tagged: Val = !forStore && f && (isIpHeader(base.t, this) || l4HeaderOf(base.t, this) || isIp6Header(base.t, this)) ? { k: 'top', taint: true, field: fieldName } : TAINTED;
+      const tagged: Val = !forStore && f && (isIpHeader(base.t, this) || l4HeaderOf(base.t, this) || isIp6Header(base.t, this)) ? { k: 'top', taint: true, field: fieldName, at } : TAINTED;
       return { v: tagged, t: f ? { base: INT_TYPES_BY_SIZE[f.size] ?? '__u8', ptr: 0, dims: [] } : undefined };
     }
     this.nullDeref(v, n, ptrNode, st);
@@ -898,11 +910,17 @@ export class Analyzer {
     const k = single(idx.v);
     if (base.v.k === 'pkt') {
       this.access(base, k === undefined ? null : k * elem, elem, n, st, arg, k);
-      if (forStore) this.storeEffects(base.v, storeNode ?? n, st);
+      if (forStore) {
+        this.storeEffects(base.v, storeNode ?? n, st);
+        this.mayStoreChecksum(base.v.off === null || k === undefined ? { ...base.v, off: null } : { ...base.v, off: base.v.off + k * elem }, st, elem);
+      }
       return { v: TAINTED, t: base.t ? derefType(base.t) : undefined };
     }
     this.nullDeref(base.v, n, arg, st);
-    if (forStore) this.storeEffects(base.v, storeNode ?? n, st);
+    if (forStore) {
+      this.storeEffects(base.v, storeNode ?? n, st);
+      this.mayStoreChecksum(base.v, st, 2, arg);
+    }
     return { v: TOP, t: base.t ? derefType(base.t) : undefined };
   }
 
@@ -1099,6 +1117,7 @@ export class Analyzer {
         this.nullDeref(p.v, target, arg, st);
         this.access(p, 0, size, target, st, arg);
         this.storeEffects(p.v, n, st);
+        this.mayStoreChecksum(p.v, st, size, arg);
         return;
       }
       case 'cast_expression': {
@@ -1203,6 +1222,7 @@ export class Analyzer {
       if (/mem(cpy|move)$/.test(name) && args[1]?.v.k === 'pkt' && size !== undefined) this.access(args[1], 0, size, n, st, argNodes[1]);
       if (args[0].v.k === 'pkt' && size !== undefined) this.access(args[0], 0, size, n, st, argNodes[0]);
       this.storeEffects(args[0].v, n, st);
+      this.mayStoreChecksum(args[0].v, st, size ?? 2, argNodes[0]);
       return { v: TOP };
     }
     if (name === 'bpf_xdp_load_bytes' && args[2]) this.storeEffectsNonPacket(args[2].v, n, st);
@@ -1229,6 +1249,11 @@ export class Analyzer {
     if (INVALIDATING_HELPERS.has(name)) this.invalidate(name, n, st);
     if (FRAME_CHANGING_HELPERS.has(name)) {
       st.wrote = true;
+      // Bytes written at an offset the tier does not follow: the checksums among them, possibly.
+      if (name === 'bpf_xdp_store_bytes' || name === 'bpf_dynptr_write' || name === 'bpf_dynptr_slice_rdwr') {
+        st.csumUpdated = true;
+        st.l4Updated = true;
+      }
       if (name === 'bpf_xdp_store_bytes' && this.driverMode === 'readonly-page') this.readonlyPageWrite(n);
     }
     if (name === 'bpf_redirect') {
@@ -1252,6 +1277,8 @@ export class Analyzer {
     if (!isUserFunction && (name.startsWith('bpf_') || name.startsWith('__builtin_') || name.startsWith('__sync_') || name.startsWith('__atomic_'))) {
       return { v: TOP };
     }
+    // Byte-order conversions from system headers (`__constant_htons(ETH_P_IP)`, `ntohl`): values, no side effects.
+    if (!isUserFunction && BYTE_ORDER.test(name)) return { v: TOP };
     // A function the tier cannot see (declared only, in a system header, or too deep): assume it may write the
     // frame, redirect, or move the packet, whichever keeps the rules quiet, and that it checks the map values it is
     // given for NULL.
@@ -1302,6 +1329,7 @@ export class Analyzer {
       st.csumUpdated = exits.csumUpdated;
       st.l4Pending = exits.l4Pending;
       st.l4Updated = exits.l4Updated;
+      st.l4Proof = exits.l4Proof;
       st.gen = exits.gen;
       st.invalidated = exits.invalidated;
       if (exits.gen > genBefore && exits.invalidated) markStale(st, exits.invalidated);
@@ -1347,6 +1375,7 @@ export class Analyzer {
     const info: StaleInfo = { helper, within, file: this.unit.file, line: this.rangeOf(n).line, fix };
     st.gen++;
     st.proven = new Map();
+    st.l4Proof = undefined;
     st.invalidated = info;
     markStale(st, info);
   }
@@ -1703,11 +1732,14 @@ export class Analyzer {
       this.staleChecksum(st.csumPending, v.vals.map((c) => c.v));
     }
     // The same for the TCP/UDP checksum, when the path changed a port (and maybe the addresses of the pseudo-header).
+    // An address change alone (NAT) is judged only where the branches taken prove the protocol of that header to be
+    // TCP or UDP (`if (ip->protocol != IPPROTO_TCP) return XDP_PASS;`); without a proof it is not judged.
     const l4 = st.l4Pending;
-    if (l4?.proto && !st.l4Updated && !Analyzer.swapOnly(l4.writes) && intended.length === v.vals.length && !v.more && v.vals.length > 0 && v.vals.every((c) => c.v === 2 || c.v === 3 || c.v === 4)) {
+    const proto = l4?.proto ?? addressOnlyProto(l4, st.l4Proof);
+    if (l4 && proto && !st.l4Updated && !Analyzer.swapOnly(l4.writes) && intended.length === v.vals.length && !v.more && v.vals.length > 0 && v.vals.every((c) => c.v === 2 || c.v === 3 || c.v === 4)) {
       const ipNode = st.csumPending && !st.csumUpdated && !Analyzer.swapOnly(st.csumPending.writes) ? (st.csumPending.writes.find((w) => w.from === undefined) ?? st.csumPending.writes[0])?.node : undefined;
       const p = l4.writes.find((w) => w.from === undefined) ?? l4.writes[0]!;
-      if (p.node !== ipNode) this.staleL4Checksum(l4.proto, p, v.vals.map((c) => c.v));
+      if (p.node !== ipNode) this.staleL4Checksum(proto, p, v.vals.map((c) => c.v));
     }
     // Each value is judged by what its own path did (stamped on it) or what every path to here did.
     if (intended.some((c) => c.v === 4 && !c.callee?.startsWith('bpf_') && !c.redirected) && !st.redirected) this.redirectWithoutTarget(ret, at, st);
@@ -1721,8 +1753,53 @@ export class Analyzer {
     }
   }
 
+  /**
+   * A store the tier cannot name (through an untyped or unknown pointer, a struct of the program's own, memcpy) may
+   * be the update of a checksum: counted as one, unless its bytes lie before where that checksum can be (an Ethernet
+   * frame with an IPv4 header: its check at byte 24 or later, the UDP check at 40, TCP's later still).
+   */
+  private mayStoreChecksum(v: Val, st: State, size = 2, ptrNode?: Node): void {
+    if (v.k === 'ctx' || v.k === 'rodata' || v.k === 'mapval' || v.k === 'end' || v.k === 'len' || v.k === 'consts') return;
+    if (v.k === 'top') {
+      // `ip6->daddr.in6_u.u6_addr32[3] = x`: a store into a member of a header field is a store into that field.
+      const field = ptrNode ? this.headerFieldOf(ptrNode, st) : undefined;
+      if (field) {
+        this.headerStore(field.t, field.name, field.node, st, undefined, undefined);
+        return;
+      }
+      // An unknown pointer may point into the packet; the program's own arrays and structs (and their addresses) do not.
+      const inner = ptrNode ? unparen(ptrNode) : undefined;
+      const local = inner?.type === 'pointer_expression' || inner?.type === 'identifier' || inner?.type === 'field_expression' || inner?.type === 'subscript_expression' ? rootIdentifier(inner) : undefined;
+      const slot = local ? st.vars.get(local) : undefined;
+      if (inner?.type === 'pointer_expression' && inner.childForFieldName('operator')?.text === '&' && slot) return;
+      if (slot?.t && (slot.t.dims.length > 0 || slot.t.ptr === 0)) return;
+      if (local && !slot && !this.decls.functions.has(local)) return; // a global
+    }
+    const end = v.k === 'pkt' && v.region === 'data' && v.off !== null ? v.off + size : Infinity;
+    if (end > 24) st.csumUpdated = true;
+    if (end > 40) st.l4Updated = true;
+  }
+
+  /** `hdr->field.a.b[i]` with `hdr` a local packet pointer to an IP or TCP/UDP header: that header and field. */
+  private headerFieldOf(n: Node, st: State): { t: TypeRef; name: string; node: Node } | undefined {
+    let cur = unparen(n);
+    for (;;) {
+      if (cur.type === 'subscript_expression') cur = unparen(cur.childForFieldName('argument') ?? cur);
+      else if (cur.type === 'field_expression' && (cur.childForFieldName('operator')?.text ?? cur.child(1)?.text) === '.') cur = unparen(cur.childForFieldName('argument') ?? cur);
+      else break;
+      if (cur.type !== 'subscript_expression' && cur.type !== 'field_expression') return undefined;
+    }
+    if (cur.type !== 'field_expression' || (cur.childForFieldName('operator')?.text ?? cur.child(1)?.text) !== '->') return undefined;
+    const base = cur.childForFieldName('argument');
+    const name = cur.childForFieldName('field')?.text;
+    const slot = base && unparen(base).type === 'identifier' ? st.vars.get(unparen(base).text) : undefined;
+    if (!slot?.t || !name || slot.v.k !== 'pkt') return undefined;
+    if (!(isIpHeader(slot.t, this) || isIp6Header(slot.t, this) || l4HeaderOf(slot.t, this))) return undefined;
+    return { t: slot.t, name, node: cur.parent?.type === 'assignment_expression' ? cur.parent : cur };
+  }
+
   /** A store into a field of `struct iphdr` through a packet pointer: the header checksum must follow. */
-  private headerStore(t: TypeRef | undefined, field: string, n: Node, st: State, value: Val | undefined): void {
+  private headerStore(t: TypeRef | undefined, field: string, n: Node, st: State, value: Val | undefined, at?: string): void {
     const l4 = l4HeaderOf(t, this);
     const ip6 = !l4 && isIp6Header(t, this);
     if (l4 || ip6 || isIpHeader(t, this)) {
@@ -1731,17 +1808,19 @@ export class Analyzer {
       else if ((l4 && (field === 'source' || field === 'dest')) || (!l4 && (field === 'saddr' || field === 'daddr'))) {
         const from = value?.k === 'top' ? value.field : undefined;
         const hdr = l4 ?? (ip6 ? 'IPv6' : 'IPv4');
-        const w = { field, from, node: n, file: this.unit.file, site: this.site, hdr: hdr === 'tcp' ? 'TCP' : hdr === 'udp' ? 'UDP' : hdr };
+        const w = { field, from, node: n, file: this.unit.file, site: this.site, hdr: hdr === 'tcp' ? 'TCP' : hdr === 'udp' ? 'UDP' : hdr, at: l4 ? undefined : at };
         st.l4Pending = { proto: l4 ?? st.l4Pending?.proto, writes: [...(st.l4Pending?.writes ?? []), w] };
       }
     }
+    // The protocol stored: what the branches proved about it no longer holds.
+    if (!l4 && (field === 'protocol' || field === 'nexthdr')) st.l4Proof = undefined;
     if (!isIpHeader(t, this)) return;
     if (field === 'check') {
       st.csumUpdated = true;
       return;
     }
     const from = value?.k === 'top' ? value.field : undefined;
-    st.csumPending = { writes: [...(st.csumPending?.writes ?? []), { field, from, node: n, file: this.unit.file, site: this.site }] };
+    st.csumPending = { writes: [...(st.csumPending?.writes ?? []), { field, from, node: n, file: this.unit.file, site: this.site, at }] };
   }
 
   /** The header fields were only exchanged among themselves (saddr <-> daddr): the sum of the header is unchanged. */
@@ -1775,10 +1854,14 @@ export class Analyzer {
     }
   }
 
-  private staleL4Checksum(proto: 'tcp' | 'udp', p: NonNullable<State['l4Pending']>['writes'][number], values: number[]): void {
+  private staleL4Checksum(proto: 'tcp' | 'udp' | 'tcp/udp', p: NonNullable<State['l4Pending']>['writes'][number], values: number[]): void {
     const actions = [...new Set(values)].map((v) => XDP_ACTIONS[v]).join('/');
     const message =
-      proto === 'tcp'
+      proto === 'tcp/udp'
+        ? `\`${p.field}\` of the ${p.hdr} header is changed here, but the TCP/UDP checksum (which covers the addresses) is not ` +
+          `updated before ${actions}: the receiver drops the packet as corrupt (a UDP packet sent with no checksum, 0, ` +
+          `excepted). Update \`check\` of the TCP or UDP header incrementally (e.g. with bpf_csum_diff).`
+        : proto === 'tcp'
         ? `\`${p.field}\` of the ${p.hdr} header is changed here, but the TCP checksum (\`tcp->check\`, which covers the ports and ` +
           `the addresses) is not updated before ${actions}: the receiver drops the segment as corrupt. Update \`check\` ` +
           `incrementally (e.g. with bpf_csum_diff).`
@@ -2073,4 +2156,30 @@ function widen(s: State): State {
     if (slot.v.k === 'pkt') out.vars.set(name, { v: { ...slot.v, off: null }, t: slot.t });
   }
   return out;
+}
+
+const BYTE_ORDER = /^(?:__constant_|__bpf_constant_|__bpf_)?(?:htons|htonl|ntohs|ntohl)$|^(?:__)?(?:cpu_to_be|cpu_to_le|be|le)(?:16|32|64)(?:_to_cpu)?$|^(?:htobe|htole|be|le)(?:16|32|64)(?:toh)?$/;
+
+/** `ip->protocol == IPPROTO_TCP` (or a local read from it): what the comparison proves where it holds. */
+function protocolTest(x: Val, y: Val): L4Proof | undefined {
+  if (x.k !== 'top' || (x.field !== 'protocol' && x.field !== 'nexthdr')) return undefined;
+  const k = single(y);
+  if (k === undefined) return undefined;
+  return { proto: k === 6 ? 'tcp' : k === 17 ? 'udp' : 'other', at: x.at };
+}
+
+/** Records a protocol proof on a path; a second proof about another protocol (an outer and an inner header) voids both. */
+function proveL4(st: State, p: L4Proof): void {
+  const had = st.l4Proof;
+  st.l4Proof = !had || had.proto === p.proto ? { proto: p.proto, at: p.at ?? had?.at } : { proto: 'mixed' };
+}
+
+/**
+ * The L4 protocol an address-only change is judged under: the proven one, when it is TCP or UDP and is about the
+ * header whose address was changed (the same packet position, when both are known).
+ */
+function addressOnlyProto(l4: State['l4Pending'], proof: L4Proof | undefined): 'tcp' | 'udp' | 'tcp/udp' | undefined {
+  if (!l4 || !proof || (proof.proto !== 'tcp' && proof.proto !== 'udp' && proof.proto !== 'tcp/udp')) return undefined;
+  if (proof.at && l4.writes.some((w) => w.at && w.at !== proof.at)) return undefined;
+  return proof.proto;
 }

@@ -50,6 +50,15 @@ export const KERNEL_CONSTANTS: Record<string, KernelConstant> = {
   BPF_F_WRONLY_PROG: { value: 1 << 8, family: 'flag' },
   BPF_F_BROADCAST: { value: 1 << 3, family: 'flag' },
   BPF_F_EXCLUDE_INGRESS: { value: 1 << 4, family: 'flag' },
+  // IP protocol numbers (enum in linux/in.h, IPPROTO_ICMPV6 in linux/in6.h), compared with ip->protocol.
+  IPPROTO_ICMP: { value: 1, family: 'flag' },
+  IPPROTO_IPIP: { value: 4, family: 'flag' },
+  IPPROTO_TCP: { value: 6, family: 'flag' },
+  IPPROTO_UDP: { value: 17, family: 'flag' },
+  IPPROTO_IPV6: { value: 41, family: 'flag' },
+  IPPROTO_GRE: { value: 47, family: 'flag' },
+  IPPROTO_ICMPV6: { value: 58, family: 'flag' },
+  IPPROTO_SCTP: { value: 132, family: 'flag' },
 };
 
 /** Families whose constants are foreign to an XDP return, even when the number happens to be an XDP action. */

@@ -56,8 +56,11 @@ export interface LookupInfo {
 }
 
 export type Val =
-  /** `field`: read from this IPv4 header field (`saddr`), so storing it into another field is a swap the checksum allows. */
-  | { k: 'top'; taint?: boolean; field?: string }
+  /**
+   * `field`: read from this IPv4 header field (`saddr`), so storing it into another field is a swap the checksum
+   * allows. `at`: where that header is (`root:offset`), when the offset is known.
+   */
+  | { k: 'top'; taint?: boolean; field?: string; at?: string }
   | { k: 'consts'; vals: ConstVal[]; more?: boolean }
   | { k: 'ctx' }
   | { k: 'pkt'; root: string; off: number | null; region: 'data' | 'meta'; stale?: StaleInfo }
@@ -104,16 +107,41 @@ export interface State {
    * store, its file and the macro use it came from) and which field. Cleared by a store into (or the address of)
    * `check`, and by a call the tier cannot see into.
    */
-  csumPending?: { writes: { field: string; from?: string; node: unknown; file: string; site?: unknown }[] };
+  csumPending?: { writes: { field: string; from?: string; node: unknown; file: string; site?: unknown; at?: string }[] };
   /** The IPv4 header checksum was updated somewhere on every path to here (before or after the change). */
   csumUpdated?: boolean;
   /**
    * Stores into the L4 checksum's inputs (TCP/UDP ports, IPv4/IPv6 addresses) on some path to here with no update of
    * the TCP/UDP checksum after them; `proto` is the L4 header whose port was stored (addresses alone are not judged).
    */
-  l4Pending?: { proto?: 'tcp' | 'udp'; writes: { field: string; from?: string; node: unknown; file: string; site?: unknown; hdr: string }[] };
-  /** The TCP/UDP checksum was stored, passed by address, or possibly updated by an unseen call on every path here. */
+  l4Pending?: { proto?: 'tcp' | 'udp'; writes: { field: string; from?: string; node: unknown; file: string; site?: unknown; hdr: string; at?: string }[] };
+  /**
+   * The TCP/UDP checksum was stored, passed by address, or possibly updated (an unseen call, a store through an
+   * untyped pointer that may reach it, bpf_xdp_store_bytes) on every path here.
+   */
   l4Updated?: boolean;
+  /**
+   * What the branches taken on this path prove about the L4 protocol of the IP header at `at` (`ip->protocol ==
+   * IPPROTO_TCP`, a `case IPPROTO_UDP:` of a switch on it): `tcp`, `udp`, `tcp/udp` (one of the two, paths joined),
+   * `other` (ICMP, IPIP, ...), or `mixed` (two headers' protocols compared, e.g. an outer and an inner one: nothing
+   * is concluded). Cleared when the packet moves (adjust_head) or the protocol field is stored.
+   */
+  l4Proof?: L4Proof;
+}
+
+export interface L4Proof {
+  proto: 'tcp' | 'udp' | 'tcp/udp' | 'other' | 'mixed';
+  at?: string;
+}
+
+/** The proof two paths share: the same protocol, TCP on one and UDP on the other (`tcp/udp`), else none. */
+export function joinL4Proof(a: L4Proof | undefined, b: L4Proof | undefined): L4Proof | undefined {
+  if (!a || !b) return undefined;
+  const at = a.at === b.at ? a.at : undefined;
+  if (a.proto === b.proto) return { proto: a.proto, at };
+  const l4 = new Set(['tcp', 'udp', 'tcp/udp']);
+  if (l4.has(a.proto) && l4.has(b.proto)) return { proto: 'tcp/udp', at };
+  return undefined;
 }
 
 export const MAX_CONSTS = 16;
@@ -138,6 +166,7 @@ export function assignState(dst: State, src: State): void {
   dst.csumUpdated = src.csumUpdated;
   dst.l4Pending = src.l4Pending;
   dst.l4Updated = src.l4Updated;
+  dst.l4Proof = src.l4Proof;
 }
 
 export function joinStates(states: (State | null | undefined)[]): State | null {
@@ -169,11 +198,22 @@ function join2(a: State, b: State): State {
     wrote: a.wrote && b.wrote,
     redirected: a.redirected && b.redirected,
     pendingRedirect: a.pendingRedirect ?? b.pendingRedirect,
-    csumPending: a.csumPending ?? b.csumPending,
+    csumPending: earlier(a.csumPending, b.csumPending),
     csumUpdated: (a.csumUpdated && b.csumUpdated) || undefined,
-    l4Pending: a.l4Pending?.proto ? a.l4Pending : b.l4Pending ?? a.l4Pending,
+    l4Pending: a.l4Pending?.proto && !b.l4Pending?.proto ? a.l4Pending : b.l4Pending?.proto && !a.l4Pending?.proto ? b.l4Pending : earlier(a.l4Pending, b.l4Pending),
     l4Updated: (a.l4Updated && b.l4Updated) || undefined,
+    l4Proof: joinL4Proof(a.l4Proof, b.l4Proof),
   };
+}
+
+/** Of two paths' pending header changes, the one whose first change comes first in the file (the line reported). */
+function earlier<T extends { writes: { node: unknown; file: string }[] }>(a: T | undefined, b: T | undefined): T | undefined {
+  if (!a || !b) return a ?? b;
+  const x = a.writes[0];
+  const y = b.writes[0];
+  if (!x || !y || x.file !== y.file) return a;
+  const pos = (w: { node: unknown }) => (w.node as { startIndex?: number }).startIndex ?? 0;
+  return pos(y) < pos(x) ? b : a;
 }
 
 export function joinVals(a: Val, b: Val): Val {
