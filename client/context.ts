@@ -4,6 +4,7 @@
 import * as vscode from 'vscode';
 import { spawn, spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
+import { MapsView } from './maps-view.ts';
 import { basename, join } from 'node:path';
 import { LanguageClient, TransportKind, State, WorkDoneProgress, DidChangeConfigurationNotification } from 'vscode-languageclient/node';
 import {
@@ -77,6 +78,8 @@ export class XdpLensContext implements vscode.Disposable {
   private readonly virtualChanged = new vscode.EventEmitter<vscode.Uri>();
   lastRun: LastRun | undefined;
   private readonly summaryView: SummaryView;
+  /** The XDP Maps view (client/maps-view.ts). */
+  readonly mapsView: MapsView;
   /** The last verdict comparison's changes per line, shown after those lines until the file is edited. */
   private verdictDiff: { uri: string; lines: { line: number; text: string }[] } | undefined;
   private readonly verdictDecoration = vscode.window.createTextEditorDecorationType({
@@ -94,6 +97,8 @@ export class XdpLensContext implements vscode.Disposable {
     this.packetsView = vscode.window.createTreeView('xdpLens.packets', { treeDataProvider: this.packets, showCollapseAll: true });
     this.summaryView = new SummaryView({ lastRun: () => this.lastRun?.summary, stale: () => this.stale(), request: (m, p) => this.request(m, p), log: (m) => this.log(m) });
     this.disposables.push(this.summaryView);
+    this.mapsView = new MapsView({ runId: () => this.lastRun?.summary.runId, runUri: () => this.lastRun?.params.uri, request: (m, p) => this.request(m, p), log: (m) => this.log(m) });
+    this.disposables.push(this.mapsView);
     this.disposables.push(this.output, this.status, this.faults, this.decorations, this.packetsView, this.lensChanged, this.virtualChanged, this.verdictDecoration);
     this.updateStatus();
     this.status.show();
@@ -354,6 +359,7 @@ export class XdpLensContext implements vscode.Disposable {
     this.packetsView.message = [banner, staleText, this.filterText()].filter(Boolean).join(' ') || undefined;
     this.lensChanged.fire();
     void this.summaryView.refresh().catch((e) => this.log(`run summary: ${(e as Error).message}`));
+    void this.mapsView.refresh().catch((e) => this.log(`maps view: ${(e as Error).message}`));
   }
 
   private showFaults(s: RunSummary): void {

@@ -40,6 +40,8 @@ export const SHAPES: Record<string, Shape> = {
   'xdpLens/packets': { runId: 'string', offset: 'uint', limit: 'uint', 'action?': 'string', 'line?': 'uint', 'faulted?': 'boolean' },
   'xdpLens/packet': { runId: 'string', index: 'uint' },
   'xdpLens/runStats': { runId: 'string' },
+  'xdpLens/maps': { runId: 'string', 'map?': 'string', 'offset?': 'uint', 'limit?': 'uint' },
+  'xdpLens/mapsSeed': { runId: 'string' },
   'xdpLens/compareKernel': { uri: 'string', capture: 'string', 'program?': 'string', 'limit?': 'uint', 'maps?': 'string', 'seed?': 'uint' },
 };
 

@@ -80,6 +80,7 @@ export function runMaps(maps: RunMaps | undefined, p: MapsParams): MapsResult {
       ...(btf && def.valueType ? { valueType: typeName(btf, def.valueType) } : {}),
       total: list.length,
       changed: rows.filter((r) => r.change).length,
+      rows: rows.length,
       offset,
       entries: rows.slice(offset, offset + limit).map(view),
     });

@@ -498,6 +498,8 @@ export interface MapView {
   /** Elements after the run (for a large array: the slots listed by the dump), and how many changed since the start. */
   total: number;
   changed: number;
+  /** What the pages go through: the elements after the run, then the deleted ones. */
+  rows: number;
   /** Entries offset..offset+limit (deleted elements after the present ones). */
   offset: number;
   entries: MapEntryView[];

@@ -31,6 +31,9 @@ import type { CompileOptions } from '../simulator/compile.ts';
 import type { LoadedObject } from '../simulator/elf/types.ts';
 import type { RunHooks } from '../simulator/vm/machine.ts';
 import { hookMachine, ReturnLines } from '../simulator/return-lines.ts';
+import { entryText, formatMapUpdate, objectMapFormats, type MapFormat } from '../simulator/btf-format.ts';
+import { runMaps, runMapsSeed, type RunMaps } from './maps.ts';
+import { MapsRequest, MapsSeedRequest, type MapsParams, type MapsResult, type MapsSeedParams, type MapsSeedResult } from './protocol.ts';
 import { RunStats, type RunStatsJson } from '../simulator/run-stats.ts';
 import {
   RunRequest,
@@ -124,6 +127,8 @@ interface StoredRun {
   stats: RunStatsJson;
   /** The C source as it was run, for "Compare Verdicts with... the previous run". */
   source?: string;
+  /** The maps after the run and when it started (xdpLens/maps, server/maps.ts). */
+  maps?: RunMaps;
 }
 
 /**
@@ -335,6 +340,8 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
     throw e;
   }
   for (const n of session.notes) host.log(`run: note: ${n}`);
+  /** The maps before the first packet (after seeding): what the maps view marks changes against. */
+  const mapsStart = session.mapsJson();
   // What the kernel verifier would refuse: the run goes on, and the summary says so (the editor shows it first).
   const before: VerifierRefusal[] = refusalsBeforeRun(obj, session.program, session.machine);
   if (settings.kernelVerifier) {
@@ -538,6 +545,7 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
     filterCache: new Map(),
     stats: stats.json(),
     source,
+    maps: { obj, session, start: mapsStart },
   });
   while (runs.size > KEEP_RUNS) runs.delete(runs.keys().next().value!);
   host.log(`run ${runId}: ${path} on ${params.capture}: ${n} packets in ${summary.durationMs} ms (compile ${summary.compileMs} ms)${cancelled ? ', cancelled' : ''}`);
@@ -714,17 +722,34 @@ export function changedRanges(before: Uint8Array, after: Uint8Array): [number, n
 }
 
 type MapsJson = ReturnType<Session['mapsJson']>;
-function mapDiff(before: MapsJson, after: MapsJson): MapUpdate[] {
-  const value = (e: { value?: string; values?: string[]; program?: string; map?: string }) => e.value ?? e.values?.join(' ') ?? e.program ?? e.map ?? '';
+type MapsJsonEntry = MapsJson[string][number];
+/** The elements a packet changed, in hex and decoded through the maps' BTF (`formats`). */
+export function mapDiff(before: MapsJson, after: MapsJson, formats?: (map: string) => MapFormat): MapUpdate[] {
+  const value = (e: MapsJsonEntry) => e.value ?? e.values?.join(' ') ?? e.program ?? e.map ?? '';
   const out: MapUpdate[] = [];
+  const decoded = (name: string, key: string, was?: MapsJsonEntry, now?: MapsJsonEntry): Partial<MapUpdate> => {
+    const f = formats?.(name);
+    if (!f) return {};
+    const b = was ? entryText(f, was) : undefined;
+    const a = now ? entryText(f, now) : undefined;
+    const keyText = (a ?? b)?.key ?? key;
+    return {
+      keyText,
+      ...(b ? { beforeText: b.value } : {}),
+      ...(a ? { afterText: a.value } : {}),
+      text: formatMapUpdate(name, keyText, b?.value, a?.value),
+    };
+  };
   for (const name of Object.keys(after)) {
-    const old = new Map((before[name] ?? []).map((e) => [e.key, value(e)]));
-    const now = new Map((after[name] ?? []).map((e) => [e.key, value(e)]));
-    for (const [key, v] of now) {
-      const was = old.get(key);
-      if (was !== v) out.push({ map: name, key, ...(was !== undefined ? { before: was } : {}), after: v });
+    const old = new Map((before[name] ?? []).map((e) => [e.key, e]));
+    const now = new Map((after[name] ?? []).map((e) => [e.key, e]));
+    for (const [key, e] of now) {
+      const w = old.get(key);
+      const was = w ? value(w) : undefined;
+      const v = value(e);
+      if (was !== v) out.push({ map: name, key, ...(was !== undefined ? { before: was } : {}), after: v, ...decoded(name, key, w, e) });
     }
-    for (const [key, was] of old) if (!now.has(key)) out.push({ map: name, key, before: was });
+    for (const [key, w] of old) if (!now.has(key)) out.push({ map: name, key, before: value(w), ...decoded(name, key, w, undefined) });
   }
   return out;
 }
@@ -798,7 +823,7 @@ export async function packetDetail(p: PacketParams, token: CancellationToken): P
         after: hex(after),
         changed: changedRanges(pkt.frame, after),
         printk: r.run.printk,
-        maps: mapDiff(mapsBefore, mapsAfter),
+        maps: mapDiff(mapsBefore, mapsAfter, objectMapFormats(obj)),
         layers: { before: dissectTree(pkt.frame), after: dissectTree(after) },
         ...(stored.action !== r.action ? { error: `re-running gave ${r.action} where the run gave ${stored.action}: the program or capture changed since; run again` } : {}),
       };
@@ -906,6 +931,14 @@ export function registerRunHandlers(connection: Connection, host: RunHost): void
     return e ? { error: { message: e.message, position: e.position, length: e.length } } : {};
   });
   connection.onRequest(PacketRequest, (params: PacketParams, token: CancellationToken) => packetDetail(params, token));
+  connection.onRequest(MapsRequest, (params: MapsParams): MapsResult => {
+    const run = runs.get(params.runId);
+    return run ? runMaps(run.maps, params) : { maps: [], error: `run ${params.runId} is no longer held by the server: run again` };
+  });
+  connection.onRequest(MapsSeedRequest, (params: MapsSeedParams): MapsSeedResult => {
+    const run = runs.get(params.runId);
+    return run ? runMapsSeed(run.maps) : { error: `run ${params.runId} is no longer held by the server: run again` };
+  });
   connection.onRequest(RunStatsRequest, (params: RunStatsParams) => runStats(params));
 }
 

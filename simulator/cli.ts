@@ -417,7 +417,8 @@ function cmdRun(argv: string[]): number {
 
   // From a pipe, what is buffered is written before each wait for more packets: verdicts show as packets arrive.
   // Opened before anything is printed, so that a capture that cannot be read gives only the error.
-  const reader = openCapture(capturePath, { beforeWait: flush });
+  // Each packet is done with before the next is read: frames are views of the reader's buffer, not copies.
+  const reader = openCapture(capturePath, { beforeWait: flush, views: true });
   if (format === 'table') {
     out(`program ${session.program.name} (section ${session.program.section}) from ${programPath}; capture ${capturePath}`);
     out(`driver ${MODE_EXPLANATIONS[mode]}`);

@@ -91,6 +91,11 @@ export interface OpenCaptureOptions {
    * can flush what it has for the packets so far before blocking (live output from `tcpdump -U -w - | xdp-lens ...`).
    */
   beforeWait?: () => void;
+  /**
+   * Deliver each frame as a view of the reader's buffer instead of a copy: valid until the next `next()`, for a
+   * consumer that is done with a packet before it asks for the next (`xdp-lens run`). No allocation per packet.
+   */
+  views?: boolean;
 }
 
 /** Paths that name standard input. */
@@ -218,7 +223,9 @@ export function openCapture(path: string, opts: OpenCaptureOptions = {}): Captur
   if (stdin) stream = true;
   const src = new Source(fd, file, stream, opts.beforeWait);
   try {
-    return readerFor(file, fd, src);
+    const reader = readerFor(file, fd, src);
+    if (opts.views) reader.views = true;
+    return reader;
   } catch (e) {
     try {
       if (fd !== 0) closeSync(fd); // the reader may already have closed it while failing
@@ -375,6 +382,8 @@ export class CaptureFeed {
 abstract class BaseReader {
   protected index = 0;
   protected closed = false;
+  /** OpenCaptureOptions.views */
+  views = false;
   constructor(
     protected readonly file: string,
     private readonly fd: number,
@@ -384,6 +393,11 @@ abstract class BaseReader {
   close(): void {
     if (!this.closed && this.fd > 0) closeSync(this.fd); // standard input stays open; a fed source has no fd (-1)
     this.closed = true;
+  }
+
+  /** The bytes of a record as a plain Uint8Array: a copy, or with `views` a view of the read buffer. */
+  protected bytes(b: Buffer, from: number, to: number): Uint8Array {
+    return this.views ? new Uint8Array(b.buffer, b.byteOffset + from, to - from) : new Uint8Array(b.subarray(from, to));
   }
 
   protected fail(offset: number, detail: string, record?: number): never {
@@ -471,7 +485,7 @@ class PcapReader extends BaseReader implements CaptureReader {
     // The whole record before any of it is consumed (a fed source may not have it yet).
     const have = src.ensure(16 + incl) - 16;
     if (have < incl) this.fail(at, `truncated packet data (${have} of ${incl} bytes)`, this.index);
-    const data = new Uint8Array(src.view(16 + incl).subarray(16));
+    const data = this.bytes(src.view(16 + incl), 16, 16 + incl);
     src.skip(16 + incl);
     const tsNs = BigInt(sec) * 1_000_000_000n + BigInt(frac) * (this.nano ? 1n : 1000n);
     return this.packet(tsNs, data, Math.max(orig, incl), this.linkType, 0, at, this.fcsLen);
@@ -575,7 +589,7 @@ class PcapngReader extends BaseReader implements CaptureReader {
             this.fail(at + 20, `captured length ${cap} exceeds the maximum of ${MAX_CAPLEN} bytes`, this.index);
           if (28 + cap > total - 4)
             this.fail(at + 20, `captured length ${cap} runs past the end of its ${total}-byte block`, this.index);
-          const data = new Uint8Array(b.subarray(28, 28 + cap));
+          const data = this.bytes(b, 28, 28 + cap);
           return this.packet(this.ts(iface, ts), data, Math.max(orig, cap), iface.linkType, id, at, iface.fcsLen);
         }
         case 3: {
@@ -587,7 +601,7 @@ class PcapngReader extends BaseReader implements CaptureReader {
           if (iface.snapLen > 0) cap = Math.min(cap, iface.snapLen);
           if (cap > MAX_CAPLEN)
             this.fail(at + 8, `packet length ${cap} exceeds the maximum of ${MAX_CAPLEN} bytes`, this.index);
-          const data = new Uint8Array(b.subarray(12, 12 + cap));
+          const data = this.bytes(b, 12, 12 + cap);
           return this.packet(iface.offsetNs, data, orig, iface.linkType, 0, at, iface.fcsLen);
         }
         default:

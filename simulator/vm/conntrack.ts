@@ -145,10 +145,15 @@ export class ConntrackTable {
   readonly conns = new Set<Conn>();
   /** Both tuples of every connection, as the kernel hashes both directions. */
   private readonly byTuple = new Map<string, { conn: Conn; dir: 0 | 1 }>();
-  readonly layout: NfConnLayout;
+  private given: NfConnLayout | undefined;
 
   constructor(layout?: NfConnLayout) {
-    this.layout = layout ?? nfConnLayout();
+    this.given = layout;
+  }
+
+  /** The nf_conn layout, from the kernel's BTF when first needed (reading it costs a run that never uses conntrack). */
+  get layout(): NfConnLayout {
+    return (this.given ??= nfConnLayout());
   }
 
   /** nf_conntrack_find_get: a live entry with this tuple in either direction (an expired one is collected). */

@@ -1,0 +1,53 @@
+// Labels of the maps view (no `vscode`, unit-tested in test/client/maps-format.test.ts): a map's line, an entry's
+// line with what changed since the run started, and where a seed setting was stored.
+import type { MapEntryView, MapView } from '../server/protocol.ts';
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** `HASH · __u32 → __u64 · 3 entries, 1 changed` */
+export function mapDescription(m: MapView): string {
+  const types = m.keyType || m.valueType ? `${m.keyType ?? `${m.keySize} B`} → ${m.valueType ?? `${m.valueSize} B`}` : `${m.keySize} B → ${m.valueSize} B`;
+  const count = plural(m.total, 'entry', 'entries') + (m.changed ? `, ${m.changed} changed` : '');
+  return `${m.type} · ${types} · ${count}`;
+}
+
+export function mapTooltip(m: MapView): string {
+  return [
+    `${m.name}: BPF_MAP_TYPE_${m.type}, max_entries ${m.maxEntries}`,
+    `key ${m.keyType ?? '(no BTF type)'}, ${m.keySize} bytes; value ${m.valueType ?? '(no BTF type)'}, ${m.valueSize} bytes`,
+    `${plural(m.total, 'entry', 'entries')} after the run; ${m.changed} changed since the run started (after the seed)`,
+  ].join('\n');
+}
+
+/** `[6]` */
+export const entryLabel = (e: MapEntryView): string => `[${e.keyText}]`;
+
+/** `1  (was 0)`, `5  (new)`, `(deleted, was 3)` */
+export function entryDescription(e: MapEntryView): string {
+  switch (e.change) {
+    case 'added': return `${e.valueText}  (new since the run started)`;
+    case 'changed': return `${e.valueText}  (was ${e.beforeText ?? '?'})`;
+    case 'deleted': return `(deleted; was ${e.valueText})`;
+    default: return e.valueText;
+  }
+}
+
+export function entryTooltip(e: MapEntryView): string {
+  const lines = [`key ${e.keyText}   (hex ${e.key})`, `value ${e.valueText}`, `hex ${e.value}`];
+  if (e.change === 'changed') lines.push(`at the start of the run: ${e.beforeText}`);
+  if (e.change === 'added') lines.push('not in the map when the run started');
+  if (e.change === 'deleted') lines.push('deleted during the run; the value shown is the one it had at the start');
+  return lines.join('\n');
+}
+
+/** The entries not listed yet of a map whose first `shown` are: the paging row's label, or undefined when none. */
+export function moreLabel(m: MapView, shown: number, page: number): string | undefined {
+  const rest = m.rows - shown;
+  return rest > 0 ? `Show ${rest > page ? `the next ${page}` : rest === 1 ? 'the last entry' : `the last ${rest}`} (${plural(rest, 'entry', 'entries')} not listed)` : undefined;
+}
+
+/** A seed file's path as stored in the setting: relative to the workspace folder when inside it. */
+export function settingPath(file: string, folder: string | undefined): string {
+  if (folder && (file === folder || file.startsWith(folder.endsWith('/') ? folder : `${folder}/`))) return file.slice(folder.length).replace(/^\/+/, '');
+  return file;
+}

@@ -1,0 +1,39 @@
+// The maps view's labels (client/maps-format.ts): a map's line, an entry with what changed since the run started,
+// the paging row, and the path a seed setting stores.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { entryDescription, entryLabel, mapDescription, moreLabel, settingPath } from '../../client/maps-format.ts';
+import type { MapView } from '../../server/protocol.ts';
+
+const map = (over: Partial<MapView> = {}): MapView => ({
+  name: 'proto_count', type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 256, keyType: '__u32', valueType: '__u64',
+  total: 256, changed: 2, rows: 256, offset: 0, entries: [], ...over,
+});
+
+test('a map reads as its type, its C key and value types, and its counts', () => {
+  assert.equal(mapDescription(map()), 'ARRAY · __u32 → __u64 · 256 entries, 2 changed');
+  assert.equal(mapDescription(map({ keyType: undefined, valueType: undefined, total: 1, changed: 0 })), 'ARRAY · 4 B → 8 B · 1 entry');
+});
+
+test('an entry shows its decoded key and value and what changed', () => {
+  const e = { key: '06000000', value: '0100000000000000', keyText: '6', valueText: '1' };
+  assert.equal(entryLabel(e), '[6]');
+  assert.equal(entryDescription(e), '1');
+  assert.equal(entryDescription({ ...e, change: 'changed', beforeText: '0' }), '1  (was 0)');
+  assert.match(entryDescription({ ...e, change: 'added' }), /^1 {2}\(new/);
+  assert.equal(entryDescription({ ...e, change: 'deleted' }), '(deleted; was 1)');
+});
+
+test('large maps page: the row says how many are left and how many the next page shows', () => {
+  assert.equal(moreLabel(map(), 100, 500), 'Show the last 156 (156 entries not listed)');
+  assert.equal(moreLabel(map({ rows: 1200 }), 100, 500), 'Show the next 500 (1100 entries not listed)');
+  assert.equal(moreLabel(map({ rows: 101 }), 100, 500), 'Show the last entry (1 entry not listed)');
+  assert.equal(moreLabel(map(), 256, 500), undefined);
+});
+
+test('a seed inside the workspace folder is stored relative to it', () => {
+  assert.equal(settingPath('/ws/seeds/m.json', '/ws'), 'seeds/m.json');
+  assert.equal(settingPath('/other/m.json', '/ws'), '/other/m.json');
+  assert.equal(settingPath('/wsx/m.json', '/ws'), '/wsx/m.json');
+  assert.equal(settingPath('/ws/m.json', undefined), '/ws/m.json');
+});
