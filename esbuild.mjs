@@ -24,6 +24,9 @@ const entries = [
 ].filter((e) => existsSync(e.entryPoints[0]));
 
 await Promise.all(entries.map((e) => esbuild.build({ ...common, ...e })));
+// The webviews' scripts run in the webview (a browser page), not in Node: dist/webview-*.js (packaged with dist/*.js).
+const webviews = [{ entryPoints: ['client/webview/packet.ts'], outfile: 'dist/webview-packet.js' }].filter((e) => existsSync(e.entryPoints[0]));
+await Promise.all(webviews.map((e) => esbuild.build({ ...e, bundle: true, platform: 'browser', format: 'iife', target: 'es2022', logLevel: 'warning' })));
 
 // The C parser's WebAssembly files sit next to the bundles, so a packaged extension (no node_modules) finds them.
 const require = createRequire(import.meta.url);

@@ -31,7 +31,7 @@ import {
 } from '../server/protocol.ts';
 import { debugLenses, faultMessage, findXdpFunctions, formatDuration, isXdpSource, outcomeMessage, outputCaptureItems, plural, refusalBanner, runLensTitle, statusText } from './format.ts';
 import { addRecent, captureChoices, isStale, restrictSettings, settingsKey, type RunStamp } from './state.ts';
-import { renderPacketDetail } from './hex.ts';
+import { PacketView } from './packet-view.ts';
 import { RunDecorations, PacketsProvider, type PacketNode } from './views.ts';
 import { debugPacket, registerDebugging, type PacketArg } from './debug.ts';
 import { registerTesting, saveAsTestCase } from './testing.ts';
@@ -77,6 +77,7 @@ export class XdpLensContext implements vscode.Disposable {
   private readonly virtualDocs = new Map<string, string>();
   private readonly virtualChanged = new vscode.EventEmitter<vscode.Uri>();
   lastRun: LastRun | undefined;
+  private readonly packetView: PacketView;
   private readonly summaryView: SummaryView;
   /** The XDP Maps view (client/maps-view.ts). */
   readonly mapsView: MapsView;
@@ -95,6 +96,13 @@ export class XdpLensContext implements vscode.Disposable {
     this.packets = new PacketsProvider((method, params) => this.request(method, params));
     this.packets.onCount = () => this.describePackets();
     this.packetsView = vscode.window.createTreeView('xdpLens.packets', { treeDataProvider: this.packets, showCollapseAll: true });
+    this.packetView = new PacketView({ lastRun: () => this.lastRun?.summary, stale: () => this.stale(), request: (m, p) => this.request(m, p), log: (m) => this.log(m) }, context.extensionUri);
+    // The packet view follows the selection in the packets view (arrow keys too), keeping the focus in the list.
+    this.packetsView.onDidChangeSelection((e) => {
+      const node = e.selection[0];
+      if (node?.kind === 'packet' && this.packetView.isOpen && this.packetView.index !== node.row.index) void this.showPacket(node.row.index, true).catch((err) => this.log(`packet view: ${(err as Error).message}`));
+    });
+    this.disposables.push(this.packetView);
     this.summaryView = new SummaryView({ lastRun: () => this.lastRun?.summary, stale: () => this.stale(), request: (m, p) => this.request(m, p), log: (m) => this.log(m) });
     this.disposables.push(this.summaryView);
     this.mapsView = new MapsView({ runId: () => this.lastRun?.summary.runId, runUri: () => this.lastRun?.params.uri, request: (m, p) => this.request(m, p), log: (m) => this.log(m) });
@@ -358,6 +366,7 @@ export class XdpLensContext implements vscode.Disposable {
     const staleText = this.lastRun && stale ? 'The file or settings changed since this run: results are stale. Run "XDP: Re-run".' : undefined;
     this.packetsView.message = [banner, staleText, this.filterText()].filter(Boolean).join(' ') || undefined;
     this.lensChanged.fire();
+    void this.packetView.refresh();
     void this.summaryView.refresh().catch((e) => this.log(`run summary: ${(e as Error).message}`));
     void this.mapsView.refresh().catch((e) => this.log(`maps view: ${(e as Error).message}`));
   }
@@ -468,7 +477,7 @@ export class XdpLensContext implements vscode.Disposable {
     return `Filter: ${f} (${this.packets.matched ?? '…'} of ${plural(s.packets, 'packet')}).`;
   }
 
-  async showPacket(arg?: number | PacketNode): Promise<PacketDetail | undefined> {
+  async showPacket(arg?: number | PacketNode, follow = false): Promise<PacketDetail | undefined> {
     if (!this.lastRun) throw new Error('no run yet: use "XDP: Run on Capture..." first');
     let index = typeof arg === 'number' ? arg : arg && arg.kind === 'packet' ? arg.row.index : undefined;
     const total = this.lastRun.summary.packets;
@@ -481,23 +490,14 @@ export class XdpLensContext implements vscode.Disposable {
       if (text === undefined) return undefined;
       index = Number(text.trim());
     }
-    const t0 = Date.now();
-    const d = await this.request<PacketDetail>(PacketRequest, { runId: this.lastRun.summary.runId, index });
-    this.log(`packet #${index} detail in ${formatDuration(Date.now() - t0)}`);
-    if (d.error && d.lines.length === 0) throw new Error(d.error);
+    const { detail: d, runId } = await this.packetView.fetch(index);
 
-    // The source: executed lines highlighted, the action at the exit line.
-    const source = await vscode.workspace.openTextDocument(vscode.Uri.file(d.file || vscode.Uri.parse(this.lastRun.stamp.uri).fsPath));
-    const editor = await vscode.window.showTextDocument(source, { viewColumn: vscode.ViewColumn.One, preserveFocus: false, preview: false });
+    // The source: executed lines highlighted, the action at the exit line; the packet view beside it.
+    const file = d.file || vscode.Uri.parse(this.lastRun.stamp.uri).fsPath;
+    const visible = vscode.window.visibleTextEditors.find((e) => e.document.uri.scheme === 'file' && e.document.uri.fsPath === file);
+    const editor = follow && visible ? visible : await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(vscode.Uri.file(file)), { viewColumn: visible?.viewColumn ?? vscode.ViewColumn.One, preserveFocus: follow, preview: false });
     this.decorations.showPacket(editor, d, this.stale());
-
-    // The detail beside it.
-    const uri = vscode.Uri.from({ scheme: PACKET_SCHEME, path: `/packet-${d.index}.txt`, query: this.lastRun.summary.runId });
-    const lineText = (file: string, line: number) => (file === source.uri.fsPath && line >= 1 && line <= source.lineCount ? source.lineAt(line - 1).text : undefined);
-    this.virtualDocs.set(uri.toString(), renderPacketDetail(d, lineText));
-    this.virtualChanged.fire(uri);
-    const detailDoc = await vscode.workspace.openTextDocument(uri);
-    await vscode.window.showTextDocument(detailDoc, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true, preview: true });
+    this.packetView.present(d, runId, true);
     return d;
   }
 

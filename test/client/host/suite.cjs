@@ -59,12 +59,12 @@ exports.run = async function () {
   const detail = await vscode.commands.executeCommand('xdpLens.showPacket', 1);
   assert.ok(detail, 'packet detail');
   assert.strictEqual(detail.action, 'XDP_TX');
-  const shown = await until('the packet detail document', () =>
-    vscode.window.visibleTextEditors.find((e) => e.document.uri.scheme === 'xdp-lens-packet'));
-  const text = shown.document.getText();
-  assert.match(text, /^Packet #1 /);
-  assert.match(text, /Bytes: bytes [\d, -]+ changed/);
-  assert.match(text, /proto_count\[06000000\]/);
+  // The packet view is a webview tab beside the source, titled by the packet; the detail carries both layer trees.
+  const packetTab = () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputWebview && /^Packet #1\b/.test(t.label));
+  await until('the packet view', () => packetTab());
+  assert.deepStrictEqual(detail.layers.before.map((l) => l.key), ['eth', 'ip', 'icmp', 'data']);
+  assert.ok(detail.changed.length > 0, 'changed bytes');
+  assert.ok(detail.maps.some((m) => m.map === 'proto_count'), 'map updates');
   const source = vscode.window.visibleTextEditors.find((e) => e.document.uri.fsPath === doc.uri.fsPath);
   assert.ok(source, 'the source stays visible beside the detail');
   step('packet detail');
@@ -74,6 +74,7 @@ exports.run = async function () {
   edit.insert(doc.uri, new vscode.Position(0, 0), '// edited\n');
   await vscode.workspace.applyEdit(edit);
   await until('the stale lens', async () => (await lensTitles()).find((t) => /\(stale\)$/.test(t)));
+  await until('the packet view marked stale', () => /\(stale\)$/.test(packetTab()?.label ?? ''));
   assert.deepStrictEqual(await debugLensAt(), [], 'no Debug lens on stale results');
   step('stale after edit');
 

@@ -1,0 +1,116 @@
+// The packet view's HTML: a strict Content-Security-Policy with one nonce and nothing from elsewhere, the layer trees
+// with their fields and byte ranges, changed fields marked on both sides, the hex pane, the verdict, clickable source
+// lines, map updates (decoded text when the server sends it, else hex), the stale mark, and no markup from the packet.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { renderPacketHtml, changedFields, fieldIds } from '../../client/packet-html.ts';
+import { dissectTree } from '../../simulator/net/dissect-tree.ts';
+import type { PacketDetail } from '../../server/protocol.ts';
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+// An ICMP echo request and the reply the program made of it (addresses swapped, type 8 -> 0).
+const REQ = Uint8Array.from(Buffer.from('0200000000020200000000010800450000240001000040016cd40a0000010a000002080045d20007000161626364656667680000', 'hex'));
+function reply(): Uint8Array {
+  const r = Uint8Array.from(REQ);
+  r.set(REQ.subarray(6, 12), 0);
+  r.set(REQ.subarray(0, 6), 6);
+  r.set(REQ.subarray(30, 34), 26);
+  r.set(REQ.subarray(26, 30), 30);
+  r[34] = 0;
+  return r;
+}
+function changed(a: Uint8Array, b: Uint8Array): [number, number][] {
+  const out: [number, number][] = [];
+  for (let i = 0; i < b.length; i++) if (a[i] !== b[i]) out.length && out[out.length - 1]![1] === i ? (out[out.length - 1]![1] = i + 1) : out.push([i, i + 1]);
+  return out;
+}
+function detail(over: Partial<PacketDetail> = {}): PacketDetail {
+  const after = reply();
+  return {
+    index: 1, time: '0.000100', summary: 'IP 10.0.0.1 > 10.0.0.2: ICMP echo request, length 16', action: 'XDP_TX', retval: 3, file: '/w/xdp_filter.c', line: 42,
+    path: 'xdp_tx', outcome: 'transmitted', lines: [{ file: '/w/xdp_filter.c', line: 30 }, { file: '/w/xdp_filter.c', line: 42 }],
+    before: hex(REQ), after: hex(after), changed: changed(REQ, after), printk: ['echo from 10.0.0.1'],
+    maps: [{ map: 'proto_count', key: '06000000', before: '0000000000000000', after: '0100000000000000' }],
+    layers: { before: dissectTree(REQ), after: dissectTree(after) },
+    ...over,
+  };
+}
+const render = (d: PacketDetail, stale = false) =>
+  renderPacketHtml({ detail: d, runId: 'run-1', stale, nonce: 'N0nce', cspSource: 'vscode-webview://x', scriptUri: 'vscode-webview://x/dist/webview-packet.js', lineText: (_f, l) => (l === 42 ? '  return icmp_echo_reply(eth, ip, icmp);' : undefined) });
+
+test('a strict CSP: nothing but this nonce\'s style and script, and no resource from elsewhere', () => {
+  const html = render(detail());
+  const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]+)">/.exec(html)?.[1];
+  assert.ok(csp, 'a CSP meta element');
+  assert.match(csp, /default-src 'none'/);
+  assert.match(csp, /script-src 'nonce-N0nce'(;|$)/);
+  assert.match(csp, /style-src 'nonce-N0nce'(;|$)/);
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|https?:/);
+  const scripts = [...html.matchAll(/<script\b[^>]*>/g)].map((m) => m[0]);
+  assert.deepEqual(scripts, ['<script nonce="N0nce" src="vscode-webview://x/dist/webview-packet.js">']);
+  assert.equal([...html.matchAll(/<style\b[^>]*>/g)].map((m) => m[0]).join(), '<style nonce="N0nce">');
+  assert.doesNotMatch(html, /https?:\/\//, 'no external URL');
+  assert.doesNotMatch(html, / on[a-z]+="/, 'no inline event handlers');
+});
+
+test('both layer trees are drawn with their fields and byte ranges; changed fields are marked on both sides', () => {
+  const html = render(detail());
+  const sides = html.split('<section class="side"').slice(1);
+  assert.equal(sides.length, 2);
+  assert.match(sides[0]!, /data-side="before"/);
+  for (const s of sides) {
+    assert.match(s, /Internet Protocol Version 4/);
+    assert.match(s, /<span class="fname">Time to Live<\/span>: <span class="fval">64<\/span>/);
+    assert.match(s, /data-id="ip#0\/ip\.ttl#0" data-off="22" data-len="1"/);
+  }
+  assert.match(sides[0]!, /<span class="fname">Type<\/span>: <span class="fval">Echo \(ping\) request \(8\)<\/span>/);
+  assert.match(sides[1]!, /<span class="fname">Type<\/span>: <span class="fval">Echo \(ping\) reply \(0\)<\/span>/);
+  // The ICMP type and the addresses changed, the TTL did not.
+  for (const s of sides) {
+    assert.match(s, /class="node chg" data-id="icmp#0\/icmp\.type#0"/);
+    assert.match(s, /class="node chg" data-id="ip#0\/ip\.src#0"/);
+    assert.match(s, /class="node" data-id="ip#0\/ip\.ttl#0"/);
+  }
+  // The hex pane: one span per byte, changed ones marked (after: byte 34 is the ICMP type).
+  assert.match(sides[1]!, /<span class="b chg" data-i="34">00<\/span>/);
+  assert.match(sides[1]!, /<span class="b" data-i="22">40<\/span>/);
+  assert.match(html, /The program changed \d+ bytes: changed fields and bytes are marked\./);
+});
+
+test('the verdict, the executed path as source links, printk and map updates', () => {
+  const html = render(detail());
+  assert.match(html, /<span class="badge act-XDP_TX">XDP_TX<\/span> <span class="outcome">→ transmitted<\/span>/);
+  assert.match(html, /<a href="#" class="src" data-file="\/w\/xdp_filter\.c" data-line="42"[^>]*>xdp_filter\.c:42<\/a> <code>return icmp_echo_reply\(eth, ip, icmp\);<\/code> <span class="muted">← left here<\/span>/);
+  assert.match(html, /<code>echo from 10\.0\.0\.1<\/code>/);
+  assert.match(html, /<code [^>]*>proto_count\[06000000\]: 0000000000000000 -&gt; 0100000000000000<\/code>/);
+  // Decoded through BTF when the server says so.
+  const decoded = render(detail({ maps: [{ map: 'proto_count', key: '06000000', before: '0000000000000000', after: '0100000000000000', text: 'proto_count[IPPROTO_ICMP] 0 -> 1' }] }));
+  assert.match(decoded, />proto_count\[IPPROTO_ICMP\] 0 -&gt; 1<\/code>/);
+});
+
+test('stale results, errors and an older server without layers are said so', () => {
+  assert.doesNotMatch(render(detail()), /Stale:/);
+  const stale = render(detail(), true);
+  assert.match(stale, /Stale: the file or the settings changed since this run.*<button id="rerun">Re-run<\/button>/);
+  assert.match(render(detail({ error: 're-running gave XDP_PASS where the run gave XDP_TX' })), /class="banner stale"[^>]*>re-running gave XDP_PASS/);
+  const old = render(detail({ layers: undefined }));
+  assert.match(old, /sends no decoded layers/);
+  assert.match(old, /data-i="34"/);
+});
+
+test('nothing in the packet becomes markup', () => {
+  const d = detail({ summary: '<img src=x onerror=alert(1)>', printk: ['</code><script>alert(1)</script>'] });
+  d.layers!.before[0]!.summary = '"><script>x</script>';
+  const html = render(d);
+  assert.equal([...html.matchAll(/<script\b/g)].length, 1);
+  assert.doesNotMatch(html, /<img/);
+});
+
+test('field ids pair the same header on both sides, occurrence by occurrence', () => {
+  const ids = fieldIds(dissectTree(REQ));
+  assert.ok(ids.has('eth#0/eth.src#0'));
+  assert.ok(ids.has('ip#0/ip.flags#0/ip.flags.df#0'));
+  const c = changedFields(dissectTree(REQ), dissectTree(reply()), changed(REQ, reply()));
+  assert.ok(c.has('icmp#0/icmp.type#0') && c.has('eth#0/eth.dst#0') && c.has('ip#0/ip.dst#0'));
+  assert.ok(!c.has('ip#0/ip.ttl#0') && !c.has('icmp#0/icmp.seq#0'));
+});
