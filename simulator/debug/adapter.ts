@@ -20,6 +20,7 @@ import { REGION_STACK0, STACK_SIZE } from '../vm/memory.ts';
 import { DebugEngine, DebugError, describeValue, packetBytesOf, readPackets, readSnapshot, snapshotScope, type Snapshot } from './engine.ts';
 import { ExprError, evaluate, formatScalar } from './expr.ts';
 import { packetLayers } from './layers.ts';
+import { entryText, objectMapFormats, type BtfNode, type MapFormat } from '../btf-format.ts';
 import { DebugInfo, childrenOf, expandable, formatCValue, memberOf, scalarOf, type CValue } from './locals.ts';
 
 export interface XdpLaunchArguments extends DebugProtocol.LaunchRequestArguments {
@@ -50,6 +51,7 @@ type VarRef =
   | { kind: 'stack'; depth: number }
   | { kind: 'maps' }
   | { kind: 'map'; name: string }
+  | { kind: 'btf'; nodes: { name: string; node: BtfNode }[] }
   | { kind: 'ctx' }
   | { kind: 'locals'; frame: number }
   | { kind: 'c'; value: CValue };
@@ -63,6 +65,8 @@ export class XdpDebugSession extends DebugSession {
   private refs = new Handles<VarRef>();
   private programPath = '';
   private debugInfo: DebugInfo | undefined;
+  /** Map keys and values through the object's BTF (simulator/btf-format.ts), hex without it. */
+  private mapFormats: ((map: string) => MapFormat) | undefined;
   /** The printk lines already shown: packet and count. */
   private shown = { packet: -1, count: 0 };
 
@@ -114,6 +118,7 @@ export class XdpDebugSession extends DebugSession {
       const di = DebugInfo.load(objectPath);
       if (typeof di === 'string') this.output(`xdp-lens: no C variables (${di}); registers and memory only\n`, 'console');
       else this.debugInfo = di;
+      this.mapFormats = objectMapFormats(object, { maxElems: 64 });
       const packets = await readPackets(resolve(cwd, args.capture));
       this.engine = new DebugEngine({
         obj: object,
@@ -374,13 +379,22 @@ export class XdpDebugSession extends DebugSession {
       case 'maps':
         return Object.entries(s.maps).map(([name, entries]) => v(name, `${(entries as unknown[]).length} entr${(entries as unknown[]).length === 1 ? 'y' : 'ies'}`, 'map', this.refs.create({ kind: 'map', name })));
       case 'map': {
-        const entries = (s.maps[ref.name] ?? []) as unknown as Record<string, unknown>[];
-        return entries.map((e) => {
-          const { key, ...rest } = e;
-          const value = 'value' in rest ? String(rest.value) : JSON.stringify(rest);
-          return v(`[${String(key)}]`, value);
+        // Keys and values decoded through the map's BTF types; a struct value (or a per-CPU value) expands.
+        const f = this.mapFormats?.(ref.name);
+        const unhex = (h: string) => Uint8Array.from(Buffer.from(h, 'hex'));
+        return (s.maps[ref.name] ?? []).map((e) => {
+          if (!f) return v(`[${e.key}]`, e.value ?? e.values?.join(' ') ?? e.program ?? e.map ?? '');
+          const t = entryText(f, e);
+          const trees = e.program !== undefined || e.map !== undefined ? [] : (e.values ?? [e.value ?? '']).map((h, i) => ({ name: e.values ? `cpu${i}` : 'value', node: f.valueTree(unhex(h)) }));
+          const expand = e.values ? trees : trees[0]?.node.children?.length ? trees[0].node.children.map((c) => ({ name: c.name ?? '', node: c })) : [];
+          return v(`[${t.key}]`, t.value, trees[0]?.node.type || undefined, expand.length ? this.refs.create({ kind: 'btf', nodes: expand }) : undefined);
         });
       }
+      case 'btf':
+        return ref.nodes.map(({ name, node }) => {
+          const kids = node.children?.map((c) => ({ name: c.name ?? '', node: c })) ?? [];
+          return v(name, node.text, node.type || undefined, kids.length ? this.refs.create({ kind: 'btf', nodes: kids }) : undefined);
+        });
     }
   }
 
