@@ -30,7 +30,7 @@ import {
   type XdpAction,
 } from '../server/protocol.ts';
 import { debugLenses, faultMessage, findXdpFunctions, formatDuration, isXdpSource, outcomeMessage, outputCaptureItems, plural, refusalBanner, runLensTitle, statusText } from './format.ts';
-import { addRecent, captureChoices, isStale, restrictSettings, settingsKey, type RunStamp } from './state.ts';
+import { addRecent, captureChoices, isStale, rerunOnSave, restrictSettings, settingsKey, type RunStamp } from './state.ts';
 import { PacketView } from './packet-view.ts';
 import { RunDecorations, PacketsProvider, type PacketNode } from './views.ts';
 import { debugPacket, registerDebugging, type PacketArg } from './debug.ts';
@@ -46,6 +46,8 @@ export interface LastRun {
   params: RunParams;
   summary: RunSummary;
   stamp: RunStamp;
+  /** Wall time of the run as the user waited for it (request to response). */
+  ms: number;
 }
 
 /** Settings that change what a run computes; results are stale when they differ from the run's. */
@@ -77,6 +79,8 @@ export class XdpLensContext implements vscode.Disposable {
   private readonly virtualDocs = new Map<string, string>();
   private readonly virtualChanged = new vscode.EventEmitter<vscode.Uri>();
   lastRun: LastRun | undefined;
+  /** A run is going on (a save does not start another). */
+  private running = false;
   private readonly packetView: PacketView;
   private readonly summaryView: SummaryView;
   /** The XDP Maps view (client/maps-view.ts). */
@@ -160,6 +164,14 @@ export class XdpLensContext implements vscode.Disposable {
         if (this.lastRun && e.document.uri.toString() === this.lastRun.stamp.uri) this.refreshRunViews();
         // Verdict changes are per line of the file as compared: an edit makes them wrong, so they go.
         if (this.verdictDiff && e.contentChanges.length && e.document.uri.toString() === this.verdictDiff.uri) this.showVerdictDiff(undefined);
+      }),
+      vscode.workspace.onDidSaveTextDocument((doc) => {
+        // A fast run is repeated on save (xdpLens.rerunOnSave), so its counts follow the edits.
+        const enabled = vscode.workspace.getConfiguration('xdpLens', doc.uri).get<boolean>('rerunOnSave', true);
+        const last = this.lastRun && { uri: this.lastRun.stamp.uri, ms: this.lastRun.ms };
+        if (!rerunOnSave({ enabled, trusted: this.trusted, saved: doc.uri.toString(), last, running: this.running })) return;
+        this.log(`re-run on save (the last run took ${formatDuration(last!.ms)})`);
+        this.rerun().catch((e) => this.log(`re-run on save: ${(e as Error).message}`));
       }),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (!e.affectsConfiguration('xdpLens')) return;
@@ -307,6 +319,15 @@ export class XdpLensContext implements vscode.Disposable {
   }
 
   private async run(params: RunParams, doc: vscode.TextDocument): Promise<RunSummary | undefined> {
+    this.running = true;
+    try {
+      return await this.runNow(params, doc);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async runNow(params: RunParams, doc: vscode.TextDocument): Promise<RunSummary | undefined> {
     if (doc.isDirty) await doc.save(); // the run compiles the file on disk
     const storage = this.context.storageUri ?? this.context.globalStorageUri;
     const seed = params.maps ?? mapsSeed(doc.uri);
@@ -342,7 +363,7 @@ export class XdpLensContext implements vscode.Disposable {
     const s = response.summary;
     this.log(`${s.runId}: ${plural(s.packets, 'packet')} of ${s.capture} in ${formatDuration(ms)} (compile ${formatDuration(s.compileMs)}, run ${formatDuration(s.durationMs)}): ${runLensTitle(s, false)}`);
     if (s.attributionNote) this.log(s.attributionNote);
-    this.lastRun = { params: full, summary: s, stamp };
+    this.lastRun = { params: full, summary: s, stamp, ms };
     void vscode.commands.executeCommand('setContext', 'xdpLens.hasRun', true);
     this.showFaults(s);
     this.packets.setRun(s);

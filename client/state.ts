@@ -42,3 +42,14 @@ export function restrictSettings<T extends { analyzeOnSave?: boolean; kernelVeri
   if (trusted || !settings || typeof settings !== 'object') return settings;
   return { ...settings, analyzeOnSave: false, kernelVerifier: false };
 }
+
+/** A run shorter than this is re-run on each save of its program (xdpLens.rerunOnSave), keeping its counts current. */
+export const RERUN_ON_SAVE_MS = 1000;
+
+/**
+ * Whether saving `saved` re-runs the last run: the setting is on, the workspace is trusted, the saved file is the
+ * last run's program, that run took under RERUN_ON_SAVE_MS, and no run is going on.
+ */
+export function rerunOnSave(o: { enabled: boolean; trusted: boolean; saved: string; last?: { uri: string; ms: number }; running: boolean }): boolean {
+  return o.enabled && o.trusted && !o.running && o.last !== undefined && o.last.uri === o.saved && o.last.ms < RERUN_ON_SAVE_MS;
+}

@@ -1,7 +1,7 @@
 // Staleness, recent captures and the settings sent in an untrusted workspace.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addRecent, captureChoices, isStale, restrictSettings, settingsKey } from '../../client/state.ts';
+import { addRecent, captureChoices, isStale, rerunOnSave, restrictSettings, settingsKey } from '../../client/state.ts';
 
 test('settings keys ignore key order but not values', () => {
   assert.equal(settingsKey({ a: 1, b: { c: [1, 2], d: 'x' } }), settingsKey({ b: { d: 'x', c: [1, 2] }, a: 1 }));
@@ -32,4 +32,15 @@ test('an untrusted workspace never asks the server to compile on save', () => {
   assert.deepEqual(restrictSettings({ analyzeOnSave: true, kernelVerifier: true, clang: { path: 'clang' } }, false), { analyzeOnSave: false, kernelVerifier: false, clang: { path: 'clang' } });
   assert.deepEqual(restrictSettings({ analyzeOnSave: true }, true), { analyzeOnSave: true });
   assert.equal(restrictSettings(null, false), null);
+});
+
+test('a save re-runs the last run only when it was fast, of this file, allowed and not already running', () => {
+  const base = { enabled: true, trusted: true, saved: 'file:///a.c', last: { uri: 'file:///a.c', ms: 400 }, running: false };
+  assert.equal(rerunOnSave(base), true);
+  assert.equal(rerunOnSave({ ...base, last: { uri: 'file:///a.c', ms: 1000 } }), false, 'a run of a second or more is not repeated');
+  assert.equal(rerunOnSave({ ...base, enabled: false }), false, 'xdpLens.rerunOnSave off');
+  assert.equal(rerunOnSave({ ...base, trusted: false }), false);
+  assert.equal(rerunOnSave({ ...base, saved: 'file:///b.c' }), false, 'another file');
+  assert.equal(rerunOnSave({ ...base, last: undefined }), false, 'no run yet');
+  assert.equal(rerunOnSave({ ...base, running: true }), false);
 });
