@@ -49,6 +49,8 @@ export function layoutXdpBuff(bytes: Uint8Array, g: FrameGeometry, reuse?: Uint8
 export function packetBytes(buff: XdpBuff): { out: Uint8Array; metaLen: number } {
   const metaValid = buff.dataMeta <= buff.data;
   const start = metaValid ? buff.dataMeta : buff.data;
+  const metaLen = metaValid ? buff.data - buff.dataMeta : 0;
+  if (buff.frags.length === 0) return { out: Uint8Array.prototype.slice.call(buff.frame, start, buff.dataEnd), metaLen };
   const parts = [buff.frame.subarray(start, buff.dataEnd), ...buff.frags];
   let n = 0;
   for (const p of parts) n += p.length;
@@ -58,7 +60,7 @@ export function packetBytes(buff: XdpBuff): { out: Uint8Array; metaLen: number }
     out.set(p, o);
     o += p.length;
   }
-  return { out, metaLen: metaValid ? buff.data - buff.dataMeta : 0 };
+  return { out, metaLen };
 }
 
 export { PAGE_SIZE };

@@ -40,16 +40,35 @@ export function stripVlan(frame: Uint8Array): { frame: Uint8Array; vlan?: { prot
 export function rxMetadata(
   frame: Uint8Array, tsNs: bigint | undefined, profile: Pick<DriverProfile, 'rxMetadata'>, vlan?: { proto: number; tci: number },
 ): RxMetadata {
-  const m = profile.rxMetadata;
-  const no = { errno: EOPNOTSUPP };
-  // The hash is computed when a program first asks for it (most never call the kfunc): `frame` is the received
-  // frame, which the program cannot change, so the value is the same whenever it is read.
-  let hash: RxMetadata['hash'] | undefined;
-  return {
-    timestamp: !m.timestamp ? no : tsNs === undefined ? { errno: ENODATA } : { value: tsNs },
-    get hash() {
-      return (hash ??= !m.hash ? no : { value: { hash: rssHash(frame) >>> 0, type: rssHashType(frame) } });
-    },
-    vlan: !m.vlanTag ? no : vlan ? { value: vlan } : { errno: ENODATA },
-  };
+  return new RxDescriptor(frame, tsNs, profile.rxMetadata, vlan);
+}
+
+const NO = { errno: EOPNOTSUPP };
+const NO_DATA = { errno: ENODATA };
+
+/**
+ * What the descriptor reports. The hash is computed when a program first asks for it (most never call the kfunc):
+ * `frame` is the received frame, which the program cannot change, so the value is the same whenever it is read.
+ */
+class RxDescriptor implements RxMetadata {
+  private hashValue: RxMetadata['hash'] | undefined;
+
+  constructor(
+    private readonly frame: Uint8Array,
+    private readonly tsNs: bigint | undefined,
+    private readonly m: DriverProfile['rxMetadata'],
+    private readonly tag: { proto: number; tci: number } | undefined,
+  ) {}
+
+  get timestamp(): RxMetadata['timestamp'] {
+    return !this.m.timestamp ? NO : this.tsNs === undefined ? NO_DATA : { value: this.tsNs };
+  }
+
+  get hash(): RxMetadata['hash'] {
+    return (this.hashValue ??= !this.m.hash ? NO : { value: { hash: rssHash(this.frame) >>> 0, type: rssHashType(this.frame) } });
+  }
+
+  get vlan(): RxMetadata['vlan'] {
+    return !this.m.vlanTag ? NO : this.tag ? { value: this.tag } : NO_DATA;
+  }
 }
