@@ -137,7 +137,7 @@ function timeline(stats: RunStats): string {
     parts.push(`<text class="tick" x="${TL.left - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${compact(v)}</text>`);
   }
   const spanNs = slots * t.bucketNs;
-  for (const v of timeTicks(Math.min(spanNs, Math.max(t.spanNs, t.bucketNs * n)))) {
+  for (const v of timeTicks(Math.min(spanNs, Math.max(t.spanNs, t.bucketNs * n)), 8)) {
     const x = TL.left + (v / t.bucketNs) * cw;
     if (x > TL.w - TL.right - 8) break;
     parts.push(`<line class="axis" x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${TL.top + ph}" y2="${TL.top + ph + 4}"/>`);
@@ -171,19 +171,14 @@ function timeline(stats: RunStats): string {
     if (notCarried) strip(t.notCarriedOut[i]!, 'notcarried');
     parts.push(`<g class="bucket" data-bucket="${i}"><title>${esc(title)}</title><rect class="hit" x="${x.toFixed(2)}" y="${TL.top}" width="${cw.toFixed(2)}" height="${height - TL.top}"/>${rects.join('')}</g>`);
   }
-  let sy = TL.h;
-  if (faults) {
-    parts.push(`<text class="tick" x="${TL.left - 6}" y="${sy + TL.strip - 1}" text-anchor="end">faults</text>`);
-    sy += TL.strip + 4;
-  }
-  if (notCarried) parts.push(`<text class="tick" x="${TL.left - 6}" y="${sy + TL.strip - 1}" text-anchor="end">not carried out</text>`);
   const svg = `<svg id="timeline-chart" class="chart" viewBox="0 0 ${TL.w} ${height}" role="img" aria-label="Packets per ${esc(duration(t.bucketNs))} over the capture, by action">${parts.join('')}</svg>`;
   const legend = stats.actions
     .map((a, k) => ({ a, n: t.counts.reduce((s, c) => s + c[k]!, 0) }))
     .filter((e) => e.n)
     .map((e) => `<span class="key"><svg class="swatch" viewBox="0 0 10 10"><rect class="${actionClass(e.a)}" width="10" height="10"/></svg>${e.a}</span>`);
-  if (faults) legend.push(`<span class="key"><svg class="swatch" viewBox="0 0 10 10"><rect class="fault" width="10" height="10"/></svg>faulted</span>`);
-  if (notCarried) legend.push(`<span class="key"><svg class="swatch" viewBox="0 0 10 10"><rect class="notcarried" width="10" height="10"/></svg>not carried out as returned</span>`);
+  const under = faults && notCarried ? ['first', 'second'] : ['', ''];
+  if (faults) legend.push(`<span class="key"><svg class="swatch" viewBox="0 0 10 10"><rect class="fault" width="10" height="10"/></svg>faulted (${under[0]} marks under the columns)</span>`.replace('( marks', '(marks'));
+  if (notCarried) legend.push(`<span class="key"><svg class="swatch" viewBox="0 0 10 10"><rect class="notcarried" width="10" height="10"/></svg>not carried out as returned (${under[1]} marks under the columns)</span>`.replace('( marks', '(marks'));
   const earlier = t.earlier ? ` ${plural(t.earlier, 'packet is', 'packets are')} stamped before the first one and counted at 0.` : '';
   const note = n === 1 && t.spanNs < t.bucketNs
     ? `All packets arrived within ${esc(duration(Math.max(t.spanNs, 1)))} of each other: one column.`
@@ -212,18 +207,17 @@ function exitsTable(p: SummaryPage): string {
     const filter = `${e.line ? `exit.line == ${e.line} && ` : ''}action == ${e.action}`;
     const m = msg({ type: 'exit', file: e.file, line: e.line, filter });
     return `<tr class="click" tabindex="0" data-msg="${m}" data-action="${e.action}" data-line="${e.line}" data-n="${e.count}" title="${esc(`${e.file}:${e.line}: show the line and filter the packets view to ${filter}`)}">` +
-      `<td class="where"><span class="loc">${esc(where)}</span>${code ? ` <code>${esc(code.length > 60 ? `${code.slice(0, 59)}…` : code)}</code>` : ''}</td>` +
+      `<td class="where"><span class="loc">${esc(where)}</span>${code ? ` <code>${esc(code.length > 48 ? `${code.slice(0, 47)}…` : code)}</code>` : ''}${outcomes ? `<div class="outcome">${outcomes}</div>` : ''}</td>` +
       `<td class="act"><span class="dot ${actionClass(e.action)}"></span>${e.action}</td>` +
       `<td class="barcell">${bar([{ n: e.count, cls: actionClass(e.action) }], max)}</td>` +
-      `<td class="num">${count(e.count)}</td><td class="num pct">${share(e.count, stats.packets)}</td>` +
-      `<td class="outcome">${outcomes}</td></tr>`;
+      `<td class="num">${count(e.count)}</td><td class="num pct">${share(e.count, stats.packets)}</td></tr>`;
   });
   const rest = exits.slice(MAX_EXIT_ROWS);
   const more = rest.length
     ? `<p class="note">${plural(rest.length, 'more exit line')} with ${plural(rest.reduce((a, e) => a + e.count, 0), 'packet')}, fewer each than those above.</p>`
     : '';
   const other = stats.other?.exits ? `<p class="note">${plural(stats.other.exits, 'packet')} left through further lines not listed here.</p>` : '';
-  return `<table class="rows" id="exits-table"><thead><tr><th>Exit line</th><th>Action</th><th class="barcell"></th><th class="num">Packets</th><th class="num">Share</th><th>Not as returned</th></tr></thead><tbody>${rows.join('')}</tbody></table>${more}${other}`;
+  return `<table class="rows" id="exits-table"><thead><tr><th>Exit line</th><th class="act">Action</th><th class="barcell"></th><th class="num">Packets</th><th class="num pct">Share</th></tr></thead><tbody>${rows.join('')}</tbody></table>${more}${other}`;
 }
 
 function outcomesTable(stats: RunStats): string {
@@ -239,7 +233,7 @@ function outcomesTable(stats: RunStats): string {
       `<td class="where">${o.includes(':') ? `<span class="warn">${esc(o)}</span>` : esc(o)}</td>` +
       `<td class="barcell">${bar([{ n, cls }], max)}</td><td class="num">${count(n)}</td><td class="num pct">${share(n, stats.packets)}</td></tr>`;
   });
-  return `<table class="rows" id="outcomes-table"><thead><tr><th>Outcome</th><th class="barcell"></th><th class="num">Packets</th><th class="num">Share</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  return `<table class="rows" id="outcomes-table"><thead><tr><th>Outcome</th><th class="barcell"></th><th class="num">Packets</th><th class="num pct">Share</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 function queuesTable(p: SummaryPage): string {
@@ -251,15 +245,15 @@ function queuesTable(p: SummaryPage): string {
     const detail = stats.actions.map((a, k) => (q.counts[k] ? `${count(q.counts[k]!)} ${a}` : '')).filter(Boolean).join(', ');
     const filter = `queue == ${q.queue}`;
     return `<tr class="click" tabindex="0" data-msg="${msg({ type: 'filter', filter })}" data-queue="${q.queue}" data-n="${totals[i]}" title="${esc(`${detail}; filter the packets view to ${filter}`)}">` +
-      `<td class="where">queue ${q.queue}</td>` +
+      `<td class="where">queue ${q.queue}<div class="detail">${esc(detail)}</div></td>` +
       `<td class="barcell">${bar(stats.actions.map((a, k) => ({ n: q.counts[k]!, cls: actionClass(a) })), max)}</td>` +
-      `<td class="num">${count(totals[i]!)}</td><td class="num pct">${share(totals[i]!, stats.packets)}</td><td class="outcome">${esc(detail)}</td></tr>`;
+      `<td class="num">${count(totals[i]!)}</td><td class="num pct">${share(totals[i]!, stats.packets)}</td></tr>`;
   });
   const queues = p.summary.driver.queues;
   const note = queues === 1
     ? '<p class="note">One RX queue: set <code>xdpLens.driver.queues</code> to spread flows over several by RSS, as the NIC does.</p>'
     : `<p class="note">${queues} RX queues, flows spread by RSS (Toeplitz hash); queues that received nothing are not listed.</p>`;
-  return `${note}<table class="rows" id="queues-table"><thead><tr><th>RX queue</th><th class="barcell"></th><th class="num">Packets</th><th class="num">Share</th><th>Actions</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  return `${note}<table class="rows" id="queues-table"><thead><tr><th>RX queue</th><th class="barcell"></th><th class="num">Packets</th><th class="num pct">Share</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 function faultsTable(p: SummaryPage): string {
@@ -269,11 +263,11 @@ function faultsTable(p: SummaryPage): string {
   const rows = stats.faults.slice(0, MAX_FAULT_ROWS).map((f) => {
     const filter = `fault${f.line ? ` && exit.line == ${f.line}` : ''}`;
     return `<tr class="click" tabindex="0" data-msg="${msg({ type: 'exit', file: f.file, line: f.line, filter })}" data-kind="${esc(f.kind)}" data-n="${f.count}" title="${esc(`show the line and filter the packets view to ${filter}`)}">` +
-      `<td class="where"><span class="loc">${esc(f.line ? `${base(f.file)}:${f.line}` : 'unknown line')}</span></td><td>${esc(f.kind)}</td>` +
-      `<td class="barcell">${bar([{ n: f.count, cls: 'fault' }], max)}</td><td class="num">${count(f.count)}</td><td class="msg">${esc(f.message)}</td></tr>`;
+      `<td class="where"><span class="loc">${esc(f.line ? `${base(f.file)}:${f.line}` : 'unknown line')}</span><div class="detail">${esc(f.message)}</div></td><td class="act">${esc(f.kind)}</td>` +
+      `<td class="barcell">${bar([{ n: f.count, cls: 'fault' }], max)}</td><td class="num">${count(f.count)}</td><td class="num pct">${share(f.count, stats.packets)}</td></tr>`;
   });
   const rest = stats.faults.length - MAX_FAULT_ROWS;
-  return `<table class="rows" id="faults-table"><thead><tr><th>Line</th><th>Kind</th><th class="barcell"></th><th class="num">Packets</th><th>First message</th></tr></thead><tbody>${rows.join('')}</tbody></table>${rest > 0 ? `<p class="note">${plural(rest, 'more fault place')}.</p>` : ''}`;
+  return `<table class="rows" id="faults-table"><thead><tr><th>Line (first message)</th><th class="act">Kind</th><th class="barcell"></th><th class="num">Packets</th><th class="num pct">Share</th></tr></thead><tbody>${rows.join('')}</tbody></table>${rest > 0 ? `<p class="note">${plural(rest, 'more fault place')}.</p>` : ''}`;
 }
 
 function tiles(p: SummaryPage): string {
@@ -314,24 +308,37 @@ button:hover { background: var(--vscode-button-hoverBackground); }
 .tile.warnTile .big, .warn { color: var(--vscode-editorWarning-foreground, #bf8803); }
 .dot { display: inline-block; width: 0.7em; height: 0.7em; border-radius: 2px; margin-right: 6px; vertical-align: baseline; }
 .chart { width: 100%; height: auto; display: block; }
-.chart text { fill: var(--vscode-descriptionForeground); font-size: 11px; font-family: var(--vscode-font-family); }
+.chart text { fill: var(--vscode-descriptionForeground); font-size: calc(11px * var(--k, 1)); font-family: var(--vscode-font-family); }
 .chart .grid { stroke: var(--vscode-charts-lines, #8884); stroke-width: 0.5; }
 .chart .axis { stroke: var(--vscode-charts-lines, #888); stroke-width: 1; }
 .chart .hit { fill: transparent; }
 .chart .bucket:hover .hit { fill: var(--vscode-list-hoverBackground, #8882); }
 .legend { display: flex; flex-wrap: wrap; gap: 14px; margin: 4px 0 0 52px; color: var(--vscode-descriptionForeground); }
 .swatch { width: 10px; height: 10px; margin-right: 5px; vertical-align: -1px; }
-table.rows { border-collapse: collapse; width: 100%; }
+table.rows { border-collapse: collapse; width: 100%; table-layout: fixed; }
+table.rows th.act, table.rows td.act { width: 9.5em; overflow: hidden; text-overflow: ellipsis; }
+table.rows th.num { width: 6em; }
+table.rows th.num + th.num { width: 4.5em; }
+.detail { color: var(--vscode-descriptionForeground); font-size: 0.92em; }
 table.rows th { text-align: left; font-weight: 600; color: var(--vscode-descriptionForeground); padding: 2px 8px 4px 0; }
 table.rows td { padding: 3px 8px 3px 0; vertical-align: middle; white-space: nowrap; }
-table.rows td.msg, table.rows td.outcome { white-space: normal; }
+table.rows td.msg, table.rows td.outcome, table.rows td.where { white-space: normal; }
+td.where { overflow: hidden; text-overflow: ellipsis; }
+td.where code { white-space: nowrap; }
+div.outcome { margin-top: 1px; }
 .num { text-align: right; font-variant-numeric: tabular-nums; }
 .pct { color: var(--vscode-descriptionForeground); }
-.barcell { width: 32%; min-width: 120px; }
+.barcell { width: 30%; }
+@media (max-width: 640px) {
+  .barcell { width: 16%; }
+  table.rows th.act, table.rows td.act { width: 7.5em; }
+  table.rows .pct { display: none; }
+}
 .bar { width: 100%; height: 12px; display: block; }
 .loc { font-family: var(--vscode-editor-font-family); }
 code { font-family: var(--vscode-editor-font-family); color: var(--vscode-textPreformat-foreground, inherit); }
 .click { cursor: pointer; }
+.nowrap { white-space: nowrap; }
 tr.click:hover, .tile.click:hover { background: var(--vscode-list-hoverBackground); }
 .click:focus { outline: 1px solid var(--vscode-focusBorder); outline-offset: -1px; }
 .empty { color: var(--vscode-descriptionForeground); font-style: italic; }
@@ -342,6 +349,15 @@ ${(Object.keys(ACTION_COLOURS) as XdpAction[]).map((a) => `.${actionClass(a)} { 
 
 const SCRIPT = `
 const vscode = acquireVsCodeApi();
+// Chart text at the same size whatever the width the chart is drawn at (the SVG scales with the view).
+function fit() {
+  for (const svg of document.querySelectorAll('svg.chart')) {
+    const w = svg.viewBox.baseVal.width;
+    if (svg.clientWidth) svg.style.setProperty('--k', String(w / svg.clientWidth));
+  }
+}
+new ResizeObserver(fit).observe(document.body);
+fit();
 function send(el) { vscode.postMessage(JSON.parse(el.getAttribute('data-msg'))); }
 document.addEventListener('click', (e) => { const el = e.target.closest('[data-msg]'); if (el) send(el); });
 document.addEventListener('keydown', (e) => {
@@ -364,7 +380,9 @@ export function renderSummaryHtml(p: SummaryPage): string {
   if (s.cancelled) banners.push(`<div class="banner">The run was cancelled after ${plural(s.packets, 'packet')}: these are the packets before it.</div>`);
   if (s.captureError) banners.push(`<div class="banner error">${esc(s.captureError)}; the packets before it are shown.</div>`);
   const q = s.driver.queues;
-  const sub = `${esc(file)} · ${plural(s.packets, 'packet')}${s.packets > 1 ? ` over ${esc(duration(span))}` : ''} · ${esc(s.driver.mode)} driver, ${esc(s.driver.profile)}, ${plural(q, 'RX queue')} · ${esc(s.runId)}`;
+  const sub = [esc(file), `${plural(s.packets, 'packet')}${s.packets > 1 ? ` over ${esc(duration(span))}` : ''}`, `${esc(s.driver.mode)} driver, ${esc(s.driver.profile)}, ${plural(q, 'RX queue')}`, esc(s.runId)]
+    .map((x) => `<span class="nowrap">${x}</span>`)
+    .join(' · ');
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
