@@ -93,6 +93,8 @@ export interface CompareOptions {
   maxEntries?: Record<string, number>;
   /** Whole kernel side (load, seeding, every packet, map dumps: large maps take long); default 120 s + 100 ms a packet. */
   timeoutMs?: number;
+  /** The simulator's engine (`--engine`); default as for a Session. */
+  engine?: SessionOptions['engine'];
 }
 
 /** The kernel's possible CPUs (/sys/devices/system/cpu/possible, e.g. "0-3"), at least 1. */
@@ -146,7 +148,7 @@ export function compareWithKernel(
   opts: CompareOptions = {},
 ): CompareResult {
   // As many CPUs as the kernel has possible CPUs, so that per-CPU maps and bpf_map_lookup_percpu_elem agree.
-  const sessionOpts: SessionOptions = { program: opts.program, seed: opts.seed ?? 1, nrCpus: possibleCpus(), maps: opts.maps, mapsFile: opts.mapsFile, budget: opts.budget, maxEntries: opts.maxEntries };
+  const sessionOpts: SessionOptions = { program: opts.program, seed: opts.seed ?? 1, nrCpus: possibleCpus(), maps: opts.maps, mapsFile: opts.mapsFile, budget: opts.budget, maxEntries: opts.maxEntries, engine: opts.engine };
   const session = new Session(obj, sessionOpts);
   const program = session.program.name;
   const none = { rows: [], differing: 0, clockRandom: 0, maps: [], mapsDiffering: 0, notes: [] };

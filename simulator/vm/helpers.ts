@@ -106,8 +106,15 @@ function checkElemAccess(map: BpfMap, call: HelperCall): void {
   }
 }
 
+/** The key argument's description, made once per helper, argument and key size (it is built on every call). */
+const keyWhat = new Map<number, string>();
+
 function key(host: HelperHost, call: HelperCall, map: BpfMap, reg: number): Uint8Array {
-  return host.mem.bytes(call.regs[reg], map.def.keySize, false, call.pc, `${name(call.id)} key (argument ${reg}, ${map.def.keySize} bytes)`);
+  const size = map.def.keySize;
+  const k = (call.id * 8 + reg) * 65536 + size;
+  let what = keyWhat.get(k);
+  if (what === undefined) keyWhat.set(k, (what = `${name(call.id)} key (argument ${reg}, ${size} bytes)`));
+  return host.mem.bytes(call.regs[reg], size, false, call.pc, what);
 }
 
 function valuePointer(host: HelperHost, map: BpfMap, value: Uint8Array | undefined): bigint {

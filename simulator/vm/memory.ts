@@ -58,6 +58,9 @@ export interface Region {
   writeFaultMessage?: string;
   /** Loads and stores may take the compiled engine's fast path (every region but ctx, which is rewritten). */
   fast: boolean;
+  /** Map values: the run the region was last bound in (Memory.reset counts runs) and its address then. */
+  stamp: number;
+  addr: bigint;
 }
 
 /** A fault raised while executing; the interpreter adds the program name and source location. */
@@ -71,17 +74,38 @@ export class VmFault extends Error {
   }
 }
 
-export const addrOf = (region: number, off: number): bigint => (BigInt(region) << 32n) + BigInt(REGION_BIAS + off);
-export const regionOf = (addr: bigint): number => Number(BigInt.asUintN(64, addr) >> 32n);
-export const offsetOf = (addr: bigint): number => Number(addr & 0xffffffffn) - REGION_BIAS;
+// The three below go through a 64-bit typed-array cell (writing a BigInt to it reduces it mod 2^64, as asUintN does)
+// so that taking an address apart allocates nothing.
+const A64 = new BigUint64Array(1);
+const A32 = new Uint32Array(A64.buffer);
+export const addrOf = (region: number, off: number): bigint => {
+  const low = REGION_BIAS + off;
+  if (low >= 0 && low <= 0xffffffff && region >= 0 && region <= 0xffffffff && Number.isInteger(low)) {
+    A32[0] = low;
+    A32[1] = region;
+    return A64[0];
+  }
+  return (BigInt(region) << 32n) + BigInt(low);
+};
+export const regionOf = (addr: bigint): number => {
+  A64[0] = addr;
+  return A32[1];
+};
+export const offsetOf = (addr: bigint): number => {
+  A64[0] = addr;
+  return A32[0] - REGION_BIAS;
+};
 
 const EMPTY = new Uint8Array(0);
+/** r10 of each call frame (1-based), made once. */
+const FRAME_POINTERS = Array.from({ length: MAX_FRAMES + 1 }, (_, d) => addrOf(REGION_STACK0 + d - 1, STACK_SIZE));
 
 function makeRegion(id: number, kind: RegionKind, name: string, bytes: Uint8Array, lo = 0, hi = bytes.length): Region {
   // Every field set, in one order: one object shape for every region keeps the engines' property reads monomorphic.
   return {
     id, kind, name, bytes, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), lo, hi,
     writeFault: undefined, init: undefined, initView: undefined, writeFaultMessage: undefined, fast: kind !== 'ctx',
+    stamp: -1, addr: 0n,
   };
 }
 
@@ -121,7 +145,10 @@ export interface CtxInfo {
 export class Memory {
   private regions: (Region | undefined)[] = [];
   private nextDynamic = FIRST_DYNAMIC;
-  private valueRegions = new Map<Uint8Array, number>();
+  /** The region of each map value seen, rebound (new id, same object) the first time a run uses it. */
+  private valueRegions = new WeakMap<Uint8Array, Region>();
+  private runs = 0;
+  private readonly packetRegion = makeRegion(REGION_PACKET, 'packet', 'packet', EMPTY);
   private stacks: Uint8Array[] = [];
   private stacksUsed = 0;
   /** Frames entered in this run that have since returned (reads of them are reads of a dead frame). */
@@ -153,7 +180,7 @@ export class Memory {
   reset(buff: XdpBuff | undefined, egressReadable = false): void {
     for (let i = FIRST_DYNAMIC; i < this.nextDynamic; i++) this.regions[i] = undefined;
     this.nextDynamic = FIRST_DYNAMIC;
-    this.valueRegions.clear();
+    this.runs++;
     for (let f = 0; f < Math.max(1, this.stacksUsed); f++) {
       this.stacks[f].fill(0);
       this.regions[REGION_STACK0 + f]!.init!.fill(0);
@@ -164,8 +191,7 @@ export class Memory {
     this.ctx = buff ? { buff, egressReadable } : undefined;
     this.regions[REGION_PACKET] = undefined;
     if (buff) {
-      const r = makeRegion(REGION_PACKET, 'packet', 'packet', buff.frame);
-      this.regions[REGION_PACKET] = r;
+      this.regions[REGION_PACKET] = this.packetRegion;
       this.syncPacket();
     }
   }
@@ -188,7 +214,7 @@ export class Memory {
   /** r10 for call frame `depth` (1-based). */
   framePointer(depth: number): bigint {
     if (depth > this.stacksUsed) this.stacksUsed = depth;
-    return addrOf(REGION_STACK0 + depth - 1, STACK_SIZE);
+    return FRAME_POINTERS[depth] ?? addrOf(REGION_STACK0 + depth - 1, STACK_SIZE);
   }
 
   /** Clear a call frame's stack on entry, so a callee never sees a previous callee's bytes; nothing in it is written. */
@@ -232,18 +258,25 @@ export class Memory {
 
   /** A stable region for a map value; the same Uint8Array gets the same address for the whole run. */
   mapValue(value: Uint8Array, mapName: string, readonly: boolean): bigint {
-    let id = this.valueRegions.get(value);
-    if (id === undefined) {
-      id = this.nextDynamic++;
-      const r = makeRegion(id, 'map-value', `value of map ${mapName}`, value);
-      if (readonly) {
-        r.writeFault = 'readonly-write';
-        r.writeFaultMessage = `write into map forbidden: ${mapName} is read-only for programs (BPF_F_RDONLY_PROG)`;
-      }
-      this.regions[id] = r;
-      this.valueRegions.set(value, id);
+    let r = this.valueRegions.get(value);
+    if (r !== undefined && r.stamp === this.runs) return r.addr;
+    // First use in this run: the next dynamic id, as a fresh region would get (a value belongs to one map for life).
+    const id = this.nextDynamic++;
+    if (r === undefined) {
+      r = makeRegion(id, 'map-value', `value of map ${mapName}`, value);
+      this.valueRegions.set(value, r);
     }
-    return addrOf(id, 0);
+    r.id = id;
+    r.stamp = this.runs;
+    r.addr = addrOf(id, 0);
+    if (readonly && r.writeFault === undefined) {
+      r.writeFault = 'readonly-write';
+      r.writeFaultMessage = `write into map forbidden: ${mapName} is read-only for programs (BPF_F_RDONLY_PROG)`;
+    } else if (!readonly) {
+      r.writeFault = r.writeFaultMessage = undefined;
+    }
+    this.regions[id] = r;
+    return r.addr;
   }
 
   /** Helper-owned memory (ringbuf reservations, the conformance input block, kfunc results); optionally read-only. */

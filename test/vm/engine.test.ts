@@ -23,6 +23,7 @@ import { createMachine } from '../../simulator/vm/machine.ts';
 import type { LoadedObject } from '../../simulator/elf/types.ts';
 import type { Environment, XdpBuff } from '../../simulator/vm/types.ts';
 import type { Insn } from '../../simulator/isa/insn.ts';
+import { OPCODES } from '../../simulator/isa/opcodes.ts';
 import { REPO, sharedPath } from '../repo.ts';
 import { captureCorpus, syntheticCorpus } from '../parity/packets.ts';
 import { fuzzPackets, generateProgram } from '../fuzz/gen.ts';
@@ -237,4 +238,59 @@ test('a program compiles once per instruction array; a 6,000-instruction one run
   const c = machineFor(text).run('p', buff(), env);
   assert.deepEqual(c, machineFor(text, undefined, 'interp').run('p', buff(), env));
   assert.equal(c.steps, 6002);
+});
+
+// --- arithmetic on int32 halves: every ALU, END and conditional-jump opcode on edge values ---------------------------
+
+test('every ALU, byte-swap and conditional-jump opcode gives the interpreter\'s result on carry, sign and shift edges', (t) => {
+  // r1 = A, r2 = B (loaded from the input block), then the operation, then r0 = r1 (or 0/1 from the jump).
+  const EDGES = [0n, 1n, 31n, 33n, 0x7fffffffn, 0x80000000n, 0xffffffffn, 0x1_0000_0001n, 0x8000_0000_0000_0000n,
+    0xffff_ffff_ffff_ffffn, 0xfedc_ba98_7654_3210n, 0x0000_8000_ffff_0001n];
+  const IMMS = [0, 1, -1, 31, 33, -0x80000000, 0x12345678];
+  const ldx = (dst: number, off: number): Insn => ({ opcode: 0x79, dst, src: 1, off, imm: 0 });
+  const EXIT: Insn = { opcode: 0x95, dst: 0, src: 0, off: 0, imm: 0 };
+  const programs: { name: string; insns: Insn[] }[] = [];
+  for (let code = 0; code < 256; code++) {
+    const info = OPCODES[code];
+    if (!info) continue;
+    if (info.kind === 'alu') {
+      const offs = info.alu === 'div' || info.alu === 'mod' ? [0, 1] : info.alu === 'mov' && info.srcReg ? [0, 8, 16, ...(info.width === 64 ? [32] : [])] : [0];
+      for (const off of offs) {
+        for (const imm of info.srcReg || info.alu === 'neg' ? [0] : IMMS) {
+          programs.push({ name: `${info.mnemonic} off ${off} imm ${imm}`, insns: [ldx(2, 8), ldx(1, 0), { opcode: code, dst: 1, src: 2, off, imm }, { opcode: 0xbf, dst: 0, src: 1, off: 0, imm: 0 }, EXIT] });
+        }
+      }
+    } else if (info.kind === 'end') {
+      for (const imm of [16, 32, 64]) {
+        programs.push({ name: `${info.mnemonic}${imm}`, insns: [ldx(2, 8), ldx(1, 0), { opcode: code, dst: 1, src: 0, off: 0, imm }, { opcode: 0xbf, dst: 0, src: 1, off: 0, imm: 0 }, EXIT] });
+      }
+    } else if (info.kind === 'jump') {
+      for (const imm of info.srcReg ? [0] : IMMS) {
+        programs.push({
+          name: `${info.mnemonic} imm ${imm}`,
+          insns: [ldx(2, 8), ldx(1, 0), { opcode: 0xb7, dst: 0, src: 0, off: 0, imm: 0 }, { opcode: code, dst: 1, src: 2, off: 1, imm }, EXIT, { opcode: 0xb7, dst: 0, src: 0, off: 0, imm: 1 }, EXIT],
+        });
+      }
+    }
+  }
+  const problems: string[] = [];
+  let runs = 0;
+  const mem = new Uint8Array(16);
+  const view = new DataView(mem.buffer);
+  const show = (x: unknown) => JSON.stringify(x, (_k, v) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v));
+  for (const p of programs) {
+    for (const a of EDGES) {
+      for (const b of EDGES) {
+        view.setBigUint64(0, a, true);
+        view.setBigUint64(8, b, true);
+        const x = show(runRaw(p.insns, mem.slice()));
+        const y = show(runRaw(p.insns, mem.slice(), { engine: executeCompiled }));
+        runs++;
+        if (x !== y && problems.length < 10) problems.push(`${p.name} A=0x${a.toString(16)} B=0x${b.toString(16)}: interp ${x}, compiled ${y}`);
+      }
+    }
+  }
+  t.diagnostic(`${programs.length} programs x ${EDGES.length ** 2} operand pairs = ${runs} runs per engine`);
+  assert.ok(programs.length > 300, `opcode table walked (${programs.length} programs)`);
+  assert.deepEqual(problems, []);
 });

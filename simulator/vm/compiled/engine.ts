@@ -52,6 +52,12 @@ interface State {
   /** Set when a budget-checked block (or the fallback) ran: its step count is exact, no correction at a fault. */
   slow: boolean;
   opts: ExecOptions;
+  /** In use by a run (a run started from a helper on the same Memory takes another state). */
+  busy: boolean;
+  /** The entry program's compiled form at the last run (skips the cache lookups). */
+  compiled?: CompiledProgram;
+  compiledFor?: ProgramImage;
+  compiledChecks?: RegisterChecks;
 }
 
 type CompiledFn = (S: State, pc: number) => void;
@@ -108,7 +114,9 @@ const H = {
     if (!S.checks) S.live = ALL_REGS;
   },
   helper(S: State, pc: number, id: number, kfunc: boolean): HelperOutcome {
-    return S.opts.callHelper({ id, regs: S.R, pc, program: S.program, tailCalls: S.tailCalls, ...(kfunc ? { kfunc: true } : {}) });
+    return S.opts.callHelper(kfunc
+      ? { id, regs: S.R, pc, program: S.program, tailCalls: S.tailCalls, kfunc: true }
+      : { id, regs: S.R, pc, program: S.program, tailCalls: S.tailCalls });
   },
   /** A helper outcome other than a value, on spilled registers: DONE, SWITCH, or 0 to continue at S.pc. */
   outcome(S: State, pc: number, outcome: Exclude<HelperOutcome, bigint>): number {
@@ -620,27 +628,66 @@ export function compileProgram(p: ProgramImage, checks: RegisterChecks | undefin
  * interpreter.ts `execute` with compiled code: same arguments, same result. `opts.onStep` cannot be honoured per
  * instruction, so a run with a step hook is the interpreter's.
  */
-export function executeCompiled(entry: ProgramImage, mem: Memory, init: (r: BigUint64Array) => void, opts: ExecOptions): ExecResult {
+// Module-level copies of the interpreter's constants (an import binding can be a getter under some loaders).
+const MAY_GOTO = MAY_GOTO_BUDGET;
+const LIVE_ALL = ALL_REGS;
+const LIVE_R10 = R10;
+
+/** One run state per Memory, reused by its runs (a nested run on the same Memory gets a fresh one). */
+const states = new WeakMap<Memory, State>();
+
+function newState(mem: Memory, entry: ProgramImage, opts: ExecOptions): State {
   const R = new BigUint64Array(11);
-  const R32 = new Int32Array(R.buffer);
-  const checks = opts.registerChecks?.(entry);
-  const S: State = {
-    mem, R, R32, frames: [], left: opts.budget, budget: opts.budget, tailCalls: 0, mayGoto: MAY_GOTO_BUDGET,
-    live: checks ? (1 << 1) | R10 : ALL_REGS, checks, program: entry, pc: 0, done: false, slow: false, opts,
+  return {
+    mem, R, R32: new Int32Array(R.buffer), frames: [], left: 0, budget: 0, tailCalls: 0, mayGoto: 0, live: 0, checks: undefined,
+    program: entry, pc: 0, done: false, slow: false, opts, busy: false,
   };
+}
+
+export function executeCompiled(entry: ProgramImage, mem: Memory, init: (r: BigUint64Array) => void, opts: ExecOptions): ExecResult {
+  let S = states.get(mem);
+  if (S === undefined || S.busy) {
+    const fresh = newState(mem, entry, opts);
+    if (S === undefined) states.set(mem, fresh);
+    S = fresh;
+  }
+  const R = S.R;
+  const R32 = S.R32;
+  for (let i = 0; i < 22; i++) R32[i] = 0;
+  const checks = opts.registerChecks?.(entry);
+  if (S.frames.length !== 0) S.frames.length = 0;
+  S.left = S.budget = opts.budget;
+  S.tailCalls = 0;
+  S.mayGoto = MAY_GOTO;
+  S.live = checks ? (1 << 1) | LIVE_R10 : LIVE_ALL;
+  S.checks = checks;
+  S.program = entry;
+  S.pc = 0;
+  S.done = S.slow = false;
+  S.opts = opts;
+  S.busy = true;
   R[10] = mem.framePointer(1);
   mem.program = entry;
   init(R);
   let compiled: CompiledProgram | undefined;
   try {
     for (;;) {
-      compiled = compileProgram(S.program, S.checks);
+      compiled = S.program === entry && S.compiled !== undefined && S.compiledFor === entry && S.compiledChecks === S.checks
+        ? S.compiled
+        : compileProgram(S.program, S.checks);
+      if (S.program === entry) {
+        S.compiled = compiled;
+        S.compiledFor = entry;
+        S.compiledChecks = S.checks;
+      }
       compiled.fn(S, S.pc);
       if (S.done) {
+        S.busy = false;
         return { r0: R[0], exitInsn: S.pc, exitProgram: S.program, steps: S.budget - S.left, tailCalls: S.tailCalls, uninitStackRead: mem.uninitRead };
       }
     }
   } catch (e) {
+    S.busy = false;
     if (!(e instanceof VmFault)) throw e;
     // A fault in the middle of a block: the block counted all its instructions on entry, the interpreter only those
     // up to and including the faulting one.
