@@ -219,28 +219,64 @@ function provenByBytecode(f: Finding, bytecode: Finding[], walked: WalkedProgram
 }
 
 /**
- * Source findings first; a bytecode finding is dropped when the source tier already reported it: the same rule on
- * the same line of the same file (the source one has the better range and the quick fixes), or, for a finding about
- * a returned value whose line is only where clang put the instruction (no marked twin), the same rule in the same
- * program wherever the source tier placed it. With `walked` (the bytecode tier's walk), a source finding of a rule the
- * kernel decides on the compiled code is dropped where that walk proved it wrong (DECIDED_ON_BYTECODE). Sorted by
- * position.
+ * Source findings first; a bytecode finding is dropped when the source tier already reported it:
+ *  - the same rule on the same line of the same file (the source one has the better range and the quick fixes);
+ *  - for a finding about a returned value whose line is only where clang put the instruction (no marked twin), the
+ *    same rule in the same program wherever the source tier placed it;
+ *  - otherwise, whatever line each tier chose: the tiers' remaining findings of one rule in one program are paired,
+ *    nearest line first (same file before another file: clang's line info names the header an inlined helper is in,
+ *    the source tier the line in the program that leads there), and a paired bytecode finding is not shown. Where
+ *    the bytecode tier found more of a rule in a program than the source tier, the unpaired ones are shown.
+ * With `walked` (the bytecode tier's walk), a source finding of a rule the kernel decides on the compiled code is
+ * dropped where that walk proved it wrong (DECIDED_ON_BYTECODE). Sorted by position.
  */
 export function mergeFindings(source: Finding[], bytecode: Finding[], walked?: WalkedProgram[]): Finding[] {
   const key = (f: Finding) => `${f.file}\0${f.line}\0${f.rule}`;
   const seen = new Set<string>();
   const sourcePrograms = new Set<string>();
   for (const f of source) if (f.program && RETURN_RULES.has(String(f.rule))) sourcePrograms.add(`${f.file}\0${f.program}\0${f.rule}`);
-  const out: Finding[] = [];
+  const kept: Finding[] = [];
   for (const f of [...source, ...bytecode]) {
     if (seen.has(key(f))) continue;
     if (walked && f.tier !== 'bytecode' && DECIDED_ON_BYTECODE.has(String(f.rule)) && provenByBytecode(f, bytecode, walked)) continue;
     if (f.tier === 'bytecode' && f.onReturn === false && f.program && sourcePrograms.has(`${f.file}\0${f.program}\0${f.rule}`)) continue;
     seen.add(key(f));
-    out.push(f);
+    kept.push(f);
   }
+  const paired = pairAcrossTiers(kept, source, bytecode);
+  const out = kept.filter((f) => !paired.has(f));
   out.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || String(a.rule).localeCompare(String(b.rule)));
   return linkRepeats(out);
+}
+
+/**
+ * The bytecode findings that stand for a source finding on another line: per rule and program, the source and
+ * bytecode findings not matched on their own line are paired, the nearest pair first (same file before another).
+ */
+function pairAcrossTiers(findings: Finding[], source: Finding[], bytecode: Finding[]): Set<Finding> {
+  const at = (f: Finding) => `${f.file}\0${f.line}\0${f.rule}`;
+  const sourceLines = new Set(source.map(at));
+  const bytecodeLines = new Set(bytecode.map(at));
+  const open = (tier: Finding['tier'], other: Set<string>) =>
+    findings.filter((f) => f.tier === tier && f.program && f.rule !== 'compile-error' && !other.has(at(f)));
+  const src = open('source', bytecodeLines);
+  const byt = open('bytecode', sourceLines);
+  const pairs: { s: Finding; b: Finding; d: number }[] = [];
+  for (const s of src) {
+    for (const b of byt) {
+      if (s.program !== b.program || s.rule !== b.rule) continue;
+      pairs.push({ s, b, d: s.file === b.file ? Math.abs(s.line - b.line) : 1e9 + b.line });
+    }
+  }
+  pairs.sort((x, y) => x.d - y.d);
+  const usedSource = new Set<Finding>();
+  const dropped = new Set<Finding>();
+  for (const { s, b } of pairs) {
+    if (usedSource.has(s) || dropped.has(b)) continue;
+    usedSource.add(s);
+    dropped.add(b);
+  }
+  return dropped;
 }
 
 /**

@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { analyzeFile, bytecodeFindings, mergeFindings } from '../../simulator/analysis/index.ts';
 import type { Finding } from '../../simulator/analysis/findings.ts';
@@ -39,6 +39,11 @@ describe('both tiers: one finding per mistake, on its line', { skip }, () => {
       const r = await analyzeFile(file, undefined, { cacheDir, flags });
       const got = r.findings.filter((f) => f.file === file).map((f) => `${f.rule}@${f.line}`).sort();
       assert.deepEqual(got, expected(text), r.findings.map((f) => `${f.line}:${f.column} ${f.tier} ${f.rule}: ${f.message}`).join('\n'));
+      // The fixture's own headers: their marked findings, once each.
+      for (const h of [...text.matchAll(/#include "([\w.]+\.h)"/g)].map((m) => join(DIR, m[1]))) {
+        const inHeader = r.findings.filter((f) => resolve(f.file) === h).map((f) => `${f.rule}@${f.line}`).sort();
+        assert.deepEqual(inHeader, expected(readFileSync(h, 'utf8')), `${h}: ${r.findings.map((f) => `${f.file}:${f.line} ${f.tier} ${f.rule}`).join('\n')}`);
+      }
     });
     test(`${name}: the same with 32-bit ALU code (-mcpu=v3: comparisons of w registers)`, async () => {
       const r = await analyzeFile(file, undefined, { cacheDir, flags: [...flags, '-mcpu=v3'] });
@@ -60,10 +65,31 @@ describe('both tiers: one finding per mistake, on its line', { skip }, () => {
 test('a mistake repeated on many lines: one text, each repeat links to the first', () => {
   const at = (line: number): Finding => ({
     file: 'a.c', line, column: 3, endLine: line, endColumn: 9, severity: 'error', rule: 'readonly-page-write', tier: 'source',
-    message: 'store into packet memory, but the readonly-page driver mode stands for drivers that give the program a read-only page',
+    message: 'Store into packet memory: with a driver that gives the program a read-only page, the write faults.',
   });
   const merged = mergeFindings([at(12), at(10), at(11)], [{ ...at(11), tier: 'bytecode' }]);
   assert.deepEqual(merged.map((f) => f.line), [10, 11, 12]);
   assert.equal(merged[0].related, undefined);
   for (const f of merged.slice(1)) assert.deepEqual(f.related?.map((r) => r.line), [10]);
+});
+
+test('a bytecode finding the source tier made on another line is shown once, whatever line each chose', () => {
+  const f = (tier: Finding['tier'], file: string, line: number, program = 'prog', rule = 'map-value-null'): Finding => ({
+    file, line, column: 2, endLine: line, endColumn: 9, severity: 'error', rule, tier, program, message: `${tier} ${line}`,
+  });
+  // The same mistake: the source tier at the macro call in a.c, the bytecode tier in the header the store is in.
+  assert.deepEqual(mergeFindings([f('source', 'a.c', 30)], [f('bytecode', 'a.h', 4)]).map((x) => `${x.tier} ${x.file}:${x.line}`), ['source a.c:30']);
+  // Two mistakes of one rule, the source tier saw one: the nearest bytecode finding is its twin, the other is shown.
+  assert.deepEqual(
+    mergeFindings([f('source', 'a.c', 30)], [f('bytecode', 'a.c', 31), f('bytecode', 'a.c', 60)]).map((x) => `${x.tier} ${x.line}`),
+    ['source 30', 'bytecode 60'],
+  );
+  // A matched line takes no part in pairing: the bytecode finding on another line is another mistake.
+  assert.deepEqual(
+    mergeFindings([f('source', 'a.c', 30)], [f('bytecode', 'a.c', 30), f('bytecode', 'a.c', 33)]).map((x) => `${x.tier} ${x.line}`),
+    ['source 30', 'bytecode 33'],
+  );
+  // Another program or another rule is never the same mistake.
+  assert.equal(mergeFindings([f('source', 'a.c', 30, 'one')], [f('bytecode', 'a.c', 31, 'two')]).length, 2);
+  assert.equal(mergeFindings([f('source', 'a.c', 30)], [f('bytecode', 'a.c', 31, 'prog', 'readonly-write')]).length, 2);
 });

@@ -165,7 +165,7 @@ test('quick fix: a NULL check after the lookup, indented like the lookup, in a p
   ].join('\n');
   const findings = analyzeSource(file, text);
   assert.deepEqual(findings.map((f) => `${f.rule}@${f.line}`), ['map-value-null@14'], 'one finding per unchecked lookup');
-  assert.match(findings[0].message, /`f` may be NULL here: it comes from bpf_map_lookup_elem\(&flows, \.\.\.\) on line 12/);
+  assert.match(findings[0].message, /`f` may be NULL here: bpf_map_lookup_elem\(&flows, \.\.\.\) on line 12 returns NULL/);
   assert.match(findings[0].message, /invalid mem access 'map_value_or_null'/);
   assert.equal(findings[0].fixes?.length, 1);
   const fixed = applyEdits(text, findings[0].fixes![0].edits);

@@ -66,19 +66,17 @@ export function txUnmodified(): string {
 export function ctxWrite(off: number, size: number): string {
   const field = XDP_MD_FIELDS[off];
   const what = field ? `ctx->${field}` : `struct xdp_md at offset ${off}`;
-  return `This stores into ${what}. Every field of struct xdp_md (data, data_end, data_meta, ingress_ifindex, ` +
-    'rx_queue_index, egress_ifindex) is read-only for an XDP program, and the verifier rejects the program at load time ' +
-    `("invalid bpf_context access off=${off} size=${size}"). To change the packet, write through the data pointer; ` +
-    'to move its start or end, call bpf_xdp_adjust_head or bpf_xdp_adjust_tail.';
+  return `This stores into ${what}: every field of struct xdp_md is read-only to an XDP program, and the verifier ` +
+    `rejects the program ("invalid bpf_context access off=${off} size=${size}"). To change the packet, write through ` +
+    'the data pointer; to move its start or end, call bpf_xdp_adjust_head or bpf_xdp_adjust_tail.';
 }
 
 export function readonlyWrite(map: MapDef | undefined, via: 'store' | 'helper'): string {
   const how = via === 'store' ? 'This store writes into' : 'This helper call writes into';
   if (!map) return `${how} read-only map memory; the verifier rejects it at load time ("write into map forbidden").`;
   if (map.kind === 'global') {
-    return `${how} ${map.section} data (map ${map.name}), which the kernel maps read-only for the program (BPF_F_RDONLY_PROG): ` +
-      'loading fails with "write into map forbidden". const and const volatile globals are set by the loader before the ' +
-      'program loads; keep state the program changes in a non-const global (.data/.bss) or in a map.';
+    return `${how} ${map.section} data (map ${map.name}), which the program may only read: loading fails with "write ` +
+      'into map forbidden". Const globals are set by the loader; keep state the program changes in a non-const global or a map.';
   }
   if (map.type === MapType.DEVMAP || map.type === MapType.DEVMAP_HASH) {
     return `${how} a value of the device map ${map.name}; device map values are read-only for programs, and loading fails ` +
@@ -89,66 +87,68 @@ export function readonlyWrite(map: MapDef | undefined, via: 'store' | 'helper'):
 }
 
 export function readonlyPageWrite(via: 'store' | 'helper'): string {
-  return `${via === 'store' ? 'This store writes into' : 'bpf_xdp_store_bytes writes into'} packet memory, but in the ` +
-    'readonly-page driver mode, which stands for drivers that give the program a read-only page (they copy the headers ' +
-    'into a new skb), so the write faults. Leave the packet unchanged for such drivers, or use one that gives a writable page.';
+  return `${via === 'store' ? 'This store writes into' : 'bpf_xdp_store_bytes writes into'} packet memory: with a driver ` +
+    'that gives the program a read-only page (it copies the headers into a new skb; the readonly-page driver mode), the ' +
+    'write faults. Leave the packet unchanged for such drivers, or choose one that gives a writable page (native).';
 }
 
 export function uncheckedPacketAccess(kind: 'load' | 'store', start: number, size: number, range: number, variable: boolean, meta: boolean): string {
   const area = meta ? 'metadata' : 'packet';
   const limit = meta ? 'data' : 'data_end';
-  const where = variable ? (start < 0 ? `${-start} byte${start === -1 ? '' : 's'} before a variable offset` : `${start} bytes past a variable offset`) : `offset ${start}`;
+  const where = !variable
+    ? `at offset ${start} of the ${area}`
+    : start < 0
+      ? `${-start} byte${start === -1 ? '' : 's'} before a variable offset into the ${area}`
+      : start === 0
+        ? `at a variable offset into the ${area}`
+        : `${start} byte${start === 1 ? '' : 's'} past a variable offset into the ${area}`;
   const proven = range > 0
-    ? `on this path only ${range} byte${range === 1 ? ' is' : 's are'} proven (a check like "if (p + ${range} > ${limit})")`
-    : `on this path no comparison with ${limit} covers it`;
+    ? `on this path only ${range} byte${range === 1 ? ' is' : 's are'} checked against ${limit}`
+    : `on this path no check against ${limit} covers it`;
   const fix = start < 0
     ? `The access starts before the ${area} start; check the arithmetic that computed the pointer.`
-    : `Check that the pointer plus ${start + size} is not past ${limit} before the access (e.g. "if ((void *)(hdr + 1) > ${limit}) return XDP_DROP;").`;
-  return `This ${kind} of ${size} byte${size === 1 ? '' : 's'} at ${area} ${where} is not proven to be inside the ${area}: ` +
-    `${proven}. The verifier rejects the program at load time ("invalid access to packet"); without it the access could ` +
-    `read or write past the end of the frame. ${fix}`;
+    : `Check the bounds first, e.g. \`if ((void *)(hdr + 1) > ${limit}) return XDP_DROP;\`.`;
+  return `This ${kind} of ${size} byte${size === 1 ? '' : 's'} ${where} is not proven inside the ${area} (${proven}), ` +
+    `so the verifier rejects the program ("invalid access to packet"). ${fix}`;
 }
 
 export function pktEndArithmetic(): string {
-  return 'This adds to or subtracts from data_end. The verifier refuses any arithmetic on the data_end pointer at load ' +
-    'time ("pointer arithmetic on pkt_end prohibited"), so a bound cannot be formed by moving data_end. Move the ' +
-    'packet pointer instead and compare it with data_end unchanged (e.g. "if (p + 2 > data_end)").';
+  return 'This adds to or subtracts from data_end, which the verifier refuses ("pointer arithmetic on pkt_end ' +
+    'prohibited"). Move the packet pointer instead and compare it with data_end unchanged, e.g. `if (p + 2 > data_end)`.';
 }
 
 export function stalePacketPointer(helper: string, line: number | undefined): string {
   const at = line ? ` (line ${line})` : '';
-  return `This access uses a packet pointer computed before the ${helper} call${at}. That call can move the packet data, ` +
-    'so the kernel invalidates every packet pointer derived earlier and the verifier rejects the access ' +
-    '("invalid mem access \'scalar\'"); at run time it would touch the old location. Reload ctx->data and ctx->data_end ' +
-    'after the call and check bounds again.';
+  return `This access uses a packet pointer from before the ${helper} call${at}, which can move the packet: the verifier ` +
+    'rejects it ("invalid mem access \'scalar\'"). Reload ctx->data and ctx->data_end after the call and check the bounds again.';
 }
 
 export function mapValueNull(map: MapDef | undefined): string {
-  const what = map ? `the value from map \`${map.name}\`` : 'the pointer a helper returned';
+  const what = map ? `The value from map \`${map.name}\`` : 'The pointer a helper returned';
   return (
-    `${what} is used without a NULL check: bpf_map_lookup_elem returns NULL when the key has no entry. The verifier ` +
+    `${what} is used without a NULL check (bpf_map_lookup_elem returns NULL when the key has no entry), and the verifier ` +
     `rejects the program ("invalid mem access 'map_value_or_null'"). Check it first: \`if (!v) return XDP_PASS;\`.`
   );
 }
 
 export function innerMapNull(outer: MapDef | undefined): string {
-  const what = outer ? `the inner map looked up in \`${outer.name}\`` : 'the inner map a lookup returned';
+  const what = outer ? `The inner map looked up in \`${outer.name}\`` : 'The inner map a lookup returned';
   return (
-    `${what} is passed to a map helper without a NULL check: a map of maps returns NULL for an empty slot. The ` +
+    `${what} is passed to a map helper without a NULL check (a map of maps returns NULL for an empty slot), and the ` +
     `verifier rejects the program ("R1 type=map_ptr_or_null expected=map_ptr"). Check it first: \`if (!inner) return XDP_PASS;\`.`
   );
 }
 
 export function kfuncNull(kfunc: string): string {
   return (
-    `the pointer \`${kfunc}\` returned is used without a NULL check: it returns NULL when it has nothing to give. The ` +
+    `The pointer \`${kfunc}\` returned is used without a NULL check (it returns NULL when it has nothing to give), and the ` +
     `verifier rejects the program ("invalid mem access '...or_null'"). Check it first: \`if (!p) return XDP_PASS;\`.`
   );
 }
 
 export function kfuncNullArg(kfunc: string, arg: number, maybe: boolean): string {
   return (
-    `${maybe ? 'a pointer that may be NULL (not checked yet)' : 'NULL'} is passed as argument ${arg} of \`${kfunc}\`, which ` +
+    `${maybe ? 'A pointer that may be NULL (not checked yet)' : 'NULL'} is passed as argument ${arg} of \`${kfunc}\`, which ` +
     `must not be NULL. The verifier rejects the program ("Possibly NULL pointer passed to trusted arg${arg - 1}").` +
     (maybe ? ' Check it first: `if (!p) return XDP_PASS;`.' : '')
   );

@@ -4,7 +4,7 @@
 // (so a helper that takes `struct ethhdr *` is checked against the bounds the caller proved). Each rule is checked
 // where the C construct it is about is met: a return in the program, a store, a dereference, a helper call.
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import { RULES, type Finding, type Fix, type Range, type RuleId } from '../findings.ts';
+import { RULES, type Finding, type Fix, type Range, type Related, type RuleId } from '../findings.ts';
 import {
   FRAME_CHANGING_HELPERS,
   HELPER_RESULTS,
@@ -153,13 +153,21 @@ export class Analyzer {
     return { file: this.unit.file, range: this.rangeOf(n) };
   }
 
-  private report(rule: RuleId, n: Node, message: string, fixes?: Fix[]): void {
+  private report(rule: RuleId, n: Node, message: string, fixes?: Fix[], related?: Related[]): void {
     const range = this.rangeOf(n);
     const key = `${rule}\0${this.unit.file}\0${range.line}\0${range.column}`;
     if (this.findings.has(key)) return;
     const severity = (RULES as Record<string, { severity: 'error' | 'warning' }>)[rule]?.severity ?? 'error';
     const program = this.frames[0]?.fn.name;
-    this.findings.set(key, { file: this.unit.file, ...range, severity, rule, message, tier: 'source', fixes: fixes?.length ? fixes : undefined, program });
+    // A message reads as a sentence in the Problems panel: capitalised, unless it starts with code (`v` may be NULL).
+    const text = /^[a-z]+ /.test(message) ? message[0].toUpperCase() + message.slice(1) : message;
+    const rel = related?.filter((r) => !(r.file === this.unit.file && r.line === range.line));
+    this.findings.set(key, { file: this.unit.file, ...range, severity, rule, message: text, tier: 'source', fixes: fixes?.length ? fixes : undefined, related: rel?.length ? rel : undefined, program });
+  }
+
+  /** A place named by line only (where a lookup or a helper call was), for relatedInformation. */
+  private static lineRef(file: string, line: number, message: string): Related {
+    return { file, line, column: 1, endLine: line, endColumn: 1, message };
   }
 
   private global(name: string) {
@@ -1161,8 +1169,10 @@ export class Analyzer {
         this.report(
           'readonly-write',
           n,
-          `store into a read-only map value: ${v.ro}. The verifier rejects the program ("write into map forbidden"). ` +
-            'Update the map from user space, or create it without BPF_F_RDONLY_PROG if the program must change it.',
+          `Store into a read-only map value: ${v.ro}, and the verifier rejects the program ("write into map forbidden"). ` +
+            (/DEVMAP/.test(v.ro)
+              ? 'Change its entries from user space.'
+              : 'Update the map from user space, or create it without BPF_F_RDONLY_PROG if the program must change it.'),
         );
         return;
       case 'rodata':
@@ -1231,7 +1241,7 @@ export class Analyzer {
       if (map) this.used.add(map);
       const decl = map ? this.decls.maps.get(map) : undefined;
       if (decl?.readonlyReason) {
-        this.report('readonly-write', n, `${name}() on a read-only map: ${decl.readonlyReason}. The verifier rejects it ("write into map forbidden").`);
+        this.report('readonly-write', n, `${name}() writes into a read-only map: ${decl.readonlyReason}, and the verifier rejects it ("write into map forbidden").`);
       }
     }
     if (name === 'bpf_map_lookup_elem' || name === 'bpf_map_lookup_percpu_elem') {
@@ -1469,19 +1479,18 @@ export class Analyzer {
     const object = p.t ? pointeeSize(p.t, this.decls) : undefined;
     const cover = v.off !== null && object !== undefined ? v.off + object * ((index ?? 0) + 1) : 0;
     st.proven.set(v.root, need === null ? Infinity : Math.max(need, cover));
-    const what = v.region === 'meta' ? 'metadata' : v.root.includes('+[') ? 'header (which starts at a variable offset)' : 'packet';
+    const of = v.region === 'meta' ? 'of the metadata' : v.root.includes('+[') ? 'of a header at a variable offset' : 'of the packet';
     const bound = v.region === 'meta' ? 'ctx->data' : 'data_end';
     const ptrText = ptrNode.text.length <= 40 ? ptrNode.text : 'this pointer';
-    const range =
-      need === null
-        ? 'at a variable offset that no bounds check covers'
-        : proven > 0 && Number.isFinite(proven)
-          ? `bytes ${v.off! + extra!}..${need - 1} from the start of the ${what}, but only ${proven} byte${proven === 1 ? ' is' : 's are'} proven`
-          : `bytes ${v.off! + extra!}..${need - 1} from the start of the ${what}, and no bounds check covers them`;
+    const first = need === null ? 0 : v.off! + extra!;
+    const bytes = need === null ? `at a variable offset ${of}` : need - 1 === first ? `byte ${first} ${of}` : `bytes ${first}..${need - 1} ${of}`;
+    const checked =
+      proven > 0 && Number.isFinite(proven) && need !== null
+        ? `only ${proven} byte${proven === 1 ? ' is' : 's are'} checked against ${bound}`
+        : `no check against ${bound} covers ${need !== null && need - 1 === first ? 'it' : 'them'}`;
     const message =
-      `${what} access through \`${ptrText}\` is not proven inside ${bound}: it reads or writes ${range}. ` +
-      `The verifier rejects the program ("invalid access to packet"). Compare the end of the access with ${bound} first, ` +
-      `e.g. \`if ((void *)(${ptrText} + 1) > ${bound}) return XDP_DROP;\`.`;
+      `\`${ptrText}\` accesses ${bytes}, but ${checked}: the verifier rejects the program ("invalid access to packet"). ` +
+      `Check the bounds first, e.g. \`if ((void *)(${ptrText} + 1) > ${bound}) return XDP_DROP;\`.`;
     this.report('unchecked-packet-access', n, message, this.boundsFix(p, ptrNode, n, st, index));
   }
 
@@ -1512,9 +1521,10 @@ export class Analyzer {
     const name = ptrNode.text.length <= 40 ? ptrNode.text : 'this pointer';
     const where = `${info.within ? `in ${info.within}() ` : ''}${info.file === this.unit.file ? 'on ' : `in ${info.file}, `}line ${info.line}`;
     const message =
-      `\`${name}\` was derived from the packet before ${info.helper}() ${where}. That helper can move or resize the ` +
-      'packet, so the verifier forgets every packet pointer taken before it and rejects this access ' +
-      '("invalid mem access \'scalar\'"). Reload data/data_end from ctx after the call and check the bounds again.';
+      `\`${name}\` points into the packet as it was before ${info.helper}() ${where}, which can move it: the verifier ` +
+      'rejects this access ("invalid mem access \'scalar\'"). Reload data and data_end from ctx after the call and check ' +
+      'the bounds again.';
+    const related = [Analyzer.lineRef(info.file, info.line, `${info.helper}() moves the packet here`)];
     const fixes: Fix[] = [];
     const f = info.fix;
     if (f && f.file === this.unit.file && f.ctxVar && (f.dataVar || f.endVar) && !this.site) {
@@ -1527,7 +1537,7 @@ export class Analyzer {
         edits: [{ line: f.line, column: f.column, endLine: f.line, endColumn: f.column, newText: text }],
       });
     }
-    this.report('stale-packet-pointer', n, message, fixes);
+    this.report('stale-packet-pointer', n, message, fixes, related);
   }
 
   // ---- rule: map values used before their NULL check -------------------------------------------------------------
@@ -1650,20 +1660,21 @@ export class Analyzer {
   private nullReport(what: string, info: LookupInfo | undefined, n: Node): void {
     const where = info ? `${info.file === this.unit.file ? 'on ' : `in ${shownPath(info.file, this.unit.file)}, `}line ${info.line}` : '';
     const misses =
-      info?.helper === 'bpf_map_lookup_percpu_elem' ? 'when the key has no entry in the map or the CPU does not exist' : 'when the key has no entry in the map';
+      info?.helper === 'bpf_map_lookup_percpu_elem' ? 'when the key has no entry or the CPU does not exist' : 'when the key has no entry';
     const source = !info
-      ? 'it is the result of a map lookup, which is NULL when the key has no entry'
+      ? 'a map lookup returns NULL when the key has no entry'
       : info.via
-        ? `it is the result of ${info.via}(), which can return NULL: ${info.helper}() ${where} returns NULL ${misses}`
-        : `it comes from ${info.helper}(${info.map ? `&${info.map}, ...` : '...'}) ${where}, which returns NULL ${misses}`;
-    const arrays = info?.array ? ' (for an array map too: the verifier drops the NULL case only when the key is a local it knows to be 0)' : '';
+        ? `${info.via}() can return NULL (${info.helper}() ${where} does ${misses})`
+        : `${info.helper}(${info.map ? `&${info.map}, ...` : '...'}) ${where} returns NULL ${misses}`;
+    const arrays = info?.array ? ' (an array map too, unless the key is a local known to be 0)' : '';
     const fix = info?.fix && info.file === this.unit.file && !this.site ? info.fix : undefined;
     const advice = info?.via
-      ? `Check the result of ${info.via}() for NULL before using it`
-      : `Check it right after the lookup, e.g. \`if (!${fix?.variable ?? 'v'}) return XDP_PASS;\`, or use it only inside \`if (${fix?.variable ?? 'v'}) { ... }\``;
+      ? `Check the result of ${info.via}() for NULL first`
+      : `Check ${fix?.variable ? `\`${fix.variable}\`` : 'it'} first, e.g. \`if (!${fix?.variable ?? 'v'}) return XDP_PASS;\``;
     const message =
-      `${what}: ${source}${arrays}. Dereferencing it unchecked makes the verifier reject the program ` +
-      `("invalid mem access 'map_value_or_null'"). ${advice}.`;
+      `${what}: ${source}${arrays}, and the verifier rejects an unchecked use ("invalid mem access 'map_value_or_null'"). ` +
+      `${advice}.`;
+    const related = info ? [Analyzer.lineRef(info.file, info.line, `${info.helper}() may return NULL here`)] : undefined;
     const fixes: Fix[] = fix
       ? [
           {
@@ -1672,7 +1683,7 @@ export class Analyzer {
           },
         ]
       : [];
-    this.report('map-value-null', n, message, fixes);
+    this.report('map-value-null', n, message, fixes, related);
   }
 
   // ---- rules: stores into read-only memory -----------------------------------------------------------------------
@@ -1691,8 +1702,7 @@ export class Analyzer {
     this.report(
       'ctx-write',
       n,
-      `store into \`${fieldName}\` of struct xdp_md: the context is read-only to an XDP program. Its fields data, ` +
-        `data_end, data_meta, ingress_ifindex, rx_queue_index and egress_ifindex can only be read, and the verifier ` +
+      `Store into \`ctx->${fieldName}\`: every field of struct xdp_md is read-only to an XDP program, and the verifier ` +
         `rejects the store (${verifier}).${hint}`,
     );
   }
@@ -1701,9 +1711,9 @@ export class Analyzer {
     this.report(
       'readonly-write',
       n,
-      `store into \`${name}\`, which is const: it lives in .rodata, a map the loader freezes and the program may only ` +
-        'read, so the verifier rejects the store ("write into map forbidden"), also when a cast drops the const. ' +
-        'Set it from user space before loading, or drop const to keep it in .data/.bss if the program must change it.',
+      `Store into \`${name}\`, which is const: the program may only read it (the loader freezes .rodata), so the ` +
+        'verifier rejects the store ("write into map forbidden"), cast or not. Set it from user space before loading, ' +
+        'or drop the const if the program must change it.',
     );
   }
 
@@ -1711,9 +1721,9 @@ export class Analyzer {
     this.report(
       'readonly-page-write',
       n,
-      'store into packet memory, but the readonly-page driver mode stands for drivers that give the program a read-only ' +
-        'page (they copy the headers into a new skb), so the write faults. Leave the packet unchanged for such drivers, ' +
-        'or use one that gives a writable page (native).',
+      'Store into packet memory: with a driver that gives the program a read-only page (it copies the headers into a ' +
+        'new skb; the readonly-page driver mode), the write faults. Leave the packet unchanged for such drivers, or ' +
+        'choose one that gives a writable page (native).',
     );
   }
 
