@@ -13,6 +13,7 @@ import { analyzeFile, bytecodeFindings, mergeFindings } from '../../simulator/an
 import type { Finding } from '../../simulator/analysis/findings.ts';
 import { RETURN_RULES } from '../../simulator/analysis/bytecode.ts';
 import { REPO } from '../repo.ts';
+import { sentences } from './sentences.ts';
 
 const HAVE_CLANG = !spawnSync('clang', ['--version']).error;
 const skip = HAVE_CLANG ? false : 'clang not installed (apt-get install clang llvm libbpf-dev)';
@@ -39,6 +40,7 @@ describe('both tiers: one finding per mistake, on its line', { skip }, () => {
       const r = await analyzeFile(file, undefined, { cacheDir, flags });
       const got = r.findings.filter((f) => f.file === file).map((f) => `${f.rule}@${f.line}`).sort();
       assert.deepEqual(got, expected(text), r.findings.map((f) => `${f.line}:${f.column} ${f.tier} ${f.rule}: ${f.message}`).join('\n'));
+      for (const f of r.findings) assert.ok(sentences(f.message) <= 2, `more than two sentences: ${f.message}`);
       // The fixture's own headers: their marked findings, once each.
       for (const h of [...text.matchAll(/#include "([\w.]+\.h)"/g)].map((m) => join(DIR, m[1]))) {
         const inHeader = r.findings.filter((f) => resolve(f.file) === h).map((f) => `${f.rule}@${f.line}`).sort();

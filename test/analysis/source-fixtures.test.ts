@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { analyzeSource, initSourceAnalysis, type SourceOptions } from '../../simulator/analysis/source/index.ts';
+import { sentences } from './sentences.ts';
 
 const DIR = resolve('test/analysis/fixtures/source');
 
@@ -58,6 +59,8 @@ for (const name of fixtures) {
       assert.equal(f.tier, 'source');
       assert.ok(f.line >= 1 && f.column >= 1 && (f.endLine > f.line || f.endColumn >= f.column), `bad range ${JSON.stringify(f)}`);
       assert.ok(f.message.length > 40, `message too thin: ${f.message}`);
+      assert.ok(sentences(f.message) <= 2, `more than two sentences: ${f.message}`);
+      assert.match(f.message, /^(?:[A-Z`0-9-]|\w+\(\) )/, `not a sentence: ${f.message}`);
     }
   });
 }
