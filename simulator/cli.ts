@@ -30,6 +30,7 @@ import type { FibRoute } from './vm/types.ts';
 import { RefusalLog, kernelRefusals, refusalText, refusalsBeforeRun } from './verifier-refusals.ts';
 import { cmdTest } from './testing/command.ts';
 import { TestRecorder } from './testing/save.ts';
+import { RunStats } from './run-stats.ts';
 
 const USAGE = `Usage:
   xdp-lens run PROGRAM CAPTURE [options]     run an XDP program (.c or .o) on a pcap/pcapng capture
@@ -55,7 +56,8 @@ Options for run:
   --program NAME        program to run (function or section name); default: the first XDP program
   --format table|jsonl|summary
                         output format (default: table); summary: only the jsonl summary line (counts, faults,
-                        driver counters, maps)
+                        driver counters, maps, and "stats": actions over capture time, per exit line, RX queue,
+                        outcome and fault; exit lines are return lines in jsonl, exit instructions in summary)
   --engine interp|compiled
                         the reference interpreter (default; XDP_LENS_ENGINE sets another default) or the compiled
                         engine (same results, faster)
@@ -102,7 +104,7 @@ Options for run:
                         /sys/kernel/btf/vmlinux, else the program's own BTF (with a note)
 
 Options for compare (exit status 1 when a packet or a map differs, 2 when the kernel cannot run the program):
-  --limit N             packets to compare (default 200); --program, -I, --cflag, --btf as for run
+  --limit N             packets to compare (default 200); --program, --engine, -I, --cflag, --btf as for run
   --maps FILE.json      seed the maps of both sides alike (the kernel's with bpftool map update)
   --seed N, --budget N, --max-entries MAP=N  as for run (--max-entries sizes the kernel's map alike)
   --format text|json    text (default) or one JSON object with every row
@@ -179,6 +181,11 @@ function readJson(path: string, what: string, limit: number): unknown {
 }
 
 function formatTs(tsNs: bigint): string {
+  if (tsNs >= 1_000_000_000n) {
+    // The same digits without BigInt division: seconds, a point, the last nine digits.
+    const d = tsNs.toString();
+    return `${d.slice(0, -9)}.${d.slice(-9)}`;
+  }
   const s = tsNs / 1_000_000_000n;
   const ns = tsNs % 1_000_000_000n;
   return `${s}.${ns.toString().padStart(9, '0')}`;
@@ -406,6 +413,8 @@ function cmdRun(argv: string[]): number {
   }
 
   const counts = new Map<string, number>(ACTIONS.map((a) => [a, 0]));
+  // The Run Summary's aggregate (timeline, exit lines, RX queues, outcomes, faults), bounded: "stats" of the summary line.
+  const stats = new RunStats();
   const outcomes = new Map<string, number>();
   let packets = 0;
   let faults = 0;
@@ -444,6 +453,8 @@ function cmdRun(argv: string[]): number {
       const t0 = (firstTs ??= pkt.tsNs);
       const r = driver.receive(pkt.frame, pkt.tsNs);
       const ret = returnLineOf(pkt, r);
+      const exitLoc = r.fault?.loc ?? ret ?? r.run.exitLoc;
+      stats.add({ timeNs: Number(pkt.tsNs - t0), action: r.action, outcome: r.outcome, queue: r.queue, file: exitLoc?.file ?? '', line: exitLoc?.line ?? 0, fault: r.fault });
       outputs?.write(pkt, r);
       // Exit lines as `xdp-lens test` finds them (return lines for C sources), so the saved suite checks the same ones.
       saved?.add(pkt.index, pkt.frame, r, values['exit-lines'] === 'exit' && extname(programPath) === '.c' ? undefined : r.fault?.loc?.line ?? ret?.line ?? r.run.exitLoc?.line);
@@ -494,7 +505,7 @@ function cmdRun(argv: string[]): number {
     const cut = Object.keys(dump.summarised).length > 0;
     const ct = session.usesConntrack() ? { conntrack: session.conntrackJson() } : {};
     const decoded = decodeMapsJson(dump.maps, objectMapFormats(obj));
-    out(JSON.stringify({ summary, maps: dump.maps, ...(Object.keys(decoded).length ? { mapsDecoded: decoded } : {}), ...(cut ? { mapsSummarised: dump.summarised } : {}), ...ct }));
+    out(JSON.stringify({ summary, stats: stats.json(), maps: dump.maps, ...(Object.keys(decoded).length ? { mapsDecoded: decoded } : {}), ...(cut ? { mapsSummarised: dump.summarised } : {}), ...ct }));
   } else {
     const parts = ACTIONS.filter((a) => (counts.get(a) ?? 0) > 0).map((a) => `${a} ${counts.get(a)}`);
     out('');
@@ -652,9 +663,11 @@ function cmdCompare(argv: string[]): number {
       I: { type: 'string', short: 'I', multiple: true },
       cflag: { type: 'string', multiple: true },
       btf: { type: 'string' },
+      engine: { type: 'string' },
     },
   });
   if (positionals.length !== 2) throw new XdpLensError(`compare takes PROGRAM and CAPTURE\n\n${USAGE}`);
+  const engine = engineFlag(values.engine);
   if (values.format !== 'text' && values.format !== 'json') throw new XdpLensError(`--format takes text or json, not '${values.format}'`);
   const [programPath, capturePath] = positionals as [string, string];
   const limit = intOpt(values.limit, 'limit', 200);
@@ -684,6 +697,7 @@ function cmdCompare(argv: string[]): number {
     seed: intOpt(values.seed, 'seed', 1),
     budget: values.budget ? intOpt(values.budget, 'budget', 1_000_000) : undefined,
     maxEntries: mapLoadFlags(values['max-entries'], undefined).maxEntries,
+    engine,
   });
   if (values.format === 'json') out(JSON.stringify(r));
   else out(formatComparison(r, `${programPath} on ${capturePath}: simulator vs kernel`).trimEnd());

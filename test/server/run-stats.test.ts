@@ -132,6 +132,11 @@ test('the aggregate of a run counts what the run counted: timeline, exit lines, 
   for (let i = 1; i < stats.exits.length; i++) assert.ok(stats.exits[i - 1]!.count >= stats.exits[i]!.count, 'most packets first');
   assert.deepEqual(stats.outcomes, s.byOutcome);
   assert.deepEqual(stats.faults, []);
+
+  // The CLI's summary line carries the same aggregate for the same run.
+  const cli = spawnSync(process.execPath, [join(REPO, 'dist', 'cli.js'), 'run', PROGRAM, capture, '--queues', '4', '--format', 'jsonl'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  assert.equal(cli.status, 0, cli.stderr);
+  assert.deepEqual(JSON.parse(cli.stdout.trim().split('\n').at(-1)!).stats, stats);
 });
 
 test('faults in the aggregate: per line and kind as the run summary has them, and over time', { skip }, async () => {
