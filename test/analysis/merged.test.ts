@@ -2,7 +2,7 @@
 // finding it must get with `// expect: <rule>` on its line. The findings must be exactly those, one per marker: a
 // mistake found by both tiers is shown once, and the bytecode tier puts findings about a returned value on the
 // `return` statement (through the marked twin), where the source tier puts them, whatever line clang gave the
-// instruction that set the value.
+// instruction that set the value. `// cflag: X` adds a clang flag, `// driver: MODE` sets the driver mode.
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { analyzeFile, bytecodeFindings, mergeFindings } from '../../simulator/an
 import type { Finding } from '../../simulator/analysis/findings.ts';
 import { RETURN_RULES } from '../../simulator/analysis/bytecode.ts';
 import { REPO } from '../repo.ts';
+import type { DriverMode } from '../../simulator/driver/profiles.ts';
 import { sentences } from './sentences.ts';
 
 const HAVE_CLANG = !spawnSync('clang', ['--version']).error;
@@ -36,8 +37,9 @@ describe('both tiers: one finding per mistake, on its line', { skip }, () => {
     const file = join(DIR, name);
     const text = readFileSync(file, 'utf8');
     const flags = [...text.matchAll(/\/\/ cflag: (\S+)/g)].map((m) => m[1]);
+    const driverMode = /\/\/ driver: ([\w-]+)/.exec(text)?.[1] as DriverMode | undefined;
     test(`${name}: exactly the marked findings, none twice`, async () => {
-      const r = await analyzeFile(file, undefined, { cacheDir, flags });
+      const r = await analyzeFile(file, undefined, { cacheDir, flags, driverMode });
       const got = r.findings.filter((f) => f.file === file).map((f) => `${f.rule}@${f.line}`).sort();
       assert.deepEqual(got, expected(text), r.findings.map((f) => `${f.line}:${f.column} ${f.tier} ${f.rule}: ${f.message}`).join('\n'));
       for (const f of r.findings) assert.ok(sentences(f.message) <= 2, `more than two sentences: ${f.message}`);
@@ -48,12 +50,12 @@ describe('both tiers: one finding per mistake, on its line', { skip }, () => {
       }
     });
     test(`${name}: the same with 32-bit ALU code (-mcpu=v3: comparisons of w registers)`, async () => {
-      const r = await analyzeFile(file, undefined, { cacheDir, flags: [...flags, '-mcpu=v3'] });
+      const r = await analyzeFile(file, undefined, { cacheDir, flags: [...flags, '-mcpu=v3'], driverMode });
       const got = r.findings.filter((f) => f.file === file).map((f) => `${f.rule}@${f.line}`).sort();
       assert.deepEqual(got, expected(text), r.findings.map((f) => `${f.line}:${f.column} ${f.tier} ${f.rule}: ${f.message}`).join('\n'));
     });
     test(`${name}: the bytecode tier alone puts returned-value findings on marked return lines`, () => {
-      const r = bytecodeFindings(file, { cacheDir, flags });
+      const r = bytecodeFindings(file, { cacheDir, flags, driverMode });
       const want = new Set(expected(text));
       for (const f of r.findings.filter((x) => RETURN_RULES.has(String(x.rule)))) {
         assert.ok(want.has(`${f.rule}@${f.line}`), `bytecode ${f.rule} on line ${f.line}: ${text.split('\n')[f.line - 1]}`);
