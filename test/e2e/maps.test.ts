@@ -1,0 +1,75 @@
+// The XDP Maps view in a real VS Code (code-server + chromium; see README.md in this folder), as a person would use it:
+// the demo program runs from a map seed (xdpLens.maps), the maps view lists every map after the run with its entries
+// decoded through BTF, and the blocklist entry the run counted reads `1  (was 0)`. Checks are on what the window
+// shows; screenshots go to test-artifacts/e2e/ (maps-view-crop.png is docs/images/maps-view.png).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO } from '../repo.ts';
+import {
+  ARTIFACTS_DIR, e2eRequired, e2eSkip, pickQuickItem, runCommand, startVSCode, waitForActiveEditor,
+  waitForStatusBarText, waitVisible, type VSCodeSession,
+} from './harness/index.ts';
+
+const built = existsSync(join(REPO, 'dist', 'client.js')) && existsSync(join(REPO, 'dist', 'server.js'));
+const NOT_BUILT = 'dist/client.js or dist/server.js is missing: run npm run build (npm test builds first)';
+const skip = e2eSkip() || (!built && !e2eRequired() && NOT_BUILT);
+
+let root = '';
+before(() => {
+  if (!skip) root = mkdtempSync(join(tmpdir(), 'xdp-lens-maps-e2e-'));
+});
+after(() => {
+  if (root && process.env.XDP_LENS_E2E_KEEP !== '1') rmSync(root, { recursive: true, force: true });
+});
+
+test('the maps view shows decoded entries and what the run changed', { skip, timeout: 180_000 }, async () => {
+  assert.ok(built, NOT_BUILT);
+  const workspace = join(root, 'maps-project');
+  mkdirSync(workspace, { recursive: true });
+  for (const f of ['xdp_filter.c', 'demo.pcap', 'blocklist.json']) copyFileSync(join(REPO, 'examples', f), join(workspace, f));
+  let vs: VSCodeSession | undefined;
+  try {
+    vs = await startVSCode({
+      extensionDevelopmentPath: REPO,
+      workspace,
+      openFile: 'xdp_filter.c',
+      viewport: { width: 1440, height: 900 },
+      settings: { 'xdpLens.defaultCapture': 'demo.pcap', 'xdpLens.maps': 'blocklist.json', 'editor.stickyScroll.enabled': false },
+    });
+    const page = vs.page;
+    await waitForActiveEditor(page, 'xdp_filter.c');
+    await waitForStatusBarText(page, /XDP native/);
+    await runCommand(page, 'XDP: Run on Capture...');
+    await pickQuickItem(page, /demo\.pcap.*default/);
+    await runCommand(page, 'XDP: Show Packets View');
+    const pane = page.locator('.part.panel .pane').filter({ has: page.locator('.pane-header', { hasText: /XDP Maps/i }) });
+    await waitVisible(pane.getByText(/maps after run-\d+; \d+ entries changed since the run started/), 'the maps view message');
+    const rows = pane.locator('.monaco-list-row');
+    const blocklist = rows.filter({ hasText: /^blocklist/ });
+    await waitVisible(blocklist, 'the blocklist map row', 30_000, pane);
+    assert.match(await blocklist.first().innerText(), /HASH · __u32 → __u64 · 1 entry, 1 changed/);
+    await blocklist.first().click();
+    // 192.0.2.66 (c0000242 in the seed) as the __u32 the map's BTF says, counted once by the run.
+    const entry = rows.filter({ hasText: `[${Buffer.from('c0000242', 'hex').readUInt32LE(0)}]` });
+    await waitVisible(entry, 'the blocklist entry', 30_000, pane);
+    assert.match(await entry.first().innerText(), /1\s+\(was 0\)/);
+    const protoCount = rows.filter({ hasText: /^proto_count/ });
+    await protoCount.first().click();
+    await waitVisible(rows.filter({ hasText: /^\[6\]/ }), 'proto_count[6] (ICMP, counted by the echo requests)', 30_000, pane);
+    await vs.screenshot('maps-view');
+    const box = await pane.boundingBox();
+    if (box) {
+      mkdirSync(ARTIFACTS_DIR, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS_DIR, 'maps-view-crop.png'), clip: { x: box.x, y: box.y, width: box.width, height: box.height } });
+    }
+    assert.deepEqual(vs.blockedRequests(), []);
+  } catch (e) {
+    await vs?.screenshot('maps-view-failure').catch(() => undefined);
+    throw new Error(`${(e as Error).message}\n--- code-server output ---\n${vs?.serverLog().slice(-3000)}`, { cause: e });
+  } finally {
+    await vs?.stop();
+  }
+});
