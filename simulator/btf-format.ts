@@ -263,7 +263,9 @@ export function mapFormat(btf: Btf | undefined, def: Pick<MapDef, 'keyType' | 'v
   return {
     typed: kt !== undefined || vt !== undefined,
     key: (bytes) => formatBtf(btf, kt, bytes, opts),
-    value: (values, perCpu) => (perCpu ? values.map((v, i) => `cpu${i}: ${formatBtf(btf, vt, v, opts)}`).join(', ') : formatBtf(btf, vt, values[0] ?? new Uint8Array(0), opts)),
+    value: (values, perCpu) => (perCpu
+      ? cut(values.map((v, i) => `cpu${i}: ${formatBtf(btf, vt, v, opts)}`).join(', '), opts.maxChars ?? DEFAULT_CHARS)
+      : formatBtf(btf, vt, values[0] ?? new Uint8Array(0), opts)),
     keyTree: (bytes) => btfTree(btf, kt, bytes, opts),
     valueTree: (bytes) => btfTree(btf, vt, bytes, opts),
   };

@@ -7,7 +7,7 @@
 // BTF-formatted ("formatted"). The formatter's tree of the same raw bytes must say what bpftool says, value by value.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '../repo.ts';
@@ -54,6 +54,26 @@ test('BTF types of maps: BTF-defined key and value, global data by DATASEC, hex 
   assert.deepEqual(mapFormat(obj.btf, ro).valueTree(ro.initialValue!).children?.map((c) => [c.name, c.text]), [['limit', '-42'], ['greeting', '"hello"']]);
   // No BTF: hex.
   assert.equal(mapFormat(undefined, mapOf('colors')).value([Uint8Array.of(5, 0, 0, 0)], false), '05000000');
+});
+
+test('a legacy SEC("maps") map takes its key and value types from BPF_ANNOTATE_KV_PAIR', { skip }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-legacy-btf-'));
+  const src = join(dir, 'legacy_kv.c');
+  writeFileSync(src, `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+struct bpf_map_def { unsigned int type, key_size, value_size, max_entries, map_flags; };
+struct flow { __u32 addr; __u16 port; __u16 pad; };
+struct bpf_map_def SEC("maps") flows = { .type = BPF_MAP_TYPE_HASH, .key_size = sizeof(struct flow), .value_size = sizeof(__u64), .max_entries = 4 };
+struct ____btf_map_flows { struct flow key; __u64 value; };
+struct ____btf_map_flows __attribute__((section(".maps.flows"), used)) ____btf_map_flows = {};
+SEC("xdp") int prog(struct xdp_md *ctx) { struct flow k = {}; bpf_map_lookup_elem(&flows, &k); return XDP_PASS; }
+char _license[] SEC("license") = "GPL";
+`);
+  const obj = loadProgramFile(src);
+  const m = obj.maps.find((x) => x.name === 'flows')!;
+  const f = mapFormat(obj.btf, m);
+  assert.equal(f.key(Uint8Array.of(1, 0, 0, 0, 80, 0, 0, 0)), '{.addr = 1, .port = 80, .pad = 0}');
+  assert.equal(f.value([Uint8Array.of(3, 0, 0, 0, 0, 0, 0, 0)], false), '3');
 });
 
 test('C-like text: enum names only from an enum type, per-CPU values per CPU, updates, bounded output', { skip }, () => {
