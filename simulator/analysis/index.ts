@@ -292,7 +292,7 @@ function linkRepeats(findings: Finding[]): Finding[] {
       first.set(key, f);
       return f;
     }
-    const link = { file: head.file, line: head.line, column: head.column, endLine: head.endLine, endColumn: head.endColumn, message: `the same ${f.rule} finding, first on line ${head.line}` };
+    const link = { file: head.file, line: head.line, column: head.column, endLine: head.endLine, endColumn: head.endColumn, message: `the same mistake, first reported on line ${head.line}` };
     return { ...f, related: [...(f.related ?? []), link] };
   });
 }

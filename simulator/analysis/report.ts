@@ -8,8 +8,9 @@ export type ReportFormat = 'text' | 'json' | 'sarif';
 export const REPORT_FORMATS: ReportFormat[] = ['text', 'json', 'sarif'];
 
 export function formatText(findings: Finding[]): string {
+  // Related places (where a value came from, the first of repeated mistakes) follow as notes, as compilers print them.
   return findings
-    .map((f) => `${f.file}:${f.line}:${f.column}: ${f.severity}: ${f.message} [${f.rule}]`)
+    .map((f) => [`${f.file}:${f.line}:${f.column}: ${f.severity}: ${f.message} [${f.rule}]`, ...(f.related ?? []).map((r) => `${r.file}:${r.line}:${r.column}: note: ${r.message}`)].join('\n'))
     .join('\n');
 }
 

@@ -12,6 +12,7 @@ import { describe, test } from 'node:test';
 import { analyzeFile, bytecodeFindings, mergeFindings } from '../../simulator/analysis/index.ts';
 import type { Finding } from '../../simulator/analysis/findings.ts';
 import { RETURN_RULES } from '../../simulator/analysis/bytecode.ts';
+import { formatText } from '../../simulator/analysis/report.ts';
 import { REPO } from '../repo.ts';
 import type { DriverMode } from '../../simulator/driver/profiles.ts';
 import { sentences } from './sentences.ts';
@@ -96,4 +97,12 @@ test('a bytecode finding the source tier made on another line is shown once, wha
   // Another program or another rule is never the same mistake.
   assert.equal(mergeFindings([f('source', 'a.c', 30, 'one')], [f('bytecode', 'a.c', 31, 'two')]).length, 2);
   assert.equal(mergeFindings([f('source', 'a.c', 30)], [f('bytecode', 'a.c', 31, 'prog', 'readonly-write')]).length, 2);
+});
+
+test('check --format text prints related places as notes after their finding, as compilers do', () => {
+  const f: Finding = {
+    file: 'a.c', line: 12, column: 3, endLine: 12, endColumn: 9, severity: 'error', rule: 'map-value-null', tier: 'source',
+    message: '`v` may be NULL here.', related: [{ file: 'a.c', line: 10, column: 1, endLine: 10, endColumn: 1, message: 'bpf_map_lookup_elem() may return NULL here' }],
+  };
+  assert.equal(formatText([f]), 'a.c:12:3: error: `v` may be NULL here. [map-value-null]\na.c:10:1: note: bpf_map_lookup_elem() may return NULL here');
 });
