@@ -151,7 +151,8 @@ function timeline(stats: RunStats): string {
     const from = duration(i * t.bucketNs).replace(/^0 ns$/, '0');
     const what = stats.actions.map((a, k) => (c[k] ? `${count(c[k]!)} ${a}` : '')).filter(Boolean).join(', ');
     const extra = [t.faults[i] ? plural(t.faults[i]!, 'fault') : '', t.notCarriedOut[i] ? `${count(t.notCarriedOut[i]!)} not carried out as returned` : ''].filter(Boolean).join(', ');
-    const title = `${from} to ${duration((i + 1) * t.bucketNs)}: ${sum ? `${plural(sum, 'packet')} (${what})` : 'no packets'}${extra ? `; ${extra}` : ''}`;
+    const to = i === n - 1 && n > 1 ? `${duration(t.spanNs)} (the last packet; this column covers less time)` : duration((i + 1) * t.bucketNs);
+    const title = `${from} to ${to}: ${sum ? `${plural(sum, 'packet')} (${what})` : 'no packets'}${extra ? `; ${extra}` : ''}`;
     const rects: string[] = [];
     let acc = 0;
     stats.actions.forEach((a, k) => {

@@ -101,7 +101,7 @@ test('the timeline: one column per bucket whose segments are the bucket counts, 
   }
   assert.equal(buckets[0]![2], '0 to 1 ms: 5 packets (2 XDP_DROP, 3 XDP_PASS)');
   assert.equal(buckets[1]![2], '1 ms to 2 ms: no packets');
-  assert.equal(buckets[2]![2], '2 ms to 3 ms: 8 packets (1 XDP_ABORTED, 1 XDP_DROP, 2 XDP_PASS, 4 XDP_REDIRECT); 1 fault, 4 not carried out as returned');
+  assert.equal(buckets[2]![2], '2 ms to 2.5 ms (the last packet; this column covers less time): 8 packets (1 XDP_ABORTED, 1 XDP_DROP, 2 XDP_PASS, 4 XDP_REDIRECT); 1 fault, 4 not carried out as returned');
   // Stacked heights are in proportion.
   const seg = (i: number, a: XdpAction) => elements(buckets[i]![3]!, 'rect', 'data-action', a)[0]!;
   const h = (i: number, a: XdpAction) => Number(seg(i, a).height);
