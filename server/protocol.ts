@@ -30,7 +30,7 @@ export const DEFAULT_SETTINGS: XdpLensSettings = {
   analyzeOnSave: true,
   kernelVerifier: false,
   btf: '',
-  engine: 'interp',
+  engine: 'compiled',
   tcpdump: { path: 'tcpdump' },
   live: { filter: '', maxPackets: 100_000, maxCaptureMB: 100 },
 };

@@ -59,8 +59,8 @@ Options for run:
                         driver counters, maps, and "stats": actions over capture time, per exit line, RX queue,
                         outcome and fault; exit lines are return lines in jsonl, exit instructions in summary)
   --engine interp|compiled
-                        the reference interpreter (default; XDP_LENS_ENGINE sets another default) or the compiled
-                        engine (same results, faster)
+                        the compiled engine (default; XDP_LENS_ENGINE sets another default) or the reference
+                        interpreter (same results, slower)
   --data                jsonl: add "data", the packet from data to data_end after the program ran (hex)
   --maps FILE.json      initial map contents, in the schema of the jsonl output's "maps"
   --max-entries MAP=N   max_entries of a map, as its loader would set it (repeatable; maps declared with 0 default
@@ -118,7 +118,7 @@ Options for test (the file format: README, "Unit tests for XDP programs"):
   --format text|tap|junit|json  text (default); TAP 13, JUnit XML or one JSON object for CI and tools
   --kernel              also run every case through BPF_PROG_TEST_RUN (root, bpftool); a case whose kernel result
                         differs from the simulator's fails, saying so
-  --engine interp|compiled  the simulator's engine (default: the test file's program.engine, else interp)
+  --engine interp|compiled  the simulator's engine (default: the test file's program.engine, else compiled)
   --case NAME           run only this case (repeatable; earlier cases still run for their map state)
 
 Options for check (exit status 1 when any finding is an error, 2 on bad usage):
@@ -272,7 +272,7 @@ function mapLoadFlags(maxEntries: string[] | undefined, innerMaps: string[] | un
   return out;
 }
 
-/** --engine interp|compiled (default: XDP_LENS_ENGINE, else interp). */
+/** --engine interp|compiled (default: XDP_LENS_ENGINE, else compiled). */
 function engineFlag(v: string | undefined): Engine | undefined {
   if (v === undefined) return undefined;
   if ((ENGINES as readonly string[]).includes(v)) return v as Engine;

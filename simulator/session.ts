@@ -110,7 +110,7 @@ export interface SessionOptions {
   maxEntries?: Record<string, number>;
   /** Inner-map templates for maps of maps (`--inner-map OUTER=TYPE:KEY:VALUE:ENTRIES`). */
   innerMaps?: Record<string, InnerTemplate>;
-  /** 'interp' or 'compiled' (vm/compiled/engine.ts); default XDP_LENS_ENGINE, else 'interp'. */
+  /** 'interp' or 'compiled' (vm/compiled/engine.ts); default XDP_LENS_ENGINE, else 'compiled'. */
   engine?: Engine;
 }
 

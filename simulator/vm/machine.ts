@@ -25,7 +25,7 @@ export interface MachineOptions {
   nrCpus?: number;
   /**
    * 'interp' (the reference interpreter) or 'compiled' (compiled/engine.ts, identical results); default: the
-   * XDP_LENS_ENGINE environment variable, else 'interp'. A run with a step hook always uses the interpreter.
+   * XDP_LENS_ENGINE environment variable, else 'compiled'. A run with a step hook always uses the interpreter.
    */
   engine?: Engine;
 }
@@ -33,10 +33,10 @@ export interface MachineOptions {
 export type Engine = 'interp' | 'compiled';
 export const ENGINES: readonly Engine[] = ['interp', 'compiled'];
 
-/** The engine when none is asked for: XDP_LENS_ENGINE (interp|compiled), else the interpreter. */
+/** The engine when none is asked for: XDP_LENS_ENGINE (interp|compiled), else the compiled engine. */
 export function defaultEngine(): Engine {
   const e = typeof process !== 'undefined' ? process.env.XDP_LENS_ENGINE : undefined;
-  return e === 'compiled' ? 'compiled' : 'interp';
+  return e === 'interp' ? 'interp' : 'compiled';
 }
 
 export interface RunHooks {

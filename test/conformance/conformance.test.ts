@@ -14,9 +14,10 @@ import { disassemble } from '../../simulator/isa/disasm.ts';
 import { CONFORMANCE_HELPERS, runRaw } from '../../simulator/vm/interpreter.ts';
 import type { Insn } from '../../simulator/isa/insn.ts';
 import { executeCompiled } from '../../simulator/vm/compiled/engine.ts';
+import { defaultEngine } from '../../simulator/vm/machine.ts';
 
-/** XDP_LENS_ENGINE=compiled runs the suite on the compiled engine. */
-const ENGINE = process.env.XDP_LENS_ENGINE === 'compiled' ? executeCompiled : undefined;
+/** The suite runs on the default engine (compiled); XDP_LENS_ENGINE=interp runs it on the interpreter. */
+const ENGINE = defaultEngine() === 'compiled' ? executeCompiled : undefined;
 
 /** The repository root: the nearest directory above the working directory whose package.json is xdp-lens. */
 function findRepo(): string {

@@ -1,7 +1,9 @@
-// Differential fuzzing against the kernel: random straight-line and forward-branching programs from gen.ts (ALU/ALU64
-// incl. cpu v4 sdiv/smod/movsx/ldsx/bswap, loads from packet and stack, stack stores, atomics, JMP/JMP32), assembled
+// Differential fuzzing against the kernel, and of the compiled engine against the interpreter: random straight-line
+// and forward-branching programs from gen.ts (ALU/ALU64 incl. cpu v4 sdiv/smod/movsx/ldsx/bswap, loads from packet
+// and stack, stack stores, atomics, JMP/JMP32), assembled
 // with llvm-mc, loaded by the kernel (BPF_PROG_TEST_RUN via test/kernel/runner.ts) and by the simulator; every
-// program the verifier accepts must give the same retval and data_out (which holds all registers and stack slots).
+// program the verifier accepts must give the same retval and data_out (which holds all registers and stack slots),
+// and the same run (steps, exit slot, fault) under both engines.
 // Programs the verifier rejects are counted and skipped (the generator is built to keep that rare).
 // Env: XDP_LENS_FUZZ_SEED (base seed, default fixed so CI is reproducible), XDP_LENS_FUZZ_COUNT (default 2000 under
 // XDP_LENS_REQUIRE_KERNEL=1 as in CI, else 300).
@@ -20,6 +22,9 @@ import { KernelLoadError, kernelOrSkip, runKernel } from '../kernel/runner.ts';
 import { diffBytes } from '../parity/compare.ts';
 import { REPO } from '../repo.ts';
 import { fuzzPackets, generateProgram } from './gen.ts';
+
+const observe = (r: ReturnType<Session['runPacket']>): string =>
+  JSON.stringify({ retval: r.retval, out: Buffer.from(r.out).toString('hex'), run: r.run }, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
 
 const BASE_SEED = Number(process.env.XDP_LENS_FUZZ_SEED ?? 0x5eed0001);
 // CI (XDP_LENS_REQUIRE_KERNEL=1) runs thousands; a local `npm test` a quicker sample.
@@ -54,11 +59,18 @@ test('fuzz: random programs behave as in the kernel', (t) => {
         continue;
       }
       accepted++;
-      const session = new Session(loadProgramFile(o), { program: 'fuzz', nrCpus: kernel.cpus, cpu: 0 });
+      const obj = loadProgramFile(o);
+      const session = new Session(obj, { program: 'fuzz', nrCpus: kernel.cpus, cpu: 0, engine: 'compiled' });
+      // The two engines against each other too: everything observable of each packet's run, not only what the kernel
+      // shows (steps, exit slot, fault kind and message).
+      const reference = new Session(obj, { program: 'fuzz', nrCpus: kernel.cpus, cpu: 0, engine: 'interp' });
       const problems: string[] = [];
       packets.forEach((p, n) => {
         const k = kernel.results[n];
         const r = session.runPacket(p);
+        const a = observe(reference.runPacket(p));
+        const b = observe(r);
+        if (a !== b) problems.push(`packet ${n}: engines differ: interp ${a.slice(0, 300)} compiled ${b.slice(0, 300)}`);
         if (r.fault) problems.push(`packet ${n}: simulator fault: ${r.fault.message} at insn ${r.fault.insn}`);
         if (k.retval !== r.retval) problems.push(`packet ${n}: retval kernel ${k.retval} sim ${r.retval}`);
         const d = diffBytes(k.out, r.out);

@@ -294,3 +294,18 @@ test('every ALU, byte-swap and conditional-jump opcode gives the interpreter\'s 
   assert.ok(programs.length > 300, `opcode table walked (${programs.length} programs)`);
   assert.deepEqual(problems, []);
 });
+
+test('the compiled engine is the default; XDP_LENS_ENGINE=interp picks the interpreter', () => {
+  const saved = process.env.XDP_LENS_ENGINE;
+  const obj = { path: 'x.o', maps: [], programs: [] } as unknown as LoadedObject;
+  try {
+    delete process.env.XDP_LENS_ENGINE;
+    assert.equal(createMachine(obj).engine, 'compiled');
+    process.env.XDP_LENS_ENGINE = 'interp';
+    assert.equal(createMachine(obj).engine, 'interp');
+    assert.equal(createMachine(obj, { engine: 'compiled' }).engine, 'compiled');
+  } finally {
+    if (saved === undefined) delete process.env.XDP_LENS_ENGINE;
+    else process.env.XDP_LENS_ENGINE = saved;
+  }
+});
