@@ -371,7 +371,9 @@ export const RULE_DOCS: Record<string, string> = {
     'XDP_TX or XDP_REDIRECT. Exchanging two fields (source and destination address) leaves the sum unchanged. ' +
     'The TCP and UDP checksums cover the ports and, through the pseudo-header, the IP addresses: a changed port (with ' +
     'or without the addresses) needs `tcp->check`/`udp->check` updated too (bpf_csum_diff, an incremental update), ' +
-    'or, for UDP over IPv4, `udp->check = 0` (no checksum). Exchanging the ports keeps the sum.',
+    'or, for UDP over IPv4, `udp->check = 0` (no checksum). Exchanging the ports keeps the sum. A changed address ' +
+    'alone (NAT) is judged where the program has checked the protocol (`ip->protocol == IPPROTO_TCP`, a `case` of a ' +
+    'switch on it): without that check XDP Lens does not know which checksum follows, and says nothing.',
   'map-value-null':
     '`bpf_map_lookup_elem()` returns NULL when the key has no entry. The verifier refuses a dereference before a NULL ' +
     "check (\"invalid mem access 'map_value_or_null'\"), except for an ARRAY lookup with a key it knows to be 0.",
