@@ -98,17 +98,17 @@ export function uncheckedPacketAccess(kind: 'load' | 'store', start: number, siz
   const where = !variable
     ? `at offset ${start} of the ${area}`
     : start < 0
-      ? `${-start} byte${start === -1 ? '' : 's'} before a variable offset into the ${area}`
+      ? `starting ${-start} byte${start === -1 ? '' : 's'} before a variable offset into the ${area}`
       : start === 0
         ? `at a variable offset into the ${area}`
-        : `${start} byte${start === 1 ? '' : 's'} past a variable offset into the ${area}`;
+        : `starting ${start} byte${start === 1 ? '' : 's'} past a variable offset into the ${area}`;
   const proven = range > 0
     ? `on this path only ${range} byte${range === 1 ? ' is' : 's are'} checked against ${limit}`
     : `on this path no check against ${limit} covers it`;
   const fix = start < 0
     ? `The access starts before the ${area} start; check the arithmetic that computed the pointer.`
     : `Check the bounds first, e.g. \`if ((void *)(hdr + 1) > ${limit}) return XDP_DROP;\`.`;
-  return `This ${kind} of ${size} byte${size === 1 ? '' : 's'} ${where} is not proven inside the ${area} (${proven}), ` +
+  return `This ${size}-byte ${kind} ${where} is not proven inside the ${area} (${proven}), ` +
     `so the verifier rejects the program ("invalid access to packet"). ${fix}`;
 }
 
