@@ -9,7 +9,7 @@
 //
 // Which line a packet "left" on: the return statement, found by the marked twin of simulator/return-lines.ts.
 import { checksumBreaks } from '../simulator/analysis/checksum.ts';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
 import { INPUT_LIMITS, readInputText } from '../simulator/input.ts';
@@ -22,7 +22,8 @@ import { Driver, type DriverPacket } from '../simulator/driver/rx.ts';
 import { PROFILES, DEFAULT_PROFILE, DRIVER_MODES, type DriverMode } from '../simulator/driver/profiles.ts';
 import { OutputCaptures } from '../simulator/driver/output.ts';
 import { rssQueueOf } from '../simulator/driver/rss.ts';
-import { openCapture, CaptureError, type CapturedPacket, type CaptureReader } from '../simulator/net/capture.ts';
+import { openCapture, CaptureError, CaptureFeed, type CapturedPacket, type CaptureReader } from '../simulator/net/capture.ts';
+import { TcpdumpCapture, findExecutable, interfaceProblem, liveCaptureName } from './live.ts';
 import { summarize } from '../simulator/net/dissect.ts';
 import { dissectTree } from '../simulator/net/dissect-tree.ts';
 import { diffPrograms, fileAtRevision, formatDelta, formatDiffRow, formatDiffSummary, lineDeltas } from '../simulator/diff.ts';
@@ -37,6 +38,10 @@ import { MapsRequest, MapsSeedRequest, type MapsParams, type MapsResult, type Ma
 import { RunStats, type RunStatsJson } from '../simulator/run-stats.ts';
 import {
   RunRequest,
+  RunLiveRequest,
+  RunUpdateNotification,
+  type RunLiveParams,
+  type RunLiveInfo,
   PacketsRequest,
   CheckFilterRequest,
   DiffVerdictsRequest,
@@ -87,6 +92,7 @@ const MAX_TRACE = 20000;
 interface RunConfig {
   obj: LoadedObject;
   capture: string;
+  /** Size and time of the capture as run; '' while a live run is still recording it. */
   captureStamp: string;
   program?: string;
   mode: DriverMode;
@@ -261,10 +267,27 @@ function nextPacket(reader: CaptureReader): CapturedPacket | CaptureError | unde
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// xdpLens/run
+// xdpLens/run and xdpLens/runLive: what comes before the first packet, the per-packet step, what comes after
 
-export async function runCapture(params: RunParams, host: RunHost, token: CancellationToken, progress?: { report(pct: number, msg: string): void }): Promise<RunResponse> {
-  const t0 = performance.now();
+/** The run options a capture run and a live run share. */
+type RunOptions = Pick<RunParams, 'uri' | 'program' | 'driverMode' | 'profile' | 'queues' | 'maxEntries' | 'maps'>;
+
+/** Everything a run needs before its first packet: the object, the session and driver, the twin for return lines. */
+interface PreparedRun {
+  path: string;
+  config: RunConfig;
+  session: Session;
+  driver: Driver;
+  returns?: ReturnLines;
+  refusals: RefusalLog;
+  attributionNote?: string;
+  compileMs: number;
+  /** The C source as it was run (for Compare Verdicts with the previous run). */
+  source?: string;
+}
+
+/** Compile, load and build the session for a run on `capture`; an error when any of it fails. */
+async function prepareRun(params: RunOptions, capture: string, stamp: string, limit: number, host: RunHost, token: CancellationToken): Promise<PreparedRun | { error: string }> {
   if (!params.uri.startsWith('file:')) return { error: 'only files on disk can be run' };
   const path = fileURLToPath(params.uri);
   const settings = await host.settingsFor(params.uri);
@@ -273,18 +296,6 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
   const profile = params.profile ?? (settings.driver.profile || DEFAULT_PROFILE);
   if (!PROFILES[profile]) return { error: `driver profile is one of ${Object.keys(PROFILES).join(', ')}, not '${profile}'` };
   const queues = Math.max(1, Math.floor(params.queues ?? settings.driver.queues ?? 1));
-  const limit = params.limit !== undefined && params.limit >= 0 ? params.limit : Infinity;
-
-  let size: number;
-  let stamp: string;
-  try {
-    const st = statSync(params.capture);
-    if (st.isDirectory()) return { error: `${params.capture}: is a directory, not a capture file` };
-    size = st.size;
-    stamp = `${st.size}:${st.mtimeMs}`;
-  } catch (e) {
-    return { error: `cannot read capture ${params.capture}: ${(e as Error).message}` };
-  }
 
   let obj: LoadedObject;
   let objectPath: string;
@@ -330,7 +341,7 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
       return { error: `cannot use the map seed ${params.maps}: ${(e as Error).message}` };
     }
   }
-  const config: RunConfig = { obj, capture: params.capture, captureStamp: stamp, program: params.program, mode, profile, queues, limit, maxEntries: me, maps, mapsFile: params.maps, engine: settings.engine };
+  const config: RunConfig = { obj, capture, captureStamp: stamp, program: params.program, mode, profile, queues, limit, maxEntries: me, maps, mapsFile: params.maps, engine: settings.engine };
   let session: Session;
   let driver: Driver;
   try {
@@ -340,8 +351,6 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
     throw e;
   }
   for (const n of session.notes) host.log(`run: note: ${n}`);
-  /** The maps before the first packet (after seeding): what the maps view marks changes against. */
-  const mapsStart = session.mapsJson();
   // What the kernel verifier would refuse: the run goes on, and the summary says so (the editor shows it first).
   const before: VerifierRefusal[] = refusalsBeforeRun(obj, session.program, session.machine);
   if (settings.kernelVerifier) {
@@ -351,7 +360,6 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
   }
   const refusals = new RefusalLog(before);
   for (const r of refusals.list) host.log(`run: the kernel would refuse this program: ${refusalText(r)}`);
-  let uninitStackReads = 0;
   // The twin that finds return lines; a run without it credits packets to the exit instruction.
   let returns: ReturnLines | undefined;
   let attributionNote: string | undefined;
@@ -362,77 +370,60 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
     else returns = t;
   }
   if (attributionNote) host.log(attributionNote);
+  return { path, config, session, driver, returns, refusals, attributionNote, compileMs, source };
+}
 
-  let reader: CaptureReader;
-  try {
-    reader = openCapture(params.capture);
-  } catch (e) {
-    if (e instanceof CaptureError) return { error: e.message };
-    throw e;
-  }
-  const outputs = params.outDir ? new OutputCaptures(params.outDir) : undefined;
+/**
+ * The per-packet step of every run, and what it accumulates: the compact columns, the exits, faults and outcomes by
+ * line, the counts. A capture run and a live run differ only in where their packets come from.
+ */
+class RunRecorder {
+  readonly cols = new Columns();
+  private readonly files = new Interner();
+  private readonly paths = new Interner();
+  private readonly faultKeys = new Interner();
+  private readonly outcomeNames = new Interner();
+  readonly byOutcome = new Map<string, number>();
+  private readonly outcomeIssues = new Map<string, RunOutcomeIssue>();
+  private readonly exits = new Map<string, RunExit>();
+  private readonly faults: RunFault[] = [];
+  readonly byAction = Object.fromEntries(ACTIONS.map((a) => [a, 0])) as Record<XdpAction, number>;
+  private readonly stats = new RunStats();
+  private firstTs: bigint | undefined;
+  private uninitStackReads = 0;
+  /** The maps before the first packet (after seeding): what the maps view marks changes against. */
+  private mapsStart!: ReturnType<Session['mapsJson']>;
 
-  const cols = new Columns();
-  const files = new Interner();
-  const paths = new Interner();
-  const faultKeys = new Interner();
-  const outcomeNames = new Interner();
-  const byOutcome = new Map<string, number>();
-  const outcomeIssues = new Map<string, RunOutcomeIssue>();
-  const exits = new Map<string, RunExit>();
-  const faults: RunFault[] = [];
-  const byAction = Object.fromEntries(ACTIONS.map((a) => [a, 0])) as Record<XdpAction, number>;
-  const stats = new RunStats();
-  let firstTs: bigint | undefined;
-  let bytesRead = 24;
-  let captureError: string | undefined;
-  let cancelled = false;
-  let lastPct = -1;
-
-  try {
-    for (let done = false; !done; ) {
-      if (token.isCancellationRequested) {
-        cancelled = true;
-        break;
-      }
-      const sliceEnd = performance.now() + SLICE_MS;
-      while (performance.now() < sliceEnd) {
-        if (cols.n >= limit) {
-          done = true;
-          break;
-        }
-        const pkt = nextPacket(reader);
-        if (pkt instanceof CaptureError) {
-          captureError = pkt.message;
-          done = true;
-          break;
-        }
-        if (!pkt) {
-          done = true;
-          break;
-        }
-        bytesRead += 16 + pkt.capLen;
-        firstTs ??= pkt.tsNs;
-        const r = driver.receive(pkt.frame, pkt.tsNs);
-        const returnLine = returns?.lineFor(pkt.frame, pkt.tsNs, r);
-        outputs?.write(pkt, r);
-        record(pkt, r, returnLine);
-      }
-      const pct = Math.min(99, Math.floor((bytesRead / Math.max(1, size)) * 100));
-      if (pct !== lastPct && progress) {
-        progress.report(pct, `${cols.n} packet${cols.n === 1 ? '' : 's'}`);
-        lastPct = pct;
-      }
-      if (!done) await yieldToLoop();
-    }
-  } finally {
-    reader.close();
-    driver.finish();
-    returns?.finish();
-    outputs?.close();
+  constructor(
+    private readonly prep: PreparedRun,
+    private readonly outputs?: OutputCaptures,
+  ) {
+    this.mapsStart = prep.session.mapsJson();
   }
 
-  function record(pkt: CapturedPacket, r: DriverPacket, returnLine: number | undefined): void {
+  get packets(): number {
+    return this.cols.n;
+  }
+
+  /** Run one packet through the program and the driver, and record what happened. */
+  packet(pkt: CapturedPacket): void {
+    const { driver, returns } = this.prep;
+    this.firstTs ??= pkt.tsNs;
+    const r = driver.receive(pkt.frame, pkt.tsNs);
+    const returnLine = returns?.lineFor(pkt.frame, pkt.tsNs, r);
+    this.outputs?.write(pkt, r);
+    this.record(pkt, r, returnLine);
+  }
+
+  /** After the last packet. */
+  finish(): void {
+    this.prep.driver.finish();
+    this.prep.returns?.finish();
+    this.outputs?.close();
+  }
+
+  private record(pkt: CapturedPacket, r: DriverPacket, returnLine: number | undefined): void {
+    const { cols, files, paths, outcomeNames, byOutcome, outcomeIssues, exits, faultKeys, faults } = this;
     const i = cols.push();
     const action = ACTIONS.indexOf(r.action);
     let file = '';
@@ -441,7 +432,7 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
       file = r.fault.loc.file;
       line = r.fault.loc.line;
     } else if (returnLine !== undefined) {
-      file = path;
+      file = this.prep.path;
       line = returnLine;
     } else if (r.run.exitLoc) {
       file = r.run.exitLoc.file;
@@ -475,18 +466,18 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
       }
     }
     cols.len[i] = pkt.wireLen;
-    cols.time[i] = Number(pkt.tsNs - firstTs!);
-    stats.add({ timeNs: cols.time[i]!, action: r.action, outcome: r.outcome, queue: r.queue, file, line, fault: r.fault });
+    cols.time[i] = Number(pkt.tsNs - this.firstTs!);
+    this.stats.add({ timeNs: cols.time[i]!, action: r.action, outcome: r.outcome, queue: r.queue, file, line, fault: r.fault });
     cols.summaries.push(summarize(pkt.frame));
-    byAction[r.action]++;
+    this.byAction[r.action]++;
     const ek = `${file}\0${line}\0${r.action}`;
     const e = exits.get(ek);
     if (e) {
       e.count++;
       e.outcomes![r.outcome] = (e.outcomes![r.outcome] ?? 0) + 1;
     } else exits.set(ek, { file, line, action: r.action, count: 1, outcomes: { [r.outcome]: 1 }, firstPacket: pkt.index });
-    refusals.fault(r.fault);
-    if (r.run.uninitStackRead) uninitStackReads++;
+    this.prep.refusals.fault(r.fault);
+    if (r.run.uninitStackRead) this.uninitStackReads++;
     if (r.fault) {
       const fk = `${file}\0${line}\0${r.fault.kind}`;
       const known = faultKeys.list.length;
@@ -499,59 +490,339 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
     }
   }
 
+  /** The summary so far (a live run sends it while it goes on); `extra` adds how the run ended. */
+  summary(runId: string, uri: string, t0: number, extra: Pick<RunSummary, 'captureError' | 'cancelled' | 'live'> = {}): RunSummary {
+    const { session, driver, config, refusals, attributionNote } = this.prep;
+    return {
+      runId,
+      uri,
+      file: this.prep.path,
+      capture: config.capture,
+      program: session.program.name,
+      section: session.program.section,
+      driver: { mode: config.mode, profile: config.profile, queues: config.queues },
+      packets: this.cols.n,
+      byAction: { ...this.byAction },
+      byOutcome: Object.fromEntries([...this.byOutcome].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))),
+      outcomeIssues: [...this.outcomeIssues.values()].map((o) => ({ ...o, firstPackets: [...o.firstPackets] })),
+      exits: [...this.exits.values()].map((e) => ({ ...e, outcomes: { ...e.outcomes } })).sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.action.localeCompare(b.action)),
+      faults: this.faults.map((f) => ({ ...f, firstPackets: [...f.firstPackets] })),
+      counters: driver.stats(),
+      ...(this.outputs ? { outputs: this.outputs.files() } : {}),
+      ...(extra.captureError ? { captureError: extra.captureError } : {}),
+      ...(extra.cancelled ? { cancelled: true } : {}),
+      ...(attributionNote ? { attributionNote } : {}),
+      ...(refusals.list.length ? { verifierRefuses: refusals.json() } : {}),
+      ...(this.uninitStackReads ? { uninitStackReads: this.uninitStackReads } : {}),
+      ...(extra.live ? { live: extra.live } : {}),
+      durationMs: Math.round(performance.now() - t0),
+      compileMs: Math.round(this.prep.compileMs),
+    };
+  }
+
+  /**
+   * The run as the server keeps it for paging and detail. `final` copies the columns to their length; a live run's
+   * intermediate views share them (the columns only grow, and a view never reads past its own length).
+   */
+  stored(summary: RunSummary, final: boolean): StoredRun {
+    const n = this.cols.n;
+    const c = this.cols;
+    const cut = <T extends Uint8Array | Uint16Array | Uint32Array | Float64Array>(a: T): T => (final ? a.slice(0, n) : a.subarray(0, n)) as T;
+    return {
+      summary,
+      config: this.prep.config,
+      files: [...this.files.list],
+      paths: [...this.paths.list],
+      faultKeys: [...this.faultKeys.list],
+      outcomes: [...this.outcomeNames.list],
+      outcome: cut(c.outcome),
+      action: cut(c.action),
+      retval: cut(c.retval),
+      file: cut(c.file),
+      line: cut(c.line),
+      path: cut(c.path),
+      len: cut(c.len),
+      time: cut(c.time),
+      fault: cut(c.fault),
+      summaries: final ? c.summaries.trim() : c.summaries,
+      filterCache: new Map(),
+      stats: this.stats.json(),
+      source: this.prep.source,
+      maps: { obj: this.prep.config.obj, session: this.prep.session, start: this.mapsStart },
+    };
+  }
+}
+
+/** Keep a run for paging and detail (replacing a live run's earlier view), dropping the oldest beyond KEEP_RUNS. */
+function keepRun(runId: string, run: StoredRun): void {
+  runs.set(runId, run);
+  while (runs.size > KEEP_RUNS) {
+    const oldest = runs.keys().next().value!;
+    runs.delete(oldest);
+  }
+}
+
+export async function runCapture(params: RunParams, host: RunHost, token: CancellationToken, progress?: { report(pct: number, msg: string): void }): Promise<RunResponse> {
+  const t0 = performance.now();
+  if (!params.uri.startsWith('file:')) return { error: 'only files on disk can be run' };
+  const limit = params.limit !== undefined && params.limit >= 0 ? params.limit : Infinity;
+
+  let size: number;
+  let stamp: string;
+  try {
+    const st = statSync(params.capture);
+    if (st.isDirectory()) return { error: `${params.capture}: is a directory, not a capture file` };
+    size = st.size;
+    stamp = `${st.size}:${st.mtimeMs}`;
+  } catch (e) {
+    return { error: `cannot read capture ${params.capture}: ${(e as Error).message}` };
+  }
+  const prep = await prepareRun(params, params.capture, stamp, limit, host, token);
+  if ('error' in prep) return prep;
+
+  let reader: CaptureReader;
+  try {
+    reader = openCapture(params.capture);
+  } catch (e) {
+    if (e instanceof CaptureError) return { error: e.message };
+    throw e;
+  }
+  const rec = new RunRecorder(prep, params.outDir ? new OutputCaptures(params.outDir) : undefined);
+  let bytesRead = 24;
+  let captureError: string | undefined;
+  let cancelled = false;
+  let lastPct = -1;
+
+  try {
+    for (let done = false; !done; ) {
+      if (token.isCancellationRequested) {
+        cancelled = true;
+        break;
+      }
+      const sliceEnd = performance.now() + SLICE_MS;
+      while (performance.now() < sliceEnd) {
+        if (rec.packets >= limit) {
+          done = true;
+          break;
+        }
+        const pkt = nextPacket(reader);
+        if (pkt instanceof CaptureError) {
+          captureError = pkt.message;
+          done = true;
+          break;
+        }
+        if (!pkt) {
+          done = true;
+          break;
+        }
+        bytesRead += 16 + pkt.capLen;
+        rec.packet(pkt);
+      }
+      const pct = Math.min(99, Math.floor((bytesRead / Math.max(1, size)) * 100));
+      if (pct !== lastPct && progress) {
+        progress.report(pct, `${rec.packets} packet${rec.packets === 1 ? '' : 's'}`);
+        lastPct = pct;
+      }
+      if (!done) await yieldToLoop();
+    }
+  } finally {
+    reader.close();
+    rec.finish();
+  }
+
   const runId = `run-${nextRun++}`;
-  const summary: RunSummary = {
-    runId,
-    uri: params.uri,
-    file: path,
-    capture: params.capture,
-    program: session.program.name,
-    section: session.program.section,
-    driver: { mode, profile, queues },
-    packets: cols.n,
-    byAction,
-    byOutcome: Object.fromEntries([...byOutcome].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))),
-    outcomeIssues: [...outcomeIssues.values()],
-    exits: [...exits.values()].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.action.localeCompare(b.action)),
-    faults,
-    counters: driver.stats(),
-    ...(outputs ? { outputs: outputs.files() } : {}),
-    ...(captureError ? { captureError } : {}),
-    ...(cancelled ? { cancelled } : {}),
-    ...(attributionNote ? { attributionNote } : {}),
-    ...(refusals.list.length ? { verifierRefuses: refusals.json() } : {}),
-    ...(uninitStackReads ? { uninitStackReads } : {}),
-    durationMs: Math.round(performance.now() - t0),
-    compileMs: Math.round(compileMs),
-  };
-  const n = cols.n;
-  runs.set(runId, {
-    summary,
-    config,
-    files: files.list,
-    paths: paths.list,
-    faultKeys: faultKeys.list,
-    outcomes: outcomeNames.list,
-    outcome: cols.outcome.slice(0, n),
-    action: cols.action.slice(0, n),
-    retval: cols.retval.slice(0, n),
-    file: cols.file.slice(0, n),
-    line: cols.line.slice(0, n),
-    path: cols.path.slice(0, n),
-    len: cols.len.slice(0, n),
-    time: cols.time.slice(0, n),
-    fault: cols.fault.slice(0, n),
-    summaries: cols.summaries.trim(),
-    filterCache: new Map(),
-    stats: stats.json(),
-    source,
-    maps: { obj, session, start: mapsStart },
-  });
-  while (runs.size > KEEP_RUNS) runs.delete(runs.keys().next().value!);
-  host.log(`run ${runId}: ${path} on ${params.capture}: ${n} packets in ${summary.durationMs} ms (compile ${summary.compileMs} ms)${cancelled ? ', cancelled' : ''}`);
+  const summary = rec.summary(runId, params.uri, t0, { captureError, cancelled });
+  keepRun(runId, rec.stored(summary, true));
+  host.log(`run ${runId}: ${prep.path} on ${params.capture}: ${rec.packets} packets in ${summary.durationMs} ms (compile ${summary.compileMs} ms)${cancelled ? ', cancelled' : ''}`);
   return { summary };
 }
 
+/** Counts per action and outcome, for the progress line of a live run. */
+function liveCounts(rec: RunRecorder): string {
+  const actions = ACTIONS.filter((a) => rec.byAction[a]).map((a) => `${rec.byAction[a]} ${a.slice(4)}`);
+  const outcomes = [...rec.byOutcome].sort((a, b) => b[1] - a[1]).map(([o, n]) => `${n} ${o}`);
+  return `${rec.packets} packet${rec.packets === 1 ? '' : 's'}${actions.length ? `: ${actions.join(', ')}` : ''}${outcomes.length ? ` · ${outcomes.join(', ')}` : ''}`;
+}
+
+/** How often a live run reports its counts and sends its summary so far. */
+const LIVE_UPDATE_MS = 500;
+/** Unread bytes from tcpdump at which its output is paused until the run catches up. */
+const LIVE_HIGH_WATER = 8 * 1024 * 1024;
+/** Live captures kept in their directory; older ones are deleted. */
+const KEEP_LIVE_CAPTURES = 8;
+
+/**
+ * xdpLens/runLive: tcpdump captures, its output is fed to a CaptureFeed as it comes, each packet runs as it is
+ * complete, and the records are teed into a pcap file that is the run's capture. Ends when the user stops it (the
+ * request is cancelled), a limit is reached, tcpdump ends, or its output is broken.
+ */
+export async function runLive(
+  params: RunLiveParams,
+  host: RunHost,
+  token: CancellationToken,
+  progress?: { report(msg: string): void },
+  update?: (summary: RunSummary) => void,
+): Promise<RunResponse> {
+  const t0 = performance.now();
+  if (!params.uri.startsWith('file:')) return { error: 'only files on disk can be run' };
+  const badIface = interfaceProblem(params.interface);
+  if (badIface) return { error: badIface };
+  const settings = await host.settingsFor(params.uri);
+  const filter = (params.filter ?? settings.live.filter).trim();
+  const limit = params.limit !== undefined && params.limit > 0 ? params.limit : settings.live.maxPackets;
+  const maxBytes = Math.floor(settings.live.maxCaptureMB * 1024 * 1024);
+  const tcpdump = findExecutable(settings.tcpdump.path);
+  if (typeof tcpdump !== 'string') return { error: tcpdump.error };
+
+  const dir = params.captureDir ?? join(tmpdir(), 'xdp-lens-live');
+  let file: string;
+  let fd: number;
+  try {
+    mkdirSync(dir, { recursive: true });
+    file = join(dir, liveCaptureName(params.interface));
+    fd = openSync(file, 'w');
+  } catch (e) {
+    return { error: `cannot create the file the live capture is recorded into, in ${dir}: ${(e as Error).message}` };
+  }
+  let prep: PreparedRun | { error: string };
+  try {
+    prep = await prepareRun(params, file, '', limit, host, token);
+  } catch (e) {
+    closeSync(fd);
+    rmSync(file, { force: true });
+    throw e;
+  }
+  if ('error' in prep) {
+    closeSync(fd);
+    rmSync(file, { force: true });
+    return prep;
+  }
+
+  const capture = new TcpdumpCapture(tcpdump, params.interface, filter);
+  const live: RunLiveInfo = { interface: params.interface, ...(filter ? { filter } : {}), command: capture.commandLine };
+  host.log(`run live: ${capture.commandLine} (recorded into ${file})`);
+  const feed = new CaptureFeed(`tcpdump -i ${params.interface}`, { tee: (b) => writeSync(fd, b) });
+  const rec = new RunRecorder(prep, params.outDir ? new OutputCaptures(params.outDir) : undefined);
+  const runId = `run-${nextRun++}`;
+  let wake: (() => void) | undefined;
+  const wakeUp = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  let captureError: string | undefined;
+  let stopped: string | undefined;
+  const cancel = token.onCancellationRequested(wakeUp);
+  capture.start({
+    data: (chunk) => {
+      try {
+        feed.push(chunk);
+      } catch (e) {
+        if (!(e instanceof CaptureError)) throw e;
+        captureError ??= e.message;
+      }
+      if (feed.buffered > LIVE_HIGH_WATER) capture.pause();
+      wakeUp();
+    },
+    end: () => {
+      feed.end();
+      wakeUp();
+    },
+  });
+
+  const publish = () => {
+    const s = rec.summary(runId, params.uri, t0, { live: { ...live, running: true } });
+    keepRun(runId, rec.stored(s, false));
+    progress?.report(liveCounts(rec));
+    update?.(s);
+  };
+  let nextUpdate = performance.now() + LIVE_UPDATE_MS;
+  try {
+    publish();
+    for (;;) {
+      if (token.isCancellationRequested) {
+        stopped = 'stopped by the user';
+        break;
+      }
+      if (captureError) break;
+      let got = 0;
+      const sliceEnd = performance.now() + SLICE_MS;
+      while (performance.now() < sliceEnd) {
+        let pkt: CapturedPacket | undefined;
+        try {
+          pkt = feed.next();
+        } catch (e) {
+          if (!(e instanceof CaptureError)) throw e;
+          captureError = e.message;
+          break;
+        }
+        if (!pkt) break;
+        rec.packet(pkt);
+        got++;
+        if (rec.packets >= limit) {
+          stopped = `stopped at the limit of ${limit} packet${limit === 1 ? '' : 's'}${params.limit ? '' : ' (xdpLens.live.maxPackets)'}`;
+          break;
+        }
+        if (feed.offset >= maxBytes) {
+          stopped = `stopped: the recorded capture reached its limit of ${settings.live.maxCaptureMB} MB (xdpLens.live.maxCaptureMB)`;
+          break;
+        }
+      }
+      if (feed.buffered < LIVE_HIGH_WATER / 8) capture.resume();
+      if (performance.now() >= nextUpdate) {
+        publish();
+        nextUpdate = performance.now() + LIVE_UPDATE_MS;
+      }
+      if (stopped || captureError || feed.done) break;
+      if (got) await yieldToLoop();
+      else
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(wakeUp, Math.max(1, nextUpdate - performance.now()));
+        });
+    }
+  } finally {
+    cancel.dispose();
+    await capture.stop();
+    closeSync(fd);
+    rec.finish();
+  }
+  const ended = capture.ended();
+  // tcpdump that never delivered a packet and failed: nothing ran, the reason is the answer.
+  if (rec.packets === 0 && ended.error && !token.isCancellationRequested) {
+    rmSync(file, { force: true });
+    runs.delete(runId);
+    return { error: ended.error };
+  }
+  if (feed.done || (!stopped && !captureError)) stopped = ended.error ?? stopped ?? 'tcpdump ended';
+  if (captureError && !feed.offset) captureError = ended.error ?? captureError;
+  live.stopped = stopped ?? (captureError ? 'the capture from tcpdump was broken' : undefined);
+  try {
+    prep.config.captureStamp = captureStamp(file);
+  } catch {
+    /* removed under us: detail will say so */
+  }
+  const summary = rec.summary(runId, params.uri, t0, { captureError, cancelled: token.isCancellationRequested, live });
+  keepRun(runId, rec.stored(summary, true));
+  pruneLiveCaptures(dir, file);
+  host.log(`run ${runId}: ${prep.path} on live traffic of ${params.interface}: ${rec.packets} packets in ${summary.durationMs} ms, ${live.stopped} (recorded into ${file})`);
+  return { summary };
+}
+
+/** Delete all but the newest live captures in `dir` (never `keep`, nor a capture a kept run reads). */
+function pruneLiveCaptures(dir: string, keep: string): void {
+  try {
+    const inUse = new Set([keep, ...[...runs.values()].map((r) => r.config.capture)]);
+    const list = readdirSync(dir)
+      .filter((n) => /^live-.*\.pcap$/.test(n))
+      .map((n) => join(dir, n))
+      .map((p) => ({ p, t: statSync(p).mtimeMs }))
+      .sort((a, b) => b.t - a.t);
+    for (const { p } of list.slice(KEEP_LIVE_CAPTURES)) if (!inUse.has(p)) rmSync(p, { force: true });
+  } catch {
+    /* best effort */
+  }
+}
 // ---------------------------------------------------------------------------------------------------------------
 // xdpLens/packets
 
@@ -632,7 +903,7 @@ async function filterMatches(run: StoredRun, filter: Filter, token: Cancellation
     for (let i = 0; i < n; i++) if (filter.test(facts(i, none, run.len[i]!))) idx[k++] = i;
   } else {
     try {
-      if (captureStamp(run.config.capture) !== run.config.captureStamp) return `${run.config.capture} changed since the run: run again`;
+      if (run.config.captureStamp && captureStamp(run.config.capture) !== run.config.captureStamp) return `${run.config.capture} changed since the run: run again`;
     } catch (e) {
       return `cannot read ${run.config.capture}: ${(e as Error).message}`;
     }
@@ -763,7 +1034,7 @@ export async function packetDetail(p: PacketParams, token: CancellationToken): P
   if (!run) return empty(`run ${p.runId} is no longer held by the server: run again`);
   if (!Number.isInteger(p.index) || p.index < 0 || p.index >= run.action.length) return empty(`packet ${p.index} is not in run ${p.runId} (0..${run.action.length - 1})`);
   try {
-    if (captureStamp(run.config.capture) !== run.config.captureStamp) return empty(`${run.config.capture} changed since the run: run again`);
+    if (run.config.captureStamp && captureStamp(run.config.capture) !== run.config.captureStamp) return empty(`${run.config.capture} changed since the run: run again`);
   } catch (e) {
     return empty(`cannot read ${run.config.capture}: ${(e as Error).message}`);
   }
@@ -912,6 +1183,18 @@ export function registerRunHandlers(connection: Connection, host: RunHost): void
       return await runCapture(params, host, token, { report: (pct, msg) => progress.report(pct, msg) });
     } catch (e) {
       host.log(`run failed: ${(e as Error).stack ?? e}`);
+      return { error: `internal error: ${(e as Error).message}` };
+    } finally {
+      progress.done();
+    }
+  });
+  connection.onRequest(RunLiveRequest, async (params: RunLiveParams, token: CancellationToken): Promise<RunResponse> => {
+    const progress = connection.window.attachWorkDoneProgress(params.workDoneToken);
+    progress.begin('XDP run on live traffic', undefined, `tcpdump -i ${params.interface}`, true);
+    try {
+      return await runLive(params, host, token, { report: (msg) => progress.report(msg) }, (summary) => void connection.sendNotification(RunUpdateNotification, { summary }));
+    } catch (e) {
+      host.log(`live run failed: ${(e as Error).stack ?? e}`);
       return { error: `internal error: ${(e as Error).message}` };
     } finally {
       progress.done();

@@ -158,6 +158,12 @@ function mergeSettings(raw: Partial<XdpLensSettings>): XdpLensSettings {
     kernelVerifier: typeof raw.kernelVerifier === 'boolean' ? raw.kernelVerifier : d.kernelVerifier,
     btf: typeof raw.btf === 'string' ? raw.btf : d.btf,
     engine: raw.engine === 'interp' || raw.engine === 'compiled' ? raw.engine : d.engine,
+    tcpdump: { path: typeof raw.tcpdump?.path === 'string' && raw.tcpdump.path ? raw.tcpdump.path : d.tcpdump.path },
+    live: {
+      filter: typeof raw.live?.filter === 'string' ? raw.live.filter : d.live.filter,
+      maxPackets: Number.isSafeInteger(raw.live?.maxPackets) && raw.live!.maxPackets > 0 ? raw.live!.maxPackets : d.live.maxPackets,
+      maxCaptureMB: typeof raw.live?.maxCaptureMB === 'number' && raw.live.maxCaptureMB > 0 ? raw.live.maxCaptureMB : d.live.maxCaptureMB,
+    },
   };
 }
 
