@@ -172,7 +172,7 @@ export function renderPacketHtml(input: PacketHtmlInput): string {
   const side = (name: 'before' | 'after', title: string, hex: string, ls: PacketLayer[], len: number) =>
     `<section class="side" data-side="${name}"><h2>${title} <span class="muted">${plural(len, 'byte')}</span></h2>` +
     `<div class="tree" role="tree">${treeHtml(ls, changed, name)}</div>` +
-    `<div class="hexpane" aria-label="bytes ${name === 'before' ? 'as received' : 'as it left the program'}">${hexHtml(hex, d.changed, name === 'after' ? afterLen : Math.min(beforeLen, afterLen))}</div></section>`;
+    `<div class="hexpane"><div class="hexcap muted">Bytes ${name === 'before' ? 'as received' : 'as it left the program'}</div>${hexHtml(hex, d.changed, name === 'after' ? afterLen : Math.min(beforeLen, afterLen))}</div></section>`;
 
   const path = d.lines.slice(0, 2000).map((l, i) => {
     const t = lineText(l.file, l.line);
@@ -230,8 +230,19 @@ h2 { font-size: 1em; margin: 6px 0; font-weight: 600; display: inline; }
 .banner { padding: 6px 10px; margin: 8px 0; border-left: 3px solid var(--vscode-editorWarning-foreground); background: var(--vscode-inputValidation-warningBackground, var(--vscode-editorWidget-background)); }
 .banner button { margin-left: 8px; color: var(--vscode-button-foreground); background: var(--vscode-button-background); border: none; padding: 2px 10px; cursor: pointer; }
 .hint { margin: 8px 0; }
-.sides { display: flex; gap: 16px; align-items: flex-start; }
-.side { flex: 1 1 0; min-width: 0; }
+.sides { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); column-gap: 16px; align-items: start; }
+/* Trees side by side; the hex panes side by side too when there is room for 16 bytes a row twice, else one above the other. */
+.side { display: contents; }
+.side > h2 { grid-row: 1; margin-bottom: 4px; }
+.side > .tree { grid-row: 2; }
+.side > .hexpane { grid-row: 3; }
+.side[data-side="after"] > * { grid-column: 2; }
+.side[data-side="before"] > * { grid-column: 1; }
+@media (max-width: 960px) {
+  .side > .hexpane { grid-column: 1 / span 2 !important; }
+  .side[data-side="after"] > .hexpane { grid-row: 4; }
+}
+.hexcap { font-family: var(--vscode-font-family); margin: 6px 0 2px; }
 .tree { font-family: var(--vscode-editor-font-family); font-size: var(--vscode-editor-font-size); border: 1px solid var(--vscode-panel-border, transparent); padding: 4px; max-height: 55vh; overflow: auto; }
 .kids { margin-left: 16px; }
 summary { cursor: pointer; }
@@ -243,22 +254,23 @@ div.node { margin-left: 14px; }
 .lsum { color: var(--vscode-descriptionForeground); }
 .fval { color: var(--vscode-debugTokenExpression-value, var(--vscode-foreground)); }
 .chg > .fname, .chg > .fval, summary.chg, .chg .fval { color: var(--vscode-gitDecoration-modifiedResourceForeground, var(--vscode-editorWarning-foreground)); font-weight: 600; }
-.chg::before, .chg-in::before { content: '●'; color: var(--vscode-gitDecoration-modifiedResourceForeground, var(--vscode-editorWarning-foreground)); margin-right: 4px; font-size: 0.8em; }
+.node.chg::before, .node.chg-in::before { content: '●'; color: var(--vscode-gitDecoration-modifiedResourceForeground, var(--vscode-editorWarning-foreground)); margin-right: 4px; font-size: 0.8em; }
 .node.sel { background: var(--vscode-list-activeSelectionBackground); color: var(--vscode-list-activeSelectionForeground); }
-.node.sel .fval, .node.sel .lsum { color: inherit; }
-.node.peer { background: var(--vscode-list-inactiveSelectionBackground); }
-.hexpane { font-family: var(--vscode-editor-font-family); font-size: var(--vscode-editor-font-size); margin-top: 8px; max-height: 35vh; overflow: auto; white-space: pre; }
-.row { display: flex; gap: 12px; }
+.tree .node.sel > span { color: var(--vscode-list-activeSelectionForeground) !important; }
+.node.peer { background: var(--vscode-editor-findMatchHighlightBackground); outline: 1px dashed var(--vscode-focusBorder); }
+.hexpane { font-family: var(--vscode-editor-font-family); font-size: var(--vscode-editor-font-size); margin-top: 4px; max-height: 35vh; overflow: auto; white-space: pre; }
+.row { display: flex; gap: 10px; }
 .off { color: var(--vscode-editorLineNumber-foreground); }
-.hex .b { padding: 0 3px; cursor: pointer; }
+.hex .b { padding: 0 2px; cursor: pointer; }
 .asc .b { cursor: pointer; }
 .b.chg { background: var(--vscode-diffEditor-insertedTextBackground); }
+.side[data-side="before"] .b.chg { background: var(--vscode-diffEditor-removedTextBackground); }
 .b.sel { background: var(--vscode-editor-selectionBackground); outline: 1px solid var(--vscode-focusBorder); }
 .b.peer { background: var(--vscode-editor-findMatchHighlightBackground); }
 .extra { margin-top: 12px; }
 .extra details { margin: 6px 0; }
 .path { font-family: var(--vscode-editor-font-family); margin: 4px 0; padding-left: 36px; max-height: 30vh; overflow: auto; }
-.path code, .plain code { font-family: var(--vscode-editor-font-family); }
+.path code, .plain code { font-family: var(--vscode-editor-font-family); color: var(--vscode-editor-foreground); background: none; padding: 0; }
 ul.plain { list-style: none; padding-left: 12px; margin: 4px 0; }
 a.src { color: var(--vscode-textLink-foreground); text-decoration: none; }
 a.src:hover { text-decoration: underline; }

@@ -45,17 +45,27 @@ function openAncestors(el: Element): void {
   for (let p = el.parentElement; p; p = p.parentElement) if (p instanceof HTMLDetailsElement) p.open = true;
 }
 
-function select(node: HTMLElement, reveal: 'bytes' | 'node' | 'none'): void {
+/** Scroll `el` into view inside its scrolling pane only (the page itself stays where the reader put it). */
+function reveal(el: HTMLElement, paneSelector: string): void {
+  const pane = el.closest<HTMLElement>(paneSelector);
+  if (!pane) return;
+  const r = el.getBoundingClientRect();
+  const p = pane.getBoundingClientRect();
+  if (r.top < p.top) pane.scrollTop -= p.top - r.top + 4;
+  else if (r.bottom > p.bottom) pane.scrollTop += r.bottom - p.bottom + 4;
+}
+
+function select(node: HTMLElement, how: 'bytes' | 'node' | 'none'): void {
   const side = sideOf(node);
   if (!side) return;
   clear('sel');
   clear('peer');
   node.classList.add('sel');
   const first = lightBytes(side, Number(node.dataset.off), Number(node.dataset.len), 'sel');
-  if (reveal === 'bytes') first?.scrollIntoView({ block: 'nearest' });
-  if (reveal === 'node') {
+  if (how === 'bytes' && first) reveal(first, '.hexpane');
+  if (how === 'node') {
     openAncestors(node);
-    node.scrollIntoView({ block: 'nearest' });
+    reveal(node, '.tree');
   }
   // The same field on the other side (the frame as received or as it left).
   const id = node.dataset.id ?? '';

@@ -1,0 +1,113 @@
+// The packet view in a real VS Code (code-server + chromium; see README.md in this folder), as a person would use it:
+// run the example filter on the demo capture, pick the echo request it answers with XDP_TX in the packets view, and in
+// the webview select a field (its bytes light up, on both sides) and then a byte (its field is selected). Screenshots
+// go to test-artifacts/e2e/ (packet-view-crop.png is docs/images/packet-view.png).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FrameLocator, Page } from 'playwright-core';
+import { REPO } from '../repo.ts';
+import { ARTIFACTS_DIR, e2eRequired, e2eSkip, goToLine, pickQuickItem, runCommand, startVSCode, waitForActiveEditor, waitForCodeLens, waitForStatusBarText, waitVisible, type VSCodeSession } from './harness/index.ts';
+
+const built = ['client.js', 'server.js', 'webview-packet.js'].every((f) => existsSync(join(REPO, 'dist', f)));
+const NOT_BUILT = 'dist/client.js, dist/server.js or dist/webview-packet.js is missing: run npm run build (npm test builds first)';
+const skip = e2eSkip() || (!built && !e2eRequired() && NOT_BUILT);
+
+let root = '';
+before(() => {
+  if (!skip) root = mkdtempSync(join(tmpdir(), 'xdp-lens-packet-e2e-'));
+});
+after(() => {
+  if (root && process.env.XDP_LENS_E2E_KEEP !== '1') rmSync(root, { recursive: true, force: true });
+});
+
+/** The packet view's document: VS Code puts a webview in an iframe holding another iframe. */
+function packetFrame(page: Page): FrameLocator {
+  return page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+}
+
+test('the packet view: decoded layers before and after, a field selects its bytes and a byte its field', { skip, timeout: 180_000 }, async () => {
+  assert.ok(built, NOT_BUILT);
+  const workspace = join(root, 'filter-project');
+  mkdirSync(workspace, { recursive: true });
+  copyFileSync(join(REPO, 'examples', 'xdp_filter.c'), join(workspace, 'xdp_filter.c'));
+  copyFileSync(join(REPO, 'examples', 'demo.pcap'), join(workspace, 'demo.pcap'));
+  let vs: VSCodeSession | undefined;
+  try {
+    vs = await startVSCode({
+      extensionDevelopmentPath: REPO,
+      workspace,
+      openFile: 'xdp_filter.c',
+      viewport: { width: 1600, height: 1000 },
+      settings: { 'xdpLens.defaultCapture': 'demo.pcap', 'editor.stickyScroll.enabled': false },
+    });
+    const page = vs.page;
+    await waitForActiveEditor(page, 'xdp_filter.c');
+    await waitForStatusBarText(page, /XDP native/);
+    // The lenses sit above the function, below the maps: bring it on screen.
+    await goToLine(page, readFileSync(join(workspace, 'xdp_filter.c'), 'utf8').split('\n').findIndex((l) => l.includes('int xdp_filter(')) + 1);
+    await waitForCodeLens(page, 'Run on capture');
+    await runCommand(page, 'XDP: Run on Capture...');
+    await pickQuickItem(page, /demo\.pcap.*default/);
+    await waitForCodeLens(page, '6 XDP_PASS · 2 XDP_DROP · 2 XDP_TX (10 packets of demo.pcap)');
+
+    // The echo request in the packets view opens the packet view beside the source.
+    await runCommand(page, 'XDP: Show Packets View');
+    const list = page.locator('.part.panel .pane-body').filter({ has: page.locator('.monaco-list-row') });
+    const row = list.locator('.monaco-list-row').filter({ hasText: '#1 XDP_TX' });
+    await waitVisible(row, 'packet #1 in the packets view', 30_000, list);
+    await row.click();
+    await waitVisible(page.locator('.part.editor .tab').filter({ hasText: 'Packet #1' }), 'the packet view tab');
+    const frame = packetFrame(page);
+    const beforeSide = frame.locator('.side[data-side="before"]');
+    const afterSide = frame.locator('.side[data-side="after"]');
+    await waitVisible(beforeSide.locator('.node').filter({ hasText: 'Echo (ping) request (8)' }), 'the decoded ICMP type as received');
+    await waitVisible(afterSide.locator('.node').filter({ hasText: 'Echo (ping) reply (0)' }), 'the decoded ICMP type as it left');
+    await waitVisible(frame.locator('.verdict').filter({ hasText: /XDP_TX\s*→ transmitted/ }), 'the verdict and outcome');
+    // The type changed: marked on both sides; the TTL did not.
+    assert.match((await afterSide.locator('.node[data-id="icmp#0/icmp.type#0"]').getAttribute('class')) ?? '', /\bchg\b/);
+    assert.doesNotMatch((await afterSide.locator('.node[data-id="ip#0/ip.ttl#0"]').getAttribute('class')) ?? '', /\bchg\b/);
+
+    // A field selects its bytes: the TTL is byte 22, 0x40, on both sides.
+    await beforeSide.locator('.node[data-id="ip#0/ip.ttl#0"]').click();
+    const selected = beforeSide.locator('.hexpane .hex .b.sel');
+    await waitVisible(selected, 'the TTL byte selected in the hex pane');
+    assert.deepEqual(await selected.evaluateAll((els) => els.map((e) => `${(e as HTMLElement).dataset.i}=${e.textContent}`)), ['22=40']);
+    assert.deepEqual(await afterSide.locator('.hexpane .hex .b.peer').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.i)), ['22']);
+    // The destination address: four bytes.
+    await beforeSide.locator('.node[data-id="ip#0/ip.dst#0"]').click();
+    assert.deepEqual(await beforeSide.locator('.hexpane .hex .b.sel').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.i)), ['30', '31', '32', '33']);
+
+    // A byte selects its field: byte 34 as it left is the ICMP type.
+    await afterSide.locator('.hexpane .hex .b[data-i="34"]').click();
+    const field = afterSide.locator('.tree .node.sel');
+    await waitVisible(field, 'the field of byte 34');
+    assert.match(await field.innerText(), /^Type: Echo \(ping\) reply \(0\)$/);
+    assert.equal(await field.getAttribute('data-id'), 'icmp#0/icmp.type#0');
+    await waitVisible(beforeSide.locator('.tree .node.peer').filter({ hasText: 'Echo (ping) request (8)' }), 'the same field as received');
+
+    // For the screenshot, room as a user would make it: no side bar, no panel.
+    await runCommand(page, 'View: Close Primary Side Bar');
+    await runCommand(page, 'View: Hide Panel');
+    await page.locator('.part.panel').waitFor({ state: 'hidden' });
+    await waitVisible(frame.locator('.path a.src').last(), 'the executed path');
+    await frame.locator('body').evaluate(() => window.scrollTo(0, 0)); // the clicks above scrolled the page down
+    await page.mouse.move(1, 1); // no hover highlight in the picture
+    await vs.screenshot('packet-view');
+    const group = page.locator('.part.editor .editor-group-container').filter({ has: page.locator('.tab').filter({ hasText: 'Packet #1' }) });
+    mkdirSync(ARTIFACTS_DIR, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS_DIR, 'packet-view-crop.png'), clip: (await group.boundingBox())! });
+
+    // An executed line opens the source there.
+    await frame.locator('.path a.src').last().click();
+    await waitForActiveEditor(page, 'xdp_filter.c');
+    assert.deepEqual(vs.blockedRequests(), []);
+  } catch (e) {
+    await vs?.screenshot('packet-view-failure').catch(() => undefined);
+    throw new Error(`${(e as Error).message}\n--- code-server output ---\n${vs?.serverLog().slice(-3000)}`, { cause: e });
+  } finally {
+    await vs?.stop();
+  }
+});
