@@ -212,6 +212,9 @@ export function sameSpanNames(file: string, walked: WalkedProgram[]): WalkedProg
  */
 const DECIDED_ON_BYTECODE: ReadonlySet<string> = new Set(['unchecked-packet-access']);
 
+/** Rules whose findings are the verifier refusing the program at load time. */
+const REFUSALS: ReadonlySet<string> = new Set(['ctx-write', 'readonly-write', 'unchecked-packet-access', 'stale-packet-pointer', 'map-value-null']);
+
 function provenByBytecode(f: Finding, bytecode: Finding[], walked: WalkedProgram[]): boolean {
   const holding = walked.filter((w) => w.spans.some((s) => s.file === f.file && s.from <= f.line && f.line <= s.to));
   if (!holding.length || holding.some((w) => !w.complete)) return false;
@@ -244,7 +247,11 @@ export function mergeFindings(source: Finding[], bytecode: Finding[], walked?: W
     kept.push(f);
   }
   const paired = pairAcrossTiers(kept, source, bytecode);
-  const out = kept.filter((f) => !paired.has(f));
+  // One refusal per statement: where the source tier reports a load-time refusal on a line, a bytecode refusal of
+  // another rule on that line is the same statement seen through the compiled code (`ctx->data_end -= 4` is a store
+  // into the context to the source tier, arithmetic on data_end to the verifier, which stops at the first).
+  const refusedLines = new Set(kept.filter((f) => f.tier === 'source' && REFUSALS.has(String(f.rule))).map((f) => `${f.file}\0${f.line}\0${f.program ?? ''}`));
+  const out = kept.filter((f) => !paired.has(f) && !(f.tier === 'bytecode' && REFUSALS.has(String(f.rule)) && refusedLines.has(`${f.file}\0${f.line}\0${f.program ?? ''}`)));
   out.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || String(a.rule).localeCompare(String(b.rule)));
   return linkRepeats(out);
 }

@@ -106,3 +106,13 @@ test('check --format text prints related places as notes after their finding, as
   };
   assert.equal(formatText([f]), 'a.c:12:3: error: `v` may be NULL here. [map-value-null]\na.c:10:1: note: bpf_map_lookup_elem() may return NULL here');
 });
+
+test('one refusal per statement: a bytecode refusal of another rule on the line of a source refusal is not shown', () => {
+  const f = (tier: Finding['tier'], rule: string, line = 19): Finding => ({
+    file: 'a.c', line, column: 2, endLine: line, endColumn: 9, severity: 'error', rule, tier, program: 'p', message: `${tier} ${rule}`,
+  });
+  // `ctx->data_end -= 4;`: a context store to the source tier, arithmetic on data_end to the bytecode tier.
+  assert.deepEqual(mergeFindings([f('source', 'ctx-write')], [f('bytecode', 'unchecked-packet-access')]).map((x) => x.rule), ['ctx-write']);
+  // A finding that is not a refusal (the returned value) stays beside it.
+  assert.deepEqual(mergeFindings([f('source', 'unchecked-packet-access')], [f('bytecode', 'invalid-action')]).map((x) => x.rule), ['invalid-action', 'unchecked-packet-access']);
+});
