@@ -1,17 +1,18 @@
 // The Run Summary in a real VS Code (code-server + chromium; see README.md in this folder), as a person would reach it:
 // run the demo program on a capture of a few thousand packets with a telnet SYN flood in the middle, over four RX
 // queues, then click the chart icon in the packets view's title. The page's numbers are the CLI's for the same run;
-// clicking an exit line filters the packets view to its packets. Screenshots go to test-artifacts/e2e/.
+// clicking an exit line filters the packets view to its packets. Then Compare Verdicts with the previous run after an
+// edit. Screenshots go to test-artifacts/e2e/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { REPO } from '../repo.ts';
 import { openCapture } from '../../simulator/net/capture.ts';
 import { PcapWriter } from '../../simulator/net/pcap-writer.ts';
-import { ARTIFACTS_DIR, e2eRequired, e2eSkip, pickQuickItem, runCommand, startVSCode, waitForActiveEditor, waitForStatusBarText, waitVisible, type VSCodeSession } from './harness/index.ts';
+import { ARTIFACTS_DIR, e2eRequired, e2eSkip, goToLine, pickQuickItem, runCommand, startVSCode, waitForActiveEditor, waitForStatusBarText, waitVisible, type VSCodeSession } from './harness/index.ts';
 
 const built = existsSync(join(REPO, 'dist', 'client.js')) && existsSync(join(REPO, 'dist', 'server.js')) && existsSync(join(REPO, 'dist', 'cli.js'));
 const NOT_BUILT = 'dist/ is missing: run npm run build (npm test builds first)';
@@ -119,6 +120,53 @@ test('the Run Summary from the packets view: the run in pictures, numbers as the
     assert.deepEqual(vs.blockedRequests(), []);
   } catch (e) {
     await vs?.screenshot('run-summary-failure').catch(() => undefined);
+    throw new Error(`${(e as Error).message}\n--- code-server output ---\n${vs?.serverLog().slice(-3000)}`, { cause: e });
+  } finally {
+    await vs?.stop();
+  }
+});
+
+test('Compare Verdicts with the previous run: an edit and save, then the changed counts against the run before it', { skip, timeout: 180_000 }, async () => {
+  assert.ok(built, NOT_BUILT);
+  const workspace = join(root, 'previous-run-project');
+  mkdirSync(workspace, { recursive: true });
+  copyFileSync(join(REPO, 'examples', 'xdp_filter.c'), join(workspace, 'xdp_filter.c'));
+  copyFileSync(join(REPO, 'examples', 'demo.pcap'), join(workspace, 'demo.pcap'));
+  const file = join(workspace, 'xdp_filter.c');
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const udpReturn = lines.findIndex((l, i) => l.includes('return XDP_PASS;') && lines[i - 1]!.includes('count(P_UDP)')) + 1;
+  let vs: VSCodeSession | undefined;
+  try {
+    vs = await startVSCode({
+      extensionDevelopmentPath: REPO,
+      workspace,
+      openFile: 'xdp_filter.c',
+      viewport: { width: 1440, height: 900 },
+      settings: { 'xdpLens.defaultCapture': 'demo.pcap', 'editor.stickyScroll.enabled': false },
+    });
+    const page = vs.page;
+    await waitForActiveEditor(page, 'xdp_filter.c');
+    await waitForStatusBarText(page, /XDP native/);
+    await runCommand(page, 'XDP: Run on Capture...');
+    await pickQuickItem(page, /demo\.pcap.*default/);
+    await runCommand(page, 'XDP: Show Packets View');
+    await waitVisible(page.locator('.part.panel').getByText(/^10 packets$/), 'the run in the packets view', 90_000, page.locator('.part.panel'));
+    // Edit as a person would: PASS becomes DROP on the UDP return; saving may re-run it (xdpLens.rerunOnSave).
+    await goToLine(page, udpReturn, lines[udpReturn - 1]!.indexOf('PASS') + 1);
+    await page.keyboard.press('Shift+End');
+    await page.keyboard.type('DROP;');
+    await page.keyboard.press('Control+S');
+    for (const end = Date.now() + 15_000; !/return XDP_DROP;/.test(readFileSync(file, 'utf8').split('\n')[udpReturn - 1]!); ) {
+      if (Date.now() > end) throw new Error(`the edit was not saved: line ${udpReturn} reads ${readFileSync(file, 'utf8').split('\n')[udpReturn - 1]}`);
+      await page.waitForTimeout(100);
+    }
+    await runCommand(page, 'XDP: Compare Verdicts with...');
+    await pickQuickItem(page, /The previous run/);
+    await waitVisible(page.locator('.notifications-toasts').filter({ hasText: /1 packet of 10 changed against xdp_filter\.c as of run-1 \(\+1 XDP_DROP, -1 XDP_PASS\)/ }), 'the comparison with the previous run', 60_000, page.locator('.notifications-toasts'));
+    await vs.screenshot('verdict-diff-previous-run');
+    assert.deepEqual(vs.blockedRequests(), []);
+  } catch (e) {
+    await vs?.screenshot('verdict-diff-previous-run-failure').catch(() => undefined);
     throw new Error(`${(e as Error).message}\n--- code-server output ---\n${vs?.serverLog().slice(-3000)}`, { cause: e });
   } finally {
     await vs?.stop();
