@@ -41,6 +41,20 @@ const FIXED_BEFORE = [
   },
 ];
 
+/** Real programs that reach a rule's quiet side, read for it: no finding is the right answer there. */
+const QUIET_ON_PURPOSE = [
+  {
+    rule: 'stale-checksum',
+    program: 'bpf-developer-tutorial/src/42-xdp-loadbalancer/xdp_lb.bpf.c',
+    why: 'NAT: checks ip->protocol == IPPROTO_TCP, rewrites saddr/daddr, recomputes the IPv4 and TCP checksums; with the TCP update removed the source tier reports the first address store (test/analysis/realworld-source.test.ts)',
+  },
+  {
+    rule: 'stale-checksum',
+    program: 'netronome-bpf-samples/l4lb/l4lb_xdp.c',
+    why: 'IPIP encapsulation after a TCP/UDP check: a new outer header (protocol IPIP, its checksum summed) is built on the stack and copied in front after bpf_xdp_adjust_head; the inner TCP/UDP checksums stay right',
+  },
+];
+
 async function main(): Promise<void> {
   if (!existsSync(join(REALWORLD, 'corpus.tsv'))) {
     console.error(`skipped: ${REALWORLD} is absent`);
@@ -77,7 +91,7 @@ async function main(): Promise<void> {
     files.push({ path: row.path, findings, bytecodeRan, notes: r.notes.length, ms });
     console.log(`${row.path}: ${findings.map((f) => `${f.line} ${f.rule} (${f.verdict})`).join(', ') || 'no findings'} [${ms} ms]`);
   }
-  const record = { date: new Date().toISOString(), machine: machine(), totals, fixedBefore: FIXED_BEFORE, files };
+  const record = { date: new Date().toISOString(), machine: machine(), totals, fixedBefore: FIXED_BEFORE, quietOnPurpose: QUIET_ON_PURPOSE, files };
   const out = join(REPO, 'bench', 'results', 'check-realworld.json');
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(record, null, 2) + '\n');
