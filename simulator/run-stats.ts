@@ -64,7 +64,9 @@ export class RunStats {
   private faultCounts = new Float64Array(TIME_BUCKETS);
   private notCarried = new Float64Array(TIME_BUCKETS);
   private readonly queues = new Map<number, number[]>();
-  private readonly exits = new Map<string, RunStatsJson['exits'][number]>();
+  /** Exit entries by file, then by line * 8 + action index (no string built per packet). */
+  private readonly exits = new Map<string, Map<number, RunStatsJson['exits'][number]>>();
+  private exitCount = 0;
   private readonly outcomes = new Map<string, number>();
   private readonly faults = new Map<string, RunStatsJson['faults'][number]>();
   private readonly other = { exits: 0, outcomes: 0, faults: 0 };
@@ -91,9 +93,13 @@ export class RunStats {
     if (!q) this.queues.set(p.queue, (q = ACTIONS.map(() => 0)));
     q[a]!++;
 
-    const ek = `${p.file}\0${p.line}\0${p.action}`;
-    let e = this.exits.get(ek);
-    if (!e && this.exits.size < MAX_KEYS) this.exits.set(ek, (e = { file: p.file, line: p.line, action: p.action, count: 0, outcomes: {} }));
+    let byLine = this.exits.get(p.file);
+    if (!byLine) this.exits.set(p.file, (byLine = new Map()));
+    let e = byLine.get(p.line * 8 + a);
+    if (!e && this.exitCount < MAX_KEYS) {
+      byLine.set(p.line * 8 + a, (e = { file: p.file, line: p.line, action: p.action, count: 0, outcomes: {} }));
+      this.exitCount++;
+    }
     if (e) {
       e.count++;
       e.outcomes[p.outcome] = (e.outcomes[p.outcome] ?? 0) + 1;
@@ -148,7 +154,7 @@ export class RunStats {
         earlier: this.earlier,
       },
       queues: [...this.queues].sort((a, b) => a[0] - b[0]).map(([queue, c]) => ({ queue, counts: [...c] })),
-      exits: [...this.exits.values()].map((e) => ({ ...e, outcomes: { ...e.outcomes } })).sort((a, b) => byCount(a, b) || a.file.localeCompare(b.file) || a.line - b.line),
+      exits: [...this.exits.values()].flatMap((m) => [...m.values()]).map((e) => ({ ...e, outcomes: { ...e.outcomes } })).sort((a, b) => byCount(a, b) || a.file.localeCompare(b.file) || a.line - b.line),
       outcomes: Object.fromEntries([...this.outcomes].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))),
       faults: [...this.faults.values()].map((f) => ({ ...f })).sort((a, b) => byCount(a, b) || a.line - b.line),
       ...other,
