@@ -23,6 +23,7 @@ import {
 import { REPO } from '../repo.ts';
 import { openCapture } from '../../simulator/net/capture.ts';
 import { PcapWriter } from '../../simulator/net/pcap-writer.ts';
+import { RunStats, TIME_BUCKETS } from '../../simulator/run-stats.ts';
 import type { DiffVerdictsParams, DiffVerdictsResult, PacketsResult, RunParams, RunResponse, RunStatsResult, XdpAction } from '../../server/protocol.ts';
 
 const SERVER = join(REPO, 'dist', 'server.js');
@@ -193,4 +194,31 @@ test('Compare Verdicts with the previous run: the source of the last run that di
   const again = await diff({ previousRun: true });
   assert.equal(again.old, `prog.c as of ${first.runId}`);
   assert.deepEqual(again.lines, r.lines);
+});
+
+test('RunStats alone: buckets as wide as needed, never more than 120, each holding the packets of its interval; earlier packets; bounded keys', () => {
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const actions = ['XDP_PASS', 'XDP_DROP', 'XDP_TX'] as const;
+  const s = new RunStats();
+  const packets: { t: number; a: number }[] = [];
+  for (let i = 0; i < 5000; i++) {
+    const t = i === 10 ? -5 : Math.floor(rand() * rand() * 7e9); // one packet stamped before the first
+    const a = Math.floor(rand() * 3);
+    packets.push({ t, a });
+    s.add({ timeNs: t, action: actions[a]!, outcome: 'passed', queue: 0, file: 'f.c', line: i, fault: i % 1000 === 0 ? { kind: 'k', message: 'm' } : undefined });
+  }
+  const j = s.json();
+  assert.ok(j.timeline.counts.length <= TIME_BUCKETS);
+  const span = Math.max(...packets.map((p) => p.t));
+  assert.equal(j.timeline.spanNs, span);
+  assert.ok(j.timeline.bucketNs * TIME_BUCKETS > span && j.timeline.bucketNs / 2 * TIME_BUCKETS <= span, 'the narrowest power-of-two width that holds the capture');
+  const want = j.timeline.counts.map(() => j.actions.map(() => 0));
+  for (const p of packets) want[Math.floor(Math.max(0, p.t) / j.timeline.bucketNs)]![j.actions.indexOf(actions[p.a]!)]!++;
+  assert.deepEqual(j.timeline.counts, want);
+  assert.equal(j.timeline.earlier, 1);
+  assert.equal(j.timeline.faults.reduce((a, b) => a + b, 0), 5);
+  // 5000 distinct exit lines: the first 500 listed, the others counted.
+  assert.equal(j.exits.length, 500);
+  assert.equal(j.exits.reduce((n, e) => n + e.count, 0) + j.other!.exits, 5000);
 });
