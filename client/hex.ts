@@ -74,7 +74,11 @@ export function renderPacketDetail(d: PacketDetail, sourceLine: (file: string, l
   for (const p of d.printk) L.push(`  ${p}`);
   L.push('');
   L.push(`Map updates (${d.maps.length}):`);
-  for (const m of d.maps) L.push(`  ${m.map}[${m.key}]: ${m.before ?? '(none)'} -> ${m.after ?? '(deleted)'}`);
+  for (const m of d.maps) {
+    const hex = `${m.map}[${m.key}]: ${m.before ?? '(none)'} -> ${m.after ?? '(deleted)'}`;
+    // Decoded through the map's BTF by the server when it could, with the bytes beside it.
+    L.push(m.text ? `  ${m.text}    (hex ${hex})` : `  ${hex}`);
+  }
   L.push('');
   L.push(`Executed lines (${d.lines.length}):`);
   for (const l of d.lines) {

@@ -43,6 +43,9 @@ test('the detail document has the verdict, the bytes, printk, map updates and th
   assert.match(text, /Bytes: bytes 0 changed \(1 byte\)/);
   assert.match(text, /printk \(1\):\n {2}hello/);
   assert.match(text, /proto_count\[06000000\]: 00 -> 01/);
+  // With the server's decoded form, that line leads and the bytes follow.
+  const decoded = renderPacketDetail({ ...d, maps: [{ ...d.maps[0]!, text: 'proto_count[6] 0 -> 1' }] });
+  assert.match(decoded, /\n {2}proto_count\[6\] 0 -> 1 {4}\(hex proto_count\[06000000\]: 00 -> 01\)/);
   assert.match(text, /xdp_filter\.c:139\n {2}xdp_filter\.c:140 {2}return icmp_echo_reply/);
   assert.ok(!/warning:/.test(text));
   assert.match(renderPacketDetail({ ...d, error: 'capture changed' }), /warning: capture changed/);
