@@ -14,6 +14,8 @@ import {
   DiffVerdictsRequest,
   PacketRequest,
   RunRequest,
+  RunLiveRequest,
+  RunUpdateNotification,
   StatusNotification,
   type BytecodeResult,
   type CheckFilterParams,
@@ -24,6 +26,8 @@ import {
   type CompareKernelResult,
   type PacketDetail,
   type RunParams,
+  type RunLiveParams,
+  type RunUpdateParams,
   type RunResponse,
   type RunSummary,
   type StatusParams,
@@ -32,6 +36,7 @@ import {
 import { debugLenses, faultMessage, findXdpFunctions, formatDuration, isXdpSource, outcomeMessage, outputCaptureItems, plural, refusalBanner, runLensTitle, statusText } from './format.ts';
 import { addRecent, captureChoices, isStale, rerunOnSave, restrictSettings, settingsKey, type RunStamp } from './state.ts';
 import { PacketView } from './packet-view.ts';
+import { listInterfaces, liveEndMessage } from './live.ts';
 import { RunDecorations, PacketsProvider, type PacketNode } from './views.ts';
 import { debugPacket, registerDebugging, type PacketArg } from './debug.ts';
 import { registerTesting, saveAsTestCase } from './testing.ts';
@@ -130,6 +135,8 @@ export class XdpLensContext implements vscode.Disposable {
       );
     command('xdpLens.runOnCapture', (uri?: vscode.Uri | string, capture?: string) => this.runOnCapture(uri, capture));
     command('xdpLens.rerun', () => this.rerun());
+    command('xdpLens.runOnLiveTraffic', (uri?: vscode.Uri | string, iface?: string, filter?: string) => this.runOnLiveTraffic(uri, iface, filter));
+    command('xdpLens.stopLiveRun', () => this.liveRun?.cancel());
     command('xdpLens.chooseDriverMode', () => this.chooseDriverMode());
     command('xdpLens.showPacket', (index?: number | PacketNode) => this.showPacket(index));
     command('xdpLens.openOutputCaptures', () => this.openOutputCaptures());
@@ -240,6 +247,7 @@ export class XdpLensContext implements vscode.Disposable {
         },
       },
     );
+    client.onNotification(RunUpdateNotification, (p: RunUpdateParams) => this.liveUpdate(p.summary));
     client.onNotification(StatusNotification, (p: StatusParams) => {
       this.serverState = p.state;
       this.updateStatus();
@@ -363,15 +371,123 @@ export class XdpLensContext implements vscode.Disposable {
     const s = response.summary;
     this.log(`${s.runId}: ${plural(s.packets, 'packet')} of ${s.capture} in ${formatDuration(ms)} (compile ${formatDuration(s.compileMs)}, run ${formatDuration(s.durationMs)}): ${runLensTitle(s, false)}`);
     if (s.attributionNote) this.log(s.attributionNote);
-    this.lastRun = { params: full, summary: s, stamp, ms };
-    void vscode.commands.executeCommand('setContext', 'xdpLens.hasRun', true);
-    this.showFaults(s);
-    this.packets.setRun(s);
-    this.describePackets();
-    this.refreshRunViews();
+    this.adoptRun({ params: full, summary: s, stamp, ms });
     if (s.cancelled) void vscode.window.showInformationMessage(`XDP: run cancelled after ${plural(s.packets, 'packet')}; showing ${s.packets === 1 ? 'it' : 'those'}.`);
     if (s.captureError) void vscode.window.showWarningMessage(`XDP: ${s.captureError}; ${s.packets === 1 ? 'the packet before it is' : `the ${s.packets} packets before it are`} shown.`);
     return s;
+  }
+
+  /** Show a run's results: CodeLens counts, decorations, fault diagnostics, the packets view. */
+  private adoptRun(run: LastRun, growing = false): void {
+    this.lastRun = run;
+    void vscode.commands.executeCommand('setContext', 'xdpLens.hasRun', true);
+    this.showFaults(run.summary);
+    if (growing) this.packets.updateRun(run.summary);
+    else this.packets.setRun(run.summary);
+    this.describePackets();
+    this.refreshRunViews();
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Live traffic
+
+  /** The live run in progress: its id once the first update named it, and its stop. */
+  private liveRun: { runId?: string; params: RunParams; stamp: RunStamp; t0: number; cancel(): void } | undefined;
+
+  /**
+   * XDP: Run on Live Traffic: tcpdump captures on an interface the user picks (through an optional capture filter),
+   * the server runs each packet as it arrives; counts grow in the progress notification, the CodeLens and the packets
+   * view until the user stops it (Cancel on the notification, or the stop button of the packets view) or a limit is
+   * reached. Never in an untrusted workspace: it runs tcpdump and code from the workspace.
+   */
+  async runOnLiveTraffic(uri?: vscode.Uri | string, iface?: string, filter?: string): Promise<RunSummary | undefined> {
+    this.requireTrust('Running on live traffic');
+    if (this.liveRun) throw new Error('a live run is already going on: stop it first (XDP: Stop Live Run)');
+    const doc = await this.xdpDocument(uri);
+    const config = vscode.workspace.getConfiguration('xdpLens', doc.uri);
+    if (iface === undefined) {
+      const items = [
+        ...listInterfaces().map((i) => ({ label: i.name, description: [i.state, i.loopback ? 'loopback' : i.mac].filter(Boolean).join(' · '), name: i.name })),
+        { label: 'any', description: 'every interface (Linux cooked capture)', name: 'any' },
+      ];
+      const picked = await vscode.window.showQuickPick(items, { title: 'XDP: Run on Live Traffic', placeHolder: 'Interface to capture on with tcpdump' });
+      if (!picked) return undefined;
+      iface = picked.name;
+    }
+    if (filter === undefined) {
+      filter = await vscode.window.showInputBox({
+        title: `XDP: Run on Live Traffic of ${iface}`,
+        prompt: 'Capture filter for tcpdump (empty: every packet)',
+        placeHolder: 'e.g. tcp port 80 or icmp',
+        value: config.get<string>('live.filter', ''),
+      });
+      if (filter === undefined) return undefined;
+    }
+    if (doc.isDirty) await doc.save();
+    const storage = this.context.storageUri ?? this.context.globalStorageUri;
+    const seed = mapsSeed(doc.uri);
+    const params: RunLiveParams = {
+      uri: doc.uri.toString(),
+      interface: iface,
+      filter,
+      captureDir: join(storage.fsPath, 'live'),
+      outDir: join(storage.fsPath, 'output'),
+      ...(seed ? { maps: seed } : {}),
+    };
+    const stamp: RunStamp = { uri: doc.uri.toString(), version: doc.version, settings: runSettings(doc.uri) };
+    const client = await this.ensureClient();
+    const t0 = Date.now();
+    this.log(`live run of ${doc.uri.fsPath} on ${iface}${filter ? ` (filter ${filter})` : ''}`);
+    const stop = new vscode.CancellationTokenSource();
+    this.liveRun = { params: { uri: params.uri, capture: '', ...(seed ? { maps: seed } : {}), outDir: params.outDir }, stamp, t0, cancel: () => stop.cancel() };
+    this.running = true;
+    void vscode.commands.executeCommand('setContext', 'xdpLens.liveRunning', true);
+    let response: RunResponse;
+    try {
+      response = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `XDP: ${basename(doc.uri.fsPath)} on live traffic of ${iface}`, cancellable: true },
+        async (progress, token) => {
+          const sub1 = token.onCancellationRequested(() => stop.cancel());
+          const workDoneToken = `xdp-lens-live-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+          const sub2 = client.onProgress(WorkDoneProgress.type, workDoneToken, (p) => {
+            if (p.kind === 'report' && p.message) progress.report({ message: p.message });
+          });
+          try {
+            return await client.sendRequest<RunResponse>(RunLiveRequest, { ...params, workDoneToken }, stop.token);
+          } finally {
+            sub1.dispose();
+            sub2.dispose();
+          }
+        },
+      );
+    } finally {
+      this.liveRun = undefined;
+      this.running = false;
+      stop.dispose();
+      void vscode.commands.executeCommand('setContext', 'xdpLens.liveRunning', false);
+    }
+    const ms = Date.now() - t0;
+    if (response.error || !response.summary) {
+      this.log(`live run failed after ${formatDuration(ms)}: ${response.error}`);
+      void vscode.window.showErrorMessage(`XDP: ${response.error ?? 'the live run failed'}`);
+      return undefined;
+    }
+    const s = response.summary;
+    this.log(`${s.runId}: ${plural(s.packets, 'packet')} of live traffic on ${iface} in ${formatDuration(ms)}, ${s.live?.stopped}: ${runLensTitle(s, false)}; recorded in ${s.capture}`);
+    await this.context.workspaceState.update(RECENT_KEY, addRecent(this.context.workspaceState.get<string[]>(RECENT_KEY, []), s.capture));
+    this.adoptRun({ params: { uri: params.uri, capture: s.capture, ...(seed ? { maps: seed } : {}), outDir: params.outDir }, summary: s, stamp, ms }, this.lastRun?.summary.runId === s.runId);
+    void vscode.window.showInformationMessage(liveEndMessage(s));
+    return s;
+  }
+
+  /** A live run's summary so far: the counts, the CodeLens and the packets view follow it. */
+  private liveUpdate(s: RunSummary): void {
+    const live = this.liveRun;
+    if (!live || s.uri !== live.params.uri || !s.live?.running) return;
+    if (live.runId !== undefined && live.runId !== s.runId) return;
+    const first = live.runId === undefined;
+    live.runId = s.runId;
+    this.adoptRun({ params: { ...live.params, capture: s.capture }, summary: s, stamp: live.stamp, ms: Date.now() - live.t0 }, !first);
   }
 
   private stale(): boolean {

@@ -139,6 +139,12 @@ export class PacketsProvider implements vscode.TreeDataProvider<PacketNode> {
     this.changed.fire(undefined);
   }
 
+  /** The same run, grown (a live run's update): filters and expanded pages stay. */
+  updateRun(run: RunSummary): void {
+    this.run = run;
+    this.changed.fire(undefined);
+  }
+
   setFilter(action: XdpAction | undefined): void {
     this.filter = action;
     this.changed.fire(undefined);

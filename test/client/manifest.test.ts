@@ -23,13 +23,15 @@ test('the commands a user sees, with their exact titles', () => {
     'xdpLens.showBytecode': 'XDP: Show Bytecode',
     'xdpLens.compareWithKernel': 'XDP: Compare with Kernel',
     'xdpLens.debugPacket': 'XDP: Debug This Packet',
+    'xdpLens.runOnLiveTraffic': 'XDP: Run on Live Traffic...',
+    'xdpLens.stopLiveRun': 'XDP: Stop Live Run',
   })) assert.equal(titles[id], title, id);
   const registered = new Set<string>();
   for (const { text } of sources) for (const m of text.matchAll(/command\('([\w.]+)'/g)) registered.add(m[1]!);
   assert.deepEqual([...registered].sort(), Object.keys(titles).sort(), 'registered == contributed');
   // Commands that compile or run are disabled in an untrusted workspace.
   for (const c of pkg.contributes.commands) {
-    if (['xdpLens.runOnCapture', 'xdpLens.rerun', 'xdpLens.showBytecode', 'xdpLens.compareWithKernel'].includes(c.command)) assert.equal(c.enablement, 'isWorkspaceTrusted', c.command);
+    if (['xdpLens.runOnCapture', 'xdpLens.rerun', 'xdpLens.showBytecode', 'xdpLens.compareWithKernel', 'xdpLens.runOnLiveTraffic'].includes(c.command)) assert.equal(c.enablement, 'isWorkspaceTrusted', c.command);
   }
 });
 
@@ -43,6 +45,9 @@ test('settings, activation, engine and workspace trust', () => {
   assert.ok(major === 1 && minor <= 100, `engines.vscode ${pkg.engines.vscode} must not exceed 1.100`);
   assert.equal(pkg.devDependencies['@types/vscode'].replace(/^\^/, ''), pkg.engines.vscode.replace(/^\^/, ''), '@types/vscode matches the engine');
   assert.equal(pkg.capabilities.untrustedWorkspaces.supported, 'limited');
+  // A workspace may not choose the binary that captures traffic (nor its filter) until it is trusted.
+  for (const key of ['xdpLens.clang.path', 'xdpLens.tcpdump.path', 'xdpLens.live.filter']) assert.ok(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations.includes(key), key);
+  assert.equal(props['xdpLens.tcpdump.path'].default, 'tcpdump');
   assert.equal(pkg.main, './dist/client.js');
   // The packets view has a panel container of its own (room for whole rows), not a section of the Explorer.
   assert.ok(pkg.contributes.viewsContainers.panel.some((c: { id: string }) => c.id === 'xdpLens'));
