@@ -26,11 +26,13 @@ const MAX_FAULT_ROWS = 25;
 export const ACTION_COLOURS: Record<XdpAction, string> = {
   XDP_PASS: 'var(--vscode-charts-green, #388a34)',
   XDP_DROP: 'var(--vscode-charts-red, #e51400)',
-  XDP_ABORTED: 'var(--vscode-charts-purple, #652d90)',
+  XDP_ABORTED: 'var(--vscode-charts-orange, #d18616)',
   XDP_TX: 'var(--vscode-charts-blue, #1a85ff)',
-  XDP_REDIRECT: 'var(--vscode-charts-yellow, #bf8803)',
+  XDP_REDIRECT: 'var(--vscode-charts-purple, #652d90)',
 };
-const FAULT_COLOUR = 'var(--vscode-charts-orange, #d18616)';
+/** Faults: the error colour; verdicts not carried out: the warning colour (neither is an action's). */
+const FAULT_COLOUR = 'var(--vscode-editorError-foreground, #e51400)';
+const WARN_COLOUR = 'var(--vscode-editorWarning-foreground, #bf8803)';
 /** The action whose colour an outcome takes, by its first word. */
 const OUTCOME_ACTION: Record<string, XdpAction> = { passed: 'XDP_PASS', dropped: 'XDP_DROP', aborted: 'XDP_ABORTED', transmitted: 'XDP_TX', redirected: 'XDP_REDIRECT' };
 const PLAIN: Record<XdpAction, string> = { XDP_PASS: 'passed', XDP_DROP: 'dropped', XDP_ABORTED: 'aborted', XDP_TX: 'transmitted', XDP_REDIRECT: 'redirected' };
@@ -121,7 +123,8 @@ function timeline(stats: RunStats): string {
   const notCarried = t.notCarriedOut.reduce((a, b) => a + b, 0);
   const strips = (faults ? 1 : 0) + (notCarried ? 1 : 0);
   const height = TL.h + strips * (TL.strip + 4);
-  const pw = TL.w - TL.left - TL.right;
+  const left = strips ? 64 : TL.left;
+  const pw = TL.w - left - TL.right;
   const ph = TL.h - TL.top - TL.bottom;
   // At least 24 bucket widths across, so a capture of a few buckets draws columns, not a wall.
   const slots = Math.max(n, 24);
@@ -133,21 +136,21 @@ function timeline(stats: RunStats): string {
   const y = (v: number) => TL.top + ph - (v / top) * ph;
   const parts: string[] = [];
   for (const v of ticks) {
-    parts.push(`<line class="grid" x1="${TL.left}" x2="${TL.w - TL.right}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}"/>`);
-    parts.push(`<text class="tick" x="${TL.left - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${compact(v)}</text>`);
+    parts.push(`<line class="grid" x1="${left}" x2="${TL.w - TL.right}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}"/>`);
+    parts.push(`<text class="tick" x="${left - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${compact(v)}</text>`);
   }
   const spanNs = slots * t.bucketNs;
   for (const v of timeTicks(Math.min(spanNs, Math.max(t.spanNs, t.bucketNs * n)), 8)) {
-    const x = TL.left + (v / t.bucketNs) * cw;
+    const x = left + (v / t.bucketNs) * cw;
     if (x > TL.w - TL.right - 8) break;
     parts.push(`<line class="axis" x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${TL.top + ph}" y2="${TL.top + ph + 4}"/>`);
     parts.push(`<text class="tick" x="${x.toFixed(1)}" y="${TL.top + ph + 16}" text-anchor="${v === 0 ? 'start' : 'middle'}">${v === 0 ? '0' : esc(duration(v))}</text>`);
   }
-  parts.push(`<line class="axis" x1="${TL.left}" x2="${TL.w - TL.right}" y1="${TL.top + ph}" y2="${TL.top + ph}"/>`);
+  parts.push(`<line class="axis" x1="${left}" x2="${TL.w - TL.right}" y1="${TL.top + ph}" y2="${TL.top + ph}"/>`);
   for (let i = 0; i < n; i++) {
     const c = t.counts[i]!;
     const sum = c.reduce((a, b) => a + b, 0);
-    const x = TL.left + i * cw;
+    const x = left + i * cw;
     const from = duration(i * t.bucketNs).replace(/^0 ns$/, '0');
     const what = stats.actions.map((a, k) => (c[k] ? `${count(c[k]!)} ${a}` : '')).filter(Boolean).join(', ');
     const extra = [t.faults[i] ? plural(t.faults[i]!, 'fault') : '', t.notCarriedOut[i] ? `${count(t.notCarriedOut[i]!)} not carried out as returned` : ''].filter(Boolean).join(', ');
@@ -172,14 +175,19 @@ function timeline(stats: RunStats): string {
     if (notCarried) strip(t.notCarriedOut[i]!, 'notcarried');
     parts.push(`<g class="bucket" data-bucket="${i}"><title>${esc(title)}</title><rect class="hit" x="${x.toFixed(2)}" y="${TL.top}" width="${cw.toFixed(2)}" height="${height - TL.top}"/>${rects.join('')}</g>`);
   }
-  const svg = `<svg id="timeline-chart" class="chart" viewBox="0 0 ${TL.w} ${height}" role="img" aria-label="Packets per ${esc(duration(t.bucketNs))} over the capture, by action">${parts.join('')}</svg>`;
+  let ly = TL.h;
+  if (faults) {
+    parts.push(`<text class="tick" x="${left - 6}" y="${ly + TL.strip}" text-anchor="end">faults</text>`);
+    ly += TL.strip + 4;
+  }
+  if (notCarried) parts.push(`<text class="tick" x="${left - 6}" y="${ly + TL.strip}" text-anchor="end">⚠</text>`);
+  const svg = `<svg id="timeline-chart" class="chart" viewBox="0 0 ${TL.w} ${height}" data-left="${left}" role="img" aria-label="Packets per ${esc(duration(t.bucketNs))} over the capture, by action">${parts.join('')}</svg>`;
   const legend = stats.actions
     .map((a, k) => ({ a, n: t.counts.reduce((s, c) => s + c[k]!, 0) }))
     .filter((e) => e.n)
     .map((e) => `<span class="key"><svg class="swatch" viewBox="0 0 10 10"><rect class="${actionClass(e.a)}" width="10" height="10"/></svg>${e.a}</span>`);
-  const under = faults && notCarried ? ['first', 'second'] : ['', ''];
-  if (faults) legend.push(`<span class="key"><svg class="swatch" viewBox="0 0 10 10"><rect class="fault" width="10" height="10"/></svg>faulted (${under[0]} marks under the columns)</span>`.replace('( marks', '(marks'));
-  if (notCarried) legend.push(`<span class="key"><svg class="swatch" viewBox="0 0 10 10"><rect class="notcarried" width="10" height="10"/></svg>not carried out as returned (${under[1]} marks under the columns)</span>`.replace('( marks', '(marks'));
+  if (faults) legend.push(`<span class="key"><svg class="swatch" viewBox="0 0 10 10"><rect class="fault" width="10" height="10"/></svg>faults: packets that faulted</span>`);
+  if (notCarried) legend.push(`<span class="key"><svg class="swatch" viewBox="0 0 10 10"><rect class="notcarried" width="10" height="10"/></svg>⚠: verdicts the driver did not carry out as returned</span>`);
   const earlier = t.earlier ? ` ${plural(t.earlier, 'packet is', 'packets are')} stamped before the first one and counted at 0.` : '';
   const note = n === 1 && t.spanNs < t.bucketNs
     ? `All packets arrived within ${esc(duration(Math.max(t.spanNs, 1)))} of each other: one column.`
@@ -314,7 +322,7 @@ button:hover { background: var(--vscode-button-hoverBackground); }
 .chart .axis { stroke: var(--vscode-charts-lines, #888); stroke-width: 1; }
 .chart .hit { fill: transparent; }
 .chart .bucket:hover .hit { fill: var(--vscode-list-hoverBackground, #8882); }
-.legend { display: flex; flex-wrap: wrap; gap: 14px; margin: 4px 0 0 52px; color: var(--vscode-descriptionForeground); }
+.legend { display: flex; flex-wrap: wrap; gap: 4px 14px; margin: 4px 0 0 0; color: var(--vscode-descriptionForeground); }
 .swatch { width: 10px; height: 10px; margin-right: 5px; vertical-align: -1px; }
 table.rows { border-collapse: collapse; width: 100%; table-layout: fixed; }
 table.rows th.act, table.rows td.act { width: 9.5em; overflow: hidden; text-overflow: ellipsis; }
@@ -345,7 +353,7 @@ tr.click:hover, .tile.click:hover { background: var(--vscode-list-hoverBackgroun
 .empty { color: var(--vscode-descriptionForeground); font-style: italic; }
 ${(Object.keys(ACTION_COLOURS) as XdpAction[]).map((a) => `.${actionClass(a)} { fill: ${ACTION_COLOURS[a]}; background: ${ACTION_COLOURS[a]}; }`).join('\n')}
 .fault { fill: ${FAULT_COLOUR}; background: ${FAULT_COLOUR}; }
-.notcarried { fill: var(--vscode-editorWarning-foreground, #bf8803); }
+.notcarried { fill: ${WARN_COLOUR}; }
 `;
 
 const SCRIPT = `
