@@ -13,6 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { REPO, sharedPath } from '../repo.ts';
 import { openCapture, CaptureError } from '../../simulator/net/capture.ts';
 import { summarize } from '../../simulator/net/dissect.ts';
+import { dissectTree } from '../../simulator/net/dissect-tree.ts';
 import { loadObject, objectErrors } from '../../simulator/elf/index.ts';
 import { compileC } from '../../simulator/compile.ts';
 import { Session, XdpLensError } from '../../simulator/session.ts';
@@ -135,6 +136,7 @@ test('fuzz: mutated captures give packets or a CaptureError, never another excep
           const p = reader.next();
           if (!p) break;
           summarize(p.frame);
+          dissectTree(p.frame);
         }
       } catch (e) {
         if (!(e instanceof CaptureError)) throw e;
