@@ -520,6 +520,8 @@ export class Analyzer {
         this.refineConsts(right, op, l, t, f, true);
         const proof = protocolTest(l, r) ?? protocolTest(r, l);
         if (proof) proveL4(op === '==' ? t : f, proof);
+        // `if (udp->check != 0) <update>`: a UDP packet sent with no checksum (0) has none to update.
+        if (isUdpCheck(l, r) || isUdpCheck(r, l)) (op === '==' ? t : f).l4Updated = true;
         return [t, f];
       }
       if (left && right && (op === '<' || op === '<=' || op === '>' || op === '>=')) {
@@ -542,6 +544,7 @@ export class Analyzer {
     const v = this.eval(node, st).v;
     this.helperBoundsCheck(node, st);
     const f = clone(st);
+    if (isUdpCheck(v, { k: 'consts', vals: [{ v: 0 }] })) f.l4Updated = true;
     if (v.k === 'mapval') {
       this.nullChecked(st, v.id);
       markNull(f, v.id);
@@ -895,7 +898,7 @@ export class Analyzer {
         const off = v.off === null ? null : v.off + f.offset;
         return { v: { ...v, off }, t: { base: INT_TYPES_BY_SIZE[f.elem] ?? '__u8', ptr: 1, dims: [] } };
       }
-      const tagged: Val = !forStore && f && (isIpHeader(base.t, this) || l4HeaderOf(base.t, this) || isIp6Header(base.t, this)) ? { k: 'top', taint: true, field: fieldName, at } : TAINTED;
+      const tagged: Val = !forStore && f && (isIpHeader(base.t, this) || l4HeaderOf(base.t, this) || isIp6Header(base.t, this)) ? { k: 'top', taint: true, field: fieldName, at, l4: l4HeaderOf(base.t, this) } : TAINTED;
       return { v: tagged, t: f ? { base: INT_TYPES_BY_SIZE[f.size] ?? '__u8', ptr: 0, dims: [] } : undefined };
     }
     this.nullDeref(v, n, ptrNode, st);
@@ -2176,6 +2179,11 @@ function protocolTest(x: Val, y: Val): L4Proof | undefined {
   const k = single(y);
   if (k === undefined) return undefined;
   return { proto: k === 6 ? 'tcp' : k === 17 ? 'udp' : 'other', at: x.at };
+}
+
+/** `udp->check` (or a local read from it) compared with 0. */
+function isUdpCheck(x: Val, y: Val): boolean {
+  return x.k === 'top' && x.field === 'check' && x.l4 === 'udp' && single(y) === 0;
 }
 
 /** Records a protocol proof on a path; a second proof about another protocol (an outer and an inner header) voids both. */

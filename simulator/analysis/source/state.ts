@@ -58,9 +58,9 @@ export interface LookupInfo {
 export type Val =
   /**
    * `field`: read from this IPv4 header field (`saddr`), so storing it into another field is a swap the checksum
-   * allows. `at`: where that header is (`root:offset`), when the offset is known.
+   * allows. `at`: where that header is (`root:offset`), when the offset is known; `l4`: the field is of that header.
    */
-  | { k: 'top'; taint?: boolean; field?: string; at?: string }
+  | { k: 'top'; taint?: boolean; field?: string; at?: string; l4?: 'tcp' | 'udp' }
   | { k: 'consts'; vals: ConstVal[]; more?: boolean }
   | { k: 'ctx' }
   | { k: 'pkt'; root: string; off: number | null; region: 'data' | 'meta'; stale?: StaleInfo }
