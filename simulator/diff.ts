@@ -6,6 +6,7 @@
 // Exit lines are compared through a line mapping of the two sources (the longest common subsequence of their lines),
 // so a line inserted above a return does not make every packet "changed": a packet's exit changed when the old exit
 // line does not map to the new one.
+import { entryText, objectMapFormats, type MapFormat } from './btf-format.ts';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,7 @@ import { summarize } from './net/dissect.ts';
 import { ReturnLines } from './return-lines.ts';
 import { INPUT_LIMITS, readInputText } from './input.ts';
 import type { MapsJson } from './vm/map-json.ts';
+import type { LoadedObject } from './elf/types.ts';
 
 export interface DiffSideResult {
   action: string;
@@ -50,6 +52,8 @@ export interface MapChange {
   new?: string;
   /** 'added' / 'removed': the map exists on one side only. */
   note?: string;
+  /** The change decoded through the maps' BTF (each side's value through its own object's types): `proto_count[6] 3 -> 4`. */
+  text?: string;
 }
 
 export interface DiffResult {
@@ -204,10 +208,35 @@ function byRole(m: MapsJson): MapsJson {
   return out;
 }
 
-/** The final maps' differences, entry by entry. Global-data maps are compared by section (see byRole). */
-export function diffMaps(a0: MapsJson, b0: MapsJson): MapChange[] {
+/** The maps' formatters by the names byRole gives them. */
+function roleFormats(obj: LoadedObject): (role: string) => MapFormat | undefined {
+  const byName = objectMapFormats(obj);
+  const names = new Map(obj.maps.map((m) => [Object.keys(byRole({ [m.name]: [] }))[0]!, m.name]));
+  return (role) => {
+    const name = names.get(role);
+    return name !== undefined ? byName(name) : undefined;
+  };
+}
+
+/**
+ * The final maps' differences, entry by entry. Global-data maps are compared by section (see byRole). With the two
+ * objects, each change also reads decoded through their BTF (`text`).
+ */
+export function diffMaps(a0: MapsJson, b0: MapsJson, objs?: { old: LoadedObject; new: LoadedObject }): MapChange[] {
   const a = byRole(a0);
   const b = byRole(b0);
+  const fa = objs ? roleFormats(objs.old) : undefined;
+  const fb = objs ? roleFormats(objs.new) : undefined;
+  const decode = (c: MapChange): MapChange => {
+    const f = fb?.(c.map) ?? fa?.(c.map);
+    if (!f?.typed || c.key === undefined) return c;
+    const oldE = a[c.map]?.find((e) => e.key === c.key);
+    const newE = b[c.map]?.find((e) => e.key === c.key);
+    const key = (newE ? entryText(fb?.(c.map) ?? f, newE) : oldE ? entryText(fa?.(c.map) ?? f, oldE) : undefined)?.key ?? c.key;
+    const ov = oldE ? entryText(fa?.(c.map) ?? f, oldE).value : undefined;
+    const nv = newE ? entryText(fb?.(c.map) ?? f, newE).value : undefined;
+    return { ...c, text: `${c.map}[${key}] ${ov ?? '(none)'} -> ${nv ?? '(none)'}` };
+  };
   const out: MapChange[] = [];
   for (const name of Object.keys(a)) if (!(name in b)) out.push({ map: name, note: 'removed' });
   for (const name of Object.keys(b)) if (!(name in a)) out.push({ map: name, note: 'added' });
@@ -218,7 +247,7 @@ export function diffMaps(a0: MapsJson, b0: MapsJson): MapChange[] {
     for (const [key, v] of old) if (now.get(key) !== v) out.push({ map: name, key, old: v, ...(now.has(key) ? { new: now.get(key) } : {}) });
     for (const [key, v] of now) if (!old.has(key)) out.push({ map: name, key, new: v });
   }
-  return out;
+  return objs ? out.map(decode) : out;
 }
 
 export function diffPrograms(oldPath: string, newPath: string, capture: string, o: DiffOptions): DiffResult {
@@ -284,7 +313,7 @@ export function diffPrograms(oldPath: string, newPath: string, capture: string, 
     changed,
     transitions: Object.fromEntries([...transitions].sort((p, q) => q[1] - p[1] || p[0].localeCompare(q[0]))),
     actionDelta: Object.fromEntries([...delta].filter(([, n]) => n !== 0).sort((p, q) => p[0].localeCompare(q[0]))),
-    maps: diffMaps(a.session.mapsJson({ all: true }), b.session.mapsJson({ all: true })),
+    maps: diffMaps(a.session.mapsJson({ all: true }), b.session.mapsJson({ all: true }), { old: a.session.obj, new: b.session.obj }),
     ...(captureError ? { captureError } : {}),
   };
 }
@@ -360,7 +389,7 @@ export function formatDiffSummary(r: DiffResult): string[] {
   if (r.maps.length) {
     out.push(`maps: ${plural(r.maps.length, 'difference')}`);
     for (const m of r.maps.slice(0, 50)) {
-      out.push(m.note ? `  ${m.map}: only in the ${m.note === 'added' ? 'new' : 'old'} program` : `  ${m.map}[${m.key}]: ${m.old ?? '(none)'} -> ${m.new ?? '(none)'}`);
+      out.push(m.note ? `  ${m.map}: only in the ${m.note === 'added' ? 'new' : 'old'} program` : m.text ? `  ${m.text}` : `  ${m.map}[${m.key}]: ${m.old ?? '(none)'} -> ${m.new ?? '(none)'}`);
     }
     if (r.maps.length > 50) out.push(`  ... and ${r.maps.length - 50} more (--format jsonl lists them all)`);
   } else out.push('maps: no differences');

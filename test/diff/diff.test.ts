@@ -77,8 +77,21 @@ test('diff: the changed packets are those two separate runs disagree on, with th
     // Maps: what the two runs end with.
     const expected = diffMaps(a[a.length - 1]!.maps, b[b.length - 1]!.maps);
     assert.ok(expected.length > 0, 'UDP counted twice changes a map');
-    assert.deepEqual(r.maps, expected);
+    assert.deepEqual(r.maps.map(({ text: _, ...m }) => m), expected);
     assert.ok(r.maps.every((m) => !m.note), 'global data compared by section, not by object name');
+    // Each change also reads decoded through BTF, as each run's jsonl "mapsDecoded" decodes the same entries.
+    const decodedOf = (run: Record<string, any>[], map: string, key: string) => {
+      const last = run[run.length - 1]!;
+      // Global data is compared by section (`.rodata`); each run names it after its object (`old.rodata`).
+      const name = Object.keys(last.maps).find((n) => n === map || (map.startsWith('.') && n.endsWith(map)))!;
+      const i = (last.maps[name] as { key: string }[]).findIndex((e) => e.key === key);
+      return i < 0 ? undefined : (last.mapsDecoded[name][i] as { key: string; value: string });
+    };
+    for (const m of r.maps) {
+      const x = decodedOf(a, m.map, m.key!);
+      const y = decodedOf(b, m.map, m.key!);
+      assert.equal(m.text, `${m.map}[${(y ?? x)!.key}] ${x?.value ?? '(none)'} -> ${y?.value ?? '(none)'}`);
+    }
   });
 });
 
