@@ -70,8 +70,15 @@ export function changedFields(before: PacketLayer[], after: PacketLayer[], chang
   return out;
 }
 
-function fieldHtml(f: PacketField, id: string, changed: Set<string>, side: string): string {
-  const mark = changed.has(id) ? ' chg' : [...changed].some((c) => c.startsWith(`${id}/`)) ? ' chg-in' : '';
+/** Ids with a changed field somewhere below them. */
+function ancestorsOf(changed: Set<string>): Set<string> {
+  const out = new Set<string>();
+  for (const id of changed) for (let i = id.indexOf('/'); i >= 0; i = id.indexOf('/', i + 1)) out.add(id.slice(0, i));
+  return out;
+}
+
+function fieldHtml(f: PacketField, id: string, changed: Set<string>, inside: Set<string>): string {
+  const mark = changed.has(id) ? ' chg' : inside.has(id) ? ' chg-in' : '';
   const where = f.length === 1 ? `byte ${f.offset}` : `bytes ${f.offset}-${f.offset + f.length - 1}`;
   const bits = f.mask !== undefined ? `, bits 0x${f.mask.toString(16)}` : '';
   const title = esc(`${f.key} · ${where}${bits}`);
@@ -83,15 +90,16 @@ function fieldHtml(f: PacketField, id: string, changed: Set<string>, side: strin
     .map((c) => {
       const k = n.get(c.key) ?? 0;
       n.set(c.key, k + 1);
-      return fieldHtml(c, `${id}/${c.key}#${k}`, changed, side);
+      return fieldHtml(c, `${id}/${c.key}#${k}`, changed, inside);
     })
     .join('');
   const open = mark === ' chg-in' ? ' open' : '';
   return `<details class="group"${open}><summary ${attrs}>${label}</summary><div class="kids">${kids}</div></details>`;
 }
 
-function treeHtml(layers: PacketLayer[], changed: Set<string>, side: string): string {
+function treeHtml(layers: PacketLayer[], changed: Set<string>): string {
   if (!layers.length) return '<p class="muted">No bytes.</p>';
+  const inside = ancestorsOf(changed);
   const seen = new Map<string, number>();
   return layers
     .map((l) => {
@@ -103,10 +111,10 @@ function treeHtml(layers: PacketLayer[], changed: Set<string>, side: string): st
         .map((f) => {
           const j = n.get(f.key) ?? 0;
           n.set(f.key, j + 1);
-          return fieldHtml(f, `${id}/${f.key}#${j}`, changed, side);
+          return fieldHtml(f, `${id}/${f.key}#${j}`, changed, inside);
         })
         .join('');
-      const inner = [...changed].some((c) => c.startsWith(`${id}/`)) || changed.has(id);
+      const inner = inside.has(id) || changed.has(id);
       const mark = inner ? ' chg-in' : '';
       const open = l.key === 'data' || l.key === 'eth.trailer' ? '' : ' open';
       const where = `bytes ${l.offset}-${l.offset + l.length - 1}`;
@@ -171,7 +179,7 @@ export function renderPacketHtml(input: PacketHtmlInput): string {
 
   const side = (name: 'before' | 'after', title: string, hex: string, ls: PacketLayer[], len: number) =>
     `<section class="side" data-side="${name}"><h2>${title} <span class="muted">${plural(len, 'byte')}</span></h2>` +
-    `<div class="tree" role="tree">${treeHtml(ls, changed, name)}</div>` +
+    `<div class="tree">${treeHtml(ls, changed)}</div>` +
     `<div class="hexpane"><div class="hexcap muted">Bytes ${name === 'before' ? 'as received' : 'as it left the program'}</div>${hexHtml(hex, d.changed, name === 'after' ? afterLen : Math.min(beforeLen, afterLen))}</div></section>`;
 
   const path = d.lines.slice(0, 2000).map((l, i) => {

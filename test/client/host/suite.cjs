@@ -89,6 +89,8 @@ exports.run = async function () {
   assert.ok(ro, 're-run in readonly-page mode');
   assert.strictEqual(ro.driver.mode, 'readonly-page');
   assert.ok(ro.faults.length > 0, 'faults in readonly-page mode');
+  // The packet view was redrawn from the new run: no longer stale.
+  await until('the packet view refreshed by the re-run', () => packetTab()?.label === 'Packet #1');
   const diags = await until('fault diagnostics', () => vscode.languages.getDiagnostics(doc.uri).filter((d) => d.source === 'xdp-lens run'));
   assert.match(diags[0].message, /readonly-page-write: .*\(2 packets: #1, #9\)/);
   step('fault diagnostics');
