@@ -389,8 +389,8 @@ function cmdRun(argv: string[]): number {
   let uninitStackReads = 0;
   // The return statement each packet left through (see return-lines.ts); C sources only.
   let returns: { lines: ReturnLines; text: string[] } | undefined;
-  // --format summary prints no packet, so it needs no return lines (unless a filter may ask for exit.line).
-  if (values['exit-lines'] === 'return' && extname(programPath) === '.c' && (format !== 'summary' || filter)) {
+  // --format summary needs them too: its line is the jsonl's last, whose "stats" count packets per exit line.
+  if (values['exit-lines'] === 'return' && extname(programPath) === '.c') {
     const source = readInputText(programPath, 'program', INPUT_LIMITS.source);
     const t = ReturnLines.create(programPath, source, { includeDirs: values.I, flags: values.cflag, btf: values.btf }, (o) => {
       const s = makeSession(o);

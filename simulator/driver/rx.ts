@@ -9,7 +9,7 @@ import type { Session } from '../session.ts';
 import { ACTIONS, actionOf, XdpLensError, type Action } from '../session.ts';
 import type { RunResult, Fault, XdpBuff } from '../vm/types.ts';
 import { MapType } from '../elf/types.ts';
-import { layoutXdpBuff, linearCapacity, packetBytes } from './frame.ts';
+import { layoutXdpBuff, linearCapacity, packetBytes, type FrameGeometry } from './frame.ts';
 import { PagePool } from './page-pool.ts';
 import { rxMetadata, stripVlan } from './rx-meta.ts';
 import { kfuncInfo } from '../isa/kfunc-names.ts';
@@ -148,8 +148,12 @@ export class Driver {
     this.counters[k] = (this.counters[k] ?? 0) + n;
   }
 
-  private geometry(queue: number, len: number) {
+  /** Per queue, the geometry of native and readonly-page modes (the same for every frame of the queue). */
+  private readonly fixedGeometry: FrameGeometry[] = [];
+
+  private geometry(queue: number, len: number): FrameGeometry {
     const { mode, profile } = this.opts;
+    if (mode !== 'generic' && this.fixedGeometry[queue]) return this.fixedGeometry[queue];
     const base = {
       headroom: profile.headroom,
       frameSize: profile.frameSize,
@@ -172,7 +176,7 @@ export class Driver {
       const aligned = Math.ceil(dataArea / 64) * 64;
       return { ...base, headroom: XDP_PACKET_HEADROOM, frameSize: XDP_PACKET_HEADROOM + aligned + SKB_SHARED_INFO_SIZE, fragSize: 0 };
     }
-    return base;
+    return (this.fixedGeometry[queue] = base);
   }
 
   /**

@@ -27,8 +27,10 @@ function u16(f: Uint8Array, o: number): number {
   return (f[o]! << 8) | f[o + 1]!;
 }
 
+const HEX2 = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
 function mac(f: Uint8Array, o: number): string {
-  return Array.from(f.subarray(o, o + 6), (b) => b.toString(16).padStart(2, '0')).join(':');
+  return `${HEX2[f[o]!]}:${HEX2[f[o + 1]!]}:${HEX2[f[o + 2]!]}:${HEX2[f[o + 3]!]}:${HEX2[f[o + 4]!]}:${HEX2[f[o + 5]!]}`;
 }
 
 export function ipv4(f: Uint8Array, o: number): string {
@@ -36,26 +38,33 @@ export function ipv4(f: Uint8Array, o: number): string {
 }
 
 export function ipv6(f: Uint8Array, o: number): string {
-  const g: string[] = [];
-  for (let i = 0; i < 8; i++) g.push(u16(f, o + 2 * i).toString(16));
-  // Compress the longest run of zero groups (RFC 5952).
+  // Compress the longest run (of two or more, the first of equals) of zero groups (RFC 5952).
   let best = -1;
-  let bestLen = 0;
+  let bestLen = 1;
   for (let i = 0; i < 8; ) {
-    if (g[i] !== '0') {
+    if (f[o + 2 * i] !== 0 || f[o + 2 * i + 1] !== 0) {
       i++;
       continue;
     }
     let j = i;
-    while (j < 8 && g[j] === '0') j++;
-    if (j - i > bestLen && j - i > 1) {
+    while (j < 8 && f[o + 2 * j] === 0 && f[o + 2 * j + 1] === 0) j++;
+    if (j - i > bestLen) {
       best = i;
       bestLen = j - i;
     }
     i = j;
   }
-  if (best < 0) return g.join(':');
-  return `${g.slice(0, best).join(':')}::${g.slice(best + bestLen).join(':')}`;
+  let out = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === best) {
+      out += '::';
+      i += bestLen - 1;
+      continue;
+    }
+    if (out !== '' && !out.endsWith(':')) out += ':';
+    out += u16(f, o + 2 * i).toString(16);
+  }
+  return out;
 }
 
 function link(f: Uint8Array): L3 | string {
