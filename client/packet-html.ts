@@ -246,7 +246,7 @@ h2 { font-size: 1em; margin: 6px 0; font-weight: 600; display: inline; }
 .side > .hexpane { grid-row: 3; }
 .side[data-side="after"] > * { grid-column: 2; }
 .side[data-side="before"] > * { grid-column: 1; }
-@media (max-width: 960px) {
+@media (max-width: 1100px) {
   .side > .hexpane { grid-column: 1 / span 2 !important; }
   .side[data-side="after"] > .hexpane { grid-row: 4; }
 }
