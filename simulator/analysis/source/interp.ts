@@ -154,6 +154,30 @@ export class Analyzer {
   }
 
   private report(rule: RuleId, n: Node, message: string, fixes?: Fix[], related?: Related[]): void {
+    // A mistake inside a function of another file (a helper in a header) is reported on the line of the program's
+    // file that calls it, where the editor shows it, with the place in that file as related information.
+    const home = this.frames[0]?.fn.unit;
+    if (home && this.unit.file !== home.file) {
+      for (let i = this.frames.length - 1; i >= 1; i--) {
+        const site = this.frames[i].callSite;
+        if (!site || this.frames[i - 1].fn.unit.file !== home.file) continue;
+        const inner = this.rangeOf(n);
+        const where = `${this.frame.fn.name}() (${shownPath(this.unit.file, home.file)}, line ${inner.line})`;
+        const link: Related = { file: this.unit.file, ...inner, message: `in ${this.frame.fn.name}(), here` };
+        const savedUnit = this.unit;
+        const savedSite = this.site;
+        this.unit = home;
+        this.site = undefined;
+        try {
+          const text = /^[A-Z][a-z]+ /.test(message) ? message[0].toLowerCase() + message.slice(1) : message;
+          this.report(rule, site, `In ${where}: ${text}`, undefined, [link, ...(related ?? [])]);
+        } finally {
+          this.unit = savedUnit;
+          this.site = savedSite;
+        }
+        return;
+      }
+    }
     const range = this.rangeOf(n);
     const key = `${rule}\0${this.unit.file}\0${range.line}\0${range.column}`;
     if (this.findings.has(key)) return;
