@@ -39,11 +39,13 @@ export function formatCounts(byAction: Partial<Record<XdpAction, number>>): stri
 
 /** The CodeLens after a run: counts, packet total, capture name, and whether it is stale or partial. */
 export function runLensTitle(
-  s: Pick<RunSummary, 'byAction' | 'packets' | 'capture' | 'cancelled' | 'captureError' | 'faults'> & Pick<Partial<RunSummary>, 'verifierRefuses' | 'byOutcome'>,
+  s: Pick<RunSummary, 'byAction' | 'packets' | 'capture' | 'cancelled' | 'captureError' | 'faults'> & Pick<Partial<RunSummary>, 'verifierRefuses' | 'byOutcome' | 'live'>,
   stale: boolean,
 ): string {
   const name = s.capture.split(/[\\/]/).pop() ?? s.capture;
-  let t = `${formatCounts(s.byAction)}${outcomeSuffix(s.byOutcome)} (${plural(s.packets, 'packet')} of ${name}`;
+  // A live run names its interface; its recorded capture is named once it stopped.
+  const of = s.live?.running ? `live on ${s.live.interface}, capturing` : name;
+  let t = `${formatCounts(s.byAction)}${outcomeSuffix(s.byOutcome)} (${plural(s.packets, 'packet')} of ${of}`;
   // Results of a program that cannot load must not read like those of one that can.
   if (s.verifierRefuses?.length) t = `$(error) Kernel would refuse this program · simulated only: ${t}`;
   if (s.cancelled) t += ', cancelled';

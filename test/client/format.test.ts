@@ -16,6 +16,9 @@ test('the run CodeLens: counts, total, capture name, partial runs, faults and st
   const s = { byAction: { XDP_PASS: 1, XDP_DROP: 0, XDP_TX: 0, XDP_REDIRECT: 0, XDP_ABORTED: 0 }, packets: 1, capture: '/a/b/demo.pcap', faults: [] };
   assert.equal(runLensTitle(s, false), '1 XDP_PASS (1 packet of demo.pcap)');
   assert.equal(runLensTitle(s, true), '1 XDP_PASS (1 packet of demo.pcap) (stale)');
+  const live = { interface: 'eth0', command: 'tcpdump -i eth0 -U --immediate-mode -w -' };
+  assert.equal(runLensTitle({ ...s, capture: '/tmp/live-eth0-1.pcap', live: { ...live, running: true } }, false), '1 XDP_PASS (1 packet of live on eth0, capturing)');
+  assert.equal(runLensTitle({ ...s, capture: '/tmp/live-eth0-1.pcap', cancelled: true, live: { ...live, stopped: 'stopped by the user' } }, false), '1 XDP_PASS (1 packet of live-eth0-1.pcap, cancelled)');
   const partial = { ...s, packets: 2, cancelled: true, byAction: { ...s.byAction, XDP_ABORTED: 1 }, faults: [{ file: 'x', line: 1, kind: 'out-of-bounds', message: 'm', count: 1, firstPackets: [1] }] };
   assert.equal(runLensTitle(partial, false), '1 XDP_PASS · 1 XDP_ABORTED (2 packets of demo.pcap, cancelled) · 1 fault');
 });

@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -20,6 +20,7 @@ import {
 } from 'vscode-languageserver-protocol/node';
 import { REPO } from '../repo.ts';
 import { SERVER, startServer, type StdioServer } from './stdio-server.ts';
+import { fakeTcpdump, logOf } from './fake-tcpdump.ts';
 import { openCapture } from '../../simulator/net/capture.ts';
 import { PcapWriter } from '../../simulator/net/pcap-writer.ts';
 import type { RunResponse, RunSummary, PacketDetail, RunLiveParams } from '../../server/protocol.ts';
@@ -54,48 +55,12 @@ after(async () => {
   if (!skip) await server.stop();
 });
 
-/**
- * A fake tcpdump: writes `capture` to stdout in pieces (each record split in two writes, `delayMs` apart), writes its
- * pid, arguments and any signal into `<name>.log`, then exits 0 ('exit') or waits for a signal ('wait'); 'fail' says
- * `stderr` and exits 1 without writing anything.
- */
-function fakeTcpdump(name: string, mode: 'exit' | 'wait' | 'fail', opts: { capture?: string; delayMs?: number; stderr?: string } = {}): { path: string; log: string } {
-  const path = join(dir, name);
-  const log = join(dir, `${name}.log`);
-  writeFileSync(
-    path,
-    `#!${process.execPath}
-const fs = require('node:fs');
-const log = (o) => fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify(o) + '\\n');
-log({ pid: process.pid, argv: process.argv.slice(2) });
-process.on('SIGTERM', () => { log({ signal: 'SIGTERM' }); process.stderr.write('N packets captured\\n'); process.exit(0); });
-const mode = ${JSON.stringify(mode)};
-if (mode === 'fail') { process.stderr.write(${JSON.stringify(opts.stderr ?? '')}); process.exit(1); }
-const b = fs.readFileSync(${JSON.stringify(opts.capture ?? CAPTURE)});
-// The pcap records: the 24-byte header, then 16-byte record headers with the captured length at +8.
-const pieces = [b.subarray(0, 24)];
-for (let o = 24; o < b.length; ) { const n = 16 + b.readUInt32LE(o + 8); pieces.push(b.subarray(o, o + 10), b.subarray(o + 10, o + n)); o += n; }
-let i = 0;
-const next = () => {
-  if (i < pieces.length) { fs.writeSync(1, pieces[i++]); setTimeout(next, ${opts.delayMs ?? 5}); return; }
-  log({ wrote: 'all' });
-  if (mode === 'exit') process.exit(0);
-  setInterval(() => {}, 1000);
-};
-next();
-`,
-  );
-  chmodSync(path, 0o755);
-  return { path, log };
-}
-
 /** New settings for the server: it re-reads them after didChangeConfiguration, as with VS Code. */
 async function configure(next: Record<string, unknown>): Promise<void> {
   settings = next;
   await conn.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
 }
 
-const logOf = (log: string) => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { pid?: number; argv?: string[]; signal?: string; wrote?: string }) : []);
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -120,7 +85,7 @@ const updateWhere = (ok: (s: RunSummary) => boolean) =>
   });
 
 test('a live run gives the verdicts of a run on the same capture, records it byte for byte, and reports as it goes', { skip, timeout: 120_000 }, async () => {
-  const fake = fakeTcpdump('tcpdump-exit', 'exit', { delayMs: 60 });
+  const fake = fakeTcpdump(dir, 'tcpdump-exit', 'exit', { delayMs: 60 });
   await configure({ tcpdump: { path: fake.path } });
   updates.length = 0;
   const token = 'live-progress-1';
@@ -161,7 +126,7 @@ test('a live run gives the verdicts of a run on the same capture, records it byt
 });
 
 test('the server answers hovers while a live run goes on; the stop button stops tcpdump with SIGTERM and keeps the packets', { skip, timeout: 120_000 }, async () => {
-  const fake = fakeTcpdump('tcpdump-wait', 'wait', { delayMs: 20 });
+  const fake = fakeTcpdump(dir, 'tcpdump-wait', 'wait', { delayMs: 20 });
   await configure({ tcpdump: { path: fake.path } });
   updates.length = 0;
   const text = readFileSync(PROGRAM, 'utf8');
@@ -196,7 +161,7 @@ test('the server answers hovers while a live run goes on; the stop button stops 
 });
 
 test('a live run stops at the packet limit and at the size limit of the recorded capture, saying which', { skip, timeout: 120_000 }, async () => {
-  const fake = fakeTcpdump('tcpdump-limit', 'wait', { delayMs: 1 });
+  const fake = fakeTcpdump(dir, 'tcpdump-limit', 'wait', { delayMs: 1 });
   await configure({ tcpdump: { path: fake.path } });
   const r = await live({ interface: 'lo', captureDir: dir, limit: 3 });
   assert.equal(r.summary?.packets, 3);
@@ -210,7 +175,7 @@ test('a live run stops at the packet limit and at the size limit of the recorded
   const w = new PcapWriter(big);
   for (let i = 0; i < 400; i++) w.write(BigInt(i) * 1000n, new Uint8Array(1000).fill(i & 0xff));
   w.close();
-  const fake2 = fakeTcpdump('tcpdump-size', 'wait', { capture: big, delayMs: 0 });
+  const fake2 = fakeTcpdump(dir, 'tcpdump-size', 'wait', { capture: big, delayMs: 0 });
   await configure({ tcpdump: { path: fake2.path }, live: { maxCaptureMB: 0.1 } });
   const r2 = await live({ interface: 'lo', captureDir: dir });
   assert.equal(r2.summary?.live?.stopped, 'stopped: the recorded capture reached its limit of 0.1 MB (xdpLens.live.maxCaptureMB)');
@@ -227,7 +192,7 @@ test("tcpdump's failures are errors in words a user knows: missing, no permissio
     ['other', 'tcpdump: something odd\n', /^tcpdump stopped with status 1: tcpdump: something odd/],
   ];
   for (const [name, stderr, want] of cases) {
-    await configure({ tcpdump: { path: fakeTcpdump(`tcpdump-${name}`, 'fail', { stderr }).path } });
+    await configure({ tcpdump: { path: fakeTcpdump(dir, `tcpdump-${name}`, 'fail', { stderr }).path } });
     const r = await live({ interface: 'lo', captureDir: dir, filter: 'port nonsense' });
     assert.equal(r.summary, undefined, name);
     assert.match(r.error ?? '', want, name);
