@@ -106,7 +106,8 @@ export class XdpLensContext implements vscode.Disposable {
     this.packets.onCount = () => this.describePackets();
     this.packetsView = vscode.window.createTreeView('xdpLens.packets', { treeDataProvider: this.packets, showCollapseAll: true });
     this.packetView = new PacketView({ lastRun: () => this.lastRun?.summary, stale: () => this.stale(), request: (m, p) => this.request(m, p), log: (m) => this.log(m) }, context.extensionUri);
-    // The packet view follows the selection in the packets view (arrow keys too), keeping the focus in the list.
+    // The packet view follows the selection in the packets view (a row's command shows it too; this covers selections
+    // made without it), keeping the focus in the list.
     this.packetsView.onDidChangeSelection((e) => {
       const node = e.selection[0];
       if (node?.kind === 'packet' && this.packetView.isOpen && this.packetView.index !== node.row.index) void this.showPacket(node.row.index, true).catch((err) => this.log(`packet view: ${(err as Error).message}`));

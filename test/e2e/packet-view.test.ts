@@ -89,6 +89,9 @@ test('the packet view: decoded layers before and after, a field selects its byte
     await waitVisible(beforeSide.locator('.tree .node.peer').filter({ hasText: 'Echo (ping) request (8)' }), 'the same field as received');
 
     // For the screenshot, room as a user would make it: no side bar, no panel.
+    // (Keys typed while the webview has the focus reach the workbench late: give the focus back to the source first.)
+    await page.locator('.part.editor .tab').filter({ hasText: 'xdp_filter.c' }).click();
+    await waitForActiveEditor(page, 'xdp_filter.c');
     await runCommand(page, 'View: Close Primary Side Bar');
     await runCommand(page, 'View: Hide Panel');
     await page.locator('.part.panel').waitFor({ state: 'hidden' });
@@ -103,6 +106,14 @@ test('the packet view: decoded layers before and after, a field selects its byte
     // An executed line opens the source there.
     await frame.locator('.path a.src').last().click();
     await waitForActiveEditor(page, 'xdp_filter.c');
+
+    // It follows the selection in the packets view, by keyboard too: down from #1 to #2, Enter.
+    await runCommand(page, 'XDP: Show Packets View');
+    await waitVisible(list.locator('.monaco-list-row.selected').filter({ hasText: '#1 XDP_TX' }), 'the selected packet row');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await waitVisible(page.locator('.part.editor .tab').filter({ hasText: 'Packet #2' }), 'the packet view following the selection to #2');
+    await waitVisible(packetFrame(page).locator('h1').filter({ hasText: 'Packet #2' }), 'packet #2 drawn');
     assert.deepEqual(vs.blockedRequests(), []);
   } catch (e) {
     await vs?.screenshot('packet-view-failure').catch(() => undefined);
