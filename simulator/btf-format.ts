@@ -291,9 +291,11 @@ const unhex = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, 'hex'));
 export function objectMapFormats(obj: { btf?: Btf; maps: readonly MapDef[] }, opts: FormatOptions = {}): (mapName: string) => MapFormat {
   const byName = new Map(obj.maps.map((m) => [m.name, m]));
   const cache = new Map<string, MapFormat>();
+  // An inner map a seed made (`outer[01000000]`) has the types of the outer map's `__array(values, ...)` template.
+  const defOf = (name: string) => byName.get(name) ?? byName.get(/^(.+)\[[0-9a-f]*\]$/.exec(name)?.[1] ?? '')?.inner;
   return (name) => {
     let f = cache.get(name);
-    if (!f) cache.set(name, (f = mapFormat(obj.btf, byName.get(name), opts)));
+    if (!f) cache.set(name, (f = mapFormat(obj.btf, defOf(name), opts)));
     return f;
   };
 }

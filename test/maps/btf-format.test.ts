@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { REPO } from '../repo.ts';
 import { compileC } from '../../simulator/compile.ts';
 import { loadProgramFile } from '../../simulator/session.ts';
-import { btfTree, formatBtf, formatMapUpdate, mapFormat } from '../../simulator/btf-format.ts';
+import { btfTree, formatBtf, formatMapUpdate, mapFormat, objectMapFormats } from '../../simulator/btf-format.ts';
 import { MapType, type LoadedObject, type MapDef } from '../../simulator/elf/types.ts';
 import { privateBpffsUnavailable } from '../../simulator/kernel-load.ts';
 import { bytes, compareWithBpftool } from './bpftool-format.ts';
@@ -45,6 +45,12 @@ test('BTF types of maps: BTF-defined key and value, global data by DATASEC, hex 
   assert.deepEqual(mapFormat(obj.btf, ro).valueTree(ro.initialValue!).children?.map((c) => [c.name, c.text]), [['limit', '-42'], ['greeting', '"hello"']]);
   // No BTF: hex.
   assert.equal(mapFormat(undefined, mapOf('colors')).value([Uint8Array.of(5, 0, 0, 0)], false), '05000000');
+  // An inner map a seed makes in a map of maps (`outer[01000000]`) takes the types of the outer map's template.
+  const mim = loadProgramFile(join(REPO, 'test', 'maps', 'programs', 'map_in_map.c'));
+  const outer = mim.maps.find((m) => m.inner?.valueType !== undefined)!;
+  const inner = objectMapFormats(mim)(`${outer.name}[01000000]`);
+  assert.ok(inner.typed, `${outer.name}'s inner template has BTF types`);
+  assert.equal(inner.key(Uint8Array.of(7, 0, 0, 0)), '7');
 });
 
 test('a legacy SEC("maps") map takes its key and value types from BPF_ANNOTATE_KV_PAIR', { skip }, () => {
