@@ -8,20 +8,22 @@
 // - kernel, syscall: one BPF_PROG_TEST_RUN (repeat 1) per packet, wall time per packet.
 // - engine: Machine.run on a reused buffer the packet is copied into (linear frames only), per engine;
 // - session: Session.runPacket (test_run's buffer layout, data_out copies) per engine;
+//   both in a child process running bench/engine-alone.ts bundled as `npm run build` bundles the CLI (the code that
+//   ships: a TypeScript loader adds its own wrappers to every closure and import), wall and CPU time per packet;
 // - cli: `node dist/cli.js run X.o CAP --format summary|jsonl` and `run X.c CAP --format jsonl` (return lines on) per
 //   engine, wall time minus the same command on a one-packet capture (startup, compile and load excluded).
 // Needs root, gcc, libbpf and clang for the kernel part; without them only XDP Lens is measured.
 import { spawnSync } from 'node:child_process';
+import { buildSync } from 'esbuild';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { PcapWriter } from '../simulator/net/pcap-writer.ts';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileC } from '../simulator/compile.ts';
-import { loadProgramFile, Session } from '../simulator/session.ts';
-import { createMachine, type Engine } from '../simulator/vm/machine.ts';
+import { loadProgramFile } from '../simulator/session.ts';
+import type { Engine } from '../simulator/vm/machine.ts';
 import { compileProgram } from '../simulator/vm/compiled/engine.ts';
 import { assemble } from '../simulator/isa/asm.ts';
-import type { Environment, XdpBuff } from '../simulator/vm/types.ts';
 import { captureCorpus, syntheticCorpus } from '../test/parity/packets.ts';
 import { sharedPath } from '../test/repo.ts';
 import { REPO, machine, option } from './common.ts';
@@ -66,34 +68,18 @@ function kernelTiming(obj: string, program: string): { repeat: number; syscall: 
   return m ? { syscall: Number(m[1]), repeat: Number(m[2]) } : `unexpected output: ${r.stdout}`;
 }
 
-const env: Environment = { nowNs: () => 1_000_000_000n, prandom: () => 4, cpu: 0, nrCpus: 1, routes: [] };
+const alone = join(dir, 'engine-alone.cjs');
+buildSync({
+  entryPoints: [join(REPO, 'bench', 'engine-alone.ts')], outfile: alone, bundle: true, platform: 'node', target: 'node20', format: 'cjs',
+  logLevel: 'warning', banner: { js: "const __xdp_lens_import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
+  define: { __XDP_LENS_VERSION__: '"bench"', 'import.meta.url': '__xdp_lens_import_meta_url' },
+});
 
-function engineAlone(objPath: string, program: string, engine: Engine): number {
-  const obj = loadProgramFile(objPath);
-  const m = createMachine(obj, { engine });
-  const frame = new Uint8Array(4096);
-  const linear = packets.filter((p) => p.length <= 3520);
-  const buff: XdpBuff = { frame, data: 256, dataEnd: 256, dataMeta: 256, frags: [], fragSize: 0, ingressIfindex: 1, rxQueueIndex: 0 };
-  const once = (p: Uint8Array) => {
-    frame.set(p, 256);
-    buff.frame = frame;
-    buff.data = 256;
-    buff.dataMeta = 256;
-    buff.dataEnd = 256 + p.length;
-    m.run(program, buff, env);
-  };
-  for (let i = 0; i < Math.min(2000, linear.length); i++) once(linear[i]!); // warm-up
-  const t0 = process.hrtime.bigint();
-  for (const p of linear) once(p);
-  return Number(process.hrtime.bigint() - t0) / linear.length;
-}
-
-function session(objPath: string, program: string, engine: Engine): number {
-  const s = new Session(loadProgramFile(objPath), { program, engine });
-  for (let i = 0; i < 2000; i++) s.runPacket(packets[i]!);
-  const t0 = process.hrtime.bigint();
-  for (const p of packets) s.runPacket(p);
-  return Number(process.hrtime.bigint() - t0) / packets.length;
+/** engine-alone.cjs in a fresh process: wall and CPU ns per packet. */
+function measureAlone(objPath: string, program: string, mode: 'engine' | 'session', engine: Engine): { ns: number; cpuNs: number } {
+  const r = spawnSync(process.execPath, [alone, objPath, program, lenPrefixed, mode, engine], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`engine-alone ${mode} ${engine}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as { ns: number; cpuNs: number };
 }
 
 function cli(args: string[], engine: Engine): number {
@@ -110,6 +96,7 @@ function cli(args: string[], engine: Engine): number {
 
 const round = (x: number) => Math.round(x);
 const results: Record<string, unknown>[] = [];
+const loadStart = loadavg().map((x) => Math.round(x * 100) / 100);
 for (const name of PROGRAMS) {
   const src = join(REPO, 'test', 'parity', 'programs', `${name}.c`);
   const c = compileC(src);
@@ -128,8 +115,12 @@ for (const name of PROGRAMS) {
   const keep = (e: Engine, k: string, v: number) => (best[e]![k] = Math.min(best[e]![k] ?? Infinity, round(v)));
   for (let t = 0; t < TRIALS; t++) {
     for (const e of ENGINES) {
-      keep(e, 'engineNs', engineAlone(c.objectPath, program, e));
-      keep(e, 'sessionNs', session(c.objectPath, program, e));
+      const a = measureAlone(c.objectPath, program, 'engine', e);
+      keep(e, 'engineNs', a.ns);
+      keep(e, 'engineCpuNs', a.cpuNs);
+      const s = measureAlone(c.objectPath, program, 'session', e);
+      keep(e, 'sessionNs', s.ns);
+      keep(e, 'sessionCpuNs', s.cpuNs);
       if (t < 2) {
         keep(e, 'cliSummaryNs', cli([c.objectPath, 'CAP', '--format', 'summary'], e));
         keep(e, 'cliJsonlNs', cli([c.objectPath, 'CAP', '--format', 'jsonl'], e));
@@ -142,6 +133,7 @@ for (const name of PROGRAMS) {
     const ce = row.compiled as Record<string, number>;
     row.ratios = {
       engineVsKernelJit: Math.round((ce.engineNs / k.repeat) * 10) / 10,
+      engineCpuVsKernelJit: Math.round((ce.engineCpuNs / k.repeat) * 10) / 10,
       cliSummaryVsKernelJit: Math.round((ce.cliSummaryNs / k.repeat) * 10) / 10,
       cliJsonlVsKernelSyscall: Math.round((ce.cliJsonlNs / k.syscall) * 100) / 100,
       cFromVsObjectJsonl: Math.round((ce.cliJsonlFromCNs / ce.cliJsonlNs) * 100) / 100,
@@ -162,6 +154,8 @@ mkdirSync(join(REPO, 'bench', 'results'), { recursive: true });
 const record = {
   date: new Date().toISOString(),
   machine: machine(),
+  /** 1, 5 and 15-minute load averages when the measurements started and when they ended (2 cores shared). */
+  loadavg: { start: loadStart, end: loadavg().map((x) => Math.round(x * 100) / 100) },
   packets: N,
   distinctFrames: frames.length,
   repeat: REPEAT,

@@ -505,7 +505,9 @@ export class Memory {
         if (write) region.init.fill(1, off, off + len);
         else if (this.uninitRead === undefined) this.checkInit(region, off, len, pc, what);
       }
-      return region.bytes.subarray(off, off + len);
+      // A view, like subarray, without its species lookup (helpers' arguments take this on every call).
+      const b = region.bytes;
+      return new Uint8Array(b.buffer, b.byteOffset + off, len);
     } catch (e) {
       if (e instanceof VmFault && (e.kind === 'out-of-bounds' || e.kind === 'null-dereference')) {
         throw new VmFault('helper-misuse', e.message, pc);

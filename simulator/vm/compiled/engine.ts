@@ -54,6 +54,8 @@ interface State {
   opts: ExecOptions;
   /** In use by a run (a run started from a helper on the same Memory takes another state). */
   busy: boolean;
+  /** Set when a block was entered with fewer instructions left than it holds (its counting form must run). */
+  counting: boolean;
   /** The entry program's compiled form at the last run (skips the cache lookups). */
   compiled?: CompiledProgram;
   compiledFor?: ProgramImage;
@@ -64,6 +66,8 @@ type CompiledFn = (S: State, pc: number) => void;
 
 export interface CompiledProgram {
   fn: CompiledFn;
+  /** The counting form (every instruction counted), for the block in which the budget runs out; made on first use. */
+  counting(): CompiledFn;
   /** Per slot: instructions after it in its basic block (steps given back when it faults). */
   after: Uint16Array;
   /** Source length and generation time, for the benchmark and tests. */
@@ -549,7 +553,7 @@ function checkCode(checks: RegisterChecks | undefined, pc: number, exit: boolean
 }
 
 /** Generate the JavaScript source of one program image. */
-export function generate(p: ProgramImage, checks: RegisterChecks | undefined): { source: string; after: Uint16Array } {
+export function generate(p: ProgramImage, checks: RegisterChecks | undefined, counting = false): { source: string; after: Uint16Array } {
   const insns = p.insns;
   const infos = insns.map((i) => OPCODES[i.opcode]);
   const lead = leaders(insns, infos);
@@ -581,12 +585,19 @@ export function generate(p: ProgramImage, checks: RegisterChecks | undefined): {
       return checkCode(info ? checks : undefined, s, info?.kind === 'exit') + (info && STRAIGHT.has(info.kind) ? straight(insns[s], info, s) : terminal(insns[s], info, s));
     };
     out.push(`case ${pc}:`);
-    // Fewer instructions left than the block holds: run it counting each one, to fault at the interpreter's slot.
-    // Entered with left < n, the budget runs out at the last instruction at the latest: its code is never reached.
-    const counted = slots.slice(0, -1).map((s) => `if (left <= 0) throw H.budget(S, ${s}); left--; ${code(s)}`).join(' ');
-    out.push(`if (left < ${n}) { S.slow = true; ${counted} throw H.budget(S, ${slots[n - 1]}); }`);
-    out.push(`left -= ${n};`);
-    for (const s of slots) out.push(code(s));
+    if (counting) {
+      // The counting form of the block, entered with fewer instructions left than it holds: each one counted, to
+      // fault at the interpreter's slot. The budget runs out at the last instruction at the latest: its code is never
+      // reached, and the block never ends any other way than by a fault.
+      const counted = slots.slice(0, -1).map((s) => `if (left <= 0) throw H.budget(S, ${s}); left--; ${code(s)}`).join(' ');
+      out.push(`${counted} throw H.budget(S, ${slots[n - 1]});`);
+    } else {
+      // Fewer instructions left than the block holds: hand over to the counting form (a separate function, made
+      // when first needed, so the form every packet runs stays small).
+      out.push(`if (left < ${n}) { ${SPILL} S.left = left; S.live = live; S.pc = ${pc}; S.counting = true; return; }`);
+      out.push(`left -= ${n};`);
+      for (const s of slots) out.push(code(s));
+    }
     pc = q;
   }
   // Falling off the end (validation refuses it): the interpreter's step, then its unknown-opcode fault.
@@ -614,10 +625,14 @@ export function compileProgram(p: ProgramImage, checks: RegisterChecks | undefin
     const t0 = performance.now();
     const { source, after } = generate(p, checks);
     const infos = p.insns.map((i) => OPCODES[i.opcode]);
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval
-    const factory = new Function('H', 'A', 'T', 'K', 'I', source) as (h: typeof H, a: typeof A, t: typeof T, k: Insn[], i: (OpcodeInfo | undefined)[]) => CompiledFn;
-    const fn = factory(H, A, T, p.insns, infos);
-    c = { fn, after, sourceLength: source.length, compileMs: performance.now() - t0 };
+    const make = (src: string): CompiledFn => {
+      // eslint-disable-next-line @typescript-eslint/no-implied-eval
+      const factory = new Function('H', 'A', 'T', 'K', 'I', src) as (h: typeof H, a: typeof A, t: typeof T, k: Insn[], i: (OpcodeInfo | undefined)[]) => CompiledFn;
+      return factory(H, A, T, p.insns, infos);
+    };
+    const fn = make(source);
+    let counting: CompiledFn | undefined;
+    c = { fn, counting: () => (counting ??= make(generate(p, checks, true).source)), after, sourceLength: source.length, compileMs: performance.now() - t0 };
     byChecks.set(checks ?? null, c);
     compileStats.programs++;
   }
@@ -640,7 +655,7 @@ function newState(mem: Memory, entry: ProgramImage, opts: ExecOptions): State {
   const R = new BigUint64Array(11);
   return {
     mem, R, R32: new Int32Array(R.buffer), frames: [], left: 0, budget: 0, tailCalls: 0, mayGoto: 0, live: 0, checks: undefined,
-    program: entry, pc: 0, done: false, slow: false, opts, busy: false,
+    program: entry, pc: 0, done: false, slow: false, opts, busy: false, counting: false,
   };
 }
 
@@ -663,7 +678,7 @@ export function executeCompiled(entry: ProgramImage, mem: Memory, init: (r: BigU
   S.checks = checks;
   S.program = entry;
   S.pc = 0;
-  S.done = S.slow = false;
+  S.done = S.slow = S.counting = false;
   S.opts = opts;
   S.busy = true;
   R[10] = mem.framePointer(1);
@@ -681,6 +696,12 @@ export function executeCompiled(entry: ProgramImage, mem: Memory, init: (r: BigU
         S.compiledChecks = S.checks;
       }
       compiled.fn(S, S.pc);
+      if (S.counting) {
+        // The budget runs out in the block at S.pc: its counting form ends the run with the interpreter's fault.
+        S.slow = true;
+        compiled.counting()(S, S.pc);
+        throw new Error(`compiled engine: the counting form of block ${S.pc} returned`);
+      }
       if (S.done) {
         S.busy = false;
         return { r0: R[0], exitInsn: S.pc, exitProgram: S.program, steps: S.budget - S.left, tailCalls: S.tailCalls, uninitStackRead: mem.uninitRead };
