@@ -3,20 +3,23 @@
 // per loaded object. It is a drop-in replacement for interpreter.ts `execute` (same arguments, same ExecResult) and
 // agrees with it by construction:
 //
-// - every load and store goes through the same Memory (regions, provenance, bounds, read-only, uninitialised stack
-//   reads), so a wild pointer faults with the same kind, message and slot;
+// - each register is two int32 locals (lN low half, hN high half), so the hot path allocates no BigInt; arithmetic
+//   is inlined on halves (carries by comparison, shifts across the halves, products in 16-bit limbs in A.mul) and
+//   the interpreter's alu64/alu32 do the rest (div, mod, their signed forms) on joined values;
+// - every load and store goes through the same Memory: its ld*/st* fast path reads a region's bytes only when the
+//   access is inside an allowed window, and everything else (faults included) goes through Memory.load/store with the
+//   same 64-bit address, so a wild pointer faults with the same kind, message and slot;
 // - helpers and kfuncs are the same dispatch function the interpreter is given (ExecOptions.callHelper); calls,
 //   exits, bpf_loop, tail calls and register checks run the interpreter's own steps (the frame stack, the live-register
-//   masks) on the spilled registers, and atomics are the interpreter's execAtomic;
-// - arithmetic is BigInt like the interpreter's, inlined for the common operations and the interpreter's alu64/alu32
-//   for the rest (div, mod, signed forms, movsx).
+//   masks) on the registers spilled into a BigUint64Array (written as int32 halves through an Int32Array over the same
+//   buffer), and atomics are the interpreter's execAtomic.
 //
-// The instruction budget is counted per basic block: a block of N instructions entered with fewer than N left runs
-// a checked copy of itself that stops at the exact slot where the interpreter would, and a fault in the middle of a
-// block gives back the steps of the instructions after it, so `steps` equals the interpreter's at every exit and
-// fault. Generated code touches nothing but its own locals, the Memory and the runtime object below: the program's
-// values are only ever BigInts in registers, never property names or code, so an untrusted program cannot reach host
-// memory, and the budget bounds every loop.
+// The instruction budget is counted per basic block: a block of N instructions entered with fewer than N left hands
+// over to the counting form of the program (generated on first use), which stops at the exact slot where the
+// interpreter would, and a fault in the middle of a block gives back the steps of the instructions after it, so
+// `steps` equals the interpreter's at every exit and fault. Generated code touches nothing but its own locals, the
+// Memory and the runtime objects below: the program's values are only ever numbers in locals, never property names
+// or code, so an untrusted program cannot reach host memory, and the budget bounds every loop.
 import type { Insn } from '../../isa/insn.ts';
 import {
   CALL_HELPER, CALL_KFUNC, CALL_LOCAL, OPCODES, PSEUDO_FUNC, PSEUDO_IMM64, PSEUDO_MAP_FD, PSEUDO_MAP_IDX,
