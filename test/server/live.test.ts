@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -233,4 +233,22 @@ test('the real tcpdump on lo: packets sent to 127.0.0.1 are run as they arrive',
   const p = openCapture(s.capture).next()!;
   assert.equal(p.frame[23], 17, 'the recorded packet is UDP');
   assert.equal(spawnSync('pgrep', ['-f', `udp dst port ${port}`]).status, 1, 'no tcpdump left running');
+});
+
+// As root, so that each failure is the one named (unprivileged, tcpdump refuses before it looks at the interface).
+test("the real tcpdump's own failures are told in words: no such interface, a bad filter, no permission (as nobody)", { skip: skip || (!haveTcpdump ? 'tcpdump is not installed' : !root ? 'needs root (the errors of a privileged tcpdump)' : false), timeout: 120_000 }, async () => {
+  await configure({});
+  const nodev = await live({ interface: 'xdplens0', captureDir: dir });
+  assert.match(nodev.error ?? '', /^there is no network interface 'xdplens0' on this machine \(see \/sys\/class\/net\) \(tcpdump: xdplens0: No such device/);
+  const filter = await live({ interface: 'lo', filter: 'port nonsense', captureDir: dir });
+  assert.match(filter.error ?? '', /^the capture filter 'port nonsense' is not valid for tcpdump \(tcpdump: unknown port 'nonsense'\)/);
+  // Without privileges: tcpdump run as nobody with no capabilities, through a wrapper named as xdpLens.tcpdump.path.
+  if (spawnSync('setpriv', ['--version']).status === 0) {
+    const wrapper = join(dir, 'tcpdump-as-nobody');
+    writeFileSync(wrapper, '#!/bin/sh\nexec setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all --bounding-set=-all tcpdump "$@"\n');
+    chmodSync(wrapper, 0o755);
+    await configure({ tcpdump: { path: wrapper } });
+    const perm = await live({ interface: 'lo', captureDir: dir });
+    assert.match(perm.error ?? '', /^tcpdump is not allowed to capture on lo: capturing needs root, or tcpdump given the capabilities CAP_NET_RAW and CAP_NET_ADMIN .*\(tcpdump: lo: You don't have permission/);
+  }
 });
