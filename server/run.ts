@@ -582,7 +582,8 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
 
   let reader: CaptureReader;
   try {
-    reader = openCapture(params.capture);
+    // Each packet is recorded before the next is read: frames are views of the reader's buffer, not copies.
+    reader = openCapture(params.capture, { views: true });
   } catch (e) {
     if (e instanceof CaptureError) return { error: e.message };
     throw e;
