@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -251,4 +251,23 @@ test("the real tcpdump's own failures are told in words: no such interface, a ba
     const perm = await live({ interface: 'lo', captureDir: dir });
     assert.match(perm.error ?? '', /^tcpdump is not allowed to capture on lo: capturing needs root, or tcpdump given the capabilities CAP_NET_RAW and CAP_NET_ADMIN .*\(tcpdump: lo: You don't have permission/);
   }
+});
+
+test('tcpdump goes when the server goes: a server killed mid-run leaves no tcpdump behind', { skip: skip || (spawnSync('setpriv', ['--version']).status !== 0 ? 'setpriv (util-linux) is not installed: tcpdump gets no parent-death signal' : false), timeout: 120_000 }, async () => {
+  const fake = fakeTcpdump(dir, 'tcpdump-orphan', 'wait', { delayMs: 20 });
+  let first: (() => void) | undefined;
+  const started = new Promise<void>((r) => (first = r));
+  const other = await startServer(() => ({ tcpdump: { path: fake.path } }), { 'xdpLens/runUpdate': (p: { summary: RunSummary }) => void (p.summary.packets === 10 && first?.()) });
+  other.conn.sendRequest('xdpLens/runLive', { uri, interface: 'lo', captureDir: other.dir }).catch(() => {});
+  // All written: from here on only a signal ends the fake (not a write into a closed pipe).
+  await started;
+  const pid = logOf(fake.log)[0]!.pid!;
+  assert.ok(alive(pid));
+  other.child.kill('SIGKILL');
+  // The kernel sends the parent-death signal as the server exits: wait for the fake to have gone (at most 10 s).
+  for (let i = 0; i < 200 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(alive(pid), false, 'tcpdump is gone with the server');
+  assert.ok(logOf(fake.log).some((e) => e.signal === 'SIGTERM'), 'it got SIGTERM');
+  other.conn.dispose();
+  rmSync(other.dir, { recursive: true, force: true });
 });
