@@ -26,7 +26,7 @@ export interface TreeField {
 }
 
 export interface TreeLayer {
-  /** Protocol key: eth, vlan, arp, ip, ipv6, tcp, udp, icmp, icmpv6, gre, vxlan, geneve, dns, data. */
+  /** Protocol key: eth, vlan, ieee8021ad, arp, ip, ipv6, tcp, udp, icmp, icmpv6, gre, vxlan, geneve, dns, data. */
   key: string;
   /** "Internet Protocol Version 4". */
   name: string;
@@ -174,17 +174,19 @@ class Dissection {
   }
 
   private vlan(tpid: number, o: number, end: number, depth: number): void {
+    // An 802.1ad service tag has Wireshark's ieee8021ad names; 802.1Q (and the old 0x9100 QinQ) tags are vlan.
+    const k = tpid === 0x88a8 ? 'ieee8021ad' : 'vlan';
     const name = tpid === 0x88a8 ? '802.1ad Service VLAN' : '802.1Q Virtual LAN';
-    if (end - o < 4) return void this.short('vlan', name, o, end, 4);
+    if (end - o < 4) return void this.short(k, name, o, end, 4);
     const tci = this.u16(o);
     const type = this.u16(o + 2);
     const fields = [
-      this.field('vlan.priority', 'Priority', String(tci >> 13), o, 2, { mask: 0xe000 }),
-      this.field('vlan.dei', 'DEI', String((tci >> 12) & 1), o, 2, { mask: 0x1000 }),
-      this.field('vlan.id', 'ID', String(tci & 0xfff), o, 2, { mask: 0x0fff }),
-      this.field('vlan.etype', 'Type', named(type, 4, ETHERTYPES), o + 2, 2),
+      this.field(`${k}.priority`, 'Priority', String(tci >> 13), o, 2, { mask: 0xe000 }),
+      this.field(`${k}.dei`, 'DEI', String((tci >> 12) & 1), o, 2, { mask: 0x1000 }),
+      this.field(`${k}.id`, 'ID', String(tci & 0xfff), o, 2, { mask: 0x0fff }),
+      this.field(`${k}.etype`, 'Type', named(type, 4, ETHERTYPES), o + 2, 2),
     ];
-    this.layer('vlan', name, o, 4, fields, `PRI: ${tci >> 13}, ID: ${tci & 0xfff}`);
+    this.layer(k, name, o, 4, fields, `PRI: ${tci >> 13}, ID: ${tci & 0xfff}`);
     if (this.layers.length > MAX_LAYERS / 2) throw new Stop(); // a frame of nothing but tags
     this.ethertype(type, o + 4, end, depth);
   }
@@ -245,7 +247,8 @@ class Dissection {
           this.field('ip.flags.mf', 'More fragments', String((frag >> 13) & 1), o + 6, 2, { mask: 0x2000 }),
         ],
       }),
-      this.field('ip.frag_offset', 'Fragment Offset', `${(frag & 0x1fff) * 8} bytes`, o + 6, 2, { mask: 0x1fff }),
+      // In 8-byte units, as Wireshark's ip.frag_offset; the bytes beside it.
+      this.field('ip.frag_offset', 'Fragment Offset', `${frag & 0x1fff} (${(frag & 0x1fff) * 8} bytes)`, o + 6, 2, { mask: 0x1fff }),
       this.field('ip.ttl', 'Time to Live', String(this.u8(o + 8)), o + 8, 1),
       this.field('ip.proto', 'Protocol', named(proto, 0, IPPROTO), o + 9, 1),
       this.field('ip.checksum', 'Header Checksum', hex(this.u16(o + 10), 4), o + 10, 2),

@@ -24,18 +24,20 @@ function* allFields(fields: TreeField[]): Generator<TreeField> {
     if (f.children) yield* allFields(f.children);
   }
 }
-/** Every value of a field key, outermost layer first. */
-function values(layers: TreeLayer[], key: string): string[] {
-  return layers.flatMap((l) => [...allFields(l.fields)].filter((f) => f.key === key).map((f) => f.value));
+/** Every value of a field key (or of any of several keys), outermost layer first. */
+function values(layers: TreeLayer[], key: string | string[]): string[] {
+  const keys = typeof key === 'string' ? [key] : key;
+  return layers.flatMap((l) => [...allFields(l.fields)].filter((f) => keys.includes(f.key)).map((f) => f.value));
 }
 const num = (v: string) => /\((\d+)\)$/.exec(v)?.[1] ?? /^(\d+) bytes$/.exec(v)?.[1] ?? v;
 
 /** What tcpdump -vv prints, by regular expression, paired with the tree's field keys (compared in order of occurrence). */
-const CHECKS: { re: RegExp; keys: (string | undefined)[]; map?: (v: string, key: string) => string }[] = [
+const CHECKS: { re: RegExp; keys: (string | string[])[]; map?: (v: string, key: string) => string }[] = [
   { re: /\bttl (\d+), id (\d+), offset (\d+)/g, keys: ['ip.ttl', 'ip.id', 'ip.frag_offset'] },
   { re: /proto \S+ \((\d+)\), length (\d+)[),]/g, keys: ['ip.proto', 'ip.len'] },
   { re: /\(hlim (\d+), next-header \S+ \((\d+)\) payload length: (\d+)\)/g, keys: ['ipv6.hlim', 'ipv6.nxt', 'ipv6.plen'] },
-  { re: /\bvlan (\d+), p (\d+)/g, keys: ['vlan.id', 'vlan.priority'] },
+  // tcpdump says "vlan" for 802.1ad service tags too.
+  { re: /\bvlan (\d+), p (\d+)/g, keys: [['ieee8021ad.id', 'vlan.id'], ['ieee8021ad.priority', 'vlan.priority']] },
   { re: /Flags \[[^\]]*\], (?:cksum 0x([0-9a-f]+) \([^)]*\), )?seq (\d+)(?::\d+)?, (?:ack (\d+), )?win (\d+)/g, keys: ['tcp.checksum', 'tcp.seq', 'tcp.ack', 'tcp.window_size_value'] },
   { re: /\bmss (\d+)/g, keys: ['tcp.options.mss_val'] },
   { re: /\bwscale (\d+)/g, keys: ['tcp.options.wscale.shift'] },
@@ -68,11 +70,12 @@ function compare(record: string, layers: TreeLayer[], where: string): number {
   let compared = 0;
   for (const c of CHECKS) {
     const matches = [...record.matchAll(c.re)];
-    c.keys.forEach((key, i) => {
-      if (!key) return;
+    c.keys.forEach((keys, i) => {
+      const key = typeof keys === 'string' ? keys : keys.join('|');
       const theirs = matches.map((m) => m[i + 1]).filter((v): v is string => v !== undefined);
-      const ours = values(layers, key).map((v) => {
+      const ours = values(layers, keys).map((v) => {
         if (HEX_KEYS.has(key)) return String(parseInt(v, 16));
+        if (key === 'ip.frag_offset') return /\((\d+) bytes\)/.exec(v)![1]!; // tcpdump counts bytes
         if (key === 'geneve.vni') return `0x${Number(v).toString(16)}`;
         if (key === 'gre.key') return `0x${Number(num(v)).toString(16)}`;
         const base = key === 'dns.qry.type' ? v : num(v);
@@ -107,7 +110,83 @@ test('field values agree with tcpdump -vv on every shared capture', { skip: noCa
     }
   }
   assert.ok(compared > 2000, `only ${compared} values compared`);
-  for (const k of ['eth', 'vlan', 'arp', 'ip', 'ipv6', 'tcp', 'udp', 'icmpv6', 'gre', 'vxlan', 'dns']) assert.ok(seen.has(k), `no ${k} layer in the shared captures`);
+  for (const k of ['eth', 'vlan', 'ieee8021ad', 'arp', 'ip', 'ipv6', 'tcp', 'udp', 'icmpv6', 'gre', 'vxlan', 'dns']) assert.ok(seen.has(k), `no ${k} layer in the shared captures`);
+});
+
+// Fields whose name is the same in Wireshark: compared with what tshark decodes, occurrence by occurrence.
+const TSHARK_FIELDS = [
+  'eth.dst', 'eth.src', 'eth.type', 'vlan.id', 'vlan.priority', 'vlan.etype', 'ieee8021ad.id', 'ieee8021ad.priority', 'arp.opcode', 'arp.src.hw_mac', 'arp.src.proto_ipv4',
+  'arp.dst.proto_ipv4', 'ip.version', 'ip.hdr_len', 'ip.dsfield', 'ip.len', 'ip.id', 'ip.flags.df', 'ip.flags.mf', 'ip.frag_offset', 'ip.ttl',
+  'ip.proto', 'ip.checksum', 'ip.src', 'ip.dst', 'ipv6.plen', 'ipv6.nxt', 'ipv6.hlim', 'ipv6.flow', 'ipv6.src', 'ipv6.dst', 'tcp.srcport',
+  'tcp.dstport', 'tcp.seq', 'tcp.ack', 'tcp.hdr_len', 'tcp.flags', 'tcp.window_size_value', 'tcp.checksum', 'tcp.urgent_pointer',
+  'tcp.options.mss_val', 'tcp.options.wscale.shift', 'tcp.options.timestamp.tsval', 'tcp.options.timestamp.tsecr', 'udp.srcport', 'udp.dstport',
+  'udp.length', 'udp.checksum', 'icmp.type', 'icmp.code', 'icmp.checksum', 'icmpv6.type', 'icmpv6.code', 'icmpv6.checksum', 'gre.proto',
+  'vxlan.vni', 'geneve.vni', 'dns.id', 'dns.flags', 'dns.count.queries', 'dns.count.answers', 'dns.count.auth_rr', 'dns.count.add_rr',
+  'dns.qry.name', 'dns.qry.type', 'dns.qry.class',
+];
+const haveTshark = spawnSync('tshark', ['--version']).status === 0;
+
+/** A value as a number when both sides can say it as one ("20 bytes (5)" is 20, "ICMP (1)" is 1, "0x0800" is 2048). */
+function comparable(v: string): string {
+  const m = /^(\d+) bytes\b/.exec(v) ?? /\((0x[0-9a-f]+|\d+)\)$/i.exec(v) ?? /^(0x[0-9a-f]+|\d+)\b(?![.:])/i.exec(v);
+  return m ? String(Number(m[1])) : v;
+}
+
+/** tshark's values per packet and field (every occurrence), first `count` packets, each frame on its own (XDP sees
+ * fragments and segments, not reassembled datagrams). */
+function tsharkFields(path: string, count: number, fields: string[]): Record<string, string[]>[] {
+  const r = spawnSync('tshark', ['-r', path, '-c', String(count), '-o', 'tcp.relative_sequence_numbers:FALSE', '-o', 'ip.defragment:FALSE', '-o', 'ipv6.defragment:FALSE', '-o', 'tcp.desegment_tcp_streams:FALSE', '-T', 'json', ...fields.flatMap((f) => ['-e', f])], { encoding: 'utf8', maxBuffer: 256 << 20 });
+  return (JSON.parse(r.stdout || '[]') as { _source: { layers: Record<string, string[]> } }[]).map((p) => p._source.layers);
+}
+
+test('field values agree with tshark on every shared capture and the crafted frames', { skip: noCaptures || (!haveTshark && 'tshark is not installed') }, () => {
+  let compared = 0;
+  let skipped = 0;
+  const files = readdirSync(CAPTURES).filter((n) => /\.(pcap|pcapng)$/.test(n)).sort().map((n) => join(CAPTURES, n));
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-tshark-'));
+  try {
+    const crafted = join(dir, 'crafted.pcap');
+    const w = new PcapWriter(crafted);
+    Object.values(CRAFTED).forEach((b, i) => w.write(BigInt(i) * 1_000_000_000n, Uint8Array.from(b)));
+    w.close();
+    for (const path of [...files, crafted]) {
+      const theirs = tsharkFields(path, 400, [...TSHARK_FIELDS, 'frame.cap_len', 'frame.protocols', 'frame.interface_id']);
+      const reader = openCapture(path);
+      try {
+        for (let i = 0; i < theirs.length; i++) {
+          // pcapng blocks that belong to no interface are shown by tshark but are no packet an interface received.
+          if (path.endsWith('.pcapng') && theirs[i]!['frame.interface_id'] === undefined) {
+            skipped++;
+            continue;
+          }
+          const p = reader.next();
+          if (!p) break;
+          // Frames that are not Ethernet in the file (raw IP, Linux cooked) reach XDP as Ethernet frames the reader
+          // makes: tshark sees other bytes there, so only frames that are Ethernet on both sides are compared.
+          if (Number(theirs[i]!['frame.cap_len']?.[0]) !== p.frame.length || !/^eth:/.test(theirs[i]!['frame.protocols']?.[0] ?? '')) {
+            skipped++;
+            continue;
+          }
+          const layers = dissectTree(p.frame);
+          for (const key of TSHARK_FIELDS) {
+            const a = values(layers, key).map(comparable);
+            const b = (theirs[i]![key] ?? []).map(comparable);
+            // tshark also decodes what the tree leaves as bytes (headers quoted in ICMP errors, DNS records, PPP):
+            // the tree's occurrences must be its first ones.
+            assert.ok(a.length <= b.length || b.length === 0, `${path} packet ${i}: ${key}: tree ${JSON.stringify(a)}, tshark ${JSON.stringify(b)}`);
+            const n = Math.min(a.length, b.length);
+            assert.deepEqual(a.slice(0, n), b.slice(0, n), `${path} packet ${i}: ${key}`);
+            compared += n;
+          }
+        }
+      } finally {
+        reader.close();
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.ok(compared > 5000, `only ${compared} values compared (${skipped} frames not Ethernet in the file)`);
 });
 
 // ---- crafted frames
@@ -161,9 +240,9 @@ test('crafted frames of the protocols the captures lack: tree and tcpdump -vv ag
   assert.deepEqual(gre.map((x) => x.key), ['eth', 'ip', 'gre', 'ip', 'icmp', 'data']);
   assert.deepEqual(values(gre, 'icmp.seq'), ['1']);
   const q = l('qinqNs');
-  assert.deepEqual(q.map((x) => x.key), ['eth', 'vlan', 'vlan', 'ipv6', 'icmpv6']);
-  assert.deepEqual(values(q, 'vlan.id'), ['100', '10']);
-  assert.deepEqual(values(q, 'vlan.priority'), ['1', '0']);
+  assert.deepEqual(q.map((x) => x.key), ['eth', 'ieee8021ad', 'vlan', 'ipv6', 'icmpv6']);
+  assert.deepEqual(values(q, ['ieee8021ad.id', 'vlan.id']), ['100', '10']);
+  assert.deepEqual(values(q, ['ieee8021ad.priority', 'vlan.priority']), ['1', '0']);
   assert.deepEqual(values(q, 'icmpv6.nd.ns.target_address'), ['2001:db8::2']);
   assert.deepEqual(values(q, 'icmpv6.opt'), ['02:00:00:00:00:01']);
 
