@@ -114,6 +114,19 @@ test('the packet view: decoded layers before and after, a field selects its byte
     await page.keyboard.press('Enter');
     await waitVisible(page.locator('.part.editor .tab').filter({ hasText: 'Packet #2' }), 'the packet view following the selection to #2');
     await waitVisible(packetFrame(page).locator('h1').filter({ hasText: 'Packet #2' }), 'packet #2 drawn');
+
+    // Never silently stale: an edit of the source marks it, its Re-run button runs again and redraws it from the new run.
+    await page.locator('.part.editor .tab').filter({ hasText: 'xdp_filter.c' }).click();
+    await goToLine(page, 1);
+    await page.keyboard.press('End');
+    await page.keyboard.type(' (edited)');
+    const banner = packetFrame(page).locator('.banner.stale').filter({ hasText: 'Stale: the file or the settings changed since this run' });
+    await waitVisible(banner, 'the stale mark in the packet view');
+    await waitVisible(page.locator('.part.editor .tab').filter({ hasText: 'Packet #2 (stale)' }), 'the stale tab title');
+    await packetFrame(page).locator('#rerun').click();
+    await banner.waitFor({ state: 'detached', timeout: 60_000 });
+    await waitVisible(packetFrame(page).locator('h1').filter({ hasText: 'Packet #2' }), 'packet #2 redrawn from the new run');
+    await waitVisible(page.locator('.part.editor .tab').filter({ hasText: /^Packet #2$/ }), 'the tab title without (stale)');
     assert.deepEqual(vs.blockedRequests(), []);
   } catch (e) {
     await vs?.screenshot('packet-view-failure').catch(() => undefined);
