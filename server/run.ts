@@ -795,9 +795,9 @@ export async function runLive(
     runs.delete(runId);
     return { error: ended.error };
   }
-  if (feed.done || (!stopped && !captureError)) stopped = ended.error ?? stopped ?? 'tcpdump ended';
-  if (captureError && !feed.offset) captureError = ended.error ?? captureError;
-  live.stopped = stopped ?? (captureError ? 'the capture from tcpdump was broken' : undefined);
+  // Why it ended: the user or a limit; else tcpdump's own failure, a broken stream, or tcpdump simply ending.
+  if (!stopped) stopped = ended.error ?? (captureError ? 'stopped: what tcpdump wrote is not a valid capture (see the capture error)' : 'tcpdump ended');
+  live.stopped = stopped;
   try {
     prep.config.captureStamp = captureStamp(file);
   } catch {

@@ -271,3 +271,20 @@ test('tcpdump goes when the server goes: a server killed mid-run leaves no tcpdu
   other.conn.dispose();
   rmSync(other.dir, { recursive: true, force: true });
 });
+
+test('a stream from tcpdump that breaks part-way: the packets before it run, the error names the record and offset', { skip, timeout: 120_000 }, async () => {
+  const bytes = readFileSync(CAPTURE);
+  const cut = join(dir, 'cut.pcap');
+  writeFileSync(cut, bytes.subarray(0, bytes.length - 7));
+  const fake = fakeTcpdump(dir, 'tcpdump-cut', 'exit', { capture: cut, delayMs: 1 });
+  await configure({ tcpdump: { path: fake.path } });
+  const s = (await live({ interface: 'lo', captureDir: dir })).summary!;
+  assert.equal(s.packets, 9);
+  assert.match(s.captureError ?? '', /^tcpdump -i lo: record 9, byte offset \d+: truncated packet data/);
+  assert.equal(s.live?.stopped, 'stopped: what tcpdump wrote is not a valid capture (see the capture error)');
+  // The recorded capture holds the nine whole records, and reads cleanly.
+  const r = openCapture(s.capture);
+  let n = 0;
+  while (r.next()) n++;
+  assert.equal(n, 9);
+});
