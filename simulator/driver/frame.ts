@@ -45,12 +45,35 @@ export function layoutXdpBuff(bytes: Uint8Array, g: FrameGeometry, reuse?: Uint8
   };
 }
 
+/**
+ * A fresh array of `n` bytes cut from a shared slab: one allocation per 256 KiB of small packets instead of one per
+ * packet (a typed array's own buffer costs an allocation outside the heap and the collector's attention). Each array
+ * is the caller's alone; a slab is freed once no array cut from it is left.
+ */
+const SLAB = 256 * 1024;
+let slab = new ArrayBuffer(SLAB);
+let slabUsed = 0;
+function carve(n: number): Uint8Array {
+  if (n > 4096) return new Uint8Array(n);
+  if (slabUsed + n > SLAB) {
+    slab = new ArrayBuffer(SLAB);
+    slabUsed = 0;
+  }
+  const out = new Uint8Array(slab, slabUsed, n);
+  slabUsed += (n + 7) & ~7;
+  return out;
+}
+
 /** The packet after the program: data_meta..data_end of the linear part, then the fragments (test_run's data_out). */
 export function packetBytes(buff: XdpBuff): { out: Uint8Array; metaLen: number } {
   const metaValid = buff.dataMeta <= buff.data;
   const start = metaValid ? buff.dataMeta : buff.data;
   const metaLen = metaValid ? buff.data - buff.dataMeta : 0;
-  if (buff.frags.length === 0) return { out: Uint8Array.prototype.slice.call(buff.frame, start, buff.dataEnd), metaLen };
+  if (buff.frags.length === 0) {
+    const out = carve(buff.dataEnd - start);
+    out.set(buff.frame.subarray(start, buff.dataEnd));
+    return { out, metaLen };
+  }
   const parts = [buff.frame.subarray(start, buff.dataEnd), ...buff.frags];
   let n = 0;
   for (const p of parts) n += p.length;
