@@ -59,6 +59,10 @@ interface State {
   busy: boolean;
   /** Set when a block was entered with fewer instructions left than it holds (its counting form must run). */
   counting: boolean;
+  /** The register checks of the last entry program, and which options' function gave them. */
+  checksFor?: ProgramImage;
+  checksFrom?: ExecOptions['registerChecks'];
+  entryChecks?: RegisterChecks;
   /** The entry program's compiled form at the last run (skips the cache lookups). */
   compiled?: CompiledProgram;
   compiledFor?: ProgramImage;
@@ -672,7 +676,15 @@ export function executeCompiled(entry: ProgramImage, mem: Memory, init: (r: BigU
   const R = S.R;
   const R32 = S.R32;
   for (let i = 0; i < 22; i++) R32[i] = 0;
-  const checks = opts.registerChecks?.(entry);
+  // The entry's register checks, asked once per entry and checks function (a Machine's answer never changes).
+  let checks: RegisterChecks | undefined;
+  if (S.checksFor === entry && S.checksFrom === opts.registerChecks) checks = S.entryChecks;
+  else {
+    checks = opts.registerChecks?.(entry);
+    S.checksFor = entry;
+    S.checksFrom = opts.registerChecks;
+    S.entryChecks = checks;
+  }
   if (S.frames.length !== 0) S.frames.length = 0;
   S.left = S.budget = opts.budget;
   S.tailCalls = 0;
