@@ -675,13 +675,13 @@ export async function runLive(
   const tcpdump = findExecutable(settings.tcpdump.path);
   if (typeof tcpdump !== 'string') return { error: tcpdump.error };
 
-  const dir = params.captureDir ?? join(tmpdir(), 'xdp-lens-live');
+  const dir = params.captureDir ?? join(tmpdir(), `xdp-lens-live-${process.getuid?.() ?? 'user'}`);
   let file: string;
   let fd: number;
   try {
     mkdirSync(dir, { recursive: true });
     file = join(dir, liveCaptureName(params.interface));
-    fd = openSync(file, 'w');
+    fd = openSync(file, 'wx', 0o600); // a new file: never one that is there already (nor a symlink planted in its place)
   } catch (e) {
     return { error: `cannot create the file the live capture is recorded into, in ${dir}: ${(e as Error).message}` };
   }
@@ -702,7 +702,16 @@ export async function runLive(
   const capture = new TcpdumpCapture(tcpdump, params.interface, filter);
   const live: RunLiveInfo = { interface: params.interface, ...(filter ? { filter } : {}), command: capture.commandLine };
   host.log(`run live: ${capture.commandLine} (recorded into ${file})`);
-  const feed = new CaptureFeed(`tcpdump -i ${params.interface}`, { tee: (b) => writeSync(fd, b) });
+  const name = `tcpdump -i ${params.interface}`;
+  const feed = new CaptureFeed(name, {
+    tee: (b) => {
+      try {
+        writeSync(fd, b);
+      } catch (e) {
+        throw new CaptureError(name, feed.offset, `cannot record the traffic into ${file}: ${(e as Error).message}`);
+      }
+    },
+  });
   const rec = new RunRecorder(prep, params.outDir ? new OutputCaptures(params.outDir) : undefined);
   const runId = `run-${nextRun++}`;
   let wake: (() => void) | undefined;
