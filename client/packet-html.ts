@@ -25,13 +25,29 @@ const base = (f: string) => f.split(/[\\/]/).pop() ?? f;
 const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
 
 /**
- * A stable name for every layer and field, the same on both sides when the headers are the same: the layer's key and
- * its occurrence (`ip#1` is the inner IPv4 header of a VXLAN frame), then each field's key and occurrence among its
- * siblings (`ip#0/ip.flags#0/ip.flags.df#0`).
+ * Each layer's name: its key and occurrence, counted from the outermost header (`ip#1` is the inner IPv4 header of a
+ * VXLAN frame) or, to pair the headers of a frame the program encapsulated or decapsulated, from the innermost
+ * (`ip#-1` is the last IPv4 header).
  */
-export function fieldIds(layers: PacketLayer[]): Map<string, { value: string; offset: number; length: number }> {
-  const out = new Map<string, { value: string; offset: number; length: number }>();
+export function layerIds(layers: PacketLayer[], fromEnd = false): string[] {
   const seen = new Map<string, number>();
+  const ids: string[] = [];
+  for (let i = fromEnd ? layers.length - 1 : 0; fromEnd ? i >= 0 : i < layers.length; i += fromEnd ? -1 : 1) {
+    const key = layers[i]!.key;
+    const k = seen.get(key) ?? 0;
+    seen.set(key, k + 1);
+    ids[i] = `${key}#${fromEnd ? -1 - k : k}`;
+  }
+  return ids;
+}
+
+/**
+ * A stable name for every layer and field, the same on both sides when the headers are the same: the layer's name
+ * (layerIds), then each field's key and occurrence among its siblings (`ip#0/ip.flags#0/ip.flags.df#0`).
+ */
+export function fieldIds(layers: PacketLayer[], fromEnd = false): Map<string, { value: string; offset: number; length: number }> {
+  const out = new Map<string, { value: string; offset: number; length: number }>();
+  const lids = layerIds(layers, fromEnd);
   const walk = (fields: PacketField[], prefix: string) => {
     const n = new Map<string, number>();
     for (const f of fields) {
@@ -42,13 +58,10 @@ export function fieldIds(layers: PacketLayer[]): Map<string, { value: string; of
       if (f.children) walk(f.children, id);
     }
   };
-  for (const l of layers) {
-    const k = seen.get(l.key) ?? 0;
-    seen.set(l.key, k + 1);
-    const id = `${l.key}#${k}`;
-    out.set(id, { value: l.summary, offset: l.offset, length: l.length });
-    walk(l.fields, id);
-  }
+  layers.forEach((l, i) => {
+    out.set(lids[i]!, { value: l.summary, offset: l.offset, length: l.length });
+    walk(l.fields, lids[i]!);
+  });
   return out;
 }
 
@@ -56,9 +69,9 @@ export function fieldIds(layers: PacketLayer[]): Map<string, { value: string; of
  * Ids of the fields that differ between the frame as received and as it left: a value that changed, a field on one
  * side only, or (for fields whose text does not show every byte) a field over bytes the program rewrote.
  */
-export function changedFields(before: PacketLayer[], after: PacketLayer[], changedBytes: [number, number][]): Set<string> {
-  const b = fieldIds(before);
-  const a = fieldIds(after);
+export function changedFields(before: PacketLayer[], after: PacketLayer[], changedBytes: [number, number][], fromEnd = false): Set<string> {
+  const b = fieldIds(before, fromEnd);
+  const a = fieldIds(after, fromEnd);
   const out = new Set<string>();
   for (const [id, f] of a) {
     const was = b.get(id);
@@ -68,6 +81,17 @@ export function changedFields(before: PacketLayer[], after: PacketLayer[], chang
   // A field whose text is cut short ("…") may hide a change in its bytes.
   for (const [id, f] of a) if (f.value.endsWith('…') && changedBytes.some(([s, e]) => s < f.offset + f.length && e > f.offset)) out.add(id);
   return out;
+}
+
+/**
+ * How the two sides pair up: headers counted from the outermost, unless counting from the innermost leaves fewer
+ * fields changed (the program pushed or popped an outer header: the inner ones then pair with themselves).
+ */
+export function pairLayers(before: PacketLayer[], after: PacketLayer[], changedBytes: [number, number][]): { fromEnd: boolean; changed: Set<string> } {
+  const start = changedFields(before, after, changedBytes, false);
+  if (before.length === after.length) return { fromEnd: false, changed: start };
+  const end = changedFields(before, after, changedBytes, true);
+  return end.size < start.size ? { fromEnd: true, changed: end } : { fromEnd: false, changed: start };
 }
 
 /** Ids with a changed field somewhere below them. */
@@ -97,15 +121,13 @@ function fieldHtml(f: PacketField, id: string, changed: Set<string>, inside: Set
   return `<details class="group"${open}><summary ${attrs}>${label}</summary><div class="kids">${kids}</div></details>`;
 }
 
-function treeHtml(layers: PacketLayer[], changed: Set<string>): string {
+function treeHtml(layers: PacketLayer[], changed: Set<string>, fromEnd: boolean): string {
   if (!layers.length) return '<p class="muted">No bytes.</p>';
   const inside = ancestorsOf(changed);
-  const seen = new Map<string, number>();
+  const lids = layerIds(layers, fromEnd);
   return layers
-    .map((l) => {
-      const k = seen.get(l.key) ?? 0;
-      seen.set(l.key, k + 1);
-      const id = `${l.key}#${k}`;
+    .map((l, i) => {
+      const id = lids[i]!;
       const n = new Map<string, number>();
       const fields = l.fields
         .map((f) => {
@@ -154,7 +176,7 @@ export function renderPacketHtml(input: PacketHtmlInput): string {
   const { detail: d, nonce, stale } = input;
   const lineText = input.lineText ?? (() => undefined);
   const layers = d.layers ?? { before: [], after: [] };
-  const changed = changedFields(layers.before, layers.after, d.changed);
+  const { changed, fromEnd } = pairLayers(layers.before, layers.after, d.changed);
   const beforeLen = d.before.length / 2;
   const afterLen = d.after.length / 2;
   const nChanged = d.changed.reduce((n, [s, e]) => n + e - s, 0);
@@ -179,7 +201,7 @@ export function renderPacketHtml(input: PacketHtmlInput): string {
 
   const side = (name: 'before' | 'after', title: string, hex: string, ls: PacketLayer[], len: number) =>
     `<section class="side" data-side="${name}"><h2>${title} <span class="muted">${plural(len, 'byte')}</span></h2>` +
-    `<div class="tree">${treeHtml(ls, changed)}</div>` +
+    `<div class="tree">${treeHtml(ls, changed, fromEnd)}</div>` +
     `<div class="hexpane"><div class="hexcap muted">Bytes ${name === 'before' ? 'as received' : 'as it left the program'}</div>${hexHtml(hex, d.changed, name === 'after' ? afterLen : Math.min(beforeLen, afterLen))}</div></section>`;
 
   const path = d.lines.slice(0, 2000).map((l, i) => {

@@ -114,3 +114,23 @@ test('field ids pair the same header on both sides, occurrence by occurrence', (
   assert.ok(c.has('icmp#0/icmp.type#0') && c.has('eth#0/eth.dst#0') && c.has('ip#0/ip.dst#0'));
   assert.ok(!c.has('ip#0/ip.ttl#0') && !c.has('icmp#0/icmp.seq#0'));
 });
+
+test('a frame the program encapsulated pairs its inner headers with the received ones', () => {
+  // IP-in-IP: a new Ethernet + outer IPv4 header in front of the received IPv4/ICMP packet.
+  const outer = Uint8Array.from(Buffer.from('02000000000902000000000808004500003800000000400400000a0000fe0a0000ff', 'hex'));
+  const encap = new Uint8Array(outer.length + REQ.length - 14);
+  encap.set(outer, 0);
+  encap.set(REQ.subarray(14), outer.length);
+  const b = dissectTree(REQ);
+  const a = dissectTree(encap);
+  assert.deepEqual(a.map((l) => l.key), ['eth', 'ip', 'ip', 'icmp', 'data', 'eth.trailer']);
+  const bytes: [number, number][] = [[0, encap.length]];
+  const html = render(detail({ after: hex(encap), changed: bytes, layers: { before: b, after: a } }));
+  const sides = html.split('<section class="side"').slice(1);
+  // The received IPv4 header is the innermost on both sides: unchanged; the outer one is new.
+  for (const s of sides) assert.match(s, /class="node" data-id="ip#-1\/ip\.src#0"/);
+  assert.match(sides[1]!, /class="node chg" data-id="ip#-2\/ip\.src#0"/);
+  assert.match(sides[1]!, /class="node" data-id="icmp#-1\/icmp\.type#0"/);
+  // Counted from the outermost header the received one would read as rewritten.
+  assert.ok(changedFields(b, a, bytes).has('ip#0/ip.src#0'));
+});
