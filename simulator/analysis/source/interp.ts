@@ -1717,7 +1717,12 @@ export class Analyzer {
 
   private ctxWrite(fieldName: string, n: Node): void {
     const off = XDP_MD_FIELDS[fieldName];
-    const verifier = off !== undefined ? `"invalid bpf_context access off=${off} size=4"` : '"invalid bpf_context access"';
+    // `ctx->data_end -= 4` computes on data_end before the store, and the verifier stops at that arithmetic.
+    const op = n.type === 'update_expression' ? '++' : n.type === 'assignment_expression' ? n.childForFieldName('operator')?.text : undefined;
+    const arithmetic = fieldName === 'data_end' && op !== undefined && op !== '=';
+    const verifier = arithmetic
+      ? 'at the arithmetic on data_end: "pointer arithmetic on pkt_end prohibited"'
+      : off !== undefined ? `"invalid bpf_context access off=${off} size=4"` : '"invalid bpf_context access"';
     const hint =
       fieldName === 'data'
         ? ' To move the start of the packet, call bpf_xdp_adjust_head().'
@@ -1730,7 +1735,7 @@ export class Analyzer {
       'ctx-write',
       n,
       `Store into \`ctx->${fieldName}\`: every field of struct xdp_md is read-only to an XDP program, and the verifier ` +
-        `rejects the store (${verifier}).${hint}`,
+        `rejects the ${arithmetic ? 'program' : 'store'} (${verifier}).${hint}`,
     );
   }
 
