@@ -1817,7 +1817,8 @@ export class Analyzer {
       if (slot?.t && (slot.t.dims.length > 0 || slot.t.ptr === 0)) return;
       if (local && !slot && !this.decls.functions.has(local)) return; // a global
     }
-    const end = v.k === 'pkt' && v.region === 'data' && v.off !== null ? v.off + size : Infinity;
+    if (v.k === 'pkt' && v.region === 'meta') return; // metadata in front of the packet holds no checksum
+    const end = v.k === 'pkt' && v.off !== null ? v.off + size : Infinity;
     if (end > 24) st.csumUpdated = true;
     if (end > 40) st.l4Updated = true;
   }
