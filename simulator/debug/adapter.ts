@@ -21,7 +21,7 @@ import { DebugEngine, DebugError, describeValue, packetBytesOf, readPackets, rea
 import { ExprError, evaluate, formatScalar } from './expr.ts';
 import { packetLayers } from './layers.ts';
 import { entryText, objectMapFormats, type BtfNode, type MapFormat } from '../btf-format.ts';
-import { DebugInfo, childrenOf, expandable, formatCValue, memberOf, scalarOf, type CValue } from './locals.ts';
+import { DebugInfo, assignment, childrenOf, expandable, formatCValue, memberOf, scalarOf, type CValue } from './locals.ts';
 
 export interface XdpLaunchArguments extends DebugProtocol.LaunchRequestArguments {
   /** C file (compiled with clang -O2 -g) or BPF object. */
@@ -427,7 +427,18 @@ export class XdpDebugSession extends DebugSession {
         if (bytes.some(Number.isNaN)) throw new DebugError(`'${args.value}' is not hex bytes (e.g. 0a ff 00)`);
         s = e.setPacketBytes(parseInt(args.name, 16), Uint8Array.from(bytes));
         response.body = { value: this.variables(s, ref).find((v) => v.name === args.name)?.value ?? args.value };
-      } else throw new DebugError(`${args.name} cannot be changed here: registers r0-r9 and packet bytes (Packet > hex) can`);
+      } else if (ref.kind === 'locals' || ref.kind === 'c') {
+        // A C variable, a member or an element: through its DWARF location (a register of its frame, or memory).
+        const cur = e.current;
+        const list = ref.kind === 'locals' ? this.locals(cur, ref.frame) : childrenOf(cur, ref.value);
+        const c = list.find((x) => x.name === args.name);
+        if (!c) throw new DebugError(`no variable ${args.name} here`);
+        const plan = assignment(c, this.evaluateIn(cur, ref.kind === 'locals' ? ref.frame : 0, args.value));
+        if (typeof plan === 'string') throw new DebugError(plan);
+        s = plan.kind === 'register' ? e.setFrameRegister(plan.frame, plan.reg, plan.value) : e.setMemory(plan.addr, plan.bytes);
+        const again = (ref.kind === 'locals' ? this.locals(s, ref.frame) : childrenOf(s, ref.value)).find((x) => x.name === args.name);
+        response.body = { value: again ? formatCValue(s, again) : args.value };
+      } else throw new DebugError(`${args.name} cannot be changed here: C variables (Locals), registers r0-r9 and packet bytes (Packet > hex) can`);
       this.refs.reset();
       this.sendResponse(response);
       this.sendEvent(new InvalidatedEvent(['variables']));
@@ -444,14 +455,7 @@ export class XdpDebugSession extends DebugSession {
       return;
     }
     try {
-      const locals = this.locals(s, (args.frameId ?? 1) - 1);
-      const scope = snapshotScope(s, (id) => {
-        const c = locals.find((x) => x.name === id);
-        return c ? scalarOf(s, c) ?? c.addr : undefined;
-      });
-      const member = scope.member!;
-      scope.member = (base, field) => member(base, field) ?? memberOf(s, locals, base, field);
-      const value = evaluate(args.expression, scope);
+      const value = this.evaluateIn(s, (args.frameId ?? 1) - 1, args.expression);
       const what = describeValue(s, value);
       response.body = { result: what === 'scalar' ? formatScalar(value) : `${what} (0x${value.toString(16)})`, variablesReference: 0 };
       this.sendResponse(response);
@@ -459,6 +463,18 @@ export class XdpDebugSession extends DebugSession {
       if (!(e instanceof ExprError)) throw e;
       this.sendErrorResponse(response, { id: 3, format: e.message, showUser: args.context === 'repl' });
     }
+  }
+
+  /** A C-like expression over a snapshot: registers, packet, ctx, and the C variables of a frame (0: innermost). */
+  private evaluateIn(s: Snapshot, frame: number, expression: string): bigint {
+    const locals = this.locals(s, frame);
+    const scope = snapshotScope(s, (id) => {
+      const c = locals.find((x) => x.name === id);
+      return c ? scalarOf(s, c) ?? c.addr : undefined;
+    });
+    const member = scope.member!;
+    scope.member = (base, field) => member(base, field) ?? memberOf(s, locals, base, field);
+    return evaluate(expression, scope);
   }
 
   protected override disassembleRequest(response: DebugProtocol.DisassembleResponse, args: DebugProtocol.DisassembleArguments): void {

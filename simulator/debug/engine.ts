@@ -253,6 +253,38 @@ export class DebugEngine {
     return this.patch((regs) => (regs[reg] = v));
   }
 
+  /**
+   * Change a register of a caller frame (`frame` 1 is the innermost's caller): r6-r9, which the callee gives back as
+   * they were at the call; r0-r5 the call overwrote. Frame 0 is setRegister.
+   */
+  setFrameRegister(frame: number, reg: number, value: bigint): Snapshot {
+    if (frame === 0) return this.setRegister(reg, value);
+    const cur = this.need();
+    if (!Number.isInteger(frame) || frame < 0 || frame >= cur.frames.length) throw new DebugError(`no frame ${frame} here (${cur.frames.length} frames)`);
+    if (!Number.isInteger(reg) || reg < 6 || reg > 9) throw new DebugError(`r${reg} of ${cur.frames[frame].name} cannot be changed: the call to ${cur.frames[frame - 1].name} overwrote it (r0-r5 are caller-saved; r6-r9 can be changed)`);
+    const v = BigInt.asUintN(64, value);
+    return this.patch((_regs, _mem, frames) => {
+      const f = frames[frames.length - frame];
+      if (f) f.saved[reg - 6] = v;
+    });
+  }
+
+  /** Change bytes of memory at the current position (a stack slot, packet bytes, a map value), for a what-if. */
+  setMemory(addr: bigint, bytes: Uint8Array): Snapshot {
+    const cur = this.need();
+    const id = regionOf(addr);
+    const off = offsetOf(addr);
+    const r = cur.regions.find((x) => x.id === id);
+    if (!r || !(r.kind === 'stack' || r.kind === 'packet' || r.kind === 'map-value')) throw new DebugError(`0x${addr.toString(16)} is not in a stack frame, the packet or a map value (${describeValue(cur, addr)})`);
+    if (off < r.lo || off + bytes.length > r.hi) throw new DebugError(`${bytes.length} byte(s) at ${describeValue(cur, addr)} are outside ${r.name}`);
+    return this.patch((_regs, mem) => {
+      const live = mem.region(id);
+      if (!live) return;
+      live.bytes.set(bytes, off);
+      live.init?.fill(1, off, off + bytes.length); // written: a later read of the slot is not a read of uninitialised stack
+    });
+  }
+
   /** Change packet bytes (offsets from data) at the current position, for a what-if. */
   setPacketBytes(offset: number, bytes: Uint8Array): Snapshot {
     const cur = this.need();

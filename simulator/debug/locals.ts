@@ -20,6 +20,13 @@ export interface CValue {
   /** Why there is no value: 'optimized out', or what could not be read. */
   unavailable?: string;
   param?: boolean;
+  /** Held in this register of this frame (0: innermost), as DWARF says. */
+  reg?: number;
+  frame?: number;
+  /** A value DWARF computes from others (DW_OP_stack_value), stored nowhere. */
+  computed?: boolean;
+  /** A bit-field member: its width in bits. */
+  bitSize?: number;
 }
 
 export class DebugInfo {
@@ -52,18 +59,24 @@ export class DebugInfo {
     const off = (frame.pc - start) * 8;
     const regs = frameRegisters(s, frameIndex);
     const size = frameSize(program, start, start + Math.max(1, (fn.highPc - fn.lowPc) / 8));
+    // In a caller, r0-r5 are what the callee made of them (caller-saved: the call overwrote them); DWARF still names
+    // them where the variable lived up to the call instruction.
+    const clobbered = (r: number) => `not available: in r${r}, which the call to ${s.frames[frameIndex - 1]?.name ?? 'the callee'} overwrote (r0-r5 are caller-saved)`;
     const out = variablesAt(fn, off).map(({ v, expr }): CValue => {
       const loc = evalLocation(expr, (n) => regs[n], size);
       const base = { name: v.name, type: v.type, param: v.param };
       switch (loc.kind) {
-        case 'value': return { ...base, value: loc.value };
+        case 'value': return { ...base, value: loc.value, computed: true };
         case 'register': {
           const r = regs[loc.reg];
-          return r === undefined ? { ...base, unavailable: `in r${loc.reg}, not known in this frame` } : { ...base, value: truncate(r, v.type) };
+          return r === undefined ? { ...base, unavailable: clobbered(loc.reg) } : { ...base, value: truncate(r, v.type), reg: loc.reg, frame: frameIndex };
         }
         case 'memory': return { ...base, addr: loc.addr };
         case 'optimized-out': return { ...base, unavailable: 'optimized out' };
-        case 'unsupported': return { ...base, unavailable: loc.why };
+        case 'unsupported': {
+          const m = frameIndex > 0 ? /^r([0-5]) is not known in this frame$/.exec(loc.why) : null;
+          return { ...base, unavailable: m ? clobbered(Number(m[1])) : loc.why };
+        }
       }
     });
     // Parameters first, then the others; a name declared twice (inlined calls) keeps the first in scope. bpf_printk's
@@ -106,6 +119,36 @@ export function frameRegisters(s: Snapshot, frameIndex: number): (bigint | undef
   f.saved?.forEach((v, i) => (regs[6 + i] = v));
   if (f.depth >= 1 && f.depth <= MAX_FRAMES) regs[10] = addrOf(REGION_STACK0 + f.depth - 1, STACK_SIZE);
   return regs;
+}
+
+/** How a new value for a C variable is written: into a register of a frame, or as bytes at an address. */
+export type Assignment = { kind: 'register'; frame: number; reg: number; value: bigint } | { kind: 'memory'; addr: bigint; bytes: Uint8Array };
+
+/**
+ * Where and how to write `value` into a C variable (setVariable): a scalar (integer, enum, pointer) in a register or
+ * in memory. Refused with the reason: optimized out, not available, computed from other values, a struct or array
+ * (a member or element can be set), a bit-field, a floating-point value.
+ */
+export function assignment(c: CValue, value: bigint): Assignment | string {
+  const t = c.type;
+  if (c.unavailable) return `${c.name} cannot be changed here: ${c.unavailable}`;
+  if (t.kind === 'struct' || t.kind === 'union' || t.kind === 'array') return `${c.name} is a ${t.kind}: change one of its ${t.kind === 'array' ? 'elements' : 'members'}`;
+  if (c.bitSize) return `${c.name} is a bit-field (${c.bitSize} bits): change the bytes that hold it (Packet > hex, the stack)`;
+  if (t.kind === 'base' && (t.encoding === 4 || t.encoding === 3)) return `${c.name} is floating point, which BPF has no registers for`;
+  if (t.kind !== 'base' && t.kind !== 'enum' && t.kind !== 'pointer') return `${c.name} (${t.name}) is not a scalar`;
+  const size = t.kind === 'pointer' ? 8 : t.size;
+  if (![1, 2, 4, 8].includes(size)) return `${c.name} is ${size} bytes wide, not 1, 2, 4 or 8`;
+  const bits = BigInt(size * 8);
+  const v = t.kind === 'base' && signed(t) ? BigInt.asIntN(Number(bits), value) : BigInt.asUintN(Number(bits), value);
+  if (c.computed) return `${c.name} is not stored anywhere here: DWARF computes it from other values (change those)`;
+  if (c.reg !== undefined) return { kind: 'register', frame: c.frame ?? 0, reg: c.reg, value: BigInt.asUintN(64, v) };
+  if (c.addr !== undefined) {
+    const bytes = new Uint8Array(size);
+    let x = BigInt.asUintN(Number(bits), v);
+    for (let i = 0; i < size; i++, x >>= 8n) bytes[i] = Number(x & 0xffn);
+    return { kind: 'memory', addr: c.addr, bytes };
+  }
+  return `${c.name} has no location to write to here`;
 }
 
 function truncate(v: bigint, t: DwarfType): bigint {
@@ -151,7 +194,7 @@ export function formatCValue(s: Snapshot, c: CValue): string {
 export function childrenOf(s: Snapshot, c: CValue): CValue[] {
   const t = c.type;
   if ((t.kind === 'struct' || t.kind === 'union') && c.addr !== undefined) {
-    return (t.members ?? []).map((m) => ({ name: m.name || '(anonymous)', type: m.type, addr: c.addr! + BigInt(m.offset) }));
+    return (t.members ?? []).map((m) => ({ name: m.name || '(anonymous)', type: m.type, addr: c.addr! + BigInt(m.offset), ...(m.bitSize ? { bitSize: m.bitSize } : {}) }));
   }
   if (t.kind === 'array' && c.addr !== undefined && t.target) {
     const n = Math.min(t.count ?? 0, 64);

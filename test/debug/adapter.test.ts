@@ -13,7 +13,7 @@ import { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { XdpDebugSession } from '../../simulator/debug/adapter.ts';
 import { PcapWriter } from '../../simulator/net/pcap-writer.ts';
-import { Session } from '../../simulator/session.ts';
+import { Session, loadProgramFile } from '../../simulator/session.ts';
 import { Driver } from '../../simulator/driver/rx.ts';
 import { REPO } from '../repo.ts';
 import { FIXTURE, PACKETS, engineOptions } from './fixture.ts';
@@ -21,6 +21,15 @@ import { FIXTURE, PACKETS, engineOptions } from './fixture.ts';
 const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-dap-'));
 const capture = join(dir, 'cap.pcap');
 const mapsFile = join(dir, 'maps.json');
+const ipCapture = join(dir, 'ip.pcap');
+/** A __u32 as the Maps scope shows it: decimal (decoded through BTF) or the raw little-endian hex. */
+const u32Of = (text: string) => (/^\d+$/.test(text) ? Number(text) : Buffer.from(text, 'hex').readUInt32LE(0));
+/** IPv4 from 10.9.8.7 (saddr 0x0708090a read little-endian) to 172.16.5.4, TTL 64. */
+function ipFrame(): Uint8Array {
+  const f = new Uint8Array(64);
+  f.set([2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00, 0x45, 0, 0, 50, 0, 1, 0, 0, 64, 17, 0, 0, 10, 9, 8, 7, 172, 16, 5, 4]);
+  return f;
+}
 let server: Server;
 let port = 0;
 
@@ -28,6 +37,9 @@ before(async () => {
   const w = new PcapWriter(capture);
   for (const p of PACKETS) w.write(1_000_000_000n + p.tsNs, p.frame);
   w.close();
+  const ip = new PcapWriter(ipCapture);
+  ip.write(1_000_000_000n, ipFrame());
+  ip.close();
   const { writeFileSync } = await import('node:fs');
   writeFileSync(mapsFile, JSON.stringify({ jmp: [{ key: '00000000', program: 'tail' }] }));
   server = createServer((socket) => {
@@ -192,6 +204,74 @@ test('stopOnEntry with packet "first XDP_DROP"; disassembly and an instruction b
     await dc.customRequest('setInstructionBreakpoints', { breakpoints: [{ instructionReference: 'entry:24' }] });
     await stopped(dc, () => dc.continueRequest({ threadId: 1 }));
     assert.equal((await top(dc)).instructionPointerReference, 'entry:24');
+  } finally {
+    await dc.stop();
+  }
+});
+
+test('setVariable on C locals: a register local, a stack local, a packet field through a pointer; later steps see them', async () => {
+  const dc = await client();
+  try {
+    const output: string[] = [];
+    dc.on('output', (e: DebugProtocol.OutputEvent) => output.push(e.body.output));
+    const localsRef = async () => (await dc.scopesRequest({ frameId: (await top(dc)).id })).body.scopes.find((x) => x.name === 'Locals')!.variablesReference;
+    // key lives in its stack slot (DWARF: r10 + offset) when the lookup of line 62 starts: key 2 instead of 0.
+    await dc.hitBreakpoint(launchArgs(), { path: FIXTURE, line: 62 });
+    let set = await dc.setVariableRequest({ variablesReference: await localsRef(), name: 'key', value: '2' });
+    assert.equal(set.body.value, '2');
+    while ((await top(dc)).line !== 65) await stopped(dc, () => dc.nextRequest({ threadId: 1 }));
+    const counts = (await dc.variablesRequest({ variablesReference: (await vars(dc, (await top(dc)).id, 'Maps')).get('counts')!.variablesReference })).body.variables;
+    const counted = counts.filter((v) => !/^(0|0+)$/.test(v.value));
+    assert.equal(counted.length, 1, JSON.stringify(counts));
+    assert.match(counted[0].name, /^\[(2|02000000)\]$/, 'the lookup took key 2');
+    // s is in r0 after sum_bytes returns (line 66): bpf_printk prints the value set.
+    await dc.setBreakpointsRequest({ source: { path: FIXTURE }, breakpoints: [{ line: 66 }] });
+    await stopped(dc, () => dc.continueRequest({ threadId: 1 }));
+    assert.equal((await top(dc)).line, 66);
+    set = await dc.setVariableRequest({ variablesReference: await localsRef(), name: 's', value: '1000 + 234' });
+    assert.match(set.body.value, /^1234\b/);
+    await stopped(dc, () => dc.nextRequest({ threadId: 1 }));
+    assert.ok(output.includes('[packet 0] sum 1234\n'), output.join(''));
+    // A refusal names the reason.
+    await assert.rejects(dc.setVariableRequest({ variablesReference: await localsRef(), name: 'data', value: '1' }), /data cannot be changed here: optimized out/);
+    // eth->h_proto (packet bytes 12-13, read little-endian) set to 88 b5: the packet now takes the tail-call branch.
+    const eth = (await vars(dc, (await top(dc)).id, 'Locals')).get('eth')!;
+    set = await dc.setVariableRequest({ variablesReference: eth.variablesReference, name: 'h_proto', value: '0xb588' });
+    assert.match(set.body.value, /^46472\b/);
+    assert.match((await vars(dc, (await top(dc)).id, 'Packet')).get('verdict of this packet')!.value, /^XDP_DROP/, 'the tail-called program drops');
+    for (let i = 0; i < 4 && (await top(dc)).name !== 'tail'; i++) await stopped(dc, () => dc.nextRequest({ threadId: 1 }));
+    assert.equal((await top(dc)).name, 'tail', 'steps go on into the tail-called program');
+  } finally {
+    await dc.stop();
+  }
+});
+
+test('setVariable in a caller frame: a local in r6 changes what the caller does after the calls', async () => {
+  const dc = await client();
+  const callers = join(REPO, 'test/debug/fixtures/callers.c');
+  try {
+    await dc.hitBreakpoint({ program: callers, capture: ipCapture }, { path: callers, line: 21 });
+    let frames = (await dc.stackTraceRequest({ threadId: 1 })).body.stackFrames;
+    assert.deepEqual(frames.map((f) => f.name), ['mix', 'callers']);
+    // First call: saddr is in r6 of the caller.
+    const ref = async () => (await dc.scopesRequest({ frameId: 2 })).body.scopes.find((x) => x.name === 'Locals')!.variablesReference;
+    const set = await dc.setVariableRequest({ variablesReference: await ref(), name: 'saddr', value: '0x01020304' });
+    assert.match(set.body.value, /^16909060\b/);
+    // The map is keyed by saddr after both calls: the key the program writes is the new one.
+    await dc.setBreakpointsRequest({ source: { path: callers }, breakpoints: [{ line: 43 }] });
+    await stopped(dc, () => dc.continueRequest({ threadId: 1 }));
+    frames = (await dc.stackTraceRequest({ threadId: 1 })).body.stackFrames;
+    assert.equal(frames[0].line, 43);
+    const hashes = (await dc.variablesRequest({ variablesReference: (await vars(dc, frames[0].id, 'Maps')).get('hashes')!.variablesReference })).body.variables;
+    assert.equal(hashes.length, 1, JSON.stringify(hashes));
+    // saddr has two homes: r6 (where DWARF places it at the calls, and what `h2 += slot + saddr` reads) and the stack
+    // slot the map key is taken from (&saddr, written before the first call). The key stays; the value h2 moves by
+    // exactly new saddr - old saddr.
+    assert.equal(u32Of(hashes[0].name.slice(1, -1)), 0x0708090a);
+    const unchanged = new Session(loadProgramFile(callers), {});
+    unchanged.runPacket(ipFrame());
+    const before = Number(Buffer.from((unchanged.mapsJson().hashes as { value: string }[])[0].value, 'hex').readUInt32LE(0));
+    assert.equal(u32Of(hashes[0].value), (before - 0x0708090a + 0x01020304) >>> 0, JSON.stringify(hashes[0]));
   } finally {
     await dc.stop();
   }
