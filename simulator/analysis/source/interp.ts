@@ -1826,10 +1826,14 @@ export class Analyzer {
   /** `hdr->field.a.b[i]` with `hdr` a local packet pointer to an IP or TCP/UDP header: that header and field. */
   private headerFieldOf(n: Node, st: State): { t: TypeRef; name: string; node: Node } | undefined {
     let cur = unparen(n);
-    for (;;) {
-      if (cur.type === 'subscript_expression') cur = unparen(cur.childForFieldName('argument') ?? cur);
-      else if (cur.type === 'field_expression' && (cur.childForFieldName('operator')?.text ?? cur.child(1)?.text) === '.') cur = unparen(cur.childForFieldName('argument') ?? cur);
-      else break;
+    for (let depth = 0; depth < 16; depth++) {
+      const inner =
+        cur.type === 'subscript_expression' || (cur.type === 'field_expression' && (cur.childForFieldName('operator')?.text ?? cur.child(1)?.text) === '.')
+          ? cur.childForFieldName('argument')
+          : undefined;
+      if (inner === undefined) break;
+      if (!inner) return undefined;
+      cur = unparen(inner);
       if (cur.type !== 'subscript_expression' && cur.type !== 'field_expression') return undefined;
     }
     if (cur.type !== 'field_expression' || (cur.childForFieldName('operator')?.text ?? cur.child(1)?.text) !== '->') return undefined;
