@@ -88,7 +88,7 @@ export function readonlyWrite(map: MapDef | undefined, via: 'store' | 'helper'):
 
 export function readonlyPageWrite(via: 'store' | 'helper'): string {
   return `${via === 'store' ? 'This store writes into' : 'bpf_xdp_store_bytes writes into'} packet memory: with a driver ` +
-    'that gives the program a read-only page (it copies the headers into a new skb; the readonly-page driver mode), the ' +
+    'that gives the program a read-only page (and copies the headers for the kernel stack; the readonly-page driver mode), the ' +
     'write faults. Leave the packet unchanged for such drivers, or choose one that gives a writable page (native).';
 }
 

@@ -1753,8 +1753,8 @@ export class Analyzer {
     this.report(
       'readonly-page-write',
       n,
-      'Store into packet memory: with a driver that gives the program a read-only page (it copies the headers into a ' +
-        'new skb; the readonly-page driver mode), the write faults. Leave the packet unchanged for such drivers, or ' +
+      'Store into packet memory: with a driver that gives the program a read-only page (and copies the headers for the ' +
+        'kernel stack; the readonly-page driver mode), the write faults. Leave the packet unchanged for such drivers, or ' +
         'choose one that gives a writable page (native).',
     );
   }
