@@ -16,8 +16,8 @@ import { CaptureError } from '../net/capture.ts';
 import { summarize } from '../net/dissect.ts';
 import { disassembleInsn } from '../isa/disasm.ts';
 import { opcodeInfo } from '../isa/opcodes.ts';
-import { REGION_STACK0, STACK_SIZE } from '../vm/memory.ts';
-import { DebugEngine, DebugError, describeValue, packetBytesOf, readPackets, readSnapshot, snapshotScope, type Snapshot } from './engine.ts';
+import { MAX_FRAMES, REGION_PACKET, REGION_STACK0, STACK_SIZE, offsetOf, regionOf } from '../vm/memory.ts';
+import { DebugEngine, DebugError, type DataWatch, describeValue, packetBytesOf, readPackets, readSnapshot, snapshotScope, type Snapshot } from './engine.ts';
 import { ExprError, evaluate, formatScalar } from './expr.ts';
 import { packetLayers } from './layers.ts';
 import { entryText, objectMapFormats, type BtfNode, type MapFormat } from '../btf-format.ts';
@@ -89,6 +89,7 @@ export class XdpDebugSession extends DebugSession {
       supportsSteppingGranularity: true,
       supportsEvaluateForHovers: true,
       supportsSetVariable: true,
+      supportsDataBreakpoints: true,
       exceptionBreakpointFilters: [{ filter: 'fault', label: 'Faults', description: 'Stop where the program faults (the kernel verifier would refuse it)', default: true }],
     };
     this.sendResponse(response);
@@ -238,6 +239,48 @@ export class XdpDebugSession extends DebugSession {
 
   protected override setExceptionBreakPointsRequest(response: DebugProtocol.SetExceptionBreakpointsResponse, args: DebugProtocol.SetExceptionBreakpointsArguments): void {
     if (this.engine) this.engine.breakOnFault = args.filters.includes('fault');
+    this.sendResponse(response);
+  }
+
+  /**
+   * What a variable's data breakpoint would watch: a register (r0-r10, or a C local DWARF places in one of the
+   * innermost frame), or the bytes of a C value in a stack frame or the packet, or a row of the packet's hex.
+   */
+  protected override dataBreakpointInfoRequest(response: DebugProtocol.DataBreakpointInfoResponse, args: DebugProtocol.DataBreakpointInfoArguments): void {
+    const s = this.engine?.current;
+    const ref = args.variablesReference !== undefined ? this.refs.get(args.variablesReference) : undefined;
+    let dataId: string | null = null;
+    let description = `${args.name} cannot be watched: registers, C variables in a register of the innermost frame or in a stack frame or the packet, and packet bytes can`;
+    if (s && ref?.kind === 'registers' && /^r(\d|10)$/.test(args.name)) {
+      [dataId, description] = [`reg:${args.name.slice(1)}`, `${args.name} written`];
+    } else if (s && ref?.kind === 'hex' && /^[0-9a-f]+$/.test(args.name)) {
+      const off = parseInt(args.name, 16);
+      const len = Math.min(16, s.buff.dataEnd - s.buff.data - off);
+      [dataId, description] = [`mem:${REGION_PACKET}:${s.buff.data + off}:${len}`, `packet bytes ${off}-${off + len - 1} written`];
+    } else if (s && (ref?.kind === 'locals' || ref?.kind === 'c')) {
+      const c = (ref.kind === 'locals' ? this.locals(s, ref.frame) : childrenOf(s, ref.value)).find((x) => x.name === args.name);
+      const size = c && (c.type.kind === 'pointer' ? 8 : c.type.size);
+      if (c && !c.unavailable && c.reg !== undefined && (c.frame ?? 0) === 0) [dataId, description] = [`reg:${c.reg}`, `${c.name} (in r${c.reg} here) written`];
+      else if (c && !c.unavailable && c.addr !== undefined && size && size <= 64) {
+        const region = regionOf(c.addr);
+        if (region === REGION_PACKET || (region >= REGION_STACK0 && region < REGION_STACK0 + MAX_FRAMES)) [dataId, description] = [`mem:${region}:${offsetOf(c.addr)}:${size}`, `${c.name} (${describeValue(s, c.addr)}, ${size} bytes) written`];
+      } else if (c?.unavailable) description = `${c.name} cannot be watched here: ${c.unavailable}`;
+    }
+    response.body = { dataId, description, accessTypes: ['write'], canPersist: false };
+    this.sendResponse(response);
+  }
+
+  protected override setDataBreakpointsRequest(response: DebugProtocol.SetDataBreakpointsResponse, args: DebugProtocol.SetDataBreakpointsArguments): void {
+    const list = args.breakpoints.map((b) => ({ b, watch: parseDataId(b.dataId) }));
+    const bound = this.engine ? this.engine.setDataBreakpoints(list.filter((x) => x.watch).map(({ b, watch }) => ({ watch: watch!, condition: b.condition, hitCondition: b.hitCondition }))) : [];
+    let i = 0;
+    response.body = {
+      breakpoints: list.map(({ watch }) => {
+        if (!watch) return { verified: false, message: 'not a data breakpoint of this debugger' } as DebugProtocol.Breakpoint;
+        const b = bound[i++];
+        return { id: b?.id, verified: !!b?.verified, ...(b?.message ? { message: b.message } : {}) } as DebugProtocol.Breakpoint;
+      }),
+    };
     this.sendResponse(response);
   }
 
@@ -512,6 +555,14 @@ export class XdpDebugSession extends DebugSession {
     response.body = { instructions: out };
     this.sendResponse(response);
   }
+}
+
+/** A data breakpoint id from dataBreakpointInfoRequest: `reg:N` or `mem:REGION:OFFSET:SIZE`. */
+function parseDataId(id: string): DataWatch | undefined {
+  let m = /^reg:(\d+)$/.exec(id);
+  if (m) return { kind: 'register', reg: Number(m[1]) };
+  m = /^mem:(\d+):(\d+):(\d+)$/.exec(id);
+  return m ? { kind: 'memory', region: Number(m[1]), off: Number(m[2]), size: Number(m[3]) } : undefined;
 }
 
 /** `program:pc` (an instruction pointer reference); a bare number is a slot of the entry program. */

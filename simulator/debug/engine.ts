@@ -19,7 +19,7 @@
 // across packets, a copy and at most `interval` packets run without the hook.
 import type { LoadedObject, LoadedProgram } from '../elf/types.ts';
 import type { SourceLoc } from '../isa/insn.ts';
-import { CALL_HELPER, OPCODES } from '../isa/opcodes.ts';
+import { CALL_HELPER, OPCODES, opcodeInfo } from '../isa/opcodes.ts';
 import { Session, type SessionOptions } from '../session.ts';
 import { Driver, type DriverOptions, type DriverPacket } from '../driver/rx.ts';
 import type { Frame } from '../vm/interpreter.ts';
@@ -96,7 +96,20 @@ export interface RegionSnapshot {
   hi: number;
 }
 
-export type StopReason = 'entry' | 'step' | 'breakpoint' | 'function breakpoint' | 'instruction breakpoint' | 'exception' | 'end' | 'goto';
+export type StopReason = 'entry' | 'step' | 'breakpoint' | 'function breakpoint' | 'instruction breakpoint' | 'data breakpoint' | 'exception' | 'end' | 'goto';
+
+/**
+ * What a data breakpoint watches: a register of the running frame, or bytes of a stack frame or the packet (memory
+ * regions whose ids mean the same thing in every run). It stops after an instruction that writes it (a store over
+ * it, an instruction whose destination it is, a call for r0-r5) or after anything else changed it (a helper).
+ */
+export type DataWatch = { kind: 'register'; reg: number } | { kind: 'memory'; region: number; off: number; size: number };
+
+export interface DataBreakpoint {
+  watch: DataWatch;
+  condition?: string;
+  hitCondition?: string;
+}
 
 export interface Snapshot {
   packet: number;
@@ -169,7 +182,9 @@ interface Live {
 
 interface Binding {
   id: number;
-  kind: 'breakpoint' | 'function breakpoint' | 'instruction breakpoint';
+  kind: 'breakpoint' | 'function breakpoint' | 'instruction breakpoint' | 'data breakpoint';
+  /** Data breakpoints: what is watched (then `at` is empty). */
+  watch?: DataWatch;
   /** program name -> slots */
   at: Map<string, Set<number>>;
   /** Source and function breakpoints stop only when their line is entered (not on every slot of the line). */
@@ -409,6 +424,47 @@ export class DebugEngine {
     });
   }
 
+  /** Replace the data breakpoints (DAP setDataBreakpoints). */
+  setDataBreakpoints(bps: DataBreakpoint[]): BoundBreakpoint[] {
+    this.bindings = this.bindings.filter((b) => b.kind !== 'data breakpoint');
+    this.breakpointsChanged();
+    return bps.map((bp) => {
+      const id = this.nextId++;
+      const w = bp.watch;
+      const ok = w.kind === 'register' ? Number.isInteger(w.reg) && w.reg >= 0 && w.reg <= 10 : w.size > 0 && w.size <= 64 && (w.region === REGION_PACKET || (w.region >= REGION_STACK0 && w.region < REGION_STACK0 + MAX_FRAMES));
+      this.bindings.push({ id, kind: 'data breakpoint', watch: w, at: new Map(), lineEntry: false, condition: bp.condition, hitCondition: bp.hitCondition });
+      const bad = this.checkConditions(bp);
+      if (!ok) return { id, verified: false, message: 'only a register, or up to 64 bytes of a stack frame or the packet, can be watched' };
+      return { id, verified: !bad, ...(bad ? { message: bad } : {}) };
+    });
+  }
+
+  /** The watched value now (hex of the bytes, or the register), undefined where it is not there. */
+  private static watched(w: DataWatch, c: StepContext): string | undefined {
+    if (w.kind === 'register') return c.regs[w.reg].toString(16);
+    const r = c.mem.region(w.region);
+    if (!r || w.off < r.lo || w.off + w.size > r.hi) return undefined;
+    return Buffer.from(r.bytes.subarray(w.off, w.off + w.size)).toString('hex');
+  }
+
+  /** Did the instruction before this step write what `w` watches (whatever value it wrote)? */
+  private static wrote(w: DataWatch, c: StepContext, prev: PrevStep): boolean {
+    const insn = prev.program.insns[prev.pc];
+    const info = insn && opcodeInfo(insn.opcode);
+    if (!info) return false;
+    if (w.kind === 'register') {
+      if (prev.depth !== c.depth) return false; // a call or return: the frame's registers are another frame's
+      if (info.kind === 'call') return w.reg <= 5;
+      return (info.kind === 'alu' || info.kind === 'end' || info.kind === 'lddw' || info.kind === 'ldx' || info.kind === 'ldxsx') && insn.dst === w.reg;
+    }
+    if (info.kind !== 'st' && info.kind !== 'stx' && info.kind !== 'atomic') return false;
+    // The address register of a store is not changed by it (an atomic's fetch writes its source register).
+    const addr = BigInt.asUintN(64, c.regs[insn.dst] + BigInt(insn.off));
+    if (regionOf(addr) !== w.region) return false;
+    const off = offsetOf(addr);
+    return off < w.off + w.size && off + (info.size ?? 8) > w.off;
+  }
+
   private checkConditions(bp: { condition?: string; hitCondition?: string }): string | undefined {
     const h = hitMatches(bp.hitCondition, 0);
     if (typeof h === 'string') return h;
@@ -529,11 +585,19 @@ export class DebugEngine {
     return live;
   }
 
+  /** Data breakpoints: the watched value at the previous step of the packet running. */
+  private watchValues = new Map<number, string | undefined>();
+
   /** Does a breakpoint stop here? Counts its hit (on the live timeline) when its location and condition hold. */
   private breakpointAt(live: Live, c: StepContext, prev: PrevStep | undefined): BreakpointHit | undefined {
     let stop: BreakpointHit | undefined;
     for (const b of this.bindings) {
-      if (!b.at.get(c.program.name)?.has(c.pc)) continue;
+      if (b.watch) {
+        const now = DebugEngine.watched(b.watch, c);
+        const before = this.watchValues.get(b.id);
+        this.watchValues.set(b.id, now);
+        if (!prev || !(DebugEngine.wrote(b.watch, c, prev) || (before !== undefined && now !== undefined && before !== now))) continue;
+      } else if (!b.at.get(c.program.name)?.has(c.pc)) continue;
       if (b.lineEntry && prev && prev.depth === c.depth && prev.program === c.program && prev.loc && c.loc && prev.loc.line === c.loc.line && prev.loc.file === c.loc.file && prev.pc < c.pc) continue;
       let description: string | undefined;
       if (b.condition?.trim()) {
@@ -572,6 +636,7 @@ export class DebugEngine {
     let printkCalls = 0;
     let regsRef: BigUint64Array | undefined;
     let memRef: Memory | undefined;
+    this.watchValues = new Map();
     live.session.hooks = {
       onBuff: (b) => (buff = b),
       onStep: observe || capture

@@ -277,6 +277,39 @@ test('setVariable in a caller frame: a local in r6 changes what the caller does 
   }
 });
 
+test('data breakpoints: reverse continue goes back to where a stack local was last written, continue to the next write', async () => {
+  const dc = await client();
+  try {
+    await dc.hitBreakpoint(launchArgs(), { path: FIXTURE, line: 66 });
+    const f = await top(dc);
+    const localsRef = (await dc.scopesRequest({ frameId: f.id })).body.scopes.find((x) => x.name === 'Locals')!.variablesReference;
+    const info = await dc.customRequest('dataBreakpointInfo', { variablesReference: localsRef, name: 'key' });
+    assert.match(info.body.dataId, /^mem:\d+:\d+:4$/, info.body.description);
+    await dc.setBreakpointsRequest({ source: { path: FIXTURE }, breakpoints: [] });
+    const set = await dc.customRequest('setDataBreakpoints', { breakpoints: [{ dataId: info.body.dataId }] });
+    assert.equal(set.body.breakpoints[0].verified, true);
+    // key = 0 is stored on line 56 (*(u32 *)(r10 - 4) = r9): the stop is right after that store, on the next line.
+    let ev = await stopped(dc, () => dc.customRequest('reverseContinue', { threadId: 1 }));
+    assert.equal(ev.body.reason, 'data breakpoint');
+    assert.equal((await top(dc)).line, 60);
+    assert.equal((await dc.threadsRequest()).body.threads[0].name, 'packet 0');
+    // The same store in the next packet (the value it writes is the same: a write is what stops).
+    ev = await stopped(dc, () => dc.continueRequest({ threadId: 1 }));
+    assert.equal(ev.body.reason, 'data breakpoint');
+    assert.equal((await top(dc)).line, 60);
+    assert.equal((await dc.threadsRequest()).body.threads[0].name, 'packet 1');
+    // A register: r0, written by the call of line 62 (bpf_map_lookup_elem).
+    const regs = (await dc.scopesRequest({ frameId: (await top(dc)).id })).body.scopes.find((x) => x.name === 'Registers')!.variablesReference;
+    const r0 = await dc.customRequest('dataBreakpointInfo', { variablesReference: regs, name: 'r0' });
+    await dc.customRequest('setDataBreakpoints', { breakpoints: [{ dataId: r0.body.dataId }] });
+    ev = await stopped(dc, () => dc.continueRequest({ threadId: 1 }));
+    assert.equal(ev.body.reason, 'data breakpoint');
+    assert.equal((await top(dc)).line, 63, 'after the call of line 62 wrote r0');
+  } finally {
+    await dc.stop();
+  }
+});
+
 test('a launch with a missing capture fails with a message naming it', async () => {
   const dc = await client();
   try {
