@@ -71,6 +71,15 @@ interface LoopCtx {
   isSwitch: boolean;
 }
 
+/** A mistake in a function of another file, and the call in the program's file that leads to it. */
+interface Away {
+  site: Node;
+  home: Unit;
+  fn: string;
+  inner: Range;
+  innerFile: string;
+}
+
 interface Frame {
   fn: FunctionDecl;
   isProgram: boolean;
@@ -156,27 +165,10 @@ export class Analyzer {
   private report(rule: RuleId, n: Node, message: string, fixes?: Fix[], related?: Related[]): void {
     // A mistake inside a function of another file (a helper in a header) is reported on the line of the program's
     // file that calls it, where the editor shows it, with the place in that file as related information.
-    const home = this.frames[0]?.fn.unit;
-    if (home && this.unit.file !== home.file) {
-      for (let i = this.frames.length - 1; i >= 1; i--) {
-        const site = this.frames[i].callSite;
-        if (!site || this.frames[i - 1].fn.unit.file !== home.file) continue;
-        const inner = this.rangeOf(n);
-        const where = `${this.frame.fn.name}() (${shownPath(this.unit.file, home.file)}, line ${inner.line})`;
-        const link: Related = { file: this.unit.file, ...inner, message: `in ${this.frame.fn.name}(), here` };
-        const savedUnit = this.unit;
-        const savedSite = this.site;
-        this.unit = home;
-        this.site = undefined;
-        try {
-          const text = /^[A-Z][a-z]+ /.test(message) ? message[0].toLowerCase() + message.slice(1) : message;
-          this.report(rule, site, `In ${where}: ${text}`, undefined, [link, ...(related ?? [])]);
-        } finally {
-          this.unit = savedUnit;
-          this.site = savedSite;
-        }
-        return;
-      }
+    const away = this.awayFromHome(n);
+    if (away) {
+      this.reportAway(rule, away, message, related);
+      return;
     }
     const range = this.rangeOf(n);
     const key = `${rule}\0${this.unit.file}\0${range.line}\0${range.column}`;
@@ -187,6 +179,34 @@ export class Analyzer {
     const text = /^[a-z]+ /.test(message) ? message[0].toUpperCase() + message.slice(1) : message;
     const rel = related?.filter((r) => !(r.file === this.unit.file && r.line === range.line));
     this.findings.set(key, { file: this.unit.file, ...range, severity, rule, message: text, tier: 'source', fixes: fixes?.length ? fixes : undefined, related: rel?.length ? rel : undefined, program });
+  }
+
+  /** Where a mistake at `n`, in a function of another file than the program's, is shown: the call that leads there. */
+  private awayFromHome(n: Node): Away | undefined {
+    const home = this.frames[0]?.fn.unit;
+    if (!home || this.unit.file === home.file) return undefined;
+    for (let i = this.frames.length - 1; i >= 1; i--) {
+      const site = this.frames[i].callSite;
+      if (!site || this.frames[i - 1].fn.unit.file !== home.file) continue;
+      return { site, home, fn: this.frame.fn.name, inner: this.rangeOf(n), innerFile: this.unit.file };
+    }
+    return undefined;
+  }
+
+  private reportAway(rule: RuleId, a: Away, message: string, related?: Related[]): void {
+    const where = `${a.fn}() (${shownPath(a.innerFile, a.home.file)}, line ${a.inner.line})`;
+    const link: Related = { file: a.innerFile, ...a.inner, message: `in ${a.fn}(), here` };
+    const savedUnit = this.unit;
+    const savedSite = this.site;
+    this.unit = a.home;
+    this.site = undefined;
+    try {
+      const text = /^[A-Z][a-z]+ /.test(message) ? message[0].toLowerCase() + message.slice(1) : message;
+      this.report(rule, a.site, `In ${where}: ${text}`, undefined, [link, ...(related ?? [])]);
+    } finally {
+      this.unit = savedUnit;
+      this.site = savedSite;
+    }
   }
 
   /** A place named by line only (where a lookup or a helper call was), for relatedInformation. */
@@ -1855,7 +1875,7 @@ export class Analyzer {
       else if ((l4 && (field === 'source' || field === 'dest')) || (!l4 && (field === 'saddr' || field === 'daddr'))) {
         const from = value?.k === 'top' ? value.field : undefined;
         const hdr = l4 ?? (ip6 ? 'IPv6' : 'IPv4');
-        const w = { field, from, node: n, file: this.unit.file, site: this.site, hdr: hdr === 'tcp' ? 'TCP' : hdr === 'udp' ? 'UDP' : hdr, at: l4 ? undefined : at };
+        const w = { field, from, node: n, file: this.unit.file, site: this.site, hdr: hdr === 'tcp' ? 'TCP' : hdr === 'udp' ? 'UDP' : hdr, at: l4 ? undefined : at, away: this.awayFromHome(n) };
         st.l4Pending = { proto: l4 ?? st.l4Pending?.proto, writes: [...(st.l4Pending?.writes ?? []), w] };
       }
     }
@@ -1867,7 +1887,7 @@ export class Analyzer {
       return;
     }
     const from = value?.k === 'top' ? value.field : undefined;
-    st.csumPending = { writes: [...(st.csumPending?.writes ?? []), { field, from, node: n, file: this.unit.file, site: this.site, at }] };
+    st.csumPending = { writes: [...(st.csumPending?.writes ?? []), { field, from, node: n, file: this.unit.file, site: this.site, at, away: this.awayFromHome(n) }] };
   }
 
   /** The header fields were only exchanged among themselves (saddr <-> daddr): the sum of the header is unchanged. */
@@ -1888,6 +1908,10 @@ export class Analyzer {
     const message =
       `\`${p.field}\` of the IPv4 header is changed here, but the header checksum (\`check\`) is not updated before ` +
       `${actions}: ${where} drops the packet as corrupt. Update \`check\` incrementally, or set it to 0 and recompute it.`;
+    if (p.away) {
+      this.reportAway('stale-checksum', p.away as Away, message);
+      return;
+    }
     const unit = this.decls.units.find((u) => u.file === p.file);
     const savedUnit = this.unit;
     const savedSite = this.site;
@@ -1915,6 +1939,10 @@ export class Analyzer {
         : `\`${p.field}\` of the ${p.hdr} header is changed here, but the UDP checksum (\`udp->check\`, which covers the ports and ` +
           `the addresses) is not updated before ${actions}: unless the packet came with no UDP checksum (0), the receiver ` +
           `drops it as corrupt. Update \`check\` incrementally, or set it to 0 (IPv4 only).`;
+    if (p.away) {
+      this.reportAway('stale-checksum', p.away as Away, message);
+      return;
+    }
     const unit = this.decls.units.find((u) => u.file === p.file);
     const savedUnit = this.unit;
     const savedSite = this.site;

@@ -104,17 +104,18 @@ export interface State {
   pendingRedirect?: { file: string; start: number; end: number; text: string; line: number };
   /**
    * An IPv4 header field stored on some path to here with no update of the header checksum after it: where (the
-   * store, its file and the macro use it came from) and which field. Cleared by a store into (or the address of)
+   * store, its file and the macro use it came from, the call in the program's file that led there when it is in
+   * another file's function) and which field. Cleared by a store into (or the address of)
    * `check`, and by a call the tier cannot see into.
    */
-  csumPending?: { writes: { field: string; from?: string; node: unknown; file: string; site?: unknown; at?: string }[] };
+  csumPending?: { writes: { field: string; from?: string; node: unknown; file: string; site?: unknown; at?: string; away?: unknown }[] };
   /** The IPv4 header checksum was updated somewhere on every path to here (before or after the change). */
   csumUpdated?: boolean;
   /**
    * Stores into the L4 checksum's inputs (TCP/UDP ports, IPv4/IPv6 addresses) on some path to here with no update of
    * the TCP/UDP checksum after them; `proto` is the L4 header whose port was stored (addresses alone are not judged).
    */
-  l4Pending?: { proto?: 'tcp' | 'udp'; writes: { field: string; from?: string; node: unknown; file: string; site?: unknown; hdr: string; at?: string }[] };
+  l4Pending?: { proto?: 'tcp' | 'udp'; writes: { field: string; from?: string; node: unknown; file: string; site?: unknown; hdr: string; at?: string; away?: unknown }[] };
   /**
    * The TCP/UDP checksum was stored, passed by address, or possibly updated (an unseen call, a store through an
    * untyped pointer that may reach it, bpf_xdp_store_bytes) on every path here.
