@@ -1530,7 +1530,7 @@ export class Analyzer {
     const bound = v.region === 'meta' ? 'ctx->data' : 'data_end';
     const ptrText = ptrNode.text.length <= 40 ? ptrNode.text : 'this pointer';
     const first = need === null ? 0 : v.off! + extra!;
-    const bytes = need === null ? `at a variable offset ${of}` : need - 1 === first ? `byte ${first} ${of}` : `bytes ${first}..${need - 1} ${of}`;
+    const bytes = need === null ? `bytes at a variable offset ${of}` : need - 1 === first ? `byte ${first} ${of}` : `bytes ${first}..${need - 1} ${of}`;
     const checked =
       proven > 0 && Number.isFinite(proven) && need !== null
         ? `only ${proven} byte${proven === 1 ? ' is' : 's are'} checked against ${bound}`
