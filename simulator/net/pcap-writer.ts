@@ -31,14 +31,16 @@ export class PcapWriter {
 
   write(tsNs: bigint, frame: Uint8Array, wireLen = frame.length): void {
     if (this.closed) throw new Error(`${this.path}: write after close`);
-    const h = Buffer.alloc(16);
     const sec = tsNs < 0n ? 0n : tsNs / 1_000_000_000n;
     const ns = tsNs < 0n ? 0n : tsNs % 1_000_000_000n;
-    h.writeUInt32LE(Number(sec & 0xffffffffn), 0);
-    h.writeUInt32LE(Number(ns), 4);
-    h.writeUInt32LE(frame.length, 8);
-    h.writeUInt32LE(Math.max(wireLen, frame.length), 12);
-    this.put(h);
+    // The record header goes straight into the buffer (no allocation per packet).
+    if (this.used + 16 > this.buf.length) this.flush();
+    const h = this.buf;
+    h.writeUInt32LE(Number(sec & 0xffffffffn), this.used);
+    h.writeUInt32LE(Number(ns), this.used + 4);
+    h.writeUInt32LE(frame.length, this.used + 8);
+    h.writeUInt32LE(Math.max(wireLen, frame.length), this.used + 12);
+    this.used += 16;
     this.put(frame);
     this.count++;
   }
