@@ -3,15 +3,16 @@
 // and stack, stack stores, atomics, JMP/JMP32), assembled
 // with llvm-mc, loaded by the kernel (BPF_PROG_TEST_RUN via test/kernel/runner.ts) and by the simulator; every
 // program the verifier accepts must give the same retval and data_out (which holds all registers and stack slots),
-// and the same run (steps, exit slot, fault) under both engines.
+// and the same run (steps, exit slot, fault) under both engines. A second test runs a quarter as many of the same
+// seeds with the body in a loop inside a bpf-to-bpf call (gen.ts Shape).
 // Programs the verifier rejects are counted and skipped (the generator is built to keep that rare).
 // Env: XDP_LENS_FUZZ_SEED (base seed, default fixed so CI is reproducible), XDP_LENS_FUZZ_COUNT (default 2000 under
 // XDP_LENS_REQUIRE_KERNEL=1 as in CI, else 300).
 // A mismatch prints the program's own seed (rerun it alone with XDP_LENS_FUZZ_SEED=<seed> XDP_LENS_FUZZ_COUNT=1) and
-// writes its assembly to test-output/fuzz/seed-<seed>.s.
+// writes its assembly to test-output/fuzz/seed-<seed>[-loop-call].s.
 // Needs root, gcc, libbpf-dev, llvm-mc and a working bpf() syscall; skips with the reason otherwise (fails instead
 // under XDP_LENS_REQUIRE_KERNEL=1).
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,7 +22,7 @@ import { loadProgramFile, Session } from '../../simulator/session.ts';
 import { KernelLoadError, kernelOrSkip, runKernel } from '../kernel/runner.ts';
 import { diffBytes } from '../parity/compare.ts';
 import { REPO } from '../repo.ts';
-import { fuzzPackets, generateProgram } from './gen.ts';
+import { fuzzPackets, generateProgram, type Shape } from './gen.ts';
 
 const observe = (r: ReturnType<Session['runPacket']>): string =>
   JSON.stringify({ retval: r.retval, out: Buffer.from(r.out).toString('hex'), run: r.run }, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
@@ -30,7 +31,13 @@ const BASE_SEED = Number(process.env.XDP_LENS_FUZZ_SEED ?? 0x5eed0001);
 // CI (XDP_LENS_REQUIRE_KERNEL=1) runs thousands; a local `npm test` a quicker sample.
 const COUNT = Number(process.env.XDP_LENS_FUZZ_COUNT ?? (process.env.XDP_LENS_REQUIRE_KERNEL === '1' ? 2000 : 300));
 
-test('fuzz: random programs behave as in the kernel', (t) => {
+test('fuzz: random programs behave as in the kernel', (t) => fuzz(t, {}, COUNT, BASE_SEED));
+// The same bodies run 1-4 times in a loop (a backward jump) inside a subprogram the entry calls: the compiled engine's
+// blocks entered from a back edge, its budget accounting across iterations, and call frames.
+test('fuzz: random programs looping inside a bpf-to-bpf call behave as in the kernel', (t) =>
+  fuzz(t, { loop: true, call: true }, Math.ceil(COUNT / 4), BASE_SEED));
+
+function fuzz(t: TestContext, shape: Shape, COUNT: number, BASE_SEED: number): void {
   if (kernelOrSkip(t)) return;
   const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-fuzz-'));
   let accepted = 0;
@@ -41,7 +48,7 @@ test('fuzz: random programs behave as in the kernel', (t) => {
   try {
     for (let i = 0; i < COUNT; i++) {
       const seed = (BASE_SEED + i) >>> 0;
-      const g = generateProgram(seed);
+      const g = generateProgram(seed, shape);
       const s = join(dir, `fuzz.s`);
       const o = join(dir, `fuzz.o`);
       writeFileSync(s, g.asm);
@@ -81,7 +88,7 @@ test('fuzz: random programs behave as in the kernel', (t) => {
       } else {
         const outDir = join(REPO, 'test-output', 'fuzz');
         mkdirSync(outDir, { recursive: true });
-        const file = join(outDir, `seed-${seed}.s`);
+        const file = join(outDir, `seed-${seed}${shape.loop || shape.call ? '-loop-call' : ''}.s`);
         writeFileSync(file, g.asm);
         failures.push(`seed ${seed} (${file}):\n    ${problems.join('\n    ')}`);
       }
@@ -90,9 +97,9 @@ test('fuzz: random programs behave as in the kernel', (t) => {
     rmSync(dir, { recursive: true, force: true });
   }
   const top = [...rejections.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([r, n]) => `${n}x ${r}`);
-  t.diagnostic(`fuzz: base seed ${BASE_SEED}, ${COUNT} programs, ${accepted} accepted, ${rejected} rejected by the verifier` +
+  t.diagnostic(`fuzz${shape.loop || shape.call ? ' (loop in a call)' : ''}: base seed ${BASE_SEED}, ${COUNT} programs, ${accepted} accepted, ${rejected} rejected by the verifier` +
     `${top.length ? ` (${top.join('; ')})` : ''}, ${matching} matching, ${failures.length} differing`);
   assert.ok(accepted >= COUNT * 0.8, `too many programs rejected by the verifier (${rejected}/${COUNT}): ${top.join('; ')}`);
   assert.equal(failures.length, 0, `${failures.length} of ${accepted} programs differ from the kernel ` +
     `(rerun one with XDP_LENS_FUZZ_SEED=<seed> XDP_LENS_FUZZ_COUNT=1):\n  ${failures.slice(0, 8).join('\n  ')}`);
-});
+}

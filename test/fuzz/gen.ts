@@ -11,6 +11,9 @@
 //         stack, ST/STX to the stack, atomics on the stack, JMP/JMP32 conditional forward jumps
 //   epilogue: r0..r5, r9 stored at packet offsets 64..119, the 8 stack slots at 120..183, r0 = r0 & 3, exit
 // so data_out exposes every register and stack value and the return value is always an XDP action.
+// Shape options (the body of a seed stays the same with or without them):
+//   loop: the body runs 1 to 4 times (r6, free after the prologue, counts down; a backward jump closes the loop);
+//   call: the program is a subprogram in .text that the entry function calls (bpf-to-bpf call, a frame of its own).
 
 export class Prng {
   private s: number;
@@ -95,7 +98,12 @@ export interface Generated {
   bodyLength: number;
 }
 
-export function generateProgram(seed: number): Generated {
+export interface Shape {
+  loop?: boolean;
+  call?: boolean;
+}
+
+export function generateProgram(seed: number, shape: Shape = {}): Generated {
   const r = new Prng(seed);
   const out: GenInsn[] = [];
   const labels: number[] = []; // label index -> insn index in `out`, filled as labels are placed
@@ -145,6 +153,12 @@ export function generateProgram(seed: number): Generated {
   // Body.
   const bodyLength = 12 + r.int(40);
   let nextLabel = 0;
+  const LOOP = -2; // label of the loop head
+  if (shape.loop) {
+    const iters = 1 + new Prng(seed ^ 0x1005).int(4);
+    emit({ op: CLS.ALU64 | 0xb0, dst: R_CTX, imm: iters, text: `r6 = ${iters}` });
+    labels[LOOP] = out.length;
+  }
   const pending: { label: number; at: number }[] = []; // labels placed before body insn `at`
   for (let i = 0; i < bodyLength; i++) {
     for (const p of pending.filter((q) => q.at === i)) labels[p.label] = out.length;
@@ -238,6 +252,10 @@ export function generateProgram(seed: number): Generated {
     }
   }
   for (const p of pending.filter((q) => q.at >= bodyLength)) labels[p.label] = out.length;
+  if (shape.loop) {
+    emit({ op: CLS.ALU64 | 0x00, dst: R_CTX, imm: -1, text: 'r6 += -1' });
+    emit({ op: CLS.JMP | 0x50, dst: R_CTX, imm: 0, target: LOOP, text: 'if r6 != 0 goto loop' });
+  }
 
   // Epilogue: expose registers and stack.
   POOL.forEach((d, i) => emit({ op: CLS.STX | MODE_MEM | SZ.DW, dst: R_DATA, src: d, off: 64 + 8 * i,
@@ -261,6 +279,8 @@ export function generateProgram(seed: number): Generated {
   }
   slotOf.push(slot);
   const lines = ['\t.section xdp,"ax",@progbits', '\t.globl fuzz', '\t.type fuzz,@function', 'fuzz:'];
+  // The entry calls the program placed in .text (libbpf takes subprograms from there, linked by the call's relocation).
+  if (shape.call) lines.push('\tcall sub', '\texit', '\t.size fuzz, 16', '\t.text', '\t.type sub,@function', 'sub:');
   out.forEach((ins, idx) => {
     let off = ins.off;
     let imm = ins.imm;
@@ -277,7 +297,7 @@ export function generateProgram(seed: number): Generated {
     lines.push(`\t.quad 0x${word.toString(16).padStart(16, '0')}\t# ${slotOf[idx]}: ${ins.text}${ins.target !== undefined ? ` (off ${ins.gotol ? imm : off})` : ''}`);
     if (ins.op === 0x18) lines.push(`\t.quad 0x${(BigInt((ins.imm2 ?? 0) >>> 0) << 32n).toString(16).padStart(16, '0')}`);
   });
-  lines.push('\t.size fuzz, .-fuzz', '\t.section license,"aw",@progbits', '\t.asciz "GPL"', '');
+  lines.push(shape.call ? '\t.size sub, .-sub' : '\t.size fuzz, .-fuzz', '\t.section license,"aw",@progbits', '\t.asciz "GPL"', '');
   return { seed, asm: lines.join('\n'), bodyLength };
 }
 
