@@ -19,6 +19,7 @@ import { opcodeInfo } from '../isa/opcodes.ts';
 import { MAX_FRAMES, REGION_PACKET, REGION_STACK0, STACK_SIZE, offsetOf, regionOf } from '../vm/memory.ts';
 import { DebugEngine, DebugError, type DataWatch, describeValue, packetBytesOf, readPackets, readSnapshot, snapshotScope, type Snapshot } from './engine.ts';
 import { ExprError, evaluate, formatScalar } from './expr.ts';
+import type { MapJsonEntry } from '../vm/map-json.ts';
 import { packetLayers } from './layers.ts';
 import { entryText, objectMapFormats, type BtfNode, type MapFormat } from '../btf-format.ts';
 import { DebugInfo, assignment, childrenOf, expandable, formatCValue, memberOf, scalarOf, type CValue } from './locals.ts';
@@ -257,6 +258,9 @@ export class XdpDebugSession extends DebugSession {
       const off = parseInt(args.name, 16);
       const len = Math.min(16, s.buff.dataEnd - s.buff.data - off);
       [dataId, description] = [`mem:${REGION_PACKET}:${s.buff.data + off}:${len}`, `packet bytes ${off}-${off + len - 1} written`];
+    } else if (s && ref?.kind === 'map') {
+      const e = (s.maps[ref.name] ?? []).find((x) => this.mapEntryName(ref.name, x) === args.name);
+      if (e) [dataId, description] = [`map:${e.key}:${ref.name}`, `${ref.name}${args.name} written`];
     } else if (s && (ref?.kind === 'locals' || ref?.kind === 'c')) {
       const c = (ref.kind === 'locals' ? this.locals(s, ref.frame) : childrenOf(s, ref.value)).find((x) => x.name === args.name);
       const size = c && (c.type.kind === 'pointer' ? 8 : c.type.size);
@@ -441,6 +445,12 @@ export class XdpDebugSession extends DebugSession {
     }
   }
 
+  /** The name a map entry has in the Maps scope (`[key]`, the key decoded through BTF when the map has a format). */
+  private mapEntryName(map: string, e: MapJsonEntry): string {
+    const f = this.mapFormats?.(map);
+    return `[${f ? entryText(f, e).key : e.key}]`;
+  }
+
   private locals(s: Snapshot, frame: number): CValue[] {
     const f = s.frames[frame];
     const program = f && this.engine?.programNamed(f.program);
@@ -559,6 +569,8 @@ export class XdpDebugSession extends DebugSession {
 
 /** A data breakpoint id from dataBreakpointInfoRequest: `reg:N` or `mem:REGION:OFFSET:SIZE`. */
 function parseDataId(id: string): DataWatch | undefined {
+  const map = /^map:([0-9a-f]*):(.+)$/.exec(id);
+  if (map) return { kind: 'map', map: map[2], key: map[1] };
   let m = /^reg:(\d+)$/.exec(id);
   if (m) return { kind: 'register', reg: Number(m[1]) };
   m = /^mem:(\d+):(\d+):(\d+)$/.exec(id);

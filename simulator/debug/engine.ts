@@ -31,6 +31,7 @@ import { openCapture } from '../net/capture.ts';
 import { Prandom } from '../vm/helper-impl/prandom.ts';
 import type { Environment } from '../vm/types.ts';
 import { deepClone, reachable } from './checkpoint.ts';
+import { keyHex } from '../vm/maps.ts';
 
 export interface DebugPacket {
   /** Position in the capture (0-based). */
@@ -103,7 +104,11 @@ export type StopReason = 'entry' | 'step' | 'breakpoint' | 'function breakpoint'
  * regions whose ids mean the same thing in every run). It stops after an instruction that writes it (a store over
  * it, an instruction whose destination it is, a call for r0-r5) or after anything else changed it (a helper).
  */
-export type DataWatch = { kind: 'register'; reg: number } | { kind: 'memory'; region: number; off: number; size: number };
+export type DataWatch =
+  | { kind: 'register'; reg: number }
+  | { kind: 'memory'; region: number; off: number; size: number }
+  /** A map entry (key in hex): stops after a store into that map's values or a call that changed the entry. */
+  | { kind: 'map'; map: string; key: string };
 
 export interface DataBreakpoint {
   watch: DataWatch;
@@ -431,16 +436,20 @@ export class DebugEngine {
     return bps.map((bp) => {
       const id = this.nextId++;
       const w = bp.watch;
-      const ok = w.kind === 'register' ? Number.isInteger(w.reg) && w.reg >= 0 && w.reg <= 10 : w.size > 0 && w.size <= 64 && (w.region === REGION_PACKET || (w.region >= REGION_STACK0 && w.region < REGION_STACK0 + MAX_FRAMES));
+      const ok = w.kind === 'map' ? this.program && this.opts.obj.maps.some((m) => m.name === w.map) : w.kind === 'register' ? Number.isInteger(w.reg) && w.reg >= 0 && w.reg <= 10 : w.size > 0 && w.size <= 64 && (w.region === REGION_PACKET || (w.region >= REGION_STACK0 && w.region < REGION_STACK0 + MAX_FRAMES));
       this.bindings.push({ id, kind: 'data breakpoint', watch: w, at: new Map(), lineEntry: false, condition: bp.condition, hitCondition: bp.hitCondition });
       const bad = this.checkConditions(bp);
-      if (!ok) return { id, verified: false, message: 'only a register, or up to 64 bytes of a stack frame or the packet, can be watched' };
+      if (!ok) return { id, verified: false, message: w.kind === 'map' ? `no map named ${w.map}` : 'only a register, or up to 64 bytes of a stack frame or the packet, can be watched' };
       return { id, verified: !bad, ...(bad ? { message: bad } : {}) };
     });
   }
 
   /** The watched value now (hex of the bytes, or the register), undefined where it is not there. */
-  private static watched(w: DataWatch, c: StepContext): string | undefined {
+  private static watched(w: DataWatch, c: StepContext, live: Live): string | undefined {
+    if (w.kind === 'map') {
+      const e = live.session.machine.maps.find((m) => m.def.name === w.map)?.dump().find((x) => keyHex(x.key) === w.key);
+      return e ? `${e.values.map((v) => Buffer.from(v).toString('hex')).join(' ')}${e.program ?? ''}${e.map?.def.name ?? ''}` : '(absent)';
+    }
     if (w.kind === 'register') return c.regs[w.reg].toString(16);
     const r = c.mem.region(w.region);
     if (!r || w.off < r.lo || w.off + w.size > r.hi) return undefined;
@@ -452,6 +461,11 @@ export class DebugEngine {
     const insn = prev.program.insns[prev.pc];
     const info = insn && opcodeInfo(insn.opcode);
     if (!info) return false;
+    if (w.kind === 'map') {
+      if (info.kind === 'call') return true;
+      if (info.kind !== 'st' && info.kind !== 'stx' && info.kind !== 'atomic') return false;
+      return c.mem.region(regionOf(BigInt.asUintN(64, c.regs[insn.dst] + BigInt(insn.off))))?.name === `value of map ${w.map}`;
+    }
     if (w.kind === 'register') {
       if (prev.depth !== c.depth) return false; // a call or return: the frame's registers are another frame's
       if (info.kind === 'call') return w.reg <= 5;
@@ -592,8 +606,16 @@ export class DebugEngine {
   private breakpointAt(live: Live, c: StepContext, prev: PrevStep | undefined): BreakpointHit | undefined {
     let stop: BreakpointHit | undefined;
     for (const b of this.bindings) {
-      if (b.watch) {
-        const now = DebugEngine.watched(b.watch, c);
+      if (b.watch?.kind === 'map') {
+        // A map entry changes only through a store into the map's values or a call (helpers): read it (a dump of the
+        // map) at the packet's first step and after those, and stop when it changed.
+        if (prev && !DebugEngine.wrote(b.watch, c, prev)) continue;
+        const now = DebugEngine.watched(b.watch, c, live);
+        const before = this.watchValues.get(b.id);
+        this.watchValues.set(b.id, now);
+        if (!prev || before === now) continue;
+      } else if (b.watch) {
+        const now = DebugEngine.watched(b.watch, c, live);
         const before = this.watchValues.get(b.id);
         this.watchValues.set(b.id, now);
         if (!prev || !(DebugEngine.wrote(b.watch, c, prev) || (before !== undefined && now !== undefined && before !== now))) continue;

@@ -305,6 +305,16 @@ test('data breakpoints: reverse continue goes back to where a stack local was la
     ev = await stopped(dc, () => dc.continueRequest({ threadId: 1 }));
     assert.equal(ev.body.reason, 'data breakpoint');
     assert.equal((await top(dc)).line, 63, 'after the call of line 62 wrote r0');
+    // A map entry from the Maps scope: counts[0], incremented through the looked-up pointer on line 64.
+    const counts = (await vars(dc, (await top(dc)).id, 'Maps')).get('counts')!;
+    const rows = (await dc.variablesRequest({ variablesReference: counts.variablesReference })).body.variables;
+    const entry = await dc.customRequest('dataBreakpointInfo', { variablesReference: counts.variablesReference, name: rows[0].name });
+    assert.equal(entry.body.dataId, 'map:00000000:counts');
+    await dc.customRequest('setDataBreakpoints', { breakpoints: [{ dataId: entry.body.dataId }] });
+    ev = await stopped(dc, () => dc.continueRequest({ threadId: 1 }));
+    assert.equal(ev.body.reason, 'data breakpoint');
+    assert.equal((await top(dc)).line, 65, 'after *c += 1');
+    assert.equal((await dc.threadsRequest()).body.threads[0].name, 'packet 1');
   } finally {
     await dc.stop();
   }
