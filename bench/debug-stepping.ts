@@ -1,6 +1,8 @@
 // The debugger's stepping cost on a long capture: each stop (a step, a step back, a step back across packets) on the
 // last packet of a 10,000-packet capture, in ms. Before checkpoints every stop re-ran packets 0..N-1 instruction by
-// instruction; the result file keeps each labelled run side by side with the machine's load average.
+// instruction; the result file keeps each labelled run side by side with the machine's load average. `before` was
+// measured on the tree of commit 9ecc82f (git archive, this script copied in, --label before) right before `after`
+// on this tree, so both saw the same load.
 //   npx tsx bench/debug-stepping.ts [--packets 10000] [--steps 10] [--label after] [--out bench/results/debug-stepping.json]
 // Program: test/debug/fixtures/locals.c (a hash map updated per source address, so the map state of the earlier
 // packets matters). Packets: IPv4/UDP frames with 256 source addresses and varying TTLs.
