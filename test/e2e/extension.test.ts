@@ -30,6 +30,7 @@ import {
   waitForNotification,
   waitForProblem,
   waitForStatusBarText,
+  panelView,
   waitVisible,
   type VSCodeSession,
 } from './harness/index.ts';
@@ -214,7 +215,7 @@ test('a person uses XDP Lens in VS Code: Problems, hover, run on a capture, a pa
     const tcShot = await waitForProblem(page, /TC_ACT_SHOT. is a tc verdict.*which the XDP driver reads as XDP_PASS.*XDP_DROP was likely meant/);
     assert.match(await tcShot.innerText(), /invalid-action/, 'the rule code is shown with the message');
     assert.match(await tcShot.innerText(), new RegExp(`Ln ${lineOf(seeded, 'return TC_ACT_SHOT')}`), 'on the return line');
-    const ctxWrite = await waitForProblem(page, /store into .rx_queue_index. of struct xdp_md/);
+    const ctxWrite = await waitForProblem(page, /ctx->rx_queue_index.*read-only/);
     assert.match(await ctxWrite.innerText(), /ctx-write/);
     assert.match(await ctxWrite.innerText(), new RegExp(`Ln ${lineOf(seeded, 'ctx->rx_queue_index = 0')}`));
     const rows = page.locator('.markers-panel .monaco-list-row').filter({ hasText: 'xdp-lens' });
@@ -277,7 +278,7 @@ test('a person uses XDP Lens in VS Code: Problems, hover, run on a capture, a pa
     // 4. A packet from the XDP Packets view: its path is highlighted in the source, its detail opens beside it.
     // The view has a panel of its own (beside Problems); bring it up as its command does.
     await runCommand(page, 'XDP: Show Packets View');
-    const view = page.locator('.part.panel .pane-body').filter({ has: page.locator('.monaco-list-row') });
+    const view = panelView(page, /XDP Packets/i);
     const packet = view.locator('.monaco-list-row').filter({ hasText: '#1 XDP_TX' });
     await waitVisible(packet, 'packet #1 in the XDP Packets view', 30_000, view);
     assert.match(await packet.innerText(), /ICMP echo request/);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
 import { REPO } from '../repo.ts';
-import { ARTIFACTS_DIR, e2eRequired, e2eSkip, goToLine, pickQuickItem, runCommand, startVSCode, waitForActiveEditor, waitForCodeLens, waitForStatusBarText, waitVisible, type VSCodeSession } from './harness/index.ts';
+import { ARTIFACTS_DIR, e2eRequired, e2eSkip, goToLine, pickQuickItem, runCommand, startVSCode, waitForActiveEditor, waitForCodeLens, waitForStatusBarText, panelView, waitVisible, type VSCodeSession } from './harness/index.ts';
 
 const built = ['client.js', 'server.js', 'webview-packet.js'].every((f) => existsSync(join(REPO, 'dist', f)));
 const NOT_BUILT = 'dist/client.js, dist/server.js or dist/webview-packet.js is missing: run npm run build (npm test builds first)';
@@ -55,7 +55,7 @@ test('the packet view: decoded layers before and after, a field selects its byte
 
     // The echo request in the packets view opens the packet view beside the source.
     await runCommand(page, 'XDP: Show Packets View');
-    const list = page.locator('.part.panel .pane-body').filter({ has: page.locator('.monaco-list-row') });
+    const list = panelView(page, /XDP Packets/i);
     const row = list.locator('.monaco-list-row').filter({ hasText: '#1 XDP_TX' });
     await waitVisible(row, 'packet #1 in the packets view', 30_000, list);
     await row.click();

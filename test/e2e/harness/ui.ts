@@ -121,3 +121,29 @@ export function waitForCodeLens(page: Page, text: Text, timeoutMs = DEFAULT_TIME
   const lenses = page.locator('.part.editor .monaco-editor .codelens-decoration');
   return waitVisible(lenses.filter({ hasText: text }), `a CodeLens ${describe(text)}`, timeoutMs, lenses);
 }
+
+/**
+ * The body of a view in the panel, by its name (e.g. /XDP Packets/i): the panel can hold several views side by side
+ * (XDP Packets and XDP Maps share one), so rows are looked for in this view's own body only.
+ */
+export function panelView(page: Page, name: Text): Locator {
+  return page.locator('.part.panel .pane').filter({ has: page.locator('.pane-header', { hasText: name }) }).locator('.pane-body');
+}
+
+/**
+ * Collapses a view of the panel by a click on its header, as a person makes room for the view beside it, and waits
+ * until it is drawn collapsed and `widen` (the view beside it) has taken the room: at least 3/4 of the panel's width.
+ */
+export async function collapsePanelView(page: Page, name: Text, widen: Text, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
+  const header = page.locator('.part.panel .pane-header').filter({ hasText: name });
+  await waitVisible(header, `the ${describe(name)} view header in the panel`, timeoutMs, page.locator('.part.panel'));
+  if ((await header.first().getAttribute('aria-expanded')) === 'true') await header.first().click();
+  await waitVisible(page.locator('.part.panel .pane-header:not(.expanded)').filter({ hasText: name }), `the ${describe(name)} view collapsed`, timeoutMs);
+  const body = panelView(page, widen).first();
+  const panel = page.locator('.part.panel').first();
+  await page.waitForFunction(
+    ([b, p]) => !!b && !!p && b.getBoundingClientRect().width >= 0.75 * p.getBoundingClientRect().width,
+    [await body.elementHandle({ timeout: timeoutMs }), await panel.elementHandle({ timeout: timeoutMs })] as const,
+    { timeout: timeoutMs },
+  );
+}
