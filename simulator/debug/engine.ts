@@ -876,23 +876,30 @@ export class DebugEngine {
   /** Back to the last breakpoint hit before the current position (in this packet or earlier ones), else the start. */
   reverseContinue(): Snapshot {
     const cur = this.need();
-    for (let q = cur.packet; q >= 0; q--) {
-      const limit = q === cur.packet ? (cur.ended ? Number.MAX_SAFE_INTEGER : cur.step) : Number.MAX_SAFE_INTEGER;
-      const live = this.sessionBefore(q);
-      let lastHit: number | undefined;
-      this.runOne(live, (c) => {
-        if (c.step < limit && c.hit) lastHit = c.step;
-        return undefined;
-      }, 0, false);
+    // Block by block backwards (a block: the packets from a checkpoint on the interval grid), each run forwards once
+    // from its checkpoint while the hits are recorded: a capture without hits costs one run of each packet, not one
+    // replay from a checkpoint per packet.
+    for (let end = cur.packet; end >= 0; ) {
+      const start = Math.floor(end / this.interval) * this.interval;
+      const live = this.sessionBefore(start);
+      let last: { q: number; step: number } | undefined;
+      for (let q = start; q <= end; q++) {
+        const limit = q === cur.packet ? (cur.ended ? Number.MAX_SAFE_INTEGER : cur.step) : Number.MAX_SAFE_INTEGER;
+        this.runOne(live, (c) => {
+          if (c.step < limit && c.hit) last = { q, step: c.step };
+          return undefined;
+        }, 0, false);
+      }
       this.live = live;
-      if (lastHit !== undefined) {
+      if (last) {
         // Re-reach it forwards, with the hit counts of that moment.
-        const target = lastHit;
+        const { q, step } = last;
         const again = this.sessionBefore(q);
-        const r = this.runOne(again, (c) => (c.step === target ? c.hit?.reason ?? 'breakpoint' : undefined), 0);
+        const r = this.runOne(again, (c) => (c.step === step ? c.hit?.reason ?? 'breakpoint' : undefined), 0);
         this.live = again;
         return (this.current = r.snap!);
       }
+      end = start - 1;
     }
     return this.goto(0, 0, 'entry');
   }

@@ -5,6 +5,7 @@
 // Also: a step within a packet runs only that packet (with the step hook), not the packets before it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from '../repo.ts';
 import { loadProgramFile, Session } from '../../simulator/session.ts';
@@ -66,6 +67,19 @@ test('stepping within a late packet runs that packet alone; stepping back across
   const s = e.stepBack('instruction');
   assert.equal(s.packet, N - 2);
   assert.ok(e.stats.fast - b2.fast <= Math.max(64, Math.ceil(N / 32)), `${e.stats.fast - b2.fast} packets run to step back`);
+});
+
+test('reverse continue over many packets without a hit runs each packet about once', () => {
+  const e = new DebugEngine({ obj, driver: driverOptions, packets });
+  const line = readFileSync(join(REPO, 'test/debug/fixtures/state.c'), 'utf8').split('\n').findIndex((l) => l.includes('saddr = ip->saddr;')) + 1;
+  e.setSourceBreakpoints('state.c', [{ line, condition: 'packet == 5' }]);
+  e.entry(N - 1);
+  const before = { ...e.stats };
+  const s = e.reverseContinue();
+  assert.equal(s.packet, 5);
+  assert.equal(s.loc?.line, line);
+  const runs = e.stats.hooked + e.stats.fast - before.hooked - before.fast;
+  assert.ok(runs <= N + 2 * Math.max(64, Math.ceil(N / 32)), `${runs} packet runs for a reverse continue over ${N} packets`);
 });
 
 test('deepClone copies state with its prototypes, buffers, maps and cycles, and shares what it is told to', () => {
