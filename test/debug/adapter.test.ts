@@ -257,6 +257,11 @@ test('setVariable in a caller frame: a local in r6 changes what the caller does 
     const ref = async () => (await dc.scopesRequest({ frameId: 2 })).body.scopes.find((x) => x.name === 'Locals')!.variablesReference;
     const set = await dc.setVariableRequest({ variablesReference: await ref(), name: 'saddr', value: '0x01020304' });
     assert.match(set.body.value, /^16909060\b/);
+    // Second call: h was passed in r0/r1, which the call overwrote: shown and refused as not available.
+    await stopped(dc, () => dc.continueRequest({ threadId: 1 }));
+    const h = (await dc.variablesRequest({ variablesReference: await ref() })).body.variables.find((v) => v.name === 'h')!;
+    assert.match(h.value, /^<not available: in r0, which the call to mix overwrote/);
+    await assert.rejects(dc.setVariableRequest({ variablesReference: await ref(), name: 'h', value: '1' }), /h cannot be changed here: not available: in r0/);
     // The map is keyed by saddr after both calls: the key the program writes is the new one.
     await dc.setBreakpointsRequest({ source: { path: callers }, breakpoints: [{ line: 43 }] });
     await stopped(dc, () => dc.continueRequest({ threadId: 1 }));
