@@ -506,11 +506,12 @@ export class DebugEngine {
   }
   private hadHitConditions = false;
 
-  private fresh(): Live {
+  /** A session and driver before packet 0 (`counted`: a timeline started over, not the base of a fork). */
+  private fresh(counted = true): Live {
     const rng = { prandom: new Prandom(this.opts.session?.seed ?? 1) };
     const so = this.opts.session ?? {};
     const session = new Session(this.opts.obj, { engine: process.env.XDP_LENS_ENGINE === 'interp' ? 'interp' : 'compiled', ...so, ...(so.prandom ? {} : { prandom: () => rng.prandom.next() }) });
-    this.stats.fresh++;
+    if (counted) this.stats.fresh++;
     return { session, driver: new Driver(session, this.opts.driver), next: 0, hits: new Map(), rng };
   }
 
@@ -527,8 +528,7 @@ export class DebugEngine {
       reachable(src.session.obj, this.shared);
       reachable(src.session.machine.obj, this.shared);
     }
-    const dst = this.fresh();
-    this.stats.fresh--;
+    const dst = this.fresh(false);
     type Inner = { env: Environment; clock: object; machine: object };
     const [a, b] = [src.session as unknown as Inner, dst.session as unknown as Inner];
     const memo = new Map<object, unknown>([[src.session, dst.session], [src.driver, dst.driver], [a.machine, b.machine], [a.env, b.env], [a.clock, b.clock]]);
