@@ -71,6 +71,17 @@ test('set a breakpoint, start debugging, read a C local, step, step back, contin
     await waitVisible(variables.locator('.monaco-list-row', { hasText: 'Locals' }), 'the Locals scope');
     await waitVisible(variables.locator('.monaco-list-row', { hasText: /eth.*packet pointer: data \+ 0/ }), 'eth in the Variables view');
     await waitVisible(page.locator('.debug-call-stack .monaco-list-row', { hasText: /dbg\.c\s*65/ }), 'the stop on line 65');
+    // For the screenshot, a side bar wide enough to read the locals' values, as a person would drag it (not so wide
+    // that the floating debug toolbar covers the editor's tab).
+    const bar = await page.locator('.part.sidebar').boundingBox();
+    assert.ok(bar, 'the side bar is on screen');
+    await page.mouse.move(bar.x + bar.width, bar.y + bar.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(bar.x + bar.width + 140, bar.y + bar.height / 2, { steps: 5 });
+    await page.mouse.up();
+    await page.waitForFunction((w) => (document.querySelector('.part.sidebar')?.getBoundingClientRect().width ?? 0) >= w, bar.width + 100, { timeout: 10_000 });
+    await page.mouse.move(bar.x + bar.width + 600, 5); // nothing hovered in the picture
+    await page.waitForFunction(() => !document.querySelector('.monaco-sash.hover, .monaco-sash.active'), undefined, { timeout: 10_000 });
     await vs.screenshot('debug-packet');
     await runCommand(page, 'Debug: Step Over');
     await waitVisible(page.locator('.debug-call-stack .monaco-list-row', { hasText: /dbg\.c\s*66/ }), 'the step to line 66');

@@ -22,6 +22,8 @@ import {
   waitForCodeLens,
   waitForProblem,
   waitForStatusBarText,
+  collapsePanelView,
+  panelView,
   waitVisible,
   type VSCodeSession,
 } from './harness/index.ts';
@@ -117,18 +119,19 @@ test('a redirect with no target reads as dropped everywhere; a display filter na
     // A diagnostic on that line, with the packets and why.
     const problem = await waitForProblem(page, /XDP_REDIRECT, dropped: no redirect target .*tx_port.*map empty.*3 packets: #/);
     assert.match(await problem.innerText(), new RegExp(`Ln ${ret}`));
-    // The packets view: the dropped ones say so, with an icon of their own.
-    
     await vs.screenshot('outcome-problems');
+    // The packets view: the dropped ones say so, with an icon of their own.
     await runCommand(page, 'XDP: Show Packets View');
-    // The view has a panel container of its own, beside Problems: wide enough for whole rows.
-    const view = page.locator('.part.panel .pane-body').filter({ has: page.locator('.monaco-list-row') });
+    // The view is in a panel of its own beside Problems, which it shares with XDP Maps: its rows are its pane's.
+    const view = panelView(page, /XDP Packets/i);
     const dropped = view.locator('.monaco-list-row').filter({ hasText: 'XDP_REDIRECT → dropped: no redirect target' });
     await waitVisible(dropped, 'a redirected packet shown as dropped', 30_000, view);
     assert.equal(await dropped.count(), 3);
     assert.equal(await dropped.first().locator('.codicon-debug-disconnect').count(), 1, 'the dropped-instead icon');
     const passed = view.locator('.monaco-list-row').filter({ hasText: /#0 XDP_PASS/ });
     assert.equal(await passed.first().locator('.codicon-pass').count(), 1, 'a passed packet keeps the pass icon');
+    // Room for whole rows, as a person would make it: the XDP Maps view beside it (one DEVMAP, empty) collapsed.
+    await collapsePanelView(page, /XDP Maps/i, /XDP Packets/i);
     await goToLine(page, ret - 6);
     await vs.screenshot('outcome-redirect-dropped');
     await crop(vs, 'outcome-redirect-dropped-crop', [page.locator('.part.editor .monaco-editor').first(), page.locator('.part.panel')]);
@@ -182,7 +185,9 @@ test('a verdict diff between the committed file and an edited one shows the chan
       workspace,
       openFile: 'xdp_filter.c',
       viewport: { width: 1440, height: 900 },
-      settings: { 'xdpLens.defaultCapture': 'demo.pcap', 'editor.stickyScroll.enabled': false, 'git.enabled': false },
+      // The comparison opens as a plain-text document whose packet lines are wider than half the window: wrapped, they
+      // read whole in the screenshot.
+      settings: { 'xdpLens.defaultCapture': 'demo.pcap', 'editor.stickyScroll.enabled': false, 'git.enabled': false, '[plaintext]': { 'editor.wordWrap': 'on' } },
     });
     const page = vs.page;
     await waitForActiveEditor(page, 'xdp_filter.c');
@@ -205,6 +210,11 @@ test('a verdict diff between the committed file and an edited one shows the chan
     await page.locator('.part.editor .editor-group-container').first().click({ position: { x: 200, y: 200 } });
     await goToLine(page, udpReturn);
     assert.equal(await afterText(page, udpReturn, /⇄/), '⇄ +1 XDP_DROP, -1 XDP_PASS');
+    // Room for the changed packets' lines beside the source: no side bar.
+    await runCommand(page, 'View: Close Primary Side Bar');
+    await page.locator('.part.sidebar').waitFor({ state: 'hidden' });
+    await goToLine(page, udpReturn);
+    await afterText(page, udpReturn, /⇄/);
     await vs.screenshot('verdict-diff');
     await crop(vs, 'verdict-diff-crop', [page.locator('.part.editor')]);
     assert.deepEqual(vs.blockedRequests(), []);

@@ -7,17 +7,7 @@ const assert = require('assert');
 const fs = require('fs');
 const path = require('path');
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function until(what, probe, ms = 30000) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    last = await probe();
-    if (last) return last;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-}
+const { until } = require('./until.cjs');
 
 exports.run = async function () {
   const folder = vscode.workspace.workspaceFolders[0].uri.fsPath;
