@@ -5,8 +5,11 @@
 // its own address, not the extension's folder, so `images/x.png` shows as a broken image even when the PNG is in the
 // package (checked in code-server 4.100.3 / VS Code 1.100.3). vsce would rewrite relative links to a public
 // repository's URLs, but the project names none; data: URIs work offline, in the installed extension.
-// The screenshots in docs/images/ are the e2e tests' crops (test/e2e/extension.test.ts writes them to
-// test-artifacts/e2e/extension-*-crop.png and extension-packet-path.png), reduced with `pngquant --strip`.
+// The screenshots in docs/images/ are the e2e tests' pictures in test-artifacts/e2e/, reduced with
+// `pngquant --strip`: problems, hover, run-counts <- extension-{problems,hover,run-counts}-crop (extension.test.ts);
+// redirect-dropped, packet-filter, packet-filter-error, verdict-diff <- outcome-redirect-dropped-crop,
+// outcome-filter-crop, outcome-filter-error-crop, verdict-diff-crop (outcome.test.ts); packet-view <-
+// packet-view-crop; run-summary <- run-summary-crop; maps-view <- maps-view-crop; debug-packet <- debug-packet.
 // Usage: node docs/build-extension-readme.mjs [SOURCE] [OUT]
 import { readFileSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
