@@ -143,7 +143,11 @@ export interface CtxInfo {
 }
 
 export class Memory {
-  private regions: (Region | undefined)[] = [];
+  private readonly regions: (Region | undefined)[] = [];
+  /** The region table by id (the compiled engine's inlined loads and stores read it; never replaced). */
+  get regionTable(): readonly (Region | undefined)[] {
+    return this.regions;
+  }
   private nextDynamic = FIRST_DYNAMIC;
   /** The region of each map value seen, rebound (new id, same object) the first time a run uses it. */
   private valueRegions = new WeakMap<Uint8Array, Region>();
@@ -341,7 +345,9 @@ export class Memory {
   // the instruction's offset. The fast path is taken only when the access is in the region's window, allowed, and (for
   // a stack load before the run's first uninitialised read) of bytes all written; everything else, faults included,
   // goes through load/store above with the same 64-bit address, so results and faults are the interpreter's. An
-  // offset that carries into the high word leaves [lo, hi) (windows are far below 2^31) and takes the slow path.
+  // offset that carries into the high word leaves [lo, hi) and takes the slow path: the offset is computed in int32
+  // ((l ^ 2^31) is the low word minus the bias), and a sum that wraps lands below 0 or above every window (windows
+  // are far below 2^31 - 2^15).
 
   /** High half of the last ld4/ld8 result. */
   th = 0;
@@ -354,14 +360,14 @@ export class Memory {
 
   ld1(h: number, l: number, off: number, pc: number): number {
     const r = this.regions[h];
-    const o = (l >>> 0) - REGION_BIAS + off;
+    const o = ((l ^ REGION_BIAS) + off) | 0;
     if (r !== undefined && r.fast && o >= r.lo && o + 1 <= r.hi && (r.init === undefined || this.uninitRead !== undefined || r.init[o] === 1)) return r.bytes[o];
     return this.slowLoad(h, l, off, 1, pc, false);
   }
 
   ld2(h: number, l: number, off: number, pc: number): number {
     const r = this.regions[h];
-    const o = (l >>> 0) - REGION_BIAS + off;
+    const o = ((l ^ REGION_BIAS) + off) | 0;
     if (r !== undefined && r.fast && o >= r.lo && o + 2 <= r.hi && (r.initView === undefined || this.uninitRead !== undefined || r.initView.getUint16(o) === ONES16)) return r.view.getUint16(o, true);
     return this.slowLoad(h, l, off, 2, pc, false);
   }
@@ -369,7 +375,7 @@ export class Memory {
   /** 4-byte load; the high half (0, or a packet pointer's region from ctx) in `th`. */
   ld4(h: number, l: number, off: number, pc: number): number {
     const r = this.regions[h];
-    const o = (l >>> 0) - REGION_BIAS + off;
+    const o = ((l ^ REGION_BIAS) + off) | 0;
     if (r !== undefined && r.fast && o >= r.lo && o + 4 <= r.hi && (r.initView === undefined || this.uninitRead !== undefined || r.initView.getUint32(o) === ONES32)) {
       this.th = 0;
       return r.view.getInt32(o, true);
@@ -392,7 +398,7 @@ export class Memory {
   /** 8-byte load: the low half, the high half in `th`. */
   ld8(h: number, l: number, off: number, pc: number): number {
     const r = this.regions[h];
-    const o = (l >>> 0) - REGION_BIAS + off;
+    const o = ((l ^ REGION_BIAS) + off) | 0;
     if (r !== undefined && r.fast && o >= r.lo && o + 8 <= r.hi && (r.initView === undefined || this.uninitRead !== undefined || (r.initView.getUint32(o) === ONES32 && r.initView.getUint32(o + 4) === ONES32))) {
       this.th = r.view.getInt32(o + 4, true);
       return r.view.getInt32(o, true);
@@ -403,7 +409,7 @@ export class Memory {
   /** Sign-extending load of 1, 2 or 4 bytes: the value as int32 (its high half is the sign). */
   ldsx(h: number, l: number, off: number, size: number, pc: number): number {
     const r = this.regions[h];
-    const o = (l >>> 0) - REGION_BIAS + off;
+    const o = ((l ^ REGION_BIAS) + off) | 0;
     if (r !== undefined && r.fast && o >= r.lo && o + size <= r.hi && r.init === undefined) {
       return size === 1 ? r.view.getInt8(o) : size === 2 ? r.view.getInt16(o, true) : r.view.getInt32(o, true);
     }
@@ -414,7 +420,7 @@ export class Memory {
   /** Store the low `size` bytes of v (int32). */
   private stSmall(h: number, l: number, off: number, size: number, v: number, pc: number): void {
     const r = this.regions[h];
-    const o = (l >>> 0) - REGION_BIAS + off;
+    const o = ((l ^ REGION_BIAS) + off) | 0;
     if (r !== undefined && r.fast && o >= r.lo && o + size <= r.hi && r.writeFault === undefined) {
       if (size === 1) r.bytes[o] = v;
       else if (size === 2) r.view.setUint16(o, v, true);
@@ -444,7 +450,7 @@ export class Memory {
 
   st8(h: number, l: number, off: number, vl: number, vh: number, pc: number): void {
     const r = this.regions[h];
-    const o = (l >>> 0) - REGION_BIAS + off;
+    const o = ((l ^ REGION_BIAS) + off) | 0;
     if (r !== undefined && r.fast && o >= r.lo && o + 8 <= r.hi && r.writeFault === undefined) {
       r.view.setInt32(o, vl, true);
       r.view.setInt32(o + 4, vh, true);

@@ -85,8 +85,12 @@ export interface CompiledProgram {
 const DONE = 1;
 const SWITCH = 2;
 
+/** Thrown by a block entered with fewer instructions left than it holds (not an error: its counting form runs next). */
+const COUNT = { counting: true };
+
 /** The runtime the generated code calls. Everything here mirrors a step of interpreter.ts `execute`. */
 const H = {
+  COUNT,
   VmFault,
   execAtomic,
   uninit: uninitRegister,
@@ -435,6 +439,39 @@ function alu(insn: Insn, info: OpcodeInfo): string {
   }
 }
 
+// Loads and stores inline Memory.ld*/st*'s fast path (the same conditions: a region, not ctx, inside its window,
+// stores to a writable one, stack loads of written bytes until the run's first uninitialised read) and call them for
+// everything else, which then takes their own fast path or Memory.load/store. RG is Memory's region table.
+const INIT_READ: Record<number, (o: string) => string> = {
+  1: (o) => `r.init[${o}] === 1`,
+  2: (o) => `r.initView.getUint16(${o}) === 0x0101`,
+  4: (o) => `r.initView.getUint32(${o}) === 0x01010101`,
+  8: (o) => `(r.initView.getUint32(${o}) === 0x01010101 && r.initView.getUint32(${o} + 4) === 0x01010101)`,
+};
+
+function load(size: number, d: { l: string; h: string }, s: { l: string; h: string }, off: number, pc: number): string {
+  const head = `{ const r = RG[${s.h}], o = ((${s.l} ^ -2147483648) + ${off}) | 0; ` +
+    `if (r !== undefined && r.fast && o >= r.lo && o <= r.hi - ${size} && (r.init === undefined || mem.uninitRead !== undefined || ${INIT_READ[size]!('o')})) `;
+  switch (size) {
+    case 1: return `${head}${d.l} = r.bytes[o]; else ${d.l} = mem.ld1(${s.h}, ${s.l}, ${off}, ${pc}); ${d.h} = 0; }`;
+    case 2: return `${head}${d.l} = r.view.getUint16(o, true); else ${d.l} = mem.ld2(${s.h}, ${s.l}, ${off}, ${pc}); ${d.h} = 0; }`;
+    case 4: return `${head}{ ${d.l} = r.view.getInt32(o, true); ${d.h} = 0; } else { ${d.l} = mem.ld4(${s.h}, ${s.l}, ${off}, ${pc}); ${d.h} = mem.th; } }`;
+    default: return `${head}{ ${d.l} = r.view.getInt32(o, true); ${d.h} = r.view.getInt32(o + 4, true); } else { ${d.l} = mem.ld8(${s.h}, ${s.l}, ${off}, ${pc}); ${d.h} = mem.th; } }`;
+  }
+}
+
+function store(size: number, d: { l: string; h: string }, vl: string, vh: string, off: number, pc: number): string {
+  const head = `{ const r = RG[${d.h}], o = ((${d.l} ^ -2147483648) + ${off}) | 0; ` +
+    `if (r !== undefined && r.fast && o >= r.lo && o <= r.hi - ${size} && r.writeFault === undefined) `;
+  const slow = size === 8 ? `mem.st8(${d.h}, ${d.l}, ${off}, ${vl}, ${vh}, ${pc});` : `mem.st${size}(${d.h}, ${d.l}, ${off}, ${vl}, ${pc});`;
+  switch (size) {
+    case 1: return `${head}{ r.bytes[o] = ${vl}; if (r.init !== undefined) r.init[o] = 1; } else ${slow} }`;
+    case 2: return `${head}{ r.view.setUint16(o, ${vl}, true); if (r.initView !== undefined) r.initView.setUint16(o, 0x0101); } else ${slow} }`;
+    case 4: return `${head}{ r.view.setInt32(o, ${vl}, true); if (r.initView !== undefined) r.initView.setUint32(o, 0x01010101); } else ${slow} }`;
+    default: return `${head}{ r.view.setInt32(o, ${vl}, true); r.view.setInt32(o + 4, ${vh}, true); if (r.initView !== undefined) { r.initView.setUint32(o, 0x01010101); r.initView.setUint32(o + 4, 0x01010101); } } else ${slow} }`;
+  }
+}
+
 /** The code of one instruction that does not end its block (everything but jumps, calls, exit). */
 function straight(insn: Insn, info: OpcodeInfo, pc: number): string {
   const d = reg(insn.dst);
@@ -450,17 +487,15 @@ function straight(insn: Insn, info: OpcodeInfo, pc: number): string {
       return `{ const t = A.bswap32(${d.l}); ${d.l} = A.bswap32(${d.h}); ${d.h} = t; }`;
     }
     case 'ldx':
-      if (info.size === 8) return `${d.l} = mem.ld8(${s.h}, ${s.l}, ${insn.off}, ${pc}); ${d.h} = mem.th;`;
-      if (info.size === 4) return `${d.l} = mem.ld4(${s.h}, ${s.l}, ${insn.off}, ${pc}); ${d.h} = mem.th;`;
-      return `${d.l} = mem.ld${info.size}(${s.h}, ${s.l}, ${insn.off}, ${pc}); ${d.h} = 0;`;
+      return load(info.size!, d, s, insn.off, pc);
     case 'ldxsx':
       return `${d.l} = mem.ldsx(${s.h}, ${s.l}, ${insn.off}, ${info.size}, ${pc}); ${d.h} = ${d.l} >> 31;`;
     case 'st': {
       const k = insn.imm | 0;
-      return info.size === 8 ? `mem.st8(${d.h}, ${d.l}, ${insn.off}, ${k}, ${k < 0 ? -1 : 0}, ${pc});` : `mem.st${info.size}(${d.h}, ${d.l}, ${insn.off}, ${k}, ${pc});`;
+      return store(info.size!, d, `${k}`, `${k < 0 ? -1 : 0}`, insn.off, pc);
     }
     case 'stx':
-      return info.size === 8 ? `mem.st8(${d.h}, ${d.l}, ${insn.off}, ${s.l}, ${s.h}, ${pc});` : `mem.st${info.size}(${d.h}, ${d.l}, ${insn.off}, ${s.l}, ${pc});`;
+      return store(info.size!, d, s.l, s.h, insn.off, pc);
     case 'atomic':
       return `${SPILL} H.execAtomic(K[${pc}], I[${pc}], R, mem, ${pc}); ${LOAD}`;
     case 'lddw': {
@@ -567,7 +602,7 @@ export function generate(p: ProgramImage, checks: RegisterChecks | undefined, co
   const after = new Uint16Array(insns.length + 1);
   const out: string[] = [];
   out.push('return function compiled(S, pc) {');
-  out.push('const mem = S.mem, R = S.R, R32 = S.R32;');
+  out.push('const mem = S.mem, R = S.R, R32 = S.R32, RG = mem.regionTable;');
   out.push(`let ${Array.from({ length: 11 }, (_, i) => `l${i} = R32[${2 * i}], h${i} = R32[${2 * i + 1}]`).join(', ')};`);
   out.push('let left = S.left, live = S.live;');
   out.push('try { for (;;) { switch (pc) {');
@@ -601,7 +636,8 @@ export function generate(p: ProgramImage, checks: RegisterChecks | undefined, co
     } else {
       // Fewer instructions left than the block holds: hand over to the counting form (a separate function, made
       // when first needed, so the form every packet runs stays small).
-      out.push(`if (left < ${n}) { ${SPILL} S.left = left; S.live = live; S.pc = ${pc}; S.counting = true; return; }`);
+      // (Thrown: the catch below spills the registers, one copy of that code for the whole program.)
+      out.push(`if (left < ${n}) { S.live = live; S.pc = ${pc}; throw H.COUNT; }`);
       out.push(`left -= ${n};`);
       for (const s of slots) out.push(code(s));
     }
@@ -710,7 +746,12 @@ export function executeCompiled(entry: ProgramImage, mem: Memory, init: (r: BigU
         S.compiledFor = entry;
         S.compiledChecks = S.checks;
       }
-      compiled.fn(S, S.pc);
+      try {
+        compiled.fn(S, S.pc);
+      } catch (e) {
+        if (e !== COUNT) throw e;
+        S.counting = true;
+      }
       if (S.counting) {
         // The budget runs out in the block at S.pc: its counting form ends the run with the interpreter's fault.
         S.slow = true;
