@@ -473,7 +473,7 @@ function cmdRun(argv: string[]): number {
       if (checksum.length) checksumBroken++;
       if (filter && !filter.test(packetFacts(pkt, r, ret))) continue;
       matched++;
-      if (format === 'jsonl') out(JSON.stringify(packetRecord(pkt, r, values.data, ret, checksum)));
+      if (format === 'jsonl') out(packetJson(pkt, r, values.data, ret, checksum));
       else if (format === 'table') out(tableRow(pkt, r, pkt.tsNs - t0, ret));
     }
   } finally {
@@ -590,6 +590,40 @@ function packetRecord(pkt: CapturedPacket, r: DriverPacket, withData: boolean | 
   if (r.run.perf.length) rec.perf = r.run.perf;
   if (withData) rec.data = hex(r.out.subarray(r.metaLen));
   return rec;
+}
+
+/** A JSON number as JSON.stringify writes it. */
+const num = (n: number): string => (Number.isFinite(n) ? String(n) : 'null');
+
+/**
+ * JSON.stringify(packetRecord(...)), written directly: the same keys in the same order, the same text (values that
+ * are objects still go through JSON.stringify), without building the record first. Keep the two in step.
+ */
+function packetJson(pkt: CapturedPacket, r: DriverPacket, withData: boolean | undefined, ret?: ReturnLoc, checksum?: ChecksumBreak[]): string {
+  const q = JSON.stringify;
+  let s = `{"packet":${num(pkt.index)},"ts":${q(formatTs(pkt.tsNs))},"len":${num(pkt.wireLen)},"caplen":${num(pkt.capLen)},"summary":${q(summarize(pkt.frame))},"action":${q(r.action)},"outcome":${q(r.outcome)},"retval":${num(r.retval)}`;
+  const loc = exitLocation(r, ret);
+  if (loc.file !== undefined) s += `,"file":${q(loc.file)}`;
+  if (loc.line !== undefined) s += `,"line":${num(loc.line)}`;
+  if (loc.column !== undefined) s += `,"column":${num(loc.column)}`;
+  if (loc.exitLine !== undefined) s += `,"exitLine":${num(loc.exitLine)}`;
+  if (r.run.exitInsn >= 0) s += `,"insn":${num(r.run.exitInsn)}`;
+  if (r.run.tailCalls > 0) s += `,"exitProgram":${q(r.run.exitProgram)}`;
+  s += `,"path":${q(r.path)}`;
+  if (r.queue) s += `,"queue":${num(r.queue)}`;
+  if (r.copied) s += `,"copied":${num(r.copied)}`;
+  if (r.target) s += `,"target":${q(r.target)}`;
+  if (r.note) s += `,"note":${q(r.note)}`;
+  if (pkt.truncated) s += `,"truncated":true`;
+  if (r.invalidAction) s += `,"invalidAction":true`;
+  if (checksum?.length) s += `,"checksum":${q(checksum)}`;
+  if (r.fault || r.run.uninitStackRead || r.run.redirect || r.run.redirectFallback || r.run.printk.length || r.run.perf.length) {
+    // The rarer fields: from the record itself, so that they cannot drift.
+    const rec = packetRecord(pkt, r, false, ret, checksum);
+    for (const k of ['fault', 'uninitStackRead', 'redirect', 'redirectFallback', 'printk', 'perf']) if (rec[k] !== undefined) s += `,${q(k)}:${q(rec[k])}`;
+  }
+  if (withData) s += `,"data":"${hex(r.out.subarray(r.metaLen))}"`;
+  return s + '}';
 }
 
 /** --filter: a parse error names the column, with the filter and a caret under it (exit status 2). */
