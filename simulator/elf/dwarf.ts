@@ -436,14 +436,18 @@ class Unit {
     return t;
   }
 
-  /** Location list at a .debug_loclists offset (DWARF 5), ranges relative to `base`; DWARF 4: a .debug_loc offset. */
-  private loclist(off: number, base: number): LocRange[] {
+  /**
+   * Location list at a .debug_loclists offset (DWARF 5); DWARF 4: a .debug_loc offset. Offset pairs before any base
+   * address entry are relative to the unit's base address (not the function's low_pc: a second function of a
+   * section starts at its offset there).
+   */
+  private loclist(off: number): LocRange[] {
     if (this.version < 5) return this.loc4(off);
     const b = this.s.get('.debug_loclists');
     if (!b) return [];
     const r = new Reader(b, off);
     const out: LocRange[] = [];
-    let cur = base;
+    let cur = this.cuBase;
     for (let n = 0; n < 4096; n++) {
       const kind = r.u8();
       switch (kind) {
@@ -541,7 +545,7 @@ class Unit {
     if (off === undefined) return undefined;
     const r = new Reader(b, off);
     const out: { lo: number; hi: number }[] = [];
-    let base = fnLow;
+    let base = this.cuBase;
     for (let n = 0; n < 4096; n++) {
       const kind = r.u8();
       if (kind === 0) break;
@@ -584,7 +588,7 @@ class Unit {
         else if (cv !== undefined && (typeof cv === 'number' || typeof cv === 'bigint')) v.always = constExpr(BigInt(cv));
         else {
           const off = this.locOffset(loc);
-          v.ranges = off !== undefined ? this.loclist(off, fn.lowPc).map((x) => ({ lo: x.lo - fn.lowPc, hi: x.hi - fn.lowPc, expr: x.expr })) : [];
+          v.ranges = off !== undefined ? this.loclist(off).map((x) => ({ lo: x.lo - fn.lowPc, hi: x.hi - fn.lowPc, expr: x.expr })) : [];
         }
         fn.vars.push(v);
       } else if (c.tag === TAG.lexical_block) {

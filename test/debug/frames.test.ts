@@ -29,6 +29,7 @@ const FIXTURES: { file: string; program: string; packets: typeof IPV4; session?:
   { file: 'locals.c', program: 'locals', packets: IPV4 },
   { file: 'callers.c', program: 'callers', packets: IPV4 },
   { file: 'dbg.c', program: 'entry', packets: PACKETS, session: { program: 'entry', maps: { jmp: [{ key: '00000000', program: 'tail' }] } } },
+  { file: 'two.c', program: 'second', packets: IPV4, session: { program: 'second' } },
 ];
 
 function compiled(file: string, flags: string[]) {
@@ -67,6 +68,15 @@ for (const fx of FIXTURES) {
     assert.ok(compared > 20 && available > 10, `${compared} locals compared, ${available} available`);
   });
 }
+
+test('the second program of a section: its parameter is where DWARF 5 says from its first instruction', () => {
+  const { object, info } = compiled('two.c', []);
+  const e = new DebugEngine({ obj: object, session: { program: 'second' }, driver: { mode: 'native', profile: PROFILES[DEFAULT_PROFILE], queues: 1 }, packets: IPV4 });
+  const s = e.goto(0, 0);
+  assert.ok(e.programNamed('second')!.funcs.length > 0);
+  const ctx = info.locals(s, 0, e.programNamed('second')!).find((c) => c.name === 'ctx')!;
+  assert.equal(formatCValue(s, ctx), 'ctx (struct xdp_md *) (0x' + s.regs[1].toString(16) + ')');
+});
 
 test('caller frames: r6-r9 and stack slots read as at the call; what DWARF puts in r0-r5 there is not available', () => {
   const { object, info } = compiled('callers.c', []);
