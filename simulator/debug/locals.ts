@@ -63,7 +63,7 @@ export class DebugInfo {
     // them where the variable lived up to the call instruction.
     const clobbered = (r: number) => `not available: in r${r}, which the call to ${s.frames[frameIndex - 1]?.name ?? 'the callee'} overwrote (r0-r5 are caller-saved)`;
     const out = variablesAt(fn, off).map(({ v, expr }): CValue => {
-      const loc = evalLocation(expr, (n) => regs[n], size);
+      const loc = evalLocation(expr, (n) => regs[n], size, (x) => describeValue(s, x) !== 'scalar');
       const base = { name: v.name, type: v.type, param: v.param };
       switch (loc.kind) {
         case 'value': return { ...base, value: loc.value, computed: true };

@@ -631,8 +631,11 @@ function stackOffset(reg: number, off: bigint, frameSize: number): bigint {
   return reg === 10 && off >= 0n ? off - BigInt(frameSize) : off;
 }
 
-/** Evaluate a DWARF location expression (BPF: DWARF registers 0-10 are r0-r10; frame base r10). */
-export function evalLocation(expr: Uint8Array, reg: (n: number) => bigint | undefined, frameSize = 0): LocValue {
+/**
+ * Evaluate a DWARF location expression (BPF: DWARF registers 0-10 are r0-r10; frame base r10). `isPointer` tells a
+ * value the simulator made as a pointer into one of its memory regions (see DW_OP_and).
+ */
+export function evalLocation(expr: Uint8Array, reg: (n: number) => bigint | undefined, frameSize = 0, isPointer: (v: bigint) => boolean = () => false): LocValue {
   if (expr.length === 0) return { kind: 'optimized-out' };
   const r = new Reader(expr);
   const st: bigint[] = [];
@@ -663,7 +666,25 @@ export function evalLocation(expr: Uint8Array, reg: (n: number) => bigint | unde
         case 0x23: st.push(BigInt.asUintN(64, st.pop()! + BigInt(r.uleb()))); break; // plus_uconst
         case 0x22: { const b = st.pop()!; st.push(BigInt.asUintN(64, st.pop()! + b)); break; }
         case 0x1c: { const b = st.pop()!; st.push(BigInt.asUintN(64, st.pop()! - b)); break; }
-        case 0x1a: { const b = st.pop()!; st.push(st.pop()! & b); break; }
+        case 0x1a: {
+          // and. clang -gdwarf-4 spells a zero-extension of a u32 (`(void *)(long)ctx->data`) as `constu 0xffffffff;
+          // and` where DWARF 5 has DW_OP_convert; on a 64-bit pointer into a region (the kernel's ctx->data is one) it
+          // is a conversion, as DW_OP_convert is taken here.
+          const b = st.pop()!;
+          const a = st.pop()!;
+          st.push(b === 0xffffffffn && isPointer(a) ? a : a & b);
+          break;
+        }
+        case 0x21: { const b = st.pop()!; st.push(st.pop()! | b); break; } // or
+        case 0x27: { const b = st.pop()!; st.push(st.pop()! ^ b); break; } // xor
+        case 0x1e: { const b = st.pop()!; st.push(BigInt.asUintN(64, st.pop()! * b)); break; } // mul
+        case 0x1f: st.push(BigInt.asUintN(64, -st.pop()!)); break; // neg
+        case 0x20: st.push(BigInt.asUintN(64, ~st.pop()!)); break; // not
+        case 0x24: { const b = st.pop()!; st.push(BigInt.asUintN(64, st.pop()! << (b & 63n))); break; } // shl
+        case 0x25: { const b = st.pop()!; st.push(st.pop()! >> (b & 63n)); break; } // shr
+        case 0x26: { const b = st.pop()!; st.push(BigInt.asUintN(64, BigInt.asIntN(64, st.pop()!) >> (b & 63n))); break; } // shra
+        case 0x13: st.pop(); break; // drop
+        case 0x14: st.push(st[st.length - 2]); break; // over
         case 0x12: st.push(st[st.length - 1]); break; // dup
         case 0xa8: r.uleb(); break; // convert to a base type: the variable's own type decides how the value is read
         case 0x16: { const b = st.pop()!; const a = st.pop()!; st.push(b, a); break; } // swap
