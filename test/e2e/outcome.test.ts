@@ -48,7 +48,7 @@ function lineOf(file: string, text: string): number {
 }
 
 /** The text decorations draw after `line` of the active editor (CSS ::after content), once it is rendered. */
-async function afterText(page: Page, line: number, want: RegExp, timeoutMs = 15_000): Promise<string> {
+async function afterText(page: Page, line: number, want: RegExp, timeoutMs = 30_000): Promise<string> {
   const end = Date.now() + timeoutMs;
   let last = '';
   for (;;) {
