@@ -136,6 +136,11 @@ export function variantOptions(base: SessionOptions, i: number): SessionOptions 
 
 type MapsJson = ReturnType<Session['mapsJson']>;
 
+/** The frame sizes BPF_PROG_TEST_RUN takes for XDP: an Ethernet header at least (bpf_test_init), at most the linear
+ * part of a page (4096 - 256 headroom - 320 skb_shared_info) and MAX_SKB_FRAGS (17) pages of fragments. */
+export const TEST_RUN_MIN_FRAME = 14;
+export const TEST_RUN_MAX_FRAME = 3520 + 17 * 4096;
+
 /**
  * Runs `frames` through both. `objectPath` is the compiled object the simulator loaded as `obj`.
  * Never throws for kernel trouble: a kernel that cannot be used gives `available: false` and why.
@@ -161,6 +166,19 @@ export function compareWithKernel(
 
   const seeded = mapsAfterSeeding(obj, session, opts.maps);
   const notes: string[] = [];
+  // BPF_PROG_TEST_RUN refuses a frame shorter than an Ethernet header (EINVAL) or longer than its linear part and
+  // MAX_SKB_FRAGS pages of fragments (ENOMEM) before the program runs: such frames run on neither side.
+  const indexOf: number[] = [];
+  const outside: string[] = [];
+  frames = frames.filter(({ frame }, i) => {
+    const ok = frame.length >= TEST_RUN_MIN_FRAME && frame.length <= TEST_RUN_MAX_FRAME;
+    if (ok) indexOf.push(i);
+    else outside.push(`${i} (${frame.length} bytes)`);
+    return ok;
+  });
+  if (outside.length) {
+    notes.push(`not compared: packet${outside.length === 1 ? '' : 's'} ${outside.slice(0, 10).join(', ')}${outside.length > 10 ? ` and ${outside.length - 10} more` : ''}: BPF_PROG_TEST_RUN takes frames of ${TEST_RUN_MIN_FRAME} to ${TEST_RUN_MAX_FRAME} bytes`);
+  }
 
   // Programs to load: the chosen one and every XDP program a PROG_ARRAY slot names (statically or in the seed).
   const keep = new Set([program]);
@@ -233,7 +251,9 @@ export function compareWithKernel(
       batch.length ? `bpftool batch file "$T/seed.batch" > "$T/seed.log" 2>&1 || exit 92` : ':',
       // On CPU 0, like the simulator's session, so that per-CPU map values land in the same column.
       `i=0; while [ $i -lt ${frames.length} ]; do`,
-      `  taskset -c 0 bpftool prog run pinned ${PROGS_DIR}/${sq(program)} data_in "$T/in.$i" data_out "$T/out.$i" > "$T/run.$i" 2>&1`,
+      // data_size_out: room for the frame and what the program may add (bpftool's default is smaller than a jumbo frame).
+      `  s=$(stat -c %s "$T/in.$i")`,
+      `  taskset -c 0 bpftool prog run pinned ${PROGS_DIR}/${sq(program)} data_in "$T/in.$i" data_out "$T/out.$i" data_size_out $((s + 8192)) > "$T/run.$i" 2>&1`,
       `  i=$((i+1)); done`,
       `for f in ${PRIVATE_BPFFS}/*; do n=\${f##*/}; [ -f "$f" ] || continue`,
       `  case "$n" in maps.debug|progs.debug|xdp-lens-*${large.map((l) => `|${sq(l.pin)}`).join('')}) continue;; esac`,
@@ -261,15 +281,16 @@ export function compareWithKernel(
     if (r.status === 92) return unavailable(`seeding the kernel's maps failed: ${file('seed.log').trim().split('\n').slice(-3).join(' ')}`);
     if (r.status !== 0) return unavailable(`the kernel side failed (status ${r.status}): ${(r.stderr || '').trim().split('\n').pop()}`);
 
-    const rows: CompareRow[] = simRows.map((s, index) => {
+    const rows: CompareRow[] = simRows.map((s, i) => {
+      const index = indexOf[i]!;
       const sim = { retval: s.retval, action: s.action, data: hex(s.out), ...(s.fault ? { fault: `${s.fault.kind}: ${s.fault.message}` } : {}) };
-      const out = file(`run.${index}`);
+      const out = file(`run.${i}`);
       const m = /Return value: (\d+)/.exec(out);
       if (!m) return { index, sim, kernelError: out.trim().split('\n').pop() || 'bpftool failed', status: 'differs', equal: false };
       const retval = Number(m[1]) >>> 0;
-      const kernel = { retval, action: actionOf(retval), data: existsSync(join(tmp, `out.${index}`)) ? hex(readFileSync(join(tmp, `out.${index}`))) : '' };
+      const kernel = { retval, action: actionOf(retval), data: existsSync(join(tmp, `out.${i}`)) ? hex(readFileSync(join(tmp, `out.${i}`))) : '' };
       if (!s.fault && kernel.retval === sim.retval && kernel.data === sim.data) return { index, sim, kernel, status: 'same', equal: true };
-      const dep = s.fault ? undefined : explainRow(sim, kernel, variants.map((v) => v.rows[index]!).map((x) => ({ retval: x.retval, data: hex(x.out) })));
+      const dep = s.fault ? undefined : explainRow(sim, kernel, variants.map((v) => v.rows[i]!).map((x) => ({ retval: x.retval, data: hex(x.out) })));
       if (dep) return { index, sim, kernel, status: 'clock/random', equal: true, clockRandom: dep };
       return { index, sim, kernel, status: 'differs', equal: false };
     });
