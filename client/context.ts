@@ -148,7 +148,7 @@ export class XdpLensContext implements vscode.Disposable {
     command('xdpLens.compareVerdicts', (uri?: vscode.Uri | string, against?: DiffVerdictsParams['against'], capture?: string) => this.compareVerdicts(uri, against, capture));
     command('xdpLens.showPackets', () => vscode.commands.executeCommand('xdpLens.packets.focus'));
     command('xdpLens.showRunSummary', () => this.summaryView.show());
-    this.disposables.push(...registerDebugging(context, () => this.lastRun?.params));
+    this.disposables.push(...registerDebugging(context, () => this.lastRun?.params, () => this.ensureClient()));
     this.disposables.push(...registerTesting(context, (line) => this.log(line)));
     command('xdpLens.saveAsTestCase', async (arg?: PacketNode) => {
       if (!this.lastRun || arg?.kind !== 'packet') throw new Error('choose a packet in the packets view of a run');

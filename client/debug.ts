@@ -1,18 +1,64 @@
-// The `xdp` debug type in VS Code: the adapter is `xdp-lens debug-adapter` (dist/cli.js) run by VS Code's own Node
-// (ELECTRON_RUN_AS_NODE), so nothing else needs to be installed. F5 on an XDP C file without a launch.json debugs that
-// file, asking for a capture; "Debug This Packet" in the packets view debugs the packet of the last run.
+// The `xdp` debug type in VS Code: the adapter runs inside the language server (server/debug.ts), which reuses the run
+// it holds for the same program and capture. The debug adapter here is inline and only forwards: VS Code's DAP
+// messages go to the server as `xdpLens/dap` notifications, the server's come back the same way, one VS Code debug
+// session id each. F5 on an XDP C file without a launch.json debugs that file, asking for a capture; "Debug This
+// Packet" in the packets view debugs the packet of the last run. (Other editors run `xdp-lens debug-adapter`.)
 import * as vscode from 'vscode';
-import type { RunParams } from '../server/protocol.ts';
+import type { LanguageClient } from 'vscode-languageclient/node';
+import { DapEndNotification, DapNotification, type DapEndParams, type DapParams, type RunParams } from '../server/protocol.ts';
 
 export const DEBUG_TYPE = 'xdp';
 
 /** What the packets view hands a command: a packet row (or its index). */
 export type PacketArg = number | { kind?: string; row?: { index: number } } | undefined;
 
-export function registerDebugging(context: vscode.ExtensionContext, lastRun: () => RunParams | undefined): vscode.Disposable[] {
+/** A debug adapter that forwards DAP messages to the language server and back. */
+class ServerDebugAdapter implements vscode.DebugAdapter {
+  private readonly emitter = new vscode.EventEmitter<vscode.DebugProtocolMessage>();
+  readonly onDidSendMessage = this.emitter.event;
+  private ended = false;
+
+  constructor(private readonly id: string, private readonly client: Promise<LanguageClient>, private readonly adapters: Map<string, ServerDebugAdapter>) {
+    adapters.set(id, this);
+  }
+
+  handleMessage(message: vscode.DebugProtocolMessage): void {
+    // One promise: the messages reach the server in the order VS Code sent them.
+    this.client.then(
+      (c) => c.sendNotification(DapNotification, { session: this.id, message } satisfies DapParams),
+      (e: Error) => {
+        const req = message as { type?: string; seq?: number; command?: string };
+        if (req.type === 'request') this.receive({ type: 'response', seq: 0, request_seq: req.seq, command: req.command, success: false, message: `the XDP Lens language server is not running: ${e.message}` });
+      },
+    );
+  }
+
+  receive(message: vscode.DebugProtocolMessage): void {
+    if (!this.ended) this.emitter.fire(message);
+  }
+
+  dispose(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.adapters.delete(this.id);
+    this.client.then((c) => c.sendNotification(DapEndNotification, { session: this.id } satisfies DapEndParams), () => {});
+    this.emitter.dispose();
+  }
+}
+
+export function registerDebugging(_context: vscode.ExtensionContext, lastRun: () => RunParams | undefined, client: () => Promise<LanguageClient>): vscode.Disposable[] {
+  const adapters = new Map<string, ServerDebugAdapter>();
+  const listening = new WeakSet<LanguageClient>();
+  const ready = async () => {
+    const c = await client();
+    if (!listening.has(c)) {
+      listening.add(c);
+      c.onNotification(DapNotification, (p: DapParams) => adapters.get(p.session)?.receive(p.message as vscode.DebugProtocolMessage));
+    }
+    return c;
+  };
   const factory: vscode.DebugAdapterDescriptorFactory = {
-    createDebugAdapterDescriptor: () =>
-      new vscode.DebugAdapterExecutable(process.execPath, [context.asAbsolutePath('dist/cli.js'), 'debug-adapter'], { env: { ELECTRON_RUN_AS_NODE: '1' } }),
+    createDebugAdapterDescriptor: (session) => new vscode.DebugAdapterInlineImplementation(new ServerDebugAdapter(session.id, ready(), adapters)),
   };
   const provider: vscode.DebugConfigurationProvider = {
     provideDebugConfigurations: () => [
@@ -38,6 +84,7 @@ export function registerDebugging(context: vscode.ExtensionContext, lastRun: () 
     },
   };
   return [
+    { dispose: () => [...adapters.values()].forEach((a) => a.dispose()) },
     vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, factory),
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, provider),
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, { provideDebugConfigurations: provider.provideDebugConfigurations }, vscode.DebugConfigurationProviderTriggerKind.Dynamic),

@@ -219,6 +219,24 @@ export interface RunUpdateParams {
   summary: RunSummary;
 }
 
+/**
+ * Both ways: one Debug Adapter Protocol message of a debug session the server runs (server/debug.ts). The client's
+ * inline debug adapter forwards VS Code's requests; the server sends the adapter's responses and events back. A
+ * session starts with its first message (`initialize`) and ends with `xdpLens/dapEnd`, its `disconnect`, or the
+ * client going away.
+ */
+export const DapNotification = 'xdpLens/dap';
+export interface DapParams {
+  /** The VS Code debug session id. */
+  session: string;
+  message: unknown;
+}
+/** client → server: a debug session ended (the server disposes of its adapter). */
+export const DapEndNotification = 'xdpLens/dapEnd';
+export interface DapEndParams {
+  session: string;
+}
+
 /** client → server: one page of a run's packets, optionally only those with one action or exit line. */
 export const PacketsRequest = 'xdpLens/packets';
 export interface PacketsParams {

@@ -16,9 +16,9 @@ import { INPUT_LIMITS, readInputText } from '../simulator/input.ts';
 import { compileCAsync } from '../simulator/compile.ts';
 import { fileURLToPath } from 'node:url';
 import type { CancellationToken, Connection } from 'vscode-languageserver/node';
-import { Session, XdpLensError, loadProgramFileWithObject, ACTIONS, type LoadOptions } from '../simulator/session.ts';
+import { Session, XdpLensError, loadProgramFileWithObject, ACTIONS, type LoadOptions, type SessionOptions } from '../simulator/session.ts';
 import { RefusalLog, kernelRefusals, refusalText, refusalsBeforeRun, type VerifierRefusal } from '../simulator/verifier-refusals.ts';
-import { Driver, type DriverPacket } from '../simulator/driver/rx.ts';
+import { Driver, type DriverOptions, type DriverPacket } from '../simulator/driver/rx.ts';
 import { PROFILES, DEFAULT_PROFILE, DRIVER_MODES, type DriverMode } from '../simulator/driver/profiles.ts';
 import { OutputCaptures } from '../simulator/driver/output.ts';
 import { rssQueueOf } from '../simulator/driver/rss.ts';
@@ -105,6 +105,8 @@ interface RunConfig {
   mapsFile?: string;
   /** xdpLens.engine; a packet's detail re-run steps through the interpreter (same results). */
   engine?: 'interp' | 'compiled';
+  /** The compiled object the run loaded (the debugger reads its DWARF). */
+  objectPath?: string;
 }
 
 /** One run, compact: per-packet typed arrays and a few tables. */
@@ -341,7 +343,7 @@ async function prepareRun(params: RunOptions, capture: string, stamp: string, li
       return { error: `cannot use the map seed ${params.maps}: ${(e as Error).message}` };
     }
   }
-  const config: RunConfig = { obj, capture, captureStamp: stamp, program: params.program, mode, profile, queues, limit, maxEntries: me, maps, mapsFile: params.maps, engine: settings.engine };
+  const config: RunConfig = { obj, capture, captureStamp: stamp, program: params.program, mode, profile, queues, limit, maxEntries: me, maps, mapsFile: params.maps, engine: settings.engine, objectPath };
   let session: Session;
   let driver: Driver;
   try {
@@ -1233,6 +1235,42 @@ export function registerRunHandlers(connection: Connection, host: RunHost): void
     return run ? runMapsSeed(run.maps) : { error: `run ${params.runId} is no longer held by the server: run again` };
   });
   connection.onRequest(RunStatsRequest, (params: RunStatsParams) => runStats(params));
+}
+
+/** What a debug launch asks for, resolved (server/debug.ts). */
+export interface DebugLaunchMatch {
+  program: string;
+  programName?: string;
+  capture: string;
+  maps?: string;
+  driver: string;
+  profile: string;
+}
+
+/**
+ * The newest held run of the same program (unchanged since the run), capture (unchanged), program name, driver mode,
+ * profile and map seed, as the debugger reuses it: its loaded object and the options `build` gives its session and
+ * driver, so a debug session replays from the run's start-of-run state (its own sessions: the run's are never touched).
+ * A reason when none matches.
+ */
+export function heldRunForDebug(l: DebugLaunchMatch): { runId: string; obj: LoadedObject; objectPath: string; session: SessionOptions; driver: DriverOptions } | string {
+  const why: string[] = [];
+  for (const [runId, run] of [...runs.entries()].reverse()) {
+    const c = run.config;
+    const path = run.summary.uri.startsWith('file:') ? fileURLToPath(run.summary.uri) : '';
+    if (path !== l.program || c.capture !== l.capture) continue;
+    const differs = c.objectPath === undefined ? 'no object' : (l.programName ?? undefined) !== (c.program ?? undefined) ? 'program name'
+      : c.mode !== l.driver ? 'driver mode' : c.profile !== l.profile ? 'profile' : (l.maps ?? undefined) !== (c.mapsFile ?? undefined) ? 'map seed'
+      : !c.captureStamp || (() => { try { return captureStamp(c.capture) !== c.captureStamp; } catch { return true; } })() ? 'capture changed'
+      : run.source !== undefined && readSource(path) !== run.source ? 'source changed' : '';
+    if (differs) { why.push(`${runId}: ${differs}`); continue; }
+    return {
+      runId, obj: c.obj, objectPath: c.objectPath!,
+      session: { program: c.program, seed: 1, nrCpus: c.queues, maxEntries: c.maxEntries, maps: c.maps, mapsFile: c.mapsFile, engine: c.engine },
+      driver: { mode: c.mode, profile: PROFILES[c.profile]!, queues: c.queues, queueOf: c.queues > 1 ? rssQueueOf : undefined },
+    };
+  }
+  return why.length ? `no held run matches (${why.join('; ')})` : 'no held run of this program on this capture';
 }
 
 /** xdpLens/runStats: what the run aggregated while it ran. */

@@ -39,6 +39,7 @@ import { loadObject } from '../simulator/elf/index.ts';
 import { RULE_DOCS, docMarkdown, lookupDoc } from './docs.ts';
 import { registerRunHandlers } from './run.ts';
 import { registerCompareHandler } from './compare.ts';
+import { registerDebugHandlers } from './debug.ts';
 import { ResyncingMessageReader } from './framing.ts';
 import { guarded } from './guard.ts';
 import {
@@ -424,6 +425,8 @@ const runHost = {
 };
 registerRunHandlers(connection, runHost);
 registerCompareHandler(connection, runHost);
+const debugSessions = registerDebugHandlers(connection, runHost.log);
+connection.onShutdown(() => debugSessions.dispose());
 
 documents.listen(connection);
 connection.listen();

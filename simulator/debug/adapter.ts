@@ -20,6 +20,9 @@ import { MAX_FRAMES, REGION_PACKET, REGION_STACK0, STACK_SIZE, offsetOf, regionO
 import { DebugEngine, DebugError, type DataWatch, describeValue, packetBytesOf, readPackets, readSnapshot, snapshotScope, type Snapshot } from './engine.ts';
 import { ExprError, evaluate, formatScalar } from './expr.ts';
 import type { MapJsonEntry } from '../vm/map-json.ts';
+import type { LoadedObject } from '../elf/types.ts';
+import type { SessionOptions } from '../session.ts';
+import type { DriverOptions } from '../driver/rx.ts';
 import { packetLayers } from './layers.ts';
 import { entryText, objectMapFormats, type BtfNode, type MapFormat } from '../btf-format.ts';
 import { DebugInfo, assignment, childrenOf, expandable, formatCValue, memberOf, scalarOf, type CValue } from './locals.ts';
@@ -43,6 +46,25 @@ export interface XdpLaunchArguments extends DebugProtocol.LaunchRequestArguments
 }
 
 const THREAD = 1;
+
+/**
+ * What a host that already holds the program and the capture (the language server's run, server/debug.ts) hands the
+ * adapter instead of compiling and loading them again: the loaded object and the options the run built its session and
+ * driver with, so the debugger starts from the run's start-of-run state and replays exactly what the run did.
+ */
+export interface HeldLaunch {
+  object: LoadedObject;
+  objectPath: string;
+  session: SessionOptions;
+  driver: DriverOptions;
+  /** Shown in the debug console (which run is reused). */
+  note?: string;
+}
+
+export interface XdpDebugSessionOptions {
+  /** Called at launch with the resolved paths, driver mode and profile; undefined: build everything as standalone. */
+  held?(args: XdpLaunchArguments & { driver: DriverMode; profile: string }): Promise<HeldLaunch | undefined> | HeldLaunch | undefined;
+}
 
 type VarRef =
   | { kind: 'registers' }
@@ -71,7 +93,7 @@ export class XdpDebugSession extends DebugSession {
   /** The printk lines already shown: packet and count. */
   private shown = { packet: -1, count: 0 };
 
-  constructor() {
+  constructor(private readonly options: XdpDebugSessionOptions = {}) {
     super();
     this.setDebuggerLinesStartAt1(true);
     this.setDebuggerColumnsStartAt1(true);
@@ -106,8 +128,13 @@ export class XdpDebugSession extends DebugSession {
       if (!DRIVER_MODES.includes(mode)) throw new XdpLensError(`launch: "driver" is one of ${DRIVER_MODES.join(', ')}, not '${args.driver}'`);
       const profile = PROFILES[args.profile ?? DEFAULT_PROFILE];
       if (!profile) throw new XdpLensError(`launch: "profile" is one of ${Object.keys(PROFILES).join(', ')}, not '${args.profile}'`);
+      const held = await this.options.held?.({
+        ...args, program: this.programPath, capture: resolve(cwd, args.capture), ...(args.maps ? { maps: resolve(cwd, args.maps) } : {}),
+        driver: mode, profile: args.profile ?? DEFAULT_PROFILE,
+      });
+      if (held?.note) this.output(`${held.note}\n`, 'console');
       let maps: unknown;
-      if (args.maps) {
+      if (args.maps && !held) {
         const path = resolve(cwd, args.maps);
         const text = Buffer.from(readInputFile(path, 'maps', INPUT_LIMITS.maps)).toString('utf8');
         try {
@@ -116,7 +143,7 @@ export class XdpDebugSession extends DebugSession {
           throw new XdpLensError(`${path}: not JSON: ${(e as Error).message}`);
         }
       }
-      const { object, objectPath } = loadProgramFileWithObject(this.programPath, { includeDirs: args.includeDirs });
+      const { object, objectPath } = held ? { object: held.object, objectPath: held.objectPath } : loadProgramFileWithObject(this.programPath, { includeDirs: args.includeDirs });
       const di = DebugInfo.load(objectPath);
       if (typeof di === 'string') this.output(`xdp-lens: no C variables (${di}); registers and memory only\n`, 'console');
       else this.debugInfo = di;
@@ -124,8 +151,8 @@ export class XdpDebugSession extends DebugSession {
       const packets = await readPackets(resolve(cwd, args.capture));
       this.engine = new DebugEngine({
         obj: object,
-        session: { program: args.programName, maps, mapsFile: args.maps },
-        driver: { mode, profile, queues: 1 },
+        session: held ? held.session : { program: args.programName, maps, mapsFile: args.maps },
+        driver: held ? held.driver : { mode, profile, queues: 1 },
         packets,
       });
       this.startPacket = this.engine.selectPacket(args.packet);
