@@ -73,9 +73,9 @@ export const DRIVER_MODES: DriverMode[] = ['native', 'readonly-page', 'generic']
 export const MODE_EXPLANATIONS: Record<DriverMode, string> = {
   native:
     'native: the driver gives the program a writable page. XDP_PASS wraps an skb around that same page (build_skb, ' +
-    'option A: no copy), so rewrites, XDP_TX and XDP_REDIRECT work at page level.',
+    'no copy), so rewrites, XDP_TX and XDP_REDIRECT work at page level.',
   'readonly-page':
-    'readonly-page: the driver treats the page as read-only (option B). XDP_PASS allocates a new skb and copies the ' +
+    'readonly-page: the driver treats the page as read-only. XDP_PASS allocates a new skb and copies the ' +
     'headers into it (napi_alloc_skb + copy), the rest stays a read-only fragment; any write by the program into ' +
     'packet memory is a fault on its source line.',
   generic:
