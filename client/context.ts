@@ -157,7 +157,7 @@ export class XdpLensContext implements vscode.Disposable {
       const p = this.lastRun.params;
       await saveAsTestCase(vscode.Uri.parse(p.uri), p.capture, p.driverMode, d, p.maps);
     });
-    command('xdpLens.debugPacket', (arg?: PacketArg) => debugPacket(this.lastRun?.params, arg));
+    command('xdpLens.debugPacket', (arg?: PacketArg) => debugPacket(this.lastRun?.params, arg, this.lastRun?.summary.driver));
 
     const virtual: vscode.TextDocumentContentProvider = {
       onDidChange: this.virtualChanged.event,

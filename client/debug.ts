@@ -92,7 +92,8 @@ export function registerDebugging(_context: vscode.ExtensionContext, lastRun: ()
 }
 
 /** "Debug This Packet": debug the packet of the last run (a row of the packets view, or an index). */
-export async function debugPacket(run: RunParams | undefined, arg?: PacketArg): Promise<boolean> {
+/** `driver`: the mode and profile the run used (its summary), so the server finds that run and reuses it. */
+export async function debugPacket(run: RunParams | undefined, arg?: PacketArg, driver?: { mode: string; profile: string }): Promise<boolean> {
   if (!run) throw new Error('no run yet: use "XDP: Run on Capture..." first');
   const index = typeof arg === 'number' ? arg : arg?.row?.index ?? 0;
   return vscode.debug.startDebugging(vscode.workspace.getWorkspaceFolder(vscode.Uri.parse(run.uri)), {
@@ -103,8 +104,8 @@ export async function debugPacket(run: RunParams | undefined, arg?: PacketArg): 
     ...(run.program ? { programName: run.program } : {}),
     capture: run.capture,
     packet: index,
-    ...(run.driverMode ? { driver: run.driverMode } : {}),
-    ...(run.profile ? { profile: run.profile } : {}),
+    ...(run.driverMode ?? driver?.mode ? { driver: run.driverMode ?? driver?.mode } : {}),
+    ...(run.profile ?? driver?.profile ? { profile: run.profile ?? driver?.profile } : {}),
     ...((run as RunParams & { maps?: string }).maps ? { maps: (run as RunParams & { maps?: string }).maps } : {}),
     stopOnEntry: vscode.debug.breakpoints.length === 0,
   });
