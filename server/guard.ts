@@ -56,6 +56,8 @@ export const SHAPES: Record<string, Shape> = {
   'xdpLens/runStats': { runId: 'string' },
   'xdpLens/maps': { runId: 'string', 'map?': 'string', 'offset?': 'uint', 'limit?': 'uint' },
   'xdpLens/mapsSeed': { runId: 'string' },
+  'xdpLens/dap': { session: 'string', message: { type: 'string' } },
+  'xdpLens/dapEnd': { session: 'string' },
   'xdpLens/compareKernel': { uri: 'string', capture: 'string', 'program?': 'string', 'limit?': 'uint', 'maps?': 'string', 'seed?': 'uint' },
 };
 
