@@ -3,13 +3,14 @@
 // the C local `eth` in the Variables view, a step, a step back (the toolbar button) to the same line, continue to the
 // fault the capture's third packet causes, continue to the end of the capture.
 // The screenshot goes to test-artifacts/e2e/debug-packet.png (the README's).
+// Then, after Run on Capture, XDP: Debug This Packet: the debug console says the language server reuses that run.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '../repo.ts';
-import { e2eRequired, e2eSkip, goToLine, pickQuickItem, runCommand, waitForStatusBarText, startVSCode, waitForActiveEditor, waitVisible, type VSCodeSession } from './harness/index.ts';
+import { e2eRequired, e2eSkip, goToLine, pickQuickItem, runCommand, waitForCodeLens, waitForStatusBarText, startVSCode, waitForActiveEditor, waitVisible, type VSCodeSession } from './harness/index.ts';
 import { PcapWriter } from '../../simulator/net/pcap-writer.ts';
 import { PACKETS } from '../debug/fixture.ts';
 
@@ -95,6 +96,42 @@ test('set a breakpoint, start debugging, read a C local, step, step back, contin
     await waitVisible(page.locator('.statusbar:not(.debugging)'), 'the end of the debug session', 60_000);
   } catch (e) {
     await vs?.screenshot('debug-packet-failure');
+    throw e;
+  } finally {
+    await vs?.stop();
+  }
+});
+
+test('Debug This Packet after a run: the language server reuses that run (same program, capture and seed)', { skip, timeout: 240_000 }, async () => {
+  assert.ok(built, NOT_BUILT);
+  const workspace = join(root, 'reuse-project');
+  mkdirSync(workspace, { recursive: true });
+  for (const f of ['xdp_filter.c', 'demo.pcap', 'blocklist.json']) copyFileSync(join(REPO, 'examples', f), join(workspace, f));
+  let vs: VSCodeSession | undefined;
+  try {
+    vs = await startVSCode({
+      extensionDevelopmentPath: REPO,
+      workspace,
+      openFile: 'xdp_filter.c',
+      viewport: { width: 1440, height: 900 },
+      settings: { 'xdpLens.defaultCapture': 'demo.pcap', 'xdpLens.maps': 'blocklist.json', 'editor.stickyScroll.enabled': false },
+    });
+    const page = vs.page;
+    await waitForActiveEditor(page, 'xdp_filter.c');
+    await waitForStatusBarText(page, /XDP native/, 120_000);
+    await goToLine(page, readFileSync(join(workspace, 'xdp_filter.c'), 'utf8').split('\n').findIndex((l) => l.includes('int xdp_filter(')) + 1);
+    await runCommand(page, 'XDP: Run on Capture...');
+    await pickQuickItem(page, /demo\.pcap.*default/);
+    await waitForCodeLens(page, /\(10 packets of demo\.pcap\)/, 120_000);
+    // No breakpoints: Debug This Packet stops on entry of packet 0, in the run the server holds.
+    await runCommand(page, 'XDP: Debug This Packet', 90_000);
+    await waitVisible(page.locator('.debug-call-stack .monaco-list-row', { hasText: /xdp_filter\.c/ }), 'the stop on entry', 120_000);
+    await runCommand(page, 'Debug Console: Focus on Debug Console View');
+    await waitVisible(page.locator('.repl').getByText(/reusing run run-\d+ of the language server/), 'the reuse line in the debug console', 60_000);
+    await runCommand(page, 'Debug: Stop');
+    await waitVisible(page.locator('.statusbar:not(.debugging)'), 'the end of the debug session', 60_000);
+  } catch (e) {
+    await vs?.screenshot('debug-reuse-failure').catch(() => undefined);
     throw e;
   } finally {
     await vs?.stop();
