@@ -584,7 +584,10 @@ function terminal(insn: Insn, info: OpcodeInfo | undefined, pc: number): string 
       );
     }
     case 'exit':
-      return `${SPILL} S.live = live; S.left = left; if (H.exit(S, ${pc})) return; ${LOAD} live = S.live; pc = S.pc; continue;`;
+      // The outermost frame's exit ends the run with r0 (the interpreter's exit with no frame to pop); others return
+      // through the interpreter's frame step.
+      return `if (S.frames.length === 0) { R32[0] = l0; R32[1] = h0; S.live = live; S.left = left; S.pc = ${pc}; S.done = true; return; } ` +
+        `${SPILL} S.live = live; S.left = left; if (H.exit(S, ${pc})) return; ${LOAD} live = S.live; pc = S.pc; continue;`;
     case 'ld-abs':
     case 'ld-ind':
       return `throw new H.VmFault('unsupported', 'legacy BPF_LD_ABS/BPF_LD_IND packet loads are not supported (not allowed in XDP)', ${pc});`;
