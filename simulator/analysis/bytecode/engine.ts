@@ -500,8 +500,10 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         r0 = scalarReg(unsignedRange(0n, 0xffffffffn, false), pc);
         break;
       case H.tail_call:
-        // On success the callee runs instead and never comes back; the path that continues is the failed call.
-        invalidatePacket(st, pc, 'bpf_tail_call');
+        // On success the callee runs instead and never comes back; the path that continues is the failed call, on
+        // the packet as it was: the verifier (6.18) keeps the frame's packet pointers. A subprogram that tail-calls
+        // counts as moving the packet for its callers, whose pointers are stale once it returns (measured: refused).
+        if (st.frames.length > 1) invalidatePacket(st, pc, 'bpf_tail_call');
         r0 = NONE;
         break;
       case H.redirect:

@@ -1303,7 +1303,10 @@ export class Analyzer {
       if (decl?.mapType === 'BPF_MAP_TYPE_ARRAY' || decl?.mapType === 'BPF_MAP_TYPE_PERCPU_ARRAY') lookup.array = true;
       return { v: { k: 'mapval', id: this.lookupId(n), nullable, lookup, ro: decl?.readonlyReason } };
     }
-    if (INVALIDATING_HELPERS.has(name)) this.invalidate(name, n, st);
+    // A failed bpf_tail_call continues on the packet as it was: the verifier keeps the pointers of the program it is
+    // in; only a called function that is a subprogram of its own makes its callers' pointers stale (the kernel marks
+    // such a subprogram as moving the packet). An __always_inline function is part of its caller.
+    if (INVALIDATING_HELPERS.has(name) && !(name === 'bpf_tail_call' && this.inProgramBody())) this.invalidate(name, n, st);
     if (FRAME_CHANGING_HELPERS.has(name)) {
       st.wrote = true;
       // Bytes written at an offset the tier does not follow: the checksums among them, possibly.
@@ -1403,6 +1406,17 @@ export class Analyzer {
     // not cover its own `return NULL`.
     if (v.k === 'mapval' && v.lookup) v = { ...v, lookup: { ...v.lookup, fix: undefined, via: v.lookup.via ?? name } };
     return { v };
+  }
+
+  /** The current code is the program's own function, or __always_inline functions inlined into it all the way up. */
+  private inProgramBody(): boolean {
+    for (let i = this.frames.length - 1; i >= 0; i--) {
+      const f = this.frames[i]!;
+      if (f.isProgram) return true;
+      const head = f.fn.unit.text.slice(f.fn.node.startIndex, f.fn.body.startIndex);
+      if (!/\b(?:__always_inline|always_inline)\b/.test(head)) return false;
+    }
+    return true;
   }
 
   private invalidate(helper: string, n: Node, st: State): void {
