@@ -115,7 +115,10 @@ export class XdpLensContext implements vscode.Disposable {
     this.disposables.push(this.packetView);
     this.summaryView = new SummaryView({ lastRun: () => this.lastRun?.summary, stale: () => this.stale(), request: (m, p) => this.request(m, p), log: (m) => this.log(m) });
     this.disposables.push(this.summaryView);
-    this.mapsView = new MapsView({ runId: () => this.lastRun?.summary.runId, runUri: () => this.lastRun?.params.uri, request: (m, p) => this.request(m, p), log: (m) => this.log(m) });
+    this.mapsView = new MapsView({
+      runId: () => this.lastRun?.summary.runId,
+      runVersion: () => this.lastRun && `${this.lastRun.summary.runId}${this.lastRun.summary.live?.running ? ' (capturing)' : ''}`,
+      runUri: () => this.lastRun?.params.uri, request: (m, p) => this.request(m, p), log: (m) => this.log(m) });
     this.disposables.push(this.mapsView);
     this.disposables.push(this.output, this.status, this.faults, this.decorations, this.packetsView, this.lensChanged, this.virtualChanged, this.verdictDecoration);
     this.updateStatus();

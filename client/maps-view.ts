@@ -18,6 +18,11 @@ export type MapsNode =
 
 export interface MapsHost {
   runId(): string | undefined;
+  /**
+   * Changes whenever the maps to show do: a live run keeps its id while it grows, so its end is told apart from its
+   * first update (the maps are loaded again once it has stopped). Defaults to the run id.
+   */
+  runVersion?(): string | undefined;
   /** The file the run belongs to (for the workspace folder of the setting). */
   runUri(): string | undefined;
   request<T>(method: string, params: unknown): Promise<T>;
@@ -67,8 +72,9 @@ export class MapsView implements vscode.TreeDataProvider<MapsNode>, vscode.Dispo
       this.changed.fire(undefined);
       return;
     }
-    if (!force && runId === this.loadedFor) return;
-    this.loadedFor = runId;
+    const version = this.host.runVersion?.() ?? runId;
+    if (!force && version === this.loadedFor) return;
+    this.loadedFor = version;
     const r = await this.host.request<MapsResult>(MapsRequest, { runId, limit: FIRST });
     this.error = r.error;
     this.maps = r.maps.map((map) => ({ kind: 'map', map, entries: map.entries }));
@@ -190,7 +196,7 @@ export class MapsView implements vscode.TreeDataProvider<MapsNode>, vscode.Dispo
   getChildren(n?: MapsNode): MapsNode[] {
     if (!n) {
       if (!this.host.runId()) return [{ kind: 'note', text: 'Run the program on a capture to see its maps.' }];
-      if (this.loadedFor !== this.host.runId()) void this.refresh().catch((e) => this.host.log(`maps view: ${(e as Error).message}`));
+      if (this.loadedFor !== (this.host.runVersion?.() ?? this.host.runId())) void this.refresh().catch((e) => this.host.log(`maps view: ${(e as Error).message}`));
       if (this.error) return [{ kind: 'note', text: this.error }];
       return this.maps;
     }

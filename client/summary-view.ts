@@ -19,7 +19,7 @@ type Message = { type: 'exit'; file: string; line: number; filter: string } | { 
 
 export class SummaryView implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
-  private stats: { runId: string; stats: RunStats } | undefined;
+  private stats: { runId: string; version: string; stats: RunStats } | undefined;
   /** What is drawn (run and staleness), so a keystroke in the source redraws nothing unless staleness changes. */
   private drawn = '';
 
@@ -49,9 +49,11 @@ export class SummaryView implements vscode.Disposable {
     const run = this.host.lastRun();
     if (!panel || !run) return;
     const stale = this.host.stale();
-    const key = `${run.runId}:${stale}`;
+    // A live run keeps its id while it grows: its end is drawn again from the statistics of the whole run.
+    const version = `${run.runId}${run.live?.running ? ' (capturing)' : ''}`;
+    const key = `${version}:${stale}`;
     if (key === this.drawn) return;
-    if (this.stats?.runId !== run.runId) {
+    if (this.stats?.version !== version) {
       const t0 = Date.now();
       const r = await this.host.request<RunStatsResult>(RunStatsRequest, { runId: run.runId } satisfies RunStatsParams);
       if (!r.stats) {
@@ -59,7 +61,7 @@ export class SummaryView implements vscode.Disposable {
         this.drawn = '';
         return;
       }
-      this.stats = { runId: run.runId, stats: r.stats };
+      this.stats = { runId: run.runId, version, stats: r.stats };
       this.host.log(`run summary of ${run.runId} in ${Date.now() - t0} ms`);
     }
     if (this.panel !== panel) return;

@@ -42,6 +42,16 @@ exports.run = async function () {
   await until('the lens naming the recorded capture', async () => (await lensTitles()).find((t) => /\(10 packets of live-lo-.*\.pcap, cancelled\)/.test(t || '')));
   step('stopped');
 
+  // The maps view shows the maps after the whole run, not as they were at its first update (a live run keeps its id
+  // while it grows): the two echo requests counted in proto_count[6], as after a run on the same capture.
+  await vscode.commands.executeCommand('xdpLens.maps.focus');
+  const maps = await until('the maps view after the live run', () => {
+    const pc = ext.exports.mapsView.snapshot().find((m) => m.name === 'proto_count');
+    return pc && pc.entries.some((e) => e.label === '[6]' && e.description === '2  (was 0)') && pc;
+  });
+  assert.match(maps.description, /^ARRAY · __u32 → __u64 · 7 entries, 6 changed$/, maps.description);
+  step('maps view after the live run');
+
   // The recorded capture is the run's: a packet's detail re-runs from it.
   const detail = await vscode.commands.executeCommand('xdpLens.showPacket', 1);
   assert.ok(detail && !detail.error, `packet detail: ${detail && detail.error}`);
