@@ -97,12 +97,13 @@ function fuzz(name: string, one: (seed: number) => void): void {
     }
     ran++;
   }
-  assert.ok(ran >= Math.min(CASES, 200), `${name}: only ${ran} cases ran in the time cap`);
+  // The floor keeps the test from passing vacuously; it is low because a loaded 2-core machine runs few cases.
+  assert.ok(ran >= Math.min(CASES, 50), `${name}: only ${ran} cases ran in the time cap (base seed ${BASE_SEED})`);
   console.log(`# ${name}: ${ran} cases, base seed ${BASE_SEED}`);
 }
 
-/** A case must finish in this time: no input may make a parser loop. */
-const CASE_MS = 5_000;
+/** A case must finish in this time: no input may make a parser loop (generous: a loaded machine pauses). */
+const CASE_MS = 15_000;
 function timed<T>(what: string, f: () => T): T {
   const t0 = performance.now();
   const v = f();
