@@ -5,7 +5,7 @@
 // still equals what was analysed, and are dropped as soon as it is edited (their lines may no longer be right).
 // Both tiers' findings are merged so that a mistake is reported once. Hover and quick fixes come from the same data.
 import { createHash } from 'node:crypto';
-import { isAbsolute, join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   createConnection,
@@ -281,7 +281,8 @@ function toDiagnostic(f: Finding): Diagnostic {
     code: String(f.rule),
     source: 'xdp-lens',
     message: f.message,
-    data: { fixes: f.fixes ?? [], tier: f.tier },
+    // A fix of a mistake in a header's helper edits the header: its edits carry that file's URI.
+    data: { fixes: (f.fixes ?? []).map(({ file, ...fix }) => (file ? { ...fix, uri: pathToFileURL(resolve(file)).href } : fix)), tier: f.tier },
     ...(f.related?.length
       ? {
           relatedInformation: f.related.map((r) => ({
@@ -322,7 +323,8 @@ function isFix(f: unknown): f is Fix {
     typeof x === 'object' &&
     typeof x.title === 'string' &&
     Array.isArray(x.edits) &&
-    x.edits.every((e) => e !== null && typeof e === 'object' && isNum(e.line) && isNum(e.column) && isNum(e.endLine) && isNum(e.endColumn) && typeof e.newText === 'string')
+    x.edits.every((e) => e !== null && typeof e === 'object' && isNum(e.line) && isNum(e.column) && isNum(e.endLine) && isNum(e.endColumn) && typeof e.newText === 'string') &&
+    ((x as { uri?: unknown }).uri === undefined || (typeof (x as { uri?: unknown }).uri === 'string' && String((x as { uri?: unknown }).uri).startsWith('file:')))
   );
 }
 
@@ -341,7 +343,7 @@ connection.onCodeAction((params): CodeAction[] => {
         isPreferred: fixes.length === 1,
         edit: {
           changes: {
-            [params.textDocument.uri]: fix.edits.map((e) => ({
+            [(fix as Fix & { uri?: string }).uri ?? params.textDocument.uri]: fix.edits.map((e) => ({
               range: { start: { line: e.line - 1, character: e.column - 1 }, end: { line: e.endLine - 1, character: e.endColumn - 1 } },
               newText: e.newText,
             })),

@@ -35,6 +35,11 @@ export interface FixEdit extends Range {
 export interface Fix {
   title: string;
   edits: FixEdit[];
+  /**
+   * The file the edits apply to, when it is not the finding's: a mistake in a helper of a header is reported on the
+   * program's line that calls it, and its fix edits the header.
+   */
+  file?: string;
 }
 
 /** Another place that explains a finding (where the value came from, the first of many identical mistakes). */

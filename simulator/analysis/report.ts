@@ -7,10 +7,17 @@ import { RULES, type Finding } from './findings.ts';
 export type ReportFormat = 'text' | 'json' | 'sarif';
 export const REPORT_FORMATS: ReportFormat[] = ['text', 'json', 'sarif'];
 
-export function formatText(findings: Finding[]): string {
+export function formatText(findings: Finding[], cwd = process.cwd()): string {
   // Related places (where a value came from, the first of repeated mistakes) follow as notes, as compilers print them.
+  // A note's path under the working directory is printed relative to it, as the files given to check are (the
+  // include search names a header by its absolute path).
+  const shown = (file: string) => {
+    if (!isAbsolute(file)) return file;
+    const rel = relative(cwd, file);
+    return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
+  };
   return findings
-    .map((f) => [`${f.file}:${f.line}:${f.column}: ${f.severity}: ${f.message} [${f.rule}]`, ...(f.related ?? []).map((r) => `${r.file}:${r.line}:${r.column}: note: ${r.message}`)].join('\n'))
+    .map((f) => [`${f.file}:${f.line}:${f.column}: ${f.severity}: ${f.message} [${f.rule}]`, ...(f.related ?? []).map((r) => `${shown(r.file)}:${r.line}:${r.column}: note: ${r.message}`)].join('\n'))
     .join('\n');
 }
 
@@ -114,7 +121,7 @@ export function formatSarif(findings: Finding[], opts: { version: string; baseDi
                   description: { text: fix.title },
                   artifactChanges: [
                     {
-                      artifactLocation: uri(f.file),
+                      artifactLocation: uri(fix.file ?? f.file),
                       replacements: fix.edits.map((e) => ({
                         deletedRegion: { startLine: e.line, startColumn: e.column, endLine: e.endLine, endColumn: e.endColumn },
                         insertedContent: { text: e.newText },

@@ -167,7 +167,7 @@ export class Analyzer {
     // file that calls it, where the editor shows it, with the place in that file as related information.
     const away = this.awayFromHome(n);
     if (away) {
-      this.reportAway(rule, away, message, related);
+      this.reportAway(rule, away, message, related, fixes);
       return;
     }
     const range = this.rangeOf(n);
@@ -193,7 +193,7 @@ export class Analyzer {
     return undefined;
   }
 
-  private reportAway(rule: RuleId, a: Away, message: string, related?: Related[]): void {
+  private reportAway(rule: RuleId, a: Away, message: string, related?: Related[], fixes?: Fix[]): void {
     const where = `${a.fn}() (${shownPath(a.innerFile, a.home.file)}, line ${a.inner.line})`;
     const link: Related = { file: a.innerFile, ...a.inner, message: `in ${a.fn}(), here` };
     const savedUnit = this.unit;
@@ -202,7 +202,9 @@ export class Analyzer {
     this.site = undefined;
     try {
       const text = /^[A-Z][a-z]+ /.test(message) ? message[0].toLowerCase() + message.slice(1) : message;
-      this.report(rule, a.site, `In ${where}: ${text}`, undefined, [link, ...(related ?? [])]);
+      // The fixes edit the helper's file (the edits were computed there), not the program's line the finding is on.
+      const away = fixes?.map((f) => (f.file ? f : { ...f, file: a.innerFile }));
+      this.report(rule, a.site, `In ${where}: ${text}`, away, [link, ...(related ?? [])]);
     } finally {
       this.unit = savedUnit;
       this.site = savedSite;
@@ -1728,7 +1730,8 @@ export class Analyzer {
         ? `${info.via}() can return NULL (${info.helper}() ${where} does ${misses})`
         : `${info.helper}(${info.map ? `&${info.map}, ...` : '...'}) ${where} returns NULL ${misses}`;
     const arrays = info?.array ? ' (an array map too, unless the key is a local known to be 0)' : '';
-    const fix = info?.fix && info.file === this.unit.file && !this.site ? info.fix : undefined;
+    // The check goes after the lookup, in the lookup's file: a lookup in a helper of a header is fixed in the header.
+    const fix = info?.fix && !this.site && (info.file === this.unit.file || !info.via) ? info.fix : undefined;
     const advice = info?.via
       ? `Check the result of ${info.via}() for NULL first`
       : `Check ${fix?.variable ? `\`${fix.variable}\`` : 'it'} first, e.g. \`if (!${fix?.variable ?? 'v'}) return XDP_PASS;\``;
@@ -1741,6 +1744,7 @@ export class Analyzer {
           {
             title: `Insert \`if (!${fix.variable}) ${fix.returns}\` after the lookup`,
             edits: [{ line: fix.line, column: fix.column, endLine: fix.line, endColumn: fix.column, newText: fix.text }],
+            ...(info && info.file !== this.unit.file ? { file: info.file } : {}),
           },
         ]
       : [];
