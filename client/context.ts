@@ -118,6 +118,7 @@ export class XdpLensContext implements vscode.Disposable {
     this.mapsView = new MapsView({
       runId: () => this.lastRun?.summary.runId,
       runVersion: () => this.lastRun && `${this.lastRun.summary.runId}${this.lastRun.summary.live?.running ? ' (capturing)' : ''}`,
+      stale: () => this.stale(),
       runUri: () => this.lastRun?.params.uri, request: (m, p) => this.request(m, p), log: (m) => this.log(m) });
     this.disposables.push(this.mapsView);
     this.disposables.push(this.output, this.status, this.faults, this.decorations, this.packetsView, this.lensChanged, this.virtualChanged, this.verdictDecoration);

@@ -1,10 +1,11 @@
 // The XDP Maps view: every map of the last run as it is after the last packet, entries decoded through the maps' BTF
 // key and value types by the server (xdpLens/maps), changed-since-the-start marked, structs expandable, large maps a
 // page at a time. And the seed commands: pick a `--maps` file for the `xdpLens.maps` setting, save the current maps as
-// one (xdpLens/mapsSeed).
+// one (xdpLens/mapsSeed). Like the packet view and the run summary, it is marked stale when the program or the settings
+// change after the run, and loaded again after a re-run.
 import * as vscode from 'vscode';
 import { MapsRequest, MapsSeedRequest, type MapEntryView, type MapsResult, type MapsSeedResult, type MapValueNode, type MapView } from '../server/protocol.ts';
-import { entryDescription, entryLabel, entryTooltip, mapDescription, mapTooltip, moreLabel, settingPath } from './maps-format.ts';
+import { entryDescription, entryLabel, entryTooltip, mapDescription, mapsMessage, mapTooltip, moreLabel, settingPath } from './maps-format.ts';
 
 const FIRST = 100;
 const PAGE = 500;
@@ -23,6 +24,8 @@ export interface MapsHost {
    * first update (the maps are loaded again once it has stopped). Defaults to the run id.
    */
   runVersion?(): string | undefined;
+  /** The program or the settings changed since the run: the maps shown may no longer be what it leaves. */
+  stale?(): boolean;
   /** The file the run belongs to (for the workspace folder of the setting). */
   runUri(): string | undefined;
   request<T>(method: string, params: unknown): Promise<T>;
@@ -35,6 +38,9 @@ export class MapsView implements vscode.TreeDataProvider<MapsNode>, vscode.Dispo
   private maps: { kind: 'map'; map: MapView; entries: MapEntryView[] }[] = [];
   private error: string | undefined;
   private loadedFor: string | undefined;
+  /** What the message was made of, so an edit (which may make the maps stale) rewrites only it. */
+  private summary: { runId: string; maps: number; changed: number; error?: string } | undefined;
+  private shownStale = false;
   private readonly view: vscode.TreeView<MapsNode>;
   private readonly disposables: vscode.Disposable[] = [];
 
@@ -69,18 +75,42 @@ export class MapsView implements vscode.TreeDataProvider<MapsNode>, vscode.Dispo
       this.maps = [];
       this.error = undefined;
       this.loadedFor = undefined;
+      this.summary = undefined;
+      this.markStale();
       this.changed.fire(undefined);
       return;
     }
     const version = this.host.runVersion?.() ?? runId;
-    if (!force && version === this.loadedFor) return;
+    if (!force && version === this.loadedFor) {
+      // The same run: an edit or a settings change only marks it stale (or no longer, after an undo).
+      this.markStale();
+      return;
+    }
     this.loadedFor = version;
     const r = await this.host.request<MapsResult>(MapsRequest, { runId, limit: FIRST });
     this.error = r.error;
     this.maps = r.maps.map((map) => ({ kind: 'map', map, entries: map.entries }));
-    const changed = r.maps.reduce((n, m) => n + m.changed, 0);
-    this.view.message = r.error ?? (r.maps.length ? `${r.maps.length} map${r.maps.length === 1 ? '' : 's'} after ${runId}; ${changed} entr${changed === 1 ? 'y' : 'ies'} changed since the run started` : undefined);
+    this.summary = { runId, maps: r.maps.length, changed: r.maps.reduce((n, m) => n + m.changed, 0), error: r.error };
+    this.markStale(true);
     this.changed.fire(undefined);
+  }
+
+  /** Whether the view is marked stale, and its message (for tests in the extension host). */
+  get stale(): boolean {
+    return this.shownStale;
+  }
+
+  get message(): string {
+    return this.view.message ?? '';
+  }
+
+  /** The stale mark (the view's description and message) as the host says now; `always` rewrites the message. */
+  private markStale(always = false): void {
+    const stale = !!this.summary && (this.host.stale?.() ?? false);
+    if (!always && stale === this.shownStale) return;
+    this.shownStale = stale;
+    this.view.description = stale ? 'stale' : undefined;
+    this.view.message = this.summary ? mapsMessage(this.summary, stale) : undefined;
   }
 
   /** The maps as the tree shows them (for tests in the extension host). */

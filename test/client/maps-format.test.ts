@@ -2,7 +2,7 @@
 // the paging row, and the path a seed setting stores.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { entryDescription, entryLabel, mapDescription, moreLabel, settingPath } from '../../client/maps-format.ts';
+import { entryDescription, entryLabel, mapDescription, mapsMessage, moreLabel, settingPath } from '../../client/maps-format.ts';
 import type { MapView } from '../../server/protocol.ts';
 
 const map = (over: Partial<MapView> = {}): MapView => ({
@@ -36,4 +36,15 @@ test('a seed inside the workspace folder is stored relative to it', () => {
   assert.equal(settingPath('/other/m.json', '/ws'), '/other/m.json');
   assert.equal(settingPath('/wsx/m.json', '/ws'), '/wsx/m.json');
   assert.equal(settingPath('/ws/m.json', undefined), '/ws/m.json');
+});
+
+test('the view message: the maps after a run, and the stale notice after an edit', () => {
+  const r = { runId: 'run-3', maps: 4, changed: 1 };
+  assert.equal(mapsMessage(r, false), '4 maps after run-3; 1 entry changed since the run started');
+  assert.equal(
+    mapsMessage(r, true),
+    'Stale: the file or settings changed since run-3, so these maps may no longer be what the program leaves. Run "XDP: Re-run". 4 maps after run-3; 1 entry changed since the run started',
+  );
+  assert.equal(mapsMessage({ ...r, maps: 0 }, false), undefined);
+  assert.match(mapsMessage({ ...r, error: 'run-3 is no longer held' }, true) ?? '', /^Stale: .* run-3 is no longer held$/);
 });

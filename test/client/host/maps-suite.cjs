@@ -45,5 +45,18 @@ exports.run = async function () {
   assert.deepStrictEqual(saved.blocklist, [{ key: 'c0000242', value: '0100000000000000' }]);
   step('Save Current Maps as Seed writes a --maps file');
 
+  // An edit of the program marks the view stale, as the packet view and the run summary are; a re-run reloads it.
+  assert.strictEqual(view.stale, false, 'not stale right after the run');
+  const edit = new vscode.WorkspaceEdit();
+  edit.insert(doc.uri, new vscode.Position(0, 0), '// edited\n');
+  await vscode.workspace.applyEdit(edit);
+  await until('the maps view marked stale', () => view.stale);
+  assert.match(view.message, /^Stale: the file or settings changed since run-\S+, so these maps .* \d+ maps after run-/, view.message);
+  const again = await vscode.commands.executeCommand('xdpLens.rerun');
+  assert.ok(again && again.runId !== summary.runId, 'a new run');
+  await until('the maps of the re-run, no longer stale', () => !view.stale && view.message.includes(`after ${again.runId};`));
+  assert.ok(view.snapshot().some((m) => m.name === 'blocklist'), 'the maps are listed again');
+  step('an edit marks the maps view stale; a re-run reloads it');
+
   fs.writeFileSync(path.join(folder, 'host-maps-suite-ran.txt'), steps.join('\n') + '\n');
 };
