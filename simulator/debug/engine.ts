@@ -22,7 +22,7 @@ import type { SourceLoc } from '../isa/insn.ts';
 import { CALL_HELPER, OPCODES, opcodeInfo } from '../isa/opcodes.ts';
 import { Session, type SessionOptions } from '../session.ts';
 import { Driver, type DriverOptions, type DriverPacket } from '../driver/rx.ts';
-import type { Frame } from '../vm/interpreter.ts';
+import type { Frame, Probe } from '../vm/interpreter.ts';
 import { MAX_FRAMES, REGION_CTX, REGION_PACKET, REGION_STACK0, STACK_SIZE, addrOf, offsetOf, regionOf, type Memory, type RegionKind } from '../vm/memory.ts';
 import type { Fault, XdpBuff } from '../vm/types.ts';
 import { ExprError, evaluate, type ExprScope } from './expr.ts';
@@ -248,6 +248,11 @@ export class DebugEngine {
   private nextId = 1;
   /** Break on faults (the DAP exception breakpoint); on by default. */
   breakOnFault = true;
+  /**
+   * Continue runs packets on the compiled engine with a breakpoint probe and steps only those that reach a breakpoint
+   * (scan); off (XDP_LENS_DEBUG_PROBE=0), every packet continue crosses runs stepped (the reference, for tests).
+   */
+  probing = process.env.XDP_LENS_DEBUG_PROBE !== '0';
   /** Where the engine stands now. */
   current: Snapshot | undefined;
   /** Results of packets that ran to their end (for verdict lists and printk). */
@@ -261,7 +266,15 @@ export class DebugEngine {
   /** Immutable load output a fork shares rather than copies. */
   private shared: WeakSet<object> | undefined;
   /** Counts of what the engine did (for tests and benchmarks): packets run with and without the step hook, forks. */
-  readonly stats = { hooked: 0, fast: 0, forks: 0, fresh: 0 };
+  readonly stats = { hooked: 0, fast: 0, forks: 0, fresh: 0, probed: 0, reruns: 0 };
+  /**
+   * Packets known to reach no slot of any breakpoint on this timeline with these breakpoints (so they hit nothing and
+   * run without the step hook even when hits are counted). Cleared when the breakpoints change, cut by a what-if.
+   */
+  private readonly clean = new Set<number>();
+  /** Set by breakpointAt when a run reached a slot of some location breakpoint (whatever its condition said). */
+  private reachedSlot = false;
+  private probeCache: Probe | null | undefined;
 
   /**
    * Change a register (r0-r9) at the current position, for a what-if: from here on the run goes on with the new value,
@@ -323,6 +336,7 @@ export class DebugEngine {
     this.patches.push({ packet: cur.packet, step: cur.step, apply });
     this.live = undefined; // the timeline from here on is a different one
     for (const q of [...this.checkpoints.keys()]) if (q > cur.packet) this.checkpoints.delete(q);
+    for (const q of [...this.clean]) if (q >= cur.packet) this.clean.delete(q);
     const snap = this.goto(cur.packet, cur.step, cur.reason);
     snap.hitBreakpoints = cur.hitBreakpoints;
     return snap;
@@ -501,6 +515,8 @@ export class DebugEngine {
    */
   private breakpointsChanged(): void {
     this.live = undefined;
+    this.clean.clear();
+    this.probeCache = undefined;
     if (this.hadHitConditions || this.bindings.some((b) => b.hitCondition?.trim())) this.checkpoints.clear();
     this.hadHitConditions = this.bindings.some((b) => b.hitCondition?.trim());
   }
@@ -585,7 +601,7 @@ export class DebugEngine {
    * one or a fork of the nearest checkpoint, whichever is closer, run forward without the step hook. Checkpoints are
    * kept on the way (every `interval` packets) and before p.
    */
-  private sessionBefore(p: number): Live {
+  private sessionBefore(p: number, keep = true): Live {
     let live = this.live;
     this.live = undefined;
     let best = -1;
@@ -595,7 +611,7 @@ export class DebugEngine {
       if (live.next % this.interval === 0) this.keepCheckpoint(live);
       this.runOne(live, NEVER, 0, false);
     }
-    this.keepCheckpoint(live);
+    if (keep) this.keepCheckpoint(live);
     return live;
   }
 
@@ -620,6 +636,7 @@ export class DebugEngine {
         this.watchValues.set(b.id, now);
         if (!prev || !(DebugEngine.wrote(b.watch, c, prev) || (before !== undefined && now !== undefined && before !== now))) continue;
       } else if (!b.at.get(c.program.name)?.has(c.pc)) continue;
+      else this.reachedSlot = true;
       if (b.lineEntry && prev && prev.depth === c.depth && prev.program === c.program && prev.loc && c.loc && prev.loc.line === c.loc.line && prev.loc.file === c.loc.file && prev.pc < c.pc) continue;
       let description: string | undefined;
       if (b.condition?.trim()) {
@@ -645,11 +662,13 @@ export class DebugEngine {
    * Run the live session's next packet. `pred` is asked at every step >= `from` until it answers; the state there is
    * snapshotted. Breakpoint hits are counted at every step when some breakpoint has a hit condition.
    */
-  private runOne(live: Live, pred: Predicate, from: number, capture = true): { snap?: Snapshot; result: DriverPacket; steps: number; faultStep?: number; end: () => Snapshot } {
+  private runOne(live: Live, pred: Predicate, from: number, capture = true): { snap?: Snapshot; result: DriverPacket; steps: number; faultStep?: number; reached: boolean; end: () => Snapshot } {
     const p = live.next;
     const pkt = this.opts.packets[p];
-    const counting = this.bindings.some((b) => b.hitCondition?.trim());
+    // A packet known to reach no breakpoint slot hits nothing: its hits need not be counted.
+    const counting = !this.clean.has(p) && this.bindings.some((b) => b.hitCondition?.trim());
     const patches = this.patches.filter((x) => x.packet === p);
+    this.reachedSlot = false;
     const observe = pred !== NEVER || counting || patches.length > 0;
     let snap: Snapshot | undefined;
     let step = 0;
@@ -704,7 +723,8 @@ export class DebugEngine {
       snap.printk = result.run.printk.slice(0, snap.printk.length);
     }
     const maps = capture ? live.session.mapsJson() : {};
-    return { snap, result, steps, faultStep, end: () => ({ ...this.endSnapshot(p, result, regsRef, memRef, buff, 'step'), maps }) };
+    const reached = this.reachedSlot;
+    return { snap, result, steps, faultStep, reached, end: () => ({ ...this.endSnapshot(p, result, regsRef, memRef, buff, 'step'), maps }) };
   }
 
   private snapshot(c: StepContext, buff: XdpBuff, pkt: DebugPacket, reason: StopReason, printkCalls: number, hit: number[], description?: string): Snapshot {
@@ -764,12 +784,80 @@ export class DebugEngine {
     };
   }
 
-  /** Run from packet `p` (steps >= from) until `pred` stops, crossing into later packets when `cross`. */
+  /**
+   * The breakpoint probe of continue: every slot of every line, function and instruction breakpoint (undefined when a
+   * data breakpoint is set, which no slot set describes, or when no breakpoint has a slot).
+   */
+  private probe(): Probe | undefined {
+    if (this.probeCache === undefined) {
+      const slots = new Map<string, Set<number>>();
+      for (const b of this.bindings) {
+        for (const [prog, at] of b.at) {
+          if (!slots.has(prog)) slots.set(prog, new Set());
+          for (const pc of at) slots.get(prog)!.add(pc);
+        }
+      }
+      const data = this.bindings.some((b) => b.watch);
+      this.probeCache = data || slots.size === 0 ? null : { key: [...slots].map(([prog, at]) => `${prog}:${[...at].sort((x, y) => x - y).join(',')}`).join(';'), slots, reached: false };
+    }
+    return this.probeCache ?? undefined;
+  }
+
+  /** Run the live session's next packet on the compiled engine with the probe: did it reach a breakpoint slot? */
+  private runProbed(live: Live, probe: Probe): { reached: boolean; result: DriverPacket } {
+    const p = live.next;
+    const pkt = this.opts.packets[p];
+    probe.reached = false;
+    live.session.hooks = { probe };
+    let result: DriverPacket;
+    try {
+      result = live.driver.receive(pkt.frame, pkt.tsNs);
+    } finally {
+      live.session.hooks = undefined;
+    }
+    live.next++;
+    this.stats.probed++;
+    this.results.set(p, result);
+    return { reached: probe.reached, result };
+  }
+
+  /**
+   * Run from packet `p` (steps >= from) until `pred` stops, crossing into later packets when `cross`.
+   *
+   * Crossing packets (continue), a whole packet first runs on the compiled engine with the breakpoint probe (no step
+   * hook). A packet that reaches no breakpoint slot hits nothing, so that run is the packet's run, exactly as `run`
+   * runs it (a fault there re-runs it stepped to stop on the fault). A packet that reaches one runs again stepped
+   * from the state before it (the nearest checkpoint, then the packets between without the hook), where conditions
+   * and hit counts are decided as before; so does the packet after it (a line many packets reach is not run twice
+   * per packet).
+   */
   private scan(p: number, from: number, pred: Predicate, how: { cross: boolean; stopAtEnd: boolean; faults: boolean }): Snapshot | undefined {
+    const probe = how.cross && this.probing ? this.probe() : undefined;
+    let hot = false;
     for (let q = p; q < this.opts.packets.length; q++) {
-      const live = this.sessionBefore(q);
       const start = q === p ? from : 0;
+      if (probe && start === 0 && !hot && !this.patches.some((x) => x.packet === q)) {
+        const live = this.sessionBefore(q, false);
+        if (live.session.machine.engine === 'compiled') {
+          if (q % this.interval === 0) this.keepCheckpoint(live);
+          const r = this.runProbed(live, probe);
+          this.live = live;
+          if (!r.reached) {
+            this.clean.add(q);
+            const fault = r.result.run.fault;
+            if (how.faults && this.breakOnFault && fault) {
+              const faultStep = fault.kind === 'budget-exhausted' ? r.result.run.steps : r.result.run.steps - 1;
+              return this.goto(q, faultStep, 'exception', fault.message);
+            }
+            continue;
+          }
+          this.stats.reruns++;
+        } else this.live = live;
+      }
+      const live = this.sessionBefore(q);
       const r = this.runOne(live, pred, start);
+      hot = r.reached;
+      if (probe && !r.reached) this.clean.add(q);
       if (r.snap) {
         this.live = live;
         return r.snap;
@@ -885,6 +973,11 @@ export class DebugEngine {
       let last: { q: number; step: number } | undefined;
       for (let q = start; q <= end; q++) {
         const limit = q === cur.packet ? (cur.ended ? Number.MAX_SAFE_INTEGER : cur.step) : Number.MAX_SAFE_INTEGER;
+        // A packet known to reach no breakpoint slot has no hit to find: it runs without the hook.
+        if (this.clean.has(q) && !this.patches.some((x) => x.packet === q)) {
+          this.runOne(live, NEVER, 0, false);
+          continue;
+        }
         this.runOne(live, (c) => {
           if (c.step < limit && c.hit) last = { q, step: c.step };
           return undefined;

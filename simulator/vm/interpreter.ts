@@ -45,6 +45,13 @@ export interface HelperCall {
   kfunc?: boolean;
 }
 
+/** Slots to watch for (ExecOptions.probe); `key` names the set (the compiled variant is cached by it). */
+export interface Probe {
+  key: string;
+  slots: ReadonlyMap<string, ReadonlySet<number>>;
+  reached: boolean;
+}
+
 export interface ExecOptions {
   budget: number;
   callHelper(call: HelperCall): HelperOutcome;
@@ -61,6 +68,11 @@ export interface ExecOptions {
    * executes, by either engine; costs nothing elsewhere.
    */
   onMark?(program: string, pc: number): void;
+  /**
+   * The compiled engine only (the interpreter ignores it): set `reached` when execution reaches one of these slots
+   * (program name -> slots). The debugger's cheap breakpoint probe; runs without it compile and run as before.
+   */
+  probe?: Probe;
   /**
    * Register reads to check as the program runs (validate.ts registerChecks), per program; undefined when none of
    * its reads can find a register unwritten, and then the loop checks nothing.

@@ -44,6 +44,8 @@ export interface RunHooks {
   onStep?: ExecOptions['onStep'];
   /** At each `ja +0` (see ExecOptions.onMark); either engine. */
   onMark?: ExecOptions['onMark'];
+  /** Slots whose reaching sets probe.reached (see ExecOptions.probe); the compiled engine only. */
+  probe?: ExecOptions['probe'];
   /** The engine of this run instead of the machine's (the return-line twin runs compiled whatever the real run uses). */
   engine?: Engine;
 }
@@ -228,6 +230,7 @@ class XdpMachine implements Machine {
     const opts = this.execOptions;
     opts.budget = this.budget;
     opts.onMark = hooks?.onMark;
+    opts.probe = hooks?.probe;
     const res = onStep
       ? execute(entry, mem, this.setCtx, { ...opts, onStep })
       : ((hooks?.engine ?? this.engine) === 'compiled' ? executeCompiled : execute)(entry, mem, this.setCtx, opts);

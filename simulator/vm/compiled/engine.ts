@@ -29,7 +29,7 @@ import { alu32, alu64 } from '../../isa/alu.ts';
 import { MAX_FRAMES, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, VmFault, addrOf, type Memory } from '../memory.ts';
 import {
   ALL_REGS, ARG_REGS, MAY_GOTO_BUDGET, R10, execAtomic, uninitRegister,
-  type ExecOptions, type ExecResult, type Frame, type HelperOutcome, type ProgramImage,
+  type ExecOptions, type ExecResult, type Frame, type HelperOutcome, type ProgramImage, type Probe,
 } from '../interpreter.ts';
 import type { RegisterChecks } from '../../isa/validate.ts';
 
@@ -609,7 +609,7 @@ function checkCode(checks: RegisterChecks | undefined, pc: number, exit: boolean
 }
 
 /** Generate the JavaScript source of one program image. */
-export function generate(p: ProgramImage, checks: RegisterChecks | undefined, counting = false): { source: string; after: Uint16Array } {
+export function generate(p: ProgramImage, checks: RegisterChecks | undefined, counting = false, probe?: ReadonlySet<number>): { source: string; after: Uint16Array } {
   const insns = p.insns;
   const infos = insns.map((i) => OPCODES[i.opcode]);
   const lead = leaders(insns, infos);
@@ -638,7 +638,7 @@ export function generate(p: ProgramImage, checks: RegisterChecks | undefined, co
     slots.forEach((s, j) => (after[s] = n - 1 - j));
     const code = (s: number) => {
       const info = infos[s];
-      return checkCode(info ? checks : undefined, s, info?.kind === 'exit') + (info && STRAIGHT.has(info.kind) ? straight(insns[s], info, s) : terminal(insns[s], info, s));
+      return (probe?.has(s) ? 'S.opts.probe.reached = true; ' : '') + checkCode(info ? checks : undefined, s, info?.kind === 'exit') + (info && STRAIGHT.has(info.kind) ? straight(insns[s], info, s) : terminal(insns[s], info, s));
     };
     out.push(`case ${pc}:`);
     if (counting) {
@@ -671,7 +671,9 @@ const cache = new WeakMap<Insn[], Map<RegisterChecks | null, CompiledProgram>>()
 export const compileStats = { programs: 0 };
 
 /** The compiled form of a program image (with its register checks, if any), generated once per instruction array. */
-export function compileProgram(p: ProgramImage, checks: RegisterChecks | undefined): CompiledProgram {
+export function compileProgram(p: ProgramImage, checks: RegisterChecks | undefined, probe?: Probe): CompiledProgram {
+  const slots = probe?.slots.get(p.name);
+  if (probe && slots?.size) return compileProbed(p, checks, probe.key, slots);
   let byChecks = cache.get(p.insns);
   if (!byChecks) {
     byChecks = new Map();
@@ -695,6 +697,32 @@ export function compileProgram(p: ProgramImage, checks: RegisterChecks | undefin
   }
   return c;
 }
+
+/** Variants with a probe (ExecOptions.probe), cached by the probe's key: the debugger's breakpoint probe. */
+const probed = new WeakMap<Insn[], Map<string, CompiledProgram>>();
+function compileProbed(p: ProgramImage, checks: RegisterChecks | undefined, key: string, slots: ReadonlySet<number>): CompiledProgram {
+  let byKey = probed.get(p.insns);
+  if (!byKey) probed.set(p.insns, (byKey = new Map()));
+  const k = `${key}\0${checks ? byKeyChecks(checks) : ''}`;
+  let c = byKey.get(k);
+  if (!c) {
+    const infos = p.insns.map((i) => OPCODES[i.opcode]);
+    const make = (src: string): CompiledFn =>
+      (new Function('H', 'A', 'T', 'K', 'I', src) as (h: typeof H, a: typeof A, t: typeof T, k: Insn[], i: (OpcodeInfo | undefined)[]) => CompiledFn)(H, A, T, p.insns, infos);
+    const { source, after } = generate(p, checks, false, slots);
+    let counting: CompiledFn | undefined;
+    c = { fn: make(source), counting: () => (counting ??= make(generate(p, checks, true, slots).source)), after, sourceLength: source.length, compileMs: 0 };
+    byKey.set(k, c);
+  }
+  return c;
+}
+const checkIds = new WeakMap<RegisterChecks, number>();
+function byKeyChecks(c: RegisterChecks): number {
+  let id = checkIds.get(c);
+  if (id === undefined) checkIds.set(c, (id = nextCheckId++));
+  return id;
+}
+let nextCheckId = 1;
 
 /**
  * interpreter.ts `execute` with compiled code: same arguments, same result. `opts.onStep` cannot be honoured per
@@ -752,10 +780,10 @@ export function executeCompiled(entry: ProgramImage, mem: Memory, init: (r: BigU
   let compiled: CompiledProgram | undefined;
   try {
     for (;;) {
-      compiled = S.program === entry && S.compiled !== undefined && S.compiledFor === entry && S.compiledChecks === S.checks
+      compiled = opts.probe === undefined && S.program === entry && S.compiled !== undefined && S.compiledFor === entry && S.compiledChecks === S.checks
         ? S.compiled
-        : compileProgram(S.program, S.checks);
-      if (S.program === entry) {
+        : compileProgram(S.program, S.checks, opts.probe);
+      if (S.program === entry && opts.probe === undefined) {
         S.compiled = compiled;
         S.compiledFor = entry;
         S.compiledChecks = S.checks;
