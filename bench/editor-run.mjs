@@ -3,6 +3,7 @@
 // examples/xdp_filter.c on a generated capture of --packets packets (the demo's frames repeated), then pages of the
 // packets view at the start, middle and end, a filtered page, and one packet's detail. Records wall times and the
 // server's peak resident memory (VmHWM). Issue 5: the packets view stays usable with a million packets.
+// firstCountsMs: from the request to the first progress report that carries counts per action (issue 12).
 // Results are appended to bench/results/editor-run.json.
 //
 //   npm run build && node bench/editor-run.mjs [--packets 1000000]
@@ -18,7 +19,7 @@ const args = process.argv.slice(2);
 const opt = (n, d) => (args.includes(`--${n}`) ? Number(args[args.indexOf(`--${n}`) + 1]) : d);
 const PACKETS = opt('packets', 1_000_000);
 
-const server = join(repo, 'dist', 'server.js');
+const server = process.env.XDP_LENS_BENCH_SERVER ?? join(repo, 'dist', 'server.js');
 if (!existsSync(server)) {
   console.error('dist/server.js missing: run `npm run build` first');
   process.exit(2);
@@ -59,7 +60,16 @@ closeSync(fd);
 
 const child = spawn(process.execPath, [server, '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
 const conn = rpc.createProtocolConnection(new rpc.StreamMessageReader(child.stdout), new rpc.StreamMessageWriter(child.stdin));
-for (const m of ['window/showMessage', 'window/logMessage', 'xdpLens/status', 'textDocument/publishDiagnostics', '$/progress']) conn.onNotification(m, () => {});
+for (const m of ['window/showMessage', 'window/logMessage', 'xdpLens/status', 'textDocument/publishDiagnostics']) conn.onNotification(m, () => {});
+// The run's work-done progress: when the first report with counts per action arrives (issue 12: counts under 2 s).
+const PROGRESS = 'editor-run-bench';
+let runStart = 0;
+let firstCounts;
+conn.onProgress(rpc.WorkDoneProgress.type, PROGRESS, (p) => {
+  if (firstCounts === undefined && p.kind === 'report' && /\d+ (DROP|PASS|TX|REDIRECT|ABORTED)/.test(p.message ?? '')) {
+    firstCounts = { ms: Math.round((performance.now() - runStart) * 10) / 10, message: p.message, percentage: p.percentage };
+  }
+});
 conn.onRequest('window/workDoneProgress/create', () => null);
 conn.listen();
 await conn.sendRequest(rpc.InitializeRequest.type, { processId: process.pid, rootUri: null, capabilities: {} });
@@ -76,7 +86,9 @@ const time = async (f) => {
 };
 
 const uri = pathToFileURL(join(repo, 'examples', 'xdp_filter.c')).href;
-const [run, runMs] = await time(() => conn.sendRequest('xdpLens/run', { uri, capture }));
+const loadStart = Math.round(loadavg()[0] * 100) / 100;
+runStart = performance.now();
+const [run, runMs] = await time(() => conn.sendRequest('xdpLens/run', { uri, capture, workDoneToken: PROGRESS }));
 if (!run.summary) throw new Error(`run failed: ${run.error}`);
 const runId = run.summary.runId;
 const page = (offset, extra = {}) => time(() => conn.sendRequest('xdpLens/packets', { runId, offset, limit: 200, ...extra }));
@@ -93,10 +105,15 @@ rmSync(dir, { recursive: true, force: true });
 
 const result = {
   date: new Date().toISOString(),
+  // XDP_LENS_BENCH_SERVER runs another build of the server (an A/B against an older one); XDP_LENS_BENCH_LABEL names it.
+  ...(process.env.XDP_LENS_BENCH_LABEL ? { label: process.env.XDP_LENS_BENCH_LABEL } : {}),
   machine: { cpus: cpus().length, model: cpus()[0]?.model?.split(' ').slice(0, 2).join(' '), memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadavg1: Math.round(loadavg()[0] * 100) / 100 },
   packets: run.summary.packets,
   runMs,
   packetsPerSecond: Math.round(run.summary.packets / (runMs / 1000)),
+  firstCountsMs: firstCounts?.ms,
+  firstCounts: firstCounts?.message,
+  loadavg1AtStart: loadStart,
   pageMs: { first: firstPageMs, middle: middlePageMs, last: lastPageMs, filteredFirst: filteredPageMs, filteredAgain: filteredAgainMs },
   filteredTotal: filtered.total,
   detailOfPacket1Ms: detailMs,
