@@ -47,10 +47,23 @@ test('a run of 6000 packets pages and filters exactly the packets of the capture
     // UDP over IPv4 straight on Ethernet (the frames written here have no VLAN tags nor IPv6).
     const isUdp = (i: number) => written[i]![12] === 0x08 && written[i]![13] === 0x00 && written[i]![23] === 17;
     w.close();
-    const r = await runCapture({ uri: pathToFileURL(join(REPO, 'examples', 'xdp_filter.c')).href, capture }, host as never, token as never);
+    const reports: { pct: number; msg: string }[] = [];
+    const progress = { report: (pct: number, msg: string) => reports.push({ pct, msg }) };
+    const r = await runCapture({ uri: pathToFileURL(join(REPO, 'examples', 'xdp_filter.c')).href, capture }, host as never, token as never, progress);
     assert.equal(r.error, undefined, r.error);
     const s = r.summary!;
     assert.equal(s.packets, PACKETS);
+    // Each progress report carries the counts so far (issue 12): its packets are the sum of its counts per action.
+    assert.ok(reports.length >= 1);
+    let last = 0;
+    for (const { pct, msg } of reports) {
+      const m = /^(\d+) packets?: ((?:\d+ [A-Z]+(?:, )?)+) · /.exec(msg);
+      assert.ok(m, msg);
+      const sum = [...m[2]!.matchAll(/(\d+) [A-Z]+/g)].reduce((a, x) => a + Number(x[1]), 0);
+      assert.equal(sum, Number(m[1]), msg);
+      assert.ok(Number(m[1]) >= last && Number(m[1]) <= PACKETS && pct >= 0 && pct <= 99, msg);
+      last = Number(m[1]);
+    }
     const runId = s.runId;
 
     // All rows, in pages of 700 (pages that do not divide the run), against the capture dissected here.
