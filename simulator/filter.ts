@@ -3,10 +3,13 @@
 // `ip.addr == 10.0.0.0/8`. A filter only chooses which results are reported; the program always sees every packet.
 //
 // Fields are the packet's as received (dissected here: Ethernet, VLAN, ARP, IPv4, IPv6, TCP, UDP, ICMP, ICMPv6,
-// GRE, VXLAN and its inner frame, DNS by port) and the run's results (action, outcome, exit line, fault, driver path).
+// GRE, VXLAN and its inner frame, DNS by port) and the run's results (action, outcome, exit line, fault, driver path);
+// every other field of the packet view's layer tree (Wireshark's names: `ieee8021ad.id`, `tcp.options.mss_val`,
+// `dns.qry.name`, ...) is read from that tree (TREE_FIELDS).
 // A field can occur more than once (a VLAN stack, the inner headers of a VXLAN frame): as in Wireshark, `a == v` holds
 // when any occurrence equals v, and `a != v` when none does. A field alone tests that it is present.
 import { ACTIONS } from './session.ts';
+import { dissectTree, type TreeField } from './net/dissect-tree.ts';
 
 export type FieldType = 'uint' | 'ipv4' | 'ipv6' | 'mac' | 'string' | 'action' | 'none';
 
@@ -96,6 +99,54 @@ export const FIELDS: Record<string, { type: FieldType; doc: string }> = {
   'vxlan.vni': { type: 'uint', doc: '' },
   'dns': { type: 'none', doc: 'UDP or TCP port 53' },
 };
+
+/**
+ * The fields of the packet view's layer tree (simulator/net/dissect-tree.ts, Wireshark's names) that the fast
+ * dissector at the end of this file does not produce. A filter naming one reads it from the tree, built only for such
+ * a filter (a filter of FIELDS alone stays on the fast path, which runs on every reported packet of a large capture).
+ * Values are the tree's as the packet view shows them: numbers as the leading number, or the one in parentheses of a
+ * named value (`ICMP (1)` is 1, `0x0800 (IPv4)` is 2048, `20 bytes (5)` is 20). test/filter/tree-fields.test.ts
+ * checks that every key the tree makes is here or in FIELDS, and the matches against tshark's display filters.
+ */
+export const TREE_FIELDS: Record<string, FieldType> = {
+  'ieee8021ad': 'none', 'ieee8021ad.priority': 'uint', 'ieee8021ad.dei': 'uint', 'ieee8021ad.id': 'uint', 'ieee8021ad.etype': 'uint',
+  'vlan.dei': 'uint', 'vlan.etype': 'uint', 'eth.len': 'uint', 'eth.trailer': 'string',
+  'arp.hw.type': 'uint', 'arp.proto.type': 'uint', 'arp.hw.size': 'uint', 'arp.proto.size': 'uint', 'arp.src.hw_mac': 'mac', 'arp.dst.hw_mac': 'mac',
+  'arp.src.hw': 'string', 'arp.dst.hw': 'string', 'arp.src.proto': 'string', 'arp.dst.proto': 'string',
+  'ip.version': 'uint', 'ip.dsfield.dscp': 'uint', 'ip.dsfield.ecn': 'uint', 'ip.flags': 'uint', 'ip.flags.rb': 'uint', 'ip.checksum': 'uint',
+  'ip.options': 'uint', 'ip.opt.type': 'uint', 'ip.opt.len': 'uint', 'ip.opt.ptr': 'uint', 'ip.rec_rt': 'ipv4', 'ip.opt.ra': 'uint', 'ip.opt.data': 'string',
+  'ipv6.version': 'uint', 'ipv6.tclass': 'uint', 'ipv6.ext.nxt': 'uint', 'ipv6.ext.len': 'uint', 'ipv6.fragment.offset': 'uint', 'ipv6.fragment.more': 'uint',
+  'ipv6.fragment.id': 'uint', 'ipv6.routing.type': 'uint', 'ipv6.routing.segleft': 'uint', 'ipv6.hopopts': 'uint', 'ipv6.routing': 'uint', 'ipv6.dstopts': 'uint',
+  'ipv6.opt': 'string', 'ah': 'uint', 'ah.spi': 'uint', 'ah.sequence': 'uint',
+  'tcp.checksum': 'uint', 'tcp.urgent_pointer': 'uint', 'tcp.flags.ae': 'uint', 'tcp.flags.ns': 'uint', 'tcp.flags.cwr': 'uint', 'tcp.flags.ece': 'uint', 'tcp.flags.urg': 'uint',
+  'tcp.options': 'uint', 'tcp.option': 'none', 'tcp.option_kind': 'uint', 'tcp.option_len': 'uint', 'tcp.options.mss_val': 'uint', 'tcp.options.wscale.shift': 'uint',
+  'tcp.options.sack_le': 'uint', 'tcp.options.sack_re': 'uint', 'tcp.options.timestamp.tsval': 'uint', 'tcp.options.timestamp.tsecr': 'uint', 'tcp.option_data': 'string',
+  'udp.checksum': 'uint',
+  'icmp.checksum': 'uint', 'icmp.ident': 'uint', 'icmp.seq': 'uint', 'icmp.rest': 'uint',
+  'icmpv6.checksum': 'uint', 'icmpv6.ident': 'uint', 'icmpv6.seq': 'uint', 'icmpv6.mtu': 'uint', 'icmpv6.rest': 'uint', 'icmpv6.reserved': 'uint', 'icmpv6.nd.na.flag': 'uint',
+  'icmpv6.nd.ns.target_address': 'ipv6', 'icmpv6.nd.na.target_address': 'ipv6', 'icmpv6.opt': 'string',
+  'gre.flags_and_version': 'uint', 'gre.flags.checksum': 'uint', 'gre.flags.key': 'uint', 'gre.flags.sequence_number': 'uint', 'gre.flags.ack': 'uint',
+  'gre.flags.version': 'uint', 'gre.checksum': 'uint', 'gre.offset': 'uint', 'gre.key': 'uint', 'gre.key.payload_length': 'uint', 'gre.key.call_id': 'uint',
+  'gre.sequence_number': 'uint', 'gre.ack_number': 'uint',
+  'vxlan.flags': 'uint', 'vxlan.flags.i': 'uint', 'vxlan.reserved': 'uint', 'vxlan.reserved2': 'uint',
+  'geneve': 'none', 'geneve.version': 'uint', 'geneve.options_length': 'uint', 'geneve.flags.oam': 'uint', 'geneve.flags.critical': 'uint', 'geneve.proto_type': 'uint',
+  'geneve.vni': 'uint', 'geneve.options': 'uint', 'geneve.option': 'string', 'geneve.option.class': 'uint', 'geneve.option.type': 'uint', 'geneve.option.length': 'uint',
+  'dns.length': 'uint', 'dns.id': 'uint', 'dns.flags': 'uint', 'dns.flags.response': 'uint', 'dns.flags.opcode': 'uint', 'dns.flags.authoritative': 'uint',
+  'dns.flags.truncated': 'uint', 'dns.flags.recdesired': 'uint', 'dns.flags.recavail': 'uint', 'dns.flags.z': 'uint', 'dns.flags.authenticated': 'uint',
+  'dns.flags.checkdisable': 'uint', 'dns.flags.rcode': 'uint', 'dns.count.queries': 'uint', 'dns.count.answers': 'uint', 'dns.count.auth_rr': 'uint',
+  'dns.count.add_rr': 'uint', 'dns.queries': 'uint', 'dns.qry': 'none', 'dns.qry.name': 'string', 'dns.qry.type': 'uint', 'dns.qry.class': 'uint',
+  'data': 'none', 'data.data': 'string',
+};
+
+/** The type of a field a filter may name (FIELDS first: its meaning is kept for existing filters), or undefined. */
+export function fieldType(name: string): FieldType | undefined {
+  return FIELDS[name]?.type ?? (Object.hasOwn(TREE_FIELDS, name) ? TREE_FIELDS[name] : undefined);
+}
+
+/** Every name a filter accepts. */
+export function fieldNames(): string[] {
+  return [...new Set([...Object.keys(FIELDS), ...Object.keys(TREE_FIELDS)])];
+}
 
 /** What a filter is evaluated on: the packet as received and what became of it. */
 export interface PacketFacts {
@@ -376,11 +427,12 @@ export function compileFilter(text: string): Filter {
       throw new FilterError(t.t === 'eof' ? (k === 0 ? 'the filter is empty' : `expected a field${prev}`) : `expected a field${prev}, found ${describe(t)}`, t.pos, Math.max(1, t.end - t.pos));
     }
     const field = t.v;
-    const def = FIELDS[field];
-    if (!def) {
-      const near = Object.keys(FIELDS).filter((f) => f.startsWith(field.split('.')[0]!)).slice(0, 6);
-      throw new FilterError(`unknown field '${field}'${near.length ? ` (fields of ${field.split('.')[0]}: ${near.join(', ')})` : ''}`, t.pos, t.end - t.pos);
+    const type = fieldType(field);
+    if (!type) {
+      const near = closeNames(field);
+      throw new FilterError(`unknown field '${field}'${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}`, t.pos, t.end - t.pos);
     }
+    const def = { type };
     fields.add(field);
     k++;
     const r = peek();
@@ -432,15 +484,21 @@ export function compileFilter(text: string): Filter {
   }
   const named = [...fields];
   const needsFrame = named.some((f) => !RESULT_FIELDS.has(f));
+  const needsTree = named.some((f) => !FIELDS[f]);
   return {
     text,
     fields: named,
     needsFrame,
     test(p: PacketFacts): boolean {
       let dissected: Map<string, Value[]> | undefined;
+      let tree: Map<string, Value[]> | undefined;
       const get = (f: string): Value[] => {
         const r = resultField(p, f);
         if (r !== undefined) return r;
+        if (needsTree && !FIELDS[f]) {
+          tree ??= treeFields(p.frame);
+          return tree.get(f) ?? [];
+        }
         dissected ??= dissectFields(p.frame);
         return dissected.get(f) ?? [];
       };
@@ -458,6 +516,88 @@ export function filterError(text: string): FilterError | undefined {
     if (e instanceof FilterError) return e;
     throw e;
   }
+}
+
+/** Distance between two names in single-character edits (insert, delete, replace, swap of neighbours). */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/**
+ * Names close to an unknown one, closest first (at most 6): a few edits away (`ip.sorce`, `tcp.dstprot`), then the
+ * same field under another protocol (`svlan.id` -> `vlan.id`, `ieee8021ad.id`), or, failing those, the fields of the
+ * same protocol.
+ */
+export function closeNames(name: string): string[] {
+  const lower = name.toLowerCase();
+  const all = fieldNames();
+  const limit = Math.max(2, Math.floor(lower.length / 4));
+  const last = lower.split('.').slice(1).join('.');
+  const scored = all
+    .map((f) => {
+      const d = editDistance(lower, f);
+      const sameTail = last !== '' && f.split('.').slice(1).join('.') === last;
+      // A name cut short (`tcp.options.mss` for tcp.options.mss_val) is close whatever its length.
+      return { f, d: d <= limit ? d : f.startsWith(lower) ? limit + 0.5 : sameTail ? limit + 1 : Infinity };
+    })
+    .filter((x) => Number.isFinite(x.d))
+    .sort((x, y) => x.d - y.d || x.f.localeCompare(y.f));
+  if (scored.length) return scored.slice(0, 6).map((x) => x.f);
+  const proto = lower.split('.')[0]!;
+  return all.filter((f) => f === proto || f.startsWith(`${proto}.`)).slice(0, 6);
+}
+
+/** A tree value as the filter compares it; undefined when it is not one of `type` (a named value with no number). */
+function treeValue(type: FieldType, v: string): Value | undefined {
+  switch (type) {
+    case 'none':
+      return 1;
+    case 'string':
+      return v;
+    case 'ipv4':
+      return parseIpv4(v);
+    case 'ipv6':
+      return parseIpv6(v);
+    case 'mac':
+      return parseMac(v);
+    default: {
+      const m = /^(\d+) bytes\b/.exec(v) ?? /\((0x[0-9a-f]+|\d+)\)$/i.exec(v) ?? /^(0x[0-9a-f]+|\d+)\b(?![.:])/i.exec(v);
+      return m ? Number(m[1]) : undefined;
+    }
+  }
+}
+
+/** The fields of the layer tree by key, every occurrence (layer keys present as 1), for the names of TREE_FIELDS. */
+export function treeFields(frame: Uint8Array): Map<string, Value[]> {
+  const out = new Map<string, Value[]>();
+  const add = (k: string, v: Value | undefined) => {
+    if (v === undefined) return;
+    const l = out.get(k);
+    if (l) l.push(v);
+    else out.set(k, [v]);
+  };
+  const walk = (fields: TreeField[]) => {
+    for (const f of fields) {
+      const type = TREE_FIELDS[f.key];
+      if (type) add(f.key, treeValue(type, f.value));
+      if (f.children) walk(f.children);
+    }
+  };
+  for (const l of dissectTree(frame)) {
+    if (TREE_FIELDS[l.key] === 'none') add(l.key, 1);
+    walk(l.fields);
+  }
+  return out;
 }
 
 function resultField(p: PacketFacts, f: string): Value[] | undefined {
