@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { REPO } from '../repo.ts';
 import {
   ARTIFACTS_DIR, e2eRequired, e2eSkip, pickQuickItem, runCommand, startVSCode, waitForActiveEditor,
-  waitForStatusBarText, waitVisible, type VSCodeSession,
+  waitForNotificationGone, waitForStatusBarText, waitVisible, type VSCodeSession,
 } from './harness/index.ts';
 
 const built = existsSync(join(REPO, 'dist', 'client.js')) && existsSync(join(REPO, 'dist', 'server.js'));
@@ -25,7 +25,7 @@ after(() => {
   if (root && process.env.XDP_LENS_E2E_KEEP !== '1') rmSync(root, { recursive: true, force: true });
 });
 
-test('the maps view shows decoded entries and what the run changed', { skip, timeout: 180_000 }, async () => {
+test('the maps view shows decoded entries and what the run changed', { skip, timeout: 180_000 }, async (t) => {
   assert.ok(built, NOT_BUILT);
   const workspace = join(root, 'maps-project');
   mkdirSync(workspace, { recursive: true });
@@ -59,6 +59,10 @@ test('the maps view shows decoded entries and what the run changed', { skip, tim
     const protoCount = rows.filter({ hasText: /^proto_count/ });
     await protoCount.first().click();
     await waitVisible(rows.filter({ hasText: /^\[6\]/ }), 'proto_count[6] (ICMP, counted by the echo requests)', 30_000, pane);
+    // The run's progress notification has gone (it would cover the entries in the picture).
+    const t0 = Date.now();
+    await waitForNotificationGone(page, /XDP: running/);
+    t.diagnostic(`run's progress notification gone ${Date.now() - t0} ms after the maps were shown`);
     await vs.screenshot('maps-view');
     const box = await pane.boundingBox();
     if (box) {

@@ -163,3 +163,14 @@ export async function collapsePanelView(page: Page, name: Text, widen: Text, tim
     { timeout: timeoutMs },
   );
 }
+
+/** Waits until no notification toast whose text matches is on screen (e.g. a finished run's progress, before a screenshot). */
+export async function waitForNotificationGone(page: Page, text: Text, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
+  const toasts = page.locator('.notifications-toasts .notification-toast');
+  try {
+    await toasts.filter({ hasText: text }).first().waitFor({ state: 'hidden', timeout: timeoutMs });
+  } catch (e) {
+    const seen = (await toasts.allInnerTexts().catch(() => [])).join(' | ').replace(/\s+/g, ' ').slice(0, 2000);
+    throw new Error(`timed out after ${timeoutMs} ms waiting for the notification ${describe(text)} to go; visible: ${seen}`, { cause: e });
+  }
+}
