@@ -29,6 +29,7 @@ import {
   waitForCodeLens,
   waitForEditorText,
   waitForNotification,
+  waitForNotificationGone,
   waitForProblem,
   waitForStatusBarText,
   panelView,
@@ -271,6 +272,7 @@ test('a person uses XDP Lens in VS Code: Problems, hover, run on a capture, a pa
     await goToLine(page, lineOf(filter, 'int xdp_filter(') + 16); // Go to Line centres: the function's head near the top
     await waitForLine(page, exits[1]![0], 'the IPv6 count', (x) => x.after === exits[1]![1]);
     await waitForCodeLens(page, '6 XDP_PASS · 2 XDP_DROP · 2 XDP_TX');
+    await waitForNotificationGone(page, /XDP: running/); // the run's progress would cover the editor's corner
     await vs.screenshot('extension-run-counts');
     await crop(vs, 'extension-run-counts-crop', [activeEditor(page)]);
     assert.ok(compiledObjects(vs.root).length > 0, `the run compiled the program: no .o under ${vs.root}`);

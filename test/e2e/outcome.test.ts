@@ -20,6 +20,7 @@ import {
   startVSCode,
   waitForActiveEditor,
   waitForCodeLens,
+  waitForNotificationGone,
   waitForProblem,
   waitForStatusBarText,
   collapsePanelView,
@@ -133,6 +134,7 @@ test('a redirect with no target reads as dropped everywhere; a display filter na
     // Room for whole rows, as a person would make it: the XDP Maps view beside it (one DEVMAP, empty) collapsed.
     await collapsePanelView(page, /XDP Maps/i, /XDP Packets/i);
     await goToLine(page, ret - 6);
+    await waitForNotificationGone(page, /XDP: running/);
     await vs.screenshot('outcome-redirect-dropped');
     await crop(vs, 'outcome-redirect-dropped-crop', [page.locator('.part.editor .monaco-editor').first(), page.locator('.part.panel')]);
 
