@@ -44,6 +44,11 @@ function state(h: HelperHost): KfuncState {
   return (hh.kfuncState ??= { connAddr: new Map(), byAddr: new Map() });
 }
 
+/** Forget the kfunc state of the previous run: its nf_conn addresses were scratch regions of that run only. */
+export function resetKfuncState(h: HelperHost): void {
+  (h as HelperHost & { kfuncState?: KfuncState }).kfuncState = undefined;
+}
+
 function table(h: HelperHost, st: KfuncState): ConntrackTable {
   return h.env.conntrack ?? (st.table ??= new ConntrackTable());
 }

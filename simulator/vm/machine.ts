@@ -15,6 +15,7 @@ import { MapTable, createMap, type BpfMap } from './maps.ts';
 import { dispatchHelper, type HelperHost } from './helpers.ts';
 import { executeCompiled } from './compiled/engine.ts';
 import { isKernelHelper } from '../isa/helper-names.ts';
+import { resetKfuncState } from './kfuncs.ts';
 
 export const DEFAULT_BUDGET = 1_000_000;
 
@@ -226,6 +227,7 @@ class XdpMachine implements Machine {
     host.nrCpus = this.nrCpus;
     host.out = out;
     if (host.reservations.size) host.reservations = new Map();
+    resetKfuncState(host);
     const onStep = hooks?.onStep;
     const opts = this.execOptions;
     opts.budget = this.budget;
