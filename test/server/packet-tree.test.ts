@@ -3,54 +3,32 @@
 // wire is the one the dissector gives for the same bytes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import {
-  createProtocolConnection,
-  StreamMessageReader,
-  StreamMessageWriter,
-  InitializeRequest,
-  InitializedNotification,
-  ShutdownRequest,
-  ExitNotification,
-  ConfigurationRequest,
-  type ProtocolConnection,
-} from 'vscode-languageserver-protocol/node';
+import type { ProtocolConnection } from 'vscode-languageserver-protocol/node';
 import { REPO } from '../repo.ts';
+import { SERVER, startServer, type StdioServer } from './stdio-server.ts';
 import { dissectTree } from '../../simulator/net/dissect-tree.ts';
 import type { RunResponse, PacketDetail, PacketField, PacketLayer } from '../../server/protocol.ts';
 
-const SERVER = join(REPO, 'dist', 'server.js');
 const PROGRAM = join(REPO, 'examples', 'xdp_filter.c');
 const CAPTURE = join(REPO, 'examples', 'demo.pcap');
 const haveClang = spawnSync('clang', ['--version']).status === 0;
 const skip = !existsSync(SERVER) ? 'dist/server.js is missing: run npm run build' : !haveClang ? 'clang is not installed' : false;
 
-let child: ChildProcess;
+let server: StdioServer;
 let conn: ProtocolConnection;
-let dir: string;
 
 before(async () => {
   if (skip) return;
-  dir = mkdtempSync(join(tmpdir(), 'xdp-lens-tree-'));
-  child = spawn(process.execPath, [SERVER, '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  conn = createProtocolConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
-  conn.onRequest(ConfigurationRequest.type, (p) => p.items.map(() => ({})));
-  for (const n of ['window/showMessage', 'window/logMessage', 'xdpLens/status', 'textDocument/publishDiagnostics']) conn.onNotification(n, () => {});
-  conn.listen();
-  await conn.sendRequest(InitializeRequest.type, { processId: process.pid, rootUri: pathToFileURL(dir).href, capabilities: { workspace: { configuration: true } } });
-  await conn.sendNotification(InitializedNotification.type, {});
+  server = await startServer(() => ({}));
+  ({ conn } = server);
 });
 
 after(async () => {
-  if (skip) return;
-  await conn.sendRequest(ShutdownRequest.type);
-  await conn.sendNotification(ExitNotification.type);
-  await new Promise((r) => child.once('exit', r));
-  rmSync(dir, { recursive: true, force: true });
+  if (!skip) await server.stop();
 });
 
 function field(layers: PacketLayer[], key: string): PacketField | undefined {

@@ -4,62 +4,35 @@
 // `queue == N` (which runs the packets through the driver again), exits, outcomes and faults against the run summary.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import {
-  createProtocolConnection,
-  StreamMessageReader,
-  StreamMessageWriter,
-  InitializeRequest,
-  InitializedNotification,
-  ShutdownRequest,
-  ExitNotification,
-  ConfigurationRequest,
-  type ProtocolConnection,
-} from 'vscode-languageserver-protocol/node';
+import type { ProtocolConnection } from 'vscode-languageserver-protocol/node';
 import { REPO } from '../repo.ts';
+import { SERVER, startServer, type StdioServer } from './stdio-server.ts';
 import { openCapture } from '../../simulator/net/capture.ts';
 import { PcapWriter } from '../../simulator/net/pcap-writer.ts';
 import { RunStats, TIME_BUCKETS } from '../../simulator/run-stats.ts';
 import type { DiffVerdictsParams, DiffVerdictsResult, PacketsResult, RunParams, RunResponse, RunStatsResult, XdpAction } from '../../server/protocol.ts';
 
-const SERVER = join(REPO, 'dist', 'server.js');
 const PROGRAM = join(REPO, 'examples', 'xdp_filter.c');
 const CAPTURE = join(REPO, 'examples', 'demo.pcap');
 const haveClang = spawnSync('clang', ['--version']).status === 0;
 const skip = !existsSync(SERVER) ? 'dist/server.js is missing: run npm run build' : !haveClang ? 'clang is not installed' : false;
 
-let child: ChildProcess;
+let server: StdioServer;
 let conn: ProtocolConnection;
 let dir: string;
 
 before(async () => {
   if (skip) return;
-  dir = mkdtempSync(join(tmpdir(), 'xdp-lens-stats-'));
-  child = spawn(process.execPath, [SERVER, '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  conn = createProtocolConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
-  conn.onRequest(ConfigurationRequest.type, (p) => p.items.map(() => ({})));
-  for (const n of ['window/showMessage', 'window/logMessage', 'xdpLens/status', 'textDocument/publishDiagnostics']) conn.onNotification(n, () => {});
-  conn.onRequest('window/showMessageRequest', () => null);
-  conn.listen();
-  await conn.sendRequest(InitializeRequest.type, {
-    processId: process.pid,
-    rootUri: pathToFileURL(dir).href,
-    workspaceFolders: [{ uri: pathToFileURL(dir).href, name: 'ws' }],
-    capabilities: { workspace: { configuration: true } },
-  });
-  await conn.sendNotification(InitializedNotification.type, {});
+  server = await startServer(() => ({}));
+  ({ conn, dir } = server);
 });
 
 after(async () => {
-  if (skip) return;
-  await conn.sendRequest(ShutdownRequest.type);
-  await conn.sendNotification(ExitNotification.type);
-  await new Promise((r) => child.once('exit', r));
-  rmSync(dir, { recursive: true, force: true });
+  if (!skip) await server.stop();
 });
 
 const run = async (params: RunParams) => {
