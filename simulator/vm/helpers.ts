@@ -18,6 +18,7 @@ import { formatPrintk } from './helper-impl/printk.ts';
 import { csumDiff } from './helper-impl/csum.ts';
 import { copyPacket } from './helper-impl/copy.ts';
 import { fibLookup } from './helper-impl/fib.ts';
+import { checkMtu, mtuDevice, strncmp } from './helper-impl/misc.ts';
 import { checkSyncookie, drawSecrets, genSyncookie, type CookieSecrets } from './helper-impl/syncookie.ts';
 import { dispatchKfunc, dynptrRead, dynptrWrite } from './kfuncs.ts';
 
@@ -29,6 +30,7 @@ export const E2BIG = 7;
 export const EAGAIN = 11;
 export const EACCES = 13;
 export const EFAULT = 14;
+export const ENODEV = 19;
 export const EEXIST = 17;
 export const EINVAL = 22;
 export const EOPNOTSUPP = 95;
@@ -377,6 +379,26 @@ const IMPLEMENTED: [number, HelperImpl][] = [
     return { loop: { fnPc: offsetOf(r[2]), count, ctxArg: r[3] } };
   }],
   [188, (h) => BigInt(buffLen(h.buff))],
+  // strncmp (kernel/bpf/helpers.c): s1 has s1_sz readable bytes, s2 is a NUL-terminated constant string; -1/0/1
+  [182, (h, c) => {
+    const s1 = h.mem.bytes(c.regs[1], Number(c.regs[2] & 0xffffffffn), false, c.pc, 'bpf_strncmp s1 (argument 1)');
+    return BigInt.asUintN(64, BigInt(strncmp(s1, (i) => h.mem.bytes(c.regs[3] + BigInt(i), 1, false, c.pc, 'bpf_strncmp s2 (argument 3)')[0]!)));
+  }],
+  // get_numa_node_id: one NUMA node
+  [42, () => 0n],
+  // check_mtu (net/core/filter.c bpf_xdp_check_mtu): flags must be 0, an unknown ifindex -ENODEV; *mtu_len gets the MTU
+  [163, (h, c) => {
+    if (c.regs[5] !== 0n) return neg(EINVAL);
+    const dev = mtuDevice(Number(c.regs[2] & 0xffffffffn), h.buff.ingressIfindex);
+    if (!dev) return neg(ENODEV);
+    // Read (the verifier wants it initialised) and written back.
+    h.mem.bytes(c.regs[3], 4, false, c.pc, 'bpf_check_mtu mtu_len (argument 3)');
+    const cell = h.mem.bytes(c.regs[3], 4, true, c.pc, 'bpf_check_mtu mtu_len (argument 3)');
+    const view = new DataView(cell.buffer, cell.byteOffset, 4);
+    const ret = checkMtu(dev, linearLen(h.buff), view.getUint32(0, true), Number(BigInt.asIntN(32, c.regs[4])));
+    view.setUint32(0, dev.mtu, true);
+    return BigInt(ret);
+  }],
   // xdp_load_bytes / xdp_store_bytes (bpf_xdp_pointer + bpf_xdp_copy_buf): -EFAULT above 0xffff, -EINVAL past the end
   [189, (h, c) => xdpBytes(h, c, false)],
   [190, (h, c) => xdpBytes(h, c, true)],
