@@ -654,6 +654,8 @@ const BROADCAST = Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff);
 
 const ETH_P_IP = 0x0800;
 const ETH_P_IPV6 = 0x86dd;
+/** A cooked header's protocol 0x0003: the payload is a whole Ethernet frame, link-layer header included. */
+const SLL_P_ETHERNET = 0x0003;
 
 /**
  * Turn a captured frame into the Ethernet frame a NIC would hand the program.
@@ -662,6 +664,7 @@ const ETH_P_IPV6 = 0x86dd;
  *   (pkttype 2, or an IP multicast destination), else NIC_MAC 02:00:00:00:00:01;
  * - source: the cooked header's link-layer address when it is 6 bytes long, else PEER_MAC 02:00:00:00:00:02;
  * - type: the cooked header's protocol, or 0x0800/0x86dd from the IP version (raw) or address family (loopback).
+ * A cooked frame whose protocol is 0x0003 already carries its Ethernet header: it is delivered as that frame.
  */
 export function toEthernet(raw: Uint8Array, linkType: number, fail: (detail: string) => never): { frame: Uint8Array; delta: number } {
   switch (linkType) {
@@ -675,6 +678,7 @@ export function toEthernet(raw: Uint8Array, linkType: number, fail: (detail: str
       const alen = dv.getUint16(4);
       const proto = dv.getUint16(14);
       const src = hatype === 1 && alen === 6 ? raw.subarray(6, 12) : undefined;
+      if (proto === SLL_P_ETHERNET) return { frame: raw.subarray(16), delta: -16 };
       return synth(raw.subarray(16), proto, pkttype, src, 16);
     }
     case LINKTYPE.LINUX_SLL2: {
@@ -685,6 +689,7 @@ export function toEthernet(raw: Uint8Array, linkType: number, fail: (detail: str
       const pkttype = raw[10]!;
       const alen = raw[11]!;
       const src = hatype === 1 && alen === 6 ? raw.subarray(12, 18) : undefined;
+      if (proto === SLL_P_ETHERNET) return { frame: raw.subarray(20), delta: -20 };
       return synth(raw.subarray(20), proto, pkttype, src, 20);
     }
     case LINKTYPE.RAW:
