@@ -105,14 +105,35 @@ export function validateRoutes(routes: FibRoute[], file: string): string[] {
   return errors;
 }
 
+const ENODEV = 19;
+
+/** Multicast, link-local or loopback (rt6_need_strict): the kernel answers NOT_FWDED before anything else. */
+function needStrict(a: Uint8Array): boolean {
+  if (a[0] === 0xff) return true;
+  if (a[0] === 0xfe && (a[1]! & 0xc0) === 0x80) return true;
+  return a.subarray(0, 15).every((b) => b === 0) && a[15] === 1;
+}
+
+/**
+ * Without a routing table (no --routes): the answers of the kernel side of a test run, a network namespace of its
+ * own holding only lo (ifindex 1) with forwarding off: -ENODEV for any other ifindex (0 included), else
+ * FWD_DISABLED; for IPv6, NOT_FWDED first when either address is multicast, link-local or loopback. Nothing is written.
+ */
+function withoutRoutes(params: Uint8Array, v6: boolean): number {
+  if (v6 && (needStrict(params.subarray(32, 48)) || needStrict(params.subarray(16, 32)))) return FIB_RET.NOT_FWDED;
+  const ifindex = new DataView(params.buffer, params.byteOffset, params.byteLength).getUint32(8, true);
+  return ifindex === 1 ? FIB_RET.FWD_DISABLED : -ENODEV;
+}
+
 /** Look up params (in place); returns a BPF_FIB_LKUP_RET_* value or a negative errno. */
 export function fibLookup(params: Uint8Array, flags: number, routes: FibRoute[]): number {
   const view = new DataView(params.buffer, params.byteOffset, params.byteLength);
   if (flags & ~KNOWN_FLAGS) return -EINVAL;
-  if (flags & BPF_FIB_LOOKUP_TBID && !(flags & BPF_FIB_LOOKUP_DIRECT)) return -EINVAL;
+  // BPF_FIB_LOOKUP_TBID without BPF_FIB_LOOKUP_DIRECT is ignored (the table id is read only for a direct lookup).
   const family = params[0];
   if (family !== AF_INET && family !== AF_INET6) return -EAFNOSUPPORT;
   const v6 = family === AF_INET6;
+  if (routes.length === 0) return withoutRoutes(params, v6);
   const dst = params.slice(32, v6 ? 48 : 36);
   let best: Prefix | undefined;
   for (const r of routes) {
