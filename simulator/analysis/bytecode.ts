@@ -64,6 +64,7 @@ export function analyzeObjectReport(obj: LoadedObject, opts: BytecodeOptions = {
   const findings: Finding[] = [];
   const programs: ProgramReport[] = [];
   const seen = new Map<string, { finding: Finding; values: string[] }>();
+  const fromCallee = new Set<string>();
   let twin: ReturnTwin | undefined;
   let twinAsked = false;
   let sourceLines: string[] | undefined;
@@ -110,6 +111,13 @@ export function analyzeObjectReport(obj: LoadedObject, opts: BytecodeOptions = {
       const range = twin?.range.get(prog.name);
       const elsewhere = !!from && (from.file !== twinFileOf(where, twin) || !range || from.line < range[0] || from.line > range[1]);
       const computed = issue.value !== undefined && issue.value.includes('..');
+      // A value set in another function (a callee returning -1) and returned through two of the program's `return`s
+      // is one mistake: reported at the first.
+      if (RETURN_RULES.has(issue.rule) && elsewhere && from && from.line > 0) {
+        const k = `${prog.name}\0${issue.rule}\0${from.file}\0${from.line}\0${issue.value ?? ''}`;
+        if (fromCallee.has(k)) continue;
+        fromCallee.add(k);
+      }
       if (issue.line !== undefined && from && from.line > 0 && from.line !== loc.line && (computed || elsewhere)) {
         const file = from.file === twinFileOf(where, twin) ? loc.file : from.file;
         finding.related = [{ file, line: from.line, column: Math.max(1, from.column), endLine: from.line, endColumn: Math.max(1, from.column) + 1, message: 'the returned value is set here' }];

@@ -238,9 +238,17 @@ export function mergeFindings(source: Finding[], bytecode: Finding[], walked?: W
   const seen = new Set<string>();
   const sourcePrograms = new Set<string>();
   for (const f of source) if (f.program && RETURN_RULES.has(String(f.rule))) sourcePrograms.add(`${f.file}\0${f.program}\0${f.rule}`);
+  // A source finding about a value a callee returns names the program's other `return`s that pass the same value
+  // on (related "returned here too"): the bytecode tier's findings there are that one mistake.
+  const alsoReturned = new Set<string>();
+  for (const f of source) {
+    if (!RETURN_RULES.has(String(f.rule))) continue;
+    for (const r of f.related ?? []) alsoReturned.add(`${r.file}\0${r.line}\0${f.rule}\0${f.program ?? ''}`);
+  }
   const kept: Finding[] = [];
   for (const f of [...source, ...bytecode]) {
     if (seen.has(key(f))) continue;
+    if (f.tier === 'bytecode' && alsoReturned.has(`${f.file}\0${f.line}\0${f.rule}\0${f.program ?? ''}`)) continue;
     if (walked && f.tier !== 'bytecode' && DECIDED_ON_BYTECODE.has(String(f.rule)) && provenByBytecode(f, bytecode, walked)) continue;
     if (f.tier === 'bytecode' && f.onReturn === false && f.program && sourcePrograms.has(`${f.file}\0${f.program}\0${f.rule}`)) continue;
     seen.add(key(f));

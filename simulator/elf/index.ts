@@ -56,6 +56,8 @@ interface Unit {
   count: number;
   name: string;
   entry: boolean;
+  /** A non-static function (global or weak symbol): the verifier checks it on its own, as a global function. */
+  global?: boolean;
 }
 
 const isXdpSection = (name: string) => name.startsWith('xdp');
@@ -214,7 +216,7 @@ function findUnits(path: string, elf: ElfFile, diagnostics: LoadDiagnostic[]): U
       if (!isText && !global) {
         diagnostics.push({ severity: 'warning', file: path, section: sec.name, message: `${path}: section '${sec.name}': static function '${f.name}' is not a program (libbpf rejects static programs); it can only be called` });
       }
-      units.push({ sec, start: f.value / 8, count: (end - f.value) / 8, name: f.name, entry: !isText && global });
+      units.push({ sec, start: f.value / 8, count: (end - f.value) / 8, name: f.name, entry: !isText && global, global });
     });
   }
   return units;
@@ -329,7 +331,7 @@ class Linker {
     const place = (u: Unit): number => {
       const base = insns.length;
       placed.set(u, base);
-      funcs.push({ insn: base, name: u.name });
+      funcs.push(u.global ? { insn: base, name: u.name, global: true } : { insn: base, name: u.name });
       const src = this.decoded.get(u.sec.index) ?? [];
       for (let j = 0; j < u.count; j++) insns.push({ ...src[u.start + j] });
       for (const l of this.unitLines(u)) lines.push(l); // no spread: a unit can hold a million lines

@@ -66,6 +66,11 @@ export interface FuncInfo {
   /** Slot index (within the linked program) of the function's first instruction. */
   insn: number;
   name: string;
+  /**
+   * A non-static function: the verifier checks it on its own (a global function) and its caller learns nothing of
+   * what it returns (an unknown scalar); a loader may also replace it (freplace).
+   */
+  global?: boolean;
 }
 
 /**

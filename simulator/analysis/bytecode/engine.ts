@@ -675,6 +675,8 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     if (v.umin === 3n && !st.modified) report('tx-unmodified', where, msg.txUnmodified(), undefined, retLine, origin);
   };
 
+  const globalFuncs = new Set(prog.funcs.filter((f, i) => i > 0 && f.global).map((f) => f.insn));
+
   // ---- the walk ----
   const initial: State = {
     pc: 0,
@@ -844,7 +846,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
             caller.saved = r.slice();
             caller.returnPc = pc + 1;
             const frame = st.frames.length;
-            st.frames.push({ stack: new Map() });
+            st.frames.push(globalFuncs.has(pc + 1 + insn.imm) ? { stack: new Map(), global: true } : { stack: new Map() });
             st.regs = [NONE, r[1], r[2], r[3], r[4], r[5], NONE, NONE, NONE, NONE, { k: 'stack', frame, off: 0 }];
             st.pc = pc + 1 + insn.imm;
           } else if (insn.src === CALL_HELPER) {
@@ -861,7 +863,9 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
           break;
         case 'exit': {
           if (st.frames.length > 1) {
-            const r0 = r[0];
+            // What a global function returns is unknown to its caller, as to the verifier (it is checked on its
+            // own, and a loader may replace it: libxdp's dispatcher slots).
+            const r0 = st.frames[st.frames.length - 1]!.global ? scalarReg(OPAQUE, pc) : r[0];
             st.frames.pop();
             const caller = st.frames[st.frames.length - 1];
             st.regs = caller.saved!;

@@ -45,6 +45,8 @@ export interface Frame {
   /** While a callee runs: the caller's registers and where to continue. */
   saved?: Reg[];
   returnPc?: number;
+  /** A global (non-static) function: the verifier gives its caller an unknown scalar as its result. */
+  global?: boolean;
 }
 
 export interface State {
@@ -82,7 +84,7 @@ export function cloneState(s: State): State {
   return {
     pc: s.pc,
     regs: s.regs.slice(),
-    frames: s.frames.map((f) => ({ stack: new Map(f.stack), saved: f.saved?.slice(), returnPc: f.returnPc })),
+    frames: s.frames.map((f) => ({ stack: new Map(f.stack), saved: f.saved?.slice(), returnPc: f.returnPc, ...(f.global ? { global: true } : {}) })),
     ranges: new Map(s.ranges),
     gen: s.gen,
     invalidatedAt: s.invalidatedAt,

@@ -96,6 +96,11 @@ const INT_TYPES_BY_SIZE: Record<number, string> = { 1: '__u8', 2: '__u16', 4: '_
 
 export class Analyzer {
   readonly findings = new Map<string, Finding>();
+  /**
+   * Returned values that came out of a callee, already reported (per program, rule and where the callee wrote them):
+   * a callee called from two `return`s of the program holds one mistake, reported once.
+   */
+  private readonly calleeReported = new Map<string, Finding | undefined>();
   private steps = 0;
   private unit!: Unit;
   /** The macro use a snippet's nodes are reported at (nodes of a macro expansion have no place in the file). */
@@ -172,13 +177,17 @@ export class Analyzer {
     }
     const range = this.rangeOf(n);
     const key = `${rule}\0${this.unit.file}\0${range.line}\0${range.column}`;
+    const pending = this.pendingCallee;
+    this.pendingCallee = undefined;
     if (this.findings.has(key)) return;
     const severity = (RULES as Record<string, { severity: 'error' | 'warning' }>)[rule]?.severity ?? 'error';
     const program = this.frames[0]?.fn.name;
     // A message reads as a sentence in the Problems panel: capitalised, unless it starts with code (`v` may be NULL).
     const text = /^[a-z]+ /.test(message) ? message[0].toUpperCase() + message.slice(1) : message;
     const rel = related?.filter((r) => !(r.file === this.unit.file && r.line === range.line));
-    this.findings.set(key, { file: this.unit.file, ...range, severity, rule, message: text, tier: 'source', fixes: fixes?.length ? fixes : undefined, related: rel?.length ? rel : undefined, program });
+    const finding: Finding = { file: this.unit.file, ...range, severity, rule, message: text, tier: 'source', fixes: fixes?.length ? fixes : undefined, related: rel?.length ? rel : undefined, program };
+    this.findings.set(key, finding);
+    if (pending && (rule === 'invalid-action' || rule === 'tx-unmodified')) for (const k of pending) this.calleeReported.set(k, finding);
   }
 
   /** Where a mistake at `n`, in a function of another file than the program's, is shown: the call that leads there. */
@@ -338,6 +347,10 @@ export class Analyzer {
       if (value && value.type !== 'initializer_list') v = this.eval(value, st).v;
       else if (value) this.evalChildren(value, st);
       if (shape.dims.length > 0) v = TOP;
+      // `volatile int ret = 31;`: a value the compiler must read afresh each time (a stub replaced at load time, a
+      // byte another CPU writes) is not known, whatever was stored into it.
+      if (shape.ptr === 0 && isVolatile(n)) t.volatile = true;
+      if (t.volatile) v = TOP;
       st.vars.set(shape.name, { v: stamp(retype(v, t), st), t });
     }
   }
@@ -707,6 +720,15 @@ export class Analyzer {
       // pointer <= bound holds where `p > b` / `p >= b` is false and where `p < b` / `p <= b` is true.
       const target = o === '>' || o === '>=' ? f : t;
       prove(target, p.root, p.off);
+      return;
+    }
+    // A pointer the tier does not follow (a parser's cursor kept in a struct, `c->pos`, `nh.pos + 1`) compared with
+    // data_end may point anywhere in the packet: the packet counts as checked where the comparison passed, rather
+    // than report accesses through `data` that the verifier accepts after the parser's check.
+    if ((l.k === 'top' && r.k === 'end' && !r.stale) || (r.k === 'top' && l.k === 'end' && !l.stale)) {
+      const oo = l.k === 'top' ? op : flip[op];
+      const target = oo === '>' || oo === '>=' ? f : t;
+      prove(target, `data#${target.gen}`, null);
       return;
     }
     // data_end - pointer compared with a constant.
@@ -1153,7 +1175,7 @@ export class Analyzer {
         const name = target.text;
         const slot = st.vars.get(name);
         if (slot) {
-          st.vars.set(name, { v: stamp(retype(value.v, slot.t), st), t: slot.t });
+          st.vars.set(name, { v: slot.t?.volatile ? TOP : stamp(retype(value.v, slot.t), st), t: slot.t });
           return;
         }
         const g = this.global(name);
@@ -1383,6 +1405,15 @@ export class Analyzer {
     const exits = joinStates([end, ...frame.returns.map((r) => r.state)]);
     if (exits) {
       const genBefore = st.gen;
+      // A parser that returns a status (`return -1` when `eth + 1 > data_end`, the header type otherwise) proves the
+      // packet on the paths its caller goes on with, which the tier does not correlate with the status: the packet
+      // counts as checked as far as the callee's returning paths checked it (the bytecode tier decides the rest).
+      if (frame.returns.length > 1) {
+        for (const r of frame.returns) {
+          if (r.state.gen !== exits.gen) continue;
+          for (const [root, n] of r.state.proven) if (n > (exits.proven.get(root) ?? 0)) exits.proven.set(root, n);
+        }
+      }
       st.proven = exits.proven;
       st.wrote = exits.wrote;
       st.redirected = exits.redirected;
@@ -1823,12 +1854,14 @@ export class Analyzer {
     }
     // Each value is judged by what its own path did (stamped on it) or what every path to here did.
     if (intended.some((c) => c.v === 4 && !c.callee?.startsWith('bpf_') && !c.redirected) && !st.redirected) this.redirectWithoutTarget(ret, at, st);
-    if (intended.some((c) => c.v === 3 && !c.wrote) && !st.wrote) {
+    if (intended.some((c) => c.v === 3 && !c.wrote) && !st.wrote && !this.calleeRepeat('tx-unmodified', intended.filter((c) => c.v === 3 && !c.wrote), at)) {
       this.report(
         'tx-unmodified',
         at,
         'XDP_TX sends the frame back out of the port it arrived on, and on this path the program has not changed it: ' +
           'the sender gets its own frame back. Swap the MAC (and IP/port) addresses first, or return XDP_PASS or XDP_DROP.',
+        undefined,
+        calleeOrigins(intended.filter((c) => c.v === 3 && !c.wrote)),
       );
     }
   }
@@ -1974,7 +2007,33 @@ export class Analyzer {
     }
   }
 
+  /**
+   * True when every value comes out of a callee, from a place already reported for this rule in this program (the
+   * callee is called from another `return` too); the first report stands for both. Records the places otherwise.
+   */
+  private calleeRepeat(rule: string, vals: ConstVal[], at: Node): boolean {
+    if (!vals.length || vals.some((c) => !c.callee || !c.origin || c.callee.startsWith('bpf_'))) return false;
+    const program = this.frames[0]?.fn.name ?? '';
+    const keys = vals.map((c) => `${program}\0${rule}\0${c.origin!.file}\0${c.origin!.range.line}\0${c.origin!.range.column}\0${c.v}`);
+    if (keys.every((k) => this.calleeReported.has(k))) {
+      // The first report names this return too, so the reader (and the merge with the bytecode tier) sees it.
+      const first = this.calleeReported.get(keys[0]!);
+      const here = this.rangeOf(at);
+      if (first && !this.site && !this.awayFromHome(at) && first.file === this.unit.file && first.line !== here.line && !first.related?.some((r) => r.file === first.file && r.line === here.line)) {
+        first.related = [...(first.related ?? []), { file: this.unit.file, ...here, message: 'the same value is returned here too' }];
+      }
+      return true;
+    }
+    for (const k of keys) this.calleeReported.set(k, undefined);
+    this.pendingCallee = keys;
+    return false;
+  }
+
+  /** Keys calleeRepeat just recorded, given the finding once it is reported. */
+  private pendingCallee: string[] | undefined;
+
   private invalidAction(at: Node, bad: ConstVal[], expr: Node | null): void {
+    if (this.calleeRepeat('invalid-action', bad, at)) return;
     const here = this.rangeOf(at);
     const describe = (c: ConstVal): string => {
       const foreign = foreignOf(c);
@@ -2004,7 +2063,17 @@ export class Analyzer {
     const exprText = expr ? unparen(expr).text : '';
     const subject =
       expr && unparen(expr).type === 'identifier' && !bad.every((c) => c.name === exprText || c.via === exprText) ? `Through \`${exprText}\`: ` : '';
-    const list = bad.slice(0, 4).map(describe).join('; ');
+    // Values that come with the same explanation (two error codes of one helper) are named together, once.
+    const groups: ConstVal[][] = [];
+    for (const c of bad) {
+      const g = c.note ? groups.find((x) => x[0]!.note === c.note) : undefined;
+      if (g) g.push(c);
+      else groups.push([c]);
+    }
+    const list = groups
+      .slice(0, 4)
+      .map((g) => (g.length > 1 ? `${g[0]!.note}, so the program can return ${[...new Set(g.map((c) => c.v))].join(' or ')}` : describe(g[0]!)))
+      .join('; ');
     const negative = bad.some((c) => c.v < 0);
     const likely = [...new Set(bad.map((c) => foreignOf(c)?.likely).filter((x) => !!x) as string[])];
     const suggestion = likely.length
@@ -2033,7 +2102,7 @@ export class Analyzer {
         edits: [{ ...c.origin.range, newText: foreign.likely }],
       });
     }
-    this.report('invalid-action', at, `${subject}${list}${outOfRange ? `: ${consequence}` : '.'}${suggestion}`, fixes);
+    this.report('invalid-action', at, `${subject}${list}${outOfRange ? `: ${consequence}` : '.'}${suggestion}`, fixes, calleeOrigins(bad));
   }
 
   private redirectWithoutTarget(ret: Node, at: Node, st: State): void {
@@ -2207,6 +2276,22 @@ function derefValue(v: Val): Val {
 }
 
 /** A value stored into a variable of type `t` (a packet pointer stored in an integer stays a packet pointer). */
+/** Where callees wrote the returned values (`return -1;` inside the helper), as related places of the finding. */
+function calleeOrigins(vals: ConstVal[]): Related[] | undefined {
+  const out: Related[] = [];
+  for (const c of vals) {
+    if (!c.callee || c.callee.startsWith('bpf_') || !c.origin) continue;
+    if (out.some((r) => r.file === c.origin!.file && r.line === c.origin!.range.line)) continue;
+    out.push({ file: c.origin.file, ...c.origin.range, message: `${c.callee}() returns ${XDP_ACTIONS[c.v] ?? c.v} here` });
+  }
+  return out.length ? out : undefined;
+}
+
+/** A declaration qualified `volatile` (`volatile int x`, `int volatile x`), not a pointer to volatile data. */
+function isVolatile(decl: Node): boolean {
+  return decl.children.some((c) => c?.type === 'type_qualifier' && c.text === 'volatile');
+}
+
 function retype(v: Val, _t: TypeRef | undefined): Val {
   return v;
 }

@@ -14,6 +14,8 @@ export interface TypeRef {
   ptr: number;
   /** Array dimensions (null for an unknown length). */
   dims: (number | null)[];
+  /** A local declared `volatile` (not a pointer to volatile data): its value is never known. */
+  volatile?: boolean;
 }
 
 export interface Unit {
