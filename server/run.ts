@@ -32,6 +32,7 @@ import type { CompileOptions } from '../simulator/compile.ts';
 import type { LoadedObject } from '../simulator/elf/types.ts';
 import type { RunHooks } from '../simulator/vm/machine.ts';
 import { hookMachine, ReturnLines } from '../simulator/return-lines.ts';
+import { TwinLines, type LineSource } from './twin-lines.ts';
 import { entryText, formatMapUpdate, objectMapFormats, type MapFormat } from '../simulator/btf-format.ts';
 import { runMaps, runMapsSeed, type RunMaps } from './maps.ts';
 import { MapsRequest, MapsSeedRequest, type MapsParams, type MapsResult, type MapsSeedParams, type MapsSeedResult } from './protocol.ts';
@@ -89,7 +90,7 @@ const MAX_TRACE = 20000;
 // ---------------------------------------------------------------------------------------------------------------
 // Stored runs
 
-interface RunConfig {
+export interface RunConfig {
   obj: LoadedObject;
   capture: string;
   /** Size and time of the capture as run; '' while a live run is still recording it. */
@@ -247,7 +248,7 @@ const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)
 const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 
 /** A session and driver exactly as a run builds them: runs and detail re-runs must agree packet for packet. */
-function build(config: RunConfig): { session: Session; driver: Driver } {
+export function build(config: RunConfig): { session: Session; driver: Driver } {
   const session = new Session(config.obj, { program: config.program, seed: 1, nrCpus: config.queues, maxEntries: config.maxEntries, maps: config.maps, mapsFile: config.mapsFile, engine: config.engine });
   const driver = new Driver(session, {
     mode: config.mode,
@@ -279,7 +280,10 @@ interface PreparedRun {
   config: RunConfig;
   session: Session;
   driver: Driver;
-  returns?: ReturnLines;
+  /** The return lines: the twin on this thread, or (capture runs on big captures) mostly from a worker thread. */
+  returns?: LineSource;
+  /** How the twin was built (a worker builds the same one). */
+  twin?: { source: string; compile: LoadOptions };
   refusals: RefusalLog;
   attributionNote?: string;
   compileMs: number;
@@ -363,15 +367,20 @@ async function prepareRun(params: RunOptions, capture: string, stamp: string, li
   for (const r of refusals.list) host.log(`run: the kernel would refuse this program: ${refusalText(r)}`);
   // The twin that finds return lines; a run without it credits packets to the exit instruction.
   let returns: ReturnLines | undefined;
+  let twin: PreparedRun['twin'];
   let attributionNote: string | undefined;
   const source = readSource(path);
   if (source !== undefined && /\breturn\b/.test(source)) {
-    const t = ReturnLines.create(path, source, host.compileOptions(path, settings), (o) => build({ ...config, obj: o }));
+    const twinCompile = host.compileOptions(path, settings);
+    const t = ReturnLines.create(path, source, twinCompile, (o) => build({ ...config, obj: o }));
     if (typeof t === 'string') attributionNote = `return lines unavailable, packets are shown at the exit instruction: ${t}`;
-    else returns = t;
+    else {
+      returns = t;
+      twin = { source, compile: twinCompile };
+    }
   }
   if (attributionNote) host.log(attributionNote);
-  return { path, config, session, driver, returns, refusals, attributionNote, compileMs, source };
+  return { path, config, session, driver, returns, twin, refusals, attributionNote, compileMs, source };
 }
 
 /**
@@ -591,6 +600,7 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
     if (e instanceof CaptureError) return { error: e.message };
     throw e;
   }
+  const twin = twinWorker(prep, size, host);
   const rec = new RunRecorder(prep, params.outDir ? new OutputCaptures(params.outDir) : undefined);
   let bytesRead = 24;
   let captureError: string | undefined;
@@ -604,12 +614,16 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
         cancelled = true;
         break;
       }
+      const failed = twin?.failure(rec.packets);
+      if (failed) throw new Error(failed);
       const sliceEnd = performance.now() + SLICE_MS;
       while (performance.now() < sliceEnd) {
         if (rec.packets >= limit) {
           done = true;
           break;
         }
+        // The twin's worker is behind: the event loop turns while it catches up.
+        if (twin && !twin.ready(rec.packets, sliceEnd)) break;
         const pkt = nextPacket(reader);
         if (pkt instanceof CaptureError) {
           captureError = pkt.message;
@@ -641,8 +655,32 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
   const runId = `run-${nextRun++}`;
   const summary = rec.summary(runId, params.uri, t0, { captureError, cancelled });
   keepRun(runId, rec.stored(summary, true));
-  host.log(`run ${runId}: ${prep.path} on ${params.capture}: ${rec.packets} packets in ${summary.durationMs} ms (compile ${summary.compileMs} ms)${cancelled ? ', cancelled' : ''}`);
+  host.log(`run ${runId}: ${prep.path} on ${params.capture}: ${rec.packets} packets in ${summary.durationMs} ms (compile ${summary.compileMs} ms)${cancelled ? ', cancelled' : ''}` +
+    (twin && twin.usedFrom >= 0 ? `; return lines from the twin's worker thread from packet ${twin.usedFrom}` : ''));
   return { summary };
+}
+
+/**
+ * Captures from this size on run the return-line twin in a worker thread. XDP_LENS_TWIN_WORKER=never: never; a number
+ * N: on any capture, its lines used from exactly packet N on (tests of the switch).
+ */
+const TWIN_WORKER_BYTES = 2 * 1024 * 1024;
+const TWIN_WORKER_SCRIPT = TwinLines.script(__dirname);
+
+/** Start the twin's worker for a capture run (see twin-lines.ts), replacing prep.returns; undefined when not used. */
+function twinWorker(prep: PreparedRun, size: number, host: RunHost): TwinLines | undefined {
+  const when = process.env.XDP_LENS_TWIN_WORKER;
+  const switchAt = when && /^\d+$/.test(when) ? Number(when) : undefined;
+  if (!prep.returns || !prep.twin || !TWIN_WORKER_SCRIPT || when === 'never' || (switchAt === undefined && size < TWIN_WORKER_BYTES)) return undefined;
+  const { obj: _obj, ...config } = prep.config;
+  try {
+    const t = TwinLines.start(prep.returns as ReturnLines, TWIN_WORKER_SCRIPT, { path: prep.path, source: prep.twin.source, compile: prep.twin.compile, config }, switchAt);
+    prep.returns = t;
+    return t;
+  } catch (e) {
+    host.log(`run: the return-line twin runs on the server's thread (no worker: ${(e as Error).message})`);
+    return undefined;
+  }
 }
 
 /** Counts per action and outcome, for the progress line of a run (a capture run and a live run). */

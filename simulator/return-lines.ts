@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { actionOf, loadProgramFile, type LoadOptions } from './session.ts';
+import { actionOf, loadProgramFile, type Action, type LoadOptions } from './session.ts';
 import type { CompileOptions } from './compile.ts';
 import type { LoadedObject } from './elf/types.ts';
 import type { RunHooks, Machine } from './vm/machine.ts';
@@ -225,10 +225,23 @@ export class ReturnLines {
 
   /** Runs the packet through the twin; the return line, unless the real run faulted or the twin disagrees. */
   lineFor(frame: Uint8Array, tsNs: bigint, real: DriverPacket): number | undefined {
+    const line = this.run(frame, tsNs);
+    if (this.action !== real.action || real.fault) return undefined;
+    return line;
+  }
+
+  /** The twin's action for the last packet `run` ran. */
+  action: Action = 'XDP_ABORTED';
+
+  /**
+   * Runs the packet through the twin alone (no real run to compare with: the language server's worker thread, see
+   * server/twin-lines.ts): the return line of the last marker, or undefined; `action` is then the twin's action.
+   */
+  run(frame: Uint8Array, tsNs: bigint): number | undefined {
     this.trail.begin();
     // Only the twin's program run on the buffer the driver lays out: what the driver then does is the real run's.
     const shadow = this.driver.runOnly(frame, tsNs);
-    if (actionOf(shadow.fault ? 0 : shadow.retval >>> 0) !== real.action || real.fault) return undefined;
+    this.action = actionOf(shadow.fault ? 0 : shadow.retval >>> 0);
     return this.trail.exitLine(shadow.exitProgram);
   }
 

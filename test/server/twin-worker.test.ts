@@ -1,0 +1,137 @@
+// Return lines from the twin's worker thread (server/twin-lines.ts, issue 12): a capture run whose return-line twin runs
+// in a worker gives exactly the run whose twin runs on the server's thread: the same summary (exits per return line,
+// outcomes, faults), the same Run Summary aggregate and the same row for every packet. The worker's lines are used
+// from the first packet (XDP_LENS_TWIN_WORKER=0) and from packet 777 on, after the server's own twin did the packets
+// before (=777: the switch-over), on programs whose returns depend on map state carried from packet to packet (a
+// twin out of step would give other lines), that fault on some packets, and on a capture that ends in a broken record.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { PcapWriter } from '../../simulator/net/pcap-writer.ts';
+import type { PacketRow, PacketsResult, RunResponse, RunStatsResult } from '../../server/protocol.ts';
+import { REPO } from '../repo.ts';
+import { udpFrame, noClang } from '../driver/helpers.ts';
+import { startServer } from './stdio-server.ts';
+
+const PACKETS = 4000;
+
+const STATEFUL = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} seen SEC(".maps");
+
+SEC("xdp")
+int stateful(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 k = 0;
+	__u64 *c = bpf_map_lookup_elem(&seen, &k);
+	if (!c)
+		return XDP_ABORTED;
+	__u64 v = (*c)++;
+	if (v % 7 == 0)
+		return XDP_PASS;
+	if (v % 7 == 1)
+		return XDP_DROP;
+	if (data + 60 > data_end)
+		return XDP_PASS;
+	if (v % 7 == 2)
+		return *(unsigned char *)(data + 120); /* no bounds check: faults on short frames */
+	if (v % 7 == 3)
+		return XDP_TX;
+	if (v % 3 == 0)
+		return XDP_DROP;
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+`;
+
+function demoFrames(): Uint8Array[] {
+  const demo = readFileSync(join(REPO, 'examples', 'demo.pcap'));
+  const out: Uint8Array[] = [];
+  for (let o = 24; o + 16 <= demo.length; ) {
+    const incl = demo.readUInt32LE(o + 8);
+    out.push(demo.subarray(o + 16, o + 16 + incl));
+    o += 16 + incl;
+  }
+  return out;
+}
+
+interface Outcome {
+  summary: Record<string, unknown>;
+  stats: unknown;
+  rows: PacketRow[];
+  log: string[];
+}
+
+async function runWith(worker: string, program: string, capture: string): Promise<Outcome> {
+  const log: string[] = [];
+  const before = process.env.XDP_LENS_TWIN_WORKER;
+  process.env.XDP_LENS_TWIN_WORKER = worker;
+  const s = await startServer(() => ({}), { 'window/logMessage': (p: { message: string }) => void log.push(p.message) });
+  if (before === undefined) delete process.env.XDP_LENS_TWIN_WORKER;
+  else process.env.XDP_LENS_TWIN_WORKER = before;
+  try {
+    const r = await s.conn.sendRequest<RunResponse>('xdpLens/run', { uri: pathToFileURL(program).href, capture });
+    assert.ok(r.summary, r.error);
+    const { runId, durationMs: _d, compileMs: _c, ...summary } = r.summary;
+    const stats = (await s.conn.sendRequest<RunStatsResult>('xdpLens/runStats', { runId })).stats;
+    const rows: PacketRow[] = [];
+    for (let offset = 0; offset < r.summary.packets; offset += 10000) {
+      rows.push(...(await s.conn.sendRequest<PacketsResult>('xdpLens/packets', { runId, offset, limit: 10000 })).rows);
+    }
+    return { summary, stats, rows, log };
+  } finally {
+    await s.stop();
+  }
+}
+
+test('return lines from the twin in a worker thread: the same run as with the twin on the server thread', { skip: noClang }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-twin-worker-'));
+  try {
+    const stateful = join(dir, 'stateful.c');
+    writeFileSync(stateful, STATEFUL);
+    const capture = join(dir, 'c.pcap');
+    const demo = demoFrames();
+    const w = new PcapWriter(capture);
+    for (let i = 0; i < PACKETS; i++) {
+      const f = i % 3 === 0 ? udpFrame(60 + (i % 120), 7 + (i % 200), { sport: 1000 + i, dport: 53 + (i % 7) }) : demo[i % demo.length]!;
+      w.write(BigInt(i) * 1_000_000n, f);
+    }
+    w.close();
+    // A record header claiming more bytes than are left: both readers stop there with the same capture error.
+    const broken = Buffer.alloc(20);
+    broken.writeUInt32LE(100, 8);
+    broken.writeUInt32LE(100, 12);
+    appendFileSync(capture, broken);
+
+    for (const program of [join(REPO, 'examples', 'xdp_filter.c'), stateful]) {
+      const own = await runWith('never', program, capture);
+      assert.equal(own.summary.packets, PACKETS);
+      assert.match(String(own.summary.captureError), /truncated/);
+      assert.ok((own.summary.exits as unknown[]).length >= 3, `several return lines: ${JSON.stringify(own.summary.exits)} ${own.log.join('\n')}`);
+      assert.ok(!own.log.some((l) => l.includes("worker thread")), 'no worker with XDP_LENS_TWIN_WORKER=never');
+      if (program === stateful) assert.ok((own.summary.faults as unknown[]).length > 0, 'the stateful program faults on some packets');
+      for (const from of [0, 777]) {
+        const viaWorker = await runWith(String(from), program, capture);
+        assert.ok(viaWorker.log.some((l) => l.includes(`return lines from the twin's worker thread from packet ${from}`)), `the worker's lines were used from packet ${from}:\n${viaWorker.log.join('\n')}`);
+        assert.deepEqual(viaWorker.summary, own.summary, `summary (${program}, from ${from})`);
+        assert.deepEqual(viaWorker.stats, own.stats, `run statistics (${program}, from ${from})`);
+        assert.equal(viaWorker.rows.length, PACKETS);
+        for (let i = 0; i < PACKETS; i++) assert.deepEqual(viaWorker.rows[i], own.rows[i], `row ${i} (${program}, from ${from})`);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
