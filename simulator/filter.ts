@@ -97,7 +97,7 @@ export const FIELDS: Record<string, { type: FieldType; doc: string }> = {
   'gre.proto': { type: 'uint', doc: '' },
   'vxlan': { type: 'none', doc: '' },
   'vxlan.vni': { type: 'uint', doc: '' },
-  'dns': { type: 'none', doc: 'UDP or TCP port 53' },
+  'dns': { type: 'none', doc: 'a message on UDP or TCP port 53 (bytes after the UDP or TCP header)' },
 };
 
 /**
@@ -664,7 +664,8 @@ function ether(f: Uint8Array, add: Add, depth: number): void {
     type = u16(f, off + 2);
     off += 4;
   }
-  add('eth.type', type);
+  // Below 0x0600 the field is an 802.3 length (Wireshark's eth.len), not a type.
+  if (type >= 0x0600) add('eth.type', type);
   if (type === 0x0800) ipv4(f, off, add, depth);
   else if (type === 0x86dd) ipv6(f, off, add, depth);
   else if (type === 0x0806 && off + 28 <= f.length) {
@@ -681,6 +682,9 @@ function ipv4(f: Uint8Array, o: number, add: Add, depth: number): void {
   if (o + 20 > f.length) return;
   const ihl = (f[o]! & 15) * 4;
   add('ip', 1);
+  // As Wireshark: a header that is not version 4, or shorter than 20 bytes, has no further fields.
+  if (f[o]! >> 4 !== 4) return;
+  if (ihl < 20) return void add('ip.hdr_len', ihl);
   add('ip.src', u32(f, o + 12));
   add('ip.dst', u32(f, o + 16));
   add('ip.addr', u32(f, o + 12));
@@ -695,7 +699,7 @@ function ipv4(f: Uint8Array, o: number, add: Add, depth: number): void {
   add('ip.flags.df', (frag >> 14) & 1);
   add('ip.flags.mf', (frag >> 13) & 1);
   add('ip.frag_offset', (frag & 0x1fff) * 8);
-  if (frag & 0x1fff || ihl < 20) return;
+  if (frag & 0x1fff) return;
   l4(f, o + ihl, f[o + 9]!, add, depth);
 }
 
@@ -732,15 +736,22 @@ function ipv6(f: Uint8Array, o: number, add: Add, depth: number): void {
 function l4(f: Uint8Array, p: number, proto: number, add: Add, depth: number): void {
   if (proto === 4) return ipv4(f, p, add, depth + 1);
   if (proto === 41) return ipv6(f, p, add, depth + 1);
-  if (proto === 6 && p + 20 <= f.length) {
+  if (proto === 6 && p + 4 <= f.length) {
+    // A header cut short by the snap length keeps the fields that were captured, as in Wireshark.
     const sport = u16(f, p);
     const dport = u16(f, p + 2);
-    const flags = f[p + 13]!;
     add('tcp', 1);
     add('tcp.srcport', sport);
     add('tcp.dstport', dport);
     add('tcp.port', sport);
     add('tcp.port', dport);
+    if (p + 20 > f.length) {
+      if (p + 8 <= f.length) add('tcp.seq', u32(f, p + 4));
+      if (p + 12 <= f.length) add('tcp.ack', u32(f, p + 8));
+      if (p + 13 <= f.length) add('tcp.hdr_len', (f[p + 12]! >> 4) * 4);
+      return;
+    }
+    const flags = f[p + 13]!;
     add('tcp.seq', u32(f, p + 4));
     add('tcp.ack', u32(f, p + 8));
     add('tcp.hdr_len', (f[p + 12]! >> 4) * 4);
@@ -751,8 +762,9 @@ function l4(f: Uint8Array, p: number, proto: number, add: Add, depth: number): v
     add('tcp.flags.push', (flags >> 3) & 1);
     add('tcp.flags.ack', (flags >> 4) & 1);
     add('tcp.window_size_value', u16(f, p + 14));
-    if (sport === 53 || dport === 53) add('dns', 1);
-  } else if (proto === 17 && p + 8 <= f.length) {
+    // A DNS message: bytes after the whole header (a bare ACK on port 53 carries none).
+    if ((sport === 53 || dport === 53) && p + (f[p + 12]! >> 4) * 4 < f.length) add('dns', 1);
+  } else if (proto === 17 && p + 4 <= f.length) {
     const sport = u16(f, p);
     const dport = u16(f, p + 2);
     add('udp', 1);
@@ -760,8 +772,9 @@ function l4(f: Uint8Array, p: number, proto: number, add: Add, depth: number): v
     add('udp.dstport', dport);
     add('udp.port', sport);
     add('udp.port', dport);
-    add('udp.length', u16(f, p + 4));
-    if (sport === 53 || dport === 53) add('dns', 1);
+    if (p + 6 <= f.length) add('udp.length', u16(f, p + 4));
+    if (p + 8 > f.length) return;
+    if ((sport === 53 || dport === 53) && p + 8 < f.length) add('dns', 1);
     if (dport === 4789 && p + 16 <= f.length) {
       add('vxlan', 1);
       add('vxlan.vni', (f[p + 12]! << 16) | (f[p + 13]! << 8) | f[p + 14]!);

@@ -256,8 +256,13 @@ class Dissection {
       this.field('ip.dst', 'Destination Address', ip4text(this.f, o + 16), o + 16, 4),
     ];
     const summary = `Src: ${ip4text(this.f, o + 12)}, Dst: ${ip4text(this.f, o + 16)}`;
+    // As Wireshark: a header of another version, or shorter than 20 bytes, shows no fields past the one at fault.
+    if (vihl >> 4 !== 4) {
+      this.layer('ip', NAME, o, 1, fields.slice(0, 1), `Bogus IP version (${vihl >> 4})`, `version ${vihl >> 4} is not 4`);
+      throw new Stop();
+    }
     if (ihl < 20) {
-      this.layer('ip', NAME, o, 20, fields, summary, `header length ${ihl} is less than 20`);
+      this.layer('ip', NAME, o, 1, fields.slice(0, 2), `Bogus IP header length (${ihl})`, `header length ${ihl} is less than 20`);
       throw new Stop();
     }
     if (end - o < ihl) {
@@ -395,7 +400,7 @@ class Dissection {
     const doff = (this.u8(o + 12) >> 4) * 4;
     const flags = this.u16(o + 12) & 0x0fff;
     const FLAGS: [number, string, string][] = [
-      [0x800, 'ae', 'AE'], [0x100, 'ns', 'Accurate ECN'], [0x80, 'cwr', 'CWR'], [0x40, 'ece', 'ECE'], [0x20, 'urg', 'URG'], [0x10, 'ack', 'ACK'], [0x08, 'push', 'PSH'], [0x04, 'reset', 'RST'], [0x02, 'syn', 'SYN'], [0x01, 'fin', 'FIN'],
+      [0x100, 'ae', 'Accurate ECN'], [0x80, 'cwr', 'CWR'], [0x40, 'ece', 'ECE'], [0x20, 'urg', 'URG'], [0x10, 'ack', 'ACK'], [0x08, 'push', 'PSH'], [0x04, 'reset', 'RST'], [0x02, 'syn', 'SYN'], [0x01, 'fin', 'FIN'],
     ];
     const set = FLAGS.filter(([m]) => m < 0x100 && flags & m).map(([, , n]) => n);
     const fields = [
@@ -406,7 +411,7 @@ class Dissection {
       this.field('tcp.hdr_len', 'Header Length', `${doff} bytes (${doff / 4})`, o + 12, 1, { mask: 0xf0 }),
       this.field('tcp.flags', 'Flags', `${hex(flags, 3)}${set.length ? ` (${set.join(', ')})` : ''}`, o + 12, 2, {
         mask: 0x0fff,
-        children: FLAGS.filter(([m]) => m < 0x100).map(([m, k, n]) => this.field(`tcp.flags.${k}`, n, String(flags & m ? 1 : 0), o + 12, 2, { mask: m })),
+        children: FLAGS.map(([m, k, n]) => this.field(`tcp.flags.${k}`, n, String(flags & m ? 1 : 0), o + 12, 2, { mask: m })),
       }),
       this.field('tcp.window_size_value', 'Window', String(this.u16(o + 14)), o + 14, 2),
       this.field('tcp.checksum', 'Checksum', hex(this.u16(o + 16), 4), o + 16, 2),
@@ -593,11 +598,11 @@ class Dissection {
   private vxlan(o: number, end: number, depth: number): void {
     const NAME = 'Virtual eXtensible Local Area Network';
     if (end - o < 8) return void this.short('vxlan', NAME, o, end, 8);
-    const flags = this.u8(o);
+    const flags = this.u16(o); // 16 bits, as Wireshark's vxlan.flags (the I bit is 0x0800)
     const vni = this.u32(o + 4) >>> 8;
     const fields = [
-      this.field('vxlan.flags', 'Flags', hex(flags, 2), o, 1, { children: [this.field('vxlan.flags.i', 'VXLAN Network ID (VNI) valid', String((flags >> 3) & 1), o, 1, { mask: 0x08 })] }),
-      this.field('vxlan.reserved', 'Reserved', hex(this.u32(o) & 0xffffff, 6), o + 1, 3),
+      this.field('vxlan.flags', 'Flags', hex(flags, 4), o, 2, { children: [this.field('vxlan.flags.i', 'VXLAN Network ID (VNI) valid', String((flags >> 11) & 1), o, 2, { mask: 0x0800 })] }),
+      this.field('vxlan.reserved', 'Reserved', hex(this.u32(o) & 0xffff, 4), o + 2, 2),
       this.field('vxlan.vni', 'VXLAN Network Identifier (VNI)', String(vni), o + 4, 3),
       this.field('vxlan.reserved2', 'Reserved', hex(this.u8(o + 7), 2), o + 7, 1),
     ];
@@ -654,22 +659,24 @@ class Dissection {
     const qd = this.u16(o + 4);
     const OPS: Record<number, string> = { 0: 'Standard query', 1: 'Inverse query', 2: 'Server status request', 4: 'Notify', 5: 'Update' };
     const RCODES: Record<number, string> = { 0: 'No error', 1: 'Format error', 2: 'Server failure', 3: 'No such name', 4: 'Not implemented', 5: 'Refused' };
+    const response = (fl & 0x8000) !== 0;
     const bit = (k: string, n: string, m: number) => this.field(`dns.flags.${k}`, n, fl & m ? '1' : '0', o + 2, 2, { mask: m });
     const fields = [
       ...(lengthAt !== undefined ? [this.field('dns.length', 'Length', String(this.u16(lengthAt)), lengthAt, 2)] : []),
       this.field('dns.id', 'Transaction ID', `${hex(this.u16(o), 4)} (${this.u16(o)})`, o, 2),
       this.field('dns.flags', 'Flags', `${hex(fl, 4)} ${fl & 0x8000 ? 'response' : 'query'}`, o + 2, 2, {
         children: [
+          // As Wireshark: the bits that only a response defines are shown for responses (AD in a query when set).
           bit('response', 'Response', 0x8000),
           this.field('dns.flags.opcode', 'Opcode', named((fl >> 11) & 15, 0, OPS), o + 2, 2, { mask: 0x7800 }),
-          bit('authoritative', 'Authoritative', 0x0400),
+          ...(response ? [bit('authoritative', 'Authoritative', 0x0400)] : []),
           bit('truncated', 'Truncated', 0x0200),
           bit('recdesired', 'Recursion desired', 0x0100),
-          bit('recavail', 'Recursion available', 0x0080),
+          ...(response ? [bit('recavail', 'Recursion available', 0x0080)] : []),
           bit('z', 'Z', 0x0040),
-          bit('authenticated', 'Answer authenticated', 0x0020),
+          ...(response || fl & 0x0020 ? [bit('authenticated', response ? 'Answer authenticated' : 'AD bit', 0x0020)] : []),
           bit('checkdisable', 'Non-authenticated data', 0x0010),
-          this.field('dns.flags.rcode', 'Reply code', named(fl & 15, 0, RCODES), o + 2, 2, { mask: 0x000f }),
+          ...(response ? [this.field('dns.flags.rcode', 'Reply code', named(fl & 15, 0, RCODES), o + 2, 2, { mask: 0x000f })] : []),
         ],
       }),
       this.field('dns.count.queries', 'Questions', String(qd), o + 4, 2),

@@ -566,6 +566,9 @@ class ProgArray extends MapBase implements BpfMap {
 
 /** RINGBUF and PERF_EVENT_ARRAY hold no elements a program can see; their records go to the run's output. */
 class EventMap extends MapBase implements BpfMap {
+  /** RINGBUF: the producer position (bytes of records reserved so far, 8-byte headers and padding included). Nothing
+   * consumes them (no reader, as in a test run), so the ring fills up and then refuses records. */
+  producerPos = 0;
   lookup(): undefined {
     return undefined;
   }
