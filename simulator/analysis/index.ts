@@ -103,14 +103,14 @@ export function bytecodeFindings(
   const errors = r.diagnostics.filter((d) => d.severity === 'error');
   if (!r.objectPath || errors.length) {
     const findings: Finding[] = (errors.length ? errors : [{ file, line: 1, column: 1, severity: 'error' as const, message: r.stderr.trim() || 'clang failed' }]).map((d) => ({
-      file: d.file || file,
-      line: Math.max(1, d.line),
-      column: Math.max(1, d.column),
-      endLine: Math.max(1, d.line),
-      endColumn: Math.max(1, d.column) + 1,
+      ...backendPlace(d, file),
+      endLine: Math.max(1, backendPlace(d, file).line),
+      endColumn: backendPlace(d, file).column + 1,
       severity: 'error',
       rule: 'compile-error',
-      message: d.message,
+      message: /error in backend: Cannot select: .*\b[su](?:div|rem)\b/.test(d.message) && /\bs(?:div|rem)\b/.test(d.message)
+        ? 'clang cannot compile this signed division or remainder for BPF (before -mcpu=v4 the instruction set has only unsigned `/` and `%`): make the operands unsigned, e.g. `(__u32)x % 2`.'
+        : d.message,
       tier: 'bytecode',
     }));
     notes.push(`${file}: the bytecode analysis did not run: clang could not compile the file (${findings.length} compile error${findings.length === 1 ? '' : 's'}, reported as compile-error); the findings are the source analysis's.`);
@@ -146,6 +146,20 @@ export function bytecodeFindings(
     for (const f of v.findings) findings.push(f);
   }
   return { findings, notes, compileMs, analyzeMs: performance.now() - t1, command: r.command, cached: r.cached, walked };
+}
+
+/**
+ * Where a clang error is: its own position, or, for an error of the code generator ("error in backend: Cannot
+ * select: ... i64 = sdiv ..., prog.c:111:18", reported without a position), the place of the source it names.
+ */
+function backendPlace(d: { file?: string; line: number; column: number; message: string }, file: string): { file: string; line: number; column: number } {
+  const at = { file: d.file || file, line: Math.max(1, d.line), column: Math.max(1, d.column) };
+  if (d.line > 1 || !/error in backend/.test(d.message)) return at;
+  const abs = resolve(file);
+  for (const m of d.message.matchAll(/([^\s,:]+\.[ch]):(\d+):(\d+)/g)) {
+    if (resolve(m[1]!) === abs) return { file, line: Number(m[2]), column: Math.max(1, Number(m[3])) };
+  }
+  return at;
 }
 
 /**
@@ -259,7 +273,15 @@ export function mergeFindings(source: Finding[], bytecode: Finding[], walked?: W
   // another rule on that line is the same statement seen through the compiled code (`ctx->data_end -= 4` is a store
   // into the context to the source tier, arithmetic on data_end to the verifier, which stops at the first).
   const refusedLines = new Set(kept.filter((f) => f.tier === 'source' && REFUSALS.has(String(f.rule))).map((f) => `${f.file}\0${f.line}\0${f.program ?? ''}`));
-  const out = kept.filter((f) => !paired.has(f) && !(f.tier === 'bytecode' && REFUSALS.has(String(f.rule)) && refusedLines.has(`${f.file}\0${f.line}\0${f.program ?? ''}`)));
+  // The kernel tier names no program: its refusal on a line where another tier already reports a refusal (or the
+  // same rule) is that finding, in the kernel's words.
+  const analysedLines = new Set(kept.filter((f) => f.tier !== 'verifier' && (REFUSALS.has(String(f.rule)) || f.rule === 'verifier')).map((f) => `${f.file}\0${f.line}`));
+  const out = kept.filter(
+    (f) =>
+      !paired.has(f) &&
+      !(f.tier === 'bytecode' && REFUSALS.has(String(f.rule)) && refusedLines.has(`${f.file}\0${f.line}\0${f.program ?? ''}`)) &&
+      !(f.tier === 'verifier' && (REFUSALS.has(String(f.rule)) || f.rule === 'verifier') && analysedLines.has(`${f.file}\0${f.line}`)),
+  );
   out.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || String(a.rule).localeCompare(String(b.rule)));
   return linkRepeats(out);
 }

@@ -3,9 +3,17 @@
 // program). Each test is a small program written for it in the style of the real one; the real code is not copied.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { analyzeSource, initSourceAnalysis } from '../../simulator/analysis/source/index.ts';
+import { bytecodeFindings, mergeFindings } from '../../simulator/analysis/index.ts';
+import { explain } from '../../simulator/analysis/verifier.ts';
 import type { Finding } from '../../simulator/analysis/findings.ts';
 import { sentences } from './sentences.ts';
+
+const HAVE_CLANG = !spawnSync('clang', ['--version']).error;
 
 before(async () => {
   await initSourceAnalysis();
@@ -109,4 +117,36 @@ int dispatcher(struct xdp_md *ctx)
   // Without volatile the placeholder is a known constant, and returning it is reported.
   const plain = body.replace('volatile int ret', 'int ret');
   assert.deepEqual(check(plain).map((f) => f.rule), ['invalid-action'], show(check(plain)));
+});
+
+test('the kernel tier\'s refusal on a line another tier already reports is not shown twice', () => {
+  const f = (tier: Finding['tier'], rule: string, line: number, program?: string): Finding => ({
+    file: 'a.c', line, column: 2, endLine: line, endColumn: 9, severity: 'error', rule, tier, program, message: `${tier} ${rule}`,
+  });
+  // `data_end - 2` compared with a pointer: the bytecode tier's unchecked-packet-access, the kernel's
+  // "pointer arithmetic on pkt_end prohibited" on the same line.
+  assert.deepEqual(mergeFindings([], [f('bytecode', 'unchecked-packet-access', 23, 'p'), f('verifier', 'verifier', 23)]).map((x) => `${x.tier} ${x.rule}`), ['bytecode unchecked-packet-access']);
+  assert.deepEqual(mergeFindings([f('source', 'ctx-write', 9, 'p')], [f('verifier', 'ctx-write', 9)]).map((x) => `${x.tier} ${x.rule}`), ['source ctx-write']);
+  // A refusal no other tier saw stays.
+  assert.deepEqual(mergeFindings([], [f('bytecode', 'invalid-action', 23, 'p'), f('verifier', 'verifier', 30)]).map((x) => `${x.tier} ${x.line}`), ['bytecode 23', 'verifier 30']);
+  assert.equal(explain('R2 pointer arithmetic on pkt_end prohibited').rule, 'unchecked-packet-access');
+});
+
+test('a clang back-end error without a position is reported on the line it names, in plain words', { skip: HAVE_CLANG ? false : 'clang not installed' }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-unseen-'));
+  const file = join(dir, 'sdiv.c');
+  const body = `
+SEC("xdp")
+int rr(struct xdp_md *ctx)
+{
+	long v = (long)bpf_ktime_get_ns();
+	long port = v % 3; // here
+	return port ? XDP_PASS : XDP_DROP;
+}
+`;
+  writeFileSync(file, HEAD + body);
+  const r = bytecodeFindings(file, { includeDirs: ['/usr/include/x86_64-linux-gnu'], cacheDir: dir });
+  const errs = r.findings.filter((f) => f.rule === 'compile-error');
+  assert.deepEqual(errs.map((f) => `${f.file}:${f.line}`), [`${file}:${lineOf(body, '// here')}`], show(r.findings));
+  assert.match(errs[0]!.message, /signed division or remainder/);
 });
