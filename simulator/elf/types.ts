@@ -21,6 +21,9 @@ export const MapType = {
   XSKMAP: 17,
   DEVMAP_HASH: 25,
   RINGBUF: 27,
+  QUEUE: 22,
+  STACK: 23,
+  BLOOM_FILTER: 30,
 } as const;
 
 export const BPF_F_NO_PREALLOC = 1 << 0;

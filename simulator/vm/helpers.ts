@@ -19,6 +19,7 @@ import { csumDiff } from './helper-impl/csum.ts';
 import { copyPacket } from './helper-impl/copy.ts';
 import { fibLookup } from './helper-impl/fib.ts';
 import { checkMtu, mtuDevice, strncmp } from './helper-impl/misc.ts';
+import { isBloom, isQueueStack } from './queue-maps.ts';
 import { checkSyncookie, drawSecrets, genSyncookie, type CookieSecrets } from './helper-impl/syncookie.ts';
 import { dispatchKfunc, dynptrRead, dynptrWrite } from './kfuncs.ts';
 
@@ -397,6 +398,28 @@ const IMPLEMENTED: [number, HelperImpl][] = [
     const s1 = h.mem.bytes(c.regs[1], Number(c.regs[2] & 0xffffffffn), false, c.pc, 'bpf_strncmp s1 (argument 1)');
     return BigInt.asUintN(64, BigInt(strncmp(s1, (i) => h.mem.bytes(c.regs[3] + BigInt(i), 1, false, c.pc, 'bpf_strncmp s2 (argument 3)')[0]!)));
   }],
+  // map_push_elem / map_pop_elem / map_peek_elem (queue, stack, bloom filter): an empty queue or stack zeroes the
+  // buffer and returns -ENOENT; pop on a bloom filter is -EOPNOTSUPP
+  [87, (h, c) => {
+    const map = mapArg(h, c, 1, [MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER]);
+    const value = h.mem.bytes(c.regs[2], map.def.valueSize, false, c.pc, 'bpf_map_push_elem value (argument 2)');
+    return neg(-(isBloom(map) ? map.push(value, c.regs[3]) : isQueueStack(map) ? map.push(value, c.regs[3]) : -EINVAL));
+  }],
+  ...[88, 89].map((id): [number, HelperImpl] => [id, (h, c) => {
+    const map = mapArg(h, c, 1, [MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER]);
+    if (isBloom(map)) {
+      if (id === 88) return neg(EOPNOTSUPP);
+      return neg(-map.peek(h.mem.bytes(c.regs[2], map.def.valueSize, false, c.pc, 'bpf_map_peek_elem value (argument 2)')));
+    }
+    const buf = h.mem.bytes(c.regs[2], map.def.valueSize, true, c.pc, `${name(id)} value (argument 2)`);
+    const got = isQueueStack(map) ? map.take(id === 88) : undefined;
+    if (!got) {
+      buf.fill(0);
+      return neg(ENOENT);
+    }
+    buf.set(got);
+    return 0n;
+  }]),
   // get_numa_node_id: one NUMA node
   [42, () => 0n],
   // check_mtu (net/core/filter.c bpf_xdp_check_mtu): flags must be 0, an unknown ifindex -ENODEV; *mtu_len gets the MTU

@@ -15,6 +15,7 @@
 // maps seeds create, has a handle in the machine's MapTable: the number a map pointer carries in the VM.
 import { BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_RDONLY_PROG, MapType, type MapDef } from '../elf/types.ts';
 import { KernelLru, type LruNode } from './lru.ts';
+import { BloomFilterMap, QueueStackMap, queueMapCreateError } from './queue-maps.ts';
 
 const EPERM = 1;
 const ENOENT = 2;
@@ -786,6 +787,8 @@ export function mapCreateError(def: MapDef): string | undefined {
       if (n === 0) return einval('max_entries is 0');
       if (k !== 4 || v !== 4) return einval('XSKMAP takes 4-byte keys and values');
       return undefined;
+    case MapType.QUEUE: case MapType.STACK: case MapType.BLOOM_FILTER:
+      return queueMapCreateError(def);
     case MapType.RINGBUF:
       if (k !== 0 || v !== 0) return einval('ring buffers take no key or value size');
       if (n === 0 || n % 4096 !== 0 || (n & (n - 1)) !== 0) return einval(`max_entries ${n} is not a power-of-2 multiple of the page size`);
@@ -818,6 +821,11 @@ export function createMap(def: MapDef, nrCpus: number, table?: MapTable): BpfMap
     case MapType.ARRAY_OF_MAPS:
     case MapType.HASH_OF_MAPS:
       return new MapOfMaps(def, nrCpus, table ?? new MapTable(nrCpus));
+    case MapType.QUEUE:
+    case MapType.STACK:
+      return new QueueStackMap(def);
+    case MapType.BLOOM_FILTER:
+      return new BloomFilterMap(def);
     case MapType.PERF_EVENT_ARRAY:
     case MapType.RINGBUF:
       return new EventMap({ ...def, maxEntries: def.type === MapType.PERF_EVENT_ARRAY && def.maxEntries === 0 ? nrCpus : def.maxEntries }, nrCpus);
