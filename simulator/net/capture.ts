@@ -11,6 +11,7 @@
 // as they arrive (chunks of a child's stdout) and hands out each packet once its record is complete: the same readers,
 // limits and errors, with the bytes of every record parsed passed on to an optional tee.
 import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
+import { GunzipStream, GzipError } from './inflate.ts';
 
 /** Largest captured length accepted for one record (the limit libpcap and tcpdump use). */
 export const MAX_CAPLEN = 262144;
@@ -138,9 +139,18 @@ class Source implements ByteSource {
     /** Read with no position (pipes, sockets, devices), never seeking. */
     private readonly stream: boolean,
     private readonly beforeWait?: () => void,
+    /** A gzip-compressed file: the bytes read are its decompressed data. */
+    private readonly gunzip?: GunzipStream,
   ) {}
 
   private read(into: Buffer, off: number, len: number, at: number): number {
+    if (this.gunzip) {
+      try {
+        return this.gunzip.read(into, off, len);
+      } catch (e) {
+        throw new CaptureError(this.file, at, e instanceof GzipError ? `gzip: ${e.message}` : `cannot read: ${(e as Error).message}`);
+      }
+    }
     if (!this.stream) {
       try {
         return readSync(this.fd, into, off, len, at);
@@ -221,9 +231,23 @@ export function openCapture(path: string, opts: OpenCaptureOptions = {}): Captur
   }
   // A regular file read from standard input (`< file.pcap`) is read from where its offset stands, as a stream.
   if (stdin) stream = true;
-  const src = new Source(fd, file, stream, opts.beforeWait);
+  // A gzip-compressed file (`.pcap.gz`, as tshark and tcpdump read them) is read through its decompressed data; byte
+  // offsets in errors are then offsets in that data.
+  let gunzip: GunzipStream | undefined;
+  let label = file;
+  const head = Buffer.alloc(2);
+  if (!stream && readSync(fd, head, 0, 2, 0) === 2 && head[0] === 0x1f && head[1] === 0x8b) {
+    let at = 0;
+    gunzip = new GunzipStream((into, off, len) => {
+      const n = readSync(fd, into, off, len, at);
+      at += n;
+      return n;
+    });
+    label = `${file} (gzip-decompressed)`;
+  }
+  const src = new Source(fd, label, stream, opts.beforeWait, gunzip);
   try {
-    const reader = readerFor(file, fd, src);
+    const reader = readerFor(label, fd, src);
     if (opts.views) reader.views = true;
     return reader;
   } catch (e) {
@@ -244,12 +268,25 @@ function readerFor(file: string, fd: number, src: ByteSource): PcapReader | Pcap
   const magic = src.view(4).readUInt32LE(0);
   if (magic === 0x0a0d0d0a) return new PcapngReader(file, fd, src);
   if ([0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1].includes(magic)) return new PcapReader(file, fd, src);
+  const known = KNOWN_MAGIC.find(([m, mask]) => (magic & mask) >>> 0 === m);
+  if (known) throw new CaptureError(file, 0, known[2]);
   throw new CaptureError(
     file,
     0,
     `not a pcap or pcapng capture (magic 0x${magic.toString(16).padStart(8, '0')}; expected a1b2c3d4, a1b23c4d or 0a0d0d0a)`,
   );
 }
+
+/** First bytes (little-endian, masked) of files that are not pcap/pcapng but are often taken for captures. */
+const KNOWN_MAGIC: [number, number, string][] = [
+  [0x8b1f, 0xffff, 'gzip-compressed data on a stream: decompress it before it comes (gunzip -c FILE.gz | xdp-lens run PROGRAM -), or name the .gz file itself'],
+  [0xfd2fb528, 0xffffffff, 'zstd-compressed: decompress it first (zstd -d FILE)'],
+  [0x184d2204, 0xffffffff, 'lz4-compressed: decompress it first (lz4 -d FILE)'],
+  [0x00685a42, 0x00ffffff, 'bzip2-compressed: decompress it first (bunzip2 FILE)'],
+  [0x587a37fd, 0xffffffff, 'xz-compressed: decompress it first (unxz FILE)'],
+  [0xa1b2cd34, 0xffffffff, "a modified pcap (Kuznetsov's or SuSE's patched libpcap, magic a1b2cd34), which is not supported: convert it with editcap -F pcap FILE OUT.pcap"],
+  [0x34cdb2a1, 0xffffffff, "a modified pcap (Kuznetsov's or SuSE's patched libpcap, magic a1b2cd34), which is not supported: convert it with editcap -F pcap FILE OUT.pcap"],
+];
 
 /** Unconsumed bytes a feed holds before it refuses more (a producer that is never drained). */
 const MAX_FEED_BUFFER = 64 * 1024 * 1024;

@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openCapture, CaptureError, type CapturedPacket } from '../../simulator/net/capture.ts';
+import { constants, gzipSync } from 'node:zlib';
+import { openCapture, CaptureError, CaptureFeed, type CapturedPacket } from '../../simulator/net/capture.ts';
 
 const haveTshark = spawnSync('tshark', ['--version']).status === 0;
 const noTshark = !haveTshark && 'tshark is not installed (apt-get install tshark): its view of the file is not compared';
@@ -113,4 +114,100 @@ test('Linux cooked v1/v2 with protocol 0x0003: the payload is a whole Ethernet f
       assert.deepEqual([dst, src, Number(type)], [hexMac(packets[0]!.frame, 0), hexMac(packets[0]!.frame, 6), 0x0800]);
     }
   }
+});
+
+/** A capture of `n` Ethernet frames of varied sizes and contents (some compressible, some not), µs timestamps. */
+function variedCapture(n: number): Buffer {
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) & 0xff;
+  return pcap(1, Array.from({ length: n }, (_, i) => {
+    const size = 60 + ((i * 389) % 1455);
+    const data = Uint8Array.from({ length: size }, (_, k) => (i % 3 === 0 ? rnd() : (k * i) & 0xff));
+    data.set([0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x08, 0x00], 0);
+    return { data, sec: 1_700_000_000 + Math.floor(i / 1000), frac: (i * 997) % 1_000_000 };
+  }));
+}
+
+test('gzip-compressed captures are read through their decompressed data, as tshark reads them', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-gzip-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const plain = variedCapture(3000); // about 2 MiB: more than one read chunk
+  const plainPath = join(dir, 'plain.pcap');
+  writeFileSync(plainPath, plain);
+  const want = readAll(plainPath).packets;
+  assert.equal(want.length, 3000);
+  const variants: [string, Buffer][] = [
+    ['stored blocks (level 0)', gzipSync(plain, { level: 0 })],
+    ['fixed Huffman codes', gzipSync(plain, { strategy: constants.Z_FIXED })],
+    ['dynamic Huffman codes (level 9)', gzipSync(plain, { level: 9 })],
+    ['two gzip members one after another', Buffer.concat([gzipSync(plain.subarray(0, 100_000)), gzipSync(plain.subarray(100_000))])],
+  ];
+  for (const [what, gz] of variants) {
+    const path = join(dir, 'c.pcap.gz');
+    writeFileSync(path, gz);
+    const { packets, error } = readAll(path);
+    assert.equal(error, undefined, `${what}: ${error?.message}`);
+    assert.equal(packets.length, want.length, what);
+    packets.forEach((p, i) => {
+      assert.equal(p.tsNs, want[i]!.tsNs, `${what} #${i}`);
+      assert.deepEqual(p.frame, want[i]!.frame, `${what} #${i}`);
+    });
+    if (haveTshark && what.startsWith('dynamic')) {
+      const ts = spawnSync('tshark', ['-r', path, '-T', 'fields', '-e', 'frame.time_epoch', '-e', 'frame.len'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+      assert.equal(ts.status, 0, ts.stderr);
+      const rows = ts.stdout.split('\n').filter(Boolean).map((l) => l.split('\t'));
+      assert.equal(rows.length, packets.length, 'tshark reads as many packets from the .gz');
+      rows.forEach(([time, len], i) => {
+        const [s, ns] = time!.split('.');
+        assert.equal(BigInt(s!) * 1_000_000_000n + BigInt(ns!.padEnd(9, '0')), packets[i]!.tsNs);
+        assert.equal(Number(len), packets[i]!.wireLen);
+      });
+    }
+  }
+  // pcapng compressed too.
+  const ng = Buffer.concat([
+    Buffer.from('0a0d0d0a1c0000004d3c2b1a01000000ffffffffffffffff1c000000', 'hex'),
+    Buffer.from('01000000140000000100000000000000' + '14000000', 'hex'),
+  ]);
+  const ngPath = join(dir, 'x.pcapng.gz');
+  writeFileSync(ngPath, gzipSync(ng));
+  assert.deepEqual(readAll(ngPath), { packets: [] });
+
+  // Cut short: the packets of the whole blocks before the cut, then an error naming the file and gzip.
+  const cutPath = join(dir, 'cut.pcap.gz');
+  const gz = gzipSync(plain, { level: 6 });
+  writeFileSync(cutPath, gz.subarray(0, Math.floor(gz.length / 2)));
+  const cut = readAll(cutPath);
+  assert.ok(cut.error, 'a cut .gz is an error');
+  assert.match(cut.error.message, /^.*cut\.pcap\.gz \(gzip-decompressed\): .*gzip: the compressed data ends inside a deflate block/);
+  assert.ok(cut.packets.length > 500, `${cut.packets.length} packets before the cut`);
+  cut.packets.forEach((p, i) => assert.deepEqual(p.frame, want[i]!.frame));
+  // A flipped bit in the data: caught by the gzip checksum at the latest.
+  const flipped = Buffer.from(gzipSync(plain.subarray(0, 50_000)));
+  flipped[flipped.length - 8] ^= 1; // the stored CRC
+  writeFileSync(cutPath, flipped);
+  assert.match(readAll(cutPath).error?.message ?? '', /gzip: CRC mismatch in gzip member 1/);
+});
+
+test('compressed or patched-libpcap data that cannot be read is named in the error', () => {
+  const feedError = (bytes: Buffer) => {
+    const f = new CaptureFeed('standard input');
+    f.push(bytes);
+    f.end();
+    try {
+      f.next();
+    } catch (e) {
+      assert.ok(e instanceof CaptureError);
+      return e.message;
+    }
+    return '';
+  };
+  assert.match(feedError(gzipSync(variedCapture(2))), /^standard input: byte offset 0: gzip-compressed data on a stream: decompress it before it comes \(gunzip -c/);
+  assert.match(feedError(Buffer.from('28b52ffd0058000000', 'hex')), /zstd-compressed: decompress it first/);
+  assert.match(feedError(Buffer.from('04224d1864400000', 'hex')), /lz4-compressed/);
+  assert.match(feedError(Buffer.from('425a683931415926', 'hex')), /bzip2-compressed/);
+  assert.match(feedError(Buffer.from('fd377a585a000004', 'hex')), /xz-compressed/);
+  const mod = variedCapture(1);
+  mod.writeUInt32LE(0xa1b2cd34, 0);
+  assert.match(feedError(mod), /a modified pcap .*editcap -F pcap/);
 });
