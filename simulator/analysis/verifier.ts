@@ -149,7 +149,7 @@ export function explain(message: string, insn = ''): { rule: RuleId; text: strin
       text: `The program reads or writes ${m[2]} bytes at packet offset ${m[1]}, but only the first ${m[4]} bytes were proven to lie before data_end on this path. Compare the pointer against data_end first.`,
     };
   if (/pointer arithmetic on pkt_end prohibited/.test(message))
-    return { rule: 'unchecked-packet-access', text: 'The program adds to or subtracts from data_end; the verifier only lets a program compare packet pointers with it. Move the packet pointer instead and compare it with data_end unchanged.' };
+    return { rule: 'verifier', text: 'The program adds to or subtracts from data_end; the verifier only lets a program compare packet pointers with it. Move the packet pointer instead and compare it with data_end unchanged.' };
   if (/offset is outside of the packet/.test(message))
     return { rule: 'unchecked-packet-access', text: 'The access is not proven inside data..data_end. Compare the pointer against data_end first.' };
   if (/invalid mem access 'scalar'/.test(message))

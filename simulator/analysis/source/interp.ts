@@ -889,6 +889,8 @@ export class Analyzer {
     if (slot) return { v: slot.v, t: slot.t };
     this.used.add(name);
     const g = this.global(name);
+    // A const array decays to a pointer into .rodata (`(char *)name`, `char *p = name; p[1] = 0;`).
+    if (g?.isConst && g.type.dims.length > 0) return { v: { k: 'rodata', name }, t: { base: g.type.base, ptr: 1, dims: g.type.dims.slice(1) } };
     if (g) return { v: TOP, t: g.type };
     const e = this.decls.enums.get(name);
     if (e !== undefined) return { v: { k: 'consts', vals: [{ v: e, name, origin: this.originOf(n) }] } };
@@ -1809,12 +1811,19 @@ export class Analyzer {
   }
 
   private rodataWrite(name: string, n: Node): void {
+    // clang keeps a store into a `const volatile` global (and the verifier refuses it); a store into a plain const
+    // object is undefined behaviour, which clang may simply drop.
+    const kept = this.decls.globals.get(name)?.isVolatile;
     this.report(
       'readonly-write',
       n,
-      `Store into \`${name}\`, which is const: the program may only read it (the loader freezes .rodata), so the ` +
-        'verifier rejects the store ("write into map forbidden"), cast or not. Set it from user space before loading, ' +
-        'or drop the const if the program must change it.',
+      kept
+        ? `Store into \`${name}\`, which is const: the program may only read it (the loader freezes .rodata), so the ` +
+            'verifier rejects the store ("write into map forbidden"), cast or not. Set it from user space before loading, ' +
+            'or drop the const if the program must change it.'
+        : `Store into \`${name}\`, which is const: writing it is undefined (clang may drop the store), and a store that is ` +
+            'kept is rejected by the verifier, as the loader freezes .rodata ("write into map forbidden"). Set it from user ' +
+            'space before loading, or drop the const if the program must change it.',
     );
   }
 

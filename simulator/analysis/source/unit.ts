@@ -50,6 +50,8 @@ export interface GlobalVar {
   name: string;
   type: TypeRef;
   isConst: boolean;
+  /** Declared `volatile` too (`const volatile`: a value the loader sets): clang keeps every store into it. */
+  isVolatile?: boolean;
 }
 
 export interface MapDecl {
@@ -420,9 +422,11 @@ function collectTypedef(node: Node, decls: Decls): void {
 function collectGlobal(node: Node, unit: Unit, decls: Decls): void {
   const t = node.childForFieldName('type');
   let isConst = false;
+  let isVolatile = false;
   let isExtern = false;
   for (const c of node.namedChildren) {
     if (c?.type === 'type_qualifier' && c.text === 'const') isConst = true;
+    if (c?.type === 'type_qualifier' && c.text === 'volatile') isVolatile = true;
     if (c?.type === 'storage_class_specifier' && c.text === 'extern') isExtern = true;
   }
   const section = unit.sections.find((s) => s.offset >= node.startIndex && s.offset < node.endIndex)?.name;
@@ -436,7 +440,7 @@ function collectGlobal(node: Node, unit: Unit, decls: Decls): void {
       continue;
     }
     if (isExtern) continue;
-    decls.globals.set(shape.name, { name: shape.name, type: { base, ptr: shape.ptr, dims: shape.dims }, isConst: isConst && shape.ptr === 0 });
+    decls.globals.set(shape.name, { name: shape.name, type: { base, ptr: shape.ptr, dims: shape.dims }, isConst: isConst && shape.ptr === 0, ...(isVolatile ? { isVolatile } : {}) });
   }
 }
 
