@@ -181,6 +181,7 @@ function readJson(path: string, what: string, limit: number): unknown {
 }
 
 function formatTs(tsNs: bigint): string {
+  if (tsNs < 0n) return `-${formatTs(-tsNs)}`; // before 1970: a pcapng if_tsoffset below the epoch
   if (tsNs >= 1_000_000_000n) {
     // The same digits without BigInt division: seconds, a point, the last nine digits.
     const d = tsNs.toString();

@@ -211,3 +211,36 @@ test('compressed or patched-libpcap data that cannot be read is named in the err
   mod.writeUInt32LE(0xa1b2cd34, 0);
   assert.match(feedError(mod), /a modified pcap .*editcap -F pcap/);
 });
+
+test('a timestamp before 1970 (a negative pcapng if_tsoffset) is printed as tshark prints its value, with one sign', { skip: spawnSync('clang', ['--version']).status !== 0 && 'clang is not installed' }, (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-negts-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const block = (type: number, body: Buffer) => {
+    const len = 12 + body.length;
+    const b = Buffer.alloc(len);
+    b.writeUInt32LE(type, 0);
+    b.writeUInt32LE(len, 4);
+    body.copy(b, 8);
+    b.writeUInt32LE(len, len - 4);
+    return b;
+  };
+  const shb = block(0x0a0d0d0a, Buffer.from('4d3c2b1a01000000ffffffffffffffff', 'hex'));
+  const idbBody = Buffer.alloc(8 + 12 + 4);
+  idbBody.writeUInt16LE(1, 0);
+  idbBody.writeUInt16LE(14, 8); // if_tsoffset
+  idbBody.writeUInt16LE(8, 10);
+  idbBody.writeBigInt64LE(-10_000_000_000n, 12);
+  const frame = Buffer.from(ethernet([0x02, 0, 0, 0, 0, 1], [0x02, 0, 0, 0, 0, 2], 0x0800, ipv4Udp()));
+  const epbBody = Buffer.alloc(20 + frame.length + ((4 - (frame.length % 4)) % 4));
+  epbBody.writeUInt32LE(0, 0);
+  epbBody.writeUInt32LE(5, 8); // 5 µs after the offset
+  epbBody.writeUInt32LE(frame.length, 12);
+  epbBody.writeUInt32LE(frame.length, 16);
+  frame.copy(epbBody, 20);
+  const path = join(dir, 'neg.pcapng');
+  writeFileSync(path, Buffer.concat([shb, block(1, idbBody), block(6, epbBody)]));
+  assert.equal(readAll(path).packets[0]!.tsNs, -10_000_000_000n * 1_000_000_000n + 5_000n);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '..', '..', 'simulator', 'cli.ts'), 'run', join(import.meta.dirname, '..', '..', 'examples', 'xdp_filter.c'), path, '--format', 'jsonl'], { encoding: 'utf8', cwd: join(import.meta.dirname, '..', '..') });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout.split('\n')[0]!).ts, '-9999999999.999995000');
+});
