@@ -20,8 +20,8 @@ const common = {
 const entries = [
   { entryPoints: ['simulator/cli.ts'], outfile: 'dist/cli.js' },
   { entryPoints: ['server/server.ts'], outfile: 'dist/server.js' },
-  // The worker thread of a capture run's return-line twin (server/twin-lines.ts), next to the server bundle.
-  { entryPoints: ['server/twin-worker.ts'], outfile: 'dist/twin-worker.js' },
+  // A capture run's worker thread (server/run-worker.ts: return-line twin, summaries), next to the server bundle.
+  { entryPoints: ['server/run-worker-main.ts'], outfile: 'dist/run-worker.js' },
   { entryPoints: ['client/extension.ts'], outfile: 'dist/client.js', external: ['vscode'] },
 ].filter((e) => existsSync(e.entryPoints[0]));
 

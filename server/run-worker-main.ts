@@ -1,7 +1,7 @@
-// The worker thread of a capture run's return-line twin (server/twin-lines.ts): dist/twin-worker.js, started by the
-// language server for runs on big captures.
+// The worker thread of a capture run (server/run-worker.ts): dist/run-worker.js, started by the language server for
+// runs on big captures.
 import { parentPort, workerData } from 'node:worker_threads';
 import { build, type RunConfig } from './run.ts';
-import { twinWorkerMain, type TwinWorkerData } from './twin-lines.ts';
+import { runWorkerMain, type RunWorkerData } from './run-worker.ts';
 
-twinWorkerMain(workerData as TwinWorkerData, (obj, config) => build({ ...(config as unknown as RunConfig), obj }), (m) => parentPort?.postMessage(m));
+runWorkerMain(workerData as RunWorkerData, (obj, config) => build({ ...(config as unknown as RunConfig), obj }), (m, transfer) => parentPort?.postMessage(m, transfer));

@@ -32,7 +32,8 @@ import type { CompileOptions } from '../simulator/compile.ts';
 import type { LoadedObject } from '../simulator/elf/types.ts';
 import type { RunHooks } from '../simulator/vm/machine.ts';
 import { hookMachine, ReturnLines } from '../simulator/return-lines.ts';
-import { TwinLines, type LineSource } from './twin-lines.ts';
+import { RunWorker, type LineSource } from './run-worker.ts';
+import { SummaryStore } from './summary-store.ts';
 import { entryText, formatMapUpdate, objectMapFormats, type MapFormat } from '../simulator/btf-format.ts';
 import { runMaps, runMapsSeed, type RunMaps } from './maps.ts';
 import { MapsRequest, MapsSeedRequest, type MapsParams, type MapsResult, type MapsSeedParams, type MapsSeedResult } from './protocol.ts';
@@ -138,45 +139,6 @@ interface StoredRun {
   source?: string;
   /** The maps after the run and when it started (xdpLens/maps, server/maps.ts). */
   maps?: RunMaps;
-}
-
-/**
- * The tcpdump-like summaries of a run, UTF-8 in one growing buffer: a million of them as JavaScript strings would
- * cost several hundred bytes each in heap and collector time; here they cost their length plus four bytes.
- */
-class SummaryStore {
-  private bytes = Buffer.allocUnsafe(1 << 16);
-  private ends = new Uint32Array(1024);
-  private used = 0;
-  private n = 0;
-
-  push(s: string): void {
-    if (this.n === this.ends.length) {
-      const e = new Uint32Array(this.ends.length * 2);
-      e.set(this.ends);
-      this.ends = e;
-    }
-    if (this.used + s.length * 3 > this.bytes.length) {
-      const b = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.used + s.length * 3));
-      b.set(this.bytes.subarray(0, this.used));
-      this.bytes = b;
-    }
-    // Buffer's UTF-8 write: the same bytes as TextEncoder's, at a fraction of its per-call cost on short strings.
-    this.used += this.bytes.write(s, this.used, 'utf8');
-    this.ends[this.n++] = this.used;
-  }
-
-  get(i: number): string {
-    const start = i === 0 ? 0 : this.ends[i - 1]!;
-    return this.bytes.toString('utf8', start, this.ends[i]!);
-  }
-
-  /** Drop the spare capacity once the run is complete. */
-  trim(): SummaryStore {
-    this.bytes = Buffer.from(this.bytes.subarray(0, this.used));
-    this.ends = this.ends.slice(0, this.n);
-    return this;
-  }
 }
 
 class Columns {
@@ -407,6 +369,8 @@ class RunRecorder {
   constructor(
     private readonly prep: PreparedRun,
     private readonly outputs?: OutputCaptures,
+    /** Summarise each packet here (false: the run's worker thread does, see run-worker.ts). */
+    private readonly summarizeHere = true,
   ) {
     this.mapsStart = prep.session.mapsJson();
   }
@@ -479,7 +443,7 @@ class RunRecorder {
     cols.len[i] = pkt.wireLen;
     cols.time[i] = Number(pkt.tsNs - this.firstTs!);
     this.stats.add({ timeNs: cols.time[i]!, action: r.action, outcome: r.outcome, queue: r.queue, file, line, fault: r.fault });
-    cols.summaries.push(summarize(pkt.frame));
+    if (this.summarizeHere) cols.summaries.push(summarize(pkt.frame));
     this.byAction[r.action]++;
     // A number for (file, line, action): no key string built per packet (file < 2^16, action < 8, line < 2^32).
     const ek = (fileIndex * 8 + action) * 0x1_0000_0000 + line;
@@ -600,8 +564,8 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
     if (e instanceof CaptureError) return { error: e.message };
     throw e;
   }
-  const twin = twinWorker(prep, size, host);
-  const rec = new RunRecorder(prep, params.outDir ? new OutputCaptures(params.outDir) : undefined);
+  const worker = runWorker(prep, size, host);
+  const rec = new RunRecorder(prep, params.outDir ? new OutputCaptures(params.outDir) : undefined, !worker);
   let bytesRead = 24;
   let captureError: string | undefined;
   let cancelled = false;
@@ -614,7 +578,7 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
         cancelled = true;
         break;
       }
-      const failed = twin?.failure(rec.packets);
+      const failed = worker?.failure(rec.packets);
       if (failed) throw new Error(failed);
       const sliceEnd = performance.now() + SLICE_MS;
       while (performance.now() < sliceEnd) {
@@ -622,8 +586,8 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
           done = true;
           break;
         }
-        // The twin's worker is behind: the event loop turns while it catches up.
-        if (twin && !twin.ready(rec.packets, sliceEnd)) break;
+        // The worker's twin is behind: the event loop turns while it catches up.
+        if (worker && !worker.ready(rec.packets, sliceEnd)) break;
         const pkt = nextPacket(reader);
         if (pkt instanceof CaptureError) {
           captureError = pkt.message;
@@ -647,40 +611,76 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
       }
       if (!done) await yieldToLoop();
     }
+  } catch (e) {
+    worker?.end();
+    throw e;
   } finally {
     reader.close();
     rec.finish();
+  }
+  let workerNote = '';
+  if (worker) {
+    let store = await worker.summaries(rec.packets);
+    if (store) workerNote = `; summaries${worker.usedFrom >= 0 ? `, and return lines from packet ${worker.usedFrom},` : ''} from the run's worker thread`;
+    else {
+      host.log(`run: the run's worker thread failed, the packets' summaries are read again from ${params.capture}`);
+      store = await summariesOf(params.capture, rec.packets);
+    }
+    rec.cols.summaries = store;
   }
 
   const runId = `run-${nextRun++}`;
   const summary = rec.summary(runId, params.uri, t0, { captureError, cancelled });
   keepRun(runId, rec.stored(summary, true));
-  host.log(`run ${runId}: ${prep.path} on ${params.capture}: ${rec.packets} packets in ${summary.durationMs} ms (compile ${summary.compileMs} ms)${cancelled ? ', cancelled' : ''}` +
-    (twin && twin.usedFrom >= 0 ? `; return lines from the twin's worker thread from packet ${twin.usedFrom}` : ''));
+  host.log(`run ${runId}: ${prep.path} on ${params.capture}: ${rec.packets} packets in ${summary.durationMs} ms (compile ${summary.compileMs} ms)${cancelled ? ', cancelled' : ''}${workerNote}`);
   return { summary };
 }
 
 /**
- * Captures from this size on run the return-line twin in a worker thread. XDP_LENS_TWIN_WORKER=never: never; a number
- * N: on any capture, its lines used from exactly packet N on (tests of the switch).
+ * Captures from this size on have a worker thread (run-worker.ts: the return-line twin, the packets' summaries).
+ * XDP_LENS_RUN_WORKER=never: never; a number N: on any capture, the worker's return lines used from exactly packet N
+ * on (tests of the switch).
  */
-const TWIN_WORKER_BYTES = 2 * 1024 * 1024;
-const TWIN_WORKER_SCRIPT = TwinLines.script(__dirname);
+const RUN_WORKER_BYTES = 2 * 1024 * 1024;
+const RUN_WORKER_SCRIPT = RunWorker.script(__dirname);
 
-/** Start the twin's worker for a capture run (see twin-lines.ts), replacing prep.returns; undefined when not used. */
-function twinWorker(prep: PreparedRun, size: number, host: RunHost): TwinLines | undefined {
-  const when = process.env.XDP_LENS_TWIN_WORKER;
+/** Start a capture run's worker (replacing prep.returns when the run has return lines); undefined when not used. */
+function runWorker(prep: PreparedRun, size: number, host: RunHost): RunWorker | undefined {
+  const when = process.env.XDP_LENS_RUN_WORKER;
   const switchAt = when && /^\d+$/.test(when) ? Number(when) : undefined;
-  if (!prep.returns || !prep.twin || !TWIN_WORKER_SCRIPT || when === 'never' || (switchAt === undefined && size < TWIN_WORKER_BYTES)) return undefined;
+  if (!RUN_WORKER_SCRIPT || when === 'never' || (switchAt === undefined && size < RUN_WORKER_BYTES)) return undefined;
   const { obj: _obj, ...config } = prep.config;
+  const own = prep.returns && prep.twin ? (prep.returns as ReturnLines) : undefined;
   try {
-    const t = TwinLines.start(prep.returns as ReturnLines, TWIN_WORKER_SCRIPT, { path: prep.path, source: prep.twin.source, compile: prep.twin.compile, config }, switchAt);
-    prep.returns = t;
-    return t;
+    const w = RunWorker.start(own, RUN_WORKER_SCRIPT, { ...(own ? { twin: { path: prep.path, source: prep.twin!.source, compile: prep.twin!.compile } } : {}), config }, switchAt);
+    if (own) prep.returns = w;
+    return w;
   } catch (e) {
-    host.log(`run: the return-line twin runs on the server's thread (no worker: ${(e as Error).message})`);
+    host.log(`run: no worker thread, everything runs on the server's thread (${(e as Error).message})`);
     return undefined;
   }
+}
+
+/** The summaries of the first `n` packets of a capture, read again (a run whose worker failed). */
+async function summariesOf(capture: string, n: number): Promise<SummaryStore> {
+  const store = new SummaryStore();
+  const reader = openCapture(capture, { views: true });
+  try {
+    let sliceEnd = performance.now() + SLICE_MS;
+    while (store.length < n) {
+      const pkt = nextPacket(reader);
+      if (!(pkt && 'frame' in pkt)) break;
+      store.push(summarize(pkt.frame));
+      if (performance.now() > sliceEnd) {
+        await yieldToLoop();
+        sliceEnd = performance.now() + SLICE_MS;
+      }
+    }
+  } finally {
+    reader.close();
+  }
+  while (store.length < n) store.push('');
+  return store;
 }
 
 /** Counts per action and outcome, for the progress line of a run (a capture run and a live run). */

@@ -1,13 +1,14 @@
-// Return lines from the twin's worker thread (server/twin-lines.ts, issue 12): a capture run whose return-line twin runs
-// in a worker gives exactly the run whose twin runs on the server's thread: the same summary (exits per return line,
-// outcomes, faults), the same Run Summary aggregate and the same row for every packet. The worker's lines are used
-// from the first packet (XDP_LENS_TWIN_WORKER=0) and from packet 777 on, after the server's own twin did the packets
+// A capture run's worker thread (server/run-worker.ts, issue 12): a run whose return-line twin and packet summaries
+// come from the worker gives exactly the run done on the server's thread alone: the same summary (exits per return
+// line, outcomes, faults), the same Run Summary aggregate and the same row (summary text included) for every packet. The worker's lines are used
+// from the first packet (XDP_LENS_RUN_WORKER=0) and from packet 777 on, after the server's own twin did the packets
 // before (=777: the switch-over), on programs whose returns depend on map state carried from packet to packet (a
 // twin out of step would give other lines), that fault on some packets, and on a capture that ends in a broken record.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { compileC } from '../../simulator/compile.ts';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PcapWriter } from '../../simulator/net/pcap-writer.ts';
@@ -76,11 +77,11 @@ interface Outcome {
 
 async function runWith(worker: string, program: string, capture: string): Promise<Outcome> {
   const log: string[] = [];
-  const before = process.env.XDP_LENS_TWIN_WORKER;
-  process.env.XDP_LENS_TWIN_WORKER = worker;
+  const before = process.env.XDP_LENS_RUN_WORKER;
+  process.env.XDP_LENS_RUN_WORKER = worker;
   const s = await startServer(() => ({}), { 'window/logMessage': (p: { message: string }) => void log.push(p.message) });
-  if (before === undefined) delete process.env.XDP_LENS_TWIN_WORKER;
-  else process.env.XDP_LENS_TWIN_WORKER = before;
+  if (before === undefined) delete process.env.XDP_LENS_RUN_WORKER;
+  else process.env.XDP_LENS_RUN_WORKER = before;
   try {
     const r = await s.conn.sendRequest<RunResponse>('xdpLens/run', { uri: pathToFileURL(program).href, capture });
     assert.ok(r.summary, r.error);
@@ -96,7 +97,7 @@ async function runWith(worker: string, program: string, capture: string): Promis
   }
 }
 
-test('return lines from the twin in a worker thread: the same run as with the twin on the server thread', { skip: noClang }, async () => {
+test("a run's worker thread (return lines, summaries): the same run as on the server's thread alone", { skip: noClang }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-twin-worker-'));
   try {
     const stateful = join(dir, 'stateful.c');
@@ -115,16 +116,29 @@ test('return lines from the twin in a worker thread: the same run as with the tw
     broken.writeUInt32LE(100, 12);
     appendFileSync(capture, broken);
 
+    // An object file: no return lines, the worker does the summaries alone.
+    const object = join(dir, 'xdp_filter.o');
+    const cc = compileC(join(REPO, 'examples', 'xdp_filter.c'));
+    assert.ok(cc.objectPath, cc.stderr);
+    copyFileSync(cc.objectPath, object);
+    const ownObject = await runWith('never', object, capture);
+    assert.equal(ownObject.summary.packets, PACKETS);
+    const viaWorkerObject = await runWith('0', object, capture);
+    assert.ok(viaWorkerObject.log.some((l) => l.includes("; summaries from the run's worker thread")), viaWorkerObject.log.join('\n'));
+    assert.deepEqual(viaWorkerObject.summary, ownObject.summary);
+    assert.deepEqual(viaWorkerObject.stats, ownObject.stats);
+    assert.deepEqual(viaWorkerObject.rows, ownObject.rows);
+
     for (const program of [join(REPO, 'examples', 'xdp_filter.c'), stateful]) {
       const own = await runWith('never', program, capture);
       assert.equal(own.summary.packets, PACKETS);
       assert.match(String(own.summary.captureError), /truncated/);
       assert.ok((own.summary.exits as unknown[]).length >= 3, `several return lines: ${JSON.stringify(own.summary.exits)} ${own.log.join('\n')}`);
-      assert.ok(!own.log.some((l) => l.includes("worker thread")), 'no worker with XDP_LENS_TWIN_WORKER=never');
+      assert.ok(!own.log.some((l) => l.includes("worker thread")), 'no worker with XDP_LENS_RUN_WORKER=never');
       if (program === stateful) assert.ok((own.summary.faults as unknown[]).length > 0, 'the stateful program faults on some packets');
       for (const from of [0, 777]) {
         const viaWorker = await runWith(String(from), program, capture);
-        assert.ok(viaWorker.log.some((l) => l.includes(`return lines from the twin's worker thread from packet ${from}`)), `the worker's lines were used from packet ${from}:\n${viaWorker.log.join('\n')}`);
+        assert.ok(viaWorker.log.some((l) => l.includes(`summaries, and return lines from packet ${from}, from the run's worker thread`)), `the worker's lines were used from packet ${from}:\n${viaWorker.log.join('\n')}`);
         assert.deepEqual(viaWorker.summary, own.summary, `summary (${program}, from ${from})`);
         assert.deepEqual(viaWorker.stats, own.stats, `run statistics (${program}, from ${from})`);
         assert.equal(viaWorker.rows.length, PACKETS);
