@@ -497,7 +497,7 @@ class PcapReader extends BaseReader implements CaptureReader {
     this.linkType = lt & 0xffff;
     this.fcsLen = lt & 0x04000000 ? ((lt >>> 28) & 0xf) * 2 : 0;
     if (!linkTypeSupported(this.linkType))
-      this.fail(20, `link type ${this.linkType} is not supported (supported: ${supportedList()})`);
+      this.fail(20, `link type ${linkTypeText(this.linkType)} is not supported (supported: ${supportedList()})`);
     src.skip(24);
   }
 
@@ -652,7 +652,7 @@ class PcapngReader extends BaseReader implements CaptureReader {
     if (!i)
       this.fail(at + 8, `packet refers to interface ${id}, but section ${this.section} describes ${this.ifaces.length}`, this.index);
     if (!linkTypeSupported(i.linkType))
-      this.fail(at, `interface ${id} has link type ${i.linkType}, which is not supported (supported: ${supportedList()})`, this.index);
+      this.fail(at, `interface ${id} has link type ${linkTypeText(i.linkType)}, which is not supported (supported: ${supportedList()})`, this.index);
     return i;
   }
 
@@ -675,6 +675,21 @@ class PcapngReader extends BaseReader implements CaptureReader {
       o += 4 + ((len + 3) & ~3);
     }
   }
+}
+
+/** Link types often met that XDP never sees (it is given Ethernet frames): named in the error that refuses them. */
+const OTHER_LINKTYPES: Record<number, string> = {
+  6: 'Token Ring', 9: 'PPP', 10: 'FDDI', 50: 'PPP in HDLC framing', 104: 'Cisco HDLC', 105: 'IEEE 802.11 Wi-Fi',
+  119: 'Prism 802.11', 127: '802.11 with radiotap', 143: 'DOCSIS', 163: 'AVS 802.11', 189: 'Linux USB', 192: 'PPI (802.11)',
+  195: 'IEEE 802.15.4', 201: 'Bluetooth HCI H4 with direction', 215: 'IEEE 802.15.4 (no FCS)', 220: 'Linux USB (mmapped)',
+  227: 'SocketCAN', 239: 'Linux netfilter log (NFLOG)', 249: 'USB over IP', 252: 'Wireshark upper PDU', 253: 'Linux netlink',
+  254: 'Bluetooth Linux monitor', 263: 'Linux vsock', 274: 'Ethernet with preamble (mPackets)',
+};
+
+/** "127 (802.11 with radiotap)", or the number alone. */
+function linkTypeText(lt: number): string {
+  const name = OTHER_LINKTYPES[lt] ?? (lt >= 147 && lt <= 162 ? 'user-defined' : undefined);
+  return name ? `${lt} (${name})` : String(lt);
 }
 
 function supportedList(): string {

@@ -15,7 +15,13 @@ const noTshark = !haveTshark && 'tshark is not installed (apt-get install tshark
 
 function readAll(path: string): { packets: CapturedPacket[]; error?: CaptureError } {
   const packets: CapturedPacket[] = [];
-  const r = openCapture(path);
+  let r: ReturnType<typeof openCapture>;
+  try {
+    r = openCapture(path);
+  } catch (e) {
+    if (!(e instanceof CaptureError)) throw e;
+    return { packets, error: e };
+  }
   try {
     for (let p; (p = r.next()); ) packets.push({ ...p, frame: p.frame.slice() });
   } catch (e) {
@@ -243,4 +249,18 @@ test('a timestamp before 1970 (a negative pcapng if_tsoffset) is printed as tsha
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '..', '..', 'simulator', 'cli.ts'), 'run', join(import.meta.dirname, '..', '..', 'examples', 'xdp_filter.c'), path, '--format', 'jsonl'], { encoding: 'utf8', cwd: join(import.meta.dirname, '..', '..') });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout.split('\n')[0]!).ts, '-9999999999.999995000');
+});
+
+test('a link type XDP never sees is refused with its name', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-lt-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'wifi.pcap');
+  writeFileSync(path, pcap(127, [{ data: new Uint8Array(40) }]));
+  assert.match(readAll(path).error?.message ?? '', /wifi\.pcap: byte offset 20: link type 127 \(802\.11 with radiotap\) is not supported \(supported: 0 BSD loopback/);
+  writeFileSync(path, pcap(149, [{ data: new Uint8Array(40) }]));
+  assert.match(readAll(path).error?.message ?? '', /link type 149 \(user-defined\) is not supported/);
+  if (haveTshark) {
+    const ts = spawnSync('tshark', ['-r', path, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8' });
+    assert.equal(ts.status, 0, 'tshark reads it (as user data): the refusal is ours, by design');
+  }
 });
