@@ -164,6 +164,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     issues.push({ rule, pc, message, value, line, origin });
   };
   const lineOf = (pc: number) => prog.lines[pc]?.line;
+  const staleReported = new Set<number>();
   const mapOf = (i: number): MapDef | undefined => obj.maps[i];
   const readonlyMap = (i: number) => {
     const m = mapOf(i);
@@ -187,6 +188,11 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
   const checkPacket = (st: State, p: Reg & { k: 'pkt' | 'meta' }, off: number, size: number, pc: number, kind: 'load' | 'store'): void => {
     if (p.gen !== st.gen) {
       const inv = st.invalidatedAt;
+      // One missing reload after a call is one mistake: its first stale use is reported (the verifier stops there),
+      // not every access after it.
+      const call = inv?.pc ?? -1;
+      if (staleReported.has(call)) return;
+      staleReported.add(call);
       report('stale-packet-pointer', pc, msg.stalePacketPointer(inv?.helper ?? 'bpf_xdp_adjust_head', inv ? lineOf(inv.pc) : undefined));
       return;
     }
