@@ -1,0 +1,211 @@
+// Random XDP programs in C for differential fuzzing of the helpers and maps (gen.ts covers the instruction set in
+// assembly). A program is a random sequence of statements, each taking its arguments from the first 64 bytes of the
+// packet (copied once with bpf_xdp_load_bytes, so later packet changes do not move them) or from constants, and
+// storing its result in o[i]:
+//   bpf_xdp_adjust_head / adjust_tail / adjust_meta (odd sizes, both signs), bpf_xdp_load_bytes / store_bytes (any
+//   offset, including past the end), bpf_xdp_get_buff_len, bpf_csum_diff (sizes that are and are not multiples of 4),
+//   direct packet reads and writes after a bounds check, ARRAY / HASH / LRU_HASH (small, so it evicts) / PERCPU_ARRAY
+//   / PERCPU_HASH / LRU_PERCPU_HASH updates with every flag, lookups and deletes, atomics on map values (add, or, and,
+//   xor, xchg, cmpxchg; 32 and 64 bits; with and without fetch), bpf_spin_lock around a value update, bpf_loop with a
+//   callback that updates maps and its context, QUEUE/STACK push/pop/peek, ring buffer output/reserve, a map of maps
+//   (static inner map), bpf_fib_lookup and bpf_check_mtu (the test run's answers), bpf_strncmp against .rodata,
+//   bpf_get_smp_processor_id, and, last, a bpf_tail_call through a PROG_ARRAY whose slot 1 holds a second program.
+// The epilogue writes o[] into the packet when it fits and into a per-packet HASH entry (key: a packet counter in
+// .bss) in any case, so every packet's results are compared, and the action is derived from the results.
+// Programs are compiled with clang (-mcpu=v3, -O1/-O2/-O3 by seed): the shapes are whatever clang makes of them.
+import { Prng } from './gen.ts';
+
+export interface CProgram {
+  source: string;
+  /** clang optimisation flag for this seed. */
+  opt: string;
+  /** Statement kinds used, for diagnostics. */
+  kinds: string[];
+}
+
+const HEADER = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+char LICENSE[] SEC("license") = "GPL";
+#define N_OUT 24
+struct sl { struct bpf_spin_lock lock; __u64 cnt; __u32 last; };
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 8); __type(key, __u32); __type(value, __u64); } arr SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 4); __type(key, __u32); __type(value, __u32); } arr32 SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 6); __type(key, __u32); __type(value, __u64); } hsh SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_LRU_HASH); __uint(max_entries, 5); __type(key, __u16); __type(value, __u64); } lru SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, 4); __type(key, __u32); __type(value, __u64); } pca SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_PERCPU_HASH); __uint(max_entries, 4); __type(key, __u32); __type(value, __u32); } pch SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH); __uint(max_entries, 3); __type(key, __u8); __type(value, __u64); } lpch SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 2); __type(key, __u32); __type(value, struct sl); } locked SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_QUEUE); __uint(max_entries, 3); __type(value, __u32); } que SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_STACK); __uint(max_entries, 2); __type(value, __u64); } stk SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 4096); } rb SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 512); __type(key, __u32); __type(value, __s64[N_OUT]); } rlog SEC(".maps");
+struct inner { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 2); __type(key, __u32); __type(value, __u64); } in0 SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS); __uint(max_entries, 2); __type(key, __u32); __array(values, struct inner); } outer SEC(".maps") = { .values = { [0] = &in0 } };
+const char word[] = "\\x08\\x00E";
+__u32 counter;
+struct lctx { __u64 acc; __u32 k; __u32 lim; };
+static long cb(__u64 i, void *ctx) {
+  struct lctx *c = ctx;
+  c->acc = c->acc * 3 + i;
+  __u32 k = (c->k + i) & 7;
+  __u64 *v = bpf_map_lookup_elem(&arr, &k);
+  if (v) *v += i + 1;
+  return i >= c->lim;
+}
+SEC("xdp")
+int tail1(struct xdp_md *ctx) {
+  __u32 z = 0;
+  __u64 *v = bpf_map_lookup_elem(&arr, &z);
+  if (v) *v += 1000;
+  return XDP_TX;
+}
+struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, 3); __uint(key_size, 4); __array(values, int (void *)); } jt SEC(".maps") = { .values = { [1] = (void *)&tail1 } };
+`;
+
+/** A program for `seed`. */
+export function generateCProgram(seed: number): CProgram {
+  const r = new Prng(seed);
+  const n = 4 + r.int(14);
+  const body: string[] = [];
+  const kinds: string[] = [];
+  const B = () => `p[${r.int(64)}]`;
+  const S8 = () => `(__s8)p[${r.int(64)}]`;
+  const U16 = () => `(p[${r.int(64)}] | p[${r.int(64)}] << 8)`;
+  const small = () => r.pick([0, 1, 2, 3, 4, 5, 7, 8, 13, 14, 16, 20, 31, 33, 60, 64, 100, 255, 256, 4096]);
+  const signed = () => r.pick([-1, -2, -3, -4, -7, -8, -14, -15, -16, -20, -32, -64, -100, -256, -300, 1, 2, 3, 5, 8, 14, 16, 64, 100, 256, 400, 3000]);
+  let usesTail = false;
+  for (let i = 0; i < n; i++) {
+    const kind = r.pick(['head', 'tail', 'meta', 'load', 'store', 'csum', 'pkt', 'map', 'map', 'atomic', 'atomic', 'lock', 'loop', 'queue', 'ring', 'mim', 'fib', 'mtu', 'strncmp', 'cpu', 'percpu', 'lru', 'len']);
+    kinds.push(kind);
+    const o = `o[${i}]`;
+    switch (kind) {
+      case 'head': body.push(`${o} = bpf_xdp_adjust_head(ctx, ${r.chance(0.5) ? signed() : `${S8()} >> ${r.pick([0, 1, 2])}`});`); break;
+      case 'tail': body.push(`${o} = bpf_xdp_adjust_tail(ctx, ${r.chance(0.5) ? signed() : `(int)(${U16()} % ${r.pick([64, 512, 4000])}) - ${r.pick([32, 256, 2000])}`});`); break;
+      case 'meta': body.push(`${o} = bpf_xdp_adjust_meta(ctx, ${r.chance(0.6) ? `-(int)(${B()} & ${r.pick([7, 31, 63])})` : signed()});`); break;
+      case 'len': body.push(`${o} = bpf_xdp_get_buff_len(ctx);`); break;
+      case 'load': {
+        const sz = r.pick([1, 2, 4, 7, 8, 16, 32]);
+        body.push(`{ __u8 b[32] = {}; ${o} = bpf_xdp_load_bytes(ctx, ${r.chance(0.5) ? small() : `${B()} * ${r.pick([1, 4, 16])}`}, b, ${sz}); ${o} = ${o} * 1000003 + b[0] + b[${sz - 1}] * 7; }`);
+        break;
+      }
+      case 'store': {
+        const sz = r.pick([1, 2, 3, 4, 8]);
+        body.push(`{ __u64 v = ${U16()} * 0x10001ULL; ${o} = bpf_xdp_store_bytes(ctx, ${r.chance(0.5) ? small() : `${B()} * ${r.pick([1, 2, 8])}`}, &v, ${sz}); }`);
+        break;
+      }
+      case 'csum': {
+        const a = r.pick([0, 4, 8, 12, 16, 20, 3, 6]);
+        const b = r.pick([0, 4, 8, 16, 20, 40, 5]);
+        body.push(`${o} = bpf_csum_diff(${a ? `(__be32 *)pw` : '0'}, ${a}, ${b ? `(__be32 *)(pw + ${r.int(4)})` : '0'}, ${b}, ${r.chance(0.5) ? `pw[${r.int(16)}]` : r.u32()});`);
+        break;
+      }
+      case 'pkt': {
+        const off = r.int(80);
+        const w = r.pick([1, 2, 4, 8]);
+        const t = { 1: '__u8', 2: '__u16', 4: '__u32', 8: '__u64' }[w];
+        body.push(`{ __u8 *d = (void *)(long)ctx->data; void *e = (void *)(long)ctx->data_end; if ((void *)(d + ${off + w}) <= e) { ${o} = *(${t} *)(d + ${off}); *(${t} *)(d + ${off}) ${r.pick(['^=', '+=', '='])} (${t})${U16()}; } else ${o} = -1; }`);
+        break;
+      }
+      case 'map': {
+        const m = r.pick(['arr', 'hsh', 'hsh']);
+        const op = r.pick(['update', 'update', 'lookup', 'delete']);
+        body.push(`{ __u32 k = ${B()} & ${m === 'arr' ? 15 : 7}; __u64 v = ${U16()};`);
+        if (op === 'update') body.push(`  ${o} = bpf_map_update_elem(&${m}, &k, &v, ${r.chance(0.5) ? `${B()} & 3` : r.pick([0, 1, 2, 4])}); }`);
+        else if (op === 'lookup') body.push(`  __u64 *pv = bpf_map_lookup_elem(&${m}, &k); ${o} = pv ? (__s64)*pv : -1; if (pv) *pv += v; }`);
+        else body.push(`  ${o} = bpf_map_delete_elem(&${m}, &k); }`);
+        break;
+      }
+      case 'atomic': {
+        const w64 = r.chance(0.5);
+        const m = w64 ? 'arr' : 'arr32';
+        const t = w64 ? '__u64' : '__u32';
+        const op = r.pick(['add', 'or', 'and', 'xor', 'xchg', 'cas', 'addnf', 'ornf']);
+        const v = `(${t})${U16()}${w64 ? ' * 0x100000001ULL' : ''}`;
+        const e = {
+          add: `__sync_fetch_and_add(pv, ${v})`, or: `__sync_fetch_and_or(pv, ${v})`, and: `__sync_fetch_and_and(pv, ${v})`,
+          xor: `__sync_fetch_and_xor(pv, ${v})`, xchg: `__sync_lock_test_and_set(pv, ${v})`, cas: `__sync_val_compare_and_swap(pv, ${r.chance(0.5) ? '*pv' : v}, ${v})`,
+          addnf: `(__sync_fetch_and_add(pv, ${v}), *pv)`, ornf: `(__sync_fetch_and_or(pv, ${v}), *pv)`,
+        }[op];
+        body.push(`{ __u32 k = ${B()} & 3; ${t} *pv = bpf_map_lookup_elem(&${m}, &k); ${o} = pv ? (__s64)${e} : -1; }`);
+        break;
+      }
+      case 'lock':
+        body.push(`{ __u32 k = ${B()} & 1; struct sl *s = bpf_map_lookup_elem(&locked, &k); if (s) { bpf_spin_lock(&s->lock); s->cnt += ${U16()}; s->last = ${B()}; ${o} = s->cnt; bpf_spin_unlock(&s->lock); } }`);
+        break;
+      case 'loop':
+        body.push(`{ struct lctx c = { .acc = ${B()}, .k = ${B()}, .lim = ${B()} & 15 }; ${o} = bpf_loop(${r.chance(0.7) ? `${B()} & 15` : r.pick([0, 1, 20])}, cb, &c, 0) * 100000 + c.acc; }`);
+        break;
+      case 'queue': {
+        const q = r.chance(0.5);
+        const t = q ? '__u32' : '__u64';
+        const op = r.pick(['push', 'push', 'pop', 'peek']);
+        if (op === 'push') body.push(`{ ${t} v = ${U16()}; ${o} = bpf_map_push_elem(&${q ? 'que' : 'stk'}, &v, ${r.pick([0, 2, `${B()} & 2`])}); }`);
+        else body.push(`{ ${t} v = 77; ${o} = bpf_map_${op}_elem(&${q ? 'que' : 'stk'}, &v) * 1000 + v; }`);
+        break;
+      }
+      case 'ring':
+        if (r.chance(0.5)) body.push(`{ __u64 v[3] = { ${B()}, ${B()}, 9 }; ${o} = bpf_ringbuf_output(&rb, v, ${r.pick([1, 8, 20, 24])}, ${r.pick([0, 1, 2, 4])}); }`);
+        else body.push(`{ __u64 *e = bpf_ringbuf_reserve(&rb, ${r.pick([8, 100, 1000, 4088])}, 0); ${o} = e ? 1 : 0; if (e) { *e = ${B()}; if (${B()} & 1) bpf_ringbuf_submit(e, 0); else bpf_ringbuf_discard(e, 0); } }`);
+        break;
+      case 'mim':
+        body.push(`{ __u32 k = ${B()} & 1; void *im = bpf_map_lookup_elem(&outer, &k); if (im) { __u32 j = ${B()} & 1; __u64 *pv = bpf_map_lookup_elem(im, &j); ${o} = pv ? (__s64)(*pv += ${U16()}) : -2; } else ${o} = -1; }`);
+        break;
+      case 'fib':
+        body.push(`{ struct bpf_fib_lookup f = {}; __builtin_memcpy(&f, p + ${r.pick([0, 8, 16])}, 48); f.family = ${r.pick([2, 10, `${B()} & 1 ? 2 : 10`])}; f.ifindex = ${r.pick([0, 1, 2, `${B()} & 3`])}; ${o} = bpf_fib_lookup(ctx, &f, sizeof(f), ${r.pick([0, 1, 2, 4, 8, 9, 16, `${B()} & 31`])}) * 100 + f.ifindex; }`);
+        break;
+      case 'mtu':
+        body.push(`{ __u32 m = ${r.pick(['0', '1500', U16()])}; ${o} = bpf_check_mtu(ctx, ${r.pick([0, 1, 2])}, &m, ${r.pick(['0', `(__s16)${U16()}`, '65000'])}, 0) * 100000 + m; }`);
+        break;
+      case 'strncmp':
+        body.push(`${o} = bpf_strncmp((char *)p + ${r.int(40)}, ${1 + r.int(16)}, word);`);
+        break;
+      case 'cpu':
+        body.push(`${o} = bpf_get_smp_processor_id();`);
+        break;
+      case 'percpu': {
+        const hashMap = r.chance(0.5);
+        body.push(`{ __u32 k = ${B()} & 3; ${hashMap ? '__u32' : '__u64'} v = ${U16()};`);
+        body.push(`  ${o} = bpf_map_update_elem(&${hashMap ? 'pch' : 'pca'}, &k, &v, ${r.pick([0, 1, 2])}); }`);
+        break;
+      }
+      case 'lru': {
+        const pc = r.chance(0.3);
+        body.push(`{ ${pc ? '__u8' : '__u16'} k = ${pc ? `${B()} & 7` : `${B()} & 15`}; __u64 v = ${U16()}; void *pv = bpf_map_lookup_elem(&${pc ? 'lpch' : 'lru'}, &k); ${o} = pv ? 1 : bpf_map_update_elem(&${pc ? 'lpch' : 'lru'}, &k, &v, ${r.pick([0, 0, 1])}); }`);
+        break;
+      }
+    }
+  }
+  if (r.chance(0.4)) {
+    usesTail = true;
+    kinds.push('tail-call');
+  }
+  const ret = r.int(n);
+  const source = `${HEADER}
+SEC("xdp")
+int fuzz(struct xdp_md *ctx) {
+  __s64 o[N_OUT] = {};
+  __u32 pw[16];
+  __u8 *p = (__u8 *)pw;
+  if (bpf_xdp_load_bytes(ctx, 0, pw, 64) < 0) return XDP_PASS;
+${body.map((l) => `  ${l}`).join('\n')}
+  __u32 key = __sync_fetch_and_add(&counter, 1);
+  bpf_map_update_elem(&rlog, &key, o, 0);
+  bpf_xdp_store_bytes(ctx, 0, o, sizeof(o));
+${usesTail ? `  if (p[${r.int(64)}] & 1) bpf_tail_call(ctx, &jt, p[${r.int(64)}] & 3);\n` : ''}  return (__u32)(o[${ret}] ^ o[0]) % 4;
+}
+`;
+  return { source, opt: r.pick(['-O1', '-O2', '-O2', '-O3']), kinds };
+}
+
+/** Packets for a C-fuzz seed: sizes from 64 to 1600 bytes, random bytes with an Ethernet/IPv4-looking start. */
+export function cfuzzPackets(seed: number, count = 12): Uint8Array[] {
+  const r = new Prng(seed ^ 0x2545f491);
+  return Array.from({ length: count }, (_, i) => {
+    const len = r.pick([64, 65, 66, 80, 100, 128, 192, 200, 255, 256, 300, 511, 600, 1000, 1514, 1600]);
+    const p = new Uint8Array(len);
+    for (let j = 0; j < len; j++) p[j] = r.chance(0.2) ? r.pick([0, 0xff, 0x80, 0x7f, 1]) : r.int(256);
+    if (i % 2 === 0) p.set([0x08, 0x00, 0x45, 0x00], 12);
+    return p;
+  });
+}
