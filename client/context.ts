@@ -309,7 +309,7 @@ export class XdpLensContext implements vscode.Disposable {
     const files = await vscode.window.showOpenDialog({
       canSelectMany: false,
       title: 'Capture to run the XDP program on',
-      filters: { Captures: ['pcap', 'pcapng', 'cap'], 'All files': ['*'] },
+      filters: { Captures: ['pcap', 'pcapng', 'cap', 'gz'], 'All files': ['*'] },
       defaultUri: folder ? vscode.Uri.file(folder) : undefined,
     });
     return files?.[0]?.fsPath;

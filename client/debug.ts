@@ -75,7 +75,7 @@ export function registerDebugging(_context: vscode.ExtensionContext, lastRun: ()
         const run = lastRun();
         if (run && vscode.Uri.parse(run.uri).fsPath === config.program) config.capture = run.capture;
         else {
-          const picked = await vscode.window.showOpenDialog({ title: 'Capture to debug the program on', filters: { Captures: ['pcap', 'pcapng', 'cap'] }, canSelectMany: false });
+          const picked = await vscode.window.showOpenDialog({ title: 'Capture to debug the program on', filters: { Captures: ['pcap', 'pcapng', 'cap', 'gz'] }, canSelectMany: false });
           if (!picked?.length) return undefined;
           config.capture = picked[0].fsPath;
         }

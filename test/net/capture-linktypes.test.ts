@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { constants, gzipSync } from 'node:zlib';
 import { openCapture, CaptureError, CaptureFeed, type CapturedPacket } from '../../simulator/net/capture.ts';
+import { REPO } from '../repo.ts';
 
 const haveTshark = spawnSync('tshark', ['--version']).status === 0;
 const noTshark = !haveTshark && 'tshark is not installed (apt-get install tshark): its view of the file is not compared';
@@ -246,7 +247,7 @@ test('a timestamp before 1970 (a negative pcapng if_tsoffset) is printed as tsha
   const path = join(dir, 'neg.pcapng');
   writeFileSync(path, Buffer.concat([shb, block(1, idbBody), block(6, epbBody)]));
   assert.equal(readAll(path).packets[0]!.tsNs, -10_000_000_000n * 1_000_000_000n + 5_000n);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '..', '..', 'simulator', 'cli.ts'), 'run', join(import.meta.dirname, '..', '..', 'examples', 'xdp_filter.c'), path, '--format', 'jsonl'], { encoding: 'utf8', cwd: join(import.meta.dirname, '..', '..') });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'simulator', 'cli.ts'), 'run', join(REPO, 'examples', 'xdp_filter.c'), path, '--format', 'jsonl'], { encoding: 'utf8', cwd: REPO });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout.split('\n')[0]!).ts, '-9999999999.999995000');
 });
