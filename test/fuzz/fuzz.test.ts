@@ -36,6 +36,11 @@ test('fuzz: random programs behave as in the kernel', (t) => fuzz(t, {}, COUNT, 
 // blocks entered from a back edge, its budget accounting across iterations, and call frames.
 test('fuzz: random programs looping inside a bpf-to-bpf call behave as in the kernel', (t) =>
   fuzz(t, { loop: true, call: true }, Math.ceil(COUNT / 4), BASE_SEED));
+// The same loops with a may_goto guarding the back edge, in the entry and in a subprogram.
+test('fuzz: random loops guarded by may_goto behave as in the kernel', (t) =>
+  fuzz(t, { loop: true, mayGoto: true }, Math.ceil(COUNT / 16), BASE_SEED));
+test('fuzz: random loops guarded by may_goto inside a bpf-to-bpf call behave as in the kernel', (t) =>
+  fuzz(t, { loop: true, mayGoto: true, call: true }, Math.ceil(COUNT / 16), BASE_SEED));
 
 function fuzz(t: TestContext, shape: Shape, COUNT: number, BASE_SEED: number): void {
   if (kernelOrSkip(t)) return;
@@ -88,7 +93,7 @@ function fuzz(t: TestContext, shape: Shape, COUNT: number, BASE_SEED: number): v
       } else {
         const outDir = join(REPO, 'test-output', 'fuzz');
         mkdirSync(outDir, { recursive: true });
-        const file = join(outDir, `seed-${seed}${shape.loop || shape.call ? '-loop-call' : ''}.s`);
+        const file = join(outDir, `seed-${seed}${shape.loop || shape.call ? '-loop-call' : ''}${shape.mayGoto ? '-may-goto' : ''}.s`);
         writeFileSync(file, g.asm);
         failures.push(`seed ${seed} (${file}):\n    ${problems.join('\n    ')}`);
       }
@@ -97,7 +102,7 @@ function fuzz(t: TestContext, shape: Shape, COUNT: number, BASE_SEED: number): v
     rmSync(dir, { recursive: true, force: true });
   }
   const top = [...rejections.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([r, n]) => `${n}x ${r}`);
-  t.diagnostic(`fuzz${shape.loop || shape.call ? ' (loop in a call)' : ''}: base seed ${BASE_SEED}, ${COUNT} programs, ${accepted} accepted, ${rejected} rejected by the verifier` +
+  t.diagnostic(`fuzz${shape.loop || shape.call ? ' (loop in a call)' : ''}${shape.mayGoto ? ' (may_goto)' : ''}: base seed ${BASE_SEED}, ${COUNT} programs, ${accepted} accepted, ${rejected} rejected by the verifier` +
     `${top.length ? ` (${top.join('; ')})` : ''}, ${matching} matching, ${failures.length} differing`);
   assert.ok(accepted >= COUNT * 0.8, `too many programs rejected by the verifier (${rejected}/${COUNT}): ${top.join('; ')}`);
   assert.equal(failures.length, 0, `${failures.length} of ${accepted} programs differ from the kernel ` +

@@ -13,7 +13,9 @@
 // so data_out exposes every register and stack value and the return value is always an XDP action.
 // Shape options (the body of a seed stays the same with or without them):
 //   loop: the body runs 1 to 4 times (r6, free after the prologue, counts down; a backward jump closes the loop);
-//   call: the program is a subprogram in .text that the entry function calls (bpf-to-bpf call, a frame of its own).
+//   call: the program is a subprogram in .text that the entry function calls (bpf-to-bpf call, a frame of its own);
+//   mayGoto: with loop, a may_goto before the back edge (the kernel's BPF_JCOND, rewritten by the verifier into a
+//   counter on the stack).
 
 export class Prng {
   private s: number;
@@ -101,6 +103,9 @@ export interface Generated {
 export interface Shape {
   loop?: boolean;
   call?: boolean;
+  /** With loop: a may_goto (BPF_JCOND) guards the back edge, jumping past the loop once its allowance is spent (it
+   * never is in 1 to 4 rounds, so the loop runs as without it). */
+  mayGoto?: boolean;
 }
 
 export function generateProgram(seed: number, shape: Shape = {}): Generated {
@@ -154,6 +159,7 @@ export function generateProgram(seed: number, shape: Shape = {}): Generated {
   const bodyLength = 12 + r.int(40);
   let nextLabel = 0;
   const LOOP = -2; // label of the loop head
+  const LOOP_END = -3; // label after the loop (the may_goto target)
   if (shape.loop) {
     const iters = 1 + new Prng(seed ^ 0x1005).int(4);
     emit({ op: CLS.ALU64 | 0xb0, dst: R_CTX, imm: iters, text: `r6 = ${iters}` });
@@ -253,8 +259,10 @@ export function generateProgram(seed: number, shape: Shape = {}): Generated {
   }
   for (const p of pending.filter((q) => q.at >= bodyLength)) labels[p.label] = out.length;
   if (shape.loop) {
+    if (shape.mayGoto) emit({ op: CLS.JMP | 0xe0, target: LOOP_END, text: 'may_goto loop_end' });
     emit({ op: CLS.ALU64 | 0x00, dst: R_CTX, imm: -1, text: 'r6 += -1' });
     emit({ op: CLS.JMP | 0x50, dst: R_CTX, imm: 0, target: LOOP, text: 'if r6 != 0 goto loop' });
+    labels[LOOP_END] = out.length;
   }
 
   // Epilogue: expose registers and stack.
