@@ -181,15 +181,29 @@ let nextRun = 1;
 class Interner {
   readonly list: string[] = [];
   private readonly index = new Map<string, number>();
+  /** The last string asked for: most packets ask for the same one as the packet before. */
+  private last: string | undefined;
+  private lastIndex = -1;
   of(s: string): number {
+    if (s === this.last) return this.lastIndex;
     let i = this.index.get(s);
     if (i === undefined) {
       i = this.list.length;
       this.list.push(s);
       this.index.set(s, i);
     }
+    this.last = s;
+    this.lastIndex = i;
     return i;
   }
+}
+
+/** Whether two byte arrays hold the same bytes (frames of tens to hundreds of bytes: no Buffer views made). */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  const n = a.length;
+  if (n !== b.length) return false;
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function captureStamp(path: string): string {
@@ -355,7 +369,12 @@ class RunRecorder {
   private readonly paths = new Interner();
   private readonly faultKeys = new Interner();
   private readonly outcomeNames = new Interner();
-  readonly byOutcome = new Map<string, number>();
+  /** Packets per outcome, by the outcome's index in outcomeNames (first seen first). */
+  private readonly outcomeCounts: number[] = [];
+  /** Per outcome index: whether it names a reason ('dropped: ...'), which the outcome issues list. */
+  private readonly outcomeHasReason: boolean[] = [];
+  private lastExitKey = -1;
+  private lastExit: RunExit | undefined;
   private readonly outcomeIssues = new Map<string, RunOutcomeIssue>();
   private readonly exits = new Map<number, RunExit>();
   private readonly faults: RunFault[] = [];
@@ -379,6 +398,11 @@ class RunRecorder {
     return this.cols.n;
   }
 
+  /** Packets per outcome, in the order the outcomes were first seen. */
+  get byOutcome(): Map<string, number> {
+    return new Map(this.outcomeCounts.map((n, oi) => [this.outcomeNames.list[oi]!, n]));
+  }
+
   /** Run one packet through the program and the driver, and record what happened. */
   packet(pkt: CapturedPacket): void {
     const { driver, returns } = this.prep;
@@ -397,7 +421,7 @@ class RunRecorder {
   }
 
   private record(pkt: CapturedPacket, r: DriverPacket, returnLine: number | undefined): void {
-    const { cols, files, paths, outcomeNames, byOutcome, outcomeIssues, exits, faultKeys, faults } = this;
+    const { cols, files, paths, outcomeNames, outcomeCounts, outcomeIssues, exits, faultKeys, faults } = this;
     const i = cols.push();
     const action = ACTIONS.indexOf(r.action);
     let file = '';
@@ -418,9 +442,14 @@ class RunRecorder {
     cols.file[i] = fileIndex;
     cols.line[i] = line;
     cols.path[i] = paths.of(r.path);
-    cols.outcome[i] = Math.min(outcomeNames.of(r.outcome), 0xffff);
-    byOutcome.set(r.outcome, (byOutcome.get(r.outcome) ?? 0) + 1);
-    if (r.outcome.includes(':') && !r.fault) {
+    const oi = outcomeNames.of(r.outcome);
+    cols.outcome[i] = Math.min(oi, 0xffff);
+    if (oi === outcomeCounts.length) {
+      outcomeCounts.push(0);
+      this.outcomeHasReason.push(r.outcome.includes(':'));
+    }
+    outcomeCounts[oi]!++;
+    if (this.outcomeHasReason[oi] && !r.fault) {
       const ok = `${file}\0${line}\0${r.outcome}`;
       let o = outcomeIssues.get(ok);
       if (!o) outcomeIssues.set(ok, (o = { file, line, action: r.action, outcome: r.outcome, ...(r.note ? { note: r.note } : {}), count: 0, firstPackets: [] }));
@@ -428,7 +457,8 @@ class RunRecorder {
       if (o.firstPackets.length < FIRST_FAULT_PACKETS) o.firstPackets.push(pkt.index);
     }
     // stale-checksum at run time: a packet sent on whose valid checksum the program broke, on the line it left through.
-    if (!r.fault && (r.action === 'XDP_PASS' || r.action === 'XDP_TX' || r.action === 'XDP_REDIRECT')) {
+    // (A packet the program left as it came cannot have had a checksum broken: the common case, decided here.)
+    if (!r.fault && (r.action === 'XDP_PASS' || r.action === 'XDP_TX' || r.action === 'XDP_REDIRECT') && !sameBytes(pkt.frame, r.out.subarray(r.metaLen))) {
       const broken = checksumBreaks(pkt.frame, r.out.subarray(r.metaLen));
       if (broken.length) {
         const outcome = `stale checksum: ${broken.map((b) => b.layer).join(', ')}`;
@@ -447,8 +477,10 @@ class RunRecorder {
     this.byAction[r.action]++;
     // A number for (file, line, action): no key string built per packet (file < 2^16, action < 8, line < 2^32).
     const ek = (fileIndex * 8 + action) * 0x1_0000_0000 + line;
-    const e = exits.get(ek);
+    const e = ek === this.lastExitKey ? this.lastExit : exits.get(ek);
     if (e) {
+      this.lastExitKey = ek;
+      this.lastExit = e;
       e.count++;
       e.outcomes![r.outcome] = (e.outcomes![r.outcome] ?? 0) + 1;
     } else exits.set(ek, { file, line, action: r.action, count: 1, outcomes: { [r.outcome]: 1 }, firstPacket: pkt.index });
