@@ -11,11 +11,11 @@
 import { helperName } from '../isa/helper-names.ts';
 import { BPF_F_RDONLY_PROG, MapType, type LoadedObject } from '../elf/types.ts';
 import type { Environment, PerfRecord, RedirectTarget, RunResult, XdpBuff } from './types.ts';
-import type { HelperCall, HelperOutcome, ProgramImage } from './interpreter.ts';
-import { Memory, REGION_FUNC, REGION_MAP_HANDLE, VmFault, addrOf, offsetOf, regionOf } from './memory.ts';
+import type { FastHelper, FastHelpers, HelperCall, HelperOutcome, ProgramImage } from './interpreter.ts';
+import { Memory, REGION_BIAS, REGION_FUNC, REGION_MAP_HANDLE, VmFault, addrOf, offsetOf, regionOf } from './memory.ts';
 import type { BpfMap, MapTable } from './maps.ts';
 import { formatPrintk } from './helper-impl/printk.ts';
-import { csumDiff } from './helper-impl/csum.ts';
+import { csumDiff, csumDiffAt } from './helper-impl/csum.ts';
 import { copyPacket } from './helper-impl/copy.ts';
 import { fibLookup } from './helper-impl/fib.ts';
 import { checkMtu, mtuDevice, strncmp } from './helper-impl/misc.ts';
@@ -45,8 +45,8 @@ export const XDP_FRAME_SIZE = 40;
 export const SKB_SHARED_INFO_SIZE = 320;
 export const ETH_HLEN = 14;
 export const MAX_TAIL_CALL_CNT = 33;
-const BPF_F_BROADCAST = 1n << 3n;
-const BPF_F_EXCLUDE_INGRESS = 1n << 4n;
+const BPF_F_BROADCAST = 1 << 3;
+const BPF_F_EXCLUDE_INGRESS = 1 << 4;
 const BPF_F_CURRENT_CPU = 0xffffffffn;
 /** Jiffies per second assumed for bpf_jiffies64 (CONFIG_HZ=250, the Debian/Ubuntu default). */
 export const ASSUMED_HZ = 250n;
@@ -72,6 +72,18 @@ export interface HelperHost {
 }
 
 export type HelperImpl = (host: HelperHost, call: HelperCall) => HelperOutcome;
+
+// A run's output arrays start as shared frozen empty arrays (a run that prints nothing allocates none): the first
+// record of a run replaces them with its own.
+function addPrintk(host: HelperHost, line: string): void {
+  if (Object.isFrozen(host.out.printk)) host.out.printk = [];
+  host.out.printk.push(line);
+}
+
+function addPerf(host: HelperHost, rec: PerfRecord): void {
+  if (Object.isFrozen(host.out.perf)) host.out.perf = [];
+  host.out.perf.push(rec);
+}
 
 const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 
@@ -140,39 +152,42 @@ function packetBytes(b: XdpBuff, off: number, len: number): Uint8Array {
   return out;
 }
 
+// The adjust helpers return 0 or -errno as a number (retN makes the helper's 64-bit result of it).
+const retN = (n: number): bigint => (n === 0 ? 0n : BigInt.asUintN(64, BigInt(n)));
+
 /** bpf_xdp_adjust_head: new data in [hard_start + 40 + metalen, data_end - 14]; metadata moves with it. */
-function adjustHead(host: HelperHost, delta: number): bigint {
+function adjustHead(host: HelperHost, delta: number): number {
   const b = host.buff;
   const meta = metaLen(b);
   const data = b.data + delta;
-  if (data < XDP_FRAME_SIZE + meta || data > b.dataEnd - ETH_HLEN) return neg(EINVAL);
+  if (data < XDP_FRAME_SIZE + meta || data > b.dataEnd - ETH_HLEN) return -EINVAL;
   if (meta) b.frame.copyWithin(b.dataMeta + delta, b.dataMeta, b.dataMeta + meta);
   b.dataMeta += delta;
   b.data = data;
   host.mem.syncPacket();
-  return 0n;
+  return 0;
 }
 
 /** bpf_xdp_adjust_meta: metadata supported; new meta in [hard_start + 40, data]; metalen 4-aligned and <= 255. */
-function adjustMeta(host: HelperHost, delta: number): bigint {
+function adjustMeta(host: HelperHost, delta: number): number {
   const b = host.buff;
   const meta = b.dataMeta + delta;
   const len = b.data - meta;
-  if (metaUnsupported(b)) return neg(ENOTSUPP);
-  if (meta < XDP_FRAME_SIZE || meta > b.data) return neg(EINVAL);
-  if (len % 4 !== 0 || len > 255) return neg(EACCES);
+  if (metaUnsupported(b)) return -ENOTSUPP;
+  if (meta < XDP_FRAME_SIZE || meta > b.data) return -EINVAL;
+  if (len % 4 !== 0 || len > 255) return -EACCES;
   b.dataMeta = meta;
   host.mem.syncPacket();
-  return 0n;
+  return 0;
 }
 
 /** bpf_xdp_adjust_tail, linear and multi-buffer (bpf_xdp_frags_increase_tail / bpf_xdp_frags_shrink_tail). */
-function adjustTail(host: HelperHost, delta: number): bigint {
+function adjustTail(host: HelperHost, delta: number): number {
   const b = host.buff;
   if (b.frags.length) {
     if (delta < 0) {
       let free = -delta;
-      if (free > buffLen(b) - ETH_HLEN) return neg(EINVAL);
+      if (free > buffLen(b) - ETH_HLEN) return -EINVAL;
       while (free > 0 && b.frags.length) {
         const last = b.frags[b.frags.length - 1];
         if (last.length <= free) {
@@ -185,23 +200,23 @@ function adjustTail(host: HelperHost, delta: number): bigint {
       }
       b.dataEnd -= free;
     } else {
-      if (!b.fragSize || b.fragSize > b.frame.length) return neg(EOPNOTSUPP);
+      if (!b.fragSize || b.fragSize > b.frame.length) return -EOPNOTSUPP;
       const last = b.frags[b.frags.length - 1];
-      if (delta > b.fragSize - last.length) return neg(EINVAL);
+      if (delta > b.fragSize - last.length) return -EINVAL;
       const grown = new Uint8Array(last.length + delta);
       grown.set(last);
       b.frags[b.frags.length - 1] = grown;
     }
     host.mem.syncPacket();
-    return 0n;
+    return 0;
   }
   const dataEnd = b.dataEnd + delta;
-  if (dataEnd > dataHardEnd(b)) return neg(EINVAL);
-  if (dataEnd < b.data + ETH_HLEN) return neg(EINVAL);
+  if (dataEnd > dataHardEnd(b)) return -EINVAL;
+  if (dataEnd < b.data + ETH_HLEN) return -EINVAL;
   if (delta > 0) b.frame.fill(0, b.dataEnd, dataEnd);
   b.dataEnd = dataEnd;
   host.mem.syncPacket();
-  return 0n;
+  return 0;
 }
 
 /** bpf_xdp_event_output / bpf_perf_event_output for XDP: flags' upper 32 bits = packet bytes to append. */
@@ -219,7 +234,7 @@ function perfOutput(host: HelperHost, call: HelperCall, helper: PerfRecord['help
   const rec = new Uint8Array(data.length + ctxLen);
   rec.set(data);
   rec.set(packetBytes(host.buff, 0, ctxLen), data.length);
-  host.out.perf.push({ helper, map: map.def.name, data: hex(rec) });
+  addPerf(host, { helper, map: map.def.name, data: hex(rec) });
   // The record is kept for the run's output, but the kernel's answer is that of a test run: no perf event is open on
   // the slot (no reader), so -ENOENT (kernel/trace/bpf_trace.c __bpf_perf_event_output).
   return neg(ENOENT);
@@ -237,7 +252,7 @@ function printk(host: HelperHost, call: HelperCall, fmtAddr: bigint, fmtSize: nu
     }
   });
   if (text === undefined) return neg(EINVAL);
-  host.out.printk.push(text.endsWith('\n') ? text.slice(0, -1) : text);
+  addPrintk(host, text.endsWith('\n') ? text.slice(0, -1) : text);
   return BigInt(new TextEncoder().encode(text).length);
 }
 
@@ -301,27 +316,15 @@ const IMPLEMENTED: [number, HelperImpl][] = [
     const to = h.mem.bytes(r[3], toSize, false, c.pc, 'bpf_csum_diff to (argument 3)');
     return BigInt.asUintN(64, BigInt(csumDiff(from, to, Number(r[5] & 0xffffffffn))));
   }],
-  [44, (h, c) => adjustHead(h, Number(BigInt.asIntN(32, c.regs[2])))],
+  [44, (h, c) => retN(adjustHead(h, Number(BigInt.asIntN(32, c.regs[2]))))],
   // redirect_map (include/linux/filter.h __bpf_xdp_redirect_map)
   [51, (h, c) => {
     const map = mapArg(h, c, 1, REDIRECT_MAPS);
-    const key = Number(c.regs[2] & 0xffffffffn);
     const flags = c.regs[3];
-    const isDevmap = map.def.type === MapType.DEVMAP || map.def.type === MapType.DEVMAP_HASH;
-    const flagMask = isDevmap ? BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS : 0n;
-    if (flags & ~(3n | flagMask)) return BigInt(XDP_ABORTED);
-    const target = map.redirectTarget?.(key) ?? { present: map.lookup(new Uint8Array(new Uint32Array([key]).buffer), h.env.cpu) !== undefined };
-    if (!target.present && !(flags & BPF_F_BROADCAST)) {
-      h.out.redirect = undefined;
-      h.out.redirectFallback = { map: map.def.name, key, action: Number(flags & 3n), reason: map.size() === 0 ? 'map empty' : 'key absent' };
-      return flags & 3n;
-    }
-    h.out.redirectFallback = undefined;
-    h.out.redirect = { kind: 'map', map: map.def.name, mapType: map.def.type, key, ifindex: target.ifindex, flags: Number(flags) };
-    return BigInt(XDP_REDIRECT);
+    return BigInt(redirectMap(h, map, Number(c.regs[2] & 0xffffffffn), Number(flags & 0xffffffffn), Number(flags >> 32n)));
   }],
-  [54, (h, c) => adjustMeta(h, Number(BigInt.asIntN(32, c.regs[2])))],
-  [65, (h, c) => adjustTail(h, Number(BigInt.asIntN(32, c.regs[2])))],
+  [54, (h, c) => retN(adjustMeta(h, Number(BigInt.asIntN(32, c.regs[2]))))],
+  [65, (h, c) => retN(adjustTail(h, Number(BigInt.asIntN(32, c.regs[2]))))],
   // fib_lookup: params is struct bpf_fib_lookup (64 bytes) in program memory, updated in place
   [69, (h, c) => {
     const plen = Number(c.regs[3] & 0xffffffffn);
@@ -345,7 +348,7 @@ const IMPLEMENTED: [number, HelperImpl][] = [
     const size = Number(c.regs[3] & 0xffffffffn);
     if (!ringReserve(map, size)) return neg(EAGAIN);
     const data = h.mem.bytes(c.regs[2], size, false, c.pc, 'bpf_ringbuf_output data (argument 2)');
-    h.out.perf.push({ helper: 'ringbuf_output', map: map.def.name, data: hex(data) });
+    addPerf(h, { helper: 'ringbuf_output', map: map.def.name, data: hex(data) });
     return 0n;
   }],
   // ringbuf_reserve: NULL on bad flags or a record larger than the ring
@@ -475,6 +478,25 @@ const IMPLEMENTED: [number, HelperImpl][] = [
   }]),
 ];
 
+/**
+ * bpf_redirect_map (include/linux/filter.h __bpf_xdp_redirect_map) on a redirect map, with the flags as u32 halves:
+ * the action (always below 2^32).
+ */
+function redirectMap(h: HelperHost, map: BpfMap, key: number, flagsLo: number, flagsHi: number): number {
+  const isDevmap = map.def.type === MapType.DEVMAP || map.def.type === MapType.DEVMAP_HASH;
+  const flagMask = isDevmap ? BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS : 0;
+  if (flagsHi !== 0 || (flagsLo & ~(3 | flagMask)) !== 0) return XDP_ABORTED;
+  const target = map.redirectTarget?.(key) ?? { present: map.lookup(new Uint8Array(new Uint32Array([key]).buffer), h.env.cpu) !== undefined };
+  if (!target.present && !(flagsLo & BPF_F_BROADCAST)) {
+    h.out.redirect = undefined;
+    h.out.redirectFallback = { map: map.def.name, key, action: flagsLo & 3, reason: map.size() === 0 ? 'map empty' : 'key absent' };
+    return flagsLo & 3;
+  }
+  h.out.redirectFallback = undefined;
+  h.out.redirect = { kind: 'map', map: map.def.name, mapType: map.def.type, key, ifindex: target.ifindex, flags: flagsLo >>> 0 };
+  return XDP_REDIRECT;
+}
+
 /** tcp_cookie_time: the jiffies minute counter. */
 const cookieMinute = (h: HelperHost): number => Number((BigInt.asUintN(64, h.env.nowNs()) * ASSUMED_HZ / 1_000_000_000n) / (60n * ASSUMED_HZ));
 
@@ -511,7 +533,7 @@ function finishReservation(h: HelperHost, c: HelperCall, submit: boolean): bigin
   if (!rec) throw new VmFault('helper-misuse', `${name(c.id)}: argument 1 is not a record from bpf_ringbuf_reserve (or it was already submitted)`, c.pc);
   h.reservations.delete(addr);
   h.mem.release(addr);
-  if (submit) h.out.perf.push({ helper: 'ringbuf_output', map: rec.map, data: hex(rec.bytes) });
+  if (submit) addPerf(h, { helper: 'ringbuf_output', map: rec.map, data: hex(rec.bytes) });
   return 0n;
 }
 
@@ -527,6 +549,116 @@ function xdpBytes(h: HelperHost, c: HelperCall, store: boolean): bigint {
   const buf = h.mem.bytes(r[3], Number(len), !store, c.pc, `${name(c.id)} buffer (argument 3)`);
   copyPacket(h.buff, Number(off), buf, store);
   return 0n;
+}
+
+// ---- the compiled engine's fast path (interpreter.ts FastHelpers): the helpers above on int32 register halves ----
+
+const EMPTY = new Uint8Array(0);
+const FLAGS = [0n, 1n, 2n, 3n, 4n, 5n, 6n, 7n];
+const J64 = new BigUint64Array(1);
+const J32 = new Int32Array(J64.buffer);
+
+/**
+ * The fast helpers of one helper host (a Machine's): map lookup and update on arrays and hashes, csum_diff, the
+ * adjust helpers, redirect and redirect_map, the clock, random and CPU helpers. Each does exactly what its entry in
+ * IMPLEMENTED does when the arguments are plain (a map handle of a type it handles, argument memory readable with
+ * nothing to record); otherwise it misses before changing anything.
+ */
+export function fastHelpers(host: HelperHost): FastHelpers {
+  const F = { h: 0, miss: false, byId: [] as (FastHelper | undefined)[] };
+  const miss = (): number => {
+    F.miss = true;
+    return 0;
+  };
+  /** The map a handle names (mapArg's plain case), or undefined. */
+  const handleMap = (h: number, l: number): BpfMap | undefined => {
+    if (h !== REGION_MAP_HANDLE) return undefined;
+    const i = (l ^ REGION_BIAS) | 0;
+    return i >= 0 && i < host.maps.length ? host.maps[i] : undefined;
+  };
+  /** A 64-bit result from a number in the int32 range (0, -errno, a small value). */
+  const small = (v: number): number => {
+    F.h = v < 0 ? -1 : 0;
+    return v | 0;
+  };
+  const clock = (): number => {
+    J64[0] = host.env.nowNs();
+    F.h = J32[1];
+    return J32[0];
+  };
+  const by = F.byId;
+  // map_lookup_elem
+  by[1] = (h1, l1, h2, l2) => {
+    const map = handleMap(h1, l1);
+    if (map === undefined || map.lookupAt === undefined) return miss();
+    const mem = host.mem;
+    const ks = map.def.keySize;
+    if (ks === 0 || !mem.argOk(h2, l2, ks)) return miss();
+    const v = map.lookupAt(mem.regionTable[h2]!.bytes, (l2 ^ REGION_BIAS) | 0, host.env.cpu);
+    if (v === undefined) {
+      F.h = 0;
+      return 0;
+    }
+    F.h = mem.mapValueId(v, map.def.name, readonlyMap(map));
+    return REGION_BIAS | 0;
+  };
+  // map_update_elem (the value is checked before the key, as the helper does)
+  by[2] = (h1, l1, h2, l2, h3, l3, h4, l4) => {
+    const map = handleMap(h1, l1);
+    if (map === undefined || map.updateAt === undefined || readonlyMap(map)) return miss();
+    const mem = host.mem;
+    const ks = map.def.keySize;
+    const vs = map.def.valueSize;
+    if (ks === 0 || vs === 0 || !mem.argOk(h3, l3, vs) || !mem.argOk(h2, l2, ks)) return miss();
+    let flags: bigint;
+    if (h4 === 0 && l4 >= 0 && l4 < 8) flags = FLAGS[l4];
+    else {
+      J32[0] = l4;
+      J32[1] = h4;
+      flags = J64[0];
+    }
+    const rt = mem.regionTable;
+    return small(map.updateAt(rt[h2]!.bytes, (l2 ^ REGION_BIAS) | 0, rt[h3]!.bytes, (l3 ^ REGION_BIAS) | 0, flags, host.env.cpu));
+  };
+  by[5] = by[125] = by[160] = by[208] = clock;
+  by[7] = () => {
+    F.h = 0;
+    return (host.env.prandom() >>> 0) | 0;
+  };
+  by[8] = () => {
+    F.h = 0;
+    return (host.env.cpu >>> 0) | 0;
+  };
+  // redirect
+  by[23] = (h1, l1, h2, l2) => {
+    F.h = 0;
+    if (l2 !== 0 || h2 !== 0) return XDP_ABORTED;
+    host.out.redirect = { kind: 'ifindex', ifindex: l1 >>> 0, flags: 0 };
+    host.out.redirectFallback = undefined;
+    return XDP_REDIRECT;
+  };
+  // csum_diff
+  by[28] = (h1, l1, h2, l2, h3, l3, h4, l4, h5, l5) => {
+    const fromSize = l2 >>> 0;
+    const toSize = l4 >>> 0;
+    if (fromSize + toSize > 512) return small(-EINVAL);
+    const mem = host.mem;
+    if ((fromSize !== 0 && !mem.argOk(h1, l1, fromSize)) || (toSize !== 0 && !mem.argOk(h3, l3, toSize))) return miss();
+    const rt = mem.regionTable;
+    F.h = 0;
+    return csumDiffAt(fromSize ? rt[h1]!.bytes : EMPTY, (l1 ^ REGION_BIAS) | 0, fromSize, toSize ? rt[h3]!.bytes : EMPTY, (l3 ^ REGION_BIAS) | 0, toSize, l5 >>> 0);
+  };
+  by[44] = (h1, l1, h2, l2) => small(adjustHead(host, l2));
+  by[54] = (h1, l1, h2, l2) => small(adjustMeta(host, l2));
+  by[65] = (h1, l1, h2, l2) => small(adjustTail(host, l2));
+  // redirect_map
+  by[51] = (h1, l1, h2, l2, h3, l3) => {
+    const map = handleMap(h1, l1);
+    if (map === undefined || !REDIRECT_MAPS.includes(map.def.type)) return miss();
+    F.h = 0;
+    return redirectMap(host, map, l2 >>> 0, l3, h3);
+  };
+  return F;
 }
 
 /** Implemented helpers by id. */

@@ -78,7 +78,23 @@ export interface ExecOptions {
    * its reads can find a register unwritten, and then the loop checks nothing.
    */
   registerChecks?(program: ProgramImage): RegisterChecks | undefined;
+  /** The compiled engine only: helpers it may call on int32 halves before callHelper (see FastHelpers). */
+  fast?: FastHelpers;
 }
+
+/**
+ * Helpers the compiled engine calls with the argument registers as int32 halves (r1..r5 as h1, l1, ..., h5, l5): no
+ * BigInt, no HelperCall. One returns the low half of r0 and sets `h` to its high half; or, for anything but the
+ * plain case (a fault, an uninitialised read to record, a map type it does not handle), it sets `miss` having changed
+ * nothing, and the call goes through callHelper as before. So results are callHelper's by construction.
+ */
+export interface FastHelpers {
+  h: number;
+  miss: boolean;
+  /** By helper id. */
+  byId: readonly (FastHelper | undefined)[];
+}
+export type FastHelper = (h1: number, l1: number, h2: number, l2: number, h3: number, l3: number, h4: number, l4: number, h5: number, l5: number) => number;
 
 export interface ExecFault {
   kind: FaultKind;

@@ -14,7 +14,7 @@
 //    rounded to a multiple of the CPUs); a shrink frees up to 4 at once.
 //
 // Free nodes hold nothing a program can observe, so free lists are counts; nodes holding an element are list nodes.
-// The element a node holds is named by its key (hex); `evict` removes it from the hash table (del_from_htab) when the
+// The element a node holds is named by its key (the hash table's key: maps.ts elemKey); `evict` removes it from the hash table (del_from_htab) when the
 // table still holds that node for the key.
 
 const ACTIVE = 0;
@@ -35,7 +35,7 @@ export class LruNode {
   type = FREE;
   ref = false;
   cpu = 0;
-  constructor(public key = '') {}
+  constructor(public key: string | number = '') {}
 }
 
 function listDel(n: LruNode): void {
@@ -118,7 +118,7 @@ export class KernelLru {
   }
 
   /** bpf_lru_pop_free: a node for a new element with `key`, on `cpu`; undefined when none (-ENOMEM). */
-  popFree(key: string, cpu: number): LruNode | undefined {
+  popFree(key: string | number, cpu: number): LruNode | undefined {
     return this.percpu ? this.percpuPopFree(key, cpu) : this.commonPopFree(key, cpu);
   }
 
@@ -138,7 +138,7 @@ export class KernelLru {
     this.move(this.lists[0], node, FREE);
   }
 
-  private percpuPopFree(key: string, cpu: number): LruNode | undefined {
+  private percpuPopFree(key: string | number, cpu: number): LruNode | undefined {
     const l = this.lists[cpu];
     this.rotate(l);
     if (l.free === 0) this.shrink(l, PERCPU_FREE_TARGET, l);
@@ -150,7 +150,7 @@ export class KernelLru {
     return node;
   }
 
-  private commonPopFree(key: string, cpu: number): LruNode | undefined {
+  private commonPopFree(key: string | number, cpu: number): LruNode | undefined {
     const loc = this.local[cpu];
     let got = this.takeLocalFree(loc);
     if (!got) {

@@ -10,9 +10,9 @@ import { kfuncVoidCall, registerChecks, stackLimits, validateProgram, type Regis
 import { CONFORMANCE_HELPERS, execute, runRaw as runRawProgram, type ExecOptions, type ProgramImage } from './interpreter.ts';
 import { Memory, REGION_CTX, VmFault, addrOf, type UninitRead } from './memory.ts';
 import { BPF_F_RDONLY_PROG, type LoadedObject, type LoadedProgram } from '../elf/types.ts';
-import type { Environment, Fault, RunResult, UninitStackRead, XdpBuff } from './types.ts';
+import type { Environment, Fault, PerfRecord, RunResult, UninitStackRead, XdpBuff } from './types.ts';
 import { MapTable, createMap, type BpfMap } from './maps.ts';
-import { dispatchHelper, type HelperHost } from './helpers.ts';
+import { dispatchHelper, fastHelpers, type HelperHost } from './helpers.ts';
 import { executeCompiled } from './compiled/engine.ts';
 import { isKernelHelper } from '../isa/helper-names.ts';
 import { resetKfuncState } from './kfuncs.ts';
@@ -83,6 +83,25 @@ export function createMachine(obj: LoadedObject, opts: MachineOptions = {}): Mac
 }
 
 const KEY_ZERO = new Uint8Array(4);
+/** A run's printk and perf outputs until a helper writes one (helpers.ts replaces them then): shared, frozen. */
+const NO_PRINTK = Object.freeze([]) as unknown as string[];
+const NO_PERF = Object.freeze([]) as unknown as PerfRecord[];
+const L64 = new BigUint64Array(1);
+const L32 = new Uint32Array(L64.buffer);
+/** v mod 2^32 as a number, without BigInt arithmetic. */
+const low32 = (v: bigint): number => {
+  L64[0] = v;
+  return L32[0];
+};
+
+interface RunInfo {
+  name: string;
+  /** Undefined when the program cannot run (`errors` says why). */
+  entry: LoadedProgram | undefined;
+  errors: ValidationError[];
+  /** egress_ifindex is readable (a devmap program). */
+  devmap: boolean;
+}
 const CTX_POINTER = addrOf(REGION_CTX, 0);
 
 class XdpMachine implements Machine {
@@ -131,6 +150,7 @@ class XdpMachine implements Machine {
     });
     for (const p of obj.programs) this.byName.set(p.name, p);
     this.host = this.newHost();
+    this.execOptions.fast = fastHelpers(this.host);
   }
 
   validate(program: string): ValidationError[] {
@@ -202,24 +222,42 @@ class XdpMachine implements Machine {
     registerChecks: (p) => this.registerChecks(p),
   };
   private readonly setCtx = (r: BigUint64Array) => (r[1] = CTX_POINTER);
-  private readonly devmap = new Map<string, boolean>();
+
+  /** What run() needs of a program, found once per name (the last one asked kept at hand). */
+  private readonly runInfo = new Map<string, RunInfo>();
+  private lastRun: RunInfo | undefined;
+  private runInfoOf(programName: string): RunInfo {
+    let info = this.runInfo.get(programName);
+    if (info === undefined) {
+      const entry = this.byName.get(programName);
+      const errors = this.validate(programName);
+      info = { name: programName, entry: errors.length ? undefined : entry, errors, devmap: entry !== undefined && /devmap/.test(entry.section) };
+      this.runInfo.set(programName, info);
+    }
+    return info;
+  }
+  /** The outputs of the run in progress (one object, rebound per run; its arrays are new only when written). */
+  private readonly out: HelperHost['out'] = { printk: NO_PRINTK, perf: NO_PERF };
 
   run(programName: string, buff: XdpBuff, env: Environment, hooks?: RunHooks): RunResult {
-    const out: HelperHost['out'] = { printk: [], perf: [] };
-    const entry = this.byName.get(programName);
-    const errors = this.validate(programName);
-    if (!entry || errors.length) {
-      const e = errors[0];
+    let info = this.lastRun;
+    if (info === undefined || info.name !== programName) this.lastRun = info = this.runInfoOf(programName);
+    const entry = info.entry;
+    if (entry === undefined) {
+      const e = info.errors[0];
       return {
-        retval: 0, exitInsn: -1, exitProgram: programName, steps: 0, tailCalls: 0, printk: out.printk, perf: out.perf,
-        fault: { kind: 'invalid-insn', message: e.message, insn: e.insn, program: programName, loc: entry?.lines[e.insn] },
+        retval: 0, exitInsn: -1, exitProgram: programName, steps: 0, tailCalls: 0, printk: [], perf: [],
+        fault: { kind: 'invalid-insn', message: e.message, insn: e.insn, program: programName, loc: this.byName.get(programName)?.lines[e.insn] },
       };
     }
     const mem = this.mem;
-    let devmap = this.devmap.get(programName);
-    if (devmap === undefined) this.devmap.set(programName, (devmap = /devmap/.test(entry.section)));
-    mem.reset(buff, devmap);
+    mem.reset(buff, info.devmap);
     const host = this.host;
+    const out = this.out;
+    out.printk = NO_PRINTK;
+    out.perf = NO_PERF;
+    out.redirect = undefined;
+    out.redirectFallback = undefined;
     host.maps = this.mapTable.all;
     host.mapTable = this.mapTable;
     host.buff = buff;
@@ -238,7 +276,7 @@ class XdpMachine implements Machine {
       : ((hooks?.engine ?? this.engine) === 'compiled' ? executeCompiled : execute)(entry, mem, this.setCtx, opts);
     const exitProgram = res.exitProgram as LoadedProgram;
     const result: RunResult = {
-      retval: Number(res.r0 & 0xffffffffn),
+      retval: low32(res.r0),
       exitInsn: res.exitInsn,
       exitProgram: exitProgram.name,
       steps: res.steps,

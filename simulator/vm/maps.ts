@@ -55,6 +55,13 @@ export interface BpfMap {
   readonly valueSlots: number;
   /** The value the program would get a pointer to, or undefined for NULL. */
   lookup(key: Uint8Array, cpu: number): Uint8Array | undefined;
+  /**
+   * lookup() with the key read from `keySize` bytes of `bytes` at `off` (no key array made): the helpers' fast path,
+   * present only on the maps a program may look values up in directly (arrays, hashes).
+   */
+  lookupAt?(bytes: Uint8Array, off: number, cpu: number): Uint8Array | undefined;
+  /** update() with the key and value read in place (present with lookupAt). */
+  updateAt?(bytes: Uint8Array, keyOff: number, vbytes: Uint8Array, valueOff: number, flags: bigint, cpu: number): number;
   update(key: Uint8Array, value: Uint8Array, flags: bigint, cpu: number): number;
   delete(key: Uint8Array): number;
   /** PROG_ARRAY: program name in a slot. */
@@ -76,6 +83,37 @@ export interface BpfMap {
 }
 
 const u32 = (key: Uint8Array): number => (key[0] | (key[1] << 8) | (key[2] << 16) | (key[3] << 24)) >>> 0;
+const u32At = (b: Uint8Array, o: number): number => (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
+
+/**
+ * The key of a hash element as the table stores it: keys of up to 6 bytes as a number (exact, no string made), longer
+ * ones as a string of one char per byte. One map always uses one key size, so equal keys give equal values.
+ */
+export function elemKey(b: Uint8Array, off: number, size: number): string | number {
+  switch (size) {
+    case 1: return b[off];
+    case 2: return b[off] | (b[off + 1] << 8);
+    case 3: return b[off] | (b[off + 1] << 8) | (b[off + 2] << 16);
+    case 4: return b[off] | (b[off + 1] << 8) | (b[off + 2] << 16) | (b[off + 3] << 24);
+    case 5: return u32At(b, off) + b[off + 4] * 4294967296;
+    case 6: return u32At(b, off) + (b[off + 4] | (b[off + 5] << 8)) * 4294967296;
+  }
+  let s = '';
+  const end = off + size;
+  let i = off;
+  for (; i + 4 <= end; i += 4) s += String.fromCharCode(b[i], b[i + 1], b[i + 2], b[i + 3]);
+  for (; i < end; i++) s += String.fromCharCode(b[i]);
+  return s;
+}
+
+/** Copy n bytes (a loop for the small values programs use, TypedArray.set beyond). */
+function copyBytes(dst: Uint8Array, dOff: number, src: Uint8Array, sOff: number, n: number): void {
+  if (n <= 64) {
+    for (let i = 0; i < n; i++) dst[dOff + i] = src[sOff + i];
+  } else {
+    dst.set(src.subarray(sOff, sOff + n), dOff);
+  }
+}
 
 export const keyHex = (key: Uint8Array): string => Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex');
 
@@ -121,6 +159,9 @@ abstract class MapBase {
   }
 }
 
+/** Array indexes below this are also kept in a plain array (ArrayMap.direct): at most this many pointers per CPU. */
+const DIRECT_SLOTS = 4096;
+
 /** Arrays up to this many slots and bytes list every slot in a dump, as `bpftool map dump` does. */
 export const ARRAY_DUMP_ALL_SLOTS = 1024;
 export const ARRAY_DUMP_ALL_BYTES = 1 << 20;
@@ -143,10 +184,17 @@ export function allZero(b: Uint8Array): boolean {
 class ArrayMap extends MapBase implements BpfMap {
   /** index -> one value per CPU slot (holes for CPUs not yet touched). */
   private readonly cells = new Map<number, Uint8Array[]>();
+  /**
+   * The same values by index * slots + slot for the first DIRECT_SLOTS indexes (filled as cells are made; a cell is
+   * never replaced or dropped, so the two agree): lookups index it instead of hashing.
+   */
+  private readonly direct: (Uint8Array | undefined)[] = [];
+  private readonly nSlots: number;
   private zero: Uint8Array | undefined;
 
   constructor(def: MapDef, nrCpus: number) {
     super(def, nrCpus);
+    this.nSlots = this.slots();
     // A value size above INT_MAX is refused at creation (mapCreateError); nothing of it is allocated here.
     if (def.initialValue && def.maxEntries > 0 && def.valueSize <= 0x7fffffff) {
       for (let cpu = 0; cpu < this.slots(); cpu++) this.cell(0, cpu).set(def.initialValue.subarray(0, def.valueSize));
@@ -159,7 +207,17 @@ class ArrayMap extends MapBase implements BpfMap {
       c = [];
       this.cells.set(i, c);
     }
-    return (c[slot] ??= new Uint8Array(this.def.valueSize));
+    let v = c[slot];
+    if (v === undefined) {
+      v = c[slot] = new Uint8Array(this.def.valueSize);
+      if (i < DIRECT_SLOTS && slot < this.nSlots) {
+        const d = this.direct;
+        const at = i * this.nSlots + slot;
+        while (d.length < at) d.push(undefined);
+        d[at] = v;
+      }
+    }
+    return v;
   }
 
   private zeroValue(): Uint8Array {
@@ -172,13 +230,30 @@ class ArrayMap extends MapBase implements BpfMap {
     return this.cell(i, this.perCpu ? cpu : 0);
   }
 
+  lookupAt(b: Uint8Array, off: number, cpu: number): Uint8Array | undefined {
+    if (this.def.keySize !== 4) return this.lookup(b.subarray(off, off + this.def.keySize), cpu);
+    const i = u32At(b, off);
+    if (i >= this.def.maxEntries) return undefined;
+    const slot = this.perCpu ? cpu : 0;
+    if (i < DIRECT_SLOTS && slot < this.nSlots) {
+      const v = this.direct[i * this.nSlots + slot];
+      if (v !== undefined) return v;
+    }
+    return this.cell(i, slot);
+  }
+
   update(key: Uint8Array, value: Uint8Array, flags: bigint, cpu: number): number {
+    return this.updateAt(key, 0, value, 0, flags, cpu, key.length);
+  }
+
+  updateAt(b: Uint8Array, keyOff: number, vb: Uint8Array, valueOff: number, flags: bigint, cpu: number, keyLen = this.def.keySize): number {
     if (badFlags(flags)) return -EINVAL;
-    const i = u32(key);
+    const i = keyLen >= 4 ? u32At(b, keyOff) : u32(b.subarray(keyOff, keyOff + keyLen));
     if (i >= this.def.maxEntries) return -E2BIG;
     if (flags & BPF_NOEXIST) return -EEXIST;
     if (wantsLock(flags)) return -EINVAL;
-    this.cell(i, this.perCpu ? cpu : 0).set(value.subarray(0, this.def.valueSize));
+    const cell = this.cell(i, this.perCpu ? cpu : 0);
+    copyBytes(cell, 0, vb, valueOff, Math.min(this.def.valueSize, vb.length - valueOff));
     return 0;
   }
 
@@ -234,7 +309,8 @@ interface HashElem {
  * evicts, and how many at once, as the kernel does.
  */
 class HashMap extends MapBase implements BpfMap {
-  protected readonly elems = new Map<string, HashElem>();
+  /** Elements by elemKey of their key bytes. */
+  protected readonly elems = new Map<string | number, HashElem>();
   private readonly lru?: KernelLru;
 
   constructor(def: MapDef, nrCpus: number) {
@@ -261,8 +337,11 @@ class HashMap extends MapBase implements BpfMap {
   }
 
   lookup(key: Uint8Array, cpu: number): Uint8Array | undefined {
-    const k = keyHex(key);
-    const e = this.elems.get(k);
+    return this.lookupAt(key, 0, cpu, key.length);
+  }
+
+  lookupAt(b: Uint8Array, off: number, cpu: number, keyLen = this.def.keySize): Uint8Array | undefined {
+    const e = this.elems.get(elemKey(b, off, keyLen));
     if (!e) return undefined;
     // htab_lru_map_lookup_elem (and the verifier's inlined lookup) mark the element referenced.
     if (this.lru && e.node) this.lru.setRef(e.node);
@@ -270,22 +349,27 @@ class HashMap extends MapBase implements BpfMap {
   }
 
   update(key: Uint8Array, value: Uint8Array, flags: bigint, cpu: number): number {
+    return this.updateAt(key, 0, value, 0, flags, cpu, key.length);
+  }
+
+  updateAt(b: Uint8Array, keyOff: number, vb: Uint8Array, valueOff: number, flags: bigint, cpu: number, keyLen = this.def.keySize): number {
     if (badFlags(flags) || wantsLock(flags)) return -EINVAL;
-    if (this.lru) return this.lruUpdate(key, [value], plainFlags(flags), cpu, false);
-    const k = keyHex(key);
+    const k = elemKey(b, keyOff, keyLen);
+    const vs = this.def.valueSize;
+    if (this.lru) return this.lruUpdate(k, b, keyOff, keyLen, [vb.subarray(valueOff, valueOff + vs)], plainFlags(flags), cpu, false);
     const old = this.elems.get(k);
     if (old && plainFlags(flags) === BPF_NOEXIST) return -EEXIST;
     if (!old && plainFlags(flags) === BPF_EXIST) return -ENOENT;
     const slot = this.perCpu ? cpu : 0;
     if (old && this.perCpu) {
       // Per-CPU elements are updated in place (pcpu_copy_value).
-      old.values[slot].set(value.subarray(0, this.def.valueSize));
+      copyBytes(old.values[slot], 0, vb, valueOff, Math.min(vs, vb.length - valueOff));
       return 0;
     }
     if (old) {
       // An update replaces the element (htab_map_update_elem swaps in a new one): a pointer from an earlier
       // lookup in the same run keeps the old bytes, the next lookup sees the new value.
-      const values = old.values.map((v, i) => (i === slot ? value.slice(0, this.def.valueSize) : v));
+      const values = old.values.map((v, i) => (i === slot ? vb.slice(valueOff, valueOff + vs) : v));
       this.elems.delete(k);
       this.elems.set(k, { key: old.key, values });
       return 0;
@@ -293,8 +377,8 @@ class HashMap extends MapBase implements BpfMap {
     if (this.elems.size >= this.def.maxEntries) return -E2BIG;
     // pcpu_init_value: a new per-CPU element from a program holds the value on this CPU and zeros elsewhere.
     const values = Array.from({ length: this.slots() }, (_, i) =>
-      i === slot ? value.slice(0, this.def.valueSize) : new Uint8Array(this.def.valueSize));
-    this.elems.set(k, { key: key.slice(), values });
+      i === slot ? vb.slice(valueOff, valueOff + vs) : new Uint8Array(vs));
+    this.elems.set(k, { key: b.slice(keyOff, keyOff + keyLen), values });
     return 0;
   }
 
@@ -304,9 +388,9 @@ class HashMap extends MapBase implements BpfMap {
    * except for a per-CPU value update with BPF_EXIST. `values` is one value (for `cpu`), or one per CPU from user
    * space (`allCpus`).
    */
-  private lruUpdate(key: Uint8Array, values: Uint8Array[], flags: bigint, cpu: number, allCpus: boolean): number {
+  private lruUpdate(k: string | number, kb: Uint8Array, keyOff: number, keyLen: number, values: Uint8Array[], flags: bigint, cpu: number, allCpus: boolean): number {
     const lru = this.lru!;
-    const k = keyHex(key);
+    const key = () => kb.slice(keyOff, keyOff + keyLen);
     const vs = this.def.valueSize;
     let node: LruNode | undefined;
     if (!(this.perCpu && flags === BPF_EXIST)) {
@@ -331,11 +415,11 @@ class HashMap extends MapBase implements BpfMap {
       }
       const fresh = Array.from({ length: this.slots() }, (_, i) =>
         allCpus ? values[i].slice(0, vs) : i === slot ? values[0].slice(0, vs) : new Uint8Array(vs));
-      this.elems.set(k, { key: key.slice(), values: fresh, node });
+      this.elems.set(k, { key: key(), values: fresh, node });
       return 0;
     }
     this.elems.delete(k);
-    this.elems.set(k, { key: key.slice(), values: [values[0].slice(0, vs)], node });
+    this.elems.set(k, { key: key(), values: [values[0].slice(0, vs)], node });
     if (old) {
       // The replacing element starts referenced; the replaced one's node is freed.
       lru.setRef(node!);
@@ -345,7 +429,7 @@ class HashMap extends MapBase implements BpfMap {
   }
 
   delete(key: Uint8Array): number {
-    const k = keyHex(key);
+    const k = elemKey(key, 0, key.length);
     const e = this.elems.get(k);
     if (!e) return -ENOENT;
     this.elems.delete(k);
@@ -368,10 +452,10 @@ class HashMap extends MapBase implements BpfMap {
     if (err) return err;
     if (this.lru) {
       // bpftool map update from user space: the same update, on CPU 0 (where the harness runs), all CPUs' values.
-      const err = this.lruUpdate(entry.key, entry.values, BPF_ANY, 0, this.perCpu);
+      const err = this.lruUpdate(elemKey(entry.key, 0, entry.key.length), entry.key, 0, entry.key.length, entry.values, BPF_ANY, 0, this.perCpu);
       return err ? `map ${this.def.name}: update failed (errno ${-err})` : undefined;
     }
-    const k = keyHex(entry.key);
+    const k = elemKey(entry.key, 0, entry.key.length);
     if (!this.elems.has(k) && this.elems.size >= this.def.maxEntries) return `map ${this.def.name} is full (max_entries ${this.def.maxEntries})`;
     this.elems.set(k, { key: entry.key.slice(), values: entry.values.map((v) => v.slice()) });
     return undefined;
@@ -507,6 +591,10 @@ class DevmapHash extends HashMap {
   override readonly readonlyForProgram = true;
 
   override update(): number {
+    return -EPERM;
+  }
+
+  override updateAt(): number {
     return -EPERM;
   }
 

@@ -153,8 +153,11 @@ export class Memory {
   private valueRegions = new WeakMap<Uint8Array, Region>();
   private runs = 0;
   private readonly packetRegion = makeRegion(REGION_PACKET, 'packet', 'packet', EMPTY);
-  private stacks: Uint8Array[] = [];
+  /** Per call frame: its stack bytes, then its written-byte map (Region.bytes and Region.init are views of it). */
+  private readonly frameBuffers: Uint8Array[] = [];
   private stacksUsed = 0;
+  /** The one CtxInfo of this Memory, rebound per run (a run allocates none). */
+  private readonly ctxInfo: CtxInfo = { buff: undefined as unknown as XdpBuff, egressReadable: false };
   /** Frames entered in this run that have since returned (reads of them are reads of a dead frame). */
   private depthNow = 1;
   ctx: CtxInfo | undefined;
@@ -171,11 +174,13 @@ export class Memory {
     this.regions[REGION_MAP_HANDLE] = makeRegion(REGION_MAP_HANDLE, 'handle', 'map handle (struct bpf_map *, not memory)', EMPTY);
     this.regions[REGION_FUNC] = makeRegion(REGION_FUNC, 'handle', 'function address (not memory)', EMPTY);
     for (let f = 0; f < MAX_FRAMES; f++) {
-      const bytes = new Uint8Array(STACK_SIZE);
-      this.stacks.push(bytes);
+      // A frame's bytes and its written-byte map are the two halves of one buffer: one fill clears both.
+      const both = new Uint8Array(2 * STACK_SIZE);
+      this.frameBuffers.push(both);
+      const bytes = both.subarray(0, STACK_SIZE);
       const region = makeRegion(REGION_STACK0 + f, 'stack', `stack frame ${f + 1}`, bytes);
-      region.init = new Uint8Array(STACK_SIZE);
-      region.initView = new DataView(region.init.buffer);
+      region.init = both.subarray(STACK_SIZE);
+      region.initView = new DataView(both.buffer, STACK_SIZE, STACK_SIZE);
       this.regions[REGION_STACK0 + f] = region;
     }
   }
@@ -185,14 +190,18 @@ export class Memory {
     for (let i = FIRST_DYNAMIC; i < this.nextDynamic; i++) this.regions[i] = undefined;
     this.nextDynamic = FIRST_DYNAMIC;
     this.runs++;
-    for (let f = 0; f < Math.max(1, this.stacksUsed); f++) {
-      this.stacks[f].fill(0);
-      this.regions[REGION_STACK0 + f]!.init!.fill(0);
-    }
+    for (let f = 0; f < Math.max(1, this.stacksUsed); f++) this.frameBuffers[f].fill(0);
     this.stacksUsed = 1;
     this.depthNow = 1;
     this.uninitRead = undefined;
-    this.ctx = buff ? { buff, egressReadable } : undefined;
+    if (buff) {
+      const c = this.ctxInfo;
+      c.buff = buff;
+      c.egressReadable = egressReadable;
+      this.ctx = c;
+    } else {
+      this.ctx = undefined;
+    }
     this.regions[REGION_PACKET] = undefined;
     if (buff) {
       this.regions[REGION_PACKET] = this.packetRegion;
@@ -223,8 +232,7 @@ export class Memory {
 
   /** Clear a call frame's stack on entry, so a callee never sees a previous callee's bytes; nothing in it is written. */
   clearFrame(depth: number): void {
-    this.stacks[depth - 1].fill(0);
-    this.regions[REGION_STACK0 + depth - 1]!.init!.fill(0);
+    this.frameBuffers[depth - 1].fill(0);
     this.depthNow = depth;
   }
 
@@ -262,8 +270,13 @@ export class Memory {
 
   /** A stable region for a map value; the same Uint8Array gets the same address for the whole run. */
   mapValue(value: Uint8Array, mapName: string, readonly: boolean): bigint {
+    return this.regions[this.mapValueId(value, mapName, readonly)]!.addr;
+  }
+
+  /** mapValue's region id (the address is that id << 32 | 2^31). */
+  mapValueId(value: Uint8Array, mapName: string, readonly: boolean): number {
     let r = this.valueRegions.get(value);
-    if (r !== undefined && r.stamp === this.runs) return r.addr;
+    if (r !== undefined && r.stamp === this.runs) return r.id;
     // First use in this run: the next dynamic id, as a fresh region would get (a value belongs to one map for life).
     const id = this.nextDynamic++;
     if (r === undefined) {
@@ -280,7 +293,7 @@ export class Memory {
       r.writeFault = r.writeFaultMessage = undefined;
     }
     this.regions[id] = r;
-    return r.addr;
+    return id;
   }
 
   /** Helper-owned memory (ringbuf reservations, the conformance input block, kfunc results); optionally read-only. */
@@ -494,6 +507,22 @@ export class Memory {
       case 4: v.setUint32(off, Number(value & 0xffffffffn), true); break;
       default: v.setBigUint64(off, BigInt.asUintN(64, value), true);
     }
+  }
+
+  /**
+   * Whether `size` bytes at the address (as int32 halves) are readable helper-argument memory that Memory.bytes would
+   * hand out with nothing to record: in a region's window, not ctx or a handle, and (stack) all written or the run's
+   * uninitialised read already recorded. The helpers' fast path reads `regionTable[h].bytes` at `(l ^ 2^31)` then;
+   * anything else goes through bytes() (faults and records included). size > 0.
+   */
+  argOk(h: number, l: number, size: number): boolean {
+    const r = this.regions[h];
+    const o = (l ^ REGION_BIAS) | 0;
+    if (r === undefined || !r.fast || o < r.lo || o + size > r.hi) return false;
+    const init = r.init;
+    if (init === undefined || this.uninitRead !== undefined) return true;
+    for (let i = o; i < o + size; i++) if (init[i] !== 1) return false;
+    return true;
   }
 
   /** Bytes for a helper argument (a view, not a copy). Faults 'helper-misuse' naming the helper and argument. */

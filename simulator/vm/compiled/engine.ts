@@ -29,8 +29,14 @@ import { alu32, alu64 } from '../../isa/alu.ts';
 import { MAX_FRAMES, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, VmFault, addrOf, type Memory } from '../memory.ts';
 import {
   ALL_REGS, ARG_REGS, MAY_GOTO_BUDGET, R10, execAtomic, uninitRegister,
-  type ExecOptions, type ExecResult, type Frame, type HelperOutcome, type ProgramImage, type Probe,
+  type ExecOptions, type ExecResult, type Frame, type HelperCall, type HelperOutcome, type ProgramImage, type Probe,
 } from '../interpreter.ts';
+
+/**
+ * Helper ids whose calls try ExecOptions.fast first (helpers.ts fastHelpers implements them; an id listed here without
+ * a fast form just takes the generic call).
+ */
+const FAST_IDS: ReadonlySet<number> = new Set([1, 2, 5, 7, 8, 23, 28, 44, 51, 54, 65, 125, 160, 208]);
 import type { RegisterChecks } from '../../isa/validate.ts';
 
 /** One run's state shared by the generated code and the runtime functions. */
@@ -57,6 +63,8 @@ interface State {
   opts: ExecOptions;
   /** In use by a run (a run started from a helper on the same Memory takes another state). */
   busy: boolean;
+  /** The HelperCall handed to callHelper, refilled per call. */
+  call: HelperCall;
   /** Set when a block was entered with fewer instructions left than it holds (its counting form must run). */
   counting: boolean;
   /** The register checks of the last entry program, and which options' function gave them. */
@@ -129,9 +137,15 @@ const H = {
     if (!S.checks) S.live = ALL_REGS;
   },
   helper(S: State, pc: number, id: number, kfunc: boolean): HelperOutcome {
-    return S.opts.callHelper(kfunc
-      ? { id, regs: S.R, pc, program: S.program, tailCalls: S.tailCalls, kfunc: true }
-      : { id, regs: S.R, pc, program: S.program, tailCalls: S.tailCalls });
+    // One HelperCall per run state, refilled per call (helpers do not keep it).
+    const c = S.call;
+    c.id = id;
+    c.regs = S.R;
+    c.pc = pc;
+    c.program = S.program;
+    c.tailCalls = S.tailCalls;
+    c.kfunc = kfunc;
+    return S.opts.callHelper(c);
   },
   /** A helper outcome other than a value, on spilled registers: DONE, SWITCH, or 0 to continue at S.pc. */
   outcome(S: State, pc: number, outcome: Exclude<HelperOutcome, bigint>): number {
@@ -576,11 +590,19 @@ function terminal(insn: Insn, info: OpcodeInfo | undefined, pc: number): string 
     case 'call': {
       if (insn.src === CALL_LOCAL) return `${SPILL} H.callLocal(S, ${pc}, ${pc + 1 + insn.imm}, live); l10 = R32[20]; h10 = R32[21]; live = S.live; pc = S.pc; continue;`;
       if (insn.src !== CALL_HELPER && insn.src !== CALL_KFUNC) return `throw new H.VmFault('invalid-insn', 'call with src ${insn.src}', ${pc});`;
-      return (
+      const generic =
         `${ARGS}` +
         `{ const o = H.helper(S, ${pc}, ${insn.imm}, ${insn.src === CALL_KFUNC});` +
         ` if (typeof o === 'bigint') { R[0] = o; l0 = R32[0]; h0 = R32[1]; l1 = h1 = l2 = h2 = l3 = h3 = l4 = h4 = l5 = h5 = 0; }` +
-        ` else { ${SPILL} S.live = live; S.left = left; const c = H.outcome(S, ${pc}, o); if (c) return; ${LOAD} live = S.live; pc = S.pc; continue; } }`
+        ` else { ${SPILL} S.live = live; S.left = left; const c = H.outcome(S, ${pc}, o); if (c) return; ${LOAD} live = S.live; pc = S.pc; continue; } }`;
+      if (insn.src === CALL_KFUNC || !FAST_IDS.has(insn.imm)) return generic;
+      // A helper with a fast form (ExecOptions.fast): called on the halves; a miss (or no fast helpers in this run)
+      // takes the generic call, which then does everything (faults, records) itself.
+      return (
+        `{ const F = S.opts.fast, f = F === undefined ? undefined : F.byId[${insn.imm}]; let v = 0;` +
+        ` if (f !== undefined) { F.miss = false; v = f(h1, l1, h2, l2, h3, l3, h4, l4, h5, l5); }` +
+        ` if (f !== undefined && !F.miss) { l0 = v; h0 = F.h; l1 = h1 = l2 = h2 = l3 = h3 = l4 = h4 = l5 = h5 = 0; }` +
+        ` else { ${generic} } }`
       );
     }
     case 'exit':
@@ -741,6 +763,7 @@ function newState(mem: Memory, entry: ProgramImage, opts: ExecOptions): State {
   return {
     mem, R, R32: new Int32Array(R.buffer), frames: [], left: 0, budget: 0, tailCalls: 0, mayGoto: 0, live: 0, checks: undefined,
     program: entry, pc: 0, done: false, slow: false, opts, busy: false, counting: false,
+    call: { id: 0, regs: R, pc: 0, program: entry, tailCalls: 0, kfunc: false },
   };
 }
 

@@ -10,10 +10,16 @@ function add32(a: number, b: number): number {
 
 /** csum_partial: the 32-bit ones'-complement accumulation of `bytes` onto `seed`. */
 export function csumPartial(bytes: Uint8Array, seed: number): number {
+  return csumPartialAt(bytes, 0, bytes.length, seed);
+}
+
+/** csumPartial of `len` bytes of `bytes` at `off`. */
+export function csumPartialAt(bytes: Uint8Array, off: number, len: number, seed: number): number {
   let sum = seed >>> 0;
-  let i = 0;
-  for (; i + 1 < bytes.length; i += 2) sum = add32(sum, bytes[i] | (bytes[i + 1] << 8));
-  if (i < bytes.length) sum = add32(sum, bytes[i]);
+  const end = off + len;
+  let i = off;
+  for (; i + 1 < end; i += 2) sum = add32(sum, bytes[i] | (bytes[i + 1] << 8));
+  if (i < end) sum = add32(sum, bytes[i]);
   return sum;
 }
 
@@ -25,10 +31,15 @@ export function fold16(sum: number): number {
 }
 
 export function csumDiff(from: Uint8Array, to: Uint8Array, seed: number): number {
+  return csumDiffAt(from, 0, from.length, to, 0, to.length, seed);
+}
+
+/** csumDiff of `fromLen` bytes of `fb` at `fo` and `toLen` bytes of `tb` at `to`. */
+export function csumDiffAt(fb: Uint8Array, fo: number, fromLen: number, tb: Uint8Array, to: number, toLen: number, seed: number): number {
   let ret: number;
-  if (from.length && to.length) ret = add32(csumPartial(to, seed), ~csumPartial(from, 0) >>> 0);
-  else if (to.length) ret = csumPartial(to, seed);
-  else if (from.length) ret = ~csumPartial(from, ~seed >>> 0) >>> 0;
+  if (fromLen && toLen) ret = add32(csumPartialAt(tb, to, toLen, seed), ~csumPartialAt(fb, fo, fromLen, 0) >>> 0);
+  else if (toLen) ret = csumPartialAt(tb, to, toLen, seed);
+  else if (fromLen) ret = ~csumPartialAt(fb, fo, fromLen, ~seed >>> 0) >>> 0;
   else ret = seed >>> 0;
   return fold16(ret);
 }
