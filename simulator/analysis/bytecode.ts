@@ -36,6 +36,11 @@ export interface BytecodeOptions {
   twin?: () => ReturnTwin | undefined;
   /** Bounds of the walk (defaults in DEFAULT_ENGINE_OPTIONS); lower them to trade completeness for time. */
   limits?: Partial<Omit<EngineOptions, 'driverMode'>>;
+  /**
+   * The object's inlined calls (from its DWARF): per function name, the instruction ranges (byte offsets from the
+   * function's start) of each call inlined into it and the line of that call.
+   */
+  inlinedCalls?: Map<string, { lo: number; hi: number; line: number }[]>;
 }
 
 export interface ProgramReport {
@@ -89,8 +94,19 @@ export function analyzeObjectReport(obj: LoadedObject, opts: BytecodeOptions = {
       for (const issue of res.issues) all.push({ issue, prog });
     }
     for (const { issue, prog: where } of all) {
-      const loc = issue.line !== undefined && twin && sourceLines ? returnLoc(twin.file, sourceLines, issue.line) : locate(where, issue.pc);
+      let loc = issue.line !== undefined && twin && sourceLines ? returnLoc(twin.file, sourceLines, issue.line) : locate(where, issue.pc);
       if (!loc) continue;
+      // A mistake inside a helper of another file (a header) inlined into the program is reported on the program's
+      // line that leads there (the source tier's place for it), once per call, with the helper's line as related
+      // information: a memcpy-like helper unrolled into forty stores is one finding, not forty lines of a header.
+      let inner: SourceLoc | undefined;
+      if (!RETURN_RULES.has(issue.rule)) {
+        const call = callSiteLoc(where, issue.pc, loc, opts.inlinedCalls);
+        if (call) {
+          inner = loc;
+          loc = call;
+        }
+      }
       const key = `${issue.rule}\0${loc.file}\0${loc.line}`;
       const prev = seen.get(key);
       if (prev) {
@@ -122,6 +138,7 @@ export function analyzeObjectReport(obj: LoadedObject, opts: BytecodeOptions = {
         const file = from.file === twinFileOf(where, twin) ? loc.file : from.file;
         finding.related = [{ file, line: from.line, column: Math.max(1, from.column), endLine: from.line, endColumn: Math.max(1, from.column) + 1, message: 'the returned value is set here' }];
       }
+      if (inner) finding.related = [...(finding.related ?? []), { file: inner.file, line: inner.line, column: Math.max(1, inner.column), endLine: inner.line, endColumn: Math.max(1, inner.column) + 1, message: 'in the inlined helper, here' }];
       seen.set(key, { finding, values: issue.value !== undefined ? [issue.value] : [] });
       findings.push(finding);
     }
@@ -184,6 +201,43 @@ function returnLoc(file: string, lines: string[], line: number): SourceLoc | und
   if (text === undefined) return undefined;
   const m = /\breturn\b\s*/.exec(text);
   return { file, line, column: m ? m.index + m[0].length + 1 : 0, text } as SourceLoc;
+}
+
+/**
+ * For a slot whose line is in another file than the function it was compiled into (a header's helper inlined into
+ * the program), the nearest slot before it, in that function, whose line is in the function's own file: the
+ * statement that called the helper. Undefined when the slot is in the function's own file or no such slot exists.
+ */
+function callSiteLoc(prog: LoadedProgram, pc: number, loc: SourceLoc, inlined?: Map<string, { lo: number; hi: number; line: number }[]>): SourceLoc | undefined {
+  let start = 0;
+  let fn: string | undefined;
+  for (const f of prog.funcs) {
+    if (f.insn <= pc && f.insn >= start) {
+      start = f.insn;
+      fn = f.name;
+    }
+  }
+  let home: SourceLoc | undefined;
+  for (let i = start; i < prog.lines.length && i <= pc; i++) {
+    const l = prog.lines[i];
+    if (l && l.line > 0) {
+      home = l;
+      break;
+    }
+  }
+  if (!home || loc.file === home.file) return undefined;
+  // The DWARF names the call's line exactly; without it, the nearest statement of the function's file before it.
+  const off = (pc - start) * 8;
+  const call = fn ? inlined?.get(fn)?.find((c) => c.lo <= off && off < c.hi) : undefined;
+  if (call) {
+    for (const l of prog.lines) if (l && l.file === home.file && l.line === call.line) return l;
+    return { ...home, line: call.line, column: 0, text: undefined } as SourceLoc;
+  }
+  for (let i = pc - 1; i >= start; i--) {
+    const l = prog.lines[i];
+    if (l && l.line > 0 && l.file === home.file) return l;
+  }
+  return undefined;
 }
 
 /** The source location of a slot; without one, the first located slot of the function containing it. */

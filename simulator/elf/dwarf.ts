@@ -47,6 +47,11 @@ export interface DwarfFunction {
   lowPc: number;
   highPc: number;
   vars: DwarfVariable[];
+  /**
+   * The calls inlined into the function itself (not those inlined into an inlined callee): their instruction ranges
+   * (offsets from the function start) and the line of the call (DW_AT_call_line), in the function's own file.
+   */
+  calls?: { lo: number; hi: number; line: number }[];
 }
 
 export interface DwarfInfo {
@@ -154,7 +159,7 @@ const TAG = {
 const AT = {
   name: 0x03, type: 0x49, location: 0x02, low_pc: 0x11, high_pc: 0x12, byte_size: 0x0b, encoding: 0x3e, data_member_location: 0x38,
   upper_bound: 0x2f, count: 0x37, abstract_origin: 0x31, ranges: 0x55, str_offsets_base: 0x72, addr_base: 0x73, loclists_base: 0x8c,
-  rnglists_base: 0x74, const_value: 0x1c, bit_size: 0x0d, data_bit_offset: 0x6b, specification: 0x47,
+  rnglists_base: 0x74, const_value: 0x1c, bit_size: 0x0d, data_bit_offset: 0x6b, specification: 0x47, call_line: 0x59,
 };
 
 function readForm(r: Reader, form: number, addrSize: number, implicit: bigint | undefined, cuOffset: number): AttrValue {
@@ -594,7 +599,12 @@ class Unit {
       } else if (c.tag === TAG.lexical_block) {
         this.collect(c, fn, this.ranges(c, fn.lowPc) ?? scope, inlinedFrom);
       } else if (c.tag === TAG.inlined_subroutine) {
-        this.collect(c, fn, this.ranges(c, fn.lowPc) ?? scope, this.name(c) ?? inlinedFrom);
+        const ranges = this.ranges(c, fn.lowPc);
+        const line = c.attrs.get(AT.call_line);
+        if (inlinedFrom === undefined && ranges && typeof line === 'number' && line > 0) {
+          for (const r of ranges) (fn.calls ??= []).push({ ...r, line });
+        }
+        this.collect(c, fn, ranges ?? scope, this.name(c) ?? inlinedFrom);
       }
     }
   }
