@@ -186,8 +186,34 @@ function loadObjectUnchecked(bytes: Uint8Array, path: string, diagnostics: LoadD
     const errs = diagnostics.filter((d) => d.severity === 'error' && d.program === p.name).map((d) => d.message);
     if (errs.length) p.loadErrors = errs;
   }
+  diagnostics.push(...progArrayFragsMismatch(path, programs, mapsResult.maps));
   const notes = linker.notes();
   return { object: { path, license, programs, maps: mapsResult.maps, ...(notes.length ? { notes } : {}), ...(btf ? { btf } : {}) }, diagnostics };
+}
+
+/**
+ * libbpf fills a PROG_ARRAY's `.values` slots after loading the programs, and the kernel refuses a program whose
+ * xdp_has_frags (SEC("xdp.frags")) differs from the map's owner: the first loaded program that uses the map, else the
+ * first program put in it (kernel/bpf/core.c __bpf_prog_map_compatible). libbpf then fails the whole object.
+ */
+function progArrayFragsMismatch(path: string, programs: LoadedProgram[], maps: MapDef[]): LoadDiagnostic[] {
+  const out: LoadDiagnostic[] = [];
+  maps.forEach((m, index) => {
+    if (m.type !== MapType.PROG_ARRAY || !m.initialProgs?.length) return;
+    const user = programs.find((p) => p.insns.some((i) => i.opcode === 0x18 && i.src === PSEUDO_MAP_FD && i.imm === index));
+    let owner = user;
+    for (const slot of m.initialProgs) {
+      const p = programs.find((x) => x.name === slot.program);
+      if (!p) continue;
+      owner ??= p;
+      if (p.frags === owner.frags) continue;
+      out.push({
+        severity: 'error', file: path,
+        message: `${path}: map '${m.name}': slot ${slot.index} holds '${p.name}' (${p.frags ? 'xdp.frags' : 'not xdp.frags'}) but '${owner.name}', ${owner === user ? 'which uses the map' : 'in an earlier slot'}, is ${owner.frags ? '' : 'not '}xdp.frags: the kernel refuses to put it in the program array (EINVAL), so libbpf fails the whole object`,
+      });
+    }
+  });
+  return out;
 }
 
 /** Split executable sections into functions (libbpf bpf_object__add_programs). */
