@@ -4,6 +4,9 @@
 // packets view at the start, middle and end, a filtered page, and one packet's detail. Records wall times and the
 // server's peak resident memory (VmHWM). Issue 5: the packets view stays usable with a million packets.
 // firstCountsMs: from the request to the first progress report that carries counts per action (issue 12).
+// serverCpuMs / serverMainThreadCpuMs: CPU time of the server process (all its threads: the run's worker thread,
+// the collector's) and of its main thread during the run: on a machine shared with other jobs, wall time follows the
+// load, CPU time much less.
 // Results are appended to bench/results/editor-run.json.
 //
 //   npm run build && node bench/editor-run.mjs [--packets 1000000]
@@ -75,6 +78,11 @@ conn.listen();
 await conn.sendRequest(rpc.InitializeRequest.type, { processId: process.pid, rootUri: null, capabilities: {} });
 await conn.sendNotification(rpc.InitializedNotification.type, {});
 
+// utime + stime of /proc/PID/stat or /proc/PID/task/TID/stat, in ms (clock ticks of 10 ms).
+const cpuMs = (path) => {
+  const f = readFileSync(path, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+};
 const hwm = () => {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
   return m ? Math.round(Number(m[1]) / 1024) : undefined;
@@ -87,8 +95,12 @@ const time = async (f) => {
 
 const uri = pathToFileURL(join(repo, 'examples', 'xdp_filter.c')).href;
 const loadStart = Math.round(loadavg()[0] * 100) / 100;
+const cpu0 = cpuMs(`/proc/${child.pid}/stat`);
+const main0 = cpuMs(`/proc/${child.pid}/task/${child.pid}/stat`);
 runStart = performance.now();
 const [run, runMs] = await time(() => conn.sendRequest('xdpLens/run', { uri, capture, workDoneToken: PROGRESS }));
+const serverCpuMs = cpuMs(`/proc/${child.pid}/stat`) - cpu0;
+const serverMainThreadCpuMs = cpuMs(`/proc/${child.pid}/task/${child.pid}/stat`) - main0;
 if (!run.summary) throw new Error(`run failed: ${run.error}`);
 const runId = run.summary.runId;
 const page = (offset, extra = {}) => time(() => conn.sendRequest('xdpLens/packets', { runId, offset, limit: 200, ...extra }));
@@ -111,6 +123,8 @@ const result = {
   packets: run.summary.packets,
   runMs,
   packetsPerSecond: Math.round(run.summary.packets / (runMs / 1000)),
+  serverCpuMs,
+  serverMainThreadCpuMs,
   firstCountsMs: firstCounts?.ms,
   firstCounts: firstCounts?.message,
   loadavg1AtStart: loadStart,
