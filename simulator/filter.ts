@@ -784,10 +784,13 @@ function l4(f: Uint8Array, p: number, proto: number, add: Add, depth: number): v
     add('icmp', 1);
     add('icmp.type', f[p]!);
     add('icmp.code', f[p + 1]!);
+    // An error's body is the start of the packet that caused it: its fields count too, as in Wireshark.
+    if ([3, 4, 5, 11, 12].includes(f[p]!) && depth < 3) ipv4(f, p + 8, add, depth + 1);
   } else if (proto === 58 && p + 2 <= f.length) {
     add('icmpv6', 1);
     add('icmpv6.type', f[p]!);
     add('icmpv6.code', f[p + 1]!);
+    if (f[p]! >= 1 && f[p]! <= 4 && depth < 3) ipv6(f, p + 8, add, depth + 1);
   } else if (proto === 47 && p + 4 <= f.length) {
     add('gre', 1);
     const gp = u16(f, p + 2);

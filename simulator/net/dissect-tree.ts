@@ -42,6 +42,8 @@ export interface TreeLayer {
 const MAX_LAYERS = 48;
 const MAX_FIELDS = 4000;
 const MAX_DEPTH = 4; // encapsulations (VXLAN, GENEVE, GRE, IP in IP) inside one another
+/** ICMP and ICMPv6 types whose body is the start of the packet that caused them (unreachable, time exceeded, ...). */
+const ICMP_ERRORS: Record<'icmp' | 'icmpv6', number[]> = { icmp: [3, 4, 5, 11, 12], icmpv6: [1, 2, 3, 4] };
 const MAX_OPTIONS = 64;
 const MAX_QUESTIONS = 16;
 
@@ -384,8 +386,8 @@ class Dissection {
   private transport(proto: number, o: number, end: number, depth: number): void {
     if (proto === 6) return this.tcp(o, end);
     if (proto === 17) return this.udp(o, end, depth);
-    if (proto === 1) return this.icmp(o, end, false);
-    if (proto === 58) return this.icmp(o, end, true);
+    if (proto === 1) return this.icmp(o, end, false, depth);
+    if (proto === 58) return this.icmp(o, end, true, depth);
     if (proto === 47) return this.gre(o, end, depth);
     if (proto === 4 && depth < MAX_DEPTH) return this.ipv4(o, end, depth + 1);
     if (proto === 41 && depth < MAX_DEPTH) return this.ipv6(o, end, depth + 1);
@@ -505,7 +507,7 @@ class Dissection {
     this.payload(p, pend, 'UDP payload');
   }
 
-  private icmp(o: number, end: number, v6: boolean): void {
+  private icmp(o: number, end: number, v6: boolean, depth: number): void {
     const NAME = v6 ? 'Internet Control Message Protocol v6' : 'Internet Control Message Protocol';
     const k = v6 ? 'icmpv6' : 'icmp';
     if (end - o < 4) return void this.short(k, NAME, o, end, 4);
@@ -545,6 +547,10 @@ class Dissection {
       hdr = 8;
     }
     this.layer(k, NAME, o, hdr, fields, `${TYPES[type] ?? `Type ${type}`}${code ? `, code ${code}` : ''}`);
+    // An error carries the start of the packet that caused it: dissected as Wireshark does (its fields count too).
+    if (hdr === 8 && depth < MAX_DEPTH && end - o >= 8 + (v6 ? 40 : 20) && ICMP_ERRORS[k].includes(type)) {
+      return v6 ? this.ipv6(o + 8, end, depth + 1) : this.ipv4(o + 8, end, depth + 1);
+    }
     this.payload(o + hdr, end, 'ICMP data');
   }
 

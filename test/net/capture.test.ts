@@ -232,7 +232,7 @@ test('bad input: empty file, garbage, wrong magic, truncated global header', () 
   wrongVersion.writeUInt16LE(7, 4);
   expectError(wrongVersion, /unsupported pcap version 7/);
   const radiotap = pcapFile({ linkType: 127, records: [] });
-  expectError(radiotap, /link type 127 is not supported/);
+  expectError(radiotap, /link type 127 \(802\.11 with radiotap\) is not supported/);
 });
 
 test('bad input: a truncated record delivers the good packets first, then names the record and offset', () => {

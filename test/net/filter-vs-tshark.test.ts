@@ -1,8 +1,8 @@
 // The display filter on frames whose shape Wireshark treats specially (an 802.3 length in place of the EtherType, an
 // IPv4 header of a bogus version or length, a TCP header cut short by the snap length, a TCP segment on port 53 with
-// no DNS message, the AE flag, the DNS flags a query does not define, VXLAN's 16-bit flags): each expression selects
-// the packets tshark -Y selects. The expected selections are written out, so the test fails without tshark too; with
-// tshark installed they are checked against it as well.
+// no DNS message, the AE flag, the DNS flags a query does not define, VXLAN's 16-bit flags, an ICMP error quoting
+// the packet that caused it): each expression selects the packets tshark -Y selects. The expected selections are
+// written out, so the test fails without tshark too; with tshark installed they are checked against it as well.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -49,15 +49,21 @@ const FRAMES: { data: number[]; orig?: number }[] = [
   /* 7 */ { data: eth(0x0800, ipv4(17, udp(1000, 53, dnsMsg(0x0120)))) }, // query with the AD bit
   /* 8 */ { data: eth(0x0800, ipv4(17, udp(53, 1000, dnsMsg(0x8583)))) }, // response, NXDOMAIN, authoritative
   /* 9 */ { data: eth(0x0800, ipv4(17, udp(1234, 4789, [0x08, 0, 0, 0, 0, 0, 0x7b, 0, ...eth(0x0800, ipv4(17, udp(1, 2, [9])))]))) }, // VXLAN VNI 123
+  // ICMP port unreachable quoting a UDP datagram 10.0.0.2:777 -> 10.0.0.1:5555 (the quoted packet's fields count too).
+  /* 10 */ { data: eth(0x0800, ipv4(1, [3, 3, 0, 0, 0, 0, 0, 0, ...ipv4(17, udp(777, 5555, [1, 2, 3, 4])).map((b, i) => (i >= 12 && i < 20 ? [10, 0, 0, 2, 10, 0, 0, 1][i - 12]! : b))])) },
+  // ICMPv6 destination unreachable quoting a UDP datagram to port 6000.
+  /* 11 */ { data: eth(0x86dd, ipv6(58, [1, 4, 0, 0, 0, 0, 0, 0, ...ipv6(17, udp(888, 6000, [5, 6]))])) },
+  // Echo request: its body is data, not a quoted packet.
+  /* 12 */ { data: eth(0x0800, ipv4(1, [8, 0, 0, 0, 0, 1, 0, 1, ...ipv4(17, udp(777, 5555, [1]))])) },
 ];
 
 /** Expression -> the packets (indices) tshark 4.0 selects. */
 const EXPECT: [string, number[]][] = [
-  ['eth.type', [1, 2, 3, 4, 5, 6, 7, 8, 9]],
+  ['eth.type', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]],
   ['eth.type < 0x0600', []],
-  ['ip.src == 10.0.0.1', [4, 5, 6, 7, 8, 9]],
+  ['ip.src == 10.0.0.1', [4, 5, 6, 7, 8, 9, 10, 12]],
   ['ip && !ip.src', [1, 2]],
-  ['udp', [7, 8, 9]],
+  ['udp', [7, 8, 9, 10, 11]],
   ['ip.hdr_len == 16', [2]],
   ['tcp.port == 53', [3, 4, 5]],
   ['tcp.srcport == 53 && !tcp.flags', [3]],
@@ -72,6 +78,12 @@ const EXPECT: [string, number[]][] = [
   ['dns.flags.recdesired == 1', [5, 7, 8]],
   ['vxlan.flags > 255', [9]], // the 16-bit field, I bit 0x0800 (tshark parses literals for it as 8-bit)
   ['vxlan.vni == 123', [9]],
+  ['udp.dstport == 5555', [10]],
+  ['ip.src == 10.0.0.2', [10]],
+  ['icmp && udp', [10]],
+  ['udp.port == 6000 && icmpv6.type == 1', [11]],
+  ['icmp.type == 8 && !udp', [12]],
+  ['ip.checksum == 0', [4, 5, 6, 7, 8, 9, 10, 12]],
 ];
 
 function pcap(frames: { data: number[]; orig?: number }[]): Buffer {
