@@ -12,6 +12,7 @@
 //   bpf_get_smp_processor_id, and, last, a bpf_tail_call through a PROG_ARRAY whose slot 1 holds a second program.
 // The epilogue writes o[] into the packet when it fits and into a per-packet HASH entry (key: a packet counter in
 // .bss) in any case, so every packet's results are compared, and the action is derived from the results.
+// A third of the programs are SEC("xdp.frags") and also get frames of up to 9000 bytes (multi-buffer).
 // Programs are compiled with clang (-mcpu=v3, -O1/-O2/-O3 by seed): the shapes are whatever clang makes of them.
 import { Prng } from './gen.ts';
 
@@ -21,6 +22,8 @@ export interface CProgram {
   opt: string;
   /** Statement kinds used, for diagnostics. */
   kinds: string[];
+  /** SEC("xdp.frags"): packets above a page arrive in fragments. */
+  frags: boolean;
 }
 
 const HEADER = `#include <linux/bpf.h>
@@ -181,8 +184,10 @@ export function generateCProgram(seed: number): CProgram {
     kinds.push('tail-call');
   }
   const ret = r.int(n);
+  const frags = r.chance(0.3);
+  if (frags) kinds.push('frags');
   const source = `${HEADER}
-SEC("xdp")
+SEC("${frags ? 'xdp.frags' : 'xdp'}")
 int fuzz(struct xdp_md *ctx) {
   __s64 o[N_OUT] = {};
   __u32 pw[16];
@@ -195,14 +200,15 @@ ${body.map((l) => `  ${l}`).join('\n')}
 ${usesTail ? `  if (p[${r.int(64)}] & 1) bpf_tail_call(ctx, &jt, p[${r.int(64)}] & 3);\n` : ''}  return (__u32)(o[${ret}] ^ o[0]) % 4;
 }
 `;
-  return { source, opt: r.pick(['-O1', '-O2', '-O2', '-O3']), kinds };
+  return { source, opt: r.pick(['-O1', '-O2', '-O2', '-O3']), kinds, frags };
 }
 
-/** Packets for a C-fuzz seed: sizes from 64 to 1600 bytes, random bytes with an Ethernet/IPv4-looking start. */
-export function cfuzzPackets(seed: number, count = 12): Uint8Array[] {
+/** Packets for a C-fuzz seed: sizes from 64 to 1600 bytes (to 9000 for xdp.frags programs: fragments), random bytes
+ * with an Ethernet/IPv4-looking start. */
+export function cfuzzPackets(seed: number, count = 12, frags = false): Uint8Array[] {
   const r = new Prng(seed ^ 0x2545f491);
   return Array.from({ length: count }, (_, i) => {
-    const len = r.pick([64, 65, 66, 80, 100, 128, 192, 200, 255, 256, 300, 511, 600, 1000, 1514, 1600]);
+    const len = r.pick([64, 65, 66, 80, 100, 128, 192, 200, 255, 256, 300, 511, 600, 1000, 1514, 1600, ...(frags ? [3000, 3519, 3520, 3521, 4096, 5000, 9000] : [])]);
     const p = new Uint8Array(len);
     for (let j = 0; j < len; j++) p[j] = r.chance(0.2) ? r.pick([0, 0xff, 0x80, 0x7f, 1]) : r.int(256);
     if (i % 2 === 0) p.set([0x08, 0x00, 0x45, 0x00], 12);
