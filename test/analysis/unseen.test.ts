@@ -186,3 +186,57 @@ int volatile_store(struct xdp_md *ctx)
   assert.doesNotMatch(fs[2]!.message, /clang may drop/);
   for (const f of fs) assert.ok(sentences(f.message) <= 2, f.message);
 });
+
+test('a program or a helper whose end can be reached without a return is an invalid-action (clang -Wreturn-type)', () => {
+  const body = `
+static __always_inline int classify(struct ethhdr *eth)
+{
+	switch (eth->h_proto) {
+	case bpf_htons(ETH_P_IP):
+		return XDP_PASS;
+	case bpf_htons(ETH_P_IPV6):
+		return XDP_DROP;
+	}
+} // classify end
+
+SEC("xdp")
+int prog(struct xdp_md *ctx)
+{
+	void *data_end = (void *)(long)ctx->data_end;
+	void *data = (void *)(long)ctx->data;
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > data_end)
+		return XDP_DROP;
+	if (eth->h_dest[0] & 1)
+		return XDP_PASS;
+	else if (eth->h_dest[0] == 2)
+		return classify(eth); // via helper
+} // prog end
+
+SEC("xdp")
+int every_case(struct xdp_md *ctx)
+{
+	switch (ctx->rx_queue_index) {
+	case 0:
+		return XDP_PASS;
+	default:
+		return XDP_DROP;
+	}
+}
+
+SEC("xdp")
+int loops_forever(struct xdp_md *ctx)
+{
+	for (;;) {
+		if (ctx->rx_queue_index)
+			return XDP_PASS;
+		return XDP_DROP;
+	}
+}
+`;
+  const fs = check(body);
+  assert.deepEqual(fs.map((f) => `${f.rule}@${f.line}`), [`invalid-action@${lineOf(body, '// via helper')}`, `invalid-action@${lineOf(body, '// prog end')}`], show(fs));
+  assert.deepEqual(fs[0]!.related?.map((r) => r.line), [lineOf(body, '// classify end')]);
+  for (const f of fs) assert.ok(sentences(f.message) <= 2, f.message);
+});

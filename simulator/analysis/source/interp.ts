@@ -139,7 +139,8 @@ export class Analyzer {
     const frame: Frame = { fn, isProgram: true, instance: this.instances++, returns: [], loops: [], labels: new Map() };
     this.frames.push(frame);
     try {
-      this.exec(fn.body, st);
+      const end = this.exec(fn.body, st);
+      if (end) this.fallsOffEnd(fn);
     } catch (e) {
       if (!(e instanceof BudgetExceeded)) throw e;
     } finally {
@@ -1435,6 +1436,13 @@ export class Analyzer {
     for (const id of new Set(this.nullChecks.slice(checksBefore))) clearNull(st, id);
     let v: Val | undefined;
     for (const r of frame.returns) v = v ? joinVals(v, r.tv.v) : r.tv.v;
+    // A callee that can run to its closing brace without a return gives its caller an undefined value there.
+    if (end && v?.k === 'consts' && fallsOff(fn)) {
+      const brace = fn.body.lastChild!;
+      const line = brace.startPosition.row + 1;
+      const origin = { file: fn.unit.file, range: { line, column: brace.startPosition.column + 1, endLine: line, endColumn: brace.startPosition.column + 2 } };
+      v = { ...v, vals: [...v.vals, { v: NaN, undef: true, note: `${name}() can reach its end (line ${line}) without a return, and then returns an undefined value`, origin }] };
+    }
     if (!v) return { v: TOP };
     if (v.k === 'consts') v = { ...v, vals: v.vals.map((c) => ({ ...c, callee: c.callee ?? name })) };
     // A map value the callee returns is checked where it is used; a check after the lookup inside the callee would
@@ -2041,10 +2049,27 @@ export class Analyzer {
   /** Keys calleeRepeat just recorded, given the finding once it is reported. */
   private pendingCallee: string[] | undefined;
 
+  /**
+   * The program's body can run to its closing brace without a `return` (the last statement is not one): the verdict
+   * is then whatever r0 holds, which clang does not define (-Wreturn-type). Reported on the closing brace, as clang
+   * reports it.
+   */
+  private fallsOffEnd(fn: FunctionDecl): void {
+    if (!fallsOff(fn)) return;
+    const brace = fn.body.lastChild!;
+    this.report(
+      'invalid-action',
+      brace,
+      `\`${fn.name}\` can reach its end without a return: the verdict is then whatever register r0 happens to hold ` +
+        '(undefined; clang warns -Wreturn-type), often not an XDP action. End every path with `return XDP_PASS;` (or the action meant).',
+    );
+  }
+
   private invalidAction(at: Node, bad: ConstVal[], expr: Node | null): void {
     if (this.calleeRepeat('invalid-action', bad, at)) return;
     const here = this.rangeOf(at);
     const describe = (c: ConstVal): string => {
+      if (c.undef && c.note) return c.note;
       const foreign = foreignOf(c);
       const shown = c.name ? `${c.via ? `\`${c.via}\` (= ${c.name})` : `\`${c.name}\``}` : `${c.v}`;
       const fromElsewhere = c.origin && !(c.origin.file === this.unit.file && c.origin.range.line === here.line && c.origin.range.column >= here.column);
@@ -2066,9 +2091,12 @@ export class Analyzer {
       return `${c.v}${where} is not an XDP action`;
     };
     const outOfRange = bad.some((c) => c.v < 0 || c.v > 4 || !Number.isInteger(c.v));
-    const consequence = outOfRange
-      ? 'the driver drops such packets as if XDP_ABORTED, after a one-time "Illegal XDP return value" warning.'
-      : 'the driver acts on the number, not on what the name meant.';
+    const onlyUndef = bad.every((c) => c.undef);
+    const consequence = onlyUndef
+      ? 'the verdict is then whatever register r0 holds, often not an XDP action.'
+      : outOfRange
+        ? 'the driver drops such packets as if XDP_ABORTED, after a one-time "Illegal XDP return value" warning.'
+        : 'the driver acts on the number, not on what the name meant.';
     const exprText = expr ? unparen(expr).text : '';
     const subject =
       expr && unparen(expr).type === 'identifier' && !bad.every((c) => c.name === exprText || c.via === exprText) ? `Through \`${exprText}\`: ` : '';
@@ -2087,7 +2115,9 @@ export class Analyzer {
     const likely = [...new Set(bad.map((c) => foreignOf(c)?.likely).filter((x) => !!x) as string[])];
     const suggestion = likely.length
       ? ` ${likely.join(' or ')} was likely meant.`
-      : outOfRange
+      : onlyUndef
+        ? ' End every path of it with a return of an XDP action.'
+        : outOfRange
         ? negative
           ? ' XDP_DROP (or XDP_ABORTED for an error) was likely meant.'
           : ' Return one of the XDP_* actions.'
@@ -2285,13 +2315,23 @@ function derefValue(v: Val): Val {
 }
 
 /** A value stored into a variable of type `t` (a packet pointer stored in an integer stays a packet pointer). */
+/** A non-void function whose last statement is not a return (nor a goto): its end may be reached. */
+function fallsOff(fn: FunctionDecl): boolean {
+  const type = fn.node.childForFieldName('type');
+  if (!type || (type.text === 'void' && fn.node.childForFieldName('declarator')?.type !== 'pointer_declarator')) return false;
+  const stmts = fn.body.namedChildren.filter((c) => c && c.type !== 'comment');
+  const last = stmts[stmts.length - 1];
+  if (last && (last.type === 'return_statement' || last.type === 'goto_statement')) return false;
+  return fn.body.lastChild?.type === '}';
+}
+
 /** Where callees wrote the returned values (`return -1;` inside the helper), as related places of the finding. */
 function calleeOrigins(vals: ConstVal[]): Related[] | undefined {
   const out: Related[] = [];
   for (const c of vals) {
     if (!c.callee || c.callee.startsWith('bpf_') || !c.origin) continue;
     if (out.some((r) => r.file === c.origin!.file && r.line === c.origin!.range.line)) continue;
-    out.push({ file: c.origin.file, ...c.origin.range, message: `${c.callee}() returns ${XDP_ACTIONS[c.v] ?? c.v} here` });
+    out.push({ file: c.origin.file, ...c.origin.range, message: c.undef ? `${c.callee}() ends here without a return` : `${c.callee}() returns ${XDP_ACTIONS[c.v] ?? c.v} here` });
   }
   return out.length ? out : undefined;
 }

@@ -29,6 +29,8 @@ export interface ConstVal {
    */
   wrote?: boolean;
   redirected?: boolean;
+  /** No value at all: a callee ran to its closing brace without a return (`v` is NaN). */
+  undef?: boolean;
 }
 
 export interface StaleInfo {
