@@ -145,6 +145,34 @@ export const HELPER_DOCS: Record<string, Doc> = {
     signature: 'long bpf_xdp_store_bytes(struct xdp_md *ctx, __u32 offset, void *buf, __u32 len)  // helper 190',
     body: 'Copies `len` bytes into the packet at `offset`, across fragments. Does not invalidate packet pointers. A write into the packet: not allowed with drivers that give the program a read-only page.',
   },
+  bpf_map_push_elem: {
+    signature: 'long bpf_map_push_elem(void *map, const void *value, __u64 flags)  // helper 87',
+    body: 'Adds `value` to a QUEUE or STACK map. With `BPF_EXIST` a full map drops its oldest element to make room; otherwise a full map returns -E2BIG.',
+  },
+  bpf_map_pop_elem: {
+    signature: 'long bpf_map_pop_elem(void *map, void *value)  // helper 88',
+    body: 'Removes the next element of a QUEUE (oldest first) or STACK (newest first) map and copies it into `value`. Returns -ENOENT when the map is empty.',
+  },
+  bpf_map_peek_elem: {
+    signature: 'long bpf_map_peek_elem(void *map, void *value)  // helper 89',
+    body: 'Copies the next element of a QUEUE or STACK map into `value` without removing it; on a BLOOM_FILTER map, returns 0 when `value` may be in the set and -ENOENT when it is not.',
+  },
+  bpf_get_numa_node_id: {
+    signature: 'long bpf_get_numa_node_id(void)  // helper 42',
+    body: 'The NUMA node of the CPU running the program. XDP Lens models one node: always 0.',
+  },
+  bpf_ringbuf_query: {
+    signature: '__u64 bpf_ringbuf_query(void *ringbuf, __u64 flags)  // helper 134',
+    body: 'Reads a ring buffer\'s state: `BPF_RB_AVAIL_DATA` (bytes not yet consumed), `BPF_RB_RING_SIZE`, `BPF_RB_CONS_POS`, `BPF_RB_PROD_POS`; 0 for any other flag. In a test run nothing consumes, so the data only grows.',
+  },
+  bpf_check_mtu: {
+    signature: 'long bpf_check_mtu(void *ctx, __u32 ifindex, __u32 *mtu_len, __s32 len_diff, __u64 flags)  // helper 163',
+    body: 'Checks whether the packet, grown by `len_diff`, still fits the MTU of `ifindex` (0: the receiving device). Returns 0 or `BPF_MTU_CHK_RET_FRAG_NEEDED`, and writes the MTU into `*mtu_len`. In a test run the device is `lo` (MTU 65536).',
+  },
+  bpf_strncmp: {
+    signature: 'long bpf_strncmp(const char *s1, __u32 s1_sz, const char *s2)  // helper 182',
+    body: 'Compares at most `s1_sz` bytes of `s1` with the constant string `s2` (which must live in read-only data). Returns 0 when equal, else a negative or positive value like strcmp.',
+  },
 };
 Object.assign(HELPER_DOCS, {
   bpf_spin_lock: {
