@@ -139,9 +139,11 @@ class Source implements ByteSource {
     /** Read with no position (pipes, sockets, devices), never seeking. */
     private readonly stream: boolean,
     private readonly beforeWait?: () => void,
-    /** A gzip-compressed file: the bytes read are its decompressed data. */
-    private readonly gunzip?: GunzipStream,
+    /** A gzip-compressed file: the bytes read are its decompressed data (a stream: found on its first read). */
+    private gunzip?: GunzipStream,
   ) {}
+
+  private sniffed = false;
 
   private read(into: Buffer, off: number, len: number, at: number): number {
     if (this.gunzip) {
@@ -151,6 +153,26 @@ class Source implements ByteSource {
         throw new CaptureError(this.file, at, e instanceof GzipError ? `gzip: ${e.message}` : `cannot read: ${(e as Error).message}`);
       }
     }
+    const n = this.rawRead(into, off, len, at);
+    if (this.stream && !this.sniffed) {
+      // A stream that starts with gzip's magic (`cat capture.pcap.gz | ...`, as tshark reads it): the bytes read so
+      // far are the first compressed ones.
+      this.sniffed = true;
+      if (n >= 2 && into[off] === 0x1f && into[off + 1] === 0x8b) {
+        let first: Buffer | undefined = Buffer.from(into.subarray(off, off + n));
+        this.gunzip = new GunzipStream((b, o, l) => {
+          if (!first) return this.rawRead(b, o, l, at);
+          const k = first.copy(b, o, 0, Math.min(l, first.length));
+          first = k < first.length ? first.subarray(k) : undefined;
+          return k;
+        });
+        return this.read(into, off, len, at);
+      }
+    }
+    return n;
+  }
+
+  private rawRead(into: Buffer, off: number, len: number, at: number): number {
     if (!this.stream) {
       try {
         return readSync(this.fd, into, off, len, at);
@@ -279,7 +301,7 @@ function readerFor(file: string, fd: number, src: ByteSource): PcapReader | Pcap
 
 /** First bytes (little-endian, masked) of files that are not pcap/pcapng but are often taken for captures. */
 const KNOWN_MAGIC: [number, number, string][] = [
-  [0x8b1f, 0xffff, 'gzip-compressed data on a stream: decompress it before it comes (gunzip -c FILE.gz | xdp-lens run PROGRAM -), or name the .gz file itself'],
+  [0x8b1f, 0xffff, 'gzip-compressed data: decompress it first (gunzip -c FILE.gz)'],
   [0xfd2fb528, 0xffffffff, 'zstd-compressed: decompress it first (zstd -d FILE)'],
   [0x184d2204, 0xffffffff, 'lz4-compressed: decompress it first (lz4 -d FILE)'],
   [0x00685a42, 0x00ffffff, 'bzip2-compressed: decompress it first (bunzip2 FILE)'],
