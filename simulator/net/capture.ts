@@ -295,7 +295,7 @@ function readerFor(file: string, fd: number, src: ByteSource): PcapReader | Pcap
   throw new CaptureError(
     file,
     0,
-    `not a pcap or pcapng capture (magic 0x${magic.toString(16).padStart(8, '0')}; expected a1b2c3d4, a1b23c4d or 0a0d0d0a)`,
+    `not a pcap or pcapng capture (magic 0x${magic.toString(16).padStart(8, '0')}; expected a1b2c3d4, a1b23c4d or 0a0d0d0a; editcap -F pcap FILE OUT.pcap converts the other formats Wireshark reads)`,
   );
 }
 
@@ -308,6 +308,10 @@ const KNOWN_MAGIC: [number, number, string][] = [
   [0x587a37fd, 0xffffffff, 'xz-compressed: decompress it first (unxz FILE)'],
   [0xa1b2cd34, 0xffffffff, "a modified pcap (Kuznetsov's or SuSE's patched libpcap, magic a1b2cd34), which is not supported: convert it with editcap -F pcap FILE OUT.pcap"],
   [0x34cdb2a1, 0xffffffff, "a modified pcap (Kuznetsov's or SuSE's patched libpcap, magic a1b2cd34), which is not supported: convert it with editcap -F pcap FILE OUT.pcap"],
+  [0x6f6f6e73, 0xffffffff, 'a Sun snoop capture, which is not supported: convert it with editcap -F pcap FILE OUT.pcap'],
+  [0x55424d47, 0xffffffff, 'a Microsoft Network Monitor 2 capture, which is not supported: convert it with editcap -F pcap FILE OUT.pcap'],
+  [0x53535452, 0xffffffff, 'a Microsoft Network Monitor 1 capture, which is not supported: convert it with editcap -F pcap FILE OUT.pcap'],
+  [0x4e535254, 0xffffffff, 'a Sniffer capture, which is not supported: convert it with editcap -F pcap FILE OUT.pcap'],
 ];
 
 /** Unconsumed bytes a feed holds before it refuses more (a producer that is never drained). */

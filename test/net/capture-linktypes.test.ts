@@ -207,7 +207,7 @@ test('gzip-compressed captures are read through their decompressed data, as tsha
   assert.match(readAll(cutPath).error?.message ?? '', /gzip: CRC mismatch in gzip member 1/);
 });
 
-test('compressed or patched-libpcap data that cannot be read is named in the error', () => {
+test('compressed data, patched-libpcap and other capture formats that cannot be read are named in the error', () => {
   const feedError = (bytes: Buffer) => {
     const f = new CaptureFeed('standard input');
     f.push(bytes);
@@ -225,6 +225,9 @@ test('compressed or patched-libpcap data that cannot be read is named in the err
   assert.match(feedError(Buffer.from('04224d1864400000', 'hex')), /lz4-compressed/);
   assert.match(feedError(Buffer.from('425a683931415926', 'hex')), /bzip2-compressed/);
   assert.match(feedError(Buffer.from('fd377a585a000004', 'hex')), /xz-compressed/);
+  assert.match(feedError(Buffer.from('736e6f6f7000000000000002', 'hex')), /a Sun snoop capture, which is not supported: convert it with editcap -F pcap/);
+  assert.match(feedError(Buffer.from('474d425500020100', 'hex')), /Network Monitor 2 capture/);
+  assert.match(feedError(Buffer.from('aaaaaaaa20000000', 'hex')), /not a pcap or pcapng capture \(magic 0xaaaaaaaa; .*editcap -F pcap FILE OUT\.pcap converts/);
   const mod = variedCapture(1);
   mod.writeUInt32LE(0xa1b2cd34, 0);
   assert.match(feedError(mod), /a modified pcap .*editcap -F pcap/);
