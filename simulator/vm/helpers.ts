@@ -396,6 +396,31 @@ const IMPLEMENTED: [number, HelperImpl][] = [
     return { loop: { fnPc: offsetOf(r[2]), count, ctxArg: r[3] } };
   }],
   [188, (h) => BigInt(buffLen(h.buff))],
+  // for_each_map_elem (kernel/bpf/arraymap.c, hashtab.c): the callback gets (map, &key, &value, ctx) for every array
+  // slot in order, or every hash element (in key order: the kernel's bucket order depends on a random seed); it stops
+  // after a callback returning 1; the result is the number of callbacks made. flags must be 0.
+  [164, (h, c) => {
+    const map = mapArg(h, c, 1, FOR_EACH_MAPS);
+    if (c.regs[4] !== 0n) return neg(EINVAL);
+    if (regionOf(c.regs[2]) !== REGION_FUNC) throw new VmFault('helper-misuse', 'bpf_for_each_map_elem: argument 2 must be a function address (lddw of a function)', c.pc);
+    const isArray = map.def.type === MapType.ARRAY || map.def.type === MapType.PERCPU_ARRAY;
+    // Hash elements as they are now, values read without a lookup (which would mark LRU elements referenced).
+    const elems = isArray ? undefined : map.dump();
+    const count = isArray ? map.def.maxEntries : elems!.length;
+    if (count === 0) return 0n;
+    const keyBytes = new Uint8Array(map.def.keySize);
+    const keyAddr = h.mem.scratch(keyBytes, `bpf_for_each_map_elem key of ${map.def.name}`);
+    const [mapAddr, ctxArg, cpu] = [c.regs[1], c.regs[3], h.env.cpu];
+    const args = (i: number): bigint[] => {
+      if (elems) {
+        keyBytes.set(elems[i]!.key);
+        return [mapAddr, keyAddr, valuePointer(h, map, elems[i]!.values[map.perCpu ? cpu : 0]), ctxArg];
+      }
+      new DataView(keyBytes.buffer).setUint32(0, i, true);
+      return [mapAddr, keyAddr, valuePointer(h, map, map.lookup(keyBytes, cpu)), ctxArg];
+    };
+    return { loop: { fnPc: offsetOf(c.regs[2]), count, ctxArg, args } };
+  }],
   // strncmp (kernel/bpf/helpers.c): s1 has s1_sz readable bytes, s2 is a NUL-terminated constant string; -1/0/1
   [182, (h, c) => {
     const s1 = h.mem.bytes(c.regs[1], Number(c.regs[2] & 0xffffffffn), false, c.pc, 'bpf_strncmp s1 (argument 1)');
@@ -660,6 +685,9 @@ export function fastHelpers(host: HelperHost): FastHelpers {
   };
   return F;
 }
+
+/** The map types bpf_for_each_map_elem walks. */
+const FOR_EACH_MAPS = [MapType.ARRAY, MapType.PERCPU_ARRAY, MapType.HASH, MapType.PERCPU_HASH, MapType.LRU_HASH, MapType.LRU_PERCPU_HASH];
 
 /** Implemented helpers by id. */
 export const HELPERS: ReadonlyMap<number, HelperImpl> = new Map(IMPLEMENTED);

@@ -30,7 +30,7 @@ export interface ProgramImage {
 export type HelperOutcome =
   | bigint
   | { tailCall: ProgramImage }
-  | { loop: { fnPc: number; count: number; ctxArg: bigint } }
+  | { loop: { fnPc: number; count: number; ctxArg: bigint; args?: (index: number) => bigint[] } }
   | { stop: bigint };
 
 export interface HelperCall {
@@ -137,7 +137,8 @@ export interface Frame {
   saved: bigint[]; // r6..r9
   /** The caller's initialised-register mask (register checks). */
   init: number;
-  loop?: { fnPc: number; count: number; ctxArg: bigint; index: number };
+  /** bpf_loop (r1 = index, r2 = ctx) or, with `args`, a callback given r1-r4 by `args(index)` (bpf_for_each_map_elem). */
+  loop?: { fnPc: number; count: number; ctxArg: bigint; index: number; args?: (index: number) => bigint[] };
 }
 
 /** may_goto's per-run allowance (kernel BPF_MAX_LOOPS). */
@@ -335,12 +336,16 @@ export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Arr
             mem.forgetFrame(frames.length + 1, false);
             pc = 0;
           } else if ('loop' in outcome) {
-            const { fnPc, count, ctxArg } = outcome.loop;
-            frames.push({ program, returnPc: pc + 1, saved: [r[6], r[7], r[8], r[9]], init: live, loop: { fnPc, count, ctxArg, index: 0 } });
+            const { fnPc, count, ctxArg, args } = outcome.loop;
+            frames.push({ program, returnPc: pc + 1, saved: [r[6], r[7], r[8], r[9]], init: live, loop: { fnPc, count, ctxArg, index: 0, args } });
             r[1] = 0n;
             r[2] = ctxArg;
             r[3] = r[4] = r[5] = 0n;
             if (checks) live = 0b110 | R10;
+            if (args) {
+              [r[1], r[2], r[3], r[4]] = args(0);
+              if (checks) live = 0b11110 | R10;
+            }
             enterFunction(fnPc);
           } else {
             r[0] = outcome.stop;
@@ -365,6 +370,10 @@ export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Arr
               r[2] = loop.ctxArg;
               r[3] = r[4] = r[5] = 0n;
               if (checks) live = 0b110 | R10;
+              if (loop.args) {
+                [r[1], r[2], r[3], r[4]] = loop.args(loop.index);
+                if (checks) live = 0b11110 | R10;
+              }
               mem.clearFrame(frames.length + 1);
               r[10] = mem.framePointer(frames.length + 1);
               pc = loop.fnPc;

@@ -161,12 +161,16 @@ const H = {
       return SWITCH;
     }
     if ('loop' in outcome) {
-      const { fnPc, count, ctxArg } = outcome.loop;
-      S.frames.push({ program: S.program, returnPc: pc + 1, saved: [r[6], r[7], r[8], r[9]], init: S.live, loop: { fnPc, count, ctxArg, index: 0 } });
+      const { fnPc, count, ctxArg, args } = outcome.loop;
+      S.frames.push({ program: S.program, returnPc: pc + 1, saved: [r[6], r[7], r[8], r[9]], init: S.live, loop: { fnPc, count, ctxArg, index: 0, args } });
       r[1] = 0n;
       r[2] = ctxArg;
       r[3] = r[4] = r[5] = 0n;
       if (S.checks) S.live = 0b110 | R10;
+      if (args) {
+        [r[1], r[2], r[3], r[4]] = args(0);
+        if (S.checks) S.live = 0b11110 | R10;
+      }
       H.enterFunction(S, fnPc, pc);
       return 0;
     }
@@ -197,6 +201,10 @@ const H = {
         r[2] = loop.ctxArg;
         r[3] = r[4] = r[5] = 0n;
         if (S.checks) S.live = 0b110 | R10;
+        if (loop.args) {
+          [r[1], r[2], r[3], r[4]] = loop.args(loop.index);
+          if (S.checks) S.live = 0b11110 | R10;
+        }
         mem.clearFrame(S.frames.length + 1);
         r[10] = mem.framePointer(S.frames.length + 1);
         S.pc = loop.fnPc;
