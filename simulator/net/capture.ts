@@ -258,7 +258,13 @@ export function openCapture(path: string, opts: OpenCaptureOptions = {}): Captur
   let gunzip: GunzipStream | undefined;
   let label = file;
   const head = Buffer.alloc(2);
-  if (!stream && readSync(fd, head, 0, 2, 0) === 2 && head[0] === 0x1f && head[1] === 0x8b) {
+  let headLen = 0;
+  try {
+    if (!stream) headLen = readSync(fd, head, 0, 2, 0);
+  } catch {
+    // Unreadable (/proc/self/mem): the reader's first read reports it.
+  }
+  if (headLen === 2 && head[0] === 0x1f && head[1] === 0x8b) {
     let at = 0;
     gunzip = new GunzipStream((into, off, len) => {
       const n = readSync(fd, into, off, len, at);
