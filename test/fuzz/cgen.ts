@@ -9,7 +9,7 @@
 //   xor, xchg, cmpxchg; 32 and 64 bits; with and without fetch), bpf_spin_lock around a value update, bpf_loop with a
 //   callback that updates maps and its context, QUEUE/STACK push/pop/peek, ring buffer output/reserve, a map of maps
 //   (static inner map), bpf_fib_lookup and bpf_check_mtu (the test run's answers), bpf_strncmp against .rodata,
-//   bpf_get_smp_processor_id, and, last, a bpf_tail_call through a PROG_ARRAY whose slot 1 holds a second program.
+//   bpf_get_smp_processor_id, bpf_for_each_map_elem over an array (stopping anywhere) or a hash, and, last, a bpf_tail_call through a PROG_ARRAY whose slot 1 holds a second program.
 // The epilogue writes o[] into the packet when it fits and into a per-packet HASH entry (key: a packet counter in
 // .bss) in any case, so every packet's results are compared, and the action is derived from the results.
 // A third of the programs are SEC("xdp.frags") and also get frames of up to 9000 bytes (multi-buffer).
@@ -56,6 +56,19 @@ static long cb(__u64 i, void *ctx) {
   if (v) *v += i + 1;
   return i >= c->lim;
 }
+struct fctx { __u64 acc; __u32 stop; __u32 n; };
+static long fe_arr(void *map, __u32 *key, __u64 *val, struct fctx *c) {
+  c->acc = c->acc * 7 + *val + *key;
+  c->n++;
+  *val += c->n;
+  return *key == c->stop;
+}
+static long fe_hsh(void *map, __u32 *key, __u64 *val, struct fctx *c) {
+  c->acc += *val ^ *key;
+  c->n++;
+  *val |= 1;
+  return 0;
+}
 SEC("xdp")
 int tail1(struct xdp_md *ctx) {
   __u32 z = 0;
@@ -79,7 +92,7 @@ export function generateCProgram(seed: number): CProgram {
   const signed = () => r.pick([-1, -2, -3, -4, -7, -8, -14, -15, -16, -20, -32, -64, -100, -256, -300, 1, 2, 3, 5, 8, 14, 16, 64, 100, 256, 400, 3000]);
   let usesTail = false;
   for (let i = 0; i < n; i++) {
-    const kind = r.pick(['head', 'tail', 'meta', 'load', 'store', 'csum', 'pkt', 'map', 'map', 'atomic', 'atomic', 'lock', 'loop', 'queue', 'ring', 'mim', 'fib', 'mtu', 'strncmp', 'cpu', 'percpu', 'lru', 'len']);
+    const kind = r.pick(['head', 'tail', 'meta', 'load', 'store', 'csum', 'pkt', 'map', 'map', 'atomic', 'atomic', 'lock', 'loop', 'queue', 'ring', 'mim', 'fib', 'mtu', 'strncmp', 'cpu', 'percpu', 'lru', 'len', 'foreach']);
     kinds.push(kind);
     const o = `o[${i}]`;
     switch (kind) {
@@ -166,6 +179,12 @@ export function generateCProgram(seed: number): CProgram {
       case 'cpu':
         body.push(`${o} = bpf_get_smp_processor_id();`);
         break;
+      case 'foreach': {
+        // Arrays walk in index order (a stop anywhere is deterministic); hashes only with order-independent callbacks.
+        const a = r.chance(0.5);
+        body.push(`{ struct fctx c = { .stop = ${B()} & 15 }; ${o} = bpf_for_each_map_elem(&${a ? 'arr' : 'hsh'}, ${a ? 'fe_arr' : 'fe_hsh'}, &c, 0) * 1000000 + c.acc % 1000000 + c.n; }`);
+        break;
+      }
       case 'percpu': {
         const hashMap = r.chance(0.5);
         body.push(`{ __u32 k = ${B()} & 3; ${hashMap ? '__u32' : '__u64'} v = ${U16()};`);
