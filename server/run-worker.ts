@@ -85,6 +85,7 @@ export class RunWorker implements LineSource {
     this.ring = new Int32Array(shared, 16, RING);
     Atomics.store(this.ctrl, STOP, -1);
     this.worker = new Worker(script, { workerData: { ...data, shared } satisfies RunWorkerData });
+    this.worker.unref(); // the server's exit never waits for it (a run in progress is abandoned anyway)
     this.worker.on('message', (m: Message) => {
       if ('error' in m) this.error ??= m.error;
       else this.summaryStore = SummaryStore.from(m.summaries);

@@ -577,10 +577,12 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
 
   let size: number;
   let stamp: string;
+  let regularFile: boolean;
   try {
     const st = statSync(params.capture);
     if (st.isDirectory()) return { error: `${params.capture}: is a directory, not a capture file` };
     size = st.size;
+    regularFile = st.isFile();
     stamp = `${st.size}:${st.mtimeMs}`;
   } catch (e) {
     return { error: `cannot read capture ${params.capture}: ${(e as Error).message}` };
@@ -596,7 +598,8 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
     if (e instanceof CaptureError) return { error: e.message };
     throw e;
   }
-  const worker = runWorker(prep, size, host);
+  // A second reader of the capture: only on a regular file (a pipe or FIFO would split its packets between the two).
+  const worker = regularFile ? runWorker(prep, size, host) : undefined;
   const rec = new RunRecorder(prep, params.outDir ? new OutputCaptures(params.outDir) : undefined, !worker);
   let bytesRead = 24;
   let captureError: string | undefined;
