@@ -93,6 +93,8 @@ export interface FastHelpers {
   miss: boolean;
   /** By helper id. */
   byId: readonly (FastHelper | undefined)[];
+  /** lddw of a map value (ExecOptions.mapValueAddress), the same way. */
+  mapValue?(mapIndex: number, offset: number): number;
 }
 export type FastHelper = (h1: number, l1: number, h2: number, l2: number, h3: number, l3: number, h4: number, l4: number, h5: number, l5: number) => number;
 

@@ -8,7 +8,7 @@
 import type { Insn, SourceLoc } from '../isa/insn.ts';
 import { kfuncVoidCall, registerChecks, stackLimits, validateProgram, type RegisterChecks, type ValidationError } from '../isa/validate.ts';
 import { CONFORMANCE_HELPERS, execute, runRaw as runRawProgram, type ExecOptions, type ProgramImage } from './interpreter.ts';
-import { Memory, REGION_CTX, VmFault, addrOf, type UninitRead } from './memory.ts';
+import { Memory, REGION_BIAS, REGION_CTX, VmFault, addrOf, type UninitRead } from './memory.ts';
 import { BPF_F_RDONLY_PROG, type LoadedObject, type LoadedProgram } from '../elf/types.ts';
 import type { Environment, Fault, PerfRecord, RunResult, UninitStackRead, XdpBuff } from './types.ts';
 import { MapTable, createMap, type BpfMap } from './maps.ts';
@@ -150,7 +150,19 @@ class XdpMachine implements Machine {
     });
     for (const p of obj.programs) this.byName.set(p.name, p);
     this.host = this.newHost();
-    this.execOptions.fast = fastHelpers(this.host);
+    const fast = fastHelpers(this.host);
+    // mapValueAddress on halves: the value's region id, and the offset when it stays in the low word.
+    fast.mapValue = (index, offset) => {
+      const map = this.maps[index];
+      const value = map === undefined || offset < 0 || offset >= REGION_BIAS ? undefined : map.lookup(KEY_ZERO, this.host.env.cpu);
+      if (map === undefined || value === undefined) {
+        fast.miss = true;
+        return 0;
+      }
+      fast.h = this.mem.mapValueId(value, map.def.name, map.readonlyForProgram || (map.def.flags & BPF_F_RDONLY_PROG) !== 0);
+      return (REGION_BIAS + offset) | 0;
+    };
+    this.execOptions.fast = fast;
   }
 
   validate(program: string): ValidationError[] {

@@ -225,14 +225,14 @@ class ArrayMap extends MapBase implements BpfMap {
   }
 
   lookup(key: Uint8Array, cpu: number): Uint8Array | undefined {
-    const i = u32(key);
-    if (i >= this.def.maxEntries) return undefined;
-    return this.cell(i, this.perCpu ? cpu : 0);
+    return this.at(u32(key), cpu);
   }
 
   lookupAt(b: Uint8Array, off: number, cpu: number): Uint8Array | undefined {
-    if (this.def.keySize !== 4) return this.lookup(b.subarray(off, off + this.def.keySize), cpu);
-    const i = u32At(b, off);
+    return this.def.keySize === 4 ? this.at(u32At(b, off), cpu) : this.lookup(b.subarray(off, off + this.def.keySize), cpu);
+  }
+
+  private at(i: number, cpu: number): Uint8Array | undefined {
     if (i >= this.def.maxEntries) return undefined;
     const slot = this.perCpu ? cpu : 0;
     if (i < DIRECT_SLOTS && slot < this.nSlots) {

@@ -97,6 +97,9 @@ export const offsetOf = (addr: bigint): number => {
 };
 
 const EMPTY = new Uint8Array(0);
+/** addrOf(id, 0) per dynamic region id, made once (a run re-binds its map values to the same ids every time). */
+const BASES: bigint[] = [];
+const regionBase = (id: number): bigint => BASES[id] ?? (BASES[id] = addrOf(id, 0));
 /** r10 of each call frame (1-based), made once. */
 const FRAME_POINTERS = Array.from({ length: MAX_FRAMES + 1 }, (_, d) => addrOf(REGION_STACK0 + d - 1, STACK_SIZE));
 
@@ -165,6 +168,8 @@ export class Memory {
   program: unknown;
   /** The first read of never-written stack bytes in this run. */
   uninitRead: UninitRead | undefined;
+  /** The compiled engine's run state for runs on this Memory (compiled/engine.ts keeps it here). */
+  engineState: unknown;
 
   constructor() {
     const ctx = makeRegion(REGION_CTX, 'ctx', 'ctx (struct xdp_md)', new Uint8Array(XDP_MD_SIZE));
@@ -285,7 +290,7 @@ export class Memory {
     }
     r.id = id;
     r.stamp = this.runs;
-    r.addr = addrOf(id, 0);
+    r.addr = regionBase(id);
     if (readonly && r.writeFault === undefined) {
       r.writeFault = 'readonly-write';
       r.writeFaultMessage = `write into map forbidden: ${mapName} is read-only for programs (BPF_F_RDONLY_PROG)`;

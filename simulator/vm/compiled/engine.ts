@@ -26,7 +26,7 @@ import {
   PSEUDO_MAP_IDX_VALUE, PSEUDO_MAP_VALUE, aluVariant, type AluVariant, type OpcodeInfo,
 } from '../../isa/opcodes.ts';
 import { alu32, alu64 } from '../../isa/alu.ts';
-import { MAX_FRAMES, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, VmFault, addrOf, type Memory } from '../memory.ts';
+import { MAX_FRAMES, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, STACK_SIZE, VmFault, addrOf, type Memory } from '../memory.ts';
 import {
   ALL_REGS, ARG_REGS, MAY_GOTO_BUDGET, R10, execAtomic, uninitRegister,
   type ExecOptions, type ExecResult, type Frame, type HelperCall, type HelperOutcome, type ProgramImage, type Probe,
@@ -113,6 +113,15 @@ const H = {
   },
   /** lddw of a map value: the address's low half, T.h the high one. */
   mapValue(S: State, index: number, offset: number, pc: number): number {
+    const F = S.opts.fast;
+    if (F !== undefined && F.mapValue !== undefined) {
+      F.miss = false;
+      const v = F.mapValue(index, offset);
+      if (!F.miss) {
+        T.h = F.h;
+        return v;
+      }
+    }
     if (!S.opts.mapValueAddress) throw new VmFault('unsupported', 'lddw of a map value: no maps in this run', pc);
     return split(S.opts.mapValueAddress(index, offset, pc));
   },
@@ -471,19 +480,46 @@ const INIT_READ: Record<number, (o: string) => string> = {
   8: (o) => `(r.initView.getUint32(${o}) === 0x01010101 && r.initView.getUint32(${o} + 4) === 0x01010101)`,
 };
 
-// Calls (the default) or the fast path inlined (XDP_LENS_INLINE_MEMORY=1, for measuring): measured side by side on
-// the bench programs, inlining was 10-25% slower (a bigger function for TurboFan; the calls are small and inlined
-// where it pays), so the generated code calls Memory. Both forms passed the engine, conformance, parity and fuzz
-// suites.
-const INLINE_MEMORY = typeof process !== 'undefined' && process.env.XDP_LENS_INLINE_MEMORY === '1';
+// The fast path inlined (the default) or calls (XDP_LENS_INLINE_MEMORY=0, for measuring). With the per-packet costs
+// around the engine cut, inlining measured faster (engine alone, CPU ns/packet: p07 625 -> 440, p03 214 -> 200, p01
+// about equal); an earlier measurement, with those costs still there, had it 10-25% slower. Both forms pass the
+// engine, conformance, parity and fuzz suites.
+const INLINE_MEMORY = !(typeof process !== 'undefined' && process.env.XDP_LENS_INLINE_MEMORY === '0');
+
+/**
+ * Facts of the program being generated: whether r10 is always the frame pointer (no instruction writes it: the
+ * validator refuses such writes, but a bare program run without validation might have one).
+ */
+const GEN = { r10Fixed: false };
+
+/** Whether an instruction may write r10 (ALU, loads, lddw into r10; an atomic naming r10). */
+function writesR10(insn: Insn, info: OpcodeInfo | undefined): boolean {
+  if (!info) return false;
+  switch (info.kind) {
+    case 'alu': case 'end': case 'ldx': case 'ldxsx': case 'lddw': return insn.dst === 10;
+    case 'atomic': return insn.dst === 10 || insn.src === 10;
+    default: return false;
+  }
+}
+
+/**
+ * r10 + off with r10 the frame pointer and the access inside [r10 - 512, r10): the stack frame region RG[h10], at
+ * 512 + off, known to be in its window and writable (the compiled engine drops those checks), or undefined.
+ */
+function stackSlot(r: { l: string; h: string }, off: number, size: number): number | undefined {
+  return GEN.r10Fixed && r.l === 'l10' && off >= -STACK_SIZE && off + size <= 0 ? STACK_SIZE + off : undefined;
+}
 
 function load(size: number, d: { l: string; h: string }, s: { l: string; h: string }, off: number, pc: number): string {
   if (!INLINE_MEMORY) {
     if (size === 8 || size === 4) return `${d.l} = mem.ld${size}(${s.h}, ${s.l}, ${off}, ${pc}); ${d.h} = mem.th;`;
     return `${d.l} = mem.ld${size}(${s.h}, ${s.l}, ${off}, ${pc}); ${d.h} = 0;`;
   }
-  const head = `{ const r = RG[${s.h}], o = ((${s.l} ^ -2147483648) + ${off}) | 0; ` +
-    `if (r !== undefined && r.fast && o >= r.lo && o <= r.hi - ${size} && (r.init === undefined || mem.uninitRead !== undefined || ${INIT_READ[size]!('o')})) `;
+  const slot = stackSlot(s, off, size);
+  const head = slot !== undefined
+    ? `{ const r = RG[h10], o = ${slot}; if (mem.uninitRead !== undefined || ${INIT_READ[size]!('o')}) `
+    : `{ const r = RG[${s.h}], o = ((${s.l} ^ -2147483648) + ${off}) | 0; ` +
+      `if (r !== undefined && r.fast && o >= r.lo && o <= r.hi - ${size} && (r.init === undefined || mem.uninitRead !== undefined || ${INIT_READ[size]!('o')})) `;
   switch (size) {
     case 1: return `${head}${d.l} = r.bytes[o]; else ${d.l} = mem.ld1(${s.h}, ${s.l}, ${off}, ${pc}); ${d.h} = 0; }`;
     case 2: return `${head}${d.l} = r.view.getUint16(o, true); else ${d.l} = mem.ld2(${s.h}, ${s.l}, ${off}, ${pc}); ${d.h} = 0; }`;
@@ -493,10 +529,20 @@ function load(size: number, d: { l: string; h: string }, s: { l: string; h: stri
 }
 
 function store(size: number, d: { l: string; h: string }, vl: string, vh: string, off: number, pc: number): string {
-  const head = `{ const r = RG[${d.h}], o = ((${d.l} ^ -2147483648) + ${off}) | 0; ` +
-    `if (r !== undefined && r.fast && o >= r.lo && o <= r.hi - ${size} && r.writeFault === undefined) `;
   const slow = size === 8 ? `mem.st8(${d.h}, ${d.l}, ${off}, ${vl}, ${vh}, ${pc});` : `mem.st${size}(${d.h}, ${d.l}, ${off}, ${vl}, ${pc});`;
   if (!INLINE_MEMORY) return slow;
+  const slot = stackSlot(d, off, size);
+  if (slot !== undefined) {
+    // A stack frame: always there, in its window, writable, with a written-byte map.
+    switch (size) {
+      case 1: return `{ const r = RG[h10]; r.bytes[${slot}] = ${vl}; r.init[${slot}] = 1; }`;
+      case 2: return `{ const r = RG[h10]; r.view.setUint16(${slot}, ${vl}, true); r.initView.setUint16(${slot}, 0x0101); }`;
+      case 4: return `{ const r = RG[h10]; r.view.setInt32(${slot}, ${vl}, true); r.initView.setUint32(${slot}, 0x01010101); }`;
+      default: return `{ const r = RG[h10]; r.view.setInt32(${slot}, ${vl}, true); r.view.setInt32(${slot + 4}, ${vh}, true); r.initView.setUint32(${slot}, 0x01010101); r.initView.setUint32(${slot + 4}, 0x01010101); }`;
+    }
+  }
+  const head = `{ const r = RG[${d.h}], o = ((${d.l} ^ -2147483648) + ${off}) | 0; ` +
+    `if (r !== undefined && r.fast && o >= r.lo && o <= r.hi - ${size} && r.writeFault === undefined) `;
   switch (size) {
     case 1: return `${head}{ r.bytes[o] = ${vl}; if (r.init !== undefined) r.init[o] = 1; } else ${slow} }`;
     case 2: return `${head}{ r.view.setUint16(o, ${vl}, true); if (r.initView !== undefined) r.initView.setUint16(o, 0x0101); } else ${slow} }`;
@@ -642,6 +688,7 @@ function checkCode(checks: RegisterChecks | undefined, pc: number, exit: boolean
 export function generate(p: ProgramImage, checks: RegisterChecks | undefined, counting = false, probe?: ReadonlySet<number>): { source: string; after: Uint16Array } {
   const insns = p.insns;
   const infos = insns.map((i) => OPCODES[i.opcode]);
+  GEN.r10Fixed = !insns.some((insn, pc) => writesR10(insn, infos[pc]));
   const lead = leaders(insns, infos);
   const after = new Uint16Array(insns.length + 1);
   const out: string[] = [];
@@ -763,8 +810,7 @@ const MAY_GOTO = MAY_GOTO_BUDGET;
 const LIVE_ALL = ALL_REGS;
 const LIVE_R10 = R10;
 
-/** One run state per Memory, reused by its runs (a nested run on the same Memory gets a fresh one). */
-const states = new WeakMap<Memory, State>();
+// One run state per Memory (Memory.engineState), reused by its runs (a nested run on the same Memory gets a fresh one).
 
 function newState(mem: Memory, entry: ProgramImage, opts: ExecOptions): State {
   const R = new BigUint64Array(11);
@@ -776,10 +822,10 @@ function newState(mem: Memory, entry: ProgramImage, opts: ExecOptions): State {
 }
 
 export function executeCompiled(entry: ProgramImage, mem: Memory, init: (r: BigUint64Array) => void, opts: ExecOptions): ExecResult {
-  let S = states.get(mem);
+  let S = mem.engineState as State | undefined;
   if (S === undefined || S.busy) {
     const fresh = newState(mem, entry, opts);
-    if (S === undefined) states.set(mem, fresh);
+    if (S === undefined) mem.engineState = fresh;
     S = fresh;
   }
   const R = S.R;
