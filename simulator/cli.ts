@@ -134,23 +134,38 @@ Options for check (exit status 1 when any finding is an error, 2 on bad usage):
 `;
 
 /**
- * stdout, buffered and written synchronously in 64 KiB blocks (a write per packet would cost more than the packet),
- * so that piping into `head` or a slow reader never loses or reorders output. `err` flushes first, so a terminal
- * showing both streams sees them in order.
+ * stdout, buffered and written synchronously in blocks of up to 256 KiB (a write per packet would cost more than the
+ * packet), so that piping into `head` or a slow reader never loses or reorders output. Each line is encoded straight
+ * into the block (no joined string, no copy). `err` flushes first, so a terminal showing both streams sees them in
+ * order.
  */
-let pending: string[] = [];
-let pendingBytes = 0;
+const OUT_BLOCK = 1 << 18;
+type Utf8Writer = { utf8Write(text: string, offset: number, length: number): number };
+const outBuf = Buffer.allocUnsafe(OUT_BLOCK);
+let outUsed = 0;
 function out(line: string): void {
-  pending.push(line);
-  pendingBytes += line.length + 1;
-  if (pendingBytes >= 1 << 16) flush();
+  // At most 3 bytes of UTF-8 per UTF-16 code unit, and the newline.
+  const most = line.length * 3 + 1;
+  if (outUsed + most > OUT_BLOCK) {
+    flush();
+    if (most > OUT_BLOCK) {
+      writeAll(Buffer.from(line + '\n'));
+      return;
+    }
+  }
+  // Buffer's own UTF-8 encoder (what write() calls after checking its arguments), room being known.
+  outUsed += (outBuf as unknown as Utf8Writer).utf8Write(line, outUsed, OUT_BLOCK - outUsed);
+  outBuf[outUsed++] = 10;
 }
 
 function flush(): void {
-  if (!pending.length) return;
-  const buf = Buffer.from(pending.join('\n') + '\n');
-  pending = [];
-  pendingBytes = 0;
+  if (!outUsed) return;
+  const n = outUsed;
+  outUsed = 0;
+  writeAll(outBuf.subarray(0, n));
+}
+
+function writeAll(buf: Buffer): void {
   for (let off = 0; off < buf.length; ) {
     try {
       off += writeSync(1, buf, off, buf.length - off);
@@ -178,6 +193,13 @@ function readJson(path: string, what: string, limit: number): unknown {
   } catch (e) {
     throw new XdpLensError(`${path}: not valid JSON: ${(e as Error).message}`);
   }
+}
+
+/** formatTs(pkt.tsNs), from the packet's numeric timestamp when it has one (no BigInt to string). */
+function packetTs(pkt: CapturedPacket): string {
+  const nanos = pkt.tsNanos;
+  if (nanos !== undefined && nanos < 1_000_000_000) return `${pkt.tsSec}.${nanos >= 100_000_000 ? nanos : String(nanos).padStart(9, '0')}`;
+  return formatTs(pkt.tsNs);
 }
 
 function formatTs(tsNs: bigint): string {
@@ -373,7 +395,8 @@ function cmdRun(argv: string[]): number {
       engine,
       ...mapOpts,
     });
-  const driverOpts = { mode, profile, queues, queueOf: queues > 1 ? rssQueueOf : undefined, vlanStrip: values['vlan-strip'] };
+  // views: each packet's output bytes are a view of the driver's buffer, used before the next packet is received.
+  const driverOpts = { mode, profile, queues, queueOf: queues > 1 ? rssQueueOf : undefined, vlanStrip: values['vlan-strip'], views: true };
   const session = makeSession(obj);
   for (const n of session.notes) err(`xdp-lens: note: ${n}\n`);
   const driver = new Driver(session, driverOpts);
@@ -400,11 +423,20 @@ function cmdRun(argv: string[]): number {
     if (typeof t === 'string') err(`xdp-lens: return lines unavailable, exits are shown at the exit instruction: ${t}\n`);
     else returns = { lines: t, text: source.split('\n') };
   }
+  // One ReturnLoc per file and line, made the first time a packet leaves through it (read-only after).
+  const returnLocs = new Map<string, Map<number, ReturnLoc>>();
   const returnLineOf = (pkt: CapturedPacket, r: DriverPacket): ReturnLoc | undefined => {
     const line = returns?.lines.lineFor(pkt.frame, pkt.tsNs, r);
     if (line === undefined) return undefined;
-    const text = returns!.text[line - 1] ?? '';
-    return { file: r.run.exitLoc?.file ?? programPath, line, column: Math.max(0, text.search(/\breturn\b/)) + 1 };
+    const file = r.run.exitLoc?.file ?? programPath;
+    let byLine = returnLocs.get(file);
+    if (!byLine) returnLocs.set(file, (byLine = new Map()));
+    let loc = byLine.get(line);
+    if (!loc) {
+      const text = returns!.text[line - 1] ?? '';
+      byLine.set(line, (loc = { file, line, column: Math.max(0, text.search(/\breturn\b/)) + 1 }));
+    }
+    return loc;
   };
   let outputs: OutputCaptures | undefined;
   try {
@@ -413,7 +445,8 @@ function cmdRun(argv: string[]): number {
     throw new XdpLensError(`--out-dir ${dir}: cannot write the output captures: ${(e as Error).message}`);
   }
 
-  const counts = new Map<string, number>(ACTIONS.map((a) => [a, 0]));
+  // Packets per action, by the action's index in ACTIONS.
+  const counts = ACTIONS.map(() => 0);
   // The Run Summary's aggregate (timeline, exit lines, RX queues, outcomes, faults), bounded: "stats" of the summary line.
   const stats = new RunStats();
   const outcomes = new Map<string, number>();
@@ -423,6 +456,8 @@ function cmdRun(argv: string[]): number {
   let truncated = 0;
   let checksumBroken = 0;
   let firstTs: bigint | undefined;
+  let t0Sec: number | undefined;
+  let t0Nanos = NaN;
   let captureError: CaptureError | undefined;
 
   // From a pipe, what is buffered is written before each wait for more packets: verdicts show as packets arrive.
@@ -452,30 +487,46 @@ function cmdRun(argv: string[]): number {
       }
       if (!pkt) break;
       const t0 = (firstTs ??= pkt.tsNs);
+      if (t0Sec === undefined) {
+        t0Sec = pkt.tsSec ?? NaN;
+        t0Nanos = pkt.tsNanos ?? NaN;
+      }
+      // ns since the first packet: from the numeric timestamps while that is exact (under 2^53 ns), else BigInt.
+      const dSec = pkt.tsSec! - t0Sec;
+      const timeNs = dSec > -9e6 && dSec < 9e6 ? dSec * 1e9 + (pkt.tsNanos! - t0Nanos) : Number(pkt.tsNs - t0);
       const r = driver.receive(pkt.frame, pkt.tsNs);
-      const ret = returnLineOf(pkt, r);
+      const ret = returns ? returnLineOf(pkt, r) : undefined;
       const exitLoc = r.fault?.loc ?? ret ?? r.run.exitLoc;
-      stats.add({ timeNs: Number(pkt.tsNs - t0), action: r.action, outcome: r.outcome, queue: r.queue, file: exitLoc?.file ?? '', line: exitLoc?.line ?? 0, fault: r.fault });
+      // r.retval is what the driver acted on (0 after a fault): its action's index, XDP_ABORTED for other values.
+      const a = r.retval < ACTIONS.length ? r.retval : 0;
+      stats.record(timeNs, a, r.outcome, r.queue, exitLoc?.file ?? '', exitLoc?.line ?? 0, r.fault);
       outputs?.write(pkt, r);
       // Exit lines as `xdp-lens test` finds them (return lines for C sources), so the saved suite checks the same ones.
       saved?.add(pkt.index, pkt.frame, r, values['exit-lines'] === 'exit' && extname(programPath) === '.c' ? undefined : r.fault?.loc?.line ?? ret?.line ?? r.run.exitLoc?.line);
       packets++;
-      counts.set(r.action, (counts.get(r.action) ?? 0) + 1);
-      outcomes.set(r.outcome, (outcomes.get(r.outcome) ?? 0) + 1);
-      if (r.fault) faults++;
-      const proved = refusals.fault(r.fault);
-      if (proved) err(`xdp-lens: packet ${pkt.index}: the kernel would refuse this program: ${refusalText(proved)}\n`);
+      counts[a]!++;
+      const seen = outcomes.get(r.outcome);
+      outcomes.set(r.outcome, seen === undefined ? 1 : seen + 1);
+      if (r.fault) {
+        faults++;
+        const proved = refusals.fault(r.fault);
+        if (proved) err(`xdp-lens: packet ${pkt.index}: the kernel would refuse this program: ${refusalText(proved)}\n`);
+      }
       if (r.run.uninitStackRead) uninitStackReads++;
       if (r.invalidAction) invalid++;
       if (pkt.truncated) truncated++;
       // A packet sent on (stack, wire, redirect) whose valid checksum the program broke: stale-checksum at run time.
-      const sentOn = !r.fault && (r.action === 'XDP_PASS' || r.action === 'XDP_TX' || r.action === 'XDP_REDIRECT');
-      const checksum = sentOn ? checksumBreaks(pkt.frame, r.out.subarray(r.metaLen)) : [];
+      // Bytes the program left as they were cannot have broken one (compared without a copy or a parse).
+      let checksum = NO_BREAKS;
+      if (!r.fault && a >= 2) {
+        const after = r.metaLen ? r.out.subarray(r.metaLen) : r.out;
+        if (Buffer.compare(pkt.frame, after) !== 0) checksum = checksumBreaks(pkt.frame, after);
+      }
       if (checksum.length) checksumBroken++;
       if (filter && !filter.test(packetFacts(pkt, r, ret))) continue;
       matched++;
       if (format === 'jsonl') out(packetJson(pkt, r, values.data, ret, checksum));
-      else if (format === 'table') out(tableRow(pkt, r, pkt.tsNs - t0, ret));
+      else if (format === 'table') out(tableRow(pkt, r, timeNs, ret));
     }
   } finally {
     reader.close();
@@ -488,7 +539,7 @@ function cmdRun(argv: string[]): number {
     program: session.program.name,
     section: session.program.section,
     packets,
-    actions: Object.fromEntries(counts),
+    actions: Object.fromEntries(ACTIONS.map((a, i) => [a, counts[i]!])),
     outcomes: Object.fromEntries([...outcomes].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))),
     faults,
     invalidActions: invalid,
@@ -508,7 +559,7 @@ function cmdRun(argv: string[]): number {
     const decoded = decodeMapsJson(dump.maps, objectMapFormats(obj));
     out(JSON.stringify({ summary, stats: stats.json(), maps: dump.maps, ...(Object.keys(decoded).length ? { mapsDecoded: decoded } : {}), ...(cut ? { mapsSummarised: dump.summarised } : {}), ...ct }));
   } else {
-    const parts = ACTIONS.filter((a) => (counts.get(a) ?? 0) > 0).map((a) => `${a} ${counts.get(a)}`);
+    const parts = ACTIONS.filter((_, i) => counts[i]! > 0).map((a) => `${a} ${counts[ACTIONS.indexOf(a)]}`);
     out('');
     for (const r of refusals.list) out(`the kernel would refuse this program: ${refusalText(r, basename)}`);
     if (filter) out(`${plural(matched, 'packet')} of ${packets} matched the filter ${filter.text}`);
@@ -540,6 +591,9 @@ function cmdRun(argv: string[]): number {
   }
   return 0;
 }
+
+/** No checksum broken (shared: never modified). */
+const NO_BREAKS: ChecksumBreak[] = [];
 
 interface ReturnLoc {
   file: string;
@@ -596,23 +650,43 @@ function packetRecord(pkt: CapturedPacket, r: DriverPacket, withData: boolean | 
 /** A JSON number as JSON.stringify writes it. */
 const num = (n: number): string => (Number.isFinite(n) ? String(n) : 'null');
 
+/** JSON.stringify of a string that recurs from packet to packet (actions, outcomes, paths, file names), made once. */
+const quotedCache = new Map<string, string>();
+function quoted(s: string): string {
+  let j = quotedCache.get(s);
+  if (j === undefined) {
+    j = JSON.stringify(s);
+    if (quotedCache.size < 10_000) quotedCache.set(s, j);
+  }
+  return j;
+}
+
 /**
  * JSON.stringify(packetRecord(...)), written directly: the same keys in the same order, the same text (values that
  * are objects still go through JSON.stringify), without building the record first. Keep the two in step.
  */
 function packetJson(pkt: CapturedPacket, r: DriverPacket, withData: boolean | undefined, ret?: ReturnLoc, checksum?: ChecksumBreak[]): string {
   const q = JSON.stringify;
-  let s = `{"packet":${num(pkt.index)},"ts":${q(formatTs(pkt.tsNs))},"len":${num(pkt.wireLen)},"caplen":${num(pkt.capLen)},"summary":${q(summarize(pkt.frame))},"action":${q(r.action)},"outcome":${q(r.outcome)},"retval":${num(r.retval)}`;
-  const loc = exitLocation(r, ret);
-  if (loc.file !== undefined) s += `,"file":${q(loc.file)}`;
-  if (loc.line !== undefined) s += `,"line":${num(loc.line)}`;
-  if (loc.column !== undefined) s += `,"column":${num(loc.column)}`;
-  if (loc.exitLine !== undefined) s += `,"exitLine":${num(loc.exitLine)}`;
-  if (r.run.exitInsn >= 0) s += `,"insn":${num(r.run.exitInsn)}`;
-  if (r.run.tailCalls > 0) s += `,"exitProgram":${q(r.run.exitProgram)}`;
-  s += `,"path":${q(r.path)}`;
-  if (r.queue) s += `,"queue":${num(r.queue)}`;
-  if (r.copied) s += `,"copied":${num(r.copied)}`;
+  // The counts (index, lengths, retval, insn, queue, copied) are whole numbers: written as JSON.stringify would.
+  let s = `{"packet":${pkt.index},"ts":"${packetTs(pkt)}","len":${pkt.wireLen},"caplen":${pkt.capLen},"summary":${q(summarize(pkt.frame))},"action":${quoted(r.action)},"outcome":${quoted(r.outcome)},"retval":${r.retval}`;
+  // exitLocation's fields, without the object.
+  const exitLoc = r.run.exitLoc;
+  if (!r.fault && ret) {
+    s += `,"file":${quoted(ret.file)},"line":${num(ret.line)},"column":${num(ret.column)}`;
+    if (exitLoc && exitLoc.line !== ret.line) s += `,"exitLine":${num(exitLoc.line)}`;
+  } else {
+    const loc = r.fault?.loc ?? exitLoc;
+    if (loc) {
+      if (loc.file !== undefined) s += `,"file":${quoted(loc.file)}`;
+      if (loc.line !== undefined) s += `,"line":${num(loc.line)}`;
+      if (loc.column !== undefined) s += `,"column":${num(loc.column)}`;
+    }
+  }
+  if (r.run.exitInsn >= 0) s += `,"insn":${r.run.exitInsn}`;
+  if (r.run.tailCalls > 0) s += `,"exitProgram":${quoted(r.run.exitProgram)}`;
+  s += `,"path":${quoted(r.path)}`;
+  if (r.queue) s += `,"queue":${r.queue}`;
+  if (r.copied) s += `,"copied":${r.copied}`;
   if (r.target) s += `,"target":${q(r.target)}`;
   if (r.note) s += `,"note":${q(r.note)}`;
   if (pkt.truncated) s += `,"truncated":true`;
@@ -663,12 +737,21 @@ function packetFacts(pkt: CapturedPacket, r: DriverPacket, ret?: ReturnLoc): Pac
   };
 }
 
-function tableRow(pkt: CapturedPacket, r: DriverPacket, relNs: bigint, ret?: ReturnLoc): string {
-  const t = (Number(relNs) / 1e9).toFixed(6);
+/** basename() of the few files exits are in, computed once each. */
+const baseNames = new Map<string, string>();
+function baseName(file: string): string {
+  let b = baseNames.get(file);
+  if (b === undefined) baseNames.set(file, (b = basename(file)));
+  return b;
+}
+
+/** `relNs`: ns since the first packet (Number of the BigInt difference: the same value). */
+function tableRow(pkt: CapturedPacket, r: DriverPacket, relNs: number, ret?: ReturnLoc): string {
+  const t = (relNs / 1e9).toFixed(6);
   let summary = summarize(pkt.frame);
   if (summary.length > 58) summary = summary.slice(0, 57) + '…';
   const loc = r.fault?.loc ?? ret ?? r.run.exitLoc;
-  const where = loc ? `${basename(loc.file)}:${loc.line}` : '';
+  const where = loc ? `${baseName(loc.file)}:${loc.line}` : '';
   let action: string = r.action;
   if (r.invalidAction) action = `ret ${r.retval}!`;
   let line = `${String(pkt.index).padStart(6)}  ${t.padEnd(12)} ${String(pkt.wireLen).padStart(5)}  ${summary.padEnd(58)} ${action.padEnd(13)} ${where}`;

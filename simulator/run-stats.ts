@@ -55,6 +55,9 @@ export interface StatsPacket {
   fault?: { kind: string; message: string };
 }
 
+/** An exit line's entry while counting (its outcomes in a Map: no keyed property store per packet). */
+type ExitEntry = Omit<RunStatsJson['exits'][number], 'outcomes'> & { outcomes: Map<string, number> };
+
 export class RunStats {
   private packets = 0;
   private bucketNs = FIRST_BUCKET_NS;
@@ -65,16 +68,27 @@ export class RunStats {
   private notCarried = new Float64Array(TIME_BUCKETS);
   private readonly queues = new Map<number, number[]>();
   /** Exit entries by file, then by line * 8 + action index (no string built per packet). */
-  private readonly exits = new Map<string, Map<number, RunStatsJson['exits'][number]>>();
+  private readonly exits = new Map<string, Map<number, ExitEntry>>();
   private exitCount = 0;
   private readonly outcomes = new Map<string, number>();
   private readonly faults = new Map<string, RunStatsJson['faults'][number]>();
   private readonly other = { exits: 0, outcomes: 0, faults: 0 };
+  /** The entries the last packet counted in: most packets count in the same ones as the packet before. */
+  private lastQueue = -1;
+  private lastQueueCounts: number[] = [];
+  private lastExitFile: string | undefined;
+  private lastExitKey = -1;
+  private lastExit: ExitEntry | undefined;
 
   add(p: StatsPacket): void {
+    this.record(p.timeNs, ACTIONS.indexOf(p.action), p.outcome, p.queue, p.file, p.line, p.fault);
+  }
+
+  /** `add` with the packet's fields as arguments (`a`: the index of its action in ACTIONS): no object per packet. */
+  record(timeNs: number, a: number, outcome: string, queue: number, file: string, line: number, fault?: { kind: string; message: string }): void {
     this.packets++;
-    const a = ACTIONS.indexOf(p.action);
-    let t = p.timeNs;
+    const action = ACTIONS[a]!;
+    let t = timeNs;
     if (!(t >= 0)) {
       this.earlier++;
       t = 0;
@@ -86,32 +100,50 @@ export class RunStats {
       b = Math.floor(t / this.bucketNs);
     }
     this.counts[b * ACTIONS.length + a]!++;
-    if (p.fault) this.faultCounts[b]!++;
-    else if (!p.outcome.startsWith(PLAIN_OUTCOME[p.action])) this.notCarried[b]!++;
+    const plain = PLAIN_OUTCOME[action];
+    if (fault) this.faultCounts[b]!++;
+    else if (outcome !== plain && !outcome.startsWith(plain)) this.notCarried[b]!++;
 
-    let q = this.queues.get(p.queue);
-    if (!q) this.queues.set(p.queue, (q = ACTIONS.map(() => 0)));
+    let q = this.lastQueueCounts;
+    if (queue !== this.lastQueue) {
+      q = this.queues.get(queue)!;
+      if (!q) this.queues.set(queue, (q = ACTIONS.map(() => 0)));
+      this.lastQueue = queue;
+      this.lastQueueCounts = q;
+    }
     q[a]!++;
 
-    let byLine = this.exits.get(p.file);
-    if (!byLine) this.exits.set(p.file, (byLine = new Map()));
-    let e = byLine.get(p.line * 8 + a);
-    if (!e && this.exitCount < MAX_KEYS) {
-      byLine.set(p.line * 8 + a, (e = { file: p.file, line: p.line, action: p.action, count: 0, outcomes: {} }));
-      this.exitCount++;
+    const key = line * 8 + a;
+    let e: ExitEntry | undefined;
+    if (key === this.lastExitKey && file === this.lastExitFile) e = this.lastExit;
+    else {
+      let byLine = this.exits.get(file);
+      if (!byLine) this.exits.set(file, (byLine = new Map()));
+      e = byLine.get(key);
+      if (!e && this.exitCount < MAX_KEYS) {
+        byLine.set(key, (e = { file, line, action, count: 0, outcomes: new Map() }));
+        this.exitCount++;
+      }
+      if (e) {
+        this.lastExitKey = key;
+        this.lastExitFile = file;
+        this.lastExit = e;
+      }
     }
     if (e) {
       e.count++;
-      e.outcomes[p.outcome] = (e.outcomes[p.outcome] ?? 0) + 1;
+      e.outcomes.set(outcome, (e.outcomes.get(outcome) ?? 0) + 1);
     } else this.other.exits++;
 
-    if (this.outcomes.has(p.outcome) || this.outcomes.size < MAX_KEYS) this.outcomes.set(p.outcome, (this.outcomes.get(p.outcome) ?? 0) + 1);
+    const n = this.outcomes.get(outcome);
+    if (n !== undefined) this.outcomes.set(outcome, n + 1);
+    else if (this.outcomes.size < MAX_KEYS) this.outcomes.set(outcome, 1);
     else this.other.outcomes++;
 
-    if (p.fault) {
-      const fk = `${p.file}\0${p.line}\0${p.fault.kind}`;
+    if (fault) {
+      const fk = `${file}\0${line}\0${fault.kind}`;
       let f = this.faults.get(fk);
-      if (!f && this.faults.size < MAX_KEYS) this.faults.set(fk, (f = { file: p.file, line: p.line, kind: p.fault.kind, message: p.fault.message, count: 0 }));
+      if (!f && this.faults.size < MAX_KEYS) this.faults.set(fk, (f = { file, line, kind: fault.kind, message: fault.message, count: 0 }));
       if (f) f.count++;
       else this.other.faults++;
     }
@@ -154,7 +186,7 @@ export class RunStats {
         earlier: this.earlier,
       },
       queues: [...this.queues].sort((a, b) => a[0] - b[0]).map(([queue, c]) => ({ queue, counts: [...c] })),
-      exits: [...this.exits.values()].flatMap((m) => [...m.values()]).map((e) => ({ ...e, outcomes: { ...e.outcomes } })).sort((a, b) => byCount(a, b) || a.file.localeCompare(b.file) || a.line - b.line),
+      exits: [...this.exits.values()].flatMap((m) => [...m.values()]).map((e) => ({ ...e, outcomes: Object.fromEntries(e.outcomes) })).sort((a, b) => byCount(a, b) || a.file.localeCompare(b.file) || a.line - b.line),
       outcomes: Object.fromEntries([...this.outcomes].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))),
       faults: [...this.faults.values()].map((f) => ({ ...f })).sort((a, b) => byCount(a, b) || a.line - b.line),
       ...other,

@@ -131,20 +131,19 @@ export interface PacketResult {
 /** Monotonic clock for bpf_ktime_get_ns that follows capture timestamps, starting at a plausible uptime. */
 class CaptureClock {
   private first: bigint | undefined;
-  private current = 0n;
+  /** The latest capture timestamp so far: the clock is origin + (latest - first), computed when it is read. */
+  private latest: bigint | undefined;
 
   constructor(private readonly origin = 1_000_000_000_000n /* 1000 s of uptime */) {}
 
   advanceTo(tsNs: bigint | undefined): void {
     if (tsNs === undefined) return;
-    if (this.first === undefined) this.first = tsNs;
-    const t = this.origin + (tsNs - this.first);
-    if (t > this.current) this.current = t; // captures can go backwards; the kernel clock cannot
+    if (this.first === undefined) this.first = this.latest = tsNs;
+    else if (tsNs > this.latest!) this.latest = tsNs; // captures can go backwards; the kernel clock cannot
   }
 
   now(): bigint {
-    if (this.current === 0n) this.current = this.origin;
-    return this.current;
+    return this.first === undefined ? this.origin : this.origin + (this.latest! - this.first);
   }
 }
 
@@ -217,6 +216,14 @@ export class Session {
   runBuff(buff: XdpBuff, meta: { tsNs?: bigint; cpu?: number } = {}): RunResult {
     this.clock.advanceTo(meta.tsNs);
     if (meta.cpu !== undefined) this.env.cpu = meta.cpu;
+    this.hooks?.onBuff?.(buff);
+    return this.machine.run(this.program.name, buff, this.env, this.hooks);
+  }
+
+  /** runBuff with the packet's timestamp and CPU as arguments (the driver's per-packet call: no object per packet). */
+  runAt(buff: XdpBuff, tsNs: bigint | undefined, cpu: number): RunResult {
+    this.clock.advanceTo(tsNs);
+    this.env.cpu = cpu;
     this.hooks?.onBuff?.(buff);
     return this.machine.run(this.program.name, buff, this.env, this.hooks);
   }

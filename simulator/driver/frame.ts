@@ -22,12 +22,26 @@ export function linearCapacity(g: Pick<FrameGeometry, 'headroom' | 'frameSize'>)
  * Copy `bytes` into a fresh receive buffer (or `reuse`, zeroed): the first `linearCapacity` bytes at hard_start +
  * headroom, the rest in fragments of `fragSize` bytes (multi-buffer, as a driver with scatter-gather RX or test_run
  * builds it).
+ *
+ * `dirtyFrom`/`dirtyTo`: when the caller knows that `reuse` is all zeroes outside [dirtyFrom, dirtyTo) (the previous
+ * frame's window, no program having moved the packet's bounds), only what of that window the new frame does not
+ * overwrite is cleared, instead of the whole buffer; dirtyTo < 0: the whole buffer.
  */
-export function layoutXdpBuff(bytes: Uint8Array, g: FrameGeometry, reuse?: Uint8Array): XdpBuff {
+export function layoutXdpBuff(bytes: Uint8Array, g: FrameGeometry, reuse?: Uint8Array, dirtyFrom = 0, dirtyTo = -1): XdpBuff {
   const linearLen = Math.min(bytes.length, linearCapacity(g));
   // `reuse`: a buffer of the previous packet (the caller's, of this size), cleared as a fresh one would be.
-  const frame = reuse?.length === g.frameSize ? reuse.fill(0) : new Uint8Array(g.frameSize);
-  frame.set(bytes.subarray(0, linearLen), g.headroom);
+  let frame: Uint8Array;
+  const from = g.headroom;
+  const to = from + linearLen;
+  if (reuse !== undefined && reuse.length === g.frameSize) {
+    frame = reuse;
+    if (dirtyTo < 0) frame.fill(0);
+    else {
+      if (dirtyFrom < from) frame.fill(0, dirtyFrom, Math.min(dirtyTo, from));
+      if (dirtyTo > to) frame.fill(0, Math.max(dirtyFrom, to), dirtyTo);
+    }
+  } else frame = new Uint8Array(g.frameSize);
+  frame.set(linearLen === bytes.length ? bytes : bytes.subarray(0, linearLen), from);
   const frags: Uint8Array[] = [];
   for (let off = linearLen; off < bytes.length; off += g.fragSize) {
     frags.push(bytes.slice(off, Math.min(off + g.fragSize, bytes.length)));
@@ -62,6 +76,15 @@ function carve(n: number): Uint8Array {
   const out = new Uint8Array(slab, slabUsed, n);
   slabUsed += (n + 7) & ~7;
   return out;
+}
+
+/**
+ * packetBytes' `out` alone (the metadata's length is data - data_meta when data_meta <= data, else 0); with `view`, a
+ * frame without fragments is a view of the buffer instead of a copy (valid while the buffer is).
+ */
+export function packetOut(buff: XdpBuff, view: boolean): Uint8Array {
+  if (!view || buff.frags.length !== 0) return packetBytes(buff).out;
+  return buff.frame.subarray(buff.dataMeta <= buff.data ? buff.dataMeta : buff.data, buff.dataEnd);
 }
 
 /** The packet after the program: data_meta..data_end of the linear part, then the fragments (test_run's data_out). */

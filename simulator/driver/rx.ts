@@ -9,7 +9,7 @@ import type { Session } from '../session.ts';
 import { ACTIONS, actionOf, XdpLensError, type Action } from '../session.ts';
 import type { RunResult, Fault, XdpBuff } from '../vm/types.ts';
 import { MapType } from '../elf/types.ts';
-import { layoutXdpBuff, linearCapacity, packetBytes, type FrameGeometry } from './frame.ts';
+import { layoutXdpBuff, linearCapacity, packetOut, type FrameGeometry } from './frame.ts';
 import { PagePool } from './page-pool.ts';
 import { rxMetadata, stripVlan } from './rx-meta.ts';
 import { kfuncInfo } from '../isa/kfunc-names.ts';
@@ -40,6 +40,11 @@ export interface DriverOptions {
   queueOf?: (frame: Uint8Array) => number;
   /** RX VLAN offload: an 802.1Q tag is removed from the frame and reported by bpf_xdp_metadata_rx_vlan_tag. */
   vlanStrip?: boolean;
+  /**
+   * DriverPacket.out is a view of the receive buffer instead of a copy (frames without fragments): valid until the
+   * next frame is received, for a caller done with each packet before the next (`xdp-lens run`).
+   */
+  views?: boolean;
   /** The receiving device's ifindex (ctx->ingress_ifindex); 1 like BPF_PROG_TEST_RUN by default. */
   ingressIfindex?: number;
   /** Devices a bpf_redirect(ifindex) may name. Default: lo (1) and eth0 (2). */
@@ -101,11 +106,23 @@ export const PLAIN_OUTCOME: Record<Action, string> = {
   XDP_REDIRECT: 'redirected',
 };
 
-type Counters = Record<string, number>;
+/** The driver's counters, in the order `stats()` lists them. */
+function newCounters() {
+  return {
+    rx_packets: 0, rx_bytes: 0, rx_xdp_drop: 0, rx_xdp_pass: 0, rx_xdp_tx: 0, rx_xdp_redirect: 0, rx_xdp_aborted: 0,
+    rx_xdp_invalid: 0, rx_xdp_fault: 0, rx_xdp_tx_full: 0, rx_xdp_redirect_fail: 0, rx_skb_build: 0, rx_skb_alloc_copy: 0,
+    rx_copybreak: 0, rx_copied_bytes: 0, rx_multibuf: 0, tx_xdp_xmit: 0, tx_doorbells: 0, xdp_redirect_flushes: 0, napi_polls: 0,
+  };
+}
+type Counters = ReturnType<typeof newCounters>;
+
+/** BPF helpers that move the packet's bounds: bpf_xdp_adjust_head, bpf_xdp_adjust_meta, bpf_xdp_adjust_tail. */
+const MOVES_BOUNDS = new Set([44, 54, 65]);
 
 export class Driver {
   readonly pools: PagePool[];
-  readonly counters: Counters = {};
+  /** Counted with a property each (a fixed shape: no keyed store per packet). */
+  readonly counters: Counters = newCounters();
   private readonly devices: Map<number, NetDevice>;
   private readonly pollCount: number[];
   /** XDP TX descriptors queued since the last doorbell, per queue, and the frames they hold. */
@@ -114,6 +131,14 @@ export class Driver {
   private readonly redirectPending: Map<string, number>[];
   /** The last packet's linear buffer, reused for the next (see layout). */
   private spare: Uint8Array | undefined;
+  /**
+   * Where the bytes the last packet may have changed in `spare` start and end, when no program of
+   * the object can move the packet's bounds (no bpf_xdp_adjust_head/meta/tail): every write then stayed inside the
+   * frame as laid out, so the next layout clears only what the new frame does not overwrite. -1: clear all of it.
+   */
+  private spareEnd = -1;
+  private spareFrom = 0;
+  private readonly boundsFixed: boolean;
 
   constructor(private readonly session: Session, readonly opts: DriverOptions) {
     const queues = Math.max(1, opts.queues);
@@ -137,15 +162,7 @@ export class Driver {
       { ifindex: 2, name: 'eth0', mtu: 1500, up: true },
     ];
     this.devices = new Map(devices.map((d) => [d.ifindex, d]));
-    for (const k of ['rx_packets', 'rx_bytes', 'rx_xdp_drop', 'rx_xdp_pass', 'rx_xdp_tx', 'rx_xdp_redirect', 'rx_xdp_aborted',
-      'rx_xdp_invalid', 'rx_xdp_fault', 'rx_xdp_tx_full', 'rx_xdp_redirect_fail', 'rx_skb_build', 'rx_skb_alloc_copy',
-      'rx_copybreak', 'rx_copied_bytes', 'rx_multibuf', 'tx_xdp_xmit', 'tx_doorbells', 'xdp_redirect_flushes', 'napi_polls']) {
-      this.counters[k] = 0;
-    }
-  }
-
-  private bump(k: string, n = 1): void {
-    this.counters[k] = (this.counters[k] ?? 0) + n;
+    this.boundsFixed = !session.obj.programs.some((p) => p.insns.some((i) => i.opcode === 0x85 && i.src === 0 && MOVES_BOUNDS.has(i.imm)));
   }
 
   /** Per queue, the geometry of native and readonly-page modes (the same for every frame of the queue). */
@@ -181,57 +198,69 @@ export class Driver {
 
   /**
    * The receive buffer a frame is given on the queue RSS picks for it. The linear part reuses one buffer per driver:
-   * a packet's buffer is valid until the next frame is laid out (DriverPacket.out is a copy).
+   * a packet's buffer is valid until the next frame is laid out (DriverPacket.out is a copy unless `views`).
+   * The frame and queue it was laid out for are left in `laidFrame` and `laidQueue` (no object per packet).
    */
-  private layout(frame: Uint8Array, tsNs: bigint | undefined): { frame: Uint8Array; queue: number; buff: XdpBuff } {
+  private layout(frame: Uint8Array, tsNs: bigint | undefined): XdpBuff {
     let vlan: { proto: number; tci: number } | undefined;
     if (this.opts.vlanStrip) ({ frame, vlan } = stripVlan(frame));
     const queues = this.pools.length;
     const queue = queues > 1 && this.opts.queueOf ? this.opts.queueOf(frame) % queues : 0;
-    const buff: XdpBuff = layoutXdpBuff(frame, this.geometry(queue, frame.length), this.spare);
+    const g = this.geometry(queue, frame.length);
+    const buff: XdpBuff = layoutXdpBuff(frame, g, this.spare, this.spareFrom, this.boundsFixed ? this.spareEnd : -1);
     this.spare = buff.frame;
+    this.spareFrom = buff.data;
+    this.spareEnd = buff.dataEnd;
     buff.rxMeta = rxMetadata(frame, tsNs, this.opts.profile, vlan);
-    return { frame, queue, buff };
+    this.laidFrame = frame;
+    this.laidQueue = queue;
+    return buff;
   }
+
+  private laidFrame: Uint8Array | undefined;
+  private laidQueue = 0;
 
   /**
    * Only the program's run on the buffer `receive` would give it: no verdict path, no counters, no pool (the
    * return-line twin, which needs what the program did and nothing of the driver's bookkeeping).
    */
   runOnly(frame: Uint8Array, tsNs?: bigint): RunResult {
-    const { queue, buff } = this.layout(frame, tsNs);
-    return this.session.runBuff(buff, { tsNs, cpu: queue });
+    const buff = this.layout(frame, tsNs);
+    return this.session.runAt(buff, tsNs, this.laidQueue);
   }
 
   /** Receive one frame on the queue RSS picks for it, run the program, and take the verdict's path. */
   receive(received: Uint8Array, tsNs?: bigint): DriverPacket {
     const { profile, mode } = this.opts;
-    const { frame, queue, buff } = this.layout(received, tsNs);
+    const buff = this.layout(received, tsNs);
+    const frame = this.laidFrame!;
+    const queue = this.laidQueue;
     const cpu = queue;
     const pool = this.pools[queue];
-    this.bump('rx_packets');
-    this.bump('rx_bytes', frame.length);
+    this.counters.rx_packets++;
+    this.counters.rx_bytes += frame.length;
     // One receive buffer per descriptor: the linear part and every fragment came from the pool.
     const buffers = 1 + buff.frags.length;
     if (mode !== 'generic') for (let i = 0; i < buffers; i++) pool.alloc();
     let note: string | undefined;
     if (buff.frags.length > 0) {
-      this.bump('rx_multibuf');
+      this.counters.rx_multibuf++;
       if (!this.session.program.frags && mode !== 'generic') {
         note = `frame of ${frame.length} bytes is larger than one ${profile.frameSize}-byte buffer: a real driver refuses an MTU this large for a program without xdp.frags support; it runs here split into fragments, as BPF_PROG_TEST_RUN does`;
       }
     }
-    const run = this.session.runBuff(buff, { tsNs, cpu });
+    const run = this.session.runAt(buff, tsNs, cpu);
     // bpf_xdp_adjust_tail shrinking a multi-buffer frame returns the emptied fragments to the pool at once.
     if (mode !== 'generic' && buff.frags.length + 1 < buffers) pool.recycleDirect(buffers - 1 - buff.frags.length);
     const retval = run.fault ? 0 : run.retval >>> 0;
     const action = actionOf(retval);
     const invalidAction = retval >= ACTIONS.length;
-    const { out, metaLen } = packetBytes(buff);
+    const metaLen = buff.dataMeta <= buff.data ? buff.data - buff.dataMeta : 0;
+    const out = packetOut(buff, this.opts.views === true);
     const pkt: DriverPacket = { queue, cpu, retval, action, invalidAction, fault: run.fault, path: 'xdp_exception', copied: 0, out, metaLen, run, note, outcome: PLAIN_OUTCOME[action] };
 
-    if (run.fault) this.bump('rx_xdp_fault');
-    if (invalidAction) this.bump('rx_xdp_invalid');
+    if (run.fault) this.counters.rx_xdp_fault++;
+    if (invalidAction) this.counters.rx_xdp_invalid++;
     if (mode === 'generic') this.genericVerdict(pkt, buff);
     else this.nativeVerdict(pkt, buff, queue);
     refineOutcome(pkt);
@@ -244,71 +273,73 @@ export class Driver {
     const pool = this.pools[queue];
     const readonly = this.opts.mode === 'readonly-page';
     const pages = 1 + buff.frags.length;
-    const exception = (note?: string, outcome?: string) => {
-      pkt.path = 'xdp_exception';
-      if (note) pkt.note = note;
-      if (outcome) pkt.outcome = outcome;
-      this.bump('rx_xdp_aborted');
-      pool.recycleDirect(pages);
-    };
-    if (pkt.fault || pkt.invalidAction || pkt.retval === 0) return exception();
+    if (pkt.fault || pkt.invalidAction || pkt.retval === 0) return this.exception(pkt, pool, pages);
     switch (pkt.retval) {
       case 1: // XDP_DROP
         pkt.path = 'page_pool_recycle';
-        this.bump('rx_xdp_drop');
+        this.counters.rx_xdp_drop++;
         pool.recycleDirect(pages);
         return;
       case 2: // XDP_PASS
-        this.bump('rx_xdp_pass');
+        this.counters.rx_xdp_pass++;
         if (!readonly) {
           pkt.path = 'build_skb';
-          this.bump('rx_skb_build');
+          this.counters.rx_skb_build++;
           pool.release(pages); // the pages now belong to the skb; they come back through skb_mark_for_recycle later
           return;
         }
         return this.copyToSkb(pkt, buff, pool);
       case 3: { // XDP_TX
-        if (readonly) return exception('XDP_TX needs a writable page (the frame is converted in place into an xdp_frame); a driver that hands out read-only pages cannot transmit it', 'dropped: TX needs a writable page');
+        if (readonly) return this.exception(pkt, pool, pages, 'XDP_TX needs a writable page (the frame is converted in place into an xdp_frame); a driver that hands out read-only pages cannot transmit it', 'dropped: TX needs a writable page');
         const room = xdpFrameRoom(buff);
-        if (room !== undefined) return exception(room, 'dropped: no headroom for xdp_frame');
+        if (room !== undefined) return this.exception(pkt, pool, pages, room, 'dropped: no headroom for xdp_frame');
         // One TX descriptor per buffer; a frame that does not fit is dropped with trace_xdp_exception
         // (i40e_xmit_xdp_ring returns I40E_XDP_CONSUMED, mlx5e_xmit_xdp_frame fails: rx_xdp_tx_full).
         if (this.txPending[queue] + pages > this.opts.profile.txRingSize) {
           pkt.path = 'tx_ring_full';
           pkt.outcome = 'dropped: TX ring full';
           pkt.note = `XDP TX ring full: ${this.txPending[queue]} of ${this.opts.profile.txRingSize} descriptors wait for the doorbell at the end of this NAPI poll`;
-          this.bump('rx_xdp_tx_full');
+          this.counters.rx_xdp_tx_full++;
           pool.recycleDirect(pages);
           return;
         }
         pkt.path = 'xdp_tx';
-        this.bump('rx_xdp_tx');
+        this.counters.rx_xdp_tx++;
         this.txPending[queue] += pages;
         this.txFrames[queue]++;
         return;
       }
       case 4: { // XDP_REDIRECT
-        if (readonly) return exception('XDP_REDIRECT needs a writable page (xdp_frame in the headroom); a driver that hands out read-only pages cannot redirect it', 'dropped: redirect needs a writable page');
+        if (readonly) return this.exception(pkt, pool, pages, 'XDP_REDIRECT needs a writable page (xdp_frame in the headroom); a driver that hands out read-only pages cannot redirect it', 'dropped: redirect needs a writable page');
         const room = xdpFrameRoom(buff);
-        if (room !== undefined) return exception(room, 'dropped: no headroom for xdp_frame');
+        if (room !== undefined) return this.exception(pkt, pool, pages, room, 'dropped: no headroom for xdp_frame');
         const r = this.resolveRedirect(pkt, true);
         if ('error' in r) {
           pkt.path = 'redirect_error';
           pkt.note = r.error;
           pkt.outcome = r.outcome;
-          this.bump('rx_xdp_redirect_fail');
+          this.counters.rx_xdp_redirect_fail++;
           pool.recycleDirect(pages);
           return;
         }
         pkt.path = r.path;
         pkt.target = r.target;
-        this.bump('rx_xdp_redirect');
+        this.counters.rx_xdp_redirect++;
         pool.release(pages);
         const pending = this.redirectPending[queue];
         pending.set(r.target, (pending.get(r.target) ?? 0) + 1);
         return;
       }
     }
+  }
+
+  /** trace_xdp_exception and a drop: the pages go straight back to the pool. */
+  private exception(pkt: DriverPacket, pool: PagePool, pages: number, note?: string, outcome?: string): void {
+    pkt.path = 'xdp_exception';
+    if (note) pkt.note = note;
+    if (outcome) pkt.outcome = outcome;
+    this.counters.rx_xdp_aborted++;
+    pool.recycleDirect(pages);
   }
 
   /** Option B: napi_alloc_skb + copy of the headers; small frames are copied whole and the page reused at once. */
@@ -318,36 +349,36 @@ export class Driver {
     if (data.length <= copyBreak && buff.frags.length === 0) {
       pkt.path = 'napi_alloc_skb+copybreak';
       pkt.copied = data.length;
-      this.bump('rx_copybreak');
+      this.counters.rx_copybreak++;
       pool.recycleDirect();
     } else {
       pkt.path = 'napi_alloc_skb+copy';
       pkt.copied = Math.min(headerLength(data), copyBreak);
       pool.release(1 + buff.frags.length); // the rest of the pages stay attached to the skb as read-only fragments
     }
-    this.bump('rx_skb_alloc_copy');
-    this.bump('rx_copied_bytes', pkt.copied);
+    this.counters.rx_skb_alloc_copy++;
+    this.counters.rx_copied_bytes += pkt.copied;
   }
 
   private genericVerdict(pkt: DriverPacket, buff: XdpBuff): void {
     if (pkt.fault || pkt.invalidAction || pkt.retval === 0) {
       pkt.path = 'kfree_skb';
-      this.bump('rx_xdp_aborted');
+      this.counters.rx_xdp_aborted++;
       return;
     }
     switch (pkt.retval) {
       case 1:
         pkt.path = 'kfree_skb';
-        this.bump('rx_xdp_drop');
+        this.counters.rx_xdp_drop++;
         return;
       case 2:
         pkt.path = 'netif_receive_skb';
-        this.bump('rx_xdp_pass');
+        this.counters.rx_xdp_pass++;
         return;
       case 3:
         pkt.path = 'generic_xdp_tx';
-        this.bump('rx_xdp_tx');
-        this.bump('tx_xdp_xmit');
+        this.counters.rx_xdp_tx++;
+        this.counters.tx_xdp_xmit++;
         return;
       case 4: {
         const r = this.resolveRedirect(pkt, false);
@@ -355,12 +386,12 @@ export class Driver {
           pkt.path = 'redirect_error';
           pkt.note = r.error;
           pkt.outcome = r.outcome;
-          this.bump('rx_xdp_redirect_fail');
+          this.counters.rx_xdp_redirect_fail++;
           return;
         }
         pkt.path = 'xdp_do_generic_redirect';
         pkt.target = r.target;
-        this.bump('rx_xdp_redirect');
+        this.counters.rx_xdp_redirect++;
         return;
       }
     }
@@ -416,10 +447,10 @@ export class Driver {
 
   /** End of a NAPI poll: one TX doorbell for the queued XDP_TX frames, one xdp_do_flush for the redirects. */
   private endPoll(queue: number): void {
-    this.bump('napi_polls');
+    this.counters.napi_polls++;
     if (this.txPending[queue] > 0) {
-      this.bump('tx_doorbells');
-      this.bump('tx_xdp_xmit', this.txFrames[queue]);
+      this.counters.tx_doorbells++;
+      this.counters.tx_xdp_xmit += this.txFrames[queue];
       // TX completion returns the pages to the pool by the next poll.
       this.pools[queue].recycleRing(this.txPending[queue]);
       this.txPending[queue] = 0;
@@ -427,7 +458,7 @@ export class Driver {
     }
     const pending = this.redirectPending[queue];
     if (pending.size > 0) {
-      this.bump('xdp_redirect_flushes');
+      this.counters.xdp_redirect_flushes++;
       pending.clear();
     }
     this.pollCount[queue] = 0;
@@ -479,7 +510,7 @@ function refineOutcome(pkt: DriverPacket): void {
     return;
   }
   if (pkt.action === 'XDP_PASS') {
-    const short = tooShort(pkt.out.subarray(pkt.metaLen));
+    const short = tooShort(pkt.out, pkt.metaLen);
     if (short) {
       pkt.outcome = 'passed: too short for its headers';
       pkt.note = pkt.note ? `${pkt.note}; ${short}` : short;
@@ -492,17 +523,19 @@ function refineOutcome(pkt: DriverPacket): void {
  * header, ip_rcv_core an IPv4 header of IHL words within tot_len within the frame, ipv6_rcv the fixed header and the
  * payload length. 802.1Q/802.1ad tags are skipped as the stack's VLAN receive path does.
  */
-export function tooShort(f: Uint8Array): string | undefined {
-  if (f.length < 14) return `${f.length} bytes, shorter than an Ethernet header (14): the stack drops it`;
+export function tooShort(f: Uint8Array, start = 0): string | undefined {
+  // The frame is f[start..]: offsets below are relative to it.
+  const len = f.length - start;
+  if (len < 14) return `${len} bytes, shorter than an Ethernet header (14): the stack drops it`;
   let off = 12;
-  let type = (f[off]! << 8) | f[off + 1]!;
+  let type = (f[start + off]! << 8) | f[start + off + 1]!;
   while (type === 0x8100 || type === 0x88a8) {
     off += 4;
-    if (off + 2 > f.length) return 'a VLAN tag cut short: the stack drops it';
-    type = (f[off]! << 8) | f[off + 1]!;
+    if (off + 2 > len) return 'a VLAN tag cut short: the stack drops it';
+    type = (f[start + off]! << 8) | f[start + off + 1]!;
   }
-  const l3 = off + 2;
-  const rest = f.length - l3;
+  const l3 = start + off + 2;
+  const rest = len - (off + 2);
   if (type === 0x0800) {
     if (rest < 20) return `${rest} bytes after the Ethernet header, fewer than an IPv4 header (20): ip_rcv drops it`;
     const ihl = (f[l3]! & 15) * 4;

@@ -35,6 +35,12 @@ export interface CapturedPacket {
   linkType: number;
   /** pcapng interface id within its section; 0 for classic pcap. */
   interfaceId: number;
+  /**
+   * tsNs as numbers, when the reader has them (classic pcap): whole seconds, and nanoseconds past them (below 10^9
+   * for a well-formed record). tsNs = tsSec * 10^9 + tsNanos.
+   */
+  tsSec?: number;
+  tsNanos?: number;
 }
 
 export class CaptureError extends Error {
@@ -120,6 +126,9 @@ interface ByteSource {
   /** A view of `n` bytes at `pos` (valid until the next ensure or push). */
   view(n: number): Buffer;
   skip(n: number): void;
+  /** The buffer holding the bytes at `pos` and the absolute offset of its first byte (valid until the next ensure or push). */
+  readonly buf: Buffer;
+  readonly start: number;
 }
 
 /** Thrown by a fed source asked for bytes that have not arrived yet (never seen outside this module). */
@@ -127,8 +136,8 @@ const NEED_MORE = Symbol('need more bytes');
 
 /** Chunked reader over a file descriptor that tracks absolute offsets. */
 class Source implements ByteSource {
-  private buf = Buffer.alloc(CHUNK);
-  private start = 0; // absolute offset of buf[0]
+  buf = Buffer.alloc(CHUNK);
+  start = 0; // absolute offset of buf[0]
   private len = 0; // valid bytes in buf
   private eof = false;
   pos = 0; // absolute read position
@@ -325,8 +334,8 @@ const MAX_FEED_BUFFER = 64 * 1024 * 1024;
 
 /** Pushed chunks, kept from the first unconsumed byte on. */
 class FedSource implements ByteSource {
-  private buf = Buffer.alloc(1 << 16);
-  private start = 0; // absolute offset of buf[0]
+  buf = Buffer.alloc(1 << 16);
+  start = 0; // absolute offset of buf[0]
   private len = 0;
   ended = false;
   pos = 0;
@@ -543,22 +552,47 @@ class PcapReader extends BaseReader implements CaptureReader {
       return undefined;
     }
     if (got < 16) this.fail(at, `truncated record header (${got} of 16 bytes)`, this.index);
-    const h = src.view(16);
-    const u32 = (o: number) => (this.le ? h.readUInt32LE(o) : h.readUInt32BE(o));
-    const sec = u32(0);
-    const frac = u32(4);
-    const incl = u32(8);
-    const orig = u32(12);
+    // The record header read in place (no view, no closure: this runs once per packet).
+    let b = src.buf;
+    let o = at - src.start;
+    const le = this.le;
+    const sec = u32At(b, o, le);
+    const frac = u32At(b, o + 4, le);
+    const incl = u32At(b, o + 8, le);
+    const orig = u32At(b, o + 12, le);
     if (incl > MAX_CAPLEN)
       this.fail(at, `captured length ${incl} exceeds the maximum of ${MAX_CAPLEN} bytes (corrupt record?)`, this.index);
     // The whole record before any of it is consumed (a fed source may not have it yet).
     const have = src.ensure(16 + incl) - 16;
     if (have < incl) this.fail(at, `truncated packet data (${have} of ${incl} bytes)`, this.index);
-    const data = this.bytes(src.view(16 + incl), 16, 16 + incl);
+    b = src.buf; // ensure may have moved the bytes
+    o = at - src.start;
+    const data = this.bytes(b, o + 16, o + 16 + incl);
     src.skip(16 + incl);
-    const tsNs = BigInt(sec) * 1_000_000_000n + BigInt(frac) * (this.nano ? 1n : 1000n);
-    return this.packet(tsNs, data, Math.max(orig, incl), this.linkType, 0, at, this.fcsLen);
+    // BigInt arithmetic allocates: the nanoseconds of the whole second are kept while the second stays the same.
+    if (sec !== this.lastSec) {
+      this.lastSec = sec;
+      this.lastSecNs = BigInt(sec) * 1_000_000_000n;
+    }
+    const nanos = this.nano ? frac : frac * 1000; // frac * 1000 < 2^53: exact
+    const tsNs = this.lastSecNs + BigInt(nanos);
+    const origLen = Math.max(orig, incl);
+    if (this.linkType === LINKTYPE.ETHERNET && this.fcsLen === 0) {
+      // An Ethernet frame without FCS is delivered as captured: `packet` without its conversions.
+      return { index: this.index++, tsNs, frame: data, capLen: incl, wireLen: origLen, truncated: incl < origLen, linkType: LINKTYPE.ETHERNET, interfaceId: 0, tsSec: sec, tsNanos: nanos };
+    }
+    return this.packet(tsNs, data, origLen, this.linkType, 0, at, this.fcsLen);
   }
+
+  private lastSec = -1;
+  private lastSecNs = 0n;
+}
+
+/** The unsigned 32-bit value at `o`, little- or big-endian. */
+function u32At(b: Uint8Array, o: number, le: boolean): number {
+  return le
+    ? (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0
+    : ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 }
 
 interface Iface {

@@ -55,17 +55,26 @@ export function ipv6(f: Uint8Array, o: number): string {
     i = j;
   }
   let out = '';
+  // Whether `out` is empty or ends with ':' (no separator needed before the next group).
+  let open = true;
   for (let i = 0; i < 8; i++) {
     if (i === best) {
       out += '::';
+      open = true;
       i += bestLen - 1;
       continue;
     }
-    if (out !== '' && !out.endsWith(':')) out += ':';
-    out += u16(f, o + 2 * i).toString(16);
+    if (!open) out += ':';
+    // A group in hex without leading zeroes: the high byte's digits, then the low byte's (two when the high byte shows).
+    const hi = f[o + 2 * i]!;
+    const lo = f[o + 2 * i + 1]!;
+    out += hi ? HEX[hi]! + HEX2[lo]! : HEX[lo]!;
+    open = false;
   }
   return out;
 }
+
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16));
 
 function link(f: Uint8Array): L3 | string {
   if (f.length < 14) return `[|ether] ${f.length} bytes`;
@@ -107,9 +116,14 @@ function l3(f: Uint8Array, type: number, off: number): string {
     }
     return `${mac(f, 6)} > ${mac(f, 0)}, 802.3, length ${type}`;
   }
-  const names: Record<number, string> = { 0x88cc: 'LLDP', 0x8863: 'PPPoE discovery', 0x8864: 'PPPoE session', 0x8847: 'MPLS', 0x88e5: 'MACsec', 0x8035: 'RARP' };
-  return `${mac(f, 6)} > ${mac(f, 0)}, ethertype ${names[type] ?? `0x${type.toString(16).padStart(4, '0')}`}, length ${f.length}`;
+  return `${mac(f, 6)} > ${mac(f, 0)}, ethertype ${ETHERTYPE_NAMES[type] ?? `0x${type.toString(16).padStart(4, '0')}`}, length ${f.length}`;
 }
+
+// Names the summaries use, made once (not per packet).
+const ETHERTYPE_NAMES: Record<number, string> = { 0x88cc: 'LLDP', 0x8863: 'PPPoE discovery', 0x8864: 'PPPoE session', 0x8847: 'MPLS', 0x88e5: 'MACsec', 0x8035: 'RARP' };
+const PROTO_NAMES: Record<number, string> = { 1: 'ICMP', 2: 'IGMP', 6: 'TCP', 17: 'UDP', 41: 'IPv6', 47: 'GRE', 50: 'ESP', 51: 'AH', 58: 'ICMP6', 89: 'OSPF', 132: 'SCTP' };
+const ICMP_NAMES: Record<number, string> = { 0: 'echo reply', 3: 'unreachable', 5: 'redirect', 8: 'echo request', 11: 'time exceeded' };
+const ICMP6_NAMES: Record<number, string> = { 1: 'destination unreachable', 2: 'packet too big', 3: 'time exceeded', 128: 'echo request', 129: 'echo reply', 133: 'router solicitation', 134: 'router advertisement', 135: 'neighbor solicitation', 136: 'neighbor advertisement', 143: 'multicast listener report v2' };
 
 function arp(f: Uint8Array, o: number): string {
   if (f.length < o + 28) return 'ARP [|arp]';
@@ -166,8 +180,7 @@ function ip6(f: Uint8Array, o: number): string {
 }
 
 function protoName(p: number): string {
-  const n: Record<number, string> = { 1: 'ICMP', 2: 'IGMP', 6: 'TCP', 17: 'UDP', 41: 'IPv6', 47: 'GRE', 50: 'ESP', 51: 'AH', 58: 'ICMP6', 89: 'OSPF', 132: 'SCTP' };
-  return n[p] ?? `ip-proto-${p}`;
+  return PROTO_NAMES[p] ?? `ip-proto-${p}`;
 }
 
 function l4(f: Uint8Array, p: number, proto: number, src: string, dst: string, len: number): string {
@@ -211,12 +224,8 @@ function l4(f: Uint8Array, p: number, proto: number, src: string, dst: string, l
 }
 
 function icmpName(proto: number, type: number, code: number): string {
-  if (proto === 1) {
-    const n: Record<number, string> = { 0: 'echo reply', 3: 'unreachable', 5: 'redirect', 8: 'echo request', 11: 'time exceeded' };
-    return `ICMP ${n[type] ?? `type ${type}`}${type === 3 || type === 11 ? ` code ${code}` : ''}`;
-  }
-  const n: Record<number, string> = { 1: 'destination unreachable', 2: 'packet too big', 3: 'time exceeded', 128: 'echo request', 129: 'echo reply', 133: 'router solicitation', 134: 'router advertisement', 135: 'neighbor solicitation', 136: 'neighbor advertisement', 143: 'multicast listener report v2' };
-  return `ICMP6, ${n[type] ?? `type ${type}`}`;
+  if (proto === 1) return `ICMP ${ICMP_NAMES[type] ?? `type ${type}`}${type === 3 || type === 11 ? ` code ${code}` : ''}`;
+  return `ICMP6, ${ICMP6_NAMES[type] ?? `type ${type}`}`;
 }
 
 /** The flow tuple RSS hashes: addresses, and ports for TCP/UDP/SCTP when present. Undefined for non-IP frames. */
