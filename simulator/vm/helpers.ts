@@ -19,6 +19,7 @@ import { csumDiff, csumDiffAt } from './helper-impl/csum.ts';
 import { copyPacket } from './helper-impl/copy.ts';
 import { fibLookup } from './helper-impl/fib.ts';
 import { checkMtu, mtuDevice, strncmp } from './helper-impl/misc.ts';
+import { dropTimers, timerCancel, timerInit, timerSetCallback, timerStart } from './helper-impl/timer.ts';
 import { isBloom, isQueueStack } from './queue-maps.ts';
 import { checkSyncookie, drawSecrets, genSyncookie, type CookieSecrets } from './helper-impl/syncookie.ts';
 import { dispatchKfunc, dynptrRead, dynptrWrite } from './kfuncs.ts';
@@ -276,7 +277,11 @@ const IMPLEMENTED: [number, HelperImpl][] = [
     checkElemAccess(map, c);
     if (readonlyMap(map)) throw new VmFault('readonly-write', `write into map forbidden: bpf_map_update_elem on ${map.def.name}, which is read-only for programs`, c.pc);
     const value = h.mem.bytes(c.regs[3], map.def.valueSize, false, c.pc, `bpf_map_update_elem value (argument 3, ${map.def.valueSize} bytes)`);
-    return neg(-map.update(key(h, c, map, 2), value.slice(), c.regs[4], h.env.cpu));
+    const k = key(h, c, map, 2);
+    const rc = map.update(k, value.slice(), c.regs[4], h.env.cpu);
+    // The element's old value goes with its timers (bpf_obj_free_fields).
+    if (rc === 0 && hasTimers) dropTimers(map.lookup(k, h.env.cpu));
+    return neg(-rc);
   }],
   // map_delete_elem
   [3, (h, c) => {
@@ -396,6 +401,15 @@ const IMPLEMENTED: [number, HelperImpl][] = [
     return { loop: { fnPc: offsetOf(r[2]), count, ctxArg: r[3] } };
   }],
   [188, (h) => BigInt(buffLen(h.buff))],
+  // timer_init / timer_set_callback / timer_start / timer_cancel (helper-impl/timer.ts) on a map value's bpf_timer
+  [169, (h, c) => { hasTimers = true; const t = timerField(h, c); return neg(-timerInit(t.bytes, t.off, c.regs[3])); }],
+  [170, (h, c) => {
+    if (regionOf(c.regs[2]) !== REGION_FUNC) throw new VmFault('helper-misuse', 'bpf_timer_set_callback: argument 2 must be a function address (lddw of a function)', c.pc);
+    const t = timerField(h, c);
+    return neg(-timerSetCallback(t.bytes, t.off, offsetOf(c.regs[2])));
+  }],
+  [171, (h, c) => { const t = timerField(h, c); return neg(-timerStart(t.bytes, t.off, c.regs[3])); }],
+  [172, (h, c) => { const t = timerField(h, c); return neg(-timerCancel(t.bytes, t.off)); }],
   // for_each_map_elem (kernel/bpf/arraymap.c, hashtab.c): the callback gets (map, &key, &value, ctx) for every array
   // slot in order, or every hash element (in key order: the kernel's bucket order depends on a random seed); it stops
   // after a callback returning 1; the result is the number of callbacks made. flags must be 0.
@@ -629,6 +643,7 @@ export function fastHelpers(host: HelperHost): FastHelpers {
   };
   // map_update_elem (the value is checked before the key, as the helper does)
   by[2] = (h1, l1, h2, l2, h3, l3, h4, l4) => {
+    if (hasTimers) return miss(); // the slow path drops the replaced value's timers
     const map = handleMap(h1, l1);
     if (map === undefined || map.updateAt === undefined || readonlyMap(map)) return miss();
     const mem = host.mem;
@@ -688,6 +703,16 @@ export function fastHelpers(host: HelperHost): FastHelpers {
 
 /** The map types bpf_for_each_map_elem walks. */
 const FOR_EACH_MAPS = [MapType.ARRAY, MapType.PERCPU_ARRAY, MapType.HASH, MapType.PERCPU_HASH, MapType.LRU_HASH, MapType.LRU_PERCPU_HASH];
+
+/** Whether a program has called bpf_timer_init (only then do map updates look for timers to drop). */
+let hasTimers = false;
+
+/** The struct bpf_timer (16 bytes) argument 1 points to: the map value holding it and the offset in it. */
+function timerField(h: HelperHost, c: HelperCall): { bytes: Uint8Array; off: number } {
+  const { region, off } = h.mem.resolve(c.regs[1], 16, false, c.pc, `${name(c.id)} timer (argument 1)`);
+  if (region.kind !== 'map-value') throw new VmFault('helper-misuse', `${name(c.id)}: argument 1 must point to a struct bpf_timer in a map value`, c.pc);
+  return { bytes: region.bytes, off };
+}
 
 /** Implemented helpers by id. */
 export const HELPERS: ReadonlyMap<number, HelperImpl> = new Map(IMPLEMENTED);
