@@ -279,3 +279,12 @@ test('a link type XDP never sees is refused with its name', (t) => {
     assert.equal(ts.status, 0, 'tshark reads it (as user data): the refusal is ours, by design');
   }
 });
+
+test('an invalid pcap fraction of a second (a second or more) is carried into the seconds, as README says', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-frac-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'frac.pcap');
+  const data = ethernet([0x02, 0, 0, 0, 0, 1], [0x02, 0, 0, 0, 0, 2], 0x0800, ipv4Udp());
+  writeFileSync(path, pcap(1, [{ data, sec: 100, frac: 999_999 }, { data, sec: 100, frac: 1_000_000 }, { data, sec: 100, frac: 2_147_483_648 }]));
+  assert.deepEqual(readAll(path).packets.map((p) => p.tsNs), [100_999_999_000n, 101_000_000_000n, 2_247_483_648_000n]);
+});
