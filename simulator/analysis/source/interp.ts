@@ -29,6 +29,8 @@ import {
   joinVals,
   single,
   stamp,
+  markCsumUpdated,
+  UNINIT,
   stateKey,
   type ConstVal,
   type L4Proof,
@@ -90,6 +92,8 @@ interface Frame {
   returns: { state: State; tv: TV }[];
   loops: LoopCtx[];
   labels: Map<string, State[]>;
+  /** The IPv4 header changes pending when the callee was entered: only its own changes are stamped on what it returns. */
+  entryCsum?: State['csumPending'];
 }
 
 const INT_TYPES_BY_SIZE: Record<number, string> = { 1: '__u8', 2: '__u16', 4: '__u32', 8: '__u64' };
@@ -292,7 +296,8 @@ export class Analyzer {
         const label = n.childForFieldName('label')?.text;
         const incoming = label ? this.frame.labels.get(label) ?? [] : [];
         const joined = joinStates(incoming.includes(st) ? incoming : [st, ...incoming]);
-        const inner = n.namedChildren.find((c) => c && c.type !== 'statement_identifier');
+        // `done: // comment` then the statement: the comment is not the labelled statement.
+        const inner = n.namedChildren.find((c) => c && c.type !== 'statement_identifier' && c.type !== 'comment');
         if (!joined) return null;
         return inner ? this.exec(inner, joined) : joined;
       }
@@ -344,7 +349,7 @@ export class Analyzer {
       if (!shape.name || shape.isFunction) continue;
       const t: TypeRef = { base, ptr: shape.ptr, dims: shape.dims };
       const value = d.type === 'init_declarator' ? d.childForFieldName('value') : null;
-      let v: Val = TOP;
+      let v: Val = d.type !== 'init_declarator' && shape.ptr > 0 && shape.dims.length === 0 ? UNINIT : TOP;
       if (value && value.type !== 'initializer_list') v = this.eval(value, st).v;
       else if (value) this.evalChildren(value, st);
       if (shape.dims.length > 0) v = TOP;
@@ -503,7 +508,7 @@ export class Analyzer {
     const tv = e ? this.eval(e, st) : { v: TOP };
     const frame = this.frame;
     if (frame.isProgram) this.checkReturn(n, e, tv, st);
-    else frame.returns.push({ state: st, tv: { v: stamp(tv.v, st), t: tv.t } });
+    else frame.returns.push({ state: st, tv: { v: stamp(tv.v, st, st.csumOpen !== frame.entryCsum), t: tv.t } });
   }
 
   // ---- calls used as statements, macros as statements -----------------------------------------------------------
@@ -1019,7 +1024,7 @@ export class Analyzer {
       const slot = st.vars.get(name);
       // `get_dst(&dst)`: whatever is written through the address is not followed, so a map value (or NULL) kept in
       // a pointer local is forgotten rather than reported after the callee replaced it.
-      if (slot && (slot.v.k === 'mapval' || (slot.v.k === 'consts' && slot.t && slot.t.ptr > 0))) st.vars.set(name, { v: TOP, t: slot.t });
+      if (slot && (slot.v.k === 'mapval' || (slot.v.k === 'consts' && slot.t && slot.t.ptr > 0) || (slot.v.k === 'top' && slot.v.uninit))) st.vars.set(name, { v: TOP, t: slot.t });
       return { v: TOP, t: slot?.t ? { ...slot.t, ptr: slot.t.ptr + 1 } : undefined };
     }
     if (inner.type === 'field_expression') {
@@ -1032,7 +1037,7 @@ export class Analyzer {
         const f = layout?.fields[fieldName];
         if (p.v.k === 'pkt') {
           // `csum_replace2(&ip->check, ...)`: the checksum is updated through its address.
-          if (fieldName === 'check' && isIpHeader(p.t, this)) st.csumUpdated = true;
+          if (fieldName === 'check' && isIpHeader(p.t, this)) markCsumUpdated(st);
           if (fieldName === 'check' && l4HeaderOf(p.t, this)) st.l4Updated = true;
           const off = p.v.off === null || !f ? null : p.v.off + f.offset;
           return { v: { ...p.v, off }, t: { base: f ? INT_TYPES_BY_SIZE[f.elem ?? f.size] ?? '__u8' : '__u8', ptr: 1, dims: [] } };
@@ -1338,7 +1343,7 @@ export class Analyzer {
       st.wrote = true;
       // Bytes written at an offset the tier does not follow: the checksums among them, possibly.
       if (name === 'bpf_xdp_store_bytes' || name === 'bpf_dynptr_write' || name === 'bpf_dynptr_slice_rdwr') {
-        st.csumUpdated = true;
+        markCsumUpdated(st);
         st.l4Updated = true;
       }
       if (name === 'bpf_xdp_store_bytes' && this.driverMode === 'readonly-page') this.readonlyPageWrite(n);
@@ -1372,7 +1377,7 @@ export class Analyzer {
     for (const a of args) if (a.v.k === 'mapval') this.nullChecked(st, a.v.id);
     st.wrote = true;
     st.redirected = true;
-    st.csumUpdated = true;
+    markCsumUpdated(st);
     st.l4Updated = true;
     return { v: TOP };
   }
@@ -1388,7 +1393,7 @@ export class Analyzer {
       const a = args[i] ?? { v: TOP };
       callee.vars.set(p.name, { v: retype(a.v, p.type), t: p.type });
     });
-    const frame: Frame = { fn, isProgram: false, instance: this.instances++, callSite: this.site ?? call, returns: [], loops: [], labels: new Map() };
+    const frame: Frame = { fn, isProgram: false, instance: this.instances++, callSite: this.site ?? call, returns: [], loops: [], labels: new Map(), entryCsum: callee.csumOpen };
     this.inlined.add(fn);
     const checksBefore = this.nullChecks.length;
     const savedUnit = this.unit;
@@ -1422,7 +1427,10 @@ export class Analyzer {
       st.redirected = exits.redirected;
       st.pendingRedirect = exits.pendingRedirect;
       st.csumPending = exits.csumPending;
+      // The callee updated the checksum on every path: values the caller stored before no longer carry the change.
+      if (exits.csumUpdated && !st.csumUpdated) markCsumUpdated(st);
       st.csumUpdated = exits.csumUpdated;
+      st.csumOpen = exits.csumOpen;
       st.l4Pending = exits.l4Pending;
       st.l4Updated = exits.l4Updated;
       st.l4Proof = exits.l4Proof;
@@ -1572,6 +1580,7 @@ export class Analyzer {
       }
       return;
     }
+    if (v.loose) return;
     const proven = st.proven.get(v.root) ?? 0;
     const known = v.off !== null && extra !== null;
     const need = known ? v.off! + extra! + size : null;
@@ -1858,6 +1867,11 @@ export class Analyzer {
     // checksum not updated after the change.
     if (st.csumPending && !st.csumUpdated && !Analyzer.swapOnly(st.csumPending.writes) && intended.length === v.vals.length && !v.more && v.vals.length > 0 && v.vals.every((c) => c.v === 2 || c.v === 3 || c.v === 4)) {
       this.staleChecksum(st.csumPending, v.vals.map((c) => c.v));
+    } else {
+      // Paths joined before the return (`action = XDP_DROP` on one, the change and `action = bpf_redirect(...)` on
+      // another): the values whose own path changed the header and sent the packet on without an update.
+      const sent = intended.filter((c) => c.csumStale && (c.v === 2 || c.v === 3 || c.v === 4) && !Analyzer.swapOnly(c.csumStale.writes));
+      if (sent.length) this.staleChecksum(sent[0]!.csumStale!, sent.map((c) => c.v));
     }
     // The same for the TCP/UDP checksum, when the path changed a port (and maybe the addresses of the pseudo-header).
     // An address change alone (NAT) is judged only where the branches taken prove the protocol of that header to be
@@ -1907,7 +1921,7 @@ export class Analyzer {
     }
     if (v.k === 'pkt' && v.region === 'meta') return; // metadata in front of the packet holds no checksum
     const end = v.k === 'pkt' && v.off !== null ? v.off + size : Infinity;
-    if (end > 24) st.csumUpdated = true;
+    if (end > 24) markCsumUpdated(st);
     if (end > 40) st.l4Updated = true;
   }
 
@@ -1951,11 +1965,12 @@ export class Analyzer {
     if (!l4 && (field === 'protocol' || field === 'nexthdr')) st.l4Proof = undefined;
     if (!isIpHeader(t, this)) return;
     if (field === 'check') {
-      st.csumUpdated = true;
+      markCsumUpdated(st);
       return;
     }
     const from = value?.k === 'top' ? value.field : undefined;
     st.csumPending = { writes: [...(st.csumPending?.writes ?? []), { field, from, node: n, file: this.unit.file, site: this.site, at, away: this.awayFromHome(n) }] };
+    if (!st.csumUpdated) st.csumOpen = { writes: [...(st.csumOpen?.writes ?? []), st.csumPending.writes[st.csumPending.writes.length - 1]!] };
   }
 
   /** The header fields were only exchanged among themselves (saddr <-> daddr): the sum of the header is unchanged. */
@@ -2320,7 +2335,12 @@ function fallsOff(fn: FunctionDecl): boolean {
   const type = fn.node.childForFieldName('type');
   if (!type || (type.text === 'void' && fn.node.childForFieldName('declarator')?.type !== 'pointer_declarator')) return false;
   const stmts = fn.body.namedChildren.filter((c) => c && c.type !== 'comment');
-  const last = stmts[stmts.length - 1];
+  let last = stmts[stmts.length - 1];
+  // `out: return action;`: the labelled statement is the last one.
+  for (let depth = 0; last?.type === 'labeled_statement' && depth < 16; depth++) {
+    const inner = last.namedChildren.filter((c) => c && c.type !== 'statement_identifier' && c.type !== 'comment');
+    last = inner[inner.length - 1];
+  }
   if (last && (last.type === 'return_statement' || last.type === 'goto_statement')) return false;
   return fn.body.lastChild?.type === '}';
 }

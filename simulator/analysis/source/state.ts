@@ -31,6 +31,12 @@ export interface ConstVal {
   redirected?: boolean;
   /** No value at all: a callee ran to its closing brace without a return (`v` is NaN). */
   undef?: boolean;
+  /**
+   * The IPv4 header was changed with no checksum update on the path that produced this value, up to where it was
+   * stored (stamps are cleared where that path updates the checksum): judged at the return even when another path
+   * joined in with a drop.
+   */
+  csumStale?: State['csumPending'];
 }
 
 export interface StaleInfo {
@@ -62,10 +68,11 @@ export type Val =
    * `field`: read from this IPv4 header field (`saddr`), so storing it into another field is a swap the checksum
    * allows. `at`: where that header is (`root:offset`), when the offset is known; `l4`: the field is of that header.
    */
-  | { k: 'top'; taint?: boolean; field?: string; at?: string; l4?: 'tcp' | 'udp' }
+  | { k: 'top'; taint?: boolean; field?: string; at?: string; l4?: 'tcp' | 'udp'; uninit?: boolean }
   | { k: 'consts'; vals: ConstVal[]; more?: boolean }
   | { k: 'ctx' }
-  | { k: 'pkt'; root: string; off: number | null; region: 'data' | 'meta'; stale?: StaleInfo }
+  /** `loose`: set on only some of the paths joined here (declared without a value on the others): its bounds are not judged. */
+  | { k: 'pkt'; root: string; off: number | null; region: 'data' | 'meta'; stale?: StaleInfo; loose?: boolean }
   | { k: 'end'; stale?: StaleInfo }
   | { k: 'len'; root: string; off: number | null }
   | { k: 'rodata'; name: string }
@@ -79,6 +86,11 @@ export type Val =
 
 export const TOP: Val = { k: 'top' };
 export const TAINTED: Val = { k: 'top', taint: true };
+/**
+ * A pointer local declared without a value: no path may use it before setting it, so where paths join, the value of
+ * the path that set it stands (`struct iphdr *iph;` set only in the IPv4 branch and used only there, after a join).
+ */
+export const UNINIT: Val = { k: 'top', uninit: true };
 
 /** A value with the static type of the expression that produced it, when known. */
 export interface TV {
@@ -113,6 +125,12 @@ export interface State {
   csumPending?: { writes: { field: string; from?: string; node: unknown; file: string; site?: unknown; at?: string; away?: unknown }[] };
   /** The IPv4 header checksum was updated somewhere on every path to here (before or after the change). */
   csumUpdated?: boolean;
+  /**
+   * An IPv4 header change on some path to here that this same path did not cover with a checksum update (before or
+   * after it): what values stored here are stamped with (ConstVal.csumStale). Unlike csumPending/csumUpdated, which
+   * are joined separately, it keeps a path's update with that path's change.
+   */
+  csumOpen?: State['csumPending'];
   /**
    * Stores into the L4 checksum's inputs (TCP/UDP ports, IPv4/IPv6 addresses) on some path to here with no update of
    * the TCP/UDP checksum after them; `proto` is the L4 header whose port was stored (addresses alone are not judged).
@@ -167,6 +185,7 @@ export function assignState(dst: State, src: State): void {
   dst.pendingRedirect = src.pendingRedirect;
   dst.csumPending = src.csumPending;
   dst.csumUpdated = src.csumUpdated;
+  dst.csumOpen = src.csumOpen;
   dst.l4Pending = src.l4Pending;
   dst.l4Updated = src.l4Updated;
   dst.l4Proof = src.l4Proof;
@@ -203,6 +222,7 @@ function join2(a: State, b: State): State {
     pendingRedirect: a.pendingRedirect ?? b.pendingRedirect,
     csumPending: earlier(a.csumPending, b.csumPending),
     csumUpdated: (a.csumUpdated && b.csumUpdated) || undefined,
+    csumOpen: a.csumOpen ?? b.csumOpen,
     l4Pending: a.l4Pending?.proto && !b.l4Pending?.proto ? a.l4Pending : b.l4Pending?.proto && !a.l4Pending?.proto ? b.l4Pending : earlier(a.l4Pending, b.l4Pending),
     l4Updated: (a.l4Updated && b.l4Updated) || undefined,
     l4Proof: joinL4Proof(a.l4Proof, b.l4Proof),
@@ -221,12 +241,15 @@ function earlier<T extends { writes: { node: unknown; file: string }[] }>(a: T |
 
 export function joinVals(a: Val, b: Val): Val {
   if (a === b) return a;
+  // The proof of its bounds is the path's that set it, which the join of the paths' proofs does not keep.
+  if (a.k === 'top' && a.uninit) return b.k === 'pkt' ? { ...b, loose: true } : b;
+  if (b.k === 'top' && b.uninit) return a.k === 'pkt' ? { ...a, loose: true } : a;
   if (a.k === 'consts' && b.k === 'consts') return constsUnion(a.vals, b.vals, !!(a.more || b.more));
   if (a.k === 'consts' && b.k === 'top') return { k: 'consts', vals: a.vals, more: true };
   if (b.k === 'consts' && a.k === 'top') return { k: 'consts', vals: b.vals, more: true };
   if (a.k === 'pkt' && b.k === 'pkt') {
     const stale = a.stale ?? b.stale;
-    if (a.root === b.root) return { k: 'pkt', root: a.root, off: a.off === b.off ? a.off : null, region: a.region, stale };
+    if (a.root === b.root) return { k: 'pkt', root: a.root, off: a.off === b.off ? a.off : null, region: a.region, stale, ...(a.loose || b.loose ? { loose: true } : {}) };
     const root = joinRoot(a.root, b.root);
     return { k: 'pkt', root, off: 0, region: a.region === b.region ? a.region : 'data', stale };
   }
@@ -283,17 +306,35 @@ export function constsUnion(a: ConstVal[], b: ConstVal[], more: boolean): Val {
     const i = out.findIndex((o) => o.v === c.v && o.name === c.name && o.origin?.range.line === c.origin?.range.line);
     if (i < 0) out.push(c);
     // The same constant from two paths: what both paths did.
-    else if ((out[i].wrote && !c.wrote) || (out[i].redirected && !c.redirected)) out[i] = { ...out[i], wrote: (out[i].wrote && c.wrote) || undefined, redirected: (out[i].redirected && c.redirected) || undefined };
+    else if ((out[i].wrote && !c.wrote) || (out[i].redirected && !c.redirected)) out[i] = { ...out[i], wrote: (out[i].wrote && c.wrote) || undefined, redirected: (out[i].redirected && c.redirected) || undefined, csumStale: out[i].csumStale ?? c.csumStale };
+    else if (!out[i].csumStale && c.csumStale) out[i] = { ...out[i], csumStale: c.csumStale };
   }
   if (out.length > MAX_CONSTS) return { k: 'top' };
   return { k: 'consts', vals: out, more: more || undefined };
 }
 
 /** The value with what its path did so far stamped on each constant (see ConstVal.wrote). */
-export function stamp(v: Val, st: State): Val {
-  if (v.k !== 'consts' || (!st.wrote && !st.redirected)) return v;
-  if (v.vals.every((c) => (c.wrote || !st.wrote) && (c.redirected || !st.redirected))) return v;
-  return { ...v, vals: v.vals.map((c) => ({ ...c, wrote: c.wrote || st.wrote || undefined, redirected: c.redirected || st.redirected || undefined })) };
+export function stamp(v: Val, st: State, csum = true): Val {
+  const stale = csum ? st.csumOpen : undefined;
+  if (v.k !== 'consts' || (!st.wrote && !st.redirected && !stale)) return v;
+  if (v.vals.every((c) => (c.wrote || !st.wrote) && (c.redirected || !st.redirected) && (c.csumStale || !stale))) return v;
+  return {
+    ...v,
+    vals: v.vals.map((c) => ({ ...c, wrote: c.wrote || st.wrote || undefined, redirected: c.redirected || st.redirected || undefined, csumStale: c.csumStale ?? stale })),
+  };
+}
+
+/** The path updated the IPv4 checksum: values stored before on it no longer carry a pending change. */
+export function markCsumUpdated(st: State): void {
+  st.csumUpdated = true;
+  st.csumOpen = undefined;
+  let vars: Map<string, Slot> | undefined;
+  for (const [name, slot] of st.vars) {
+    if (slot.v.k !== 'consts' || !slot.v.vals.some((c) => c.csumStale)) continue;
+    vars ??= new Map(st.vars);
+    vars.set(name, { v: { ...slot.v, vals: slot.v.vals.map((c) => (c.csumStale ? { ...c, csumStale: undefined } : c)) }, t: slot.t });
+  }
+  if (vars) st.vars = vars;
 }
 
 export function single(v: Val): number | undefined {
