@@ -280,7 +280,7 @@ const IMPLEMENTED: [number, HelperImpl][] = [
     const k = key(h, c, map, 2);
     const rc = map.update(k, value.slice(), c.regs[4], h.env.cpu);
     // The element's old value goes with its timers (bpf_obj_free_fields).
-    if (rc === 0 && hasTimers) dropTimers(map.lookup(k, h.env.cpu));
+    if (rc === 0 && timerMaps.has(map)) dropTimers(valueOf(map, k, h.env.cpu));
     return neg(-rc);
   }],
   // map_delete_elem
@@ -402,7 +402,11 @@ const IMPLEMENTED: [number, HelperImpl][] = [
   }],
   [188, (h) => BigInt(buffLen(h.buff))],
   // timer_init / timer_set_callback / timer_start / timer_cancel (helper-impl/timer.ts) on a map value's bpf_timer
-  [169, (h, c) => { hasTimers = true; const t = timerField(h, c); return neg(-timerInit(t.bytes, t.off, c.regs[3])); }],
+  [169, (h, c) => {
+    timerMaps.add(mapArg(h, c, 2));
+    const t = timerField(h, c);
+    return neg(-timerInit(t.bytes, t.off, c.regs[3]));
+  }],
   [170, (h, c) => {
     if (regionOf(c.regs[2]) !== REGION_FUNC) throw new VmFault('helper-misuse', 'bpf_timer_set_callback: argument 2 must be a function address (lddw of a function)', c.pc);
     const t = timerField(h, c);
@@ -643,9 +647,9 @@ export function fastHelpers(host: HelperHost): FastHelpers {
   };
   // map_update_elem (the value is checked before the key, as the helper does)
   by[2] = (h1, l1, h2, l2, h3, l3, h4, l4) => {
-    if (hasTimers) return miss(); // the slow path drops the replaced value's timers
     const map = handleMap(h1, l1);
     if (map === undefined || map.updateAt === undefined || readonlyMap(map)) return miss();
+    if (timerMaps.has(map)) return miss(); // the slow path drops the replaced value's timers
     const mem = host.mem;
     const ks = map.def.keySize;
     const vs = map.def.valueSize;
@@ -704,8 +708,16 @@ export function fastHelpers(host: HelperHost): FastHelpers {
 /** The map types bpf_for_each_map_elem walks. */
 const FOR_EACH_MAPS = [MapType.ARRAY, MapType.PERCPU_ARRAY, MapType.HASH, MapType.PERCPU_HASH, MapType.LRU_HASH, MapType.LRU_PERCPU_HASH];
 
-/** Whether a program has called bpf_timer_init (only then do map updates look for timers to drop). */
-let hasTimers = false;
+/** Maps whose values have had a timer initialised (only their updates look for timers to drop). */
+const timerMaps = new WeakSet<BpfMap>();
+
+/** An element's value without a lookup (which would mark an LRU element referenced). */
+function valueOf(map: BpfMap, key: Uint8Array, cpu: number): Uint8Array | undefined {
+  if (map.def.type !== MapType.LRU_HASH && map.def.type !== MapType.LRU_PERCPU_HASH) return map.lookup(key, cpu);
+  const hex = Buffer.from(key).toString('hex');
+  const e = map.dump().find((x) => Buffer.from(x.key).toString('hex') === hex);
+  return e?.values[map.perCpu ? cpu : 0];
+}
 
 /** The struct bpf_timer (16 bytes) argument 1 points to: the map value holding it and the offset in it. */
 function timerField(h: HelperHost, c: HelperCall): { bytes: Uint8Array; off: number } {

@@ -9,7 +9,7 @@
 //   xor, xchg, cmpxchg; 32 and 64 bits; with and without fetch), bpf_spin_lock around a value update, bpf_loop with a
 //   callback that updates maps and its context, QUEUE/STACK push/pop/peek, ring buffer output/reserve, a map of maps
 //   (static inner map), bpf_fib_lookup and bpf_check_mtu (the test run's answers), bpf_strncmp against .rodata,
-//   bpf_get_smp_processor_id, bpf_for_each_map_elem over an array (stopping anywhere) or a hash, and, last, a bpf_tail_call through a PROG_ARRAY whose slot 1 holds a second program.
+//   bpf_get_smp_processor_id, bpf_timer init/set_callback/start (1000 s ahead)/cancel, bpf_for_each_map_elem over an array (stopping anywhere) or a hash, and, last, a bpf_tail_call through a PROG_ARRAY whose slot 1 holds a second program.
 // The epilogue writes o[] into the packet when it fits and into a per-packet HASH entry (key: a packet counter in
 // .bss) in any case, so every packet's results are compared, and the action is derived from the results.
 // A third of the programs are SEC("xdp.frags") and also get frames of up to 9000 bytes (multi-buffer).
@@ -56,6 +56,9 @@ static long cb(__u64 i, void *ctx) {
   if (v) *v += i + 1;
   return i >= c->lim;
 }
+struct tmv { struct bpf_timer t; __u64 n; };
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 2); __type(key, __u32); __type(value, struct tmv); } tmr SEC(".maps");
+static int tmr_cb(void *map, __u32 *key, struct tmv *v) { v->n += 1000; return 0; }
 struct fctx { __u64 acc; __u32 stop; __u32 n; };
 static long fe_arr(void *map, __u32 *key, __u64 *val, struct fctx *c) {
   c->acc = c->acc * 7 + *val + *key;
@@ -92,7 +95,7 @@ export function generateCProgram(seed: number): CProgram {
   const signed = () => r.pick([-1, -2, -3, -4, -7, -8, -14, -15, -16, -20, -32, -64, -100, -256, -300, 1, 2, 3, 5, 8, 14, 16, 64, 100, 256, 400, 3000]);
   let usesTail = false;
   for (let i = 0; i < n; i++) {
-    const kind = r.pick(['head', 'tail', 'meta', 'load', 'store', 'csum', 'pkt', 'map', 'map', 'atomic', 'atomic', 'lock', 'loop', 'queue', 'ring', 'mim', 'fib', 'mtu', 'strncmp', 'cpu', 'percpu', 'lru', 'len', 'foreach']);
+    const kind = r.pick(['head', 'tail', 'meta', 'load', 'store', 'csum', 'pkt', 'map', 'map', 'atomic', 'atomic', 'lock', 'loop', 'queue', 'ring', 'mim', 'fib', 'mtu', 'strncmp', 'cpu', 'percpu', 'lru', 'len', 'foreach', 'timer']);
     kinds.push(kind);
     const o = `o[${i}]`;
     switch (kind) {
@@ -179,6 +182,19 @@ export function generateCProgram(seed: number): CProgram {
       case 'cpu':
         body.push(`${o} = bpf_get_smp_processor_id();`);
         break;
+      case 'timer': {
+        // Relative expiry 1000 s ahead: no callback runs during the test (the simulator never runs one).
+        const op = r.pick(['init', 'init', 'cb', 'start', 'cancel', 'reset']);
+        const call = {
+          init: `bpf_timer_init(&v->t, &tmr, ${r.pick([0, 1, 7, 5, `${B()} & 1`])})`,
+          cb: 'bpf_timer_set_callback(&v->t, tmr_cb)',
+          start: `bpf_timer_start(&v->t, 1000000000000ULL, ${r.pick([0, 2, 4, `${B()} & 2`])})`,
+          cancel: 'bpf_timer_cancel(&v->t)',
+          reset: 'bpf_map_update_elem(&tmr, &k, &z, 0)',
+        }[op];
+        body.push(`{ __u32 k = ${B()} & 1; struct tmv z = {}; struct tmv *v = bpf_map_lookup_elem(&tmr, &k); ${o} = v ? ${call} : -1; }`);
+        break;
+      }
       case 'foreach': {
         // Arrays walk in index order (a stop anywhere is deterministic); hashes only with order-independent callbacks.
         const a = r.chance(0.5);
