@@ -47,6 +47,8 @@ export interface RunWorkerData {
   twin?: { path: string; source: string; compile: LoadOptions };
   /** RunConfig without the loaded object (server/run.ts `build`). */
   config: Record<string, unknown> & { capture: string };
+  /** Build the packets' summaries (false: the run keeps its records' offsets and makes them per page). */
+  summaries: boolean;
   shared: SharedArrayBuffer;
 }
 
@@ -223,9 +225,12 @@ export function runWorkerMain(data: RunWorkerData, build: (obj: LoadedObject, co
           throw e;
         }
         if (!pkt) break;
-        store.push(summarize(pkt.frame));
+        if (data.summaries) store.push(summarize(pkt.frame));
         // Once the run has ended it has every line it needs: only the summaries are left to do.
-        if (!twin || stop >= 0) continue;
+        if (!twin || stop >= 0) {
+          if (!data.summaries) break;
+          continue;
+        }
         for (let c = Atomics.load(ctrl, CONSUMED); j - c >= RING && (stop = Atomics.load(ctrl, STOP)) < 0; c = Atomics.load(ctrl, CONSUMED)) Atomics.wait(ctrl, CONSUMED, c, 100);
         if (stop >= 0) continue;
         const line = twin.run(pkt.frame, pkt.tsNs);

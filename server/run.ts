@@ -33,7 +33,7 @@ import type { LoadedObject } from '../simulator/elf/types.ts';
 import type { RunHooks } from '../simulator/vm/machine.ts';
 import { hookMachine, ReturnLines } from '../simulator/return-lines.ts';
 import { RunWorker, type LineSource } from './run-worker.ts';
-import { SummaryStore } from './summary-store.ts';
+import { SummaryStore, RecordIndex } from './summary-store.ts';
 import { entryText, formatMapUpdate, objectMapFormats, type MapFormat } from '../simulator/btf-format.ts';
 import { runMaps, runMapsSeed, type RunMaps } from './maps.ts';
 import { MapsRequest, MapsSeedRequest, type MapsParams, type MapsResult, type MapsSeedParams, type MapsSeedResult } from './protocol.ts';
@@ -131,7 +131,9 @@ interface StoredRun {
   time: Float64Array;
   /** Index into faultKeys + 1; 0 = no fault. */
   fault: Uint16Array;
-  summaries: SummaryStore;
+  /** The packets' summaries (live runs, streams, compressed captures), or where their records are (summaries of a page made on demand). */
+  summaries?: SummaryStore;
+  records?: RecordIndex;
   filterCache: Map<string, Uint32Array>;
   /** The pictures of the run (xdpLens/runStats). */
   stats: RunStatsJson;
@@ -153,6 +155,7 @@ class Columns {
   time = new Float64Array(1024);
   fault = new Uint16Array(1024);
   summaries = new SummaryStore();
+  records = new RecordIndex();
 
   push(): number {
     if (this.n === this.action.length) {
@@ -388,8 +391,11 @@ class RunRecorder {
   constructor(
     private readonly prep: PreparedRun,
     private readonly outputs?: OutputCaptures,
-    /** Summarise each packet here (false: the run's worker thread does, see run-worker.ts). */
-    private readonly summarizeHere = true,
+    /**
+     * The packets' summaries: made here, by the run's worker thread (run-worker.ts), or made when a page of the
+     * packets view asks, from the records' offsets kept here ('index': a capture file that can be read by position).
+     */
+    private readonly summaries: 'here' | 'worker' | 'index' = 'here',
   ) {
     this.mapsStart = prep.session.mapsJson();
   }
@@ -404,8 +410,9 @@ class RunRecorder {
   }
 
   /** Run one packet through the program and the driver, and record what happened. */
-  packet(pkt: CapturedPacket): void {
+  packet(pkt: CapturedPacket, reader?: CaptureReader): void {
     const { driver, returns } = this.prep;
+    if (this.summaries === 'index') this.cols.records.push(reader!.recordOffset, reader!.context);
     this.firstTs ??= pkt.tsNs;
     const r = driver.receive(pkt.frame, pkt.tsNs);
     const returnLine = returns?.lineFor(pkt.frame, pkt.tsNs, r);
@@ -473,7 +480,7 @@ class RunRecorder {
     cols.len[i] = pkt.wireLen;
     cols.time[i] = Number(pkt.tsNs - this.firstTs!);
     this.stats.add({ timeNs: cols.time[i]!, action: r.action, outcome: r.outcome, queue: r.queue, file, line, fault: r.fault });
-    if (this.summarizeHere) cols.summaries.push(summarize(pkt.frame));
+    if (this.summaries === 'here') cols.summaries.push(summarize(pkt.frame));
     this.byAction[r.action]++;
     // A number for (file, line, action): no key string built per packet (file < 2^16, action < 8, line < 2^32).
     const ek = (fileIndex * 8 + action) * 0x1_0000_0000 + line;
@@ -552,7 +559,7 @@ class RunRecorder {
       len: cut(c.len),
       time: cut(c.time),
       fault: cut(c.fault),
-      summaries: final ? c.summaries.trim() : c.summaries,
+      ...(this.summaries === 'index' ? { records: final ? c.records.trim() : c.records } : { summaries: final ? c.summaries.trim() : c.summaries }),
       filterCache: new Map(),
       stats: this.stats.json(),
       source: this.prep.source,
@@ -598,9 +605,11 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
     if (e instanceof CaptureError) return { error: e.message };
     throw e;
   }
+  // Summaries made when a page asks, from the records' offsets: a capture file read by position.
+  const byIndex = regularFile && reader.seekable;
   // A second reader of the capture: only on a regular file (a pipe or FIFO would split its packets between the two).
-  const worker = regularFile ? runWorker(prep, size, host) : undefined;
-  const rec = new RunRecorder(prep, params.outDir ? new OutputCaptures(params.outDir) : undefined, !worker);
+  const worker = regularFile ? runWorker(prep, size, host, !byIndex) : undefined;
+  const rec = new RunRecorder(prep, params.outDir ? new OutputCaptures(params.outDir) : undefined, byIndex ? 'index' : worker ? 'worker' : 'here');
   let bytesRead = 24;
   let captureError: string | undefined;
   let cancelled = false;
@@ -634,7 +643,7 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
           break;
         }
         bytesRead += 16 + pkt.capLen;
-        rec.packet(pkt);
+        rec.packet(pkt, reader);
       }
       // The counts so far go with each report (as a live run's do), so they show long before a big capture is done.
       const pct = Math.min(99, Math.floor((bytesRead / Math.max(1, size)) * 100));
@@ -654,7 +663,10 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
     rec.finish();
   }
   let workerNote = '';
-  if (worker) {
+  if (worker && byIndex) {
+    worker.end();
+    if (worker.usedFrom >= 0) workerNote = `; return lines from packet ${worker.usedFrom} from the run's worker thread`;
+  } else if (worker) {
     let store = await worker.summaries(rec.packets);
     if (store) workerNote = `; summaries${worker.usedFrom >= 0 ? `, and return lines from packet ${worker.usedFrom},` : ''} from the run's worker thread`;
     else {
@@ -680,14 +692,15 @@ const RUN_WORKER_BYTES = 2 * 1024 * 1024;
 const RUN_WORKER_SCRIPT = RunWorker.script(__dirname);
 
 /** Start a capture run's worker (replacing prep.returns when the run has return lines); undefined when not used. */
-function runWorker(prep: PreparedRun, size: number, host: RunHost): RunWorker | undefined {
+function runWorker(prep: PreparedRun, size: number, host: RunHost, summaries: boolean): RunWorker | undefined {
   const when = process.env.XDP_LENS_RUN_WORKER;
   const switchAt = when && /^\d+$/.test(when) ? Number(when) : undefined;
   if (!RUN_WORKER_SCRIPT || when === 'never' || (switchAt === undefined && size < RUN_WORKER_BYTES)) return undefined;
   const { obj: _obj, ...config } = prep.config;
   const own = prep.returns && prep.twin ? (prep.returns as ReturnLines) : undefined;
+  if (!own && !summaries) return undefined;
   try {
-    const w = RunWorker.start(own, RUN_WORKER_SCRIPT, { ...(own ? { twin: { path: prep.path, source: prep.twin!.source, compile: prep.twin!.compile } } : {}), config }, switchAt);
+    const w = RunWorker.start(own, RUN_WORKER_SCRIPT, { ...(own ? { twin: { path: prep.path, source: prep.twin!.source, compile: prep.twin!.compile } } : {}), summaries, config }, switchAt);
     if (own) prep.returns = w;
     return w;
   } catch (e) {
@@ -938,13 +951,47 @@ function matching(run: StoredRun, p: PacketsParams): Uint32Array | undefined {
   return hit;
 }
 
-function row(run: StoredRun, i: number): PacketRow {
+/** Shown for a packet whose record cannot be read again (the capture changed or went since the run). */
+const NO_SUMMARY = '(the capture changed since the run: run again)';
+
+/** The summaries of packets `indices` of a run: kept, or made from their records read again. */
+function pageSummaries(run: StoredRun, indices: ArrayLike<number>): string[] {
+  const out: string[] = [];
+  if (run.summaries) {
+    for (let k = 0; k < indices.length; k++) out.push(run.summaries.get(indices[k]!));
+    return out;
+  }
+  const records = run.records!;
+  let reader: CaptureReader | undefined;
+  try {
+    if (!run.config.captureStamp || captureStamp(run.config.capture) === run.config.captureStamp) reader = openCapture(run.config.capture, { views: true });
+  } catch {
+    reader = undefined;
+  }
+  try {
+    for (let k = 0; k < indices.length; k++) {
+      const i = indices[k]!;
+      let text = NO_SUMMARY;
+      if (reader) {
+        const { offset, context } = records.at(i);
+        const pkt = reader.seek(offset, i, context) ? nextPacket(reader) : undefined;
+        if (pkt && 'frame' in pkt) text = summarize(pkt.frame);
+      }
+      out.push(text);
+    }
+  } finally {
+    reader?.close();
+  }
+  return out;
+}
+
+function row(run: StoredRun, i: number, summary: string): PacketRow {
   const f = run.fault[i]!;
   return {
     index: i,
     time: formatTime(run.time[i]!),
     len: run.len[i]!,
-    summary: run.summaries.get(i),
+    summary,
     action: ACTIONS[run.action[i]!]!,
     retval: run.retval[i]!,
     file: run.files[run.file[i]!]!,
@@ -966,7 +1013,8 @@ async function filterMatches(run: StoredRun, filter: Filter, token: Cancellation
   if (cached) return cached;
   const n = run.action.length;
   const rerun = filter.fields.some((f) => RERUN_FIELDS.has(f));
-  const readCapture = rerun || filter.needsFrame || filter.fields.includes('frame.cap_len');
+  // (Summaries not kept are made from the frame.)
+  const readCapture = rerun || filter.needsFrame || filter.fields.includes('frame.cap_len') || (!run.summaries && filter.fields.includes('summary'));
   const idx = new Uint32Array(n);
   let k = 0;
   const facts = (i: number, frame: Uint8Array, capLen: number, r?: DriverPacket): PacketFacts => {
@@ -985,7 +1033,7 @@ async function filterMatches(run: StoredRun, filter: Filter, token: Cancellation
       line: run.line[i]!,
       ...(f ? { fault: run.summary.faults[f - 1]?.kind ?? 'fault' } : {}),
       ...(r ? { target: r.target, queue: r.queue, printk: r.run.printk, modified: after!.length !== frame.length || after!.some((b, j) => b !== frame[j]) } : {}),
-      summary: () => run.summaries.get(i),
+      summary: () => (run.summaries ? run.summaries.get(i) : summarize(frame)),
     };
   };
   if (!readCapture) {
@@ -1046,8 +1094,9 @@ export async function filteredPackets(p: PacketsParams, token: CancellationToken
   }
   const offset = Math.max(0, Math.floor(p.offset));
   const end = Math.min(idx.length, offset + Math.max(0, Math.min(10000, Math.floor(p.limit))));
-  const rows: PacketRow[] = [];
-  for (let k = offset; k < end; k++) rows.push(row(run, idx[k]!));
+  const page = idx.subarray(offset, Math.max(offset, end));
+  const summaries = pageSummaries(run, page);
+  const rows = Array.from(page, (i, k) => row(run, i, summaries[k]!));
   return { total: idx.length, rows };
 }
 
@@ -1058,9 +1107,10 @@ export function packets(p: PacketsParams): PacketsResult {
   const total = idx ? idx.length : run.action.length;
   const offset = Math.max(0, Math.floor(p.offset));
   const end = Math.min(total, offset + Math.max(0, Math.min(10000, Math.floor(p.limit))));
-  const rows: PacketRow[] = [];
-  for (let k = offset; k < end; k++) rows.push(row(run, idx ? idx[k]! : k));
-  return { total, rows };
+  const page: number[] = [];
+  for (let k = offset; k < end; k++) page.push(idx ? idx[k]! : k);
+  const summaries = pageSummaries(run, page);
+  return { total, rows: page.map((i, k) => row(run, i, summaries[k]!)) };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1164,7 +1214,7 @@ export async function packetDetail(p: PacketParams, token: CancellationToken): P
       tracing = false;
       const mapsAfter = session.mapsJson();
       const after = r.out.subarray(r.metaLen);
-      const stored = row(run, i);
+      const stored = row(run, i, run.summaries ? run.summaries.get(i) : summarize(pkt.frame));
       return {
         index: i,
         time: stored.time,

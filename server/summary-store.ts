@@ -61,3 +61,49 @@ export class SummaryStore {
     return s;
   }
 }
+
+/**
+ * Where each packet's record is in its capture (8 bytes a packet, and the reader's context where it changes): the
+ * packets view reads the records of a page again to summarise them, instead of keeping every packet's summary.
+ */
+export class RecordIndex {
+  private offsets = new Float64Array(1024);
+  private n = 0;
+  /** First packet of each context, and the context. */
+  private readonly contextFrom: number[] = [];
+  private readonly contexts: object[] = [];
+
+  get length(): number {
+    return this.n;
+  }
+
+  push(offset: number, context: object): void {
+    if (this.n === this.offsets.length) {
+      const o = new Float64Array(this.n * 2);
+      o.set(this.offsets);
+      this.offsets = o;
+    }
+    if (this.contexts[this.contexts.length - 1] !== context) {
+      this.contextFrom.push(this.n);
+      this.contexts.push(context);
+    }
+    this.offsets[this.n++] = offset;
+  }
+
+  trim(): RecordIndex {
+    this.offsets = this.offsets.slice(0, this.n);
+    return this;
+  }
+
+  /** The record of packet i: its offset and the reader's context. */
+  at(i: number): { offset: number; context: object } {
+    let lo = 0;
+    let hi = this.contextFrom.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.contextFrom[mid]! <= i) lo = mid;
+      else hi = mid - 1;
+    }
+    return { offset: this.offsets[i]!, context: this.contexts[lo]! };
+  }
+}

@@ -60,6 +60,21 @@ export interface CaptureReader {
   /** The next packet, undefined at a clean end of file; throws CaptureError on bad input. */
   next(): CapturedPacket | undefined;
   close(): void;
+  /** Byte offset of the record the last `next()` returned (-1 before the first): where `seek` finds it again. */
+  readonly recordOffset: number;
+  /**
+   * What reading a record takes besides its bytes (pcapng: the byte order and interfaces of its section): an object
+   * whose identity changes whenever that changes, to give `seek` with the record's offset.
+   */
+  readonly context: object;
+  /**
+   * Position the reader at a record `next()` returned before (its recordOffset, index and the context then), for the
+   * language server's packets view to read a page of packets again. False where it cannot: a stream, a compressed
+   * file.
+   */
+  seek(offset: number, index: number, context: object): boolean;
+  /** Whether `seek` can work: a file read by position (not a stream, not a compressed file). */
+  readonly seekable: boolean;
 }
 
 export const LINKTYPE = {
@@ -126,6 +141,9 @@ interface ByteSource {
   /** A view of `n` bytes at `pos` (valid until the next ensure or push). */
   view(n: number): Buffer;
   skip(n: number): void;
+  /** Move `pos` to an absolute offset seen before; false where the source cannot (see CaptureReader.seek). */
+  seek(pos: number): boolean;
+  readonly canSeek: boolean;
   /** The buffer holding the bytes at `pos` and the absolute offset of its first byte (valid until the next ensure or push). */
   readonly buf: Buffer;
   readonly start: number;
@@ -235,6 +253,21 @@ class Source implements ByteSource {
 
   skip(n: number): void {
     this.pos += n;
+  }
+
+  get canSeek(): boolean {
+    return !this.stream && !this.gunzip;
+  }
+
+  seek(pos: number): boolean {
+    if (!this.canSeek) return false;
+    if (pos >= this.start && pos <= this.start + this.len) this.pos = pos; // within what was read: no read again
+    else {
+      this.start = this.pos = pos;
+      this.len = 0;
+      this.eof = false;
+    }
+    return true;
   }
 }
 
@@ -383,6 +416,12 @@ class FedSource implements ByteSource {
     this.tee?.(this.view(n));
     this.pos += n;
   }
+
+  readonly canSeek = false;
+
+  seek(): boolean {
+    return false;
+  }
 }
 
 export interface CaptureFeedOptions {
@@ -462,6 +501,21 @@ abstract class BaseReader {
   protected closed = false;
   /** OpenCaptureOptions.views */
   views = false;
+  recordOffset = -1;
+  abstract readonly context: object;
+
+  get seekable(): boolean {
+    return this.src.canSeek;
+  }
+
+  seek(offset: number, index: number, context: object): boolean {
+    if (this.closed || !this.src.seek(offset)) return false;
+    this.index = index;
+    this.restore(context);
+    return true;
+  }
+
+  protected restore(_context: object): void {}
   constructor(
     protected readonly file: string,
     private readonly fd: number,
@@ -516,6 +570,7 @@ abstract class BaseReader {
 
 class PcapReader extends BaseReader implements CaptureReader {
   readonly format = 'pcap' as const;
+  readonly context = {};
   private readonly le: boolean;
   private readonly nano: boolean;
   private readonly linkType: number;
@@ -579,8 +634,10 @@ class PcapReader extends BaseReader implements CaptureReader {
     const origLen = Math.max(orig, incl);
     if (this.linkType === LINKTYPE.ETHERNET && this.fcsLen === 0) {
       // An Ethernet frame without FCS is delivered as captured: `packet` without its conversions.
+      this.recordOffset = at;
       return { index: this.index++, tsNs, frame: data, capLen: incl, wireLen: origLen, truncated: incl < origLen, linkType: LINKTYPE.ETHERNET, interfaceId: 0, tsSec: sec, tsNanos: nanos };
     }
+    this.recordOffset = at;
     return this.packet(tsNs, data, origLen, this.linkType, 0, at, this.fcsLen);
   }
 
@@ -610,6 +667,19 @@ class PcapngReader extends BaseReader implements CaptureReader {
   private le = true;
   private ifaces: Iface[] = [];
   private section = -1;
+  private ctx: { le: boolean; ifaces: Iface[]; section: number } | undefined;
+
+  get context(): object {
+    return (this.ctx ??= { le: this.le, ifaces: [...this.ifaces], section: this.section });
+  }
+
+  protected override restore(context: object): void {
+    const c = context as NonNullable<PcapngReader['ctx']>;
+    this.le = c.le;
+    this.ifaces = [...c.ifaces];
+    this.section = c.section;
+    this.ctx = c;
+  }
 
   next(): CapturedPacket | undefined {
     const src = this.src;
@@ -646,6 +716,7 @@ class PcapngReader extends BaseReader implements CaptureReader {
         this.le = le;
         this.section++;
         this.ifaces = [];
+        this.ctx = undefined;
       }
       const b = src.view(total);
       const u16 = (o: number) => (this.le ? b.readUInt16LE(o) : b.readUInt16BE(o));
@@ -676,6 +747,7 @@ class PcapngReader extends BaseReader implements CaptureReader {
             }
           });
           this.ifaces.push(iface);
+          this.ctx = undefined;
           continue;
         }
         case 6:
@@ -693,6 +765,7 @@ class PcapngReader extends BaseReader implements CaptureReader {
           if (28 + cap > total - 4)
             this.fail(at + 20, `captured length ${cap} runs past the end of its ${total}-byte block`, this.index);
           const data = this.bytes(b, 28, 28 + cap);
+          this.recordOffset = at;
           return this.packet(this.ts(iface, ts), data, Math.max(orig, cap), iface.linkType, id, at, iface.fcsLen);
         }
         case 3: {
@@ -705,6 +778,7 @@ class PcapngReader extends BaseReader implements CaptureReader {
           if (cap > MAX_CAPLEN)
             this.fail(at + 8, `packet length ${cap} exceeds the maximum of ${MAX_CAPLEN} bytes`, this.index);
           const data = this.bytes(b, 12, 12 + cap);
+          this.recordOffset = at;
           return this.packet(iface.offsetNs, data, orig, iface.linkType, 0, at, iface.fcsLen);
         }
         default:

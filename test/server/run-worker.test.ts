@@ -1,6 +1,8 @@
-// A capture run's worker thread (server/run-worker.ts, issue 12): a run whose return-line twin and packet summaries
-// come from the worker gives exactly the run done on the server's thread alone: the same summary (exits per return
-// line, outcomes, faults), the same Run Summary aggregate and the same row (summary text included) for every packet. The worker's lines are used
+// A capture run's worker thread (server/run-worker.ts, issue 12): a run whose return-line twin (and, on a capture that
+// cannot be read by position, the packets' summaries) come from the worker gives exactly the run done on the server's
+// thread alone: the same summary (exits per return line, outcomes, faults), the same Run Summary aggregate and the
+// same row (summary text included) for every packet. On a pcap file the summaries are made per page from the records'
+// offsets; on the same capture gzip-compressed they are kept: the rows are the same. The worker's lines are used
 // from the first packet (XDP_LENS_RUN_WORKER=0) and from packet 777 on, after the server's own twin did the packets
 // before (=777: the switch-over), on programs whose returns depend on map state carried from packet to packet (a
 // twin out of step would give other lines), that fault on some packets, and on a capture that ends in a broken record.
@@ -8,6 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { compileC } from '../../simulator/compile.ts';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -115,22 +118,29 @@ test("a run's worker thread (return lines, summaries): the same run as on the se
     broken.writeUInt32LE(100, 8);
     broken.writeUInt32LE(100, 12);
     appendFileSync(capture, broken);
+    // The same capture gzip-compressed: read front to back only, so its summaries are kept (by the worker if any).
+    const gz = join(dir, 'c.pcap.gz');
+    writeFileSync(gz, gzipSync(readFileSync(capture)));
 
-    // An object file: no return lines, the worker does the summaries alone.
+    // An object file: no return lines; on the compressed capture the worker does the summaries alone.
     const object = join(dir, 'xdp_filter.o');
     const cc = compileC(join(REPO, 'examples', 'xdp_filter.c'));
     assert.ok(cc.objectPath, cc.stderr);
     copyFileSync(cc.objectPath, object);
-    const ownObject = await runWith('never', object, capture);
+    const ownObject = await runWith('never', object, gz);
     assert.equal(ownObject.summary.packets, PACKETS);
-    const viaWorkerObject = await runWith('0', object, capture);
+    const viaWorkerObject = await runWith('0', object, gz);
     assert.ok(viaWorkerObject.log.some((l) => l.includes("; summaries from the run's worker thread")), viaWorkerObject.log.join('\n'));
     assert.deepEqual(viaWorkerObject.summary, ownObject.summary);
     assert.deepEqual(viaWorkerObject.stats, ownObject.stats);
     assert.deepEqual(viaWorkerObject.rows, ownObject.rows);
+    const byIndexObject = await runWith('0', object, capture);
+    assert.ok(!byIndexObject.log.some((l) => l.includes('worker thread')), 'no worker for a .o on a pcap file (summaries per page)');
+    assert.deepEqual(byIndexObject.rows, ownObject.rows, 'summaries made per page from the pcap = summaries kept from the .gz');
 
     for (const program of [join(REPO, 'examples', 'xdp_filter.c'), stateful]) {
       const own = await runWith('never', program, capture);
+      assert.deepEqual((await runWith('never', program, gz)).rows, own.rows, 'rows of the .gz run = rows of the pcap run');
       assert.equal(own.summary.packets, PACKETS);
       assert.match(String(own.summary.captureError), /truncated/);
       assert.ok((own.summary.exits as unknown[]).length >= 3, `several return lines: ${JSON.stringify(own.summary.exits)} ${own.log.join('\n')}`);
@@ -138,12 +148,16 @@ test("a run's worker thread (return lines, summaries): the same run as on the se
       if (program === stateful) assert.ok((own.summary.faults as unknown[]).length > 0, 'the stateful program faults on some packets');
       for (const from of [0, 777]) {
         const viaWorker = await runWith(String(from), program, capture);
-        assert.ok(viaWorker.log.some((l) => l.includes(`summaries, and return lines from packet ${from}, from the run's worker thread`)), `the worker's lines were used from packet ${from}:\n${viaWorker.log.join('\n')}`);
+        assert.ok(viaWorker.log.some((l) => l.includes(`; return lines from packet ${from} from the run's worker thread`)), `the worker's lines were used from packet ${from}:\n${viaWorker.log.join('\n')}`);
         assert.deepEqual(viaWorker.summary, own.summary, `summary (${program}, from ${from})`);
         assert.deepEqual(viaWorker.stats, own.stats, `run statistics (${program}, from ${from})`);
         assert.equal(viaWorker.rows.length, PACKETS);
         for (let i = 0; i < PACKETS; i++) assert.deepEqual(viaWorker.rows[i], own.rows[i], `row ${i} (${program}, from ${from})`);
       }
+      const viaWorkerGz = await runWith('777', program, gz);
+      assert.ok(viaWorkerGz.log.some((l) => l.includes("; summaries, and return lines from packet 777, from the run's worker thread")), viaWorkerGz.log.join('\n'));
+      assert.deepEqual(viaWorkerGz.stats, own.stats);
+      assert.deepEqual(viaWorkerGz.rows, own.rows);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
