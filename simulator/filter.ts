@@ -779,6 +779,13 @@ function l4(f: Uint8Array, p: number, proto: number, add: Add, depth: number): v
       add('vxlan', 1);
       add('vxlan.vni', (f[p + 12]! << 16) | (f[p + 13]! << 8) | f[p + 14]!);
       ether(f.subarray(p + 16), add, depth + 1);
+    } else if (dport === 6081 && p + 16 <= f.length) {
+      // GENEVE: its inner frame or packet after the options, as Wireshark dissects it.
+      const inner = p + 16 + (f[p + 8]! & 0x3f) * 4;
+      const gp = u16(f, p + 10);
+      if (gp === 0x6558) ether(f.subarray(inner), add, depth + 1);
+      else if (gp === 0x0800) ipv4(f, inner, add, depth + 1);
+      else if (gp === 0x86dd) ipv6(f, inner, add, depth + 1);
     }
   } else if (proto === 1 && p + 2 <= f.length) {
     add('icmp', 1);

@@ -1,8 +1,9 @@
 // The display filter on frames whose shape Wireshark treats specially (an 802.3 length in place of the EtherType, an
 // IPv4 header of a bogus version or length, a TCP header cut short by the snap length, a TCP segment on port 53 with
 // no DNS message, the AE flag, the DNS flags a query does not define, VXLAN's 16-bit flags, an ICMP error quoting
-// the packet that caused it): each expression selects the packets tshark -Y selects. The expected selections are
-// written out, so the test fails without tshark too; with tshark installed they are checked against it as well.
+// the packet that caused it, GENEVE's inner frame): each expression selects the packets tshark -Y selects. The
+// expected selections are written out, so the test fails without tshark too; with tshark installed they are checked
+// against it as well.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -55,21 +56,23 @@ const FRAMES: { data: number[]; orig?: number }[] = [
   /* 11 */ { data: eth(0x86dd, ipv6(58, [1, 4, 0, 0, 0, 0, 0, 0, ...ipv6(17, udp(888, 6000, [5, 6]))])) },
   // Echo request: its body is data, not a quoted packet.
   /* 12 */ { data: eth(0x0800, ipv4(1, [8, 0, 0, 0, 0, 1, 0, 1, ...ipv4(17, udp(777, 5555, [1]))])) },
+  // GENEVE (one 4-byte option) carrying an Ethernet frame with a SYN 192.168.1.7:2905 -> :8080.
+  /* 13 */ { data: eth(0x0800, ipv4(17, udp(55411, 6081, [0x01, 0, 0x65, 0x58, 0, 0, 0x2a, 0, 0x01, 0x02, 0x03, 0x00, ...eth(0x0800, ipv4(6, tcp(2905, 8080, 0x002)).map((b, i) => (i >= 12 && i < 16 ? [192, 168, 1, 7][i - 12]! : b)))]))) },
 ];
 
 /** Expression -> the packets (indices) tshark 4.0 selects. */
 const EXPECT: [string, number[]][] = [
-  ['eth.type', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]],
+  ['eth.type', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]],
   ['eth.type < 0x0600', []],
-  ['ip.src == 10.0.0.1', [4, 5, 6, 7, 8, 9, 10, 12]],
+  ['ip.src == 10.0.0.1', [4, 5, 6, 7, 8, 9, 10, 12, 13]],
   ['ip && !ip.src', [1, 2]],
-  ['udp', [7, 8, 9, 10, 11]],
+  ['udp', [7, 8, 9, 10, 11, 13]],
   ['ip.hdr_len == 16', [2]],
   ['tcp.port == 53', [3, 4, 5]],
   ['tcp.srcport == 53 && !tcp.flags', [3]],
   ['dns', [5, 7, 8]],
   ['tcp.flags.ae == 1', [6]],
-  ['tcp.flags.ae == 0', [4, 5]],
+  ['tcp.flags.ae == 0', [4, 5, 13]],
   ['dns.flags.rcode == 0', []],
   ['dns.flags.rcode == 3', [8]],
   ['dns.flags.authoritative', [8]],
@@ -83,7 +86,9 @@ const EXPECT: [string, number[]][] = [
   ['icmp && udp', [10]],
   ['udp.port == 6000 && icmpv6.type == 1', [11]],
   ['icmp.type == 8 && !udp', [12]],
-  ['ip.checksum == 0', [4, 5, 6, 7, 8, 9, 10, 12]],
+  ['ip.checksum == 0', [4, 5, 6, 7, 8, 9, 10, 12, 13]],
+  ['tcp.dstport == 8080', [13]],
+  ['ip.src == 192.168.1.7 && tcp.flags.syn == 1', [13]],
 ];
 
 function pcap(frames: { data: number[]; orig?: number }[]): Buffer {
