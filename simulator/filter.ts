@@ -3,7 +3,8 @@
 // `ip.addr == 10.0.0.0/8`. A filter only chooses which results are reported; the program always sees every packet.
 //
 // Fields are the packet's as received (dissected here: Ethernet, VLAN, ARP, IPv4, IPv6, TCP, UDP, ICMP, ICMPv6,
-// GRE, VXLAN and GENEVE and their inner frames, DNS by port, the packet an ICMP error quotes) and the run's results (action, outcome, exit line, fault, driver path);
+// GRE, VXLAN and GENEVE and their inner frames, DNS by port, the packet an ICMP error quotes) and the run's results
+// (action, outcome, exit line, fault, driver path);
 // every other field of the packet view's layer tree (Wireshark's names: `ieee8021ad.id`, `tcp.options.mss_val`,
 // `dns.qry.name`, ...) is read from that tree (TREE_FIELDS).
 // A field can occur more than once (a VLAN stack, the inner headers of a VXLAN frame): as in Wireshark, `a == v` holds
