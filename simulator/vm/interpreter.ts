@@ -114,6 +114,8 @@ export interface ExecResult {
   fault?: ExecFault;
   /** The first read of stack bytes never written in this run (the value read is undefined in the kernel). */
   uninitStackRead?: UninitRead;
+  /** r0 mod 2^32, when the engine has it as a number (the compiled engine's exits): saves a BigInt per run. */
+  r0lo?: number;
 }
 
 /** Per-slot decoded facts, computed once per program image. */

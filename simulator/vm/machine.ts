@@ -288,7 +288,7 @@ class XdpMachine implements Machine {
       : ((hooks?.engine ?? this.engine) === 'compiled' ? executeCompiled : execute)(entry, mem, this.setCtx, opts);
     const exitProgram = res.exitProgram as LoadedProgram;
     const result: RunResult = {
-      retval: low32(res.r0),
+      retval: res.r0lo ?? low32(res.r0),
       exitInsn: res.exitInsn,
       exitProgram: exitProgram.name,
       steps: res.steps,

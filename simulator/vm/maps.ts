@@ -123,11 +123,17 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
+// Update flags as a number (no BigInt arithmetic per update): every combination the maps accept is below 8.
+/** The flags as a number when below 8, else -1 (bad flags for every map). */
+const smallFlags = (flags: bigint): number => (flags >= 0n && flags < 8n ? Number(flags) : -1);
 /** The first check of array_map_update_elem and htab_map_update_elem: flags beyond BPF_EXIST (bar F_LOCK). */
-const badFlags = (flags: bigint): boolean => (flags & ~BPF_F_LOCK) > BPF_EXIST;
+const badFlags = (f: number): boolean => f < 0 || (f & ~F_LOCK) > F_EXIST;
 /** BPF_F_LOCK needs a bpf_spin_lock in the value; simulated values never hold one, so it is -EINVAL. */
-const wantsLock = (flags: bigint): boolean => (flags & BPF_F_LOCK) !== 0n;
-const plainFlags = (flags: bigint): bigint => flags & ~BPF_F_LOCK;
+const wantsLock = (f: number): boolean => (f & F_LOCK) !== 0;
+const plainFlags = (f: number): number => f & ~F_LOCK;
+const F_NOEXIST = 1;
+const F_EXIST = 2;
+const F_LOCK = 4;
 
 abstract class MapBase {
   readonly readonlyForProgram: boolean;
@@ -247,11 +253,12 @@ class ArrayMap extends MapBase implements BpfMap {
   }
 
   updateAt(b: Uint8Array, keyOff: number, vb: Uint8Array, valueOff: number, flags: bigint, cpu: number, keyLen = this.def.keySize): number {
-    if (badFlags(flags)) return -EINVAL;
+    const f = smallFlags(flags);
+    if (badFlags(f)) return -EINVAL;
     const i = keyLen >= 4 ? u32At(b, keyOff) : u32(b.subarray(keyOff, keyOff + keyLen));
     if (i >= this.def.maxEntries) return -E2BIG;
-    if (flags & BPF_NOEXIST) return -EEXIST;
-    if (wantsLock(flags)) return -EINVAL;
+    if (f & F_NOEXIST) return -EEXIST;
+    if (wantsLock(f)) return -EINVAL;
     const cell = this.cell(i, this.perCpu ? cpu : 0);
     copyBytes(cell, 0, vb, valueOff, Math.min(this.def.valueSize, vb.length - valueOff));
     return 0;
@@ -353,13 +360,14 @@ class HashMap extends MapBase implements BpfMap {
   }
 
   updateAt(b: Uint8Array, keyOff: number, vb: Uint8Array, valueOff: number, flags: bigint, cpu: number, keyLen = this.def.keySize): number {
-    if (badFlags(flags) || wantsLock(flags)) return -EINVAL;
+    const f = smallFlags(flags);
+    if (badFlags(f) || wantsLock(f)) return -EINVAL;
     const k = elemKey(b, keyOff, keyLen);
     const vs = this.def.valueSize;
-    if (this.lru) return this.lruUpdate(k, b, keyOff, keyLen, [vb.subarray(valueOff, valueOff + vs)], plainFlags(flags), cpu, false);
+    if (this.lru) return this.lruUpdate(k, b, keyOff, keyLen, [vb.subarray(valueOff, valueOff + vs)], plainFlags(f), cpu, false);
     const old = this.elems.get(k);
-    if (old && plainFlags(flags) === BPF_NOEXIST) return -EEXIST;
-    if (!old && plainFlags(flags) === BPF_EXIST) return -ENOENT;
+    if (old && plainFlags(f) === F_NOEXIST) return -EEXIST;
+    if (!old && plainFlags(f) === F_EXIST) return -ENOENT;
     const slot = this.perCpu ? cpu : 0;
     if (old && this.perCpu) {
       // Per-CPU elements are updated in place (pcpu_copy_value).
@@ -388,17 +396,17 @@ class HashMap extends MapBase implements BpfMap {
    * except for a per-CPU value update with BPF_EXIST. `values` is one value (for `cpu`), or one per CPU from user
    * space (`allCpus`).
    */
-  private lruUpdate(k: string | number, kb: Uint8Array, keyOff: number, keyLen: number, values: Uint8Array[], flags: bigint, cpu: number, allCpus: boolean): number {
+  private lruUpdate(k: string | number, kb: Uint8Array, keyOff: number, keyLen: number, values: Uint8Array[], flags: number, cpu: number, allCpus: boolean): number {
     const lru = this.lru!;
     const key = () => kb.slice(keyOff, keyOff + keyLen);
     const vs = this.def.valueSize;
     let node: LruNode | undefined;
-    if (!(this.perCpu && flags === BPF_EXIST)) {
+    if (!(this.perCpu && flags === F_EXIST)) {
       node = lru.popFree(k, cpu);
       if (!node) return -ENOMEM;
     }
     const old = this.elems.get(k);
-    const err = old && flags === BPF_NOEXIST ? -EEXIST : !old && flags === BPF_EXIST ? -ENOENT : 0;
+    const err = old && flags === F_NOEXIST ? -EEXIST : !old && flags === F_EXIST ? -ENOENT : 0;
     if (err) {
       if (node) lru.pushFree(node);
       return err;
@@ -452,7 +460,7 @@ class HashMap extends MapBase implements BpfMap {
     if (err) return err;
     if (this.lru) {
       // bpftool map update from user space: the same update, on CPU 0 (where the harness runs), all CPUs' values.
-      const err = this.lruUpdate(elemKey(entry.key, 0, entry.key.length), entry.key, 0, entry.key.length, entry.values, BPF_ANY, 0, this.perCpu);
+      const err = this.lruUpdate(elemKey(entry.key, 0, entry.key.length), entry.key, 0, entry.key.length, entry.values, 0, 0, this.perCpu);
       return err ? `map ${this.def.name}: update failed (errno ${-err})` : undefined;
     }
     const k = elemKey(entry.key, 0, entry.key.length);

@@ -23,10 +23,10 @@
 import type { Insn } from '../../isa/insn.ts';
 import {
   CALL_HELPER, CALL_KFUNC, CALL_LOCAL, OPCODES, PSEUDO_FUNC, PSEUDO_IMM64, PSEUDO_MAP_FD, PSEUDO_MAP_IDX,
-  PSEUDO_MAP_IDX_VALUE, PSEUDO_MAP_VALUE, aluVariant, type AluVariant, type OpcodeInfo,
+  PSEUDO_MAP_IDX_VALUE, PSEUDO_MAP_VALUE, aluVariant, atomicOp, type AluVariant, type OpcodeInfo,
 } from '../../isa/opcodes.ts';
 import { alu32, alu64 } from '../../isa/alu.ts';
-import { MAX_FRAMES, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, STACK_SIZE, VmFault, addrOf, type Memory } from '../memory.ts';
+import { MAX_FRAMES, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, STACK_SIZE, VmFault, addrOf, type Memory, type UninitRead } from '../memory.ts';
 import {
   ALL_REGS, ARG_REGS, MAY_GOTO_BUDGET, R10, execAtomic, uninitRegister,
   type ExecOptions, type ExecResult, type Frame, type HelperCall, type HelperOutcome, type ProgramImage, type Probe,
@@ -65,6 +65,8 @@ interface State {
   busy: boolean;
   /** The HelperCall handed to callHelper, refilled per call. */
   call: HelperCall;
+  /** The result of a run that exited, refilled per run. */
+  exit: ExitResult;
   /** Set when a block was entered with fewer instructions left than it holds (its counting form must run). */
   counting: boolean;
   /** The register checks of the last entry program, and which options' function gave them. */
@@ -551,6 +553,37 @@ function store(size: number, d: { l: string; h: string }, vl: string, vh: string
   }
 }
 
+/**
+ * An atomic instruction. add/or/and/xor (with or without fetch) of 4 or 8 bytes inline on halves when the memory is
+ * in a region's window, writable, and (stack) written or the run's uninitialised read already recorded: what
+ * execAtomic does then (resolve, load, store). Everything else spills the registers and runs execAtomic.
+ */
+function atomic(insn: Insn, info: OpcodeInfo, pc: number): string {
+  const generic = `${SPILL} H.execAtomic(K[${pc}], I[${pc}], R, mem, ${pc}); ${LOAD}`;
+  const a = atomicOp(insn.imm);
+  const size = info.size!;
+  if (!INLINE_MEMORY || !a || (size !== 4 && size !== 8) || !(a.op === 'add' || a.op === 'or' || a.op === 'and' || a.op === 'xor')) return generic;
+  const d = reg(insn.dst);
+  const s = reg(insn.src);
+  const head = `{ const r = RG[${d.h}], o = ((${d.l} ^ -2147483648) + ${insn.off}) | 0; ` +
+    `if (r !== undefined && r.fast && o >= r.lo && o <= r.hi - ${size} && r.writeFault === undefined && (r.init === undefined || mem.uninitRead !== undefined || ${INIT_READ[size]!('o')})) { const v = r.view; `;
+  const js = { or: '|', and: '&', xor: '^' } as Record<string, string>;
+  let body: string;
+  if (size === 4) {
+    const next = a.op === 'add' ? `(ol + ${s.l}) | 0` : `ol ${js[a.op]} ${s.l}`;
+    body = `const ol = v.getInt32(o, true); v.setInt32(o, ${next}, true); if (r.initView !== undefined) r.initView.setUint32(o, 0x01010101);` +
+      (a.fetch ? ` ${s.l} = ol; ${s.h} = 0;` : '');
+  } else {
+    const next = a.op === 'add'
+      ? `const t = (ol >>> 0) + (${s.l} >>> 0); v.setInt32(o, t | 0, true); v.setInt32(o + 4, (oh + ${s.h} + (t > 4294967295 ? 1 : 0)) | 0, true);`
+      : `v.setInt32(o, ol ${js[a.op]} ${s.l}, true); v.setInt32(o + 4, oh ${js[a.op]} ${s.h}, true);`;
+    body = `const ol = v.getInt32(o, true), oh = v.getInt32(o + 4, true); ${next} ` +
+      `if (r.initView !== undefined) { r.initView.setUint32(o, 0x01010101); r.initView.setUint32(o + 4, 0x01010101); }` +
+      (a.fetch ? ` ${s.l} = ol; ${s.h} = oh;` : '');
+  }
+  return `${head}${body} } else { ${generic} } }`;
+}
+
 /** The code of one instruction that does not end its block (everything but jumps, calls, exit). */
 function straight(insn: Insn, info: OpcodeInfo, pc: number): string {
   const d = reg(insn.dst);
@@ -576,7 +609,7 @@ function straight(insn: Insn, info: OpcodeInfo, pc: number): string {
     case 'stx':
       return store(info.size!, d, s.l, s.h, insn.off, pc);
     case 'atomic':
-      return `${SPILL} H.execAtomic(K[${pc}], I[${pc}], R, mem, ${pc}); ${LOAD}`;
+      return atomic(insn, info, pc);
     case 'lddw': {
       const c = (v: bigint) => `${d.l} = ${lo(v)}; ${d.h} = ${hi(v)};`;
       switch (insn.src) {
@@ -810,6 +843,22 @@ const MAY_GOTO = MAY_GOTO_BUDGET;
 const LIVE_ALL = ALL_REGS;
 const LIVE_R10 = R10;
 
+/**
+ * The result of a run that exited, one per run state, refilled by each run: its callers (Machine.run, runRaw) read it
+ * at once. r0 is read from the registers (a BigInt only when asked); r0lo is r0 mod 2^32 as a number.
+ */
+class ExitResult implements ExecResult {
+  exitInsn = 0;
+  steps = 0;
+  tailCalls = 0;
+  uninitStackRead: UninitRead | undefined = undefined;
+  r0lo = 0;
+  constructor(private readonly R: BigUint64Array, public exitProgram: ProgramImage) {}
+  get r0(): bigint {
+    return this.R[0];
+  }
+}
+
 // One run state per Memory (Memory.engineState), reused by its runs (a nested run on the same Memory gets a fresh one).
 
 function newState(mem: Memory, entry: ProgramImage, opts: ExecOptions): State {
@@ -818,6 +867,7 @@ function newState(mem: Memory, entry: ProgramImage, opts: ExecOptions): State {
     mem, R, R32: new Int32Array(R.buffer), frames: [], left: 0, budget: 0, tailCalls: 0, mayGoto: 0, live: 0, checks: undefined,
     program: entry, pc: 0, done: false, slow: false, opts, busy: false, counting: false,
     call: { id: 0, regs: R, pc: 0, program: entry, tailCalls: 0, kfunc: false },
+    exit: new ExitResult(R, entry),
   };
 }
 
@@ -879,7 +929,14 @@ export function executeCompiled(entry: ProgramImage, mem: Memory, init: (r: BigU
       }
       if (S.done) {
         S.busy = false;
-        return { r0: R[0], exitInsn: S.pc, exitProgram: S.program, steps: S.budget - S.left, tailCalls: S.tailCalls, uninitStackRead: mem.uninitRead };
+        const x = S.exit;
+        x.exitInsn = S.pc;
+        x.exitProgram = S.program;
+        x.steps = S.budget - S.left;
+        x.tailCalls = S.tailCalls;
+        x.uninitStackRead = mem.uninitRead;
+        x.r0lo = R32[0] >>> 0;
+        return x;
       }
     }
   } catch (e) {
