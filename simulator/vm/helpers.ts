@@ -12,7 +12,7 @@ import { helperName } from '../isa/helper-names.ts';
 import { BPF_F_RDONLY_PROG, MapType, type LoadedObject } from '../elf/types.ts';
 import type { Environment, PerfRecord, RedirectTarget, RunResult, XdpBuff } from './types.ts';
 import type { FastHelper, FastHelpers, HelperCall, HelperOutcome, ProgramImage } from './interpreter.ts';
-import { Memory, REGION_BIAS, REGION_FUNC, REGION_MAP_HANDLE, VmFault, addrOf, offsetOf, regionOf } from './memory.ts';
+import { Memory, REGION_BIAS, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, VmFault, addrOf, offsetOf, regionOf } from './memory.ts';
 import type { BpfMap, MapTable } from './maps.ts';
 import { formatPrintk } from './helper-impl/printk.ts';
 import { csumDiff, csumDiffAt } from './helper-impl/csum.ts';
@@ -401,6 +401,9 @@ const IMPLEMENTED: [number, HelperImpl][] = [
     return { loop: { fnPc: offsetOf(r[2]), count, ctxArg: r[3] } };
   }],
   [188, (h) => BigInt(buffLen(h.buff))],
+  // probe_read_kernel / probe_read_kernel_str (kernel/trace/bpf_trace.c; BPF_CORE_READ on packet pointers)
+  [113, (h, c) => probeRead(h, c, false)],
+  [115, (h, c) => probeRead(h, c, true)],
   // timer_init / timer_set_callback / timer_start / timer_cancel (helper-impl/timer.ts) on a map value's bpf_timer
   [169, (h, c) => {
     timerMaps.add(mapArg(h, c, 2));
@@ -724,6 +727,45 @@ function timerField(h: HelperHost, c: HelperCall): { bytes: Uint8Array; off: num
   const { region, off } = h.mem.resolve(c.regs[1], 16, false, c.pc, `${name(c.id)} timer (argument 1)`);
   if (region.kind !== 'map-value') throw new VmFault('helper-misuse', `${name(c.id)}: argument 1 must point to a struct bpf_timer in a map value`, c.pc);
   return { bytes: region.bytes, off };
+}
+
+const ERANGE = 34;
+
+/**
+ * bpf_probe_read_kernel(_str): copy `size` bytes (or a NUL-terminated string of at most size - 1 bytes and its NUL)
+ * from any address. An address inside one of the program's memory regions (packet, stack, map value, ...) is read
+ * as it is; a scalar is no kernel memory: the buffer is zeroed and the kernel's error returned (-ERANGE for user and
+ * non-canonical addresses, as x86-64's copy_from_kernel_nofault refuses them, else -EFAULT). Reads past a region's end or through
+ * the context (the kernel's struct xdp_buff, not modelled) would read kernel memory the simulator does not have.
+ */
+function probeRead(h: HelperHost, c: HelperCall, str: boolean): bigint {
+  const size = Number(c.regs[2] & 0xffffffffn);
+  const dst = h.mem.bytes(c.regs[1], size, true, c.pc, `${name(c.id)} dst (argument 1)`);
+  if (size === 0) return str ? neg(EINVAL) : 0n;
+  const src = c.regs[3];
+  const region = regionOf(src);
+  if (region === 0 || h.mem.regionTable[region] === undefined) {
+    dst.fill(0);
+    return neg(BigInt.asUintN(64, src) < 0xffff800000000000n ? ERANGE : EFAULT);
+  }
+  if (region === REGION_CTX || region === REGION_MAP_HANDLE || region === REGION_FUNC) {
+    throw new VmFault('unsupported', `${name(c.id)}: reading kernel memory behind a ${region === REGION_CTX ? 'context' : region === REGION_FUNC ? 'function' : 'map'} pointer is not modelled`, c.pc);
+  }
+  const read = (n: number) => {
+    const { region: r, off } = h.mem.resolve(src, n, false, c.pc, `${name(c.id)} src (argument 3): kernel memory past the end of the object is not modelled`);
+    return r.bytes.subarray(off, off + n);
+  };
+  if (!str) {
+    dst.set(read(size));
+    return 0n;
+  }
+  for (let i = 0; i < size - 1; i++) {
+    const b = read(i + 1)[i]!;
+    dst[i] = b;
+    if (b === 0) return BigInt(i + 1);
+  }
+  dst[size - 1] = 0;
+  return BigInt(size);
 }
 
 /** Implemented helpers by id. */
