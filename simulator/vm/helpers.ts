@@ -457,7 +457,7 @@ const IMPLEMENTED: [number, HelperImpl][] = [
   ...[88, 89].map((id): [number, HelperImpl] => [id, (h, c) => {
     const map = mapArg(h, c, 1, [MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER]);
     if (isBloom(map)) {
-      if (id === 88) return neg(EOPNOTSUPP);
+      if (id === 88) throw new VmFault('helper-misuse', `bpf_map_pop_elem on bloom filter ${map.def.name}: the verifier refuses this call ("cannot pass map_type 30 into func bpf_map_pop_elem"); only push and peek take a bloom filter`, c.pc);
       return neg(-map.peek(h.mem.bytes(c.regs[2], map.def.valueSize, false, c.pc, 'bpf_map_peek_elem value (argument 2)')));
     }
     const buf = h.mem.bytes(c.regs[2], map.def.valueSize, true, c.pc, `${name(id)} value (argument 2)`);
