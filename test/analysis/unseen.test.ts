@@ -335,3 +335,48 @@ done:
 `;
   assert.deepEqual(check(body).map((f) => `${f.rule}@${f.line}`), [`invalid-action@${lineOf(body, '// here')}`], show(check(body)));
 });
+
+test('the reload quick fix for a stale packet pointer is offered where it mends the access, naming the data local', () => {
+  // The pointer is computed from `data` after the call: reloading data (which the tier no longer follows after the
+  // pointer moved along the packet) mends it.
+  const after = `
+SEC("xdp")
+int insert(struct xdp_md *ctx)
+{
+	void *data_end = (void *)(long)ctx->data_end;
+	void *data = (void *)(long)ctx->data;
+	__u8 *p;
+
+	if (data + 34 > data_end)
+		return XDP_PASS;
+	data += 14;
+	if (bpf_xdp_adjust_head(ctx, -4))
+		return XDP_ABORTED;
+	p = data + 18;
+	*p = 3; // use
+	return XDP_PASS;
+}
+`;
+  const fs = check(after);
+  assert.deepEqual(fs.map((f) => `${f.rule}@${f.line}`), [`stale-packet-pointer@${lineOf(after, '// use')}`], show(fs));
+  assert.deepEqual(fs[0]!.fixes?.map((f) => f.title), ['Reload data and data_end after bpf_xdp_adjust_head()']);
+  // A pointer derived before the call stays stale whatever is reloaded: no fix that does not fix.
+  const before = `
+SEC("xdp")
+int strip(struct xdp_md *ctx)
+{
+	void *data_end = (void *)(long)ctx->data_end;
+	void *data = (void *)(long)ctx->data;
+	char *dest = data + 4;
+
+	if (data + 16 > data_end)
+		return XDP_PASS;
+	bpf_xdp_adjust_head(ctx, 4);
+	dest[0] = 1; // use
+	return XDP_PASS;
+}
+`;
+  const gs = check(before);
+  assert.deepEqual(gs.map((f) => `${f.rule}@${f.line}`), [`stale-packet-pointer@${lineOf(before, '// use')}`], show(gs));
+  assert.equal(gs[0]!.fixes, undefined);
+});

@@ -1482,6 +1482,13 @@ export class Analyzer {
         if (slot.v.k === 'end' && !endVar) endVar = name;
         if (slot.v.k === 'ctx' && !ctxVar) ctxVar = name;
       }
+      // The local the function loads `data` into (`void *data = (void *)(long)ctx->data;`), when the tier no longer
+      // follows its value (joined with another pointer, or moved along the packet since).
+      if (!dataVar && ctxVar) {
+        const fnText = this.frame.fn.unit.text.slice(this.frame.fn.body.startIndex, this.frame.fn.body.endIndex);
+        const m = new RegExp(`\\b(\\w+)\\s*=\\s*(?:\\([^()]*\\)\\s*)*${ctxVar}\\s*->\\s*data\\s*;`).exec(fnText);
+        if (m && st.vars.get(m[1]!)?.t?.ptr) dataVar = m[1];
+      }
       const line = this.unit.text.slice(this.unit.text.lastIndexOf('\n', stmt.startIndex - 1) + 1, stmt.startIndex);
       fix = {
         file: this.unit.file,
@@ -1640,7 +1647,12 @@ export class Analyzer {
     const related = [Analyzer.lineRef(info.file, info.line, `${info.helper}() moves the packet here`)];
     const fixes: Fix[] = [];
     const f = info.fix;
-    if (f && f.file === this.unit.file && f.ctxVar && (f.dataVar || f.endVar) && !this.site) {
+    // Reloading data and data_end mends the access only when the pointer used is one of them, or is computed from
+    // them after the reload (assigned between the call and this use); a pointer derived before the call stays stale.
+    const between = f && f.file === this.unit.file ? this.unit.text.slice(offsetOf(this.unit.text, f.line, f.column), n.startIndex) : '';
+    const root = ptrNode.type === 'identifier' ? ptrNode.text : ptrNode.descendantsOfType('identifier')[0]?.text ?? name;
+    const mends = !!f && (root === f.dataVar || root === f.endVar || new RegExp(`\\b${root.replace(/[^\w]/g, '')}\\s*(?:=[^=]|\\+=|-=)`).test(between));
+    if (f && mends && f.file === this.unit.file && f.ctxVar && (f.dataVar || f.endVar) && !this.site) {
       const lines: string[] = [];
       if (f.dataVar) lines.push(`${f.dataVar} = (void *)(long)${f.ctxVar}->data;`);
       if (f.endVar) lines.push(`${f.endVar} = (void *)(long)${f.ctxVar}->data_end;`);
@@ -2330,6 +2342,17 @@ function derefValue(v: Val): Val {
 }
 
 /** A value stored into a variable of type `t` (a packet pointer stored in an integer stays a packet pointer). */
+/** The offset in `text` of a 1-based line and column. */
+function offsetOf(text: string, line: number, column: number): number {
+  let at = 0;
+  for (let l = 1; l < line; l++) {
+    const nl = text.indexOf('\n', at);
+    if (nl < 0) return text.length;
+    at = nl + 1;
+  }
+  return at + column - 1;
+}
+
 /** A non-void function whose last statement is not a return (nor a goto): its end may be reached. */
 function fallsOff(fn: FunctionDecl): boolean {
   const type = fn.node.childForFieldName('type');
