@@ -30,14 +30,19 @@ export class PcapWriter {
   }
 
   write(tsNs: bigint, frame: Uint8Array, wireLen = frame.length): void {
-    if (this.closed) throw new Error(`${this.path}: write after close`);
     const sec = tsNs < 0n ? 0n : tsNs / 1_000_000_000n;
     const ns = tsNs < 0n ? 0n : tsNs % 1_000_000_000n;
+    this.writeAt(Number(sec & 0xffffffffn), Number(ns), frame, wireLen);
+  }
+
+  /** write() with the timestamp as whole seconds (0 to 2^32-1) and nanoseconds (0 to 10^9-1): no BigInt division. */
+  writeAt(sec: number, ns: number, frame: Uint8Array, wireLen = frame.length): void {
+    if (this.closed) throw new Error(`${this.path}: write after close`);
     // The record header goes straight into the buffer (no allocation per packet).
     if (this.used + 16 > this.buf.length) this.flush();
     const h = this.buf;
-    h.writeUInt32LE(Number(sec & 0xffffffffn), this.used);
-    h.writeUInt32LE(Number(ns), this.used + 4);
+    h.writeUInt32LE(sec, this.used);
+    h.writeUInt32LE(ns, this.used + 4);
     h.writeUInt32LE(frame.length, this.used + 8);
     h.writeUInt32LE(Math.max(wireLen, frame.length), this.used + 12);
     this.used += 16;
