@@ -9,7 +9,7 @@
 //   xor, xchg, cmpxchg; 32 and 64 bits; with and without fetch), bpf_spin_lock around a value update, bpf_loop with a
 //   callback that updates maps and its context, QUEUE/STACK push/pop/peek, ring buffer output/reserve, a map of maps
 //   (static inner map), bpf_fib_lookup and bpf_check_mtu (the test run's answers), bpf_strncmp against .rodata,
-//   bpf_get_smp_processor_id, bpf_timer init/set_callback/start (1000 s ahead)/cancel, bpf_for_each_map_elem over an array (stopping anywhere) or a hash, and, last, a bpf_tail_call through a PROG_ARRAY whose slot 1 holds a second program.
+//   bpf_get_smp_processor_id, bpf_probe_read_kernel (stack, packet, scalar addresses), bpf_timer init/set_callback/start (1000 s ahead)/cancel, bpf_for_each_map_elem over an array (stopping anywhere) or a hash, and, last, a bpf_tail_call through a PROG_ARRAY whose slot 1 holds a second program.
 // The epilogue writes o[] into the packet when it fits and into a per-packet HASH entry (key: a packet counter in
 // .bss) in any case, so every packet's results are compared, and the action is derived from the results.
 // A third of the programs are SEC("xdp.frags") and also get frames of up to 9000 bytes (multi-buffer).
@@ -95,7 +95,7 @@ export function generateCProgram(seed: number): CProgram {
   const signed = () => r.pick([-1, -2, -3, -4, -7, -8, -14, -15, -16, -20, -32, -64, -100, -256, -300, 1, 2, 3, 5, 8, 14, 16, 64, 100, 256, 400, 3000]);
   let usesTail = false;
   for (let i = 0; i < n; i++) {
-    const kind = r.pick(['head', 'tail', 'meta', 'load', 'store', 'csum', 'pkt', 'map', 'map', 'atomic', 'atomic', 'lock', 'loop', 'queue', 'ring', 'mim', 'fib', 'mtu', 'strncmp', 'cpu', 'percpu', 'lru', 'len', 'foreach', 'timer']);
+    const kind = r.pick(['head', 'tail', 'meta', 'load', 'store', 'csum', 'pkt', 'map', 'map', 'atomic', 'atomic', 'lock', 'loop', 'queue', 'ring', 'mim', 'fib', 'mtu', 'strncmp', 'cpu', 'percpu', 'lru', 'len', 'foreach', 'timer', 'probe']);
     kinds.push(kind);
     const o = `o[${i}]`;
     switch (kind) {
@@ -193,6 +193,14 @@ export function generateCProgram(seed: number): CProgram {
           reset: 'bpf_map_update_elem(&tmr, &k, &z, 0)',
         }[op];
         body.push(`{ __u32 k = ${B()} & 1; struct tmv z = {}; struct tmv *v = bpf_map_lookup_elem(&tmr, &k); ${o} = v ? ${call} : -1; }`);
+        break;
+      }
+      case 'probe': {
+        const sz = r.pick([1, 2, 4, 8]);
+        // Packet reads stay inside the packet (past its end the kernel reads whatever memory follows).
+        const off = r.int(64);
+        const src = r.pick([`p + ${r.int(56)}`, `dd + ${off}`, '(void *)0', `(void *)(long)${r.pick(['0x1000', '0x8000000000000000ULL', '0xfffffffffffff000ULL'])}`]);
+        body.push(`{ __u64 v = 0x55; void *dd = (void *)(long)ctx->data; if (dd + ${off + sz} <= (void *)(long)ctx->data_end) ${o} = bpf_probe_read_kernel(&v, ${sz}, ${src}) * 1000 + (v & 0xffff); else ${o} = -1; }`);
         break;
       }
       case 'foreach': {
