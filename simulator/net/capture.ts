@@ -568,6 +568,12 @@ abstract class BaseReader {
   }
 }
 
+/**
+ * Patched libpcaps of around 2000 (Red Hat 6.1, Nokia IPSO) wrote the standard magic with longer record headers:
+ * read as standard pcap, their second record header is garbage, so a bad second record may be one of them.
+ */
+const VARIANT_HINT = '; or a Red Hat 6.1 or Nokia pcap variant, whose longer record headers make record 0 misread: editcap -F pcap FILE OUT.pcap converts it';
+
 class PcapReader extends BaseReader implements CaptureReader {
   readonly format = 'pcap' as const;
   readonly context = {};
@@ -616,7 +622,7 @@ class PcapReader extends BaseReader implements CaptureReader {
     const incl = u32At(b, o + 8, le);
     const orig = u32At(b, o + 12, le);
     if (incl > MAX_CAPLEN)
-      this.fail(at, `captured length ${incl} exceeds the maximum of ${MAX_CAPLEN} bytes (corrupt record?)`, this.index);
+      this.fail(at, `captured length ${incl} exceeds the maximum of ${MAX_CAPLEN} bytes (corrupt record?${this.index === 1 ? VARIANT_HINT : ''})`, this.index);
     // The whole record before any of it is consumed (a fed source may not have it yet).
     const have = src.ensure(16 + incl) - 16;
     if (have < incl) this.fail(at, `truncated packet data (${have} of ${incl} bytes)`, this.index);

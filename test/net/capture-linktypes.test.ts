@@ -288,3 +288,26 @@ test('an invalid pcap fraction of a second (a second or more) is carried into th
   writeFileSync(path, pcap(1, [{ data, sec: 100, frac: 999_999 }, { data, sec: 100, frac: 1_000_000 }, { data, sec: 100, frac: 2_147_483_648 }]));
   assert.deepEqual(readAll(path).packets.map((p) => p.tsNs), [100_999_999_000n, 101_000_000_000n, 2_247_483_648_000n]);
 });
+
+test("a bad second record of a classic pcap names the patched-libpcap variants that cause one (tshark's guess)", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-variant-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // Red Hat 6.1's libpcap: the standard magic, 24-byte record headers (8 bytes of interface and protocol after the 16).
+  const data = ethernet([0x02, 0, 0, 0, 0, 1], [0x02, 0, 0, 0, 0, 2], 0x0800, ipv4Udp());
+  const rec = (i: number) => {
+    const h = Buffer.alloc(24, 0x5a);
+    h.writeUInt32LE(1_700_000_000, 0);
+    h.writeUInt32LE(i, 4);
+    h.writeUInt32LE(data.length, 8);
+    h.writeUInt32LE(data.length, 12);
+    return Buffer.concat([h, Buffer.from(data)]);
+  };
+  const path = join(dir, 'rh61.pcap');
+  writeFileSync(path, Buffer.concat([pcap(1, []), rec(0), rec(1)]));
+  const { error } = readAll(path);
+  assert.match(error?.message ?? '', /record 1, .*exceeds the maximum .*Red Hat 6\.1 or Nokia pcap variant.*editcap -F pcap/);
+  if (haveTshark) {
+    const ts = spawnSync('tshark', ['-r', path, '-T', 'fields', '-e', 'frame.len'], { encoding: 'utf8' });
+    assert.deepEqual(ts.stdout.split('\n').filter(Boolean).map(Number), [data.length, data.length], 'tshark recognises the variant');
+  }
+});
