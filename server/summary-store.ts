@@ -91,7 +91,7 @@ export class RecordIndex {
   }
 
   trim(): RecordIndex {
-    this.offsets = this.offsets.slice(0, this.n);
+    this.offsets = this.offsets.length - this.n > this.offsets.length / 5 ? this.offsets.slice(0, this.n) : this.offsets.subarray(0, this.n);
     return this;
   }
 
