@@ -1,12 +1,14 @@
 // The whole path of `xdp-lens run`, end to end, against the kernel on the same programs and packets (issue 12):
-//   npm run build && npx tsx bench/whole-path.ts [--packets 60000] [--trials 3] [--out bench/results/whole-path.json]
+//   npm run build && npx tsx bench/whole-path.ts [--packets 300000] [--trials 3] [--engines compiled,interp]
+//     [--cli dist/cli.js] [--label TEXT] [--out bench/results/whole-path.json]
 // Programs: parse and count with maps (p01), ICMP echo via XDP_TX (p03), IP-in-IP encapsulation (p07) of the parity
 // corpus. Packets: the shared captures' frames and the parity corpus' synthetic ones, cycled to --packets, written as
 // one pcap (the same mix bench/engine.ts uses).
 // - kernel: BPF_PROG_TEST_RUN with repeat 1000 (the JIT's own time) and one syscall per packet, through
 //   bench/kernel-timing.c (needs root, gcc and libbpf; skipped with the reason otherwise);
-// - xdp-lens: `node dist/cli.js run X.o CAP --format summary`, `... --format jsonl`, and `run X.c CAP --format jsonl`
-//   (return lines on), per engine: wall time of the command on the capture less the same command on a one-packet
+// - xdp-lens: `node dist/cli.js run X.o CAP --format summary`, `... --format jsonl`, and `run X.c CAP --format summary`
+//   and `--format jsonl` (return lines on: the marked twin runs beside the program), per engine: wall time of the
+//   command on the capture less the same command on a one-packet
 //   capture (startup, compile and load excluded), divided by the packets; also the CPU time (user + system) the same
 //   way, which a busy machine inflates less than wall time. Best of --trials, the engines and formats taking turns.
 // The 1, 5 and 15-minute load averages are recorded before and after: on this 2-core machine, shared with other
@@ -23,13 +25,16 @@ import { captureCorpus, syntheticCorpus } from '../test/parity/packets.ts';
 import { sharedPath } from '../test/repo.ts';
 import { REPO, machine, option } from './common.ts';
 
-const N = Number(option('packets', '60000'));
+const N = Number(option('packets', '300000'));
 const TRIALS = Number(option('trials', '3'));
 const OUT = option('out', join(REPO, 'bench', 'results', 'whole-path.json'));
 const PROGRAMS = ['p01_parse_count', 'p03_icmp_echo', 'p07_encap_ipip'];
-const ENGINES: Engine[] = ['compiled', 'interp'];
+const ENGINES = option('engines', 'compiled,interp').split(',') as Engine[];
 const TIME = '/usr/bin/time';
-const bundle = join(REPO, 'dist', 'cli.js');
+// --cli: another bundle (an A/B of two builds; dist/ is shared with whoever rebuilds it).
+const bundle = option('cli', join(REPO, 'dist', 'cli.js'));
+/** --label: what the bundle is (e.g. 'before: HEAD abc1234'), kept in the record. */
+const LABEL = option('label', '');
 if (!existsSync(bundle)) throw new Error('dist/cli.js is missing: run `npm run build` first');
 
 const loads = () => loadavg().map((x) => Math.round(x * 100) / 100);
@@ -106,6 +111,7 @@ for (const name of PROGRAMS) {
     for (const e of ENGINES) {
       keep(e, 'summary', cli([obj, 'CAP', '--format', 'summary'], e));
       keep(e, 'jsonl', cli([obj, 'CAP', '--format', 'jsonl'], e));
+      keep(e, 'summaryFromC', cli([src, 'CAP', '--format', 'summary'], e));
       keep(e, 'jsonlFromC', cli([src, 'CAP', '--format', 'jsonl'], e));
     }
   }
@@ -117,6 +123,7 @@ for (const name of PROGRAMS) {
       return [e, {
         summaryVsKernelJit: { wall: r(b.summary!.wallNs, kernel.repeatNs), cpu: r(b.summary!.cpuNs, kernel.repeatNs), target: 4 },
         jsonlVsKernelSyscall: { wall: r(b.jsonl!.wallNs, kernel.syscallNs), cpu: r(b.jsonl!.cpuNs, kernel.syscallNs), target: 0.5 },
+        fromCVsObjectSummary: { wall: r(b.summaryFromC!.wallNs, b.summary!.wallNs), cpu: r(b.summaryFromC!.cpuNs, b.summary!.cpuNs), target: 1.5 },
         fromCVsObjectJsonl: { wall: r(b.jsonlFromC!.wallNs, b.jsonl!.wallNs), cpu: r(b.jsonlFromC!.cpuNs, b.jsonl!.cpuNs), target: 1.5 },
       }];
     }));
@@ -127,6 +134,6 @@ for (const name of PROGRAMS) {
 
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(join(REPO, 'bench', 'results'), { recursive: true });
-const record = { date: new Date().toISOString(), machine: machine(), loadavg: { start: loadStart, end: loads() }, packets: N, distinctFrames: frames.length, trials: TRIALS, results };
+const record = { date: new Date().toISOString(), machine: machine(), loadavg: { start: loadStart, end: loads() }, packets: N, distinctFrames: frames.length, trials: TRIALS, engines: ENGINES, cli: bundle, ...(LABEL ? { label: LABEL } : {}), results };
 const prior = existsSync(OUT) ? (JSON.parse(readFileSync(OUT, 'utf8')) as unknown[]) : [];
 writeFileSync(OUT, JSON.stringify([...prior, record], null, 2) + '\n');
