@@ -61,6 +61,12 @@ export interface Region {
   /** Map values: the run the region was last bound in (Memory.reset counts runs) and its address then. */
   stamp: number;
   addr: bigint;
+  /**
+   * Stack frames only: the lowest offset whose byte may be non-zero (STACK_SIZE: the frame is all zeros). Every path
+   * that writes a frame lowers it (stores, helper views of it, region() for outside writers), so a reset zeroes
+   * only [dirtyFrom, STACK_SIZE) of the bytes and of the written-byte map.
+   */
+  dirtyFrom: number;
 }
 
 /** A fault raised while executing; the interpreter adds the program name and source location. */
@@ -108,7 +114,7 @@ function makeRegion(id: number, kind: RegionKind, name: string, bytes: Uint8Arra
   return {
     id, kind, name, bytes, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), lo, hi,
     writeFault: undefined, init: undefined, initView: undefined, writeFaultMessage: undefined, fast: kind !== 'ctx',
-    stamp: -1, addr: 0n,
+    stamp: -1, addr: 0n, dirtyFrom: STACK_SIZE,
   };
 }
 
@@ -158,6 +164,8 @@ export class Memory {
   private readonly packetRegion = makeRegion(REGION_PACKET, 'packet', 'packet', EMPTY);
   /** Per call frame: its stack bytes, then its written-byte map (Region.bytes and Region.init are views of it). */
   private readonly frameBuffers: Uint8Array[] = [];
+  /** The same buffers as 8-byte words (a few words are zeroed faster by stores than by a fill call). */
+  private readonly frameWords: Float64Array[] = [];
   private stacksUsed = 0;
   /** The one CtxInfo of this Memory, rebound per run (a run allocates none). */
   private readonly ctxInfo: CtxInfo = { buff: undefined as unknown as XdpBuff, egressReadable: false };
@@ -182,6 +190,7 @@ export class Memory {
       // A frame's bytes and its written-byte map are the two halves of one buffer: one fill clears both.
       const both = new Uint8Array(2 * STACK_SIZE);
       this.frameBuffers.push(both);
+      this.frameWords.push(new Float64Array(both.buffer));
       const bytes = both.subarray(0, STACK_SIZE);
       const region = makeRegion(REGION_STACK0 + f, 'stack', `stack frame ${f + 1}`, bytes);
       region.init = both.subarray(STACK_SIZE);
@@ -195,7 +204,7 @@ export class Memory {
     for (let i = FIRST_DYNAMIC; i < this.nextDynamic; i++) this.regions[i] = undefined;
     this.nextDynamic = FIRST_DYNAMIC;
     this.runs++;
-    for (let f = 0; f < Math.max(1, this.stacksUsed); f++) this.frameBuffers[f].fill(0);
+    for (let f = 0; f < Math.max(1, this.stacksUsed); f++) this.cleanFrame(f);
     this.stacksUsed = 1;
     this.depthNow = 1;
     this.uninitRead = undefined;
@@ -212,6 +221,24 @@ export class Memory {
       this.regions[REGION_PACKET] = this.packetRegion;
       this.syncPacket();
     }
+  }
+
+  /** Zero the bytes of frame f (0-based) that may be non-zero, and their written-byte marks. */
+  private cleanFrame(f: number): void {
+    const r = this.regions[REGION_STACK0 + f]!;
+    const from = r.dirtyFrom;
+    if (from >= STACK_SIZE) return;
+    if (from >= STACK_SIZE - 128) {
+      const w = this.frameWords[f];
+      const half = STACK_SIZE / 8;
+      for (let i = Math.max(0, from) >> 3; i < half; i++) {
+        w[i] = 0;
+        w[half + i] = 0;
+      }
+    } else {
+      this.frameBuffers[f].fill(0);
+    }
+    r.dirtyFrom = STACK_SIZE;
   }
 
   /** Recompute the packet window after the XdpBuff changed (adjust helpers); rebinds if the frame was replaced. */
@@ -238,6 +265,7 @@ export class Memory {
   /** Clear a call frame's stack on entry, so a callee never sees a previous callee's bytes; nothing in it is written. */
   clearFrame(depth: number): void {
     this.frameBuffers[depth - 1].fill(0);
+    this.regions[REGION_STACK0 + depth - 1]!.dirtyFrom = STACK_SIZE;
     this.depthNow = depth;
   }
 
@@ -319,8 +347,11 @@ export class Memory {
     if (id >= FIRST_DYNAMIC) this.regions[id] = undefined;
   }
 
+  /** A region for code outside the engines (the debugger), which may write a stack frame's bytes directly. */
   region(id: number): Region | undefined {
-    return this.regions[id];
+    const r = this.regions[id];
+    if (r !== undefined && r.init !== undefined) r.dirtyFrom = 0;
+    return r;
   }
 
   /** Find the region and offset for an access of `size` bytes, or fault. */
@@ -448,6 +479,7 @@ export class Memory {
         if (size === 1) iv.setUint8(o, 1);
         else if (size === 2) iv.setUint16(o, ONES16);
         else iv.setUint32(o, ONES32);
+        if (o < r.dirtyFrom) r.dirtyFrom = o;
       }
       return;
     }
@@ -476,6 +508,7 @@ export class Memory {
       if (iv !== undefined) {
         iv.setUint32(o, ONES32);
         iv.setUint32(o + 4, ONES32);
+        if (o < r.dirtyFrom) r.dirtyFrom = o;
       }
       return;
     }
@@ -504,7 +537,10 @@ export class Memory {
     const id = regionOf(addr);
     if (id === REGION_CTX) this.ctxStore(offsetOf(addr), size, pc);
     const { region, off } = this.resolve(addr, size, true, pc);
-    if (region.init !== undefined) region.init.fill(1, off, off + size);
+    if (region.init !== undefined) {
+      region.init.fill(1, off, off + size);
+      if (off < region.dirtyFrom) region.dirtyFrom = off;
+    }
     const v = region.view;
     switch (size) {
       case 1: v.setUint8(off, Number(value & 0xffn)); break;
@@ -544,6 +580,8 @@ export class Memory {
       if (region.init !== undefined) {
         if (write) region.init.fill(1, off, off + len);
         else if (this.uninitRead === undefined) this.checkInit(region, off, len, pc, what);
+        // Any view of a frame may be written through (some helpers write into an argument they read).
+        if (off < region.dirtyFrom) region.dirtyFrom = off;
       }
       // A view, like subarray, without its species lookup (helpers' arguments take this on every call).
       const b = region.bytes;

@@ -494,6 +494,9 @@ const INLINE_MEMORY = !(typeof process !== 'undefined' && process.env.XDP_LENS_I
  */
 const GEN = { r10Fixed: false };
 
+/** A stack store at `o` lowers the frame's Region.dirtyFrom (what Memory.reset must zero). */
+const DIRTY = (o: string) => `if (${o} < r.dirtyFrom) r.dirtyFrom = ${o};`;
+
 /** Whether an instruction may write r10 (ALU, loads, lddw into r10; an atomic naming r10). */
 function writesR10(insn: Insn, info: OpcodeInfo | undefined): boolean {
   if (!info) return false;
@@ -537,19 +540,19 @@ function store(size: number, d: { l: string; h: string }, vl: string, vh: string
   if (slot !== undefined) {
     // A stack frame: always there, in its window, writable, with a written-byte map.
     switch (size) {
-      case 1: return `{ const r = RG[h10]; r.bytes[${slot}] = ${vl}; r.init[${slot}] = 1; }`;
-      case 2: return `{ const r = RG[h10]; r.view.setUint16(${slot}, ${vl}, true); r.initView.setUint16(${slot}, 0x0101); }`;
-      case 4: return `{ const r = RG[h10]; r.view.setInt32(${slot}, ${vl}, true); r.initView.setUint32(${slot}, 0x01010101); }`;
-      default: return `{ const r = RG[h10]; r.view.setInt32(${slot}, ${vl}, true); r.view.setInt32(${slot + 4}, ${vh}, true); r.initView.setUint32(${slot}, 0x01010101); r.initView.setUint32(${slot + 4}, 0x01010101); }`;
+      case 1: return `{ const r = RG[h10]; r.bytes[${slot}] = ${vl}; r.init[${slot}] = 1; ${DIRTY(`${slot}`)} }`;
+      case 2: return `{ const r = RG[h10]; r.view.setUint16(${slot}, ${vl}, true); r.initView.setUint16(${slot}, 0x0101); ${DIRTY(`${slot}`)} }`;
+      case 4: return `{ const r = RG[h10]; r.view.setInt32(${slot}, ${vl}, true); r.initView.setUint32(${slot}, 0x01010101); ${DIRTY(`${slot}`)} }`;
+      default: return `{ const r = RG[h10]; r.view.setInt32(${slot}, ${vl}, true); r.view.setInt32(${slot + 4}, ${vh}, true); r.initView.setUint32(${slot}, 0x01010101); r.initView.setUint32(${slot + 4}, 0x01010101); ${DIRTY(`${slot}`)} }`;
     }
   }
   const head = `{ const r = RG[${d.h}], o = ((${d.l} ^ -2147483648) + ${off}) | 0; ` +
     `if (r !== undefined && r.fast && o >= r.lo && o <= r.hi - ${size} && r.writeFault === undefined) `;
   switch (size) {
-    case 1: return `${head}{ r.bytes[o] = ${vl}; if (r.init !== undefined) r.init[o] = 1; } else ${slow} }`;
-    case 2: return `${head}{ r.view.setUint16(o, ${vl}, true); if (r.initView !== undefined) r.initView.setUint16(o, 0x0101); } else ${slow} }`;
-    case 4: return `${head}{ r.view.setInt32(o, ${vl}, true); if (r.initView !== undefined) r.initView.setUint32(o, 0x01010101); } else ${slow} }`;
-    default: return `${head}{ r.view.setInt32(o, ${vl}, true); r.view.setInt32(o + 4, ${vh}, true); if (r.initView !== undefined) { r.initView.setUint32(o, 0x01010101); r.initView.setUint32(o + 4, 0x01010101); } } else ${slow} }`;
+    case 1: return `${head}{ r.bytes[o] = ${vl}; if (r.init !== undefined) { r.init[o] = 1; ${DIRTY('o')} } } else ${slow} }`;
+    case 2: return `${head}{ r.view.setUint16(o, ${vl}, true); if (r.initView !== undefined) { r.initView.setUint16(o, 0x0101); ${DIRTY('o')} } } else ${slow} }`;
+    case 4: return `${head}{ r.view.setInt32(o, ${vl}, true); if (r.initView !== undefined) { r.initView.setUint32(o, 0x01010101); ${DIRTY('o')} } } else ${slow} }`;
+    default: return `${head}{ r.view.setInt32(o, ${vl}, true); r.view.setInt32(o + 4, ${vh}, true); if (r.initView !== undefined) { r.initView.setUint32(o, 0x01010101); r.initView.setUint32(o + 4, 0x01010101); ${DIRTY('o')} } } else ${slow} }`;
   }
 }
 
@@ -571,14 +574,14 @@ function atomic(insn: Insn, info: OpcodeInfo, pc: number): string {
   let body: string;
   if (size === 4) {
     const next = a.op === 'add' ? `(ol + ${s.l}) | 0` : `ol ${js[a.op]} ${s.l}`;
-    body = `const ol = v.getInt32(o, true); v.setInt32(o, ${next}, true); if (r.initView !== undefined) r.initView.setUint32(o, 0x01010101);` +
+    body = `const ol = v.getInt32(o, true); v.setInt32(o, ${next}, true); if (r.initView !== undefined) { r.initView.setUint32(o, 0x01010101); ${DIRTY('o')} }` +
       (a.fetch ? ` ${s.l} = ol; ${s.h} = 0;` : '');
   } else {
     const next = a.op === 'add'
       ? `const t = (ol >>> 0) + (${s.l} >>> 0); v.setInt32(o, t | 0, true); v.setInt32(o + 4, (oh + ${s.h} + (t > 4294967295 ? 1 : 0)) | 0, true);`
       : `v.setInt32(o, ol ${js[a.op]} ${s.l}, true); v.setInt32(o + 4, oh ${js[a.op]} ${s.h}, true);`;
     body = `const ol = v.getInt32(o, true), oh = v.getInt32(o + 4, true); ${next} ` +
-      `if (r.initView !== undefined) { r.initView.setUint32(o, 0x01010101); r.initView.setUint32(o + 4, 0x01010101); }` +
+      `if (r.initView !== undefined) { r.initView.setUint32(o, 0x01010101); r.initView.setUint32(o + 4, 0x01010101); ${DIRTY('o')} }` +
       (a.fetch ? ` ${s.l} = ol; ${s.h} = oh;` : '');
   }
   return `${head}${body} } else { ${generic} } }`;
