@@ -265,7 +265,8 @@ export function compareWithKernel(
         ...l.keys.map((k) => `bpftool -j map lookup pinned "$f" key hex ${spacedHex(k)} >> "$T/map-lookups.${l.pin}" 2>/dev/null; echo >> "$T/map-lookups.${l.pin}"`),
       ]),
     ].join('\n');
-    const r = runWithPrivateBpffs(body, tmp, opts.timeoutMs ?? 120_000 + 100 * frames.length);
+    // The kernel side in a network namespace of its own, as the simulator models the host (lo only).
+    const r = runWithPrivateBpffs(body, tmp, opts.timeoutMs ?? 120_000 + 100 * frames.length, { net: true });
     const file = (name: string) => (existsSync(join(tmp, name)) ? readFileSync(join(tmp, name), 'utf8') : '');
     if (r.error) return unavailable(`the kernel side did not finish: ${r.error.message}`);
     if (r.status === 90) return unavailable(`cannot mount a private bpf filesystem: ${(r.stderr || '').trim()}`);

@@ -248,9 +248,11 @@ export const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /**
  * Runs `body` (POSIX sh) in a private mount namespace with a fresh bpffs mounted at /sys/fs/bpf. `tmp` is removed by
- * the script when it is interrupted, or at its end if this process is gone (killed while waiting).
+ * the script when it is interrupted, or at its end if this process is gone (killed while waiting). With `net`, also in
+ * a network namespace of its own (lo only), the host the simulator models for bpf_fib_lookup, bpf_check_mtu and the
+ * socket lookups.
  */
-export function runWithPrivateBpffs(body: string, tmp: string, timeoutMs: number) {
+export function runWithPrivateBpffs(body: string, tmp: string, timeoutMs: number, opts: { net?: boolean } = {}) {
   const script = [
     `T=${sq(tmp)}`,
     // On a signal (the timeout below, an interrupt) every process of the run goes: the shell leads its own process
@@ -267,7 +269,7 @@ export function runWithPrivateBpffs(body: string, tmp: string, timeoutMs: number
     `kill -0 ${process.pid} 2>/dev/null || rm -rf "$T"`,
     `exit $rc`,
   ].join('\n');
-  return spawnSync('setsid', ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 256 << 20 });
+  return spawnSync('setsid', ['unshare', '--mount', ...(opts.net ? ['--net'] : []), '--propagation', 'private', 'sh', '-c', script], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 256 << 20 });
 }
 
 /** `sanitize_pin_path` of libbpf: bpffs names have no '.'. */

@@ -11,7 +11,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileC } from '../../simulator/compile.ts';
-import { loadProgramFile, Session } from '../../simulator/session.ts';
+import { loadProgramFile, loadProgramFileWithObject, Session } from '../../simulator/session.ts';
+import { compareWithKernel } from '../../simulator/kernel-compare.ts';
 import { defaultObjectName, kernelOrSkip, runKernel } from '../kernel/runner.ts';
 import { diffBytes } from '../parity/compare.ts';
 
@@ -102,4 +103,41 @@ test('bpf_fib_lookup without routes answers as the kernel in a namespace of its 
   // The answers were varied: -ENODEV, FWD_DISABLED, NOT_FWDED, -EINVAL and -EAFNOSUPPORT all occur.
   const codes = new Set(kernel.results.map((r) => Number(new DataView(r.out.buffer, r.out.byteOffset).getBigInt64(0, true))));
   for (const c of [-19, 5, 4, -22, -97]) assert.ok(codes.has(c), `return code ${c} among ${[...codes].join(', ')}`);
+});
+
+// `xdp-lens compare` runs the kernel side in a network namespace of its own too: on the host, ifindex 2 and up are
+// real devices (another MTU, a routing table), and fib_lookup/check_mtu answered differently from the simulator.
+test('compare: fib_lookup and check_mtu on ifindex 0-3 agree (the kernel side in a namespace of its own)', (t) => {
+  if (kernelOrSkip(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-fib-ns-'));
+  const path = join(dir, 'cmpfib.bpf.c');
+  writeFileSync(path, `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+char LICENSE[] SEC("license") = "GPL";
+SEC("xdp")
+int prog(struct xdp_md *ctx) {
+  __u8 *d = (void *)(long)ctx->data;
+  void *end = (void *)(long)ctx->data_end;
+  struct bpf_fib_lookup p = {};
+  __u32 mtu = 0;
+  if ((void *)(d + 60) > end) return XDP_PASS;
+  p.family = 2; p.ifindex = d[0] & 3; p.ipv4_dst = 0x08080808; p.ipv4_src = 0x0100000a;
+  long rc = bpf_fib_lookup(ctx, &p, sizeof(p), d[2] & 2);
+  long m = bpf_check_mtu(ctx, d[1] & 3, &mtu, 0, 0);
+  d[20] = rc; d[21] = m; d[22] = mtu >> 8; d[23] = mtu >> 16;
+  return XDP_TX;
+}
+`);
+  const { object, objectPath } = loadProgramFileWithObject(path);
+  const frames = Array.from({ length: 16 }, (_, i) => {
+    const f = new Uint8Array(60);
+    f.set([i & 3, (i >> 2) & 3, i & 2], 0);
+    f[12] = 0x08;
+    f[14] = 0x45;
+    return { frame: f, tsNs: BigInt(i) * 1_000_000n };
+  });
+  const r = compareWithKernel(objectPath, object, frames);
+  assert.equal(r.available, true, r.reason);
+  assert.deepEqual(r.rows.filter((x) => x.status !== 'same').map((x) => `${x.index}: ${x.status}`), []);
+  assert.equal(r.rows.length, 16);
 });
