@@ -173,6 +173,34 @@ export const HELPER_DOCS: Record<string, Doc> = {
     signature: 'long bpf_strncmp(const char *s1, __u32 s1_sz, const char *s2)  // helper 182',
     body: 'Compares at most `s1_sz` bytes of `s1` with the constant string `s2` (which must live in read-only data). Returns 0 when equal, else a negative or positive value like strcmp.',
   },
+  bpf_probe_read_kernel: {
+    signature: 'long bpf_probe_read_kernel(void *dst, __u32 size, const void *unsafe_ptr)  // helper 113',
+    body: 'Copies `size` bytes from a kernel address into `dst` without faulting; `BPF_CORE_READ` compiles to it. On a bad address `dst` is zeroed and a negative errno returned. XDP Lens reads the program\'s own memory (packet, stack, map values) and answers like x86-64 for other addresses.',
+  },
+  bpf_probe_read_kernel_str: {
+    signature: 'long bpf_probe_read_kernel_str(void *dst, __u32 size, const void *unsafe_ptr)  // helper 115',
+    body: 'Like `bpf_probe_read_kernel`, but stops after a NUL byte (at most `size - 1` characters and the NUL). Returns the length copied including the NUL, or a negative errno.',
+  },
+  bpf_timer_init: {
+    signature: 'long bpf_timer_init(struct bpf_timer *timer, void *map, __u64 flags)  // helper 169',
+    body: 'Sets up a `struct bpf_timer` kept inside a map value; `flags` is the clock (CLOCK_MONOTONIC, CLOCK_REALTIME or CLOCK_BOOTTIME). -EBUSY when already set up.',
+  },
+  bpf_timer_set_callback: {
+    signature: 'long bpf_timer_set_callback(struct bpf_timer *timer, void *callback_fn)  // helper 170',
+    body: 'Chooses the function the timer calls when it fires. -EINVAL before `bpf_timer_init`.',
+  },
+  bpf_timer_start: {
+    signature: 'long bpf_timer_start(struct bpf_timer *timer, __u64 nsecs, __u64 flags)  // helper 171',
+    body: 'Arms the timer to fire after `nsecs` (or at `nsecs` with `BPF_F_TIMER_ABS`). -EINVAL before init or without a callback. XDP Lens keeps the timer\'s state but never runs the callback.',
+  },
+  bpf_timer_cancel: {
+    signature: 'long bpf_timer_cancel(struct bpf_timer *timer)  // helper 172',
+    body: 'Disarms the timer. Returns 1 when it was armed, 0 when it was not, -EINVAL before init.',
+  },
+  bpf_for_each_map_elem: {
+    signature: 'long bpf_for_each_map_elem(void *map, void *callback_fn, void *callback_ctx, __u64 flags)  // helper 164',
+    body: 'Calls `callback_fn(map, &key, &value, callback_ctx)` for each element of the map; a callback returning 1 stops the walk. Returns the number of calls made. XDP Lens walks arrays by index and hash maps in key order (the kernel\'s order depends on its hash seed).',
+  },
 };
 Object.assign(HELPER_DOCS, {
   bpf_spin_lock: {
