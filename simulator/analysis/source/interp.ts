@@ -932,7 +932,9 @@ export class Analyzer {
     }
     if (forStore) return this.storeRoot(arg, st, storeNode ?? n);
     this.eval(arg, st);
-    return { v: TOP };
+    // A member of a local struct (`fib.ipv6_src`, which decays to a pointer): the program's own memory.
+    const root = rootIdentifier(arg);
+    return { v: root && st.vars.has(root) && st.vars.get(root)?.t?.ptr === 0 ? { k: 'top', stack: true } : TOP };
   }
 
   /** `base->field`: a context read, a packet access, or a read of a map value / read-only data. */
@@ -979,6 +981,12 @@ export class Analyzer {
     }
     this.nullDeref(v, n, ptrNode, st);
     if (forStore) this.storeEffects(v, storeNode ?? n, st);
+    // A header the tier cannot place (a parser's out-parameter, `parse_iphdr(&nh, data_end, &iph)`), typed as an IP
+    // or TCP/UDP header: a store into its fields is a change of that header, and one into `check` an update.
+    const header = v.k === 'top' && !v.stack && f && (isIpHeader(base.t, this) || isIp6Header(base.t, this) || l4HeaderOf(base.t, this));
+    if (forStore && header) this.headerStore(base.t, fieldName, storeNode ?? n, st, this.storing, undefined);
+    // A read names its field, so that storing it into another field is seen as the swap it is.
+    if (!forStore && header) return { v: { k: 'top', field: fieldName, l4: l4HeaderOf(base.t, this) }, t: { base: INT_TYPES_BY_SIZE[f!.size] ?? '__u8', ptr: 0, dims: [] } };
     return { v: TOP };
   }
 
@@ -1025,7 +1033,8 @@ export class Analyzer {
       // `get_dst(&dst)`: whatever is written through the address is not followed, so a map value (or NULL) kept in
       // a pointer local is forgotten rather than reported after the callee replaced it.
       if (slot && (slot.v.k === 'mapval' || (slot.v.k === 'consts' && slot.t && slot.t.ptr > 0) || (slot.v.k === 'top' && slot.v.uninit))) st.vars.set(name, { v: TOP, t: slot.t });
-      return { v: TOP, t: slot?.t ? { ...slot.t, ptr: slot.t.ptr + 1 } : undefined };
+      // The address of the program's own memory (a header copied to the stack): never the packet.
+      return { v: slot ? { k: 'top', stack: true } : TOP, t: slot?.t ? { ...slot.t, ptr: slot.t.ptr + 1 } : undefined };
     }
     if (inner.type === 'field_expression') {
       const op = inner.childForFieldName('operator')?.text ?? inner.child(1)?.text;
@@ -1044,6 +1053,11 @@ export class Analyzer {
         }
         // `&v->field` of a map value is the same lookup (NULL until checked, read-only if the map is).
         if (p.v.k === 'mapval' || p.v.k === 'rodata') return { v: p.v, t: f ? { base: INT_TYPES_BY_SIZE[f.elem ?? f.size] ?? '__u8', ptr: 1, dims: [] } : undefined };
+        // The same update through a header the tier cannot place (see member()).
+        if (p.v.k === 'top' && !p.v.stack && fieldName === 'check') {
+          if (isIpHeader(p.t, this)) markCsumUpdated(st);
+          if (l4HeaderOf(p.t, this)) st.l4Updated = true;
+        }
         return { v: TOP };
       }
       if (base) {
@@ -1883,7 +1897,12 @@ export class Analyzer {
       // Paths joined before the return (`action = XDP_DROP` on one, the change and `action = bpf_redirect(...)` on
       // another): the values whose own path changed the header and sent the packet on without an update.
       const sent = intended.filter((c) => c.csumStale && (c.v === 2 || c.v === 3 || c.v === 4) && !Analyzer.swapOnly(c.csumStale.writes));
+      // `return bpf_redirect_map(...)`: the verdict is made here, on every path that reaches it, so a change this
+      // path left open is sent on with the redirect (the fallback value on a missing key aside).
+      const call = expr ? unparen(expr) : undefined;
+      const madeHere = call?.type === 'call_expression' && /^bpf_redirect/.test(calleeName(call) ?? '') && st.csumOpen && !Analyzer.swapOnly(st.csumOpen.writes);
       if (sent.length) this.staleChecksum(sent[0]!.csumStale!, sent.map((c) => c.v));
+      else if (madeHere && intended.some((c) => c.v === 4)) this.staleChecksum(st.csumOpen!, [4]);
     }
     // The same for the TCP/UDP checksum, when the path changed a port (and maybe the addresses of the pseudo-header).
     // An address change alone (NAT) is judged only where the branches taken prove the protocol of that header to be
@@ -1917,6 +1936,7 @@ export class Analyzer {
   private mayStoreChecksum(v: Val, st: State, size = 2, ptrNode?: Node): void {
     if (v.k === 'ctx' || v.k === 'rodata' || v.k === 'mapval' || v.k === 'end' || v.k === 'len' || v.k === 'consts') return;
     if (v.k === 'top') {
+      if (v.stack) return; // the program's own memory
       // `ip6->daddr.in6_u.u6_addr32[3] = x`: a store into a member of a header field is a store into that field.
       const field = ptrNode ? this.headerFieldOf(ptrNode, st) : undefined;
       if (field) {
@@ -1929,6 +1949,12 @@ export class Analyzer {
       const slot = local ? st.vars.get(local) : undefined;
       if (inner?.type === 'pointer_expression' && inner.childForFieldName('operator')?.text === '&' && slot) return;
       if (slot?.t && (slot.t.dims.length > 0 || slot.t.ptr === 0)) return;
+      // `*ethhdr = eth` through a parser's `struct ethhdr **` out-parameter stores a pointer, not packet bytes.
+      if (slot?.t && slot.t.ptr >= 2 && inner?.type === 'identifier') return;
+      // `eth->h_dest` through an Ethernet (or VLAN) header the tier cannot place: no checksum lies there.
+      const arrow = inner?.type === 'field_expression' && (inner.childForFieldName('operator')?.text ?? inner.child(1)?.text) === '->' ? inner.childForFieldName('argument') : undefined;
+      const hdr = arrow && unparen(arrow).type === 'identifier' ? st.vars.get(unparen(arrow).text) : slot;
+      if (hdr?.t && hdr.t.ptr === 1 && /^struct (?:ethhdr|vlan_hdr|_vlan_hdr|vlan_ethhdr)$/.test(resolveTypedef(hdr.t, this.decls).base)) return;
       if (local && !slot && !this.decls.functions.has(local)) return; // a global
     }
     if (v.k === 'pkt' && v.region === 'meta') return; // metadata in front of the packet holds no checksum

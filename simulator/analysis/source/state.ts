@@ -68,7 +68,7 @@ export type Val =
    * `field`: read from this IPv4 header field (`saddr`), so storing it into another field is a swap the checksum
    * allows. `at`: where that header is (`root:offset`), when the offset is known; `l4`: the field is of that header.
    */
-  | { k: 'top'; taint?: boolean; field?: string; at?: string; l4?: 'tcp' | 'udp'; uninit?: boolean }
+  | { k: 'top'; taint?: boolean; field?: string; at?: string; l4?: 'tcp' | 'udp'; uninit?: boolean; stack?: boolean }
   | { k: 'consts'; vals: ConstVal[]; more?: boolean }
   | { k: 'ctx' }
   /** `loose`: set on only some of the paths joined here (declared without a value on the others): its bounds are not judged. */
