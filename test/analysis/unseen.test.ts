@@ -471,3 +471,31 @@ test('stale-checksum through headers a cursor parser hands out, before `return b
   assert.deepEqual(fs.map((f) => `${f.rule}@${f.line}`), [`stale-checksum@${lineOf(broken, '// ttl')}`], show(fs));
   assert.match(fs[0]!.message, /before XDP_REDIRECT:/);
 });
+
+test('two IPv4 header changes left without a checksum update on two paths that meet before the return: two findings', () => {
+  const body = `
+SEC("xdp")
+int two(struct xdp_md *ctx)
+{
+	void *data_end = (void *)(long)ctx->data_end;
+	void *data = (void *)(long)ctx->data;
+	struct iphdr *iph = data + sizeof(struct ethhdr);
+	int action = XDP_DROP;
+
+	if ((void *)(iph + 1) > data_end)
+		return XDP_DROP;
+	if (iph->tos == 1) {
+		iph->ttl--; // first
+		action = XDP_PASS;
+	} else if (iph->tos == 2) {
+		iph->daddr = bpf_htonl(0x0a000001); // second
+		action = bpf_redirect(3, 0);
+	}
+	return action;
+}
+`;
+  const fs = check(body);
+  assert.deepEqual(fs.map((f) => `${f.rule}@${f.line}`), [`stale-checksum@${lineOf(body, '// first')}`, `stale-checksum@${lineOf(body, '// second')}`], show(fs));
+  assert.match(fs[0]!.message, /before XDP_PASS:/);
+  assert.match(fs[1]!.message, /before XDP_REDIRECT:/);
+});

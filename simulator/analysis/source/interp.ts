@@ -1901,7 +1901,10 @@ export class Analyzer {
       // path left open is sent on with the redirect (the fallback value on a missing key aside).
       const call = expr ? unparen(expr) : undefined;
       const madeHere = call?.type === 'call_expression' && /^bpf_redirect/.test(calleeName(call) ?? '') && st.csumOpen && !Analyzer.swapOnly(st.csumOpen.writes);
-      if (sent.length) this.staleChecksum(sent[0]!.csumStale!, sent.map((c) => c.v));
+      // Each path's own change: two mistakes on two paths that meet before the return are two findings.
+      const byChange = new Map<object, number[]>();
+      for (const c of sent) byChange.set(c.csumStale!, [...(byChange.get(c.csumStale!) ?? []), c.v]);
+      if (sent.length) for (const [change, values] of byChange) this.staleChecksum(change as NonNullable<State['csumPending']>, values);
       else if (madeHere && intended.some((c) => c.v === 4)) this.staleChecksum(st.csumOpen!, [4]);
     }
     // The same for the TCP/UDP checksum, when the path changed a port (and maybe the addresses of the pseudo-header).
