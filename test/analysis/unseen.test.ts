@@ -499,3 +499,39 @@ int two(struct xdp_md *ctx)
   assert.match(fs[0]!.message, /before XDP_PASS:/);
   assert.match(fs[1]!.message, /before XDP_REDIRECT:/);
 });
+
+test('NAT: the protocol a parser returns (-1 or iph->protocol) counts as the path\'s protocol check', () => {
+  const body = `
+static __always_inline int parse_ip(void *data, void *data_end)
+{
+	struct iphdr *iph = data + sizeof(struct ethhdr);
+
+	if ((void *)(iph + 1) > data_end)
+		return -1;
+	return iph->protocol;
+}
+
+SEC("xdp")
+int dnat(struct xdp_md *ctx)
+{
+	void *data_end = (void *)(long)ctx->data_end;
+	void *data = (void *)(long)ctx->data;
+	struct iphdr *iph = data + sizeof(struct ethhdr);
+	int proto = parse_ip(data, data_end);
+
+	if (proto != IPPROTO_TCP)
+		return XDP_PASS;
+	if ((void *)(iph + 1) > data_end)
+		return XDP_PASS;
+	iph->daddr = bpf_htonl(0x0a000001); // nat
+	iph->check = 0;
+	return XDP_TX;
+}
+`;
+  const fs = check(body);
+  assert.deepEqual(fs.map((f) => `${f.rule}@${f.line}`), [`stale-checksum@${lineOf(body, '// nat')}`], show(fs));
+  assert.match(fs[0]!.message, /TCP checksum/);
+  // Without the protocol test the change is not judged (it may be any protocol).
+  const unknown = body.replace('if (proto != IPPROTO_TCP)', 'if (proto < 0)');
+  assert.deepEqual(show(check(unknown)), '');
+});

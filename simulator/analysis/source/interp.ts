@@ -2461,7 +2461,8 @@ const BYTE_ORDER = /^(?:__constant_|__bpf_constant_|__bpf_)?(?:htons|htonl|ntohs
 
 /** `ip->protocol == IPPROTO_TCP` (or a local read from it): what the comparison proves where it holds. */
 function protocolTest(x: Val, y: Val): L4Proof | undefined {
-  if (x.k !== 'top' || (x.field !== 'protocol' && x.field !== 'nexthdr')) return undefined;
+  // The field itself, or a parser's result that is the field when it is not one of its error codes.
+  if ((x.k !== 'top' && !(x.k === 'consts' && x.more)) || (x.field !== 'protocol' && x.field !== 'nexthdr')) return undefined;
   const k = single(y);
   if (k === undefined) return undefined;
   return { proto: k === 6 ? 'tcp' : k === 17 ? 'udp' : 'other', at: x.at };

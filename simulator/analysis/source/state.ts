@@ -69,7 +69,8 @@ export type Val =
    * allows. `at`: where that header is (`root:offset`), when the offset is known; `l4`: the field is of that header.
    */
   | { k: 'top'; taint?: boolean; field?: string; at?: string; l4?: 'tcp' | 'udp'; uninit?: boolean; stack?: boolean }
-  | { k: 'consts'; vals: ConstVal[]; more?: boolean }
+  /** `field`/`at`/`l4`: the unknown part (`more`) is that header field's value (a parser's `return iph->protocol;`). */
+  | { k: 'consts'; vals: ConstVal[]; more?: boolean; field?: string; at?: string; l4?: 'tcp' | 'udp' }
   | { k: 'ctx' }
   /** `loose`: set on only some of the paths joined here (declared without a value on the others): its bounds are not judged. */
   | { k: 'pkt'; root: string; off: number | null; region: 'data' | 'meta'; stale?: StaleInfo; loose?: boolean }
@@ -245,8 +246,10 @@ export function joinVals(a: Val, b: Val): Val {
   if (a.k === 'top' && a.uninit) return b.k === 'pkt' ? { ...b, loose: true } : b;
   if (b.k === 'top' && b.uninit) return a.k === 'pkt' ? { ...a, loose: true } : a;
   if (a.k === 'consts' && b.k === 'consts') return constsUnion(a.vals, b.vals, !!(a.more || b.more));
-  if (a.k === 'consts' && b.k === 'top') return { k: 'consts', vals: a.vals, more: true };
-  if (b.k === 'consts' && a.k === 'top') return { k: 'consts', vals: b.vals, more: true };
+  // A parser that returns -1 or the header's protocol field: the field is kept for the protocol tests made on it.
+  const fieldOf = (t: Val) => (t.k === 'top' && t.field ? { field: t.field, ...(t.at ? { at: t.at } : {}), ...(t.l4 ? { l4: t.l4 } : {}) } : {});
+  if (a.k === 'consts' && b.k === 'top') return { k: 'consts', vals: a.vals, more: true, ...fieldOf(b) };
+  if (b.k === 'consts' && a.k === 'top') return { k: 'consts', vals: b.vals, more: true, ...fieldOf(a) };
   if (a.k === 'pkt' && b.k === 'pkt') {
     const stale = a.stale ?? b.stale;
     if (a.root === b.root) return { k: 'pkt', root: a.root, off: a.off === b.off ? a.off : null, region: a.region, stale, ...(a.loose || b.loose ? { loose: true } : {}) };
