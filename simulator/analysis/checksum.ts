@@ -1,11 +1,12 @@
 // Run-time side of the stale-checksum rule: a packet that arrived with a valid IPv4 header checksum (and a valid
-// TCP, UDP or ICMP checksum) and leaves the program with an invalid one. The stack drops such a packet after XDP_PASS
+// TCP, UDP or ICMP checksum), or an IPv6 packet with a valid TCP, UDP or ICMPv6 checksum, and leaves the program with
+// an invalid one. The stack drops such a packet after XDP_PASS
 // (ip_rcv checks the header sum) and the next hop after XDP_TX or XDP_REDIRECT. Pure: two frames in, the broken
 // layers out. The first IPv4 header of each frame is compared (after Ethernet and up to two VLAN tags), so an
 // encapsulation that prepends a correct outer header is not a break.
 
 export interface ChecksumBreak {
-  layer: 'ipv4' | 'tcp' | 'udp' | 'icmp';
+  layer: 'ipv4' | 'tcp' | 'udp' | 'icmp' | 'icmpv6';
   /** The checksum field as the packet arrived and as it leaves (hex), and the value it should hold on leaving. */
   before: string;
   after: string;
@@ -13,8 +14,9 @@ export interface ChecksumBreak {
 }
 
 interface Layers {
-  ip: { off: number; ihl: number; check: number; valid: boolean; expected: number };
-  l4?: { layer: 'tcp' | 'udp' | 'icmp'; check: number; valid: boolean; expected: number };
+  /** The IPv4 header (an IPv6 header has no checksum of its own). */
+  ip?: { off: number; ihl: number; check: number; valid: boolean; expected: number };
+  l4?: { layer: 'tcp' | 'udp' | 'icmp' | 'icmpv6'; check: number; valid: boolean; expected: number };
 }
 
 const hex16 = (v: number): string => `0x${v.toString(16).padStart(4, '0')}`;
@@ -49,6 +51,7 @@ function parse(frame: Uint8Array): Layers | undefined {
     proto = (frame[off + 2]! << 8) | frame[off + 3]!;
     off += 4;
   }
+  if (proto === 0x86dd) return parse6(frame, off);
   if (proto !== 0x0800 || frame.length < off + 20 || frame[off]! >> 4 !== 4) return undefined;
   const ihl = (frame[off]! & 15) * 4;
   if (ihl < 20 || frame.length < off + ihl) return undefined;
@@ -79,6 +82,25 @@ function parse(frame: Uint8Array): Layers | undefined {
   return { ip };
 }
 
+/**
+ * An IPv6 packet whose next header is TCP, UDP or ICMPv6 (no extension headers): that checksum, over the IPv6
+ * pseudo-header (addresses, upper-layer length, next header). A UDP checksum of 0 is not valid over IPv6.
+ */
+function parse6(frame: Uint8Array, off: number): Layers | undefined {
+  if (frame.length < off + 40 || frame[off]! >> 4 !== 6) return undefined;
+  const nh = frame[off + 6]!;
+  const l4off = off + 40;
+  const end = l4off + ((frame[off + 4]! << 8) | frame[off + 5]!);
+  if (end > frame.length) return {};
+  const pseudo = () => sum16(frame, off + 8, off + 40) + nh + (end - l4off);
+  const at = nh === 6 ? 16 : nh === 17 ? 6 : nh === 58 ? 2 : -1;
+  if (at < 0 || end < l4off + (nh === 6 ? 20 : nh === 17 ? 8 : 4)) return {};
+  const c = (frame[l4off + at]! << 8) | frame[l4off + at + 1]!;
+  const e = expectedAt(frame, l4off, end, l4off + at, pseudo());
+  const valid = fold(sum16(frame, l4off, end, pseudo())) === 0xffff && !(nh === 17 && c === 0);
+  return { l4: { layer: nh === 6 ? 'tcp' : nh === 17 ? 'udp' : 'icmpv6', check: c, valid, expected: nh === 17 && e === 0 ? 0xffff : e } };
+}
+
 /** The checksums that were valid in `before` (the frame as it arrived) and are invalid in `after` (as it leaves). */
 export function checksumBreaks(before: Uint8Array, after: Uint8Array): ChecksumBreak[] {
   // Bytes the program left unchanged cannot have broken a checksum (the common case, decided without parsing).
@@ -87,7 +109,7 @@ export function checksumBreaks(before: Uint8Array, after: Uint8Array): ChecksumB
   const b = parse(after);
   if (!a || !b) return [];
   const out: ChecksumBreak[] = [];
-  if (a.ip.valid && !b.ip.valid) out.push({ layer: 'ipv4', before: hex16(a.ip.check), after: hex16(b.ip.check), expected: hex16(b.ip.expected) });
+  if (a.ip && b.ip && a.ip.valid && !b.ip.valid) out.push({ layer: 'ipv4', before: hex16(a.ip.check), after: hex16(b.ip.check), expected: hex16(b.ip.expected) });
   if (a.l4 && b.l4 && a.l4.layer === b.l4.layer && a.l4.valid && !b.l4.valid) {
     out.push({ layer: b.l4.layer, before: hex16(a.l4.check), after: hex16(b.l4.check), expected: hex16(b.l4.expected) });
   }

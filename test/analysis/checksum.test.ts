@@ -1,5 +1,5 @@
 // The run-time side of stale-checksum (simulator/analysis/checksum.ts) against tcpdump, which verifies every IPv4,
-// TCP, UDP and ICMP checksum it prints ("bad cksum X (->Y)!", "cksum 0xX (incorrect -> 0xY)", "(correct)"): frames
+// TCP, UDP, ICMP and ICMPv6 checksum it prints ("bad cksum X (->Y)!", "cksum 0xX (incorrect -> 0xY)", "(correct)"): frames
 // from the shared captures, changed as XDP programs change them (TTL, a port), must be judged valid or not exactly as
 // tcpdump judges them, with the checksum tcpdump says they should hold.
 import { test } from 'node:test';
@@ -54,8 +54,8 @@ function tcpdumpVerdicts(list: Uint8Array[]): { ip?: string; l4?: string; l4ok?:
   const text = r.stdout.replace(/\n\s+/g, ' ');
   return text.split('\n').filter((l) => l.trim()).map((l) => {
     const ip = /bad cksum [0-9a-f]+ \(->([0-9a-f]+)\)!/.exec(l)?.[1];
-    const bad = /cksum 0x[0-9a-f]+ \(incorrect -> 0x([0-9a-f]+)\)/.exec(l)?.[1] ?? /\[bad udp cksum 0x[0-9a-f]+ -> 0x([0-9a-f]+)!\]/.exec(l)?.[1];
-    const good = /cksum 0x[0-9a-f]+ \(correct\)|\[udp sum ok\]/.test(l);
+    const bad = /cksum 0x[0-9a-f]+ \(incorrect -> 0x([0-9a-f]+)\)/.exec(l)?.[1] ?? /\[bad (?:udp|icmp6) cksum 0x[0-9a-f]+ -> 0x([0-9a-f]+)!\]/.exec(l)?.[1];
+    const good = /cksum 0x[0-9a-f]+ \(correct\)|\[(?:udp|icmp6) sum ok\]/.test(l);
     return { ip, l4: bad, l4ok: bad ? false : good ? true : undefined };
   });
 }
@@ -100,6 +100,36 @@ test('ttl and port rewrites: broken checksums found as tcpdump finds them, with 
     });
   }
   assert.ok(checked >= 20, `enough breaks compared (${checked})`);
+});
+
+test('IPv6: TCP, UDP and ICMPv6 checksums broken by an address rewrite found as tcpdump finds them; the hop limit breaks nothing', { skip }, () => {
+  let checked = 0;
+  for (const file of ['zeek--dns-edns-ecs.pcap', 'zeek--ipv6-http-atomic-frag.pcap']) {
+    const originals = frames(file, 200).filter((f) => f.length >= 54 && f[12] === 0x86 && f[13] === 0xdd && [6, 17, 58].includes(f[20]!));
+    const hop = originals.map((f) => {
+      const c = f.slice();
+      c[21] = (c[21]! - 1) & 0xff; // ip6->hop_limit--
+      return c;
+    });
+    for (let i = 0; i < originals.length; i++) assert.deepEqual(checksumBreaks(originals[i]!, hop[i]!), [], `${file} #${i}: the hop limit is outside every checksum`);
+    const nat = originals.map((f) => {
+      const c = f.slice();
+      c[14 + 24 + 15] ^= 0x01; // the last byte of the destination address
+      return c;
+    });
+    const before = tcpdumpVerdicts(originals);
+    const after = tcpdumpVerdicts(nat);
+    assert.equal(after.length, nat.length, `${file}: one tcpdump line per packet`);
+    nat.forEach((c, i) => {
+      const l4 = checksumBreaks(originals[i]!, c).find((b) => b.layer !== 'ipv4');
+      if (after[i]!.l4ok === false && before[i]!.l4ok === true) {
+        assert.ok(l4, `${file} #${i}: tcpdump says the transport checksum broke`);
+        assert.equal(l4.expected, `0x${after[i]!.l4!.padStart(4, '0')}`, `${file} #${i}: expected ${l4.layer} checksum`);
+        checked++;
+      } else assert.equal(l4, undefined, `${file} #${i}: no transport break unless tcpdump sees one (${JSON.stringify(before[i])})`);
+    });
+  }
+  assert.ok(checked >= 20, `enough IPv6 breaks compared (${checked})`);
 });
 
 test('a frame left as it arrived, or only with addresses exchanged, breaks nothing', { skip }, () => {
