@@ -61,9 +61,11 @@ export async function runCommand(page: Page, title: string, timeoutMs = DEFAULT_
   for (let opened = 1; ; opened++) {
     await page.keyboard.press('F1');
     await waitVisible(input, 'the Command Palette', Math.max(end - Date.now(), 1000));
-    await input.fill(`>${title}`);
-    const left = end - Date.now();
-    if (await row.first().waitFor({ state: 'visible', timeout: Math.max(Math.min(left, 5_000), 1000) }).then(() => true, () => false)) break;
+    // Something taking the focus late (the Debug Console's input after its view opened) closes the palette again
+    // before the title is typed: then it is opened again, like a person would, instead of waiting for it to come back.
+    const wait = () => ({ timeout: Math.max(Math.min(end - Date.now(), 5_000), 1000) });
+    const typed = await input.fill(`>${title}`, wait()).then(() => true, () => false);
+    if (typed && (await row.first().waitFor({ state: 'visible', ...wait() }).then(() => true, () => false))) break;
     if (Date.now() >= end) {
       const seen = (await rows.allInnerTexts().catch(() => [])).join(' | ').replace(/\s+/g, ' ').slice(0, 2000);
       throw new Error(`timed out after ${timeoutMs} ms waiting for command ${JSON.stringify(title)} in the Command Palette (opened ${opened} times); visible there: ${seen || '(nothing)'}`);
