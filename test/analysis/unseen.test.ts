@@ -535,3 +535,45 @@ int dnat(struct xdp_md *ctx)
   const unknown = body.replace('if (proto != IPPROTO_TCP)', 'if (proto < 0)');
   assert.deepEqual(show(check(unknown)), '');
 });
+
+test('bytecode tier: an opaque value the branch before the return proves above 4 is an invalid-action', { skip: HAVE_CLANG ? false : 'clang not installed' }, () => {
+  // `if (cpu >= MAX_CPUS) return cpu;`: the CPU number from a map returned instead of XDP_ABORTED.
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-unseen-'));
+  const file = join(dir, 'to_cpu.c');
+  const body = `
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} cpus SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_CPUMAP);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, __u32);
+} cpu_map SEC(".maps");
+
+SEC("xdp")
+int to_cpu(struct xdp_md *ctx)
+{
+	__u32 key = 0;
+	__u32 *sel = bpf_map_lookup_elem(&cpus, &key);
+	__u32 cpu;
+
+	if (!sel)
+		return XDP_ABORTED;
+	cpu = *sel;
+	if (cpu >= 64)
+		return cpu; // here
+	return bpf_redirect_map(&cpu_map, cpu, 0);
+}
+`;
+  writeFileSync(file, HEAD + body);
+  const r = bytecodeFindings(file, { includeDirs: ['/usr/include/x86_64-linux-gnu'], cacheDir: dir });
+  assert.deepEqual(r.findings.map((f) => `${f.rule}@${f.line}`), [`invalid-action@${lineOf(body, '// here')}`], show(r.findings));
+  // Below the bound the value may be any action: nothing to report.
+  writeFileSync(file, HEAD + body.replace('if (cpu >= 64)', 'if (cpu < 4)'));
+  assert.deepEqual(show(bytecodeFindings(file, { includeDirs: ['/usr/include/x86_64-linux-gnu'], cacheDir: dir }).findings), '');
+});

@@ -664,6 +664,13 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     const where = retLine !== undefined ? pc : attribute(st, r0.def, pc);
     const origin = r0.def >= 0 ? r0.def : undefined;
     const v = low32(r0.s);
+    // An opaque value (a map's, a helper's) that the path's branches proved above 4 (`if (x >= 64) return x;`) is
+    // no action whatever it holds.
+    if (r0.s.opaque && v.umin > 4n && !isConst(v)) {
+      const [lo, hi] = [Number(v.umin), Number(v.umax)];
+      report('invalid-action', where, msg.invalidActionRange(lo, hi, 'data the program read or computed'), msg.showRange(lo, hi), retLine, origin);
+      return;
+    }
     if (!r0.s.opaque && v.umax > 4n) {
       if (isConst(v)) report('invalid-action', where, msg.invalidActionConst(Number(v.umin)), msg.showValue(Number(v.umin)), retLine, origin);
       else if (r0.s.smin < 0n && r0.s.smin >= -4095n && r0.s.smax <= 4n) {
