@@ -10,13 +10,8 @@
 // kernel classified them).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { compileC } from '../../simulator/compile.ts';
-import { loadProgramFile, Session } from '../../simulator/session.ts';
-import { defaultObjectName, kernelOrSkip, runKernel } from '../kernel/runner.ts';
-import { diffBytes, diffMaps, normaliseSimMaps } from '../parity/compare.ts';
+import { kernelOrSkip } from '../kernel/runner.ts';
+import { assertAgreesWithKernel } from './kernel-agree.ts';
 
 const SOURCE = `#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -87,11 +82,6 @@ function frame(len: number, fill: number[] = [], type = 0x0800): Uint8Array {
 
 test('bpf_strncmp, bpf_check_mtu and bpf_get_numa_node_id agree with the kernel', (t) => {
   if (kernelOrSkip(t)) return;
-  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-base-helpers-'));
-  const path = join(dir, 'base.bpf.c');
-  writeFileSync(path, SOURCE);
-  const compiled = compileC(path);
-  assert.ok(compiled.objectPath, compiled.stderr);
   const get = [...'GET / HTTP/1.1'].map((c) => c.charCodeAt(0));
   const packets = [
     frame(14), frame(20), frame(29), frame(30), frame(60), frame(192, [0x45, 0]), frame(200, [0x45, 0, 0, 0x3c]),
@@ -102,22 +92,7 @@ test('bpf_strncmp, bpf_check_mtu and bpf_get_numa_node_id agree with the kernel'
     ...Array.from({ length: 16 }, (_, n) => { const f = frame(192, [0x45, 0, ...get]); f[29] = n; return f; }),
     ...Array.from({ length: 8 }, (_, n) => { const f = frame(192 + n, [0x45, n, 0, 0, ...get]); f[29] = n * 2 + 1; return f; }),
   ];
-  const kernel = runKernel(compiled.objectPath, 'prog', packets, { objectName: defaultObjectName(path), netns: true });
-  const obj = loadProgramFile(path);
-  for (const engine of ['compiled', 'interp'] as const) {
-    const session = new Session(obj, { program: 'prog', nrCpus: kernel.cpus, cpu: 0, engine });
-    const problems: string[] = [];
-    packets.forEach((bytes, i) => {
-      const s = session.runPacket(bytes);
-      const k = kernel.results[i]!;
-      if (s.fault) problems.push(`${engine} packet ${i}: simulator fault ${s.fault.kind}: ${s.fault.message}`);
-      if (k.retval !== s.retval) problems.push(`${engine} packet ${i}: retval kernel ${k.retval} sim ${s.retval}`);
-      const d = diffBytes(k.out, s.out);
-      if (d) problems.push(`${engine} packet ${i}: ${d}`);
-    });
-    problems.push(...diffMaps(kernel.maps, normaliseSimMaps(session.mapsJson())));
-    assert.deepEqual(problems, []);
-  }
+  const kernel = assertAgreesWithKernel('base-helpers', SOURCE, packets, { netns: true });
   // The program decided things: results in the packet for most frames, -ENODEV and FRAG_NEEDED among them.
   const tx = kernel.results.filter((r) => r.retval === 3);
   assert.ok(tx.length >= packets.length - 6, `${tx.length} of ${packets.length} frames carried results`);

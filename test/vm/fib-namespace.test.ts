@@ -10,11 +10,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compileC } from '../../simulator/compile.ts';
-import { loadProgramFile, loadProgramFileWithObject, Session } from '../../simulator/session.ts';
+import { loadProgramFileWithObject } from '../../simulator/session.ts';
 import { compareWithKernel } from '../../simulator/kernel-compare.ts';
-import { defaultObjectName, kernelOrSkip, runKernel } from '../kernel/runner.ts';
-import { diffBytes } from '../parity/compare.ts';
+import { kernelOrSkip } from '../kernel/runner.ts';
+import { assertAgreesWithKernel } from './kernel-agree.ts';
 
 const SOURCE = `#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -68,11 +67,6 @@ function packet(flags: number, family: number, ifindex: number, src: number[], d
 
 test('bpf_fib_lookup without routes answers as the kernel in a namespace of its own', (t) => {
   if (kernelOrSkip(t)) return;
-  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-fib-ns-'));
-  const path = join(dir, 'fib.bpf.c');
-  writeFileSync(path, SOURCE);
-  const compiled = compileC(path);
-  assert.ok(compiled.objectPath, compiled.stderr);
   const packets: Uint8Array[] = [];
   for (const flags of [0, 1, 2, 4, 8, 9, 16, 32, 3, 64, 0x80]) {
     for (const ifindex of [0, 1, 2, 3]) {
@@ -85,21 +79,7 @@ test('bpf_fib_lookup without routes answers as the kernel in a namespace of its 
       packets.push(packet(flags, 10, ifindex, ADDR6.linkLocal!, ADDR6.global!));
     }
   }
-  const kernel = runKernel(compiled.objectPath, 'prog', packets, { objectName: defaultObjectName(path), netns: true });
-  const obj = loadProgramFile(path);
-  for (const engine of ['compiled', 'interp'] as const) {
-    const session = new Session(obj, { program: 'prog', nrCpus: kernel.cpus, cpu: 0, engine });
-    const problems: string[] = [];
-    packets.forEach((bytes, i) => {
-      const s = session.runPacket(bytes);
-      const k = kernel.results[i]!;
-      if (s.fault) problems.push(`${engine} packet ${i}: simulator fault ${s.fault.kind}: ${s.fault.message}`);
-      if (k.retval !== s.retval) problems.push(`${engine} packet ${i}: retval kernel ${k.retval} sim ${s.retval}`);
-      const d = diffBytes(k.out, s.out);
-      if (d) problems.push(`${engine} packet ${i}: ${d}`);
-    });
-    assert.deepEqual(problems.slice(0, 10), []);
-  }
+  const kernel = assertAgreesWithKernel('fib', SOURCE, packets, { netns: true, maps: false });
   // The answers were varied: -ENODEV, FWD_DISABLED, NOT_FWDED, -EINVAL and -EAFNOSUPPORT all occur.
   const codes = new Set(kernel.results.map((r) => Number(new DataView(r.out.buffer, r.out.byteOffset).getBigInt64(0, true))));
   for (const c of [-19, 5, 4, -22, -97]) assert.ok(codes.has(c), `return code ${c} among ${[...codes].join(', ')}`);

@@ -7,13 +7,8 @@
 // with bpf_for_each_map_elem): it faulted as not supported.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { compileC } from '../../simulator/compile.ts';
-import { loadProgramFile, Session } from '../../simulator/session.ts';
-import { defaultObjectName, kernelOrSkip, runKernel } from '../kernel/runner.ts';
-import { diffBytes, diffMaps, normaliseSimMaps } from '../parity/compare.ts';
+import { kernelOrSkip } from '../kernel/runner.ts';
+import { assertAgreesWithKernel, i64 } from './kernel-agree.ts';
 
 const SOURCE = `#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -80,11 +75,6 @@ int prog(struct xdp_md *ctx) {
 
 test('bpf_for_each_map_elem over arrays and hashes agrees with the kernel', (t) => {
   if (kernelOrSkip(t)) return;
-  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-foreach-'));
-  const path = join(dir, 'foreach.bpf.c');
-  writeFileSync(path, SOURCE);
-  const compiled = compileC(path);
-  assert.ok(compiled.objectPath, compiled.stderr);
   const packets: Uint8Array[] = [];
   for (let i = 0; i < 40; i++) {
     const p = new Uint8Array(160 + (i % 3));
@@ -92,23 +82,7 @@ test('bpf_for_each_map_elem over arrays and hashes agrees with the kernel', (t) 
     p.set([(i * 7) % 16, (i * 13) & 0xff, (i * 5) % 8, (i * 29) & 0xff, [0, 3, 7, 9, 15][i % 5]!, i % 4 === 3 ? 1 : 0], 64);
     packets.push(p);
   }
-  const kernel = runKernel(compiled.objectPath, 'prog', packets, { objectName: defaultObjectName(path) });
-  const obj = loadProgramFile(path);
-  for (const engine of ['compiled', 'interp'] as const) {
-    const session = new Session(obj, { program: 'prog', nrCpus: kernel.cpus, cpu: 0, engine });
-    const problems: string[] = [];
-    packets.forEach((bytes, i) => {
-      const s = session.runPacket(bytes);
-      const k = kernel.results[i]!;
-      if (s.fault) problems.push(`${engine} packet ${i}: simulator fault ${s.fault.kind}: ${s.fault.message}`);
-      if (k.retval !== s.retval) problems.push(`${engine} packet ${i}: retval kernel ${k.retval} sim ${s.retval}`);
-      const d = diffBytes(k.out, s.out);
-      if (d) problems.push(`${engine} packet ${i}: ${d}`);
-    });
-    problems.push(...diffMaps(kernel.maps, normaliseSimMaps(session.mapsJson())));
-    assert.deepEqual(problems.slice(0, 10), []);
-  }
-  const i64 = (b: Uint8Array, n: number) => Number(new DataView(b.buffer, b.byteOffset).getBigInt64(n * 8, true));
+  const kernel = assertAgreesWithKernel('foreach', SOURCE, packets);
   const outs = kernel.results.map((r) => r.out);
   // Early stops (fewer than 8 callbacks) and full walks, a growing hash, -EINVAL for flags.
   assert.ok(outs.some((o) => i64(o, 0) < 8) && outs.some((o) => i64(o, 0) === 8));

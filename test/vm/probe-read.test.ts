@@ -6,13 +6,8 @@
 // faulted as not supported on every ICMP packet.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { compileC } from '../../simulator/compile.ts';
-import { loadProgramFile, Session } from '../../simulator/session.ts';
-import { defaultObjectName, kernelOrSkip, runKernel } from '../kernel/runner.ts';
-import { diffBytes, diffMaps, normaliseSimMaps } from '../parity/compare.ts';
+import { kernelOrSkip } from '../kernel/runner.ts';
+import { assertAgreesWithKernel, i64 } from './kernel-agree.ts';
 
 const SOURCE = `#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -56,11 +51,6 @@ int prog(struct xdp_md *ctx) {
 
 test('bpf_probe_read_kernel(_str) agree with the kernel', (t) => {
   if (kernelOrSkip(t)) return;
-  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-probe-read-'));
-  const path = join(dir, 'pr.bpf.c');
-  writeFileSync(path, SOURCE);
-  const compiled = compileC(path);
-  assert.ok(compiled.objectPath, compiled.stderr);
   const packets: Uint8Array[] = [];
   for (let i = 0; i < 30; i++) {
     const p = new Uint8Array(160 + i);
@@ -69,23 +59,7 @@ test('bpf_probe_read_kernel(_str) agree with the kernel', (t) => {
     if (i % 3 === 0) p[103] = 0; // a string end within 8 bytes of offset 100
     packets.push(p);
   }
-  const kernel = runKernel(compiled.objectPath, 'prog', packets, { objectName: defaultObjectName(path) });
-  const obj = loadProgramFile(path);
-  for (const engine of ['compiled', 'interp'] as const) {
-    const session = new Session(obj, { program: 'prog', nrCpus: kernel.cpus, cpu: 0, engine });
-    const problems: string[] = [];
-    packets.forEach((bytes, i) => {
-      const s = session.runPacket(bytes);
-      const k = kernel.results[i]!;
-      if (s.fault) problems.push(`${engine} packet ${i}: simulator fault ${s.fault.kind}: ${s.fault.message}`);
-      if (k.retval !== s.retval) problems.push(`${engine} packet ${i}: retval kernel ${k.retval} sim ${s.retval}`);
-      const d = diffBytes(k.out, s.out);
-      if (d) problems.push(`${engine} packet ${i}: ${d}`);
-    });
-    problems.push(...diffMaps(kernel.maps, normaliseSimMaps(session.mapsJson())));
-    assert.deepEqual(problems.slice(0, 10), []);
-  }
-  const i64 = (b: Uint8Array, n: number) => Number(new DataView(b.buffer, b.byteOffset).getBigInt64(n * 8, true));
+  const kernel = assertAgreesWithKernel('probe-read', SOURCE, packets);
   const outs = kernel.results.map((r) => r.out);
   assert.ok(outs.every((o) => i64(o, 0) === 0 && i64(o, 8) === -34 && i64(o, 11) === -34 && i64(o, 12) === -14));
 });

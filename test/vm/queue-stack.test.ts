@@ -6,13 +6,8 @@
 // modelled as maps without elements.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { compileC } from '../../simulator/compile.ts';
-import { loadProgramFile, Session } from '../../simulator/session.ts';
-import { defaultObjectName, kernelOrSkip, runKernel } from '../kernel/runner.ts';
-import { diffBytes, diffMaps, normaliseSimMaps } from '../parity/compare.ts';
+import { kernelOrSkip } from '../kernel/runner.ts';
+import { assertAgreesWithKernel, i64 } from './kernel-agree.ts';
 
 const SOURCE = `#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -49,11 +44,6 @@ int prog(struct xdp_md *ctx) {
 
 test('queue, stack and bloom filter maps agree with the kernel', (t) => {
   if (kernelOrSkip(t)) return;
-  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-queue-'));
-  const path = join(dir, 'queue.bpf.c');
-  writeFileSync(path, SOURCE);
-  const compiled = compileC(path);
-  assert.ok(compiled.objectPath, compiled.stderr);
   const packets: Uint8Array[] = [];
   // op: pushes (16), pops/peeks (1, 2, 4, 8), bloom pushes (32); flags: BPF_ANY, BPF_NOEXIST, BPF_EXIST, 3.
   const ops = [16, 16, 16, 16, 16, 16 | 2 | 8, 1, 2, 4, 8, 1 | 4, 1 | 4, 1 | 4, 1 | 4, 1 | 2 | 4 | 8, 16 | 32, 16 | 32, 48 | 1, 48 | 5, 2 | 8, 16, 16, 16];
@@ -68,23 +58,7 @@ test('queue, stack and bloom filter maps agree with the kernel', (t) => {
     p[68] = i % 3 === 0 ? 0 : i;
     packets.push(p);
   }
-  const kernel = runKernel(compiled.objectPath, 'prog', packets, { objectName: defaultObjectName(path) });
-  const obj = loadProgramFile(path);
-  for (const engine of ['compiled', 'interp'] as const) {
-    const session = new Session(obj, { program: 'prog', nrCpus: kernel.cpus, cpu: 0, engine });
-    const problems: string[] = [];
-    packets.forEach((bytes, i) => {
-      const s = session.runPacket(bytes);
-      const k = kernel.results[i]!;
-      if (s.fault) problems.push(`${engine} packet ${i}: simulator fault ${s.fault.kind}: ${s.fault.message}`);
-      if (k.retval !== s.retval) problems.push(`${engine} packet ${i}: retval kernel ${k.retval} sim ${s.retval}`);
-      const d = diffBytes(k.out, s.out);
-      if (d) problems.push(`${engine} packet ${i}: ${d}`);
-    });
-    problems.push(...diffMaps(kernel.maps, normaliseSimMaps(session.mapsJson())));
-    assert.deepEqual(problems.slice(0, 10), []);
-  }
-  const i64 = (b: Uint8Array, n: number) => Number(new DataView(b.buffer, b.byteOffset).getBigInt64(n * 8, true));
+  const kernel = assertAgreesWithKernel('queue', SOURCE, packets);
   const outs = kernel.results.map((r) => r.out);
   // Full (-E2BIG), bad flags (-EINVAL), empty (-ENOENT), found in the bloom filter (0) all happened.
   assert.ok(outs.some((o) => i64(o, 0) === -7) && outs.some((o) => i64(o, 0) === -22) && outs.some((o) => i64(o, 2) === -2));

@@ -8,13 +8,8 @@
 // not supported.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { compileC } from '../../simulator/compile.ts';
-import { loadProgramFile, Session } from '../../simulator/session.ts';
-import { defaultObjectName, kernelOrSkip, runKernel } from '../kernel/runner.ts';
-import { diffBytes, diffMaps, normaliseSimMaps } from '../parity/compare.ts';
+import { kernelOrSkip } from '../kernel/runner.ts';
+import { assertAgreesWithKernel, i64 } from './kernel-agree.ts';
 
 const SOURCE = `#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -56,11 +51,6 @@ int prog(struct xdp_md *ctx) {
 
 test('bpf_timer helpers agree with the kernel', (t) => {
   if (kernelOrSkip(t)) return;
-  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-timer-'));
-  const path = join(dir, 'timer.bpf.c');
-  writeFileSync(path, SOURCE);
-  const compiled = compileC(path);
-  assert.ok(compiled.objectPath, compiled.stderr);
   const ops = [0x20, 0x04, 0x08, 0x01, 0x01, 0x03, 0x0c, 0x2c, 0x08 | 0x10, 0x0e, 0x20, 0x20, 0x40, 0x03, 0x0f, 0x2f, 0x80, 0x80, 0x45, 0x07, 0x28];
   const packets: Uint8Array[] = [];
   for (let i = 0; i < 63; i++) {
@@ -69,23 +59,7 @@ test('bpf_timer helpers agree with the kernel', (t) => {
     p.set([Math.floor(i / 21) + (i % 2), ops[i % ops.length]!, i % 4, i % 3], 64);
     packets.push(p);
   }
-  const kernel = runKernel(compiled.objectPath, 'prog', packets, { objectName: defaultObjectName(path) });
-  const obj = loadProgramFile(path);
-  for (const engine of ['compiled', 'interp'] as const) {
-    const session = new Session(obj, { program: 'prog', nrCpus: kernel.cpus, cpu: 0, engine });
-    const problems: string[] = [];
-    packets.forEach((bytes, i) => {
-      const s = session.runPacket(bytes);
-      const k = kernel.results[i]!;
-      if (s.fault) problems.push(`${engine} packet ${i}: simulator fault ${s.fault.kind}: ${s.fault.message}`);
-      if (k.retval !== s.retval) problems.push(`${engine} packet ${i}: retval kernel ${k.retval} sim ${s.retval}`);
-      const d = diffBytes(k.out, s.out);
-      if (d) problems.push(`${engine} packet ${i}: ${d}`);
-    });
-    problems.push(...diffMaps(kernel.maps, normaliseSimMaps(session.mapsJson())));
-    assert.deepEqual(problems.slice(0, 10), []);
-  }
-  const i64 = (b: Uint8Array, n: number) => Number(new DataView(b.buffer, b.byteOffset).getBigInt64(n * 8, true));
+  const kernel = assertAgreesWithKernel('timer', SOURCE, packets);
   const outs = kernel.results.map((r) => r.out);
   // -EINVAL, -EBUSY, an active cancel (1) and a successful init after a replacing update all happened.
   assert.ok(outs.some((o) => i64(o, 0) === -22) && outs.some((o) => i64(o, 0) === -16) && outs.some((o) => i64(o, 0) === 0));
