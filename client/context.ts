@@ -33,7 +33,7 @@ import {
   type StatusParams,
   type XdpAction,
 } from '../server/protocol.ts';
-import { debugLenses, faultMessage, findXdpFunctions, formatDuration, isXdpSource, outcomeMessage, outputCaptureItems, plural, refusalBanner, runLensTitle, statusText } from './format.ts';
+import { count, debugLenses, faultMessage, findXdpFunctions, formatDuration, isXdpSource, outcomeMessage, outputCaptureItems, plural, refusalBanner, runLensTitle, statusText } from './format.ts';
 import { addRecent, captureChoices, isStale, rerunOnSave, restrictSettings, settingsKey, type RunStamp } from './state.ts';
 import { PacketView } from './packet-view.ts';
 import { listInterfaces, liveEndMessage } from './live.ts';
@@ -605,9 +605,9 @@ export class XdpLensContext implements vscode.Disposable {
   private describePackets(): void {
     const s = this.lastRun?.summary;
     if (!s) return;
-    const all = `${s.packets} packet${s.packets === 1 ? '' : 's'}`;
+    const all = plural(s.packets, 'packet');
     const f = this.packets.display;
-    this.packetsView.description = f ? `${this.packets.matched ?? '…'} of ${all} · ${f}` : all;
+    this.packetsView.description = f ? `${this.matchedText()} of ${all} · ${f}` : all;
     // In its own panel the view shows no description: the filter and its count go above the rows too.
     this.refreshRunViews();
   }
@@ -616,7 +616,11 @@ export class XdpLensContext implements vscode.Disposable {
     const s = this.lastRun?.summary;
     const f = this.packets.display;
     if (!s || !f) return undefined;
-    return `Filter: ${f} (${this.packets.matched ?? '…'} of ${plural(s.packets, 'packet')}).`;
+    return `Filter: ${f} (${this.matchedText()} of ${plural(s.packets, 'packet')}).`;
+  }
+
+  private matchedText(): string {
+    return this.packets.matched === undefined ? '…' : count(this.packets.matched);
   }
 
   async showPacket(arg?: number | PacketNode, follow = false): Promise<PacketDetail | undefined> {

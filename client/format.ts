@@ -4,7 +4,10 @@ import type { RunExit, RunSummary, XdpAction } from '../server/protocol.ts';
 
 export const ACTION_ORDER: XdpAction[] = ['XDP_PASS', 'XDP_DROP', 'XDP_TX', 'XDP_REDIRECT', 'XDP_ABORTED'];
 
-export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+/** A count as people read it: 1,000,000. */
+export const count = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+export const plural = (n: number, one: string, many = `${one}s`) => `${count(n)} ${n === 1 ? one : many}`;
 
 /** "812 bytes", "1 byte", "3.2 KiB", "14.0 MiB". */
 export function humanSize(bytes: number): string {
@@ -34,7 +37,7 @@ export function formatCounts(byAction: Partial<Record<XdpAction, number>>): stri
   const parts = ACTION_ORDER.map((a) => [a, byAction[a] ?? 0] as const)
     .filter(([, n]) => n > 0)
     .sort((x, y) => y[1] - x[1] || ACTION_ORDER.indexOf(x[0]) - ACTION_ORDER.indexOf(y[0]));
-  return parts.length ? parts.map(([a, n]) => `${n} ${a}`).join(' · ') : 'no packets';
+  return parts.length ? parts.map(([a, n]) => `${count(n)} ${a}`).join(' · ') : 'no packets';
 }
 
 /** The CodeLens after a run: counts, packet total, capture name, and whether it is stale or partial. */
@@ -69,7 +72,7 @@ export function refusalBanner(s: Pick<Partial<RunSummary>, 'verifierRefuses'>): 
 /** Outcomes with a reason ('dropped: no redirect target'), most common first: " · 240 dropped: no redirect target". */
 export function outcomeSuffix(byOutcome: Record<string, number> | undefined): string {
   const odd = Object.entries(byOutcome ?? {}).filter(([o, n]) => o.includes(':') && n > 0).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-  return odd.map(([o, n]) => ` · ${n} ${o}`).join('');
+  return odd.map(([o, n]) => ` · ${count(n)} ${o}`).join('');
 }
 
 /** What the driver carried out for the packets of one exit, after its action: ", all dropped: no redirect target". */
@@ -77,7 +80,7 @@ export function exitOutcomes(e: Pick<RunExit, 'count'> & Pick<Partial<RunExit>, 
   const list = Object.entries(e.outcomes ?? {}).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   if (!list.some(([o]) => o.includes(':'))) return '';
   if (list.length === 1) return `, ${e.count === 1 ? '' : e.count === 2 ? 'both ' : 'all '}${list[0]![0]}`;
-  return `, ${list.map(([o, n]) => `${n} ${o}`).join(', ')}`;
+  return `, ${list.map(([o, n]) => `${count(n)} ${o}`).join(', ')}`;
 }
 
 /**

@@ -4,7 +4,7 @@
 // built from bounded data (at most 120 time buckets, the first exit lines), so a million-packet run draws as fast as
 // a ten-packet one. Rows and bars that stand for packets can be clicked: the packets view is filtered to them.
 import type { RunStats, RunSummary, XdpAction } from '../server/protocol.ts';
-import { refusalBanner } from './format.ts';
+import { count, plural, refusalBanner } from './format.ts';
 
 export interface SummaryPage {
   summary: RunSummary;
@@ -38,9 +38,6 @@ const OUTCOME_ACTION: Record<string, XdpAction> = { passed: 'XDP_PASS', dropped:
 const PLAIN: Record<XdpAction, string> = { XDP_PASS: 'passed', XDP_DROP: 'dropped', XDP_ABORTED: 'aborted', XDP_TX: 'transmitted', XDP_REDIRECT: 'redirected' };
 
 export const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-/** 1,234,567 */
-export const count = (n: number) => Math.round(n).toLocaleString('en-US');
-const plural = (n: number, one: string, many = `${one}s`) => `${count(n)} ${n === 1 ? one : many}`;
 
 /** Axis labels: 950, 1.2k, 3.4M. */
 export function compact(n: number): string {

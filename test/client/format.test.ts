@@ -21,6 +21,9 @@ test('the run CodeLens: counts, total, capture name, partial runs, faults and st
   assert.equal(runLensTitle({ ...s, capture: '/tmp/live-eth0-1.pcap', cancelled: true, live: { ...live, stopped: 'stopped by the user' } }, false), '1 XDP_PASS (1 packet of live-eth0-1.pcap, cancelled)');
   const partial = { ...s, packets: 2, cancelled: true, byAction: { ...s.byAction, XDP_ABORTED: 1 }, faults: [{ file: 'x', line: 1, kind: 'out-of-bounds', message: 'm', count: 1, firstPackets: [1] }] };
   assert.equal(runLensTitle(partial, false), '1 XDP_PASS · 1 XDP_ABORTED (2 packets of demo.pcap, cancelled) · 1 fault');
+  // Large counts are grouped as the Run Summary groups them.
+  const big = { ...s, packets: 1_000_000, byAction: { ...s.byAction, XDP_PASS: 998_500, XDP_DROP: 1_500 }, byOutcome: { 'dropped: no redirect target': 1_200 } };
+  assert.equal(runLensTitle(big, false), '998,500 XDP_PASS · 1,500 XDP_DROP · 1,200 dropped: no redirect target (1,000,000 packets of demo.pcap)');
 });
 
 test('exit labels join the actions that left through one line', () => {
