@@ -228,7 +228,8 @@ test('llvm-mc object without BTF: programs, .text subprogram, global data, no li
   assert.ok(o);
   assert.equal(o.license, 'GPL');
   const p = prog(o, 'asm_main');
-  assert.deepEqual(p.funcs, [{ insn: 0, name: 'asm_main' }, { insn: 9, name: 'add_one' }]);
+  // asm_main is .globl (a global function, checked on its own by the verifier); add_one is local.
+  assert.deepEqual(p.funcs, [{ insn: 0, name: 'asm_main', global: true }, { insn: 9, name: 'add_one' }]);
   assert.equal(p.insns.length, 12);
   assert.ok(p.lines.every((l) => l === undefined));
   assertCallTargets(p);
