@@ -116,7 +116,7 @@ test('the Run Summary from the packets view: the run in pictures, numbers as the
     await drops.click();
     const note = page.locator('.part.panel').getByText(new RegExp(`^Filter: exit\\.line == ${line} && action == XDP_DROP \\(([\\d,]+) of [\\d,]+ packets\\)\\.$`));
     await waitVisible(note, 'the packets view filtered to the exit line', 30_000, page.locator('.part.panel'));
-    assert.match(await note.innerText(), new RegExp(`\\(${want.actions.XDP_DROP} of `));
+    assert.match(await note.innerText(), new RegExp(`\\(${want.actions.XDP_DROP.toLocaleString('en-US')} of `));
     assert.deepEqual(vs.blockedRequests(), []);
   } catch (e) {
     await vs?.screenshot('run-summary-failure').catch(() => undefined);
