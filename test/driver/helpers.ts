@@ -6,6 +6,7 @@ import { loadProgramFile, Session } from '../../simulator/session.ts';
 import { Driver, type DriverOptions } from '../../simulator/driver/rx.ts';
 import { PROFILES, type DriverMode, type DriverProfile } from '../../simulator/driver/profiles.ts';
 import { rssQueueOf } from '../../simulator/driver/rss.ts';
+import { openCapture } from '../../simulator/net/capture.ts';
 import { REPO } from '../repo.ts';
 
 export const PROGRAMS = join(REPO, 'test', 'driver', 'programs');
@@ -46,6 +47,18 @@ function csum(b: Uint8Array): number {
 }
 
 /** Ethernet + IPv4 + UDP, `len` bytes in all (at least 42), payload zero except the last byte. */
+/** The frames of examples/demo.pcap (ICMP echo answered with XDP_TX, dropped and passed ones), read by the capture reader. */
+export function demoFrames(): Uint8Array[] {
+  const reader = openCapture(join(REPO, 'examples', 'demo.pcap'));
+  const out: Uint8Array[] = [];
+  try {
+    for (let p = reader.next(); p; p = reader.next()) out.push(p.frame);
+  } finally {
+    reader.close();
+  }
+  return out;
+}
+
 export function udpFrame(len: number, last: number, flow: { src?: number[]; dst?: number[]; sport?: number; dport?: number } = {}): Uint8Array {
   const f = new Uint8Array(Math.max(len, 42));
   f.set(MAC_B, 0);

@@ -14,29 +14,17 @@ import { summarize } from '../../simulator/net/dissect.ts';
 import { runCapture, packets, filteredPackets } from '../../server/run.ts';
 import { DEFAULT_SETTINGS, type PacketRow, type PacketsParams } from '../../server/protocol.ts';
 import { REPO } from '../repo.ts';
-import { udpFrame, noClang } from '../driver/helpers.ts';
+import { demoFrames, udpFrame, noClang } from '../driver/helpers.ts';
 
 const token = { isCancellationRequested: false, onCancellationRequested: () => ({ dispose() {} }) };
 const host = { settingsFor: async () => ({ ...DEFAULT_SETTINGS }), compileOptions: () => ({}), log: () => {} };
 const PACKETS = 6000;
 
-/** The demo capture's frames (ICMP echo answered with XDP_TX, dropped and passed ones) and UDP of many ports. */
-function frames(): Uint8Array[] {
-  const demo = readFileSync(join(REPO, 'examples', 'demo.pcap'));
-  const out: Uint8Array[] = [];
-  for (let o = 24; o + 16 <= demo.length; ) {
-    const incl = demo.readUInt32LE(o + 8);
-    out.push(demo.subarray(o + 16, o + 16 + incl));
-    o += 16 + incl;
-  }
-  return out;
-}
-
 test('a run of 6000 packets pages and filters exactly the packets of the capture', { skip: noClang }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-paging-'));
   try {
     const capture = join(dir, 'c.pcap');
-    const demo = frames();
+    const demo = demoFrames();
     const w = new PcapWriter(capture);
     const written: Uint8Array[] = [];
     for (let i = 0; i < PACKETS; i++) {

@@ -17,7 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { PcapWriter } from '../../simulator/net/pcap-writer.ts';
 import type { PacketRow, PacketsResult, RunResponse, RunStatsResult } from '../../server/protocol.ts';
 import { REPO } from '../repo.ts';
-import { udpFrame, noClang } from '../driver/helpers.ts';
+import { demoFrames, udpFrame, noClang } from '../driver/helpers.ts';
 import { startServer } from './stdio-server.ts';
 
 const PACKETS = 4000;
@@ -59,17 +59,6 @@ int stateful(struct xdp_md *ctx)
 
 char LICENSE[] SEC("license") = "GPL";
 `;
-
-function demoFrames(): Uint8Array[] {
-  const demo = readFileSync(join(REPO, 'examples', 'demo.pcap'));
-  const out: Uint8Array[] = [];
-  for (let o = 24; o + 16 <= demo.length; ) {
-    const incl = demo.readUInt32LE(o + 8);
-    out.push(demo.subarray(o + 16, o + 16 + incl));
-    o += 16 + incl;
-  }
-  return out;
-}
 
 interface Outcome {
   summary: Record<string, unknown>;
