@@ -454,6 +454,7 @@ function cmdRun(argv: string[]): number {
   let faults = 0;
   let invalid = 0;
   let truncated = 0;
+  let outgoing = 0;
   let checksumBroken = 0;
   let firstTs: bigint | undefined;
   let t0Sec: number | undefined;
@@ -494,6 +495,13 @@ function cmdRun(argv: string[]): number {
       // ns since the first packet: from the numeric timestamps while that is exact (under 2^53 ns), else BigInt.
       const dSec = pkt.tsSec! - t0Sec;
       const timeNs = dSec > -9e6 && dSec < 9e6 ? dSec * 1e9 + (pkt.tsNanos! - t0Nanos) : Number(pkt.tsNs - t0);
+      if (pkt.outgoing) {
+        // Sent by the capturing host (`tcpdump -i any` records both directions): XDP never sees it. Listed, not run.
+        outgoing++;
+        if (!filter && format === 'jsonl') out(outgoingJson(pkt));
+        else if (!filter && format === 'table') out(outgoingRow(pkt, timeNs));
+        continue;
+      }
       const r = driver.receive(pkt.frame, pkt.tsNs);
       const ret = returns ? returnLineOf(pkt, r) : undefined;
       const exitLoc = r.fault?.loc ?? ret ?? r.run.exitLoc;
@@ -544,6 +552,7 @@ function cmdRun(argv: string[]): number {
     faults,
     invalidActions: invalid,
     truncated,
+    ...(outgoing ? { outgoingNotRun: outgoing } : {}),
     driver: { mode, profile: profile.name, queues, counters: driver.stats() },
     ...(outputs ? { outputs: outputs.files() } : {}),
     ...(captureError ? { captureError: captureError.message } : {}),
@@ -573,6 +582,7 @@ function cmdRun(argv: string[]): number {
     out(`driver: ${Object.entries(c).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     if (outputs) out(`output captures: ${outputs.files().join(', ')}`);
     if (truncated) out(`${truncated} were captured shorter than on the wire (snap length) and ran as captured`);
+    if (outgoing) out(OUTGOING_NOTE(outgoing));
     if (session.usesConntrack()) {
       const n = session.conntrackJson().length;
       out(`conntrack: ${n} connection${n === 1 ? '' : 's'} in the table after the run (listed by --format jsonl as "conntrack")`);
@@ -585,11 +595,26 @@ function cmdRun(argv: string[]): number {
     err(`xdp-lens: saved ${plural(s.written, 'test case')} (one per exit path) to ${file}\n`);
     if (s.dropped.length) err(`xdp-lens: left out ${plural(s.dropped.length, 'exit path')} that depended on map state from earlier packets (not reproducible from the initial maps): ${s.dropped.join('; ')}\n`);
   }
+  if (outgoing && format !== 'table') err(`xdp-lens: note: ${OUTGOING_NOTE(outgoing)}\n`);
   if (captureError) {
     err(`xdp-lens: ${captureError.message}\n`);
     return 2;
   }
   return 0;
+}
+
+const OUTGOING_NOTE = (n: number) =>
+  `${n} ${n === 1 ? 'packet was' : 'packets were'} sent by the capturing host (outgoing: Linux cooked packet type 4, as \`tcpdump -i any\` records, or pcapng outbound) and not run, not counted: XDP runs only on received frames`;
+
+/** jsonl of a packet the capturing host sent: listed with its place and lengths, not run (no action). */
+function outgoingJson(pkt: CapturedPacket): string {
+  return `{"packet":${pkt.index},"ts":"${packetTs(pkt)}","len":${pkt.wireLen},"caplen":${pkt.capLen},"summary":${JSON.stringify(summarize(pkt.frame))},"notRun":"outgoing"${pkt.truncated ? ',"truncated":true' : ''}}`;
+}
+
+function outgoingRow(pkt: CapturedPacket, relNs: number): string {
+  let summary = summarize(pkt.frame);
+  if (summary.length > 58) summary = summary.slice(0, 57) + '…';
+  return `${String(pkt.index).padStart(6)}  ${(relNs / 1e9).toFixed(6).padEnd(12)} ${String(pkt.wireLen).padStart(5)}  ${summary.padEnd(58)} (outgoing: not run)`;
 }
 
 /** No checksum broken (shared: never modified). */
@@ -793,14 +818,17 @@ function cmdCompare(argv: string[]): number {
   const { object, objectPath } = loadProgramFileWithObject(programPath, { includeDirs: values.I, clangFlags: values.cflag, btf: values.btf });
   for (const n of object.notes ?? []) err(`xdp-lens: note: ${n}\n`);
   if (values.btf) err(`xdp-lens: note: --btf changes only the simulator's side: the kernel resolves CO-RE relocations against its own BTF, so where the layouts differ the two sides are expected to differ\n`);
-  const frames: { frame: Uint8Array; tsNs: bigint }[] = [];
+  const frames: { frame: Uint8Array; tsNs: bigint; index: number }[] = [];
   const reader = openCapture(capturePath, { beforeWait: flush });
   let captureError: CaptureError | undefined;
+  let outgoing = 0;
   try {
     while (frames.length < limit) {
       const p = reader.next();
       if (!p) break;
-      frames.push({ frame: p.frame, tsNs: p.tsNs });
+      // Sent by the capturing host: XDP never runs on it (as `run` leaves it out).
+      if (p.outgoing) outgoing++;
+      else frames.push({ frame: p.frame, tsNs: p.tsNs, index: p.index });
     }
   } catch (e) {
     if (!(e instanceof CaptureError)) throw e;
@@ -819,6 +847,7 @@ function cmdCompare(argv: string[]): number {
   });
   if (values.format === 'json') out(JSON.stringify(r));
   else out(formatComparison(r, `${programPath} on ${capturePath}: simulator vs kernel`).trimEnd());
+  if (outgoing) err(`xdp-lens: note: ${OUTGOING_NOTE(outgoing)}\n`);
   if (captureError) err(`xdp-lens: ${captureError.message}\n`);
   if (!r.available) {
     err(`xdp-lens: ${r.reason}\n`);

@@ -274,6 +274,7 @@ export function diffPrograms(oldPath: string, newPath: string, capture: string, 
         throw e;
       }
       if (!pkt) break;
+      if (pkt.outgoing) continue; // sent by the capturing host: XDP never runs on it (as `run` leaves it out)
       packets++;
       const ra = a.driver.receive(pkt.frame.slice(), pkt.tsNs);
       const x = result(a, pkt.frame, pkt.tsNs, ra);

@@ -149,7 +149,8 @@ export const TEST_RUN_MAX_FRAME = 3520 + 17 * 4096;
 export function compareWithKernel(
   objectPath: string,
   obj: LoadedObject,
-  frames: { frame: Uint8Array; tsNs: bigint }[],
+  /** `index`: the packet's place in its capture (rows and notes name it), where it is not its place in `frames`. */
+  frames: { frame: Uint8Array; tsNs: bigint; index?: number }[],
   opts: CompareOptions = {},
 ): CompareResult {
   // As many CPUs as the kernel has possible CPUs, so that per-CPU maps and bpf_map_lookup_percpu_elem agree.
@@ -170,10 +171,10 @@ export function compareWithKernel(
   // MAX_SKB_FRAGS pages of fragments (ENOMEM) before the program runs: such frames run on neither side.
   const indexOf: number[] = [];
   const outside: string[] = [];
-  frames = frames.filter(({ frame }, i) => {
+  frames = frames.filter(({ frame, index }, i) => {
     const ok = frame.length >= TEST_RUN_MIN_FRAME && frame.length <= TEST_RUN_MAX_FRAME;
-    if (ok) indexOf.push(i);
-    else outside.push(`${i} (${frame.length} bytes)`);
+    if (ok) indexOf.push(index ?? i);
+    else outside.push(`${index ?? i} (${frame.length} bytes)`);
     return ok;
   });
   if (outside.length) {

@@ -41,6 +41,12 @@ export interface CapturedPacket {
    */
   tsSec?: number;
   tsNanos?: number;
+  /**
+   * Sent by the capturing host, not received: a Linux cooked record of packet type 4 (PACKET_OUTGOING, what
+   * `tcpdump -i any` records of the traffic it sends) or a pcapng packet whose epb_flags say outbound. XDP runs only
+   * on received frames, so `xdp-lens run` does not run these (it lists and counts them). Absent otherwise.
+   */
+  outgoing?: true;
 }
 
 export class CaptureError extends Error {
@@ -555,7 +561,7 @@ abstract class BaseReader {
     }
     const { frame, delta } = toEthernet(raw, linkType, (d) => this.fail(offset, d, index));
     const capLen = frame.length;
-    return {
+    const p: CapturedPacket = {
       index,
       tsNs,
       frame,
@@ -565,6 +571,9 @@ abstract class BaseReader {
       linkType,
       interfaceId,
     };
+    // A cooked record's packet type (SLL: bytes 0-1, SLL2: byte 10) 4 is PACKET_OUTGOING: sent by the capturing host.
+    if ((linkType === LINKTYPE.LINUX_SLL && raw[0] === 0 && raw[1] === 4) || (linkType === LINKTYPE.LINUX_SLL2 && raw[10] === 4)) p.outgoing = true;
+    return p;
   }
 }
 
@@ -772,7 +781,17 @@ class PcapngReader extends BaseReader implements CaptureReader {
             this.fail(at + 20, `captured length ${cap} runs past the end of its ${total}-byte block`, this.index);
           const data = this.bytes(b, 28, 28 + cap);
           this.recordOffset = at;
-          return this.packet(this.ts(iface, ts), data, Math.max(orig, cap), iface.linkType, id, at, iface.fcsLen);
+          const p = this.packet(this.ts(iface, ts), data, Math.max(orig, cap), iface.linkType, id, at, iface.fcsLen);
+          // Options after the data: epb_flags (2) bits 0-1 give the direction, 2 = outbound. Read leniently (a bad
+          // option does not make the packet unreadable; tshark shows such packets too).
+          for (let o = 28 + ((cap + 3) & ~3); type === 6 && o + 4 <= total - 4; ) {
+            const code = u16(o);
+            const len = u16(o + 2);
+            if (code === 0 || o + 4 + len > total - 4) break;
+            if (code === 2 && len === 4 && (u32(o + 4) & 3) === 2) p.outgoing = true;
+            o += 4 + ((len + 3) & ~3);
+          }
+          return p;
         }
         case 3: {
           // Simple packet block: interface 0, no timestamp; captured = min(original, snaplen, what the block holds).

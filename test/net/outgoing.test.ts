@@ -1,0 +1,216 @@
+// Packets the capturing host sent. `tcpdump -i any` writes Linux cooked captures holding both directions (packet type 4,
+// PACKET_OUTGOING, for what the host sent), and a pcapng writer can mark a packet outbound in its epb_flags. XDP runs
+// only on received frames, so the reader flags these (as tshark reads them) and `xdp-lens run` lists them without
+// running them: a jsonl line with "notRun": "outgoing" and no action, a table row saying so, a count in the summary
+// ("outgoingNotRun") and one note; `compare` leaves them out on both sides.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openCapture } from '../../simulator/net/capture.ts';
+import { kernelVerifierUnavailable } from '../../simulator/analysis/verifier.ts';
+import { REPO } from '../repo.ts';
+
+const CLI = join(REPO, 'dist', 'cli.js');
+const haveTshark = spawnSync('tshark', ['--version']).status === 0;
+const haveClang = spawnSync('clang', ['--version']).status === 0;
+
+/** A UDP/IPv4 datagram 10.0.0.1:1234 -> 10.0.0.2:53 with 8 payload bytes, `id` in the IP identification. */
+function ipv4Udp(id: number): Buffer {
+  const b = Buffer.alloc(36, 0x61);
+  b.set([0x45, 0, 0, 36, id >> 8, id & 0xff, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2], 0);
+  b.writeUInt16BE(1234, 20);
+  b.writeUInt16BE(53, 22);
+  b.writeUInt16BE(16, 24);
+  b.writeUInt16BE(0, 26);
+  return b;
+}
+
+function cooked(lt: 113 | 276, pkttype: number, payload: Buffer): Buffer {
+  const h = Buffer.alloc(lt === 113 ? 16 : 20);
+  if (lt === 113) {
+    h.writeUInt16BE(pkttype, 0);
+    h.writeUInt16BE(1, 2);
+    h.writeUInt16BE(6, 4);
+    h.set([0, 0x11, 0x22, 0x33, 0x44, 0x55], 6);
+    h.writeUInt16BE(0x0800, 14);
+  } else {
+    h.writeUInt16BE(0x0800, 0);
+    h.writeUInt32BE(2, 4);
+    h.writeUInt16BE(1, 8);
+    h[10] = pkttype;
+    h[11] = 6;
+    h.set([0, 0x11, 0x22, 0x33, 0x44, 0x55], 12);
+  }
+  return Buffer.concat([h, payload]);
+}
+
+function pcap(linkType: number, frames: Buffer[]): Buffer {
+  const h = Buffer.alloc(24);
+  h.writeUInt32LE(0xa1b2c3d4, 0);
+  h.writeUInt16LE(2, 4);
+  h.writeUInt16LE(4, 6);
+  h.writeUInt32LE(262144, 16);
+  h.writeUInt32LE(linkType, 20);
+  const parts = [h];
+  frames.forEach((f, i) => {
+    const r = Buffer.alloc(16);
+    r.writeUInt32LE(1_700_000_000, 0);
+    r.writeUInt32LE(i * 1000, 4);
+    r.writeUInt32LE(f.length, 8);
+    r.writeUInt32LE(f.length, 12);
+    parts.push(r, f);
+  });
+  return Buffer.concat(parts);
+}
+
+/** A pcapng of Ethernet frames, each with an epb_flags option when `flags[i]` is a number. */
+function pcapngWithFlags(frames: Buffer[], flags: (number | undefined)[]): Buffer {
+  const block = (type: number, body: Buffer) => {
+    const total = 12 + body.length;
+    const b = Buffer.alloc(total);
+    b.writeUInt32LE(type, 0);
+    b.writeUInt32LE(total, 4);
+    body.copy(b, 8);
+    b.writeUInt32LE(total, total - 4);
+    return b;
+  };
+  const shb = Buffer.alloc(16);
+  shb.writeUInt32LE(0x1a2b3c4d, 0);
+  shb.writeUInt16LE(1, 4);
+  shb.writeBigInt64LE(-1n, 8);
+  const idb = Buffer.alloc(8);
+  idb.writeUInt16LE(1, 0);
+  const parts = [block(0x0a0d0d0a, shb), block(1, idb)];
+  frames.forEach((f, i) => {
+    const pad = (4 - (f.length % 4)) % 4;
+    const fixed = Buffer.alloc(20);
+    fixed.writeUInt32LE(0, 0);
+    fixed.writeUInt32LE(0, 4);
+    fixed.writeUInt32LE(1_000_000 + i, 8);
+    fixed.writeUInt32LE(f.length, 12);
+    fixed.writeUInt32LE(f.length, 16);
+    const opts: Buffer[] = [];
+    if (flags[i] !== undefined) {
+      const o = Buffer.alloc(12);
+      o.writeUInt16LE(2, 0);
+      o.writeUInt16LE(4, 2);
+      o.writeUInt32LE(flags[i]!, 4); // then opt_endofopt (4 zero bytes)
+      opts.push(o);
+    }
+    parts.push(block(6, Buffer.concat([fixed, f, Buffer.alloc(pad), ...opts])));
+  });
+  return Buffer.concat(parts);
+}
+
+const eth = (payload: Buffer) => Buffer.concat([Buffer.from([2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 8, 0]), payload]);
+
+function outgoingOf(path: string): boolean[] {
+  const r = openCapture(path);
+  const out: boolean[] = [];
+  try {
+    for (let p; (p = r.next()); ) out.push(p.outgoing === true);
+  } finally {
+    r.close();
+  }
+  return out;
+}
+
+function tsharkField(path: string, field: string): string[] {
+  const t = spawnSync('tshark', ['-r', path, '-T', 'fields', '-e', field], { encoding: 'utf8' });
+  assert.equal(t.status, 0, t.stderr);
+  return t.stdout.split('\n').slice(0, -1);
+}
+
+// Packet types: 0 to us, 4 outgoing, 1 broadcast, 3 to another host (promiscuous: XDP sees it), 4 outgoing.
+const TYPES = [0, 4, 1, 3, 4];
+
+test('the reader flags what the capturing host sent: cooked packet type 4 and pcapng outbound, as tshark reads them', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-outgoing-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  for (const lt of [113, 276] as const) {
+    const path = join(dir, `any-${lt}.pcap`);
+    writeFileSync(path, pcap(lt, TYPES.map((ty, i) => cooked(lt, ty, ipv4Udp(i)))));
+    assert.deepEqual(outgoingOf(path), TYPES.map((ty) => ty === 4), `link type ${lt}`);
+    if (haveTshark) assert.deepEqual(tsharkField(path, 'sll.pkttype').map(Number), TYPES);
+  }
+  // epb_flags: none, inbound (1), outbound (2), outbound with other bits (0x2 | FCS length 4 << 5), unknown direction (0).
+  const flags = [undefined, 1, 2, 2 | (4 << 5), 0];
+  const path = join(dir, 'flags.pcapng');
+  writeFileSync(path, pcapngWithFlags(flags.map((_, i) => eth(ipv4Udp(i))), flags));
+  assert.deepEqual(outgoingOf(path), [false, false, true, true, false]);
+  if (haveTshark) {
+    const dirs = tsharkField(path, 'frame.packet_flags_direction');
+    assert.deepEqual(dirs.map((d) => Number(d) === 2), [false, false, true, true, false], `tshark: ${dirs.join(', ')}`);
+  }
+});
+
+test('run lists outgoing packets without running them (jsonl, table, summary); compare leaves them out', (t) => {
+  if (!haveClang) return t.skip('clang is not installed');
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-outgoing-run-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const prog = join(dir, 'count.c');
+  writeFileSync(
+    prog,
+    `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u64); } seen SEC(".maps");
+SEC("xdp") int count(struct xdp_md *ctx) {
+  __u32 k = 0;
+  __u64 *v = bpf_map_lookup_elem(&seen, &k);
+  if (v) __sync_fetch_and_add(v, 1);
+  return XDP_DROP;
+}
+char LICENSE[] SEC("license") = "GPL";
+`,
+  );
+  const cap = join(dir, 'any.pcap');
+  writeFileSync(cap, pcap(276, TYPES.map((ty, i) => cooked(276, ty, ipv4Udp(i)))));
+  const run = (...args: string[]) => spawnSync(process.execPath, [CLI, 'run', prog, cap, ...args], { encoding: 'utf8' });
+
+  const j = run('--format', 'jsonl');
+  assert.equal(j.status, 0, j.stderr);
+  const lines = j.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const pkts = lines.slice(0, -1);
+  assert.deepEqual(pkts.map((p) => p.packet), [0, 1, 2, 3, 4], 'every record listed, numbered by its place in the capture');
+  assert.deepEqual(pkts.map((p) => p.notRun ?? p.action), ['XDP_DROP', 'outgoing', 'XDP_DROP', 'XDP_DROP', 'outgoing']);
+  for (const p of pkts.filter((p) => p.notRun)) {
+    assert.equal(p.action, undefined, 'a packet not run has no action');
+    assert.equal(p.len, 14 + 36);
+    assert.match(p.summary, /10\.0\.0\.1/);
+  }
+  const sum = lines.at(-1).summary;
+  assert.equal(sum.packets, 3, 'only the received packets ran');
+  assert.equal(sum.actions.XDP_DROP, 3);
+  assert.equal(sum.outgoingNotRun, 2);
+  assert.deepEqual(lines.at(-1).mapsDecoded.seen, [{ key: '0', value: '3' }], 'the program ran three times');
+  assert.equal(j.stderr.match(/sent by the capturing host/g)?.length, 1, `one note: ${j.stderr}`);
+
+  const tab = run();
+  assert.equal(tab.status, 0, tab.stderr);
+  assert.equal(tab.stdout.match(/\(outgoing: not run\)/g)?.length, 2, tab.stdout);
+  assert.match(tab.stdout, /^3 packets: XDP_DROP 3$/m);
+  assert.match(tab.stdout, /2 packets were sent by the capturing host .* not run/);
+
+  // With a filter the packets not run are not listed (the filter is over run results), but still counted.
+  const f = run('--format', 'jsonl', '--filter', 'ip');
+  assert.equal(f.status, 0, f.stderr);
+  const fl = f.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(fl.slice(0, -1).map((p) => p.packet), [0, 2, 3]);
+  assert.equal(fl.at(-1).summary.outgoingNotRun, 2);
+
+  // compare: the kernel and the simulator each run the three received packets; rows keep their capture numbers.
+  const why = kernelVerifierUnavailable();
+  if (why) {
+    if (process.env.XDP_LENS_REQUIRE_KERNEL === '1') assert.fail(`kernel required but unavailable: ${why}`);
+    return t.diagnostic(`compare not checked: ${why}`);
+  }
+  const c = spawnSync(process.execPath, [CLI, 'compare', prog, cap, '--format', 'json'], { encoding: 'utf8' });
+  assert.equal(c.status, 0, c.stderr + c.stdout);
+  const cr = JSON.parse(c.stdout);
+  assert.deepEqual(cr.rows.map((r: { index: number; status: string }) => [r.index, r.status]), [[0, 'same'], [2, 'same'], [3, 'same']]);
+  assert.ok(cr.maps.every((m: { equal: boolean }) => m.equal), JSON.stringify(cr.maps));
+  assert.match(c.stderr, /2 packets were sent by the capturing host/);
+});
