@@ -61,7 +61,10 @@ for (let i = 0; i < PACKETS; i++) {
 writeSync(fd, Buffer.concat(chunk));
 closeSync(fd);
 
-const child = spawn(process.execPath, [server, '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
+// XDP_LENS_BENCH_NODE_ARGS: node options for the server process, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof' (profiles of
+// its main thread and of each worker thread).
+const nodeArgs = (process.env.XDP_LENS_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const child = spawn(process.execPath, [...nodeArgs, server, '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
 const conn = rpc.createProtocolConnection(new rpc.StreamMessageReader(child.stdout), new rpc.StreamMessageWriter(child.stdin));
 for (const m of ['window/showMessage', 'window/logMessage', 'xdpLens/status', 'textDocument/publishDiagnostics']) conn.onNotification(m, () => {});
 // The run's work-done progress: when the first report with counts per action arrives (issue 12: counts under 2 s).

@@ -201,12 +201,29 @@ class Interner {
   }
 }
 
-/** Whether two byte arrays hold the same bytes (frames of tens to hundreds of bytes: no Buffer views made). */
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+/** Whether `a` holds the same bytes as `b` from `off` to its end (frames of tens to hundreds of bytes: no views made). */
+function sameBytesAt(a: Uint8Array, b: Uint8Array, off: number): boolean {
   const n = a.length;
-  if (n !== b.length) return false;
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  if (n !== b.length - off) return false;
+  for (let i = 0; i < n; i++) if (a[i] !== b[off + i]) return false;
   return true;
+}
+
+const ABORTED = ACTIONS.indexOf('XDP_ABORTED');
+const DROP = ACTIONS.indexOf('XDP_DROP');
+const PASS = ACTIONS.indexOf('XDP_PASS');
+const TX = ACTIONS.indexOf('XDP_TX');
+const REDIRECT = ACTIONS.indexOf('XDP_REDIRECT');
+/** ACTIONS.indexOf(a) without a search per packet. */
+function actionIndex(a: XdpAction): number {
+  switch (a) {
+    case 'XDP_ABORTED': return ABORTED;
+    case 'XDP_DROP': return DROP;
+    case 'XDP_PASS': return PASS;
+    case 'XDP_TX': return TX;
+    case 'XDP_REDIRECT': return REDIRECT;
+  }
+  return ACTIONS.indexOf(a);
 }
 
 function captureStamp(path: string): string {
@@ -362,6 +379,13 @@ async function prepareRun(params: RunOptions, capture: string, stamp: string, li
   return { path, config, session, driver, returns, twin, refusals, attributionNote, compileMs, source };
 }
 
+/** An exit's entry while counting: its packets per outcome by the outcome's index (first seen first in `order`). */
+interface ExitCount {
+  exit: Omit<RunExit, 'outcomes'>;
+  order: number[];
+  byOutcome: number[];
+}
+
 /**
  * The per-packet step of every run, and what it accumulates: the compact columns, the exits, faults and outcomes by
  * line, the counts. A capture run and a live run differ only in where their packets come from.
@@ -377,11 +401,15 @@ class RunRecorder {
   /** Per outcome index: whether it names a reason ('dropped: ...'), which the outcome issues list. */
   private readonly outcomeHasReason: boolean[] = [];
   private lastExitKey = -1;
-  private lastExit: RunExit | undefined;
+  private lastExit: ExitCount | undefined;
   private readonly outcomeIssues = new Map<string, RunOutcomeIssue>();
-  private readonly exits = new Map<number, RunExit>();
+  private readonly exits = new Map<number, ExitCount>();
   private readonly faults: RunFault[] = [];
-  readonly byAction = Object.fromEntries(ACTIONS.map((a) => [a, 0])) as Record<XdpAction, number>;
+  /** Packets per action, by the action's index in ACTIONS. */
+  private readonly actionCounts = new Float64Array(ACTIONS.length);
+  /** The first packet's time as numbers (classic pcap): times since it without a BigInt per packet. */
+  private firstSec = NaN;
+  private firstNanos = 0;
   private readonly stats = new RunStats();
   private firstTs: bigint | undefined;
   private uninitStackReads = 0;
@@ -404,6 +432,10 @@ class RunRecorder {
     return this.cols.n;
   }
 
+  get byAction(): Record<XdpAction, number> {
+    return Object.fromEntries(ACTIONS.map((a, k) => [a, this.actionCounts[k]!])) as Record<XdpAction, number>;
+  }
+
   /** Packets per outcome, in the order the outcomes were first seen. */
   get byOutcome(): Map<string, number> {
     return new Map(this.outcomeCounts.map((n, oi) => [this.outcomeNames.list[oi]!, n]));
@@ -413,7 +445,13 @@ class RunRecorder {
   packet(pkt: CapturedPacket, reader?: CaptureReader): void {
     const { driver, returns } = this.prep;
     if (this.summaries === 'index') this.cols.records.push(reader!.recordOffset, reader!.context);
-    this.firstTs ??= pkt.tsNs;
+    if (this.firstTs === undefined) {
+      this.firstTs = pkt.tsNs;
+      if (pkt.tsSec !== undefined && pkt.tsNanos !== undefined) {
+        this.firstSec = pkt.tsSec;
+        this.firstNanos = pkt.tsNanos;
+      }
+    }
     const r = driver.receive(pkt.frame, pkt.tsNs);
     const returnLine = returns?.lineFor(pkt.frame, pkt.tsNs, r);
     this.outputs?.write(pkt, r);
@@ -430,7 +468,7 @@ class RunRecorder {
   private record(pkt: CapturedPacket, r: DriverPacket, returnLine: number | undefined): void {
     const { cols, files, paths, outcomeNames, outcomeCounts, outcomeIssues, exits, faultKeys, faults } = this;
     const i = cols.push();
-    const action = ACTIONS.indexOf(r.action);
+    const action = actionIndex(r.action);
     let file = '';
     let line = 0;
     if (r.fault?.loc) {
@@ -465,7 +503,7 @@ class RunRecorder {
     }
     // stale-checksum at run time: a packet sent on whose valid checksum the program broke, on the line it left through.
     // (A packet the program left as it came cannot have had a checksum broken: the common case, decided here.)
-    if (!r.fault && (r.action === 'XDP_PASS' || r.action === 'XDP_TX' || r.action === 'XDP_REDIRECT') && !sameBytes(pkt.frame, r.out.subarray(r.metaLen))) {
+    if (!r.fault && (action === PASS || action === TX || action === REDIRECT) && !sameBytesAt(pkt.frame, r.out, r.metaLen)) {
       const broken = checksumBreaks(pkt.frame, r.out.subarray(r.metaLen));
       if (broken.length) {
         const outcome = `stale checksum: ${broken.map((b) => b.layer).join(', ')}`;
@@ -478,19 +516,23 @@ class RunRecorder {
       }
     }
     cols.len[i] = pkt.wireLen;
-    cols.time[i] = Number(pkt.tsNs - this.firstTs!);
-    this.stats.record(cols.time[i]!, action, r.outcome, r.queue, file, line, r.fault);
+    const time = this.sinceFirst(pkt);
+    cols.time[i] = time;
+    this.stats.record(time, action, r.outcome, r.queue, file, line, r.fault);
     if (this.summaries === 'here') cols.summaries.push(summarize(pkt.frame));
-    this.byAction[r.action]++;
+    this.actionCounts[action]++;
     // A number for (file, line, action): no key string built per packet (file < 2^16, action < 8, line < 2^32).
     const ek = (fileIndex * 8 + action) * 0x1_0000_0000 + line;
-    const e = ek === this.lastExitKey ? this.lastExit : exits.get(ek);
-    if (e) {
-      this.lastExitKey = ek;
-      this.lastExit = e;
-      e.count++;
-      e.outcomes![r.outcome] = (e.outcomes![r.outcome] ?? 0) + 1;
-    } else exits.set(ek, { file, line, action: r.action, count: 1, outcomes: { [r.outcome]: 1 }, firstPacket: pkt.index });
+    let e = ek === this.lastExitKey ? this.lastExit : exits.get(ek);
+    if (!e) exits.set(ek, (e = { exit: { file, line, action: r.action, count: 0, firstPacket: pkt.index }, order: [], byOutcome: [] }));
+    this.lastExitKey = ek;
+    this.lastExit = e;
+    e.exit.count++;
+    const had = e.byOutcome[oi];
+    if (had === undefined) {
+      e.order.push(oi);
+      e.byOutcome[oi] = 1;
+    } else e.byOutcome[oi] = had + 1;
     this.prep.refusals.fault(r.fault);
     if (r.run.uninitStackRead) this.uninitStackReads++;
     if (r.fault) {
@@ -503,6 +545,21 @@ class RunRecorder {
       if (f.firstPackets.length < FIRST_FAULT_PACKETS) f.firstPackets.push(pkt.index);
       cols.fault[i] = Math.min(fi + 1, 0xffff);
     }
+  }
+
+  /**
+   * ns since the first packet, as Number(tsNs - first tsNs): from the reader's seconds and nanoseconds when both
+   * packets have them and the difference is exact in a double (under 2^53 ns, about 104 days), else by BigInt.
+   */
+  private sinceFirst(pkt: CapturedPacket): number {
+    const sec = pkt.tsSec;
+    const nanos = pkt.tsNanos;
+    if (sec !== undefined && nanos !== undefined && this.firstSec === this.firstSec) {
+      const ds = sec - this.firstSec;
+      const dn = nanos - this.firstNanos;
+      if (ds > -9e6 && ds < 9e6 && dn > -4e9 && dn < 4e9) return ds * 1e9 + dn;
+    }
+    return Number(pkt.tsNs - this.firstTs!);
   }
 
   /** The summary so far (a live run sends it while it goes on); `extra` adds how the run ended. */
@@ -520,7 +577,7 @@ class RunRecorder {
       byAction: { ...this.byAction },
       byOutcome: Object.fromEntries([...this.byOutcome].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))),
       outcomeIssues: [...this.outcomeIssues.values()].map((o) => ({ ...o, firstPackets: [...o.firstPackets] })),
-      exits: [...this.exits.values()].map((e) => ({ ...e, outcomes: { ...e.outcomes } })).sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.action.localeCompare(b.action)),
+      exits: [...this.exits.values()].map(({ exit: x, order, byOutcome }) => ({ file: x.file, line: x.line, action: x.action, count: x.count, outcomes: Object.fromEntries(order.map((oi) => [this.outcomeNames.list[oi]!, byOutcome[oi]!])), firstPacket: x.firstPacket })).sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.action.localeCompare(b.action)),
       faults: this.faults.map((f) => ({ ...f, firstPackets: [...f.firstPackets] })),
       counters: driver.stats(),
       ...(this.outputs ? { outputs: this.outputs.files() } : {}),
