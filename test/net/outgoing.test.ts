@@ -54,7 +54,7 @@ function pcap(linkType: number, frames: Buffer[]): Buffer {
   h.writeUInt16LE(4, 6);
   h.writeUInt32LE(262144, 16);
   h.writeUInt32LE(linkType, 20);
-  const parts = [h];
+  const parts: Buffer[] = [h];
   frames.forEach((f, i) => {
     const r = Buffer.alloc(16);
     r.writeUInt32LE(1_700_000_000, 0);
