@@ -1890,8 +1890,9 @@ export class Analyzer {
     if (bad.length) this.invalidAction(at, bad, expr);
     const intended = v.vals.filter((c) => !foreignOf(c));
     // Every value this return can give sends the packet on (no drop among them) with an IPv4 header changed and its
-    // checksum not updated after the change.
-    if (st.csumPending && !st.csumUpdated && !Analyzer.swapOnly(st.csumPending.writes) && intended.length === v.vals.length && !v.more && v.vals.length > 0 && v.vals.every((c) => c.v === 2 || c.v === 3 || c.v === 4)) {
+    // checksum not updated after the change, on a path that left that change open (csumOpen: the join of a callee's
+    // `return XDP_PASS` before any change with its `return XDP_TX` after the change and the update is no such path).
+    if (st.csumPending && !st.csumUpdated && st.csumOpen && !Analyzer.swapOnly(st.csumPending.writes) && intended.length === v.vals.length && !v.more && v.vals.length > 0 && v.vals.every((c) => c.v === 2 || c.v === 3 || c.v === 4)) {
       this.staleChecksum(st.csumPending, v.vals.map((c) => c.v));
     } else {
       // Paths joined before the return (`action = XDP_DROP` on one, the change and `action = bpf_redirect(...)` on
