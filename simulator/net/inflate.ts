@@ -84,6 +84,11 @@ export class GunzipStream {
   private crc = 0;
   private size = 0;
   private crcFrom = 0;
+  /**
+   * The input ended inside a deflate block after some of it was decoded (a file cut short, as a capture still being
+   * written or a copy interrupted): the bytes decoded are handed out first, as zcat and tshark give them, then this.
+   */
+  private cut: GzipError | undefined;
 
   constructor(
     /** Reads compressed bytes into `into` at `off`, at most `len`; 0 at the end of the input. */
@@ -92,7 +97,10 @@ export class GunzipStream {
 
   /** Up to `len` decompressed bytes into `into` at `off`; 0 at the end. Throws GzipError on bad input. */
   read(into: Buffer, off: number, len: number): number {
-    while (this.outRead === this.outLen && this.state !== 'end') this.step();
+    while (this.outRead === this.outLen && this.state !== 'end') {
+      if (this.cut) throw this.cut;
+      this.step();
+    }
     const n = Math.min(len, this.outLen - this.outRead);
     this.out.copy(into, off, this.outRead, this.outRead + n);
     this.outRead += n;
@@ -111,6 +119,7 @@ export class GunzipStream {
         return;
       } catch (e) {
         if (e !== MORE) throw e;
+        const decoded = this.outLen;
         this.pos = saved.pos;
         this.bitBuf = saved.bitBuf;
         this.bitCnt = saved.bitCnt;
@@ -118,7 +127,13 @@ export class GunzipStream {
         if (this.rawEof) {
           // The end: after a whole member, with nothing or only zero padding left.
           if (this.state === 'header' && this.members > 0 && this.in.subarray(this.pos, this.inLen).every((x) => x === 0)) return void (this.state = 'end');
-          throw new GzipError(`the compressed data ends inside ${this.state === 'header' ? 'the gzip header' : this.state === 'block' ? 'a deflate block' : 'the gzip trailer'} (compressed byte ${this.inBase + this.inLen})`);
+          const err = new GzipError(`the compressed file is cut short: its data ends inside ${this.state === 'header' ? 'the gzip header' : this.state === 'block' ? 'a deflate block' : 'the gzip trailer'} (compressed byte ${this.inBase + this.inLen})`);
+          if (this.state === 'block' && decoded > this.outLen) {
+            this.outLen = decoded;
+            this.cut = err;
+            return;
+          }
+          throw err;
         }
         this.fill(); // moves the unread bytes, from the step's start on, to in[0]
         saved.pos = this.pos;
@@ -261,7 +276,16 @@ export class GunzipStream {
       const len = this.in.readUInt16LE(this.pos);
       const nlen = this.in.readUInt16LE(this.pos + 2);
       if ((len ^ 0xffff) !== nlen) throw new GzipError('stored block length does not match its complement');
-      if (this.pos + 4 + len > this.inLen) throw MORE;
+      if (this.pos + 4 + len > this.inLen) {
+        if (this.rawEof) {
+          // Cut short inside a stored block: what it holds so far is decoded output too.
+          const have = this.inLen - this.pos - 4;
+          this.room(have);
+          this.in.copy(this.out, this.outLen, this.pos + 4, this.inLen);
+          this.outLen += have;
+        }
+        throw MORE;
+      }
       this.room(len);
       this.in.copy(this.out, this.outLen, this.pos + 4, this.pos + 4 + len);
       this.outLen += len;

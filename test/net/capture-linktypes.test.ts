@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { constants, gzipSync } from 'node:zlib';
+import { constants, gunzipSync, gzipSync } from 'node:zlib';
 import { openCapture, CaptureError, CaptureFeed, type CapturedPacket } from '../../simulator/net/capture.ts';
 import { REPO } from '../repo.ts';
 
@@ -197,7 +197,7 @@ test('gzip-compressed captures are read through their decompressed data, as tsha
   writeFileSync(cutPath, gz.subarray(0, Math.floor(gz.length / 2)));
   const cut = readAll(cutPath);
   assert.ok(cut.error, 'a cut .gz is an error');
-  assert.match(cut.error.message, /^.*cut\.pcap\.gz \(gzip-decompressed\): .*gzip: the compressed data ends inside a deflate block/);
+  assert.match(cut.error.message, /^.*cut\.pcap\.gz \(gzip-decompressed\): .*gzip: the compressed file is cut short: its data ends inside a deflate block/);
   assert.ok(cut.packets.length > 500, `${cut.packets.length} packets before the cut`);
   cut.packets.forEach((p, i) => assert.deepEqual(p.frame, want[i]!.frame));
   // A flipped bit in the data: caught by the gzip checksum at the latest.
@@ -205,6 +205,35 @@ test('gzip-compressed captures are read through their decompressed data, as tsha
   flipped[flipped.length - 8] ^= 1; // the stored CRC
   writeFileSync(cutPath, flipped);
   assert.match(readAll(cutPath).error?.message ?? '', /gzip: CRC mismatch in gzip member 1/);
+});
+
+test('a .gz cut inside its last deflate block: the packets whose records were decoded whole, then the error', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-gzcut-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const plain = variedCapture(40); // about 30 KB: one deflate block at level 9, a few stored ones at level 0
+  for (const [what, gz] of [['deflate', gzipSync(plain, { level: 9 })], ['stored', gzipSync(plain, { level: 0 })], ['fixed', gzipSync(plain, { strategy: constants.Z_FIXED })]] as const) {
+    for (const keep of [0.3, 0.6, 0.9, 0.99]) {
+      const path = join(dir, `cut-${what}.pcap.gz`);
+      const cut = gz.subarray(0, Math.floor(gz.length * keep));
+      writeFileSync(path, cut);
+      // zlib's own reading of the cut stream: the bytes it can decode; the complete records among them are the reference.
+      const partial = gunzipSync(cut, { finishFlush: constants.Z_SYNC_FLUSH });
+      let o = 24;
+      let whole = 0;
+      while (o + 16 <= partial.length && o + 16 + partial.readUInt32LE(o + 8) <= partial.length) {
+        o += 16 + partial.readUInt32LE(o + 8);
+        whole++;
+      }
+      const r = readAll(path);
+      assert.equal(r.packets.length, whole, `${what}, ${keep} kept: the ${whole} records zlib decodes whole`);
+      assert.ok(r.error, `${what}, ${keep}: an error after them`);
+      assert.match(r.error.message, /cut-\w+\.pcap\.gz \(gzip-decompressed\): byte offset \d+: gzip: the compressed file is cut short/);
+      if (haveTshark) {
+        const ts = spawnSync('tshark', ['-r', path, '-T', 'fields', '-e', 'frame.len'], { encoding: 'utf8' });
+        assert.equal(ts.stdout.split('\n').filter(Boolean).length, whole, `${what}, ${keep}: tshark reads as many`);
+      }
+    }
+  }
 });
 
 test('compressed data, patched-libpcap and other capture formats that cannot be read are named in the error', () => {
