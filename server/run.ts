@@ -26,7 +26,8 @@ import { openCapture, CaptureError, CaptureFeed, type CapturedPacket, type Captu
 import { TcpdumpCapture, findExecutable, interfaceProblem, liveCaptureName } from './live.ts';
 import { summarize } from '../simulator/net/dissect.ts';
 import { dissectTree } from '../simulator/net/dissect-tree.ts';
-import { diffPrograms, fileAtRevision, formatDelta, formatDiffRow, formatDiffSummary, lineDeltas } from '../simulator/diff.ts';
+import { Worker } from 'node:worker_threads';
+import { diffPrograms, fileAtRevision, formatDelta, formatDiffRow, formatDiffSummary, lineDeltas, type DiffOptions } from '../simulator/diff.ts';
 import { compileFilter, filterError, formatFilterError, FilterError, type Filter, type PacketFacts } from '../simulator/filter.ts';
 import type { CompileOptions } from '../simulator/compile.ts';
 import type { LoadedObject } from '../simulator/elf/types.ts';
@@ -1324,7 +1325,75 @@ function previousRunSource(uri: string, path: string): { runId: string; path: st
   return { runId: found[0], path: file, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export async function diffVerdicts(p: DiffVerdictsParams, host: RunHost): Promise<DiffVerdictsResult> {
+/** What diffVerdicts hands to the diff itself (all structured-cloneable: it may run in a worker thread). */
+export interface DiffJob {
+  oldPath: string;
+  oldName: string;
+  path: string;
+  capture: string;
+  options: Omit<DiffOptions, 'onPacket'>;
+}
+
+/** Run both versions over the capture and say what changed, as Compare Verdicts shows it. */
+export function diffVerdictsOf(job: DiffJob): DiffVerdictsResult {
+  const { oldName, path, capture } = job;
+  try {
+    const r = diffPrograms(job.oldPath, path, capture, job.options);
+    const text = [`${oldName} -> ${basename(path)} on ${basename(capture)}`, '', ...r.changed.map(formatDiffRow), '', ...formatDiffSummary(r)].join('\n');
+    return {
+      old: oldName,
+      packets: r.packets,
+      changed: r.changed.length,
+      transitions: r.transitions,
+      actionDelta: r.actionDelta,
+      lines: lineDeltas(r).map((l) => ({ line: l.line, text: formatDelta(l.delta) })),
+      mapsDiffering: r.maps.length,
+      text,
+      ...(r.captureError ? { error: r.captureError } : {}),
+    };
+  } catch (e) {
+    if (e instanceof XdpLensError || e instanceof CaptureError) return { error: e.message };
+    throw e;
+  }
+}
+
+/**
+ * diffVerdictsOf in a worker thread (dist/run-worker.js) on a capture of RUN_WORKER_BYTES or more, so that the language
+ * server's thread stays free while two versions run over it; on this thread for a smaller capture, when there is no
+ * worker script (run from sources), or with XDP_LENS_RUN_WORKER=never (a number: in a worker on any capture). Cancelling
+ * ends the worker.
+ */
+async function diffOffThread(job: DiffJob, log: (m: string) => void, token?: CancellationToken): Promise<DiffVerdictsResult> {
+  const when = process.env.XDP_LENS_RUN_WORKER;
+  const big = (() => {
+    try {
+      return statSync(job.capture).size >= RUN_WORKER_BYTES;
+    } catch {
+      return false; // diffPrograms says why it cannot read it
+    }
+  })();
+  const here = !RUN_WORKER_SCRIPT || when === 'never' || !(big || (when && /^\d+$/.test(when)));
+  log(`diff: ${job.oldName} -> ${basename(job.path)} on ${job.capture} (${here ? "on the server's thread" : 'in a worker thread'})`);
+  if (here) return diffVerdictsOf(job);
+  return new Promise<DiffVerdictsResult>((resolve, reject) => {
+    const w = new Worker(RUN_WORKER_SCRIPT, { workerData: { diff: job } });
+    w.unref();
+    let settled = false;
+    const settle = (f: () => void) => {
+      if (settled) return;
+      settled = true;
+      sub?.dispose();
+      void w.terminate();
+      f();
+    };
+    const sub = token?.onCancellationRequested(() => settle(() => resolve({ error: 'cancelled' })));
+    w.on('message', (m: { result: DiffVerdictsResult } | { internal: string }) => settle(() => ('result' in m ? resolve(m.result) : reject(new Error(m.internal)))));
+    w.on('error', (e) => settle(() => reject(e)));
+    w.on('exit', (code) => settle(() => reject(new Error(`the diff's worker thread exited (${code}) without a result`))));
+  });
+}
+
+export async function diffVerdicts(p: DiffVerdictsParams, host: RunHost, token?: CancellationToken): Promise<DiffVerdictsResult> {
   if (typeof p?.uri !== 'string' || !p.uri.startsWith('file:')) return { error: 'only files on disk can be compared' };
   if (typeof p.capture !== 'string' || !p.against) return { error: 'a capture and the version to compare with are needed' };
   const path = fileURLToPath(p.uri);
@@ -1344,27 +1413,21 @@ export async function diffVerdicts(p: DiffVerdictsParams, host: RunHost): Promis
     }
     const oldPath = old?.path ?? (p.against as { file: string }).file;
     const oldName = rev !== undefined ? `${basename(path)}@${rev}` : previous ? `${basename(path)} as of ${previous.runId}` : basename(oldPath);
-    const r = diffPrograms(oldPath, path, p.capture, {
-      program: p.program,
-      compile: { ...c, includeDirs: [...(c.includeDirs ?? []), dirname(path)] },
-      mode: settings.driver.mode,
-      profile: PROFILES[profile] ? profile : DEFAULT_PROFILE,
-      queues: Math.max(1, Math.floor(settings.driver.queues ?? 1)),
-      limit: p.limit,
-      names: { old: oldName, new: basename(path) },
-    });
-    const text = [`${oldName} -> ${basename(path)} on ${basename(p.capture)}`, '', ...r.changed.map(formatDiffRow), '', ...formatDiffSummary(r)].join('\n');
-    return {
-      old: oldName,
-      packets: r.packets,
-      changed: r.changed.length,
-      transitions: r.transitions,
-      actionDelta: r.actionDelta,
-      lines: lineDeltas(r).map((l) => ({ line: l.line, text: formatDelta(l.delta) })),
-      mapsDiffering: r.maps.length,
-      text,
-      ...(r.captureError ? { error: r.captureError } : {}),
-    };
+    return await diffOffThread({
+      oldPath,
+      oldName,
+      path,
+      capture: p.capture,
+      options: {
+        program: p.program,
+        compile: { ...c, includeDirs: [...(c.includeDirs ?? []), dirname(path)] },
+        mode: settings.driver.mode,
+        profile: PROFILES[profile] ? profile : DEFAULT_PROFILE,
+        queues: Math.max(1, Math.floor(settings.driver.queues ?? 1)),
+        limit: p.limit,
+        names: { old: oldName, new: basename(path) },
+      },
+    }, (m) => host.log(m), token);
   } catch (e) {
     if (e instanceof XdpLensError || e instanceof CaptureError) return { error: e.message };
     throw e;
@@ -1401,9 +1464,9 @@ export function registerRunHandlers(connection: Connection, host: RunHost): void
     }
   });
   connection.onRequest(PacketsRequest, (params: PacketsParams, token: CancellationToken) => (params.filter ? filteredPackets(params, token) : packets(params)));
-  connection.onRequest(DiffVerdictsRequest, async (params: DiffVerdictsParams): Promise<DiffVerdictsResult> => {
+  connection.onRequest(DiffVerdictsRequest, async (params: DiffVerdictsParams, token: CancellationToken): Promise<DiffVerdictsResult> => {
     try {
-      return await diffVerdicts(params, host);
+      return await diffVerdicts(params, host, token);
     } catch (e) {
       host.log(`diff failed: ${(e as Error).stack ?? e}`);
       return { error: `internal error: ${(e as Error).message}` };
