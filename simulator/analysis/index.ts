@@ -239,9 +239,11 @@ export function sameSpanNames(file: string, walked: WalkedProgram[]): WalkedProg
  * access past the check that guards it (a header field read into a local above `if (p + n > data_end)` and used
  * only below it is loaded below it), and then the kernel loads the program. When the bytecode tier walked every
  * program whose code comes from the finding's line to the end and found no such refusal in them, the source
- * finding is a false alarm and is dropped.
+ * finding is a false alarm and is dropped. Likewise a stale packet pointer: the source tier does not tell a callee's
+ * return after `bpf_xdp_adjust_meta` from its return without it (`if (!ret)` after `ret = handle(ctx)`), the
+ * compiled code's walk does.
  */
-const DECIDED_ON_BYTECODE: ReadonlySet<string> = new Set(['unchecked-packet-access']);
+const DECIDED_ON_BYTECODE: ReadonlySet<string> = new Set(['unchecked-packet-access', 'stale-packet-pointer']);
 
 /** Rules whose findings are the verifier refusing the program at load time. */
 const REFUSALS: ReadonlySet<string> = new Set(['ctx-write', 'readonly-write', 'unchecked-packet-access', 'stale-packet-pointer', 'map-value-null']);

@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyzeSource, initSourceAnalysis } from '../../simulator/analysis/source/index.ts';
-import { bytecodeFindings, mergeFindings } from '../../simulator/analysis/index.ts';
+import { analyzeFile, bytecodeFindings, mergeFindings } from '../../simulator/analysis/index.ts';
 import { explain } from '../../simulator/analysis/verifier.ts';
 import type { Finding } from '../../simulator/analysis/findings.ts';
 import { sentences } from './sentences.ts';
@@ -617,4 +617,60 @@ int responder(struct xdp_md *ctx)
   // Without the update the change is still reported, on its line.
   const fs = check(body.replace('\tfix_csum(iph);\n', ''));
   assert.deepEqual(fs.map((f) => `${f.rule}@${f.line}`), [`stale-checksum@${lineOf(body, '// change')}`], show(fs));
+});
+
+test('stale-packet-pointer: a callee that moves the packet only on the returns its caller filters out is not reported when the compiled code proves it', { skip: HAVE_CLANG ? false : 'clang not installed' }, async () => {
+  // Held-out round 2 (a CGN): `ret = handle(ctx); if (!ret) <use the header>` where handle() calls
+  // bpf_xdp_adjust_meta only on the paths that return 1 or 2. The source tier joins the callee's returns; the
+  // bytecode tier walks them apart, as the kernel does, and decides.
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-unseen-'));
+  const file = join(dir, 'cgn.c');
+  const body = `
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16);
+	__type(key, __u32);
+	__type(value, __u32);
+} flows SEC(".maps");
+
+static __always_inline int to_user(struct xdp_md *ctx)
+{
+	if (bpf_xdp_adjust_meta(ctx, -8))
+		return -1;
+	return 0;
+}
+
+static __always_inline int handle(struct xdp_md *ctx, __u32 key)
+{
+	if (!bpf_map_lookup_elem(&flows, &key)) {
+		if (to_user(ctx) < 0)
+			return 1;
+		return 2;
+	}
+	return 0;
+}
+
+SEC("xdp")
+int cgn(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct iphdr *iph = data + sizeof(struct ethhdr);
+	int ret;
+
+	if ((void *)(iph + 1) > data_end)
+		return XDP_DROP;
+	ret = handle(ctx, iph->saddr);
+	if (!ret)
+		return iph->ttl > 1 ? XDP_PASS : XDP_DROP; // use
+	return XDP_DROP;
+}
+`;
+  writeFileSync(file, HEAD + body);
+  const opts = { includeDirs: ['/usr/include/x86_64-linux-gnu'], cacheDir: dir };
+  assert.deepEqual(show((await analyzeFile(file, undefined, opts)).findings), '');
+  // On the paths that did move it the use is still reported, once.
+  writeFileSync(file, HEAD + body.replace('if (!ret)', 'if (ret != 1)'));
+  const fs = (await analyzeFile(file, undefined, opts)).findings;
+  assert.deepEqual(fs.map((f) => `${f.rule}@${f.line}`), [`stale-packet-pointer@${lineOf(body, '// use')}`], show(fs));
 });
