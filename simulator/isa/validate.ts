@@ -183,6 +183,56 @@ export function validateProgram(insns: readonly Insn[], opts: ValidateOptions = 
   }
   if (errors.length) return errors;
 
+  // Kernel check_cfg: a depth-first walk from insn 0 over every edge (both ways of each conditional jump, the callee of
+  // each local call, the function an lddw names) must reach every instruction (`unreachable insn %d`). And a cycle
+  // that nothing can leave (only fall-throughs and unconditional jumps, calls included) never ends on any path that
+  // enters it: the verifier refuses it there (`infinite loop detected`, or the complexity limit when a value changes
+  // each time round).
+  const reached = new Uint8Array(n);
+  const work = [0];
+  reached[0] = 1;
+  while (work.length) {
+    const pc = work.pop()!;
+    const insn = insns[pc];
+    const info = opcodeInfo(insn.opcode)!;
+    const next = successors(insns, pc);
+    if (info.kind === 'call' && insn.src === CALL_LOCAL) next.push(pc + 1 + insn.imm);
+    if (info.kind === 'lddw' && insn.src === PSEUDO_FUNC) next.push(pc + 1 + insn.imm);
+    for (const t of next) {
+      if (t >= 0 && t < n && !reached[t]) {
+        reached[t] = 1;
+        work.push(t);
+      }
+    }
+  }
+  for (let pc = 0; pc < n; pc++) {
+    if (filler[pc]) continue;
+    if (!reached[pc]) {
+      err(pc, `unreachable insn ${pc}`);
+      return errors;
+    }
+  }
+  // 0: not visited, 1: on the current chain, 2: done (leads to an exit or a branch).
+  const color = new Uint8Array(n);
+  for (let s = 0; s < n; s++) {
+    if (filler[s] || color[s]) continue;
+    const chain: number[] = [];
+    let pc = s;
+    for (;;) {
+      if (color[pc] === 2) break;
+      if (color[pc] === 1) {
+        err(pc, `infinite loop detected at insn ${pc}`);
+        return errors;
+      }
+      color[pc] = 1;
+      chain.push(pc);
+      const next = successors(insns, pc);
+      if (next.length !== 1 || next[0] < 0 || next[0] >= n) break;
+      pc = next[0];
+    }
+    for (const c of chain) color[c] = 2;
+  }
+
   const voidCall = kfuncVoidCall(opts.kfuncs);
   if (opts.checkUninitialized ?? true) checkInitialized(insns, opts.entryRegs ?? [1, 10], err, voidCall);
   return errors;

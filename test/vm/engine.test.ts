@@ -208,7 +208,7 @@ test('a wild pointer in the middle of a block faults at its slot and line with t
 });
 
 test('an endless loop ends at the budget, exactly: steps equal the budget and the slot is the interpreter\'s', () => {
-  const text = 'mov %r0, 0\nadd %r0, 1\nadd %r0, 2\nadd %r0, 3\nja -4\nexit';
+  const text = 'mov %r0, 0\nadd %r0, 1\nadd %r0, 2\nadd %r0, 3\njne %r0, 0, -4\nexit';
   for (const budget of [1, 2, 3, 4, 5, 6, 7, 1000, 1001, 1002, 1003]) {
     const c = machineFor(text, budget).run('p', buff(), env);
     const i = machineFor(text, budget, 'interp').run('p', buff(), env);

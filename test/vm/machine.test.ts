@@ -107,7 +107,7 @@ test('the stack is 512 bytes below r10, zero when unwritten', () => {
 });
 
 test('the instruction budget stops a loop that does not end, naming the slot', () => {
-  const { result } = run('mov %r0, 0\nloop:\nadd %r0, 1\nja loop', buff(), { budget: 1000 });
+  const { result } = run('mov %r0, 0\nloop:\nadd %r0, 1\njne %r0, 0, loop\nexit', buff(), { budget: 1000 });
   assert.equal(result.fault?.kind, 'budget-exhausted');
   assert.ok(result.fault!.insn === 1 || result.fault!.insn === 2);
   assert.equal(result.steps, 1000);
