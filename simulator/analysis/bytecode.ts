@@ -41,6 +41,11 @@ export interface BytecodeOptions {
    * function's start) of each call inlined into it and the line of that call.
    */
   inlinedCalls?: Map<string, { lo: number; hi: number; line: number }[]>;
+  /**
+   * Keep findings that no line info places (an object assembled or compiled without -g), at file '' line 0, instead
+   * of dropping them: `run` reports the verifier-equivalent ones as refusals whether or not it can name a line.
+   */
+  keepUnlocated?: boolean;
 }
 
 export interface ProgramReport {
@@ -95,7 +100,10 @@ export function analyzeObjectReport(obj: LoadedObject, opts: BytecodeOptions = {
     }
     for (const { issue, prog: where } of all) {
       let loc = issue.line !== undefined && twin && sourceLines ? returnLoc(twin.file, sourceLines, issue.line) : locate(where, issue.pc);
-      if (!loc) continue;
+      if (!loc) {
+        if (!opts.keepUnlocated) continue;
+        loc = { file: '', line: 0, column: 0 };
+      }
       // A mistake inside a helper of another file (a header) inlined into the program is reported on the program's
       // line that leads there (the source tier's place for it), once per call, with the helper's line as related
       // information: a memcpy-like helper unrolled into forty stores is one finding, not forty lines of a header.
