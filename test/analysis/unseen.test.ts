@@ -674,3 +674,51 @@ int cgn(struct xdp_md *ctx)
   const fs = (await analyzeFile(file, undefined, opts)).findings;
   assert.deepEqual(fs.map((f) => `${f.rule}@${f.line}`), [`stale-packet-pointer@${lineOf(body, '// use')}`], show(fs));
 });
+
+test('stale-checksum: a header copy written back with bpf_xdp_store_bytes brings its own changes, not an update', () => {
+  // A known leftover: bpf_xdp_store_bytes counted as a checksum update whatever it copied back.
+  const body = `
+SEC("xdp")
+int relay(struct xdp_md *ctx)
+{
+	struct iphdr ip;
+	int off = sizeof(struct ethhdr);
+
+	if (bpf_xdp_load_bytes(ctx, off, &ip, sizeof(ip)))
+		return XDP_PASS;
+	if (ip.ttl <= 1)
+		return XDP_DROP;
+	ip.daddr = bpf_htonl(0x0a000001); // change
+	if (bpf_xdp_store_bytes(ctx, off, &ip, sizeof(ip)))
+		return XDP_DROP;
+	return XDP_TX;
+}
+`;
+  const fs = check(body);
+  assert.deepEqual(fs.map((f) => `${f.rule}@${f.line}`), [`stale-checksum@${lineOf(body, '// change')}`], show(fs));
+  // The copy's checksum recomputed before the store, a swap of the addresses, or a copy never stored back: quiet.
+  const quiet = [
+    body.replace('// change', '\n\tip.check = 0;\n\tip.check = ~bpf_csum_diff(0, 0, (void *)&ip, sizeof(ip), 0);'),
+    body.replace('ip.daddr = bpf_htonl(0x0a000001); // change', '__u32 a = ip.saddr; ip.saddr = ip.daddr; ip.daddr = a;'),
+    body.replace('if (bpf_xdp_store_bytes(ctx, off, &ip, sizeof(ip)))\n\t\treturn XDP_DROP;\n', '').replace('return XDP_TX;', 'return ip.daddr ? XDP_PASS : XDP_DROP;'),
+  ];
+  for (const b of quiet) assert.deepEqual(show(check(b)), '', b);
+  // A TCP/UDP header copy: a port changed without its checksum.
+  const udp = `
+SEC("xdp")
+int port(struct xdp_md *ctx)
+{
+	struct udphdr uh;
+	int off = sizeof(struct ethhdr) + sizeof(struct iphdr);
+
+	if (bpf_xdp_load_bytes(ctx, off, &uh, sizeof(uh)))
+		return XDP_PASS;
+	uh.dest = bpf_htons(67); // port
+	bpf_xdp_store_bytes(ctx, off, &uh, sizeof(uh));
+	return XDP_TX;
+}
+`;
+  const u = analyzeSource('/tmp/unseen.c', HEAD + '#include <linux/udp.h>\n' + udp);
+  assert.deepEqual(u.map((f) => `${f.rule}@${f.line}`), [`stale-checksum@${lineOf(udp, '// port') + 1}`], show(u));
+  assert.deepEqual(show(analyzeSource('/tmp/unseen.c', HEAD + '#include <linux/udp.h>\n' + udp.replace('// port', 'uh.check = 0;'))), '');
+});

@@ -930,11 +930,30 @@ export class Analyzer {
       const ptrNode = inner.childForFieldName('argument');
       if (ptrNode) return this.member(this.eval(ptrNode, st), fieldName, n, st, ptrNode, forStore, storeNode);
     }
+    // A local copy of an IP or TCP/UDP header: its stores are changes of the packet once bpf_xdp_store_bytes copies it
+    // back; a read names its field (a swap through the copy keeps the sum).
+    const copy = this.headerCopy(arg, st);
+    if (forStore && copy) {
+      const copies = new Map(st.copies ?? []);
+      copies.set(copy.name, [...(copies.get(copy.name) ?? []), { t: copy.t, field: fieldName, node: storeNode ?? n, value: this.storing }]);
+      st.copies = copies;
+    }
     if (forStore) return this.storeRoot(arg, st, storeNode ?? n);
     this.eval(arg, st);
+    if (copy) return { v: { k: 'top', stack: true, field: fieldName, l4: l4HeaderOf(copy.t, this) } };
     // A member of a local struct (`fib.ipv6_src`, which decays to a pointer): the program's own memory.
     const root = rootIdentifier(arg);
     return { v: root && st.vars.has(root) && st.vars.get(root)?.t?.ptr === 0 ? { k: 'top', stack: true } : TOP };
+  }
+
+  /** `ip` in `ip.daddr` when it is a local `struct iphdr` (ipv6hdr, tcphdr, udphdr), with the type of a pointer to it. */
+  private headerCopy(arg: Node, st: State): { name: string; t: TypeRef } | undefined {
+    const inner = unparen(arg);
+    if (inner.type !== 'identifier') return undefined;
+    const t = st.vars.get(inner.text)?.t;
+    if (!t || t.ptr !== 0 || t.dims.length > 0) return undefined;
+    const p = { ...t, ptr: 1 };
+    return isIpHeader(p, this) || isIp6Header(p, this) || l4HeaderOf(p, this) ? { name: inner.text, t: p } : undefined;
   }
 
   /** `base->field`: a context read, a packet access, or a read of a map value / read-only data. */
@@ -1356,7 +1375,18 @@ export class Analyzer {
     if (FRAME_CHANGING_HELPERS.has(name)) {
       st.wrote = true;
       // Bytes written at an offset the tier does not follow: the checksums among them, possibly.
-      if (name === 'bpf_xdp_store_bytes' || name === 'bpf_dynptr_write' || name === 'bpf_dynptr_slice_rdwr') {
+      // A local header copy stored back brings its own changes (and updates of its `check`) with it.
+      const src = name === 'bpf_xdp_store_bytes' && argNodes[2] ? unparen(argNodes[2]) : undefined;
+      const copied = src?.type === 'pointer_expression' && src.childForFieldName('operator')?.text === '&' ? src.childForFieldName('argument') : undefined;
+      const copy = copied ? this.headerCopy(copied, st) : undefined;
+      if (copy) {
+        for (const w of st.copies?.get(copy.name) ?? []) this.headerStore(w.t, w.field, w.node as Node, st, w.value, undefined);
+        if (st.copies?.has(copy.name)) {
+          const copies = new Map(st.copies);
+          copies.delete(copy.name);
+          st.copies = copies;
+        }
+      } else if (name === 'bpf_xdp_store_bytes' || name === 'bpf_dynptr_write' || name === 'bpf_dynptr_slice_rdwr') {
         markCsumUpdated(st);
         st.l4Updated = true;
       }

@@ -149,6 +149,21 @@ export interface State {
    * is concluded). Cleared when the packet moves (adjust_head) or the protocol field is stored.
    */
   l4Proof?: L4Proof;
+  /**
+   * Stores into the fields of a local copy of an IP or TCP/UDP header (`struct iphdr ip;` filled by
+   * bpf_xdp_load_bytes), per local, in order: replayed as changes of the packet's header when
+   * bpf_xdp_store_bytes copies that local back (a store into the copy's `check` is then an update). Replaced, never
+   * mutated, on a store.
+   */
+  copies?: ReadonlyMap<string, readonly CopyWrite[]>;
+}
+
+export interface CopyWrite {
+  /** The pointer type the header's fields are judged through (`struct iphdr *`). */
+  t: TypeRef;
+  field: string;
+  node: unknown;
+  value?: Val;
 }
 
 export interface L4Proof {
@@ -190,6 +205,7 @@ export function assignState(dst: State, src: State): void {
   dst.l4Pending = src.l4Pending;
   dst.l4Updated = src.l4Updated;
   dst.l4Proof = src.l4Proof;
+  dst.copies = src.copies;
 }
 
 export function joinStates(states: (State | null | undefined)[]): State | null {
@@ -227,7 +243,19 @@ function join2(a: State, b: State): State {
     l4Pending: a.l4Pending?.proto && !b.l4Pending?.proto ? a.l4Pending : b.l4Pending?.proto && !a.l4Pending?.proto ? b.l4Pending : earlier(a.l4Pending, b.l4Pending),
     l4Updated: (a.l4Updated && b.l4Updated) || undefined,
     l4Proof: joinL4Proof(a.l4Proof, b.l4Proof),
+    copies: joinCopies(a.copies, b.copies),
   };
+}
+
+/** Two paths' stores into header copies: every store of either (each is a change if the copy is stored back). */
+function joinCopies(a: State['copies'], b: State['copies']): State['copies'] {
+  if (!a || !b || a === b) return a ?? b;
+  const out = new Map(a);
+  for (const [name, ws] of b) {
+    const have = out.get(name) ?? [];
+    out.set(name, [...have, ...ws.filter((w) => !have.some((h) => h.node === w.node && h.field === w.field))]);
+  }
+  return out;
 }
 
 /** Of two paths' pending header changes, the one whose first change comes first in the file (the line reported). */
