@@ -34,7 +34,7 @@ import {
   type XdpAction,
 } from '../server/protocol.ts';
 import { count, debugLenses, faultMessage, findXdpFunctions, formatDuration, isXdpSource, outcomeMessage, outputCaptureItems, plural, refusalBanner, runLensTitle, statusText } from './format.ts';
-import { addRecent, captureChoices, isStale, rerunOnSave, restrictSettings, settingsKey, type RunStamp } from './state.ts';
+import { addRecent, captureChoices, isStale, rerunAfterRun, rerunOnSave, restrictSettings, settingsKey, type RunStamp } from './state.ts';
 import { PacketView } from './packet-view.ts';
 import { listInterfaces, liveEndMessage } from './live.ts';
 import { RunDecorations, PacketsProvider, type PacketNode } from './views.ts';
@@ -86,6 +86,8 @@ export class XdpLensContext implements vscode.Disposable {
   lastRun: LastRun | undefined;
   /** A run is going on (a save does not start another). */
   private running = false;
+  /** The last save of the last run's program while a run was going on (re-run when it ends: `rerunAfterRun`). */
+  private savedDuringRun: { uri: string; version: number } | undefined;
   private readonly packetView: PacketView;
   private readonly summaryView: SummaryView;
   /** The XDP Maps view (client/maps-view.ts). */
@@ -181,7 +183,9 @@ export class XdpLensContext implements vscode.Disposable {
         // A fast run is repeated on save (xdpLens.rerunOnSave), so its counts follow the edits.
         const enabled = vscode.workspace.getConfiguration('xdpLens', doc.uri).get<boolean>('rerunOnSave', true);
         const last = this.lastRun && { uri: this.lastRun.stamp.uri, ms: this.lastRun.ms };
-        if (!rerunOnSave({ enabled, trusted: this.trusted, saved: doc.uri.toString(), last, running: this.running })) return;
+        const when = rerunOnSave({ enabled, trusted: this.trusted, saved: doc.uri.toString(), last, running: this.running });
+        if (when === 'after') this.savedDuringRun = { uri: doc.uri.toString(), version: doc.version };
+        if (when !== 'now') return;
         this.log(`re-run on save (the last run took ${formatDuration(last!.ms)})`);
         this.rerun().catch((e) => this.log(`re-run on save: ${(e as Error).message}`));
       }),
@@ -333,11 +337,25 @@ export class XdpLensContext implements vscode.Disposable {
 
   private async run(params: RunParams, doc: vscode.TextDocument): Promise<RunSummary | undefined> {
     this.running = true;
+    this.savedDuringRun = undefined;
     try {
       return await this.runNow(params, doc);
     } finally {
       this.running = false;
+      this.afterRun();
     }
+  }
+
+  /** A save of the program during the run that just ended: the counts shown may be of the file before it. */
+  private afterRun(): void {
+    const saved = this.savedDuringRun;
+    this.savedDuringRun = undefined;
+    if (!saved || !this.lastRun) return;
+    const enabled = vscode.workspace.getConfiguration('xdpLens', vscode.Uri.parse(saved.uri)).get<boolean>('rerunOnSave', true);
+    const last = { uri: this.lastRun.stamp.uri, ms: this.lastRun.ms, version: this.lastRun.stamp.version };
+    if (!rerunAfterRun({ enabled, trusted: this.trusted, savedDuringRun: saved, last })) return;
+    this.log(`re-run: ${basename(vscode.Uri.parse(saved.uri).fsPath)} was saved during the last run`);
+    this.rerun().catch((e) => this.log(`re-run on save: ${(e as Error).message}`));
   }
 
   private async runNow(params: RunParams, doc: vscode.TextDocument): Promise<RunSummary | undefined> {

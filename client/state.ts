@@ -47,9 +47,23 @@ export function restrictSettings<T extends { analyzeOnSave?: boolean; kernelVeri
 export const RERUN_ON_SAVE_MS = 1000;
 
 /**
- * Whether saving `saved` re-runs the last run: the setting is on, the workspace is trusted, the saved file is the
- * last run's program, that run took under RERUN_ON_SAVE_MS, and no run is going on.
+ * What saving `saved` does to the last run: 'now' re-runs it (the setting is on, the workspace is trusted, the saved
+ * file is the last run's program and that run took under RERUN_ON_SAVE_MS); 'after' when all that holds but a run is
+ * going on: that run may be of the file before this save, so it is repeated once it ends if the file changed since it
+ * started (`rerunAfterRun`); undefined: nothing.
  */
-export function rerunOnSave(o: { enabled: boolean; trusted: boolean; saved: string; last?: { uri: string; ms: number }; running: boolean }): boolean {
-  return o.enabled && o.trusted && !o.running && o.last !== undefined && o.last.uri === o.saved && o.last.ms < RERUN_ON_SAVE_MS;
+export function rerunOnSave(o: { enabled: boolean; trusted: boolean; saved: string; last?: { uri: string; ms: number }; running: boolean }): 'now' | 'after' | undefined {
+  if (!(o.enabled && o.trusted && o.last !== undefined && o.last.uri === o.saved && o.last.ms < RERUN_ON_SAVE_MS)) return undefined;
+  return o.running ? 'after' : 'now';
+}
+
+/**
+ * When a run ends after a save of its program came in during it ('after'): re-run when the run just done was still fast
+ * and the program was saved at another version than the one the run compiled (`ranVersion`), so the counts shown are
+ * those of the file as saved last.
+ */
+export function rerunAfterRun(o: { enabled: boolean; trusted: boolean; savedDuringRun?: { uri: string; version: number }; last?: { uri: string; ms: number; version: number } }): boolean {
+  const s = o.savedDuringRun;
+  if (!s || !o.last || rerunOnSave({ enabled: o.enabled, trusted: o.trusted, saved: s.uri, last: o.last, running: false }) !== 'now') return false;
+  return s.version !== o.last.version;
 }

@@ -1,7 +1,7 @@
 // Staleness, recent captures and the settings sent in an untrusted workspace.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addRecent, captureChoices, isStale, rerunOnSave, restrictSettings, settingsKey } from '../../client/state.ts';
+import { addRecent, captureChoices, isStale, rerunAfterRun, rerunOnSave, restrictSettings, settingsKey } from '../../client/state.ts';
 
 test('settings keys ignore key order but not values', () => {
   assert.equal(settingsKey({ a: 1, b: { c: [1, 2], d: 'x' } }), settingsKey({ b: { d: 'x', c: [1, 2] }, a: 1 }));
@@ -34,13 +34,26 @@ test('an untrusted workspace never asks the server to compile on save', () => {
   assert.equal(restrictSettings(null, false), null);
 });
 
-test('a save re-runs the last run only when it was fast, of this file, allowed and not already running', () => {
+test('a save re-runs the last run only when it was fast, of this file, allowed; during a run, after it', () => {
   const base = { enabled: true, trusted: true, saved: 'file:///a.c', last: { uri: 'file:///a.c', ms: 400 }, running: false };
-  assert.equal(rerunOnSave(base), true);
-  assert.equal(rerunOnSave({ ...base, last: { uri: 'file:///a.c', ms: 1000 } }), false, 'a run of a second or more is not repeated');
-  assert.equal(rerunOnSave({ ...base, enabled: false }), false, 'xdpLens.rerunOnSave off');
-  assert.equal(rerunOnSave({ ...base, trusted: false }), false);
-  assert.equal(rerunOnSave({ ...base, saved: 'file:///b.c' }), false, 'another file');
-  assert.equal(rerunOnSave({ ...base, last: undefined }), false, 'no run yet');
-  assert.equal(rerunOnSave({ ...base, running: true }), false);
+  assert.equal(rerunOnSave(base), 'now');
+  assert.equal(rerunOnSave({ ...base, last: { uri: 'file:///a.c', ms: 1000 } }), undefined, 'a run of a second or more is not repeated');
+  assert.equal(rerunOnSave({ ...base, enabled: false }), undefined, 'xdpLens.rerunOnSave off');
+  assert.equal(rerunOnSave({ ...base, trusted: false }), undefined);
+  assert.equal(rerunOnSave({ ...base, saved: 'file:///b.c' }), undefined, 'another file');
+  assert.equal(rerunOnSave({ ...base, last: undefined }), undefined, 'no run yet');
+  assert.equal(rerunOnSave({ ...base, running: true }), 'after', 'saved during a run: considered when it ends');
+  assert.equal(rerunOnSave({ ...base, running: true, enabled: false }), undefined);
+});
+
+test('a save during a run re-runs once that run ends, when the file it compiled is not the one saved last', () => {
+  const base = { enabled: true, trusted: true, savedDuringRun: { uri: 'file:///a.c', version: 7 }, last: { uri: 'file:///a.c', ms: 300, version: 5 } };
+  assert.equal(rerunAfterRun(base), true, 'the run compiled version 5, version 7 was saved during it');
+  assert.equal(rerunAfterRun({ ...base, last: { ...base.last, version: 7 } }), false, 'the run already compiled what was saved (its own save)');
+  assert.equal(rerunAfterRun({ ...base, savedDuringRun: undefined }), false, 'no save during the run');
+  assert.equal(rerunAfterRun({ ...base, last: { ...base.last, ms: 1500 } }), false, 'the run just done took a second or more');
+  assert.equal(rerunAfterRun({ ...base, enabled: false }), false, 'xdpLens.rerunOnSave off');
+  assert.equal(rerunAfterRun({ ...base, trusted: false }), false);
+  assert.equal(rerunAfterRun({ ...base, last: { ...base.last, uri: 'file:///b.c' } }), false, 'the last run is of another file');
+  assert.equal(rerunAfterRun({ ...base, last: undefined }), false, 'the run failed: no last run');
 });

@@ -5,7 +5,7 @@ const assert = require('assert');
 const fs = require('fs');
 const path = require('path');
 
-const { until } = require('./until.cjs');
+const { sleep, until } = require('./until.cjs');
 
 exports.run = async function () {
   const folder = vscode.workspace.workspaceFolders[0].uri.fsPath;
@@ -84,5 +84,49 @@ exports.run = async function () {
   assert.match(diags[0].message, /readonly-page-write: .*\(2 packets: #1, #9\)/);
   step('fault diagnostics');
 
-  fs.writeFileSync(path.join(folder, 'host-suite-ran.txt'), results.join('\n') + '\n');
+  // Re-run on save (xdpLens.rerunOnSave, on by default): a run that took under a second is repeated when its program is
+  // saved, so the counts follow the edit without a command. Back to native mode first, through the Re-run command.
+  await vscode.workspace.getConfiguration('xdpLens').update('driver.mode', undefined, vscode.ConfigurationTarget.Workspace);
+  // Only a run that took under a second is repeated: the command's time bounds the run's own (a busy machine may need
+  // a few tries).
+  let native;
+  let fast = false;
+  for (let i = 0; i < 5 && !fast; i++) {
+    const t0 = Date.now();
+    native = await vscode.commands.executeCommand('xdpLens.rerun');
+    fast = Date.now() - t0 < 900;
+  }
+  assert.ok(native, 're-run in native mode');
+  const countsOf = (t) => Object.fromEntries([...t.matchAll(/(\d+) (XDP_\w+)/g)].map((m) => [m[2], Number(m[1])]));
+  const udpPass = doc.getText().indexOf('count(P_UDP);\n\t\treturn XDP_PASS;');
+  assert.ok(udpPass > 0, 'the UDP return');
+  const passAt = doc.positionAt(udpPass + 'count(P_UDP);\n\t\treturn '.length);
+  const toDrop = new vscode.WorkspaceEdit();
+  toDrop.replace(doc.uri, new vscode.Range(passAt, passAt.translate(0, 'XDP_PASS'.length)), 'XDP_DROP');
+  await vscode.workspace.applyEdit(toDrop);
+  await doc.save();
+  if (!fast) {
+    step('re-run on save: not checked, every run took a second or more on this machine');
+    return finish();
+  }
+  // The whole run's counts, not stale, without running a command: the UDP packets now drop.
+  const rerunLens = await until('the counts after the save', async () => (await lensTitles()).find((t) => /XDP_DROP/.test(t) && !/\(stale\)$/.test(t) && countsOf(t).XDP_DROP > native.byAction.XDP_DROP), 60000);
+  const moved = countsOf(rerunLens).XDP_DROP - native.byAction.XDP_DROP;
+  assert.deepStrictEqual(countsOf(rerunLens), { ...countsOf(after), XDP_DROP: native.byAction.XDP_DROP + moved, XDP_PASS: native.byAction.XDP_PASS - moved }, rerunLens);
+  step('re-run on save');
+
+  // Turned off: a save leaves the counts stale.
+  await vscode.workspace.getConfiguration('xdpLens').update('rerunOnSave', false, vscode.ConfigurationTarget.Workspace);
+  const note = new vscode.WorkspaceEdit();
+  note.insert(doc.uri, new vscode.Position(0, 0), '// saved with rerunOnSave off\n');
+  await vscode.workspace.applyEdit(note);
+  await doc.save();
+  await sleep(3000);
+  assert.match((await lensTitles()).find((t) => /XDP_DROP/.test(t)) || '', /\(stale\)$/, 'no re-run with xdpLens.rerunOnSave off');
+  step('no re-run on save when turned off');
+  finish();
+
+  function finish() {
+    fs.writeFileSync(path.join(folder, 'host-suite-ran.txt'), results.join('\n') + '\n');
+  }
 };
