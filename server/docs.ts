@@ -181,6 +181,14 @@ export const HELPER_DOCS: Record<string, Doc> = {
     signature: 'long bpf_probe_read_kernel_str(void *dst, __u32 size, const void *unsafe_ptr)  // helper 115',
     body: 'Like `bpf_probe_read_kernel`, but stops after a NUL byte (at most `size - 1` characters and the NUL). Returns the length copied including the NUL, or a negative errno.',
   },
+  bpf_probe_read_user: {
+    signature: 'long bpf_probe_read_user(void *dst, __u32 size, const void *unsafe_ptr)  // helper 112',
+    body: 'Copies `size` bytes from user-space memory of the current process. An XDP program has no user process of its own: in a test run the read fails with -EFAULT for every address the program holds (they are kernel memory) and the buffer is zeroed; 0 for size 0 at a user address.',
+  },
+  bpf_probe_read_user_str: {
+    signature: 'long bpf_probe_read_user_str(void *dst, __u32 size, const void *unsafe_ptr)  // helper 114',
+    body: 'Like `bpf_probe_read_user`, but stops after a NUL byte. Returns the length copied including the NUL, 0 for size 0, or a negative errno (the buffer zeroed).',
+  },
   bpf_timer_init: {
     signature: 'long bpf_timer_init(struct bpf_timer *timer, void *map, __u64 flags)  // helper 169',
     body: 'Sets up a `struct bpf_timer` kept inside a map value; `flags` is the clock (CLOCK_MONOTONIC, CLOCK_REALTIME or CLOCK_BOOTTIME). -EBUSY when already set up.',

@@ -17,6 +17,7 @@ import type { Fault } from './vm/types.ts';
 import type { Machine } from './vm/machine.ts';
 import { analyzeObjectReport } from './analysis/bytecode.ts';
 import { verifyWithKernel } from './analysis/verifier.ts';
+import { staticArgRefusals } from './vm/helper-impl/static-args.ts';
 
 /** The rules the bytecode tier decides exactly as the kernel verifier does (see verifier-agreement.test.ts). */
 export const VERIFIER_RULES: ReadonlySet<string> = new Set([
@@ -30,13 +31,21 @@ export const VERIFIER_RULES: ReadonlySet<string> = new Set([
 const RUN_WALK_STEPS = 20_000;
 
 /** Fault kinds whose occurrence proves the verifier refuses the program. */
-const REFUSING_FAULTS: ReadonlySet<string> = new Set(['uninit-register', 'core-relocation']);
+// helper-misuse: an argument the verifier checks (a map of the wrong type, a size it refuses, memory a helper may not
+// touch); ctx-write, bad-ctx-access and readonly-write: accesses it refuses wherever they are. out-of-bounds,
+// null-dereference and call-depth too: the verifier proves every access of a program it loads inside its region (stack
+// slots at r10-512..r10, map values, NULL checks) and the call chain at most 8 frames deep, so a run that faults so is
+// a run of a program it refused (random programs against 6.18: a store at r10-520 or r10+8, a scalar dereferenced).
+// invalid-insn at run time: an instruction refused where a path reaches it (a constant divisor 0, a shift by a
+// constant out of range: isa/alu.ts refusedWhenReached).
+const REFUSING_FAULTS: ReadonlySet<string> = new Set(['uninit-register', 'core-relocation', 'helper-misuse', 'ctx-write', 'bad-ctx-access', 'readonly-write',
+  'out-of-bounds', 'null-dereference', 'call-depth', 'invalid-insn']);
 
 export interface VerifierRefusal {
   file?: string;
   line?: number;
   message: string;
-  /** The rule (bytecode tier), or `stack` / `invalid-insn` / `uninit-register`. */
+  /** The rule (bytecode tier), or `stack` / `invalid-insn` / `helper-arg` / a refusing fault kind. */
   rule: string;
   source: 'load' | 'bytecode' | 'kernel' | 'run';
 }
@@ -47,6 +56,11 @@ export function refusalsBeforeRun(obj: LoadedObject, program: LoadedProgram, mac
   for (const r of machine.kernelRefusals(program.name)) {
     out.push({ file: r.loc?.file, line: r.loc?.line, message: r.message, rule: 'stack', source: 'load' });
   }
+  // Helper arguments the verifier refuses wherever the call is (vm/helper-impl/static-args.ts).
+  for (const r of staticArgRefusals(obj, program).slice(0, 3)) {
+    const loc = program.lines[r.insn];
+    out.push({ file: loc?.file, line: loc?.line, message: r.message, rule: 'helper-arg', source: 'load' });
+  }
   // Load-time validation errors (a call to a helper id this kernel does not have, a reserved field set, ...): the
   // kernel refuses the load; the simulator stops every packet at the first of them (fault kind invalid-insn).
   for (const e of machine.validate(program.name).slice(0, 3)) {
@@ -54,10 +68,11 @@ export function refusalsBeforeRun(obj: LoadedObject, program: LoadedProgram, mac
     out.push({ file: loc?.file, line: loc?.line, message: e.message, rule: 'invalid-insn', source: 'load' });
   }
   try {
-    const report = analyzeObjectReport({ ...obj, programs: [{ ...program, isXdp: true }] }, { limits: { maxSteps: RUN_WALK_STEPS } });
+    const report = analyzeObjectReport({ ...obj, programs: [{ ...program, isXdp: true }] }, { limits: { maxSteps: RUN_WALK_STEPS }, keepUnlocated: true });
     for (const f of report.findings) {
       if (!VERIFIER_RULES.has(String(f.rule))) continue;
-      out.push({ file: f.file, line: f.line, message: f.message, rule: String(f.rule), source: 'bytecode' });
+      // Without line info (an object assembled or compiled without -g) a finding has no place, but it is the same refusal.
+      out.push({ file: f.file || undefined, line: f.line || undefined, message: f.message, rule: String(f.rule), source: 'bytecode' });
     }
   } catch {
     // The bytecode tier is total by design; a bug in it must not stop a run.
@@ -102,6 +117,9 @@ export class RefusalLog {
   /** Record a packet's fault when it proves a refusal; returns the new entry the first time. */
   fault(f: Fault | undefined): VerifierRefusal | undefined {
     if (!f || !REFUSING_FAULTS.has(f.kind)) return undefined;
+    // A refusal already known on that line (the bytecode tier's unchecked map value, this packet's NULL load) is the
+    // same refusal.
+    if (f.loc?.line !== undefined && this.list.some((o) => o.line === f.loc!.line && o.file === f.loc!.file)) return undefined;
     const r: VerifierRefusal = { file: f.loc?.file, line: f.loc?.line, message: f.message, rule: f.kind, source: 'run' };
     return this.add(r) ? r : undefined;
   }

@@ -24,6 +24,7 @@ export const MapType = {
   QUEUE: 22,
   STACK: 23,
   BLOOM_FILTER: 30,
+  USER_RINGBUF: 31,
 } as const;
 
 export const BPF_F_NO_PREALLOC = 1 << 0;

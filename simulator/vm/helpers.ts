@@ -12,7 +12,7 @@ import { helperName } from '../isa/helper-names.ts';
 import { BPF_F_RDONLY_PROG, MapType, type LoadedObject } from '../elf/types.ts';
 import type { Environment, PerfRecord, RedirectTarget, RunResult, XdpBuff } from './types.ts';
 import type { FastHelper, FastHelpers, HelperCall, HelperOutcome, ProgramImage } from './interpreter.ts';
-import { Memory, REGION_BIAS, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, VmFault, addrOf, offsetOf, regionOf } from './memory.ts';
+import { Memory, REGION_BIAS, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, REGION_PACKET, VmFault, addrOf, offsetOf, regionOf } from './memory.ts';
 import type { BpfMap, MapTable } from './maps.ts';
 import { formatPrintk } from './helper-impl/printk.ts';
 import { csumDiff, csumDiffAt } from './helper-impl/csum.ts';
@@ -23,6 +23,7 @@ import { dropTimers, timerCancel, timerInit, timerSetCallback, timerStart } from
 import { isBloom, isQueueStack } from './queue-maps.ts';
 import { checkSyncookie, drawSecrets, genSyncookie, type CookieSecrets } from './helper-impl/syncookie.ts';
 import { dispatchKfunc, dynptrRead, dynptrWrite } from './kfuncs.ts';
+import { HELPER_PROTOS, MAX_VAR_SIZE, mapFuncCompatible, mapFuncMessage } from './helper-impl/protos.ts';
 
 export { HELPER_NAMES, helperName, isKernelHelper } from '../isa/helper-names.ts';
 
@@ -100,6 +101,9 @@ function mapArg(host: HelperHost, call: HelperCall, reg: number, allowed?: reado
     throw new VmFault('helper-misuse', `${name(call.id)}: argument ${reg} must be a map (lddw of a map), got 0x${v.toString(16)}`, call.pc);
   }
   const map = host.maps[index];
+  if (!mapFuncCompatible(map.def.type, call.id)) {
+    throw new VmFault('helper-misuse', mapFuncMessage(map.def.type, call.id, name(call.id), map.def.name), call.pc);
+  }
   if (allowed && !allowed.includes(map.def.type)) {
     throw new VmFault('helper-misuse', `cannot pass map_type ${map.def.type} into func ${name(call.id)}#${call.id} (map ${map.def.name})`, call.pc);
   }
@@ -402,6 +406,8 @@ const IMPLEMENTED: [number, HelperImpl][] = [
   }],
   [188, (h) => BigInt(buffLen(h.buff))],
   // probe_read_kernel / probe_read_kernel_str (kernel/trace/bpf_trace.c; BPF_CORE_READ on packet pointers)
+  [112, (h, c) => probeReadUser(h, c, false)],
+  [114, (h, c) => probeReadUser(h, c, true)],
   [113, (h, c) => probeRead(h, c, false)],
   [115, (h, c) => probeRead(h, c, true)],
   // timer_init / timer_set_callback / timer_start / timer_cancel (helper-impl/timer.ts) on a map value's bpf_timer
@@ -686,6 +692,8 @@ export function fastHelpers(host: HelperHost): FastHelpers {
   };
   // csum_diff
   by[28] = (h1, l1, h2, l2, h3, l3, h4, l4, h5, l5) => {
+    // A size the verifier refuses (negative, unbounded) is the dispatch's to report.
+    if (h2 !== 0 || h4 !== 0 || l2 >>> 0 >= MAX_VAR_SIZE || l4 >>> 0 >= MAX_VAR_SIZE) return miss();
     const fromSize = l2 >>> 0;
     const toSize = l4 >>> 0;
     if (fromSize + toSize > 512) return small(-EINVAL);
@@ -741,13 +749,15 @@ const ERANGE = 34;
 function probeRead(h: HelperHost, c: HelperCall, str: boolean): bigint {
   const size = Number(c.regs[2] & 0xffffffffn);
   const dst = h.mem.bytes(c.regs[1], size, true, c.pc, `${name(c.id)} dst (argument 1)`);
-  if (size === 0) return str ? neg(EINVAL) : 0n;
+  // The string form copies nothing for size 0 (strncpy_from_kernel_nofault); the other checks the address even then.
+  if (size === 0 && str) return 0n;
   const src = c.regs[3];
   const region = regionOf(src);
   if (region === 0 || h.mem.regionTable[region] === undefined) {
     dst.fill(0);
     return neg(BigInt.asUintN(64, src) < 0xffff800000000000n ? ERANGE : EFAULT);
   }
+  if (size === 0) return 0n;
   if (region === REGION_CTX || region === REGION_MAP_HANDLE || region === REGION_FUNC) {
     throw new VmFault('unsupported', `${name(c.id)}: reading kernel memory behind a ${region === REGION_CTX ? 'context' : region === REGION_FUNC ? 'function' : 'map'} pointer is not modelled`, c.pc);
   }
@@ -768,8 +778,57 @@ function probeRead(h: HelperHost, c: HelperCall, str: boolean): bigint {
   return BigInt(size);
 }
 
+/** USER_PTR_MAX on x86-64: the highest user-space address access_ok() lets through. */
+const USER_PTR_MAX = 0x00007ffffffff000n;
+
+/**
+ * bpf_probe_read_user(_str) (kernel/trace/bpf_trace.c): copy from user memory of the process that started the test
+ * run. The simulator has none: every address of its regions is kernel memory (access_ok refuses it) and a user address
+ * is taken as unmapped, so a copy of one byte or more fails with -EFAULT and zeroes the buffer. Size 0 copies nothing:
+ * 0 for the string form always, for the other when the address is a user one.
+ */
+function probeReadUser(h: HelperHost, c: HelperCall, str: boolean): bigint {
+  const size = Number(c.regs[2] & 0xffffffffn);
+  const dst = h.mem.bytes(c.regs[1], size, true, c.pc, `${name(c.id)} dst (argument 1)`);
+  if (size === 0 && str) return 0n;
+  const src = c.regs[3];
+  const user = (regionOf(src) === 0 || h.mem.regionTable[regionOf(src)] === undefined) && BigInt.asUintN(64, src) <= USER_PTR_MAX;
+  if (size === 0 && user) return 0n;
+  dst.fill(0);
+  return neg(EFAULT);
+}
+
 /** Implemented helpers by id. */
 export const HELPERS: ReadonlyMap<number, HelperImpl> = new Map(IMPLEMENTED);
+
+/**
+ * The verifier's checks of a call's arguments that a run can see (helper-impl/protos.ts): a packet pointer given to a
+ * helper without packet access, a size argument that is negative, zero where the helper needs one byte or more, or
+ * unbounded. Each is a refusal of the whole program (fault kind helper-misuse, which run reports in verifierRefuses).
+ */
+function checkProto(call: HelperCall): void {
+  const p = HELPER_PROTOS.get(call.id);
+  if (p === undefined) return;
+  const r = call.regs;
+  if (!p.pktAccess && p.mem) {
+    for (const reg of p.mem) {
+      if (regionOf(r[reg]) === REGION_PACKET) {
+        throw new VmFault('helper-misuse', `${name(call.id)}: argument ${reg} points into the packet, and this helper may not read or write packet memory: the verifier refuses the program ("helper access to the packet is not allowed"; copy the bytes to the stack or a map value first)`, call.pc);
+      }
+    }
+  }
+  if (p.sizes) {
+    for (const s of p.sizes) {
+      if (s.constant) continue;
+      const v = r[s.reg];
+      let why: string | undefined;
+      if (BigInt.asIntN(64, v) < 0n) why = `R${s.reg} min value is negative`;
+      else if (v === 0n && !s.zeroOk) why = `R${s.reg} invalid zero-sized read`;
+      else if (v >= BigInt(MAX_VAR_SIZE)) why = `R${s.reg} unbounded memory access`;
+      if (why) throw new VmFault('helper-misuse', `${name(call.id)}: size argument ${s.reg} is ${BigInt.asIntN(64, v)}: the verifier refuses the program ("${why}")`, call.pc);
+    }
+  }
+}
 
 /** Call helper `call.id`, or fault `helper N (bpf_name) not supported`. */
 export function dispatchHelper(host: HelperHost, call: HelperCall): HelperOutcome {
@@ -780,5 +839,6 @@ export function dispatchHelper(host: HelperHost, call: HelperCall): HelperOutcom
     throw new VmFault('core-relocation', `invalid func unknown#195896080: ${relo ? `CO-RE relocation ${relo}` : 'a CO-RE relocation here found no match in the target BTF'}, so libbpf poisoned the instruction; the kernel refuses a program that can reach it`, call.pc);
   }
   if (!impl) throw new VmFault('unsupported-helper', `helper ${call.id} (${name(call.id)}) not supported`, call.pc);
+  checkProto(call);
   return impl(host, call);
 }
