@@ -49,3 +49,16 @@ export function alu32(op: AluVariant, a64: bigint, b64: bigint, off: number): bi
     case 'movsx': return u32(off === 8 ? s8(b) : s16(b));
   }
 }
+
+/**
+ * What the verifier refuses about an ALU instruction with an immediate operand when a path reaches it (check_alu_op,
+ * in its words): a division or modulo by the constant 0, a shift by a constant outside [0, width). Not a load-time
+ * error: on a branch the verifier proves never taken the instruction is never checked, and the program loads. The
+ * engines fault on it (kind invalid-insn) when a packet reaches it; register operands are never refused.
+ */
+export function refusedWhenReached(op: AluVariant, srcReg: boolean, width: 32 | 64 | undefined, imm: number): string | undefined {
+  if (srcReg) return undefined;
+  if ((op === 'div' || op === 'sdiv' || op === 'mod' || op === 'smod') && imm === 0) return 'div by zero: the verifier refuses a division or modulo by the constant 0 on any path it reaches';
+  if ((op === 'lsh' || op === 'rsh' || op === 'arsh') && (imm < 0 || imm >= (width ?? 64))) return `invalid shift ${imm}: the verifier refuses a shift by a constant outside [0, ${width ?? 64}) on any path it reaches`;
+  return undefined;
+}

@@ -12,7 +12,7 @@ import {
   PSEUDO_MAP_IDX_VALUE, PSEUDO_MAP_VALUE, aluVariant, atomicOp, type AluVariant, type OpcodeInfo,
 } from '../isa/opcodes.ts';
 import { bswap, immToU32, immToU64, s16, s32, s64, s8, u16, u32 } from '../isa/width.ts';
-import { alu32, alu64 } from '../isa/alu.ts';
+import { alu32, alu64, refusedWhenReached } from '../isa/alu.ts';
 import { MAX_FRAMES, Memory, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, VmFault, addrOf, type UninitRead } from './memory.ts';
 import type { RegisterChecks } from '../isa/validate.ts';
 import type { FaultKind } from './types.ts';
@@ -122,6 +122,8 @@ export interface ExecResult {
 interface Prepared {
   infos: (OpcodeInfo | undefined)[];
   variants: (AluVariant | undefined)[];
+  /** ALU slots the verifier refuses when a path reaches them (isa/alu.ts refusedWhenReached), with why. */
+  refused: (string | undefined)[];
 }
 const prepared = new WeakMap<Insn[], Prepared>();
 function prepare(insns: Insn[]): Prepared {
@@ -129,7 +131,12 @@ function prepare(insns: Insn[]): Prepared {
   if (!p) {
     const infos = insns.map((i) => OPCODES[i.opcode]);
     const variants = insns.map((i, pc) => (infos[pc]?.kind === 'alu' ? aluVariant(infos[pc]!, i.off) : undefined));
-    p = { infos, variants };
+    const refused = insns.map((i, pc) => {
+      const info = infos[pc];
+      const op = variants[pc];
+      return info && op ? refusedWhenReached(op, !!info.srcReg, info.width, i.imm) : undefined;
+    });
+    p = { infos, variants, refused };
     prepared.set(insns, p);
   }
   return p;
@@ -191,7 +198,7 @@ function compare(op: string, a: bigint, b: bigint, width: 32 | 64): boolean {
 export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Array) => void, opts: ExecOptions): ExecResult {
   const r = new BigUint64Array(11);
   let program = entry;
-  let { infos, variants } = prepare(program.insns);
+  let { infos, variants, refused } = prepare(program.insns);
   let insns = program.insns;
   let pc = 0;
   let steps = 0;
@@ -218,7 +225,7 @@ export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Arr
   const switchProgram = (p: ProgramImage) => {
     program = p;
     insns = p.insns;
-    ({ infos, variants } = prepare(insns));
+    ({ infos, variants, refused } = prepare(insns));
     mem.program = p;
     checks = opts.registerChecks?.(p);
     if (!checks) live = ALL_REGS;
@@ -241,6 +248,7 @@ export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Arr
         case 'alu': {
           const b = info.srcReg ? r[insn.src] : info.width === 64 ? immToU64(insn.imm) : immToU32(insn.imm);
           const op = variants[pc]!;
+          if (refused[pc] !== undefined) throw new VmFault('invalid-insn', refused[pc]!, pc);
           r[insn.dst] = info.width === 64 ? alu64(op, r[insn.dst], b, insn.off) : alu32(op, r[insn.dst], b, insn.off);
           pc++;
           break;

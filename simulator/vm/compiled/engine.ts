@@ -25,7 +25,7 @@ import {
   CALL_HELPER, CALL_KFUNC, CALL_LOCAL, OPCODES, PSEUDO_FUNC, PSEUDO_IMM64, PSEUDO_MAP_FD, PSEUDO_MAP_IDX,
   PSEUDO_MAP_IDX_VALUE, PSEUDO_MAP_VALUE, aluVariant, atomicOp, type AluVariant, type OpcodeInfo,
 } from '../../isa/opcodes.ts';
-import { alu32, alu64 } from '../../isa/alu.ts';
+import { alu32, alu64, refusedWhenReached } from '../../isa/alu.ts';
 import { MAX_FRAMES, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, STACK_SIZE, VmFault, addrOf, type Memory, type UninitRead } from '../memory.ts';
 import {
   ALL_REGS, ARG_REGS, MAY_GOTO_BUDGET, R10, execAtomic, uninitRegister,
@@ -413,8 +413,12 @@ function operand(insn: Insn, info: OpcodeInfo): { l: string; h: string; ul: stri
   return { l: `${k}`, h: `${h}`, ul: `${k >>> 0}`, uh: `${h >>> 0}`, k };
 }
 
-function alu(insn: Insn, info: OpcodeInfo): string {
+function alu(insn: Insn, info: OpcodeInfo, pc: number): string {
   const op = aluVariant(info, insn.off)!;
+  // Refused by the verifier where a path reaches it (a constant divisor 0, a constant shift out of range): the
+  // interpreter's fault.
+  const refused = refusedWhenReached(op, !!info.srcReg, info.width, insn.imm);
+  if (refused !== undefined) return `throw new H.VmFault('invalid-insn', ${JSON.stringify(refused)}, ${pc});`;
   const { l: dl, h: dh } = reg(insn.dst);
   const b = operand(insn, info);
   if (info.width === 64) {
@@ -593,7 +597,7 @@ function straight(insn: Insn, info: OpcodeInfo, pc: number): string {
   const s = reg(insn.src);
   switch (info.kind) {
     case 'alu':
-      return alu(insn, info);
+      return alu(insn, info, pc);
     case 'end': {
       const bits = insn.imm;
       if (info.end === 'le') return bits === 64 ? '' : bits === 32 ? `${d.h} = 0;` : `${d.l} &= 0xffff; ${d.h} = 0;`;
