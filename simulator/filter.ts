@@ -99,6 +99,33 @@ export const FIELDS: Record<string, { type: FieldType; doc: string }> = {
   'vxlan': { type: 'none', doc: '' },
   'vxlan.vni': { type: 'uint', doc: '' },
   'dns': { type: 'none', doc: 'a message on UDP or TCP port 53 (bytes after the UDP or TCP header)' },
+  'mpls': { type: 'none', doc: 'an MPLS label stack (its IPv4/IPv6 payload is dissected too)' },
+  'mpls.label': { type: 'uint', doc: 'every label of the stack' },
+  'mpls.exp': { type: 'uint', doc: 'traffic class bits' },
+  'mpls.bottom': { type: 'uint', doc: 'bottom-of-stack bit' },
+  'mpls.ttl': { type: 'uint', doc: '' },
+  'pppoes': { type: 'none', doc: 'PPPoE session (its IPv4/IPv6 payload is dissected too)' },
+  'pppoed': { type: 'none', doc: 'PPPoE discovery' },
+  'pppoe.code': { type: 'uint', doc: '' },
+  'pppoe.session_id': { type: 'uint', doc: '' },
+  'ppp.protocol': { type: 'uint', doc: 'the PPP protocol of a PPPoE session' },
+  'llc': { type: 'none', doc: '802.2 LLC after an 802.3 length field (a SNAP payload is dissected too)' },
+  'llc.dsap': { type: 'uint', doc: '' },
+  'llc.ssap': { type: 'uint', doc: '' },
+  'llc.control': { type: 'uint', doc: '' },
+  'llc.oui': { type: 'uint', doc: 'SNAP organisation code' },
+  'llc.type': { type: 'uint', doc: 'SNAP EtherType (organisation code 0)' },
+  'llc.pid': { type: 'uint', doc: 'SNAP protocol id (organisation codes other than 0, Cisco, IEEE 802.1, Extreme)' },
+  'stp': { type: 'none', doc: 'spanning tree BPDU (LLC SAP 0x42)' },
+  'lldp': { type: 'none', doc: '' },
+  'igmp': { type: 'none', doc: '' },
+  'igmp.type': { type: 'uint', doc: '' },
+  'sctp': { type: 'none', doc: '' },
+  'sctp.srcport': { type: 'uint', doc: '' },
+  'sctp.dstport': { type: 'uint', doc: '' },
+  'sctp.port': { type: 'uint', doc: 'source or destination' },
+  'esp': { type: 'none', doc: '' },
+  'esp.spi': { type: 'uint', doc: '' },
 };
 
 /**
@@ -667,6 +694,11 @@ function ether(f: Uint8Array, add: Add, depth: number): void {
   }
   // Below 0x0600 the field is an 802.3 length (Wireshark's eth.len), not a type.
   if (type >= 0x0600) add('eth.type', type);
+  byType(f, type, off, add, depth);
+}
+
+/** What follows an EtherType (or an 802.3 length: LLC). */
+function byType(f: Uint8Array, type: number, off: number, add: Add, depth: number): void {
   if (type === 0x0800) ipv4(f, off, add, depth);
   else if (type === 0x86dd) ipv6(f, off, add, depth);
   else if (type === 0x0806 && off + 28 <= f.length) {
@@ -675,6 +707,62 @@ function ether(f: Uint8Array, add: Add, depth: number): void {
     if (u16(f, off + 2) === 0x0800) {
       add('arp.src.proto_ipv4', u32(f, off + 14));
       add('arp.dst.proto_ipv4', u32(f, off + 24));
+    }
+  } else rareType(f, type, off, add, depth);
+}
+
+/** MPLS, PPPoE, LLC/SNAP, LLDP, as Wireshark dissects them (their IP payloads too): off the common path. */
+function rareType(f: Uint8Array, type: number, off: number, add: Add, depth: number): void {
+  if ((type === 0x8847 || type === 0x8848) && off + 4 <= f.length) {
+    add('mpls', 1);
+    let o = off;
+    for (let n = 0; n < 16 && o + 4 <= f.length; n++) {
+      const w = u32(f, o);
+      add('mpls.label', w >>> 12);
+      add('mpls.exp', (w >> 9) & 7);
+      add('mpls.bottom', (w >> 8) & 1);
+      add('mpls.ttl', w & 0xff);
+      o += 4;
+      if (w & 0x100) {
+        // After the bottom label: IPv4 or IPv6 by the version nibble, as Wireshark guesses.
+        if (o < f.length && f[o]! >> 4 === 4) ipv4(f, o, add, depth);
+        else if (o < f.length && f[o]! >> 4 === 6) ipv6(f, o, add, depth);
+        return;
+      }
+    }
+  } else if ((type === 0x8864 || type === 0x8863) && off + 6 <= f.length) {
+    add(type === 0x8864 ? 'pppoes' : 'pppoed', 1);
+    add('pppoe.code', f[off + 1]!);
+    add('pppoe.session_id', u16(f, off + 2));
+    if (type === 0x8864 && off + 8 <= f.length) {
+      const proto = u16(f, off + 6);
+      add('ppp.protocol', proto);
+      if (proto === 0x0021) ipv4(f, off + 8, add, depth);
+      else if (proto === 0x0057) ipv6(f, off + 8, add, depth);
+    }
+  } else if (type === 0x88cc) {
+    add('lldp', 1);
+  } else if (type < 0x0600 && off + 3 <= f.length) {
+    const dsap = f[off]!;
+    const ssap = f[off + 1]!;
+    const ctl = f[off + 2]!;
+    add('llc', 1);
+    add('llc.dsap', dsap);
+    add('llc.ssap', ssap);
+    // An unnumbered frame has a 1-byte control field, the others 2.
+    if ((ctl & 3) !== 3 && off + 4 > f.length) return;
+    add('llc.control', (ctl & 3) === 3 ? ctl : u16(f, off + 2));
+    if (dsap === 0x42 && ssap === 0x42) add('stp', 1);
+    else if (dsap === 0xaa && ssap === 0xaa && ctl === 3 && off + 8 <= f.length) {
+      const oui = (f[off + 3]! << 16) | (f[off + 4]! << 8) | f[off + 5]!;
+      const pid = u16(f, off + 6);
+      add('llc.oui', oui);
+      // Organisation 0 (and Cisco's 0x0000f8) carry an EtherType; Wireshark has fields of their own for the pids of
+      // Cisco, IEEE 802.1 and Extreme, and llc.pid for the others.
+      if (oui === 0 || oui === 0xf8) {
+        add('llc.type', pid);
+        byType(f, pid, off + 8, add, depth);
+      } else if (oui !== 0x00000c && oui !== 0x0080c2 && oui !== 0x00e02b) add('llc.pid', pid);
     }
   }
 }
@@ -799,6 +887,18 @@ function l4(f: Uint8Array, p: number, proto: number, add: Add, depth: number): v
     add('icmpv6.type', f[p]!);
     add('icmpv6.code', f[p + 1]!);
     if (f[p]! >= 1 && f[p]! <= 4 && depth < 3) ipv6(f, p + 8, add, depth + 1);
+  } else if (proto === 132 && p + 4 <= f.length) {
+    add('sctp', 1);
+    add('sctp.srcport', u16(f, p));
+    add('sctp.dstport', u16(f, p + 2));
+    add('sctp.port', u16(f, p));
+    add('sctp.port', u16(f, p + 2));
+  } else if (proto === 2 && p + 1 <= f.length) {
+    add('igmp', 1);
+    add('igmp.type', f[p]!);
+  } else if (proto === 50 && p + 4 <= f.length) {
+    add('esp', 1);
+    add('esp.spi', u32(f, p));
   } else if (proto === 47 && p + 4 <= f.length) {
     add('gre', 1);
     const gp = u16(f, p + 2);
