@@ -722,3 +722,15 @@ int port(struct xdp_md *ctx)
   assert.deepEqual(u.map((f) => `${f.rule}@${f.line}`), [`stale-checksum@${lineOf(udp, '// port') + 1}`], show(u));
   assert.deepEqual(show(analyzeSource('/tmp/unseen.c', HEAD + '#include <linux/udp.h>\n' + udp.replace('// port', 'uh.check = 0;'))), '');
 });
+
+test('a program whose SEC() line ends with a comment is analysed (the comment used to hide its section)', () => {
+  const body = `
+SEC("xdp") // a note on the program
+int noted(struct xdp_md *ctx)
+{
+	return -1; // here
+}
+`;
+  const fs = check(body);
+  assert.deepEqual(fs.map((f) => `${f.rule}@${f.line}`), [`invalid-action@${lineOf(body, '// here')}`], show(fs));
+});

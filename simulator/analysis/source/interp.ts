@@ -113,6 +113,8 @@ export class Analyzer {
   private expanding = new Set<string>();
   /** Stale pointers already reported, by invalidating call and packet root: the first use is the one to fix. */
   private staleReported = new Set<string>();
+  /** Packet roots compared as `data_end - data` with a length, and where: the verifier learns no bound from that. */
+  private lengthChecks = new Map<string, number>();
   /** Every function analysed inline for the programs run so far (what their findings depend on). */
   readonly inlined = new Set<FunctionDecl>();
   /** Every name looked up among the file's declarations (macros, enums, globals, maps, functions). */
@@ -596,7 +598,7 @@ export class Analyzer {
         this.helperBoundsCheck(right, st);
         const t = st;
         const f = clone(st);
-        this.refineBounds(l, op, r, t, f);
+        this.refineBounds(l, op, r, t, f, left);
         this.refineConsts(left, op, r, t, f);
         this.refineConsts(right, op, l, t, f, true);
         return [t, f];
@@ -711,7 +713,7 @@ export class Analyzer {
   }
 
   /** Records what `l op r` proves about packet bounds in the true state `t` and the false state `f`. */
-  private refineBounds(l: Val, op: string, r: Val, t: State, f: State): void {
+  private refineBounds(l: Val, op: string, r: Val, t: State, f: State, cond: Node): void {
     const flip: Record<string, string> = { '<': '>', '<=': '>=', '>': '<', '>=': '<=' };
     // Normalise to `pointer OP bound`.
     let p = l;
@@ -746,15 +748,10 @@ export class Analyzer {
       c = l;
       o = flip[op];
     }
-    const n = single(c);
-    if (len.k === 'len' && n !== undefined) {
-      const base = len.off;
-      // len >= n or len > n in the true state; len < n or len <= n false means len >= n (resp. n + 1).
-      if (o === '>=') prove(t, len.root, base === null ? null : base + n);
-      else if (o === '>') prove(t, len.root, base === null ? null : base + n + 1);
-      else if (o === '<') prove(f, len.root, base === null ? null : base + n);
-      else if (o === '<=') prove(f, len.root, base === null ? null : base + n + 1);
-    }
+    // `data_end - data` compared with a length: a scalar to the verifier, which learns no packet range from it and
+    // refuses the accesses it was meant to guard ("invalid access to packet"). Nothing is proven; the access's
+    // finding says why.
+    if (len.k === 'len' && single(c) !== undefined && !this.lengthChecks.has(len.root)) this.lengthChecks.set(len.root, cond.startPosition.row + 1);
   }
 
   // ---- expressions ---------------------------------------------------------------------------------------------
@@ -1642,7 +1639,9 @@ export class Analyzer {
     // (the whole object the pointer points to), so one missing check is one finding.
     const object = p.t ? pointeeSize(p.t, this.decls) : undefined;
     const cover = v.off !== null && object !== undefined ? v.off + object * ((index ?? 0) + 1) : 0;
-    st.proven.set(v.root, need === null ? Infinity : Math.max(need, cover));
+    const lengthLine = v.region === 'data' && !(proven > 0) ? this.lengthChecks.get(v.root) : undefined;
+    // A length compared instead of a pointer guards every access after it alike: one finding.
+    st.proven.set(v.root, need === null || lengthLine !== undefined ? Infinity : Math.max(need, cover));
     const of = v.region === 'meta' ? 'of the metadata' : v.root.includes('+[') ? 'of a header at a variable offset' : 'of the packet';
     const bound = v.region === 'meta' ? 'ctx->data' : 'data_end';
     const ptrText = ptrNode.text.length <= 40 ? ptrNode.text : 'this pointer';
@@ -1653,8 +1652,11 @@ export class Analyzer {
         ? `only ${proven} byte${proven === 1 ? ' is' : 's are'} checked against ${bound}`
         : `no check against ${bound} covers ${need !== null && need - 1 === first ? 'it' : 'them'}`;
     const message =
-      `\`${ptrText}\` accesses ${bytes}, but ${checked}: the verifier rejects the program ("invalid access to packet"). ` +
-      `Check the bounds first, e.g. \`if ((void *)(${ptrText} + 1) > ${bound}) return XDP_DROP;\`.`;
+      lengthLine !== undefined
+        ? `\`${ptrText}\` accesses ${bytes}, but the verifier learns no bound from \`data_end - data\` compared with a length (line ${lengthLine}) and rejects the program ("invalid access to packet"). ` +
+          `Compare pointers instead, e.g. \`if ((void *)(${ptrText} + 1) > ${bound}) return XDP_DROP;\`.`
+        : `\`${ptrText}\` accesses ${bytes}, but ${checked}: the verifier rejects the program ("invalid access to packet"). ` +
+          `Check the bounds first, e.g. \`if ((void *)(${ptrText} + 1) > ${bound}) return XDP_DROP;\`.`;
     this.report('unchecked-packet-access', n, message, this.boundsFix(p, ptrNode, n, st, index));
   }
 

@@ -173,7 +173,8 @@ function collectNode(node: Node, unit: Unit, decls: Decls, includes: IncludeSink
     } catch {
       // A declaration the collector does not understand is skipped; the rest of the file is still analysed.
     }
-    prevEnd = child.endIndex;
+    // A comment between a section mark and its function (`SEC("xdp") // note`) does not end the mark's reach.
+    if (child.type !== 'comment') prevEnd = child.endIndex;
   }
 }
 
