@@ -189,6 +189,34 @@ export const HELPER_DOCS: Record<string, Doc> = {
     signature: 'long bpf_probe_read_user_str(void *dst, __u32 size, const void *unsafe_ptr)  // helper 114',
     body: 'Like `bpf_probe_read_user`, but stops after a NUL byte. Returns the length copied including the NUL, 0 for size 0, or a negative errno (the buffer zeroed).',
   },
+  bpf_snprintf: {
+    signature: 'long bpf_snprintf(char *str, __u32 str_size, const char *fmt, __u64 *data, __u32 data_len)  // helper 165',
+    body: 'Formats `fmt` (a constant string: the conversions of `bpf_trace_printk`) with the arguments in `data` (`data_len` bytes, 8 per argument, at most 12) into `str`, NUL-terminated, at most `str_size` bytes. Returns the length of the whole formatted text plus one, also when it was truncated; -EINVAL for a `data_len` that is not a multiple of 8 or above 96. The verifier refuses a format that needs more arguments than `data_len` gives.',
+  },
+  bpf_dynptr_from_mem: {
+    signature: 'long bpf_dynptr_from_mem(void *data, __u32 size, __u64 flags, struct bpf_dynptr *ptr)  // helper 197',
+    body: 'Makes `ptr` a dynptr over `size` bytes of a map value (the verifier takes no other memory). `flags` must be 0 (-EINVAL), `size` at most 2^24 - 1 (-E2BIG); on error `ptr` is set NULL.',
+  },
+  bpf_ringbuf_reserve_dynptr: {
+    signature: 'long bpf_ringbuf_reserve_dynptr(void *ringbuf, __u32 size, __u64 flags, struct bpf_dynptr *ptr)  // helper 198',
+    body: 'Reserves a `size`-byte record in a ring buffer behind a dynptr (written with `bpf_dynptr_write` / `bpf_dynptr_data`). Returns 0, or -EINVAL (flags, or no room) / -E2BIG with `ptr` set NULL. The dynptr must be submitted or discarded on every path, also after a failure.',
+  },
+  bpf_ringbuf_submit_dynptr: {
+    signature: 'void bpf_ringbuf_submit_dynptr(struct bpf_dynptr *ptr, __u64 flags)  // helper 199',
+    body: 'Submits the record behind a ring-buffer dynptr (nothing for a NULL dynptr) and sets the dynptr NULL.',
+  },
+  bpf_ringbuf_discard_dynptr: {
+    signature: 'void bpf_ringbuf_discard_dynptr(struct bpf_dynptr *ptr, __u64 flags)  // helper 200',
+    body: 'Discards the record behind a ring-buffer dynptr (nothing for a NULL dynptr) and sets the dynptr NULL.',
+  },
+  bpf_dynptr_data: {
+    signature: 'void *bpf_dynptr_data(const struct bpf_dynptr *ptr, __u32 offset, __u32 len)  // helper 203',
+    body: 'A pointer to `len` bytes at `offset` of a memory or ring-buffer dynptr, or NULL when the range does not fit, the dynptr is NULL or read-only, or it is an XDP dynptr (use the `bpf_dynptr_slice` kfuncs there).',
+  },
+  bpf_user_ringbuf_drain: {
+    signature: 'long bpf_user_ringbuf_drain(struct bpf_map *map, void *callback_fn, void *ctx, __u64 flags)  // helper 209',
+    body: 'Calls `callback_fn` for each sample user space wrote into a BPF_MAP_TYPE_USER_RINGBUF map; returns the number of samples. In a test run (and in XDP Lens) no producer has written any: 0, or -EINVAL for flags other than BPF_RB_NO_WAKEUP / BPF_RB_FORCE_WAKEUP.',
+  },
   bpf_timer_init: {
     signature: 'long bpf_timer_init(struct bpf_timer *timer, void *map, __u64 flags)  // helper 169',
     body: 'Sets up a `struct bpf_timer` kept inside a map value; `flags` is the clock (CLOCK_MONOTONIC, CLOCK_REALTIME or CLOCK_BOOTTIME). -EBUSY when already set up.',

@@ -22,7 +22,7 @@ import { checkMtu, mtuDevice, strncmp } from './helper-impl/misc.ts';
 import { dropTimers, timerCancel, timerInit, timerSetCallback, timerStart } from './helper-impl/timer.ts';
 import { isBloom, isQueueStack } from './queue-maps.ts';
 import { checkSyncookie, drawSecrets, genSyncookie, type CookieSecrets } from './helper-impl/syncookie.ts';
-import { dispatchKfunc, dynptrRead, dynptrWrite } from './kfuncs.ts';
+import { dispatchKfunc, dynptrData, dynptrFromMem, dynptrRead, dynptrWrite, ringbufReserveDynptr, ringbufTakeDynptr } from './kfuncs.ts';
 import { HELPER_PROTOS, MAX_VAR_SIZE, mapFuncCompatible, mapFuncMessage } from './helper-impl/protos.ts';
 
 export { HELPER_NAMES, helperName, isKernelHelper } from '../isa/helper-names.ts';
@@ -364,11 +364,61 @@ const IMPLEMENTED: [number, HelperImpl][] = [
   [131, (h, c) => {
     const map = mapArg(h, c, 1, [MapType.RINGBUF]);
     const size = Number(c.regs[2] & 0xffffffffn);
-    if (c.regs[3] !== 0n || !ringReserve(map, size)) return 0n;
-    const bytes = new Uint8Array(size);
-    const addr = h.mem.scratch(bytes, `ringbuf record of ${map.def.name}`);
-    h.reservations.set(addr, { map: map.def.name, bytes });
-    return addr;
+    if (c.regs[3] !== 0n) return 0n;
+    return reserveRecord(h, map, size) ?? 0n;
+  }],
+  // ringbuf_reserve_dynptr / submit_dynptr / discard_dynptr: the same records behind a RINGBUF dynptr (kfuncs.ts)
+  [198, (h, c) => {
+    const map = mapArg(h, c, 1, [MapType.RINGBUF]);
+    return ringbufReserveDynptr(h, c, (size) => reserveRecord(h, map, size));
+  }],
+  ...[199, 200].map((id): [number, HelperImpl] => [id, (h, c) => {
+    const addr = ringbufTakeDynptr(h, c, name(id));
+    if (addr !== undefined) finishRecord(h, c, addr, id === 199);
+    return 0n;
+  }]),
+  // dynptr_from_mem / dynptr_data on LOCAL and RINGBUF dynptrs (kfuncs.ts)
+  [197, (h, c) => dynptrFromMem(h, c)],
+  [203, (h, c) => dynptrData(h, c)],
+  // user_ringbuf_drain (kernel/bpf/ringbuf.c): no user-space producer in a test run, so no sample: 0 callbacks;
+  // flags other than BPF_RB_NO_WAKEUP / BPF_RB_FORCE_WAKEUP are -EINVAL
+  [209, (h, c) => {
+    mapArg(h, c, 1, [MapType.USER_RINGBUF]);
+    if (regionOf(c.regs[2]) !== REGION_FUNC) throw new VmFault('helper-misuse', 'bpf_user_ringbuf_drain: argument 2 must be a function address (lddw of a function)', c.pc);
+    return c.regs[4] & ~3n ? neg(EINVAL) : 0n;
+  }],
+  // snprintf (kernel/bpf/helpers.c bpf_snprintf): the format as bpf_trace_printk's (bpf_bprintf_prepare), written
+  // NUL-terminated into at most str_size bytes; returns the whole formatted length plus one, even when truncated
+  [165, (h, c) => {
+    const r = c.regs;
+    const size = Number(r[2] & 0xffffffffn);
+    const dataLen = Number(r[5] & 0xffffffffn);
+    if (dataLen % 8 !== 0 || dataLen > 12 * 8 || (dataLen > 0 && r[4] === 0n)) return neg(EINVAL);
+    const data = h.mem.bytes(r[4], dataLen, false, c.pc, 'bpf_snprintf data (argument 4)');
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    const args: bigint[] = [];
+    for (let i = 0; i < dataLen; i += 8) args.push(view.getBigUint64(i, true));
+    const fmtText = h.mem.readString(r[3]);
+    if (fmtText === undefined) throw new VmFault('helper-misuse', 'bpf_snprintf: argument 3 must be a constant NUL-terminated format string', c.pc);
+    const fmt = new TextEncoder().encode(fmtText + '\0');
+    const text = formatPrintk(fmt, args, (addr: bigint) => h.mem.readString(addr), (addr: bigint, len: number) => {
+      try {
+        return h.mem.bytes(addr, len, false, c.pc, 'bpf_snprintf %pI argument');
+      } catch {
+        return undefined;
+      }
+    });
+    // The format is a constant the verifier checks against data_len at load time (too few arguments, an unknown
+    // conversion: the program is refused).
+    if (text === undefined) throw new VmFault('helper-misuse', 'bpf_snprintf: the format string is invalid or needs more arguments than data_len gives; the verifier refuses the program', c.pc);
+    const out = Uint8Array.from(text, (ch) => ch.charCodeAt(0) & 0xff);
+    if (size > 0) {
+      const dst = h.mem.bytes(r[1], size, true, c.pc, 'bpf_snprintf str (argument 1)');
+      const n = Math.min(out.length, size - 1);
+      dst.set(out.subarray(0, n));
+      dst[n] = 0;
+    }
+    return BigInt(out.length + 1);
   }],
   [132, (h, c) => finishReservation(h, c, true)],
   // ringbuf_query (kernel/bpf/ringbuf.c): available data, ring size, consumer and producer positions; 0 otherwise
@@ -579,8 +629,20 @@ function ringReserve(map: BpfMap, size: number): boolean {
   return true;
 }
 
+/** A ringbuf record of `size` bytes, zeroed, as a scratch region; undefined when it does not fit. */
+function reserveRecord(h: HelperHost, map: BpfMap, size: number): bigint | undefined {
+  if (!ringReserve(map, size)) return undefined;
+  const bytes = new Uint8Array(size);
+  const addr = h.mem.scratch(bytes, `ringbuf record of ${map.def.name}`);
+  h.reservations.set(addr, { map: map.def.name, bytes });
+  return addr;
+}
+
 function finishReservation(h: HelperHost, c: HelperCall, submit: boolean): bigint {
-  const addr = c.regs[1];
+  return finishRecord(h, c, c.regs[1], submit);
+}
+
+function finishRecord(h: HelperHost, c: HelperCall, addr: bigint, submit: boolean): bigint {
   const rec = h.reservations.get(addr);
   if (!rec) throw new VmFault('helper-misuse', `${name(c.id)}: argument 1 is not a record from bpf_ringbuf_reserve (or it was already submitted)`, c.pc);
   h.reservations.delete(addr);

@@ -93,12 +93,18 @@ const rxVlanTag: Kfunc = (h, c) => {
 
 // ---- dynptr ----
 const DYNPTR_SIZE = 16;
+const DYNPTR_TYPE_LOCAL = 1;
+const DYNPTR_TYPE_RINGBUF = 2;
 const DYNPTR_TYPE_XDP = 4;
+/** DYNPTR_MAX_SIZE: sizes above it are -E2BIG. */
+const DYNPTR_MAX_SIZE = 0xffffff;
 const TYPE_SHIFT = 28;
 const SIZE_MASK = 0xffffff;
 const RDONLY_BIT = 0x80000000;
 
-interface Dynptr { view: DataView; data: bigint; size: number; offset: number; rdonly: boolean }
+// A LOCAL dynptr (bpf_dynptr_from_mem, over a map value) or a RINGBUF one (bpf_ringbuf_reserve_dynptr, over the
+// reserved record) holds the address of its memory in `data`; an XDP one holds the ctx address.
+interface Dynptr { view: DataView; data: bigint; size: number; offset: number; rdonly: boolean; type: number }
 
 function dynptrAt(h: HelperHost, c: HelperCall, reg: number, name: string, uninit = false): Dynptr {
   const addr = c.regs[reg];
@@ -110,15 +116,18 @@ function dynptrAt(h: HelperHost, c: HelperCall, reg: number, name: string, unini
   const view = new DataView(b.buffer, b.byteOffset, DYNPTR_SIZE);
   const data = view.getBigUint64(0, true);
   const word = view.getUint32(8, true);
-  if (!uninit && data !== 0n && (data !== addrOf(REGION_CTX, 0) || ((word >>> TYPE_SHIFT) & 7) !== DYNPTR_TYPE_XDP)) {
+  const type = (word >>> TYPE_SHIFT) & 7;
+  const ok = type === DYNPTR_TYPE_XDP ? data === addrOf(REGION_CTX, 0)
+    : (type === DYNPTR_TYPE_LOCAL || type === DYNPTR_TYPE_RINGBUF) && h.mem.regionTable[regionOf(data)]?.kind !== undefined && regionOf(data) !== REGION_CTX;
+  if (!uninit && data !== 0n && !ok) {
     throw new VmFault('helper-misuse', `${name}: argument ${reg} is not an initialised dynptr (the verifier: "Expected an initialized dynptr")`, c.pc);
   }
-  return { view, data, size: word & SIZE_MASK, offset: view.getUint32(12, true), rdonly: (word & RDONLY_BIT) !== 0 };
+  return { view, data, size: word & SIZE_MASK, offset: view.getUint32(12, true), rdonly: (word & RDONLY_BIT) !== 0, type };
 }
 
-function setDynptr(d: Dynptr, data: bigint, size: number, offset: number, rdonly: boolean): void {
+function setDynptr(d: Dynptr, data: bigint, size: number, offset: number, rdonly: boolean, type = DYNPTR_TYPE_XDP): void {
   d.view.setBigUint64(0, data, true);
-  d.view.setUint32(8, data === 0n ? 0 : ((size & SIZE_MASK) | (DYNPTR_TYPE_XDP << TYPE_SHIFT) | (rdonly ? RDONLY_BIT : 0)) >>> 0, true);
+  d.view.setUint32(8, data === 0n ? 0 : ((size & SIZE_MASK) | (type << TYPE_SHIFT) | (rdonly ? RDONLY_BIT : 0)) >>> 0, true);
   d.view.setUint32(12, data === 0n ? 0 : offset >>> 0, true);
 }
 
@@ -162,6 +171,7 @@ function slice(h: HelperHost, c: HelperCall, rdwr: boolean): bigint {
   const len = u32(c.regs[4]);
   if (d.data === 0n || (rdwr && d.rdonly)) return 0n;
   if (checkOffLen(d, off, len)) return 0n;
+  if (d.type !== DYNPTR_TYPE_XDP) return d.data + BigInt(d.offset + off);
   const b = h.buff;
   const p = xdpPointer(b, d.offset + off, len);
   if (p !== null && typeof p !== 'number') {
@@ -186,7 +196,7 @@ const adjust: Kfunc = (h, c) => {
   if (d.data === 0n) return neg(EINVAL);
   if (start > d.size || end > d.size) return neg(ERANGE);
   if (start > end) return neg(EINVAL);
-  setDynptr(d, d.data, end - start, d.offset + start, d.rdonly);
+  setDynptr(d, d.data, end - start, d.offset + start, d.rdonly, d.type);
   return 0n;
 };
 
@@ -197,9 +207,76 @@ const clone: Kfunc = (h, c) => {
     setDynptr(to, 0n, 0, 0, false);
     return neg(EINVAL);
   }
-  setDynptr(to, d.data, d.size, d.offset, d.rdonly);
+  setDynptr(to, d.data, d.size, d.offset, d.rdonly, d.type);
   return 0n;
 };
+
+/** The bytes [off, off+len) of a LOCAL or RINGBUF dynptr's memory. */
+function memOf(h: HelperHost, c: HelperCall, d: Dynptr, off: number, len: number, write: boolean): Uint8Array {
+  return h.mem.bytes(d.data + BigInt(d.offset + off), len, write, c.pc, `dynptr memory [${off}, ${off + len})`);
+}
+
+/**
+ * bpf_dynptr_from_mem (helper 197): a LOCAL dynptr over `size` bytes of a map value (the verifier takes no other
+ * memory here: "Unsupported reg type ... for bpf_dynptr_from_mem data"); flags must be 0.
+ */
+export function dynptrFromMem(h: HelperHost, c: HelperCall): bigint {
+  const d = dynptrAt(h, c, 4, 'bpf_dynptr_from_mem', true);
+  const size = u32(c.regs[2]);
+  if (h.mem.regionTable[regionOf(c.regs[1])]?.kind !== 'map-value') {
+    throw new VmFault('helper-misuse', 'bpf_dynptr_from_mem: argument 1 must point into a map value (the verifier refuses other memory: "Unsupported reg type for bpf_dynptr_from_mem data")', c.pc);
+  }
+  h.mem.bytes(c.regs[1], size, false, c.pc, `bpf_dynptr_from_mem data (argument 1, ${size} bytes)`);
+  if (c.regs[3] !== 0n) {
+    setDynptr(d, 0n, 0, 0, false);
+    return neg(EINVAL);
+  }
+  if (size > DYNPTR_MAX_SIZE) {
+    setDynptr(d, 0n, 0, 0, false);
+    return neg(E2BIG);
+  }
+  setDynptr(d, c.regs[1], size, 0, false, DYNPTR_TYPE_LOCAL);
+  return 0n;
+}
+
+/** bpf_dynptr_data (helper 203): a pointer into a LOCAL or RINGBUF dynptr's memory, NULL otherwise. */
+export function dynptrData(h: HelperHost, c: HelperCall): bigint {
+  const d = dynptrAt(h, c, 1, 'bpf_dynptr_data');
+  const off = u32(c.regs[2]);
+  const len = u32(c.regs[3]);
+  if (d.data === 0n || checkOffLen(d, off, len) || d.rdonly || d.type === DYNPTR_TYPE_XDP) return 0n;
+  return d.data + BigInt(d.offset + off);
+}
+
+/**
+ * bpf_ringbuf_reserve_dynptr (helper 198): `reserve` takes the record's room and returns its address (undefined when
+ * it does not fit); the dynptr gets it, or is set NULL (flags: -EINVAL, above DYNPTR_MAX_SIZE: -E2BIG, no room:
+ * -EINVAL, unlike bpf_ringbuf_output's -EAGAIN).
+ */
+export function ringbufReserveDynptr(h: HelperHost, c: HelperCall, reserve: (size: number) => bigint | undefined): bigint {
+  const d = dynptrAt(h, c, 4, 'bpf_ringbuf_reserve_dynptr', true);
+  const size = u32(c.regs[2]);
+  let err = 0;
+  let addr: bigint | undefined;
+  if (c.regs[3] !== 0n) err = EINVAL;
+  else if (size > DYNPTR_MAX_SIZE) err = E2BIG;
+  else if ((addr = reserve(size)) === undefined) err = EINVAL;
+  if (err) {
+    setDynptr(d, 0n, 0, 0, false);
+    return neg(err);
+  }
+  setDynptr(d, addr!, size, 0, false, DYNPTR_TYPE_RINGBUF);
+  return 0n;
+}
+
+/** bpf_ringbuf_submit_dynptr / discard_dynptr (199, 200): the record's address (undefined for a NULL dynptr), and the dynptr set NULL. */
+export function ringbufTakeDynptr(h: HelperHost, c: HelperCall, name: string): bigint | undefined {
+  const d = dynptrAt(h, c, 1, name);
+  if (d.data === 0n) return undefined;
+  const addr = d.data;
+  setDynptr(d, 0n, 0, 0, false);
+  return addr;
+}
 
 /** bpf_dynptr_read (helper 201): dst, len, src dynptr, offset, flags. */
 export function dynptrRead(h: HelperHost, c: HelperCall): bigint {
@@ -210,6 +287,10 @@ export function dynptrRead(h: HelperHost, c: HelperCall): bigint {
   if (d.data === 0n || c.regs[5] !== 0n) return neg(EINVAL);
   const e = checkOffLen(d, off, len);
   if (e) return neg(-e);
+  if (d.type !== DYNPTR_TYPE_XDP) {
+    dst.set(memOf(h, c, d, off, len, false));
+    return 0n;
+  }
   const p = xdpPointer(h.buff, d.offset + off, len);
   if (typeof p === 'number') return neg(-p);
   copyPacket(h.buff, d.offset + off, dst, false);
@@ -226,6 +307,10 @@ export function dynptrWrite(h: HelperHost, c: HelperCall): bigint {
   const e = checkOffLen(d, off, len);
   if (e) return neg(-e);
   if (c.regs[5] !== 0n) return neg(EINVAL);
+  if (d.type !== DYNPTR_TYPE_XDP) {
+    memOf(h, c, d, off, len, true).set(src.slice());
+    return 0n;
+  }
   const p = xdpPointer(h.buff, d.offset + off, len);
   if (typeof p === 'number') return neg(-p);
   if (h.buff.readonlyPage && len > 0) throw new VmFault('readonly-page-write', 'bpf_dynptr_write into a read-only packet page (readonly-page mode)', c.pc);

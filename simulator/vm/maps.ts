@@ -886,6 +886,7 @@ export function mapCreateError(def: MapDef): string | undefined {
     case MapType.QUEUE: case MapType.STACK: case MapType.BLOOM_FILTER:
       return queueMapCreateError(def);
     case MapType.RINGBUF:
+    case MapType.USER_RINGBUF:
       if (k !== 0 || v !== 0) return einval('ring buffers take no key or value size');
       if (n === 0 || n % 4096 !== 0 || (n & (n - 1)) !== 0) return einval(`max_entries ${n} is not a power-of-2 multiple of the page size`);
       return undefined;
