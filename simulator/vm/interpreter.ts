@@ -13,7 +13,7 @@ import {
 } from '../isa/opcodes.ts';
 import { bswap, immToU32, immToU64, s16, s32, s64, s8, u16, u32 } from '../isa/width.ts';
 import { alu32, alu64, refusedWhenReached } from '../isa/alu.ts';
-import { MAX_FRAMES, Memory, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, VmFault, addrOf, type UninitRead } from './memory.ts';
+import { MAX_FRAMES, Memory, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, REGION_PACKET, VmFault, addrOf, regionOf, type UninitRead } from './memory.ts';
 import type { RegisterChecks } from '../isa/validate.ts';
 import type { FaultKind } from './types.ts';
 
@@ -428,6 +428,9 @@ export function execAtomic(insn: Insn, info: OpcodeInfo, r: BigUint64Array, mem:
     mem.store(addr, size, r[insn.src], pc);
     return;
   }
+  // check_atomic: read-modify-write atomics only on the stack and map values (and other plain memory), never on the
+  // packet (nor ctx, which faults ctx-write below).
+  if (regionOf(addr) === REGION_PACKET) throw new VmFault('invalid-insn', `BPF_ATOMIC stores into packet memory are not allowed: the verifier refuses the program`, pc);
   mem.resolve(addr, size, true, pc, 'atomic');
   const old = mem.load(addr, size, pc);
   const val = size === 4 ? u32(r[insn.src]) : r[insn.src];

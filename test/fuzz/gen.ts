@@ -100,7 +100,23 @@ export interface Generated {
   bodyLength: number;
 }
 
+/**
+ * One mistake the kernel verifier refuses, put right after the packet bounds check (on the path of every packet the
+ * fuzzer sends) or, for dead-code, after the last exit. Each is refused by 6.18 as root; refusals.test.ts holds the
+ * simulator to the same verdict.
+ */
+export const DEFECTS = [
+  'uninit-register', 'stack-store-below', 'stack-store-above', 'stack-load-above', 'ctx-store', 'ctx-load-size',
+  'ctx-load-offset', 'packet-past-range', 'packet-store-past-range', 'scalar-deref', 'div-imm-zero', 'mod-imm-zero',
+  'shift-imm-range', 'shift32-imm-range', 'dead-code', 'endless-loop', 'ld-abs', 'unknown-helper',
+  'reserved-field', 'frame-pointer-write', 'atomic-packet', 'pointer-multiply', 'pointer-alu32', 'pointer-plus-pointer',
+  'partial-pointer-fill',
+] as const;
+export type Defect = (typeof DEFECTS)[number];
+
 export interface Shape {
+  /** A mistake the verifier refuses (the rest of the program is as without it). */
+  defect?: Defect;
   loop?: boolean;
   call?: boolean;
   /** With loop: a may_goto (BPF_JCOND) guards the back edge, jumping past the loop once its allowance is spent (it
@@ -131,6 +147,8 @@ export function generateProgram(seed: number, shape: Shape = {}): Generated {
   emit({ op: CLS.ALU64 | 0x00, dst: 1, imm: MIN_PACKET, text: `r1 += ${MIN_PACKET}` });
   const SHORT = -1; // label of the short-packet exit
   emit({ op: CLS.JMP | 0x20 | 0x08, dst: 1, src: R_END, target: SHORT, text: 'if r1 > r8 goto short' });
+
+  if (shape.defect) emitDefect(shape.defect, new Prng(seed ^ 0xdefec7), emit);
 
   const loadPacket = (dst: number, signed: boolean) => {
     const size = r.pick(signed ? [SZ.B, SZ.H, SZ.W] : [SZ.B, SZ.H, SZ.W, SZ.DW]);
@@ -277,6 +295,10 @@ export function generateProgram(seed: number, shape: Shape = {}): Generated {
   const shortAt = out.length;
   emit({ op: CLS.ALU64 | 0xb0, dst: 0, imm: 2, text: 'short: r0 = 2' });
   emit({ op: CLS.JMP | 0x90, text: 'exit' });
+  if (shape.defect === 'dead-code') {
+    emit({ op: CLS.ALU64 | 0xb0, dst: 0, imm: 1, text: 'r0 = 1 (unreachable)' });
+    emit({ op: CLS.JMP | 0x90, text: 'exit' });
+  }
 
   // Resolve jumps to slot offsets (lddw takes two slots).
   const slotOf: number[] = [];
@@ -307,6 +329,119 @@ export function generateProgram(seed: number, shape: Shape = {}): Generated {
   });
   lines.push(shape.call ? '\t.size sub, .-sub' : '\t.size fuzz, .-fuzz', '\t.section license,"aw",@progbits', '\t.asciz "GPL"', '');
   return { seed, asm: lines.join('\n'), bodyLength };
+}
+
+/** The defect's instructions, at a point where r6 = ctx, r7 = data, r8 = data_end, data + 192 <= data_end, r1 = data
+ * + 192, r2-r5 and r9 not yet written, the stack slots fp-8..fp-64 written. */
+function emitDefect(d: Defect, r: Prng, emit: (i: Omit<GenInsn, 'off' | 'imm' | 'src' | 'dst'> & Partial<GenInsn>) => void): void {
+  const size = r.pick([SZ.B, SZ.H, SZ.W, SZ.DW]);
+  const n = SIZE_BYTES[size];
+  switch (d) {
+    case 'uninit-register': {
+      const reg = r.pick([2, 3, 4, 5, 9]);
+      emit({ op: CLS.ALU64 | 0xb0 | 0x08, dst: 1, src: reg, text: `r1 = r${reg} (never written)` });
+      return;
+    }
+    case 'stack-store-below': {
+      const off = -512 - n * (1 + r.int(4));
+      emit({ op: CLS.STX | MODE_MEM | size, dst: 10, src: 1, off, text: `*(u${n * 8} *)(r10 ${off}) = r1 (below the frame)` });
+      return;
+    }
+    case 'stack-store-above': {
+      const off = n * r.int(4);
+      emit({ op: CLS.ST | MODE_MEM | size, dst: 10, off, imm: 7, text: `*(u${n * 8} *)(r10 + ${off}) = 7 (above the frame)` });
+      return;
+    }
+    case 'stack-load-above': {
+      const off = n * r.int(4);
+      emit({ op: CLS.LDX | MODE_MEM | size, dst: 1, src: 10, off, text: `r1 = *(u${n * 8} *)(r10 + ${off}) (above the frame)` });
+      return;
+    }
+    case 'ctx-store':
+      emit({ op: CLS.ST | MODE_MEM | SZ.W, dst: R_CTX, off: 4 * r.int(6), imm: 0, text: 'store into ctx' });
+      return;
+    case 'ctx-load-size': {
+      const s = r.pick([SZ.B, SZ.H, SZ.DW]);
+      emit({ op: CLS.LDX | MODE_MEM | s, dst: 1, src: R_CTX, off: 0, text: `r1 = *(u${SIZE_BYTES[s] * 8} *)(r6 + 0) (ctx fields are 4 bytes)` });
+      return;
+    }
+    case 'ctx-load-offset': {
+      const off = r.pick([2, 24, 28, 32, 64, -4]);
+      emit({ op: CLS.LDX | MODE_MEM | SZ.W, dst: 1, src: R_CTX, off, text: `r1 = *(u32 *)(r6 + ${off}) (no such ctx field)` });
+      return;
+    }
+    case 'packet-past-range': {
+      const off = MIN_PACKET - n + 1 + r.int(16);
+      emit({ op: CLS.LDX | MODE_MEM | size, dst: 1, src: R_DATA, off, text: `r1 = *(u${n * 8} *)(r7 + ${off}) (past the proven ${MIN_PACKET} bytes)` });
+      return;
+    }
+    case 'packet-store-past-range': {
+      const off = MIN_PACKET - n + 1 + r.int(16);
+      emit({ op: CLS.STX | MODE_MEM | size, dst: R_DATA, src: 1, off, text: `*(u${n * 8} *)(r7 + ${off}) = r1 (past the proven ${MIN_PACKET} bytes)` });
+      return;
+    }
+    case 'scalar-deref': {
+      const v = r.pick([0, 8, 64, 4096]);
+      emit({ op: CLS.ALU64 | 0xb0, dst: 1, imm: v, text: `r1 = ${v}` });
+      emit({ op: CLS.LDX | MODE_MEM | size, dst: 1, src: 1, off: 0, text: `r1 = *(u${n * 8} *)(r1 + 0) (a scalar)` });
+      return;
+    }
+    case 'div-imm-zero':
+    case 'mod-imm-zero': {
+      const w32 = r.chance(0.5);
+      const signed = r.chance(0.3) ? 1 : 0;
+      const code = d === 'div-imm-zero' ? 0x30 : 0x90;
+      emit({ op: (w32 ? CLS.ALU : CLS.ALU64) | code, dst: 1, off: signed, imm: 0, text: `r1 ${signed ? 's' : ''}${d === 'div-imm-zero' ? '/' : '%'}= 0 (constant divisor 0)` });
+      return;
+    }
+    case 'shift-imm-range':
+    case 'shift32-imm-range': {
+      const w32 = d === 'shift32-imm-range';
+      const imm = r.pick(w32 ? [32, 33, 63, -1, 64] : [64, 65, 127, -1, -64]);
+      const code = r.pick([0x60, 0x70, 0xc0]);
+      emit({ op: (w32 ? CLS.ALU : CLS.ALU64) | code, dst: 1, imm, text: `shift r1 by ${imm} (out of range)` });
+      return;
+    }
+    case 'endless-loop':
+      emit({ op: CLS.ALU64 | 0x00, dst: 1, imm: 1, text: 'loop: r1 += 1' });
+      emit({ op: CLS.JMP | 0x00, off: -2, text: 'goto loop (no way out)' });
+      return;
+    case 'ld-abs':
+      emit({ op: 0x20 | r.pick([0x00, 0x08, 0x10]), imm: r.int(32), text: 'ld_abs (socket filters only)' });
+      return;
+    case 'unknown-helper': {
+      const id = r.pick([0, 212, 300, 100000, -1]);
+      emit({ op: CLS.JMP | 0x80, imm: id, text: `call ${id} (no such helper)` });
+      return;
+    }
+    case 'reserved-field':
+      emit({ op: CLS.ALU64 | 0x00 | 0x08, dst: 1, src: 1, off: r.pick([1, 2, -1]), text: 'r1 += r1 with a nonzero offset field' });
+      return;
+    case 'frame-pointer-write':
+      emit({ op: CLS.ALU64 | r.pick([0x00, 0xb0]), dst: 10, imm: 8, text: 'r10 changed' });
+      return;
+    case 'dead-code':
+      return;
+    case 'atomic-packet': {
+      const s = r.pick([SZ.W, SZ.DW]);
+      emit({ op: CLS.ALU64 | 0xb0, dst: 2, imm: 1, text: 'r2 = 1' });
+      emit({ op: CLS.STX | MODE_ATOMIC | s, dst: R_DATA, src: 2, off: 8, imm: r.pick([0x00, 0x01, 0x40, 0xe1]), text: 'atomic on packet memory' });
+      return;
+    }
+    case 'pointer-multiply':
+      emit({ op: CLS.ALU64 | r.pick([0x20, 0x30, 0x40, 0x60, 0x90]), dst: 1, imm: 3, text: 'r1 (a packet pointer) *|/|<<... 3' });
+      return;
+    case 'pointer-alu32':
+      emit({ op: CLS.ALU | r.pick([0x00, 0x40, 0x50, 0xa0]), dst: 1, imm: 1, text: 'w1 += 1 (a packet pointer in a 32-bit op other than sub)' });
+      return;
+    case 'pointer-plus-pointer':
+      emit({ op: CLS.ALU64 | 0x00 | 0x08, dst: 1, src: r.pick([R_DATA, 10, R_CTX]), text: 'r1 += a pointer' });
+      return;
+    case 'partial-pointer-fill':
+      emit({ op: CLS.STX | MODE_MEM | SZ.DW, dst: 10, src: r.pick([1, 10, R_CTX]), off: -8, text: '*(u64 *)(r10 - 8) = a pointer' });
+      emit({ op: CLS.LDX | MODE_MEM | r.pick([SZ.W, SZ.H, SZ.B]), dst: 1, src: 10, off: -8, text: 'r1 = part of it' });
+      return;
+  }
 }
 
 /** Packets for a generated program: random bytes (>= MIN_PACKET so the body runs) with an Ethernet-ish start. */

@@ -26,7 +26,7 @@ import {
   PSEUDO_MAP_IDX_VALUE, PSEUDO_MAP_VALUE, aluVariant, atomicOp, type AluVariant, type OpcodeInfo,
 } from '../../isa/opcodes.ts';
 import { alu32, alu64, refusedWhenReached } from '../../isa/alu.ts';
-import { MAX_FRAMES, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, STACK_SIZE, VmFault, addrOf, type Memory, type UninitRead } from '../memory.ts';
+import { MAX_FRAMES, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, REGION_PACKET, STACK_SIZE, VmFault, addrOf, type Memory, type UninitRead } from '../memory.ts';
 import {
   ALL_REGS, ARG_REGS, MAY_GOTO_BUDGET, R10, execAtomic, uninitRegister,
   type ExecOptions, type ExecResult, type Frame, type HelperCall, type HelperOutcome, type ProgramImage, type Probe,
@@ -572,8 +572,9 @@ function atomic(insn: Insn, info: OpcodeInfo, pc: number): string {
   if (!INLINE_MEMORY || !a || (size !== 4 && size !== 8) || !(a.op === 'add' || a.op === 'or' || a.op === 'and' || a.op === 'xor')) return generic;
   const d = reg(insn.dst);
   const s = reg(insn.src);
+  // Never inline on the packet: the interpreter's execAtomic refuses it (check_atomic).
   const head = `{ const r = RG[${d.h}], o = ((${d.l} ^ -2147483648) + ${insn.off}) | 0; ` +
-    `if (r !== undefined && r.fast && o >= r.lo && o <= r.hi - ${size} && r.writeFault === undefined && (r.init === undefined || mem.uninitRead !== undefined || ${INIT_READ[size]!('o')})) { const v = r.view; `;
+    `if (r !== undefined && ${d.h} !== ${REGION_PACKET} && r.fast && o >= r.lo && o <= r.hi - ${size} && r.writeFault === undefined && (r.init === undefined || mem.uninitRead !== undefined || ${INIT_READ[size]!('o')})) { const v = r.view; `;
   const js = { or: '|', and: '&', xor: '^' } as Record<string, string>;
   let body: string;
   if (size === 4) {
