@@ -3,7 +3,11 @@
 // examples/xdp_filter.c on a generated capture of --packets packets (the demo's frames repeated), then pages of the
 // packets view at the start, middle and end, a filtered page, and one packet's detail. Records wall times and the
 // server's peak resident memory (VmHWM). Issue 5: the packets view stays usable with a million packets.
-// firstCountsMs: from the request to the first progress report that carries counts per action (issue 12).
+// firstCountsMs: from the request to the first progress report that carries counts per action: a partial count.
+// countsMs: from the request to the response, which carries the whole capture's counts (what issue 12 asks for in
+// under 2 s: the final counts, not a partial); the same as runMs.
+// hoverMs: while the run goes on, the program is open in the server and a hover is asked every 100 ms: its answer
+// times (median and worst), how responsive the language server stays during a big run.
 // serverCpuMs / serverMainThreadCpuMs: CPU time of the server process (all its threads: the run's worker thread,
 // the collector's) and of its main thread during the run: on a machine shared with other jobs, wall time follows the
 // load, CPU time much less.
@@ -96,7 +100,39 @@ const time = async (f) => {
   return [r, Math.round((performance.now() - t0) * 10) / 10];
 };
 
-const uri = pathToFileURL(join(repo, 'examples', 'xdp_filter.c')).href;
+// A copy of the program (edited below), open in the editor as it is when "Run on Capture" is used; its analysis on
+// open is left to settle.
+const program = join(dir, 'xdp_filter.c');
+const text = readFileSync(join(repo, 'examples', 'xdp_filter.c'), 'utf8');
+writeFileSync(program, text);
+const uri = pathToFileURL(program).href;
+await conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'c', version: 1, text } });
+const hoverAt = (() => {
+  const lines = text.split('\n');
+  const line = lines.findIndex((l) => l.includes('bpf_map_lookup_elem'));
+  return { line, character: lines[line].indexOf('bpf_map_lookup_elem') + 3 };
+})();
+await conn.sendRequest('textDocument/hover', { textDocument: { uri }, position: hoverAt });
+await new Promise((r) => setTimeout(r, 1500));
+// The same hover with no run going on, for comparison.
+const idleHovers = [];
+for (let i = 0; i < 5; i++) {
+  const t0 = performance.now();
+  await conn.sendRequest('textDocument/hover', { textDocument: { uri }, position: hoverAt });
+  idleHovers.push(performance.now() - t0);
+  await new Promise((r) => setTimeout(r, 100));
+}
+idleHovers.sort((a, b) => a - b);
+const hovers = [];
+let hovering = true;
+const hoverLoop = (async () => {
+  while (hovering) {
+    const t0 = performance.now();
+    await conn.sendRequest('textDocument/hover', { textDocument: { uri }, position: hoverAt });
+    hovers.push(performance.now() - t0);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+})();
 const loadStart = Math.round(loadavg()[0] * 100) / 100;
 const cpu0 = cpuMs(`/proc/${child.pid}/stat`);
 const main0 = cpuMs(`/proc/${child.pid}/task/${child.pid}/stat`);
@@ -104,6 +140,10 @@ runStart = performance.now();
 const [run, runMs] = await time(() => conn.sendRequest('xdpLens/run', { uri, capture, workDoneToken: PROGRESS }));
 const serverCpuMs = cpuMs(`/proc/${child.pid}/stat`) - cpu0;
 const serverMainThreadCpuMs = cpuMs(`/proc/${child.pid}/task/${child.pid}/stat`) - main0;
+hovering = false;
+await hoverLoop;
+hovers.sort((a, b) => a - b);
+const round1 = (x) => (x === undefined ? undefined : Math.round(x * 10) / 10);
 if (!run.summary) throw new Error(`run failed: ${run.error}`);
 const runId = run.summary.runId;
 const page = (offset, extra = {}) => time(() => conn.sendRequest('xdpLens/packets', { runId, offset, limit: 200, ...extra }));
@@ -114,6 +154,16 @@ const [filtered, filteredPageMs] = await page(1000, { action: 'XDP_TX' });
 const [, filteredAgainMs] = await page(5000, { action: 'XDP_TX' });
 const [, detailMs] = await time(() => conn.sendRequest('xdpLens/packet', { runId, index: 1 }));
 const peak = hwm();
+// What a save costs before the counts are current again (xdpLens.rerunOnSave): the program edited (so both it and its
+// return-line twin compile again), then run on the small demo capture, and on the big capture.
+const edited = async (n, cap) => {
+  writeFileSync(program, `${text}\n// edit ${n}\n`);
+  const [r, ms] = await time(() => conn.sendRequest('xdpLens/run', { uri, capture: cap }));
+  if (!r.summary) throw new Error(`run failed: ${r.error}`);
+  return { ms, compileMs: r.summary.compileMs };
+};
+const editSmall = await edited(1, join(repo, 'examples', 'demo.pcap'));
+const editBig = await edited(2, capture);
 await conn.sendRequest(rpc.ShutdownRequest.type);
 await conn.sendNotification(rpc.ExitNotification.type);
 rmSync(dir, { recursive: true, force: true });
@@ -128,12 +178,16 @@ const result = {
   packetsPerSecond: Math.round(run.summary.packets / (runMs / 1000)),
   serverCpuMs,
   serverMainThreadCpuMs,
+  countsMs: runMs,
   firstCountsMs: firstCounts?.ms,
   firstCounts: firstCounts?.message,
+  hoverMs: { during: hovers.length, median: round1(hovers[hovers.length >> 1]), worst: round1(hovers[hovers.length - 1]), idleMedian: round1(idleHovers[2]) },
   loadavg1AtStart: loadStart,
   pageMs: { first: firstPageMs, middle: middlePageMs, last: lastPageMs, filteredFirst: filteredPageMs, filteredAgain: filteredAgainMs },
   filteredTotal: filtered.total,
   detailOfPacket1Ms: detailMs,
+  // After an edit: request to counts on the 10-packet demo capture and on the big one (compile included).
+  afterEditMs: { demo: editSmall.ms, big: editBig.ms, compileMs: editSmall.compileMs },
   serverPeakRssMiB: peak,
 };
 console.log(JSON.stringify(result, null, 2));
