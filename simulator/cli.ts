@@ -14,7 +14,7 @@ import { Driver, type DriverPacket } from './driver/rx.ts';
 import { PROFILES, DEFAULT_PROFILE, DRIVER_MODES, MODE_EXPLANATIONS, type DriverMode } from './driver/profiles.ts';
 import { OutputCaptures } from './driver/output.ts';
 import { rssQueueOf } from './driver/rss.ts';
-import { openCapture, CaptureError, type CapturedPacket } from './net/capture.ts';
+import { openCapture, CaptureError, linkHeaderNote, type CapturedPacket } from './net/capture.ts';
 import { summarize } from './net/dissect.ts';
 import { diffPrograms, fileAtRevision, formatDiffRow, formatDiffSummary } from './diff.ts';
 import { compileFilter, formatFilterError, FilterError, type Filter, type PacketFacts } from './filter.ts';
@@ -596,6 +596,8 @@ function cmdRun(argv: string[]): number {
     if (s.dropped.length) err(`xdp-lens: left out ${plural(s.dropped.length, 'exit path')} that depended on map state from earlier packets (not reproducible from the initial maps): ${s.dropped.join('; ')}\n`);
   }
   if (outgoing && format !== 'table') err(`xdp-lens: note: ${OUTGOING_NOTE(outgoing)}\n`);
+  const linkNote = linkHeaderNote(reader.otherLinkTypes);
+  if (linkNote) err(`xdp-lens: note: ${linkNote}\n`);
   if (captureError) {
     err(`xdp-lens: ${captureError.message}\n`);
     return 2;

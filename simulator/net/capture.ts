@@ -81,6 +81,8 @@ export interface CaptureReader {
   seek(offset: number, index: number, context: object): boolean;
   /** Whether `seek` can work: a file read by position (not a stream, not a compressed file). */
   readonly seekable: boolean;
+  /** The link types other than Ethernet of the packets read so far (their Ethernet header was made up: `toEthernet`). */
+  readonly otherLinkTypes: ReadonlySet<number>;
 }
 
 export const LINKTYPE = {
@@ -503,6 +505,7 @@ export class CaptureFeed {
 }
 
 abstract class BaseReader {
+  readonly otherLinkTypes = new Set<number>();
   protected index = 0;
   protected closed = false;
   /** OpenCaptureOptions.views */
@@ -560,6 +563,7 @@ abstract class BaseReader {
       origLen = Math.max(raw.length, origLen - fcsLen);
     }
     const { frame, delta } = toEthernet(raw, linkType, (d) => this.fail(offset, d, index));
+    if (linkType !== LINKTYPE.ETHERNET) this.otherLinkTypes.add(linkType);
     const capLen = frame.length;
     const p: CapturedPacket = {
       index,
@@ -608,7 +612,7 @@ class PcapReader extends BaseReader implements CaptureReader {
     this.linkType = lt & 0xffff;
     this.fcsLen = lt & 0x04000000 ? ((lt >>> 28) & 0xf) * 2 : 0;
     if (!linkTypeSupported(this.linkType))
-      this.fail(20, `link type ${linkTypeText(this.linkType)} is not supported (supported: ${supportedList()})`);
+      this.fail(20, `link type ${linkTypeText(this.linkType)} is not supported (supported: ${supportedList()})${linkTypeHint(this.linkType)}`);
     src.skip(24);
   }
 
@@ -817,7 +821,7 @@ class PcapngReader extends BaseReader implements CaptureReader {
     if (!i)
       this.fail(at + 8, `packet refers to interface ${id}, but section ${this.section} describes ${this.ifaces.length}`, this.index);
     if (!linkTypeSupported(i.linkType))
-      this.fail(at, `interface ${id} has link type ${linkTypeText(i.linkType)}, which is not supported (supported: ${supportedList()})`, this.index);
+      this.fail(at, `interface ${id} has link type ${linkTypeText(i.linkType)}, which is not supported (supported: ${supportedList()})${linkTypeHint(i.linkType)}`, this.index);
     return i;
   }
 
@@ -857,10 +861,35 @@ function linkTypeText(lt: number): string {
   return name ? `${lt} (${name})` : String(lt);
 }
 
+/** What XDP would see of a link type that is refused, and where to capture what it sees instead. */
+function linkTypeHint(lt: number): string {
+  if ([105, 119, 127, 163, 192].includes(lt))
+    return '. XDP on a Wi-Fi interface is handed the Ethernet frames its driver makes of received data frames, never 802.11 frames or radio headers: capture on the interface in managed mode (tcpdump -i wlan0 writes Ethernet frames)';
+  if ([8, 9, 50, 104, 107].includes(lt))
+    return ". XDP on a PPP, HDLC, Frame Relay or SLIP device runs only in generic mode and is handed the IP packet with no link-layer header, which is not modelled: capture on the Ethernet device under the link where there is one (PPPoE frames run as captured)";
+  return '';
+}
+
 function supportedList(): string {
   return Object.entries(LINKTYPE_NAMES)
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
+}
+
+/**
+ * The note for a run whose packets were not captured as Ethernet frames (`CaptureReader.otherLinkTypes`): they ran
+ * with an Ethernet header made up in front (raw IP and loopback) or made from the cooked header, as an Ethernet NIC
+ * hands XDP a frame; where XDP would be handed no Ethernet header at all, said so. Undefined when all were Ethernet.
+ */
+export function linkHeaderNote(types: ReadonlySet<number>): string | undefined {
+  if (!types.size) return undefined;
+  const names = [...types].sort((a, b) => a - b).map((t) => `${LINKTYPE_NAMES[t] ?? 'link type'} (${t})`);
+  const raw = [...types].some((t) => t !== LINKTYPE.LINUX_SLL && t !== LINKTYPE.LINUX_SLL2);
+  return (
+    `packets captured as ${[...new Set(names)].join(', ')} ran as Ethernet frames, with a 14-byte Ethernet header ` +
+    `${raw ? 'made up' : 'made from the cooked header'} in front (addresses as README "Captures" says), as an Ethernet NIC hands them to XDP` +
+    (raw ? '; on a tun, WireGuard or other IP-only device XDP (generic mode) is handed the IP packet at offset 0 instead' : '')
+  );
 }
 
 /** The simulated NIC's own MAC address: the destination of unicast frames that arrive without one. */

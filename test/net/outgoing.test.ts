@@ -147,7 +147,7 @@ test('the reader flags what the capturing host sent: cooked packet type 4 and pc
   }
 });
 
-test('run lists outgoing packets without running them (jsonl, table, summary); compare leaves them out', (t) => {
+test('run lists outgoing packets without running them (jsonl, table, summary); compare leaves them out; a made-up Ethernet header is noted', (t) => {
   if (!haveClang) return t.skip('clang is not installed');
   const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-outgoing-run-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -187,6 +187,16 @@ char LICENSE[] SEC("license") = "GPL";
   assert.equal(sum.outgoingNotRun, 2);
   assert.deepEqual(lines.at(-1).mapsDecoded.seen, [{ key: '0', value: '3' }], 'the program ran three times');
   assert.equal(j.stderr.match(/sent by the capturing host/g)?.length, 1, `one note: ${j.stderr}`);
+  assert.match(j.stderr, /note: packets captured as Linux cooked capture v2 \(SLL2\) \(276\) ran as Ethernet frames, with a 14-byte Ethernet header made from the cooked header/);
+  assert.doesNotMatch(j.stderr, /tun/, 'a cooked capture came from a device with a link-layer header');
+
+  // Raw IP: the header is made up, and the note says what a tun device's generic XDP is handed instead.
+  const rawCap = join(dir, 'raw.pcap');
+  writeFileSync(rawCap, pcap(101, [ipv4Udp(1), ipv4Udp(2)]));
+  const raw = spawnSync(process.execPath, [CLI, 'run', prog, rawCap, '--format', 'summary'], { encoding: 'utf8' });
+  assert.equal(raw.status, 0, raw.stderr);
+  assert.equal(raw.stderr.match(/note: /g)?.length, 1, raw.stderr);
+  assert.match(raw.stderr, /packets captured as raw IP \(101\) ran as Ethernet frames, with a 14-byte Ethernet header made up in front .*; on a tun, WireGuard or other IP-only device XDP \(generic mode\) is handed the IP packet at offset 0 instead/);
 
   const tab = run();
   assert.equal(tab.status, 0, tab.stderr);
