@@ -11,7 +11,7 @@
 import { helperName } from '../isa/helper-names.ts';
 import { BPF_F_RDONLY_PROG, MapType, type LoadedObject } from '../elf/types.ts';
 import type { Environment, PerfRecord, RedirectTarget, RunResult, XdpBuff } from './types.ts';
-import type { FastHelper, FastHelpers, HelperCall, HelperOutcome, ProgramImage } from './interpreter.ts';
+import { execute, type ExecOptions, type FastHelper, type FastHelpers, type HelperCall, type HelperOutcome, type ProgramImage } from './interpreter.ts';
 import { Memory, REGION_BIAS, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, REGION_PACKET, VmFault, addrOf, offsetOf, regionOf } from './memory.ts';
 import type { BpfMap, MapTable } from './maps.ts';
 import { formatPrintk } from './helper-impl/printk.ts';
@@ -19,7 +19,7 @@ import { csumDiff, csumDiffAt } from './helper-impl/csum.ts';
 import { copyPacket } from './helper-impl/copy.ts';
 import { fibLookup } from './helper-impl/fib.ts';
 import { checkMtu, mtuDevice, strncmp } from './helper-impl/misc.ts';
-import { dropTimers, timerCancel, timerInit, timerSetCallback, timerStart } from './helper-impl/timer.ts';
+import { dropTimers, timerCancel, timerExpire, timerInit, timerSetCallback, timerStart, type TimerState } from './helper-impl/timer.ts';
 import { isBloom, isQueueStack } from './queue-maps.ts';
 import { checkSyncookie, drawSecrets, genSyncookie, type CookieSecrets } from './helper-impl/syncookie.ts';
 import { dispatchKfunc, dynptrData, dynptrFromMem, dynptrRead, dynptrWrite, ringbufReserveDynptr, ringbufTakeDynptr } from './kfuncs.ts';
@@ -462,16 +462,26 @@ const IMPLEMENTED: [number, HelperImpl][] = [
   [115, (h, c) => probeRead(h, c, true)],
   // timer_init / timer_set_callback / timer_start / timer_cancel (helper-impl/timer.ts) on a map value's bpf_timer
   [169, (h, c) => {
-    timerMaps.add(mapArg(h, c, 2));
+    const map = mapArg(h, c, 2);
+    timerMaps.add(map);
     const t = timerField(h, c);
-    return neg(-timerInit(t.bytes, t.off, c.regs[3]));
+    return neg(-timerInit(t.bytes, t.off, c.regs[3], map));
   }],
   [170, (h, c) => {
     if (regionOf(c.regs[2]) !== REGION_FUNC) throw new VmFault('helper-misuse', 'bpf_timer_set_callback: argument 2 must be a function address (lddw of a function)', c.pc);
     const t = timerField(h, c);
-    return neg(-timerSetCallback(t.bytes, t.off, offsetOf(c.regs[2])));
+    return neg(-timerSetCallback(t.bytes, t.off, offsetOf(c.regs[2]), c.program));
   }],
-  [171, (h, c) => { const t = timerField(h, c); return neg(-timerStart(t.bytes, t.off, c.regs[3])); }],
+  [171, (h, c) => {
+    const t = timerField(h, c);
+    const r = timerStart(t.bytes, t.off, c.regs[3], c.regs[2]);
+    if (typeof r === 'number') return neg(-r);
+    let due = DUE_TIMERS.get(h);
+    if (!due) DUE_TIMERS.set(h, (due = []));
+    due.push({ state: r, value: t.bytes });
+    anyDue++;
+    return 0n;
+  }],
   [172, (h, c) => { const t = timerField(h, c); return neg(-timerCancel(t.bytes, t.off)); }],
   // for_each_map_elem (kernel/bpf/arraymap.c, hashtab.c): the callback gets (map, &key, &value, ctx) for every array
   // slot in order, or every hash element (in key order: the kernel's bucket order depends on a random seed); it stops
@@ -858,6 +868,82 @@ function probeReadUser(h: HelperHost, c: HelperCall, str: boolean): bigint {
   if (size === 0 && user) return 0n;
   dst.fill(0);
   return neg(EFAULT);
+}
+
+/** Timers started with 0 ns in the run in progress, by helper host, in start order. */
+const DUE_TIMERS = new WeakMap<HelperHost, { state: TimerState; value: Uint8Array }[]>();
+/** Timers due in any host (runs that started none skip the lookup). */
+let anyDue = 0;
+
+/**
+ * After a run: the callbacks of the timers it started with 0 ns, as the kernel runs them when the test run returns
+ * (helper-impl/timer.ts). `runCallback` runs the function at `fnPc` of `image` with the arguments (map, &key, &value)
+ * on the interpreter; what it does to maps stays, anything else it produces (printk, a fault) is not part of any
+ * packet's result. Returns how many ran.
+ */
+export function fireDueTimers(host: HelperHost, runCallback: (image: ProgramImage, fnPc: number, args: bigint[]) => void): number {
+  if (anyDue === 0) return 0;
+  const due = DUE_TIMERS.get(host);
+  if (!due || due.length === 0) return 0;
+  DUE_TIMERS.delete(host);
+  anyDue -= due.length;
+  let fired = 0;
+  for (const { state, value } of due) {
+    if (!timerExpire(state) || state.callback === undefined || !state.image) continue;
+    const map = state.map as BpfMap;
+    const index = host.maps.indexOf(map);
+    const keyBytes = keyOfValue(map, value, host.env.cpu);
+    if (index < 0 || !keyBytes) continue;
+    const keyAddr = host.mem.scratch(keyBytes, `key of the timer's element in ${map.def.name}`);
+    runCallback(state.image as ProgramImage, state.callback, [addrOf(REGION_MAP_HANDLE, index), keyAddr, valuePointer(host, map, value), 0n]);
+    fired++;
+  }
+  return fired;
+}
+
+/** Per program image and callback slot: the image with `call bpf_loop; exit` in front, calling the callback once. */
+const CALLBACK_IMAGES = new WeakMap<ProgramImage, Map<number, ProgramImage>>();
+
+function callbackImage(image: ProgramImage, fnPc: number): ProgramImage {
+  let m = CALLBACK_IMAGES.get(image);
+  if (!m) CALLBACK_IMAGES.set(image, (m = new Map()));
+  let img = m.get(fnPc);
+  if (!img) {
+    // Every jump, call and function address is relative to its own slot, so the program works shifted by two.
+    img = {
+      name: image.name,
+      insns: [{ opcode: 0x85, dst: 0, src: 0, off: 0, imm: 181 }, { opcode: 0x95, dst: 0, src: 0, off: 0, imm: 0 }, ...image.insns],
+      lines: [undefined, undefined, ...(image.lines ?? [])],
+      kfuncs: image.kfuncs,
+    };
+    m.set(fnPc, img);
+  }
+  return img;
+}
+
+/** After a run on `mem`: run the callbacks of the timers it started with 0 ns (fireDueTimers), on the interpreter. */
+export function runDueTimers(host: HelperHost, opts: ExecOptions): number {
+  return fireDueTimers(host, (image, fnPc, args) => {
+    const img = callbackImage(image, fnPc);
+    const callHelper = (call: HelperCall): HelperOutcome =>
+      call.program === img && call.pc === 0 ? { loop: { fnPc: fnPc + 2, count: 1, ctxArg: 0n, args: () => args } } : opts.callHelper(call);
+    execute(img, host.mem, () => {}, { budget: opts.budget, callHelper, mapValueAddress: opts.mapValueAddress });
+  });
+}
+
+/** The key under which `map` holds the value bytes `value` (the same array), without marking LRU elements used. */
+function keyOfValue(map: BpfMap, value: Uint8Array, cpu: number): Uint8Array | undefined {
+  if (map.def.type === MapType.ARRAY || map.def.type === MapType.PERCPU_ARRAY) {
+    const k = new Uint8Array(4);
+    const view = new DataView(k.buffer);
+    for (let i = 0; i < Math.min(map.def.maxEntries, 1 << 16); i++) {
+      view.setUint32(0, i, true);
+      if (map.lookup(k, cpu) === value) return k;
+    }
+    return undefined;
+  }
+  const e = map.dump().find((x) => x.values[map.perCpu ? cpu : 0] === value);
+  return e ? Uint8Array.from(e.key) : undefined;
 }
 
 /** Implemented helpers by id. */

@@ -12,8 +12,8 @@ import { Memory, REGION_BIAS, REGION_CTX, VmFault, addrOf, type UninitRead } fro
 import { BPF_F_RDONLY_PROG, type LoadedObject, type LoadedProgram } from '../elf/types.ts';
 import type { Environment, Fault, PerfRecord, RunResult, UninitStackRead, XdpBuff } from './types.ts';
 import { MapTable, createMap, type BpfMap } from './maps.ts';
-import { dispatchHelper, fastHelpers, type HelperHost } from './helpers.ts';
-import { executeCompiled } from './compiled/engine.ts';
+import { dispatchHelper, fastHelpers, runDueTimers, type HelperHost } from './helpers.ts';
+import { executeCompiled, wasmTier } from './compiled/engine.ts';
 import { isKernelHelper } from '../isa/helper-names.ts';
 import { resetKfuncState } from './kfuncs.ts';
 
@@ -63,6 +63,12 @@ export interface Machine {
   readonly mapErrors: string[];
   run(program: string, buff: XdpBuff, env: Environment, hooks?: RunHooks): RunResult;
   runRaw(insns: Insn[], mem: Uint8Array): { retval: bigint; fault?: Fault };
+  /**
+   * A zeroed buffer for packet frames (XdpBuff.frame) of this machine's runs: on the compiled engine, in the
+   * WebAssembly linear memory its generated code reads the packet from inline (a plain array otherwise, or when that
+   * memory is full). `replaces`: the caller's previous buffer from here, whose space may be reused. The caller owns it.
+   */
+  packetBuffer(size: number, replaces?: Uint8Array): Uint8Array;
   /** Load-time validation errors of a program (empty when it may run). */
   validate(program: string): ValidationError[];
   /**
@@ -306,7 +312,13 @@ class XdpMachine implements Machine {
       // A fault is what the kernel's verifier (or an exception) would have stopped: report XDP_ABORTED.
       result.retval = 0;
     }
+    // Timers the run started with 0 ns fire now, as in the kernel when the test run returns (helpers.ts).
+    runDueTimers(host, opts);
     return result;
+  }
+
+  packetBuffer(size: number, replaces?: Uint8Array): Uint8Array {
+    return this.engine === 'compiled' && wasmTier() ? this.mem.packetBuffer(size, replaces) : new Uint8Array(size);
   }
 
   /** lddw src 2: pointer into the single value of a global-data (or any array) map, plus an offset. */

@@ -2,7 +2,11 @@
 // timer's state is the kernel's own object, not bytes of the value (a dump shows the field as zeros), so it is kept
 // here, by the value's bytes and the field's offset: a new hash element, or an array slot bpf_map_update_elem
 // rewrites, starts with no timer, as the kernel frees the timer with the old value. A started timer never fires
-// within a run (the kernel would run the callback later, outside the packet): bpf_timer_cancel finds it active.
+// within a run (the kernel runs the callback later, outside the packet): bpf_timer_cancel finds it active. One started
+// with 0 ns is due at once: the kernel's soft hrtimer runs its callback as soon as the test run returns, before the
+// next packet (measured on 6.18: a callback counting its calls had run once per packet when the next packet and the
+// final map dump looked); helpers.ts fireDueTimers runs it then. Later expiries depend on wall-clock time between
+// packets and are not modelled.
 
 const EINVAL = 22;
 const EBUSY = 16;
@@ -12,9 +16,14 @@ const CLOCK_BOOTTIME = 7;
 const BPF_F_TIMER_ABS = 1n;
 const BPF_F_TIMER_CPU_PIN = 2n;
 
-interface TimerState {
+export interface TimerState {
   callback?: number;
+  /** The program image the callback's slot belongs to, and the map given to bpf_timer_init (helpers.ts). */
+  image?: unknown;
+  map?: unknown;
   active: boolean;
+  /** Started with 0 ns: fires when the run ends. */
+  due?: boolean;
 }
 
 const TIMERS = new WeakMap<Uint8Array, Map<number, TimerState>>();
@@ -26,29 +35,40 @@ export function dropTimers(value: Uint8Array | undefined): void {
   if (value) TIMERS.delete(value);
 }
 
-export function timerInit(value: Uint8Array, off: number, flags: bigint): number {
+export function timerInit(value: Uint8Array, off: number, flags: bigint, map?: unknown): number {
   const clock = Number(flags);
   if (flags > 31n || (clock !== CLOCK_REALTIME && clock !== CLOCK_MONOTONIC && clock !== CLOCK_BOOTTIME)) return -EINVAL;
   if (timerAt(value, off)) return -EBUSY;
   let m = TIMERS.get(value);
   if (!m) TIMERS.set(value, (m = new Map()));
-  m.set(off, { active: false });
+  m.set(off, { active: false, map });
   return 0;
 }
 
-export function timerSetCallback(value: Uint8Array, off: number, fnPc: number): number {
+export function timerSetCallback(value: Uint8Array, off: number, fnPc: number, image?: unknown): number {
   const t = timerAt(value, off);
   if (!t) return -EINVAL;
   t.callback = fnPc;
+  t.image = image;
   return 0;
 }
 
-export function timerStart(value: Uint8Array, off: number, flags: bigint): number {
+/** Starts the timer; returns the state when it is due at once (0 ns), to be fired after the run. */
+export function timerStart(value: Uint8Array, off: number, flags: bigint, nsecs = 1n): number | TimerState {
   if (flags & ~(BPF_F_TIMER_ABS | BPF_F_TIMER_CPU_PIN)) return -EINVAL;
   const t = timerAt(value, off);
   if (!t || t.callback === undefined) return -EINVAL;
   t.active = true;
-  return 0;
+  t.due = nsecs === 0n;
+  return t.due ? t : 0;
+}
+
+/** The timer expires: whether its callback runs (it is still active and due); it is inactive afterwards. */
+export function timerExpire(t: TimerState): boolean {
+  const fire = t.active && t.due === true;
+  if (fire) t.active = false;
+  t.due = false;
+  return fire;
 }
 
 /** 1 when the timer was active (hrtimer_cancel), 0 when not, -EINVAL when never initialised. */
@@ -57,5 +77,6 @@ export function timerCancel(value: Uint8Array, off: number): number {
   if (!t) return -EINVAL;
   const was = t.active;
   t.active = false;
+  t.due = false;
   return was ? 1 : 0;
 }
