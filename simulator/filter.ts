@@ -711,25 +711,29 @@ function byType(f: Uint8Array, type: number, off: number, add: Add, depth: numbe
   } else rareType(f, type, off, add, depth);
 }
 
+/** An MPLS label stack at `o` (after an EtherType, or in UDP port 6635), and the IP packet after it. */
+function mpls(f: Uint8Array, o: number, add: Add, depth: number): void {
+  add('mpls', 1);
+  for (let n = 0; n < 16 && o + 4 <= f.length; n++) {
+    const w = u32(f, o);
+    add('mpls.label', w >>> 12);
+    add('mpls.exp', (w >> 9) & 7);
+    add('mpls.bottom', (w >> 8) & 1);
+    add('mpls.ttl', w & 0xff);
+    o += 4;
+    if (w & 0x100) {
+      // After the bottom label: IPv4 or IPv6 by the version nibble, as Wireshark guesses.
+      if (o < f.length && f[o]! >> 4 === 4) ipv4(f, o, add, depth);
+      else if (o < f.length && f[o]! >> 4 === 6) ipv6(f, o, add, depth);
+      return;
+    }
+  }
+}
+
 /** MPLS, PPPoE, LLC/SNAP, LLDP, as Wireshark dissects them (their IP payloads too): off the common path. */
 function rareType(f: Uint8Array, type: number, off: number, add: Add, depth: number): void {
   if ((type === 0x8847 || type === 0x8848) && off + 4 <= f.length) {
-    add('mpls', 1);
-    let o = off;
-    for (let n = 0; n < 16 && o + 4 <= f.length; n++) {
-      const w = u32(f, o);
-      add('mpls.label', w >>> 12);
-      add('mpls.exp', (w >> 9) & 7);
-      add('mpls.bottom', (w >> 8) & 1);
-      add('mpls.ttl', w & 0xff);
-      o += 4;
-      if (w & 0x100) {
-        // After the bottom label: IPv4 or IPv6 by the version nibble, as Wireshark guesses.
-        if (o < f.length && f[o]! >> 4 === 4) ipv4(f, o, add, depth);
-        else if (o < f.length && f[o]! >> 4 === 6) ipv6(f, o, add, depth);
-        return;
-      }
-    }
+    mpls(f, off, add, depth);
   } else if ((type === 0x8864 || type === 0x8863) && off + 6 <= f.length) {
     add(type === 0x8864 ? 'pppoes' : 'pppoed', 1);
     add('pppoe.code', f[off + 1]!);
@@ -875,6 +879,12 @@ function l4(f: Uint8Array, p: number, proto: number, add: Add, depth: number): v
       if (gp === 0x6558) ether(f.subarray(inner), add, depth + 1);
       else if (gp === 0x0800) ipv4(f, inner, add, depth + 1);
       else if (gp === 0x86dd) ipv6(f, inner, add, depth + 1);
+    } else if (dport === 6635 && p + 12 <= f.length) {
+      mpls(f, p + 8, add, depth + 1); // MPLS in UDP (RFC 7510)
+    } else if ((dport === 4500 || sport === 4500) && p + 16 <= f.length && u32(f, p + 8) !== 0 && f[p + 8] !== 0xff) {
+      // UDP-encapsulated ESP (NAT traversal): a zero first word is IKE, a lone 0xff a keepalive.
+      add('esp', 1);
+      add('esp.spi', u32(f, p + 8));
     }
   } else if (proto === 1 && p + 2 <= f.length) {
     add('icmp', 1);

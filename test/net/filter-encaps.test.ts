@@ -37,19 +37,24 @@ const FRAMES: number[][] = [
   /* 10 */ eth(0x86dd, ipv6(50, [0, 0, 0x10, 0x01, 0, 0, 0, 1, 0xde, 0xad])),
   /* 11 */ eth(0x0800, ipv4(17, udp(1, 53, [1, 2, 3, 4]))), // plain, for contrast
   /* 12 */ dot3([0xaa, 0xaa, 0x03, 0x00, 0x00, 0x0c, 0x20, 0x00, 1, 2, 3, 4]), // SNAP, Cisco CDP: llc.cisco_pid, not llc.pid
+  /* 13 */ eth(0x0800, ipv4(17, udp(49152, 6635, [...mplsLabel(21, true, 63), ...ipv4(1, [8, 0, 0, 0, 0, 1, 0, 1])]))), // MPLS in UDP
+  /* 14 */ eth(0x0800, ipv4(17, udp(4500, 4500, [0x12, 0x34, 0x56, 0x78, 0, 0, 0, 1, 1, 2, 3, 4, 5, 6, 7, 8]))), // ESP in UDP
+  /* 15 */ eth(0x0800, ipv4(17, udp(4500, 4500, [0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 0x2e, 0x20, 0x22, 0x08, 0, 0, 0, 0, 0, 0, 0, 28]))), // IKE (non-ESP marker)
 ];
 
 const EXPECT: [string, number[]][] = [
-  ['ip.src == 10.0.0.1', [0, 2, 5, 8, 9, 11]],
+  ['ip.src == 10.0.0.1', [0, 2, 5, 8, 9, 11, 13, 14, 15]],
   ['ipv6', [1, 10]],
-  ['udp', [0, 1, 2, 11]],
+  ['udp', [0, 1, 2, 11, 13, 14, 15]],
   ['udp.dstport == 53', [0, 11]],
   ['tcp', [5]],
-  ['mpls', [0, 1]],
+  ['mpls', [0, 1, 13]],
+  ['mpls.label == 21 && icmp', [13]],
+  ['icmp', [13]],
   ['mpls.label == 17', [0]],
   ['mpls.label == 300 && mpls.bottom == 1', [1]],
   ['mpls.ttl == 9', [0]],
-  ['mpls.exp == 0', [0, 1]],
+  ['mpls.exp == 0', [0, 1, 13]],
   ['pppoes', [2]],
   ['pppoed', [3]],
   ['pppoe.session_id == 0x2a', [2]],
@@ -69,7 +74,8 @@ const EXPECT: [string, number[]][] = [
   ['sctp.port == 38412', [8]],
   ['igmp', [9]],
   ['igmp.type == 0x16', [9]],
-  ['esp', [10]],
+  ['esp', [10, 14]],
+  ['esp.spi == 0x12345678', [14]],
   ['esp.spi == 0x1001', [10]],
 ];
 
