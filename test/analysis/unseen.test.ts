@@ -56,7 +56,7 @@ int read_eth(struct xdp_md *ctx)
   assert.ok(sentences(m) <= 2, m);
 });
 
-test('a callee value returned through two of the program\'s returns: one finding, naming the callee\'s line and the other return', () => {
+test('a callee value returned through two of the program\'s returns: one finding, on the callee\'s line, naming both returns', () => {
   const body = `
 static __attribute__((noinline)) int handle(void *data, void *data_end)
 {
@@ -86,8 +86,10 @@ int prog(struct xdp_md *ctx)
 }
 `;
   const fs = check(body);
-  assert.deepEqual(fs.map((f) => `${f.rule}@${f.line}`), [`invalid-action@${lineOf(body, '// first')}`], show(fs));
-  assert.deepEqual(fs[0]!.related?.map((r) => r.line).sort((a, b) => a - b), [lineOf(body, '// callee'), lineOf(body, '// second')]);
+  assert.deepEqual(fs.map((f) => `${f.rule}@${f.line}`), [`invalid-action@${lineOf(body, '// callee')}`], show(fs));
+  assert.deepEqual(fs[0]!.related?.map((r) => r.line).sort((a, b) => a - b), [lineOf(body, '// first'), lineOf(body, '// second')]);
+  // Its quick fix edits the constant where it is written.
+  assert.deepEqual(fs[0]!.fixes?.map((f) => f.title), ['Return XDP_DROP instead of -1', 'Return XDP_ABORTED instead of -1']);
 });
 
 test('a volatile local is not a known value: a dispatcher stub returning a placeholder is not reported', () => {
@@ -236,8 +238,9 @@ int loops_forever(struct xdp_md *ctx)
 }
 `;
   const fs = check(body);
-  assert.deepEqual(fs.map((f) => `${f.rule}@${f.line}`), [`invalid-action@${lineOf(body, '// via helper')}`, `invalid-action@${lineOf(body, '// prog end')}`], show(fs));
-  assert.deepEqual(fs[0]!.related?.map((r) => r.line), [lineOf(body, '// classify end')]);
+  // The helper's missing return is reported on the helper's closing brace, naming the program's return that passes it on.
+  assert.deepEqual(fs.map((f) => `${f.rule}@${f.line}`), [`invalid-action@${lineOf(body, '// classify end')}`, `invalid-action@${lineOf(body, '// prog end')}`], show(fs));
+  assert.deepEqual(fs[0]!.related?.map((r) => r.line), [lineOf(body, '// via helper')]);
   for (const f of fs) assert.ok(sentences(f.message) <= 2, f.message);
 });
 
@@ -733,4 +736,44 @@ int noted(struct xdp_md *ctx)
 `;
   const fs = check(body);
   assert.deepEqual(fs.map((f) => `${f.rule}@${f.line}`), [`invalid-action@${lineOf(body, '// here')}`], show(fs));
+});
+
+test('source tier alone: a callee that moves the packet only on returns the caller filters out leaves the pointers valid on the other branch', () => {
+  const body = `
+static __always_inline int to_user(struct xdp_md *ctx)
+{
+	if (bpf_xdp_adjust_meta(ctx, -8))
+		return -1;
+	return 0;
+}
+
+static __always_inline int handle(struct xdp_md *ctx, __u32 key)
+{
+	if (key & 1) {
+		if (to_user(ctx) < 0)
+			return 1;
+		return 2;
+	}
+	return 0;
+}
+
+SEC("xdp")
+int cgn(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct iphdr *iph = data + sizeof(struct ethhdr);
+	int ret;
+
+	if ((void *)(iph + 1) > data_end)
+		return XDP_DROP;
+	ret = handle(ctx, iph->saddr);
+	if (!ret)
+		return iph->ttl > 1 ? XDP_PASS : XDP_DROP; // use
+	return XDP_DROP;
+}
+`;
+  assert.deepEqual(show(check(body)), '');
+  const fs = check(body.replace('if (!ret)', 'if (ret != 1)'));
+  assert.deepEqual(fs.map((f) => `${f.rule}@${f.line}`), [`stale-packet-pointer@${lineOf(body, '// use')}`], show(fs));
 });

@@ -54,7 +54,13 @@ export function analyzeSource(file: string, text: string, opts: SourceOptions = 
         entry = { driverMode, types, used, context: usedKey(used, decls), callees, key: functionsKey(fn, callees, decls), findings: [...analyzer.findings.values()] };
       }
       next.set(fn.name, entry);
-      for (const f of entry.findings) findings.set(`${f.rule}\0${f.file}\0${f.line}\0${f.column}`, f);
+      for (const f of entry.findings) {
+        // One place reported by two programs (a helper both call): one finding, naming where each returns it.
+        const key = `${f.rule}\0${f.file}\0${f.line}\0${f.column}`;
+        const had = findings.get(key);
+        const extra = had ? (f.related ?? []).filter((r) => !had.related?.some((h) => h.file === r.file && h.line === r.line)) : [];
+        findings.set(key, had ? (extra.length ? { ...had, related: [...(had.related ?? []), ...extra] } : had) : f);
+      }
     }
     resultCache.delete(file);
     resultCache.set(file, next);

@@ -39,6 +39,7 @@ import {
   type Slot,
   type StaleInfo,
   type State,
+  type Unstale,
   type TV,
   type Val,
 } from './state.ts';
@@ -174,7 +175,7 @@ export class Analyzer {
     return { file: this.unit.file, range: this.rangeOf(n) };
   }
 
-  private report(rule: RuleId, n: Node, message: string, fixes?: Fix[], related?: Related[]): void {
+  private report(rule: RuleId, n: Node, message: string, fixes?: Fix[], related?: Related[], place?: Range): void {
     // A mistake inside a function of another file (a helper in a header) is reported on the line of the program's
     // file that calls it, where the editor shows it, with the place in that file as related information.
     const away = this.awayFromHome(n);
@@ -182,7 +183,7 @@ export class Analyzer {
       this.reportAway(rule, away, message, related, fixes);
       return;
     }
-    const range = this.rangeOf(n);
+    const range = place ?? this.rangeOf(n);
     const key = `${rule}\0${this.unit.file}\0${range.line}\0${range.column}`;
     const pending = this.pendingCallee;
     this.pendingCallee = undefined;
@@ -626,6 +627,39 @@ export class Analyzer {
    * no negative action). `swapped`: the local is the right operand. Unsigned locals keep negative constants on both
    * sides (their comparison is of the converted value).
    */
+  /**
+   * The callee's returns that moved the packet give known values that its returns without the move never give: the
+   * caller can tell them apart by the result, so the pointers from before the call are restored on a branch that
+   * keeps only the latter (`ret = handle(ctx); if (!ret) use(iph);`).
+   */
+  private statusOfMove(end: State | null, returns: Frame['returns'], genBefore: number, before: Unstale): Unstale | undefined {
+    if (end) return undefined;
+    const moved = new Set<number>();
+    const kept = new Set<number>();
+    for (const r of returns) {
+      if (r.tv.v.k !== 'consts' || r.tv.v.more) return undefined;
+      for (const c of r.tv.v.vals) (r.state.gen > genBefore ? moved : kept).add(c.v);
+    }
+    if (!moved.size || ![...kept].some((x) => !moved.has(x))) return undefined;
+    return { ...before, moved };
+  }
+
+  /** `st`'s branch narrowed a callee's result to values of its returns that did not move the packet. */
+  private restoreUnmoved(st: State, vals: ConstVal[]): void {
+    const u = st.unstale;
+    if (!u || !vals.length || !vals.every((c) => c.keep === u)) return;
+    for (const [name, slot] of u.slots) {
+      const cur = st.vars.get(name);
+      if (cur && (cur.v.k === 'pkt' || cur.v.k === 'end') && cur.v.stale) st.vars.set(name, slot);
+    }
+    st.gen = u.gen;
+    st.invalidated = u.invalidated;
+    const proven = new Map(u.proven);
+    for (const [root, n] of st.proven) if (n > (proven.get(root) ?? 0)) proven.set(root, n);
+    st.proven = proven;
+    st.unstale = undefined;
+  }
+
   private refineConsts(node: Node, op: string, other: Val, t: State, f: State, swapped = false): void {
     let inner = unparen(node);
     while (inner.type === 'cast_expression' && inner.childForFieldName('value')) inner = unparen(inner.childForFieldName('value')!);
@@ -662,6 +696,10 @@ export class Analyzer {
     if (tv.length !== vals.length) t.vars.set(inner.text, { v: { k: 'consts', vals: tv, more }, t: slot.t });
     const fslot = f.vars.get(inner.text);
     if (fslot && fv.length !== vals.length) f.vars.set(inner.text, { v: { k: 'consts', vals: fv, more }, t: fslot.t });
+    if (!more) {
+      this.restoreUnmoved(t, tv);
+      this.restoreUnmoved(f, fv);
+    }
   }
 
   /**
@@ -1452,6 +1490,8 @@ export class Analyzer {
       this.site = savedSite;
     }
     const exits = joinStates([end, ...frame.returns.map((r) => r.state)]);
+    const before: Unstale = { slots: new Map([...st.vars].filter(([, sl]) => sl.v.k === 'pkt' || sl.v.k === 'end')), gen: st.gen, invalidated: st.invalidated, proven: st.proven };
+    let unstale: Unstale | undefined;
     if (exits) {
       const genBefore = st.gen;
       // A parser that returns a status (`return -1` when `eth + 1 > data_end`, the header type otherwise) proves the
@@ -1477,14 +1517,22 @@ export class Analyzer {
       st.l4Proof = exits.l4Proof;
       st.gen = exits.gen;
       st.invalidated = exits.invalidated;
-      if (exits.gen > genBefore && exits.invalidated) markStale(st, exits.invalidated);
+      if (exits.gen > genBefore && exits.invalidated) {
+        unstale = this.statusOfMove(end, frame.returns, genBefore, before);
+        markStale(st, exits.invalidated);
+        st.unstale = unstale;
+      }
     }
     // A map value the callee checked for NULL counts as checked after the call: its result usually says which case
     // it was (`if (!valid(v)) return;`), and the tier does not correlate the two.
     // (The ids stay in nullChecks, so the callers further out see them too.)
     for (const id of new Set(this.nullChecks.slice(checksBefore))) clearNull(st, id);
     let v: Val | undefined;
-    for (const r of frame.returns) v = v ? joinVals(v, r.tv.v) : r.tv.v;
+    for (const r of frame.returns) {
+      const u = unstale;
+      const rv = u && r.state.gen === before.gen && r.tv.v.k === 'consts' ? { ...r.tv.v, vals: r.tv.v.vals.map((c) => (u.moved?.has(c.v) ? c : { ...c, keep: u })) } : r.tv.v;
+      v = v ? joinVals(v, rv) : rv;
+    }
     // A callee that can run to its closing brace without a return gives its caller an undefined value there.
     if (end && v?.k === 'consts' && fallsOff(fn)) {
       const brace = fn.body.lastChild!;
@@ -1951,7 +1999,9 @@ export class Analyzer {
       if (p.node !== ipNode) this.staleL4Checksum(proto, p, v.vals.map((c) => c.v));
     }
     // Each value is judged by what its own path did (stamped on it) or what every path to here did.
-    if (intended.some((c) => c.v === 4 && !c.callee?.startsWith('bpf_') && !c.redirected) && !st.redirected) this.redirectWithoutTarget(ret, at, st);
+    if (intended.some((c) => c.v === 4 && !c.callee?.startsWith('bpf_') && !c.redirected) && !st.redirected) {
+      this.redirectWithoutTarget(ret, at, st, intended.filter((c) => c.v === 4 && !c.callee?.startsWith('bpf_') && !c.redirected));
+    }
     if (intended.some((c) => c.v === 3 && !c.wrote) && !st.wrote && !this.calleeRepeat('tx-unmodified', intended.filter((c) => c.v === 3 && !c.wrote), at)) {
       this.report(
         'tx-unmodified',
@@ -1959,7 +2009,8 @@ export class Analyzer {
         'XDP_TX sends the frame back out of the port it arrived on, and on this path the program has not changed it: ' +
           'the sender gets its own frame back. Swap the MAC (and IP/port) addresses first, or return XDP_PASS or XDP_DROP.',
         undefined,
-        calleeOrigins(intended.filter((c) => c.v === 3 && !c.wrote)),
+        this.placedRelated(intended.filter((c) => c.v === 3 && !c.wrote), at, this.calleePlace(intended.filter((c) => c.v === 3 && !c.wrote))),
+        this.calleePlace(intended.filter((c) => c.v === 3 && !c.wrote)),
       );
     }
   }
@@ -2230,10 +2281,48 @@ export class Analyzer {
         edits: [{ ...c.origin.range, newText: foreign.likely }],
       });
     }
-    this.report('invalid-action', at, `${subject}${list}${outOfRange ? `: ${consequence}` : '.'}${suggestion}`, fixes, calleeOrigins(bad));
+    // Every bad value written in one place of a function the program calls (`return -1;` in an inline helper): the
+    // mistake is there, reported there once for every program and call that returns it.
+    const place = this.calleePlace(bad);
+    if (place && bad.length === 1 && !bad[0]!.undef && !foreignOf(bad[0]!) && /^[-+]?\s*(?:0[xX][0-9a-fA-F]+|\d+)[uUlL]*$/.test(this.textAt(place))) {
+      for (const action of bad[0]!.v < 0 ? ['XDP_DROP', 'XDP_ABORTED'] : ['XDP_DROP', 'XDP_PASS', 'XDP_ABORTED']) {
+        fixes.push({ title: `Return ${action} instead of ${this.textAt(place)}`, edits: [{ ...place, newText: action }] });
+      }
+    }
+    this.report('invalid-action', at, `${subject}${list}${outOfRange ? `: ${consequence}` : '.'}${suggestion}`, fixes, this.placedRelated(bad, at, place), place);
   }
 
-  private redirectWithoutTarget(ret: Node, at: Node, st: State): void {
+  /**
+   * The one place in the program's file, inside a function the program calls, that every value comes from
+   * (`return XDP_TX;` in a helper): a finding about those values goes there rather than to the program's `return`
+   * that passes them on, so a helper shared by two programs or called from two returns gives one finding.
+   */
+  private calleePlace(vals: ConstVal[]): Range | undefined {
+    const o = vals[0]?.origin;
+    if (this.site || !o || o.file !== this.unit.file) return undefined;
+    for (const c of vals) {
+      if (!c.callee || c.callee.startsWith('bpf_') || !c.origin || c.origin.file !== o.file || c.origin.range.line !== o.range.line) return undefined;
+    }
+    return o.range;
+  }
+
+  /** Related places of a finding on the values' place: the program's return that passes them on, and the others. */
+  private placedRelated(vals: ConstVal[], at: Node, place: Range | undefined): Related[] | undefined {
+    const origins = calleeOrigins(vals);
+    if (!place) return origins;
+    const program = this.frames[0]?.fn.name ?? 'the program';
+    const out = (origins ?? []).filter((r) => r.line !== place.line);
+    out.push({ file: this.unit.file, ...this.rangeOf(at), message: `${program} returns it here` });
+    return out;
+  }
+
+  private textAt(r: Range): string {
+    if (r.line !== r.endLine) return '';
+    const lines = this.unit.text.split('\n');
+    return (lines[r.line - 1] ?? '').slice(r.column - 1, r.endColumn - 1);
+  }
+
+  private redirectWithoutTarget(ret: Node, at: Node, st: State, vals: ConstVal[]): void {
     const pending = st.pendingRedirect;
     const fixes: Fix[] = [];
     let message =
@@ -2250,7 +2339,8 @@ export class Analyzer {
         fixes.push({ title: 'Return the result of bpf_redirect_map()', edits: [{ ...start, ...end, newText: `return ${pending.text};` }] });
       }
     }
-    this.report('redirect-without-target', at, message, fixes);
+    const place = pending ? undefined : this.calleePlace(vals);
+    this.report('redirect-without-target', at, message, fixes, place ? this.placedRelated(vals, at, place) : undefined, place);
   }
 }
 

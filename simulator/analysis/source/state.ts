@@ -37,6 +37,22 @@ export interface ConstVal {
    * joined in with a drop.
    */
   csumStale?: State['csumPending'];
+  /** Returned by a callee on a path that did not move the packet, where its other returns did (State.unstale). */
+  keep?: Unstale;
+}
+
+/**
+ * A callee moved the packet (bpf_xdp_adjust_head/meta) only on returns whose values its other returns never give
+ * (`return 2` after the move, `return 0` without): the packet pointers from before the call are stale after it,
+ * except on a branch that narrows the result to the values stamped `keep` with this, where they are restored.
+ */
+export interface Unstale {
+  slots: Map<string, Slot>;
+  gen: number;
+  invalidated?: StaleInfo;
+  proven: Map<string, number>;
+  /** The values the callee returns on the paths that moved the packet. */
+  moved?: Set<number>;
 }
 
 export interface StaleInfo {
@@ -156,6 +172,7 @@ export interface State {
    * mutated, on a store.
    */
   copies?: ReadonlyMap<string, readonly CopyWrite[]>;
+  unstale?: Unstale;
 }
 
 export interface CopyWrite {
@@ -206,6 +223,7 @@ export function assignState(dst: State, src: State): void {
   dst.l4Updated = src.l4Updated;
   dst.l4Proof = src.l4Proof;
   dst.copies = src.copies;
+  dst.unstale = src.unstale;
 }
 
 export function joinStates(states: (State | null | undefined)[]): State | null {
@@ -244,6 +262,7 @@ function join2(a: State, b: State): State {
     l4Updated: (a.l4Updated && b.l4Updated) || undefined,
     l4Proof: joinL4Proof(a.l4Proof, b.l4Proof),
     copies: joinCopies(a.copies, b.copies),
+    unstale: a.unstale === b.unstale ? a.unstale : undefined,
   };
 }
 
