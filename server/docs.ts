@@ -453,6 +453,12 @@ export const RULE_DOCS: Record<string, string> = {
   'unchecked-packet-access':
     'The verifier accepts a packet access only when a comparison with `data_end` on every path to it proves the bytes ' +
     'inside the packet; otherwise it refuses the program ("invalid access to packet").',
+  'pointer-misuse':
+    'The verifier tracks which registers hold pointers and refuses what it cannot follow: arithmetic on a pointer other ' +
+    'than adding or subtracting a number (a 32-bit operation, a multiplication, a bitwise operator, two pointers added), ' +
+    'arithmetic on a map lookup result before its NULL check, a load through a moved ctx pointer (put the offset in the ' +
+    'load), reading back part of a spilled pointer ("invalid size of register fill") and a stack access that is not ' +
+    'aligned to its size.',
   'stale-packet-pointer':
     '`bpf_xdp_adjust_head/tail/meta()` can move the packet, so the verifier forgets every packet pointer taken before the ' +
     'call. Reload `data`/`data_end` from `ctx` after it and check the bounds again.',

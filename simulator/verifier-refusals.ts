@@ -21,7 +21,7 @@ import { staticArgRefusals } from './vm/helper-impl/static-args.ts';
 
 /** The rules the bytecode tier decides exactly as the kernel verifier does (see verifier-agreement.test.ts). */
 export const VERIFIER_RULES: ReadonlySet<string> = new Set([
-  'unchecked-packet-access', 'map-value-null', 'ctx-write', 'readonly-write', 'stale-packet-pointer',
+  'unchecked-packet-access', 'map-value-null', 'ctx-write', 'readonly-write', 'stale-packet-pointer', 'pointer-misuse',
 ]);
 
 /**

@@ -110,7 +110,7 @@ export const DEFECTS = [
   'ctx-load-offset', 'packet-past-range', 'packet-store-past-range', 'scalar-deref', 'div-imm-zero', 'mod-imm-zero',
   'shift-imm-range', 'shift32-imm-range', 'dead-code', 'endless-loop', 'ld-abs', 'unknown-helper',
   'reserved-field', 'frame-pointer-write', 'atomic-packet', 'pointer-multiply', 'pointer-alu32', 'pointer-plus-pointer',
-  'partial-pointer-fill',
+  'partial-pointer-fill', 'stack-misaligned', 'ctx-moved',
 ] as const;
 export type Defect = (typeof DEFECTS)[number];
 
@@ -437,6 +437,21 @@ function emitDefect(d: Defect, r: Prng, emit: (i: Omit<GenInsn, 'off' | 'imm' | 
     case 'pointer-plus-pointer':
       emit({ op: CLS.ALU64 | 0x00 | 0x08, dst: 1, src: r.pick([R_DATA, 10, R_CTX]), text: 'r1 += a pointer' });
       return;
+    case 'stack-misaligned': {
+      const s = r.pick([SZ.H, SZ.W, SZ.DW]);
+      const m = SIZE_BYTES[s];
+      const off = -8 * (2 + r.int(6)) + 1 + r.int(m - 1);
+      if (r.chance(0.5)) emit({ op: CLS.STX | MODE_MEM | s, dst: 10, src: 1, off, text: `*(u${m * 8} *)(r10 ${off}) = r1 (misaligned)` });
+      else emit({ op: CLS.LDX | MODE_MEM | s, dst: 1, src: 10, off, text: `r1 = *(u${m * 8} *)(r10 ${off}) (misaligned)` });
+      return;
+    }
+    case 'ctx-moved': {
+      const by = r.pick([4, 8, 12]);
+      emit({ op: CLS.ALU64 | 0xb0 | 0x08, dst: 1, src: R_CTX, text: 'r1 = r6' });
+      emit({ op: CLS.ALU64 | 0x00, dst: 1, imm: by, text: `r1 += ${by}` });
+      emit({ op: CLS.LDX | MODE_MEM | SZ.W, dst: 1, src: 1, off: 0, text: 'r1 = *(u32 *)(r1 + 0) (through a moved ctx pointer)' });
+      return;
+    }
     case 'partial-pointer-fill':
       emit({ op: CLS.STX | MODE_MEM | SZ.DW, dst: 10, src: r.pick([1, 10, R_CTX]), off: -8, text: '*(u64 *)(r10 - 8) = a pointer' });
       emit({ op: CLS.LDX | MODE_MEM | r.pick([SZ.W, SZ.H, SZ.B]), dst: 1, src: 10, off: -8, text: 'r1 = part of it' });

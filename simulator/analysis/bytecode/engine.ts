@@ -141,6 +141,33 @@ const SWAPPED: Record<JmpOp, JmpOp> = {
   jsgt: 'jslt', jsge: 'jsle', jslt: 'jsgt', jsle: 'jsge', jset: 'jset',
 };
 
+/** Pointers whose type the walk knows exactly (not 'ptr', an unknown kind; packet-end arithmetic is reported as
+ * unchecked-packet-access where it is moved). */
+const KNOWN_POINTER: ReadonlySet<string> = new Set(['ctx', 'pkt', 'meta', 'stack', 'map', 'value', 'mem']);
+
+/**
+ * What the verifier says about an ALU instruction (not mov, not neg) on a known pointer, for a privileged loader
+ * (adjust_reg_min_max_vals / adjust_ptr_min_max_vals): a 32-bit operation other than sub, two pointers combined other
+ * than by sub, a scalar minus a pointer, an operator other than add/sub, arithmetic on a pointer that may be NULL or
+ * on a map pointer (other than + 0). Undefined when it accepts it.
+ */
+function pointerAluRefusal(op: string, w32: boolean, a: Reg, b: Reg): string | undefined {
+  if (!KNOWN_POINTER.has(a.k) && !KNOWN_POINTER.has(b.k)) return undefined;
+  // Any pointer (data_end, an unknown kind too) on the other side makes it pointer-with-pointer.
+  const pa = a.k !== 'scalar' && a.k !== 'none';
+  const pb = b.k !== 'scalar' && b.k !== 'none';
+  if (w32) return op === 'sub' ? undefined : `32-bit pointer arithmetic prohibited (${op} on a ${pa ? a.k : b.k} pointer)`;
+  if (pa && pb) return op === 'sub' ? undefined : `pointer ${op} pointer prohibited`;
+  if (pb && op === 'sub') return 'tried to subtract pointer from scalar';
+  if (op === 'and' || op === 'or' || op === 'xor') return `bitwise operator ${op} on pointer prohibited`;
+  if (op !== 'add' && op !== 'sub') return `pointer arithmetic with ${op} operator prohibited`;
+  const p = pa ? a : b;
+  const q = pa ? b : a;
+  if ((p.k === 'value' || p.k === 'mem') && p.nullId !== 0) return 'pointer arithmetic on a pointer that may be NULL prohibited, null-check it first';
+  if (p.k === 'map' && !(op === 'add' && q.k === 'scalar' && isConst(q.s) && q.s.umin === 0n)) return 'pointer arithmetic on a map pointer prohibited';
+  return undefined;
+}
+
 export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial<EngineOptions> = {}): EngineResult {
   const opts = { ...DEFAULT_ENGINE_OPTIONS, ...options };
   const insns: Insn[] = prog.insns;
@@ -230,6 +257,21 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     const end = len === undefined ? 1 << 30 : from + len;
     for (const [o, slot] of slots) if (o < end && from < o + slot.size) slots.delete(o);
   };
+  // check_ptr_alignment: stack accesses are always strictly aligned.
+  const misalignedStack = (off: number | undefined, size: number, pc: number): void => {
+    if (off !== undefined && off % size !== 0) report('pointer-misuse', pc, `The verifier refuses this access: misaligned stack access off ${off} size ${size}.`);
+  };
+  /** A load instruction (not a helper's read) of part of a spilled pointer: check_stack_read_fixed_off refuses it. */
+  const partialFill = (st: State, frame: number, off: number | undefined, size: number, pc: number): void => {
+    const slots = st.frames[frame]?.stack;
+    if (!slots || off === undefined) return;
+    for (const [o, sl] of slots) {
+      if (o < off + size && off < o + sl.size && sl.reg.k !== 'scalar' && sl.reg.k !== 'none' && (o !== off || size !== sl.size)) {
+        report('pointer-misuse', pc, `The verifier refuses this load: invalid size of register fill (${size} byte(s) of a ${sl.reg.k} pointer spilled at fp${o}).`);
+        return;
+      }
+    }
+  };
   const stackLoad = (st: State, frame: number, off: number | undefined, size: number, sx: boolean, pc: number): Reg => {
     const slots = st.frames[frame]?.stack;
     if (!slots || off === undefined) return scalarReg(unknownBytes(size, true), pc);
@@ -266,6 +308,8 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     switch (base.k) {
       case 'ctx': {
         const fo = base.off + off;
+        // check_ptr_off_reg: the ctx pointer itself must be unmoved (the offset goes in the instruction).
+        if (base.off !== 0) report('pointer-misuse', pc, `The verifier refuses this load: dereference of modified ctx ptr (moved by ${base.off}; put the offset in the load instead).`);
         if (size === 4 && !sx) {
           if (fo === 0) return { k: 'pkt', id: PKT_ID, off: 0, gen: st.gen };
           if (fo === 4) return { k: 'end', gen: st.gen };
@@ -279,6 +323,8 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         checkPacket(st, base, off, size, pc, 'load');
         return scalarReg(loaded(size, sx, false), pc);
       case 'stack':
+        misalignedStack(base.off === undefined ? undefined : base.off + off, size, pc);
+        partialFill(st, base.frame, base.off === undefined ? undefined : base.off + off, size, pc);
         return stackLoad(st, base.frame, base.off === undefined ? undefined : base.off + off, size, sx, pc);
       default:
         return scalarReg(loaded(size, sx, true), pc);
@@ -299,6 +345,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         checkPacket(st, base, off, size, pc, 'store');
         return;
       case 'stack':
+        misalignedStack(base.off === undefined ? undefined : base.off + off, size, pc);
         stackStore(st, base.frame, base.off === undefined ? undefined : base.off + off, size, value);
         return;
       case 'value':
@@ -357,6 +404,12 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     }
     const as = asScalar(a);
     const bs = asScalar(b);
+    const forbidden = op === 'mov' || op === 'neg' ? undefined : pointerAluRefusal(op, info.width === 32, a, b);
+    if (forbidden) {
+      report('pointer-misuse', pc, `The verifier refuses this instruction: ${forbidden}.`);
+      st.regs[insn.dst] = scalarReg(OPAQUE, pc);
+      return true;
+    }
     if (as && bs) {
       const s = info.width === 64 ? alu64(op, as, bs, insn.off) : alu32(op, as, bs, insn.off);
       const by32 = info.width === 64 && !info.srcReg && insn.imm === 32;
