@@ -23,7 +23,7 @@ export interface SizeArg {
 export interface HelperProto {
   /** The helper may be given packet pointers (`.pkt_access = true`). */
   pktAccess?: boolean;
-  /** Registers of memory arguments (the ones checked against packet pointers). */
+  /** Registers of memory arguments (checked against packet pointers unless pktAccess; a size argument follows its memory argument). */
   mem?: number[];
   sizes?: SizeArg[];
   /** Register of the map argument (ARG_CONST_MAP_PTR). */
@@ -42,15 +42,15 @@ export const HELPER_PROTOS: ReadonlyMap<number, HelperProto> = new Map<number, H
   [6, { mem: [1], sizes: [size(2, false)] }], // trace_printk
   [12, { map: 2 }], // tail_call
   [25, { mem: [4], sizes: [size(5, true)], map: 2 }], // perf_event_output
-  [28, { pktAccess: true, sizes: [size(2, true), size(4, true)] }], // csum_diff
+  [28, { pktAccess: true, mem: [1, 3], sizes: [size(2, true), size(4, true)] }], // csum_diff
   [51, { map: 1 }], // redirect_map
   [69, { mem: [2], sizes: [size(3, false)] }], // fib_lookup
-  [84, { pktAccess: true, sizes: [size(3, false)] }], // sk_lookup_tcp
-  [85, { pktAccess: true, sizes: [size(3, false)] }], // sk_lookup_udp
+  [84, { pktAccess: true, mem: [2], sizes: [size(3, false)] }], // sk_lookup_tcp
+  [85, { pktAccess: true, mem: [2], sizes: [size(3, false)] }], // sk_lookup_udp
   [87, { pktAccess: true, map: 1 }], // map_push_elem
   [88, { pktAccess: true, map: 1 }], // map_pop_elem
   [89, { pktAccess: true, map: 1 }], // map_peek_elem
-  [99, { pktAccess: true, sizes: [size(3, false)] }], // skc_lookup_tcp
+  [99, { pktAccess: true, mem: [2], sizes: [size(3, false)] }], // skc_lookup_tcp
   [112, { mem: [1], sizes: [size(2, true)] }], // probe_read_user
   [113, { mem: [1], sizes: [size(2, true)] }], // probe_read_kernel
   [114, { mem: [1], sizes: [size(2, true)] }], // probe_read_user_str
@@ -72,8 +72,8 @@ export const HELPER_PROTOS: ReadonlyMap<number, HelperProto> = new Map<number, H
   [198, { sizes: [size(2, true)], map: 1 }], // ringbuf_reserve_dynptr
   [201, { mem: [1], sizes: [size(2, true)] }], // dynptr_read
   [202, { mem: [3], sizes: [size(4, true)] }], // dynptr_write
-  [204, { pktAccess: true, sizes: [size(3, true)] }], // tcp_raw_gen_syncookie_ipv4
-  [205, { pktAccess: true, sizes: [size(3, true)] }], // tcp_raw_gen_syncookie_ipv6
+  [204, { pktAccess: true, mem: [1, 2], sizes: [size(3, true)] }], // tcp_raw_gen_syncookie_ipv4
+  [205, { pktAccess: true, mem: [1, 2], sizes: [size(3, true)] }], // tcp_raw_gen_syncookie_ipv6
   [206, { pktAccess: true }], // tcp_raw_check_syncookie_ipv4
   [207, { pktAccess: true }], // tcp_raw_check_syncookie_ipv6
   [209, { map: 1 }], // user_ringbuf_drain

@@ -144,6 +144,31 @@ export function staticArgRefusals(obj: LoadedObject, prog: LoadedProgram): Stati
     return r;
   };
 
+  /** The offset from r10 that `reg` holds just before `pc` (r10 plus constants, in the call's block), or undefined. */
+  const stackOffsetAt = (pc: number, reg: number): number | undefined => {
+    let off = 0;
+    for (let j = pc - 1; j >= 0; j--) {
+      if (targets.has(j + 1)) return undefined;
+      const insn = insns[j]!;
+      const info = OPCODES[insn.opcode];
+      if (!info) continue;
+      if (info.kind === 'jump' || info.kind === 'jcond' || noFallThrough(insn)) return undefined;
+      if (!writes(insn, reg)) continue;
+      if (info.kind !== 'alu' || info.width !== 64 || insn.off !== 0) return undefined;
+      if (info.alu === 'add' && !info.srcReg) {
+        off += insn.imm;
+        continue;
+      }
+      if (info.alu === 'mov' && info.srcReg) {
+        if (insn.src === 10) return off;
+        reg = insn.src;
+        continue;
+      }
+      return undefined;
+    }
+    return undefined;
+  };
+
   /**
    * Whether `reg` at `pc` is a packet pointer: traced back (through moves and constant offsets, over any path) to a
    * load of ctx->data or ctx->data_meta from r1 as the program's entry received it.
@@ -205,7 +230,18 @@ export function staticArgRefusals(obj: LoadedObject, prog: LoadedProgram): Stati
       } else if (r.min < 0n) why = `R${s.reg} min value is negative, either use unsigned or 'var &= const'`;
       else if (r.min === 0n && !s.zeroOk) why = `R${s.reg} invalid zero-sized read: u64=[${r.min},${r.max}]`;
       else if (r.max >= BigInt(MAX_VAR_SIZE)) why = `R${s.reg} unbounded memory access, use 'var &= const' or 'if (var < const)'`;
-      if (why) out.push({ insn: pc, message: `${why} (size argument of ${hname})` });
+      if (why) {
+        out.push({ insn: pc, message: `${why} (size argument of ${hname})` });
+        continue;
+      }
+      // The memory argument before the size, on the stack: the verifier checks [off, off + max size) against the
+      // frame (r10-512 .. r10), whatever object the C code meant.
+      if (s.constant || !proto.mem?.includes(s.reg - 1)) continue;
+      const off = stackOffsetAt(pc, s.reg - 1);
+      if (off === undefined) continue;
+      if (off + Number(r.max) > 0 || off < -512) {
+        out.push({ insn: pc, message: `invalid indirect access to stack R${s.reg - 1} off=${off} size=${r.max} (argument of ${hname}: past the stack frame)` });
+      }
     }
   });
   return out;
