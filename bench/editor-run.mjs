@@ -152,6 +152,10 @@ const [, middlePageMs] = await page(Math.floor(PACKETS / 2));
 const [, lastPageMs] = await page(PACKETS - 200);
 const [filtered, filteredPageMs] = await page(1000, { action: 'XDP_TX' });
 const [, filteredAgainMs] = await page(5000, { action: 'XDP_TX' });
+// Display filters that read the capture again: a frame field, and the summary column (made from the frames).
+const [udp, udpFilterMs] = await page(0, { filter: 'udp' });
+const [icmp, summaryFilterMs] = await page(0, { filter: 'summary contains "ICMP"' });
+if (udp.error || icmp.error) throw new Error(`filter failed: ${udp.error ?? icmp.error}`);
 const [, detailMs] = await time(() => conn.sendRequest('xdpLens/packet', { runId, index: 1 }));
 const peak = hwm();
 // What a save costs before the counts are current again (xdpLens.rerunOnSave): the program edited (so both it and its
@@ -185,6 +189,8 @@ const result = {
   loadavg1AtStart: loadStart,
   pageMs: { first: firstPageMs, middle: middlePageMs, last: lastPageMs, filteredFirst: filteredPageMs, filteredAgain: filteredAgainMs },
   filteredTotal: filtered.total,
+  // First page of a display filter that reads the capture again (a frame field; the summary column), and its matches.
+  displayFilterMs: { udp: udpFilterMs, summary: summaryFilterMs, udpTotal: udp.total, summaryTotal: icmp.total },
   detailOfPacket1Ms: detailMs,
   // After an edit: request to counts on the 10-packet demo capture and on the big one (compile included).
   afterEditMs: { demo: editSmall.ms, big: editBig.ms, compileMs: editSmall.compileMs },

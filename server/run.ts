@@ -555,8 +555,9 @@ class RunRecorder {
     this.stats.record(time, action, r.outcome, r.queue, file, line, r.fault);
     if (this.summaries === 'here') cols.summaries.push(summarize(pkt.frame));
     this.actionCounts[action]++;
-    // A number for (file, line, action): no key string built per packet (file < 2^16, action < 8, line < 2^32).
-    const ek = (fileIndex * 8 + action) * 0x1_0000_0000 + line;
+    // A number for (file, line, action): no key string built per packet (file < 2^16, action < 8, line < 2^32); below
+    // 2^29 (a small integer, which a Map hashes fastest) for the first 64 files and lines below 2^20, else above.
+    const ek = fileIndex < 64 && line < 0x10_0000 ? (fileIndex * 8 + action) * 0x10_0000 + line : 0x2000_0000 + (fileIndex * 8 + action) * 0x1_0000_0000 + line;
     let e = ek === this.lastExitKey ? this.lastExit : exits.get(ek);
     if (!e) exits.set(ek, (e = { exit: { file, line, action: r.action, count: 0, firstPacket: pkt.index }, order: [], byOutcome: [] }));
     this.lastExitKey = ek;
@@ -1109,59 +1110,171 @@ async function filterMatches(run: StoredRun, filter: Filter, token: Cancellation
   const rerun = filter.fields.some((f) => RERUN_FIELDS.has(f));
   // (Summaries not kept are made from the frame.)
   const readCapture = rerun || filter.needsFrame || filter.fields.includes('frame.cap_len') || (!run.summaries && filter.fields.includes('summary'));
+  const cols: FilterColumns = {
+    action: run.action, retval: run.retval, outcome: run.outcome, outcomes: run.outcomes, path: run.path, paths: run.paths, file: run.file,
+    files: run.files, line: run.line, fault: run.fault, faultKinds: run.summary.faults.map((f) => f.kind), len: run.len, summaries: run.summaries,
+  };
   const idx = new Uint32Array(n);
   let k = 0;
-  const facts = (i: number, frame: Uint8Array, capLen: number, r?: DriverPacket): PacketFacts => {
-    const f = run.fault[i]!;
-    const after = r?.out.subarray(r.metaLen);
-    return {
-      index: i,
-      frame,
-      wireLen: run.len[i]!,
-      capLen,
-      action: ACTIONS[run.action[i]!]!,
-      retval: run.retval[i]!,
-      outcome: run.outcomes[run.outcome[i]!],
-      path: run.paths[run.path[i]!],
-      file: run.files[run.file[i]!],
-      line: run.line[i]!,
-      ...(f ? { fault: run.summary.faults[f - 1]?.kind ?? 'fault' } : {}),
-      ...(r ? { target: r.target, queue: r.queue, printk: r.run.printk, modified: after!.length !== frame.length || after!.some((b, j) => b !== frame[j]) } : {}),
-      summary: () => (run.summaries ? run.summaries.get(i) : summarize(frame)),
-    };
-  };
   if (!readCapture) {
     const none = new Uint8Array(0);
-    for (let i = 0; i < n; i++) if (filter.test(facts(i, none, run.len[i]!))) idx[k++] = i;
+    for (let i = 0; i < n; i++) if (filter.test(factsOf(cols, i, none, run.len[i]!))) idx[k++] = i;
   } else {
     try {
       if (run.config.captureStamp && captureStamp(run.config.capture) !== run.config.captureStamp) return `${run.config.capture} changed since the run: run again`;
     } catch (e) {
       return `cannot read ${run.config.capture}: ${(e as Error).message}`;
     }
+    // A long capture read again for a filter that needs no re-run: its second half is matched by a worker thread
+    // meanwhile (both cores; the columns copied to it), this thread does the first.
+    const half = rerun || run.summaries ? undefined : filterHalf(run.config.capture, filter.text, cols, n);
+    const end = half ? half.from : n;
     const driver = rerun ? build(run.config).driver : undefined;
     const reader = openCapture(run.config.capture);
     try {
       let sliceEnd = performance.now() + SLICE_MS;
-      for (let i = 0; i < n; i++) {
+      for (let i = 0; i < end; i++) {
         const pkt = nextPacket(reader);
         if (!(pkt && 'frame' in pkt)) break;
         const r = driver?.receive(pkt.frame, pkt.tsNs);
-        if (filter.test(facts(i, pkt.frame, pkt.capLen, r))) idx[k++] = i;
+        if (filter.test(factsOf(cols, i, pkt.frame, pkt.capLen, r))) idx[k++] = i;
         if (performance.now() > sliceEnd) {
           await yieldToLoop();
-          if (token.isCancellationRequested) return 'cancelled';
+          if (token.isCancellationRequested) {
+            half?.cancel();
+            return 'cancelled';
+          }
           sliceEnd = performance.now() + SLICE_MS;
         }
       }
     } finally {
       reader.close();
     }
+    if (half) {
+      const rest = await half.matches.catch(() => undefined);
+      if (token.isCancellationRequested) return 'cancelled';
+      if (rest) {
+        idx.set(rest, k);
+        k += rest.length;
+      } else {
+        // The worker failed: this thread does the second half too.
+        const again = await filterRange(cols, filter, run.config.capture, half.from, n, token);
+        if (typeof again === 'string') return again;
+        idx.set(again, k);
+        k += again.length;
+      }
+    }
   }
   const hit = idx.slice(0, k);
   if (run.filterCache.size > 16) run.filterCache.clear();
   run.filterCache.set(key, hit);
   return hit;
+}
+
+/** What a display filter reads of a run (structured-cloneable: the second half of a long filter runs in a worker). */
+export interface FilterColumns {
+  action: Uint8Array;
+  retval: Uint32Array;
+  outcome: Uint16Array;
+  outcomes: string[];
+  path: Uint8Array;
+  paths: string[];
+  file: Uint16Array;
+  files: string[];
+  line: Uint32Array;
+  fault: Uint16Array;
+  /** The kind of each of the run's faults (run.summary.faults), indexed by `fault` - 1. */
+  faultKinds: string[];
+  len: Uint32Array;
+  summaries?: SummaryStore;
+}
+
+/** A packet's facts for a display filter: the run's columns, the frame, and the re-run's result when there is one. */
+function factsOf(run: FilterColumns, i: number, frame: Uint8Array, capLen: number, r?: DriverPacket): PacketFacts {
+  const f = run.fault[i]!;
+  const after = r?.out.subarray(r.metaLen);
+  return {
+    index: i,
+    frame,
+    wireLen: run.len[i]!,
+    capLen,
+    action: ACTIONS[run.action[i]!]!,
+    retval: run.retval[i]!,
+    outcome: run.outcomes[run.outcome[i]!],
+    path: run.paths[run.path[i]!],
+    file: run.files[run.file[i]!],
+    line: run.line[i]!,
+    ...(f ? { fault: run.faultKinds[f - 1] ?? 'fault' } : {}),
+    ...(r ? { target: r.target, queue: r.queue, printk: r.run.printk, modified: after!.length !== frame.length || after!.some((b, j) => b !== frame[j]) } : {}),
+    summary: () => (run.summaries ? run.summaries.get(i) : summarize(frame)),
+  };
+}
+
+/** Packets from..to-1 of a capture that `filter` matches (no re-run), reading it from the start. */
+async function filterRange(cols: FilterColumns, filter: Filter, capture: string, from: number, to: number, token?: CancellationToken): Promise<Uint32Array | string> {
+  const idx = new Uint32Array(Math.max(0, to - from));
+  let k = 0;
+  const reader = openCapture(capture, { views: true });
+  try {
+    let sliceEnd = performance.now() + SLICE_MS;
+    for (let i = 0; i < to; i++) {
+      const pkt = nextPacket(reader);
+      if (!(pkt && 'frame' in pkt)) break;
+      if (i >= from && filter.test(factsOf(cols, i, pkt.frame, pkt.capLen))) idx[k++] = i;
+      if (token && performance.now() > sliceEnd) {
+        await yieldToLoop();
+        if (token.isCancellationRequested) return 'cancelled';
+        sliceEnd = performance.now() + SLICE_MS;
+      }
+    }
+  } finally {
+    reader.close();
+  }
+  return idx.slice(0, k);
+}
+
+/** A display filter's job for a worker thread: the packets from..to-1 of the capture. */
+export interface FilterJob {
+  capture: string;
+  filter: string;
+  from: number;
+  to: number;
+  cols: FilterColumns;
+}
+
+/** The worker's side of filterHalf (server/run-worker-main.ts). */
+export async function filterJobMatches(job: FilterJob): Promise<Uint32Array> {
+  const r = await filterRange(job.cols, compileFilter(job.filter), job.capture, job.from, job.to);
+  if (typeof r === 'string') throw new Error(r);
+  return r;
+}
+
+/** A filter over this many packets or more has its second half matched in a worker thread. */
+const FILTER_SPLIT_PACKETS = 100_000;
+
+/**
+ * Start a worker on the second half of a long filter's packets (`from`..n-1); undefined when it is not worth one, there
+ * is no worker script, or XDP_LENS_RUN_WORKER=never (a number: on any run of 2 packets or more).
+ */
+function filterHalf(capture: string, text: string, cols: FilterColumns, n: number): { from: number; matches: Promise<Uint32Array>; cancel(): void } | undefined {
+  const when = process.env.XDP_LENS_RUN_WORKER;
+  const forced = when !== undefined && /^\d+$/.test(when);
+  if (!RUN_WORKER_SCRIPT || when === 'never' || n < (forced ? 2 : FILTER_SPLIT_PACKETS)) return undefined;
+  const from = n >> 1;
+  let w: Worker;
+  try {
+    w = new Worker(RUN_WORKER_SCRIPT, { workerData: { filter: { capture, filter: text, from, to: n, cols } satisfies FilterJob } });
+  } catch {
+    return undefined;
+  }
+  w.unref();
+  const matches = new Promise<Uint32Array>((resolve, reject) => {
+    w.on('message', (m: { matches: Uint32Array } | { internal: string }) => ('matches' in m ? resolve(m.matches) : reject(new Error(m.internal))));
+    w.on('error', reject);
+    w.on('exit', () => reject(new Error('the filter worker exited without a result')));
+  }).finally(() => void w.terminate());
+  matches.catch(() => {}); // a failure is handled where it is awaited (or not at all: a cancelled filter)
+  return { from, matches, cancel: () => void w.terminate() };
 }
 
 const RERUN_FIELDS = new Set(['printk', 'modified', 'redirect.target', 'queue']);
