@@ -199,10 +199,19 @@ function loadObjectUnchecked(bytes: Uint8Array, path: string, diagnostics: LoadD
 function progArrayFragsMismatch(path: string, programs: LoadedProgram[], maps: MapDef[]): LoadDiagnostic[] {
   const out: LoadDiagnostic[] = [];
   maps.forEach((m, index) => {
-    if (m.type !== MapType.PROG_ARRAY || !m.initialProgs?.length) return;
-    const user = programs.find((p) => p.insns.some((i) => i.opcode === 0x18 && i.src === PSEUDO_MAP_FD && i.imm === index));
+    if (m.type !== MapType.PROG_ARRAY) return;
+    const users = programs.filter((p) => p.insns.some((i) => i.opcode === 0x18 && i.src === PSEUDO_MAP_FD && i.imm === index));
+    const user = users[0];
     let owner = user;
-    for (const slot of m.initialProgs) {
+    // Every later program that uses the map is held to the owner when it loads (a program tail-calling through it).
+    for (const u of users) {
+      if (u.frags === user!.frags) continue;
+      out.push({
+        severity: 'error', file: path,
+        message: `${path}: map '${m.name}': program '${u.name}' (${u.frags ? 'xdp.frags' : 'not xdp.frags'}) uses it, but '${user!.name}', which uses it too and loads first, is ${user!.frags ? '' : 'not '}xdp.frags: the kernel refuses to load '${u.name}' (EINVAL), so libbpf fails the whole object`,
+      });
+    }
+    for (const slot of m.initialProgs ?? []) {
       const p = programs.find((x) => x.name === slot.program);
       if (!p) continue;
       owner ??= p;

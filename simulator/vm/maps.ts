@@ -519,7 +519,9 @@ class LpmTrie extends MapBase implements BpfMap {
     if (old && flags === BPF_NOEXIST) return -EEXIST;
     if (!old && flags === BPF_EXIST) return -ENOENT;
     if (!old && this.elems.size >= this.def.maxEntries) return -ENOSPC;
-    this.elems.set(c.k, { key: c.key, prefixlen: c.prefixlen, values: [value.slice(0, this.def.valueSize)] });
+    // The element is found by its canonical key, but keeps the key's data as given, bits past the prefix included
+    // (trie_update_elem copies all of it; a dump shows it; a later update of the same prefix replaces it).
+    this.elems.set(c.k, { key: key.slice(0, this.def.keySize), prefixlen: c.prefixlen, values: [value.slice(0, this.def.valueSize)] });
     return 0;
   }
 
@@ -542,7 +544,7 @@ class LpmTrie extends MapBase implements BpfMap {
     if (err) return err;
     const c = this.canonical(entry.key);
     if (!c) return `prefix length ${u32(entry.key)} is longer than map ${this.def.name} allows (${this.maxPrefix})`;
-    this.elems.set(c.k, { key: c.key, prefixlen: c.prefixlen, values: [entry.values[0].slice()] });
+    this.elems.set(c.k, { key: entry.key.slice(0, this.def.keySize), prefixlen: c.prefixlen, values: [entry.values[0].slice()] });
     return undefined;
   }
 }

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileC } from '../../simulator/compile.ts';
 import { loadProgramFile, Session } from '../../simulator/session.ts';
+import { RefusalLog, refusalsBeforeRun } from '../../simulator/verifier-refusals.ts';
 import { defaultObjectName, KernelLoadError, kernelOrSkip, runKernel } from '../kernel/runner.ts';
 import { diffBytes, diffMaps, normaliseSimMaps } from '../parity/compare.ts';
 import { REPO } from '../repo.ts';
@@ -45,9 +46,17 @@ test('cfuzz: random C programs using helpers and maps behave as in the kernel', 
         if (!(e instanceof KernelLoadError)) throw e;
         // What the kernel refuses, the simulator must refuse too (the generator stays within what the verifier
         // accepts; what it refuses is the loader's business: a program array mixing xdp.frags and plain programs).
+        // Refused as `run` reports it: the loader refuses the object, or verifier-refusals.ts names a refusal before the
+        // first packet, or a packet's fault proves one (under either engine).
         let simLoads = true;
         try {
-          loadProgramFile(path, { flags: ['-mcpu=v3', g.opt] });
+          const o = loadProgramFile(path, { flags: ['-mcpu=v3', g.opt] });
+          for (const engine of ['compiled', 'interp'] as const) {
+            const session = new Session(o, { program: 'fuzz', nrCpus: 2, cpu: 0, engine });
+            const log = new RefusalLog(refusalsBeforeRun(o, session.program, session.machine));
+            for (const bytes of packets) log.fault(session.runPacket(bytes).fault);
+            if (log.list.length) simLoads = false;
+          }
         } catch {
           simLoads = false;
         }
@@ -64,6 +73,8 @@ test('cfuzz: random C programs using helpers and maps behave as in the kernel', 
       const problems: string[] = [];
       for (const engine of ['compiled', 'interp'] as const) {
         const session = new Session(obj, { program: 'fuzz', nrCpus: kernel.cpus, cpu: 0, engine });
+        const before = refusalsBeforeRun(obj, session.program, session.machine);
+        if (before.length) problems.push(`${engine}: the kernel loads it, run would say it refuses: ${before.map((x) => `${x.rule}@${x.line}: ${x.message}`).join('; ').slice(0, 300)}`);
         packets.forEach((bytes, n) => {
           const s = session.runPacket(bytes);
           const k = kernel.results[n]!;

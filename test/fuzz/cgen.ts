@@ -80,6 +80,37 @@ int tail1(struct xdp_md *ctx) {
   return XDP_TX;
 }
 struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, 3); __uint(key_size, 4); __array(values, int (void *)); } jt SEC(".maps") = { .values = { [1] = (void *)&tail1 } };
+struct lpmk { __u32 plen; __u8 d[4]; };
+struct { __uint(type, BPF_MAP_TYPE_LPM_TRIE); __uint(max_entries, 6); __type(key, struct lpmk); __type(value, __u32); __uint(map_flags, BPF_F_NO_PREALLOC); } lpm SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_DEVMAP); __uint(max_entries, 4); __type(key, __u32); __type(value, __u32); } dev SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_DEVMAP_HASH); __uint(max_entries, 4); __type(key, __u32); __type(value, __u32); } devh SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_CPUMAP); __uint(max_entries, 4); __type(key, __u32); __type(value, struct bpf_cpumap_val); } cpum SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_XSKMAP); __uint(max_entries, 4); __type(key, __u32); __type(value, __u32); } xsk SEC(".maps");
+/* bpf-to-bpf calls three frames deep, the caller's stack reached through pointers. */
+static __attribute__((noinline)) __u64 mix(__u64 *acc, const __u8 *b, __u32 i) {
+  *acc = (*acc ^ b[i & 15]) * 0x100000001b3ULL;
+  return *acc >> (i & 31);
+}
+static __attribute__((noinline)) long fold(__u8 *buf, __u32 n, __u64 *acc) {
+  long r = 0;
+  for (__u32 i = 0; i < 16; i++) {
+    if (i >= n) break;
+    r += mix(acc, buf, i);
+    buf[i] ^= (__u8)r;
+  }
+  return r;
+}
+/* A program that tail-calls itself until the kernel's limit (33 tail calls) stops it, counting in arr[7]. */
+int again(struct xdp_md *ctx);
+struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, 1); __uint(key_size, 4); __array(values, int (void *)); } chain SEC(".maps") = { .values = { [0] = (void *)&again } };
+SEC("xdp")
+int again(struct xdp_md *ctx) {
+  __u32 k = 7;
+  __u64 *v = bpf_map_lookup_elem(&arr, &k);
+  if (v) *v += 1;
+  bpf_tail_call(ctx, &chain, 0);
+  return XDP_PASS;
+}
 `;
 
 /** A program for `seed`. */
@@ -95,7 +126,7 @@ export function generateCProgram(seed: number): CProgram {
   const signed = () => r.pick([-1, -2, -3, -4, -7, -8, -14, -15, -16, -20, -32, -64, -100, -256, -300, 1, 2, 3, 5, 8, 14, 16, 64, 100, 256, 400, 3000]);
   let usesTail = false;
   for (let i = 0; i < n; i++) {
-    const kind = r.pick(['head', 'tail', 'meta', 'load', 'store', 'csum', 'pkt', 'map', 'map', 'atomic', 'atomic', 'lock', 'loop', 'queue', 'ring', 'mim', 'fib', 'mtu', 'strncmp', 'cpu', 'percpu', 'lru', 'len', 'foreach', 'timer', 'probe']);
+    const kind = r.pick(['head', 'tail', 'meta', 'load', 'store', 'csum', 'pkt', 'map', 'map', 'atomic', 'atomic', 'lock', 'loop', 'queue', 'ring', 'mim', 'fib', 'mtu', 'strncmp', 'cpu', 'percpu', 'lru', 'len', 'foreach', 'timer', 'probe', 'lpm', 'redirect', 'datameta', 'calls']);
     kinds.push(kind);
     const o = `o[${i}]`;
     switch (kind) {
@@ -209,6 +240,31 @@ export function generateCProgram(seed: number): CProgram {
         body.push(`{ struct fctx c = { .stop = ${B()} & 15 }; ${o} = bpf_for_each_map_elem(&${a ? 'arr' : 'hsh'}, ${a ? 'fe_arr' : 'fe_hsh'}, &c, 0) * 1000000 + c.acc % 1000000 + c.n; }`);
         break;
       }
+      case 'lpm': {
+        const op = r.pick(['update', 'update', 'lookup', 'lookup', 'delete']);
+        const plen = r.chance(0.5) ? `${B()} & 31` : String(r.pick([0, 8, 16, 24, 32, 33]));
+        body.push(`{ struct lpmk k = { .plen = ${op === 'lookup' ? r.pick(['32', plen]) : plen}, .d = { ${B()}, ${r.chance(0.5) ? B() : '10'}, ${B()}, ${B()} } };`);
+        if (op === 'update') body.push(`  __u32 v = ${U16()}; ${o} = bpf_map_update_elem(&lpm, &k, &v, ${r.pick([0, 0, 1, 2])}); }`);
+        else if (op === 'lookup') body.push(`  __u32 *pv = bpf_map_lookup_elem(&lpm, &k); ${o} = pv ? (__s64)*pv : -1; }`);
+        else body.push(`  ${o} = bpf_map_delete_elem(&lpm, &k); }`);
+        break;
+      }
+      case 'redirect': {
+        // Empty target maps (the test run cannot seed devices): the flags' low bits are the fallback action.
+        const m = r.pick(['dev', 'devh', 'cpum', 'xsk']);
+        if (r.chance(0.25)) body.push(`${o} = bpf_redirect(${r.pick([0, 1, 2, `${B()} & 3`])}, ${r.pick([0, 1, 8])});`);
+        else body.push(`${o} = bpf_redirect_map(&${m}, ${B()} & 7, ${r.pick([0, 1, 2, 3, 4, 5, `${B()} & 7`])});`);
+        break;
+      }
+      case 'datameta': {
+        const n = r.pick([4, 8, 12, 16]);
+        body.push(`{ long rc = bpf_xdp_adjust_meta(ctx, -${n}); ${o} = rc; __u8 *m = (void *)(long)ctx->data_meta; __u8 *d = (void *)(long)ctx->data;` +
+          ` if (m + 4 <= d) { *(__u32 *)m = ${U16()}; ${o} = rc * 100000 + m[0] + m[3]; } }`);
+        break;
+      }
+      case 'calls':
+        body.push(`{ __u8 buf[16]; __u64 acc = ${B()}; __builtin_memcpy(buf, p + ${r.int(48)}, 16); ${o} = fold(buf, ${r.chance(0.5) ? `${B()} & 31` : r.pick([0, 1, 16])}, &acc) ^ acc ^ buf[${r.int(16)}]; }`);
+        break;
       case 'percpu': {
         const hashMap = r.chance(0.5);
         body.push(`{ __u32 k = ${B()} & 3; ${hashMap ? '__u32' : '__u64'} v = ${U16()};`);
@@ -226,6 +282,8 @@ export function generateCProgram(seed: number): CProgram {
     usesTail = true;
     kinds.push('tail-call');
   }
+  const chainTail = !usesTail && r.chance(0.25);
+  if (chainTail) kinds.push('tail-chain');
   const ret = r.int(n);
   const frags = r.chance(0.3);
   if (frags) kinds.push('frags');
@@ -240,7 +298,7 @@ ${body.map((l) => `  ${l}`).join('\n')}
   __u32 key = __sync_fetch_and_add(&counter, 1);
   bpf_map_update_elem(&rlog, &key, o, 0);
   bpf_xdp_store_bytes(ctx, 0, o, sizeof(o));
-${usesTail ? `  if (p[${r.int(64)}] & 1) bpf_tail_call(ctx, &jt, p[${r.int(64)}] & 3);\n` : ''}  return (__u32)(o[${ret}] ^ o[0]) % 4;
+${usesTail ? `  if (p[${r.int(64)}] & 1) bpf_tail_call(ctx, &jt, p[${r.int(64)}] & 3);\n` : ''}${chainTail ? `  if (p[${r.int(64)}] & 1) bpf_tail_call(ctx, &chain, 0);\n` : ''}  return (__u32)(o[${ret}] ^ o[0]) % 4;
 }
 `;
   return { source, opt: r.pick(['-O1', '-O2', '-O2', '-O3']), kinds, frags };
