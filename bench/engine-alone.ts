@@ -34,7 +34,8 @@ const obj = loadProgramFile(objPath);
 let result;
 if (mode === 'engine') {
   const m = createMachine(obj, { engine });
-  const frame = new Uint8Array(4096);
+  // The machine's packet buffer (in the compiled engine's WebAssembly memory), as the driver's receive buffer is.
+  const frame = m.packetBuffer(4096);
   const buff: XdpBuff = { frame, data: 256, dataEnd: 256, dataMeta: 256, frags: [], fragSize: 0, ingressIfindex: 1, rxQueueIndex: 0 };
   result = measure(packets.filter((p) => p.length <= 3520), (p) => {
     frame.set(p, 256);

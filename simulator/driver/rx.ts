@@ -207,7 +207,11 @@ export class Driver {
     const queues = this.pools.length;
     const queue = queues > 1 && this.opts.queueOf ? this.opts.queueOf(frame) % queues : 0;
     const g = this.geometry(queue, frame.length);
-    const buff: XdpBuff = layoutXdpBuff(frame, g, this.spare, this.spareFrom, this.boundsFixed ? this.spareEnd : -1);
+    // No spare of this size: a zeroed one from the machine (in the compiled engine's WebAssembly memory, where the
+    // generated code reads the packet inline).
+    const fresh = this.spare === undefined || this.spare.length !== g.frameSize;
+    const spare = fresh ? this.session.machine.packetBuffer(g.frameSize, this.spare) : this.spare;
+    const buff: XdpBuff = layoutXdpBuff(frame, g, spare, fresh ? 0 : this.spareFrom, fresh ? 0 : this.boundsFixed ? this.spareEnd : -1);
     this.spare = buff.frame;
     this.spareFrom = buff.data;
     this.spareEnd = buff.dataEnd;

@@ -34,6 +34,16 @@ export const MAX_FRAMES = 8;
 const FIRST_DYNAMIC = 32;
 
 export const STACK_SIZE = 512;
+
+/**
+ * The WebAssembly linear memory a Memory holds once the compiled engine's WebAssembly tier runs on it (attachWasm):
+ * byte offsets of the registers (11 x u64, the engine's S.R), a scratch word for a load's high half, the instruction
+ * budget left, the region table of ids 0..15 (per id: base, lo, hi, hi for stores (-1: not writable inline), 1 for a
+ * stack frame; lo 1 / hi 0 for an id the generated code must not touch inline), the call frames (bytes, written-byte
+ * map, and the lowest offset the generated code wrote, per frame) and the arena packet buffers come from. Fixed size:
+ * never grown, so no view of it is ever detached.
+ */
+export const WASM_LAYOUT = { R: 0, TH: 96, LEFT: 100, TABLE: 512, ENTRY: 32, FRAMES: 1024, FRAME_STRIDE: 2048, DIRTY: 1024, ARENA: 32768, PAGES: 8 } as const;
 /** sizeof(struct xdp_md). */
 export const XDP_MD_SIZE = 24;
 
@@ -178,6 +188,13 @@ export class Memory {
   uninitRead: UninitRead | undefined;
   /** The compiled engine's run state for runs on this Memory (compiled/engine.ts keeps it here). */
   engineState: unknown;
+  /** The WebAssembly linear memory (attachWasm), its words, and the arena's next free offset and last buffer. */
+  wasmMemory: WebAssembly.Memory | undefined;
+  /** Its buffer (WebAssembly.Memory.buffer is a getter into the engine: read once, it never changes). */
+  private wasmBuffer: ArrayBuffer | undefined;
+  private wasm32: Int32Array | undefined;
+  private arenaTop: number = WASM_LAYOUT.ARENA;
+  private arenaLast = -1;
 
   constructor() {
     const ctx = makeRegion(REGION_CTX, 'ctx', 'ctx (struct xdp_md)', new Uint8Array(XDP_MD_SIZE));
@@ -217,6 +234,7 @@ export class Memory {
       this.ctx = undefined;
     }
     this.regions[REGION_PACKET] = undefined;
+    if (this.wasm32 !== undefined) this.wasmEntry(REGION_PACKET, 0, 1, 0, -1, 0);
     if (buff) {
       this.regions[REGION_PACKET] = this.packetRegion;
       this.syncPacket();
@@ -226,8 +244,11 @@ export class Memory {
   /** Zero the bytes of frame f (0-based) that may be non-zero, and their written-byte marks. */
   private cleanFrame(f: number): void {
     const r = this.regions[REGION_STACK0 + f]!;
-    const from = r.dirtyFrom;
+    const w32 = this.wasm32;
+    const dirty = w32 === undefined ? 0 : (WASM_LAYOUT.FRAMES + f * WASM_LAYOUT.FRAME_STRIDE + WASM_LAYOUT.DIRTY) >> 2;
+    const from = w32 === undefined ? r.dirtyFrom : Math.min(r.dirtyFrom, w32[dirty]);
     if (from >= STACK_SIZE) return;
+    if (w32 !== undefined) w32[dirty] = STACK_SIZE;
     if (from >= STACK_SIZE - 128) {
       const w = this.frameWords[f];
       const half = STACK_SIZE / 8;
@@ -254,6 +275,73 @@ export class Memory {
     r.hi = buff.dataEnd;
     r.writeFault = buff.readonlyPage ? 'readonly-page-write' : undefined;
     r.writeFaultMessage = buff.readonlyPage ? 'the driver hands the program a read-only page (readonly-page mode)' : undefined;
+    if (this.wasm32 !== undefined) {
+      // The generated WebAssembly reads and writes the packet inline only when the frame is in its linear memory.
+      const f = buff.frame;
+      if (f.buffer === this.wasmBuffer) {
+        const hi = Math.min(r.hi, f.length);
+        this.wasmEntry(REGION_PACKET, f.byteOffset, r.lo, hi, buff.readonlyPage ? -1 : hi, 0);
+      } else this.wasmEntry(REGION_PACKET, 0, 1, 0, -1, 0);
+    }
+  }
+
+  private wasmEntry(id: number, base: number, lo: number, hi: number, whi: number, stack: number): void {
+    const w = this.wasm32!;
+    const e = (WASM_LAYOUT.TABLE + id * WASM_LAYOUT.ENTRY) >> 2;
+    w[e] = base;
+    w[e + 1] = lo;
+    w[e + 2] = hi;
+    w[e + 3] = whi;
+    w[e + 4] = stack;
+  }
+
+  /**
+   * Move the call frames into a WebAssembly linear memory (made once, WASM_LAYOUT) for the compiled engine's
+   * WebAssembly tier: the regions keep their objects, their bytes become views of it, so every engine, helper and
+   * dump sees the same bytes. Between runs only.
+   */
+  attachWasm(): WebAssembly.Memory {
+    if (this.wasmMemory !== undefined) return this.wasmMemory;
+    const L = WASM_LAYOUT;
+    const m = new WebAssembly.Memory({ initial: L.PAGES, maximum: L.PAGES });
+    const buf = m.buffer;
+    this.wasmMemory = m;
+    this.wasmBuffer = buf;
+    this.wasm32 = new Int32Array(buf);
+    for (let id = 0; id < 16; id++) this.wasmEntry(id, 0, 1, 0, -1, 0);
+    for (let f = 0; f < MAX_FRAMES; f++) {
+      const at = L.FRAMES + f * L.FRAME_STRIDE;
+      const both = new Uint8Array(buf, at, 2 * STACK_SIZE);
+      both.set(this.frameBuffers[f]);
+      this.frameBuffers[f] = both;
+      this.frameWords[f] = new Float64Array(buf, at, (2 * STACK_SIZE) / 8);
+      const r = this.regions[REGION_STACK0 + f]!;
+      r.bytes = both.subarray(0, STACK_SIZE);
+      r.view = new DataView(buf, at, STACK_SIZE);
+      r.init = both.subarray(STACK_SIZE);
+      r.initView = new DataView(buf, at + STACK_SIZE, STACK_SIZE);
+      this.wasm32[(at + L.DIRTY) >> 2] = STACK_SIZE;
+      this.wasmEntry(REGION_STACK0 + f, at, 0, STACK_SIZE, STACK_SIZE, 1);
+    }
+    this.syncPacket();
+    return m;
+  }
+
+  /**
+   * A zeroed buffer of `size` bytes for packet frames, in the WebAssembly linear memory when there is room (the
+   * generated code then reads and writes the packet inline), else a plain array. `replaces`: the caller's previous
+   * buffer from here, whose space is reused when it was the last one handed out. Each buffer is the caller's alone.
+   */
+  packetBuffer(size: number, replaces?: Uint8Array): Uint8Array {
+    this.attachWasm();
+    if (replaces !== undefined && replaces.buffer === this.wasmBuffer && replaces.byteOffset === this.arenaLast) this.arenaTop = this.arenaLast;
+    const at = (this.arenaTop + 63) & ~63;
+    if (at + size > WASM_LAYOUT.PAGES * 65536) return new Uint8Array(size);
+    this.arenaLast = at;
+    this.arenaTop = at + size;
+    const b = new Uint8Array(this.wasmBuffer!, at, size);
+    b.fill(0);
+    return b;
   }
 
   /** r10 for call frame `depth` (1-based). */
@@ -266,6 +354,7 @@ export class Memory {
   clearFrame(depth: number): void {
     this.frameBuffers[depth - 1].fill(0);
     this.regions[REGION_STACK0 + depth - 1]!.dirtyFrom = STACK_SIZE;
+    if (this.wasm32 !== undefined) this.wasm32[(WASM_LAYOUT.FRAMES + (depth - 1) * WASM_LAYOUT.FRAME_STRIDE + WASM_LAYOUT.DIRTY) >> 2] = STACK_SIZE;
     this.depthNow = depth;
   }
 

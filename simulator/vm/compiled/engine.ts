@@ -26,7 +26,8 @@ import {
   PSEUDO_MAP_IDX_VALUE, PSEUDO_MAP_VALUE, aluVariant, atomicOp, type AluVariant, type OpcodeInfo,
 } from '../../isa/opcodes.ts';
 import { alu32, alu64, refusedWhenReached } from '../../isa/alu.ts';
-import { MAX_FRAMES, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, REGION_PACKET, STACK_SIZE, VmFault, addrOf, type Memory, type UninitRead } from '../memory.ts';
+import { MAX_FRAMES, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, REGION_PACKET, STACK_SIZE, VmFault, WASM_LAYOUT, addrOf, type Memory, type UninitRead } from '../memory.ts';
+import { W_CALL, W_EXIT, W_OUTCOME, generateWasm } from './wasm.ts';
 import {
   ALL_REGS, ARG_REGS, MAY_GOTO_BUDGET, R10, execAtomic, uninitRegister,
   type ExecOptions, type ExecResult, type Frame, type HelperCall, type HelperOutcome, type ProgramImage, type Probe,
@@ -73,6 +74,15 @@ interface State {
   checksFor?: ProgramImage;
   checksFrom?: ExecOptions['registerChecks'];
   entryChecks?: RegisterChecks;
+  /** WebAssembly tier: the linear memory's words (undefined: this state runs JavaScript only), what a helper's
+   * outcome said (H.outcome's code), the instance of each module on this Memory, their imports. */
+  W32?: Int32Array;
+  code: number;
+  wasmRuns?: Map<WebAssembly.Module, (pc: number) => number>;
+  /** The WebAssembly form of the last program run (skips the lookups): its image and run function (null: none). */
+  wasmFor?: ProgramImage;
+  wasmRun?: ((pc: number) => number) | null;
+  wasmImports?: Record<string, unknown>;
   /** The entry program's compiled form at the last run (skips the cache lookups). */
   compiled?: CompiledProgram;
   compiledFor?: ProgramImage;
@@ -725,6 +735,31 @@ function checkCode(checks: RegisterChecks | undefined, pc: number, exit: boolean
   return code;
 }
 
+/**
+ * The basic blocks of a program, each as its slots (an lddw takes two): a block ends at a jump, call or exit, before
+ * a leader, or after MAX_BLOCK instructions. The WebAssembly tier (wasm.ts) follows the same blocks.
+ */
+export function blockSlots(insns: Insn[], infos: (OpcodeInfo | undefined)[], lead: boolean[]): number[][] {
+  const blocks: number[][] = [];
+  let pc = 0;
+  while (pc < insns.length) {
+    const slots: number[] = [];
+    let q = pc;
+    for (;;) {
+      slots.push(q);
+      const info = infos[q];
+      const next = q + (info?.kind === 'lddw' ? 2 : 1);
+      const ends = !info || !STRAIGHT.has(info.kind) || (info.kind === 'lddw' && lead[q + 2]);
+      q = next;
+      // Long straight runs are cut (a case label in between costs nothing) to bound each block's checked copy.
+      if (ends || q >= insns.length || lead[q] || slots.length >= MAX_BLOCK) break;
+    }
+    blocks.push(slots);
+    pc = q;
+  }
+  return blocks;
+}
+
 /** Generate the JavaScript source of one program image. */
 export function generate(p: ProgramImage, checks: RegisterChecks | undefined, counting = false, probe?: ReadonlySet<number>): { source: string; after: Uint16Array } {
   const insns = p.insns;
@@ -738,20 +773,8 @@ export function generate(p: ProgramImage, checks: RegisterChecks | undefined, co
   out.push(`let ${Array.from({ length: 11 }, (_, i) => `l${i} = R32[${2 * i}], h${i} = R32[${2 * i + 1}]`).join(', ')};`);
   out.push('let left = S.left, live = S.live;');
   out.push('try { for (;;) { switch (pc) {');
-  let pc = 0;
-  while (pc < insns.length) {
-    // One basic block: slots [start, end), instructions in `slots`.
-    const slots: number[] = [];
-    let q = pc;
-    for (;;) {
-      slots.push(q);
-      const info = infos[q];
-      const next = q + (info?.kind === 'lddw' ? 2 : 1);
-      const ends = !info || !STRAIGHT.has(info.kind) || (info.kind === 'lddw' && lead[q + 2]);
-      q = next;
-      // Long straight runs are cut (a case label in between costs nothing) to bound each block's checked copy.
-      if (ends || q >= insns.length || lead[q] || slots.length >= MAX_BLOCK) break;
-    }
+  for (const slots of blockSlots(insns, infos, lead)) {
+    const pc = slots[0]!;
     const n = slots.length;
     slots.forEach((s, j) => (after[s] = n - 1 - j));
     const code = (s: number) => {
@@ -773,7 +796,6 @@ export function generate(p: ProgramImage, checks: RegisterChecks | undefined, co
       out.push(`left -= ${n};`);
       for (const s of slots) out.push(code(s));
     }
-    pc = q;
   }
   // Falling off the end (validation refuses it): the interpreter's step, then its unknown-opcode fault.
   out.push(`pc = ${insns.length};`);
@@ -869,20 +891,130 @@ class ExitResult implements ExecResult {
 
 // One run state per Memory (Memory.engineState), reused by its runs (a nested run on the same Memory gets a fresh one).
 
-function newState(mem: Memory, entry: ProgramImage, opts: ExecOptions): State {
-  const R = new BigUint64Array(11);
+function newState(mem: Memory, entry: ProgramImage, opts: ExecOptions, wasm: boolean): State {
+  // With the WebAssembly tier the registers live in its linear memory (WASM_LAYOUT.R), where generated code spills them.
+  const lin = wasm ? mem.attachWasm().buffer : undefined;
+  const R = lin ? new BigUint64Array(lin, WASM_LAYOUT.R, 11) : new BigUint64Array(11);
   return {
-    mem, R, R32: new Int32Array(R.buffer), frames: [], left: 0, budget: 0, tailCalls: 0, mayGoto: 0, live: 0, checks: undefined,
+    mem, R, R32: new Int32Array(R.buffer, R.byteOffset, 22), frames: [], left: 0, budget: 0, tailCalls: 0, mayGoto: 0, live: 0, checks: undefined,
     program: entry, pc: 0, done: false, slow: false, opts, busy: false, counting: false,
     call: { id: 0, regs: R, pc: 0, program: entry, tailCalls: 0, kfunc: false },
     exit: new ExitResult(R, entry),
+    W32: lin ? new Int32Array(lin) : undefined, code: 0, wasmRuns: lin ? new Map() : undefined,
   };
+}
+
+// ---- The WebAssembly tier (wasm.ts): on unless XDP_LENS_WASM=0.
+const WASM_ON = typeof WebAssembly !== 'undefined' && !(typeof process !== 'undefined' && process.env.XDP_LENS_WASM === '0');
+/** Whether the compiled engine uses its WebAssembly tier (XDP_LENS_WASM=0 turns it off). */
+export const wasmTier = (): boolean => WASM_ON;
+const TH = WASM_LAYOUT.TH >> 2;
+const LEFT = WASM_LAYOUT.LEFT >> 2;
+
+interface WasmCompiled {
+  module: WebAssembly.Module;
+  size: number;
+  compileMs: number;
+}
+const wasmCache = new WeakMap<Insn[], WasmCompiled | null>();
+
+/** Entries into WebAssembly forms so far in this process, and modules made (tests check that the tier ran). */
+export const wasmStats = { entries: 0, modules: 0, handovers: 0 };
+
+/** The WebAssembly form of a program image, generated once per instruction array; undefined when it has none. */
+export function compileWasm(p: ProgramImage): WasmCompiled | undefined {
+  let w = wasmCache.get(p.insns);
+  if (w === undefined) {
+    const t0 = performance.now();
+    const infos = p.insns.map((i) => OPCODES[i.opcode]);
+    const starts = blockSlots(p.insns, infos, leaders(p.insns, infos)).map((b) => b[0]!);
+    const bytes = generateWasm(p.insns, starts, !p.insns.some((insn, pc) => writesR10(insn, infos[pc])));
+    w = bytes ? { module: new WebAssembly.Module(bytes), size: bytes.length, compileMs: performance.now() - t0 } : null;
+    if (w) wasmStats.modules++;
+    wasmCache.set(p.insns, w);
+  }
+  return w ?? undefined;
+}
+
+/** A helper or kfunc called from WebAssembly on the spilled registers: 0 when it returned a value (in R[0]). */
+function wasmHelper(S: State, pc: number, id: number, kfunc: boolean): number {
+  const R32 = S.R32;
+  if (!kfunc && FAST_IDS.has(id)) {
+    const F = S.opts.fast;
+    const f = F === undefined ? undefined : F.byId[id];
+    if (F !== undefined && f !== undefined) {
+      F.miss = false;
+      const v = f(R32[3]!, R32[2]!, R32[5]!, R32[4]!, R32[7]!, R32[6]!, R32[9]!, R32[8]!, R32[11]!, R32[10]!);
+      if (!F.miss) {
+        R32[0] = v;
+        R32[1] = F.h;
+        return 0;
+      }
+    }
+  }
+  const o = H.helper(S, pc, id, kfunc);
+  if (typeof o === 'bigint') {
+    S.R[0] = o;
+    return 0;
+  }
+  S.left = S.W32![LEFT]!;
+  S.code = H.outcome(S, pc, o);
+  return 1;
+}
+
+function wasmImports(S: State): Record<string, unknown> {
+  const mem = S.mem;
+  const W32 = S.W32!;
+  return {
+    m: mem.wasmMemory,
+    ld1: (h: number, l: number, off: number, pc: number) => mem.ld1(h, l, off, pc),
+    ld2: (h: number, l: number, off: number, pc: number) => mem.ld2(h, l, off, pc),
+    ld4: (h: number, l: number, off: number, pc: number) => {
+      const v = mem.ld4(h, l, off, pc);
+      W32[TH] = mem.th;
+      return v;
+    },
+    ld8: (h: number, l: number, off: number, pc: number) => {
+      const v = mem.ld8(h, l, off, pc);
+      W32[TH] = mem.th;
+      return v;
+    },
+    ldsx: (h: number, l: number, off: number, size: number, pc: number) => mem.ldsx(h, l, off, size, pc),
+    st1: (h: number, l: number, off: number, v: number, pc: number) => mem.st1(h, l, off, v, pc),
+    st2: (h: number, l: number, off: number, v: number, pc: number) => mem.st2(h, l, off, v, pc),
+    st4: (h: number, l: number, off: number, v: number, pc: number) => mem.st4(h, l, off, v, pc),
+    st8: (h: number, l: number, off: number, vl: number, vh: number, pc: number) => mem.st8(h, l, off, vl, vh, pc),
+    helper: (pc: number, id: number, kfunc: number) => wasmHelper(S, pc, id, kfunc === 1),
+    mark: (pc: number) => {
+      const f = S.opts.onMark;
+      if (f !== undefined) f(S.program.name, pc);
+    },
+    atomic: (pc: number) => {
+      const insn = S.program.insns[pc]!;
+      execAtomic(insn, OPCODES[insn.opcode]!, S.R, mem, pc);
+    },
+    mapValue: (index: number, offset: number, pc: number) => {
+      const v = H.mapValue(S, index, offset, pc);
+      W32[TH] = T.h;
+      return v;
+    },
+  };
+}
+
+function wasmRunner(S: State, w: WasmCompiled): (pc: number) => number {
+  let run = S.wasmRuns!.get(w.module);
+  if (run === undefined) {
+    const imports = (S.wasmImports ??= wasmImports(S));
+    run = new WebAssembly.Instance(w.module, { e: imports as WebAssembly.ModuleImports }).exports.run as (pc: number) => number;
+    S.wasmRuns!.set(w.module, run);
+  }
+  return run;
 }
 
 export function executeCompiled(entry: ProgramImage, mem: Memory, init: (r: BigUint64Array) => void, opts: ExecOptions): ExecResult {
   let S = mem.engineState as State | undefined;
   if (S === undefined || S.busy) {
-    const fresh = newState(mem, entry, opts);
+    const fresh = newState(mem, entry, opts, WASM_ON && S === undefined);
     if (S === undefined) mem.engineState = fresh;
     S = fresh;
   }
@@ -913,6 +1045,7 @@ export function executeCompiled(entry: ProgramImage, mem: Memory, init: (r: BigU
   mem.program = entry;
   init(R);
   let compiled: CompiledProgram | undefined;
+  let inWasm = false;
   try {
     for (;;) {
       compiled = opts.probe === undefined && S.program === entry && S.compiled !== undefined && S.compiledFor === entry && S.compiledChecks === S.checks
@@ -923,11 +1056,53 @@ export function executeCompiled(entry: ProgramImage, mem: Memory, init: (r: BigU
         S.compiledFor = entry;
         S.compiledChecks = S.checks;
       }
-      try {
-        compiled.fn(S, S.pc);
-      } catch (e) {
-        if (e !== COUNT) throw e;
-        S.counting = true;
+      let js = true;
+      const W32 = S.W32;
+      if (W32 !== undefined && opts.probe === undefined && S.checks === undefined) {
+        // The WebAssembly form, where the program has one: it returns at an exit, a bpf-to-bpf call, a helper
+        // outcome other than a value, or to hand over to the JavaScript form at a slot (a block it cannot pay).
+        let run = S.wasmRun;
+        if (S.wasmFor !== S.program) {
+          const w = compileWasm(S.program);
+          run = w === undefined ? null : wasmRunner(S, w);
+          S.wasmFor = S.program;
+          S.wasmRun = run;
+        }
+        if (run) {
+          W32[LEFT] = S.left;
+          inWasm = true;
+          wasmStats.entries++;
+          const r = run(S.pc);
+          inWasm = false;
+          S.left = W32[LEFT]!;
+          const at = r >>> 2;
+          js = false;
+          switch (r & 3) {
+            case W_EXIT:
+              if (S.frames.length === 0) {
+                S.pc = at;
+                S.done = true;
+              } else H.exit(S, at);
+              break;
+            case W_CALL:
+              H.callLocal(S, at, at + 1 + S.program.insns[at]!.imm, S.live);
+              break;
+            case W_OUTCOME:
+              break;
+            default:
+              S.pc = at;
+              js = true;
+              wasmStats.handovers++;
+          }
+        }
+      }
+      if (js) {
+        try {
+          compiled.fn(S, S.pc);
+        } catch (e) {
+          if (e !== COUNT) throw e;
+          S.counting = true;
+        }
       }
       if (S.counting) {
         // The budget runs out in the block at S.pc: its counting form ends the run with the interpreter's fault.
@@ -949,6 +1124,7 @@ export function executeCompiled(entry: ProgramImage, mem: Memory, init: (r: BigU
     }
   } catch (e) {
     S.busy = false;
+    if (inWasm) S.left = S.W32![LEFT]!;
     if (!(e instanceof VmFault)) throw e;
     // A fault in the middle of a block: the block counted all its instructions on entry, the interpreter only those
     // up to and including the faulting one.
