@@ -68,7 +68,8 @@ export const FIELDS: Record<string, { type: FieldType; doc: string }> = {
   'ipv6.hlim': { type: 'uint', doc: '' },
   'ipv6.plen': { type: 'uint', doc: '' },
   'ipv6.flow': { type: 'uint', doc: '' },
-  'ipv6.fragment': { type: 'none', doc: 'a fragment header is present' },
+  'ipv6.fragment': { type: 'none', doc: 'a fragment header is present (Wireshark: a reassembled fragment; see ipv6.fraghdr)' },
+  'ipv6.fraghdr': { type: 'none', doc: 'a fragment header is present (Wireshark\'s name)' },
   'tcp': { type: 'none', doc: '' },
   'tcp.srcport': { type: 'uint', doc: '' },
   'tcp.dstport': { type: 'uint', doc: '' },
@@ -164,6 +165,7 @@ export const TREE_FIELDS: Record<string, FieldType> = {
   'dns.flags.checkdisable': 'uint', 'dns.flags.rcode': 'uint', 'dns.count.queries': 'uint', 'dns.count.answers': 'uint', 'dns.count.auth_rr': 'uint',
   'dns.count.add_rr': 'uint', 'dns.queries': 'uint', 'dns.qry': 'none', 'dns.qry.name': 'string', 'dns.qry.type': 'uint', 'dns.qry.class': 'uint',
   'data': 'none', 'data.data': 'string',
+  'pppoe.version': 'uint', 'pppoe.type': 'uint', 'pppoe.payload_length': 'uint', 'ppp': 'none',
 };
 
 /** The type of a field a filter may name (FIELDS first: its meaning is kept for existing filters), or undefined. */
@@ -817,6 +819,7 @@ function ipv6(f: Uint8Array, o: number, add: Add, depth: number): void {
     } else if (next === 44) {
       if (p + 8 > f.length) return;
       add('ipv6.fragment', 1);
+      add('ipv6.fraghdr', 1);
       const offset = u16(f, p + 2) & 0xfff8;
       next = f[p]!;
       p += 8;

@@ -164,6 +164,7 @@ class Dissection {
       this.field(type < 0x0600 ? 'eth.len' : 'eth.type', type < 0x0600 ? 'Length' : 'Type', type < 0x0600 ? String(type) : named(type, 4, ETHERTYPES), o + 12, 2),
     ];
     this.layer('eth', type < 0x0600 ? 'IEEE 802.3 Ethernet' : 'Ethernet II', o, 14, fields, `Src: ${this.mac(o + 6)}, Dst: ${this.mac(o)}`);
+    if (type < 0x0600) return this.llc(o + 14, end, depth);
     this.ethertype(type, o + 14, end, depth);
   }
 
@@ -173,6 +174,79 @@ class Dissection {
     if (type === 0x86dd) return this.ipv6(o, end, depth);
     if (type === 0x0806) return this.arp(o, end);
     if (type === 0x6558 && depth < MAX_DEPTH) return this.ethernet(o, end, depth + 1);
+    if (type === 0x8847 || type === 0x8848) return this.mpls(o, end, depth);
+    if (type === 0x8864) return this.pppoes(o, end, depth);
+  }
+
+  /** An MPLS label stack, one layer per label as Wireshark shows it, then the IPv4/IPv6 packet by its version. */
+  private mpls(o: number, end: number, depth: number): void {
+    const NAME = 'MultiProtocol Label Switching Header';
+    for (;;) {
+      if (end - o < 4) return void this.short('mpls', NAME, o, end, 4);
+      const w = this.u32(o);
+      const fields = [
+        this.field('mpls.label', 'MPLS Label', String(w >>> 12), o, 4, { mask: 0xfffff000 }),
+        this.field('mpls.exp', 'MPLS Experimental Bits', String((w >> 9) & 7), o, 4, { mask: 0xe00 }),
+        this.field('mpls.bottom', 'MPLS Bottom Of Label Stack', String((w >> 8) & 1), o, 4, { mask: 0x100 }),
+        this.field('mpls.ttl', 'MPLS TTL', String(w & 0xff), o, 4, { mask: 0xff }),
+      ];
+      this.layer('mpls', NAME, o, 4, fields, `Label: ${w >>> 12}, Exp: ${(w >> 9) & 7}, S: ${(w >> 8) & 1}, TTL: ${w & 0xff}`);
+      o += 4;
+      if (w & 0x100) break;
+    }
+    if (o < end && this.u8(o) >> 4 === 4) this.ipv4(o, end, depth);
+    else if (o < end && this.u8(o) >> 4 === 6) this.ipv6(o, end, depth);
+  }
+
+  /** A PPPoE session header and the PPP protocol field, then an IPv4/IPv6 packet. */
+  private pppoes(o: number, end: number, depth: number): void {
+    if (end - o < 6) return void this.short('pppoes', 'PPP-over-Ethernet Session', o, end, 6);
+    const fields = [
+      this.field('pppoe.version', 'Version', String(this.u8(o) >> 4), o, 1, { mask: 0xf0 }),
+      this.field('pppoe.type', 'Type', String(this.u8(o) & 15), o, 1, { mask: 0x0f }),
+      this.field('pppoe.code', 'Code', hex(this.u8(o + 1), 2), o + 1, 1),
+      this.field('pppoe.session_id', 'Session ID', hex(this.u16(o + 2), 4), o + 2, 2),
+      this.field('pppoe.payload_length', 'Payload Length', String(this.u16(o + 4)), o + 4, 2),
+    ];
+    this.layer('pppoes', 'PPP-over-Ethernet Session', o, 6, fields, `Session ID: ${hex(this.u16(o + 2), 4)}`);
+    if (end - o < 8) return void this.short('ppp', 'Point-to-Point Protocol', o + 6, end, 2);
+    const proto = this.u16(o + 6);
+    const PPP: Record<number, string> = { 0x0021: 'Internet Protocol version 4', 0x0057: 'Internet Protocol version 6', 0xc021: 'Link Control Protocol', 0x8021: 'Internet Protocol Control Protocol' };
+    this.layer('ppp', 'Point-to-Point Protocol', o + 6, 2, [this.field('ppp.protocol', 'Protocol', named(proto, 4, PPP), o + 6, 2)], PPP[proto] ?? hex(proto, 4));
+    if (proto === 0x0021) this.ipv4(o + 8, end, depth);
+    else if (proto === 0x0057) this.ipv6(o + 8, end, depth);
+  }
+
+  /** 802.2 LLC after an 802.3 length field; SNAP with organisation 0 (or Cisco's 0x0000f8) carries an EtherType. */
+  private llc(o: number, end: number, depth: number): void {
+    const NAME = 'Logical-Link Control';
+    if (end - o < 3) return void this.short('llc', NAME, o, end, 3);
+    const dsap = this.u8(o);
+    const ssap = this.u8(o + 1);
+    const ctl = this.u8(o + 2);
+    const clen = (ctl & 3) === 3 ? 1 : 2;
+    if (end - o < 2 + clen) return void this.short('llc', NAME, o, end, 2 + clen);
+    const fields = [
+      this.field('llc.dsap', 'DSAP', hex(dsap, 2), o, 1),
+      this.field('llc.ssap', 'SSAP', hex(ssap, 2), o + 1, 1),
+      this.field('llc.control', 'Control field', hex(clen === 1 ? ctl : this.u16(o + 2), 4), o + 2, clen),
+    ];
+    const snap = dsap === 0xaa && ssap === 0xaa && ctl === 3;
+    if (snap && end - o < 8) return void this.short('llc', NAME, o, end, 8);
+    let len = 2 + clen;
+    let inner: number | undefined;
+    if (snap) {
+      const oui = (this.u8(o + 3) << 16) | this.u16(o + 4);
+      const pid = this.u16(o + 6);
+      fields.push(this.field('llc.oui', 'Organization Code', hex(oui, 6), o + 3, 3));
+      if (oui === 0 || oui === 0xf8) {
+        fields.push(this.field('llc.type', 'Type', named(pid, 4, ETHERTYPES), o + 6, 2));
+        inner = pid;
+      } else fields.push(this.field('llc.pid', 'PID', hex(pid, 4), o + 6, 2));
+      len = 8;
+    }
+    this.layer('llc', NAME, o, len, fields, `DSAP ${hex(dsap, 2)} SSAP ${hex(ssap, 2)}`);
+    if (inner !== undefined) this.ethertype(inner, o + 8, end, depth);
   }
 
   private vlan(tpid: number, o: number, end: number, depth: number): void {

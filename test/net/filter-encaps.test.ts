@@ -40,12 +40,13 @@ const FRAMES: number[][] = [
   /* 13 */ eth(0x0800, ipv4(17, udp(49152, 6635, [...mplsLabel(21, true, 63), ...ipv4(1, [8, 0, 0, 0, 0, 1, 0, 1])]))), // MPLS in UDP
   /* 14 */ eth(0x0800, ipv4(17, udp(4500, 4500, [0x12, 0x34, 0x56, 0x78, 0, 0, 0, 1, 1, 2, 3, 4, 5, 6, 7, 8]))), // ESP in UDP
   /* 15 */ eth(0x0800, ipv4(17, udp(4500, 4500, [0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 0x2e, 0x20, 0x22, 0x08, 0, 0, 0, 0, 0, 0, 0, 28]))), // IKE (non-ESP marker)
+  /* 16 */ eth(0x86dd, ipv6(44, [17, 0, 0, 0, 0, 0, 0, 9, ...udp(7, 7, [1, 2])])), // a fragment header (an atomic fragment: offset 0, no more)
 ];
 
 const EXPECT: [string, number[]][] = [
   ['ip.src == 10.0.0.1', [0, 2, 5, 8, 9, 11, 13, 14, 15]],
-  ['ipv6', [1, 10]],
-  ['udp', [0, 1, 2, 11, 13, 14, 15]],
+  ['ipv6', [1, 10, 16]],
+  ['udp', [0, 1, 2, 11, 13, 14, 15, 16]],
   ['udp.dstport == 53', [0, 11]],
   ['tcp', [5]],
   ['mpls', [0, 1, 13]],
@@ -75,6 +76,13 @@ const EXPECT: [string, number[]][] = [
   ['igmp', [9]],
   ['igmp.type == 0x16', [9]],
   ['esp', [10, 14]],
+  // Fields of the packet view's layer tree, read from it: the tree dissects the IP inside MPLS, PPPoE and SNAP too.
+  ['ip.version == 4', [0, 2, 5, 8, 9, 11, 13, 14, 15]],
+  ['ip.checksum == 0', [0, 2, 5, 8, 9, 11, 13, 14, 15]],
+  ['ipv6.version == 6', [1, 10, 16]],
+  ['ppp', [2]],
+  ['pppoe.payload_length == 30', [2]],
+  ['ipv6.fraghdr', [16]],
   ['esp.spi == 0x12345678', [14]],
   ['esp.spi == 0x1001', [10]],
 ];
