@@ -126,6 +126,12 @@ export interface OpenCaptureOptions {
    * consumer that is done with a packet before it asks for the next (`xdp-lens run`). No allocation per packet.
    */
   views?: boolean;
+  /**
+   * With `views`: `next()` returns the same CapturedPacket object each time where it can (an Ethernet pcap record),
+   * refilled: valid until the next `next()` like its frame, for a consumer that keeps nothing of a packet (`xdp-lens
+   * run`). No object per packet.
+   */
+  reuse?: boolean;
 }
 
 /** Paths that name standard input. */
@@ -327,6 +333,7 @@ export function openCapture(path: string, opts: OpenCaptureOptions = {}): Captur
   try {
     const reader = readerFor(label, fd, src);
     if (opts.views) reader.views = true;
+    if (opts.views && opts.reuse) reader.reuse = true;
     return reader;
   } catch (e) {
     try {
@@ -510,6 +517,8 @@ abstract class BaseReader {
   protected closed = false;
   /** OpenCaptureOptions.views */
   views = false;
+  /** OpenCaptureOptions.reuse */
+  reuse = false;
   recordOffset = -1;
   abstract readonly context: object;
 
@@ -654,7 +663,21 @@ class PcapReader extends BaseReader implements CaptureReader {
     if (this.linkType === LINKTYPE.ETHERNET && this.fcsLen === 0) {
       // An Ethernet frame without FCS is delivered as captured: `packet` without its conversions.
       this.recordOffset = at;
-      return { index: this.index++, tsNs, frame: data, capLen: incl, wireLen: origLen, truncated: incl < origLen, linkType: LINKTYPE.ETHERNET, interfaceId: 0, tsSec: sec, tsNanos: nanos };
+      const r = this.reused;
+      if (r !== undefined) {
+        r.index = this.index++;
+        r.tsNs = tsNs;
+        r.frame = data;
+        r.capLen = incl;
+        r.wireLen = origLen;
+        r.truncated = incl < origLen;
+        r.tsSec = sec;
+        r.tsNanos = nanos;
+        return r;
+      }
+      const p: CapturedPacket = { index: this.index++, tsNs, frame: data, capLen: incl, wireLen: origLen, truncated: incl < origLen, linkType: LINKTYPE.ETHERNET, interfaceId: 0, tsSec: sec, tsNanos: nanos };
+      if (this.reuse) this.reused = p;
+      return p;
     }
     this.recordOffset = at;
     return this.packet(tsNs, data, origLen, this.linkType, 0, at, this.fcsLen);
@@ -662,6 +685,8 @@ class PcapReader extends BaseReader implements CaptureReader {
 
   private lastSec = -1;
   private lastSecNs = 0n;
+  /** With `reuse`: the packet object every Ethernet record is given. */
+  private reused: CapturedPacket | undefined;
 }
 
 /** The unsigned 32-bit value at `o`, little- or big-endian. */
@@ -848,7 +873,7 @@ class PcapngReader extends BaseReader implements CaptureReader {
 
 /** Link types often met that XDP never sees (it is given Ethernet frames): named in the error that refuses them. */
 const OTHER_LINKTYPES: Record<number, string> = {
-  6: 'Token Ring', 9: 'PPP', 10: 'FDDI', 50: 'PPP in HDLC framing', 104: 'Cisco HDLC', 105: 'IEEE 802.11 Wi-Fi',
+  6: 'Token Ring', 8: 'SLIP', 9: 'PPP', 107: 'Frame Relay', 123: 'SunATM', 129: 'ARCnet (Linux)', 178: 'Juniper Ethernet', 258: 'Apple PKTAP', 10: 'FDDI', 50: 'PPP in HDLC framing', 104: 'Cisco HDLC', 105: 'IEEE 802.11 Wi-Fi',
   119: 'Prism 802.11', 127: '802.11 with radiotap', 143: 'DOCSIS', 163: 'AVS 802.11', 189: 'Linux USB', 192: 'PPI (802.11)',
   195: 'IEEE 802.15.4', 201: 'Bluetooth HCI H4 with direction', 215: 'IEEE 802.15.4 (no FCS)', 220: 'Linux USB (mmapped)',
   227: 'SocketCAN', 239: 'Linux netfilter log (NFLOG)', 249: 'USB over IP', 252: 'Wireshark upper PDU', 253: 'Linux netlink',
