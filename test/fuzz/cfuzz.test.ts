@@ -1,7 +1,7 @@
 // Differential fuzzing of helpers and maps against the kernel: random C programs from cgen.ts (adjust head/tail/meta,
 // load/store bytes, csum_diff, direct packet access, every hash/array/LRU/per-CPU map type with every update flag,
 // atomics of both widths and every op, spin locks, bpf_loop, queue/stack, ring buffer, map of maps, fib lookup, check
-// MTU, strncmp, tail calls), compiled by clang (-mcpu=v3, -O1/-O2/-O3), loaded by the kernel (BPF_PROG_TEST_RUN) and
+// MTU, strncmp, tail calls), compiled by clang (-mcpu=v1/v2/v3 (v4 when clang has it), -O1/-O2/-O3), loaded by the kernel (BPF_PROG_TEST_RUN) and
 // by the simulator under both engines; every packet's retval and data_out, and every map after the run (including a
 // per-packet log of all results), must be the kernel's; an object the kernel refuses, the simulator must refuse. The kernel side runs in a network namespace of its own (lo
 // only), the host the simulator models when no routes are given.
@@ -36,7 +36,7 @@ test('cfuzz: random C programs using helpers and maps behave as in the kernel', 
       const g = generateCProgram(seed);
       const path = join(dir, `cfuzz.bpf.c`);
       writeFileSync(path, g.source);
-      const compiled = compileC(path, { flags: ['-mcpu=v3', g.opt] });
+      const compiled = compileC(path, { flags: [g.mcpu, g.opt] });
       assert.ok(compiled.objectPath, `seed ${seed}: clang failed: ${compiled.stderr}`);
       const packets = cfuzzPackets(seed, 12, g.frags);
       let kernel;
@@ -50,7 +50,7 @@ test('cfuzz: random C programs using helpers and maps behave as in the kernel', 
         // first packet, or a packet's fault proves one (under either engine).
         let simLoads = true;
         try {
-          const o = loadProgramFile(path, { flags: ['-mcpu=v3', g.opt] });
+          const o = loadProgramFile(path, { flags: [g.mcpu, g.opt] });
           for (const engine of ['compiled', 'interp'] as const) {
             const session = new Session(o, { program: 'fuzz', nrCpus: 2, cpu: 0, engine });
             const log = new RefusalLog(refusalsBeforeRun(o, session.program, session.machine));
@@ -64,12 +64,12 @@ test('cfuzz: random C programs using helpers and maps behave as in the kernel', 
         // for some programs with both a bpf_loop and a bpf_for_each_map_elem callback): nothing to hold the simulator to.
         const kernelBug = /verifier bug/.test(e.log);
         if (kernelBug) kernelBugs.push(seed);
-        else if (simLoads) failures.push(`seed ${seed} (${g.opt}; ${g.kinds.join(' ')}): the kernel refuses it, the simulator loads it`);
+        else if (simLoads) failures.push(`seed ${seed} (${g.opt} ${g.mcpu}; ${g.kinds.join(' ')}): the kernel refuses it, the simulator loads it`);
         rejected.push(`seed ${seed}: ${e.log.split('\n').filter((l) => l.trim() && !l.startsWith('libbpf') && !/^\s*(processed|\d+:|;)/.test(l)).pop() ?? '?'}`);
         continue;
       }
       accepted++;
-      const obj = loadProgramFile(path, { flags: ['-mcpu=v3', g.opt] });
+      const obj = loadProgramFile(path, { flags: [g.mcpu, g.opt] });
       const problems: string[] = [];
       for (const engine of ['compiled', 'interp'] as const) {
         const session = new Session(obj, { program: 'fuzz', nrCpus: kernel.cpus, cpu: 0, engine });
@@ -88,8 +88,8 @@ test('cfuzz: random C programs using helpers and maps behave as in the kernel', 
       if (problems.length) {
         const out = join(REPO, 'test-output', 'cfuzz');
         mkdirSync(out, { recursive: true });
-        writeFileSync(join(out, `seed-${seed}.c`), `// ${g.opt} -mcpu=v3; ${g.kinds.join(' ')}\n${g.source}`);
-        failures.push(`seed ${seed} (${g.opt}; ${g.kinds.join(' ')}):\n    ${problems.slice(0, 6).join('\n    ')}`);
+        writeFileSync(join(out, `seed-${seed}.c`), `// ${g.opt} ${g.mcpu}; ${g.kinds.join(' ')}\n${g.source}`);
+        failures.push(`seed ${seed} (${g.opt} ${g.mcpu}; ${g.kinds.join(' ')}):\n    ${problems.slice(0, 6).join('\n    ')}`);
       }
     }
   } finally {

@@ -14,12 +14,23 @@
 // .bss) in any case, so every packet's results are compared, and the action is derived from the results.
 // A third of the programs are SEC("xdp.frags") and also get frames of up to 9000 bytes (multi-buffer).
 // Programs are compiled with clang (-mcpu=v3, -O1/-O2/-O3 by seed): the shapes are whatever clang makes of them.
+import { spawnSync } from 'node:child_process';
 import { Prng } from './gen.ts';
+
+/** Whether this clang knows -mcpu=v4 (clang 18 and later). */
+const CLANG_V4 = (() => {
+  const r = spawnSync('clang', ['-target', 'bpf', '-mcpu=v4', '-x', 'c', '-c', '-o', '/dev/null', '-'], { input: 'int x;', encoding: 'utf8' });
+  return r.status === 0;
+})();
 
 export interface CProgram {
   source: string;
   /** clang optimisation flag for this seed. */
   opt: string;
+  /** -mcpu for this seed: v3 (-mcpu=v3, the default) for most; v1/v2 (no 32-bit jumps/ALU subregisters; no fetching
+   * atomics, so those seeds have no atomic statements and count packets without one) and v4 (when clang knows it) for
+   * some. */
+  mcpu: string;
   /** Statement kinds used, for diagnostics. */
   kinds: string[];
   /** SEC("xdp.frags"): packets above a page arrive in fragments. */
@@ -116,6 +127,8 @@ int again(struct xdp_md *ctx) {
 /** A program for `seed`. */
 export function generateCProgram(seed: number): CProgram {
   const r = new Prng(seed);
+  const mcpu = new Prng(seed ^ 0x6d637075).pick(['-mcpu=v3', '-mcpu=v3', '-mcpu=v3', '-mcpu=v1', '-mcpu=v2', ...(CLANG_V4 ? ['-mcpu=v4'] : [])]);
+  const fetchAtomics = mcpu !== '-mcpu=v1' && mcpu !== '-mcpu=v2';
   const n = 4 + r.int(14);
   const body: string[] = [];
   const kinds: string[] = [];
@@ -127,8 +140,14 @@ export function generateCProgram(seed: number): CProgram {
   let usesTail = false;
   for (let i = 0; i < n; i++) {
     const kind = r.pick(['head', 'tail', 'meta', 'load', 'store', 'csum', 'pkt', 'map', 'map', 'atomic', 'atomic', 'lock', 'loop', 'queue', 'ring', 'mim', 'fib', 'mtu', 'strncmp', 'cpu', 'percpu', 'lru', 'len', 'foreach', 'timer', 'probe', 'lpm', 'redirect', 'datameta', 'calls']);
-    kinds.push(kind);
     const o = `o[${i}]`;
+    if ((kind === 'atomic' || kind === 'foreach' || kind === 'calls') && !fetchAtomics) {
+      // Fetching atomics need -mcpu=v3 (and fe_arr/fold use none, but keep v1/v2 programs simple): a plain read instead.
+      kinds.push('len');
+      body.push(`${o} = bpf_xdp_get_buff_len(ctx);`);
+      continue;
+    }
+    kinds.push(kind);
     switch (kind) {
       case 'head': body.push(`${o} = bpf_xdp_adjust_head(ctx, ${r.chance(0.5) ? signed() : `${S8()} >> ${r.pick([0, 1, 2])}`});`); break;
       case 'tail': body.push(`${o} = bpf_xdp_adjust_tail(ctx, ${r.chance(0.5) ? signed() : `(int)(${U16()} % ${r.pick([64, 512, 4000])}) - ${r.pick([32, 256, 2000])}`});`); break;
@@ -295,13 +314,13 @@ int fuzz(struct xdp_md *ctx) {
   __u8 *p = (__u8 *)pw;
   if (bpf_xdp_load_bytes(ctx, 0, pw, 64) < 0) return XDP_PASS;
 ${body.map((l) => `  ${l}`).join('\n')}
-  __u32 key = __sync_fetch_and_add(&counter, 1);
+  __u32 key = ${fetchAtomics ? '__sync_fetch_and_add(&counter, 1)' : 'counter++'};
   bpf_map_update_elem(&rlog, &key, o, 0);
   bpf_xdp_store_bytes(ctx, 0, o, sizeof(o));
 ${usesTail ? `  if (p[${r.int(64)}] & 1) bpf_tail_call(ctx, &jt, p[${r.int(64)}] & 3);\n` : ''}${chainTail ? `  if (p[${r.int(64)}] & 1) bpf_tail_call(ctx, &chain, 0);\n` : ''}  return (__u32)(o[${ret}] ^ o[0]) % 4;
 }
 `;
-  return { source, opt: r.pick(['-O1', '-O2', '-O2', '-O3']), kinds, frags };
+  return { source, opt: r.pick(['-O1', '-O2', '-O2', '-O3']), kinds, frags, mcpu };
 }
 
 /** Packets for a C-fuzz seed: sizes from 64 to 1600 bytes (to 9000 for xdp.frags programs: fragments), random bytes
