@@ -142,7 +142,9 @@ function sameId(a: number, b: number): boolean {
 }
 
 function regCovers(old: State, cur: State, a: Reg, b: Reg, isR0: boolean): boolean {
-  if (a === b) return true;
+  // One register object shared by two states is the same value, except a packet pointer: its proven range is the
+  // state's (State.ranges), and the two states may have proven different ranges for it.
+  if (a === b && a.k !== 'pkt' && a.k !== 'meta') return true;
   if (a.k !== b.k) return false;
   switch (a.k) {
     case 'none': return true;

@@ -874,8 +874,18 @@ export class Analyzer {
         this.store(arg, next, st, n);
         return old;
       }
-      case 'call_expression':
+      case 'call_expression': {
+        // `(typeof(iph))(eth + 1)` parses as a call of `(typeof(iph))`: a cast to the type of the named local.
+        const fn = n.childForFieldName('function');
+        const typeOf = fn?.type === 'parenthesized_expression' ? /^\(\s*(?:typeof|__typeof__|__typeof)\s*\(\s*([A-Za-z_]\w*)\s*\)\s*\)$/.exec(fn.text) : null;
+        const args = typeOf ? (n.childForFieldName('arguments')?.namedChildren ?? []).filter((c): c is Node => !!c && c.type !== 'comment') : [];
+        if (typeOf && args.length === 1) {
+          const inner = this.eval(args[0]!, st);
+          const t = st.vars.get(typeOf[1]!)?.t;
+          return { v: t ? retype(inner.v, t) : inner.v, t: t ?? inner.t };
+        }
         return this.call(n, st, opts.discarded ?? false);
+      }
       case 'comma_expression': {
         const l = n.childForFieldName('left');
         const r = n.childForFieldName('right');
@@ -1998,7 +2008,14 @@ export class Analyzer {
       const p = l4.writes.find((w) => w.from === undefined) ?? l4.writes[0]!;
       if (p.node !== ipNode) this.staleL4Checksum(proto, p, v.vals.map((c) => c.v));
     }
-    // Each value is judged by what its own path did (stamped on it) or what every path to here did.
+    // Each value is judged by what its own path did (stamped on it) or what every path to here did. Where the return
+    // already gives values that are no XDP action (a parser's status codes), its other values named by that same
+    // non-XDP enum or macro (P_ERR_X = 3) are that mistake too, not an XDP_TX or XDP_REDIRECT meant as one.
+    if (bad.length) {
+      const keep = intended.filter((c) => !c.name || /^XDP_/.test(c.name));
+      intended.length = 0;
+      intended.push(...keep);
+    }
     if (intended.some((c) => c.v === 4 && !c.callee?.startsWith('bpf_') && !c.redirected) && !st.redirected) {
       this.redirectWithoutTarget(ret, at, st, intended.filter((c) => c.v === 4 && !c.callee?.startsWith('bpf_') && !c.redirected));
     }
@@ -2009,8 +2026,8 @@ export class Analyzer {
         'XDP_TX sends the frame back out of the port it arrived on, and on this path the program has not changed it: ' +
           'the sender gets its own frame back. Swap the MAC (and IP/port) addresses first, or return XDP_PASS or XDP_DROP.',
         undefined,
-        this.placedRelated(intended.filter((c) => c.v === 3 && !c.wrote), at, this.calleePlace(intended.filter((c) => c.v === 3 && !c.wrote))),
-        this.calleePlace(intended.filter((c) => c.v === 3 && !c.wrote)),
+        this.placedRelated(intended.filter((c) => c.v === 3 && !c.wrote), at, this.calleePlace(intended.filter((c) => c.v === 3 && !c.wrote), at)),
+        this.calleePlace(intended.filter((c) => c.v === 3 && !c.wrote), at),
       );
     }
   }
@@ -2283,7 +2300,7 @@ export class Analyzer {
     }
     // Every bad value written in one place of a function the program calls (`return -1;` in an inline helper): the
     // mistake is there, reported there once for every program and call that returns it.
-    const place = this.calleePlace(bad);
+    const place = this.calleePlace(bad, at);
     if (place && bad.length === 1 && !bad[0]!.undef && !foreignOf(bad[0]!) && /^[-+]?\s*(?:0[xX][0-9a-fA-F]+|\d+)[uUlL]*$/.test(this.textAt(place))) {
       for (const action of bad[0]!.v < 0 ? ['XDP_DROP', 'XDP_ABORTED'] : ['XDP_DROP', 'XDP_PASS', 'XDP_ABORTED']) {
         fixes.push({ title: `Return ${action} instead of ${this.textAt(place)}`, edits: [{ ...place, newText: action }] });
@@ -2297,9 +2314,11 @@ export class Analyzer {
    * (`return XDP_TX;` in a helper): a finding about those values goes there rather than to the program's `return`
    * that passes them on, so a helper shared by two programs or called from two returns gives one finding.
    */
-  private calleePlace(vals: ConstVal[]): Range | undefined {
+  private calleePlace(vals: ConstVal[], at: Node): Range | undefined {
     const o = vals[0]?.origin;
-    if (this.site || !o || o.file !== this.unit.file) return undefined;
+    // Only where the program returns the call's result itself (`return handle(ctx);`): a status kept in a local and
+    // returned (`err = parse(...); if (err) return err;`) is the program's mistake, not the callee's.
+    if (this.site || !o || o.file !== this.unit.file || unparen(at).type !== 'call_expression') return undefined;
     for (const c of vals) {
       if (!c.callee || c.callee.startsWith('bpf_') || !c.origin || c.origin.file !== o.file || c.origin.range.line !== o.range.line) return undefined;
     }
@@ -2339,7 +2358,7 @@ export class Analyzer {
         fixes.push({ title: 'Return the result of bpf_redirect_map()', edits: [{ ...start, ...end, newText: `return ${pending.text};` }] });
       }
     }
-    const place = pending ? undefined : this.calleePlace(vals);
+    const place = pending ? undefined : this.calleePlace(vals, at);
     this.report('redirect-without-target', at, message, fixes, place ? this.placedRelated(vals, at, place) : undefined, place);
   }
 }
