@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { loadProgramFile, Session } from '../../simulator/session.ts';
 import { RefusalLog, refusalsBeforeRun } from '../../simulator/verifier-refusals.ts';
 import { ENGINES } from '../../simulator/vm/machine.ts';
-import { KernelLoadError, kernelOrSkip, runKernel } from '../kernel/runner.ts';
+import { KernelLoadError, kernelOrSkip, runKernel, type KernelRun } from '../kernel/runner.ts';
+import type { LoadedObject } from '../../simulator/elf/types.ts';
 import { diffBytes, diffMaps, normaliseSimMaps } from '../parity/compare.ts';
 import { compileTestSource } from '../vm/kernel-agree.ts';
 
@@ -29,14 +30,14 @@ function assemble(dir: string, body: string): string {
 
 /** The kernel's verdict and the simulator's (per engine), and for a loaded program its results against the kernel's. */
 function verdicts(objPath: string, packets: Uint8Array[], program = 'fuzz', compare = true): { kernel: boolean; sim: Record<string, boolean> } {
-  let kernel;
+  let kernel: KernelRun | undefined;
   try {
     kernel = runKernel(objPath, program, packets);
   } catch (e) {
     if (!(e instanceof KernelLoadError)) throw e;
   }
   const sim: Record<string, boolean> = {};
-  let obj;
+  let obj: LoadedObject;
   try {
     obj = loadProgramFile(objPath);
   } catch {
