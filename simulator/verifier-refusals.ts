@@ -59,7 +59,7 @@ export function refusalsBeforeRun(obj: LoadedObject, program: LoadedProgram, mac
   // Helper arguments the verifier refuses wherever the call is (vm/helper-impl/static-args.ts).
   for (const r of staticArgRefusals(obj, program).slice(0, 3)) {
     const loc = program.lines[r.insn];
-    out.push({ file: loc?.file, line: loc?.line, message: r.message, rule: 'helper-arg', source: 'load' });
+    out.push({ file: loc?.file, line: loc?.line, message: r.message, rule: r.rule, source: 'load' });
   }
   // Load-time validation errors (a call to a helper id this kernel does not have, a reserved field set, ...): the
   // kernel refuses the load; the simulator stops every packet at the first of them (fault kind invalid-insn).

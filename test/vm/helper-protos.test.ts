@@ -31,8 +31,8 @@ const TAIL = `
 }
 `;
 
-// [name, body, whether the kernel loads it]
-const CASES: [string, string, boolean][] = [
+// [name, body, whether the kernel loads it, extra clang flags]
+const CASES: [string, string, boolean, string[]?][] = [
   ['redirect-map-on-hash', 'r = bpf_redirect_map(&h, 0, XDP_PASS);', false],
   ['tail-call-on-array', 'bpf_tail_call(ctx, &ar, 0);', false],
   ['lookup-on-cpumap', 'r = bpf_map_lookup_elem(&cm, &k) != 0;', false],
@@ -47,6 +47,8 @@ const CASES: [string, string, boolean][] = [
   ['csum-size-past-buffer', 'r = bpf_csum_diff(0, 0, (void *)buf, 40, 0);', false],
   // The packet's size (20) fits, but the verifier checks the largest size the mask allows against the frame.
   ['load-bytes-may-pass-frame', 'r = bpf_xdp_load_bytes(ctx, 0, buf, (d[15] & 63) + 1);', false],
+  // With 32-bit ALU (cpu v3) the length is a 32-bit difference of pointers, of which the verifier knows nothing.
+  ['pkt-plus-32-bit-difference', '__u8 *p = (__u8 *)(long)ctx->data + (__u32)((long)ctx->data_end - (long)ctx->data); r = p > (__u8 *)end;', false, ['-mcpu=v3']],
   // Loaded: sizes the helper accepts, packet memory where the helper may touch it.
   ['fine', `r = bpf_xdp_load_bytes(ctx, 0, buf, (d[15] & 15) + 1);
   r += bpf_csum_diff((void *)d, 4, 0, 0, 0);
@@ -62,8 +64,8 @@ test('helper arguments the verifier refuses are reported as refusals; accepted o
   const packet = new Uint8Array(80);
   packet[12] = 0x08;
   packet[15] = 0x13;
-  for (const [name, body, loads] of CASES) {
-    const { path, objectPath } = compileTestSource(`proto-${name}`, HEAD + body + TAIL);
+  for (const [name, body, loads, flags] of CASES) {
+    const { path, objectPath } = compileTestSource(`proto-${name}`, HEAD + body + TAIL, flags);
     let kernel: ReturnType<typeof runKernel> | undefined;
     try {
       kernel = runKernel(objectPath, 'prog', [packet], { objectName: defaultObjectName(path) });
@@ -71,7 +73,7 @@ test('helper arguments the verifier refuses are reported as refusals; accepted o
       if (!(e instanceof KernelLoadError)) throw e;
     }
     assert.equal(kernel !== undefined, loads, `${name}: the kernel ${loads ? 'refused' : 'loaded'} it`);
-    const obj = loadProgramFile(path);
+    const obj = loadProgramFile(flags ? objectPath : path);
     for (const engine of ENGINES) {
       const session = new Session(obj, { program: 'prog', nrCpus: kernel?.cpus ?? 1, cpu: 0, engine });
       const log = new RefusalLog(refusalsBeforeRun(obj, session.program, session.machine));

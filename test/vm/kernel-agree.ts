@@ -13,10 +13,10 @@ import { defaultObjectName, runKernel, type KernelRun } from '../kernel/runner.t
 import { diffBytes, diffMaps, normaliseSimMaps } from '../parity/compare.ts';
 
 /** Writes `source` as NAME.bpf.c in a new temporary directory and compiles it; fails the test if clang refuses it. */
-export function compileTestSource(name: string, source: string): { path: string; objectPath: string } {
+export function compileTestSource(name: string, source: string, flags?: string[]): { path: string; objectPath: string } {
   const path = join(mkdtempSync(join(tmpdir(), `xdp-lens-${name}-`)), `${name}.bpf.c`);
   writeFileSync(path, source);
-  const compiled = compileC(path);
+  const compiled = compileC(path, flags ? { flags } : {});
   assert.ok(compiled.objectPath, compiled.stderr);
   return { path, objectPath: compiled.objectPath };
 }

@@ -1,6 +1,8 @@
 // The helper-argument refusals that can be decided from the bytecode before any packet runs (protos.ts has the rules):
 // a map of a type the helper does not take, and a size argument whose value, as the verifier tracks it, may be
-// negative, zero where the helper needs one byte or more, unbounded, or (bpf_ringbuf_reserve) not a known constant.
+// negative, zero where the helper needs one byte or more, unbounded, past the stack frame, or (bpf_ringbuf_reserve) not
+// a known constant. Also one pointer rule of the same kind: a packet pointer plus a register holding a 32-bit
+// difference of pointers (what clang -mcpu=v3 makes of `data + (data_end - data)`-style arithmetic).
 //
 // Only what holds on every way of reaching the call is reported, so that a program the kernel loads is never called
 // refused:
@@ -18,11 +20,15 @@ import { HELPER_PROTOS, MAX_VAR_SIZE, mapFuncCompatible, mapFuncMessage } from '
 export interface StaticArgRefusal {
   insn: number;
   message: string;
+  /** `helper-arg`, or `pointer-arith` for packet-pointer arithmetic the verifier refuses. */
+  rule: string;
 }
 
 interface Range { min: bigint; max: bigint }
 
 const U32_MAX = 0xffffffffn;
+const S64_MIN = -(1n << 63n);
+const S64_MAX = (1n << 63n) - 1n;
 
 /** Slots where control can arrive from somewhere other than the slot before (jump targets, function entries). */
 function entries(prog: LoadedProgram): Set<number> {
@@ -109,6 +115,11 @@ export function staticArgRefusals(obj: LoadedObject, prog: LoadedProgram): Stati
     }
     if (info.kind !== 'alu' || insn.off !== 0) return undefined;
     const w32 = info.width === 32;
+    // A 32-bit subtraction with a packet or context pointer in it (data_end - data in 32 bits): the verifier lets root
+    // do it and knows nothing of the result, not even its sign.
+    if (w32 && info.alu === 'sub' && info.srcReg && (packetPointer(j, insn.src, true) || packetPointer(j, insn.dst, true))) {
+      return { min: S64_MIN, max: S64_MAX };
+    }
     const imm = w32 ? BigInt(insn.imm >>> 0) : BigInt(insn.imm);
     let r: Range | undefined;
     if (info.alu === 'mov') {
@@ -140,7 +151,7 @@ export function staticArgRefusals(obj: LoadedObject, prog: LoadedProgram): Stati
     if (!r) return undefined;
     // A 32-bit result that leaves [0, 2^32) wraps: the verifier then knows only the 32-bit range, zero-extended.
     if (w32 && (r.min < 0n || r.max > U32_MAX)) return { min: 0n, max: U32_MAX };
-    if (!w32 && (r.min < -(1n << 63n) || r.max >= 1n << 63n)) return undefined;
+    if (!w32 && (r.min < S64_MIN || r.max > S64_MAX)) return undefined;
     return r;
   };
 
@@ -173,12 +184,12 @@ export function staticArgRefusals(obj: LoadedObject, prog: LoadedProgram): Stati
    * Whether `reg` at `pc` is a packet pointer: traced back (through moves and constant offsets, over any path) to a
    * load of ctx->data or ctx->data_meta from r1 as the program's entry received it.
    */
-  const packetPointer = (pc: number, reg: number): boolean => {
+  const packetPointer = (pc: number, reg: number, orEnd = false): boolean => {
     for (let j = pc - 1, steps = 0; j >= 0 && steps < 4096; j--, steps++) {
       const insn = insns[j]!;
       const info = OPCODES[insn.opcode];
       if (!info || !writes(insn, reg)) continue;
-      if (info.kind === 'alu' && insn.off === 0 && info.width === 64 && (info.alu === 'mov' || info.alu === 'add')) {
+      if (info.kind === 'alu' && insn.off === 0 && (info.width === 64 || orEnd) && (info.alu === 'mov' || info.alu === 'add')) {
         if (info.alu === 'add') continue; // an offset added to the pointer
         if (info.alu === 'mov' && info.srcReg) {
           reg = insn.src;
@@ -186,7 +197,7 @@ export function staticArgRefusals(obj: LoadedObject, prog: LoadedProgram): Stati
         }
         return false;
       }
-      if (info.kind === 'ldx' && info.size === 4 && (insn.off === 0 || insn.off === 8)) return ctxPointer(j, insn.src);
+      if (info.kind === 'ldx' && info.size === 4 && (insn.off === 0 || insn.off === 8 || (orEnd && insn.off === 4))) return ctxPointer(j, insn.src);
       return false;
     }
     return false;
@@ -209,6 +220,14 @@ export function staticArgRefusals(obj: LoadedObject, prog: LoadedProgram): Stati
 
   insns.forEach((insn, pc) => {
     const info = OPCODES[insn.opcode];
+    // A packet pointer plus a register the verifier knows nothing of.
+    if (info?.kind === 'alu' && info.alu === 'add' && info.width === 64 && info.srcReg && insn.off === 0 && packetPointer(pc, insn.dst)) {
+      const r = rangeAt(pc, insn.src);
+      if (r && r.min === S64_MIN) {
+        out.push({ insn: pc, rule: 'pointer-arith', message: 'math between pkt pointer and register with unbounded min value is not allowed (the register holds a 32-bit difference of packet pointers, which the verifier does not track: compute it in 64 bits)' });
+      }
+      return;
+    }
     if (info?.kind !== 'call' || insn.src !== CALL_HELPER) return;
     const id = insn.imm;
     const proto = HELPER_PROTOS.get(id);
@@ -218,7 +237,7 @@ export function staticArgRefusals(obj: LoadedObject, prog: LoadedProgram): Stati
       const index = mapAt(pc, proto.map);
       const map = index === undefined ? undefined : obj.maps[index];
       if (map && !mapFuncCompatible(map.type, id)) {
-        out.push({ insn: pc, message: mapFuncMessage(map.type, id, hname, map.name) });
+        out.push({ insn: pc, rule: 'helper-arg', message: mapFuncMessage(map.type, id, hname, map.name) });
       }
     }
     for (const s of proto.sizes ?? []) {
@@ -231,7 +250,7 @@ export function staticArgRefusals(obj: LoadedObject, prog: LoadedProgram): Stati
       else if (r.min === 0n && !s.zeroOk) why = `R${s.reg} invalid zero-sized read: u64=[${r.min},${r.max}]`;
       else if (r.max >= BigInt(MAX_VAR_SIZE)) why = `R${s.reg} unbounded memory access, use 'var &= const' or 'if (var < const)'`;
       if (why) {
-        out.push({ insn: pc, message: `${why} (size argument of ${hname})` });
+        out.push({ insn: pc, rule: 'helper-arg', message: `${why} (size argument of ${hname})` });
         continue;
       }
       // The memory argument before the size, on the stack: the verifier checks [off, off + max size) against the
@@ -240,7 +259,7 @@ export function staticArgRefusals(obj: LoadedObject, prog: LoadedProgram): Stati
       const off = stackOffsetAt(pc, s.reg - 1);
       if (off === undefined) continue;
       if (off + Number(r.max) > 0 || off < -512) {
-        out.push({ insn: pc, message: `invalid indirect access to stack R${s.reg - 1} off=${off} size=${r.max} (argument of ${hname}: past the stack frame)` });
+        out.push({ insn: pc, rule: 'helper-arg', message: `invalid indirect access to stack R${s.reg - 1} off=${off} size=${r.max} (argument of ${hname}: past the stack frame)` });
       }
     }
   });
