@@ -455,6 +455,7 @@ function cmdRun(argv: string[]): number {
   let invalid = 0;
   let truncated = 0;
   let outgoing = 0;
+  let otherLink = 0;
   let checksumBroken = 0;
   let firstTs: bigint | undefined;
   let t0Sec: number | undefined;
@@ -464,7 +465,7 @@ function cmdRun(argv: string[]): number {
   // From a pipe, what is buffered is written before each wait for more packets: verdicts show as packets arrive.
   // Opened before anything is printed, so that a capture that cannot be read gives only the error.
   // Each packet is done with before the next is read: frames are views of the reader's buffer, not copies.
-  const reader = openCapture(capturePath, { beforeWait: flush, views: true });
+  const reader = openCapture(capturePath, { beforeWait: flush, views: true, otherLinks: true });
   if (format === 'table') {
     out(`program ${session.program.name} (section ${session.program.section}) from ${programPath}; capture ${capturePath}`);
     out(`driver ${MODE_EXPLANATIONS[mode]}`);
@@ -495,9 +496,11 @@ function cmdRun(argv: string[]): number {
       // ns since the first packet: from the numeric timestamps while that is exact (under 2^53 ns), else BigInt.
       const dSec = pkt.tsSec! - t0Sec;
       const timeNs = dSec > -9e6 && dSec < 9e6 ? dSec * 1e9 + (pkt.tsNanos! - t0Nanos) : Number(pkt.tsNs - t0);
-      if (pkt.outgoing) {
-        // Sent by the capturing host (`tcpdump -i any` records both directions): XDP never sees it. Listed, not run.
-        outgoing++;
+      if (pkt.outgoing || pkt.otherLink) {
+        // Sent by the capturing host (`tcpdump -i any` records both directions), or from a pcapng interface of a link
+        // type XDP is never handed (Wi-Fi, USB): XDP never sees it. Listed, not run.
+        if (pkt.outgoing) outgoing++;
+        else otherLink++;
         if (!filter && format === 'jsonl') out(outgoingJson(pkt));
         else if (!filter && format === 'table') out(outgoingRow(pkt, timeNs));
         continue;
@@ -553,6 +556,7 @@ function cmdRun(argv: string[]): number {
     invalidActions: invalid,
     truncated,
     ...(outgoing ? { outgoingNotRun: outgoing } : {}),
+    ...(otherLink ? { otherLinkNotRun: otherLink } : {}),
     driver: { mode, profile: profile.name, queues, counters: driver.stats() },
     ...(outputs ? { outputs: outputs.files() } : {}),
     ...(captureError ? { captureError: captureError.message } : {}),
@@ -583,6 +587,7 @@ function cmdRun(argv: string[]): number {
     if (outputs) out(`output captures: ${outputs.files().join(', ')}`);
     if (truncated) out(`${truncated} were captured shorter than on the wire (snap length) and ran as captured`);
     if (outgoing) out(OUTGOING_NOTE(outgoing));
+    if (otherLink) out(OTHER_LINK_NOTE(otherLink));
     if (session.usesConntrack()) {
       const n = session.conntrackJson().length;
       out(`conntrack: ${n} connection${n === 1 ? '' : 's'} in the table after the run (listed by --format jsonl as "conntrack")`);
@@ -596,6 +601,7 @@ function cmdRun(argv: string[]): number {
     if (s.dropped.length) err(`xdp-lens: left out ${plural(s.dropped.length, 'exit path')} that depended on map state from earlier packets (not reproducible from the initial maps): ${s.dropped.join('; ')}\n`);
   }
   if (outgoing && format !== 'table') err(`xdp-lens: note: ${OUTGOING_NOTE(outgoing)}\n`);
+  if (otherLink && format !== 'table') err(`xdp-lens: note: ${OTHER_LINK_NOTE(otherLink)}\n`);
   const linkNote = linkHeaderNote(reader.otherLinkTypes);
   if (linkNote) err(`xdp-lens: note: ${linkNote}\n`);
   if (captureError) {
@@ -608,15 +614,21 @@ function cmdRun(argv: string[]): number {
 const OUTGOING_NOTE = (n: number) =>
   `${n} ${n === 1 ? 'packet was' : 'packets were'} sent by the capturing host (outgoing: Linux cooked packet type 4, as \`tcpdump -i any\` records, or pcapng outbound) and not run, not counted: XDP runs only on received frames`;
 
-/** jsonl of a packet the capturing host sent: listed with its place and lengths, not run (no action). */
+const OTHER_LINK_NOTE = (n: number) =>
+  `${n} ${n === 1 ? 'packet was' : 'packets were'} captured on a pcapng interface of a link type XDP is never handed (listed as "notRun" with the link type) and not run, not counted`;
+
+/** A packet listed but not run: sent by the capturing host, or of a link type XDP never sees (its bytes are not Ethernet). */
+const notRunSummary = (pkt: CapturedPacket) => (pkt.otherLink ? `${pkt.otherLink}, ${pkt.capLen} bytes` : summarize(pkt.frame));
+
+/** jsonl of a packet not run: listed with its place and lengths, no action. */
 function outgoingJson(pkt: CapturedPacket): string {
-  return `{"packet":${pkt.index},"ts":"${packetTs(pkt)}","len":${pkt.wireLen},"caplen":${pkt.capLen},"summary":${JSON.stringify(summarize(pkt.frame))},"notRun":"outgoing"${pkt.truncated ? ',"truncated":true' : ''}}`;
+  return `{"packet":${pkt.index},"ts":"${packetTs(pkt)}","len":${pkt.wireLen},"caplen":${pkt.capLen},"summary":${JSON.stringify(notRunSummary(pkt))},"notRun":${JSON.stringify(pkt.otherLink ?? 'outgoing')}${pkt.truncated ? ',"truncated":true' : ''}}`;
 }
 
 function outgoingRow(pkt: CapturedPacket, relNs: number): string {
-  let summary = summarize(pkt.frame);
+  let summary = notRunSummary(pkt);
   if (summary.length > 58) summary = summary.slice(0, 57) + '…';
-  return `${String(pkt.index).padStart(6)}  ${(relNs / 1e9).toFixed(6).padEnd(12)} ${String(pkt.wireLen).padStart(5)}  ${summary.padEnd(58)} (outgoing: not run)`;
+  return `${String(pkt.index).padStart(6)}  ${(relNs / 1e9).toFixed(6).padEnd(12)} ${String(pkt.wireLen).padStart(5)}  ${summary.padEnd(58)} (${pkt.otherLink ? 'other link type' : 'outgoing'}: not run)`;
 }
 
 /** No checksum broken (shared: never modified). */
@@ -821,15 +833,17 @@ function cmdCompare(argv: string[]): number {
   for (const n of object.notes ?? []) err(`xdp-lens: note: ${n}\n`);
   if (values.btf) err(`xdp-lens: note: --btf changes only the simulator's side: the kernel resolves CO-RE relocations against its own BTF, so where the layouts differ the two sides are expected to differ\n`);
   const frames: { frame: Uint8Array; tsNs: bigint; index: number }[] = [];
-  const reader = openCapture(capturePath, { beforeWait: flush });
+  const reader = openCapture(capturePath, { beforeWait: flush, otherLinks: true });
   let captureError: CaptureError | undefined;
   let outgoing = 0;
+  let otherLink = 0;
   try {
     while (frames.length < limit) {
       const p = reader.next();
       if (!p) break;
       // Sent by the capturing host: XDP never runs on it (as `run` leaves it out).
       if (p.outgoing) outgoing++;
+      else if (p.otherLink) otherLink++;
       else frames.push({ frame: p.frame, tsNs: p.tsNs, index: p.index });
     }
   } catch (e) {
@@ -850,6 +864,7 @@ function cmdCompare(argv: string[]): number {
   if (values.format === 'json') out(JSON.stringify(r));
   else out(formatComparison(r, `${programPath} on ${capturePath}: simulator vs kernel`).trimEnd());
   if (outgoing) err(`xdp-lens: note: ${OUTGOING_NOTE(outgoing)}\n`);
+  if (otherLink) err(`xdp-lens: note: ${OTHER_LINK_NOTE(otherLink)}\n`);
   if (captureError) err(`xdp-lens: ${captureError.message}\n`);
   if (!r.available) {
     err(`xdp-lens: ${r.reason}\n`);

@@ -254,7 +254,7 @@ export function diffPrograms(oldPath: string, newPath: string, capture: string, 
   const a = openSide(oldPath, o, 'the old program');
   const b = openSide(newPath, o, 'the new program');
   const lines = a.source && b.source ? lineMapping(a.source, b.source) : undefined;
-  const reader = openCapture(capture);
+  const reader = openCapture(capture, { otherLinks: true });
   const changed: PacketChange[] = [];
   const transitions = new Map<string, number>();
   const delta = new Map<string, number>();
@@ -274,7 +274,7 @@ export function diffPrograms(oldPath: string, newPath: string, capture: string, 
         throw e;
       }
       if (!pkt) break;
-      if (pkt.outgoing) continue; // sent by the capturing host: XDP never runs on it (as `run` leaves it out)
+      if (pkt.outgoing || pkt.otherLink) continue; // sent by the capturing host, or not an Ethernet link: XDP never runs on it (as `run` leaves it out)
       packets++;
       const ra = a.driver.receive(pkt.frame.slice(), pkt.tsNs);
       const x = result(a, pkt.frame, pkt.tsNs, ra);

@@ -248,10 +248,38 @@ const DECIDED_ON_BYTECODE: ReadonlySet<string> = new Set(['unchecked-packet-acce
 /** Rules whose findings are the verifier refusing the program at load time. */
 const REFUSALS: ReadonlySet<string> = new Set(['ctx-write', 'readonly-write', 'unchecked-packet-access', 'stale-packet-pointer', 'map-value-null']);
 
-function provenByBytecode(f: Finding, bytecode: Finding[], walked: WalkedProgram[]): boolean {
-  const holding = walked.filter((w) => w.spans.some((s) => s.file === f.file && s.from <= f.line && f.line <= s.to));
+function holdingPrograms(f: Finding, walked: WalkedProgram[]): WalkedProgram[] {
+  return walked.filter((w) => w.spans.some((s) => s.file === f.file && s.from <= f.line && f.line <= s.to));
+}
+
+function provenByBytecode(f: Finding, backed: Set<Finding>, walked: WalkedProgram[]): boolean {
+  const holding = holdingPrograms(f, walked);
   if (!holding.length || holding.some((w) => !w.complete)) return false;
-  return !bytecode.some((b) => b.rule === f.rule && holding.some((w) => w.program === b.program));
+  return !backed.has(f);
+}
+
+/**
+ * The source findings of the rules decided on the compiled code that a bytecode finding stands behind: for each
+ * bytecode finding, the nearest source finding of its rule in a program that holds it (same file first). A refusal
+ * the bytecode tier found elsewhere in the program does not keep a source finding it does not match.
+ */
+function backedByBytecode(source: Finding[], bytecode: Finding[], walked: WalkedProgram[]): Set<Finding> {
+  const backed = new Set<Finding>();
+  for (const b of bytecode) {
+    if (!DECIDED_ON_BYTECODE.has(String(b.rule))) continue;
+    let best: Finding | undefined;
+    let dist = Infinity;
+    for (const f of source) {
+      if (f.rule !== b.rule || !holdingPrograms(f, walked).some((w) => w.program === b.program)) continue;
+      const d = f.file === b.file ? Math.abs(f.line - b.line) : 1e9 + f.line;
+      if (d < dist) {
+        dist = d;
+        best = f;
+      }
+    }
+    if (best) backed.add(best);
+  }
+  return backed;
 }
 
 /**
@@ -278,11 +306,12 @@ export function mergeFindings(source: Finding[], bytecode: Finding[], walked?: W
     if (!RETURN_RULES.has(String(f.rule))) continue;
     for (const r of f.related ?? []) alsoReturned.add(`${r.file}\0${r.line}\0${f.rule}\0${f.program ?? ''}`);
   }
+  const backed = walked ? backedByBytecode(source, bytecode, walked) : new Set<Finding>();
   const kept: Finding[] = [];
   for (const f of [...source, ...bytecode]) {
     if (seen.has(key(f))) continue;
     if (f.tier === 'bytecode' && alsoReturned.has(`${f.file}\0${f.line}\0${f.rule}\0${f.program ?? ''}`)) continue;
-    if (walked && f.tier !== 'bytecode' && DECIDED_ON_BYTECODE.has(String(f.rule)) && provenByBytecode(f, bytecode, walked)) continue;
+    if (walked && f.tier !== 'bytecode' && DECIDED_ON_BYTECODE.has(String(f.rule)) && provenByBytecode(f, backed, walked)) continue;
     if (f.tier === 'bytecode' && f.onReturn === false && f.program && sourcePrograms.has(`${f.file}\0${f.program}\0${f.rule}`)) continue;
     seen.add(key(f));
     kept.push(f);

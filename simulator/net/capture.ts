@@ -47,6 +47,12 @@ export interface CapturedPacket {
    * on received frames, so `xdp-lens run` does not run these (it lists and counts them). Absent otherwise.
    */
   outgoing?: true;
+  /**
+   * With `OpenCaptureOptions.otherLinks`: a packet of a pcapng interface whose link type XDP is never handed (802.11,
+   * USB, ...), named here ("link type 127 (802.11 with radiotap)"); `frame` holds the captured bytes as they are, not
+   * an Ethernet frame. `xdp-lens run` lists these without running them. Absent otherwise.
+   */
+  otherLink?: string;
 }
 
 export class CaptureError extends Error {
@@ -132,6 +138,13 @@ export interface OpenCaptureOptions {
    * run`). No object per packet.
    */
   reuse?: boolean;
+  /**
+   * A pcapng interface of a link type that is not supported does not end the read at its first packet: its packets
+   * are delivered marked `otherLink`, for a consumer that skips them (a capture of several interfaces, one of them
+   * Wi-Fi or USB, still runs its Ethernet packets). Without it such a packet is an error, as a whole pcap of that
+   * link type always is.
+   */
+  otherLinks?: boolean;
 }
 
 /** Paths that name standard input. */
@@ -334,6 +347,7 @@ export function openCapture(path: string, opts: OpenCaptureOptions = {}): Captur
     const reader = readerFor(label, fd, src);
     if (opts.views) reader.views = true;
     if (opts.views && opts.reuse) reader.reuse = true;
+    if (opts.otherLinks) reader.otherLinks = true;
     return reader;
   } catch (e) {
     try {
@@ -519,6 +533,8 @@ abstract class BaseReader {
   views = false;
   /** OpenCaptureOptions.reuse */
   reuse = false;
+  /** OpenCaptureOptions.otherLinks */
+  otherLinks = false;
   recordOffset = -1;
   abstract readonly context: object;
 
@@ -810,7 +826,9 @@ class PcapngReader extends BaseReader implements CaptureReader {
             this.fail(at + 20, `captured length ${cap} runs past the end of its ${total}-byte block`, this.index);
           const data = this.bytes(b, 28, 28 + cap);
           this.recordOffset = at;
-          const p = this.packet(this.ts(iface, ts), data, Math.max(orig, cap), iface.linkType, id, at, iface.fcsLen);
+          const p = linkTypeSupported(iface.linkType)
+            ? this.packet(this.ts(iface, ts), data, Math.max(orig, cap), iface.linkType, id, at, iface.fcsLen)
+            : this.other(this.ts(iface, ts), data, Math.max(orig, cap), iface.linkType, id);
           // Options after the data: epb_flags (2) bits 0-1 give the direction, 2 = outbound. Read leniently (a bad
           // option does not make the packet unreadable; tshark shows such packets too).
           for (let o = 28 + ((cap + 3) & ~3); type === 6 && o + 4 <= total - 4; ) {
@@ -833,6 +851,7 @@ class PcapngReader extends BaseReader implements CaptureReader {
             this.fail(at + 8, `packet length ${cap} exceeds the maximum of ${MAX_CAPLEN} bytes`, this.index);
           const data = this.bytes(b, 12, 12 + cap);
           this.recordOffset = at;
+          if (!linkTypeSupported(iface.linkType)) return this.other(iface.offsetNs, data, Math.max(orig, cap), iface.linkType, 0);
           return this.packet(iface.offsetNs, data, orig, iface.linkType, 0, at, iface.fcsLen);
         }
         default:
@@ -845,9 +864,14 @@ class PcapngReader extends BaseReader implements CaptureReader {
     const i = this.ifaces[id];
     if (!i)
       this.fail(at + 8, `packet refers to interface ${id}, but section ${this.section} describes ${this.ifaces.length}`, this.index);
-    if (!linkTypeSupported(i.linkType))
+    if (!linkTypeSupported(i.linkType) && !this.otherLinks)
       this.fail(at, `interface ${id} has link type ${linkTypeText(i.linkType)}, which is not supported (supported: ${supportedList()})${linkTypeHint(i.linkType)}`, this.index);
     return i;
+  }
+
+  /** A packet of an interface whose link type is not supported (with `otherLinks`): its bytes as captured. */
+  private other(tsNs: bigint, data: Uint8Array, origLen: number, linkType: number, interfaceId: number): CapturedPacket {
+    return { index: this.index++, tsNs, frame: data, capLen: data.length, wireLen: origLen, truncated: data.length < origLen, linkType, interfaceId, otherLink: `link type ${linkTypeText(linkType)}` };
   }
 
   private ts(iface: Iface, ticks: bigint): bigint {

@@ -904,3 +904,14 @@ int status(struct xdp_md *ctx)
   const fs = check(body);
   assert.deepEqual(fs.map((f) => `${f.rule}@${f.line}`), [`invalid-action@${lineOf(body, '// here')}`], show(fs));
 });
+
+test('merge: a bytecode bounds refusal elsewhere in the program keeps only the source finding it matches', () => {
+  // Held-out round 2 mutant (a firewall): a true missing check at the TCP header, and a source-tier finding in a
+  // helper the compiled code proves safe; the bytecode refusal used to keep every source finding of the program.
+  const f = (tier: Finding['tier'], line: number): Finding => ({
+    file: 'fw.c', line, column: 5, endLine: line, endColumn: 9, severity: 'error', rule: 'unchecked-packet-access', tier, program: 'fw', message: `${tier} ${line}`,
+  });
+  const walked = [{ program: 'fw', complete: true, spans: [{ file: 'fw.c', from: 1, to: 700 }] }];
+  const merged = mergeFindings([f('source', 277), f('source', 617)], [f('bytecode', 618)], walked);
+  assert.deepEqual(merged.map((x) => `${x.tier}@${x.line}`), ['source@617']);
+});

@@ -224,3 +224,56 @@ char LICENSE[] SEC("license") = "GPL";
   assert.ok(cr.maps.every((m: { equal: boolean }) => m.equal), JSON.stringify(cr.maps));
   assert.match(c.stderr, /2 packets were sent by the capturing host/);
 });
+
+test('a pcapng interface of a link type XDP never sees: its packets are listed, not run; the others run', (t) => {
+  if (!haveClang) return t.skip('clang is not installed');
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-otherlink-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const prog = join(dir, 'pass.c');
+  writeFileSync(prog, '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC("xdp") int pass(struct xdp_md *ctx) { return XDP_PASS; }\nchar LICENSE[] SEC("license") = "GPL";\n');
+  const block = (type: number, body: Buffer) => {
+    const b = Buffer.alloc(12 + body.length);
+    b.writeUInt32LE(type, 0);
+    b.writeUInt32LE(b.length, 4);
+    body.copy(b, 8);
+    b.writeUInt32LE(b.length, b.length - 4);
+    return b;
+  };
+  const shb = Buffer.alloc(16);
+  shb.writeUInt32LE(0x1a2b3c4d, 0);
+  shb.writeUInt16LE(1, 4);
+  shb.writeBigInt64LE(-1n, 8);
+  const idb = (lt: number) => {
+    const b = Buffer.alloc(8);
+    b.writeUInt16LE(lt, 0);
+    return block(1, b);
+  };
+  const epb = (ifc: number, data: Buffer) => {
+    const fixed = Buffer.alloc(20);
+    fixed.writeUInt32LE(ifc, 0);
+    fixed.writeUInt32LE(1_000_000, 8);
+    fixed.writeUInt32LE(data.length, 12);
+    fixed.writeUInt32LE(data.length, 16);
+    return block(6, Buffer.concat([fixed, data, Buffer.alloc((4 - (data.length % 4)) % 4)]));
+  };
+  // Interface 0 Ethernet, interface 1 802.11 with radiotap (an 8-byte radiotap header, then a 24-byte beacon header).
+  const radiotap = Buffer.concat([Buffer.from([0, 0, 8, 0, 0, 0, 0, 0]), Buffer.from([0x80, 0, 0, 0, ...new Array(6).fill(0xff), 2, 0, 0, 0, 0, 9, 2, 0, 0, 0, 0, 9, 0, 0])]);
+  const cap = join(dir, 'two.pcapng');
+  writeFileSync(cap, Buffer.concat([block(0x0a0d0d0a, shb), idb(1), idb(127), epb(0, eth(ipv4Udp(1))), epb(1, radiotap), epb(0, eth(ipv4Udp(2)))]));
+  // Read alone (without otherLinks), the 802.11 packet is an error naming the interface, as before.
+  const r = openCapture(cap);
+  assert.equal(r.next()?.index, 0);
+  assert.throws(() => r.next(), /interface 1 has link type 127 \(802\.11 with radiotap\), which is not supported/);
+  r.close();
+
+  const j = spawnSync(process.execPath, [CLI, 'run', prog, cap, '--format', 'jsonl'], { encoding: 'utf8' });
+  assert.equal(j.status, 0, j.stderr);
+  const lines = j.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(lines.slice(0, -1).map((p) => [p.packet, p.action ?? p.notRun]), [[0, 'XDP_PASS'], [1, 'link type 127 (802.11 with radiotap)'], [2, 'XDP_PASS']]);
+  assert.deepEqual([lines[1].len, lines[1].caplen], [radiotap.length, radiotap.length], 'its lengths as captured');
+  const sum = lines.at(-1).summary;
+  assert.deepEqual([sum.packets, sum.otherLinkNotRun, sum.actions.XDP_PASS], [2, 1, 2]);
+  assert.match(j.stderr, /1 packet was captured on a pcapng interface of a link type XDP is never handed/);
+  if (haveTshark) assert.equal(tsharkField(cap, 'frame.number').length, 3, 'tshark lists the three records too');
+});
+
