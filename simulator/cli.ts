@@ -396,7 +396,7 @@ function cmdRun(argv: string[]): number {
       ...mapOpts,
     });
   // views: each packet's output bytes are a view of the driver's buffer, used before the next packet is received.
-  const driverOpts = { mode, profile, queues, queueOf: queues > 1 ? rssQueueOf : undefined, vlanStrip: values['vlan-strip'], views: true };
+  const driverOpts = { mode, profile, queues, queueOf: queues > 1 ? rssQueueOf : undefined, vlanStrip: values['vlan-strip'], views: true, reuse: true };
   const session = makeSession(obj);
   for (const n of session.notes) err(`xdp-lens: note: ${n}\n`);
   const driver = new Driver(session, driverOpts);
@@ -449,7 +449,10 @@ function cmdRun(argv: string[]): number {
   const counts = ACTIONS.map(() => 0);
   // The Run Summary's aggregate (timeline, exit lines, RX queues, outcomes, faults), bounded: "stats" of the summary line.
   const stats = new RunStats();
-  const outcomes = new Map<string, number>();
+  // Packets per outcome: a cell per outcome, the last one kept (most packets end as the one before).
+  const outcomeCells = new Map<string, { n: number }>();
+  let lastOutcome: string | undefined;
+  let lastOutcomeCell = { n: 0 };
   let packets = 0;
   let faults = 0;
   let invalid = 0;
@@ -465,7 +468,8 @@ function cmdRun(argv: string[]): number {
   // From a pipe, what is buffered is written before each wait for more packets: verdicts show as packets arrive.
   // Opened before anything is printed, so that a capture that cannot be read gives only the error.
   // Each packet is done with before the next is read: frames are views of the reader's buffer, not copies.
-  const reader = openCapture(capturePath, { beforeWait: flush, views: true, otherLinks: true });
+  // reuse: the same packet object each time (nothing here keeps one past the next read).
+  const reader = openCapture(capturePath, { beforeWait: flush, views: true, reuse: true, otherLinks: true });
   if (format === 'table') {
     out(`program ${session.program.name} (section ${session.program.section}) from ${programPath}; capture ${capturePath}`);
     out(`driver ${MODE_EXPLANATIONS[mode]}`);
@@ -516,8 +520,14 @@ function cmdRun(argv: string[]): number {
       saved?.add(pkt.index, pkt.frame, r, values['exit-lines'] === 'exit' && extname(programPath) === '.c' ? undefined : r.fault?.loc?.line ?? ret?.line ?? r.run.exitLoc?.line);
       packets++;
       counts[a]!++;
-      const seen = outcomes.get(r.outcome);
-      outcomes.set(r.outcome, seen === undefined ? 1 : seen + 1);
+      if (r.outcome === lastOutcome) lastOutcomeCell.n++;
+      else {
+        let cell = outcomeCells.get(r.outcome);
+        if (cell === undefined) outcomeCells.set(r.outcome, (cell = { n: 0 }));
+        cell.n++;
+        lastOutcome = r.outcome;
+        lastOutcomeCell = cell;
+      }
       if (r.fault) {
         faults++;
         const proved = refusals.fault(r.fault);
@@ -546,6 +556,7 @@ function cmdRun(argv: string[]): number {
     outputs?.close();
   }
 
+  const outcomes = new Map([...outcomeCells].map(([o, c]) => [o, c.n]));
   const summary = {
     program: session.program.name,
     section: session.program.section,
@@ -707,7 +718,55 @@ function quoted(s: string): string {
 function packetJson(pkt: CapturedPacket, r: DriverPacket, withData: boolean | undefined, ret?: ReturnLoc, checksum?: ChecksumBreak[]): string {
   const q = JSON.stringify;
   // The counts (index, lengths, retval, insn, queue, copied) are whole numbers: written as JSON.stringify would.
-  let s = `{"packet":${pkt.index},"ts":"${packetTs(pkt)}","len":${pkt.wireLen},"caplen":${pkt.capLen},"summary":${q(summarize(pkt.frame))},"action":${quoted(r.action)},"outcome":${quoted(r.outcome)},"retval":${r.retval}`;
+  // summarize's text never holds a quote, a backslash or a control character (literals, numbers, hex), so its JSON
+  // form is the text in quotes; checked below all the same, so that a change there cannot produce invalid JSON.
+  const sum = summarize(pkt.frame);
+  let s = `{"packet":${pkt.index},"ts":"${packetTs(pkt)}","len":${pkt.wireLen},"caplen":${pkt.capLen},"summary":${PLAIN_JSON.test(sum) ? `"${sum}"` : q(sum)}`;
+  s += r.fault ? jsonMiddle(r, ret) : jsonMiddleCached(r, ret);
+  if (r.queue) s += `,"queue":${r.queue}`;
+  if (r.copied) s += `,"copied":${r.copied}`;
+  if (r.target) s += `,"target":${q(r.target)}`;
+  if (r.note) s += `,"note":${q(r.note)}`;
+  if (pkt.truncated) s += `,"truncated":true`;
+  if (r.invalidAction) s += `,"invalidAction":true`;
+  if (checksum?.length) s += `,"checksum":${q(checksum)}`;
+  if (r.fault || r.run.uninitStackRead || r.run.redirect || r.run.redirectFallback || r.run.printk.length || r.run.perf.length) {
+    // The rarer fields: from the record itself, so that they cannot drift.
+    const rec = packetRecord(pkt, r, false, ret, checksum);
+    for (const k of ['fault', 'uninitStackRead', 'redirect', 'redirectFallback', 'printk', 'perf']) if (rec[k] !== undefined) s += `,${q(k)}:${q(rec[k])}`;
+  }
+  if (withData) s += `,"data":"${hex(r.out.subarray(r.metaLen))}"`;
+  return s + '}';
+}
+
+/** Text that JSON.stringify leaves as it is (in quotes): printable ASCII without quote or backslash. */
+const PLAIN_JSON = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/**
+ * The record's fields from "action" to "path", which most packets share with the packet before (the same action,
+ * outcome, exit and driver path): the last text kept, with what it was made from (strings and line objects compared
+ * by identity, so a miss only costs the text being made again).
+ */
+const middle = { action: '', outcome: '', retval: -1, ret: undefined as ReturnLoc | undefined, exitLoc: undefined as unknown, insn: -2, program: '', path: '', text: '' };
+function jsonMiddleCached(r: DriverPacket, ret: ReturnLoc | undefined): string {
+  const m = middle;
+  const program = r.run.tailCalls > 0 ? r.run.exitProgram : '';
+  if (r.action === m.action && r.outcome === m.outcome && r.retval === m.retval && ret === m.ret && r.run.exitLoc === m.exitLoc && r.run.exitInsn === m.insn && program === m.program && r.path === m.path) return m.text;
+  m.text = jsonMiddle(r, ret);
+  m.action = r.action;
+  m.outcome = r.outcome;
+  m.retval = r.retval;
+  m.ret = ret;
+  m.exitLoc = r.run.exitLoc;
+  m.insn = r.run.exitInsn;
+  m.program = program;
+  m.path = r.path;
+  return m.text;
+}
+
+/** The record's fields from "action" to "path". */
+function jsonMiddle(r: DriverPacket, ret: ReturnLoc | undefined): string {
+  let s = `,"action":${quoted(r.action)},"outcome":${quoted(r.outcome)},"retval":${r.retval}`;
   // exitLocation's fields, without the object.
   const exitLoc = r.run.exitLoc;
   if (!r.fault && ret) {
@@ -723,21 +782,7 @@ function packetJson(pkt: CapturedPacket, r: DriverPacket, withData: boolean | un
   }
   if (r.run.exitInsn >= 0) s += `,"insn":${r.run.exitInsn}`;
   if (r.run.tailCalls > 0) s += `,"exitProgram":${quoted(r.run.exitProgram)}`;
-  s += `,"path":${quoted(r.path)}`;
-  if (r.queue) s += `,"queue":${r.queue}`;
-  if (r.copied) s += `,"copied":${r.copied}`;
-  if (r.target) s += `,"target":${q(r.target)}`;
-  if (r.note) s += `,"note":${q(r.note)}`;
-  if (pkt.truncated) s += `,"truncated":true`;
-  if (r.invalidAction) s += `,"invalidAction":true`;
-  if (checksum?.length) s += `,"checksum":${q(checksum)}`;
-  if (r.fault || r.run.uninitStackRead || r.run.redirect || r.run.redirectFallback || r.run.printk.length || r.run.perf.length) {
-    // The rarer fields: from the record itself, so that they cannot drift.
-    const rec = packetRecord(pkt, r, false, ret, checksum);
-    for (const k of ['fault', 'uninitStackRead', 'redirect', 'redirectFallback', 'printk', 'perf']) if (rec[k] !== undefined) s += `,${q(k)}:${q(rec[k])}`;
-  }
-  if (withData) s += `,"data":"${hex(r.out.subarray(r.metaLen))}"`;
-  return s + '}';
+  return s + `,"path":${quoted(r.path)}`;
 }
 
 /** --filter: a parse error names the column, with the filter and a caret under it (exit status 2). */

@@ -5,6 +5,9 @@
 import { ACTIONS, type Action } from './session.ts';
 import { PLAIN_OUTCOME } from './driver/rx.ts';
 
+/** PLAIN_OUTCOME by the action's index in ACTIONS. */
+const PLAIN_BY_INDEX: readonly string[] = ACTIONS.map((a) => PLAIN_OUTCOME[a]);
+
 /** Buckets of the timeline, at most. */
 export const TIME_BUCKETS = 120;
 /** Width of a bucket to start with: 1 µs (then 2, 4, 8 ... µs as the capture goes on). */
@@ -55,8 +58,16 @@ export interface StatsPacket {
   fault?: { kind: string; message: string };
 }
 
-/** An exit line's entry while counting (its outcomes in a Map: no keyed property store per packet). */
-type ExitEntry = Omit<RunStatsJson['exits'][number], 'outcomes'> & { outcomes: Map<string, number> };
+/** A count kept in a Map by a string key, incremented in place (no Map store per packet). */
+interface Cell {
+  n: number;
+}
+
+/**
+ * An exit line's entry while counting (its outcomes in a Map: no keyed property store per packet; the cell of the
+ * last outcome kept, as most packets of a line end alike).
+ */
+type ExitEntry = Omit<RunStatsJson['exits'][number], 'outcomes'> & { outcomes: Map<string, Cell>; lastOutcome: string | undefined; lastCell: Cell | undefined };
 
 export class RunStats {
   private packets = 0;
@@ -70,7 +81,9 @@ export class RunStats {
   /** Exit entries by file, then by line * 8 + action index (no string built per packet). */
   private readonly exits = new Map<string, Map<number, ExitEntry>>();
   private exitCount = 0;
-  private readonly outcomes = new Map<string, number>();
+  private readonly outcomes = new Map<string, Cell>();
+  private lastOutcome: string | undefined;
+  private lastOutcomeCell: Cell | undefined;
   private readonly faults = new Map<string, RunStatsJson['faults'][number]>();
   private readonly other = { exits: 0, outcomes: 0, faults: 0 };
   /** The entries the last packet counted in: most packets count in the same ones as the packet before. */
@@ -100,9 +113,11 @@ export class RunStats {
       b = Math.floor(t / this.bucketNs);
     }
     this.counts[b * ACTIONS.length + a]!++;
-    const plain = PLAIN_OUTCOME[action];
     if (fault) this.faultCounts[b]!++;
-    else if (outcome !== plain && !outcome.startsWith(plain)) this.notCarried[b]!++;
+    else if (outcome !== PLAIN_BY_INDEX[a]) {
+      const plain = PLAIN_BY_INDEX[a]!;
+      if (!outcome.startsWith(plain)) this.notCarried[b]!++;
+    }
 
     let q = this.lastQueueCounts;
     if (queue !== this.lastQueue) {
@@ -121,7 +136,7 @@ export class RunStats {
       if (!byLine) this.exits.set(file, (byLine = new Map()));
       e = byLine.get(key);
       if (!e && this.exitCount < MAX_KEYS) {
-        byLine.set(key, (e = { file, line, action, count: 0, outcomes: new Map() }));
+        byLine.set(key, (e = { file, line, action, count: 0, outcomes: new Map(), lastOutcome: undefined, lastCell: undefined }));
         this.exitCount++;
       }
       if (e) {
@@ -132,13 +147,30 @@ export class RunStats {
     }
     if (e) {
       e.count++;
-      e.outcomes.set(outcome, (e.outcomes.get(outcome) ?? 0) + 1);
+      if (outcome === e.lastOutcome) e.lastCell!.n++;
+      else {
+        let c = e.outcomes.get(outcome);
+        if (c === undefined) e.outcomes.set(outcome, (c = { n: 0 }));
+        c.n++;
+        e.lastOutcome = outcome;
+        e.lastCell = c;
+      }
     } else this.other.exits++;
 
-    const n = this.outcomes.get(outcome);
-    if (n !== undefined) this.outcomes.set(outcome, n + 1);
-    else if (this.outcomes.size < MAX_KEYS) this.outcomes.set(outcome, 1);
-    else this.other.outcomes++;
+    if (outcome === this.lastOutcome) this.lastOutcomeCell!.n++;
+    else {
+      const c = this.outcomes.get(outcome);
+      if (c !== undefined) {
+        c.n++;
+        this.lastOutcome = outcome;
+        this.lastOutcomeCell = c;
+      } else if (this.outcomes.size < MAX_KEYS) {
+        const fresh = { n: 1 };
+        this.outcomes.set(outcome, fresh);
+        this.lastOutcome = outcome;
+        this.lastOutcomeCell = fresh;
+      } else this.other.outcomes++;
+    }
 
     if (fault) {
       const fk = `${file}\0${line}\0${fault.kind}`;
@@ -186,8 +218,8 @@ export class RunStats {
         earlier: this.earlier,
       },
       queues: [...this.queues].sort((a, b) => a[0] - b[0]).map(([queue, c]) => ({ queue, counts: [...c] })),
-      exits: [...this.exits.values()].flatMap((m) => [...m.values()]).map((e) => ({ ...e, outcomes: Object.fromEntries(e.outcomes) })).sort((a, b) => byCount(a, b) || a.file.localeCompare(b.file) || a.line - b.line),
-      outcomes: Object.fromEntries([...this.outcomes].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))),
+      exits: [...this.exits.values()].flatMap((m) => [...m.values()]).map(({ file, line, action, count, outcomes }) => ({ file, line, action, count, outcomes: Object.fromEntries([...outcomes].map(([o, c]) => [o, c.n])) })).sort((a, b) => byCount(a, b) || a.file.localeCompare(b.file) || a.line - b.line),
+      outcomes: Object.fromEntries([...this.outcomes].map(([o, c]): [string, number] => [o, c.n]).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))),
       faults: [...this.faults.values()].map((f) => ({ ...f })).sort((a, b) => byCount(a, b) || a.line - b.line),
       ...other,
     };

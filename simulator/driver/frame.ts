@@ -27,7 +27,7 @@ export function linearCapacity(g: Pick<FrameGeometry, 'headroom' | 'frameSize'>)
  * frame's window, no program having moved the packet's bounds), only what of that window the new frame does not
  * overwrite is cleared, instead of the whole buffer; dirtyTo < 0: the whole buffer.
  */
-export function layoutXdpBuff(bytes: Uint8Array, g: FrameGeometry, reuse?: Uint8Array, dirtyFrom = 0, dirtyTo = -1): XdpBuff {
+export function layoutXdpBuff(bytes: Uint8Array, g: FrameGeometry, reuse?: Uint8Array, dirtyFrom = 0, dirtyTo = -1, into?: XdpBuff): XdpBuff {
   const linearLen = Math.min(bytes.length, linearCapacity(g));
   // `reuse`: a buffer of the previous packet (the caller's, of this size), cleared as a fresh one would be.
   let frame: Uint8Array;
@@ -42,9 +42,25 @@ export function layoutXdpBuff(bytes: Uint8Array, g: FrameGeometry, reuse?: Uint8
     }
   } else frame = new Uint8Array(g.frameSize);
   frame.set(linearLen === bytes.length ? bytes : bytes.subarray(0, linearLen), from);
-  const frags: Uint8Array[] = [];
+  // `into`: the caller's XdpBuff of the previous frame, refilled field by field (no object per packet); its fragment
+  // list is emptied and reused.
+  const frags: Uint8Array[] = into !== undefined ? into.frags : [];
+  frags.length = 0;
   for (let off = linearLen; off < bytes.length; off += g.fragSize) {
     frags.push(bytes.slice(off, Math.min(off + g.fragSize, bytes.length)));
+  }
+  if (into !== undefined) {
+    into.frame = frame;
+    into.data = g.headroom;
+    into.dataEnd = g.headroom + linearLen;
+    into.dataMeta = g.headroom;
+    into.fragSize = g.fragSize;
+    into.ingressIfindex = g.ingressIfindex;
+    into.rxQueueIndex = g.rxQueueIndex;
+    into.readonlyPage = g.readonlyPage;
+    into.egressIfindex = undefined;
+    into.rxMeta = undefined;
+    return into;
   }
   return {
     frame,

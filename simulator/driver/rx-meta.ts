@@ -50,15 +50,24 @@ const NO_DATA = { errno: ENODATA };
  * What the descriptor reports. The hash is computed when a program first asks for it (most never call the kfunc):
  * `frame` is the received frame, which the program cannot change, so the value is the same whenever it is read.
  */
-class RxDescriptor implements RxMetadata {
+export class RxDescriptor implements RxMetadata {
   private hashValue: RxMetadata['hash'] | undefined;
 
   constructor(
-    private readonly frame: Uint8Array,
-    private readonly tsNs: bigint | undefined,
+    private frame: Uint8Array,
+    private tsNs: bigint | undefined,
     private readonly m: DriverProfile['rxMetadata'],
-    private readonly tag: { proto: number; tci: number } | undefined,
+    private tag: { proto: number; tci: number } | undefined,
   ) {}
+
+  /** The descriptor of the next frame (the driver's one descriptor, refilled: no object per packet). */
+  reset(frame: Uint8Array, tsNs: bigint | undefined, tag: { proto: number; tci: number } | undefined): this {
+    this.frame = frame;
+    this.tsNs = tsNs;
+    this.tag = tag;
+    this.hashValue = undefined;
+    return this;
+  }
 
   get timestamp(): RxMetadata['timestamp'] {
     return !this.m.timestamp ? NO : this.tsNs === undefined ? NO_DATA : { value: this.tsNs };

@@ -11,7 +11,7 @@ import type { RunResult, Fault, XdpBuff } from '../vm/types.ts';
 import { MapType } from '../elf/types.ts';
 import { layoutXdpBuff, linearCapacity, packetOut, type FrameGeometry } from './frame.ts';
 import { PagePool } from './page-pool.ts';
-import { rxMetadata, stripVlan } from './rx-meta.ts';
+import { rxMetadata, stripVlan, RxDescriptor } from './rx-meta.ts';
 import { kfuncInfo } from '../isa/kfunc-names.ts';
 import { XDP_FRAME_SIZE, SKB_SHARED_INFO_SIZE, PAGE_SIZE, type DriverMode, type DriverProfile } from './profiles.ts';
 import { headerLength } from './headers.ts';
@@ -45,6 +45,12 @@ export interface DriverOptions {
    * next frame is received, for a caller done with each packet before the next (`xdp-lens run`).
    */
   views?: boolean;
+  /**
+   * `receive` returns the same DriverPacket object for every frame, refilled (and lays every frame out in the same
+   * xdp_buff and RX descriptor): valid until the next frame, for a caller done with each packet before the next
+   * (`xdp-lens run`). No object per packet.
+   */
+  reuse?: boolean;
   /** The receiving device's ifindex (ctx->ingress_ifindex); 1 like BPF_PROG_TEST_RUN by default. */
   ingressIfindex?: number;
   /** Devices a bpf_redirect(ifindex) may name. Default: lo (1) and eth0 (2). */
@@ -105,6 +111,9 @@ export const PLAIN_OUTCOME: Record<Action, string> = {
   XDP_TX: 'transmitted',
   XDP_REDIRECT: 'redirected',
 };
+
+/** PLAIN_OUTCOME by the action's index in ACTIONS (no keyed lookup per packet). */
+const PLAIN_BY_RETVAL: readonly string[] = ACTIONS.map((a) => PLAIN_OUTCOME[a]);
 
 /** The driver's counters, in the order `stats()` lists them. */
 function newCounters() {
@@ -207,15 +216,19 @@ export class Driver {
     const queues = this.pools.length;
     const queue = queues > 1 && this.opts.queueOf ? this.opts.queueOf(frame) % queues : 0;
     const g = this.geometry(queue, frame.length);
+    const reuse = this.opts.reuse === true;
     // No spare of this size: a zeroed one from the machine (in the compiled engine's WebAssembly memory, where the
     // generated code reads the packet inline).
     const fresh = this.spare === undefined || this.spare.length !== g.frameSize;
     const spare = fresh ? this.session.machine.packetBuffer(g.frameSize, this.spare) : this.spare;
-    const buff: XdpBuff = layoutXdpBuff(frame, g, spare, fresh ? 0 : this.spareFrom, fresh ? 0 : this.boundsFixed ? this.spareEnd : -1);
+    const buff: XdpBuff = layoutXdpBuff(frame, g, spare, fresh ? 0 : this.spareFrom, fresh ? 0 : this.boundsFixed ? this.spareEnd : -1, reuse ? this.buff : undefined);
     this.spare = buff.frame;
     this.spareFrom = buff.data;
     this.spareEnd = buff.dataEnd;
-    buff.rxMeta = rxMetadata(frame, tsNs, this.opts.profile, vlan);
+    if (reuse) {
+      this.buff = buff;
+      buff.rxMeta = this.rxDesc !== undefined ? this.rxDesc.reset(frame, tsNs, vlan) : (this.rxDesc = rxMetadata(frame, tsNs, this.opts.profile, vlan) as RxDescriptor);
+    } else buff.rxMeta = rxMetadata(frame, tsNs, this.opts.profile, vlan);
     this.laidFrame = frame;
     this.laidQueue = queue;
     return buff;
@@ -223,6 +236,10 @@ export class Driver {
 
   private laidFrame: Uint8Array | undefined;
   private laidQueue = 0;
+  /** With `reuse`: the xdp_buff, RX descriptor and DriverPacket every frame is given, refilled. */
+  private buff: XdpBuff | undefined;
+  private rxDesc: RxDescriptor | undefined;
+  private pkt: DriverPacket | undefined;
 
   /**
    * Only the program's run on the buffer `receive` would give it: no verdict path, no counters, no pool (the
@@ -261,7 +278,26 @@ export class Driver {
     const invalidAction = retval >= ACTIONS.length;
     const metaLen = buff.dataMeta <= buff.data ? buff.data - buff.dataMeta : 0;
     const out = packetOut(buff, this.opts.views === true);
-    const pkt: DriverPacket = { queue, cpu, retval, action, invalidAction, fault: run.fault, path: 'xdp_exception', copied: 0, out, metaLen, run, note, outcome: PLAIN_OUTCOME[action] };
+    let pkt = this.pkt;
+    if (pkt === undefined) {
+      pkt = { queue, cpu, retval, action, invalidAction, fault: run.fault, path: 'xdp_exception', copied: 0, out, metaLen, run, note, target: undefined, outcome: PLAIN_BY_RETVAL[invalidAction ? 0 : retval]! };
+      if (this.opts.reuse === true) this.pkt = pkt;
+    } else {
+      pkt.queue = queue;
+      pkt.cpu = cpu;
+      pkt.retval = retval;
+      pkt.action = action;
+      pkt.invalidAction = invalidAction;
+      pkt.fault = run.fault;
+      pkt.path = 'xdp_exception';
+      pkt.copied = 0;
+      pkt.out = out;
+      pkt.metaLen = metaLen;
+      pkt.run = run;
+      pkt.note = note;
+      pkt.target = undefined;
+      pkt.outcome = PLAIN_BY_RETVAL[invalidAction ? 0 : retval]!;
+    }
 
     if (run.fault) this.counters.rx_xdp_fault++;
     if (invalidAction) this.counters.rx_xdp_invalid++;
@@ -497,7 +533,8 @@ function xdpFrameRoom(buff: XdpBuff): string | undefined {
  * is shorter than its own headers say.
  */
 function refineOutcome(pkt: DriverPacket): void {
-  if (pkt.outcome !== PLAIN_OUTCOME[pkt.action]) return;
+  // retval is what the driver acted on: an action's index, or a value that is none (XDP_ABORTED's outcome).
+  if (pkt.outcome !== PLAIN_BY_RETVAL[pkt.invalidAction ? 0 : pkt.retval]) return;
   if (pkt.fault) {
     pkt.outcome = 'aborted: fault';
     return;
