@@ -83,15 +83,25 @@ function parse(frame: Uint8Array): Layers | undefined {
 }
 
 /**
- * An IPv6 packet whose next header is TCP, UDP or ICMPv6 (no extension headers): that checksum, over the IPv6
- * pseudo-header (addresses, upper-layer length, next header). A UDP checksum of 0 is not valid over IPv6.
+ * An IPv6 packet whose upper layer is TCP, UDP or ICMPv6, past any hop-by-hop, destination options, authentication
+ * and routing headers (one with segments left names another final destination: not judged, nor a fragment): that
+ * checksum, over the IPv6 pseudo-header (addresses, upper-layer length, next header). A UDP checksum of 0 is not
+ * valid over IPv6.
  */
 function parse6(frame: Uint8Array, off: number): Layers | undefined {
   if (frame.length < off + 40 || frame[off]! >> 4 !== 6) return undefined;
-  const nh = frame[off + 6]!;
-  const l4off = off + 40;
+  let nh = frame[off + 6]!;
+  let l4off = off + 40;
   const end = l4off + ((frame[off + 4]! << 8) | frame[off + 5]!);
   if (end > frame.length) return {};
+  for (let n = 0; n < 8 && (nh === 0 || nh === 43 || nh === 60 || nh === 51); n++) {
+    if (l4off + 8 > end) return {};
+    if (nh === 43 && frame[l4off + 3] !== 0) return {}; // segments left: the pseudo-header holds the final destination
+    const len = nh === 51 ? (frame[l4off + 1]! + 2) * 4 : (frame[l4off + 1]! + 1) * 8;
+    nh = frame[l4off]!;
+    l4off += len;
+  }
+  if (l4off > end) return {};
   const pseudo = () => sum16(frame, off + 8, off + 40) + nh + (end - l4off);
   const at = nh === 6 ? 16 : nh === 17 ? 6 : nh === 58 ? 2 : -1;
   if (at < 0 || end < l4off + (nh === 6 ? 20 : nh === 17 ? 8 : 4)) return {};

@@ -167,3 +167,68 @@ test('run --format jsonl flags each packet whose checksum the program broke, and
   assert.ok(fixed.filter((l) => 'packet' in l).every((p) => !('checksum' in p)));
   assert.equal((fixed.at(-1)!.summary as { checksumBroken?: number }).checksumBroken, undefined);
 });
+
+test('IPv6 past extension headers (hop-by-hop, destination options): an address rewrite breaks UDP and TCP as tcpdump says', { skip: haveTcpdump ? false : 'tcpdump is not installed' }, () => {
+  // Frames built here: Ethernet, IPv6, the extension headers, then UDP or TCP with a correct checksum (tcpdump must
+  // say so first); then the destination address changed, as a NAT would without its checksum update.
+  const sum = (b: Uint8Array, from: number, to: number, s = 0): number => {
+    for (let i = from; i < to; i += 2) s += (b[i]! << 8) | (i + 1 < to ? b[i + 1]! : 0);
+    return s;
+  };
+  const fold = (s: number): number => {
+    while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+    return s;
+  };
+  const build = (exts: number[][], proto: 6 | 17): Uint8Array => {
+    const l4len = proto === 17 ? 8 + 6 : 20 + 6;
+    const extLen = exts.reduce((n, e) => n + e.length, 0);
+    const f = new Uint8Array(14 + 40 + extLen + l4len);
+    f.set([2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x86, 0xdd], 0);
+    const ip = 14;
+    f[ip] = 0x60;
+    f[ip + 4] = (extLen + l4len) >> 8;
+    f[ip + 5] = (extLen + l4len) & 0xff;
+    f[ip + 6] = exts.length ? 0 : proto;
+    f[ip + 7] = 64;
+    for (let i = 0; i < 16; i++) {
+      f[ip + 8 + i] = i === 0 ? 0x20 : i === 15 ? 1 : 0;
+      f[ip + 24 + i] = i === 0 ? 0x20 : i === 15 ? 2 : 0;
+    }
+    let off = ip + 40;
+    exts.forEach((e, k) => {
+      f.set(e, off);
+      f[off] = k + 1 < exts.length ? 60 : proto; // next header
+      off += e.length;
+    });
+    const l4 = off;
+    f[l4] = 0x30; f[l4 + 1] = 0x39; f[l4 + 2] = 0; f[l4 + 3] = 53;
+    if (proto === 17) {
+      f[l4 + 4] = l4len >> 8; f[l4 + 5] = l4len & 0xff;
+    } else {
+      f[l4 + 12] = 0x50; f[l4 + 13] = 0x02; f[l4 + 14] = 0xff; f[l4 + 15] = 0xff;
+    }
+    f.set([1, 2, 3, 4, 5, 6], l4 + (proto === 17 ? 8 : 20));
+    const at = l4 + (proto === 17 ? 6 : 16);
+    const c = 0xffff - fold(sum(f, l4, l4 + l4len, sum(f, ip + 8, ip + 40) + proto + l4len));
+    f[at] = (c || 0xffff) >> 8;
+    f[at + 1] = (c || 0xffff) & 0xff;
+    return f;
+  };
+  const hbh = [0, 0, 1, 4, 0, 0, 0, 0]; // PadN
+  const dst = [0, 1, 1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+  const originals = [build([hbh], 17), build([hbh, dst], 6), build([dst], 17), build([hbh], 6)];
+  const nat = originals.map((f) => {
+    const c = f.slice();
+    c[14 + 24 + 15] ^= 0x07;
+    return c;
+  });
+  const before = tcpdumpVerdicts(originals);
+  const after = tcpdumpVerdicts(nat);
+  before.forEach((v, i) => assert.equal(v.l4ok, true, `frame ${i}: tcpdump finds the built checksum correct`));
+  nat.forEach((c, i) => {
+    assert.equal(after[i]!.l4ok, false, `frame ${i}: tcpdump sees the break`);
+    const l4 = checksumBreaks(originals[i]!, c).find((b) => b.layer !== 'ipv4');
+    assert.ok(l4, `frame ${i}: the break is found past the extension headers`);
+    assert.equal(l4.expected, `0x${after[i]!.l4!.padStart(4, '0')}`, `frame ${i}: the checksum tcpdump expects`);
+  });
+});
