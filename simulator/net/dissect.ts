@@ -112,11 +112,36 @@ function l3(f: Uint8Array, type: number, off: number): string {
       const dsap = f[off]!;
       const ssap = f[off + 1]!;
       if (dsap === 0x42 && ssap === 0x42) return `${mac(f, 6)} > ${mac(f, 0)}, 802.3 LLC STP, length ${type}`;
+      // SNAP with an EtherType (organisation 0): tcpdump shows the packet inside.
+      if (dsap === 0xaa && ssap === 0xaa && f[off + 2] === 3 && f.length >= off + 8 && f[off + 3] === 0 && f[off + 4] === 0 && f[off + 5] === 0 && u16(f, off + 6) >= 0x0600)
+        return l3(f, u16(f, off + 6), off + 8);
       return `${mac(f, 6)} > ${mac(f, 0)}, 802.3 LLC dsap 0x${dsap.toString(16)} ssap 0x${ssap.toString(16)}, length ${type}`;
     }
     return `${mac(f, 6)} > ${mac(f, 0)}, 802.3, length ${type}`;
   }
+  if (type === 0x8847 || type === 0x8848) return mpls(f, off);
+  if (type === 0x8864 && f.length >= off + 8) {
+    const proto = u16(f, off + 6);
+    const inner = proto === 0x0021 ? ip4(f, off + 8) : proto === 0x0057 ? ip6(f, off + 8) : `PPP proto 0x${proto.toString(16).padStart(4, '0')}`;
+    return `PPPoE [ses 0x${u16(f, off + 2).toString(16)}] ${inner}`;
+  }
   return `${mac(f, 6)} > ${mac(f, 0)}, ethertype ${ETHERTYPE_NAMES[type] ?? `0x${type.toString(16).padStart(4, '0')}`}, length ${f.length}`;
+}
+
+/** An MPLS label stack as tcpdump prints it, then the IPv4/IPv6 packet after the bottom label. */
+function mpls(f: Uint8Array, o: number): string {
+  let s = 'MPLS';
+  for (let n = 0; n < 16; n++) {
+    if (f.length < o + 4) return `${s} [|mpls]`;
+    const w = ((f[o]! << 24) | (f[o + 1]! << 16) | (f[o + 2]! << 8) | f[o + 3]!) >>> 0;
+    const bottom = (w & 0x100) !== 0;
+    s += ` (label ${w >>> 12}, tc ${(w >> 9) & 7}, ${bottom ? '[S], ' : ''}ttl ${w & 0xff})`;
+    o += 4;
+    if (bottom) break;
+  }
+  if (f.length > o && f[o]! >> 4 === 4) return `${s} ${ip4(f, o)}`;
+  if (f.length > o && f[o]! >> 4 === 6) return `${s} ${ip6(f, o)}`;
+  return s;
 }
 
 // Names the summaries use, made once (not per packet).
@@ -209,6 +234,14 @@ function l4(f: Uint8Array, p: number, proto: number, src: string, dst: string, l
       const inner = p + 16;
       if (f.length >= inner + 14) return `${src}${sep}${sport} > ${dst}${sep}${dport}: VXLAN, vni ${(f[p + 12]! << 16) | (f[p + 13]! << 8) | f[p + 14]!}: ${summarize(f.subarray(inner))}`;
     }
+    if (dport === 6081 && f.length >= p + 16) {
+      // GENEVE: its inner frame or packet after the options.
+      const inner = p + 16 + (f[p + 8]! & 0x3f) * 4;
+      const gp = u16(f, p + 10);
+      const vni = (f[p + 12]! << 16) | (f[p + 13]! << 8) | f[p + 14]!;
+      const text = gp === 0x6558 && f.length >= inner + 14 ? summarize(f.subarray(inner)) : gp === 0x0800 && f.length > inner ? ip4(f, inner) : gp === 0x86dd && f.length > inner ? ip6(f, inner) : undefined;
+      if (text !== undefined) return `${src}${sep}${sport} > ${dst}${sep}${dport}: Geneve, vni 0x${vni.toString(16)}: ${text}`;
+    }
     const app = dport === 53 || sport === 53 ? ' DNS' : '';
     return `${src}${sep}${sport} > ${dst}${sep}${dport}: UDP${app}, length ${Math.max(0, ulen - 8)}`;
   }
@@ -218,8 +251,16 @@ function l4(f: Uint8Array, p: number, proto: number, src: string, dst: string, l
   }
   if (proto === 47) {
     if (f.length < p + 4) return `${src} > ${dst}: GREv? [|gre]`;
-    return `${src} > ${dst}: GREv${f[p + 1]! & 7}, proto 0x${u16(f, p + 2).toString(16)}, length ${len}`;
+    const fl = u16(f, p);
+    const gp = u16(f, p + 2);
+    const inner = p + 4 + (fl & 0x8000 ? 4 : 0) + (fl & 0x2000 ? 4 : 0) + (fl & 0x1000 ? 4 : 0);
+    // Version 0 carrying IP or Ethernet: the packet inside, as tcpdump shows it.
+    if ((fl & 0x4007) === 0 && f.length > inner && (gp === 0x0800 || gp === 0x86dd || (gp === 0x6558 && f.length >= inner + 14)))
+      return `${src} > ${dst}: GREv0, length ${len}: ${gp === 0x0800 ? ip4(f, inner) : gp === 0x86dd ? ip6(f, inner) : summarize(f.subarray(inner))}`;
+    return `${src} > ${dst}: GREv${f[p + 1]! & 7}, proto 0x${gp.toString(16)}, length ${len}`;
   }
+  // IP in IP: the inner packet, as tcpdump shows it.
+  if ((proto === 4 || proto === 41) && f.length > p) return `${src} > ${dst}: ${proto === 4 ? ip4(f, p) : ip6(f, p)}`;
   return `${src} > ${dst}: ${protoName(proto)}, length ${len}`;
 }
 

@@ -2,7 +2,11 @@
 // verification vectors of the RSS specification.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PcapWriter } from '../../simulator/net/pcap-writer.ts';
 
 import { summarize, flowOf } from '../../simulator/net/dissect.ts';
 import { toeplitzHash } from '../../simulator/net/toeplitz.ts';
@@ -81,4 +85,41 @@ test('summaries never throw on random bytes or on any prefix of real frames', ()
     for (let n = 0; n <= p.frame.length; n += 7) assert.equal(typeof summarize(p.frame.subarray(0, n)), 'string');
     assert.match(summarize(p.frame), /^IP6 /);
   }
+});
+
+test('tunnels and encapsulations are summarised with the packet inside, as tcpdump -n shows them', (t) => {
+  const mac = [2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2];
+  const be = (v: number) => [v >> 8, v & 0xff];
+  const ip4 = (proto: number, payload: number[]) => [0x45, 0, ...be(20 + payload.length), 0, 1, 0, 0, 64, proto, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, ...payload];
+  const ip6 = (next: number, payload: number[]) => [0x60, 0, 0, 0, ...be(payload.length), next, 64, ...new Array(15).fill(0), 1, ...new Array(15).fill(0), 2, ...payload];
+  const udp = (sp: number, dp: number, payload: number[]) => [...be(sp), ...be(dp), ...be(8 + payload.length), 0, 0, ...payload];
+  const eth = (type: number, payload: number[]) => [...mac, ...be(type), ...payload];
+  const inner = ip4(17, udp(5, 6, [1, 2]));
+  const frames: [string, number[], string][] = [
+    ['MPLS', eth(0x8847, [0, 0x10, 0, 64, 0, 0x11, 1, 9, ...inner]), 'MPLS (label 256, tc 0, ttl 64) (label 272, tc 0, [S], ttl 9) IP 10.0.0.1.5 > 10.0.0.2.6: UDP, length 2'],
+    ['PPPoE', eth(0x8864, [0x11, 0, 0, 0x2a, ...be(2 + inner.length), 0, 0x21, ...inner]), 'PPPoE [ses 0x2a] IP 10.0.0.1.5 > 10.0.0.2.6: UDP, length 2'],
+    ['LLC/SNAP', [...mac, ...be(8 + inner.length), 0xaa, 0xaa, 3, 0, 0, 0, 8, 0, ...inner], 'IP 10.0.0.1.5 > 10.0.0.2.6: UDP, length 2'],
+    ['IP in IP', eth(0x0800, ip4(4, inner)), 'IP 10.0.0.1 > 10.0.0.2: IP 10.0.0.1.5 > 10.0.0.2.6: UDP, length 2'],
+    ['IPv6 in IPv6', eth(0x86dd, ip6(41, ip6(17, udp(3, 3, [9])))), 'IP6 ::1 > ::2: IP6 ::1.3 > ::2.3: UDP, length 1'],
+    ['GRE', eth(0x0800, ip4(47, [0, 0, 8, 0, ...inner])), 'IP 10.0.0.1 > 10.0.0.2: GREv0, length 34: IP 10.0.0.1.5 > 10.0.0.2.6: UDP, length 2'],
+    ['Geneve', eth(0x0800, ip4(17, udp(1, 6081, [0, 0, 0x65, 0x58, 0, 0, 0x2a, 0, ...eth(0x0800, inner)]))), 'IP 10.0.0.1.1 > 10.0.0.2.6081: Geneve, vni 0x2a: IP 10.0.0.1.5 > 10.0.0.2.6: UDP, length 2'],
+  ];
+  for (const [what, f, want] of frames) assert.equal(summarize(Uint8Array.from(f)), want, what);
+  // The same skeleton as tcpdump's line (tcpdump adds details: flags, ids, a line break before an inner packet).
+  if (spawnSync('tcpdump', ['--version']).status !== 0) return t.diagnostic('tcpdump is not installed: its lines are not compared');
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-summaries-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'tunnels.pcap');
+  const w = new PcapWriter(path);
+  frames.forEach(([, f], i) => w.write(BigInt(i) * 1000n, Uint8Array.from(f), f.length));
+  w.close();
+  // -#: each packet's first line numbered; an inner packet tcpdump prints on a line of its own is joined to it.
+  const td = spawnSync('tcpdump', ['-#', '-nn', '-t', '-r', path], { encoding: 'utf8' }).stdout;
+  const lines = td.split(/\n(?= *\d+ {2})/).map((l) => l.replace(/\n/g, ' ').trim()).filter(Boolean);
+  assert.equal(lines.length, frames.length, td);
+  // Every inner packet tcpdump names (its addresses and ports) is in our line too.
+  frames.forEach(([what], i) => {
+    const ours = summarize(Uint8Array.from(frames[i]![1]));
+    for (const m of lines[i]!.match(/(IP6?) [0-9a-f.:]+ > [0-9a-f.:]+:/g) ?? []) assert.ok(ours.includes(m), `${what}: tcpdump '${lines[i]}' names '${m}', ours '${ours}'`);
+  });
 });
