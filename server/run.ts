@@ -1277,6 +1277,28 @@ function filterHalf(capture: string, text: string, cols: FilterColumns, n: numbe
   return { from, matches, cancel: () => void w.terminate() };
 }
 
+/** Display filters being matched, per run: a page asked for while the same filter is being matched waits for it. */
+const pendingFilters = new WeakMap<StoredRun, Map<string, Promise<Uint32Array | string>>>();
+
+/** filterMatches, once per run and filter at a time (no second read of the capture, nor a second worker thread). */
+async function sharedFilterMatches(run: StoredRun, filter: Filter, token: CancellationToken): Promise<Uint32Array | string> {
+  let going = pendingFilters.get(run);
+  if (!going) pendingFilters.set(run, (going = new Map()));
+  const first = going.get(filter.text);
+  if (first) {
+    const r = await first;
+    // (The request that started it was cancelled, this one was not: match again.)
+    if (r !== 'cancelled' || token.isCancellationRequested) return r;
+  }
+  const p = filterMatches(run, filter, token);
+  going.set(filter.text, p);
+  try {
+    return await p;
+  } finally {
+    if (going.get(filter.text) === p) going.delete(filter.text);
+  }
+}
+
 const RERUN_FIELDS = new Set(['printk', 'modified', 'redirect.target', 'queue']);
 
 /** xdpLens/packets with a display filter: the filter's matches, narrowed by the other conditions. */
@@ -1290,7 +1312,7 @@ export async function filteredPackets(p: PacketsParams, token: CancellationToken
     if (e instanceof FilterError) return { total: 0, rows: [], error: `filter: ${formatFilterError(p.filter!, e)}` };
     throw e;
   }
-  const hit = await filterMatches(run, filter, token);
+  const hit = await sharedFilterMatches(run, filter, token);
   if (typeof hit === 'string') return { total: 0, rows: [], error: hit };
   const other = matching(run, p);
   let idx = hit;

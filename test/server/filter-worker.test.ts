@@ -2,7 +2,8 @@
 // offsets) has the second half of a long run's packets matched in a worker thread (server/run.ts filterHalf; from
 // 100,000 packets, from 2 with XDP_LENS_RUN_WORKER set to a number): the matches and the pages are exactly those of the
 // server's thread alone (XDP_LENS_RUN_WORKER=never), on a capture whose two halves differ, for filters on a frame
-// field, the summary, the cap length and the run's own columns, combined with an action.
+// field, the summary, the cap length and the run's own columns, combined with an action; two pages of one filter asked
+// for at once share one matching.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -28,6 +29,11 @@ async function filtered(worker: string, program: string, capture: string): Promi
     assert.ok(r.summary, r.error);
     const runId = r.summary.runId;
     const out = [];
+    // Two pages of one filter asked for at once: the second waits for the first's matching (one read, one worker).
+    const [a, b] = await Promise.all([0, 100].map((offset) => s.conn.sendRequest<PacketsResult>('xdpLens/packets', { runId, offset, limit: 100, filter: 'tcp' })));
+    assert.equal(a!.total, b!.total);
+    assert.ok(a!.total > 200, `${a!.total} tcp packets`);
+    assert.deepEqual(b!.rows[0], (await s.conn.sendRequest<PacketsResult>('xdpLens/packets', { runId, offset: 100, limit: 1, filter: 'tcp' })).rows[0]);
     for (const filter of FILTERS) {
       const all = await s.conn.sendRequest<PacketsResult>('xdpLens/packets', { runId, offset: 0, limit: 10000, filter });
       assert.equal(all.error, undefined, filter);
