@@ -378,6 +378,14 @@ Object.assign(HELPER_DOCS, {
   },
   bpf_iter_num_next: { signature: 'int *bpf_iter_num_next(struct bpf_iter_num *it)  // kfunc', body: 'A pointer to the next number of the iterator, or NULL when the range is exhausted (or never started).' },
   bpf_iter_num_destroy: { signature: 'void bpf_iter_num_destroy(struct bpf_iter_num *it)  // kfunc', body: 'Ends an iterator started by `bpf_iter_num_new`; the verifier requires it on every path.' },
+  bpf_obj_new_impl: {
+    signature: 'void *bpf_obj_new_impl(__u64 local_type_id__k, void *meta__ign)  // kfunc (libbpf: bpf_obj_new(type))',
+    body: 'Allocates a zeroed object of a struct type of the program (its id from `bpf_core_type_id_local`). Returns NULL only when memory runs out. The verifier requires every object to be dropped with `bpf_obj_drop` (or stored in a map) on every path, and accesses at constant offsets only.',
+  },
+  bpf_obj_drop_impl: {
+    signature: 'void bpf_obj_drop_impl(void *kptr, void *meta__ign)  // kfunc (libbpf: bpf_obj_drop(p))',
+    body: 'Frees an object from `bpf_obj_new`.',
+  },
   bpf_ct_release: { signature: 'void bpf_ct_release(struct nf_conn *ct)  // kfunc', body: 'Drops the reference a lookup or insert returned; the verifier requires it on every path.' },
   bpf_dynptr_is_null: { signature: 'bool bpf_dynptr_is_null(const struct bpf_dynptr *p)  // kfunc', body: 'True for a dynptr that failed to initialise (e.g. `bpf_dynptr_from_xdp` with flags). Only the low byte of r0 is defined after it.' },
   bpf_dynptr_is_rdonly: { signature: 'bool bpf_dynptr_is_rdonly(const struct bpf_dynptr *p)  // kfunc', body: 'True for a read-only dynptr (never for one from `bpf_dynptr_from_xdp`). Only the low byte of r0 is defined after it.' },

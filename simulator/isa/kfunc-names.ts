@@ -63,6 +63,9 @@ export const KFUNCS: readonly KfuncInfo[] = [
   K('bpf_ct_set_status', 2, 'int', [], [1]),
   K('bpf_ct_change_status', 2, 'int', [], [1]),
   K('bpf_ct_set_nat_info', 3, 'int', [], [1, 2]),
+  // program-allocated objects (kernel/bpf/helpers.c; what libbpf's bpf_obj_new() / bpf_obj_drop() call)
+  K('bpf_obj_new_impl', 2, 'slice', [], [], { nullable: [2] }),
+  K('bpf_obj_drop_impl', 2, 'void', [], [1], { nullable: [2] }),
 ];
 
 const BY_NAME = new Map(KFUNCS.map((k) => [k.name, k]));

@@ -10,11 +10,13 @@
 //     boundary is copied into the caller's buffer (NULL without one); bpf_dynptr_slice's memory is read-only.
 //   - conntrack (net/netfilter/nf_conntrack_bpf.c) on the modelled table of vm/conntrack.ts.
 //   - the numeric iterator behind libbpf's bpf_for() / bpf_repeat() (kernel/bpf/bpf_iter.c).
+//   - bpf_obj_new_impl / bpf_obj_drop_impl: a zeroed scratch object of the local BTF type's size, released by drop.
 import type { HelperCall, HelperOutcome } from './interpreter.ts';
 import type { HelperHost } from './helpers.ts';
 import { copyPacket } from './helper-impl/copy.ts';
 import { REGION_CTX, REGION_STACK0, MAX_FRAMES, VmFault, addrOf, regionOf } from './memory.ts';
 import type { XdpBuff } from './types.ts';
+import { resolveSize } from '../elf/btf.ts';
 import { Conn, ConntrackTable, IPS, IPS_UNCHANGEABLE_MASK, IPPROTO_TCP, IPPROTO_UDP, jiffies32, swapTuple, type Tuple } from './conntrack.ts';
 
 // errno (include/uapi/asm-generic/errno*.h)
@@ -517,6 +519,20 @@ const ctSetNatInfo: Kfunc = (h, c, st) => {
   return 0n;
 };
 
+// ---- bpf_obj_new / bpf_obj_drop (kernel/bpf/helpers.c): a zeroed object of a program-local BTF type ----
+const objNew: Kfunc = (h, c) => {
+  const id = Number(c.regs[1] & 0xffffffffn);
+  const size = h.obj.btf ? resolveSize(h.obj.btf, id) : 'the object has no BTF';
+  if (typeof size === 'string') throw new VmFault('helper-misuse', `bpf_obj_new: argument 1 must be the BTF id of a program-local struct (bpf_core_type_id_local): ${size}`, c.pc);
+  // The kernel's allocator only fails when memory runs out: never here.
+  return h.mem.scratch(new Uint8Array(size), `object of bpf_obj_new (BTF type ${id}, ${size} bytes)`);
+};
+
+const objDrop: Kfunc = (h, c) => {
+  h.mem.release(c.regs[1]);
+  return 0n;
+};
+
 const KFUNCS = new Map<string, Kfunc>([
   ['bpf_xdp_metadata_rx_timestamp', rxTimestamp],
   ['bpf_xdp_metadata_rx_hash', rxHash],
@@ -547,6 +563,8 @@ const KFUNCS = new Map<string, Kfunc>([
   ['bpf_ct_set_status', ctSetStatus],
   ['bpf_ct_change_status', ctChangeStatus],
   ['bpf_ct_set_nat_info', ctSetNatInfo],
+  ['bpf_obj_new_impl', objNew],
+  ['bpf_obj_drop_impl', objDrop],
 ]);
 
 /** Call the kfunc a kfunc call names, or fault naming it. */
