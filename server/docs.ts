@@ -384,7 +384,7 @@ Object.assign(HELPER_DOCS, {
   },
   bpf_obj_drop_impl: {
     signature: 'void bpf_obj_drop_impl(void *kptr, void *meta__ign)  // kfunc (libbpf: bpf_obj_drop(p))',
-    body: 'Frees an object from `bpf_obj_new`.',
+    body: 'Frees an object from `bpf_obj_new`; the pointer must not be used afterwards (the verifier refuses any use).',
   },
   bpf_ct_release: { signature: 'void bpf_ct_release(struct nf_conn *ct)  // kfunc', body: 'Drops the reference a lookup or insert returned; the verifier requires it on every path.' },
   bpf_dynptr_is_null: { signature: 'bool bpf_dynptr_is_null(const struct bpf_dynptr *p)  // kfunc', body: 'True for a dynptr that failed to initialise (e.g. `bpf_dynptr_from_xdp` with flags). Only the low byte of r0 is defined after it.' },
