@@ -366,7 +366,7 @@ function readerFor(file: string, fd: number, src: ByteSource): PcapReader | Pcap
   if (got < 4) throw new CaptureError(file, 0, 'file too short for a capture header');
   const magic = src.view(4).readUInt32LE(0);
   if (magic === 0x0a0d0d0a) return new PcapngReader(file, fd, src);
-  if ([0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1].includes(magic)) return new PcapReader(file, fd, src);
+  if ([0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1, 0xa1b2cd34, 0x34cdb2a1].includes(magic)) return new PcapReader(file, fd, src);
   const known = KNOWN_MAGIC.find(([m, mask]) => (magic & mask) >>> 0 === m);
   if (known) throw new CaptureError(file, 0, known[2]);
   throw new CaptureError(
@@ -383,8 +383,6 @@ const KNOWN_MAGIC: [number, number, string][] = [
   [0x184d2204, 0xffffffff, 'lz4-compressed: decompress it first (lz4 -d FILE)'],
   [0x00685a42, 0x00ffffff, 'bzip2-compressed: decompress it first (bunzip2 FILE)'],
   [0x587a37fd, 0xffffffff, 'xz-compressed: decompress it first (unxz FILE)'],
-  [0xa1b2cd34, 0xffffffff, "a modified pcap (Kuznetsov's or SuSE's patched libpcap, magic a1b2cd34), which is not supported: convert it with editcap -F pcap FILE OUT.pcap"],
-  [0x34cdb2a1, 0xffffffff, "a modified pcap (Kuznetsov's or SuSE's patched libpcap, magic a1b2cd34), which is not supported: convert it with editcap -F pcap FILE OUT.pcap"],
   [0x6f6f6e73, 0xffffffff, 'a Sun snoop capture, which is not supported: convert it with editcap -F pcap FILE OUT.pcap'],
   [0x55424d47, 0xffffffff, 'a Microsoft Network Monitor 2 capture, which is not supported: convert it with editcap -F pcap FILE OUT.pcap'],
   [0x53535452, 0xffffffff, 'a Microsoft Network Monitor 1 capture, which is not supported: convert it with editcap -F pcap FILE OUT.pcap'],
@@ -620,13 +618,19 @@ class PcapReader extends BaseReader implements CaptureReader {
   private readonly linkType: number;
   /** Bytes of frame check sequence at the end of every frame (the FCS bits of the link-type field). */
   private readonly fcsLen: number;
+  /**
+   * Bytes of a record header: 16, or 24 in the modified pcap of Kuznetsov's patched libpcap (magic a1b2cd34), whose
+   * records add the interface index (4 bytes), the protocol (2) and the packet type (1, then a pad byte).
+   */
+  private readonly hdr: number;
 
   constructor(file: string, fd: number, src: ByteSource) {
     super(file, fd, src);
     if (src.ensure(24) < 24) this.fail(0, 'truncated pcap file header (needs 24 bytes)');
     const h = src.view(24);
     const m = h.readUInt32LE(0);
-    this.le = m === 0xa1b2c3d4 || m === 0xa1b23c4d;
+    this.hdr = m === 0xa1b2cd34 || m === 0x34cdb2a1 ? 24 : 16;
+    this.le = m === 0xa1b2c3d4 || m === 0xa1b23c4d || m === 0xa1b2cd34;
     this.nano = m === 0xa1b23c4d || m === 0x4d3cb2a1;
     const u32 = (o: number) => (this.le ? h.readUInt32LE(o) : h.readUInt32BE(o));
     const major = this.le ? h.readUInt16LE(4) : h.readUInt16BE(4);
@@ -645,12 +649,13 @@ class PcapReader extends BaseReader implements CaptureReader {
     if (this.closed) return undefined;
     const src = this.src;
     const at = src.pos;
-    const got = src.ensure(16);
+    const hdr = this.hdr;
+    const got = src.ensure(hdr);
     if (got === 0) {
       this.close();
       return undefined;
     }
-    if (got < 16) this.fail(at, `truncated record header (${got} of 16 bytes)`, this.index);
+    if (got < hdr) this.fail(at, `truncated record header (${got} of ${hdr} bytes)`, this.index);
     // The record header read in place (no view, no closure: this runs once per packet).
     let b = src.buf;
     let o = at - src.start;
@@ -662,12 +667,14 @@ class PcapReader extends BaseReader implements CaptureReader {
     if (incl > MAX_CAPLEN)
       this.fail(at, `captured length ${incl} exceeds the maximum of ${MAX_CAPLEN} bytes (corrupt record?${this.index === 1 ? VARIANT_HINT : ''})`, this.index);
     // The whole record before any of it is consumed (a fed source may not have it yet).
-    const have = src.ensure(16 + incl) - 16;
+    const have = src.ensure(hdr + incl) - hdr;
     if (have < incl) this.fail(at, `truncated packet data (${have} of ${incl} bytes)`, this.index);
     b = src.buf; // ensure may have moved the bytes
     o = at - src.start;
-    const data = this.bytes(b, o + 16, o + 16 + incl);
-    src.skip(16 + incl);
+    const data = this.bytes(b, o + hdr, o + hdr + incl);
+    // The modified format's packet type (byte 22): 4 is PACKET_OUTGOING, as in a cooked header.
+    const outgoing = hdr === 24 && b[o + 22] === 4;
+    src.skip(hdr + incl);
     // BigInt arithmetic allocates: the nanoseconds of the whole second are kept while the second stays the same.
     if (sec !== this.lastSec) {
       this.lastSec = sec;
@@ -676,7 +683,7 @@ class PcapReader extends BaseReader implements CaptureReader {
     const nanos = this.nano ? frac : frac * 1000; // frac * 1000 < 2^53: exact
     const tsNs = this.lastSecNs + BigInt(nanos);
     const origLen = Math.max(orig, incl);
-    if (this.linkType === LINKTYPE.ETHERNET && this.fcsLen === 0) {
+    if (this.linkType === LINKTYPE.ETHERNET && this.fcsLen === 0 && hdr === 16) {
       // An Ethernet frame without FCS is delivered as captured: `packet` without its conversions.
       this.recordOffset = at;
       const r = this.reused;
@@ -696,7 +703,9 @@ class PcapReader extends BaseReader implements CaptureReader {
       return p;
     }
     this.recordOffset = at;
-    return this.packet(tsNs, data, origLen, this.linkType, 0, at, this.fcsLen);
+    const p = this.packet(tsNs, data, origLen, this.linkType, 0, at, this.fcsLen);
+    if (outgoing) p.outgoing = true;
+    return p;
   }
 
   private lastSec = -1;

@@ -257,9 +257,45 @@ test('compressed data, patched-libpcap and other capture formats that cannot be 
   assert.match(feedError(Buffer.from('736e6f6f7000000000000002', 'hex')), /a Sun snoop capture, which is not supported: convert it with editcap -F pcap/);
   assert.match(feedError(Buffer.from('474d425500020100', 'hex')), /Network Monitor 2 capture/);
   assert.match(feedError(Buffer.from('aaaaaaaa20000000', 'hex')), /not a pcap or pcapng capture \(magic 0xaaaaaaaa; .*editcap -F pcap FILE OUT\.pcap converts/);
-  const mod = variedCapture(1);
-  mod.writeUInt32LE(0xa1b2cd34, 0);
-  assert.match(feedError(mod), /a modified pcap .*editcap -F pcap/);
+});
+
+test("Kuznetsov's modified pcap (magic a1b2cd34, 24-byte record headers) is read as tshark reads it; packet type 4 is outgoing", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-modpcap-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const frames = [0, 4, 0, 1].map((ptype, i) => ({ ptype, data: ethernet([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2], 0x0800, ipv4Udp(8 + i * 50)) }));
+  for (const le of [true, false]) {
+    const h = Buffer.alloc(24);
+    const w32 = (b: Buffer, v: number, o: number) => (le ? b.writeUInt32LE(v, o) : b.writeUInt32BE(v, o));
+    const w16 = (b: Buffer, v: number, o: number) => (le ? b.writeUInt16LE(v, o) : b.writeUInt16BE(v, o));
+    w32(h, 0xa1b2cd34, 0);
+    w16(h, 2, 4);
+    w16(h, 4, 6);
+    w32(h, 65535, 16);
+    w32(h, 1, 20);
+    const parts = [h];
+    frames.forEach((f, i) => {
+      const r = Buffer.alloc(24);
+      w32(r, 1_000_000_000 + i, 0);
+      w32(r, 500 * i, 4);
+      w32(r, f.data.length - (i === 3 ? 10 : 0), 8);
+      w32(r, f.data.length, 12);
+      w32(r, 2, 16); // interface index
+      w16(r, 0x0800, 20); // protocol
+      r[22] = f.ptype;
+      parts.push(r, Buffer.from(f.data.subarray(0, f.data.length - (i === 3 ? 10 : 0))));
+    });
+    const path = join(dir, `mod-${le ? 'le' : 'be'}.pcap`);
+    writeFileSync(path, Buffer.concat(parts));
+    const { packets, error } = readAll(path);
+    assert.equal(error, undefined);
+    assert.deepEqual(packets.map((p) => [p.capLen, p.wireLen, p.tsNs, p.outgoing === true]), frames.map((f, i) => [f.data.length - (i === 3 ? 10 : 0), f.data.length, BigInt(1_000_000_000 + i) * 1_000_000_000n + BigInt(500_000 * i), f.ptype === 4]));
+    packets.forEach((p, i) => assert.deepEqual(p.frame, frames[i]!.data.subarray(0, p.capLen)));
+    if (haveTshark) {
+      const ts = spawnSync('tshark', ['-r', path, '-T', 'fields', '-e', 'frame.len', '-e', 'frame.cap_len', '-e', 'frame.time_epoch'], { encoding: 'utf8' });
+      assert.equal(ts.status, 0, ts.stderr);
+      assert.deepEqual(ts.stdout.trim().split('\n').map((l) => l.split('\t').slice(0, 2).map(Number)), packets.map((p) => [p.wireLen, p.capLen]), 'tshark: the same lengths');
+    }
+  }
 });
 
 test('a timestamp before 1970 (a negative pcapng if_tsoffset) is printed as tshark prints its value, with one sign', { skip: spawnSync('clang', ['--version']).status !== 0 && 'clang is not installed' }, (t) => {
