@@ -465,8 +465,9 @@ export const RULE_DOCS: Record<string, string> = {
     'The verifier tracks which registers hold pointers and refuses what it cannot follow: arithmetic on a pointer other ' +
     'than adding or subtracting a number (a 32-bit operation, a multiplication, a bitwise operator, two pointers added), ' +
     'arithmetic on a map lookup result before its NULL check, a load through a moved ctx pointer (put the offset in the ' +
-    'load), reading back part of a spilled pointer ("invalid size of register fill") and a stack access that is not ' +
-    'aligned to its size.',
+    'load), a ctx load that is not one whole 4-byte field of `struct xdp_md` (`egress_ifindex` only in devmap programs), ' +
+    'reading back part of a spilled pointer ("invalid size of register fill") and a stack access that is not aligned to ' +
+    'its size or not inside the 512-byte frame.',
   'stale-packet-pointer':
     '`bpf_xdp_adjust_head/tail/meta()` can move the packet, so the verifier forgets every packet pointer taken before the ' +
     'call. Reload `data`/`data_end` from `ctx` after it and check the bounds again.',

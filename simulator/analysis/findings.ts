@@ -12,7 +12,7 @@ export const RULES = {
   'stale-packet-pointer': { severity: 'error', summary: 'packet pointer used after a helper that invalidates packet pointers' },
   'tx-unmodified': { severity: 'warning', summary: 'XDP_TX of a frame the program did not change' },
   'map-value-null': { severity: 'error', summary: 'map lookup result used without a NULL check' },
-  'pointer-misuse': { severity: 'error', summary: 'a pointer used as the verifier forbids: arithmetic other than add/sub, 32-bit, on a maybe-NULL or map pointer; a moved ctx pointer dereferenced; part of a spilled pointer read back; a misaligned stack access' },
+  'pointer-misuse': { severity: 'error', summary: 'a pointer used as the verifier forbids: arithmetic other than add/sub, 32-bit, on a maybe-NULL or map pointer; a moved ctx pointer dereferenced; a ctx load that is not a whole xdp_md field; part of a spilled pointer read back; a stack access misaligned or outside the frame' },
   'stale-checksum': { severity: 'warning', summary: 'IPv4 header field (or TCP/UDP port) changed without updating the IPv4 (or TCP/UDP) checksum, on a path that sends the packet on' },
   'compile-error': { severity: 'error', summary: 'clang could not compile the file' },
   verifier: { severity: 'error', summary: 'the kernel verifier refuses the program (only with the kernel tier)' },

@@ -87,6 +87,10 @@ const REFUSED: [string, string][] = [
   ['moved ctx pointer dereferenced', 'r1 += 4\n r0 = *(u32 *)(r1 + 0)\n r0 = 2\n exit'],
   ['half of a spilled pointer filled', '*(u64 *)(r10 - 8) = r1\n r0 = *(u32 *)(r10 - 4)\n r0 = 2\n exit'],
   ['misaligned stack store', 'r0 = 0\n *(u64 *)(r10 - 12) = r0\n exit'],
+  // Known before the first packet, not only when a packet reaches it: the verifier walks every path.
+  ['stack store above the frame on a path no packet takes', 'r0 = *(u32 *)(r1 + 12)\n if r0 != 7777 goto E\n *(u64 *)(r10 + 8) = r0\nE:\n r0 = 2\n exit'],
+  ['narrow ctx load on a path no packet takes', 'r0 = *(u32 *)(r1 + 12)\n if r0 != 7777 goto E\n r0 = *(u8 *)(r1 + 12)\nE:\n r0 = 2\n exit'],
+  ['egress_ifindex read by a plain XDP program', 'r0 = *(u32 *)(r1 + 20)\n r0 &= 3\n exit'],
 ];
 
 const LOADED: [string, string][] = [

@@ -257,9 +257,11 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     const end = len === undefined ? 1 << 30 : from + len;
     for (const [o, slot] of slots) if (o < end && from < o + slot.size) slots.delete(o);
   };
-  // check_ptr_alignment: stack accesses are always strictly aligned.
+  // check_ptr_alignment: stack accesses are always strictly aligned; and inside the frame (check_stack_access_within_bounds).
   const misalignedStack = (off: number | undefined, size: number, pc: number): void => {
-    if (off !== undefined && off % size !== 0) report('pointer-misuse', pc, `The verifier refuses this access: misaligned stack access off ${off} size ${size}.`);
+    if (off === undefined) return;
+    if (off % size !== 0) report('pointer-misuse', pc, `The verifier refuses this access: misaligned stack access off ${off} size ${size}.`);
+    else if (off < -512 || off + size > 0) report('pointer-misuse', pc, `The verifier refuses this access: stack access off=${off} size=${size} is outside the 512-byte frame [r10-512, r10).`);
   };
   /** A load instruction (not a helper's read) of part of a spilled pointer: check_stack_read_fixed_off refuses it. */
   const partialFill = (st: State, frame: number, off: number | undefined, size: number, pc: number): void => {
@@ -310,6 +312,11 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         const fo = base.off + off;
         // check_ptr_off_reg: the ctx pointer itself must be unmoved (the offset goes in the instruction).
         if (base.off !== 0) report('pointer-misuse', pc, `The verifier refuses this load: dereference of modified ctx ptr (moved by ${base.off}; put the offset in the load instead).`);
+        // xdp_md_is_valid_access: six 4-byte fields, read whole.
+        // egress_ifindex (20) only in devmap programs (expected attach type BPF_XDP_DEVMAP; the machine's rule too).
+        if (size !== 4 || sx || fo < 0 || fo > 20 || fo % 4 !== 0 || (fo === 20 && !/devmap/.test(prog.section))) {
+          report('pointer-misuse', pc, `The verifier refuses this load: invalid bpf_context access off=${fo} size=${size}${sx ? ' (sign-extending)' : ''}: ${fo === 20 && size === 4 && !sx ? 'egress_ifindex is only readable in devmap programs' : 'struct xdp_md fields are 4 bytes, read whole'}.`);
+        }
         if (size === 4 && !sx) {
           if (fo === 0) return { k: 'pkt', id: PKT_ID, off: 0, gen: st.gen };
           if (fo === 4) return { k: 'end', gen: st.gen };
