@@ -189,6 +189,10 @@ export const HELPER_DOCS: Record<string, Doc> = {
     signature: 'long bpf_probe_read_user_str(void *dst, __u32 size, const void *unsafe_ptr)  // helper 114',
     body: 'Like `bpf_probe_read_user`, but stops after a NUL byte. Returns the length copied including the NUL, 0 for size 0, or a negative errno (the buffer zeroed).',
   },
+  bpf_kptr_xchg: {
+    signature: 'void *bpf_kptr_xchg(void *map_value, void *ptr)  // helper 194',
+    body: 'Stores `ptr` into a `__kptr` field of a map value and returns the pointer that was there. The field must be declared with the `kptr` BTF type tag, which clang 14 does not emit: the verifier then refuses the call ("R1 has no valid kptr"). XDP Lens reports that refusal and does not model kptr fields.',
+  },
   bpf_snprintf: {
     signature: 'long bpf_snprintf(char *str, __u32 str_size, const char *fmt, __u64 *data, __u32 data_len)  // helper 165',
     body: 'Formats `fmt` (a constant string: the conversions of `bpf_trace_printk`) with the arguments in `data` (`data_len` bytes, 8 per argument, at most 12) into `str`, NUL-terminated, at most `str_size` bytes. Returns the length of the whole formatted text plus one, also when it was truncated; -EINVAL for a `data_len` that is not a multiple of 8 or above 96. The verifier refuses a format that needs more arguments than `data_len` gives.',

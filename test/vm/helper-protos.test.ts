@@ -47,6 +47,8 @@ const CASES: [string, string, boolean, string[]?][] = [
   ['csum-size-past-buffer', 'r = bpf_csum_diff(0, 0, (void *)buf, 40, 0);', false],
   // The packet's size (20) fits, but the verifier checks the largest size the mask allows against the frame.
   ['load-bytes-may-pass-frame', 'r = bpf_xdp_load_bytes(ctx, 0, buf, (d[15] & 63) + 1);', false],
+  // No `__kptr` field (clang 14 emits no BTF type tags): "R1 has no valid kptr".
+  ['kptr-xchg-without-kptr', '__u32 *vv = bpf_map_lookup_elem(&ar, &k); if (vv) r = bpf_kptr_xchg(vv, 0) != 0;', false],
   // With 32-bit ALU (cpu v3) the length is a 32-bit difference of pointers, of which the verifier knows nothing.
   ['pkt-plus-32-bit-difference', '__u8 *p = (__u8 *)(long)ctx->data + (__u32)((long)ctx->data_end - (long)ctx->data); r = p > (__u8 *)end;', false, ['-mcpu=v3']],
   // Loaded: sizes the helper accepts, packet memory where the helper may touch it.
