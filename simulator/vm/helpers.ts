@@ -843,8 +843,15 @@ function probeRead(h: HelperHost, c: HelperCall, str: boolean): bigint {
     throw new VmFault('unsupported', `${name(c.id)}: reading kernel memory behind a ${region === REGION_CTX ? 'context' : region === REGION_FUNC ? 'function' : 'map'} pointer is not modelled`, c.pc);
   }
   const read = (n: number) => {
-    const { region: r, off } = h.mem.resolve(src, n, false, c.pc, `${name(c.id)} src (argument 3): kernel memory past the end of the object is not modelled`);
-    return r.bytes.subarray(off, off + n);
+    try {
+      const { region: r, off } = h.mem.resolve(src, n, false, c.pc, `${name(c.id)} src (argument 3)`);
+      return r.bytes.subarray(off, off + n);
+    } catch (e) {
+      // The source is any address to the verifier (the program loads); the kernel memory next to the object is what
+      // the simulator does not have.
+      if (e instanceof VmFault && e.kind !== 'unsupported') throw new VmFault('unsupported', `${name(c.id)} src (argument 3): kernel memory past the end of the object is not modelled`, c.pc);
+      throw e;
+    }
   };
   if (!str) {
     dst.set(read(size));
