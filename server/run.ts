@@ -149,27 +149,36 @@ interface StoredRun {
   maps?: RunMaps;
 }
 
+type Column = Uint8Array | Uint16Array | Uint32Array | Float64Array;
+type ColumnType<T extends Column> = { new (buffer: ArrayBufferLike): T; BYTES_PER_ELEMENT: number };
+
+/**
+ * A column of `n` elements in shared memory: a worker thread handed it (filterHalf) reads it in place, without a copy.
+ * `from`: the first elements to copy in.
+ */
+function sharedColumn<T extends Column>(type: ColumnType<T>, n: number, from?: T): T {
+  const c = new type(new SharedArrayBuffer(n * type.BYTES_PER_ELEMENT));
+  if (from) c.set(from as never);
+  return c;
+}
+
 class Columns {
   n = 0;
-  action = new Uint8Array(1024);
-  retval = new Uint32Array(1024);
-  file = new Uint16Array(1024);
-  line = new Uint32Array(1024);
-  path = new Uint8Array(1024);
-  outcome = new Uint16Array(1024);
-  len = new Uint32Array(1024);
-  time = new Float64Array(1024);
-  fault = new Uint16Array(1024);
+  action = sharedColumn(Uint8Array, 1024);
+  retval = sharedColumn(Uint32Array, 1024);
+  file = sharedColumn(Uint16Array, 1024);
+  line = sharedColumn(Uint32Array, 1024);
+  path = sharedColumn(Uint8Array, 1024);
+  outcome = sharedColumn(Uint16Array, 1024);
+  len = sharedColumn(Uint32Array, 1024);
+  time = sharedColumn(Float64Array, 1024);
+  fault = sharedColumn(Uint16Array, 1024);
   summaries = new SummaryStore();
   records = new RecordIndex();
 
   push(): number {
     if (this.n === this.action.length) {
-      const grow = <T extends Uint8Array | Uint16Array | Uint32Array | Float64Array>(a: T): T => {
-        const b = new (a.constructor as new (n: number) => T)(a.length * 2);
-        b.set(a);
-        return b;
-      };
+      const grow = <T extends Column>(a: T): T => sharedColumn(a.constructor as ColumnType<T>, a.length * 2, a);
       this.action = grow(this.action);
       this.retval = grow(this.retval);
       this.file = grow(this.file);
@@ -636,7 +645,8 @@ class RunRecorder {
     const c = this.cols;
     // A final view copies a column only when that frees more than a fifth of it (a copy of a million-packet run's
     // columns was a tenth of a second at its end).
-    const cut = <T extends Uint8Array | Uint16Array | Uint32Array | Float64Array>(a: T): T => (final && a.length - n > a.length / 5 ? a.slice(0, n) : a.subarray(0, n)) as T;
+    const cut = <T extends Column>(a: T): T =>
+      (final && a.length - n > a.length / 5 ? sharedColumn(a.constructor as ColumnType<T>, n, a.subarray(0, n) as T) : a.subarray(0, n)) as T;
     return {
       summary,
       config: this.prep.config,
