@@ -22,12 +22,15 @@ import { join } from 'node:path';
 import { compileC } from '../simulator/compile.ts';
 import { loadProgramFile } from '../simulator/session.ts';
 import type { Engine } from '../simulator/vm/machine.ts';
-import { compileProgram } from '../simulator/vm/compiled/engine.ts';
+import { compileProgram, compileWasm, wasmTierMode } from '../simulator/vm/compiled/engine.ts';
+import { compileRow, readCorpus, REALWORLD } from '../test/realworld/corpus.ts';
 import { assemble } from '../simulator/isa/asm.ts';
 import { captureCorpus, syntheticCorpus } from '../test/parity/packets.ts';
 import { sharedPath } from '../test/repo.ts';
 import { REPO, machine, option } from './common.ts';
 
+// This process only generates code (for its timing): every program gets its WebAssembly form here.
+wasmTierMode('all');
 const N = Number(option('packets', '60000'));
 const REPEAT = Number(option('repeat', '1000'));
 const TRIALS = Number(option('trials', '4'));
@@ -75,9 +78,16 @@ buildSync({
   define: { __XDP_LENS_VERSION__: '"bench"', 'import.meta.url': '__xdp_lens_import_meta_url' },
 });
 
-/** engine-alone.cjs in a fresh process: wall and CPU ns per packet. */
-function measureAlone(objPath: string, program: string, mode: 'engine' | 'session', engine: Engine): { ns: number; cpuNs: number } {
-  const r = spawnSync(process.execPath, [alone, objPath, program, lenPrefixed, mode, engine], { encoding: 'utf8' });
+/**
+ * engine-alone.cjs in a fresh process: wall and CPU ns per packet. `tier`: the compiled engine's WebAssembly tier as
+ * XDP_LENS_WASM sets it: '0' off (the JavaScript form alone), '1' for every program, undefined the default (images
+ * of 200 instructions and more).
+ */
+function measureAlone(objPath: string, program: string, mode: 'engine' | 'session', engine: Engine, tier?: '0' | '1'): { ns: number; cpuNs: number } {
+  const env = { ...process.env };
+  delete env.XDP_LENS_WASM;
+  if (tier !== undefined) env.XDP_LENS_WASM = tier;
+  const r = spawnSync(process.execPath, [alone, objPath, program, lenPrefixed, mode, engine], { encoding: 'utf8', env });
   if (r.status !== 0) throw new Error(`engine-alone ${mode} ${engine}: ${r.stderr}`);
   return JSON.parse(r.stdout) as { ns: number; cpuNs: number };
 }
@@ -104,10 +114,12 @@ for (const name of PROGRAMS) {
   const obj = loadProgramFile(c.objectPath);
   const program = obj.programs.find((p) => p.isXdp)!.name;
   const compiled = compileProgram(obj.programs.find((p) => p.name === program)!, undefined);
+  const wasm = compileWasm(obj.programs.find((p) => p.name === program)!); // undefined below 200 instructions (auto)
   const k = kernelTiming(c.objectPath, program);
   const row: Record<string, unknown> = {
     program: name, insns: obj.programs.find((p) => p.name === program)!.insns.length,
     compileMs: Math.round(compiled.compileMs * 100) / 100,
+    wasmCompileMs: wasm ? Math.round(wasm.compileMs * 100) / 100 : null,
     kernel: typeof k === 'string' ? { skipped: k } : { repeatNs: k.repeat, syscallNs: k.syscall },
   };
   // The machine is shared and busy: each figure is the best of TRIALS, the engines taking turns.
@@ -118,6 +130,15 @@ for (const name of PROGRAMS) {
       const a = measureAlone(c.objectPath, program, 'engine', e);
       keep(e, 'engineNs', a.ns);
       keep(e, 'engineCpuNs', a.cpuNs);
+      if (e === 'compiled') {
+        // The JavaScript form alone and the WebAssembly tier forced on, for the record of what the tier changes.
+        const j = measureAlone(c.objectPath, program, 'engine', e, '0');
+        keep(e, 'engineJsFormNs', j.ns);
+        keep(e, 'engineJsFormCpuNs', j.cpuNs);
+        const w = measureAlone(c.objectPath, program, 'engine', e, '1');
+        keep(e, 'engineWasmNs', w.ns);
+        keep(e, 'engineWasmCpuNs', w.cpuNs);
+      }
       const s = measureAlone(c.objectPath, program, 'session', e);
       keep(e, 'sessionNs', s.ns);
       keep(e, 'sessionCpuNs', s.cpuNs);
@@ -144,10 +165,42 @@ for (const name of PROGRAMS) {
   results.push(row);
 }
 
+// Real-world programs (engine alone, CPU ns per packet, best of TRIALS): the JavaScript form and the WebAssembly tier.
+const realworld: Record<string, unknown>[] = [];
+const RW = [
+  ['bpf-developer-tutorial/src/42-xdp-loadbalancer/xdp_lb.bpf.c', 'xdp_load_balancer'],
+  ['loxilb-ebpf/kernel/llb_xdp_main.c', 'xdp_packet_func'],
+  ['eupf/cmd/ebpf/xdp/n3n6_entrypoint.c', 'upf_ip_entrypoint_func'],
+  ['netronome-bpf-samples/l4lb/l4lb_xdp.c', 'loadbal'],
+  ['cilium-ebpf/examples/xdp/xdp.c', 'xdp_prog_func'],
+];
+if (existsSync(join(REALWORLD, 'corpus.tsv'))) {
+  const rows = readCorpus();
+  for (const [path, program] of RW) {
+    const row = rows.find((r) => r.path === path);
+    const c = row && compileRow(row);
+    if (!c?.objectPath) continue;
+    const obj = loadProgramFile(c.objectPath);
+    const p = obj.programs.find((q) => q.name === program);
+    if (!p) continue;
+    const w = compileWasm(p);
+    let js = Infinity;
+    let wa = Infinity;
+    for (let t = 0; t < TRIALS; t++) {
+      js = Math.min(js, measureAlone(c.objectPath, program, 'engine', 'compiled', '0').cpuNs);
+      wa = Math.min(wa, measureAlone(c.objectPath, program, 'engine', 'compiled', '1').cpuNs);
+    }
+    const row2 = { path, program, insns: p.insns.length, wasmCompileMs: w ? Math.round(w.compileMs * 100) / 100 : null, jsFormCpuNs: round(js), wasmCpuNs: round(wa), speedup: Math.round((js / wa) * 10) / 10 };
+    console.log(JSON.stringify(row2));
+    realworld.push(row2);
+  }
+}
+
 // Generation time of a big program (6,000+ instructions).
 const body = Array.from({ length: 1500 }, (_, k) => `mov %r2, ${k}\nadd %r0, %r2\nstxdw [%r10-8], %r0\njgt %r0, 5, +0`).join('\n');
 const big = assemble(`mov %r0, 0\n${body}\nexit`).insns;
 const bigCompiled = compileProgram({ name: 'big', insns: big }, undefined);
+const bigWasm = compileWasm({ name: 'big', insns: big });
 
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(join(REPO, 'bench', 'results'), { recursive: true });
@@ -160,8 +213,12 @@ const record = {
   distinctFrames: frames.length,
   repeat: REPEAT,
   trials: TRIALS,
-  bigProgram: { insns: big.length, compileMs: Math.round(bigCompiled.compileMs * 100) / 100, sourceChars: bigCompiled.sourceLength },
+  bigProgram: {
+    insns: big.length, compileMs: Math.round(bigCompiled.compileMs * 100) / 100, sourceChars: bigCompiled.sourceLength,
+    wasmCompileMs: bigWasm ? Math.round(bigWasm.compileMs * 100) / 100 : null, wasmBytes: bigWasm?.size ?? null,
+  },
   results,
+  realworld,
 };
 writeFileSync(OUT, JSON.stringify(record, null, 2) + '\n');
 console.log(JSON.stringify(record.bigProgram));

@@ -234,7 +234,7 @@ export class Memory {
       this.ctx = undefined;
     }
     this.regions[REGION_PACKET] = undefined;
-    if (this.wasm32 !== undefined) this.wasmEntry(REGION_PACKET, 0, 1, 0, -1, 0);
+    if (this.wasm32 !== undefined && !buff) this.wasmEntry(REGION_PACKET, 0, 1, 0, -1, 0);
     if (buff) {
       this.regions[REGION_PACKET] = this.packetRegion;
       this.syncPacket();
@@ -275,15 +275,33 @@ export class Memory {
     r.hi = buff.dataEnd;
     r.writeFault = buff.readonlyPage ? 'readonly-page-write' : undefined;
     r.writeFaultMessage = buff.readonlyPage ? 'the driver hands the program a read-only page (readonly-page mode)' : undefined;
-    if (this.wasm32 !== undefined) {
-      // The generated WebAssembly reads and writes the packet inline only when the frame is in its linear memory.
+    const w = this.wasm32;
+    if (w !== undefined) {
+      // The generated WebAssembly reads and writes the packet inline only when the frame is in its linear memory
+      // (decided once per frame array: its buffer never changes).
       const f = buff.frame;
-      if (f.buffer === this.wasmBuffer) {
-        const hi = Math.min(r.hi, f.length);
-        this.wasmEntry(REGION_PACKET, f.byteOffset, r.lo, hi, buff.readonlyPage ? -1 : hi, 0);
-      } else this.wasmEntry(REGION_PACKET, 0, 1, 0, -1, 0);
+      if (f !== this.wasmFrame) {
+        this.wasmFrame = f;
+        this.wasmFrameBase = f.buffer === this.wasmBuffer ? f.byteOffset : -1;
+      }
+      const e = (WASM_LAYOUT.TABLE + REGION_PACKET * WASM_LAYOUT.ENTRY) >> 2;
+      if (this.wasmFrameBase >= 0) {
+        const hi = r.hi < f.length ? r.hi : f.length;
+        w[e] = this.wasmFrameBase;
+        w[e + 1] = r.lo;
+        w[e + 2] = hi;
+        w[e + 3] = buff.readonlyPage ? -1 : hi;
+      } else {
+        w[e + 1] = 1;
+        w[e + 2] = 0;
+        w[e + 3] = -1;
+      }
     }
   }
+
+  /** The frame the packet's table entry was last computed for, and its offset in linear memory (-1: not there). */
+  private wasmFrame: Uint8Array | undefined;
+  private wasmFrameBase = -1;
 
   private wasmEntry(id: number, base: number, lo: number, hi: number, whi: number, stack: number): void {
     const w = this.wasm32!;

@@ -7,7 +7,8 @@
 //   that run out part-way;
 // - the differential fuzzer's random programs (llvm-mc);
 // - hand-written programs for each path the tier hands over or faults on.
-// Each test also checks that the WebAssembly tier ran (wasmStats), so a tier silently off fails here.
+// Each test also checks that the WebAssembly tier ran (wasmStats), so a tier silently off fails here. The tier is set
+// to take every program (wasmTierMode('all')), small ones included.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -16,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadProgramFile } from '../../simulator/session.ts';
 import { assemble } from '../../simulator/isa/asm.ts';
-import { wasmStats, wasmTier } from '../../simulator/vm/compiled/engine.ts';
+import { wasmStats, wasmTier, wasmTierMode } from '../../simulator/vm/compiled/engine.ts';
 import { createMachine, type Machine } from '../../simulator/vm/machine.ts';
 import { mapsToJson } from '../../simulator/vm/map-json.ts';
 import type { LoadedObject } from '../../simulator/elf/types.ts';
@@ -24,6 +25,9 @@ import type { Environment, XdpBuff } from '../../simulator/vm/types.ts';
 import { REPO, sharedPath } from '../repo.ts';
 import { captureCorpus, syntheticCorpus } from '../parity/packets.ts';
 import { fuzzPackets, generateProgram } from '../fuzz/gen.ts';
+
+// Every program that has a WebAssembly form runs in it here (by default only images of 200 instructions and more do).
+if (wasmTier()) wasmTierMode('all');
 
 const HEADROOM = 256;
 const FRAME = 4096;

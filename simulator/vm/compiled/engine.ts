@@ -904,10 +904,22 @@ function newState(mem: Memory, entry: ProgramImage, opts: ExecOptions, wasm: boo
   };
 }
 
-// ---- The WebAssembly tier (wasm.ts): on unless XDP_LENS_WASM=0.
-const WASM_ON = typeof WebAssembly !== 'undefined' && !(typeof process !== 'undefined' && process.env.XDP_LENS_WASM === '0');
-/** Whether the compiled engine uses its WebAssembly tier (XDP_LENS_WASM=0 turns it off). */
-export const wasmTier = (): boolean => WASM_ON;
+// ---- The WebAssembly tier (wasm.ts). XDP_LENS_WASM=0: off; =1: every program image that has a WebAssembly form;
+// otherwise (auto) images of at least WASM_MIN_INSNS instructions. Measured (ARCHITECTURE.md): on small programs the
+// JavaScript form is as fast or up to 10-20% faster (map values and helpers are calls out of WebAssembly, inline in
+// JavaScript), from a few hundred instructions on the tier is faster, 3-11x on the big real-world programs.
+export type WasmMode = 'off' | 'auto' | 'all';
+const WASM_MIN_INSNS = 200;
+let wasmMode: WasmMode = typeof WebAssembly === 'undefined' ? 'off'
+  : typeof process === 'undefined' ? 'auto'
+  : process.env.XDP_LENS_WASM === '0' ? 'off' : process.env.XDP_LENS_WASM === '1' ? 'all' : 'auto';
+/** Whether the compiled engine may use its WebAssembly tier (XDP_LENS_WASM=0 turns it off). */
+export const wasmTier = (): boolean => wasmMode !== 'off';
+/** The tier's mode now, or set it (tests and benchmarks; takes effect for states and programs not yet set up). */
+export function wasmTierMode(mode?: WasmMode): WasmMode {
+  if (mode !== undefined && typeof WebAssembly !== 'undefined') wasmMode = mode;
+  return wasmMode;
+}
 const TH = WASM_LAYOUT.TH >> 2;
 const LEFT = WASM_LAYOUT.LEFT >> 2;
 
@@ -923,6 +935,7 @@ export const wasmStats = { entries: 0, modules: 0, handovers: 0 };
 
 /** The WebAssembly form of a program image, generated once per instruction array; undefined when it has none. */
 export function compileWasm(p: ProgramImage): WasmCompiled | undefined {
+  if (wasmMode === 'auto' && p.insns.length < WASM_MIN_INSNS) return undefined;
   let w = wasmCache.get(p.insns);
   if (w === undefined) {
     const t0 = performance.now();
@@ -962,6 +975,47 @@ function wasmHelper(S: State, pc: number, id: number, kfunc: boolean): number {
   return 1;
 }
 
+/**
+ * An atomic add/or/and/xor (fetch or not) of 4 or 8 bytes done in place on the spilled registers when the memory is
+ * in a region's window, writable and (stack) written or the uninitialised read already recorded: what the JavaScript
+ * form inlines under the same conditions (map values are not in linear memory). False: execAtomic does it all.
+ */
+function atomicInPlace(S: State, insn: Insn, size: number): boolean {
+  const a = atomicOp(insn.imm);
+  if (a === undefined || (size !== 4 && size !== 8) || !(a.op === 'add' || a.op === 'or' || a.op === 'and' || a.op === 'xor')) return false;
+  const R32 = S.R32;
+  const mem = S.mem;
+  const r = mem.regionTable[R32[2 * insn.dst + 1]!];
+  const o = ((R32[2 * insn.dst]! ^ -2147483648) + insn.off) | 0;
+  if (r === undefined || !r.fast || o < r.lo || o > r.hi - size || r.writeFault !== undefined) return false;
+  const iv = r.initView;
+  if (iv !== undefined && mem.uninitRead === undefined && (iv.getUint32(o) !== 0x01010101 || (size === 8 && iv.getUint32(o + 4) !== 0x01010101))) return false;
+  const v = r.view;
+  const sl = R32[2 * insn.src]!;
+  const sh = R32[2 * insn.src + 1]!;
+  const ol = v.getInt32(o, true);
+  const oh = size === 8 ? v.getInt32(o + 4, true) : 0;
+  if (a.op === 'add') {
+    const t = (ol >>> 0) + (sl >>> 0);
+    v.setInt32(o, t | 0, true);
+    if (size === 8) v.setInt32(o + 4, (oh + sh + (t > 4294967295 ? 1 : 0)) | 0, true);
+  } else {
+    const f = a.op === 'or' ? (x: number, y: number) => x | y : a.op === 'and' ? (x: number, y: number) => x & y : (x: number, y: number) => x ^ y;
+    v.setInt32(o, f(ol, sl), true);
+    if (size === 8) v.setInt32(o + 4, f(oh, sh), true);
+  }
+  if (iv !== undefined) {
+    iv.setUint32(o, 0x01010101);
+    if (size === 8) iv.setUint32(o + 4, 0x01010101);
+    if (o < r.dirtyFrom) r.dirtyFrom = o;
+  }
+  if (a.fetch) {
+    R32[2 * insn.src] = ol;
+    R32[2 * insn.src + 1] = oh;
+  }
+  return true;
+}
+
 function wasmImports(S: State): Record<string, unknown> {
   const mem = S.mem;
   const W32 = S.W32!;
@@ -991,7 +1045,8 @@ function wasmImports(S: State): Record<string, unknown> {
     },
     atomic: (pc: number) => {
       const insn = S.program.insns[pc]!;
-      execAtomic(insn, OPCODES[insn.opcode]!, S.R, mem, pc);
+      const info = OPCODES[insn.opcode]!;
+      if (!atomicInPlace(S, insn, info.size!)) execAtomic(insn, info, S.R, mem, pc);
     },
     mapValue: (index: number, offset: number, pc: number) => {
       const v = H.mapValue(S, index, offset, pc);
@@ -1014,7 +1069,7 @@ function wasmRunner(S: State, w: WasmCompiled): (pc: number) => number {
 export function executeCompiled(entry: ProgramImage, mem: Memory, init: (r: BigUint64Array) => void, opts: ExecOptions): ExecResult {
   let S = mem.engineState as State | undefined;
   if (S === undefined || S.busy) {
-    const fresh = newState(mem, entry, opts, WASM_ON && S === undefined);
+    const fresh = newState(mem, entry, opts, wasmMode !== 'off' && S === undefined);
     if (S === undefined) mem.engineState = fresh;
     S = fresh;
   }
