@@ -620,6 +620,8 @@ export function treeFields(frame: Uint8Array): Map<string, Value[]> {
     for (const f of fields) {
       const type = TREE_FIELDS[f.key];
       if (type) add(f.key, treeValue(type, f.value));
+      // Wireshark gives the IPv6 header's version field the name ip.version as well (`ip.version == 6` selects IPv6).
+      if (f.key === 'ipv6.version') add('ip.version', treeValue('uint', f.value));
       if (f.children) walk(f.children);
     }
   };

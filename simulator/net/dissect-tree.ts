@@ -376,7 +376,9 @@ class Dissection {
         for (let a = p + 3; a + 4 <= p + len && kids.length < MAX_OPTIONS; a += 4) kids.push(this.field('ip.rec_rt', 'Address', ip4text(this.f, a), a, 4));
       } else if (type === 148 && len === 4) kids.push(this.field('ip.opt.ra', 'Router Alert', String(this.u16(p + 2)), p + 2, 2));
       else if (len > 2) kids.push(this.field('ip.opt.data', 'Data', this.bytes(p + 2, len - 2), p + 2, len - 2));
-      out.push(this.field('ip.opt.type', name, `${len} bytes`, p, len, { children: kids }));
+      // The option's own line carries its type first ("7 (3 bytes)"): a filter on ip.opt.type reads 7 there, as in its
+      // Type child, never the length.
+      out.push(this.field('ip.opt.type', name, `${type} (${len} bytes)`, p, len, { children: kids }));
       p += len;
     }
     return out;

@@ -225,7 +225,7 @@ test('crafted frames of the protocols the captures lack: tree and tcpdump -vv ag
   const ip4 = l('ipv4Options');
   assert.deepEqual(ip4.map((x) => x.key), ['eth', 'ip', 'tcp']);
   assert.equal(values(ip4, 'ip.hdr_len')[0], '32 bytes (8)');
-  assert.deepEqual(values(ip4, 'ip.opt.type').filter((v) => v.endsWith('bytes')), ['7 bytes', '4 bytes']);
+  assert.deepEqual(values(ip4, 'ip.opt.type').filter((v) => v.endsWith('bytes)')), ['7 (7 bytes)', '148 (4 bytes)'], 'each option\'s line: its type, then its length');
   assert.deepEqual(values(ip4, 'tcp.options.mss_val'), ['1460']);
   const v6 = l('ipv6Ext');
   assert.deepEqual(v6.map((x) => x.key), ['eth', 'ipv6', 'udp', 'dns']);

@@ -41,12 +41,14 @@ const FRAMES: number[][] = [
   /* 14 */ eth(0x0800, ipv4(17, udp(4500, 4500, [0x12, 0x34, 0x56, 0x78, 0, 0, 0, 1, 1, 2, 3, 4, 5, 6, 7, 8]))), // ESP in UDP
   /* 15 */ eth(0x0800, ipv4(17, udp(4500, 4500, [0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 0x2e, 0x20, 0x22, 0x08, 0, 0, 0, 0, 0, 0, 0, 28]))), // IKE (non-ESP marker)
   /* 16 */ eth(0x86dd, ipv6(44, [17, 0, 0, 0, 0, 0, 0, 9, ...udp(7, 7, [1, 2])])), // a fragment header (an atomic fragment: offset 0, no more)
+  // IPv4 with a 3-byte Record Route option (type 7, length 3, pointer 4) and an end of options: ip.opt.type is 7 and 0, never 3.
+  /* 17 */ eth(0x0800, [0x46, 0, 0, 24 + 10, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 7, 3, 4, 0, ...udp(1, 2, [3, 4])]),
 ];
 
 const EXPECT: [string, number[]][] = [
-  ['ip.src == 10.0.0.1', [0, 2, 5, 8, 9, 11, 13, 14, 15]],
+  ['ip.src == 10.0.0.1', [0, 2, 5, 8, 9, 11, 13, 14, 15, 17]],
   ['ipv6', [1, 10, 16]],
-  ['udp', [0, 1, 2, 11, 13, 14, 15, 16]],
+  ['udp', [0, 1, 2, 11, 13, 14, 15, 16, 17]],
   ['udp.dstport == 53', [0, 11]],
   ['tcp', [5]],
   ['mpls', [0, 1, 13]],
@@ -77,12 +79,16 @@ const EXPECT: [string, number[]][] = [
   ['igmp.type == 0x16', [9]],
   ['esp', [10, 14]],
   // Fields of the packet view's layer tree, read from it: the tree dissects the IP inside MPLS, PPPoE and SNAP too.
-  ['ip.version == 4', [0, 2, 5, 8, 9, 11, 13, 14, 15]],
-  ['ip.checksum == 0', [0, 2, 5, 8, 9, 11, 13, 14, 15]],
+  ['ip.version == 4', [0, 2, 5, 8, 9, 11, 13, 14, 15, 17]],
+  ['ip.checksum == 0', [0, 2, 5, 8, 9, 11, 13, 14, 15, 17]],
   ['ipv6.version == 6', [1, 10, 16]],
   ['ppp', [2]],
   ['pppoe.payload_length == 30', [2]],
   ['ipv6.fraghdr', [16]],
+  ['ip.version == 6', [1, 10, 16]], // Wireshark names the IPv6 version field ip.version too
+  ['ip.opt.type == 7', [17]],
+  ['ip.opt.type == 3', []],
+  ['ip.opt.type == 0', [17]],
   ['esp.spi == 0x12345678', [14]],
   ['esp.spi == 0x1001', [10]],
 ];
