@@ -14,6 +14,10 @@
 //   masks) on the registers spilled into a BigUint64Array (written as int32 halves through an Int32Array over the same
 //   buffer), and atomics are the interpreter's execAtomic.
 //
+// A program image of 200 instructions and more (every image with XDP_LENS_WASM=1) also runs as WebAssembly (wasm.ts):
+// same blocks, same budget, the packet and the stack frames in one linear memory per Memory, everything else through
+// this runtime (executeCompiled below hands over between the two forms).
+//
 // The instruction budget is counted per basic block: a block of N instructions entered with fewer than N left hands
 // over to the counting form of the program (generated on first use), which stops at the exact slot where the
 // interpreter would, and a fault in the middle of a block gives back the steps of the instructions after it, so
