@@ -546,7 +546,9 @@ function cmdRun(argv: string[]): number {
       if (checksum.length) checksumBroken++;
       if (filter && !filter.test(packetFacts(pkt, r, ret))) continue;
       matched++;
-      if (format === 'jsonl') out(packetJson(pkt, r, values.data, ret, checksum));
+      if (format === 'jsonl') {
+        if (!packetJsonOut(pkt, r, values.data, ret, checksum)) out(packetJson(pkt, r, values.data, ret, checksum));
+      }
       else if (format === 'table') out(tableRow(pkt, r, timeNs, ret));
     }
   } finally {
@@ -737,6 +739,132 @@ function packetJson(pkt: CapturedPacket, r: DriverPacket, withData: boolean | un
   }
   if (withData) s += `,"data":"${hex(r.out.subarray(r.metaLen))}"`;
   return s + '}';
+}
+
+/**
+ * packetJson's line written straight into the output block, for the common packet (no fault and none of the rarer
+ * fields): numbers digit by digit, strings byte by byte, no line string. False, with nothing written, when the packet
+ * is not one of those or a string holds anything but ASCII (the summary: anything JSON would escape); the caller then
+ * writes packetJson's text. The same bytes as out(packetJson(...)); keep the two in step.
+ */
+function packetJsonOut(pkt: CapturedPacket, r: DriverPacket, withData: boolean | undefined, ret?: ReturnLoc, checksum?: ChecksumBreak[]): boolean {
+  const run = r.run;
+  if (r.fault || run.uninitStackRead || run.redirect || run.redirectFallback || run.printk.length || run.perf.length) return false;
+  const nanos = pkt.tsNanos;
+  if (nanos === undefined || !(nanos < 1_000_000_000) || pkt.tsSec === undefined) return false;
+  const sum = summarize(pkt.frame);
+  const mid = jsonMiddleCached(r, ret);
+  const target = r.target ? JSON.stringify(r.target) : '';
+  const note = r.note ? JSON.stringify(r.note) : '';
+  const check = checksum?.length ? JSON.stringify(checksum) : '';
+  const dataLen = withData ? r.out.length - r.metaLen : 0;
+  // Numbers take at most 16 digits (< 2^53); the keys and punctuation under 200 bytes.
+  const most = 200 + 6 * 16 + sum.length + mid.length + target.length + note.length + check.length + 2 * dataLen;
+  if (most > OUT_BLOCK) return false;
+  if (outUsed + most > OUT_BLOCK) flush();
+  const start = outUsed;
+  putBytes(J_PACKET);
+  putUint(pkt.index);
+  putBytes(J_TS);
+  putUint(pkt.tsSec);
+  outBuf[outUsed++] = 46; // .
+  if (nanos >= 100_000_000) putUint(nanos);
+  else for (let d = 100_000_000; d >= 1; d /= 10) outBuf[outUsed++] = 48 + (Math.floor(nanos / d) % 10);
+  putBytes(J_LEN);
+  putUint(pkt.wireLen);
+  putBytes(J_CAPLEN);
+  putUint(pkt.capLen);
+  putBytes(J_SUMMARY);
+  if (!putText(sum, true)) return undo(start);
+  outBuf[outUsed++] = 34; // "
+  if (!putText(mid, false)) return undo(start);
+  if (r.queue) {
+    putBytes(J_QUEUE);
+    putUint(r.queue);
+  }
+  if (r.copied) {
+    putBytes(J_COPIED);
+    putUint(r.copied);
+  }
+  if (target) {
+    putBytes(J_TARGET);
+    if (!putText(target, false)) return undo(start);
+  }
+  if (note) {
+    putBytes(J_NOTE);
+    if (!putText(note, false)) return undo(start);
+  }
+  if (pkt.truncated) putBytes(J_TRUNCATED);
+  if (r.invalidAction) putBytes(J_INVALID);
+  if (check) {
+    putBytes(J_CHECKSUM);
+    if (!putText(check, false)) return undo(start);
+  }
+  if (withData) {
+    putBytes(J_DATA);
+    const b = r.out;
+    for (let i = r.metaLen; i < b.length; i++) {
+      const v = b[i]!;
+      outBuf[outUsed++] = HEX_DIGITS[v >> 4]!;
+      outBuf[outUsed++] = HEX_DIGITS[v & 15]!;
+    }
+    outBuf[outUsed++] = 34;
+  }
+  outBuf[outUsed++] = 125; // }
+  outBuf[outUsed++] = 10;
+  return true;
+}
+
+const ascii = (t: string): Uint8Array => Uint8Array.from(t, (c) => c.charCodeAt(0));
+const J_PACKET = ascii('{"packet":');
+const J_TS = ascii(',"ts":"');
+const J_LEN = ascii('","len":');
+const J_CAPLEN = ascii(',"caplen":');
+const J_SUMMARY = ascii(',"summary":"');
+const J_QUEUE = ascii(',"queue":');
+const J_COPIED = ascii(',"copied":');
+const J_TARGET = ascii(',"target":');
+const J_NOTE = ascii(',"note":');
+const J_TRUNCATED = ascii(',"truncated":true');
+const J_INVALID = ascii(',"invalidAction":true');
+const J_CHECKSUM = ascii(',"checksum":');
+const J_DATA = ascii(',"data":"');
+const HEX_DIGITS = ascii('0123456789abcdef');
+
+function undo(start: number): false {
+  outUsed = start;
+  return false;
+}
+
+function putBytes(b: Uint8Array): void {
+  for (let i = 0; i < b.length; i++) outBuf[outUsed++] = b[i]!;
+}
+
+/** A whole number below 2^53, as JSON.stringify writes it. */
+function putUint(n: number): void {
+  let digits = 1;
+  for (let t = n; t >= 10; t = Math.floor(t / 10)) digits++;
+  let o = (outUsed += digits);
+  do {
+    const q = Math.floor(n / 10);
+    outBuf[--o] = 48 + (n - q * 10);
+    n = q;
+  } while (n > 0);
+}
+
+/**
+ * Text as its bytes: false at a character outside ASCII (JSON text), or, with `plain`, outside what JSON.stringify
+ * leaves as it is inside quotes (a quote, a backslash, a control character).
+ */
+function putText(t: string, plain: boolean): boolean {
+  let o = outUsed;
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c > 0x7e || (plain && (c < 0x20 || c === 34 || c === 92))) return false;
+    outBuf[o++] = c;
+  }
+  outUsed = o;
+  return true;
 }
 
 /** Text that JSON.stringify leaves as it is (in quotes): printable ASCII without quote or backslash. */

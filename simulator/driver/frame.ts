@@ -45,7 +45,7 @@ export function layoutXdpBuff(bytes: Uint8Array, g: FrameGeometry, reuse?: Uint8
   // `into`: the caller's XdpBuff of the previous frame, refilled field by field (no object per packet); its fragment
   // list is emptied and reused.
   const frags: Uint8Array[] = into !== undefined ? into.frags : [];
-  frags.length = 0;
+  if (frags.length !== 0) frags.length = 0;
   for (let off = linearLen; off < bytes.length; off += g.fragSize) {
     frags.push(bytes.slice(off, Math.min(off + g.fragSize, bytes.length)));
   }
