@@ -90,8 +90,6 @@ const REFUSED: [string, string][] = [
   // Known before the first packet, not only when a packet reaches it: the verifier walks every path.
   ['stack store above the frame on a path no packet takes', 'r0 = *(u32 *)(r1 + 12)\n if r0 != 7777 goto E\n *(u64 *)(r10 + 8) = r0\nE:\n r0 = 2\n exit'],
   ['narrow ctx load on a path no packet takes', 'r0 = *(u32 *)(r1 + 12)\n if r0 != 7777 goto E\n r0 = *(u8 *)(r1 + 12)\nE:\n r0 = 2\n exit'],
-  // clang -O0 of test/parity/programs/p13_globals.c: a NULL kept in a stack slot, dereferenced on a path no packet takes.
-  ['NULL from a stack slot dereferenced on a path no packet takes', 'r2 = 0\n *(u64 *)(r10 - 8) = r2\n r0 = *(u32 *)(r1 + 12)\n if r0 != 7777 goto E\n r2 = *(u64 *)(r10 - 8)\n r0 = *(u8 *)(r2 + 8)\nE:\n r0 = 2\n exit'],
   ['egress_ifindex read by a plain XDP program', 'r0 = *(u32 *)(r1 + 20)\n r0 &= 3\n exit'],
 ];
 

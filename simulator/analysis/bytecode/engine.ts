@@ -257,10 +257,6 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     const end = len === undefined ? 1 << 30 : from + len;
     for (const [o, slot] of slots) if (o < end && from < o + slot.size) slots.delete(o);
   };
-  // A known number used as an address (NULL, a constant): the verifier's "R%d invalid mem access 'scalar'".
-  const constantBase = (base: Reg, what: string, pc: number): void => {
-    if (base.k === 'scalar' && isConst(base.s)) report('pointer-misuse', pc, `The verifier refuses this ${what}: its address is the number ${BigInt.asIntN(64, base.s.umin)}, not a pointer (invalid mem access 'scalar').`);
-  };
   // check_ptr_alignment: stack accesses are always strictly aligned; and inside the frame (check_stack_access_within_bounds).
   const misalignedStack = (off: number | undefined, size: number, pc: number): void => {
     if (off === undefined) return;
@@ -337,9 +333,6 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         misalignedStack(base.off === undefined ? undefined : base.off + off, size, pc);
         partialFill(st, base.frame, base.off === undefined ? undefined : base.off + off, size, pc);
         return stackLoad(st, base.frame, base.off === undefined ? undefined : base.off + off, size, sx, pc);
-      case 'scalar':
-        constantBase(base, 'load', pc);
-        return scalarReg(loaded(size, sx, true), pc);
       default:
         return scalarReg(loaded(size, sx, true), pc);
     }
@@ -364,9 +357,6 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         return;
       case 'value':
         if (readonlyMap(base.map)) report('readonly-write', pc, msg.readonlyWrite(mapOf(base.map), 'store'));
-        return;
-      case 'scalar':
-        constantBase(base, 'store', pc);
         return;
       default:
         return;
