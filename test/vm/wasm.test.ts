@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadProgramFile } from '../../simulator/session.ts';
 import { assemble } from '../../simulator/isa/asm.ts';
-import { wasmStats, wasmTier, wasmTierMode } from '../../simulator/vm/compiled/engine.ts';
+import { compileWasm, wasmStats, wasmTier, wasmTierMode } from '../../simulator/vm/compiled/engine.ts';
 import { createMachine, type Machine } from '../../simulator/vm/machine.ts';
 import { mapsToJson } from '../../simulator/vm/map-json.ts';
 import type { LoadedObject } from '../../simulator/elf/types.ts';
@@ -188,4 +188,12 @@ test('a faulting packet leaves nothing behind: the next run on the same buffer a
   const obj = objectOf(`${CTX}stdw [%r10-8], -1\nstdw [%r10-512], -1\nldxb %r4, [%r2+0]\njeq %r4, 0, +1\nldxw %r0, [%r2+100]\nldxdw %r0, [%r10-8]\nldxdw %r5, [%r10-512]\nadd %r0, %r5\nexit`);
   const packets = [PKT, new Uint8Array(64), PKT, new Uint8Array(64)];
   assert.deepEqual(differences(obj, 'p', packets, 'fault then clean run'), []);
+});
+
+test('a program too big for the WebAssembly engine\'s limits has no form and runs in JavaScript, as interpreted', () => {
+  const body = Array.from({ length: 25_000 }, (_, i) => `mov %r2, ${i}\nadd %r0, %r2\nstxdw [%r10-8], %r0\njgt %r0, 5, +0`).join('\n');
+  const text = `mov %r0, 0\n${body}\nexit`;
+  const obj = objectOf(text);
+  assert.equal(compileWasm(obj.programs[0]!), undefined);
+  assert.deepEqual(differences(obj, 'p', [PKT], 'huge', { budget: 10_000_000 }), []);
 });

@@ -946,7 +946,14 @@ export function compileWasm(p: ProgramImage): WasmCompiled | undefined {
     const infos = p.insns.map((i) => OPCODES[i.opcode]);
     const starts = blockSlots(p.insns, infos, leaders(p.insns, infos)).map((b) => b[0]!);
     const bytes = generateWasm(p.insns, starts, !p.insns.some((insn, pc) => writesR10(insn, infos[pc])));
-    w = bytes ? { module: new WebAssembly.Module(bytes), size: bytes.length, compileMs: performance.now() - t0 } : null;
+    let module: WebAssembly.Module | undefined;
+    try {
+      // An engine limit (function size, br_table length) refuses a huge program: it stays JavaScript.
+      module = bytes ? new WebAssembly.Module(bytes) : undefined;
+    } catch {
+      module = undefined;
+    }
+    w = bytes && module ? { module, size: bytes.length, compileMs: performance.now() - t0 } : null;
     if (w) wasmStats.modules++;
     wasmCache.set(p.insns, w);
   }
