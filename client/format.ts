@@ -147,7 +147,9 @@ export function formatDuration(ms: number): string {
 }
 
 /** One packet row in the packets view: label and description. */
-export function packetLabel(row: { index: number; time: string; action: string; line: number; summary: string; fault?: string; outcome?: string }): { label: string; description: string } {
+export function packetLabel(row: { index: number; time: string; action: string; line: number; summary: string; fault?: string; outcome?: string; notRun?: string }): { label: string; description: string } {
+  // Sent by the capturing host: listed at its place, not run (as `xdp-lens run`'s table shows it).
+  if (row.notRun) return { label: `#${row.index} (${row.notRun}: not run)`, description: `${row.time}  ${row.summary}` };
   const outcome = !row.fault && row.outcome?.includes(':') ? ` → ${row.outcome}` : '';
   return {
     label: `#${row.index} ${row.action}${row.fault ? ` (${row.fault})` : ''}${outcome}`,

@@ -101,6 +101,10 @@ export function packetTooltip(row: PacketRow): vscode.MarkdownString {
   const code = (s: string) => `\`${s.replace(/`/g, "'")}\``;
   t.appendMarkdown(`**#${row.index}** at ${row.time} s, ${row.len} bytes  \n`);
   t.appendMarkdown(`${code(row.summary)}  \n`);
+  if (row.notRun) {
+    t.appendMarkdown('sent by the capturing host (outgoing): not run, not counted: XDP runs only on received frames');
+    return t;
+  }
   t.appendMarkdown(`${row.fault ? '$(warning) ' : ''}${code(row.action)} (return value ${row.retval}) at line ${row.line}  \n`);
   if (row.fault) t.appendMarkdown(`fault: ${code(row.fault)}  \n`);
   if (row.outcome) t.appendMarkdown(`outcome: **${row.outcome}**  \n`);
@@ -110,6 +114,7 @@ export function packetTooltip(row: PacketRow): vscode.MarkdownString {
 
 /** A packet's icon: its fault, else what the driver carried out when that differs from the action, else the action. */
 export function packetIcon(row: PacketRow): vscode.ThemeIcon {
+  if (row.notRun) return new vscode.ThemeIcon('debug-step-out');
   if (row.fault) return new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.errorForeground'));
   const o = row.outcome ?? '';
   if (o.includes(':')) {

@@ -5,6 +5,7 @@ import { compareWithKernel, formatComparison } from '../simulator/kernel-compare
 import { XdpLensError, loadProgramFileWithObject } from '../simulator/session.ts';
 import { INPUT_LIMITS, readInputText } from '../simulator/input.ts';
 import { openCapture, CaptureError } from '../simulator/net/capture.ts';
+import { outgoingNote } from './run.ts';
 import { CompareKernelRequest, type CompareKernelParams, type CompareKernelResult } from './protocol.ts';
 import type { RunHost } from './run.ts';
 
@@ -21,12 +22,17 @@ export function registerCompareHandler(connection: Connection, host: RunHost): v
     } catch (e) {
       return fail((e as Error).message);
     }
-    const frames: { frame: Uint8Array; tsNs: bigint }[] = [];
+    const frames: { frame: Uint8Array; tsNs: bigint; index: number }[] = [];
     let note = '';
+    let outgoing = 0;
     try {
       const reader = openCapture(params.capture);
       try {
-        for (let p; frames.length < (params.limit ?? 200) && (p = reader.next()); ) frames.push({ frame: p.frame, tsNs: p.tsNs });
+        // Sent by the capturing host: XDP never runs on it (as `xdp-lens compare` leaves it out); rows keep capture numbers.
+        for (let p; frames.length < (params.limit ?? 200) && (p = reader.next()); ) {
+          if (p.outgoing) outgoing++;
+          else frames.push({ frame: p.frame, tsNs: p.tsNs, index: p.index });
+        }
       } finally {
         reader.close();
       }
@@ -59,7 +65,7 @@ export function registerCompareHandler(connection: Connection, host: RunHost): v
       differing: r.differing,
       clockRandom: r.clockRandom,
       mapsDiffering: r.mapsDiffering,
-      text: formatComparison(r, `${path} on ${params.capture}: simulator vs kernel (BPF_PROG_TEST_RUN)`) + note,
+      text: formatComparison(r, `${path} on ${params.capture}: simulator vs kernel (BPF_PROG_TEST_RUN)`) + note + (outgoing ? `\n(note: ${outgoingNote(outgoing)})\n` : ''),
     };
   });
 }

@@ -162,6 +162,13 @@ export interface RunSummary {
   verifierRefuses?: { file?: string; line?: number; message: string; rule: string }[];
   /** Packets that read stack bytes never written (an undefined value in the kernel). */
   uninitStackReads?: number;
+  /**
+   * Packets the capturing host sent (Linux cooked packet type 4, pcapng outbound): listed in the packets view at their
+   * place, not run, not in `packets` nor any count (as `xdp-lens run`'s outgoingNotRun); `outgoingNote` says so in the
+   * CLI's words.
+   */
+  outgoingNotRun?: number;
+  outgoingNote?: string;
   /** A run on live traffic (xdpLens/runLive): `capture` is the file the traffic was recorded into. */
   live?: RunLiveInfo;
   durationMs: number;
@@ -354,6 +361,8 @@ export interface PacketRow {
   /** What that came to: 'passed', 'dropped: no redirect target', ... (see RunExit.outcomes). */
   outcome?: string;
   fault?: string;
+  /** Sent by the capturing host: not run (action, retval, exit and path are then placeholders: XDP_PASS, 0, '', 0). */
+  notRun?: 'outgoing';
 }
 export interface PacketsResult {
   /** Packets matching the filter. */

@@ -57,6 +57,8 @@ type Message = { error: string } | { summaries: { bytes: Uint8Array; ends: Uint3
 /** The line source a run's recorder asks per packet: ReturnLines, or RunWorker. */
 export interface LineSource {
   lineFor(frame: Uint8Array, tsNs: bigint, real: DriverPacket): number | undefined;
+  /** A packet the run lists but does not run (outgoing): the worker's slot for it is passed over. */
+  skip?(): void;
   finish(): void;
 }
 
@@ -168,6 +170,14 @@ export class RunWorker implements LineSource {
     return line < 0 ? undefined : line;
   }
 
+  skip(): void {
+    const i = this.i++;
+    if (this.switched && (i & 1023) === 0) {
+      Atomics.store(this.ctrl, CONSUMED, i);
+      Atomics.notify(this.ctrl, CONSUMED);
+    }
+  }
+
   /** The first packet whose line came from the worker; -1 when none did (a run too short for it to catch up). */
   get usedFrom(): number {
     return this.from;
@@ -233,8 +243,9 @@ export function runWorkerMain(data: RunWorkerData, build: (obj: LoadedObject, co
         }
         for (let c = Atomics.load(ctrl, CONSUMED); j - c >= RING && (stop = Atomics.load(ctrl, STOP)) < 0; c = Atomics.load(ctrl, CONSUMED)) Atomics.wait(ctrl, CONSUMED, c, 100);
         if (stop >= 0) continue;
-        const line = twin.run(pkt.frame, pkt.tsNs);
-        ring[j % RING] = ((line ?? -1) + 1) * 8 + ACTIONS.indexOf(twin.action);
+        // Outgoing (sent by the capturing host): the run does not run it, nor does its twin; its slot is passed over.
+        const line = pkt.outgoing ? undefined : twin.run(pkt.frame, pkt.tsNs);
+        ring[j % RING] = pkt.outgoing ? 0 : ((line ?? -1) + 1) * 8 + ACTIONS.indexOf(twin.action);
         Atomics.store(ctrl, PRODUCED, j + 1);
         if ((j & 255) === 0) Atomics.notify(ctrl, PRODUCED);
       }

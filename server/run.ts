@@ -229,6 +229,12 @@ const DROP = ACTIONS.indexOf('XDP_DROP');
 const PASS = ACTIONS.indexOf('XDP_PASS');
 const TX = ACTIONS.indexOf('XDP_TX');
 const REDIRECT = ACTIONS.indexOf('XDP_REDIRECT');
+/** The action column's value for a packet the capturing host sent (CapturedPacket.outgoing): listed, not run. */
+const NOT_RUN = 0xff;
+
+/** What `xdp-lens run` says of the packets it did not run because the capturing host sent them (its words). */
+export const outgoingNote = (n: number): string =>
+  `${n} ${n === 1 ? 'packet was' : 'packets were'} sent by the capturing host (outgoing: Linux cooked packet type 4, as \`tcpdump -i any\` records, or pcapng outbound) and not run, not counted: XDP runs only on received frames`;
 /** ACTIONS.indexOf(a) without a search per packet. */
 function actionIndex(a: XdpAction): number {
   switch (a) {
@@ -471,8 +477,17 @@ class RunRecorder {
     this.mapsStart = prep.session.mapsJson();
   }
 
+  /** The packets recorded: those run and those listed as not run (outgoing); a row each, by capture number. */
   get packets(): number {
     return this.cols.n;
+  }
+
+  /** Packets the capturing host sent: listed, not run (CapturedPacket.outgoing). */
+  outgoing = 0;
+
+  /** The packets run (the summary's `packets`, what a limit counts). */
+  get ran(): number {
+    return this.cols.n - this.outgoing;
   }
 
   get byAction(): Record<XdpAction, number> {
@@ -494,6 +509,17 @@ class RunRecorder {
         this.firstSec = pkt.tsSec;
         this.firstNanos = pkt.tsNanos;
       }
+    }
+    if (pkt.outgoing) {
+      // Sent by the capturing host: XDP never sees it (as `xdp-lens run`). A row at its place, nothing run or counted.
+      this.outgoing++;
+      returns?.skip?.();
+      const i = this.cols.push();
+      this.cols.action[i] = NOT_RUN;
+      this.cols.len[i] = pkt.wireLen;
+      this.cols.time[i] = this.sinceFirst(pkt);
+      if (this.summaries === 'here') this.cols.summaries.push(summarize(pkt.frame));
+      return;
     }
     const r = driver.receive(pkt.frame, pkt.tsNs);
     const returnLine = returns?.lineFor(pkt.frame, pkt.tsNs, r);
@@ -617,7 +643,7 @@ class RunRecorder {
       program: session.program.name,
       section: session.program.section,
       driver: { mode: config.mode, profile: config.profile, queues: config.queues },
-      packets: this.cols.n,
+      packets: this.ran,
       byAction: { ...this.byAction },
       byOutcome: Object.fromEntries([...this.byOutcome].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))),
       outcomeIssues: [...this.outcomeIssues.values()].map((o) => ({ ...o, firstPackets: [...o.firstPackets] })),
@@ -630,6 +656,7 @@ class RunRecorder {
       ...(attributionNote ? { attributionNote } : {}),
       ...(refusals.list.length ? { verifierRefuses: refusals.json() } : {}),
       ...(this.uninitStackReads ? { uninitStackReads: this.uninitStackReads } : {}),
+      ...(this.outgoing ? { outgoingNotRun: this.outgoing, outgoingNote: outgoingNote(this.outgoing) } : {}),
       ...(extra.live ? { live: extra.live } : {}),
       durationMs: Math.round(performance.now() - t0),
       compileMs: Math.round(this.prep.compileMs),
@@ -731,7 +758,7 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
       const sliceEnd = performance.now() + SLICE_MS;
       // (The clock read every 16 packets: a read per packet was a measurable part of a small program's run.)
       for (let k = 1; (k & 15) !== 0 || performance.now() < sliceEnd; k++) {
-        if (rec.packets >= limit) {
+        if (rec.ran >= limit) {
           done = true;
           break;
         }
@@ -784,7 +811,7 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
   const runId = `run-${nextRun++}`;
   const summary = rec.summary(runId, params.uri, t0, { captureError, cancelled });
   keepRun(runId, rec.stored(summary, true));
-  host.log(`run ${runId}: ${prep.path} on ${params.capture}: ${rec.packets} packets in ${summary.durationMs} ms (compile ${summary.compileMs} ms)${cancelled ? ', cancelled' : ''}${workerNote}`);
+  host.log(`run ${runId}: ${prep.path} on ${params.capture}: ${rec.ran} packets in ${summary.durationMs} ms (compile ${summary.compileMs} ms)${cancelled ? ', cancelled' : ''}${workerNote}`);
   return { summary };
 }
 
@@ -840,7 +867,7 @@ async function summariesOf(capture: string, n: number): Promise<SummaryStore> {
 function liveCounts(rec: RunRecorder): string {
   const actions = ACTIONS.filter((a) => rec.byAction[a]).map((a) => `${rec.byAction[a]} ${a.slice(4)}`);
   const outcomes = [...rec.byOutcome].sort((a, b) => b[1] - a[1]).map(([o, n]) => `${n} ${o}`);
-  return `${rec.packets} packet${rec.packets === 1 ? '' : 's'}${actions.length ? `: ${actions.join(', ')}` : ''}${outcomes.length ? ` · ${outcomes.join(', ')}` : ''}`;
+  return `${rec.ran} packet${rec.ran === 1 ? '' : 's'}${actions.length ? `: ${actions.join(', ')}` : ''}${outcomes.length ? ` · ${outcomes.join(', ')}` : ''}`;
 }
 
 /** How often a live run reports its counts and sends its summary so far. */
@@ -967,7 +994,7 @@ export async function runLive(
         if (!pkt) break;
         rec.packet(pkt);
         got++;
-        if (rec.packets >= limit) {
+        if (rec.ran >= limit) {
           stopped = `stopped at the limit of ${limit} packet${limit === 1 ? '' : 's'}${params.limit ? '' : ' (xdpLens.live.maxPackets)'}`;
           break;
         }
@@ -1013,7 +1040,7 @@ export async function runLive(
   const summary = rec.summary(runId, params.uri, t0, { captureError, cancelled: token.isCancellationRequested, live });
   keepRun(runId, rec.stored(summary, true));
   pruneLiveCaptures(dir, file);
-  host.log(`run ${runId}: ${prep.path} on live traffic of ${params.interface}: ${rec.packets} packets in ${summary.durationMs} ms, ${live.stopped} (recorded into ${file})`);
+  host.log(`run ${runId}: ${prep.path} on live traffic of ${params.interface}: ${rec.ran} packets in ${summary.durationMs} ms, ${live.stopped} (recorded into ${file})`);
   return { summary };
 }
 
@@ -1044,6 +1071,7 @@ function matching(run: StoredRun, p: PacketsParams): Uint32Array | undefined {
     const idx = new Uint32Array(n);
     let k = 0;
     for (let i = 0; i < n; i++) {
+      if (run.action[i] === NOT_RUN) continue;
       if (action >= 0 && run.action[i] !== action) continue;
       if (p.line !== undefined && run.line[i] !== p.line) continue;
       if (p.faulted && run.fault[i] === 0) continue;
@@ -1091,6 +1119,7 @@ function pageSummaries(run: StoredRun, indices: ArrayLike<number>): string[] {
 }
 
 function row(run: StoredRun, i: number, summary: string): PacketRow {
+  if (run.action[i] === NOT_RUN) return { index: i, time: formatTime(run.time[i]!), len: run.len[i]!, summary, action: 'XDP_PASS', retval: 0, file: '', line: 0, path: '', notRun: 'outgoing' };
   const f = run.fault[i]!;
   return {
     index: i,
@@ -1128,7 +1157,7 @@ async function filterMatches(run: StoredRun, filter: Filter, token: Cancellation
   let k = 0;
   if (!readCapture) {
     const none = new Uint8Array(0);
-    for (let i = 0; i < n; i++) if (filter.test(factsOf(cols, i, none, run.len[i]!))) idx[k++] = i;
+    for (let i = 0; i < n; i++) if (run.action[i] !== NOT_RUN && filter.test(factsOf(cols, i, none, run.len[i]!))) idx[k++] = i;
   } else {
     try {
       if (run.config.captureStamp && captureStamp(run.config.capture) !== run.config.captureStamp) return `${run.config.capture} changed since the run: run again`;
@@ -1146,6 +1175,8 @@ async function filterMatches(run: StoredRun, filter: Filter, token: Cancellation
       for (let i = 0; i < end; i++) {
         const pkt = nextPacket(reader);
         if (!(pkt && 'frame' in pkt)) break;
+        // Outgoing packets were not run (nor are they now) and match no filter, as under `xdp-lens run --filter`.
+        if (pkt.outgoing) continue;
         const r = driver?.receive(pkt.frame, pkt.tsNs);
         if (filter.test(factsOf(cols, i, pkt.frame, pkt.capLen, r))) idx[k++] = i;
         if (performance.now() > sliceEnd) {
@@ -1230,7 +1261,7 @@ async function filterRange(cols: FilterColumns, filter: Filter, capture: string,
     for (let i = 0; i < to; i++) {
       const pkt = nextPacket(reader);
       if (!(pkt && 'frame' in pkt)) break;
-      if (i >= from && filter.test(factsOf(cols, i, pkt.frame, pkt.capLen))) idx[k++] = i;
+      if (i >= from && !pkt.outgoing && filter.test(factsOf(cols, i, pkt.frame, pkt.capLen))) idx[k++] = i;
       if (token && performance.now() > sliceEnd) {
         await yieldToLoop();
         if (token.isCancellationRequested) return 'cancelled';
@@ -1412,6 +1443,7 @@ export async function packetDetail(p: PacketParams, token: CancellationToken): P
   });
   if (!run) return empty(`run ${p.runId} is no longer held by the server: run again`);
   if (!Number.isInteger(p.index) || p.index < 0 || p.index >= run.action.length) return empty(`packet ${p.index} is not in run ${p.runId} (0..${run.action.length - 1})`);
+  if (run.action[p.index] === NOT_RUN) return empty(`packet ${p.index} was sent by the capturing host (outgoing): not run, XDP runs only on received frames`);
   try {
     if (run.config.captureStamp && captureStamp(run.config.capture) !== run.config.captureStamp) return empty(`${run.config.capture} changed since the run: run again`);
   } catch (e) {
@@ -1439,7 +1471,7 @@ export async function packetDetail(p: PacketParams, token: CancellationToken): P
       const pkt = nextPacket(reader);
       if (!(pkt && 'frame' in pkt)) return empty(`the capture ended before packet ${p.index}`);
       if (i < p.index) {
-        driver.receive(pkt.frame, pkt.tsNs);
+        if (!pkt.outgoing) driver.receive(pkt.frame, pkt.tsNs); // outgoing: not run in the run either
         if (performance.now() > sliceEnd) {
           await yieldToLoop();
           if (token.isCancellationRequested) return empty('cancelled');
