@@ -158,7 +158,7 @@ export class XdpDebugSession extends DebugSession {
       this.startPacket = this.engine.selectPacket(args.packet);
       this.stopOnEntry = !!args.stopOnEntry;
       const p = this.engine.packet(this.startPacket);
-      this.output(`xdp-lens: debugging ${this.engine.program.name} on ${basename(args.capture)}: ${packets.length} packets, starting at packet ${p.index} (${summarize(p.frame)})\n`, 'console');
+      this.output(`xdp-lens: debugging ${this.engine.program.name} on ${basename(args.capture)}: ${packets.length} packets${packets.outgoing ? ` (and ${packets.outgoing} sent by the capturing host: outgoing, not run)` : ''}, starting at packet ${p.index} (${summarize(p.frame)})\n`, 'console');
     } catch (e) {
       const known = e instanceof XdpLensError || e instanceof DebugError || e instanceof CaptureError || e instanceof InputFileError;
       const message = known ? (e as Error).message : `internal error in xdp-lens: ${e instanceof Error ? e.message : String(e)}`;

@@ -343,7 +343,7 @@ export class DebugEngine {
   }
 
   constructor(private readonly opts: EngineOptions) {
-    if (opts.packets.length === 0) throw new DebugError('the capture has no packets to debug');
+    if (opts.packets.length === 0) throw new DebugError('the capture has no packets to debug (none received: packets the capturing host sent are not run)');
     this.interval = Math.max(64, Math.ceil(opts.packets.length / 32));
     const live = this.fresh();
     this.program = live.session.program;
@@ -641,7 +641,7 @@ export class DebugEngine {
       let description: string | undefined;
       if (b.condition?.trim()) {
         try {
-          if (evaluate(b.condition, liveScope(c)) === 0n) continue;
+          if (evaluate(b.condition, liveScope(c, this.opts.packets)) === 0n) continue;
         } catch (e) {
           if (!(e instanceof ExprError)) throw e;
           description = `condition '${b.condition}' could not be evaluated: ${e.message}`;
@@ -1019,8 +1019,13 @@ export class DebugEngine {
     if (spec === undefined || spec === '') return 0;
     const n = typeof spec === 'number' ? spec : /^\s*\d+\s*$/.test(spec) ? Number(spec) : undefined;
     if (n !== undefined) {
-      if (!Number.isInteger(n) || n < 0 || n >= this.opts.packets.length) throw new DebugError(`packet ${spec}: the capture has packets 0 to ${this.opts.packets.length - 1}`);
-      return n;
+      // A capture number (as the packets view and `xdp-lens run` number them), not a place among the packets run.
+      const packets = this.opts.packets;
+      const last = packets[packets.length - 1]!.index;
+      if (!Number.isInteger(n) || n < 0 || n > last) throw new DebugError(`packet ${spec}: the capture has packets 0 to ${last}`);
+      const q = packets.findIndex((pk) => pk.index === n);
+      if (q < 0) throw new DebugError(`packet ${n} was sent by the capturing host (outgoing): XDP runs only on received frames, so it is not run (as in \`xdp-lens run\`)`);
+      return q;
     }
     const m = /^\s*first\s+(XDP_ABORTED|XDP_DROP|XDP_PASS|XDP_TX|XDP_REDIRECT|fault|aborted|drop|pass|tx|redirect)\s*$/i.exec(String(spec));
     if (!m) throw new DebugError(`packet '${spec}' is not an index nor 'first ACTION' (XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_TX, XDP_REDIRECT) nor 'first fault'`);
@@ -1150,7 +1155,7 @@ function ctxField(b: Snapshot['buff'], field: string): bigint | undefined {
 }
 
 /** An expression scope over the live state of a run (breakpoint conditions). */
-function liveScope(c: StepContext): ExprScope {
+function liveScope(c: StepContext, packets: DebugPacket[]): ExprScope {
   const buff = c.mem.ctx?.buff;
   return {
     name: (id) => {
@@ -1162,7 +1167,7 @@ function liveScope(c: StepContext): ExprScope {
       if (id === 'ctx') return addrOf(REGION_CTX, 0);
       if (id === 'pc') return BigInt(c.pc);
       if (id === 'step') return BigInt(c.step);
-      if (id === 'packet') return BigInt(c.packet);
+      if (id === 'packet') return BigInt(packets[c.packet]?.index ?? c.packet);
       return undefined;
     },
     read: (addr, size) => {
@@ -1176,12 +1181,18 @@ function liveScope(c: StepContext): ExprScope {
   };
 }
 
-/** Read every packet of a capture (up to `limit`) into memory for the debugger. */
-export async function readPackets(path: string, limit = 100_000): Promise<DebugPacket[]> {
+/**
+ * Read every packet of a capture (up to `limit`) into memory for the debugger: those XDP would see. Packets the
+ * capturing host sent (CapturedPacket.outgoing) are left out, as `xdp-lens run` leaves them; `outgoing` counts them.
+ */
+export async function readPackets(path: string, limit = 100_000): Promise<DebugPacket[] & { outgoing: number }> {
   const reader = openCapture(path);
-  const out: DebugPacket[] = [];
+  const out = Object.assign([] as DebugPacket[], { outgoing: 0 });
   try {
-    for (let p = reader.next(); p && out.length < limit; p = reader.next()) out.push({ index: p.index, frame: p.frame, tsNs: p.tsNs });
+    for (let p = reader.next(); p && out.length < limit; p = reader.next()) {
+      if (p.outgoing) out.outgoing++;
+      else out.push({ index: p.index, frame: p.frame, tsNs: p.tsNs });
+    }
   } finally {
     reader.close();
   }
