@@ -226,7 +226,8 @@ function readCapture(r: Reader, n: YNode, rel: (p: string) => string): { packet:
   const indexNode = m.get('index')?.value;
   const filterNode = m.get('filter')?.value;
   if (indexNode && filterNode) r.fail(n, 'capture takes index or filter, not both');
-  const index = indexNode ? r.int(indexNode, 'capture.index', 0, Number.MAX_SAFE_INTEGER) : filterNode ? undefined : 0;
+  // No index nor filter: the capture's first packet XDP would see (not one the capturing host sent).
+  const index = indexNode ? r.int(indexNode, 'capture.index', 0, Number.MAX_SAFE_INTEGER) : undefined;
   let filter: Filter | undefined;
   if (filterNode) {
     const text = r.string(filterNode, 'capture.filter');
@@ -247,7 +248,12 @@ function readCapture(r: Reader, n: YNode, rel: (p: string) => string): { packet:
     for (;;) {
       const p = reader.next();
       if (!p) break;
-      if (index !== undefined ? p.index === index : filter!.test({ index: p.index, frame: p.frame, wireLen: p.wireLen, capLen: p.capLen, action: '', retval: 0 }))
+      // Sent by the capturing host (tcpdump -i any's outgoing packets): XDP never runs on it, as `xdp-lens run` does not.
+      if (p.outgoing) {
+        if (index === p.index) r.fail(indexNode!, `packet ${index} of ${file} was sent by the capturing host (outgoing: Linux cooked packet type 4 or pcapng outbound): XDP runs only on received frames, so it is not run (as in \`xdp-lens run\`); name a received packet`);
+        continue;
+      }
+      if (index !== undefined ? p.index === index : !filter || filter.test({ index: p.index, frame: p.frame, wireLen: p.wireLen, capLen: p.capLen, action: '', retval: 0 }))
         return { packet: p.frame.slice(), source: `${file}#${p.index}` };
     }
   } catch (e) {
@@ -257,7 +263,8 @@ function readCapture(r: Reader, n: YNode, rel: (p: string) => string): { packet:
     reader.close();
   }
   if (index !== undefined) r.fail(indexNode ?? fileNode, `${file} has no packet ${index} (packets are numbered from 0)`);
-  r.fail(filterNode!, `no packet of ${file} matches the filter`);
+  if (!filterNode) r.fail(fileNode, `${file} has no packet received by the capturing host (all are outgoing, or none)`);
+  r.fail(filterNode, `no packet of ${file} matches the filter`);
 }
 
 function readExpect(r: Reader, n: YNode, rel: (p: string) => string): Expect {
