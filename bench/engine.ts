@@ -81,7 +81,7 @@ buildSync({
 /**
  * engine-alone.cjs in a fresh process: wall and CPU ns per packet. `tier`: the compiled engine's WebAssembly tier as
  * XDP_LENS_WASM sets it: '0' off (the JavaScript form alone), '1' for every program, undefined the default (images
- * of 200 instructions and more).
+ * of 300 instructions and more).
  */
 function measureAlone(objPath: string, program: string, mode: 'engine' | 'session', engine: Engine, tier?: '0' | '1'): { ns: number; cpuNs: number } {
   const env = { ...process.env };
@@ -114,7 +114,7 @@ for (const name of PROGRAMS) {
   const obj = loadProgramFile(c.objectPath);
   const program = obj.programs.find((p) => p.isXdp)!.name;
   const compiled = compileProgram(obj.programs.find((p) => p.name === program)!, undefined);
-  const wasm = compileWasm(obj.programs.find((p) => p.name === program)!); // undefined below 200 instructions (auto)
+  const wasm = compileWasm(obj.programs.find((p) => p.name === program)!); // every program here: wasmTierMode('all') above
   const k = kernelTiming(c.objectPath, program);
   const row: Record<string, unknown> = {
     program: name, insns: obj.programs.find((p) => p.name === program)!.insns.length,

@@ -26,7 +26,7 @@ import { REPO, sharedPath } from '../repo.ts';
 import { captureCorpus, syntheticCorpus } from '../parity/packets.ts';
 import { fuzzPackets, generateProgram } from '../fuzz/gen.ts';
 
-// Every program that has a WebAssembly form runs in it here (by default only images of 200 instructions and more do).
+// Every program that has a WebAssembly form runs in it here (by default only images of 300 instructions and more do).
 if (wasmTier()) wasmTierMode('all');
 
 const HEADROOM = 256;

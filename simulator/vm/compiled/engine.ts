@@ -14,7 +14,7 @@
 //   masks) on the registers spilled into a BigUint64Array (written as int32 halves through an Int32Array over the same
 //   buffer), and atomics are the interpreter's execAtomic.
 //
-// A program image of 200 instructions and more (every image with XDP_LENS_WASM=1) also runs as WebAssembly (wasm.ts):
+// A program image of 300 instructions and more (every image with XDP_LENS_WASM=1) also runs as WebAssembly (wasm.ts):
 // same blocks, same budget, the packet and the stack frames in one linear memory per Memory, everything else through
 // this runtime (executeCompiled below hands over between the two forms).
 //
@@ -913,7 +913,7 @@ function newState(mem: Memory, entry: ProgramImage, opts: ExecOptions, wasm: boo
 // JavaScript form is as fast or up to 10-20% faster (map values and helpers are calls out of WebAssembly, inline in
 // JavaScript), from a few hundred instructions on the tier is faster, 3-11x on the big real-world programs.
 export type WasmMode = 'off' | 'auto' | 'all';
-const WASM_MIN_INSNS = 200;
+const WASM_MIN_INSNS = 300;
 let wasmMode: WasmMode = typeof WebAssembly === 'undefined' ? 'off'
   : typeof process === 'undefined' ? 'auto'
   : process.env.XDP_LENS_WASM === '0' ? 'off' : process.env.XDP_LENS_WASM === '1' ? 'all' : 'auto';
