@@ -13,8 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { REPO } from '../repo.ts';
+import { kernelOrSkip } from '../kernel/runner.ts';
 import { startServer } from './stdio-server.ts';
-import type { MapsSeedResult, PacketDetail, PacketsResult, RunResponse, RunStatsResult } from '../../server/protocol.ts';
+import type { CompareKernelResult, MapsSeedResult, PacketDetail, PacketsResult, RunResponse, RunStatsResult } from '../../server/protocol.ts';
 
 const CLI = join(REPO, 'dist', 'cli.js');
 const SLL2 = join(REPO, '..', 'shared', 'captures', 'zeek--linux_dlt_sll2.pcap');
@@ -199,6 +200,37 @@ test('an editor run of a pcapng with outbound packets between received ones give
     writeFileSync(capture, pcapng(frames, outbound));
     for (const worker of ['never', '0', '5']) await sameAsCli(program, capture, worker, { ran: 40 - outbound.size, outgoing: outbound.size });
     for (const worker of ['never', '0']) await sameAsCli(join(REPO, 'examples', 'xdp_filter.c'), capture, worker, { ran: 40 - outbound.size, outgoing: outbound.size });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('Compare with Kernel in the editor leaves outgoing packets out as `xdp-lens compare` does: the same rows, numbered as in the capture, and the note', { skip }, async (t) => {
+  if (kernelOrSkip(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-outgoing-'));
+  try {
+    const program = join(dir, 'stateful.c');
+    writeFileSync(program, STATEFUL);
+    const outbound = new Set([1, 2, 6, 11]);
+    const capture = join(dir, 'mixed.pcapng');
+    writeFileSync(capture, pcapng(Array.from({ length: 16 }, (_, i) => udpFrame(i, 42 + ((i * 13) % 50))), outbound));
+    const cli = spawnSync(process.execPath, [CLI, 'compare', program, capture], { encoding: 'utf8' });
+    assert.equal(cli.status, 0, cli.stderr);
+    const note = /xdp-lens: note: (4 packets were sent by the capturing host.*)/.exec(cli.stderr)?.[1];
+    assert.ok(note, cli.stderr);
+    const s = await startServer(() => ({}));
+    try {
+      const r = await s.conn.sendRequest<CompareKernelResult>('xdpLens/compareKernel', { uri: pathToFileURL(program).href, capture });
+      assert.equal(r.available, true, r.reason);
+      assert.equal(r.compared, 12);
+      assert.equal(r.differing, 0);
+      // The rows (after each side's title line) are the CLI's, packet numbers included; then the CLI's note.
+      const rows = (text: string) => text.split('\n').filter((l) => !l.startsWith('(note: ')).join('\n').trim().split('\n').slice(1);
+      assert.deepEqual(rows(r.text), rows(cli.stdout));
+      assert.ok(r.text.includes(`(note: ${note})`), r.text);
+    } finally {
+      await s.stop();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
