@@ -15,6 +15,8 @@ import { pathToFileURL } from 'node:url';
 import { REPO } from '../repo.ts';
 import { kernelOrSkip } from '../kernel/runner.ts';
 import { startServer } from './stdio-server.ts';
+import { fakeTcpdump } from './fake-tcpdump.ts';
+import { diffVerdictsOf } from '../../server/run.ts';
 import type { CompareKernelResult, MapsSeedResult, PacketDetail, PacketsResult, RunResponse, RunStatsResult } from '../../server/protocol.ts';
 
 const CLI = join(REPO, 'dist', 'cli.js');
@@ -231,6 +233,57 @@ test('Compare with Kernel in the editor leaves outgoing packets out as `xdp-lens
     } finally {
       await s.stop();
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a live run on `tcpdump -i any` output leaves the outgoing packets out as the CLI does on the recorded capture', { skip: skip || (!existsSync(SLL2) && `${SLL2} is absent`), timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-outgoing-live-'));
+  try {
+    const fake = fakeTcpdump(dir, 'tcpdump-any', 'exit', { capture: SLL2, delayMs: 5 });
+    const cli = cliRun(join(REPO, 'examples', 'xdp_filter.c'), SLL2);
+    const s = await startServer(() => ({ tcpdump: { path: fake.path } }));
+    try {
+      const r = await s.conn.sendRequest<RunResponse>('xdpLens/runLive', { uri: pathToFileURL(join(REPO, 'examples', 'xdp_filter.c')).href, interface: 'any', captureDir: dir });
+      assert.ok(r.summary, r.error);
+      assert.equal(r.summary.packets, 4);
+      assert.equal(r.summary.outgoingNotRun, 2);
+      assert.equal(r.summary.outgoingNote, cli.note);
+      assert.deepEqual(r.summary.byAction, cli.summary.actions);
+      const page = await s.conn.sendRequest<PacketsResult>('xdpLens/packets', { runId: r.summary.runId, offset: 0, limit: 100 });
+      assert.deepEqual(page.rows.map((x) => x.notRun ?? x.action), cli.packets.map((c) => c.notRun ?? c.action));
+    } finally {
+      await s.stop();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('Compare Verdicts leaves outgoing packets out as `xdp-lens diff` does: the same packets, the same changed rows by capture number', { skip }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-outgoing-diff-'));
+  try {
+    const oldPath = join(dir, 'old.c');
+    const path = join(dir, 'new.c');
+    writeFileSync(oldPath, STATEFUL);
+    writeFileSync(path, STATEFUL.replace('return XDP_TX;', 'return XDP_PASS;'));
+    const outbound = new Set([0, 5, 6, 12, 20]);
+    const capture = join(dir, 'mixed.pcapng');
+    writeFileSync(capture, pcapng(Array.from({ length: 30 }, (_, i) => udpFrame(i, 42 + ((i * 13) % 50))), outbound));
+    const cli = spawnSync(process.execPath, [CLI, 'diff', oldPath, path, capture, '--format', 'jsonl'], { encoding: 'utf8' });
+    assert.ok(cli.status === 0 || cli.status === 1, cli.stderr);
+    const lines = cli.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const changed = lines.filter((l) => l.packet !== undefined).map((l) => l.packet as number);
+    assert.ok(changed.length > 0);
+    assert.ok(changed.every((i) => !outbound.has(i)));
+    const r = diffVerdictsOf({ oldPath, oldName: 'old.c', path, capture, options: { compile: {}, mode: 'native', profile: 'mlx5', queues: 1 } });
+    assert.equal(r.error, undefined);
+    assert.equal(r.packets, 30 - outbound.size);
+    assert.equal(r.changed, changed.length);
+    // The text's rows (after its title line; the summary lines after them count packets, not number them).
+    const rowPackets = [...(r.text ?? '').matchAll(/^\s*(\d+)\s/gm)].map((m) => Number(m[1]));
+    assert.deepEqual(rowPackets.slice(0, changed.length), changed);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
