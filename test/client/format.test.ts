@@ -62,6 +62,8 @@ test('small formatting helpers', () => {
   assert.deepEqual(pages(1001, 500), [[0, 500], [500, 1000], [1000, 1001]]);
   assert.deepEqual(pages(0, 500), []);
   assert.deepEqual(packetLabel({ index: 3, time: '0.750051', action: 'XDP_DROP', line: 127, summary: 'IP a > b' }), { label: '#3 XDP_DROP', description: '0.750051  IP a > b  :127' });
+  // A packet the capturing host sent: listed, not run (the server's placeholder action is not shown).
+  assert.deepEqual(packetLabel({ index: 4, time: '1.5', action: 'XDP_PASS', line: 0, summary: 'ARP, Request', notRun: 'outgoing' }), { label: '#4 (outgoing: not run)', description: '1.5  ARP, Request' });
   assert.equal(statusText('ready', 'native', true), '$(check) XDP native');
   assert.equal(statusText('ready', 'native', false), '$(check) XDP restricted');
 });

@@ -159,6 +159,13 @@ test('banners: stale results, a refused program, a cancelled run; no faults read
   assert.match(html, /No packet faulted\./);
   assert.doesNotMatch(html, /<b>x<\/b>/);
   assert.match(html, /&#60;b&#62;x&#60;\/b&#62; on demo\.pcap/);
+  assert.doesNotMatch(html, /id="outgoing"/);
+});
+
+test("banner: the packets the capturing host sent, in the server's (the CLI's) words", () => {
+  const note = '2 packets were sent by the capturing host (outgoing: Linux cooked packet type 4, as `tcpdump -i any` records, or pcapng outbound) and not run, not counted: XDP runs only on received frames';
+  const html = renderSummaryHtml(page(STATS, {}, { outgoingNotRun: 2, outgoingNote: note }));
+  assert.ok(html.includes(`<div class="banner" id="outgoing">${note}.</div>`), 'the note as a banner');
 });
 
 test('a million packets over an hour and 3,000 exit lines: bounded rows, compact axis labels', () => {
