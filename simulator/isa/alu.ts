@@ -51,6 +51,12 @@ export function alu32(op: AluVariant, a64: bigint, b64: bigint, off: number): bi
 }
 
 /**
+ * Instruction arrays run as the ISA alone (runRaw: the conformance suite's programs, which no kernel loads): RFC 9669's
+ * results (a constant shift masked, x / 0 = 0) instead of the verifier's refusals below.
+ */
+export const ISA_ONLY: WeakSet<readonly unknown[]> = new WeakSet();
+
+/**
  * What the verifier refuses about an ALU instruction with an immediate operand when a path reaches it (check_alu_op,
  * in its words): a division or modulo by the constant 0, a shift by a constant outside [0, width). Not a load-time
  * error: on a branch the verifier proves never taken the instruction is never checked, and the program loads. The

@@ -42,6 +42,11 @@ export interface ValidateOptions {
    * checked (a bare instruction stream has no list).
    */
   kfuncs?: readonly { name: string }[];
+  /**
+   * The kernel's check_cfg rules (every instruction reachable, no cycle nothing can leave). Default true; the ISA alone
+   * (RFC 9669, the conformance suite's raw programs, which no kernel loads) has no such rule: false.
+   */
+  kernelCfg?: boolean;
 }
 
 /** A kfunc returning void leaves r0 unreadable (check_kfunc_call marks only a non-void r0). */
@@ -182,7 +187,16 @@ export function validateProgram(insns: readonly Insn[], opts: ValidateOptions = 
     }
   }
   if (errors.length) return errors;
+  if (opts.kernelCfg !== false && checkCfg(insns, filler, err)) return errors;
 
+  const voidCall = kfuncVoidCall(opts.kfuncs);
+  if (opts.checkUninitialized ?? true) checkInitialized(insns, opts.entryRegs ?? [1, 10], err, voidCall);
+  return errors;
+}
+
+/** The kernel's check_cfg rules; true when one refused the program (the error is reported through err). */
+function checkCfg(insns: readonly Insn[], filler: Uint8Array, err: (pc: number, m: string) => void): boolean {
+  const n = insns.length;
   // Kernel check_cfg: a depth-first walk from insn 0 over every edge (both ways of each conditional jump, the callee of
   // each local call, the function an lddw names) must reach every instruction (`unreachable insn %d`). And a cycle
   // that nothing can leave (only fall-throughs and unconditional jumps, calls included) never ends on any path that
@@ -209,7 +223,7 @@ export function validateProgram(insns: readonly Insn[], opts: ValidateOptions = 
     if (filler[pc]) continue;
     if (!reached[pc]) {
       err(pc, `unreachable insn ${pc}`);
-      return errors;
+      return true;
     }
   }
   // 0: not visited, 1: on the current chain, 2: done (leads to an exit or a branch).
@@ -222,7 +236,7 @@ export function validateProgram(insns: readonly Insn[], opts: ValidateOptions = 
       if (color[pc] === 2) break;
       if (color[pc] === 1) {
         err(pc, `infinite loop detected at insn ${pc}`);
-        return errors;
+        return true;
       }
       color[pc] = 1;
       chain.push(pc);
@@ -232,10 +246,7 @@ export function validateProgram(insns: readonly Insn[], opts: ValidateOptions = 
     }
     for (const c of chain) color[c] = 2;
   }
-
-  const voidCall = kfuncVoidCall(opts.kfuncs);
-  if (opts.checkUninitialized ?? true) checkInitialized(insns, opts.entryRegs ?? [1, 10], err, voidCall);
-  return errors;
+  return false;
 }
 
 function checkFields(

@@ -12,7 +12,7 @@ import {
   PSEUDO_MAP_IDX_VALUE, PSEUDO_MAP_VALUE, aluVariant, atomicOp, type AluVariant, type OpcodeInfo,
 } from '../isa/opcodes.ts';
 import { bswap, immToU32, immToU64, s16, s32, s64, s8, u16, u32 } from '../isa/width.ts';
-import { alu32, alu64, refusedWhenReached } from '../isa/alu.ts';
+import { ISA_ONLY, alu32, alu64, refusedWhenReached } from '../isa/alu.ts';
 import { MAX_FRAMES, Memory, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, REGION_PACKET, VmFault, addrOf, regionOf, type UninitRead } from './memory.ts';
 import type { RegisterChecks } from '../isa/validate.ts';
 import type { FaultKind } from './types.ts';
@@ -131,7 +131,9 @@ function prepare(insns: Insn[]): Prepared {
   if (!p) {
     const infos = insns.map((i) => OPCODES[i.opcode]);
     const variants = insns.map((i, pc) => (infos[pc]?.kind === 'alu' ? aluVariant(infos[pc]!, i.off) : undefined));
+    const isaOnly = ISA_ONLY.has(insns);
     const refused = insns.map((i, pc) => {
+      if (isaOnly) return undefined;
       const info = infos[pc];
       const op = variants[pc];
       return info && op ? refusedWhenReached(op, !!info.srcReg, info.width, i.imm) : undefined;
@@ -517,6 +519,8 @@ export function runRaw(
 ): RawResult {
   const errors = opts.validate?.(insns) ?? [];
   if (errors.length) return { retval: 0n, fault: { kind: 'invalid-insn', message: errors[0].message, insn: errors[0].insn, program: 'raw' } };
+  // The ISA alone: no kernel loads these, so no verifier policy (ISA_ONLY).
+  ISA_ONLY.add(insns);
   const mem = opts.memory ?? new Memory();
   mem.reset(undefined);
   const base = memBytes.length ? mem.scratch(memBytes, 'input memory') : 0n;

@@ -29,7 +29,7 @@ import {
   CALL_HELPER, CALL_KFUNC, CALL_LOCAL, OPCODES, PSEUDO_FUNC, PSEUDO_IMM64, PSEUDO_MAP_FD, PSEUDO_MAP_IDX,
   PSEUDO_MAP_IDX_VALUE, PSEUDO_MAP_VALUE, aluVariant, atomicOp, type AluVariant, type OpcodeInfo,
 } from '../../isa/opcodes.ts';
-import { alu32, alu64, refusedWhenReached } from '../../isa/alu.ts';
+import { ISA_ONLY, alu32, alu64, refusedWhenReached } from '../../isa/alu.ts';
 import { MAX_FRAMES, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, REGION_PACKET, STACK_SIZE, VmFault, WASM_LAYOUT, addrOf, type Memory, type UninitRead } from '../memory.ts';
 import { W_CALL, W_EXIT, W_OUTCOME, generateWasm } from './wasm.ts';
 import {
@@ -431,7 +431,7 @@ function alu(insn: Insn, info: OpcodeInfo, pc: number): string {
   const op = aluVariant(info, insn.off)!;
   // Refused by the verifier where a path reaches it (a constant divisor 0, a constant shift out of range): the
   // interpreter's fault.
-  const refused = refusedWhenReached(op, !!info.srcReg, info.width, insn.imm);
+  const refused = GEN.isaOnly ? undefined : refusedWhenReached(op, !!info.srcReg, info.width, insn.imm);
   if (refused !== undefined) return `throw new H.VmFault('invalid-insn', ${JSON.stringify(refused)}, ${pc});`;
   const { l: dl, h: dh } = reg(insn.dst);
   const b = operand(insn, info);
@@ -508,9 +508,10 @@ const INLINE_MEMORY = !(typeof process !== 'undefined' && process.env.XDP_LENS_I
 
 /**
  * Facts of the program being generated: whether r10 is always the frame pointer (no instruction writes it: the
- * validator refuses such writes, but a bare program run without validation might have one).
+ * validator refuses such writes, but a bare program run without validation might have one), and whether it is run as
+ * the ISA alone (isa/alu.ts ISA_ONLY: no verifier refusals).
  */
-const GEN = { r10Fixed: false };
+const GEN = { r10Fixed: false, isaOnly: false };
 
 /** A stack store at `o` lowers the frame's Region.dirtyFrom (what Memory.reset must zero). */
 const DIRTY = (o: string) => `if (${o} < r.dirtyFrom) r.dirtyFrom = ${o};`;
@@ -769,6 +770,7 @@ export function generate(p: ProgramImage, checks: RegisterChecks | undefined, co
   const insns = p.insns;
   const infos = insns.map((i) => OPCODES[i.opcode]);
   GEN.r10Fixed = !insns.some((insn, pc) => writesR10(insn, infos[pc]));
+  GEN.isaOnly = ISA_ONLY.has(insns);
   const lead = leaders(insns, infos);
   const after = new Uint16Array(insns.length + 1);
   const out: string[] = [];
