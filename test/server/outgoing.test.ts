@@ -18,6 +18,7 @@ import { startServer } from './stdio-server.ts';
 import { fakeTcpdump } from './fake-tcpdump.ts';
 import { diffVerdictsOf } from '../../server/run.ts';
 import type { CompareKernelResult, MapsSeedResult, PacketDetail, PacketsResult, RunResponse, RunStatsResult } from '../../server/protocol.ts';
+import { pcapngWithDirections as pcapng } from '../net/pcapng-outbound.ts';
 
 const CLI = join(REPO, 'dist', 'cli.js');
 const SLL2 = join(REPO, '..', 'shared', 'captures', 'zeek--linux_dlt_sll2.pcap');
@@ -58,36 +59,6 @@ int stateful(struct xdp_md *ctx)
 char LICENSE[] SEC("license") = "GPL";
 `;
 
-/** A pcapng of Ethernet frames; frames whose index is in `outbound` carry epb_flags 2 (outbound), the others 1 (inbound). */
-function pcapng(frames: Buffer[], outbound: Set<number>): Buffer {
-  const block = (type: number, body: Buffer) => {
-    const b = Buffer.alloc(12 + body.length);
-    b.writeUInt32LE(type, 0);
-    b.writeUInt32LE(b.length, 4);
-    body.copy(b, 8);
-    b.writeUInt32LE(b.length, b.length - 4);
-    return b;
-  };
-  const shb = Buffer.alloc(16);
-  shb.writeUInt32LE(0x1a2b3c4d, 0);
-  shb.writeUInt16LE(1, 4);
-  shb.writeBigInt64LE(-1n, 8);
-  const idb = Buffer.alloc(8);
-  idb.writeUInt16LE(1, 0);
-  const parts = [block(0x0a0d0d0a, shb), block(1, idb)];
-  frames.forEach((f, i) => {
-    const fixed = Buffer.alloc(20);
-    fixed.writeUInt32LE(1_000 + i, 8);
-    fixed.writeUInt32LE(f.length, 12);
-    fixed.writeUInt32LE(f.length, 16);
-    const opt = Buffer.alloc(12);
-    opt.writeUInt16LE(2, 0);
-    opt.writeUInt16LE(4, 2);
-    opt.writeUInt32LE(outbound.has(i) ? 2 : 1, 4);
-    parts.push(block(6, Buffer.concat([fixed, f, Buffer.alloc((4 - (f.length % 4)) % 4), opt])));
-  });
-  return Buffer.concat(parts);
-}
 
 /** Ethernet + IPv4 + UDP, `len` bytes in all (at least 42), `id` in the IP identification. */
 function udpFrame(id: number, len: number): Buffer {

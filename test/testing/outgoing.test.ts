@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '../repo.ts';
+import { pcapngWithDirections as pcapng } from '../net/pcapng-outbound.ts';
 
 const CLI = join(REPO, 'dist', 'cli.js');
 const PROGRAM = join(REPO, 'examples', 'xdp_filter.c');
@@ -16,36 +17,6 @@ const SLL2 = join(REPO, '..', 'shared', 'captures', 'zeek--linux_dlt_sll2.pcap')
 const haveClang = spawnSync('clang', ['--version']).status === 0;
 const skip = !existsSync(CLI) ? 'dist/ is missing: run npm run build' : !haveClang ? 'clang is not installed' : false;
 
-/** A pcapng of Ethernet frames; those whose index is in `outbound` have epb_flags 2 (outbound), the others 1. */
-function pcapng(frames: Buffer[], outbound: Set<number>): Buffer {
-  const block = (type: number, body: Buffer) => {
-    const b = Buffer.alloc(12 + body.length);
-    b.writeUInt32LE(type, 0);
-    b.writeUInt32LE(b.length, 4);
-    body.copy(b, 8);
-    b.writeUInt32LE(b.length, b.length - 4);
-    return b;
-  };
-  const shb = Buffer.alloc(16);
-  shb.writeUInt32LE(0x1a2b3c4d, 0);
-  shb.writeUInt16LE(1, 4);
-  shb.writeBigInt64LE(-1n, 8);
-  const idb = Buffer.alloc(8);
-  idb.writeUInt16LE(1, 0);
-  const parts = [block(0x0a0d0d0a, shb), block(1, idb)];
-  frames.forEach((f, i) => {
-    const fixed = Buffer.alloc(20);
-    fixed.writeUInt32LE(1_000 + i, 8);
-    fixed.writeUInt32LE(f.length, 12);
-    fixed.writeUInt32LE(f.length, 16);
-    const opt = Buffer.alloc(12);
-    opt.writeUInt16LE(2, 0);
-    opt.writeUInt16LE(4, 2);
-    opt.writeUInt32LE(outbound.has(i) ? 2 : 1, 4);
-    parts.push(block(6, Buffer.concat([fixed, f, Buffer.alloc((4 - (f.length % 4)) % 4), opt])));
-  });
-  return Buffer.concat(parts);
-}
 
 /** Ethernet + IPv4 + UDP 10.0.0.1:1234 -> 10.0.0.2:53, 60 bytes, `id` in the IP identification. */
 function udpFrame(id: number): Buffer {
