@@ -214,6 +214,35 @@ export function generateWasm(insns: Insn[], starts: number[], r10Fixed: boolean)
     op(I32_ADD);
     set(O);
   };
+  /**
+   * Register r + off as a region entry's window check: branch to the enclosing block (the slow path) unless the region
+   * id is in the table and [O, O + size) lies in [lo, the entry's field at `hiAt`: the read or the write limit); then
+   * the linear address into A and the entry's offset into E.
+   */
+  const inWindow = (r: number, off: number, size: number, hiAt: number) => {
+    addr(r, off);
+    get(H);
+    i32(16);
+    op(I32_GE_U, BR_IF, 0);
+    get(H);
+    i32(5);
+    op(I32_SHL);
+    set(E);
+    get(O);
+    get(E);
+    mem(I32_LOAD, L.TABLE + 4);
+    op(I32_LT_S, BR_IF, 0);
+    get(O);
+    get(E);
+    mem(I32_LOAD, hiAt);
+    i32(size);
+    op(I32_SUB, I32_GT_S, BR_IF, 0);
+    get(E);
+    mem(I32_LOAD, L.TABLE);
+    get(O);
+    op(I32_ADD);
+    set(A);
+  };
   /** Slow-path call arguments h, l, off. */
   const slowArgs = (r: number, off: number) => {
     get(H);
@@ -264,28 +293,7 @@ export function generateWasm(insns: Insn[], starts: number[], r10Fixed: boolean)
       set(RL(d));
       op(BR, 1);
     } else {
-      addr(s, off);
-      get(H);
-      i32(16);
-      op(I32_GE_U, BR_IF, 0);
-      get(H);
-      i32(5);
-      op(I32_SHL);
-      set(E);
-      get(O);
-      get(E);
-      mem(I32_LOAD, L.TABLE + 4);
-      op(I32_LT_S, BR_IF, 0);
-      get(O);
-      get(E);
-      mem(I32_LOAD, L.TABLE + 8);
-      i32(size);
-      op(I32_SUB, I32_GT_S, BR_IF, 0);
-      get(E);
-      mem(I32_LOAD, L.TABLE);
-      get(O);
-      op(I32_ADD);
-      set(A);
+      inWindow(s, off, size, L.TABLE + 8);
       // A stack frame: every byte written (else the slow path records the uninitialised read).
       get(E);
       mem(I32_LOAD, L.TABLE + 16);
@@ -367,28 +375,7 @@ export function generateWasm(insns: Insn[], starts: number[], r10Fixed: boolean)
     op(BLOCK, T_VOID); // $done
     op(BLOCK, T_VOID); // $slow
     extra += 2;
-    addr(d, off);
-    get(H);
-    i32(16);
-    op(I32_GE_U, BR_IF, 0);
-    get(H);
-    i32(5);
-    op(I32_SHL);
-    set(E);
-    get(O);
-    get(E);
-    mem(I32_LOAD, L.TABLE + 4);
-    op(I32_LT_S, BR_IF, 0);
-    get(O);
-    get(E);
-    mem(I32_LOAD, L.TABLE + 12);
-    i32(size);
-    op(I32_SUB, I32_GT_S, BR_IF, 0);
-    get(E);
-    mem(I32_LOAD, L.TABLE);
-    get(O);
-    op(I32_ADD);
-    set(A);
+    inWindow(d, off, size, L.TABLE + 12);
     get(A);
     pushValue(v);
     mem(STORE64[size]!, 0);
