@@ -3,7 +3,7 @@
 // The simulation itself runs in the server process; this side only asks for summaries and pages.
 import * as vscode from 'vscode';
 import { spawn, spawnSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { MapsView } from './maps-view.ts';
 import { basename, join } from 'node:path';
 import { LanguageClient, TransportKind, State, WorkDoneProgress, DidChangeConfigurationNotification } from 'vscode-languageclient/node';
@@ -29,12 +29,13 @@ import {
   type RunLiveParams,
   type RunUpdateParams,
   type RunResponse,
+  type RunOutcomeIssue,
   type RunSummary,
   type StatusParams,
   type XdpAction,
 } from '../server/protocol.ts';
-import { count, debugLenses, faultMessage, findXdpFunctions, formatDuration, isXdpSource, outcomeMessage, outputCaptureItems, plural, refusalBanner, runLensTitle, statusText } from './format.ts';
-import { addRecent, captureChoices, isStale, rerunAfterRun, rerunOnSave, restrictSettings, settingsKey, type RunStamp } from './state.ts';
+import { count, debugLenses, faultMessage, findXdpFunctions, formatDuration, isXdpSource, outcomeMessage, outputCaptureItems, plural, refusalBanner, RUN_CONFIRMS, runEvidence, runLensTitle, statusText } from './format.ts';
+import { addRecent, captureChoices, isStale, rerunAfterRun, rerunOnSave, restrictSettings, settingsKey, textHash, type RunStamp } from './state.ts';
 import { PacketView } from './packet-view.ts';
 import { listInterfaces, liveEndMessage } from './live.ts';
 import { RunDecorations, PacketsProvider, type PacketNode } from './views.ts';
@@ -92,6 +93,11 @@ export class XdpLensContext implements vscode.Disposable {
   private readonly summaryView: SummaryView;
   /** The XDP Maps view (client/maps-view.ts). */
   readonly mapsView: MapsView;
+  /** The language server's diagnostics as it last sent them, by document URI, and how they are shown (see withRunEvidence). */
+  private readonly serverDiagnostics = new Map<string, { uri: vscode.Uri; list: vscode.Diagnostic[] }>();
+  private showServerDiagnostics: ((uri: vscode.Uri, list: vscode.Diagnostic[]) => void) | undefined;
+  /** Per file, the run's outcome issues its findings confirmed when the run's entries were last published. */
+  private readonly confirmedShown = new Map<string, string>();
   /** The last verdict comparison's changes per line, shown after those lines until the file is edited. */
   private verdictDiff: { uri: string; lines: { line: number; text: string }[] } | undefined;
   private readonly verdictDecoration = vscode.window.createTextEditorDecorationType({
@@ -246,6 +252,18 @@ export class XdpLensContext implements vscode.Disposable {
         outputChannel: this.output,
         synchronize: { configurationSection: 'xdpLens' },
         middleware: {
+          // A finding the last run proved (packets dropped where the analysis said they would be) says so itself.
+          handleDiagnostics: (uri, list, next) => {
+            this.serverDiagnostics.set(uri.toString(), { uri, list });
+            this.showServerDiagnostics = next;
+            next(uri, this.withRunEvidence(uri, list));
+            // The run's own entries change only when what the server's findings confirm does (not at every keystroke).
+            if (!this.lastRun || uri.scheme !== 'file') return;
+            const key = [...this.confirmedIssues(uri.fsPath).values()].map((o) => `${o.line}:${o.outcome}`).join('\n');
+            if (key === (this.confirmedShown.get(uri.fsPath) ?? '')) return;
+            this.confirmedShown.set(uri.fsPath, key);
+            this.showFaults(this.lastRun.summary, false);
+          },
           workspace: {
             configuration: async (params, token, next) => {
               const r = await next(params, token);
@@ -363,7 +381,7 @@ export class XdpLensContext implements vscode.Disposable {
     const storage = this.context.storageUri ?? this.context.globalStorageUri;
     const seed = params.maps ?? mapsSeed(doc.uri);
     const full: RunParams = { ...params, ...(seed ? { maps: seed } : {}), outDir: join(storage.fsPath, 'output') };
-    const stamp: RunStamp = { uri: doc.uri.toString(), version: doc.version, settings: runSettings(doc.uri) };
+    const stamp: RunStamp = { uri: doc.uri.toString(), version: doc.version, settings: runSettings(doc.uri), text: textHash(doc.getText()) };
     await this.context.workspaceState.update(RECENT_KEY, addRecent(this.context.workspaceState.get<string[]>(RECENT_KEY, []), params.capture));
     const client = await this.ensureClient();
     const t0 = Date.now();
@@ -458,7 +476,7 @@ export class XdpLensContext implements vscode.Disposable {
       outDir: join(storage.fsPath, 'output'),
       ...(seed ? { maps: seed } : {}),
     };
-    const stamp: RunStamp = { uri: doc.uri.toString(), version: doc.version, settings: runSettings(doc.uri) };
+    const stamp: RunStamp = { uri: doc.uri.toString(), version: doc.version, settings: runSettings(doc.uri), text: textHash(doc.getText()) };
     const client = await this.ensureClient();
     const t0 = Date.now();
     this.log(`live run of ${doc.uri.fsPath} on ${iface}${filter ? ` (filter ${filter})` : ''}`);
@@ -517,7 +535,17 @@ export class XdpLensContext implements vscode.Disposable {
   private stale(): boolean {
     if (!this.lastRun) return false;
     const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === this.lastRun!.stamp.uri);
-    return isStale(this.lastRun.stamp, { version: doc?.version, settings: runSettings(vscode.Uri.parse(this.lastRun.stamp.uri)) });
+    const uri = vscode.Uri.parse(this.lastRun.stamp.uri);
+    // Not open (closed since the run, or never opened): the file as it is on disk.
+    let text = doc?.getText();
+    if (text === undefined && uri.scheme === 'file') {
+      try {
+        text = readFileSync(uri.fsPath, 'utf8');
+      } catch {
+        text = undefined;
+      }
+    }
+    return isStale(this.lastRun.stamp, { version: doc?.version, settings: runSettings(uri), text });
   }
 
   private refreshRunViews(): void {
@@ -532,7 +560,42 @@ export class XdpLensContext implements vscode.Disposable {
     void this.mapsView.refresh().catch((e) => this.log(`maps view: ${(e as Error).message}`));
   }
 
-  private showFaults(s: RunSummary): void {
+  /** The run's outcome issues that a finding of the language server on the same line already names, by that finding. */
+  private confirmedIssues(file: string): Map<vscode.Diagnostic, RunOutcomeIssue> {
+    const out = new Map<vscode.Diagnostic, RunOutcomeIssue>();
+    const s = this.lastRun?.summary;
+    const shown = this.serverDiagnostics.get(vscode.Uri.file(file).toString());
+    if (!s?.outcomeIssues?.length || !shown || this.stale()) return out;
+    for (const d of shown.list) {
+      const code = typeof d.code === 'object' ? d.code.value : d.code;
+      const o = s.outcomeIssues.find((o) => o.file === file && o.line === d.range.start.line + 1 && RUN_CONFIRMS[o.outcome] === code);
+      if (o) out.set(d, o);
+    }
+    return out;
+  }
+
+  /** The server's diagnostics of a document, those the last run confirmed with the run's evidence added. */
+  private withRunEvidence(uri: vscode.Uri, list: vscode.Diagnostic[]): vscode.Diagnostic[] {
+    if (uri.scheme !== 'file') return list;
+    const confirmed = this.confirmedIssues(uri.fsPath);
+    if (!confirmed.size) return list;
+    return list.map((d) => {
+      const o = confirmed.get(d);
+      if (!o) return d;
+      const e = new vscode.Diagnostic(d.range, `${d.message} ${runEvidence(o)}`, d.severity);
+      e.source = d.source;
+      e.code = d.code;
+      e.tags = d.tags;
+      e.relatedInformation = d.relatedInformation;
+      return e;
+    });
+  }
+
+  private showFaults(s: RunSummary, republish = true): void {
+    // The server's findings first: those the run confirmed carry its evidence, and the run adds no second entry.
+    if (republish && this.showServerDiagnostics) {
+      for (const { uri, list } of this.serverDiagnostics.values()) this.showServerDiagnostics(uri, this.withRunEvidence(uri, list));
+    }
     this.faults.clear();
     const byFile = new Map<string, vscode.Diagnostic[]>();
     for (const f of s.faults) {
@@ -546,8 +609,18 @@ export class XdpLensContext implements vscode.Disposable {
       byFile.set(f.file, list);
     }
     // Verdicts the driver did not carry out as returned (or did, with a caveat), on the line the packets left through.
+    const confirmed = new Map<string, Set<RunOutcomeIssue>>();
+    this.confirmedShown.clear();
+    const isConfirmed = (o: RunOutcomeIssue) => {
+      if (!confirmed.has(o.file)) {
+        const found = [...this.confirmedIssues(o.file).values()];
+        confirmed.set(o.file, new Set(found));
+        this.confirmedShown.set(o.file, found.map((f) => `${f.line}:${f.outcome}`).join('\n'));
+      }
+      return confirmed.get(o.file)!.has(o);
+    };
     for (const o of s.outcomeIssues ?? []) {
-      if (!o.file) continue;
+      if (!o.file || isConfirmed(o)) continue;
       const line = Math.max(0, o.line - 1);
       const severe = !o.outcome.startsWith(PLAIN_WORD[o.action]);
       const d = new vscode.Diagnostic(new vscode.Range(line, 0, line, Number.MAX_SAFE_INTEGER), outcomeMessage(o), severe ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Information);
@@ -626,8 +699,9 @@ export class XdpLensContext implements vscode.Disposable {
     if (!s) return;
     const all = plural(s.packets, 'packet');
     const f = this.packets.display;
-    this.packetsView.description = f ? `${this.matchedText()} of ${all} · ${f}` : all;
-    // In its own panel the view shows no description: the filter and its count go above the rows too.
+    // The count in the view's header (beside XDP Maps in the panel); the filter itself is said once, above the rows
+    // (a view alone in its panel shows no description, and a long filter would be cut in the header).
+    this.packetsView.description = f ? `${this.matchedText()} of ${all}` : all;
     this.refreshRunViews();
   }
 

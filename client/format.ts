@@ -48,12 +48,12 @@ export function runLensTitle(
   const name = s.capture.split(/[\\/]/).pop() ?? s.capture;
   // A live run names its interface; its recorded capture is named once it stopped.
   const of = s.live?.running ? `live on ${s.live.interface}, capturing` : name;
-  let t = `${formatCounts(s.byAction)}${outcomeSuffix(s.byOutcome)} (${plural(s.packets, 'packet')} of ${of}`;
+  let t = `${formatCounts(s.byAction)} (${plural(s.packets, 'packet')} of ${of}`;
   // Results of a program that cannot load must not read like those of one that can.
   if (s.verifierRefuses?.length) t = `$(error) Kernel would refuse this program · simulated only: ${t}`;
   if (s.cancelled) t += ', cancelled';
   if (s.captureError) t += ', capture broken';
-  t += ')';
+  t += `${outcomeNote(s.byOutcome, s.packets)})`;
   const faults = s.faults.reduce((n, f) => n + f.count, 0);
   if (faults) t += ` · ${plural(faults, 'fault')}`;
   return stale ? `${t} (stale)` : t;
@@ -69,10 +69,16 @@ export function refusalBanner(s: Pick<Partial<RunSummary>, 'verifierRefuses'>): 
   return `The kernel would refuse this program${where}: ${first.message.replace(/\.$/, '')}${more}. These results are simulated only.`;
 }
 
-/** Outcomes with a reason ('dropped: no redirect target'), most common first: " · 240 dropped: no redirect target". */
-export function outcomeSuffix(byOutcome: Record<string, number> | undefined): string {
+/**
+ * Outcomes with a reason ('dropped: no redirect target'), most common first, said as a part of the packets counted
+ * (not beside the actions, where they would read as more packets): "; 240 of them dropped: no redirect target".
+ */
+export function outcomeNote(byOutcome: Record<string, number> | undefined, packets: number): string {
   const odd = Object.entries(byOutcome ?? {}).filter(([o, n]) => o.includes(':') && n > 0).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-  return odd.map(([o, n]) => ` · ${count(n)} ${o}`).join('');
+  if (!odd.length) return '';
+  const [[o0, n0], ...rest] = odd as [[string, number], ...[string, number][]];
+  const first = n0 === packets ? `${packets === 1 ? 'it was' : 'all'} ${o0}` : `${count(n0)} of them ${o0}`;
+  return `; ${[first, ...rest.map(([o, n]) => `${count(n)} ${o}`)].join(', ')}`;
 }
 
 /** What the driver carried out for the packets of one exit, after its action: ", all dropped: no redirect target". */
@@ -95,10 +101,50 @@ export function exitLabel(exits: (Pick<RunExit, 'action' | 'count'> & Pick<Parti
 }
 
 /** A diagnostic's message for packets whose verdict the driver carried out otherwise (or with a caveat). */
-export function outcomeMessage(o: { action: string; outcome: string; note?: string; count: number; firstPackets: number[] }): string {
-  const more = o.count > o.firstPackets.length ? ', …' : '';
-  return `${o.action}, ${o.outcome}${o.note ? ` (${o.note})` : ''}: ${plural(o.count, 'packet')}: #${o.firstPackets.join(', #')}${more}`;
+export function outcomeMessage(o: { action: string; outcome: string; note?: string; count: number; firstPackets: number[] }, withNote = true): string {
+  const more = o.count > o.firstPackets.length ? ` and ${count(o.count - o.firstPackets.length)} more` : '';
+  const [word, ...why] = o.outcome.split(': ');
+  const did = why.length ? `${word} (${why.join(': ')})` : word;
+  const note = withNote && o.note ? ` ${o.note[0]!.toUpperCase()}${o.note.slice(1)}${/[.!?]$/.test(o.note) ? '' : '.'}` : '';
+  return `${plural(o.count, 'packet')} returned ${o.action} here and ${o.count === 1 ? 'was' : 'were'} ${did}: #${o.firstPackets.join(', #')}${more}.${note}`;
 }
+
+/**
+ * What the driver did that proves a source finding of the same line right: the finding's rule code by outcome. The
+ * run's evidence is then said in the finding's own diagnostic (one entry per mistake), not in a second one.
+ */
+export const RUN_CONFIRMS: Readonly<Record<string, string>> = {
+  'dropped: no redirect target': 'redirect-without-target',
+  'aborted: not an XDP action': 'invalid-action',
+};
+
+/** The sentence added to a finding the run confirmed. */
+export function runEvidence(o: { action: string; outcome: string; count: number; firstPackets: number[] }): string {
+  return `The last run confirms it: ${outcomeMessage(o, false)}`;
+}
+
+/** What each driver path means, in a sentence (the path names are the kernel functions the modelled driver takes). */
+export const DRIVER_PATHS: Readonly<Record<string, string>> = {
+  page_pool_recycle: 'dropped: the buffer went straight back to the driver\'s page pool, nothing allocated',
+  xdp_exception: 'dropped as an error, with the xdp:xdp_exception tracepoint',
+  build_skb: 'to the network stack: an SKB built around the packet\'s own page, no copy',
+  'napi_alloc_skb+copy': 'to the network stack: a new SKB, the headers copied out of the read-only page',
+  'napi_alloc_skb+copybreak': 'to the network stack: a new SKB with the small frame copied whole',
+  netif_receive_skb: 'generic mode: the existing SKB went on up the network stack',
+  xdp_tx: 'queued on the XDP TX ring of the interface it came in on',
+  generic_xdp_tx: 'generic mode: handed to the device\'s transmit directly, past the qdisc',
+  tx_ring_full: 'the XDP TX ring was full: dropped',
+  'xdp_redirect:ifindex': 'redirected to the interface bpf_redirect named',
+  'xdp_redirect:devmap': 'redirected to an interface through a DEVMAP entry',
+  'xdp_redirect:cpumap': 'redirected to another CPU through a CPUMAP entry, where the SKB is built',
+  'xdp_redirect:xskmap': 'redirected to an AF_XDP socket through an XSKMAP entry',
+  xdp_do_generic_redirect: 'generic mode: redirected',
+  redirect_error: 'XDP_REDIRECT without a usable target: dropped',
+  kfree_skb: 'generic mode: the SKB was freed (dropped)',
+};
+
+/** A driver path with what it means: "xdp_tx (queued on the XDP TX ring of the interface it came in on)". */
+export const driverPathText = (path: string): string => (DRIVER_PATHS[path] ? `${path} (${DRIVER_PATHS[path]})` : path);
 
 /** Exits grouped by file and line, for one decoration per line. */
 export function exitsByLine(exits: RunExit[]): Map<string, Map<number, RunExit[]>> {
@@ -147,14 +193,38 @@ export function formatDuration(ms: number): string {
 }
 
 /** One packet row in the packets view: label and description. */
-export function packetLabel(row: { index: number; time: string; action: string; line: number; summary: string; fault?: string; outcome?: string; notRun?: string }): { label: string; description: string } {
+export function packetLabel(
+  row: { index: number; time: string; summary: string } & ({ action: string; line: number; fault?: string; outcome?: string; notRun?: undefined } | { notRun: string }),
+): { label: string; description: string } {
   // Sent by the capturing host: listed at its place, not run (as `xdp-lens run`'s table shows it).
-  if (row.notRun) return { label: `#${row.index} (${row.notRun}: not run)`, description: `${row.time}  ${row.summary}` };
+  if (row.notRun !== undefined) return { label: `#${row.index} (${row.notRun}: not run)`, description: `${row.time} s  ${row.summary}` };
   const outcome = !row.fault && row.outcome?.includes(':') ? ` → ${row.outcome}` : '';
   return {
     label: `#${row.index} ${row.action}${row.fault ? ` (${row.fault})` : ''}${outcome}`,
-    description: `${row.time}  ${row.summary}  :${row.line}`,
+    description: `${row.time} s  ${row.summary}  (line ${row.line})`,
   };
+}
+
+/**
+ * A source line as code beside a line number (the Run Summary's exit lines, the packet view's path): trimmed, and
+ * without a comment at its end, which is not what ran (`return XDP_DROP; // blocked` reads `return XDP_DROP;`).
+ * A `//` or `/*` inside a string or character literal is kept; a line that is only a comment stays as it is.
+ */
+export function codeOfLine(text: string): string {
+  const t = text.trim();
+  let quote = '';
+  for (let i = 0; i < t.length; i++) {
+    const c = t[i]!;
+    if (quote) {
+      if (c === '\\') i++;
+      else if (c === quote) quote = '';
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '/' && (t[i + 1] === '/' || (t[i + 1] === '*' && t.indexOf('*/', i + 2) === t.length - 2))) {
+      const code = t.slice(0, i).trimEnd();
+      return code || t;
+    }
+  }
+  return t;
 }
 
 /** Page nodes for a virtualised list: [start, end) ranges of at most `size`. */

@@ -42,8 +42,20 @@ export function entryDescription(e: MapEntryView): string {
   }
 }
 
+/**
+ * A 4-byte key read as the IPv4 address its bytes spell (network order), for the many maps keyed by an address
+ * (a blocklist's 192.0.2.66 is the __u32 1107427520 on a little-endian machine): only when its first and last bytes
+ * are not 0, which rules out small indices and counters.
+ */
+export function ipv4Reading(keyHex: string): string | undefined {
+  if (!/^[0-9a-f]{8}$/i.test(keyHex)) return undefined;
+  const b = [0, 2, 4, 6].map((i) => parseInt(keyHex.slice(i, i + 2), 16));
+  return b[0] && b[3] ? b.join('.') : undefined;
+}
+
 export function entryTooltip(e: MapEntryView): string {
-  const lines = [`key ${e.keyText}   (hex ${e.key})`, `value ${e.valueText}`, `hex ${e.value}`];
+  const ip = ipv4Reading(e.key);
+  const lines = [`key ${e.keyText}   (hex ${e.key}${ip ? `; as an IPv4 address: ${ip}` : ''})`, `value ${e.valueText}`, `hex ${e.value}`];
   if (e.change === 'changed') lines.push(`at the start of the run: ${e.beforeText}`);
   if (e.change === 'added') lines.push('not in the map when the run started');
   if (e.change === 'deleted') lines.push('deleted during the run; the value shown is the one it had at the start');

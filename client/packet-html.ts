@@ -4,6 +4,7 @@
 // its field, click a source line to open it. Nothing is fetched: the Content-Security-Policy allows only the style
 // and script elements carrying this document's nonce; colours are the theme's CSS variables.
 import type { MapUpdate, PacketDetail, PacketField, PacketLayer } from '../server/protocol.ts';
+import { codeOfLine, driverPathText } from './format.ts';
 
 export interface PacketHtmlInput {
   detail: PacketDetail;
@@ -188,7 +189,7 @@ export function renderPacketHtml(input: PacketHtmlInput): string {
   const verdict: string[] = [];
   verdict.push(`<span class="badge act-${esc(d.action)}">${esc(d.action)}</span>`);
   if (d.outcome) verdict.push(`<span class="outcome">→ ${esc(d.outcome)}</span>`);
-  verdict.push(`<span class="muted">returned ${d.retval} at ${d.file ? src(d.file, d.line) : `line ${d.line}`}; driver path ${esc(d.path)}${d.target ? ` → ${esc(d.target)}` : ''}</span>`);
+  verdict.push(`<span class="muted">returned ${d.retval} at ${d.file ? src(d.file, d.line) : `line ${d.line}`}; <span title="${esc(driverPathText(d.path))}">driver path ${esc(d.path)}</span>${d.target ? ` → ${esc(d.target)}` : ''}</span>`);
   const notes: string[] = [];
   if (d.note) notes.push(`<div class="note">Driver: ${esc(d.note)}</div>`);
   if (d.fault) notes.push(`<div class="note err">Fault ${esc(d.fault.kind)}${d.fault.line ? ` at ${src(d.file, d.fault.line, `line ${d.fault.line}`)}` : ''}: ${esc(d.fault.message)}</div>`);
@@ -206,7 +207,7 @@ export function renderPacketHtml(input: PacketHtmlInput): string {
 
   const path = d.lines.slice(0, 2000).map((l, i) => {
     const t = lineText(l.file, l.line);
-    return `<li>${src(l.file, l.line)}${t !== undefined ? ` <code>${esc(t.trim())}</code>` : ''}${i === d.lines.length - 1 ? ' <span class="muted">← left here</span>' : ''}</li>`;
+    return `<li>${src(l.file, l.line)}${t !== undefined ? ` <code>${esc(codeOfLine(t))}</code>` : ''}${i === d.lines.length - 1 ? ' <span class="muted">← left here</span>' : ''}</li>`;
   });
   const maps = d.maps.map((m) => `<li><code title="${esc(`${m.map}[${m.key}]: ${m.before ?? '(none)'} -> ${m.after ?? '(deleted)'}`)}">${esc(mapUpdateText(m))}</code></li>`);
   const printk = d.printk.map((p) => `<li><code>${esc(p)}</code></li>`);

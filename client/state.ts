@@ -1,10 +1,18 @@
 // Small pieces of client state with no `vscode` import: which results are stale, and the recent captures list.
+import { createHash } from 'node:crypto';
 
 /** What a run's results were computed from; results are stale once the document or the settings differ. */
 export interface RunStamp {
   uri: string;
   version: number;
   settings: string;
+  /** textHash of the program as run: what decides staleness, whatever the document's version (a document closed and opened again starts again at version 1). */
+  text?: string;
+}
+
+/** A short hash of a program's text, for RunStamp.text. */
+export function textHash(text: string): string {
+  return createHash('sha1').update(text).digest('hex');
 }
 
 /** A canonical key for the settings that change what a run computes (key order does not matter). */
@@ -19,9 +27,15 @@ export function settingsKey(settings: unknown): string {
   return JSON.stringify(norm(settings ?? {}));
 }
 
-export function isStale(stamp: RunStamp | undefined, current: { version: number | undefined; settings: string }): boolean {
+/**
+ * Whether results are stale: the settings differ, or the program's text does (`current.text`: the open document's, or
+ * the file's when it is not open; undefined when it cannot be read), or without texts to compare, its version.
+ */
+export function isStale(stamp: RunStamp | undefined, current: { version: number | undefined; settings: string; text?: string }): boolean {
   if (!stamp) return false;
-  return current.version === undefined || current.version !== stamp.version || current.settings !== stamp.settings;
+  if (current.settings !== stamp.settings) return true;
+  if (stamp.text !== undefined) return current.text === undefined || textHash(current.text) !== stamp.text;
+  return current.version === undefined || current.version !== stamp.version;
 }
 
 /** Most recently used first, no duplicates, at most `max`. */

@@ -4,7 +4,7 @@
 // built from bounded data (at most 120 time buckets, the first exit lines), so a million-packet run draws as fast as
 // a ten-packet one. Rows and bars that stand for packets can be clicked: the packets view is filtered to them.
 import type { RunStats, RunSummary, XdpAction } from '../server/protocol.ts';
-import { count, plural, refusalBanner } from './format.ts';
+import { codeOfLine, count, plural, refusalBanner } from './format.ts';
 
 export interface SummaryPage {
   summary: RunSummary;
@@ -52,7 +52,10 @@ export function share(n: number, total: number): string {
   if (!total || !n) return '0%';
   const p = (n / total) * 100;
   if (p < 0.1) return '<0.1%';
-  return `${p >= 99.95 && n < total ? '>99.9' : p >= 10 ? p.toFixed(0) : p.toFixed(1)}%`;
+  if (p >= 99.95 && n < total) return '>99.9%';
+  // One decimal, none when it is 0: 37.5% and 12.5% beside 50% (whole numbers made them 38% + 13% + 50% = 101%).
+  const t = p.toFixed(1);
+  return `${t.endsWith('.0') ? t.slice(0, -2) : t}%`;
 }
 
 /** A duration in ns as a person reads it: 750 ns, 12 µs, 1.5 ms, 2.25 s, 3 min 20 s. */
@@ -205,7 +208,8 @@ function exitsTable(p: SummaryPage): string {
   const max = shown[0]!.count;
   const rows = shown.map((e) => {
     const where = e.line ? `${base(e.file)}:${e.line}` : 'unknown line';
-    const code = e.line ? p.lineText?.(e.file, e.line)?.trim() : undefined;
+    const text = e.line ? p.lineText?.(e.file, e.line) : undefined;
+    const code = text === undefined ? undefined : codeOfLine(text);
     const notPlain = Object.entries(e.outcomes).filter(([o]) => o !== PLAIN[e.action]);
     const outcomes = notPlain.length
       ? notPlain.map(([o, n]) => `<span class="warn">${n === e.count ? 'all' : count(n)} ${esc(o)}</span>`).join(', ')

@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import type { PacketDetail, PacketRow, PacketsResult, RunSummary, XdpAction } from '../server/protocol.ts';
 import { PacketsRequest } from '../server/protocol.ts';
-import { exitLabel, exitsByLine, packetLabel, pages } from './format.ts';
+import { DRIVER_PATHS, exitLabel, exitsByLine, packetLabel, pages } from './format.ts';
 
 const PAGE = 500;
 
@@ -108,7 +108,7 @@ export function packetTooltip(row: PacketRow): vscode.MarkdownString {
   t.appendMarkdown(`${row.fault ? '$(warning) ' : ''}${code(row.action)} (return value ${row.retval}) at line ${row.line}  \n`);
   if (row.fault) t.appendMarkdown(`fault: ${code(row.fault)}  \n`);
   if (row.outcome) t.appendMarkdown(`outcome: **${row.outcome}**  \n`);
-  t.appendMarkdown(`driver path: ${code(row.path)}`);
+  t.appendMarkdown(`driver path: ${code(row.path)}${DRIVER_PATHS[row.path] ? `: ${DRIVER_PATHS[row.path]}` : ''}`);
   return t;
 }
 

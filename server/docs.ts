@@ -157,6 +157,30 @@ export const HELPER_DOCS: Record<string, Doc> = {
     signature: 'long bpf_map_peek_elem(void *map, void *value)  // helper 89',
     body: 'Copies the next element of a QUEUE or STACK map into `value` without removing it; on a BLOOM_FILTER map, returns 0 when `value` may be in the set and -ENOENT when it is not.',
   },
+  bpf_perf_event_read: {
+    signature: 'u64 bpf_perf_event_read(struct bpf_map *map, u64 flags)  // helper 22',
+    body: 'Reads the perf counter in slot `flags` (or `BPF_F_CURRENT_CPU`) of a PERF_EVENT_ARRAY. A test run (and XDP Lens) has no perf event open there: -ENOENT; -E2BIG past max_entries, -EINVAL for other flag bits.',
+  },
+  bpf_perf_event_read_value: {
+    signature: 'long bpf_perf_event_read_value(struct bpf_map *map, u64 flags, struct bpf_perf_event_value *buf, u32 size)  // helper 55',
+    body: 'As `bpf_perf_event_read`, filling `*buf` with counter, enabled and running times; on failure (-ENOENT in a test run, -EINVAL when `size` is not 24) the buffer is zeroed.',
+  },
+  bpf_get_current_uid_gid: {
+    signature: 'u64 bpf_get_current_uid_gid(void)  // helper 15',
+    body: 'The gid (upper 32 bits) and uid (lower 32) of the current task. In XDP that is whatever task the packet interrupted, or the process running a test run; XDP Lens answers as root: 0.',
+  },
+  bpf_get_cgroup_classid: {
+    signature: 'u32 bpf_get_cgroup_classid(void)  // helper 17 (XDP: the current task\'s)',
+    body: 'The net_cls cgroup v1 class id of the current task (in XDP a program gets the task\'s, not a socket\'s); 0 outside any net_cls cgroup, which is what XDP Lens answers.',
+  },
+  bpf_per_cpu_ptr: {
+    signature: 'void *bpf_per_cpu_ptr(const void *percpu_ptr, u32 cpu)  // helper 153',
+    body: 'A pointer to `cpu`\'s copy of a kernel per-CPU variable (a typed `extern ... __ksym`), NULL past the last CPU. XDP Lens does not model kernel variables and refuses the program at load; so does the 6.18 kernel it is checked against (built without CONFIG_KALLSYMS_ALL: "ldimm64 failed to find the address for kernel symbol").',
+  },
+  bpf_this_cpu_ptr: {
+    signature: 'void *bpf_this_cpu_ptr(const void *percpu_ptr)  // helper 154',
+    body: 'A pointer to the running CPU\'s copy of a kernel per-CPU variable (a typed `extern ... __ksym`). Refused at load by XDP Lens (kernel variables are not modelled) and by the 6.18 kernel it is checked against, as for `bpf_per_cpu_ptr`.',
+  },
   bpf_get_numa_node_id: {
     signature: 'long bpf_get_numa_node_id(void)  // helper 42',
     body: 'The NUMA node of the CPU running the program. XDP Lens models one node: always 0.',
@@ -172,6 +196,14 @@ export const HELPER_DOCS: Record<string, Doc> = {
   bpf_strncmp: {
     signature: 'long bpf_strncmp(const char *s1, __u32 s1_sz, const char *s2)  // helper 182',
     body: 'Compares at most `s1_sz` bytes of `s1` with the constant string `s2` (which must live in read-only data). Returns 0 when equal, else a negative or positive value like strcmp.',
+  },
+  bpf_strtol: {
+    signature: 'long bpf_strtol(const char *buf, size_t buf_len, __u64 flags, long *res)  // helper 105',
+    body: 'Parses an integer from the first `buf_len` bytes of `buf` in base `flags` (0: from the `0x`/`0` prefix, 8, 10 or 16), after white space and an optional `-`. Returns the number of bytes consumed and stores the value in `*res`; on failure `-EINVAL` (no digits, bad flags) or `-ERANGE` (overflow), and `*res` is 0. `buf` cannot be packet memory: copy the bytes out first.',
+  },
+  bpf_strtoul: {
+    signature: 'long bpf_strtoul(const char *buf, size_t buf_len, __u64 flags, unsigned long *res)  // helper 106',
+    body: 'As `bpf_strtol`, for an unsigned value: a leading `-` is `-EINVAL`. Returns the number of bytes consumed, `*res` is 0 on failure.',
   },
   bpf_probe_read_kernel: {
     signature: 'long bpf_probe_read_kernel(void *dst, __u32 size, const void *unsafe_ptr)  // helper 113',
@@ -391,10 +423,40 @@ Object.assign(HELPER_DOCS, {
     body: 'Frees an object from `bpf_obj_new`; the pointer must not be used afterwards (the verifier refuses any use).',
   },
   bpf_ct_release: { signature: 'void bpf_ct_release(struct nf_conn *ct)  // kfunc', body: 'Drops the reference a lookup or insert returned; the verifier requires it on every path.' },
+  bpf_strcmp: { signature: 'int bpf_strcmp(const char *s1, const char *s2)  // kfunc (6.17+)', body: 'Compares two NUL-terminated strings (bytes as unsigned): -1, 0 or 1. Errors: -ERANGE for a user or NULL pointer, -EFAULT for unmapped memory, -E2BIG past 65536 bytes.' },
+  bpf_strcasecmp: { signature: 'int bpf_strcasecmp(const char *s1, const char *s2)  // kfunc (6.17+)', body: 'As `bpf_strcmp`, ignoring case (the kernel also folds Latin-1 capitals): -1, 0 or 1, or a negative errno.' },
+  bpf_strchr: { signature: 'int bpf_strchr(const char *s, char c)  // kfunc (6.17+)', body: 'Index of the first `c` in `s` (`c` 0 finds the terminating NUL), or -ENOENT; -ERANGE/-EFAULT/-E2BIG as `bpf_strcmp`.' },
+  bpf_strchrnul: { signature: 'int bpf_strchrnul(const char *s, char c)  // kfunc (6.17+)', body: 'Index of the first `c` in `s`, or of its terminating NUL when there is none.' },
+  bpf_strnchr: { signature: 'int bpf_strnchr(const char *s, size_t count, char c)  // kfunc (6.17+)', body: 'Index of the first `c` within the first `count` bytes of `s`, or -ENOENT.' },
+  bpf_strrchr: { signature: 'int bpf_strrchr(const char *s, int c)  // kfunc (6.17+)', body: 'Index of the last `c` in `s`, or -ENOENT. `c` is compared with unsigned bytes: pass `(unsigned char)c`.' },
+  bpf_strlen: { signature: 'int bpf_strlen(const char *s)  // kfunc (6.17+)', body: 'Length of the NUL-terminated string `s`; -ERANGE/-EFAULT/-E2BIG as `bpf_strcmp`.' },
+  bpf_strnlen: { signature: 'int bpf_strnlen(const char *s, size_t count)  // kfunc (6.17+)', body: 'Length of the NUL-terminated string `s`, but at most `count`; -ERANGE/-EFAULT as `bpf_strlen`.' },
+  bpf_strspn: { signature: 'int bpf_strspn(const char *s, const char *accept)  // kfunc (6.17+)', body: 'Length of the initial part of `s` made only of bytes in `accept`.' },
+  bpf_strcspn: { signature: 'int bpf_strcspn(const char *s, const char *reject)  // kfunc (6.17+)', body: 'Length of the initial part of `s` made of bytes not in `reject`.' },
+  bpf_strstr: { signature: 'int bpf_strstr(const char *s1, const char *s2)  // kfunc (6.17+)', body: 'Index of the first occurrence of `s2` in `s1` (0 for an empty `s2`), or -ENOENT.' },
+  bpf_strnstr: { signature: 'int bpf_strnstr(const char *s1, const char *s2, size_t len)  // kfunc (6.17+)', body: 'As `bpf_strstr`, for an occurrence that ends within the first `len` bytes of `s1`.' },
   bpf_dynptr_is_null: { signature: 'bool bpf_dynptr_is_null(const struct bpf_dynptr *p)  // kfunc', body: 'True for a dynptr that failed to initialise (e.g. `bpf_dynptr_from_xdp` with flags). Only the low byte of r0 is defined after it.' },
   bpf_dynptr_is_rdonly: { signature: 'bool bpf_dynptr_is_rdonly(const struct bpf_dynptr *p)  // kfunc', body: 'True for a read-only dynptr (never for one from `bpf_dynptr_from_xdp`). Only the low byte of r0 is defined after it.' },
   bpf_dynptr_size: { signature: '__u32 bpf_dynptr_size(const struct bpf_dynptr *p)  // kfunc', body: 'The bytes the dynptr covers now (after `bpf_dynptr_adjust`); (u32)-EINVAL for a NULL dynptr.' },
   bpf_dynptr_clone: { signature: 'int bpf_dynptr_clone(const struct bpf_dynptr *p, struct bpf_dynptr *clone__uninit)  // kfunc', body: 'A second dynptr over the same data and view, to be adjusted on its own. -EINVAL (and a NULL clone) for a NULL dynptr.' },
+  bpf_dynptr_copy: { signature: 'int bpf_dynptr_copy(struct bpf_dynptr *dst, __u32 dst_off, struct bpf_dynptr *src, __u32 src_off, __u32 size)  // kfunc (6.15+)', body: 'Copies `size` bytes between two dynptrs (overlap allowed), across packet fragments too. -E2BIG when a range does not fit, -EINVAL for a NULL or read-only destination.' },
+  bpf_dynptr_memset: { signature: 'int bpf_dynptr_memset(struct bpf_dynptr *p, __u32 offset, __u32 size, __u8 val)  // kfunc (6.17+)', body: 'Fills `size` bytes at `offset` with `val`, across packet fragments too. -E2BIG when the range does not fit, -EINVAL for a read-only dynptr.' },
+  bpf_xdp_pull_data: { signature: 'int bpf_xdp_pull_data(struct xdp_md *x, __u32 len)  // kfunc (6.18+)', body: 'Makes the first `len` bytes of a multi-buffer frame linear, copying them out of the fragments (data and metadata move into the headroom when the tailroom is short). 0 when they already are; -EINVAL past the frame\'s length or when head- and tailroom are too small. Packet pointers are invalid afterwards: reload ctx->data and ctx->data_end.' },
+  bpf_iter_bits_new: { signature: 'int bpf_iter_bits_new(struct bpf_iter_bits *it, const __u64 *unsafe_ptr, __u32 nr_words)  // kfunc (libbpf: bpf_for_each(bits, ...))', body: 'Starts an iterator over the set bits of a copy of `nr_words` 64-bit words. -EINVAL for NULL or 0 words, -E2BIG over 511, -EFAULT/-ERANGE when the memory cannot be read; `bpf_iter_bits_destroy` on every path.' },
+  bpf_iter_bits_next: { signature: 'int *bpf_iter_bits_next(struct bpf_iter_bits *it)  // kfunc', body: 'A pointer to the index of the next set bit, or NULL when there is none.' },
+  bpf_iter_bits_destroy: { signature: 'void bpf_iter_bits_destroy(struct bpf_iter_bits *it)  // kfunc', body: 'Ends a bits iterator; the verifier requires it on every path.' },
+  bpf_throw: { signature: 'void bpf_throw(__u64 cookie)  // kfunc (bpf_experimental.h: bpf_assert)', body: 'Ends the program at once, from any frame; without an exception callback of the program\'s own (`__exception_cb`, not modelled by XDP Lens) it returns `cookie` (its low 32 bits are the XDP action). The verifier refuses it while references are held.' },
+  bpf_map_sum_elem_count: { signature: 's64 bpf_map_sum_elem_count(const struct bpf_map *map)  // kfunc', body: 'The number of elements of a hash map (LRU and per-CPU ones included), summed over the CPUs\' counters; 0 for maps that keep no count (arrays, tries).' },
+  bpf_res_spin_lock: { signature: 'int bpf_res_spin_lock(struct bpf_res_spin_lock *lock)  // kfunc (6.15+)', body: 'Takes a resilient spin lock in a map value: 0, or -EDEADLK/-ETIMEDOUT instead of waiting forever (a lone program, as in XDP Lens, always gets it). No helper calls while it is held; unlock with `bpf_res_spin_unlock` before exit.' },
+  bpf_res_spin_unlock: { signature: 'void bpf_res_spin_unlock(struct bpf_res_spin_lock *lock)  // kfunc (6.15+)', body: 'Releases a lock taken by `bpf_res_spin_lock`.' },
+  bpf_res_spin_lock_irqsave: { signature: 'int bpf_res_spin_lock_irqsave(struct bpf_res_spin_lock *lock, unsigned long *flags)  // kfunc (6.15+)', body: 'As `bpf_res_spin_lock`, with local interrupts disabled and their state saved in `*flags` (a stack slot the program cannot read).' },
+  bpf_res_spin_unlock_irqrestore: { signature: 'void bpf_res_spin_unlock_irqrestore(struct bpf_res_spin_lock *lock, unsigned long *flags)  // kfunc (6.15+)', body: 'Releases a lock taken by `bpf_res_spin_lock_irqsave` and restores the interrupt state.' },
+  bpf_rcu_read_lock: { signature: 'void bpf_rcu_read_lock(void)  // kfunc', body: 'Starts an RCU read section (XDP programs already run in one); pair it with `bpf_rcu_read_unlock` before exit. No effect on results.' },
+  bpf_rcu_read_unlock: { signature: 'void bpf_rcu_read_unlock(void)  // kfunc', body: 'Ends an RCU read section started by `bpf_rcu_read_lock`.' },
+  bpf_preempt_disable: { signature: 'void bpf_preempt_disable(void)  // kfunc', body: 'Disables preemption until `bpf_preempt_enable`, which must come before exit. No effect on results.' },
+  bpf_preempt_enable: { signature: 'void bpf_preempt_enable(void)  // kfunc', body: 'Re-enables preemption disabled by `bpf_preempt_disable`.' },
+  bpf_local_irq_save: { signature: 'void bpf_local_irq_save(unsigned long *flags)  // kfunc', body: 'Disables local interrupts, saving their state in `*flags` (a stack slot the program cannot read); restore it before exit. No effect on results.' },
+  bpf_local_irq_restore: { signature: 'void bpf_local_irq_restore(unsigned long *flags)  // kfunc', body: 'Restores the interrupt state `bpf_local_irq_save` saved.' },
   bpf_ct_set_timeout: { signature: 'void bpf_ct_set_timeout(struct nf_conn___init *ct, __u32 timeout)  // kfunc', body: 'Sets the timeout (in milliseconds) of a connection not yet inserted.' },
   bpf_ct_change_timeout: { signature: 'int bpf_ct_change_timeout(struct nf_conn *ct, __u32 timeout)  // kfunc', body: 'Restarts the timeout (in milliseconds) of a tracked connection: -EPERM with IPS_FIXED_TIMEOUT, -ETIME when it is dying.' },
   bpf_ct_set_status: { signature: 'int bpf_ct_set_status(const struct nf_conn___init *ct, __u32 status)  // kfunc', body: 'Sets IPS_* status bits of an allocated connection. -EBUSY when the new status would change EXPECTED, CONFIRMED or DYING, or clear SEEN_REPLY or ASSURED.' },
@@ -455,7 +517,9 @@ export const RULE_DOCS: Record<string, string> = {
     'Some drivers give the XDP program a page they cannot let it change: they build the skb by copying the headers out ' +
     'of the page (`napi_alloc_skb`) and keep the page shared. A store into the packet (or `bpf_xdp_store_bytes()`) then ' +
     'corrupts memory the driver still uses; XDP Lens models such drivers with the `readonly-page` driver mode, where the ' +
-    'write faults. Drivers that give a writable page build the skb around it (`build_skb`), so rewrites reach the stack.',
+    'write faults. Drivers that give a writable page build the skb around it (`build_skb`), so rewrites reach the stack. ' +
+    'XDP_TX and XDP_REDIRECT need a writable page too (the frame becomes an `xdp_frame` written into its own headroom): ' +
+    'with read-only pages the driver drops such frames, so every return that can give them is reported.',
   'ctx-write':
     'Every field of `struct xdp_md` is read-only for an XDP program; the verifier refuses a store into it ("invalid ' +
     'bpf_context access"). Move the packet start or end with `bpf_xdp_adjust_head()` / `bpf_xdp_adjust_tail()`.',
@@ -490,9 +554,44 @@ export const RULE_DOCS: Record<string, string> = {
     "check (\"invalid mem access 'map_value_or_null'\"), except for an ARRAY lookup with a key it knows to be 0.",
 };
 
+/** What `bpf_fib_lookup()` returns (enum in linux/bpf.h), each with what an XDP program usually does about it. */
+export const FIB_RESULT_DOCS: Record<string, Doc> = Object.fromEntries(
+  ([
+    ['SUCCESS', 'The route and the next hop were found: the params struct now holds the egress interface (`ifindex`) and the MAC addresses to write (`dmac`, `smac`). Rewrite the Ethernet header, lower the TTL, and forward with `bpf_redirect(params.ifindex, 0)`.'],
+    ['BLACKHOLE', 'The route to the destination is a blackhole: the stack would drop the packet, so the program may (`XDP_DROP`).'],
+    ['UNREACHABLE', 'The route says the destination is unreachable: the stack would drop the packet and answer with an ICMP error. `XDP_DROP`, or `XDP_PASS` to let the stack send that error.'],
+    ['PROHIBIT', 'The route forbids forwarding there (a `prohibit` route): drop the packet, or pass it to the stack for the ICMP error.'],
+    ['NOT_FWDED', 'The packet is not to be forwarded: it is for this host, or the route is not a plain unicast one. Pass it to the stack (`XDP_PASS`).'],
+    ['FWD_DISABLED', 'Forwarding is turned off on the interface the packet came in on (`net.ipv4.ip_forward`, `net.ipv6.conf.*.forwarding`): pass it to the stack. Without `--routes` XDP Lens answers this (or -ENODEV), as a fresh network namespace does.'],
+    ['UNSUPP_LWT', 'The route needs an encapsulation (a lightweight tunnel) that the helper does not add: pass the packet to the stack.'],
+    ['NO_NEIGH', 'The route is known, but the next hop\'s MAC address is not in the neighbour table yet: pass the packet to the stack (`XDP_PASS`), which resolves it (ARP or neighbour discovery) and forwards it; later packets then succeed.'],
+    ['FRAG_NEEDED', 'The packet is larger than the egress MTU, which the `mtu_result` field of the params now holds: pass it to the stack, which fragments it or answers with ICMP "packet too big".'],
+    ['NO_SRC_ADDR', 'With `BPF_FIB_LOOKUP_SRC`: no source address could be chosen for the route.'],
+  ] as const).map(([name, body], i) => [`BPF_FIB_LKUP_RET_${name}`, { signature: `BPF_FIB_LKUP_RET_${name} = ${i}  // a result of bpf_fib_lookup()`, body }]),
+);
+
+/**
+ * Verdicts of other program types, which an XDP program may return by mistake: the driver reads them by their
+ * number (values from linux/pkt_cls.h and linux/bpf.h).
+ */
+export const FOREIGN_VERDICT_DOCS: Record<string, Doc> = Object.fromEntries(
+  ([
+    ['TC_ACT_UNSPEC', -1, 'tc', 'XDP_DROP'], ['TC_ACT_OK', 0, 'tc', 'XDP_PASS'], ['TC_ACT_RECLASSIFY', 1, 'tc', undefined],
+    ['TC_ACT_SHOT', 2, 'tc', 'XDP_DROP'], ['TC_ACT_PIPE', 3, 'tc', undefined], ['TC_ACT_STOLEN', 4, 'tc', 'XDP_DROP'],
+    ['TC_ACT_QUEUED', 5, 'tc', undefined], ['TC_ACT_REPEAT', 6, 'tc', undefined], ['TC_ACT_REDIRECT', 7, 'tc', 'XDP_REDIRECT'],
+    ['TC_ACT_TRAP', 8, 'tc', undefined], ['SK_DROP', 0, 'socket (sk_skb, sk_msg)', 'XDP_DROP'], ['SK_PASS', 1, 'socket (sk_skb, sk_msg)', 'XDP_PASS'],
+  ] as const).map(([name, value, kind, meant]) => {
+    const xdp = ['XDP_ABORTED', 'XDP_DROP', 'XDP_PASS', 'XDP_TX', 'XDP_REDIRECT'][value];
+    const read = xdp
+      ? `The XDP driver reads it by its number: ${value} is \`${xdp}\`${xdp === 'XDP_ABORTED' ? ' (the packet is dropped as an error)' : ''}.`
+      : `${value} is not an XDP action: the driver drops the packet as if \`XDP_ABORTED\`, after a one-time "Illegal XDP return value" warning.`;
+    return [name, { signature: `${name} = ${value}  // a ${kind} verdict, not an XDP one`, body: `A verdict of ${kind} programs. ${read}${meant ? ` In XDP, \`${meant}\` is likely meant.` : ''}` }];
+  }),
+);
+
 /** The doc for a word in context: `field` is true after `->`/`.`, `section` inside SEC("..."). */
 export function lookupDoc(word: string, where: { field?: boolean; section?: boolean }): Doc | undefined {
   if (where.section) return SECTION_DOCS[word] ?? (word.startsWith('xdp') ? SECTION_DOCS[word.startsWith('xdp.frags') ? 'xdp.frags' : 'xdp'] : undefined);
   if (where.field) return XDP_MD_FIELDS[word];
-  return ACTION_DOCS[word] ?? HELPER_DOCS[word];
+  return ACTION_DOCS[word] ?? HELPER_DOCS[word] ?? FIB_RESULT_DOCS[word] ?? FOREIGN_VERDICT_DOCS[word];
 }

@@ -346,12 +346,16 @@ export interface CheckFilterResult {
   /** Absent when the filter is valid: the message, and the 0-based position and length of what is wrong. */
   error?: { message: string; position: number; length: number };
 }
-export interface PacketRow {
+/** A row of the packets view: a packet run, or one listed at its place and not run. */
+export type PacketRow = RunPacketRow | NotRunPacketRow;
+interface PacketRowBase {
   index: number;
   /** Seconds since the first packet, 6 decimals (like tcpdump -ttttt). */
   time: string;
   len: number;
   summary: string;
+}
+export interface RunPacketRow extends PacketRowBase {
   action: XdpAction;
   retval: number;
   file: string;
@@ -361,8 +365,18 @@ export interface PacketRow {
   /** What that came to: 'passed', 'dropped: no redirect target', ... (see RunExit.outcomes). */
   outcome?: string;
   fault?: string;
-  /** Sent by the capturing host: not run (action, retval, exit and path are then placeholders: XDP_PASS, 0, '', 0). */
-  notRun?: 'outgoing';
+  notRun?: undefined;
+}
+/** Sent by the capturing host: not run, so no action, return value, exit or driver path (as `xdp-lens run --format jsonl`). */
+export interface NotRunPacketRow extends PacketRowBase {
+  notRun: 'outgoing';
+  action?: undefined;
+  retval?: undefined;
+  file?: undefined;
+  line?: undefined;
+  path?: undefined;
+  outcome?: undefined;
+  fault?: undefined;
 }
 export interface PacketsResult {
   /** Packets matching the filter. */

@@ -2,10 +2,14 @@
 // second half of a display filter over a long run (server/run.ts filterHalf): dist/run-worker.js.
 import { parentPort, workerData } from 'node:worker_threads';
 import { build, diffVerdictsOf, filterJobMatches, type DiffJob, type FilterJob, type RunConfig } from './run.ts';
-import { runWorkerMain, type RunWorkerData } from './run-worker.ts';
+import { runWorkerMain, spareWorkerMain, type RunWorkerData } from './run-worker.ts';
 
-const data = workerData as RunWorkerData | { diff: DiffJob } | { filter: FilterJob };
-if ('filter' in data) {
+const data = workerData as RunWorkerData | { diff: DiffJob } | { filter: FilterJob } | { spare: true };
+const buildRun = (obj: RunConfig['obj'], config: RunWorkerData['config']) => build({ ...(config as unknown as RunConfig), obj }, true);
+if ('spare' in data) {
+  // Started ahead of a capture run (run-worker.ts warmSpare): its twin, then its job, come as messages.
+  if (parentPort) spareWorkerMain(parentPort, buildRun, (m, transfer) => parentPort?.postMessage(m, transfer));
+} else if ('filter' in data) {
   filterJobMatches(data.filter).then(
     (matches) => parentPort?.postMessage({ matches }, [matches.buffer as ArrayBuffer]),
     (e: Error) => parentPort?.postMessage({ internal: e.stack ?? String(e) }),
@@ -16,4 +20,4 @@ if ('filter' in data) {
   } catch (e) {
     parentPort?.postMessage({ internal: (e as Error).stack ?? String(e) });
   }
-} else runWorkerMain(data, (obj, config) => build({ ...(config as unknown as RunConfig), obj }), (m, transfer) => parentPort?.postMessage(m, transfer));
+} else runWorkerMain(data, buildRun, (m, transfer) => parentPort?.postMessage(m, transfer));

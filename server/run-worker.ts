@@ -1,98 +1,140 @@
-// A capture run's worker thread (issue 12): the per-packet work of a big run that depends on nothing the real program
-// does, done beside it on a second core, with a reader of its own on the same capture.
+// A capture run's worker thread (issue 12): on a big capture, everything of the run that is not the real program's
+// own run happens here, on the second core, with a reader of its own on the same capture.
 //
-// 1. The return-line twin (simulator/return-lines.ts): a whole second program run per packet, a third of a big run's
-//    time on the server's thread. Its runs depend on nothing of the real run (its own session, maps, clock and driver,
-//    built with the same options, fed the same packets in the same order): each twin is a deterministic function of
-//    the packets before it, so the worker's lines are the lines the twin beside the real run would give, packet for
-//    packet. The worker writes one value per packet into a ring in shared memory: (return line + 1) * 8 + the twin's
-//    action (line undefined: the twin ran no marker). The server's thread reads packet i's value once the worker has
-//    written it, and applies ReturnLines.lineFor's rule: no line when the real run faulted or the twin's action
-//    differs. The worker never gets more than RING packets ahead of the packet the server's thread is at. Until the
-//    worker is up (a few hundred milliseconds: the first counts of a run must not wait for it), the server's thread
-//    runs its own twin, as it always did; it switches to the worker's lines at the first packet the worker has already
-//    done, and from then on leaves its own twin (whose state would be stale).
-// 2. The packets' one-line summaries (the packets view's column, `summarize` of the frame): built in a SummaryStore
-//    and handed over whole when the run ends (the server's thread tells the worker how many packets it recorded).
+// The server's thread runs the program and the driver on each packet and sends what they did (a PacketVerdict: the
+// action, return value, path, outcome, note, fault, exit instruction, queue, a stale checksum) through a ring in
+// shared memory: a few integers per packet, its strings once each (ids, their text sent on a MessagePort the worker
+// reads synchronously). The worker reads the same packet from its own reader, runs the return-line twin on it
+// (simulator/return-lines.ts: a whole second program run per packet) and keeps the run's bookkeeping (PacketLog,
+// server/packet-log.ts: the rows, the counts, the exits per return line, the outcome issues, the faults, the run
+// statistics) with ReturnLines.lineFor's rule (no line when the real run faulted or the twin's action differs). The
+// twin's runs depend on nothing of the real run (its own session, maps, clock and driver, built with the same options,
+// fed the same packets in the same order), so its lines are those a twin beside the real run would give; and the
+// PacketLog is fed the same values in the same order as on the server's thread: the same run. When the run ends, the
+// server's thread says how many packets it recorded, and the worker hands its PacketLog over (its columns stay in
+// shared memory), with the packets' one-line summaries when it made them (a capture that cannot be read by position).
 //
-// Should the worker fail, lines before the switch were the server's own; after it, the run stops with the reason (as
-// the twin failing on the server's thread would); summaries are then read from the capture again on the server's
-// thread.
-import { Worker } from 'node:worker_threads';
+// The server's thread keeps only the counts its progress line shows. It never gets more than the ring's size ahead of
+// the worker: the ring holds 2^18 packets, so a worker still starting (a few hundred milliseconds without a spare
+// worker, see below) delays nothing until the server's thread has run that many. Should the worker fail, the run
+// stops with the reason.
+import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ACTIONS, type LoadOptions, type Session } from '../simulator/session.ts';
 import { ReturnLines } from '../simulator/return-lines.ts';
-import { openCapture, CaptureError } from '../simulator/net/capture.ts';
+import { openCapture, CaptureError, type CapturedPacket } from '../simulator/net/capture.ts';
 import { summarize } from '../simulator/net/dissect.ts';
 import type { Driver, DriverPacket } from '../simulator/driver/rx.ts';
 import type { LoadedObject } from '../simulator/elf/types.ts';
 import { SummaryStore } from './summary-store.ts';
+import { NOT_RUN, PacketLog, newVerdict, type PacketLogParts, type PacketVerdict, type VerdictFault } from './packet-log.ts';
 
-/** Packets the worker may run ahead of the server's thread. */
-const RING = 1 << 16;
-/** ctrl slots: packets done, packet the server's thread is at (a lower bound), state, packets the run recorded. */
+/**
+ * Packets the server's thread may run ahead of the worker (the ring's size, 11.5 MB): about 0.35 s of a run, what a
+ * worker started without a spare (after an edit) takes to start and build its twin.
+ */
+const RING = 1 << 18;
+/**
+ * ctrl slots: packets sent by the server's thread, packets recorded by the worker, the worker's state, packets the run
+ * recorded (-1 until it ends), 1 when the twin was built ahead (a spare worker's), 1 while the worker waits for a
+ * packet, 1 while the server's thread waits for room.
+ */
 const PRODUCED = 0;
 const CONSUMED = 1;
 const STATE = 2;
 const STOP = 3;
+const AHEAD = 4;
+const WORKER_WAITS = 5;
+const SERVER_WAITS = 6;
+const CTRL_BYTES = 32;
 /** STATE values (0: starting). */
 const READY = 1;
 const ENDED = 2;
 const FAILED = 3;
+/**
+ * A packet's slot in the ring: action (NOT_RUN: outgoing), return value, ids of path, outcome, note, fault, exit file;
+ * exit line, queue, flags (1: uninitialised stack read) + stale-checksum id * 2, the packet's length (a check that both
+ * readers are at the same packet).
+ */
+const SLOT = 11;
 
-/** What the worker needs (all structured-cloneable). */
+/** What the worker needs (structured-cloneable, the port transferred). */
 export interface RunWorkerData {
-  /** How to build the same twin; none: summaries only. */
+  /** The program's file (the file of return lines). */
+  path: string;
+  /** How to build the same twin; none: no return lines (an object file, or a twin that did not build). */
   twin?: { path: string; source: string; compile: LoadOptions };
   /** RunConfig without the loaded object (server/run.ts `build`). */
   config: Record<string, unknown> & { capture: string };
   /** Build the packets' summaries (false: the run keeps its records' offsets and makes them per page). */
   summaries: boolean;
+  /** Packets in the ring (default RING; tests make it small). */
+  ring?: number;
   shared: SharedArrayBuffer;
+  /** The strings (and faults) of the packets' verdicts, each sent once: [id, value]. */
+  port: MessagePort;
 }
 
-type Message = { error: string } | { summaries: { bytes: Uint8Array; ends: Uint32Array } };
+type Message =
+  | { error: string }
+  | { log: PacketLogParts; summaries?: { bytes: Uint8Array; ends: Uint32Array } }
+  /** A spare worker built a twin ahead (the file's path). */
+  | { spareReady: string };
 
-/** The line source a run's recorder asks per packet: ReturnLines, or RunWorker. */
+/** The line source of a run that records on the server's thread (run.ts OwnLines). */
 export interface LineSource {
-  lineFor(frame: Uint8Array, tsNs: bigint, real: DriverPacket): number | undefined;
-  /** A packet the run lists but does not run (outgoing): the worker's slot for it is passed over. */
-  skip?(): void;
+  lineFor(pkt: CapturedPacket, real: DriverPacket): number | undefined;
   finish(): void;
 }
 
-/** The server thread's side. */
-export class RunWorker implements LineSource {
+/** The server thread's side: sends each packet's verdict, then takes the worker's PacketLog. */
+export class RunWorker {
   private readonly ctrl: Int32Array;
   private readonly ring: Int32Array;
+  private readonly size: number;
   private readonly worker: Worker;
-  private switched = false;
-  /** The packet from which the worker's lines are used. */
-  private from = -1;
-  private i = 0;
+  private readonly port: MessagePort;
+  /** Packets sent. */
+  private sent = 0;
+  /** The worker's CONSUMED as last read (the room left is size - (sent - consumed)). */
+  private consumed = 0;
+  /** Ids of the strings and faults sent (0: none). */
+  private readonly ids = new Map<string, number>();
+  private nextId = 1;
+  private lastPath = '';
+  private lastPathId = 0;
+  private lastOutcome = '';
+  private lastOutcomeId = 0;
+  private lastFile: string | undefined;
+  private lastFileId = 0;
+  private lastFault: VerdictFault | undefined;
+  private lastFaultId = 0;
   private error: string | undefined;
   private exited = false;
-  private summaryStore: SummaryStore | undefined;
+  private result: Extract<Message, { log: PacketLogParts }> | undefined;
   private settled: (() => void) | undefined;
 
-  private constructor(
-    /** The server thread's own twin (undefined: no return lines, the worker gives summaries only). */
-    private readonly own: ReturnLines | undefined,
-    script: string,
-    data: Omit<RunWorkerData, 'shared'>,
-    /** Switch at exactly this packet, waiting for the worker (tests); else at the first packet it has done. */
-    private readonly switchAt?: number,
-  ) {
-    const shared = new SharedArrayBuffer(16 + RING * 4);
-    this.ctrl = new Int32Array(shared, 0, 4);
-    this.ring = new Int32Array(shared, 16, RING);
+  private constructor(script: string, data: Omit<RunWorkerData, 'shared' | 'port'>) {
+    this.size = Math.max(1, data.ring ?? RING);
+    const shared = new SharedArrayBuffer(CTRL_BYTES + this.size * SLOT * 4);
+    this.ctrl = new Int32Array(shared, 0, CTRL_BYTES / 4);
+    this.ring = new Int32Array(shared, CTRL_BYTES, this.size * SLOT);
     Atomics.store(this.ctrl, STOP, -1);
-    this.worker = new Worker(script, { workerData: { ...data, shared } satisfies RunWorkerData });
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    const job = { ...data, shared, port: port2 } satisfies RunWorkerData;
+    // A spare worker started ahead (its script loaded, perhaps this very twin built) takes the job; else a new one.
+    const s = takeSpare(script);
+    if (s) {
+      this.worker = s.worker;
+      s.worker.postMessage({ job } satisfies SpareMessage, [port2]);
+    } else this.worker = new Worker(script, { workerData: job, transferList: [port2] });
     this.worker.unref(); // the server's exit never waits for it (a run in progress is abandoned anyway)
     this.worker.on('message', (m: Message) => {
       if ('error' in m) this.error ??= m.error;
-      else this.summaryStore = SummaryStore.from(m.summaries);
+      else if ('spareReady' in m) return;
+      else this.result = m;
       this.settled?.();
     });
     this.worker.on('error', (e) => {
@@ -104,6 +146,9 @@ export class RunWorker implements LineSource {
       this.exited = true;
       this.settled?.();
     });
+    // The spare's own listeners go only now: a Worker whose last 'message' listener is removed stops its port (and
+    // removeAllListeners also drops what would start it again: its messages never came).
+    s?.detach();
   }
 
   /** The worker's script next to this bundle (dist/run-worker.js); undefined when there is none (run from sources). */
@@ -112,120 +157,282 @@ export class RunWorker implements LineSource {
     return existsSync(p) ? p : undefined;
   }
 
-  static start(own: ReturnLines | undefined, script: string, data: Omit<RunWorkerData, 'shared'>, switchAt?: number): RunWorker {
-    return new RunWorker(own, script, data, switchAt);
+  static start(script: string, data: Omit<RunWorkerData, 'shared' | 'port'>): RunWorker {
+    return new RunWorker(script, data);
   }
 
   /**
-   * Whether packet `i`'s line can be had now; waits for the worker until `until` (performance.now()), then says no so
-   * that the event loop turns. A worker that failed after the switch is reported by `failure` (the run stops).
+   * Whether the ring has room for the next packet; waits for the worker until `until` (performance.now()), then says
+   * no so that the event loop turns. A worker that failed is reported by `failure` (the run stops).
    */
-  ready(i: number, until: number): boolean {
-    if (!this.own) return true;
+  room(until: number): boolean {
+    if (this.sent - this.consumed < this.size) return true;
     const ctrl = this.ctrl;
-    if (!this.switched) {
-      if ((i & 255) === 0) {
-        Atomics.store(ctrl, CONSUMED, i);
-        Atomics.notify(ctrl, CONSUMED);
-      }
-      const state = Atomics.load(ctrl, STATE);
-      const caughtUp = (state === READY || state === ENDED) && Atomics.load(ctrl, PRODUCED) > i;
-      if (!(this.switchAt === undefined ? caughtUp : i >= this.switchAt)) return true;
-      this.switched = true;
-      this.from = i;
-      Atomics.store(ctrl, CONSUMED, i);
-      Atomics.notify(ctrl, CONSUMED);
-    }
     for (;;) {
-      const produced = Atomics.load(ctrl, PRODUCED);
-      if (produced > i) return true;
-      const state = Atomics.load(ctrl, STATE);
-      // Ended short of packet i: the worker's reader stopped where the run's will (an error or the end of the capture).
-      if (state === FAILED || state === ENDED || this.exited) return true;
+      const c = Atomics.load(ctrl, CONSUMED);
+      this.consumed = c;
+      if (this.sent - c < this.size) return true;
+      if (this.failure() !== undefined) return true;
       const left = until - performance.now();
       if (left <= 0) return false;
-      Atomics.wait(ctrl, PRODUCED, produced, Math.min(left, 5));
+      // The worker may be waiting for the packets since the last wake (a ring smaller than 1024).
+      if (Atomics.load(ctrl, WORKER_WAITS) === 1) Atomics.notify(ctrl, PRODUCED);
+      Atomics.store(ctrl, SERVER_WAITS, 1);
+      Atomics.wait(ctrl, CONSUMED, c, Math.min(left, 5));
+      Atomics.store(ctrl, SERVER_WAITS, 0);
     }
   }
 
-  /** Why the worker stopped before giving the lines the run needs (after the switch only), else undefined. */
-  failure(i: number): string | undefined {
-    if (!this.switched || Atomics.load(this.ctrl, PRODUCED) > i) return undefined;
+  /** Why the worker stopped before recording the run, else undefined. */
+  failure(): string | undefined {
     const state = Atomics.load(this.ctrl, STATE);
-    if (state === FAILED || (this.exited && state !== ENDED)) return `the return-line twin failed in the run's worker thread: ${this.error ?? 'it exited'}`;
+    if (state === FAILED || (this.exited && !this.result)) return `the run's worker thread failed: ${this.error ?? 'it exited'}`;
     return undefined;
   }
 
-  lineFor(frame: Uint8Array, tsNs: bigint, real: DriverPacket): number | undefined {
-    const i = this.i++;
-    if (!this.switched) return this.own?.lineFor(frame, tsNs, real);
-    if ((i & 1023) === 0) {
-      Atomics.store(this.ctrl, CONSUMED, i);
-      Atomics.notify(this.ctrl, CONSUMED);
+  /** The id of a string, sent to the worker the first time. */
+  private idOf(s: string): number {
+    let id = this.ids.get(s);
+    if (id === undefined) {
+      id = this.nextId++;
+      this.ids.set(s, id);
+      this.port.postMessage([id, s]);
     }
-    if (Atomics.load(this.ctrl, PRODUCED) <= i) throw new Error(this.failure(i) ?? `the run's worker thread stopped before packet ${i}`);
-    const v = this.ring[i % RING]!;
-    if (real.fault || (v & 7) !== ACTIONS.indexOf(real.action)) return undefined;
-    const line = (v >> 3) - 1;
-    return line < 0 ? undefined : line;
+    return id;
   }
 
-  skip(): void {
-    const i = this.i++;
-    if (this.switched && (i & 1023) === 0) {
-      Atomics.store(this.ctrl, CONSUMED, i);
-      Atomics.notify(this.ctrl, CONSUMED);
+  /** The id of a fault (by its fields), sent to the worker the first time. */
+  private faultId(f: VerdictFault): number {
+    if (f === this.lastFault) return this.lastFaultId;
+    const key = `\u0001${f.kind}\0${f.message}\0${f.loc ? `${f.loc.file}\0${f.loc.line}` : ''}`;
+    let id = this.ids.get(key);
+    if (id === undefined) {
+      id = this.nextId++;
+      this.ids.set(key, id);
+      this.port.postMessage([id, { kind: f.kind, message: f.message, ...(f.loc ? { loc: { file: f.loc.file, line: f.loc.line } } : {}) }]);
     }
+    this.lastFault = f;
+    this.lastFaultId = id;
+    return id;
   }
 
-  /** The first packet whose line came from the worker; -1 when none did (a run too short for it to catch up). */
-  get usedFrom(): number {
-    return this.from;
+  /** Send the next packet's verdict (`room` said yes); `wireLen`: its length (both readers at the same packet). */
+  send(v: PacketVerdict, wireLen: number): void {
+    const ring = this.ring;
+    const o = (this.sent % this.size) * SLOT;
+    ring[o] = v.action;
+    ring[o + 1] = v.retval;
+    if (v.path !== this.lastPath) {
+      this.lastPath = v.path;
+      this.lastPathId = this.idOf(v.path);
+    }
+    ring[o + 2] = this.lastPathId;
+    if (v.outcome !== this.lastOutcome) {
+      this.lastOutcome = v.outcome;
+      this.lastOutcomeId = this.idOf(v.outcome);
+    }
+    ring[o + 3] = this.lastOutcomeId;
+    ring[o + 4] = v.note === undefined ? 0 : this.idOf(v.note);
+    ring[o + 5] = v.fault === undefined ? 0 : this.faultId(v.fault);
+    if (v.exitFile !== this.lastFile) {
+      this.lastFile = v.exitFile;
+      this.lastFileId = v.exitFile === undefined ? 0 : this.idOf(v.exitFile);
+    }
+    ring[o + 6] = this.lastFileId;
+    ring[o + 7] = v.exitLine;
+    ring[o + 8] = v.queue;
+    ring[o + 9] = (v.uninitStackRead ? 1 : 0) + (v.stale === undefined ? 0 : this.idOf(`\u0002${v.stale.outcome}\0${v.stale.note}`) * 2);
+    ring[o + 10] = wireLen;
+    this.publish();
   }
 
-  /** The run's own twin is done with (the worker lives on until `end`). */
-  finish(): void {
-    this.own?.finish();
+  /** Send a packet the capturing host sent (listed, not run). */
+  sendOutgoing(wireLen: number): void {
+    const o = (this.sent % this.size) * SLOT;
+    this.ring[o] = NOT_RUN;
+    this.ring[o + 10] = wireLen;
+    this.publish();
+  }
+
+  private publish(): void {
+    const n = ++this.sent;
+    Atomics.store(this.ctrl, PRODUCED, n);
+    // A worker that caught up is woken every 1024 packets, not for each (a wake per packet was 0.8 s of a 1M run's
+    // main-thread profile here, one per 64 packets 0.25 s).
+    if ((n & 1023) === 0 && Atomics.load(this.ctrl, WORKER_WAITS) === 1) Atomics.notify(this.ctrl, PRODUCED);
+  }
+
+  /** The worker was a spare with the run's twin built ahead (run.ts warmRun). */
+  get builtAhead(): boolean {
+    return Atomics.load(this.ctrl, AHEAD) === 1;
   }
 
   /**
-   * The summaries of the run's `n` packets, from the worker (which is told the run recorded `n`), then the worker is
-   * ended; undefined when the worker failed (the caller reads the capture again).
+   * The run recorded `n` packets (all sent): the worker's PacketLog of them, and the summaries when it made them; then
+   * the worker is ended. A string says why the worker failed.
    */
-  async summaries(n: number): Promise<SummaryStore | undefined> {
+  async finish(n: number): Promise<{ log: PacketLog; summaries?: SummaryStore } | string> {
     Atomics.store(this.ctrl, STOP, n);
-    Atomics.notify(this.ctrl, CONSUMED);
+    Atomics.notify(this.ctrl, PRODUCED);
     Atomics.notify(this.ctrl, STOP);
-    while (!this.summaryStore && !this.error && !this.exited) await new Promise<void>((r) => (this.settled = r));
+    while (!this.result && !this.error && !this.exited) await new Promise<void>((r) => (this.settled = r));
     this.settled = undefined;
-    void this.worker.terminate();
-    const s = this.summaryStore;
-    return s && s.length >= n ? s.trim(n) : undefined;
+    this.end();
+    const r = this.result;
+    if (!r) return this.failure() ?? `the run's worker thread failed: ${this.error ?? 'it exited'}`;
+    if (r.log.cols.n !== n) return `the run's worker thread recorded ${r.log.cols.n} packets of ${n}`;
+    return { log: PacketLog.from(r.log), ...(r.summaries ? { summaries: SummaryStore.from(r.summaries) } : {}) };
   }
 
-  /** End the worker now (a run that failed). */
+  /** End the worker now (a run that failed or is done). */
   end(): void {
+    this.port.close();
     void this.worker.terminate();
   }
 }
 
-/** The worker's body (server/run-worker-main.ts). */
-export function runWorkerMain(data: RunWorkerData, build: (obj: LoadedObject, config: RunWorkerData['config']) => { session: Session; driver: Driver }, post: (m: Message, transfer?: ArrayBuffer[]) => void): void {
-  const ctrl = new Int32Array(data.shared, 0, 4);
-  const ring = new Int32Array(data.shared, 16, RING);
+// ---------------------------------------------------------------------------------------------------------------
+// A spare worker: started ahead of a run (at the open or save of an XDP program, and after a run), its script loaded
+// and the twin of the program as saved built, so that "Run on Capture" on a big capture does not wait for either: a
+// worker's start (loading the bundle, clang's version for the object cache, the twin's object and session) takes a few
+// hundred milliseconds, during which the server's thread could only fill the ring.
+
+/** What a spare worker is sent: a twin to build ahead of a run, then the run's job. */
+export type SpareMessage = { prepare: TwinPlan } | { job: RunWorkerData };
+/** A twin as a run's worker builds it (RunWorkerData's twin and config). */
+export interface TwinPlan {
+  twin: NonNullable<RunWorkerData['twin']>;
+  config: RunWorkerData['config'];
+}
+
+interface Spare {
+  worker: Worker;
+  script: string;
+  exited: boolean;
+  /** Remove the listeners warmSpare set (a run took the worker). */
+  detach(): void;
+}
+let spare: Spare | undefined;
+
+/** Start a spare worker when there is none, and have it build `plan`'s twin (replacing one it built before). */
+export function warmSpare(script: string, plan?: TwinPlan, log?: (message: string) => void): void {
+  if (!spare || spare.exited || spare.script !== script) {
+    if (spare && !spare.exited) void spare.worker.terminate();
+    const worker = new Worker(script, { workerData: { spare: true } });
+    worker.unref();
+    const gone = () => {
+      s.exited = true;
+      if (spare === s) spare = undefined;
+    };
+    const ready = (m: Message) => {
+      if ('spareReady' in m) log?.(`run: a worker thread is ready for the next run of ${m.spareReady}`);
+    };
+    const s: Spare = {
+      worker,
+      script,
+      exited: false,
+      detach: () => {
+        worker.off('exit', gone);
+        worker.off('error', gone);
+        worker.off('message', ready);
+      },
+    };
+    worker.on('exit', gone);
+    worker.on('error', gone);
+    worker.on('message', ready);
+    spare = s;
+  }
+  if (plan) spare.worker.postMessage({ prepare: plan } satisfies SpareMessage);
+}
+
+/** The spare worker, for a run to take (then there is none until the next warmSpare). */
+function takeSpare(script: string): Spare | undefined {
+  const s = spare;
+  spare = undefined;
+  if (!s) return undefined;
+  if (s.exited || s.script !== script) {
+    void s.worker.terminate();
+    return undefined;
+  }
+  return s;
+}
+
+/** JSON with object keys sorted: the same text for the same values whatever order they were set in. */
+function stableJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x,
+  );
+}
+
+/** What a twin's build depends on: its source and compile options, and the run's options (not its capture or limit). */
+export function twinKey(twin: TwinPlan['twin'], config: TwinPlan['config']): string {
+  const { capture: _capture, captureStamp: _stamp, limit: _limit, objectPath: _object, ...options } = config;
+  return stableJson([twin.path, twin.source, twin.compile, options]);
+}
+
+/** A spare worker's body: builds the twins it is sent, then runs the job it is sent with the twin built for it. */
+export function spareWorkerMain(
+  port: { on(event: 'message', f: (m: SpareMessage) => void): unknown; removeAllListeners(event: 'message'): unknown },
+  build: (obj: LoadedObject, config: RunWorkerData['config']) => { session: Session; driver: Driver },
+  post: (m: Message, transfer?: ArrayBuffer[]) => void,
+): void {
+  let prepared: { key: string; lines: ReturnLines | string } | undefined;
+  port.on('message', (m) => {
+    if ('prepare' in m) {
+      const { twin, config } = m.prepare;
+      const key = twinKey(twin, config);
+      if (prepared?.key !== key) prepared = { key, lines: ReturnLines.create(twin.path, twin.source, twin.compile, (o) => build(o, config)) };
+      if (typeof prepared.lines !== 'string') post({ spareReady: twin.path });
+      return;
+    }
+    port.removeAllListeners('message');
+    const t = m.job.twin;
+    const ready = t && prepared && typeof prepared.lines !== 'string' && prepared.key === twinKey(t, m.job.config) ? prepared.lines : undefined;
+    prepared = undefined;
+    runWorkerMain(m.job, build, post, ready);
+  });
+}
+
+/** The worker's body (server/run-worker-main.ts); `ready`: the job's twin, built ahead by a spare worker. */
+export function runWorkerMain(
+  data: RunWorkerData,
+  build: (obj: LoadedObject, config: RunWorkerData['config']) => { session: Session; driver: Driver },
+  post: (m: Message, transfer?: ArrayBuffer[]) => void,
+  ready?: ReturnLines,
+): void {
+  const ctrl = new Int32Array(data.shared, 0, CTRL_BYTES / 4);
+  const size = Math.max(1, data.ring ?? RING);
+  const ring = new Int32Array(data.shared, CTRL_BYTES, size * SLOT);
+  const port = data.port;
   try {
-    let twin: ReturnLines | undefined;
-    if (data.twin) {
+    let twin: ReturnLines | undefined = ready;
+    if (ready) Atomics.store(ctrl, AHEAD, 1);
+    if (data.twin && !twin) {
       const t = ReturnLines.create(data.twin.path, data.twin.source, data.twin.compile, (o) => build(o, data.config));
       if (typeof t === 'string') throw new Error(t);
       twin = t;
     }
     Atomics.store(ctrl, STATE, READY);
-    const store = new SummaryStore();
-    const reader = openCapture(data.config.capture, { views: true });
+    const log = new PacketLog(data.path);
+    const store = data.summaries ? new SummaryStore() : undefined;
+    // The verdicts' strings and faults by id (0: none), read from the port as ids beyond them come.
+    const table: unknown[] = [undefined];
+    const value = <T>(id: number): T => {
+      while (id >= table.length) {
+        const m = receiveMessageOnPort(port);
+        if (!m) throw new Error(`the run's verdict names string ${id}, which never came`);
+        const [i, v] = m.message as [number, unknown];
+        table[i] = v;
+      }
+      return table[id] as T;
+    };
+    const v = newVerdict();
+    // Views of the read buffer, one packet object refilled (its BigInt tsNs never read: the twin goes by tsSec/tsNanos).
+    const reader = openCapture(data.config.capture, { views: true, reuse: true });
+    let j = 0;
     try {
-      for (let j = 0; ; j++) {
-        let stop = Atomics.load(ctrl, STOP);
+      for (;; j++) {
+        const stop = Atomics.load(ctrl, STOP);
         if (stop >= 0 && j >= stop) break;
         let pkt;
         try {
@@ -235,32 +442,78 @@ export function runWorkerMain(data: RunWorkerData, build: (obj: LoadedObject, co
           throw e;
         }
         if (!pkt) break;
-        if (data.summaries) store.push(summarize(pkt.frame));
-        // Once the run has ended it has every line it needs: only the summaries are left to do.
-        if (!twin || stop >= 0) {
-          if (!data.summaries) break;
-          continue;
+        if (store) store.push(summarize(pkt.frame));
+        // The twin's line, before waiting for the server's thread to have run the packet (it does not depend on it).
+        let line: number | undefined;
+        let twinAction = -1;
+        if (!pkt.outgoing && twin) {
+          const sec = pkt.tsSec;
+          const nanos = pkt.tsNanos;
+          line = sec !== undefined && nanos !== undefined && nanos < 1_000_000_000 && sec >= 0 ? twin.runAt(pkt.frame, sec, nanos) : twin.run(pkt.frame, pkt.tsNs);
+          twinAction = ACTIONS.indexOf(twin.action);
         }
-        for (let c = Atomics.load(ctrl, CONSUMED); j - c >= RING && (stop = Atomics.load(ctrl, STOP)) < 0; c = Atomics.load(ctrl, CONSUMED)) Atomics.wait(ctrl, CONSUMED, c, 100);
-        if (stop >= 0) continue;
-        // Outgoing (sent by the capturing host): the run does not run it, nor does its twin; its slot is passed over.
-        const line = pkt.outgoing ? undefined : twin.run(pkt.frame, pkt.tsNs);
-        ring[j % RING] = pkt.outgoing ? 0 : ((line ?? -1) + 1) * 8 + ACTIONS.indexOf(twin.action);
-        Atomics.store(ctrl, PRODUCED, j + 1);
-        if ((j & 255) === 0) Atomics.notify(ctrl, PRODUCED);
+        // The server's thread's verdict of packet j.
+        let ended = false;
+        for (let p = Atomics.load(ctrl, PRODUCED); p <= j; p = Atomics.load(ctrl, PRODUCED)) {
+          const s = Atomics.load(ctrl, STOP);
+          if (s >= 0 && j >= s) {
+            ended = true;
+            break;
+          }
+          // The server's thread may be waiting for room (a ring smaller than 1024).
+          if (Atomics.load(ctrl, SERVER_WAITS) === 1) Atomics.notify(ctrl, CONSUMED);
+          Atomics.store(ctrl, WORKER_WAITS, 1);
+          Atomics.wait(ctrl, PRODUCED, p, 20);
+          Atomics.store(ctrl, WORKER_WAITS, 0);
+        }
+        if (ended) break;
+        const o = (j % size) * SLOT;
+        if (ring[o + 10] !== pkt.wireLen) throw new Error(`the run's worker thread is out of step with the run at packet ${j} (a capture changed while it ran?)`);
+        const action = ring[o]!;
+        if (action === NOT_RUN) log.outgoingRow(pkt.wireLen, log.timeOf(pkt));
+        else {
+          v.action = action;
+          v.retval = ring[o + 1]! >>> 0;
+          v.path = value<string>(ring[o + 2]!);
+          v.outcome = value<string>(ring[o + 3]!);
+          v.note = value<string | undefined>(ring[o + 4]!);
+          v.fault = value<VerdictFault | undefined>(ring[o + 5]!);
+          v.exitFile = value<string | undefined>(ring[o + 6]!);
+          v.exitLine = ring[o + 7]!;
+          v.queue = ring[o + 8]!;
+          const flags = ring[o + 9]!;
+          v.uninitStackRead = (flags & 1) === 1;
+          const staleId = flags >>> 1;
+          if (staleId === 0) v.stale = undefined;
+          else {
+            const t = value<string>(staleId);
+            const cut = t.indexOf('\0');
+            v.stale = { outcome: t.slice(1, cut), note: t.slice(cut + 1) };
+          }
+          // ReturnLines.lineFor's rule: no line when the real run faulted or the twin's action differs.
+          log.record(pkt.index, pkt.wireLen, log.timeOf(pkt), v, v.fault || twinAction !== action ? undefined : line);
+        }
+        // Stored for each packet, the server's thread woken every 1024 (and before this thread waits).
+        Atomics.store(ctrl, CONSUMED, j + 1);
+        if ((j & 1023) === 1023 && Atomics.load(ctrl, SERVER_WAITS) === 1) Atomics.notify(ctrl, CONSUMED);
       }
     } finally {
       reader.close();
     }
+    Atomics.store(ctrl, CONSUMED, j);
+    Atomics.notify(ctrl, CONSUMED);
     Atomics.store(ctrl, STATE, ENDED);
-    Atomics.notify(ctrl, PRODUCED);
-    // The summaries once the run has said how many packets it recorded (it may have stopped short of the capture's end).
+    // Until the run has said how many packets it recorded (its reader stopped where this one did).
     for (let stop = Atomics.load(ctrl, STOP); stop < 0; stop = Atomics.load(ctrl, STOP)) Atomics.wait(ctrl, STOP, stop, 1000);
-    const parts = store.parts();
-    post({ summaries: parts }, [parts.bytes.buffer as ArrayBuffer, parts.ends.buffer as ArrayBuffer]);
+    const parts = log.parts();
+    if (store) {
+      store.trim(parts.cols.n); // a summary made of a packet the run did not get to
+      const s = store.parts();
+      post({ log: parts, summaries: s }, [s.bytes.buffer as ArrayBuffer, s.ends.buffer as ArrayBuffer]);
+    } else post({ log: parts });
   } catch (e) {
     post({ error: (e as Error).message });
     Atomics.store(ctrl, STATE, FAILED);
-    Atomics.notify(ctrl, PRODUCED);
+    Atomics.notify(ctrl, CONSUMED);
   }
 }

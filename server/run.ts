@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { createHash } from 'node:crypto';
 import { basename, dirname, extname, join } from 'node:path';
 import { INPUT_LIMITS, readInputText } from '../simulator/input.ts';
-import { compileCAsync } from '../simulator/compile.ts';
+import { compileShared } from './compiles.ts';
 import { fileURLToPath } from 'node:url';
 import type { CancellationToken, Connection } from 'vscode-languageserver/node';
 import { Session, XdpLensError, loadProgramFileWithObject, ACTIONS, type LoadOptions, type SessionOptions } from '../simulator/session.ts';
@@ -34,8 +34,9 @@ import type { CompileOptions } from '../simulator/compile.ts';
 import type { LoadedObject } from '../simulator/elf/types.ts';
 import type { RunHooks } from '../simulator/vm/machine.ts';
 import { hookMachine, markReturns, ReturnLines } from '../simulator/return-lines.ts';
-import { RunWorker, type LineSource } from './run-worker.ts';
+import { RunWorker, warmSpare, type LineSource, type TwinPlan } from './run-worker.ts';
 import { SummaryStore, RecordIndex } from './summary-store.ts';
+import { PacketLog, newVerdict, sharedColumn, NOT_RUN, type Column, type ColumnType, type PacketVerdict } from './packet-log.ts';
 import { entryText, formatMapUpdate, objectMapFormats, type MapFormat } from '../simulator/btf-format.ts';
 import { runMaps, runMapsSeed, type RunMaps } from './maps.ts';
 import { MapsRequest, MapsSeedRequest, type MapsParams, type MapsResult, type MapsSeedParams, type MapsSeedResult } from './protocol.ts';
@@ -66,6 +67,7 @@ import {
   type PacketsParams,
   type PacketsResult,
   type PacketRow,
+  type RunPacketRow,
   type PacketParams,
   type PacketDetail,
   type MapUpdate,
@@ -149,72 +151,8 @@ interface StoredRun {
   maps?: RunMaps;
 }
 
-type Column = Uint8Array | Uint16Array | Uint32Array | Float64Array;
-type ColumnType<T extends Column> = { new (buffer: ArrayBufferLike): T; BYTES_PER_ELEMENT: number };
-
-/**
- * A column of `n` elements in shared memory: a worker thread handed it (filterHalf) reads it in place, without a copy.
- * `from`: the first elements to copy in.
- */
-function sharedColumn<T extends Column>(type: ColumnType<T>, n: number, from?: T): T {
-  const c = new type(new SharedArrayBuffer(n * type.BYTES_PER_ELEMENT));
-  if (from) c.set(from as never);
-  return c;
-}
-
-class Columns {
-  n = 0;
-  action = sharedColumn(Uint8Array, 1024);
-  retval = sharedColumn(Uint32Array, 1024);
-  file = sharedColumn(Uint16Array, 1024);
-  line = sharedColumn(Uint32Array, 1024);
-  path = sharedColumn(Uint8Array, 1024);
-  outcome = sharedColumn(Uint16Array, 1024);
-  len = sharedColumn(Uint32Array, 1024);
-  time = sharedColumn(Float64Array, 1024);
-  fault = sharedColumn(Uint16Array, 1024);
-  summaries = new SummaryStore();
-  records = new RecordIndex();
-
-  push(): number {
-    if (this.n === this.action.length) {
-      const grow = <T extends Column>(a: T): T => sharedColumn(a.constructor as ColumnType<T>, a.length * 2, a);
-      this.action = grow(this.action);
-      this.retval = grow(this.retval);
-      this.file = grow(this.file);
-      this.line = grow(this.line);
-      this.path = grow(this.path);
-      this.outcome = grow(this.outcome);
-      this.len = grow(this.len);
-      this.time = grow(this.time);
-      this.fault = grow(this.fault);
-    }
-    return this.n++;
-  }
-}
-
 const runs = new Map<string, StoredRun>();
 let nextRun = 1;
-
-class Interner {
-  readonly list: string[] = [];
-  private readonly index = new Map<string, number>();
-  /** The last string asked for: most packets ask for the same one as the packet before. */
-  private last: string | undefined;
-  private lastIndex = -1;
-  of(s: string): number {
-    if (s === this.last) return this.lastIndex;
-    let i = this.index.get(s);
-    if (i === undefined) {
-      i = this.list.length;
-      this.list.push(s);
-      this.index.set(s, i);
-    }
-    this.last = s;
-    this.lastIndex = i;
-    return i;
-  }
-}
 
 /** Whether `a` holds the same bytes as `b` from `off` to its end (frames of tens to hundreds of bytes: no views made). */
 function sameBytesAt(a: Uint8Array, b: Uint8Array, off: number): boolean {
@@ -229,8 +167,6 @@ const DROP = ACTIONS.indexOf('XDP_DROP');
 const PASS = ACTIONS.indexOf('XDP_PASS');
 const TX = ACTIONS.indexOf('XDP_TX');
 const REDIRECT = ACTIONS.indexOf('XDP_REDIRECT');
-/** The action column's value for a packet the capturing host sent (CapturedPacket.outgoing): listed, not run. */
-const NOT_RUN = 0xff;
 
 /** What `xdp-lens run` says of the packets it did not run because the capturing host sent them (its words). */
 export const outgoingNote = (n: number): string =>
@@ -245,6 +181,24 @@ function actionIndex(a: XdpAction): number {
     case 'XDP_REDIRECT': return REDIRECT;
   }
   return ACTIONS.indexOf(a);
+}
+
+/** Whether a packet's time is given as whole seconds (>= 0) and nanoseconds (below 10^9): then no BigInt is made. */
+function numericTime(pkt: CapturedPacket): boolean {
+  const sec = pkt.tsSec;
+  const nanos = pkt.tsNanos;
+  return sec !== undefined && nanos !== undefined && nanos < 1_000_000_000 && sec >= 0;
+}
+
+/** The server thread's own return-line twin as a run's line source: by seconds and nanoseconds when it can. */
+class OwnLines implements LineSource {
+  constructor(readonly lines: ReturnLines) {}
+  lineFor(pkt: CapturedPacket, real: DriverPacket): number | undefined {
+    return numericTime(pkt) ? this.lines.lineForAt(pkt.frame, pkt.tsSec!, pkt.tsNanos!, real) : this.lines.lineFor(pkt.frame, pkt.tsNs, real);
+  }
+  finish(): void {
+    this.lines.finish();
+  }
 }
 
 function captureStamp(path: string): string {
@@ -264,14 +218,20 @@ const formatTime = (ns: number) => (ns / 1e9).toFixed(6);
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 
-/** A session and driver exactly as a run builds them: runs and detail re-runs must agree packet for packet. */
-export function build(config: RunConfig): { session: Session; driver: Driver } {
+/**
+ * A session and driver exactly as a run builds them: runs and detail re-runs must agree packet for packet. `reuse`: the
+ * driver gives every packet the same DriverPacket, its bytes after the program a view (Driver `views`, `reuse`: the
+ * same results, no object or copy per packet), for a caller done with each packet before the next (RunRecorder, the
+ * return-line twin).
+ */
+export function build(config: RunConfig, reuse = false): { session: Session; driver: Driver } {
   const session = new Session(config.obj, { program: config.program, seed: 1, nrCpus: config.queues, maxEntries: config.maxEntries, maps: config.maps, mapsFile: config.mapsFile, engine: config.engine });
   const driver = new Driver(session, {
     mode: config.mode,
     profile: PROFILES[config.profile]!,
     queues: config.queues,
     queueOf: config.queues > 1 ? rssQueueOf : undefined,
+    ...(reuse ? { views: true, reuse: true } : {}),
   });
   return { session, driver };
 }
@@ -297,7 +257,7 @@ interface PreparedRun {
   config: RunConfig;
   session: Session;
   driver: Driver;
-  /** The return lines: the twin on this thread, or (capture runs on big captures) mostly from a worker thread. */
+  /** The return lines of a run recorded on this thread: its own twin (a run's worker thread builds the same one). */
   returns?: LineSource;
   /** How the twin was built (a worker builds the same one). */
   twin?: { source: string; compile: LoadOptions };
@@ -314,29 +274,70 @@ interface PreparedRun {
  * source written where buildTwin writes it, compiled with the options it uses. Should the two ever differ, buildTwin
  * compiles it as before; its failures are buildTwin's to report.
  */
-async function warmTwin(path: string, source: string, c: LoadOptions, signal: AbortSignal): Promise<void> {
+async function warmTwin(path: string, source: string, c: LoadOptions, signal?: AbortSignal): Promise<void> {
   try {
     const dir = join(tmpdir(), 'xdp-lens-twins', createHash('sha1').update(path).digest('hex').slice(0, 16));
     const twinPath = join(dir, basename(path));
     mkdirSync(dir, { recursive: true });
     const marked = markReturns(source);
     if (readSource(twinPath) !== marked) writeFileSync(twinPath, marked);
-    await compileCAsync(twinPath, { clang: c.clang, flags: c.flags, includeDirs: [dirname(path), ...(c.includeDirs ?? [])], cacheDir: c.cacheDir }, signal);
+    await compileShared(twinPath, { clang: c.clang, flags: c.flags, includeDirs: [dirname(path), ...(c.includeDirs ?? [])], cacheDir: c.cacheDir }, signal);
   } catch {
     /* buildTwin says what went wrong */
   }
 }
 
+/** The driver options of a run: the request's, else the settings'; a string says which one is wrong. */
+function driverOptions(params: Pick<RunOptions, 'driverMode' | 'profile' | 'queues'>, settings: XdpLensSettings): { mode: DriverMode; profile: string; queues: number } | string {
+  const mode = params.driverMode ?? settings.driver.mode;
+  if (!DRIVER_MODES.includes(mode)) return `driver mode is one of ${DRIVER_MODES.join(', ')}, not '${mode}'`;
+  const profile = params.profile ?? (settings.driver.profile || DEFAULT_PROFILE);
+  if (!PROFILES[profile]) return `driver profile is one of ${Object.keys(PROFILES).join(', ')}, not '${profile}'`;
+  const queues = Math.max(1, Math.floor(params.queues ?? settings.driver.queues ?? 1));
+  return { mode, profile, queues };
+}
+
+/**
+ * Ahead of a run (server.ts, after the analysis on open and on save of an XDP program): the return-line twin of the
+ * file as saved compiled, and a spare worker thread (run-worker.ts) with that twin built for a run with the settings'
+ * options, so that the next "Run on Capture" starts on its first packet at once (on a big capture the twin and the
+ * worker's start were a few hundred milliseconds before the run had all it needed). A run with other options, or of
+ * a file changed since, builds what it needs as before.
+ */
+export async function warmRun(uri: string, source: string, host: RunHost, signal?: AbortSignal): Promise<void> {
+  if (!uri.startsWith('file:') || extname(uri) !== '.c' || !/\breturn\b/.test(source)) return;
+  const path = fileURLToPath(uri);
+  const settings = await host.settingsFor(uri);
+  const d = driverOptions({}, settings);
+  if (typeof d === 'string') return;
+  const compile = host.compileOptions(path, settings);
+  await warmTwin(path, source, compile, signal);
+  if (signal?.aborted || !RUN_WORKER_SCRIPT || process.env.XDP_LENS_RUN_WORKER === 'never') return;
+  const config = { capture: '', captureStamp: '', mode: d.mode, profile: d.profile, queues: d.queues, limit: 0, engine: settings.engine };
+  try {
+    warmSpare(RUN_WORKER_SCRIPT, { twin: { path, source, compile }, config }, host.log);
+  } catch (e) {
+    host.log(`run: no spare worker thread (${(e as Error).message})`);
+  }
+}
+
 /** Compile, load and build the session for a run on `capture`; an error when any of it fails. */
-async function prepareRun(params: RunOptions, capture: string, stamp: string, limit: number, host: RunHost, token: CancellationToken): Promise<PreparedRun | { error: string }> {
+async function prepareRun(
+  params: RunOptions,
+  capture: string,
+  stamp: string,
+  limit: number,
+  host: RunHost,
+  token: CancellationToken,
+  /** Called with the return-line twin's plan as soon as it is known (a run's worker can build it meanwhile). */
+  twinPlan?: (plan: TwinPlan) => void,
+): Promise<PreparedRun | { error: string }> {
   if (!params.uri.startsWith('file:')) return { error: 'only files on disk can be run' };
   const path = fileURLToPath(params.uri);
   const settings = await host.settingsFor(params.uri);
-  const mode = params.driverMode ?? settings.driver.mode;
-  if (!DRIVER_MODES.includes(mode)) return { error: `driver mode is one of ${DRIVER_MODES.join(', ')}, not '${mode}'` };
-  const profile = params.profile ?? (settings.driver.profile || DEFAULT_PROFILE);
-  if (!PROFILES[profile]) return { error: `driver profile is one of ${Object.keys(PROFILES).join(', ')}, not '${profile}'` };
-  const queues = Math.max(1, Math.floor(params.queues ?? settings.driver.queues ?? 1));
+  const d = driverOptions(params, settings);
+  if (typeof d === 'string') return { error: d };
+  const { mode, profile, queues } = d;
 
   let obj: LoadedObject;
   let objectPath: string;
@@ -351,9 +352,9 @@ async function prepareRun(params: RunOptions, capture: string, stamp: string, li
       // The return-line twin compiles at the same time, on the other core (after an edit both must).
       const text = readSource(path);
       const twin = text !== undefined && /\breturn\b/.test(text) ? warmTwin(path, text, c, abort.signal) : undefined;
-      let pre: Awaited<ReturnType<typeof compileCAsync>>;
+      let pre: Awaited<ReturnType<typeof compileShared>>;
       try {
-        pre = await compileCAsync(path, { clang: c.clang, flags: c.flags, includeDirs: c.includeDirs, cacheDir: c.cacheDir }, abort.signal);
+        pre = await compileShared(path, { clang: c.clang, flags: c.flags, includeDirs: c.includeDirs, cacheDir: c.cacheDir }, abort.signal);
         await twin;
       } finally {
         sub.dispose();
@@ -392,10 +393,15 @@ async function prepareRun(params: RunOptions, capture: string, stamp: string, li
     }
   }
   const config: RunConfig = { obj, capture, captureStamp: stamp, program: params.program, mode, profile, queues, limit, maxEntries: me, maps, mapsFile: params.maps, engine: settings.engine, objectPath };
+  if (twinPlan) {
+    const text = readSource(path);
+    const { obj: _obj, ...rest } = config;
+    if (text !== undefined && /\breturn\b/.test(text)) twinPlan({ twin: { path, source: text, compile: host.compileOptions(path, settings) }, config: rest });
+  }
   let session: Session;
   let driver: Driver;
   try {
-    ({ session, driver } = build(config));
+    ({ session, driver } = build(config, true));
   } catch (e) {
     if (e instanceof XdpLensError) return { error: e.message };
     throw e;
@@ -411,16 +417,16 @@ async function prepareRun(params: RunOptions, capture: string, stamp: string, li
   const refusals = new RefusalLog(before);
   for (const r of refusals.list) host.log(`run: the kernel would refuse this program: ${refusalText(r)}`);
   // The twin that finds return lines; a run without it credits packets to the exit instruction.
-  let returns: ReturnLines | undefined;
+  let returns: OwnLines | undefined;
   let twin: PreparedRun['twin'];
   let attributionNote: string | undefined;
   const source = readSource(path);
   if (source !== undefined && /\breturn\b/.test(source)) {
     const twinCompile = host.compileOptions(path, settings);
-    const t = ReturnLines.create(path, source, twinCompile, (o) => build({ ...config, obj: o }));
+    const t = ReturnLines.create(path, source, twinCompile, (o) => build({ ...config, obj: o }, true));
     if (typeof t === 'string') attributionNote = `return lines unavailable, packets are shown at the exit instruction: ${t}`;
     else {
-      returns = t;
+      returns = new OwnLines(t);
       twin = { source, compile: twinCompile };
     }
   }
@@ -428,40 +434,39 @@ async function prepareRun(params: RunOptions, capture: string, stamp: string, li
   return { path, config, session, driver, returns, twin, refusals, attributionNote, compileMs, source };
 }
 
-/** An exit's entry while counting: its packets per outcome by the outcome's index (first seen first in `order`). */
-interface ExitCount {
-  exit: Omit<RunExit, 'outcomes'>;
-  order: number[];
-  byOutcome: number[];
+/**
+ * A stale checksum (stale-checksum at run time): a packet sent on whose valid checksum the program broke. A packet the
+ * program left as it came cannot have had a checksum broken: the common case, decided first.
+ */
+function staleChecksum(frame: Uint8Array, r: DriverPacket, action: number): PacketVerdict['stale'] {
+  if (r.fault || !(action === PASS || action === TX || action === REDIRECT) || sameBytesAt(frame, r.out, r.metaLen)) return undefined;
+  const broken = checksumBreaks(frame, r.out.subarray(r.metaLen));
+  if (!broken.length) return undefined;
+  return {
+    outcome: `stale checksum: ${broken.map((b) => b.layer).join(', ')}`,
+    note: `valid on arrival, stale after the program's changes (${broken.map((b) => `${b.layer} ${b.after}, should be ${b.expected}`).join('; ')}): the stack or the next hop drops such packets`,
+  };
 }
 
 /**
- * The per-packet step of every run, and what it accumulates: the compact columns, the exits, faults and outcomes by
- * line, the counts. A capture run and a live run differ only in where their packets come from.
+ * The per-packet step of every run: the program and the driver run here, and what they did is recorded in a PacketLog
+ * (server/packet-log.ts) here or, on a big capture, in the run's worker thread (`remote`, server/run-worker.ts), which
+ * hands its log over when the run ends (`adopt`). A capture run and a live run differ only in where their packets
+ * come from.
  */
 class RunRecorder {
-  readonly cols = new Columns();
-  private readonly files = new Interner();
-  private readonly paths = new Interner();
-  private readonly faultKeys = new Interner();
-  private readonly outcomeNames = new Interner();
-  /** Packets per outcome, by the outcome's index in outcomeNames (first seen first). */
-  private readonly outcomeCounts: number[] = [];
-  /** Per outcome index: whether it names a reason ('dropped: ...'), which the outcome issues list. */
-  private readonly outcomeHasReason: boolean[] = [];
-  private lastExitKey = -1;
-  private lastExit: ExitCount | undefined;
-  private readonly outcomeIssues = new Map<string, RunOutcomeIssue>();
-  private readonly exits = new Map<number, ExitCount>();
-  private readonly faults: RunFault[] = [];
-  /** Packets per action, by the action's index in ACTIONS. */
+  /** The run's bookkeeping: here, or (a remote run, once adopted) the worker's. */
+  log: PacketLog;
+  /** The records' offsets ('index' summaries). */
+  readonly records = new RecordIndex();
+  private readonly verdict = newVerdict();
+  /** A remote run: the packets sent and the counts its progress line shows, kept here too. */
+  private sent = 0;
+  private sentOutgoing = 0;
   private readonly actionCounts = new Float64Array(ACTIONS.length);
-  /** The first packet's time as numbers (classic pcap): times since it without a BigInt per packet. */
-  private firstSec = NaN;
-  private firstNanos = 0;
-  private readonly stats = new RunStats();
-  private firstTs: bigint | undefined;
-  private uninitStackReads = 0;
+  private readonly outcomeCounts = new Map<string, { n: number }>();
+  private lastOutcome = '';
+  private lastOutcomeCount = { n: 0 };
   /** The maps before the first packet (after seeding): what the maps view marks changes against. */
   private mapsStart!: ReturnType<Session['mapsJson']>;
 
@@ -473,58 +478,98 @@ class RunRecorder {
      * packets view asks, from the records' offsets kept here ('index': a capture file that can be read by position).
      */
     private readonly summaries: 'here' | 'worker' | 'index' = 'here',
+    /** The run's worker thread, which keeps the log. */
+    private remote?: RunWorker,
   ) {
     this.mapsStart = prep.session.mapsJson();
+    this.log = new PacketLog(prep.path);
   }
 
   /** The packets recorded: those run and those listed as not run (outgoing); a row each, by capture number. */
   get packets(): number {
-    return this.cols.n;
+    return this.remote ? this.sent : this.log.packets;
   }
-
-  /** Packets the capturing host sent: listed, not run (CapturedPacket.outgoing). */
-  outgoing = 0;
 
   /** The packets run (the summary's `packets`, what a limit counts). */
   get ran(): number {
-    return this.cols.n - this.outgoing;
+    return this.remote ? this.sent - this.sentOutgoing : this.log.ran;
   }
 
   get byAction(): Record<XdpAction, number> {
+    if (!this.remote) return this.log.byAction;
     return Object.fromEntries(ACTIONS.map((a, k) => [a, this.actionCounts[k]!])) as Record<XdpAction, number>;
   }
 
   /** Packets per outcome, in the order the outcomes were first seen. */
   get byOutcome(): Map<string, number> {
-    return new Map(this.outcomeCounts.map((n, oi) => [this.outcomeNames.list[oi]!, n]));
+    return this.remote ? new Map([...this.outcomeCounts].map(([o, c]) => [o, c.n])) : this.log.byOutcome;
   }
 
   /** Run one packet through the program and the driver, and record what happened. */
   packet(pkt: CapturedPacket, reader?: CaptureReader): void {
     const { driver, returns } = this.prep;
-    if (this.summaries === 'index') this.cols.records.push(reader!.recordOffset, reader!.context);
-    if (this.firstTs === undefined) {
-      this.firstTs = pkt.tsNs;
-      if (pkt.tsSec !== undefined && pkt.tsNanos !== undefined) {
-        this.firstSec = pkt.tsSec;
-        this.firstNanos = pkt.tsNanos;
-      }
-    }
+    const remote = this.remote;
+    if (this.summaries === 'index' && this.packets % RecordIndex.EVERY === 0) this.records.push(reader!.recordOffset, reader!.context);
     if (pkt.outgoing) {
       // Sent by the capturing host: XDP never sees it (as `xdp-lens run`). A row at its place, nothing run or counted.
-      this.outgoing++;
-      returns?.skip?.();
-      const i = this.cols.push();
-      this.cols.action[i] = NOT_RUN;
-      this.cols.len[i] = pkt.wireLen;
-      this.cols.time[i] = this.sinceFirst(pkt);
-      if (this.summaries === 'here') this.cols.summaries.push(summarize(pkt.frame));
+      if (remote) {
+        remote.sendOutgoing(pkt.wireLen);
+        this.sent++;
+        this.sentOutgoing++;
+        return;
+      }
+      this.log.outgoingRow(pkt.wireLen, this.log.timeOf(pkt));
+      if (this.summaries === 'here') this.log.cols.summaries.push(summarize(pkt.frame));
       return;
     }
-    const r = driver.receive(pkt.frame, pkt.tsNs);
-    const returnLine = returns?.lineFor(pkt.frame, pkt.tsNs, r);
+    // By seconds and nanoseconds when the reader gives them (no BigInt per packet; the same run as by tsNs).
+    const r = numericTime(pkt) ? driver.receiveAt(pkt.frame, pkt.tsSec!, pkt.tsNanos!) : driver.receive(pkt.frame, pkt.tsNs);
     this.outputs?.write(pkt, r);
-    this.record(pkt, r, returnLine);
+    const v = this.verdict;
+    const action = actionIndex(r.action);
+    v.action = action;
+    v.retval = r.retval;
+    v.path = r.path;
+    v.outcome = r.outcome;
+    v.note = r.note;
+    v.fault = r.fault;
+    const exit = r.run.exitLoc;
+    v.exitFile = exit?.file;
+    v.exitLine = exit ? exit.line : 0;
+    v.queue = r.queue;
+    v.uninitStackRead = !!r.run.uninitStackRead;
+    v.stale = staleChecksum(pkt.frame, r, action);
+    this.prep.refusals.fault(r.fault);
+    if (remote) {
+      remote.send(v, pkt.wireLen);
+      this.sent++;
+      this.actionCounts[action]++;
+      // Most packets end as the packet before did: no keyed lookup for them.
+      if (r.outcome === this.lastOutcome) this.lastOutcomeCount.n++;
+      else {
+        let c = this.outcomeCounts.get(r.outcome);
+        if (!c) this.outcomeCounts.set(r.outcome, (c = { n: 0 }));
+        c.n++;
+        this.lastOutcome = r.outcome;
+        this.lastOutcomeCount = c;
+      }
+      return;
+    }
+    const returnLine = returns?.lineFor(pkt, r);
+    this.log.record(pkt.index, pkt.wireLen, this.log.timeOf(pkt), v, returnLine);
+    if (this.summaries === 'here') this.log.cols.summaries.push(summarize(pkt.frame));
+  }
+
+  /** Room for the next packet (a remote run: the worker's ring is not full); false: let the event loop turn first. */
+  room(until: number): boolean {
+    return this.remote ? this.remote.room(until) : true;
+  }
+
+  /** A remote run: the log the worker kept (and the summaries it made) replace this thread's. */
+  adopt(log: PacketLog, summaries?: SummaryStore): void {
+    this.log = log;
+    if (summaries) log.cols.summaries = summaries;
+    this.remote = undefined;
   }
 
   /** After the last packet. */
@@ -534,107 +579,11 @@ class RunRecorder {
     this.outputs?.close();
   }
 
-  private record(pkt: CapturedPacket, r: DriverPacket, returnLine: number | undefined): void {
-    const { cols, files, paths, outcomeNames, outcomeCounts, outcomeIssues, exits, faultKeys, faults } = this;
-    const i = cols.push();
-    const action = actionIndex(r.action);
-    let file = '';
-    let line = 0;
-    if (r.fault?.loc) {
-      file = r.fault.loc.file;
-      line = r.fault.loc.line;
-    } else if (returnLine !== undefined) {
-      file = this.prep.path;
-      line = returnLine;
-    } else if (r.run.exitLoc) {
-      file = r.run.exitLoc.file;
-      line = r.run.exitLoc.line;
-    }
-    cols.action[i] = action;
-    cols.retval[i] = r.retval;
-    const fileIndex = files.of(file);
-    cols.file[i] = fileIndex;
-    cols.line[i] = line;
-    cols.path[i] = paths.of(r.path);
-    const oi = outcomeNames.of(r.outcome);
-    cols.outcome[i] = Math.min(oi, 0xffff);
-    if (oi === outcomeCounts.length) {
-      outcomeCounts.push(0);
-      this.outcomeHasReason.push(r.outcome.includes(':'));
-    }
-    outcomeCounts[oi]!++;
-    if (this.outcomeHasReason[oi] && !r.fault) {
-      const ok = `${file}\0${line}\0${r.outcome}`;
-      let o = outcomeIssues.get(ok);
-      if (!o) outcomeIssues.set(ok, (o = { file, line, action: r.action, outcome: r.outcome, ...(r.note ? { note: r.note } : {}), count: 0, firstPackets: [] }));
-      o.count++;
-      if (o.firstPackets.length < FIRST_FAULT_PACKETS) o.firstPackets.push(pkt.index);
-    }
-    // stale-checksum at run time: a packet sent on whose valid checksum the program broke, on the line it left through.
-    // (A packet the program left as it came cannot have had a checksum broken: the common case, decided here.)
-    if (!r.fault && (action === PASS || action === TX || action === REDIRECT) && !sameBytesAt(pkt.frame, r.out, r.metaLen)) {
-      const broken = checksumBreaks(pkt.frame, r.out.subarray(r.metaLen));
-      if (broken.length) {
-        const outcome = `stale checksum: ${broken.map((b) => b.layer).join(', ')}`;
-        const ck = `${file}\0${line}\0${outcome}`;
-        let o = outcomeIssues.get(ck);
-        const note = `valid on arrival, stale after the program's changes (${broken.map((b) => `${b.layer} ${b.after}, should be ${b.expected}`).join('; ')}): the stack or the next hop drops such packets`;
-        if (!o) outcomeIssues.set(ck, (o = { file, line, action: r.action, outcome, note, count: 0, firstPackets: [] }));
-        o.count++;
-        if (o.firstPackets.length < FIRST_FAULT_PACKETS) o.firstPackets.push(pkt.index);
-      }
-    }
-    cols.len[i] = pkt.wireLen;
-    const time = this.sinceFirst(pkt);
-    cols.time[i] = time;
-    this.stats.record(time, action, r.outcome, r.queue, file, line, r.fault);
-    if (this.summaries === 'here') cols.summaries.push(summarize(pkt.frame));
-    this.actionCounts[action]++;
-    // A number for (file, line, action): no key string built per packet (file < 2^16, action < 8, line < 2^32); below
-    // 2^29 (a small integer, which a Map hashes fastest) for the first 64 files and lines below 2^20, else above.
-    const ek = fileIndex < 64 && line < 0x10_0000 ? (fileIndex * 8 + action) * 0x10_0000 + line : 0x2000_0000 + (fileIndex * 8 + action) * 0x1_0000_0000 + line;
-    let e = ek === this.lastExitKey ? this.lastExit : exits.get(ek);
-    if (!e) exits.set(ek, (e = { exit: { file, line, action: r.action, count: 0, firstPacket: pkt.index }, order: [], byOutcome: [] }));
-    this.lastExitKey = ek;
-    this.lastExit = e;
-    e.exit.count++;
-    const had = e.byOutcome[oi];
-    if (had === undefined) {
-      e.order.push(oi);
-      e.byOutcome[oi] = 1;
-    } else e.byOutcome[oi] = had + 1;
-    this.prep.refusals.fault(r.fault);
-    if (r.run.uninitStackRead) this.uninitStackReads++;
-    if (r.fault) {
-      const fk = `${file}\0${line}\0${r.fault.kind}`;
-      const known = faultKeys.list.length;
-      const fi = faultKeys.of(fk);
-      if (fi === known) faults.push({ file, line, kind: r.fault.kind, message: r.fault.message, count: 0, firstPackets: [] });
-      const f = faults[fi]!;
-      f.count++;
-      if (f.firstPackets.length < FIRST_FAULT_PACKETS) f.firstPackets.push(pkt.index);
-      cols.fault[i] = Math.min(fi + 1, 0xffff);
-    }
-  }
-
-  /**
-   * ns since the first packet, as Number(tsNs - first tsNs): from the reader's seconds and nanoseconds when both
-   * packets have them and the difference is exact in a double (under 2^53 ns, about 104 days), else by BigInt.
-   */
-  private sinceFirst(pkt: CapturedPacket): number {
-    const sec = pkt.tsSec;
-    const nanos = pkt.tsNanos;
-    if (sec !== undefined && nanos !== undefined && this.firstSec === this.firstSec) {
-      const ds = sec - this.firstSec;
-      const dn = nanos - this.firstNanos;
-      if (ds > -9e6 && ds < 9e6 && dn > -4e9 && dn < 4e9) return ds * 1e9 + dn;
-    }
-    return Number(pkt.tsNs - this.firstTs!);
-  }
-
   /** The summary so far (a live run sends it while it goes on); `extra` adds how the run ended. */
   summary(runId: string, uri: string, t0: number, extra: Pick<RunSummary, 'captureError' | 'cancelled' | 'live'> = {}): RunSummary {
     const { session, driver, config, refusals, attributionNote } = this.prep;
+    const log = this.log;
+    const { outcomeIssues, exits, faults, uninitStackReads } = log.summaryParts();
     return {
       runId,
       uri,
@@ -643,20 +592,20 @@ class RunRecorder {
       program: session.program.name,
       section: session.program.section,
       driver: { mode: config.mode, profile: config.profile, queues: config.queues },
-      packets: this.ran,
-      byAction: { ...this.byAction },
-      byOutcome: Object.fromEntries([...this.byOutcome].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))),
-      outcomeIssues: [...this.outcomeIssues.values()].map((o) => ({ ...o, firstPackets: [...o.firstPackets] })),
-      exits: [...this.exits.values()].map(({ exit: x, order, byOutcome }) => ({ file: x.file, line: x.line, action: x.action, count: x.count, outcomes: Object.fromEntries(order.map((oi) => [this.outcomeNames.list[oi]!, byOutcome[oi]!])), firstPacket: x.firstPacket })).sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.action.localeCompare(b.action)),
-      faults: this.faults.map((f) => ({ ...f, firstPackets: [...f.firstPackets] })),
+      packets: log.ran,
+      byAction: { ...log.byAction },
+      byOutcome: Object.fromEntries([...log.byOutcome].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))),
+      outcomeIssues,
+      exits,
+      faults,
       counters: driver.stats(),
       ...(this.outputs ? { outputs: this.outputs.files() } : {}),
       ...(extra.captureError ? { captureError: extra.captureError } : {}),
       ...(extra.cancelled ? { cancelled: true } : {}),
       ...(attributionNote ? { attributionNote } : {}),
       ...(refusals.list.length ? { verifierRefuses: refusals.json() } : {}),
-      ...(this.uninitStackReads ? { uninitStackReads: this.uninitStackReads } : {}),
-      ...(this.outgoing ? { outgoingNotRun: this.outgoing, outgoingNote: outgoingNote(this.outgoing) } : {}),
+      ...(uninitStackReads ? { uninitStackReads } : {}),
+      ...(log.outgoing ? { outgoingNotRun: log.outgoing, outgoingNote: outgoingNote(log.outgoing) } : {}),
       ...(extra.live ? { live: extra.live } : {}),
       durationMs: Math.round(performance.now() - t0),
       compileMs: Math.round(this.prep.compileMs),
@@ -668,19 +617,20 @@ class RunRecorder {
    * intermediate views share them (the columns only grow, and a view never reads past its own length).
    */
   stored(summary: RunSummary, final: boolean): StoredRun {
-    const n = this.cols.n;
-    const c = this.cols;
+    const c = this.log.cols;
+    const n = c.n;
     // A final view copies a column only when that frees more than a fifth of it (a copy of a million-packet run's
     // columns was a tenth of a second at its end).
     const cut = <T extends Column>(a: T): T =>
       (final && a.length - n > a.length / 5 ? sharedColumn(a.constructor as ColumnType<T>, n, a.subarray(0, n) as T) : a.subarray(0, n)) as T;
+    const t = this.log.tables();
     return {
       summary,
       config: this.prep.config,
-      files: [...this.files.list],
-      paths: [...this.paths.list],
-      faultKeys: [...this.faultKeys.list],
-      outcomes: [...this.outcomeNames.list],
+      files: t.files,
+      paths: t.paths,
+      faultKeys: t.faultKeys,
+      outcomes: t.outcomes,
       outcome: cut(c.outcome),
       action: cut(c.action),
       retval: cut(c.retval),
@@ -690,9 +640,9 @@ class RunRecorder {
       len: cut(c.len),
       time: cut(c.time),
       fault: cut(c.fault),
-      ...(this.summaries === 'index' ? { records: final ? c.records.trim() : c.records } : { summaries: final ? c.summaries.trim() : c.summaries }),
+      ...(this.summaries === 'index' ? { records: final ? this.records.trim() : this.records } : { summaries: final ? c.summaries.trim() : c.summaries }),
       filterCache: new Map(),
-      stats: this.stats.json(),
+      stats: this.log.statsJson(),
       source: this.prep.source,
       maps: { obj: this.prep.config.obj, session: this.prep.session, start: this.mapsStart },
     };
@@ -725,13 +675,31 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
   } catch (e) {
     return { error: `cannot read capture ${params.capture}: ${(e as Error).message}` };
   }
-  const prep = await prepareRun(params, params.capture, stamp, limit, host, token);
+  // A run's worker on a big capture: started now, it loads while the program compiles, and builds the twin while this
+  // thread builds the run (without a spare ready for this text, after an edit, its start was the run's wait).
+  const early = regularFile && RUN_WORKER_SCRIPT && willUseWorker(size) ? RUN_WORKER_SCRIPT : undefined;
+  if (early) {
+    try {
+      warmSpare(early, undefined, host.log);
+    } catch {
+      /* runWorker starts one */
+    }
+  }
+  const prep = await prepareRun(params, params.capture, stamp, limit, host, token, early ? (plan) => {
+    try {
+      warmSpare(early, plan, host.log);
+    } catch {
+      /* runWorker starts one */
+    }
+  } : undefined);
   if ('error' in prep) return prep;
 
   let reader: CaptureReader;
   try {
-    // Each packet is recorded before the next is read: frames are views of the reader's buffer, not copies.
-    reader = openCapture(params.capture, { views: true });
+    // Each packet is recorded before the next is read: frames are views of the reader's buffer, not copies, and each
+    // Ethernet record refills the same packet object (`reuse`; its tsNs, a BigInt, is made only when read: the run goes
+    // by tsSec and tsNanos).
+    reader = openCapture(params.capture, { views: true, reuse: true });
   } catch (e) {
     if (e instanceof CaptureError) return { error: e.message };
     throw e;
@@ -740,7 +708,7 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
   const byIndex = regularFile && reader.seekable;
   // A second reader of the capture: only on a regular file (a pipe or FIFO would split its packets between the two).
   const worker = regularFile ? runWorker(prep, size, host, !byIndex) : undefined;
-  const rec = new RunRecorder(prep, params.outDir ? new OutputCaptures(params.outDir) : undefined, byIndex ? 'index' : worker ? 'worker' : 'here');
+  const rec = new RunRecorder(prep, params.outDir ? new OutputCaptures(params.outDir) : undefined, byIndex ? 'index' : worker ? 'worker' : 'here', worker);
   let bytesRead = 24;
   let captureError: string | undefined;
   let cancelled = false;
@@ -753,7 +721,7 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
         cancelled = true;
         break;
       }
-      const failed = worker?.failure(rec.packets);
+      const failed = worker?.failure();
       if (failed) throw new Error(failed);
       const sliceEnd = performance.now() + SLICE_MS;
       // (The clock read every 16 packets: a read per packet was a measurable part of a small program's run.)
@@ -762,8 +730,8 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
           done = true;
           break;
         }
-        // The worker's twin is behind: the event loop turns while it catches up.
-        if (worker && !worker.ready(rec.packets, sliceEnd)) break;
+        // The worker is a ring behind: the event loop turns while it catches up.
+        if (!rec.room(sliceEnd)) break;
         const pkt = nextPacket(reader);
         if (pkt instanceof CaptureError) {
           captureError = pkt.message;
@@ -795,17 +763,23 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
     rec.finish();
   }
   let workerNote = '';
-  if (worker && byIndex) {
-    worker.end();
-    if (worker.usedFrom >= 0) workerNote = `; return lines from packet ${worker.usedFrom} from the run's worker thread`;
-  } else if (worker) {
-    let store = await worker.summaries(rec.packets);
-    if (store) workerNote = `; summaries${worker.usedFrom >= 0 ? `, and return lines from packet ${worker.usedFrom},` : ''} from the run's worker thread`;
-    else {
-      host.log(`run: the run's worker thread failed, the packets' summaries are read again from ${params.capture}`);
-      store = await summariesOf(params.capture, rec.packets);
-    }
-    rec.cols.summaries = store;
+  // A spare worker for the next run, started once this one is done with the cores (run-worker.ts warmSpare).
+  if (worker && RUN_WORKER_SCRIPT) {
+    const twin = prep.twin ? { path: prep.path, source: prep.twin.source, compile: prep.twin.compile } : undefined;
+    const { obj: _obj, ...config } = prep.config;
+    setTimeout(() => {
+      try {
+        warmSpare(RUN_WORKER_SCRIPT, twin && { twin, config }, host.log);
+      } catch {
+        /* the next run starts a worker of its own */
+      }
+    }, 500).unref();
+  }
+  if (worker) {
+    const kept = await worker.finish(rec.packets);
+    if (typeof kept === 'string') throw new Error(kept);
+    rec.adopt(kept.log, kept.summaries);
+    workerNote = `; packets recorded${prep.twin ? ', return lines' : ''}${kept.summaries ? ', summaries' : ''} in the run's worker thread${worker.builtAhead ? ' (its twin built ahead)' : ''}`;
   }
 
   const runId = `run-${nextRun++}`;
@@ -816,51 +790,31 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
 }
 
 /**
- * Captures from this size on have a worker thread (run-worker.ts: the return-line twin, the packets' summaries).
- * XDP_LENS_RUN_WORKER=never: never; a number N: on any capture, the worker's return lines used from exactly packet N
- * on (tests of the switch).
+ * Captures from this size on have a worker thread (run-worker.ts: the bookkeeping, the return-line twin, the packets'
+ * summaries). XDP_LENS_RUN_WORKER=never: never; a number N: on any capture, with a ring of N packets (0: the usual
+ * size; a small ring has the two threads wait for each other often: tests).
  */
 const RUN_WORKER_BYTES = 2 * 1024 * 1024;
 const RUN_WORKER_SCRIPT = RunWorker.script(__dirname);
 
-/** Start a capture run's worker (replacing prep.returns when the run has return lines); undefined when not used. */
+/** Whether a capture run on a regular file of `size` bytes has a worker thread. */
+function willUseWorker(size: number): boolean {
+  const when = process.env.XDP_LENS_RUN_WORKER;
+  return !!RUN_WORKER_SCRIPT && when !== 'never' && (size >= RUN_WORKER_BYTES || (!!when && /^\d+$/.test(when)));
+}
+
+/** Start a capture run's worker; undefined when not used. */
 function runWorker(prep: PreparedRun, size: number, host: RunHost, summaries: boolean): RunWorker | undefined {
   const when = process.env.XDP_LENS_RUN_WORKER;
-  const switchAt = when && /^\d+$/.test(when) ? Number(when) : undefined;
-  if (!RUN_WORKER_SCRIPT || when === 'never' || (switchAt === undefined && size < RUN_WORKER_BYTES)) return undefined;
+  const ring = when && /^\d+$/.test(when) ? Number(when) : undefined;
+  if (!RUN_WORKER_SCRIPT || !willUseWorker(size)) return undefined;
   const { obj: _obj, ...config } = prep.config;
-  const own = prep.returns && prep.twin ? (prep.returns as ReturnLines) : undefined;
-  if (!own && !summaries) return undefined;
   try {
-    const w = RunWorker.start(own, RUN_WORKER_SCRIPT, { ...(own ? { twin: { path: prep.path, source: prep.twin!.source, compile: prep.twin!.compile } } : {}), summaries, config }, switchAt);
-    if (own) prep.returns = w;
-    return w;
+    return RunWorker.start(RUN_WORKER_SCRIPT, { path: prep.path, ...(prep.twin ? { twin: { path: prep.path, source: prep.twin.source, compile: prep.twin.compile } } : {}), summaries, config, ...(ring ? { ring } : {}) });
   } catch (e) {
     host.log(`run: no worker thread, everything runs on the server's thread (${(e as Error).message})`);
     return undefined;
   }
-}
-
-/** The summaries of the first `n` packets of a capture, read again (a run whose worker failed). */
-async function summariesOf(capture: string, n: number): Promise<SummaryStore> {
-  const store = new SummaryStore();
-  const reader = openCapture(capture, { views: true });
-  try {
-    let sliceEnd = performance.now() + SLICE_MS;
-    while (store.length < n) {
-      const pkt = nextPacket(reader);
-      if (!(pkt && 'frame' in pkt)) break;
-      store.push(summarize(pkt.frame));
-      if (performance.now() > sliceEnd) {
-        await yieldToLoop();
-        sliceEnd = performance.now() + SLICE_MS;
-      }
-    }
-  } finally {
-    reader.close();
-  }
-  while (store.length < n) store.push('');
-  return store;
 }
 
 /** Counts per action and outcome, for the progress line of a run (a capture run and a live run). */
@@ -1102,13 +1056,22 @@ function pageSummaries(run: StoredRun, indices: ArrayLike<number>): string[] {
     reader = undefined;
   }
   try {
+    // The packet the reader gives next (-1: none): a page reads on from where the packet before it left the reader.
+    let at = -1;
     for (let k = 0; k < indices.length; k++) {
       const i = indices[k]!;
       let text = NO_SUMMARY;
       if (reader) {
-        const { offset, context } = records.at(i);
-        const pkt = reader.seek(offset, i, context) ? nextPacket(reader) : undefined;
-        if (pkt && 'frame' in pkt) text = summarize(pkt.frame);
+        if (at < 0 || i < at || i - at >= RecordIndex.EVERY) {
+          const r = records.at(i);
+          at = reader.seek(r.offset, r.index, r.context) ? r.index : -1;
+        }
+        let pkt: ReturnType<typeof nextPacket>;
+        while (at >= 0 && at <= i) {
+          pkt = nextPacket(reader);
+          at = pkt && 'frame' in pkt ? at + 1 : -1;
+        }
+        if (at === i + 1 && pkt! && 'frame' in pkt) text = summarize(pkt.frame);
       }
       out.push(text);
     }
@@ -1119,7 +1082,12 @@ function pageSummaries(run: StoredRun, indices: ArrayLike<number>): string[] {
 }
 
 function row(run: StoredRun, i: number, summary: string): PacketRow {
-  if (run.action[i] === NOT_RUN) return { index: i, time: formatTime(run.time[i]!), len: run.len[i]!, summary, action: 'XDP_PASS', retval: 0, file: '', line: 0, path: '', notRun: 'outgoing' };
+  if (run.action[i] === NOT_RUN) return { index: i, time: formatTime(run.time[i]!), len: run.len[i]!, summary, notRun: 'outgoing' };
+  return ranRow(run, i, summary);
+}
+
+/** The row of a packet that was run. */
+function ranRow(run: StoredRun, i: number, summary: string): RunPacketRow {
   const f = run.fault[i]!;
   return {
     index: i,
@@ -1485,7 +1453,15 @@ export async function packetDetail(p: PacketParams, token: CancellationToken): P
       tracing = false;
       const mapsAfter = session.mapsJson();
       const after = r.out.subarray(r.metaLen);
-      const stored = row(run, i, run.summaries ? run.summaries.get(i) : summarize(pkt.frame));
+      const stored = ranRow(run, i, run.summaries ? run.summaries.get(i) : summarize(pkt.frame));
+      // clang -O2 gives a function one exit (its closing brace): the path ends at the return the packet took, which
+      // the run found (return lines), as the verdict says, not at the brace every return shares.
+      const last = executed[executed.length - 1];
+      if (!r.fault && stored.line > 0 && last && last.file === stored.file && last.line !== stored.line) {
+        executed.pop();
+        const prev = executed[executed.length - 1];
+        if (!(prev && prev.file === stored.file && prev.line === stored.line)) executed.push({ file: stored.file, line: stored.line });
+      }
       return {
         index: i,
         time: stored.time,

@@ -19,6 +19,8 @@ import {
   type Diagnostic,
   type Hover,
   type InitializeResult,
+  ShowMessageNotification,
+  MessageType,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import {
@@ -34,10 +36,11 @@ import {
 import type { Finding, Fix } from '../simulator/analysis/findings.ts';
 import { programListing } from '../simulator/analysis/listing.ts';
 import { compileCAsync } from '../simulator/compile.ts';
+import { compileShared } from './compiles.ts';
 import { INPUT_LIMITS, readInputFile, readInputText } from '../simulator/input.ts';
 import { loadObject } from '../simulator/elf/index.ts';
 import { RULE_DOCS, docMarkdown, lookupDoc } from './docs.ts';
-import { registerRunHandlers } from './run.ts';
+import { registerRunHandlers, warmRun } from './run.ts';
 import { registerCompareHandler } from './compare.ts';
 import { registerDebugHandlers } from './debug.ts';
 import { ResyncingMessageReader } from './framing.ts';
@@ -236,7 +239,7 @@ async function runBytecode(doc: TextDocument): Promise<void> {
   s0.compile?.abort();
   const abort = (s0.compile = new AbortController());
   const options = analyzeOptions(settings);
-  const compiled = await compileCAsync(path, effectiveCompileOptions(path, options).compile, abort.signal);
+  const compiled = await compileShared(path, effectiveCompileOptions(path, options).compile, abort.signal);
   if (abort.signal.aborted) {
     if (!states.get(doc.uri)?.compile) status({ state: 'ready' }, settings);
     return;
@@ -253,13 +256,17 @@ async function runBytecode(doc: TextDocument): Promise<void> {
   status({ state: 'ready' }, settings);
   const current = documents.get(doc.uri);
   if (current) publish(current);
+  // What a run of this file will need, made now (the return-line twin, a worker thread): run.ts warmRun.
+  if (compiled.objectPath && !compiled.diagnostics.some((d) => d.severity === 'error')) void warmRun(doc.uri, disk, runHost, abort.signal);
 }
 
 function note(message: string): void {
   if (notesShown.has(message)) return;
   notesShown.add(message);
   connection.console.warn(message);
-  void connection.window.showWarningMessage(`XDP Lens: ${message}`);
+  // A notification, not window/showMessageRequest (which a minimal LSP client answers with an error): it has no
+  // buttons to wait for, and nothing can come back.
+  void connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Warning, message: `XDP Lens: ${message}` });
 }
 
 function publish(doc: TextDocument): void {

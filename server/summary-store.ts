@@ -63,20 +63,26 @@ export class SummaryStore {
 }
 
 /**
- * Where each packet's record is in its capture (8 bytes a packet, and the reader's context where it changes): the
- * packets view reads the records of a page again to summarise them, instead of keeping every packet's summary.
+ * Where the packets' records are in their capture: the offset of every EVERY-th packet's record (and the reader's
+ * context where it changes), so that the packets view can read the records of a page again to summarise them instead
+ * of keeping every packet's summary. Packet i is found by seeking to the record of packet i - i % EVERY and reading on
+ * (a run records only one packet in EVERY here: an offset per packet was a measurable part of a big run).
  */
 export class RecordIndex {
+  static readonly EVERY = 64;
+  /** Offset of the record of packet k * EVERY. */
   private offsets = new Float64Array(1024);
   private n = 0;
-  /** First packet of each context, and the context. */
+  /** First kept record of each context, and the context. */
   private readonly contextFrom: number[] = [];
   private readonly contexts: object[] = [];
 
+  /** Kept records (one per EVERY packets). */
   get length(): number {
     return this.n;
   }
 
+  /** The record of packet length * EVERY: its offset, and the reader's context there. */
   push(offset: number, context: object): void {
     if (this.n === this.offsets.length) {
       const o = new Float64Array(this.n * 2);
@@ -95,15 +101,16 @@ export class RecordIndex {
     return this;
   }
 
-  /** The record of packet i: its offset and the reader's context. */
-  at(i: number): { offset: number; context: object } {
+  /** Where to start reading for packet i: the kept record at or before it (packet `index`), its offset and context. */
+  at(i: number): { index: number; offset: number; context: object } {
+    const k = Math.min(Math.floor(i / RecordIndex.EVERY), this.n - 1);
     let lo = 0;
     let hi = this.contextFrom.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (this.contextFrom[mid]! <= i) lo = mid;
+      if (this.contextFrom[mid]! <= k) lo = mid;
       else hi = mid - 1;
     }
-    return { offset: this.offsets[i]!, context: this.contexts[lo]! };
+    return { index: k * RecordIndex.EVERY, offset: this.offsets[k]!, context: this.contexts[lo]! };
   }
 }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from '../repo.ts';
-import { debugLenses, exitLabel, exitsByLine, faultMessage, findXdpFunctions, formatCounts, formatDuration, isXdpSource, packetLabel, pages, refusalBanner, runLensTitle, statusText } from '../../client/format.ts';
+import { codeOfLine, debugLenses, exitLabel, exitsByLine, faultMessage, findXdpFunctions, formatCounts, formatDuration, isXdpSource, packetLabel, pages, refusalBanner, runLensTitle, statusText } from '../../client/format.ts';
 
 test('counts: most common action first, absent actions left out', () => {
   assert.equal(formatCounts({ XDP_PASS: 6, XDP_DROP: 2, XDP_TX: 2, XDP_ABORTED: 0, XDP_REDIRECT: 0 }), '6 XDP_PASS · 2 XDP_DROP · 2 XDP_TX');
@@ -23,7 +23,7 @@ test('the run CodeLens: counts, total, capture name, partial runs, faults and st
   assert.equal(runLensTitle(partial, false), '1 XDP_PASS · 1 XDP_ABORTED (2 packets of demo.pcap, cancelled) · 1 fault');
   // Large counts are grouped as the Run Summary groups them.
   const big = { ...s, packets: 1_000_000, byAction: { ...s.byAction, XDP_PASS: 998_500, XDP_DROP: 1_500 }, byOutcome: { 'dropped: no redirect target': 1_200 } };
-  assert.equal(runLensTitle(big, false), '998,500 XDP_PASS · 1,500 XDP_DROP · 1,200 dropped: no redirect target (1,000,000 packets of demo.pcap)');
+  assert.equal(runLensTitle(big, false), '998,500 XDP_PASS · 1,500 XDP_DROP (1,000,000 packets of demo.pcap; 1,200 of them dropped: no redirect target)');
 });
 
 test('exit labels join the actions that left through one line', () => {
@@ -61,9 +61,9 @@ test('small formatting helpers', () => {
   assert.equal(formatDuration(1234), '1.234 s');
   assert.deepEqual(pages(1001, 500), [[0, 500], [500, 1000], [1000, 1001]]);
   assert.deepEqual(pages(0, 500), []);
-  assert.deepEqual(packetLabel({ index: 3, time: '0.750051', action: 'XDP_DROP', line: 127, summary: 'IP a > b' }), { label: '#3 XDP_DROP', description: '0.750051  IP a > b  :127' });
-  // A packet the capturing host sent: listed, not run (the server's placeholder action is not shown).
-  assert.deepEqual(packetLabel({ index: 4, time: '1.5', action: 'XDP_PASS', line: 0, summary: 'ARP, Request', notRun: 'outgoing' }), { label: '#4 (outgoing: not run)', description: '1.5  ARP, Request' });
+  assert.deepEqual(packetLabel({ index: 3, time: '0.750051', action: 'XDP_DROP', line: 127, summary: 'IP a > b' }), { label: '#3 XDP_DROP', description: '0.750051 s  IP a > b  (line 127)' });
+  // A packet the capturing host sent: listed, not run (the server sends no action, exit or path for it).
+  assert.deepEqual(packetLabel({ index: 4, time: '1.5', summary: 'ARP, Request', notRun: 'outgoing' }), { label: '#4 (outgoing: not run)', description: '1.5 s  ARP, Request' });
   assert.equal(statusText('ready', 'native', true), '$(check) XDP native');
   assert.equal(statusText('ready', 'native', false), '$(check) XDP restricted');
 });
@@ -81,7 +81,7 @@ test('a run of a program the kernel would refuse: said first on the CodeLens, an
 });
 
 test('outcomes: the return line, the CodeLens, the packet row and the diagnostic say what the driver did', async () => {
-  const { exitOutcomes, outcomeMessage, outcomeSuffix } = await import('../../client/format.ts');
+  const { exitOutcomes, outcomeMessage, outcomeNote } = await import('../../client/format.ts');
   assert.equal(
     exitLabel([{ action: 'XDP_REDIRECT', count: 240, outcomes: { 'dropped: no redirect target': 240 } }], false),
     '  ← 240 packets → XDP_REDIRECT, all dropped: no redirect target',
@@ -92,15 +92,29 @@ test('outcomes: the return line, the CodeLens, the packet row and the diagnostic
     '  ← 3 packets → XDP_REDIRECT, 2 redirected, 1 dropped: target device down; 1 packet → XDP_DROP',
   );
   assert.equal(exitOutcomes({ count: 1, outcomes: { 'dropped: TX ring full': 1 } }), ', dropped: TX ring full');
-  assert.equal(outcomeSuffix({ passed: 3, 'dropped: no redirect target': 240 }), ' · 240 dropped: no redirect target');
+  assert.equal(outcomeNote({ passed: 3, 'dropped: no redirect target': 240 }, 243), '; 240 of them dropped: no redirect target');
+  assert.equal(outcomeNote({ 'dropped: no redirect target': 3, 'passed: bpf_redirect_map fallback, key absent': 1 }, 10), '; 3 of them dropped: no redirect target, 1 passed: bpf_redirect_map fallback, key absent');
+  assert.equal(outcomeNote({ 'dropped: TX ring full': 5 }, 5), '; all dropped: TX ring full');
+  assert.equal(outcomeNote({ passed: 5 }, 5), '', 'plain outcomes add nothing');
   assert.equal(
     runLensTitle({ byAction: { XDP_ABORTED: 0, XDP_DROP: 0, XDP_PASS: 0, XDP_TX: 0, XDP_REDIRECT: 1 }, byOutcome: { 'dropped: no redirect target': 1 }, packets: 1, capture: '/x/a.pcap', faults: [] }, false),
-    '1 XDP_REDIRECT · 1 dropped: no redirect target (1 packet of a.pcap)',
+    '1 XDP_REDIRECT (1 packet of a.pcap; it was dropped: no redirect target)',
   );
   assert.equal(
     outcomeMessage({ action: 'XDP_PASS', outcome: 'passed: bpf_redirect_map fallback, map empty', count: 1, firstPackets: [4] }),
-    'XDP_PASS, passed: bpf_redirect_map fallback, map empty: 1 packet: #4',
+    '1 packet returned XDP_PASS here and was passed (bpf_redirect_map fallback, map empty): #4.',
   );
+  const issue = { action: 'XDP_REDIRECT', outcome: 'dropped: no redirect target', note: 'XDP_REDIRECT without a target (the last bpf_redirect_map on tx_port found no entry for key 0: map empty): the frame is dropped', count: 12, firstPackets: [2, 3, 8] };
+  assert.equal(
+    outcomeMessage(issue),
+    '12 packets returned XDP_REDIRECT here and were dropped (no redirect target): #2, #3, #8 and 9 more. XDP_REDIRECT without a target (the last bpf_redirect_map on tx_port found no entry for key 0: map empty): the frame is dropped.',
+  );
+  // Said in the finding the run proved right: the run's count and packets, not the driver's note again.
+  const { runEvidence, RUN_CONFIRMS } = await import('../../client/format.ts');
+  assert.equal(runEvidence({ ...issue, count: 3 }), 'The last run confirms it: 3 packets returned XDP_REDIRECT here and were dropped (no redirect target): #2, #3, #8.');
+  assert.equal(RUN_CONFIRMS['dropped: no redirect target'], 'redirect-without-target');
+  assert.equal(RUN_CONFIRMS['aborted: not an XDP action'], 'invalid-action');
+  assert.equal(RUN_CONFIRMS['dropped: TX ring full'], undefined, 'a full ring is no mistake in the source');
   assert.equal(packetLabel({ index: 3, time: '0.1', action: 'XDP_REDIRECT', line: 9, summary: 's', outcome: 'dropped: no redirect target' }).label, '#3 XDP_REDIRECT → dropped: no redirect target');
   assert.equal(packetLabel({ index: 3, time: '0.1', action: 'XDP_PASS', line: 9, summary: 's', outcome: 'passed' }).label, '#3 XDP_PASS');
 });
@@ -141,4 +155,28 @@ test('debug lenses: one per exit line of the file, on the first packet that left
   assert.deepEqual(debugLenses(exits, 'a.c', true, true), [], 'stale');
   assert.deepEqual(debugLenses(exits, 'a.c', false, false), [], 'untrusted');
   assert.deepEqual(debugLenses(exits, 'c.c', false, true), []);
+});
+
+test('a source line shown as code loses the comment at its end, not what is in a literal', () => {
+  assert.equal(codeOfLine('\t\treturn XDP_DROP; // xdp-test: blocked-port'), 'return XDP_DROP;');
+  assert.equal(codeOfLine('  return icmp_echo_reply(eth, ip, icmp); /* answer it */'), 'return icmp_echo_reply(eth, ip, icmp);');
+  assert.equal(codeOfLine('bpf_printk("a // b", x); // note'), 'bpf_printk("a // b", x);');
+  assert.equal(codeOfLine("if (c == '/') // slash"), "if (c == '/')");
+  assert.equal(codeOfLine('x = 1; /* a */ y = 2;'), 'x = 1; /* a */ y = 2;');
+  assert.equal(codeOfLine('  // only a comment'), '// only a comment');
+  assert.equal(codeOfLine('  return XDP_PASS;  '), 'return XDP_PASS;');
+});
+
+test('every driver path the simulator takes is explained in words (packet view, packet tooltip)', async () => {
+  const { DRIVER_PATHS, driverPathText } = await import('../../client/format.ts');
+  const { readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { REPO } = await import('../repo.ts');
+  const rx = readFileSync(join(REPO, 'simulator', 'driver', 'rx.ts'), 'utf8');
+  const union = /export type DriverPath =([\s\S]*?);/.exec(rx)![1]!;
+  const paths = [...union.matchAll(/\|\s*'([^']+)'/g)].map((m) => m[1]!);
+  assert.ok(paths.length >= 10, `${paths.length} paths read from rx.ts`);
+  assert.deepEqual(paths.filter((p) => !DRIVER_PATHS[p]), []);
+  assert.equal(driverPathText('xdp_tx'), 'xdp_tx (queued on the XDP TX ring of the interface it came in on)');
+  assert.equal(driverPathText('something_new'), 'something_new');
 });

@@ -2,7 +2,7 @@
 // the paging row, and the path a seed setting stores.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { entryDescription, entryLabel, mapDescription, mapsMessage, moreLabel, settingPath } from '../../client/maps-format.ts';
+import { entryDescription, entryLabel, entryTooltip, ipv4Reading, mapDescription, mapsMessage, moreLabel, settingPath } from '../../client/maps-format.ts';
 import type { MapView } from '../../server/protocol.ts';
 
 const map = (over: Partial<MapView> = {}): MapView => ({
@@ -47,4 +47,14 @@ test('the view message: the maps after a run, and the stale notice after an edit
   );
   assert.equal(mapsMessage({ ...r, maps: 0 }, false), undefined);
   assert.match(mapsMessage({ ...r, error: 'run-3 is no longer held' }, true) ?? '', /^Stale: .* run-3 is no longer held$/);
+});
+
+test('a 4-byte key whose bytes spell an address says which (the tooltip), an index does not', () => {
+  const e = { key: 'c0000242', value: '0100000000000000', keyText: '1107427520', valueText: '1' };
+  assert.equal(entryTooltip(e).split('\n')[0], 'key 1107427520   (hex c0000242; as an IPv4 address: 192.0.2.66)');
+  assert.equal(ipv4Reading('06000000'), undefined, 'proto_count[6]');
+  assert.equal(ipv4Reading('00000001'), undefined);
+  assert.equal(ipv4Reading('0a000001'), '10.0.0.1');
+  assert.equal(ipv4Reading('0a0000010a000002'), undefined, 'not 4 bytes');
+  assert.equal(entryTooltip({ key: '06000000', value: '01', keyText: '6', valueText: '1' }).split('\n')[0], 'key 6   (hex 06000000)');
 });

@@ -36,7 +36,7 @@ function detail(over: Partial<PacketDetail> = {}): PacketDetail {
   };
 }
 const render = (d: PacketDetail, stale = false) =>
-  renderPacketHtml({ detail: d, runId: 'run-1', stale, nonce: 'N0nce', cspSource: 'vscode-webview://x', scriptUri: 'vscode-webview://x/dist/webview-packet.js', lineText: (_f, l) => (l === 42 ? '  return icmp_echo_reply(eth, ip, icmp);' : undefined) });
+  renderPacketHtml({ detail: d, runId: 'run-1', stale, nonce: 'N0nce', cspSource: 'vscode-webview://x', scriptUri: 'vscode-webview://x/dist/webview-packet.js', lineText: (_f, l) => (l === 42 ? '  return icmp_echo_reply(eth, ip, icmp); // xdp-test: echo-reply' : undefined) });
 
 test('a strict CSP: nothing but this nonce\'s style and script, and no resource from elsewhere', () => {
   const html = render(detail());
@@ -80,6 +80,8 @@ test('both layer trees are drawn with their fields and byte ranges; changed fiel
 test('the verdict, the executed path as source links, printk and map updates', () => {
   const html = render(detail());
   assert.match(html, /<span class="badge act-XDP_TX">XDP_TX<\/span> <span class="outcome">→ transmitted<\/span>/);
+  // The driver path says what it means when pointed at.
+  assert.match(html, /<span title="xdp_tx \(queued on the XDP TX ring of the interface it came in on\)">driver path xdp_tx<\/span>/);
   assert.match(html, /<a href="#" class="src" data-file="\/w\/xdp_filter\.c" data-line="42"[^>]*>xdp_filter\.c:42<\/a> <code>return icmp_echo_reply\(eth, ip, icmp\);<\/code> <span class="muted">← left here<\/span>/);
   assert.match(html, /<code>echo from 10\.0\.0\.1<\/code>/);
   assert.match(html, /<code [^>]*>proto_count\[06000000\]: 0000000000000000 -&gt; 0100000000000000<\/code>/);

@@ -1,7 +1,7 @@
 // Staleness, recent captures and the settings sent in an untrusted workspace.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addRecent, captureChoices, isStale, rerunAfterRun, rerunOnSave, restrictSettings, settingsKey } from '../../client/state.ts';
+import { addRecent, captureChoices, isStale, rerunAfterRun, rerunOnSave, restrictSettings, settingsKey, textHash } from '../../client/state.ts';
 
 test('settings keys ignore key order but not values', () => {
   assert.equal(settingsKey({ a: 1, b: { c: [1, 2], d: 'x' } }), settingsKey({ b: { d: 'x', c: [1, 2] }, a: 1 }));
@@ -16,6 +16,15 @@ test('results are stale after an edit, a settings change, or when the document i
   assert.equal(isStale(stamp, { version: 4, settings: 's2' }), true);
   assert.equal(isStale(stamp, { version: undefined, settings: 's1' }), true);
   assert.equal(isStale(undefined, { version: 1, settings: 's1' }), false);
+  // With the program's text in the stamp the text decides, not the version: a document closed and opened again (version
+  // 1 again) or an edit undone is not stale; another text, or none readable, is.
+  const text = 'int x;\n';
+  const hashed = { ...stamp, text: textHash(text) };
+  assert.equal(isStale(hashed, { version: 1, settings: 's1', text }), false);
+  assert.equal(isStale(hashed, { version: undefined, settings: 's1', text }), false);
+  assert.equal(isStale(hashed, { version: 4, settings: 's1', text: 'int y;\n' }), true);
+  assert.equal(isStale(hashed, { version: 4, settings: 's1', text: undefined }), true);
+  assert.equal(isStale(hashed, { version: 4, settings: 's2', text }), true);
 });
 
 test('recent captures: newest first, no repeats, bounded', () => {

@@ -21,7 +21,7 @@ function page(stats: RunStats, over: Partial<SummaryPage> = {}, summary: Partial
     stale: false,
     nonce: 'bm9uY2Utb2YtdGVzdA==',
     cspSource: 'https://file+.vscode-resource.vscode-cdn.net',
-    lineText: (file, line) => (file === '/w/prog.c' ? `\treturn line_${line};` : undefined),
+    lineText: (file, line) => (file === '/w/prog.c' ? `\treturn line_${line}; // the exit of line ${line}` : undefined),
     ...over,
   };
 }
@@ -118,7 +118,7 @@ test('exit lines, outcomes, queues and faults: each row holds its count, share a
   const exits = elements(section(html, 'exits'), 'tr', 'data-line');
   assert.deepEqual(exits.map((r) => [r['data-line'], r['data-action'], r['data-n']]), [['40', 'XDP_PASS', '5'], ['33', 'XDP_REDIRECT', '4'], ['21', 'XDP_DROP', '3'], ['12', 'XDP_ABORTED', '1']]);
   assert.match(section(html, 'exits'), /prog\.c:33<\/span> <code>return line_33;<\/code>.*all dropped: no redirect target/);
-  assert.match(section(html, 'exits'), /<td class="num">4<\/td><td class="num pct">31%<\/td>/);
+  assert.match(section(html, 'exits'), /<td class="num">4<\/td><td class="num pct">30.8%<\/td>/);
   // A click filters the packets view to the row's packets.
   const unescape = (s: string) => s.replace(/&#(\d+);/g, (_, c) => String.fromCharCode(Number(c)));
   assert.deepEqual(JSON.parse(unescape(exits[1]!['data-msg']!)), { type: 'exit', file: '/w/prog.c', line: 33, filter: 'exit.line == 33 && action == XDP_REDIRECT' });
@@ -194,7 +194,9 @@ test('a million packets over an hour and 3,000 exit lines: bounded rows, compact
 
 test('number and time wording', () => {
   assert.deepEqual([compact(950), compact(1200), compact(12_000), compact(3_400_000), compact(0.5)], ['950', '1.2k', '12k', '3.4M', '0.5']);
-  assert.deepEqual([share(1, 3), share(1, 2000), share(0, 5), share(1999, 2000), share(5, 5)], ['33%', '<0.1%', '0%', '>99.9%', '100%']);
+  assert.deepEqual([share(1, 3), share(1, 2000), share(0, 5), share(1999, 2000), share(5, 5)], ['33.3%', '<0.1%', '0%', '>99.9%', '100%']);
+  // Shares that add up to 100 read so: 2,400 / 1,800 / 600 of 4,800 (whole numbers gave 50% + 38% + 13%).
+  assert.deepEqual([share(2400, 4800), share(1800, 4800), share(600, 4800)], ['50%', '37.5%', '12.5%']);
   assert.deepEqual([duration(750), duration(12_000), duration(1_500_000), duration(2.25e9), duration(200e9), duration(3 * 3600e9)], ['750 ns', '12 µs', '1.5 ms', '2.25 s', '3.33 min', '3 h']);
   assert.deepEqual(niceTicks(8), [0, 2, 4, 6, 8]);
   assert.deepEqual(niceTicks(8123), [0, 5000, 10000]);

@@ -10,7 +10,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '../repo.ts';
-import { e2eRequired, e2eSkip, goToLine, pickQuickItem, runCommand, waitForCodeLens, waitForStatusBarText, startVSCode, waitForActiveEditor, waitVisible, type VSCodeSession } from './harness/index.ts';
+import { actUntil, clickUntil, e2eRequired, e2eSkip, goToLine, pickQuickItem, runCommand, waitForCodeLens, waitForStatusBarText, startVSCode, waitForActiveEditor, waitVisible, type VSCodeSession } from './harness/index.ts';
 import { PcapWriter } from '../../simulator/net/pcap-writer.ts';
 import { PACKETS } from '../debug/fixture.ts';
 
@@ -62,9 +62,14 @@ test('set a breakpoint, start debugging, read a C local, step, step back, contin
     const number = page.locator('.part.editor .monaco-editor .margin-view-overlays > div', { has: page.locator('.line-numbers', { hasText: /^65$/ }) });
     const box = await (await waitVisible(number, 'line number 65')).first().boundingBox();
     assert.ok(box, 'line 65 is on screen');
-    await page.mouse.move(box.x + 8, box.y + box.height / 2);
-    await page.mouse.click(box.x + 8, box.y + box.height / 2);
-    await waitVisible(page.locator('.debug-breakpoints .monaco-list-row', { hasText: /dbg\.c\s*65/ }), 'the breakpoint in the Breakpoints view');
+    // A click in the gutter sets it (and a second one would clear it): clicked again only while line 65 has no
+    // breakpoint glyph and the Breakpoints view does not list it.
+    const glyph = page.locator('.part.editor .editor-group-container.active .monaco-editor .glyph-margin-widgets .codicon-debug-breakpoint');
+    const listed = page.locator('.debug-breakpoints .monaco-list-row', { hasText: /dbg\.c\s*65/ });
+    await actUntil(async () => {
+      await page.mouse.move(box.x + 8, box.y + box.height / 2);
+      await page.mouse.click(box.x + 8, box.y + box.height / 2);
+    }, listed, 'the breakpoint in the Breakpoints view', { again: async () => !(await glyph.first().isVisible()) && !(await listed.first().isVisible()), waitMs: 5_000 });
     await runCommand(page, 'Debug: Continue');
     // Stopped on line 65: the call stack names the function, the Variables view has the C locals.
     const variables = page.locator('.debug-variables');
@@ -86,8 +91,13 @@ test('set a breakpoint, start debugging, read a C local, step, step back, contin
     await vs.screenshot('debug-packet');
     await runCommand(page, 'Debug: Step Over');
     await waitVisible(page.locator('.debug-call-stack .monaco-list-row', { hasText: /dbg\.c\s*66/ }), 'the step to line 66');
-    await (await waitVisible(page.locator('.debug-toolbar .codicon-debug-step-back'), 'the Step Back button')).first().click();
-    await waitVisible(page.locator('.debug-call-stack .monaco-list-row', { hasText: /dbg\.c\s*65/ }), 'back on line 65');
+    const on66 = page.locator('.debug-call-stack .monaco-list-row', { hasText: /dbg\.c\s*66/ });
+    await waitVisible(page.locator('.debug-toolbar .codicon-debug-step-back'), 'the Step Back button');
+    // Clicked again only while the stop is still on line 66 (a click that stepped back has moved it).
+    await clickUntil(page.locator('.debug-toolbar .codicon-debug-step-back'), page.locator('.debug-call-stack .monaco-list-row', { hasText: /dbg\.c\s*65/ }), 'back on line 65', {
+      again: () => on66.first().isVisible(),
+      waitMs: 5_000,
+    });
     // Continue: the breakpoint is reached again by the next packets; then with it removed the capture runs out.
     await runCommand(page, 'Remove All Breakpoints');
     await runCommand(page, 'Debug: Continue');

@@ -18,6 +18,7 @@ import type { Locator, Page } from 'playwright-core';
 import { REPO } from '../repo.ts';
 import {
   ARTIFACTS_DIR,
+  clickUntil,
   e2eRequired,
   e2eSkip,
   goToLine,
@@ -155,8 +156,8 @@ async function waitForLine(page: Page, line: number, what: string, check: (l: Re
 }
 
 /** A screenshot of just the area covering `locators` (for the docs), next to the full-window artifacts. */
-async function crop(vs: VSCodeSession, name: string, locators: Locator[], pad = 4): Promise<string> {
-  const boxes = (await Promise.all(locators.map((l) => l.first().boundingBox()))).filter((b) => b !== null);
+async function crop(vs: VSCodeSession, name: string, locators: Locator[], pad = 4, timeoutMs = 30_000): Promise<string> {
+  const boxes = (await Promise.all(locators.map((l) => l.first().boundingBox({ timeout: timeoutMs })))).filter((b) => b !== null);
   if (!boxes.length) throw new Error(`nothing to crop for ${name}`);
   const x = Math.max(0, Math.min(...boxes.map((b) => b.x)) - pad);
   const y = Math.max(0, Math.min(...boxes.map((b) => b.y)) - pad);
@@ -229,10 +230,16 @@ test('a person uses XDP Lens in VS Code: Problems, hover, run on a capture, a pa
     // 2. Hover an action: its documentation.
     const txLine = lineOf(seeded, 'return XDP_TX;');
     await goToLine(page, txLine, readFileSync(seeded, 'utf8').split('\n')[txLine - 1]!.indexOf('XDP_TX') + 2);
-    const hover = await showHover(page, 'XDP_TX = 3');
+    let hover = await showHover(page, 'XDP_TX = 3');
     assert.match(await hover.innerText(), /Send the frame back out of the interface it arrived on/);
-    await vs.screenshot('extension-hover');
-    await crop(vs, 'extension-hover-crop', [hover, page.locator('.part.editor .monaco-editor .view-line').filter({ hasText: 'return XDP_TX' })]);
+    // The pictures hold the hover: a hover that closed meanwhile (the editor redrawn under it) is shown again first.
+    for (let tries = 1; ; tries++) {
+      await vs.screenshot('extension-hover');
+      const taken = await crop(vs, 'extension-hover-crop', [hover, page.locator('.part.editor .monaco-editor .view-line').filter({ hasText: 'return XDP_TX' })], 4, 5_000).then(() => true, () => false);
+      if (taken && (await hover.isVisible())) break;
+      if (tries === 3) throw new Error('the hover closed three times before its picture was taken');
+      hover = await showHover(page, 'XDP_TX = 3');
+    }
     await page.keyboard.press('Escape');
     await hover.waitFor({ state: 'hidden' });
     mark('2 hover');
@@ -285,8 +292,7 @@ test('a person uses XDP Lens in VS Code: Problems, hover, run on a capture, a pa
     const packet = view.locator('.monaco-list-row').filter({ hasText: '#1 XDP_TX' });
     await waitVisible(packet, 'packet #1 in the XDP Packets view', 30_000, view);
     assert.match(await packet.innerText(), /ICMP echo request/);
-    await packet.click();
-    await waitVisible(page.locator('.part.editor .tab').filter({ hasText: 'Packet #1' }), 'the packet view tab');
+    await clickUntil(packet, page.locator('.part.editor .tab').filter({ hasText: 'Packet #1' }), 'the packet view tab', { waitMs: 5_000 });
     // The packet view (a webview, see packet-view.test.ts): the verdict, and the decoded ICMP type before and after.
     const packetView = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
     await waitVisible(packetView.locator('.verdict').filter({ hasText: /XDP_TX\s*→ transmitted\s*returned 3 at xdp_filter\.c:\d+/ }), 'the verdict in the packet view');
@@ -312,8 +318,13 @@ test('a person uses XDP Lens in VS Code: Problems, hover, run on a capture, a pa
     // 5. The Debug lens above that return: the debugger starts on the first packet that left there (#1), stopped at
     // the program's entry (no breakpoints are set), and the debug console names the packet.
     const debugLens = await waitForCodeLens(page, 'Debug first packet (#1)');
-    await debugLens.locator('a', { hasText: 'Debug first packet (#1)' }).click();
-    await waitVisible(page.locator('.debug-call-stack .monaco-list-row', { hasText: /xdp_filter\s*xdp_filter\.c\s*\d+:\d+/ }), 'the debugger stopped in xdp_filter', 60_000, page.locator('.debug-call-stack'));
+    // Clicked again only while no debug session has started (a lens redrawn under the click loses it).
+    await clickUntil(debugLens.locator('a', { hasText: 'Debug first packet (#1)' }), page.locator('.debug-call-stack .monaco-list-row', { hasText: /xdp_filter\s*xdp_filter\.c\s*\d+:\d+/ }), 'the debugger stopped in xdp_filter', {
+      timeoutMs: 60_000,
+      waitMs: 10_000,
+      again: async () => !(await page.locator('.statusbar.debugging').isVisible()),
+      area: page.locator('.debug-call-stack'),
+    });
     await runCommand(page, 'Debug Console: Focus on Debug Console View');
     const repl = page.locator('.repl .monaco-list-row');
     await waitVisible(repl.filter({ hasText: /starting at packet 1 \(IP 10\.0\.0\.1 > 10\.0\.0\.2: ICMP echo request/ }), 'the debug console naming packet #1', 30_000, repl);
@@ -367,9 +378,10 @@ test('in an untrusted workspace the run is refused and nothing is compiled', { s
     await openFile(page, 'xdp_filter.c');
     await goToLine(page, lineOf(join(workspace, 'xdp_filter.c'), 'int xdp_filter('));
     const runLens = await waitForCodeLens(page, 'Run on capture');
-    await runLens.locator('a', { hasText: 'Run on capture' }).click();
-    const refusal = await waitForNotification(page, /Running on a capture compiles and runs code from this workspace, which is not trusted/);
-    await refusal.click({ trial: true }); // waits until the toast has finished sliding in, for the screenshot
+    const refusalText = /Running on a capture compiles and runs code from this workspace, which is not trusted/;
+    await clickUntil(runLens.locator('a', { hasText: 'Run on capture' }), page.locator('.notifications-toasts .notification-toast').filter({ hasText: refusalText }), 'the refusal', { waitMs: 5_000 });
+    const refusal = await waitForNotification(page, refusalText);
+    await refusal.click({ trial: true, timeout: 10_000 }); // waits until the toast has finished sliding in, for the screenshot
     await vs.screenshot('extension-untrusted-refused');
     // The server has answered a request after opening both files (a hover), so an on-open compile would have run.
     await openFile(page, 'seeded_mistakes.c');
@@ -438,16 +450,19 @@ test('the packaged .vsix installs from the Extensions menu, shows its README wit
       if ((await input.inputValue()) === target || Date.now() > end) break;
     }
     assert.equal(await input.inputValue(), target, 'the file dialog still holds the typed path');
-    await dialog.locator('.monaco-button', { hasText: /^Install$/ }).click();
-    await waitForNotification(page, 'Completed installing extension', 60_000);
+    const install = dialog.locator('.monaco-button', { hasText: /^Install$/ });
+    await clickUntil(install, page.locator('.notifications-toasts .notification-toast').filter({ hasText: 'Completed installing extension' }), 'the installation', {
+      timeoutMs: 60_000,
+      waitMs: 10_000,
+      again: () => install.first().isVisible(),
+    });
 
     // The details page: the README is the extension's, and every screenshot in it loads.
     await runCommand(page, 'Extensions: Show Enabled Extensions');
     const entry = page.locator('.extensions-viewlet .monaco-list-row').filter({ hasText: 'XDP Lens' });
     await waitVisible(entry, 'XDP Lens among the enabled extensions', 30_000, page.locator('.extensions-viewlet'));
-    await entry.first().click();
     const readme = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
-    await waitVisible(readme.locator('h2', { hasText: 'Run on a capture' }), 'the README in the extension details');
+    await clickUntil(entry, readme.locator('h2', { hasText: 'Run on a capture' }), 'the README in the extension details', { waitMs: 10_000 });
     const images = readme.locator('img');
     const alts = await images.evaluateAll((els) => els.map((e) => e.getAttribute('alt') ?? ''));
     // Every screenshot of docs/extension-README.md is there (inlined by docs/build-extension-readme.mjs).

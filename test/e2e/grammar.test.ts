@@ -80,7 +80,8 @@ test('VS Code applies the XDP injection on its C grammar and the bytecode gramma
 
     await runCommand(vs.page, 'Go to File...');
     await vs.page.keyboard.type('listing.xdp-bytecode');
-    await vs.page.locator('.quick-input-widget .monaco-list-row').filter({ hasText: 'listing.xdp-bytecode' }).first().waitFor();
+    // Enter takes the focused row: the match only once Quick Open has filtered for the typed name.
+    await waitVisible(vs.page.locator('.quick-input-widget .monaco-list-row.focused').filter({ hasText: 'listing.xdp-bytecode' }), 'listing.xdp-bytecode first in Quick Open');
     await vs.page.keyboard.press('Enter');
     await waitForActiveEditor(vs.page, 'listing.xdp-bytecode');
     const bc = join(workspace, 'listing.xdp-bytecode');

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '../repo.ts';
 import {
-  ARTIFACTS_DIR, e2eRequired, e2eSkip, pickQuickItem, runCommand, startVSCode, waitForActiveEditor,
+  ARTIFACTS_DIR, e2eRequired, e2eSkip, expandTreeRow, pickQuickItem, runCommand, startVSCode, waitForActiveEditor,
   waitForNotificationGone, waitForStatusBarText, waitVisible, type VSCodeSession,
 } from './harness/index.ts';
 
@@ -49,20 +49,17 @@ test('the maps view shows decoded entries and what the run changed', { skip, tim
     await waitVisible(pane.getByText(/maps after run-\d+; \d+ entries changed since the run started/), 'the maps view message');
     const rows = pane.locator('.monaco-list-row');
     const blocklist = rows.filter({ hasText: /^blocklist/ });
-    await waitVisible(blocklist, 'the blocklist map row', 30_000, pane);
-    assert.match(await blocklist.first().innerText(), /HASH · __u32 → __u64 · 1 entry, 1 changed/);
-    await blocklist.first().click();
+    await waitVisible(blocklist.filter({ hasText: /HASH · __u32 → __u64 · 1 entry, 1 changed/ }), 'the blocklist map row with its entry changed', 30_000, pane);
     // 192.0.2.66 (c0000242 in the seed) as the __u32 the map's BTF says, counted once by the run.
-    const entry = rows.filter({ hasText: `[${Buffer.from('c0000242', 'hex').readUInt32LE(0)}]` });
-    await waitVisible(entry, 'the blocklist entry', 30_000, pane);
-    assert.match(await entry.first().innerText(), /1\s+\(was 0\)/);
-    const protoCount = rows.filter({ hasText: /^proto_count/ });
-    await protoCount.first().click();
-    await waitVisible(rows.filter({ hasText: /^\[6\]/ }), 'proto_count[6] (ICMP, counted by the echo requests)', 30_000, pane);
-    // The run's progress notification has gone (it would cover the entries in the picture).
+    // The run's progress notification has gone first: its toast may sit over the rows the test clicks.
     const t0 = Date.now();
     await waitForNotificationGone(page, /XDP: running/);
     t.diagnostic(`run's progress notification gone ${Date.now() - t0} ms after the maps were shown`);
+    const entry = rows.filter({ hasText: `[${Buffer.from('c0000242', 'hex').readUInt32LE(0)}]` });
+    await expandTreeRow(blocklist, entry, 'the blocklist entry', 30_000, pane);
+    await waitVisible(entry.filter({ hasText: /1\s+\(was 0\)/ }), 'the blocklist entry counted once (1, was 0)', 10_000, pane);
+    const protoCount = rows.filter({ hasText: /^proto_count/ });
+    await expandTreeRow(protoCount, rows.filter({ hasText: /^\[6\]/ }), 'proto_count[6] (ICMP, counted by the echo requests)', 30_000, pane);
     await vs.screenshot('maps-view');
     const box = await pane.boundingBox();
     if (box) {

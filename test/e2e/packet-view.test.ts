@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
 import { REPO } from '../repo.ts';
-import { ARTIFACTS_DIR, e2eRequired, e2eSkip, goToLine, pickQuickItem, runCommand, startVSCode, waitForActiveEditor, waitForCodeLens, waitForStatusBarText, panelView, waitVisible, type VSCodeSession } from './harness/index.ts';
+import { ARTIFACTS_DIR, actUntil, clickUntil, e2eRequired, e2eSkip, goToLine, pickQuickItem, runCommand, startVSCode, waitForActiveEditor, waitForCodeLens, waitForStatusBarText, panelView, waitVisible, type VSCodeSession } from './harness/index.ts';
 
 const built = ['client.js', 'server.js', 'webview-packet.js'].every((f) => existsSync(join(REPO, 'dist', f)));
 const NOT_BUILT = 'dist/client.js, dist/server.js or dist/webview-packet.js is missing: run npm run build (npm test builds first)';
@@ -58,8 +58,7 @@ test('the packet view: decoded layers before and after, a field selects its byte
     const list = panelView(page, /XDP Packets/i);
     const row = list.locator('.monaco-list-row').filter({ hasText: '#1 XDP_TX' });
     await waitVisible(row, 'packet #1 in the packets view', 30_000, list);
-    await row.click();
-    await waitVisible(page.locator('.part.editor .tab').filter({ hasText: 'Packet #1' }), 'the packet view tab');
+    await clickUntil(row, page.locator('.part.editor .tab').filter({ hasText: 'Packet #1' }), 'the packet view tab', { waitMs: 5_000 });
     const frame = packetFrame(page);
     const beforeSide = frame.locator('.side[data-side="before"]');
     const afterSide = frame.locator('.side[data-side="after"]');
@@ -71,27 +70,27 @@ test('the packet view: decoded layers before and after, a field selects its byte
     assert.doesNotMatch((await afterSide.locator('.node[data-id="ip#0/ip.ttl#0"]').getAttribute('class')) ?? '', /\bchg\b/);
 
     // A field selects its bytes: the TTL is byte 22, 0x40, on both sides.
-    await beforeSide.locator('.node[data-id="ip#0/ip.ttl#0"]').click();
     const selected = beforeSide.locator('.hexpane .hex .b.sel');
-    await waitVisible(selected, 'the TTL byte selected in the hex pane');
+    await clickUntil(beforeSide.locator('.node[data-id="ip#0/ip.ttl#0"]'), selected.and(beforeSide.locator('.b[data-i="22"]')), 'the TTL byte selected in the hex pane');
     assert.deepEqual(await selected.evaluateAll((els) => els.map((e) => `${(e as HTMLElement).dataset.i}=${e.textContent}`)), ['22=40']);
     assert.deepEqual(await afterSide.locator('.hexpane .hex .b.peer').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.i)), ['22']);
     // The destination address: four bytes.
-    await beforeSide.locator('.node[data-id="ip#0/ip.dst#0"]').click();
+    await clickUntil(beforeSide.locator('.node[data-id="ip#0/ip.dst#0"]'), selected.and(beforeSide.locator('.b[data-i="30"]')), 'the destination address selected in the hex pane');
     assert.deepEqual(await beforeSide.locator('.hexpane .hex .b.sel').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.i)), ['30', '31', '32', '33']);
 
     // A byte selects its field: byte 34 as it left is the ICMP type.
-    await afterSide.locator('.hexpane .hex .b[data-i="34"]').click();
     const field = afterSide.locator('.tree .node.sel');
-    await waitVisible(field, 'the field of byte 34');
+    await clickUntil(afterSide.locator('.hexpane .hex .b[data-i="34"]'), field.and(afterSide.locator('.node[data-id="icmp#0/icmp.type#0"]')), 'the field of byte 34');
     assert.match(await field.innerText(), /^Type: Echo \(ping\) reply \(0\)$/);
     assert.equal(await field.getAttribute('data-id'), 'icmp#0/icmp.type#0');
     await waitVisible(beforeSide.locator('.tree .node.peer').filter({ hasText: 'Echo (ping) request (8)' }), 'the same field as received');
 
     // For the screenshot, room as a user would make it: no side bar, no panel.
     // (Keys typed while the webview has the focus reach the workbench late: give the focus back to the source first.)
-    await page.locator('.part.editor .tab').filter({ hasText: 'xdp_filter.c' }).click();
-    await waitForActiveEditor(page, 'xdp_filter.c');
+    const sourceTab = page.locator('.part.editor .tab').filter({ hasText: 'xdp_filter.c' });
+    // Every group has an active tab: the source's group must be the active one (the webview keeps the focus otherwise).
+    const sourceActive = page.locator('.part.editor .editor-group-container.active .tab.active').filter({ hasText: 'xdp_filter.c' });
+    await clickUntil(sourceTab, sourceActive, 'the source tab active');
     await runCommand(page, 'View: Close Primary Side Bar');
     await runCommand(page, 'View: Hide Panel');
     await page.locator('.part.panel').waitFor({ state: 'hidden' });
@@ -104,27 +103,42 @@ test('the packet view: decoded layers before and after, a field selects its byte
     await page.screenshot({ path: join(ARTIFACTS_DIR, 'packet-view-crop.png'), clip: (await group.boundingBox())! });
 
     // An executed line opens the source there.
-    await frame.locator('.path a.src').last().click();
+    await frame.locator('.path a.src').last().click({ timeout: 10_000 });
     await waitForActiveEditor(page, 'xdp_filter.c');
 
     // It follows the selection in the packets view, by keyboard too: down from #1 to #2, Enter.
     await runCommand(page, 'XDP: Show Packets View');
     await waitVisible(list.locator('.monaco-list-row.selected').filter({ hasText: '#1 XDP_TX' }), 'the selected packet row');
-    await page.keyboard.press('ArrowDown');
-    await page.keyboard.press('Enter');
-    await waitVisible(page.locator('.part.editor .tab').filter({ hasText: 'Packet #2' }), 'the packet view following the selection to #2');
+    // Keys go where the focus is: once the list has it, down moves the focus to #2 (pressed again only while #1 has
+    // it), and Enter opens it (pressed again only while #2 has the focus and its view is not there).
+    await page.waitForFunction(() => !!document.activeElement?.closest('.part.panel .monaco-list'), undefined, { timeout: 30_000 });
+    const focused = (n: string) => list.locator('.monaco-list-row.focused').filter({ hasText: new RegExp(`#${n} XDP_`) });
+    await actUntil(() => page.keyboard.press('ArrowDown'), focused('2'), 'the focus on packet #2', { again: () => focused('1').first().isVisible() });
+    const tab2 = page.locator('.part.editor .tab').filter({ hasText: 'Packet #2' });
+    await actUntil(() => page.keyboard.press('Enter'), tab2, 'the packet view following the selection to #2', {
+      again: async () => (await focused('2').first().isVisible()) && !(await tab2.first().isVisible()),
+      waitMs: 5_000,
+    });
     await waitVisible(packetFrame(page).locator('h1').filter({ hasText: 'Packet #2' }), 'packet #2 drawn');
 
     // Never silently stale: an edit of the source marks it, its Re-run button runs again and redraws it from the new run.
-    await page.locator('.part.editor .tab').filter({ hasText: 'xdp_filter.c' }).click();
+    await clickUntil(sourceTab, sourceActive, 'the source tab active');
     await goToLine(page, 1);
     await page.keyboard.press('End');
     await page.keyboard.type(' (edited)');
     const banner = packetFrame(page).locator('.banner.stale').filter({ hasText: 'Stale: the file or the settings changed since this run' });
     await waitVisible(banner, 'the stale mark in the packet view');
     await waitVisible(page.locator('.part.editor .tab').filter({ hasText: 'Packet #2 (stale)' }), 'the stale tab title');
-    await packetFrame(page).locator('#rerun').click();
-    await banner.waitFor({ state: 'detached', timeout: 60_000 });
+    // Re-run: clicked again only if the click did not start a run (no progress, the banner still there).
+    for (const end = Date.now() + 60_000; ; ) {
+      await packetFrame(page).locator('#rerun').click({ timeout: 5_000 }).catch(() => undefined);
+      if (await banner.waitFor({ state: 'detached', timeout: 10_000 }).then(() => true, () => false)) break;
+      if (await page.locator('.notifications-toasts .notification-toast').filter({ hasText: /XDP: running/ }).first().isVisible().catch(() => false)) {
+        await banner.waitFor({ state: 'detached', timeout: Math.max(1, end - Date.now()) });
+        break;
+      }
+      if (Date.now() > end) throw new Error('the Re-run button did not start a run: the stale mark is still there after 60 s');
+    }
     await waitVisible(packetFrame(page).locator('h1').filter({ hasText: 'Packet #2' }), 'packet #2 redrawn from the new run');
     await waitVisible(page.locator('.part.editor .tab').filter({ hasText: /^Packet #2$/ }), 'the tab title without (stale)');
     assert.deepEqual(vs.blockedRequests(), []);

@@ -7,7 +7,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '../repo.ts';
-import { e2eRequired, e2eSkip, goToLine, runCommand, startVSCode, waitForActiveEditor, waitVisible, type VSCodeSession } from './harness/index.ts';
+import { e2eRequired, e2eSkip, expandTreeRow, waitForCount, goToLine, runCommand, startVSCode, waitForActiveEditor, waitVisible, type VSCodeSession } from './harness/index.ts';
 
 const built = existsSync(join(REPO, 'dist', 'client.js')) && existsSync(join(REPO, 'dist', 'cli.js'));
 const NOT_BUILT = 'dist/client.js or dist/cli.js is missing: run npm run build (npm test builds first)';
@@ -64,13 +64,12 @@ test('Test Explorer: a test file with one failing case shows the failure on its 
     await goToLine(page, 1);
     await runCommand(page, 'View: Show Testing');
     const file = tree.locator('.monaco-list-row').filter({ hasText: 'filter.xdptest.yaml' });
-    if ((await file.getAttribute('aria-expanded')) !== 'true') await file.click();
     const web = tree.locator('.monaco-list-row').filter({ hasText: 'web traffic passes' });
-    await waitVisible(web, 'the failing case in the tree', 30_000);
+    await expandTreeRow(file, web, 'the failing case in the tree', 30_000, tree);
     await waitVisible(web.locator('.codicon-testing-failed-icon'), 'the failed icon on the failing case', 30_000);
     const passedRows = tree.locator('.monaco-list-row').filter({ has: page.locator('.codicon-testing-passed-icon') });
     await waitVisible(passedRows.filter({ hasText: 'telnet is dropped' }), 'a passed case', 30_000);
-    assert.equal(await passedRows.filter({ hasNotText: 'filter.xdptest.yaml' }).count(), 4);
+    await waitForCount(passedRows.filter({ hasNotText: 'filter.xdptest.yaml' }), 4, 'passed cases', 30_000, tree);
     await vs.screenshot('testing-explorer');
   } finally {
     await vs?.stop();

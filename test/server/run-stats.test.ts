@@ -79,7 +79,7 @@ test('the aggregate of a run counts what the run counted: timeline, exit lines, 
   const want = tl.counts.map(() => stats.actions.map(() => 0));
   for (const row of page.rows) {
     const ns = Math.round(Number(row.time) * 1e6) * 1000;
-    want[Math.floor(ns / tl.bucketNs)]![stats.actions.indexOf(row.action)]!++;
+    want[Math.floor(ns / tl.bucketNs)]![stats.actions.indexOf(row.action!)]!++;
   }
   assert.deepEqual(tl.counts, want);
   assert.equal(tl.spanNs, Math.round(Number(page.rows.at(-1)!.time) * 1e6) * 1000);

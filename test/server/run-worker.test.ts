@@ -1,11 +1,13 @@
-// A capture run's worker thread (server/run-worker.ts, issue 12): a run whose return-line twin (and, on a capture that
-// cannot be read by position, the packets' summaries) come from the worker gives exactly the run done on the server's
-// thread alone: the same summary (exits per return line, outcomes, faults), the same Run Summary aggregate and the
-// same row (summary text included) for every packet. On a pcap file the summaries are made per page from the records'
-// offsets; on the same capture gzip-compressed they are kept: the rows are the same. The worker's lines are used
-// from the first packet (XDP_LENS_RUN_WORKER=0) and from packet 777 on, after the server's own twin did the packets
-// before (=777: the switch-over), on programs whose returns depend on map state carried from packet to packet (a
-// twin out of step would give other lines), that fault on some packets, and on a capture that ends in a broken record.
+// A capture run's worker thread (server/run-worker.ts, issue 12): a run whose bookkeeping (rows, counts, exits per
+// return line, outcome issues, faults, run statistics), return-line twin and (on a capture that cannot be read by
+// position) packets' summaries are in the worker, fed the server thread's verdicts through a ring, gives exactly the
+// run done on the server's thread alone: the same summary (exits per return line, outcomes, faults), the same Run
+// Summary aggregate and the same row (summary text included) for every packet. On a pcap file the summaries are made
+// per page from the records' offsets; on the same capture gzip-compressed they are kept: the rows are the same. With
+// the usual ring (XDP_LENS_RUN_WORKER=0) and a ring of 777 packets (the threads wait for each other, the ring wraps
+// often), on programs whose returns depend on map state carried from packet to packet (a twin out of step would give
+// other lines), that fault on some packets, and on a capture that ends in a broken record; and from a spare worker
+// started when the file was opened, with the twin built ahead (run.ts warmRun).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync, copyFileSync } from 'node:fs';
@@ -67,14 +69,26 @@ interface Outcome {
   log: string[];
 }
 
-async function runWith(worker: string, program: string, capture: string): Promise<Outcome> {
+async function runWith(worker: string, program: string, capture: string, open = false): Promise<Outcome> {
   const log: string[] = [];
+  let spareReady: () => void = () => {};
+  const ready = new Promise<void>((r) => (spareReady = r));
   const before = process.env.XDP_LENS_RUN_WORKER;
   process.env.XDP_LENS_RUN_WORKER = worker;
-  const s = await startServer(() => ({}), { 'window/logMessage': (p: { message: string }) => void log.push(p.message) });
+  const s = await startServer(() => ({}), {
+    'window/logMessage': (p: { message: string }) => {
+      log.push(p.message);
+      if (p.message.includes(`a worker thread is ready for the next run of ${program}`)) spareReady();
+    },
+  });
   if (before === undefined) delete process.env.XDP_LENS_RUN_WORKER;
   else process.env.XDP_LENS_RUN_WORKER = before;
   try {
+    if (open) {
+      // As in the editor: the file opened, its analysis done, a spare worker thread started with the twin built.
+      await s.conn.sendNotification('textDocument/didOpen', { textDocument: { uri: pathToFileURL(program).href, languageId: 'c', version: 1, text: readFileSync(program, 'utf8') } });
+      await ready;
+    }
     const r = await s.conn.sendRequest<RunResponse>('xdpLens/run', { uri: pathToFileURL(program).href, capture });
     assert.ok(r.summary, r.error);
     const { runId, durationMs: _d, compileMs: _c, ...summary } = r.summary;
@@ -119,12 +133,12 @@ test("a run's worker thread (return lines, summaries): the same run as on the se
     const ownObject = await runWith('never', object, gz);
     assert.equal(ownObject.summary.packets, PACKETS);
     const viaWorkerObject = await runWith('0', object, gz);
-    assert.ok(viaWorkerObject.log.some((l) => l.includes("; summaries from the run's worker thread")), viaWorkerObject.log.join('\n'));
+    assert.ok(viaWorkerObject.log.some((l) => l.includes("; packets recorded, summaries in the run's worker thread")), viaWorkerObject.log.join('\n'));
     assert.deepEqual(viaWorkerObject.summary, ownObject.summary);
     assert.deepEqual(viaWorkerObject.stats, ownObject.stats);
     assert.deepEqual(viaWorkerObject.rows, ownObject.rows);
     const byIndexObject = await runWith('0', object, capture);
-    assert.ok(!byIndexObject.log.some((l) => l.includes('worker thread')), 'no worker for a .o on a pcap file (summaries per page)');
+    assert.ok(byIndexObject.log.some((l) => l.includes("; packets recorded in the run's worker thread")), byIndexObject.log.join('\n'));
     assert.deepEqual(byIndexObject.rows, ownObject.rows, 'summaries made per page from the pcap = summaries kept from the .gz');
 
     for (const program of [join(REPO, 'examples', 'xdp_filter.c'), stateful]) {
@@ -135,16 +149,22 @@ test("a run's worker thread (return lines, summaries): the same run as on the se
       assert.ok((own.summary.exits as unknown[]).length >= 3, `several return lines: ${JSON.stringify(own.summary.exits)} ${own.log.join('\n')}`);
       assert.ok(!own.log.some((l) => l.includes("worker thread")), 'no worker with XDP_LENS_RUN_WORKER=never');
       if (program === stateful) assert.ok((own.summary.faults as unknown[]).length > 0, 'the stateful program faults on some packets');
-      for (const from of [0, 777]) {
-        const viaWorker = await runWith(String(from), program, capture);
-        assert.ok(viaWorker.log.some((l) => l.includes(`; return lines from packet ${from} from the run's worker thread`)), `the worker's lines were used from packet ${from}:\n${viaWorker.log.join('\n')}`);
-        assert.deepEqual(viaWorker.summary, own.summary, `summary (${program}, from ${from})`);
-        assert.deepEqual(viaWorker.stats, own.stats, `run statistics (${program}, from ${from})`);
+      for (const ring of [0, 777]) {
+        const viaWorker = await runWith(String(ring), program, capture);
+        assert.ok(viaWorker.log.some((l) => l.includes("; packets recorded, return lines in the run's worker thread")), `the worker recorded the run (ring ${ring}):\n${viaWorker.log.join('\n')}`);
+        assert.deepEqual(viaWorker.summary, own.summary, `summary (${program}, ring ${ring})`);
+        assert.deepEqual(viaWorker.stats, own.stats, `run statistics (${program}, ring ${ring})`);
         assert.equal(viaWorker.rows.length, PACKETS);
-        for (let i = 0; i < PACKETS; i++) assert.deepEqual(viaWorker.rows[i], own.rows[i], `row ${i} (${program}, from ${from})`);
+        for (let i = 0; i < PACKETS; i++) assert.deepEqual(viaWorker.rows[i], own.rows[i], `row ${i} (${program}, ring ${ring})`);
       }
+      // A spare worker started when the file was opened, its twin built ahead: the same run.
+      const viaSpare = await runWith('0', program, capture, true);
+      assert.ok(viaSpare.log.some((l) => l.includes("; packets recorded, return lines in the run's worker thread (its twin built ahead)")), viaSpare.log.join('\n'));
+      assert.deepEqual(viaSpare.summary, own.summary, `summary (${program}, spare worker)`);
+      assert.deepEqual(viaSpare.stats, own.stats, `run statistics (${program}, spare worker)`);
+      assert.deepEqual(viaSpare.rows, own.rows, `rows (${program}, spare worker)`);
       const viaWorkerGz = await runWith('777', program, gz);
-      assert.ok(viaWorkerGz.log.some((l) => l.includes("; summaries, and return lines from packet 777, from the run's worker thread")), viaWorkerGz.log.join('\n'));
+      assert.ok(viaWorkerGz.log.some((l) => l.includes("; packets recorded, return lines, summaries in the run's worker thread")), viaWorkerGz.log.join('\n'));
       assert.deepEqual(viaWorkerGz.stats, own.stats);
       assert.deepEqual(viaWorkerGz.rows, own.rows);
     }

@@ -282,6 +282,9 @@ test('packet detail of the echo request answered with XDP_TX: swapped addresses,
   assert.ok(executed.has(source.findIndex((l) => /icmp->type = ICMP_ECHOREPLY/.test(l)) + 1));
   assert.ok(!executed.has(source.findIndex((l) => /count\(P_ARP\)/.test(l)) + 1));
   assert.match(source[d.line - 1]!, /return icmp_echo_reply/);
+  // The path ends at that return, as the verdict says, not at the closing brace clang gives every return.
+  assert.deepEqual(d.lines.at(-1), { file: d.file, line: d.line });
+  assert.ok(!executed.has(source.findIndex((l, i) => i > d.line && l === '}') + 1), `the closing brace is not on the path: ${JSON.stringify(d.lines)}`);
   // proto_count[P_IPV4] and [P_ICMP] went from 0 to 1 on this (the first IPv4) packet.
   assert.deepEqual(d.maps.map((m) => [m.map, m.key, m.before, m.after]), [
     ['proto_count', '02000000', '0000000000000000', '0100000000000000'],

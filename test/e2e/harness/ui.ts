@@ -59,8 +59,12 @@ export async function runCommand(page: Page, title: string, timeoutMs = DEFAULT_
   const row = rows.filter({ hasText: title });
   const end = Date.now() + timeoutMs;
   for (let opened = 1; ; opened++) {
-    await page.keyboard.press('F1');
-    await waitVisible(input, 'the Command Palette', Math.max(end - Date.now(), 1000));
+    // F1 again while no palette came (a key typed while a webview has the focus can be lost).
+    for (let pressed = 1; ; pressed++) {
+      await page.keyboard.press('F1');
+      if (await input.first().waitFor({ state: 'visible', timeout: left(end, 5_000) }).then(() => true, () => false)) break;
+      if (Date.now() >= end) throw new Error(`timed out after ${timeoutMs} ms waiting for the Command Palette (F1 pressed ${pressed} times)`);
+    }
     // Something taking the focus late (the Debug Console's input after its view opened) closes the palette again
     // before the title is typed: then it is opened again, like a person would, instead of waiting for it to come back.
     const wait = () => ({ timeout: Math.max(Math.min(end - Date.now(), 5_000), 1000) });
@@ -90,23 +94,46 @@ export async function runCommand(page: Page, title: string, timeoutMs = DEFAULT_
 export async function pickQuickItem(page: Page, label: Text, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
   const row = page.locator('.quick-input-widget .monaco-list-row').filter({ hasText: label });
   await waitVisible(row, `quick pick item ${describe(label)}`, timeoutMs, page.locator('.quick-input-widget .monaco-list-row'));
-  await row.first().click();
+  // Picked: the row goes (the pick closes, or the command asks its next question). A click that did not land (the
+  // list filtered or re-drawn under it) is made again while the row is still there.
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    await row.first().click({ timeout: left(end, 3_000) }).catch(() => undefined);
+    if (await row.first().waitFor({ state: 'hidden', timeout: left(end, 3_000) }).then(() => true, () => false)) return;
+    if (Date.now() >= end) throw new Error(`timed out after ${timeoutMs} ms picking quick pick item ${describe(label)}: it is still offered`);
+  }
 }
 
-/** Moves the cursor of the active editor to a 1-based line and character column (Go to Line). */
+/**
+ * Moves the cursor of the active editor to a 1-based line and character column (Go to Line). When the box closes
+ * before it took the position (something took the focus late), it is opened again, as a person would.
+ */
 export async function goToLine(page: Page, line: number, column = 1, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
-  // Focus the active editor's input (Ctrl+G elsewhere is the browser's, not VS Code's).
-  await page.locator('.part.editor .editor-group-container.active .monaco-editor textarea.inputarea').first().focus();
-  await page.keyboard.press('Control+G');
   const input = page.locator('.quick-input-widget input');
-  await waitVisible(input, 'the Go to Line box', timeoutMs);
-  await input.fill(`:${line}:${column}`);
   // Enter only accepts once the picker has read the text and offers the position.
   const offer = page.locator('.quick-input-widget .monaco-list-row').filter({ hasText: new RegExp(`line ${line}\\b`, 'i') });
-  await waitVisible(offer, `the Go to Line offer for line ${line}`, timeoutMs, page.locator('.quick-input-widget'));
-  await input.press('Enter');
   // The status bar counts columns visually (a tab is tab-size wide), Go to Line counts characters: check the line.
-  await waitForStatusBarText(page, new RegExp(`Ln ${line}, Col \\d+`), timeoutMs);
+  const status = statusBar(page).locator('.statusbar-item').filter({ hasText: new RegExp(`Ln ${line}, Col \\d+`) });
+  const end = Date.now() + timeoutMs;
+  for (let tries = 1; ; tries++) {
+    const step = () => ({ timeout: left(end, 5_000) });
+    // Focus the active editor's input (Ctrl+G elsewhere is the browser's, not VS Code's).
+    const done = await (async () => {
+      await page.locator('.part.editor .editor-group-container.active .monaco-editor textarea.inputarea').first().focus(step());
+      await page.keyboard.press('Control+G');
+      await input.waitFor({ state: 'visible', ...step() });
+      await input.fill(`:${line}:${column}`, step());
+      await offer.first().waitFor({ state: 'visible', ...step() });
+      await input.press('Enter', step());
+      await status.first().waitFor({ state: 'visible', ...step() });
+    })().then(() => true, () => false);
+    if (done) return;
+    if (Date.now() >= end) {
+      const seen = (await statusBar(page).locator('.statusbar-item').allInnerTexts().catch(() => [])).join(' | ').replace(/\s+/g, ' ').slice(0, 1000);
+      throw new Error(`timed out after ${timeoutMs} ms going to line ${line} (Go to Line opened ${tries} times); status bar: ${seen}`);
+    }
+    if (await input.isVisible().catch(() => false)) await page.keyboard.press('Escape');
+  }
 }
 
 /** Shows the hover at the cursor and waits for it to contain `text`. */
@@ -155,8 +182,8 @@ export function panelView(page: Page, name: Text): Locator {
 export async function collapsePanelView(page: Page, name: Text, widen: Text, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
   const header = page.locator('.part.panel .pane-header').filter({ hasText: name });
   await waitVisible(header, `the ${describe(name)} view header in the panel`, timeoutMs, page.locator('.part.panel'));
-  if ((await header.first().getAttribute('aria-expanded')) === 'true') await header.first().click();
-  await waitVisible(page.locator('.part.panel .pane-header:not(.expanded)').filter({ hasText: name }), `the ${describe(name)} view collapsed`, timeoutMs);
+  const expanded = async () => (await header.first().getAttribute('aria-expanded', { timeout: 3_000 }).catch(() => null)) === 'true';
+  await clickUntil(header, page.locator('.part.panel .pane-header:not(.expanded)').filter({ hasText: name }), `the ${describe(name)} view collapsed`, { timeoutMs, again: expanded });
   const body = panelView(page, widen).first();
   const panel = page.locator('.part.panel').first();
   await page.waitForFunction(
@@ -174,5 +201,69 @@ export async function waitForNotificationGone(page: Page, text: Text, timeoutMs 
   } catch (e) {
     const seen = (await toasts.allInnerTexts().catch(() => [])).join(' | ').replace(/\s+/g, ' ').slice(0, 2000);
     throw new Error(`timed out after ${timeoutMs} ms waiting for the notification ${describe(text)} to go; visible: ${seen}`, { cause: e });
+  }
+}
+
+/** What is left of a deadline, bounded by `cap` (and at least 1 ms): each step of a retry loop gets a share. */
+function left(end: number, cap: number): number {
+  return Math.min(cap, Math.max(1, end - Date.now()));
+}
+
+/**
+ * Does `act` (a click, a key) until `done` is on screen, as a person does it again when nothing happened. Each act
+ * is given a bounded time (a notification toast over a click's target would otherwise hold Playwright's click for
+ * its whole default 30 s; it is tried again once the toast has gone), and is repeated only while `again()` says the
+ * state still asks for it (default: `done` is not there yet), so a toggle is never undone by a second click. A click
+ * on a row that a refresh re-renders at that moment can be lost; the next round clicks the new row.
+ */
+export async function actUntil(
+  act: (timeoutMs: number) => Promise<unknown>,
+  done: Locator,
+  what: string,
+  opts: { timeoutMs?: number; again?: () => Promise<boolean>; area?: Locator; waitMs?: number } = {},
+): Promise<Locator> {
+  const end = Date.now() + (opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  const again = opts.again ?? (async () => !(await done.first().isVisible().catch(() => false)));
+  while (Date.now() < end) {
+    if (await again().catch(() => true)) await act(left(end, 3_000)).catch(() => undefined);
+    try {
+      await done.first().waitFor({ state: 'visible', timeout: left(end, opts.waitMs ?? 3_000) });
+      return done.first();
+    } catch {
+      // not yet: look at the state again
+    }
+  }
+  return waitVisible(done, what, 1, opts.area);
+}
+
+/** Clicks `target` until `done` is on screen (see actUntil). */
+export function clickUntil(
+  target: Locator,
+  done: Locator,
+  what: string,
+  opts: { timeoutMs?: number; again?: () => Promise<boolean>; area?: Locator; waitMs?: number } = {},
+): Promise<Locator> {
+  return actUntil((timeout) => target.first().click({ timeout }), done, what, opts);
+}
+
+/**
+ * Expands a tree row until `child` is on screen. A view that refreshes while the click lands (a run still reporting)
+ * can re-render the row collapsed; a person clicks again, and so does this, only while the row says it is collapsed.
+ */
+export function expandTreeRow(row: Locator, child: Locator, what: string, timeoutMs = DEFAULT_TIMEOUT_MS, area?: Locator): Promise<Locator> {
+  const collapsed = async () => (await row.first().getAttribute('aria-expanded', { timeout: 3_000 }).catch(() => null)) !== 'true';
+  return clickUntil(row, child, what, { timeoutMs, again: collapsed, area });
+}
+
+/** Waits until `locator` matches exactly `n` elements (rows still arriving, or old ones still going). */
+export async function waitForCount(locator: Locator, n: number, what: string, timeoutMs = DEFAULT_TIMEOUT_MS, area?: Locator): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  let seen = -1;
+  while ((seen = await locator.count()) !== n) {
+    if (Date.now() > end) {
+      const shown = area ? (await area.allInnerTexts().catch(() => [])).join(' | ').replace(/\s+/g, ' ').slice(0, 2000) : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${n} of ${what} (${seen} there)${area ? `; visible there: ${shown || '(nothing)'}` : ''}`);
+    }
+    await locator.page().waitForTimeout(100);
   }
 }
