@@ -69,6 +69,8 @@ export interface DiffResult {
   actionDelta: Record<string, number>;
   maps: MapChange[];
   captureError?: string;
+  /** Why exit lines were not compared: one side has return lines (a C source), the other exit instructions (an object). */
+  linesNote?: string;
 }
 
 export interface DiffOptions {
@@ -254,6 +256,10 @@ export function diffPrograms(oldPath: string, newPath: string, capture: string, 
   const a = openSide(oldPath, o, 'the old program');
   const b = openSide(newPath, o, 'the new program');
   const lines = a.source && b.source ? lineMapping(a.source, b.source) : undefined;
+  // A C source's exit line is its return statement; an object's is the exit instruction's line (clang -O2 merges a
+  // function's returns into one). The two are different things, so a packet's line changed only between alike sides.
+  const compareLines = !!a.returns === !!b.returns;
+  const linesNote = compareLines ? undefined : `exit lines not compared: ${a.returns ? 'the old' : 'the new'} program has return lines (a C source), ${a.returns ? 'the new' : 'the old'} only exit instructions`;
   const reader = openCapture(capture, { otherLinks: true });
   const changed: PacketChange[] = [];
   const transitions = new Map<string, number>();
@@ -287,7 +293,7 @@ export function diffPrograms(oldPath: string, newPath: string, capture: string, 
       if (x.outcome !== y.outcome) what.push('outcome');
       // Lines: the old line as it stands in the new source (when both are C sources), else the numbers themselves.
       const movedTo = lines ? (x.line > 0 && x.line < lines.length ? lines[x.line]! : 0) : x.line;
-      if (movedTo !== y.line) what.push('line');
+      if (compareLines && movedTo !== y.line) what.push('line');
       if (x.data !== y.data) what.push('data');
       if (!what.length) continue;
       if (x.action !== y.action) {
@@ -316,6 +322,7 @@ export function diffPrograms(oldPath: string, newPath: string, capture: string, 
     actionDelta: Object.fromEntries([...delta].filter(([, n]) => n !== 0).sort((p, q) => p[0].localeCompare(q[0]))),
     maps: diffMaps(a.session.mapsJson({ all: true }), b.session.mapsJson({ all: true }), { old: a.session.obj, new: b.session.obj }),
     ...(captureError ? { captureError } : {}),
+    ...(linesNote ? { linesNote } : {}),
   };
 }
 
@@ -383,6 +390,7 @@ export function formatDiffRow(c: PacketChange): string {
 export function formatDiffSummary(r: DiffResult): string[] {
   const out: string[] = [];
   out.push(`${plural(r.changed.length, 'packet')} of ${r.packets} changed`);
+  if (r.linesNote) out.push(r.linesNote);
   const t = Object.entries(r.transitions);
   if (t.length) out.push(`actions: ${t.map(([k, n]) => `${k} ${n}`).join(', ')}`);
   const d = Object.entries(r.actionDelta);

@@ -10,7 +10,8 @@
 // A field can occur more than once (a VLAN stack, the inner headers of a VXLAN frame): as in Wireshark, `a == v` holds
 // when any occurrence equals v, and `a != v` when none does. A field alone tests that it is present.
 import { ACTIONS } from './session.ts';
-import { dissectTree, type TreeField } from './net/dissect-tree.ts';
+import { dissectTree, udpService, type TreeField } from './net/dissect-tree.ts';
+import { compileRegex, RegexError, type CompiledRegex } from './filter-regex.ts';
 
 export type FieldType = 'uint' | 'ipv4' | 'ipv6' | 'mac' | 'string' | 'action' | 'none';
 
@@ -145,7 +146,7 @@ export const TREE_FIELDS: Record<string, FieldType> = {
   'ip.version': 'uint', 'ip.dsfield.dscp': 'uint', 'ip.dsfield.ecn': 'uint', 'ip.flags': 'uint', 'ip.flags.rb': 'uint', 'ip.checksum': 'uint',
   'ip.options': 'uint', 'ip.opt.type': 'uint', 'ip.opt.len': 'uint', 'ip.opt.ptr': 'uint', 'ip.rec_rt': 'ipv4', 'ip.opt.ra': 'uint', 'ip.opt.data': 'string',
   'ipv6.version': 'uint', 'ipv6.tclass': 'uint', 'ipv6.ext.nxt': 'uint', 'ipv6.ext.len': 'uint', 'ipv6.fragment.offset': 'uint', 'ipv6.fragment.more': 'uint',
-  'ipv6.fragment.id': 'uint', 'ipv6.routing.type': 'uint', 'ipv6.routing.segleft': 'uint', 'ipv6.hopopts': 'uint', 'ipv6.routing': 'uint', 'ipv6.dstopts': 'uint',
+  'ipv6.fragment.id': 'uint', 'ipv6.fraghdr.offset': 'uint', 'ipv6.fraghdr.more': 'uint', 'ipv6.fraghdr.ident': 'uint', 'ipv6.fraghdr.nxt': 'uint', 'ipv6.routing.type': 'uint', 'ipv6.routing.segleft': 'uint', 'ipv6.hopopts': 'uint', 'ipv6.routing': 'uint', 'ipv6.dstopts': 'uint',
   'ipv6.opt': 'string', 'ah': 'uint', 'ah.spi': 'uint', 'ah.sequence': 'uint',
   'tcp.checksum': 'uint', 'tcp.urgent_pointer': 'uint', 'tcp.flags.ae': 'uint', 'tcp.flags.ns': 'uint', 'tcp.flags.cwr': 'uint', 'tcp.flags.ece': 'uint', 'tcp.flags.urg': 'uint',
   'tcp.options': 'uint', 'tcp.option': 'none', 'tcp.option_kind': 'uint', 'tcp.option_len': 'uint', 'tcp.options.mss_val': 'uint', 'tcp.options.wscale.shift': 'uint',
@@ -207,13 +208,44 @@ export class FilterError extends Error {
 
 /** "column 12: message", then the filter and a caret under the position. */
 export function formatFilterError(text: string, e: FilterError): string {
-  return `column ${e.position + 1}: ${e.message}\n  ${text}\n  ${' '.repeat(e.position)}${'^'.repeat(Math.max(1, Math.min(e.length, text.length - e.position)))}`;
+  // A long filter is shown from up to 60 characters before the position to 60 after it (what is wrong stays in sight).
+  const from = text.length > 160 ? Math.max(0, e.position - 60) : 0;
+  const to = text.length > 160 ? Math.min(text.length, e.position + Math.min(e.length, 60) + 60) : text.length;
+  const shown = `${from > 0 ? '...' : ''}${text.slice(from, to)}${to < text.length ? '...' : ''}`;
+  const pad = e.position - from + (from > 0 ? 3 : 0);
+  return `column ${e.position + 1}: ${e.message}\n  ${shown}\n  ${' '.repeat(pad)}${'^'.repeat(Math.max(1, Math.min(e.length, to - e.position)))}`;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Tokens
 
-type Tok = { t: 'word' | 'str' | 'op' | 'eof'; v: string; pos: number; end: number };
+/** A token; a string's `at` gives the position in the filter of each character of `v` (escapes processed). */
+type Tok = { t: 'word' | 'str' | 'op' | 'eof'; v: string; pos: number; end: number; at?: number[] };
+
+const SIMPLE_ESCAPES: Record<string, string> = { '\\': '\\', '"': '"', "'": "'", a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
+
+/** The escape sequence at text[j] (a backslash) in a string: its character and its length in the filter. */
+function stringEscape(text: string, j: number): { ch: string; len: number } {
+  const n = text[j + 1]!;
+  const simple = SIMPLE_ESCAPES[n];
+  if (simple !== undefined) return { ch: simple, len: 2 };
+  let m = /^x([0-9a-fA-F]{1,2})/.exec(text.slice(j + 1, j + 4));
+  if (m) return { ch: String.fromCharCode(parseInt(m[1]!, 16)), len: 1 + m[0].length };
+  m = /^[0-7]{1,3}/.exec(text.slice(j + 1, j + 4));
+  if (m) {
+    const code = parseInt(m[0], 8);
+    if (code > 255) throw new FilterError(`\\${m[0]} is not a valid octal escape (above \\377)`, j, 1 + m[0].length);
+    return { ch: String.fromCharCode(code), len: 1 + m[0].length };
+  }
+  m = n === 'u' ? /^u([0-9a-fA-F]{4})/.exec(text.slice(j + 1, j + 6)) : n === 'U' ? /^U([0-9a-fA-F]{8})/.exec(text.slice(j + 1, j + 10)) : null;
+  if (m) {
+    const code = parseInt(m[1]!, 16);
+    if (code < 0xa0 || (code >= 0xd800 && code <= 0xdfff) || code > 0x10ffff)
+      throw new FilterError(`\\${m[0]} is not a valid universal character name`, j, 1 + m[0].length);
+    return { ch: String.fromCodePoint(code), len: 1 + m[0].length };
+  }
+  throw new FilterError(`\\${n} is not a valid character escape sequence (write \\\\${n} for a backslash; in a regular expression, r"..." keeps backslashes)`, j, 2);
+}
 
 const OPS = ['&&', '||', '==', '!=', '>=', '<=', '~', '!', '>', '<', '(', ')', '{', '}', ','];
 const WORDS = /[A-Za-z0-9_.:/\-]/;
@@ -227,9 +259,14 @@ function tokenize(text: string): Tok[] {
       i++;
       continue;
     }
-    if (c === '"') {
+    const raw = (c === 'r' || c === 'R') && text[i + 1] === '"';
+    if (c === '"' || raw) {
+      // A string as tshark reads it: \\ \" \a \b \f \n \r \t \v \xhh \ooo (\uXXXX \UXXXXXXXX); any other escape is an
+      // error. In a raw string r"..." every backslash stays (what a regular expression for `matches` wants).
+      const open = raw ? i + 1 : i;
       let v = '';
-      let j = i + 1;
+      const at: number[] = [];
+      let j = open + 1;
       for (;;) {
         if (j >= text.length) throw new FilterError('a string without its closing "', i, text.length - i);
         const d = text[j]!;
@@ -237,14 +274,23 @@ function tokenize(text: string): Tok[] {
         if (d === '\\') {
           const n = text[j + 1];
           if (n === undefined) throw new FilterError('a string without its closing "', i, text.length - i);
-          v += n === 'n' ? '\n' : n === 't' ? '\t' : n;
-          j += 2;
+          if (raw) {
+            v += d + n;
+            at.push(j, j + 1);
+            j += 2;
+            continue;
+          }
+          const e = stringEscape(text, j);
+          v += e.ch;
+          for (let k = 0; k < e.ch.length; k++) at.push(j);
+          j += e.len;
           continue;
         }
         v += d;
+        at.push(j);
         j++;
       }
-      out.push({ t: 'str', v, pos: i, end: j + 1 });
+      out.push({ t: 'str', v, pos: i, end: j + 1, at });
       i = j + 1;
       continue;
     }
@@ -328,11 +374,16 @@ function valueMatcher(field: string, type: FieldType, rel: Rel, tok: Tok): Match
   if (rel === 'contains' || rel === 'matches') {
     if (type !== 'string') throw new FilterError(`'${rel}' works on text fields (outcome, summary, printk, ...); ${field} is ${TYPE_NAMES[type]}`, tok.pos, tok.end - tok.pos);
     if (rel === 'contains') return (v) => String(v).includes(s);
-    let re: RegExp;
+    let re: CompiledRegex;
     try {
-      re = new RegExp(s);
+      re = compileRegex(s);
     } catch (e) {
-      throw new FilterError(`not a valid regular expression: ${(e as Error).message}`, tok.pos, tok.end - tok.pos);
+      if (!(e instanceof RegexError)) throw e;
+      // The error's offset is in bytes of the pattern's UTF-8 text: the character there, then its place in the filter.
+      let chars = 0;
+      for (let bytes = 0; chars < s.length && bytes + Buffer.byteLength(s[chars]!) <= e.index; chars++) bytes += Buffer.byteLength(s[chars]!);
+      const pos = tok.at?.[chars] ?? tok.pos;
+      throw new FilterError(`not a valid regular expression: ${e.message} (at character ${chars + 1} of the pattern)`, pos, 1);
     }
     return (v) => re.test(String(v));
   }
@@ -405,6 +456,9 @@ export interface Filter {
 
 const RESULT_FIELDS = new Set(['frame.number', 'frame.len', 'frame.cap_len', 'frame', 'action', 'retval', 'outcome', 'outcome.kind', 'outcome.reason', 'fault', 'fault.kind', 'exit.line', 'exit.file', 'driver.path', 'redirect.target', 'queue', 'modified', 'printk', 'summary']);
 
+/** Deepest nesting of parentheses a filter may have (deeper is refused with a FilterError, not a stack overflow). */
+const MAX_NESTING = 256;
+
 /** Parse a display filter; a FilterError names the position of what is wrong. */
 export function compileFilter(text: string): Filter {
   const toks = tokenize(text);
@@ -414,39 +468,51 @@ export function compileFilter(text: string): Filter {
   const isWord = (t: Tok, ...w: string[]) => t.t === 'word' && w.includes(t.v.toLowerCase());
   const describe = (t: Tok) => (t.t === 'eof' ? 'the end of the filter' : `'${text.slice(t.pos, t.end)}'`);
 
+  // A chain of || or && of any length is one node over a list, and a run of ! one node, so neither parsing nor
+  // testing recurses once per term (a filter of 20,000 terms); only parentheses nest, up to MAX_NESTING.
   function or(): Node {
-    let left = and();
+    const terms = [and()];
     while (peek().v === '||' || isWord(peek(), 'or')) {
       k++;
-      const l = left;
-      const r = and();
-      left = (g) => l(g) || r(g);
+      terms.push(and());
     }
-    return left;
+    if (terms.length === 1) return terms[0]!;
+    if (terms.length === 2) {
+      const [l, r] = terms as [Node, Node];
+      return (g) => l(g) || r(g);
+    }
+    return (g) => terms.some((t) => t(g));
   }
   function and(): Node {
-    let left = not();
+    const terms = [not()];
     while (peek().v === '&&' || isWord(peek(), 'and')) {
       k++;
-      const l = left;
-      const r = not();
-      left = (g) => l(g) && r(g);
+      terms.push(not());
     }
-    return left;
+    if (terms.length === 1) return terms[0]!;
+    if (terms.length === 2) {
+      const [l, r] = terms as [Node, Node];
+      return (g) => l(g) && r(g);
+    }
+    return (g) => terms.every((t) => t(g));
   }
   function not(): Node {
-    if ((peek().t === 'op' && peek().v === '!') || isWord(peek(), 'not')) {
+    let negations = 0;
+    while ((peek().t === 'op' && peek().v === '!') || isWord(peek(), 'not')) {
       k++;
-      const inner = not();
-      return (g) => !inner(g);
+      negations++;
     }
-    return primary();
+    const inner = primary();
+    return negations % 2 === 1 ? (g) => !inner(g) : inner;
   }
+  let nesting = 0;
   function primary(): Node {
     const t = peek();
     if (t.t === 'op' && t.v === '(') {
+      if (++nesting > MAX_NESTING) throw new FilterError(`parentheses nested more than ${MAX_NESTING} deep`, t.pos);
       k++;
       const inner = or();
+      nesting--;
       const close = peek();
       if (close.v !== ')') throw new FilterError(`expected ')' to close the '(' at column ${t.pos + 1}, found ${describe(close)}`, close.pos, Math.max(1, close.end - close.pos));
       k++;
@@ -460,7 +526,8 @@ export function compileFilter(text: string): Filter {
     const type = fieldType(field);
     if (!type) {
       const near = closeNames(field);
-      throw new FilterError(`unknown field '${field}'${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}`, t.pos, t.end - t.pos);
+      const shown = field.length > 80 ? `${field.slice(0, 60)}... (${field.length} characters)` : field;
+      throw new FilterError(`unknown field '${shown}'${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}`, t.pos, t.end - t.pos);
     }
     const def = { type };
     fields.add(field);
@@ -515,6 +582,8 @@ export function compileFilter(text: string): Filter {
   const named = [...fields];
   const needsFrame = named.some((f) => !RESULT_FIELDS.has(f));
   const needsTree = named.some((f) => !FIELDS[f]);
+  // The fields the filter names: the only ones worth keeping from a frame's dissection.
+  const wanted = new Set(named);
   return {
     text,
     fields: named,
@@ -529,7 +598,7 @@ export function compileFilter(text: string): Filter {
           tree ??= treeFields(p.frame);
           return tree.get(f) ?? [];
         }
-        dissected ??= dissectFields(p.frame);
+        dissected ??= dissectFields(p.frame, wanted);
         return dissected.get(f) ?? [];
       };
       return root(get);
@@ -575,7 +644,8 @@ export function closeNames(name: string): string[] {
   const last = lower.split('.').slice(1).join('.');
   const scored = all
     .map((f) => {
-      const d = editDistance(lower, f);
+      // The distance is at least the difference in length: no table for a name far longer than every field.
+      const d = Math.abs(lower.length - f.length) <= limit ? editDistance(lower, f) : Infinity;
       const sameTail = last !== '' && f.split('.').slice(1).join('.') === last;
       // A name cut short (`tcp.options.mss` for tcp.options.mss_val) is close whatever its length.
       return { f, d: d <= limit ? d : f.startsWith(lower) ? limit + 0.5 : sameTail ? limit + 1 : Infinity };
@@ -622,6 +692,17 @@ export function treeFields(frame: Uint8Array): Map<string, Value[]> {
       if (type) add(f.key, treeValue(type, f.value));
       // Wireshark gives the IPv6 header's version field the name ip.version as well (`ip.version == 6` selects IPv6).
       if (f.key === 'ipv6.version') add('ip.version', treeValue('uint', f.value));
+      // Wireshark 4's names for the fragment header's fields (its offset in 8-byte units, as on the wire).
+      if (f.key === 'ipv6.fragment') {
+        for (const c of f.children ?? []) {
+          const v = treeValue('uint', c.value);
+          if (v === undefined) continue;
+          if (c.key === 'ipv6.ext.nxt') add('ipv6.fraghdr.nxt', v);
+          else if (c.key === 'ipv6.fragment.offset') add('ipv6.fraghdr.offset', Number(v) / 8);
+          else if (c.key === 'ipv6.fragment.more') add('ipv6.fraghdr.more', v);
+          else if (c.key === 'ipv6.fragment.id') add('ipv6.fraghdr.ident', v);
+        }
+      }
       if (f.children) walk(f.children);
     }
   };
@@ -662,9 +743,12 @@ function resultField(p: PacketFacts, f: string): Value[] | undefined {
 // ---------------------------------------------------------------------------------------------------------------
 // The frame's fields, Wireshark's names; inner frames of VXLAN add their own occurrences.
 
-export function dissectFields(frame: Uint8Array): Map<string, Value[]> {
+export function dissectFields(frame: Uint8Array, wanted?: ReadonlySet<string>): Map<string, Value[]> {
   const out = new Map<string, Value[]>();
+  wantedNow = wanted;
+  // `wanted`: only these fields are kept (a display filter's), the others passed over.
   const add = (k: string, v: Value) => {
+    if (wanted !== undefined && !wanted.has(k)) return;
     const l = out.get(k);
     if (l) l.push(v);
     else out.set(k, [v]);
@@ -674,18 +758,36 @@ export function dissectFields(frame: Uint8Array): Map<string, Value[]> {
 }
 
 type Add = (k: string, v: Value) => void;
-const mac = (f: Uint8Array, o: number) => Array.from(f.subarray(o, o + 6), (b) => b.toString(16).padStart(2, '0')).join(':');
+
+/** The fields the dissection in progress keeps (dissectFields' `wanted`; undefined: all of them). */
+let wantedNow: ReadonlySet<string> | undefined;
+/** Whether any of these fields is kept: addresses are formatted only for a dissection that keeps them. */
+const needs = (a: string, b: string, c: string): boolean => wantedNow === undefined || wantedNow.has(a) || wantedNow.has(b) || wantedNow.has(c);
+/** Two lower-case hex digits of each byte value. */
+const HEX2 = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+/** The bytes [o, o + n) that the frame holds, two hex digits each, `sep` between them. */
+function hexBytes(f: Uint8Array, o: number, n: number, sep: string): string {
+  const end = Math.min(o + n, f.length);
+  let s = '';
+  for (let i = o; i < end; i++) s += i > o ? sep + HEX2[f[i]!]! : HEX2[f[i]!]!;
+  return s;
+}
+const mac = (f: Uint8Array, o: number) => hexBytes(f, o, 6, ':');
 const u16 = (f: Uint8Array, o: number) => (f[o]! << 8) | f[o + 1]!;
 const u32 = (f: Uint8Array, o: number) => ((f[o]! << 24) | (f[o + 1]! << 16) | (f[o + 2]! << 8) | f[o + 3]!) >>> 0;
-const hex = (f: Uint8Array, o: number, n: number) => Array.from(f.subarray(o, o + n), (b) => b.toString(16).padStart(2, '0')).join('');
+const hex = (f: Uint8Array, o: number, n: number) => hexBytes(f, o, n, '');
 
 function ether(f: Uint8Array, add: Add, depth: number): void {
   if (f.length < 14 || depth > 3) return;
   add('eth', 1);
-  add('eth.dst', mac(f, 0));
-  add('eth.src', mac(f, 6));
-  add('eth.addr', mac(f, 0));
-  add('eth.addr', mac(f, 6));
+  if (needs('eth.dst', 'eth.src', 'eth.addr')) {
+    const dst = mac(f, 0);
+    const src = mac(f, 6);
+    add('eth.dst', dst);
+    add('eth.src', src);
+    add('eth.addr', dst);
+    add('eth.addr', src);
+  }
   let type = u16(f, 12);
   let off = 14;
   while ((type === 0x8100 || type === 0x88a8 || type === 0x9100) && off + 4 <= f.length) {
@@ -705,7 +807,11 @@ function ether(f: Uint8Array, add: Add, depth: number): void {
 function byType(f: Uint8Array, type: number, off: number, add: Add, depth: number): void {
   if (type === 0x0800) ipv4(f, off, add, depth);
   else if (type === 0x86dd) ipv6(f, off, add, depth);
-  else if (type === 0x0806 && off + 28 <= f.length) {
+  else if (type === 0x0806 && off + 28 > f.length) {
+    // Cut short: ARP to Wireshark all the same, with the opcode when it was captured.
+    if (off < f.length) add('arp', 1);
+    if (off + 8 <= f.length) add('arp.opcode', u16(f, off + 6));
+  } else if (type === 0x0806) {
     add('arp', 1);
     add('arp.opcode', u16(f, off + 6));
     if (u16(f, off + 2) === 0x0800) {
@@ -776,7 +882,8 @@ function rareType(f: Uint8Array, type: number, off: number, add: Add, depth: num
 }
 
 function ipv4(f: Uint8Array, o: number, add: Add, depth: number): void {
-  if (o + 20 > f.length) return;
+  // A header cut short (snap length, a quoted packet) is still IP to Wireshark, with the fields that were captured.
+  if (o + 20 > f.length) return void (o < f.length && ipv4Cut(f, o, add));
   const ihl = (f[o]! & 15) * 4;
   add('ip', 1);
   // As Wireshark: a header that is not version 4, or shorter than 20 bytes, has no further fields.
@@ -800,13 +907,51 @@ function ipv4(f: Uint8Array, o: number, add: Add, depth: number): void {
   l4(f, o + ihl, f[o + 9]!, add, depth);
 }
 
+/** An IPv4 header of fewer than 20 bytes (1 or more): ip, and each field whose bytes are there, as Wireshark. */
+function ipv4Cut(f: Uint8Array, o: number, add: Add): void {
+  add('ip', 1);
+  const have = f.length - o;
+  if (f[o]! >> 4 !== 4) return;
+  const ihl = (f[o]! & 15) * 4;
+  add('ip.hdr_len', ihl);
+  if (ihl < 20) return;
+  if (have >= 2) add('ip.dsfield', f[o + 1]!);
+  if (have >= 4) add('ip.len', u16(f, o + 2));
+  if (have >= 6) add('ip.id', u16(f, o + 4));
+  if (have >= 8) {
+    const frag = u16(f, o + 6);
+    add('ip.flags.df', (frag >> 14) & 1);
+    add('ip.flags.mf', (frag >> 13) & 1);
+    add('ip.frag_offset', (frag & 0x1fff) * 8);
+  }
+  if (have >= 9) add('ip.ttl', f[o + 8]!);
+  if (have >= 10) add('ip.proto', f[o + 9]!);
+  if (have >= 16) {
+    add('ip.src', u32(f, o + 12));
+    add('ip.addr', u32(f, o + 12));
+  }
+}
+
 function ipv6(f: Uint8Array, o: number, add: Add, depth: number): void {
-  if (o + 40 > f.length) return;
+  if (o + 40 > f.length) {
+    // Cut short: IPv6 to Wireshark all the same, with the fields before the addresses that were captured.
+    if (o >= f.length) return;
+    add('ipv6', 1);
+    if (o + 4 <= f.length) add('ipv6.flow', u32(f, o) & 0xfffff);
+    if (o + 6 <= f.length) add('ipv6.plen', u16(f, o + 4));
+    if (o + 7 <= f.length) add('ipv6.nxt', f[o + 6]!);
+    if (o + 8 <= f.length) add('ipv6.hlim', f[o + 7]!);
+    return;
+  }
   add('ipv6', 1);
-  add('ipv6.src', hex(f, o + 8, 16));
-  add('ipv6.dst', hex(f, o + 24, 16));
-  add('ipv6.addr', hex(f, o + 8, 16));
-  add('ipv6.addr', hex(f, o + 24, 16));
+  if (needs('ipv6.src', 'ipv6.dst', 'ipv6.addr')) {
+    const src = hex(f, o + 8, 16);
+    const dst = hex(f, o + 24, 16);
+    add('ipv6.src', src);
+    add('ipv6.dst', dst);
+    add('ipv6.addr', src);
+    add('ipv6.addr', dst);
+  }
   add('ipv6.nxt', f[o + 6]!);
   add('ipv6.hlim', f[o + 7]!);
   add('ipv6.plen', u16(f, o + 4));
@@ -818,6 +963,11 @@ function ipv6(f: Uint8Array, o: number, add: Add, depth: number): void {
       if (p + 2 > f.length) return;
       next = f[p]!;
       p += (f[p + 1]! + 1) * 8;
+    } else if (next === 51) {
+      // An Authentication Header is one more extension header: what it authenticates follows (tshark decodes on).
+      if (p + 2 > f.length) return;
+      next = f[p]!;
+      p += (f[p + 1]! + 2) * 4;
     } else if (next === 44) {
       if (p + 8 > f.length) return;
       add('ipv6.fragment', 1);
@@ -833,6 +983,8 @@ function ipv6(f: Uint8Array, o: number, add: Add, depth: number): void {
 
 function l4(f: Uint8Array, p: number, proto: number, add: Add, depth: number): void {
   if (proto === 4) return ipv4(f, p, add, depth + 1);
+  // IPv4's Authentication Header: the protocol it authenticates follows it (a chain of them is bounded by depth).
+  if (proto === 51) return void (p + 2 <= f.length && depth < 3 && l4(f, p + (f[p + 1]! + 2) * 4, f[p]!, add, depth + 1));
   if (proto === 41) return ipv6(f, p, add, depth + 1);
   if (proto === 6 && p + 4 <= f.length) {
     // A header cut short by the snap length keeps the fields that were captured, as in Wireshark.
@@ -860,8 +1012,9 @@ function l4(f: Uint8Array, p: number, proto: number, add: Add, depth: number): v
     add('tcp.flags.push', (flags >> 3) & 1);
     add('tcp.flags.ack', (flags >> 4) & 1);
     add('tcp.window_size_value', u16(f, p + 14));
-    // A DNS message: bytes after the whole header (a bare ACK on port 53 carries none).
-    if ((sport === 53 || dport === 53) && p + (f[p + 12]! >> 4) * 4 < f.length) add('dns', 1);
+    // A DNS message: its two-byte length and 4 bytes or more of it after the whole header, as Wireshark (a bare ACK
+    // on port 53 carries none).
+    if ((sport === 53 || dport === 53) && p + (f[p + 12]! >> 4) * 4 + 6 <= f.length) add('dns', 1);
   } else if (proto === 17 && p + 4 <= f.length) {
     const sport = u16(f, p);
     const dport = u16(f, p + 2);
@@ -872,21 +1025,22 @@ function l4(f: Uint8Array, p: number, proto: number, add: Add, depth: number): v
     add('udp.port', dport);
     if (p + 6 <= f.length) add('udp.length', u16(f, p + 4));
     if (p + 8 > f.length) return;
-    if ((sport === 53 || dport === 53) && p + 8 < f.length) add('dns', 1);
-    if (dport === 4789 && p + 16 <= f.length) {
+    const service = udpService(sport, dport);
+    if (service === 53 && p + 12 <= f.length) add('dns', 1); // 4 bytes or more of a message, as Wireshark
+    if (service === 4789 && p + 16 <= f.length) {
       add('vxlan', 1);
       add('vxlan.vni', (f[p + 12]! << 16) | (f[p + 13]! << 8) | f[p + 14]!);
       ether(f.subarray(p + 16), add, depth + 1);
-    } else if (dport === 6081 && p + 16 <= f.length) {
+    } else if (service === 6081 && p + 16 <= f.length) {
       // GENEVE: its inner frame or packet after the options, as Wireshark dissects it.
       const inner = p + 16 + (f[p + 8]! & 0x3f) * 4;
       const gp = u16(f, p + 10);
       if (gp === 0x6558) ether(f.subarray(inner), add, depth + 1);
       else if (gp === 0x0800) ipv4(f, inner, add, depth + 1);
       else if (gp === 0x86dd) ipv6(f, inner, add, depth + 1);
-    } else if (dport === 6635 && p + 12 <= f.length) {
+    } else if (service === 6635 && p + 12 <= f.length) {
       mpls(f, p + 8, add, depth + 1); // MPLS in UDP (RFC 7510)
-    } else if ((dport === 4500 || sport === 4500) && p + 16 <= f.length && u32(f, p + 8) !== 0 && f[p + 8] !== 0xff) {
+    } else if (service === 4500 && p + 16 <= f.length && u32(f, p + 8) !== 0 && f[p + 8] !== 0xff) {
       // UDP-encapsulated ESP (NAT traversal): a zero first word is IKE, a lone 0xff a keepalive.
       add('esp', 1);
       add('esp.spi', u32(f, p + 8));
@@ -924,6 +1078,7 @@ function l4(f: Uint8Array, p: number, proto: number, add: Add, depth: number): v
       if (gp === 0x0800) ipv4(f, inner, add, depth + 1);
       else if (gp === 0x86dd) ipv6(f, inner, add, depth + 1);
       else if (gp === 0x6558) ether(f.subarray(inner), add, depth + 1);
+      else if (gp === 0x8847 || gp === 0x8848) mpls(f, inner, add, depth + 1); // MPLS over GRE (RFC 4023)
     }
   }
 }

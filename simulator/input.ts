@@ -2,7 +2,7 @@
 // never be written), and never more than a stated size, so that no input file can make XDP Lens read without end or
 // exhaust memory. Captures are the exception: they may be streams (see net/capture.ts), and are read in constant
 // memory. The limits are far above any real input and are stated in README.md ("Limits").
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 
 const MiB = 1024 * 1024;
 
@@ -82,4 +82,52 @@ export function readInputFile(path: string, what: string, limit: number): Buffer
 /** As readInputFile, decoded as UTF-8. */
 export function readInputText(path: string, what: string, limit: number): string {
   return readInputFile(path, what, limit).toString('utf8');
+}
+
+/**
+ * The first command-line argument that is not valid UTF-8 (a file name in Latin-1, say), described for an error;
+ * undefined when all are. Node.js hands such an argument over with U+FFFD in place of the bytes, so a file it names
+ * cannot be opened, and "no such file" would mislead. The bytes are read from /proc/self/cmdline, whose last entries
+ * are `args` (Linux; elsewhere nothing is found).
+ */
+export function nonUtf8Argument(args: readonly string[]): string | undefined {
+  if (!args.some((a) => a.includes('\uFFFD'))) return undefined;
+  let raw: Buffer[];
+  try {
+    const b = readFileSync('/proc/self/cmdline');
+    raw = [];
+    for (let i = 0; i < b.length; ) {
+      const end = b.indexOf(0, i);
+      raw.push(b.subarray(i, end < 0 ? b.length : end));
+      i = end < 0 ? b.length : end + 1;
+    }
+  } catch {
+    return undefined;
+  }
+  const last = raw.slice(raw.length - args.length);
+  if (last.length !== args.length) return undefined;
+  for (let i = 0; i < args.length; i++) {
+    const bytes = last[i]!;
+    // The entry is this argument (it decodes to it) and its bytes are not what the text encodes: not UTF-8.
+    if (!args[i]!.includes('\uFFFD') || bytes.toString('utf8') !== args[i] || Buffer.from(args[i]!, 'utf8').equals(bytes)) continue;
+    let shown = '';
+    const text = bytes.toString('latin1');
+    // Valid UTF-8 runs as they are, every other byte as \xNN.
+    for (let o = 0; o < bytes.length; ) {
+      const c = bytes[o]!;
+      const len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+      if (len > 0 && o + len <= bytes.length) {
+        const part = bytes.subarray(o, o + len);
+        if (!part.toString('utf8').includes('\uFFFD')) {
+          shown += part.toString('utf8');
+          o += len;
+          continue;
+        }
+      }
+      shown += `\\x${text.charCodeAt(o).toString(16).padStart(2, '0')}`;
+      o += 1;
+    }
+    return `'${shown}'`;
+  }
+  return undefined;
 }

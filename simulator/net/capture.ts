@@ -15,6 +15,8 @@ import { GunzipStream, GzipError } from './inflate.ts';
 
 /** Largest captured length accepted for one record (the limit libpcap and tcpdump use). */
 export const MAX_CAPLEN = 262144;
+/** Most interfaces one pcapng section may describe (each costs memory while the section is read). */
+export const MAX_INTERFACES = 100_000;
 /** Largest pcapng block accepted; a block claiming more is taken as corrupt. */
 const MAX_BLOCK = 16 * 1024 * 1024;
 const CHUNK = 1 << 20;
@@ -561,8 +563,20 @@ abstract class BaseReader {
 
   /** The bytes of a record as a plain Uint8Array: a copy, or with `views` a view of the read buffer. */
   protected bytes(b: Buffer, from: number, to: number): Uint8Array {
-    return this.views ? new Uint8Array(b.buffer, b.byteOffset + from, to - from) : new Uint8Array(b.subarray(from, to));
+    if (!this.views) return new Uint8Array(b.subarray(from, to));
+    // The read buffer's ArrayBuffer and offset, kept while the buffer stays the same (reading `buffer` costs more
+    // than making the view).
+    if (b !== this.viewOf) {
+      this.viewOf = b;
+      this.viewBuffer = b.buffer;
+      this.viewOffset = b.byteOffset;
+    }
+    return new Uint8Array(this.viewBuffer!, this.viewOffset + from, to - from);
   }
+
+  private viewOf: Buffer | undefined;
+  private viewBuffer: ArrayBufferLike | undefined;
+  private viewOffset = 0;
 
   protected fail(offset: number, detail: string, record?: number): never {
     this.close();
@@ -675,21 +689,15 @@ class PcapReader extends BaseReader implements CaptureReader {
     // The modified format's packet type (byte 22): 4 is PACKET_OUTGOING, as in a cooked header.
     const outgoing = hdr === 24 && b[o + 22] === 4;
     src.skip(hdr + incl);
-    // BigInt arithmetic allocates: the nanoseconds of the whole second are kept while the second stays the same.
-    if (sec !== this.lastSec) {
-      this.lastSec = sec;
-      this.lastSecNs = BigInt(sec) * 1_000_000_000n;
-    }
     const nanos = this.nano ? frac : frac * 1000; // frac * 1000 < 2^53: exact
-    const tsNs = this.lastSecNs + BigInt(nanos);
     const origLen = Math.max(orig, incl);
     if (this.linkType === LINKTYPE.ETHERNET && this.fcsLen === 0 && hdr === 16) {
       // An Ethernet frame without FCS is delivered as captured: `packet` without its conversions.
       this.recordOffset = at;
       const r = this.reused;
       if (r !== undefined) {
+        // The refilled object's tsNs is made from tsSec and tsNanos when read (no BigInt per packet).
         r.index = this.index++;
-        r.tsNs = tsNs;
         r.frame = data;
         r.capLen = incl;
         r.wireLen = origLen;
@@ -698,14 +706,35 @@ class PcapReader extends BaseReader implements CaptureReader {
         r.tsNanos = nanos;
         return r;
       }
-      const p: CapturedPacket = { index: this.index++, tsNs, frame: data, capLen: incl, wireLen: origLen, truncated: incl < origLen, linkType: LINKTYPE.ETHERNET, interfaceId: 0, tsSec: sec, tsNanos: nanos };
-      if (this.reuse) this.reused = p;
-      return p;
+      if (this.reuse) {
+        const reader = this;
+        // The same keys in the same order as a fresh packet's, tsNs an own property computed when read.
+        const p: CapturedPacket = {
+          index: this.index++,
+          get tsNs(): bigint {
+            return reader.secondNs(this.tsSec!) + BigInt(this.tsNanos!);
+          },
+          frame: data, capLen: incl, wireLen: origLen, truncated: incl < origLen, linkType: LINKTYPE.ETHERNET, interfaceId: 0, tsSec: sec, tsNanos: nanos,
+        };
+        this.reused = p;
+        return p;
+      }
+      const tsNs = this.secondNs(sec) + BigInt(nanos);
+      return { index: this.index++, tsNs, frame: data, capLen: incl, wireLen: origLen, truncated: incl < origLen, linkType: LINKTYPE.ETHERNET, interfaceId: 0, tsSec: sec, tsNanos: nanos };
     }
     this.recordOffset = at;
-    const p = this.packet(tsNs, data, origLen, this.linkType, 0, at, this.fcsLen);
+    const p = this.packet(this.secondNs(sec) + BigInt(nanos), data, origLen, this.linkType, 0, at, this.fcsLen);
     if (outgoing) p.outgoing = true;
     return p;
+  }
+
+  /** BigInt arithmetic allocates: the nanoseconds of the whole second are kept while the second stays the same. */
+  private secondNs(sec: number): bigint {
+    if (sec !== this.lastSec) {
+      this.lastSec = sec;
+      this.lastSecNs = BigInt(sec) * 1_000_000_000n;
+    }
+    return this.lastSecNs;
   }
 
   private lastSec = -1;
@@ -736,16 +765,20 @@ class PcapngReader extends BaseReader implements CaptureReader {
   private le = true;
   private ifaces: Iface[] = [];
   private section = -1;
-  private ctx: { le: boolean; ifaces: Iface[]; section: number } | undefined;
+  /**
+   * The context handed out: the section's interface list itself and how many of them were described then (a section
+   * only appends to its list), so that keeping a context costs no copy of a long list.
+   */
+  private ctx: { le: boolean; ifaces: Iface[]; count: number; section: number } | undefined;
 
   get context(): object {
-    return (this.ctx ??= { le: this.le, ifaces: [...this.ifaces], section: this.section });
+    return (this.ctx ??= { le: this.le, ifaces: this.ifaces, count: this.ifaces.length, section: this.section });
   }
 
   protected override restore(context: object): void {
     const c = context as NonNullable<PcapngReader['ctx']>;
     this.le = c.le;
-    this.ifaces = [...c.ifaces];
+    this.ifaces = c.ifaces.slice(0, c.count); // a copy: what is read next appends to it
     this.section = c.section;
     this.ctx = c;
   }
@@ -815,6 +848,8 @@ class PcapngReader extends BaseReader implements CaptureReader {
               iface.offsetNs = off * 1_000_000_000n;
             }
           });
+          if (this.ifaces.length >= MAX_INTERFACES)
+            this.fail(at, `section ${this.section} describes more than ${MAX_INTERFACES} interfaces (the limit; a corrupt or hostile capture?)`);
           this.ifaces.push(iface);
           this.ctx = undefined;
           continue;
@@ -838,13 +873,21 @@ class PcapngReader extends BaseReader implements CaptureReader {
           const p = linkTypeSupported(iface.linkType)
             ? this.packet(this.ts(iface, ts), data, Math.max(orig, cap), iface.linkType, id, at, iface.fcsLen)
             : this.other(this.ts(iface, ts), data, Math.max(orig, cap), iface.linkType, id);
-          // Options after the data: epb_flags (2) bits 0-1 give the direction, 2 = outbound. Read leniently (a bad
-          // option does not make the packet unreadable; tshark shows such packets too).
-          for (let o = 28 + ((cap + 3) & ~3); type === 6 && o + 4 <= total - 4; ) {
+          // Options after the data: epb_flags (2) bits 0-1 give the direction, 2 = outbound. As tshark, an option
+          // running past its block, or flags/drop count/packet id/queue/verdict of another length than theirs, makes
+          // the file unreadable from this block on (the packets before it are kept).
+          for (let o = 28 + ((cap + 3) & ~3); o + 4 <= total - 4; ) {
             const code = u16(o);
             const len = u16(o + 2);
-            if (code === 0 || o + 4 + len > total - 4) break;
-            if (code === 2 && len === 4 && (u32(o + 4) & 3) === 2) p.outgoing = true;
+            if (code === 0) break;
+            if (o + 4 + len > total - 4) this.fail(at + o, `option ${code} of length ${len} runs past the end of its block`, this.index - 1);
+            const want = PACKET_OPTION_LENGTHS[code];
+            if (want !== undefined && (want > 0 ? len !== want : len < 1))
+              this.fail(at + o, `${PACKET_OPTION_NAMES[code]} option (${code}) has length ${len}, ${want > 0 ? `not ${want}` : 'less than 1'}`, this.index - 1);
+            // A TC (1) or XDP (2) verdict is 1 + 8 bytes.
+            if (code === 7 && (b[o + 4] === 1 || b[o + 4] === 2) && len !== 9)
+              this.fail(at + o, `${b[o + 4] === 1 ? 'TC' : 'XDP'} verdict option (7) has length ${len}, not 9`, this.index - 1);
+            if (code === 2 && (u32(o + 4) & 3) === 2) p.outgoing = true;
             o += 4 + ((len + 3) & ~3);
           }
           return p;
@@ -903,6 +946,10 @@ class PcapngReader extends BaseReader implements CaptureReader {
     }
   }
 }
+
+/** The lengths tshark requires of a packet block's options (0: at least 1 byte): flags, drop count, id, queue, verdict. */
+const PACKET_OPTION_LENGTHS: Record<number, number> = { 2: 4, 4: 8, 5: 8, 6: 4, 7: 0 };
+const PACKET_OPTION_NAMES: Record<number, string> = { 2: 'flags', 4: 'drop count', 5: 'packet id', 6: 'queue', 7: 'verdict' };
 
 /** Link types often met that XDP never sees (it is given Ethernet frames): named in the error that refuses them. */
 const OTHER_LINKTYPES: Record<number, string> = {

@@ -47,6 +47,8 @@ const ICMP_ERRORS: Record<'icmp' | 'icmpv6', number[]> = { icmp: [3, 4, 5, 11, 1
 const MAX_OPTIONS = 64;
 const MAX_QUESTIONS = 16;
 
+/** Decodes invalid UTF-8 to U+FFFD, as tshark shows such bytes in a text field. */
+const UTF8 = new TextDecoder('utf-8');
 const hex = (n: number, w: number) => `0x${n.toString(16).padStart(w, '0')}`;
 
 const ETHERTYPES: Record<number, string> = {
@@ -58,6 +60,21 @@ const IPPROTO: Record<number, string> = {
   58: 'ICMPv6', 59: 'IPv6-NoNxt', 60: 'IPv6-Opts', 89: 'OSPF', 132: 'SCTP',
 };
 const named = (n: number, w: number, names: Record<number, string>) => (names[n] ? `${names[n]} (${w ? hex(n, w) : n})` : w ? hex(n, w) : String(n));
+
+/** UDP ports whose payload is dissected (DNS, mDNS, NAT-T ESP, VXLAN, GENEVE, MPLS in UDP). */
+const UDP_SERVICES = new Set([53, 5353, 4500, 4789, 6081, 6635]);
+
+/**
+ * The port whose protocol a UDP payload is dissected as, as Wireshark picks it: the lower of the two ports when it
+ * has a dissector, else the higher one (so 53 -> 4789 is DNS, 4789 -> 40000 is VXLAN); 0 for none. Port 0 is never
+ * tried. (Also the display filter's own dissector, filter.ts.)
+ */
+export function udpService(sport: number, dport: number): number {
+  const low = sport < dport ? sport : dport;
+  const high = sport < dport ? dport : sport;
+  if (low !== 0 && UDP_SERVICES.has(low)) return low;
+  return UDP_SERVICES.has(high) ? high : 0;
+}
 
 /** The frame's layers, outermost first. Never throws. */
 export function dissectTree(frame: Uint8Array): TreeLayer[] {
@@ -164,7 +181,17 @@ class Dissection {
       this.field(type < 0x0600 ? 'eth.len' : 'eth.type', type < 0x0600 ? 'Length' : 'Type', type < 0x0600 ? String(type) : named(type, 4, ETHERTYPES), o + 12, 2),
     ];
     this.layer('eth', type < 0x0600 ? 'IEEE 802.3 Ethernet' : 'Ethernet II', o, 14, fields, `Src: ${this.mac(o + 6)}, Dst: ${this.mac(o)}`);
-    if (type < 0x0600) return this.llc(o + 14, end, depth);
+    if (type < 0x0600) {
+      // The 802.3 length bounds the LLC frame: what follows it is the Ethernet trailer, what it holds past the LLC
+      // header is its payload (Spanning Tree for DSAP/SSAP 0x42), not a trailer.
+      const lend = Math.min(end, o + 14 + type);
+      this.llc(o + 14, lend, depth);
+      if (this.covered < lend) {
+        if (this.u8(o + 14) === 0x42 && this.u8(o + 15) === 0x42) this.layer('stp', 'Spanning Tree Protocol', this.covered, lend - this.covered, [], `${lend - this.covered} bytes`);
+        else this.payload(this.covered, lend, 'Data');
+      }
+      return;
+    }
     this.ethertype(type, o + 14, end, depth);
   }
 
@@ -176,6 +203,21 @@ class Dissection {
     if (type === 0x6558 && depth < MAX_DEPTH) return this.ethernet(o, end, depth + 1);
     if (type === 0x8847 || type === 0x8848) return this.mpls(o, end, depth);
     if (type === 0x8864) return this.pppoes(o, end, depth);
+    // Not dissected further: the bytes are this EtherType's payload (LLDP's, as tshark names it, or data), not a
+    // trailer after it.
+    if (o < end) {
+      if (type === 0x88cc) {
+        // LLDP's TLVs (7-bit type, 9-bit length) run to its End TLV (type 0); bytes after it are the trailer.
+        let p = o;
+        for (let n = 0; n < 512 && p + 2 <= end; n++) {
+          const tl = this.u16(p);
+          p = Math.min(end, p + 2 + (tl & 0x1ff));
+          if (tl >> 9 === 0) break;
+        }
+        this.layer('lldp', 'Link Layer Discovery Protocol', o, p - o, [], `${p - o} bytes`);
+      }
+      else this.payload(o, end, 'Data');
+    }
   }
 
   /** An MPLS label stack, one layer per label as Wireshark shows it, then the IPv4/IPv6 packet by its version. */
@@ -298,7 +340,7 @@ class Dissection {
 
   private ipv4(o: number, end: number, depth: number): void {
     const NAME = 'Internet Protocol Version 4';
-    if (end - o < 20) return void this.short('ip', NAME, o, end, 20);
+    if (end <= o) return void this.short('ip', NAME, o, end, 20);
     const vihl = this.u8(o);
     const ihl = (vihl & 15) * 4;
     const total = this.u16(o + 2);
@@ -339,6 +381,11 @@ class Dissection {
     }
     if (ihl < 20) {
       this.layer('ip', NAME, o, 1, fields.slice(0, 2), `Bogus IP header length (${ihl})`, `header length ${ihl} is less than 20`);
+      throw new Stop();
+    }
+    if (end - o < 20) {
+      // Cut short (a snap length, a quoted packet): the fields whose bytes are there, as Wireshark shows them.
+      this.layer('ip', NAME, o, end - o, fields.filter((f) => f.offset + f.length <= end), '', `needs 20 bytes, ${end - o} left`);
       throw new Stop();
     }
     if (end - o < ihl) {
@@ -467,7 +514,26 @@ class Dissection {
     if (proto === 47) return this.gre(o, end, depth);
     if (proto === 4 && depth < MAX_DEPTH) return this.ipv4(o, end, depth + 1);
     if (proto === 41 && depth < MAX_DEPTH) return this.ipv6(o, end, depth + 1);
+    if (proto === 51 && depth < MAX_DEPTH) return this.ah(o, end, depth);
+    // Protocols shown by name and their first fields (tshark decodes them; their bytes are not 'data').
+    if (proto === 50 && end - o >= 8) return void this.layer('esp', 'Encapsulating Security Payload', o, end - o, [this.field('esp.spi', 'SPI', hex(this.u32(o), 8), o, 4)], `SPI: ${hex(this.u32(o), 8)}`);
+    if (proto === 132 && end - o >= 12) return void this.layer('sctp', 'Stream Control Transmission Protocol', o, end - o, [this.field('sctp.srcport', 'Source Port', String(this.u16(o)), o, 2), this.field('sctp.dstport', 'Destination Port', String(this.u16(o + 2)), o + 2, 2)], `Src Port: ${this.u16(o)}, Dst Port: ${this.u16(o + 2)}`);
+    if (proto === 2 && end - o >= 8) return void this.layer('igmp', 'Internet Group Management Protocol', o, end - o, [this.field('igmp.type', 'Type', hex(this.u8(o), 2), o, 1)], hex(this.u8(o), 2));
     this.payload(o, end, proto === 59 ? 'No Next Header' : 'Data');
+  }
+
+  /** IPv4's Authentication Header (IPv6's is an extension header of its layer), then what it authenticates. */
+  private ah(o: number, end: number, depth: number): void {
+    const NAME = 'Authentication Header';
+    if (end - o < 12) return void this.short('ah', NAME, o, end, 12);
+    const len = (this.u8(o + 1) + 2) * 4;
+    if (end - o < len) return void this.short('ah', NAME, o, end, len);
+    const next = this.u8(o);
+    // One field as in IPv6's chain ('ah' is a filter field there too), the SPI and sequence below it.
+    const kids = [this.field('ah.spi', 'SPI', hex(this.u32(o + 4), 8), o + 4, 4), this.field('ah.sequence', 'Sequence', String(this.u32(o + 8)), o + 8, 4)];
+    const fields = [this.field('ah', NAME, `${len} bytes`, o, len, { children: kids })];
+    this.layer('ah', NAME, o, len, fields, `SPI: ${hex(this.u32(o + 4), 8)}, next: ${named(next, 0, IPPROTO)}`);
+    this.transport(next, o + len, end, depth + 1);
   }
 
   private tcp(o: number, end: number): void {
@@ -506,7 +572,7 @@ class Dissection {
     }
     if (doff > 20) fields.push(this.field('tcp.options', 'Options', `${doff - 20} bytes`, o + 20, doff - 20, { children: this.tcpOptions(o + 20, o + doff) }));
     this.layer('tcp', NAME, o, doff, fields, summary);
-    if ((sport === 53 || dport === 53) && end - (o + doff) >= 14) {
+    if ((sport === 53 || dport === 53) && end - (o + doff) >= 6) {
       // DNS over TCP: a two-byte length, then the message.
       return this.dns(o + doff + 2, Math.min(end, o + doff + 2 + this.u16(o + doff)), o + doff);
     }
@@ -576,10 +642,12 @@ class Dissection {
     this.layer('udp', NAME, o, 8, fields, `Src Port: ${sport}, Dst Port: ${dport}`);
     const pend = len >= 8 ? Math.min(end, o + len) : end;
     const p = o + 8;
-    const port = (n: number) => sport === n || dport === n;
-    if (port(4789) && depth < MAX_DEPTH) return this.vxlan(p, pend, depth);
-    if (port(6081) && depth < MAX_DEPTH) return this.geneve(p, pend, depth);
-    if (port(53) || port(5353)) return this.dns(p, pend);
+    // The payload's protocol by port, the lower port's first (udpService, as Wireshark).
+    const service = udpService(sport, dport);
+    if (service === 4789 && depth < MAX_DEPTH) return this.vxlan(p, pend, depth);
+    if (service === 6081 && depth < MAX_DEPTH) return this.geneve(p, pend, depth);
+    if (service === 6635 && depth < MAX_DEPTH) return this.mpls(p, pend, depth + 1); // MPLS in UDP (RFC 7510)
+    if (service === 53 || service === 5353) return this.dns(p, pend);
     this.payload(p, pend, 'UDP payload');
   }
 
@@ -673,7 +741,8 @@ class Dissection {
       p += 4;
     }
     this.layer('gre', NAME, o, p - o, fields, `version ${ver}, ${ETHERTYPES[proto] ?? hex(proto, 4)}`);
-    if (depth < MAX_DEPTH && (proto === 0x0800 || proto === 0x86dd || proto === 0x6558)) return this.ethertype(proto, p, end, depth + 1);
+    // MPLS over GRE (RFC 4023) as well, as tshark decodes it.
+    if (depth < MAX_DEPTH && (proto === 0x0800 || proto === 0x86dd || proto === 0x6558 || proto === 0x8847 || proto === 0x8848)) return this.ethertype(proto, p, end, depth + 1);
     this.payload(p, end, 'GRE payload');
   }
 
@@ -736,7 +805,9 @@ class Dissection {
 
   private dns(o: number, end: number, lengthAt?: number): void {
     const NAME = 'Domain Name System';
-    if (end - o < 12) return void this.short('dns', NAME, o, end, 12);
+    // As Wireshark: a message of 4 bytes or more is DNS, with the header fields that were captured (a snap length).
+    if (end - o < 4) return void this.short('dns', NAME, o, end, 12);
+    const have = end - o;
     const fl = this.u16(o + 2);
     const qd = this.u16(o + 4);
     const OPS: Record<number, string> = { 0: 'Standard query', 1: 'Inverse query', 2: 'Server status request', 4: 'Notify', 5: 'Update' };
@@ -765,9 +836,14 @@ class Dissection {
       this.field('dns.count.answers', 'Answer RRs', String(this.u16(o + 6)), o + 6, 2),
       this.field('dns.count.auth_rr', 'Authority RRs', String(this.u16(o + 8)), o + 8, 2),
       this.field('dns.count.add_rr', 'Additional RRs', String(this.u16(o + 10)), o + 10, 2),
-    ];
+    ].filter((f) => f.offset + f.length <= end);
     const TYPES: Record<number, string> = { 1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 12: 'PTR', 15: 'MX', 16: 'TXT', 28: 'AAAA', 33: 'SRV', 41: 'OPT', 43: 'DS', 46: 'RRSIG', 48: 'DNSKEY', 64: 'SVCB', 65: 'HTTPS', 255: 'ANY' };
     const CLASSES: Record<number, string> = { 1: 'IN', 3: 'CH', 4: 'HS', 255: 'ANY' };
+    if (have < 12) {
+      const summary = `${OPS[(fl >> 11) & 15] ?? 'Opcode'}${fl & 0x8000 ? ' response' : ''} ${hex(this.u16(o), 4)}`;
+      this.layer('dns', NAME, lengthAt ?? o, end - (lengthAt ?? o), fields, summary, `needs 12 bytes, ${have} left`);
+      throw new Stop();
+    }
     let p = o + 12;
     let truncated: string | undefined;
     const questions: TreeField[] = [];
@@ -821,7 +897,10 @@ class Dissection {
       if (len > 63 || q + 1 + len > end) return undefined;
       total += len + 1;
       if (total > 255) return undefined;
-      labels.push(String.fromCharCode(...this.f.subarray(q + 1, q + 1 + len)).replace(/[^\x21-\x7e]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`));
+      // As tshark 4.0 shows (and filters) a name: text as UTF-8 (a byte that is not, U+FFFD), spaces kept, control
+      // characters as \ooo.
+      // eslint-disable-next-line no-control-regex
+      labels.push(UTF8.decode(this.f.subarray(q + 1, q + 1 + len)).replace(/[\x00-\x1f\x7f]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`));
       q += 1 + len;
     }
     return { name: labels.length ? labels.join('.') : '<Root>', end: after };

@@ -94,6 +94,12 @@ function link(f: Uint8Array): L3 | string {
 /** A one-line summary of an Ethernet frame, in the spirit of `tcpdump -n`. */
 export function summarize(f: Uint8Array): string {
   try {
+    // An untagged IPv4 or IPv6 frame (most of them): what link and l3 give it, without link's object.
+    if (f.length >= 14) {
+      const type = u16(f, 12);
+      if (type === ETH_P_IP) return ip4(f, 14);
+      if (type === ETH_P_IPV6) return ip6(f, 14);
+    }
     const l = link(f);
     if (typeof l === 'string') return l;
     return l.prefix + l3(f, l.type, l.off);
@@ -311,5 +317,117 @@ function ports(f: Uint8Array, p: number, proto: number, flow: Flow): void {
   if ((proto === 6 || proto === 17 || proto === 132) && f.length >= p + 4) {
     flow.sport = u16(f, p);
     flow.dport = u16(f, p + 2);
+  }
+}
+
+/** Slots of a SummaryCache (a power of two), and the 32-bit words of one slot's key. */
+const SUMMARY_SLOTS = 4096;
+const SUMMARY_WORDS = 16;
+
+/** The big-endian 32-bit word at o, as a signed int32. */
+const w32 = (f: Uint8Array, o: number): number => (f[o]! << 24) | (f[o + 1]! << 16) | (f[o + 2]! << 8) | f[o + 3]!;
+
+/**
+ * summarize, remembered for the commonest frames: IPv4 (unfragmented) and IPv6 (no extension header), untagged or
+ * under up to 4 VLAN tags, carrying TCP, UDP (not VXLAN or Geneve: their summary holds the inner frame's) or
+ * ICMP/ICMPv6, captured long enough for the L4 fields the summary shows. Their text depends only on the fields put in
+ * the key below (those link, ip4/ip6 and l4 read: the tags' types and TCIs, the IHL and total length or the payload
+ * length, the protocol, addresses, ports, TCP data offset and flags, UDP length, ICMP type and code), not on TTL, IDs,
+ * checksums, sequence numbers or payload, so that the packets of one flow and size share an entry. A direct-mapped
+ * table of SUMMARY_SLOTS keys, compared in full (a collision costs a summarize); bounded memory. Other frames go to
+ * summarize each time (`slot` -1). Keep the key in step with link, ip4, ip6 and l4.
+ */
+export class SummaryCache {
+  static readonly SLOTS = SUMMARY_SLOTS;
+  private readonly keys = new Int32Array(SUMMARY_SLOTS * SUMMARY_WORDS);
+  private readonly texts: (string | undefined)[] = new Array<string | undefined>(SUMMARY_SLOTS).fill(undefined);
+  private readonly key = new Int32Array(SUMMARY_WORDS);
+  /** The slot of the last text returned, or -1 when it was not cached (for a caller's own per-slot data). */
+  slot = -1;
+
+  summarize(f: Uint8Array): string {
+    const n = this.keyOf(f);
+    if (n === 0) {
+      this.slot = -1;
+      return summarize(f);
+    }
+    const k = this.key;
+    let h = 0x811c9dc5;
+    for (let i = 0; i < n; i++) h = Math.imul(h ^ k[i]!, 0x01000193);
+    const slot = (h ^ (h >>> 16)) & (SUMMARY_SLOTS - 1);
+    const keys = this.keys;
+    const at = slot * SUMMARY_WORDS;
+    this.slot = slot;
+    let same = this.texts[slot] !== undefined;
+    for (let i = 0; same && i < SUMMARY_WORDS; i++) same = keys[at + i] === k[i];
+    if (same) return this.texts[slot]!;
+    const text = summarize(f);
+    keys.set(k, at);
+    this.texts[slot] = text;
+    return text;
+  }
+
+  /** The key of a frame whose summary is cached (its words; the unused ones zero), or 0. */
+  private keyOf(f: Uint8Array): number {
+    const len = f.length;
+    const k = this.key;
+    let o = 14;
+    let type = (f[12]! << 8) | f[13]!;
+    // Up to 4 VLAN tags (link's prefix: each tag's type and TCI).
+    let n = 1;
+    while (type === 0x8100 || type === 0x88a8 || type === 0x9100) {
+      if (n > 4 || len < o + 44) return 0;
+      const tci = (f[o]! << 8) | f[o + 1]!;
+      k[n++] = (type << 16) | tci;
+      type = (f[o + 2]! << 8) | f[o + 3]!;
+      o += 4;
+    }
+    // Both headers' fixed parts (and the tags) within the frame.
+    if (len < o + 40) return 0;
+    let p: number;
+    let proto: number;
+    if (type === ETH_P_IP) {
+      // Fragments (their summary shows the ID) are left to summarize.
+      if ((((f[o + 6]! << 8) | f[o + 7]!) & 0x3fff) !== 0) return 0;
+      const ihl = f[o]! & 0x0f;
+      p = o + ihl * 4;
+      proto = f[o + 9]!;
+      // 4, the tags, the IHL, the protocol and the total length; the addresses.
+      k[0] = (4 << 28) | (n << 24) | (ihl << 16) | proto;
+      k[n] = (f[o + 2]! << 8) | f[o + 3]!;
+      k[n + 1] = w32(f, o + 12);
+      k[n + 2] = w32(f, o + 16);
+      n += 3;
+    } else if (type === ETH_P_IPV6) {
+      proto = f[o + 6]!;
+      if (proto !== 6 && proto !== 17 && proto !== 58) return 0; // an extension header first
+      p = o + 40;
+      // 6, the tags, the next header and the payload length; the addresses.
+      k[0] = (6 << 28) | (n << 24) | proto;
+      k[n] = (f[o + 4]! << 8) | f[o + 5]!;
+      for (let i = 0; i < 8; i++) k[n + 1 + i] = w32(f, o + 8 + 4 * i);
+      n += 9;
+    } else return 0;
+    if (proto === 6) {
+      if (len < p + 14) return 0;
+      k[n] = w32(f, p); // ports
+      k[n + 1] = ((f[p + 12]! >> 4) << 8) | f[p + 13]!; // data offset, flags
+      n += 2;
+    } else if (proto === 17) {
+      if (len < p + 8) return 0;
+      const ports = w32(f, p);
+      const sport = ports >>> 16;
+      const dport = ports & 0xffff;
+      if (sport === 4789 || dport === 4789 || dport === 6081) return 0;
+      k[n] = ports;
+      k[n + 1] = (f[p + 4]! << 8) | f[p + 5]!; // length
+      n += 2;
+    } else if (proto === 1 || proto === 58) {
+      if (len < p + 2) return 0;
+      k[n] = (f[p]! << 8) | f[p + 1]!; // type, code
+      n += 1;
+    } else return 0;
+    for (let i = n; i < SUMMARY_WORDS; i++) k[i] = 0;
+    return n;
   }
 }

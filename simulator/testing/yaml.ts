@@ -33,19 +33,31 @@ export function parseYaml(file: string, text: string): YNode {
   };
   if (doc.errors.length) {
     const e = doc.errors[0]!;
-    throw new TestFileError(file, at(e.pos[0]), e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''));
+    const message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    throw new TestFileError(file, at(e.pos[0]), /Maximum call stack size exceeded/.test(message) ? 'nested too deeply' : message);
   }
   if (!doc.contents) throw new TestFileError(file, { line: 1, column: 1 }, 'the file is empty: expected a test file (program, cases)');
-  return convert(doc, doc.contents as YamlNode, file, at, 0);
+  return convert(doc, doc.contents as YamlNode, file, at, 0, { left: MAX_NODES });
 }
 
-function convert(doc: Document, node: YamlNode, file: string, at: (o: number) => Pos, depth: number): YNode {
+/**
+ * Most nodes a test file may expand to, aliases resolved: a few anchors each listing the one before nine times
+ * ("billion laughs") would otherwise expand to billions.
+ */
+const MAX_NODES = 500_000;
+
+const resolved = new WeakMap<object, unknown>();
+
+function convert(doc: Document, node: YamlNode, file: string, at: (o: number) => Pos, depth: number, budget: { left: number }): YNode {
   const pos = at(node.range?.[0] ?? 0);
   if (depth > 64) throw new TestFileError(file, pos, 'nested too deeply');
+  if (--budget.left < 0) throw new TestFileError(file, pos, `more than ${MAX_NODES} values once aliases are expanded (aliases of aliases?)`);
   if (isAlias(node)) {
-    const target = node.resolve(doc);
+    // Resolving walks the document: once per alias, however often its expansion is converted.
+    let target = resolved.get(node);
+    if (target === undefined) resolved.set(node, (target = node.resolve(doc) ?? null));
     if (!target) throw new TestFileError(file, pos, `alias *${node.source} names no anchor`);
-    return { ...convert(doc, target as YamlNode, file, at, depth + 1), pos };
+    return { ...convert(doc, target as YamlNode, file, at, depth + 1, budget), pos };
   }
   if (isMap(node)) {
     const entries: { key: string; keyPos: Pos; value: YNode }[] = [];
@@ -54,12 +66,12 @@ function convert(doc: Document, node: YamlNode, file: string, at: (o: number) =>
       const keyPos = k?.range ? at(k.range[0]) : pos;
       if (!isScalar(k) || k.value === null || typeof k.value === 'object') throw new TestFileError(file, keyPos, 'a key must be a plain name or number');
       const v = pair.value as YamlNode | null;
-      const value: YNode = v ? convert(doc, v, file, at, depth + 1) : { kind: 'scalar', pos: keyPos, value: null, source: '' };
+      const value: YNode = v ? convert(doc, v, file, at, depth + 1, budget) : { kind: 'scalar', pos: keyPos, value: null, source: '' };
       entries.push({ key: String(k.value), keyPos, value });
     }
     return { kind: 'map', pos, entries };
   }
-  if (isSeq(node)) return { kind: 'seq', pos, items: node.items.map((i) => convert(doc, i as YamlNode, file, at, depth + 1)) };
+  if (isSeq(node)) return { kind: 'seq', pos, items: node.items.map((i) => convert(doc, i as YamlNode, file, at, depth + 1, budget)) };
   if (isScalar(node)) {
     const v = node.value;
     const value = v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : typeof v === 'bigint' ? Number(v) : String(v);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '../repo.ts';
 import { diffPrograms, lineMapping, diffMaps } from '../../simulator/diff.ts';
+import { compileC } from '../../simulator/compile.ts';
 
 const haveClang = spawnSync('clang', ['--version']).status === 0;
 const skip = !haveClang && 'clang is not installed';
@@ -130,5 +131,25 @@ test('diff --rev: the file at a git revision against the working copy; a bad rev
     const bad = cli(['diff', '--rev', 'nosuchrev', prog, CAPTURE]);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /^xdp-lens: --rev nosuchrev: cannot read prog\.c at nosuchrev/);
+  });
+});
+
+test('diff of an object against its own C source: nothing changed, and exit lines (instructions vs returns) are not compared', { skip }, () => {
+  withFiles((dir, oldPath, newPath) => {
+    const obj = compileC(oldPath, { cacheDir: join(dir, 'cache') }).objectPath;
+    assert.ok(obj, 'the demo compiles');
+    const r = diffPrograms(obj, oldPath, CAPTURE, OPTS);
+    assert.equal(r.packets, 10);
+    assert.deepEqual(r.changed, [], 'same program: no packet changed although the .o has no return lines');
+    assert.match(r.linesNote ?? '', /^exit lines not compared: the new program has return lines/);
+    // A real change still shows, by action and bytes; the line is not counted as a change.
+    const changed = diffPrograms(obj, newPath, CAPTURE, OPTS);
+    assert.ok(changed.changed.length > 0);
+    for (const c of changed.changed) assert.ok(!c.changed.includes('line'), JSON.stringify(c));
+    const t = cli(['diff', obj, oldPath, CAPTURE]);
+    assert.equal(t.status, 0, t.stderr);
+    assert.match(t.stdout, /\n0 packets of 10 changed\nexit lines not compared: .*\nmaps: no differences\n$/);
+    // Two C sources: lines are compared (the fixture's summary has no note).
+    assert.equal(diffPrograms(oldPath, newPath, CAPTURE, OPTS).linesNote, undefined);
   });
 });

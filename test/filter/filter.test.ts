@@ -135,3 +135,41 @@ test('IPv6 addresses and networks, MAC forms', () => {
 test('every field documented in FIELDS parses alone', () => {
   for (const f of Object.keys(FIELDS)) assert.equal(filterError(f), undefined, f);
 });
+
+test('hostile filters: chains of 20,000 terms and runs of negations are evaluated, deep parentheses refused, long names clipped', () => {
+  const tcp = facts(frame({ proto: 6 }));
+  const udp = facts(frame({ proto: 17 }));
+  // A chain of || or && and a run of ! never recurse per term (were a stack overflow, an internal error).
+  const ors = [...Array<string>(19_999).fill('udp'), 'tcp'].join(' || ');
+  assert.equal(t(ors, tcp), true);
+  assert.equal(t(ors, udp), true);
+  assert.equal(t(Array<string>(20_000).fill('udp').join(' || '), tcp), false);
+  const ands = Array<string>(20_000).fill('ip').join(' && ') + ' && tcp';
+  assert.equal(t(ands, tcp), true);
+  assert.equal(t(ands, udp), false);
+  assert.equal(t(`${'!'.repeat(20_001)}tcp`, tcp), false);
+  assert.equal(t(`${'!'.repeat(20_000)}tcp`, tcp), true);
+  assert.equal(t(`${'not '.repeat(3)}udp`, tcp), true);
+  assert.equal(t('udp || tcp && ip || udp', tcp), true, 'precedence kept');
+  assert.equal(t('udp || tcp && !ip || udp', tcp), false, 'precedence kept');
+  assert.equal(t(`${'('.repeat(256)}tcp${')'.repeat(256)}`, tcp), true);
+  const deep = `${'('.repeat(5000)}tcp${')'.repeat(5000)}`;
+  const e = filterError(deep)!;
+  assert.match(e.message, /parentheses nested more than 256 deep/);
+  assert.equal(e.position, 256);
+  // A 100,000-character name: answered at once, the message and the caret line clipped.
+  const long = 'a'.repeat(100_000);
+  const t0 = process.hrtime.bigint();
+  const le = filterError(long)!;
+  assert.ok(Number(process.hrtime.bigint() - t0) / 1e6 < 5000, 'no edit-distance table of a 100,000-character name');
+  assert.match(le.message, /^unknown field 'a{60}\.\.\. \(100000 characters\)'$/);
+  const shown = formatFilterError(long, le);
+  assert.ok(shown.length < 400, `clipped: ${shown.length} characters`);
+  // The caret still points at what is wrong in a long filter.
+  const text = `${'tcp && '.repeat(300)}ip.src == 1.2.3.`;
+  const lines = formatFilterError(text, filterError(text)!).split('\n');
+  assert.match(lines[0]!, /^column 2111: ip.src is an IPv4 address/);
+  const caret = lines[2]!.indexOf('^');
+  assert.equal(lines[1]!.slice(caret, caret + 6), '1.2.3.');
+  assert.ok(lines[1]!.startsWith('  ...'));
+});

@@ -236,6 +236,8 @@ test('--out-dir naming a file or /dev/null', { skip: noClang }, () => {
   userError(cli(['run', PROG, PCAP, '--out-dir', '/dev/null']), /--out-dir \/dev\/null is not a directory/, '--out-dir /dev/null');
   userError(cli(['run', PROG, PCAP, '--out-dir', file]), /--out-dir .*file is not a directory/, '--out-dir file');
   userError(cli(['run', PROG, PCAP, '--out-dir', join(file, 'sub')]), /--out-dir .*file\/sub: cannot create the directory/, '--out-dir under a file');
+  // mkdir answers ENOENT under /proc, which exists: Node's recursive mkdirSync loops on that for ever.
+  userError(cli(['run', PROG, PCAP, '--out-dir', '/proc/xdp-lens/out']), /--out-dir \/proc\/xdp-lens\/out: cannot create the directory: ENOENT/, '--out-dir under /proc');
   const out = join(dir, 'new', 'out');
   assert.equal(cli(['run', PROG, PCAP, '--out-dir', out]).status, 0);
   assert.ok(existsSync(join(out, 'xdp_pass.pcap')));

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { openCapture } from '../../simulator/net/capture.ts';
 import { kernelVerifierUnavailable } from '../../simulator/analysis/verifier.ts';
 import { REPO } from '../repo.ts';
+import { pcapngBlock, pcapngSectionHeader } from './pcapng-outbound.ts';
 
 const CLI = join(REPO, 'dist', 'cli.js');
 const haveTshark = spawnSync('tshark', ['--version']).status === 0;
@@ -68,22 +69,10 @@ function pcap(linkType: number, frames: Buffer[]): Buffer {
 
 /** A pcapng of Ethernet frames, each with an epb_flags option when `flags[i]` is a number. */
 function pcapngWithFlags(frames: Buffer[], flags: (number | undefined)[]): Buffer {
-  const block = (type: number, body: Buffer) => {
-    const total = 12 + body.length;
-    const b = Buffer.alloc(total);
-    b.writeUInt32LE(type, 0);
-    b.writeUInt32LE(total, 4);
-    body.copy(b, 8);
-    b.writeUInt32LE(total, total - 4);
-    return b;
-  };
-  const shb = Buffer.alloc(16);
-  shb.writeUInt32LE(0x1a2b3c4d, 0);
-  shb.writeUInt16LE(1, 4);
-  shb.writeBigInt64LE(-1n, 8);
+  const block = pcapngBlock;
   const idb = Buffer.alloc(8);
   idb.writeUInt16LE(1, 0);
-  const parts = [block(0x0a0d0d0a, shb), block(1, idb)];
+  const parts = [pcapngSectionHeader(), block(1, idb)];
   frames.forEach((f, i) => {
     const pad = (4 - (f.length % 4)) % 4;
     const fixed = Buffer.alloc(20);
@@ -231,18 +220,7 @@ test('a pcapng interface of a link type XDP never sees: its packets are listed, 
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const prog = join(dir, 'pass.c');
   writeFileSync(prog, '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC("xdp") int pass(struct xdp_md *ctx) { return XDP_PASS; }\nchar LICENSE[] SEC("license") = "GPL";\n');
-  const block = (type: number, body: Buffer) => {
-    const b = Buffer.alloc(12 + body.length);
-    b.writeUInt32LE(type, 0);
-    b.writeUInt32LE(b.length, 4);
-    body.copy(b, 8);
-    b.writeUInt32LE(b.length, b.length - 4);
-    return b;
-  };
-  const shb = Buffer.alloc(16);
-  shb.writeUInt32LE(0x1a2b3c4d, 0);
-  shb.writeUInt16LE(1, 4);
-  shb.writeBigInt64LE(-1n, 8);
+  const block = pcapngBlock;
   const idb = (lt: number) => {
     const b = Buffer.alloc(8);
     b.writeUInt16LE(lt, 0);
@@ -259,7 +237,7 @@ test('a pcapng interface of a link type XDP never sees: its packets are listed, 
   // Interface 0 Ethernet, interface 1 802.11 with radiotap (an 8-byte radiotap header, then a 24-byte beacon header).
   const radiotap = Buffer.concat([Buffer.from([0, 0, 8, 0, 0, 0, 0, 0]), Buffer.from([0x80, 0, 0, 0, ...new Array(6).fill(0xff), 2, 0, 0, 0, 0, 9, 2, 0, 0, 0, 0, 9, 0, 0])]);
   const cap = join(dir, 'two.pcapng');
-  writeFileSync(cap, Buffer.concat([block(0x0a0d0d0a, shb), idb(1), idb(127), epb(0, eth(ipv4Udp(1))), epb(1, radiotap), epb(0, eth(ipv4Udp(2)))]));
+  writeFileSync(cap, Buffer.concat([pcapngSectionHeader(), idb(1), idb(127), epb(0, eth(ipv4Udp(1))), epb(1, radiotap), epb(0, eth(ipv4Udp(2)))]));
   // Read alone (without otherLinks), the 802.11 packet is an error naming the interface, as before.
   const r = openCapture(cap);
   assert.equal(r.next()?.index, 0);
