@@ -6,6 +6,8 @@ import type { SourceLoc } from '../isa/insn.ts';
 import { DEFAULT_ENGINE_OPTIONS, type DriverMode, type EngineOptions, type Issue, explore } from './bytecode/engine.ts';
 import { invalidActionMany } from './bytecode/messages.ts';
 import { type Finding, RULES, type RuleId, type Severity } from './findings.ts';
+import { analysedAsXdp, attachedMap } from './xdp-programs.ts';
+import { functionRange } from '../return-lines.ts';
 
 /**
  * The marked twin of the source (return-lines.ts): the same programs with a no-op marker before every returned value.
@@ -80,8 +82,9 @@ export function analyzeObjectReport(obj: LoadedObject, opts: BytecodeOptions = {
   let sourceLines: string[] | undefined;
   for (const prog of obj.programs) {
     // A program that cannot load (its loadErrors say why) is not analysed, as the kernel would not run it.
-    if (!prog.isXdp || prog.loadErrors?.length) continue;
-    const base = { ...DEFAULT_ENGINE_OPTIONS, ...opts.limits, driverMode: opts.driverMode ?? 'native' };
+    if (!analysedAsXdp(obj, prog) || prog.loadErrors?.length) continue;
+    // A devmap/cpumap program runs on a frame already redirected (a page the driver gave writable): no driver mode.
+    const base = { ...DEFAULT_ENGINE_OPTIONS, ...opts.limits, driverMode: attachedMap(prog.section) ? 'native' : opts.driverMode ?? 'native' };
     const res = explore(obj, prog, base);
     programs.push({ program: prog.name, section: prog.section, complete: res.complete, steps: res.steps, gaveUp: res.gaveUp, spans: lineSpans(prog) });
     if (opts.twin && !twinAsked && res.issues.some((i) => RETURN_RULES.has(i.rule))) {
@@ -89,21 +92,38 @@ export function analyzeObjectReport(obj: LoadedObject, opts: BytecodeOptions = {
       twin = opts.twin();
       sourceLines = twin?.text.split('\n');
     }
-    const twinProg = res.issues.some((i) => RETURN_RULES.has(i.rule)) ? twin?.obj.programs.find((p) => p.name === prog.name && p.isXdp) : undefined;
+    const twinProg = res.issues.some((i) => RETURN_RULES.has(i.rule)) ? twin?.obj.programs.find((p) => p.name === prog.name && analysedAsXdp(twin!.obj, p)) : undefined;
     const all: { issue: Issue; prog: LoadedProgram }[] = [];
     if (twin && twinProg) {
-      const t = explore(twin.obj, twinProg, { ...base, returnMarkers: twin.markers.get(prog.name) ?? new Map(), entryRange: twin.range.get(prog.name) });
+      const markers = twin.markers.get(prog.name) ?? new Map<number, number>();
+      const t = explore(twin.obj, twinProg, { ...base, returnMarkers: markers, entryRange: twin.range.get(prog.name), returnCallees: returnedCalls(twin.text, markers) });
       for (const issue of res.issues) if (!RETURN_RULES.has(issue.rule)) all.push({ issue, prog });
       for (const issue of t.issues) if (RETURN_RULES.has(issue.rule)) all.push({ issue, prog: twinProg });
+      // The markers are barriers to clang (`asm volatile`): a value checked before one may be loaded again after it,
+      // unchecked (`if (*v > 1) return *v + 4;`), and the twin's walk then has nothing to say about it. A rule the
+      // real object's walk found and the twin's did not keeps the real finding, placed by its instruction's line.
+      const twinRules = new Set(t.issues.map((i) => i.rule));
+      for (const issue of res.issues) if (RETURN_RULES.has(issue.rule) && !twinRules.has(issue.rule)) all.push({ issue, prog });
     } else {
       for (const issue of res.issues) all.push({ issue, prog });
     }
+    // An instruction clang gave no line (line 0: code merged from several inlined copies of a helper) is one of the
+    // copies of a statement that has a line elsewhere: its finding is shown only when no finding of its rule was made
+    // in this program, and then on the nearest line before it, not on the function's first line.
+    const lineless = (issue: Issue, where: LoadedProgram) => !RETURN_RULES.has(issue.rule) && !((where.lines[issue.pc]?.line ?? 0) > 0);
+    all.sort((a, b) => Number(lineless(a.issue, a.prog)) - Number(lineless(b.issue, b.prog)));
+    const rulesShown = new Set<string>();
     for (const { issue, prog: where } of all) {
-      let loc = issue.line !== undefined && twin && sourceLines ? returnLoc(twin.file, sourceLines, issue.line) : locate(where, issue.pc);
+      const noLine = lineless(issue, where);
+      if (noLine && rulesShown.has(issue.rule)) continue;
+      let loc = issue.line !== undefined && twin && sourceLines ? returnLoc(twin.file, sourceLines, issue.line) : (noLine && locateBefore(where, issue.pc)) || locate(where, issue.pc);
       if (!loc) {
         if (!opts.keepUnlocated) continue;
         loc = { file: '', line: 0, column: 0 };
       }
+      // A path of the twin that left through no `return` (it fell off the end of an asm block or of a function
+      // without a final return) is placed by its instruction's line: the twin's file name stands for the source.
+      if (twin && where !== prog && loc.file && loc.file === twinFileOf(where, twin)) loc = { ...loc, file: twin.file };
       // A mistake inside a helper of another file (a header) inlined into the program is reported on the program's
       // line that leads there (the source tier's place for it), once per call, with the helper's line as related
       // information: a memcpy-like helper unrolled into forty stores is one finding, not forty lines of a header.
@@ -117,6 +137,7 @@ export function analyzeObjectReport(obj: LoadedObject, opts: BytecodeOptions = {
       }
       const key = `${issue.rule}\0${loc.file}\0${loc.line}`;
       const prev = seen.get(key);
+      rulesShown.add(issue.rule);
       if (prev) {
         // Several values returned on one line (clang gives the returns of a switch the switch's line): one finding.
         if (issue.value !== undefined && !prev.values.includes(issue.value)) {
@@ -249,6 +270,45 @@ function callSiteLoc(prog: LoadedProgram, pc: number, loc: SourceLoc, inlined?: 
 }
 
 /** The source location of a slot; without one, the first located slot of the function containing it. */
+/**
+ * For each marked `return` line whose statement is `return f(...);` with `f` a function of the same file (not a
+ * helper): the line range of `f`. Its value is f's, so the path's return is the one of f it left through.
+ */
+function returnedCalls(text: string, markers: Map<number, number>): Map<number, [number, number]> {
+  const out = new Map<number, [number, number]>();
+  const lines = text.split('\n');
+  for (const line of new Set(markers.values())) {
+    const rest = lines.slice(line - 1, line + 7).join('\n');
+    const m = /\breturn\s+([A-Za-z_]\w*)\s*\(/.exec(rest);
+    if (!m || m[1]!.startsWith('bpf_') || /\breturn\b/.test(rest.slice(0, m.index))) continue;
+    // The call must be the whole returned expression: its closing parenthesis followed by the `;`.
+    let depth = 0;
+    let end = -1;
+    for (let i = m.index + m[0].length - 1; i < rest.length; i++) {
+      if (rest[i] === '(') depth++;
+      else if (rest[i] === ')' && --depth === 0) {
+        end = i;
+        break;
+      }
+    }
+    if (end < 0 || !/^\s*;/.test(rest.slice(end + 1))) continue;
+    const range = functionRange(text, m[1]!);
+    if (range && (line < range[0] || line > range[1])) out.set(line, range);
+  }
+  return out;
+}
+
+/** The line of the nearest instruction before `pc` in its function that has one. */
+function locateBefore(prog: LoadedProgram, pc: number): SourceLoc | undefined {
+  let start = 0;
+  for (const f of prog.funcs) if (f.insn <= pc && f.insn >= start) start = f.insn;
+  for (let i = pc - 1; i >= start; i--) {
+    const l = prog.lines[i];
+    if (l && l.line > 0) return l;
+  }
+  return undefined;
+}
+
 function locate(prog: LoadedProgram, pc: number): SourceLoc | undefined {
   const loc = prog.lines[pc];
   if (loc && loc.line > 0) return loc;

@@ -16,7 +16,8 @@ export interface ChecksumBreak {
 interface Layers {
   /** The IPv4 header (an IPv6 header has no checksum of its own). */
   ip?: { off: number; ihl: number; check: number; valid: boolean; expected: number };
-  l4?: { layer: 'tcp' | 'udp' | 'icmp' | 'icmpv6'; check: number; valid: boolean; expected: number };
+  /** Where the upper layer's checksum is summed (the sum is taken only when checksumBreaks needs it: see l4Sum). */
+  l4?: { layer: 'tcp' | 'udp' | 'icmp' | 'icmpv6'; check: number; start: number; end: number; pseudo: number };
 }
 
 const hex16 = (v: number): string => `0x${v.toString(16).padStart(4, '0')}`;
@@ -34,11 +35,19 @@ function fold(sum: number): number {
   return sum;
 }
 
-/** The checksum the field at `at` should hold: the complement of the sum with the field taken as 0. */
-function expectedAt(b: Uint8Array, start: number, end: number, at: number, extra = 0): number {
-  const field = (b[at]! << 8) | b[at + 1]!;
-  const s = fold(sum16(b, start, end, extra) - field);
-  return ~s & 0xffff;
+/**
+ * From one sum of a checksummed range (the field included, not folded): whether the field is right, and the value it
+ * should hold (the complement of the sum with the field taken as 0).
+ */
+const validSum = (sum: number): boolean => fold(sum) === 0xffff;
+const expectedFrom = (sum: number, field: number): number => ~fold(sum - field) & 0xffff;
+
+/** The upper layer's checksum: whether it is valid and what it should be (UDP's 0 is written 0xffff). */
+function l4Sum(frame: Uint8Array, l4: NonNullable<Layers['l4']>): { valid: boolean; expected: number } {
+  const sum = sum16(frame, l4.start, l4.end, l4.pseudo);
+  const e = expectedFrom(sum, l4.check);
+  // A UDP checksum of 0 means none over IPv4 (parse leaves such a layer out) and is invalid over IPv6.
+  return { valid: validSum(sum) && !(l4.layer === 'udp' && l4.check === 0), expected: l4.layer === 'udp' && e === 0 ? 0xffff : e };
 }
 
 function parse(frame: Uint8Array): Layers | undefined {
@@ -56,7 +65,8 @@ function parse(frame: Uint8Array): Layers | undefined {
   const ihl = (frame[off]! & 15) * 4;
   if (ihl < 20 || frame.length < off + ihl) return undefined;
   const check = (frame[off + 10]! << 8) | frame[off + 11]!;
-  const ip = { off, ihl, check, valid: fold(sum16(frame, off, off + ihl)) === 0xffff, expected: expectedAt(frame, off, off + ihl, off + 10) };
+  const ipSum = sum16(frame, off, off + ihl);
+  const ip = { off, ihl, check, valid: validSum(ipSum), expected: expectedFrom(ipSum, check) };
   const total = (frame[off + 2]! << 8) | frame[off + 3]!;
   const frag = ((frame[off + 6]! << 8) | frame[off + 7]!) & 0x3fff;
   const end = off + total;
@@ -66,18 +76,16 @@ function parse(frame: Uint8Array): Layers | undefined {
   const pseudo = () => sum16(frame, off + 12, off + 20) + p + (end - l4off);
   if (p === 6 && end >= l4off + 20) {
     const c = (frame[l4off + 16]! << 8) | frame[l4off + 17]!;
-    return { ip, l4: { layer: 'tcp', check: c, valid: fold(sum16(frame, l4off, end, pseudo())) === 0xffff, expected: expectedAt(frame, l4off, end, l4off + 16, pseudo()) } };
+    return { ip, l4: { layer: 'tcp', check: c, start: l4off, end, pseudo: pseudo() } };
   }
   if (p === 17 && end >= l4off + 8) {
     const c = (frame[l4off + 6]! << 8) | frame[l4off + 7]!;
     if (c === 0) return { ip }; // no UDP checksum: nothing to break
-    const s = fold(sum16(frame, l4off, end, pseudo()));
-    const e = expectedAt(frame, l4off, end, l4off + 6, pseudo());
-    return { ip, l4: { layer: 'udp', check: c, valid: s === 0xffff, expected: e === 0 ? 0xffff : e } };
+    return { ip, l4: { layer: 'udp', check: c, start: l4off, end, pseudo: pseudo() } };
   }
   if (p === 1 && end >= l4off + 4) {
     const c = (frame[l4off + 2]! << 8) | frame[l4off + 3]!;
-    return { ip, l4: { layer: 'icmp', check: c, valid: fold(sum16(frame, l4off, end)) === 0xffff, expected: expectedAt(frame, l4off, end, l4off + 2) } };
+    return { ip, l4: { layer: 'icmp', check: c, start: l4off, end, pseudo: 0 } };
   }
   return { ip };
 }
@@ -106,9 +114,7 @@ function parse6(frame: Uint8Array, off: number): Layers | undefined {
   const at = nh === 6 ? 16 : nh === 17 ? 6 : nh === 58 ? 2 : -1;
   if (at < 0 || end < l4off + (nh === 6 ? 20 : nh === 17 ? 8 : 4)) return {};
   const c = (frame[l4off + at]! << 8) | frame[l4off + at + 1]!;
-  const e = expectedAt(frame, l4off, end, l4off + at, pseudo());
-  const valid = fold(sum16(frame, l4off, end, pseudo())) === 0xffff && !(nh === 17 && c === 0);
-  return { l4: { layer: nh === 6 ? 'tcp' : nh === 17 ? 'udp' : 'icmpv6', check: c, valid, expected: nh === 17 && e === 0 ? 0xffff : e } };
+  return { l4: { layer: nh === 6 ? 'tcp' : nh === 17 ? 'udp' : 'icmpv6', check: c, start: l4off, end, pseudo: pseudo() } };
 }
 
 /** The checksums that were valid in `before` (the frame as it arrived) and are invalid in `after` (as it leaves). */
@@ -120,8 +126,10 @@ export function checksumBreaks(before: Uint8Array, after: Uint8Array): ChecksumB
   if (!a || !b) return [];
   const out: ChecksumBreak[] = [];
   if (a.ip && b.ip && a.ip.valid && !b.ip.valid) out.push({ layer: 'ipv4', before: hex16(a.ip.check), after: hex16(b.ip.check), expected: hex16(b.ip.expected) });
-  if (a.l4 && b.l4 && a.l4.layer === b.l4.layer && a.l4.valid && !b.l4.valid) {
-    out.push({ layer: b.l4.layer, before: hex16(a.l4.check), after: hex16(b.l4.check), expected: hex16(b.l4.expected) });
+  // The upper layers' sums (over the whole payload) only where both frames have the same one.
+  if (a.l4 && b.l4 && a.l4.layer === b.l4.layer && l4Sum(before, a.l4).valid) {
+    const after4 = l4Sum(after, b.l4);
+    if (!after4.valid) out.push({ layer: b.l4.layer, before: hex16(a.l4.check), after: hex16(b.l4.check), expected: hex16(after4.expected) });
   }
   return out;
 }

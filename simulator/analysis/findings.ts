@@ -7,7 +7,7 @@ export const RULES = {
   'redirect-without-target': { severity: 'error', summary: 'XDP_REDIRECT returned without bpf_redirect/bpf_redirect_map on that path' },
   'ctx-write': { severity: 'error', summary: 'store into struct xdp_md, which is read-only' },
   'readonly-write': { severity: 'error', summary: 'store into .rodata/const data or a BPF_F_RDONLY_PROG map value' },
-  'readonly-page-write': { severity: 'error', summary: 'store into packet memory while the driver hands out read-only pages' },
+  'readonly-page-write': { severity: 'error', summary: 'store into packet memory, or XDP_TX/XDP_REDIRECT returned, while the driver hands out read-only pages' },
   'unchecked-packet-access': { severity: 'error', summary: 'packet access not proven inside data_end' },
   'stale-packet-pointer': { severity: 'error', summary: 'packet pointer used after a helper that invalidates packet pointers' },
   'tx-unmodified': { severity: 'warning', summary: 'XDP_TX of a frame the program did not change' },
@@ -63,7 +63,8 @@ export interface Finding extends Range {
   program?: string;
   /**
    * Bytecode findings about a returned value: true when the line is the `return` statement the path left through
-   * (from the marked twin), false when it is only the line of the instruction that set the value.
+   * (from the marked twin), false when it is only the line of the instruction that set the value. Source findings:
+   * true for an XDP_TX/XDP_REDIRECT returned under read-only pages, false for a program that can fall off its end.
    */
   onReturn?: boolean;
 }

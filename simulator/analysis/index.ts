@@ -17,6 +17,7 @@ import { definesFromFlags } from './source/preproc.ts';
 import { analyzeObject, analyzeObjectReport, RETURN_RULES, type ReturnTwin } from './bytecode.ts';
 import { buildTwin } from '../return-lines.ts';
 import { verifyWithKernel } from './verifier.ts';
+import { analysedAsXdp } from './xdp-programs.ts';
 
 export type { Finding } from './findings.ts';
 export { initSourceAnalysis, analyzeSource, analyzeObject };
@@ -129,11 +130,11 @@ export function bytecodeFindings(
     } else {
       // An XDP program with load errors is not analysed (analyzeObject skips it); its errors are the notes. Errors of
       // the tc/tracing programs beside it (and of maps only they use) are not reported: only XDP programs are analysed.
-      const xdp = new Set(object.programs.filter((p) => p.isXdp).map((p) => p.name));
+      const xdp = new Set(object.programs.filter((p) => analysedAsXdp(object, p)).map((p) => p.name));
       for (const d of diagnostics.filter((x) => x.severity === 'error' && (x.program === undefined ? x.map === undefined : xdp.has(x.program)))) notes.push(d.message);
       for (const n of object.notes ?? []) notes.push(n);
       for (const p of object.programs) {
-        if (p.isXdp && p.loadErrors?.length) notes.push(`${file}: program ${p.name}: the bytecode analysis did not run: it could not be loaded (${p.loadErrors.length} load error${p.loadErrors.length === 1 ? '' : 's'}); its findings are the source analysis's.`);
+        if (analysedAsXdp(object, p) && p.loadErrors?.length) notes.push(`${file}: program ${p.name}: the bytecode analysis did not run: it could not be loaded (${p.loadErrors.length} load error${p.loadErrors.length === 1 ? '' : 's'}); its findings are the source analysis's.`);
       }
       const rep = analyzeObjectReport(object, { driverMode: opts.driverMode, twin: () => returnTwin(file, { ...compile, btf: opts.btf }), inlinedCalls: inlinedCalls(r.objectPath) });
       findings = rep.findings;
@@ -245,8 +246,11 @@ export function sameSpanNames(file: string, walked: WalkedProgram[]): WalkedProg
  */
 const DECIDED_ON_BYTECODE: ReadonlySet<string> = new Set(['unchecked-packet-access', 'stale-packet-pointer']);
 
-/** Rules whose findings are the verifier refusing the program at load time. */
-const REFUSALS: ReadonlySet<string> = new Set(['ctx-write', 'readonly-write', 'unchecked-packet-access', 'stale-packet-pointer', 'map-value-null']);
+/**
+ * Rules whose findings are the verifier refusing the program at load time. pointer-misuse is the bytecode tier's only
+ * (`ctx->data_end -= 4` at -mcpu=v3 is a 32-bit add on data_end to it, a ctx store to the source tier: one statement).
+ */
+const REFUSALS: ReadonlySet<string> = new Set(['ctx-write', 'readonly-write', 'unchecked-packet-access', 'stale-packet-pointer', 'map-value-null', 'pointer-misuse']);
 
 function holdingPrograms(f: Finding, walked: WalkedProgram[]): WalkedProgram[] {
   return walked.filter((w) => w.spans.some((s) => s.file === f.file && s.from <= f.line && f.line <= s.to));
@@ -299,18 +303,19 @@ export function mergeFindings(source: Finding[], bytecode: Finding[], walked?: W
   const seen = new Set<string>();
   const sourcePrograms = new Set<string>();
   for (const f of source) if (f.program && RETURN_RULES.has(String(f.rule))) sourcePrograms.add(`${f.file}\0${f.program}\0${f.rule}`);
-  // A source finding about a value a callee returns names the program's other `return`s that pass the same value
-  // on (related "returned here too"): the bytecode tier's findings there are that one mistake.
+  // A source finding about a value a callee returns names the `return`s that pass the same value on (related
+  // "returned here too", "<program> returns it here"), in this program and in the others that call the same helper:
+  // the bytecode tier's findings there are that one mistake.
   const alsoReturned = new Set<string>();
   for (const f of source) {
     if (!RETURN_RULES.has(String(f.rule))) continue;
-    for (const r of f.related ?? []) alsoReturned.add(`${r.file}\0${r.line}\0${f.rule}\0${f.program ?? ''}`);
+    for (const r of f.related ?? []) alsoReturned.add(`${r.file}\0${r.line}\0${f.rule}`);
   }
   const backed = walked ? backedByBytecode(source, bytecode, walked) : new Set<Finding>();
   const kept: Finding[] = [];
   for (const f of [...source, ...bytecode]) {
     if (seen.has(key(f))) continue;
-    if (f.tier === 'bytecode' && alsoReturned.has(`${f.file}\0${f.line}\0${f.rule}\0${f.program ?? ''}`)) continue;
+    if (f.tier === 'bytecode' && alsoReturned.has(`${f.file}\0${f.line}\0${f.rule}`)) continue;
     if (walked && f.tier !== 'bytecode' && DECIDED_ON_BYTECODE.has(String(f.rule)) && provenByBytecode(f, backed, walked)) continue;
     if (f.tier === 'bytecode' && f.onReturn === false && f.program && sourcePrograms.has(`${f.file}\0${f.program}\0${f.rule}`)) continue;
     seen.add(key(f));
@@ -357,14 +362,18 @@ function pairAcrossTiers(findings: Finding[], source: Finding[], bytecode: Findi
   const at = (f: Finding) => `${f.file}\0${f.line}\0${f.rule}`;
   const sourceLines = new Set(source.map(at));
   const bytecodeLines = new Set(bytecode.map(at));
+  // A returned XDP_TX/XDP_REDIRECT under read-only pages (source tier, on its return) is no store the bytecode tier
+  // may have placed elsewhere.
   const open = (tier: Finding['tier'], other: Set<string>) =>
-    findings.filter((f) => f.tier === tier && f.program && f.rule !== 'compile-error' && !other.has(at(f)));
+    findings.filter((f) => f.tier === tier && f.program && f.rule !== 'compile-error' && !(f.rule === 'readonly-page-write' && f.onReturn) && !other.has(at(f)));
   const src = open('source', bytecodeLines);
   const byt = open('bytecode', sourceLines);
   const pairs: { s: Finding; b: Finding; d: number }[] = [];
   for (const s of src) {
     for (const b of byt) {
       if (s.program !== b.program || s.rule !== b.rule) continue;
+      // Falling off the end (source, on the closing brace) is not a value returned by a `return` statement.
+      if (s.onReturn === false && b.onReturn === true) continue;
       pairs.push({ s, b, d: s.file === b.file ? Math.abs(s.line - b.line) : 1e9 + b.line });
     }
   }

@@ -73,6 +73,11 @@ export function verifyWithKernel(objectPath: string, sourceFile: string, timeout
         out.skipped = `program ${p.name} calls the RX metadata kfuncs, so it loads only bound to a device (BPF_F_XDP_DEV_BOUND_ONLY), which the kernel tier cannot do here: the kernel did not verify it`;
         return;
       }
+      const unopened = libbpfCouldNotOpen(log);
+      if (unopened) {
+        out.skipped = `program ${p.name}: ${unopened}`;
+        return;
+      }
       const v = parseLoadOutput(log, sourceFile);
       out.findings.push(...v.findings);
       out.logs.push(...v.logs);
@@ -81,6 +86,17 @@ export function verifyWithKernel(objectPath: string, sourceFile: string, timeout
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * bpftool's libbpf failing to open the object (bpf_object__open: ELF, BTF, relocations it does not know, such as
+ * libbpf 1.1 with custom `.bss.<name>` sections) is no kernel refusal: nothing reached the kernel. Says so in a
+ * sentence, or undefined when the object was opened (whatever failed after that, the kernel said it).
+ */
+export function libbpfCouldNotOpen(log: string): string | undefined {
+  if (!/^Error: failed to open object file/m.test(log)) return undefined;
+  const why = log.split('\n').filter((l) => l.startsWith('libbpf: ') && !/skipping (unrecognized data )?section/.test(l)).pop();
+  return `bpftool's libbpf could not open the object${why ? ` (${why.replace(/^libbpf: /, '')})` : ''}, so it was never handed to the kernel`;
 }
 
 /** libbpf's output of a failed load: one `-- BEGIN PROG LOAD LOG --` block per refused program. */
@@ -164,10 +180,10 @@ export function explain(message: string, insn = ''): { rule: RuleId; text: strin
     return { rule: 'verifier', text: 'A helper used here is GPL-only, and the program\'s license is not GPL-compatible: declare char LICENSE[] SEC("license") = "GPL";' };
   if ((m = /program of this type cannot use helper (\S+)/.exec(message))) return { rule: 'verifier', text: `XDP programs may not call ${m[1]}.` };
   if (/infinite loop detected|back-edge/.test(message)) return { rule: 'verifier', text: 'The verifier cannot prove that a loop ends; bound it with a constant trip count or use bpf_loop.' };
-  if (/BPF program is too large|too many states|complexity/.test(message))
+  if (/BPF program is too large|too many states|complexity|jumps is too complex/.test(message))
     return { rule: 'verifier', text: 'The program is too complex for the verifier (too many paths or instructions); split it or simplify loops.' };
   if (/combined stack size|stack/.test(message)) return { rule: 'verifier', text: `The stack limit is 512 bytes for the whole call chain: ${message}.` };
-  return { rule: 'verifier', text: `The kernel verifier refuses the program: ${message}.` };
+  return { rule: 'verifier', text: `The kernel verifier refuses the program: ${message.replace(/\.+$/, '')}.` };
 }
 
 function finding(file: string, line: number, rule: RuleId, message: string): Finding {

@@ -17,6 +17,7 @@ struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 16); __type(key, _
 struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 4); __type(key, __u32); __type(value, __u64); } a SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __uint(map_flags, BPF_F_RDONLY_PROG); __type(key, __u32); __type(value, __u64); } ro SEC(".maps");
 const volatile __u32 limit = 3;
+static const __u32 table[2] = { 100, 250 };
 char LICENSE[] SEC("license") = "GPL";
 `;
 
@@ -99,6 +100,20 @@ ${check ? '\tif (!v)\n\t\treturn XDP_PASS;\n' : ''}\t*v += 1;
   out.push({
     name: 'rdonly map write',
     body: `\t__u32 z = 0;\n\t__u64 *v = bpf_map_lookup_elem(&ro, &z);\n\tif (!v)\n\t\treturn XDP_PASS;\n\t*v = 2;\n\treturn XDP_PASS;`,
+  });
+  // Found on unseen programs (2026-12-05, third round): a read-only map changed by a helper, a static const table
+  // written through a cast.
+  out.push({
+    name: 'rdonly map update by helper',
+    body: `\t__u32 z = 0;\n\t__u64 one = 1;\n\tbpf_map_update_elem(&ro, &z, &one, BPF_ANY);\n\treturn XDP_PASS;`,
+  });
+  out.push({
+    name: 'rdonly map delete by helper',
+    body: `\t__u32 z = 0;\n\tbpf_map_delete_elem(&ro, &z);\n\treturn XDP_PASS;`,
+  });
+  out.push({
+    name: 'static const table written through a cast',
+    body: `\t((volatile __u32 *)table)[ctx->rx_queue_index & 1] = 7;\n\treturn table[1] == 7 ? XDP_DROP : XDP_PASS;`,
   });
   out.push({
     name: 'rdonly map read',

@@ -1,11 +1,11 @@
 // The kernel tier: the verifier's log mapped to the source line it names, explained in plain words. The parsing is
 // tested on a log the kernel printed; the whole path runs against the real kernel where it is available.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseLoadOutput, explain, kernelVerifierUnavailable } from '../../simulator/analysis/verifier.ts';
+import { parseLoadOutput, explain, kernelVerifierUnavailable, libbpfCouldNotOpen } from '../../simulator/analysis/verifier.ts';
 import { bytecodeFindings } from '../../simulator/analysis/index.ts';
 import { kernelOrSkip } from '../kernel/runner.ts';
 
@@ -21,6 +21,16 @@ processed 2 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_stat
 -- END PROG LOAD LOG --
 libbpf: prog 'prog': failed to load: -13
 `;
+
+/** The kernel tier can run here (bpf() as root, bpftool); else the test skips with the reason (fails under XDP_LENS_REQUIRE_KERNEL=1). */
+function kernelVerifierOrSkip(t: TestContext): boolean {
+  if (kernelOrSkip(t)) return false;
+  const why = kernelVerifierUnavailable();
+  if (!why) return true;
+  if (process.env.XDP_LENS_REQUIRE_KERNEL === '1') assert.fail(why);
+  t.skip(why);
+  return false;
+}
 
 test('a verifier log becomes a finding on the line its last annotation names, with the rule it matches', () => {
   const r = parseLoadOutput(LOG, '/src/ctx_write.c');
@@ -42,13 +52,7 @@ test('verifier messages are explained in plain words', () => {
 });
 
 test('kernel tier: a NULL map value dereference only the verifier reports, on its line', (t) => {
-  if (!kernelOrSkip(t)) return;
-  const why = kernelVerifierUnavailable();
-  if (why) {
-    if (process.env.XDP_LENS_REQUIRE_KERNEL === '1') assert.fail(why);
-    t.skip(why);
-    return;
-  }
+  if (!kernelVerifierOrSkip(t)) return;
   const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-verifier-'));
   const src = join(dir, 'nullderef.c');
   writeFileSync(
@@ -79,6 +83,20 @@ char LICENSE[] SEC("license") = "GPL";
   const ok = join(dir, 'ok.c');
   writeFileSync(ok, '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC("xdp") int prog(struct xdp_md *ctx) { return XDP_PASS; }\nchar LICENSE[] SEC("license") = "GPL";\n');
   assert.deepEqual(bytecodeFindings(ok, { kernel: true }).findings, []);
+});
+
+test('bpftool failing to open an object (libbpf 1.1 and a .bss.<name> section) is said as that, not as a kernel refusal', (t) => {
+  // What bpftool 7.1 printed for such an object here.
+  const log = "libbpf: elf: skipping section(5) .bss.A (size 8)\nlibbpf: prog 'prog': bad map relo against 'counter' in section '.bss.A'\nError: failed to open object file\n";
+  assert.match(libbpfCouldNotOpen(log) ?? '', /could not open the object \(prog 'prog': bad map relo against 'counter' in section '\.bss\.A'\), so it was never handed to the kernel/);
+  assert.equal(libbpfCouldNotOpen(LOG), undefined);
+  if (!kernelVerifierOrSkip(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-verifier-'));
+  const src = join(dir, 'bss_section.c');
+  writeFileSync(src, '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n__u64 counter SEC(".bss.A");\nSEC("xdp") int prog(struct xdp_md *ctx) { counter++; return XDP_PASS; }\nchar LICENSE[] SEC("license") = "GPL";\n');
+  const r = bytecodeFindings(src, { kernel: true });
+  // The kernel loads this program (libbpf >= 1.2 opens the section); whichever bpftool is installed, no refusal.
+  assert.deepEqual(r.findings.filter((f) => f.tier === 'verifier'), [], JSON.stringify(r));
 });
 
 test('kernel tier: each XDP program is verified alone with its own type; tc, tracepoint and devmap programs are not forced to XDP', (t) => {

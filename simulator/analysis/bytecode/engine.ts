@@ -16,11 +16,13 @@ import {
   PSEUDO_MAP_VALUE, aluVariant, atomicOp, type JmpOp, type OpcodeInfo,
 } from '../../isa/opcodes.ts';
 import { helperName } from '../../isa/helper-names.ts';
+import { regUse } from '../../isa/validate.ts';
 import { kfuncInfo } from '../../isa/kfunc-names.ts';
 import { immToU32, immToU64 } from '../../isa/width.ts';
 import type { RuleId } from '../findings.ts';
 import { liveness, predecessorCounts, prunePoints } from './liveness.ts';
 import * as msg from './messages.ts';
+import { attachActionMessage, attachedMap, refusedByAttach } from '../xdp-programs.ts';
 import {
   type Scalar, alu32, alu64, assume, assume32, assumeNot, constant, endian, isConst, low32, signedRange, truncate,
   unknown, unknownBytes, unsignedRange,
@@ -49,6 +51,11 @@ export interface EngineOptions {
    */
   returnMarkers?: Map<number, number>;
   entryRange?: [number, number];
+  /**
+   * For the twin: a `return f(...);` line -> the line range of `f`, a function of the same file whose result that
+   * return passes on as it is. The path's return is then the one of `f` it left through (the source tier's place).
+   */
+  returnCallees?: Map<number, [number, number]>;
 }
 
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
@@ -85,6 +92,9 @@ const MAX_FRAMES = 8;
 const MAX_PTR_OFF = 1 << 29;
 
 // Helper ids used below (include/uapi/linux/bpf.h ___BPF_FUNC_MAPPER).
+/** The `from` of the stack slot of a dynptr initialised over memory or a ring buffer record (not the packet). */
+const MEM_DYNPTR = 'dynptr over memory';
+
 const H = {
   map_lookup_elem: 1, map_update_elem: 2, map_delete_elem: 3, ktime_get_ns: 5, trace_printk: 6, get_prandom_u32: 7,
   get_smp_processor_id: 8, tail_call: 12, redirect: 23, perf_event_output: 25, csum_diff: 28, xdp_adjust_head: 44,
@@ -93,6 +103,27 @@ const H = {
   ringbuf_reserve: 131, ringbuf_submit: 132, ringbuf_discard: 133, trace_vprintk: 177, xdp_get_buff_len: 188,
   xdp_load_bytes: 189, xdp_store_bytes: 190, map_lookup_percpu_elem: 195, for_each_map_elem: 164, loop: 181,
 } as const;
+
+/** The verifier's check_reference_leak, for an exit or a tail call with a reference still held. */
+const referenceLeak = (at: string): string =>
+  `The verifier refuses ${at === 'the exit' ? 'this exit' : 'this tail call'}: Unreleased reference (a bpf_ringbuf_reserve record or a socket from bpf_sk_lookup_* is not submitted, discarded or released, or an iterator from bpf_iter_*_new is not destroyed, on this path; ${at} would lead to reference leak).`;
+
+/** Iterator kfuncs that acquire (`new`) or release (`destroy`) the iterator on the stack (kernel/bpf/verifier.c). */
+const ITER_KFUNCS: ReadonlyMap<string, 'new' | 'destroy'> = new Map([
+  ['bpf_iter_num_new', 'new'], ['bpf_iter_num_destroy', 'destroy'], ['bpf_iter_bits_new', 'new'], ['bpf_iter_bits_destroy', 'destroy'],
+]);
+/** Reference ids of iterators: below every id nextId hands out, one per stack slot. */
+const ITER_REF_BASE = -1;
+const SK_RELEASE = 86;
+const SPIN_LOCK = 93;
+const SPIN_UNLOCK = 94;
+
+/** Helpers whose first argument is ARG_PTR_TO_CTX (net/core/filter.c, kernel/bpf/core.c protos). */
+const CTX_ARG_HELPERS = new Set<number>([
+  H.tail_call, H.perf_event_output, H.xdp_adjust_head, H.xdp_adjust_meta, H.xdp_adjust_tail, H.fib_lookup,
+  H.sk_lookup_tcp, H.sk_lookup_udp, H.skc_lookup_tcp, H.xdp_output, H.xdp_get_buff_len, H.xdp_load_bytes,
+  H.xdp_store_bytes, 163 /* check_mtu */,
+]);
 
 /** Helpers that only read memory passed to them (no stack slot they point at changes). */
 const READS_ONLY = new Set<number>([
@@ -106,6 +137,7 @@ const READS_ONLY = new Set<number>([
 const OPAQUE = unknown(true);
 // Scalars are compared by identity to find copies of one value (see refineScalar), so the shared OPAQUE object is
 // never put into a register as is.
+const SCALAR_ACCESS = (kind: string) => `The verifier refuses this ${kind}: invalid mem access 'scalar' (the pointer went through a 32-bit move, which makes it a number to the verifier; keep pointers in 64-bit registers: \`(void *)(long)ctx->data\`).`;
 const scalarReg = (s: Scalar, def: number): Reg => ({ k: 'scalar', s: s === OPAQUE ? { ...s } : s, def });
 
 const nullable = (r: Reg): boolean => (r.k === 'value' || r.k === 'mem') && r.nullId !== 0;
@@ -152,6 +184,13 @@ const KNOWN_POINTER: ReadonlySet<string> = new Set(['ctx', 'pkt', 'meta', 'stack
  * on a map pointer (other than + 0). Undefined when it accepts it.
  */
 function pointerAluRefusal(op: string, w32: boolean, a: Reg, b: Reg): string | undefined {
+  // data_end with a number, either side: no arithmetic at all but a 32-bit sub (adjust_ptr_min_max_vals checks the
+  // pointer's type first). data_end plus or minus a number is reported where the pointer moves (movePointer).
+  const endWith = a.k === 'end' ? b : b.k === 'end' ? a : undefined;
+  if (endWith?.k === 'scalar') {
+    if (w32) return op === 'sub' ? undefined : `32-bit pointer arithmetic prohibited (${op} on a pkt_end pointer)`;
+    return a.k === 'end' && (op === 'add' || op === 'sub') ? undefined : 'pointer arithmetic on pkt_end prohibited';
+  }
   if (!KNOWN_POINTER.has(a.k) && !KNOWN_POINTER.has(b.k)) return undefined;
   // Any pointer (data_end, an unknown kind too) on the other side makes it pointer-with-pointer.
   const pa = a.k !== 'scalar' && a.k !== 'none';
@@ -161,6 +200,8 @@ function pointerAluRefusal(op: string, w32: boolean, a: Reg, b: Reg): string | u
   if (pb && op === 'sub') return 'tried to subtract pointer from scalar';
   if (op === 'and' || op === 'or' || op === 'xor') return `bitwise operator ${op} on pointer prohibited`;
   if (op !== 'add' && op !== 'sub') return `pointer arithmetic with ${op} operator prohibited`;
+  // `rX -= n` on a stack pointer, a constant n included (clang writes `rX += -n`): measured on 6.18.
+  if (op === 'sub' && a.k === 'stack') return 'subtraction from stack pointer prohibited';
   const p = pa ? a : b;
   const q = pa ? b : a;
   if ((p.k === 'value' || p.k === 'mem') && p.nullId !== 0) return 'pointer arithmetic on a pointer that may be NULL prohibited, null-check it first';
@@ -182,6 +223,10 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
   const reported = new Set<string>();
   let nextId = 2;
   let steps = 0;
+  /** A register was marked at/beyond data_end somewhere in the walk (so that learnRange has marks to lift). */
+  let anyPast = false;
+  /** Scalars loaded from a writable map value: their bounds are the verifier's too (the load's width), opaque or not. */
+  const mapLoaded = new WeakSet<Scalar>();
   let gaveUp: string | undefined;
 
   const report = (rule: RuleId, pc: number, message: string, value?: string, line?: number, origin?: number) => {
@@ -198,6 +243,23 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     return !!m && ((m.flags & BPF_F_RDONLY_PROG) !== 0 || m.type === MapType.DEVMAP || m.type === MapType.DEVMAP_HASH);
   };
 
+  // ---- map values ----
+  // check_map_access: an access at a known offset must lie inside the value (value_size); an atomic must also be
+  // aligned to its size (check_atomic asks check_ptr_alignment for strict alignment). Maps whose lookup gives plain
+  // value memory only (not sockets, not inner maps).
+  const PLAIN_VALUE_MAPS: ReadonlySet<number> = new Set([MapType.HASH, MapType.ARRAY, MapType.PERCPU_HASH, MapType.PERCPU_ARRAY,
+    MapType.LRU_HASH, MapType.LRU_PERCPU_HASH, MapType.LPM_TRIE]);
+  const checkValue = (base: Reg & { k: 'value' }, off: number, size: number, pc: number, atomic = false): void => {
+    const m = mapOf(base.map);
+    if (!m || base.off === undefined || (m.kind !== 'global' && !PLAIN_VALUE_MAPS.has(m.type))) return;
+    const start = base.off + off;
+    if (start < 0 || start + size > m.valueSize) {
+      report('pointer-misuse', pc, `The verifier refuses this access: invalid access to map value, value_size=${m.valueSize} off=${start} size=${size} (outside ${m.name}'s value).`);
+    } else if (atomic && start % size !== 0) {
+      report('pointer-misuse', pc, `The verifier refuses this atomic operation: misaligned value access off ${start} size ${size} (atomics need an address aligned to their size).`);
+    }
+  };
+
   // ---- packet pointers ----
   const invalidatePacket = (st: State, pc: number, helper: string) => {
     st.gen++;
@@ -210,6 +272,13 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     // (0xffff): `data + (__u32)(data_end - data)` compared with data_end proves no byte.
     if ((p.vmax ?? 0n) + BigInt(p.off) > MAX_PACKET_OFF) return;
     const r = p.off + (strict ? 1 : 0);
+    // A register of that id with a range of its own (marked at/beyond data_end) gets the larger of it and this check's
+    // (find_good_pkt_pointers), except from `p + 0 < data_end`, from which the verifier learns nothing.
+    if (anyPast && (p.off > 0 || !strict)) {
+      const id = p.id;
+      const k = p.k;
+      mapAllRegs(st, (x) => (x.k !== k || x.id !== id || x.own === undefined || x.own >= r ? x : { ...x, own: r }));
+    }
     if ((st.ranges.get(p.id) ?? 0) < r) st.ranges.set(p.id, r);
   };
   const checkPacket = (st: State, p: Reg & { k: 'pkt' | 'meta' }, off: number, size: number, pc: number, kind: 'load' | 'store'): void => {
@@ -223,8 +292,14 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
       report('stale-packet-pointer', pc, msg.stalePacketPointer(inv?.helper ?? 'bpf_xdp_adjust_head', inv ? lineOf(inv.pc) : undefined));
       return;
     }
+    if (p.k === 'pkt' && p.own !== undefined && p.own < 0) {
+      // check_packet_access refuses any access through a register whose range is negative (AT_PKT_END or
+      // BEYOND_PKT_END): the path it is on was chosen because this pointer is at or past data_end.
+      report('unchecked-packet-access', pc, msg.pastPacketEnd(kind, p.off + off, size, p.own === -2));
+      return;
+    }
     const start = p.off + off;
-    const range = st.ranges.get(p.id) ?? 0;
+    const range = p.own !== undefined && p.own >= 0 ? p.own : st.ranges.get(p.id) ?? 0;
     const fixedBase = p.id === PKT_ID || p.id === META_ID;
     // The verifier checks the fixed offset alone, whatever variable amount the pointer carries: it must not be
     // negative even past a variable offset (`data + len - 1` is refused: "R1 offset is outside of the packet").
@@ -249,6 +324,12 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     else if (value.k === 'none') v = scalarReg(OPAQUE, -1);
     else v = size === 8 ? value : scalarReg(unknownBytes(size, true), -1);
     slots.set(off, { size, reg: v });
+  };
+  /** `d` points to a dynptr that a helper initialised over memory or a ring buffer record (not the packet). */
+  const memDynptr = (st: State, d: Reg): boolean => {
+    if (d.k !== 'stack' || d.off === undefined) return false;
+    const slot = st.frames[d.frame]?.stack.get(d.off);
+    return slot?.reg.k === 'mem' && slot.reg.from === MEM_DYNPTR;
   };
   const clobberStackFrom = (st: State, frame: number, from: number | undefined, len: number | undefined) => {
     const slots = st.frames[frame]?.stack;
@@ -318,9 +399,16 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
           report('pointer-misuse', pc, `The verifier refuses this load: invalid bpf_context access off=${fo} size=${size}${sx ? ' (sign-extending)' : ''}: ${fo === 20 && size === 4 && !sx ? 'egress_ifindex is only readable in devmap programs' : 'struct xdp_md fields are 4 bytes, read whole'}.`);
         }
         if (size === 4 && !sx) {
-          if (fo === 0) return { k: 'pkt', id: PKT_ID, off: 0, gen: st.gen };
+          // A pointer loaded after a check has no range of its own (the verifier keeps ranges in registers: only
+          // those holding a pointer of the id when it is checked get the range).
+          const fresh = (id: number) => {
+            if (!(st.ranges.get(id) ?? 0)) return {};
+            anyPast = true;
+            return { own: 0 };
+          };
+          if (fo === 0) return { k: 'pkt', id: PKT_ID, off: 0, gen: st.gen, ...fresh(PKT_ID) };
           if (fo === 4) return { k: 'end', gen: st.gen };
-          if (fo === 8) return { k: 'meta', id: META_ID, off: 0, gen: st.gen };
+          if (fo === 8) return { k: 'meta', id: META_ID, off: 0, gen: st.gen, ...fresh(META_ID) };
           if (fo === 12 || fo === 16 || fo === 20) return scalarReg(loaded(size, sx, false), pc);
         }
         return scalarReg(loaded(size, sx, true), pc);
@@ -329,10 +417,22 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
       case 'meta':
         checkPacket(st, base, off, size, pc, 'load');
         return scalarReg(loaded(size, sx, false), pc);
+      case 'scalar':
+        if (base.fromPtr) report('pointer-misuse', pc, SCALAR_ACCESS('load'));
+        return scalarReg(loaded(size, sx, true), pc);
       case 'stack':
         misalignedStack(base.off === undefined ? undefined : base.off + off, size, pc);
         partialFill(st, base.frame, base.off === undefined ? undefined : base.off + off, size, pc);
         return stackLoad(st, base.frame, base.off === undefined ? undefined : base.off + off, size, sx, pc);
+      case 'value':
+        checkValue(base, off, size, pc);
+        if (!readonlyMap(base.map)) {
+          // A frozen read-only map's bytes are constants to the verifier; a writable one's are any value of the width.
+          const s = loaded(size, sx, true);
+          mapLoaded.add(s);
+          return scalarReg(s, pc);
+        }
+        return scalarReg(loaded(size, sx, true), pc);
       default:
         return scalarReg(loaded(size, sx, true), pc);
     }
@@ -351,11 +451,16 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
       case 'meta':
         checkPacket(st, base, off, size, pc, 'store');
         return;
+      case 'scalar':
+        if (base.fromPtr) report('pointer-misuse', pc, SCALAR_ACCESS('store'));
+        return;
       case 'stack':
         misalignedStack(base.off === undefined ? undefined : base.off + off, size, pc);
-        stackStore(st, base.frame, base.off === undefined ? undefined : base.off + off, size, value);
+        if (base.off === undefined && base.lo !== undefined && base.hi !== undefined) clobberStackFrom(st, base.frame, base.lo + off, base.hi - base.lo + size);
+        else stackStore(st, base.frame, base.off === undefined ? undefined : base.off + off, size, value);
         return;
       case 'value':
+        checkValue(base, off, size, pc);
         if (readonlyMap(base.map)) report('readonly-write', pc, msg.readonlyWrite(mapOf(base.map), 'store'));
         return;
       default:
@@ -377,19 +482,34 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
           // value is followed unless it is opaque (a widened loop counter, a map value), where the old rule holds.
           const id = nextId++;
           st.ranges.set(id, 0);
-          const tracked = !delta.opaque && (p.vmax !== undefined || p.id === PKT_ID || p.id === META_ID);
+          // A value loaded from a writable map as is (no mask, no comparison since) is opaque but its bounds are
+          // exactly the verifier's: `data + m->u16_field` learns no range from `+ 20 > data_end` (0xffff + 20 > 0xffff).
+          const tracked = (!delta.opaque || mapLoaded.has(delta)) && (p.vmax !== undefined || p.id === PKT_ID || p.id === META_ID);
           const vmax = !tracked ? undefined : negate || delta.smin < 0 ? U64_LIMIT : (p.vmax ?? 0n) + delta.umax;
           return vmax === undefined ? { k: p.k, id, off: p.off, gen: p.gen } : { k: p.k, id, off: p.off, gen: p.gen, vmax };
         }
       case 'end':
         // The verifier refuses any addition to or subtraction from data_end ("pointer arithmetic on pkt_end
-        // prohibited"); what the result would be does not matter.
-        report('unchecked-packet-access', pc, msg.pktEndArithmetic());
-        return scalarReg(OPAQUE, pc);
+        // prohibited"). The walk goes on with data_end itself, marked: a number there would make every later bounds
+        // check against it prove nothing, and each access behind them (or more arithmetic on it, as clang's
+        // zero-extension of a value it stored into ctx->data_end) another finding of this one mistake.
+        if (!p.refused) report('unchecked-packet-access', pc, msg.pktEndArithmetic());
+        return { k: 'end', gen: p.gen, refused: true };
       case 'ctx':
         return fixed !== undefined ? { k: 'ctx', off: p.off + fixed } : { k: 'ptr' };
-      case 'stack':
-        return { k: 'stack', frame: p.frame, off: fixed !== undefined && p.off !== undefined ? p.off + fixed : undefined };
+      case 'stack': {
+        if (fixed !== undefined && p.off !== undefined) return { k: 'stack', frame: p.frame, off: p.off + fixed };
+        // An unknown offset keeps the offsets it may reach when the amount is bounded (the verifier's smin/smax): a
+        // store through it changes only those slots (check_stack_write_var_off), not the whole frame.
+        const lo = p.off ?? p.lo;
+        const hi = p.off ?? p.hi;
+        if (lo === undefined || hi === undefined) return { k: 'stack', frame: p.frame, off: undefined };
+        if (fixed !== undefined) return { k: 'stack', frame: p.frame, off: undefined, lo: lo + fixed, hi: hi + fixed };
+        if (delta.smin < -1024n || delta.smax > 1024n) return { k: 'stack', frame: p.frame, off: undefined };
+        const dl = negate ? -Number(delta.smax) : Number(delta.smin);
+        const dh = negate ? -Number(delta.smin) : Number(delta.smax);
+        return { k: 'stack', frame: p.frame, off: undefined, lo: lo + dl, hi: hi + dh };
+      }
       case 'value':
         return { ...p, off: fixed !== undefined && p.off !== undefined ? p.off + fixed : undefined };
       case 'mem':
@@ -406,15 +526,23 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     const b: Reg = info.srcReg ? st.regs[insn.src] : scalarReg(constant(info.width === 64 ? immToU64(insn.imm) : immToU32(insn.imm)), pc);
     if (op === 'mov' && info.width === 64) {
       // A register copy keeps the value's identity, so a later comparison on either copy refines both.
-      st.regs[insn.dst] = b.k === 'scalar' ? { k: 'scalar', s: b.s, def: pc, shl32: b.shl32 } : b;
+      st.regs[insn.dst] = b.k === 'scalar' ? { k: 'scalar', s: b.s, def: pc, shl32: b.shl32, ...(b.fromPtr ? { fromPtr: true as const } : {}) } : b;
       return true;
     }
-    const as = asScalar(a);
     const bs = asScalar(b);
-    const forbidden = op === 'mov' || op === 'neg' ? undefined : pointerAluRefusal(op, info.width === 32, a, b);
+    // A move (`w1 = 14`, `w1 = w2`, `r1 = (s8)r2`) writes the destination whatever it held: a packet pointer in r1
+    // before `w1 = 14` must not turn the constant into an unknown number (which a later `r3 = r6; r3 += r1` would
+    // make a variable offset the kernel does not see).
+    const as = op === 'mov' || op === 'movsx' ? bs : asScalar(a);
+    const forbidden = op === 'mov' || op === 'neg' ? undefined : pointerAluRefusal(op, info.width === 32, op === 'movsx' ? NONE : a, b);
     if (forbidden) {
+      // data_end already refused once is still data_end to the walk (see movePointer), whatever is done to it next.
+      if (a.k === 'end' && a.refused) {
+        st.regs[insn.dst] = a;
+        return true;
+      }
       report('pointer-misuse', pc, `The verifier refuses this instruction: ${forbidden}.`);
-      st.regs[insn.dst] = scalarReg(OPAQUE, pc);
+      st.regs[insn.dst] = a.k === 'end' ? { k: 'end', gen: a.gen, refused: true } : scalarReg(OPAQUE, pc);
       return true;
     }
     if (as && bs) {
@@ -453,6 +581,11 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         return true;
       }
     }
+    if (op === 'mov' && info.width === 32 && info.srcReg && KNOWN_POINTER.has(b.k)) {
+      // `w2 = w2` over a pointer (clang zero-extending ctx->data): root's verifier makes it an unknown number.
+      st.regs[insn.dst] = { k: 'scalar', s: { ...OPAQUE }, def: pc, fromPtr: true };
+      return true;
+    }
     st.regs[insn.dst] = scalarReg(OPAQUE, pc);
     return true;
   };
@@ -463,29 +596,52 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     if (from !== to) replaceScalar(st, from, { k: 'scalar', s: to, def: -1 });
   };
   const setNull = (st: State, nullId: number, isNull: boolean, pc: number) => {
+    // A NULL reservation or socket holds no reference.
+    if (isNull && st.refs?.includes(nullId)) st.refs = st.refs.filter((x) => x !== nullId);
     mapAllRegs(st, (r) => {
       if ((r.k === 'value' || r.k === 'mem') && r.nullId === nullId) return isNull ? scalarReg(constant(0n), pc) : { ...r, nullId: 0 };
       return r;
     });
   };
   /** Learn from `a op b` being `truth` for pointer comparisons; returns false when that side cannot happen. */
-  const pointerBranch = (st: State, op: JmpOp, a: Reg, b: Reg, truth: boolean, pc: number): boolean => {
+  const pointerBranch = (st: State, op: JmpOp, a: Reg, b: Reg, truth: boolean, pc: number, ai: number, bi: number): boolean => {
     // Null checks of map values and other nullable pointers.
     if ((op === 'jeq' || op === 'jne') && ((nullable(a) && isZero(b)) || (nullable(b) && isZero(a)))) {
       const p = (nullable(a) ? a : b) as Reg & { nullId: number };
       setNull(st, p.nullId, (op === 'jeq') === truth, pc);
       return true;
     }
+    // A second check of a pointer already proven non-NULL: the verifier knows its outcome and never walks the side
+    // where it is NULL (is_branch_taken; a held ring buffer record would seem leaked there).
+    const checked = (r: Reg) => (r.k === 'value' || r.k === 'mem') && r.nullId === 0;
+    if ((op === 'jeq' || op === 'jne') && ((checked(a) && isZero(b)) || (checked(b) && isZero(a))) && (op === 'jeq') === truth) return false;
     // Packet pointer against data_end (or a metadata pointer against data): learn the proven range.
-    let p: Reg = a, lim: Reg = b, o = op;
+    let p: Reg = a, lim: Reg = b, o = op, pi = ai;
     if (a.k === 'end' || (a.k === 'pkt' && b.k === 'meta')) {
       p = b;
       lim = a;
       o = SWAPPED[op];
+      pi = bi;
     }
     const isLimit = (p.k === 'pkt' && lim.k === 'end' && lim.gen === st.gen) ||
       (p.k === 'meta' && lim.k === 'pkt' && lim.id === PKT_ID && lim.off === 0 && lim.gen === st.gen);
     if (!isLimit) return true;
+    if (p.k === 'pkt' && lim.k === 'end' && p.gen === st.gen) {
+      // is_pkt_ptr_branch_taken: a register known beyond data_end is `> data_end` and `>= data_end`, one known at it
+      // `>= data_end`; the verifier walks only that side and learns nothing there.
+      const own = p.own ?? 0;
+      const known = own === -2 && (o === 'jgt' || o === 'jle') ? o === 'jgt'
+        : own < 0 && (o === 'jge' || o === 'jlt') ? o === 'jge' : undefined;
+      if (known !== undefined) return known === truth;
+      // mark_pkt_end: on the side where this register is past data_end (`>`) or at or past it (`>=`), that register
+      // (not its copies, not the other pointers of its id) gets a range no access passes.
+      const past = (o === 'jgt' && truth) || (o === 'jle' && !truth) ? -2 : (o === 'jge' && truth) || (o === 'jlt' && !truth) ? -1 : undefined;
+      if (past !== undefined && pi >= 0) {
+        st.regs[pi] = { ...p, own: past };
+        anyPast = true;
+        return true;
+      }
+    }
     // p <= limit: the bytes before p are inside; p < limit: p's own byte too.
     if ((o === 'jgt' && !truth) || (o === 'jle' && truth) || (o === 'jeq' && truth) || (o === 'jne' && !truth)) learnRange(st, p, false);
     else if ((o === 'jge' && !truth) || (o === 'jlt' && truth)) learnRange(st, p, true);
@@ -510,7 +666,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
       return true;
     }
     if (info.width !== 64) return true;
-    return pointerBranch(st, op, a, b, truth, pc);
+    return pointerBranch(st, op, a, b, truth, pc, insn.dst, info.srcReg ? insn.src : -1);
   };
 
   /**
@@ -535,11 +691,44 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     const name = helperName(id) ?? `helper #${id}`;
     let r0: Reg = scalarReg(OPAQUE, pc);
     const mapArg = r[1].k === 'map' ? r[1].map : undefined;
+    // A key (and an update's value) read from the stack at a known offset must lie inside the frame
+    // (check_stack_range_initialized: "invalid read from stack R2 off=-2 size=4").
+    if (mapArg !== undefined && (id === H.map_lookup_elem || id === H.map_update_elem || id === H.map_delete_elem)) {
+      const m = mapOf(mapArg);
+      const args: [number, number][] = [[2, m?.keySize ?? 0], ...(id === H.map_update_elem ? [[3, m?.valueSize ?? 0] as [number, number]] : [])];
+      for (const [i, size] of args) {
+        const a = r[i]!;
+        if (a.k === 'stack' && a.off !== undefined && size > 0 && (a.off + size > 0 || a.off < -512)) {
+          report('pointer-misuse', pc, `The verifier refuses this call: invalid read from stack R${i} off=${a.off} size=${size} (${name}'s ${i === 2 ? 'key' : 'value'} reaches outside the frame).`);
+        }
+      }
+    }
     // An inner map from a map-of-maps lookup (modelled as that lookup's value) passed on before its NULL check.
     const r1 = r[1];
     if (r1.k === 'value' && r1.nullId !== 0 && MAP_ARG_HELPERS.has(id)) {
       const outer = mapOf(r1.map);
       if (isMapInMap(outer)) report('map-value-null', pc, msg.innerMapNull(outer));
+    }
+    // ARG_PTR_TO_CTX: r1 must be the context itself, unmoved (check_reg_type, check_func_arg_reg_off; measured on
+    // 6.18: "R1 type=fp expected=ctx", "dereference of modified ctx ptr R1 off=4 disallowed"). Only kinds the walk
+    // knows for sure are judged (a constant number, a packet, stack or map pointer).
+    if (CTX_ARG_HELPERS.has(id)) {
+      const kind = r1.k === 'scalar' ? (isConst(r1.s) ? 'scalar' : undefined)
+        : r1.k === 'pkt' ? 'pkt' : r1.k === 'meta' ? 'pkt_meta' : r1.k === 'end' ? 'pkt_end' : r1.k === 'stack' ? 'fp'
+        : r1.k === 'map' ? 'map_ptr' : r1.k === 'value' && r1.nullId === 0 ? 'map_value' : undefined;
+      if (kind) report('pointer-misuse', pc, `The verifier refuses this call: R1 type=${kind} expected=ctx (${name} takes the program's context, r1 at entry).`);
+      else if (r1.k === 'ctx' && r1.off !== 0) report('pointer-misuse', pc, `The verifier refuses this call: dereference of modified ctx ptr R1 off=${r1.off} disallowed (${name} takes the context unmoved).`);
+    }
+    // bpf_spin_lock regions (check_helper_call / process_spin_lock): no other helper inside, no second lock, no
+    // unlock without a lock (measured on 6.18).
+    if (id === SPIN_LOCK) {
+      if (st.locked) report('pointer-misuse', pc, 'The verifier refuses this call: Locking two bpf_spin_locks are not allowed.');
+      st.locked = true;
+    } else if (id === SPIN_UNLOCK) {
+      if (!st.locked) report('pointer-misuse', pc, 'The verifier refuses this call: bpf_spin_unlock without taking a lock.');
+      st.locked = false;
+    } else if (st.locked) {
+      report('pointer-misuse', pc, `The verifier refuses this call: function calls are not allowed while holding a lock (${name} between bpf_spin_lock and bpf_spin_unlock).`);
     }
     switch (id) {
       case H.map_lookup_elem:
@@ -566,6 +755,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         r0 = scalarReg(unsignedRange(0n, 0xffffffffn, false), pc);
         break;
       case H.tail_call:
+        if (st.refs?.length) report('pointer-misuse', pc, referenceLeak('bpf_tail_call'));
         // On success the callee runs instead and never comes back; the path that continues is the failed call, on
         // the packet as it was: the verifier (6.18) keeps the frame's packet pointers. A subprogram that tail-calls
         // counts as moving the packet for its callers, whose pointers are stale once it returns (measured: refused).
@@ -592,8 +782,13 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         break;
       case H.xdp_store_bytes:
       case 202: // bpf_dynptr_write: into the packet for an XDP dynptr
+        // A dynptr over memory (bpf_dynptr_from_mem) or a ring buffer record (bpf_ringbuf_reserve_dynptr) is no packet.
+        if (id === 202 && memDynptr(st, r1)) {
+          r0 = scalarReg(signedRange(-22n, 0n, false), pc);
+          break;
+        }
         st.modified = true;
-        if (opts.driverMode === 'readonly-page') report('readonly-page-write', pc, msg.readonlyPageWrite('helper'));
+        if (opts.driverMode === 'readonly-page') report('readonly-page-write', pc, msg.readonlyPageWrite('helper', id === 202 ? 'bpf_dynptr_write' : undefined));
         r0 = scalarReg(signedRange(-22n, 0n, false), pc);
         break;
       case H.xdp_load_bytes: {
@@ -616,8 +811,17 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
       case H.ringbuf_reserve:
       case H.sk_lookup_tcp:
       case H.sk_lookup_udp:
-      case H.skc_lookup_tcp:
-        r0 = { k: 'mem', nullId: nextId++ };
+      case H.skc_lookup_tcp: {
+        // An acquired reference (acquire_reference_state): released by bpf_ringbuf_submit/discard, bpf_sk_release.
+        const ref = nextId++;
+        r0 = { k: 'mem', nullId: ref, ref };
+        st.refs = [...(st.refs ?? []), ref];
+        break;
+      }
+      case H.ringbuf_submit:
+      case H.ringbuf_discard:
+      case SK_RELEASE:
+        if (r1.k === 'mem' && r1.ref !== undefined && st.refs) st.refs = st.refs.filter((x) => x !== r1.ref);
         break;
       case H.loop:
       case H.for_each_map_elem:
@@ -636,6 +840,11 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         const a = r[i];
         if (a.k === 'stack') clobberStackFrom(st, a.frame, a.off, undefined);
       }
+    }
+    // bpf_dynptr_from_mem / bpf_ringbuf_reserve_dynptr initialise the dynptr their 4th argument points to: remembered
+    // in its slot, so that a bpf_dynptr_write through it is not taken for a packet write.
+    if ((id === 197 || id === 198) && r[4].k === 'stack' && r[4].off !== undefined) {
+      st.frames[r[4].frame]?.stack.set(r[4].off, { size: 16, reg: { k: 'mem', nullId: 0, from: MEM_DYNPTR } });
     }
     r[0] = r0;
     r[1] = r[2] = r[3] = r[4] = r[5] = NONE;
@@ -671,6 +880,19 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     // A writable slice is how a dynptr program changes the packet (the stores go through r0, typed as memory here).
     // (Counted as a change even if the program only reads it: that can only silence tx-unmodified, never raise one.)
     if (name === 'bpf_dynptr_slice_rdwr') st.modified = true;
+    // bpf_xdp_pull_data may move the frame: the verifier forgets every packet pointer (is_kfunc_pkt_changing).
+    // An open-coded iterator is a reference the verifier tracks by its stack slot: _new acquires it (whether or not it
+    // succeeds), _destroy releases it; an exit with one live is "Unreleased reference".
+    const iter = ITER_KFUNCS.get(name);
+    if (iter && r[1].k === 'stack' && r[1].off !== undefined) {
+      const id = ITER_REF_BASE - (r[1].frame * 1024 + r[1].off + 512);
+      if (iter === 'new') st.refs = [...(st.refs ?? []).filter((x) => x !== id), id];
+      else if (st.refs) st.refs = st.refs.filter((x) => x !== id);
+    }
+    if (name === 'bpf_xdp_pull_data') {
+      invalidatePacket(st, pc, name);
+      st.modified = true;
+    }
     // Pointer arguments the verifier requires non-NULL (check_kfunc_args): NULL, or a result not checked yet.
     for (const i of info?.ptrs ?? []) {
       if (info!.nullable?.includes(i)) continue;
@@ -713,6 +935,8 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     return false;
   };
   const exitChecks = (st: State, pc: number): void => {
+    if (st.locked) report('pointer-misuse', pc, 'The verifier refuses this exit: BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region (unlock first).');
+    else if (st.refs?.length) report('pointer-misuse', pc, referenceLeak('the exit'));
     const r0 = st.regs[0];
     if (r0.k === 'none') return;
     if (r0.k !== 'scalar') {
@@ -744,8 +968,14 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
       return;
     }
     if (!isConst(v)) return;
+    const attach = attachedMap(prog.section);
+    if (attach && refusedByAttach(attach, Number(v.umin))) {
+      report('invalid-action', where, attachActionMessage(attach, v.umin === 3n ? 'XDP_TX' : 'XDP_REDIRECT'), msg.showValue(Number(v.umin)), retLine, origin);
+      return;
+    }
     if (v.umin === 4n && !st.redirected) report('redirect-without-target', where, msg.redirectWithoutTarget(), undefined, retLine, origin);
-    if (v.umin === 3n && !st.modified) report('tx-unmodified', where, msg.txUnmodified(), undefined, retLine, origin);
+    // Under read-only pages no XDP_TX goes out at all (the source tier reports the return): unchanged or not is moot.
+    if (v.umin === 3n && !st.modified && opts.driverMode !== 'readonly-page') report('tx-unmodified', where, msg.txUnmodified(), undefined, retLine, origin);
   };
 
   const globalFuncs = new Set(prog.funcs.filter((f, i) => i > 0 && f.global).map((f) => f.insn));
@@ -811,6 +1041,17 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
       const info = infos[pc];
       if (!info) break;
       const r = st.regs;
+      // check_reg_arg: a register read on a path where nothing wrote it (entry, after a call, in a callee) is
+      // `R%d !read_ok`; the verifier stops this path there.
+      if (info.kind !== 'exit' && info.kind !== 'lddw') {
+        const missing = regUse(insn, info).reads & 0x7ff;
+        let rn = -1;
+        for (let k = 0; k <= 10 && rn < 0; k++) if (missing & (1 << k) && r[k]!.k === 'none') rn = k;
+        if (rn >= 0) {
+          report('pointer-misuse', pc, `The verifier refuses this instruction: R${rn} !read_ok (r${rn} is read on a path where nothing wrote it${rn >= 1 && rn <= 5 ? '; a call leaves r1-r5 unreadable' : ''}).`);
+          continue walk;
+        }
+      }
       switch (info.kind) {
         case 'alu':
           if (!alu(st, pc, info, insn)) {
@@ -868,24 +1109,40 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
             gaveUp ??= `atomic instruction at slot ${pc} has an unknown operation`;
             continue walk;
           }
+          const ab = r[a.op === 'load_acq' ? insn.src : insn.dst];
+          if (ab.k === 'value' && ab.nullId === 0) checkValue(ab, insn.off, info.size!, pc, true);
           if (a.op === 'load_acq') {
             r[insn.dst] = load(st, r[insn.src], insn.off, info.size!, false, pc);
           } else if (a.op === 'store_rel') {
             store(st, r[insn.dst], insn.off, info.size!, r[insn.src], pc);
           } else {
             const base = r[insn.dst];
+            // A fetch from the stack reads what the slot holds, as the verifier does (check_atomic_rmw loads through
+            // check_mem_access): a spilled constant comes back a constant (found by fuzzing: `r3 &= 63; r3 += r7`
+            // after fetching a constant keeps the packet range, where an unknown would need a new bounds check).
+            const old = (a.op === 'cmpxchg' || a.fetch) && base.k === 'stack' && base.off !== undefined
+              ? load(st, base, insn.off, info.size!, false, pc) : undefined;
+            const fetched = old?.k === 'scalar' ? old : scalarReg(unknownBytes(info.size!, true), pc);
             store(st, base, insn.off, info.size!, scalarReg(unknownBytes(info.size!, true), pc), pc);
-            if (a.op === 'cmpxchg') r[0] = scalarReg(unknownBytes(info.size!, true), pc);
-            else if (a.fetch) r[insn.src] = scalarReg(unknownBytes(info.size!, true), pc);
+            if (a.op === 'cmpxchg') r[0] = fetched;
+            else if (a.fetch) r[insn.src] = fetched;
           }
           st.pc = pc + 1;
           break;
         }
         case 'ja':
-          if (opts.returnMarkers && st.frames.length === 1) {
-            // A return marker of the twin: the last one met in the program's own function names its return.
+          if (opts.returnMarkers) {
+            // A return marker of the twin: the last one met in the program's own function names its return; past a
+            // `return f(...);` there, the last one met in f (inlined or called) names it, and so on down.
             const line = opts.returnMarkers.get(pc);
-            if (line !== undefined && (!opts.entryRange || (line >= opts.entryRange[0] && line <= opts.entryRange[1]))) st.retLine = line;
+            const within = (r: readonly [number, number] | undefined) => line !== undefined && !!r && line >= r[0] && line <= r[1];
+            if (line !== undefined && st.frames.length === 1 && (!opts.entryRange || within(opts.entryRange))) {
+              st.retLine = line;
+              st.retIn = opts.returnCallees?.get(line);
+            } else if (line !== undefined && within(st.retIn)) {
+              st.retLine = line;
+              st.retIn = opts.returnCallees?.get(line);
+            }
           }
           st.pc = pc + 1 + (info.cls === 'jmp32' ? insn.imm : insn.off);
           st.lastTaken = { from: pc, to: st.pc };

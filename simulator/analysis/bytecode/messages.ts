@@ -86,10 +86,10 @@ export function readonlyWrite(map: MapDef | undefined, via: 'store' | 'helper'):
     'loading fails with "write into map forbidden". Drop the flag if the program is meant to update it.';
 }
 
-export function readonlyPageWrite(via: 'store' | 'helper'): string {
-  return `${via === 'store' ? 'This store writes into' : 'bpf_xdp_store_bytes writes into'} packet memory: with a driver ` +
-    'that gives the program a read-only page (and copies the headers for the kernel stack; the readonly-page driver mode), the ' +
-    'write faults. Leave the packet unchanged for such drivers, or choose one that gives a writable page (native).';
+export function readonlyPageWrite(via: 'store' | 'helper', helper = 'bpf_xdp_store_bytes'): string {
+  return `${via === 'store' ? 'This store changes' : `This ${helper}() call changes`} the packet, but a driver that hands out ` +
+    'read-only pages (`--driver readonly-page`) makes the write fault, and the packet is dropped as aborted. Leave the ' +
+    'packet unchanged for such drivers.';
 }
 
 export function uncheckedPacketAccess(kind: 'load' | 'store', start: number, size: number, range: number, variable: boolean, meta: boolean): string {
@@ -110,6 +110,13 @@ export function uncheckedPacketAccess(kind: 'load' | 'store', start: number, siz
     : `Check the bounds first, e.g. \`if ((void *)(hdr + 1) > ${limit}) return XDP_DROP;\`.`;
   return `This ${size}-byte ${kind} ${where} is not proven inside the ${area} (${proven}), ` +
     `so the verifier rejects the program ("invalid access to packet"). ${fix}`;
+}
+
+export function pastPacketEnd(kind: 'load' | 'store', start: number, size: number, beyond: boolean): string {
+  return `This ${size}-byte ${kind} at offset ${start} goes through a pointer that, on this path, a comparison found ` +
+    `${beyond ? 'past' : 'at or past'} data_end (the branch taken when \`p > data_end\`${beyond ? '' : ' or \`p >= data_end\`'}), ` +
+    'so the verifier rejects the program ("offset is outside of the packet"), even if an earlier check covered these ' +
+    'bytes. Access through a pointer that was not compared, or re-check before the access.';
 }
 
 export function pktEndArithmetic(): string {

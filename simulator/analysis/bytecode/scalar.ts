@@ -107,9 +107,15 @@ export function truncate(s: Scalar, bytes: number): Scalar {
   return unsignedRange(0n, mask, s.opaque);
 }
 
+const UNFOLLOWED: ReadonlySet<AluVariant> = new Set<AluVariant>(['div', 'mod', 'sdiv', 'smod']);
+
 /** dst OP src on intervals, 64-bit. Opaqueness spreads from either operand. */
 export function alu64(op: AluVariant, a: Scalar, b: Scalar, off: number): Scalar {
   const opaque = a.opaque || b.opaque;
+  // The verifier (6.18 is_safe_to_compute_dst_reg_range) follows no division or modulo, not even of two constants, and
+  // no shift by an amount it does not know: the result is any number (measured: `r5 = 10; r5 /= 2; r2 += r5` on a
+  // packet pointer is refused for an unbounded min value).
+  if (UNFOLLOWED.has(op) || ((op === 'lsh' || op === 'rsh' || op === 'arsh') && !isConst(b))) return unknown(opaque);
   if (isConst(a) && isConst(b)) return constant(exactAlu64(op, a.umin, b.umin, off), opaque);
   if (op === 'mov') return b;
   if (op === 'neg' && isConst(a)) return constant(-a.umin, opaque);
@@ -179,9 +185,10 @@ export function alu32(op: AluVariant, a64: Scalar, b64: Scalar, off: number): Sc
   const a = low32(a64);
   const b = low32(b64);
   const opaque = a.opaque || b.opaque;
+  const any32 = unsignedRange(0n, U32_MAX, opaque);
+  if (UNFOLLOWED.has(op) || ((op === 'lsh' || op === 'rsh' || op === 'arsh') && !isConst(b))) return any32;
   if (isConst(a) && isConst(b)) return constant(exactAlu32(op, a.umin, b.umin, off), opaque);
   if (op === 'mov') return b;
-  const any32 = unsignedRange(0n, U32_MAX, opaque);
   switch (op) {
     case 'arsh':
     case 'sdiv':

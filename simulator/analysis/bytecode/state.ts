@@ -15,19 +15,31 @@ import { type Scalar, covers as scalarCovers } from './scalar.ts';
 export type Reg =
   | { readonly k: 'none' }
   /** `shl32`: this value is `x << 32` for the scalar x (a sign or zero extension of x's low half in progress). */
-  | { readonly k: 'scalar'; readonly s: Scalar; readonly def: number; readonly shl32?: Scalar }
+  /** `fromPtr`: a pointer a 32-bit move turned into a number (the verifier's mark_reg_unknown): any access through it
+   * is refused ("invalid mem access 'scalar'"). */
+  | { readonly k: 'scalar'; readonly s: Scalar; readonly def: number; readonly shl32?: Scalar; readonly fromPtr?: true }
   | { readonly k: 'ctx'; readonly off: number }
   /**
    * `vmax`: the largest value of the variable amounts added since the base, when they are followed (values computed
    * from the packet or from data_end - data); undefined when there are none or they are not followed.
    */
-  | { readonly k: 'pkt'; readonly id: number; readonly off: number; readonly gen: number; readonly vmax?: bigint }
-  | { readonly k: 'meta'; readonly id: number; readonly off: number; readonly gen: number; readonly vmax?: bigint }
-  | { readonly k: 'end'; readonly gen: number }
-  | { readonly k: 'stack'; readonly frame: number; readonly off: number | undefined }
+  /**
+   * `own`: this register's own proven range, where it no longer follows its id's (State.ranges). A comparison with
+   * data_end on this path found this very register at (-1) or beyond (-2) data_end (the verifier's AT_PKT_END /
+   * BEYOND_PKT_END, mark_pkt_end): no access through it passes; a later check of its id gives it that check's range
+   * only (the verifier keeps the larger of the register's range and the new one). Copies made before the comparison
+   * are not marked; moves by a constant keep it.
+   */
+  | { readonly k: 'pkt'; readonly id: number; readonly off: number; readonly gen: number; readonly vmax?: bigint; readonly own?: number }
+  | { readonly k: 'meta'; readonly id: number; readonly off: number; readonly gen: number; readonly vmax?: bigint; readonly own?: number }
+  /** `refused`: data_end after arithmetic the verifier refuses (reported once; the walk goes on with data_end). */
+  | { readonly k: 'end'; readonly gen: number; readonly refused?: true }
+  /** `lo`/`hi`: with `off` unknown, the offsets a bounded variable amount may reach (a store there changes only those). */
+  | { readonly k: 'stack'; readonly frame: number; readonly off: number | undefined; readonly lo?: number; readonly hi?: number }
   | { readonly k: 'map'; readonly map: number }
   | { readonly k: 'value'; readonly map: number; readonly off: number | undefined; readonly nullId: number }
-  | { readonly k: 'mem'; readonly nullId: number; readonly from?: string }
+  /** `ref`: the reference a helper acquired with it (bpf_ringbuf_reserve, bpf_sk_lookup_*), to be released. */
+  | { readonly k: 'mem'; readonly nullId: number; readonly from?: string; readonly ref?: number }
   | { readonly k: 'func'; readonly pc: number }
   | { readonly k: 'ptr' };
 
@@ -74,6 +86,12 @@ export interface State {
    * of return-lines.ts (the line of the last marker executed in the entry function). Undefined otherwise.
    */
   retLine?: number;
+  /** The line range of the function whose result the `retLine` return passes on (`return f(...);`), if any. */
+  retIn?: readonly [number, number];
+  /** References acquired on this path and not released yet (the verifier refuses an exit or tail call with any). */
+  refs?: readonly number[];
+  /** A bpf_spin_lock is held on this path. */
+  locked?: boolean;
 }
 
 /** Pointer ids: 0 for pointers from ctx->data, 1 for ctx->data_meta, fresh ones from 2. */
@@ -94,6 +112,9 @@ export function cloneState(s: State): State {
     lastJump: s.lastJump,
     lastTaken: s.lastTaken,
     retLine: s.retLine,
+    retIn: s.retIn,
+    refs: s.refs,
+    locked: s.locked,
   };
 }
 
@@ -157,12 +178,18 @@ function regCovers(old: State, cur: State, a: Reg, b: Reg, isR0: boolean): boole
     case 'meta': {
       const bp = b as typeof a;
       if (a.off !== bp.off || (a.gen === old.gen) !== (bp.gen === cur.gen) || a.vmax !== bp.vmax) return false;
+      if (a.own !== bp.own) return false;
       if (a.gen !== old.gen) return true;
       if (!sameId(a.id, bp.id)) return false;
       return (old.ranges.get(a.id) ?? 0) <= (cur.ranges.get(bp.id) ?? 0);
     }
     case 'end': return (a.gen === old.gen) === ((b as typeof a).gen === cur.gen);
-    case 'stack': return a.frame === (b as typeof a).frame && a.off === (b as typeof a).off;
+    case 'stack': {
+      const bs = b as typeof a;
+      if (a.frame !== bs.frame || a.off !== bs.off) return false;
+      // An unknown offset reaching fewer slots is more precise: it covers only one whose reach is inside its own.
+      return a.off !== undefined || a.lo === undefined || a.hi === undefined || (bs.lo !== undefined && bs.hi !== undefined && a.lo <= bs.lo && bs.hi <= a.hi);
+    }
     case 'map': return a.map === (b as typeof a).map;
     case 'value': {
       const bv = b as typeof a;
@@ -189,6 +216,7 @@ export function covers(old: State, cur: State, live: number[]): boolean {
   if (old.modified && !cur.modified) return false;
   // Paths that left through different return statements are reported on different lines: never merged.
   if (old.retLine !== cur.retLine) return false;
+  if ((old.refs?.length ?? 0) !== (cur.refs?.length ?? 0) || !!old.locked !== !!cur.locked) return false;
   idMap.clear();
   const top = old.frames.length - 1;
   for (let f = top; f >= 0; f--) {
@@ -219,6 +247,9 @@ export function covers(old: State, cur: State, live: number[]): boolean {
  */
 export function widen(a: State, b: State, live: number[]): State | undefined {
   if (a.frames.length !== b.frames.length || a.redirected !== b.redirected || a.modified !== b.modified || a.gen !== b.gen || a.retLine !== b.retLine) return undefined;
+  // Held references and locks are path facts too: a state holding a ringbuf record joined into one that does not
+  // would drop the record, and with it the leak the verifier reports at the exit (cfuzz ring-leak seed 2200100027).
+  if ((a.refs?.length ?? 0) !== (b.refs?.length ?? 0) || !!a.locked !== !!b.locked) return undefined;
   const out = cloneState(a);
   const top = a.frames.length - 1;
   for (let f = top; f >= 0; f--) {
@@ -260,7 +291,8 @@ function joinReg(a: Reg, b: Reg): Reg | undefined {
     return { k: 'scalar', s: { umin, umax, smin, smax, opaque: true }, def: a.def };
   }
   if (a.k === 'none' || a.k === 'ptr') return a;
-  // Pointers: only identical ones join.
+  // Pointers: only identical ones join (a packet pointer's own range may be absent from `a`'s keys).
+  if ((a.k === 'pkt' || a.k === 'meta') && a.own !== (b as typeof a).own) return undefined;
   for (const key of Object.keys(a) as (keyof typeof a)[]) if (a[key] !== (b as typeof a)[key]) return undefined;
   return a;
 }

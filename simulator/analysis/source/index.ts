@@ -6,6 +6,7 @@ import type { Finding } from '../findings.ts';
 import { Analyzer, type DriverMode } from './interp.ts';
 import { MAX_SOURCE_CHARS, initParser, parserReady, trimTreeCache } from './parser.ts';
 import { trimSnippets, collect, type FunctionDecl } from './unit.ts';
+import { attachedMap, isXdpProgram, isXdpSectionName } from '../xdp-programs.ts';
 
 export interface SourceOptions {
   driverMode?: DriverMode;
@@ -27,7 +28,7 @@ export function sourceAnalysisReady(): boolean {
 
 /** Section names of XDP programs: `xdp`, `xdp.frags`, `xdp/foo`, `xdp_devmap/...`, legacy `xdp_prog` and the like. */
 export function isXdpSection(name: string): boolean {
-  return /^xdp/.test(name);
+  return isXdpSectionName(name);
 }
 
 export function analyzeSource(file: string, text: string, opts: SourceOptions = {}): Finding[] {
@@ -43,7 +44,8 @@ export function analyzeSource(file: string, text: string, opts: SourceOptions = 
     for (const fn of programs(decls.functions.values(), file)) {
       let entry = previous?.get(fn.name);
       if (!entry || entry.types !== types || entry.driverMode !== driverMode || entry.key !== functionsKey(fn, entry.callees, decls) || entry.context !== usedKey(entry.used, decls)) {
-        const analyzer = new Analyzer(decls, driverMode);
+        // A devmap/cpumap program runs on a frame already redirected (a page the driver gave writable): no driver mode.
+        const analyzer = new Analyzer(decls, attachedMap(fn.section) ? 'native' : driverMode);
         try {
           analyzer.runProgram(fn);
         } catch {
@@ -117,6 +119,12 @@ function functionsKey(fn: FunctionDecl, callees: string[], decls: ReturnType<typ
 function programs(functions: Iterable<FunctionDecl>, file: string): FunctionDecl[] {
   const all = [...functions].filter((f) => f.unit.file === file);
   const marked = all.filter((f) => f.section !== undefined);
-  if (marked.length > 0) return marked.filter((f) => isXdpSection(f.section!));
-  return all.filter((f) => !f.isStatic && f.params.length >= 1 && f.params[0].type.ptr === 1 && /\bxdp_md\b/.test(f.params[0].type.base));
+  // A section a loader names (SEC("start") loaded with `ip link ... xdp obj x.o sec start`) holds an XDP program
+  // when its function takes a `struct xdp_md *` (xdp-programs.ts).
+  if (marked.length > 0) return marked.filter((f) => isXdpProgram(f.section!, takesXdpMd(f)));
+  return all.filter((f) => !f.isStatic && takesXdpMd(f));
+}
+
+function takesXdpMd(f: FunctionDecl): boolean {
+  return f.params.length >= 1 && f.params[0].type.ptr === 1 && /\bxdp_md\b/.test(f.params[0].type.base);
 }

@@ -15,6 +15,8 @@ import {
   foreignFamily,
   writesFirstArgument,
 } from './known.ts';
+import { txUnmodified } from '../bytecode/messages.ts';
+import { attachActionMessage, attachedMap, refusedByAttach } from '../xdp-programs.ts';
 import type { Node } from './parser.ts';
 import { preprocTaken } from './preproc.ts';
 import {
@@ -35,6 +37,7 @@ import {
   type ConstVal,
   type L4Proof,
   type LookupInfo,
+  type MapRead,
   type Origin,
   type Slot,
   type StaleInfo,
@@ -99,6 +102,19 @@ interface Frame {
 
 const INT_TYPES_BY_SIZE: Record<number, string> = { 1: '__u8', 2: '__u16', 4: '__u32', 8: '__u64' };
 
+/** `a op b` for a C relational operator; undefined for any other operator. */
+function compareBy(op: string, a: number, b: number): boolean | undefined {
+  switch (op) {
+    case '==': return a === b;
+    case '!=': return a !== b;
+    case '<': return a < b;
+    case '<=': return a <= b;
+    case '>': return a > b;
+    case '>=': return a >= b;
+    default: return undefined;
+  }
+}
+
 export class Analyzer {
   readonly findings = new Map<string, Finding>();
   /**
@@ -125,6 +141,19 @@ export class Analyzer {
   /** Ids of map values checked for NULL so far, in order (a callee's checks also count for its caller). */
   private nullChecks: string[] = [];
   private instances = 0;
+  /**
+   * Packet-pointer locals whose address was taken (`decap(ctx, &data, &data_end)`), by `frame instance:name`: the
+   * value when the address was taken, and what the callees stored through it since (joined over their paths). A
+   * read through the address gives the latest; when the call returns to the local's own function, a stored value
+   * replaces the local's, so a helper that moves the packet and reloads the pointers for its caller leaves them fresh.
+   */
+  private refCells = new Map<string, { value: Val; written?: Val }>();
+  /**
+   * Map value fields (`map.field`, `map.*` for a store through the whole value) the program stores computed values
+   * into (an increment, an atomic add, a copy of packet data): counters and state, not verdicts set from user space.
+   * A field only ever given XDP actions (a cached verdict) is not among them.
+   */
+  private mapComputed = new Set<string>();
 
   constructor(
     readonly decls: Decls,
@@ -195,7 +224,7 @@ export class Analyzer {
     const rel = related?.filter((r) => !(r.file === this.unit.file && r.line === range.line));
     const finding: Finding = { file: this.unit.file, ...range, severity, rule, message: text, tier: 'source', fixes: fixes?.length ? fixes : undefined, related: rel?.length ? rel : undefined, program };
     this.findings.set(key, finding);
-    if (pending && (rule === 'invalid-action' || rule === 'tx-unmodified')) for (const k of pending) this.calleeReported.set(k, finding);
+    if (pending && (rule === 'invalid-action' || rule === 'tx-unmodified' || rule === 'readonly-page-write')) for (const k of pending) this.calleeReported.set(k, finding);
   }
 
   /** Where a mistake at `n`, in a function of another file than the program's, is shown: the call that leads there. */
@@ -375,6 +404,14 @@ export class Analyzer {
       const inner = alt.type === 'else_clause' ? alt.namedChild(0) : alt;
       b = inner ? this.exec(inner, fs) : fs;
     }
+    // `if (!meta->csum_partial) csum_update(&tcp->check, ...)`: a checksum update the program makes or skips by its
+    // own checksum state (offloaded, partial) is skipped on purpose; the path that skips it is not a stale checksum.
+    if (a && b && condNode && /csum|checksum/i.test(condNode.text)) {
+      for (const [x, y] of [[a, b], [b, a]] as const) {
+        if (x.l4Updated && !y.l4Updated) y.l4Updated = true;
+        if (x.csumUpdated && !y.csumUpdated) markCsumUpdated(y);
+      }
+    }
     return joinStates([a, b]);
   }
 
@@ -508,10 +545,116 @@ export class Analyzer {
 
   private execReturn(n: Node, st: State): void {
     const e = n.namedChild(0);
-    const tv = e ? this.eval(e, st) : { v: TOP };
+    let tv = e ? this.eval(e, st) : { v: TOP };
+    // Also a value known only in part (`dport = get_dport(...)`: -1, or a port read from the packet): its unknown part
+    // is what the condition bounds.
+    if (e && (tv.v.k === 'top' || (tv.v.k === 'consts' && tv.v.more))) {
+      const g = this.guardedAbove(n, e, st);
+      if (g) tv = { v: { k: 'consts', vals: tv.v.k === 'consts' ? [...tv.v.vals, g] : [g] }, t: tv.t };
+    }
     const frame = this.frame;
+    // A counted map value returned by a callee the program returns straight (`return fwd(ctx);`), all the way up:
+    // judged here, where it is written, since joining the callee's returns loses where it came from.
+    if (!frame.isProgram && e && tv.v.k === 'top' && tv.v.mapRead && this.returnedStraight()) this.mapCounterReturn(e, tv.v.mapRead);
     if (frame.isProgram) this.checkReturn(n, e, tv, st);
-    else frame.returns.push({ state: st, tv: { v: stamp(tv.v, st, st.csumOpen !== frame.entryCsum), t: tv.t } });
+    else frame.returns.push({ state: st, tv: { v: this.stampReturn(tv.v, st, frame), t: tv.t } });
+  }
+
+  /** Every call from the program down to the current function is the value of a `return` (`return f(ctx);`). */
+  private returnedStraight(): boolean {
+    for (let i = this.frames.length - 1; i >= 1; i--) {
+      const site = this.frames[i]!.callSite;
+      let p = site?.parent;
+      while (p && (p.type === 'parenthesized_expression' || p.type === 'cast_expression')) p = p.parent;
+      if (!p || p.type !== 'return_statement') return false;
+    }
+    return true;
+  }
+
+  /**
+   * A value the tier cannot follow, returned inside `if (E > k)` (or `>=`, `k < E`, one side of `&&`) with `E` the
+   * returned expression and k at least 4: on this path it is above every action (`if (e->count > 250) return
+   * e->count;`, `if (cpu >= MAX_CPUS) return cpu;`). Only where nothing between the condition and the return assigns
+   * to `E`.
+   */
+  private guardedAbove(ret: Node, e: Node, st: State): ConstVal | undefined {
+    let expr = unparen(e);
+    while (expr.type === 'cast_expression' && expr.childForFieldName('value')) expr = unparen(expr.childForFieldName('value')!);
+    if (!['identifier', 'field_expression', 'subscript_expression', 'pointer_expression'].includes(expr.type)) return undefined;
+    if (expr.type === 'pointer_expression' && expr.childForFieldName('operator')?.text !== '*') return undefined;
+    const text = expr.text.replace(/\s+/g, '');
+    let child: Node = ret;
+    for (let p = ret.parent; p; child = p, p = p.parent) {
+      if (p.type === 'function_definition') return undefined;
+      if (p.type !== 'if_statement' || p.childForFieldName('consequence')?.id !== child.id) continue;
+      const cond = p.childForFieldName('condition');
+      const bound = cond ? this.lowerBoundFrom(cond, text, st) : undefined;
+      if (bound === undefined || bound <= 4) continue;
+      // Nothing between the condition and the return may change E.
+      const assigned = (n: Node): boolean => {
+        if (n.startIndex >= ret.startIndex) return false;
+        if (n.type === 'assignment_expression' || n.type === 'update_expression') {
+          const target = n.childForFieldName('left') ?? n.childForFieldName('argument');
+          if (target && target.text.replace(/\s+/g, '') === text) return true;
+        }
+        return n.namedChildren.some((c) => !!c && assigned(c));
+      };
+      if (assigned(child)) return undefined;
+      const line = this.rangeOf(cond!).line;
+      return { v: bound, bound: true, note: `\`${expr.text}\` is at least ${bound} on this path (the condition on line ${line})`, origin: { file: this.unit.file, range: this.rangeOf(e) } };
+    }
+    return undefined;
+  }
+
+  /** The smallest value `cond` being true proves for the expression `text` (`x > 250`: 251), if any. */
+  private lowerBoundFrom(cond: Node, text: string, st: State): number | undefined {
+    const c = unparen(cond);
+    if (c.type !== 'binary_expression') return undefined;
+    const op = c.childForFieldName('operator')?.text ?? '';
+    const left = c.childForFieldName('left');
+    const right = c.childForFieldName('right');
+    if (!left || !right) return undefined;
+    if (op === '&&') {
+      const a = this.lowerBoundFrom(left, text, st);
+      const b = this.lowerBoundFrom(right, text, st);
+      return a === undefined ? b : b === undefined ? a : Math.max(a, b);
+    }
+    const same = (n: Node) => {
+      let x = unparen(n);
+      while (x.type === 'cast_expression' && x.childForFieldName('value')) x = unparen(x.childForFieldName('value')!);
+      return x.text.replace(/\s+/g, '') === text;
+    };
+    const constOf = (n: Node) => {
+      const v = this.eval(n, clone(st)).v;
+      return v.k === 'consts' && !v.more && v.vals.length === 1 && Number.isInteger(v.vals[0]!.v) ? v.vals[0]!.v : undefined;
+    };
+    let k: number | undefined;
+    let dir: string;
+    if (same(left)) {
+      k = constOf(right);
+      dir = op;
+    } else if (same(right)) {
+      k = constOf(left);
+      dir = op === '<' ? '>' : op === '<=' ? '>=' : op === '>' ? '<' : op === '>=' ? '<=' : '';
+    } else return undefined;
+    if (k === undefined) return undefined;
+    return dir === '>' ? k + 1 : dir === '>=' ? k : undefined;
+  }
+
+  /**
+   * What a callee's returned value carries (see stamp): a header change the callee left open, and also one made
+   * before the call and still open, on the constants the callee writes itself (`ttl--` then `return handle(ctx)`,
+   * whose `return XDP_PASS` sends the change on while its `return XDP_DROP` does not). Values passed in through its
+   * parameters keep the caller's own stamps.
+   */
+  private stampReturn(v: Val, st: State, frame: Frame): Val {
+    if (st.csumOpen !== frame.entryCsum || !st.csumOpen || v.k !== 'consts') return stamp(v, st, st.csumOpen !== frame.entryCsum);
+    const body = frame.fn.node;
+    const file = frame.fn.unit.file;
+    const own = (c: ConstVal) => !!c.origin && c.origin.file === file && c.origin.range.line >= body.startPosition.row + 1 && c.origin.range.line <= body.endPosition.row + 1 && !c.callee;
+    const stamped = stamp(v, st, false);
+    if (stamped.k !== 'consts' || !stamped.vals.some((c) => own(c) && !c.csumStale)) return stamped;
+    return { ...stamped, vals: stamped.vals.map((c) => (own(c) && !c.csumStale ? { ...c, csumStale: st.csumOpen } : c)) };
   }
 
   // ---- calls used as statements, macros as statements -----------------------------------------------------------
@@ -586,6 +729,8 @@ export class Analyzer {
         }
         this.refineConsts(left, op, r, t, f);
         this.refineConsts(right, op, l, t, f, true);
+        this.refineEffects(left, l, op, r, t, f);
+        this.refineEffects(right, r, op, l, t, f, true);
         const proof = protocolTest(l, r) ?? protocolTest(r, l);
         if (proof) proveL4(op === '==' ? t : f, proof);
         // `if (udp->check != 0) <update>`: a UDP packet sent with no checksum (0) has none to update.
@@ -602,6 +747,8 @@ export class Analyzer {
         this.refineBounds(l, op, r, t, f, left);
         this.refineConsts(left, op, r, t, f);
         this.refineConsts(right, op, l, t, f, true);
+        this.refineEffects(left, l, op, r, t, f);
+        this.refineEffects(right, r, op, l, t, f, true);
         return [t, f];
       }
     }
@@ -618,7 +765,44 @@ export class Analyzer {
       markNull(f, v.id);
     }
     this.refineConsts(node, '!=', { k: 'consts', vals: [{ v: 0 }] }, st, f);
+    this.refineEffects(node, v, '!=', { k: 'consts', vals: [{ v: 0 }] }, st, f);
     return [st, f];
+  }
+
+  /**
+   * A status returned by a callee tells its paths apart: `if (rewrite(...) < 0) return XDP_DROP;` goes on only
+   * through the returns that gave 0, and those changed the frame (or redirected) even where the callee's other
+   * returns did not. Each constant carries what its own path did (ConstVal.wrote, .redirected); where every value left
+   * on one side of the branch says the frame was changed, that side counts as changed. The callee's declared return
+   * type decides the comparison (an unsigned result is never below 0).
+   */
+  private refineEffects(node: Node, v: Val, op: string, other: Val, t: State, f: State, swapped = false): void {
+    const k = single(other);
+    if (k === undefined || v.k !== 'consts' || v.more || !v.vals.length) return;
+    if (!v.vals.some((c) => c.wrote || c.redirected)) return;
+    let inner = unparen(node);
+    while (inner.type === 'cast_expression' && inner.childForFieldName('value')) inner = unparen(inner.childForFieldName('value')!);
+    let typeText = '';
+    if (inner.type === 'call_expression') {
+      const fn = this.decls.functions.get(inner.childForFieldName('function')?.text ?? '');
+      if (!fn) return;
+      typeText = fn.node.childForFieldName('type')?.text ?? '';
+    } else if (inner.type === 'identifier') {
+      typeText = t.vars.get(inner.text)?.t?.base ?? '';
+    } else return;
+    if (/\b(?:unsigned|__u\d+|u\d+|uint\d+_t|size_t|__be\d+|__le\d+|bool|_Bool)\b/.test(typeText) && (k < 0 || v.vals.some((c) => c.v < 0))) return;
+    const cmp = (x: number): boolean | undefined => {
+      return swapped ? compareBy(op, k, x) : compareBy(op, x, k);
+    };
+    for (const [want, side] of [[true, t], [false, f]] as const) {
+      const kept = v.vals.filter((c) => {
+        const r = cmp(c.v);
+        return r === undefined || r === want;
+      });
+      if (!kept.length) continue;
+      if (kept.every((c) => c.wrote)) side.wrote = true;
+      if (kept.every((c) => c.redirected)) side.redirected = true;
+    }
   }
 
   /**
@@ -674,16 +858,7 @@ export class Analyzer {
     const cmp = (x0: number): boolean | undefined => {
       const x = wrap(x0);
       if (unsigned && k < 0) return undefined;
-      const [a, b] = swapped ? [k, x] : [x, k];
-      switch (op) {
-        case '==': return a === b;
-        case '!=': return a !== b;
-        case '<': return a < b;
-        case '<=': return a <= b;
-        case '>': return a > b;
-        case '>=': return a >= b;
-        default: return undefined;
-      }
+      return swapped ? compareBy(op, k, x) : compareBy(op, x, k);
     };
     const vals = slot.v.vals;
     const more = slot.v.more;
@@ -745,8 +920,11 @@ export class Analyzer {
       const name = call ? calleeName(call) : undefined;
       if (!call || !name || !(this.decls.functions.has(name) || this.decls.macros.get(name)?.params)) continue;
       const args = (call.childForFieldName('arguments')?.namedChildren ?? []).map((a) => (a ? st.vars.get(rootIdentifier(a) ?? '')?.v : undefined));
-      if (!args.some((v) => v?.k === 'end' && !v.stale)) continue;
-      for (const v of args) if (v?.k === 'pkt' && !v.stale) prove(st, v.root, null);
+      // Metadata is bounded by the packet's start (`in_bounds(md, sizeof(*md), data)`): a data pointer is its end.
+      const end = args.some((v) => v?.k === 'end' && !v.stale);
+      const metaEnd = !end && args.some((v) => v?.k === 'pkt' && v.region === 'data' && !v.stale);
+      if (!end && !metaEnd) continue;
+      for (const v of args) if (v?.k === 'pkt' && !v.stale && (end || v.region === 'meta')) prove(st, v.root, null);
     }
   }
 
@@ -836,10 +1014,14 @@ export class Analyzer {
         if (!arg) return { v: TOP };
         if (op === '&') return this.addressOf(arg, st);
         const p = this.eval(arg, st);
+        const cell = p.v.k === 'top' && p.v.ref ? this.refCells.get(p.v.ref) : undefined;
+        if (cell) return { v: cell.written ?? cell.value, t: p.t ? derefType(p.t) : undefined };
         const size = p.t ? pointeeSize(p.t, this.decls) ?? 1 : 1;
         this.nullDeref(p.v, n, arg, st);
         this.access(p, 0, size, n, st, arg);
-        return { v: derefValue(p.v), t: p.t ? derefType(p.t) : undefined };
+        const t = p.t ? derefType(p.t) : undefined;
+        if (p.v.k === 'mapval' && t && t.ptr === 0 && t.dims.length === 0 && INT_TYPES_BY_SIZE[size] !== undefined) return { v: { k: 'top', mapRead: { map: mapKey(p.v), field: '*', text: unparen(n).text } }, t };
+        return { v: derefValue(p.v), t };
       }
       case 'subscript_expression':
         return this.subscript(n, st, false);
@@ -1045,6 +1227,10 @@ export class Analyzer {
     }
     this.nullDeref(v, n, ptrNode, st);
     if (forStore) this.storeEffects(v, storeNode ?? n, st);
+    if (v.k === 'mapval' && f && f.elem === undefined) {
+      if (forStore) this.noteMapStore(v, fieldName, this.storing);
+      else return { v: { k: 'top', mapRead: { map: mapKey(v), field: fieldName, text: unparen(n).text } }, t: { base: INT_TYPES_BY_SIZE[f.size] ?? '__u8', ptr: 0, dims: [] } };
+    }
     // A header the tier cannot place (a parser's out-parameter, `parse_iphdr(&nh, data_end, &iph)`), typed as an IP
     // or TCP/UDP header: a store into its fields is a change of that header, and one into `check` an update.
     const header = v.k === 'top' && !v.stack && f && (isIpHeader(base.t, this) || isIp6Header(base.t, this) || l4HeaderOf(base.t, this));
@@ -1094,6 +1280,11 @@ export class Analyzer {
         if (this.decls.maps.has(name)) return { v: { k: 'top' }, t: { base: `map ${name}`, ptr: 1, dims: [] } };
       }
       const slot = st.vars.get(name);
+      if (slot && (slot.v.k === 'pkt' || slot.v.k === 'end') && slot.t && slot.t.ptr > 0) {
+        const ref = `${this.frame.instance}:${name}`;
+        this.refCells.set(ref, { value: slot.v });
+        return { v: { k: 'top', stack: true, ref }, t: { ...slot.t, ptr: slot.t.ptr + 1 } };
+      }
       // `get_dst(&dst)`: whatever is written through the address is not followed, so a map value (or NULL) kept in
       // a pointer local is forgotten rather than reported after the callee replaced it.
       if (slot && (slot.v.k === 'mapval' || (slot.v.k === 'consts' && slot.t && slot.t.ptr > 0) || (slot.v.k === 'top' && slot.v.uninit))) st.vars.set(name, { v: TOP, t: slot.t });
@@ -1278,6 +1469,12 @@ export class Analyzer {
         const arg = target.childForFieldName('argument');
         if (!arg || target.childForFieldName('operator')?.text !== '*') return;
         const p = this.eval(arg, st);
+        const cell = p.v.k === 'top' && p.v.ref ? this.refCells.get(p.v.ref) : undefined;
+        if (cell) {
+          cell.written = cell.written ? joinVals(cell.written, value.v) : value.v;
+          return;
+        }
+        if (p.v.k === 'mapval') this.noteMapStore(p.v, '*', this.storing);
         const size = p.t ? pointeeSize(p.t, this.decls) ?? 1 : 1;
         this.nullDeref(p.v, target, arg, st);
         this.access(p, 0, size, target, st, arg);
@@ -1338,6 +1535,8 @@ export class Analyzer {
       case 'ctx':
         return;
       default:
+        // The program's own stack (`&local`, passed on to a callee that fills it) is not the frame.
+        if (v.k === 'top' && v.stack) return;
         // An unknown pointer may point into the packet: count it as a change of the frame (no tx-unmodified).
         st.wrote = true;
     }
@@ -1353,6 +1552,10 @@ export class Analyzer {
       const fnNode = n.childForFieldName('function');
       if (fnNode) this.eval(fnNode, st);
       for (const a of argNodes) this.eval(a, st);
+      // `bpf_printk(fmt, args...)` is `___bpf_pick_printk(args)(fmt, args)`: libbpf picks bpf_trace_printk or
+      // bpf_trace_vprintk, which only read their arguments.
+      const picker = fnNode && unparen(fnNode).type === 'call_expression' ? calleeName(unparen(fnNode)) : undefined;
+      if (picker && LIBBPF_INTERNAL.test(picker)) return { v: TOP };
       st.wrote = true;
       return { v: TOP };
     }
@@ -1389,6 +1592,7 @@ export class Analyzer {
       if (/mem(cpy|move)$/.test(name) && args[1]?.v.k === 'pkt' && size !== undefined) this.access(args[1], 0, size, n, st, argNodes[1]);
       if (args[0].v.k === 'pkt' && size !== undefined) this.access(args[0], 0, size, n, st, argNodes[0]);
       this.storeEffects(args[0].v, n, st);
+      if (args[0].v.k === 'mapval') this.noteMapStore(args[0].v, '*', undefined);
       this.mayStoreChecksum(args[0].v, st, size ?? 2, argNodes[0]);
       return { v: TOP };
     }
@@ -1435,7 +1639,7 @@ export class Analyzer {
         markCsumUpdated(st);
         st.l4Updated = true;
       }
-      if (name === 'bpf_xdp_store_bytes' && this.driverMode === 'readonly-page') this.readonlyPageWrite(n);
+      if (name === 'bpf_xdp_store_bytes' && this.driverMode === 'readonly-page') this.readonlyPageWrite(n, 'This bpf_xdp_store_bytes() call changes');
     }
     if (name === 'bpf_redirect') {
       st.redirected = true;
@@ -1455,7 +1659,7 @@ export class Analyzer {
     if (results) {
       return { v: { k: 'consts', vals: results.values.map((v) => ({ v, note: `${name}() ${results.note}`, callee: name, origin: this.originOf(n) })) } };
     }
-    if (!isUserFunction && (name.startsWith('bpf_') || name.startsWith('__builtin_') || name.startsWith('__sync_') || name.startsWith('__atomic_'))) {
+    if (!isUserFunction && (name.startsWith('bpf_') || LIBBPF_INTERNAL.test(name) || name.startsWith('__builtin_') || name.startsWith('__sync_') || name.startsWith('__atomic_'))) {
       return { v: TOP };
     }
     // Byte-order conversions from system headers (`__constant_htons(ETH_P_IP)`, `ntohl`): values, no side effects.
@@ -1489,8 +1693,12 @@ export class Analyzer {
     const savedSite = this.site;
     this.frames.push(frame);
     this.unit = fn.unit;
-    // Findings inside a callee are reported where they are, not at a macro that happened to call it.
+    // Findings inside a callee are reported where they are, not at a macro that happened to call it; and the macros
+    // being expanded around the call (`if (unlikely(parse(...) < 0))`) are not being expanded inside it: its own
+    // `unlikely(p > data_end)` is a bounds check like any other.
     this.site = undefined;
+    const savedExpanding = this.expanding;
+    this.expanding = new Set();
     let end: State | null;
     try {
       end = this.exec(fn.body, callee);
@@ -1498,6 +1706,7 @@ export class Analyzer {
       this.frames.pop();
       this.unit = savedUnit;
       this.site = savedSite;
+      this.expanding = savedExpanding;
     }
     const exits = joinStates([end, ...frame.returns.map((r) => r.state)]);
     const before: Unstale = { slots: new Map([...st.vars].filter(([, sl]) => sl.v.k === 'pkt' || sl.v.k === 'end')), gen: st.gen, invalidated: st.invalidated, proven: st.proven };
@@ -1521,6 +1730,8 @@ export class Analyzer {
       // The callee updated the checksum on every path: values the caller stored before no longer carry the change.
       if (exits.csumUpdated && !st.csumUpdated) markCsumUpdated(st);
       st.csumUpdated = exits.csumUpdated;
+      st.csumRecomputed = exits.csumRecomputed;
+      st.csumZeroed = exits.csumZeroed;
       st.csumOpen = exits.csumOpen;
       st.l4Pending = exits.l4Pending;
       st.l4Updated = exits.l4Updated;
@@ -1532,6 +1743,16 @@ export class Analyzer {
         markStale(st, exits.invalidated);
         st.unstale = unstale;
       }
+    }
+    // Packet pointers of this function that the callee (or one it called) stored through their address: the values
+    // stored replace them (after the marking above, which applies to what the callee did not reload).
+    const own = `${this.frame.instance}:`;
+    for (const [ref, cell] of this.refCells) {
+      if (!ref.startsWith(own) || !cell.written) continue;
+      const name = ref.slice(own.length);
+      const slot = st.vars.get(name);
+      if (slot) st.vars.set(name, { v: cell.written, t: slot.t });
+      this.refCells.set(ref, { value: cell.written });
     }
     // A map value the callee checked for NULL counts as checked after the call: its result usually says which case
     // it was (`if (!valid(v)) return;`), and the tier does not correlate the two.
@@ -1743,7 +1964,8 @@ export class Analyzer {
 
   private staleUse(info: StaleInfo, ptrNode: Node, n: Node): void {
     const name = ptrNode.text.length <= 40 ? ptrNode.text : 'this pointer';
-    const where = `${info.within ? `in ${info.within}() ` : ''}${info.file === this.unit.file ? 'on ' : `in ${info.file}, `}line ${info.line}`;
+    const home = this.frames[0]?.fn.unit.file ?? this.unit.file;
+    const where = `${info.within ? `in ${info.within}() ` : ''}${info.file === this.unit.file ? 'on ' : `in ${shownPath(info.file, home)}, `}line ${info.line}`;
     const message =
       `\`${name}\` points into the packet as it was before ${info.helper}() ${where}, which can move it: the verifier ` +
       'rejects this access ("invalid mem access \'scalar\'"). Reload data and data_end from ctx after the call and check ' +
@@ -1960,13 +2182,35 @@ export class Analyzer {
     );
   }
 
-  private readonlyPageWrite(n: Node): void {
+  /** `return XDP_TX;` / `return bpf_redirect_map(...)` under the readonly-page driver mode (see checkReturn). */
+  private readonlyPageAction(ret: Node, at: Node, vals: ConstVal[]): void {
+    const own = vals.filter((c) => !c.callee?.startsWith('bpf_'));
+    if (own.length === vals.length && this.calleeRepeat('readonly-page-write', own, at)) return;
+    const place = own.length === vals.length ? this.calleePlace(own, at) : undefined;
+    const tx = vals.some((c) => c.v === 3);
+    const redirect = vals.some((c) => c.v === 4);
+    const action = tx && redirect ? 'XDP_TX and XDP_REDIRECT' : tx ? 'XDP_TX' : 'XDP_REDIRECT';
+    const lost = tx && redirect ? 'sending it on' : tx ? 'sending it back' : 'redirecting it';
+    const before = this.findings.size;
+    this.report(
+      'readonly-page-write',
+      at,
+      `${action} ${tx && redirect ? 'need' : 'needs'} a writable page: a driver that hands out read-only pages (\`--driver readonly-page\`) ` +
+        `drops the frame instead of ${lost}. Return XDP_PASS for such drivers, or use one that gives a writable page.`,
+      undefined,
+      this.placedRelated(own, at, place),
+      place,
+    );
+    if (this.findings.size > before) [...this.findings.values()].at(-1)!.onReturn = true;
+    void ret;
+  }
+
+  private readonlyPageWrite(n: Node, what = 'This store changes'): void {
     this.report(
       'readonly-page-write',
       n,
-      'Store into packet memory: with a driver that gives the program a read-only page (and copies the headers for the ' +
-        'kernel stack; the readonly-page driver mode), the write faults. Leave the packet unchanged for such drivers, or ' +
-        'choose one that gives a writable page (native).',
+      `${what} the packet, but a driver that hands out read-only pages (\`--driver readonly-page\`) makes the ` +
+        'write fault, and the packet is dropped as aborted. Leave the packet unchanged for such drivers.',
     );
   }
 
@@ -1975,10 +2219,24 @@ export class Analyzer {
   private checkReturn(ret: Node, expr: Node | null, tv: TV, st: State): void {
     const at = expr ?? ret;
     const v = tv.v;
+    if (v.k === 'top' && v.mapRead && expr) this.mapCounterReturn(expr, v.mapRead);
     if (v.k !== 'consts') return;
     const bad = v.vals.filter((c) => foreignOf(c) || c.v < 0 || c.v > 4 || !Number.isInteger(c.v));
     if (bad.length) this.invalidAction(at, bad, expr);
     const intended = v.vals.filter((c) => !foreignOf(c));
+    // A program run from a device map entry (SEC("xdp/devmap")) or a CPU map entry (SEC("xdp/cpumap")) runs after a
+    // redirect: the kernel acts on XDP_PASS and XDP_DROP there (and XDP_REDIRECT in a cpumap program); anything else
+    // is warned about as an invalid action and the frame dropped. Judged instead of the rules for those actions.
+    const attach = attachedMap(this.frames[0]?.fn.section);
+    if (attach && !bad.length) {
+      const refused = intended.filter((c) => refusedByAttach(attach, c.v));
+      if (refused.length) {
+        this.attachAction(at, expr, refused, attach);
+        const left = intended.filter((c) => !refused.includes(c));
+        intended.length = 0;
+        intended.push(...left);
+      }
+    }
     // Every value this return can give sends the packet on (no drop among them) with an IPv4 header changed and its
     // checksum not updated after the change, on a path that left that change open (csumOpen: the join of a callee's
     // `return XDP_PASS` before any change with its `return XDP_TX` after the change and the update is no such path).
@@ -2011,20 +2269,31 @@ export class Analyzer {
     // Each value is judged by what its own path did (stamped on it) or what every path to here did. Where the return
     // already gives values that are no XDP action (a parser's status codes), its other values named by that same
     // non-XDP enum or macro (P_ERR_X = 3) are that mistake too, not an XDP_TX or XDP_REDIRECT meant as one.
+    // Likewise a computed value (`rc + OPEN`) that gives 5 on one path and 4 on another: the 4 is the same mistake,
+    // not an XDP_REDIRECT meant as one. Named XDP actions, a helper's result and plain numbers written as such stay.
     if (bad.length) {
-      const keep = intended.filter((c) => !c.name || /^XDP_/.test(c.name));
+      const literal = (c: ConstVal) => !!c.origin && c.origin.file === this.unit.file && /^\d+$/.test(this.textAt(c.origin.range).trim());
+      const keep = intended.filter((c) => (c.name ? /^XDP_/.test(c.name) : !!c.callee?.startsWith('bpf_') || literal(c)));
       intended.length = 0;
       intended.push(...keep);
     }
     if (intended.some((c) => c.v === 4 && !c.callee?.startsWith('bpf_') && !c.redirected) && !st.redirected) {
       this.redirectWithoutTarget(ret, at, st, intended.filter((c) => c.v === 4 && !c.callee?.startsWith('bpf_') && !c.redirected));
     }
+    // A driver that hands out read-only pages cannot send the frame on at page level: XDP_TX and XDP_REDIRECT turn the
+    // frame into an xdp_frame in its own headroom, so the driver drops it instead (the driver model's readonly-page
+    // mode). Then an unchanged frame sent back is beside the point: the program may not change it at all.
+    const forwarded = this.driverMode === 'readonly-page' ? intended.filter((c) => c.v === 3 || c.v === 4) : [];
+    if (forwarded.length) {
+      this.readonlyPageAction(ret, at, forwarded);
+      return;
+    }
     if (intended.some((c) => c.v === 3 && !c.wrote) && !st.wrote && !this.calleeRepeat('tx-unmodified', intended.filter((c) => c.v === 3 && !c.wrote), at)) {
       this.report(
         'tx-unmodified',
         at,
-        'XDP_TX sends the frame back out of the port it arrived on, and on this path the program has not changed it: ' +
-          'the sender gets its own frame back. Swap the MAC (and IP/port) addresses first, or return XDP_PASS or XDP_DROP.',
+        // The bytecode tier's words: a mistake both tiers find reads the same wherever it is shown.
+        txUnmodified(),
         undefined,
         this.placedRelated(intended.filter((c) => c.v === 3 && !c.wrote), at, this.calleePlace(intended.filter((c) => c.v === 3 && !c.wrote), at)),
         this.calleePlace(intended.filter((c) => c.v === 3 && !c.wrote), at),
@@ -2107,8 +2376,18 @@ export class Analyzer {
     if (!l4 && (field === 'protocol' || field === 'nexthdr')) st.l4Proof = undefined;
     if (!isIpHeader(t, this)) return;
     if (field === 'check') {
+      const zeroing = !!value && single(value) === 0;
+      const completes = !zeroing && !!st.csumZeroed;
       markCsumUpdated(st);
+      if (zeroing) st.csumZeroed = true;
+      if (completes) st.csumRecomputed = true;
       return;
+    }
+    // A change after a recompute from scratch: that checksum no longer covers the header.
+    if (st.csumRecomputed) {
+      st.csumUpdated = undefined;
+      st.csumRecomputed = undefined;
+      st.csumPending = undefined;
     }
     const from = value?.k === 'top' ? value.field : undefined;
     st.csumPending = { writes: [...(st.csumPending?.writes ?? []), { field, from, node: n, file: this.unit.file, site: this.site, at, away: this.awayFromHome(n) }] };
@@ -2214,11 +2493,61 @@ export class Analyzer {
   private fallsOffEnd(fn: FunctionDecl): void {
     if (!fallsOff(fn)) return;
     const brace = fn.body.lastChild!;
+    const before = this.findings.size;
     this.report(
       'invalid-action',
       brace,
       `\`${fn.name}\` can reach its end without a return: the verdict is then whatever register r0 happens to hold ` +
         '(undefined; clang warns -Wreturn-type), often not an XDP action. End every path with `return XDP_PASS;` (or the action meant).',
+    );
+    // Not on a `return`: the bytecode tier's finding of this mistake is the one its walk placed by instruction.
+    if (this.findings.size > before) [...this.findings.values()].at(-1)!.onReturn = false;
+  }
+
+  /** A store into a map value's field (`*` for the whole value): computed unless it gives only XDP actions. */
+  private noteMapStore(v: Val, field: string, value: Val | undefined): void {
+    if (v.k !== 'mapval') return;
+    if (value?.k === 'consts' && !value.more && value.vals.every((c) => c.v >= 0 && c.v <= 4 && Number.isInteger(c.v))) return;
+    this.mapComputed.add(`${mapKey(v)}.${field}`);
+  }
+
+  /** A value read out of a map field the program itself stores computed values into (a counter), returned as is. */
+  private mapCounterReturn(at: Node, r: MapRead): void {
+    const written = this.mapComputed.has(`${r.map}.${r.field}`) || this.mapComputed.has(`${r.map}.*`) || (r.field === '*' && [...this.mapComputed].some((k) => k.startsWith(`${r.map}.`)));
+    if (!written) return;
+    const shown = r.map.startsWith('#') ? 'a map value' : `the map \`${r.map}\``;
+    const fixes: Fix[] = [];
+    if (!this.site && !this.awayFromHome(at)) {
+      const range = this.rangeOf(at);
+      if (range.line === range.endLine) for (const action of ['XDP_DROP', 'XDP_PASS', 'XDP_ABORTED']) fixes.push({ title: `Return ${action} instead of ${unparen(at).text}`, edits: [{ ...range, newText: action }] });
+    }
+    this.report(
+      'invalid-action',
+      at,
+      `\`${r.text}\` is read from ${shown}, which this program also changes (a count or state, not a verdict): it can hold any ` +
+        'number, and above 4 the driver drops the packet as if XDP_ABORTED. Return an XDP action chosen by it (e.g. `x > LIMIT ? XDP_DROP : XDP_PASS`).',
+      fixes,
+    );
+  }
+
+  /** `return XDP_TX;` in a devmap or cpumap program (see checkReturn): an action the kernel does not take there. */
+  private attachAction(at: Node, expr: Node | null, vals: ConstVal[], attach: 'devmap' | 'cpumap'): void {
+    if (this.calleeRepeat('invalid-action', vals, at)) return;
+    const names = [...new Set(vals.map((c) => XDP_ACTIONS[c.v]))].join(' and ');
+    const place = this.calleePlace(vals, at);
+    const fixes: Fix[] = [];
+    // The action written in the return itself (`return XDP_TX;`), or in the one place of a callee it comes from.
+    const written = place ?? (expr && vals.length === 1 && !this.site && !this.awayFromHome(expr) ? this.rangeOf(expr) : undefined);
+    if (written && vals.length === 1 && /^\s*XDP_(?:TX|REDIRECT)\s*$/.test(this.textAt(written))) {
+      for (const action of ['XDP_PASS', 'XDP_DROP']) fixes.push({ title: `Return ${action} instead of ${this.textAt(written).trim()}`, edits: [{ ...written, newText: action }] });
+    }
+    this.report(
+      'invalid-action',
+      at,
+      attachActionMessage(attach, names),
+      fixes,
+      this.placedRelated(vals, at, place),
+      place,
     );
   }
 
@@ -2242,6 +2571,7 @@ export class Analyzer {
       if (foreign) {
         return `${shown}${where} is a ${foreign.family} verdict (${value}), not an XDP action`;
       }
+      if (c.bound && c.note) return `${c.note}, which is no XDP action`;
       if (c.note) return `${c.note}, so the program can return ${value}`;
       if (c.name) return `${shown}${where} is ${value}, not an XDP action`;
       if (c.callee) return `${c.callee}() can return ${value}, which is not an XDP action`;
@@ -2252,11 +2582,11 @@ export class Analyzer {
     const consequence = onlyUndef
       ? 'the verdict is then whatever register r0 holds, often not an XDP action.'
       : outOfRange
-        ? 'the driver drops such packets as if XDP_ABORTED, after a one-time "Illegal XDP return value" warning.'
+        ? 'the driver drops the packet as if XDP_ABORTED, after a one-time "Illegal XDP return value" warning.'
         : 'the driver acts on the number, not on what the name meant.';
     const exprText = expr ? unparen(expr).text : '';
     const subject =
-      expr && unparen(expr).type === 'identifier' && !bad.every((c) => c.name === exprText || c.via === exprText) ? `Through \`${exprText}\`: ` : '';
+      expr && unparen(expr).type === 'identifier' && !bad.every((c) => c.name === exprText || c.via === exprText || c.bound) ? `Through \`${exprText}\`: ` : '';
     // Values that come with the same explanation (two error codes of one helper) are named together, once.
     const groups: ConstVal[][] = [];
     for (const c of bad) {
@@ -2264,9 +2594,9 @@ export class Analyzer {
       if (g) g.push(c);
       else groups.push([c]);
     }
-    const list = groups
+    // One sentence per distinct explanation: four `return 4369;` of one helper read as one.
+    const list = [...new Set(groups.map((g) => (g.length > 1 ? `${g[0]!.note}, so the program can return ${[...new Set(g.map((c) => c.v))].join(' or ')}` : describe(g[0]!))))]
       .slice(0, 4)
-      .map((g) => (g.length > 1 ? `${g[0]!.note}, so the program can return ${[...new Set(g.map((c) => c.v))].join(' or ')}` : describe(g[0]!)))
       .join('; ');
     const negative = bad.some((c) => c.v < 0);
     const likely = [...new Set(bad.map((c) => foreignOf(c)?.likely).filter((x) => !!x) as string[])];
@@ -2365,6 +2695,11 @@ export class Analyzer {
 
 // ---- helpers ---------------------------------------------------------------------------------------------------
 
+/** The map a map value pointer came from (its lookup's id when the tier does not know the map). */
+function mapKey(v: Val & { k: 'mapval' }): string {
+  return v.lookup?.map ?? `#${v.id}`;
+}
+
 function foreignOf(c: ConstVal) {
   return c.name ? foreignFamily(c.name) : undefined;
 }
@@ -2435,6 +2770,9 @@ function clearNull(st: State, id: string): void {
     if (slot.v.k === 'mapval' && slot.v.id === id && slot.v.nullable) st.vars.set(name, { v: { ...slot.v, nullable: false }, t: slot.t });
   }
 }
+
+/** libbpf's own macros around helpers (`___bpf_pick_printk`, `__bpf_vprintk`): helper calls, no side effects of their own. */
+const LIBBPF_INTERNAL = /^_{2,3}bpf_/;
 
 function unparen(n: Node): Node {
   let cur = n;

@@ -141,7 +141,7 @@ export const XDP_MD_FIELDS: Record<string, number> = {
 };
 
 /** Helpers after which the verifier forgets every packet pointer (bpf_helper_changes_pkt_data for XDP). */
-export const INVALIDATING_HELPERS = new Set(['bpf_xdp_adjust_head', 'bpf_xdp_adjust_tail', 'bpf_xdp_adjust_meta', 'bpf_tail_call']);
+export const INVALIDATING_HELPERS = new Set(['bpf_xdp_adjust_head', 'bpf_xdp_adjust_tail', 'bpf_xdp_adjust_meta', 'bpf_tail_call', 'bpf_xdp_pull_data']);
 
 /**
  * Helpers that change the frame (so an XDP_TX after them sends something new); with the dynptr ones, whose writes

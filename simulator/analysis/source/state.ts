@@ -39,6 +39,12 @@ export interface ConstVal {
   csumStale?: State['csumPending'];
   /** Returned by a callee on a path that did not move the packet, where its other returns did (State.unstale). */
   keep?: Unstale;
+  /**
+   * Not one constant but any value above an action: a value the tier cannot follow (a map field, data read from the
+   * packet), returned under a condition that proves it larger than 4 (`if (e->count > 250) return e->count;`); `v`
+   * is the smallest such value and `note` says why.
+   */
+  bound?: boolean;
 }
 
 /**
@@ -84,7 +90,12 @@ export type Val =
    * `field`: read from this IPv4 header field (`saddr`), so storing it into another field is a swap the checksum
    * allows. `at`: where that header is (`root:offset`), when the offset is known; `l4`: the field is of that header.
    */
-  | { k: 'top'; taint?: boolean; field?: string; at?: string; l4?: 'tcp' | 'udp'; uninit?: boolean; stack?: boolean }
+  /**
+   * `ref`: the address of a local of a caller holding a packet pointer (`&data` passed to a helper that moves the
+   * packet and reloads it through the address, `*data = (void *)(long)ctx->data;`); see Analyzer.refCells.
+   */
+  /** `mapRead`: read from a map value (`*cnt`, `rec->packets`): the map, and the field (`*` for the whole value). */
+  | { k: 'top'; taint?: boolean; field?: string; at?: string; l4?: 'tcp' | 'udp'; uninit?: boolean; stack?: boolean; ref?: string; mapRead?: MapRead }
   /** `field`/`at`/`l4`: the unknown part (`more`) is that header field's value (a parser's `return iph->protocol;`). */
   | { k: 'consts'; vals: ConstVal[]; more?: boolean; field?: string; at?: string; l4?: 'tcp' | 'udp' }
   | { k: 'ctx' }
@@ -100,6 +111,14 @@ export type Val =
    * (a BPF_F_RDONLY_PROG map), when it is.
    */
   | { k: 'mapval'; id: string; nullable: boolean; lookup?: LookupInfo; ro?: string };
+
+/** A scalar read out of a map value: which map (or lookup, when the map is not known) and field. */
+export interface MapRead {
+  map: string;
+  field: string;
+  /** The text read (`*cnt`, `e->packets`), for the message. */
+  text: string;
+}
 
 export const TOP: Val = { k: 'top' };
 export const TAINTED: Val = { k: 'top', taint: true };
@@ -142,6 +161,14 @@ export interface State {
   csumPending?: { writes: { field: string; from?: string; node: unknown; file: string; site?: unknown; at?: string; away?: unknown }[] };
   /** The IPv4 header checksum was updated somewhere on every path to here (before or after the change). */
   csumUpdated?: boolean;
+  /**
+   * The IPv4 checksum was last recomputed from scratch on every path to here (`check = 0`, then the sum stored): it
+   * covers the header as it was then, so a change after it is open again. An update with no zeroing before it may be
+   * an incremental one computed ahead of its change, and covers a later change as before.
+   */
+  csumRecomputed?: boolean;
+  /** `check` was set to 0 on every path to here and not stored since: a recompute under way. */
+  csumZeroed?: boolean;
   /**
    * An IPv4 header change on some path to here that this same path did not cover with a checksum update (before or
    * after it): what values stored here are stamped with (ConstVal.csumStale). Unlike csumPending/csumUpdated, which
@@ -218,6 +245,8 @@ export function assignState(dst: State, src: State): void {
   dst.pendingRedirect = src.pendingRedirect;
   dst.csumPending = src.csumPending;
   dst.csumUpdated = src.csumUpdated;
+  dst.csumRecomputed = src.csumRecomputed;
+  dst.csumZeroed = src.csumZeroed;
   dst.csumOpen = src.csumOpen;
   dst.l4Pending = src.l4Pending;
   dst.l4Updated = src.l4Updated;
@@ -257,6 +286,8 @@ function join2(a: State, b: State): State {
     pendingRedirect: a.pendingRedirect ?? b.pendingRedirect,
     csumPending: earlier(a.csumPending, b.csumPending),
     csumUpdated: (a.csumUpdated && b.csumUpdated) || undefined,
+    csumRecomputed: (a.csumRecomputed && b.csumRecomputed) || undefined,
+    csumZeroed: (a.csumZeroed && b.csumZeroed) || undefined,
     csumOpen: a.csumOpen ?? b.csumOpen,
     l4Pending: a.l4Pending?.proto && !b.l4Pending?.proto ? a.l4Pending : b.l4Pending?.proto && !a.l4Pending?.proto ? b.l4Pending : earlier(a.l4Pending, b.l4Pending),
     l4Updated: (a.l4Updated && b.l4Updated) || undefined,
@@ -378,6 +409,8 @@ export function stamp(v: Val, st: State, csum = true): Val {
 export function markCsumUpdated(st: State): void {
   st.csumUpdated = true;
   st.csumOpen = undefined;
+  st.csumRecomputed = undefined;
+  st.csumZeroed = undefined;
   let vars: Map<string, Slot> | undefined;
   for (const [name, slot] of st.vars) {
     if (slot.v.k !== 'consts' || !slot.v.vals.some((c) => c.csumStale)) continue;
