@@ -4,7 +4,8 @@
 //
 // Sources, all on the object the run already compiled (no second compile, no kernel needed):
 //   - load: what the simulator checks the way the verifier does over the whole program (the combined stack of a call
-//     chain, simulator/isa/validate.ts stackLimits), in the verifier's words;
+//     chain, simulator/isa/validate.ts stackLimits; a loop the verifier certainly walks past its 1M-instruction
+//     complexity limit, simulator/verifier-limits.ts), in the verifier's words;
 //   - bytecode: the bytecode tier's findings for the rules it decides as the verifier does, program by program
 //     (test/analysis/verifier-agreement.test.ts holds it to the kernel): an unchecked packet access or map value, a
 //     write to the context or to read-only memory, a packet pointer used after a helper invalidated it;
@@ -18,6 +19,9 @@ import type { Machine } from './vm/machine.ts';
 import { analyzeObjectReport } from './analysis/bytecode.ts';
 import { verifyWithKernel } from './analysis/verifier.ts';
 import { staticArgRefusals } from './vm/helper-impl/static-args.ts';
+import { specialAccessRefusals } from './vm/helper-impl/special-access.ts';
+import { complexityRefusal } from './verifier-limits.ts';
+import { boundsRefusal } from './verifier-bounds.ts';
 
 /** The rules the bytecode tier decides exactly as the kernel verifier does (see verifier-agreement.test.ts). */
 export const VERIFIER_RULES: ReadonlySet<string> = new Set([
@@ -41,6 +45,17 @@ const RUN_WALK_STEPS = 20_000;
 const REFUSING_FAULTS: ReadonlySet<string> = new Set(['uninit-register', 'core-relocation', 'helper-misuse', 'ctx-write', 'bad-ctx-access', 'readonly-write',
   'out-of-bounds', 'null-dereference', 'call-depth', 'invalid-insn']);
 
+const CALL_OPCODE = 0x85;
+const PSEUDO_KFUNC_CALL = 2;
+
+/**
+ * kfuncs the running 6.18 kernel refuses in every program type although mainline 6.18 allows them. Measured:
+ * bpf_dynptr_slice_rdwr is refused with "bpf_dynptr_slice_rdwr() is not allowed" (EPERM) for XDP programs.
+ */
+const REFUSED_KFUNCS: ReadonlyMap<string, string> = new Map([
+  ['bpf_dynptr_slice_rdwr', 'bpf_dynptr_slice_rdwr() is not allowed: the 6.18 kernel refuses every program that calls it. Read with bpf_dynptr_slice and write back with bpf_dynptr_write instead.'],
+]);
+
 export interface VerifierRefusal {
   file?: string;
   line?: number;
@@ -56,10 +71,43 @@ export function refusalsBeforeRun(obj: LoadedObject, program: LoadedProgram, mac
   for (const r of machine.kernelRefusals(program.name)) {
     out.push({ file: r.loc?.file, line: r.loc?.line, message: r.message, rule: 'stack', source: 'load' });
   }
+  // The verifier's complexity limit, where its first path alone certainly passes it (verifier-limits.ts).
+  const big = complexityRefusal(program);
+  if (big) {
+    const loc = program.lines[big.loopPc];
+    out.push({ file: loc?.file, line: loc?.line, message: big.message, rule: 'too-large', source: 'load' });
+  }
+  // Pointer arithmetic and map value indexes with a number the verifier cannot bound, 8193 branches pending on its
+  // first path (verifier-bounds.ts).
+  try {
+    const b = boundsRefusal(obj, program);
+    if (b) {
+      const loc = program.lines[b.pc];
+      out.push({ file: loc?.file, line: loc?.line, message: b.message, rule: b.rule, source: 'load' });
+    }
+  } catch {
+    // Like the bytecode tier: a bug in the walk must not stop a run.
+  }
   // Helper arguments the verifier refuses wherever the call is (vm/helper-impl/static-args.ts).
   for (const r of staticArgRefusals(obj, program).slice(0, 3)) {
     const loc = program.lines[r.insn];
     out.push({ file: loc?.file, line: loc?.line, message: r.message, rule: r.rule, source: 'load' });
+  }
+  // A load or store into a map value's bpf_spin_lock, bpf_timer, kptr, ... (vm/helper-impl/special-access.ts).
+  for (const r of specialAccessRefusals(obj, program).slice(0, 3)) {
+    const loc = program.lines[r.insn];
+    out.push({ file: loc?.file, line: loc?.line, message: r.message, rule: 'special-field', source: 'load' });
+  }
+  // kfuncs the kernel these results are checked against (6.18, as built on our machines) refuses in every program,
+  // wherever the call is; the simulator still runs them with mainline's semantics.
+  for (const [pc, insn] of program.insns.entries()) {
+    if (insn.opcode !== CALL_OPCODE || insn.src !== PSEUDO_KFUNC_CALL) continue;
+    const name = program.kfuncs?.[insn.imm]?.name;
+    const why = name === undefined ? undefined : REFUSED_KFUNCS.get(name);
+    if (!why) continue;
+    const loc = program.lines[pc];
+    out.push({ file: loc?.file, line: loc?.line, message: why, rule: 'kfunc', source: 'load' });
+    break;
   }
   // Load-time validation errors (a call to a helper id this kernel does not have, a reserved field set, ...): the
   // kernel refuses the load; the simulator stops every packet at the first of them (fault kind invalid-insn).
@@ -108,7 +156,7 @@ export class RefusalLog {
     const key = `${r.rule}\0${r.file ?? ''}\0${r.line ?? 0}`;
     if (this.seen.has(key)) return false;
     // The kernel tier quotes the verifier; our load-time check uses the verifier's words: the same refusal once.
-    if (this.list.some((o) => o.source !== r.source && (o.message.includes(r.message) || r.message.includes(o.message)))) return false;
+    if (this.list.some((o) => o.source !== r.source && sameRefusal(o, r))) return false;
     this.seen.add(key);
     this.list.push(r);
     return true;
@@ -128,6 +176,19 @@ export class RefusalLog {
   json(): { file?: string; line?: number; message: string; rule: string }[] {
     return this.list.map((r) => ({ file: r.file, line: r.line, message: r.message, rule: r.rule }));
   }
+}
+
+/**
+ * Two tiers' words for one refusal: one message contains the other, or on the same line the kernel tier's quoted
+ * verifier message ("R0 !read_ok") is what our load-time check says too.
+ */
+function sameRefusal(a: VerifierRefusal, b: VerifierRefusal): boolean {
+  if (a.message.includes(b.message) || b.message.includes(a.message)) return true;
+  if (a.line === undefined || a.line !== b.line || a.file !== b.file) return false;
+  const quoted = (r: VerifierRefusal) => (r.source === 'kernel' ? /\(kernel verifier, program [^:]*: "(.+)"\)$/.exec(r.message)?.[1] : undefined);
+  const k = quoted(a) ?? quoted(b);
+  const other = quoted(a) !== undefined ? b : a;
+  return k !== undefined && k.length > 0 && other.message.includes(k);
 }
 
 /** "file.c:12: message" (or just the message when no line is known). */

@@ -240,6 +240,62 @@ export function skipModsAndTypedefs(btf: Btf, id: number): BtfType | undefined {
   return t;
 }
 
+/** A field of a map value the kernel keeps for itself (its btf_record): never copied in or out, dumped as zeros. */
+export interface SpecialField {
+  off: number;
+  size: number;
+  /** The kernel's name for it: bpf_spin_lock, bpf_timer, ..., or kptr / kptr_untrusted / percpu_kptr / uptr. */
+  kind: string;
+}
+
+/** Structs btf_parse_fields finds by name (kernel/bpf/btf.c btf_get_field_type). */
+const SPECIAL_STRUCTS: ReadonlySet<string> = new Set(['bpf_spin_lock', 'bpf_res_spin_lock', 'bpf_timer', 'bpf_wq',
+  'bpf_task_work', 'bpf_list_head', 'bpf_list_node', 'bpf_rb_root', 'bpf_rb_node', 'bpf_refcount']);
+const KPTR_TAGS: ReadonlySet<string> = new Set(['kptr', 'kptr_untrusted', 'percpu_kptr', 'uptr']);
+
+/**
+ * The special fields of a map value type (a struct, union, DATASEC or array of them): the kernel's btf_parse_fields,
+ * which finds them by struct name or by the kptr type tags on a pointer, in nested structs and arrays too.
+ */
+export function btfSpecialFields(btf: Btf, id: number): SpecialField[] {
+  const out: SpecialField[] = [];
+  const walk = (typeId: number, base: number, depth: number): void => {
+    if (depth > 16 || out.length > 1024) return;
+    let t = btf.types[typeId];
+    for (let d = 0; t && (t.kind === BTF_KIND.TYPEDEF || t.kind === BTF_KIND.VOLATILE || t.kind === BTF_KIND.CONST
+      || t.kind === BTF_KIND.RESTRICT || t.kind === BTF_KIND.VAR) && d < 64; d++) t = btf.types[t.sizeOrType];
+    if (!t) return;
+    if (t.kind === BTF_KIND.PTR) {
+      const tag = btf.types[t.sizeOrType];
+      if (tag && tag.kind === BTF_KIND.TYPE_TAG && KPTR_TAGS.has(tag.name)) out.push({ off: base, size: 8, kind: tag.name });
+      return;
+    }
+    if (t.kind === BTF_KIND.ARRAY) {
+      const n = t.array!.nelems;
+      const size = resolveSize(btf, t.array!.type);
+      if (typeof size !== 'number' || size <= 0) return;
+      // Every element has the same fields: an element without any ends the walk (a 2^31-element array in a
+      // damaged BTF would otherwise take minutes); with some, each element adds one, so the cap ends it.
+      const before = out.length;
+      if (n > 0) walk(t.array!.type, base, depth + 1);
+      if (out.length === before) return;
+      for (let i = 1; i < n && out.length <= 1024; i++) walk(t.array!.type, base + i * size, depth + 1);
+      return;
+    }
+    if (t.kind === BTF_KIND.STRUCT && SPECIAL_STRUCTS.has(t.name)) {
+      out.push({ off: base, size: t.sizeOrType, kind: t.name });
+      return;
+    }
+    if (t.kind === BTF_KIND.STRUCT || t.kind === BTF_KIND.UNION) {
+      for (const m of t.members ?? []) if (m.bitfieldSize === 0 && m.bitOffset % 8 === 0) walk(m.type, base + m.bitOffset / 8, depth + 1);
+      return;
+    }
+    if (t.kind === BTF_KIND.DATASEC) for (const v of t.secinfos ?? []) walk(v.type, base + v.offset, depth + 1);
+  };
+  walk(id, 0, 0);
+  return out.sort((a, b) => a.off - b.off);
+}
+
 /** Size in bytes of a type, or an error text (libbpf btf__resolve_size: qualifiers, typedefs, vars are transparent). */
 export function resolveSize(btf: Btf, id: number): number | string {
   let nelems = 1;

@@ -106,6 +106,12 @@ function u64AsNumber(view: DataView, at: number): number {
   return v > BigInt(Number.MAX_SAFE_INTEGER) ? Infinity : Number(v);
 }
 
+/** A u64 as written in the file, for messages (decimal; hex too when it is beyond 2^53). */
+function u64Text(view: DataView, at: number): string {
+  const v = view.getBigUint64(at, true);
+  return v > BigInt(Number.MAX_SAFE_INTEGER) ? `${v} = 0x${v.toString(16)}` : String(v);
+}
+
 /** A NUL-terminated string at `at` inside `table` ('' when out of range or unterminated). */
 export function cString(table: Uint8Array, at: number): string {
   if (at < 0 || at >= table.length) return '';
@@ -141,16 +147,17 @@ export function parseElf(bytes: Uint8Array): { elf?: ElfFile; problems: ElfProbl
   if (shoff === 0) return fail('byte 40 (e_shoff) is 0: the file has no section headers');
   if (shentsize !== SHDR_SIZE) return fail(`byte 58 (e_shentsize) is ${shentsize}, expected ${SHDR_SIZE}`);
   if (shoff + SHDR_SIZE > bytes.length) {
-    return fail(`section header table at byte ${shoff} (e_shoff) is beyond the end of the ${bytes.length}-byte file`);
+    return fail(`section header table at byte ${u64Text(view, 40)} (e_shoff) is beyond the end of the ${bytes.length}-byte file`);
   }
   // Extended numbering: with 0xff00 or more sections, the real counts live in section header 0 (gABI).
+  const shnumText = shnum === 0 ? u64Text(view, shoff + 32) : String(shnum);
   if (shnum === 0) shnum = u64AsNumber(view, shoff + 32);
   if (shstrndx === SHN_XINDEX) shstrndx = view.getUint32(shoff + 40, true);
   if (shoff + shnum * SHDR_SIZE > bytes.length) {
     const fits = Math.max(0, Math.floor((bytes.length - shoff) / SHDR_SIZE));
     problems.push({
       severity: 'error',
-      message: `section header table (${shnum} entries at byte ${shoff}) runs past the end of the ${bytes.length}-byte file; only ${fits} headers read`,
+      message: `section header table (${shnumText} entries at byte ${shoff}) runs past the end of the ${bytes.length}-byte file; only ${fits} headers read`,
     });
     shnum = fits;
   }
@@ -197,7 +204,7 @@ export function parseElf(bytes: Uint8Array): { elf?: ElfFile; problems: ElfProbl
       problems.push({
         severity: 'error',
         section: s.name,
-        message: `section ${s.index} '${s.name}': bytes ${s.offset}..${s.offset + s.size} are outside the ${bytes.length}-byte file`,
+        message: `section ${s.index} '${s.name}': its bytes (sh_offset ${u64Text(view, shoff + s.index * SHDR_SIZE + 24)}, sh_size ${u64Text(view, shoff + s.index * SHDR_SIZE + 32)}) reach past the end of the ${bytes.length}-byte file`,
       });
       delete s.bad;
     }

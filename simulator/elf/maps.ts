@@ -11,8 +11,8 @@ import {
   type ElfFile, type ElfSection, type ElfSymbol,
 } from './elf64.ts';
 import {
-  BTF_KIND, BTF_VAR_GLOBAL_ALLOCATED, BTF_VAR_STATIC, findDatasec, kindName, resolveSize, skipModsAndTypedefs,
-  type Btf, type BtfType,
+  BTF_KIND, BTF_VAR_GLOBAL_ALLOCATED, BTF_VAR_STATIC, btfSpecialFields, findDatasec, kindName, resolveSize,
+  parseBtf, skipModsAndTypedefs, type Btf, type BtfType,
 } from './btf.ts';
 
 export const BPF_MAP_TYPE_ARRAY_OF_MAPS = 12;
@@ -99,6 +99,7 @@ interface BtfMapDef {
   hasValues: boolean;
   valuesBitOffset: number;
   pinning: number;
+  mapExtra?: number;
   /** BTF type ids of `__type(key, ...)` / `__type(value, ...)`. */
   keyType?: number;
   valueType?: number;
@@ -129,6 +130,7 @@ function parseBtfMapDef(btf: Btf, mapName: string, def: BtfType, inner = false):
         if (m.name === 'type') d.type = n;
         else if (m.name === 'max_entries') d.maxEntries = n;
         else if (m.name === 'map_flags') d.flags = n;
+        else if (m.name === 'map_extra') d.mapExtra = n;
         else if (m.name === 'pinning' && n !== 0 && n !== 1) return `map '${mapName}': invalid pinning value ${n}`;
         else if (m.name === 'pinning' && inner && n !== 0) return `map '${mapName}': inner def can't be pinned`;
         else if (m.name === 'pinning') d.pinning = n;
@@ -254,7 +256,16 @@ export function collectMaps(path: string, elf: ElfFile, btf: Btf | undefined): M
   if (dotMaps) {
     const datasec = btf ? findDatasec(btf, '.maps') : undefined;
     if (!btf || !datasec) {
-      problems.push({ severity: 'error', section: '.maps', message: `${path}: section '.maps' needs BTF (compile with -g) to describe its maps` });
+      // With a .BTF section that could not be read, say why rather than "compile with -g".
+      const btfSec = sections.find((s) => s.name === '.BTF');
+      const why = !btf && btfSec ? parseBtf(btfSec.data).problems[0]?.message : undefined;
+      problems.push({
+        severity: 'error',
+        section: '.maps',
+        message: btfSec && !btf
+          ? `${path}: section '.maps' needs BTF to describe its maps, and the object's .BTF section cannot be read${why ? `: ${why}` : ''}`
+          : `${path}: section '.maps' needs BTF (compile with -g) to describe its maps`,
+      });
     } else {
       const mapSyms = new Map(symsIn(dotMaps.index).map((s) => [s.name, s]));
       const vars: { name: string; offset: number; size: number; t: BtfType; varIdx: number }[] = [];
@@ -283,6 +294,7 @@ export function collectMaps(path: string, elf: ElfFile, btf: Btf | undefined): M
         pushUserMap({
           name, type: parsed.type, keySize: parsed.keySize, valueSize: parsed.valueSize, maxEntries: parsed.maxEntries,
           flags: parsed.flags, kind: 'user', section: '.maps', ...(parsed.pinning ? { pinning: parsed.pinning } : {}),
+          ...(parsed.mapExtra ? { mapExtra: parsed.mapExtra } : {}),
           ...(parsed.keyType ? { keyType: parsed.keyType } : {}), ...(parsed.valueType ? { valueType: parsed.valueType } : {}),
         }, dotMaps.index, offset, size);
         if (parsed.inner) {
@@ -326,6 +338,14 @@ export function collectMaps(path: string, elf: ElfFile, btf: Btf | undefined): M
       initialValue: kind === 'bss' ? new Uint8Array(s.size > 0x7fffffff ? 0 : s.size) : Uint8Array.from(s.data),
       ...(ds ? { valueType: ds.id } : {}),
     });
+  }
+  if (btf) {
+    for (const m of maps) {
+      for (const d of m.inner ? [m, m.inner] : [m]) {
+        const special = d.valueType ? btfSpecialFields(btf, d.valueType) : [];
+        if (special.length) d.special = special;
+      }
+    }
   }
   return { maps, placements, problems };
 }

@@ -1,7 +1,7 @@
 // The loaded object model: what `simulator/elf` produces from an ELF file and what `simulator/vm` runs.
 // Everything here is plain data, so that the loader, the VM, the CLI and the language server agree on one shape.
 import type { Insn, SourceLoc } from '../isa/insn.ts';
-import type { Btf } from './btf.ts';
+import type { Btf, SpecialField } from './btf.ts';
 
 /** Kernel map type ids (enum bpf_map_type). */
 export const MapType = {
@@ -64,6 +64,13 @@ export interface MapDef {
    */
   keyType?: number;
   valueType?: number;
+  /**
+   * The value's special fields (bpf_spin_lock, bpf_timer, kptrs, ...; btfSpecialFields), when it has any: the kernel
+   * skips them when it copies a value in (bpf_map_update_elem) or out (a dump shows zeros).
+   */
+  special?: SpecialField[];
+  /** `__uint(map_extra, n)`: for a BLOOM_FILTER, its number of hash functions (low 4 bits; 0 means 5). */
+  mapExtra?: number;
 }
 
 export interface FuncInfo {

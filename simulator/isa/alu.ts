@@ -3,7 +3,7 @@
 // the verifier patches in for register divisors: x/0 = 0, x%0 = x, INT_MIN/-1 = INT_MIN, INT_MIN%-1 = 0).
 // alu64's result is not reduced to 64 bits: callers store it into a BigUint64Array or pass it through u64().
 import { s16, s32, s64, s8, u32 } from './width.ts';
-import type { AluVariant } from './opcodes.ts';
+import type { AluVariant, JmpOp } from './opcodes.ts';
 
 export function alu64(op: AluVariant, a: bigint, b: bigint, off: number): bigint {
   switch (op) {
@@ -54,6 +54,29 @@ export function alu32(op: AluVariant, a64: bigint, b64: bigint, off: number): bi
  * Instruction arrays run as the ISA alone (runRaw: the conformance suite's programs, which no kernel loads): RFC 9669's
  * results (a constant shift masked, x / 0 = 0) instead of the verifier's refusals below.
  */
+/** Whether a conditional jump on two concrete values is taken (JMP on 64 bits, JMP32 on the low 32). */
+export function jumpTaken(op: JmpOp, w32: boolean, a: bigint, b: bigint): boolean {
+  const ua = w32 ? a & 0xffffffffn : BigInt.asUintN(64, a);
+  const ub = w32 ? b & 0xffffffffn : BigInt.asUintN(64, b);
+  switch (op) {
+    case 'jeq': return ua === ub;
+    case 'jne': return ua !== ub;
+    case 'jgt': return ua > ub;
+    case 'jge': return ua >= ub;
+    case 'jlt': return ua < ub;
+    case 'jle': return ua <= ub;
+    case 'jset': return (ua & ub) !== 0n;
+  }
+  const sa = BigInt.asIntN(w32 ? 32 : 64, ua);
+  const sb = BigInt.asIntN(w32 ? 32 : 64, ub);
+  switch (op) {
+    case 'jsgt': return sa > sb;
+    case 'jsge': return sa >= sb;
+    case 'jslt': return sa < sb;
+    case 'jsle': return sa <= sb;
+  }
+}
+
 export const ISA_ONLY: WeakSet<readonly unknown[]> = new WeakSet();
 
 /**

@@ -49,10 +49,32 @@ export const KFUNCS: readonly KfuncInfo[] = [
   K('bpf_dynptr_is_rdonly', 1, 'bool', [], [1]),
   K('bpf_dynptr_size', 1, 'u32', [], [1]),
   K('bpf_dynptr_clone', 2, 'int', [2], [1, 2]),
+  K('bpf_dynptr_copy', 5, 'int', [], [1, 3]),
+  K('bpf_dynptr_memset', 4, 'int', [], [1]),
+  // multi-buffer frames (net/core/filter.c, 6.18): pull bytes of the fragments into the linear part
+  K('bpf_xdp_pull_data', 2, 'int', [], [1]),
   // open-coded numeric iterators, what libbpf's bpf_for() / bpf_repeat() expand to (kernel/bpf/bpf_iter.c)
   K('bpf_iter_num_new', 3, 'int', [1], [1]),
   K('bpf_iter_num_next', 1, 'slice', [1], [1]),
   K('bpf_iter_num_destroy', 1, 'void', [1], [1]),
+  K('bpf_iter_bits_new', 3, 'int', [1], [1]),
+  K('bpf_iter_bits_next', 1, 'slice', [1], [1]),
+  K('bpf_iter_bits_destroy', 1, 'void', [1], [1]),
+  // RCU read sections, preemption and local interrupts (kernel/bpf/helpers.c): no effect on one program's results
+  // exceptions (kernel/bpf/helpers.c): ends the program, returning the cookie (no exception callback)
+  K('bpf_throw', 1, 'void', [], []),
+  // maps (kernel/bpf/map_iter.c)
+  K('bpf_map_sum_elem_count', 1, 'u32', [], [1]), // an s64 count, at most max_entries
+  K('bpf_res_spin_lock', 1, 'int', [], [1]),
+  K('bpf_res_spin_unlock', 1, 'void', [], [1]),
+  K('bpf_res_spin_lock_irqsave', 2, 'int', [2], [1, 2]),
+  K('bpf_res_spin_unlock_irqrestore', 2, 'void', [], [1, 2]),
+  K('bpf_rcu_read_lock', 0, 'void', [], []),
+  K('bpf_rcu_read_unlock', 0, 'void', [], []),
+  K('bpf_preempt_disable', 0, 'void', [], []),
+  K('bpf_preempt_enable', 0, 'void', [], []),
+  K('bpf_local_irq_save', 1, 'void', [1], [1]),
+  K('bpf_local_irq_restore', 1, 'void', [], [1]),
   // conntrack (net/netfilter/nf_conntrack_bpf.c)
   K('bpf_xdp_ct_lookup', 5, 'nf_conn', [4], [1, 2, 4]),
   K('bpf_xdp_ct_alloc', 5, 'nf_conn', [4], [1, 2, 4]),
@@ -66,6 +88,19 @@ export const KFUNCS: readonly KfuncInfo[] = [
   // program-allocated objects (kernel/bpf/helpers.c; what libbpf's bpf_obj_new() / bpf_obj_drop() call)
   K('bpf_obj_new_impl', 2, 'slice', [], [], { nullable: [2] }),
   K('bpf_obj_drop_impl', 2, 'void', [], [1], { nullable: [2] }),
+  // read-only string kfuncs (kernel/bpf/helpers.c, 6.17): `__ign` pointers, any value passes; an index, a count or -errno
+  K('bpf_strcmp', 2, 'int', [], []),
+  K('bpf_strcasecmp', 2, 'int', [], []),
+  K('bpf_strchr', 2, 'int', [], []),
+  K('bpf_strchrnul', 2, 'int', [], []),
+  K('bpf_strnchr', 3, 'int', [], []),
+  K('bpf_strrchr', 2, 'int', [], []),
+  K('bpf_strlen', 1, 'int', [], []),
+  K('bpf_strnlen', 2, 'int', [], []),
+  K('bpf_strspn', 2, 'int', [], []),
+  K('bpf_strcspn', 2, 'int', [], []),
+  K('bpf_strstr', 2, 'int', [], []),
+  K('bpf_strnstr', 3, 'int', [], []),
 ];
 
 const BY_NAME = new Map(KFUNCS.map((k) => [k.name, k]));

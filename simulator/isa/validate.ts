@@ -49,9 +49,15 @@ export interface ValidateOptions {
   kernelCfg?: boolean;
 }
 
-/** A kfunc returning void leaves r0 unreadable (check_kfunc_call marks only a non-void r0). */
+/** Helpers whose proto returns RET_VOID: bpf_tail_call, bpf_spin_lock/unlock, bpf_ringbuf_submit/discard and their
+ * dynptr forms. */
+const VOID_HELPERS: ReadonlySet<number> = new Set([12, 93, 94, 132, 133, 199, 200]);
+
+/** A kfunc or helper returning void leaves r0 unreadable (check_kfunc_call marks only a non-void r0; check_helper_call
+ * marks r0 NOT_INIT for RET_VOID: a failed bpf_tail_call's r0 read is `R0 !read_ok`). */
 export function kfuncVoidCall(kfuncs: readonly { name: string }[] | undefined): (insn: Insn) => boolean {
-  return (insn: Insn) => insn.src === CALL_KFUNC && kfuncInfo(kfuncs?.[insn.imm]?.name ?? '')?.ret === 'void';
+  return (insn: Insn) => (insn.src === CALL_KFUNC && kfuncInfo(kfuncs?.[insn.imm]?.name ?? '')?.ret === 'void') ||
+    (insn.src === CALL_HELPER && VOID_HELPERS.has(insn.imm));
 }
 
 /** Functions of a program: the entry plus every target of a local call or a function-address lddw, sorted. */
@@ -352,8 +358,23 @@ function checkFields(
 const ALL_REGS = 0x7ff;
 const ARG_REGS = 0b111110; // r1..r5
 
+/**
+ * Number of arguments of the helpers XDP programs call most, from their struct bpf_func_proto (arguments past these are
+ * ARG_DONTCARE, never read). Helpers not listed are taken to read none (never a false refusal).
+ */
+const HELPER_ARG_COUNT: ReadonlyMap<number, number> = new Map([
+  [1, 2], [2, 4], [3, 2], // map_lookup_elem, map_update_elem, map_delete_elem
+  [12, 3], [23, 2], [25, 5], [28, 5], // tail_call, redirect, perf_event_output, csum_diff
+  [44, 2], [51, 3], [54, 2], [65, 2], [69, 4], // xdp_adjust_head, redirect_map, xdp_adjust_meta, xdp_adjust_tail, fib_lookup
+  [87, 3], [88, 2], [89, 2], [113, 3], [121, 5], // map_push/pop/peek_elem, probe_read_kernel, xdp_output
+  [130, 4], [131, 3], [132, 2], [133, 2], [163, 5], // ringbuf_output/reserve/submit/discard, check_mtu
+  [164, 4], [181, 4], [188, 1], [189, 4], [190, 4], // for_each_map_elem, loop, xdp_get_buff_len, xdp_load/store_bytes
+]);
+
 /** Registers an instruction reads and writes, as bit masks. */
-function regUse(insn: Insn, info: OpcodeInfo): { reads: number; writes: number; clobbers: number } {
+/** The registers an instruction reads, writes and makes unreadable (check_reg_arg's view; an exit's r0 read is the
+ * caller's business: only the main function's and callbacks' exits read it). */
+export function regUse(insn: Insn, info: OpcodeInfo): { reads: number; writes: number; clobbers: number } {
   const d = 1 << insn.dst;
   const s = 1 << insn.src;
   switch (info.kind) {
@@ -373,7 +394,11 @@ function regUse(insn: Insn, info: OpcodeInfo): { reads: number; writes: number; 
       if (a?.op === 'cmpxchg') return { reads: d | s | 1, writes: 1, clobbers: 0 };
       return { reads: d | s, writes: a?.fetch ? s : 0, clobbers: 0 };
     }
-    case 'call': return { reads: 0, writes: 1, clobbers: ARG_REGS };
+    case 'call': {
+      // check_func_arg reads every argument the helper's proto declares (`R2 !read_ok` for one never written).
+      const n = insn.src === CALL_HELPER ? HELPER_ARG_COUNT.get(insn.imm) ?? 0 : 0;
+      return { reads: ARG_REGS & ((1 << (n + 1)) - 1), writes: 1, clobbers: ARG_REGS };
+    }
     case 'exit': return { reads: 1, writes: 0, clobbers: 0 };
     case 'ld-abs': return { reads: 1 << 6, writes: 1, clobbers: ARG_REGS };
     case 'ld-ind': return { reads: (1 << 6) | s, writes: 1, clobbers: ARG_REGS };

@@ -14,12 +14,12 @@ import { BTF_KIND } from '../elf/btf.ts';
 import type { Environment, PerfRecord, RedirectTarget, RunResult, XdpBuff } from './types.ts';
 import { execute, type ExecOptions, type FastHelper, type FastHelpers, type HelperCall, type HelperOutcome, type ProgramImage } from './interpreter.ts';
 import { Memory, REGION_BIAS, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, REGION_PACKET, VmFault, addrOf, offsetOf, regionOf } from './memory.ts';
-import type { BpfMap, MapTable } from './maps.ts';
+import { mapSpecialFields, type BpfMap, type MapTable } from './maps.ts';
 import { formatPrintk } from './helper-impl/printk.ts';
 import { csumDiff, csumDiffAt } from './helper-impl/csum.ts';
-import { copyPacket } from './helper-impl/copy.ts';
+import { copyPacket, kernelNofaultAllowed } from './helper-impl/copy.ts';
 import { fibLookup } from './helper-impl/fib.ts';
-import { checkMtu, mtuDevice, strncmp } from './helper-impl/misc.ts';
+import { checkMtu, mtuDevice, strncmp, strtox } from './helper-impl/misc.ts';
 import { dropTimers, timerCancel, timerExpire, timerInit, timerSetCallback, timerStart, type TimerState } from './helper-impl/timer.ts';
 import { isBloom, isQueueStack } from './queue-maps.ts';
 import { checkSyncookie, drawSecrets, genSyncookie, type CookieSecrets } from './helper-impl/syncookie.ts';
@@ -246,6 +246,17 @@ function perfOutput(host: HelperHost, call: HelperCall, helper: PerfRecord['help
   return neg(ENOENT);
 }
 
+/** get_map_perf_counter's checks on a PERF_EVENT_ARRAY whose slots hold no perf event: -EINVAL, -E2BIG or -ENOENT. */
+function perfCounter(host: HelperHost, call: HelperCall): bigint {
+  const map = mapArg(host, call, 1, [MapType.PERF_EVENT_ARRAY]);
+  const flags = call.regs[2];
+  if (flags & ~0xffffffffn) return neg(EINVAL);
+  let index = flags;
+  if (index === BPF_F_CURRENT_CPU) index = BigInt(host.env.cpu);
+  if (index >= BigInt(map.def.maxEntries)) return neg(E2BIG);
+  return neg(ENOENT);
+}
+
 function printk(host: HelperHost, call: HelperCall, fmtAddr: bigint, fmtSize: number, args: bigint[]): bigint {
   if (fmtSize <= 0) return neg(EINVAL);
   const fmt = host.mem.bytes(fmtAddr, fmtSize, false, call.pc, `${name(call.id)} fmt (argument 1)`);
@@ -316,6 +327,17 @@ const IMPLEMENTED: [number, HelperImpl][] = [
     return BigInt(XDP_REDIRECT);
   }],
   [25, (h, c) => perfOutput(h, c, 'perf_event_output')],
+  // perf_event_read / perf_event_read_value (kernel/trace/bpf_trace.c get_map_perf_counter): flags are a slot index
+  // (or BPF_F_CURRENT_CPU) and nothing else; no perf event is open in a slot of a test run's maps: -ENOENT, and
+  // read_value zeroes its buffer (also for a size other than struct bpf_perf_event_value's 24 bytes: -EINVAL)
+  [22, (h, c) => perfCounter(h, c)],
+  [55, (h, c) => {
+    const size = Number(c.regs[4] & 0xffffffffn);
+    const buf = h.mem.bytes(c.regs[3], size, true, c.pc, 'bpf_perf_event_read_value buf (argument 3)');
+    const err = size !== 24 ? neg(EINVAL) : perfCounter(h, c);
+    buf.fill(0);
+    return err;
+  }],
   // csum_diff: from/to may be NULL with size 0; at most 512 bytes in total (sizeof(sp->diff))
   [28, (h, c) => {
     const r = c.regs;
@@ -342,8 +364,10 @@ const IMPLEMENTED: [number, HelperImpl][] = [
     const params = h.mem.bytes(c.regs[2], plen, true, c.pc, 'bpf_fib_lookup params (argument 2)');
     return BigInt.asUintN(64, BigInt(fibLookup(params, Number(c.regs[4] & 0xffffffffn), h.env.routes)));
   }],
-  [93, () => 0n], // spin_lock: one CPU runs at a time in the simulator
-  [94, () => 0n], // spin_unlock
+  // spin_lock / spin_unlock: one CPU runs at a time in the simulator; only the argument is checked, as
+  // process_spin_lock does (spinLockArg).
+  [93, (h, c) => spinLockArg(h, c)],
+  [94, (h, c) => spinLockArg(h, c)],
   [118, (h) => (BigInt.asUintN(64, h.env.nowNs()) * ASSUMED_HZ) / 1_000_000_000n],
   [121, (h, c) => perfOutput(h, c, 'xdp_output')],
   [125, (h) => BigInt.asUintN(64, h.env.nowNs())],
@@ -483,7 +507,7 @@ const IMPLEMENTED: [number, HelperImpl][] = [
   }],
   [171, (h, c) => {
     const t = timerField(h, c);
-    const r = timerStart(t.bytes, t.off, c.regs[3], c.regs[2]);
+    const r = timerStart(t.bytes, t.off, c.regs[3], c.regs[2], BigInt.asUintN(64, h.env.nowNs()));
     if (typeof r === 'number') return neg(-r);
     let due = DUE_TIMERS.get(h);
     if (!due) DUE_TIMERS.set(h, (due = []));
@@ -517,6 +541,10 @@ const IMPLEMENTED: [number, HelperImpl][] = [
     };
     return { loop: { fnPc: offsetOf(c.regs[2]), count, ctxArg, args } };
   }],
+  // strtol / strtoul (kernel/bpf/helpers.c): parse buf_len bytes of buf in base flags; *res (8 bytes) is 0 unless it
+  // succeeds; returns the bytes consumed or a negative errno (helper-impl/misc.ts strtox)
+  [105, (h, c) => strtoxHelper(h, c, true)],
+  [106, (h, c) => strtoxHelper(h, c, false)],
   // strncmp (kernel/bpf/helpers.c): s1 has s1_sz readable bytes, s2 is a NUL-terminated constant string; -1/0/1
   [182, (h, c) => {
     const s1 = h.mem.bytes(c.regs[1], Number(c.regs[2] & 0xffffffffn), false, c.pc, 'bpf_strncmp s1 (argument 1)');
@@ -546,6 +574,10 @@ const IMPLEMENTED: [number, HelperImpl][] = [
   }]),
   // get_numa_node_id: one NUMA node
   [42, () => 0n],
+  // get_current_uid_gid / get_cgroup_classid (kernel/bpf/helpers.c, net/core/filter.c): of the task the packet's run
+  // interrupts or that started the test run; as root, outside any net_cls cgroup, both are 0
+  [15, () => 0n],
+  [17, () => 0n],
   // check_mtu (net/core/filter.c bpf_xdp_check_mtu): flags must be 0, an unknown ifindex -ENODEV; *mtu_len gets the MTU
   [163, (h, c) => {
     if (c.regs[5] !== 0n) return neg(EINVAL);
@@ -811,11 +843,43 @@ function valueOf(map: BpfMap, key: Uint8Array, cpu: number): Uint8Array | undefi
   return e?.values[map.perCpu ? cpu : 0];
 }
 
+/**
+ * The argument of bpf_spin_lock / bpf_spin_unlock (struct bpf_spin_lock) and of the bpf_timer helpers (struct
+ * bpf_timer), checked as the verifier does (check_reg_type, process_spin_lock, process_timer_func; the messages
+ * measured on 6.18): a pointer into a map value, of a map created with BTF (not one libbpf had to create again
+ * without it) whose value holds that field, at the field's offset exactly. Returns the value's bytes and the offset.
+ */
+function specialFieldArg(h: HelperHost, c: HelperCall, kind: 'bpf_spin_lock' | 'bpf_timer', size: number): { bytes: Uint8Array; off: number } {
+  const addr = c.regs[1];
+  const id = regionOf(addr);
+  const region = id === 0 ? undefined : h.mem.regionTable[id];
+  const type = region === undefined ? 'scalar' : region.kind === 'stack' ? 'fp' : region.kind === 'packet' ? 'pkt'
+    : region.kind === 'ctx' ? 'ctx' : region.kind === 'map-value' ? undefined : 'mem';
+  if (type !== undefined) throw new VmFault('helper-misuse', `${name(c.id)}: R1 type=${type} expected=map_value (argument 1 must be a struct ${kind} in a map value)`, c.pc);
+  const { off } = h.mem.resolve(addr, size, false, c.pc, `${name(c.id)} ${kind} (argument 1)`);
+  const mapName = region!.name.replace(/^value of map /, '');
+  const map = h.maps.find((m) => m.def.name === mapName);
+  if (map) {
+    const fields = mapSpecialFields(map.def);
+    if (map.def.valueType === undefined || (map.def.special?.length && !fields)) {
+      throw new VmFault('helper-misuse', `${name(c.id)}: map '${mapName}' has to have BTF in order to use ${kind}`, c.pc);
+    }
+    const field = fields?.find((f) => f.kind === kind);
+    if (!field) throw new VmFault('helper-misuse', `${name(c.id)}: map '${mapName}' has no valid ${kind}`, c.pc);
+    if (off !== field.off) throw new VmFault('helper-misuse', `${name(c.id)}: off ${off} doesn't point to 'struct ${kind}' that is at ${field.off}`, c.pc);
+  }
+  return { bytes: region!.bytes, off };
+}
+
+/** bpf_spin_lock / bpf_spin_unlock: one CPU runs at a time in the simulator; only the argument is checked. */
+function spinLockArg(h: HelperHost, c: HelperCall): bigint {
+  specialFieldArg(h, c, 'bpf_spin_lock', 4);
+  return 0n;
+}
+
 /** The struct bpf_timer (16 bytes) argument 1 points to: the map value holding it and the offset in it. */
 function timerField(h: HelperHost, c: HelperCall): { bytes: Uint8Array; off: number } {
-  const { region, off } = h.mem.resolve(c.regs[1], 16, false, c.pc, `${name(c.id)} timer (argument 1)`);
-  if (region.kind !== 'map-value') throw new VmFault('helper-misuse', `${name(c.id)}: argument 1 must point to a struct bpf_timer in a map value`, c.pc);
-  return { bytes: region.bytes, off };
+  return specialFieldArg(h, c, 'bpf_timer', 16);
 }
 
 const ERANGE = 34;
@@ -836,7 +900,7 @@ function probeRead(h: HelperHost, c: HelperCall, str: boolean): bigint {
   const region = regionOf(src);
   if (region === 0 || h.mem.regionTable[region] === undefined) {
     dst.fill(0);
-    return neg(BigInt.asUintN(64, src) < 0xffff800000000000n ? ERANGE : EFAULT);
+    return neg(kernelNofaultAllowed(src) ? EFAULT : ERANGE);
   }
   if (size === 0) return 0n;
   if (region === REGION_CTX || region === REGION_MAP_HANDLE || region === REGION_FUNC) {
@@ -886,14 +950,23 @@ function probeReadUser(h: HelperHost, c: HelperCall, str: boolean): bigint {
   return neg(EFAULT);
 }
 
-/** Timers started with 0 ns in the run in progress, by helper host, in start order. */
+function strtoxHelper(h: HelperHost, c: HelperCall, signed: boolean): bigint {
+  const name = signed ? 'bpf_strtol' : 'bpf_strtoul';
+  const buf = h.mem.bytes(c.regs[1], Number(c.regs[2] & 0xffffffffn), false, c.pc, `${name} buf (argument 1)`);
+  const r = strtox(buf, c.regs[3], signed);
+  const cell = h.mem.bytes(c.regs[4], 8, true, c.pc, `${name} res (argument 4)`);
+  new DataView(cell.buffer, cell.byteOffset, 8).setBigUint64(0, r.value, true);
+  return BigInt.asUintN(64, BigInt(r.ret));
+}
+
+/** Timers the run in progress started to expire at once (timer.ts DUE_NS), by helper host, in start order. */
 const DUE_TIMERS = new WeakMap<HelperHost, { state: TimerState; value: Uint8Array }[]>();
 /** Timers due in any host (runs that started none skip the lookup). */
 let anyDue = 0;
 
 /**
- * After a run: the callbacks of the timers it started with 0 ns, as the kernel runs them when the test run returns
- * (helper-impl/timer.ts). `runCallback` runs the function at `fnPc` of `image` with the arguments (map, &key, &value)
+ * After a run: the callbacks of the timers it started to expire at once (timer.ts DUE_NS), as the kernel runs them
+ * when the test run returns (helper-impl/timer.ts). `runCallback` runs the function at `fnPc` of `image` with the arguments (map, &key, &value)
  * on the interpreter; what it does to maps stays, anything else it produces (printk, a fault) is not part of any
  * packet's result. Returns how many ran.
  */
@@ -937,8 +1010,9 @@ function callbackImage(image: ProgramImage, fnPc: number): ProgramImage {
   return img;
 }
 
-/** After a run on `mem`: run the callbacks of the timers it started with 0 ns (fireDueTimers), on the interpreter. */
+/** After a run on `mem`: run the callbacks of the timers it started to expire at once (fireDueTimers), on the interpreter. */
 export function runDueTimers(host: HelperHost, opts: ExecOptions): number {
+  if (anyDue === 0) return 0; // the common case, without making the callback below
   return fireDueTimers(host, (image, fnPc, args) => {
     const img = callbackImage(image, fnPc);
     const callHelper = (call: HelperCall): HelperOutcome =>
@@ -994,6 +1068,36 @@ function checkProto(call: HelperCall): void {
   }
 }
 
+/**
+ * Helpers the 6.18 kernel lets an XDP program call (measured: each passes the helper check when loaded) that XDP Lens
+ * does not model, and why: most answer with the current task's state (the task a packet happened to interrupt, or the
+ * process running BPF_PROG_TEST_RUN), which no simulator can know. The fault says why instead of a bare "not supported".
+ */
+const TASK_ANSWER = 'its answer is the current task\'s (in XDP, whatever task the packet interrupted; in a test run, the process running it), which XDP Lens cannot know';
+const PROCESS_DEPENDENT: ReadonlyMap<number, string> = new Map([
+  [14, TASK_ANSWER], // get_current_pid_tgid
+  [16, TASK_ANSWER], // get_current_comm
+  [35, `${TASK_ANSWER} (a kernel address)`], // get_current_task
+  [80, `${TASK_ANSWER} (its cgroup v2 id)`], // get_current_cgroup_id
+  [120, TASK_ANSWER], // get_ns_current_pid_tgid
+  [123, `${TASK_ANSWER} (its cgroup's ancestor id)`], // get_current_ancestor_cgroup_id
+  [141, `${TASK_ANSWER} (its kernel stack)`], // get_task_stack
+  [156, 'task storage belongs to a kernel task (from bpf_get_current_task_btf), which XDP Lens does not model'], // task_storage_get
+  [157, 'task storage belongs to a kernel task (from bpf_get_current_task_btf), which XDP Lens does not model'], // task_storage_delete
+  [158, `${TASK_ANSWER} (a kernel pointer)`], // get_current_task_btf
+  [175, `${TASK_ANSWER} (its saved registers)`], // task_pt_regs
+  [210, 'cgroup storage belongs to a kernel cgroup, which XDP Lens does not model'], // cgrp_storage_get
+  [37, `${TASK_ANSWER} (its cgroup)`], // current_task_under_cgroup
+  [109, 'it signals the current task (in a test run, the process running it), which XDP Lens does not model'], // send_signal
+  [117, 'it signals the current thread (in a test run, the process running it), which XDP Lens does not model'], // send_signal_thread
+  [148, 'it reads the current task\'s user memory, which XDP Lens does not have'], // copy_from_user
+  [180, `${TASK_ANSWER} (its memory map)`], // find_vma
+  [176, 'it reads the CPU\'s last branch records, which XDP Lens does not model'], // get_branch_snapshot
+  [191, 'it reads a task\'s user memory, which XDP Lens does not have'], // copy_from_user_task
+  [149, 'it prints a kernel type by its BTF id in the kernel\'s own format, which XDP Lens does not model'], // snprintf_btf
+  [211, 'cgroup storage belongs to a kernel cgroup, which XDP Lens does not model'], // cgrp_storage_delete
+]);
+
 /** Call helper `call.id`, or fault `helper N (bpf_name) not supported`. */
 export function dispatchHelper(host: HelperHost, call: HelperCall): HelperOutcome {
   if (call.kfunc) return dispatchKfunc(host, call);
@@ -1002,7 +1106,10 @@ export function dispatchHelper(host: HelperHost, call: HelperCall): HelperOutcom
     const relo = (call.program as { poisoned?: Record<number, string> }).poisoned?.[call.pc];
     throw new VmFault('core-relocation', `invalid func unknown#195896080: ${relo ? `CO-RE relocation ${relo}` : 'a CO-RE relocation here found no match in the target BTF'}, so libbpf poisoned the instruction; the kernel refuses a program that can reach it`, call.pc);
   }
-  if (!impl) throw new VmFault('unsupported-helper', `helper ${call.id} (${name(call.id)}) not supported`, call.pc);
+  if (!impl) {
+    const why = PROCESS_DEPENDENT.get(call.id);
+    throw new VmFault('unsupported-helper', `helper ${call.id} (${name(call.id)}) not supported${why ? `: ${why}` : ''}`, call.pc);
+  }
   checkProto(call);
   return impl(host, call);
 }

@@ -11,12 +11,15 @@
 //   - conntrack (net/netfilter/nf_conntrack_bpf.c) on the modelled table of vm/conntrack.ts.
 //   - the numeric iterator behind libbpf's bpf_for() / bpf_repeat() (kernel/bpf/bpf_iter.c).
 //   - bpf_obj_new_impl / bpf_obj_drop_impl: a zeroed scratch object of the local BTF type's size, released by drop.
+//   - the read-only string kfuncs (bpf_strlen, bpf_strcmp, bpf_strstr, ...: helper-impl/strings.ts) over the
+//     program's memory; a scalar address is -ERANGE (user/non-canonical) or -EFAULT (unmapped kernel) as on x86-64.
 import type { HelperCall, HelperOutcome } from './interpreter.ts';
 import type { HelperHost } from './helpers.ts';
-import { copyPacket } from './helper-impl/copy.ts';
-import { REGION_CTX, REGION_STACK0, MAX_FRAMES, VmFault, addrOf, regionOf } from './memory.ts';
+import { copyPacket, kernelNofaultAllowed } from './helper-impl/copy.ts';
+import { REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, REGION_STACK0, MAX_FRAMES, VmFault, addrOf, offsetOf, regionOf } from './memory.ts';
 import type { XdpBuff } from './types.ts';
 import { resolveSize } from '../elf/btf.ts';
+import { STRING_KFUNCS, stringKfunc, type StringMemory } from './helper-impl/strings.ts';
 import { Conn, ConntrackTable, IPS, IPS_UNCHANGEABLE_MASK, IPPROTO_TCP, IPPROTO_UDP, jiffies32, swapTuple, type Tuple } from './conntrack.ts';
 
 // errno (include/uapi/asm-generic/errno*.h)
@@ -320,17 +323,225 @@ export function dynptrWrite(h: HelperHost, c: HelperCall): bigint {
   return 0n;
 }
 
+// ---- bpf_dynptr_copy / bpf_dynptr_memset (kernel/bpf/helpers.c; u32 offsets and sizes in 6.18) ----
+
+/** __bpf_dynptr_read into `dst`: 0 or -errno. */
+function readDynptr(h: HelperHost, c: HelperCall, d: Dynptr, off: number, dst: Uint8Array): number {
+  if (d.data === 0n) return -EINVAL;
+  const e = checkOffLen(d, off, dst.length);
+  if (e) return e;
+  if (d.type !== DYNPTR_TYPE_XDP) {
+    dst.set(memOf(h, c, d, off, dst.length, false));
+    return 0;
+  }
+  const p = xdpPointer(h.buff, d.offset + off, dst.length);
+  if (typeof p === 'number') return p;
+  copyPacket(h.buff, d.offset + off, dst, false);
+  return 0;
+}
+
+/** __bpf_dynptr_write of `src`: 0 or -errno. */
+function writeDynptr(h: HelperHost, c: HelperCall, d: Dynptr, off: number, src: Uint8Array, name: string): number {
+  if (d.data === 0n || d.rdonly) return -EINVAL;
+  const e = checkOffLen(d, off, src.length);
+  if (e) return e;
+  if (d.type !== DYNPTR_TYPE_XDP) {
+    memOf(h, c, d, off, src.length, true).set(src);
+    return 0;
+  }
+  const p = xdpPointer(h.buff, d.offset + off, src.length);
+  if (typeof p === 'number') return p;
+  if (h.buff.readonlyPage && src.length > 0) throw new VmFault('readonly-page-write', `${name} into a read-only packet page (readonly-page mode)`, c.pc);
+  copyPacket(h.buff, d.offset + off, src, true);
+  return 0;
+}
+
+/** Whether bpf_dynptr_slice(_rdwr)(d, off, NULL, len) would return memory (a contiguous range, writable for rdwr). */
+function sliceable(h: HelperHost, d: Dynptr, off: number, len: number, rdwr: boolean): boolean {
+  if (d.data === 0n || (rdwr && d.rdonly) || checkOffLen(d, off, len)) return false;
+  if (d.type !== DYNPTR_TYPE_XDP) return true;
+  const p = xdpPointer(h.buff, d.offset + off, len);
+  return p !== null && typeof p !== 'number';
+}
+
+/** Map types whose elements the kernel counts per CPU (hash maps: bpf_map_init_elem_count). */
+const COUNTED_MAPS: ReadonlySet<number> = new Set([1, 5, 9, 10, 13]); // HASH, PERCPU_HASH, LRU_HASH, LRU_PERCPU_HASH, HASH_OF_MAPS
+
+const DYNPTR_CHUNK = 256;
+
+/**
+ * bpf_dynptr_copy(dst, dst_off, src, src_off, size): both ranges contiguous: a memmove; one contiguous: one read or
+ * write of it; neither: -E2BIG unless both ranges fit, then 256-byte chunks, each read then written (a failing chunk
+ * leaves the earlier ones written).
+ */
+const dynptrCopy: Kfunc = (h, c) => {
+  const name = 'bpf_dynptr_copy';
+  const dst = dynptrAt(h, c, 1, name);
+  const dstOff = u32(c.regs[2]);
+  const src = dynptrAt(h, c, 3, name);
+  const srcOff = u32(c.regs[4]);
+  const size = u32(c.regs[5]);
+  const ret = (n: number) => (n === 0 ? 0n : neg(-n));
+  if (sliceable(h, src, srcOff, size, false) || sliceable(h, dst, dstOff, size, true)) {
+    const tmp = new Uint8Array(size);
+    const e = readDynptr(h, c, src, srcOff, tmp);
+    return ret(e || writeDynptr(h, c, dst, dstOff, tmp, name));
+  }
+  if (checkOffLen(dst, dstOff, size) || checkOffLen(src, srcOff, size)) return neg(E2BIG);
+  for (let off = 0; off < size; off += DYNPTR_CHUNK) {
+    const buf = new Uint8Array(Math.min(DYNPTR_CHUNK, size - off));
+    const e = readDynptr(h, c, src, srcOff + off, buf) || writeDynptr(h, c, dst, dstOff + off, buf, name);
+    if (e) return ret(e);
+  }
+  return 0n;
+};
+
+/** bpf_dynptr_memset(p, offset, size, val): -EINVAL for a read-only dynptr, -E2BIG out of range, else filled. */
+const dynptrMemset: Kfunc = (h, c) => {
+  const name = 'bpf_dynptr_memset';
+  const d = dynptrAt(h, c, 1, name);
+  const off = u32(c.regs[2]);
+  const size = u32(c.regs[3]);
+  const val = Number(c.regs[4] & 0xffn);
+  if (!sliceable(h, d, off, size, true)) {
+    if (d.data !== 0n && d.rdonly) return neg(EINVAL);
+    const e = checkOffLen(d, off, size);
+    if (e) return neg(-e);
+  }
+  for (let w = 0; w < size; w += DYNPTR_CHUNK) {
+    const e = writeDynptr(h, c, d, off + w, new Uint8Array(Math.min(DYNPTR_CHUNK, size - w)).fill(val), name);
+    if (e) return neg(-e);
+  }
+  return 0n;
+};
+
+// ---- bpf_xdp_pull_data (net/core/filter.c, 6.18): pull `len` bytes of a multi-buffer frame into the linear part ----
+/** sizeof(struct xdp_frame) at the start of the frame, and sizeof(struct skb_shared_info) at its end (helpers.ts). */
+const XDP_FRAME_HEAD = 40;
+const SHARED_INFO_TAIL = 320;
+
+/**
+ * 0 when the linear part already holds `len` bytes; -EINVAL past the frame's length or when head- and tailroom
+ * together are too small. Data (and metadata) move down into the headroom by what the tailroom lacks, then the
+ * fragments' first bytes are copied after it; emptied fragments go.
+ */
+const xdpPullData: Kfunc = (h, c) => {
+  ctxArg(c, 'bpf_xdp_pull_data');
+  const b = h.buff;
+  const len = u32(c.regs[2]);
+  const dataLen = linearLen(b);
+  if (len <= dataLen) return 0n;
+  if (len > buffLen(b)) return neg(EINVAL);
+  const start = b.dataMeta > b.data ? b.data : b.dataMeta; // data_meta = data + 1: no metadata
+  const headroom = start - XDP_FRAME_HEAD;
+  const tailroom = b.frame.length - SHARED_INFO_TAIL - b.dataEnd;
+  let delta = len - dataLen;
+  if (delta > tailroom + headroom) return neg(EINVAL);
+  if (b.readonlyPage) throw new VmFault('readonly-page-write', 'bpf_xdp_pull_data on a read-only packet page (readonly-page mode)', c.pc);
+  const shift = delta - tailroom;
+  if (shift > 0) {
+    b.frame.copyWithin(start - shift, start, b.dataEnd);
+    b.dataMeta -= shift;
+    b.data -= shift;
+    b.dataEnd -= shift;
+  }
+  let emptied = 0;
+  for (let i = 0; i < b.frags.length && delta > 0; i++) {
+    const f = b.frags[i];
+    const n = Math.min(delta, f.length);
+    b.frame.set(f.subarray(0, n), b.dataEnd);
+    b.dataEnd += n;
+    delta -= n;
+    b.frags[i] = f.slice(n);
+    if (n === f.length) emptied++;
+  }
+  if (emptied) b.frags.splice(0, emptied);
+  h.mem.syncPacket();
+  return 0n;
+};
+
+// ---- bpf_iter_bits (kernel/bpf/helpers.c): struct bpf_iter_bits is {u64 bits or pointer; int nr_bits; int bit} ----
+const BITS_ITER_NR_WORDS_MAX = 511;
+/** The copied words of a multi-word iterator, by the iterator's address (the kernel keeps them in bpf_mem_alloc memory). */
+const bitsCopies = new WeakMap<HelperHost, Map<bigint, Uint8Array>>();
+
+const bitsIterAt = (h: HelperHost, c: HelperCall, name: string): DataView => stackIterator(h, c, name, 'bpf_iter_bits', 16);
+
+const iterBitsNew: Kfunc = (h, c) => {
+  const it = bitsIterAt(h, c, 'bpf_iter_bits_new');
+  const words = u32(c.regs[3]);
+  const copies = bitsCopies.get(h) ?? new Map<bigint, Uint8Array>();
+  bitsCopies.set(h, copies);
+  copies.delete(c.regs[1]);
+  it.setBigUint64(0, 0n, true);
+  it.setInt32(8, 0, true);
+  it.setInt32(12, -1, true);
+  const src = c.regs[2];
+  if (src === 0n || words === 0) return neg(EINVAL);
+  if (words > BITS_ITER_NR_WORDS_MAX) return neg(E2BIG);
+  const bytes = words * 8;
+  const region = regionOf(src);
+  let copy: Uint8Array;
+  if (region === 0 || h.mem.regionTable[region] === undefined) {
+    // No memory of the program's: copy_from_kernel_nofault fails (-ERANGE below the kernel half, else -EFAULT); the
+    // one-word form returns -EFAULT whatever the reason.
+    return neg(words === 1 || kernelNofaultAllowed(src) ? EFAULT : ERANGE);
+  }
+  if (region === REGION_CTX || region === REGION_MAP_HANDLE || region === REGION_FUNC) {
+    throw new VmFault('unsupported', 'bpf_iter_bits_new: reading kernel memory behind a context, map or function pointer is not modelled', c.pc);
+  }
+  try {
+    copy = h.mem.bytes(src, bytes, false, c.pc, `bpf_iter_bits_new words (argument 2, ${bytes} bytes)`).slice();
+  } catch (e) {
+    if (e instanceof VmFault) throw new VmFault('unsupported', 'bpf_iter_bits_new: kernel memory past the end of the object is not modelled', c.pc);
+    throw e;
+  }
+  if (words === 1) it.setBigUint64(0, new DataView(copy.buffer).getBigUint64(0, true), true);
+  else copies.set(c.regs[1], copy);
+  it.setInt32(8, words * 64, true);
+  return 0n;
+};
+
+const iterBitsNext: Kfunc = (h, c) => {
+  const it = bitsIterAt(h, c, 'bpf_iter_bits_next');
+  const nrBits = it.getInt32(8, true);
+  let bit = it.getInt32(12, true);
+  if (!nrBits || bit >= nrBits) return 0n;
+  const words = nrBits === 64 ? new Uint8Array(it.buffer, it.byteOffset, 8) : bitsCopies.get(h)?.get(c.regs[1]);
+  if (!words) return 0n;
+  for (bit++; bit < nrBits && !(words[bit >> 3]! & (1 << (bit & 7))); bit++);
+  it.setInt32(12, Math.min(bit, nrBits), true);
+  return bit >= nrBits ? 0n : c.regs[1] + 12n; // &kit->bit
+};
+
+const iterBitsDestroy: Kfunc = (h, c) => {
+  bitsIterAt(h, c, 'bpf_iter_bits_destroy');
+  bitsCopies.get(h)?.delete(c.regs[1]);
+  return 0n;
+};
+
+/** The struct bpf_res_spin_lock (4 bytes) in a map value that argument 1 points to, set to `word`; returns 0. */
+function resLock(h: HelperHost, c: HelperCall, name: string, word: number): bigint {
+  const { region, off } = h.mem.resolve(c.regs[1], 4, true, c.pc, `${name} lock (argument 1)`);
+  if (region.kind !== 'map-value') throw new VmFault('helper-misuse', `${name}: argument 1 must point to a struct bpf_res_spin_lock in a map value`, c.pc);
+  new DataView(region.bytes.buffer, region.bytes.byteOffset + off, 4).setUint32(0, word, true);
+  return 0n;
+}
+
 // ---- open-coded numeric iterator: struct bpf_iter_num on the stack holds {int cur; int end;} ----
 const BPF_MAX_LOOPS = 8 * 1024 * 1024;
 
-function iterAt(h: HelperHost, c: HelperCall, name: string): DataView {
+/** An open-coded iterator's struct (`size` bytes), which argument 1 must point to on the stack. */
+function stackIterator(h: HelperHost, c: HelperCall, name: string, struct: string, size: number): DataView {
   const region = regionOf(c.regs[1]);
   if (region < REGION_STACK0 || region >= REGION_STACK0 + MAX_FRAMES) {
-    throw new VmFault('helper-misuse', `${name}: argument 1 must point to a struct bpf_iter_num on the stack`, c.pc);
+    throw new VmFault('helper-misuse', `${name}: argument 1 must point to a struct ${struct} on the stack`, c.pc);
   }
-  const b = h.mem.bytes(c.regs[1], 8, true, c.pc, `${name} iterator (argument 1)`);
-  return new DataView(b.buffer, b.byteOffset, 8);
+  const b = h.mem.bytes(c.regs[1], size, true, c.pc, `${name} iterator (argument 1)`);
+  return new DataView(b.buffer, b.byteOffset, size);
 }
+
+const iterAt = (h: HelperHost, c: HelperCall, name: string): DataView => stackIterator(h, c, name, 'bpf_iter_num', 8);
 
 const iterNew: Kfunc = (h, c) => {
   const it = iterAt(h, c, 'bpf_iter_num_new');
@@ -533,7 +744,35 @@ const objDrop: Kfunc = (h, c) => {
   return 0n;
 };
 
+// ---- string kfuncs (kernel/bpf/helpers.c) over the program's memory ----
+function stringMemory(h: HelperHost, c: HelperCall, name: string): StringMemory {
+  const known = (s: bigint) => regionOf(s) !== 0 && h.mem.regionTable[regionOf(s)] !== undefined;
+  return {
+    // copy_from_kernel_nofault_allowed on x86-64: user and non-canonical addresses and the vsyscall page are refused.
+    allowed: (s) => known(s) || kernelNofaultAllowed(s),
+    at: (s, i) => {
+      if (!known(s)) return undefined; // a kernel address the simulator has nothing at: the read faults (-EFAULT)
+      const r = regionOf(s);
+      if (r === REGION_CTX || r === REGION_MAP_HANDLE || r === REGION_FUNC) {
+        throw new VmFault('unsupported', `${name}: reading kernel memory behind a ${r === REGION_CTX ? 'context' : r === REGION_FUNC ? 'function' : 'map'} pointer is not modelled`, c.pc);
+      }
+      try {
+        const { region, off } = h.mem.resolve(s + BigInt(i), 1, false, c.pc, `${name} string`);
+        return region.bytes[off]!;
+      } catch (e) {
+        // Past the end of the object the kernel reads whatever memory follows it, which the simulator does not have.
+        if (e instanceof VmFault && e.kind !== 'unsupported') throw new VmFault('unsupported', `${name}: kernel memory past the end of the object (no NUL before it) is not modelled`, c.pc);
+        throw e;
+      }
+    },
+  };
+}
+
+const stringKfuncs = STRING_KFUNCS.map((name): [string, Kfunc] => [name, (h, c) =>
+  BigInt.asUintN(64, BigInt(stringKfunc(name, stringMemory(h, c, name), [c.regs[1], c.regs[2], c.regs[3]])!))]);
+
 const KFUNCS = new Map<string, Kfunc>([
+  ...stringKfuncs,
   ['bpf_xdp_metadata_rx_timestamp', rxTimestamp],
   ['bpf_xdp_metadata_rx_hash', rxHash],
   ['bpf_xdp_metadata_rx_vlan_tag', rxVlanTag],
@@ -565,6 +804,44 @@ const KFUNCS = new Map<string, Kfunc>([
   ['bpf_ct_set_nat_info', ctSetNatInfo],
   ['bpf_obj_new_impl', objNew],
   ['bpf_obj_drop_impl', objDrop],
+  ['bpf_dynptr_copy', dynptrCopy],
+  ['bpf_dynptr_memset', dynptrMemset],
+  ['bpf_xdp_pull_data', xdpPullData],
+  ['bpf_iter_bits_new', iterBitsNew],
+  ['bpf_iter_bits_next', iterBitsNext],
+  ['bpf_iter_bits_destroy', iterBitsDestroy],
+  // Resilient spin locks (kernel/bpf/rqspinlock.c, 6.15): one program at a time never waits, so taking the lock
+  // succeeds (0); the 4-byte lock word in the map value is 1 while held, 0 again after the unlock.
+  ['bpf_res_spin_lock', (h, c) => resLock(h, c, 'bpf_res_spin_lock', 1)],
+  ['bpf_res_spin_unlock', (h, c) => resLock(h, c, 'bpf_res_spin_unlock', 0)],
+  ['bpf_res_spin_lock_irqsave', (h, c) => {
+    h.mem.bytes(c.regs[2], 8, true, c.pc, 'bpf_res_spin_lock_irqsave flags (argument 2)').fill(0);
+    return resLock(h, c, 'bpf_res_spin_lock_irqsave', 1);
+  }],
+  ['bpf_res_spin_unlock_irqrestore', (h, c) => {
+    h.mem.bytes(c.regs[2], 8, false, c.pc, 'bpf_res_spin_unlock_irqrestore flags (argument 2)');
+    return resLock(h, c, 'bpf_res_spin_unlock_irqrestore', 0);
+  }],
+  // RCU, preemption and interrupts: nothing to model in a simulator that runs one program at a time (the verifier
+  // checks their pairing; the irq flags slot is one the program cannot read).
+  // bpf_map_sum_elem_count (kernel/bpf/map_iter.c): the hash maps' per-CPU element counters summed; 0 for maps
+  // without them (arrays, tries, ...).
+  ['bpf_map_sum_elem_count', (h, c) => {
+    const v = c.regs[1];
+    const i = offsetOf(v);
+    if (regionOf(v) !== REGION_MAP_HANDLE || i < 0 || i >= h.maps.length) throw new VmFault('helper-misuse', 'bpf_map_sum_elem_count: argument 1 must be a map', c.pc);
+    const map = h.maps[i]!;
+    return COUNTED_MAPS.has(map.def.type) ? BigInt(map.size()) : 0n;
+  }],
+  // bpf_throw (kernel/bpf/helpers.c): the run ends at once, every frame unwound, and the default exception callback
+  // returns the cookie as the program's return value.
+  ['bpf_throw', (h, c) => ({ stop: c.regs[1] })],
+  ['bpf_rcu_read_lock', () => 0n],
+  ['bpf_rcu_read_unlock', () => 0n],
+  ['bpf_preempt_disable', () => 0n],
+  ['bpf_preempt_enable', () => 0n],
+  ['bpf_local_irq_save', (h, c) => { h.mem.bytes(c.regs[1], 8, true, c.pc, 'bpf_local_irq_save flags (argument 1)').fill(0); return 0n; }],
+  ['bpf_local_irq_restore', (h, c) => { h.mem.bytes(c.regs[1], 8, false, c.pc, 'bpf_local_irq_restore flags (argument 1)'); return 0n; }],
 ]);
 
 /** Call the kfunc a kfunc call names, or fault naming it. */

@@ -131,7 +131,8 @@ function seedList(map: BpfMap, list: unknown[], at: string, byName: Map<string, 
       return;
     }
     const e = raw as Record<string, unknown>;
-    const key = parseKey(e.key, map.def.keySize);
+    // Maps without keys (queue, stack, bloom filter) take entries of a "value" only.
+    const key = map.def.keySize === 0 && e.key === undefined ? new Uint8Array(0) : parseKey(e.key, map.def.keySize);
     if (!key) {
       errors.push(`${where}: "key" must be hex bytes${map.def.keySize === 4 ? ' or an index' : ''}`);
       return;

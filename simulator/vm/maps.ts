@@ -13,6 +13,7 @@
 //
 // Maps of maps (ARRAY_OF_MAPS, HASH_OF_MAPS) hold other BpfMaps. Every map a program can name, its own and the inner
 // maps seeds create, has a handle in the machine's MapTable: the number a map pointer carries in the VM.
+import type { SpecialField } from '../elf/btf.ts';
 import { BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_RDONLY_PROG, MapType, type MapDef } from '../elf/types.ts';
 import { KernelLru, type LruNode } from './lru.ts';
 import { BloomFilterMap, QueueStackMap, queueMapCreateError } from './queue-maps.ts';
@@ -128,19 +129,63 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 const smallFlags = (flags: bigint): number => (flags >= 0n && flags < 8n ? Number(flags) : -1);
 /** The first check of array_map_update_elem and htab_map_update_elem: flags beyond BPF_EXIST (bar F_LOCK). */
 const badFlags = (f: number): boolean => f < 0 || (f & ~F_LOCK) > F_EXIST;
-/** BPF_F_LOCK needs a bpf_spin_lock in the value; simulated values never hold one, so it is -EINVAL. */
+/** BPF_F_LOCK: copy under the value's bpf_spin_lock (-EINVAL for a map whose value has none). */
 const wantsLock = (f: number): boolean => (f & F_LOCK) !== 0;
 const plainFlags = (f: number): number => f & ~F_LOCK;
 const F_NOEXIST = 1;
 const F_EXIST = 2;
 const F_LOCK = 4;
 
+/** Map types that take each kind of special field in their value (kernel/bpf/syscall.c map_check_btf). */
+const SPECIAL_MAP_TYPES: Record<string, readonly number[]> = {
+  bpf_spin_lock: [MapType.HASH, MapType.ARRAY],
+  bpf_res_spin_lock: [MapType.HASH, MapType.ARRAY],
+  bpf_timer: [MapType.HASH, MapType.LRU_HASH, MapType.ARRAY],
+  bpf_wq: [MapType.HASH, MapType.LRU_HASH, MapType.ARRAY],
+  bpf_task_work: [MapType.HASH, MapType.LRU_HASH, MapType.ARRAY],
+  bpf_list_head: [MapType.HASH, MapType.LRU_HASH, MapType.ARRAY],
+  bpf_rb_root: [MapType.HASH, MapType.LRU_HASH, MapType.ARRAY],
+  kptr: [MapType.HASH, MapType.PERCPU_HASH, MapType.LRU_HASH, MapType.LRU_PERCPU_HASH, MapType.ARRAY, MapType.PERCPU_ARRAY],
+  kptr_untrusted: [MapType.HASH, MapType.PERCPU_HASH, MapType.LRU_HASH, MapType.LRU_PERCPU_HASH, MapType.ARRAY, MapType.PERCPU_ARRAY],
+  percpu_kptr: [MapType.HASH, MapType.PERCPU_HASH, MapType.LRU_HASH, MapType.LRU_PERCPU_HASH, MapType.ARRAY, MapType.PERCPU_ARRAY],
+};
+
+/**
+ * The special fields the kernel keeps in a map's values (its btf_record). A map whose value holds a field its type
+ * does not take fails creation with EOPNOTSUPP, and libbpf creates it again without BTF: it has none. Fields the
+ * kernel does not look for in map values (bpf_list_node, bpf_rb_node, bpf_refcount, uptr outside task storage) are
+ * plain bytes.
+ */
+export function mapSpecialFields(def: MapDef): SpecialField[] | undefined {
+  const fields = def.special;
+  if (!fields || fields.length === 0) return undefined;
+  const kept = fields.filter((f) => f.kind in SPECIAL_MAP_TYPES);
+  if (kept.some((f) => !SPECIAL_MAP_TYPES[f.kind]!.includes(def.type))) return undefined;
+  return kept.length ? kept : undefined;
+}
+
 abstract class MapBase {
   readonly readonlyForProgram: boolean;
   readonly perCpu: boolean;
+  /** The value's special fields (mapSpecialFields): a copy into the map leaves them alone; they read as zeros. */
+  protected readonly special: SpecialField[] | undefined;
+  /** The value holds a bpf_spin_lock: BPF_F_LOCK updates are allowed. */
+  protected readonly hasLock: boolean;
   constructor(readonly def: MapDef, protected readonly nrCpus: number) {
     this.readonlyForProgram = (def.flags & BPF_F_RDONLY_PROG) !== 0;
     this.perCpu = def.type === MapType.PERCPU_ARRAY || def.type === MapType.PERCPU_HASH || def.type === MapType.LRU_PERCPU_HASH;
+    this.special = mapSpecialFields(def);
+    this.hasLock = this.special?.some((f) => f.kind === 'bpf_spin_lock') ?? false;
+  }
+
+  /**
+   * copy_map_value skips the special fields: the kernel's own state there (a lock, a timer, a kptr) is never
+   * written from a value handed to an update, and is zero in the simulator (the VM keeps timers aside, a program
+   * cannot load or store those bytes). Called after a value was copied into the map.
+   */
+  protected clearSpecial(v: Uint8Array): Uint8Array {
+    if (this.special) for (const f of this.special) v.fill(0, f.off, Math.min(f.off + f.size, v.length));
+    return v;
   }
 
   get valueSlots(): number {
@@ -204,6 +249,7 @@ class ArrayMap extends MapBase implements BpfMap {
     // A value size above INT_MAX is refused at creation (mapCreateError); nothing of it is allocated here.
     if (def.initialValue && def.maxEntries > 0 && def.valueSize <= 0x7fffffff) {
       for (let cpu = 0; cpu < this.slots(); cpu++) this.cell(0, cpu).set(def.initialValue.subarray(0, def.valueSize));
+      if (this.special) for (let cpu = 0; cpu < this.slots(); cpu++) this.clearSpecial(this.cell(0, cpu));
     }
   }
 
@@ -258,9 +304,10 @@ class ArrayMap extends MapBase implements BpfMap {
     const i = keyLen >= 4 ? u32At(b, keyOff) : u32(b.subarray(keyOff, keyOff + keyLen));
     if (i >= this.def.maxEntries) return -E2BIG;
     if (f & F_NOEXIST) return -EEXIST;
-    if (wantsLock(f)) return -EINVAL;
+    if (wantsLock(f) && !this.hasLock) return -EINVAL;
     const cell = this.cell(i, this.perCpu ? cpu : 0);
     copyBytes(cell, 0, vb, valueOff, Math.min(this.def.valueSize, vb.length - valueOff));
+    if (this.special) this.clearSpecial(cell);
     return 0;
   }
 
@@ -298,7 +345,11 @@ class ArrayMap extends MapBase implements BpfMap {
     if (err) return err;
     const i = u32(entry.key);
     if (i >= this.def.maxEntries) return `index ${i} is outside map ${this.def.name} (max_entries ${this.def.maxEntries})`;
-    entry.values.forEach((v, cpu) => this.cell(i, cpu).set(v));
+    entry.values.forEach((v, cpu) => {
+      const c = this.cell(i, cpu);
+      c.set(v);
+      this.clearSpecial(c);
+    });
     return undefined;
   }
 }
@@ -361,7 +412,9 @@ class HashMap extends MapBase implements BpfMap {
 
   updateAt(b: Uint8Array, keyOff: number, vb: Uint8Array, valueOff: number, flags: bigint, cpu: number, keyLen = this.def.keySize): number {
     const f = smallFlags(flags);
-    if (badFlags(f) || wantsLock(f)) return -EINVAL;
+    // BPF_F_LOCK: plain hash maps whose value holds a bpf_spin_lock (the LRU and per-CPU updates take no flag
+    // above BPF_EXIST).
+    if (badFlags(f) || (wantsLock(f) && (!this.hasLock || this.lru || this.perCpu))) return -EINVAL;
     const k = elemKey(b, keyOff, keyLen);
     const vs = this.def.valueSize;
     if (this.lru) return this.lruUpdate(k, b, keyOff, keyLen, [vb.subarray(valueOff, valueOff + vs)], plainFlags(f), cpu, false);
@@ -369,15 +422,17 @@ class HashMap extends MapBase implements BpfMap {
     if (old && plainFlags(f) === F_NOEXIST) return -EEXIST;
     if (!old && plainFlags(f) === F_EXIST) return -ENOENT;
     const slot = this.perCpu ? cpu : 0;
-    if (old && this.perCpu) {
-      // Per-CPU elements are updated in place (pcpu_copy_value).
+    if (old && (this.perCpu || wantsLock(f))) {
+      // Per-CPU elements are updated in place (pcpu_copy_value), and so is one updated under its lock
+      // (copy_map_value_locked).
       copyBytes(old.values[slot], 0, vb, valueOff, Math.min(vs, vb.length - valueOff));
+      if (this.special) this.clearSpecial(old.values[slot]);
       return 0;
     }
     if (old) {
       // An update replaces the element (htab_map_update_elem swaps in a new one): a pointer from an earlier
       // lookup in the same run keeps the old bytes, the next lookup sees the new value.
-      const values = old.values.map((v, i) => (i === slot ? vb.slice(valueOff, valueOff + vs) : v));
+      const values = old.values.map((v, i) => (i === slot ? this.clearSpecial(vb.slice(valueOff, valueOff + vs)) : v));
       this.elems.delete(k);
       this.elems.set(k, { key: old.key, values });
       return 0;
@@ -385,7 +440,7 @@ class HashMap extends MapBase implements BpfMap {
     if (this.elems.size >= this.def.maxEntries) return -E2BIG;
     // pcpu_init_value: a new per-CPU element from a program holds the value on this CPU and zeros elsewhere.
     const values = Array.from({ length: this.slots() }, (_, i) =>
-      i === slot ? vb.slice(valueOff, valueOff + vs) : new Uint8Array(vs));
+      i === slot ? this.clearSpecial(vb.slice(valueOff, valueOff + vs)) : new Uint8Array(vs));
     this.elems.set(k, { key: b.slice(keyOff, keyOff + keyLen), values });
     return 0;
   }
@@ -418,16 +473,17 @@ class HashMap extends MapBase implements BpfMap {
         if (old.node) lru.setRef(old.node);
         if (allCpus) old.values.forEach((v, i) => v.set(values[i].subarray(0, vs)));
         else old.values[slot].set(values[0].subarray(0, vs));
+        old.values.forEach((v) => this.clearSpecial(v));
         if (node) lru.pushFree(node);
         return 0;
       }
       const fresh = Array.from({ length: this.slots() }, (_, i) =>
-        allCpus ? values[i].slice(0, vs) : i === slot ? values[0].slice(0, vs) : new Uint8Array(vs));
+        this.clearSpecial(allCpus ? values[i].slice(0, vs) : i === slot ? values[0].slice(0, vs) : new Uint8Array(vs)));
       this.elems.set(k, { key: key(), values: fresh, node });
       return 0;
     }
     this.elems.delete(k);
-    this.elems.set(k, { key: key(), values: [values[0].slice(0, vs)], node });
+    this.elems.set(k, { key: key(), values: [this.clearSpecial(values[0].slice(0, vs))], node });
     if (old) {
       // The replacing element starts referenced; the replaced one's node is freed.
       lru.setRef(node!);
@@ -465,7 +521,7 @@ class HashMap extends MapBase implements BpfMap {
     }
     const k = elemKey(entry.key, 0, entry.key.length);
     if (!this.elems.has(k) && this.elems.size >= this.def.maxEntries) return `map ${this.def.name} is full (max_entries ${this.def.maxEntries})`;
-    this.elems.set(k, { key: entry.key.slice(), values: entry.values.map((v) => v.slice()) });
+    this.elems.set(k, { key: entry.key.slice(), values: entry.values.map((v) => this.clearSpecial(v.slice())) });
     return undefined;
   }
 }
@@ -502,7 +558,9 @@ class LpmTrie extends MapBase implements BpfMap {
   }
 
   lookup(key: Uint8Array): Uint8Array | undefined {
-    const limit = Math.min(u32(key), this.maxPrefix);
+    // trie_lookup_elem: a prefix length past the map's maximum finds nothing.
+    const limit = u32(key);
+    if (limit > this.maxPrefix) return undefined;
     let best: (HashElem & { prefixlen: number }) | undefined;
     for (const e of this.elems.values()) {
       if (e.prefixlen > limit || (best && e.prefixlen <= best.prefixlen)) continue;

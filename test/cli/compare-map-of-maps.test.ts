@@ -13,6 +13,7 @@ import { kernelVerifierUnavailable } from '../../simulator/analysis/verifier.ts'
 import { runWithPrivateBpffs } from '../../simulator/kernel-load.ts';
 import { kernelOrSkip } from '../kernel/runner.ts';
 import { REPO } from '../repo.ts';
+import { classicPcap } from '../net/pcap-file.ts';
 
 const CLI = join(REPO, 'dist', 'cli.js');
 const UAPI = ['--cflag', '-I/usr/include/x86_64-linux-gnu'];
@@ -151,15 +152,7 @@ test('compare: a count that depends on the time elapsed between packets is clock
   writeFileSync(src, RATE);
   const cap = join(dir, 'spaced.pcap');
   const frame = Uint8Array.from({ length: 60 }, (_, i) => (i === 12 ? 0x08 : i));
-  const parts: Buffer[] = [Buffer.from('d4c3b2a1020004000000000000000000ffff000001000000', 'hex')];
-  for (let i = 0; i < 5; i++) {
-    const rec = Buffer.alloc(16);
-    rec.writeUInt32LE(1_700_000_000 + 2 * i, 0);
-    rec.writeUInt32LE(frame.length, 8);
-    rec.writeUInt32LE(frame.length, 12);
-    parts.push(rec, Buffer.from(frame));
-  }
-  writeFileSync(cap, Buffer.concat(parts));
+  writeFileSync(cap, classicPcap(Array.from({ length: 5 }, (_, i) => ({ data: frame, sec: 1_700_000_000 + 2 * i }))));
   const r = spawnSync(process.execPath, [CLI, 'compare', src, cap, '--format', 'json'], { encoding: 'utf8', timeout: 300_000 });
   const out = JSON.parse(r.stdout) as { differing: number; mapsDiffering: number; maps: { map: string; equal: boolean; differences: string[]; clockRandom: string[] }[] };
   const rate = out.maps.find((m) => m.map === 'xlc_rate');

@@ -1,10 +1,10 @@
 // compileC: include directories, diagnostics, missing clang, the cache and its invalidation by local headers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compileC, defaultIncludeDirs, parseClangDiagnostics } from '../../simulator/compile.ts';
+import { compileC, defaultIncludeDirs, parseClangDiagnostics, pruneCache } from '../../simulator/compile.ts';
 import { fixture, loadOk, NO_CLANG, testCacheDir } from './helpers.ts';
 
 test('defaultIncludeDirs finds the multiarch directory with asm/types.h when there is one', () => {
@@ -118,4 +118,39 @@ test('extra include directories are searched first', { skip: NO_CLANG }, () => {
   assert.deepEqual(r.diagnostics, []);
   const o = loadOk(r.objectPath!, join(dir, 'p.c'));
   assert.deepEqual(o.programs[0].insns.map((i) => [i.opcode, i.imm]), [[0xb7, 1], [0x95, 0]]);
+});
+
+test('pruneCache keeps the most recently used objects within the bounds and drops stale temporaries', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-prune-'));
+  const now = Date.now();
+  const at = (name: string, ageMs: number, bytes = 10) => {
+    writeFileSync(join(dir, name), Buffer.alloc(bytes));
+    const t = new Date(now - ageMs);
+    utimesSync(join(dir, name), t, t);
+  };
+  for (let i = 0; i < 6; i++) {
+    at(`k${i}.o`, (6 - i) * 60_000); // k0 oldest, k5 newest
+    at(`k${i}.json`, 0);
+  }
+  at('k9.1.o.tmp', 2 * 3600_000);
+  at('k8.1.o.tmp', 60_000); // a compile in flight
+  at('k7.1.d', 2 * 3600_000);
+  // k0 is the oldest but was just stored by this compile: it stays.
+  assert.equal(await pruneCache(dir, { maxObjects: 3, keep: join(dir, 'k0.o'), now }), 3);
+  assert.deepEqual(readdirSync(dir).sort(), ['k0.json', 'k0.o', 'k4.json', 'k4.o', 'k5.json', 'k5.o', 'k8.1.o.tmp']);
+  // The byte bound: 3 objects of 10 B, at most 15 B, so the oldest two go.
+  assert.equal(await pruneCache(dir, { maxBytes: 15, now }), 2);
+  assert.deepEqual(readdirSync(dir).sort(), ['k5.json', 'k5.o', 'k8.1.o.tmp']);
+  assert.equal(await pruneCache(join(dir, 'absent'), { maxObjects: 0 }), 0);
+});
+
+test('a cache hit refreshes the object, so pruning keeps what is in use', { skip: NO_CLANG }, () => {
+  const cacheDir = mkdtempSync(join(tmpdir(), 'xdp-lens-prune-hit-'));
+  const first = compileC(fixture('uses_header.c'), { cacheDir });
+  assert.ok(first.objectPath);
+  const old = new Date(Date.now() - 86_400_000);
+  utimesSync(first.objectPath, old, old);
+  const again = compileC(fixture('uses_header.c'), { cacheDir });
+  assert.equal(again.cached, true);
+  assert.ok(statSync(first.objectPath).mtimeMs > Date.now() - 60_000, 'the hit made the object recent');
 });

@@ -5,7 +5,9 @@
 // by the simulator under both engines; every packet's retval and data_out, and every map after the run (including a
 // per-packet log of all results), must be the kernel's; an object the kernel refuses, the simulator must refuse. The kernel side runs in a network namespace of its own (lo
 // only), the host the simulator models when no routes are given.
-// Env: XDP_LENS_CFUZZ_SEED (base seed), XDP_LENS_CFUZZ_COUNT (default 60 under XDP_LENS_REQUIRE_KERNEL=1, else 25).
+// A second test holds `run`'s verdict to the kernel's on random C programs with one mistake the verifier refuses.
+// Env: XDP_LENS_CFUZZ_SEED (base seed), XDP_LENS_CFUZZ_COUNT (default 60 under XDP_LENS_REQUIRE_KERNEL=1, else 25),
+// XDP_LENS_CFUZZ_MISTAKES (default 18).
 // A mismatch names the seed and writes the program to test-output/cfuzz/seed-<seed>.c.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,7 +20,7 @@ import { RefusalLog, refusalsBeforeRun } from '../../simulator/verifier-refusals
 import { defaultObjectName, KernelLoadError, kernelOrSkip, runKernel } from '../kernel/runner.ts';
 import { diffBytes, diffMaps, normaliseSimMaps } from '../parity/compare.ts';
 import { REPO } from '../repo.ts';
-import { cfuzzPackets, generateCProgram } from './cgen.ts';
+import { C_MISTAKES, cfuzzPackets, generateCProgram } from './cgen.ts';
 
 const BASE_SEED = Number(process.env.XDP_LENS_CFUZZ_SEED ?? 0xc0ffee);
 const COUNT = Number(process.env.XDP_LENS_CFUZZ_COUNT ?? (process.env.XDP_LENS_REQUIRE_KERNEL === '1' ? 60 : 25));
@@ -98,4 +100,63 @@ test('cfuzz: random C programs using helpers and maps behave as in the kernel', 
   t.diagnostic(`cfuzz: base seed ${BASE_SEED}, ${COUNT} programs, ${accepted} accepted, ${rejected.length} refused by the kernel (${kernelBugs.length} of them "verifier bug"${kernelBugs.length ? `: seeds ${kernelBugs.join(', ')}` : ''}), ${failures.length} differing`);
   assert.ok(accepted >= COUNT * 0.8, `too many programs refused by the verifier:\n  ${rejected.slice(0, 8).join('\n  ')}`);
   assert.equal(failures.length, 0, `${failures.length} of ${accepted} programs differ from the kernel:\n  ${failures.slice(0, 6).join('\n  ')}`);
+});
+
+// The verdict on random C programs with one mistake the verifier refuses (cgen.ts C_MISTAKES: references, spin locks,
+// callbacks, map values, NULL checks, .rodata, packet bounds): the kernel must refuse each (else the generator is
+// wrong), and `run` must report a refusal under both engines (before the first packet, or proved by a packet's fault).
+// Env: XDP_LENS_CFUZZ_MISTAKES (default 18: each mistake twice).
+const MISTAKES = Number(process.env.XDP_LENS_CFUZZ_MISTAKES ?? 18);
+
+test('cfuzz: random C programs with one mistake are refused as by the kernel', (t) => {
+  if (kernelOrSkip(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-cfuzz-m-'));
+  const failures: string[] = [];
+  const tally = new Map<string, [number, number]>();
+  try {
+    for (let i = 0; i < MISTAKES; i++) {
+      const seed = (BASE_SEED + 100000 + i) >>> 0;
+      const mistake = C_MISTAKES[i % C_MISTAKES.length]!;
+      const g = generateCProgram(seed, mistake);
+      const path = join(dir, 'cfuzz.bpf.c');
+      writeFileSync(path, g.source);
+      const compiled = compileC(path, { flags: [g.mcpu, g.opt] });
+      assert.ok(compiled.objectPath, `seed ${seed} (${mistake}): clang failed: ${compiled.stderr}`);
+      const packets = cfuzzPackets(seed, 12, g.frags);
+      let loads = true;
+      try {
+        runKernel(compiled.objectPath, 'fuzz', packets, { objectName: defaultObjectName(path), netns: true });
+      } catch (e) {
+        if (!(e instanceof KernelLoadError)) throw e;
+        loads = false;
+      }
+      const refusedBy: string[] = [];
+      try {
+        const o = loadProgramFile(path, { flags: [g.mcpu, g.opt] });
+        for (const engine of ['compiled', 'interp'] as const) {
+          const session = new Session(o, { program: 'fuzz', nrCpus: 2, cpu: 0, engine });
+          const log = new RefusalLog(refusalsBeforeRun(o, session.program, session.machine));
+          for (const bytes of packets) log.fault(session.runPacket(bytes).fault);
+          if (log.list.length) refusedBy.push(engine);
+        }
+      } catch {
+        refusedBy.push('compiled', 'interp');
+      }
+      const row = tally.get(mistake) ?? [0, 0];
+      row[0]++;
+      if (!loads && refusedBy.length === 2) row[1]++;
+      tally.set(mistake, row);
+      if (loads) failures.push(`seed ${seed} (${mistake}): the kernel loads it (the generator is wrong)`);
+      else if (refusedBy.length !== 2) {
+        const out = join(REPO, 'test-output', 'cfuzz');
+        mkdirSync(out, { recursive: true });
+        writeFileSync(join(out, `mistake-seed-${seed}-${mistake}.c`), `// ${g.opt} ${g.mcpu}; ${g.kinds.join(' ')}\n${g.source}`);
+        failures.push(`seed ${seed} (${mistake}, ${g.opt} ${g.mcpu}): the kernel refuses it, run reports no refusal under ${['compiled', 'interp'].filter((e) => !refusedBy.includes(e)).join(' and ')}`);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  t.diagnostic(`cfuzz mistakes: base seed ${BASE_SEED + 100000}, ${MISTAKES} programs; agreed per mistake: ${[...tally].map(([k, [n, a]]) => `${k} ${a}/${n}`).join(', ')}`);
+  assert.equal(failures.length, 0, failures.slice(0, 8).join('\n  '));
 });

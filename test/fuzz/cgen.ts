@@ -7,7 +7,11 @@
 //   direct packet reads and writes after a bounds check, ARRAY / HASH / LRU_HASH (small, so it evicts) / PERCPU_ARRAY
 //   / PERCPU_HASH / LRU_PERCPU_HASH updates with every flag, lookups and deletes, atomics on map values (add, or, and,
 //   xor, xchg, cmpxchg; 32 and 64 bits; with and without fetch), bpf_spin_lock around a value update, bpf_loop with a
-//   callback that updates maps and its context, QUEUE/STACK push/pop/peek, ring buffer output/reserve, a map of maps
+//   callback that updates maps and its context, globals (.data, .bss, const volatile .rodata at a packet-chosen index),
+//   C arithmetic on packet values (unsigned / and % by values that may be 0, shifts by packet-chosen amounts, 32/64-bit,
+//   signed), dynptrs over the frame (bpf_dynptr_from_xdp, read/write/slice/size at any offset, fragments included), a
+//   HASH_OF_MAPS, array edges (keys past the end, delete, BPF_NOEXIST), bpf_map_lookup_percpu_elem,
+//   QUEUE/STACK push/pop/peek, ring buffer output/reserve, a map of maps
 //   (static inner map), bpf_fib_lookup and bpf_check_mtu (the test run's answers), bpf_strncmp against .rodata,
 //   bpf_get_smp_processor_id, bpf_probe_read_kernel (stack, packet, scalar addresses), bpf_timer init/set_callback/start (1000 s ahead)/cancel, bpf_for_each_map_elem over an array (stopping anywhere) or a hash, and, last, a bpf_tail_call through a PROG_ARRAY whose slot 1 holds a second program.
 // The epilogue writes o[] into the packet when it fits and into a per-packet HASH entry (key: a packet counter in
@@ -57,8 +61,19 @@ struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 512); __type(key, 
 struct inner { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 2); __type(key, __u32); __type(value, __u64); } in0 SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS); __uint(max_entries, 2); __type(key, __u32); __array(values, struct inner); } outer SEC(".maps") = { .values = { [0] = &in0 } };
 const char word[] = "\\x08\\x00E";
+__u64 gdata[8] = { 1, 2, 3, 0xffffffffffffffffULL, 5, 0x8000000000000000ULL, 7, 8 };
+__u32 gbss[4];
+__u8 gsmall;
+const volatile __u32 gro[16] = { 0, 1, 2, 3, 0xff, 0xffff, 0x7fffffff, 0x80000000, 0xffffffff, 9, 10, 11, 12, 13, 14, 15 };
+struct hinner { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 4); __type(key, __u32); __type(value, __u64); } hin0 SEC(".maps"), hin1 SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_HASH_OF_MAPS); __uint(max_entries, 4); __type(key, __u32); __array(values, struct hinner); } houter SEC(".maps") = { .values = { [1] = &hin0, [2] = &hin1 } };
+extern int bpf_dynptr_from_xdp(struct xdp_md *x, __u64 flags, struct bpf_dynptr *ptr__uninit) __ksym;
+extern void *bpf_dynptr_slice(const struct bpf_dynptr *p, __u32 offset, void *buffer__opt, __u32 buffer__szk) __ksym;
+extern void *bpf_dynptr_slice_rdwr(const struct bpf_dynptr *p, __u32 offset, void *buffer__opt, __u32 buffer__szk) __ksym;
+extern __u32 bpf_dynptr_size(const struct bpf_dynptr *p) __ksym;
 __u32 counter;
 struct lctx { __u64 acc; __u32 k; __u32 lim; };
+static long cb_bad(__u64 i, void *ctx) { return 2; }
 static long cb(__u64 i, void *ctx) {
   struct lctx *c = ctx;
   c->acc = c->acc * 3 + i;
@@ -125,7 +140,32 @@ int again(struct xdp_md *ctx) {
 `;
 
 /** A program for `seed`. */
-export function generateCProgram(seed: number): CProgram {
+/**
+ * Mistakes in C the verifier refuses (6.18 as root), for cfuzz.test.ts's verdict test: a ring buffer record not
+ * released on one path, a helper called and a return inside a bpf_spin_lock region, a bpf_loop callback returning 2, a
+ * map value read past its size at a packet-chosen index, a lookup's result used without a NULL check, a write into
+ * .rodata, a packet byte read at a packet-chosen offset without a bounds check, a packet pointer used after
+ * bpf_xdp_adjust_head.
+ */
+export const C_MISTAKES = ['ring-leak', 'lock-call', 'lock-exit', 'cb-ret', 'value-oob', 'no-null-check', 'rodata-write',
+  'pkt-unchecked', 'stale-pkt'] as const;
+export type CMistake = (typeof C_MISTAKES)[number];
+
+function mistakeSource(m: CMistake, B: () => string): string {
+  switch (m) {
+    case 'ring-leak': return `{ __u64 *e = bpf_ringbuf_reserve(&rb, 8, 0); if (e) { *e = ${B()}; if (${B()} & 1) bpf_ringbuf_submit(e, 0); } }`;
+    case 'lock-call': return `{ __u32 k = 0; struct sl *v = bpf_map_lookup_elem(&locked, &k); if (v) { bpf_spin_lock(&v->lock); v->cnt += bpf_get_smp_processor_id(); bpf_spin_unlock(&v->lock); } }`;
+    case 'lock-exit': return `{ __u32 k = 1; struct sl *v = bpf_map_lookup_elem(&locked, &k); if (v) { bpf_spin_lock(&v->lock); v->cnt++; if (${B()} == 7) return XDP_DROP; bpf_spin_unlock(&v->lock); } }`;
+    case 'cb-ret': return `{ struct lctx c = {}; o[0] += bpf_loop(${B()} & 3, cb_bad, &c, 0); }`;
+    case 'value-oob': return `{ __u32 k = 0; __u64 *v = bpf_map_lookup_elem(&arr, &k); if (v) o[0] += ((volatile __u64 *)v)[${B()} & 1]; }`; // volatile: a later o[0] = ... must not make the read dead (seed 2200100013)
+    case 'no-null-check': return `{ __u32 k = ${B()}; __u64 *v = bpf_map_lookup_elem(&hsh, &k); o[0] += *(volatile __u64 *)v; }`;
+    case 'rodata-write': return `{ ((volatile __u32 *)gro)[${B()} & 3] = 1; }`;
+    case 'pkt-unchecked': return `{ volatile __u8 *d = (void *)(long)ctx->data; o[0] += d[${B()}]; }`;
+    case 'stale-pkt': return `{ __u8 *d = (void *)(long)ctx->data; if (d + 20 <= (__u8 *)(long)ctx->data_end) { bpf_xdp_adjust_head(ctx, 0); o[0] += *(volatile __u8 *)(d + 10); } }`;
+  }
+}
+
+export function generateCProgram(seed: number, mistake?: CMistake): CProgram {
   const r = new Prng(seed);
   const mcpu = new Prng(seed ^ 0x6d637075).pick(['-mcpu=v3', '-mcpu=v3', '-mcpu=v3', '-mcpu=v1', '-mcpu=v2', ...(CLANG_V4 ? ['-mcpu=v4'] : [])]);
   const fetchAtomics = mcpu !== '-mcpu=v1' && mcpu !== '-mcpu=v2';
@@ -139,7 +179,7 @@ export function generateCProgram(seed: number): CProgram {
   const signed = () => r.pick([-1, -2, -3, -4, -7, -8, -14, -15, -16, -20, -32, -64, -100, -256, -300, 1, 2, 3, 5, 8, 14, 16, 64, 100, 256, 400, 3000]);
   let usesTail = false;
   for (let i = 0; i < n; i++) {
-    const kind = r.pick(['head', 'tail', 'meta', 'load', 'store', 'csum', 'pkt', 'map', 'map', 'atomic', 'atomic', 'lock', 'loop', 'queue', 'ring', 'mim', 'fib', 'mtu', 'strncmp', 'cpu', 'percpu', 'lru', 'len', 'foreach', 'timer', 'probe', 'lpm', 'redirect', 'datameta', 'calls']);
+    const kind = r.pick(['head', 'tail', 'meta', 'load', 'store', 'csum', 'pkt', 'map', 'map', 'atomic', 'atomic', 'lock', 'loop', 'queue', 'ring', 'mim', 'fib', 'mtu', 'strncmp', 'cpu', 'percpu', 'lru', 'len', 'foreach', 'timer', 'probe', 'lpm', 'redirect', 'datameta', 'calls', 'glob', 'glob', 'arith', 'arith', 'dynptr', 'hom', 'arredge', 'pcpulookup']);
     const o = `o[${i}]`;
     if ((kind === 'atomic' || kind === 'foreach' || kind === 'calls') && !fetchAtomics) {
       // Fetching atomics need -mcpu=v3 (and fe_arr/fold use none, but keep v1/v2 programs simple): a plain read instead.
@@ -290,12 +330,86 @@ export function generateCProgram(seed: number): CProgram {
         body.push(`  ${o} = bpf_map_update_elem(&${hashMap ? 'pch' : 'pca'}, &k, &v, ${r.pick([0, 1, 2])}); }`);
         break;
       }
+      case 'glob': {
+        // Globals: .data (initialised), .bss, .rodata read at a packet-chosen index; the maps are compared after the run.
+        const k = r.int(3);
+        if (k === 0) body.push(`{ __u32 i = ${B()} & 7; gdata[i] = gdata[i] * ${r.pick([3, 31, 257])} + ${U16()}; ${o} = gdata[i] ^ gro[${B()} & 15]; }`);
+        else if (k === 1) body.push(`{ __u32 i = ${B()} & 3; gbss[i] += ${r.chance(0.5) ? U16() : `gro[${B()} & 15]`}; ${o} = gbss[i] + gsmall; gsmall = (__u8)(${B()} + gsmall); }`);
+        else body.push(`{ ${o} = gro[${B()} & 15] * gro[${r.int(16)}] + gdata[${r.int(8)}]; gdata[${r.int(8)}] ^= ${o}; }`);
+        break;
+      }
+      case 'arith': {
+        // C arithmetic on packet values: unsigned division and modulo by values that may be 0 (the ISA gives 0 and the
+        // dividend), shifts by packet-chosen amounts, 32- and 64-bit, signed right shifts and comparisons.
+        const t = r.pick(['__u64', '__u32', '__s64', '__s32']);
+        const leaf = (): string => r.pick([B(), U16(), S8(), `${r.pick([0, 1, 7, 255, 65535, 0x7fffffff, 0x80000000, -1, -2, 1000000007])}`, `(${t})${U16()} << ${r.int(40)}`]);
+        const expr = (d: number): string => {
+          if (d === 0 || r.chance(0.25)) return `(${t})(${leaf()})`;
+          const a = expr(d - 1);
+          const b = expr(d - 1);
+          const op = r.pick(['+', '-', '*', '/', '%', '<<', '>>', '&', '|', '^', '<', 's<', '?:']);
+          const ut = t.startsWith('__s') ? t.replace('__s', '__u') : t;
+          if (op === '/' || op === '%') return `((${ut})${a} ${op} (${ut})${b})`;
+          if (op === '<<' || op === '>>') return `(${a} ${op} (${b} & ${t.endsWith('64') ? 63 : 31}))`;
+          if (op === 's<') return `((__s64)${a} < (__s64)${b})`;
+          if (op === '?:') return `(${a} > ${b} ? ${a} : ${b})`;
+          return `(${a} ${op} ${b})`;
+        };
+        body.push(`{ ${t} x = ${expr(1 + r.int(3))}; ${o} = (__s64)x; }`);
+        break;
+      }
+      case 'dynptr': {
+        // A dynptr over the whole frame (fragments included): read, write and slice at any offset and length.
+        const off = r.pick([0, 1, 14, 60, 63, 64, 200, 1000, 1499, 1500, 3000, 4000, 8999, `${U16()}`]);
+        const n = r.pick([1, 2, 4, 8, 16]);
+        // No bpf_dynptr_slice_rdwr: this machine's 6.18 build refuses every program calling it, mainline does not, and
+        // the simulator follows mainline (test/kfuncs/kfuncs.test.ts).
+        const op = r.pick(['read', 'read', 'write', 'slice', 'slice', 'size']);
+        const pre = `struct bpf_dynptr d; __u8 buf[16] = {}; long rc = bpf_dynptr_from_xdp(ctx, 0, &d);`;
+        if (op === 'read') body.push(`{ ${pre} ${o} = rc ? rc : bpf_dynptr_read(buf, ${n}, &d, ${off}, 0) * 100000 + buf[0] + buf[${n - 1}] * 256; }`);
+        else if (op === 'write') body.push(`{ ${pre} buf[0] = ${B()}; buf[${n - 1}] = ${B()}; ${o} = rc ? rc : bpf_dynptr_write(&d, ${off}, buf, ${n}, 0); }`);
+        else if (op === 'size') body.push(`{ ${pre} ${o} = rc ? rc : bpf_dynptr_size(&d); }`);
+        else {
+          body.push(`{ ${pre} __u8 *sl = rc ? 0 : bpf_${op === 'slice' ? 'dynptr_slice' : 'dynptr_slice_rdwr'}(&d, ${off}, buf, ${n}); ${o} = sl ? sl[0] + sl[${n - 1}] * 256 + (sl == buf) * 100000 : -1;` +
+            `${op === 'slice_rdwr' ? ` if (sl) { sl[0] ^= ${B()}; if (sl == buf) bpf_dynptr_write(&d, ${off}, buf, ${n}, 0); }` : ''} }`);
+        }
+        break;
+      }
+      case 'hom': {
+        const op = r.pick(['lookup', 'lookup', 'update', 'delete']);
+        body.push(`{ __u32 k = ${B()} & 3; void *im = bpf_map_lookup_elem(&houter, &k); if (im) { __u32 j = ${B()} & 3;`);
+        if (op === 'lookup') body.push(`  __u64 *pv = bpf_map_lookup_elem(im, &j); ${o} = pv ? (__s64)(*pv += ${U16()}) : -2; } else ${o} = -1; }`);
+        else if (op === 'update') body.push(`  __u64 v = ${U16()}; ${o} = bpf_map_update_elem(im, &j, &v, ${r.pick([0, 1, 2])}); } else ${o} = -1; }`);
+        else body.push(`  ${o} = bpf_map_delete_elem(im, &j); } else ${o} = -1; }`);
+        break;
+      }
+      case 'arredge': {
+        // Array edges: keys past max_entries, delete (always -EINVAL), update with BPF_NOEXIST (always -EEXIST).
+        const op = r.pick(['lookup', 'update', 'delete']);
+        const key = r.pick(['8', '0xffffffff', `${B()} & 15`, `${B()}`]);
+        if (op === 'lookup') body.push(`{ __u32 k = ${key}; __u64 *pv = bpf_map_lookup_elem(&arr, &k); ${o} = pv ? (__s64)*pv : -1; }`);
+        else if (op === 'update') body.push(`{ __u32 k = ${key}; __u64 v = ${U16()}; ${o} = bpf_map_update_elem(&arr, &k, &v, ${r.pick([0, 1, 2, 3, 4])}); }`);
+        else body.push(`{ __u32 k = ${key}; ${o} = bpf_map_delete_elem(&arr, &k); }`);
+        break;
+      }
+      case 'pcpulookup': {
+        // Another CPU's copy of a per-CPU value (NULL past the last possible CPU).
+        const hashMap = r.chance(0.5);
+        body.push(`{ __u32 k = ${B()} & 3; ${hashMap ? '__u32' : '__u64'} *pv = bpf_map_lookup_percpu_elem(&${hashMap ? 'pch' : 'pca'}, &k, ${r.pick(['0', '1', `${B()} & 3`, '4096'])}); ${o} = pv ? (__s64)*pv : -1; if (pv) *pv += 1; }`);
+        break;
+      }
       case 'lru': {
         const pc = r.chance(0.3);
         body.push(`{ ${pc ? '__u8' : '__u16'} k = ${pc ? `${B()} & 7` : `${B()} & 15`}; __u64 v = ${U16()}; void *pv = bpf_map_lookup_elem(&${pc ? 'lpch' : 'lru'}, &k); ${o} = pv ? 1 : bpf_map_update_elem(&${pc ? 'lpch' : 'lru'}, &k, &v, ${r.pick([0, 0, 1])}); }`);
         break;
       }
     }
+  }
+  if (mistake) {
+    const m = new Prng(seed ^ 0x6d157a6b);
+    // First or last (a statement may span two lines of `body`).
+    body.splice(m.chance(0.5) ? 0 : body.length, 0, mistakeSource(mistake, () => `p[${m.int(64)}]`));
+    kinds.push(`mistake:${mistake}`);
   }
   if (r.chance(0.4)) {
     usesTail = true;
@@ -308,6 +422,11 @@ export function generateCProgram(seed: number): CProgram {
   // of those for the verdict, so most programs still load.
   const chainTail = wantChain && (!frags || (seed & 3) === 0);
   if (chainTail) kinds.push('tail-chain');
+  // The same for `jt` (slot 1 holds the plain tail1).
+  if (usesTail && frags && (seed & 3) !== 0) {
+    usesTail = false;
+    kinds.splice(kinds.indexOf('tail-call'), 1);
+  }
   if (frags) kinds.push('frags');
   const source = `${HEADER}
 SEC("${frags ? 'xdp.frags' : 'xdp'}")

@@ -1,6 +1,7 @@
 // Differential fuzzing against the kernel, and of the compiled engine against the interpreter: random straight-line
 // and forward-branching programs from gen.ts (ALU/ALU64 incl. cpu v4 sdiv/smod/movsx/ldsx/bswap, loads from packet
-// and stack, stack stores, atomics, JMP/JMP32), assembled
+// and stack, stores to both, at fixed and variable offsets, atomics incl. load-acquire/store-release, ctx fields, the
+// packet's length, JMP/JMP32/JA/gotol; packets of 192 to 3,500 bytes), assembled
 // with llvm-mc, loaded by the kernel (BPF_PROG_TEST_RUN via test/kernel/runner.ts) and by the simulator; every
 // program the verifier accepts must give the same retval and data_out (which holds all registers and stack slots),
 // and the same run (steps, exit slot, fault) under both engines. A second test runs a quarter as many of the same
@@ -41,6 +42,8 @@ test('fuzz: random loops guarded by may_goto behave as in the kernel', (t) =>
   fuzz(t, { loop: true, mayGoto: true }, Math.ceil(COUNT / 16), BASE_SEED));
 test('fuzz: random loops guarded by may_goto inside a bpf-to-bpf call behave as in the kernel', (t) =>
   fuzz(t, { loop: true, mayGoto: true, call: true }, Math.ceil(COUNT / 16), BASE_SEED));
+// Bodies of 250-400 instructions: the compiled engine's WebAssembly tier takes programs of 300 and more.
+test('fuzz: long random programs behave as in the kernel', (t) => fuzz(t, { long: true }, Math.ceil(COUNT / 20), BASE_SEED));
 
 function fuzz(t: TestContext, shape: Shape, COUNT: number, BASE_SEED: number): void {
   if (kernelOrSkip(t)) return;
@@ -93,7 +96,7 @@ function fuzz(t: TestContext, shape: Shape, COUNT: number, BASE_SEED: number): v
       } else {
         const outDir = join(REPO, 'test-output', 'fuzz');
         mkdirSync(outDir, { recursive: true });
-        const file = join(outDir, `seed-${seed}${shape.loop || shape.call ? '-loop-call' : ''}${shape.mayGoto ? '-may-goto' : ''}.s`);
+        const file = join(outDir, `seed-${seed}${shape.loop || shape.call ? '-loop-call' : ''}${shape.mayGoto ? '-may-goto' : ''}${shape.long ? '-long' : ''}.s`);
         writeFileSync(file, g.asm);
         failures.push(`seed ${seed} (${file}):\n    ${problems.join('\n    ')}`);
       }
@@ -102,7 +105,7 @@ function fuzz(t: TestContext, shape: Shape, COUNT: number, BASE_SEED: number): v
     rmSync(dir, { recursive: true, force: true });
   }
   const top = [...rejections.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([r, n]) => `${n}x ${r}`);
-  t.diagnostic(`fuzz${shape.loop || shape.call ? ' (loop in a call)' : ''}${shape.mayGoto ? ' (may_goto)' : ''}: base seed ${BASE_SEED}, ${COUNT} programs, ${accepted} accepted, ${rejected} rejected by the verifier` +
+  t.diagnostic(`fuzz${shape.loop || shape.call ? ' (loop in a call)' : ''}${shape.mayGoto ? ' (may_goto)' : ''}${shape.long ? ' (long)' : ''}: base seed ${BASE_SEED}, ${COUNT} programs, ${accepted} accepted, ${rejected} rejected by the verifier` +
     `${top.length ? ` (${top.join('; ')})` : ''}, ${matching} matching, ${failures.length} differing`);
   assert.ok(accepted >= COUNT * 0.8, `too many programs rejected by the verifier (${rejected}/${COUNT}): ${top.join('; ')}`);
   assert.equal(failures.length, 0, `${failures.length} of ${accepted} programs differ from the kernel ` +

@@ -2,13 +2,16 @@
 // with one mistake the verifier refuses (gen.ts DEFECTS: a register never written, stack accesses outside the frame,
 // ctx stores and bad ctx loads, packet accesses past the proven range, a scalar dereferenced, constant divisors 0 and
 // shifts out of range, dead code, an endless loop, LD_ABS, an unknown helper, reserved fields, r10 written, pointer
-// arithmetic the verifier forbids), and every fifth with none. The kernel's verdict (BPF_PROG_TEST_RUN through
+// arithmetic the verifier forbids, a stack pointer minus a number, a scalar minus a pointer, load-acquire/store-release
+// on the packet or ctx, a helper given something other than the context or an argument never written or packet memory
+// it may not take or a length 0, calls nine frames deep, frames over 512 bytes together, a packet load at a variable
+// offset not checked again), and every fifth with none. The kernel's verdict (BPF_PROG_TEST_RUN through
 // test/kernel/runner.ts) must be XDP Lens's under both engines: what `run` reports as refused (verifier-refusals.ts:
 // before the first packet, or proved by a packet's fault) must be exactly what the kernel refuses; a program the
 // kernel loads must run with no refusal and give the kernel's retval and data_out.
 // KNOWN_GAPS are mistakes the simulator cannot tell yet (it has no pointer types at run time): counted and printed, and
 // the kernel must still refuse them (so the list stays true), but they do not fail the test.
-// Env: XDP_LENS_REFUSAL_SEED (base seed), XDP_LENS_REFUSAL_COUNT (default 140: every defect about five times, plus controls).
+// Env: XDP_LENS_REFUSAL_SEED (base seed), XDP_LENS_REFUSAL_COUNT (default 230: every defect five times, plus controls).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -23,7 +26,7 @@ import { REPO } from '../repo.ts';
 import { DEFECTS, fuzzPackets, generateProgram, type Defect } from './gen.ts';
 
 const BASE_SEED = Number(process.env.XDP_LENS_REFUSAL_SEED ?? 0x7ef05a1);
-const COUNT = Number(process.env.XDP_LENS_REFUSAL_COUNT ?? 140);
+const COUNT = Number(process.env.XDP_LENS_REFUSAL_COUNT ?? 230);
 
 /** Mistakes the simulator does not see yet: the verifier refuses them from register types (pointer or scalar), which
  * the engines do not keep (a pointer is a number with the same bits). */

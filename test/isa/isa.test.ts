@@ -72,7 +72,9 @@ test('validation names the slot and the problem', () => {
   assert.match(errs('call 99999\nexit')[0], /invalid func unknown#99999/);
   assert.match(errs('mov %r10, 0\nexit')[0], /insn 0: frame pointer is read only/);
   assert.match(errs('exit')[0], /R0 !read_ok/);
-  assert.match(errs('mov %r0, 0\ncall 1\nmov %r0, %r1\nexit')[0], /insn 2: R1 !read_ok/);
+  assert.match(errs('mov %r0, 0\ncall 7\nmov %r0, %r1\nexit')[0], /insn 2: R1 !read_ok/);
+  // A helper reads the arguments its proto declares: bpf_map_lookup_elem's key pointer r2 was never written.
+  assert.match(errs('mov %r0, 0\ncall 1\nexit')[0], /insn 1: R2 !read_ok/);
   assert.match(errs('mov %r0, 0\nbe16 %r0\nexit')[0] ?? 'ok', /ok/);
   assert.match(errs('lddw %r1, map[3]\nmov %r0, 0\nexit', { mapCount: 1 })[0], /refers to map 3/);
   assert.match(errs('mov %r0, 1\nja -1\nexit')[0], /infinite loop/);

@@ -748,8 +748,18 @@ int main(int argc, char **argv) {
       }
     } else {
       if (unhex(l->tok[3], &val) != (long)m->vs) { fprintf(stderr, "line %d: bad value size\n", i + 1); return 2; }
+      if (is_percpu(m->type)) {
+        /* One value for a per-CPU map: every CPU gets it (as bpftool's `map update ... value`); the kernel reads
+         * ncpus slots, so a buffer of one value would hand it whatever follows on the heap. */
+        size_t stride = (m->vs + 7) & ~7u;
+        unsigned char *all = calloc(ncpus, stride);
+        for (int c = 0; c < ncpus; c++) memcpy(all + stride * c, val, m->vs);
+        free(val);
+        val = all;
+      }
     }
-    if (bpf_map_update_elem(m->fd, key, val, BPF_ANY) != 0) {
+    /* A map without keys (queue, stack, bloom filter) takes a NULL key: the value is pushed. */
+    if (bpf_map_update_elem(m->fd, m->ks ? key : NULL, val, BPF_ANY) != 0) {
       fprintf(stderr, "line %d: update %s failed: %s\n", i + 1, l->tok[1], strerror(errno));
       return 2;
     }

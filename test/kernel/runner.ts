@@ -185,6 +185,17 @@ export function sparseArrayMaps(maps: KernelMaps, types: Record<string, number>)
   return out;
 }
 
+/** The verifier's log when the kernel refuses `program` of `objPath`, '' when it loads and runs one 64-byte packet. */
+export function kernelRefusal(objPath: string, program: string): string {
+  try {
+    runKernel(objPath, program, [new Uint8Array(64)]);
+    return '';
+  } catch (e) {
+    if (!(e instanceof KernelLoadError)) throw e;
+    return e.log;
+  }
+}
+
 /** Run `program` of `objPath` over `packets` with BPF_PROG_TEST_RUN, then dump the maps. */
 export function runKernel(objPath: string, program: string, packets: Uint8Array[], opts: KernelRunOptions = {}): KernelRun {
   const bin = harnessPath();

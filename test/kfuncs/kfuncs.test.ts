@@ -15,7 +15,8 @@
 // undefined after a bool return, so a program that uses the full register sees garbage there.
 // bpf_dynptr_slice_rdwr is run by the simulator only: this machine's 6.18 build refuses it in every program type
 // ("bpf_dynptr_slice_rdwr() is not allowed", EPERM), which mainline 6.18 does not (its only check there is that the
-// program type may write packet data, which XDP may).
+// program type may write packet data, which XDP may). `run` reports that refusal before the first packet (tested
+// against the kernel) and still runs the program with mainline's semantics.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -29,6 +30,7 @@ import { diffBytes, diffMaps, normaliseSimMaps } from '../parity/compare.ts';
 import { readFileSync } from 'node:fs';
 import { programListing } from '../../simulator/analysis/listing.ts';
 import { toeplitzHash } from '../../simulator/net/toeplitz.ts';
+import { refusalsBeforeRun } from '../../simulator/verifier-refusals.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-kfunc-'));
 const HEAD = `#include <linux/bpf.h>
@@ -175,6 +177,40 @@ test('bpf_dynptr_slice_rdwr: a slice inside one buffer writes the packet, one ac
   // res[0]: the first slice pointed into the packet both times (0); res[1]: the crossing one was the buffer once.
   assert.equal(res.slice(0, 16), '0000000000000000');
   assert.equal(res.slice(16, 32), '0100000000000000');
+});
+
+test('bpf_dynptr_slice_rdwr: the kernel refuses the program, and run says so on the call\'s line before the first packet; bpf_dynptr_slice is not refused', (t) => {
+  if (kernelOrSkip(t)) return;
+  const compiled = compileC(RDWR);
+  assert.ok(compiled.objectPath, compiled.stderr);
+  assert.throws(() => runKernel(compiled.objectPath!, 'prog', [frame(100, 1)], { objectName: defaultObjectName(RDWR), only: true }),
+    (e: unknown) => e instanceof KernelLoadError && /bpf_dynptr_slice_rdwr\(\) is not allowed/.test(e.log));
+  const obj = loadProgramFile(RDWR);
+  const session = new Session(obj, { program: 'prog' });
+  const refusals = refusalsBeforeRun(obj, session.program, session.machine).filter((r) => r.rule === 'kfunc');
+  assert.equal(refusals.length, 1);
+  const callLine = readFileSync(RDWR, 'utf8').split('\n').findIndex((l) => l.includes('bpf_dynptr_slice_rdwr(&p, 0')) + 1;
+  assert.equal(refusals[0].line, callLine);
+  assert.match(refusals[0].message, /bpf_dynptr_slice_rdwr\(\) is not allowed/);
+  // The read-only slice loads in the kernel (the dynptr test above runs it) and is not called refused.
+  const ro = write('kf_ro_only.c', `
+SEC("xdp")
+int prog(struct xdp_md *ctx)
+{
+	struct bpf_dynptr p;
+	__u8 buf[8] = {};
+	__u8 *s;
+	if (bpf_dynptr_from_xdp(ctx, 0, &p)) return XDP_ABORTED;
+	s = bpf_dynptr_slice(&p, 0, buf, 6);
+	return s && s[0] == 2 ? XDP_DROP : XDP_PASS;
+}
+`);
+  const roCompiled = compileC(ro);
+  assert.ok(roCompiled.objectPath, roCompiled.stderr);
+  runKernel(roCompiled.objectPath, 'prog', [frame(100, 1)], { objectName: defaultObjectName(ro), only: true });
+  const roObj = loadProgramFile(ro);
+  const roSession = new Session(roObj, { program: 'prog' });
+  assert.deepEqual(refusalsBeforeRun(roObj, roSession.program, roSession.machine), []);
 });
 
 const CT_DECLS = `

@@ -226,6 +226,31 @@ test('a register read before any write on this path faults as in the interpreter
   assert.equal(c.fault?.kind, 'uninit-register');
 });
 
+test('packet accesses follow the window a helper moved (adjust_head) and a read-only page, as in the interpreter', () => {
+  // r7 = data; adjust_head by r2 = DELTA; then a load and a store through the old data pointer. Shrinking the head by
+  // 4 leaves the old pointer below the new data: both fault. Growing it keeps the old pointer inside the window.
+  const text = (delta: number) => [
+    'mov %r6, %r1', 'ldxw %r7, [%r6+0]', 'ldxw %r8, [%r6+4]', 'mov %r4, %r7', 'add %r4, 16', 'jgt %r4, %r8, +7',
+    'ldxb %r9, [%r7+0]', 'mov %r1, %r6', `mov %r2, ${delta}`, 'call 44', 'ldxb %r0, [%r7+0]', 'stb [%r7+1], 7', 'ja +1',
+    'mov %r0, 1', 'exit',
+  ].join('\n');
+  for (const delta of [4, -4, 0]) {
+    for (const readonlyPage of [false, true]) {
+      const run = (engine: 'interp' | 'compiled') => {
+        const b = { ...buff(), readonlyPage };
+        b.frame.set([0xaa, 0xbb, 0xcc], 256);
+        const r = machineFor(text(delta), undefined, engine).run('p', b, env);
+        return { r, data: b.data, bytes: hex(b.frame.subarray(240, 280)) };
+      };
+      const c = run('compiled');
+      assert.deepEqual(c, run('interp'), `delta ${delta}, read-only page ${readonlyPage}`);
+      const expected = delta > 0 ? 'out-of-bounds' : readonlyPage ? 'readonly-page-write' : undefined;
+      assert.equal(c.r.fault?.kind, expected, `delta ${delta}, read-only page ${readonlyPage}`);
+      assert.equal(c.r.fault?.insn, expected === undefined ? undefined : expected === 'out-of-bounds' ? 10 : 11);
+    }
+  }
+});
+
 test('a program compiles once per instruction array; a 6,000-instruction one runs as interpreted', () => {
   const body = Array.from({ length: 1500 }, (_, k) => `mov %r2, ${k}\nadd %r0, %r2\nstxdw [%r10-8], %r0\njgt %r0, 5, +0`).join('\n');
   const a = assemble(`mov %r0, 0\n${body}\nexit`);

@@ -17,7 +17,7 @@ SEC("xdp")
 int prog(struct xdp_md *ctx) {
   __u8 *d = (void *)(long)ctx->data;
   void *end = (void *)(long)ctx->data_end;
-  __s64 o[16] = {};
+  __s64 o[17] = {};
   char b[16] = {};
   if ((void *)(d + 160) > end) return XDP_PASS;
   __u32 off = d[64] & 63;
@@ -44,6 +44,7 @@ int prog(struct xdp_md *ctx) {
   o[13] = *(__u64 *)b;
   o[14] = bpf_probe_read_kernel_str(b, 8, d + 100);
   o[15] = *(__u64 *)b;
+  o[16] = bpf_probe_read_kernel(b, 8, (void *)0xffffffffff600008ULL); // the vsyscall page: refused as user memory
   if (bpf_xdp_store_bytes(ctx, 0, o, sizeof(o)) < 0) return XDP_DROP;
   return XDP_TX;
 }
@@ -61,7 +62,7 @@ test('bpf_probe_read_kernel(_str) agree with the kernel', (t) => {
   }
   const kernel = assertAgreesWithKernel('probe-read', SOURCE, packets);
   const outs = kernel.results.map((r) => r.out);
-  assert.ok(outs.every((o) => i64(o, 0) === 0 && i64(o, 8) === -34 && i64(o, 11) === -34 && i64(o, 12) === -14));
+  assert.ok(outs.every((o) => i64(o, 0) === 0 && i64(o, 8) === -34 && i64(o, 11) === -34 && i64(o, 12) === -14 && i64(o, 16) === -34));
 });
 
 // Size 0 and the user-memory forms. bpf_probe_read_kernel checks the address even for 0 bytes (-ERANGE for NULL),

@@ -19,3 +19,14 @@ export function copyPacket(b: XdpBuff, off: number, buf: Uint8Array, toPacket: b
     pos += chunk.length;
   }
 }
+
+/**
+ * x86-64's copy_from_kernel_nofault_allowed for an address the simulator has no memory at: user addresses (below
+ * TASK_SIZE_MAX + one page), non-canonical ones (4-level paging) and the vsyscall page are refused (the callers'
+ * -ERANGE); any other kernel address is tried and faults (-EFAULT).
+ */
+export function kernelNofaultAllowed(addr: bigint): boolean {
+  const a = BigInt.asUintN(64, addr);
+  if (a < 0xffff800000000000n) return false;
+  return (a & ~0xfffn) !== 0xffffffffff600000n;
+}

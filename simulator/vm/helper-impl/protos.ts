@@ -41,7 +41,9 @@ export const HELPER_PROTOS: ReadonlyMap<number, HelperProto> = new Map<number, H
   [3, { pktAccess: true, map: 1 }], // map_delete_elem
   [6, { mem: [1], sizes: [size(2, false)] }], // trace_printk
   [12, { map: 2 }], // tail_call
+  [22, { map: 1 }], // perf_event_read
   [25, { mem: [4], sizes: [size(5, true)], map: 2 }], // perf_event_output
+  [55, { mem: [3], sizes: [size(4, false)], map: 1 }], // perf_event_read_value
   [28, { pktAccess: true, mem: [1, 3], sizes: [size(2, true), size(4, true)] }], // csum_diff
   [51, { map: 1 }], // redirect_map
   [69, { mem: [2], sizes: [size(3, false)] }], // fib_lookup
@@ -51,6 +53,8 @@ export const HELPER_PROTOS: ReadonlyMap<number, HelperProto> = new Map<number, H
   [88, { pktAccess: true, map: 1 }], // map_pop_elem
   [89, { pktAccess: true, map: 1 }], // map_peek_elem
   [99, { pktAccess: true, mem: [2], sizes: [size(3, false)] }], // skc_lookup_tcp
+  [105, { mem: [1, 4], sizes: [size(2, false)] }], // strtol
+  [106, { mem: [1, 4], sizes: [size(2, false)] }], // strtoul
   [112, { mem: [1], sizes: [size(2, true)] }], // probe_read_user
   [113, { mem: [1], sizes: [size(2, true)] }], // probe_read_kernel
   [114, { mem: [1], sizes: [size(2, true)] }], // probe_read_user_str
@@ -79,7 +83,7 @@ export const HELPER_PROTOS: ReadonlyMap<number, HelperProto> = new Map<number, H
   [209, { map: 1 }], // user_ringbuf_drain
 ]);
 
-const PERF_HELPERS = [25, 121];
+const PERF_HELPERS = [22, 25, 55, 121];
 const RINGBUF_HELPERS = [130, 131, 132, 133, 134, 198, 199, 200];
 
 /** Map types that go only to the listed helpers (the first half of check_map_func_compatibility). */

@@ -6,8 +6,10 @@
 //
 // Only what holds on every way of reaching the call is reported, so that a program the kernel loads is never called
 // refused:
-//   - a map argument is followed back through register moves to its lddw; a path that brings it exists whenever that
-//     lddw falls through to the call, so any reaching definition of the wrong type is a refusal;
+//   - a map argument is followed back through register moves to an lddw of a map of the wrong type, along a path from
+//     the program's entry whose every conditional jump the verifier cannot decide (wrongMapAcrossJumps: a packet byte
+//     against a constant, some value of which takes the path; a bounds check on its in-bounds side). A straight line
+//     from the lddw alone is not enough: it may sit behind a test the verifier decides (a const volatile flag);
 //   - a size is evaluated only inside the call's basic block (no jump lands between its definition and the call, no
 //     conditional jump in between that could narrow it), from instructions whose result range the verifier knows
 //     exactly as computed here: constants, moves, loads from the packet, masks, shifts, additions.
@@ -27,6 +29,8 @@ export interface StaticArgRefusal {
 interface Range { min: bigint; max: bigint }
 
 const U32_MAX = 0xffffffffn;
+/** `c <op> x` is `x <SWAPPED[op]> c`. */
+const SWAPPED: Record<string, string> = { jeq: 'jeq', jne: 'jne', jgt: 'jlt', jge: 'jle', jlt: 'jgt', jle: 'jge' };
 const S64_MIN = -(1n << 63n);
 const S64_MAX = (1n << 63n) - 1n;
 
@@ -43,7 +47,7 @@ function entries(prog: LoadedProgram): Set<number> {
 }
 
 /** Whether `insn` writes register `reg` (calls write r0-r5). */
-function writes(insn: Insn, reg: number): boolean {
+export function writes(insn: Insn, reg: number): boolean {
   const info = OPCODES[insn.opcode];
   if (!info) return false;
   switch (info.kind) {
@@ -66,29 +70,23 @@ function noFallThrough(insn: Insn): boolean {
 }
 
 export function staticArgRefusals(obj: LoadedObject, prog: LoadedProgram): StaticArgRefusal[] {
+  return analyse(obj, prog).refusals();
+}
+
+/**
+ * Whether the verifier certainly walks a path from the program's entry to a slot (the same walk as a wrong map's, every
+ * conditional jump on it one it cannot decide). Used by the other before-the-run checks that assume their
+ * instruction is reached (vm/helper-impl/special-access.ts).
+ */
+export function reachability(obj: LoadedObject, prog: LoadedProgram): (pc: number) => boolean {
+  return analyse(obj, prog).reached;
+}
+
+function analyse(obj: LoadedObject, prog: LoadedProgram): { refusals: () => StaticArgRefusal[]; reached: (pc: number) => boolean } {
   const insns = prog.insns;
   const targets = entries(prog);
   const funcStarts = new Set(prog.funcs.map((f) => f.insn));
   const out: StaticArgRefusal[] = [];
-
-  /** The map an argument register holds at `pc`, following moves back through fall-through paths. */
-  const mapAt = (pc: number, reg: number): number | undefined => {
-    for (let j = pc - 1, steps = 0; j >= 0 && steps < 4096; j--, steps++) {
-      if (funcStarts.has(j + 1)) return undefined;
-      const insn = insns[j]!;
-      const info = OPCODES[insn.opcode];
-      if (!info) continue; // the second slot of lddw
-      if (noFallThrough(insn)) return undefined;
-      if (!writes(insn, reg)) continue;
-      if (info.kind === 'lddw') return insn.src === PSEUDO_MAP_FD || insn.src === PSEUDO_MAP_IDX ? insn.imm : undefined;
-      if (info.kind === 'alu' && info.alu === 'mov' && info.srcReg && info.width === 64 && insn.off === 0) {
-        reg = insn.src;
-        continue;
-      }
-      return undefined;
-    }
-    return undefined;
-  };
 
   /** The value range of `reg` just before `pc`, when its definition is in the same basic block. */
   const rangeAt = (pc: number, reg: number, depth = 0): Range | undefined => {
@@ -218,50 +216,247 @@ export function staticArgRefusals(obj: LoadedObject, prog: LoadedProgram): Stati
     return reg === 1;
   };
 
+  // Predecessors of each slot: [from, edge], the edge a conditional jump's (taken or not) or unconditional.
+  const preds = new Map<number, { from: number; jump?: boolean; taken?: boolean }[]>();
+  const addPred = (to: number, e: { from: number; jump?: boolean; taken?: boolean }) => {
+    let l = preds.get(to);
+    if (!l) preds.set(to, (l = []));
+    l.push(e);
+  };
   insns.forEach((insn, pc) => {
     const info = OPCODES[insn.opcode];
-    // A packet pointer plus a register the verifier knows nothing of.
-    if (info?.kind === 'alu' && info.alu === 'add' && info.width === 64 && info.srcReg && insn.off === 0 && packetPointer(pc, insn.dst)) {
-      const r = rangeAt(pc, insn.src);
-      if (r && r.min === S64_MIN) {
-        out.push({ insn: pc, rule: 'pointer-arith', message: 'math between pkt pointer and register with unbounded min value is not allowed (the register holds a 32-bit difference of packet pointers, which the verifier does not track: compute it in 64 bits)' });
+    if (!info) return;
+    const next = info.kind === 'lddw' ? pc + 2 : pc + 1;
+    if (info.kind === 'exit') return;
+    if (info.kind === 'ja') {
+      addPred(pc + 1 + (info.cls === 'jmp32' ? insn.imm : insn.off), { from: pc });
+      return;
+    }
+    if (info.kind === 'jump') {
+      const to = pc + 1 + insn.off;
+      if (to === next) addPred(next, { from: pc });
+      else {
+        addPred(to, { from: pc, jump: true, taken: true });
+        addPred(next, { from: pc, jump: true, taken: false });
       }
       return;
     }
-    if (info?.kind !== 'call' || insn.src !== CALL_HELPER) return;
-    const id = insn.imm;
-    const proto = HELPER_PROTOS.get(id);
-    if (!proto) return;
-    const hname = helperName(id) ?? `helper ${id}`;
-    if (proto.map !== undefined) {
-      const index = mapAt(pc, proto.map);
-      const map = index === undefined ? undefined : obj.maps[index];
-      if (map && !mapFuncCompatible(map.type, id)) {
-        out.push({ insn: pc, rule: 'helper-arg', message: mapFuncMessage(map.type, id, hname, map.name) });
-      }
-    }
-    for (const s of proto.sizes ?? []) {
-      const r = rangeAt(pc, s.reg);
-      if (!r) continue;
-      let why: string | undefined;
-      if (s.constant) {
-        if (r.min !== r.max) why = `R${s.reg} is not a known constant`;
-      } else if (r.min < 0n) why = `R${s.reg} min value is negative, either use unsigned or 'var &= const'`;
-      else if (r.min === 0n && !s.zeroOk) why = `R${s.reg} invalid zero-sized read: u64=[${r.min},${r.max}]`;
-      else if (r.max >= BigInt(MAX_VAR_SIZE)) why = `R${s.reg} unbounded memory access, use 'var &= const' or 'if (var < const)'`;
-      if (why) {
-        out.push({ insn: pc, rule: 'helper-arg', message: `${why} (size argument of ${hname})` });
+    if (info.kind === 'jcond') return; // may_goto: not followed
+    addPred(next, { from: pc });
+  });
+
+  /** The first slot of the function holding `pc`. */
+  const funcOf = (pc: number): number => {
+    let start = 0;
+    for (const f of prog.funcs) if (f.insn <= pc && f.insn > start) start = f.insn;
+    return start;
+  };
+
+  /** Whether `reg` at `pc` is ctx->data_end: traced back (through moves) to its load from the entry's r1. */
+  const endPointer = (pc: number, reg: number): boolean => {
+    for (let j = pc - 1, steps = 0; j >= 0 && steps < 4096; j--, steps++) {
+      const insn = insns[j]!;
+      const info = OPCODES[insn.opcode];
+      if (!info || !writes(insn, reg)) continue;
+      if (info.kind === 'alu' && info.alu === 'mov' && info.srcReg && info.width === 64 && insn.off === 0) {
+        reg = insn.src;
         continue;
       }
-      // The memory argument before the size, on the stack: the verifier checks [off, off + max size) against the
-      // frame (r10-512 .. r10), whatever object the C code meant.
-      if (s.constant || !proto.mem?.includes(s.reg - 1)) continue;
-      const off = stackOffsetAt(pc, s.reg - 1);
-      if (off === undefined) continue;
-      if (off + Number(r.max) > 0 || off < -512) {
-        out.push({ insn: pc, rule: 'helper-arg', message: `invalid indirect access to stack R${s.reg - 1} off=${off} size=${r.max} (argument of ${hname}: past the stack frame)` });
-      }
+      return info.kind === 'ldx' && info.size === 4 && insn.off === 4 && ctxPointer(j, insn.src);
     }
-  });
-  return out;
+    return false;
+  };
+
+  /** The constant `reg` holds just before `pc`, set in the same basic block. */
+  const constOf = (pc: number, reg: number): bigint | undefined => {
+    const r = rangeAt(pc, reg);
+    return r && r.min === r.max && r.min >= 0n ? r.min : undefined;
+  };
+
+  /** Whether `reg` at `pc` is what a map lookup returned, in the same basic block (moves followed). */
+  const lookupResult = (pc: number, reg: number): boolean => {
+    for (let j = pc - 1; j >= 0; j--) {
+      if (targets.has(j + 1)) return false;
+      const insn = insns[j]!;
+      const info = OPCODES[insn.opcode];
+      if (!info) continue;
+      if (info.kind === 'jump' || info.kind === 'jcond' || noFallThrough(insn)) return false;
+      if (!writes(insn, reg)) continue;
+      if (info.kind === 'alu' && info.alu === 'mov' && info.srcReg && info.width === 64 && insn.off === 0) {
+        reg = insn.src;
+        continue;
+      }
+      return info.kind === 'call' && insn.src === CALL_HELPER && reg === 0 && (insn.imm === 1 || insn.imm === 195);
+    }
+    return false;
+  };
+
+  /** Whether `v` satisfies `v <jmp> imm` (unsigned and equality tests only). */
+  const holds = (jmp: string | undefined, imm: bigint, v: bigint): boolean | undefined => {
+    switch (jmp) {
+      case 'jeq': return v === imm;
+      case 'jne': return v !== imm;
+      case 'jgt': return v > imm;
+      case 'jge': return v >= imm;
+      case 'jlt': return v < imm;
+      case 'jle': return v <= imm;
+      default: return undefined;
+    }
+  };
+
+  /**
+   * A map of a type the helper does not take, reaching the call at `callPc` in `reg` along a path that goes through
+   * conditional jumps: found by walking back from the call over every predecessor. A path counts only when every
+   * conditional jump on it tests (against a constant, unsigned or equality) a value loaded from the packet on that
+   * same path, after the map's lddw or before it, with no other write in between: the verifier knows such a value
+   * only by its width and by the tests on the path, so when one value of that width passes all of them (checked on
+   * the constants' boundaries) the verifier walks the path, and the call there gets the wrong map.
+   */
+  // Steps of the path walks, over all the calls of the program: a walk cut short reports nothing.
+  let totalBudget = 100_000;
+  const wrongMapAcrossJumps = (callPc: number, reg: number, helper: number, reachOnly = false): number | undefined => {
+    const entry = prog.funcs.length ? Math.min(...prog.funcs.map((f) => f.insn)) : 0;
+    if (funcOf(callPc) !== entry) return undefined;
+    type Tests = { jmp: string; imm: bigint; taken: boolean }[];
+    let budget = Math.min(10_000, totalBudget);
+    let found: number | undefined;
+    const walk = (pc: number, mapReg: number, mapIdx: number | undefined, pending: Map<number, Tests>, onPath: Set<number>): boolean => {
+      if (--budget < 0) return false;
+      if (pc === entry) {
+        if (mapIdx === undefined || pending.size !== 0) return false;
+        found = mapIdx;
+        return true;
+      }
+      if (funcStarts.has(pc)) return false;
+      for (const e of preds.get(pc) ?? []) {
+        if (onPath.has(e.from)) continue;
+        const insn = insns[e.from]!;
+        const info = OPCODES[insn.opcode]!;
+        let p = pending;
+        let mr = mapReg;
+        let mi = mapIdx;
+        let ok = true;
+        const cSrc = e.jump && info.srcReg && info.width === 64 ? constOf(e.from, insn.src) : undefined;
+        const cDst = e.jump && info.srcReg && info.width === 64 && cSrc === undefined ? constOf(e.from, insn.dst) : undefined;
+        if (cSrc !== undefined || cDst !== undefined) {
+          // A value against a register holding a constant (clang's `r2 = 4; if r2 > r1`): the same test against an
+          // immediate, the operands swapped when the constant is on the left.
+          const reg = cSrc !== undefined ? insn.dst : insn.src;
+          const jmp = cSrc !== undefined ? info.jmp : SWAPPED[info.jmp ?? ''];
+          const imm = cSrc ?? cDst!;
+          if (!jmp || holds(jmp, imm, 0n) === undefined || reg === mr) continue;
+          p = new Map(p);
+          p.set(reg, [...(p.get(reg) ?? []), { jmp, imm, taken: e.taken! }]);
+        } else if (e.jump && info.srcReg) {
+          // A packet bounds check, followed only on its in-bounds side (which the verifier always walks).
+          const j = info.jmp;
+          const less = j === 'jlt' || j === 'jle';
+          const greater = j === 'jgt' || j === 'jge';
+          if (!less && !greater) continue;
+          if (packetPointer(e.from, insn.dst) && endPointer(e.from, insn.src)) {
+            if (e.taken !== less) continue;
+          } else if (endPointer(e.from, insn.dst) && packetPointer(e.from, insn.src)) {
+            if (e.taken !== greater) continue;
+          } else continue;
+          if (pending.has(insn.dst) || pending.has(insn.src) || insn.dst === mr || insn.src === mr) continue;
+        } else if (e.jump && (info.jmp === 'jeq' || info.jmp === 'jne') && info.width === 64 && insn.imm === 0 && lookupResult(e.from, insn.dst)) {
+          // A map lookup's NULL check: the verifier always walks its non-NULL side.
+          if (e.taken !== (info.jmp === 'jne')) continue;
+        } else if (e.jump) {
+          const imm = info.width === 32 ? BigInt(insn.imm >>> 0) : BigInt.asUintN(64, BigInt(insn.imm));
+          if (holds(info.jmp, imm, 0n) === undefined || insn.dst === mr) continue;
+          p = new Map(p);
+          p.set(insn.dst, [...(p.get(insn.dst) ?? []), { jmp: info.jmp!, imm, taken: e.taken! }]);
+        } else if (info.kind !== 'ja') {
+          // The effect of the instruction on what is tracked.
+          if (mr >= 0 && writes(insn, mr)) {
+            if (info.kind === 'lddw' && (insn.src === PSEUDO_MAP_FD || insn.src === PSEUDO_MAP_IDX)) {
+              const m = obj.maps[insn.imm];
+              if (!m || mapFuncCompatible(m.type, helper)) continue;
+              mi = insn.imm;
+              mr = -1;
+            } else if (info.kind === 'alu' && info.alu === 'mov' && info.srcReg && info.width === 64 && insn.off === 0) mr = insn.src;
+            else continue;
+          }
+          for (const [r, tests] of p) {
+            if (!writes(insn, r)) continue;
+            if (p === pending) p = new Map(p);
+            p.delete(r);
+            if (info.kind === 'alu' && info.alu === 'mov' && info.srcReg && info.width === 64 && insn.off === 0) {
+              p.set(insn.src, [...(p.get(insn.src) ?? []), ...tests]);
+            } else if (info.kind === 'ldx' && info.size! <= 4 && packetPointer(e.from, insn.src)) {
+              // Some value of the load's width passes every test: try the constants' boundaries.
+              const max = (1n << BigInt(8 * info.size!)) - 1n;
+              const cands = new Set<bigint>([0n, max]);
+              for (const t of tests) for (const c of [t.imm - 1n, t.imm, t.imm + 1n]) if (c >= 0n && c <= max) cands.add(c);
+              if (![...cands].some((v) => tests.every((t) => holds(t.jmp, t.imm, v) === t.taken))) ok = false;
+            } else ok = false;
+            if (!ok) break;
+          }
+          if (!ok) continue;
+        }
+        onPath.add(e.from);
+        const r = walk(e.from, mr, mi, p, onPath);
+        onPath.delete(e.from);
+        if (r) return true;
+        if (budget < 0) return false;
+      }
+      return false;
+    };
+    walk(callPc, reg, reachOnly ? -1 : undefined, new Map(), new Set([callPc]));
+    totalBudget -= Math.min(10_000, totalBudget) - Math.max(budget, 0);
+    return found;
+  };
+
+  const reached = (pc: number): boolean => wrongMapAcrossJumps(pc, -1, -1, true) !== undefined;
+
+  const refusals = (): StaticArgRefusal[] => {
+    insns.forEach((insn, pc) => {
+      const info = OPCODES[insn.opcode];
+      // A packet pointer plus a register the verifier knows nothing of.
+      if (info?.kind === 'alu' && info.alu === 'add' && info.width === 64 && info.srcReg && insn.off === 0 && packetPointer(pc, insn.dst)) {
+        const r = rangeAt(pc, insn.src);
+        if (r && r.min === S64_MIN) {
+          out.push({ insn: pc, rule: 'pointer-arith', message: 'math between pkt pointer and register with unbounded min value is not allowed (the register holds a 32-bit difference of packet pointers, which the verifier does not track: compute it in 64 bits)' });
+        }
+        return;
+      }
+      if (info?.kind !== 'call' || insn.src !== CALL_HELPER) return;
+      const id = insn.imm;
+      const proto = HELPER_PROTOS.get(id);
+      if (!proto) return;
+      const hname = helperName(id) ?? `helper ${id}`;
+      if (proto.map !== undefined) {
+        // Only along a path from the program's entry that the verifier certainly walks: a straight line from the lddw
+        // may itself sit behind a test the verifier decides (a const volatile flag).
+        const far = wrongMapAcrossJumps(pc, proto.map, id);
+        const m = far === undefined ? undefined : obj.maps[far];
+        if (m) out.push({ insn: pc, rule: 'helper-arg', message: mapFuncMessage(m.type, id, hname, m.name) });
+      }
+      for (const s of proto.sizes ?? []) {
+        const r = rangeAt(pc, s.reg);
+        if (!r) continue;
+        let why: string | undefined;
+        if (s.constant) {
+          if (r.min !== r.max) why = `R${s.reg} is not a known constant`;
+        } else if (r.min < 0n) why = `R${s.reg} min value is negative, either use unsigned or 'var &= const'`;
+        else if (r.min === 0n && !s.zeroOk) why = `R${s.reg} invalid zero-sized read: u64=[${r.min},${r.max}]`;
+        else if (r.max >= BigInt(MAX_VAR_SIZE)) why = `R${s.reg} unbounded memory access, use 'var &= const' or 'if (var < const)'`;
+        if (why) {
+          out.push({ insn: pc, rule: 'helper-arg', message: `${why} (size argument of ${hname})` });
+          continue;
+        }
+        // The memory argument before the size, on the stack: the verifier checks [off, off + max size) against the
+        // frame (r10-512 .. r10), whatever object the C code meant.
+        if (s.constant || !proto.mem?.includes(s.reg - 1)) continue;
+        const off = stackOffsetAt(pc, s.reg - 1);
+        if (off === undefined) continue;
+        if (off + Number(r.max) > 0 || off < -512) {
+          out.push({ insn: pc, rule: 'helper-arg', message: `invalid indirect access to stack R${s.reg - 1} off=${off} size=${r.max} (argument of ${hname}: past the stack frame)` });
+        }
+      }
+    });
+    return out;
+  };
+  return { refusals, reached };
 }

@@ -1,0 +1,695 @@
+// The verifier's refusals that depend on what it knows of a number's range: a pointer moved by a number it cannot
+// bound ("math between pkt pointer and register with unbounded min value is not allowed", "value -2147483648 makes
+// map_value pointer be out of bounds") and a map value read or written at an index it cannot prove inside the value
+// ("R0 unbounded memory access", "R0 max value is outside of the allowed memory range", "R0 min value is negative").
+//
+// No false refusal is the rule, so this walk reports only what the verifier certainly sees. Every number in a register
+// is one of:
+//   - exact: the verifier's own knowledge of it, reproduced only for the few sources and operations where it is
+//     certain (a constant; a helper returning any 64-bit value such as bpf_ktime_get_ns; an n-byte load from the packet
+//     or a writable map value, zero- or sign-extended; the difference of two pointers; such a number plus a constant, or
+//     shifted left by a constant, or widened by `<< 32` then `>> 32`);
+//   - a witness: one value the verifier certainly considers possible (a concrete result of concrete operands), and
+//     nothing more;
+//   - unknown: neither (then a branch on it ends the walk of that path).
+// The walk follows only branches the verifier certainly follows too: one decided by witnesses (the verifier cannot
+// prove the outcome impossible), one side of an exact number that some value of it satisfies, a packet pointer against
+// data_end, a lookup result against NULL. After a branch on an exact number its copies become the witness chosen for
+// that side, and anything derived from it unknown (the verifier narrows linked copies). Static function calls,
+// kfuncs, callbacks and anything not modelled end the path. The walk is depth first, fall-through side first, like
+// the verifier's, and stops at the first refusal it proves.
+import type { Insn } from './isa/insn.ts';
+import type { LoadedObject, LoadedProgram } from './elf/types.ts';
+import { BPF_F_RDONLY_PROG, MapType } from './elf/types.ts';
+import { CALL_HELPER, CALL_LOCAL, OPCODES, PSEUDO_IMM64, PSEUDO_MAP_FD, PSEUDO_MAP_IDX, PSEUDO_MAP_IDX_VALUE, PSEUDO_MAP_VALUE, aluVariant, type JmpOp, type OpcodeInfo } from './isa/opcodes.ts';
+import { alu32, alu64, jumpTaken as cmp } from './isa/alu.ts';
+
+const M64 = (1n << 64n) - 1n;
+const S64_MIN = -(1n << 63n);
+const S64_MAX = (1n << 63n) - 1n;
+/** BPF_MAX_VAR_OFF: the largest variable offset the verifier lets a pointer carry. */
+const MAX_VAR_OFF = 1n << 29n;
+
+/** The verifier's range of a number, where this walk knows it exactly. tmask: the bits it does not know (tnum mask). */
+interface Exact { umin: bigint; umax: bigint; smin: bigint; smax: bigint; tmask: bigint; tval: bigint; shl32?: Exact }
+interface Num { k: 'num'; w?: bigint; ex?: Exact; ids: readonly number[] }
+type PtrKind = 'ctx' | 'pkt' | 'meta' | 'end' | 'stack' | 'map' | 'value' | 'other';
+interface Ptr {
+  k: PtrKind;
+  off: number;
+  map?: number;
+  /** A lookup result not yet checked against NULL (nullId: its copies). */
+  orNull?: number;
+  /** A variable part: known exactly (value pointers only) or not (`true`). */
+  vr?: Exact | true;
+  /** A packet pointer the branch just taken proved at (-1) or past (-2) data_end: the verifier decides its next check. */
+  mark?: number;
+  /** bpf_map_lookup_elem on an array map: the verifier may know it is never NULL. */
+  arrayLookup?: boolean;
+  /** Stack pointers: the frame (0: the entry function's). */
+  frame?: number;
+}
+type Reg = Num | Ptr | { k: 'none' };
+
+/** A call in progress: where to return and the caller's r6-r9. */
+interface Frame { ret: number; saved: Reg[] }
+/**
+ * A stack byte an instruction stored: a witness byte of a number (with the number's ids, for narrowing), 'x' (a number
+ * the walk has no witness for: the verifier may know it exactly), 'p' (maybe part of a pointer). A byte never stored by
+ * an instruction is one the verifier knows nothing of (uninitialised or written by a helper): any value, 0 as witness.
+ */
+type Byte = { b: number; ids: readonly number[] } | 'x' | 'p';
+interface St { pc: number; regs: Reg[]; stack: Map<number, Reg>; mem: Map<number, Byte>; calls: readonly Frame[] }
+/** Stack slots of all frames in one map: frame * FRAME_KEY + offset. */
+const FRAME_KEY = 4096;
+const MAX_CALL_DEPTH = 8;
+
+export interface BoundsRefusal {
+  pc: number;
+  message: string;
+  /** The verifier's own words. */
+  kernel: string;
+  /** `unbounded` (a number it cannot bound), `too-complex` (8193 pending branches on its first path). */
+  rule: 'unbounded' | 'too-complex';
+}
+
+const X: Num = { k: 'num', ids: [] };
+const NONE: Reg = { k: 'none' };
+const konst = (v: bigint): Num => {
+  const u = v & M64;
+  return { k: 'num', w: u, ex: { umin: u, umax: u, smin: BigInt.asIntN(64, u), smax: BigInt.asIntN(64, u), tmask: 0n, tval: u }, ids: [] };
+};
+const UNBOUNDED: Exact = { umin: 0n, umax: M64, smin: S64_MIN, smax: S64_MAX, tmask: M64, tval: 0n };
+const bytesEx = (n: number): Exact => {
+  const m = (1n << BigInt(8 * n)) - 1n;
+  return { umin: 0n, umax: m, smin: 0n, smax: m, tmask: m, tval: 0n };
+};
+const sbytesEx = (n: number): Exact => {
+  const h = 1n << BigInt(8 * n - 1);
+  return { umin: 0n, umax: M64, smin: -h, smax: h - 1n, tmask: M64, tval: 0n };
+};
+const isConst = (e: Exact) => e.tmask === 0n;
+
+/** A value of `e` satisfying `pred`, or undefined (candidates only: bounds, neighbours of `near`). */
+function member(e: Exact, pred: (v: bigint) => boolean, near: bigint[]): bigint | undefined {
+  const cands = [e.umin, e.umax, BigInt.asUintN(64, e.smin), BigInt.asUintN(64, e.smax), 0n, 1n, M64];
+  for (const c of near) cands.push(c & M64, (c + 1n) & M64, (c - 1n) & M64, (c + 2n) & M64);
+  for (const v of cands) {
+    const s = BigInt.asIntN(64, v);
+    if (v < e.umin || v > e.umax || s < e.smin || s > e.smax || (v & ~e.tmask & M64) !== e.tval) continue;
+    if (pred(v)) return v;
+  }
+  return undefined;
+}
+
+/** Helpers whose result the verifier knows as any 64-bit value (measured on 6.18: pointer math with it is refused). */
+const UNBOUNDED_HELPERS: ReadonlySet<number> = new Set([5 /* ktime_get_ns */, 118 /* jiffies64 */, 125 /* ktime_get_boot_ns */, 160 /* ktime_get_coarse_ns */, 208 /* ktime_get_tai_ns */, 28 /* csum_diff */]);
+/** Helpers that return nothing the verifier lets the program read (r0 unreadable after them). */
+const VOID_HELPERS: ReadonlySet<number> = new Set([12 /* tail_call */, 132 /* ringbuf_submit */, 133 /* ringbuf_discard */, 94 /* spin_unlock */, 93 /* spin_lock */]);
+/** Helpers that only read the memory passed to them (stack slots survive). */
+const READ_ONLY_HELPERS: ReadonlySet<number> = new Set([1, 2, 3, 5, 6, 7, 8, 12, 23, 28, 51, 87, 118, 125, 130, 160, 177, 195, 208]);
+/** Helpers after which packet pointers are invalid (clear_all_pkt_pointers). */
+const PKT_CHANGING: ReadonlySet<number> = new Set([44, 54, 65, 190, 9, 10, 11, 45, 50, 52, 53, 57, 63, 64, 70, 73, 74, 75, 91, 92]);
+/** Callback helpers (the verifier walks the callback its own way): the walk stops there. */
+const CALLBACK_HELPERS: ReadonlySet<number> = new Set([164, 170, 180, 181, 209]);
+/** Maps whose lookup gives a pointer to plain value memory. */
+const VALUE_MAPS: ReadonlySet<number> = new Set([MapType.HASH, MapType.ARRAY, MapType.PERCPU_HASH, MapType.PERCPU_ARRAY, MapType.LRU_HASH, MapType.LRU_PERCPU_HASH, MapType.LPM_TRIE]);
+
+const TYPE_STR: Partial<Record<PtrKind, string>> = { pkt: 'pkt', meta: 'pkt_meta', value: 'map_value', stack: 'fp' };
+
+/** The walk's work (instructions, plus state keys by length) before it gives up, saying nothing. */
+const MAX_STEPS = 30_000;
+/** Sources a number's ids name at most (past that: ANY_ID). */
+const MAX_IDS = 12;
+const ANY_ID: readonly number[] = [-1];
+const MAX_SEEN = 20_000;
+/** BPF_COMPLEXITY_LIMIT_JMP_SEQ: branches pending on the verifier's stack before it gives up. */
+const JMP_SEQ_LIMIT = 8192;
+/** BPF_COMPLEXITY_LIMIT_INSNS. */
+const VERIFIER_INSN_LIMIT = 1_000_000;
+/** Instructions of the first path this walk follows (counting pending branches) before giving up on it. */
+const FIRST_PATH_STEPS = 150_000;
+/** Pending sides after the first path beyond which the walk stops (each is a state copy). */
+const MAX_PENDING = 1000;
+
+/**
+ * The first bounds refusal the verifier certainly makes on `program`'s entry function, or undefined (which proves
+ * nothing). `obj` gives the maps (value sizes, which are read-only).
+ */
+export function boundsRefusal(obj: Pick<LoadedObject, 'maps'>, program: Pick<LoadedProgram, 'insns' | 'funcs'>): BoundsRefusal | undefined {
+  const insns: Insn[] = program.insns;
+  const infos: (OpcodeInfo | undefined)[] = insns.map((i) => OPCODES[i.opcode]);
+  let nextId = 1;
+  /** A stack pointer was given to a helper or function (it may have written there). */
+  let stackPassed = false;
+  let steps = 0;
+  const seen = new Set<string>();
+  const stack: St[] = [];
+  const init: Reg[] = Array.from({ length: 11 }, () => ({ k: 'none' }) as Reg);
+  init[1] = { k: 'ctx', off: 0 };
+  init[10] = { k: 'stack', off: 0 };
+  stack.push({ pc: 0, regs: init, stack: new Map(), mem: new Map(), calls: [] });
+  const funcs = new Map((program.funcs ?? []).map((f) => [f.insn, f]));
+  let found: BoundsRefusal | undefined;
+
+  const writableMap = (i: number | undefined) => {
+    const m = i === undefined ? undefined : obj.maps[i];
+    return !!m && (m.flags & BPF_F_RDONLY_PROG) === 0 && !m.section.startsWith('.rodata') && !m.section.startsWith('.kconfig') &&
+      (m.kind === 'global' || VALUE_MAPS.has(m.type));
+  };
+  // 0 is a value of every source range this walk knows exactly: its witness, for what is computed from it.
+  const fresh = (ex: Exact): Num => ({ k: 'num', w: 0n, ex, ids: [nextId++] });
+  const keyOf = (s: St) => `${s.pc}|${s.calls.map((c) => `${c.ret}:${c.saved.map(regKey).join(',')}`).join('/')}|${s.regs.map(regKey).join(',')}|${[...s.stack].map(([o, r]) => `${o}:${regKey(r)}`).join(',')}|${[...s.mem].map(([o, b]) => `${o}:${typeof b === 'string' ? b : `${b.b}#${b.ids.join('.')}`}`).join(',')}`;
+
+  /** After a branch on `a` (and `b`) became witnesses `wa`/`wb`: copies take them, anything linked becomes unknown. */
+  // `same`: the witnesses are the values the registers already had, so what was computed from them stays a witness
+  // (only what the verifier knew of it exactly may have narrowed).
+  const narrow = (st: St, from: Num[], to: Num[], same: boolean) => {
+    const ids = new Set(from.flatMap((f) => f.ids));
+    if (ids.size === 0) return;
+    const linked = (l: readonly number[]) => l.length > 0 && (ids.has(-1) || l[0] === -1 || l.some((x) => ids.has(x)));
+    const map = (r: Reg): Reg => {
+      if (r.k !== 'num') return r;
+      const i = from.indexOf(r);
+      if (i >= 0) return to[i]!;
+      if (!linked(r.ids)) return r;
+      return same && r.w !== undefined ? { k: 'num', w: r.w, ids: r.ids } : { k: 'num', ids: r.ids };
+    };
+    st.regs = st.regs.map(map);
+    for (const [o, r] of st.stack) st.stack.set(o, map(r));
+    st.calls = st.calls.map((c) => ({ ret: c.ret, saved: c.saved.map(map) }));
+    if (!same) for (const [o, b] of st.mem) if (typeof b !== 'string' && linked(b.ids)) st.mem.set(o, 'x');
+  };
+
+  const refuse = (pc: number, kernel: string, message: string): void => {
+    found = { pc, kernel, message, rule: 'unbounded' };
+  };
+
+  /** pointer ± number (64-bit). Returns the new register, or undefined after a refusal. */
+  const movePtr = (pc: number, p: Ptr, n: Num, sub: boolean): Reg | undefined => {
+    if (p.orNull !== undefined || p.k === 'end' || p.k === 'map' || p.k === 'other' || p.k === 'ctx') return { k: 'other', off: 0 };
+    const t = TYPE_STR[p.k];
+    const e = n.ex;
+    if (e && t && p.vr === undefined) {
+      if (isConst(e)) {
+        const c = BigInt.asIntN(64, e.tval);
+        if (c >= MAX_VAR_OFF || c <= -MAX_VAR_OFF) {
+          refuse(pc, `math between ${t} pointer and ${c} is not allowed`, `The verifier refuses this pointer arithmetic: math between ${t} pointer and ${c} is not allowed (no object is that large).`);
+          return undefined;
+        }
+        return { ...p, off: p.off + Number(sub ? -c : c) };
+      }
+      if (e.smin === S64_MIN) {
+        refuse(pc, `math between ${t} pointer and register with unbounded min value is not allowed`,
+          `The verifier refuses this pointer arithmetic: math between ${t} pointer and register with unbounded min value is not allowed ` +
+          '(the number added may be any 64-bit value, negative ones included: bound it first, e.g. `if (x > N) return ...;` or `x &= MASK`, or use a 32-bit unsigned type).');
+        return undefined;
+      }
+      if (e.smin <= -MAX_VAR_OFF || e.smin >= MAX_VAR_OFF) {
+        refuse(pc, `value ${e.smin} makes ${t} pointer be out of bounds`,
+          `The verifier refuses this pointer arithmetic: value ${e.smin} makes ${t} pointer be out of bounds (the number may be as low as ${e.smin}: ` +
+          'use an unsigned index, or check `if (i < 0 || i >= N) return ...;` first).');
+        return undefined;
+      }
+      if (p.k === 'value' && !sub) return { ...p, vr: e };
+    }
+    if (e && isConst(e)) return { ...p, off: p.off + Number(BigInt.asIntN(64, sub ? -e.tval : e.tval)) };
+    return { ...p, vr: true };
+  };
+
+  /** check_map_access with a variable offset known exactly. */
+  const checkValue = (pc: number, p: Ptr, off: number, size: number, regno: number): boolean => {
+    if (p.k !== 'value' || p.vr === undefined || p.vr === true || p.orNull !== undefined || !writableMap(p.map)) return true;
+    const m = obj.maps[p.map!]!;
+    const e = p.vr;
+    const o = BigInt(p.off + off);
+    const vs = BigInt(m.valueSize);
+    const sz = BigInt(size);
+    const outside = (x: bigint) => x < 0n || x > vs - sz;
+    let kernel: string | undefined;
+    let why = '';
+    if (e.smin < 0n && (e.smin === S64_MIN || BigInt.asIntN(32, o + e.smin) !== o + e.smin || e.smin + o < 0n)) {
+      kernel = `R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`;
+      why = `the index may be negative (as low as ${e.smin})`;
+    } else if (outside(e.smin + o)) {
+      kernel = `R${regno} min value is outside of the allowed memory range`;
+      why = `even the smallest index reaches outside ${m.name}'s ${m.valueSize}-byte value`;
+    } else if (e.umax >= MAX_VAR_OFF) {
+      kernel = `R${regno} unbounded memory access, make sure to bounds check any such access`;
+      why = 'nothing bounds the index from above';
+    } else if (outside(e.umax + o)) {
+      kernel = `R${regno} max value is outside of the allowed memory range`;
+      why = `the index may reach offset ${e.umax + o}, past ${m.name}'s ${m.valueSize}-byte value`;
+    }
+    if (!kernel) return true;
+    refuse(pc, kernel, `The verifier refuses this access to a map value: ${kernel} (${why}; check the index against the value's size first, e.g. \`if (i >= N) return ...;\`).`);
+    return false;
+  };
+
+  const loadFrom = (base: Ptr, off: number, size: number, sx: boolean): Reg => {
+    if (base.k === 'ctx') {
+      if (base.vr !== undefined || size !== 4) return X;
+      if (base.off !== 0) return X;
+      if (off === 0) return { k: 'pkt', off: 0 };
+      if (off === 4) return { k: 'end', off: 0 };
+      if (off === 8) return { k: 'meta', off: 0 };
+      // ingress_ifindex, rx_queue_index: any 32-bit number to the verifier.
+      return off === 12 || off === 16 ? fresh(bytesEx(4)) : X;
+    }
+    const plain = (base.k === 'pkt' || (base.k === 'value' && base.orNull === undefined && writableMap(base.map)));
+    if (!plain) return X;
+    if (size === 8) return fresh(UNBOUNDED);
+    return fresh(sx ? sbytesEx(size) : bytesEx(size));
+  };
+
+  const stackOff = (base: Reg, off: number): number | undefined =>
+    base.k === 'stack' && base.vr === undefined && base.orNull === undefined && base.off + off >= -512 && base.off + off < 0 ? (base.frame ?? 0) * FRAME_KEY + base.off + off : undefined;
+  const clobber = (st: St, at: number | undefined, size: number) => {
+    if (at === undefined) {
+      st.stack.clear();
+      return;
+    }
+    for (const o of [...st.stack.keys()]) if (o < at + size && at < o + 8) st.stack.delete(o);
+  };
+
+  /** The next state(s) of `st` after its instruction; false: the path ends (exit, not modelled, refused). */
+  const step = (st: St): St[] | false => {
+    const pc = st.pc;
+    const insn = insns[pc];
+    const info = infos[pc];
+    if (!insn || !info || insn.dst > 10 || insn.src > 10) return false;
+    const r = st.regs;
+    switch (info.kind) {
+      case 'alu': {
+        const op = aluVariant(info, insn.off);
+        if (!op) return false;
+        const w32 = info.width === 32;
+        const a = r[insn.dst]!;
+        const b: Reg = info.srcReg ? r[insn.src]! : konst(w32 ? BigInt(insn.imm >>> 0) : BigInt.asUintN(64, BigInt(insn.imm)));
+        if (op === 'mov' && !w32) {
+          r[insn.dst] = b;
+          break;
+        }
+        if (a.k === 'none' && op !== 'mov' && op !== 'movsx') return false;
+        if (b.k === 'none') return false;
+        if (a.k !== 'num' && op !== 'mov' && op !== 'movsx' || b.k !== 'num') {
+          // Pointer arithmetic.
+          if (w32 || (op !== 'add' && op !== 'sub')) return false;
+          if (a.k !== 'num' && b.k !== 'num') {
+            if (op !== 'sub') return false;
+            r[insn.dst] = fresh(UNBOUNDED); // pointer - pointer: any number to the verifier (privileged)
+            break;
+          }
+          const p = (a.k !== 'num' ? a : b) as Ptr;
+          const n = (a.k === 'num' ? a : b) as Num;
+          if (a.k === 'num' && op === 'sub') return false;
+          const moved = movePtr(pc, p, n, op === 'sub');
+          if (!moved) return false;
+          r[insn.dst] = moved;
+          break;
+        }
+        const an = (op === 'mov' || op === 'movsx' ? X : a) as Num;
+        const bn = b as Num;
+        const merged = [...new Set([...an.ids, ...bn.ids])];
+        // Too many sources to follow one by one: linked to everything (any branch on a number narrows it).
+        const ids = merged.length > MAX_IDS ? ANY_ID : merged;
+        let w: bigint | undefined;
+        if ((op === 'mov' || op === 'movsx' || an.w !== undefined) && bn.w !== undefined) {
+          w = w32 ? alu32(op, an.w ?? 0n, bn.w, insn.off) : alu64(op, an.w ?? 0n, bn.w, insn.off) & M64;
+        }
+        let ex: Exact | undefined;
+        const ae = an.ex, be = bn.ex;
+        if ((op === 'mov' || (ae && isConst(ae))) && be && isConst(be) && w !== undefined && op !== 'div' && op !== 'mod' && op !== 'sdiv' && op !== 'smod' && op !== 'neg') {
+          // Constants the verifier folds exactly (tnum arithmetic on constants); divisions and negation it does not.
+          ex = konst(w).ex;
+        } else if (!w32 && ae && be && isConst(be)) {
+          const c = be.tval;
+          if ((op === 'add' || op === 'sub') && ae.tmask === M64 && ae.smin === S64_MIN && ae.umin === 0n && ae.umax === M64) ex = UNBOUNDED;
+          else if (op === 'lsh' && c === 32n && ae.umin === 0n && ae.tval === 0n && (ae.tmask === M64 || ae.tmask === 0xffffffffn || ae.tmask === 0xffffn || ae.tmask === 0xffn) && ae.smin >= 0n === (ae.tmask !== M64)) {
+            // `x << 32` as the first half of a widening: remembered so that the second half gives x's low 32 bits back.
+            ex = { umin: 0n, umax: ((ae.tmask & 0xffffffffn) << 32n), smin: S64_MIN, smax: S64_MAX, tmask: (ae.tmask & 0xffffffffn) << 32n, tval: 0n, shl32: ae };
+            if (ae.tmask !== M64 && ae.tmask !== 0xffffffffn) ex = { ...ex, smin: 0n, smax: ex.umax };
+          } else if ((op === 'rsh' || op === 'arsh') && c === 32n && ae.shl32) {
+            const low = ae.shl32.tmask & 0xffffffffn;
+            ex = op === 'rsh' || low !== 0xffffffffn ? bytesEx(low === 0xffn ? 1 : low === 0xffffn ? 2 : 4) : sbytesEx(4);
+          } else if (op === 'and' && c <= S64_MAX && ae.umin === 0n && ae.tval === 0n && ae.smin >= 0n === (ae.tmask !== M64) && (ae.tmask === M64 || ae.umax === ae.tmask)) {
+            // x & c for x any value of its low bits: the verifier's bounds are the true ones (0 .. c & bits).
+            const m = ae.tmask & c;
+            ex = { umin: 0n, umax: m, smin: 0n, smax: m, tmask: m, tval: 0n };
+          } else if (op === 'lsh' && c > 0n && c < 32n && ae.umin === 0n && ae.tval === 0n && ae.smin === 0n && ae.umax === ae.tmask && (ae.tmask << c) <= S64_MAX) {
+            const m = ae.tmask << c;
+            ex = { umin: 0n, umax: m, smin: 0n, smax: m, tmask: m, tval: 0n };
+          }
+        }
+        if (ex && isConst(ex)) r[insn.dst] = { k: 'num', w: ex.tval, ex, ids: [] };
+        else if (ex && op === 'add' || ex && op === 'sub') r[insn.dst] = { k: 'num', w, ex, ids: an.ids }; // the verifier keeps x + c linked to x
+        else if (ex) r[insn.dst] = { k: 'num', w, ex, ids: [nextId++, ...ids] };
+        else r[insn.dst] = { k: 'num', w, ids };
+        break;
+      }
+      case 'end': {
+        const a = r[insn.dst]!;
+        if (a.k !== 'num') return false;
+        r[insn.dst] = { k: 'num', ids: a.ids };
+        break;
+      }
+      case 'lddw':
+        if (insn.src === PSEUDO_IMM64) r[insn.dst] = konst((BigInt(insn.nextImm ?? 0) << 32n) | BigInt(insn.imm >>> 0));
+        else if (insn.src === PSEUDO_MAP_FD || insn.src === PSEUDO_MAP_IDX) r[insn.dst] = { k: 'map', off: 0, map: insn.imm };
+        else if (insn.src === PSEUDO_MAP_VALUE || insn.src === PSEUDO_MAP_IDX_VALUE) r[insn.dst] = { k: 'value', off: insn.nextImm ?? 0, map: insn.imm };
+        else r[insn.dst] = { k: 'other', off: 0 };
+        st.pc = pc + 2;
+        return [st];
+      case 'ldx':
+      case 'ldxsx': {
+        const base = r[insn.src]!;
+        if (base.k === 'none' || base.k === 'num') return false;
+        const size = info.size!;
+        if (!checkValue(pc, base, insn.off, size, insn.src)) return false;
+        const so = stackOff(base, insn.off);
+        if (so !== undefined) {
+          const slot = st.stack.get(so);
+          if (size === 8 && slot) r[insn.dst] = slot;
+          else {
+            // The bytes' witnesses (a byte never stored by an instruction: any value to the verifier, 0 here).
+            let w = 0n;
+            const ids: number[] = [];
+            let known = true;
+            for (let i = size - 1; i >= 0; i--) {
+              const b = st.mem.get(so + i);
+              if (b === 'x' || b === 'p') known = false;
+              else if (b) {
+                w = (w << 8n) | BigInt(b.b);
+                ids.push(...b.ids);
+                continue;
+              }
+              w <<= 8n;
+            }
+            if (known && info.kind === 'ldxsx') w = BigInt.asUintN(64, BigInt.asIntN(size * 8, w));
+            r[insn.dst] = known ? { k: 'num', w, ids: [...new Set(ids)] } : X;
+          }
+        } else r[insn.dst] = loadFrom(base, insn.off, size, info.kind === 'ldxsx');
+        break;
+      }
+      case 'st':
+      case 'stx': {
+        const base = r[insn.dst]!;
+        if (base.k === 'none' || base.k === 'num') return false;
+        const size = info.size!;
+        if (!checkValue(pc, base, insn.off, size, insn.dst)) return false;
+        if (base.k === 'stack') {
+          const so = stackOff(base, insn.off);
+          clobber(st, so, size);
+          const v = info.kind === 'stx' ? r[insn.src]! : konst(BigInt.asUintN(64, BigInt(insn.imm)));
+          if (so !== undefined && size === 8 && ((so % 8) + 8) % 8 === 0 && v.k !== 'none') st.stack.set(so, v);
+          if (so !== undefined) {
+            for (let i = 0; i < size; i++) {
+              st.mem.set(so + i, v.k !== 'num' ? (v.k === 'none' ? 'x' : 'p') : v.w === undefined ? 'x' : { b: Number((v.w >> BigInt(8 * i)) & 0xffn), ids: v.ids });
+            }
+          }
+        }
+        break;
+      }
+      case 'atomic': {
+        const base = r[insn.dst]!;
+        if (base.k === 'none' || base.k === 'num') return false;
+        if (!checkValue(pc, base, insn.off, info.size!, insn.dst)) return false;
+        if (base.k === 'stack') {
+          const so = stackOff(base, insn.off);
+          clobber(st, so, info.size!);
+          if (so !== undefined) for (let i = 0; i < info.size!; i++) st.mem.set(so + i, 'x');
+        }
+        if (insn.imm & 1) {
+          // A fetching form writes the old value into src (cmpxchg into r0).
+          if (insn.imm === 0xf1) r[0] = X;
+          else r[insn.src] = X;
+        }
+        break;
+      }
+      case 'ja':
+        st.pc = pc + 1 + (info.cls === 'jmp32' ? insn.imm : insn.off);
+        return [st];
+      case 'exit': {
+        // The end of a static function: back to its caller with r0, r6-r9 as they were, the callee's stack gone.
+        const top = st.calls[st.calls.length - 1];
+        if (!top || r[0]!.k === 'none') return false;
+        const depth = st.calls.length;
+        const regs: Reg[] = [r[0]!, NONE, NONE, NONE, NONE, NONE, ...top.saved, { k: 'stack', off: 0, frame: depth - 1 }];
+        for (const o of [...st.stack.keys()]) if (o < depth * FRAME_KEY + 2048 && o >= depth * FRAME_KEY - 2048) st.stack.delete(o);
+        for (const o of [...st.mem.keys()]) if (o < depth * FRAME_KEY + 2048 && o >= depth * FRAME_KEY - 2048) st.mem.delete(o);
+        st.regs = regs;
+        st.calls = st.calls.slice(0, -1);
+        st.pc = top.ret;
+        return [st];
+      }
+      case 'call': {
+        if (insn.src === CALL_LOCAL) {
+          const target = pc + 1 + insn.imm;
+          const fn = funcs.get(target);
+          if (!fn) return false;
+          if ([1, 2, 3, 4, 5].some((i) => r[i]!.k === 'stack')) stackPassed = true;
+          if (fn.global) {
+            // Verified on its own; its caller gets any number back (0 among them), and memory it was given may change.
+            if ([1, 2, 3, 4, 5].some((i) => r[i]!.k !== 'num' && r[i]!.k !== 'none')) st.stack.clear();
+            for (let i = 1; i <= 5; i++) r[i] = NONE;
+            r[0] = { k: 'num', w: 0n, ids: [nextId++] };
+            break;
+          }
+          if (st.calls.length + 1 >= MAX_CALL_DEPTH) return false;
+          const depth = st.calls.length + 1;
+          st.calls = [...st.calls, { ret: pc + 1, saved: r.slice(6, 10) }];
+          st.regs = [NONE, r[1]!, r[2]!, r[3]!, r[4]!, r[5]!, NONE, NONE, NONE, NONE, { k: 'stack', off: 0, frame: depth }];
+          st.pc = target;
+          return [st];
+        }
+        if (insn.src !== CALL_HELPER) return false;
+        if (CALLBACK_HELPERS.has(insn.imm)) {
+          stackPassed = true;
+          // The callback is verified as its own walk (not followed here); it may write what it was given. The result
+          // is a number (0 among the possible ones).
+          st.stack.clear();
+          for (let i = 1; i <= 5; i++) r[i] = NONE;
+          r[0] = { k: 'num', w: 0n, ids: [nextId++] };
+          break;
+        }
+        const id = insn.imm;
+        const argStack = [1, 2, 3, 4, 5].some((i) => r[i]!.k === 'stack');
+        if (argStack) stackPassed = true;
+        if (argStack && !READ_ONLY_HELPERS.has(id)) st.stack.clear();
+        let r0: Reg;
+        if (id === 1 || id === 195) {
+          const m = r[1]!.k === 'map' ? obj.maps[(r[1] as Ptr).map!] : undefined;
+          r0 = m && VALUE_MAPS.has(m.type) ? { k: 'value', off: 0, map: (r[1] as Ptr).map, orNull: nextId++, arrayLookup: m.type === MapType.ARRAY || m.type === MapType.PERCPU_ARRAY } : { k: 'other', off: 0 };
+        } else if (UNBOUNDED_HELPERS.has(id)) r0 = fresh(UNBOUNDED);
+        else if (VOID_HELPERS.has(id)) r0 = { k: 'none' };
+        else if (id === 131 || id === 84 || id === 85 || id === 99) r0 = { k: 'other', off: 0, orNull: nextId++ };
+        else r0 = { k: 'num', w: 0n, ids: [nextId++] }; // an integer result: 0 is one the verifier allows for (all of them include it)
+        for (let i = 1; i <= 5; i++) r[i] = { k: 'none' };
+        r[0] = r0;
+        if (PKT_CHANGING.has(id)) {
+          const kill = (x: Reg): Reg => (x.k === 'pkt' || x.k === 'meta' || x.k === 'end' ? { k: 'none' } : x);
+          st.regs = st.regs.map(kill);
+          for (const [o, v] of st.stack) st.stack.set(o, kill(v));
+          st.calls = st.calls.map((c) => ({ ret: c.ret, saved: c.saved.map(kill) }));
+        }
+        break;
+      }
+      case 'jump': {
+        const op = info.jmp!;
+        const w32 = info.width === 32;
+        const a = r[insn.dst]!;
+        const b: Reg = info.srcReg ? r[insn.src]! : konst(w32 ? BigInt(insn.imm >>> 0) : BigInt.asUintN(64, BigInt(insn.imm)));
+        const target = pc + 1 + insn.off;
+        const fall = (): St => ({ pc: pc + 1, regs: st.regs.slice(), stack: new Map(st.stack), mem: new Map(st.mem), calls: st.calls });
+        const jump = (): St => ({ pc: target, regs: st.regs.slice(), stack: new Map(st.stack), mem: new Map(st.mem), calls: st.calls });
+        if (a.k === 'none' || b.k === 'none') return false;
+        if (a.k === 'num' && b.k === 'num') {
+          if (info.srcReg && insn.src === insn.dst) {
+            // x compared with itself: the outcome is known, except for jset.
+            if (op === 'jset') return false;
+            const eq = op === 'jeq' || op === 'jge' || op === 'jle' || op === 'jsge' || op === 'jsle';
+            return [eq ? jump() : fall()];
+          }
+          // Each side: values of a and b satisfying it, among the verifier's own ones. A number known neither way
+          // (no witness, no exact range) leaves both sides in doubt: the path ends.
+          const fixed = (n: Num): bigint | undefined => (n.ex && !isConst(n.ex) ? undefined : n.w);
+          const fa = fixed(a), fb = fixed(b);
+          if ((fa === undefined && !a.ex) || (fb === undefined && !b.ex)) return false;
+          const out: St[] = [];
+          for (const truth of [false, true]) {
+            const holds = (x: bigint, y: bigint) => cmp(op, w32, x, y) === truth;
+            let wa = fa, wb = fb;
+            // Two constants: the verifier decides the branch exactly as here.
+            if (a.ex && isConst(a.ex) && b.ex && isConst(b.ex)) decided = true;
+            // The values the registers already have, when they fit this side (what was computed from them stays valid).
+            const same = a.w !== undefined && b.w !== undefined && holds(a.w, b.w);
+            if (same) [wa, wb] = [a.w, b.w];
+            else if (wa !== undefined && wb !== undefined) {
+              if (!holds(wa, wb)) continue;
+            } else if (wa === undefined && wb !== undefined) {
+              wa = member(a.ex!, (v) => holds(v, wb!), [wb]);
+            } else if (wa !== undefined && wb === undefined) {
+              wb = member(b.ex!, (v) => holds(wa!, v), [wa]);
+            } else {
+              for (const y of [b.ex!.umin, b.ex!.umax, BigInt.asUintN(64, b.ex!.smin), 0n, 1n]) {
+                if (member(b.ex!, (v) => v === y, []) === undefined) continue;
+                const x = member(a.ex!, (v) => holds(v, y), [y]);
+                if (x !== undefined) {
+                  [wa, wb] = [x, y];
+                  break;
+                }
+              }
+            }
+            // No value found for this side: it is not walked (the verifier may or may not; nothing is claimed).
+            if (wa === undefined || wb === undefined) continue;
+            const s = truth ? jump() : fall();
+            // `x != c` teaches the verifier nothing about a 64-bit x it knows as any value, unless c is one of its
+            // bounds (regs_refine_cond_op moves a bound that equals c): x stays unbounded on that side.
+            const unequal = (op === 'jne') === truth && (op === 'jne' || op === 'jeq') && !w32 && fb !== undefined && !info.srcReg &&
+              a.ex === UNBOUNDED && fb !== 0n && fb !== M64 && fb !== 1n << 63n && fb !== S64_MAX;
+            if (unequal) {
+              out.push(s);
+              continue;
+            }
+            const keep = (n: Num, w: bigint): Num => (n.ex && isConst(n.ex) ? n : { k: 'num', w, ids: n.ids });
+            if (info.srcReg) narrow(s, [a, b], [keep(a, wa), keep(b, wb)], same);
+            else narrow(s, [a], [keep(a, wa)], same);
+            out.push(s);
+          }
+          return out;
+        }
+        if (w32) return false;
+        // NULL checks of lookup results.
+        const nullable = a.k !== 'num' ? a : b.k !== 'num' ? b : undefined;
+        const zero = a.k === 'num' ? a : b.k === 'num' ? b : undefined;
+        if (nullable && zero && (op === 'jeq' || op === 'jne') && zero.ex && isConst(zero.ex) && zero.ex.tval === 0n) {
+          const eqSide = op === 'jeq';
+          const out: St[] = [];
+          for (const truth of [false, true]) {
+            const isNull = truth === eqSide;
+            if (nullable.orNull === undefined) {
+              if (isNull) continue; // a pointer known not to be NULL: the verifier walks the other side only
+            } else if (isNull && nullable.arrayLookup) continue; // the verifier may know the element exists
+            const s = truth ? jump() : fall();
+            const nid = nullable.orNull;
+            if (nid !== undefined) {
+              const fix = (x: Reg): Reg => (x.k !== 'num' && x.k !== 'none' && x.orNull === nid ? (isNull ? konst(0n) : { ...x, orNull: undefined }) : x);
+              s.regs = s.regs.map(fix);
+              for (const [o, v] of s.stack) s.stack.set(o, fix(v));
+              s.calls = s.calls.map((c) => ({ ret: c.ret, saved: c.saved.map(fix) }));
+            }
+            out.push(s);
+          }
+          return out;
+        }
+        // A packet pointer against data_end: both sides, unless a mark decides it (then the path ends).
+        const pk = (x: Reg) => x.k === 'pkt';
+        if ((pk(a) && b.k === 'end') || (a.k === 'end' && pk(b))) {
+          const p = (pk(a) ? a : b) as Ptr;
+          if (p.mark !== undefined) return false;
+          const pi = pk(a) ? insn.dst : insn.src;
+          const o: JmpOp = pk(a) ? op : (({ jgt: 'jlt', jlt: 'jgt', jge: 'jle', jle: 'jge' } as Record<string, JmpOp>)[op] ?? op);
+          const out: St[] = [];
+          for (const truth of [false, true]) {
+            const s = truth ? jump() : fall();
+            const past = (o === 'jgt' && truth) || (o === 'jle' && !truth) ? -2 : (o === 'jge' && truth) || (o === 'jlt' && !truth) ? -1 : undefined;
+            if (past !== undefined) s.regs[pi] = { ...p, mark: past };
+            out.push(s);
+          }
+          return out;
+        }
+        return false;
+      }
+      default:
+        return false;
+    }
+    st.pc = pc + 1;
+    return [st];
+  };
+
+  // The verifier's first path: nothing on it is pruned (no state is complete yet) and every branch it cannot decide
+  // pushes the other side, popped only when the path ends. While this walk is certainly on that path (it follows the
+  // fall-through side whenever the verifier certainly can), a branch with both sides certain is a push; the 8193rd
+  // is refused ("The sequence of 8193 jumps is too complex"), unless the path processed 1,000,000 instructions first.
+  let first = true;
+  // Jump targets (the verifier's prune points), and the states the first path had at them while everything in them
+  // was known to the verifier exactly (constants, pointers without a range of their own, an untouched stack): the same
+  // state again is an endless loop to the verifier ("infinite loop detected at insn N").
+  const targets = new Set<number>();
+  for (const [i, insn] of insns.entries()) {
+    const inf = infos[i];
+    if (inf?.kind === 'jump') targets.add(i + 1 + insn.off);
+    else if (inf?.kind === 'ja') targets.add(i + 1 + (inf.cls === 'jmp32' ? insn.imm : insn.off));
+  }
+  const firstSeen = new Set<string>();
+  const plainState = (st: St) => st.calls.length === 0 && st.stack.size === 0 && st.mem.size === 0 && !stackPassed &&
+    st.regs.every((x) => x.k === 'none' || (x.k === 'num' ? !!x.ex && isConst(x.ex) : (x.k === 'ctx' || x.k === 'stack' || x.k === 'end' || x.k === 'map') && x.vr === undefined));
+  /** Set by step: the branch just walked is one the verifier decides the same way (two constants). */
+  let decided = false;
+  let pushes = 0;
+  let firstSteps = 0;
+  while (stack.length && !found) {
+    let st = stack.pop()!;
+    for (;;) {
+      const info = infos[st.pc];
+      if (first) {
+        if (++firstSteps > FIRST_PATH_STEPS) first = false;
+        else if (targets.has(st.pc) && plainState(st)) {
+          const key = keyOf(st);
+          if (firstSeen.has(key)) {
+            return {
+              pc: st.pc, rule: 'too-complex', kernel: `infinite loop detected at insn ${st.pc}`,
+              message: `The verifier refuses this loop: infinite loop detected at insn ${st.pc} (it comes back here with every register as it ` +
+                'was, so nothing can make it leave; make the loop condition depend on something that changes).',
+            };
+          }
+          firstSeen.add(key);
+        }
+      } else {
+        if (++steps > MAX_STEPS) return undefined;
+        if (info && (info.kind === 'jump' || info.kind === 'ja')) {
+          const key = keyOf(st);
+          // A state's key costs in proportion to its length: counted, so that the walk's work stays bounded.
+          steps += key.length >> 5;
+          if (seen.has(key)) break;
+          if (seen.size < MAX_SEEN) seen.add(key);
+        }
+      }
+      const pc = st.pc;
+      decided = false;
+      const next = step(st);
+      if (found) return found;
+      if (!next || next.length === 0) break;
+      if (first && info?.kind === 'jump') {
+        if (next.length === 2) {
+          if (++pushes > JMP_SEQ_LIMIT && firstSteps <= VERIFIER_INSN_LIMIT) {
+            return {
+              pc,
+              rule: 'too-complex',
+              kernel: `The sequence of ${JMP_SEQ_LIMIT + 1} jumps is too complex.`,
+              message: `The verifier refuses this program: The sequence of ${JMP_SEQ_LIMIT + 1} jumps is too complex. (its first path meets ` +
+                `${JMP_SEQ_LIMIT + 1} branches here whose outcome it cannot know, each one a path left to check later, after ${firstSteps.toLocaleString('en-US')} ` +
+                'instructions; typically a loop with many iterations and a branch on data in each: fewer iterations, or bpf_loop / an open-coded iterator).',
+            };
+          }
+        } else if (next[0]!.pc !== pc + 1 && !decided) first = false; // the verifier may have gone on with the fall-through side
+      }
+      // The verifier goes on with the fall-through side and comes back for the jump's.
+      if (next.length === 2) stack.push(next[1]!);
+      st = next[0]!;
+    }
+    // The first path proved nothing and left more pending sides than this walk can afford: it stops there.
+    if (first && stack.length > MAX_PENDING) return undefined;
+    first = false;
+  }
+  return found;
+}
+
+function regKey(r: Reg): string {
+  if (r.k === 'none') return '-';
+  if (r.k === 'num') {
+    const e = r.ex;
+    return `n${r.w ?? '?'}${e ? `[${e.umin}:${e.umax}:${e.smin}:${e.smax}:${e.tmask}]` : ''}#${r.ids.join('.')}`;
+  }
+  return `${r.k}${r.off}${r.map ?? ''}${r.orNull ?? ''}${r.vr === true ? 'v' : r.vr ? `v${r.vr.umax}:${r.vr.smin}` : ''}${r.mark ?? ''}`;
+}
