@@ -11,9 +11,9 @@
 // serverCpuMs / serverMainThreadCpuMs: CPU time of the server process (all its threads: the run's worker thread,
 // the collector's) and of its main thread during the run: on a machine shared with other jobs, wall time follows the
 // load, CPU time much less.
-// Results are appended to bench/results/editor-run.json.
+// Results are appended to bench/results/editor-run.json (not with --no-record: a trial on a loaded machine).
 //
-//   npm run build && node bench/editor-run.mjs [--packets 1000000]
+//   npm run build && node bench/editor-run.mjs [--packets 1000000] [--no-record]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, mkdirSync, openSync, writeSync, closeSync, rmSync } from 'node:fs';
 import { tmpdir, cpus, totalmem, loadavg } from 'node:os';
@@ -197,6 +197,7 @@ const result = {
   serverPeakRssMiB: peak,
 };
 console.log(JSON.stringify(result, null, 2));
+if (args.includes('--no-record')) process.exit(0);
 const resultsFile = join(repo, 'bench', 'results', 'editor-run.json');
 mkdirSync(dirname(resultsFile), { recursive: true });
 const prior = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : [];

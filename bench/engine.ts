@@ -6,7 +6,9 @@
 //   over the first 2,000 packets (bench/kernel-timing.c). The kernel reruns on the same buffer, so an encapsulating
 //   program sees its own output again on repeats (what the kernel measures, not a full packet path).
 // - kernel, syscall: one BPF_PROG_TEST_RUN (repeat 1) per packet, wall time per packet.
-// - engine: Machine.run on a reused buffer the packet is copied into (linear frames only), per engine;
+// - engine: Machine.run on a reused buffer the packet is copied into (linear frames only), per engine; engineHot: the
+//   same with each distinct frame held once (the cycled capture's 60,000 copies otherwise stream through the caches);
+//   engineBatch / engineBatchHot: the same runs through Machine.runBatch, the packets in the engine's linear memory;
 // - session: Session.runPacket (test_run's buffer layout, data_out copies) per engine;
 //   both in a child process running bench/engine-alone.ts bundled as `npm run build` bundles the CLI (the code that
 //   ships: a TypeScript loader adds its own wrappers to every closure and import), wall and CPU time per packet;
@@ -83,7 +85,7 @@ buildSync({
  * XDP_LENS_WASM sets it: '0' off (the JavaScript form alone), '1' for every program, undefined the default (images
  * of 300 instructions and more).
  */
-function measureAlone(objPath: string, program: string, mode: 'engine' | 'session', engine: Engine, tier?: '0' | '1'): { ns: number; cpuNs: number } {
+function measureAlone(objPath: string, program: string, mode: 'engine' | 'engine-hot' | 'engine-batch' | 'engine-batch-hot' | 'session', engine: Engine, tier?: '0' | '1'): { ns: number; cpuNs: number } {
   const env = { ...process.env };
   delete env.XDP_LENS_WASM;
   if (tier !== undefined) env.XDP_LENS_WASM = tier;
@@ -131,6 +133,19 @@ for (const name of PROGRAMS) {
       keep(e, 'engineNs', a.ns);
       keep(e, 'engineCpuNs', a.cpuNs);
       if (e === 'compiled') {
+        // The same with each distinct frame held once (engine-alone.ts engine-hot): packets hot in the caches, as the
+        // kernel's repeat figure has its one packet.
+        const h = measureAlone(c.objectPath, program, 'engine-hot', e);
+        keep(e, 'engineHotNs', h.ns);
+        keep(e, 'engineHotCpuNs', h.cpuNs);
+        // Machine.runBatch over the same packets (engine-alone.ts engine-batch: the packets in linear memory, put there
+        // a chunk at a time inside the timing; engine-batch-hot: each distinct frame there once).
+        const b = measureAlone(c.objectPath, program, 'engine-batch', e);
+        keep(e, 'engineBatchNs', b.ns);
+        keep(e, 'engineBatchCpuNs', b.cpuNs);
+        const bh = measureAlone(c.objectPath, program, 'engine-batch-hot', e);
+        keep(e, 'engineBatchHotNs', bh.ns);
+        keep(e, 'engineBatchHotCpuNs', bh.cpuNs);
         // The JavaScript form alone and the WebAssembly tier forced on, for the record of what the tier changes.
         const j = measureAlone(c.objectPath, program, 'engine', e, '0');
         keep(e, 'engineJsFormNs', j.ns);
@@ -155,6 +170,9 @@ for (const name of PROGRAMS) {
     row.ratios = {
       engineVsKernelJit: Math.round((ce.engineNs / k.repeat) * 10) / 10,
       engineCpuVsKernelJit: Math.round((ce.engineCpuNs / k.repeat) * 10) / 10,
+      engineHotCpuVsKernelJit: Math.round((ce.engineHotCpuNs / k.repeat) * 10) / 10,
+      engineBatchCpuVsKernelJit: Math.round((ce.engineBatchCpuNs / k.repeat) * 10) / 10,
+      engineBatchHotCpuVsKernelJit: Math.round((ce.engineBatchHotCpuNs / k.repeat) * 10) / 10,
       cliSummaryVsKernelJit: Math.round((ce.cliSummaryNs / k.repeat) * 10) / 10,
       cliJsonlVsKernelSyscall: Math.round((ce.cliJsonlNs / k.syscall) * 100) / 100,
       cFromVsObjectJsonl: Math.round((ce.cliJsonlFromCNs / ce.cliJsonlNs) * 100) / 100,

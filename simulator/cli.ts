@@ -2,7 +2,7 @@
 // Output formats named here (`--format jsonl`, `--format json`) are contracts other tools depend on: extend them
 // compatibly, never change existing keys.
 import { decodeMapsJson, objectMapFormats } from './btf-format.ts';
-import { mkdirSync, statSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseInnerTemplate } from './vm/map-load.ts';
@@ -15,7 +15,7 @@ import { PROFILES, DEFAULT_PROFILE, DRIVER_MODES, MODE_EXPLANATIONS, type Driver
 import { OutputCaptures } from './driver/output.ts';
 import { rssQueueOf } from './driver/rss.ts';
 import { openCapture, CaptureError, linkHeaderNote, type CapturedPacket } from './net/capture.ts';
-import { summarize } from './net/dissect.ts';
+import { summarize, SummaryCache } from './net/dissect.ts';
 import { diffPrograms, fileAtRevision, formatDiffRow, formatDiffSummary } from './diff.ts';
 import { compileFilter, formatFilterError, FilterError, type Filter, type PacketFacts } from './filter.ts';
 import { ReturnLines } from './return-lines.ts';
@@ -24,7 +24,7 @@ import { analyzeFile } from './analysis/index.ts';
 import { formatJson, formatSarif, formatText, REPORT_FORMATS, type ReportFormat } from './analysis/report.ts';
 import type { Finding } from './analysis/findings.ts';
 import { checksumBreaks, type ChecksumBreak } from './analysis/checksum.ts';
-import { INPUT_LIMITS, InputFileError, readInputFile, readInputText } from './input.ts';
+import { INPUT_LIMITS, InputFileError, nonUtf8Argument, readInputFile, readInputText } from './input.ts';
 import { checkProgramSeeds, parseRoutes } from './seeds.ts';
 import type { FibRoute } from './vm/types.ts';
 import { RefusalLog, kernelRefusals, refusalText, refusalsBeforeRun } from './verifier-refusals.ts';
@@ -267,7 +267,11 @@ function outDir(dir: string): string {
     st = statSync(dir);
   } catch {
     try {
-      mkdirSync(dir, { recursive: true });
+      // Each missing directory, outermost first, by itself: Node's recursive mkdirSync never returns where mkdir
+      // answers ENOENT under a parent that exists (/proc/x).
+      const missing: string[] = [];
+      for (let d = resolve(dir); dirname(d) !== d && !existsSync(d); d = dirname(d)) missing.push(d);
+      for (const d of missing.reverse()) mkdirSync(d);
       return dir;
     } catch (e) {
       throw new XdpLensError(`--out-dir ${dir}: cannot create the directory: ${(e as Error).message}`);
@@ -347,6 +351,7 @@ function cmdRun(argv: string[]): number {
   const saved = values['save-tests'] !== undefined ? new TestRecorder() : undefined;
   const engine = engineFlag(values.engine);
   const filter = values.filter !== undefined ? displayFilter(values.filter) : undefined;
+  const filterModified = filter?.fields.includes('modified') === true;
   let matched = 0;
   const mapOpts = mapLoadFlags(values['max-entries'], values['inner-map']);
   const dumpMaps = dumpMapsFlag(values['dump-maps']);
@@ -425,10 +430,13 @@ function cmdRun(argv: string[]): number {
   }
   // One ReturnLoc per file and line, made the first time a packet leaves through it (read-only after).
   const returnLocs = new Map<string, Map<number, ReturnLoc>>();
+  let lastReturnLoc: ReturnLoc | undefined;
   const returnLineOf = (pkt: CapturedPacket, r: DriverPacket): ReturnLoc | undefined => {
-    const line = returns?.lines.lineFor(pkt.frame, pkt.tsNs, r);
+    const lines = returns!.lines;
+    const line = pkt.tsSec !== undefined && pkt.tsNanos! < 1_000_000_000 && pkt.tsSec >= 0 ? lines.lineForAt(pkt.frame, pkt.tsSec, pkt.tsNanos!, r) : lines.lineFor(pkt.frame, pkt.tsNs, r);
     if (line === undefined) return undefined;
     const file = r.run.exitLoc?.file ?? programPath;
+    if (line === lastReturnLoc?.line && file === lastReturnLoc.file) return lastReturnLoc;
     let byLine = returnLocs.get(file);
     if (!byLine) returnLocs.set(file, (byLine = new Map()));
     let loc = byLine.get(line);
@@ -436,7 +444,7 @@ function cmdRun(argv: string[]): number {
       const text = returns!.text[line - 1] ?? '';
       byLine.set(line, (loc = { file, line, column: Math.max(0, text.search(/\breturn\b/)) + 1 }));
     }
-    return loc;
+    return (lastReturnLoc = loc);
   };
   let outputs: OutputCaptures | undefined;
   try {
@@ -455,6 +463,10 @@ function cmdRun(argv: string[]): number {
   let lastOutcomeCell = { n: 0 };
   let packets = 0;
   let faults = 0;
+  // Faults by what they mean: a read-only page's store is the driver's doing, an unmodelled feature is XDP Lens's;
+  // the rest are what the verifier rules out before a program runs.
+  let roPageFaults = 0;
+  let unmodelledFaults = 0;
   let invalid = 0;
   let truncated = 0;
   let outgoing = 0;
@@ -509,7 +521,8 @@ function cmdRun(argv: string[]): number {
         else if (!filter && format === 'table') out(outgoingRow(pkt, timeNs));
         continue;
       }
-      const r = driver.receive(pkt.frame, pkt.tsNs);
+      // The numeric timestamp when the reader has one (classic pcap): no BigInt per packet.
+      const r = pkt.tsSec !== undefined && pkt.tsNanos! < 1_000_000_000 && pkt.tsSec >= 0 ? driver.receiveAt(pkt.frame, pkt.tsSec, pkt.tsNanos!) : driver.receive(pkt.frame, pkt.tsNs);
       const ret = returns ? returnLineOf(pkt, r) : undefined;
       const exitLoc = r.fault?.loc ?? ret ?? r.run.exitLoc;
       // r.retval is what the driver acted on (0 after a fault): its action's index, XDP_ABORTED for other values.
@@ -530,6 +543,9 @@ function cmdRun(argv: string[]): number {
       }
       if (r.fault) {
         faults++;
+        const kind = r.fault.kind;
+        if (kind === 'readonly-page-write') roPageFaults++;
+        else if (kind === 'unsupported' || kind === 'unsupported-helper') unmodelledFaults++;
         const proved = refusals.fault(r.fault);
         if (proved) err(`xdp-lens: packet ${pkt.index}: the kernel would refuse this program: ${refusalText(proved)}\n`);
       }
@@ -544,7 +560,7 @@ function cmdRun(argv: string[]): number {
         if (Buffer.compare(pkt.frame, after) !== 0) checksum = checksumBreaks(pkt.frame, after);
       }
       if (checksum.length) checksumBroken++;
-      if (filter && !filter.test(packetFacts(pkt, r, ret))) continue;
+      if (filter && !filter.test(packetFacts(pkt, r, ret, filterModified))) continue;
       matched++;
       if (format === 'jsonl') {
         if (!packetJsonOut(pkt, r, values.data, ret, checksum)) out(packetJson(pkt, r, values.data, ret, checksum));
@@ -594,7 +610,16 @@ function cmdRun(argv: string[]): number {
     if (unusual.length) out(`outcomes: ${[...outcomes].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([o, n]) => `${o} ${n}`).join(', ')}`);
     if (invalid) out(`${invalid} returned a value that is not an XDP action: the driver warns once and drops them (counted as XDP_ABORTED)`);
     if (checksumBroken) out(`${checksumBroken} left with a checksum the program broke (valid on arrival, stale after its changes): the stack or the next hop drops them (--format jsonl lists them as "checksum")`);
-    if (faults) out(`${faults} faulted (counted as XDP_ABORTED); the kernel verifier would have rejected the program`);
+    if (faults) {
+      const verifier = faults - roPageFaults - unmodelledFaults;
+      const n = (k: number) => (k === faults ? '' : `${k} `);
+      const why = [
+        verifier ? `${n(verifier)}the kernel verifier would have rejected the program` : '',
+        roPageFaults ? `${n(roPageFaults)}a store into the read-only page this driver hands the program` : '',
+        unmodelledFaults ? `${n(unmodelledFaults)}something XDP Lens does not model (named in the fault), which the kernel would have run` : '',
+      ].filter(Boolean);
+      out(`${faults} faulted (counted as XDP_ABORTED)${verifier === faults ? '; ' : ': '}${why.join('; ')}`);
+    }
     const c = driver.stats();
     out(`driver: ${Object.entries(c).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     if (outputs) out(`output captures: ${outputs.files().join(', ')}`);
@@ -722,9 +747,9 @@ function packetJson(pkt: CapturedPacket, r: DriverPacket, withData: boolean | un
   // The counts (index, lengths, retval, insn, queue, copied) are whole numbers: written as JSON.stringify would.
   // summarize's text never holds a quote, a backslash or a control character (literals, numbers, hex), so its JSON
   // form is the text in quotes; checked below all the same, so that a change there cannot produce invalid JSON.
-  const sum = summarize(pkt.frame);
+  const sum = summaries.summarize(pkt.frame);
   let s = `{"packet":${pkt.index},"ts":"${packetTs(pkt)}","len":${pkt.wireLen},"caplen":${pkt.capLen},"summary":${PLAIN_JSON.test(sum) ? `"${sum}"` : q(sum)}`;
-  s += r.fault ? jsonMiddle(r, ret) : jsonMiddleCached(r, ret);
+  s += r.fault ? jsonMiddle(r, ret) : middleOf(r, ret).text;
   if (r.queue) s += `,"queue":${r.queue}`;
   if (r.copied) s += `,"copied":${r.copied}`;
   if (r.target) s += `,"target":${q(r.target)}`;
@@ -752,14 +777,16 @@ function packetJsonOut(pkt: CapturedPacket, r: DriverPacket, withData: boolean |
   if (r.fault || run.uninitStackRead || run.redirect || run.redirectFallback || run.printk.length || run.perf.length) return false;
   const nanos = pkt.tsNanos;
   if (nanos === undefined || !(nanos < 1_000_000_000) || pkt.tsSec === undefined) return false;
-  const sum = summarize(pkt.frame);
-  const mid = jsonMiddleCached(r, ret);
-  const target = r.target ? JSON.stringify(r.target) : '';
-  const note = r.note ? JSON.stringify(r.note) : '';
+  const sum = summaries.summarize(pkt.frame);
+  const slot = summaries.slot;
+  const mid = middleOf(r, ret);
+  // Targets and notes recur (a handful of texts per run): their JSON made once (quoted).
+  const target = r.target ? quoted(r.target) : '';
+  const note = r.note ? quoted(r.note) : '';
   const check = checksum?.length ? JSON.stringify(checksum) : '';
   const dataLen = withData ? r.out.length - r.metaLen : 0;
   // Numbers take at most 16 digits (< 2^53); the keys and punctuation under 200 bytes.
-  const most = 200 + 6 * 16 + sum.length + mid.length + target.length + note.length + check.length + 2 * dataLen;
+  const most = 200 + 6 * 16 + sum.length + mid.text.length + target.length + note.length + check.length + 2 * dataLen;
   if (most > OUT_BLOCK) return false;
   if (outUsed + most > OUT_BLOCK) flush();
   const start = outUsed;
@@ -767,17 +794,42 @@ function packetJsonOut(pkt: CapturedPacket, r: DriverPacket, withData: boolean |
   putUint(pkt.index);
   putBytes(J_TS);
   putUint(pkt.tsSec);
-  outBuf[outUsed++] = 46; // .
-  if (nanos >= 100_000_000) putUint(nanos);
-  else for (let d = 100_000_000; d >= 1; d /= 10) outBuf[outUsed++] = 48 + (Math.floor(nanos / d) % 10);
-  putBytes(J_LEN);
-  putUint(pkt.wireLen);
-  putBytes(J_CAPLEN);
-  putUint(pkt.capLen);
-  putBytes(J_SUMMARY);
-  if (!putText(sum, true)) return undo(start);
-  outBuf[outUsed++] = 34; // "
-  if (!putText(mid, false)) return undo(start);
+  // A point and nine digits: 10^9 + nanos written, its leading 1 made the point.
+  const point = outUsed;
+  putUint(1_000_000_000 + nanos);
+  outBuf[point] = 46; // .
+  // From "len" to the summary's closing quote: the bytes the last packet of this cached summary had, when its lengths
+  // were the same (the same text: the same bytes).
+  const tail = slot >= 0 ? summaryTails[slot] : undefined;
+  if (tail !== undefined && tail.sum === sum && tail.len === pkt.wireLen && tail.capLen === pkt.capLen) {
+    outBuf.set(tail.bytes, outUsed);
+    outUsed += tail.bytes.length;
+  } else {
+    const at = outUsed;
+    putBytes(J_LEN);
+    putUint(pkt.wireLen);
+    putBytes(J_CAPLEN);
+    putUint(pkt.capLen);
+    putBytes(J_SUMMARY);
+    if (!putText(sum, true)) return undo(start);
+    outBuf[outUsed++] = 34; // "
+    if (slot >= 0) {
+      // A copy (Buffer's slice is a view), into the slot's array when it has the length (another wire length of
+      // as many digits, the usual miss): no allocation then.
+      const n = outUsed - at;
+      if (tail !== undefined && tail.bytes.length === n) {
+        const b = tail.bytes;
+        for (let i = 0; i < n; i++) b[i] = outBuf[at + i]!;
+        tail.sum = sum;
+        tail.len = pkt.wireLen;
+        tail.capLen = pkt.capLen;
+      } else summaryTails[slot] = { sum, len: pkt.wireLen, capLen: pkt.capLen, bytes: new Uint8Array(outBuf.subarray(at, outUsed)) };
+    }
+  }
+  // The middle's bytes are checked once, when its text is made (middleOf).
+  if (mid.bytes === undefined) return undo(start);
+  outBuf.set(mid.bytes, outUsed);
+  outUsed += mid.bytes.length;
   if (r.queue) {
     putBytes(J_QUEUE);
     putUint(r.queue);
@@ -831,6 +883,13 @@ const J_CHECKSUM = ascii(',"checksum":');
 const J_DATA = ascii(',"data":"');
 const HEX_DIGITS = ascii('0123456789abcdef');
 
+/**
+ * Summaries of frames of a shape seen before (see SummaryCache), and per cached summary the jsonl bytes from "len" to
+ * the summary's closing quote as the last packet with that summary had them.
+ */
+const summaries = new SummaryCache();
+const summaryTails = new Array<{ sum: string; len: number; capLen: number; bytes: Uint8Array } | undefined>(SummaryCache.SLOTS).fill(undefined);
+
 function undo(start: number): false {
   outUsed = start;
   return false;
@@ -842,11 +901,22 @@ function putBytes(b: Uint8Array): void {
 
 /** A whole number below 2^53, as JSON.stringify writes it. */
 function putUint(n: number): void {
-  let digits = 1;
-  for (let t = n; t >= 10; t = Math.floor(t / 10)) digits++;
+  if (n > 0x7fffffff) {
+    let digits = 1;
+    for (let t = n; t >= 10; t = Math.floor(t / 10)) digits++;
+    let o = (outUsed += digits);
+    do {
+      const q = Math.floor(n / 10);
+      outBuf[--o] = 48 + (n - q * 10);
+      n = q;
+    } while (n > 0);
+    return;
+  }
+  // Below 2^31 (nearly every count): integer division.
+  const digits = n < 100_000 ? (n < 100 ? (n < 10 ? 1 : 2) : n < 1000 ? 3 : n < 10_000 ? 4 : 5) : n < 10_000_000 ? (n < 1_000_000 ? 6 : 7) : n < 100_000_000 ? 8 : n < 1_000_000_000 ? 9 : 10;
   let o = (outUsed += digits);
   do {
-    const q = Math.floor(n / 10);
+    const q = (n / 10) | 0;
     outBuf[--o] = 48 + (n - q * 10);
     n = q;
   } while (n > 0);
@@ -857,13 +927,22 @@ function putUint(n: number): void {
  * leaves as it is inside quotes (a quote, a backslash, a control character).
  */
 function putText(t: string, plain: boolean): boolean {
-  let o = outUsed;
-  for (let i = 0; i < t.length; i++) {
-    const c = t.charCodeAt(i);
-    if (c > 0x7e || (plain && (c < 0x20 || c === 34 || c === 92))) return false;
-    outBuf[o++] = c;
+  // Buffer's own encoder writes it (the text is often a concatenation, whose characters one by one are slow to
+  // read), then the bytes are checked: any character outside ASCII left a byte above 0x7f, so t.length bytes that
+  // are all ASCII are the text itself. The caller made room for t.length bytes.
+  const o = outUsed;
+  const n = (outBuf as unknown as Utf8Writer).utf8Write(t, o, OUT_BLOCK - o);
+  if (n !== t.length) return false;
+  const end = o + n;
+  if (plain) {
+    for (let i = o; i < end; i++) {
+      const c = outBuf[i]!;
+      if (c > 0x7e || c < 0x20 || c === 34 || c === 92) return false;
+    }
+  } else {
+    for (let i = o; i < end; i++) if (outBuf[i]! > 0x7e) return false;
   }
-  outUsed = o;
+  outUsed = end;
   return true;
 }
 
@@ -871,25 +950,42 @@ function putText(t: string, plain: boolean): boolean {
 const PLAIN_JSON = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
 /**
- * The record's fields from "action" to "path", which most packets share with the packet before (the same action,
- * outcome, exit and driver path): the last text kept, with what it was made from (strings and line objects compared
- * by identity, so a miss only costs the text being made again).
+ * The record's fields from "action" to "path", which most packets share with a packet shortly before (the same
+ * action, outcome, exit and driver path): the last MIDDLES texts kept, with what each was made from (strings and line
+ * objects compared by identity, so a miss only costs the text being made again) and, when the text is ASCII, its bytes.
  */
-const middle = { action: '', outcome: '', retval: -1, ret: undefined as ReturnLoc | undefined, exitLoc: undefined as unknown, insn: -2, program: '', path: '', text: '' };
-function jsonMiddleCached(r: DriverPacket, ret: ReturnLoc | undefined): string {
-  const m = middle;
-  const program = r.run.tailCalls > 0 ? r.run.exitProgram : '';
-  if (r.action === m.action && r.outcome === m.outcome && r.retval === m.retval && ret === m.ret && r.run.exitLoc === m.exitLoc && r.run.exitInsn === m.insn && program === m.program && r.path === m.path) return m.text;
-  m.text = jsonMiddle(r, ret);
-  m.action = r.action;
-  m.outcome = r.outcome;
-  m.retval = r.retval;
-  m.ret = ret;
-  m.exitLoc = r.run.exitLoc;
-  m.insn = r.run.exitInsn;
-  m.program = program;
-  m.path = r.path;
-  return m.text;
+interface Middle {
+  action: string;
+  outcome: string;
+  retval: number;
+  ret: ReturnLoc | undefined;
+  exitLoc: unknown;
+  insn: number;
+  program: string;
+  path: string;
+  text: string;
+  /** The text's bytes; undefined when it holds anything but ASCII (packetJsonOut then leaves the line to packetJson). */
+  bytes: Uint8Array | undefined;
+}
+const MIDDLES = 16;
+const middles: Middle[] = [];
+let middleNext = 0;
+function middleOf(r: DriverPacket, ret: ReturnLoc | undefined): Middle {
+  const run = r.run;
+  const program = run.tailCalls > 0 ? run.exitProgram : '';
+  for (let i = 0; i < middles.length; i++) {
+    const m = middles[i]!;
+    if (r.action === m.action && r.outcome === m.outcome && r.retval === m.retval && ret === m.ret && run.exitLoc === m.exitLoc && run.exitInsn === m.insn && program === m.program && r.path === m.path) return m;
+  }
+  const text = jsonMiddle(r, ret);
+  const bytes = /[^\x00-\x7e]/.test(text) ? undefined : Uint8Array.from(Buffer.from(text, 'latin1'));
+  const m: Middle = { action: r.action, outcome: r.outcome, retval: r.retval, ret, exitLoc: run.exitLoc, insn: run.exitInsn, program, path: r.path, text, bytes };
+  if (middles.length < MIDDLES) middles.push(m);
+  else {
+    middles[middleNext] = m;
+    middleNext = (middleNext + 1) % MIDDLES;
+  }
+  return m;
 }
 
 /** The record's fields from "action" to "path". */
@@ -926,7 +1022,7 @@ function displayFilter(text: string): Filter {
 const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
 
 /** What a display filter sees of a packet: the frame as received and its result. */
-function packetFacts(pkt: CapturedPacket, r: DriverPacket, ret?: ReturnLoc): PacketFacts {
+function packetFacts(pkt: CapturedPacket, r: DriverPacket, ret: ReturnLoc | undefined, wantModified: boolean): PacketFacts {
   const loc = exitLocation(r, ret);
   const after = r.out.subarray(r.metaLen);
   return {
@@ -943,7 +1039,8 @@ function packetFacts(pkt: CapturedPacket, r: DriverPacket, ret?: ReturnLoc): Pac
     fault: r.fault?.kind,
     target: r.target,
     queue: r.queue,
-    modified: after.length !== pkt.frame.length || !Buffer.from(after.buffer, after.byteOffset, after.length).equals(Buffer.from(pkt.frame.buffer, pkt.frame.byteOffset, pkt.frame.length)),
+    // Compared only for a filter that names it.
+    modified: wantModified && Buffer.compare(after, pkt.frame) !== 0,
     printk: r.run.printk,
     summary: () => summarize(pkt.frame),
   };
@@ -960,7 +1057,7 @@ function baseName(file: string): string {
 /** `relNs`: ns since the first packet (Number of the BigInt difference: the same value). */
 function tableRow(pkt: CapturedPacket, r: DriverPacket, relNs: number, ret?: ReturnLoc): string {
   const t = (relNs / 1e9).toFixed(6);
-  let summary = summarize(pkt.frame);
+  let summary = summaries.summarize(pkt.frame);
   if (summary.length > 58) summary = summary.slice(0, 57) + '…';
   const loc = r.fault?.loc ?? ret ?? r.run.exitLoc;
   const where = loc ? `${baseName(loc.file)}:${loc.line}` : '';
@@ -1078,11 +1175,15 @@ function cmdDiff(argv: string[]): number {
   const oldPath = old?.path ?? positionals[0]!;
   const includeDirs = [...(values.I ?? []), ...(old ? [dirname(resolve(newPath))] : [])];
   const jsonlOut = values.format === 'jsonl';
+  // The header goes out with the first row or the summary: an input error before them leaves stdout empty.
+  let headerOut = jsonlOut;
+  const header = () => {
+    if (headerOut) return;
+    headerOut = true;
+    out(`diff ${rev !== undefined ? `${newPath}@${rev}` : oldPath} -> ${newPath} on ${capture}`);
+    out('');
+  };
   try {
-    if (!jsonlOut) {
-      out(`diff ${rev !== undefined ? `${newPath}@${rev}` : oldPath} -> ${newPath} on ${capture}`);
-      out('');
-    }
     const r = diffPrograms(oldPath, newPath, capture, {
       program: values.program,
       compile: { includeDirs, clangFlags: values.cflag, btf: values.btf },
@@ -1095,9 +1196,13 @@ function cmdDiff(argv: string[]): number {
       queues: intOpt(values.queues, 'queues', 1),
       limit: values.limit !== undefined ? intOpt(values.limit, 'limit', 1) : undefined,
       names: { old: rev !== undefined ? `${newPath}@${rev}` : oldPath, new: newPath },
-      onPacket: (c) => out(jsonlOut ? JSON.stringify(c) : formatDiffRow(c)),
+      onPacket: (c) => {
+        header();
+        out(jsonlOut ? JSON.stringify(c) : formatDiffRow(c));
+      },
     });
-    const summary = { old: r.old, new: r.new, capture: r.capture, program: r.program, packets: r.packets, changed: r.changed.length, transitions: r.transitions, actionDelta: r.actionDelta, ...(r.captureError ? { captureError: r.captureError } : {}) };
+    header();
+    const summary = { old: r.old, new: r.new, capture: r.capture, program: r.program, packets: r.packets, changed: r.changed.length, transitions: r.transitions, actionDelta: r.actionDelta, ...(r.captureError ? { captureError: r.captureError } : {}), ...(r.linesNote ? { linesNote: r.linesNote } : {}) };
     if (jsonlOut) out(JSON.stringify({ summary, maps: r.maps }));
     else {
       if (r.changed.length) out('');
@@ -1193,6 +1298,11 @@ function internalError(e: unknown): string {
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv.filter((a) => a !== '--debug');
+  const notUtf8 = nonUtf8Argument(argv);
+  if (notUtf8) {
+    err(`xdp-lens: argument ${notUtf8} is not valid UTF-8 (a file name in another encoding?): Node.js, which runs xdp-lens, cannot pass such a name on; rename the file, or give a symlink to it whose name is UTF-8\n`);
+    return 2;
+  }
   try {
     switch (cmd) {
       case 'run':

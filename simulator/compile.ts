@@ -12,6 +12,10 @@
 // clang read (from its -MD dependency file) with their hashes, and a cached object is reused only while they are
 // unchanged. System headers (under /usr) are not tracked.
 //
+// The cache is bounded (`pruneCache`): a hit refreshes the object's time, and after every CACHE_PRUNE_EVERY-th store
+// (and the first of a process) the least recently used objects go until at most CACHE_MAX_OBJECTS and CACHE_MAX_BYTES
+// remain. Someone who edits all day (each edit is a new key) would otherwise fill /tmp.
+//
 // Every clang run is bounded (see `clangLimits`): a wall-clock limit, enforced by coreutils `timeout`, which runs clang
 // in a process group of its own and kills the whole group (the driver and its cc1 child); an address-space limit
 // (`ulimit -v`, which every process clang starts inherits) and a CPU-time limit; and a parent-death signal
@@ -19,7 +23,8 @@
 // reported as such ("clang exceeded 2 GiB ..."), never as a hang.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { INPUT_LIMITS, readInputFile } from './input.ts';
@@ -282,7 +287,9 @@ function prepare(sourcePath: string, opts: CompileOptions): CompileResult | Plan
   // -x c: the file is C whatever its name; no crash reproducer (it would preprocess the input a second time).
   const command = [clang, ...baseArgs, '-fno-crash-diagnostics', '-MD', '-MF', depPath, '-x', 'c', '-c', src, '-o', tmpObj];
 
-  if (existsSync(objectPath) && existsSync(manifestPath) && depsUnchanged(manifestPath)) {
+  // An object cached before flags such as -E were refused may be text: compiled again, it is reported.
+  if (existsSync(objectPath) && existsSync(manifestPath) && depsUnchanged(manifestPath) && !notAnObject(objectPath)) {
+    touch(objectPath);
     return { objectPath, diagnostics: [], command, stderr: '', cached: true };
   }
   try {
@@ -301,6 +308,31 @@ function failed(src: string, message: string, command: string[], stderr = ''): C
 }
 
 /** Turn clang's exit into the result: diagnostics, a limit hit, or the object moved into the cache. */
+/** What clang wrote instead of an ELF object (a flag such as -E or -S changes it), or undefined for an ELF file. */
+function notAnObject(path: string): string | undefined {
+  let head: Buffer;
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      head = Buffer.alloc(256);
+      head = head.subarray(0, readSync(fd, head, 0, 256, 0));
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined; // reading it later reports the problem
+  }
+  if (head.length >= 4 && head.readUInt32BE(0) === 0x7f454c46) return undefined;
+  if (head.length === 0) return 'an empty file';
+  if (head.subarray(0, 4).toString('latin1') === 'BC\xc0\xde' || head.readUInt32LE(0) === 0x0b17c0de) return 'LLVM bitcode (-emit-llvm -c)';
+  const text = head.toString('latin1');
+  if (/^\s*(#|typedef|struct|static|extern|int|char|enum|union|__|\n)/.test(text) && !/^\s*\.(text|file)/.test(text)) return 'preprocessed C text (-E)';
+  if (/^\s*(\.text|\.file|\.section)/m.test(text)) return 'assembly text (-S)';
+  if (/^; ModuleID/.test(text)) return 'LLVM IR text (-S -emit-llvm)';
+  if (/^[^\n]*\.o\s*:/.test(text)) return 'make dependency lines (-M)';
+  return `a file that does not start with \\x7fELF (first bytes ${[...head.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ')})`;
+}
+
 function finish(
   plan: Plan,
   r: { status: number | null; signal: NodeJS.Signals | null; stderr: string; error?: Error; timedOut: boolean },
@@ -333,6 +365,11 @@ function finish(
     cleanup();
     return failed(src, `clang wrote no object for ${src}`, command, stderr);
   }
+  const notObject = notAnObject(tmpObj);
+  if (notObject) {
+    cleanup();
+    return failed(src, `clang wrote ${notObject} for ${src}, not a BPF object file: a --cflag such as -E, -S, -emit-llvm or -M changes what clang writes; drop it`, command, stderr);
+  }
   // Record local headers so that editing one invalidates the cached object.
   const deps: Manifest['deps'] = [];
   try {
@@ -353,7 +390,80 @@ function finish(
     cleanup();
     return failed(src, `cannot store the compiled object in ${plan.cacheDir}: ${(e as Error).message}`, command, stderr);
   }
+  // In the background: the compile's result does not wait for it.
+  if (storesSincePrune++ % CACHE_PRUNE_EVERY === 0) void pruneCache(plan.cacheDir, { keep: plan.objectPath });
   return { objectPath: plan.objectPath, diagnostics, command, stderr };
+}
+
+/** The cache's bounds (see the header); a pruned cache keeps the most recently used objects. */
+export const CACHE_MAX_OBJECTS = 2000;
+export const CACHE_MAX_BYTES = 256 << 20;
+const CACHE_PRUNE_EVERY = 64;
+/** Temporary files of a compile that never finished (a killed process) go after this long. */
+const CACHE_STALE_TMP_MS = 3600_000;
+let storesSincePrune = 0;
+
+function touch(path: string): void {
+  try {
+    const now = new Date();
+    utimesSync(path, now, now);
+  } catch {
+    // a read-only cache still serves hits; it is just not kept in recency order
+  }
+}
+
+/**
+ * Remove the least recently used objects (with their manifests) from `cacheDir` until at most `maxObjects` and
+ * `maxBytes` remain, and temporary files older than an hour. `keep` (the object just stored) always stays. Never
+ * rejects: a cache that cannot be pruned is still a cache. Resolves with how many objects went.
+ */
+export async function pruneCache(
+  cacheDir: string,
+  opts: { keep?: string; maxObjects?: number; maxBytes?: number; now?: number } = {},
+): Promise<number> {
+  const maxObjects = opts.maxObjects ?? CACHE_MAX_OBJECTS;
+  const maxBytes = opts.maxBytes ?? CACHE_MAX_BYTES;
+  const now = opts.now ?? Date.now();
+  let names: string[];
+  try {
+    names = await fsp.readdir(cacheDir);
+  } catch {
+    return 0;
+  }
+  const objects: { path: string; time: number; bytes: number }[] = [];
+  let bytes = 0;
+  for (const name of names) {
+    const temporary = name.endsWith('.tmp') || name.endsWith('.d');
+    if (!temporary && !name.endsWith('.o')) continue;
+    const path = join(cacheDir, name);
+    const st = await fsp.stat(path).catch(() => undefined);
+    if (!st?.isFile()) continue;
+    if (temporary) {
+      if (now - st.mtimeMs > CACHE_STALE_TMP_MS) await fsp.rm(path, { force: true }).catch(() => undefined);
+      continue;
+    }
+    objects.push({ path, time: st.mtimeMs, bytes: st.size });
+    bytes += st.size;
+  }
+  if (objects.length <= maxObjects && bytes <= maxBytes) return 0;
+  objects.sort((a, b) => a.time - b.time);
+  let count = objects.length;
+  let removed = 0;
+  for (const o of objects) {
+    if (count <= maxObjects && bytes <= maxBytes) break;
+    if (o.path === opts.keep) continue;
+    try {
+      // The manifest first: an object left without one (an exit in between) is never a hit and goes next time.
+      await fsp.rm(o.path.replace(/\.o$/, '.json'), { force: true });
+      await fsp.rm(o.path, { force: true });
+    } catch {
+      continue;
+    }
+    count--;
+    bytes -= o.bytes;
+    removed++;
+  }
+  return removed;
 }
 
 /** Compile `sourcePath` to a BPF object (synchronously), under the clang limits. Never throws; failures are diagnostics. */

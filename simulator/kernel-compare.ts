@@ -9,12 +9,14 @@
 //
 // Values from the clock (bpf_ktime_get_ns, _boot_ns, _coarse_ns, _tai_ns, bpf_jiffies64) and from
 // bpf_get_prandom_u32 cannot match between the two sides. Instead of tracking taint inside the interpreter, the
-// simulator side is run three more times with a different clock origin and a different random stream each (the first
+// simulator side is run six more times with a different clock origin and a different random stream each (the first
 // variant's stream is the bitwise complement of the real run's, so any value that depends on even one bit of a random
-// number changes; the clock origins are chosen so that bits 0 and 1 of every clock flip, see VARIANT_CLOCKS). Output bytes, return values and map bytes that change between these runs depend on those sources;
-// a difference from the kernel there is reported as "depends on the clock/random source", not as a disagreement.
-// The limit of this method: a value that depends on the clock or random source in a way that happens to come out the
-// same in all four runs (e.g. `ts > 0`, or a bit of a random number that the other streams repeat) is treated as
+// number changes; the last two draw only zeros and only ones, so a packet sampled by `random % N == 0` or
+// `(random & mask) != 0` in any run is sampled in one of them and skipped in the other; the clock origins are chosen so that bits 0 and 1 of every clock flip, see VARIANT_CLOCKS; one
+// variant stops the clock between packets, one runs them back to back as the kernel side does). Output bytes, return
+// values and map bytes that change between these runs depend on those sources; a difference from the kernel there is
+// reported as "depends on the clock/random source", not as a disagreement. The limit of this method: a value that
+// depends on the clock or random source in a way that happens to come out the same in all seven runs (e.g. `ts > 0`, or a bit of a random number that the other streams repeat) is treated as
 // independent, and a difference there is a disagreement; with one variant that complements every random bit and
 // clock origins that differ in every byte, this needs a dependence that does not change for any of those inputs.
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,7 +26,7 @@ import type { LoadedObject, MapDef } from './elf/types.ts';
 import { MapType } from './elf/types.ts';
 import { Session, actionOf, type SessionOptions } from './session.ts';
 import { Prandom } from './vm/helper-impl/prandom.ts';
-import { kernelVerifierUnavailable, parseLoadOutput } from './analysis/verifier.ts';
+import { kernelVerifierUnavailable, libbpfCouldNotOpen, parseLoadOutput } from './analysis/verifier.ts';
 import { PRIVATE_BPFFS, PROGS_DIR, isDevmapOrCpumap, objectWithOnly, patchSectionData, pinName, runWithPrivateBpffs, sq } from './kernel-load.ts';
 
 export interface CompareSide {
@@ -117,8 +119,28 @@ const spacedHex = (h: string) => (h.match(/../g) ?? []).join(' ');
 // Clock origins of the variant runs. The first is the default origin (1000 s) plus an odd number of nanoseconds and
 // an odd number of jiffies (4 ms at the assumed HZ 250, vm/helpers.ts), so bit 0 of a timestamp and of bpf_jiffies64
 // always flips; the third is 2 mod 4 away, so bit 1 always flips; the second and third differ in every byte from the
-// default origin (0xe8d4a51000), so the high bytes of a timestamp change too.
-export const VARIANT_CLOCKS = [1_000_000_000_000n + 4_000_000n * 0x123_4567n + 1n, 0x0fed_cba9_8765_4321n, 0x1357_9bdf_0246_8acen];
+// default origin (0xe8d4a51000), so the high bytes of a timestamp change too. The fourth runs the packets back to back
+// as the kernel side does, BACK_TO_BACK_NS apart whatever the capture says (see variantTsNs). The fifth and sixth
+// (random numbers all zeros, all ones; variantOptions) have origins of their own.
+export const VARIANT_CLOCKS = [1_000_000_000_000n + 4_000_000n * 0x123_4567n + 1n, 0x0fed_cba9_8765_4321n, 0x1357_9bdf_0246_8acen, 0x2b3c_4d5e_6f70_8193n,
+  0x3c4d_5e6f_7081_92a5n, 0x4d5e_6f70_8192_a3b6n];
+
+/**
+ * The spacing of the back-to-back variant: about what separates two test runs of the kernel side (10 us here), odd
+ * and prime so that the low bits of the clock go through every value (a map slot chosen by `ktime % N`).
+ */
+export const BACK_TO_BACK_NS = 9_973n;
+
+/**
+ * The timestamp variant run `i` gives packet `index` (captured at `tsNs`): variant 1 stops the clock between packets,
+ * variant 3 spaces them BACK_TO_BACK_NS apart (a rate computed from the time since the last packet then comes out as
+ * the kernel's back-to-back runs make it, not 0 and not the capture's), the others follow the capture.
+ */
+export function variantTsNs(i: number, index: number, tsNs: bigint | undefined): bigint | undefined {
+  if (i === 1) return undefined;
+  if (i === 3) return BigInt(index) * BACK_TO_BACK_NS;
+  return tsNs;
+}
 
 /** Session options of variant run `i` (0..VARIANT_CLOCKS.length-1): another clock origin and random stream. */
 export function variantOptions(base: SessionOptions, i: number): SessionOptions {
@@ -127,8 +149,12 @@ export function variantOptions(base: SessionOptions, i: number): SessionOptions 
   if (i === 0) {
     const p = new Prandom(seed);
     prandom = () => ~p.next() >>> 0;
+  } else if (i === 4 || i === 5) {
+    // Random numbers of all zeros or all ones: sampling decisions taken the same way for every packet.
+    const v = i === 4 ? 0 : 0xffffffff;
+    prandom = () => v;
   } else {
-    const p = new Prandom((seed ^ (i === 1 ? 0x5bd1e995 : 0x9e3779b9)) >>> 0);
+    const p = new Prandom((seed ^ (i === 1 ? 0x5bd1e995 : i === 2 ? 0x9e3779b9 : 0x27d4eb2f)) >>> 0);
     prandom = () => p.next();
   }
   return { ...base, clockOriginNs: VARIANT_CLOCKS[i], prandom };
@@ -218,18 +244,32 @@ export function compareWithKernel(
         notes.push(`map ${def.name}: XSKMAP entries need AF_XDP sockets; not seeded in the kernel`);
         break;
       }
-      batch.push(`map update pinned ${path} key hex ${spacedHex(e.key)} value ${value}`);
+      // Queue, stack and bloom filter maps have no keys: their seed values are pushed in order.
+      if (def.keySize === 0) batch.push(`map push pinned ${path} value ${value}`);
+      else batch.push(`map update pinned ${path} key hex ${spacedHex(e.key)} value ${value}`);
     }
   }
 
   // The simulator: the real run, then the clock/random variants.
   const simRows = frames.map(({ frame, tsNs }) => session.runPacket(frame, { tsNs }));
+  // Stack bytes the program reads without having written them (root may: allow_uninit_stack) hold, in the kernel,
+  // whatever its stack held there; the simulator's are zeros or stale bytes. What is built from them (a map key with
+  // padding never written, most often) cannot be compared: say so, where it happened, instead of a bare difference.
+  const uninit = simRows.flatMap((s, i) => (s.run.uninitStackRead ? [{ i, u: s.run.uninitStackRead }] : []));
+  if (uninit.length) {
+    const u = uninit[0]!.u;
+    const where = u.loc ? `${u.loc.file}:${u.loc.line}` : `insn ${u.insn}`;
+    const which = uninit.slice(0, 10).map((x) => indexOf[x.i]).join(', ') + (uninit.length > 10 ? ` and ${uninit.length - 10} more` : '');
+    notes.push(`packet${uninit.length === 1 ? '' : 's'} ${which}: the program read stack bytes it never wrote (first at ${where}: ${u.size} byte(s) at r10${u.offset} of frame ${u.frame}); ` +
+      'the kernel reads whatever its stack held there, so packet bytes, return values and map keys or values built from them may differ without either side being wrong (zero the variable, e.g. `= {}` or __builtin_memset, to compare)');
+  }
   const simMaps = session.mapsJson({ all: true });
   const variants = VARIANT_CLOCKS.map((_, i) => {
     const s = new Session(obj, variantOptions(sessionOpts, i));
-    // Variant 1 also stops the clock between packets: the kernel runs them back to back, so values derived from the
-    // time elapsed between packets (rate windows, ageing) are clock-dependent as much as the time itself.
-    const rows = frames.map(({ frame, tsNs }) => s.runPacket(frame, { tsNs: i === 1 ? undefined : tsNs }));
+    // Variants 1 and 3 also change the time between packets (stopped, back to back): the kernel runs them back to
+    // back, so values derived from the time elapsed between packets (rate windows, ageing) are clock-dependent as much
+    // as the time itself.
+    const rows = frames.map(({ frame, tsNs }, index) => s.runPacket(frame, { tsNs: variantTsNs(i, index, tsNs) }));
     return { rows, maps: s.mapsJson({ all: true }) };
   });
 
@@ -275,6 +315,8 @@ export function compareWithKernel(
       const log = file('load.log');
       if (obj.maps.some((m) => m.section === 'maps') && /failed to open object file|legacy map definitions/i.test(log))
         return unavailable('bpftool (libbpf >= 1.0) refuses legacy SEC("maps") map definitions (struct bpf_map_def), so the kernel side cannot load this object');
+      const unopened = libbpfCouldNotOpen(log);
+      if (unopened) return unavailable(unopened);
       const refusal = parseLoadOutput(log, obj.path).findings.map((f) => `${f.file}:${f.line}: ${f.message}`);
       const text = refusal.length ? refusal.join('\n') : log.split('\n').filter((l) => l.trim() && !/skipping unrecognized data section/.test(l)).slice(-6).join('\n');
       return unavailable(`the kernel refused to load the object: ${text}`);
@@ -412,7 +454,11 @@ function mapsAfterSeeding(obj: LoadedObject, session: Session, seed: unknown): [
   const out: [MapDef, MapsJson[string]][] = [];
   for (const name of Object.keys(seed as object)) {
     const def = obj.maps.find((m) => m.name === name) ?? obj.maps.find((m) => m.name.endsWith(`.${name}`) && m.kind === 'global');
-    if (def && all[def.name]) out.push([def, all[def.name]!]);
+    // A queue, stack or bloom filter dumps nothing: its seed's values, in order, are what the kernel side pushes.
+    const list = (seed as Record<string, unknown>)[name];
+    if (def && def.keySize === 0 && Array.isArray(list)) {
+      out.push([def, list.map((e) => ({ key: '', value: String((e as { value?: unknown }).value ?? '') }))]);
+    } else if (def && all[def.name]) out.push([def, all[def.name]!]);
   }
   return out;
 }

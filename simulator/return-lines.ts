@@ -160,8 +160,13 @@ export function buildTwin(path: string, text: string, compile: LoadOptions): Twi
 export class MarkerTrail {
   private lines = new Int32Array(64);
   private n = 0;
-  private cur = '';
-  private curMarkers: Map<number, number> | undefined;
+  private cur: string | undefined;
+  /** The current program's markers by instruction: the return line, 0 for none (no Map lookup per marker). */
+  private curLines: Int32Array | undefined;
+  private readonly linesBy = new Map<string, Int32Array | undefined>();
+  /** The entry function's line range of the program the last exitLine was for. */
+  private rangeOf: string | undefined;
+  private range: [number, number] | undefined;
   readonly hooks: RunHooks;
 
   constructor(private readonly twin: Twin) {
@@ -169,12 +174,25 @@ export class MarkerTrail {
       onMark: (program, pc) => {
         if (program !== this.cur) {
           this.cur = program;
-          this.curMarkers = twin.markers.get(program);
+          this.curLines = this.markerLines(program);
         }
-        const line = this.curMarkers?.get(pc);
-        if (line !== undefined) this.lines[this.n++ & 63] = line;
+        const lines = this.curLines;
+        const line = lines !== undefined && pc < lines.length ? lines[pc]! : 0;
+        if (line !== 0) this.lines[this.n++ & 63] = line;
       },
     };
+  }
+
+  private markerLines(program: string): Int32Array | undefined {
+    if (this.linesBy.has(program)) return this.linesBy.get(program);
+    const m = this.twin.markers.get(program);
+    let lines: Int32Array | undefined;
+    if (m !== undefined && m.size > 0) {
+      lines = new Int32Array(Math.max(...m.keys()) + 1);
+      for (const [pc, line] of m) lines[pc] = line;
+    }
+    this.linesBy.set(program, lines);
+    return lines;
   }
 
   begin(): void {
@@ -183,7 +201,11 @@ export class MarkerTrail {
 
   /** The return line of the last marker inside the exiting program's entry function, else the last marker. */
   exitLine(exitProgram: string): number | undefined {
-    const range = this.twin.range.get(exitProgram);
+    if (exitProgram !== this.rangeOf) {
+      this.rangeOf = exitProgram;
+      this.range = this.twin.range.get(exitProgram);
+    }
+    const range = this.range;
     const kept = Math.min(this.n, 64);
     for (let i = 1; i <= kept; i++) {
       const line = this.lines[(this.n - i) & 63]!;
@@ -230,6 +252,16 @@ export class ReturnLines {
     return line;
   }
 
+  /** lineFor with the timestamp as whole seconds (>= 0) and nanoseconds (0 <= nanos < 10^9): no BigInt per packet. */
+  lineForAt(frame: Uint8Array, sec: number, nanos: number, real: DriverPacket): number | undefined {
+    this.trail.begin();
+    const shadow = this.driver.runOnlyAt(frame, sec, nanos);
+    this.action = actionOf(shadow.fault ? 0 : shadow.retval >>> 0);
+    const line = this.trail.exitLine(shadow.exitProgram);
+    if (this.action !== real.action || real.fault) return undefined;
+    return line;
+  }
+
   /** The twin's action for the last packet `run` ran. */
   action: Action = 'XDP_ABORTED';
 
@@ -241,6 +273,14 @@ export class ReturnLines {
     this.trail.begin();
     // Only the twin's program run on the buffer the driver lays out: what the driver then does is the real run's.
     const shadow = this.driver.runOnly(frame, tsNs);
+    this.action = actionOf(shadow.fault ? 0 : shadow.retval >>> 0);
+    return this.trail.exitLine(shadow.exitProgram);
+  }
+
+  /** run with the timestamp as whole seconds (>= 0) and nanoseconds (0 <= nanos < 10^9): no BigInt per packet. */
+  runAt(frame: Uint8Array, sec: number, nanos: number): number | undefined {
+    this.trail.begin();
+    const shadow = this.driver.runOnlyAt(frame, sec, nanos);
     this.action = actionOf(shadow.fault ? 0 : shadow.retval >>> 0);
     return this.trail.exitLine(shadow.exitProgram);
   }

@@ -133,16 +133,52 @@ class CaptureClock {
   private first: bigint | undefined;
   /** The latest capture timestamp so far: the clock is origin + (latest - first), computed when it is read. */
   private latest: bigint | undefined;
+  /**
+   * While every timestamp came as numbers (advanceToTime): the first and the latest as whole seconds and nanoseconds
+   * (below 10^9), `first`/`latest` left undefined until the clock is read or a BigInt timestamp comes.
+   */
+  private numeric = false;
+  private firstSec = 0;
+  private firstNanos = 0;
+  private latestSec = 0;
+  private latestNanos = 0;
 
   constructor(private readonly origin = 1_000_000_000_000n /* 1000 s of uptime */) {}
 
   advanceTo(tsNs: bigint | undefined): void {
     if (tsNs === undefined) return;
+    if (this.numeric) this.toBigInt();
     if (this.first === undefined) this.first = this.latest = tsNs;
     else if (tsNs > this.latest!) this.latest = tsNs; // captures can go backwards; the kernel clock cannot
   }
 
+  /** advanceTo(sec * 10^9 + nanos) without a BigInt: `sec` a whole number of seconds, 0 <= nanos < 10^9. */
+  advanceToTime(sec: number, nanos: number): void {
+    if (this.numeric) {
+      if (sec > this.latestSec || (sec === this.latestSec && nanos > this.latestNanos)) {
+        this.latestSec = sec;
+        this.latestNanos = nanos;
+      }
+    } else if (this.first === undefined) {
+      this.numeric = true;
+      this.firstSec = this.latestSec = sec;
+      this.firstNanos = this.latestNanos = nanos;
+    } else this.advanceTo(BigInt(sec) * 1_000_000_000n + BigInt(nanos));
+  }
+
+  private toBigInt(): void {
+    this.numeric = false;
+    this.first = BigInt(this.firstSec) * 1_000_000_000n + BigInt(this.firstNanos);
+    this.latest = BigInt(this.latestSec) * 1_000_000_000n + BigInt(this.latestNanos);
+  }
+
   now(): bigint {
+    if (this.numeric) {
+      // Exact below 2^53 ns: a span under 9 * 10^6 s (the latest is never before the first).
+      const dSec = this.latestSec - this.firstSec;
+      if (dSec < 9e6) return this.origin + BigInt(dSec * 1e9 + (this.latestNanos - this.firstNanos));
+      this.toBigInt();
+    }
     return this.first === undefined ? this.origin : this.origin + (this.latest! - this.first);
   }
 }
@@ -223,6 +259,14 @@ export class Session {
   /** runBuff with the packet's timestamp and CPU as arguments (the driver's per-packet call: no object per packet). */
   runAt(buff: XdpBuff, tsNs: bigint | undefined, cpu: number): RunResult {
     this.clock.advanceTo(tsNs);
+    this.env.cpu = cpu;
+    this.hooks?.onBuff?.(buff);
+    return this.machine.run(this.program.name, buff, this.env, this.hooks);
+  }
+
+  /** runAt with the timestamp as whole seconds and nanoseconds (0 <= nanos < 10^9): no BigInt per packet. */
+  runAtTime(buff: XdpBuff, sec: number, nanos: number, cpu: number): RunResult {
+    this.clock.advanceToTime(sec, nanos);
     this.env.cpu = cpu;
     this.hooks?.onBuff?.(buff);
     return this.machine.run(this.program.name, buff, this.env, this.hooks);

@@ -27,7 +27,7 @@ export function linearCapacity(g: Pick<FrameGeometry, 'headroom' | 'frameSize'>)
  * frame's window, no program having moved the packet's bounds), only what of that window the new frame does not
  * overwrite is cleared, instead of the whole buffer; dirtyTo < 0: the whole buffer.
  */
-export function layoutXdpBuff(bytes: Uint8Array, g: FrameGeometry, reuse?: Uint8Array, dirtyFrom = 0, dirtyTo = -1, into?: XdpBuff): XdpBuff {
+export function layoutXdpBuff(bytes: Uint8Array, g: FrameGeometry, reuse?: Uint8Array, dirtyFrom = 0, dirtyTo = -1, into?: XdpBuff, fragStore?: Uint8Array[]): XdpBuff {
   const linearLen = Math.min(bytes.length, linearCapacity(g));
   // `reuse`: a buffer of the previous packet (the caller's, of this size), cleared as a fresh one would be.
   let frame: Uint8Array;
@@ -47,7 +47,18 @@ export function layoutXdpBuff(bytes: Uint8Array, g: FrameGeometry, reuse?: Uint8
   const frags: Uint8Array[] = into !== undefined ? into.frags : [];
   if (frags.length !== 0) frags.length = 0;
   for (let off = linearLen; off < bytes.length; off += g.fragSize) {
-    frags.push(bytes.slice(off, Math.min(off + g.fragSize, bytes.length)));
+    const end = Math.min(off + g.fragSize, bytes.length);
+    if (fragStore === undefined) frags.push(bytes.slice(off, end));
+    else {
+      // `fragStore`: the caller's fragment buffers of the previous frame, overwritten (a fragment is a view of the
+      // first end - off bytes of one: no buffer allocated per fragment; bpf_xdp_adjust_tail replaces, never grows, it).
+      const k = frags.length;
+      let store = fragStore[k];
+      if (store === undefined || store.length < g.fragSize) fragStore[k] = store = new Uint8Array(g.fragSize);
+      const f = store.subarray(0, end - off);
+      f.set(bytes.subarray(off, end));
+      frags.push(f);
+    }
   }
   if (into !== undefined) {
     into.frame = frame;
@@ -96,11 +107,25 @@ function carve(n: number): Uint8Array {
 
 /**
  * packetBytes' `out` alone (the metadata's length is data - data_meta when data_meta <= data, else 0); with `view`, a
- * frame without fragments is a view of the buffer instead of a copy (valid while the buffer is).
+ * frame without fragments is a view of the buffer instead of a copy (valid while the buffer is). `scratch`: with
+ * `view`, a frame with fragments is joined into scratch.bytes (grown when too small) and given as a view of it, valid
+ * until the next frame is joined there.
  */
-export function packetOut(buff: XdpBuff, view: boolean): Uint8Array {
-  if (!view || buff.frags.length !== 0) return packetBytes(buff).out;
-  return buff.frame.subarray(buff.dataMeta <= buff.data ? buff.dataMeta : buff.data, buff.dataEnd);
+export function packetOut(buff: XdpBuff, view: boolean, scratch?: { bytes: Uint8Array }): Uint8Array {
+  const start = buff.dataMeta <= buff.data ? buff.dataMeta : buff.data;
+  if (view && buff.frags.length === 0) return buff.frame.subarray(start, buff.dataEnd);
+  if (!view || scratch === undefined) return packetBytes(buff).out;
+  let n = buff.dataEnd - start;
+  for (let i = 0; i < buff.frags.length; i++) n += buff.frags[i]!.length;
+  if (scratch.bytes.length < n) scratch.bytes = new Uint8Array(Math.max(n, 2 * scratch.bytes.length));
+  const out = scratch.bytes.subarray(0, n);
+  out.set(buff.frame.subarray(start, buff.dataEnd));
+  let o = buff.dataEnd - start;
+  for (let i = 0; i < buff.frags.length; i++) {
+    out.set(buff.frags[i]!, o);
+    o += buff.frags[i]!.length;
+  }
+  return out;
 }
 
 /** The packet after the program: data_meta..data_end of the linear part, then the fragments (test_run's data_out). */

@@ -64,12 +64,29 @@ export class RxDescriptor implements RxMetadata {
   reset(frame: Uint8Array, tsNs: bigint | undefined, tag: { proto: number; tci: number } | undefined): this {
     this.frame = frame;
     this.tsNs = tsNs;
+    this.tsSec = -1;
     this.tag = tag;
     this.hashValue = undefined;
     return this;
   }
 
+  /** reset with the timestamp as whole seconds and nanoseconds (tsNs = sec * 10^9 + nanos, made when read). */
+  resetAt(frame: Uint8Array, sec: number, nanos: number, tag: { proto: number; tci: number } | undefined): this {
+    this.frame = frame;
+    this.tsNs = undefined;
+    this.tsSec = sec;
+    this.tsNanos = nanos;
+    this.tag = tag;
+    this.hashValue = undefined;
+    return this;
+  }
+
+  /** The numeric timestamp of resetAt, -1 when there is none. */
+  private tsSec = -1;
+  private tsNanos = 0;
+
   get timestamp(): RxMetadata['timestamp'] {
+    if (this.tsSec >= 0 && this.tsNs === undefined) this.tsNs = BigInt(this.tsSec) * 1_000_000_000n + BigInt(this.tsNanos);
     return !this.m.timestamp ? NO : this.tsNs === undefined ? NO_DATA : { value: this.tsNs };
   }
 

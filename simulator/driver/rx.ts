@@ -210,7 +210,7 @@ export class Driver {
    * a packet's buffer is valid until the next frame is laid out (DriverPacket.out is a copy unless `views`).
    * The frame and queue it was laid out for are left in `laidFrame` and `laidQueue` (no object per packet).
    */
-  private layout(frame: Uint8Array, tsNs: bigint | undefined): XdpBuff {
+  private layout(frame: Uint8Array, tsNs: bigint | undefined, sec = -1, nanos = 0): XdpBuff {
     let vlan: { proto: number; tci: number } | undefined;
     if (this.opts.vlanStrip) ({ frame, vlan } = stripVlan(frame));
     const queues = this.pools.length;
@@ -221,14 +221,16 @@ export class Driver {
     // generated code reads the packet inline).
     const fresh = this.spare === undefined || this.spare.length !== g.frameSize;
     const spare = fresh ? this.session.machine.packetBuffer(g.frameSize, this.spare) : this.spare;
-    const buff: XdpBuff = layoutXdpBuff(frame, g, spare, fresh ? 0 : this.spareFrom, fresh ? 0 : this.boundsFixed ? this.spareEnd : -1, reuse ? this.buff : undefined);
+    const buff: XdpBuff = layoutXdpBuff(frame, g, spare, fresh ? 0 : this.spareFrom, fresh ? 0 : this.boundsFixed ? this.spareEnd : -1, reuse ? this.buff : undefined, reuse ? this.fragStore : undefined);
     this.spare = buff.frame;
     this.spareFrom = buff.data;
     this.spareEnd = buff.dataEnd;
     if (reuse) {
       this.buff = buff;
-      buff.rxMeta = this.rxDesc !== undefined ? this.rxDesc.reset(frame, tsNs, vlan) : (this.rxDesc = rxMetadata(frame, tsNs, this.opts.profile, vlan) as RxDescriptor);
-    } else buff.rxMeta = rxMetadata(frame, tsNs, this.opts.profile, vlan);
+      const desc = this.rxDesc;
+      if (desc === undefined) buff.rxMeta = this.rxDesc = rxMetadata(frame, sec >= 0 ? timeNs(sec, nanos) : tsNs, this.opts.profile, vlan) as RxDescriptor;
+      else buff.rxMeta = sec >= 0 ? desc.resetAt(frame, sec, nanos, vlan) : desc.reset(frame, tsNs, vlan);
+    } else buff.rxMeta = rxMetadata(frame, sec >= 0 ? timeNs(sec, nanos) : tsNs, this.opts.profile, vlan);
     this.laidFrame = frame;
     this.laidQueue = queue;
     return buff;
@@ -240,6 +242,41 @@ export class Driver {
   private buff: XdpBuff | undefined;
   private rxDesc: RxDescriptor | undefined;
   private pkt: DriverPacket | undefined;
+  /** With `reuse`: the fragment buffers every multi-buffer frame is laid out in, overwritten (see layoutXdpBuff). */
+  private readonly fragStore: Uint8Array[] = [];
+  /** With `views`: where a multi-buffer frame's bytes after the program are joined (DriverPacket.out, see packetOut). */
+  private readonly outScratch = { bytes: new Uint8Array(0) };
+  /**
+   * With `views`: the views of the receive buffer DriverPacket.out has been, by where they end: a frame laid out in the
+   * same buffer, starting and ending where an earlier one did, gets the same view again instead of a new one
+   * (packetOut's view, without the allocation). At most one per byte of the largest buffer.
+   */
+  private outViews: (Uint8Array | undefined)[] = [];
+  /** Per entry of outViews, the buffer (the frame object) and the start it is a view of. */
+  private outViewFrames: (Uint8Array | undefined)[] = [];
+  private outViewStarts: number[] = [];
+
+  private outView(buff: XdpBuff): Uint8Array {
+    const frame = buff.frame;
+    const start = buff.dataMeta <= buff.data ? buff.dataMeta : buff.data;
+    const end = buff.dataEnd;
+    if (end >= this.outViews.length) {
+      const n = Math.max(end, frame.length) + 1;
+      this.outViews = new Array<Uint8Array | undefined>(n).fill(undefined);
+      this.outViewFrames = new Array<Uint8Array | undefined>(n).fill(undefined);
+      this.outViewStarts = new Array<number>(n).fill(-1);
+    }
+    let v = this.outViews[end];
+    // Made again for another buffer (a new frame object: another size, or one elsewhere in the WebAssembly memory),
+    // or another start (a program that moved data or data_meta). Compared by identity and number: reading a view's
+    // buffer and offset costs more than that.
+    if (v === undefined || this.outViewFrames[end] !== frame || this.outViewStarts[end] !== start) {
+      this.outViews[end] = v = new Uint8Array(frame.buffer, frame.byteOffset + start, end - start);
+      this.outViewFrames[end] = frame;
+      this.outViewStarts[end] = start;
+    }
+    return v;
+  }
 
   /**
    * Only the program's run on the buffer `receive` would give it: no verdict path, no counters, no pool (the
@@ -250,10 +287,29 @@ export class Driver {
     return this.session.runAt(buff, tsNs, this.laidQueue);
   }
 
+  /** runOnly with the timestamp as whole seconds (>= 0) and nanoseconds (0 <= nanos < 10^9), as receiveAt. */
+  runOnlyAt(frame: Uint8Array, sec: number, nanos: number): RunResult {
+    const buff = this.layout(frame, undefined, sec, nanos);
+    return this.session.runAtTime(buff, sec, nanos, this.laidQueue);
+  }
+
   /** Receive one frame on the queue RSS picks for it, run the program, and take the verdict's path. */
   receive(received: Uint8Array, tsNs?: bigint): DriverPacket {
+    return this.receiveFrame(received, tsNs, -1, 0);
+  }
+
+  /**
+   * receive with the timestamp as whole seconds (>= 0) and nanoseconds (0 <= nanos < 10^9), tsNs = sec * 10^9 + nanos:
+   * the same result without a BigInt per packet.
+   */
+  receiveAt(received: Uint8Array, sec: number, nanos: number): DriverPacket {
+    return this.receiveFrame(received, undefined, sec, nanos);
+  }
+
+  /** `sec` >= 0: the timestamp is sec and nanos, else tsNs. */
+  private receiveFrame(received: Uint8Array, tsNs: bigint | undefined, sec: number, nanos: number): DriverPacket {
     const { profile, mode } = this.opts;
-    const buff = this.layout(received, tsNs);
+    const buff = this.layout(received, tsNs, sec, nanos);
     const frame = this.laidFrame!;
     const queue = this.laidQueue;
     const cpu = queue;
@@ -270,14 +326,14 @@ export class Driver {
         note = `frame of ${frame.length} bytes is larger than one ${profile.frameSize}-byte buffer: a real driver refuses an MTU this large for a program without xdp.frags support; it runs here split into fragments, as BPF_PROG_TEST_RUN does`;
       }
     }
-    const run = this.session.runAt(buff, tsNs, cpu);
+    const run = sec >= 0 ? this.session.runAtTime(buff, sec, nanos, cpu) : this.session.runAt(buff, tsNs, cpu);
     // bpf_xdp_adjust_tail shrinking a multi-buffer frame returns the emptied fragments to the pool at once.
     if (mode !== 'generic' && buff.frags.length + 1 < buffers) pool.recycleDirect(buffers - 1 - buff.frags.length);
     const retval = run.fault ? 0 : run.retval >>> 0;
     const action = actionOf(retval);
     const invalidAction = retval >= ACTIONS.length;
     const metaLen = buff.dataMeta <= buff.data ? buff.data - buff.dataMeta : 0;
-    const out = packetOut(buff, this.opts.views === true);
+    const out = this.opts.views === true && buff.frags.length === 0 ? this.outView(buff) : packetOut(buff, this.opts.views === true, this.outScratch);
     let pkt = this.pkt;
     if (pkt === undefined) {
       pkt = { queue, cpu, retval, action, invalidAction, fault: run.fault, path: 'xdp_exception', copied: 0, out, metaLen, run, note, target: undefined, outcome: PLAIN_BY_RETVAL[invalidAction ? 0 : retval]! };
@@ -518,6 +574,9 @@ export class Driver {
     return s;
   }
 }
+
+/** sec * 10^9 + nanos as a BigInt. */
+const timeNs = (sec: number, nanos: number): bigint => BigInt(sec) * 1_000_000_000n + BigInt(nanos);
 
 /** xdp_update_frame_from_buff: TX and redirect need 40 bytes of headroom (after metadata) for struct xdp_frame. */
 function xdpFrameRoom(buff: XdpBuff): string | undefined {

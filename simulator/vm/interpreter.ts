@@ -151,7 +151,34 @@ export interface Frame {
   /** The caller's initialised-register mask (register checks). */
   init: number;
   /** bpf_loop (r1 = index, r2 = ctx) or, with `args`, a callback given r1-r4 by `args(index)` (bpf_for_each_map_elem). */
-  loop?: { fnPc: number; count: number; ctxArg: bigint; index: number; args?: (index: number) => bigint[] };
+  loop?: { fnPc: number; count: number; ctxArg: bigint; index: number; args?: (index: number) => bigint[]; mark?: number };
+}
+
+/**
+ * Instructions run inside bpf_loop / bpf_for_each_map_elem callbacks are given back to the budget when each invocation
+ * returns (the kernel verifies the callback once and bpf_loop may call it 8M times, so a program the kernel loads can
+ * run far more than the budget's instructions in callbacks), up to this many per run; each invocation itself still
+ * runs within what is left of the budget, so an endless loop inside a callback stops as anywhere else.
+ */
+export const CALLBACK_REFUND_LIMIT = 100_000_000;
+
+/**
+ * Open-coded numeric iterators (bpf_for / bpf_repeat): the kernel runs bpf_iter_num_next up to 8M times per iterator
+ * with no instruction count at run time, so each bpf_iter_num_next call gives back the instructions run since the
+ * previous call on the same iterator (or its bpf_iter_num_new), within the callbacks' CALLBACK_REFUND_LIMIT. A loop
+ * that never calls bpf_iter_num_next still runs out of the budget. `marks` maps an iterator's address to the budget
+ * consumed at its last call; returns the steps to give back at this call (`consumed` counts the call itself).
+ */
+export function iterRefund(marks: Map<bigint, number>, name: string | undefined, it: bigint, consumed: number, refunded: number): number {
+  if (name === 'bpf_iter_num_new') marks.set(it, consumed);
+  else if (name === 'bpf_iter_num_destroy') marks.delete(it);
+  if (name !== 'bpf_iter_num_next') return 0;
+  const mark = marks.get(it);
+  if (mark === undefined) return 0;
+  let spent = consumed - mark;
+  if (spent < 0 || refunded + spent > CALLBACK_REFUND_LIMIT) spent = 0;
+  marks.set(it, consumed - spent);
+  return spent;
 }
 
 /** may_goto's per-run allowance (kernel BPF_MAX_LOOPS). */
@@ -160,6 +187,11 @@ export const MAY_GOTO_BUDGET = 8 * 1024 * 1024;
 export const ALL_REGS = 0x7ff;
 export const ARG_REGS = 0b111110;
 export const R10 = 1 << 10;
+
+/** A bpf_loop / bpf_for_each_map_elem callback returned other than 0 or 1: the verifier refuses the program. */
+export function callbackReturn(r0: bigint, pc: number): VmFault {
+  return new VmFault('invalid-insn', `At callback return the register R0 has value ${BigInt.asIntN(64, r0)} should have been in [0, 1]: the verifier refuses the program`, pc);
+}
 
 /** A read of a register no path to here has written: the kernel's `R%d !read_ok`, which refuses the program. */
 export function uninitRegister(missing: number, pc: number, exit: boolean): VmFault {
@@ -204,6 +236,10 @@ export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Arr
   let insns = program.insns;
   let pc = 0;
   let steps = 0;
+  // Steps given back to the budget at the end of callback invocations (CALLBACK_REFUND_LIMIT); `steps` stays the count run.
+  let refunded = 0;
+  // Open-coded iterators' last calls (iterRefund), made at the first bpf_iter_num_* call.
+  let iterMarks: Map<bigint, number> | undefined;
   let tailCalls = 0;
   let mayGoto = MAY_GOTO_BUDGET;
   const frames: Frame[] = [];
@@ -235,7 +271,7 @@ export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Arr
 
   try {
     for (;;) {
-      if (steps >= budget) throw new VmFault('budget-exhausted', `the instruction budget of ${budget} ran out (a loop that does not end?)`, pc);
+      if (steps - refunded >= budget) throw new VmFault('budget-exhausted', `the instruction budget of ${budget} ran out (a loop that does not end?)`, pc);
       steps++;
       if (onStep) onStep(program.name, pc, r, frames, mem);
       const insn = insns[pc];
@@ -331,7 +367,12 @@ export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Arr
             break;
           }
           if (insn.src !== CALL_HELPER && insn.src !== CALL_KFUNC) throw new VmFault('invalid-insn', `call with src ${insn.src}`, pc);
+          const iterArg = r[1];
           const outcome = opts.callHelper({ id: insn.imm, regs: r, pc, program, tailCalls, ...(insn.src === CALL_KFUNC ? { kfunc: true } : {}) });
+          if (insn.src === CALL_KFUNC && typeof outcome === 'bigint') {
+            const name = program.kfuncs?.[insn.imm]?.name;
+            if (name?.startsWith('bpf_iter_num_')) refunded += iterRefund(iterMarks ??= new Map(), name, iterArg, steps - refunded, refunded);
+          }
           if (typeof outcome === 'bigint') {
             r[0] = outcome;
             // The verifier makes r1-r5 unreadable after a helper call (caller-saved); zero them so a stale value
@@ -351,7 +392,7 @@ export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Arr
             pc = 0;
           } else if ('loop' in outcome) {
             const { fnPc, count, ctxArg, args } = outcome.loop;
-            frames.push({ program, returnPc: pc + 1, saved: [r[6], r[7], r[8], r[9]], init: live, loop: { fnPc, count, ctxArg, index: 0, args } });
+            frames.push({ program, returnPc: pc + 1, saved: [r[6], r[7], r[8], r[9]], init: live, loop: { fnPc, count, ctxArg, index: 0, args, mark: steps - refunded } });
             r[1] = 0n;
             r[2] = ctxArg;
             r[3] = r[4] = r[5] = 0n;
@@ -375,6 +416,11 @@ export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Arr
           live = (frame.init & ~(ARG_REGS | 1)) | (live & 1);
           const loop = frame.loop;
           if (loop) {
+            // check_return_code: a bpf_loop / bpf_for_each_map_elem callback returns 0 or 1; a value outside proves
+            // the verifier's range for r0 was wider (measured: `return 2;` is refused).
+            if (r[0] > 1n) throw callbackReturn(r[0], pc);
+            const spent = steps - refunded - loop.mark!;
+            if (refunded + spent <= CALLBACK_REFUND_LIMIT) refunded += spent;
             // bpf_loop (kernel/bpf/bpf_iter.c): stop when the callback returns non-zero, returning the number of
             // callback invocations; otherwise run it again with the next index.
             loop.index++;
@@ -422,11 +468,22 @@ export function execAtomic(insn: Insn, info: OpcodeInfo, r: BigUint64Array, mem:
   if (!a) throw new VmFault('invalid-insn', `invalid atomic operation imm=0x${(insn.imm >>> 0).toString(16)}`, pc);
   const size = info.size!;
   if (a.op === 'load_acq') {
-    r[insn.dst] = mem.load(r[insn.src] + BigInt(insn.off), size, pc);
+    // check_atomic_load: not through a ctx or packet pointer (measured on 6.18: "BPF_ATOMIC loads from R2 pkt is not
+    // allowed", "... R1 ctx ...").
+    const from = r[insn.src] + BigInt(insn.off);
+    const reg = regionOf(from);
+    if (reg === REGION_PACKET || reg === REGION_CTX) {
+      throw new VmFault('invalid-insn', `BPF_ATOMIC loads from R${insn.src} ${reg === REGION_PACKET ? 'pkt' : 'ctx'} is not allowed: the verifier refuses the program`, pc);
+    }
+    r[insn.dst] = mem.load(from, size, pc);
     return;
   }
   const addr = r[insn.dst] + BigInt(insn.off);
   if (a.op === 'store_rel') {
+    const reg = regionOf(addr);
+    if (reg === REGION_PACKET || reg === REGION_CTX) {
+      throw new VmFault('invalid-insn', `BPF_ATOMIC stores into R${insn.dst} ${reg === REGION_PACKET ? 'pkt' : 'ctx'} is not allowed: the verifier refuses the program`, pc);
+    }
     mem.store(addr, size, r[insn.src], pc);
     return;
   }

@@ -7,8 +7,8 @@
 // bpf_prog_run_xdp returns it. runRaw() is the conformance mode (a bare program over one memory block).
 import type { Insn, SourceLoc } from '../isa/insn.ts';
 import { kfuncVoidCall, registerChecks, stackLimits, validateProgram, type RegisterChecks, type ValidationError } from '../isa/validate.ts';
-import { CONFORMANCE_HELPERS, execute, runRaw as runRawProgram, type ExecOptions, type ProgramImage } from './interpreter.ts';
-import { Memory, REGION_BIAS, REGION_CTX, VmFault, addrOf, type UninitRead } from './memory.ts';
+import { CONFORMANCE_HELPERS, execute, runRaw as runRawProgram, type ExecOptions, type ExecResult, type ProgramImage } from './interpreter.ts';
+import { Memory, REGION_BIAS, VmFault, initCtxRegister, type UninitRead } from './memory.ts';
 import { BPF_F_RDONLY_PROG, type LoadedObject, type LoadedProgram } from '../elf/types.ts';
 import type { Environment, Fault, PerfRecord, RunResult, UninitStackRead, XdpBuff } from './types.ts';
 import { MapTable, createMap, type BpfMap } from './maps.ts';
@@ -64,6 +64,15 @@ export interface Machine {
   run(program: string, buff: XdpBuff, env: Environment, hooks?: RunHooks): RunResult;
   runRaw(insns: Insn[], mem: Uint8Array): { retval: bigint; fault?: Fault };
   /**
+   * Packets from..to-1 of `batch`, each exactly as: copy it into buff.frame at batch.headroom,
+   * buff.data = buff.dataMeta = headroom, buff.dataEnd = headroom + its length, run(program, buff, env). Each packet's
+   * retval, exitInsn and steps go into `results`; the batch stops after a packet whose result holds more (`plain`
+   * false: a fault, an uninitialised read, printk/perf output, a redirect, a tail call), whose whole RunResult is then
+   * results.result. Returns the index after the last packet run. Linear frames only (buff.frags empty). The per-run
+   * work of run() that does not change from packet to packet is done once per batch.
+   */
+  runBatch(program: string, buff: XdpBuff, batch: PacketBatch, from: number, to: number, env: Environment, results: BatchResults): number;
+  /**
    * A zeroed buffer for packet frames (XdpBuff.frame) of this machine's runs: on the compiled engine, in the
    * WebAssembly linear memory its generated code reads the packet from inline (a plain array otherwise, or when that
    * memory is full). `replaces`: the caller's previous buffer from here, whose space may be reused. The caller owns it.
@@ -76,6 +85,43 @@ export interface Machine {
    * call chains), in the verifier's words, with the slot and source line it concerns.
    */
   kernelRefusals(program: string): KernelRefusal[];
+}
+
+/**
+ * Packets for Machine.runBatch: packet i is bytes[offset[i], offset[i] + length[i]). In the machine's linear memory
+ * (a Machine.packetBuffer) each is copied into the frame with memory.copy.
+ */
+export interface PacketBatch {
+  bytes: Uint8Array;
+  offset: Int32Array;
+  length: Int32Array;
+  /** Where each packet starts in the frame (buff.data, buff.dataMeta before its run). */
+  headroom: number;
+}
+
+/** Per packet of a batch: what RunResult's retval, exitInsn and steps say; `result` the whole of the last one that needed more. */
+export interface BatchResults {
+  retval: Uint32Array;
+  exitInsn: Int32Array;
+  steps: Int32Array;
+  /** Set when the batch stopped after a packet whose result holds more than these (see Machine.runBatch). */
+  result: RunResult | undefined;
+}
+
+/**
+ * Whether a run's result is all in BatchResults' arrays (the exit program is the entry, and there is no fault,
+ * uninitialised read, printk or perf output, redirect or tail call).
+ */
+export function plain(r: RunResult, program: string): boolean {
+  return r.fault === undefined && r.uninitStackRead === undefined && r.printk.length === 0 && r.perf.length === 0 && r.redirect === undefined &&
+    r.redirectFallback === undefined && r.tailCalls === 0 && r.exitProgram === program;
+}
+
+/** A batch's packet i must lie in its bytes and fit the frame after the headroom (else a RangeError, before it runs). */
+function fits(i: number, len: number, off: number, headroom: number, frame: Uint8Array, bytes: Uint8Array): void {
+  if (headroom + len > frame.length || off + len > bytes.length || len < 0 || off < 0) {
+    throw new RangeError(`runBatch: packet ${i} (${len} bytes at ${off}) is outside the batch's bytes or does not fit the frame after ${headroom} bytes of headroom`);
+  }
 }
 
 export interface KernelRefusal {
@@ -108,7 +154,6 @@ interface RunInfo {
   /** egress_ifindex is readable (a devmap program). */
   devmap: boolean;
 }
-const CTX_POINTER = addrOf(REGION_CTX, 0);
 
 class XdpMachine implements Machine {
   readonly maps: BpfMap[];
@@ -219,12 +264,12 @@ class XdpMachine implements Machine {
     return {
     mem: this.mem,
     obj: this.obj,
-    maps: [],
-    mapTable: undefined,
+    maps: this.mapTable.all,
+    mapTable: this.mapTable,
     buff: undefined as unknown as XdpBuff,
     env: undefined as unknown as Environment,
-    nrCpus: 1,
-    out: { printk: [], perf: [] },
+    nrCpus: this.nrCpus,
+    out: this.out,
     reservations: new Map(),
     programByName: (name) => {
       const p = this.byName.get(name);
@@ -239,7 +284,6 @@ class XdpMachine implements Machine {
     mapValueAddress: (index, offset, pc) => this.mapValueAddress(index, offset, pc, this.host.env.cpu),
     registerChecks: (p) => this.registerChecks(p),
   };
-  private readonly setCtx = (r: BigUint64Array) => (r[1] = CTX_POINTER);
 
   /** What run() needs of a program, found once per name (the last one asked kept at hand). */
   private readonly runInfo = new Map<string, RunInfo>();
@@ -255,7 +299,7 @@ class XdpMachine implements Machine {
     return info;
   }
   /** The outputs of the run in progress (one object, rebound per run; its arrays are new only when written). */
-  private readonly out: HelperHost['out'] = { printk: NO_PRINTK, perf: NO_PERF };
+  private readonly out: HelperHost['out'] = { redirect: undefined, redirectFallback: undefined, printk: NO_PRINTK, perf: NO_PERF };
 
   run(programName: string, buff: XdpBuff, env: Environment, hooks?: RunHooks): RunResult {
     let info = this.lastRun;
@@ -272,26 +316,41 @@ class XdpMachine implements Machine {
     mem.reset(buff, info.devmap);
     const host = this.host;
     const out = this.out;
-    out.printk = NO_PRINTK;
-    out.perf = NO_PERF;
-    out.redirect = undefined;
-    out.redirectFallback = undefined;
-    host.maps = this.mapTable.all;
-    host.mapTable = this.mapTable;
-    host.buff = buff;
-    host.env = env;
-    host.nrCpus = this.nrCpus;
-    host.out = out;
+    // Only what changes between runs is written (host.maps, mapTable, nrCpus and out are the machine's, set once).
+    if (out.printk !== NO_PRINTK) out.printk = NO_PRINTK;
+    if (out.perf !== NO_PERF) out.perf = NO_PERF;
+    if (out.redirect !== undefined) out.redirect = undefined;
+    if (out.redirectFallback !== undefined) out.redirectFallback = undefined;
+    // The debugger's checkpoints replace a machine's maps with copies (debug/engine.ts fork): follow them.
+    if (host.mapTable !== this.mapTable) {
+      host.mapTable = this.mapTable;
+      host.maps = this.mapTable.all;
+    }
+    if (host.buff !== buff) host.buff = buff;
+    if (host.env !== env) host.env = env;
     if (host.reservations.size) host.reservations = new Map();
     resetKfuncState(host);
-    const onStep = hooks?.onStep;
     const opts = this.execOptions;
     opts.budget = this.budget;
-    opts.onMark = hooks?.onMark;
-    opts.probe = hooks?.probe;
-    const res = onStep
-      ? execute(entry, mem, this.setCtx, { ...opts, onStep })
-      : ((hooks?.engine ?? this.engine) === 'compiled' ? executeCompiled : execute)(entry, mem, this.setCtx, opts);
+    let res: ExecResult;
+    if (hooks === undefined) {
+      if (opts.onMark !== undefined) opts.onMark = undefined;
+      if (opts.probe !== undefined) opts.probe = undefined;
+      res = this.engine === 'compiled' ? executeCompiled(entry, mem, initCtxRegister, opts) : execute(entry, mem, initCtxRegister, opts);
+    } else {
+      const onStep = hooks.onStep;
+      opts.onMark = hooks.onMark;
+      opts.probe = hooks.probe;
+      res = onStep
+        ? execute(entry, mem, initCtxRegister, { ...opts, onStep })
+        : ((hooks.engine ?? this.engine) === 'compiled' ? executeCompiled : execute)(entry, mem, initCtxRegister, opts);
+    }
+    return this.finish(res);
+  }
+
+  /** The RunResult of a finished execution (out holds its outputs), then the timers that are due. */
+  private finish(res: ExecResult): RunResult {
+    const out = this.out;
     const exitProgram = res.exitProgram as LoadedProgram;
     const result: RunResult = {
       retval: res.r0lo ?? low32(res.r0),
@@ -313,8 +372,84 @@ class XdpMachine implements Machine {
       result.retval = 0;
     }
     // Timers the run started with 0 ns fire now, as in the kernel when the test run returns (helpers.ts).
-    runDueTimers(host, opts);
+    runDueTimers(this.host, this.execOptions);
     return result;
+  }
+
+  runBatch(programName: string, buff: XdpBuff, batch: PacketBatch, from: number, to: number, env: Environment, results: BatchResults): number {
+    results.result = undefined;
+    const frame = buff.frame;
+    const mem = this.mem;
+    const { bytes, offset, length, headroom } = batch;
+    let info = this.lastRun;
+    if (info === undefined || info.name !== programName) this.lastRun = info = this.runInfoOf(programName);
+    const entry = info.entry;
+    // The copy of each packet: memory.copy when both are in the compiled engine's linear memory, else a view's set.
+    const linear = this.engine === 'compiled' && mem.inLinear(frame) && mem.inLinear(bytes);
+    const at = frame.byteOffset + headroom;
+    const base = bytes.byteOffset;
+    if (entry === undefined || this.engine !== 'compiled' || buff.frags.length !== 0) {
+      // The reference: run() per packet.
+      for (let i = from; i < to; i++) {
+        const len = length[i];
+        fits(i, len, offset[i], headroom, frame, bytes);
+        frame.set(bytes.subarray(offset[i], offset[i] + len), headroom);
+        buff.data = buff.dataMeta = headroom;
+        buff.dataEnd = headroom + len;
+        const r = this.run(programName, buff, env);
+        results.retval[i] = r.retval;
+        results.exitInsn[i] = r.exitInsn;
+        results.steps[i] = r.steps;
+        if (!plain(r, programName)) {
+          results.result = r;
+          return i + 1;
+        }
+      }
+      return to;
+    }
+    const host = this.host;
+    const out = this.out;
+    if (out.printk !== NO_PRINTK) out.printk = NO_PRINTK;
+    if (out.perf !== NO_PERF) out.perf = NO_PERF;
+    out.redirect = out.redirectFallback = undefined;
+    if (host.mapTable !== this.mapTable) {
+      host.mapTable = this.mapTable;
+      host.maps = this.mapTable.all;
+    }
+    host.buff = buff;
+    host.env = env;
+    const opts = this.execOptions;
+    if (opts.onMark !== undefined) opts.onMark = undefined;
+    if (opts.probe !== undefined) opts.probe = undefined;
+    const devmap = info.devmap;
+    const { retval, exitInsn, steps } = results;
+    for (let i = from; i < to; i++) {
+      const len = length[i];
+      fits(i, len, offset[i], headroom, frame, bytes);
+      if (linear) mem.copyLinear(at, base + offset[i], len);
+      else frame.set(bytes.subarray(offset[i], offset[i] + len), headroom);
+      buff.data = buff.dataMeta = headroom;
+      buff.dataEnd = headroom + len;
+      mem.resetPacket(buff, devmap);
+      if (host.reservations.size) host.reservations = new Map();
+      resetKfuncState(host);
+      opts.budget = this.budget;
+      const res = executeCompiled(entry, mem, initCtxRegister, opts);
+      if (res.fault !== undefined || res.uninitStackRead !== undefined || res.exitProgram !== entry || res.tailCalls !== 0 ||
+        out.printk !== NO_PRINTK || out.perf !== NO_PERF || out.redirect !== undefined || out.redirectFallback !== undefined) {
+        const r = this.finish(res);
+        retval[i] = r.retval;
+        exitInsn[i] = r.exitInsn;
+        steps[i] = r.steps;
+        results.result = r;
+        return i + 1;
+      }
+      retval[i] = res.r0lo ?? low32(res.r0);
+      exitInsn[i] = res.exitInsn;
+      steps[i] = res.steps;
+      runDueTimers(host, opts);
+    }
+    return to;
   }
 
   packetBuffer(size: number, replaces?: Uint8Array): Uint8Array {

@@ -44,6 +44,17 @@ export const STACK_SIZE = 512;
  * never grown, so no view of it is ever detached.
  */
 export const WASM_LAYOUT = { R: 0, TH: 96, LEFT: 100, TABLE: 512, ENTRY: 32, FRAMES: 1024, FRAME_STRIDE: 2048, DIRTY: 1024, ARENA: 32768, PAGES: 8 } as const;
+/**
+ * A WebAssembly module importing a memory (e.m) and exporting c(dst, src, len) = memory.copy: type (i32 i32 i32) -> ().
+ */
+const COPY_MODULE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+  0x01, 0x07, 0x01, 0x60, 0x03, 0x7f, 0x7f, 0x7f, 0x00,
+  0x02, 0x08, 0x01, 0x01, 0x65, 0x01, 0x6d, 0x02, 0x00, 0x00,
+  0x03, 0x02, 0x01, 0x00,
+  0x07, 0x05, 0x01, 0x01, 0x63, 0x00, 0x00,
+  0x0a, 0x0e, 0x01, 0x0c, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfc, 0x0a, 0x00, 0x00, 0x0b,
+]);
 /** sizeof(struct xdp_md). */
 export const XDP_MD_SIZE = 24;
 
@@ -112,6 +123,12 @@ export const offsetOf = (addr: bigint): number => {
   return A32[0] - REGION_BIAS;
 };
 
+/** r1 at an XDP program's entry (the ctx pointer), and the initialiser that sets it (the compiled engine knows it). */
+export const CTX_POINTER = addrOf(REGION_CTX, 0);
+export const initCtxRegister = (r: BigUint64Array): void => {
+  r[1] = CTX_POINTER;
+};
+
 const EMPTY = new Uint8Array(0);
 /** addrOf(id, 0) per dynamic region id, made once (a run re-binds its map values to the same ids every time). */
 const BASES: bigint[] = [];
@@ -170,6 +187,10 @@ export class Memory {
   private nextDynamic = FIRST_DYNAMIC;
   /** The region of each map value seen, rebound (new id, same object) the first time a run uses it. */
   private valueRegions = new WeakMap<Uint8Array, Region>();
+  /** The last 4 values found in valueRegions and their regions (round robin; the same pairs the map holds). */
+  private readonly recentValues: (Uint8Array | undefined)[] = [undefined, undefined, undefined, undefined];
+  private readonly recentRegions: (Region | undefined)[] = [undefined, undefined, undefined, undefined];
+  private recentNext = 0;
   private runs = 0;
   private readonly packetRegion = makeRegion(REGION_PACKET, 'packet', 'packet', EMPTY);
   /** Per call frame: its stack bytes, then its written-byte map (Region.bytes and Region.init are views of it). */
@@ -216,27 +237,76 @@ export class Memory {
     }
   }
 
-  /** Start a run: forget per-run regions, zero the stack frames the previous run touched, bind the packet. */
-  reset(buff: XdpBuff | undefined, egressReadable = false): void {
-    for (let i = FIRST_DYNAMIC; i < this.nextDynamic; i++) this.regions[i] = undefined;
-    this.nextDynamic = FIRST_DYNAMIC;
+  /** What every run starts with: the previous run's dynamic regions forgotten, the stack frames it touched zeroed. */
+  private forgetRun(): void {
+    const regions = this.regions;
+    const dyn = this.nextDynamic;
+    if (dyn !== FIRST_DYNAMIC) {
+      for (let i = FIRST_DYNAMIC; i < dyn; i++) regions[i] = undefined;
+      this.nextDynamic = FIRST_DYNAMIC;
+    }
     this.runs++;
-    for (let f = 0; f < Math.max(1, this.stacksUsed); f++) this.cleanFrame(f);
+    const used = this.stacksUsed;
+    this.cleanFrame(0);
+    for (let f = 1; f < used; f++) this.cleanFrame(f);
     this.stacksUsed = 1;
     this.depthNow = 1;
     this.uninitRead = undefined;
+  }
+
+  /** Start a run: forget per-run regions, zero the stack frames the previous run touched, bind the packet. */
+  reset(buff: XdpBuff | undefined, egressReadable = false): void {
+    const regions = this.regions;
+    this.forgetRun();
     if (buff) {
       const c = this.ctxInfo;
       c.buff = buff;
       c.egressReadable = egressReadable;
       this.ctx = c;
+      regions[REGION_PACKET] = this.packetRegion;
+      this.syncPacket();
     } else {
       this.ctx = undefined;
+      regions[REGION_PACKET] = undefined;
+      if (this.wasm32 !== undefined) this.wasmEntry(REGION_PACKET, 0, 1, 0, -1, 0);
     }
-    this.regions[REGION_PACKET] = undefined;
-    if (this.wasm32 !== undefined && !buff) this.wasmEntry(REGION_PACKET, 0, 1, 0, -1, 0);
-    if (buff) {
-      this.regions[REGION_PACKET] = this.packetRegion;
+  }
+
+  /**
+   * reset(buff, egressReadable) for the next packet of a batch (Machine.runBatch): the same effects, with the packet's
+   * table entry written straight when the last reset bound this buff and frame (else reset itself).
+   */
+  resetPacket(buff: XdpBuff, egressReadable: boolean): void {
+    const c = this.ctxInfo;
+    const r = this.packetRegion;
+    const f = buff.frame;
+    const regions = this.regions;
+    if (this.ctx !== c || c.buff !== buff || regions[REGION_PACKET] !== r || r.bytes !== f || (this.wasm32 !== undefined && this.wasmFrame !== f)) {
+      this.reset(buff, egressReadable);
+      return;
+    }
+    this.forgetRun();
+    c.egressReadable = egressReadable;
+    const data = buff.data;
+    const meta = buff.dataMeta;
+    const lo = meta < data ? meta : data;
+    const hi = buff.dataEnd;
+    r.lo = lo;
+    r.hi = hi;
+    const ro = buff.readonlyPage === true;
+    if (ro) {
+      r.writeFault = 'readonly-page-write';
+      r.writeFaultMessage = 'the driver hands the program a read-only page (readonly-page mode)';
+    } else if (r.writeFault !== undefined) r.writeFault = r.writeFaultMessage = undefined;
+    const w = this.wasm32;
+    if (w !== undefined && this.wasmFrameBase >= 0) {
+      const e = (WASM_LAYOUT.TABLE + REGION_PACKET * WASM_LAYOUT.ENTRY) >> 2;
+      const h = hi < f.length ? hi : f.length;
+      w[e] = this.wasmFrameBase;
+      w[e + 1] = lo;
+      w[e + 2] = h;
+      w[e + 3] = ro ? -1 : h;
+    } else if (w !== undefined) {
       this.syncPacket();
     }
   }
@@ -362,6 +432,26 @@ export class Memory {
     return b;
   }
 
+  /**
+   * Copy `len` bytes from `src` to `dst`, both in this Memory's linear memory (byte offsets in it), with WebAssembly's
+   * memory.copy: for a batch of packets already there (Machine.runBatch), cheaper than a TypedArray set or copyWithin
+   * call per packet. Bounds are checked by the WebAssembly engine (a copy past the end traps, nothing is written).
+   */
+  copyLinear(dst: number, src: number, len: number): void {
+    let c = this.linearCopy;
+    if (c === undefined) {
+      const m = this.attachWasm();
+      c = this.linearCopy = new WebAssembly.Instance(new WebAssembly.Module(COPY_MODULE), { e: { m } }).exports.c as (d: number, s: number, n: number) => void;
+    }
+    c(dst, src, len);
+  }
+  private linearCopy: ((d: number, s: number, n: number) => void) | undefined;
+
+  /** Whether `b` is a view of this Memory's linear memory (its byteOffset is then its offset there). */
+  inLinear(b: Uint8Array): boolean {
+    return this.wasmBuffer !== undefined && b.buffer === this.wasmBuffer;
+  }
+
   /** r10 for call frame `depth` (1-based). */
   framePointer(depth: number): bigint {
     if (depth > this.stacksUsed) this.stacksUsed = depth;
@@ -415,7 +505,20 @@ export class Memory {
 
   /** mapValue's region id (the address is that id << 32 | 2^31). */
   mapValueId(value: Uint8Array, mapName: string, readonly: boolean): number {
-    let r = this.valueRegions.get(value);
+    // The last few values asked for first (a program touches a handful per run), then the map of every value seen.
+    const mv = this.recentValues;
+    const at = mv[0] === value ? 0 : mv[1] === value ? 1 : mv[2] === value ? 2 : mv[3] === value ? 3 : -1;
+    let r: Region | undefined;
+    if (at >= 0) r = this.recentRegions[at];
+    else {
+      r = this.valueRegions.get(value);
+      if (r !== undefined) {
+        const i = this.recentNext;
+        this.recentNext = (i + 1) & 3;
+        mv[i] = value;
+        this.recentRegions[i] = r;
+      }
+    }
     if (r !== undefined && r.stamp === this.runs) return r.id;
     // First use in this run: the next dynamic id, as a fresh region would get (a value belongs to one map for life).
     const id = this.nextDynamic++;
@@ -669,6 +772,9 @@ export class Memory {
     if (r === undefined || !r.fast || o < r.lo || o + size > r.hi) return false;
     const init = r.init;
     if (init === undefined || this.uninitRead !== undefined) return true;
+    // A key or value of 4 or 8 bytes (most) in one or two word reads of the written-byte map.
+    if (size === 4) return r.initView!.getUint32(o) === ONES32;
+    if (size === 8) return r.initView!.getUint32(o) === ONES32 && r.initView!.getUint32(o + 4) === ONES32;
     for (let i = o; i < o + size; i++) if (init[i] !== 1) return false;
     return true;
   }

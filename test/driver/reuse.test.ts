@@ -43,7 +43,8 @@ test('driver reuse: every packet and the counters as with fresh objects', { skip
       for (const queues of [1, 3]) {
         const make = (reuse: boolean) => {
           const session = new Session(obj, { nrCpus: queues });
-          return { session, driver: new Driver(session, { mode, profile: PROFILES.mlx5, queues, queueOf: queues > 1 ? rssQueueOf : undefined, reuse }) };
+          // With reuse, views too (as `xdp-lens run` asks): DriverPacket.out a view, the same one again where it fits.
+          return { session, driver: new Driver(session, { mode, profile: PROFILES.mlx5, queues, queueOf: queues > 1 ? rssQueueOf : undefined, reuse, views: reuse }) };
         };
         const fresh = make(false);
         const reused = make(true);

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { openCapture } from '../../simulator/net/capture.ts';
-import { VARIANT_CLOCKS, explainRow, possibleCpus, variantOptions } from '../../simulator/kernel-compare.ts';
+import { VARIANT_CLOCKS, explainRow, possibleCpus, variantOptions, variantTsNs } from '../../simulator/kernel-compare.ts';
 import { Session, actionOf, loadProgramFileWithObject, type SessionOptions } from '../../simulator/session.ts';
 import { KernelLoadError, defaultObjectName, kernelAvailable, runKernel, sparseArrayMaps, type KernelMapEntry, type KernelMaps, type KernelRun } from '../kernel/runner.ts';
 import { diffBytes, diffMaps, normaliseSimMaps } from '../parity/compare.ts';
@@ -377,8 +377,8 @@ export function runProgram(row: CorpusRow, program: string, frames: Frame[], dir
   let variants: { rows: { retval: number; data: string }[]; maps: KernelMaps }[] | undefined;
   const variantRuns = () => (variants ??= VARIANT_CLOCKS.map((_, v) => {
     const sess = simSession(compiled.objectPath!, program, seed, variantOptions({}, v));
-    // Variant 1 also stops the clock between packets, as kernel-compare.ts does (elapsed-time dependence).
-    const rows = frames.map((f) => { const x = sess.runPacket(f.bytes, { tsNs: v === 1 ? undefined : f.tsNs }); return { retval: x.retval, data: hex(x.out) }; });
+    // Variants 1 and 3 also change the time between packets, as kernel-compare.ts does (elapsed-time dependence).
+    const rows = frames.map((f, index) => { const x = sess.runPacket(f.bytes, { tsNs: variantTsNs(v, index, f.tsNs) }); return { retval: x.retval, data: hex(x.out) }; });
     return { rows, maps: simMapsOf(sess) };
   }));
 

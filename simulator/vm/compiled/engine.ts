@@ -30,10 +30,10 @@ import {
   PSEUDO_MAP_IDX_VALUE, PSEUDO_MAP_VALUE, aluVariant, atomicOp, type AluVariant, type OpcodeInfo,
 } from '../../isa/opcodes.ts';
 import { ISA_ONLY, alu32, alu64, refusedWhenReached } from '../../isa/alu.ts';
-import { MAX_FRAMES, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, REGION_PACKET, STACK_SIZE, VmFault, WASM_LAYOUT, addrOf, type Memory, type UninitRead } from '../memory.ts';
+import { MAX_FRAMES, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, REGION_PACKET, REGION_STACK0, STACK_SIZE, VmFault, WASM_LAYOUT, addrOf, initCtxRegister, type Memory, type UninitRead } from '../memory.ts';
 import { W_CALL, W_EXIT, W_OUTCOME, generateWasm } from './wasm.ts';
 import {
-  ALL_REGS, ARG_REGS, MAY_GOTO_BUDGET, R10, execAtomic, uninitRegister,
+  ALL_REGS, ARG_REGS, CALLBACK_REFUND_LIMIT, MAY_GOTO_BUDGET, R10, callbackReturn, execAtomic, iterRefund, uninitRegister,
   type ExecOptions, type ExecResult, type Frame, type HelperCall, type HelperOutcome, type ProgramImage, type Probe,
 } from '../interpreter.ts';
 
@@ -50,10 +50,16 @@ interface State {
   /** Registers when spilled (calls, exits, program switches, faults); R32 is the same memory as int32 halves. */
   R: BigUint64Array;
   R32: Int32Array;
+  /** The same registers as 8-byte words (zeroed per run: +0 is all zero bits). */
+  RF: Float64Array;
   frames: Frame[];
   /** Instructions left in the budget. */
   left: number;
   budget: number;
+  /** Instructions given back to the budget at the end of callback invocations (the interpreter's CALLBACK_REFUND_LIMIT). */
+  refunded: number;
+  /** Open-coded iterators' last calls (the interpreter's iterRefund), made at the first bpf_iter_num_* call. */
+  iterMarks: Map<bigint, number> | undefined;
   tailCalls: number;
   mayGoto: number;
   live: number;
@@ -170,7 +176,17 @@ const H = {
     c.program = S.program;
     c.tailCalls = S.tailCalls;
     c.kfunc = kfunc;
-    return S.opts.callHelper(c);
+    if (!kfunc) return S.opts.callHelper(c);
+    // A kfunc: S.left is current here (the generated code and wasmHelper sync it around kfunc calls).
+    const it = S.R[1]!;
+    const o = S.opts.callHelper(c);
+    const name = typeof o === 'bigint' ? S.program.kfuncs?.[id]?.name : undefined;
+    if (name !== undefined && name.startsWith('bpf_iter_num_')) {
+      const back = iterRefund(S.iterMarks ??= new Map(), name, it, S.budget - S.left, S.refunded);
+      S.refunded += back;
+      S.left += back;
+    }
+    return o;
   },
   /** A helper outcome other than a value, on spilled registers: DONE, SWITCH, or 0 to continue at S.pc. */
   outcome(S: State, pc: number, outcome: Exclude<HelperOutcome, bigint>): number {
@@ -187,7 +203,7 @@ const H = {
     }
     if ('loop' in outcome) {
       const { fnPc, count, ctxArg, args } = outcome.loop;
-      S.frames.push({ program: S.program, returnPc: pc + 1, saved: [r[6], r[7], r[8], r[9]], init: S.live, loop: { fnPc, count, ctxArg, index: 0, args } });
+      S.frames.push({ program: S.program, returnPc: pc + 1, saved: [r[6], r[7], r[8], r[9]], init: S.live, loop: { fnPc, count, ctxArg, index: 0, args, mark: S.budget - S.left } });
       r[1] = 0n;
       r[2] = ctxArg;
       r[3] = r[4] = r[5] = 0n;
@@ -219,6 +235,12 @@ const H = {
     S.live = (frame.init & ~(ARG_REGS | 1)) | (S.live & 1);
     const loop = frame.loop;
     if (loop) {
+      if (r[0] > 1n) throw callbackReturn(r[0], pc);
+      const spent = S.budget - S.left - loop.mark!;
+      if (S.refunded + spent <= CALLBACK_REFUND_LIMIT) {
+        S.refunded += spent;
+        S.left += spent;
+      }
       loop.index++;
       if (r[0] === 0n && loop.index < loop.count) {
         S.frames.push(frame);
@@ -409,7 +431,13 @@ function leaders(insns: Insn[], infos: (OpcodeInfo | undefined)[]): boolean[] {
 const reg = (r: number) => ({ l: `l${r}`, h: `h${r}` });
 
 const SPILL = Array.from({ length: 11 }, (_, i) => `R32[${2 * i}]=l${i};R32[${2 * i + 1}]=h${i};`).join('');
-const LOAD = Array.from({ length: 11 }, (_, i) => `l${i}=R32[${2 * i}];h${i}=R32[${2 * i + 1}];`).join('');
+/**
+ * The packet region's window, store limit (-2^31: not writable inline), view and bytes in locals (pLo > pHi: no
+ * packet), read at entry and again after anything that may move the window (helpers, kfuncs, the interpreter's
+ * steps): a packet access tests these instead of the region table's entry.
+ */
+const PACKET = `pr = RG[${REGION_PACKET}]; if (pr !== undefined) { pLo = pr.lo; pHi = pr.hi; pW = pr.writeFault === undefined ? pr.hi : -2147483648; pV = pr.view; pB = pr.bytes; } else { pLo = 1; pHi = 0; pW = -2147483648; }`;
+const LOAD = Array.from({ length: 11 }, (_, i) => `l${i}=R32[${2 * i}];h${i}=R32[${2 * i + 1}];`).join('') + PACKET;
 const ARGS = Array.from({ length: 6 }, (_, i) => `R32[${2 * i}]=l${i};R32[${2 * i + 1}]=h${i};`).join('');
 
 const SIGNED: Record<string, string> = { jsgt: '>', jsge: '>=', jslt: '<', jsle: '<=' };
@@ -511,7 +539,17 @@ const INLINE_MEMORY = !(typeof process !== 'undefined' && process.env.XDP_LENS_I
  * validator refuses such writes, but a bare program run without validation might have one), and whether it is run as
  * the ISA alone (isa/alu.ts ISA_ONLY: no verifier refusals).
  */
-const GEN = { r10Fixed: false, isaOnly: false };
+const GEN = { r10Fixed: false, isaOnly: false, blockOf: undefined as Int32Array | undefined, cur: 0 };
+
+/**
+ * A jump to `target`: a `break` to the label whose end the target block's code follows when the function has that
+ * structure (GEN.blockOf: slot -> block index) and the target comes after the current block; otherwise through the
+ * dispatch `switch` at the top of the loop.
+ */
+function jumpTo(target: number): string {
+  const b = GEN.blockOf?.[target] ?? -1;
+  return b > GEN.cur ? `break L${b};` : `{ pc = ${target}; continue; }`;
+}
 
 /** A stack store at `o` lowers the frame's Region.dirtyFrom (what Memory.reset must zero). */
 const DIRTY = (o: string) => `if (${o} < r.dirtyFrom) r.dirtyFrom = ${o};`;
@@ -534,6 +572,9 @@ function stackSlot(r: { l: string; h: string }, off: number, size: number): numb
   return GEN.r10Fixed && r.l === 'l10' && off >= -STACK_SIZE && off + size <= 0 ? STACK_SIZE + off : undefined;
 }
 
+/** struct xdp_md fields Memory.ld4 reads without a fault by offset (egress_ifindex, 20, is left to it). */
+const CTX_FIELDS: Record<number, string> = { 0: 'data', 4: 'dataEnd', 8: 'dataMeta', 12: 'ingressIfindex', 16: 'rxQueueIndex' };
+
 function load(size: number, d: { l: string; h: string }, s: { l: string; h: string }, off: number, pc: number): string {
   if (!INLINE_MEMORY) {
     if (size === 8 || size === 4) return `${d.l} = mem.ld${size}(${s.h}, ${s.l}, ${off}, ${pc}); ${d.h} = mem.th;`;
@@ -544,10 +585,30 @@ function load(size: number, d: { l: string; h: string }, s: { l: string; h: stri
     ? `{ const r = RG[h10], o = ${slot}; if (mem.uninitRead !== undefined || ${INIT_READ[size]!('o')}) `
     : `{ const r = RG[${s.h}], o = ((${s.l} ^ -2147483648) + ${off}) | 0; ` +
       `if (r !== undefined && r.fast && o >= r.lo && o <= r.hi - ${size} && (r.init === undefined || mem.uninitRead !== undefined || ${INIT_READ[size]!('o')})) `;
+  const code = loadCode(size, d, s, off, pc, slot, head);
+  if (slot !== undefined) return code;
+  // The packet first, through its locals (PACKET): the region's fast path with the same window.
+  const read = size === 1 ? `${d.l} = pB[o]; ${d.h} = 0;`
+    : size === 2 ? `${d.l} = pV.getUint16(o, true); ${d.h} = 0;`
+    : size === 4 ? `${d.l} = pV.getInt32(o, true); ${d.h} = 0;`
+    : `${d.l} = pV.getInt32(o, true); ${d.h} = pV.getInt32(o + 4, true);`;
+  return `{ const o = ((${s.l} ^ -2147483648) + ${off}) | 0; if (${s.h} === ${REGION_PACKET} && o >= pLo && o <= pHi - ${size}) { ${read} } else ${code} }`;
+}
+
+function loadCode(size: number, d: { l: string; h: string }, s: { l: string; h: string }, off: number, pc: number, slot: number | undefined, head: string): string {
   switch (size) {
     case 1: return `${head}${d.l} = r.bytes[o]; else ${d.l} = mem.ld1(${s.h}, ${s.l}, ${off}, ${pc}); ${d.h} = 0; }`;
     case 2: return `${head}${d.l} = r.view.getUint16(o, true); else ${d.l} = mem.ld2(${s.h}, ${s.l}, ${off}, ${pc}); ${d.h} = 0; }`;
-    case 4: return `${head}{ ${d.l} = r.view.getInt32(o, true); ${d.h} = 0; } else { ${d.l} = mem.ld4(${s.h}, ${s.l}, ${off}, ${pc}); ${d.h} = mem.th; } }`;
+    case 4: {
+      const call = `{ ${d.l} = mem.ld4(${s.h}, ${s.l}, ${off}, ${pc}); ${d.h} = mem.th; }`;
+      // struct xdp_md fields by their constant offset from ctx itself: Memory.ld4's ctx case, inline.
+      const field = slot === undefined ? CTX_FIELDS[off] : undefined;
+      const ctx = field === undefined ? call
+        : `if (${s.h} === ${REGION_CTX} && ${s.l} === -2147483648 && mem.ctx !== undefined) { const f = mem.ctx.buff.${field}; ` +
+          (off <= 8 ? `if (f >= 0 && f < 2147483648) { ${d.l} = (-2147483648 + f) | 0; ${d.h} = ${REGION_PACKET}; } else ${call} } else ${call}`
+            : `${d.l} = f | 0; ${d.h} = 0; } else ${call}`);
+      return `${head}{ ${d.l} = r.view.getInt32(o, true); ${d.h} = 0; } else ${ctx} }`;
+    }
     default: return `${head}{ ${d.l} = r.view.getInt32(o, true); ${d.h} = r.view.getInt32(o + 4, true); } else { ${d.l} = mem.ld8(${s.h}, ${s.l}, ${off}, ${pc}); ${d.h} = mem.th; } }`;
   }
 }
@@ -567,6 +628,14 @@ function store(size: number, d: { l: string; h: string }, vl: string, vh: string
   }
   const head = `{ const r = RG[${d.h}], o = ((${d.l} ^ -2147483648) + ${off}) | 0; ` +
     `if (r !== undefined && r.fast && o >= r.lo && o <= r.hi - ${size} && r.writeFault === undefined) `;
+  const write = size === 1 ? `pB[o] = ${vl};`
+    : size === 2 ? `pV.setUint16(o, ${vl}, true);`
+    : size === 4 ? `pV.setInt32(o, ${vl}, true);`
+    : `pV.setInt32(o, ${vl}, true); pV.setInt32(o + 4, ${vh}, true);`;
+  return `{ const o = ((${d.l} ^ -2147483648) + ${off}) | 0; if (${d.h} === ${REGION_PACKET} && o >= pLo && o <= pW - ${size}) { ${write} } else ${storeCode(size, vl, vh, head, slow)} }`;
+}
+
+function storeCode(size: number, vl: string, vh: string, head: string, slow: string): string {
   switch (size) {
     case 1: return `${head}{ r.bytes[o] = ${vl}; if (r.init !== undefined) { r.init[o] = 1; ${DIRTY('o')} } } else ${slow} }`;
     case 2: return `${head}{ r.view.setUint16(o, ${vl}, true); if (r.initView !== undefined) { r.initView.setUint16(o, 0x0101); ${DIRTY('o')} } } else ${slow} }`;
@@ -659,6 +728,8 @@ function straight(insn: Insn, info: OpcodeInfo, pc: number): string {
 
 /** Instructions per basic block at most. */
 const MAX_BLOCK = 256;
+/** Blocks at most for the form with forward jumps as `break`s (each block one more level of nested labels). */
+const MAX_NESTED_BLOCKS = 1000;
 
 const STRAIGHT = new Set(['alu', 'end', 'ldx', 'ldxsx', 'st', 'stx', 'atomic', 'lddw']);
 
@@ -690,36 +761,39 @@ function terminal(insn: Insn, info: OpcodeInfo | undefined, pc: number): string 
   if (!info) return `throw new H.VmFault('invalid-insn', ${JSON.stringify(`unknown opcode 0x${insn?.opcode.toString(16)}`)}, ${pc});`;
   switch (info.kind) {
     case 'jump':
-      return `if (${condition(insn, info)}) { pc = ${pc + 1 + insn.off}; continue; }`;
+      return `if (${condition(insn, info)}) ${jumpTo(pc + 1 + insn.off)}`;
     case 'ja':
       // `ja +0`: the return-line marker (ExecOptions.onMark, return-lines.ts).
-      if (info.cls !== 'jmp32' && insn.off === 0) return `if (S.opts.onMark !== undefined) S.opts.onMark(S.program.name, ${pc}); pc = ${pc + 1}; continue;`;
-      return `pc = ${pc + 1 + (info.cls === 'jmp32' ? insn.imm : insn.off)}; continue;`;
+      if (info.cls !== 'jmp32' && insn.off === 0) return `if (S.opts.onMark !== undefined) S.opts.onMark(S.program.name, ${pc}); ${jumpTo(pc + 1)}`;
+      return jumpTo(pc + 1 + (info.cls === 'jmp32' ? insn.imm : insn.off));
     case 'jcond':
-      return `if (--S.mayGoto <= 0) { pc = ${pc + 1 + insn.off}; continue; }`;
+      return `if (--S.mayGoto <= 0) ${jumpTo(pc + 1 + insn.off)}`;
     case 'call': {
       if (insn.src === CALL_LOCAL) return `${SPILL} H.callLocal(S, ${pc}, ${pc + 1 + insn.imm}, live); l10 = R32[20]; h10 = R32[21]; live = S.live; pc = S.pc; continue;`;
       if (insn.src !== CALL_HELPER && insn.src !== CALL_KFUNC) return `throw new H.VmFault('invalid-insn', 'call with src ${insn.src}', ${pc});`;
+      // A kfunc call syncs the budget with S.left (an open-coded iterator's call gives instructions back: iterRefund).
+      const kf = insn.src === CALL_KFUNC;
       const generic =
         `${ARGS}` +
-        `{ const o = H.helper(S, ${pc}, ${insn.imm}, ${insn.src === CALL_KFUNC});` +
+        `{ ${kf ? 'S.left = left; ' : ''}const o = H.helper(S, ${pc}, ${insn.imm}, ${kf});${kf ? ' left = S.left;' : ''}` +
         ` if (typeof o === 'bigint') { R[0] = o; l0 = R32[0]; h0 = R32[1]; l1 = h1 = l2 = h2 = l3 = h3 = l4 = h4 = l5 = h5 = 0; }` +
         ` else { ${SPILL} S.live = live; S.left = left; const c = H.outcome(S, ${pc}, o); if (c) return; ${LOAD} live = S.live; pc = S.pc; continue; } }`;
-      if (insn.src === CALL_KFUNC || !FAST_IDS.has(insn.imm)) return generic;
+      // The helper may have moved the packet's window (adjust_head/meta/tail): its locals are read again.
+      if (insn.src === CALL_KFUNC || !FAST_IDS.has(insn.imm)) return `${generic} ${PACKET}`;
       // A helper with a fast form (ExecOptions.fast): called on the halves; a miss (or no fast helpers in this run)
       // takes the generic call, which then does everything (faults, records) itself.
       return (
         `{ const F = S.opts.fast, f = F === undefined ? undefined : F.byId[${insn.imm}]; let v = 0;` +
         ` if (f !== undefined) { F.miss = false; v = f(h1, l1, h2, l2, h3, l3, h4, l4, h5, l5); }` +
         ` if (f !== undefined && !F.miss) { l0 = v; h0 = F.h; l1 = h1 = l2 = h2 = l3 = h3 = l4 = h4 = l5 = h5 = 0; }` +
-        ` else { ${generic} } }`
+        ` else { ${generic} } } ${PACKET}`
       );
     }
     case 'exit':
       // The outermost frame's exit ends the run with r0 (the interpreter's exit with no frame to pop); others return
       // through the interpreter's frame step.
       return `if (S.frames.length === 0) { R32[0] = l0; R32[1] = h0; S.live = live; S.left = left; S.pc = ${pc}; S.done = true; return; } ` +
-        `${SPILL} S.live = live; S.left = left; if (H.exit(S, ${pc})) return; ${LOAD} live = S.live; pc = S.pc; continue;`;
+        `${SPILL} S.live = live; S.left = left; if (H.exit(S, ${pc})) return; ${LOAD} live = S.live; left = S.left; pc = S.pc; continue;`;
     case 'ld-abs':
     case 'ld-ind':
       return `throw new H.VmFault('unsupported', 'legacy BPF_LD_ABS/BPF_LD_IND packet loads are not supported (not allowed in XDP)', ${pc});`;
@@ -766,7 +840,7 @@ export function blockSlots(insns: Insn[], infos: (OpcodeInfo | undefined)[], lea
 }
 
 /** Generate the JavaScript source of one program image. */
-export function generate(p: ProgramImage, checks: RegisterChecks | undefined, counting = false, probe?: ReadonlySet<number>): { source: string; after: Uint16Array } {
+export function generate(p: ProgramImage, checks: RegisterChecks | undefined, counting = false, probe?: ReadonlySet<number>, flat = false): { source: string; after: Uint16Array } {
   const insns = p.insns;
   const infos = insns.map((i) => OPCODES[i.opcode]);
   GEN.r10Fixed = !insns.some((insn, pc) => writesR10(insn, infos[pc]));
@@ -778,16 +852,37 @@ export function generate(p: ProgramImage, checks: RegisterChecks | undefined, co
   out.push('const mem = S.mem, R = S.R, R32 = S.R32, RG = mem.regionTable;');
   out.push(`let ${Array.from({ length: 11 }, (_, i) => `l${i} = R32[${2 * i}], h${i} = R32[${2 * i + 1}]`).join(', ')};`);
   out.push('let left = S.left, live = S.live;');
-  out.push('try { for (;;) { switch (pc) {');
-  for (const slots of blockSlots(insns, infos, lead)) {
+  out.push(`let pr, pLo = 1, pHi = 0, pW = -2147483648, pV, pB; ${PACKET}`);
+  const blocks = blockSlots(insns, infos, lead);
+  // Forward jumps as `break`s (no dispatch): block k's code follows the end of label Lk, the labels nested with L0
+  // innermost around the dispatch `switch`, which only entries and backward jumps go through (the WebAssembly tier's
+  // structure). The counting form and programs of very many blocks (nesting depth) keep a `switch` over every block.
+  const nested = !counting && !flat && blocks.length <= MAX_NESTED_BLOCKS;
+  GEN.blockOf = undefined;
+  GEN.cur = 0;
+  if (nested) {
+    const blockOf = new Int32Array(insns.length + 1).fill(-1);
+    blocks.forEach((b, k) => (blockOf[b[0]!] = k));
+    GEN.blockOf = blockOf;
+    out.push('try { for (;;) {');
+    out.push(blocks.map((_, k) => `L${blocks.length - 1 - k}: {`).join(' '));
+    out.push('switch (pc) {');
+    blocks.forEach((b, k) => out.push(`case ${b[0]}: break L${k};`));
+    out.push('default: if (left <= 0) throw H.budget(S, pc); left--; throw H.badPc(S, pc);');
+    out.push('}');
+  } else {
+    out.push('try { for (;;) { switch (pc) {');
+  }
+  for (const [k, slots] of blocks.entries()) {
     const pc = slots[0]!;
     const n = slots.length;
+    GEN.cur = k;
     slots.forEach((s, j) => (after[s] = n - 1 - j));
     const code = (s: number) => {
       const info = infos[s];
       return (probe?.has(s) ? 'S.opts.probe.reached = true; ' : '') + checkCode(info ? checks : undefined, s, info?.kind === 'exit') + (info && STRAIGHT.has(info.kind) ? straight(insns[s], info, s) : terminal(insns[s], info, s));
     };
-    out.push(`case ${pc}:`);
+    out.push(nested ? `} // L${k}` : `case ${pc}:`);
     if (counting) {
       // The counting form of the block, entered with fewer instructions left than it holds: each one counted, to
       // fault at the interpreter's slot. The budget runs out at the last instruction at the latest: its code is never
@@ -805,8 +900,14 @@ export function generate(p: ProgramImage, checks: RegisterChecks | undefined, co
   }
   // Falling off the end (validation refuses it): the interpreter's step, then its unknown-opcode fault.
   out.push(`pc = ${insns.length};`);
-  out.push('default: if (left <= 0) throw H.budget(S, pc); left--; throw H.badPc(S, pc);');
-  out.push('} } } catch (e) { ' + SPILL + ' S.left = left; throw e; }');
+  if (nested) {
+    out.push('if (left <= 0) throw H.budget(S, pc); left--; throw H.badPc(S, pc);');
+    out.push('} } catch (e) { ' + SPILL + ' S.left = left; throw e; }');
+  } else {
+    out.push('default: if (left <= 0) throw H.budget(S, pc); left--; throw H.badPc(S, pc);');
+    out.push('} } } catch (e) { ' + SPILL + ' S.left = left; throw e; }');
+  }
+  GEN.blockOf = undefined;
   out.push('};');
   return { source: out.join('\n'), after };
 }
@@ -828,20 +929,34 @@ export function compileProgram(p: ProgramImage, checks: RegisterChecks | undefin
   let c = byChecks.get(checks ?? null);
   if (!c) {
     const t0 = performance.now();
-    const { source, after } = generate(p, checks);
     const infos = p.insns.map((i) => OPCODES[i.opcode]);
     const make = (src: string): CompiledFn => {
       // eslint-disable-next-line @typescript-eslint/no-implied-eval
       const factory = new Function('H', 'A', 'T', 'K', 'I', src) as (h: typeof H, a: typeof A, t: typeof T, k: Insn[], i: (OpcodeInfo | undefined)[]) => CompiledFn;
       return factory(H, A, T, p.insns, infos);
     };
-    const fn = make(source);
+    const { fn, source, after } = makeMain(p, checks, undefined, make);
     let counting: CompiledFn | undefined;
     c = { fn, counting: () => (counting ??= make(generate(p, checks, true).source)), after, sourceLength: source.length, compileMs: performance.now() - t0 };
     byChecks.set(checks ?? null, c);
     compileStats.programs++;
   }
   return c;
+}
+
+/**
+ * The function every run enters: the form with nested labels, or the flat `switch` when V8's parser runs out of stack
+ * on the nesting (a RangeError from new Function, possible for programs of many blocks compiled deep in a call stack).
+ */
+function makeMain(p: ProgramImage, checks: RegisterChecks | undefined, slots: ReadonlySet<number> | undefined, make: (src: string) => CompiledFn): { fn: CompiledFn; source: string; after: Uint16Array } {
+  const g = generate(p, checks, false, slots);
+  try {
+    return { fn: make(g.source), ...g };
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    const f = generate(p, checks, false, slots, true);
+    return { fn: make(f.source), ...f };
+  }
 }
 
 /** Variants with a probe (ExecOptions.probe), cached by the probe's key: the debugger's breakpoint probe. */
@@ -855,9 +970,9 @@ function compileProbed(p: ProgramImage, checks: RegisterChecks | undefined, key:
     const infos = p.insns.map((i) => OPCODES[i.opcode]);
     const make = (src: string): CompiledFn =>
       (new Function('H', 'A', 'T', 'K', 'I', src) as (h: typeof H, a: typeof A, t: typeof T, k: Insn[], i: (OpcodeInfo | undefined)[]) => CompiledFn)(H, A, T, p.insns, infos);
-    const { source, after } = generate(p, checks, false, slots);
+    const { fn, source, after } = makeMain(p, checks, slots, make);
     let counting: CompiledFn | undefined;
-    c = { fn: make(source), counting: () => (counting ??= make(generate(p, checks, true, slots).source)), after, sourceLength: source.length, compileMs: 0 };
+    c = { fn, counting: () => (counting ??= make(generate(p, checks, true, slots).source)), after, sourceLength: source.length, compileMs: 0 };
     byKey.set(k, c);
   }
   return c;
@@ -876,6 +991,10 @@ let nextCheckId = 1;
  */
 // Module-level copies of the interpreter's constants (an import binding can be a getter under some loaders).
 const MAY_GOTO = MAY_GOTO_BUDGET;
+/** r1 at an XDP entry (ctx) and r10 of the first call frame as int32 halves. */
+const CTX_LO = lo(addrOf(REGION_CTX, 0));
+const FP1_LO = lo(addrOf(REGION_STACK0, STACK_SIZE));
+const FP1_HI = hi(addrOf(REGION_STACK0, STACK_SIZE));
 const LIVE_ALL = ALL_REGS;
 const LIVE_R10 = R10;
 
@@ -902,7 +1021,7 @@ function newState(mem: Memory, entry: ProgramImage, opts: ExecOptions, wasm: boo
   const lin = wasm ? mem.attachWasm().buffer : undefined;
   const R = lin ? new BigUint64Array(lin, WASM_LAYOUT.R, 11) : new BigUint64Array(11);
   return {
-    mem, R, R32: new Int32Array(R.buffer, R.byteOffset, 22), frames: [], left: 0, budget: 0, tailCalls: 0, mayGoto: 0, live: 0, checks: undefined,
+    mem, R, R32: new Int32Array(R.buffer, R.byteOffset, 22), RF: new Float64Array(R.buffer, R.byteOffset, 11), frames: [], left: 0, budget: 0, refunded: 0, iterMarks: undefined, tailCalls: 0, mayGoto: 0, live: 0, checks: undefined,
     program: entry, pc: 0, done: false, slow: false, opts, busy: false, counting: false,
     call: { id: 0, regs: R, pc: 0, program: entry, tailCalls: 0, kfunc: false },
     exit: new ExitResult(R, entry),
@@ -978,9 +1097,12 @@ function wasmHelper(S: State, pc: number, id: number, kfunc: boolean): number {
       }
     }
   }
+  if (kfunc) S.left = S.W32![LEFT]!;
   const o = H.helper(S, pc, id, kfunc);
   if (typeof o === 'bigint') {
     S.R[0] = o;
+    // A kfunc may have given instructions back (iterRefund); wasm.ts reloads its budget after a kfunc call.
+    if (kfunc) S.W32![LEFT] = S.left;
     return 0;
   }
   S.left = S.W32![LEFT]!;
@@ -998,6 +1120,8 @@ function atomicInPlace(S: State, insn: Insn, size: number): boolean {
   if (a === undefined || (size !== 4 && size !== 8) || !(a.op === 'add' || a.op === 'or' || a.op === 'and' || a.op === 'xor')) return false;
   const R32 = S.R32;
   const mem = S.mem;
+  // Never on the packet: execAtomic refuses it (check_atomic; found by the refusal fuzzer with the tier forced on).
+  if (R32[2 * insn.dst + 1] === REGION_PACKET) return false;
   const r = mem.regionTable[R32[2 * insn.dst + 1]!];
   const o = ((R32[2 * insn.dst]! ^ -2147483648) + insn.off) | 0;
   if (r === undefined || !r.fast || o < r.lo || o > r.hi - size || r.writeFault !== undefined) return false;
@@ -1088,7 +1212,12 @@ export function executeCompiled(entry: ProgramImage, mem: Memory, init: (r: BigU
   }
   const R = S.R;
   const R32 = S.R32;
-  for (let i = 0; i < 22; i++) R32[i] = 0;
+  // r0-r9 zero (as 8-byte words: half the stores of int32 halves), r10 the first frame's pointer.
+  const RF = S.RF;
+  RF[0] = RF[1] = RF[2] = RF[3] = RF[4] = RF[5] = RF[6] = RF[7] = RF[8] = RF[9] = 0;
+  mem.framePointer(1);
+  R32[20] = FP1_LO;
+  R32[21] = FP1_HI;
   // The entry's register checks, asked once per entry and checks function (a Machine's answer never changes).
   let checks: RegisterChecks | undefined;
   if (S.checksFor === entry && S.checksFrom === opts.registerChecks) checks = S.entryChecks;
@@ -1100,6 +1229,8 @@ export function executeCompiled(entry: ProgramImage, mem: Memory, init: (r: BigU
   }
   if (S.frames.length !== 0) S.frames.length = 0;
   S.left = S.budget = opts.budget;
+  S.refunded = 0;
+  if (S.iterMarks !== undefined) S.iterMarks.clear();
   S.tailCalls = 0;
   S.mayGoto = MAY_GOTO;
   S.live = checks ? (1 << 1) | LIVE_R10 : LIVE_ALL;
@@ -1109,9 +1240,12 @@ export function executeCompiled(entry: ProgramImage, mem: Memory, init: (r: BigU
   S.done = S.slow = S.counting = false;
   S.opts = opts;
   S.busy = true;
-  R[10] = mem.framePointer(1);
   mem.program = entry;
-  init(R);
+  // An XDP entry's r1 (the ctx pointer) as halves: no BigInt store.
+  if (init === initCtxRegister) {
+    R32[2] = CTX_LO;
+    R32[3] = REGION_CTX;
+  } else init(R);
   let compiled: CompiledProgram | undefined;
   let inWasm = false;
   try {
@@ -1183,7 +1317,7 @@ export function executeCompiled(entry: ProgramImage, mem: Memory, init: (r: BigU
         const x = S.exit;
         x.exitInsn = S.pc;
         x.exitProgram = S.program;
-        x.steps = S.budget - S.left;
+        x.steps = S.budget - S.left + S.refunded;
         x.tailCalls = S.tailCalls;
         x.uninitStackRead = mem.uninitRead;
         x.r0lo = R32[0] >>> 0;
@@ -1198,7 +1332,7 @@ export function executeCompiled(entry: ProgramImage, mem: Memory, init: (r: BigU
     // up to and including the faulting one.
     if (!S.slow && compiled) S.left += compiled.after[e.insn] ?? 0;
     return {
-      r0: R[0], exitInsn: -1, exitProgram: S.program, steps: S.budget - S.left, tailCalls: S.tailCalls, uninitStackRead: mem.uninitRead,
+      r0: R[0], exitInsn: -1, exitProgram: S.program, steps: S.budget - S.left + S.refunded, tailCalls: S.tailCalls, uninitStackRead: mem.uninitRead,
       fault: { kind: e.kind, message: e.message, insn: e.insn, program: S.program },
     };
   }

@@ -748,6 +748,12 @@ export function generateWasm(insns: Insn[], starts: number[], r10Fixed: boolean)
           ret(s, W_OUTCOME);
           op(END);
           reload(0, 0);
+          if (insn.src === CALL_KFUNC) {
+            // An open-coded iterator's call may have given instructions back (engine.ts wasmHelper).
+            i32(0);
+            mem(I32_LOAD, L.LEFT);
+            set(LEFT);
+          }
           for (let r = 1; r <= 5; r++) {
             i64(0);
             set(RL(r));
