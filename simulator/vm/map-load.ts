@@ -77,6 +77,14 @@ export function prepareMaps(obj: LoadedObject, opts: MapLoadOptions): { obj: Loa
     }
     const inner = opts.innerMaps?.[m.name];
     if (inner) d.inner = { name: `${m.name}.inner`, kind: 'user', section: m.section, flags: 0, ...inner };
+    // libbpf sizes an inner PERF_EVENT_ARRAY template of 0 entries to the possible CPUs as well
+    // (map_set_def_max_entries on map->inner_map before creating it).
+    else if (d.inner?.type === MapType.PERF_EVENT_ARRAY && d.inner.maxEntries === 0) d.inner = { ...d.inner, maxEntries: opts.nrCpus };
+    else if (!d.inner && (d.type === MapType.ARRAY_OF_MAPS || d.type === MapType.HASH_OF_MAPS)) {
+      notes.push(`map '${m.name}' is a map of maps that declares no inner map (__array(values, ...)): libbpf cannot create it ` +
+        `unless its loader gives it one (bpf_map__set_inner_map_fd); using ARRAY(4-byte key, 4-byte value, 1 entry) ` +
+        `(--inner-map ${m.name}=TYPE:KEY:VALUE:ENTRIES to choose)`);
+    }
     if (d.type === MapType.PERF_EVENT_ARRAY && d.maxEntries === 0) return d;
     const err = mapCreateError(d) ?? (d.inner ? mapCreateError(d.inner) : undefined);
     if (err) errors.push(`${obj.path}: ${err}`);

@@ -347,6 +347,20 @@ static int load_libbpf(const char *path, const char *chosen, struct line *lines,
                                        : (struct hmap){ .name = bpf_map__name(m) };
     }
   }
+  // libbpf from 1.2 (and the kernel tree's, bpftool's) sizes an inner PERF_EVENT_ARRAY template of 0 entries to the
+  // possible CPUs, as it does a top-level one; the system's libbpf 1.1 does not (and cannot resize an inner map), so
+  // such an outer map gets a template of that size here, as a loader of today would.
+  for (int i = 0; i < ntmpl; i++) {
+    if (tmpl[i].itype != BPF_MAP_TYPE_PERF_EVENT_ARRAY || tmpl[i].imax != 0) continue;
+    tmpl[i].imax = libbpf_num_possible_cpus();
+    LIBBPF_OPTS(bpf_map_create_opts, copts, .map_flags = tmpl[i].iflags);
+    int fd = bpf_map_create(BPF_MAP_TYPE_PERF_EVENT_ARRAY, "inner_template", tmpl[i].iks, tmpl[i].ivs, tmpl[i].imax, &copts);
+    struct bpf_map *om = bpf_object__find_map_by_name(obj, tmpl[i].name);
+    if (fd < 0 || !om || bpf_map__set_inner_map_fd(om, fd) != 0) {
+      fprintf(stderr, "cannot give %s a sized inner-map template: %s\n", tmpl[i].name, strerror(errno));
+      return 3;
+    }
+  }
   bpf_object__for_each_map(m, obj) {
     // LIBBPF_PIN_BY_NAME would reuse (and leave behind) /sys/fs/bpf/<map>: every run starts from fresh maps instead.
     if (bpf_map__pin_path(m)) {
