@@ -211,7 +211,7 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'>, program: Pick<Loa
           'use an unsigned index, or check `if (i < 0 || i >= N) return ...;` first).');
         return undefined;
       }
-      if (p.k === 'value' && !sub) return { ...p, vr: e };
+      if ((p.k === 'value' || p.k === 'stack') && !sub) return { ...p, vr: e };
     }
     if (e && isConst(e)) return { ...p, off: p.off + Number(BigInt.asIntN(64, sub ? -e.tval : e.tval)) };
     return { ...p, vr: true };
@@ -243,6 +243,45 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'>, program: Pick<Loa
     }
     if (!kernel) return true;
     refuse(pc, kernel, `The verifier refuses this access to a map value: ${kernel} (${why}; check the index against the value's size first, e.g. \`if (i >= N) return ...;\`).`);
+    return false;
+  };
+
+  /**
+   * check_mem_access on a stack pointer with a variable offset known exactly (the verifier runs as root here: bytes
+   * never written may be read, pointers spilled in range may be overwritten). Alignment first (check_ptr_alignment: the
+   * stack is always strict), then check_stack_access_within_bounds.
+   */
+  const checkStack = (pc: number, p: Ptr, off: number, size: number, regno: number, kind: 'read from' | 'write to'): boolean => {
+    if (p.k !== 'stack' || p.vr === undefined || p.vr === true || p.orNull !== undefined) return true;
+    const e = p.vr;
+    const tn = `(${hex(e.tval)}; ${hex(e.tmask)})`;
+    let kernel: string | undefined;
+    let why = '';
+    const fixed = BigInt(p.off + off);
+    if (size > 1) {
+      const [v, m] = tnumAddConst(e.tval, e.tmask, fixed);
+      if (((v | m) & BigInt(size - 1)) !== 0n) {
+        kernel = `misaligned stack access off ${tn}+${p.off}+${off} size ${size}`;
+        why = `the index may make the address a non-multiple of ${size}, and the verifier wants stack accesses aligned to their size`;
+      }
+    }
+    if (!kernel && (e.smax >= MAX_VAR_OFF || e.smin <= -MAX_VAR_OFF)) {
+      kernel = `invalid unbounded variable-offset ${kind} stack R${regno}`;
+      why = 'nothing bounds the index';
+    }
+    if (!kernel) {
+      const minOff = e.smin + fixed;
+      const maxOff = e.smax + fixed + BigInt(size);
+      if (minOff < -512n || minOff > -1n || maxOff > 0n) {
+        kernel = `invalid variable-offset ${kind} stack R${regno} var_off=${tn} off=${fixed} size=${size}`;
+        why = maxOff > 0n
+          ? `the index may be as large as ${e.smax}, which reaches ${maxOff} byte${maxOff === 1n ? '' : 's'} past the top of the stack frame`
+          : `the index may be as small as ${e.smin}, which reaches below the 512-byte stack frame`;
+      }
+    }
+    if (!kernel) return true;
+    const verb = kind === 'read from' ? 'read from' : 'write to';
+    refuse(pc, kernel, `The verifier refuses this ${verb} a stack array: ${kernel} (${why}; check the index against the array's size first, e.g. \`if (i >= N) return ...;\` or \`i &= N - 1\` for a power of two N).`);
     return false;
   };
 
@@ -341,6 +380,7 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'>, program: Pick<Loa
             ex = { umin: 0n, umax: m, smin: 0n, smax: m, tmask: m, tval: 0n };
           }
         }
+        if (!ex) ex = scalarOp(op, w32, !!info.srcReg, ae, be);
         if (ex && isConst(ex)) r[insn.dst] = { k: 'num', w: ex.tval, ex, ids: [] };
         else if (ex && op === 'add' || ex && op === 'sub') r[insn.dst] = { k: 'num', w, ex, ids: an.ids }; // the verifier keeps x + c linked to x
         else if (ex) r[insn.dst] = { k: 'num', w, ex, ids: [nextId++, ...ids] };
@@ -365,7 +405,7 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'>, program: Pick<Loa
         const base = r[insn.src]!;
         if (base.k === 'none' || base.k === 'num') return false;
         const size = info.size!;
-        if (!checkValue(pc, base, insn.off, size, insn.src)) return false;
+        if (!checkValue(pc, base, insn.off, size, insn.src) || !checkStack(pc, base, insn.off, size, insn.src, 'read from')) return false;
         const so = stackOff(base, insn.off);
         if (so !== undefined) {
           const slot = st.stack.get(so);
@@ -396,7 +436,7 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'>, program: Pick<Loa
         const base = r[insn.dst]!;
         if (base.k === 'none' || base.k === 'num') return false;
         const size = info.size!;
-        if (!checkValue(pc, base, insn.off, size, insn.dst)) return false;
+        if (!checkValue(pc, base, insn.off, size, insn.dst) || !checkStack(pc, base, insn.off, size, insn.dst, 'write to')) return false;
         if (base.k === 'stack') {
           const so = stackOff(base, insn.off);
           clobber(st, so, size);
@@ -413,7 +453,7 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'>, program: Pick<Loa
       case 'atomic': {
         const base = r[insn.dst]!;
         if (base.k === 'none' || base.k === 'num') return false;
-        if (!checkValue(pc, base, insn.off, info.size!, insn.dst)) return false;
+        if (!checkValue(pc, base, insn.off, info.size!, insn.dst) || !checkStack(pc, base, insn.off, info.size!, insn.dst, 'read from')) return false;
         if (base.k === 'stack') {
           const so = stackOff(base, insn.off);
           clobber(st, so, info.size!);
@@ -552,8 +592,14 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'>, program: Pick<Loa
               continue;
             }
             const keep = (n: Num, w: bigint): Num => (n.ex && isConst(n.ex) ? n : { k: 'num', w, ids: n.ids });
-            if (info.srcReg) narrow(s, [a, b], [keep(a, wa), keep(b, wb)], same);
-            else narrow(s, [a], [keep(a, wa)], same);
+            // A number compared with a constant where the verifier's narrowing is simple (both non-negative, 64-bit):
+            // it keeps the range the verifier gives it on this side (reg_set_min_max, then reg_bounds_sync).
+            const refined = (n: Num, o: JmpOp, c: Num, w: bigint): Num => {
+              const ex = !w32 && n.ex && c.ex && isConst(c.ex) ? refineRange(n.ex, o, c.ex.tval, truth) : undefined;
+              return ex ? { k: 'num', w, ex, ids: n.ids } : keep(n, w);
+            };
+            if (info.srcReg) narrow(s, [a, b], [refined(a, op, b, wa), refined(b, SWAPPED_OP[op], a, wb)], same);
+            else narrow(s, [a], [refined(a, op, b, wa)], same);
             out.push(s);
           }
           return out;
@@ -683,6 +729,154 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'>, program: Pick<Loa
     first = false;
   }
   return found;
+}
+
+const isFull = (e: Exact | undefined): boolean =>
+  !!e && e.umin === 0n && e.umax === M64 && e.smin === S64_MIN && e.smax === S64_MAX && e.tmask === M64;
+/** A range whose signed and unsigned bounds are the same non-negative ones (no sign crossing). */
+const isSimple = (e: Exact): boolean => !e.shl32 && e.smin >= 0n && e.umin === e.smin && e.umax === e.smax;
+
+/**
+ * reg_bounds_sync for a non-negative range [lo, hi] (under 2^63) with tnum (tval; tmask): the tnum narrowed to the
+ * range, the range to the tnum, until neither changes (a few rounds at most; undefined when it does not settle, or
+ * no value is left).
+ */
+function syncSimple(lo: bigint, hi: bigint, tval: bigint, tmask: bigint): Exact | undefined {
+  if (lo < 0n || hi > S64_MAX) return undefined;
+  for (let round = 0; round < 4; round++) {
+    if (lo > hi) return undefined;
+    const chi = lo ^ hi;
+    const bits = chi === 0n ? 0 : chi.toString(2).length;
+    const delta = (1n << BigInt(bits)) - 1n;
+    const m = tmask & delta;
+    const v = (tval | (lo & ~delta)) & ~m & M64;
+    const nlo = v > lo ? v : lo;
+    const nhi = (v | m) < hi ? v | m : hi;
+    if (nlo === lo && nhi === hi && m === tmask && v === tval) return { umin: lo, umax: hi, smin: lo, smax: hi, tmask, tval };
+    [lo, hi, tval, tmask] = [nlo, nhi, v, m];
+  }
+  return undefined;
+}
+
+/**
+ * What the verifier knows of `a op b` in the few cases this walk reproduces beyond constants (the verifier as built
+ * in 6.18: is_safe_to_compute_dst_reg_range, scalar_min_max_*, reg_bounds_sync), or undefined:
+ *   - a division or modulo, or a shift by a register that is not a constant: any 64-bit value (the verifier does not
+ *     track them; the 32-bit forms too, before any zero-extension);
+ *   - a 64-bit add or subtract with an operand that is any value, a multiplication of such by an odd constant: any
+ *     value (the sum's bounds overflow, the tnum has no known bit);
+ *   - any value shifted left by a constant: low bits known zero, no sign;
+ *   - a non-negative range plus or minus a constant, shifted left or right by one, that stays non-negative.
+ */
+function scalarOp(op: string, w32: boolean, srcReg: boolean, ae: Exact | undefined, be: Exact | undefined): Exact | undefined {
+  if (op === 'div' || op === 'mod' || op === 'sdiv' || op === 'smod') return UNBOUNDED;
+  if ((op === 'lsh' || op === 'rsh' || op === 'arsh') && srcReg) return be && !isConst(be) ? UNBOUNDED : undefined;
+  if (w32 || !ae || !be) return undefined;
+  if ((op === 'add' || op === 'sub') && (isFull(ae) || isFull(be))) return UNBOUNDED;
+  if (op === 'add' || op === 'sub') {
+    const wide = wideAddSub(op, ae, be);
+    if (wide) return wide;
+  }
+  // Any value times a constant c: no bounds, the low bits c's trailing zeros known zero.
+  const full = isFull(ae) ? be : isFull(be) ? ae : undefined;
+  if (op === 'mul' && full && isConst(full) && full.tval !== 0n) return lowZeros(BigInt((full.tval & -full.tval).toString(2).length - 1));
+  if (!isConst(be)) return undefined;
+  const c = be.tval;
+  if (op === 'lsh' && isFull(ae) && c > 0n && c < 64n && c !== 32n) return lowZeros(c);
+  if (!isSimple(ae) || isConst(ae)) return undefined;
+  if (op === 'add' || op === 'sub') {
+    const d = BigInt.asIntN(64, op === 'add' ? c : -c & M64);
+    const [v, m] = tnumAddConst(ae.tval, ae.tmask, d & M64);
+    return syncSimple(ae.umin + d, ae.umax + d, v, m);
+  }
+  if (op === 'lsh' && c > 0n && c < 64n && ae.umax <= 1n << (63n - c)) {
+    return syncSimple(ae.umin << c, ae.umax << c, (ae.tval << c) & M64, (ae.tmask << c) & M64);
+  }
+  if (op === 'rsh' && c > 0n && c < 64n) return syncSimple(ae.umin >> c, ae.umax >> c, ae.tval >> c, ae.tmask >> c);
+  return undefined;
+}
+
+/** Any 64-bit value but the low `z` bits known zero (no sign known). */
+function lowZeros(z: bigint): Exact {
+  if (z === 0n) return UNBOUNDED;
+  const m = (M64 << z) & M64;
+  return { umin: 0n, umax: m, smin: S64_MIN, smax: S64_MAX & m, tmask: m, tval: 0n };
+}
+
+/**
+ * a + b or a - b (64-bit) when the verifier's result certainly has no lower bound (smin S64_MIN after reg_bounds_sync):
+ * scalar_min_max_add/sub with their overflow rules, tnum_add/tnum_sub, then the sync's first round (which already
+ * settles it: an unsigned range crossing the sign bit and a tnum with the sign bit unknown and no known one bit leave
+ * nothing to deduce). Undefined otherwise, and where the verifiers of different versions differ (every unsigned
+ * bound overflowing).
+ */
+function wideAddSub(op: 'add' | 'sub', a: Exact, b: Exact): Exact | undefined {
+  const add = op === 'add';
+  let smin = add ? a.smin + b.smin : a.smin - b.smax;
+  let smax = add ? a.smax + b.smax : a.smax - b.smin;
+  if (smin < S64_MIN || smin > S64_MAX || smax < S64_MIN || smax > S64_MAX) [smin, smax] = [S64_MIN, S64_MAX];
+  let umin = add ? a.umin + b.umin : a.umin - b.umax;
+  let umax = add ? a.umax + b.umax : a.umax - b.umin;
+  const lowOut = umin < 0n || umin > M64, highOut = umax < 0n || umax > M64;
+  if (lowOut && highOut) return undefined;
+  if (lowOut || highOut) [umin, umax] = [0n, M64];
+  let tval: bigint, tmask: bigint;
+  if (add) {
+    const sm = (a.tmask + b.tmask) & M64, sv = (a.tval + b.tval) & M64;
+    const mu = (((sm + sv) & M64) ^ sv) | a.tmask | b.tmask;
+    [tval, tmask] = [sv & ~mu & M64, mu];
+  } else {
+    const dv = (a.tval - b.tval) & M64;
+    const mu = (((dv + a.tmask) & M64) ^ ((dv - b.tmask) & M64)) | a.tmask | b.tmask;
+    [tval, tmask] = [dv & ~mu & M64, mu];
+  }
+  // The sync: bounds from the tnum, then signed from unsigned where the unsigned range does not cross the sign bit.
+  const tmin = BigInt.asIntN(64, tval | (tmask & (1n << 63n)));
+  if (tmin > smin) smin = tmin;
+  if (BigInt.asIntN(64, umin) <= BigInt.asIntN(64, umax) && BigInt.asIntN(64, umin) > smin) smin = BigInt.asIntN(64, umin);
+  if (smin !== S64_MIN) return undefined;
+  const tmax = tval | (tmask & S64_MAX);
+  if (tmax < smax) smax = tmax;
+  if ((tval | tmask) < umax) umax = tval | tmask;
+  if (tval > umin) umin = tval;
+  if (umin === 0n && umax === M64 && smax === S64_MAX && tmask === M64) return UNBOUNDED;
+  // A tnum of no known bit with narrower bounds would be read as any value by the rules above: not claimed.
+  return tmask === M64 ? undefined : { umin, umax, smin, smax, tmask, tval };
+}
+
+const SWAPPED_OP: Record<JmpOp, JmpOp> = {
+  jeq: 'jeq', jne: 'jne', jgt: 'jlt', jge: 'jle', jlt: 'jgt', jle: 'jge', jsgt: 'jslt', jsge: 'jsle', jslt: 'jsgt', jsle: 'jsge', jset: 'jset',
+};
+
+/**
+ * The verifier's range of x after `x op c` came out `truth` (64-bit), for the simple case only: x's range non-negative
+ * (its signed and unsigned bounds the same) and c in [0, 2^63). Undefined when not that case or no value is left.
+ */
+function refineRange(e: Exact, op: JmpOp, c: bigint, truth: boolean): Exact | undefined {
+  if (isConst(e) || !isSimple(e) || c < 0n || c > S64_MAX) return undefined;
+  let lo = e.umin, hi = e.umax;
+  const u = op.startsWith('js') ? (`j${op.slice(2)}` as JmpOp) : op;
+  // x > c, x >= c, x < c, x <= c on this side.
+  const rel = truth ? u : ({ jgt: 'jle', jge: 'jlt', jlt: 'jge', jle: 'jgt' } as Record<string, JmpOp | undefined>)[u];
+  if (rel === 'jgt') lo = c + 1n > lo ? c + 1n : lo;
+  else if (rel === 'jge') lo = c > lo ? c : lo;
+  else if (rel === 'jlt') hi = c - 1n < hi ? c - 1n : hi;
+  else if (rel === 'jle') hi = c < hi ? c : hi;
+  else return undefined;
+  // __reg_bound_offset: the known bits of the new range; then __update_reg_bounds from them.
+  return syncSimple(lo, hi, e.tval, e.tmask);
+}
+
+/** The kernel's %#llx: 0x0 for zero too. */
+const hex = (v: bigint): string => `0x${(v & M64).toString(16)}`;
+
+/** tnum_add of a tnum and a constant. */
+function tnumAddConst(value: bigint, mask: bigint, c: bigint): [bigint, bigint] {
+  const sv = (value + c) & M64;
+  const sigma = (mask + sv) & M64;
+  const chi = sigma ^ sv;
+  const mu = chi | mask;
+  return [sv & ~mu & M64, mu];
 }
 
 function regKey(r: Reg): string {
