@@ -13,7 +13,7 @@ import { BPF_F_RDONLY_PROG, type LoadedObject, type LoadedProgram } from '../elf
 import type { Environment, Fault, PerfRecord, RunResult, UninitStackRead, XdpBuff } from './types.ts';
 import { MapTable, createMap, type BpfMap } from './maps.ts';
 import { dispatchHelper, fastHelpers, runDueTimers, type HelperHost } from './helpers.ts';
-import { executeCompiled, wasmTier } from './compiled/engine.ts';
+import { executeCompiled, wasmTier, type InlineMaps } from './compiled/engine.ts';
 import { isKernelHelper } from '../isa/helper-names.ts';
 import { resetKfuncState } from './kfuncs.ts';
 
@@ -213,8 +213,14 @@ class XdpMachine implements Machine {
       fast.h = this.mem.mapValueId(value, map.def.name, map.readonlyForProgram || (map.def.flags & BPF_F_RDONLY_PROG) !== 0);
       return (REGION_BIAS + offset) | 0;
     };
+    // The generated code's inline array lookups read the host (maps by handle, env.cpu) and the machine's own maps.
+    const inline = fast as typeof fast & InlineMaps;
+    inline.host = this.host;
+    inline.own = this.maps;
+    this.inline = inline;
     this.execOptions.fast = fast;
   }
+  private readonly inline: InlineMaps;
 
   validate(program: string): ValidationError[] {
     let errors = this.validation.get(program);
@@ -325,6 +331,7 @@ class XdpMachine implements Machine {
     if (host.mapTable !== this.mapTable) {
       host.mapTable = this.mapTable;
       host.maps = this.mapTable.all;
+      this.inline.own = this.maps;
     }
     if (host.buff !== buff) host.buff = buff;
     if (host.env !== env) host.env = env;
@@ -415,6 +422,7 @@ class XdpMachine implements Machine {
     if (host.mapTable !== this.mapTable) {
       host.mapTable = this.mapTable;
       host.maps = this.mapTable.all;
+      this.inline.own = this.maps;
     }
     host.buff = buff;
     host.env = env;

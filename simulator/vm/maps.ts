@@ -240,12 +240,20 @@ class ArrayMap extends MapBase implements BpfMap {
    * never replaced or dropped, so the two agree): lookups index it instead of hashing.
    */
   private readonly direct: (Uint8Array | undefined)[] = [];
-  private readonly nSlots: number;
+  /** Value slots per index (the CPUs of a per-CPU array, else 1). */
+  readonly nSlots: number;
+  /**
+   * With 4-byte keys: `direct` itself, which the compiled engine's generated code indexes for a lookup (index * nSlots
+   * + slot, index < DIRECT_SLOTS) before calling lookupAt; a hole there means: call it (it makes the cell). Else
+   * undefined.
+   */
+  readonly lookupDirect: readonly (Uint8Array | undefined)[] | undefined;
   private zero: Uint8Array | undefined;
 
   constructor(def: MapDef, nrCpus: number) {
     super(def, nrCpus);
     this.nSlots = this.slots();
+    this.lookupDirect = def.keySize === 4 ? this.direct : undefined;
     // A value size above INT_MAX is refused at creation (mapCreateError); nothing of it is allocated here.
     if (def.initialValue && def.maxEntries > 0 && def.valueSize <= 0x7fffffff) {
       for (let cpu = 0; cpu < this.slots(); cpu++) this.cell(0, cpu).set(def.initialValue.subarray(0, def.valueSize));

@@ -32,6 +32,7 @@ import {
 import { ISA_ONLY, alu32, alu64, refusedWhenReached } from '../../isa/alu.ts';
 import { MAX_FRAMES, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, REGION_PACKET, REGION_STACK0, STACK_SIZE, VmFault, WASM_LAYOUT, addrOf, initCtxRegister, type Memory, type UninitRead } from '../memory.ts';
 import { W_CALL, W_EXIT, W_OUTCOME, generateWasm } from './wasm.ts';
+import { BPF_F_RDONLY_PROG } from '../../elf/types.ts';
 import {
   ALL_REGS, ARG_REGS, CALLBACK_REFUND_LIMIT, MAY_GOTO_BUDGET, R10, callbackReturn, execAtomic, iterRefund, uninitRegister,
   type ExecOptions, type ExecResult, type Frame, type HelperCall, type HelperOutcome, type ProgramImage, type Probe,
@@ -42,7 +43,19 @@ import {
  * a fast form just takes the generic call).
  */
 const FAST_IDS: ReadonlySet<number> = new Set([1, 2, 5, 7, 8, 23, 28, 44, 51, 54, 65, 125, 160, 208]);
+
+/**
+ * What a Machine adds to ExecOptions.fast for the generated code's inline array lookups (map_lookup_elem and lddw of
+ * a map value on an ARRAY or PERCPU_ARRAY with 4-byte keys, maps.ts ArrayMap.lookupDirect): the helper host (its
+ * `maps` by handle, as helpers.ts handleMap reads them, and its `env.cpu`) and the machine's own maps (lddw, as its
+ * fast.mapValue reads them). Without it (runRaw, other callers) the generated code calls the fast helpers as before.
+ */
+export interface InlineMaps {
+  host: { readonly maps: readonly BpfMap[]; readonly env: { readonly cpu: number } };
+  own: readonly BpfMap[];
+}
 import type { RegisterChecks } from '../../isa/validate.ts';
+import type { BpfMap } from '../maps.ts';
 
 /** One run's state shared by the generated code and the runtime functions. */
 interface State {
@@ -535,6 +548,25 @@ const INIT_READ: Record<number, (o: string) => string> = {
 const INLINE_MEMORY = !(typeof process !== 'undefined' && process.env.XDP_LENS_INLINE_MEMORY === '0');
 
 /**
+ * map_lookup_elem on an array with 4-byte keys, inline (ExecOptions.fast with InlineMaps): helpers.ts's fast form of
+ * the helper step by step (handleMap: r1 a handle of host.maps; Memory.argOk: the 4 key bytes readable with nothing to
+ * record; ArrayMap.lookupAt -> at: the value from `direct`; Memory.mapValueId with readonlyMap's flag), taken only
+ * when the value's cell exists; everything else (no such map, another map type, a key to check or record, a cell
+ * not made yet) falls to the fast helper, so the result is the helper's. The packet does not move: its locals stay.
+ * Ends in `if (...) {...}` for an `else`.
+ */
+const INLINE_LOOKUP =
+  `let mv; const F = S.opts.fast;` +
+  ` if (F !== undefined && F.host !== undefined && h1 === ${REGION_MAP_HANDLE}) {` +
+  ` const m = F.host.maps[(l1 ^ -2147483648) | 0], d = m === undefined ? undefined : m.lookupDirect;` +
+  ` if (d !== undefined) { const r = RG[h2], o = (l2 ^ -2147483648) | 0;` +
+  ` if (r !== undefined && r.fast && o >= r.lo && o <= r.hi - 4 && (r.init === undefined || mem.uninitRead !== undefined || r.initView.getUint32(o) === 0x01010101)) {` +
+  ` const n = m.nSlots, s = m.perCpu ? F.host.env.cpu : 0;` +
+  ` if (s < n) { mv = d[r.view.getUint32(o, true) * n + s];` +
+  ` if (mv !== undefined) { h0 = mem.mapValueId(mv, m.def.name, m.readonlyForProgram || (m.def.flags & ${BPF_F_RDONLY_PROG}) !== 0); l0 = -2147483648; } } } } }` +
+  ` if (mv !== undefined) { l1 = h1 = l2 = h2 = l3 = h3 = l4 = h4 = l5 = h5 = 0; }`;
+
+/**
  * Facts of the program being generated: whether r10 is always the frame pointer (no instruction writes it: the
  * validator refuses such writes, but a bare program run without validation might have one), and whether it is run as
  * the ISA alone (isa/alu.ts ISA_ONLY: no verifier refusals).
@@ -711,8 +743,17 @@ function straight(insn: Insn, info: OpcodeInfo, pc: number): string {
         case PSEUDO_MAP_IDX:
           return c(addrOf(REGION_MAP_HANDLE, insn.imm));
         case PSEUDO_MAP_VALUE:
-        case PSEUDO_MAP_IDX_VALUE:
-          return `${d.l} = H.mapValue(S, ${insn.imm}, ${insn.nextImm ?? 0}, ${pc}); ${d.h} = T.h;`;
+        case PSEUDO_MAP_IDX_VALUE: {
+          const call = `{ ${d.l} = H.mapValue(S, ${insn.imm}, ${insn.nextImm ?? 0}, ${pc}); ${d.h} = T.h; }`;
+          const offset = insn.nextImm ?? 0;
+          if (!INLINE_MEMORY || offset < 0 || offset >= 0x80000000) return call;
+          // machine.ts fast.mapValue inline for an array with 4-byte keys whose element 0 exists (InlineMaps): its
+          // value's region, at the offset; anything else is H.mapValue's.
+          return `{ const F = S.opts.fast, m = F === undefined || F.own === undefined ? undefined : F.own[${insn.imm}], dv = m === undefined ? undefined : m.lookupDirect;` +
+            ` const s = dv === undefined ? 0 : m.perCpu ? F.host.env.cpu : 0, v = dv !== undefined && s < m.nSlots ? dv[s] : undefined;` +
+            ` if (v !== undefined) { ${d.h} = mem.mapValueId(v, m.def.name, m.readonlyForProgram || (m.def.flags & ${BPF_F_RDONLY_PROG}) !== 0); ${d.l} = ${(0x80000000 + offset) | 0}; }` +
+            ` else ${call} }`;
+        }
         case PSEUDO_FUNC:
           return c(addrOf(REGION_FUNC, pc + 1 + insn.imm));
         default:
@@ -782,12 +823,12 @@ function terminal(insn: Insn, info: OpcodeInfo | undefined, pc: number): string 
       if (insn.src === CALL_KFUNC || !FAST_IDS.has(insn.imm)) return `${generic} ${PACKET}`;
       // A helper with a fast form (ExecOptions.fast): called on the halves; a miss (or no fast helpers in this run)
       // takes the generic call, which then does everything (faults, records) itself.
-      return (
+      const fast =
         `{ const F = S.opts.fast, f = F === undefined ? undefined : F.byId[${insn.imm}]; let v = 0;` +
         ` if (f !== undefined) { F.miss = false; v = f(h1, l1, h2, l2, h3, l3, h4, l4, h5, l5); }` +
         ` if (f !== undefined && !F.miss) { l0 = v; h0 = F.h; l1 = h1 = l2 = h2 = l3 = h3 = l4 = h4 = l5 = h5 = 0; }` +
-        ` else { ${generic} } } ${PACKET}`
-      );
+        ` else { ${generic} } } ${PACKET}`;
+      return insn.imm === 1 && INLINE_MEMORY ? `{ ${INLINE_LOOKUP} else ${fast} }` : fast;
     }
     case 'exit':
       // The outermost frame's exit ends the run with r0 (the interpreter's exit with no frame to pop); others return
@@ -850,7 +891,11 @@ export function generate(p: ProgramImage, checks: RegisterChecks | undefined, co
   const out: string[] = [];
   out.push('return function compiled(S, pc) {');
   out.push('const mem = S.mem, R = S.R, R32 = S.R32, RG = mem.regionTable;');
-  out.push(`let ${Array.from({ length: 11 }, (_, i) => `l${i} = R32[${2 * i}], h${i} = R32[${2 * i + 1}]`).join(', ')};`);
+  // pc -1: a fresh XDP entry at slot 0 (executeCompiled: registers zero but r1 = ctx and r10 the first frame's
+  // pointer, as it has just written them): the locals from constants instead of 22 reads.
+  out.push(`let ${Array.from({ length: 11 }, (_, i) => `l${i} = 0, h${i} = 0`).join(', ')};`);
+  out.push(`if (pc >= 0) { ${Array.from({ length: 11 }, (_, i) => `l${i} = R32[${2 * i}]; h${i} = R32[${2 * i + 1}];`).join(' ')} }` +
+    ` else { pc = 0; l1 = ${CTX_LO}; h1 = ${REGION_CTX}; l10 = ${FP1_LO}; h10 = ${FP1_HI}; }`);
   out.push('let left = S.left, live = S.live;');
   out.push(`let pr, pLo = 1, pHi = 0, pW = -2147483648, pV, pB; ${PACKET}`);
   const blocks = blockSlots(insns, infos, lead);
@@ -1248,6 +1293,8 @@ export function executeCompiled(entry: ProgramImage, mem: Memory, init: (r: BigU
   } else init(R);
   let compiled: CompiledProgram | undefined;
   let inWasm = false;
+  // The first entry of an XDP run into the JavaScript form: its registers are the ones just written (generate's pc -1).
+  let fresh = init === initCtxRegister;
   try {
     for (;;) {
       compiled = opts.probe === undefined && S.program === entry && S.compiled !== undefined && S.compiledFor === entry && S.compiledChecks === S.checks
@@ -1271,6 +1318,7 @@ export function executeCompiled(entry: ProgramImage, mem: Memory, init: (r: BigU
           S.wasmRun = run;
         }
         if (run) {
+          fresh = false;
           W32[LEFT] = S.left;
           inWasm = true;
           wasmStats.entries++;
@@ -1300,7 +1348,10 @@ export function executeCompiled(entry: ProgramImage, mem: Memory, init: (r: BigU
       }
       if (js) {
         try {
-          compiled.fn(S, S.pc);
+          if (fresh) {
+            fresh = false;
+            compiled.fn(S, -1);
+          } else compiled.fn(S, S.pc);
         } catch (e) {
           if (e !== COUNT) throw e;
           S.counting = true;
