@@ -136,6 +136,14 @@ const REFUSED: [string, string][] = [
   ['data_end spilled where a variable-offset stack store may reach', ' r2 = *(u32 *)(r1 + 0)\n r3 = *(u32 *)(r1 + 4)\n *(u64 *)(r10 - 8) = r3\n r4 = *(u32 *)(r1 + 16)\n r4 &= 7\n r4 <<= 3\n' +
     ' r5 = r10\n r5 += -64\n r5 += r4\n r0 = 0\n *(u64 *)(r5 + 0) = r0\n r3 = *(u64 *)(r10 - 8)\n r4 = r2\n r4 += 42\n' +
     ' if r4 > r3 goto +1\n *(u8 *)(r2 + 41) = r0\n r0 = 2\n exit'],
+  // The verifier walks a loop of 60 turns exactly, and each of many paths through a loop: the bytecode walk widened
+  // (and so stopped) a path at a loop's head after 48 visits of that head by all paths together, blind to what followed
+  // (sfuzz seed 539365924 -O3: a shift of data_end after two nested loops, run reported no refusal).
+  ['data_end shifted after a loop of 60 turns', 'r6 = *(u32 *)(r1 + 4)\n r2 = 0\nL:\n r2 += 1\n if r2 < 60 goto L\n r6 <<= 32\n' +
+    ' r0 = 2\n exit'],
+  ['data_end shifted after a loop, on the last of 64 paths through it', ' r6 = *(u32 *)(r1 + 4)\n r2 = *(u32 *)(r1 + 16)\n r8 = 0\n' +
+    [1, 2, 4, 8, 16, 32].map((b) => ` r3 = r2\n r3 &= ${b}\n if r3 == 0 goto +1\n r8 += ${b}\n`).join('') +
+    ' r4 = 0\nL:\n r4 += 1\n if r4 < 3 goto L\n if r8 != 0 goto +1\n r6 <<= 32\n r0 = 2\n exit'],
 ];
 
 const LOADED: [string, string][] = [

@@ -92,6 +92,8 @@ export interface State {
   refs?: readonly number[];
   /** A bpf_spin_lock is held on this path. */
   locked?: boolean;
+  /** Times this path has reached each prune point (shared between copies: replaced, never changed in place). */
+  heads?: ReadonlyMap<number, number>;
 }
 
 /** Pointer ids: 0 for pointers from ctx->data, 1 for ctx->data_meta, fresh ones from 2. */
@@ -115,6 +117,7 @@ export function cloneState(s: State): State {
     retIn: s.retIn,
     refs: s.refs,
     locked: s.locked,
+    heads: s.heads,
   };
 }
 
