@@ -422,6 +422,19 @@ Object.assign(HELPER_DOCS, {
     signature: 'void bpf_obj_drop_impl(void *kptr, void *meta__ign)  // kfunc (libbpf: bpf_obj_drop(p))',
     body: 'Frees an object from `bpf_obj_new`; the pointer must not be used afterwards (the verifier refuses any use).',
   },
+  bpf_cast_to_kern_ctx: {
+    signature: 'void *bpf_cast_to_kern_ctx(void *obj)  // kfunc',
+    body: 'The kernel\'s `struct xdp_buff` behind the program\'s `struct xdp_md` (read-only; CO-RE finds its fields): `data`, `data_end`, `data_meta`, `data_hard_start`, `frame_sz`, `flags` (1: the frame has fragments), `rxq->queue_index`, `rxq->dev->ifindex`, `->name`, `->mtu`. It follows the packet when a helper moves it. Never NULL.',
+  },
+  bpf_rdonly_cast: {
+    signature: 'void *bpf_rdonly_cast(const void *obj__ign, u32 btf_id__k)  // kfunc',
+    body: 'Treats `obj` as a read-only pointer to the kernel type `btf_id` (`bpf_core_type_id_kernel(struct T)`), e.g. `kctx->data` as a `struct ethhdr *`. Loads only; a bad address reads as zero in the kernel.',
+  },
+  bpf_xdp_get_xfrm_state: {
+    signature: 'struct xfrm_state *bpf_xdp_get_xfrm_state(struct xdp_md *ctx, struct bpf_xfrm_state_opts *opts, u32 opts__sz)  // kfunc',
+    body: 'Looks up an IPsec state (mark, daddr, spi, proto, family in `opts`); release a result with `bpf_xdp_xfrm_state_release`. NULL with `opts->error`: -ENOENT when none matches, -EINVAL for an `opts__sz` other than 36 or a `netns_id` below -1, -ENONET for an unknown namespace. XDP Lens holds no IPsec states: every lookup misses.',
+  },
+  bpf_xdp_xfrm_state_release: { signature: 'void bpf_xdp_xfrm_state_release(struct xfrm_state *x)  // kfunc', body: 'Drops the reference `bpf_xdp_get_xfrm_state` returned; the verifier requires it on every path.' },
   bpf_ct_release: { signature: 'void bpf_ct_release(struct nf_conn *ct)  // kfunc', body: 'Drops the reference a lookup or insert returned; the verifier requires it on every path.' },
   bpf_strcmp: { signature: 'int bpf_strcmp(const char *s1, const char *s2)  // kfunc (6.17+)', body: 'Compares two NUL-terminated strings (bytes as unsigned): -1, 0 or 1. Errors: -ERANGE for a user or NULL pointer, -EFAULT for unmapped memory, -E2BIG past 65536 bytes.' },
   bpf_strcasecmp: { signature: 'int bpf_strcasecmp(const char *s1, const char *s2)  // kfunc (6.17+)', body: 'As `bpf_strcmp`, ignoring case (the kernel also folds Latin-1 capitals): -1, 0 or 1, or a negative errno.' },

@@ -13,7 +13,8 @@ export type KfuncReturn =
   | 'bool'         // 0 or 1
   | 'void'         // nothing: r0 is not readable after the call
   | 'slice'        // PTR_TO_MEM or NULL: a dynptr slice (the constant size in arg 4), an iterator's next element
-  | 'nf_conn';     // PTR_TO_BTF_ID struct nf_conn (or nf_conn___init), acquired, or NULL
+  | 'nf_conn'      // PTR_TO_BTF_ID struct nf_conn (or nf_conn___init), acquired, or NULL
+  | 'kptr';        // PTR_TO_BTF_ID that is never NULL, read-only (bpf_cast_to_kern_ctx, bpf_rdonly_cast)
 
 export interface KfuncInfo {
   name: string;
@@ -85,9 +86,15 @@ export const KFUNCS: readonly KfuncInfo[] = [
   K('bpf_ct_set_status', 2, 'int', [], [1]),
   K('bpf_ct_change_status', 2, 'int', [], [1]),
   K('bpf_ct_set_nat_info', 3, 'int', [], [1, 2]),
+  // IPsec states (net/xfrm/xfrm_state_bpf.c): an acquired struct xfrm_state or NULL, released like a connection
+  K('bpf_xdp_get_xfrm_state', 3, 'nf_conn', [2], [1, 2]),
+  K('bpf_xdp_xfrm_state_release', 1, 'void', [], [1]),
   // program-allocated objects (kernel/bpf/helpers.c; what libbpf's bpf_obj_new() / bpf_obj_drop() call)
   K('bpf_obj_new_impl', 2, 'slice', [], [], { nullable: [2] }),
   K('bpf_obj_drop_impl', 2, 'void', [], [1], { nullable: [2] }),
+  // the kernel's own context struct and read-only casts (kernel/bpf/helpers.c): never NULL; rdonly_cast's object is `__ign`
+  K('bpf_cast_to_kern_ctx', 1, 'kptr', [], [1]),
+  K('bpf_rdonly_cast', 2, 'kptr', [], []),
   // read-only string kfuncs (kernel/bpf/helpers.c, 6.17): `__ign` pointers, any value passes; an index, a count or -errno
   K('bpf_strcmp', 2, 'int', [], []),
   K('bpf_strcasecmp', 2, 'int', [], []),

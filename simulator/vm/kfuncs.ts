@@ -20,6 +20,7 @@ import { REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, REGION_STACK0, MAX_FRAMES, 
 import type { XdpBuff } from './types.ts';
 import { resolveSize } from '../elf/btf.ts';
 import { STRING_KFUNCS, stringKfunc, type StringMemory } from './helper-impl/strings.ts';
+import { makeKernCtx, type KernCtx } from './helper-impl/kern-ctx.ts';
 import { Conn, ConntrackTable, IPS, IPS_UNCHANGEABLE_MASK, IPPROTO_TCP, IPPROTO_UDP, jiffies32, swapTuple, type Tuple } from './conntrack.ts';
 
 // errno (include/uapi/asm-generic/errno*.h)
@@ -37,6 +38,8 @@ export interface KfuncState {
   byAddr: Map<bigint, Conn>;
   /** Used when the environment has no table. */
   table?: ConntrackTable;
+  /** The kernel's struct xdp_buff image of this run (bpf_cast_to_kern_ctx), made on the first call. */
+  kctx?: KernCtx;
 }
 
 type Kfunc = (h: HelperHost, c: HelperCall, st: KfuncState) => HelperOutcome;
@@ -52,6 +55,7 @@ function state(h: HelperHost): KfuncState {
 /** Forget the kfunc state of the previous run: its nf_conn addresses were scratch regions of that run only. */
 export function resetKfuncState(h: HelperHost): void {
   (h as HelperHost & { kfuncState?: KfuncState }).kfuncState = undefined;
+  h.mem.onPacketSync = undefined;
 }
 
 function table(h: HelperHost, st: KfuncState): ConntrackTable {
@@ -730,6 +734,33 @@ const ctSetNatInfo: Kfunc = (h, c, st) => {
   return 0n;
 };
 
+// ---- bpf_xdp_get_xfrm_state / bpf_xdp_xfrm_state_release (net/xfrm/xfrm_state_bpf.c) ----
+/** sizeof(struct bpf_xfrm_state_opts): error, netns_id, mark, daddr (16), spi, proto, family. */
+const BPF_XFRM_STATE_OPTS_SZ = 36;
+/** The simulator holds no IPsec states (the table of a fresh network namespace): every lookup misses. */
+const xfrmGetState: Kfunc = (h, c) => {
+  ctxArg(c, 'bpf_xdp_get_xfrm_state');
+  const size = u32(c.regs[3]);
+  if (c.regs[2] === 0n || size < 4) return 0n;
+  const o = out(h, c, 2, Math.min(size, BPF_XFRM_STATE_OPTS_SZ), 'bpf_xdp_get_xfrm_state opts');
+  const netns = o.byteLength >= 8 ? o.getInt32(4, true) : 0;
+  const errno = size !== BPF_XFRM_STATE_OPTS_SZ || netns < -1 ? EINVAL : netns >= 0 ? ENONET : ENOENT;
+  o.setInt32(0, -errno, true);
+  return 0n;
+};
+
+// ---- bpf_cast_to_kern_ctx / bpf_rdonly_cast (kernel/bpf/helpers.c; helper-impl/kern-ctx.ts) ----
+const castToKernCtx: Kfunc = (h, c, st) => {
+  ctxArg(c, 'bpf_cast_to_kern_ctx');
+  if (!st.kctx) {
+    st.kctx = makeKernCtx(h.mem, h.buff);
+    h.mem.onPacketSync = st.kctx.sync;
+  }
+  return st.kctx.addr;
+};
+
+const rdonlyCast: Kfunc = (_h, c) => c.regs[1];
+
 // ---- bpf_obj_new / bpf_obj_drop (kernel/bpf/helpers.c): a zeroed object of a program-local BTF type ----
 const objNew: Kfunc = (h, c) => {
   const id = Number(c.regs[1] & 0xffffffffn);
@@ -807,6 +838,11 @@ const KFUNCS = new Map<string, Kfunc>([
   ['bpf_dynptr_copy', dynptrCopy],
   ['bpf_dynptr_memset', dynptrMemset],
   ['bpf_xdp_pull_data', xdpPullData],
+  ['bpf_cast_to_kern_ctx', castToKernCtx],
+  ['bpf_rdonly_cast', rdonlyCast],
+  ['bpf_xdp_get_xfrm_state', xfrmGetState],
+  // Never reached with a state: every lookup returns NULL.
+  ['bpf_xdp_xfrm_state_release', () => 0n],
   ['bpf_iter_bits_new', iterBitsNew],
   ['bpf_iter_bits_next', iterBitsNext],
   ['bpf_iter_bits_destroy', iterBitsDestroy],

@@ -193,6 +193,8 @@ export class Memory {
   private recentNext = 0;
   private runs = 0;
   private readonly packetRegion = makeRegion(REGION_PACKET, 'packet', 'packet', EMPTY);
+  /** Called after the packet window moved (syncPacket): images that hold packet addresses follow it (kfuncs). */
+  onPacketSync: (() => void) | undefined = undefined;
   /** Per call frame: its stack bytes, then its written-byte map (Region.bytes and Region.init are views of it). */
   private readonly frameBuffers: Uint8Array[] = [];
   /** The same buffers as 8-byte words (a few words are zeroed faster by stores than by a fill call). */
@@ -343,6 +345,7 @@ export class Memory {
     }
     r.lo = Math.min(buff.dataMeta, buff.data);
     r.hi = buff.dataEnd;
+    this.onPacketSync?.();
     r.writeFault = buff.readonlyPage ? 'readonly-page-write' : undefined;
     r.writeFaultMessage = buff.readonlyPage ? 'the driver hands the program a read-only page (readonly-page mode)' : undefined;
     const w = this.wasm32;

@@ -360,19 +360,19 @@ test('a kfunc XDP Lens does not model is a load error naming it and the instruct
 #ifndef bpf_ksym_exists
 #define bpf_ksym_exists(sym) ({ _Static_assert(!__builtin_constant_p(!!sym), #sym " should be __weak"); !!sym; })
 #endif
-extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+extern void *bpf_percpu_obj_new_impl(__u64 local_type_id, void *meta) __ksym;
+extern int bpf_wq_start(void *wq, unsigned int flags) __ksym __weak;
 extern __u32 bpf_dynptr_size(const struct bpf_dynptr *ptr) __ksym __weak;
 SEC("xdp")
 int prog(struct xdp_md *ctx)
 {
-	return bpf_cast_to_kern_ctx(ctx) ? XDP_PASS : XDP_DROP;
+	return bpf_percpu_obj_new_impl(0, 0) ? XDP_PASS : XDP_DROP;
 }
 SEC("xdp")
 int weak(struct xdp_md *ctx)
 {
-	if (bpf_ksym_exists(bpf_rdonly_cast))
-		return bpf_rdonly_cast(ctx, 0) ? XDP_PASS : XDP_DROP;
+	if (bpf_ksym_exists(bpf_wq_start))
+		return bpf_wq_start(ctx, 0) ? XDP_PASS : XDP_DROP;
 	if (bpf_ksym_exists(bpf_dynptr_size))
 		return XDP_TX;
 	return XDP_DROP;
@@ -384,12 +384,12 @@ int weak(struct xdp_md *ctx)
   const errors = diagnostics.filter((d) => d.severity === 'error');
   assert.equal(errors.length, 1, errors.map((e) => e.message).join('\n'));
   assert.equal(errors[0].program, 'prog');
-  assert.match(errors[0].message, /program 'prog' insn \d+ .*kfunc 'bpf_cast_to_kern_ctx' is not modelled by XDP Lens/);
+  assert.match(errors[0].message, /program 'prog' insn \d+ .*kfunc 'bpf_percpu_obj_new_impl' is not modelled by XDP Lens/);
   assert.throws(() => new Session(object!, { program: 'prog' }), XdpLensError);
-  // The weak program loads: bpf_rdonly_cast is absent, bpf_dynptr_size present.
+  // The weak program loads: bpf_wq_start is absent, bpf_dynptr_size present.
   const s = new Session(object!, { program: 'weak' });
   assert.equal(s.runPacket(frame(60, 0)).action, 'XDP_TX');
-  assert.match(programListing(object!, 'weak'), /call runtime \d+ # kfunc bpf_rdonly_cast/);
+  assert.match(programListing(object!, 'weak'), /call runtime \d+ # kfunc bpf_wq_start/);
 });
 
 test('the bytecode tier types kfunc results as the verifier does: no findings on the kfunc programs, an unchecked slice is reported', async () => {
