@@ -43,8 +43,10 @@ export interface EngineOptions {
   maxVisitsPerSlot: number;
   /** States kept per prune point. */
   maxStatesPerSlot: number;
-  /** Visits of one prune point after which new states there are widened into stored ones (loops). */
+  /** Times one path may reach a prune point (a loop's turns) before its new states there are widened into stored ones. */
   widenAfter: number;
+  /** Visits of one prune point by all paths together after which new states there are widened into stored ones. */
+  widenSlotAfter: number;
   /**
    * For the marked twin of return-lines.ts: marker slot -> line of the `return` it marks, and the line range of the
    * program's own function. Findings about the returned value then go to the return statement the path left through.
@@ -63,7 +65,8 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   maxSteps: 200_000,
   maxVisitsPerSlot: 4096,
   maxStatesPerSlot: 64,
-  widenAfter: 48,
+  widenAfter: 256,
+  widenSlotAfter: 384,
 };
 
 /** One finding at one instruction slot, before it is mapped to a source line. */
@@ -1025,9 +1028,17 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
           }
         }
         if (pruned) break;
-        if (visits[pc] > opts.widenAfter) {
-          // A loop that keeps producing new states here: widen into the newest stored state and walk the result,
-          // which covers both (see widen). States of another shape keep the path-by-path walk.
+        // Widen where this path itself keeps coming back (a loop turning more than widenAfter times), or where very
+        // many paths meet (a bound on the walk). Not merely because many other paths reached this slot before: the
+        // verifier walks each of them exactly, and a path that arrives late with numbers of its own (a loop counter
+        // set on one arm of a switch, sfuzz seed 539365924) must still be walked through the loop and past it.
+        const own = (st.heads?.get(pc) ?? 0) + 1;
+        st.heads = new Map(st.heads).set(pc, own);
+        if (own > opts.widenAfter || visits[pc] > opts.widenSlotAfter) {
+          // A loop that keeps producing new states here: widen into the newest stored state, which then covers both
+          // (see widen). The joined state meets its own stored copy at once and ends there: nothing is walked past a
+          // widened loop (imprecise numbers would make findings the verifier does not have), so widening stays rare.
+          // States of another shape keep the path-by-path walk.
           let joined: State | undefined;
           for (let i = list.length - 1; i >= 0 && !joined; i--) {
             joined = widen(list[i], st, liveMasks);
