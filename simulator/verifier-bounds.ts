@@ -23,6 +23,10 @@ import type { LoadedObject, LoadedProgram } from './elf/types.ts';
 import { BPF_F_RDONLY_PROG, MapType } from './elf/types.ts';
 import { CALL_HELPER, CALL_LOCAL, OPCODES, PSEUDO_IMM64, PSEUDO_MAP_FD, PSEUDO_MAP_IDX, PSEUDO_MAP_IDX_VALUE, PSEUDO_MAP_VALUE, aluVariant, type JmpOp, type OpcodeInfo } from './isa/opcodes.ts';
 import { alu32, alu64, jumpTaken as cmp } from './isa/alu.ts';
+import { mapSpecialFields } from './vm/maps.ts';
+
+/** Special fields whose access rules are their own (check_map_access: whole, at their offset, 8 bytes). */
+const KPTR_KINDS: ReadonlySet<string> = new Set(['kptr', 'kptr_untrusted', 'percpu_kptr', 'uptr']);
 
 const M64 = (1n << 64n) - 1n;
 const S64_MIN = -(1n << 63n);
@@ -70,7 +74,7 @@ export interface BoundsRefusal {
   /** The verifier's own words. */
   kernel: string;
   /** `unbounded` (a number it cannot bound), `too-complex` (8193 pending branches on its first path). */
-  rule: 'unbounded' | 'too-complex';
+  rule: 'unbounded' | 'too-complex' | 'special-field';
 }
 
 const X: Num = { k: 'num', ids: [] };
@@ -181,8 +185,8 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'>, program: Pick<Loa
     if (!same) for (const [o, b] of st.mem) if (typeof b !== 'string' && linked(b.ids)) st.mem.set(o, 'x');
   };
 
-  const refuse = (pc: number, kernel: string, message: string): void => {
-    found = { pc, kernel, message, rule: 'unbounded' };
+  const refuse = (pc: number, kernel: string, message: string, rule: BoundsRefusal['rule'] = 'unbounded'): void => {
+    found = { pc, kernel, message, rule };
   };
 
   /** pointer ± number (64-bit). Returns the new register, or undefined after a refusal. */
@@ -241,7 +245,15 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'>, program: Pick<Loa
       kernel = `R${regno} max value is outside of the allowed memory range`;
       why = `the index may reach offset ${e.umax + o}, past ${m.name}'s ${m.valueSize}-byte value`;
     }
-    if (!kernel) return true;
+    if (!kernel) {
+      // Inside the value: then no byte it may touch may be a bpf_spin_lock, bpf_timer, ... (the first by offset).
+      const f = mapSpecialFields(m)?.find((x) => e.smin + o < BigInt(x.off + x.size) && BigInt(x.off) < e.umax + o + sz);
+      if (!f || KPTR_KINDS.has(f.kind)) return true;
+      kernel = `${f.kind} cannot be accessed directly by load/store`;
+      refuse(pc, kernel, `The verifier refuses this access to a map value: ${kernel} (the index may reach value bytes ${f.off}..${f.off + f.size - 1} of ${m.name}, ` +
+        `its ${f.kind}, which the kernel keeps for itself; keep the index off it, e.g. index an array field after it).`, 'special-field');
+      return false;
+    }
     refuse(pc, kernel, `The verifier refuses this access to a map value: ${kernel} (${why}; check the index against the value's size first, e.g. \`if (i >= N) return ...;\`).`);
     return false;
   };

@@ -1,0 +1,87 @@
+// A map value's bpf_spin_lock or bpf_timer reached through a variable offset (simulator/verifier-bounds.ts): the
+// verifier refuses any load or store whose possible bytes (the index's range, which is its own) overlap the field
+// ("bpf_spin_lock cannot be accessed directly by load/store"), even though some indexes miss it. `run` reports it
+// before the first packet on the access's line; an index that keeps off the field (masked into an array after it, or
+// checked to start past it) is not reported. Every variant is loaded into the running kernel too.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { kernelOrSkip, kernelRefusal } from '../kernel/runner.ts';
+import { compileTestSource } from './kernel-agree.ts';
+import { loadProgramFile } from '../../simulator/session.ts';
+import { createMachine } from '../../simulator/vm/machine.ts';
+import { refusalsBeforeRun } from '../../simulator/verifier-refusals.ts';
+
+const SOURCE = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+char LICENSE[] SEC("license") = "GPL";
+struct val { struct bpf_spin_lock lock; __u32 pad; char data[16]; };
+struct val2 { char data[16]; struct bpf_timer t; };
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 4); __type(key, __u32); __type(value, struct val); } a SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 4); __type(key, __u32); __type(value, struct val2); } h SEC(".maps");
+SEC("xdp")
+int prog(struct xdp_md *ctx) {
+  unsigned char *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+  if (data + 8 > end) return XDP_PASS;
+  __u32 k = 0;
+#if V <= 4
+  struct val *v = bpf_map_lookup_elem(&a, &k);
+#else
+  struct val2 *v = bpf_map_lookup_elem(&h, &k);
+#endif
+  if (!v) return 0;
+#if V == 1
+  return ((char *)v)[data[0] & 15]; /* E */
+#elif V == 2
+  return v->data[data[0] & 15];
+#elif V == 3
+  ((char *)v)[data[0] & 7] = 1; /* E */
+  return 0;
+#elif V == 4
+  __u8 i = data[0];
+  if (i < 4 || i > 20) return 0;
+  return ((char *)v)[i];
+#elif V == 5
+  return v->data[data[0] & 31]; /* E */
+#elif V == 6
+  return v->data[data[0] & 15];
+#endif
+}
+`;
+
+const CASES: { v: number; kernel?: string }[] = [
+  { v: 1, kernel: 'bpf_spin_lock cannot be accessed directly by load/store' },
+  { v: 2 },
+  { v: 3, kernel: 'bpf_spin_lock cannot be accessed directly by load/store' },
+  { v: 4 },
+  { v: 5, kernel: 'bpf_timer cannot be accessed directly by load/store' },
+  { v: 6 },
+];
+
+function markedLine(v: number): number {
+  const lines = SOURCE.split('\n');
+  const start = lines.findIndex((l) => new RegExp(`^#(el)?if V == ${v}$`).test(l));
+  for (let i = start + 1; i < lines.length && !lines[i]!.startsWith('#'); i++) if (lines[i]!.includes('/* E */')) return i + 1;
+  return -1;
+}
+
+test('a special field a variable offset may reach is reported on the access, not an index kept off it; the kernel agrees', (t) => {
+  const kernel = !kernelOrSkip(t);
+  for (const c of CASES) {
+    const flags = [`-DV=${c.v}`];
+    const { path, objectPath } = compileTestSource(`specialvar${c.v}`, SOURCE, flags);
+    const obj = loadProgramFile(path, { clangFlags: flags });
+    const program = obj.programs.find((p) => p.name === 'prog')!;
+    const r = refusalsBeforeRun(obj, program, createMachine(obj, {}));
+    if (c.kernel) {
+      assert.equal(r.length, 1, `V=${c.v}: ${JSON.stringify(r)}`);
+      assert.equal(r[0]!.rule, 'special-field');
+      assert.equal(r[0]!.line, markedLine(c.v), `V=${c.v}: line`);
+      assert.ok(r[0]!.message.includes(c.kernel), r[0]!.message);
+    } else assert.deepEqual(r, [], `V=${c.v}: not reported`);
+    if (kernel) {
+      const k = kernelRefusal(objectPath, 'prog');
+      if (c.kernel) assert.ok(k.includes(c.kernel), `V=${c.v}: kernel says ${k.slice(-300)}`);
+      else assert.equal(k, '', `V=${c.v}: loads`);
+    }
+  }
+});
