@@ -323,6 +323,9 @@ function ports(f: Uint8Array, p: number, proto: number, flow: Flow): void {
 /** Slots of a SummaryCache (a power of two), and the 32-bit words of one slot's key. */
 const SUMMARY_SLOTS = 4096;
 const SUMMARY_WORDS = 16;
+/** Slots of a SummaryCache's table of whole frames (a power of two), and the longest frame kept there. */
+const FRAME_SLOTS = 1024;
+const FRAME_MAX = 1600;
 
 /** The big-endian 32-bit word at o, as a signed int32. */
 const w32 = (f: Uint8Array, o: number): number => (f[o]! << 24) | (f[o + 1]! << 16) | (f[o + 2]! << 8) | f[o + 3]!;
@@ -333,37 +336,94 @@ const w32 = (f: Uint8Array, o: number): number => (f[o]! << 24) | (f[o + 1]! << 
  * ICMP/ICMPv6, captured long enough for the L4 fields the summary shows. Their text depends only on the fields put in
  * the key below (those link, ip4/ip6 and l4 read: the tags' types and TCIs, the IHL and total length or the payload
  * length, the protocol, addresses, ports, TCP data offset and flags, UDP length, ICMP type and code), not on TTL, IDs,
- * checksums, sequence numbers or payload, so that the packets of one flow and size share an entry. A direct-mapped
- * table of SUMMARY_SLOTS keys, compared in full (a collision costs a summarize); bounded memory. Other frames go to
- * summarize each time (`slot` -1). Keep the key in step with link, ip4, ip6 and l4.
+ * checksums, sequence numbers or payload, so that the packets of one flow and size share an entry. A two-way
+ * set-associative table of SUMMARY_SLOTS keys, compared in full (a collision costs a summarize); bounded memory. Other
+ * frames go to the whole-frame table below, or when longer than FRAME_MAX to summarize each time (`slot` -1). Keep
+ * the key in step with link, ip4, ip6 and l4.
  */
 export class SummaryCache {
-  static readonly SLOTS = SUMMARY_SLOTS;
+  /** Slots of both tables: the keyed one's, then the whole frames' (see `slot`). */
+  static readonly SLOTS = SUMMARY_SLOTS + FRAME_SLOTS;
   private readonly keys = new Int32Array(SUMMARY_SLOTS * SUMMARY_WORDS);
   private readonly texts: (string | undefined)[] = new Array<string | undefined>(SUMMARY_SLOTS).fill(undefined);
   private readonly key = new Int32Array(SUMMARY_WORDS);
-  /** The slot of the last text returned, or -1 when it was not cached (for a caller's own per-slot data). */
+  /**
+   * Frames of no keyed shape (ARP, fragments, extension headers, tunnels, other link layers ...) of at most FRAME_MAX
+   * bytes: a two-way set-associative table of copies, compared whole (their summary may depend on any byte), so that a frame
+   * seen again byte for byte is not dissected again. Bounded: FRAME_SLOTS copies of at most FRAME_MAX bytes.
+   */
+  private readonly frames: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(FRAME_SLOTS).fill(undefined);
+  private readonly frameTexts: string[] = new Array<string>(FRAME_SLOTS).fill('');
+  /** Per pair of ways of each table, the way used last (0 or 1). */
+  private readonly keyedLast = new Uint8Array(SUMMARY_SLOTS / 2);
+  private readonly frameLast = new Uint8Array(FRAME_SLOTS / 2);
+  /**
+   * The slot of the last text returned (0 .. SLOTS - 1; the whole-frame table's from SUMMARY_SLOTS on), or -1 when it
+   * was not cached (for a caller's own per-slot data).
+   */
   slot = -1;
 
   summarize(f: Uint8Array): string {
     const n = this.keyOf(f);
-    if (n === 0) {
-      this.slot = -1;
-      return summarize(f);
-    }
+    if (n === 0) return this.wholeFrame(f);
     const k = this.key;
     let h = 0x811c9dc5;
     for (let i = 0; i < n; i++) h = Math.imul(h ^ k[i]!, 0x01000193);
-    const slot = (h ^ (h >>> 16)) & (SUMMARY_SLOTS - 1);
+    // Two ways: the slot the hash names and its neighbour (slot ^ 1), so that two frames of one hash do not evict each
+    // other on every packet; a miss replaces the way not used last.
+    const s0 = (h ^ (h >>> 16)) & (SUMMARY_SLOTS - 1) & ~1;
     const keys = this.keys;
-    const at = slot * SUMMARY_WORDS;
+    const texts = this.texts;
+    for (let slot = s0; slot <= s0 + 1; slot++) {
+      const at = slot * SUMMARY_WORDS;
+      let same = texts[slot] !== undefined;
+      for (let i = 0; same && i < SUMMARY_WORDS; i++) same = keys[at + i] === k[i];
+      if (same) {
+        this.slot = slot;
+        this.keyedLast[s0 >> 1] = slot - s0;
+        return texts[slot]!;
+      }
+    }
+    const slot = s0 + (texts[s0] === undefined ? 0 : texts[s0 + 1] === undefined ? 1 : 1 - this.keyedLast[s0 >> 1]!);
     this.slot = slot;
-    let same = this.texts[slot] !== undefined;
-    for (let i = 0; same && i < SUMMARY_WORDS; i++) same = keys[at + i] === k[i];
-    if (same) return this.texts[slot]!;
+    this.keyedLast[s0 >> 1] = slot - s0;
     const text = summarize(f);
-    keys.set(k, at);
-    this.texts[slot] = text;
+    keys.set(k, slot * SUMMARY_WORDS);
+    texts[slot] = text;
+    return text;
+  }
+
+  /** summarize of a frame of no keyed shape, from the whole-frame table when the same bytes were summarized there. */
+  private wholeFrame(f: Uint8Array): string {
+    const len = f.length;
+    if (len > FRAME_MAX) {
+      this.slot = -1;
+      return summarize(f);
+    }
+    // The hash of the length, the first 64 bytes and the last 16 (equal frames hash alike; the copy is compared whole).
+    let h = Math.imul(len ^ 0x811c9dc5, 0x01000193);
+    const head = len < 64 ? len : 64;
+    for (let i = 0; i < head; i++) h = Math.imul(h ^ f[i]!, 0x01000193);
+    for (let i = len - 16 > head ? len - 16 : head; i < len; i++) h = Math.imul(h ^ f[i]!, 0x01000193);
+    // Two ways, as in summarize.
+    const s0 = (h ^ (h >>> 15)) & (FRAME_SLOTS - 1) & ~1;
+    const frames = this.frames;
+    for (let at = s0; at <= s0 + 1; at++) {
+      const seen = frames[at];
+      if (seen !== undefined && seen.length === len && Buffer.compare(seen, f) === 0) {
+        this.slot = SUMMARY_SLOTS + at;
+        this.frameLast[s0 >> 1] = at - s0;
+        return this.frameTexts[at]!;
+      }
+    }
+    const at = s0 + (frames[s0] === undefined ? 0 : frames[s0 + 1] === undefined ? 1 : 1 - this.frameLast[s0 >> 1]!);
+    this.slot = SUMMARY_SLOTS + at;
+    this.frameLast[s0 >> 1] = at - s0;
+    const text = summarize(f);
+    const seen = frames[at];
+    if (seen !== undefined && seen.length === len) seen.set(f);
+    else frames[at] = f.slice();
+    this.frameTexts[at] = text;
     return text;
   }
 

@@ -56,3 +56,24 @@ test('SummaryCache: packets of one flow that differ in TTL, ID, checksum, sequen
     assert.equal(cache.slot, slot);
   }
 });
+
+test('SummaryCache: a frame of no keyed shape is found again whole, byte for byte; a change anywhere in it is seen', () => {
+  const cache = new SummaryCache();
+  // ARP, IPv4 fragments, IPv6 extension headers, tunnels ...: frames the keyed table leaves out.
+  const odd = frames().filter((f) => f.length >= 14 && f.length <= 1600 && ((f[12] === 0x08 && f[13] === 0x06) || summarize(f).includes('frag') || (f[12] === 0x86 && f[13] === 0xdd && f.length > 120)));
+  assert.ok(odd.length >= 3, `frames of no keyed shape in the corpus: ${odd.length}`);
+  for (const f of odd) {
+    const want = summarize(f);
+    assert.equal(cache.summarize(f), want);
+    const slot = cache.slot;
+    assert.equal(cache.summarize(Uint8Array.from(f)), want, 'a copy of the same bytes');
+    assert.equal(cache.slot, slot);
+    // A byte between the 64 the hash reads first and the 16 it reads last: the same slot, compared whole.
+    for (const at of [0, 13, Math.min(f.length - 1, 70), Math.floor(f.length / 2), f.length - 1]) {
+      const g = Uint8Array.from(f);
+      g[at] = g[at]! ^ 0x41;
+      assert.equal(cache.summarize(g), summarize(g), `byte ${at} of ${Buffer.from(f).toString('hex')}`);
+      assert.equal(cache.summarize(f), want);
+    }
+  }
+});
