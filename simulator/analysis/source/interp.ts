@@ -731,6 +731,8 @@ export class Analyzer {
         this.refineConsts(right, op, l, t, f, true);
         this.refineEffects(left, l, op, r, t, f);
         this.refineEffects(right, r, op, l, t, f, true);
+        if (isNullConst(r)) this.noteFact(left, op === '!=', t, f);
+        else if (isNullConst(l)) this.noteFact(right, op === '!=', t, f);
         const proof = protocolTest(l, r) ?? protocolTest(r, l);
         if (proof) proveL4(op === '==' ? t : f, proof);
         // `if (udp->check != 0) <update>`: a UDP packet sent with no checksum (0) has none to update.
@@ -766,7 +768,28 @@ export class Analyzer {
     }
     this.refineConsts(node, '!=', { k: 'consts', vals: [{ v: 0 }] }, st, f);
     this.refineEffects(node, v, '!=', { k: 'consts', vals: [{ v: 0 }] }, st, f);
+    this.noteFact(node, true, st, f);
     return [st, f];
+  }
+
+  /**
+   * `if (SETTING)`, `if (SETTING == 0)` on a read-only scalar global (`const volatile` in .rodata): the verifier
+   * knows its value at load, so each side of the branch records the truthiness it proves (State.facts) for a later
+   * test of the same global (a helper's `if (!SETTING) return;`). `truthy`: what the true side proves.
+   */
+  private noteFact(node: Node, truthy: boolean, t: State, f: State): void {
+    let inner = unparen(node);
+    while (inner.type === 'cast_expression' && inner.childForFieldName('value')) inner = unparen(inner.childForFieldName('value')!);
+    if (inner.type !== 'identifier' || t.vars.has(inner.text)) return;
+    const g = this.decls.globals.get(inner.text);
+    if (!g?.isConst || g.type.ptr > 0 || g.type.dims.length > 0) return;
+    const set = (st: State, x: boolean) => {
+      const m = new Map(st.facts ?? []);
+      m.set(inner.text, x);
+      st.facts = m;
+    };
+    set(t, truthy);
+    set(f, !truthy);
   }
 
   /**
@@ -2079,6 +2102,11 @@ export class Analyzer {
   /** A load or store through `v` (or its use by a builtin that does one): reported while it may be NULL. */
   private nullDeref(v: Val, n: Node, ptrNode: Node, st: State): void {
     if (v.k !== 'mapval' || !v.nullable) return;
+    // NULL only where a read-only global has the other truthiness than this path's test of it proved.
+    if (v.nullIf && st.facts?.get(v.nullIf.global) === !v.nullIf.truthy) {
+      clearNull(st, v.id);
+      return;
+    }
     // Go on as if checked, so that one missing check gives one finding.
     clearNull(st, v.id);
     if (this.nullReported.has(v.id)) return;
@@ -2220,6 +2248,7 @@ export class Analyzer {
     const at = expr ?? ret;
     const v = tv.v;
     if (v.k === 'top' && v.mapRead && expr) this.mapCounterReturn(expr, v.mapRead);
+    if (expr && !(v.k === 'consts' && v.vals.some((c) => foreignOf(c) || c.v < 0 || c.v > 4 || !Number.isInteger(c.v)))) this.truthValueReturn(expr, st);
     if (v.k !== 'consts') return;
     const bad = v.vals.filter((c) => foreignOf(c) || c.v < 0 || c.v > 4 || !Number.isInteger(c.v));
     if (bad.length) this.invalidAction(at, bad, expr);
@@ -2240,7 +2269,8 @@ export class Analyzer {
     // Every value this return can give sends the packet on (no drop among them) with an IPv4 header changed and its
     // checksum not updated after the change, on a path that left that change open (csumOpen: the join of a callee's
     // `return XDP_PASS` before any change with its `return XDP_TX` after the change and the update is no such path).
-    if (st.csumPending && !st.csumUpdated && st.csumOpen && !Analyzer.swapOnly(st.csumPending.writes) && intended.length === v.vals.length && !v.more && v.vals.length > 0 && v.vals.every((c) => c.v === 2 || c.v === 3 || c.v === 4)) {
+    const sendsOn = intended.length === v.vals.length && !v.more && v.vals.length > 0 && v.vals.every((c) => c.v === 2 || c.v === 3 || c.v === 4);
+    if (st.csumPending && !st.csumUpdated && st.csumOpen && !Analyzer.swapOnly(st.csumPending.writes) && sendsOn) {
       this.staleChecksum(st.csumPending, v.vals.map((c) => c.v));
     } else {
       // Paths joined before the return (`action = XDP_DROP` on one, the change and `action = bpf_redirect(...)` on
@@ -2548,6 +2578,35 @@ export class Analyzer {
       fixes,
       this.placedRelated(vals, at, place),
       place,
+    );
+  }
+
+  /**
+   * `return a == b;`, `return !ok;`, `return allowed(ctx);` with a bool function, `return ok;` with a bool local: a
+   * truth value (0 or 1) returned as the verdict, which the driver reads as XDP_ABORTED or XDP_DROP.
+   */
+  private truthValueReturn(expr: Node, st: State): void {
+    let e = unparen(expr);
+    while (e.type === 'cast_expression' && e.childForFieldName('value')) e = unparen(e.childForFieldName('value')!);
+    const op = e.childForFieldName('operator')?.text ?? '';
+    const isBool = (t: string) => /^(?:const\s+)?(?:bool|_Bool)$/.test(t.trim());
+    let what: string | undefined;
+    if (e.type === 'binary_expression' && ['==', '!=', '<', '<=', '>', '>=', '&&', '||'].includes(op)) what = 'the result of a comparison';
+    else if (e.type === 'unary_expression' && op === '!') what = 'the result of `!`';
+    else if (e.type === 'call_expression') {
+      const name = calleeName(e) ?? '';
+      const fn = this.decls.functions.get(name);
+      if (fn && isBool(fn.node.childForFieldName('type')?.text ?? '')) what = `${name}()'s bool result`;
+    } else if (e.type === 'identifier') {
+      const slot = st.vars.get(e.text);
+      if (slot?.t && slot.t.ptr === 0 && slot.t.dims.length === 0 && isBool(slot.t.base)) what = `the bool \`${e.text}\``;
+    }
+    if (!what) return;
+    this.report(
+      'invalid-action',
+      expr,
+      `This returns ${what}, 0 or 1, which the driver takes as XDP_ABORTED or XDP_DROP, not as a yes or no. ` +
+        `Return an XDP action for each case, e.g. \`return ${e.text.length <= 40 ? e.text : 'cond'} ? XDP_DROP : XDP_PASS;\`.`,
     );
   }
 

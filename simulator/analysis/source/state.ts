@@ -110,7 +110,18 @@ export type Val =
    * (mark_ptr_or_null_regs). `nullable`: not yet checked for NULL on this path. `ro`: why the value is read-only
    * (a BPF_F_RDONLY_PROG map), when it is.
    */
-  | { k: 'mapval'; id: string; nullable: boolean; lookup?: LookupInfo; ro?: string };
+  | { k: 'mapval'; id: string; nullable: boolean; lookup?: LookupInfo; ro?: string; nullIf?: NullIf };
+
+/**
+ * A map value that is NULL only on the paths where a read-only global (a `const volatile` setting in .rodata, whose
+ * value the verifier knows at load) has the truthiness `truthy`: `p = NULL; if (ENABLED) { p = lookup; if (!p)
+ * return; }`. A use under a test of the same global that proves the other truthiness is no NULL dereference; the
+ * verifier prunes the branch that would be.
+ */
+export interface NullIf {
+  global: string;
+  truthy: boolean;
+}
 
 /** A scalar read out of a map value: which map (or lookup, when the map is not known) and field. */
 export interface MapRead {
@@ -200,6 +211,11 @@ export interface State {
    */
   copies?: ReadonlyMap<string, readonly CopyWrite[]>;
   unstale?: Unstale;
+  /**
+   * The truthiness of read-only scalar globals (`const volatile` settings in .rodata) that branches on this path
+   * tested: the verifier knows their values, so a second test of one agrees with the first.
+   */
+  facts?: ReadonlyMap<string, boolean>;
 }
 
 export interface CopyWrite {
@@ -253,6 +269,7 @@ export function assignState(dst: State, src: State): void {
   dst.l4Proof = src.l4Proof;
   dst.copies = src.copies;
   dst.unstale = src.unstale;
+  dst.facts = src.facts;
 }
 
 export function joinStates(states: (State | null | undefined)[]): State | null {
@@ -268,7 +285,7 @@ function join2(a: State, b: State): State {
   const vars = new Map<string, Slot>();
   for (const [name, sa] of a.vars) {
     const sb = b.vars.get(name);
-    vars.set(name, sb ? { v: joinVals(sa.v, sb.v), t: sa.t ?? sb.t } : sa);
+    vars.set(name, sb ? { v: nullIfFact(joinVals(sa.v, sb.v), sa.v, sb.v, a.facts, b.facts), t: sa.t ?? sb.t } : sa);
   }
   for (const [name, sb] of b.vars) if (!a.vars.has(name)) vars.set(name, sb);
   const proven = new Map<string, number>();
@@ -294,7 +311,33 @@ function join2(a: State, b: State): State {
     l4Proof: joinL4Proof(a.l4Proof, b.l4Proof),
     copies: joinCopies(a.copies, b.copies),
     unstale: a.unstale === b.unstale ? a.unstale : undefined,
+    facts: joinFacts(a.facts, b.facts),
   };
+}
+
+/** What two paths both know about read-only globals. */
+function joinFacts(a: State['facts'], b: State['facts']): State['facts'] {
+  if (!a || !b) return undefined;
+  if (a === b) return a;
+  const out = new Map<string, boolean>();
+  for (const [g, x] of a) if (b.get(g) === x) out.set(g, x);
+  return out.size ? out : undefined;
+}
+
+/**
+ * NULL on one path and a checked map value on the other, where the two paths tested a read-only global the opposite
+ * ways: the joined value is NULL only where that global has the NULL path's truthiness (Val mapval.nullIf).
+ */
+function nullIfFact(joined: Val, x: Val, y: Val, fx: State['facts'], fy: State['facts']): Val {
+  if (joined.k !== 'mapval' || !joined.nullable || !fx || !fy) return joined;
+  const [nullSide, valSide, fNull, fVal] = isNullConst(x) ? [x, y, fx, fy] : [y, x, fy, fx];
+  if (!isNullConst(nullSide) || valSide.k !== 'mapval' || (valSide.nullable && !valSide.nullIf)) return joined;
+  for (const [g, truthy] of fNull) {
+    if (fVal.get(g) !== !truthy) continue;
+    if (valSide.nullIf && (valSide.nullIf.global !== g || valSide.nullIf.truthy !== truthy)) return joined;
+    return { ...joined, nullIf: { global: g, truthy } };
+  }
+  return joined;
 }
 
 /** Two paths' stores into header copies: every store of either (each is a change if the copy is stored back). */
@@ -340,14 +383,21 @@ export function joinVals(a: Val, b: Val): Val {
   if (a.k === 'rodata' && b.k === 'rodata' && a.name === b.name) return a;
   if (a.k === 'mapval' && b.k === 'mapval') {
     const nullable = a.nullable || b.nullable;
-    if (a.id === b.id) return nullable === a.nullable ? a : { ...a, nullable };
+    if (a.id === b.id) {
+      // NULL only under a global's value on each nullable side: kept when they agree (or one side is checked).
+      const nullIf = a.nullable && b.nullable ? (a.nullIf && b.nullIf && a.nullIf.global === b.nullIf.global && a.nullIf.truthy === b.nullIf.truthy ? a.nullIf : undefined) : a.nullable ? a.nullIf : b.nullIf;
+      if (nullable === a.nullable && nullIf === a.nullIf) return a;
+      const out: Val = { ...a, nullable, nullIf };
+      if (!nullIf) delete out.nullIf;
+      return out;
+    }
     // Two lookups meet (the value looked up again after bpf_map_update_elem): a new id, NULL if either may be.
     const lookup = a.nullable || !b.nullable ? a.lookup : b.lookup;
     return { k: 'mapval', id: joinIds(a.id, b.id), nullable, lookup, ro: a.ro ?? b.ro };
   }
   // NULL on one path (`v = NULL; if (...) v = lookup;`) keeps the lookup's id, now possibly NULL.
-  if (a.k === 'mapval' && isNullConst(b)) return a.nullable ? a : { ...a, nullable: true };
-  if (b.k === 'mapval' && isNullConst(a)) return b.nullable ? b : { ...b, nullable: true };
+  if (a.k === 'mapval' && isNullConst(b)) return a.nullable && !a.nullIf ? a : { ...a, nullable: true, nullIf: undefined };
+  if (b.k === 'mapval' && isNullConst(a)) return b.nullable && !b.nullIf ? b : { ...b, nullable: true, nullIf: undefined };
   // A packet pointer on one path and NULL or unknown on another is no longer followed: the code after the join
   // usually tests which case it is, and a path-insensitive tier would report accesses the test protects. A read-only
   // map value stays read-only (for readonly-write) but is no longer taken to be possibly NULL.
