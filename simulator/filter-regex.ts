@@ -578,6 +578,8 @@ export interface CompiledRegex {
   /** The pattern as written. */
   source: string;
   test(text: string): boolean;
+  /** Whether it matches raw bytes, given one character per byte (a latin1 string): a field of bytes (frame, data.data). */
+  testBytes(bytes: string): boolean;
 }
 
 /** Compile a PCRE2 pattern as tshark's `matches` does (caseless unless (?-i), bytes not UTF-8). */
@@ -751,6 +753,10 @@ export function compileRegex(pattern: string): CompiledRegex {
       }
       const r = run(text);
       return r === undefined ? runUncached(text) : r === NOT_BYTES ? false : r;
+    },
+    testBytes(bytes: string): boolean {
+      const r = run(bytes);
+      return r === undefined ? runUncached(bytes) : r === NOT_BYTES ? false : r;
     },
   };
 }

@@ -13,7 +13,7 @@ import { ACTIONS } from './session.ts';
 import { dissectTree, udpService, type TreeField } from './net/dissect-tree.ts';
 import { compileRegex, RegexError, type CompiledRegex } from './filter-regex.ts';
 
-export type FieldType = 'uint' | 'ipv4' | 'ipv6' | 'mac' | 'string' | 'action' | 'none';
+export type FieldType = 'uint' | 'ipv4' | 'ipv6' | 'mac' | 'string' | 'bytes' | 'action' | 'none';
 
 /** Every field a filter may name, with its type and what it is. */
 export const FIELDS: Record<string, { type: FieldType; doc: string }> = {
@@ -140,7 +140,7 @@ export const FIELDS: Record<string, { type: FieldType; doc: string }> = {
  */
 export const TREE_FIELDS: Record<string, FieldType> = {
   'ieee8021ad': 'none', 'ieee8021ad.priority': 'uint', 'ieee8021ad.dei': 'uint', 'ieee8021ad.id': 'uint', 'ieee8021ad.etype': 'uint',
-  'vlan.dei': 'uint', 'vlan.etype': 'uint', 'eth.len': 'uint', 'eth.trailer': 'string',
+  'vlan.dei': 'uint', 'vlan.etype': 'uint', 'vlan.len': 'uint', 'eth.len': 'uint', 'eth.trailer': 'bytes', 'eth.padding': 'bytes', 'vlan.trailer': 'bytes', 'ieee8021ah.trailer': 'bytes',
   'arp.hw.type': 'uint', 'arp.proto.type': 'uint', 'arp.hw.size': 'uint', 'arp.proto.size': 'uint', 'arp.src.hw_mac': 'mac', 'arp.dst.hw_mac': 'mac',
   'arp.src.hw': 'string', 'arp.dst.hw': 'string', 'arp.src.proto': 'string', 'arp.dst.proto': 'string',
   'ip.version': 'uint', 'ip.dsfield.dscp': 'uint', 'ip.dsfield.ecn': 'uint', 'ip.flags': 'uint', 'ip.flags.rb': 'uint', 'ip.checksum': 'uint',
@@ -150,8 +150,8 @@ export const TREE_FIELDS: Record<string, FieldType> = {
   'ipv6.opt': 'string', 'ah': 'uint', 'ah.spi': 'uint', 'ah.sequence': 'uint',
   'tcp.checksum': 'uint', 'tcp.urgent_pointer': 'uint', 'tcp.flags.ae': 'uint', 'tcp.flags.ns': 'uint', 'tcp.flags.cwr': 'uint', 'tcp.flags.ece': 'uint', 'tcp.flags.urg': 'uint',
   'tcp.options': 'uint', 'tcp.option': 'none', 'tcp.option_kind': 'uint', 'tcp.option_len': 'uint', 'tcp.options.mss_val': 'uint', 'tcp.options.wscale.shift': 'uint',
-  'tcp.options.sack_le': 'uint', 'tcp.options.sack_re': 'uint', 'tcp.options.timestamp.tsval': 'uint', 'tcp.options.timestamp.tsecr': 'uint', 'tcp.option_data': 'string',
-  'udp.checksum': 'uint',
+  'tcp.options.sack_le': 'uint', 'tcp.options.sack_re': 'uint', 'tcp.options.timestamp.tsval': 'uint', 'tcp.options.timestamp.tsecr': 'uint', 'tcp.option_data': 'bytes', 'tcp.len': 'uint', 'tcp.payload': 'bytes',
+  'udp.checksum': 'uint', 'udp.payload': 'bytes',
   'icmp.checksum': 'uint', 'icmp.ident': 'uint', 'icmp.seq': 'uint', 'icmp.rest': 'uint',
   'icmpv6.checksum': 'uint', 'icmpv6.ident': 'uint', 'icmpv6.seq': 'uint', 'icmpv6.mtu': 'uint', 'icmpv6.rest': 'uint', 'icmpv6.reserved': 'uint', 'icmpv6.nd.na.flag': 'uint',
   'icmpv6.nd.ns.target_address': 'ipv6', 'icmpv6.nd.na.target_address': 'ipv6', 'icmpv6.opt': 'string',
@@ -165,7 +165,7 @@ export const TREE_FIELDS: Record<string, FieldType> = {
   'dns.flags.truncated': 'uint', 'dns.flags.recdesired': 'uint', 'dns.flags.recavail': 'uint', 'dns.flags.z': 'uint', 'dns.flags.authenticated': 'uint',
   'dns.flags.checkdisable': 'uint', 'dns.flags.rcode': 'uint', 'dns.count.queries': 'uint', 'dns.count.answers': 'uint', 'dns.count.auth_rr': 'uint',
   'dns.count.add_rr': 'uint', 'dns.queries': 'uint', 'dns.qry': 'none', 'dns.qry.name': 'string', 'dns.qry.type': 'uint', 'dns.qry.class': 'uint',
-  'data': 'none', 'data.data': 'string',
+  'data': 'none', 'data.data': 'bytes', 'data.len': 'uint',
   'pppoe.version': 'uint', 'pppoe.type': 'uint', 'pppoe.payload_length': 'uint', 'ppp': 'none',
 };
 
@@ -247,7 +247,7 @@ function stringEscape(text: string, j: number): { ch: string; len: number } {
   throw new FilterError(`\\${n} is not a valid character escape sequence (write \\\\${n} for a backslash; in a regular expression, r"..." keeps backslashes)`, j, 2);
 }
 
-const OPS = ['&&', '||', '==', '!=', '>=', '<=', '~', '!', '>', '<', '(', ')', '{', '}', ','];
+const OPS = ['&&', '||', '===', '!==', '~=', '==', '!=', '>=', '<=', '~', '!', '>', '<', '(', ')', '{', '}', ',', '[', ']', '&'];
 const WORDS = /[A-Za-z0-9_.:/\-]/;
 
 function tokenize(text: string): Tok[] {
@@ -301,7 +301,7 @@ function tokenize(text: string): Tok[] {
       continue;
     }
     if (c === '=' ) throw new FilterError("'=' is not an operator: use '==' to compare", i);
-    if (c === '&' || c === '|') throw new FilterError(`'${c}' alone is not an operator: use '${c}${c}'`, i);
+    if (c === '|') throw new FilterError(`'${c}' alone is not an operator: use '${c}${c}'`, i);
     if (!WORDS.test(c)) throw new FilterError(`unexpected character '${c}'`, i);
     let j = i;
     while (j < text.length && WORDS.test(text[j]!)) j++;
@@ -360,6 +360,21 @@ function parseUint(s: string): number | undefined {
   return undefined;
 }
 
+/**
+ * A byte string as Wireshark writes one, as one character per byte (latin1): hex bytes separated by ':', '-' or '.'
+ * (00:1b:21), an even run of hex digits (001b21), one byte (1b), or a quoted string (its UTF-8 bytes).
+ */
+function bytesLiteral(tok: Tok): string | undefined {
+  if (tok.t === 'str') return Buffer.from(tok.v, 'utf8').toString('latin1');
+  const s = tok.v;
+  let hexs: string;
+  if (/^[0-9a-fA-F]{1,2}([:.\-][0-9a-fA-F]{1,2})+$/.test(s)) hexs = s.split(/[:.\-]/).map((b) => b.padStart(2, '0')).join('');
+  else if (/^([0-9a-fA-F]{2})+$/.test(s)) hexs = s;
+  else if (/^[0-9a-fA-F]$/.test(s)) hexs = `0${s}`;
+  else return undefined;
+  return Buffer.from(hexs, 'hex').toString('latin1');
+}
+
 const ACTION_ALIASES: Record<string, string> = Object.fromEntries(
   ACTIONS.flatMap((a, i) => [[a.toLowerCase(), a], [a.slice(4).toLowerCase(), a], [String(i), a]]),
 );
@@ -372,7 +387,12 @@ function valueMatcher(field: string, type: FieldType, rel: Rel, tok: Tok): Match
   const s = tok.v;
   const bad = (what: string) => new FilterError(`${field} is ${what}; '${s}' is not one`, tok.pos, tok.end - tok.pos);
   if (rel === 'contains' || rel === 'matches') {
-    if (type !== 'string') throw new FilterError(`'${rel}' works on text fields (outcome, summary, printk, ...); ${field} is ${TYPE_NAMES[type]}`, tok.pos, tok.end - tok.pos);
+    if (type !== 'string' && type !== 'bytes') throw new FilterError(`'${rel}' works on text fields (outcome, summary, printk, ...) and bytes (frame, data.data, tcp.payload, ...); ${field} is ${TYPE_NAMES[type]}`, tok.pos, tok.end - tok.pos);
+    if (rel === 'contains' && type === 'bytes') {
+      const want = bytesLiteral(tok);
+      if (want === undefined) throw bad('a byte string (such as 47:45:54, or "GET" for its UTF-8 bytes)');
+      return (v) => (v as string).includes(want);
+    }
     if (rel === 'contains') return (v) => String(v).includes(s);
     let re: CompiledRegex;
     try {
@@ -385,10 +405,12 @@ function valueMatcher(field: string, type: FieldType, rel: Rel, tok: Tok): Match
       const pos = tok.at?.[chars] ?? tok.pos;
       throw new FilterError(`not a valid regular expression: ${e.message} (at character ${chars + 1} of the pattern)`, pos, 1);
     }
+    if (type === 'bytes') return (v) => re.testBytes(v as string);
     return (v) => re.test(String(v));
   }
   const ordered = rel !== '==' && rel !== '!=';
   const cmp = (a: number, b: number) => (rel === '>' ? a > b : rel === '<' ? a < b : rel === '>=' ? a >= b : rel === '<=' ? a <= b : a === b);
+  const cmpStr = (a: string, b: string) => (rel === '>' ? a > b : rel === '<' ? a < b : rel === '>=' ? a >= b : rel === '<=' ? a <= b : a === b);
   switch (type) {
     case 'uint': {
       const n = tok.t === 'word' ? parseUint(s) : undefined;
@@ -429,6 +451,12 @@ function valueMatcher(field: string, type: FieldType, rel: Rel, tok: Tok): Match
       }
       return (v) => v === a;
     }
+    case 'bytes': {
+      // Byte strings compare byte by byte (one character per byte), the shorter first when one begins the other.
+      const want = bytesLiteral(tok);
+      if (want === undefined) throw bad('a byte string (such as 00:1b:21, or "text" for its UTF-8 bytes)');
+      return (v) => cmpStr(v as string, want);
+    }
     case 'string': {
       if (ordered) return (v) => (rel === '>' ? String(v) > s : rel === '<' ? String(v) < s : rel === '>=' ? String(v) >= s : String(v) <= s);
       return (v) => v === s;
@@ -438,7 +466,7 @@ function valueMatcher(field: string, type: FieldType, rel: Rel, tok: Tok): Match
   }
 }
 
-const TYPE_NAMES: Record<FieldType, string> = { uint: 'a number', ipv4: 'an IPv4 address', ipv6: 'an IPv6 address', mac: 'a MAC address', string: 'text', action: 'an XDP action', none: 'a protocol' };
+const TYPE_NAMES: Record<FieldType, string> = { uint: 'a number', ipv4: 'an IPv4 address', ipv6: 'an IPv6 address', mac: 'a MAC address', string: 'text', bytes: 'a byte string', action: 'an XDP action', none: 'a protocol' };
 
 // ---------------------------------------------------------------------------------------------------------------
 // Parser: or := and (|| and)*; and := not (&& not)*; not := ! not | primary; primary := ( or ) | field [rel value]
@@ -518,6 +546,7 @@ export function compileFilter(text: string): Filter {
       k++;
       return inner;
     }
+    if (t.t === 'op' && t.v === '&') throw new FilterError("'&' alone is not an operator: use '&&'", t.pos);
     if (t.t !== 'word') {
       const prev = k > 0 ? ` after '${text.slice(toks[k - 1]!.pos, toks[k - 1]!.end)}'` : '';
       throw new FilterError(t.t === 'eof' ? (k === 0 ? 'the filter is empty' : `expected a field${prev}`) : `expected a field${prev}, found ${describe(t)}`, t.pos, Math.max(1, t.end - t.pos));
@@ -532,8 +561,59 @@ export function compileFilter(text: string): Filter {
     const def = { type };
     fields.add(field);
     k++;
+    // The field's values as the comparison sees them: a slice of its bytes, or its bits under a mask.
+    let key = field;
+    let view: ((x: Value) => Value | undefined) | undefined;
+    if (peek().v === '[') {
+      if (field === 'frame') key = 'frame.raw';
+      view = slice(field, field === 'frame' ? 'bytes' : def.type);
+      def.type = 'bytes';
+    }
+    if (peek().v === '&') {
+      const amp = peek();
+      // A slice of a few bytes under a mask: their value as a big-endian number (`eth.dst[0] & 1`).
+      const sliced = view;
+      if (sliced && def.type === 'bytes') {
+        def.type = 'uint';
+        view = (x) => {
+          const b = sliced(x);
+          if (b === undefined || (b as string).length > 6) return undefined;
+          let n = 0;
+          for (let i = 0; i < (b as string).length; i++) n = n * 256 + (b as string).charCodeAt(i);
+          return n;
+        };
+      }
+      if (def.type !== 'uint') throw new FilterError(`'&' alone is not an operator: use '&&' ('&' is a bitwise and of a number field and a mask, as in tcp.flags & 0x02; ${field} is ${TYPE_NAMES[def.type]})`, amp.pos);
+      k++;
+      const mt = peek();
+      const mask = mt.t === 'word' ? parseUint(mt.v) : undefined;
+      if (mask === undefined) throw new FilterError(`expected a number after '&', found ${describe(mt)}`, mt.pos, Math.max(1, mt.end - mt.pos));
+      k++;
+      const before = view;
+      view = (x) => {
+        const y = before ? before(x) : x;
+        return y === undefined ? undefined : Number(BigInt(y as number) & BigInt(mask));
+      };
+      const nr = peek();
+      const isRel = (nr.t === 'op' && ['==', '!=', '>', '<', '>=', '<='].includes(nr.v)) || (nr.t === 'word' && ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'in'].includes(nr.v.toLowerCase()));
+      // Alone, `field & mask` holds when a bit of the mask is set.
+      if (!isRel) return (g) => g(key).some((x) => { const y = view!(x); return y !== undefined && y !== 0; });
+      def.type = 'uint';
+    } else if (field === 'frame' && !view) {
+      // `frame contains ...`, `frame == ...`: the frame's bytes; `frame` alone: every packet.
+      const nr = peek();
+      if ((nr.t === 'op' && ['==', '!=', '>', '<', '>=', '<=', '~'].includes(nr.v)) || (nr.t === 'word' && ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'contains', 'matches', 'in'].includes(nr.v.toLowerCase()))) {
+        def.type = 'bytes';
+        key = 'frame.raw';
+      }
+    }
+    const vals = view ? (g: (f: string) => Value[]) => g(key).map(view!).filter((x): x is Value => x !== undefined) : (g: (f: string) => Value[]) => g(key);
     const r = peek();
-    const relTok = r.t === 'op' && ['==', '!=', '>', '<', '>=', '<=', '~'].includes(r.v) ? r.v : r.t === 'word' ? r.v.toLowerCase() : undefined;
+    const relTok0 = r.t === 'op' && ['==', '!=', '>', '<', '>=', '<=', '~', '===', '!==', '~='].includes(r.v) ? r.v : r.t === 'word' ? r.v.toLowerCase() : undefined;
+    // Wireshark's forms for repeated fields: === / all_eq (every occurrence equals), ~= / any_ne (one differs);
+    // !== / all_ne is != (the field is there and no occurrence equals).
+    const quant = relTok0 === '===' || relTok0 === 'all_eq' ? 'all_eq' : relTok0 === '~=' || relTok0 === 'any_ne' ? 'any_ne' : undefined;
+    const relTok = quant ? '==' : relTok0 === '!==' || relTok0 === 'all_ne' ? '!=' : relTok0 === 'any_eq' ? '==' : relTok0;
     let rel: Rel | undefined = relTok === undefined ? undefined : (['==', '!=', '>', '<', '>=', '<='] as string[]).includes(relTok) ? (relTok as Rel) : REL_WORDS[relTok];
     if (relTok === 'in') {
       k++;
@@ -549,28 +629,88 @@ export function compileFilter(text: string): Filter {
           continue;
         }
         if (v.t !== 'word' && v.t !== 'str') throw new FilterError(`expected a value in the set, found ${describe(v)}`, v.pos, v.end - v.pos);
+        // A range of values: `53..60`, or `53 .. 60`.
+        const dots = v.t === 'word' ? /^(.+?)\.\.(.+)$/.exec(v.v) : null;
+        if (dots || (toks[k + 1]?.t === 'word' && toks[k + 1]!.v === '..')) {
+          const lo: Tok = dots ? { ...v, v: dots[1]! } : v;
+          const hi: Tok = dots ? { ...v, v: dots[2]! } : toks[k + 2]!;
+          if (!dots && hi.t !== 'word' && hi.t !== 'str') throw new FilterError(`expected the end of the range after '..', found ${describe(hi)}`, hi.pos, Math.max(1, hi.end - hi.pos));
+          const a = valueMatcher(field, def.type, '>=', lo);
+          const b = valueMatcher(field, def.type, '<=', hi);
+          ms.push((x) => a(x) && b(x));
+          k += dots ? 1 : 3;
+          continue;
+        }
         ms.push(valueMatcher(field, def.type, '==', v));
         k++;
       }
       if (!ms.length) throw new FilterError('the set is empty', open.pos, peek().end - open.pos);
       k++;
-      return (g) => g(field).some((x) => ms.some((m) => m(x)));
+      return (g) => vals(g).some((x) => ms.some((m) => m(x)));
     }
     if (!rel) {
       if (r.t === 'word' && def.type !== 'none' && !isWord(r, 'and', 'or', 'not')) throw new FilterError(`expected an operator (==, !=, <, >, <=, >=, contains, matches, in) after ${field}, found ${describe(r)}`, r.pos, r.end - r.pos);
-      return (g) => g(field).length > 0;
+      return (g) => vals(g).length > 0;
     }
     k++;
     const v = peek();
     if (v.t !== 'word' && v.t !== 'str') throw new FilterError(`expected a value after '${text.slice(r.pos, r.end)}', found ${describe(v)}`, v.pos, Math.max(1, v.end - v.pos));
+    // Another field on the right (`ip.src == ip.dst`): a pair of occurrences that compare so.
+    const other = v.t === 'word' && !view && rel !== 'contains' && rel !== 'matches' ? fieldType(v.v) : undefined;
+    if (other !== undefined && other === def.type && other !== 'none' && other !== 'action' && !(def.type === 'uint' && parseUint(v.v) !== undefined)) {
+      const of = v.v;
+      fields.add(of);
+      k++;
+      const ordered = rel !== '==' && rel !== '!=';
+      if (ordered && (other === 'ipv6' || other === 'mac')) throw new FilterError(`'${rel}' does not compare ${TYPE_NAMES[other]}es: use == or !=`, r.pos, r.end - r.pos);
+      const c = (a: Value, b: Value) => (rel === '>' ? a > b : rel === '<' ? a < b : rel === '>=' ? a >= b : rel === '<=' ? a <= b : a === b);
+      if (rel === '!=') return (g) => { const as = vals(g); const bs = g(of); return as.length > 0 && bs.length > 0 && !as.some((a) => bs.some((b) => a === b)); };
+      if (quant === 'any_ne') return (g) => { const bs = g(of); return vals(g).some((a) => bs.some((b) => a !== b)); };
+      if (quant === 'all_eq') return (g) => { const as = vals(g); const bs = g(of); return as.length > 0 && bs.length > 0 && as.every((a) => bs.every((b) => a === b)); };
+      return (g) => { const bs = g(of); return vals(g).some((a) => bs.some((b) => c(a, b))); };
+    }
     const m = valueMatcher(field, def.type, rel, v);
     k++;
-    // Wireshark: a != b holds when no occurrence of a equals b.
+    // Wireshark: a != b holds when a is there and no occurrence of it equals b (a packet without a has no a != b).
     if (rel === '!=') {
       const eq = valueMatcher(field, def.type, '==', v);
-      return (g) => !g(field).some(eq);
+      return (g) => {
+        const xs = vals(g);
+        return xs.length > 0 && !xs.some(eq);
+      };
     }
-    return (g) => g(field).some(m);
+    if (quant === 'any_ne') return (g) => vals(g).some((x) => !m(x));
+    if (quant === 'all_eq') return (g) => {
+      const xs = vals(g);
+      return xs.length > 0 && xs.every(m);
+    };
+    return (g) => vals(g).some(m);
+  }
+
+  /** `[i:n]`, `[i-j]`, `[i]`, `[:n]`, `[i:]` after a field (negative i from the end): its bytes there. */
+  function slice(field: string, type: FieldType): (x: Value) => Value | undefined {
+    const open = peek();
+    k++;
+    const spec = peek();
+    const close = toks[k + 1];
+    if (spec.t !== 'word' || close?.v !== ']') throw new FilterError(`expected a range such as [0:2], [2-3] or [0] after ${field}`, open.pos, Math.max(1, (close ?? spec).end - open.pos));
+    k += 2;
+    if (type !== 'bytes' && type !== 'mac' && type !== 'ipv4' && type !== 'ipv6')
+      throw new FilterError(`${field} is ${TYPE_NAMES[type]} and cannot be sliced`, open.pos, close.end - open.pos);
+    const m = /^(-?\d+)?:(\d+)?$/.exec(spec.v) ?? /^(-?\d+)-(-?\d+)$/.exec(spec.v) ?? /^(-?\d+)$/.exec(spec.v);
+    if (!m) throw new FilterError(`'${spec.v}' is not a range (offset:length, start-end, or one offset)`, spec.pos, spec.end - spec.pos);
+    const colon = spec.v.includes(':');
+    const dash = !colon && m[2] !== undefined;
+    const start = Number(m[1] ?? 0);
+    return (x) => {
+      const b = typeof x === 'string' && type === 'bytes' ? x : toBytes(type, x);
+      const from = start < 0 ? b.length + start : start;
+      if (from < 0 || from > b.length) return undefined;
+      const end = colon ? (m[2] === undefined ? b.length : from + Number(m[2])) : dash ? (Number(m[2]) < 0 ? b.length + Number(m[2]) : Number(m[2])) + 1 : from + 1;
+      // A range past the end of the field: no value (Wireshark's slice does not exist).
+      if (end > b.length || end <= from) return undefined;
+      return b.slice(from, end);
+    };
   }
 
   const root = or();
@@ -689,7 +829,8 @@ export function treeFields(frame: Uint8Array): Map<string, Value[]> {
   const walk = (fields: TreeField[]) => {
     for (const f of fields) {
       const type = TREE_FIELDS[f.key];
-      if (type) add(f.key, treeValue(type, f.value));
+      if (type === 'bytes') add(f.key, latin1(frame, f.offset, f.length));
+      else if (type) add(f.key, treeValue(type, f.value));
       // Wireshark gives the IPv6 header's version field the name ip.version as well (`ip.version == 6` selects IPv6).
       if (f.key === 'ipv6.version') add('ip.version', treeValue('uint', f.value));
       // Wireshark 4's names for the fragment header's fields (its offset in 8-byte units, as on the wire).
@@ -706,11 +847,64 @@ export function treeFields(frame: Uint8Array): Map<string, Value[]> {
       if (f.children) walk(f.children);
     }
   };
+  // The end of the innermost IP packet by its stated length (tcp.len counts to there, as Wireshark's does).
+  // Whether the innermost IP header is a fragment's (Wireshark gives no tcp.len there); whether what follows is the
+  // packet an ICMP error quotes (no payload fields in a quoted fragment).
+  let ipEnd: number | undefined;
+  let fragment = false;
+  let quoted = false;
+  const first = (fs: TreeField[], key: string): TreeField | undefined => {
+    for (const f of fs) {
+      if (f.key === key) return f;
+      const c = f.children && first(f.children, key);
+      if (c) return c;
+    }
+    return undefined;
+  };
+  const num = (f: TreeField | undefined) => {
+    const n = f ? treeValue('uint', f.value) : undefined;
+    return typeof n === 'number' ? n : undefined;
+  };
   for (const l of dissectTree(frame)) {
     if (TREE_FIELDS[l.key] === 'none') add(l.key, 1);
     walk(l.fields);
+    if (l.key === 'ip' || l.key === 'ipv6') {
+      const n = num(first(l.fields, l.key === 'ip' ? 'ip.len' : 'ipv6.plen'));
+      ipEnd = n !== undefined ? l.offset + n + (l.key === 'ipv6' ? 40 : 0) : undefined;
+      // An IPv4 header says whether its packet is a fragment; an IPv6 header inside a fragment leaves it one.
+      if (l.key === 'ip') fragment = Boolean(num(first(l.fields, 'ip.flags.mf')) || num(first(l.fields, 'ip.frag_offset')));
+      else if (first(l.fields, 'ipv6.fragment')) fragment = true;
+    } else if ((l.key === 'tcp' || l.key === 'udp') && !l.truncated) {
+      // The segment's or datagram's payload as captured, to the IP packet's stated end (tcp.payload, udp.payload:
+      // whatever protocol Wireshark then finds in it), and TCP's payload length by the IP header's lengths.
+      const start = l.offset + l.length;
+      let end = Math.min(frame.length, ipEnd ?? frame.length);
+      if (l.key === 'udp') {
+        const ul = num(first(l.fields, 'udp.length'));
+        if (ul !== undefined && ul >= 8) end = Math.min(end, l.offset + ul);
+      }
+      if (quoted && fragment) continue;
+      // A reset's payload is its reset cause to Wireshark, not tcp.payload.
+      const rst = l.key === 'tcp' && (num(first(l.fields, 'tcp.flags')) ?? 0) & 0x04;
+      if (end > start && !rst) add(`${l.key}.payload`, latin1(frame, start, end - start));
+      if (l.key === 'tcp' && !fragment && ipEnd !== undefined && ipEnd >= start) add('tcp.len', ipEnd - start);
+    } else if (l.key === 'data') add('data.len', l.length);
+    else if (l.key === 'icmp' || l.key === 'icmpv6') quoted = true;
   }
   return out;
+}
+
+/** A value of a field as its bytes (one character per byte), for a slice. */
+function toBytes(type: FieldType, x: Value): string {
+  if (type === 'ipv4') return String.fromCharCode((Number(x) >>> 24) & 255, (Number(x) >>> 16) & 255, (Number(x) >>> 8) & 255, Number(x) & 255);
+  if (type === 'mac') return Buffer.from(String(x).replace(/:/g, ''), 'hex').toString('latin1');
+  if (type === 'ipv6') return Buffer.from(String(x), 'hex').toString('latin1');
+  return String(x);
+}
+
+/** The frame's bytes [o, o + n) as a filter compares bytes: one character per byte. */
+function latin1(frame: Uint8Array, o: number, n: number): string {
+  return Buffer.from(frame.buffer, frame.byteOffset + o, Math.max(0, Math.min(n, frame.length - o))).toString('latin1');
 }
 
 function resultField(p: PacketFacts, f: string): Value[] | undefined {
@@ -718,6 +912,7 @@ function resultField(p: PacketFacts, f: string): Value[] | undefined {
   const colon = p.outcome?.indexOf(':') ?? -1;
   switch (f) {
     case 'frame': return [1];
+    case 'frame.raw': return [latin1(p.frame, 0, p.frame.length)];
     case 'frame.number': return [p.index];
     case 'frame.len': return [p.wireLen];
     case 'frame.cap_len': return [p.capLen];

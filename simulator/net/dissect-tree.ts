@@ -118,6 +118,8 @@ class Dissection {
   private fieldCount = 0;
   /** Bytes dissected so far: the first byte no layer covers. */
   private covered = 0;
+  /** The last VLAN tag of the outer Ethernet header: Wireshark names the trailer after it. */
+  private lastTag: 'vlan' | 'ieee8021ad' | undefined;
 
   constructor(private readonly f: Uint8Array) {}
 
@@ -158,12 +160,24 @@ class Dissection {
     throw new Stop();
   }
 
-  /** Bytes after the last layer: the Ethernet trailer (padding after an IP packet's stated length), or undissected. */
+  /**
+   * Bytes after the last layer: undissected, or after a packet's stated length the padding and trailer, as Wireshark
+   * splits them: in a frame of 60 bytes or more, what lies before byte 60 is padding (eth.padding), the rest the
+   * trailer, named after the last VLAN tag's protocol (vlan.trailer, ieee8021ah.trailer) or eth.trailer.
+   */
   rest(complete: boolean): void {
-    const n = this.f.length - this.covered;
+    let n = this.f.length - this.covered;
     if (n <= 0 || this.layers.length >= MAX_LAYERS) return;
     const trailer = complete && this.covered > 0;
-    this.layers.push({ key: trailer ? 'eth.trailer' : 'data', name: trailer ? 'Ethernet trailer' : 'Data', summary: `${n} byte${n === 1 ? '' : 's'}`, offset: this.covered, length: n, fields: [{ key: trailer ? 'eth.trailer' : 'data.data', name: trailer ? 'Trailer' : 'Data', value: this.bytes(this.covered, n), offset: this.covered, length: n }] });
+    if (trailer && this.f.length >= 60 && this.covered < 60) {
+      const pad = Math.min(n, 60 - this.covered);
+      this.layers.push({ key: 'eth.padding', name: 'Padding', summary: `${pad} byte${pad === 1 ? '' : 's'}`, offset: this.covered, length: pad, fields: [{ key: 'eth.padding', name: 'Padding', value: this.bytes(this.covered, pad), offset: this.covered, length: pad }] });
+      this.covered += pad;
+      n -= pad;
+      if (n <= 0 || this.layers.length >= MAX_LAYERS) return;
+    }
+    const key = !trailer ? 'data' : this.lastTag === 'vlan' ? 'vlan.trailer' : this.lastTag === 'ieee8021ad' ? 'ieee8021ah.trailer' : 'eth.trailer';
+    this.layers.push({ key, name: trailer ? 'Ethernet trailer' : 'Data', summary: `${n} byte${n === 1 ? '' : 's'}`, offset: this.covered, length: n, fields: [{ key: trailer ? key : 'data.data', name: trailer ? 'Trailer' : 'Data', value: this.bytes(this.covered, n), offset: this.covered, length: n }] });
   }
 
   private payload(o: number, end: number, what: string): void {
@@ -302,10 +316,21 @@ class Dissection {
       this.field(`${k}.priority`, 'Priority', String(tci >> 13), o, 2, { mask: 0xe000 }),
       this.field(`${k}.dei`, 'DEI', String((tci >> 12) & 1), o, 2, { mask: 0x1000 }),
       this.field(`${k}.id`, 'ID', String(tci & 0xfff), o, 2, { mask: 0x0fff }),
-      this.field(`${k}.etype`, 'Type', named(type, 4, ETHERTYPES), o + 2, 2),
+      // Below 0x0600 an 802.1Q tag is followed by an 802.3 length and an LLC frame (Wireshark's vlan.len).
+      type < 0x0600 && k === 'vlan' ? this.field('vlan.len', 'Length', String(type), o + 2, 2) : this.field(`${k}.etype`, 'Type', named(type, 4, ETHERTYPES), o + 2, 2),
     ];
     this.layer(k, name, o, 4, fields, `PRI: ${tci >> 13}, ID: ${tci & 0xfff}`);
+    if (depth === 0) this.lastTag = k;
     if (this.layers.length > MAX_LAYERS / 2) throw new Stop(); // a frame of nothing but tags
+    if (type < 0x0600 && k === 'vlan') {
+      const lend = Math.min(end, o + 4 + type);
+      this.llc(o + 4, lend, depth);
+      if (this.covered < lend) {
+        if (this.u8(o + 4) === 0x42 && this.u8(o + 5) === 0x42) this.layer('stp', 'Spanning Tree Protocol', this.covered, lend - this.covered, [], `${lend - this.covered} bytes`);
+        else this.payload(this.covered, lend, 'Data');
+      }
+      return;
+    }
     this.ethertype(type, o + 4, end, depth);
   }
 
