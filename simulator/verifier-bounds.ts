@@ -223,6 +223,19 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'>, program: Pick<Loa
 
   /** check_map_access with a variable offset known exactly. */
   const checkValue = (pc: number, p: Ptr, off: number, size: number, regno: number): boolean => {
+    if (p.k === 'value' && p.vr === undefined && p.orNull === undefined && writableMap(p.map)) {
+      // A constant offset (the pointer may have come back from a stack slot: vm/helper-impl/special-access.ts follows
+      // only straight lines): inside the value, no byte may be a special field's.
+      const m = obj.maps[p.map!]!;
+      const start = p.off + off;
+      if (start < 0 || start + size > m.valueSize) return true;
+      const f = mapSpecialFields(m)?.find((x) => start < x.off + x.size && x.off < start + size);
+      if (!f || KPTR_KINDS.has(f.kind)) return true;
+      const kernel = `${f.kind} cannot be accessed directly by load/store`;
+      refuse(pc, kernel, `The verifier refuses this access to a map value: ${kernel} (value bytes ${start}..${start + size - 1} of ${m.name} are its ${f.kind}, ` +
+        'which the kernel keeps for itself).', 'special-field');
+      return false;
+    }
     if (p.k !== 'value' || p.vr === undefined || p.vr === true || p.orNull !== undefined || !writableMap(p.map)) return true;
     const m = obj.maps[p.map!]!;
     const e = p.vr;

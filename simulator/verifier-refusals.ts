@@ -96,6 +96,9 @@ export function refusalsBeforeRun(obj: LoadedObject, program: LoadedProgram, mac
   // A load or store into a map value's bpf_spin_lock, bpf_timer, kptr, ... (vm/helper-impl/special-access.ts).
   for (const r of specialAccessRefusals(obj, program).slice(0, 3)) {
     const loc = program.lines[r.insn];
+    // The bounds walk may have found the same access (it follows pointers through stack slots too): this one's words.
+    const same = out.findIndex((o) => o.rule === 'special-field' && o.source === 'load' && o.line === loc?.line && o.file === loc?.file);
+    if (same >= 0) out.splice(same, 1);
     out.push({ file: loc?.file, line: loc?.line, message: r.message, rule: 'special-field', source: 'load' });
   }
   // kfuncs the kernel these results are checked against (6.18, as built on our machines) refuses in every program,
