@@ -86,9 +86,14 @@ export interface BpfMap {
 const u32 = (key: Uint8Array): number => (key[0] | (key[1] << 8) | (key[2] << 16) | (key[3] << 24)) >>> 0;
 const u32At = (b: Uint8Array, o: number): number => (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
 
+const fromCharCode = String.fromCharCode;
+
 /**
- * The key of a hash element as the table stores it: keys of up to 6 bytes as a number (exact, no string made), longer
- * ones as a string of one char per byte. One map always uses one key size, so equal keys give equal values.
+ * The key of a hash element as the table stores it: keys of up to 6 bytes as a number (exact, no string made), keys
+ * of 7 or 8 bytes as a number too when their high word is below 2^21 (exact below 2^53: a u64 of a small value, an
+ * address and port with the padding zero), longer ones and the other 7- and 8-byte keys as a string of one char per
+ * byte. One map always uses one key size, and a number never equals a string, so equal keys give equal values and
+ * different keys different ones.
  */
 export function elemKey(b: Uint8Array, off: number, size: number): string | number {
   switch (size) {
@@ -98,6 +103,20 @@ export function elemKey(b: Uint8Array, off: number, size: number): string | numb
     case 4: return b[off] | (b[off + 1] << 8) | (b[off + 2] << 16) | (b[off + 3] << 24);
     case 5: return u32At(b, off) + b[off + 4] * 4294967296;
     case 6: return u32At(b, off) + (b[off + 4] | (b[off + 5] << 8)) * 4294967296;
+    case 7: {
+      const h = b[off + 4] | (b[off + 5] << 8) | (b[off + 6] << 16);
+      if (h < 0x200000) return u32At(b, off) + h * 4294967296;
+      break;
+    }
+    case 8: {
+      const h = u32At(b, off + 4);
+      if (h < 0x200000) return u32At(b, off) + h * 4294967296;
+      break;
+    }
+    // The common longer keys (a 5-tuple, an IPv6 address) in one call: the same string, made flat, without the
+    // joined pieces the loop below makes (and the table's lookup then flattens).
+    case 12: return fromCharCode(b[off], b[off + 1], b[off + 2], b[off + 3], b[off + 4], b[off + 5], b[off + 6], b[off + 7], b[off + 8], b[off + 9], b[off + 10], b[off + 11]);
+    case 16: return fromCharCode(b[off], b[off + 1], b[off + 2], b[off + 3], b[off + 4], b[off + 5], b[off + 6], b[off + 7], b[off + 8], b[off + 9], b[off + 10], b[off + 11], b[off + 12], b[off + 13], b[off + 14], b[off + 15]);
   }
   let s = '';
   const end = off + size;

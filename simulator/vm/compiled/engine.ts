@@ -1297,13 +1297,14 @@ export function executeCompiled(entry: ProgramImage, mem: Memory, init: (r: BigU
   let fresh = init === initCtxRegister;
   try {
     for (;;) {
-      compiled = opts.probe === undefined && S.program === entry && S.compiled !== undefined && S.compiledFor === entry && S.compiledChecks === S.checks
-        ? S.compiled
-        : compileProgram(S.program, S.checks, opts.probe);
-      if (S.program === entry && opts.probe === undefined) {
-        S.compiled = compiled;
-        S.compiledFor = entry;
-        S.compiledChecks = S.checks;
+      if (opts.probe === undefined && S.program === entry && S.compiled !== undefined && S.compiledFor === entry && S.compiledChecks === S.checks) compiled = S.compiled;
+      else {
+        compiled = compileProgram(S.program, S.checks, opts.probe);
+        if (S.program === entry && opts.probe === undefined) {
+          S.compiled = compiled;
+          S.compiledFor = entry;
+          S.compiledChecks = S.checks;
+        }
       }
       let js = true;
       const W32 = S.W32;
