@@ -317,6 +317,14 @@ SEC("xdp") int fuzz(struct xdp_md *ctx) {
 SEC("xdp") int fuzz(struct xdp_md *ctx) { bpf_loop(3, cb, 0, 0); return XDP_PASS; }`],
   ['a bpf_loop callback returning 0 or 1', true, `static long cb(__u64 i, void *c) { return i >= 1; }
 SEC("xdp") int fuzz(struct xdp_md *ctx) { return bpf_loop(3, cb, 0, 0) == 2 ? XDP_PASS : XDP_DROP; }`],
+  // The verifier walks a callback wherever its call is: on a path no packet takes, too (afuzz seed 539865996: a tail
+  // call taken before the bpf_loop, run reported no refusal).
+  ['a bpf_loop callback returning 7 on a path no packet takes', false, `static long cb(__u64 i, void *c) { return 7; }
+SEC("xdp") int fuzz(struct xdp_md *ctx) { if (ctx->ingress_ifindex == 7777) bpf_loop(3, cb, 0, 0); return XDP_PASS; }`],
+  ['a bpf_for_each_map_elem callback returning -1 on a path no packet takes', false, `static long cb(void *m, __u32 *k, __u64 *v, void *c) { *v += 1; return -1; }
+SEC("xdp") int fuzz(struct xdp_md *ctx) { if (ctx->ingress_ifindex == 7777) bpf_for_each_map_elem(&arr, cb, 0, 0); return XDP_PASS; }`],
+  ['a bpf_for_each_map_elem callback returning 0 or 1 on a path no packet takes', true, `static long cb(void *m, __u32 *k, __u64 *v, void *c) { *v += 1; return *v > 3; }
+SEC("xdp") int fuzz(struct xdp_md *ctx) { if (ctx->ingress_ifindex == 7777) bpf_for_each_map_elem(&arr, cb, 0, 0); return XDP_PASS; }`],
   // cfuzz seed 7300026 (-O2): the record is tested twice; the second test's NULL side is dead (run reported a leak).
   ['a record checked twice before it is released', true, `SEC("xdp") int fuzz(struct xdp_md *ctx) { __u8 *d = (void *)(long)ctx->data; if (d + 2 > (__u8 *)(long)ctx->data_end) return 2;
   __u64 *e = bpf_ringbuf_reserve(&rb, 4088, 0); __u64 o = e ? 1 : 0; if (e) { *e = d[0]; if (d[1] & 1) bpf_ringbuf_submit(e, 0); else bpf_ringbuf_discard(e, 0); }

@@ -985,6 +985,36 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     if (v.umin === 3n && !st.modified && opts.driverMode !== 'readonly-page') report('tx-unmodified', where, msg.txUnmodified(), undefined, retLine, origin);
   };
 
+  // ---- callbacks (set_loop_callback_state, set_map_elem_callback_state; prepare_func_exit's return check) ----
+  const callbackState = (st: State, id: number, target: number, pc: number): State => {
+    const cb = cloneState(st);
+    const r = cb.regs;
+    const caller = cb.frames[cb.frames.length - 1]!;
+    caller.saved = r.slice();
+    caller.returnPc = pc + 1;
+    const frame = cb.frames.length;
+    cb.frames.push({ stack: new Map(), callback: true });
+    const fp: Reg = { k: 'stack', frame, off: 0 };
+    // bpf_loop: (index, ctx); bpf_for_each_map_elem: (map, key, value, ctx). Key and value pointers are not followed.
+    cb.regs = id === H.loop
+      ? [NONE, scalarReg(unsignedRange(0n, 0xffffffffn, true), pc), r[3], NONE, NONE, NONE, NONE, NONE, NONE, NONE, fp]
+      : [NONE, r[1], { k: 'ptr' }, { k: 'ptr' }, r[3], NONE, NONE, NONE, NONE, NONE, fp];
+    cb.pc = target;
+    return cb;
+  };
+  const callbackExit = (st: State, pc: number): void => {
+    const r0 = st.regs[0];
+    if (r0.k === 'scalar' && !r0.s.opaque && isConst(r0.s)) {
+      const v = BigInt.asIntN(64, r0.s.umin);
+      if (v < 0n || v > 1n) {
+        report('pointer-misuse', pc, `The verifier refuses this callback's return: At callback return the register R0 has smin=${v} smax=${v} ` +
+          'should have been in [0, 1] (a bpf_loop or bpf_for_each_map_elem callback returns 0 to go on or 1 to stop).');
+      }
+    } else if (KNOWN_POINTER.has(r0.k)) {
+      report('pointer-misuse', pc, "The verifier refuses this callback's return: R0 not a scalar value (a callback returns 0 or 1, not a pointer).");
+    }
+  };
+
   const globalFuncs = new Set(prog.funcs.filter((f, i) => i > 0 && f.global).map((f) => f.insn));
 
   // ---- the walk ----
@@ -1195,6 +1225,11 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
             st.regs = [NONE, r[1], r[2], r[3], r[4], r[5], NONE, NONE, NONE, NONE, { k: 'stack', frame, off: 0 }];
             st.pc = pc + 1 + insn.imm;
           } else if (insn.src === CALL_HELPER) {
+            // bpf_loop / bpf_for_each_map_elem with a static callback: the verifier walks the callback too (its own
+            // refusals, the range of what it returns); the walk forks into it, and that path ends at its exit.
+            if ((insn.imm === H.loop || insn.imm === H.for_each_map_elem) && r[2].k === 'func' && st.frames.length < MAX_FRAMES) {
+              work.push(callbackState(st, insn.imm, r[2].pc, pc));
+            }
             helperCall(st, insn.imm, pc);
             st.pc = pc + 1;
           } else if (insn.src === CALL_KFUNC) {
@@ -1207,6 +1242,10 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
           }
           break;
         case 'exit': {
+          if (st.frames[st.frames.length - 1]!.callback) {
+            callbackExit(st, pc);
+            continue walk;
+          }
           if (st.frames.length > 1) {
             // What a global function returns is unknown to its caller, as to the verifier (it is checked on its
             // own, and a loader may replace it: libxdp's dispatcher slots).

@@ -59,6 +59,8 @@ export interface Frame {
   returnPc?: number;
   /** A global (non-static) function: the verifier gives its caller an unknown scalar as its result. */
   global?: boolean;
+  /** A bpf_loop / bpf_for_each_map_elem callback: its exit ends the path (the helper's result is modelled apart). */
+  callback?: boolean;
 }
 
 export interface State {
@@ -104,7 +106,7 @@ export function cloneState(s: State): State {
   return {
     pc: s.pc,
     regs: s.regs.slice(),
-    frames: s.frames.map((f) => ({ stack: new Map(f.stack), saved: f.saved?.slice(), returnPc: f.returnPc, ...(f.global ? { global: true } : {}) })),
+    frames: s.frames.map((f) => ({ stack: new Map(f.stack), saved: f.saved?.slice(), returnPc: f.returnPc, ...(f.global ? { global: true } : {}), ...(f.callback ? { callback: true } : {}) })),
     ranges: new Map(s.ranges),
     gen: s.gen,
     invalidatedAt: s.invalidatedAt,
