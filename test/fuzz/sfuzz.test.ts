@@ -50,16 +50,21 @@ export function checkSProgram(seed: number, dir: string, gen: (seed: number) => 
   const packets = sPackets(seed, 8, g.frags);
   let kernel: ReturnType<typeof runKernel> | undefined;
   let kernelWhy = '';
+  let kernelLog = '';
   try {
     kernel = runKernel(compiled.objectPath, 'fuzz', packets, { objectName: defaultObjectName(path) });
   } catch (e) {
     if (!(e instanceof KernelLoadError)) throw e;
+    kernelLog = e.log;
     kernelWhy = e.log.split('\n').filter((l) => l.trim() && !l.startsWith('libbpf') && !/^\s*(processed|\d+:|;|--|cannot load)/.test(l)).slice(-2).join(' / ');
+    // The complexity limit's message may end the line of the instruction it stopped at ("236: (2d) if r0 > r1 goto
+    // pc+7 BPF program is too large. Processed 1000001 insn", sfuzz seed 539367069), which the filter above drops.
+    if (!kernelWhy) kernelWhy = /(BPF program is too large|The sequence of \d+ jumps is too complex)[^\n]*/.exec(e.log)?.[0] ?? '';
   }
   const problems: string[] = [];
   // The verifier's state explosion ("The sequence of 8193 jumps is too complex", "BPF program is too large") that `run`
   // does not predict (README: verifier complexity): counted apart by the caller, not held against run.
-  const tooComplex = !kernel && /jumps is too complex|BPF program is too large/.test(kernelWhy);
+  const tooComplex = !kernel && /jumps is too complex|BPF program is too large/.test(kernelLog);
   let obj;
   try {
     obj = loadProgramFile(path, { flags });
