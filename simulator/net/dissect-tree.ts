@@ -445,7 +445,13 @@ class Dissection {
       const kids = [this.field('ip.opt.type', 'Type', String(type), p, 1), this.field('ip.opt.len', 'Length', String(len), p + 1, 1)];
       if ((type === 7 || type === 131 || type === 137) && len >= 3) {
         kids.push(this.field('ip.opt.ptr', 'Pointer', String(this.u8(p + 2)), p + 2, 1));
-        for (let a = p + 3; a + 4 <= p + len && kids.length < MAX_OPTIONS; a += 4) kids.push(this.field('ip.rec_rt', 'Address', ip4text(this.f, a), a, 4));
+        // Record Route: the slots before the pointer hold recorded addresses (ip.rec_rt), the others are empty
+        // (Wireshark's ip.empty_rt).
+        const ptr = this.u8(p + 2);
+        for (let a = p + 3; a + 4 <= p + len && kids.length < MAX_OPTIONS; a += 4) {
+          const empty = type === 7 && a - p >= ptr - 1;
+          kids.push(this.field(empty ? 'ip.empty_rt' : 'ip.rec_rt', empty ? 'Empty' : 'Address', ip4text(this.f, a), a, 4));
+        }
       } else if (type === 148 && len === 4) kids.push(this.field('ip.opt.ra', 'Router Alert', String(this.u16(p + 2)), p + 2, 2));
       else if (len > 2) kids.push(this.field('ip.opt.data', 'Data', this.bytes(p + 2, len - 2), p + 2, len - 2));
       // The option's own line carries its type first ("7 (3 bytes)"): a filter on ip.opt.type reads 7 there, as in its
@@ -811,11 +817,12 @@ class Dissection {
       const len = 4 + (this.u8(p + 3) & 0x1f) * 4;
       const size = Math.min(len, o + 8 + optLen - p);
       opts.push(
-        this.field('geneve.option', `Option class ${hex(this.u16(p), 4)} type ${hex(this.u8(p + 2), 2)}`, size > 4 ? this.bytes(p + 4, size - 4) : '', p, size, {
+        this.field('geneve.option', `Option class ${hex(this.u16(p), 4)} type ${hex(this.u8(p + 2), 2)}`, this.bytes(p, size), p, size, {
           children: [
             this.field('geneve.option.class', 'Class', hex(this.u16(p), 4), p, 2),
             this.field('geneve.option.type', 'Type', hex(this.u8(p + 2), 2), p + 2, 1),
-            this.field('geneve.option.length', 'Length', `${len - 4} bytes`, p + 3, 1, { mask: 0x1f }),
+            // Wireshark's geneve.option.length counts the option's 4-byte header too.
+            this.field('geneve.option.length', 'Length', `${len} bytes`, p + 3, 1, { mask: 0x1f }),
           ],
         }),
       );
