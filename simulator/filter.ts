@@ -586,13 +586,14 @@ export function compileFilter(text: string): Filter {
       if (def.type !== 'uint') throw new FilterError(`'&' alone is not an operator: use '&&' ('&' is a bitwise and of a number field and a mask, as in tcp.flags & 0x02; ${field} is ${TYPE_NAMES[def.type]})`, amp.pos);
       k++;
       const mt = peek();
-      const mask = mt.t === 'word' ? parseUint(mt.v) : undefined;
+      // As a BigInt: a mask of any width (bits above the field's are simply never set).
+      const mask = mt.t === 'word' && parseUint(mt.v) !== undefined ? BigInt(mt.v) : undefined;
       if (mask === undefined) throw new FilterError(`expected a number after '&', found ${describe(mt)}`, mt.pos, Math.max(1, mt.end - mt.pos));
       k++;
       const before = view;
       view = (x) => {
         const y = before ? before(x) : x;
-        return y === undefined ? undefined : Number(BigInt(y as number) & BigInt(mask));
+        return y === undefined ? undefined : Number(BigInt(y as number) & mask);
       };
       const nr = peek();
       const isRel = (nr.t === 'op' && ['==', '!=', '>', '<', '>=', '<='].includes(nr.v)) || (nr.t === 'word' && ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'in'].includes(nr.v.toLowerCase()));
