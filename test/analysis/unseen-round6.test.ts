@@ -194,3 +194,50 @@ test('a comparison, a negation, a bool helper or a bool local returned as the ve
   for (const f of fs) assert.ok(sentences(f.message) <= 2, f.message);
 });
 
+
+// A counter the program itself adds to, returned on one side of a choice (`return m ? m->blocked : XDP_DROP;`): the
+// join with the constant side kept only "some other value"; it is the counted-value mistake as when returned alone.
+// A verdict table filled from user space, returned the same way, stays quiet.
+const CHOICE = `
+struct metrics {
+	__u64 seen;
+	__u64 blocked;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} table SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct metrics);
+} stats SEC(".maps");
+
+SEC("xdp")
+int prog(struct xdp_md *ctx)
+{
+	__u32 key = 0;
+	struct metrics *m = bpf_map_lookup_elem(&stats, &key);
+
+	if (m)
+		__sync_fetch_and_add(&m->blocked, 1);
+	if (ctx->rx_queue_index == 2)
+		return m ? m->blocked : XDP_DROP; // counted
+	__u32 *v = bpf_map_lookup_elem(&table, &key);
+
+	if (ctx->rx_queue_index == 3)
+		return v ? *v : XDP_PASS; // table
+	return XDP_PASS;
+}
+`;
+
+test('a counted map field returned on one side of a ?: is an invalid-action; a verdict table read the same way is not', () => {
+  const fs = source(CHOICE);
+  assert.deepEqual(got(fs), [`invalid-action@${lineOf(CHOICE, '// counted')}`], show(fs));
+  assert.match(fs[0]!.message, /`m->blocked` is read from the map `stats`, which this program also changes/);
+});

@@ -2248,6 +2248,8 @@ export class Analyzer {
     const at = expr ?? ret;
     const v = tv.v;
     if (v.k === 'top' && v.mapRead && expr) this.mapCounterReturn(expr, v.mapRead);
+    // `return e ? e->count : XDP_DROP;`: the counted value on one side of a choice.
+    else if (v.k === 'consts' && v.more && v.mapRead && expr && unparen(expr).type === 'conditional_expression') this.mapCounterReturn(expr, v.mapRead);
     if (expr && !(v.k === 'consts' && v.vals.some((c) => foreignOf(c) || c.v < 0 || c.v > 4 || !Number.isInteger(c.v)))) this.truthValueReturn(expr, st);
     if (v.k !== 'consts') return;
     const bad = v.vals.filter((c) => foreignOf(c) || c.v < 0 || c.v > 4 || !Number.isInteger(c.v));

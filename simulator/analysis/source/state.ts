@@ -97,7 +97,8 @@ export type Val =
   /** `mapRead`: read from a map value (`*cnt`, `rec->packets`): the map, and the field (`*` for the whole value). */
   | { k: 'top'; taint?: boolean; field?: string; at?: string; l4?: 'tcp' | 'udp'; uninit?: boolean; stack?: boolean; ref?: string; mapRead?: MapRead }
   /** `field`/`at`/`l4`: the unknown part (`more`) is that header field's value (a parser's `return iph->protocol;`). */
-  | { k: 'consts'; vals: ConstVal[]; more?: boolean; field?: string; at?: string; l4?: 'tcp' | 'udp' }
+  /** `mapRead`: the unknown part (`more`) is that value read from a map (`cond ? e->count : XDP_DROP`). */
+  | { k: 'consts'; vals: ConstVal[]; more?: boolean; field?: string; at?: string; l4?: 'tcp' | 'udp'; mapRead?: MapRead }
   | { k: 'ctx' }
   /** `loose`: set on only some of the paths joined here (declared without a value on the others): its bounds are not judged. */
   | { k: 'pkt'; root: string; off: number | null; region: 'data' | 'meta'; stale?: StaleInfo; loose?: boolean }
@@ -369,8 +370,9 @@ export function joinVals(a: Val, b: Val): Val {
   if (a.k === 'consts' && b.k === 'consts') return constsUnion(a.vals, b.vals, !!(a.more || b.more));
   // A parser that returns -1 or the header's protocol field: the field is kept for the protocol tests made on it.
   const fieldOf = (t: Val) => (t.k === 'top' && t.field ? { field: t.field, ...(t.at ? { at: t.at } : {}), ...(t.l4 ? { l4: t.l4 } : {}) } : {});
-  if (a.k === 'consts' && b.k === 'top') return { k: 'consts', vals: a.vals, more: true, ...fieldOf(b) };
-  if (b.k === 'consts' && a.k === 'top') return { k: 'consts', vals: b.vals, more: true, ...fieldOf(a) };
+  const readOf = (t: Val) => (t.k === 'top' && t.mapRead ? { mapRead: t.mapRead } : {});
+  if (a.k === 'consts' && b.k === 'top') return { k: 'consts', vals: a.vals, more: true, ...fieldOf(b), ...readOf(b) };
+  if (b.k === 'consts' && a.k === 'top') return { k: 'consts', vals: b.vals, more: true, ...fieldOf(a), ...readOf(a) };
   if (a.k === 'pkt' && b.k === 'pkt') {
     const stale = a.stale ?? b.stale;
     if (a.root === b.root) return { k: 'pkt', root: a.root, off: a.off === b.off ? a.off : null, region: a.region, stale, ...(a.loose || b.loose ? { loose: true } : {}) };
