@@ -611,10 +611,10 @@ export function compileFilter(text: string): Filter {
     const vals = view ? (g: (f: string) => Value[]) => g(key).map(view!).filter((x): x is Value => x !== undefined) : (g: (f: string) => Value[]) => g(key);
     const r = peek();
     const relTok0 = r.t === 'op' && ['==', '!=', '>', '<', '>=', '<=', '~', '===', '!==', '~='].includes(r.v) ? r.v : r.t === 'word' ? r.v.toLowerCase() : undefined;
-    // Wireshark's forms for repeated fields: === / all_eq (every occurrence equals), ~= / any_ne (one differs);
-    // !== / all_ne is != (the field is there and no occurrence equals).
-    const quant = relTok0 === '===' || relTok0 === 'all_eq' ? 'all_eq' : relTok0 === '~=' || relTok0 === 'any_ne' ? 'any_ne' : undefined;
-    const relTok = quant ? '==' : relTok0 === '!==' || relTok0 === 'all_ne' ? '!=' : relTok0 === 'any_eq' ? '==' : relTok0;
+    // Wireshark's forms for repeated fields: === / all_eq (every occurrence equals), ~= / !== / any_ne (one differs,
+    // as tshark 4.0 reads !==); all_ne is != (the field is there and no occurrence equals), any_eq is ==.
+    const quant = relTok0 === '===' || relTok0 === 'all_eq' ? 'all_eq' : relTok0 === '~=' || relTok0 === '!==' || relTok0 === 'any_ne' ? 'any_ne' : undefined;
+    const relTok = quant ? '==' : relTok0 === 'all_ne' ? '!=' : relTok0 === 'any_eq' ? '==' : relTok0;
     let rel: Rel | undefined = relTok === undefined ? undefined : (['==', '!=', '>', '<', '>=', '<='] as string[]).includes(relTok) ? (relTok as Rel) : REL_WORDS[relTok];
     if (relTok === 'in') {
       k++;

@@ -165,6 +165,8 @@ test('!= needs the field; ===, ~= and ranges; errors for what cannot be compared
   assert.equal(hit('!(ip.src == 10.0.0.1)', 5), true);
   assert.equal(hit('ip.addr != 10.0.0.1', 0), false, 'one occurrence equals');
   assert.equal(hit('ip.addr ~= 10.0.0.1', 0), true, 'one occurrence differs');
+  assert.equal(hit('ip.addr !== 10.0.0.1', 0), true, 'tshark 4.0 reads !== as any_ne');
+  assert.equal(hit('ip.addr all_ne 10.0.0.1', 0), false);
   assert.equal(hit('ip.addr === 10.0.0.9', 7), true);
   assert.equal(hit('ip.addr === 10.0.0.1', 0), false);
   assert.equal(hit('frame[100:2]', 0), false, 'a slice past the end is not there');
