@@ -986,16 +986,20 @@ function ether(f: Uint8Array, add: Add, depth: number): void {
   }
   let type = u16(f, 12);
   let off = 14;
+  let tpid = 0;
   while ((type === 0x8100 || type === 0x88a8 || type === 0x9100) && off + 4 <= f.length) {
     const tci = u16(f, off);
     add('vlan', 1);
     add('vlan.id', tci & 0xfff);
     add('vlan.priority', tci >> 13);
+    tpid = type;
     type = u16(f, off + 2);
     off += 4;
   }
-  // Below 0x0600 the field is an 802.3 length (Wireshark's eth.len), not a type.
+  // Below 0x0600 the field is an 802.3 length (Wireshark's eth.len), not a type; after an 802.1ad tag Wireshark
+  // dissects no LLC there (its bytes are data), as the packet view's tree.
   if (type >= 0x0600) add('eth.type', type);
+  else if (tpid === 0x88a8) return;
   byType(f, type, off, add, depth);
 }
 

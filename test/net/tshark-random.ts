@@ -6,8 +6,8 @@
 // Prints each expression that selects other frames than tshark (1-based frame numbers, as tshark shows them) and a
 // count; the pcap is left in the temporary directory for `tshark -r ... -V`. Differences known and kept on purpose:
 // vlan.* and eth.type keep their older meaning (every tag; the EtherType after the tags, see README), ipv6.fragment
-// is the fragment header (Wireshark: reassembly), tshark's quirks on an 802.1ad tag followed by a length field, on
-// two 802.1ad tags and on where LLDP ends.
+// is the fragment header (Wireshark: reassembly), tshark's quirks on two 802.1ad tags and on where LLDP ends; data
+// and data.* (tshark dissects many more protocols by port).
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
