@@ -323,7 +323,10 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     }
     for (const [o, slot] of slots) if (o < off + size && off < o + slot.size) slots.delete(o);
     let v: Reg;
-    if (value.k === 'scalar') v = size < 8 ? { k: 'scalar', s: truncate(value.s, size), def: value.def } : value;
+    // check_stack_write_fixed_off: the verifier keeps a number only when it is stored at the start of an 8-byte slot
+    // (a spill); elsewhere its bytes become STACK_ZERO (a known zero) or STACK_MISC, which read back as any value.
+    if (value.k === 'scalar' && off % 8 !== 0 && !(isConst(value.s) && value.s.umin === 0n)) v = scalarReg(unknownBytes(size, true), -1);
+    else if (value.k === 'scalar') v = size < 8 ? { k: 'scalar', s: truncate(value.s, size), def: value.def } : value;
     else if (value.k === 'none') v = scalarReg(OPAQUE, -1);
     else v = size === 8 ? value : scalarReg(unknownBytes(size, true), -1);
     slots.set(off, { size, reg: v });
@@ -1080,7 +1083,10 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
             continue walk;
           }
         }
+        // A full list keeps taking the newest states in turn (oldest first out): a loop's own last state must be
+        // there for the widening above to meet it, or a slot many paths filled walks its loop turn by turn.
         if (list.length < opts.maxStatesPerSlot) list.push(cloneState(st));
+        else list[visits[pc] % opts.maxStatesPerSlot] = cloneState(st);
       }
       const insn = insns[pc];
       const info = infos[pc];
