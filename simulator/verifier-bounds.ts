@@ -132,7 +132,9 @@ const JMP_SEQ_LIMIT = 8192;
 /** BPF_COMPLEXITY_LIMIT_INSNS. */
 const VERIFIER_INSN_LIMIT = 1_000_000;
 /** Instructions of the first path this walk follows (counting pending branches) before giving up on it. */
-const FIRST_PATH_STEPS = 150_000;
+const FIRST_PATH_STEPS = VERIFIER_INSN_LIMIT + 1;
+/** States of the first path kept for the infinite-loop rule (each a string key). */
+const FIRST_SEEN_MAX = 50_000;
 /** Pending sides after the first path beyond which the walk stops (each is a state copy). */
 const MAX_PENDING = 1000;
 
@@ -704,7 +706,16 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'>, program: Pick<Loa
     for (;;) {
       const info = infos[st.pc];
       if (first) {
-        if (++firstSteps > FIRST_PATH_STEPS) first = false;
+        if (++firstSteps > FIRST_PATH_STEPS) {
+          // Nothing on the verifier's first path is pruned (no state is complete yet): its 1,000,001st instruction.
+          const loc = st.pc;
+          return {
+            pc: loc, rule: 'too-complex', kernel: `BPF program is too large. Processed ${VERIFIER_INSN_LIMIT + 1} insn`,
+            message: `The verifier refuses this program: BPF program is too large. Processed ${VERIFIER_INSN_LIMIT + 1} insn (its first path alone, ` +
+              'which it walks instruction by instruction without pruning anything, is longer than 1,000,000 instructions: typically a loop with ' +
+              'many iterations; fewer iterations, or bpf_loop / an open-coded iterator, which it verifies once).',
+          };
+        }
         else if (targets.has(st.pc) && plainState(st)) {
           const key = keyOf(st);
           if (firstSeen.has(key)) {
@@ -714,7 +725,7 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'>, program: Pick<Loa
                 'was, so nothing can make it leave; make the loop condition depend on something that changes).',
             };
           }
-          firstSeen.add(key);
+          if (firstSeen.size < FIRST_SEEN_MAX) firstSeen.add(key);
         }
       } else {
         if (++steps > MAX_STEPS) return undefined;

@@ -81,7 +81,8 @@ export function refusalsBeforeRun(obj: LoadedObject, program: LoadedProgram, mac
   // first path (verifier-bounds.ts).
   try {
     const b = boundsRefusal(obj, program);
-    if (b) {
+    // The 1M-instruction limit once, when verifier-limits.ts proved it already.
+    if (b && !(big && b.kernel.startsWith('BPF program is too large'))) {
       const loc = program.lines[b.pc];
       out.push({ file: loc?.file, line: loc?.line, message: b.message, rule: b.rule, source: 'load' });
     }

@@ -244,3 +244,45 @@ test("divisions and shifts by a register give any value (the verifier's own form
     }
   }
 });
+
+// The verifier's 1,000,000-instruction limit on its first path, which it walks without pruning anything: a loop of 20
+// instructions per iteration with a constant counter and no test of data is refused at 50,000 iterations ("BPF program
+// is too large. Processed 1000001 insn") and loads at 48,000 (960,000 instructions and a few).
+const BIG = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+char LICENSE[] SEC("license") = "GPL";
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u64[64]); } a SEC(".maps");
+SEC("xdp")
+int prog(struct xdp_md *ctx) {
+  unsigned char *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+  if (data + 64 > end) return XDP_PASS;
+  __u32 k = 0;
+  __u64 *v = bpf_map_lookup_elem(&a, &k);
+  if (!v) return 0;
+  __u64 cnt = 0;
+  for (int i = 0; i < N; i++) cnt += v[i & 63] * 3 + (data[i & 63] ^ 5); /* E */
+  return cnt & 1;
+}
+`;
+
+test('a first path longer than 1,000,000 instructions is refused as too large on the loop, one just under it is not; the kernel agrees', (t) => {
+  const kernel = !kernelOrSkip(t);
+  const line = BIG.split('\n').findIndex((l) => l.includes('/* E */')) + 1;
+  for (const [n, refused] of [[50000, true], [48000, false]] as const) {
+    const flags = [`-DN=${n}`];
+    const { path, objectPath } = compileTestSource(`toolarge${n}`, BIG, flags);
+    const obj = loadProgramFile(path, { clangFlags: flags });
+    const program = obj.programs.find((p) => p.name === 'prog')!;
+    const r = refusalsBeforeRun(obj, program, createMachine(obj, {})).filter((x) => x.rule === 'too-complex' || x.rule === 'too-large');
+    if (refused) {
+      assert.equal(r.length, 1, `N=${n}: ${JSON.stringify(r)}`);
+      assert.equal(r[0]!.line, line);
+      assert.match(r[0]!.message, /BPF program is too large\. Processed 1000001 insn/);
+    } else assert.deepEqual(r, [], `N=${n}: not reported`);
+    if (kernel) {
+      const k = kernelRefusal(objectPath, 'prog');
+      if (refused) assert.match(k, /BPF program is too large\. Processed 1000001 insn/);
+      else assert.equal(k, '', `N=${n}: loads`);
+    }
+  }
+});
