@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileFilter, FilterError, type PacketFacts } from '../../simulator/filter.ts';
 import { openCapture } from '../../simulator/net/capture.ts';
+import { classicPcap } from '../net/pcap-file.ts';
 
 const haveTshark = spawnSync('tshark', ['--version']).status === 0;
 
@@ -91,25 +92,6 @@ const EXPECT: [string, number[]][] = [
   ["frame.cap_len < frame.len", []],
 ];
 
-function pcap(frames: number[][]): Buffer {
-  const parts: Buffer[] = [];
-  const h = Buffer.alloc(24);
-  h.writeUInt32LE(0xa1b2c3d4, 0);
-  h.writeUInt16LE(2, 4);
-  h.writeUInt16LE(4, 6);
-  h.writeUInt32LE(65535, 16);
-  h.writeUInt32LE(1, 20);
-  parts.push(h);
-  frames.forEach((f, i) => {
-    const r = Buffer.alloc(16);
-    r.writeUInt32LE(i, 0);
-    r.writeUInt32LE(f.length, 8);
-    r.writeUInt32LE(f.length, 12);
-    parts.push(r, Buffer.from(f));
-  });
-  return Buffer.concat(parts);
-}
-
 const EXPRS = process.env.EXPRS?.split(';;');
 
 /** tshark -Y's selection (0-based), each packet on its own as XDP sees it: no reassembly of IP fragments or segments. */
@@ -129,7 +111,7 @@ test('byte strings, slices, bitwise and, ranges, field against field, tcp.len an
   const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-filter-ops-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, 'ops.pcap');
-  writeFileSync(path, pcap(FRAMES));
+  writeFileSync(path, classicPcap(FRAMES.map((f, i) => ({ data: Uint8Array.from(f), sec: i }))));
   const facts: PacketFacts[] = [];
   const r = openCapture(path);
   for (let p; (p = r.next()); ) facts.push({ index: p.index, frame: p.frame.slice(), wireLen: p.wireLen, capLen: p.capLen, action: 'XDP_PASS', retval: 2 });
