@@ -85,9 +85,12 @@ export function prepareMaps(obj: LoadedObject, opts: MapLoadOptions): { obj: Loa
         `unless its loader gives it one (bpf_map__set_inner_map_fd); using ARRAY(4-byte key, 4-byte value, 1 entry) ` +
         `(--inner-map ${m.name}=TYPE:KEY:VALUE:ENTRIES to choose)`);
     }
-    if (d.type === MapType.PERF_EVENT_ARRAY && d.maxEntries === 0) return d;
-    const err = mapCreateError(d) ?? (d.inner ? mapCreateError(d.inner) : undefined);
+    // A PERF_EVENT_ARRAY of 0 entries keeps its 0 (createMap sizes it) but is checked as libbpf creates it: sized to the
+    // CPUs, its key and value sizes as declared (the kernel refuses anything but 4 and 4).
+    const perfUnsized = d.type === MapType.PERF_EVENT_ARRAY && d.maxEntries === 0;
+    const err = mapCreateError(perfUnsized ? { ...d, maxEntries: opts.nrCpus } : d) ?? (d.inner ? mapCreateError(d.inner) : undefined);
     if (err) errors.push(`${obj.path}: ${err}`);
+    if (perfUnsized) return d;
     const need = preallocatedBytes(d, opts.nrCpus);
     if (!err && need > totalmem()) {
       notes.push(`map '${m.name}' would take ${(need / 2 ** 30).toFixed(1)} GiB in the kernel, more than this machine's memory: a kernel ` +

@@ -917,6 +917,8 @@ export const PCPU_MIN_UNIT_SIZE = 32 * 1024;
 /** KMALLOC_MAX_SIZE on x86-64 (4 MiB) less sizeof(struct htab_elem) (48): hash key + value must stay below. */
 export const HTAB_KEY_VALUE_MAX = (4 << 20) - 48;
 const INT_MAX = 0x7fffffff;
+/** BPF_F_WRONLY_PROG (uapi bpf.h: 1U << 8). */
+const BPF_F_WRONLY_PROG = 1 << 8;
 const round8 = (n: number) => Math.ceil(n / 8) * 8;
 
 /**
@@ -964,7 +966,12 @@ export function mapCreateError(def: MapDef): string | undefined {
       if (v !== 4 && v !== 8) return einval(`value_size is ${v}, this map type holds 4 or 8 bytes`);
       return undefined;
     case MapType.PERF_EVENT_ARRAY:
+      // fd_array_map_alloc_check, then array_map_alloc_check: 4-byte keys and 4-byte values (file descriptors). libbpf
+      // fills in max_entries 0 (the CPUs), never the sizes: a definition without key_size/value_size is refused.
+      if (v !== 4) return einval(`value_size is ${v}, a perf event array holds 4-byte values (file descriptors)`);
+      if (flags & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)) return einval('BPF_F_RDONLY_PROG / BPF_F_WRONLY_PROG are not supported for perf event arrays');
       if (n === 0) return einval('max_entries is 0');
+      if (k !== 4) return einval(`key_size is ${k}, arrays take 4-byte keys`);
       return undefined;
     case MapType.XSKMAP:
       if (n === 0) return einval('max_entries is 0');
