@@ -889,7 +889,8 @@ const ERANGE = 34;
  * from any address. An address inside one of the program's memory regions (packet, stack, map value, ...) is read
  * as it is; a scalar is no kernel memory: the buffer is zeroed and the kernel's error returned (-ERANGE for user and
  * non-canonical addresses, as x86-64's copy_from_kernel_nofault refuses them, else -EFAULT). Reads past a region's end or through
- * the context (the kernel's struct xdp_buff, not modelled) would read kernel memory the simulator does not have.
+ * the context (the kernel's struct xdp_buff, not modelled) would read kernel memory the simulator does not have; reads
+ * around the packet (its buffer's headroom and tailroom) succeed, as in the kernel.
  */
 function probeRead(h: HelperHost, c: HelperCall, str: boolean): bigint {
   const size = Number(c.regs[2] & 0xffffffffn);
@@ -911,6 +912,10 @@ function probeRead(h: HelperHost, c: HelperCall, str: boolean): bigint {
       const { region: r, off } = h.mem.resolve(src, n, false, c.pc, `${name(c.id)} src (argument 3)`);
       return r.bytes.subarray(off, off + n);
     } catch (e) {
+      // Around the packet lies the rest of its buffer (headroom, tailroom, the allocation it sits in): mapped kernel
+      // memory, so the kernel copies it and returns 0. BPF_PROG_TEST_RUN allocates that buffer zeroed; the simulator's
+      // frame is what it has of it, zero bytes beyond.
+      if (e instanceof VmFault && region === REGION_PACKET) return packetSurroundings(h.mem.regionTable[region]!.bytes, offsetOf(src), n);
       // The source is any address to the verifier (the program loads); the kernel memory next to the object is what
       // the simulator does not have.
       if (e instanceof VmFault && e.kind !== 'unsupported') throw new VmFault('unsupported', `${name(c.id)} src (argument 3): kernel memory past the end of the object is not modelled`, c.pc);
@@ -928,6 +933,15 @@ function probeRead(h: HelperHost, c: HelperCall, str: boolean): bigint {
   }
   dst[size - 1] = 0;
   return BigInt(size);
+}
+
+/** `n` bytes of the packet's frame from offset `off` (may be outside the frame: zero there). */
+function packetSurroundings(frame: Uint8Array, off: number, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  const from = Math.max(0, off);
+  const to = Math.min(frame.length, off + n);
+  if (to > from) out.set(frame.subarray(from, to), from - off);
+  return out;
 }
 
 /** USER_PTR_MAX on x86-64: the highest user-space address access_ok() lets through. */
