@@ -34,7 +34,7 @@ import {
   type StatusParams,
   type XdpAction,
 } from '../server/protocol.ts';
-import { count, debugLenses, faultMessage, findXdpFunctions, formatDuration, isXdpSource, outcomeMessage, outputCaptureItems, plural, refusalBanner, RUN_CONFIRMS, runEvidence, runLensTitle, statusText } from './format.ts';
+import { captureBrokenNote, count, debugLenses, faultMessage, findXdpFunctions, formatDuration, isXdpSource, outcomeMessage, outputCaptureItems, plural, refusalBanner, refusalLensTitle, RUN_CONFIRMS, runErrorText, runEvidence, runLensTitle, statusText } from './format.ts';
 import { addRecent, captureChoices, isStale, rerunAfterRun, rerunOnSave, restrictSettings, settingsKey, textHash, type RunStamp } from './state.ts';
 import { PacketView } from './packet-view.ts';
 import { listInterfaces, liveEndMessage } from './live.ts';
@@ -406,7 +406,11 @@ export class XdpLensContext implements vscode.Disposable {
     const ms = Date.now() - t0;
     if (response.error || !response.summary) {
       this.log(`run failed after ${formatDuration(ms)}: ${response.error}`);
-      void vscode.window.showErrorMessage(`XDP: ${response.error ?? 'the run failed'}`);
+      const paths = [doc.uri.fsPath, params.capture];
+      const compileFailed = /^cannot compile /.test(response.error ?? '');
+      void vscode.window.showErrorMessage(`XDP: ${runErrorText(response.error ?? 'the run failed', paths)}`, ...(compileFailed ? ['Show Problems'] : [])).then((b) => {
+        if (b) void vscode.commands.executeCommand('workbench.actions.view.problems');
+      });
       return undefined;
     }
     const s = response.summary;
@@ -415,7 +419,7 @@ export class XdpLensContext implements vscode.Disposable {
     if (s.outgoingNote) this.log(`note: ${s.outgoingNote}`);
     this.adoptRun({ params: full, summary: s, stamp, ms });
     if (s.cancelled) void vscode.window.showInformationMessage(`XDP: run cancelled after ${plural(s.packets, 'packet')}; showing ${s.packets === 1 ? 'it' : 'those'}.`);
-    if (s.captureError) void vscode.window.showWarningMessage(`XDP: ${s.captureError}; ${s.packets === 1 ? 'the packet before it is' : `the ${s.packets} packets before it are`} shown.`);
+    if (s.captureError) void vscode.window.showWarningMessage(`XDP: ${runErrorText(s.captureError, [params.capture])}; ${s.packets === 1 ? 'the packet before it is' : `the ${s.packets} packets before it are`} shown.`);
     return s;
   }
 
@@ -511,7 +515,7 @@ export class XdpLensContext implements vscode.Disposable {
     const ms = Date.now() - t0;
     if (response.error || !response.summary) {
       this.log(`live run failed after ${formatDuration(ms)}: ${response.error}`);
-      void vscode.window.showErrorMessage(`XDP: ${response.error ?? 'the live run failed'}`);
+      void vscode.window.showErrorMessage(`XDP: ${runErrorText(response.error ?? 'the live run failed', [doc.uri.fsPath])}`);
       return undefined;
     }
     const s = response.summary;
@@ -553,7 +557,8 @@ export class XdpLensContext implements vscode.Disposable {
     this.decorations.showRun(this.lastRun?.summary, stale);
     const banner = this.lastRun ? refusalBanner(this.lastRun.summary) : undefined;
     const staleText = this.lastRun && stale ? 'The file or settings changed since this run: results are stale. Run "XDP: Re-run".' : undefined;
-    this.packetsView.message = [banner, staleText, this.filterText()].filter(Boolean).join(' ') || undefined;
+    const broken = this.lastRun ? captureBrokenNote(this.lastRun.summary) : undefined;
+    this.packetsView.message = [banner, broken, staleText, this.filterText()].filter(Boolean).join(' ') || undefined;
     this.lensChanged.fire();
     void this.packetView.refresh();
     void this.summaryView.refresh().catch((e) => this.log(`run summary: ${(e as Error).message}`));
@@ -644,10 +649,8 @@ export class XdpLensContext implements vscode.Disposable {
       if (run && run.summary.program === fn.name) {
         lenses.push(new vscode.CodeLens(range, { title: runLensTitle(run.summary, stale), command: 'xdpLens.showPackets', arguments: [] }));
         const first = run.summary.verifierRefuses?.[0];
-        if (first) {
-          const title = `$(error) ${first.message.length > 120 ? `${first.message.slice(0, 119)}…` : first.message}`;
-          lenses.push(new vscode.CodeLens(range, { title, command: 'revealLine', arguments: [{ lineNumber: Math.max(0, (first.line ?? 1) - 1), at: 'center' }] }));
-        }
+        const title = refusalLensTitle(run.summary);
+        if (first && title) lenses.push(new vscode.CodeLens(range, { title, tooltip: first.message, command: 'revealLine', arguments: [{ lineNumber: Math.max(0, (first.line ?? 1) - 1), at: 'center' }] }));
       }
     }
     // Beside each return's counts: debug the first packet that left there.

@@ -69,6 +69,46 @@ export function refusalBanner(s: Pick<Partial<RunSummary>, 'verifierRefuses'>): 
   return `The kernel would refuse this program${where}: ${first.message.replace(/\.$/, '')}${more}. These results are simulated only.`;
 }
 
+/** The CodeLens under the counts when the kernel would refuse the program: where, and the kernel's own words when quoted. */
+export function refusalLensTitle(s: Pick<Partial<RunSummary>, 'verifierRefuses'>): string | undefined {
+  const first = s.verifierRefuses?.[0];
+  if (!first) return undefined;
+  const quoted = /\("([^"]{1,80})"\)/.exec(first.message)?.[1];
+  const words = quoted ?? (first.message.length > 80 ? `${first.message.slice(0, 79)}…` : first.message.replace(/\.$/, ''));
+  const more = (s.verifierRefuses?.length ?? 0) > 1 ? ` (+${s.verifierRefuses!.length - 1} more)` : '';
+  return `Refused${first.line ? ` at line ${first.line}` : ''}: ${words}${more}`;
+}
+
+/** The packets view's note on a run whose capture broke off: what ran, and where the capture broke. */
+export function captureBrokenNote(s: Pick<RunSummary, 'capture' | 'packets'> & Pick<Partial<RunSummary>, 'captureError'>): string | undefined {
+  if (!s.captureError) return undefined;
+  const ran = s.packets === 0 ? 'No packet ran' : s.packets === 1 ? 'Only the first packet ran' : `Only the first ${plural(s.packets, 'packet')} ran`;
+  return `${ran}: ${runErrorText(s.captureError, [s.capture]).replace(/\.$/, '')}.`;
+}
+
+/**
+ * A failed run's error as a notification says it: file names for the paths of the run's program and capture (the
+ * whole text stays in the output), and clang's errors as "cannot compile prog.c, line 7: use of undeclared
+ * identifier 'x' (and 1 more error: see Problems)".
+ */
+export function runErrorText(error: string, paths: string[]): string {
+  const base = (p: string) => p.split(/[\\/]/).pop() || p;
+  const compile = /^cannot compile ([^\n]+):\n([\s\S]*)$/.exec(error);
+  let text = error;
+  if (compile) {
+    const file = compile[1]!;
+    const errors = [...compile[2]!.matchAll(/^(.+?):(\d+):(\d+): (?:fatal )?error: (.*)$/gm)];
+    if (errors.length) {
+      const [, at, line, , message] = errors[0]!;
+      const where = at === file ? `line ${line}` : `${base(at!)}:${line}`;
+      const more = errors.length > 1 ? ` (and ${plural(errors.length - 1, 'more error')}: see Problems)` : '';
+      text = `cannot compile ${base(file)}, ${where}: ${message}${more}`;
+    }
+  }
+  for (const p of [...paths].filter(Boolean).sort((a, b) => b.length - a.length)) text = text.split(p).join(base(p));
+  return text;
+}
+
 /**
  * Outcomes with a reason ('dropped: no redirect target'), most common first, said as a part of the packets counted
  * (not beside the actions, where they would read as more packets): "; 240 of them dropped: no redirect target".

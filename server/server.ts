@@ -5,7 +5,7 @@
 // still equals what was analysed, and are dropped as soon as it is edited (their lines may no longer be right).
 // Both tiers' findings are merged so that a mistake is reported once. Hover and quick fixes come from the same data.
 import { createHash } from 'node:crypto';
-import { isAbsolute, join, resolve } from 'node:path';
+import { basename, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   createConnection,
@@ -248,7 +248,10 @@ async function runBytecode(doc: TextDocument): Promise<void> {
   const r = bytecodeFindings(path, options, { result: compiled, ms: performance.now() - t0 });
   if (r.command) connection.console.log(`${r.cached ? 'cached object for' : 'compiled with'}: ${r.command.join(' ')}`);
   connection.console.log(`bytecode analysis of ${path}: clang ${r.compileMs.toFixed(0)} ms, analysis ${r.analyzeMs.toFixed(0)} ms, ${r.findings.length} findings (${(performance.now() - t0).toFixed(0)} ms)`);
-  for (const n of r.notes) note(n);
+  // The file's own compile errors are its Problems entries (compile-error): saying again in a pop-up that the analysis
+  // could not compile it would interrupt every save of a half-typed edit; the output keeps the note.
+  const compileFailed = `${path}: the bytecode analysis did not run: clang could not compile the file`;
+  for (const n of r.notes) note(n, path, n.startsWith(compileFailed));
   const s = state(doc.uri);
   s.bytecode = r.findings;
   s.walked = r.walked && sameSpanNames(path, r.walked);
@@ -260,13 +263,15 @@ async function runBytecode(doc: TextDocument): Promise<void> {
   if (compiled.objectPath && !compiled.diagnostics.some((d) => d.severity === 'error')) void warmRun(doc.uri, disk, runHost, abort.signal);
 }
 
-function note(message: string): void {
+function note(message: string, file?: string, logOnly = false): void {
   if (notesShown.has(message)) return;
   notesShown.add(message);
   connection.console.warn(message);
+  if (logOnly) return;
   // A notification, not window/showMessageRequest (which a minimal LSP client answers with an error): it has no
-  // buttons to wait for, and nothing can come back.
-  void connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Warning, message: `XDP Lens: ${message}` });
+  // buttons to wait for, and nothing can come back. The file by its name: a pop-up shows its first line only.
+  const text = file ? message.split(file).join(basename(file)) : message;
+  void connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Warning, message: `XDP Lens: ${text}` });
 }
 
 function publish(doc: TextDocument): void {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from '../repo.ts';
-import { codeOfLine, debugLenses, exitLabel, exitsByLine, faultMessage, findXdpFunctions, formatCounts, formatDuration, isXdpSource, packetLabel, pages, refusalBanner, runLensTitle, statusText } from '../../client/format.ts';
+import { captureBrokenNote, codeOfLine, debugLenses, exitLabel, exitsByLine, faultMessage, findXdpFunctions, formatCounts, formatDuration, isXdpSource, packetLabel, pages, refusalBanner, refusalLensTitle, runErrorText, runLensTitle, statusText } from '../../client/format.ts';
 
 test('counts: most common action first, absent actions left out', () => {
   assert.equal(formatCounts({ XDP_PASS: 6, XDP_DROP: 2, XDP_TX: 2, XDP_ABORTED: 0, XDP_REDIRECT: 0 }), '6 XDP_PASS · 2 XDP_DROP · 2 XDP_TX');
@@ -179,4 +179,27 @@ test('every driver path the simulator takes is explained in words (packet view, 
   assert.deepEqual(paths.filter((p) => !DRIVER_PATHS[p]), []);
   assert.equal(driverPathText('xdp_tx'), 'xdp_tx (queued on the XDP TX ring of the interface it came in on)');
   assert.equal(driverPathText('something_new'), 'something_new');
+});
+
+test('a failed run says what failed by file name, a compile error by its first line', () => {
+  const err = "cannot compile /tmp/ws/broken.c:\n/tmp/ws/broken.c:7:10: error: use of undeclared identifier 'undefined_thing'\n/tmp/ws/broken.c:8:17: error: expected ';' after return statement";
+  assert.equal(runErrorText(err, ['/tmp/ws/broken.c', '/tmp/ws/demo.pcap']), "cannot compile broken.c, line 7: use of undeclared identifier 'undefined_thing' (and 1 more error: see Problems)");
+  assert.equal(runErrorText('cannot compile /w/p.c:\n/w/hdr.h:3:1: fatal error: x.h file not found', ['/w/p.c']), 'cannot compile p.c, hdr.h:3: x.h file not found');
+  assert.equal(runErrorText('cannot compile /w/p.c:\nclang failed', ['/w/p.c']), 'cannot compile p.c:\nclang failed');
+  const capture = '/tmp/ws/garbage.pcap: byte offset 0: not a pcap or pcapng capture (magic 0x6c6c6568)';
+  assert.equal(runErrorText(capture, ['/tmp/ws/prog.c', '/tmp/ws/garbage.pcap']), 'garbage.pcap: byte offset 0: not a pcap or pcapng capture (magic 0x6c6c6568)');
+});
+
+test('the refusal lens: the line and the kernel\'s words, short', () => {
+  const message = 'This 1-byte load at offset 12 of the packet is not proven inside the packet (on this path no check against data_end covers it), so the verifier rejects the program ("invalid access to packet"). Check the bounds first.';
+  assert.equal(refusalLensTitle({ verifierRefuses: [{ message, line: 11, rule: 'r' }] }), 'Refused at line 11: invalid access to packet');
+  assert.equal(refusalLensTitle({ verifierRefuses: [{ message: 'BPF program is too large.', rule: 'r' }, { message: 'x', line: 3, rule: 'r' }] }), 'Refused: BPF program is too large (+1 more)');
+  assert.equal(refusalLensTitle({}), undefined);
+});
+
+test('the packets view says where a broken capture broke off', () => {
+  const s = { capture: '/tmp/ws/trunc.pcap', packets: 1, captureError: '/tmp/ws/trunc.pcap: record 1, byte offset 100: truncated packet data (14 of 74 bytes)' };
+  assert.equal(captureBrokenNote(s), 'Only the first packet ran: trunc.pcap: record 1, byte offset 100: truncated packet data (14 of 74 bytes).');
+  assert.equal(captureBrokenNote({ ...s, packets: 3 }), 'Only the first 3 packets ran: trunc.pcap: record 1, byte offset 100: truncated packet data (14 of 74 bytes).');
+  assert.equal(captureBrokenNote({ capture: 'a.pcap', packets: 10 }), undefined);
 });

@@ -45,7 +45,7 @@ test('the view message: the maps after a run, and the stale notice after an edit
     mapsMessage(r, true),
     'Stale: the file or settings changed since run-3, so these maps may no longer be what the program leaves. Run "XDP: Re-run". 4 maps after run-3; 1 entry changed since the run started',
   );
-  assert.equal(mapsMessage({ ...r, maps: 0 }, false), undefined);
+  assert.equal(mapsMessage({ ...r, maps: 0 }, false), 'The program of run-3 has no maps.', 'an empty view says why');
   assert.match(mapsMessage({ ...r, error: 'run-3 is no longer held' }, true) ?? '', /^Stale: .* run-3 is no longer held$/);
 });
 

@@ -1,0 +1,224 @@
+// Mistakes a new user makes, in a real VS Code (code-server + chromium; see README.md in this folder), each seen the
+// way it shows: a program that does not compile (its Problems entry, and the run's error naming the file and line, with
+// no second pop-up about the analysis), a program the kernel would refuse (its Problems entry, the refusal's line in a
+// short CodeLens, the results marked simulated), a capture that is not one and a capture cut short (the error or
+// warning naming the file, not a temporary directory's path), and a quick fix applied. Screenshots go to
+// test-artifacts/e2e/mistakes-*.png.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { REPO } from '../repo.ts';
+import {
+  actUntil,
+  e2eRequired,
+  e2eSkip,
+  goToLine,
+  pickQuickItem,
+  runCommand,
+  startVSCode,
+  waitForActiveEditor,
+  waitForCodeLens,
+  waitForNotification,
+  waitForProblem,
+  waitForNotificationGone,
+  waitForStatusBarText,
+  waitForCount,
+  panelView,
+  waitVisible,
+  type VSCodeSession,
+} from './harness/index.ts';
+
+const built = existsSync(join(REPO, 'dist', 'client.js')) && existsSync(join(REPO, 'dist', 'server.js'));
+const NOT_BUILT = 'dist/client.js or dist/server.js is missing: run npm run build (npm test builds first)';
+const skip = e2eSkip() || (!built && !e2eRequired() && NOT_BUILT);
+
+let root = '';
+before(() => {
+  if (!skip) root = mkdtempSync(join(tmpdir(), 'xdp-lens-mistakes-e2e-'));
+});
+after(() => {
+  if (root && process.env.XDP_LENS_E2E_KEEP !== '1') rmSync(root, { recursive: true, force: true });
+});
+
+async function openFile(page: Page, name: string): Promise<void> {
+  await runCommand(page, 'Go to File...');
+  const input = page.locator('.quick-input-widget input');
+  await input.fill(name);
+  const row = page.locator('.quick-input-widget .monaco-list-row.focused').filter({ hasText: name });
+  await waitVisible(row, `${name} first in Quick Open`, 30_000, page.locator('.quick-input-widget .monaco-list-row'));
+  await input.press('Enter');
+  await waitForActiveEditor(page, name);
+}
+
+/** 1-based number of the first line of `file` holding `text`. */
+function lineOf(file: string, text: string): number {
+  const i = readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes(text));
+  if (i < 0) throw new Error(`${file}: no line with ${JSON.stringify(text)}`);
+  return i + 1;
+}
+
+/**
+ * Picks a file in VS Code's own file dialog (the Browse... of a capture pick): its path typed once the dialog has
+ * filled in its start folder, typed again while the dialog puts that back (seen under load), then Enter.
+ */
+async function pickFile(page: Page, path: string, name: string): Promise<void> {
+  const input = page.locator('.quick-input-widget input');
+  await waitVisible(input, 'the file dialog');
+  await page.waitForFunction(() => ((document.querySelector('.quick-input-widget input') as HTMLInputElement | null)?.value ?? '').length > 0, undefined, { timeout: 30_000 });
+  const dialog = page.locator('.quick-input-widget');
+  const listed = dialog.locator('.monaco-list-row').filter({ hasText: name });
+  for (const end = Date.now() + 30_000; ; ) {
+    await input.fill(path);
+    await waitVisible(listed, `${name} in the file dialog`, 30_000, dialog);
+    await page.evaluate(() => new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok))));
+    if ((await input.inputValue()) === path || Date.now() > end) break;
+  }
+  await input.press('Enter');
+}
+
+const BROKEN = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+SEC("xdp")
+int broken(struct xdp_md *ctx)
+{
+	int x = undefined_thing + 1;
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+`;
+
+const REFUSED = `#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <bpf/bpf_helpers.h>
+
+SEC("xdp")
+int unchecked(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	struct ethhdr *eth = data;
+
+	if (eth->h_proto == 0)
+		return XDP_DROP;
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+`;
+
+test('mistakes a new user makes: a compile error, a refused program, broken captures, a quick fix', { skip, timeout: 300_000 }, async (t) => {
+  assert.ok(built, NOT_BUILT);
+  const ws = join(root, 'mistakes');
+  mkdirSync(ws, { recursive: true });
+  writeFileSync(join(ws, 'broken.c'), BROKEN);
+  writeFileSync(join(ws, 'refused.c'), REFUSED);
+  copyFileSync(join(REPO, 'examples', 'xdp_filter.c'), join(ws, 'xdp_filter.c'));
+  copyFileSync(join(REPO, 'examples', 'demo.pcap'), join(ws, 'demo.pcap'));
+  copyFileSync(join(REPO, 'test', 'e2e', 'fixtures', 'seeded_mistakes.c'), join(ws, 'seeded_mistakes.c'));
+  writeFileSync(join(ws, 'garbage.pcap'), 'hello, this is not a capture\n');
+  // The demo capture cut 30 bytes into its second packet's data: one packet, then a truncated record.
+  writeFileSync(join(ws, 'trunc.pcap'), readFileSync(join(REPO, 'examples', 'demo.pcap')).subarray(0, 130));
+  let vs: VSCodeSession | undefined;
+  const t0 = Date.now();
+  const timings: string[] = [];
+  const mark = (step: string) => timings.push(`${step} ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const toasts = () => vs!.page.locator('.notifications-toasts .notification-toast');
+  const clearToasts = async () => {
+    await runCommand(vs!.page, 'Notifications: Clear All Notifications');
+    await waitForCount(toasts(), 0, 'no notification left');
+  };
+  try {
+    vs = await startVSCode({ extensionDevelopmentPath: REPO, workspace: ws, openFile: 'broken.c', viewport: { width: 1440, height: 900 }, settings: { 'xdpLens.defaultCapture': 'demo.pcap', 'editor.stickyScroll.enabled': false } });
+    const page = vs.page;
+    await waitForActiveEditor(page, 'broken.c');
+    await waitForStatusBarText(page, /XDP native/);
+
+    // 1. A program that does not compile: clang's error in Problems on its line. The analysis's note that it could not
+    // compile the file goes to the output only (it is sent before the diagnostics, so it would be on screen by now).
+    const compileError = await waitForProblem(page, /use of undeclared identifier 'undefined_thing'/, 60_000);
+    assert.match(await compileError.innerText(), /compile-error.*Ln 7, Col 10/s);
+    assert.deepEqual(await toasts().allInnerTexts(), [], 'no pop-up beside the Problems entry');
+    // Run on Capture: the error names the file and line, in words, and offers the Problems panel.
+    await runCommand(page, 'XDP: Run on Capture...');
+    await pickQuickItem(page, /demo\.pcap.*default/);
+    const failed = await waitForNotification(page, /XDP: cannot compile broken\.c, line 7: use of undeclared identifier 'undefined_thing'/, 60_000);
+    await waitVisible(failed.locator('.monaco-button', { hasText: 'Show Problems' }), 'the Show Problems button');
+    await waitForNotificationGone(page, /XDP: running/);
+    await vs.screenshot('mistakes-compile-error');
+    mark('1 compile error');
+    await clearToasts();
+
+    // 2. A program the kernel would refuse: the finding in Problems; the run's results say they are simulated only,
+    // and a short CodeLens names the refused line in the kernel's words (the whole message is in the banner).
+    await openFile(page, 'refused.c');
+    const unchecked = await waitForProblem(page, /`eth` accesses bytes 12\.\.13 of the packet/, 60_000);
+    assert.match(await unchecked.innerText(), /unchecked-packet-access.*Ln 11/s);
+    await runCommand(page, 'XDP: Run on Capture...');
+    await pickQuickItem(page, /demo\.pcap.*default/);
+    await waitForCodeLens(page, 'Kernel would refuse this program · simulated only: 10 XDP_PASS (10 packets of demo.pcap)', 60_000);
+    const refusal = await waitForCodeLens(page, 'Refused at line 11: invalid access to packet');
+    const lensLine = refusal.locator('a', { hasText: 'Refused at line 11' });
+    const lensWidth = (await lensLine.first().boundingBox())?.width ?? Infinity;
+    const editorWidth = (await page.locator('.part.editor .editor-group-container.active .monaco-editor').first().boundingBox())?.width ?? 0;
+    assert.ok(lensWidth < editorWidth / 2, `the refusal lens is short (${lensWidth} px in an editor of ${editorWidth} px)`);
+    await runCommand(page, 'XDP: Show Packets View');
+    const view = panelView(page, /XDP Packets/i);
+    await waitVisible(page.locator('.part.panel').filter({ hasText: /The kernel would refuse this program \(line 11\).*These results are simulated only/ }), 'the refusal banner in the packets view');
+    await waitVisible(view.locator('.monaco-list-row').filter({ hasText: /#0 XDP_PASS.*ARP, Request who-has/ }), 'the first packet listed under the banner', 30_000, view);
+    await waitVisible(page.locator('.part.panel .pane-header').filter({ hasText: /XDP Packets.*10 packets/i }), 'the ten packets counted in the view\'s header');
+    await waitVisible(panelView(page, /XDP Maps/i).filter({ hasText: /The program of run-\d+ has no maps\./ }), 'the maps view saying the program has none');
+    await waitForNotificationGone(page, /XDP: running/);
+    await vs.screenshot('mistakes-refused');
+    mark('2 refused program');
+
+    // 3. A file that is not a capture, picked through Browse...: the error names it, not its temporary directory.
+    await openFile(page, 'xdp_filter.c');
+    await runCommand(page, 'XDP: Run on Capture...');
+    await pickQuickItem(page, /Browse/);
+    await pickFile(page, join(ws, 'garbage.pcap'), 'garbage.pcap');
+    await waitForNotification(page, /^XDP: garbage\.pcap: byte offset 0: not a pcap or pcapng capture/, 60_000);
+    await waitForNotificationGone(page, /XDP: running/);
+    await vs.screenshot('mistakes-not-a-capture');
+    mark('3 not a capture');
+    await clearToasts();
+
+    // 4. A capture cut short: the packets before the cut run, the warning says where the capture broke.
+    await runCommand(page, 'XDP: Run on Capture...');
+    await pickQuickItem(page, /Browse/);
+    await pickFile(page, join(ws, 'trunc.pcap'), 'trunc.pcap');
+    await waitForNotification(page, /^XDP: trunc\.pcap: record 1, byte offset 100: truncated packet data \(14 of 74 bytes\); the packet before it is shown\./, 60_000);
+    await goToLine(page, lineOf(join(ws, 'xdp_filter.c'), 'int xdp_filter('));
+    await waitForCodeLens(page, '1 XDP_PASS (1 packet of trunc.pcap, capture broken)');
+    await waitVisible(page.locator('.part.panel').filter({ hasText: 'Only the first packet ran: trunc.pcap: record 1, byte offset 100: truncated packet data (14 of 74 bytes).' }), 'the packets view saying where the capture broke off');
+    await waitForNotificationGone(page, /XDP: running/);
+    await vs.screenshot('mistakes-truncated-capture');
+    mark('4 truncated capture');
+    await clearToasts();
+
+    // 5. A quick fix: the tc verdict becomes XDP_DROP and its Problems entry goes.
+    await openFile(page, 'seeded_mistakes.c');
+    const seeded = join(ws, 'seeded_mistakes.c');
+    const tcLine = lineOf(seeded, 'return TC_ACT_SHOT;');
+    await waitForProblem(page, /TC_ACT_SHOT. is a tc verdict/, 60_000);
+    await goToLine(page, tcLine, readFileSync(seeded, 'utf8').split('\n')[tcLine - 1]!.indexOf('TC_ACT_SHOT') + 2);
+    const fix = page.locator('.action-widget .monaco-list-row').filter({ hasText: 'Replace TC_ACT_SHOT with XDP_DROP' });
+    await actUntil(() => page.keyboard.press('Control+.'), fix, 'the quick fix offered');
+    await vs.screenshot('mistakes-quick-fix');
+    // Enter takes the focused (only) fix, as a person picks it from the keyboard; pressed again only while it is offered.
+    const fixed = page.locator('.part.editor .editor-group-container.active .monaco-editor .view-line').filter({ hasText: 'return XDP_DROP;' }); // the file has no other
+    await actUntil(() => page.keyboard.press('Enter'), fixed, 'the fix applied', { again: () => fix.first().isVisible() });
+    await waitForCount(page.locator('.markers-panel .monaco-list-row').filter({ hasText: 'TC_ACT_SHOT' }), 0, 'the tc-verdict entry gone from Problems', 60_000);
+    mark('5 quick fix');
+    assert.deepEqual(vs.blockedRequests(), [], 'the window asked for nothing off this machine');
+  } catch (e) {
+    await vs?.screenshot('mistakes-failure').catch(() => undefined);
+    throw new Error(`${(e as Error).message}\n--- steps: ${timings.join(', ')}\n--- code-server output ---\n${vs?.serverLog().slice(-4000)}`, { cause: e });
+  } finally {
+    await vs?.stop();
+    t.diagnostic(timings.join(', '));
+  }
+});
