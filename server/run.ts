@@ -9,7 +9,9 @@
 //
 // Which line a packet "left" on: the return statement, found by the marked twin of simulator/return-lines.ts.
 import { checksumBreaks } from '../simulator/analysis/checksum.ts';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { parseElf } from '../simulator/elf/elf64.ts';
+import { parseDwarf } from '../simulator/elf/dwarf.ts';
 import { tmpdir } from 'node:os';
 import { createHash } from 'node:crypto';
 import { basename, dirname, extname, join } from 'node:path';
@@ -1403,6 +1405,23 @@ export function mapDiff(before: MapsJson, after: MapsJson, formats?: (map: strin
   return out;
 }
 
+/** The calls inlined into each function of a run's object, from its DWARF, read once per run (see packetDetail). */
+const inlinedCallCache = new WeakMap<RunConfig, Map<string, { lo: number; hi: number; line: number }[]>>();
+function inlinedCallsOf(config: RunConfig): Map<string, { lo: number; hi: number; line: number }[]> {
+  let calls = inlinedCallCache.get(config);
+  if (calls) return calls;
+  calls = new Map();
+  try {
+    const elf = config.objectPath ? parseElf(readFileSync(config.objectPath)).elf : undefined;
+    const info = elf ? parseDwarf(new Map(elf.sections.map((s) => [s.name, s.data]))).info : undefined;
+    for (const [name, fn] of info?.functions ?? []) if (fn.calls?.length) calls.set(name, fn.calls.filter((c) => c.hi <= fn.highPc - fn.lowPc));
+  } catch {
+    // no DWARF: a path names the lines of its instructions only
+  }
+  inlinedCallCache.set(config, calls);
+  return calls;
+}
+
 export async function packetDetail(p: PacketParams, token: CancellationToken): Promise<PacketDetail> {
   const run = runs.get(p.runId);
   const empty = (error: string): PacketDetail => ({
@@ -1422,13 +1441,24 @@ export async function packetDetail(p: PacketParams, token: CancellationToken): P
   let tracing = false;
   const obj = run.config.obj;
   const linesOf = new Map(obj.programs.map((prog) => [prog.name, prog.lines]));
+  // A call the compiler inlined (count(P_ICMP); of an __always_inline function) has no instruction of its own line:
+  // the path names the call's line, in the entry function's file, before the lines of the body it ran.
+  const calls = inlinedCallsOf(run.config);
+  let inCall: { lo: number; hi: number; line: number } | undefined;
+  const push = (file: string, line: number) => {
+    const last = executed[executed.length - 1];
+    if (!(last && last.line === line && last.file === file)) executed.push({ file, line });
+  };
   const trace: RunHooks = {
     onStep: (program, pc) => {
-      const loc = linesOf.get(program)?.[pc];
+      const lines = linesOf.get(program);
+      const loc = lines?.[pc];
       if (!loc || executed.length > MAX_TRACE) return;
-      const last = executed[executed.length - 1];
-      if (last && last.line === loc.line && last.file === loc.file) return;
-      executed.push({ file: loc.file, line: loc.line });
+      const call = calls.get(program)?.find((c) => pc * 8 >= c.lo && pc * 8 < c.hi);
+      const entryFile = lines?.[0]?.file;
+      if (call && entryFile && call.line !== inCall?.line) push(entryFile, call.line);
+      inCall = call;
+      push(loc.file, loc.line);
     },
   };
   hookMachine(session.machine, () => (tracing ? trace : undefined));

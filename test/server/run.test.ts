@@ -281,6 +281,11 @@ test('packet detail of the echo request answered with XDP_TX: swapped addresses,
   const executed = new Set(d.lines.map((l) => l.line));
   assert.ok(executed.has(source.findIndex((l) => /icmp->type = ICMP_ECHOREPLY/.test(l)) + 1));
   assert.ok(!executed.has(source.findIndex((l) => /count\(P_ARP\)/.test(l)) + 1));
+  // count(P_ICMP); is inlined, and no instruction carries its line: the path names the call, then the body it ran.
+  const icmpCount = source.findIndex((l) => /count\(P_ICMP\)/.test(l)) + 1;
+  const call = d.lines.findIndex((l) => l.line === icmpCount);
+  assert.ok(call >= 0, `the inlined call count(P_ICMP) (line ${icmpCount}) is on the path: ${JSON.stringify(d.lines.map((l) => l.line))}`);
+  assert.match(source[d.lines[call + 1]!.line - 1]!, /bpf_map_lookup_elem\(&proto_count/, 'then the body of count()');
   assert.match(source[d.line - 1]!, /return icmp_echo_reply/);
   // The path ends at that return, as the verdict says, not at the closing brace clang gives every return.
   assert.deepEqual(d.lines.at(-1), { file: d.file, line: d.line });
