@@ -94,8 +94,9 @@ export function formatPrintk(fmt: Uint8Array, args: bigint[], readStr: ReadStrin
         if ((kind === 'i' || kind === 'I') && (text[i + 2] === '4' || text[i + 2] === '6')) {
           const v6 = text[i + 2] === '6';
           i += 2;
-          const b = readBytes?.(v64, v6 ? 16 : 4);
-          if (!b) return undefined;
+          if (!readBytes) return undefined;
+          // An address the kernel cannot read (copy_from_kernel_nofault fails) prints as zero bytes, not an error.
+          const b = readBytes(v64, v6 ? 16 : 4) ?? new Uint8Array(v6 ? 16 : 4);
           out += pad(v6 ? ipv6(b, kind === 'I') : ipv4(b, kind === 'i'), '', width, flags, false);
           break;
         }
