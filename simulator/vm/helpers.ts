@@ -713,6 +713,7 @@ function xdpBytes(h: HelperHost, c: HelperCall, store: boolean): bigint {
   }
   const buf = h.mem.bytes(r[3], Number(len), !store, c.pc, `${name(c.id)} buffer (argument 3)`);
   copyPacket(h.buff, Number(off), buf, store);
+  if (store) h.mem.packetWritten = 1;
   return 0n;
 }
 

@@ -324,6 +324,7 @@ export function dynptrWrite(h: HelperHost, c: HelperCall): bigint {
   if (typeof p === 'number') return neg(-p);
   if (h.buff.readonlyPage && len > 0) throw new VmFault('readonly-page-write', 'bpf_dynptr_write into a read-only packet page (readonly-page mode)', c.pc);
   copyPacket(h.buff, d.offset + off, src.slice(), true);
+  h.mem.packetWritten = 1;
   return 0n;
 }
 
@@ -357,6 +358,7 @@ function writeDynptr(h: HelperHost, c: HelperCall, d: Dynptr, off: number, src: 
   if (typeof p === 'number') return p;
   if (h.buff.readonlyPage && src.length > 0) throw new VmFault('readonly-page-write', `${name} into a read-only packet page (readonly-page mode)`, c.pc);
   copyPacket(h.buff, d.offset + off, src, true);
+  h.mem.packetWritten = 1;
   return 0;
 }
 

@@ -64,12 +64,14 @@ export interface Machine {
   run(program: string, buff: XdpBuff, env: Environment, hooks?: RunHooks): RunResult;
   runRaw(insns: Insn[], mem: Uint8Array): { retval: bigint; fault?: Fault };
   /**
-   * Packets from..to-1 of `batch`, each exactly as: copy it into buff.frame at batch.headroom,
+   * Packets from..to-1 of `batch`, each exactly as: batch.before?.(i), copy it into buff.frame at batch.headroom,
    * buff.data = buff.dataMeta = headroom, buff.dataEnd = headroom + its length, run(program, buff, env). Each packet's
-   * retval, exitInsn and steps go into `results`; the batch stops after a packet whose result holds more (`plain`
-   * false: a fault, an uninitialised read, printk/perf output, a redirect, a tail call), whose whole RunResult is then
-   * results.result. Returns the index after the last packet run. Linear frames only (buff.frags empty). The per-run
-   * work of run() that does not change from packet to packet is done once per batch.
+   * retval, exitInsn and steps go into `results` (and flags, final bounds and changed bytes where results asks for
+   * them, see BatchResults); the batch stops after a packet whose result holds more (`plain` false: a fault, an
+   * uninitialised read, printk/perf output, a redirect, a tail call), whose whole RunResult is then results.result,
+   * or after a changed packet whose bytes do not fit results.out. Returns the index after the last packet run; buff
+   * (frame and bounds) is then as that packet's run left it. Linear frames only (buff.frags empty). The per-run work
+   * of run() that does not change from packet to packet is done once per batch.
    */
   runBatch(program: string, buff: XdpBuff, batch: PacketBatch, from: number, to: number, env: Environment, results: BatchResults): number;
   /**
@@ -97,13 +99,44 @@ export interface PacketBatch {
   length: Int32Array;
   /** Where each packet starts in the frame (buff.data, buff.dataMeta before its run). */
   headroom: number;
+  /**
+   * Called before packet i is copied in and run: what changes per packet outside the frame (the clock env.nowNs reads,
+   * env.cpu, buff.rxMeta, buff.rxQueueIndex). It must not replace buff.frame. Undefined: nothing.
+   */
+  before?: (i: number) => void;
+  /**
+   * When given: each packet starts in a frame that is zero outside its window, as a fresh receive buffer (the driver's
+   * layoutXdpBuff), instead of holding what the packets before it left there. The caller promises the frame is zero
+   * outside [from, to) at the call (the window of the last frame laid out in it, widened by what its run touched);
+   * runBatch leaves there the same for the last packet it ran (the union of its windows during the run), so the next
+   * call, or the caller's own layout of the next frame, clears only that.
+   */
+  clean?: { from: number; to: number };
 }
+
+/** BatchResults.flags: the program may have written into the packet (0: the bytes are those copied in). */
+export const BATCH_WROTE = 1;
+/** BatchResults.flags: a helper moved data, data_end or data_meta during the run (adjust_head/meta/tail, pull_data). */
+export const BATCH_MOVED = 2;
 
 /** Per packet of a batch: what RunResult's retval, exitInsn and steps say; `result` the whole of the last one that needed more. */
 export interface BatchResults {
   retval: Uint32Array;
   exitInsn: Int32Array;
   steps: Int32Array;
+  /** When given, per packet: BATCH_WROTE | BATCH_MOVED (0: the packet after the run is the packet copied in). */
+  flags?: Uint8Array;
+  /** When given, per packet: buff.data, buff.dataEnd and buff.dataMeta after the run (offsets in the frame). */
+  data?: Int32Array;
+  dataEnd?: Int32Array;
+  dataMeta?: Int32Array;
+  /**
+   * When given: the bytes [min(dataMeta, data), dataEnd) of each packet with a flag set, as its run left them, are
+   * copied to out.bytes at out.used (out.at[i] = where; -1 for a packet with no flag: its bytes are its input), and
+   * out.used advances past them (8-byte aligned). A changed packet whose bytes do not fit gets -1 and ends the batch
+   * (its bytes are then in buff.frame). The caller empties it (used = 0) when it has taken the bytes.
+   */
+  out?: { bytes: Uint8Array; at: Int32Array; used: number };
   /** Set when the batch stopped after a packet whose result holds more than these (see Machine.runBatch). */
   result: RunResult | undefined;
 }
@@ -122,6 +155,17 @@ function fits(i: number, len: number, off: number, headroom: number, frame: Uint
   if (headroom + len > frame.length || off + len > bytes.length || len < 0 || off < 0) {
     throw new RangeError(`runBatch: packet ${i} (${len} bytes at ${off}) is outside the batch's bytes or does not fit the frame after ${headroom} bytes of headroom`);
   }
+}
+
+/**
+ * PacketBatch.clean: zero what of [clean.from, clean.to) the next packet's window [lo, hi) does not cover (it is
+ * copied over), so the frame is zero outside that window.
+ */
+function cleanFrame(frame: Uint8Array, clean: { from: number; to: number }, lo: number, hi: number): void {
+  const f = clean.from;
+  const t = clean.to;
+  if (f < lo) frame.fill(0, f, t < lo ? t : lo);
+  if (t > hi) frame.fill(0, f > hi ? f : hi, t);
 }
 
 export interface KernelRefusal {
@@ -387,7 +431,7 @@ class XdpMachine implements Machine {
     results.result = undefined;
     const frame = buff.frame;
     const mem = this.mem;
-    const { bytes, offset, length, headroom } = batch;
+    const { bytes, offset, length, headroom, before, clean } = batch;
     let info = this.lastRun;
     if (info === undefined || info.name !== programName) this.lastRun = info = this.runInfoOf(programName);
     const entry = info.entry;
@@ -395,11 +439,15 @@ class XdpMachine implements Machine {
     const linear = this.engine === 'compiled' && mem.inLinear(frame) && mem.inLinear(bytes);
     const at = frame.byteOffset + headroom;
     const base = bytes.byteOffset;
+    // Anything past retval, exitInsn and steps asked for (flags, bounds, changed bytes, a clean frame).
+    const more = results.flags !== undefined || results.data !== undefined || results.out !== undefined || clean !== undefined;
     if (entry === undefined || this.engine !== 'compiled' || buff.frags.length !== 0) {
       // The reference: run() per packet.
       for (let i = from; i < to; i++) {
         const len = length[i];
         fits(i, len, offset[i], headroom, frame, bytes);
+        if (before !== undefined) before(i);
+        if (clean !== undefined) cleanFrame(frame, clean, headroom, headroom + len);
         frame.set(bytes.subarray(offset[i], offset[i] + len), headroom);
         buff.data = buff.dataMeta = headroom;
         buff.dataEnd = headroom + len;
@@ -407,10 +455,12 @@ class XdpMachine implements Machine {
         results.retval[i] = r.retval;
         results.exitInsn[i] = r.exitInsn;
         results.steps[i] = r.steps;
+        const fitted = !more || this.record(i, buff, results, clean, headroom, len);
         if (!plain(r, programName)) {
           results.result = r;
           return i + 1;
         }
+        if (!fitted) return i + 1;
       }
       return to;
     }
@@ -434,6 +484,8 @@ class XdpMachine implements Machine {
     for (let i = from; i < to; i++) {
       const len = length[i];
       fits(i, len, offset[i], headroom, frame, bytes);
+      if (before !== undefined) before(i);
+      if (clean !== undefined) cleanFrame(frame, clean, headroom, headroom + len);
       if (linear) mem.copyLinear(at, base + offset[i], len);
       else frame.set(bytes.subarray(offset[i], offset[i] + len), headroom);
       buff.data = buff.dataMeta = headroom;
@@ -443,6 +495,7 @@ class XdpMachine implements Machine {
       resetKfuncState(host);
       opts.budget = this.budget;
       const res = executeCompiled(entry, mem, initCtxRegister, opts);
+      const fitted = !more || this.record(i, buff, results, clean, headroom, len);
       if (res.fault !== undefined || res.uninitStackRead !== undefined || res.exitProgram !== entry || res.tailCalls !== 0 ||
         out.printk !== NO_PRINTK || out.perf !== NO_PERF || out.redirect !== undefined || out.redirectFallback !== undefined) {
         const r = this.finish(res);
@@ -456,8 +509,44 @@ class XdpMachine implements Machine {
       exitInsn[i] = res.exitInsn;
       steps[i] = res.steps;
       runDueTimers(host, opts);
+      if (!fitted) return i + 1;
     }
     return to;
+  }
+
+  /**
+   * After packet i of a batch ran: its flags, bounds and changed bytes into `results` (where asked), and the span of
+   * the frame it may have dirtied into `clean`. False when its bytes did not fit results.out (the batch ends there).
+   */
+  private record(i: number, buff: XdpBuff, results: BatchResults, clean: PacketBatch['clean'], headroom: number, len: number): boolean {
+    const mem = this.mem;
+    const flags = (mem.packetWrites() ? BATCH_WROTE : 0) | (mem.packetMoved !== 0 ? BATCH_MOVED : 0);
+    if (results.flags !== undefined) results.flags[i] = flags;
+    if (results.data !== undefined) results.data[i] = buff.data;
+    if (results.dataEnd !== undefined) results.dataEnd[i] = buff.dataEnd;
+    if (results.dataMeta !== undefined) results.dataMeta[i] = buff.dataMeta;
+    if (clean !== undefined) {
+      const lo = mem.touchLo < headroom ? mem.touchLo : headroom;
+      const hi = mem.touchHi > headroom + len ? mem.touchHi : headroom + len;
+      clean.from = lo;
+      clean.to = hi;
+    }
+    const o = results.out;
+    if (o === undefined) return true;
+    if (flags === 0) {
+      o.at[i] = -1;
+      return true;
+    }
+    const start = buff.dataMeta <= buff.data ? buff.dataMeta : buff.data;
+    const n = buff.dataEnd - start;
+    if (o.used + n > o.bytes.length) {
+      o.at[i] = -1;
+      return false;
+    }
+    o.bytes.set(buff.frame.subarray(start, buff.dataEnd), o.used);
+    o.at[i] = o.used;
+    o.used = (o.used + n + 7) & ~7;
+    return true;
   }
 
   packetBuffer(size: number, replaces?: Uint8Array): Uint8Array {

@@ -44,6 +44,8 @@ export const STACK_SIZE = 512;
  * never grown, so no view of it is ever detached.
  */
 export const WASM_LAYOUT = { R: 0, TH: 96, LEFT: 100, TABLE: 512, ENTRY: 32, FRAMES: 1024, FRAME_STRIDE: 2048, DIRTY: 1024, ARENA: 32768, PAGES: 8 } as const;
+/** The word of the packet's table entry the WebAssembly tier's inline stores set to 1 (wasm.ts store; words 0-4: wasmEntry). */
+const PACKET_WROTE = (WASM_LAYOUT.TABLE + REGION_PACKET * WASM_LAYOUT.ENTRY + 20) >> 2;
 /**
  * A WebAssembly module importing a memory (e.m) and exporting c(dst, src, len) = memory.copy: type (i32 i32 i32) -> ().
  */
@@ -260,6 +262,10 @@ export class Memory {
   reset(buff: XdpBuff | undefined, egressReadable = false): void {
     const regions = this.regions;
     this.forgetRun();
+    this.packetWritten = 0;
+    if (this.wasm32 !== undefined) this.wasm32[PACKET_WROTE] = 0;
+    this.touchLo = 0x7fffffff;
+    this.touchHi = 0;
     if (buff) {
       const c = this.ctxInfo;
       c.buff = buff;
@@ -267,6 +273,7 @@ export class Memory {
       this.ctx = c;
       regions[REGION_PACKET] = this.packetRegion;
       this.syncPacket();
+      this.packetMoved = 0;
     } else {
       this.ctx = undefined;
       regions[REGION_PACKET] = undefined;
@@ -311,6 +318,10 @@ export class Memory {
     } else if (w !== undefined) {
       this.syncPacket();
     }
+    this.packetWritten = this.packetMoved = 0;
+    if (w !== undefined) w[PACKET_WROTE] = 0;
+    this.touchLo = lo;
+    this.touchHi = hi;
   }
 
   /** Zero the bytes of frame f (0-based) that may be non-zero, and their written-byte marks. */
@@ -345,6 +356,9 @@ export class Memory {
     }
     r.lo = Math.min(buff.dataMeta, buff.data);
     r.hi = buff.dataEnd;
+    this.packetMoved = 1;
+    if (r.lo < this.touchLo) this.touchLo = r.lo;
+    if (r.hi > this.touchHi) this.touchHi = r.hi;
     this.onPacketSync?.();
     r.writeFault = buff.readonlyPage ? 'readonly-page-write' : undefined;
     r.writeFaultMessage = buff.readonlyPage ? 'the driver hands the program a read-only page (readonly-page mode)' : undefined;
@@ -584,6 +598,7 @@ export class Memory {
     if (write && region.writeFault) {
       throw new VmFault(region.writeFault, `${what} of ${size} byte(s) ${this.describe(region, off)}: ${region.writeFaultMessage}`, pc);
     }
+    if (write && region === this.packetRegion) this.packetWritten = 1;
     return { region, off };
   }
 
@@ -613,6 +628,29 @@ export class Memory {
 
   /** High half of the last ld4/ld8 result. */
   th = 0;
+
+  /**
+   * Set to 1 when the run in progress may have written into the packet: a store, an atomic or a helper's view of packet
+   * memory (Memory.bytes), the compiled engine's inline stores, and helpers that copy into the frame (they set it).
+   * Cleared by reset/resetPacket. 0 at the end of a run: the packet's bytes are the ones it started with.
+   */
+  packetWritten = 0;
+  /**
+   * Whether the run may have written into the packet: packetWritten, or a store of the WebAssembly tier (its inline
+   * stores mark word 5 of the region's table entry).
+   */
+  packetWrites(): boolean {
+    const w = this.wasm32;
+    return this.packetWritten !== 0 || (w !== undefined && w[PACKET_WROTE] !== 0);
+  }
+  /** Set to 1 when a helper moved the packet's bounds during the run (syncPacket after reset). */
+  packetMoved = 0;
+  /**
+   * The union of the packet's windows [min(data_meta, data), data_end) during the run (its start window widened by
+   * every helper that moved the bounds): the bytes of the frame the run could have written.
+   */
+  touchLo = 0;
+  touchHi = 0;
 
   private slowLoad(h: number, l: number, off: number, size: number, pc: number, signExtend: boolean): number {
     S64[0] = this.load(joinAddr(h, l, off), size, pc, signExtend);
@@ -684,6 +722,7 @@ export class Memory {
     const r = this.regions[h];
     const o = ((l ^ REGION_BIAS) + off) | 0;
     if (r !== undefined && r.fast && o >= r.lo && o + size <= r.hi && r.writeFault === undefined) {
+      if (h === REGION_PACKET) this.packetWritten = 1;
       if (size === 1) r.bytes[o] = v;
       else if (size === 2) r.view.setUint16(o, v, true);
       else r.view.setInt32(o, v, true);
@@ -715,6 +754,7 @@ export class Memory {
     const r = this.regions[h];
     const o = ((l ^ REGION_BIAS) + off) | 0;
     if (r !== undefined && r.fast && o >= r.lo && o + 8 <= r.hi && r.writeFault === undefined) {
+      if (h === REGION_PACKET) this.packetWritten = 1;
       r.view.setInt32(o, vl, true);
       r.view.setInt32(o + 4, vh, true);
       const iv = r.initView;
@@ -791,6 +831,8 @@ export class Memory {
     }
     try {
       const { region, off } = this.resolve(addr, len, write, pc, what);
+      // A helper may write through any view it is given (see below): a view of the packet counts as a write.
+      if (region === this.packetRegion) this.packetWritten = 1;
       // A helper argument the helper writes counts as written (the verifier marks it so after the call); one it
       // reads is checked like a load.
       if (region.init !== undefined) {

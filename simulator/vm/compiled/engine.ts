@@ -658,13 +658,14 @@ function store(size: number, d: { l: string; h: string }, vl: string, vh: string
       default: return `{ const r = RG[h10]; r.view.setInt32(${slot}, ${vl}, true); r.view.setInt32(${slot + 4}, ${vh}, true); r.initView.setUint32(${slot}, 0x01010101); r.initView.setUint32(${slot + 4}, 0x01010101); ${DIRTY(`${slot}`)} }`;
     }
   }
+  // The region's own fast path; a store into the packet there (its window changed since pLo/pW were read) marks it.
   const head = `{ const r = RG[${d.h}], o = ((${d.l} ^ -2147483648) + ${off}) | 0; ` +
-    `if (r !== undefined && r.fast && o >= r.lo && o <= r.hi - ${size} && r.writeFault === undefined) `;
+    `if (r !== undefined && r.fast && o >= r.lo && o <= r.hi - ${size} && r.writeFault === undefined && (${d.h} !== ${REGION_PACKET} || (mem.packetWritten = 1) === 1)) `;
   const write = size === 1 ? `pB[o] = ${vl};`
     : size === 2 ? `pV.setUint16(o, ${vl}, true);`
     : size === 4 ? `pV.setInt32(o, ${vl}, true);`
     : `pV.setInt32(o, ${vl}, true); pV.setInt32(o + 4, ${vh}, true);`;
-  return `{ const o = ((${d.l} ^ -2147483648) + ${off}) | 0; if (${d.h} === ${REGION_PACKET} && o >= pLo && o <= pW - ${size}) { ${write} } else ${storeCode(size, vl, vh, head, slow)} }`;
+  return `{ const o = ((${d.l} ^ -2147483648) + ${off}) | 0; if (${d.h} === ${REGION_PACKET} && o >= pLo && o <= pW - ${size}) { ${write} mem.packetWritten = 1; } else ${storeCode(size, vl, vh, head, slow)} }`;
 }
 
 function storeCode(size: number, vl: string, vh: string, head: string, slow: string): string {

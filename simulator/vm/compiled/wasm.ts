@@ -379,6 +379,10 @@ export function generateWasm(insns: Insn[], starts: number[], r10Fixed: boolean)
     get(A);
     pushValue(v);
     mem(STORE64[size]!, 0);
+    // The region was written (word 5 of its entry: Memory.packetWrites reads the packet's).
+    get(E);
+    i32(1);
+    mem(I32_STORE, L.TABLE + 20);
     get(E);
     mem(I32_LOAD, L.TABLE + 16);
     op(IF, T_VOID);
