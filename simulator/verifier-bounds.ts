@@ -24,6 +24,7 @@ import { BPF_F_RDONLY_PROG, MapType } from './elf/types.ts';
 import { CALL_HELPER, CALL_LOCAL, OPCODES, PSEUDO_IMM64, PSEUDO_MAP_FD, PSEUDO_MAP_IDX, PSEUDO_MAP_IDX_VALUE, PSEUDO_MAP_VALUE, aluVariant, type JmpOp, type OpcodeInfo } from './isa/opcodes.ts';
 import { alu32, alu64, jumpTaken as cmp } from './isa/alu.ts';
 import { mapSpecialFields } from './vm/maps.ts';
+import { helperName } from './isa/helper-names.ts';
 
 /** Special fields whose access rules are their own (check_map_access: whole, at their offset, 8 bytes). */
 const KPTR_KINDS: ReadonlySet<string> = new Set(['kptr', 'kptr_untrusted', 'percpu_kptr', 'uptr']);
@@ -74,7 +75,7 @@ export interface BoundsRefusal {
   /** The verifier's own words. */
   kernel: string;
   /** `unbounded` (a number it cannot bound), `too-complex` (8193 pending branches on its first path). */
-  rule: 'unbounded' | 'too-complex' | 'special-field';
+  rule: 'unbounded' | 'too-complex' | 'special-field' | 'gpl-only';
 }
 
 const X: Num = { k: 'num', ids: [] };
@@ -116,6 +117,15 @@ const READ_ONLY_HELPERS: ReadonlySet<number> = new Set([1, 2, 3, 5, 6, 7, 8, 12,
 const PKT_CHANGING: ReadonlySet<number> = new Set([44, 54, 65, 190, 9, 10, 11, 45, 50, 52, 53, 57, 63, 64, 70, 73, 74, 75, 91, 92]);
 /** Callback helpers (the verifier walks the callback its own way): the walk stops there. */
 const CALLBACK_HELPERS: ReadonlySet<number> = new Set([164, 170, 180, 181, 209]);
+/**
+ * Helpers an XDP program may call only under a GPL-compatible licence (gpl_only), measured on 6.18: every helper id a
+ * program licensed "MIT" calls is refused with "cannot call GPL-restricted function from non-GPL compatible program"
+ * for exactly these (bpf_trace_printk, bpf_perf_event_output, bpf_probe_read_kernel, ...).
+ */
+const GPL_ONLY_HELPERS: ReadonlySet<number> = new Set([6, 22, 25, 35, 55, 69, 100, 110, 112, 113, 114, 115, 158, 163, 165, 169, 170, 171, 172, 175, 176, 177, 191, 204, 205, 206, 207]);
+/** license_is_gpl_compatible: the licence strings the kernel counts as GPL (compared whole). */
+const GPL_LICENSES: ReadonlySet<string> = new Set(['GPL', 'GPL v2', 'GPL and additional rights', 'Dual BSD/GPL', 'Dual MIT/GPL', 'Dual MPL/GPL']);
+export const gplCompatible = (license: string | undefined): boolean => license === undefined || GPL_LICENSES.has(license);
 /** Maps whose lookup gives a pointer to plain value memory. */
 const VALUE_MAPS: ReadonlySet<number> = new Set([MapType.HASH, MapType.ARRAY, MapType.PERCPU_HASH, MapType.PERCPU_ARRAY, MapType.LRU_HASH, MapType.LRU_PERCPU_HASH, MapType.LPM_TRIE]);
 
@@ -142,7 +152,7 @@ const MAX_PENDING = 1000;
  * The first bounds refusal the verifier certainly makes on `program`'s entry function, or undefined (which proves
  * nothing). `obj` gives the maps (value sizes, which are read-only).
  */
-export function boundsRefusal(obj: Pick<LoadedObject, 'maps'>, program: Pick<LoadedProgram, 'insns' | 'funcs'>): BoundsRefusal | undefined {
+export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: string }, program: Pick<LoadedProgram, 'insns' | 'funcs'>): BoundsRefusal | undefined {
   const insns: Insn[] = program.insns;
   const infos: (OpcodeInfo | undefined)[] = insns.map((i) => OPCODES[i.opcode]);
   let nextId = 1;
@@ -193,9 +203,32 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'>, program: Pick<Loa
 
   /** pointer ± number (64-bit). Returns the new register, or undefined after a refusal. */
   const movePtr = (pc: number, p: Ptr, n: Num, sub: boolean): Reg | undefined => {
+    const e = n.ex;
+    if (p.k === 'ctx' && p.orNull === undefined && e && p.vr === undefined) {
+      // The context may be moved (check_reg_sane_offset first), but not read or written through at a variable offset.
+      if (isConst(e)) {
+        const c = BigInt.asIntN(64, e.tval);
+        if (c >= MAX_VAR_OFF || c <= -MAX_VAR_OFF) {
+          refuse(pc, `math between ctx pointer and ${c} is not allowed`, `The verifier refuses this pointer arithmetic: math between ctx pointer and ${c} is not allowed (struct xdp_md is 24 bytes).`);
+          return undefined;
+        }
+        return { ...p, off: p.off + Number(sub ? -c : c) };
+      }
+      if (e.smin === S64_MIN) {
+        refuse(pc, 'math between ctx pointer and register with unbounded min value is not allowed',
+          'The verifier refuses this pointer arithmetic: math between ctx pointer and register with unbounded min value is not allowed ' +
+          '(the context is read only at constant offsets: ctx->field, never ctx plus a number).');
+        return undefined;
+      }
+      if (e.smin <= -MAX_VAR_OFF || e.smin >= MAX_VAR_OFF) {
+        refuse(pc, `value ${e.smin} makes ctx pointer be out of bounds`,
+          `The verifier refuses this pointer arithmetic: value ${e.smin} makes ctx pointer be out of bounds (the context is read only at constant offsets).`);
+        return undefined;
+      }
+      return sub ? { k: 'other', off: 0 } : { ...p, vr: e };
+    }
     if (p.orNull !== undefined || p.k === 'end' || p.k === 'map' || p.k === 'other' || p.k === 'ctx') return { k: 'other', off: 0 };
     const t = TYPE_STR[p.k];
-    const e = n.ex;
     if (e && t && p.vr === undefined) {
       if (isConst(e)) {
         const c = BigInt.asIntN(64, e.tval);
@@ -312,6 +345,18 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'>, program: Pick<Loa
     return false;
   };
 
+  /** check_ptr_off_reg on the context: at a variable offset (known exactly) the verifier refuses every access. */
+  const checkCtx = (pc: number, p: Ptr, regno: number): boolean => {
+    if (p.k !== 'ctx' || p.vr === undefined || p.vr === true || p.orNull !== undefined) return true;
+    let kernel: string;
+    if (p.off < 0) kernel = `negative offset ctx ptr R${regno} off=${p.off} disallowed`;
+    else if (p.off !== 0) kernel = `dereference of modified ctx ptr R${regno} off=${p.off} disallowed`;
+    else kernel = `variable ctx access var_off=(0x${p.vr.tval.toString(16)}; 0x${p.vr.tmask.toString(16)}) disallowed`;
+    refuse(pc, kernel, `The verifier refuses this access to the context: ${kernel} (struct xdp_md is read only field by field, at ` +
+      'constant offsets: ctx->ingress_ifindex, never ctx plus a number; choose the field with a branch instead).');
+    return false;
+  };
+
   const loadFrom = (base: Ptr, off: number, size: number, sx: boolean): Reg => {
     if (base.k === 'ctx') {
       if (base.vr !== undefined || size !== 4) return X;
@@ -321,6 +366,15 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'>, program: Pick<Loa
       if (off === 8) return { k: 'meta', off: 0 };
       // ingress_ifindex, rx_queue_index: any 32-bit number to the verifier.
       return off === 12 || off === 16 ? fresh(bytesEx(4)) : X;
+    }
+    // .rodata: libbpf creates it BPF_F_RDONLY_PROG and freezes it, so the verifier reads a constant offset's bytes as a
+    // constant (bpf_map_direct_read) and skips the branches they decide (a const volatile setting).
+    const ro = base.k === 'value' && base.orNull === undefined && base.vr === undefined && base.map !== undefined ? obj.maps[base.map] : undefined;
+    if (ro && ro.kind === 'global' && ro.section.startsWith('.rodata') && ro.initialValue &&
+      base.off + off >= 0 && base.off + off + size <= Math.min(ro.valueSize, ro.initialValue.length)) {
+      let v = 0n;
+      for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(ro.initialValue[base.off + off + i]!);
+      return konst(sx ? BigInt.asUintN(64, BigInt.asIntN(size * 8, v)) : v);
     }
     const plain = (base.k === 'pkt' || (base.k === 'value' && base.orNull === undefined && writableMap(base.map)));
     if (!plain) return X;
@@ -432,7 +486,7 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'>, program: Pick<Loa
         const base = r[insn.src]!;
         if (base.k === 'none' || base.k === 'num') return false;
         const size = info.size!;
-        if (!checkValue(pc, base, insn.off, size, insn.src) || !checkStack(pc, base, insn.off, size, insn.src, 'read from')) return false;
+        if (!checkCtx(pc, base, insn.src) || !checkValue(pc, base, insn.off, size, insn.src) || !checkStack(pc, base, insn.off, size, insn.src, 'read from')) return false;
         const so = stackOff(base, insn.off);
         if (so !== undefined) {
           const slot = st.stack.get(so);
@@ -463,7 +517,7 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'>, program: Pick<Loa
         const base = r[insn.dst]!;
         if (base.k === 'none' || base.k === 'num') return false;
         const size = info.size!;
-        if (!checkValue(pc, base, insn.off, size, insn.dst) || !checkStack(pc, base, insn.off, size, insn.dst, 'write to')) return false;
+        if (!checkCtx(pc, base, insn.dst) || !checkValue(pc, base, insn.off, size, insn.dst) || !checkStack(pc, base, insn.off, size, insn.dst, 'write to')) return false;
         if (base.k === 'stack') {
           const so = stackOff(base, insn.off);
           clobber(st, so, size);
@@ -540,6 +594,14 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'>, program: Pick<Loa
           break;
         }
         const id = insn.imm;
+        // check_helper_call, where the verifier's walk reaches the call (a call it skips as dead is not refused).
+        if (GPL_ONLY_HELPERS.has(id) && !gplCompatible(obj.license)) {
+          const name = helperName(id) ?? `helper ${id}`;
+          refuse(pc, 'cannot call GPL-restricted function from non-GPL compatible program',
+            `The verifier refuses this call: cannot call GPL-restricted function from non-GPL compatible program (${name} is GPL-only and the ` +
+            `object's licence is ${obj.license ? `"${obj.license}"` : 'missing'}: declare \`char LICENSE[] SEC("license") = "GPL";\` or "Dual BSD/GPL").`, 'gpl-only');
+          return false;
+        }
         const argStack = [1, 2, 3, 4, 5].some((i) => r[i]!.k === 'stack');
         if (argStack) stackPassed = true;
         if (argStack && !READ_ONLY_HELPERS.has(id)) st.stack.clear();

@@ -21,7 +21,7 @@ import { verifyWithKernel } from './analysis/verifier.ts';
 import { staticArgRefusals } from './vm/helper-impl/static-args.ts';
 import { specialAccessRefusals } from './vm/helper-impl/special-access.ts';
 import { complexityRefusal } from './verifier-limits.ts';
-import { boundsRefusal } from './verifier-bounds.ts';
+import { boundsRefusal, gplCompatible } from './verifier-bounds.ts';
 
 /** The rules the bytecode tier decides exactly as the kernel verifier does (see verifier-agreement.test.ts). */
 export const VERIFIER_RULES: ReadonlySet<string> = new Set([
@@ -104,6 +104,17 @@ export function refusalsBeforeRun(obj: LoadedObject, program: LoadedProgram, mac
   }
   // kfuncs the kernel these results are checked against (6.18, as built on our machines) refuses in every program,
   // wherever the call is; the simulator still runs them with mainline's semantics.
+  // A kfunc call anywhere in a program whose licence is not GPL-compatible (add_kfunc_call, before the walk).
+  if (!gplCompatible(obj.license)) {
+    const pc = program.insns.findIndex((insn) => insn.opcode === CALL_OPCODE && insn.src === PSEUDO_KFUNC_CALL);
+    if (pc >= 0) {
+      const loc = program.lines[pc];
+      const name = program.kfuncs?.[program.insns[pc]!.imm]?.name ?? 'a kfunc';
+      out.push({ file: loc?.file, line: loc?.line, rule: 'gpl-only', source: 'load',
+        message: `cannot call kernel function from non-GPL compatible program: ${name} is a kernel function, and the object's licence is ` +
+          `${obj.license ? `"${obj.license}"` : 'missing'} (declare \`char LICENSE[] SEC("license") = "GPL";\` or "Dual BSD/GPL").` });
+    }
+  }
   for (const [pc, insn] of program.insns.entries()) {
     if (insn.opcode !== CALL_OPCODE || insn.src !== PSEUDO_KFUNC_CALL) continue;
     const name = program.kfuncs?.[insn.imm]?.name;

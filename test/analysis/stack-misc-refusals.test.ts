@@ -37,7 +37,7 @@ test('a constant stored off a stack slot start is unknown when read back, as the
       seen[flags.join(' ') || 'unaligned'] = { kernel: /bitwise operator &= on pointer prohibited/.test(log) ? 'refused' : log ? log : 'loaded', run };
     }
     assert.deepEqual(seen, {
-      unaligned: { kernel: 'refused', run: ['16: The verifier refuses this instruction: bitwise operator and on pointer prohibited.'] },
+      unaligned: { kernel: 'refused', run: ['16: The verifier refuses this instruction: bitwise operator &= on pointer prohibited.'] },
       '-DALIGNED': { kernel: 'loaded', run: [] },
     });
   } finally {

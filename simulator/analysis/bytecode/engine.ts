@@ -140,7 +140,9 @@ const READS_ONLY = new Set<number>([
 const OPAQUE = unknown(true);
 // Scalars are compared by identity to find copies of one value (see refineScalar), so the shared OPAQUE object is
 // never put into a register as is.
-const SCALAR_ACCESS = (kind: string) => `The verifier refuses this ${kind}: invalid mem access 'scalar' (the pointer went through a 32-bit move, which makes it a number to the verifier; keep pointers in 64-bit registers: \`(void *)(long)ctx->data\`).`;
+const SCALAR_ACCESS = (kind: string, why: true | 'released' = true) => why === 'released'
+  ? `The verifier refuses this ${kind}: invalid mem access 'scalar' (the socket or ring buffer record was released, submitted or discarded above, which makes every copy of the pointer a number to the verifier; read what you need before releasing it).`
+  : `The verifier refuses this ${kind}: invalid mem access 'scalar' (the pointer went through a 32-bit move, which makes it a number to the verifier; keep pointers in 64-bit registers: \`(void *)(long)ctx->data\`).`;
 const scalarReg = (s: Scalar, def: number): Reg => ({ k: 'scalar', s: s === OPAQUE ? { ...s } : s, def });
 
 const nullable = (r: Reg): boolean => (r.k === 'value' || r.k === 'mem') && r.nullId !== 0;
@@ -186,6 +188,15 @@ const KNOWN_POINTER: ReadonlySet<string> = new Set(['ctx', 'pkt', 'meta', 'stack
  * than by sub, a scalar minus a pointer, an operator other than add/sub, arithmetic on a pointer that may be NULL or
  * on a map pointer (other than + 0). Undefined when it accepts it.
  */
+/** The verifier's names of pointer types in its messages (reg_type_str). */
+const PTR_TYPE_STR: Partial<Record<Reg['k'], string>> = { ctx: 'ctx', pkt: 'pkt', meta: 'pkt_meta', stack: 'fp', value: 'map_value' };
+
+/** The verifier's operator names in its messages (bpf_alu_string). */
+const ALU_STR: Readonly<Record<string, string>> = {
+  add: '+=', sub: '-=', mul: '*=', div: '/=', or: '|=', and: '&=', lsh: '<<=', rsh: '>>=', mod: '%=', xor: '^=', arsh: 's>>=',
+  sdiv: '/=', smod: '%=',
+};
+
 function pointerAluRefusal(op: string, w32: boolean, a: Reg, b: Reg): string | undefined {
   // data_end with a number, either side: no arithmetic at all but a 32-bit sub (adjust_ptr_min_max_vals checks the
   // pointer's type first). data_end plus or minus a number is reported where the pointer moves (movePointer).
@@ -199,16 +210,24 @@ function pointerAluRefusal(op: string, w32: boolean, a: Reg, b: Reg): string | u
   const pa = a.k !== 'scalar' && a.k !== 'none';
   const pb = b.k !== 'scalar' && b.k !== 'none';
   if (w32) return op === 'sub' ? undefined : `32-bit pointer arithmetic prohibited (${op} on a ${pa ? a.k : b.k} pointer)`;
-  if (pa && pb) return op === 'sub' ? undefined : `pointer ${op} pointer prohibited`;
-  if (pb && op === 'sub') return 'tried to subtract pointer from scalar';
-  if (op === 'and' || op === 'or' || op === 'xor') return `bitwise operator ${op} on pointer prohibited`;
-  if (op !== 'add' && op !== 'sub') return `pointer arithmetic with ${op} operator prohibited`;
-  // `rX -= n` on a stack pointer, a constant n included (clang writes `rX += -n`): measured on 6.18.
-  if (op === 'sub' && a.k === 'stack') return 'subtraction from stack pointer prohibited';
+  if (pa && pb) return op === 'sub' ? undefined : `pointer ${ALU_STR[op] ?? op} pointer prohibited`;
+  // adjust_ptr_min_max_vals' order: a pointer that may be NULL, a map pointer, the number's sane range
+  // (check_reg_sane_offset), then the operator.
   const p = pa ? a : b;
   const q = pa ? b : a;
   if ((p.k === 'value' || p.k === 'mem') && p.nullId !== 0) return 'pointer arithmetic on a pointer that may be NULL prohibited, null-check it first';
   if (p.k === 'map' && !(op === 'add' && q.k === 'scalar' && isConst(q.s) && q.s.umin === 0n)) return 'pointer arithmetic on a map pointer prohibited';
+  const t = PTR_TYPE_STR[p.k];
+  // (add and sub: verifier-bounds.ts says it where the pointer moves.)
+  if (t && op !== 'add' && op !== 'sub' && q.k === 'scalar' && isConst(q.s)) {
+    const v = BigInt.asIntN(64, q.s.umin);
+    if (v >= 1n << 29n || v <= -(1n << 29n)) return `math between ${t} pointer and ${v} is not allowed`;
+  }
+  if (pb && op === 'sub') return 'tried to subtract pointer from scalar';
+  if (op === 'and' || op === 'or' || op === 'xor') return `bitwise operator ${ALU_STR[op]} on pointer prohibited`;
+  if (op !== 'add' && op !== 'sub') return `pointer arithmetic with ${ALU_STR[op] ?? op} operator prohibited`;
+  // `rX -= n` on a stack pointer, a constant n included (clang writes `rX += -n`): measured on 6.18.
+  if (op === 'sub' && a.k === 'stack') return 'subtraction from stack pointer prohibited';
   return undefined;
 }
 
@@ -424,7 +443,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         checkPacket(st, base, off, size, pc, 'load');
         return scalarReg(loaded(size, sx, false), pc);
       case 'scalar':
-        if (base.fromPtr) report('pointer-misuse', pc, SCALAR_ACCESS('load'));
+        if (base.fromPtr) report('pointer-misuse', pc, SCALAR_ACCESS('load', base.fromPtr));
         return scalarReg(loaded(size, sx, true), pc);
       case 'stack':
         misalignedStack(base.off === undefined ? undefined : base.off + off, size, pc);
@@ -458,7 +477,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         checkPacket(st, base, off, size, pc, 'store');
         return;
       case 'scalar':
-        if (base.fromPtr) report('pointer-misuse', pc, SCALAR_ACCESS('store'));
+        if (base.fromPtr) report('pointer-misuse', pc, SCALAR_ACCESS('store', base.fromPtr));
         return;
       case 'stack':
         misalignedStack(base.off === undefined ? undefined : base.off + off, size, pc);
@@ -468,6 +487,13 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
       case 'value':
         checkValue(base, off, size, pc);
         if (readonlyMap(base.map)) report('readonly-write', pc, msg.readonlyWrite(mapOf(base.map), 'store'));
+        return;
+      case 'mem':
+        // bpf_cast_to_kern_ctx's struct xdp_buff: XDP has no btf_struct_access, so check_ptr_to_btf_access allows reads only.
+        if (base.from === 'bpf_cast_to_kern_ctx' && off >= 0) {
+          report('pointer-misuse', pc, 'The verifier refuses this store: only read is supported (bpf_cast_to_kern_ctx gives the kernel\'s struct xdp_buff to read; ' +
+            'change the packet through ctx->data, its bounds with bpf_xdp_adjust_head/tail/meta).');
+        }
         return;
       default:
         return;
@@ -532,7 +558,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     const b: Reg = info.srcReg ? st.regs[insn.src] : scalarReg(constant(info.width === 64 ? immToU64(insn.imm) : immToU32(insn.imm)), pc);
     if (op === 'mov' && info.width === 64) {
       // A register copy keeps the value's identity, so a later comparison on either copy refines both.
-      st.regs[insn.dst] = b.k === 'scalar' ? { k: 'scalar', s: b.s, def: pc, shl32: b.shl32, ...(b.fromPtr ? { fromPtr: true as const } : {}) } : b;
+      st.regs[insn.dst] = b.k === 'scalar' ? { k: 'scalar', s: b.s, def: pc, shl32: b.shl32, ...(b.fromPtr ? { fromPtr: b.fromPtr } : {}) } : b;
       return true;
     }
     const bs = asScalar(b);
@@ -827,7 +853,12 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
       case H.ringbuf_submit:
       case H.ringbuf_discard:
       case SK_RELEASE:
-        if (r1.k === 'mem' && r1.ref !== undefined && st.refs) st.refs = st.refs.filter((x) => x !== r1.ref);
+        if (r1.k === 'mem' && r1.ref !== undefined) {
+          const ref = r1.ref;
+          if (st.refs) st.refs = st.refs.filter((x) => x !== ref);
+          // release_reference: every copy of the released pointer becomes a number (mark_reg_invalid).
+          mapAllRegs(st, (x) => (x.k === 'mem' && x.ref === ref ? { k: 'scalar', s: { ...OPAQUE }, def: pc, fromPtr: 'released' } : x));
+        }
         break;
       case H.loop:
       case H.for_each_map_elem:
@@ -1161,6 +1192,18 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
             continue walk;
           }
           const ab = r[a.op === 'load_acq' ? insn.src : insn.dst];
+          // check_atomic_rmw / check_atomic_load / check_atomic_store: never through the context or a packet pointer.
+          if (ab.k === 'ctx' || ab.k === 'pkt' || ab.k === 'meta') {
+            const regno = a.op === 'load_acq' ? insn.src : insn.dst;
+            const t = PTR_TYPE_STR[ab.k]!;
+            report('pointer-misuse', pc, `The verifier refuses this atomic operation: BPF_ATOMIC ${a.op === 'load_acq' ? 'loads from' : 'stores into'} R${regno} ${t} is not allowed ` +
+              `(atomics work on the stack and map values only${ab.k === 'ctx' ? '' : '; read, change and write the packet bytes instead'}).`);
+            if (a.op === 'load_acq') r[insn.dst] = scalarReg(unknownBytes(info.size!, true), pc);
+            else if (a.op === 'cmpxchg') r[0] = scalarReg(unknownBytes(info.size!, true), pc);
+            else if (a.fetch) r[insn.src] = scalarReg(unknownBytes(info.size!, true), pc);
+            st.pc = pc + 1;
+            break;
+          }
           if (ab.k === 'value' && ab.nullId === 0) checkValue(ab, insn.off, info.size!, pc, true);
           if (a.op === 'load_acq') {
             r[insn.dst] = load(st, r[insn.src], insn.off, info.size!, false, pc);

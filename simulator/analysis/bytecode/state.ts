@@ -16,8 +16,10 @@ export type Reg =
   | { readonly k: 'none' }
   /** `shl32`: this value is `x << 32` for the scalar x (a sign or zero extension of x's low half in progress). */
   /** `fromPtr`: a pointer a 32-bit move turned into a number (the verifier's mark_reg_unknown): any access through it
-   * is refused ("invalid mem access 'scalar'"). */
-  | { readonly k: 'scalar'; readonly s: Scalar; readonly def: number; readonly shl32?: Scalar; readonly fromPtr?: true }
+   * is refused ("invalid mem access 'scalar'").
+   * 'released': a reference (socket, ring buffer record) after bpf_sk_release / bpf_ringbuf_submit / _discard, which
+   * the verifier turns into a number in every register and stack slot holding it (release_reference). */
+  | { readonly k: 'scalar'; readonly s: Scalar; readonly def: number; readonly shl32?: Scalar; readonly fromPtr?: true | 'released' }
   | { readonly k: 'ctx'; readonly off: number }
   /**
    * `vmax`: the largest value of the variable amounts added since the base, when they are followed (values computed
