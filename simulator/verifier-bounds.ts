@@ -75,7 +75,7 @@ export interface BoundsRefusal {
   /** The verifier's own words. */
   kernel: string;
   /** `unbounded` (a number it cannot bound), `too-complex` (8193 pending branches on its first path). */
-  rule: 'unbounded' | 'too-complex' | 'special-field' | 'gpl-only';
+  rule: 'unbounded' | 'too-complex' | 'special-field' | 'gpl-only' | 'invalid-alu' | 'spill-size';
 }
 
 const X: Num = { k: 'num', ids: [] };
@@ -126,6 +126,8 @@ const GPL_ONLY_HELPERS: ReadonlySet<number> = new Set([6, 22, 25, 35, 55, 69, 10
 /** license_is_gpl_compatible: the licence strings the kernel counts as GPL (compared whole). */
 const GPL_LICENSES: ReadonlySet<string> = new Set(['GPL', 'GPL v2', 'GPL and additional rights', 'Dual BSD/GPL', 'Dual MIT/GPL', 'Dual MPL/GPL']);
 export const gplCompatible = (license: string | undefined): boolean => license === undefined || GPL_LICENSES.has(license);
+/** Pointers the verifier spills to the stack as registers (is_spillable_regtype), as this walk knows them. */
+const SPILLABLE: ReadonlySet<string> = new Set(['ctx', 'pkt', 'meta', 'end', 'stack', 'map', 'value']);
 /** Maps whose lookup gives a pointer to plain value memory. */
 const VALUE_MAPS: ReadonlySet<number> = new Set([MapType.HASH, MapType.ARRAY, MapType.PERCPU_HASH, MapType.PERCPU_ARRAY, MapType.LRU_HASH, MapType.LRU_PERCPU_HASH, MapType.LPM_TRIE]);
 
@@ -158,6 +160,8 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: stri
   let nextId = 1;
   /** A stack pointer was given to a helper or function (it may have written there). */
   let stackPassed = false;
+  /** A stack pointer was given to a callback or a global function: what they stored there the walk does not know. */
+  let stackOpaque = false;
   let steps = 0;
   const seen = new Set<string>();
   const stack: St[] = [];
@@ -406,6 +410,18 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: stri
         const w32 = info.width === 32;
         const a = r[insn.dst]!;
         const b: Reg = info.srcReg ? r[insn.src]! : konst(w32 ? BigInt(insn.imm >>> 0) : BigInt.asUintN(64, BigInt(insn.imm)));
+        // check_alu_op on a reached instruction (after the destination's read check): a constant divisor 0, a constant
+        // shift past the width.
+        if (!info.srcReg && a.k !== 'none') {
+          if ((op === 'div' || op === 'mod' || op === 'sdiv' || op === 'smod') && insn.imm === 0) {
+            refuse(pc, 'div by zero', `The verifier refuses this ${op === 'div' || op === 'sdiv' ? 'division' : 'remainder'}: div by zero (a constant divisor 0 is refused wherever the verifier reaches it; BPF division by a register holding 0 gives 0).`, 'invalid-alu');
+            return false;
+          }
+          if ((op === 'lsh' || op === 'rsh' || op === 'arsh') && (insn.imm < 0 || insn.imm >= (w32 ? 32 : 64))) {
+            refuse(pc, `invalid shift ${insn.imm}`, `The verifier refuses this shift: invalid shift ${insn.imm} (a constant shift must be 0..${w32 ? 31 : 63}).`, 'invalid-alu');
+            return false;
+          }
+        }
         if (op === 'mov' && !w32) {
           r[insn.dst] = b;
           break;
@@ -430,7 +446,11 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: stri
         }
         const an = (op === 'mov' || op === 'movsx' ? X : a) as Num;
         const bn = b as Num;
-        const merged = [...new Set([...an.ids, ...bn.ids])];
+        // The verifier links a result to its sources only through a copy (mov, movsx) or a constant added
+        // (adjust_reg_min_max_vals clears the id of every other result): a branch on `x & y` or `x / y` narrows neither
+        // x nor y (sfuzz seed 541100005: a quotient masked, the mask compared, the quotient added to a packet pointer).
+        const linksSources = op === 'mov' || op === 'movsx' || op === 'add' || op === 'sub';
+        const merged = linksSources ? [...new Set([...an.ids, ...bn.ids])] : [nextId++];
         // Too many sources to follow one by one: linked to everything (any branch on a number narrows it).
         const ids = merged.length > MAX_IDS ? ANY_ID : merged;
         let w: bigint | undefined;
@@ -464,7 +484,7 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: stri
         if (!ex) ex = scalarOp(op, w32, !!info.srcReg, ae, be);
         if (ex && isConst(ex)) r[insn.dst] = { k: 'num', w: ex.tval, ex, ids: [] };
         else if (ex && op === 'add' || ex && op === 'sub') r[insn.dst] = { k: 'num', w, ex, ids: an.ids }; // the verifier keeps x + c linked to x
-        else if (ex) r[insn.dst] = { k: 'num', w, ex, ids: [nextId++, ...ids] };
+        else if (ex) r[insn.dst] = { k: 'num', w, ex, ids: linksSources ? [nextId++, ...ids] : ids };
         else r[insn.dst] = { k: 'num', w, ids };
         break;
       }
@@ -496,6 +516,7 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: stri
             let w = 0n;
             const ids: number[] = [];
             let known = true;
+            let untouched = 0;
             for (let i = size - 1; i >= 0; i--) {
               const b = st.mem.get(so + i);
               if (b === 'x' || b === 'p') known = false;
@@ -503,11 +524,15 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: stri
                 w = (w << 8n) | BigInt(b.b);
                 ids.push(...b.ids);
                 continue;
-              }
+              } else untouched++;
               w <<= 8n;
             }
             if (known && info.kind === 'ldxsx') w = BigInt.asUintN(64, BigInt.asIntN(size * 8, w));
-            r[insn.dst] = known ? { k: 'num', w, ids: [...new Set(ids)] } : X;
+            // Bytes no instruction stored (uninitialised, or written by a helper: STACK_INVALID/STACK_MISC) read as any
+            // value, then zero- or sign-extended from the load's size (check_stack_read_fixed_off, coerce_reg_to_size).
+            // Not after a callback or global function was given the stack (it may have stored a number the verifier knows).
+            if (untouched === size && !stackOpaque) r[insn.dst] = fresh(size === 8 ? UNBOUNDED : info.kind === 'ldxsx' ? sbytesEx(size) : bytesEx(size));
+            else r[insn.dst] = known ? { k: 'num', w, ids: [...new Set(ids)] } : X;
           }
         } else r[insn.dst] = loadFrom(base, insn.off, size, info.kind === 'ldxsx');
         break;
@@ -518,6 +543,13 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: stri
         if (base.k === 'none' || base.k === 'num') return false;
         const size = info.size!;
         if (!checkCtx(pc, base, insn.dst) || !checkValue(pc, base, insn.off, size, insn.dst) || !checkStack(pc, base, insn.off, size, insn.dst, 'write to')) return false;
+        // check_stack_write_fixed_off: a pointer goes into the stack whole (8 bytes) or not at all.
+        const sv = info.kind === 'stx' ? r[insn.src]! : undefined;
+        if (base.k === 'stack' && size !== 8 && sv && SPILLABLE.has(sv.k) && stackOff(base, insn.off) !== undefined) {
+          refuse(pc, 'invalid size of register spill', `The verifier refuses this store: invalid size of register spill (a ${sv.k === 'value' ? 'map value' : sv.k === 'end' ? 'data_end' : sv.k === 'ctx' ? 'context' : sv.k === 'map' ? 'map' : sv.k === 'stack' ? 'stack' : 'packet'} pointer ` +
+            `stored as ${size} bytes: a pointer is spilled to the stack as 8 bytes, or converted to a number first).`, 'spill-size');
+          return false;
+        }
         if (base.k === 'stack') {
           const so = stackOff(base, insn.off);
           clobber(st, so, size);
@@ -571,6 +603,7 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: stri
           if ([1, 2, 3, 4, 5].some((i) => r[i]!.k === 'stack')) stackPassed = true;
           if (fn.global) {
             // Verified on its own; its caller gets any number back (0 among them), and memory it was given may change.
+            if ([1, 2, 3, 4, 5].some((i) => r[i]!.k === 'stack')) stackOpaque = true;
             if ([1, 2, 3, 4, 5].some((i) => r[i]!.k !== 'num' && r[i]!.k !== 'none')) st.stack.clear();
             for (let i = 1; i <= 5; i++) r[i] = NONE;
             r[0] = { k: 'num', w: 0n, ids: [nextId++] };
@@ -585,6 +618,7 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: stri
         }
         if (insn.src !== CALL_HELPER) return false;
         if (CALLBACK_HELPERS.has(insn.imm)) {
+          if ([1, 2, 3, 4, 5].some((i) => r[i]!.k === 'stack')) stackOpaque = true;
           stackPassed = true;
           // The callback is verified as its own walk (not followed here); it may write what it was given. The result
           // is a number (0 among the possible ones).
@@ -878,6 +912,14 @@ function scalarOp(op: string, w32: boolean, srcReg: boolean, ae: Exact | undefin
   // Any value times a constant c: no bounds, the low bits c's trailing zeros known zero.
   const full = isFull(ae) ? be : isFull(be) ? ae : undefined;
   if (op === 'mul' && full && isConst(full) && full.tval !== 0n) return lowZeros(BigInt((full.tval & -full.tval).toString(2).length - 1));
+  // x & y with y a non-negative range under 2^32 and x one too or any value (scalar_min_max_and: tnum_and, umin from
+  // its known ones, umax the smaller maximum, signed bounds the unsigned ones as they do not cross the sign; the 32-bit
+  // bounds are the same ones and add nothing).
+  const small = (e: Exact) => isSimple(e) && e.umax <= 0xffffffffn;
+  if (op === 'and' && (small(ae) || small(be)) && (small(ae) || isFull(ae)) && (small(be) || isFull(be))) {
+    const v = ae.tval & be.tval;
+    return syncSimple(v, ae.umax < be.umax ? ae.umax : be.umax, v, (ae.tval | ae.tmask) & (be.tval | be.tmask) & ~v);
+  }
   if (!isConst(be)) return undefined;
   const c = be.tval;
   if (op === 'lsh' && isFull(ae) && c > 0n && c < 64n && c !== 32n) return lowZeros(c);

@@ -62,6 +62,9 @@ function verdicts(objPath: string, packets: Uint8Array[], program = 'fuzz', comp
   return { kernel: !!kernel, sim };
 }
 
+/** bpf_xdp_load_bytes(ctx, 0, fp-8, 8), the context kept in r6. */
+const LOAD_8 = ' r6 = r1\n r2 = 0\n r3 = r10\n r3 += -8\n r4 = 8\n call 189';
+
 const REFUSED: [string, string][] = [
   // check_cfg: dead code after an exit; a cycle nothing can leave.
   ['unreachable instruction', 'r0 = 2\n exit\n r0 = 1\n exit'],
@@ -144,6 +147,21 @@ const REFUSED: [string, string][] = [
   ['data_end shifted after a loop, on the last of 64 paths through it', ' r6 = *(u32 *)(r1 + 4)\n r2 = *(u32 *)(r1 + 16)\n r8 = 0\n' +
     [1, 2, 4, 8, 16, 32].map((b) => ` r3 = r2\n r3 &= ${b}\n if r3 == 0 goto +1\n r8 += ${b}\n`).join('') +
     ' r4 = 0\nL:\n r4 += 1\n if r4 < 3 goto L\n if r8 != 0 goto +1\n r6 <<= 32\n r0 = 2\n exit'],
+  // The verifier links a result to its source only through a copy or a constant added: a branch on `q & m` narrows
+  // neither q nor m, and it knows `q & m` from m's range (sfuzz seed 541100005 -Os: a quotient masked, the mask
+  // compared, the quotient added to a packet pointer; run reported no refusal).
+  ['a quotient masked by a bounded number, the mask compared, the quotient added to a packet pointer', 'r2 = *(u32 *)(r1 + 0)\n' +
+    ' r3 = *(u32 *)(r1 + 4)\n r4 = r2\n r4 += 64\n r0 = 2\n if r4 > r3 goto E\n r8 = *(u32 *)(r1 + 16)\n r8 &= 255\n' +
+    ' r5 = *(u32 *)(r1 + 12)\n r5 |= 2\n r5 &= 255\n r8 /= r5\n r6 = *(u32 *)(r1 + 12)\n r6 &= 255\n r6 += 1\n r3 = r8\n' +
+    ' r3 &= r6\n r3 &= 3\n if r3 s> 1 goto E\n if r3 == 0 goto E\n r2 += r8\nE:\n exit'],
+  ['a copy changed by xor 0 and compared: the original unbounded, added to a packet pointer', `${LOAD_8}\n r2 = *(u32 *)(r6 + 0)\n` +
+    ' r3 = *(u32 *)(r6 + 4)\n r5 = *(u64 *)(r10 - 8)\n r7 = r5\n r7 ^= 0\n r0 = 2\n if r7 > 7 goto +5\n r2 += r5\n r4 = r2\n' +
+    ' r4 += 1\n if r4 > r3 goto +1\n r0 = *(u8 *)(r2 + 0)\n r0 &= 3\n exit'],
+  // Stack bytes a helper wrote (STACK_MISC) read back as any value of the load's size.
+  ['8 stack bytes bpf_xdp_load_bytes wrote added to a packet pointer', `${LOAD_8}\n r2 = *(u32 *)(r6 + 0)\n r5 = *(u64 *)(r10 - 8)\n` +
+    ' r2 += r5\n r0 = 2\n exit'],
+  ['4 stack bytes bpf_xdp_load_bytes wrote, sign-extended, added to a packet pointer', `${LOAD_8}\n r2 = *(u32 *)(r6 + 0)\n` +
+    ' r5 = *(u32 *)(r10 - 8)\n r5 <<= 32\n r5 s>>= 32\n r2 += r5\n r0 = 2\n exit'],
 ];
 
 const LOADED: [string, string][] = [
@@ -177,6 +195,13 @@ const LOADED: [string, string][] = [
   ['a packet pointer after a 32-bit move used as a number', 'r2 = *(u32 *)(r1 + 0)\n w2 = w2\n r0 = r2\n r0 &= 3\n exit'],
   // A store at a variable stack offset changes only the slots it may reach (check_stack_write_var_off): data_end spilled
   // outside them is still data_end when filled (sfuzz seed 5000016 -Os: run reported an unchecked packet store).
+  // The mask of an unbounded number by a bounded one is bounded; a copy compared narrows the original.
+  ['stack bytes a helper wrote, masked by a byte plus one, added to a packet pointer', `${LOAD_8}\n r2 = *(u32 *)(r6 + 0)\n` +
+    ' r3 = *(u32 *)(r6 + 4)\n r5 = *(u64 *)(r10 - 8)\n r7 = *(u8 *)(r10 - 7)\n r7 += 1\n r5 &= r7\n r2 += r5\n r4 = r2\n' +
+    ' r4 += 1\n r0 = 2\n if r4 > r3 goto +2\n r0 = *(u8 *)(r2 + 0)\n r0 &= 3\n exit'],
+  ['stack bytes a helper wrote, bounded through a copy, added to a packet pointer', `${LOAD_8}\n r2 = *(u32 *)(r6 + 0)\n` +
+    ' r3 = *(u32 *)(r6 + 4)\n r5 = *(u64 *)(r10 - 8)\n r7 = r5\n r0 = 2\n if r7 > 7 goto +5\n r2 += r5\n r4 = r2\n r4 += 1\n' +
+    ' if r4 > r3 goto +1\n r0 = *(u8 *)(r2 + 0)\n r0 &= 3\n exit'],
   ['data_end spilled beside a variable-offset stack store', ' r2 = *(u32 *)(r1 + 0)\n r3 = *(u32 *)(r1 + 4)\n *(u64 *)(r10 - 8) = r3\n r4 = *(u32 *)(r1 + 16)\n r4 &= 7\n r4 <<= 3\n' +
     ' r5 = r10\n r5 += -80\n r5 += r4\n r0 = 0\n *(u64 *)(r5 + 0) = r0\n r3 = *(u64 *)(r10 - 8)\n r4 = r2\n r4 += 42\n' +
     ' if r4 > r3 goto +1\n *(u8 *)(r2 + 41) = r0\n r0 = 2\n exit'],
@@ -415,3 +440,36 @@ const VALUE_CASES: [string, boolean, string][] = [
 
 test('regressions: map value accesses at a known offset stay inside the value, atomics aligned', (t) =>
   nakedCases(t, 'value_bounds', VALUE_HEADER, VALUE_CASES));
+
+// A cycle with no exit in a static function, behind a branch on an argument that is a constant at every call: clang
+// -O3 leaves one for `for (i = 0; i < 16; i++) { if (i >= n) break; ... }` when every call passes n of 0 or 1. The
+// verifier never walks it and loads the program; the load-time check refused it (cfuzz seed 541200016: "infinite loop
+// detected" under both engines).
+test('regressions: an endless cycle in a static function no call reaches loads and runs as in the kernel', (t) => {
+  if (kernelOrSkip(t)) return;
+  const { objectPath } = compileTestSource('dead_cycle', `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+char LICENSE[] SEC("license") = "GPL";
+static __attribute__((noinline)) __u64 mix(__u64 *acc, __u32 i) {
+  *acc = (*acc ^ i) * 0x100000001b3ULL;
+  return *acc >> (i & 31);
+}
+static __attribute__((noinline)) long fold(__u32 n, __u64 *acc) {
+  long r = 0;
+  for (__u32 i = 0; i < 16; i++) {
+    if (i >= n) break;
+    r += mix(acc, i);
+  }
+  return r;
+}
+SEC("xdp")
+int fuzz(struct xdp_md *ctx) {
+  __u64 acc = ctx->ingress_ifindex;
+  long a = fold(1, &acc);
+  long b = fold(0, &acc);
+  return (a ^ b ^ acc) & 3;
+}
+`, ['-O3', '-mcpu=v3']);
+  const v = verdicts(objectPath, [PACKET]);
+  assert.deepEqual(v, { kernel: true, sim: { interp: true, compiled: true } });
+});
