@@ -3,7 +3,7 @@
 // says 64. A format the kernel would refuse gives undefined, which the helper turns into -EINVAL with no output.
 //
 // Accepted: flags `0 + - space`, a width, then %d %i %u %x %X (with l or ll), %c, %s, %%, and pointers %p %pK %px
-// %ps %pS %pB %pi4 %pI4 %pi6 %pI6. Plain %p, %pK, %ps, %pS and %pB print kernel addresses or symbols that do not
+// %ps %pS %pB %pi4 %pI4 %pi6 %pI6 %pks %pus. Plain %p, %pK, %ps, %pS and %pB print kernel addresses or symbols that do not
 // exist in a simulation; they print the raw value in hex like %px.
 
 export type ReadString = (addr: bigint) => string | undefined;
@@ -86,7 +86,7 @@ export function formatPrintk(fmt: Uint8Array, args: bigint[], readStr: ReadStrin
         break;
       case 's':
         if (long) return undefined;
-        out += pad(v64 === 0n ? '(null)' : readStr(v64) ?? '', '', width, flags, false);
+        out += pad(readStr(v64) ?? '', '', width, flags, false);
         break;
       case 'p': {
         if (long) return undefined;
@@ -98,6 +98,13 @@ export function formatPrintk(fmt: Uint8Array, args: bigint[], readStr: ReadStrin
           // An address the kernel cannot read (copy_from_kernel_nofault fails) prints as zero bytes, not an error.
           const b = readBytes(v64, v6 ? 16 : 4) ?? new Uint8Array(v6 ? 16 : 4);
           out += pad(v6 ? ipv6(b, kind === 'I') : ipv4(b, kind === 'i'), '', width, flags, false);
+          break;
+        }
+        if ((kind === 'k' || kind === 'u') && text[i + 2] === 's') {
+          // %pks / %pus: a kernel or user string. The simulator has no user memory (every address of its regions is
+          // kernel memory, which a user copy refuses): %pus prints nothing, as a failed copy does.
+          i += 2;
+          out += pad(kind === 'k' ? readStr(v64) ?? '' : '', '', width, flags, false);
           break;
         }
         if (kind === 'K' || kind === 'x' || kind === 's' || kind === 'S' || kind === 'B') i++;
