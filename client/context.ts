@@ -29,12 +29,13 @@ import {
   type RunLiveParams,
   type RunUpdateParams,
   type RunResponse,
+  type RunFault,
   type RunOutcomeIssue,
   type RunSummary,
   type StatusParams,
   type XdpAction,
 } from '../server/protocol.ts';
-import { captureBrokenNote, count, debugLenses, faultMessage, findXdpFunctions, formatDuration, isXdpSource, outcomeMessage, outputCaptureItems, plural, refusalBanner, refusalLensTitle, RUN_CONFIRMS, runErrorText, runEvidence, runLensTitle, statusText } from './format.ts';
+import { captureBrokenNote, count, debugLenses, faultEvidence, faultMessage, findXdpFunctions, formatDuration, isXdpSource, outcomeMessage, outputCaptureItems, plural, refusalBanner, refusalLensTitle, RUN_CONFIRMS, runErrorText, runEvidence, runLensTitle, statusText } from './format.ts';
 import { addRecent, captureChoices, isStale, rerunAfterRun, rerunOnSave, restrictSettings, settingsKey, textHash, type RunStamp } from './state.ts';
 import { PacketView } from './packet-view.ts';
 import { listInterfaces, liveEndMessage } from './live.ts';
@@ -259,7 +260,7 @@ export class XdpLensContext implements vscode.Disposable {
             next(uri, this.withRunEvidence(uri, list));
             // The run's own entries change only when what the server's findings confirm does (not at every keystroke).
             if (!this.lastRun || uri.scheme !== 'file') return;
-            const key = [...this.confirmedIssues(uri.fsPath).values()].map((o) => `${o.line}:${o.outcome}`).join('\n');
+            const key = this.confirmedKey(uri.fsPath);
             if (key === (this.confirmedShown.get(uri.fsPath) ?? '')) return;
             this.confirmedShown.set(uri.fsPath, key);
             this.showFaults(this.lastRun.summary, false);
@@ -579,15 +580,40 @@ export class XdpLensContext implements vscode.Disposable {
     return out;
   }
 
+  /**
+   * The run's faults that a finding of the language server on the same line and of the same kind already names (a
+   * packet write the analysis said would fault on a read-only page, and did): one Problems entry for the mistake.
+   */
+  private confirmedFaults(file: string): Map<vscode.Diagnostic, RunFault> {
+    const out = new Map<vscode.Diagnostic, RunFault>();
+    const s = this.lastRun?.summary;
+    const shown = this.serverDiagnostics.get(vscode.Uri.file(file).toString());
+    if (!s?.faults.length || !shown || this.stale()) return out;
+    for (const d of shown.list) {
+      const code = typeof d.code === 'object' ? d.code.value : d.code;
+      const f = s.faults.find((f) => f.file === file && f.line === d.range.start.line + 1 && f.kind === code);
+      // One entry takes the evidence: the first finding of the line.
+      if (f && ![...out.values()].includes(f)) out.set(d, f);
+    }
+    return out;
+  }
+
+  /** What the run confirms of a file's findings, as a key: the entries change only when it does. */
+  private confirmedKey(file: string): string {
+    return [...[...this.confirmedIssues(file).values()].map((o) => `${o.line}:${o.outcome}`), ...[...this.confirmedFaults(file).values()].map((f) => `${f.line}:${f.kind}`)].join('\n');
+  }
+
   /** The server's diagnostics of a document, those the last run confirmed with the run's evidence added. */
   private withRunEvidence(uri: vscode.Uri, list: vscode.Diagnostic[]): vscode.Diagnostic[] {
     if (uri.scheme !== 'file') return list;
     const confirmed = this.confirmedIssues(uri.fsPath);
-    if (!confirmed.size) return list;
+    const faulted = this.confirmedFaults(uri.fsPath);
+    if (!confirmed.size && !faulted.size) return list;
     return list.map((d) => {
       const o = confirmed.get(d);
-      if (!o) return d;
-      const e = new vscode.Diagnostic(d.range, `${d.message} ${runEvidence(o)}`, d.severity);
+      const f = faulted.get(d);
+      if (!o && !f) return d;
+      const e = new vscode.Diagnostic(d.range, `${d.message} ${o ? runEvidence(o) : faultEvidence(f!)}`, d.severity);
       e.source = d.source;
       e.code = d.code;
       e.tags = d.tags;
@@ -603,8 +629,13 @@ export class XdpLensContext implements vscode.Disposable {
     }
     this.faults.clear();
     const byFile = new Map<string, vscode.Diagnostic[]>();
+    const faultedFiles = new Map<string, Set<RunFault>>();
+    const faultConfirmed = (f: RunFault) => {
+      if (!faultedFiles.has(f.file)) faultedFiles.set(f.file, new Set(this.confirmedFaults(f.file).values()));
+      return faultedFiles.get(f.file)!.has(f);
+    };
     for (const f of s.faults) {
-      if (!f.file) continue;
+      if (!f.file || faultConfirmed(f)) continue;
       const line = Math.max(0, f.line - 1);
       const d = new vscode.Diagnostic(new vscode.Range(line, 0, line, Number.MAX_SAFE_INTEGER), faultMessage(f), vscode.DiagnosticSeverity.Error);
       d.source = 'xdp-lens run';
@@ -618,9 +649,7 @@ export class XdpLensContext implements vscode.Disposable {
     this.confirmedShown.clear();
     const isConfirmed = (o: RunOutcomeIssue) => {
       if (!confirmed.has(o.file)) {
-        const found = [...this.confirmedIssues(o.file).values()];
-        confirmed.set(o.file, new Set(found));
-        this.confirmedShown.set(o.file, found.map((f) => `${f.line}:${f.outcome}`).join('\n'));
+        confirmed.set(o.file, new Set(this.confirmedIssues(o.file).values()));
       }
       return confirmed.get(o.file)!.has(o);
     };
@@ -635,6 +664,7 @@ export class XdpLensContext implements vscode.Disposable {
       list.push(d);
       byFile.set(o.file, list);
     }
+    for (const file of new Set([...s.faults.map((f) => f.file), ...(s.outcomeIssues ?? []).map((o) => o.file)])) if (file) this.confirmedShown.set(file, this.confirmedKey(file));
     for (const [file, list] of byFile) this.faults.set(vscode.Uri.file(file), list);
   }
 

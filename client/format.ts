@@ -158,6 +158,12 @@ export const RUN_CONFIRMS: Readonly<Record<string, string>> = {
   'aborted: not an XDP action': 'invalid-action',
 };
 
+/** The sentence added to a finding whose fault the run met on its line (the packets it stopped). */
+export function faultEvidence(f: { count: number; firstPackets: number[] }): string {
+  const more = f.count > f.firstPackets.length ? ` and ${count(f.count - f.firstPackets.length)} more` : '';
+  return `The last run confirms it: ${plural(f.count, 'packet')} faulted here and ${f.count === 1 ? 'was' : 'were'} aborted: #${f.firstPackets.join(', #')}${more}.`;
+}
+
 /** The sentence added to a finding the run confirmed. */
 export function runEvidence(o: { action: string; outcome: string; count: number; firstPackets: number[] }): string {
   return `The last run confirms it: ${outcomeMessage(o, false)}`;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from '../repo.ts';
-import { captureBrokenNote, codeOfLine, debugLenses, exitLabel, exitsByLine, faultMessage, findXdpFunctions, formatCounts, formatDuration, isXdpSource, packetLabel, pages, refusalBanner, refusalLensTitle, runErrorText, runLensTitle, statusText } from '../../client/format.ts';
+import { captureBrokenNote, codeOfLine, faultEvidence, debugLenses, exitLabel, exitsByLine, faultMessage, findXdpFunctions, formatCounts, formatDuration, isXdpSource, packetLabel, pages, refusalBanner, refusalLensTitle, runErrorText, runLensTitle, statusText } from '../../client/format.ts';
 
 test('counts: most common action first, absent actions left out', () => {
   assert.equal(formatCounts({ XDP_PASS: 6, XDP_DROP: 2, XDP_TX: 2, XDP_ABORTED: 0, XDP_REDIRECT: 0 }), '6 XDP_PASS · 2 XDP_DROP · 2 XDP_TX');
@@ -202,4 +202,10 @@ test('the packets view says where a broken capture broke off', () => {
   assert.equal(captureBrokenNote(s), 'Only the first packet ran: trunc.pcap: record 1, byte offset 100: truncated packet data (14 of 74 bytes).');
   assert.equal(captureBrokenNote({ ...s, packets: 3 }), 'Only the first 3 packets ran: trunc.pcap: record 1, byte offset 100: truncated packet data (14 of 74 bytes).');
   assert.equal(captureBrokenNote({ capture: 'a.pcap', packets: 10 }), undefined);
+});
+
+test('a finding the run\'s fault confirms says which packets faulted there', () => {
+  assert.equal(faultEvidence({ count: 2, firstPackets: [1, 9] }), 'The last run confirms it: 2 packets faulted here and were aborted: #1, #9.');
+  assert.equal(faultEvidence({ count: 1, firstPackets: [4] }), 'The last run confirms it: 1 packet faulted here and was aborted: #4.');
+  assert.equal(faultEvidence({ count: 12, firstPackets: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] }), 'The last run confirms it: 12 packets faulted here and were aborted: #0, #1, #2, #3, #4, #5, #6, #7, #8, #9 and 2 more.');
 });

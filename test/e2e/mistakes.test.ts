@@ -213,6 +213,31 @@ test('mistakes a new user makes: a compile error, a refused program, broken capt
     await actUntil(() => page.keyboard.press('Enter'), fixed, 'the fix applied', { again: () => fix.first().isVisible() });
     await waitForCount(page.locator('.markers-panel .monaco-list-row').filter({ hasText: 'TC_ACT_SHOT' }), 0, 'the tc-verdict entry gone from Problems', 60_000);
     mark('5 quick fix');
+
+    // 6. A packet write on a driver that hands the program a read-only page: the fault is on the line of the write, with
+    // the packets it stopped, in the analysis's own finding there; the run's counts say so.
+    await openFile(page, 'xdp_filter.c');
+    await clearToasts();
+    await runCommand(page, 'XDP: Choose Driver Mode');
+    await pickQuickItem(page, /readonly-page/);
+    await pickQuickItem(page, /Workspace settings/);
+    await waitForStatusBarText(page, /XDP readonly-page/);
+    await clearToasts(); // the note saying where the mode was saved
+    await runCommand(page, 'XDP: Run on Capture...');
+    await pickQuickItem(page, /demo\.pcap.*default/);
+    const filterFile = join(ws, 'xdp_filter.c');
+    await goToLine(page, lineOf(filterFile, 'int xdp_filter('));
+    await waitForCodeLens(page, /XDP_ABORTED.*10 packets of demo\.pcap.*fault/, 60_000);
+    // One entry for the mistake: the analysis's finding on the line of the write, with the run's evidence, and no
+    // second entry of the run's own for the same fault.
+    const writeLine = lineOf(filterFile, '__builtin_memcpy(eth->h_dest');
+    await waitForProblem(page, /This store changes the packet.*The last run confirms it: 2 packets faulted here and were aborted: #1, #9\./s, 60_000);
+    const onWriteLine = page.locator('.markers-panel .monaco-list-row').filter({ hasText: new RegExp(`\\[Ln ${writeLine}, Col \\d+\\]`) });
+    await waitForCount(onWriteLine, 1, `one Problems entry on line ${writeLine}`, 30_000, page.locator('.markers-panel'));
+    await goToLine(page, writeLine);
+    await waitForNotificationGone(page, /XDP: running/);
+    await vs.screenshot('mistakes-readonly-fault');
+    mark('6 fault');
     assert.deepEqual(vs.blockedRequests(), [], 'the window asked for nothing off this machine');
   } catch (e) {
     await vs?.screenshot('mistakes-failure').catch(() => undefined);

@@ -80,8 +80,16 @@ exports.run = async function () {
   assert.ok(ro.faults.length > 0, 'faults in readonly-page mode');
   // The packet view was redrawn from the new run: no longer stale.
   await until('the packet view refreshed by the re-run', () => packetTab()?.label === 'Packet #1');
-  const diags = await until('fault diagnostics', () => vscode.languages.getDiagnostics(doc.uri).filter((d) => d.source === 'xdp-lens run'));
-  assert.match(diags[0].message, /readonly-page-write: .*\(2 packets: #1, #9\)/);
+  // The analysis (now in readonly-page mode too) reports the write on that line: one entry for the mistake, its
+  // finding with the run's evidence, not a second entry of the run's own.
+  const faultLine = ro.faults[0].line - 1;
+  const onLine = () => vscode.languages.getDiagnostics(doc.uri).filter((d) => d.range.start.line === faultLine);
+  const diags = await until('one diagnostic on the fault\'s line, with the packets it stopped', () => {
+    const l = onLine();
+    return l.length === 1 && l[0].source === 'xdp-lens' && /faulted here/.test(l[0].message) ? l : undefined;
+  });
+  assert.match(diags[0].message, /The last run confirms it: 2 packets faulted here and were aborted: #1, #9\./);
+  assert.strictEqual(diags[0].code, 'readonly-page-write');
   step('fault diagnostics');
 
   // Re-run on save (xdpLens.rerunOnSave, on by default): a run that took under a second is repeated when its program is
