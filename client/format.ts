@@ -53,8 +53,10 @@ export function runLensTitle(
   if (s.verifierRefuses?.length) t = `$(error) Kernel would refuse this program · simulated only: ${t}`;
   if (s.cancelled) t += ', cancelled';
   if (s.captureError) t += ', capture broken';
-  t += `${outcomeNote(s.byOutcome, s.packets)})`;
   const faults = s.faults.reduce((n, f) => n + f.count, 0);
+  // Faulted packets are counted once, after the parenthesis ("· 2 faults"), not also as an outcome inside it.
+  const outcomes = faults ? Object.fromEntries(Object.entries(s.byOutcome ?? {}).filter(([o]) => o !== 'aborted: fault')) : s.byOutcome;
+  t += `${outcomeNote(outcomes, s.packets)})`;
   if (faults) t += ` · ${plural(faults, 'fault')}`;
   return stale ? `${t} (stale)` : t;
 }
@@ -135,7 +137,9 @@ export function exitOutcomes(e: Pick<RunExit, 'count'> & Pick<Partial<RunExit>, 
  */
 export function exitLabel(exits: (Pick<RunExit, 'action' | 'count'> & Pick<Partial<RunExit>, 'outcomes'>)[], stale: boolean): string {
   const sorted = [...exits].sort((a, b) => b.count - a.count || ACTION_ORDER.indexOf(a.action) - ACTION_ORDER.indexOf(b.action));
-  const parts = sorted.map((e) => `${plural(e.count, 'packet')} → ${e.action}${exitOutcomes(e)}`);
+  // Packets that faulted there say so before their action ("2 packets faulted → XDP_ABORTED"), not after it.
+  const faulted = (e: (typeof exits)[number]) => e.action === 'XDP_ABORTED' && Object.keys(e.outcomes ?? {}).every((o) => o === 'aborted: fault') && (e.outcomes?.['aborted: fault'] ?? 0) > 0;
+  const parts = sorted.map((e) => (faulted(e) ? `${plural(e.count, 'packet')} faulted → ${e.action}` : `${plural(e.count, 'packet')} → ${e.action}${exitOutcomes(e)}`));
   const text = parts.join(parts.some((p) => p.includes(':')) ? '; ' : ', ');
   return `  ← ${text}${stale ? ' (stale)' : ''}`;
 }

@@ -209,3 +209,12 @@ test('a finding the run\'s fault confirms says which packets faulted there', () 
   assert.equal(faultEvidence({ count: 1, firstPackets: [4] }), 'The last run confirms it: 1 packet faulted here and was aborted: #4.');
   assert.equal(faultEvidence({ count: 12, firstPackets: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] }), 'The last run confirms it: 12 packets faulted here and were aborted: #0, #1, #2, #3, #4, #5, #6, #7, #8, #9 and 2 more.');
 });
+
+test('faulted packets are said once: in the lens after the counts, at the exit before the action', () => {
+  const s = { byAction: { XDP_PASS: 6, XDP_DROP: 2, XDP_TX: 0, XDP_REDIRECT: 0, XDP_ABORTED: 2 }, packets: 10, capture: '/w/demo.pcap', byOutcome: { passed: 6, dropped: 2, 'aborted: fault': 2 },
+    faults: [{ file: '/w/x.c', line: 61, kind: 'readonly-page-write', message: 'm', count: 2, firstPackets: [1, 9] }] };
+  assert.equal(runLensTitle(s, false), '6 XDP_PASS · 2 XDP_DROP · 2 XDP_ABORTED (10 packets of demo.pcap) · 2 faults');
+  assert.equal(exitLabel([{ action: 'XDP_ABORTED', count: 2, outcomes: { 'aborted: fault': 2 } }], false), '  ← 2 packets faulted → XDP_ABORTED');
+  // A program's own XDP_ABORTED return keeps its plain label.
+  assert.equal(exitLabel([{ action: 'XDP_ABORTED', count: 1, outcomes: { aborted: 1 } }], false), '  ← 1 packet → XDP_ABORTED');
+});
