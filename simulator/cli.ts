@@ -490,9 +490,100 @@ function cmdRun(argv: string[]): number {
     out(`${'#'.padStart(6)}  ${'time'.padEnd(12)} ${'len'.padStart(5)}  ${'summary'.padEnd(58)} ${'action'.padEnd(13)} exit`);
   }
 
+  // What is done with each packet once the driver is done with it (`timeNs`: since the first packet).
+  const settled = (pkt: CapturedPacket, r: DriverPacket, timeNs: number): void => {
+    const ret = returns ? returnLineOf(pkt, r) : undefined;
+    const exitLoc = r.fault?.loc ?? ret ?? r.run.exitLoc;
+    // r.retval is what the driver acted on (0 after a fault): its action's index, XDP_ABORTED for other values.
+    const a = r.retval < ACTIONS.length ? r.retval : 0;
+    stats.record(timeNs, a, r.outcome, r.queue, exitLoc?.file ?? '', exitLoc?.line ?? 0, r.fault);
+    outputs?.write(pkt, r);
+    // Exit lines as `xdp-lens test` finds them (return lines for C sources), so the saved suite checks the same ones.
+    saved?.add(pkt.index, pkt.frame, r, values['exit-lines'] === 'exit' && extname(programPath) === '.c' ? undefined : r.fault?.loc?.line ?? ret?.line ?? r.run.exitLoc?.line);
+    packets++;
+    counts[a]!++;
+    if (r.outcome === lastOutcome) lastOutcomeCell.n++;
+    else {
+      let cell = outcomeCells.get(r.outcome);
+      if (cell === undefined) outcomeCells.set(r.outcome, (cell = { n: 0 }));
+      cell.n++;
+      lastOutcome = r.outcome;
+      lastOutcomeCell = cell;
+    }
+    if (r.fault) {
+      faults++;
+      const kind = r.fault.kind;
+      if (kind === 'readonly-page-write') roPageFaults++;
+      else if (kind === 'unsupported' || kind === 'unsupported-helper') unmodelledFaults++;
+      const proved = refusals.fault(r.fault);
+      if (proved) err(`xdp-lens: packet ${pkt.index}: the kernel would refuse this program: ${refusalText(proved)}\n`);
+    }
+    if (r.run.uninitStackRead) uninitStackReads++;
+    if (r.invalidAction) invalid++;
+    if (pkt.truncated) truncated++;
+    // A packet sent on (stack, wire, redirect) whose valid checksum the program broke: stale-checksum at run time.
+    // Bytes the program left as they were cannot have broken one (compared without a copy or a parse).
+    let checksum = NO_BREAKS;
+    if (!r.fault && a >= 2) {
+      const after = r.metaLen ? r.out.subarray(r.metaLen) : r.out;
+      // The same view: a batched packet the program left as it was (Driver.receiveBatch).
+      if (after !== pkt.frame && Buffer.compare(pkt.frame, after) !== 0) checksum = checksumBreaks(pkt.frame, after);
+    }
+    if (checksum.length) checksumBroken++;
+    if (filter && !filter.test(packetFacts(pkt, r, ret, filterModified))) return;
+    matched++;
+    if (format === 'jsonl') {
+      if (!packetJsonOut(pkt, r, values.data, ret, checksum)) out(packetJson(pkt, r, values.data, ret, checksum));
+    }
+    else if (format === 'table') out(tableRow(pkt, r, timeNs, ret));
+  };
+
+  // Frames of a regular file, run in batches through Machine.runBatch (Driver.receiveBatch) when the driver and
+  // program allow it and no return lines are looked for: the same results, in the same order, as one by one. Not from
+  // a pipe, where each packet's verdict is written as it arrives.
+  let regular = false;
+  try {
+    regular = capturePath !== '-' && statSync(capturePath).isFile();
+  } catch {
+    regular = false;
+  }
+  const batch = regular && returns === undefined && saved === undefined && driver.batchable() ? driver.newBatch() : undefined;
+  const frameMax = batch ? driver.batchFrameMax() : 0;
+  // Per frame of the batch, what its packet record said (the reader's packet object is refilled by the next read).
+  const nb = batch?.offset.length ?? 0;
+  const bIndex = new Float64Array(nb);
+  const bTime = new Float64Array(nb);
+  const bWire = new Float64Array(nb);
+  const bTrunc = new Uint8Array(nb);
+  const bLink = new Float64Array(nb);
+  const bIface = new Float64Array(nb);
+  // The packet each batched frame is handed on as: the reader's packet object's keys, refilled.
+  const bp: CapturedPacket = {
+    index: 0,
+    get tsNs(): bigint {
+      return BigInt(this.tsSec!) * 1_000_000_000n + BigInt(this.tsNanos!);
+    },
+    frame: new Uint8Array(0), capLen: 0, wireLen: 0, truncated: false, linkType: 0, interfaceId: 0, tsSec: 0, tsNanos: 0,
+  };
+  const runBatch = (): void => {
+    const b = batch!;
+    driver.receiveBatch(b, (i, r, frame) => {
+      bp.index = bIndex[i]!;
+      bp.frame = frame;
+      bp.capLen = frame.length;
+      bp.wireLen = bWire[i]!;
+      bp.truncated = bTrunc[i] === 1;
+      bp.linkType = bLink[i]!;
+      bp.interfaceId = bIface[i]!;
+      bp.tsSec = b.sec[i]!;
+      bp.tsNanos = b.nanos[i]!;
+      settled(bp, r, bTime[i]!);
+    });
+  };
+
   try {
     for (;;) {
-      if (packets >= limit) break;
+      if (packets + (batch !== undefined ? batch.count : 0) >= limit) break;
       let pkt: CapturedPacket | undefined;
       try {
         pkt = reader.next();
@@ -512,6 +603,22 @@ function cmdRun(argv: string[]): number {
       // ns since the first packet: from the numeric timestamps while that is exact (under 2^53 ns), else BigInt.
       const dSec = pkt.tsSec! - t0Sec;
       const timeNs = dSec > -9e6 && dSec < 9e6 ? dSec * 1e9 + (pkt.tsNanos! - t0Nanos) : Number(pkt.tsNs - t0);
+      if (batch !== undefined) {
+        const len = pkt.frame.length;
+        // A cooked record's header is not kept with a batched frame: not batched for a filter of sll.* fields.
+        if (pkt.tsSec !== undefined && pkt.tsNanos! < 1_000_000_000 && pkt.tsSec >= 0 && !pkt.outgoing && !pkt.otherLink && len <= frameMax && pkt.capLen === len) {
+          if (!batch.room(len)) runBatch();
+          const i = batch.add(pkt.frame, pkt.tsSec, pkt.tsNanos!);
+          bIndex[i] = pkt.index;
+          bTime[i] = timeNs;
+          bWire[i] = pkt.wireLen;
+          bTrunc[i] = pkt.truncated ? 1 : 0;
+          bLink[i] = pkt.linkType;
+          bIface[i] = pkt.interfaceId;
+          continue;
+        }
+        if (batch.count !== 0) runBatch();
+      }
       if (pkt.outgoing || pkt.otherLink) {
         // Sent by the capturing host (`tcpdump -i any` records both directions), or from a pcapng interface of a link
         // type XDP is never handed (Wi-Fi, USB): XDP never sees it. Listed, not run.
@@ -523,50 +630,9 @@ function cmdRun(argv: string[]): number {
       }
       // The numeric timestamp when the reader has one (classic pcap): no BigInt per packet.
       const r = pkt.tsSec !== undefined && pkt.tsNanos! < 1_000_000_000 && pkt.tsSec >= 0 ? driver.receiveAt(pkt.frame, pkt.tsSec, pkt.tsNanos!) : driver.receive(pkt.frame, pkt.tsNs);
-      const ret = returns ? returnLineOf(pkt, r) : undefined;
-      const exitLoc = r.fault?.loc ?? ret ?? r.run.exitLoc;
-      // r.retval is what the driver acted on (0 after a fault): its action's index, XDP_ABORTED for other values.
-      const a = r.retval < ACTIONS.length ? r.retval : 0;
-      stats.record(timeNs, a, r.outcome, r.queue, exitLoc?.file ?? '', exitLoc?.line ?? 0, r.fault);
-      outputs?.write(pkt, r);
-      // Exit lines as `xdp-lens test` finds them (return lines for C sources), so the saved suite checks the same ones.
-      saved?.add(pkt.index, pkt.frame, r, values['exit-lines'] === 'exit' && extname(programPath) === '.c' ? undefined : r.fault?.loc?.line ?? ret?.line ?? r.run.exitLoc?.line);
-      packets++;
-      counts[a]!++;
-      if (r.outcome === lastOutcome) lastOutcomeCell.n++;
-      else {
-        let cell = outcomeCells.get(r.outcome);
-        if (cell === undefined) outcomeCells.set(r.outcome, (cell = { n: 0 }));
-        cell.n++;
-        lastOutcome = r.outcome;
-        lastOutcomeCell = cell;
-      }
-      if (r.fault) {
-        faults++;
-        const kind = r.fault.kind;
-        if (kind === 'readonly-page-write') roPageFaults++;
-        else if (kind === 'unsupported' || kind === 'unsupported-helper') unmodelledFaults++;
-        const proved = refusals.fault(r.fault);
-        if (proved) err(`xdp-lens: packet ${pkt.index}: the kernel would refuse this program: ${refusalText(proved)}\n`);
-      }
-      if (r.run.uninitStackRead) uninitStackReads++;
-      if (r.invalidAction) invalid++;
-      if (pkt.truncated) truncated++;
-      // A packet sent on (stack, wire, redirect) whose valid checksum the program broke: stale-checksum at run time.
-      // Bytes the program left as they were cannot have broken one (compared without a copy or a parse).
-      let checksum = NO_BREAKS;
-      if (!r.fault && a >= 2) {
-        const after = r.metaLen ? r.out.subarray(r.metaLen) : r.out;
-        if (Buffer.compare(pkt.frame, after) !== 0) checksum = checksumBreaks(pkt.frame, after);
-      }
-      if (checksum.length) checksumBroken++;
-      if (filter && !filter.test(packetFacts(pkt, r, ret, filterModified))) continue;
-      matched++;
-      if (format === 'jsonl') {
-        if (!packetJsonOut(pkt, r, values.data, ret, checksum)) out(packetJson(pkt, r, values.data, ret, checksum));
-      }
-      else if (format === 'table') out(tableRow(pkt, r, timeNs, ret));
+      settled(pkt, r, timeNs);
     }
+    if (batch !== undefined && batch.count !== 0) runBatch();
   } finally {
     reader.close();
     driver.finish();

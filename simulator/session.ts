@@ -11,7 +11,7 @@ import { loadObject, objectErrors, pickProgram } from './elf/index.ts';
 import { loadBtfFile } from './elf/core.ts';
 import { compileC, type CompileOptions } from './compile.ts';
 import { INPUT_LIMITS, InputFileError, readInputFile } from './input.ts';
-import { createMachine, type Engine, type Machine, type RunHooks } from './vm/machine.ts';
+import { createMachine, type BatchResults, type Engine, type Machine, type PacketBatch, type RunHooks } from './vm/machine.ts';
 import { mapsDump, mapsToJson, seedMapsFromJson, type DumpOptions, type MapSummary, type MapsJson } from './vm/map-json.ts';
 import { prepareMaps, type InnerTemplate } from './vm/map-load.ts';
 import { Prandom } from './vm/helper-impl/prandom.ts';
@@ -270,6 +270,21 @@ export class Session {
     this.env.cpu = cpu;
     this.hooks?.onBuff?.(buff);
     return this.machine.run(this.program.name, buff, this.env, this.hooks);
+  }
+
+  /**
+   * Packets from..to-1 of `batch` through Machine.runBatch (see there) on `buff`, each on `cpu`, the clock at
+   * sec[i] s + nanos[i] ns before packet i runs (runAtTime's clock, per packet). For runs no debugger watches
+   * (`hooks` undefined). Returns the index after the last packet run.
+   */
+  runBatch(buff: XdpBuff, batch: PacketBatch, from: number, to: number, cpu: number, results: BatchResults): number {
+    this.env.cpu = cpu;
+    return this.machine.runBatch(this.program.name, buff, batch, from, to, this.env, results);
+  }
+
+  /** Advance the clock to a packet's timestamp (runAtTime's first step), for PacketBatch.before. */
+  advanceToTime(sec: number, nanos: number): void {
+    this.clock.advanceToTime(sec, nanos);
   }
 
   /** Run one packet the way BPF_PROG_TEST_RUN does (what the kernel-parity tests compare against). */

@@ -8,6 +8,8 @@
 import type { Session } from '../session.ts';
 import { ACTIONS, actionOf, XdpLensError, type Action } from '../session.ts';
 import type { RunResult, Fault, XdpBuff } from '../vm/types.ts';
+import type { BatchResults, PacketBatch } from '../vm/machine.ts';
+import type { LoadedProgram } from '../elf/types.ts';
 import { MapType } from '../elf/types.ts';
 import { layoutXdpBuff, linearCapacity, packetOut, type FrameGeometry } from './frame.ts';
 import { PagePool } from './page-pool.ts';
@@ -329,11 +331,18 @@ export class Driver {
     const run = sec >= 0 ? this.session.runAtTime(buff, sec, nanos, cpu) : this.session.runAt(buff, tsNs, cpu);
     // bpf_xdp_adjust_tail shrinking a multi-buffer frame returns the emptied fragments to the pool at once.
     if (mode !== 'generic' && buff.frags.length + 1 < buffers) pool.recycleDirect(buffers - 1 - buff.frags.length);
+    const out = this.opts.views === true && buff.frags.length === 0 ? this.outView(buff) : packetOut(buff, this.opts.views === true, this.outScratch);
+    return this.settle(buff, run, out, queue, note);
+  }
+
+  /** After the program's run on `buff`: the DriverPacket of its verdict (`out` the packet after the program), its path taken. */
+  private settle(buff: XdpBuff, run: RunResult, out: Uint8Array, queue: number, note: string | undefined): DriverPacket {
+    const { profile, mode } = this.opts;
+    const cpu = queue;
     const retval = run.fault ? 0 : run.retval >>> 0;
     const action = actionOf(retval);
     const invalidAction = retval >= ACTIONS.length;
     const metaLen = buff.dataMeta <= buff.data ? buff.data - buff.dataMeta : 0;
-    const out = this.opts.views === true && buff.frags.length === 0 ? this.outView(buff) : packetOut(buff, this.opts.views === true, this.outScratch);
     let pkt = this.pkt;
     if (pkt === undefined) {
       pkt = { queue, cpu, retval, action, invalidAction, fault: run.fault, path: 'xdp_exception', copied: 0, out, metaLen, run, note, target: undefined, outcome: PLAIN_BY_RETVAL[invalidAction ? 0 : retval]! };
@@ -364,6 +373,149 @@ export class Driver {
     if (++this.pollCount[queue] >= profile.napiBudget) this.endPoll(queue);
     return pkt;
   }
+
+  /**
+   * Whether receiveBatch can take this driver's frames: packets each done with before the next (`reuse`, `views`),
+   * one RX queue in native or readonly-page mode, no VLAN offload, the compiled engine, no debugger watching, and no
+   * program in the object calling kfuncs (the RX metadata ones read a descriptor laid out per frame).
+   */
+  batchable(): boolean {
+    const { mode, reuse, views, vlanStrip } = this.opts;
+    const s = this.session;
+    return reuse === true && views === true && vlanStrip !== true && mode !== 'generic' && this.pools.length === 1 && s.machine.engine === 'compiled' &&
+      s.hooks === undefined && !s.obj.programs.some((p) => (p.kfuncs?.length ?? 0) > 0 || p.insns.some((i) => i.opcode === 0x85 && i.src === 2));
+  }
+
+  /** Longest frame receiveBatch takes: what fits the linear part of the receive buffer (longer ones are multi-buffer). */
+  batchFrameMax(): number {
+    return linearCapacity(this.geometry(0, 0));
+  }
+
+  /** A batch of frames for receiveBatch, in the machine's packet memory. */
+  newBatch(frames = 256, bytes = 1 << 20): RxBatch {
+    return new RxBatch(this.session.machine.packetBuffer(bytes), frames);
+  }
+
+  /**
+   * `receiveAt` of each frame of `b` in turn (b.count frames, at most batchFrameMax() bytes each; numeric timestamps), the
+   * program run through Machine.runBatch: the same results, packets and counters, `each(i, packet, frame)` called for
+   * frame i once it is done (the packet, and frame i as a view of the batch, valid until the next call; packet.out is
+   * that same view when the program left the packet as it was). Only when batchable().
+   */
+  receiveBatch(b: RxBatch, each: (i: number, pkt: DriverPacket, frame: Uint8Array) => void): void {
+    const n = b.count;
+    if (n === 0) return;
+    const g = this.geometry(0, 0);
+    const fresh = this.spare === undefined || this.spare.length !== g.frameSize;
+    const spare = fresh ? this.session.machine.packetBuffer(g.frameSize, this.spare) : this.spare!;
+    this.spare = spare;
+    const clean = this.clean;
+    if (fresh) clean.from = clean.to = 0;
+    else if (this.boundsFixed) {
+      // The window of the last frame laid out: the frame is zero outside it (see layout).
+      clean.from = this.spareFrom;
+      clean.to = this.spareEnd;
+    } else {
+      // A program that moves the bounds may have left bytes anywhere: cleared once here, as layout would.
+      spare.fill(0);
+      clean.from = clean.to = 0;
+    }
+    let buff = this.buff;
+    if (buff === undefined) buff = this.buff = { frame: spare, data: g.headroom, dataEnd: g.headroom, dataMeta: g.headroom, frags: [], fragSize: g.fragSize, ingressIfindex: g.ingressIfindex, rxQueueIndex: 0, readonlyPage: g.readonlyPage };
+    buff.frame = spare;
+    if (buff.frags.length !== 0) buff.frags.length = 0;
+    buff.fragSize = g.fragSize;
+    buff.ingressIfindex = g.ingressIfindex;
+    buff.rxQueueIndex = 0;
+    buff.readonlyPage = g.readonlyPage;
+    buff.egressIfindex = undefined;
+    buff.rxMeta = undefined;
+    const batch = this.batchOf(b, g.headroom, clean);
+    const res = this.batchResults(b.offset.length);
+    const { retval, exitInsn, steps, flags, data, dataEnd, dataMeta } = res as Required<BatchResults>;
+    const out = res.out!;
+    const pool = this.pools[0];
+    const counters = this.counters;
+    const plain = this.plainRun();
+    const bounds = this.bounds;
+    const lines = this.entryLines;
+    const session = this.session;
+    let i = 0;
+    while (i < n) {
+      out.used = 0;
+      const k = session.runBatch(buff, batch, i, n, 0, res);
+      for (let j = i; j < k; j++) {
+        const len = b.length[j];
+        counters.rx_packets++;
+        counters.rx_bytes += len;
+        pool.alloc();
+        let run: RunResult;
+        if (j === k - 1 && res.result !== undefined) run = res.result;
+        else {
+          run = plain;
+          const e = exitInsn[j];
+          plain.retval = retval[j];
+          plain.exitInsn = e;
+          plain.steps = steps[j];
+          plain.exitLoc = e >= 0 ? lines?.[e] : undefined;
+        }
+        const d = data[j];
+        const m = dataMeta[j];
+        const end = dataEnd[j];
+        bounds.data = d;
+        bounds.dataMeta = m;
+        bounds.dataEnd = end;
+        const start = m <= d ? m : d;
+        const frame = b.bytes.subarray(b.offset[j], b.offset[j] + len);
+        let bytes: Uint8Array;
+        if (flags[j] === 0) bytes = frame;
+        else if (out.at[j] >= 0) bytes = out.bytes.subarray(out.at[j], out.at[j] + end - start);
+        else bytes = spare.subarray(start, end); // the last packet of this call, left in the frame
+        each(j, this.settle(bounds, run, bytes, 0, undefined), frame);
+      }
+      i = k;
+    }
+    // The frame is zero outside what the last run touched: the next layout or batch clears only that.
+    this.spareFrom = clean.from;
+    this.spareEnd = clean.to;
+    b.count = b.used = 0;
+  }
+
+  private readonly clean = { from: 0, to: 0 };
+  /** receiveBatch's xdp_buff bounds of each packet after its run, for settle (linear: no fragments). */
+  private readonly bounds: XdpBuff = { frame: new Uint8Array(0), data: 0, dataEnd: 0, dataMeta: 0, frags: [], fragSize: 0, ingressIfindex: 0, rxQueueIndex: 0 };
+  private batch: PacketBatch | undefined;
+  private batchOf(b: RxBatch, headroom: number, clean: { from: number; to: number }): PacketBatch {
+    let batch = this.batch;
+    if (batch === undefined || batch.bytes !== b.bytes) batch = this.batch = { bytes: b.bytes, offset: b.offset, length: b.length, headroom, clean, before: (i) => this.session.advanceToTime(b.sec[i], b.nanos[i]) };
+    batch.headroom = headroom;
+    return batch;
+  }
+  private results: BatchResults | undefined;
+  private batchResults(n: number): BatchResults {
+    let r = this.results;
+    if (r === undefined || r.retval.length < n) {
+      r = this.results = {
+        retval: new Uint32Array(n), exitInsn: new Int32Array(n), steps: new Int32Array(n), flags: new Uint8Array(n),
+        data: new Int32Array(n), dataEnd: new Int32Array(n), dataMeta: new Int32Array(n),
+        out: { bytes: new Uint8Array(1 << 18), at: new Int32Array(n), used: 0 }, result: undefined,
+      };
+    }
+    return r;
+  }
+  private plainResult: RunResult | undefined;
+  /** The RunResult of a packet whose run needs nothing but its return value and exit (refilled per packet). */
+  private plainRun(): RunResult {
+    return (this.plainResult ??= {
+      retval: 0, exitInsn: -1, exitProgram: this.session.program.name, steps: 0, tailCalls: 0, printk: [], perf: [], exitLoc: undefined, redirect: undefined,
+    });
+  }
+  /** The entry program's source lines as the machine loaded it (a plain run's exitLoc). */
+  private get entryLines(): LoadedProgram['lines'] | undefined {
+    const name = this.session.program.name;
+    return (this.linesOf ??= this.session.machine.obj.programs.find((p) => p.name === name)?.lines);
+  }
+  private linesOf: LoadedProgram['lines'] | undefined;
 
   private nativeVerdict(pkt: DriverPacket, buff: XdpBuff, queue: number): void {
     const pool = this.pools[queue];
@@ -649,4 +801,45 @@ export function tooShort(f: Uint8Array, start = 0): string | undefined {
     if (plen + 40 > rest) return `IPv6 payload length ${plen} with ${rest - 40} bytes after the header: ipv6_rcv drops it`;
   }
   return undefined;
+}
+
+/** Frames for Driver.receiveBatch: copies in one buffer (the machine's packet memory), with their timestamps. */
+export class RxBatch {
+  count = 0;
+  /** Bytes of `bytes` in use (each frame starts 8-byte aligned). */
+  used = 0;
+  readonly offset: Int32Array;
+  readonly length: Int32Array;
+  readonly sec: Float64Array;
+  readonly nanos: Float64Array;
+
+  constructor(readonly bytes: Uint8Array, frames: number) {
+    this.offset = new Int32Array(frames);
+    this.length = new Int32Array(frames);
+    this.sec = new Float64Array(frames);
+    this.nanos = new Float64Array(frames);
+  }
+
+  /** Whether a frame of `len` bytes fits after those already in. */
+  room(len: number): boolean {
+    return this.count < this.offset.length && this.used + len <= this.bytes.length;
+  }
+
+  /** Append a copy of `frame`, received at sec s + nanos ns (sec >= 0, 0 <= nanos < 10^9); room() first. Returns its index. */
+  add(frame: Uint8Array, sec: number, nanos: number): number {
+    const i = this.count++;
+    const o = this.used;
+    this.bytes.set(frame, o);
+    this.offset[i] = o;
+    this.length[i] = frame.length;
+    this.sec[i] = sec;
+    this.nanos[i] = nanos;
+    this.used = (o + frame.length + 7) & ~7;
+    return i;
+  }
+
+  /** Frame i as a view of the batch's bytes (valid until the batch is refilled). */
+  frame(i: number): Uint8Array {
+    return this.bytes.subarray(this.offset[i], this.offset[i] + this.length[i]);
+  }
 }
