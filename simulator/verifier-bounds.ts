@@ -22,7 +22,7 @@ import type { Insn } from './isa/insn.ts';
 import type { LoadedObject, LoadedProgram } from './elf/types.ts';
 import { BPF_F_RDONLY_PROG, MapType } from './elf/types.ts';
 import { CALL_HELPER, CALL_LOCAL, OPCODES, PSEUDO_IMM64, PSEUDO_MAP_FD, PSEUDO_MAP_IDX, PSEUDO_MAP_IDX_VALUE, PSEUDO_MAP_VALUE, aluVariant, type JmpOp, type OpcodeInfo } from './isa/opcodes.ts';
-import { alu32, alu64, jumpTaken as cmp } from './isa/alu.ts';
+import { alu32, alu64, jumpTaken as cmp, refusedWhenReached } from './isa/alu.ts';
 import { mapSpecialFields } from './vm/maps.ts';
 import { helperName } from './isa/helper-names.ts';
 
@@ -412,15 +412,10 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: stri
         const b: Reg = info.srcReg ? r[insn.src]! : konst(w32 ? BigInt(insn.imm >>> 0) : BigInt.asUintN(64, BigInt(insn.imm)));
         // check_alu_op on a reached instruction (after the destination's read check): a constant divisor 0, a constant
         // shift past the width.
-        if (!info.srcReg && a.k !== 'none') {
-          if ((op === 'div' || op === 'mod' || op === 'sdiv' || op === 'smod') && insn.imm === 0) {
-            refuse(pc, 'div by zero', `The verifier refuses this ${op === 'div' || op === 'sdiv' ? 'division' : 'remainder'}: div by zero (a constant divisor 0 is refused wherever the verifier reaches it; BPF division by a register holding 0 gives 0).`, 'invalid-alu');
-            return false;
-          }
-          if ((op === 'lsh' || op === 'rsh' || op === 'arsh') && (insn.imm < 0 || insn.imm >= (w32 ? 32 : 64))) {
-            refuse(pc, `invalid shift ${insn.imm}`, `The verifier refuses this shift: invalid shift ${insn.imm} (a constant shift must be 0..${w32 ? 31 : 63}).`, 'invalid-alu');
-            return false;
-          }
+        const why = a.k === 'none' ? undefined : refusedWhenReached(op, !!info.srcReg, info.width, insn.imm);
+        if (why) {
+          refuse(pc, why.slice(0, why.indexOf(':')), `The verifier refuses this instruction: ${why}.`, 'invalid-alu');
+          return false;
         }
         if (op === 'mov' && !w32) {
           r[insn.dst] = b;
