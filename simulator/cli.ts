@@ -17,7 +17,7 @@ import { rssQueueOf } from './driver/rss.ts';
 import { openCapture, CaptureError, linkHeaderNote, type CapturedPacket } from './net/capture.ts';
 import { summarize, SummaryCache } from './net/dissect.ts';
 import { diffPrograms, fileAtRevision, formatDiffRow, formatDiffSummary } from './diff.ts';
-import { compileFilter, formatFilterError, FilterError, type Filter, type PacketFacts } from './filter.ts';
+import { compileFilter, formatFilterError, FilterError, namesRecordFields, recordFacts, recordTime, type Filter, type PacketFacts } from './filter.ts';
 import { ReturnLines } from './return-lines.ts';
 import { loadBtfFile } from './elf/core.ts';
 import { analyzeFile } from './analysis/index.ts';
@@ -352,6 +352,9 @@ function cmdRun(argv: string[]): number {
   const engine = engineFlag(values.engine);
   const filter = values.filter !== undefined ? displayFilter(values.filter) : undefined;
   const filterModified = filter?.fields.includes('modified') === true;
+  const filterRecord = filter !== undefined && namesRecordFields(filter);
+  let prevTs: bigint | undefined;
+  let firstRecTs: bigint | undefined;
   let matched = 0;
   const mapOpts = mapLoadFlags(values['max-entries'], values['inner-map']);
   const dumpMaps = dumpMapsFlag(values['dump-maps']);
@@ -530,7 +533,10 @@ function cmdRun(argv: string[]): number {
       if (after !== pkt.frame && Buffer.compare(pkt.frame, after) !== 0) checksum = checksumBreaks(pkt.frame, after);
     }
     if (checksum.length) checksumBroken++;
-    if (filter && !filter.test(packetFacts(pkt, r, ret, filterModified))) return;
+    // A filter of the record's own fields (frame.time*, frame.interface_id, sll.*): the times of the first packet and the one before.
+    const record = filterRecord ? recordFacts(pkt, reader.format === 'pcapng', (firstRecTs ??= recordTime(pkt)), prevTs) : undefined;
+    if (filterRecord) prevTs = recordTime(pkt);
+    if (filter && !filter.test(packetFacts(pkt, r, ret, filterModified, record))) return;
     matched++;
     if (format === 'jsonl') {
       if (!packetJsonOut(pkt, r, values.data, ret, checksum)) out(packetJson(pkt, r, values.data, ret, checksum));
@@ -606,7 +612,7 @@ function cmdRun(argv: string[]): number {
       if (batch !== undefined) {
         const len = pkt.frame.length;
         // A cooked record's header is not kept with a batched frame: not batched for a filter of sll.* fields.
-        if (pkt.tsSec !== undefined && pkt.tsNanos! < 1_000_000_000 && pkt.tsSec >= 0 && !pkt.outgoing && !pkt.otherLink && len <= frameMax && pkt.capLen === len) {
+        if (pkt.tsSec !== undefined && pkt.tsNanos! < 1_000_000_000 && pkt.tsSec >= 0 && !pkt.outgoing && !pkt.otherLink && len <= frameMax && pkt.capLen === len && !(filterRecord && pkt.linkHeader)) {
           if (!batch.room(len)) runBatch();
           const i = batch.add(pkt.frame, pkt.tsSec, pkt.tsNanos!);
           bIndex[i] = pkt.index;
@@ -624,6 +630,10 @@ function cmdRun(argv: string[]): number {
         // type XDP is never handed (Wi-Fi, USB): XDP never sees it. Listed, not run.
         if (pkt.outgoing) outgoing++;
         else otherLink++;
+        if (filterRecord) {
+          firstRecTs ??= recordTime(pkt);
+          prevTs = recordTime(pkt);
+        }
         if (!filter && format === 'jsonl') out(outgoingJson(pkt));
         else if (!filter && format === 'table') out(outgoingRow(pkt, timeNs));
         continue;
@@ -1088,10 +1098,11 @@ function displayFilter(text: string): Filter {
 const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
 
 /** What a display filter sees of a packet: the frame as received and its result. */
-function packetFacts(pkt: CapturedPacket, r: DriverPacket, ret: ReturnLoc | undefined, wantModified: boolean): PacketFacts {
+function packetFacts(pkt: CapturedPacket, r: DriverPacket, ret: ReturnLoc | undefined, wantModified: boolean, record?: Partial<PacketFacts>): PacketFacts {
   const loc = exitLocation(r, ret);
   const after = r.out.subarray(r.metaLen);
   return {
+    ...record,
     index: pkt.index,
     frame: pkt.frame,
     wireLen: pkt.wireLen,

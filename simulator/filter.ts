@@ -13,7 +13,7 @@ import { ACTIONS } from './session.ts';
 import { dissectTree, udpService, type TreeField } from './net/dissect-tree.ts';
 import { compileRegex, RegexError, type CompiledRegex } from './filter-regex.ts';
 
-export type FieldType = 'uint' | 'ipv4' | 'ipv6' | 'mac' | 'string' | 'bytes' | 'action' | 'none';
+export type FieldType = 'uint' | 'ipv4' | 'ipv6' | 'mac' | 'string' | 'bytes' | 'action' | 'none' | 'time' | 'abstime';
 
 /** Every field a filter may name, with its type and what it is. */
 export const FIELDS: Record<string, { type: FieldType; doc: string }> = {
@@ -21,6 +21,11 @@ export const FIELDS: Record<string, { type: FieldType; doc: string }> = {
   'frame.number': { type: 'uint', doc: 'packet index in the capture (from 0, as in the table)' },
   'frame.len': { type: 'uint', doc: 'length on the wire' },
   'frame.cap_len': { type: 'uint', doc: 'length as captured' },
+  'frame.interface_id': { type: 'uint', doc: 'pcapng interface the packet was captured on (absent in a classic pcap, as in Wireshark)' },
+  'frame.time': { type: 'abstime', doc: 'arrival time, compared with a date: "Nov 12, 1999 08:55:44.123" or "2011-07-04 12:34:56" (local time; Z or UTC after it for UTC)' },
+  'frame.time_epoch': { type: 'time', doc: 'arrival time in seconds since 1970 (up to 9 decimals)' },
+  'frame.time_relative': { type: 'time', doc: 'seconds since the first packet of the capture' },
+  'frame.time_delta': { type: 'time', doc: 'seconds since the packet before it in the capture' },
   'action': { type: 'action', doc: 'the action the program returned (XDP_DROP, ...; XDP_ABORTED for faults and invalid values)' },
   'retval': { type: 'uint', doc: 'the raw return value' },
   'outcome': { type: 'string', doc: "what the driver carried out: 'dropped: no redirect target', 'passed', ..." },
@@ -128,6 +133,18 @@ export const FIELDS: Record<string, { type: FieldType; doc: string }> = {
   'sctp.port': { type: 'uint', doc: 'source or destination' },
   'esp': { type: 'none', doc: '' },
   'esp.spi': { type: 'uint', doc: '' },
+  'sll': { type: 'none', doc: 'Linux cooked capture header (v1 or v2) the packet was captured with' },
+  'sll.pkttype': { type: 'uint', doc: 'packet type: 0 to us, 1 broadcast, 2 multicast, 3 to another host' },
+  'sll.hatype': { type: 'uint', doc: 'link-layer address type (ARPHRD_*)' },
+  'sll.halen': { type: 'uint', doc: 'link-layer address length' },
+  'sll.src.eth': { type: 'mac', doc: 'source link-layer address of 6 bytes' },
+  'sll.src.ipv4': { type: 'ipv4', doc: 'source link-layer address of 4 bytes' },
+  'sll.src.other': { type: 'bytes', doc: 'source link-layer address of another length' },
+  'sll.unused': { type: 'bytes', doc: 'the address field\'s bytes past its length' },
+  'sll.etype': { type: 'uint', doc: 'protocol (an EtherType)' },
+  'sll.ltype': { type: 'uint', doc: 'protocol, a Linux protocol number (1536 or below)' },
+  'sll.gretype': { type: 'uint', doc: 'protocol of a GRE device (address type 778)' },
+  'sll.ifindex': { type: 'uint', doc: 'interface index (cooked v2)' },
 };
 
 /**
@@ -139,7 +156,7 @@ export const FIELDS: Record<string, { type: FieldType; doc: string }> = {
  * checks that every key the tree makes is here or in FIELDS, and the matches against tshark's display filters.
  */
 export const TREE_FIELDS: Record<string, FieldType> = {
-  'ieee8021ad': 'none', 'ieee8021ad.priority': 'uint', 'ieee8021ad.dei': 'uint', 'ieee8021ad.id': 'uint', 'ieee8021ad.etype': 'uint',
+  'ieee8021ad': 'none', 'ieee8021ad.priority': 'uint', 'ieee8021ad.dei': 'uint', 'ieee8021ad.id': 'uint', 'ieee8021ad.svid': 'uint', 'ieee8021ad.cvid': 'uint', 'ieee8021ah.etype': 'uint', 'ieee8021ad.etype': 'uint',
   'vlan.dei': 'uint', 'vlan.etype': 'uint', 'vlan.len': 'uint', 'eth.len': 'uint', 'eth.trailer': 'bytes', 'eth.padding': 'bytes', 'vlan.trailer': 'bytes', 'ieee8021ah.trailer': 'bytes',
   'arp.hw.type': 'uint', 'arp.proto.type': 'uint', 'arp.hw.size': 'uint', 'arp.proto.size': 'uint', 'arp.src.hw_mac': 'mac', 'arp.dst.hw_mac': 'mac',
   'arp.src.hw': 'string', 'arp.dst.hw': 'string', 'arp.src.proto': 'string', 'arp.dst.proto': 'string',
@@ -197,6 +214,15 @@ export interface PacketFacts {
   modified?: boolean;
   printk?: string[];
   summary?: () => string;
+  /** Arrival time, ns since 1970; the first packet's and the one before's in the capture (frame.time*). */
+  tsNs?: bigint;
+  firstTsNs?: bigint;
+  prevTsNs?: bigint;
+  /** pcapng interface id (frame.interface_id; absent for a classic pcap, as in Wireshark). */
+  interfaceId?: number;
+  /** The cooked header (LINKTYPE_LINUX_SLL 16 bytes, SLL2 20 bytes) the frame was captured with (sll.*). */
+  linkType?: number;
+  linkHeader?: Uint8Array;
 }
 
 export class FilterError extends Error {
@@ -316,7 +342,9 @@ function tokenize(text: string): Tok[] {
 // Values
 
 type Value = number | string;
-type Matcher = (v: Value) => boolean;
+/** A value as a filter compares it: times are BigInt nanoseconds. */
+type FValue = Value | bigint;
+type Matcher = (v: FValue) => boolean;
 
 function parseIpv4(s: string): number | undefined {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
@@ -358,6 +386,54 @@ function parseUint(s: string): number | undefined {
   if (/^0x[0-9a-fA-F]+$/.test(s)) return parseInt(s.slice(2), 16);
   if (/^[0-9]+$/.test(s)) return Number(s);
   return undefined;
+}
+
+/** Seconds as tshark reads a time offset (`1`, `-1.5`, `+01.000000001`: at most 9 decimals), in ns. */
+function parseSeconds(s: string): bigint | undefined {
+  const m = /^([+-]?)(\d+)(?:\.(\d{1,9}))?$/.exec(s);
+  if (!m) return undefined;
+  const ns = BigInt(m[2]!) * 1_000_000_000n + BigInt((m[3] ?? '').padEnd(9, '0'));
+  return m[1] === '-' ? -ns : ns;
+}
+
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+
+/**
+ * A date and time as tshark reads one for frame.time, in ns since 1970: "Nov 12, 1999 08:55:44.123" or
+ * "2011-07-04 12:34:56" (also 2011-07-04T12:34, 2011-07-04 alone), local time unless " UTC" follows (or Z, after the
+ * second form). Out-of-range days and seconds roll over as mktime does (Nov 31 is Dec 1).
+ */
+function parseDate(text: string): bigint | undefined {
+  const s = text.trim();
+  let m = /^([A-Za-z]{3})\s+(\d{1,2}),\s*(\d{1,4})\s+(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d{1,9}))?(\s+UTC)?$/.exec(s);
+  let y: number, mo: number, d: number, h = 0, mi = 0, sec = 0, frac = '', utc: boolean;
+  if (m) {
+    mo = MONTHS.indexOf(m[1]!.toLowerCase());
+    if (mo < 0) return undefined;
+    [y, d, h, mi, sec] = [m[3], m[2], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number];
+    frac = m[7] ?? '';
+    utc = m[8] !== undefined;
+  } else {
+    m = /^(\d{1,4})-(\d{1,2})-(\d{1,2})(?:(?:T|\s+)(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.(\d{1,9}))?)?)?(Z|\s+UTC)?$/.exec(s);
+    if (!m) return undefined;
+    [y, mo, d] = [Number(m[1]), Number(m[2]) - 1, Number(m[3])];
+    [h, mi, sec] = [m[4], m[5], m[6]].map((x) => Number(x ?? 0)) as [number, number, number];
+    frac = m[7] ?? '';
+    utc = m[8] !== undefined;
+  }
+  if (mo < 0 || mo > 11 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 61) return undefined;
+  const t = new Date(0);
+  // setFullYear, not the Date constructor: a year below 100 is that year, not 1900 + it.
+  if (utc) {
+    t.setUTCFullYear(y, mo, d);
+    t.setUTCHours(h, mi, sec, 0);
+  } else {
+    t.setFullYear(y, mo, d);
+    t.setHours(h, mi, sec, 0);
+  }
+  const ms = t.getTime();
+  if (!Number.isFinite(ms)) return undefined;
+  return BigInt(ms) * 1_000_000n + BigInt(frac.padEnd(9, '0'));
 }
 
 /**
@@ -410,6 +486,7 @@ function valueMatcher(field: string, type: FieldType, rel: Rel, tok: Tok): Match
   }
   const ordered = rel !== '==' && rel !== '!=';
   const cmp = (a: number, b: number) => (rel === '>' ? a > b : rel === '<' ? a < b : rel === '>=' ? a >= b : rel === '<=' ? a <= b : a === b);
+  const cmpBig = (a: bigint, b: bigint) => (rel === '>' ? a > b : rel === '<' ? a < b : rel === '>=' ? a >= b : rel === '<=' ? a <= b : a === b);
   const cmpStr = (a: string, b: string) => (rel === '>' ? a > b : rel === '<' ? a < b : rel === '>=' ? a >= b : rel === '<=' ? a <= b : a === b);
   switch (type) {
     case 'uint': {
@@ -461,17 +538,27 @@ function valueMatcher(field: string, type: FieldType, rel: Rel, tok: Tok): Match
       if (ordered) return (v) => (rel === '>' ? String(v) > s : rel === '<' ? String(v) < s : rel === '>=' ? String(v) >= s : String(v) <= s);
       return (v) => v === s;
     }
+    case 'time': {
+      const n = tok.t === 'word' ? parseSeconds(s) : undefined;
+      if (n === undefined) throw bad('a time in seconds (such as 1.5 or 1764000000.000123, at most 9 decimals)');
+      return (v) => cmpBig(v as bigint, n);
+    }
+    case 'abstime': {
+      const n = tok.t === 'str' ? parseDate(s) : undefined;
+      if (n === undefined) throw bad('a quoted date and time such as "Nov 12, 1999 08:55:44.123" or "2011-07-04 12:34:56" (local time; Z or UTC after it for UTC)');
+      return (v) => cmpBig(v as bigint, n);
+    }
     case 'none':
       throw new FilterError(`${field} has no value to compare: write it alone to test that it is present`, tok.pos, tok.end - tok.pos);
   }
 }
 
-const TYPE_NAMES: Record<FieldType, string> = { uint: 'a number', ipv4: 'an IPv4 address', ipv6: 'an IPv6 address', mac: 'a MAC address', string: 'text', bytes: 'a byte string', action: 'an XDP action', none: 'a protocol' };
+const TYPE_NAMES: Record<FieldType, string> = { time: 'a time in seconds', abstime: 'a date and time', uint: 'a number', ipv4: 'an IPv4 address', ipv6: 'an IPv6 address', mac: 'a MAC address', string: 'text', bytes: 'a byte string', action: 'an XDP action', none: 'a protocol' };
 
 // ---------------------------------------------------------------------------------------------------------------
 // Parser: or := and (|| and)*; and := not (&& not)*; not := ! not | primary; primary := ( or ) | field [rel value]
 
-type Node = (get: (field: string) => Value[]) => boolean;
+type Node = (get: (field: string) => FValue[]) => boolean;
 
 export interface Filter {
   text: string;
@@ -482,7 +569,7 @@ export interface Filter {
   test(p: PacketFacts): boolean;
 }
 
-const RESULT_FIELDS = new Set(['frame.number', 'frame.len', 'frame.cap_len', 'frame', 'action', 'retval', 'outcome', 'outcome.kind', 'outcome.reason', 'fault', 'fault.kind', 'exit.line', 'exit.file', 'driver.path', 'redirect.target', 'queue', 'modified', 'printk', 'summary']);
+const RESULT_FIELDS = new Set(['frame.number', 'frame.len', 'frame.cap_len', 'frame.interface_id', 'frame.time', 'frame.time_epoch', 'frame.time_relative', 'frame.time_delta', 'frame', 'action', 'retval', 'outcome', 'outcome.kind', 'outcome.reason', 'fault', 'fault.kind', 'exit.line', 'exit.file', 'driver.path', 'redirect.target', 'queue', 'modified', 'printk', 'summary']);
 
 /** Deepest nesting of parentheses a filter may have (deeper is refused with a FilterError, not a stack overflow). */
 const MAX_NESTING = 256;
@@ -563,7 +650,7 @@ export function compileFilter(text: string): Filter {
     k++;
     // The field's values as the comparison sees them: a slice of its bytes, or its bits under a mask.
     let key = field;
-    let view: ((x: Value) => Value | undefined) | undefined;
+    let view: ((x: FValue) => FValue | undefined) | undefined;
     if (peek().v === '[') {
       if (field === 'frame') key = 'frame.raw';
       view = slice(field, field === 'frame' ? 'bytes' : def.type);
@@ -608,7 +695,7 @@ export function compileFilter(text: string): Filter {
         key = 'frame.raw';
       }
     }
-    const vals = view ? (g: (f: string) => Value[]) => g(key).map(view!).filter((x): x is Value => x !== undefined) : (g: (f: string) => Value[]) => g(key);
+    const vals = view ? (g: (f: string) => FValue[]) => g(key).map(view!).filter((x): x is FValue => x !== undefined) : (g: (f: string) => FValue[]) => g(key);
     const r = peek();
     const relTok0 = r.t === 'op' && ['==', '!=', '>', '<', '>=', '<=', '~', '===', '!==', '~='].includes(r.v) ? r.v : r.t === 'word' ? r.v.toLowerCase() : undefined;
     // Wireshark's forms for repeated fields: === / all_eq (every occurrence equals), ~= / !== / any_ne (one differs,
@@ -664,7 +751,7 @@ export function compileFilter(text: string): Filter {
       k++;
       const ordered = rel !== '==' && rel !== '!=';
       if (ordered && (other === 'ipv6' || other === 'mac')) throw new FilterError(`'${rel}' does not compare ${TYPE_NAMES[other]}es: use == or !=`, r.pos, r.end - r.pos);
-      const c = (a: Value, b: Value) => (rel === '>' ? a > b : rel === '<' ? a < b : rel === '>=' ? a >= b : rel === '<=' ? a <= b : a === b);
+      const c = (a: FValue, b: FValue) => (rel === '>' ? a > b : rel === '<' ? a < b : rel === '>=' ? a >= b : rel === '<=' ? a <= b : a === b);
       if (rel === '!=') return (g) => { const as = vals(g); const bs = g(of); return as.length > 0 && bs.length > 0 && !as.some((a) => bs.some((b) => a === b)); };
       if (quant === 'any_ne') return (g) => { const bs = g(of); return vals(g).some((a) => bs.some((b) => a !== b)); };
       if (quant === 'all_eq') return (g) => { const as = vals(g); const bs = g(of); return as.length > 0 && bs.length > 0 && as.every((a) => bs.every((b) => a === b)); };
@@ -689,7 +776,7 @@ export function compileFilter(text: string): Filter {
   }
 
   /** `[i:n]`, `[i-j]`, `[i]`, `[:n]`, `[i:]` after a field (negative i from the end): its bytes there. */
-  function slice(field: string, type: FieldType): (x: Value) => Value | undefined {
+  function slice(field: string, type: FieldType): (x: FValue) => FValue | undefined {
     const open = peek();
     k++;
     const spec = peek();
@@ -732,7 +819,7 @@ export function compileFilter(text: string): Filter {
     test(p: PacketFacts): boolean {
       let dissected: Map<string, Value[]> | undefined;
       let tree: Map<string, Value[]> | undefined;
-      const get = (f: string): Value[] => {
+      const get = (f: string): FValue[] => {
         const r = resultField(p, f);
         if (r !== undefined) return r;
         if (needsTree && !FIELDS[f]) {
@@ -745,6 +832,30 @@ export function compileFilter(text: string): Filter {
       return root(get);
     },
   };
+}
+
+/** A record's time as the first packet's or the one before a packet (tshark: 0 for a record without one). */
+export function recordTime(pkt: { tsNs: bigint; untimed?: true }): bigint {
+  return pkt.untimed ? 0n : pkt.tsNs;
+}
+
+/** Whether a filter names a field of the capture record itself (frame.time*, frame.interface_id, sll.*). */
+export function namesRecordFields(f: Filter): boolean {
+  return f.fields.some((n) => n.startsWith('frame.time') || n === 'frame.interface_id' || n === 'sll' || n.startsWith('sll.'));
+}
+
+/**
+ * The facts of a capture record a filter of `namesRecordFields` needs: its time, the first packet's and the one
+ * before's (any record of the capture, run or not), its pcapng interface, its cooked header.
+ */
+export function recordFacts(
+  pkt: { tsNs: bigint; interfaceId: number; linkType: number; linkHeader?: Uint8Array; untimed?: true },
+  pcapng: boolean,
+  firstTsNs: bigint | undefined,
+  prevTsNs: bigint | undefined,
+): Pick<PacketFacts, 'tsNs' | 'firstTsNs' | 'prevTsNs' | 'interfaceId' | 'linkType' | 'linkHeader'> {
+  // A record without a timestamp (a pcapng simple packet block) has no time fields, as in Wireshark.
+  return { ...(pkt.untimed ? {} : { tsNs: pkt.tsNs }), firstTsNs, prevTsNs, ...(pcapng ? { interfaceId: pkt.interfaceId } : {}), linkType: pkt.linkType, ...(pkt.linkHeader ? { linkHeader: pkt.linkHeader } : {}) };
 }
 
 /** Parse only, for "errors as you type": undefined when the filter is valid. */
@@ -834,6 +945,8 @@ export function treeFields(frame: Uint8Array): Map<string, Value[]> {
       else if (type) add(f.key, treeValue(type, f.value));
       // Wireshark gives the IPv6 header's version field the name ip.version as well (`ip.version == 6` selects IPv6).
       if (f.key === 'ipv6.version') add('ip.version', treeValue('uint', f.value));
+      // The type after an 802.1ad tag, by the name filters had for it before (Wireshark's is ieee8021ah.etype).
+      if (f.key === 'ieee8021ah.etype') add('ieee8021ad.etype', treeValue('uint', f.value));
       // Wireshark 4's names for the fragment header's fields (its offset in 8-byte units, as on the wire).
       if (f.key === 'ipv6.fragment') {
         for (const c of f.children ?? []) {
@@ -896,7 +1009,7 @@ export function treeFields(frame: Uint8Array): Map<string, Value[]> {
 }
 
 /** A value of a field as its bytes (one character per byte), for a slice. */
-function toBytes(type: FieldType, x: Value): string {
+function toBytes(type: FieldType, x: FValue): string {
   if (type === 'ipv4') return String.fromCharCode((Number(x) >>> 24) & 255, (Number(x) >>> 16) & 255, (Number(x) >>> 8) & 255, Number(x) & 255);
   if (type === 'mac') return Buffer.from(String(x).replace(/:/g, ''), 'hex').toString('latin1');
   if (type === 'ipv6') return Buffer.from(String(x), 'hex').toString('latin1');
@@ -908,7 +1021,7 @@ function latin1(frame: Uint8Array, o: number, n: number): string {
   return Buffer.from(frame.buffer, frame.byteOffset + o, Math.max(0, Math.min(n, frame.length - o))).toString('latin1');
 }
 
-function resultField(p: PacketFacts, f: string): Value[] | undefined {
+function resultField(p: PacketFacts, f: string): FValue[] | undefined {
   const one = (v: Value | undefined) => (v === undefined ? [] : [v]);
   const colon = p.outcome?.indexOf(':') ?? -1;
   switch (f) {
@@ -917,6 +1030,10 @@ function resultField(p: PacketFacts, f: string): Value[] | undefined {
     case 'frame.number': return [p.index];
     case 'frame.len': return [p.wireLen];
     case 'frame.cap_len': return [p.capLen];
+    case 'frame.interface_id': return p.interfaceId === undefined ? [] : [p.interfaceId];
+    case 'frame.time': case 'frame.time_epoch': return p.tsNs === undefined ? [] : [p.tsNs];
+    case 'frame.time_relative': return p.tsNs === undefined || p.firstTsNs === undefined ? [] : [p.tsNs - p.firstTsNs];
+    case 'frame.time_delta': return p.tsNs === undefined ? [] : [p.tsNs - (p.prevTsNs ?? p.tsNs)];
     case 'action': return [p.action];
     case 'retval': return [p.retval];
     case 'outcome': return one(p.outcome);
@@ -932,7 +1049,40 @@ function resultField(p: PacketFacts, f: string): Value[] | undefined {
     case 'modified': return p.modified ? [1] : [];
     case 'printk': return p.printk ?? [];
     case 'summary': return p.summary ? [p.summary()] : [];
-    default: return undefined;
+    default: return f === 'sll' || f.startsWith('sll.') ? sllField(p, f) : undefined;
+  }
+}
+
+/**
+ * A field of the Linux cooked header (v1: 16 bytes, v2: 20) the packet was captured with, as Wireshark's SLL
+ * dissector gives it: the address as sll.src.eth (6 bytes), sll.src.ipv4 (4) or sll.src.other (up to 8), the rest of
+ * the 8-byte field as sll.unused; the protocol as sll.ltype (1536 or below), sll.gretype (address type 778, GRE) or
+ * sll.etype. A netlink capture (address type 824) has none of them.
+ */
+function sllField(p: PacketFacts, f: string): FValue[] {
+  const h = p.linkHeader;
+  const v2 = p.linkType === 276;
+  if (!h || (p.linkType !== 113 && !v2) || h.length < (v2 ? 20 : 16)) return [];
+  const u16 = (o: number) => (h[o]! << 8) | h[o + 1]!;
+  const hatype = u16(v2 ? 8 : 2);
+  if (hatype === 824) return [];
+  const halen = v2 ? h[11]! : u16(4);
+  const addr = v2 ? 12 : 6;
+  const proto = u16(v2 ? 0 : 14);
+  switch (f) {
+    case 'sll': return [1];
+    case 'sll.pkttype': return [v2 ? h[10]! : u16(0)];
+    case 'sll.hatype': return [hatype];
+    case 'sll.halen': return [halen];
+    case 'sll.ifindex': return v2 ? [((h[4]! << 24) | (h[5]! << 16) | (h[6]! << 8) | h[7]!) >>> 0] : [];
+    case 'sll.src.eth': return halen === 6 ? [Array.from(h.subarray(addr, addr + 6), (b) => b.toString(16).padStart(2, '0')).join(':')] : [];
+    case 'sll.src.ipv4': return halen === 4 ? [((h[addr]! << 24) | (h[addr + 1]! << 16) | (h[addr + 2]! << 8) | h[addr + 3]!) >>> 0] : [];
+    case 'sll.src.other': return halen !== 0 && halen !== 4 && halen !== 6 ? [latin1(h, addr, Math.min(halen, 8))] : [];
+    case 'sll.unused': return halen < 8 ? [latin1(h, addr + halen, 8 - halen)] : [];
+    case 'sll.ltype': return proto <= 1536 ? [proto] : [];
+    case 'sll.gretype': return proto > 1536 && hatype === 778 ? [proto] : [];
+    case 'sll.etype': return proto > 1536 && hatype !== 778 ? [proto] : [];
+    default: return [];
   }
 }
 

@@ -55,6 +55,13 @@ export interface CapturedPacket {
    * an Ethernet frame. `xdp-lens run` lists these without running them. Absent otherwise.
    */
   otherLink?: string;
+  /**
+   * The Linux cooked header (SLL: 16 bytes, SLL2: 20) a cooked record was captured with, which `frame` no longer
+   * holds (display filters' sll.* fields). A view like `frame` with `views`. Absent for other link types.
+   */
+  linkHeader?: Uint8Array;
+  /** A pcapng simple packet block: the record has no timestamp (tsNs is the interface's offset). Absent otherwise. */
+  untimed?: true;
 }
 
 export class CaptureError extends Error {
@@ -614,6 +621,7 @@ abstract class BaseReader {
     };
     // A cooked record's packet type (SLL: bytes 0-1, SLL2: byte 10) 4 is PACKET_OUTGOING: sent by the capturing host.
     if ((linkType === LINKTYPE.LINUX_SLL && raw[0] === 0 && raw[1] === 4) || (linkType === LINKTYPE.LINUX_SLL2 && raw[10] === 4)) p.outgoing = true;
+    if (linkType === LINKTYPE.LINUX_SLL || linkType === LINKTYPE.LINUX_SLL2) p.linkHeader = raw.subarray(0, linkType === LINKTYPE.LINUX_SLL ? 16 : 20);
     return p;
   }
 }
@@ -903,8 +911,9 @@ class PcapngReader extends BaseReader implements CaptureReader {
             this.fail(at + 8, `packet length ${cap} exceeds the maximum of ${MAX_CAPLEN} bytes`, this.index);
           const data = this.bytes(b, 12, 12 + cap);
           this.recordOffset = at;
-          if (!linkTypeSupported(iface.linkType)) return this.other(iface.offsetNs, data, Math.max(orig, cap), iface.linkType, 0);
-          return this.packet(iface.offsetNs, data, orig, iface.linkType, 0, at, iface.fcsLen);
+          const p = linkTypeSupported(iface.linkType) ? this.packet(iface.offsetNs, data, orig, iface.linkType, 0, at, iface.fcsLen) : this.other(iface.offsetNs, data, Math.max(orig, cap), iface.linkType, 0);
+          p.untimed = true;
+          return p;
         }
         default:
           continue; // name resolution, statistics, custom and unknown blocks

@@ -312,12 +312,14 @@ class Dissection {
     if (end - o < 4) return void this.short(k, name, o, end, 4);
     const tci = this.u16(o);
     const type = this.u16(o + 2);
+    if (k === 'ieee8021ad' && type === 0x88a8) return this.twoServiceTags(o, end, depth);
     const fields = [
       this.field(`${k}.priority`, 'Priority', String(tci >> 13), o, 2, { mask: 0xe000 }),
       this.field(`${k}.dei`, 'DEI', String((tci >> 12) & 1), o, 2, { mask: 0x1000 }),
       this.field(`${k}.id`, 'ID', String(tci & 0xfff), o, 2, { mask: 0x0fff }),
-      // Below 0x0600 an 802.1Q tag is followed by an 802.3 length and an LLC frame (Wireshark's vlan.len).
-      type < 0x0600 && k === 'vlan' ? this.field('vlan.len', 'Length', String(type), o + 2, 2) : this.field(`${k}.etype`, 'Type', named(type, 4, ETHERTYPES), o + 2, 2),
+      // Below 0x0600 an 802.1Q tag is followed by an 802.3 length and an LLC frame (Wireshark's vlan.len). Wireshark
+      // names the type after an 802.1ad tag ieee8021ah.etype.
+      type < 0x0600 && k === 'vlan' ? this.field('vlan.len', 'Length', String(type), o + 2, 2) : this.field(k === 'vlan' ? 'vlan.etype' : 'ieee8021ah.etype', 'Type', named(type, 4, ETHERTYPES), o + 2, 2),
     ];
     this.layer(k, name, o, 4, fields, `PRI: ${tci >> 13}, ID: ${tci & 0xfff}`);
     if (depth === 0) this.lastTag = k;
@@ -332,6 +334,32 @@ class Dissection {
       return;
     }
     this.ethertype(type, o + 4, end, depth);
+  }
+
+  /**
+   * An 802.1ad tag followed by another (two 0x88a8 TPIDs in a row): one layer of 8 bytes as Wireshark has it, the
+   * first tag's ID as ieee8021ad.svid, the second's as ieee8021ad.cvid (neither is ieee8021ad.id), then the type after
+   * the second tag.
+   */
+  private twoServiceTags(o: number, end: number, depth: number): void {
+    const name = '802.1ad Service VLAN';
+    if (end - o < 8) return void this.short('ieee8021ad', name, o, end, 8);
+    const tci = this.u16(o);
+    const ctci = this.u16(o + 4);
+    const type = this.u16(o + 6);
+    const fields = [
+      this.field('ieee8021ad.priority', 'Priority', String(tci >> 13), o, 2, { mask: 0xe000 }),
+      this.field('ieee8021ad.dei', 'DEI', String((tci >> 12) & 1), o, 2, { mask: 0x1000 }),
+      this.field('ieee8021ad.svid', 'S-VID', String(tci & 0xfff), o, 2, { mask: 0x0fff }),
+      this.field('ieee8021ad.priority', 'Priority', String(ctci >> 13), o + 4, 2, { mask: 0xe000 }),
+      this.field('ieee8021ad.dei', 'DEI', String((ctci >> 12) & 1), o + 4, 2, { mask: 0x1000 }),
+      this.field('ieee8021ad.cvid', 'C-VID', String(ctci & 0xfff), o + 4, 2, { mask: 0x0fff }),
+      this.field('ieee8021ah.etype', 'Type', named(type, 4, ETHERTYPES), o + 6, 2),
+    ];
+    this.layer('ieee8021ad', name, o, 8, fields, `S-VID: ${tci & 0xfff}, C-VID: ${ctci & 0xfff}`);
+    if (depth === 0) this.lastTag = 'ieee8021ad';
+    if (this.layers.length > MAX_LAYERS / 2) throw new Stop();
+    this.ethertype(type, o + 8, end, depth);
   }
 
   private arp(o: number, end: number): void {

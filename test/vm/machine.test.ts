@@ -128,9 +128,15 @@ test('validation errors come back as invalid-insn faults naming the slot', () =>
 });
 
 test('a helper the simulator does not model faults with its kernel name', () => {
-  const { result } = run('call 9\nmov %r0, 2\nexit');
+  const { result } = run('call 35\nmov %r0, 2\nexit');
   assert.equal(result.fault?.kind, 'unsupported-helper');
-  assert.equal(result.fault?.message, 'helper 9 (bpf_skb_store_bytes) not supported');
+  assert.match(result.fault?.message ?? '', /^helper 35 \(bpf_get_current_task\) not supported: /);
+});
+
+test('a helper XDP programs may not call faults as the verifier refusal it is', () => {
+  const { result } = run('call 9\nmov %r0, 2\nexit');
+  assert.equal(result.fault?.kind, 'helper-misuse');
+  assert.match(result.fault?.message ?? '', /^program of this type cannot use helper bpf_skb_store_bytes#9: /);
 });
 
 const callAndReturn = (setup: string, id: number) => `${setup}\ncall ${id}\nexit`;
