@@ -525,7 +525,10 @@ export const RULE_DOCS: Record<string, string> = {
   'tx-unmodified':
     'XDP_TX transmits the frame out of the interface it arrived on, exactly as the program left it. Unless the program ' +
     'rewrote it (swapped MAC addresses, rewritten IP/ports, an encapsulation via `bpf_xdp_adjust_head()`), the sender ' +
-    'receives its own frame back. Changes made in a function the program calls count, also through pointers passed to it.',
+    'receives its own frame back. Changes made in a function the program calls count, also through pointers passed to it. ' +
+    'A frame whose IP header was changed (addresses swapped for a reply, a TTL) but whose Ethernet addresses were not ' +
+    'still goes out addressed to this host\'s own MAC, so no peer accepts it: swap `h_source` and `h_dest` (or set them ' +
+    'from a FIB lookup) before returning XDP_TX.',
   'readonly-page-write':
     'Some drivers give the XDP program a page they cannot let it change: they build the skb by copying the headers out ' +
     'of the page (`napi_alloc_skb`) and keep the page shared. A store into the packet (or `bpf_xdp_store_bytes()`) then ' +
@@ -535,7 +538,9 @@ export const RULE_DOCS: Record<string, string> = {
     'with read-only pages the driver drops such frames, so every return that can give them is reported.',
   'ctx-write':
     'Every field of `struct xdp_md` is read-only for an XDP program; the verifier refuses a store into it ("invalid ' +
-    'bpf_context access"). Move the packet start or end with `bpf_xdp_adjust_head()` / `bpf_xdp_adjust_tail()`.',
+    'bpf_context access"). Move the packet start or end with `bpf_xdp_adjust_head()` / `bpf_xdp_adjust_tail()`. The one ' +
+    'exception is `rx_queue_index` in a program offloaded to the NIC (loaded for hardware offload, e.g. on a Netronome ' +
+    'card), which may set it to pick the receive queue; XDP Lens models programs that run on the host.',
   'readonly-write':
     '`const` globals live in `.rodata`, which the loader freezes (BPF_F_RDONLY_PROG), as do maps created with that flag ' +
     'and device-map values: the verifier refuses stores into them ("write into map forbidden").',
@@ -561,7 +566,9 @@ export const RULE_DOCS: Record<string, string> = {
     'or without the addresses) needs `tcp->check`/`udp->check` updated too (bpf_csum_diff, an incremental update), ' +
     'or, for UDP over IPv4, `udp->check = 0` (no checksum). Exchanging the ports keeps the sum. A changed address ' +
     'alone (NAT) is judged where the program has checked the protocol (`ip->protocol == IPPROTO_TCP`, a `case` of a ' +
-    'switch on it): without that check XDP Lens does not know which checksum follows, and says nothing.',
+    'switch on it): without that check XDP Lens does not know which checksum follows, and says nothing. ' +
+    'The ICMP checksum covers the whole ICMP message and is never optional: changing the type (an echo request turned ' +
+    'into a reply), the code or the identifier needs `checksum` updated, and `checksum = 0` must be followed by the sum.',
   'map-value-null':
     '`bpf_map_lookup_elem()` returns NULL when the key has no entry. The verifier refuses a dereference before a NULL ' +
     "check (\"invalid mem access 'map_value_or_null'\"), except for an ARRAY lookup with a key it knows to be 0.",

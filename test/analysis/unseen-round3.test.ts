@@ -52,9 +52,12 @@ test('tx-unmodified: a callee\'s status tells the path that changed the frame fr
     prog('in_local', '\tint err = set_src(data, data_end, 1);\n\tif (err)\n\t\treturn XDP_DROP;\n\treturn XDP_TX;') +
     prog('negated', '\tif (!set_src(data, data_end, 1))\n\t\treturn XDP_TX;\n\treturn XDP_DROP;') +
     prog('wrong_side', '\tif (set_src(data, data_end, 1) == 0)\n\t\treturn XDP_DROP;\n\treturn XDP_TX; // unchanged');
-  const fs = source(body).filter((f) => f.rule === 'tx-unmodified');
-  // Only the program that sends the frame back on the -1 path (nothing written) is told.
+  const fs = source(body).filter((f) => f.rule === 'tx-unmodified' && /did not change/.test(f.message));
+  // Only the program that sends the frame back on the -1 path (nothing written) is told the frame is unchanged.
   assert.deepEqual(got(fs), [`tx-unmodified@${lineOf(body, '// unchanged')}`], show(fs));
+  // The three others changed the source address but not the Ethernet addresses: told that instead.
+  const macs = source(body).filter((f) => f.rule === 'tx-unmodified' && /Ethernet addresses/.test(f.message));
+  assert.equal(macs.length, 3, show(macs));
 });
 
 test('a value the branch proves above 4 is an invalid-action, even where the tier cannot follow it (a map field)', () => {

@@ -528,7 +528,7 @@ int dnat(struct xdp_md *ctx)
 		return XDP_PASS;
 	iph->daddr = bpf_htonl(0x0a000001); // nat
 	iph->check = 0;
-	return XDP_TX;
+	return XDP_PASS;
 }
 `;
   const fs = check(body);
@@ -601,6 +601,7 @@ static __always_inline int reply(struct xdp_md *ctx, __u32 dst)
 	iph->version = 4; // change
 	iph->daddr = dst;
 	fix_csum(iph);
+	__builtin_memcpy(((struct ethhdr *)data)->h_dest, ((struct ethhdr *)data)->h_source, ETH_ALEN);
 	return XDP_TX;
 }
 
@@ -856,7 +857,7 @@ int ty(struct xdp_md *ctx)
 	if ((void *)(iph + 1) > data_end)
 		return XDP_PASS;
 	iph->ttl = 64; // here
-	return XDP_TX;
+	return XDP_PASS;
 }
 `;
   const fs = check(body);

@@ -395,6 +395,9 @@ export class Analyzer {
 
   private execIf(n: Node, st: State): State | null {
     const condNode = n.childForFieldName('condition');
+    const l4Before = st.l4Pending;
+    const ipBefore = st.csumPending;
+    const icmpBefore = st.icmpPending;
     const [ts, fs] = condNode ? this.cond(condNode, st) : [st, clone(st)];
     const cons = n.childForFieldName('consequence');
     const alt = n.childForFieldName('alternative');
@@ -406,10 +409,13 @@ export class Analyzer {
     }
     // `if (!meta->csum_partial) csum_update(&tcp->check, ...)`: a checksum update the program makes or skips by its
     // own checksum state (offloaded, partial) is skipped on purpose; the path that skips it is not a stale checksum.
-    if (a && b && condNode && /csum|checksum/i.test(condNode.text)) {
+    // So is one the branch that skips it makes no change of its own to be covered (`if (!m->partial) update(...);`).
+    if (a && b && condNode) {
+      const named = /csum|checksum/i.test(condNode.text);
       for (const [x, y] of [[a, b], [b, a]] as const) {
-        if (x.l4Updated && !y.l4Updated) y.l4Updated = true;
-        if (x.csumUpdated && !y.csumUpdated) markCsumUpdated(y);
+        if (x.l4Updated && !y.l4Updated && (named || y.l4Pending === l4Before)) y.l4Updated = true;
+        if (x.icmpUpdated && !y.icmpUpdated && (named || y.icmpPending === icmpBefore)) y.icmpUpdated = true;
+        if (x.csumUpdated && !y.csumUpdated && (named || y.csumPending === ipBefore)) markCsumUpdated(y);
       }
     }
     return joinStates([a, b]);
@@ -429,6 +435,7 @@ export class Analyzer {
     let head = entry;
     let exit: State | null = null;
     let wroteInBody = false;
+    let macInBody = false;
     let redirectedInBody = false;
     for (let pass = 0; pass < 3; pass++) {
       const ctx: LoopCtx = { breaks: [], continues: [], isSwitch: false };
@@ -461,6 +468,7 @@ export class Analyzer {
       }
       for (const s of [end, ...ctx.breaks]) {
         if (s?.wrote) wroteInBody = true;
+        if (s?.macWrote) macInBody = true;
         if (s?.redirected) redirectedInBody = true;
       }
       exit = joinStates([condNode || n.type === 'do_statement' ? condExit : null, ...ctx.breaks]);
@@ -471,6 +479,7 @@ export class Analyzer {
     if (exit) {
       // A loop body usually runs; what it writes or redirects counts for the code after it.
       exit.wrote ||= wroteInBody;
+      if (macInBody) exit.macWrote = true;
       exit.redirected ||= redirectedInBody;
     }
     return exit;
@@ -824,6 +833,7 @@ export class Analyzer {
       });
       if (!kept.length) continue;
       if (kept.every((c) => c.wrote)) side.wrote = true;
+      if (kept.every((c) => c.macWrote)) side.macWrote = true;
       if (kept.every((c) => c.redirected)) side.redirected = true;
     }
   }
@@ -1236,9 +1246,12 @@ export class Analyzer {
       this.access(base, extra, size, n, st, ptrNode);
       const at = v.off === null ? undefined : `${v.root}:${v.off}`;
       if (forStore) {
-        this.storeEffects(v, storeNode ?? n, st);
-        if (f && (isIpHeader(base.t, this) || isIp6Header(base.t, this) || l4HeaderOf(base.t, this))) this.headerStore(base.t, fieldName, storeNode ?? n, st, this.storing, at);
-        else this.mayStoreChecksum(f && v.off !== null ? { ...v, off: v.off + f.offset } : { ...v, off: f ? v.off : null }, st, f?.size ?? 2);
+        this.storeEffects(v, storeNode ?? n, st, v.off !== null ? v.off + (f?.offset ?? 0) : null);
+        // A store through a stale pointer is refused (reported once, above): what it would change is moot.
+        const refused = v.k === 'pkt' && !!v.stale;
+        if (!refused && f && isIcmpHeader(base.t, this)) this.icmpStore(fieldName, storeNode ?? n, st, this.storing);
+        else if (!refused && f && (isIpHeader(base.t, this) || isIp6Header(base.t, this) || l4HeaderOf(base.t, this))) this.headerStore(base.t, fieldName, storeNode ?? n, st, this.storing, at);
+        else if (!refused) this.mayStoreChecksum(f && v.off !== null ? { ...v, off: v.off + f.offset } : { ...v, off: f ? v.off : null }, st, f?.size ?? 2);
       }
       if (f?.elem !== undefined) {
         // An array member decays to a pointer into the packet (eth->h_dest used by memcpy).
@@ -1279,7 +1292,7 @@ export class Analyzer {
     if (base.v.k === 'pkt') {
       this.access(base, k === undefined ? null : k * elem, elem, n, st, arg, k);
       if (forStore) {
-        this.storeEffects(base.v, storeNode ?? n, st);
+        this.storeEffects(base.v, storeNode ?? n, st, base.v.off === null || k === undefined ? null : base.v.off + k * elem);
         this.mayStoreChecksum(base.v.off === null || k === undefined ? { ...base.v, off: null } : { ...base.v, off: base.v.off + k * elem }, st, elem);
       }
       return { v: TAINTED, t: base.t ? derefType(base.t) : undefined };
@@ -1326,6 +1339,7 @@ export class Analyzer {
           // `csum_replace2(&ip->check, ...)`: the checksum is updated through its address.
           if (fieldName === 'check' && isIpHeader(p.t, this)) markCsumUpdated(st);
           if (fieldName === 'check' && l4HeaderOf(p.t, this)) st.l4Updated = true;
+          if (isIcmpChecksum(fieldName) && isIcmpHeader(p.t, this)) st.icmpUpdated = true;
           const off = p.v.off === null || !f ? null : p.v.off + f.offset;
           return { v: { ...p.v, off }, t: { base: f ? INT_TYPES_BY_SIZE[f.elem ?? f.size] ?? '__u8' : '__u8', ptr: 1, dims: [] } };
         }
@@ -1336,6 +1350,7 @@ export class Analyzer {
           if (isIpHeader(p.t, this)) markCsumUpdated(st);
           if (l4HeaderOf(p.t, this)) st.l4Updated = true;
         }
+        if (p.v.k === 'top' && !p.v.stack && isIcmpChecksum(fieldName) && isIcmpHeader(p.t, this)) st.icmpUpdated = true;
         return { v: TOP };
       }
       if (base) {
@@ -1531,10 +1546,12 @@ export class Analyzer {
   }
 
   /** What a store through a pointer with value `v` means for the rules. */
-  private storeEffects(v: Val, n: Node, st: State): void {
+  private storeEffects(v: Val, n: Node, st: State, off: number | null = v.k === 'pkt' ? v.off : null): void {
     switch (v.k) {
       case 'pkt':
         st.wrote = true;
+        // Bytes 0..11 of the frame are its Ethernet addresses (a header at a variable offset may lie anywhere).
+        if (v.region === 'data' && (off === null || frameOffset(v.root, off) < 12)) st.macWrote = true;
         if (this.driverMode === 'readonly-page' && v.region === 'data' && !v.stale) this.readonlyPageWrite(n);
         return;
       case 'mapval':
@@ -1562,6 +1579,7 @@ export class Analyzer {
         if (v.k === 'top' && v.stack) return;
         // An unknown pointer may point into the packet: count it as a change of the frame (no tx-unmodified).
         st.wrote = true;
+        st.macWrote = true;
     }
   }
 
@@ -1580,6 +1598,7 @@ export class Analyzer {
       const picker = fnNode && unparen(fnNode).type === 'call_expression' ? calleeName(unparen(fnNode)) : undefined;
       if (picker && LIBBPF_INTERNAL.test(picker)) return { v: TOP };
       st.wrote = true;
+      st.macWrote = true;
       return { v: TOP };
     }
     this.used.add(name);
@@ -1614,7 +1633,13 @@ export class Analyzer {
       const size = name.includes('mem') ? single(args[2]?.v ?? TOP) : undefined;
       if (/mem(cpy|move)$/.test(name) && args[1]?.v.k === 'pkt' && size !== undefined) this.access(args[1], 0, size, n, st, argNodes[1]);
       if (args[0].v.k === 'pkt' && size !== undefined) this.access(args[0], 0, size, n, st, argNodes[0]);
+      // Into a local array or `&local`: the program's own memory, not the frame's Ethernet addresses.
+      const dst = argNodes[0] ? unparen(argNodes[0]) : undefined;
+      const local = dst?.type === 'pointer_expression' && dst.childForFieldName('operator')?.text === '&' ? dst.childForFieldName('argument') : dst;
+      const own = local?.type === 'identifier' && args[0].v.k !== 'pkt' && (st.vars.get(local.text)?.t?.dims.length ?? 0) + (dst !== local ? 1 : 0) > 0;
+      const mac = st.macWrote;
       this.storeEffects(args[0].v, n, st);
+      if (own) st.macWrote = mac;
       if (args[0].v.k === 'mapval') this.noteMapStore(args[0].v, '*', undefined);
       this.mayStoreChecksum(args[0].v, st, size ?? 2, argNodes[0]);
       return { v: TOP };
@@ -1646,6 +1671,7 @@ export class Analyzer {
     if (INVALIDATING_HELPERS.has(name) && !(name === 'bpf_tail_call' && this.inProgramBody())) this.invalidate(name, n, st);
     if (FRAME_CHANGING_HELPERS.has(name)) {
       st.wrote = true;
+      st.macWrote = true;
       // Bytes written at an offset the tier does not follow: the checksums among them, possibly.
       // A local header copy stored back brings its own changes (and updates of its `check`) with it.
       const src = name === 'bpf_xdp_store_bytes' && argNodes[2] ? unparen(argNodes[2]) : undefined;
@@ -1661,6 +1687,7 @@ export class Analyzer {
       } else if (name === 'bpf_xdp_store_bytes' || name === 'bpf_dynptr_write' || name === 'bpf_dynptr_slice_rdwr') {
         markCsumUpdated(st);
         st.l4Updated = true;
+        st.icmpUpdated = true;
       }
       if (name === 'bpf_xdp_store_bytes' && this.driverMode === 'readonly-page') this.readonlyPageWrite(n, 'This bpf_xdp_store_bytes() call changes');
     }
@@ -1692,9 +1719,11 @@ export class Analyzer {
     // given for NULL.
     for (const a of args) if (a.v.k === 'mapval') this.nullChecked(st, a.v.id);
     st.wrote = true;
+    st.macWrote = true;
     st.redirected = true;
     markCsumUpdated(st);
     st.l4Updated = true;
+    st.icmpUpdated = true;
     return { v: TOP };
   }
 
@@ -1747,6 +1776,9 @@ export class Analyzer {
       }
       st.proven = exits.proven;
       st.wrote = exits.wrote;
+      st.macWrote = exits.macWrote;
+      st.icmpPending = exits.icmpPending;
+      st.icmpUpdated = exits.icmpUpdated;
       st.redirected = exits.redirected;
       st.pendingRedirect = exits.pendingRedirect;
       st.csumPending = exits.csumPending;
@@ -1865,6 +1897,7 @@ export class Analyzer {
       }
     }
     st.wrote = true;
+    st.macWrote = true;
   }
 
   private sizeofExpr(n: Node, st: State): number | undefined {
@@ -1943,7 +1976,8 @@ export class Analyzer {
     const cover = v.off !== null && object !== undefined ? v.off + object * ((index ?? 0) + 1) : 0;
     const lengthLine = v.region === 'data' && !(proven > 0) ? this.lengthChecks.get(v.root) : undefined;
     // A length compared instead of a pointer guards every access after it alike: one finding.
-    st.proven.set(v.root, need === null || lengthLine !== undefined ? Infinity : Math.max(need, cover));
+    // Nothing checked at all on this pointer's packet yet: the one check the program is missing guards what follows too.
+    st.proven.set(v.root, need === null || lengthLine !== undefined || !(proven > 0) ? Infinity : Math.max(need, cover));
     const of = v.region === 'meta' ? 'of the metadata' : v.root.includes('+[') ? 'of a header at a variable offset' : 'of the packet';
     const bound = v.region === 'meta' ? 'ctx->data' : 'data_end';
     const ptrText = ptrNode.text.length <= 40 ? ptrNode.text : 'this pointer';
@@ -2184,7 +2218,9 @@ export class Analyzer {
           ? ' To grow or shrink the packet at its end, call bpf_xdp_adjust_tail().'
           : fieldName === 'data_meta'
             ? ' To reserve metadata in front of the packet, call bpf_xdp_adjust_meta().'
-            : '';
+            : fieldName === 'rx_queue_index'
+              ? ' Only a program offloaded to the NIC (loaded for hardware offload, e.g. on a Netronome card) may set it.'
+              : '';
     this.report(
       'ctx-write',
       n,
@@ -2298,6 +2334,11 @@ export class Analyzer {
       const p = l4.writes.find((w) => w.from === undefined) ?? l4.writes[0]!;
       if (p.node !== ipNode) this.staleL4Checksum(proto, p, v.vals.map((c) => c.v));
     }
+    // The same for the ICMP checksum, which covers the whole ICMP message and is never optional.
+    const icmp = st.icmpPending;
+    if (icmp && !st.icmpUpdated && intended.length === v.vals.length && !v.more && v.vals.length > 0 && v.vals.every((c) => c.v === 2 || c.v === 3 || c.v === 4)) {
+      this.staleIcmpChecksum(icmp.writes.find((w) => !w.zero) ?? icmp.writes[0]!, v.vals.map((c) => c.v));
+    }
     // Each value is judged by what its own path did (stamped on it) or what every path to here did. Where the return
     // already gives values that are no XDP action (a parser's status codes), its other values named by that same
     // non-XDP enum or macro (P_ERR_X = 3) are that mistake too, not an XDP_TX or XDP_REDIRECT meant as one.
@@ -2329,6 +2370,19 @@ export class Analyzer {
         undefined,
         this.placedRelated(intended.filter((c) => c.v === 3 && !c.wrote), at, this.calleePlace(intended.filter((c) => c.v === 3 && !c.wrote), at)),
         this.calleePlace(intended.filter((c) => c.v === 3 && !c.wrote), at),
+      );
+    } else if (intended.some((c) => c.v === 3 && !c.macWrote) && !st.macWrote && !this.calleeRepeat('tx-unmodified', intended.filter((c) => c.v === 3 && !c.macWrote), at)) {
+      // The frame was changed, but not its Ethernet addresses: sent back out of the port it came in on, it is
+      // addressed to this host's own MAC.
+      const kept = intended.filter((c) => c.v === 3 && !c.macWrote);
+      this.report(
+        'tx-unmodified',
+        at,
+        'This returns XDP_TX after changing the frame but not its Ethernet addresses: it goes back out addressed to ' +
+          "this host's own MAC, so the peer never gets it. Swap (or set) h_source and h_dest before returning XDP_TX.",
+        undefined,
+        this.placedRelated(kept, at, this.calleePlace(kept, at)),
+        this.calleePlace(kept, at),
       );
     }
   }
@@ -2366,6 +2420,7 @@ export class Analyzer {
     const end = v.k === 'pkt' && v.off !== null ? v.off + size : Infinity;
     if (end > 24) markCsumUpdated(st);
     if (end > 40) st.l4Updated = true;
+    if (end > 34) st.icmpUpdated = true;
   }
 
   /** `hdr->field.a.b[i]` with `hdr` a local packet pointer to an IP or TCP/UDP header: that header and field. */
@@ -2388,6 +2443,19 @@ export class Analyzer {
     if (!slot?.t || !name || slot.v.k !== 'pkt') return undefined;
     if (!(isIpHeader(slot.t, this) || isIp6Header(slot.t, this) || l4HeaderOf(slot.t, this))) return undefined;
     return { t: slot.t, name, node: cur.parent?.type === 'assignment_expression' ? cur.parent : cur };
+  }
+
+  /** A store into a field of an ICMP header: its checksum (never optional) must be computed after it. */
+  private icmpStore(field: string, n: Node, st: State, value: Val | undefined): void {
+    const zero = !!value && single(value) === 0;
+    if (isIcmpChecksum(field) && !zero) {
+      st.icmpUpdated = true;
+      st.icmpPending = undefined;
+      return;
+    }
+    // `checksum = 0` before the sum is computed, or a change after an update: open until the next computed store.
+    if (isIcmpChecksum(field) || st.icmpPending) st.icmpUpdated = undefined;
+    st.icmpPending = { writes: [...(st.icmpPending?.writes ?? []), { field, node: n, file: this.unit.file, site: this.site, zero: zero && isIcmpChecksum(field) }] };
   }
 
   /** A store into a field of `struct iphdr` through a packet pointer: the header checksum must follow. */
@@ -2415,7 +2483,12 @@ export class Analyzer {
       if (completes) st.csumRecomputed = true;
       return;
     }
-    // A change after a recompute from scratch: that checksum no longer covers the header.
+    // A change after a recompute from scratch: that checksum no longer covers the header. So for a change after
+    // `check = 0` with the sum not stored yet: only the store that completes the recompute covers it.
+    if (st.csumZeroed && st.csumUpdated) {
+      st.csumUpdated = undefined;
+      st.csumPending = undefined;
+    }
     if (st.csumRecomputed) {
       st.csumUpdated = undefined;
       st.csumRecomputed = undefined;
@@ -2448,6 +2521,27 @@ export class Analyzer {
       this.reportAway('stale-checksum', p.away as Away, message);
       return;
     }
+    const unit = this.decls.units.find((u) => u.file === p.file);
+    const savedUnit = this.unit;
+    const savedSite = this.site;
+    if (unit) this.unit = unit;
+    this.site = p.site as Node | undefined;
+    try {
+      this.report('stale-checksum', p.node as Node, message);
+    } finally {
+      this.unit = savedUnit;
+      this.site = savedSite;
+    }
+  }
+
+  private staleIcmpChecksum(p: NonNullable<State['icmpPending']>['writes'][number], values: number[]): void {
+    const actions = [...new Set(values)].map((v) => XDP_ACTIONS[v]).join('/');
+    const message = p.zero
+      ? `The ICMP checksum is set to 0 here and not computed before ${actions}: ICMP has no "no checksum", so the receiver ` +
+        'drops the message as corrupt. Store the computed sum into `checksum` after the changes.'
+      : `\`${p.field}\` of the ICMP header is changed here, but the ICMP checksum (\`checksum\`, which covers the whole ICMP ` +
+        `message) is not updated before ${actions}: the receiver drops the message as corrupt. Update \`checksum\` ` +
+        'incrementally (e.g. with bpf_csum_diff).';
     const unit = this.decls.units.find((u) => u.file === p.file);
     const savedUnit = this.unit;
     const savedSite = this.site;
@@ -2773,6 +2867,18 @@ function l4HeaderOf(t: TypeRef | undefined, a: Analyzer): 'tcp' | 'udp' | undefi
   return r.base === 'struct tcphdr' ? 'tcp' : r.base === 'struct udphdr' ? 'udp' : undefined;
 }
 
+/** The checksum field of `struct icmphdr` (`checksum`) or of `struct icmp6hdr` (`icmp6_cksum`). */
+function isIcmpChecksum(field: string): boolean {
+  return field === 'checksum' || field === 'icmp6_cksum';
+}
+
+/** A pointer to `struct icmphdr` or `struct icmp6hdr` (through typedefs). */
+function isIcmpHeader(t: TypeRef | undefined, a: Analyzer): boolean {
+  if (!t) return false;
+  const r = resolveTypedef(t, a.decls);
+  return r.ptr === 1 && r.dims.length === 0 && (r.base === 'struct icmphdr' || r.base === 'struct icmp6hdr');
+}
+
 /** A pointer to `struct ipv6hdr` (through typedefs). */
 function isIp6Header(t: TypeRef | undefined, a: Analyzer): boolean {
   if (!t) return false;
@@ -2936,6 +3042,20 @@ function fallsOff(fn: FunctionDecl): boolean {
   }
   if (last && (last.type === 'return_statement' || last.type === 'goto_statement')) return false;
   return fn.body.lastChild?.type === '}';
+}
+
+/**
+ * The least offset in the frame of `off` bytes past a packet root: a header at a variable offset (`ip + ip->ihl * 4`,
+ * root `data#0@14+[ip->ihl*4]`) lies at least as far in as the pointer it was computed from.
+ */
+function frameOffset(root: string, off: number): number {
+  let at = off;
+  for (const m of root.matchAll(/@([^+@]*)\+\[/g)) {
+    const base = Number(m[1]);
+    if (!Number.isFinite(base)) return -Infinity;
+    at += base;
+  }
+  return at;
 }
 
 /** Where callees wrote the returned values (`return -1;` inside the helper), as related places of the finding. */

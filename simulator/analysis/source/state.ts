@@ -29,6 +29,8 @@ export interface ConstVal {
    */
   wrote?: boolean;
   redirected?: boolean;
+  /** The Ethernet addresses may have been written on the path that produced this value (State.macWrote). */
+  macWrote?: boolean;
   /** No value at all: a callee ran to its closing brace without a return (`v` is NaN). */
   undef?: boolean;
   /**
@@ -160,6 +162,11 @@ export interface State {
   invalidated?: StaleInfo;
   /** The frame was written on every path to here. */
   wrote: boolean;
+  /**
+   * The Ethernet addresses (bytes 0..11 of the frame) may have been written on every path to here: a store there or
+   * at an offset the tier does not know, a call that may write the frame, a move of the packet's start.
+   */
+  macWrote?: boolean;
   /** A redirect target was set on every path to here. */
   redirected: boolean;
   /** A bpf_redirect_map call whose result was thrown away, on some path to here. */
@@ -197,6 +204,13 @@ export interface State {
    * untyped pointer that may reach it, bpf_xdp_store_bytes) on every path here.
    */
   l4Updated?: boolean;
+  /**
+   * Stores into an ICMP header (type, code, id, ...; `checksum = 0` too: ICMP has no "no checksum") on some path to
+   * here with no store of the computed ICMP checksum after them, and whether that checksum was updated (stored other
+   * than 0, passed by address, or possibly by a call the tier cannot see) on every path here.
+   */
+  icmpPending?: { writes: { field: string; node: unknown; file: string; site?: unknown; zero?: boolean }[] };
+  icmpUpdated?: boolean;
   /**
    * What the branches taken on this path prove about the L4 protocol of the IP header at `at` (`ip->protocol ==
    * IPPROTO_TCP`, a `case IPPROTO_UDP:` of a switch on it): `tcp`, `udp`, `tcp/udp` (one of the two, paths joined),
@@ -258,6 +272,9 @@ export function assignState(dst: State, src: State): void {
   dst.gen = src.gen;
   dst.invalidated = src.invalidated;
   dst.wrote = src.wrote;
+  dst.icmpPending = src.icmpPending;
+  dst.icmpUpdated = src.icmpUpdated;
+  dst.macWrote = src.macWrote;
   dst.redirected = src.redirected;
   dst.pendingRedirect = src.pendingRedirect;
   dst.csumPending = src.csumPending;
@@ -300,6 +317,7 @@ function join2(a: State, b: State): State {
     gen: Math.max(a.gen, b.gen),
     invalidated: a.gen >= b.gen ? a.invalidated ?? b.invalidated : b.invalidated ?? a.invalidated,
     wrote: a.wrote && b.wrote,
+    macWrote: (a.macWrote && b.macWrote) || undefined,
     redirected: a.redirected && b.redirected,
     pendingRedirect: a.pendingRedirect ?? b.pendingRedirect,
     csumPending: earlier(a.csumPending, b.csumPending),
@@ -307,8 +325,8 @@ function join2(a: State, b: State): State {
     csumRecomputed: (a.csumRecomputed && b.csumRecomputed) || undefined,
     csumZeroed: (a.csumZeroed && b.csumZeroed) || undefined,
     csumOpen: a.csumOpen ?? b.csumOpen,
-    l4Pending: a.l4Pending?.proto && !b.l4Pending?.proto ? a.l4Pending : b.l4Pending?.proto && !a.l4Pending?.proto ? b.l4Pending : earlier(a.l4Pending, b.l4Pending),
-    l4Updated: (a.l4Updated && b.l4Updated) || undefined,
+    ...joinL4(a, b),
+    ...joinIcmp(a, b),
     l4Proof: joinL4Proof(a.l4Proof, b.l4Proof),
     copies: joinCopies(a.copies, b.copies),
     unstale: a.unstale === b.unstale ? a.unstale : undefined,
@@ -353,6 +371,27 @@ function joinCopies(a: State['copies'], b: State['copies']): State['copies'] {
 }
 
 /** Of two paths' pending header changes, the one whose first change comes first in the file (the line reported). */
+/**
+ * The L4 checksum's pending changes at a join. A path whose changes its own update covered, joined with a path that
+ * neither changed nor updated anything, leaves nothing open: `if (off >= 128) return; ... update(&tcp->check, ...);
+ * tcp->dest = p;` in a helper was reported at the helper's return (the update was not on the early return's path).
+ */
+function joinL4(a: State, b: State): Pick<State, 'l4Pending' | 'l4Updated'> {
+  const covered = (x: State, y: State) => !!x.l4Pending && !!x.l4Updated && !y.l4Pending && !y.l4Updated;
+  if (covered(a, b) || covered(b, a)) return { l4Pending: undefined, l4Updated: undefined };
+  return {
+    l4Pending: a.l4Pending?.proto && !b.l4Pending?.proto ? a.l4Pending : b.l4Pending?.proto && !a.l4Pending?.proto ? b.l4Pending : earlier(a.l4Pending, b.l4Pending),
+    l4Updated: (a.l4Updated && b.l4Updated) || undefined,
+  };
+}
+
+/** The ICMP checksum's pending changes at a join, as joinL4 does for TCP/UDP. */
+function joinIcmp(a: State, b: State): Pick<State, 'icmpPending' | 'icmpUpdated'> {
+  const covered = (x: State, y: State) => !!x.icmpPending && !!x.icmpUpdated && !y.icmpPending && !y.icmpUpdated;
+  if (covered(a, b) || covered(b, a)) return { icmpPending: undefined, icmpUpdated: undefined };
+  return { icmpPending: earlier(a.icmpPending, b.icmpPending), icmpUpdated: (a.icmpUpdated && b.icmpUpdated) || undefined };
+}
+
 function earlier<T extends { writes: { node: unknown; file: string }[] }>(a: T | undefined, b: T | undefined): T | undefined {
   if (!a || !b) return a ?? b;
   const x = a.writes[0];
@@ -439,7 +478,7 @@ export function constsUnion(a: ConstVal[], b: ConstVal[], more: boolean): Val {
     const i = out.findIndex((o) => o.v === c.v && o.name === c.name && o.origin?.range.line === c.origin?.range.line);
     if (i < 0) out.push(c);
     // The same constant from two paths: what both paths did.
-    else if ((out[i].wrote && !c.wrote) || (out[i].redirected && !c.redirected)) out[i] = { ...out[i], wrote: (out[i].wrote && c.wrote) || undefined, redirected: (out[i].redirected && c.redirected) || undefined, csumStale: out[i].csumStale ?? c.csumStale };
+    else if ((out[i].wrote && !c.wrote) || (out[i].redirected && !c.redirected) || (out[i].macWrote && !c.macWrote)) out[i] = { ...out[i], wrote: (out[i].wrote && c.wrote) || undefined, redirected: (out[i].redirected && c.redirected) || undefined, macWrote: (out[i].macWrote && c.macWrote) || undefined, csumStale: out[i].csumStale ?? c.csumStale };
     else if (!out[i].csumStale && c.csumStale) out[i] = { ...out[i], csumStale: c.csumStale };
   }
   if (out.length > MAX_CONSTS) return { k: 'top' };
@@ -450,10 +489,10 @@ export function constsUnion(a: ConstVal[], b: ConstVal[], more: boolean): Val {
 export function stamp(v: Val, st: State, csum = true): Val {
   const stale = csum ? st.csumOpen : undefined;
   if (v.k !== 'consts' || (!st.wrote && !st.redirected && !stale)) return v;
-  if (v.vals.every((c) => (c.wrote || !st.wrote) && (c.redirected || !st.redirected) && (c.csumStale || !stale))) return v;
+  if (v.vals.every((c) => (c.wrote || !st.wrote) && (c.macWrote || !st.macWrote) && (c.redirected || !st.redirected) && (c.csumStale || !stale))) return v;
   return {
     ...v,
-    vals: v.vals.map((c) => ({ ...c, wrote: c.wrote || st.wrote || undefined, redirected: c.redirected || st.redirected || undefined, csumStale: c.csumStale ?? stale })),
+    vals: v.vals.map((c) => ({ ...c, wrote: c.wrote || st.wrote || undefined, macWrote: c.macWrote || st.macWrote || undefined, redirected: c.redirected || st.redirected || undefined, csumStale: c.csumStale ?? stale })),
   };
 }
 
