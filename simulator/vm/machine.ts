@@ -543,7 +543,9 @@ class XdpMachine implements Machine {
       o.at[i] = -1;
       return false;
     }
-    o.bytes.set(buff.frame.subarray(start, buff.dataEnd), o.used);
+    // Within the engine's linear memory a memory.copy (no view object per packet), else a view's set.
+    if (mem.inLinear(o.bytes) && mem.inLinear(buff.frame)) mem.copyLinear(o.bytes.byteOffset + o.used, buff.frame.byteOffset + start, n);
+    else o.bytes.set(buff.frame.subarray(start, buff.dataEnd), o.used);
     o.at[i] = o.used;
     o.used = (o.used + n + 7) & ~7;
     return true;

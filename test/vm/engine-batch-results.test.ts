@@ -87,8 +87,10 @@ function batched(obj: LoadedObject, program: string, packets: Uint8Array[], engi
   const res: BatchResults = {
     retval: new Uint32Array(n), exitInsn: new Int32Array(n), steps: new Int32Array(n), result: undefined,
     flags: new Uint8Array(n), data: new Int32Array(n), dataEnd: new Int32Array(n), dataMeta: new Int32Array(n),
-    out: { bytes: new Uint8Array(outSize), at: new Int32Array(n), used: 0 },
+    // In the linear memory with the packets (memory.copy into it), else a plain array.
+    out: { bytes: linear ? m.packetBuffer(outSize) : new Uint8Array(outSize), at: new Int32Array(n), used: 0 },
   };
+  if (linear && engine === 'compiled') assert.equal(res.out!.bytes.buffer, frame.buffer, 'out is in the linear memory');
   const per: (Per & { flags: number })[] = [];
   let outStops = 0;
   for (let from = 0; from < n; ) {
@@ -141,7 +143,7 @@ for (const mode of ['auto', 'all'] as WasmMode[]) {
         const obj = loadProgramFile(join(PARITY, file), { clangFlags: spec.flags });
         const program = spec.program ?? obj.programs.find((p) => p.isXdp)!.name;
         const want = reference(obj, program, packets);
-        const variants: [Engine, boolean, number, number][] = [['compiled', true, 64, 1 << 16], ['compiled', false, 9, 600], ['interp', false, 64, 1 << 16]];
+        const variants: [Engine, boolean, number, number][] = [['compiled', true, 64, 1 << 16], ['compiled', true, 5, 900], ['compiled', false, 9, 600], ['interp', false, 64, 1 << 16]];
         for (const [engine, linear, size, outSize] of variants) {
           const got = batched(obj, program, packets, engine, linear, size, outSize);
           seen.outStops += got.outStops;
