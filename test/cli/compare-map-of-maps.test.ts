@@ -3,31 +3,17 @@
 // ARRAY far too large for bpftool to dump (katran's ch_rings has 33 million slots). Both sides must be seeded alike,
 // the inner maps compared after the run like any other map, and the run must finish promptly, not time out on a dump.
 // Programs written for this test. Needs root and bpftool; skips otherwise (fails under XDP_LENS_REQUIRE_KERNEL=1).
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { kernelVerifierUnavailable } from '../../simulator/analysis/verifier.ts';
 import { runWithPrivateBpffs } from '../../simulator/kernel-load.ts';
-import { kernelOrSkip } from '../kernel/runner.ts';
 import { REPO } from '../repo.ts';
-import { classicPcap } from '../net/pcap-file.ts';
+import { CLI, compareJson, compareOrSkip, spacedCase } from './compare-setup.ts';
 
-const CLI = join(REPO, 'dist', 'cli.js');
 const UAPI = ['--cflag', '-I/usr/include/x86_64-linux-gnu'];
-
-function compareOrSkip(t: TestContext): boolean {
-  if (kernelOrSkip(t)) return true;
-  const why = kernelVerifierUnavailable();
-  if (why) {
-    if (process.env.XDP_LENS_REQUIRE_KERNEL === '1') assert.fail(why);
-    t.skip(why);
-    return true;
-  }
-  return false;
-}
 
 // Slot (frame length & 1) of xlc_outer holds an inner array whose slot 0 is the verdict and slot 1 a counter; a
 // frame whose slot is empty passes. Every frame also counts in xlc_big at index len * 1000 (1 << 20 slots).
@@ -75,14 +61,8 @@ test('compare seeds a map of maps with maps of its own on both sides and compare
     ],
   }));
   const cap = join(REPO, 'examples', 'demo.pcap');
-  const r = spawnSync(process.execPath, [CLI, 'compare', src, cap, ...UAPI, '--maps', seed, '--format', 'json'], { encoding: 'utf8', timeout: 300_000 });
-  let out: { available: boolean; reason?: string; differing: number; mapsDiffering: number; rows: { sim: { retval: number; data: string }; kernel?: { retval: number } }[]; maps: { map: string; equal: boolean; differences: string[] }[]; notes: string[] };
-  try {
-    out = JSON.parse(r.stdout);
-  } catch {
-    assert.fail(`compare: exit ${r.status}\n${r.stdout}\n${r.stderr}`);
-  }
-  assert.equal(r.status, 0, JSON.stringify(out).slice(0, 3000) + r.stderr);
+  const { status, out, stderr } = compareJson<{ available: boolean; reason?: string; differing: number; mapsDiffering: number; rows: { sim: { retval: number; data: string }; kernel?: { retval: number } }[]; maps: { map: string; equal: boolean; differences: string[] }[]; notes: string[] }>([src, cap, ...UAPI, '--maps', seed]);
+  assert.equal(status, 0, JSON.stringify(out).slice(0, 3000) + stderr);
   assert.equal(out.available, true);
   assert.deepEqual([out.differing, out.mapsDiffering], [0, 0]);
   // The kernel took the seeded verdicts: every frame's verdict is the one its slot's inner map holds.
@@ -147,20 +127,14 @@ char LICENSE[] SEC("license") = "GPL";
 
 test('compare: a count that depends on the time elapsed between packets is clock-dependent, not a disagreement', (t) => {
   if (compareOrSkip(t)) return;
-  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-compare-rate-'));
-  const src = join(dir, 'rate.c');
-  writeFileSync(src, RATE);
-  const cap = join(dir, 'spaced.pcap');
-  const frame = Uint8Array.from({ length: 60 }, (_, i) => (i === 12 ? 0x08 : i));
-  writeFileSync(cap, classicPcap(Array.from({ length: 5 }, (_, i) => ({ data: frame, sec: 1_700_000_000 + 2 * i }))));
-  const r = spawnSync(process.execPath, [CLI, 'compare', src, cap, '--format', 'json'], { encoding: 'utf8', timeout: 300_000 });
-  const out = JSON.parse(r.stdout) as { differing: number; mapsDiffering: number; maps: { map: string; equal: boolean; differences: string[]; clockRandom: string[] }[] };
+  const { src, cap } = spacedCase('xdp-lens-compare-rate-', 'rate', RATE);
+  const { status, out, stdout, stderr } = compareJson<{ differing: number; mapsDiffering: number; maps: { map: string; equal: boolean; differences: string[]; clockRandom: string[] }[] }>([src, cap]);
   const rate = out.maps.find((m) => m.map === 'xlc_rate');
   assert.ok(rate, JSON.stringify(out.maps));
   // The two sides do differ there (count 1 after a fresh window in the simulator, 5 in the kernel) ...
   assert.match(rate.clockRandom.join('\n'), /key 00000000: simulator 01000000/, JSON.stringify(rate));
   // ... and that is reported as depending on the clock, with exit status 0.
-  assert.deepEqual([r.status, out.differing, out.mapsDiffering, rate.equal], [0, 0, 0, true], r.stdout.slice(0, 2000) + r.stderr);
+  assert.deepEqual([status, out.differing, out.mapsDiffering, rate.equal], [0, 0, 0, true], stdout.slice(0, 2000) + stderr);
 });
 
 // A sample written against a kernel patch that never landed (prototype-kernel's xdp_rxhash calls helper 666): the

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileFilter, FilterError, type PacketFacts } from '../../simulator/filter.ts';
 import { compileRegex } from '../../simulator/filter-regex.ts';
+import { classicPcap } from '../net/pcap-file.ts';
 
 const haveTshark = spawnSync('tshark', ['--version']).status === 0;
 
@@ -25,20 +26,8 @@ function dnsQuery(name: string | Buffer[]): Uint8Array {
 }
 const FRAMES = NAMES.map(dnsQuery);
 
-function pcap(frames: Uint8Array[]): Buffer {
-  const head = Buffer.alloc(24);
-  head.writeUInt32LE(0xa1b2c3d4, 0);
-  head.writeUInt16LE(2, 4);
-  head.writeUInt16LE(4, 6);
-  head.writeUInt32LE(65535, 16);
-  head.writeUInt32LE(1, 20);
-  return Buffer.concat([head, ...frames.flatMap((f) => {
-    const r = Buffer.alloc(16);
-    r.writeUInt32LE(f.length, 8);
-    r.writeUInt32LE(f.length, 12);
-    return [r, Buffer.from(f)];
-  })]);
-}
+/** The frames as a classic pcap (all at time 0). */
+const pcap = (frames: Uint8Array[]): Buffer => classicPcap(frames.map((data) => ({ data, sec: 0 })));
 
 const facts = (f: Uint8Array, index: number): PacketFacts => ({ index, frame: f, wireLen: f.length, capLen: f.length, action: 'XDP_PASS', retval: 2, outcome: 'passed', line: 1 });
 
