@@ -160,9 +160,15 @@ test('mistakes a new user makes: a compile error, a refused program, broken capt
     await runCommand(page, 'XDP: Run on Capture...');
     await pickQuickItem(page, /demo\.pcap.*default/);
     await waitForCodeLens(page, 'Kernel would refuse this program · simulated only: 10 XDP_PASS (10 packets of demo.pcap)', 60_000);
-    const refusal = await waitForCodeLens(page, 'Refused at line 11: invalid access to packet');
-    const lensLine = refusal.locator('a', { hasText: 'Refused at line 11' });
-    const lensWidth = (await lensLine.first().boundingBox())?.width ?? Infinity;
+    await waitForCodeLens(page, 'Refused at line 11: invalid access to packet');
+    // Measured in the page, where the lens is now (a lens redrawn meanwhile has no box for a locator taken before).
+    const lensWidth = await page
+      .waitForFunction(() => {
+        const a = [...document.querySelectorAll('.part.editor .monaco-editor .codelens-decoration a')].find((x) => x.textContent?.includes('Refused at line 11'));
+        const w = a?.getBoundingClientRect().width;
+        return w && w > 0 ? w : undefined;
+      }, undefined, { timeout: 30_000 })
+      .then((h) => h.jsonValue() as Promise<number>);
     const editorWidth = (await page.locator('.part.editor .editor-group-container.active .monaco-editor').first().boundingBox())?.width ?? 0;
     assert.ok(lensWidth < editorWidth / 2, `the refusal lens is short (${lensWidth} px in an editor of ${editorWidth} px)`);
     await runCommand(page, 'XDP: Show Packets View');
