@@ -518,6 +518,15 @@ class Dissection {
       const name = { 0: 'Hop-by-Hop Options', 43: 'Routing Header', 44: 'Fragment Header', 60: 'Destination Options', 51: 'Authentication Header' }[next]!;
       if (pend - p < Math.max(2, isFrag ? 8 : 2) || pend - p < len) {
         truncated = `${name}: needs ${len} bytes, ${Math.max(0, pend - p)} left`;
+        // Cut short: the header with the fields that were captured, as Wireshark shows it (ipv6.routing.type, ah.spi).
+        if (!isFrag && pend - p >= 2) {
+          const kids = [this.field('ipv6.ext.nxt', 'Next Header', named(this.u8(p), 0, IPPROTO), p, 1), this.field('ipv6.ext.len', 'Length', `${this.u8(p + 1)} (${len} bytes)`, p + 1, 1)];
+          if (next === 43 && pend - p >= 4) kids.push(this.field('ipv6.routing.type', 'Type', String(this.u8(p + 2)), p + 2, 1), this.field('ipv6.routing.segleft', 'Segments Left', String(this.u8(p + 3)), p + 3, 1));
+          if (next === 51 && pend - p >= 8) kids.push(this.field('ah.spi', 'SPI', hex(this.u32(p + 4), 8), p + 4, 4));
+          if (next === 51 && pend - p >= 12) kids.push(this.field('ah.sequence', 'Sequence', String(this.u32(p + 8)), p + 8, 4));
+          fields.push(this.field(next === 0 ? 'ipv6.hopopts' : next === 43 ? 'ipv6.routing' : next === 51 ? 'ah' : 'ipv6.dstopts', name, `${len} bytes`, p, pend - p, { children: kids }));
+          p = pend;
+        }
         break;
       }
       const nh = this.u8(p);
