@@ -4,12 +4,7 @@
 // Near misses: the division on a path the verifier never takes, shifts inside the width, an 8-byte spill, a 4-byte
 // store of a number. Every variant is loaded into the running kernel too.
 import { test } from 'node:test';
-import assert from 'node:assert/strict';
-import { kernelOrSkip, kernelRefusal } from '../kernel/runner.ts';
-import { compileTestSource } from './kernel-agree.ts';
-import { loadProgramFile } from '../../simulator/session.ts';
-import { createMachine } from '../../simulator/vm/machine.ts';
-import { refusalsBeforeRun } from '../../simulator/verifier-refusals.ts';
+import { checkRefusalVariants, type RefusalCase } from './refusal-variants.ts';
 
 const SOURCE = `#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -46,7 +41,7 @@ int prog(struct xdp_md *ctx) {
 }
 `;
 
-const CASES: { v: number; kernel?: string }[] = [
+const CASES: RefusalCase[] = [
   { v: 1, kernel: 'div by zero' },
   { v: 2 },
   { v: 3, kernel: 'div by zero' },
@@ -59,30 +54,7 @@ const CASES: { v: number; kernel?: string }[] = [
   { v: 10, kernel: 'invalid size of register spill' },
 ];
 
-function markedLine(v: number): number {
-  const lines = SOURCE.split('\n');
-  const start = lines.findIndex((l) => new RegExp(`^#(el)?if V == ${v}$`).test(l));
-  for (let i = start + 1; i < lines.length && !lines[i]!.startsWith('#'); i++) if (lines[i]!.includes('/* E */')) return i + 1;
-  return -1;
-}
 
 test('a constant divisor 0, a shift past the width, a pointer spilled in fewer than 8 bytes: refused as by the kernel, near misses not', (t) => {
-  const kernel = !kernelOrSkip(t);
-  for (const c of CASES) {
-    const flags = [`-DV=${c.v}`];
-    const { path, objectPath } = compileTestSource(`aluspill${c.v}`, SOURCE, flags);
-    const obj = loadProgramFile(path, { clangFlags: flags });
-    const program = obj.programs.find((p) => p.name === 'prog')!;
-    const r = refusalsBeforeRun(obj, program, createMachine(obj, {}));
-    if (c.kernel) {
-      assert.equal(r.length, 1, `V=${c.v}: ${JSON.stringify(r)}`);
-      assert.equal(r[0]!.line, markedLine(c.v), `V=${c.v}: line`);
-      assert.ok(r[0]!.message.includes(c.kernel), `V=${c.v}: ${r[0]!.message}`);
-    } else assert.deepEqual(r, [], `V=${c.v}: not reported`);
-    if (kernel) {
-      const log = kernelRefusal(objectPath, 'prog');
-      if (c.kernel) assert.ok(log.includes(c.kernel), `V=${c.v}: the kernel says ${log.slice(-300)}`);
-      else assert.equal(log, '', `V=${c.v}: the kernel loads it`);
-    }
-  }
+  checkRefusalVariants(t, 'aluspill', SOURCE, CASES);
 });

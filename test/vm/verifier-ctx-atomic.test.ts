@@ -5,12 +5,7 @@
 // folds into the load, atomics on the stack and a map value, kern ctx read, a length masked) are not reported. Every
 // variant is loaded into the running kernel too.
 import { test } from 'node:test';
-import assert from 'node:assert/strict';
-import { kernelOrSkip, kernelRefusal } from '../kernel/runner.ts';
-import { compileTestSource } from './kernel-agree.ts';
-import { loadProgramFile } from '../../simulator/session.ts';
-import { createMachine } from '../../simulator/vm/machine.ts';
-import { refusalsBeforeRun } from '../../simulator/verifier-refusals.ts';
+import { checkRefusalVariants, type RefusalCase } from './refusal-variants.ts';
 
 const SOURCE = `#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -88,7 +83,7 @@ int prog(struct xdp_md *ctx) {
 }
 `;
 
-const CASES: { v: number; kernel?: string }[] = [
+const CASES: RefusalCase[] = [
   { v: 1, kernel: 'variable ctx access var_off=(0x0; 0x4) disallowed' },
   { v: 2, kernel: 'variable ctx access var_off=(0x0; 0x4) disallowed' },
   { v: 3, kernel: 'variable ctx access var_off=(0x0; 0xffffffff) disallowed' },
@@ -106,30 +101,7 @@ const CASES: { v: number; kernel?: string }[] = [
   { v: 15 },
 ];
 
-function markedLine(v: number): number {
-  const lines = SOURCE.split('\n');
-  const start = lines.findIndex((l) => new RegExp(`^#(el)?if V == ${v}$`).test(l));
-  for (let i = start + 1; i < lines.length && !lines[i]!.startsWith('#'); i++) if (lines[i]!.includes('/* E */')) return i + 1;
-  return -1;
-}
 
 test('ctx at a variable offset, atomics on ctx/packet, kern ctx stores, a pointer masked: refused as by the kernel, near misses not', (t) => {
-  const kernel = !kernelOrSkip(t);
-  for (const c of CASES) {
-    const flags = [`-DV=${c.v}`];
-    const { path, objectPath } = compileTestSource(`ctxatomic${c.v}`, SOURCE, flags);
-    const obj = loadProgramFile(path, { clangFlags: flags });
-    const program = obj.programs.find((p) => p.name === 'prog')!;
-    const r = refusalsBeforeRun(obj, program, createMachine(obj, {}));
-    if (c.kernel) {
-      assert.equal(r.length, 1, `V=${c.v}: ${JSON.stringify(r)}`);
-      assert.equal(r[0]!.line, markedLine(c.v), `V=${c.v}: line`);
-      assert.ok(r[0]!.message.includes(c.kernel), `V=${c.v}: ${r[0]!.message}`);
-    } else assert.deepEqual(r, [], `V=${c.v}: not reported`);
-    if (kernel) {
-      const log = kernelRefusal(objectPath, 'prog');
-      if (c.kernel) assert.ok(log.includes(c.kernel), `V=${c.v}: the kernel says ${log.slice(-300)}`);
-      else assert.equal(log, '', `V=${c.v}: the kernel loads it`);
-    }
-  }
+  checkRefusalVariants(t, 'ctxatomic', SOURCE, CASES);
 });

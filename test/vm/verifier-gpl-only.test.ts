@@ -6,12 +6,7 @@
 // const volatile setting that is off (the verifier skips the branch: the kernel loads it). Every variant is loaded into
 // the running kernel too; the setting on is refused (the walk reads .rodata as the verifier does).
 import { test } from 'node:test';
-import assert from 'node:assert/strict';
-import { kernelOrSkip, kernelRefusal } from '../kernel/runner.ts';
-import { compileTestSource } from './kernel-agree.ts';
-import { loadProgramFile } from '../../simulator/session.ts';
-import { createMachine } from '../../simulator/vm/machine.ts';
-import { refusalsBeforeRun } from '../../simulator/verifier-refusals.ts';
+import { checkRefusalVariants, type RefusalCase } from './refusal-variants.ts';
 
 // V < 10: "Dual BSD/GPL"; 10..19: "MIT"; 20..: no license section. V % 10 chooses the call.
 const SOURCE = `#include <linux/bpf.h>
@@ -51,7 +46,7 @@ int prog(struct xdp_md *ctx) {
 
 const HELPER = 'cannot call GPL-restricted function from non-GPL compatible program';
 const KFUNC = 'cannot call kernel function from non-GPL compatible program';
-const CASES: { v: number; kernel?: string }[] = [
+const CASES: RefusalCase[] = [
   { v: 1 }, { v: 2 }, { v: 4 }, { v: 7 },
   { v: 11, kernel: HELPER }, { v: 21, kernel: HELPER },
   { v: 12, kernel: HELPER },
@@ -62,31 +57,7 @@ const CASES: { v: number; kernel?: string }[] = [
   { v: 19, kernel: HELPER }, { v: 29, kernel: HELPER },
 ];
 
-function markedLine(v: number): number {
-  const lines = SOURCE.split('\n');
-  const start = lines.findIndex((l) => new RegExp(`^#(el)?if .*V % 10 == ${v % 10}( |$)`).test(l));
-  for (let i = start + 1; i < lines.length && !lines[i]!.startsWith('#'); i++) if (lines[i]!.includes('/* E */')) return i + 1;
-  return -1;
-}
 
 test('GPL-only helpers and kfuncs under a licence that is not GPL: refused as by the kernel, near misses not', (t) => {
-  const kernel = !kernelOrSkip(t);
-  for (const c of CASES) {
-    const flags = [`-DV=${c.v}`];
-    const { path, objectPath } = compileTestSource(`gplonly${c.v}`, SOURCE, flags);
-    const obj = loadProgramFile(path, { clangFlags: flags });
-    const program = obj.programs.find((p) => p.name === 'prog')!;
-    const r = refusalsBeforeRun(obj, program, createMachine(obj, {}));
-    if (c.kernel) {
-      assert.equal(r.length, 1, `V=${c.v}: ${JSON.stringify(r)}`);
-      assert.equal(r[0]!.rule, 'gpl-only');
-      assert.equal(r[0]!.line, markedLine(c.v), `V=${c.v}: line`);
-      assert.ok(r[0]!.message.includes(c.kernel), `V=${c.v}: ${r[0]!.message}`);
-    } else assert.deepEqual(r, [], `V=${c.v}: not reported`);
-    if (kernel) {
-      const log = kernelRefusal(objectPath, 'prog');
-      if (c.kernel) assert.ok(log.includes(c.kernel), `V=${c.v}: the kernel says ${log.slice(-300)}`);
-      else assert.equal(log, '', `V=${c.v}: the kernel loads it`);
-    }
-  }
+  checkRefusalVariants(t, 'gplonly', SOURCE, CASES, { rule: 'gpl-only', opens: (v) => new RegExp(`^#(el)?if .*V % 10 == ${v % 10}( |$)`) });
 });

@@ -10,6 +10,7 @@ import { compileTestSource } from './kernel-agree.ts';
 import { loadProgramFile } from '../../simulator/session.ts';
 import { createMachine } from '../../simulator/vm/machine.ts';
 import { refusalsBeforeRun } from '../../simulator/verifier-refusals.ts';
+import { checkRefusalVariants, type RefusalCase } from './refusal-variants.ts';
 
 const SOURCE = `#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -48,7 +49,7 @@ int prog(struct xdp_md *ctx) {
 }
 `;
 
-const CASES: { v: number; kernel?: string }[] = [
+const CASES: RefusalCase[] = [
   { v: 1, kernel: 'bpf_spin_lock cannot be accessed directly by load/store' },
   { v: 2 },
   { v: 3, kernel: 'bpf_spin_lock cannot be accessed directly by load/store' },
@@ -57,33 +58,9 @@ const CASES: { v: number; kernel?: string }[] = [
   { v: 6 },
 ];
 
-function markedLine(v: number): number {
-  const lines = SOURCE.split('\n');
-  const start = lines.findIndex((l) => new RegExp(`^#(el)?if V == ${v}$`).test(l));
-  for (let i = start + 1; i < lines.length && !lines[i]!.startsWith('#'); i++) if (lines[i]!.includes('/* E */')) return i + 1;
-  return -1;
-}
 
 test('a special field a variable offset may reach is reported on the access, not an index kept off it; the kernel agrees', (t) => {
-  const kernel = !kernelOrSkip(t);
-  for (const c of CASES) {
-    const flags = [`-DV=${c.v}`];
-    const { path, objectPath } = compileTestSource(`specialvar${c.v}`, SOURCE, flags);
-    const obj = loadProgramFile(path, { clangFlags: flags });
-    const program = obj.programs.find((p) => p.name === 'prog')!;
-    const r = refusalsBeforeRun(obj, program, createMachine(obj, {}));
-    if (c.kernel) {
-      assert.equal(r.length, 1, `V=${c.v}: ${JSON.stringify(r)}`);
-      assert.equal(r[0]!.rule, 'special-field');
-      assert.equal(r[0]!.line, markedLine(c.v), `V=${c.v}: line`);
-      assert.ok(r[0]!.message.includes(c.kernel), r[0]!.message);
-    } else assert.deepEqual(r, [], `V=${c.v}: not reported`);
-    if (kernel) {
-      const k = kernelRefusal(objectPath, 'prog');
-      if (c.kernel) assert.ok(k.includes(c.kernel), `V=${c.v}: kernel says ${k.slice(-300)}`);
-      else assert.equal(k, '', `V=${c.v}: loads`);
-    }
-  }
+  checkRefusalVariants(t, 'specialvar', SOURCE, CASES, { rule: 'special-field' });
 });
 
 // The same rule at a constant offset through a pointer that went through a stack slot (`volatile` makes clang spill
