@@ -31,7 +31,7 @@ import { summarize } from '../simulator/net/dissect.ts';
 import { dissectTree } from '../simulator/net/dissect-tree.ts';
 import { Worker } from 'node:worker_threads';
 import { diffPrograms, fileAtRevision, formatDelta, formatDiffRow, formatDiffSummary, lineDeltas, type DiffOptions } from '../simulator/diff.ts';
-import { compileFilter, filterError, formatFilterError, FilterError, type Filter, type PacketFacts } from '../simulator/filter.ts';
+import { compileFilter, filterError, formatFilterError, FilterError, namesRecordFields, recordFacts, recordTime, type Filter, type PacketFacts } from '../simulator/filter.ts';
 import type { CompileOptions } from '../simulator/compile.ts';
 import type { LoadedObject } from '../simulator/elf/types.ts';
 import type { RunHooks } from '../simulator/vm/machine.ts';
@@ -1118,7 +1118,8 @@ async function filterMatches(run: StoredRun, filter: Filter, token: Cancellation
   const n = run.action.length;
   const rerun = filter.fields.some((f) => RERUN_FIELDS.has(f));
   // (Summaries not kept are made from the frame.)
-  const readCapture = rerun || filter.needsFrame || filter.fields.includes('frame.cap_len') || (!run.summaries && filter.fields.includes('summary'));
+  // Fields of the record itself (frame.time*, frame.interface_id, sll.*) come from the capture, as under `run --filter`.
+  const readCapture = rerun || filter.needsFrame || filter.fields.includes('frame.cap_len') || (!run.summaries && filter.fields.includes('summary')) || namesRecordFields(filter);
   const cols: FilterColumns = {
     action: run.action, retval: run.retval, outcome: run.outcome, outcomes: run.outcomes, path: run.path, paths: run.paths, file: run.file,
     files: run.files, line: run.line, fault: run.fault, faultKinds: run.summary.faults.map((f) => f.kind), len: run.len, summaries: run.summaries,
@@ -1140,15 +1141,17 @@ async function filterMatches(run: StoredRun, filter: Filter, token: Cancellation
     const end = half ? half.from : n;
     const driver = rerun ? build(run.config).driver : undefined;
     const reader = openCapture(run.config.capture);
+    const records = new RecordTimes(filter, reader.format === 'pcapng');
     try {
       let sliceEnd = performance.now() + SLICE_MS;
       for (let i = 0; i < end; i++) {
         const pkt = nextPacket(reader);
         if (!(pkt && 'frame' in pkt)) break;
+        const record = records.next(pkt);
         // Outgoing packets were not run (nor are they now) and match no filter, as under `xdp-lens run --filter`.
         if (pkt.outgoing) continue;
         const r = driver?.receive(pkt.frame, pkt.tsNs);
-        if (filter.test(factsOf(cols, i, pkt.frame, pkt.capLen, r))) idx[k++] = i;
+        if (filter.test(factsOf(cols, i, pkt.frame, pkt.capLen, r, record))) idx[k++] = i;
         if (performance.now() > sliceEnd) {
           await yieldToLoop();
           if (token.isCancellationRequested) {
@@ -1201,7 +1204,7 @@ export interface FilterColumns {
 }
 
 /** A packet's facts for a display filter: the run's columns, the frame, and the re-run's result when there is one. */
-function factsOf(run: FilterColumns, i: number, frame: Uint8Array, capLen: number, r?: DriverPacket): PacketFacts {
+function factsOf(run: FilterColumns, i: number, frame: Uint8Array, capLen: number, r?: DriverPacket, record?: Partial<PacketFacts>): PacketFacts {
   const f = run.fault[i]!;
   const after = r?.out.subarray(r.metaLen);
   return {
@@ -1218,7 +1221,27 @@ function factsOf(run: FilterColumns, i: number, frame: Uint8Array, capLen: numbe
     ...(f ? { fault: run.faultKinds[f - 1] ?? 'fault' } : {}),
     ...(r ? { target: r.target, queue: r.queue, printk: r.run.printk, modified: after!.length !== frame.length || after!.some((b, j) => b !== frame[j]) } : {}),
     summary: () => (run.summaries ? run.summaries.get(i) : summarize(frame)),
+    ...record,
   };
+}
+
+/**
+ * The record fields of each capture record in turn, for a filter that names them (else undefined): the first record's
+ * time and the one before's count every record, outgoing ones too, as `xdp-lens run --filter` counts them.
+ */
+class RecordTimes {
+  private readonly wanted: boolean;
+  private first: bigint | undefined;
+  private prev: bigint | undefined;
+  constructor(filter: Filter, private readonly pcapng: boolean) {
+    this.wanted = namesRecordFields(filter);
+  }
+  next(pkt: CapturedPacket): Partial<PacketFacts> | undefined {
+    if (!this.wanted) return undefined;
+    const facts = recordFacts(pkt, this.pcapng, (this.first ??= recordTime(pkt)), this.prev);
+    this.prev = recordTime(pkt);
+    return facts;
+  }
 }
 
 /** Packets from..to-1 of a capture that `filter` matches (no re-run), reading it from the start. */
@@ -1226,12 +1249,14 @@ async function filterRange(cols: FilterColumns, filter: Filter, capture: string,
   const idx = new Uint32Array(Math.max(0, to - from));
   let k = 0;
   const reader = openCapture(capture, { views: true });
+  const records = new RecordTimes(filter, reader.format === 'pcapng');
   try {
     let sliceEnd = performance.now() + SLICE_MS;
     for (let i = 0; i < to; i++) {
       const pkt = nextPacket(reader);
       if (!(pkt && 'frame' in pkt)) break;
-      if (i >= from && !pkt.outgoing && filter.test(factsOf(cols, i, pkt.frame, pkt.capLen))) idx[k++] = i;
+      const record = records.next(pkt);
+      if (i >= from && !pkt.outgoing && filter.test(factsOf(cols, i, pkt.frame, pkt.capLen, undefined, record))) idx[k++] = i;
       if (token && performance.now() > sliceEnd) {
         await yieldToLoop();
         if (token.isCancellationRequested) return 'cancelled';
