@@ -2521,6 +2521,11 @@ export class Analyzer {
       this.reportAway('stale-checksum', p.away as Away, message);
       return;
     }
+    this.reportPending(p, message);
+  }
+
+  /** A stale-checksum finding on a pending write, reported in the unit and at the call site where the write was made. */
+  private reportPending(p: { file?: string; site?: unknown; node: unknown }, message: string): void {
     const unit = this.decls.units.find((u) => u.file === p.file);
     const savedUnit = this.unit;
     const savedSite = this.site;
@@ -2542,17 +2547,7 @@ export class Analyzer {
       : `\`${p.field}\` of the ICMP header is changed here, but the ICMP checksum (\`checksum\`, which covers the whole ICMP ` +
         `message) is not updated before ${actions}: the receiver drops the message as corrupt. Update \`checksum\` ` +
         'incrementally (e.g. with bpf_csum_diff).';
-    const unit = this.decls.units.find((u) => u.file === p.file);
-    const savedUnit = this.unit;
-    const savedSite = this.site;
-    if (unit) this.unit = unit;
-    this.site = p.site as Node | undefined;
-    try {
-      this.report('stale-checksum', p.node as Node, message);
-    } finally {
-      this.unit = savedUnit;
-      this.site = savedSite;
-    }
+    this.reportPending(p, message);
   }
 
   private staleL4Checksum(proto: 'tcp' | 'udp' | 'tcp/udp', p: NonNullable<State['l4Pending']>['writes'][number], values: number[]): void {
@@ -2573,17 +2568,7 @@ export class Analyzer {
       this.reportAway('stale-checksum', p.away as Away, message);
       return;
     }
-    const unit = this.decls.units.find((u) => u.file === p.file);
-    const savedUnit = this.unit;
-    const savedSite = this.site;
-    if (unit) this.unit = unit;
-    this.site = p.site as Node | undefined;
-    try {
-      this.report('stale-checksum', p.node as Node, message);
-    } finally {
-      this.unit = savedUnit;
-      this.site = savedSite;
-    }
+    this.reportPending(p, message);
   }
 
   /**
