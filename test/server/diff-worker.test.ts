@@ -19,13 +19,9 @@ import { startServer } from './stdio-server.ts';
 const SOURCE = readFileSync(join(REPO, 'examples', 'xdp_filter.c'), 'utf8');
 
 async function diffWith(worker: string, params: object): Promise<{ result: DiffVerdictsResult; order: string[] }> {
-  const before = process.env.XDP_LENS_RUN_WORKER;
-  process.env.XDP_LENS_RUN_WORKER = worker;
   let started: () => void;
   const diffStarted = new Promise<void>((r) => (started = r));
-  const s = await startServer(() => ({}), { 'window/logMessage': (p: { message: string }) => void (p.message.startsWith('diff: ') && started()) });
-  if (before === undefined) delete process.env.XDP_LENS_RUN_WORKER;
-  else process.env.XDP_LENS_RUN_WORKER = before;
+  const s = await startServer(() => ({}), { 'window/logMessage': (p: { message: string }) => void (p.message.startsWith('diff: ') && started()) }, { XDP_LENS_RUN_WORKER: worker });
   try {
     const order: string[] = [];
     const diff = s.conn.sendRequest<DiffVerdictsResult>('xdpLens/diffVerdicts', params).then((r) => {

@@ -41,11 +41,7 @@ function capture(path: string, n: number): void {
 }
 
 async function editorMatches(worker: string, program: string, cap: string): Promise<number[][]> {
-  const before = process.env.XDP_LENS_RUN_WORKER;
-  process.env.XDP_LENS_RUN_WORKER = worker;
-  const s = await startServer(() => ({}));
-  if (before === undefined) delete process.env.XDP_LENS_RUN_WORKER;
-  else process.env.XDP_LENS_RUN_WORKER = before;
+  const s = await startServer(() => ({}), {}, { XDP_LENS_RUN_WORKER: worker });
   try {
     const r = await s.conn.sendRequest<RunResponse>('xdpLens/run', { uri: pathToFileURL(program).href, capture: cap });
     assert.ok(r.summary, r.error);

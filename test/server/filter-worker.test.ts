@@ -19,11 +19,7 @@ import { startServer } from './stdio-server.ts';
 const FILTERS = ['udp', 'summary contains "ICMP"', 'frame.cap_len > 100 && !icmp', 'action == XDP_DROP || udp.dstport == 57', 'summary contains "nothing like this"'];
 
 async function filtered(worker: string, program: string, capture: string): Promise<{ filter: string; total: number; rows: PacketsResult['rows']; action: PacketsResult }[]> {
-  const before = process.env.XDP_LENS_RUN_WORKER;
-  process.env.XDP_LENS_RUN_WORKER = worker;
-  const s = await startServer(() => ({}));
-  if (before === undefined) delete process.env.XDP_LENS_RUN_WORKER;
-  else process.env.XDP_LENS_RUN_WORKER = before;
+  const s = await startServer(() => ({}), {}, { XDP_LENS_RUN_WORKER: worker });
   try {
     const r = await s.conn.sendRequest<RunResponse>('xdpLens/run', { uri: pathToFileURL(program).href, capture });
     assert.ok(r.summary, r.error);

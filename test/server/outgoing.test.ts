@@ -92,11 +92,7 @@ async function sameAsCli(program: string, capture: string, worker: string, expec
   const cli = cliRun(program, capture);
   assert.equal(cli.summary.packets, expect.ran);
   assert.equal(cli.summary.outgoingNotRun, expect.outgoing);
-  const before = process.env.XDP_LENS_RUN_WORKER;
-  process.env.XDP_LENS_RUN_WORKER = worker;
-  const s = await startServer(() => ({}));
-  if (before === undefined) delete process.env.XDP_LENS_RUN_WORKER;
-  else process.env.XDP_LENS_RUN_WORKER = before;
+  const s = await startServer(() => ({}), {}, { XDP_LENS_RUN_WORKER: worker });
   try {
     const r = await s.conn.sendRequest<RunResponse>('xdpLens/run', { uri: pathToFileURL(program).href, capture });
     assert.ok(r.summary, r.error);

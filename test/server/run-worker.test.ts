@@ -73,16 +73,12 @@ async function runWith(worker: string, program: string, capture: string, open = 
   const log: string[] = [];
   let spareReady: () => void = () => {};
   const ready = new Promise<void>((r) => (spareReady = r));
-  const before = process.env.XDP_LENS_RUN_WORKER;
-  process.env.XDP_LENS_RUN_WORKER = worker;
   const s = await startServer(() => ({}), {
     'window/logMessage': (p: { message: string }) => {
       log.push(p.message);
       if (p.message.includes(`a worker thread is ready for the next run of ${program}`)) spareReady();
     },
-  });
-  if (before === undefined) delete process.env.XDP_LENS_RUN_WORKER;
-  else process.env.XDP_LENS_RUN_WORKER = before;
+  }, { XDP_LENS_RUN_WORKER: worker });
   try {
     if (open) {
       // As in the editor: the file opened, its analysis done, a spare worker thread started with the twin built.

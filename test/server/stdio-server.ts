@@ -31,11 +31,16 @@ export interface StdioServer {
 
 /**
  * Start dist/server.js. `settings()` answers each workspace/configuration item; `notifications` are handled by method
- * (the rest are dropped; XDP_LENS_TEST_LOG=1 prints the server's log lines).
+ * (the rest are dropped; XDP_LENS_TEST_LOG=1 prints the server's log lines). `env`: variables set for the server's process
+ * only (e.g. XDP_LENS_RUN_WORKER), on top of this process's environment.
  */
-export async function startServer(settings: () => unknown, notifications: Record<string, (params: never) => void> = {}): Promise<StdioServer> {
+export async function startServer(
+  settings: () => unknown,
+  notifications: Record<string, (params: never) => void> = {},
+  env: Record<string, string> = {},
+): Promise<StdioServer> {
   const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-server-'));
-  const child = spawn(process.execPath, [SERVER, '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [SERVER, '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   const conn = createProtocolConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
   conn.onRequest(ConfigurationRequest.type, (p) => p.items.map(() => settings()));
   conn.onNotification('window/logMessage', (p: { message?: string }) => void (process.env.XDP_LENS_TEST_LOG && console.error(`server: ${p.message}`)));
