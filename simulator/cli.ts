@@ -182,6 +182,13 @@ function err(text: string): void {
   process.stderr.write(text);
 }
 
+/** A command's positional arguments: exactly `names`, else which one is missing or the first one too many. */
+function arity(cmd: string, positionals: string[], names: string[]): void {
+  if (positionals.length === names.length) return;
+  const what = positionals.length < names.length ? `${names[positionals.length]} is missing` : `'${positionals[names.length]}' is one argument too many`;
+  throw new XdpLensError(`${cmd} takes ${names.join(' and ')}: ${what}\n\n${USAGE}`);
+}
+
 function hex(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 }
@@ -347,7 +354,7 @@ function cmdRun(argv: string[]): number {
       'save-tests': { type: 'string' },
     },
   });
-  if (positionals.length !== 2) throw new XdpLensError(`run takes PROGRAM and CAPTURE\n\n${USAGE}`);
+  arity('run', positionals, ['PROGRAM', 'CAPTURE']);
   const saved = values['save-tests'] !== undefined ? new TestRecorder() : undefined;
   const engine = engineFlag(values.engine);
   const filter = values.filter !== undefined ? displayFilter(values.filter) : undefined;
@@ -1170,7 +1177,7 @@ function cmdCompare(argv: string[]): number {
       engine: { type: 'string' },
     },
   });
-  if (positionals.length !== 2) throw new XdpLensError(`compare takes PROGRAM and CAPTURE\n\n${USAGE}`);
+  arity('compare', positionals, ['PROGRAM', 'CAPTURE']);
   const engine = engineFlag(values.engine);
   if (values.format !== 'text' && values.format !== 'json') throw new XdpLensError(`--format takes text or json, not '${values.format}'`);
   const [programPath, capturePath] = positionals as [string, string];

@@ -74,6 +74,13 @@ test('bad input: missing program, broken C, garbage capture, unknown option', { 
   const u = cli(['run', 'examples/xdp_filter.c', 'examples/demo.pcap', '--format', 'xml']);
   assert.equal(u.status, 2);
   assert.match(u.stderr, /--format/);
+
+  const extra = cli(['run', 'examples/xdp_filter.c', 'examples/demo.pcap', 'extra']);
+  assert.equal(extra.status, 2);
+  assert.match(extra.stderr, /^xdp-lens: run takes PROGRAM and CAPTURE: 'extra' is one argument too many\n/);
+  const short = cli(['compare', 'examples/xdp_filter.c']);
+  assert.equal(short.status, 2);
+  assert.match(short.stderr, /^xdp-lens: compare takes PROGRAM and CAPTURE: CAPTURE is missing\n/);
 });
 
 test('a truncated capture: every good packet is reported, then the error with its offset', { skip: !haveClang && 'clang is not installed' }, () => {
