@@ -32,6 +32,8 @@ import { META_ID, NONE, PKT_ID, type Reg, type State, cloneState, covers, mapAll
 /** The verifier's MAX_PACKET_OFF, and a bound past any 64-bit value. */
 const MAX_PACKET_OFF = 0xffffn;
 const U64_LIMIT = 1n << 64n;
+/** libbpf's poisoned CO-RE relocation: `call 0xbad2310` (elf/core.ts CORE_POISON_IMM). */
+const CORE_POISON_IMM = 0xbad2310;
 
 export type DriverMode = 'native' | 'readonly-page' | 'generic';
 
@@ -1273,6 +1275,13 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
             st.frames.push(globalFuncs.has(pc + 1 + insn.imm) ? { stack: new Map(), global: true } : { stack: new Map() });
             st.regs = [NONE, r[1], r[2], r[3], r[4], r[5], NONE, NONE, NONE, NONE, { k: 'stack', frame, off: 0 }];
             st.pc = pc + 1 + insn.imm;
+          } else if (insn.src === CALL_HELPER && insn.imm === CORE_POISON_IMM) {
+            // An instruction libbpf poisoned (a CO-RE relocation with no match in the kernel's BTF): the verifier refuses
+            // the call to helper 0xbad2310 on any path that reaches it (libbpf rewrites that log line to name the
+            // relocation); the path ends there, as the verifier's does.
+            const relo = prog.poisoned?.[pc];
+            report('pointer-misuse', pc, `The verifier refuses this instruction: invalid func unknown#${CORE_POISON_IMM}: ${relo ? `CO-RE relocation ${relo}` : 'a CO-RE relocation here found no match in the kernel\'s BTF'}, so libbpf poisoned the instruction (libbpf: "failed to resolve CO-RE relocation").`);
+            continue walk;
           } else if (insn.src === CALL_HELPER) {
             // bpf_loop / bpf_for_each_map_elem with a static callback: the verifier walks the callback too (its own
             // refusals, the range of what it returns); the walk forks into it, and that path ends at its exit.
