@@ -476,6 +476,7 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: stri
             ex = { umin: 0n, umax: m, smin: 0n, smax: m, tmask: m, tval: 0n };
           }
         }
+        if (!ex && w32 && low32Result(op, ae, be)) ex = bytesEx(4);
         if (!ex) ex = scalarOp(op, w32, !!info.srcReg, ae, be);
         if (ex && isConst(ex)) r[insn.dst] = { k: 'num', w: ex.tval, ex, ids: [] };
         else if (ex && op === 'add' || ex && op === 'sub') r[insn.dst] = { k: 'num', w, ex, ids: an.ids }; // the verifier keeps x + c linked to x
@@ -929,6 +930,25 @@ function scalarOp(op: string, w32: boolean, srcReg: boolean, ae: Exact | undefin
   }
   if (op === 'rsh' && c > 0n && c < 64n) return syncSimple(ae.umin >> c, ae.umax >> c, ae.tval >> c, ae.tmask >> c);
   return undefined;
+}
+
+/** The verifier knows nothing of this number's low 32 bits (its 32-bit bounds and tnum are full). */
+const low32Full = (e: Exact | undefined): boolean =>
+  !!e && (e.tmask & 0xffffffffn) === 0xffffffffn && (isFull(e) || (e.umin === 0n && e.umax === 0xffffffffn) || (e.smin === -(1n << 31n) && e.smax === (1n << 31n) - 1n));
+
+/**
+ * A 32-bit ALU result the verifier knows to be any 32-bit value, zero-extended ([0, 0xffffffff], tnum 0xffffffff): a
+ * copy (w = w) of a number of unknown low half, a sum, difference or xor with one (the 32-bit bounds overflow, the
+ * tnum's mask keeps every low bit), a product of one and an odd constant (scalar32_min_max_mul overflows, tnum_mul
+ * keeps bit 0 unknown); x - x and x ^ x too (the verifier computes them as of two unrelated numbers). zext_32_to_64
+ * then gives the 64-bit range (sfuzz seed 542100060 -Os: x % 11 as `w1 /= 11; w1 *= 11; w2 -= w1`, which the
+ * verifier cannot bound, indexes a stack array).
+ */
+function low32Result(op: string, ae: Exact | undefined, be: Exact | undefined): boolean {
+  if (op === 'mov') return low32Full(be);
+  if (op === 'add' || op === 'sub' || op === 'xor') return low32Full(ae) || low32Full(be);
+  const odd = (e: Exact | undefined) => !!e && isConst(e) && (e.tval & 1n) === 1n;
+  return op === 'mul' && ((low32Full(ae) && odd(be)) || (low32Full(be) && odd(ae)));
 }
 
 /** Any 64-bit value but the low `z` bits known zero (no sign known). */

@@ -162,9 +162,24 @@ const REFUSED: [string, string][] = [
     ' r2 += r5\n r0 = 2\n exit'],
   ['4 stack bytes bpf_xdp_load_bytes wrote, sign-extended, added to a packet pointer', `${LOAD_8}\n r2 = *(u32 *)(r6 + 0)\n` +
     ' r5 = *(u32 *)(r10 - 8)\n r5 <<= 32\n r5 s>>= 32\n r2 += r5\n r0 = 2\n exit'],
+  // A 32-bit copy, sum, difference, xor of a number whose low half the verifier does not know, or its product with an
+  // odd constant, is any 32-bit value to it (zero-extended: [0, 0xffffffff]); as a stack index that is unbounded
+  // (sfuzz seed 542100060 -Os: x % 11 compiled to `w1 /= 11; w1 *= 11; w2 -= w1` indexed a stack array; run reported
+  // no refusal).
+  ...([['a 32-bit remainder by 11', 'w4 = w5\n w4 /= 11\n w4 *= 11\n w5 -= w4'], ['a 32-bit copy', 'w5 = w5'],
+    ['a 32-bit product by 3', 'w5 *= 3'], ['a byte plus a 32-bit unknown', 'r4 = *(u8 *)(r10 - 7)\n w4 += w5\n r5 = r4'],
+    ['a 32-bit xor with itself', 'w5 ^= w5'], ['a 32-bit difference with itself', 'w5 -= w5']] as const).map(([what, ops]): [string, string] =>
+    [`${what} of 8 bytes a helper wrote, as a stack index`, `${LOAD_8}\n r5 = *(u64 *)(r10 - 8)\n ${ops}\n r0 = 0\n` +
+      ' *(u64 *)(r10 - 64) = r0\n r1 = r10\n r1 += -64\n r1 += r5\n r0 = *(u8 *)(r1 + 0)\n r0 &= 3\n exit']),
 ];
 
 const LOADED: [string, string][] = [
+  // ... but a product by an even constant is not claimed (its low bits are known zero), and a packet pointer may
+  // carry [0, 0xffffffff] when nothing is read through it.
+  ['a 32-bit product by 4 of 8 bytes a helper wrote, masked, as a stack index', `${LOAD_8}\n r5 = *(u64 *)(r10 - 8)\n w5 *= 4\n` +
+    ' r5 &= 4\n r0 = 0\n *(u64 *)(r10 - 64) = r0\n r1 = r10\n r1 += -64\n r1 += r5\n r0 = *(u8 *)(r1 + 0)\n r0 &= 3\n exit'],
+  ['a 32-bit product by 3 of 8 bytes a helper wrote, added to a packet pointer not read', `${LOAD_8}\n r5 = *(u64 *)(r10 - 8)\n` +
+    ' w5 *= 3\n r2 = *(u32 *)(r6 + 0)\n r2 += r5\n r0 = 2\n exit'],
   // The verifier skips a branch it proves never taken: a constant divisor 0 there loads.
   ['division by the constant 0 on a dead branch', 'r0 = 0\n if r0 == 0 goto +1\n .quad 0x0000000000000037\n exit'],
   // A narrow aligned load of a spilled scalar, and a difference of two packet pointers (a scalar), are fine.
