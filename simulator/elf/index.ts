@@ -349,6 +349,12 @@ class Linker {
     const program = entry.name;
     /** Index of a kfunc in this program's list, or a message when it cannot be linked. */
     const kfuncIndex = (sym: ElfSymbol): number | string => {
+      // A function called but declared nowhere (clang's implicit declaration, e.g. htons without its header) has no
+      // BTF of its own: libbpf refuses the whole object when it collects the externs (bpf_object__collect_externs).
+      if (this.btf && !this.btf.types.some((t) => (t?.kind === BTF_KIND.FUNC || t?.kind === BTF_KIND.VAR) && t.name === sym.name)) {
+        return `libbpf refuses the object: "failed to find BTF for extern '${sym.name}': -2": '${sym.name}' is called but declared nowhere ` +
+          `(clang's implicit declaration gives it no BTF), so it is neither a helper nor a kernel function; declare it or include the header that defines it`;
+      }
       const known = kfuncInfo(sym.name) !== undefined;
       if (!known && sym.bind !== STB_WEAK) return `kfunc '${sym.name}' is not modelled by XDP Lens (call to kernel function '${sym.name}'${this.kernelHas(sym.name)})`;
       // bpf_throw ends the program with the cookie as its return value (the kernel's default exception callback); a

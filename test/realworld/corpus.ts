@@ -85,6 +85,8 @@ const sha = (...parts: (string | Uint8Array)[]) => {
 /** Compile `rel` (a path inside the corpus) as README.md says: `clang -O2 -g -target bpf -c <path> -o <out> <flags>`
  * from the corpus directory. Cached under .cache/realworld by source, flags, clang and every local header read. */
 function clangOne(rel: string, flags: string[], dir: string): Compiled {
+  // An object a project commits (bpf2go's bpf_bpfel.o, ...) is run as it is: what its users load.
+  if (rel.endsWith('.o')) return existsSync(join(dir, rel)) ? { objectPath: join(dir, rel) } : { error: `${join(dir, rel)}: no such object` };
   const version = clangVersion();
   if (!version) return { error: 'clang is not installed' };
   const src = join(dir, rel);
