@@ -10,7 +10,7 @@
 // A field can occur more than once (a VLAN stack, the inner headers of a VXLAN frame): as in Wireshark, `a == v` holds
 // when any occurrence equals v, and `a != v` when none does. A field alone tests that it is present.
 import { ACTIONS } from './session.ts';
-import { dissectTree, udpService, type TreeField } from './net/dissect-tree.ts';
+import { bpduShown, dissectTree, udpService, type TreeField } from './net/dissect-tree.ts';
 import { compileRegex, RegexError, type CompiledRegex } from './filter-regex.ts';
 
 export type FieldType = 'uint' | 'ipv4' | 'ipv6' | 'mac' | 'string' | 'bytes' | 'action' | 'none' | 'time' | 'abstime';
@@ -180,7 +180,7 @@ export const TREE_FIELDS: Record<string, FieldType> = {
   'geneve.vni': 'uint', 'geneve.options': 'bytes', 'geneve.option': 'bytes', 'geneve.option.class': 'uint', 'geneve.option.type': 'uint', 'geneve.option.length': 'uint',
   'dns.length': 'uint', 'dns.id': 'uint', 'dns.flags': 'uint', 'dns.flags.response': 'uint', 'dns.flags.opcode': 'uint', 'dns.flags.authoritative': 'uint',
   'dns.flags.truncated': 'uint', 'dns.flags.recdesired': 'uint', 'dns.flags.recavail': 'uint', 'dns.flags.z': 'uint', 'dns.flags.authenticated': 'uint',
-  'dns.flags.checkdisable': 'uint', 'dns.flags.rcode': 'uint', 'dns.count.queries': 'uint', 'dns.count.answers': 'uint', 'dns.count.auth_rr': 'uint',
+  'dns.flags.checkdisable': 'uint', 'dns.flags.rcode': 'uint', 'dns.count.queries': 'uint', 'dns.count.answers': 'uint', 'dns.count.auth_rr': 'uint', 'dns.count.zones': 'uint', 'dns.count.prerequisites': 'uint', 'dns.count.updates': 'uint',
   'dns.count.add_rr': 'uint', 'dns.queries': 'uint', 'dns.qry': 'none', 'dns.qry.name': 'string', 'dns.qry.type': 'uint', 'dns.qry.class': 'uint',
   'data': 'none', 'data.data': 'bytes', 'data.len': 'uint',
   'pppoe.version': 'uint', 'pppoe.type': 'uint', 'pppoe.payload_length': 'uint', 'ppp': 'none',
@@ -1216,8 +1216,10 @@ function rareType(f: Uint8Array, type: number, off: number, add: Add, depth: num
     // An unnumbered frame has a 1-byte control field, the others 2.
     if ((ctl & 3) !== 3 && off + 4 > f.length) return;
     add('llc.control', (ctl & 3) === 3 ? ctl : u16(f, off + 2));
-    if (dsap === 0x42 && ssap === 0x42) add('stp', 1);
-    else if (dsap === 0xaa && ssap === 0xaa && ctl === 3 && off + 8 <= f.length) {
+    if (dsap === 0x42 && ssap === 0x42) {
+      // The 802.3 length bounds the BPDU (the rest of the frame is padding or trailer).
+      if (bpduShown(f, off + 3, off + type)) add('stp', 1);
+    } else if (dsap === 0xaa && ssap === 0xaa && ctl === 3 && off + 8 <= f.length) {
       const oui = (f[off + 3]! << 16) | (f[off + 4]! << 8) | f[off + 5]!;
       const pid = u16(f, off + 6);
       add('llc.oui', oui);

@@ -42,6 +42,18 @@ export interface TreeLayer {
 const MAX_LAYERS = 48;
 const MAX_FIELDS = 4000;
 const MAX_DEPTH = 4; // encapsulations (VXLAN, GENEVE, GRE, IP in IP) inside one another
+/**
+ * Whether Wireshark shows a spanning tree BPDU at [start, end) of the frame: it needs the 4-byte header, and a
+ * configuration or RST BPDU (type 0 or 2) its fields up to the port identifier (27 bytes); shorter, it is not STP to
+ * a display filter (measured with tshark 4.0 on BPDUs cut to every length).
+ */
+export function bpduShown(f: Uint8Array, start: number, end: number): boolean {
+  const n = Math.min(end, f.length) - start;
+  if (n < 4) return false;
+  const type = f[start + 3]!;
+  return (type !== 0 && type !== 2) || n >= 27;
+}
+
 /** ICMP and ICMPv6 types whose body is the start of the packet that caused them (unreachable, time exceeded, ...). */
 const ICMP_ERRORS: Record<'icmp' | 'icmpv6', number[]> = { icmp: [3, 4, 5, 11, 12], icmpv6: [1, 2, 3, 4] };
 const MAX_OPTIONS = 64;
@@ -201,7 +213,7 @@ class Dissection {
       const lend = Math.min(end, o + 14 + type);
       this.llc(o + 14, lend, depth);
       if (this.covered < lend) {
-        if (this.u8(o + 14) === 0x42 && this.u8(o + 15) === 0x42) this.layer('stp', 'Spanning Tree Protocol', this.covered, lend - this.covered, [], `${lend - this.covered} bytes`);
+        if (this.u8(o + 14) === 0x42 && this.u8(o + 15) === 0x42 && bpduShown(this.f, this.covered, lend)) this.layer('stp', 'Spanning Tree Protocol', this.covered, lend - this.covered, [], `${lend - this.covered} bytes`);
         else this.payload(this.covered, lend, 'Data');
       }
       return;
@@ -328,7 +340,7 @@ class Dissection {
       const lend = Math.min(end, o + 4 + type);
       this.llc(o + 4, lend, depth);
       if (this.covered < lend) {
-        if (this.u8(o + 4) === 0x42 && this.u8(o + 5) === 0x42) this.layer('stp', 'Spanning Tree Protocol', this.covered, lend - this.covered, [], `${lend - this.covered} bytes`);
+        if (this.u8(o + 4) === 0x42 && this.u8(o + 5) === 0x42 && bpduShown(this.f, this.covered, lend)) this.layer('stp', 'Spanning Tree Protocol', this.covered, lend - this.covered, [], `${lend - this.covered} bytes`);
         else this.payload(this.covered, lend, 'Data');
       }
       return;
@@ -882,6 +894,7 @@ class Dissection {
     const OPS: Record<number, string> = { 0: 'Standard query', 1: 'Inverse query', 2: 'Server status request', 4: 'Notify', 5: 'Update' };
     const RCODES: Record<number, string> = { 0: 'No error', 1: 'Format error', 2: 'Server failure', 3: 'No such name', 4: 'Not implemented', 5: 'Refused' };
     const response = (fl & 0x8000) !== 0;
+    const update = ((fl >> 11) & 15) === 5;
     const bit = (k: string, n: string, m: number) => this.field(`dns.flags.${k}`, n, fl & m ? '1' : '0', o + 2, 2, { mask: m });
     const fields = [
       ...(lengthAt !== undefined ? [this.field('dns.length', 'Length', String(this.u16(lengthAt)), lengthAt, 2)] : []),
@@ -901,9 +914,19 @@ class Dissection {
           ...(response ? [this.field('dns.flags.rcode', 'Reply code', named(fl & 15, 0, RCODES), o + 2, 2, { mask: 0x000f })] : []),
         ],
       }),
-      this.field('dns.count.queries', 'Questions', String(qd), o + 4, 2),
-      this.field('dns.count.answers', 'Answer RRs', String(this.u16(o + 6)), o + 6, 2),
-      this.field('dns.count.auth_rr', 'Authority RRs', String(this.u16(o + 8)), o + 8, 2),
+      // An UPDATE (opcode 5) counts zones, prerequisites and updates where a query counts questions, answers and
+      // authority records (Wireshark's names for them).
+      ...(update
+        ? [
+            this.field('dns.count.zones', 'Zones', String(qd), o + 4, 2),
+            this.field('dns.count.prerequisites', 'Prerequisites', String(this.u16(o + 6)), o + 6, 2),
+            this.field('dns.count.updates', 'Updates', String(this.u16(o + 8)), o + 8, 2),
+          ]
+        : [
+            this.field('dns.count.queries', 'Questions', String(qd), o + 4, 2),
+            this.field('dns.count.answers', 'Answer RRs', String(this.u16(o + 6)), o + 6, 2),
+            this.field('dns.count.auth_rr', 'Authority RRs', String(this.u16(o + 8)), o + 8, 2),
+          ]),
       this.field('dns.count.add_rr', 'Additional RRs', String(this.u16(o + 10)), o + 10, 2),
     ].filter((f) => f.offset + f.length <= end);
     const TYPES: Record<number, string> = { 1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 12: 'PTR', 15: 'MX', 16: 'TXT', 28: 'AAAA', 33: 'SRV', 41: 'OPT', 43: 'DS', 46: 'RRSIG', 48: 'DNSKEY', 64: 'SVCB', 65: 'HTTPS', 255: 'ANY' };
@@ -937,7 +960,7 @@ class Dissection {
       );
       p = n.end + 4;
     }
-    if (questions.length) fields.push(this.field('dns.queries', 'Queries', String(questions.length), o + 12, p - o - 12, { children: questions }));
+    if (questions.length) fields.push(this.field('dns.queries', update ? 'Zone' : 'Queries', String(questions.length), o + 12, p - o - 12, { children: questions }));
     const summary = `${OPS[(fl >> 11) & 15] ?? 'Opcode'}${fl & 0x8000 ? ' response' : ''} ${hex(this.u16(o), 4)}${names.length ? ` ${names.join(', ')}` : ''}`;
     this.layer('dns', NAME, lengthAt ?? o, p - (lengthAt ?? o), fields, summary, truncated);
     if (truncated) throw new Stop();
