@@ -1,6 +1,13 @@
 // What the tests of the unseen-program rounds share: the headers their small programs start with, and how they name
 // a finding's line and show findings in a failure.
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { analyzeFile } from '../../simulator/analysis/index.ts';
+import { verifyWithKernel } from '../../simulator/analysis/verifier.ts';
+import { compileC } from '../../simulator/compile.ts';
 import type { Finding } from '../../simulator/analysis/findings.ts';
 
 export const NO_CLANG = spawnSync('clang', ['--version']).error ? 'clang not installed' : false;
@@ -15,3 +22,33 @@ export const HEAD = `#include <linux/bpf.h>
 export const lineOf = (body: string, marker: string) => HEAD.split('\n').length - 1 + body.split('\n').findIndex((l) => l.includes(marker)) + 1;
 export const show = (fs: Finding[], withFile = false) => fs.map((f) => `${withFile ? `${f.file}:` : ''}${f.line} ${f.tier} ${f.rule}: ${f.message}`).join('\n');
 export const got = (fs: Finding[]) => fs.map((f) => `${f.rule}@${f.line}`);
+
+/** The findings of both tiers (source and bytecode, as `check` reports them) on the program `text`. */
+export async function both(text: string): Promise<Finding[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-unseen-'));
+  try {
+    const file = join(dir, 'prog.c');
+    writeFileSync(file, text);
+    const r = await analyzeFile(file, undefined);
+    assert.ok(!r.notes.some((n) => /did not run/.test(n)), r.notes.join('\n'));
+    return r.findings;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The verifier's refusals (none when it loads) of the program `text`, or undefined when the kernel is missing. */
+export function kernelSays(text: string): string[] | undefined {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-unseen-k-'));
+  try {
+    const file = join(dir, 'prog.c');
+    writeFileSync(file, text);
+    const c = compileC(file, { cacheDir: dir });
+    assert.ok(c.objectPath, c.stderr);
+    const k = verifyWithKernel(c.objectPath!, file);
+    if (k.skipped) return undefined;
+    return k.findings.filter((f) => f.severity === 'error').map((f) => `${f.line}: ${f.message}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -4,17 +4,11 @@
 // mistakes injected into them. Each test is a small program written for it; the real code is not copied.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { analyzeSource, initSourceAnalysis } from '../../simulator/analysis/source/index.ts';
-import { analyzeFile } from '../../simulator/analysis/index.ts';
-import { verifyWithKernel } from '../../simulator/analysis/verifier.ts';
-import { compileC } from '../../simulator/compile.ts';
 import type { Finding } from '../../simulator/analysis/findings.ts';
 import { kernelOrSkip } from '../kernel/runner.ts';
 import { sentences } from './sentences.ts';
-import { HEAD, NO_CLANG, got, lineOf, show as showFindings } from './unseen-common.ts';
+import { HEAD, NO_CLANG, got, lineOf, show as showFindings, both as bothTiers, kernelSays as kernelRefusals } from './unseen-common.ts';
 
 before(async () => {
   await initSourceAnalysis();
@@ -26,34 +20,8 @@ function source(body: string, driverMode?: 'native' | 'readonly-page'): Finding[
   return analyzeSource('/tmp/unseen6.c', HEAD + body, driverMode ? { driverMode } : {});
 }
 
-async function both(body: string): Promise<Finding[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-unseen6-'));
-  try {
-    const file = join(dir, 'prog.c');
-    writeFileSync(file, HEAD + body);
-    const r = await analyzeFile(file, undefined);
-    assert.ok(!r.notes.some((n) => /did not run/.test(n)), r.notes.join('\n'));
-    return r.findings;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** The verifier's refusals ('' when it loads) of `HEAD + body`, or undefined when clang or the kernel is missing. */
-function kernelSays(body: string): string[] | undefined {
-  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-unseen6-k-'));
-  try {
-    const file = join(dir, 'prog.c');
-    writeFileSync(file, HEAD + body);
-    const c = compileC(file, { cacheDir: dir });
-    assert.ok(c.objectPath, c.stderr);
-    const k = verifyWithKernel(c.objectPath!, file);
-    if (k.skipped) return undefined;
-    return k.findings.filter((f) => f.severity === 'error').map((f) => `${f.line}: ${f.message}`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+const both = (body: string) => bothTiers(HEAD + body);
+const kernelSays = (body: string) => kernelRefusals(HEAD + body);
 
 // Statistics switched by a `const volatile` setting in .rodata: the pointer stays NULL when the setting is off, and
 // the helper that uses it returns first under the same test. The verifier knows the setting's value at load and

@@ -5,17 +5,11 @@
 // copied.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { analyzeSource, initSourceAnalysis } from '../../simulator/analysis/source/index.ts';
-import { analyzeFile } from '../../simulator/analysis/index.ts';
-import { verifyWithKernel } from '../../simulator/analysis/verifier.ts';
-import { compileC } from '../../simulator/compile.ts';
 import type { Finding } from '../../simulator/analysis/findings.ts';
 import { kernelOrSkip } from '../kernel/runner.ts';
 import { sentences } from './sentences.ts';
-import { HEAD as BASE, NO_CLANG, got, show as showFindings } from './unseen-common.ts';
+import { HEAD as BASE, NO_CLANG, got, show as showFindings, both as bothTiers, kernelSays as kernelRefusals } from './unseen-common.ts';
 
 const HEAD = `${BASE}#include <linux/in.h>
 #include <linux/tcp.h>
@@ -34,34 +28,8 @@ function source(body: string): Finding[] {
   return analyzeSource('/tmp/unseen7.c', HEAD + body, {});
 }
 
-async function both(body: string): Promise<Finding[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-unseen7-'));
-  try {
-    const file = join(dir, 'prog.c');
-    writeFileSync(file, HEAD + body);
-    const r = await analyzeFile(file, undefined);
-    assert.ok(!r.notes.some((n) => /did not run/.test(n)), r.notes.join('\n'));
-    return r.findings;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** The verifier's refusals ('' when it loads) of `HEAD + body`, or undefined when clang or the kernel is missing. */
-function kernelSays(body: string): string[] | undefined {
-  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-unseen7-k-'));
-  try {
-    const file = join(dir, 'prog.c');
-    writeFileSync(file, HEAD + body);
-    const c = compileC(file, { cacheDir: dir });
-    assert.ok(c.objectPath, c.stderr);
-    const k = verifyWithKernel(c.objectPath!, file);
-    if (k.skipped) return undefined;
-    return k.findings.filter((f) => f.severity === 'error').map((f) => `${f.line}: ${f.message}`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+const both = (body: string) => bothTiers(HEAD + body);
+const kernelSays = (body: string) => kernelRefusals(HEAD + body);
 
 // A NAT helper of a firewall pipeline: it returns early when the header lies too far in, and updates the TCP
 // checksum (computed from the old and the new port) before it stores the port. The early return changed nothing;
