@@ -109,6 +109,7 @@ export const LINKTYPE = {
   LOOP: 108,
   LINUX_SLL: 113,
   IPV4: 228,
+  NFLOG: 239,
   IPV6: 229,
   LINUX_SLL2: 276,
 } as const;
@@ -123,6 +124,7 @@ const LINKTYPE_NAMES: Record<number, string> = {
   113: 'Linux cooked capture v1 (SLL)',
   228: 'raw IPv4',
   229: 'raw IPv6',
+  239: 'Linux netfilter log (NFLOG)',
   276: 'Linux cooked capture v2 (SLL2)',
 };
 
@@ -621,6 +623,11 @@ abstract class BaseReader {
     };
     // A cooked record's packet type (SLL: bytes 0-1, SLL2: byte 10) 4 is PACKET_OUTGOING: sent by the capturing host.
     if ((linkType === LINKTYPE.LINUX_SLL && raw[0] === 0 && raw[1] === 4) || (linkType === LINKTYPE.LINUX_SLL2 && raw[10] === 4)) p.outgoing = true;
+    // An NFLOG record logged at the LOCAL_OUT hook (3) is a packet the host sent.
+    if (linkType === LINKTYPE.NFLOG) {
+      const at = nflogPayload(raw);
+      if (typeof at !== 'string' && at.hook === 3) p.outgoing = true;
+    }
     if (linkType === LINKTYPE.LINUX_SLL || linkType === LINKTYPE.LINUX_SLL2) p.linkHeader = raw.subarray(0, linkType === LINKTYPE.LINUX_SLL ? 16 : 20);
     return p;
   }
@@ -818,8 +825,9 @@ class PcapngReader extends BaseReader implements CaptureReader {
       const u32h = (o: number) => (le ? h.readUInt32LE(o) : h.readUInt32BE(o));
       type = u32h(0);
       const total = u32h(4);
-      if (total < 12 || total % 4 !== 0 || total > MAX_BLOCK)
-        this.fail(at + 4, `block of type 0x${type.toString(16)} claims an invalid length ${total}`);
+      if (total > MAX_BLOCK)
+        this.fail(at + 4, `block of type 0x${type.toString(16)} claims a length of ${total} bytes, more than the limit of ${MAX_BLOCK} (a corrupt capture?)`);
+      if (total < 12 || total % 4 !== 0) this.fail(at + 4, `block of type 0x${type.toString(16)} claims an invalid length ${total}`);
       const have = src.ensure(total);
       if (have < total) this.fail(at, `truncated block of type 0x${type.toString(16)} (${have} of ${total} bytes)`);
       if (shb) {
@@ -965,7 +973,7 @@ const OTHER_LINKTYPES: Record<number, string> = {
   6: 'Token Ring', 8: 'SLIP', 9: 'PPP', 107: 'Frame Relay', 123: 'SunATM', 129: 'ARCnet (Linux)', 178: 'Juniper Ethernet', 258: 'Apple PKTAP', 10: 'FDDI', 50: 'PPP in HDLC framing', 104: 'Cisco HDLC', 105: 'IEEE 802.11 Wi-Fi',
   119: 'Prism 802.11', 127: '802.11 with radiotap', 143: 'DOCSIS', 163: 'AVS 802.11', 189: 'Linux USB', 192: 'PPI (802.11)',
   195: 'IEEE 802.15.4', 201: 'Bluetooth HCI H4 with direction', 215: 'IEEE 802.15.4 (no FCS)', 220: 'Linux USB (mmapped)',
-  227: 'SocketCAN', 239: 'Linux netfilter log (NFLOG)', 249: 'USB over IP', 252: 'Wireshark upper PDU', 253: 'Linux netlink',
+  227: 'SocketCAN', 249: 'USB over IP', 252: 'Wireshark upper PDU', 253: 'Linux netlink',
   254: 'Bluetooth Linux monitor', 263: 'Linux vsock', 274: 'Ethernet with preamble (mPackets)',
 };
 
@@ -1062,6 +1070,17 @@ export function toEthernet(raw: Uint8Array, linkType: number, fail: (detail: str
       return synth(raw, ETH_P_IP, 0, undefined, 0);
     case LINKTYPE.IPV6:
       return synth(raw, ETH_P_IPV6, 0, undefined, 0);
+    case LINKTYPE.NFLOG: {
+      const at = nflogPayload(raw);
+      if (typeof at === 'string') return fail(at);
+      const family = raw[0];
+      const payload = raw.subarray(at.start, at.end);
+      // On the wire (the length the delta turns the record's original length into) the packet is the TLV's value:
+      // what the record holds around it is removed, the TLV's padding and any TLV after it too.
+      const pad = ((at.wire + 3) & ~3) - at.wire;
+      const removed = at.start + at.wire <= raw.length ? raw.length - at.wire : at.start + pad;
+      return synth(payload, family === 2 ? ETH_P_IP : family === 10 ? ETH_P_IPV6 : ipTypeOf(payload), 0, undefined, removed);
+    }
     case LINKTYPE.NULL:
     case LINKTYPE.LOOP: {
       if (raw.length < 4) fail(`loopback header needs 4 bytes, the record has ${raw.length}`);
@@ -1075,6 +1094,34 @@ export function toEthernet(raw: Uint8Array, linkType: number, fail: (detail: str
     default:
       return fail(`link type ${linkType} is not supported`);
   }
+}
+
+/**
+ * Where an NFLOG record's packet is (what `tcpdump -i nflog:N` writes): a 4-byte header (address family, version,
+ * resource id), then TLVs of a 16-bit length (header included) and a 16-bit type, in the capturing host's byte order
+ * (taken from whichever reading of the first length fits), each padded to 4 bytes; type 9 (NFULA_PAYLOAD) holds the
+ * IP packet. The packet's bounds in the record and its length uncut (`wire`), or what is wrong.
+ */
+export function nflogPayload(raw: Uint8Array): { start: number; end: number; wire: number; hook?: number } | string {
+  if (raw.length < 4) return `NFLOG header needs 4 bytes, the record has ${raw.length}`;
+  const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  let le = true;
+  if (raw.length >= 8) {
+    const fits = (l: number) => l >= 4 && 4 + l <= raw.length;
+    le = fits(dv.getUint16(4, true)) || !fits(dv.getUint16(4, false));
+  }
+  let hook: number | undefined;
+  for (let o = 4; o + 4 <= raw.length; ) {
+    const len = dv.getUint16(o, le);
+    const type = dv.getUint16(o + 2, le) & 0x7fff;
+    if (len < 4) return `NFLOG TLV at record byte ${o} has length ${len} (less than its 4-byte header)`;
+    // The packet may be cut by the snap length: its TLV then ends at the end of the record.
+    if (type === 9) return { start: o + 4, end: Math.min(raw.length, o + len), wire: len - 4, hook };
+    if (o + len > raw.length) break;
+    if (type === 1 && len >= 7) hook = raw[o + 6];
+    o += (len + 3) & ~3;
+  }
+  return 'NFLOG record holds no packet (no NFULA_PAYLOAD TLV: was it logged with --nflog-size 0?)';
 }
 
 function ipTypeOf(p: Uint8Array): number {

@@ -311,7 +311,10 @@ test('pcapng bad input: a block that lies about its size, a bad trailer, a missi
   const good = Buffer.concat([shb(), idb(1), epb(0, 1n, frame(60))]);
   const liar = Buffer.concat([good, epb(0, 2n, frame(60))]);
   liar.writeUInt32LE(0x7fff0000, good.length + 4);
-  expectError(liar, /byte offset \d+: block of type 0x6 claims an invalid length 2147418112/, 1);
+  expectError(liar, /byte offset \d+: block of type 0x6 claims a length of 2147418112 bytes, more than the limit of 16777216 \(a corrupt capture\?\)$/, 1);
+  // A length that is not a multiple of 4, or below a block's 12 bytes, is invalid whatever its size.
+  liar.writeUInt32LE(63, good.length + 4);
+  expectError(liar, /byte offset \d+: block of type 0x6 claims an invalid length 63$/, 1);
   const overrun = Buffer.concat([good, epb(0, 2n, frame(60))]);
   overrun.writeUInt32LE(1000, good.length + 4);
   expectError(overrun, /truncated block of type 0x6 \(\d+ of 1000 bytes\)/, 1);
