@@ -276,6 +276,7 @@ export class Analyzer {
   /** Runs a statement; returns the state after it, or null when control does not fall through. */
   private exec(n: Node, st: State): State | null {
     this.tick();
+    if (st.unreachable) return null;
     switch (n.type) {
       case 'compound_statement':
         return this.execList(n.namedChildren, st);
@@ -404,7 +405,8 @@ export class Analyzer {
     const a = cons ? this.exec(cons, ts) : ts;
     let b: State | null = fs;
     if (alt) {
-      const inner = alt.type === 'else_clause' ? alt.namedChild(0) : alt;
+      // `else // why` then the statement: the comment is not the else branch.
+      const inner = alt.type === 'else_clause' ? alt.namedChildren.find((c) => c && c.type !== 'comment') ?? null : alt;
       b = inner ? this.exec(inner, fs) : fs;
     }
     // `if (!meta->csum_partial) csum_update(&tcp->check, ...)`: a checksum update the program makes or skips by its
@@ -437,6 +439,7 @@ export class Analyzer {
     let wroteInBody = false;
     let macInBody = false;
     let redirectedInBody = false;
+    let settled = false;
     for (let pass = 0; pass < 3; pass++) {
       const ctx: LoopCtx = { breaks: [], continues: [], isSwitch: false };
       this.frame.loops.push(ctx);
@@ -473,9 +476,15 @@ export class Analyzer {
       }
       exit = joinStates([condNode || n.type === 'do_statement' ? condExit : null, ...ctx.breaks]);
       const next = joinStates([entry, end]);
-      if (!next || stateKey(next) === stateKey(head)) break;
+      if (!next || stateKey(next) === stateKey(head)) {
+        settled = true;
+        break;
+      }
       head = pass === 1 ? widen(next) : next;
     }
+    // Passes that stopped before the locals settled (`for (i = 0; i < 10; i++)` seen with i in 0..2) do not show
+    // that the condition never fails: the loop's exit is reached.
+    if (exit?.unreachable && !settled) exit.unreachable = undefined;
     if (exit) {
       // A loop body usually runs; what it writes or redirects counts for the code after it.
       exit.wrote ||= wroteInBody;
@@ -904,6 +913,10 @@ export class Analyzer {
     if (tv.length !== vals.length) t.vars.set(inner.text, { v: { k: 'consts', vals: tv, more }, t: slot.t });
     const fslot = f.vars.get(inner.text);
     if (fslot && fv.length !== vals.length) f.vars.set(inner.text, { v: { k: 'consts', vals: fv, more }, t: fslot.t });
+    // A local that holds only known values, none of which takes this branch: the branch is never taken.
+    const exact = !more && vals.length > 0 && !vals.some((c) => c.bound || c.undef);
+    if (exact && tv.length === 0) t.unreachable = true;
+    if (exact && fv.length === 0 && fslot === slot) f.unreachable = true;
     if (!more) {
       this.restoreUnmoved(t, tv);
       this.restoreUnmoved(f, fv);
@@ -1964,6 +1977,8 @@ export class Analyzer {
       return;
     }
     if (v.loose) return;
+    // An offset from a layout the tier could not work out (NaN): nothing to judge.
+    if ((v.off !== null && Number.isNaN(v.off)) || (extra !== null && Number.isNaN(extra))) return;
     const proven = st.proven.get(v.root) ?? 0;
     const known = v.off !== null && extra !== null;
     const need = known ? v.off! + extra! + size : null;
@@ -2329,15 +2344,18 @@ export class Analyzer {
     // TCP or UDP (`if (ip->protocol != IPPROTO_TCP) return XDP_PASS;`); without a proof it is not judged.
     const l4 = st.l4Pending;
     const proto = l4?.proto ?? addressOnlyProto(l4, st.l4Proof);
-    if (l4 && proto && !st.l4Updated && !Analyzer.swapOnly(l4.writes) && intended.length === v.vals.length && !v.more && v.vals.length > 0 && v.vals.every((c) => c.v === 2 || c.v === 3 || c.v === 4)) {
+    // `return bpf_redirect_map(...)` sends the packet on with the redirect, as for the IPv4 checksum above.
+    const redirectHere = !!expr && unparen(expr).type === 'call_expression' && /^bpf_redirect/.test(calleeName(unparen(expr)) ?? '') && intended.some((c) => c.v === 4);
+    const l4Values = sendsOn ? v.vals.map((c) => c.v) : redirectHere ? [4] : [];
+    if (l4 && proto && !st.l4Updated && !Analyzer.swapOnly(l4.writes) && l4Values.length > 0) {
       const ipNode = st.csumPending && !st.csumUpdated && !Analyzer.swapOnly(st.csumPending.writes) ? (st.csumPending.writes.find((w) => w.from === undefined) ?? st.csumPending.writes[0])?.node : undefined;
       const p = l4.writes.find((w) => w.from === undefined) ?? l4.writes[0]!;
-      if (p.node !== ipNode) this.staleL4Checksum(proto, p, v.vals.map((c) => c.v));
+      if (p.node !== ipNode) this.staleL4Checksum(proto, p, l4Values, l4.writes.some((w) => w.zero));
     }
     // The same for the ICMP checksum, which covers the whole ICMP message and is never optional.
     const icmp = st.icmpPending;
-    if (icmp && !st.icmpUpdated && intended.length === v.vals.length && !v.more && v.vals.length > 0 && v.vals.every((c) => c.v === 2 || c.v === 3 || c.v === 4)) {
-      this.staleIcmpChecksum(icmp.writes.find((w) => !w.zero) ?? icmp.writes[0]!, v.vals.map((c) => c.v));
+    if (icmp && !st.icmpUpdated && l4Values.length > 0) {
+      this.staleIcmpChecksum(icmp.writes.find((w) => !w.zero) ?? icmp.writes[0]!, l4Values);
     }
     // Each value is judged by what its own path did (stamped on it) or what every path to here did. Where the return
     // already gives values that are no XDP action (a parser's status codes), its other values named by that same
@@ -2463,12 +2481,15 @@ export class Analyzer {
     const l4 = l4HeaderOf(t, this);
     const ip6 = !l4 && isIp6Header(t, this);
     if (l4 || ip6 || isIpHeader(t, this)) {
-      // The L4 checksum covers the ports and (through the pseudo-header) the addresses.
-      if (l4 && field === 'check') st.l4Updated = true;
-      else if ((l4 && (field === 'source' || field === 'dest')) || (!l4 && (field === 'saddr' || field === 'daddr'))) {
+      // The L4 checksum covers its whole header (ports, sequence numbers, flags, length) and, through the
+      // pseudo-header, the addresses. A TCP checksum of 0 is no update: TCP, unlike UDP, has no "no checksum".
+      const zero = l4 === 'tcp' && field === 'check' && !!value && single(value) === 0;
+      if (l4 && field === 'check' && !zero) st.l4Updated = true;
+      else if (l4 || field === 'saddr' || field === 'daddr') {
         const from = value?.k === 'top' ? value.field : undefined;
         const hdr = l4 ?? (ip6 ? 'IPv6' : 'IPv4');
-        const w = { field, from, node: n, file: this.unit.file, site: this.site, hdr: hdr === 'tcp' ? 'TCP' : hdr === 'udp' ? 'UDP' : hdr, at: l4 ? undefined : at, away: this.awayFromHome(n) };
+        const w = { field, from, node: n, file: this.unit.file, site: this.site, hdr: hdr === 'tcp' ? 'TCP' : hdr === 'udp' ? 'UDP' : hdr, at: l4 ? undefined : at, away: this.awayFromHome(n), ...(zero ? { zero } : {}) };
+        if (zero) st.l4Updated = undefined;
         st.l4Pending = { proto: l4 ?? st.l4Pending?.proto, writes: [...(st.l4Pending?.writes ?? []), w] };
       }
     }
@@ -2550,19 +2571,22 @@ export class Analyzer {
     this.reportPending(p, message);
   }
 
-  private staleL4Checksum(proto: 'tcp' | 'udp' | 'tcp/udp', p: NonNullable<State['l4Pending']>['writes'][number], values: number[]): void {
+  private staleL4Checksum(proto: 'tcp' | 'udp' | 'tcp/udp', p: NonNullable<State['l4Pending']>['writes'][number], values: number[], zeroed = false): void {
     const actions = [...new Set(values)].map((v) => XDP_ACTIONS[v]).join('/');
     const message =
       proto === 'tcp/udp'
         ? `\`${p.field}\` of the ${p.hdr} header is changed here, but the TCP/UDP checksum (which covers the addresses) is not ` +
           `updated before ${actions}: the receiver drops the packet as corrupt (a UDP packet sent with no checksum, 0, ` +
           `excepted). Update \`check\` of the TCP or UDP header incrementally (e.g. with bpf_csum_diff).`
+        : proto === 'tcp' && p.zero
+        ? `The TCP checksum is set to 0 here and not computed before ${actions}: unlike UDP, TCP has no "no checksum" ` +
+          `value, so the receiver drops the segment as corrupt. Compute \`check\` after the change (or update it incrementally).`
         : proto === 'tcp'
-        ? `\`${p.field}\` of the ${p.hdr} header is changed here, but the TCP checksum (\`tcp->check\`, which covers the ports and ` +
-          `the addresses) is not updated before ${actions}: the receiver drops the segment as corrupt. Update \`check\` ` +
-          `incrementally (e.g. with bpf_csum_diff).`
-        : `\`${p.field}\` of the ${p.hdr} header is changed here, but the UDP checksum (\`udp->check\`, which covers the ports and ` +
-          `the addresses) is not updated before ${actions}: unless the packet came with no UDP checksum (0), the receiver ` +
+        ? `\`${p.field}\` of the ${p.hdr} header is changed here, but the TCP checksum (\`tcp->check\`, which covers the TCP ` +
+          `header and the addresses) is not updated before ${actions}: the receiver drops the segment as corrupt. Update \`check\` ` +
+          `incrementally (e.g. with bpf_csum_diff)${zeroed ? '; setting it to 0 does not do for TCP' : ''}.`
+        : `\`${p.field}\` of the ${p.hdr} header is changed here, but the UDP checksum (\`udp->check\`, which covers the UDP ` +
+          `header and the addresses) is not updated before ${actions}: unless the packet came with no UDP checksum (0), the receiver ` +
           `drops it as corrupt. Update \`check\` incrementally, or set it to 0 (IPv4 only).`;
     if (p.away) {
       this.reportAway('stale-checksum', p.away as Away, message);
@@ -2735,7 +2759,7 @@ export class Analyzer {
       else groups.push([c]);
     }
     // One sentence per distinct explanation: four `return 4369;` of one helper read as one.
-    const list = [...new Set(groups.map((g) => (g.length > 1 ? `${g[0]!.note}, so the program can return ${[...new Set(g.map((c) => c.v))].join(' or ')}` : describe(g[0]!))))]
+    const list = [...new Set(groups.map((g) => (g.length > 1 && !g[0]!.undef ? `${g[0]!.note}, so the program can return ${[...new Set(g.map((c) => c.v))].join(' or ')}` : describe(g[0]!))))]
       .slice(0, 4)
       .join('; ');
     const negative = bad.some((c) => c.v < 0);

@@ -195,10 +195,11 @@ export interface State {
    */
   csumOpen?: State['csumPending'];
   /**
-   * Stores into the L4 checksum's inputs (TCP/UDP ports, IPv4/IPv6 addresses) on some path to here with no update of
-   * the TCP/UDP checksum after them; `proto` is the L4 header whose port was stored (addresses alone are not judged).
+   * Stores into the L4 checksum's inputs (any TCP/UDP header field: ports, sequence numbers, flags, length; the
+   * IPv4/IPv6 addresses; `check = 0` of TCP, which has no "no checksum" value: `zero`) on some path to here with no
+   * update of the TCP/UDP checksum after them; `proto` is the L4 header stored into (addresses alone are not judged).
    */
-  l4Pending?: { proto?: 'tcp' | 'udp'; writes: { field: string; from?: string; node: unknown; file: string; site?: unknown; hdr: string; at?: string; away?: unknown }[] };
+  l4Pending?: { proto?: 'tcp' | 'udp'; writes: { field: string; from?: string; node: unknown; file: string; site?: unknown; hdr: string; at?: string; away?: unknown; zero?: boolean }[] };
   /**
    * The TCP/UDP checksum was stored, passed by address, or possibly updated (an unseen call, a store through an
    * untyped pointer that may reach it, bpf_xdp_store_bytes) on every path here.
@@ -231,6 +232,12 @@ export interface State {
    * tested: the verifier knows their values, so a second test of one agrees with the first.
    */
   facts?: ReadonlyMap<string, boolean>;
+  /**
+   * No execution gets here: a branch whose condition no value the tier knows a local can hold satisfies
+   * (`if (proto == IPPROTO_TCP) ... else if (proto == IPPROTO_UDP) ... else return;` in a helper called with
+   * IPPROTO_UDP). Its statements are not followed, and joins leave it out.
+   */
+  unreachable?: boolean;
 }
 
 export interface CopyWrite {
@@ -291,8 +298,10 @@ export function assignState(dst: State, src: State): void {
 }
 
 export function joinStates(states: (State | null | undefined)[]): State | null {
-  const live = states.filter((s): s is State => !!s);
-  if (live.length === 0) return null;
+  const any = states.filter((s): s is State => !!s);
+  if (any.length === 0) return null;
+  const live = any.filter((s) => !s.unreachable);
+  if (live.length === 0) return clone(any[0]);
   if (live.length === 1) return clone(live[0]);
   let acc = join2(live[0], live[1]);
   for (let i = 2; i < live.length; i++) acc = join2(acc, live[i]);
@@ -379,6 +388,9 @@ function joinCopies(a: State['copies'], b: State['copies']): State['copies'] {
 function joinL4(a: State, b: State): Pick<State, 'l4Pending' | 'l4Updated'> {
   const covered = (x: State, y: State) => !!x.l4Pending && !!x.l4Updated && !y.l4Pending && !y.l4Updated;
   if (covered(a, b) || covered(b, a)) return { l4Pending: undefined, l4Updated: undefined };
+  // One path updated the checksum and the other did not: the change left open is the other path's.
+  if (a.l4Updated && !b.l4Updated && b.l4Pending) return { l4Pending: b.l4Pending, l4Updated: undefined };
+  if (b.l4Updated && !a.l4Updated && a.l4Pending) return { l4Pending: a.l4Pending, l4Updated: undefined };
   return {
     l4Pending: a.l4Pending?.proto && !b.l4Pending?.proto ? a.l4Pending : b.l4Pending?.proto && !a.l4Pending?.proto ? b.l4Pending : earlier(a.l4Pending, b.l4Pending),
     l4Updated: (a.l4Updated && b.l4Updated) || undefined,

@@ -466,7 +466,9 @@ function structLayout(node: Node, decls: Decls): StructLayout | undefined {
   if (!body) return undefined;
   const isUnion = node.type === 'union_specifier';
   const fields: Record<string, FieldLayout> = {};
-  let offset = 0;
+  // Bits, so that bitfields pack as the SysV ABI packs them (a run of `__u16 a : 1, b : 3;` shares its unit; a field
+  // that would cross a boundary of its declared type's size starts at the next one; `: 0` closes the unit).
+  let bits = 0;
   let size = 0;
   let maxAlign = 1;
   let complete = true;
@@ -475,23 +477,29 @@ function structLayout(node: Node, decls: Decls): StructLayout | undefined {
     const t = fd.childForFieldName('type');
     const base = typeBase(t, decls);
     const declarators = fd.childrenForFieldName('declarator').filter((d): d is Node => !!d);
-    if (fd.namedChildren.some((c) => c?.type === 'bitfield_clause')) complete = false;
     if (declarators.length === 0 && t && (t.type === 'struct_specifier' || t.type === 'union_specifier')) {
       // An anonymous member: its fields are the outer struct's fields.
       const inner = decls.structs.get(base);
-      if (!inner) {
+      if (!inner || !Number.isFinite(inner.size)) {
         complete = false;
         continue;
       }
       const align = Math.min(8, Math.max(1, largestScalar(inner)));
-      offset = isUnion ? 0 : alignUp(offset, align);
+      const offset = isUnion ? 0 : alignUp(Math.ceil(bits / 8), align);
       for (const [k, v] of Object.entries(inner.fields)) fields[k] = { ...v, offset: v.offset + offset };
       maxAlign = Math.max(maxAlign, align);
       size = isUnion ? Math.max(size, inner.size) : offset + inner.size;
-      if (!isUnion) offset += inner.size;
+      if (!isUnion) bits = (offset + inner.size) * 8;
       continue;
     }
-    for (const d of declarators) {
+    // Each declarator with the bitfield clause that follows it, if any.
+    const members: { d: Node; width?: Node }[] = [];
+    for (const c of fd.children) {
+      if (!c) continue;
+      if (fd.childrenForFieldName('declarator').some((d) => d?.id === c.id)) members.push({ d: c });
+      else if (c.type === 'bitfield_clause' && members.length > 0) members[members.length - 1]!.width = c.namedChild(0) ?? undefined;
+    }
+    for (const { d, width } of members) {
       const shape = declaratorShape(d);
       const type: TypeRef = { base, ptr: shape.ptr, dims: shape.dims };
       const elemSize = sizeOfType({ base, ptr: shape.ptr, dims: [] }, decls);
@@ -501,16 +509,37 @@ function structLayout(node: Node, decls: Decls): StructLayout | undefined {
         continue;
       }
       const align = Math.min(8, shape.ptr > 0 ? 8 : alignOf(base, decls));
-      offset = isUnion ? 0 : alignUp(offset, align);
+      if (width) {
+        const w = constEval(width, decls);
+        const unit = total * 8;
+        if (w === undefined || w < 0 || w > unit || shape.ptr > 0 || shape.dims.length > 0) {
+          complete = false;
+          continue;
+        }
+        let start = isUnion ? 0 : bits;
+        if (w === 0 || Math.floor(start / unit) !== Math.floor((start + Math.max(w, 1) - 1) / unit)) start = alignUp(start, unit);
+        if (w === 0) {
+          if (!isUnion) bits = start;
+          continue;
+        }
+        // The bytes the bits lie in (clang loads those, or the unit holding them, which a header's bounds check covers).
+        const first = Math.floor(start / 8);
+        if (shape.name) fields[shape.name] = { offset: first, size: Math.ceil((start + w) / 8) - first };
+        if (shape.name) maxAlign = Math.max(maxAlign, align);
+        if (isUnion) size = Math.max(size, Math.ceil(w / 8));
+        else bits = start + w;
+        continue;
+      }
+      const offset = isUnion ? 0 : alignUp(Math.ceil(bits / 8), align);
       maxAlign = Math.max(maxAlign, align);
       const isAggregate = shape.dims.length > 0 || (shape.ptr === 0 && /^(struct|union) /.test(resolveTypedef(type, decls).base));
       if (shape.name) fields[shape.name] = { offset, size: total, elem: isAggregate ? (shape.dims.length > 0 ? elemSize : 1) : undefined };
       if (isUnion) size = Math.max(size, total);
-      else offset += total;
+      else bits = (offset + total) * 8;
     }
   }
   if (!complete) return { size: NaN, fields };
-  if (!isUnion) size = offset;
+  if (!isUnion) size = Math.ceil(bits / 8);
   return { size: alignUp(size, maxAlign), fields };
 }
 
