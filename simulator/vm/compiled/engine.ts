@@ -435,6 +435,9 @@ function leaders(insns: Insn[], infos: (OpcodeInfo | undefined)[]): boolean[] {
       case 'lddw':
         if (insn.src === PSEUDO_FUNC) mark(pc + 1 + insn.imm);
         if (![PSEUDO_IMM64, PSEUDO_MAP_FD, PSEUDO_MAP_IDX, PSEUDO_MAP_VALUE, PSEUDO_MAP_IDX_VALUE, PSEUDO_FUNC].includes(insn.src)) mark(pc + 2);
+        // Its second slot is not an instruction of its own (its opcode 0 would otherwise make the next slot a leader,
+        // cutting the block after every lddw: a map lookup's call in a block of its own).
+        pc++;
         break;
     }
   }
@@ -450,7 +453,15 @@ const SPILL = Array.from({ length: 11 }, (_, i) => `R32[${2 * i}]=l${i};R32[${2 
  * steps): a packet access tests these instead of the region table's entry.
  */
 const PACKET = `pr = RG[${REGION_PACKET}]; if (pr !== undefined) { pLo = pr.lo; pHi = pr.hi; pW = pr.writeFault === undefined ? pr.hi : -2147483648; pV = pr.view; pB = pr.bytes; } else { pLo = 1; pHi = 0; pW = -2147483648; }`;
-const LOAD = Array.from({ length: 11 }, (_, i) => `l${i}=R32[${2 * i}];h${i}=R32[${2 * i + 1}];`).join('') + PACKET;
+const LOAD_REGS = Array.from({ length: 11 }, (_, i) => `l${i}=R32[${2 * i}];h${i}=R32[${2 * i + 1}];`).join('') + PACKET;
+/**
+ * The stack frame r10 points at, its bytes, view, written-byte map and that map's view in locals (programs whose r10
+ * is always the frame pointer, GEN.r10Fixed): an access at a constant offset from r10 uses these instead of the region
+ * table's entry; read at entry and again wherever r10 is read back (a bpf-to-bpf call or return, the interpreter's steps).
+ */
+const FRAME = 'fr = RG[h10]; if (fr !== undefined) { fB = fr.bytes; fV = fr.view; fN = fr.init; fI = fr.initView; }';
+/** The registers (and the packet's and the frame's locals) read back after the interpreter or a runtime function ran. */
+const reload = (): string => LOAD_REGS + (GEN.r10Fixed ? ` ${FRAME}` : '');
 const ARGS = Array.from({ length: 6 }, (_, i) => `R32[${2 * i}]=l${i};R32[${2 * i + 1}]=h${i};`).join('');
 
 const SIGNED: Record<string, string> = { jsgt: '>', jsge: '>=', jslt: '<', jsle: '<=' };
@@ -534,6 +545,12 @@ function alu(insn: Insn, info: OpcodeInfo, pc: number): string {
 // Loads and stores inline Memory.ld*/st*'s fast path (the same conditions: a region, not ctx, inside its window,
 // stores to a writable one, stack loads of written bytes until the run's first uninitialised read) and call them for
 // everything else, which then takes their own fast path or Memory.load/store. RG is Memory's region table.
+const FRAME_INIT_READ: Record<number, (o: string) => string> = {
+  1: (o) => `fN[${o}] === 1`,
+  2: (o) => `fI.getUint16(${o}) === 0x0101`,
+  4: (o) => `fI.getUint32(${o}) === 0x01010101`,
+  8: (o) => `(fI.getUint32(${o}) === 0x01010101 && fI.getUint32(${o} + 4) === 0x01010101)`,
+};
 const INIT_READ: Record<number, (o: string) => string> = {
   1: (o) => `r.init[${o}] === 1`,
   2: (o) => `r.initView.getUint16(${o}) === 0x0101`,
@@ -571,7 +588,57 @@ const INLINE_LOOKUP =
  * validator refuses such writes, but a bare program run without validation might have one), and whether it is run as
  * the ISA alone (isa/alu.ts ISA_ONLY: no verifier refusals).
  */
-const GEN = { r10Fixed: false, isaOnly: false, blockOf: undefined as Int32Array | undefined, cur: 0 };
+const GEN = {
+  r10Fixed: false, isaOnly: false, blockOf: undefined as Int32Array | undefined, cur: 0,
+  /** The instructions, their opcode infos, the jump targets and entries (leaders), the blocks (stackKey). */
+  insns: [] as Insn[], infos: [] as (OpcodeInfo | undefined)[], lead: [] as boolean[], blocks: [] as number[][],
+};
+
+/**
+ * The stack slot of r2 at the call in slot `pc` when the block computed it there as `r2 = r10; r2 += K` (what clang
+ * emits for a key on the stack) with [K, K + 4) inside the frame and r10 always the frame pointer, else undefined.
+ */
+function stackKey(pc: number): number | undefined {
+  if (!GEN.r10Fixed) return undefined;
+  // The slots before the call in its block, and in the blocks before it while a block starts at a slot nothing jumps
+  // to (a block cut at MAX_BLOCK: its only way in is from the one before).
+  let b = GEN.cur;
+  const slots = GEN.blocks[b]!.slice(0, GEN.blocks[b]!.indexOf(pc));
+  while (b > 0 && !GEN.lead[GEN.blocks[b]![0]!]) slots.unshift(...GEN.blocks[--b]!);
+  let j = slots.length - 1;
+  const writer = (): Insn | undefined => {
+    for (; j >= 0; j--) {
+      const insn = GEN.insns[slots[j]!]!;
+      const kind = GEN.infos[slots[j]!]?.kind;
+      if (kind === 'call' || kind === undefined) return insn;
+      if (kind === 'atomic' ? insn.src === 2 || insn.dst === 2 : insn.dst === 2 && (kind === 'alu' || kind === 'end' || kind === 'ldx' || kind === 'ldxsx' || kind === 'lddw')) return insn;
+    }
+    return undefined;
+  };
+  const add = writer();
+  const addInfo = add && OPCODES[add.opcode];
+  if (!add || addInfo?.kind !== 'alu' || addInfo.width !== 64 || addInfo.srcReg || aluVariant(addInfo, add.off) !== 'add') return undefined;
+  j--;
+  const mov = writer();
+  const movInfo = mov && OPCODES[mov.opcode];
+  if (!mov || movInfo?.kind !== 'alu' || movInfo.width !== 64 || !movInfo.srcReg || mov.src !== 10 || aluVariant(movInfo, mov.off) !== 'mov') return undefined;
+  const k = add.imm | 0;
+  return k >= -STACK_SIZE && k + 4 <= 0 ? STACK_SIZE + k : undefined;
+}
+
+/**
+ * INLINE_LOOKUP with the key known to be 4 bytes at `slot` of r10's frame (stackKey): the frame's locals (FRAME) read
+ * it, its window and presence known; the rest as INLINE_LOOKUP.
+ */
+const inlineLookupAt = (slot: number): string =>
+  `let mv; const F = S.opts.fast;` +
+  ` if (F !== undefined && F.host !== undefined && h1 === ${REGION_MAP_HANDLE}) {` +
+  ` const m = F.host.maps[(l1 ^ -2147483648) | 0], d = m === undefined ? undefined : m.lookupDirect;` +
+  ` if (d !== undefined && (mem.uninitRead !== undefined || fI.getUint32(${slot}) === 0x01010101)) {` +
+  ` const n = m.nSlots, s = m.perCpu ? F.host.env.cpu : 0;` +
+  ` if (s < n) { mv = d[fV.getUint32(${slot}, true) * n + s];` +
+  ` if (mv !== undefined) { h0 = mem.mapValueId(mv, m.def.name, m.readonlyForProgram || (m.def.flags & ${BPF_F_RDONLY_PROG}) !== 0); l0 = -2147483648; } } } }` +
+  ` if (mv !== undefined) { l1 = h1 = l2 = h2 = l3 = h3 = l4 = h4 = l5 = h5 = 0; }`;
 
 /**
  * A jump to `target`: a `break` to the label whose end the target block's code follows when the function has that
@@ -585,6 +652,7 @@ function jumpTo(target: number): string {
 
 /** A stack store at `o` lowers the frame's Region.dirtyFrom (what Memory.reset must zero). */
 const DIRTY = (o: string) => `if (${o} < r.dirtyFrom) r.dirtyFrom = ${o};`;
+const FRAME_DIRTY = (o: number) => `if (${o} < fr.dirtyFrom) fr.dirtyFrom = ${o};`;
 
 /** Whether an instruction may write r10 (ALU, loads, lddw into r10; an atomic naming r10). */
 function writesR10(insn: Insn, info: OpcodeInfo | undefined): boolean {
@@ -614,7 +682,7 @@ function load(size: number, d: { l: string; h: string }, s: { l: string; h: stri
   }
   const slot = stackSlot(s, off, size);
   const head = slot !== undefined
-    ? `{ const r = RG[h10], o = ${slot}; if (mem.uninitRead !== undefined || ${INIT_READ[size]!('o')}) `
+    ? `{ const o = ${slot}; if (mem.uninitRead !== undefined || ${FRAME_INIT_READ[size]!('o')}) `
     : `{ const r = RG[${s.h}], o = ((${s.l} ^ -2147483648) + ${off}) | 0; ` +
       `if (r !== undefined && r.fast && o >= r.lo && o <= r.hi - ${size} && (r.init === undefined || mem.uninitRead !== undefined || ${INIT_READ[size]!('o')})) `;
   const code = loadCode(size, d, s, off, pc, slot, head);
@@ -628,9 +696,12 @@ function load(size: number, d: { l: string; h: string }, s: { l: string; h: stri
 }
 
 function loadCode(size: number, d: { l: string; h: string }, s: { l: string; h: string }, off: number, pc: number, slot: number | undefined, head: string): string {
+  // A stack slot reads the frame's locals (FRAME), anything else the region `r` of the head.
+  const B = slot === undefined ? 'r.bytes' : 'fB';
+  const V = slot === undefined ? 'r.view' : 'fV';
   switch (size) {
-    case 1: return `${head}${d.l} = r.bytes[o]; else ${d.l} = mem.ld1(${s.h}, ${s.l}, ${off}, ${pc}); ${d.h} = 0; }`;
-    case 2: return `${head}${d.l} = r.view.getUint16(o, true); else ${d.l} = mem.ld2(${s.h}, ${s.l}, ${off}, ${pc}); ${d.h} = 0; }`;
+    case 1: return `${head}${d.l} = ${B}[o]; else ${d.l} = mem.ld1(${s.h}, ${s.l}, ${off}, ${pc}); ${d.h} = 0; }`;
+    case 2: return `${head}${d.l} = ${V}.getUint16(o, true); else ${d.l} = mem.ld2(${s.h}, ${s.l}, ${off}, ${pc}); ${d.h} = 0; }`;
     case 4: {
       const call = `{ ${d.l} = mem.ld4(${s.h}, ${s.l}, ${off}, ${pc}); ${d.h} = mem.th; }`;
       // struct xdp_md fields by their constant offset from ctx itself: Memory.ld4's ctx case, inline.
@@ -639,9 +710,9 @@ function loadCode(size: number, d: { l: string; h: string }, s: { l: string; h: 
         : `if (${s.h} === ${REGION_CTX} && ${s.l} === -2147483648 && mem.ctx !== undefined) { const f = mem.ctx.buff.${field}; ` +
           (off <= 8 ? `if (f >= 0 && f < 2147483648) { ${d.l} = (-2147483648 + f) | 0; ${d.h} = ${REGION_PACKET}; } else ${call} } else ${call}`
             : `${d.l} = f | 0; ${d.h} = 0; } else ${call}`);
-      return `${head}{ ${d.l} = r.view.getInt32(o, true); ${d.h} = 0; } else ${ctx} }`;
+      return `${head}{ ${d.l} = ${V}.getInt32(o, true); ${d.h} = 0; } else ${ctx} }`;
     }
-    default: return `${head}{ ${d.l} = r.view.getInt32(o, true); ${d.h} = r.view.getInt32(o + 4, true); } else { ${d.l} = mem.ld8(${s.h}, ${s.l}, ${off}, ${pc}); ${d.h} = mem.th; } }`;
+    default: return `${head}{ ${d.l} = ${V}.getInt32(o, true); ${d.h} = ${V}.getInt32(o + 4, true); } else { ${d.l} = mem.ld8(${s.h}, ${s.l}, ${off}, ${pc}); ${d.h} = mem.th; } }`;
   }
 }
 
@@ -652,10 +723,10 @@ function store(size: number, d: { l: string; h: string }, vl: string, vh: string
   if (slot !== undefined) {
     // A stack frame: always there, in its window, writable, with a written-byte map.
     switch (size) {
-      case 1: return `{ const r = RG[h10]; r.bytes[${slot}] = ${vl}; r.init[${slot}] = 1; ${DIRTY(`${slot}`)} }`;
-      case 2: return `{ const r = RG[h10]; r.view.setUint16(${slot}, ${vl}, true); r.initView.setUint16(${slot}, 0x0101); ${DIRTY(`${slot}`)} }`;
-      case 4: return `{ const r = RG[h10]; r.view.setInt32(${slot}, ${vl}, true); r.initView.setUint32(${slot}, 0x01010101); ${DIRTY(`${slot}`)} }`;
-      default: return `{ const r = RG[h10]; r.view.setInt32(${slot}, ${vl}, true); r.view.setInt32(${slot + 4}, ${vh}, true); r.initView.setUint32(${slot}, 0x01010101); r.initView.setUint32(${slot + 4}, 0x01010101); ${DIRTY(`${slot}`)} }`;
+      case 1: return `{ fB[${slot}] = ${vl}; fN[${slot}] = 1; ${FRAME_DIRTY(slot)} }`;
+      case 2: return `{ fV.setUint16(${slot}, ${vl}, true); fI.setUint16(${slot}, 0x0101); ${FRAME_DIRTY(slot)} }`;
+      case 4: return `{ fV.setInt32(${slot}, ${vl}, true); fI.setUint32(${slot}, 0x01010101); ${FRAME_DIRTY(slot)} }`;
+      default: return `{ fV.setInt32(${slot}, ${vl}, true); fV.setInt32(${slot + 4}, ${vh}, true); fI.setUint32(${slot}, 0x01010101); fI.setUint32(${slot + 4}, 0x01010101); ${FRAME_DIRTY(slot)} }`;
     }
   }
   // The region's own fast path; a store into the packet there (its window changed since pLo/pW were read) marks it.
@@ -683,7 +754,7 @@ function storeCode(size: number, vl: string, vh: string, head: string, slow: str
  * execAtomic does then (resolve, load, store). Everything else spills the registers and runs execAtomic.
  */
 function atomic(insn: Insn, info: OpcodeInfo, pc: number): string {
-  const generic = `${SPILL} H.execAtomic(K[${pc}], I[${pc}], R, mem, ${pc}); ${LOAD}`;
+  const generic = `${SPILL} H.execAtomic(K[${pc}], I[${pc}], R, mem, ${pc}); ${reload()}`;
   const a = atomicOp(insn.imm);
   const size = info.size!;
   if (!INLINE_MEMORY || !a || (size !== 4 && size !== 8) || !(a.op === 'add' || a.op === 'or' || a.op === 'and' || a.op === 'xor')) return generic;
@@ -811,7 +882,7 @@ function terminal(insn: Insn, info: OpcodeInfo | undefined, pc: number): string 
     case 'jcond':
       return `if (--S.mayGoto <= 0) ${jumpTo(pc + 1 + insn.off)}`;
     case 'call': {
-      if (insn.src === CALL_LOCAL) return `${SPILL} H.callLocal(S, ${pc}, ${pc + 1 + insn.imm}, live); l10 = R32[20]; h10 = R32[21]; live = S.live; pc = S.pc; continue;`;
+      if (insn.src === CALL_LOCAL) return `${SPILL} H.callLocal(S, ${pc}, ${pc + 1 + insn.imm}, live); l10 = R32[20]; h10 = R32[21]; ${GEN.r10Fixed ? `${FRAME} ` : ''}live = S.live; pc = S.pc; continue;`;
       if (insn.src !== CALL_HELPER && insn.src !== CALL_KFUNC) return `throw new H.VmFault('invalid-insn', 'call with src ${insn.src}', ${pc});`;
       // A kfunc call syncs the budget with S.left (an open-coded iterator's call gives instructions back: iterRefund).
       const kf = insn.src === CALL_KFUNC;
@@ -819,7 +890,7 @@ function terminal(insn: Insn, info: OpcodeInfo | undefined, pc: number): string 
         `${ARGS}` +
         `{ ${kf ? 'S.left = left; ' : ''}const o = H.helper(S, ${pc}, ${insn.imm}, ${kf});${kf ? ' left = S.left;' : ''}` +
         ` if (typeof o === 'bigint') { R[0] = o; l0 = R32[0]; h0 = R32[1]; l1 = h1 = l2 = h2 = l3 = h3 = l4 = h4 = l5 = h5 = 0; }` +
-        ` else { ${SPILL} S.live = live; S.left = left; const c = H.outcome(S, ${pc}, o); if (c) return; ${LOAD} live = S.live; pc = S.pc; continue; } }`;
+        ` else { ${SPILL} S.live = live; S.left = left; const c = H.outcome(S, ${pc}, o); if (c) return; ${reload()} live = S.live; pc = S.pc; continue; } }`;
       // The helper may have moved the packet's window (adjust_head/meta/tail): its locals are read again.
       if (insn.src === CALL_KFUNC || !FAST_IDS.has(insn.imm)) return `${generic} ${PACKET}`;
       // A helper with a fast form (ExecOptions.fast): called on the halves; a miss (or no fast helpers in this run)
@@ -829,13 +900,15 @@ function terminal(insn: Insn, info: OpcodeInfo | undefined, pc: number): string 
         ` if (f !== undefined) { F.miss = false; v = f(h1, l1, h2, l2, h3, l3, h4, l4, h5, l5); }` +
         ` if (f !== undefined && !F.miss) { l0 = v; h0 = F.h; l1 = h1 = l2 = h2 = l3 = h3 = l4 = h4 = l5 = h5 = 0; }` +
         ` else { ${generic} } } ${PACKET}`;
-      return insn.imm === 1 && INLINE_MEMORY ? `{ ${INLINE_LOOKUP} else ${fast} }` : fast;
+      if (insn.imm !== 1 || !INLINE_MEMORY) return fast;
+      const key = stackKey(pc);
+      return `{ ${key === undefined ? INLINE_LOOKUP : inlineLookupAt(key)} else ${fast} }`;
     }
     case 'exit':
       // The outermost frame's exit ends the run with r0 (the interpreter's exit with no frame to pop); others return
       // through the interpreter's frame step.
       return `if (S.frames.length === 0) { R32[0] = l0; R32[1] = h0; S.live = live; S.left = left; S.pc = ${pc}; S.done = true; return; } ` +
-        `${SPILL} S.live = live; S.left = left; if (H.exit(S, ${pc})) return; ${LOAD} live = S.live; left = S.left; pc = S.pc; continue;`;
+        `${SPILL} S.live = live; S.left = left; if (H.exit(S, ${pc})) return; ${reload()} live = S.live; left = S.left; pc = S.pc; continue;`;
     case 'ld-abs':
     case 'ld-ind':
       return `throw new H.VmFault('unsupported', 'legacy BPF_LD_ABS/BPF_LD_IND packet loads are not supported (not allowed in XDP)', ${pc});`;
@@ -887,6 +960,8 @@ export function generate(p: ProgramImage, checks: RegisterChecks | undefined, co
   const infos = insns.map((i) => OPCODES[i.opcode]);
   GEN.r10Fixed = !insns.some((insn, pc) => writesR10(insn, infos[pc]));
   GEN.isaOnly = ISA_ONLY.has(insns);
+  GEN.insns = insns;
+  GEN.infos = infos;
   const lead = leaders(insns, infos);
   const after = new Uint16Array(insns.length + 1);
   const out: string[] = [];
@@ -899,7 +974,10 @@ export function generate(p: ProgramImage, checks: RegisterChecks | undefined, co
     ` else { pc = 0; l1 = ${CTX_LO}; h1 = ${REGION_CTX}; l10 = ${FP1_LO}; h10 = ${FP1_HI}; }`);
   out.push('let left = S.left, live = S.live;');
   out.push(`let pr, pLo = 1, pHi = 0, pW = -2147483648, pV, pB; ${PACKET}`);
+  if (GEN.r10Fixed) out.push(`let fr, fB, fV, fN, fI; ${FRAME}`);
   const blocks = blockSlots(insns, infos, lead);
+  GEN.lead = lead;
+  GEN.blocks = blocks;
   // Forward jumps as `break`s (no dispatch): block k's code follows the end of label Lk, the labels nested with L0
   // innermost around the dispatch `switch`, which only entries and backward jumps go through (the WebAssembly tier's
   // structure). The counting form and programs of very many blocks (nesting depth) keep a `switch` over every block.
