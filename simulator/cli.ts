@@ -441,9 +441,11 @@ function cmdRun(argv: string[]): number {
   // One ReturnLoc per file and line, made the first time a packet leaves through it (read-only after).
   const returnLocs = new Map<string, Map<number, ReturnLoc>>();
   let lastReturnLoc: ReturnLoc | undefined;
+  // The index in its batch of the batched packet being settled (the twin ran the batch first: runBatch), else -1.
+  let batchAt = -1;
   const returnLineOf = (pkt: CapturedPacket, r: DriverPacket): ReturnLoc | undefined => {
     const lines = returns!.lines;
-    const line = pkt.tsSec !== undefined && pkt.tsNanos! < 1_000_000_000 && pkt.tsSec >= 0 ? lines.lineForAt(pkt.frame, pkt.tsSec, pkt.tsNanos!, r) : lines.lineFor(pkt.frame, pkt.tsNs, r);
+    const line = batchAt >= 0 ? lines.lineInBatch(batchAt, r) : pkt.tsSec !== undefined && pkt.tsNanos! < 1_000_000_000 && pkt.tsSec >= 0 ? lines.lineForAt(pkt.frame, pkt.tsSec, pkt.tsNanos!, r) : lines.lineFor(pkt.frame, pkt.tsNs, r);
     if (line === undefined) return undefined;
     const file = r.run.exitLoc?.file ?? programPath;
     if (line === lastReturnLoc?.line && file === lastReturnLoc.file) return lastReturnLoc;
@@ -552,15 +554,15 @@ function cmdRun(argv: string[]): number {
   };
 
   // Frames of a regular file, run in batches through Machine.runBatch (Driver.receiveBatch) when the driver and
-  // program allow it and no return lines are looked for: the same results, in the same order, as one by one. Not from
-  // a pipe, where each packet's verdict is written as it arrives.
+  // program allow it, and so does the return-line twin's (which runs each batch first: ReturnLines.runBatch): the same
+  // results, in the same order, as one by one. Not from a pipe, where each packet's verdict is written as it arrives.
   let regular = false;
   try {
     regular = capturePath !== '-' && statSync(capturePath).isFile();
   } catch {
     regular = false;
   }
-  const batch = regular && returns === undefined && saved === undefined && driver.batchable() ? driver.newBatch() : undefined;
+  const batch = regular && (returns === undefined || returns.lines.batchable()) && saved === undefined && driver.batchable() ? driver.newBatch() : undefined;
   const frameMax = batch ? driver.batchFrameMax() : 0;
   // Per frame of the batch, what its packet record said (the reader's packet object is refilled by the next read).
   const nb = batch?.offset.length ?? 0;
@@ -580,6 +582,7 @@ function cmdRun(argv: string[]): number {
   };
   const runBatch = (): void => {
     const b = batch!;
+    returns?.lines.runBatch(b);
     driver.receiveBatch(b, (i, r, frame) => {
       bp.index = bIndex[i]!;
       bp.frame = frame;
@@ -590,8 +593,10 @@ function cmdRun(argv: string[]): number {
       bp.interfaceId = bIface[i]!;
       bp.tsSec = b.sec[i]!;
       bp.tsNanos = b.nanos[i]!;
+      batchAt = i;
       settled(bp, r, bTime[i]!);
     });
+    batchAt = -1;
   };
 
   try {

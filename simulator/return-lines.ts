@@ -19,7 +19,8 @@ import type { CompileOptions } from './compile.ts';
 import type { LoadedObject } from './elf/types.ts';
 import type { RunHooks, Machine } from './vm/machine.ts';
 import type { Session } from './session.ts';
-import type { Driver, DriverPacket } from './driver/rx.ts';
+import type { Driver, DriverPacket, RxBatch } from './driver/rx.ts';
+import type { RunResult } from './vm/types.ts';
 
 function readSource(file: string): string | undefined {
   try {
@@ -260,6 +261,78 @@ export class ReturnLines {
     const line = this.trail.exitLine(shadow.exitProgram);
     if (this.action !== real.action || real.fault) return undefined;
     return line;
+  }
+
+  /** Whether runBatch can take the frames of a batch (the twin's driver takes batches: Driver.batchable). */
+  batchable(): boolean {
+    return (this.canBatch ??= this.driver.batchable());
+  }
+  private canBatch: boolean | undefined;
+
+  /**
+   * Runs the frames of `b` (another driver's batch, before that driver receives it) through the twin in turn, in
+   * batches (Driver.runOnlyBatch): the same runs, in the same order, as lineForAt of each; lineInBatch(i, real) then
+   * gives frame i's line. Only when batchable().
+   */
+  runBatch(b: RxBatch): void {
+    const n = b.count;
+    if (n === 0) return;
+    if (this.batchActions.length < n) {
+      this.batchLines = new Int32Array(b.offset.length);
+      this.batchActions = new Array<Action>(b.offset.length).fill('XDP_ABORTED');
+    }
+    const lines = this.batchLines;
+    const actions = this.batchActions;
+    const max = (this.frameMax ??= this.driver.batchFrameMax());
+    let lo = Infinity;
+    let hi = 0;
+    for (let i = 0; i < n; i++) {
+      const o = b.offset[i]!;
+      const e = o + b.length[i]!;
+      if (b.length[i]! > max) lo = -1;
+      if (o < lo) lo = o;
+      if (e > hi) hi = e;
+    }
+    if (lo < 0) {
+      // A frame longer than the twin's driver takes in a batch: each on its own (the same runs).
+      for (let i = 0; i < n; i++) {
+        const line = this.runAt(b.frame(i), b.sec[i]!, b.nanos[i]!);
+        lines[i] = line ?? 0;
+        actions[i] = this.action;
+      }
+      return;
+    }
+    // The frames copied at once into the twin's own batch, in its machine's packet memory when there is room.
+    let tb = this.batch;
+    if (tb === undefined || tb.offset.length < n || tb.bytes.length < hi - lo) tb = this.batch = this.driver.newBatch(Math.max(n, b.offset.length), Math.max(hi - lo, tb?.bytes.length ?? 0, 1 << 18));
+    tb.bytes.set(b.bytes.subarray(lo, hi));
+    for (let i = 0; i < n; i++) {
+      tb.offset[i] = b.offset[i]! - lo;
+      tb.length[i] = b.length[i]!;
+      tb.sec[i] = b.sec[i]!;
+      tb.nanos[i] = b.nanos[i]!;
+    }
+    tb.count = n;
+    tb.used = hi - lo;
+    const trail = this.trail;
+    trail.begin();
+    this.driver.runOnlyBatch(tb, trail.hooks.onMark!, this.each);
+  }
+  private batch: RxBatch | undefined;
+  private frameMax: number | undefined;
+  private batchLines = new Int32Array(0);
+  private batchActions: Action[] = [];
+  private readonly each = (i: number, run: RunResult): void => {
+    this.batchActions[i] = actionOf(run.fault ? 0 : run.retval >>> 0);
+    this.batchLines[i] = this.trail.exitLine(run.exitProgram) ?? 0;
+    this.trail.begin();
+  };
+
+  /** After runBatch(b): frame i's return line as lineForAt gives it (`real`: that frame's run by the real program). */
+  lineInBatch(i: number, real: DriverPacket): number | undefined {
+    if (this.batchActions[i] !== real.action || real.fault) return undefined;
+    const line = this.batchLines[i]!;
+    return line !== 0 ? line : undefined;
   }
 
   /** The twin's action for the last packet `run` ran. */

@@ -406,30 +406,9 @@ export class Driver {
     const n = b.count;
     if (n === 0) return;
     const g = this.geometry(0, 0);
-    const fresh = this.spare === undefined || this.spare.length !== g.frameSize;
-    const spare = fresh ? this.session.machine.packetBuffer(g.frameSize, this.spare) : this.spare!;
-    this.spare = spare;
+    const buff = this.batchBuff(g);
+    const spare = buff.frame;
     const clean = this.clean;
-    if (fresh) clean.from = clean.to = 0;
-    else if (this.boundsFixed) {
-      // The window of the last frame laid out: the frame is zero outside it (see layout).
-      clean.from = this.spareFrom;
-      clean.to = this.spareEnd;
-    } else {
-      // A program that moves the bounds may have left bytes anywhere: cleared once here, as layout would.
-      spare.fill(0);
-      clean.from = clean.to = 0;
-    }
-    let buff = this.buff;
-    if (buff === undefined) buff = this.buff = { frame: spare, data: g.headroom, dataEnd: g.headroom, dataMeta: g.headroom, frags: [], fragSize: g.fragSize, ingressIfindex: g.ingressIfindex, rxQueueIndex: 0, readonlyPage: g.readonlyPage };
-    buff.frame = spare;
-    if (buff.frags.length !== 0) buff.frags.length = 0;
-    buff.fragSize = g.fragSize;
-    buff.ingressIfindex = g.ingressIfindex;
-    buff.rxQueueIndex = 0;
-    buff.readonlyPage = g.readonlyPage;
-    buff.egressIfindex = undefined;
-    buff.rxMeta = undefined;
     const batch = this.batchOf(b, g.headroom, clean);
     const res = this.batchResults(b.offset.length);
     const { retval, exitInsn, steps, flags, data, dataEnd, dataMeta } = res as Required<BatchResults>;
@@ -479,6 +458,86 @@ export class Driver {
     this.spareFrom = clean.from;
     this.spareEnd = clean.to;
     b.count = b.used = 0;
+  }
+
+  /**
+   * runOnlyAt of each frame of `b` in turn (frames as receiveBatch takes them; only when batchable()) through
+   * Machine.runBatch, `onMark` at each `ja +0`: `each(i, run)` for frame i right after its run, before the next frame
+   * runs (so that the hook has seen only its markers since the last call), `run` refilled per frame. No verdict path,
+   * counters or pool, as runOnly (the return-line twin's batches).
+   */
+  runOnlyBatch(b: RxBatch, onMark: NonNullable<PacketBatch['onMark']>, each: (i: number, run: RunResult) => void): void {
+    const n = b.count;
+    if (n === 0) return;
+    const g = this.geometry(0, 0);
+    const buff = this.batchBuff(g);
+    const clean = this.clean;
+    let res = this.onlyResults;
+    if (res === undefined || res.retval.length < b.offset.length) {
+      const m = b.offset.length;
+      res = this.onlyResults = { retval: new Uint32Array(m), exitInsn: new Int32Array(m), steps: new Int32Array(m), result: undefined };
+    }
+    const { retval, exitInsn, steps } = res;
+    const plain = this.plainRun();
+    const lines = this.entryLines;
+    const session = this.session;
+    const plainAt = (j: number): RunResult => {
+      const e = exitInsn[j];
+      plain.retval = retval[j];
+      plain.exitInsn = e;
+      plain.steps = steps[j];
+      plain.exitLoc = e >= 0 ? lines?.[e] : undefined;
+      return plain;
+    };
+    let from = 0;
+    const batch: PacketBatch = {
+      bytes: b.bytes, offset: b.offset, length: b.length, headroom: g.headroom, clean, onMark,
+      // Frame i - 1 ran as a plain run (else the batch would have stopped after it).
+      before: (i) => {
+        if (i > from) each(i - 1, plainAt(i - 1));
+        session.advanceToTime(b.sec[i], b.nanos[i]);
+      },
+    };
+    let i = 0;
+    while (i < n) {
+      from = i;
+      const k = session.runBatch(buff, batch, i, n, 0, res);
+      each(k - 1, res.result ?? plainAt(k - 1));
+      i = k;
+    }
+    this.spareFrom = clean.from;
+    this.spareEnd = clean.to;
+    b.count = b.used = 0;
+  }
+  private onlyResults: BatchResults | undefined;
+
+  /** The xdp_buff of receiveBatch and runOnlyBatch in the spare frame, `clean` set to where it may not be zero. */
+  private batchBuff(g: FrameGeometry): XdpBuff {
+    const fresh = this.spare === undefined || this.spare.length !== g.frameSize;
+    const spare = fresh ? this.session.machine.packetBuffer(g.frameSize, this.spare) : this.spare!;
+    this.spare = spare;
+    const clean = this.clean;
+    if (fresh) clean.from = clean.to = 0;
+    else if (this.boundsFixed) {
+      // The window of the last frame laid out: the frame is zero outside it (see layout).
+      clean.from = this.spareFrom;
+      clean.to = this.spareEnd;
+    } else {
+      // A program that moves the bounds may have left bytes anywhere: cleared once here, as layout would.
+      spare.fill(0);
+      clean.from = clean.to = 0;
+    }
+    let buff = this.buff;
+    if (buff === undefined) buff = this.buff = { frame: spare, data: g.headroom, dataEnd: g.headroom, dataMeta: g.headroom, frags: [], fragSize: g.fragSize, ingressIfindex: g.ingressIfindex, rxQueueIndex: 0, readonlyPage: g.readonlyPage };
+    buff.frame = spare;
+    if (buff.frags.length !== 0) buff.frags.length = 0;
+    buff.fragSize = g.fragSize;
+    buff.ingressIfindex = g.ingressIfindex;
+    buff.rxQueueIndex = 0;
+    buff.readonlyPage = g.readonlyPage;
+    buff.egressIfindex = undefined;
+    buff.rxMeta = undefined;
+    return buff;
   }
 
   private readonly clean = { from: 0, to: 0 };

@@ -112,6 +112,8 @@ export interface PacketBatch {
    * call, or the caller's own layout of the next frame, clears only that.
    */
   clean?: { from: number; to: number };
+  /** At each `ja +0` of the batch's runs (RunHooks.onMark: the return-line twin's markers); undefined: none. */
+  onMark?: ExecOptions['onMark'];
 }
 
 /** BatchResults.flags: the program may have written into the packet (0: the bytes are those copied in). */
@@ -451,7 +453,7 @@ class XdpMachine implements Machine {
         frame.set(bytes.subarray(offset[i], offset[i] + len), headroom);
         buff.data = buff.dataMeta = headroom;
         buff.dataEnd = headroom + len;
-        const r = this.run(programName, buff, env);
+        const r = this.run(programName, buff, env, batch.onMark !== undefined ? { onMark: batch.onMark } : undefined);
         results.retval[i] = r.retval;
         results.exitInsn[i] = r.exitInsn;
         results.steps[i] = r.steps;
@@ -477,7 +479,7 @@ class XdpMachine implements Machine {
     host.buff = buff;
     host.env = env;
     const opts = this.execOptions;
-    if (opts.onMark !== undefined) opts.onMark = undefined;
+    if (opts.onMark !== batch.onMark) opts.onMark = batch.onMark;
     if (opts.probe !== undefined) opts.probe = undefined;
     const devmap = info.devmap;
     const { retval, exitInsn, steps } = results;

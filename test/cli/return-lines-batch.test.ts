@@ -1,0 +1,92 @@
+// The return-line twin run in batches (ReturnLines.runBatch over Driver.runOnlyBatch, what `xdp-lens run X.c` does for
+// the frames of a regular capture file) gives frame for frame the line and action lineForAt gives running it one frame
+// at a time: across batch boundaries (small batches), tail calls (the exit program is not the entry: the batch stops
+// there), programs that write or move the packet, and frames too long for a batch mixed in (run one by one between
+// batches, as cmdRun does).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO, sharedPath } from '../repo.ts';
+import { loadProgramFile, Session } from '../../simulator/session.ts';
+import { Driver, type DriverOptions } from '../../simulator/driver/rx.ts';
+import { PROFILES } from '../../simulator/driver/profiles.ts';
+import { ReturnLines } from '../../simulator/return-lines.ts';
+import { captureCorpus, syntheticCorpus } from '../parity/packets.ts';
+import { udpFrame } from '../driver/helpers.ts';
+
+const skip = spawnSync('clang', ['--version']).status !== 0 && 'clang is not installed';
+const PROGRAMS = [
+  'examples/xdp_filter.c', 'test/parity/programs/p01_parse_count.c', 'test/parity/programs/p03_icmp_echo.c',
+  'test/parity/programs/p07_encap_ipip.c', 'test/parity/programs/p15_loops.c', 'test/parity/programs/p19_tailcall.c',
+  'test/driver/programs/verdict.c', 'test/driver/programs/adjust.c', 'test/driver/programs/rewrite.c',
+  'test/driver/programs/redirect.c',
+];
+
+test('return lines: the twin in batches gives each frame the line and action it gives frame by frame', { skip }, () => {
+  const corpus = [...captureCorpus(sharedPath('captures')), ...syntheticCorpus()].map((p) => p.bytes).filter((b) => b.length >= 14);
+  // Frames over the batch's frame limit (multi-buffer) too, run one by one between batches.
+  const frames = [...corpus, ...[60, 3000, 64, 1514, 9000].map((n, i) => udpFrame(n, i))];
+  const opts: DriverOptions = { mode: 'native', profile: PROFILES.mlx5, queues: 1, reuse: true, views: true };
+  let compared = 0;
+  let batchedLines = 0;
+  for (const p of PROGRAMS) {
+    const path = join(REPO, p);
+    const source = readFileSync(path, 'utf8');
+    const obj = loadProgramFile(path);
+    const make = () => {
+      const session = new Session(obj, { engine: 'compiled' });
+      const real = new Driver(session, opts);
+      const lines = ReturnLines.create(path, source, {}, (o) => {
+        const session = new Session(o, { engine: 'compiled' });
+        return { session, driver: new Driver(session, opts) };
+      });
+      assert.notEqual(typeof lines, 'string', `${p}: ${lines as string}`);
+      return { session, real, lines: lines as ReturnLines };
+    };
+    const one = make();
+    const many = make();
+    assert.ok(many.lines.batchable(), `${p}: the twin takes batches`);
+    const ts = (i: number) => [1_700_000_000 + (i >> 4), (i & 15) * 1000] as const;
+    const want: (number | undefined)[] = [];
+    const wantActions: string[] = [];
+    const n = frames.length * 2;
+    for (let i = 0; i < n; i++) {
+      const f = frames[i % frames.length]!;
+      const [s, ns] = ts(i);
+      const r = one.real.receiveAt(f, s, ns);
+      want.push(one.lines.lineForAt(f, s, ns, r));
+      wantActions.push(one.lines.action);
+    }
+    // Small batches (7 frames or 6 KiB), so that boundaries fall everywhere.
+    const b = many.real.newBatch(7, 6144);
+    const max = many.real.batchFrameMax();
+    const got: (number | undefined)[] = [];
+    const flush = () => {
+      many.lines.runBatch(b);
+      many.real.receiveBatch(b, (i, r) => {
+        const line = many.lines.lineInBatch(i, r);
+        if (line !== undefined) batchedLines++;
+        got.push(line);
+      });
+    };
+    for (let i = 0; i < n; i++) {
+      const f = frames[i % frames.length]!;
+      const [s, ns] = ts(i);
+      if (f.length > max) {
+        flush();
+        got.push(many.lines.lineForAt(f, s, ns, many.real.receiveAt(f, s, ns)));
+        continue;
+      }
+      if (!b.room(f.length)) flush();
+      b.add(f, s, ns);
+    }
+    flush();
+    assert.equal(got.length, want.length, p);
+    for (let i = 0; i < n; i++) assert.equal(got[i], want[i], `${p} frame ${i} (twin's action ${wantActions[i]})`);
+    assert.deepEqual(many.session.mapsJson(), one.session.mapsJson(), p);
+    compared += n;
+  }
+  assert.ok(batchedLines > compared / 2, `${compared} frames, ${batchedLines} lines from batches`);
+});
