@@ -463,7 +463,14 @@ function valueMatcher(field: string, type: FieldType, rel: Rel, tok: Tok): Match
   const s = tok.v;
   const bad = (what: string) => new FilterError(`${field} is ${what}; '${s}' is not one`, tok.pos, tok.end - tok.pos);
   if (rel === 'contains' || rel === 'matches') {
-    if (type !== 'string' && type !== 'bytes') throw new FilterError(`'${rel}' works on text fields (outcome, summary, printk, ...) and bytes (frame, data.data, tcp.payload, ...); ${field} is ${TYPE_NAMES[type]}`, tok.pos, tok.end - tok.pos);
+    // As in Wireshark, a MAC address is 6 bytes to `contains` (eth.addr contains 02:00), but matches no pattern.
+    const macBytes = rel === 'contains' && type === 'mac';
+    if (type !== 'string' && type !== 'bytes' && !macBytes) throw new FilterError(`'${rel}' works on text fields (outcome, summary, printk, ...) and bytes (frame, data.data, tcp.payload, ...)${rel === 'contains' ? ' and MAC addresses' : ''}; ${field} is ${TYPE_NAMES[type]}`, tok.pos, tok.end - tok.pos);
+    if (macBytes) {
+      const want = bytesLiteral(tok);
+      if (want === undefined) throw bad('a byte string (such as 02:00 or 00:1b:21)');
+      return (v) => toBytes('mac', v).includes(want);
+    }
     if (rel === 'contains' && type === 'bytes') {
       const want = bytesLiteral(tok);
       if (want === undefined) throw bad('a byte string (such as 47:45:54, or "GET" for its UTF-8 bytes)');
