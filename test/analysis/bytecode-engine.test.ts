@@ -74,8 +74,8 @@ describe('hand-written programs', () => {
     assert.deepEqual(rulesAt(object('mov %r0, -1\nexit')), ['invalid-action:1']);
   });
 
-  test('an exit without r0 set, or returning an opaque map value, reports nothing', () => {
-    assert.deepEqual(rulesAt(object('exit')), []);
+  test('an exit without r0 set is the verifier\'s R0 !read_ok; returning an opaque map value reports nothing', () => {
+    assert.deepEqual(rulesAt(object('exit')), ['pointer-misuse:1']);
     const maps: MapDef[] = [{ name: 'm', type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1, flags: 0, kind: 'user', section: '.maps' }];
     const obj = object('stw [%r10-4], 0\nmov %r2, %r10\nadd %r2, -4\nlddw %r1, 0\ncall 1\njeq %r0, 0, +2\nldxw %r0, [%r0+0]\nexit\nmov %r0, 2\nexit', maps);
     // Patch the lddw into a map reference (BPF_PSEUDO_MAP_FD, map 0), as the loader's relocation would.

@@ -9,7 +9,7 @@
 // constant 7); anything the analysis lost track of becomes an opaque value that findings ignore.
 import type { LoadedObject, LoadedProgram, MapDef } from '../../elf/types.ts';
 import { BPF_F_RDONLY_PROG, MapType } from '../../elf/types.ts';
-import { defaultInnerTemplate } from '../../vm/maps.ts';
+import { defaultInnerTemplate, mapSpecialFields } from '../../vm/maps.ts';
 import type { Insn } from '../../isa/insn.ts';
 import {
   CALL_HELPER, CALL_KFUNC, CALL_LOCAL, OPCODES, PSEUDO_FUNC, PSEUDO_IMM64, PSEUDO_MAP_FD, PSEUDO_MAP_IDX, PSEUDO_MAP_IDX_VALUE,
@@ -129,6 +129,34 @@ const CTX_ARG_HELPERS = new Set<number>([
   H.sk_lookup_tcp, H.sk_lookup_udp, H.skc_lookup_tcp, H.xdp_output, H.xdp_get_buff_len, H.xdp_load_bytes,
   H.xdp_store_bytes, 163 /* check_mtu */,
 ]);
+
+/**
+ * The arguments of a helper whose type the verifier checks in order (check_func_arg, 6.18 protos): 'ctx'
+ * (ARG_PTR_TO_CTX), 'map' (ARG_CONST_MAP_PTR), 'mem' (a map key or value, ARG_PTR_TO_MEM and the like, never NULL), or
+ * undefined (any value, a size, or a type not judged here). pkt: the helper may be given packet pointers (pkt_access).
+ */
+const ARG_TYPES: ReadonlyMap<number, { args: readonly ('ctx' | 'map' | 'mem' | undefined)[]; pkt: boolean }> = new Map([
+  [H.map_lookup_elem, { args: ['map', 'mem'], pkt: true }],
+  [H.map_update_elem, { args: ['map', 'mem', 'mem'], pkt: true }],
+  [H.map_delete_elem, { args: ['map', 'mem'], pkt: true }],
+  [H.map_push_elem, { args: ['map', 'mem'], pkt: true }],
+  [H.map_pop_elem, { args: ['map', 'mem'], pkt: true }],
+  [H.map_peek_elem, { args: ['map', 'mem'], pkt: true }],
+  [H.map_lookup_percpu_elem, { args: ['map', 'mem'], pkt: true }],
+  [H.tail_call, { args: ['ctx', 'map'], pkt: false }],
+  [H.redirect_map, { args: ['map'], pkt: false }],
+  [H.perf_event_output, { args: ['ctx', 'map', undefined, 'mem'], pkt: false }],
+  [H.ringbuf_output, { args: ['map', 'mem'], pkt: false }],
+  [H.ringbuf_reserve, { args: ['map'], pkt: false }],
+  [H.fib_lookup, { args: ['ctx', 'mem'], pkt: false }],
+  [H.sk_lookup_tcp, { args: ['ctx', 'mem'], pkt: true }],
+  [H.sk_lookup_udp, { args: ['ctx', 'mem'], pkt: true }],
+  [H.skc_lookup_tcp, { args: ['ctx', 'mem'], pkt: true }],
+  [H.xdp_load_bytes, { args: ['ctx', undefined, 'mem'], pkt: false }],
+  [H.xdp_store_bytes, { args: ['ctx', undefined, 'mem'], pkt: false }],
+]);
+/** reg_type_str's list for a map key, map value or memory argument (measured on 6.18, the same for all three). */
+const MEM_EXPECTED = 'fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_';
 
 /** Helpers that only read memory passed to them (no stack slot they point at changes). */
 const READS_ONLY = new Set<number>([
@@ -413,6 +441,19 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     // Go on as if it had been checked, so that one missing check gives one finding.
     setNull(st, b.nullId, false, pc);
   };
+  /** Values the verifier certainly holds as numbers (scalars) whatever the path: what a load from the packet, a
+   * context field other than data/data_end/data_meta, or a map value's plain bytes gave (certainType). */
+  const numbers = new WeakSet<Scalar>();
+  const number = (r: Reg): Reg => {
+    if (r.k === 'scalar') numbers.add(r.s);
+    return r;
+  };
+  /** check_mem_access on a register that certainly holds a number: "R1 invalid mem access 'scalar'". */
+  const numberAccess = (base: Reg, regno: number, pc: number, kind: 'load' | 'store'): void => {
+    if (base.k !== 'scalar' || base.fromPtr || certainType(base) !== 'scalar') return;
+    report('pointer-misuse', pc, `The verifier refuses this ${kind}: R${regno} invalid mem access 'scalar' (r${regno} holds a number, not a pointer: ` +
+      'a value read from the packet, the context or a map, or a constant; the verifier lets a program dereference only pointers it made itself).');
+  };
   const load = (st: State, base: Reg, off: number, size: number, sx: boolean, pc: number): Reg => {
     nullCheck(st, base, pc);
     switch (base.k) {
@@ -436,30 +477,49 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
           if (fo === 0) return { k: 'pkt', id: PKT_ID, off: 0, gen: st.gen, ...fresh(PKT_ID) };
           if (fo === 4) return { k: 'end', gen: st.gen };
           if (fo === 8) return { k: 'meta', id: META_ID, off: 0, gen: st.gen, ...fresh(META_ID) };
-          if (fo === 12 || fo === 16 || fo === 20) return scalarReg(loaded(size, sx, false), pc);
+          if (fo === 12 || fo === 16 || fo === 20) return number(scalarReg(loaded(size, sx, false), pc));
         }
         return scalarReg(loaded(size, sx, true), pc);
       }
       case 'pkt':
       case 'meta':
         checkPacket(st, base, off, size, pc, 'load');
-        return scalarReg(loaded(size, sx, false), pc);
+        return number(scalarReg(loaded(size, sx, false), pc));
       case 'scalar':
         if (base.fromPtr) report('pointer-misuse', pc, SCALAR_ACCESS('load', base.fromPtr));
+        else numberAccess(base, insns[pc]!.src, pc, 'load');
         return scalarReg(loaded(size, sx, true), pc);
       case 'stack':
         misalignedStack(base.off === undefined ? undefined : base.off + off, size, pc);
         partialFill(st, base.frame, base.off === undefined ? undefined : base.off + off, size, pc);
         return stackLoad(st, base.frame, base.off === undefined ? undefined : base.off + off, size, sx, pc);
-      case 'value':
+      case 'value': {
         checkValue(base, off, size, pc);
+        // .rodata: libbpf creates it BPF_F_RDONLY_PROG and freezes it, so the verifier reads a constant offset's bytes
+        // as a constant (bpf_map_direct_read) and walks only the side of a branch they decide (a const volatile
+        // setting): the walk does the same with the object's initial bytes, or it reports refusals on paths the
+        // verifier never walks.
+        const ro = mapOf(base.map);
+        const at = base.off === undefined ? undefined : base.off + off;
+        if (ro && ro.kind === 'global' && ro.section.startsWith('.rodata') && ro.initialValue && base.nullId === 0 && at !== undefined &&
+          at >= 0 && at + size <= Math.min(ro.valueSize, ro.initialValue.length)) {
+          let v = 0n;
+          for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(ro.initialValue[at + i]!);
+          return scalarReg(constant(sx ? BigInt.asUintN(64, BigInt.asIntN(size * 8, v)) : v), pc);
+        }
         if (!readonlyMap(base.map)) {
           // A frozen read-only map's bytes are constants to the verifier; a writable one's are any value of the width.
           const s = loaded(size, sx, true);
           mapLoaded.add(s);
-          return scalarReg(s, pc);
+          // Plain bytes (no kptr, timer, lock... the verifier gives a pointer or refuses) are a number to it.
+          const m = mapOf(base.map);
+          const special = m ? mapSpecialFields(m) : undefined;
+          const plain = !!m && !isMapInMap(m) && base.nullId === 0 && (!special?.length ||
+            (at !== undefined && !special.some((f) => at < f.off + f.size && f.off < at + size)));
+          return plain ? number(scalarReg(s, pc)) : scalarReg(s, pc);
         }
         return scalarReg(loaded(size, sx, true), pc);
+      }
       default:
         return scalarReg(loaded(size, sx, true), pc);
     }
@@ -480,6 +540,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         return;
       case 'scalar':
         if (base.fromPtr) report('pointer-misuse', pc, SCALAR_ACCESS('store', base.fromPtr));
+        else numberAccess(base, insns[pc]!.dst, pc, 'store');
         return;
       case 'stack':
         misalignedStack(base.off === undefined ? undefined : base.off + off, size, pc);
@@ -718,6 +779,80 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
   };
 
   // ---- helper calls ----
+  /**
+   * The verifier's type name (reg_type_str) of what `a` holds, where the walk knows it for sure: pointers of a kind it
+   * follows exactly, and numbers that are certainly numbers to the verifier too (a constant, a pointer made a number, a
+   * load narrower than 8 bytes other than data/data_end/data_meta, a 32-bit operation, a byte swap). Undefined
+   * otherwise (an 8-byte load or an unmodelled helper's result may be a pointer the walk does not know).
+   */
+  const certainType = (a: Reg): string | undefined => {
+    switch (a.k) {
+      case 'scalar': {
+        if (a.fromPtr || (isConst(a.s) && !a.s.opaque) || numbers.has(a.s)) return 'scalar';
+        const d = a.def >= 0 ? insns[a.def] : undefined;
+        const di = a.def >= 0 ? infos[a.def] : undefined;
+        if (!d || !di) return undefined;
+        if ((di.kind === 'ldx' || di.kind === 'ldxsx') && di.size! < 8 && !(di.size === 4 && (d.off === 0 || d.off === 4 || d.off === 8))) return 'scalar';
+        if ((di.kind === 'alu' && di.width === 32) || di.kind === 'end') return 'scalar';
+        return undefined;
+      }
+      case 'ctx': return 'ctx';
+      case 'pkt': return 'pkt';
+      case 'meta': return 'pkt_meta';
+      case 'end': return 'pkt_end';
+      case 'stack': return 'fp';
+      case 'map': return 'map_ptr';
+      case 'value': return isMapInMap(mapOf(a.map)) ? undefined : a.nullId === 0 ? 'map_value' : 'map_value_or_null';
+      default: return undefined;
+    }
+  };
+  /**
+   * check_func_arg's type checks on the first `upTo` arguments, in the verifier's order; true when one is refused
+   * (reported). ARG_PTR_TO_CTX: the context itself, unmoved (measured on 6.18: "R1 type=fp expected=ctx",
+   * "dereference of modified ctx ptr R1 off=4 disallowed"); then the map and memory arguments of ARG_TYPES. A packet
+   * pointer given to a helper without pkt_access is refused before its type is looked at. Only kinds the walk knows for
+   * sure are judged (certainType).
+   */
+  const checkArgTypes = (st: State, id: number, pc: number, upTo = 5): boolean => {
+    // bpf_xdp_output: an XDP program may not call it at all, which the verifier says before looking at an argument.
+    if (id === H.xdp_output) return false;
+    const r = st.regs;
+    const name = helperName(id) ?? `helper #${id}`;
+    const types = ARG_TYPES.get(id) ?? (CTX_ARG_HELPERS.has(id) ? { args: ['ctx'] as const, pkt: false } : undefined);
+    for (const [i, want] of (types?.args ?? []).slice(0, upTo).entries()) {
+      const a = r[i + 1]!;
+      if (!want) continue;
+      const kind = certainType(a);
+      if (!kind) {
+        // Not known for sure: the later arguments are judged only if this one passes, which is not known either.
+        return false;
+      }
+      if ((kind === 'pkt' || kind === 'pkt_meta') && !types!.pkt) {
+        report('pointer-misuse', pc, `The verifier refuses this call: helper access to the packet is not allowed (R${i + 1} of ${name} is a packet pointer; ` +
+          'copy the bytes to the stack first).');
+        return true;
+      }
+      if (want === 'ctx') {
+        if (kind !== 'ctx') {
+          report('pointer-misuse', pc, `The verifier refuses this call: R${i + 1} type=${kind} expected=ctx (${name} takes the program's context, r1 at entry).`);
+          return true;
+        }
+        if (a.k === 'ctx' && a.off !== 0) {
+          report('pointer-misuse', pc, `The verifier refuses this call: dereference of modified ctx ptr R${i + 1} off=${a.off} disallowed (${name} takes the context unmoved).`);
+          return true;
+        }
+        continue;
+      }
+      const ok = want === 'map' ? kind === 'map_ptr' : ['fp', 'pkt', 'pkt_meta', 'map_value'].includes(kind);
+      if (ok) continue;
+      const expected = want === 'map' ? 'map_ptr' : MEM_EXPECTED;
+      const what = want === 'map' ? 'a map (`&map_name`)' : `a pointer to memory (${i + 1 === 2 && (id === H.map_lookup_elem || id === H.map_update_elem || id === H.map_delete_elem) ? 'the key: `&key`, a variable on the stack' : 'a variable on the stack, a checked map value or packet bytes'})`;
+      const why = kind === 'map_value_or_null' ? '; this map value may be NULL: check it first, `if (!v) return ...;`' : kind === 'scalar' ? '; it is a number here' : '';
+      report('pointer-misuse', pc, `The verifier refuses this call: R${i + 1} type=${kind} expected=${expected} (argument ${i + 1} of ${name} must be ${what}${why}).`);
+      return true;
+    }
+    return false;
+  };
   const isMapInMap = (m: MapDef | undefined): boolean => m?.type === MapType.ARRAY_OF_MAPS || m?.type === MapType.HASH_OF_MAPS;
   const MAP_ARG_HELPERS = new Set<number>([H.map_lookup_elem, H.map_update_elem, H.map_delete_elem, H.redirect_map, H.map_lookup_percpu_elem]);
   const helperCall = (st: State, id: number, pc: number): void => {
@@ -744,15 +879,10 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
       if (isMapInMap(outer)) report('map-value-null', pc, msg.innerMapNull(outer));
     }
     // ARG_PTR_TO_CTX: r1 must be the context itself, unmoved (check_reg_type, check_func_arg_reg_off; measured on
-    // 6.18: "R1 type=fp expected=ctx", "dereference of modified ctx ptr R1 off=4 disallowed"). Only kinds the walk
-    // knows for sure are judged (a constant number, a packet, stack or map pointer).
-    if (CTX_ARG_HELPERS.has(id)) {
-      const kind = r1.k === 'scalar' ? (isConst(r1.s) ? 'scalar' : undefined)
-        : r1.k === 'pkt' ? 'pkt' : r1.k === 'meta' ? 'pkt_meta' : r1.k === 'end' ? 'pkt_end' : r1.k === 'stack' ? 'fp'
-        : r1.k === 'map' ? 'map_ptr' : r1.k === 'value' && r1.nullId === 0 ? 'map_value' : undefined;
-      if (kind) report('pointer-misuse', pc, `The verifier refuses this call: R1 type=${kind} expected=ctx (${name} takes the program's context, r1 at entry).`);
-      else if (r1.k === 'ctx' && r1.off !== 0) report('pointer-misuse', pc, `The verifier refuses this call: dereference of modified ctx ptr R1 off=${r1.off} disallowed (${name} takes the context unmoved).`);
-    }
+    // 6.18: "R1 type=fp expected=ctx", "dereference of modified ctx ptr R1 off=4 disallowed"). Then the map and memory
+    // arguments of the helpers in ARG_TYPES, in the verifier's order: the first argument it refuses is the one it
+    // names. Only kinds the walk knows for sure are judged (certainType).
+    checkArgTypes(st, id, pc);
     // bpf_spin_lock regions (check_helper_call / process_spin_lock): no other helper inside, no second lock, no
     // unlock without a lock (measured on 6.18).
     if (id === SPIN_LOCK) {
@@ -981,7 +1111,12 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     if (st.locked) report('pointer-misuse', pc, 'The verifier refuses this exit: BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region (unlock first).');
     else if (st.refs?.length) report('pointer-misuse', pc, referenceLeak('the exit'));
     const r0 = st.regs[0];
-    if (r0.k === 'none') return;
+    if (r0.k === 'none') {
+      // check_return_code reads r0 (only the main function's exit does): nothing wrote it on this path.
+      report('pointer-misuse', pc, 'The verifier refuses this exit: R0 !read_ok (nothing set the return value on this path: bpf_tail_call returns ' +
+        'only when it fails, and returns nothing; `bpf_tail_call(ctx, &map, i); return XDP_PASS;` instead of `return bpf_tail_call(...)`).');
+      return;
+    }
     if (r0.k !== 'scalar') {
       if (r0.k !== 'ptr' && r0.k !== 'mem') report('invalid-action', pc, msg.invalidActionPointer());
       return;
@@ -1131,6 +1266,8 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         const missing = regUse(insn, info).reads & 0x7ff;
         let rn = -1;
         for (let k = 0; k <= 10 && rn < 0; k++) if (missing & (1 << k) && r[k]!.k === 'none') rn = k;
+        // A helper's arguments are checked one by one: an earlier one of the wrong type is what the verifier names.
+        if (rn >= 1 && info.kind === 'call' && insn.src === CALL_HELPER && checkArgTypes(st, insn.imm, pc, rn - 1)) continue walk;
         if (rn >= 0) {
           report('pointer-misuse', pc, `The verifier refuses this instruction: R${rn} !read_ok (r${rn} is read on a path where nothing wrote it${rn >= 1 && rn <= 5 ? '; a call leaves r1-r5 unreadable' : ''}).`);
           continue walk;
