@@ -8,7 +8,8 @@
 //     complexity limit, simulator/verifier-limits.ts), in the verifier's words;
 //   - bytecode: the bytecode tier's findings for the rules it decides as the verifier does, program by program
 //     (test/analysis/verifier-agreement.test.ts holds it to the kernel): an unchecked packet access or map value, a
-//     write to the context or to read-only memory, a packet pointer used after a helper invalidated it;
+//     write to the context or to read-only memory, a packet pointer used after a helper invalidated it, a helper
+//     argument of the wrong type, a load or store through a number, a failed bpf_tail_call's r0 returned;
 //   - kernel (optional: `run --kernel`, the editor's kernelVerifier setting): the running kernel's verifier itself,
 //     loading the chosen program alone (simulator/analysis/verifier.ts);
 //   - run: a fault that proves a refusal when a packet reaches it (a register read before anything wrote it: a check
