@@ -13,7 +13,7 @@
 //   HASH_OF_MAPS, array edges (keys past the end, delete, BPF_NOEXIST), bpf_map_lookup_percpu_elem,
 //   QUEUE/STACK push/pop/peek, ring buffer output/reserve, a map of maps
 //   (static inner map), bpf_fib_lookup and bpf_check_mtu (the test run's answers), bpf_strncmp against .rodata,
-//   bpf_get_smp_processor_id, bpf_probe_read_kernel (stack, packet, scalar addresses), bpf_timer init/set_callback/start (1000 s ahead)/cancel, bpf_for_each_map_elem over an array (stopping anywhere) or a hash, and, last, a bpf_tail_call through a PROG_ARRAY whose slot 1 holds a second program.
+//   bpf_get_smp_processor_id, bpf_probe_read_kernel (stack, packet, scalar addresses), bpf_timer init/set_callback/start (1000 s ahead)/cancel, bpf_for_each_map_elem over an array (stopping anywhere) or a hash, bpf_for (bpf_iter_num_new/next/destroy, nested, empty and refused ranges, early break), map values as helper memory (load/store_bytes, csum_diff, a map's key and value, probe_read, ringbuf_output), global functions (a context argument with its own packet check, a nullable pointer), and, last, a bpf_tail_call through a PROG_ARRAY whose slot 1 holds a second program.
 // The epilogue writes o[] into the packet when it fits and into a per-packet HASH entry (key: a packet counter in
 // .bss) in any case, so every packet's results are compared, and the action is derived from the results.
 // A third of the programs are SEC("xdp.frags") and also get frames of up to 9000 bytes (multi-buffer).
@@ -71,6 +71,30 @@ extern int bpf_dynptr_from_xdp(struct xdp_md *x, __u64 flags, struct bpf_dynptr 
 extern void *bpf_dynptr_slice(const struct bpf_dynptr *p, __u32 offset, void *buffer__opt, __u32 buffer__szk) __ksym;
 extern void *bpf_dynptr_slice_rdwr(const struct bpf_dynptr *p, __u32 offset, void *buffer__opt, __u32 buffer__szk) __ksym;
 extern __u32 bpf_dynptr_size(const struct bpf_dynptr *p) __ksym;
+/* Open-coded iterators (bpf_for in bpf_experimental.h); the system's uapi header may predate struct bpf_iter_num. */
+struct bpf_iter_num { __u64 __opaque[1]; } __attribute__((aligned(8)));
+extern int bpf_iter_num_new(struct bpf_iter_num *it, int start, int end) __ksym;
+extern int *bpf_iter_num_next(struct bpf_iter_num *it) __ksym;
+extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __ksym;
+/* Map values handed to helpers as memory (64-byte values). */
+struct big { __u8 b[64]; };
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 2); __type(key, __u32); __type(value, struct big); } bigv SEC(".maps");
+/* Global (non-static) functions: the verifier checks each once, on its own, from its BTF argument types (a context, a
+ * pointer to memory that may be NULL, numbers of any value), not at each call. */
+__attribute__((noinline)) int gsum(struct xdp_md *ctx, __u32 off, __u32 n) {
+  __u8 *d = (void *)(long)ctx->data, *e = (void *)(long)ctx->data_end;
+  __u8 *q = d + (off & 63);
+  __u32 s = n;
+  if (q + 8 > e) return -1;
+  for (int i = 0; i < 8; i++) s = s * 31 + q[i];
+  q[7] ^= (__u8)s;
+  return s;
+}
+__attribute__((noinline)) __u64 gmix(__u64 *acc, __u32 x) {
+  if (!acc) return 7;
+  *acc = (*acc ^ x) * 0x100000001b3ULL;
+  return *acc >> (x & 31);
+}
 __u32 counter;
 struct lctx { __u64 acc; __u32 k; __u32 lim; };
 static long cb_bad(__u64 i, void *ctx) { return 2; }
@@ -179,7 +203,7 @@ export function generateCProgram(seed: number, mistake?: CMistake): CProgram {
   const signed = () => r.pick([-1, -2, -3, -4, -7, -8, -14, -15, -16, -20, -32, -64, -100, -256, -300, 1, 2, 3, 5, 8, 14, 16, 64, 100, 256, 400, 3000]);
   let usesTail = false;
   for (let i = 0; i < n; i++) {
-    const kind = r.pick(['head', 'tail', 'meta', 'load', 'store', 'csum', 'pkt', 'map', 'map', 'atomic', 'atomic', 'lock', 'loop', 'queue', 'ring', 'mim', 'fib', 'mtu', 'strncmp', 'cpu', 'percpu', 'lru', 'len', 'foreach', 'timer', 'probe', 'lpm', 'redirect', 'datameta', 'calls', 'glob', 'glob', 'arith', 'arith', 'dynptr', 'hom', 'arredge', 'pcpulookup']);
+    const kind = r.pick(['head', 'tail', 'meta', 'load', 'store', 'csum', 'pkt', 'map', 'map', 'atomic', 'atomic', 'lock', 'loop', 'queue', 'ring', 'mim', 'fib', 'mtu', 'strncmp', 'cpu', 'percpu', 'lru', 'len', 'foreach', 'timer', 'probe', 'lpm', 'redirect', 'datameta', 'calls', 'glob', 'glob', 'arith', 'arith', 'dynptr', 'hom', 'arredge', 'pcpulookup', 'iter', 'mapmem', 'mapmem', 'global']);
     const o = `o[${i}]`;
     if ((kind === 'atomic' || kind === 'foreach' || kind === 'calls') && !fetchAtomics) {
       // Fetching atomics need -mcpu=v3 (and fe_arr/fold use none, but keep v1/v2 programs simple): a plain read instead.
@@ -398,6 +422,39 @@ export function generateCProgram(seed: number, mistake?: CMistake): CProgram {
         body.push(`{ __u32 k = ${B()} & 3; ${hashMap ? '__u32' : '__u64'} *pv = bpf_map_lookup_percpu_elem(&${hashMap ? 'pch' : 'pca'}, &k, ${r.pick(['0', '1', `${B()} & 3`, '4096'])}); ${o} = pv ? (__s64)*pv : -1; if (pv) *pv += 1; }`);
         break;
       }
+      case 'iter': {
+        // bpf_for: a numbered iterator over [start, end) from packet values (start > end: -EINVAL, no element), a body
+        // that may stop early; sometimes one nested in another.
+        // A range over BPF_MAX_LOOPS (8M) is refused with -E2BIG; 200,000 turns of the body run past the 1M-instruction
+        // budget (given back at each bpf_iter_num_next, up to 100M per packet: README, a range near 8M would reach that).
+        const hi = r.pick([`(${B()} & 15) + 1`, '0', '5', `${B()}`, '200000', '8388609']);
+        const lo = hi === '8388609' ? r.pick(['0', '-3']) : r.pick([`${B()} & 7`, '0', '-3', `${S8()}`]);
+        const stop = r.chance(0.4) ? ` if (*v == (${B()} & 7)) break;` : '';
+        const inner = r.chance(0.25) ? ` { struct bpf_iter_num j; int *w; bpf_iter_num_new(&j, 0, ${B()} & 3); while ((w = bpf_iter_num_next(&j))) acc += *w * 5; bpf_iter_num_destroy(&j); }` : '';
+        body.push(`{ struct bpf_iter_num it; int *v; __s64 acc = ${B()}; ${o} = bpf_iter_num_new(&it, ${lo}, ${hi}) * 1000;` +
+          ` while ((v = bpf_iter_num_next(&it))) { acc = acc * 3 + *v + p[*v & 63];${stop}${inner} } bpf_iter_num_destroy(&it); ${o} += acc; }`);
+        break;
+      }
+      case 'mapmem': {
+        // A map value as a helper's memory argument: bytes in and out of the frame, a checksum over it, a key and a
+        // value of another map, a kernel read into it, a ring buffer record from it.
+        const a = r.int(8) * 4;
+        const n = r.pick([1, 2, 4, 8, 12, 16, 20, 32]);
+        const call = r.pick([
+          `bpf_xdp_load_bytes(ctx, ${r.chance(0.5) ? small() : `${B()} * ${r.pick([1, 4])}`}, b->b + ${a}, ${n})`,
+          `bpf_xdp_store_bytes(ctx, ${r.chance(0.5) ? small() : B()}, b->b + ${a}, ${n})`,
+          `bpf_csum_diff((__be32 *)(b->b + ${a}), ${n & ~3}, (__be32 *)(b->b + ${r.int(8) * 4}), ${r.pick([0, 4, 8, 16])}, ${r.chance(0.5) ? U16() : 0})`,
+          `bpf_map_update_elem(&hsh, (__u32 *)(b->b + ${a}), (__u64 *)(b->b + ${r.int(7) * 8}), ${r.pick([0, 1, 2])})`,
+          `bpf_probe_read_kernel(b->b + ${a}, ${n}, p + ${r.int(32)})`,
+          `bpf_ringbuf_output(&rb, b->b + ${a}, ${n}, 0)`,
+        ]);
+        body.push(`{ __u32 k = ${B()} & 1; struct big *b = bpf_map_lookup_elem(&bigv, &k); if (b) { b->b[${r.int(64)}] ^= ${B()}; ${o} = ${call}; ${o} = ${o} * 1000 + b->b[${r.int(64)}]; } else ${o} = -1; }`);
+        break;
+      }
+      case 'global':
+        if (r.chance(0.5)) body.push(`${o} = gsum(ctx, ${B()}, ${U16()});`);
+        else body.push(`{ __u64 acc = ${U16()}; ${o} = gmix(${r.chance(0.8) ? '&acc' : '0'}, ${B()}) ^ acc; }`);
+        break;
       case 'lru': {
         const pc = r.chance(0.3);
         body.push(`{ ${pc ? '__u8' : '__u16'} k = ${pc ? `${B()} & 7` : `${B()} & 15`}; __u64 v = ${U16()}; void *pv = bpf_map_lookup_elem(&${pc ? 'lpch' : 'lru'}, &k); ${o} = pv ? 1 : bpf_map_update_elem(&${pc ? 'lpch' : 'lru'}, &k, &v, ${r.pick([0, 0, 1])}); }`);
