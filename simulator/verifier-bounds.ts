@@ -75,7 +75,7 @@ export interface BoundsRefusal {
   /** The verifier's own words. */
   kernel: string;
   /** `unbounded` (a number it cannot bound), `too-complex` (8193 pending branches on its first path). */
-  rule: 'unbounded' | 'too-complex' | 'special-field' | 'gpl-only' | 'invalid-alu' | 'spill-size';
+  rule: 'unbounded' | 'too-complex' | 'special-field' | 'gpl-only' | 'invalid-alu' | 'spill-size' | 'pointer-misuse';
 }
 
 const X: Num = { k: 'num', ids: [] };
@@ -425,6 +425,12 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: stri
         if (b.k === 'none') return false;
         if (a.k !== 'num' && op !== 'mov' && op !== 'movsx' || b.k !== 'num') {
           // Pointer arithmetic.
+          const forbidden = op !== 'mov' && op !== 'movsx' && (a.k === 'num' || b.k === 'num') ? pointerOpRefusal(op, w32, (a.k !== 'num' ? a : b) as Ptr, (a.k === 'num' ? a : b) as Num) : undefined;
+          if (forbidden) {
+            const kernel = `R${insn.dst} ${forbidden}`;
+            refuse(pc, kernel, `The verifier refuses this instruction: ${kernel} (a pointer may only be moved by adding or subtracting a number, in 64 bits).`, 'pointer-misuse');
+            return false;
+          }
           if (w32 || (op !== 'add' && op !== 'sub')) return false;
           if (a.k !== 'num' && b.k !== 'num') {
             if (op !== 'sub') return false;
@@ -930,6 +936,30 @@ function scalarOp(op: string, w32: boolean, srcReg: boolean, ae: Exact | undefin
   }
   if (op === 'rsh' && c > 0n && c < 64n) return syncSimple(ae.umin >> c, ae.umax >> c, ae.tval >> c, ae.tmask >> c);
   return undefined;
+}
+
+/** The verifier's operator words (bpf_alu_string). */
+const ALU_WORDS: Readonly<Record<string, string>> = {
+  add: '+=', sub: '-=', mul: '*=', div: '/=', or: '|=', and: '&=', lsh: '<<=', rsh: '>>=', mod: '%=', xor: '^=', arsh: 's>>=', sdiv: '/=', smod: '%=',
+};
+
+/**
+ * adjust_ptr_min_max_vals on a pointer and a number, where its words are certain: a 32-bit operation other than a
+ * subtraction ("32-bit pointer arithmetic prohibited"), or a 64-bit one other than add/sub ("bitwise operator |= on
+ * pointer prohibited", "pointer arithmetic with *= operator prohibited"), on a pointer the verifier lets be moved
+ * (context, packet, metadata, stack, a map value checked against NULL) at a constant offset, by a number whose range
+ * passes check_reg_sane_offset (sfuzz seed 542100024 -O2 -mcpu=v1: clang wrote `r2 = r10; r2 += -192; r2 |= r4` with
+ * r4 = 0; run reported no refusal). Without the suffix `R<dst> `.
+ */
+function pointerOpRefusal(op: string, w32: boolean, p: Ptr, n: Num): string | undefined {
+  if (op === 'neg' || (op === 'sub' && w32) || (op === 'add' || op === 'sub') && !w32) return undefined;
+  if (!['ctx', 'pkt', 'meta', 'stack', 'value'].includes(p.k) || p.orNull !== undefined || p.vr !== undefined || Math.abs(p.off) >= 1 << 29) return undefined;
+  const e = n.ex;
+  if (!e || e.smin <= -MAX_VAR_OFF || (isConst(e) && BigInt.asIntN(64, e.tval) >= MAX_VAR_OFF)) return undefined;
+  if (w32) return '32-bit pointer arithmetic prohibited';
+  const words = ALU_WORDS[op];
+  if (!words) return undefined;
+  return op === 'and' || op === 'or' || op === 'xor' ? `bitwise operator ${words} on pointer prohibited` : `pointer arithmetic with ${words} operator prohibited`;
 }
 
 /** The verifier knows nothing of this number's low 32 bits (its 32-bit bounds and tnum are full). */

@@ -135,6 +135,8 @@ export function refusalsBeforeRun(obj: LoadedObject, program: LoadedProgram, mac
     const report = analyzeObjectReport({ ...obj, programs: [{ ...program, isXdp: true }] }, { limits: { maxSteps: RUN_WALK_STEPS }, keepUnlocated: true });
     for (const f of report.findings) {
       if (!VERIFIER_RULES.has(String(f.rule))) continue;
+      // The bounds walk's refusal of the same instruction (a pointer op: its words name the register) said it already.
+      if (f.line && out.some((o) => o.source === 'load' && o.rule === f.rule && o.line === f.line && o.file === (f.file || undefined))) continue;
       // Without line info (an object assembled or compiled without -g) a finding has no place, but it is the same refusal.
       out.push({ file: f.file || undefined, line: f.line || undefined, message: f.message, rule: String(f.rule), source: 'bytecode' });
     }

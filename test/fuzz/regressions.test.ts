@@ -171,9 +171,18 @@ const REFUSED: [string, string][] = [
     ['a 32-bit xor with itself', 'w5 ^= w5'], ['a 32-bit difference with itself', 'w5 -= w5']] as const).map(([what, ops]): [string, string] =>
     [`${what} of 8 bytes a helper wrote, as a stack index`, `${LOAD_8}\n r5 = *(u64 *)(r10 - 8)\n ${ops}\n r0 = 0\n` +
       ' *(u64 *)(r10 - 64) = r0\n r1 = r10\n r1 += -64\n r1 += r5\n r0 = *(u8 *)(r1 + 0)\n r0 &= 3\n exit']),
+  // A pointer changed by anything but a 64-bit add or subtract, wherever the walk certainly reaches it, in the
+  // kernel's words (sfuzz seed 542100024 -O2 -mcpu=v1: clang wrote `r2 = r10; r2 += -192; r2 |= r4` with r4 = 0 from a
+  // spill; run reported no refusal).
+  ['a stack pointer or-ed with 0 from a spill', ' r4 = 0\n *(u64 *)(r10 - 8) = r4\n r4 = *(u64 *)(r10 - 8)\n r2 = r10\n r2 += -192\n' +
+    ' r2 |= r4\n r0 = 2\n exit'],
+  ['a number or-ed with the frame pointer', ' r4 = 1\n r2 = r10\n r4 |= r2\n r0 = 2\n exit'],
+  ['a packet pointer divided by 3', ' r2 = *(u32 *)(r1 + 0)\n r2 /= 3\n r0 = 2\n exit'],
+  ['a stack pointer moved in 32 bits', ' r2 = r10\n w2 += 8\n r0 = 2\n exit'],
 ];
 
 const LOADED: [string, string][] = [
+  ['a stack pointer less 8 in 32 bits (a number to root)', ' r2 = r10\n w2 -= 8\n r0 = 2\n exit'],
   // ... but a product by an even constant is not claimed (its low bits are known zero), and a packet pointer may
   // carry [0, 0xffffffff] when nothing is read through it.
   ['a 32-bit product by 4 of 8 bytes a helper wrote, masked, as a stack index', `${LOAD_8}\n r5 = *(u64 *)(r10 - 8)\n w5 *= 4\n` +
