@@ -10,7 +10,7 @@ import type { DumpOptions } from './vm/map-json.ts';
 import { ENGINES, type Engine } from './vm/machine.ts';
 import { Session, XdpLensError, loadProgramFile, loadProgramFileWithObject, ACTIONS, type SessionOptions } from './session.ts';
 import { compareWithKernel, formatComparison } from './kernel-compare.ts';
-import { Driver, type DriverPacket } from './driver/rx.ts';
+import { Driver, RxBatch, type DriverPacket } from './driver/rx.ts';
 import { PROFILES, DEFAULT_PROFILE, DRIVER_MODES, MODE_EXPLANATIONS, type DriverMode } from './driver/profiles.ts';
 import { OutputCaptures } from './driver/output.ts';
 import { rssQueueOf } from './driver/rss.ts';
@@ -140,6 +140,8 @@ Options for check (exit status 1 when any finding is an error, 2 on bad usage):
  * order.
  */
 const OUT_BLOCK = 1 << 18;
+/** run's read buffer when batched (in the machine's packet memory, see cmdRun): 192 KiB. */
+const READ_BUFFER = 3 << 16;
 type Utf8Writer = { utf8Write(text: string, offset: number, length: number): number };
 const outBuf = Buffer.allocUnsafe(OUT_BLOCK);
 let outUsed = 0;
@@ -489,11 +491,25 @@ function cmdRun(argv: string[]): number {
   let t0Nanos = NaN;
   let captureError: CaptureError | undefined;
 
+  // Frames of a regular file, run in batches through Machine.runBatch (Driver.receiveBatch) when the driver and
+  // program allow it, and so does the return-line twin's (which runs each batch first: ReturnLines.runBatch): the same
+  // results, in the same order, as one by one. Not from a pipe, where each packet's verdict is written as it arrives.
+  let regular = false;
+  try {
+    regular = capturePath !== '-' && statSync(capturePath).isFile();
+  } catch {
+    regular = false;
+  }
+  const batched = regular && (returns === undefined || returns.lines.batchable()) && saved === undefined && driver.batchable();
   // From a pipe, what is buffered is written before each wait for more packets: verdicts show as packets arrive.
   // Opened before anything is printed, so that a capture that cannot be read gives only the error.
   // Each packet is done with before the next is read: frames are views of the reader's buffer, not copies.
   // reuse: the same packet object each time (nothing here keeps one past the next read).
-  const reader = openCapture(capturePath, { beforeWait: flush, views: true, reuse: true, otherLinks: true });
+  // Batched: the reader reads into the machine's packet memory and leaves an Ethernet pcap record's frame where it is
+  // (inPlace): a batch of those is the reader's buffer and the frames' offsets in it, which runBatch copies from.
+  const reader = openCapture(capturePath, {
+    beforeWait: flush, views: true, reuse: true, otherLinks: true, inPlace: batched, buffer: batched ? session.machine.packetBuffer(READ_BUFFER) : undefined,
+  });
   if (format === 'table') {
     out(`program ${session.program.name} (section ${session.program.section}) from ${programPath}; capture ${capturePath}`);
     out(`driver ${MODE_EXPLANATIONS[mode]}`);
@@ -553,17 +569,12 @@ function cmdRun(argv: string[]): number {
     else if (format === 'table') out(tableRow(pkt, r, timeNs, ret));
   };
 
-  // Frames of a regular file, run in batches through Machine.runBatch (Driver.receiveBatch) when the driver and
-  // program allow it, and so does the return-line twin's (which runs each batch first: ReturnLines.runBatch): the same
-  // results, in the same order, as one by one. Not from a pipe, where each packet's verdict is written as it arrives.
-  let regular = false;
-  try {
-    regular = capturePath !== '-' && statSync(capturePath).isFile();
-  } catch {
-    regular = false;
-  }
-  const batch = regular && (returns === undefined || returns.lines.batchable()) && saved === undefined && driver.batchable() ? driver.newBatch() : undefined;
+  // A batch over the reader's buffer (frames in place, see above), else of copies (pcapng, other link types).
+  const inPlace = batched && reader.inPlace;
+  const batch = inPlace ? new RxBatch(reader.buffer, 256) : batched ? driver.newBatch(256, 1 << 17) : undefined;
   const frameMax = batch ? driver.batchFrameMax() : 0;
+  // Views of frames the program left as they were only for what reads their bytes (summaries, filters, output files).
+  const views = format !== 'summary' || filter !== undefined || outputs !== undefined;
   // Per frame of the batch, what its packet record said (the reader's packet object is refilled by the next read).
   const nb = batch?.offset.length ?? 0;
   const bIndex = new Float64Array(nb);
@@ -586,7 +597,7 @@ function cmdRun(argv: string[]): number {
     driver.receiveBatch(b, (i, r, frame) => {
       bp.index = bIndex[i]!;
       bp.frame = frame;
-      bp.capLen = frame.length;
+      bp.capLen = b.length[i]!;
       bp.wireLen = bWire[i]!;
       bp.truncated = bTrunc[i] === 1;
       bp.linkType = bLink[i]!;
@@ -595,13 +606,15 @@ function cmdRun(argv: string[]): number {
       bp.tsNanos = b.nanos[i]!;
       batchAt = i;
       settled(bp, r, bTime[i]!);
-    });
+    }, views);
     batchAt = -1;
   };
 
   try {
     for (;;) {
       if (packets + (batch !== undefined ? batch.count : 0) >= limit) break;
+      // Frames in place stay where they are only while the reader reads nothing more into its buffer.
+      if (inPlace && batch!.count !== 0 && !reader.ready()) runBatch();
       let pkt: CapturedPacket | undefined;
       try {
         pkt = reader.next();
@@ -622,11 +635,22 @@ function cmdRun(argv: string[]): number {
       const dSec = pkt.tsSec! - t0Sec;
       const timeNs = dSec > -9e6 && dSec < 9e6 ? dSec * 1e9 + (pkt.tsNanos! - t0Nanos) : Number(pkt.tsNs - t0);
       if (batch !== undefined) {
-        const len = pkt.frame.length;
-        // A cooked record's header is not kept with a batched frame: not batched for a filter of sll.* fields.
-        if (pkt.tsSec !== undefined && pkt.tsNanos! < 1_000_000_000 && pkt.tsSec >= 0 && !pkt.outgoing && !pkt.otherLink && len <= frameMax && pkt.capLen === len && !(filterRecord && pkt.linkHeader)) {
+        const at = reader.frameAt;
+        const len = at >= 0 ? pkt.capLen : pkt.frame.length;
+        // A cooked record's header is not kept with a batched frame: not batched for a filter of sll.* fields. A batch
+        // over the reader's buffer takes only frames in it (at >= 0; all of them in an Ethernet pcap).
+        if (pkt.tsSec !== undefined && pkt.tsNanos! < 1_000_000_000 && pkt.tsSec >= 0 && !pkt.outgoing && !pkt.otherLink && len <= frameMax && pkt.capLen === len && !(filterRecord && pkt.linkHeader) && (at >= 0 || !inPlace)) {
           if (!batch.room(len)) runBatch();
-          const i = batch.add(pkt.frame, pkt.tsSec, pkt.tsNanos!);
+          let i: number;
+          if (at < 0) i = batch.add(pkt.frame, pkt.tsSec, pkt.tsNanos!);
+          else {
+            // The reader's buffer is another array after a record larger than it: the batch (empty then) follows it.
+            if (batch.bytes !== reader.buffer) {
+              if (batch.count !== 0) runBatch();
+              batch.bytes = reader.buffer;
+            }
+            i = batch.addAt(at, len, pkt.tsSec, pkt.tsNanos!);
+          }
           bIndex[i] = pkt.index;
           bTime[i] = timeNs;
           bWire[i] = pkt.wireLen;
@@ -636,6 +660,8 @@ function cmdRun(argv: string[]): number {
           continue;
         }
         if (batch.count !== 0) runBatch();
+        // Not batched: its frame as an array.
+        if (at >= 0) pkt.frame = reader.frameView();
       }
       if (pkt.outgoing || pkt.otherLink) {
         // Sent by the capturing host (`tcpdump -i any` records both directions), or from a pcapng interface of a link

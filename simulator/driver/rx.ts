@@ -114,6 +114,9 @@ export const PLAIN_OUTCOME: Record<Action, string> = {
   XDP_REDIRECT: 'redirected',
 };
 
+/** receiveBatch's frame and DriverPacket.out of a packet left as it was, when no views are asked for: empty. */
+export const NO_FRAME: Uint8Array = new Uint8Array(0);
+
 /** PLAIN_OUTCOME by the action's index in ACTIONS (no keyed lookup per packet). */
 const PLAIN_BY_RETVAL: readonly string[] = ACTIONS.map((a) => PLAIN_OUTCOME[a]);
 
@@ -335,8 +338,11 @@ export class Driver {
     return this.settle(buff, run, out, queue, note);
   }
 
-  /** After the program's run on `buff`: the DriverPacket of its verdict (`out` the packet after the program), its path taken. */
-  private settle(buff: XdpBuff, run: RunResult, out: Uint8Array, queue: number, note: string | undefined): DriverPacket {
+  /**
+   * After the program's run on `buff`: the DriverPacket of its verdict (`out` the packet after the program), its path
+   * taken. `bytes[from, end)`: the packet's bytes when `out` is NO_FRAME (receiveBatch without views), else unused.
+   */
+  private settle(buff: XdpBuff, run: RunResult, out: Uint8Array, queue: number, note: string | undefined, bytes?: Uint8Array, from = 0, end = 0): DriverPacket {
     const { profile, mode } = this.opts;
     const cpu = queue;
     const retval = run.fault ? 0 : run.retval >>> 0;
@@ -368,7 +374,8 @@ export class Driver {
     if (invalidAction) this.counters.rx_xdp_invalid++;
     if (mode === 'generic') this.genericVerdict(pkt, buff);
     else this.nativeVerdict(pkt, buff, queue);
-    refineOutcome(pkt);
+    if (bytes === undefined) refineOutcome(pkt, out, pkt.metaLen, out.length);
+    else refineOutcome(pkt, bytes, from, end);
 
     if (++this.pollCount[queue] >= profile.napiBudget) this.endPoll(queue);
     return pkt;
@@ -391,8 +398,12 @@ export class Driver {
     return linearCapacity(this.geometry(0, 0));
   }
 
-  /** A batch of frames for receiveBatch, in the machine's packet memory. */
-  newBatch(frames = 256, bytes = 1 << 20): RxBatch {
+  /**
+   * A batch of frames for receiveBatch, in the machine's packet memory. The default size fits the compiled engine's
+   * linear memory beside the receive buffer and BatchResults.out (batchResults), so that Machine.runBatch copies each
+   * frame in with memory.copy (a larger one is a plain array: a view per packet).
+   */
+  newBatch(frames = 256, bytes = 1 << 18): RxBatch {
     return new RxBatch(this.session.machine.packetBuffer(bytes), frames);
   }
 
@@ -401,8 +412,11 @@ export class Driver {
    * program run through Machine.runBatch: the same results, packets and counters, `each(i, packet, frame)` called for
    * frame i once it is done (the packet, and frame i as a view of the batch, valid until the next call; packet.out is
    * that same view when the program left the packet as it was). Only when batchable().
+   * `frames` false: no view per packet of a frame the program left as it was; such a packet's frame and packet.out are
+   * then both NO_FRAME (empty; the bytes are b.frame(i)), for a caller that reads no bytes of those (a changed packet's
+   * still come as views).
    */
-  receiveBatch(b: RxBatch, each: (i: number, pkt: DriverPacket, frame: Uint8Array) => void): void {
+  receiveBatch(b: RxBatch, each: (i: number, pkt: DriverPacket, frame: Uint8Array) => void, frames = true): void {
     const n = b.count;
     if (n === 0) return;
     const g = this.geometry(0, 0);
@@ -445,12 +459,16 @@ export class Driver {
         bounds.dataMeta = m;
         bounds.dataEnd = end;
         const start = m <= d ? m : d;
-        const frame = b.bytes.subarray(b.offset[j], b.offset[j] + len);
+        const changed = flags[j] !== 0;
+        // The verdict paths that read the packet's bytes (a redirect's MTU check, a read-only page's copy to the skb)
+        // get them as a view all the same; a PASS's header check reads them where they are (settle's `bytes`).
+        const rv = run.fault ? 0 : run.retval >>> 0;
+        const frame = changed || frames || rv === 4 || (rv === 2 && g.readonlyPage === true) ? b.bytes.subarray(b.offset[j], b.offset[j] + len) : NO_FRAME;
         let bytes: Uint8Array;
-        if (flags[j] === 0) bytes = frame;
+        if (!changed) bytes = frame;
         else if (out.at[j] >= 0) bytes = out.bytes.subarray(out.at[j], out.at[j] + end - start);
         else bytes = spare.subarray(start, end); // the last packet of this call, left in the frame
-        each(j, this.settle(bounds, run, bytes, 0, undefined), frame);
+        each(j, bytes === NO_FRAME ? this.settle(bounds, run, bytes, 0, undefined, b.bytes, b.offset[j], b.offset[j] + len) : this.settle(bounds, run, bytes, 0, undefined), frame);
       }
       i = k;
     }
@@ -557,7 +575,8 @@ export class Driver {
       r = this.results = {
         retval: new Uint32Array(n), exitInsn: new Int32Array(n), steps: new Int32Array(n), flags: new Uint8Array(n),
         data: new Int32Array(n), dataEnd: new Int32Array(n), dataMeta: new Int32Array(n),
-        out: { bytes: new Uint8Array(1 << 18), at: new Int32Array(n), used: 0 }, result: undefined,
+        // In the machine's packet memory (when it has room): changed packets are copied out with memory.copy.
+        out: { bytes: this.session.machine.packetBuffer(1 << 17), at: new Int32Array(n), used: 0 }, result: undefined,
       };
     }
     return r;
@@ -802,7 +821,8 @@ function xdpFrameRoom(buff: XdpBuff): string | undefined {
  * XDP_ABORTED), a bpf_redirect_map fallback the program returned, and a passed frame the stack will drop because it
  * is shorter than its own headers say.
  */
-function refineOutcome(pkt: DriverPacket): void {
+/** `bytes[from, end)`: the packet after the program (pkt.out after its metadata, or where it is when out is NO_FRAME). */
+function refineOutcome(pkt: DriverPacket, bytes: Uint8Array, from: number, end: number): void {
   // retval is what the driver acted on: an action's index, or a value that is none (XDP_ABORTED's outcome).
   if (pkt.outcome !== PLAIN_BY_RETVAL[pkt.invalidAction ? 0 : pkt.retval]) return;
   if (pkt.fault) {
@@ -821,7 +841,7 @@ function refineOutcome(pkt: DriverPacket): void {
     return;
   }
   if (pkt.action === 'XDP_PASS') {
-    const short = tooShort(pkt.out, pkt.metaLen);
+    const short = tooShort(bytes, from, end);
     if (short) {
       pkt.outcome = 'passed: too short for its headers';
       pkt.note = pkt.note ? `${pkt.note}; ${short}` : short;
@@ -834,9 +854,9 @@ function refineOutcome(pkt: DriverPacket): void {
  * header, ip_rcv_core an IPv4 header of IHL words within tot_len within the frame, ipv6_rcv the fixed header and the
  * payload length. 802.1Q/802.1ad tags are skipped as the stack's VLAN receive path does.
  */
-export function tooShort(f: Uint8Array, start = 0): string | undefined {
-  // The frame is f[start..]: offsets below are relative to it.
-  const len = f.length - start;
+export function tooShort(f: Uint8Array, start = 0, end = f.length): string | undefined {
+  // The frame is f[start..end): offsets below are relative to it.
+  const len = end - start;
   if (len < 14) return `${len} bytes, shorter than an Ethernet header (14): the stack drops it`;
   let off = 12;
   let type = (f[start + off]! << 8) | f[start + off + 1]!;
@@ -872,7 +892,11 @@ export class RxBatch {
   readonly sec: Float64Array;
   readonly nanos: Float64Array;
 
-  constructor(readonly bytes: Uint8Array, frames: number) {
+  /**
+   * `bytes`: where the frames are. A batch of copies (`add`) owns them; a batch over another's buffer (`addAt`: a
+   * capture reader's, in the machine's packet memory) may be pointed at that owner's new buffer while it is empty.
+   */
+  constructor(public bytes: Uint8Array, frames: number) {
     this.offset = new Int32Array(frames);
     this.length = new Int32Array(frames);
     this.sec = new Float64Array(frames);
@@ -894,6 +918,19 @@ export class RxBatch {
     this.sec[i] = sec;
     this.nanos[i] = nanos;
     this.used = (o + frame.length + 7) & ~7;
+    return i;
+  }
+
+  /**
+   * Append the frame of `len` bytes at `at` in `bytes` as it is (no copy: the owner of `bytes` keeps it there until
+   * the batch has been received), received at sec s + nanos ns as for `add`; room() first. Returns its index.
+   */
+  addAt(at: number, len: number, sec: number, nanos: number): number {
+    const i = this.count++;
+    this.offset[i] = at;
+    this.length[i] = len;
+    this.sec[i] = sec;
+    this.nanos[i] = nanos;
     return i;
   }
 

@@ -98,6 +98,19 @@ export interface CaptureReader {
   readonly seekable: boolean;
   /** The link types other than Ethernet of the packets read so far (their Ethernet header was made up: `toEthernet`). */
   readonly otherLinkTypes: ReadonlySet<number>;
+  /**
+   * With OpenCaptureOptions.inPlace: where the frame of the packet `next()` last returned starts in `buffer` (its
+   * capLen bytes) when `next()` left the packet's `frame` empty (an Ethernet pcap record); -1 when `frame` holds it.
+   */
+  readonly frameAt: number;
+  /** OpenCaptureOptions.inPlace was asked for and applies: an Ethernet pcap file (frameAt >= 0 for each of its records). */
+  readonly inPlace: boolean;
+  /** The read buffer `frameAt` is an offset in: the same array until a read (see `ready`) or a record larger than it. */
+  readonly buffer: Uint8Array;
+  /** Whether the next `next()` reads nothing (its record is wholly in `buffer`): bytes in `buffer` stay where they are. */
+  ready(): boolean;
+  /** The frame at `frameAt` as a view of `buffer` (what `frame` would have been without `inPlace`). */
+  frameView(): Uint8Array;
 }
 
 export const LINKTYPE = {
@@ -156,6 +169,15 @@ export interface OpenCaptureOptions {
    * link type always is.
    */
   otherLinks?: boolean;
+  /**
+   * With `views` and `reuse`: an Ethernet pcap record's frame is not made into a view; `frame` is left empty and
+   * `frameAt` says where it is in `buffer`, for a consumer that hands frames on by offset (`xdp-lens run`'s batches,
+   * with the buffer in the engine's memory: no object and no copy per packet). It calls `frameView()` for a frame it
+   * needs as an array.
+   */
+  inPlace?: boolean;
+  /** The read buffer to start with (a regular file: e.g. in the engine's memory, see `inPlace`); at least 64 KiB. */
+  buffer?: Uint8Array;
 }
 
 /** Paths that name standard input. */
@@ -185,6 +207,8 @@ interface ByteSource {
   /** The buffer holding the bytes at `pos` and the absolute offset of its first byte (valid until the next ensure or push). */
   readonly buf: Buffer;
   readonly start: number;
+  /** Bytes from `pos` on that are in `buf` (what ensure returns without reading). */
+  readonly buffered: number;
 }
 
 /** Thrown by a fed source asked for bytes that have not arrived yet (never seen outside this module). */
@@ -192,7 +216,7 @@ const NEED_MORE = Symbol('need more bytes');
 
 /** Chunked reader over a file descriptor that tracks absolute offsets. */
 class Source implements ByteSource {
-  buf = Buffer.alloc(CHUNK);
+  buf: Buffer;
   start = 0; // absolute offset of buf[0]
   private len = 0; // valid bytes in buf
   private eof = false;
@@ -206,7 +230,15 @@ class Source implements ByteSource {
     private readonly beforeWait?: () => void,
     /** A gzip-compressed file: the bytes read are its decompressed data (a stream: found on its first read). */
     private gunzip?: GunzipStream,
-  ) {}
+    /** The buffer to read into (OpenCaptureOptions.buffer); CHUNK bytes of its own otherwise. */
+    buffer?: Uint8Array,
+  ) {
+    this.buf = buffer !== undefined ? Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength) : Buffer.alloc(CHUNK);
+  }
+
+  get buffered(): number {
+    return this.start + this.len - this.pos;
+  }
 
   private sniffed = false;
 
@@ -353,11 +385,12 @@ export function openCapture(path: string, opts: OpenCaptureOptions = {}): Captur
     });
     label = `${file} (gzip-decompressed)`;
   }
-  const src = new Source(fd, label, stream, opts.beforeWait, gunzip);
+  const src = new Source(fd, label, stream, opts.beforeWait, gunzip, opts.buffer !== undefined && opts.buffer.length >= 1 << 16 ? opts.buffer : undefined);
   try {
     const reader = readerFor(label, fd, src);
     if (opts.views) reader.views = true;
     if (opts.views && opts.reuse) reader.reuse = true;
+    if (opts.views && opts.reuse && opts.inPlace) reader.inPlace = reader.placeable();
     if (opts.otherLinks) reader.otherLinks = true;
     return reader;
   } catch (e) {
@@ -399,6 +432,9 @@ const KNOWN_MAGIC: [number, number, string][] = [
   [0x53535452, 0xffffffff, 'a Microsoft Network Monitor 1 capture, which is not supported: convert it with editcap -F pcap FILE OUT.pcap'],
   [0x4e535254, 0xffffffff, 'a Sniffer capture, which is not supported: convert it with editcap -F pcap FILE OUT.pcap'],
 ];
+
+/** The frame of a packet delivered in place (OpenCaptureOptions.inPlace): empty, its bytes at the reader's frameAt. */
+const NO_FRAME = new Uint8Array(0);
 
 /** Unconsumed bytes a feed holds before it refuses more (a producer that is never drained). */
 const MAX_FEED_BUFFER = 64 * 1024 * 1024;
@@ -544,7 +580,41 @@ abstract class BaseReader {
   reuse = false;
   /** OpenCaptureOptions.otherLinks */
   otherLinks = false;
+  /** OpenCaptureOptions.inPlace */
+  inPlace = false;
+  frameAt = -1;
   recordOffset = -1;
+
+  /** A plain Uint8Array over the source's buffer (a Buffer's slice() is a view, a Uint8Array's a copy), kept per buffer. */
+  get buffer(): Uint8Array {
+    const b = this.src.buf;
+    if (b !== this.plainOf) {
+      this.plainOf = b;
+      this.plain = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+    }
+    return this.plain;
+  }
+
+  private plainOf: Buffer | undefined;
+  private plain: Uint8Array = new Uint8Array(0);
+
+  /** Whether frames can be left in place (OpenCaptureOptions.inPlace): by the format, see PcapReader. */
+  placeable(): boolean {
+    return false;
+  }
+
+  /** Conservative: false unless a format knows its next record is in the buffer (PcapReader). */
+  ready(): boolean {
+    return false;
+  }
+
+  frameView(): Uint8Array {
+    const p = this.reused;
+    return this.bytes(this.src.buf, this.frameAt, this.frameAt + (p !== undefined ? p.capLen : 0));
+  }
+
+  /** With `reuse`: the packet object every Ethernet pcap record is given. */
+  protected reused: CapturedPacket | undefined;
   abstract readonly context: object;
 
   get seekable(): boolean {
@@ -700,13 +770,17 @@ class PcapReader extends BaseReader implements CaptureReader {
     if (have < incl) this.fail(at, `truncated packet data (${have} of ${incl} bytes)`, this.index);
     b = src.buf; // ensure may have moved the bytes
     o = at - src.start;
-    const data = this.bytes(b, o + hdr, o + hdr + incl);
+    const plain = this.linkType === LINKTYPE.ETHERNET && this.fcsLen === 0 && hdr === 16;
+    // inPlace (with reuse): the reused packet's frame left empty, its place in the buffer said by frameAt.
+    const inPlace = plain && this.inPlace;
+    const data = inPlace ? NO_FRAME : this.bytes(b, o + hdr, o + hdr + incl);
+    this.frameAt = inPlace ? o + hdr : -1;
     // The modified format's packet type (byte 22): 4 is PACKET_OUTGOING, as in a cooked header.
     const outgoing = hdr === 24 && b[o + 22] === 4;
     src.skip(hdr + incl);
     const nanos = this.nano ? frac : frac * 1000; // frac * 1000 < 2^53: exact
     const origLen = Math.max(orig, incl);
-    if (this.linkType === LINKTYPE.ETHERNET && this.fcsLen === 0 && hdr === 16) {
+    if (plain) {
       // An Ethernet frame without FCS is delivered as captured: `packet` without its conversions.
       this.recordOffset = at;
       const r = this.reused;
@@ -754,8 +828,20 @@ class PcapReader extends BaseReader implements CaptureReader {
 
   private lastSec = -1;
   private lastSecNs = 0n;
-  /** With `reuse`: the packet object every Ethernet record is given. */
-  private reused: CapturedPacket | undefined;
+
+  override placeable(): boolean {
+    return this.linkType === LINKTYPE.ETHERNET && this.fcsLen === 0 && this.hdr === 16;
+  }
+
+  override ready(): boolean {
+    if (this.closed) return true;
+    const src = this.src;
+    const have = src.buffered;
+    const hdr = this.hdr;
+    if (have < hdr) return false;
+    const incl = u32At(src.buf, src.pos - src.start + 8, this.le);
+    return have - hdr >= incl;
+  }
 }
 
 /** The unsigned 32-bit value at `o`, little- or big-endian. */
