@@ -422,7 +422,7 @@ export class SummaryCache {
     const text = summarize(f);
     const seen = frames[at];
     if (seen !== undefined && seen.length === len) seen.set(f);
-    else frames[at] = f.slice();
+    else frames[at] = new Uint8Array(f); // a copy even of a Buffer, whose slice() is a view
     this.frameTexts[at] = text;
     return text;
   }

@@ -77,3 +77,27 @@ test('SummaryCache: a frame of no keyed shape is found again whole, byte for byt
     }
   }
 });
+
+test('SummaryCache: a frame handed in as a Buffer view is kept as a copy, not as a view the caller reuses', () => {
+  const cache = new SummaryCache();
+  // IPv6 with a hop-by-hop header (no keyed shape: the whole-frame table) carrying TCP: the destination port's low byte
+  // is byte 65, between the 64 bytes the table's hash reads first and the 16 it reads last.
+  const a = Buffer.from(
+    '020000000002' + '020000000001' + '86dd' +
+      '60000000' + '001c' + '00' + '40' + '20010db8000000000000000000000001' + '20010db8000000000000000000000002' +
+      '06000104' + '00000000' +
+      '04d2' + '0050' + '00000001' + '00000000' + '5002' + 'ffff' + '0000' + '0000',
+    'hex',
+  );
+  assert.equal(a.length, 82);
+  const b = Uint8Array.from(a);
+  b[65] = 0x51; // port 81
+  assert.notEqual(summarize(b), summarize(a));
+  // A reader's reused buffer: the same memory holds one frame, then the next.
+  const buf = Buffer.from(a);
+  assert.equal(cache.summarize(buf), summarize(a));
+  buf.set(b);
+  // A copy kept: b is not the cached frame, so it is dissected; a view kept would be b's bytes with a's text.
+  assert.equal(cache.summarize(buf), summarize(b));
+  assert.equal(cache.summarize(Uint8Array.from(a)), summarize(a));
+});
