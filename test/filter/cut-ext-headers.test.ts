@@ -2,15 +2,8 @@
 // were captured, as tshark shows it (ipv6.routing.type of a routing header of which 12 of 24 bytes were captured,
 // ah.spi of a cut Authentication Header). Expected selections written out; checked against tshark -Y when installed.
 import { test } from 'node:test';
-import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { compileFilter } from '../../simulator/filter.ts';
-import { classicPcap } from '../net/pcap-file.ts';
+import { agreeWithTshark } from './tshark-agree.ts';
 
-const haveTshark = spawnSync('tshark', ['--version']).status === 0;
 const addr = (last: number) => [0x20, 1, 0x0d, 0xb8, ...new Array<number>(11).fill(0), last];
 /** Ethernet + IPv6 (payload length `plen`, first next header `nxt`) + `ext`, cut to `keep` bytes of `ext`. */
 const frame = (nxt: number, ext: number[], keep: number) =>
@@ -34,20 +27,5 @@ const CASES: [string, number[]][] = [
 ];
 
 test('an IPv6 extension header cut short keeps the fields that were captured, as tshark -Y selects', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-cut-ext-'));
-  try {
-    const path = join(dir, 'cut.pcap');
-    writeFileSync(path, classicPcap(FRAMES.map((data, i) => ({ data, sec: i }))));
-    const facts = FRAMES.map((f, index) => ({ index, frame: f, wireLen: f.length, capLen: f.length, action: 'XDP_PASS', retval: 2 }));
-    for (const [expr, want] of CASES) {
-      const f = compileFilter(expr);
-      assert.deepEqual(facts.filter((p) => f.test(p)).map((p) => p.index), want, expr);
-      if (!haveTshark) continue;
-      const t = spawnSync('tshark', ['-r', path, '-Y', expr, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8' });
-      assert.equal(t.status, 0, t.stderr);
-      assert.deepEqual(t.stdout.split('\n').filter(Boolean).map((n) => Number(n) - 1), want, `tshark -Y '${expr}'`);
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  agreeWithTshark(FRAMES, CASES);
 });

@@ -5,15 +5,8 @@
 // error are followed as tshark follows them (agreed before; kept as a guard). Expected selections written out; checked
 // against tshark -Y when installed.
 import { test } from 'node:test';
-import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { compileFilter } from '../../simulator/filter.ts';
-import { classicPcap } from '../net/pcap-file.ts';
+import { agreeWithTshark } from './tshark-agree.ts';
 
-const haveTshark = spawnSync('tshark', ['--version']).status === 0;
 const be16 = (v: number) => [(v >> 8) & 0xff, v & 0xff];
 const eth = (type: number, body: number[]) => Uint8Array.from([2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, ...be16(type), ...body]);
 const ip4 = (proto: number, body: number[]) => [0x45, 0, ...be16(20 + body.length), 0, 1, 0, 0, 64, proto, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, ...body];
@@ -52,20 +45,5 @@ const CASES: [string, number[]][] = [
 ];
 
 test('a DNS UPDATE names its counts as Wireshark does, and errors quoted in errors are followed, as tshark -Y selects', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-dns-update-'));
-  try {
-    const path = join(dir, 'update.pcap');
-    writeFileSync(path, classicPcap(FRAMES.map((data, i) => ({ data, sec: i }))));
-    const facts = FRAMES.map((f, index) => ({ index, frame: f, wireLen: f.length, capLen: f.length, action: 'XDP_PASS', retval: 2 }));
-    for (const [expr, want] of CASES) {
-      const f = compileFilter(expr);
-      assert.deepEqual(facts.filter((p) => f.test(p)).map((p) => p.index), want, expr);
-      if (!haveTshark) continue;
-      const t = spawnSync('tshark', ['-r', path, '-Y', expr, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8' });
-      assert.equal(t.status, 0, t.stderr);
-      assert.deepEqual(t.stdout.split('\n').filter(Boolean).map((n) => Number(n) - 1), want, `tshark -Y '${expr}'`);
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  agreeWithTshark(FRAMES, CASES);
 });

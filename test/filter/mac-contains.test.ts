@@ -3,14 +3,9 @@
 // and `matches` does not take a MAC address. Expected selections written out; checked against tshark -Y when installed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { compileFilter, FilterError } from '../../simulator/filter.ts';
-import { classicPcap } from '../net/pcap-file.ts';
+import { agreeWithTshark } from './tshark-agree.ts';
 
-const haveTshark = spawnSync('tshark', ['--version']).status === 0;
 const arp = [0x08, 0x06, 0, 1, 8, 0, 6, 4, 0, 1, 0x02, 0xaa, 0xbb, 0, 0, 9, 10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 10, 0, 0, 2];
 const FRAMES = [
   /* 0 */ Uint8Array.from([0x01, 0x80, 0xc2, 0, 0, 0x0e, 0x02, 0, 0, 0, 0, 0x02, ...arp]),
@@ -28,22 +23,7 @@ const CASES: [string, number[]][] = [
 ];
 
 test('contains on a MAC address field compares its bytes, as tshark -Y selects', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-mac-contains-'));
-  try {
-    const path = join(dir, 'mac.pcap');
-    writeFileSync(path, classicPcap(FRAMES.map((data, i) => ({ data, sec: i }))));
-    const facts = FRAMES.map((f, index) => ({ index, frame: f, wireLen: f.length, capLen: f.length, action: 'XDP_PASS', retval: 2 }));
-    for (const [expr, want] of CASES) {
-      const f = compileFilter(expr);
-      assert.deepEqual(facts.filter((p) => f.test(p)).map((p) => p.index), want, expr);
-      if (!haveTshark) continue;
-      const t = spawnSync('tshark', ['-r', path, '-Y', expr, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8' });
-      assert.equal(t.status, 0, t.stderr);
-      assert.deepEqual(t.stdout.split('\n').filter(Boolean).map((n) => Number(n) - 1), want, `tshark -Y '${expr}'`);
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  agreeWithTshark(FRAMES, CASES);
   assert.throws(() => compileFilter('ip.src contains 0a'), (e: unknown) => e instanceof FilterError && /'contains' works on .* and MAC addresses; ip\.src is an IPv4 address/.test(e.message));
   assert.throws(() => compileFilter('eth.dst matches "ff"'), (e: unknown) => e instanceof FilterError && /'matches' works on text fields .* and bytes \(frame, data\.data, tcp\.payload, \.\.\.\); eth\.dst is a MAC address/.test(e.message));
 });

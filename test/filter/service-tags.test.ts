@@ -3,15 +3,9 @@
 // The expected selections are written out; with tshark installed they are checked against tshark -Y as well.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { compileFilter } from '../../simulator/filter.ts';
 import { dissectTree } from '../../simulator/net/dissect-tree.ts';
-import { classicPcap } from '../net/pcap-file.ts';
+import { agreeWithTshark } from './tshark-agree.ts';
 
-const haveTshark = spawnSync('tshark', ['--version']).status === 0;
 
 const MACS = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 2];
 const tag = (tpid: number, tci: number) => [tpid >> 8, tpid & 0xff, tci >> 8, tci & 0xff];
@@ -43,25 +37,10 @@ const CASES: [string, number[]][] = [
 ];
 
 test('two 802.1ad tags in a row: one layer of S-VID and C-VID, as tshark -Y selects', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-service-tags-'));
-  try {
-    const path = join(dir, 'q.pcap');
-    writeFileSync(path, classicPcap(FRAMES.map((data, i) => ({ data, sec: 1_764_000_000 + i }))));
-    const facts = FRAMES.map((frame, index) => ({ index, frame, wireLen: frame.length, capLen: frame.length, action: 'XDP_PASS', retval: 2 }));
-    for (const [expr, want] of CASES) {
-      const f = compileFilter(expr);
-      assert.deepEqual(facts.filter((p) => f.test(p)).map((p) => p.index), want, expr);
-      if (!haveTshark) continue;
-      const t = spawnSync('tshark', ['-r', path, '-Y', expr, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8' });
-      assert.equal(t.status, 0, t.stderr);
-      assert.deepEqual(t.stdout.split('\n').filter(Boolean).map((n) => Number(n) - 1), want, `tshark -Y '${expr}'`);
-    }
-    // The packet view: one layer of 8 bytes for the two tags.
-    const layers = dissectTree(FRAMES[0]!);
-    assert.deepEqual(layers.map((l) => l.key).slice(0, 4), ['eth', 'ieee8021ad', 'vlan', 'ip']);
-    assert.equal(layers[1]!.length, 8);
-    assert.equal(layers[1]!.summary, 'S-VID: 100, C-VID: 10');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  agreeWithTshark(FRAMES, CASES, 1_764_000_000);
+  // The packet view: one layer of 8 bytes for the two tags.
+  const layers = dissectTree(FRAMES[0]!);
+  assert.deepEqual(layers.map((l) => l.key).slice(0, 4), ['eth', 'ieee8021ad', 'vlan', 'ip']);
+  assert.equal(layers[1]!.length, 8);
+  assert.equal(layers[1]!.summary, 'S-VID: 100, C-VID: 10');
 });

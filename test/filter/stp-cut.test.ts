@@ -4,15 +4,9 @@
 // captures). Expected selections written out; checked against tshark -Y when installed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { compileFilter } from '../../simulator/filter.ts';
 import { dissectTree } from '../../simulator/net/dissect-tree.ts';
-import { classicPcap } from '../net/pcap-file.ts';
+import { agreeWithTshark } from './tshark-agree.ts';
 
-const haveTshark = spawnSync('tshark', ['--version']).status === 0;
 /** An 802.3 frame to the STP group address holding LLC 42/42/03 and the first `n` bytes of a BPDU of `type`. */
 function bpdu(type: number, n: number, opts: { pad?: boolean; vlan?: boolean } = {}): Uint8Array {
   const body = [0, 0, type === 2 ? 2 : 0, type, ...Array.from({ length: 36 }, (_, i) => i + 1)].slice(0, n);
@@ -41,22 +35,7 @@ const CASES: [string, number[]][] = [
 ];
 
 test('a BPDU cut short is STP only once the fields Wireshark reads first are there, as tshark -Y selects', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-stp-cut-'));
-  try {
-    const path = join(dir, 'stp.pcap');
-    writeFileSync(path, classicPcap(FRAMES.map((data, i) => ({ data, sec: i }))));
-    const facts = FRAMES.map((f, index) => ({ index, frame: f, wireLen: f.length, capLen: f.length, action: 'XDP_PASS', retval: 2 }));
-    // The packet tree names the same frames' STP layer (the editor's packet view and the tree fields).
-    assert.deepEqual(FRAMES.flatMap((f, i) => (dissectTree(f).some((l) => l.key === 'stp') ? [i] : [])), CASES[0]![1]);
-    for (const [expr, want] of CASES) {
-      const f = compileFilter(expr);
-      assert.deepEqual(facts.filter((p) => f.test(p)).map((p) => p.index), want, expr);
-      if (!haveTshark) continue;
-      const t = spawnSync('tshark', ['-r', path, '-Y', expr, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8' });
-      assert.equal(t.status, 0, t.stderr);
-      assert.deepEqual(t.stdout.split('\n').filter(Boolean).map((n) => Number(n) - 1), want, `tshark -Y '${expr}'`);
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  // The packet tree names the same frames' STP layer (the editor's packet view and the tree fields).
+  assert.deepEqual(FRAMES.flatMap((f, i) => (dissectTree(f).some((l) => l.key === 'stp') ? [i] : [])), CASES[0]![1]);
+  agreeWithTshark(FRAMES, CASES);
 });
