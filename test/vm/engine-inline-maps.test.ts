@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kernelOrSkip } from '../kernel/runner.ts';
 import { assertAgreesWithKernel, compileTestSource } from './kernel-agree.ts';
-import { loadProgramFile, Session, type SessionOptions } from '../../simulator/session.ts';
+import { engineDifferences } from './engine-differences.ts';
+import { loadProgramFile, Session } from '../../simulator/session.ts';
 import { generate } from '../../simulator/vm/compiled/engine.ts';
 import { createMachine } from '../../simulator/vm/machine.ts';
 import { mapsToJson } from '../../simulator/vm/map-json.ts';
@@ -74,25 +75,6 @@ function packets(): Uint8Array[] {
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
-function engineDifferences(path: string, opts: SessionOptions, list: Uint8Array[], label: string): string[] {
-  const obj = loadProgramFile(path);
-  const a = new Session(obj, { ...opts, engine: 'interp' });
-  const b = new Session(obj, { ...opts, engine: 'compiled' });
-  const problems: string[] = [];
-  const see = (s: Session, p: Uint8Array) => {
-    const r = s.runPacket(p);
-    return JSON.stringify({ retval: r.retval, out: hex(r.out), run: r.run }, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
-  };
-  list.forEach((p, i) => {
-    const x = see(a, p);
-    const y = see(b, p);
-    if (x !== y) problems.push(`${label} packet ${i}:\n  interp   ${x.slice(0, 400)}\n  compiled ${y.slice(0, 400)}`);
-  });
-  const ma = JSON.stringify(a.mapsJson());
-  const mb = JSON.stringify(b.mapsJson());
-  if (ma !== mb) problems.push(`${label}: maps differ:\n  interp   ${ma.slice(0, 400)}\n  compiled ${mb.slice(0, 400)}`);
-  return problems;
-}
 
 test('inline array lookups: the kernel and both engines agree (per-CPU and plain arrays, hash, global data)', (t) => {
   if (kernelOrSkip(t)) return;

@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kernelOrSkip } from '../kernel/runner.ts';
 import { assertAgreesWithKernel, compileTestSource } from './kernel-agree.ts';
-import { loadProgramFile, Session, type SessionOptions } from '../../simulator/session.ts';
+import { engineDifferences } from './engine-differences.ts';
+import { loadProgramFile, Session } from '../../simulator/session.ts';
 import { generate } from '../../simulator/vm/compiled/engine.ts';
 
 const MAPS = `
@@ -70,25 +71,6 @@ function packets(): Uint8Array[] {
   return Array.from({ length: 48 }, (_, i) => new Uint8Array(i % 11 === 0 ? 14 : 32).map(() => next()));
 }
 
-function engineDifferences(path: string, opts: SessionOptions, list: Uint8Array[], label: string): string[] {
-  const obj = loadProgramFile(path);
-  const a = new Session(obj, { ...opts, engine: 'interp' });
-  const b = new Session(obj, { ...opts, engine: 'compiled' });
-  const problems: string[] = [];
-  const see = (s: Session, p: Uint8Array) => {
-    const r = s.runPacket(p);
-    return JSON.stringify({ retval: r.retval, out: Buffer.from(r.out).toString('hex'), run: r.run }, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
-  };
-  list.forEach((p, i) => {
-    const x = see(a, p);
-    const y = see(b, p);
-    if (x !== y) problems.push(`${label} packet ${i}:\n  interp   ${x.slice(0, 400)}\n  compiled ${y.slice(0, 400)}`);
-  });
-  const ma = JSON.stringify(a.mapsJson());
-  const mb = JSON.stringify(b.mapsJson());
-  if (ma !== mb) problems.push(`${label}: maps differ:\n  interp   ${ma.slice(0, 400)}\n  compiled ${mb.slice(0, 400)}`);
-  return problems;
-}
 
 test('lookups with the key at r10 + K: the kernel and both engines agree (frame bottom and top, a callee frame)', (t) => {
   const { path } = compileTestSource('stack_key_gen', SOURCE);

@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadProgramFile, Session, type SessionOptions } from '../../simulator/session.ts';
+import { loadProgramFile, Session } from '../../simulator/session.ts';
 import { assemble } from '../../simulator/isa/asm.ts';
 import { decodeProgram } from '../../simulator/isa/decode.ts';
 import { validateProgram } from '../../simulator/isa/validate.ts';
@@ -27,31 +27,10 @@ import { OPCODES } from '../../simulator/isa/opcodes.ts';
 import { REPO, sharedPath } from '../repo.ts';
 import { captureCorpus, syntheticCorpus } from '../parity/packets.ts';
 import { fuzzPackets, generateProgram } from '../fuzz/gen.ts';
+import { engineDifferences } from './engine-differences.ts';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
-/** Everything observable of one packet's run, as comparable JSON. */
-function observe(s: Session, bytes: Uint8Array): string {
-  const r = s.runPacket(bytes);
-  return JSON.stringify({ retval: r.retval, out: hex(r.out), run: r.run }, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
-}
-
-/** Run the same packets through two sessions (interp, compiled) and list the differences. */
-function differences(obj: LoadedObject, opts: SessionOptions, packets: Uint8Array[], label: string): string[] {
-  const a = new Session(obj, { ...opts, engine: 'interp' });
-  const b = new Session(obj, { ...opts, engine: 'compiled' });
-  assert.equal(b.machine.engine, 'compiled');
-  const problems: string[] = [];
-  packets.forEach((p, i) => {
-    const x = observe(a, p);
-    const y = observe(b, p);
-    if (x !== y && problems.length < 5) problems.push(`${label} packet ${i}:\n    interp   ${x.slice(0, 600)}\n    compiled ${y.slice(0, 600)}`);
-  });
-  const ma = JSON.stringify(a.mapsJson());
-  const mb = JSON.stringify(b.mapsJson());
-  if (ma !== mb) problems.push(`${label}: maps differ after the run:\n    interp   ${ma.slice(0, 400)}\n    compiled ${mb.slice(0, 400)}`);
-  return problems;
-}
 
 const PARITY = join(REPO, 'test', 'parity', 'programs');
 const SPECS: Record<string, { flags?: string[]; program?: string }> = {
@@ -68,11 +47,11 @@ test('engines agree on the parity corpus, at full budget and at budgets that run
   for (const file of files) {
     const spec = SPECS[file] ?? {};
     const obj = loadProgramFile(join(PARITY, file), { clangFlags: spec.flags });
-    problems.push(...differences(obj, { program: spec.program }, packets, file));
+    problems.push(...engineDifferences(obj, { program: spec.program }, packets, file));
     // Budgets from 1 up to past the longest run: the fault lands at every depth of the programs' blocks.
     const longest = Math.max(...packets.slice(0, 40).map((p) => new Session(obj, { program: spec.program, engine: 'interp' }).runPacket(p).run.steps));
     for (let budget = 1; budget <= longest + 1; budget += Math.max(1, Math.floor(longest / 23))) {
-      problems.push(...differences(obj, { program: spec.program, budget }, packets.slice(0, 40), `${file} budget ${budget}`));
+      problems.push(...engineDifferences(obj, { program: spec.program, budget }, packets.slice(0, 40), `${file} budget ${budget}`));
       budgeted++;
     }
   }
@@ -99,8 +78,8 @@ test('engines agree on the differential fuzzer\'s random programs (also under sm
       assert.equal(mc.status, 0, `llvm-mc failed on seed ${seed}: ${mc.stderr}`);
       const obj = loadProgramFile(o);
       const packets = fuzzPackets(seed);
-      problems.push(...differences(obj, { program: 'fuzz' }, packets, `seed ${seed}`));
-      problems.push(...differences(obj, { program: 'fuzz', budget: 1 + (seed % 97) }, packets, `seed ${seed} budget ${1 + (seed % 97)}`));
+      problems.push(...engineDifferences(obj, { program: 'fuzz' }, packets, `seed ${seed}`));
+      problems.push(...engineDifferences(obj, { program: 'fuzz', budget: 1 + (seed % 97) }, packets, `seed ${seed} budget ${1 + (seed % 97)}`));
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
