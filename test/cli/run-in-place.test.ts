@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO, sharedPath } from '../repo.ts';
@@ -78,6 +78,7 @@ test('capture reader in place: frameAt and frameView give the frames next() give
     assert.equal(placed.buffer.buffer, buffer.buffer);
     let n = 0;
     let reads = 0;
+    let largest = placed.buffer.length;
     for (;;) {
       const before = placed.buffer;
       const ready = placed.ready();
@@ -95,10 +96,14 @@ test('capture reader in place: frameAt and frameView give the frames next() give
       // Ready: nothing was read, the buffer's bytes are where they were.
       if (ready) assert.equal(Buffer.compare(start!, placed.buffer), 0, `record ${n}: ready, yet the buffer changed`);
       else reads++;
+      if (placed.buffer.length > largest) largest = placed.buffer.length;
       n++;
     }
     assert.equal(n, 4003);
-    assert.ok(reads >= 8, `${reads} reads`);
+    // The file (1.8 MB with the shared captures' frames, 6 MB with the synthetic ones alone) is read in several
+    // refills of the buffer, even of the largest it took (for the record larger than the one it was given).
+    const size = statSync(cap).size;
+    assert.ok(reads >= Math.max(3, Math.floor(size / largest)), `${reads} reads of a ${size}-byte file, buffer up to ${largest} bytes`);
     // Not an Ethernet pcap: not in place.
     const sll = join(dir, 'sll.pcap');
     writeFileSync(sll, classicPcap([{ data: new Uint8Array(40), sec: 0 }], 113));
