@@ -8,31 +8,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { constants, gunzipSync, gzipSync } from 'node:zlib';
-import { openCapture, CaptureError, CaptureFeed, type CapturedPacket } from '../../simulator/net/capture.ts';
+import { CaptureError, CaptureFeed } from '../../simulator/net/capture.ts';
+import { readAll } from './read-all.ts';
 import { REPO } from '../repo.ts';
 
 const haveTshark = spawnSync('tshark', ['--version']).status === 0;
 const noTshark = !haveTshark && 'tshark is not installed (apt-get install tshark): its view of the file is not compared';
-
-function readAll(path: string): { packets: CapturedPacket[]; error?: CaptureError } {
-  const packets: CapturedPacket[] = [];
-  let r: ReturnType<typeof openCapture>;
-  try {
-    r = openCapture(path);
-  } catch (e) {
-    if (!(e instanceof CaptureError)) throw e;
-    return { packets, error: e };
-  }
-  try {
-    for (let p; (p = r.next()); ) packets.push({ ...p, frame: p.frame.slice() });
-  } catch (e) {
-    if (!(e instanceof CaptureError)) throw e;
-    return { packets, error: e };
-  } finally {
-    r.close();
-  }
-  return { packets };
-}
 
 /** A classic little-endian µs pcap of `linkType` holding `records`. */
 function pcap(linkType: number, records: { data: Uint8Array; orig?: number; sec?: number; frac?: number }[]): Buffer {

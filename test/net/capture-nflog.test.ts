@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openCapture, CaptureError, type CapturedPacket } from '../../simulator/net/capture.ts';
+import { readAll } from './read-all.ts';
 import { classicPcap } from './pcap-file.ts';
 
 const haveTshark = spawnSync('tshark', ['--version']).status === 0;
@@ -33,20 +33,6 @@ function nflog(family: number, hook: number, packet: number[] | undefined, le = 
     ...(packet ? tlv(9, packet, le) : []),
   ]);
 }
-function readAll(path: string): { packets: CapturedPacket[]; error?: CaptureError } {
-  const packets: CapturedPacket[] = [];
-  const r = openCapture(path);
-  try {
-    for (let p; (p = r.next()); ) packets.push({ ...p, frame: p.frame.slice() });
-  } catch (e) {
-    if (!(e instanceof CaptureError)) throw e;
-    return { packets, error: e };
-  } finally {
-    r.close();
-  }
-  return { packets };
-}
-
 const V4 = ip4(udp(5)); // 33 bytes: its TLV is padded by 3
 const V6 = ip6(udp(2));
 
