@@ -972,26 +972,40 @@ class PcapngReader extends BaseReader implements CaptureReader {
             this.fail(at + 20, `captured length ${cap} runs past the end of its ${total}-byte block`, this.index);
           const data = this.bytes(b, 28, 28 + cap);
           this.recordOffset = at;
-          const p = linkTypeSupported(iface.linkType)
-            ? this.packet(this.ts(iface, ts), data, Math.max(orig, cap), iface.linkType, id, at, iface.fcsLen)
-            : this.other(this.ts(iface, ts), data, Math.max(orig, cap), iface.linkType, id);
-          // Options after the data: epb_flags (2) bits 0-1 give the direction, 2 = outbound. As tshark, an option
-          // running past its block, or flags/drop count/packet id/queue/verdict of another length than theirs, makes
-          // the file unreadable from this block on (the packets before it are kept).
+          // Options after the data: epb_flags (2) bits 0-1 give the direction, 2 = outbound; bits 5-8 the length of
+          // the frame check sequence in this packet, in bytes, which (when not 0) overrides the interface's
+          // if_fcslen, as tshark reads it. As tshark, an option running past its block, or flags/drop count/packet
+          // id/queue/verdict of another length than theirs, makes the file unreadable from this block on (the
+          // packets before it are kept); the packet itself is read first, so its own error comes first.
+          let flags = -1;
+          let bad: [number, string] | undefined;
           for (let o = 28 + ((cap + 3) & ~3); o + 4 <= total - 4; ) {
             const code = u16(o);
             const len = u16(o + 2);
             if (code === 0) break;
-            if (o + 4 + len > total - 4) this.fail(at + o, `option ${code} of length ${len} runs past the end of its block`, this.index - 1);
+            if (o + 4 + len > total - 4) {
+              bad = [at + o, `option ${code} of length ${len} runs past the end of its block`];
+              break;
+            }
             const want = PACKET_OPTION_LENGTHS[code];
-            if (want !== undefined && (want > 0 ? len !== want : len < 1))
-              this.fail(at + o, `${PACKET_OPTION_NAMES[code]} option (${code}) has length ${len}, ${want > 0 ? `not ${want}` : 'less than 1'}`, this.index - 1);
+            if (want !== undefined && (want > 0 ? len !== want : len < 1)) {
+              bad = [at + o, `${PACKET_OPTION_NAMES[code]} option (${code}) has length ${len}, ${want > 0 ? `not ${want}` : 'less than 1'}`];
+              break;
+            }
             // A TC (1) or XDP (2) verdict is 1 + 8 bytes.
-            if (code === 7 && (b[o + 4] === 1 || b[o + 4] === 2) && len !== 9)
-              this.fail(at + o, `${b[o + 4] === 1 ? 'TC' : 'XDP'} verdict option (7) has length ${len}, not 9`, this.index - 1);
-            if (code === 2 && (u32(o + 4) & 3) === 2) p.outgoing = true;
+            if (code === 7 && (b[o + 4] === 1 || b[o + 4] === 2) && len !== 9) {
+              bad = [at + o, `${b[o + 4] === 1 ? 'TC' : 'XDP'} verdict option (7) has length ${len}, not 9`];
+              break;
+            }
+            if (code === 2) flags = u32(o + 4);
             o += 4 + ((len + 3) & ~3);
           }
+          const fcsLen = flags >= 0 && ((flags >>> 5) & 0xf) !== 0 ? (flags >>> 5) & 0xf : iface.fcsLen;
+          const p = linkTypeSupported(iface.linkType)
+            ? this.packet(this.ts(iface, ts), data, Math.max(orig, cap), iface.linkType, id, at, fcsLen)
+            : this.other(this.ts(iface, ts), data, Math.max(orig, cap), iface.linkType, id);
+          if (bad) this.fail(bad[0], bad[1], this.index - 1);
+          if (flags >= 0 && (flags & 3) === 2) p.outgoing = true;
           return p;
         }
         case 3: {
