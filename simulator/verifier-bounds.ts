@@ -21,7 +21,7 @@
 import type { Insn } from './isa/insn.ts';
 import type { LoadedObject, LoadedProgram } from './elf/types.ts';
 import { BPF_F_RDONLY_PROG, MapType } from './elf/types.ts';
-import { CALL_HELPER, CALL_LOCAL, OPCODES, PSEUDO_IMM64, PSEUDO_MAP_FD, PSEUDO_MAP_IDX, PSEUDO_MAP_IDX_VALUE, PSEUDO_MAP_VALUE, aluVariant, type JmpOp, type OpcodeInfo } from './isa/opcodes.ts';
+import { ATOMIC_LOAD_ACQ, CALL_HELPER, CALL_LOCAL, OPCODES, PSEUDO_IMM64, PSEUDO_MAP_FD, PSEUDO_MAP_IDX, PSEUDO_MAP_IDX_VALUE, PSEUDO_MAP_VALUE, aluVariant, type JmpOp, type OpcodeInfo } from './isa/opcodes.ts';
 import { alu32, alu64, jumpTaken as cmp, refusedWhenReached } from './isa/alu.ts';
 import { mapSpecialFields } from './vm/maps.ts';
 import { helperName } from './isa/helper-names.ts';
@@ -566,6 +566,15 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: stri
         break;
       }
       case 'atomic': {
+        // load-acquire reads through src into dst (the others go through dst): afuzz seed 546300050, `r0 =
+        // load_acquire((u8 *)(r1 + 2))` with r0 the value pointer r1 was copied from read as that pointer still.
+        if (insn.imm === ATOMIC_LOAD_ACQ) {
+          const src = r[insn.src]!;
+          if (src.k === 'none' || src.k === 'num') return false;
+          if (!checkValue(pc, src, insn.off, info.size!, insn.src) || !checkStack(pc, src, insn.off, info.size!, insn.src, 'read from')) return false;
+          r[insn.dst] = X;
+          break;
+        }
         const base = r[insn.dst]!;
         if (base.k === 'none' || base.k === 'num') return false;
         if (!checkValue(pc, base, insn.off, info.size!, insn.dst) || !checkStack(pc, base, insn.off, info.size!, insn.dst, 'read from')) return false;

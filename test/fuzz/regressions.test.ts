@@ -199,6 +199,11 @@ const LOADED: [string, string][] = [
   ['load-acquire and store-release on the stack', 'r1 = -2\n .quad 0x00000110fff81adb\n .quad 0x00000100fff8a0db\n r2 = 0x1234\n' +
     ' .quad 0x00000110fff02ad3\n .quad 0x00000100fff0a3d3\n .quad 0x00000110ffe82acb\n .quad 0x00000100ffe8a4cb\n' +
     ' .quad 0x00000110ffe01ac3\n .quad 0x00000100ffe0a5c3\n r0 += r3\n r0 += r4\n r0 += r5\n r0 &= 3\n exit'],
+  // Load-acquire writes dst, reading through src: the destination that held the pointer is a number afterwards (afuzz
+  // seed 546300050: `r0 = load_acquire((u8 *)(r1 + 2))` with r0 a copy of r1, then `r8 ^= r0`; run reported 'R8 bitwise
+  // operator ^= on pointer prohibited').
+  ['load-acquire into the register that held the pointer, then xor-ed', 'r1 = 0x1122334455667788 ll\n *(u64 *)(r10 - 8) = r1\n' +
+    ' r1 = r10\n r1 += -8\n r0 = r1\n .quad 0x00000100000210d3\n r8 = 5\n r8 ^= r0\n r0 = r8\n r0 &= 3\n exit'],
   ['the context given to a helper', 'call 188\n r0 &= 3\n exit'],
   ['32-bit copy of the frame pointer', 'w1 = w10\n r0 = 2\n exit'],
   ['32-bit subtraction on data_end', 'r3 = *(u32 *)(r1 + 4)\n w3 -= 2\n r0 = 2\n exit'],
