@@ -37,7 +37,7 @@ const MEM = 0x60;
 const MEMSX = 0x80;
 const ATOMIC = 0xc0;
 const X = 0x08;
-const H = { lookup: 1, update: 2, del: 3, cpu: 8, tail: 12, redirect: 23, csum: 28, head: 44, redirMap: 51, meta: 54, tailAdj: 65, loop: 181, buffLen: 188, load: 189, store: 190 };
+const H = { lookup: 1, update: 2, del: 3, cpu: 8, tail: 12, redirect: 23, perfOut: 25, csum: 28, head: 44, redirMap: 51, meta: 54, tailAdj: 65, push: 87, pop: 88, peek: 89, ringOut: 130, ringReserve: 131, ringSubmit: 132, ringDiscard: 133, ringQuery: 134, loop: 181, buffLen: 188, load: 189, store: 190 };
 
 const i32 = (v: number | bigint): number => Number(BigInt.asIntN(32, BigInt(v)));
 
@@ -173,7 +173,8 @@ export interface AProgram {
 
 const BLOCKS = ['alu', 'alu', 'alu', 'map', 'map', 'glob', 'stack', 'pkt', 'pkt', 'adjust', 'adjust', 'bytes', 'redir', 'call', 'call', 'loop', 'tail', 'misc'] as const;
 
-/** `drop`: indexes of body blocks generated but left out (for minimising a program by hand; seeds stay the same). */
+/** `drop`: indexes of body blocks generated but left out, 100 + index for the extra block after it (for minimising a
+ * program by hand; seeds stay the same). */
 export function generateAProgram(seed: number, defect?: ADefect, drop?: ReadonlySet<number>): AProgram {
   const r = new Prng(seed);
   const kinds: string[] = [];
@@ -385,6 +386,263 @@ export function generateAProgram(seed: number, defect?: ADefect, drop?: Readonly
   };
 
   let redirected = false;
+  // Extra blocks (chosen by a Prng of their own after each block above): the map kinds, helpers and instruction edges
+  // real XDP programs use that the blocks above do not.
+  const x = new Prng(seed ^ 0x11e7a5);
+  const xv = () => x.pick(VAL);
+  const xKey = (f: Fn, mask: number, off: number) => {
+    f.mov(1, xv());
+    f.andi(1, mask);
+    f.stx(SZ.W, 10, off, 1);
+    f.mov(2, 10);
+    f.addi(2, off);
+  };
+  const EXTRA = ['lpm', 'qs', 'ring', 'perf', 'redir2', 'edge', 'edge', 'pktend', 'pktend', 'metaseq', 'metaseq', 'pktcall'] as const;
+  const extraBlock = (f: Fn, kind: (typeof EXTRA)[number]) => {
+    kinds.push(kind);
+    switch (kind) {
+      case 'lpm': {
+        // struct lpmk { u32 prefixlen; u8 d[4]; } at KEY (8 bytes), a u64 value at VALSLOT.
+        const op = x.pick(['update', 'update', 'lookup', 'lookup', 'delete']);
+        if (x.chance(0.3)) {
+          f.mov(1, xv());
+          f.andi(1, 63);
+        } else f.movi(1, x.pick([0, 1, 7, 8, 16, 24, 31, 32, 33]));
+        f.stx(SZ.W, 10, KEY, 1);
+        f.mov(1, xv());
+        if (x.chance(0.5)) f.andi(1, x.pick([0x0f0f, 0xff00ff, 0x3]));
+        f.stx(SZ.W, 10, KEY + 4, 1);
+        f.mov(2, 10);
+        f.addi(2, KEY);
+        f.raw('r1 = lpm ll', 2);
+        if (op === 'lookup') {
+          f.call(H.lookup, 'bpf_map_lookup_elem (lpm)');
+          const skip = f.label();
+          f.jmp(0x10, 0, { imm: 0 }, skip);
+          f.mov(1, 0);
+          memOps(f, 1, 8, 1 + x.int(3), true);
+          f.place(skip);
+        } else if (op === 'update') {
+          f.stx(SZ.DW, 10, VALSLOT, xv());
+          f.mov(3, 10);
+          f.addi(3, VALSLOT);
+          f.movi(4, x.pick([0, 0, 1, 2, 4]));
+          f.call(H.update, 'bpf_map_update_elem (lpm)');
+          f.alu(0x00, xv(), 0, 'r += result');
+        } else {
+          f.call(H.del, 'bpf_map_delete_elem (lpm)');
+          f.alu(0x00, xv(), 0, 'r += result');
+        }
+        break;
+      }
+      case 'qs': {
+        const m = x.pick(['que', 'stk']);
+        const op = x.pick(['push', 'push', 'pop', 'peek']);
+        f.raw(`r1 = ${m} ll`, 2);
+        f.mov(2, 10);
+        f.addi(2, VALSLOT);
+        if (op === 'push') {
+          f.stx(SZ.DW, 10, VALSLOT, xv());
+          f.movi(3, x.pick([0, 0, 2, 2, 1]));
+          f.call(H.push, `bpf_map_push_elem (${m})`);
+          f.alu(0x00, xv(), 0, 'r += result');
+        } else {
+          f.st(SZ.DW, 10, VALSLOT, x.pick([0, -1, 77]));
+          f.call(op === 'pop' ? H.pop : H.peek, `bpf_map_${op}_elem (${m})`);
+          f.alu(0x00, xv(), 0, 'r += result');
+          f.ldx(SZ.DW, 0, 10, VALSLOT);
+          f.alu(0xa0, xv(), 0, 'r ^= the element');
+        }
+        break;
+      }
+      case 'ring': {
+        const k = x.int(3);
+        if (k === 0) {
+          f.raw('r1 = rb ll', 2);
+          f.mov(2, 10);
+          f.addi(2, -64);
+          f.movi(3, x.pick([8, 16, 24, 40, 64]));
+          f.movi(4, x.pick([0, 0, 1, 2]));
+          f.call(H.ringOut, 'bpf_ringbuf_output');
+          f.alu(0x00, xv(), 0, 'r += result');
+        } else if (k === 1) {
+          f.raw('r1 = rb ll', 2);
+          f.movi(2, x.pick([8, 16, 64, 1000, 2000, 4088, 5000]));
+          f.movi(3, 0);
+          f.call(H.ringReserve, 'bpf_ringbuf_reserve');
+          const skip = f.label();
+          f.jmp(0x10, 0, { imm: 0 }, skip);
+          f.stx(SZ.DW, 0, 0, xv());
+          f.mov(1, 0);
+          f.movi(2, x.pick([0, 1, 2]));
+          f.call(x.chance(0.6) ? H.ringSubmit : H.ringDiscard, 'bpf_ringbuf_submit/discard');
+          f.place(skip);
+          f.movi(0, 0);
+          f.alu(0x00, xv(), 0, 'r += 0');
+        } else {
+          f.raw('r1 = rb ll', 2);
+          f.movi(2, x.pick([0, 1, 2, 3, 4]));
+          f.call(H.ringQuery, 'bpf_ringbuf_query');
+          f.alu(0x00, xv(), 0, 'r += result');
+        }
+        break;
+      }
+      case 'perf': {
+        // bpf_perf_event_output(ctx, &perf, flags, data, size): the flags' upper 32 bits ask for packet bytes.
+        f.mov(1, 6);
+        f.raw('r2 = perf ll', 2);
+        const idx = x.pick([0xffffffffn, 0n, 1n, 3n, 4n]);
+        const len = x.pick([0n, 0n, 1n, 14n, 64n, 1500n, 5000n]);
+        f.lddw(3, (len << 32n) | idx);
+        f.mov(4, 10);
+        f.addi(4, -64);
+        f.movi(5, x.pick([0, 8, 16, 64]));
+        f.call(H.perfOut, 'bpf_perf_event_output');
+        f.alu(0x00, xv(), 0, 'r += result');
+        break;
+      }
+      case 'redir2': {
+        const m = x.pick(['cpum', 'xsk', 'devh', 'dev']);
+        f.raw(`r1 = ${m} ll`, 2);
+        f.mov(2, xv());
+        f.andi(2, 7);
+        f.movi(3, x.pick([0, 1, 2, 3, 4, 8, 16, 24]));
+        f.call(H.redirMap, `bpf_redirect_map (${m})`);
+        f.mov(xv(), 0);
+        redirected = true;
+        break;
+      }
+      case 'edge': {
+        // An operand of an edge value: divisors 0 and -1 with INT_MIN, shift amounts at and past the width.
+        const src = x.pick([2, 3]);
+        const v = xv();
+        const e = x.pick([0n, 0n, 0xffffffffffffffffn, 0x80000000n, 0xffffffff80000000n, 0x8000000000000000n, 0x100000000n,
+          0x1ffffffffn, 31n, 32n, 33n, 63n, 64n, 65n, 255n, 0xffffffffn]);
+        if (x.chance(0.3)) {
+          // The edge value in a register the verifier knows only from a branch.
+          f.mov(src, v);
+          const l = f.label();
+          const done = f.label();
+          f.jmp(0x50, src, { imm: 0 }, l);
+          f.lddw(src, e);
+          f.goto(done);
+          f.place(l);
+          f.lddw(src, x.pick([0n, 1n, 0xffffffffffffffffn, 64n, 32n]));
+          f.place(done);
+        } else f.lddw(src, e);
+        if (x.chance(0.3)) f.lddw(v, x.pick([0x8000000000000000n, 0x80000000n, 0xffffffff80000000n, 0xffffffffffffffffn, 1n, 0n]));
+        for (let j = 1 + x.int(4); j > 0; j--) {
+          const w32 = x.chance(0.5);
+          const cls = w32 ? CLS.ALU : CLS.ALU64;
+          const w = w32 ? 'w' : 'r';
+          const k = x.int(7);
+          if (k < 3) {
+            // div/mod, unsigned or signed, by the register or by -1 (INT_MIN / -1, INT_MIN % -1)
+            const code = x.pick([3, 9]);
+            const sgn = x.chance(0.5) ? 1 : 0;
+            if (x.chance(0.7)) f.i(cls | (code << 4) | X, v, src, sgn, 0, `${w}${v} ${sgn ? 's' : ''}${code === 3 ? '/' : '%'}= ${w}${src}`);
+            else f.i(cls | (code << 4), v, 0, sgn, x.pick([-1, 1, -2, 0x7fffffff, -0x80000000]), `${w}${v} ${sgn ? 's' : ''}${code === 3 ? '/' : '%'}= imm`);
+          } else if (k < 5) {
+            const code = x.pick([6, 7, 12]);
+            f.i(cls | (code << 4) | X, v, src, 0, 0, `${w}${v} shift${code} ${w}${src}`);
+          } else if (k === 5) {
+            const bits = x.pick(w32 ? [8, 16] : [8, 16, 32]);
+            f.i(cls | 0xb0 | X, v, x.chance(0.5) ? src : v, bits, 0, `${w}${v} = (s${bits}) ${w}${src}`);
+          } else {
+            const imm = x.pick([16, 32, 64]);
+            const t = x.int(3);
+            if (t === 2) f.i(CLS.ALU64 | 0xd0, v, 0, 0, imm, `r${v} = bswap${imm} r${v}`);
+            else f.i(CLS.ALU | 0xd0 | (t ? X : 0), v, 0, 0, imm, `r${v} = ${t ? 'be' : 'le'}${imm} r${v}`);
+          }
+        }
+        break;
+      }
+      case 'pktend': {
+        // Loads and stores of every width at the last bytes a constant check proves, aligned or not, sign-extending.
+        const n = x.pick([14, 15, 20, 33, 34, 54, 59, 60, 61, 63, 64, 65, 99, 100, 128, 200, 255, 256, 1500, 1514]);
+        const skip = f.label();
+        f.ldx(SZ.W, 2, 6, 0);
+        f.ldx(SZ.W, 3, 6, 4);
+        f.mov(4, 2);
+        f.addi(4, n);
+        f.jmp(0x20, 4, { r: 3 }, skip);
+        for (let j = 1 + x.int(4); j > 0; j--) {
+          const size = x.pick(SIZES);
+          const b = NB[size]!;
+          if (b > n) continue;
+          const off = n - b - x.int(Math.min(4, n - b + 1));
+          const k = x.int(4);
+          if (k < 2) {
+            f.ldx(size, 0, 2, off, size !== SZ.DW && x.chance(0.4));
+            f.alu(x.pick([0x00, 0xa0]), xv(), 0, 'r op= packet bytes');
+          } else if (k === 2) f.stx(size, 2, off, xv());
+          else f.st(size, 2, off, randImmX());
+        }
+        f.place(skip);
+        break;
+      }
+      case 'metaseq': {
+        // A sequence of adjust_meta/head/tail (the result checked as real programs do), then the metadata and the
+        // packet read and written after their checks.
+        const skip = f.label();
+        for (let j = 1 + x.int(3); j > 0; j--) {
+          const which = x.pick(['meta', 'meta', 'head', 'tail']);
+          f.mov(1, 6);
+          f.movi(2, which === 'meta' ? x.pick([-4, -8, -12, -16, -32, -3, 4, 8, 0, -64, -256]) : which === 'head' ? x.pick([-14, -4, 4, 14, -8, 8, 0]) : x.pick([-4, -14, 4, 0, -1]));
+          f.call(which === 'head' ? H.head : which === 'tail' ? H.tailAdj : H.meta, `bpf_xdp_adjust_${which}`);
+          f.alu(0x00, xv(), 0, 'r += result');
+          // if (result) skip the rest of the block
+          if (x.chance(0.3)) f.jmp(0x50, 0, { imm: 0 }, skip);
+        }
+        const m = x.pick([4, 8, 12, 16, 32]);
+        f.ldx(SZ.W, 2, 6, 8);
+        f.ldx(SZ.W, 3, 6, 0);
+        f.mov(4, 2);
+        f.addi(4, m);
+        f.jmp(0x20, 4, { r: 3 }, skip);
+        memOps(f, 2, m & ~3 || 4, 1 + x.int(3), false);
+        if (x.chance(0.5)) {
+          // the packet after the metadata, with the metadata's pointer still in r2
+          f.ldx(SZ.W, 3, 6, 4);
+          f.ldx(SZ.W, 4, 6, 0);
+          f.mov(5, 4);
+          f.addi(5, 14);
+          f.jmp(0x20, 5, { r: 3 }, skip);
+          f.ldx(SZ.W, 0, 2, 0);
+          f.stx(SZ.W, 4, 10, 0);
+          f.ldx(SZ.H, 0, 4, 12);
+          f.alu(0xa0, xv(), 0, 'r ^= ethertype');
+        }
+        f.place(skip);
+        break;
+      }
+      case 'pktcall': {
+        // A subprogram given the packet's pointers checks the bounds itself and reads (and maybe writes) there.
+        const g = new Fn(`psub${subs.length}`);
+        subs.push(g);
+        const n = x.pick([1, 2, 4, 8, 14, 20, 60, 64, 100]);
+        const out = g.label();
+        g.mov(3, 1);
+        g.addi(3, n);
+        g.jmp(0x20, 3, { r: 2 }, out);
+        const size = x.pick(SIZES.filter((z) => NB[z]! <= n));
+        g.ldx(size, 0, 1, n - NB[size]!, size !== SZ.DW && x.chance(0.3));
+        if (x.chance(0.4)) g.stx(SZ.B, 1, 0, 4);
+        g.exit();
+        g.place(out);
+        g.movi(0, -1);
+        g.exit();
+        f.ldx(SZ.W, 1, 6, 0);
+        f.ldx(SZ.W, 2, 6, 4);
+        f.mov(4, xv());
+        f.raw(`call ${g.name}`);
+        f.alu(0x00, xv(), 0, 'r += the subprogram\'s read');
+        break;
+      }
+    }
+  };
+  const randImmX = (): number => (x.chance(0.5) ? x.pick(SPECIAL_32) : i32(x.u32()));
+
   const nBlocks = 3 + r.int(10);
   for (let b = 0; b < nBlocks; b++) {
     const kind = r.pick(BLOCKS);
@@ -624,6 +882,11 @@ export function generateAProgram(seed: number, defect?: ADefect, drop?: Readonly
       }
     }
     if (drop?.has(b)) main.items.length = mark;
+    if (x.chance(0.35)) {
+      const m2 = main.items.length;
+      extraBlock(main, x.pick(EXTRA));
+      if (drop?.has(100 + b)) main.items.length = m2;
+    }
   }
 
   if (defect) emitADefect(defect, dr, main, subs, slots);
@@ -676,6 +939,15 @@ struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, 2); __type
 struct { __uint(type, BPF_MAP_TYPE_LRU_HASH); __uint(max_entries, 4); __type(key, __u32); __type(value, __u64); } lru SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u64[11]); } res SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_DEVMAP); __uint(max_entries, 4); __type(key, __u32); __type(value, __u32); } dev SEC(".maps");
+struct lpmk { __u32 prefixlen; __u8 d[4]; };
+struct { __uint(type, BPF_MAP_TYPE_LPM_TRIE); __uint(max_entries, 8); __uint(map_flags, BPF_F_NO_PREALLOC); __type(key, struct lpmk); __type(value, __u64); } lpm SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_QUEUE); __uint(max_entries, 3); __type(value, __u64); } que SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_STACK); __uint(max_entries, 2); __type(value, __u64); } stk SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 4096); } rb SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY); __uint(max_entries, 4); __uint(key_size, 4); __uint(value_size, 4); } perf SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_DEVMAP_HASH); __uint(max_entries, 4); __type(key, __u32); __type(value, __u32); } devh SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_CPUMAP); __uint(max_entries, 4); __type(key, __u32); __type(value, struct bpf_cpumap_val); } cpum SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_XSKMAP); __uint(max_entries, 4); __type(key, __u32); __type(value, __u32); } xsk SEC(".maps");
 __u64 gdata[8] = { 1, 0xffffffffffffffffULL, 0x8000000000000000ULL, 0x7fffffff, 0x80000000, 5, 6, 7 };
 __u64 gbss[4];
 const volatile __u64 gro[8] = { 0x0123456789abcdefULL, 0xfedcba9876543210ULL, 0xffffffff, 0x80, 0x7f, 0, 1, 2 };

@@ -11,7 +11,7 @@
 //   C arithmetic on packet values (unsigned / and % by values that may be 0, shifts by packet-chosen amounts, 32/64-bit,
 //   signed), dynptrs over the frame (bpf_dynptr_from_xdp, read/write/slice/size at any offset, fragments included), a
 //   HASH_OF_MAPS, array edges (keys past the end, delete, BPF_NOEXIST), bpf_map_lookup_percpu_elem,
-//   QUEUE/STACK push/pop/peek, ring buffer output/reserve, a map of maps
+//   QUEUE/STACK push/pop/peek, ring buffer output/reserve, bpf_perf_event_output (packet bytes asked for in the flags), a map of maps
 //   (static inner map), bpf_fib_lookup and bpf_check_mtu (the test run's answers), bpf_strncmp against .rodata,
 //   bpf_get_smp_processor_id, bpf_probe_read_kernel (stack, packet, scalar addresses), bpf_timer init/set_callback/start (1000 s ahead)/cancel, bpf_for_each_map_elem over an array (stopping anywhere) or a hash, bpf_for (bpf_iter_num_new/next/destroy, nested, empty and refused ranges, early break), map values as helper memory (load/store_bytes, csum_diff, a map's key and value, probe_read, ringbuf_output), global functions (a context argument with its own packet check, a nullable pointer), and, last, a bpf_tail_call through a PROG_ARRAY whose slot 1 holds a second program.
 // The epilogue writes o[] into the packet when it fits and into a per-packet HASH entry (key: a packet counter in
@@ -57,6 +57,7 @@ struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 2); __type(key, _
 struct { __uint(type, BPF_MAP_TYPE_QUEUE); __uint(max_entries, 3); __type(value, __u32); } que SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_STACK); __uint(max_entries, 2); __type(value, __u64); } stk SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 4096); } rb SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY); __uint(max_entries, 4); __uint(key_size, 4); __uint(value_size, 4); } perfm SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 512); __type(key, __u32); __type(value, __s64[N_OUT]); } rlog SEC(".maps");
 struct inner { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 2); __type(key, __u32); __type(value, __u64); } in0 SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS); __uint(max_entries, 2); __type(key, __u32); __array(values, struct inner); } outer SEC(".maps") = { .values = { [0] = &in0 } };
@@ -203,7 +204,7 @@ export function generateCProgram(seed: number, mistake?: CMistake): CProgram {
   const signed = () => r.pick([-1, -2, -3, -4, -7, -8, -14, -15, -16, -20, -32, -64, -100, -256, -300, 1, 2, 3, 5, 8, 14, 16, 64, 100, 256, 400, 3000]);
   let usesTail = false;
   for (let i = 0; i < n; i++) {
-    const kind = r.pick(['head', 'tail', 'meta', 'load', 'store', 'csum', 'pkt', 'map', 'map', 'atomic', 'atomic', 'lock', 'loop', 'queue', 'ring', 'mim', 'fib', 'mtu', 'strncmp', 'cpu', 'percpu', 'lru', 'len', 'foreach', 'timer', 'probe', 'lpm', 'redirect', 'datameta', 'calls', 'glob', 'glob', 'arith', 'arith', 'dynptr', 'hom', 'arredge', 'pcpulookup', 'iter', 'mapmem', 'mapmem', 'global']);
+    const kind = r.pick(['head', 'tail', 'meta', 'load', 'store', 'csum', 'pkt', 'map', 'map', 'atomic', 'atomic', 'lock', 'loop', 'queue', 'ring', 'mim', 'fib', 'mtu', 'strncmp', 'cpu', 'percpu', 'lru', 'len', 'foreach', 'timer', 'probe', 'lpm', 'redirect', 'datameta', 'calls', 'glob', 'glob', 'arith', 'arith', 'dynptr', 'hom', 'arredge', 'pcpulookup', 'iter', 'mapmem', 'mapmem', 'global', 'perf']);
     const o = `o[${i}]`;
     if ((kind === 'atomic' || kind === 'foreach' || kind === 'calls') && !fetchAtomics) {
       // Fetching atomics need -mcpu=v3 (and fe_arr/fold use none, but keep v1/v2 programs simple): a plain read instead.
@@ -337,6 +338,12 @@ export function generateCProgram(seed: number, mistake?: CMistake): CProgram {
         const m = r.pick(['dev', 'devh', 'cpum', 'xsk']);
         if (r.chance(0.25)) body.push(`${o} = bpf_redirect(${r.pick([0, 1, 2, `${B()} & 3`])}, ${r.pick([0, 1, 8])});`);
         else body.push(`${o} = bpf_redirect_map(&${m}, ${B()} & 7, ${r.pick([0, 1, 2, 3, 4, 5, `${B()} & 7`])});`);
+        break;
+      }
+      case 'perf': {
+        // No perf event is open in the test run: the answer is the flags' and length checks, then -ENOENT (or -E2BIG).
+        const len = r.chance(0.5) ? r.pick([0, 1, 14, 64, 1500, 9000]) : U16();
+        body.push(`{ __u64 v[2] = { ${B()}, ${U16()} }; ${o} = bpf_perf_event_output(ctx, &perfm, ${r.pick(['BPF_F_CURRENT_CPU', '0', '3', '4', `${B()} & 7`, '(1ULL << 31)'])} | ((__u64)(${len}) << 32), v, ${r.pick([0, 8, 16])}); }`);
         break;
       }
       case 'datameta': {
