@@ -1123,7 +1123,7 @@ const PROCESS_DEPENDENT: ReadonlyMap<number, string> = new Map([
  * the verifier refuses a program that can reach a call to one ("program of this type cannot use helper"). Measured:
  * each id from 1 to 211 called from a minimal XDP program, loaded as root.
  */
-const XDP_FORBIDDEN_HELPERS: ReadonlySet<number> = new Set([
+export const XDP_FORBIDDEN_HELPERS: ReadonlySet<number> = new Set([
   4, 9, 10, 11, 13, 18, 19, 20, 21, 24, 26, 27, 29, 30, 31, 32, 33, 34, 36, 38, 39, 40, 41, 43, 45, 46, 47, 48,
   49, 50, 52, 53, 56, 57, 58, 59, 60, 61, 62, 63, 64, 66, 67, 68, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 81,
   82, 83, 90, 91, 92, 95, 96, 97, 98, 101, 102, 103, 104, 107, 108, 111, 116, 119, 121, 122, 124, 126, 127,

@@ -10,6 +10,8 @@
 import type { LoadedObject, LoadedProgram, MapDef } from '../../elf/types.ts';
 import { BPF_F_RDONLY_PROG, MapType } from '../../elf/types.ts';
 import { defaultInnerTemplate, mapSpecialFields } from '../../vm/maps.ts';
+import { XDP_FORBIDDEN_HELPERS } from '../../vm/helpers.ts';
+import { formatPrintk } from '../../vm/helper-impl/printk.ts';
 import type { Insn } from '../../isa/insn.ts';
 import {
   CALL_HELPER, CALL_KFUNC, CALL_LOCAL, OPCODES, PSEUDO_FUNC, PSEUDO_IMM64, PSEUDO_MAP_FD, PSEUDO_MAP_IDX, PSEUDO_MAP_IDX_VALUE,
@@ -107,11 +109,14 @@ const H = {
   map_push_elem: 87, map_pop_elem: 88, map_peek_elem: 89, skc_lookup_tcp: 99, xdp_output: 121, ringbuf_output: 130,
   ringbuf_reserve: 131, ringbuf_submit: 132, ringbuf_discard: 133, trace_vprintk: 177, xdp_get_buff_len: 188,
   xdp_load_bytes: 189, xdp_store_bytes: 190, map_lookup_percpu_elem: 195, for_each_map_elem: 164, loop: 181,
+  snprintf: 165,
 } as const;
 
 /** The verifier's check_reference_leak, for an exit or a tail call with a reference still held. */
+// The kernel's two lines: "Unreleased reference id=N alloc_insn=M", then "BPF_EXIT instruction in main prog would lead
+// to reference leak" or "tail_call would lead to reference leak" (measured on 6.18).
 const referenceLeak = (at: string): string =>
-  `The verifier refuses ${at === 'the exit' ? 'this exit' : 'this tail call'}: Unreleased reference (a bpf_ringbuf_reserve record or a socket from bpf_sk_lookup_* is not submitted, discarded or released, or an iterator from bpf_iter_*_new is not destroyed, on this path; ${at} would lead to reference leak).`;
+  `The verifier refuses ${at === 'the exit' ? 'this exit' : 'this tail call'}: Unreleased reference, then ${at === 'the exit' ? 'BPF_EXIT instruction in main prog' : 'tail_call'} would lead to reference leak (a bpf_ringbuf_reserve record or a socket from bpf_sk_lookup_* is not submitted, discarded or released, or an iterator from bpf_iter_*_new is not destroyed, on this path).`;
 
 /** Iterator kfuncs that acquire (`new`) or release (`destroy`) the iterator on the stack (kernel/bpf/verifier.c). */
 const ITER_KFUNCS: ReadonlyMap<string, 'new' | 'destroy'> = new Map([
@@ -333,6 +338,11 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     }
     if ((st.ranges.get(p.id) ?? 0) < r) st.ranges.set(p.id, r);
   };
+  /** The register holding the pointer an instruction accesses memory through (the verifier's R<n>). */
+  const accessReg = (pc: number): number => {
+    const kind = infos[pc]?.kind;
+    return kind === 'ldx' || kind === 'ldxsx' ? insns[pc]!.src : insns[pc]!.dst;
+  };
   const checkPacket = (st: State, p: Reg & { k: 'pkt' | 'meta' }, off: number, size: number, pc: number, kind: 'load' | 'store'): void => {
     if (p.gen !== st.gen) {
       const inv = st.invalidatedAt;
@@ -347,7 +357,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     if (p.k === 'pkt' && p.own !== undefined && p.own < 0) {
       // check_packet_access refuses any access through a register whose range is negative (AT_PKT_END or
       // BEYOND_PKT_END): the path it is on was chosen because this pointer is at or past data_end.
-      report('unchecked-packet-access', pc, msg.pastPacketEnd(kind, p.off + off, size, p.own === -2));
+      report('unchecked-packet-access', pc, msg.pastPacketEnd(kind, p.off + off, size, p.own === -2, accessReg(pc)));
       return;
     }
     const start = p.off + off;
@@ -356,7 +366,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     // The verifier checks the fixed offset alone, whatever variable amount the pointer carries: it must not be
     // negative even past a variable offset (`data + len - 1` is refused: "R1 offset is outside of the packet").
     if (start + size > range || start < 0) {
-      report('unchecked-packet-access', pc, msg.uncheckedPacketAccess(kind, start, size, range, !fixedBase, p.k === 'meta'));
+      report('unchecked-packet-access', pc, msg.uncheckedPacketAccess(kind, start, size, range, !fixedBase, p.k === 'meta', accessReg(pc)));
       // Assume the access was meant to be checked, so that one missing check is reported once, not at every use after.
       if (start + size > range) st.ranges.set(p.id, start + size);
     }
@@ -437,7 +447,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
   const nullCheck = (st: State, base: Reg, pc: number): void => {
     if (!nullable(base)) return;
     const b = base as Reg & { nullId: number };
-    report('map-value-null', pc, b.k === 'mem' && b.from ? msg.kfuncNull(b.from) : msg.mapValueNull(b.k === 'value' ? mapOf(b.map) : undefined));
+    report('map-value-null', pc, b.k === 'mem' && b.from ? msg.kfuncNull(b.from) : msg.mapValueNull(b.k === 'value' ? mapOf(b.map) : undefined, b.k === 'value' ? accessReg(pc) : undefined));
     // Go on as if it had been checked, so that one missing check gives one finding.
     setNull(st, b.nullId, false, pc);
   };
@@ -853,6 +863,38 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     }
     return false;
   };
+  /**
+   * bpf_snprintf's format (ARG_PTR_TO_CONST_STR, then check_bpf_snprintf_call): a constant string in a frozen read-only
+   * map (.rodata) whose conversions bpf_bprintf_prepare accepts, no more of them than data_len / 8 arguments. Measured
+   * on 6.18: "R3 type=fp expected=map_value" (a format on the stack), "R3 does not point to a readonly map'" (in .data),
+   * "Invalid format string" (%d %d with one argument, %pM, %hd, %.2d, a lone %). Only what the walk knows for sure.
+   */
+  const snprintfFormat = (st: State, pc: number): void => {
+    const f = st.regs[3];
+    const kind = certainType(f);
+    if (kind !== undefined && kind !== 'map_value') {
+      report('pointer-misuse', pc, `The verifier refuses this call: R3 type=${kind} expected=map_value (bpf_snprintf's format must be a constant string: \`static const char fmt[] = "...";\`).`);
+      return;
+    }
+    if (f.k !== 'value' || f.nullId !== 0 || f.off === undefined) return;
+    const m = mapOf(f.map);
+    if (!m || isMapInMap(m)) return;
+    if (!(m.kind === 'global' && m.section.startsWith('.rodata'))) {
+      report('pointer-misuse', pc, `The verifier refuses this call: R3 does not point to a readonly map' (bpf_snprintf's format is in ${m.kind === 'global' ? m.section : `map ${m.name}`}; make it \`static const char fmt[] = "...";\`).`);
+      return;
+    }
+    const len = st.regs[5];
+    if (!m.initialValue || len.k !== 'scalar' || !isConst(len.s) || len.s.opaque || len.s.umin % 8n !== 0n || len.s.umin > 96n) return;
+    const bytes = m.initialValue.subarray(f.off, m.valueSize);
+    if (f.off < 0 || !bytes.includes(0)) return;
+    const n = Number(len.s.umin / 8n);
+    const ok = formatPrintk(bytes, new Array<bigint>(n).fill(0n), () => '', (_a, size) => new Uint8Array(size));
+    if (ok === undefined) {
+      const text = new TextDecoder('latin1').decode(bytes.subarray(0, bytes.indexOf(0)));
+      report('pointer-misuse', pc, `The verifier refuses this call: Invalid format string (${JSON.stringify(text)} with ${n} argument${n === 1 ? '' : 's'}: ` +
+        'bpf_snprintf takes %d %i %u %x %X with l or ll, %c, %s, %p, %pK, %px, %ps, %pS, %pB, %pi4, %pI4, %pi6, %pI6, %pks, %pus and %%, with flags 0+- and a width, one u64 of data per conversion).');
+    }
+  };
   const isMapInMap = (m: MapDef | undefined): boolean => m?.type === MapType.ARRAY_OF_MAPS || m?.type === MapType.HASH_OF_MAPS;
   const MAP_ARG_HELPERS = new Set<number>([H.map_lookup_elem, H.map_update_elem, H.map_delete_elem, H.redirect_map, H.map_lookup_percpu_elem]);
   const helperCall = (st: State, id: number, pc: number): void => {
@@ -882,7 +924,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     // 6.18: "R1 type=fp expected=ctx", "dereference of modified ctx ptr R1 off=4 disallowed"). Then the map and memory
     // arguments of the helpers in ARG_TYPES, in the verifier's order: the first argument it refuses is the one it
     // names. Only kinds the walk knows for sure are judged (certainType).
-    checkArgTypes(st, id, pc);
+    if (!checkArgTypes(st, id, pc) && id === H.snprintf) snprintfFormat(st, pc);
     // bpf_spin_lock regions (check_helper_call / process_spin_lock): no other helper inside, no second lock, no
     // unlock without a lock (measured on 6.18).
     if (id === SPIN_LOCK) {
@@ -1418,6 +1460,12 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
             // relocation); the path ends there, as the verifier's does.
             const relo = prog.poisoned?.[pc];
             report('pointer-misuse', pc, `The verifier refuses this instruction: invalid func unknown#${CORE_POISON_IMM}: ${relo ? `CO-RE relocation ${relo}` : 'a CO-RE relocation here found no match in the kernel\'s BTF'}, so libbpf poisoned the instruction (libbpf: "failed to resolve CO-RE relocation").`);
+            continue walk;
+          } else if (insn.src === CALL_HELPER && XDP_FORBIDDEN_HELPERS.has(insn.imm)) {
+            // check_helper_call asks the program type for the helper's prototype before anything else; XDP has none
+            // for these (measured on 6.18, vm/helpers.ts). Only calls the walk reaches: one behind a flag the
+            // verifier reads as 0 loads. The path ends there, as the verifier's does.
+            report('pointer-misuse', pc, `The verifier refuses this call: program of this type cannot use helper ${helperName(insn.imm) ?? 'unknown'}#${insn.imm} (XDP programs may not call it).`);
             continue walk;
           } else if (insn.src === CALL_HELPER) {
             // bpf_loop / bpf_for_each_map_elem with a static callback: the verifier walks the callback too (its own

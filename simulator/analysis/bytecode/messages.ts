@@ -92,7 +92,7 @@ export function readonlyPageWrite(via: 'store' | 'helper', helper = 'bpf_xdp_sto
     'packet unchanged for such drivers.';
 }
 
-export function uncheckedPacketAccess(kind: 'load' | 'store', start: number, size: number, range: number, variable: boolean, meta: boolean): string {
+export function uncheckedPacketAccess(kind: 'load' | 'store', start: number, size: number, range: number, variable: boolean, meta: boolean, reg?: number): string {
   const area = meta ? 'metadata' : 'packet';
   const limit = meta ? 'data' : 'data_end';
   const where = !variable
@@ -108,14 +108,21 @@ export function uncheckedPacketAccess(kind: 'load' | 'store', start: number, siz
   const fix = start < 0
     ? `The access starts before the ${area} start; check the arithmetic that computed the pointer.`
     : `Check the bounds first, e.g. \`if ((void *)(hdr + 1) > ${limit}) return XDP_DROP;\`.`;
+  // The kernel's words (check_packet_access, measured on 6.18): "invalid access to packet, off=12 size=4,
+  // R1(id=0,off=12,r=10)" then "R1 offset is outside of the packet"; a pointer with a variable part has an id of the
+  // verifier's own numbering, left out.
+  const words = reg === undefined ? 'invalid access to packet'
+    : `invalid access to packet, off=${start} size=${size}${variable ? '' : `, R${reg}(id=0,off=${start},r=${range})`}`;
+  const then = reg === undefined ? '' : ` and says "R${reg} offset is outside of the packet"`;
   return `This ${size}-byte ${kind} ${where} is not proven inside the ${area} (${proven}), ` +
-    `so the verifier rejects the program ("invalid access to packet"). ${fix}`;
+    `so the verifier rejects the program ("${words}")${then}. ${fix}`;
 }
 
-export function pastPacketEnd(kind: 'load' | 'store', start: number, size: number, beyond: boolean): string {
+export function pastPacketEnd(kind: 'load' | 'store', start: number, size: number, beyond: boolean, reg?: number): string {
   return `This ${size}-byte ${kind} at offset ${start} goes through a pointer that, on this path, a comparison found ` +
     `${beyond ? 'past' : 'at or past'} data_end (the branch taken when \`p > data_end\`${beyond ? '' : ' or \`p >= data_end\`'}), ` +
-    'so the verifier rejects the program ("offset is outside of the packet"), even if an earlier check covered these ' +
+    `so the verifier rejects the program ("${reg === undefined ? '' : `R${reg} `}offset is outside of the packet"), even if ` +
+    'an earlier check covered these ' +
     'bytes. Access through a pointer that was not compared, or re-check before the access.';
 }
 
@@ -130,11 +137,11 @@ export function stalePacketPointer(helper: string, line: number | undefined): st
     'rejects it ("invalid mem access \'scalar\'"). Reload ctx->data and ctx->data_end after the call and check the bounds again.';
 }
 
-export function mapValueNull(map: MapDef | undefined): string {
+export function mapValueNull(map: MapDef | undefined, reg?: number): string {
   const what = map ? `The value from map \`${map.name}\`` : 'The pointer a helper returned';
   return (
     `${what} is used without a NULL check (bpf_map_lookup_elem returns NULL when the key has no entry), and the verifier ` +
-    `rejects the program ("invalid mem access 'map_value_or_null'"). Check it first: \`if (!v) return XDP_PASS;\`.`
+    `rejects the program ("${reg === undefined ? '' : `R${reg} `}invalid mem access 'map_value_or_null'"). Check it first: \`if (!v) return XDP_PASS;\`.`
   );
 }
 

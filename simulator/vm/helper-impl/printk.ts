@@ -107,6 +107,9 @@ export function formatPrintk(fmt: Uint8Array, args: bigint[], readStr: ReadStrin
           out += pad(kind === 'k' ? readStr(v64) ?? '' : '', '', width, flags, false);
           break;
         }
+        // bpf_bprintf_prepare: a plain pointer is %p followed by the end, a space or punctuation, or one of K x s S B;
+        // any other letter or digit after %p (%pM, %pI5) is -EINVAL (measured on 6.18: bpf_snprintf refused at load).
+        if (kind !== undefined && kind !== '\0' && !/^[\s!-\/:-@[-`{-~]$/.test(kind) && !'KxsSB'.includes(kind)) return undefined;
         if (kind === 'K' || kind === 'x' || kind === 's' || kind === 'S' || kind === 'B') i++;
         out += pad(v64.toString(16).padStart(16, '0'), '', width, flags, false);
         break;
