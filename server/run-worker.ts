@@ -25,7 +25,7 @@ import { ACTIONS, type LoadOptions, type Session } from '../simulator/session.ts
 import { ReturnLines } from '../simulator/return-lines.ts';
 import { openCapture, CaptureError, type CapturedPacket } from '../simulator/net/capture.ts';
 import { summarize } from '../simulator/net/dissect.ts';
-import type { Driver, DriverPacket } from '../simulator/driver/rx.ts';
+import { RxBatch, type Driver, type DriverPacket } from '../simulator/driver/rx.ts';
 import type { LoadedObject } from '../simulator/elf/types.ts';
 import { SummaryStore } from './summary-store.ts';
 import { NOT_RUN, PacketLog, newVerdict, type PacketLogParts, type PacketVerdict, type VerdictFault } from './packet-log.ts';
@@ -38,16 +38,17 @@ const RING = 1 << 18;
 /**
  * ctrl slots: packets sent by the server's thread, packets recorded by the worker, the worker's state, packets the run
  * recorded (-1 until it ends), 1 when the twin was built ahead (a spare worker's), 1 while the worker waits for a
- * packet, 1 while the server's thread waits for room.
+ * packet, 1 while the server's thread waits for room. PRODUCED and CONSUMED each on a cache line of its own (the two
+ * threads store them), the rest on a third.
  */
 const PRODUCED = 0;
-const CONSUMED = 1;
-const STATE = 2;
-const STOP = 3;
-const AHEAD = 4;
-const WORKER_WAITS = 5;
-const SERVER_WAITS = 6;
-const CTRL_BYTES = 32;
+const CONSUMED = 16;
+const STATE = 32;
+const STOP = 33;
+const AHEAD = 34;
+const WORKER_WAITS = 35;
+const SERVER_WAITS = 36;
+const CTRL_BYTES = 192;
 /** STATE values (0: starting). */
 const READY = 1;
 const ENDED = 2;
@@ -58,6 +59,8 @@ const FAILED = 3;
  * readers are at the same packet).
  */
 const SLOT = 11;
+/** Frames the worker's twin runs at a time (ReturnLines.runBatch). */
+const BATCH = 256;
 
 /** What the worker needs (structured-cloneable, the port transferred). */
 export interface RunWorkerData {
@@ -165,13 +168,14 @@ export class RunWorker {
    * Whether the ring has room for the next packet; waits for the worker until `until` (performance.now()), then says
    * no so that the event loop turns. A worker that failed is reported by `failure` (the run stops).
    */
-  room(until: number): boolean {
-    if (this.sent - this.consumed < this.size) return true;
+  room(until: number, ahead = 0): boolean {
+    if (this.sent + ahead - this.consumed < this.size) return true;
     const ctrl = this.ctrl;
+    this.flush();
     for (;;) {
       const c = Atomics.load(ctrl, CONSUMED);
       this.consumed = c;
-      if (this.sent - c < this.size) return true;
+      if (this.sent + ahead - c < this.size) return true;
       if (this.failure() !== undefined) return true;
       const left = until - performance.now();
       if (left <= 0) return false;
@@ -256,10 +260,19 @@ export class RunWorker {
 
   private publish(): void {
     const n = ++this.sent;
-    Atomics.store(this.ctrl, PRODUCED, n);
-    // A worker that caught up is woken every 1024 packets, not for each (a wake per packet was 0.8 s of a 1M run's
-    // main-thread profile here, one per 64 packets 0.25 s).
-    if ((n & 1023) === 0 && Atomics.load(this.ctrl, WORKER_WAITS) === 1) Atomics.notify(this.ctrl, PRODUCED);
+    // Stored every 64 packets (and by flush): a store per packet made the two threads take the cache line from each
+    // other at every packet. A worker that caught up is woken every 1024 packets, not for each (a wake per packet was
+    // 0.8 s of a 1M run's main-thread profile here, one per 64 packets 0.25 s).
+    if ((n & 63) === 0) {
+      Atomics.store(this.ctrl, PRODUCED, n);
+      if ((n & 1023) === 0 && Atomics.load(this.ctrl, WORKER_WAITS) === 1) Atomics.notify(this.ctrl, PRODUCED);
+    }
+  }
+
+  /** Every packet sent is made visible to the worker (before the server's thread lets the event loop turn). */
+  flush(): void {
+    Atomics.store(this.ctrl, PRODUCED, this.sent);
+    if (Atomics.load(this.ctrl, WORKER_WAITS) === 1) Atomics.notify(this.ctrl, PRODUCED);
   }
 
   /** The worker was a spare with the run's twin built ahead (run.ts warmRun). */
@@ -272,6 +285,7 @@ export class RunWorker {
    * the worker is ended. A string says why the worker failed.
    */
   async finish(n: number): Promise<{ log: PacketLog; summaries?: SummaryStore } | string> {
+    Atomics.store(this.ctrl, PRODUCED, this.sent);
     Atomics.store(this.ctrl, STOP, n);
     Atomics.notify(this.ctrl, PRODUCED);
     Atomics.notify(this.ctrl, STOP);
@@ -428,12 +442,90 @@ export function runWorkerMain(
     };
     const v = newVerdict();
     // Views of the read buffer, one packet object refilled (its BigInt tsNs never read: the twin goes by tsSec/tsNanos).
-    const reader = openCapture(data.config.capture, { views: true, reuse: true });
+    // A twin that takes batches (ReturnLines.runBatch, as `xdp-lens run X.c` runs it) gets the frames of an Ethernet
+    // pcap where the reader left them (inPlace): a batch is the reader's buffer and the frames' offsets in it.
+    const batched = twin !== undefined && twin.batchable();
+    const reader = openCapture(data.config.capture, { views: true, reuse: true, inPlace: batched });
+    const inPlace = batched && reader.inPlace;
+    const batch = inPlace ? new RxBatch(reader.buffer, BATCH) : undefined;
+    const frameMax = batch ? twin!.batchFrameMax() : 0;
+    const bIndex = new Float64Array(BATCH);
+    const bWire = new Float64Array(BATCH);
+    const bTime = new Float64Array(BATCH);
     let j = 0;
+    /**
+     * Record packet j (`index`, `wireLen`, `time`) with the server's thread's verdict of it, once that has come, and
+     * the twin's line and action (-1: no twin run). False: the run ended before packet j.
+     */
+    // PRODUCED as last read: read again only once packet j is past it.
+    let produced = 0;
+    const settle = (index: number, wireLen: number, time: number, line: number | undefined, twinAction: number, outgoing: boolean): boolean => {
+      if (j >= produced) produced = Atomics.load(ctrl, PRODUCED);
+      for (let p = produced; p <= j; p = produced = Atomics.load(ctrl, PRODUCED)) {
+        const s = Atomics.load(ctrl, STOP);
+        if (s >= 0 && j >= s) return false;
+        // What is recorded so far is said before waiting (CONSUMED is stored every 64 packets otherwise).
+        Atomics.store(ctrl, CONSUMED, j);
+        // The server's thread may be waiting for room (a ring smaller than 1024).
+        if (Atomics.load(ctrl, SERVER_WAITS) === 1) Atomics.notify(ctrl, CONSUMED);
+        Atomics.store(ctrl, WORKER_WAITS, 1);
+        Atomics.wait(ctrl, PRODUCED, p, 20);
+        Atomics.store(ctrl, WORKER_WAITS, 0);
+      }
+      const o = (j % size) * SLOT;
+      if (ring[o + 10] !== wireLen) throw new Error(`the run's worker thread is out of step with the run at packet ${j} (a capture changed while it ran?)`);
+      const action = ring[o]!;
+      if (outgoing || action === NOT_RUN) log.outgoingRow(wireLen, time);
+      else {
+        v.action = action;
+        v.retval = ring[o + 1]! >>> 0;
+        v.path = value<string>(ring[o + 2]!);
+        v.outcome = value<string>(ring[o + 3]!);
+        v.note = value<string | undefined>(ring[o + 4]!);
+        v.fault = value<VerdictFault | undefined>(ring[o + 5]!);
+        v.exitFile = value<string | undefined>(ring[o + 6]!);
+        v.exitLine = ring[o + 7]!;
+        v.queue = ring[o + 8]!;
+        const flags = ring[o + 9]!;
+        v.uninitStackRead = (flags & 1) === 1;
+        const staleId = flags >>> 1;
+        if (staleId === 0) v.stale = undefined;
+        else {
+          const t = value<string>(staleId);
+          const cut = t.indexOf('\0');
+          v.stale = { outcome: t.slice(1, cut), note: t.slice(cut + 1) };
+        }
+        // ReturnLines.lineFor's rule: no line when the real run faulted or the twin's action differs.
+        log.record(index, wireLen, time, v, v.fault || twinAction !== action ? undefined : line);
+      }
+      // Stored every 64 packets (a store per packet shared its cache line with the server's thread's stores), the
+      // server's thread woken every 1024 (and before this thread waits).
+      j++;
+      if ((j & 63) === 0) {
+        Atomics.store(ctrl, CONSUMED, j);
+        if ((j & 1023) === 0 && Atomics.load(ctrl, SERVER_WAITS) === 1) Atomics.notify(ctrl, CONSUMED);
+      }
+      return true;
+    };
+    /** The batch's frames through the twin, then each recorded in turn. False: the run ended. */
+    const runBatch = (): boolean => {
+      const b = batch!;
+      const n = b.count;
+      if (n === 0) return true;
+      twin!.runBatch(b);
+      b.count = b.used = 0;
+      for (let i = 0; i < n; i++) {
+        const line = twin!.batchLine(i);
+        if (!settle(bIndex[i]!, bWire[i]!, bTime[i]!, line === 0 ? undefined : line, ACTIONS.indexOf(twin!.batchAction(i)), false)) return false;
+      }
+      return true;
+    };
     try {
-      for (;; j++) {
+      for (let read = 0; ; read++) {
         const stop = Atomics.load(ctrl, STOP);
-        if (stop >= 0 && j >= stop) break;
+        if (stop >= 0 && read >= stop) break;
+        // Frames in place stay where they are only while the reader reads nothing more into its buffer.
+        if (batch !== undefined && batch.count !== 0 && !reader.ready() && !runBatch()) break;
         let pkt;
         try {
           pkt = reader.next();
@@ -442,7 +534,29 @@ export function runWorkerMain(
           throw e;
         }
         if (!pkt) break;
-        if (store) store.push(summarize(pkt.frame));
+        const at = batch !== undefined ? reader.frameAt : -1;
+        if (store) store.push(summarize(at >= 0 ? reader.frameView() : pkt.frame));
+        const time = log.timeOf(pkt);
+        if (batch !== undefined) {
+          const sec = pkt.tsSec;
+          const nanos = pkt.tsNanos;
+          const len = pkt.capLen;
+          if (at >= 0 && !pkt.outgoing && sec !== undefined && nanos !== undefined && nanos < 1_000_000_000 && sec >= 0 && len <= frameMax) {
+            if (!batch.room(len) && !runBatch()) break;
+            // The reader's buffer is another array after a record larger than it: the batch (empty then) follows it.
+            if (batch.bytes !== reader.buffer) {
+              if (!runBatch()) break;
+              batch.bytes = reader.buffer;
+            }
+            const i = batch.addAt(at, len, sec, nanos);
+            bIndex[i] = pkt.index;
+            bWire[i] = pkt.wireLen;
+            bTime[i] = time;
+            continue;
+          }
+          if (!runBatch()) break;
+          if (at >= 0) pkt.frame = reader.frameView();
+        }
         // The twin's line, before waiting for the server's thread to have run the packet (it does not depend on it).
         let line: number | undefined;
         let twinAction = -1;
@@ -452,51 +566,9 @@ export function runWorkerMain(
           line = sec !== undefined && nanos !== undefined && nanos < 1_000_000_000 && sec >= 0 ? twin.runAt(pkt.frame, sec, nanos) : twin.run(pkt.frame, pkt.tsNs);
           twinAction = ACTIONS.indexOf(twin.action);
         }
-        // The server's thread's verdict of packet j.
-        let ended = false;
-        for (let p = Atomics.load(ctrl, PRODUCED); p <= j; p = Atomics.load(ctrl, PRODUCED)) {
-          const s = Atomics.load(ctrl, STOP);
-          if (s >= 0 && j >= s) {
-            ended = true;
-            break;
-          }
-          // The server's thread may be waiting for room (a ring smaller than 1024).
-          if (Atomics.load(ctrl, SERVER_WAITS) === 1) Atomics.notify(ctrl, CONSUMED);
-          Atomics.store(ctrl, WORKER_WAITS, 1);
-          Atomics.wait(ctrl, PRODUCED, p, 20);
-          Atomics.store(ctrl, WORKER_WAITS, 0);
-        }
-        if (ended) break;
-        const o = (j % size) * SLOT;
-        if (ring[o + 10] !== pkt.wireLen) throw new Error(`the run's worker thread is out of step with the run at packet ${j} (a capture changed while it ran?)`);
-        const action = ring[o]!;
-        if (action === NOT_RUN) log.outgoingRow(pkt.wireLen, log.timeOf(pkt));
-        else {
-          v.action = action;
-          v.retval = ring[o + 1]! >>> 0;
-          v.path = value<string>(ring[o + 2]!);
-          v.outcome = value<string>(ring[o + 3]!);
-          v.note = value<string | undefined>(ring[o + 4]!);
-          v.fault = value<VerdictFault | undefined>(ring[o + 5]!);
-          v.exitFile = value<string | undefined>(ring[o + 6]!);
-          v.exitLine = ring[o + 7]!;
-          v.queue = ring[o + 8]!;
-          const flags = ring[o + 9]!;
-          v.uninitStackRead = (flags & 1) === 1;
-          const staleId = flags >>> 1;
-          if (staleId === 0) v.stale = undefined;
-          else {
-            const t = value<string>(staleId);
-            const cut = t.indexOf('\0');
-            v.stale = { outcome: t.slice(1, cut), note: t.slice(cut + 1) };
-          }
-          // ReturnLines.lineFor's rule: no line when the real run faulted or the twin's action differs.
-          log.record(pkt.index, pkt.wireLen, log.timeOf(pkt), v, v.fault || twinAction !== action ? undefined : line);
-        }
-        // Stored for each packet, the server's thread woken every 1024 (and before this thread waits).
-        Atomics.store(ctrl, CONSUMED, j + 1);
-        if ((j & 1023) === 1023 && Atomics.load(ctrl, SERVER_WAITS) === 1) Atomics.notify(ctrl, CONSUMED);
+        if (!settle(pkt.index, pkt.wireLen, time, line, twinAction, !!pkt.outgoing)) break;
       }
+      if (batch !== undefined) runBatch();
     } finally {
       reader.close();
     }

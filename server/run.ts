@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import type { CancellationToken, Connection } from 'vscode-languageserver/node';
 import { Session, XdpLensError, loadProgramFileWithObject, ACTIONS, type LoadOptions, type SessionOptions } from '../simulator/session.ts';
 import { RefusalLog, kernelRefusals, refusalText, refusalsBeforeRun, type VerifierRefusal } from '../simulator/verifier-refusals.ts';
-import { Driver, type DriverOptions, type DriverPacket } from '../simulator/driver/rx.ts';
+import { Driver, RxBatch, type DriverOptions, type DriverPacket } from '../simulator/driver/rx.ts';
 import { PROFILES, DEFAULT_PROFILE, DRIVER_MODES, type DriverMode } from '../simulator/driver/profiles.ts';
 import { OutputCaptures } from '../simulator/driver/output.ts';
 import { rssQueueOf } from '../simulator/driver/rss.ts';
@@ -94,6 +94,8 @@ const KEEP_RUNS = 8;
  * with 8 ms about 25 ms, for a few hundred turns more per second of run (bench/editor-run.mjs hoverMs).
  */
 const SLICE_MS = 8;
+/** The read buffer of a batched run (in the engine's memory): as `xdp-lens run`'s. */
+const READ_BUFFER = 3 << 16;
 const FIRST_FAULT_PACKETS = 10;
 /** Executed-line entries reported for one packet (a long loop is cut, with a marker). */
 const MAX_TRACE = 20000;
@@ -198,6 +200,10 @@ class OwnLines implements LineSource {
   lineFor(pkt: CapturedPacket, real: DriverPacket): number | undefined {
     return numericTime(pkt) ? this.lines.lineForAt(pkt.frame, pkt.tsSec!, pkt.tsNanos!, real) : this.lines.lineFor(pkt.frame, pkt.tsNs, real);
   }
+  /** After lines.runBatch of the batch frame i is in: its line (ReturnLines.lineInBatch). */
+  lineInBatch(i: number, real: DriverPacket): number | undefined {
+    return this.lines.lineInBatch(i, real);
+  }
   finish(): void {
     this.lines.finish();
   }
@@ -260,7 +266,7 @@ interface PreparedRun {
   session: Session;
   driver: Driver;
   /** The return lines of a run recorded on this thread: its own twin (a run's worker thread builds the same one). */
-  returns?: LineSource;
+  returns?: OwnLines;
   /** How the twin was built (a worker builds the same one). */
   twin?: { source: string; compile: LoadOptions };
   refusals: RefusalLog;
@@ -441,7 +447,8 @@ async function prepareRun(
  * program left as it came cannot have had a checksum broken: the common case, decided first.
  */
 function staleChecksum(frame: Uint8Array, r: DriverPacket, action: number): PacketVerdict['stale'] {
-  if (r.fault || !(action === PASS || action === TX || action === REDIRECT) || sameBytesAt(frame, r.out, r.metaLen)) return undefined;
+  // The same array: a batched packet the program left as it was (Driver.receiveBatch).
+  if (r.out === frame || r.fault || !(action === PASS || action === TX || action === REDIRECT) || sameBytesAt(frame, r.out, r.metaLen)) return undefined;
   const broken = checksumBreaks(frame, r.out.subarray(r.metaLen));
   if (!broken.length) return undefined;
   return {
@@ -507,11 +514,26 @@ class RunRecorder {
     return this.remote ? new Map([...this.outcomeCounts].map(([o, c]) => [o, c.n])) : this.log.byOutcome;
   }
 
-  /** Run one packet through the program and the driver, and record what happened. */
-  packet(pkt: CapturedPacket, reader?: CaptureReader): void {
-    const { driver, returns } = this.prep;
+  /** Whether settling a packet reads the bytes of one the program left as it was (its summary made here, output captures). */
+  get needsFrames(): boolean {
+    return this.outputs !== undefined || this.summaries === 'here';
+  }
+
+  /** Packets read: each a row of the run (recorded at once, or once its batch has run). */
+  private read = 0;
+  /** The index in its batch of the batched packet being settled (its line: OwnLines.lineInBatch), else -1. */
+  batchAt = -1;
+
+  /** A packet read (before it runs, batched or not): the records' offsets kept every RecordIndex.EVERY packets. */
+  note(reader?: CaptureReader): void {
+    if (this.summaries === 'index' && this.read % RecordIndex.EVERY === 0) this.records.push(reader!.recordOffset, reader!.context);
+    this.read++;
+  }
+
+  /** Run one packet through the program and the driver, and record what happened (`note` first). */
+  packet(pkt: CapturedPacket): void {
+    const driver = this.prep.driver;
     const remote = this.remote;
-    if (this.summaries === 'index' && this.packets % RecordIndex.EVERY === 0) this.records.push(reader!.recordOffset, reader!.context);
     if (pkt.outgoing) {
       // Sent by the capturing host: XDP never sees it (as `xdp-lens run`). A row at its place, nothing run or counted.
       if (remote) {
@@ -526,6 +548,16 @@ class RunRecorder {
     }
     // By seconds and nanoseconds when the reader gives them (no BigInt per packet; the same run as by tsNs).
     const r = numericTime(pkt) ? driver.receiveAt(pkt.frame, pkt.tsSec!, pkt.tsNanos!) : driver.receive(pkt.frame, pkt.tsNs);
+    this.settled(pkt, r);
+  }
+
+  /**
+   * Record what the program and the driver did with a packet (`packet`, or Driver.receiveBatch: then `pkt.frame` and
+   * `r.out` are both NO_FRAME for a packet left as it was when the run needs no bytes of those, see runCapture).
+   */
+  settled(pkt: CapturedPacket, r: DriverPacket): void {
+    const returns = this.prep.returns;
+    const remote = this.remote;
     this.outputs?.write(pkt, r);
     const v = this.verdict;
     const action = actionIndex(r.action);
@@ -557,14 +589,19 @@ class RunRecorder {
       }
       return;
     }
-    const returnLine = returns?.lineFor(pkt, r);
+    const returnLine = returns === undefined ? undefined : this.batchAt >= 0 ? returns.lineInBatch(this.batchAt, r) : returns.lineFor(pkt, r);
     this.log.record(pkt.index, pkt.wireLen, this.log.timeOf(pkt), v, returnLine);
     if (this.summaries === 'here') this.log.cols.summaries.push(summarize(pkt.frame));
   }
 
   /** Room for the next packet (a remote run: the worker's ring is not full); false: let the event loop turn first. */
-  room(until: number): boolean {
-    return this.remote ? this.remote.room(until) : true;
+  room(until: number, ahead = 0): boolean {
+    return this.remote ? this.remote.room(until, ahead) : true;
+  }
+
+  /** The packets recorded so far are made visible to the worker (before the event loop turns). */
+  flush(): void {
+    this.remote?.flush();
   }
 
   /** A remote run: the log the worker kept (and the summaries it made) replace this thread's. */
@@ -696,12 +733,17 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
   } : undefined);
   if ('error' in prep) return prep;
 
+  // Frames of a regular file run in batches through Machine.runBatch (Driver.receiveBatch, as `xdp-lens run` runs
+  // them) when the driver and program allow it, and so does this thread's return-line twin (ReturnLines.runBatch; a
+  // run with a worker has the same twin there): the same results, in the same order, as one by one.
+  const batched = regularFile && prep.driver.batchable() && (prep.returns === undefined || prep.returns.lines.batchable());
   let reader: CaptureReader;
   try {
     // Each packet is recorded before the next is read: frames are views of the reader's buffer, not copies, and each
     // Ethernet record refills the same packet object (`reuse`; its tsNs, a BigInt, is made only when read: the run goes
-    // by tsSec and tsNanos).
-    reader = openCapture(params.capture, { views: true, reuse: true });
+    // by tsSec and tsNanos). Batched: the reader reads into the machine's packet memory and leaves an Ethernet pcap
+    // record's frame where it is (inPlace): a batch is the reader's buffer and the frames' offsets in it.
+    reader = openCapture(params.capture, { views: true, reuse: true, inPlace: batched, buffer: batched ? prep.session.machine.packetBuffer(READ_BUFFER) : undefined });
   } catch (e) {
     if (e instanceof CaptureError) return { error: e.message };
     throw e;
@@ -716,6 +758,43 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
   let cancelled = false;
   let lastPct = -1;
   let nextReport = 0;
+  // A batch over the reader's buffer (frames in place: an Ethernet pcap), else none (one packet at a time).
+  const inPlace = batched && reader.inPlace;
+  const batch = inPlace ? new RxBatch(reader.buffer, 256) : undefined;
+  const frameMax = batch ? prep.driver.batchFrameMax() : 0;
+  // Views of frames the program left as they were only for what reads their bytes (the packets' summaries made here,
+  // output captures); else those packets' frame and out are both NO_FRAME (Driver.receiveBatch `frames`).
+  const views = rec.needsFrames;
+  // Per frame of the batch, what its packet record said (the reader's packet object is refilled by the next read).
+  const nb = batch?.offset.length ?? 0;
+  const bIndex = new Float64Array(nb);
+  const bWire = new Float64Array(nb);
+  const bTrunc = new Uint8Array(nb);
+  const bp: CapturedPacket = {
+    index: 0,
+    get tsNs(): bigint {
+      return BigInt(this.tsSec!) * 1_000_000_000n + BigInt(this.tsNanos!);
+    },
+    frame: new Uint8Array(0), capLen: 0, wireLen: 0, truncated: false, linkType: 1, interfaceId: 0, tsSec: 0, tsNanos: 0,
+  };
+  const lines = prep.returns?.lines;
+  const runBatch = (): void => {
+    const b = batch!;
+    if (b.count === 0) return;
+    if (!worker) lines?.runBatch(b);
+    prep.driver.receiveBatch(b, (i, r, frame) => {
+      bp.index = bIndex[i]!;
+      bp.frame = frame;
+      bp.capLen = b.length[i]!;
+      bp.wireLen = bWire[i]!;
+      bp.truncated = bTrunc[i] === 1;
+      bp.tsSec = b.sec[i]!;
+      bp.tsNanos = b.nanos[i]!;
+      rec.batchAt = i;
+      rec.settled(bp, r);
+    }, views);
+    rec.batchAt = -1;
+  };
 
   try {
     for (let done = false; !done; ) {
@@ -728,12 +807,19 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
       const sliceEnd = performance.now() + SLICE_MS;
       // (The clock read every 16 packets: a read per packet was a measurable part of a small program's run.)
       for (let k = 1; (k & 15) !== 0 || performance.now() < sliceEnd; k++) {
-        if (rec.ran >= limit) {
+        const pending = batch !== undefined ? batch.count : 0;
+        if (rec.ran + pending >= limit) {
           done = true;
           break;
         }
-        // The worker is a ring behind: the event loop turns while it catches up.
-        if (!rec.room(sliceEnd)) break;
+        // The worker is a ring behind: the event loop turns while it catches up (a batch is sent at once).
+        if (!rec.room(sliceEnd, pending + 1)) {
+          if (pending === 0) break;
+          runBatch();
+          if (!rec.room(sliceEnd)) break;
+        }
+        // Frames in place stay where they are only while the reader reads nothing more into its buffer.
+        if (inPlace && batch!.count !== 0 && !reader.ready()) runBatch();
         const pkt = nextPacket(reader);
         if (pkt instanceof CaptureError) {
           captureError = pkt.message;
@@ -745,8 +831,31 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
           break;
         }
         bytesRead += 16 + pkt.capLen;
-        rec.packet(pkt, reader);
+        rec.note(reader);
+        if (batch !== undefined) {
+          const at = reader.frameAt;
+          const len = pkt.capLen;
+          if (at >= 0 && numericTime(pkt) && !pkt.outgoing && len <= frameMax) {
+            if (!batch.room(len)) runBatch();
+            // The reader's buffer is another array after a record larger than it: the batch (empty then) follows it.
+            if (batch.bytes !== reader.buffer) {
+              runBatch();
+              batch.bytes = reader.buffer;
+            }
+            const i = batch.addAt(at, len, pkt.tsSec!, pkt.tsNanos!);
+            bIndex[i] = pkt.index;
+            bWire[i] = pkt.wireLen;
+            bTrunc[i] = pkt.truncated ? 1 : 0;
+            continue;
+          }
+          runBatch();
+          // Not batched: its frame as an array.
+          if (at >= 0) pkt.frame = reader.frameView();
+        }
+        rec.packet(pkt);
       }
+      if (batch !== undefined) runBatch();
+      rec.flush();
       // The counts so far go with each report (as a live run's do), so they show long before a big capture is done.
       const pct = Math.min(99, Math.floor((bytesRead / Math.max(1, size)) * 100));
       const now = performance.now();
@@ -787,7 +896,7 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
   const runId = `run-${nextRun++}`;
   const summary = rec.summary(runId, params.uri, t0, { captureError, cancelled });
   keepRun(runId, rec.stored(summary, true));
-  host.log(`run ${runId}: ${prep.path} on ${params.capture}: ${rec.ran} packets in ${summary.durationMs} ms (compile ${summary.compileMs} ms)${cancelled ? ', cancelled' : ''}${workerNote}`);
+  host.log(`run ${runId}: ${prep.path} on ${params.capture}: ${rec.ran} packets in ${summary.durationMs} ms (compile ${summary.compileMs} ms)${cancelled ? ', cancelled' : ''}${inPlace ? ', run in batches' : ''}${workerNote}`);
   return { summary };
 }
 
@@ -948,6 +1057,7 @@ export async function runLive(
           break;
         }
         if (!pkt) break;
+        rec.note();
         rec.packet(pkt);
         got++;
         if (rec.ran >= limit) {

@@ -263,6 +263,11 @@ export class ReturnLines {
     return line;
   }
 
+  /** Longest frame runBatch runs in a batch (Driver.batchFrameMax of the twin's driver; longer ones run on their own). */
+  batchFrameMax(): number {
+    return (this.frameMax ??= this.driver.batchFrameMax());
+  }
+
   /** Whether runBatch can take the frames of a batch (the twin's driver takes batches: Driver.batchable). */
   batchable(): boolean {
     return (this.canBatch ??= this.driver.batchable());
@@ -333,6 +338,17 @@ export class ReturnLines {
     if (this.batchActions[i] !== real.action || real.fault) return undefined;
     const line = this.batchLines[i]!;
     return line !== 0 ? line : undefined;
+  }
+
+  /**
+   * After runBatch(b): frame i's return line (0: none) and the twin's action, for a caller that compares them with the
+   * real run itself (the language server's worker thread: ReturnLines.lineFor's rule on the real run's action).
+   */
+  batchLine(i: number): number {
+    return this.batchLines[i]!;
+  }
+  batchAction(i: number): Action {
+    return this.batchActions[i]!;
   }
 
   /** The twin's action for the last packet `run` ran. */

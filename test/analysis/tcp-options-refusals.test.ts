@@ -4,8 +4,9 @@
 // byte is signed ("R0 min value is negative") or when the offset may go backwards (`opt[1] - 2`: "R0 offset is outside
 // of the packet"). No refusal is reported before the first packet for the loaded shapes (no false refusal), and the
 // refused ones are reported on the line of the kernel's refused access.
-// Not reproduced: the same loop run 1,000 times is refused by the kernel once the offset's largest value passes
-// MAX_PACKET_OFF (0xffff; the check against data_end then proves nothing: "R0 offset is outside of the packet").
+// The same loop run 1,000 times (a pointer advanced by each option's length) is refused by the kernel once the
+// offset's largest value passes MAX_PACKET_OFF (0xffff; the check against data_end then proves nothing): reported on the
+// kernel's line in its words ("invalid access to packet, off=54 size=1", "R2 offset is outside of the packet").
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kernelOrSkip, kernelRefusal } from '../kernel/runner.ts';
@@ -115,6 +116,18 @@ int prog(struct xdp_md *ctx) {
     if (opt[0] == 2) found = 1;
     off += opt[1] - 2;
   }
+#elif V == 9
+  unsigned char *opt = opts;
+  for (int i = 0; i < 1000; i++) {
+    if ((void *)(opt + 2) > end) break;
+    unsigned char kind = opt[0];
+    if (kind == 0) break;
+    if (kind == 1) { opt++; continue; }
+    unsigned char len = opt[1];
+    if (len < 2) break;
+    if (kind == 2) found++;
+    opt += len;
+  }
 #endif
   return found ? XDP_DROP : XDP_PASS;
 }
@@ -124,6 +137,8 @@ const LOADED = [1, 2, 3, 4, 5, 6];
 const REFUSED: Record<number, { line: number; kernel: string }> = {
   7: { line: lineOf(7, 'if (opt[0] == 0) break;'), kernel: 'R0 min value is negative, either use unsigned index or do a if (index >=0) check.' },
   8: { line: lineOf(8, 'if (opt[0] == 0) break;'), kernel: 'R0 offset is outside of the packet' },
+  // 1,000 turns: the pointer's largest offset passes MAX_PACKET_OFF and the check against data_end proves nothing.
+  9: { line: lineOf(9, 'unsigned char kind = opt[0];'), kernel: 'R2 offset is outside of the packet' },
 };
 
 /** The line of `text` inside variant v's #if block. */
@@ -153,6 +168,7 @@ test('a TCP-options walk the kernel loads is not refused before the first packet
     const { objectPath, refusals } = reported(Number(v));
     assert.ok(refusals.length > 0, `V=${v}: refused`);
     assert.equal(refusals[0]!.line, want.line, `V=${v}: ${refusals[0]!.message}`);
+    assert.ok(refusals[0]!.message.includes(want.kernel), `V=${v}: the kernel's words: ${refusals[0]!.message}`);
     if (kernel) assert.ok(kernelRefusal(objectPath, 'prog').includes(want.kernel), `V=${v}: the kernel refuses it`);
   }
 });

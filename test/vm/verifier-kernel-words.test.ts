@@ -8,7 +8,8 @@
 //     gets the 64-bit register it came from ("R4 min value is negative, either use unsigned or 'var &= const'",
 //     xdp-dump's shape);
 //   - the kernel's words for an unchecked packet access ("invalid access to packet, off=12 size=4, R1(id=0,off=12,r=10)",
-//     then "R1 offset is outside of the packet"), a map value used before its NULL check ("R0 invalid mem access
+//     then "R1 offset is outside of the packet"; a signed offset: "R1 min value is negative, either use unsigned index
+//     or do a if (index >=0) check."), a map value used before its NULL check ("R0 invalid mem access
 //     'map_value_or_null'") and a socket held at the exit ("BPF_EXIT instruction in main prog would lead to
 //     reference leak").
 // Near misses load: valid formats, the clamped length passed itself, a checked access.
@@ -90,6 +91,16 @@ int prog(struct xdp_md *ctx) {
 #elif V == 16
   __u64 *v = bpf_map_lookup_elem(&h, &k);
   return *v; /* E */
+#elif V == 17
+  if (data + 40 > data_end) return XDP_PASS;
+  char off = *(char *)data;
+  if (off > 20) return XDP_PASS;
+  return *(__u8 *)(data + off); /* E */
+#elif V == 18
+  if (data + 40 > data_end) return XDP_PASS;
+  __u8 *p = data + *(__u8 *)data;
+  if ((void *)(p + 1) > data_end) return XDP_PASS;
+  return *p;
 #endif
   return XDP_PASS;
 }
@@ -107,7 +118,8 @@ const CASES: RefusalCase[] = [
   { v: 13, kernel: 'invalid access to packet, off=6 size=1' },
   { v: 14, kernel: 'R1 offset is outside of the packet' },
   { v: 16, kernel: "R0 invalid mem access 'map_value_or_null'" },
-  { v: 2 }, { v: 8 }, { v: 9 }, { v: 11 }, { v: 15 },
+  { v: 17, kernel: 'R1 min value is negative, either use unsigned index or do a if (index >=0) check.' },
+  { v: 2 }, { v: 8 }, { v: 9 }, { v: 11 }, { v: 15 }, { v: 18 },
 ];
 
 test('forbidden helpers, bpf_snprintf formats, a size negative to the verifier, packet/NULL/reference refusals: before the first packet, in the kernel\'s words', (t) => {

@@ -366,7 +366,10 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     // The verifier checks the fixed offset alone, whatever variable amount the pointer carries: it must not be
     // negative even past a variable offset (`data + len - 1` is refused: "R1 offset is outside of the packet").
     if (start + size > range || start < 0) {
-      report('unchecked-packet-access', pc, msg.uncheckedPacketAccess(kind, start, size, range, !fixedBase, p.k === 'meta', accessReg(pc)));
+      // check_packet_access looks at the variable part's sign first: a pointer moved by an amount that may be negative
+      // (a signed char offset, a subtraction) is refused in those words, whatever was checked.
+      if (!fixedBase && p.vmax !== undefined && p.vmax >= U64_LIMIT) report('unchecked-packet-access', pc, msg.packetOffsetNegative(kind, size, p.k === 'meta', accessReg(pc)));
+      else report('unchecked-packet-access', pc, msg.uncheckedPacketAccess(kind, start, size, range, !fixedBase, p.k === 'meta', accessReg(pc)));
       // Assume the access was meant to be checked, so that one missing check is reported once, not at every use after.
       if (start + size > range) st.ranges.set(p.id, start + size);
     }

@@ -118,6 +118,13 @@ export function uncheckedPacketAccess(kind: 'load' | 'store', start: number, siz
     `so the verifier rejects the program ("${words}")${then}. ${fix}`;
 }
 
+export function packetOffsetNegative(kind: 'load' | 'store', size: number, meta: boolean, reg: number): string {
+  const area = meta ? 'metadata' : 'packet';
+  return `This ${size}-byte ${kind} goes through a ${area} pointer moved by an amount that may be negative (a signed ` +
+    `offset, or one subtracted), so the verifier rejects the program ("R${reg} min value is negative, either use unsigned ` +
+    'index or do a if (index >=0) check."). Make the offset unsigned (e.g. `__u8`/`__u32`), or check `if (off < 0)` first.';
+}
+
 export function pastPacketEnd(kind: 'load' | 'store', start: number, size: number, beyond: boolean, reg?: number): string {
   return `This ${size}-byte ${kind} at offset ${start} goes through a pointer that, on this path, a comparison found ` +
     `${beyond ? 'past' : 'at or past'} data_end (the branch taken when \`p > data_end\`${beyond ? '' : ' or \`p >= data_end\`'}), ` +
