@@ -8,13 +8,14 @@
 // Arguments arrive in r1-r5 as 64-bit values. Pointers are read through Memory with bounds checks (fault
 // 'helper-misuse' naming the helper and argument); a map argument must be a map handle from lddw. Errors the kernel
 // returns at run time are returned here as -errno; errors the verifier would have refused at load time are faults.
+import { bpfLoopInlined } from './helper-impl/loop-inline.ts';
 import { helperName } from '../isa/helper-names.ts';
 import { BPF_F_RDONLY_PROG, MapType, type LoadedObject } from '../elf/types.ts';
 import { BTF_KIND } from '../elf/btf.ts';
 import type { Environment, PerfRecord, RedirectTarget, RunResult, XdpBuff } from './types.ts';
 import { execute, type ExecOptions, type FastHelper, type FastHelpers, type HelperCall, type HelperOutcome, type ProgramImage } from './interpreter.ts';
 import { Memory, REGION_BIAS, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, REGION_PACKET, VmFault, addrOf, offsetOf, regionOf } from './memory.ts';
-import { mapSpecialFields, type BpfMap, type MapTable } from './maps.ts';
+import { mapSpecialFields, type BpfMap, type MapEntry, type MapTable } from './maps.ts';
 import { formatPrintk } from './helper-impl/printk.ts';
 import { csumDiff, csumDiffAt } from './helper-impl/csum.ts';
 import { copyPacket, kernelNofaultAllowed } from './helper-impl/copy.ts';
@@ -481,7 +482,11 @@ const IMPLEMENTED: [number, HelperImpl][] = [
   [181, (h, c) => {
     const r = c.regs;
     if (r[4] !== 0n) return neg(EINVAL);
-    if (r[1] > 1n << 23n) return neg(E2BIG);
+    // Inlined by the verifier (helper-impl/loop-inline.ts): all 64 bits of r1 are compared and -E2BIG is a 32-bit
+    // move (zero-extended); the helper itself takes a u32 count and returns -E2BIG sign-extended.
+    if (bpfLoopInlined(c.program.insns, c.pc)) {
+      if (r[1] > 1n << 23n) return BigInt(-E2BIG >>> 0);
+    } else if ((r[1] & 0xffffffffn) > 1n << 23n) return neg(E2BIG);
     if (regionOf(r[2]) !== REGION_FUNC) throw new VmFault('helper-misuse', 'bpf_loop: argument 2 must be a function address (lddw of a function)', c.pc);
     const count = Number(r[1] & 0xffffffffn);
     if (count === 0) return 0n;
@@ -517,7 +522,8 @@ const IMPLEMENTED: [number, HelperImpl][] = [
   }],
   [172, (h, c) => { const t = timerField(h, c); return neg(-timerCancel(t.bytes, t.off)); }],
   // for_each_map_elem (kernel/bpf/arraymap.c, hashtab.c): the callback gets (map, &key, &value, ctx) for every array
-  // slot in order, or every hash element (in key order: the kernel's bucket order depends on a random seed); it stops
+  // slot in order, or every hash element (in the kernel's bucket order with BPF_F_ZERO_SEED, maps.ts walkOrder; in key
+  // order otherwise: the kernel's bucket order then depends on a random seed); it stops
   // after a callback returning 1; the result is the number of callbacks made. flags must be 0.
   [164, (h, c) => {
     const map = mapArg(h, c, 1, FOR_EACH_MAPS);
@@ -525,7 +531,7 @@ const IMPLEMENTED: [number, HelperImpl][] = [
     if (regionOf(c.regs[2]) !== REGION_FUNC) throw new VmFault('helper-misuse', 'bpf_for_each_map_elem: argument 2 must be a function address (lddw of a function)', c.pc);
     const isArray = map.def.type === MapType.ARRAY || map.def.type === MapType.PERCPU_ARRAY;
     // Hash elements as they are now, values read without a lookup (which would mark LRU elements referenced).
-    const elems = isArray ? undefined : map.dump();
+    const elems = isArray ? undefined : (map as { walkOrder?: () => MapEntry[] | undefined }).walkOrder?.() ?? map.dump();
     const count = isArray ? map.def.maxEntries : elems!.length;
     if (count === 0) return 0n;
     const keyBytes = new Uint8Array(map.def.keySize);

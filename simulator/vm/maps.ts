@@ -16,7 +16,7 @@
 import type { SpecialField } from '../elf/btf.ts';
 import { BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_RDONLY_PROG, MapType, type MapDef } from '../elf/types.ts';
 import { KernelLru, type LruNode } from './lru.ts';
-import { BloomFilterMap, QueueStackMap, queueMapCreateError } from './queue-maps.ts';
+import { BPF_F_ZERO_SEED, BloomFilterMap, QueueStackMap, jhash, queueMapCreateError } from './queue-maps.ts';
 
 const EPERM = 1;
 const ENOENT = 2;
@@ -538,6 +538,22 @@ class HashMap extends MapBase implements BpfMap {
       .map((e) => ({ key: e.key, values: e.values }));
   }
 
+  /**
+   * The elements in the order the kernel walks its table (bpf_for_each_hash_elem: bucket 0 up, each bucket's list
+   * from its head), when that order is known: with BPF_F_ZERO_SEED the bucket is htab_map_hash(key, 0) (jhash2 of
+   * the key's words, or jhash of its bytes) & (n_buckets - 1), n_buckets = roundup_pow_of_two(max_entries), and an
+   * element goes in at its bucket's head when created or replaced by an update (per-CPU values and BPF_F_LOCK
+   * updates stay in place), which is the reverse of this.elems' insertion order. Undefined with a random seed.
+   */
+  walkOrder(): MapEntry[] | undefined {
+    if ((this.def.flags & BPF_F_ZERO_SEED) === 0) return undefined;
+    let buckets = 1;
+    while (buckets < this.def.maxEntries) buckets *= 2;
+    const newestFirst = [...this.elems.values()].reverse().map((e, age) => ({ e, age, bucket: (jhash(e.key, 0) & (buckets - 1)) >>> 0 }));
+    newestFirst.sort((a, b) => a.bucket - b.bucket || a.age - b.age);
+    return newestFirst.map(({ e }) => ({ key: e.key, values: e.values }));
+  }
+
   seed(entry: MapEntry): string | undefined {
     const err = this.checkSeed(entry);
     if (err) return err;
@@ -548,6 +564,8 @@ class HashMap extends MapBase implements BpfMap {
     }
     const k = elemKey(entry.key, 0, entry.key.length);
     if (!this.elems.has(k) && this.elems.size >= this.def.maxEntries) return `map ${this.def.name} is full (max_entries ${this.def.maxEntries})`;
+    // bpftool's update replaces an element (htab_map_update_elem): it moves to its bucket's head (walkOrder).
+    if (!this.perCpu) this.elems.delete(k);
     this.elems.set(k, { key: entry.key.slice(), values: entry.values.map((v) => this.clearSpecial(v.slice())) });
     return undefined;
   }
