@@ -66,6 +66,9 @@ function verdicts(objPath: string, packets: Uint8Array[], program = 'fuzz', comp
 /** bpf_xdp_load_bytes(ctx, 0, fp-8, 8), the context kept in r6. */
 const LOAD_8 = ' r6 = r1\n r2 = 0\n r3 = r10\n r3 += -8\n r4 = 8\n call 189';
 
+/** data_meta + 4 against data; the fall-through side (checked) goes on with what follows, the other side exits (at label E). */
+const META_CHECK = ' r2 = *(u32 *)(r1 + 0)\n r3 = *(u32 *)(r1 + 8)\n r4 = r3\n r4 += 4\n r0 = 2\n if r4 > r2 goto E\n';
+
 const REFUSED: [string, string][] = [
   // check_cfg: dead code after an exit; a cycle nothing can leave.
   ['unreachable instruction', 'r0 = 2\n exit\n r0 = 1\n exit'],
@@ -180,9 +183,16 @@ const REFUSED: [string, string][] = [
   ['a number or-ed with the frame pointer', ' r4 = 1\n r2 = r10\n r4 |= r2\n r0 = 2\n exit'],
   ['a packet pointer divided by 3', ' r2 = *(u32 *)(r1 + 0)\n r2 /= 3\n r0 = 2\n exit'],
   ['a stack pointer moved in 32 bits', ' r2 = r10\n w2 += 8\n r0 = 2\n exit'],
+  // The verifier follows both sides of the metadata pointer compared with the packet's start (sfuzz seed 539366914 -Oz:
+  // the bounds walk ended its paths at that branch; a stack pointer plus a quotient after it, run reported no refusal).
+  ['a stack pointer plus a quotient after a metadata check', META_CHECK + ' r5 = 100\n r5 /= 3\n r6 = r10\n r6 += -8\n r6 += r5\nE:\n exit'],
+  ['a stack pointer plus a quotient after a metadata check, packet pointer first', META_CHECK.replace('if r4 > r2', 'if r2 < r4') +
+    ' r5 = 100\n r5 /= 3\n r6 = r10\n r6 += -8\n r6 += r5\nE:\n exit'],
 ];
 
 const LOADED: [string, string][] = [
+  ['a stack pointer plus a masked quotient after a metadata check', META_CHECK + ' r5 = 100\n r5 /= 3\n r5 &= 7\n r6 = r10\n' +
+    ' r6 += -8\n r6 += r5\nE:\n exit'],
   ['a stack pointer less 8 in 32 bits (a number to root)', ' r2 = r10\n w2 -= 8\n r0 = 2\n exit'],
   // ... but a product by an even constant is not claimed (its low bits are known zero), and a packet pointer may
   // carry [0, 0xffffffff] when nothing is read through it.
