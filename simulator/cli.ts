@@ -14,7 +14,8 @@ import { Driver, RxBatch, type DriverPacket } from './driver/rx.ts';
 import { PROFILES, DEFAULT_PROFILE, DRIVER_MODES, MODE_EXPLANATIONS, type DriverMode } from './driver/profiles.ts';
 import { OutputCaptures } from './driver/output.ts';
 import { rssQueueOf } from './driver/rss.ts';
-import { openCapture, CaptureError, linkHeaderNote, type CapturedPacket } from './net/capture.ts';
+import type { SourceLoc } from './isa/insn.ts';
+import { openCapture, CaptureError, linkHeaderNote, LINKTYPE, type CapturedPacket, type InPlaceRecords } from './net/capture.ts';
 import { summarize, SummaryCache } from './net/dissect.ts';
 import { diffPrograms, fileAtRevision, formatDiffRow, formatDiffSummary } from './diff.ts';
 import { compileFilter, formatFilterError, FilterError, namesRecordFields, recordFacts, recordTime, type Filter, type PacketFacts } from './filter.ts';
@@ -591,6 +592,28 @@ function cmdRun(argv: string[]): number {
     },
     frame: new Uint8Array(0), capLen: 0, wireLen: 0, truncated: false, linkType: 0, interfaceId: 0, tsSec: 0, tsNanos: 0,
   };
+  // takeInPlace's view of the batch: its frames' places and times, and the per-frame arrays above.
+  const taken: InPlaceRecords | undefined = inPlace ? { count: 0, offset: batch!.offset, length: batch!.length, sec: batch!.sec, nanos: batch!.nanos, index: bIndex, wire: bWire, truncated: bTrunc } : undefined;
+  // settled's work for a packet the driver settled itself (receiveBatch's `plain`: left as it was, no fault, dropped or
+  // passed), when nothing reads its bytes or record (no views: summary without filter or output files; no return
+  // lines, no saved tests): the same counts without a packet object.
+  const plainHere = !views && returns === undefined && saved === undefined && outputs === undefined && filter === undefined
+    ? (i: number, a: number, outcome: string, loc: SourceLoc | undefined): void => {
+      stats.record(bTime[i]!, a, outcome, 0, loc?.file ?? '', loc?.line ?? 0, undefined);
+      packets++;
+      counts[a]!++;
+      if (outcome === lastOutcome) lastOutcomeCell.n++;
+      else {
+        let cell = outcomeCells.get(outcome);
+        if (cell === undefined) outcomeCells.set(outcome, (cell = { n: 0 }));
+        cell.n++;
+        lastOutcome = outcome;
+        lastOutcomeCell = cell;
+      }
+      if (bTrunc[i] === 1) truncated++;
+      matched++;
+    }
+    : undefined;
   const runBatch = (): void => {
     const b = batch!;
     returns?.lines.runBatch(b);
@@ -606,7 +629,7 @@ function cmdRun(argv: string[]): number {
       bp.tsNanos = b.nanos[i]!;
       batchAt = i;
       settled(bp, r, bTime[i]!);
-    }, views);
+    }, views, plainHere);
     batchAt = -1;
   };
 
@@ -615,6 +638,28 @@ function cmdRun(argv: string[]): number {
       if (packets + (batch !== undefined ? batch.count : 0) >= limit) break;
       // Frames in place stay where they are only while the reader reads nothing more into its buffer.
       if (inPlace && batch!.count !== 0 && !reader.ready()) runBatch();
+      // After the first packet, the records wholly in the reader's buffer that would be batched in place go into the
+      // batch straight from the reader (takeInPlace: the same checks as below, no packet object); the rest below.
+      if (taken !== undefined && t0Sec !== undefined) {
+        const b = batch!;
+        if (b.count === nb) runBatch();
+        if (b.bytes === reader.buffer) {
+          const from = b.count;
+          taken.count = from;
+          const n = reader.takeInPlace(taken, Math.min(nb - from, limit - packets - from), frameMax);
+          if (n !== 0) {
+            b.count = taken.count;
+            const { sec, nanos } = b;
+            for (let i = from; i < b.count; i++) {
+              const dSec = sec[i]! - t0Sec;
+              bTime[i] = dSec > -9e6 && dSec < 9e6 ? dSec * 1e9 + (nanos[i]! - t0Nanos) : Number(BigInt(sec[i]!) * 1_000_000_000n + BigInt(nanos[i]!) - firstTs!);
+              bLink[i] = LINKTYPE.ETHERNET;
+              bIface[i] = 0;
+            }
+            continue;
+          }
+        }
+      }
       let pkt: CapturedPacket | undefined;
       try {
         pkt = reader.next();

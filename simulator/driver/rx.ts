@@ -8,6 +8,7 @@
 import type { Session } from '../session.ts';
 import { ACTIONS, actionOf, XdpLensError, type Action } from '../session.ts';
 import type { RunResult, Fault, XdpBuff } from '../vm/types.ts';
+import type { SourceLoc } from '../isa/insn.ts';
 import type { BatchResults, PacketBatch } from '../vm/machine.ts';
 import type { LoadedProgram } from '../elf/types.ts';
 import { MapType } from '../elf/types.ts';
@@ -116,6 +117,9 @@ export const PLAIN_OUTCOME: Record<Action, string> = {
 
 /** receiveBatch's frame and DriverPacket.out of a packet left as it was, when no views are asked for: empty. */
 export const NO_FRAME: Uint8Array = new Uint8Array(0);
+
+/** The outcome of a PASS the stack drops as shorter than its headers (refineOutcome). */
+const TOO_SHORT_OUTCOME = 'passed: too short for its headers';
 
 /** PLAIN_OUTCOME by the action's index in ACTIONS (no keyed lookup per packet). */
 const PLAIN_BY_RETVAL: readonly string[] = ACTIONS.map((a) => PLAIN_OUTCOME[a]);
@@ -415,8 +419,12 @@ export class Driver {
    * `frames` false: no view per packet of a frame the program left as it was; such a packet's frame and packet.out are
    * then both NO_FRAME (empty; the bytes are b.frame(i)), for a caller that reads no bytes of those (a changed packet's
    * still come as views).
+   * `plain`: called instead of `each` (with `frames` false) for a frame the program left as it was, in a plain run
+   * (no fault, helper output or redirect target), that it dropped or passed on a writable page: its action's index (1
+   * or 2), the outcome the packet would have had and the run's exit; the driver's counters and pool as for any other.
+   * No packet object for those.
    */
-  receiveBatch(b: RxBatch, each: (i: number, pkt: DriverPacket, frame: Uint8Array) => void, frames = true): void {
+  receiveBatch(b: RxBatch, each: (i: number, pkt: DriverPacket, frame: Uint8Array) => void, frames = true, plain?: (i: number, action: number, outcome: string, exit: SourceLoc | undefined) => void): void {
     const n = b.count;
     if (n === 0) return;
     const g = this.geometry(0, 0);
@@ -429,10 +437,14 @@ export class Driver {
     const out = res.out!;
     const pool = this.pools[0];
     const counters = this.counters;
-    const plain = this.plainRun();
+    const plainRun = this.plainRun();
     const bounds = this.bounds;
     const lines = this.entryLines;
     const session = this.session;
+    // Plain verdicts settled here (see `plain`): only without views, and on a writable page.
+    const settleHere = plain !== undefined && !frames && g.readonlyPage !== true;
+    const napiBudget = this.opts.profile.napiBudget;
+    const pollCount = this.pollCount;
     let i = 0;
     while (i < n) {
       out.used = 0;
@@ -442,15 +454,37 @@ export class Driver {
         counters.rx_packets++;
         counters.rx_bytes += len;
         pool.alloc();
+        const rvj = retval[j];
+        if (settleHere && flags[j] === 0 && (rvj === 1 || rvj === 2) && (j !== k - 1 || res.result === undefined)) {
+          // settle's path for these, step for step: nativeVerdict's DROP or writable PASS, refineOutcome's header check
+          // (the bytes as they arrived), the end of the NAPI poll.
+          let outcome: string;
+          if (rvj === 1) {
+            counters.rx_xdp_drop++;
+            pool.recycleDirect(1);
+            outcome = PLAIN_BY_RETVAL[1]!;
+          } else {
+            counters.rx_xdp_pass++;
+            counters.rx_skb_build++;
+            pool.release(1);
+            const off = b.offset[j];
+            outcome = tooShort(b.bytes, off, off + len) === undefined ? PLAIN_BY_RETVAL[2]! : TOO_SHORT_OUTCOME;
+          }
+          if (++pollCount[0] >= napiBudget) this.endPoll(0);
+          const e = exitInsn[j];
+          plain!(j, rvj, outcome, e >= 0 ? lines?.[e] : undefined);
+          continue;
+        }
         let run: RunResult;
         if (j === k - 1 && res.result !== undefined) run = res.result;
         else {
-          run = plain;
+          const plain = plainRun;
           const e = exitInsn[j];
           plain.retval = retval[j];
           plain.exitInsn = e;
           plain.steps = steps[j];
           plain.exitLoc = e >= 0 ? lines?.[e] : undefined;
+          run = plain;
         }
         const d = data[j];
         const m = dataMeta[j];
@@ -843,7 +877,7 @@ function refineOutcome(pkt: DriverPacket, bytes: Uint8Array, from: number, end: 
   if (pkt.action === 'XDP_PASS') {
     const short = tooShort(bytes, from, end);
     if (short) {
-      pkt.outcome = 'passed: too short for its headers';
+      pkt.outcome = TOO_SHORT_OUTCOME;
       pkt.note = pkt.note ? `${pkt.note}; ${short}` : short;
     }
   }

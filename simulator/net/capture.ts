@@ -111,6 +111,28 @@ export interface CaptureReader {
   ready(): boolean;
   /** The frame at `frameAt` as a view of `buffer` (what `frame` would have been without `inPlace`). */
   frameView(): Uint8Array;
+  /**
+   * With `inPlace`: the records wholly in `buffer` from here on that `next()` would leave in place, taken straight into
+   * `into` (no packet object): at most `max` of them, none longer than `frameMax` bytes nor with a timestamp of 10^9
+   * nanoseconds or more; it stops before any other record, which `next()` then reads (and reports, when bad) as ever.
+   * Returns how many it took (0: use `next()`); the reader is then where `next()` would have left it after them.
+   */
+  takeInPlace(into: InPlaceRecords, max: number, frameMax: number): number;
+}
+
+/** Where CaptureReader.takeInPlace puts each record it takes, at index `count` (which it advances). */
+export interface InPlaceRecords {
+  count: number;
+  /** The frame's offset in the reader's `buffer` and its length (captured = delivered: an Ethernet pcap record). */
+  readonly offset: Int32Array;
+  readonly length: Int32Array;
+  /** The timestamp as whole seconds and nanoseconds (below 10^9), as a packet's tsSec and tsNanos. */
+  readonly sec: Float64Array;
+  readonly nanos: Float64Array;
+  /** The packet's index, wire length (wireLen) and whether it was cut short (truncated: 1). */
+  readonly index: Float64Array;
+  readonly wire: Float64Array;
+  readonly truncated: Uint8Array;
 }
 
 export const LINKTYPE = {
@@ -608,6 +630,11 @@ abstract class BaseReader {
     return false;
   }
 
+  /** See CaptureReader.takeInPlace: none but where a format can (PcapReader). */
+  takeInPlace(_into: InPlaceRecords, _max: number, _frameMax: number): number {
+    return 0;
+  }
+
   frameView(): Uint8Array {
     const p = this.reused;
     return this.bytes(this.src.buf, this.frameAt, this.frameAt + (p !== undefined ? p.capLen : 0));
@@ -831,6 +858,54 @@ class PcapReader extends BaseReader implements CaptureReader {
 
   override placeable(): boolean {
     return this.linkType === LINKTYPE.ETHERNET && this.fcsLen === 0 && this.hdr === 16;
+  }
+
+  /**
+   * next()'s in-place path for every record wholly in the buffer, in a loop: the same checks (a record next() would
+   * report as bad, or deliver otherwise than in place, ends the loop before it), the same index, frameAt and
+   * recordOffset after it, without the packet object.
+   */
+  override takeInPlace(into: InPlaceRecords, max: number, frameMax: number): number {
+    if (this.closed || !this.inPlace || this.linkType !== LINKTYPE.ETHERNET || this.fcsLen !== 0 || this.hdr !== 16) return 0;
+    const src = this.src;
+    const b = src.buf;
+    const base = src.start;
+    const le = this.le;
+    const nano = this.nano;
+    const { offset, length, sec, nanos, index, wire, truncated } = into;
+    let pos = src.pos;
+    // Bytes from `pos` on that are in the buffer.
+    let have = src.buffered;
+    let i = into.count;
+    const end = i + max;
+    let took = 0;
+    while (i < end && have >= 16) {
+      const o = pos - base;
+      const incl = u32At(b, o + 8, le);
+      if (incl > MAX_CAPLEN || incl > frameMax || have - 16 < incl) break;
+      const frac = u32At(b, o + 4, le);
+      const ns = nano ? frac : frac * 1000;
+      if (!(ns < 1_000_000_000)) break;
+      const orig = u32At(b, o + 12, le);
+      offset[i] = o + 16;
+      length[i] = incl;
+      sec[i] = u32At(b, o, le);
+      nanos[i] = ns;
+      index[i] = this.index++;
+      wire[i] = orig > incl ? orig : incl;
+      truncated[i] = incl < orig ? 1 : 0;
+      this.recordOffset = pos;
+      this.frameAt = o + 16;
+      pos += 16 + incl;
+      have -= 16 + incl;
+      i++;
+      took++;
+    }
+    if (took !== 0) {
+      src.skip(pos - src.pos);
+      into.count = i;
+    }
+    return took;
   }
 
   override ready(): boolean {
