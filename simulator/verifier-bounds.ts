@@ -25,6 +25,7 @@ import { ATOMIC_LOAD_ACQ, CALL_HELPER, CALL_LOCAL, OPCODES, PSEUDO_IMM64, PSEUDO
 import { alu32, alu64, jumpTaken as cmp, refusedWhenReached } from './isa/alu.ts';
 import { mapSpecialFields } from './vm/maps.ts';
 import { helperName } from './isa/helper-names.ts';
+import { HELPER_PROTOS, MAX_VAR_SIZE } from './vm/helper-impl/protos.ts';
 
 /** Special fields whose access rules are their own (check_map_access: whole, at their offset, 8 bytes). */
 const KPTR_KINDS: ReadonlySet<string> = new Set(['kptr', 'kptr_untrusted', 'percpu_kptr', 'uptr']);
@@ -646,6 +647,25 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: stri
             `The verifier refuses this call: cannot call GPL-restricted function from non-GPL compatible program (${name} is GPL-only and the ` +
             `object's licence is ${obj.license ? `"${obj.license}"` : 'missing'}: declare \`char LICENSE[] SEC("license") = "GPL";\` or "Dual BSD/GPL").`, 'gpl-only');
           return false;
+        }
+        // check_mem_size_reg: a size argument the verifier knows exactly (not one it must know as a constant) whose
+        // smallest value is negative, or whose largest reaches BPF_MAX_VAR_SIZ (measured on 6.18: a size clamped in a
+        // 32-bit copy while the call takes the 64-bit register it was copied from, xdp-dump's shape).
+        for (const sz of HELPER_PROTOS.get(id)?.sizes ?? []) {
+          const n = r[sz.reg]!;
+          if (sz.constant || n.k !== 'num' || !n.ex) continue;
+          const name = helperName(id) ?? `helper ${id}`;
+          if (n.ex.smin < 0n) {
+            const kernel = `R${sz.reg} min value is negative, either use unsigned or 'var &= const'`;
+            refuse(pc, kernel, `The verifier refuses this call: ${kernel} (the size argument of ${name} may be negative as the verifier tracks it, ` +
+              'e.g. a length bounded in a 32-bit copy while the call is given the 64-bit value it came from: bound the value you pass).', 'pointer-misuse');
+            return false;
+          }
+          if (n.ex.umax >= BigInt(MAX_VAR_SIZE)) {
+            const kernel = `R${sz.reg} unbounded memory access, use 'var &= const' or 'if (var < const)'`;
+            refuse(pc, kernel, `The verifier refuses this call: ${kernel} (the size argument of ${name} has no upper bound the verifier knows).`, 'pointer-misuse');
+            return false;
+          }
         }
         const argStack = [1, 2, 3, 4, 5].some((i) => r[i]!.k === 'stack');
         if (argStack) stackPassed = true;
