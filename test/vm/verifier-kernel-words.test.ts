@@ -9,7 +9,9 @@
 //     xdp-dump's shape);
 //   - the kernel's words for an unchecked packet access ("invalid access to packet, off=12 size=4, R1(id=0,off=12,r=10)",
 //     then "R1 offset is outside of the packet"; a signed offset: "R1 min value is negative, either use unsigned index
-//     or do a if (index >=0) check."), a map value used before its NULL check ("R0 invalid mem access
+//     or do a if (index >=0) check."), a map value read past its end ("R0 min value is outside of the allowed memory
+//     range"), a helper's stack buffer past the frame ("invalid write to stack R3 off=-16 size=24" for one it writes,
+//     "invalid read from stack" for one it reads), a map value used before its NULL check ("R0 invalid mem access
 //     'map_value_or_null'") and a socket held at the exit ("BPF_EXIT instruction in main prog would lead to
 //     reference leak").
 // Near misses load: valid formats, the clamped length passed itself, a checked access.
@@ -21,6 +23,8 @@ const SOURCE = `#include <linux/bpf.h>
 char LICENSE[] SEC("license") = "GPL";
 struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 4); __type(key, __u32); __type(value, __u64); } h SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 4096); } rb SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 4); __type(key, __u32); __type(value, __u64[4]); } arr SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY); __uint(key_size, 4); __uint(value_size, 4); } pe SEC(".maps");
 struct ev { unsigned int len; unsigned char data[256]; };
 const volatile int flag = 0;
 SEC("xdp")
@@ -101,6 +105,18 @@ int prog(struct xdp_md *ctx) {
   __u8 *p = data + *(__u8 *)data;
   if ((void *)(p + 1) > data_end) return XDP_PASS;
   return *p;
+#elif V == 19
+  __u64 *v = bpf_map_lookup_elem(&arr, &k);
+  if (!v) return XDP_PASS;
+  return v[4]; /* E */
+#elif V == 20
+  char buf[16] = {};
+  bpf_xdp_load_bytes(ctx, 0, buf, 24); /* E */
+  return buf[1];
+#elif V == 21
+  char buf[16] = {};
+  bpf_perf_event_output(ctx, &pe, BPF_F_CURRENT_CPU, buf, 24); /* E */
+  return buf[1];
 #endif
   return XDP_PASS;
 }
@@ -119,6 +135,9 @@ const CASES: RefusalCase[] = [
   { v: 14, kernel: 'R1 offset is outside of the packet' },
   { v: 16, kernel: "R0 invalid mem access 'map_value_or_null'" },
   { v: 17, kernel: 'R1 min value is negative, either use unsigned index or do a if (index >=0) check.' },
+  { v: 19, kernel: 'R1 min value is outside of the allowed memory range' },
+  { v: 20, kernel: 'invalid write to stack R3 off=-16 size=24' },
+  { v: 21, kernel: 'invalid read from stack R4 off=-16 size=24' },
   { v: 2 }, { v: 8 }, { v: 9 }, { v: 11 }, { v: 15 }, { v: 18 },
 ];
 

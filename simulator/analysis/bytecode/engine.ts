@@ -311,7 +311,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     if (!m || base.off === undefined || (m.kind !== 'global' && !PLAIN_VALUE_MAPS.has(m.type))) return;
     const start = base.off + off;
     if (start < 0 || start + size > m.valueSize) {
-      report('pointer-misuse', pc, `The verifier refuses this access: invalid access to map value, value_size=${m.valueSize} off=${start} size=${size} (outside ${m.name}'s value).`);
+      report('pointer-misuse', pc, `The verifier refuses this access: invalid access to map value, value_size=${m.valueSize} off=${start} size=${size}, then R${accessReg(pc)} min value is outside of the allowed memory range (outside ${m.name}'s value).`);
     } else if (atomic && start % size !== 0) {
       report('pointer-misuse', pc, `The verifier refuses this atomic operation: misaligned value access off ${start} size ${size} (atomics need an address aligned to their size).`);
     }

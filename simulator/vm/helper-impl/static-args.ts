@@ -28,6 +28,20 @@ export interface StaticArgRefusal {
 
 interface Range { min: bigint; max: bigint }
 
+/**
+ * Helpers whose memory argument (this register) they write: the verifier names a stack range past the frame "invalid
+ * write to stack", any other "invalid read from stack" (measured on 6.18: bpf_xdp_load_bytes and bpf_probe_read_kernel
+ * write; perf/ringbuf output, bpf_xdp_store_bytes and bpf_csum_diff read).
+ */
+const WRITTEN_MEM: ReadonlyMap<number, number> = new Map([
+  [4, 1], [45, 1], [112, 1], [113, 1], [114, 1], [115, 1], // probe_read*
+  [16, 1], // get_current_comm
+  [67, 2], // get_stack
+  [148, 1], [191, 1], // copy_from_user(_task)
+  [165, 1], // snprintf
+  [189, 3], // xdp_load_bytes
+]);
+
 const U32_MAX = 0xffffffffn;
 /** `c <op> x` is `x <SWAPPED[op]> c`. */
 const SWAPPED: Record<string, string> = { jeq: 'jeq', jne: 'jne', jgt: 'jlt', jge: 'jle', jlt: 'jgt', jle: 'jge' };
@@ -452,7 +466,8 @@ function analyse(obj: LoadedObject, prog: LoadedProgram): { refusals: () => Stat
         const off = stackOffsetAt(pc, s.reg - 1);
         if (off === undefined) continue;
         if (off + Number(r.max) > 0 || off < -512) {
-          out.push({ insn: pc, rule: 'helper-arg', message: `invalid indirect access to stack R${s.reg - 1} off=${off} size=${r.max} (argument of ${hname}: past the stack frame)` });
+          const dir = WRITTEN_MEM.get(id) === s.reg - 1 ? 'write to' : 'read from';
+          out.push({ insn: pc, rule: 'helper-arg', message: `invalid ${dir} stack R${s.reg - 1} off=${off} size=${r.max} (argument of ${hname}: past the stack frame)` });
         }
       }
     });
