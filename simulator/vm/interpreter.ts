@@ -184,6 +184,19 @@ export function iterRefund(marks: Map<bigint, number>, name: string | undefined,
 /** may_goto's per-run allowance (kernel BPF_MAX_LOOPS). */
 export const MAY_GOTO_BUDGET = 8 * 1024 * 1024;
 
+/**
+ * may_goto bounds a loop the verifier walks once (cond_break, can_loop), and the kernel counts no instructions at run
+ * time (6.18 on x86-64: the loop runs until its allowance or a quarter second is spent), so a program it loads may run
+ * far more than the budget's instructions in such a loop. As for callbacks and open-coded iterators, each may_goto gives
+ * back the instructions run since the previous one in this run (none before the first; `mark` < 0), within
+ * CALLBACK_REFUND_LIMIT; `consumed` counts the may_goto itself. Returns the steps to give back.
+ */
+export function mayGotoRefund(consumed: number, mark: number, refunded: number): number {
+  if (mark < 0) return 0;
+  const spent = consumed - mark;
+  return spent > 0 && refunded + spent <= CALLBACK_REFUND_LIMIT ? spent : 0;
+}
+
 export const ALL_REGS = 0x7ff;
 export const ARG_REGS = 0b111110;
 export const R10 = 1 << 10;
@@ -242,6 +255,8 @@ export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Arr
   let iterMarks: Map<bigint, number> | undefined;
   let tailCalls = 0;
   let mayGoto = MAY_GOTO_BUDGET;
+  // Budget consumed at the last may_goto (mayGotoRefund); -1 before the first.
+  let mayGotoMark = -1;
   const frames: Frame[] = [];
   const budget = opts.budget;
   const onStep = opts.onStep;
@@ -307,10 +322,14 @@ export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Arr
           if (insn.off === 0 && opts.onMark && info.cls !== 'jmp32') opts.onMark(program.name, pc);
           pc += 1 + (info.cls === 'jmp32' ? insn.imm : insn.off);
           break;
-        case 'jcond':
-          // may_goto: fall through while the allowance lasts, then take the jump (kernel BPF_JCOND handling).
+        case 'jcond': {
+          // may_goto: fall through while the allowance lasts, then take the jump (kernel BPF_JCOND handling); the
+          // instructions since the previous may_goto go back to the budget (mayGotoRefund).
+          refunded += mayGotoRefund(steps - refunded, mayGotoMark, refunded);
+          mayGotoMark = steps - refunded;
           pc += --mayGoto <= 0 ? 1 + insn.off : 1;
           break;
+        }
         case 'lddw': {
           switch (insn.src) {
             case PSEUDO_IMM64:

@@ -34,7 +34,7 @@ import { MAX_FRAMES, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, REGION_PACKET, 
 import { W_CALL, W_EXIT, W_OUTCOME, generateWasm } from './wasm.ts';
 import { BPF_F_RDONLY_PROG } from '../../elf/types.ts';
 import {
-  ALL_REGS, ARG_REGS, CALLBACK_REFUND_LIMIT, MAY_GOTO_BUDGET, R10, callbackReturn, execAtomic, iterRefund, uninitRegister,
+  ALL_REGS, ARG_REGS, CALLBACK_REFUND_LIMIT, MAY_GOTO_BUDGET, R10, callbackReturn, execAtomic, iterRefund, mayGotoRefund, uninitRegister,
   type ExecOptions, type ExecResult, type Frame, type HelperCall, type HelperOutcome, type ProgramImage, type Probe,
 } from '../interpreter.ts';
 
@@ -43,9 +43,6 @@ import {
  * a fast form just takes the generic call).
  */
 const FAST_IDS: ReadonlySet<number> = new Set([1, 2, 5, 7, 8, 23, 28, 44, 51, 54, 65, 125, 160, 208]);
-/** The fast helpers that may move the packet's window (adjust_head, adjust_meta, adjust_tail): after one of them the
- * generated code reads the packet's locals again; after the others only when the generic dispatch ran. */
-const MOVES_PACKET: ReadonlySet<number> = new Set([44, 54, 65]);
 
 /**
  * What a Machine adds to ExecOptions.fast for the generated code's inline array lookups (map_lookup_elem and lddw of
@@ -78,6 +75,8 @@ interface State {
   iterMarks: Map<bigint, number> | undefined;
   tailCalls: number;
   mayGoto: number;
+  /** Budget consumed at the last may_goto (the interpreter's mayGotoRefund); -1 before the first. */
+  mayGotoMark: number;
   live: number;
   checks: RegisterChecks | undefined;
   program: ProgramImage;
@@ -140,6 +139,7 @@ const H = {
   VmFault,
   execAtomic,
   uninit: uninitRegister,
+  mayGotoRefund,
   budget(S: State, pc: number): VmFault {
     S.slow = true;
     return new VmFault('budget-exhausted', `the instruction budget of ${S.budget} ran out (a loop that does not end?)`, pc);
@@ -576,12 +576,12 @@ const INLINE_MEMORY = !(typeof process !== 'undefined' && process.env.XDP_LENS_I
  * Ends in `if (...) {...}` for an `else`.
  */
 const INLINE_LOOKUP =
-  `let mv;` +
-  ` if (FH !== undefined && h1 === ${REGION_MAP_HANDLE}) {` +
-  ` const m = FH.maps[(l1 ^ -2147483648) | 0], d = m === undefined ? undefined : m.lookupDirect;` +
+  `let mv; const F = S.opts.fast;` +
+  ` if (F !== undefined && F.host !== undefined && h1 === ${REGION_MAP_HANDLE}) {` +
+  ` const m = F.host.maps[(l1 ^ -2147483648) | 0], d = m === undefined ? undefined : m.lookupDirect;` +
   ` if (d !== undefined) { const r = RG[h2], o = (l2 ^ -2147483648) | 0;` +
   ` if (r !== undefined && r.fast && o >= r.lo && o <= r.hi - 4 && (r.init === undefined || mem.uninitRead !== undefined || r.initView.getUint32(o) === 0x01010101)) {` +
-  ` const n = m.nSlots, s = m.perCpu ? FH.env.cpu : 0;` +
+  ` const n = m.nSlots, s = m.perCpu ? F.host.env.cpu : 0;` +
   ` if (s < n) { mv = d[r.view.getUint32(o, true) * n + s];` +
   ` if (mv !== undefined) { h0 = mem.mapValueId(mv, m.def.name, m.readonlyForProgram || (m.def.flags & ${BPF_F_RDONLY_PROG}) !== 0); l0 = -2147483648; } } } } }` +
   ` if (mv !== undefined) { l1 = h1 = l2 = h2 = l3 = h3 = l4 = h4 = l5 = h5 = 0; }`;
@@ -634,11 +634,11 @@ function stackKey(pc: number): number | undefined {
  * it, its window and presence known; the rest as INLINE_LOOKUP.
  */
 const inlineLookupAt = (slot: number): string =>
-  `let mv;` +
-  ` if (FH !== undefined && h1 === ${REGION_MAP_HANDLE}) {` +
-  ` const m = FH.maps[(l1 ^ -2147483648) | 0], d = m === undefined ? undefined : m.lookupDirect;` +
+  `let mv; const F = S.opts.fast;` +
+  ` if (F !== undefined && F.host !== undefined && h1 === ${REGION_MAP_HANDLE}) {` +
+  ` const m = F.host.maps[(l1 ^ -2147483648) | 0], d = m === undefined ? undefined : m.lookupDirect;` +
   ` if (d !== undefined && (mem.uninitRead !== undefined || fI.getUint32(${slot}) === 0x01010101)) {` +
-  ` const n = m.nSlots, s = m.perCpu ? FH.env.cpu : 0;` +
+  ` const n = m.nSlots, s = m.perCpu ? F.host.env.cpu : 0;` +
   ` if (s < n) { mv = d[fV.getUint32(${slot}, true) * n + s];` +
   ` if (mv !== undefined) { h0 = mem.mapValueId(mv, m.def.name, m.readonlyForProgram || (m.def.flags & ${BPF_F_RDONLY_PROG}) !== 0); l0 = -2147483648; } } } }` +
   ` if (mv !== undefined) { l1 = h1 = l2 = h2 = l3 = h3 = l4 = h4 = l5 = h5 = 0; }`;
@@ -824,8 +824,8 @@ function straight(insn: Insn, info: OpcodeInfo, pc: number): string {
           if (!INLINE_MEMORY || offset < 0 || offset >= 0x80000000) return call;
           // machine.ts fast.mapValue inline for an array with 4-byte keys whose element 0 exists (InlineMaps): its
           // value's region, at the offset; anything else is H.mapValue's.
-          return `{ const F = FS, m = F === undefined || F.own === undefined ? undefined : F.own[${insn.imm}], dv = m === undefined ? undefined : m.lookupDirect;` +
-            ` const s = dv === undefined ? 0 : m.perCpu ? FH.env.cpu : 0, v = dv !== undefined && s < m.nSlots ? dv[s] : undefined;` +
+          return `{ const F = S.opts.fast, m = F === undefined || F.own === undefined ? undefined : F.own[${insn.imm}], dv = m === undefined ? undefined : m.lookupDirect;` +
+            ` const s = dv === undefined ? 0 : m.perCpu ? F.host.env.cpu : 0, v = dv !== undefined && s < m.nSlots ? dv[s] : undefined;` +
             ` if (v !== undefined) { ${d.h} = mem.mapValueId(v, m.def.name, m.readonlyForProgram || (m.def.flags & ${BPF_F_RDONLY_PROG}) !== 0); ${d.l} = ${(0x80000000 + offset) | 0}; }` +
             ` else ${call} }`;
         }
@@ -883,7 +883,9 @@ function terminal(insn: Insn, info: OpcodeInfo | undefined, pc: number): string 
       if (info.cls !== 'jmp32' && insn.off === 0) return `if (S.opts.onMark !== undefined) S.opts.onMark(S.program.name, ${pc}); ${jumpTo(pc + 1)}`;
       return jumpTo(pc + 1 + (info.cls === 'jmp32' ? insn.imm : insn.off));
     case 'jcond':
-      return `if (--S.mayGoto <= 0) ${jumpTo(pc + 1 + insn.off)}`;
+      // The instructions since the previous may_goto go back to the budget (the interpreter's mayGotoRefund).
+      return `{ const b = H.mayGotoRefund(S.budget - left, S.mayGotoMark, S.refunded); S.refunded += b; left += b; S.mayGotoMark = S.budget - left; } ` +
+        `if (--S.mayGoto <= 0) ${jumpTo(pc + 1 + insn.off)}`;
     case 'call': {
       if (insn.src === CALL_LOCAL) return `${SPILL} H.callLocal(S, ${pc}, ${pc + 1 + insn.imm}, live); l10 = R32[20]; h10 = R32[21]; ${GEN.r10Fixed ? `${FRAME} ` : ''}live = S.live; pc = S.pc; continue;`;
       if (insn.src !== CALL_HELPER && insn.src !== CALL_KFUNC) return `throw new H.VmFault('invalid-insn', 'call with src ${insn.src}', ${pc});`;
@@ -899,13 +901,13 @@ function terminal(insn: Insn, info: OpcodeInfo | undefined, pc: number): string 
       // A helper with a fast form (ExecOptions.fast): called on the halves; a miss (or no fast helpers in this run)
       // takes the generic call, which then does everything (faults, records) itself.
       const fast =
-        `{ const F = FS, f = F === undefined ? undefined : F.byId[${insn.imm}]; let v = 0;` +
+        `{ const F = S.opts.fast, f = F === undefined ? undefined : F.byId[${insn.imm}]; let v = 0;` +
         ` if (f !== undefined) { F.miss = false; v = f(h1, l1, h2, l2, h3, l3, h4, l4, h5, l5); }` +
         ` if (f !== undefined && !F.miss) { l0 = v; h0 = F.h; l1 = h1 = l2 = h2 = l3 = h3 = l4 = h4 = l5 = h5 = 0; }` +
-        ` else { ${generic} ${PACKET} } }${MOVES_PACKET.has(insn.imm) ? ` ${PACKET}` : ''}`;
+        ` else { ${generic} } } ${PACKET}`;
       if (insn.imm !== 1 || !INLINE_MEMORY) return fast;
       const key = stackKey(pc);
-      return `{ ${key === undefined ? INLINE_LOOKUP : inlineLookupAt(key)} else { ${fast} } }`;
+      return `{ ${key === undefined ? INLINE_LOOKUP : inlineLookupAt(key)} else ${fast} }`;
     }
     case 'exit':
       // The outermost frame's exit ends the run with r0 (the interpreter's exit with no frame to pop); others return
@@ -969,8 +971,7 @@ export function generate(p: ProgramImage, checks: RegisterChecks | undefined, co
   const after = new Uint16Array(insns.length + 1);
   const out: string[] = [];
   out.push('return function compiled(S, pc) {');
-  // The fast helpers and their helper host (ExecOptions.fast: a Machine's, fixed for the run) read once per entry.
-  out.push('const mem = S.mem, R = S.R, R32 = S.R32, RG = mem.regionTable, FS = S.opts.fast, FH = FS === undefined ? undefined : FS.host;');
+  out.push('const mem = S.mem, R = S.R, R32 = S.R32, RG = mem.regionTable;');
   // pc -1: a fresh XDP entry at slot 0 (executeCompiled: registers zero but r1 = ctx and r10 the first frame's
   // pointer, as it has just written them): the locals from constants instead of 22 reads.
   out.push(`let ${Array.from({ length: 11 }, (_, i) => `l${i} = 0, h${i} = 0`).join(', ')};`);
@@ -1149,7 +1150,7 @@ function newState(mem: Memory, entry: ProgramImage, opts: ExecOptions, wasm: boo
   const lin = wasm ? mem.attachWasm().buffer : undefined;
   const R = lin ? new BigUint64Array(lin, WASM_LAYOUT.R, 11) : new BigUint64Array(11);
   return {
-    mem, R, R32: new Int32Array(R.buffer, R.byteOffset, 22), RF: new Float64Array(R.buffer, R.byteOffset, 11), frames: [], left: 0, budget: 0, refunded: 0, iterMarks: undefined, tailCalls: 0, mayGoto: 0, live: 0, checks: undefined,
+    mem, R, R32: new Int32Array(R.buffer, R.byteOffset, 22), RF: new Float64Array(R.buffer, R.byteOffset, 11), frames: [], left: 0, budget: 0, refunded: 0, iterMarks: undefined, tailCalls: 0, mayGoto: 0, mayGotoMark: -1, live: 0, checks: undefined,
     program: entry, pc: 0, done: false, slow: false, opts, busy: false, counting: false,
     call: { id: 0, regs: R, pc: 0, program: entry, tailCalls: 0, kfunc: false },
     exit: new ExitResult(R, entry),
@@ -1340,12 +1341,9 @@ export function executeCompiled(entry: ProgramImage, mem: Memory, init: (r: BigU
   }
   const R = S.R;
   const R32 = S.R32;
-  // r0-r9 zero (as 8-byte words: half the stores of int32 halves), r10 the first frame's pointer. An XDP entry into
-  // the JavaScript form takes its registers from constants (generate's pc -1) and every path out of it that leaves
-  // registers for anyone to read spills them all (or r0 at the exit): its zeros are written only before the
-  // WebAssembly form, which reads them (below).
+  // r0-r9 zero (as 8-byte words: half the stores of int32 halves), r10 the first frame's pointer.
   const RF = S.RF;
-  if (init !== initCtxRegister) RF[0] = RF[1] = RF[2] = RF[3] = RF[4] = RF[5] = RF[6] = RF[7] = RF[8] = RF[9] = 0;
+  RF[0] = RF[1] = RF[2] = RF[3] = RF[4] = RF[5] = RF[6] = RF[7] = RF[8] = RF[9] = 0;
   mem.framePointer(1);
   R32[20] = FP1_LO;
   R32[21] = FP1_HI;
@@ -1364,6 +1362,7 @@ export function executeCompiled(entry: ProgramImage, mem: Memory, init: (r: BigU
   if (S.iterMarks !== undefined) S.iterMarks.clear();
   S.tailCalls = 0;
   S.mayGoto = MAY_GOTO;
+  S.mayGotoMark = -1;
   S.live = checks ? (1 << 1) | LIVE_R10 : LIVE_ALL;
   S.checks = checks;
   S.program = entry;
@@ -1405,7 +1404,6 @@ export function executeCompiled(entry: ProgramImage, mem: Memory, init: (r: BigU
           S.wasmRun = run;
         }
         if (run) {
-          if (fresh) RF[0] = RF[2] = RF[3] = RF[4] = RF[5] = RF[6] = RF[7] = RF[8] = RF[9] = 0;
           fresh = false;
           W32[LEFT] = S.left;
           inWasm = true;
