@@ -43,6 +43,9 @@ import {
  * a fast form just takes the generic call).
  */
 const FAST_IDS: ReadonlySet<number> = new Set([1, 2, 5, 7, 8, 23, 28, 44, 51, 54, 65, 125, 160, 208]);
+/** The fast helpers that may move the packet's window (adjust_head, adjust_meta, adjust_tail): after one of them the
+ * generated code reads the packet's locals again; after the others only when the generic dispatch ran. */
+const MOVES_PACKET: ReadonlySet<number> = new Set([44, 54, 65]);
 
 /**
  * What a Machine adds to ExecOptions.fast for the generated code's inline array lookups (map_lookup_elem and lddw of
@@ -576,12 +579,12 @@ const INLINE_MEMORY = !(typeof process !== 'undefined' && process.env.XDP_LENS_I
  * Ends in `if (...) {...}` for an `else`.
  */
 const INLINE_LOOKUP =
-  `let mv; const F = S.opts.fast;` +
-  ` if (F !== undefined && F.host !== undefined && h1 === ${REGION_MAP_HANDLE}) {` +
-  ` const m = F.host.maps[(l1 ^ -2147483648) | 0], d = m === undefined ? undefined : m.lookupDirect;` +
+  `let mv;` +
+  ` if (FH !== undefined && h1 === ${REGION_MAP_HANDLE}) {` +
+  ` const m = FH.maps[(l1 ^ -2147483648) | 0], d = m === undefined ? undefined : m.lookupDirect;` +
   ` if (d !== undefined) { const r = RG[h2], o = (l2 ^ -2147483648) | 0;` +
   ` if (r !== undefined && r.fast && o >= r.lo && o <= r.hi - 4 && (r.init === undefined || mem.uninitRead !== undefined || r.initView.getUint32(o) === 0x01010101)) {` +
-  ` const n = m.nSlots, s = m.perCpu ? F.host.env.cpu : 0;` +
+  ` const n = m.nSlots, s = m.perCpu ? FH.env.cpu : 0;` +
   ` if (s < n) { mv = d[r.view.getUint32(o, true) * n + s];` +
   ` if (mv !== undefined) { h0 = mem.mapValueId(mv, m.def.name, m.readonlyForProgram || (m.def.flags & ${BPF_F_RDONLY_PROG}) !== 0); l0 = -2147483648; } } } } }` +
   ` if (mv !== undefined) { l1 = h1 = l2 = h2 = l3 = h3 = l4 = h4 = l5 = h5 = 0; }`;
@@ -634,11 +637,11 @@ function stackKey(pc: number): number | undefined {
  * it, its window and presence known; the rest as INLINE_LOOKUP.
  */
 const inlineLookupAt = (slot: number): string =>
-  `let mv; const F = S.opts.fast;` +
-  ` if (F !== undefined && F.host !== undefined && h1 === ${REGION_MAP_HANDLE}) {` +
-  ` const m = F.host.maps[(l1 ^ -2147483648) | 0], d = m === undefined ? undefined : m.lookupDirect;` +
+  `let mv;` +
+  ` if (FH !== undefined && h1 === ${REGION_MAP_HANDLE}) {` +
+  ` const m = FH.maps[(l1 ^ -2147483648) | 0], d = m === undefined ? undefined : m.lookupDirect;` +
   ` if (d !== undefined && (mem.uninitRead !== undefined || fI.getUint32(${slot}) === 0x01010101)) {` +
-  ` const n = m.nSlots, s = m.perCpu ? F.host.env.cpu : 0;` +
+  ` const n = m.nSlots, s = m.perCpu ? FH.env.cpu : 0;` +
   ` if (s < n) { mv = d[fV.getUint32(${slot}, true) * n + s];` +
   ` if (mv !== undefined) { h0 = mem.mapValueId(mv, m.def.name, m.readonlyForProgram || (m.def.flags & ${BPF_F_RDONLY_PROG}) !== 0); l0 = -2147483648; } } } }` +
   ` if (mv !== undefined) { l1 = h1 = l2 = h2 = l3 = h3 = l4 = h4 = l5 = h5 = 0; }`;
@@ -824,8 +827,8 @@ function straight(insn: Insn, info: OpcodeInfo, pc: number): string {
           if (!INLINE_MEMORY || offset < 0 || offset >= 0x80000000) return call;
           // machine.ts fast.mapValue inline for an array with 4-byte keys whose element 0 exists (InlineMaps): its
           // value's region, at the offset; anything else is H.mapValue's.
-          return `{ const F = S.opts.fast, m = F === undefined || F.own === undefined ? undefined : F.own[${insn.imm}], dv = m === undefined ? undefined : m.lookupDirect;` +
-            ` const s = dv === undefined ? 0 : m.perCpu ? F.host.env.cpu : 0, v = dv !== undefined && s < m.nSlots ? dv[s] : undefined;` +
+          return `{ const F = FS, m = F === undefined || F.own === undefined ? undefined : F.own[${insn.imm}], dv = m === undefined ? undefined : m.lookupDirect;` +
+            ` const s = dv === undefined ? 0 : m.perCpu ? FH.env.cpu : 0, v = dv !== undefined && s < m.nSlots ? dv[s] : undefined;` +
             ` if (v !== undefined) { ${d.h} = mem.mapValueId(v, m.def.name, m.readonlyForProgram || (m.def.flags & ${BPF_F_RDONLY_PROG}) !== 0); ${d.l} = ${(0x80000000 + offset) | 0}; }` +
             ` else ${call} }`;
         }
@@ -901,13 +904,13 @@ function terminal(insn: Insn, info: OpcodeInfo | undefined, pc: number): string 
       // A helper with a fast form (ExecOptions.fast): called on the halves; a miss (or no fast helpers in this run)
       // takes the generic call, which then does everything (faults, records) itself.
       const fast =
-        `{ const F = S.opts.fast, f = F === undefined ? undefined : F.byId[${insn.imm}]; let v = 0;` +
+        `{ const F = FS, f = F === undefined ? undefined : F.byId[${insn.imm}]; let v = 0;` +
         ` if (f !== undefined) { F.miss = false; v = f(h1, l1, h2, l2, h3, l3, h4, l4, h5, l5); }` +
         ` if (f !== undefined && !F.miss) { l0 = v; h0 = F.h; l1 = h1 = l2 = h2 = l3 = h3 = l4 = h4 = l5 = h5 = 0; }` +
-        ` else { ${generic} } } ${PACKET}`;
+        ` else { ${generic} ${PACKET} } }${MOVES_PACKET.has(insn.imm) ? ` ${PACKET}` : ''}`;
       if (insn.imm !== 1 || !INLINE_MEMORY) return fast;
       const key = stackKey(pc);
-      return `{ ${key === undefined ? INLINE_LOOKUP : inlineLookupAt(key)} else ${fast} }`;
+      return `{ ${key === undefined ? INLINE_LOOKUP : inlineLookupAt(key)} else { ${fast} } }`;
     }
     case 'exit':
       // The outermost frame's exit ends the run with r0 (the interpreter's exit with no frame to pop); others return
@@ -971,7 +974,8 @@ export function generate(p: ProgramImage, checks: RegisterChecks | undefined, co
   const after = new Uint16Array(insns.length + 1);
   const out: string[] = [];
   out.push('return function compiled(S, pc) {');
-  out.push('const mem = S.mem, R = S.R, R32 = S.R32, RG = mem.regionTable;');
+  // The fast helpers and their helper host (ExecOptions.fast: a Machine's, fixed for the run) read once per entry.
+  out.push('const mem = S.mem, R = S.R, R32 = S.R32, RG = mem.regionTable, FS = S.opts.fast, FH = FS === undefined ? undefined : FS.host;');
   // pc -1: a fresh XDP entry at slot 0 (executeCompiled: registers zero but r1 = ctx and r10 the first frame's
   // pointer, as it has just written them): the locals from constants instead of 22 reads.
   out.push(`let ${Array.from({ length: 11 }, (_, i) => `l${i} = 0, h${i} = 0`).join(', ')};`);
@@ -1341,9 +1345,12 @@ export function executeCompiled(entry: ProgramImage, mem: Memory, init: (r: BigU
   }
   const R = S.R;
   const R32 = S.R32;
-  // r0-r9 zero (as 8-byte words: half the stores of int32 halves), r10 the first frame's pointer.
+  // r0-r9 zero (as 8-byte words: half the stores of int32 halves), r10 the first frame's pointer. An XDP entry into
+  // the JavaScript form takes its registers from constants (generate's pc -1) and every path out of it that leaves
+  // registers for anyone to read spills them all (or r0 at the exit): its zeros are written only before the
+  // WebAssembly form, which reads them (below).
   const RF = S.RF;
-  RF[0] = RF[1] = RF[2] = RF[3] = RF[4] = RF[5] = RF[6] = RF[7] = RF[8] = RF[9] = 0;
+  if (init !== initCtxRegister) RF[0] = RF[1] = RF[2] = RF[3] = RF[4] = RF[5] = RF[6] = RF[7] = RF[8] = RF[9] = 0;
   mem.framePointer(1);
   R32[20] = FP1_LO;
   R32[21] = FP1_HI;
@@ -1404,6 +1411,7 @@ export function executeCompiled(entry: ProgramImage, mem: Memory, init: (r: BigU
           S.wasmRun = run;
         }
         if (run) {
+          if (fresh) RF[0] = RF[2] = RF[3] = RF[4] = RF[5] = RF[6] = RF[7] = RF[8] = RF[9] = 0;
           fresh = false;
           W32[LEFT] = S.left;
           inWasm = true;
