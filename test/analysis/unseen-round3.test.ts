@@ -381,7 +381,7 @@ int fw_fixed(struct xdp_md *ctx)
 	if ((void *)(ip + 1) > data_end)
 		return XDP_DROP;
 	ip->ttl--;
-	ip->check = 0;
+	ip->check += bpf_htons(0x0100);
 	return handle(ctx, ip->protocol);
 }
 `;

@@ -527,7 +527,7 @@ int dnat(struct xdp_md *ctx)
 	if ((void *)(iph + 1) > data_end)
 		return XDP_PASS;
 	iph->daddr = bpf_htonl(0x0a000001); // nat
-	iph->check = 0;
+	iph->check = bpf_htons(0x1234);
 	return XDP_PASS;
 }
 `;

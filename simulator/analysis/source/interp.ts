@@ -10,6 +10,7 @@ import {
   HELPER_RESULTS,
   INVALIDATING_HELPERS,
   KERNEL_CONSTANTS,
+  KERNEL_STRUCTS,
   XDP_ACTIONS,
   XDP_MD_FIELDS,
   foreignFamily,
@@ -378,7 +379,7 @@ export class Analyzer {
     const base = typeBase(typeNode, this.decls);
     for (const d of n.childrenForFieldName('declarator')) {
       if (!d) continue;
-      const shape = declaratorShape(d);
+      const shape = declaratorShape(d, this.decls);
       if (!shape.name || shape.isFunction) continue;
       const t: TypeRef = { base, ptr: shape.ptr, dims: shape.dims };
       const value = d.type === 'init_declarator' ? d.childForFieldName('value') : null;
@@ -417,7 +418,7 @@ export class Analyzer {
       for (const [x, y] of [[a, b], [b, a]] as const) {
         if (x.l4Updated && !y.l4Updated && (named || y.l4Pending === l4Before)) y.l4Updated = true;
         if (x.icmpUpdated && !y.icmpUpdated && (named || y.icmpPending === icmpBefore)) y.icmpUpdated = true;
-        if (x.csumUpdated && !y.csumUpdated && (named || y.csumPending === ipBefore)) markCsumUpdated(y);
+        if (x.csumUpdated && !x.csumZeroed && !y.csumUpdated && (named || y.csumPending === ipBefore)) markCsumUpdated(y);
       }
     }
     return joinStates([a, b]);
@@ -1058,7 +1059,12 @@ export class Analyzer {
         const op = n.childForFieldName('operator')?.text;
         const arg = n.childForFieldName('argument');
         if (!arg) return { v: TOP };
-        if (op === '&') return this.addressOf(arg, st);
+        if (op === '&') {
+          // `&pkt` handed on (a parser filling a struct of pointers): what its members point at is no longer known.
+          const root = rootIdentifier(arg);
+          if (root) this.forgetMembers(root, st);
+          return this.addressOf(arg, st);
+        }
         const p = this.eval(arg, st);
         const cell = p.v.k === 'top' && p.v.ref ? this.refCells.get(p.v.ref) : undefined;
         if (cell) return { v: cell.written ?? cell.value, t: p.t ? derefType(p.t) : undefined };
@@ -1212,11 +1218,35 @@ export class Analyzer {
       st.copies = copies;
     }
     if (forStore) return this.storeRoot(arg, st, storeNode ?? n);
+    const kept = this.memberSlot(n, st);
+    const slot = kept ? st.vars.get(kept) : undefined;
+    if (slot) return { v: slot.v, t: slot.t };
     this.eval(arg, st);
     if (copy) return { v: { k: 'top', stack: true, field: fieldName, l4: l4HeaderOf(copy.t, this) } };
     // A member of a local struct (`fib.ipv6_src`, which decays to a pointer): the program's own memory.
     const root = rootIdentifier(arg);
     return { v: root && st.vars.has(root) && st.vars.get(root)?.t?.ptr === 0 ? { k: 'top', stack: true } : TOP };
+  }
+
+  /**
+   * `pkt.tcp` where `pkt` is a local struct (not an array, not a pointer): the name of the slot that keeps a pointer
+   * stored into that member. One level only; taking `&pkt` or assigning `pkt` forgets the slots.
+   */
+  private memberSlot(n: Node, st: State): string | undefined {
+    const u = unparen(n);
+    if (u.type !== 'field_expression') return undefined;
+    const op = u.childForFieldName('operator')?.text ?? u.child(1)?.text;
+    const arg = u.childForFieldName('argument');
+    const field = u.childForFieldName('field')?.text;
+    if (op !== '.' || !arg || !field || unparen(arg).type !== 'identifier') return undefined;
+    const name = unparen(arg).text;
+    const t = st.vars.get(name)?.t;
+    if (!t || t.ptr !== 0 || t.dims.length !== 0 || !/^(?:struct|union) /.test(resolveTypedef(t, this.decls).base)) return undefined;
+    return `${name}.${field}`;
+  }
+
+  private forgetMembers(name: string, st: State): void {
+    for (const k of [...st.vars.keys()]) if (k.startsWith(`${name}.`)) st.vars.delete(k);
   }
 
   /** `ip` in `ip.daddr` when it is a local `struct iphdr` (ipv6hdr, tcphdr, udphdr), with the type of a pointer to it. */
@@ -1504,15 +1534,26 @@ export class Analyzer {
         const slot = st.vars.get(name);
         if (slot) {
           st.vars.set(name, { v: slot.t?.volatile ? TOP : stamp(retype(value.v, slot.t), st), t: slot.t });
+          this.forgetMembers(name, st);
           return;
         }
         const g = this.global(name);
         if (g?.isConst) this.rodataWrite(name, n);
         return;
       }
-      case 'field_expression':
+      case 'field_expression': {
         this.field(target, st, true, n);
+        // A pointer kept in a member of a local struct (`pkt.tcp = tcp;`): read back through `pkt.tcp` as itself.
+        const key = this.memberSlot(target, st);
+        if (key) {
+          // Only a pointer typed as a struct (the member's own type is not kept with the layout): `p.eth = data`
+          // through `void *` stays unknown, as before.
+          const typed = !!value.t && value.t.ptr === 1 && value.t.dims.length === 0 && /^(?:struct|union) /.test(resolveTypedef({ ...value.t, ptr: 0 }, this.decls).base);
+          if (typed) st.vars.set(key, { v: stamp(value.v, st), t: value.t });
+          else st.vars.delete(key);
+        }
         return;
+      }
       case 'subscript_expression':
         this.subscript(target, st, true, n);
         return;
@@ -2323,16 +2364,20 @@ export class Analyzer {
     // checksum not updated after the change, on a path that left that change open (csumOpen: the join of a callee's
     // `return XDP_PASS` before any change with its `return XDP_TX` after the change and the update is no such path).
     const sendsOn = intended.length === v.vals.length && !v.more && v.vals.length > 0 && v.vals.every((c) => c.v === 2 || c.v === 3 || c.v === 4);
-    if (st.csumPending && !st.csumUpdated && st.csumOpen && !Analyzer.swapOnly(st.csumPending.writes) && sendsOn) {
-      this.staleChecksum(st.csumPending, v.vals.map((c) => c.v));
+    // `check = 0` on every path here and the sum never stored after it: the header goes out with a checksum of 0.
+    const zeroedOpen = !!st.csumZeroed && !!st.csumPending && !Analyzer.swapOnly(st.csumPending.writes);
+    const plainOpen = !st.csumUpdated && !!st.csumOpen;
+    if (st.csumPending && (plainOpen || zeroedOpen) && !Analyzer.swapOnly(st.csumPending.writes) && sendsOn) {
+      this.staleChecksum(st.csumPending, v.vals.map((c) => c.v), !!st.csumZeroed);
+    } else if (zeroedOpen && this.redirectedHere(expr, intended)) {
+      this.staleChecksum(st.csumPending!, [4], true);
     } else {
       // Paths joined before the return (`action = XDP_DROP` on one, the change and `action = bpf_redirect(...)` on
       // another): the values whose own path changed the header and sent the packet on without an update.
       const sent = intended.filter((c) => c.csumStale && (c.v === 2 || c.v === 3 || c.v === 4) && !Analyzer.swapOnly(c.csumStale.writes));
       // `return bpf_redirect_map(...)`: the verdict is made here, on every path that reaches it, so a change this
       // path left open is sent on with the redirect (the fallback value on a missing key aside).
-      const call = expr ? unparen(expr) : undefined;
-      const madeHere = call?.type === 'call_expression' && /^bpf_redirect/.test(calleeName(call) ?? '') && st.csumOpen && !Analyzer.swapOnly(st.csumOpen.writes);
+      const madeHere = this.redirectedHere(expr, intended) && st.csumOpen && !Analyzer.swapOnly(st.csumOpen.writes);
       // Each path's own change: two mistakes on two paths that meet before the return are two findings.
       const byChange = new Map<object, number[]>();
       for (const c of sent) byChange.set(c.csumStale!, [...(byChange.get(c.csumStale!) ?? []), c.v]);
@@ -2345,7 +2390,7 @@ export class Analyzer {
     const l4 = st.l4Pending;
     const proto = l4?.proto ?? addressOnlyProto(l4, st.l4Proof);
     // `return bpf_redirect_map(...)` sends the packet on with the redirect, as for the IPv4 checksum above.
-    const redirectHere = !!expr && unparen(expr).type === 'call_expression' && /^bpf_redirect/.test(calleeName(unparen(expr)) ?? '') && intended.some((c) => c.v === 4);
+    const redirectHere = this.redirectedHere(expr, intended);
     const l4Values = sendsOn ? v.vals.map((c) => c.v) : redirectHere ? [4] : [];
     if (l4 && proto && !st.l4Updated && !Analyzer.swapOnly(l4.writes) && l4Values.length > 0) {
       const ipNode = st.csumPending && !st.csumUpdated && !Analyzer.swapOnly(st.csumPending.writes) ? (st.csumPending.writes.find((w) => w.from === undefined) ?? st.csumPending.writes[0])?.node : undefined;
@@ -2403,6 +2448,26 @@ export class Analyzer {
         this.calleePlace(kept, at),
       );
     }
+  }
+
+  /**
+   * The return's own expression redirects: `return bpf_redirect_map(...)`, one side of a choice
+   * (`return ok ? bpf_redirect(ifindex, 0) : XDP_PASS;`), or a call of the program's own function whose XDP_REDIRECT
+   * is a redirect helper's result (`return send(eth, ifindex);` ending in `return bpf_redirect_map(...)`). The verdict
+   * is made by this return on every path that reaches it, the fallback value on a missing entry aside.
+   */
+  private redirectedHere(expr: Node | null, intended: ConstVal[]): boolean {
+    if (!intended.some((c) => c.v === 4)) return false;
+    const made = (e: Node | null | undefined, depth: number): boolean => {
+      if (!e || depth > 8) return false;
+      const u = unparen(e);
+      if (u.type === 'conditional_expression') return made(u.childForFieldName('consequence'), depth + 1) || made(u.childForFieldName('alternative'), depth + 1);
+      if (u.type !== 'call_expression') return false;
+      const name = calleeName(u) ?? '';
+      if (/^bpf_redirect/.test(name)) return true;
+      return this.decls.functions.has(name) && intended.some((c) => c.v === 4 && /^bpf_redirect/.test(c.callee ?? ''));
+    };
+    return made(expr, 0);
   }
 
   /**
@@ -2499,7 +2564,10 @@ export class Analyzer {
     if (field === 'check') {
       const zeroing = !!value && single(value) === 0;
       const completes = !zeroing && !!st.csumZeroed;
+      // `check = 0` starts a recompute; until the sum is stored, the change this path made stays open.
+      const open = zeroing ? st.csumOpen : undefined;
       markCsumUpdated(st);
+      if (open) st.csumOpen = open;
       if (zeroing) st.csumZeroed = true;
       if (completes) st.csumRecomputed = true;
       return;
@@ -2530,14 +2598,19 @@ export class Analyzer {
     return JSON.stringify(to) === JSON.stringify((from as string[]).sort()) && [...last].some(([t, f]) => t !== f);
   }
 
-  private staleChecksum(pending: NonNullable<State['csumPending']>, values: number[]): void {
-    // The change to report: the first store of a value that is not another header field (a swap is harmless).
-    const p = pending.writes.find((w) => w.from === undefined) ?? pending.writes[0]!;
+  private staleChecksum(pending: NonNullable<State['csumPending']>, values: number[], zeroed = false): void {
+    // The change to report: the first store of a value that is not another header field (a swap is harmless). After
+    // `check = 0` the sum is due once the header is complete: the last change, where its computation belongs.
+    const own = pending.writes.filter((w) => w.from === undefined);
+    const p = (zeroed ? own.at(-1) : own[0]) ?? pending.writes[0]!;
     const actions = [...new Set(values)].map((v) => XDP_ACTIONS[v]).join('/');
     const where = p.field === 'ttl' ? 'the stack or the next router' : 'the receiver';
-    const message =
-      `\`${p.field}\` of the IPv4 header is changed here, but the header checksum (\`check\`) is not updated before ` +
-      `${actions}: ${where} drops the packet as corrupt. Update \`check\` incrementally, or set it to 0 and recompute it.`;
+    const message = zeroed
+      ? `\`${p.field}\` of the IPv4 header is changed here, and the header checksum (\`check\`) was set to 0 but is not ` +
+        `computed before ${actions}: a checksum of 0 is no checksum for IPv4, so ${where} drops the packet as corrupt. ` +
+        'Store the computed sum into `check` after the last change.'
+      : `\`${p.field}\` of the IPv4 header is changed here, but the header checksum (\`check\`) is not updated before ` +
+        `${actions}: ${where} drops the packet as corrupt. Update \`check\` incrementally, or set it to 0 and recompute it.`;
     if (p.away) {
       this.reportAway('stale-checksum', p.away as Away, message);
       return;
@@ -2873,7 +2946,22 @@ function l4HeaderOf(t: TypeRef | undefined, a: Analyzer): 'tcp' | 'udp' | undefi
   if (!t) return undefined;
   const r = resolveTypedef(t, a.decls);
   if (r.ptr !== 1 || r.dims.length !== 0) return undefined;
-  return r.base === 'struct tcphdr' ? 'tcp' : r.base === 'struct udphdr' ? 'udp' : undefined;
+  if (r.base === 'struct tcphdr' || ownHeaderLike(r.base, a, 20, OWN_TCP)) return 'tcp';
+  if (r.base === 'struct udphdr' || ownHeaderLike(r.base, a, 8, OWN_UDP)) return 'udp';
+  return undefined;
+}
+
+// The kernel's field names at the kernel's offsets: a struct of the program's own named otherwise (`struct tcp_hdr`,
+// `struct udp_header`, a typedef'd copy) that lays these out is that header, and its `check` that header's checksum.
+const OWN_TCP: Record<string, number> = { source: 0, dest: 2, seq: 4, ack_seq: 8, check: 16 };
+const OWN_UDP: Record<string, number> = { source: 0, dest: 2, len: 4, check: 6 };
+const OWN_IP: Record<string, number> = { ttl: 8, protocol: 9, check: 10, saddr: 12, daddr: 16 };
+
+function ownHeaderLike(base: string, a: Analyzer, size: number, want: Record<string, number>): boolean {
+  if (!/^(?:struct|union) /.test(base) || KERNEL_STRUCTS[base]) return false;
+  const l = structOf(base, a.decls);
+  if (!l || l.size !== size) return false;
+  return Object.entries(want).every(([f, off]) => l.fields[f]?.offset === off);
 }
 
 /** The checksum field of `struct icmphdr` (`checksum`) or of `struct icmp6hdr` (`icmp6_cksum`). */
@@ -2899,7 +2987,7 @@ function isIp6Header(t: TypeRef | undefined, a: Analyzer): boolean {
 function isIpHeader(t: TypeRef | undefined, a: Analyzer): boolean {
   if (!t) return false;
   const r = resolveTypedef(t, a.decls);
-  return r.ptr === 1 && r.dims.length === 0 && r.base === 'struct iphdr';
+  return r.ptr === 1 && r.dims.length === 0 && (r.base === 'struct iphdr' || ownHeaderLike(r.base, a, 20, OWN_IP));
 }
 
 function isBound(p: Val, b: Val): boolean {
@@ -3127,7 +3215,7 @@ function widen(s: State): State {
   return out;
 }
 
-const BYTE_ORDER = /^(?:__constant_|__bpf_constant_|__bpf_)?(?:htons|htonl|ntohs|ntohl)$|^(?:__)?(?:cpu_to_be|cpu_to_le|be|le)(?:16|32|64)(?:_to_cpu)?$|^(?:htobe|htole|be|le)(?:16|32|64)(?:toh)?$/;
+const BYTE_ORDER = /^(?:__constant_|__bpf_constant_|__bpf_)?(?:htons|htonl|ntohs|ntohl)$|^(?:__)?(?:cpu_to_be|cpu_to_le|be|le)(?:16|32|64)(?:_to_cpu)?$|^(?:htobe|htole|be|le)(?:16|32|64)(?:toh)?$|^_*(?:constant_|f)?swab(?:16|32|64)$|^(?:__builtin_|__)?bswap_?(?:16|32|64)$/;
 
 /** `ip->protocol == IPPROTO_TCP` (or a local read from it): what the comparison proves where it holds. */
 function protocolTest(x: Val, y: Val): L4Proof | undefined {

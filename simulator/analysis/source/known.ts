@@ -47,6 +47,8 @@ export const KERNEL_CONSTANTS: Record<string, KernelConstant> = {
   BPF_NOEXIST: { value: 1, family: 'flag' },
   BPF_EXIST: { value: 2, family: 'flag' },
   BPF_F_RDONLY_PROG: { value: 1 << 7, family: 'flag' },
+  // <linux/if_ether.h>: the size of an Ethernet address, for arrays a program's own headers declare with it.
+  ETH_ALEN: { value: 6 },
   BPF_F_WRONLY_PROG: { value: 1 << 8, family: 'flag' },
   BPF_F_BROADCAST: { value: 1 << 3, family: 'flag' },
   BPF_F_EXCLUDE_INGRESS: { value: 1 << 4, family: 'flag' },

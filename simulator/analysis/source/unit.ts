@@ -266,7 +266,7 @@ function collectFunction(node: Node, prevEnd: number, unit: Unit, decls: Decls):
     if (!p || p.type !== 'parameter_declaration') continue;
     const t = p.childForFieldName('type');
     const d = p.childForFieldName('declarator');
-    const shape = d ? declaratorShape(d) : { name: undefined, ptr: 0, dims: [] };
+    const shape = d ? declaratorShape(d, decls) : { name: undefined, ptr: 0, dims: [] };
     params.push({ name: shape.name ?? '', type: { base: typeBase(t, decls), ptr: shape.ptr, dims: shape.dims } });
   }
   let section: string | undefined;
@@ -295,8 +295,11 @@ export function declaratorName(n: Node | null): string | undefined {
   return undefined;
 }
 
-/** Name, pointer depth and array dimensions of a declarator (`*eth`, `buf[16]`, `*const p`). */
-export function declaratorShape(n: Node): { name?: string; ptr: number; dims: (number | null)[]; isFunction?: boolean } {
+/**
+ * Name, pointer depth and array dimensions of a declarator (`*eth`, `buf[16]`, `*const p`). With the declarations, a
+ * dimension named by a macro or an expression (`__u8 sha[ETH_ALEN]`, `buf[2 * N]`) is evaluated as well.
+ */
+export function declaratorShape(n: Node, decls?: Decls): { name?: string; ptr: number; dims: (number | null)[]; isFunction?: boolean } {
   let ptr = 0;
   const dims: (number | null)[] = [];
   let isFunction = false;
@@ -315,7 +318,7 @@ export function declaratorShape(n: Node): { name?: string; ptr: number; dims: (n
       case 'array_declarator':
       case 'abstract_array_declarator': {
         const size = cur.childForFieldName('size');
-        dims.push(size ? literalNumber(size.text) ?? null : null);
+        dims.push(size ? (literalNumber(size.text) ?? (decls ? constEval(size, decls) : undefined) ?? null) : null);
         cur = cur.childForFieldName('declarator');
         continue;
       }
@@ -415,7 +418,7 @@ function collectTypedef(node: Node, decls: Decls): void {
   const base = typeBase(t, decls);
   for (const d of node.childrenForFieldName('declarator')) {
     if (!d) continue;
-    const shape = declaratorShape(d);
+    const shape = declaratorShape(d, decls);
     if (shape.name && !shape.isFunction) decls.typedefs.set(shape.name, { base, ptr: shape.ptr, dims: shape.dims });
   }
 }
@@ -434,7 +437,7 @@ function collectGlobal(node: Node, unit: Unit, decls: Decls): void {
   const base = typeBase(t, decls);
   for (const d of node.childrenForFieldName('declarator')) {
     if (!d) continue;
-    const shape = declaratorShape(d);
+    const shape = declaratorShape(d, decls);
     if (!shape.name || shape.isFunction) continue;
     if (section === '.maps' || section === 'maps') {
       decls.maps.set(shape.name, mapDecl(shape.name, unit.text.slice(node.startIndex, node.endIndex), decls));
@@ -500,7 +503,7 @@ function structLayout(node: Node, decls: Decls): StructLayout | undefined {
       else if (c.type === 'bitfield_clause' && members.length > 0) members[members.length - 1]!.width = c.namedChild(0) ?? undefined;
     }
     for (const { d, width } of members) {
-      const shape = declaratorShape(d);
+      const shape = declaratorShape(d, decls);
       const type: TypeRef = { base, ptr: shape.ptr, dims: shape.dims };
       const elemSize = sizeOfType({ base, ptr: shape.ptr, dims: [] }, decls);
       const total = sizeOfType(type, decls);
@@ -609,7 +612,7 @@ export function pointeeSize(t: TypeRef, decls: Decls): number | undefined {
 export function typeDescriptor(n: Node, decls: Decls): TypeRef {
   const base = typeBase(n.childForFieldName('type'), decls);
   const d = n.childForFieldName('declarator');
-  const shape = d ? declaratorShape(d) : { ptr: 0, dims: [] };
+  const shape = d ? declaratorShape(d, decls) : { ptr: 0, dims: [] };
   return { base, ptr: shape.ptr, dims: shape.dims };
 }
 
