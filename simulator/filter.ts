@@ -1106,11 +1106,18 @@ export function dissectFields(frame: Uint8Array, wanted?: ReadonlySet<string>): 
     if (l) l.push(v);
     else out.set(k, [v]);
   };
+  quotedNow = false;
   ether(frame, add, 0);
   return out;
 }
 
 type Add = (k: string, v: Value) => void;
+
+/**
+ * Whether the dissection in progress is inside the packet an ICMP error quotes: as in Wireshark (and dissect-tree),
+ * that packet ends where the capture does, and a header with no byte after it is followed by no protocol.
+ */
+let quotedNow = false;
 
 /** The fields the dissection in progress keeps (dissectFields' `wanted`; undefined: all of them). */
 let wantedNow: ReadonlySet<string> | undefined;
@@ -1241,6 +1248,11 @@ function rareType(f: Uint8Array, type: number, off: number, add: Add, depth: num
 }
 
 function ipv4(f: Uint8Array, o: number, add: Add, depth: number): void {
+  // Version 6 where IPv4 was announced is IPv6 to Wireshark, after a bogus IPv4 header (see dissect-tree).
+  if (o < f.length && f[o]! >> 4 === 6) {
+    add('ip', 1);
+    return ipv6(f, o, add, depth);
+  }
   // A header cut short (snap length, a quoted packet) is still IP to Wireshark, with the fields that were captured.
   if (o + 20 > f.length) return void (o < f.length && ipv4Cut(f, o, add));
   const ihl = (f[o]! & 15) * 4;
@@ -1263,7 +1275,11 @@ function ipv4(f: Uint8Array, o: number, add: Add, depth: number): void {
   add('ip.flags.mf', (frag >> 13) & 1);
   add('ip.frag_offset', (frag & 0x1fff) * 8);
   if (frag & 0x1fff) return;
-  l4(f, o + ihl, f[o + 9]!, add, depth);
+  // No payload by the stated length: no protocol follows (quoted, what was captured decides).
+  const total = u16(f, o + 2);
+  if (!quotedNow && total === ihl) return;
+  // The packet ends at its stated length (what follows is the Ethernet trailer).
+  l4(total > ihl && o + total < f.length ? f.subarray(0, o + total) : f, o + ihl, f[o + 9]!, add, depth);
 }
 
 /** An IPv4 header of fewer than 20 bytes (1 or more): ip, and each field whose bytes are there, as Wireshark. */
@@ -1292,6 +1308,8 @@ function ipv4Cut(f: Uint8Array, o: number, add: Add): void {
 }
 
 function ipv6(f: Uint8Array, o: number, add: Add, depth: number): void {
+  // Another version than 6 is not IPv6 to Wireshark: its version field, then its bytes as data.
+  if (o < f.length && f[o]! >> 4 !== 6) return void add('ipv6', 1);
   if (o + 40 > f.length) {
     // Cut short: IPv6 to Wireshark all the same, with the fields before the addresses that were captured.
     if (o >= f.length) return;
@@ -1337,7 +1355,10 @@ function ipv6(f: Uint8Array, o: number, add: Add, depth: number): void {
       if (offset) return;
     } else break;
   }
-  l4(f, p, next, add, depth);
+  // No payload by the stated length: no protocol follows; the packet ends there (then the Ethernet trailer).
+  const plen = u16(f, o + 4);
+  if (!quotedNow && o + 40 + plen <= p) return;
+  l4(o + 40 + plen < f.length ? f.subarray(0, o + 40 + plen) : f, p, next, add, depth);
 }
 
 function l4(f: Uint8Array, p: number, proto: number, add: Add, depth: number): void {
@@ -1404,17 +1425,26 @@ function l4(f: Uint8Array, p: number, proto: number, add: Add, depth: number): v
       add('esp', 1);
       add('esp.spi', u32(f, p + 8));
     }
-  } else if (proto === 1 && p + 2 <= f.length) {
+  } else if (proto === 1 && p + 6 <= f.length) {
+    // (An ICMP message of fewer than 6 bytes has no icmp fields in Wireshark.)
     add('icmp', 1);
     add('icmp.type', f[p]!);
     add('icmp.code', f[p + 1]!);
-    // An error's body is the start of the packet that caused it: its fields count too, as in Wireshark.
-    if ([3, 4, 5, 11, 12].includes(f[p]!) && depth < 3) ipv4(f, p + 8, add, depth + 1);
+    // An error's body is the start of the packet that caused it: its fields count too, as in Wireshark; a redirect
+    // quotes the IP header and 8 bytes after it, and Wireshark looks no further.
+    if ([3, 4, 5, 11, 12].includes(f[p]!) && depth < 3 && p + 8 < f.length) {
+      quotedNow = true;
+      const q = f[p] === 5 ? f.subarray(0, Math.min(f.length, p + 16 + (f[p + 8]! & 15) * 4)) : f;
+      ipv4(q, p + 8, add, depth + 1);
+    }
   } else if (proto === 58 && p + 2 <= f.length) {
     add('icmpv6', 1);
     add('icmpv6.type', f[p]!);
     add('icmpv6.code', f[p + 1]!);
-    if (f[p]! >= 1 && f[p]! <= 4 && depth < 3) ipv6(f, p + 8, add, depth + 1);
+    if (f[p]! >= 1 && f[p]! <= 4 && depth < 3 && p + 8 < f.length && f[p + 8]! >> 4 === 6) {
+      quotedNow = true;
+      ipv6(f, p + 8, add, depth + 1);
+    }
   } else if (proto === 132 && p + 4 <= f.length) {
     add('sctp', 1);
     add('sctp.srcport', u16(f, p));

@@ -132,6 +132,13 @@ class Dissection {
   private covered = 0;
   /** The last VLAN tag of the outer Ethernet header: Wireshark names the trailer after it. */
   private lastTag: 'vlan' | 'ieee8021ad' | undefined;
+  /**
+   * Inside the packet an ICMP error quotes: as in Wireshark, whose quoted packet ends where the capture does, a
+   * header with no byte after it is followed by no protocol (an IP packet's stated length counts only outside).
+   */
+  private quoted = false;
+  /** Where the first IP packet ends by its stated length: past it lies the Ethernet trailer, whatever went wrong inside. */
+  private outerEnd: number | undefined;
 
   constructor(private readonly f: Uint8Array) {}
 
@@ -178,6 +185,14 @@ class Dissection {
    * trailer, named after the last VLAN tag's protocol (vlan.trailer, ieee8021ah.trailer) or eth.trailer.
    */
   rest(complete: boolean): void {
+    // Dissection stopped inside an IP packet (a header cut short or bogus): Wireshark shows nothing more there, but
+    // what lies past the first IP packet's stated length is still the trailer (outside IP: the rest is data).
+    if (!complete && this.outerEnd !== undefined) {
+      if (this.outerEnd > this.f.length) return;
+      complete = true;
+    }
+    // Bytes inside the first IP packet that no layer took (past a redirect's quote) are not trailer.
+    if (this.outerEnd !== undefined && this.outerEnd <= this.f.length) this.covered = Math.max(this.covered, this.outerEnd);
     let n = this.f.length - this.covered;
     if (n <= 0 || this.layers.length >= MAX_LAYERS) return;
     const trailer = complete && this.covered > 0;
@@ -440,8 +455,11 @@ class Dissection {
     ];
     const summary = `Src: ${ip4text(this.f, o + 12)}, Dst: ${ip4text(this.f, o + 16)}`;
     // As Wireshark: a header of another version, or shorter than 20 bytes, shows no fields past the one at fault.
+    // Version 6 where IPv4 was announced (EtherType 0x0800, IP-in-IP, an ICMP error's quote) is an IPv6 packet to
+    // Wireshark, after the bogus IPv4 version.
     if (vihl >> 4 !== 4) {
       this.layer('ip', NAME, o, 1, fields.slice(0, 1), `Bogus IP version (${vihl >> 4})`, `version ${vihl >> 4} is not 4`);
+      if (vihl >> 4 === 6) return this.ipv6(o, end, depth);
       throw new Stop();
     }
     if (ihl < 20) {
@@ -459,9 +477,12 @@ class Dissection {
     }
     if (ihl > 20) fields.push(this.field('ip.options', 'Options', `${ihl - 20} bytes`, o + 20, ihl - 20, { children: this.ipv4Options(o + 20, o + ihl) }));
     this.layer('ip', NAME, o, ihl, fields, summary);
+    if (!this.quoted && this.outerEnd === undefined && total >= ihl) this.outerEnd = o + total;
     // The packet ends at its total length (the rest of the frame is the Ethernet trailer), or at the frame's end.
     const pend = total >= ihl ? Math.min(end, o + total) : end;
     if ((frag & 0x1fff) !== 0) return this.payload(o + ihl, pend, 'Fragment data');
+    // No payload by the stated length (or, quoted, none captured): no protocol follows (a cut capture's does).
+    if (this.quoted ? pend <= o + ihl : total === ihl) return;
     this.transport(proto, o + ihl, pend, depth);
   }
 
@@ -504,6 +525,14 @@ class Dissection {
 
   private ipv6(o: number, end: number, depth: number): void {
     const NAME = 'Internet Protocol Version 6';
+    // Another version than 6 is not IPv6 to Wireshark: the version field, then the bytes as data (Wireshark's data
+    // starts at the version byte too; here after it, layers do not overlap) (an ICMPv6 error quoting IPv4, 6in4 or
+    // EtherType 0x86dd carrying IPv4).
+    if (end > o && this.u8(o) >> 4 !== 6) {
+      const v = this.u8(o) >> 4;
+      this.layer('ipv6', NAME, o, 1, [this.field('ipv6.version', 'Version', String(v), o, 1, { mask: 0xf0 })], `Bogus IP version (${v})`, `version ${v} is not 6`);
+      return this.payload(o + 1, end, 'Data');
+    }
     if (end - o < 40) return void this.short('ipv6', NAME, o, end, 40);
     const w = this.u32(o);
     const plen = this.u16(o + 4);
@@ -563,8 +592,11 @@ class Dissection {
       if (fragmentData) break;
     }
     this.layer('ipv6', NAME, o, p - o, fields, summary, truncated);
+    if (!this.quoted && this.outerEnd === undefined) this.outerEnd = o + 40 + plen;
     if (truncated) throw new Stop();
     if (fragmentData) return this.payload(p, pend, 'Fragment data');
+    // No payload by the stated length (or, quoted, none captured): no protocol follows.
+    if (this.quoted ? pend <= p : o + 40 + plen <= p) return;
     this.transport(next, p, pend, depth);
   }
 
@@ -734,6 +766,8 @@ class Dissection {
   private icmp(o: number, end: number, v6: boolean, depth: number): void {
     const NAME = v6 ? 'Internet Control Message Protocol v6' : 'Internet Control Message Protocol';
     const k = v6 ? 'icmpv6' : 'icmp';
+    // An ICMP (v4) message of fewer than 6 bytes has no icmp fields in Wireshark (tshark -Y icmp does not select it).
+    if (!v6 && end - o < 6) return;
     if (end - o < 4) return void this.short(k, NAME, o, end, 4);
     const type = this.u8(o);
     const code = this.u8(o + 1);
@@ -772,10 +806,17 @@ class Dissection {
     }
     this.layer(k, NAME, o, hdr, fields, `${TYPES[type] ?? `Type ${type}`}${code ? `, code ${code}` : ''}`);
     // An error carries the start of the packet that caused it: dissected as Wireshark does (its fields count too).
-    if (hdr === 8 && depth < MAX_DEPTH && end - o >= 8 + (v6 ? 40 : 20) && ICMP_ERRORS[k].includes(type)) {
-      return v6 ? this.ipv6(o + 8, end, depth + 1) : this.ipv4(o + 8, end, depth + 1);
+    // Whatever follows an error's 8 bytes is the packet it quotes, dissected as far as it goes (a header cut short
+    // is still shown, as Wireshark does).
+    if (hdr === 8 && depth < MAX_DEPTH && end - o > 8 && ICMP_ERRORS[k].includes(type)) {
+      this.quoted = true;
+      // ICMPv6 quotes only IPv6: another version is data.
+      if (v6) return this.u8(o + 8) >> 4 === 6 ? this.ipv6(o + 8, end, depth + 1) : this.payload(o + 8, end, 'Data');
+      // A redirect quotes the IP header and 8 bytes of what follows it, and Wireshark looks no further.
+      return this.ipv4(o + 8, type === 5 ? Math.min(end, o + 16 + (this.u8(o + 8) & 15) * 4) : end, depth + 1);
     }
-    this.payload(o + hdr, end, 'ICMP data');
+    // Bytes 4-7 belong to the header even when cut short: no data before byte 8.
+    this.payload(o + Math.max(hdr, 8), end, 'ICMP data');
   }
 
   private gre(o: number, end: number, depth: number): void {

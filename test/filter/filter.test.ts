@@ -118,6 +118,7 @@ test('IPv6 addresses and networks, MAC forms', () => {
   const f = new Uint8Array(14 + 40 + 8);
   f.set([0x86, 0xdd], 12);
   f[14] = 0x60;
+  f[14 + 5] = 8; // payload length 8 (with 0 there is no payload: no udp, as in tshark -Y)
   f[14 + 6] = 17;
   f.set([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], 14 + 8);
   f.set([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 2], 14 + 24);
