@@ -48,6 +48,7 @@ const USAGE = `Usage:
                                              attributes program, programName, capture, packet, driver, profile, maps,
                                              stopOnEntry) for nvim-dap, dap-mode, Helix
   xdp-lens help
+  xdp-lens --version
 
 CAPTURE may be - (or /dev/stdin) for standard input, or a FIFO: packets are run as they arrive, e.g.
   tcpdump -i eth0 -U -w - | xdp-lens run prog.c -
@@ -1481,6 +1482,12 @@ export async function main(argv: string[]): Promise<number> {
         runDebugAdapter();
         return await new Promise<number>(() => {});
       }
+      case 'version':
+      case '--version':
+      case '-V':
+        if (rest.length) throw new XdpLensError(`${cmd} takes no arguments, not '${rest[0]}'`);
+        out(`xdp-lens ${VERSION}`);
+        return 0;
       case undefined:
       case 'help':
       case '--help':

@@ -131,3 +131,16 @@ test('exit lines: each packet is credited to the return statement it left throug
   assert.ok(raw.every((x) => x.line === raw[0]!.line && !/\breturn\b/.test(src[x.line - 1]!)));
   assert.equal(cli(['run', 'examples/xdp_filter.c', 'examples/demo.pcap', '--exit-lines', 'sometimes']).status, 2);
 });
+
+test('--version prints the version of package.json and exits 0; with an argument it is bad usage (exit 2)', () => {
+  const { version } = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { version: string };
+  const bundled = existsSync(join(repo, 'dist', 'cli.js'));
+  for (const flag of ['--version', '-V', 'version']) {
+    const r = cli([flag]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, `xdp-lens ${bundled ? version : '0.0.0-dev'}\n`);
+  }
+  const bad = cli(['--version', 'x']);
+  assert.equal(bad.status, 2);
+  assert.equal(bad.stderr, "xdp-lens: --version takes no arguments, not 'x'\n");
+});
