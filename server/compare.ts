@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { Connection } from 'vscode-languageserver/node';
 import { compareWithKernel, formatComparison } from '../simulator/kernel-compare.ts';
 import { XdpLensError, loadProgramFileWithObject } from '../simulator/session.ts';
-import { INPUT_LIMITS, readInputText } from '../simulator/input.ts';
+import { INPUT_LIMITS, readInputJson } from '../simulator/input.ts';
 import { openCapture, CaptureError } from '../simulator/net/capture.ts';
 import { outgoingNote } from './run.ts';
 import { CompareKernelRequest, type CompareKernelParams, type CompareKernelResult } from './protocol.ts';
@@ -44,7 +44,7 @@ export function registerCompareHandler(connection: Connection, host: RunHost): v
     let maps: unknown;
     if (params.maps) {
       try {
-        maps = JSON.parse(readInputText(params.maps, 'maps seed', INPUT_LIMITS.maps));
+        maps = readInputJson(params.maps, 'maps seed', INPUT_LIMITS.maps);
       } catch (e) {
         return fail(`cannot read the maps seed ${params.maps}: ${(e as Error).message}`);
       }

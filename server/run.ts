@@ -15,7 +15,7 @@ import { parseDwarf } from '../simulator/elf/dwarf.ts';
 import { tmpdir } from 'node:os';
 import { createHash } from 'node:crypto';
 import { basename, dirname, extname, join } from 'node:path';
-import { INPUT_LIMITS, readInputText } from '../simulator/input.ts';
+import { INPUT_LIMITS, readInputJson, readInputText } from '../simulator/input.ts';
 import { compileShared } from './compiles.ts';
 import { fileURLToPath } from 'node:url';
 import type { CancellationToken, Connection } from 'vscode-languageserver/node';
@@ -395,7 +395,7 @@ async function prepareRun(
   if (params.maps !== undefined) {
     if (typeof params.maps !== 'string' || params.maps === '') return { error: 'maps must be the path of a --maps JSON file' };
     try {
-      maps = JSON.parse(readInputText(params.maps, 'map seed', INPUT_LIMITS.maps));
+      maps = readInputJson(params.maps, 'map seed', INPUT_LIMITS.maps);
     } catch (e) {
       return { error: `cannot use the map seed ${params.maps}: ${(e as Error).message}` };
     }

@@ -25,7 +25,7 @@ import { analyzeFile } from './analysis/index.ts';
 import { formatJson, formatSarif, formatText, REPORT_FORMATS, type ReportFormat } from './analysis/report.ts';
 import type { Finding } from './analysis/findings.ts';
 import { checksumBreaks, type ChecksumBreak } from './analysis/checksum.ts';
-import { INPUT_LIMITS, InputFileError, nonUtf8Argument, readInputFile, readInputText } from './input.ts';
+import { INPUT_LIMITS, InputFileError, nonUtf8Argument, readInputFile, readInputJson, readInputText } from './input.ts';
 import { checkProgramSeeds, parseRoutes } from './seeds.ts';
 import type { FibRoute } from './vm/types.ts';
 import { RefusalLog, kernelRefusals, refusalText, refusalsBeforeRun } from './verifier-refusals.ts';
@@ -198,12 +198,7 @@ function hex(b: Uint8Array): string {
 }
 
 function readJson(path: string, what: string, limit: number): unknown {
-  const text = readInputText(path, `${what} file`, limit);
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new XdpLensError(`${path}: not valid JSON: ${(e as Error).message}`);
-  }
+  return readInputJson(path, `${what} file`, limit);
 }
 
 /** formatTs(pkt.tsNs), from the packet's numeric timestamp when it has one (no BigInt to string). */

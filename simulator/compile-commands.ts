@@ -4,7 +4,7 @@
 // ours. Relative paths resolve against the entry's "directory".
 import { statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { INPUT_LIMITS, readInputText } from './input.ts';
+import { INPUT_LIMITS, readInputJson } from './input.ts';
 
 export interface CompileCommandFlags {
   includeDirs: string[];
@@ -53,7 +53,7 @@ function readDatabase(dbPath: string): unknown {
   const st = statSync(dbPath);
   const stamp = `${st.mtimeMs}:${st.size}:${st.ino}`;
   if (lastDb && lastDb.path === dbPath && lastDb.stamp === stamp) return lastDb.db;
-  const db: unknown = JSON.parse(readInputText(dbPath, 'compilation database', INPUT_LIMITS.compileCommands));
+  const db: unknown = readInputJson(dbPath, 'compilation database', INPUT_LIMITS.compileCommands);
   lastDb = { path: dbPath, stamp, db };
   return db;
 }
@@ -66,7 +66,9 @@ export function flagsFromCompileCommands(dbPath: string, file: string): CompileC
   try {
     db = readDatabase(dbPath);
   } catch (e) {
-    return `${dbPath}: cannot read the compilation database: ${(e as Error).message}`;
+    const message = (e as Error).message;
+    // A JSON error already names the file, line and column.
+    return message.startsWith(`${dbPath}:`) ? message : `${dbPath}: cannot read the compilation database: ${message}`;
   }
   if (!Array.isArray(db)) return `${dbPath}: a compilation database is a JSON array of entries`;
   const target = resolve(file);

@@ -131,3 +131,112 @@ export function nonUtf8Argument(args: readonly string[]): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * The JSON value of the file at `path` (read as readInputText reads it). Text that is not JSON is an InputFileError
+ * naming the line and column of the first character that cannot be read: `maps.json:3:12: not valid JSON: expected
+ * ',' or '}' after a member, found ']'`.
+ */
+export function readInputJson(path: string, what: string, limit: number): unknown {
+  const text = readInputText(path, what, limit);
+  try {
+    return JSON.parse(text);
+  } catch {
+    const { offset, reason } = jsonError(text);
+    let line = 1;
+    let lineStart = 0;
+    for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
+      line++;
+      lineStart = i + 1;
+    }
+    throw new InputFileError(path, `${path}:${line}:${offset - lineStart + 1}: not valid JSON: ${reason}`);
+  }
+}
+
+/**
+ * Where and why `text` (which JSON.parse refused) stops being JSON (RFC 8259). A scan with an explicit stack, so a
+ * file nested a million deep is read without recursion.
+ */
+export function jsonError(text: string): { offset: number; reason: string } {
+  const n = text.length;
+  let i = 0;
+  const stack: ('{' | '[')[] = [];
+  /** The container on top of the stack was just opened: it may close at once, and has no ',' before its first member. */
+  let fresh = false;
+  const shown = (at: number): string => (at >= n ? 'the end of the file' : `'${JSON.stringify(text[at]).slice(1, -1)}'`);
+  const fail = (reason: string, at = i) => ({ offset: at, reason: `${reason}, found ${shown(at)}` });
+  const ws = () => {
+    while (i < n && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
+  };
+  /** Reads a string at i (text[i] === '"'); undefined when it is well formed. */
+  const string = (): { offset: number; reason: string } | undefined => {
+    i++;
+    for (;;) {
+      if (i >= n) return fail('a string is not closed');
+      const c = text.charCodeAt(i);
+      if (c === 0x22) return void i++;
+      if (c < 0x20) return { offset: i, reason: 'a control character (a raw line break or tab?) inside a string; write it as \\n or \\t' };
+      if (c === 0x5c) {
+        const e = text[i + 1];
+        if (e !== undefined && '"\\/bfnrt'.includes(e)) i += 2;
+        else if (e === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) i += 6;
+        else return { offset: i, reason: 'a backslash escape JSON does not have' };
+      } else i++;
+    }
+  };
+  /** Reads one scalar value or opens a container at i; undefined when well formed. */
+  const value = (): { offset: number; reason: string } | undefined => {
+    ws();
+    const c = text[i];
+    if (c === '{' || c === '[') {
+      stack.push(c);
+      fresh = true;
+      i++;
+      return undefined;
+    }
+    if (c === '"') return string();
+    for (const word of ['true', 'false', 'null']) {
+      if (text.startsWith(word, i)) {
+        i += word.length;
+        return undefined;
+      }
+    }
+    const m = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/.exec(text.slice(i, i + 400));
+    if (m && m[0].length > 0 && m[0] !== '-') {
+      i += m[0].length;
+      return undefined;
+    }
+    return fail('expected a value (an object, list, string, number, true, false or null)');
+  };
+  // After each value: in a container, ',' or its close; at the top, only white space.
+  let bad = value();
+  if (bad) return bad;
+  for (;;) {
+    ws();
+    const top = stack[stack.length - 1];
+    if (top === undefined) return i < n ? fail('expected the end of the file after the value') : { offset: i, reason: 'not JSON' };
+    const close = top === '{' ? '}' : ']';
+    if (text[i] === close) {
+      stack.pop();
+      fresh = false;
+      i++;
+      continue;
+    }
+    if (!fresh) {
+      if (text[i] !== ',') return fail(top === '{' ? "expected ',' or '}' after a member" : "expected ',' or ']' after an element");
+      i++;
+      ws();
+    }
+    fresh = false;
+    if (top === '{') {
+      if (text[i] !== '"') return fail('expected a member name in double quotes');
+      bad = string();
+      if (bad) return bad;
+      ws();
+      if (text[i] !== ':') return fail("expected ':' after a member name");
+      i++;
+    }
+    bad = value();
+    if (bad) return bad;
+  }
+}

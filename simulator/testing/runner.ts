@@ -14,7 +14,7 @@ import { dissectFields, FIELDS } from '../filter.ts';
 import { compareWithKernel } from '../kernel-compare.ts';
 import { MapType, type LoadedObject } from '../elf/types.ts';
 import type { MapJsonEntry, MapsJson } from '../vm/map-json.ts';
-import { INPUT_LIMITS, readInputFile, readInputText } from '../input.ts';
+import { INPUT_LIMITS, readInputFile, readInputJson, readInputText } from '../input.ts';
 import { parseHex, parseIpv4, parseIpv6, parseMac } from './packet.ts';
 import { TestFileError, toPlain, type Pos, type YNode } from './yaml.ts';
 import { btfOfMap, decodeLike, encodeBtf, mapBtfTypes, type MapBtf } from './btf-values.ts';
@@ -252,12 +252,7 @@ export function runParsed(tf: TestFile, opts: RunOptions = {}): FileResult {
 }
 
 function readMapsFile(path: string): unknown {
-  const text = readInputText(path, 'maps file', INPUT_LIMITS.maps);
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new XdpLensError(`${path}: not valid JSON: ${(e as Error).message}`);
-  }
+  return readInputJson(path, 'maps file', INPUT_LIMITS.maps);
 }
 
 function observe(r: DriverPacket, line: number | undefined): Observed {
