@@ -444,9 +444,15 @@ function cmdRun(argv: string[]): number {
   let batchAt = -1;
   const returnLineOf = (pkt: CapturedPacket, r: DriverPacket): ReturnLoc | undefined => {
     const lines = returns!.lines;
-    const line = batchAt >= 0 ? lines.lineInBatch(batchAt, r) : pkt.tsSec !== undefined && pkt.tsNanos! < 1_000_000_000 && pkt.tsSec >= 0 ? lines.lineForAt(pkt.frame, pkt.tsSec, pkt.tsNanos!, r) : lines.lineFor(pkt.frame, pkt.tsNs, r);
-    if (line === undefined) return undefined;
-    const file = r.run.exitLoc?.file ?? programPath;
+    const line = batchAt >= 0 ? lines.lineInBatchOf(batchAt, r.action, !!r.fault) : pkt.tsSec !== undefined && pkt.tsNanos! < 1_000_000_000 && pkt.tsSec >= 0 ? lines.lineForAt(pkt.frame, pkt.tsSec, pkt.tsNanos!, r) : lines.lineFor(pkt.frame, pkt.tsNs, r);
+    return line === undefined ? undefined : returnLoc(line, r.run.exitLoc?.file ?? programPath);
+  };
+  // A batched frame's return line from its real run's action alone (no fault: the driver's plain settle), as returnLineOf.
+  const plainReturnLoc = (i: number, a: number, exitFile: string | undefined): ReturnLoc | undefined => {
+    const line = returns!.lines.lineInBatchOf(i, ACTIONS[a]!, false);
+    return line === undefined ? undefined : returnLoc(line, exitFile ?? programPath);
+  };
+  const returnLoc = (line: number, file: string): ReturnLoc => {
     if (line === lastReturnLoc?.line && file === lastReturnLoc.file) return lastReturnLoc;
     let byLine = returnLocs.get(file);
     if (!byLine) returnLocs.set(file, (byLine = new Map()));
@@ -593,8 +599,10 @@ function cmdRun(argv: string[]): number {
   // settled's work for a packet the driver settled itself (receiveBatch's `plain`: left as it was, no fault, dropped or
   // passed), when nothing reads its bytes or record (no views: summary without filter or output files; no return
   // lines, no saved tests): the same counts without a packet object.
-  const plainHere = !views && returns === undefined && saved === undefined && outputs === undefined && filter === undefined
-    ? (i: number, a: number, outcome: string, loc: SourceLoc | undefined): void => {
+  // With return lines, the twin ran the batch first (runBatch): the frame's line from the real action (plainReturnLoc).
+  const plainHere = !views && saved === undefined && outputs === undefined && filter === undefined
+    ? (i: number, a: number, outcome: string, exit: SourceLoc | undefined): void => {
+      const loc = returns !== undefined ? plainReturnLoc(i, a, exit?.file) ?? exit : exit;
       stats.record(bTime[i]!, a, outcome, 0, loc?.file ?? '', loc?.line ?? 0, undefined);
       packets++;
       counts[a]!++;

@@ -335,7 +335,15 @@ export class ReturnLines {
 
   /** After runBatch(b): frame i's return line as lineForAt gives it (`real`: that frame's run by the real program). */
   lineInBatch(i: number, real: DriverPacket): number | undefined {
-    if (this.batchActions[i] !== real.action || real.fault) return undefined;
+    return this.lineInBatchOf(i, real.action, !!real.fault);
+  }
+
+  /**
+   * lineInBatch from the real run's action and whether it faulted alone (no DriverPacket: a frame the driver settled
+   * itself, receiveBatch's `plain`).
+   */
+  lineInBatchOf(i: number, action: Action, faulted: boolean): number | undefined {
+    if (faulted || this.batchActions[i] !== action) return undefined;
     const line = this.batchLines[i]!;
     return line !== 0 ? line : undefined;
   }
