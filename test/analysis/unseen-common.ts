@@ -1,5 +1,6 @@
 // What the tests of the unseen-program rounds share: the headers their small programs start with, and how they name
-// a finding's line and show findings in a failure.
+// a finding's line and show findings in a failure, and how they run a program in the kernel and check the sums of
+// the frame it leaves.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { analyzeFile } from '../../simulator/analysis/index.ts';
 import { verifyWithKernel } from '../../simulator/analysis/verifier.ts';
 import { compileC } from '../../simulator/compile.ts';
 import type { Finding } from '../../simulator/analysis/findings.ts';
+import { runKernel } from '../kernel/runner.ts';
 
 export const NO_CLANG = spawnSync('clang', ['--version']).error ? 'clang not installed' : false;
 
@@ -52,3 +54,30 @@ export function kernelSays(text: string): string[] | undefined {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** Compiles `text` and runs `program` in the kernel on `packets` (BPF_PROG_TEST_RUN). */
+export function kernelRun(text: string, program: string, packets: Uint8Array[]) {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-unseen-run-'));
+  try {
+    const file = join(dir, 'prog.c');
+    writeFileSync(file, text);
+    const c = compileC(file, { cacheDir: dir });
+    assert.ok(c.objectPath, c.stderr);
+    return runKernel(c.objectPath!, program, packets);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** One's-complement sum of `b` (16-bit big-endian words), not folded. */
+export function sum16(b: Uint8Array, start = 0): number {
+  let s = start;
+  for (let i = 0; i < b.length; i += 2) s += (b[i]! << 8) | (b[i + 1] ?? 0);
+  return s;
+}
+
+/** `s` folded to 16 bits with end-around carry. */
+export const fold = (s: number) => {
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  return s;
+};

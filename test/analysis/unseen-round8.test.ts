@@ -5,14 +5,10 @@
 // program written for it; the real code is not copied.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { analyzeSource, initSourceAnalysis } from '../../simulator/analysis/source/index.ts';
-import { compileC } from '../../simulator/compile.ts';
 import type { Finding } from '../../simulator/analysis/findings.ts';
-import { kernelOrSkip, runKernel } from '../kernel/runner.ts';
-import { HEAD as BASE, NO_CLANG, got, show as showFindings, both as bothTiers, kernelSays as kernelRefusals } from './unseen-common.ts';
+import { kernelOrSkip } from '../kernel/runner.ts';
+import { HEAD as BASE, NO_CLANG, got, show as showFindings, both as bothTiers, kernelRun as kernelRunText, sum16, fold, kernelSays as kernelRefusals } from './unseen-common.ts';
 
 const HEAD = `${BASE}#include <linux/in.h>
 #include <bpf/bpf_endian.h>
@@ -31,30 +27,7 @@ const source = (body: string): Finding[] => analyzeSource('/tmp/unseen8.c', HEAD
 const both = (body: string) => bothTiers(HEAD + body);
 const kernelSays = (body: string) => kernelRefusals(HEAD + body);
 
-/** Compiles `HEAD + body` and runs `program` in the kernel on `packets` (BPF_PROG_TEST_RUN). */
-function kernelRun(body: string, program: string, packets: Uint8Array[]) {
-  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-unseen8-run-'));
-  try {
-    const file = join(dir, 'prog.c');
-    writeFileSync(file, HEAD + body);
-    const c = compileC(file, { cacheDir: dir });
-    assert.ok(c.objectPath, c.stderr);
-    return runKernel(c.objectPath!, program, packets);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** One's-complement sum of `b` (16-bit big-endian words), not folded. */
-function sum16(b: Uint8Array, start = 0): number {
-  let s = start;
-  for (let i = 0; i < b.length; i += 2) s += (b[i]! << 8) | (b[i + 1] ?? 0);
-  return s;
-}
-const fold = (s: number) => {
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  return s;
-};
+const kernelRun = (body: string, program: string, packets: Uint8Array[]) => kernelRunText(HEAD + body, program, packets);
 
 /** Ethernet + IPv4 + TCP (20 bytes, flags `flags`), both checksums right. */
 function tcpFrame(flags: number): Uint8Array {

@@ -5,14 +5,10 @@
 // what happens to the packet, the program runs in the kernel (BPF_PROG_TEST_RUN) and the frame it leaves is checked.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { analyzeSource, initSourceAnalysis } from '../../simulator/analysis/source/index.ts';
-import { compileC } from '../../simulator/compile.ts';
 import type { Finding } from '../../simulator/analysis/findings.ts';
-import { kernelOrSkip, runKernel } from '../kernel/runner.ts';
-import { HEAD as BASE, NO_CLANG, got, show as showFindings, both as bothTiers } from './unseen-common.ts';
+import { kernelOrSkip } from '../kernel/runner.ts';
+import { HEAD as BASE, NO_CLANG, got, show as showFindings, both as bothTiers, kernelRun as kernelRunText, sum16, fold } from './unseen-common.ts';
 
 const HEAD = `${BASE}#include <linux/in.h>
 #include <bpf/bpf_endian.h>
@@ -30,30 +26,7 @@ const show = (fs: Finding[]) => showFindings(fs, true);
 const source = (body: string): Finding[] => analyzeSource('/tmp/unseen9.c', HEAD + body, {});
 const both = (body: string) => bothTiers(HEAD + body);
 
-/** Compiles `HEAD + body` and runs `program` in the kernel on `packets` (BPF_PROG_TEST_RUN). */
-function kernelRun(body: string, program: string, packets: Uint8Array[]) {
-  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-unseen9-run-'));
-  try {
-    const file = join(dir, 'prog.c');
-    writeFileSync(file, HEAD + body);
-    const c = compileC(file, { cacheDir: dir });
-    assert.ok(c.objectPath, c.stderr);
-    return runKernel(c.objectPath!, program, packets);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** One's-complement sum of `b` (16-bit big-endian words), not folded. */
-function sum16(b: Uint8Array, start = 0): number {
-  let s = start;
-  for (let i = 0; i < b.length; i += 2) s += (b[i]! << 8) | (b[i + 1] ?? 0);
-  return s;
-}
-const fold = (s: number) => {
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  return s;
-};
+const kernelRun = (body: string, program: string, packets: Uint8Array[]) => kernelRunText(HEAD + body, program, packets);
 const ipSumOk = (f: Uint8Array) => fold(sum16(f.subarray(14, 34))) === 0xffff;
 /** Whether the TCP/UDP checksum of an Ethernet + IPv4 (20 bytes) + TCP/UDP frame verifies. */
 const l4SumOk = (f: Uint8Array, proto: number) => fold(sum16(f.subarray(34), sum16(f.subarray(26, 34)) + proto + (f.length - 34))) === 0xffff;
