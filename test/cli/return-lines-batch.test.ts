@@ -26,6 +26,23 @@ const PROGRAMS = [
   'test/driver/programs/redirect.c',
 ];
 
+/** A maker of fresh runs of the program `p` (a path under the repository): its session, the real driver, and its return lines. */
+function programRun(p: string, opts: DriverOptions) {
+  const path = join(REPO, p);
+  const source = readFileSync(path, 'utf8');
+  const obj = loadProgramFile(path);
+  return () => {
+    const session = new Session(obj, { engine: 'compiled' });
+    const real = new Driver(session, opts);
+    const lines = ReturnLines.create(path, source, {}, (o) => {
+      const session = new Session(o, { engine: 'compiled' });
+      return { session, driver: new Driver(session, opts) };
+    });
+    assert.notEqual(typeof lines, 'string', `${p}: ${lines as string}`);
+    return { session, real, lines: lines as ReturnLines };
+  };
+}
+
 test('return lines: the twin in batches gives each frame the line and action it gives frame by frame', { skip }, () => {
   const corpus = [...captureCorpus(sharedPath('captures')), ...syntheticCorpus()].map((p) => p.bytes).filter((b) => b.length >= 14);
   // Frames over the batch's frame limit (multi-buffer) too, run one by one between batches.
@@ -34,19 +51,7 @@ test('return lines: the twin in batches gives each frame the line and action it 
   let compared = 0;
   let batchedLines = 0;
   for (const p of PROGRAMS) {
-    const path = join(REPO, p);
-    const source = readFileSync(path, 'utf8');
-    const obj = loadProgramFile(path);
-    const make = () => {
-      const session = new Session(obj, { engine: 'compiled' });
-      const real = new Driver(session, opts);
-      const lines = ReturnLines.create(path, source, {}, (o) => {
-        const session = new Session(o, { engine: 'compiled' });
-        return { session, driver: new Driver(session, opts) };
-      });
-      assert.notEqual(typeof lines, 'string', `${p}: ${lines as string}`);
-      return { session, real, lines: lines as ReturnLines };
-    };
+    const make = programRun(p, opts);
     const one = make();
     const many = make();
     assert.ok(many.lines.batchable(), `${p}: the twin takes batches`);
@@ -101,19 +106,7 @@ test('return lines: frames the driver settles itself get the line lineForAt give
   const opts: DriverOptions = { mode: 'native', profile: PROFILES.mlx5, queues: 1, reuse: true, views: true };
   let plainLines = 0;
   for (const p of PROGRAMS) {
-    const path = join(REPO, p);
-    const source = readFileSync(path, 'utf8');
-    const obj = loadProgramFile(path);
-    const make = () => {
-      const session = new Session(obj, { engine: 'compiled' });
-      const real = new Driver(session, opts);
-      const lines = ReturnLines.create(path, source, {}, (o) => {
-        const session = new Session(o, { engine: 'compiled' });
-        return { session, driver: new Driver(session, opts) };
-      });
-      assert.notEqual(typeof lines, 'string', `${p}: ${lines as string}`);
-      return { real, lines: lines as ReturnLines };
-    };
+    const make = programRun(p, opts);
     const one = make();
     const many = make();
     const ts = (i: number) => [1_700_000_000 + (i >> 4), (i & 15) * 1000] as const;
