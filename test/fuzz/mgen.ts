@@ -1,13 +1,14 @@
 // Random XDP programs in C that work maps hard (sgen.ts is control flow and data layout, cgen.ts one statement per
-// helper): keys and values of odd sizes and with padding (3-byte values, a 4-byte key struct with a hole, 20-byte values),
-// every update flag including invalid ones (BPF_ANY/NOEXIST/EXIST, 3, BPF_F_LOCK without a lock), lookups that write
-// through the value pointer, deletes, small maps that fill up (-E2BIG) and LRU maps that evict, per-CPU maps read on
-// other CPUs (bpf_map_lookup_percpu_elem, CPU numbers past the last), QUEUE/STACK push with and without BPF_EXIST when
-// full, pop/peek when empty, a BLOOM_FILTER (push/peek, 3 hashes), an LPM trie (update/lookup/delete of prefixes
-// 0..32), redirects through DEVMAP/DEVMAP_HASH/CPUMAP/XSKMAP with random flags (fallback action bits, BPF_F_BROADCAST,
-// BPF_F_EXCLUDE_INGRESS, unknown bits), and bpf_redirect with random flags. Keys come from packet bytes masked to small
-// ranges, so packets collide on keys. Every result goes to o[16]: a per-packet HASH log and the packet (as in sgen.ts);
-// all maps are compared after the run.
+// helper): keys and values of odd sizes and with padding (3-byte values, a 4-byte key struct with a hole, 20-byte
+// values), every update flag including invalid ones (BPF_ANY/NOEXIST/EXIST, 3, BPF_F_LOCK without a lock), lookups that
+// write through the value pointer, deletes, small maps that fill up (-E2BIG) and LRU maps that evict, per-CPU maps read
+// on other CPUs (bpf_map_lookup_percpu_elem, CPU numbers past the last), QUEUE/STACK push with and without BPF_EXIST
+// when full, pop/peek when empty, a BLOOM_FILTER (push/peek, 3 hashes, BPF_F_ZERO_SEED: with a random seed the kernel's
+// false positives differ from run to run), an LPM trie (update/lookup/delete of prefixes 0..32), redirects through
+// DEVMAP/DEVMAP_HASH/CPUMAP/XSKMAP with random flags (fallback action bits, BPF_F_BROADCAST, BPF_F_EXCLUDE_INGRESS,
+// unknown bits), and bpf_redirect with random flags. Keys come from packet bytes masked to small ranges, so packets
+// collide on keys. Every result goes to o[16]: a per-packet HASH log and the packet (as in sgen.ts); all maps are
+// compared after the run.
 import { Prng } from './gen.ts';
 import type { SProgram } from './sgen.ts';
 
@@ -26,7 +27,7 @@ struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, 3); __type
 struct { __uint(type, BPF_MAP_TYPE_LRU_HASH); __uint(max_entries, 3); __type(key, __u64); __type(value, __u32); } lru SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH); __uint(max_entries, 2); __type(key, __u32); __type(value, __u16); } lpch SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 4); __uint(map_flags, BPF_F_NO_PREALLOC); __type(key, __u8); __type(value, __u32); } hnp SEC(".maps");
-struct { __uint(type, BPF_MAP_TYPE_BLOOM_FILTER); __uint(max_entries, 16); __uint(map_extra, 3); __type(value, __u32); } bl SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_BLOOM_FILTER); __uint(max_entries, 16); __uint(map_extra, 3); __uint(map_flags, BPF_F_ZERO_SEED); __type(value, __u32); } bl SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_QUEUE); __uint(max_entries, 2); __type(value, struct v3); } q SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_STACK); __uint(max_entries, 2); __type(value, __u64); } s SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_LPM_TRIE); __uint(max_entries, 6); __uint(map_flags, BPF_F_NO_PREALLOC); __type(key, struct lpmk); __type(value, __u32); } lpm SEC(".maps");
