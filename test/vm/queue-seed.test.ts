@@ -16,7 +16,8 @@ const SOURCE = `#include <linux/bpf.h>
 char LICENSE[] SEC("license") = "GPL";
 struct { __uint(type, BPF_MAP_TYPE_QUEUE); __uint(max_entries, 4); __uint(value_size, 4); } pool SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_STACK); __uint(max_entries, 3); __uint(value_size, 8); } lifo SEC(".maps");
-struct { __uint(type, BPF_MAP_TYPE_BLOOM_FILTER); __uint(max_entries, 16); __uint(value_size, 4); } seen SEC(".maps");
+/* BPF_F_ZERO_SEED: with a random seed, whether a value never pushed is a false positive would be chance. */
+struct { __uint(type, BPF_MAP_TYPE_BLOOM_FILTER); __uint(max_entries, 16); __uint(map_flags, BPF_F_ZERO_SEED); __uint(value_size, 4); } seen SEC(".maps");
 SEC("xdp")
 int prog(struct xdp_md *ctx) {
   __u8 *d = (void *)(long)ctx->data;

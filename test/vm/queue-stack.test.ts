@@ -14,7 +14,8 @@ const SOURCE = `#include <linux/bpf.h>
 char LICENSE[] SEC("license") = "GPL";
 struct { __uint(type, BPF_MAP_TYPE_QUEUE); __uint(max_entries, 4); __type(value, __u32); } q SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_STACK); __uint(max_entries, 3); __type(value, __u64); } st SEC(".maps");
-struct { __uint(type, BPF_MAP_TYPE_BLOOM_FILTER); __uint(max_entries, 1000); __type(value, __u32); } bf SEC(".maps");
+/* BPF_F_ZERO_SEED: with a random seed, whether a value never pushed is a false positive would be chance. */
+struct { __uint(type, BPF_MAP_TYPE_BLOOM_FILTER); __uint(max_entries, 1000); __uint(map_flags, BPF_F_ZERO_SEED); __type(value, __u32); } bf SEC(".maps");
 SEC("xdp")
 int prog(struct xdp_md *ctx) {
   __u8 *d = (void *)(long)ctx->data;
