@@ -224,10 +224,20 @@ export function collectMaps(path: string, elf: ElfFile, btf: Btf | undefined): M
           continue;
         }
         const field = (i: number) => (i * 4 + 4 <= defSize ? v.getUint32(sym.value + i * 4, true) : 0);
-        for (let b = 20; b < defSize; b++) {
-          if (legacy.data[sym.value + b] !== 0) {
-            problems.push({ severity: 'error', section: 'maps', message: `${path}: map '${sym.name}' has unrecognised non-zero bytes after struct bpf_map_def (byte ${sym.value + b} of section 'maps')` });
-            break;
+        // Bytes past the 20 of struct bpf_map_def: iproute2's struct bpf_elf_map (id, pinning, inner_id, inner_idx)
+        // and samples/bpf's bpf_load.c (inner_map_idx, numa_node) put them there, and their loaders accept them
+        // (`ip link ... xdp obj` opens with relaxed_maps). They pin, number or place the map; for a map that holds no
+        // maps they change nothing a program sees, so they are ignored with a warning, as the kernel harness's legacy
+        // loader ignores them. In a map of maps they would name the inner map, which is not modelled: refused.
+        const extra = [...legacy.data.subarray(sym.value + Math.min(20, defSize), sym.value + defSize)].findIndex((x) => x !== 0);
+        if (extra >= 0) {
+          const at = sym.value + 20 + extra;
+          if (field(0) === BPF_MAP_TYPE_ARRAY_OF_MAPS || field(0) === BPF_MAP_TYPE_HASH_OF_MAPS) {
+            problems.push({ severity: 'error', section: 'maps', message: `${path}: map '${sym.name}' has unrecognised non-zero bytes after struct bpf_map_def (byte ${at} of section 'maps'): an inner map named there is not supported` });
+          } else {
+            const words = [];
+            for (let i = 5; i * 4 + 4 <= defSize; i++) if (field(i) !== 0) words.push(`${defSize === 36 ? ['id', 'pinning', 'inner_id', 'inner_idx'][i - 5] ?? `word ${i}` : `word ${i}`} = ${field(i)}`);
+            problems.push({ severity: 'warning', section: 'maps', message: `${path}: map '${sym.name}': non-zero bytes after struct bpf_map_def (from byte ${at} of section 'maps'${words.length ? `; ${words.join(', ')}` : ''}) are ignored: the loaders that accept them (iproute2 for struct bpf_elf_map, samples/bpf's bpf_load.c) only pin, number or place the map with them` });
           }
         }
         const def: MapDef = {
