@@ -15,7 +15,7 @@ import { PROFILES, DEFAULT_PROFILE, DRIVER_MODES, MODE_EXPLANATIONS, type Driver
 import { OutputCaptures } from './driver/output.ts';
 import { rssQueueOf } from './driver/rss.ts';
 import type { SourceLoc } from './isa/insn.ts';
-import { openCapture, CaptureError, linkHeaderNote, LINKTYPE, type CapturedPacket, type InPlaceRecords } from './net/capture.ts';
+import { openCapture, CaptureError, linkHeaderNote, nothingRanError, LINKTYPE, type CapturedPacket, type InPlaceRecords } from './net/capture.ts';
 import { summarize, SummaryCache } from './net/dissect.ts';
 import { diffPrograms, fileAtRevision, formatDiffRow, formatDiffSummary } from './diff.ts';
 import { compileFilter, formatFilterError, FilterError, namesRecordFields, recordFacts, recordTime, type Filter, type PacketFacts } from './filter.ts';
@@ -809,6 +809,11 @@ function cmdRun(argv: string[]): number {
     err(`xdp-lens: ${captureError.message}\n`);
     return 2;
   }
+  // Packets, and not one could run (all from interfaces of link types XDP never sees): the wrong capture, an error.
+  if (!packets && otherLink) {
+    err(`xdp-lens: ${nothingRanError(capturePath, otherLink, reader.notRunLinks)}\n`);
+    return 2;
+  }
   return 0;
 }
 
@@ -1285,6 +1290,10 @@ function cmdCompare(argv: string[]): number {
     captureError = e;
   } finally {
     reader.close();
+  }
+  if (!frames.length && otherLink && !captureError) {
+    err(`xdp-lens: ${nothingRanError(capturePath, otherLink, reader.notRunLinks)}\n`);
+    return 2;
   }
   const r = compareWithKernel(objectPath, object, frames, {
     program: values.program,

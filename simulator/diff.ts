@@ -15,7 +15,7 @@ import { Session, XdpLensError, loadProgramFileWithObject, type LoadOptions } fr
 import { Driver, type DriverPacket } from './driver/rx.ts';
 import { PROFILES, type DriverMode } from './driver/profiles.ts';
 import { rssQueueOf } from './driver/rss.ts';
-import { openCapture, CaptureError } from './net/capture.ts';
+import { openCapture, CaptureError, nothingRanError } from './net/capture.ts';
 import { summarize } from './net/dissect.ts';
 import { ReturnLines } from './return-lines.ts';
 import { INPUT_LIMITS, readInputText } from './input.ts';
@@ -265,6 +265,7 @@ export function diffPrograms(oldPath: string, newPath: string, capture: string, 
   const transitions = new Map<string, number>();
   const delta = new Map<string, number>();
   let packets = 0;
+  let notRun = 0;
   let captureError: string | undefined;
   try {
     for (;;) {
@@ -280,6 +281,7 @@ export function diffPrograms(oldPath: string, newPath: string, capture: string, 
         throw e;
       }
       if (!pkt) break;
+      if (pkt.otherLink) notRun++;
       if (pkt.outgoing || pkt.otherLink) continue; // sent by the capturing host, or not an Ethernet link: XDP never runs on it (as `run` leaves it out)
       packets++;
       const ra = a.driver.receive(pkt.frame.slice(), pkt.tsNs);
@@ -311,6 +313,8 @@ export function diffPrograms(oldPath: string, newPath: string, capture: string, 
     a.returns?.finish();
     b.returns?.finish();
   }
+  // Packets, and not one could run (as `run`): the wrong capture.
+  if (!packets && notRun && !captureError) captureError = nothingRanError(capture, notRun, reader.notRunLinks);
   return {
     old: o.names?.old ?? oldPath,
     new: o.names?.new ?? newPath,

@@ -98,6 +98,8 @@ export interface CaptureReader {
   readonly seekable: boolean;
   /** The link types other than Ethernet of the packets read so far (their Ethernet header was made up: `toEthernet`). */
   readonly otherLinkTypes: ReadonlySet<number>;
+  /** With OpenCaptureOptions.otherLinks: the link types (as named in `otherLink`) of the packets delivered marked so. */
+  readonly notRunLinks: ReadonlySet<string>;
   /**
    * With OpenCaptureOptions.inPlace: where the frame of the packet `next()` last returned starts in `buffer` (its
    * capLen bytes) when `next()` left the packet's `frame` empty (an Ethernet pcap record); -1 when `frame` holds it.
@@ -594,6 +596,8 @@ export class CaptureFeed {
 
 abstract class BaseReader {
   readonly otherLinkTypes = new Set<number>();
+  /** With `otherLinks`: the link types (as named in `otherLink`) of the packets delivered marked so. */
+  readonly notRunLinks = new Set<string>();
   protected index = 0;
   protected closed = false;
   /** OpenCaptureOptions.views */
@@ -1115,7 +1119,9 @@ class PcapngReader extends BaseReader implements CaptureReader {
 
   /** A packet of an interface whose link type is not supported (with `otherLinks`): its bytes as captured. */
   private other(tsNs: bigint, data: Uint8Array, origLen: number, linkType: number, interfaceId: number): CapturedPacket {
-    return { index: this.index++, tsNs, frame: data, capLen: data.length, wireLen: origLen, truncated: data.length < origLen, linkType, interfaceId, otherLink: `link type ${linkTypeText(linkType)}` };
+    const otherLink = `link type ${linkTypeText(linkType)}`;
+    this.notRunLinks.add(otherLink);
+    return { index: this.index++, tsNs, frame: data, capLen: data.length, wireLen: origLen, truncated: data.length < origLen, linkType, interfaceId, otherLink };
   }
 
   private ts(iface: Iface, ticks: bigint): bigint {
@@ -1186,6 +1192,20 @@ export function linkHeaderNote(types: ReadonlySet<number>): string | undefined {
     `packets captured as ${[...new Set(names)].join(', ')} ran as Ethernet frames, with a 14-byte Ethernet header ` +
     `${raw ? 'made up' : 'made from the cooked header'} in front (addresses as README "Captures" says), as an Ethernet NIC hands them to XDP` +
     (raw ? '; on a tun, WireGuard or other IP-only device XDP (generic mode) is handed the IP packet at offset 0 instead' : '')
+  );
+}
+
+/**
+ * The error for a capture that held packets of which not one could run: all from pcapng interfaces of link types XDP
+ * is never handed (`notRun` of them were listed). A capture with some packets that ran is not an error (a note says
+ * how many were left out).
+ */
+export function nothingRanError(file: string, notRun: number, links: ReadonlySet<string>): string {
+  const names = [...links].sort();
+  return (
+    `${STDIN_NAMES.has(file) ? 'standard input' : file}: no packet could run: ${notRun === 1 ? 'its only packet was' : `all ${notRun} packets were`} captured on ` +
+    `${names.length === 1 ? `an interface of ${names[0]}` : `interfaces of ${names.join(', ')}`}, which XDP is never handed ` +
+    `(XDP Lens runs link types ${supportedList()})`
   );
 }
 

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCapture } from '../../simulator/net/capture.ts';
@@ -255,3 +255,54 @@ test('a pcapng interface of a link type XDP never sees: its packets are listed, 
   if (haveTshark) assert.equal(tsharkField(cap, 'frame.number').length, 3, 'tshark lists the three records too');
 });
 
+
+test('a pcapng whose every packet is from interfaces of link types XDP never sees: run, diff and compare say no packet could run, exit 2', (t) => {
+  if (!haveClang) return t.skip('clang is not installed');
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-otherlink-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const prog = join(dir, 'pass.c');
+  writeFileSync(prog, '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC("xdp") int pass(struct xdp_md *ctx) { return XDP_PASS; }\nchar LICENSE[] SEC("license") = "GPL";\n');
+  const idb = (lt: number) => {
+    const b = Buffer.alloc(8);
+    b.writeUInt16LE(lt, 0);
+    return pcapngBlock(1, b);
+  };
+  const epb = (ifc: number, data: Buffer) => {
+    const fixed = Buffer.alloc(20);
+    fixed.writeUInt32LE(ifc, 0);
+    fixed.writeUInt32LE(1_000_000, 8);
+    fixed.writeUInt32LE(data.length, 12);
+    fixed.writeUInt32LE(data.length, 16);
+    return pcapngBlock(6, Buffer.concat([fixed, data, Buffer.alloc((4 - (data.length % 4)) % 4)]));
+  };
+  const radiotap = Buffer.from([0, 0, 8, 0, 0, 0, 0, 0, 0x80, 0, 0, 0, ...new Array(6).fill(0xff), 2, 0, 0, 0, 0, 9, 2, 0, 0, 0, 0, 9, 0, 0]);
+  // Interface 0 802.11 with radiotap, interface 1 USB (Linux, 48-byte header): three packets, none Ethernet.
+  const cap = join(dir, 'air.pcapng');
+  writeFileSync(cap, Buffer.concat([pcapngSectionHeader(), idb(127), idb(220), epb(0, radiotap), epb(1, Buffer.alloc(64)), epb(0, radiotap)]));
+  const want = /air\.pcapng: no packet could run: all 3 packets were captured on interfaces of link type 127 \(802\.11 with radiotap\), link type 220 .*which XDP is never handed/;
+  for (const format of ['jsonl', 'summary', 'table']) {
+    const r = spawnSync(process.execPath, [CLI, 'run', prog, cap, '--format', format], { encoding: 'utf8' });
+    assert.equal(r.status, 2, `${format}: ${r.stderr}`);
+    assert.match(r.stderr, want, format);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    // The records are still listed (what the capture held), with the summary.
+    if (format === 'jsonl') assert.deepEqual(r.stdout.trim().split('\n').map((l) => JSON.parse(l)).map((p) => p.notRun ?? p.summary.packets), ['link type 127 (802.11 with radiotap)', 'link type 220 (Linux USB (mmapped))', 'link type 127 (802.11 with radiotap)', 0]);
+  }
+  // From standard input: named so.
+  const s = spawnSync(process.execPath, [CLI, 'run', prog, '-', '--format', 'summary'], { encoding: 'utf8', input: readFileSync(cap) });
+  assert.equal(s.status, 2, s.stderr);
+  assert.match(s.stderr, /standard input: no packet could run/);
+  const d = spawnSync(process.execPath, [CLI, 'diff', prog, prog, cap], { encoding: 'utf8' });
+  assert.equal(d.status, 2, d.stderr);
+  assert.match(d.stderr, want);
+  const c = spawnSync(process.execPath, [CLI, 'compare', prog, cap], { encoding: 'utf8' });
+  assert.equal(c.status, 2, c.stderr);
+  assert.match(c.stderr, want);
+  // One Ethernet packet among them: it runs, exit 0 (the others are a note, as before).
+  const mixed = join(dir, 'mixed.pcapng');
+  writeFileSync(mixed, Buffer.concat([pcapngSectionHeader(), idb(127), idb(1), epb(0, radiotap), epb(1, eth(ipv4Udp(1)))]));
+  const m = spawnSync(process.execPath, [CLI, 'run', prog, mixed, '--format', 'summary'], { encoding: 'utf8' });
+  assert.equal(m.status, 0, m.stderr);
+  assert.doesNotMatch(m.stderr, /no packet could run/);
+  if (haveTshark) assert.equal(tsharkField(cap, 'frame.number').length, 3, 'tshark reads the three records');
+});
