@@ -21,7 +21,8 @@
 //   bytes:   bpf_xdp_load_bytes / store_bytes at offsets around the packet's end (computed from its length)
 //   redir:   bpf_redirect / bpf_redirect_map (DEVMAP, empty) with fallback flags; the result may become the action
 //   call:    a bpf-to-bpf call with five arguments, one a pointer into the caller's stack that the callee reads and
-//            writes, the callee with a stack of its own, sometimes calling a second subprogram
+//            writes, the callee with a stack of its own, sometimes calling a second subprogram; a quarter of them get
+//            the context and bpf_tail_call from inside the subprogram (leaving every frame when the slot is tail1's)
 //   loop:    a bounded loop (a back edge with a counter) or bpf_loop with a callback (BPF_PSEUDO_FUNC) updating the
 //            caller's stack through its context pointer
 //   tail:    bpf_tail_call through a PROG_ARRAY (slot 1 holds `tail1`, other slots empty)
@@ -49,6 +50,8 @@ type Item =
 
 class Fn {
   items: Item[] = [];
+  /** The C return type its BTF carries: the kernel lets only a subprogram returning an integer tail-call. */
+  ret: 'void' | 'int' = 'void';
   private n = 0;
   constructor(readonly name: string) {}
   label(): string {
@@ -156,12 +159,13 @@ export const A_DEFECTS = [
   'rodata-write', 'stale-pkt-after-helper', 'ldimm64-jump-middle', 'return-pointer', 'big-stack-plus-call',
   'tail-call-not-ctx', 'stack-arg-past-frame', 'map-ptr-arith', 'pkt-reload-after-check', 'callback-bad-ret',
   'value-arg-too-small', 'key-past-frame', 'value-atomic-misaligned', 'back-edge-into-call', 'meta-past-range',
-  'tail-call-scalar-ctx',
+  'tail-call-scalar-ctx', 'tail-call-void-sub',
 ] as const;
 /** Mistakes the kernel refuses that `run` does not report yet (it would need the verifier's scalar bounds): a value
  * pointer moved by a scalar the verifier cannot bound inside the value; a number (not a pointer) as bpf_tail_call's
- * context. afuzz.test.ts counts them without failing (the kernel must still refuse each). */
-export const A_KNOWN_GAPS: ReadonlySet<ADefect> = new Set(['value-var-unbounded', 'tail-call-scalar-ctx']);
+ * context; a tail call in a subprogram whose BTF return type is not an integer (check_btf_func). afuzz.test.ts counts
+ * them without failing (the kernel must still refuse each). */
+export const A_KNOWN_GAPS: ReadonlySet<ADefect> = new Set(['value-var-unbounded', 'tail-call-scalar-ctx', 'tail-call-void-sub']);
 export type ADefect = (typeof A_DEFECTS)[number];
 
 export interface AProgram {
@@ -333,12 +337,32 @@ export function generateAProgram(seed: number, defect?: ADefect, drop?: Readonly
   const VALSLOT = KEY - 8;
 
   let subCount = 0;
-  const makeSub = (depth: number): string => {
+  const makeSub = (depth: number, tail = false): string => {
     const name = `sub${subCount++}`;
     const f = new Fn(name);
     subs.push(f);
     // r1, r2, r4, r5 scalars, r3 = a pointer to 8 initialised bytes of the caller's stack.
     const own = r.chance(0.6) && !bigStack;
+    if (tail) {
+      f.ret = 'int';
+      // r1 = ctx instead: a bpf_tail_call from inside the subprogram (slot r2 & 3; slot 1 holds tail1, so a quarter of
+      // them leave every frame for tail1's XDP_TX), ctx, the stack pointer and r2 kept in r6-r8 across it; then r1 is a
+      // scalar again.
+      f.mov(6, 1);
+      f.mov(7, 3);
+      f.mov(8, 2);
+      f.mov(1, 6);
+      f.raw('r2 = jt ll', 2);
+      f.mov(3, 8);
+      f.andi(3, 3);
+      f.call(H.tail, 'bpf_tail_call (from a subprogram)');
+      f.mov(3, 7);
+      f.mov(1, 8);
+      f.mov(2, 8);
+      f.lddw(4, BigInt.asUintN(64, BigInt(i32(tailPick.u32()))));
+      f.mov(5, 8);
+      f.alu(0xa0, 5, 4, 'r5 ^= r4');
+    }
     if (own) {
       f.st(SZ.DW, 10, -8, randImm());
       f.stx(SZ.DW, 10, -16, 1);
@@ -386,6 +410,7 @@ export function generateAProgram(seed: number, defect?: ADefect, drop?: Readonly
   };
 
   let redirected = false;
+  const tailPick = new Prng(seed ^ 0x7a11ca11);
   // Extra blocks (chosen by a Prng of their own after each block above): the map kinds, helpers and instruction edges
   // real XDP programs use that the blocks above do not.
   const x = new Prng(seed ^ 0x11e7a5);
@@ -811,8 +836,13 @@ export function generateAProgram(seed: number, defect?: ADefect, drop?: Readonly
           aluOps(f, [2, 3, 4, 5, ...VAL], 6);
           break;
         }
-        const name = makeSub(0);
-        f.mov(1, r.pick(VAL));
+        // A quarter of the subprograms (chosen by a Prng of their own, so the other programs stay as they were) get the
+        // context and tail-call from inside.
+        const tail = tailPick.chance(0.25);
+        if (tail) kinds[kinds.length - 1] = 'call-tail';
+        const name = makeSub(0, tail);
+        const arg1 = r.pick(VAL);
+        f.mov(1, tail ? 6 : arg1);
         f.mov(2, r.pick(VAL));
         f.mov(3, 10);
         f.addi(3, -8 * (1 + r.int(8)));
@@ -919,7 +949,7 @@ export function generateAProgram(seed: number, defect?: ADefect, drop?: Readonly
 
   const fnText = (f: Fn) => f.lines().map((l) => `    "${l}\\n"`).join('\n');
   const source = `${A_HEADER}
-${subs.map((f) => `__attribute__((naked, noinline, used)) static void ${f.name}(void) {\n  asm volatile(\n${fnText(f)}\n    ::: "memory");\n}`).join('\n')}
+${subs.map((f) => `__attribute__((naked, noinline, used)) static ${f.ret} ${f.name}(void) {\n  asm volatile(\n${fnText(f)}\n    ::: "memory");\n}`).join('\n')}
 SEC("xdp") __attribute__((naked)) int fuzz(void) {
   asm volatile(
 ${fnText(main)}
@@ -1109,6 +1139,14 @@ function emitADefect(d: ADefect, r: Prng, f: Fn, subs: Fn[], slots: number): voi
       f.raw('r2 = jt ll', 2);
       f.movi(3, 1);
       f.call(H.tail, 'bpf_tail_call (r1 not ctx)');
+      return;
+    }
+    case 'tail-call-void-sub': {
+      // A subprogram whose BTF says it returns void tail-calls ("tail_call is only allowed in functions that return
+      // 'int'.", check_btf_func): r1 = ctx passed down, slot 3 (empty).
+      const s = sub((g) => { g.raw('r2 = jt ll', 2); g.movi(3, 3); g.call(H.tail, 'bpf_tail_call in a void subprogram'); g.movi(0, 0); g.exit(); });
+      f.mov(1, 6);
+      f.raw(`call ${s}`);
       return;
     }
     case 'stack-arg-past-frame': {
