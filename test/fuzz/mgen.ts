@@ -6,7 +6,8 @@
 // when full, pop/peek when empty, a BLOOM_FILTER (push/peek, 3 hashes, BPF_F_ZERO_SEED: with a random seed the kernel's
 // false positives differ from run to run), an LPM trie (update/lookup/delete of prefixes 0..32), redirects through
 // DEVMAP/DEVMAP_HASH/CPUMAP/XSKMAP with random flags (fallback action bits, BPF_F_BROADCAST, BPF_F_EXCLUDE_INGRESS,
-// unknown bits), and bpf_redirect with random flags. Keys come from packet bytes masked to small ranges, so packets
+// unknown bits), bpf_redirect with random flags, and values holding a bpf_spin_lock (an ARRAY and a HASH: updates from
+// the program with and without BPF_F_LOCK, lookups under the lock and without, deletes). Keys come from packet bytes masked to small ranges, so packets
 // collide on keys. Every result goes to o[16]: a per-packet HASH log and the packet (as in sgen.ts); all maps are
 // compared after the run.
 import { Prng } from './gen.ts';
@@ -36,6 +37,9 @@ struct { __uint(type, BPF_MAP_TYPE_DEVMAP_HASH); __uint(max_entries, 4); __type(
 struct { __uint(type, BPF_MAP_TYPE_CPUMAP); __uint(max_entries, 4); __type(key, __u32); __type(value, __u32); } cpum SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_XSKMAP); __uint(max_entries, 4); __type(key, __u32); __type(value, __u32); } xsk SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 64); __type(key, __u32); __type(value, __u64[16]); } rlog SEC(".maps");
+struct sl { struct bpf_spin_lock lock; __u32 a; __u64 b; };
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 3); __type(key, __u32); __type(value, struct sl); } lka SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 3); __type(key, __u32); __type(value, struct sl); } lkh SEC(".maps");
 __u32 counter;
 `;
 
@@ -49,7 +53,30 @@ export function generateMProgram(seed: number): SProgram {
   const body: string[] = [];
   const n = 6 + r.int(20);
   let redirected = false;
+  // Values with a bpf_spin_lock (chosen by a Prng of their own, so the other statements stay as they were): updates
+  // from the program with BPF_F_LOCK (4) alone and with NOEXIST/EXIST, without it, and with it on a map without a lock;
+  // the value passed has every byte set, lock word included (the kernel copies around the lock); lookups that take the
+  // lock to change the value, lookups that read it without; deletes.
+  const x = new Prng(seed ^ 0x5b10c4);
+  const XB = (): string => `p[${x.int(64)}]`;
+  const xo = (): string => `o[${x.int(16)}]`;
+  const lockStmt = (): string => {
+    const m = x.pick(['lka', 'lkh', 'lkh']);
+    const k = x.chance(0.2) ? String(x.int(4)) : `(${XB()} & 3)`;
+    const op = x.int(5);
+    kinds.add('lock');
+    if (op <= 1) {
+      const fl = x.pick(['4', '4', '5', '6', '0', '1', '2', '7', `(${XB()} & 6)`]);
+      const target = x.chance(0.15) ? 'h1' : m;
+      const v = target === 'h1' ? `struct v20 v; __builtin_memset(&v, ${XB()}, sizeof(v));` : `struct sl v; __builtin_memset(&v, ${XB()} | 1, sizeof(v)); v.a = ${XB()} * 3; v.b = ${XB()};`;
+      return `{ __u32 k = ${k}; ${v} ${xo()} += bpf_map_update_elem(&${target}, &k, &v, ${fl}) + 40; }`;
+    }
+    if (op === 2) return `{ __u32 k = ${k}; struct sl *v = bpf_map_lookup_elem(&${m}, &k); if (v) { bpf_spin_lock(&v->lock); v->a += ${XB()}; v->b ^= (__u64)${XB()} << ${x.int(56)}; ${xo()} += v->a; bpf_spin_unlock(&v->lock); } else ${xo()} += 77; }`;
+    if (op === 3) return `{ __u32 k = ${k}; struct sl *v = bpf_map_lookup_elem(&${m}, &k); ${xo()} += v ? v->a ^ v->b : 11; }`;
+    return `{ __u32 k = ${k}; ${xo()} += bpf_map_delete_elem(&${m}, &k) + 20; }`;
+  };
   for (let i = 0; i < n; i++) {
+    if (x.chance(0.2)) body.push(lockStmt());
     const k = r.pick(['h1', 'h2', 'a1', 'ph', 'pa', 'lru', 'lpch', 'hnp', 'bl', 'q', 's', 'lpm', 'redir', 'pcpu', 'h1', 'lru', 'h2']);
     kinds.add(k);
     switch (k) {
