@@ -336,7 +336,10 @@ export function collectMaps(path: string, elf: ElfFile, btf: Btf | undefined): M
     const ds = btf ? fixupDatasec(btf, s.name, s.size, symbols.filter((x) => x.shndx === s.index)) : undefined;
     placements.push({ section: s.index, offset: 0, size: s.size, map: maps.length });
     maps.push({
-      name: internalMapName(objName, s.name),
+      // A custom `.data.*` / `.rodata.*` section's map goes by the section's full name, as libbpf shows it to its
+      // users (bpf_map__name: map_uses_real_name) and the kernel harness reports it; only the kernel's copy of the
+      // name is cut to 15 characters. The plain sections (and `.bss`) keep libbpf's prefixed kernel name.
+      name: kind !== 'bss' && s.name.indexOf('.', 1) >= 0 ? s.name : internalMapName(objName, s.name),
       type: MapType.ARRAY,
       keySize: 4,
       valueSize: s.size,
