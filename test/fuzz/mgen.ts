@@ -40,6 +40,12 @@ struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 64); __type(key, _
 struct sl { struct bpf_spin_lock lock; __u32 a; __u64 b; };
 struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 3); __type(key, __u32); __type(value, struct sl); } lka SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 3); __type(key, __u32); __type(value, struct sl); } lkh SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 6); __uint(map_flags, BPF_F_ZERO_SEED); __type(key, __u32); __type(value, struct sl); } zh SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_LRU_HASH); __uint(max_entries, 4); __uint(map_flags, BPF_F_ZERO_SEED); __type(key, __u32); __type(value, __u64); } zl SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_PERCPU_HASH); __uint(max_entries, 4); __uint(map_flags, BPF_F_ZERO_SEED); __type(key, __u32); __type(value, __u64); } zp SEC(".maps");
+struct wctx { __u64 acc; __u32 n; __u32 stop; };
+static long wzh(void *m, __u32 *k, struct sl *v, struct wctx *c) { c->acc = c->acc * 31 + *k * 7 + v->a; return ++c->n == c->stop; }
+static long wz8(void *m, __u32 *k, __u64 *v, struct wctx *c) { c->acc = c->acc * 31 + *k * 7 + *v; *v += c->n; return ++c->n == c->stop; }
 __u32 counter;
 `;
 
@@ -75,8 +81,29 @@ export function generateMProgram(seed: number): SProgram {
     if (op === 3) return `{ __u32 k = ${k}; struct sl *v = bpf_map_lookup_elem(&${m}, &k); ${xo()} += v ? v->a ^ v->b : 11; }`;
     return `{ __u32 k = ${k}; ${xo()} += bpf_map_delete_elem(&${m}, &k) + 20; }`;
   };
+  // Hashes created with BPF_F_ZERO_SEED walked by bpf_for_each_map_elem with callbacks that fold the keys in walk
+  // order and stop early (the kernel's bucket order: replaced elements move to their bucket's head, BPF_F_LOCK updates
+  // in place do not, LRU evictions and lookups' reference bits decide what is left), from a Prng of its own too.
+  const z = new Prng(seed ^ 0x2e5eed);
+  const ZB = (): string => `p[${z.int(64)}]`;
+  const zo = (): string => `o[${z.int(16)}]`;
+  const walkStmt = (): string => {
+    const m = z.pick(['zh', 'zh', 'zl', 'zl', 'zp']);
+    const k = `(${ZB()} & 15)`;
+    const op = z.pick(['update', 'update', 'update', 'delete', 'lookup', 'walk', 'walk']);
+    kinds.add('walk');
+    if (op === 'walk') return `{ struct wctx c = { .stop = ${ZB()} & 7 }; ${zo()} += bpf_for_each_map_elem(&${m}, ${m === 'zh' ? 'wzh' : 'wz8'}, &c, 0) * 1000 + c.acc; }`;
+    if (op === 'delete') return `{ __u32 k = ${k}; ${zo()} += bpf_map_delete_elem(&${m}, &k) + 20; }`;
+    if (op === 'lookup') {
+      if (m === 'zh') return `{ __u32 k = ${k}; struct sl *v = bpf_map_lookup_elem(&zh, &k); ${zo()} += v ? v->a : 5; }`;
+      return `{ __u32 k = ${k}; __u64 *v = bpf_map_lookup_elem(&${m}, &k); ${zo()} += v ? *v : 5; }`;
+    }
+    if (m === 'zh') return `{ __u32 k = ${k}; struct sl v; __builtin_memset(&v, 0, sizeof(v)); v.a = ${ZB()}; v.b = ${ZB()}; ${zo()} += bpf_map_update_elem(&zh, &k, &v, ${z.pick(['0', '0', '4', '4', '1', '2', '5', '6'])}) + 40; }`;
+    return `{ __u32 k = ${k}; __u64 v = ${ZB()} + 1; ${zo()} += bpf_map_update_elem(&${m}, &k, &v, ${z.pick(['0', '0', '1', '2'])}) + 40; }`;
+  };
   for (let i = 0; i < n; i++) {
     if (x.chance(0.2)) body.push(lockStmt());
+    if (z.chance(0.3)) body.push(walkStmt());
     const k = r.pick(['h1', 'h2', 'a1', 'ph', 'pa', 'lru', 'lpch', 'hnp', 'bl', 'q', 's', 'lpm', 'redir', 'pcpu', 'h1', 'lru', 'h2']);
     kinds.add(k);
     switch (k) {
