@@ -546,7 +546,9 @@ export const RULE_DOCS: Record<string, string> = {
     'and device-map values: the verifier refuses stores into them ("write into map forbidden").',
   'unchecked-packet-access':
     'The verifier accepts a packet access only when a comparison with `data_end` on every path to it proves the bytes ' +
-    'inside the packet; otherwise it refuses the program ("invalid access to packet").',
+    'inside the packet; otherwise it refuses the program ("invalid access to packet"). That includes the bytes a helper ' +
+    'reads through a packet pointer: a map key or value taken straight from a header (`&ip->daddr`) must lie inside ' +
+    'the checked range, all of the map\'s key (value) size.',
   'pointer-misuse':
     'The verifier tracks which registers hold pointers and refuses what it cannot follow: arithmetic on a pointer other ' +
     'than adding or subtracting a number (a 32-bit operation, a multiplication, a bitwise operator, two pointers added), ' +

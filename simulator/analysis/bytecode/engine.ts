@@ -343,7 +343,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     const kind = infos[pc]?.kind;
     return kind === 'ldx' || kind === 'ldxsx' ? insns[pc]!.src : insns[pc]!.dst;
   };
-  const checkPacket = (st: State, p: Reg & { k: 'pkt' | 'meta' }, off: number, size: number, pc: number, kind: 'load' | 'store'): void => {
+  const checkPacket = (st: State, p: Reg & { k: 'pkt' | 'meta' }, off: number, size: number, pc: number, kind: 'load' | 'store', reg: number = accessReg(pc)): void => {
     if (p.gen !== st.gen) {
       const inv = st.invalidatedAt;
       // One missing reload after a call is one mistake: its first stale use is reported (the verifier stops there),
@@ -357,7 +357,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     if (p.k === 'pkt' && p.own !== undefined && p.own < 0) {
       // check_packet_access refuses any access through a register whose range is negative (AT_PKT_END or
       // BEYOND_PKT_END): the path it is on was chosen because this pointer is at or past data_end.
-      report('unchecked-packet-access', pc, msg.pastPacketEnd(kind, p.off + off, size, p.own === -2, accessReg(pc)));
+      report('unchecked-packet-access', pc, msg.pastPacketEnd(kind, p.off + off, size, p.own === -2, reg));
       return;
     }
     const start = p.off + off;
@@ -368,8 +368,8 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     if (start + size > range || start < 0) {
       // check_packet_access looks at the variable part's sign first: a pointer moved by an amount that may be negative
       // (a signed char offset, a subtraction) is refused in those words, whatever was checked.
-      if (!fixedBase && p.vmax !== undefined && p.vmax >= U64_LIMIT) report('unchecked-packet-access', pc, msg.packetOffsetNegative(kind, size, p.k === 'meta', accessReg(pc)));
-      else report('unchecked-packet-access', pc, msg.uncheckedPacketAccess(kind, start, size, range, !fixedBase, p.k === 'meta', accessReg(pc)));
+      if (!fixedBase && p.vmax !== undefined && p.vmax >= U64_LIMIT) report('unchecked-packet-access', pc, msg.packetOffsetNegative(kind, size, p.k === 'meta', reg));
+      else report('unchecked-packet-access', pc, msg.uncheckedPacketAccess(kind, start, size, range, !fixedBase, p.k === 'meta', reg));
       // Assume the access was meant to be checked, so that one missing check is reported once, not at every use after.
       if (start + size > range) st.ranges.set(p.id, start + size);
     }
@@ -915,6 +915,9 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         if (a.k === 'stack' && a.off !== undefined && size > 0 && (a.off + size > 0 || a.off < -512)) {
           report('pointer-misuse', pc, `The verifier refuses this call: invalid read from stack R${i} off=${a.off} size=${size} (${name}'s ${i === 2 ? 'key' : 'value'} reaches outside the frame).`);
         }
+        // A key or value in the packet: the helper reads `size` bytes there, which must lie inside the checked range
+        // (check_helper_mem_access -> check_packet_access: "invalid access to packet, off=30 size=4, R2(id=0,off=30,r=30)").
+        if ((a.k === 'pkt' || a.k === 'meta') && size > 0) checkPacket(st, a, 0, size, pc, 'load', i);
       }
     }
     // An inner map from a map-of-maps lookup (modelled as that lookup's value) passed on before its NULL check.

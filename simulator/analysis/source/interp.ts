@@ -53,6 +53,7 @@ import {
   expandFunctionMacro,
   literalNumber,
   pointeeSize,
+  constEvalText,
   resolveTypedef,
   sizeOfType,
   snippet,
@@ -1707,6 +1708,19 @@ export class Analyzer {
         this.report('readonly-write', n, `${name}() writes into a read-only map: ${decl.readonlyReason}, and the verifier rejects it ("write into map forbidden").`);
       }
     }
+    if (/^bpf_map_(?:lookup|lookup_percpu|update|delete)_elem$/.test(name) && argNodes[0]) {
+      // A key (or an update's value) in the packet: the helper reads the map's key (value) size there, and the
+      // verifier checks that range against data_end as it would a load (check_helper_mem_access).
+      const decl = this.decls.maps.get(mapName(argNodes[0]) ?? '');
+      const sized: [number, string | undefined, string][] = [[1, decl?.keySizeText, 'key']];
+      if (name === 'bpf_map_update_elem') sized.push([2, decl?.valueSizeText, 'value']);
+      for (const [i, text, what] of sized) {
+        const a = args[i];
+        if (a?.v.k !== 'pkt' || !argNodes[i]) continue;
+        const size = (text !== undefined ? constEvalText(text, this.decls) : undefined) ?? (a.t ? pointeeSize(a.t, this.decls) : undefined);
+        if (size !== undefined && size > 0) this.access(a, 0, size, n, st, argNodes[i]!, undefined, `\`${name}()\` reads its ${size}-byte ${what}`);
+      }
+    }
     if (name === 'bpf_map_lookup_elem' || name === 'bpf_map_lookup_percpu_elem') {
       const map = argNodes[0] ? mapName(argNodes[0]) : undefined;
       if (map) this.used.add(map);
@@ -2006,7 +2020,7 @@ export class Analyzer {
    * A load or store of `size` bytes at `extra` bytes past the packet pointer `p`. Reports a stale pointer or a
    * missing bounds check; after a report the range is taken as proven so one missing check gives one finding.
    */
-  private access(p: TV, extra: number | null, size: number, n: Node, st: State, ptrNode: Node, index?: number): void {
+  private access(p: TV, extra: number | null, size: number, n: Node, st: State, ptrNode: Node, index?: number, reader?: string): void {
     const v = p.v;
     if (v.k !== 'pkt') return;
     if (v.stale) {
@@ -2037,6 +2051,9 @@ export class Analyzer {
     const of = v.region === 'meta' ? 'of the metadata' : v.root.includes('+[') ? 'of a header at a variable offset' : 'of the packet';
     const bound = v.region === 'meta' ? 'ctx->data' : 'data_end';
     const ptrText = ptrNode.text.length <= 40 ? ptrNode.text : 'this pointer';
+    // A helper reading through the pointer (a map key or value in the packet) is checked by the verifier as a load.
+    const subject = reader ? `${reader} at \`${ptrText}\`,` : `\`${ptrText}\` accesses`;
+    const base = reader ? /^&\s*\(?\s*(\w+)\s*->/.exec(ptrText)?.[1] ?? 'hdr' : ptrText;
     const first = need === null ? 0 : v.off! + extra!;
     const bytes = need === null ? `bytes at a variable offset ${of}` : need - 1 === first ? `byte ${first} ${of}` : `bytes ${first}..${need - 1} ${of}`;
     const checked =
@@ -2047,8 +2064,8 @@ export class Analyzer {
       lengthLine !== undefined
         ? `\`${ptrText}\` accesses ${bytes}, but the verifier learns no bound from \`data_end - data\` compared with a length (line ${lengthLine}) and rejects the program ("invalid access to packet"). ` +
           `Compare pointers instead, e.g. \`if ((void *)(${ptrText} + 1) > ${bound}) return XDP_DROP;\`.`
-        : `\`${ptrText}\` accesses ${bytes}, but ${checked}: the verifier rejects the program ("invalid access to packet"). ` +
-          `Check the bounds first, e.g. \`if ((void *)(${ptrText} + 1) > ${bound}) return XDP_DROP;\`.`;
+        : `${subject} ${bytes}, but ${checked}: the verifier rejects the program ("invalid access to packet"). ` +
+          `Check the bounds first, e.g. \`if ((void *)(${base} + 1) > ${bound}) return XDP_DROP;\`${reader ? ' before the call' : ''}.`;
     this.report('unchecked-packet-access', n, message, this.boundsFix(p, ptrNode, n, st, index));
   }
 

@@ -59,6 +59,9 @@ export interface MapDecl {
   mapType?: string;
   /** Why the program cannot write its values, when it cannot. */
   readonlyReason?: string;
+  /** The key's and value's sizes as C expressions (`sizeof(__u32)`, `8`), evaluated where they are needed. */
+  keySizeText?: string;
+  valueSizeText?: string;
 }
 
 export interface Decls {
@@ -461,7 +464,12 @@ function mapDecl(name: string, text: string, decls: Decls): MapDecl {
   if (!readonlyReason && (mapType === 'BPF_MAP_TYPE_DEVMAP' || mapType === 'BPF_MAP_TYPE_DEVMAP_HASH')) {
     readonlyReason = `\`${name}\` is a ${mapType}: the kernel forces BPF_F_RDONLY_PROG on device maps, so their values (struct bpf_devmap_val) are read-only to the program`;
   }
-  return { name, mapType, readonlyReason };
+  const sizeText = (field: 'key' | 'value'): string | undefined => {
+    const typed = new RegExp(`__type\\s*\\(\\s*${field}\\s*,\\s*([^;]*?)\\s*\\)\\s*;`).exec(text)?.[1];
+    if (typed) return `sizeof(${typed})`;
+    return new RegExp(`__uint\\s*\\(\\s*${field}_size\\s*,\\s*([^;]*?)\\s*\\)\\s*;`).exec(text)?.[1] ?? new RegExp(`\\.${field}_size\\s*=\\s*([^,}]+)`).exec(text)?.[1]?.trim();
+  };
+  return { name, mapType, readonlyReason, keySizeText: sizeText('key'), valueSizeText: sizeText('value') };
 }
 
 function structLayout(node: Node, decls: Decls): StructLayout | undefined {
