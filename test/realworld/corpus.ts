@@ -369,7 +369,7 @@ export function runProgram(row: CorpusRow, program: string, frames: Frame[], dir
   // The simulator's run, kept per packet: a difference is then checked against the clock/random variants.
   const sims = frames.map((f) => {
     const s = session!.runPacket(f.bytes, { tsNs: f.tsNs });
-    return { retval: s.retval, data: hex(s.out), fault: s.fault ? `${s.fault.kind ?? ''}: ${s.fault.message ?? ''}` : undefined };
+    return { retval: s.retval, data: hex(s.out), fault: s.fault ? `${s.fault.kind ?? ''}: ${s.fault.message ?? ''}` : undefined, uninit: s.run.uninitStackRead };
   });
   // Arrays compared on their non-zero entries (every index exists on both sides; loxilb has a million of them).
   const simMapsOf = (sess: Session) => sparseArrayMaps(normaliseSimMaps(flattenSlots(sess.mapsJson({ all: true }) as SimMaps)), kernel!.mapTypes);
@@ -414,6 +414,13 @@ export function runProgram(row: CorpusRow, program: string, frames: Frame[], dir
     else mapDiffs.push(...d);
   }
   r.differences = [...diffs.slice(0, 8), ...(diffs.length > 8 ? [`... ${diffs.length - 8} more packets differ`] : []), ...mapDiffs.slice(0, 8)];
+  // Bytes a program never wrote (struct padding in a map value built on the stack) are whatever the kernel's stack
+  // held; the simulator reads zeros there and flags the read. Said next to the differences, for the reader to weigh.
+  const uninit = sims.filter((s) => s.uninit);
+  if (r.differences.length > 0 && uninit.length > 0) {
+    const u = uninit[0]!.uninit!;
+    r.differences.push(`note: the simulator flagged reads of never-written stack bytes on ${uninit.length} packet(s) (first: ${u.loc ? `line ${u.loc.line}, ` : ''}${u.size} byte(s) at r10${u.offset}); the kernel's bytes there are whatever its stack held`);
+  }
   r.agrees = r.packetsAgreeing + r.packetsClockRandom === r.packets && r.mapsAgreeing + r.mapsClockRandom === r.maps;
   return r;
 }
