@@ -59,6 +59,8 @@ export const SHAPES: Record<string, Shape> = {
   'xdpLens/dap': { session: 'string', message: { type: 'string' } },
   'xdpLens/dapEnd': { session: 'string' },
   'xdpLens/compareKernel': { uri: 'string', capture: 'string', 'program?': 'string', 'limit?': 'uint', 'maps?': 'string', 'seed?': 'uint' },
+  'xdpLens/diffVerdicts': { uri: 'string', capture: 'string', against: 'object', 'program?': 'string', 'limit?': 'uint' },
+  'xdpLens/checkFilter': { filter: 'string' },
 };
 
 function kindOk(kind: Kind, v: unknown): boolean {
@@ -123,7 +125,7 @@ export function paramsProblem(method: string, params: unknown): string | undefin
   if (!shape) return undefined;
   const why = checkShape(params, shape);
   if (why) return why;
-  if (method === 'xdpLens/run' || method === 'xdpLens/compareKernel') {
+  if (method === 'xdpLens/run' || method === 'xdpLens/compareKernel' || method === 'xdpLens/diffVerdicts') {
     // The server's standard input is the protocol, and a pipe or device would block it between reads: in the editor
     // a capture is a file (the CLI reads pipes and devices).
     const capture = (params as { capture: string }).capture;

@@ -1512,11 +1512,23 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (e) {
     if (e instanceof XdpLensError || e instanceof CaptureError || e instanceof InputFileError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      err(`xdp-lens: ${(e as Error).message}\n`);
+      err(`xdp-lens: ${firstLines((e as Error).message)}\n`);
       return 2;
     }
     throw e;
   }
+}
+
+/** An error of many lines (a --routes or --conntrack file of 100,000 bad entries): the first 50 and how many more. */
+function firstLines(message: string, max = 50): string {
+  let at = -1;
+  for (let i = 0; i < max; i++) {
+    at = message.indexOf('\n', at + 1);
+    if (at < 0) return message;
+  }
+  let more = 0;
+  for (let i = at; i >= 0; i = message.indexOf('\n', i + 1)) more++;
+  return `${message.slice(0, at)}\nxdp-lens: ... and ${more} more line${more === 1 ? '' : 's'} of problems (the first ${max} are shown)`;
 }
 
 main(process.argv.slice(2)).then(

@@ -127,6 +127,12 @@ test('requests with bad parameters are answered with InvalidParams', { skip: noS
     ['xdpLens/packet', [], /params( must be an object|\.runId is missing)/],
     ['xdpLens/packet', 'abc', /params( must be an object|\.runId is missing)/],
     ['xdpLens/compareKernel', { uri: URI, capture: 'x', limit: 'all' }, /params\.limit must be a non-negative whole number/],
+    ['xdpLens/diffVerdicts', { uri: 5, capture: 'x', against: { rev: 'HEAD' } }, /params\.uri must be a string/],
+    ['xdpLens/diffVerdicts', { uri: URI, capture: 'x', against: 'HEAD' }, /params\.against must be an object/],
+    ['xdpLens/diffVerdicts', { uri: URI, capture: '/dev/zero', against: { rev: 'HEAD' } }, /\/dev\/zero is not a regular file/],
+    ['xdpLens/diffVerdicts', null, /params must be an object/],
+    ['xdpLens/checkFilter', { filter: 5 }, /params\.filter must be a string/],
+    ['xdpLens/checkFilter', [], /params( must be an object|\.filter is missing)/],
   ];
   for (const [method, params, message] of cases) {
     const r = await request(method, params);
