@@ -433,7 +433,7 @@ function cmdRun(argv: string[]): number {
     const t = ReturnLines.create(programPath, source, { includeDirs: values.I, flags: values.cflag, btf: values.btf }, (o) => {
       const s = makeSession(o);
       return { session: s, driver: new Driver(s, driverOpts) };
-    });
+    }, { oneRun: true });
     if (typeof t === 'string') err(`xdp-lens: return lines unavailable, exits are shown at the exit instruction: ${t}\n`);
     else returns = { lines: t, text: source.split('\n') };
   }

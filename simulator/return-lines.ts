@@ -14,9 +14,9 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { actionOf, loadProgramFile, type Action, type LoadOptions } from './session.ts';
+import { ACTIONS, actionOf, loadProgramFile, type Action, type LoadOptions } from './session.ts';
 import type { CompileOptions } from './compile.ts';
-import type { LoadedObject } from './elf/types.ts';
+import type { LoadedObject, LoadedProgram } from './elf/types.ts';
 import type { RunHooks, Machine } from './vm/machine.ts';
 import type { Session } from './session.ts';
 import type { Driver, DriverPacket, RxBatch } from './driver/rx.ts';
@@ -157,6 +157,138 @@ export function buildTwin(path: string, text: string, compile: LoadOptions): Twi
   }
 }
 
+/**
+ * What the twin's code alone says about its return lines, so that a run need not run the twin beside it (issue 12).
+ * `byAction[a]` for each action index (ACTIONS): the line every twin run ending with that action reports, 0 when no
+ * run can end with it (no line), -1 when it depends on the run. Undefined when the code does not settle it.
+ *
+ * It settles it when, in the entry function of the twin's program: every path from the entry to an `exit` passes an
+ * in-range marker (a marker of a `return` of that function, MarkerTrail.exitLine's rule); from each such marker the
+ * paths to an `exit` pass no other marker and call no bpf function (so that marker is the last of the run and
+ * exitLine names it); and the program has no backward jump, may_goto, callback or tail call anywhere (no loop, and
+ * the exit is in this program). The value each marker returns is what its paths set r0 to after it (a `mov r0, K`
+ * last on every path: those K; anything else: any action). Then a twin run that ends with action a left through one
+ * of the markers that may return a, and when those name one line, that is its line.
+ * `stateless`: no map, global data, kfunc or helper outside a few that only look at or change the packet: a twin run
+ * then depends on its packet alone, so it may run for some packets and not others (ReturnLines' `demand`).
+ */
+export function settledLines(p: LoadedProgram, markers: Map<number, number>, range: [number, number] | undefined): { byAction: Int32Array; stateless: boolean } | undefined {
+  const insns = p.insns;
+  const n = insns.length;
+  const inRange = (line: number) => !range || (line >= range[0] && line <= range[1]);
+  // Helpers a stateless program may call: csum_diff, xdp_adjust_head/meta/tail, xdp_get_buff_len, xdp_load/store_bytes.
+  const PURE = new Set([28, 44, 54, 65, 188, 189, 190]);
+  let stateless = true;
+  for (let pc = 0; pc < n; pc++) {
+    const x = insns[pc]!;
+    const cls = x.opcode & 7;
+    if (x.opcode === 0x18) {
+      if (x.src === 4) return undefined; // a callback (bpf_loop, for_each_map_elem, timers): a loop
+      if (x.src !== 0) stateless = false; // a map or global data
+      pc++;
+      continue;
+    }
+    if (cls !== 5 && cls !== 6) continue;
+    const op = x.opcode & 0xf0;
+    if (op === 0x90) continue; // exit
+    if (op === 0x80) {
+      if (x.src === 0 && x.imm === 12) return undefined; // bpf_tail_call
+      if (x.src === 2 || (x.src === 0 && !PURE.has(x.imm))) stateless = false;
+      if (x.src === 1 && x.imm < 0) return undefined;
+      continue;
+    }
+    if (op === 0xe0) return undefined; // may_goto (and any other jcond)
+  }
+  /** Successors of pc within its function (a call returns to pc + 1; an exit has none). */
+  const succ = (pc: number): number[] => {
+    const x = insns[pc]!;
+    if (x.opcode === 0x18) return [pc + 2];
+    const cls = x.opcode & 7;
+    if (cls !== 5 && cls !== 6) return [pc + 1];
+    const op = x.opcode & 0xf0;
+    if (op === 0x90) return [];
+    if (op === 0x80) return [pc + 1];
+    if (op === 0) return [pc + 1 + (cls === 6 ? x.imm : x.off)];
+    return [pc + 1, pc + 1 + x.off];
+  };
+  // No loop: no cycle among the jumps of any function (clang places blocks after the exit too: backward jumps alone are not loops).
+  const color = new Uint8Array(n + 2);
+  for (let root = 0; root < n; root++) {
+    if (color[root] !== 0) continue;
+    const stack: number[][] = [[root, 0]];
+    color[root] = 1;
+    while (stack.length) {
+      const top = stack[stack.length - 1]!;
+      const next = succ(top[0]!);
+      if (top[1]! < next.length) {
+        const t = next[top[1]!++]!;
+        if (t < 0 || t >= n) return undefined;
+        if (color[t] === 1) return undefined;
+        if (color[t] === 0) {
+          color[t] = 1;
+          stack.push([t, 0]);
+        }
+      } else {
+        color[top[0]!] = 2;
+        stack.pop();
+      }
+    }
+  }
+  const isExit = (pc: number) => (insns[pc]!.opcode & 7) === 5 && (insns[pc]!.opcode & 0xf0) === 0x90;
+  // From the entry, along every path: the last in-range marker passed (-1: none yet) and what r0 holds (a constant's
+  // low 32 bits, -1: unknown). An exit before any in-range marker, or a marker or bpf call after one: not settled.
+  const byAction = new Int32Array(ACTIONS.length);
+  const add = (a: number, line: number) => {
+    if (byAction[a] === 0) byAction[a] = line;
+    else if (byAction[a] !== line) byAction[a] = -1;
+  };
+  const states = new Map<number, Set<string>>();
+  const q: [number, number, number][] = [];
+  const push = (pc: number, m: number, v: number): boolean => {
+    let set = states.get(pc);
+    if (!set) states.set(pc, (set = new Set()));
+    const key = `${m}:${v}`;
+    if (set.has(key)) return true;
+    if (set.size >= 64) return false;
+    set.add(key);
+    q.push([pc, m, v]);
+    return true;
+  };
+  push(0, -1, -1);
+  while (q.length) {
+    const [pc, m0, v0] = q.pop()!;
+    if (pc >= n) return undefined;
+    let m = m0;
+    let v = v0;
+    const line = markers.get(pc);
+    if (line !== undefined) {
+      if (m >= 0) return undefined;
+      if (inRange(line)) m = pc;
+    }
+    const x = insns[pc]!;
+    const cls = x.opcode & 7;
+    if (isExit(pc)) {
+      if (m < 0) return undefined;
+      const at = markers.get(m)!;
+      if (v < 0) for (let a = 0; a < ACTIONS.length; a++) add(a, at);
+      else add(ACTIONS.indexOf(actionOf(v)), at);
+      continue;
+    }
+    if (cls === 5 || cls === 6) {
+      if ((x.opcode & 0xf0) === 0x80) {
+        if (x.src === 1 && m >= 0) return undefined;
+        v = -1;
+      }
+    } else if ((cls === 4 || cls === 7) && x.dst === 0) {
+      // mov r0, K (alu or alu64, the K form): K's low 32 bits; any other write of r0: unknown.
+      v = (x.opcode & 0xf8) === 0xb0 && x.off === 0 ? x.imm >>> 0 : -1;
+    } else if (cls === 0 || (cls === 1 && x.dst === 0)) v = -1;
+    else if (cls === 3 && (x.opcode & 0xe0) === 0xc0 && (x.imm === 0xf1 || (x.src === 0 && (x.imm & 1) !== 0))) v = -1;
+    for (const t of succ(pc)) if (!push(t, m, v)) return undefined;
+  }
+  return { byAction, stateless };
+}
+
 /** Follows the markers one twin run executes. */
 export class MarkerTrail {
   private lines = new Int32Array(64);
@@ -230,24 +362,67 @@ export class ReturnLines {
   private constructor(
     private readonly driver: Driver,
     private readonly trail: MarkerTrail,
+    /**
+     * With `oneRun`, what the twin's code settles (settledLines): 'settled' when it names the line of every action (the
+     * twin never runs), 'demand' when it leaves some open and the twin is stateless (it runs only for a packet whose
+     * action is open, after the real run), else undefined (the twin runs beside every packet).
+     */
+    private readonly mode: 'settled' | 'demand' | undefined,
+    private readonly byAction: Int32Array,
   ) {}
 
-  /** A string says why return lines are unavailable (the twin did not compile, or its run could not be set up). */
-  static create(path: string, source: string, compile: LoadOptions, makeRun: (obj: LoadedObject) => { session: Session; driver: Driver }): ReturnLines | string {
+  /**
+   * A string says why return lines are unavailable (the twin did not compile, or its run could not be set up).
+   * `oneRun`: the caller takes lines only through lineFor, lineForAt and lineInBatch(Of) (the real run's action in
+   * hand), so the twin may skip the packets whose line its code settles (settledLines); the twin-alone calls (run, runAt,
+   * batchLine, batchAction) then must not be used.
+   */
+  static create(path: string, source: string, compile: LoadOptions, makeRun: (obj: LoadedObject) => { session: Session; driver: Driver }, opts: { oneRun?: boolean } = {}): ReturnLines | string {
     const t = buildTwin(path, source, compile);
     if (typeof t === 'string') return t;
     try {
       const { session, driver } = makeRun(t.obj);
       const trail = new MarkerTrail(t);
       hookMachine(session.machine, () => trail.hooks);
-      return new ReturnLines(driver, trail);
+      let mode: 'settled' | 'demand' | undefined;
+      let byAction: Int32Array = new Int32Array(ACTIONS.length);
+      if (opts.oneRun) {
+        const name = session.program.name;
+        const p = t.obj.programs.find((x) => x.name === name);
+        const settled = p && settledLines(p, t.markers.get(name) ?? new Map(), t.range.get(name));
+        if (settled) {
+          byAction = settled.byAction;
+          if (!byAction.includes(-1)) mode = 'settled';
+          else if (settled.stateless) mode = 'demand';
+        }
+      }
+      return new ReturnLines(driver, trail, mode, byAction);
     } catch (e) {
       return (e as Error).message;
     }
   }
 
+  /** How the lines come (tests, benchmarks): 'twin' beside every packet, 'settled' without it, 'demand' for some. */
+  get how(): 'twin' | 'settled' | 'demand' {
+    return this.mode ?? 'twin';
+  }
+
+  /**
+   * The line of a real run with this action when the twin's code settles it (>= 0; 0: none), else -1 (the twin must
+   * run). Always -1 without oneRun.
+   */
+  private settled(action: Action): number {
+    if (this.mode === undefined) return -1;
+    return this.byAction[ACTIONS.indexOf(action)]!;
+  }
+
   /** Runs the packet through the twin; the return line, unless the real run faulted or the twin disagrees. */
   lineFor(frame: Uint8Array, tsNs: bigint, real: DriverPacket): number | undefined {
+    if (this.mode !== undefined) {
+      if (real.fault) return undefined;
+      const s = this.settled(real.action);
+      if (s >= 0) return s !== 0 ? s : undefined;
+    }
     const line = this.run(frame, tsNs);
     if (this.action !== real.action || real.fault) return undefined;
     return line;
@@ -255,6 +430,13 @@ export class ReturnLines {
 
   /** lineFor with the timestamp as whole seconds (>= 0) and nanoseconds (0 <= nanos < 10^9): no BigInt per packet. */
   lineForAt(frame: Uint8Array, sec: number, nanos: number, real: DriverPacket): number | undefined {
+    if (this.mode !== undefined) {
+      if (real.fault) return undefined;
+      const s = this.settled(real.action);
+      if (s >= 0) return s !== 0 ? s : undefined;
+      const line = this.runAt(frame, sec, nanos);
+      return this.action === real.action ? line : undefined;
+    }
     this.trail.begin();
     const shadow = this.driver.runOnlyAt(frame, sec, nanos);
     this.action = actionOf(shadow.fault ? 0 : shadow.retval >>> 0);
@@ -282,6 +464,11 @@ export class ReturnLines {
   runBatch(b: RxBatch): void {
     const n = b.count;
     if (n === 0) return;
+    if (this.mode !== undefined) {
+      // oneRun: nothing runs now; lineInBatchOf runs the (stateless) twin on a frame whose action is left open.
+      this.pending = b;
+      return;
+    }
     if (this.batchActions.length < n) {
       this.batchLines = new Int32Array(b.offset.length);
       this.batchActions = new Array<Action>(b.offset.length).fill('XDP_ABORTED');
@@ -324,6 +511,8 @@ export class ReturnLines {
     this.driver.runOnlyBatch(tb, trail.hooks.onMark!, this.each);
   }
   private batch: RxBatch | undefined;
+  /** oneRun: the batch runBatch was last given (its frames stay where they are until the next). */
+  private pending: RxBatch | undefined;
   private frameMax: number | undefined;
   private batchLines = new Int32Array(0);
   private batchActions: Action[] = [];
@@ -343,6 +532,14 @@ export class ReturnLines {
    * itself, receiveBatch's `plain`).
    */
   lineInBatchOf(i: number, action: Action, faulted: boolean): number | undefined {
+    if (this.mode !== undefined) {
+      if (faulted) return undefined;
+      const s = this.settled(action);
+      if (s >= 0) return s !== 0 ? s : undefined;
+      const b = this.pending!;
+      const line = this.runAt(b.frame(i), b.sec[i]!, b.nanos[i]!);
+      return this.action === action ? line : undefined;
+    }
     if (faulted || this.batchActions[i] !== action) return undefined;
     const line = this.batchLines[i]!;
     return line !== 0 ? line : undefined;
