@@ -157,7 +157,7 @@ export const FIELDS: Record<string, { type: FieldType; doc: string }> = {
  */
 export const TREE_FIELDS: Record<string, FieldType> = {
   'ieee8021ad': 'none', 'ieee8021ad.priority': 'uint', 'ieee8021ad.dei': 'uint', 'ieee8021ad.id': 'uint', 'ieee8021ad.svid': 'uint', 'ieee8021ad.cvid': 'uint', 'ieee8021ah.etype': 'uint', 'ieee8021ad.etype': 'uint',
-  'vlan.dei': 'uint', 'vlan.etype': 'uint', 'vlan.len': 'uint', 'eth.len': 'uint', 'eth.trailer': 'bytes', 'eth.padding': 'bytes', 'vlan.trailer': 'bytes', 'ieee8021ah.trailer': 'bytes',
+  'vlan.dei': 'uint', 'vlan.etype': 'uint', 'vlan.len': 'uint', 'eth.len': 'uint', 'eth.trailer': 'bytes', 'eth.padding': 'bytes', 'eth.fcs': 'uint', 'vlan.trailer': 'bytes', 'ieee8021ah.trailer': 'bytes',
   'arp.hw.type': 'uint', 'arp.proto.type': 'uint', 'arp.hw.size': 'uint', 'arp.proto.size': 'uint', 'arp.src.hw_mac': 'mac', 'arp.dst.hw_mac': 'mac',
   'arp.src.hw': 'string', 'arp.dst.hw': 'string', 'arp.src.proto': 'string', 'arp.dst.proto': 'string',
   'ip.version': 'uint', 'ip.dsfield.dscp': 'uint', 'ip.dsfield.ecn': 'uint', 'ip.flags': 'uint', 'ip.flags.rb': 'uint', 'ip.checksum': 'uint',
@@ -581,6 +581,12 @@ const RESULT_FIELDS = new Set(['frame.number', 'frame.len', 'frame.cap_len', 'fr
 /** Deepest nesting of parentheses a filter may have (deeper is refused with a FilterError, not a stack overflow). */
 const MAX_NESTING = 256;
 
+/** Wireshark 4's display filter functions XDP Lens has (string() and the field-length form of len() are not here). */
+const FUNCTIONS = new Set(['len', 'count', 'upper', 'lower', 'abs', 'max', 'min']);
+const WORDS_ONLY_OPS = /^(and|or|not|in|contains|matches|eq|ne|gt|lt|ge|le)$/i;
+/** One side of a comparison: a field (perhaps sliced or masked) or a function of fields. */
+type Operand = { label: string; type: FieldType; vals: (g: (f: string) => FValue[]) => FValue[]; field?: string; view?: boolean; call?: true };
+
 /** Parse a display filter; a FilterError names the position of what is wrong. */
 export function compileFilter(text: string): Filter {
   const toks = tokenize(text);
@@ -641,6 +647,7 @@ export function compileFilter(text: string): Filter {
       return inner;
     }
     if (t.t === 'op' && t.v === '&') throw new FilterError("'&' alone is not an operator: use '&&'", t.pos);
+    if (t.t === 'word' && FUNCTIONS.has(t.v.toLowerCase()) && toks[k + 1]?.v === '(') return compare(call());
     if (t.t !== 'word') {
       const prev = k > 0 ? ` after '${text.slice(toks[k - 1]!.pos, toks[k - 1]!.end)}'` : '';
       throw new FilterError(t.t === 'eof' ? (k === 0 ? 'the filter is empty' : `expected a field${prev}`) : `expected a field${prev}, found ${describe(t)}`, t.pos, Math.max(1, t.end - t.pos));
@@ -703,6 +710,73 @@ export function compileFilter(text: string): Filter {
       }
     }
     const vals = view ? (g: (f: string) => FValue[]) => g(key).map(view!).filter((x): x is FValue => x !== undefined) : (g: (f: string) => FValue[]) => g(key);
+    return compare({ label: field, type: def.type, vals, field, view: view !== undefined });
+  }
+
+  /**
+   * `len(f)`, `count(f)`, `upper(f)`, `lower(f)`, `abs(f)`, `max(a, b, ...)`, `min(...)`, as Wireshark 4's display
+   * filter functions: one value per occurrence of the field (count: one value, none when the field is absent; max
+   * and min: one value over every occurrence of every argument, numbers allowed as arguments).
+   */
+  function call(): Operand {
+    const nameTok = peek();
+    const fn = nameTok.v.toLowerCase();
+    k += 2;
+    const args: { field?: string; num?: number; tok: Tok }[] = [];
+    for (;;) {
+      const a = peek();
+      if (a.t === 'word' && fieldType(a.v) !== undefined) args.push({ field: a.v, tok: a });
+      else if ((fn === 'max' || fn === 'min') && a.t === 'word' && parseUint(a.v) !== undefined) args.push({ num: parseUint(a.v), tok: a });
+      else if (a.t === 'word' && !WORDS_ONLY_OPS.test(a.v) && a.v !== ')' && !parseUint(a.v) && /^[a-z]/i.test(a.v)) {
+        const near = closeNames(a.v);
+        throw new FilterError(`unknown field '${a.v.length > 80 ? `${a.v.slice(0, 60)}...` : a.v}'${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}`, a.pos, a.end - a.pos);
+      } else throw new FilterError(`expected a field as the argument of ${fn}(), found ${describe(a)}`, a.pos, Math.max(1, a.end - a.pos));
+      k++;
+      const sep = peek();
+      if (sep.v === ',') { k++; continue; }
+      if (sep.v === ')') { k++; break; }
+      throw new FilterError(`expected ',' or ')' in ${fn}(), found ${describe(sep)}`, sep.pos, Math.max(1, sep.end - sep.pos));
+    }
+    const label = text.slice(nameTok.pos, toks[k - 1]!.end);
+    const many = fn === 'max' || fn === 'min';
+    if (!many && args.length !== 1) throw new FilterError(`${fn}() takes one field, found ${args.length} arguments`, nameTok.pos, label.length);
+    for (const a of args) {
+      if (a.field === undefined) continue;
+      const ty = fieldType(a.field)!;
+      const bad = (want: string) => new FilterError(`${fn}() takes ${want}; ${a.field} is ${TYPE_NAMES[ty]}`, a.tok.pos, a.tok.end - a.tok.pos);
+      if (fn === 'len' && a.field !== 'frame' && !['bytes', 'string', 'mac', 'ipv4', 'ipv6'].includes(ty)) throw bad('a field of bytes, text or an address (or frame)');
+      if ((fn === 'upper' || fn === 'lower') && ty !== 'string') throw bad('a text field');
+      if ((fn === 'abs' || many) && ty !== 'uint') throw bad('a number field');
+    }
+    const keyOf = (f: string) => (fn === 'len' && f === 'frame' ? 'frame.cap_len' : f);
+    for (const a of args) if (a.field !== undefined) fields.add(keyOf(a.field));
+    const one = args[0]!;
+    const f0 = one.field!;
+    const ty0 = fieldType(f0)!;
+    let vals: (g: (f: string) => FValue[]) => FValue[];
+    let type: FieldType = 'uint';
+    if (fn === 'count') vals = (g) => { const n = g(f0).length; return n ? [n] : []; };
+    else if (fn === 'len' && f0 === 'frame') vals = (g) => g('frame.cap_len');
+    else if (fn === 'len') vals = (g) => g(f0).map((x) => (ty0 === 'string' ? Buffer.byteLength(String(x)) : toBytes(ty0, x).length));
+    else if (fn === 'upper' || fn === 'lower') {
+      type = 'string';
+      vals = (g) => g(f0).map((x) => (fn === 'upper' ? String(x).toUpperCase() : String(x).toLowerCase()));
+    } else if (fn === 'abs') vals = (g) => g(f0);
+    else vals = (g) => {
+      const all: number[] = [];
+      for (const a of args) {
+        if (a.num !== undefined) all.push(a.num);
+        else for (const x of g(a.field!)) all.push(Number(x));
+      }
+      return all.length ? [fn === 'max' ? Math.max(...all) : Math.min(...all)] : [];
+    };
+    return { label, type, vals, call: true };
+  }
+
+  function compare(op: Operand): Node {
+    const { label: field, vals, view: sliced } = op;
+    const view = sliced || op.call ? true : undefined;
+    const def = { type: op.type };
     const r = peek();
     const relTok0 = r.t === 'op' && ['==', '!=', '>', '<', '>=', '<=', '~', '===', '!==', '~='].includes(r.v) ? r.v : r.t === 'word' ? r.v.toLowerCase() : undefined;
     // Wireshark's forms for repeated fields: === / all_eq (every occurrence equals), ~= / !== / any_ne (one differs,
@@ -744,25 +818,32 @@ export function compileFilter(text: string): Filter {
       return (g) => vals(g).some((x) => ms.some((m) => m(x)));
     }
     if (!rel) {
+      if (op.call) throw new FilterError(`${field} alone is not a test: compare it with a value (${field} > 0)`, r.pos, Math.max(1, r.end - r.pos));
       if (r.t === 'word' && def.type !== 'none' && !isWord(r, 'and', 'or', 'not')) throw new FilterError(`expected an operator (==, !=, <, >, <=, >=, contains, matches, in) after ${field}, found ${describe(r)}`, r.pos, r.end - r.pos);
       return (g) => vals(g).length > 0;
     }
     k++;
     const v = peek();
     if (v.t !== 'word' && v.t !== 'str') throw new FilterError(`expected a value after '${text.slice(r.pos, r.end)}', found ${describe(v)}`, v.pos, Math.max(1, v.end - v.pos));
-    // Another field on the right (`ip.src == ip.dst`): a pair of occurrences that compare so.
-    const other = v.t === 'word' && !view && rel !== 'contains' && rel !== 'matches' ? fieldType(v.v) : undefined;
-    if (other !== undefined && other === def.type && other !== 'none' && other !== 'action' && !(def.type === 'uint' && parseUint(v.v) !== undefined)) {
+    // Another field on the right (`ip.src == ip.dst`), or a function (`count(ip.addr) == count(ip)`): a pair of
+    // occurrences that compare so.
+    const rightCall = v.t === 'word' && FUNCTIONS.has(v.v.toLowerCase()) && toks[k + 1]?.v === '(' && rel !== 'contains' && rel !== 'matches' ? call() : undefined;
+    if (rightCall && rightCall.type !== def.type) throw new FilterError(`${rightCall.label} is ${TYPE_NAMES[rightCall.type]} and ${field} is ${TYPE_NAMES[def.type]}: they cannot be compared`, v.pos, rightCall.label.length);
+    const other = rightCall ? rightCall.type : v.t === 'word' && (!view || op.call) && rel !== 'contains' && rel !== 'matches' ? fieldType(v.v) : undefined;
+    if (other !== undefined && other === def.type && other !== 'none' && other !== 'action' && !(def.type === 'uint' && !rightCall && parseUint(v.v) !== undefined)) {
       const of = v.v;
-      fields.add(of);
-      k++;
+      if (!rightCall) {
+        fields.add(of);
+        k++;
+      }
+      const g2 = (g: (f: string) => FValue[]) => (rightCall ? rightCall.vals(g) : g(of));
       const ordered = rel !== '==' && rel !== '!=';
       if (ordered && (other === 'ipv6' || other === 'mac')) throw new FilterError(`'${rel}' does not compare ${TYPE_NAMES[other]}es: use == or !=`, r.pos, r.end - r.pos);
       const c = (a: FValue, b: FValue) => (rel === '>' ? a > b : rel === '<' ? a < b : rel === '>=' ? a >= b : rel === '<=' ? a <= b : a === b);
-      if (rel === '!=') return (g) => { const as = vals(g); const bs = g(of); return as.length > 0 && bs.length > 0 && !as.some((a) => bs.some((b) => a === b)); };
-      if (quant === 'any_ne') return (g) => { const bs = g(of); return vals(g).some((a) => bs.some((b) => a !== b)); };
-      if (quant === 'all_eq') return (g) => { const as = vals(g); const bs = g(of); return as.length > 0 && bs.length > 0 && as.every((a) => bs.every((b) => a === b)); };
-      return (g) => { const bs = g(of); return vals(g).some((a) => bs.some((b) => c(a, b))); };
+      if (rel === '!=') return (g) => { const as = vals(g); const bs = g2(g); return as.length > 0 && bs.length > 0 && !as.some((a) => bs.some((b) => a === b)); };
+      if (quant === 'any_ne') return (g) => { const bs = g2(g); return vals(g).some((a) => bs.some((b) => a !== b)); };
+      if (quant === 'all_eq') return (g) => { const as = vals(g); const bs = g2(g); return as.length > 0 && bs.length > 0 && as.every((a) => bs.every((b) => a === b)); };
+      return (g) => { const bs = g2(g); return vals(g).some((a) => bs.some((b) => c(a, b))); };
     }
     const m = valueMatcher(field, def.type, rel, v);
     k++;

@@ -196,15 +196,32 @@ class Dissection {
     let n = this.f.length - this.covered;
     if (n <= 0 || this.layers.length >= MAX_LAYERS) return;
     const trailer = complete && this.covered > 0;
-    if (trailer && this.f.length >= 60 && this.covered < 60) {
+    // Padding only when it is all zeros (tshark 4.0: bytes up to 60 that are not are the trailer's start).
+    if (trailer && this.f.length >= 60 && this.covered < 60 && this.f.subarray(this.covered, 60).every((b) => b === 0)) {
       const pad = Math.min(n, 60 - this.covered);
       this.layers.push({ key: 'eth.padding', name: 'Padding', summary: `${pad} byte${pad === 1 ? '' : 's'}`, offset: this.covered, length: pad, fields: [{ key: 'eth.padding', name: 'Padding', value: this.bytes(this.covered, pad), offset: this.covered, length: pad }] });
       this.covered += pad;
       n -= pad;
       if (n <= 0 || this.layers.length >= MAX_LAYERS) return;
     }
+    // A frame of 64 bytes or more has no need of a trailer: its last 4 bytes are taken for the FCS (eth.fcs), as
+    // Wireshark guesses when the capture does not say (not after a VLAN tag: the tag's trailer keeps them).
+    let fcs = trailer && !this.lastTag && this.f.length >= 64 && n >= 4 ? 4 : 0;
+    if (fcs && n === 4) {
+      this.fcs(this.covered);
+      return;
+    }
     const key = !trailer ? 'data' : this.lastTag === 'vlan' ? 'vlan.trailer' : this.lastTag === 'ieee8021ad' ? 'ieee8021ah.trailer' : 'eth.trailer';
+    n -= fcs;
     this.layers.push({ key, name: trailer ? 'Ethernet trailer' : 'Data', summary: `${n} byte${n === 1 ? '' : 's'}`, offset: this.covered, length: n, fields: [{ key: trailer ? key : 'data.data', name: trailer ? 'Trailer' : 'Data', value: this.bytes(this.covered, n), offset: this.covered, length: n }] });
+    if (fcs && this.layers.length < MAX_LAYERS) this.fcs(this.covered + n);
+    fcs = 0;
+  }
+
+  /** The 4 bytes at o as the frame check sequence (eth.fcs). */
+  private fcs(o: number): void {
+    const hex = this.bytes(o, 4).replace(/:/g, '');
+    this.layers.push({ key: 'eth.fcs', name: 'Frame check sequence', summary: `0x${hex}`, offset: o, length: 4, fields: [{ key: 'eth.fcs', name: 'Frame check sequence', value: `0x${hex}`, offset: o, length: 4 }] });
   }
 
   private payload(o: number, end: number, what: string): void {
@@ -830,7 +847,6 @@ class Dissection {
     const S = (fl & 0x1000) !== 0;
     const A = ver === 1 && (fl & 0x0080) !== 0;
     const need = 4 + (C ? 4 : 0) + (K ? 4 : 0) + (S ? 4 : 0) + (A ? 4 : 0);
-    if (end - o < need) return void this.short('gre', NAME, o, end, need);
     const fields = [
       this.field('gre.flags_and_version', 'Flags and Version', hex(fl, 4), o, 2, {
         children: [
@@ -844,20 +860,30 @@ class Dissection {
       this.field('gre.proto', 'Protocol Type', named(proto, 4, ETHERTYPES), o + 2, 2),
     ];
     let p = o + 4;
+    // Cut short inside the optional fields: the flags and those that fit, as tshark keeps them (gre.flags.checksum
+    // of a header whose checksum was not captured).
+    const cut = () => {
+      this.layer('gre', NAME, o, end - o, fields, '', `needs ${need} bytes, ${end - o} left`);
+      throw new Stop();
+    };
     if (C) {
+      if (end - p < 4) cut();
       fields.push(this.field('gre.checksum', 'Checksum', hex(this.u16(p), 4), p, 2), this.field('gre.offset', 'Offset', String(this.u16(p + 2)), p + 2, 2));
       p += 4;
     }
     if (K) {
+      if (end - p < 4) cut();
       if (ver === 1) fields.push(this.field('gre.key.payload_length', 'Payload Length', String(this.u16(p)), p, 2), this.field('gre.key.call_id', 'Call ID', String(this.u16(p + 2)), p + 2, 2));
       else fields.push(this.field('gre.key', 'Key', `${hex(this.u32(p), 8)} (${this.u32(p)})`, p, 4));
       p += 4;
     }
     if (S) {
+      if (end - p < 4) cut();
       fields.push(this.field('gre.sequence_number', 'Sequence Number', String(this.u32(p)), p, 4));
       p += 4;
     }
     if (A) {
+      if (end - p < 4) cut();
       fields.push(this.field('gre.ack_number', 'Acknowledgment Number', String(this.u32(p)), p, 4));
       p += 4;
     }
