@@ -13,7 +13,7 @@ import { BPF_F_RDONLY_PROG, type LoadedObject, type LoadedProgram } from '../elf
 import type { Environment, Fault, PerfRecord, RunResult, UninitStackRead, XdpBuff } from './types.ts';
 import { MapTable, createMap, type BpfMap } from './maps.ts';
 import { dispatchHelper, fastHelpers, runDueTimers, type HelperHost } from './helpers.ts';
-import { executeCompiled, wasmTier, type InlineMaps } from './compiled/engine.ts';
+import { executeCompiled, executeXdpPacket, wasmTier, type InlineMaps } from './compiled/engine.ts';
 import { isKernelHelper } from '../isa/helper-names.ts';
 import { resetKfuncState } from './kfuncs.ts';
 
@@ -496,7 +496,7 @@ class XdpMachine implements Machine {
       if (host.reservations.size) host.reservations = new Map();
       resetKfuncState(host);
       opts.budget = this.budget;
-      const res = executeCompiled(entry, mem, initCtxRegister, opts);
+      const res = executeXdpPacket(entry, mem, opts);
       const fitted = !more || this.record(i, buff, results, clean, headroom, len);
       if (res.fault !== undefined || res.uninitStackRead !== undefined || res.exitProgram !== entry || res.tailCalls !== 0 ||
         out.printk !== NO_PRINTK || out.perf !== NO_PERF || out.redirect !== undefined || out.redirectFallback !== undefined) {

@@ -469,6 +469,11 @@ export class Memory {
     return this.wasmBuffer !== undefined && b.buffer === this.wasmBuffer;
   }
 
+  /** framePointer(1) without its value: frame 1 is in use (the compiled engine's batch entry). */
+  useFirstFrame(): void {
+    if (this.stacksUsed < 1) this.stacksUsed = 1;
+  }
+
   /** r10 for call frame `depth` (1-based). */
   framePointer(depth: number): bigint {
     if (depth > this.stacksUsed) this.stacksUsed = depth;

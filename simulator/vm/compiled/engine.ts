@@ -1383,91 +1383,155 @@ export function executeCompiled(entry: ProgramImage, mem: Memory, init: (r: BigU
     R32[2] = CTX_LO;
     R32[3] = REGION_CTX;
   } else init(R);
-  let compiled: CompiledProgram | undefined;
-  let inWasm = false;
-  // The first entry of an XDP run into the JavaScript form: its registers are the ones just written (generate's pc -1).
-  let fresh = init === initCtxRegister;
+  return loopCompiled(S, entry, mem, opts, init === initCtxRegister, undefined, undefined);
+}
+
+/**
+ * executeCompiled(entry, mem, initCtxRegister, opts) for the next packet of a batch (Machine.runBatch), the same run
+ * and result: when the last run on this Memory left its state set up for this entry in the JavaScript form (the
+ * program's compiled form and register checks (none) at hand, no WebAssembly form, no probe), only what a run
+ * changes is written again and the generated function is called straight; anything else is executeCompiled.
+ */
+export function executeXdpPacket(entry: ProgramImage, mem: Memory, opts: ExecOptions): ExecResult {
+  const S = mem.engineState as State | undefined;
+  if (S === undefined || S.busy || S.compiledFor !== entry || S.checksFor !== entry || S.entryChecks !== undefined || S.compiledChecks !== undefined ||
+    S.checksFrom !== opts.registerChecks || opts.probe !== undefined || (S.W32 !== undefined && (S.wasmFor !== entry || S.wasmRun !== null))) {
+    return executeCompiled(entry, mem, initCtxRegister, opts);
+  }
+  const compiled = S.compiled!;
+  const R32 = S.R32;
+  mem.useFirstFrame();
+  R32[20] = FP1_LO;
+  R32[21] = FP1_HI;
+  if (S.frames.length !== 0) S.frames.length = 0;
+  S.left = S.budget = opts.budget;
+  S.refunded = 0;
+  if (S.iterMarks !== undefined) S.iterMarks.clear();
+  S.tailCalls = 0;
+  S.mayGoto = MAY_GOTO;
+  S.mayGotoMark = -1;
+  S.live = LIVE_ALL;
+  S.checks = undefined;
+  S.program = entry;
+  S.pc = 0;
+  S.done = S.slow = S.counting = false;
+  S.opts = opts;
+  S.busy = true;
+  mem.program = entry;
+  R32[2] = CTX_LO;
+  R32[3] = REGION_CTX;
+  let thrown: unknown;
   try {
+    compiled.fn(S, -1);
+    if (S.done) return exitResult(S, mem);
+  } catch (e) {
+    thrown = e;
+  }
+  return loopCompiled(S, entry, mem, opts, false, compiled, thrown);
+}
+
+/** executeCompiled's result for a run that exited (the state's one ExitResult, refilled). */
+function exitResult(S: State, mem: Memory): ExecResult {
+  S.busy = false;
+  const x = S.exit;
+  x.exitInsn = S.pc;
+  x.exitProgram = S.program;
+  x.steps = S.budget - S.left + S.refunded;
+  x.tailCalls = S.tailCalls;
+  x.uninitStackRead = mem.uninitRead;
+  x.r0lo = S.R32[0]! >>> 0;
+  return x;
+}
+
+/**
+ * executeCompiled's run after its entry was set up: the program forms in turn until the run exits or faults.
+ * `fresh`: the first entry into the JavaScript form starts from the XDP entry's constants. `ran`/`thrown`: the
+ * JavaScript form of the entry (`ran`) already ran once (executeXdpPacket) and returned, or threw `thrown`.
+ */
+function loopCompiled(S: State, entry: ProgramImage, mem: Memory, opts: ExecOptions, fresh: boolean, ran: CompiledProgram | undefined, thrown: unknown): ExecResult {
+  const R = S.R;
+  const RF = S.RF;
+  let compiled: CompiledProgram | undefined = ran;
+  let inWasm = false;
+  let skip = ran !== undefined;
+  try {
+    if (thrown !== undefined) {
+      if (thrown !== COUNT) throw thrown;
+      S.counting = true;
+    }
     for (;;) {
-      if (opts.probe === undefined && S.program === entry && S.compiled !== undefined && S.compiledFor === entry && S.compiledChecks === S.checks) compiled = S.compiled;
+      if (skip) skip = false;
       else {
-        compiled = compileProgram(S.program, S.checks, opts.probe);
-        if (S.program === entry && opts.probe === undefined) {
-          S.compiled = compiled;
-          S.compiledFor = entry;
-          S.compiledChecks = S.checks;
-        }
-      }
-      let js = true;
-      const W32 = S.W32;
-      if (W32 !== undefined && opts.probe === undefined && S.checks === undefined) {
-        // The WebAssembly form, where the program has one: it returns at an exit, a bpf-to-bpf call, a helper
-        // outcome other than a value, or to hand over to the JavaScript form at a slot (a block it cannot pay).
-        let run = S.wasmRun;
-        if (S.wasmFor !== S.program) {
-          const w = compileWasm(S.program);
-          run = w === undefined ? null : wasmRunner(S, w);
-          S.wasmFor = S.program;
-          S.wasmRun = run;
-        }
-        if (run) {
-          if (fresh) RF[0] = RF[2] = RF[3] = RF[4] = RF[5] = RF[6] = RF[7] = RF[8] = RF[9] = 0;
-          fresh = false;
-          W32[LEFT] = S.left;
-          inWasm = true;
-          wasmStats.entries++;
-          const r = run(S.pc);
-          inWasm = false;
-          S.left = W32[LEFT]!;
-          const at = r >>> 2;
-          js = false;
-          switch (r & 3) {
-            case W_EXIT:
-              if (S.frames.length === 0) {
-                S.pc = at;
-                S.done = true;
-              } else H.exit(S, at);
-              break;
-            case W_CALL:
-              H.callLocal(S, at, at + 1 + S.program.insns[at]!.imm, S.live);
-              break;
-            case W_OUTCOME:
-              break;
-            default:
-              S.pc = at;
-              js = true;
-              wasmStats.handovers++;
+        if (opts.probe === undefined && S.program === entry && S.compiled !== undefined && S.compiledFor === entry && S.compiledChecks === S.checks) compiled = S.compiled;
+        else {
+          compiled = compileProgram(S.program, S.checks, opts.probe);
+          if (S.program === entry && opts.probe === undefined) {
+            S.compiled = compiled;
+            S.compiledFor = entry;
+            S.compiledChecks = S.checks;
           }
         }
-      }
-      if (js) {
-        try {
-          if (fresh) {
+        let js = true;
+        const W32 = S.W32;
+        if (W32 !== undefined && opts.probe === undefined && S.checks === undefined) {
+          // The WebAssembly form, where the program has one: it returns at an exit, a bpf-to-bpf call, a helper
+          // outcome other than a value, or to hand over to the JavaScript form at a slot (a block it cannot pay).
+          let run = S.wasmRun;
+          if (S.wasmFor !== S.program) {
+            const w = compileWasm(S.program);
+            run = w === undefined ? null : wasmRunner(S, w);
+            S.wasmFor = S.program;
+            S.wasmRun = run;
+          }
+          if (run) {
+            if (fresh) RF[0] = RF[2] = RF[3] = RF[4] = RF[5] = RF[6] = RF[7] = RF[8] = RF[9] = 0;
             fresh = false;
-            compiled.fn(S, -1);
-          } else compiled.fn(S, S.pc);
-        } catch (e) {
-          if (e !== COUNT) throw e;
-          S.counting = true;
+            W32[LEFT] = S.left;
+            inWasm = true;
+            wasmStats.entries++;
+            const r = run(S.pc);
+            inWasm = false;
+            S.left = W32[LEFT]!;
+            const at = r >>> 2;
+            js = false;
+            switch (r & 3) {
+              case W_EXIT:
+                if (S.frames.length === 0) {
+                  S.pc = at;
+                  S.done = true;
+                } else H.exit(S, at);
+                break;
+              case W_CALL:
+                H.callLocal(S, at, at + 1 + S.program.insns[at]!.imm, S.live);
+                break;
+              case W_OUTCOME:
+                break;
+              default:
+                S.pc = at;
+                js = true;
+                wasmStats.handovers++;
+            }
+          }
+        }
+        if (js) {
+          try {
+            if (fresh) {
+              fresh = false;
+              compiled.fn(S, -1);
+            } else compiled.fn(S, S.pc);
+          } catch (e) {
+            if (e !== COUNT) throw e;
+            S.counting = true;
+          }
         }
       }
       if (S.counting) {
         // The budget runs out in the block at S.pc: its counting form ends the run with the interpreter's fault.
         S.slow = true;
-        compiled.counting()(S, S.pc);
+        compiled!.counting()(S, S.pc);
         throw new Error(`compiled engine: the counting form of block ${S.pc} returned`);
       }
-      if (S.done) {
-        S.busy = false;
-        const x = S.exit;
-        x.exitInsn = S.pc;
-        x.exitProgram = S.program;
-        x.steps = S.budget - S.left + S.refunded;
-        x.tailCalls = S.tailCalls;
-        x.uninitStackRead = mem.uninitRead;
-        x.r0lo = R32[0] >>> 0;
-        return x;
-      }
+      if (S.done) return exitResult(S, mem);
     }
   } catch (e) {
     S.busy = false;
