@@ -37,7 +37,11 @@ const S64_MAX = (1n << 63n) - 1n;
 const MAX_VAR_OFF = 1n << 29n;
 
 /** The verifier's range of a number, where this walk knows it exactly. tmask: the bits it does not know (tnum mask). */
-interface Exact { umin: bigint; umax: bigint; smin: bigint; smax: bigint; tmask: bigint; tval: bigint; shl32?: Exact }
+interface Exact {
+  umin: bigint; umax: bigint; smin: bigint; smax: bigint; tmask: bigint; tval: bigint; shl32?: Exact;
+  /** `x << c` of a number whose low 64 - c bits the verifier knows as a tnum alone: a shift back by c gives them back. */
+  shlTop?: bigint;
+}
 interface Num { k: 'num'; w?: bigint; ex?: Exact; ids: readonly number[] }
 type PtrKind = 'ctx' | 'pkt' | 'meta' | 'end' | 'stack' | 'map' | 'value' | 'other';
 interface Ptr {
@@ -114,6 +118,13 @@ const UNBOUNDED_HELPERS: ReadonlySet<number> = new Set([5 /* ktime_get_ns */, 11
 const VOID_HELPERS: ReadonlySet<number> = new Set([12 /* tail_call */, 132 /* ringbuf_submit */, 133 /* ringbuf_discard */, 94 /* spin_unlock */, 93 /* spin_lock */]);
 /** Helpers that only read the memory passed to them (stack slots survive). */
 const READ_ONLY_HELPERS: ReadonlySet<number> = new Set([1, 2, 3, 5, 6, 7, 8, 12, 23, 28, 51, 87, 118, 125, 130, 160, 177, 195, 208]);
+/**
+ * Helpers none of whose arguments is memory (numbers, the context, a map): whatever the other argument registers point
+ * to, the helper neither reads nor writes it (ktime_get_ns, get_prandom_u32, get_smp_processor_id, redirect,
+ * tail_call, redirect_map, xdp_adjust_head/meta/tail, jiffies64, ktime_get_boot_ns/coarse_ns/tai_ns,
+ * xdp_get_buff_len).
+ */
+const NO_MEMORY_ARG_HELPERS: ReadonlySet<number> = new Set([5, 7, 8, 12, 23, 44, 51, 54, 65, 118, 125, 160, 188, 208]);
 /** Helpers after which packet pointers are invalid (clear_all_pkt_pointers). */
 const PKT_CHANGING: ReadonlySet<number> = new Set([44, 54, 65, 190, 9, 10, 11, 45, 50, 52, 53, 57, 63, 64, 70, 73, 74, 75, 91, 92]);
 /** Callback helpers (the verifier walks the callback its own way): the walk stops there. */
@@ -474,6 +485,39 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: stri
           } else if ((op === 'rsh' || op === 'arsh') && c === 32n && ae.shl32) {
             const low = ae.shl32.tmask & 0xffffffffn;
             ex = op === 'rsh' || low !== 0xffffffffn ? bytesEx(low === 0xffn ? 1 : low === 0xffffn ? 2 : 4) : sbytesEx(4);
+            // `<< 32` moves the 32-bit signed bounds up (__scalar64_min_max_lsh, measured on 6.18: a sign-extended
+            // half-word becomes [0xffff800000000000, 0x7fff00000000]), so `s>> 32` of a number whose signed range fits
+            // in 32 bits gives that range back (sfuzz seed 542100024: `(s64)(s16)x` widened), not [-2^31, 2^31 - 1].
+            const src = ae.shl32;
+            if (op === 'arsh' && low === 0xffffffffn && src.smin < 0n && src.smin >= -(1n << 31n) && src.smax >= 0n && src.smax < (1n << 31n)) ex = { ...ex, smin: src.smin, smax: src.smax };
+          } else if (op === 'or' && isFull(ae) && c > 0n && c <= S64_MAX) {
+            // Any value | c (c >= 0): the known ones of c, at least c, no upper bound; the signed minimum from the
+            // tnum (scalar_min_max_or, then __update_reg_bounds). sfuzz seed 542100024: `(x - k) | 1` made a divisor.
+            ex = { umin: c, umax: M64, smin: BigInt.asIntN(64, c | (1n << 63n)), smax: S64_MAX, tmask: ~c & M64, tval: c };
+          } else if (op === 'lsh' && c === 32n && !ae.shl32 && ae.shlTop === undefined && (ae.tmask & 0x80000000n) !== 0n && ae.umax > 0x80000000n) {
+            // `x << 32` of a number whose bit 31 the verifier does not know (so its 32-bit signed range has negative
+            // values: no special case) and whose top bit may be shifted out: the bounds are the tnum's alone
+            // (__scalar64_min_max_lsh, __update_reg_bounds); the second half, `>> 32`, gives x's low 32 bits back as
+            // the range of their tnum.
+            const v = (ae.tval & 0xffffffffn) << 32n, m = (ae.tmask & 0xffffffffn) << 32n;
+            ex = { umin: v, umax: v | m, smin: BigInt.asIntN(64, v | (m & (1n << 63n))), smax: v | (m & S64_MAX), tmask: m, tval: v, shlTop: 32n };
+          } else if (op === 'rsh' && c === 32n && ae.shlTop === 32n) {
+            const v = ae.tval >> 32n, m = ae.tmask >> 32n;
+            ex = { umin: v, umax: v | m, smin: v, smax: v | m, tmask: m, tval: v };
+          } else if (op === 'lsh' && c > 32n && c < 64n && (isFull(ae) || (ae.umin === 0n && ae.tval === 0n && ae.smin === 0n && ae.umax === ae.tmask &&
+            ae.umax > 0n && ((ae.umax + 1n) & ae.umax) === 0n && BigInt(ae.umax.toString(2).length) + c >= 64n))) {
+            // `x << c` with x any value of its low k bits, k + c >= 64, c > 32 (the first half of a sign or zero
+            // extension of the low 64 - c bits, `(s64)(s8)x` as `x << 56 s>> 56`): the verifier's shift may move the top
+            // bit out, so its bounds come from the tnum alone (__scalar64_min_max_lsh, then __update_reg_bounds): bits
+            // c..63 any, the low 32 bits known zero.
+            const m = (ae.tmask << c) & M64;
+            ex = { umin: 0n, umax: m, smin: S64_MIN, smax: m & S64_MAX, tmask: m, tval: 0n, shlTop: c };
+          } else if ((op === 'rsh' || op === 'arsh') && ae.shlTop !== undefined && ae.shlTop !== 32n && c === ae.shlTop) {
+            // The second half: the low 64 - c bits back, zero-extended ([0, 2^(64-c) - 1]) or sign-extended (signed
+            // bounds -2^(63-c) .. 2^(63-c) - 1, no unsigned bound, no known bit: tnum_arshift of a mask with bit 63).
+            const b = 64n - c;
+            ex = op === 'rsh' ? { umin: 0n, umax: (1n << b) - 1n, smin: 0n, smax: (1n << b) - 1n, tmask: (1n << b) - 1n, tval: 0n }
+              : { umin: 0n, umax: M64, smin: -(1n << (b - 1n)), smax: (1n << (b - 1n)) - 1n, tmask: M64, tval: 0n };
           } else if (op === 'and' && c <= S64_MAX && ae.umin === 0n && ae.tval === 0n && ae.smin >= 0n === (ae.tmask !== M64) && (ae.tmask === M64 || ae.umax === ae.tmask)) {
             // x & c for x any value of its low bits: the verifier's bounds are the true ones (0 .. c & bits).
             const m = ae.tmask & c;
@@ -553,7 +597,18 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: stri
             `stored as ${size} bytes: a pointer is spilled to the stack as 8 bytes, or converted to a number first).`, 'spill-size');
           return false;
         }
-        if (base.k === 'stack') {
+        if (base.k === 'stack' && base.vr !== undefined && base.vr !== true && base.orNull === undefined) {
+          // A store at a variable offset known exactly (check_stack_write_var_off): every byte it may reach becomes one
+          // the verifier knows nothing of; the slots outside that range keep what they hold (sfuzz seed 541100005: a
+          // spilled byte 30 slots away from `arr[i] ^= 1` was still [0, 255] to the verifier).
+          const lo = base.off + insn.off + Number(base.vr.smin);
+          const hi = base.off + insn.off + Number(base.vr.smax) + size;
+          if (lo >= -512 && hi <= 0) {
+            const at = (base.frame ?? 0) * FRAME_KEY + lo;
+            clobber(st, at, hi - lo);
+            for (let o = at; o < at + hi - lo; o++) st.mem.set(o, 'x');
+          } else clobber(st, undefined, size);
+        } else if (base.k === 'stack') {
           const so = stackOff(base, insn.off);
           clobber(st, so, size);
           const v = info.kind === 'stx' ? r[insn.src]! : konst(BigInt.asUintN(64, BigInt(insn.imm)));
@@ -667,7 +722,9 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: stri
             return false;
           }
         }
-        const argStack = [1, 2, 3, 4, 5].some((i) => r[i]!.k === 'stack');
+        // A stack pointer left in an argument register the helper does not take (r3 still pointing into a stack
+        // array across bpf_xdp_get_buff_len(ctx), sfuzz seed 541100005) is not given to it.
+        const argStack = !NO_MEMORY_ARG_HELPERS.has(id) && [1, 2, 3, 4, 5].some((i) => r[i]!.k === 'stack');
         if (argStack) stackPassed = true;
         if (argStack && !READ_ONLY_HELPERS.has(id)) st.stack.clear();
         let r0: Reg;
@@ -749,7 +806,7 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: stri
             // A number compared with a constant where the verifier's narrowing is simple (both non-negative, 64-bit):
             // it keeps the range the verifier gives it on this side (reg_set_min_max, then reg_bounds_sync).
             const refined = (n: Num, o: JmpOp, c: Num, w: bigint): Num => {
-              const ex = !w32 && n.ex && c.ex && isConst(c.ex) ? refineRange(n.ex, o, c.ex.tval, truth) : undefined;
+              const ex = w32 || !n.ex || !c.ex ? undefined : isConst(c.ex) ? refineRange(n.ex, o, c.ex.tval, truth) : refineRangeBy(n.ex, o, c.ex, truth);
               return ex ? { k: 'num', w, ex, ids: n.ids } : keep(n, w);
             };
             if (info.srcReg) narrow(s, [a, b], [refined(a, op, b, wa), refined(b, SWAPPED_OP[op], a, wb)], same);
@@ -822,12 +879,27 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: stri
   const targets = new Set<number>();
   for (const [i, insn] of insns.entries()) {
     const inf = infos[i];
-    if (inf?.kind === 'jump') targets.add(i + 1 + insn.off);
-    else if (inf?.kind === 'ja') targets.add(i + 1 + (inf.cls === 'jmp32' ? insn.imm : insn.off));
+    if (inf?.kind === 'jump') {
+      targets.add(i + 1 + insn.off);
+      targets.add(i); // a conditional jump is a prune point itself
+    } else if (inf?.kind === 'ja') targets.add(i + 1 + (inf.cls === 'jmp32' ? insn.imm : insn.off));
+    else if (inf?.kind === 'call') targets.add(i + 1);
   }
-  const firstSeen = new Set<string>();
-  const plainState = (st: St) => st.calls.length === 0 && st.stack.size === 0 && st.mem.size === 0 && !stackPassed &&
-    st.regs.every((x) => x.k === 'none' || (x.k === 'num' ? !!x.ex && isConst(x.ex) : (x.k === 'ctx' || x.k === 'stack' || x.k === 'end' || x.k === 'map') && x.vr === undefined));
+  // The states the verifier keeps at prune points of its first path (is_state_visited): one when at least 2 jumps and
+  // 8 instructions were processed since the last one kept, and where one is kept already (a loop) only after 20 jumps or
+  // 100 instructions. Only a kept state can be found again, so the loop is found where the kernel finds it
+  // (`volatile __u64 j; while (i < 10) { j = 1; }`: insn 15, the loop's jump, not its head 13). Plain states by key,
+  // others as ''.
+  const kept = new Map<number, string[]>();
+  let insnsDone = 0, jmpsDone = 0, keptInsns = 0, keptJmps = 0, keptCount = 0;
+  const plainReg = (x: Reg) => x.k === 'none' || (x.k === 'num' ? !!x.ex && isConst(x.ex) : (x.k === 'ctx' || x.k === 'stack' || x.k === 'end' || x.k === 'map') && x.vr === undefined);
+  // The stack too, where the verifier's view of it is exact: 8-byte slots holding a constant or a plain pointer (a
+  // spilled register to the verifier), no other byte written (`volatile __u64 i = 0; while (i < 10) {}`: "infinite
+  // loop detected", measured on 6.18; narrower stores are STACK_ZERO / STACK_MISC bytes or partial spills, not
+  // claimed).
+  const plainState = (st: St) => st.calls.length === 0 && !stackPassed && st.regs.every(plainReg) &&
+    [...st.stack].every(([o, x]) => ((o % 8) + 8) % 8 === 0 && x.k !== 'none' && plainReg(x)) &&
+    [...st.mem.keys()].every((o) => st.stack.has(o - (((o % 8) + 8) % 8)));
   /** Set by step: the branch just walked is one the verifier decides the same way (two constants). */
   let decided = false;
   let pushes = 0;
@@ -847,16 +919,29 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: stri
               'many iterations; fewer iterations, or bpf_loop / an open-coded iterator, which it verifies once).',
           };
         }
-        else if (targets.has(st.pc) && plainState(st)) {
-          const key = keyOf(st);
-          if (firstSeen.has(key)) {
-            return {
-              pc: st.pc, rule: 'too-complex', kernel: `infinite loop detected at insn ${st.pc}`,
-              message: `The verifier refuses this loop: infinite loop detected at insn ${st.pc} (it comes back here with every register as it ` +
-                'was, so nothing can make it leave; make the loop condition depend on something that changes).',
-            };
+        insnsDone++;
+        if (targets.has(st.pc)) {
+          const plain = plainState(st);
+          const key = plain ? keyOf(st) : '';
+          const here = kept.get(st.pc);
+          let add = jmpsDone - keptJmps >= 2 && insnsDone - keptInsns >= 8;
+          if (here) {
+            if (plain && here.includes(key)) {
+              return {
+                pc: st.pc, rule: 'too-complex', kernel: `infinite loop detected at insn ${st.pc}`,
+                message: `The verifier refuses this loop: infinite loop detected at insn ${st.pc} (it comes back here with every register as it ` +
+                  'was, so nothing can make it leave; make the loop condition depend on something that changes).',
+              };
+            }
+            if (jmpsDone - keptJmps < 20 && insnsDone - keptInsns < 100) add = false;
           }
-          if (firstSeen.size < FIRST_SEEN_MAX) firstSeen.add(key);
+          if (add && keptCount < FIRST_SEEN_MAX) {
+            if (here) here.push(key);
+            else kept.set(st.pc, [key]);
+            keptCount++;
+            keptInsns = insnsDone;
+            keptJmps = jmpsDone;
+          }
         }
       } else {
         if (++steps > MAX_STEPS) return undefined;
@@ -871,6 +956,7 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: stri
       const pc = st.pc;
       decided = false;
       const next = step(st);
+      if (first && info && (info.kind === 'jump' || info.kind === 'ja' || info.kind === 'call' || info.kind === 'exit')) jmpsDone++;
       if (found) return found;
       if (!next || next.length === 0) break;
       if (first && info?.kind === 'jump') {
@@ -901,7 +987,7 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: stri
 const isFull = (e: Exact | undefined): boolean =>
   !!e && e.umin === 0n && e.umax === M64 && e.smin === S64_MIN && e.smax === S64_MAX && e.tmask === M64;
 /** A range whose signed and unsigned bounds are the same non-negative ones (no sign crossing). */
-const isSimple = (e: Exact): boolean => !e.shl32 && e.smin >= 0n && e.umin === e.smin && e.umax === e.smax;
+const isSimple = (e: Exact): boolean => !e.shl32 && e.shlTop === undefined && e.smin >= 0n && e.umin === e.smin && e.umax === e.smax;
 
 /**
  * reg_bounds_sync for a non-negative range [lo, hi] (under 2^63) with tnum (tval; tmask): the tnum narrowed to the
@@ -938,8 +1024,15 @@ function syncSimple(lo: bigint, hi: bigint, tval: bigint, tmask: bigint): Exact 
 function scalarOp(op: string, w32: boolean, srcReg: boolean, ae: Exact | undefined, be: Exact | undefined): Exact | undefined {
   if (op === 'div' || op === 'mod' || op === 'sdiv' || op === 'smod') return UNBOUNDED;
   if ((op === 'lsh' || op === 'rsh' || op === 'arsh') && srcReg) return be && !isConst(be) ? UNBOUNDED : undefined;
+  // A 64-bit sum, difference or xor with any 64-bit value is any value, whatever the other operand (both signed and
+  // unsigned bounds overflow, tnum_add/tnum_sub/tnum_xor keep no bit): sfuzz seed 542100024, `r8 -= r6` with r6 a
+  // product, `r2 ^= r8`.
+  if (!w32 && (op === 'add' || op === 'sub' || op === 'xor') && (isFull(ae) || isFull(be))) return UNBOUNDED;
+  // Any 64-bit value times a number that may be odd and is not 0 or 1 only: any value (scalar_min_max_mul's bounds
+  // overflow; tnum_mul keeps bit 0 unknown, and so every bit above it).
+  const oddFactor = (e: Exact | undefined) => !!e && !isConst(e) && ((e.tval | e.tmask) & 1n) === 1n && e.umax >= 2n;
+  if (!w32 && op === 'mul' && ((isFull(ae) && oddFactor(be)) || (isFull(be) && oddFactor(ae)))) return UNBOUNDED;
   if (w32 || !ae || !be) return undefined;
-  if ((op === 'add' || op === 'sub') && (isFull(ae) || isFull(be))) return UNBOUNDED;
   if (op === 'add' || op === 'sub') {
     const wide = wideAddSub(op, ae, be);
     if (wide) return wide;
@@ -1082,6 +1175,38 @@ function refineRange(e: Exact, op: JmpOp, c: bigint, truth: boolean): Exact | un
   else if (rel === 'jle') hi = c < hi ? c : hi;
   else return undefined;
   // __reg_bound_offset: the known bits of the new range; then __update_reg_bounds from them.
+  return syncSimple(lo, hi, e.tval, e.tmask);
+}
+
+/**
+ * The verifier's range of x after `x op y` came out `truth` (64-bit), y a number it knows as a range, not a constant
+ * (regs_refine_cond_op: x's bound moved to y's on that side, y's own range from before the branch; then
+ * reg_bounds_sync), for the simple case only: x's range non-negative, the relation an ordering (not ==, !=, &). An
+ * ordering signed or unsigned moves a non-negative x's bounds alike (its signed and unsigned bounds are the same ones).
+ * sfuzz seed 541100005 -Os: `if (s8 v s>= u8 w)` leaves w in [0, 127] on the jump side, [0, 255] on the other.
+ */
+function refineRangeBy(e: Exact, op: JmpOp, y: Exact, truth: boolean): Exact | undefined {
+  // Under 2^32: the 32-bit bounds are the same ones (reg_bounds_sync keeps them so), nothing narrows x further.
+  if (isConst(e) || !isSimple(e) || e.umax > 0xffffffffn) return undefined;
+  const signed = op.startsWith('js');
+  const u = signed ? (`j${op.slice(2)}` as JmpOp) : op;
+  const rel = truth ? u : ({ jgt: 'jle', jge: 'jlt', jlt: 'jge', jle: 'jgt' } as Record<string, JmpOp | undefined>)[u];
+  if (!rel) return undefined;
+  const ymin = signed ? y.smin : y.umin;
+  const ymax = signed ? y.smax : y.umax;
+  let lo = e.umin, hi = e.umax;
+  // The kernel's u64/s64 arithmetic on y's bound: a bound at the end of its range would wrap (then the side is one the
+  // verifier decides by itself): not claimed.
+  if (rel === 'jgt') {
+    if (ymin === (signed ? S64_MAX : M64)) return undefined;
+    if (ymin + 1n > lo) lo = ymin + 1n;
+  } else if (rel === 'jge') {
+    if (ymin > lo) lo = ymin;
+  } else if (rel === 'jlt') {
+    if (ymax === (signed ? S64_MIN : 0n)) return undefined;
+    if (ymax - 1n < hi) hi = ymax - 1n;
+  } else if (ymax < hi) hi = ymax;
+  if (lo === e.umin && hi === e.umax) return e;
   return syncSimple(lo, hi, e.tval, e.tmask);
 }
 
