@@ -1572,6 +1572,19 @@ export class Analyzer {
         this.nullDeref(p.v, target, arg, st);
         this.access(p, 0, size, target, st, arg);
         this.storeEffects(p.v, n, st);
+        // `*iph = hdr;` with `hdr` a local IP/TCP/UDP header whose fields the program set: those stores are the
+        // packet's changes (an outer header built field by field, its `check` computed or not), as when
+        // bpf_xdp_store_bytes copies it in. A copy with no field set stays a whole-header store.
+        const rhs = n.type === 'assignment_expression' ? n.childForFieldName('right') : undefined;
+        const copy = rhs && p.v.k === 'pkt' && p.v.region === 'data' ? this.headerCopy(rhs, st) : undefined;
+        const writes = copy ? st.copies?.get(copy.name) : undefined;
+        if (copy && writes?.length && p.t && sameHeader(p.t, copy.t, this.decls)) {
+          for (const w of writes) this.headerStore(w.t, w.field, w.node as Node, st, w.value, undefined);
+          const copies = new Map(st.copies);
+          copies.delete(copy.name);
+          st.copies = copies;
+          return;
+        }
         this.mayStoreChecksum(p.v, st, size, arg);
         return;
       }
@@ -2066,7 +2079,10 @@ export class Analyzer {
           `Compare pointers instead, e.g. \`if ((void *)(${ptrText} + 1) > ${bound}) return XDP_DROP;\`.`
         : `${subject} ${bytes}, but ${checked}: the verifier rejects the program ("invalid access to packet"). ` +
           `Check the bounds first, e.g. \`if ((void *)(${base} + 1) > ${bound}) return XDP_DROP;\`${reader ? ' before the call' : ''}.`;
-    this.report('unchecked-packet-access', n, message, this.boundsFix(p, ptrNode, n, st, index));
+    // The inserted check covers the pointee (`(&ip->daddr) + 1`): for a helper reading more than that (a struct key at
+    // `&ip->saddr`) it would not be the fix.
+    const pointee = p.t ? pointeeSize(p.t, this.decls) : undefined;
+    this.report('unchecked-packet-access', n, message, reader && pointee !== size ? [] : this.boundsFix(p, ptrNode, n, st, index));
   }
 
   private boundsFix(p: TV, ptrNode: Node, n: Node, st: State, index?: number): Fix[] {
@@ -3069,6 +3085,11 @@ function calleeName(call: Node): string | undefined {
 function argTexts(call: Node): string[] {
   const args = call.childForFieldName('arguments');
   return (args?.namedChildren ?? []).filter((c): c is Node => !!c && c.type !== 'comment').map((c) => c.text);
+}
+
+/** Whether two pointer types point to the same struct (typedefs resolved). */
+function sameHeader(a: TypeRef, b: TypeRef, decls: Decls): boolean {
+  return a.ptr === 1 && b.ptr === 1 && resolveTypedef({ ...a, ptr: 0 }, decls).base === resolveTypedef({ ...b, ptr: 0 }, decls).base;
 }
 
 function mapName(arg: Node): string | undefined {
