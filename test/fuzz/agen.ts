@@ -22,7 +22,7 @@
 //   redir:   bpf_redirect / bpf_redirect_map (DEVMAP, empty) with fallback flags; the result may become the action
 //   call:    a bpf-to-bpf call with five arguments, one a pointer into the caller's stack that the callee reads and
 //            writes, the callee with a stack of its own, sometimes calling a second subprogram; a quarter of them get
-//            the context and bpf_tail_call from inside the subprogram (leaving every frame when the slot is tail1's)
+//            the context and bpf_tail_call from inside the subprogram (tail1 then returns to the caller)
 //   loop:    a bounded loop (a back edge with a counter) or bpf_loop with a callback (BPF_PSEUDO_FUNC) updating the
 //            caller's stack through its context pointer
 //   tail:    bpf_tail_call through a PROG_ARRAY (slot 1 holds `tail1`, other slots empty)
@@ -345,9 +345,9 @@ export function generateAProgram(seed: number, defect?: ADefect, drop?: Readonly
     const own = r.chance(0.6) && !bigStack;
     if (tail) {
       f.ret = 'int';
-      // r1 = ctx instead: a bpf_tail_call from inside the subprogram (slot r2 & 3; slot 1 holds tail1, so a quarter of
-      // them leave every frame for tail1's XDP_TX), ctx, the stack pointer and r2 kept in r6-r8 across it; then r1 is a
-      // scalar again.
+      // r1 = ctx instead: a bpf_tail_call from inside the subprogram (slot r2 & 3; slot 1 holds tail1, which then runs
+      // in this subprogram's frame, and its XDP_TX comes back to the caller as the subprogram's r0, as on the x86 JIT),
+      // ctx, the stack pointer and r2 kept in r6-r8 across it; then r1 is a scalar again.
       f.mov(6, 1);
       f.mov(7, 3);
       f.mov(8, 2);
