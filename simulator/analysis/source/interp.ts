@@ -2474,7 +2474,9 @@ export class Analyzer {
       this.report(
         'tx-unmodified',
         at,
-        'This returns XDP_TX after changing the frame but not its Ethernet addresses: it goes back out addressed to ' +
+        // (Not "after changing the frame": a store into a map value also counts as a change here, to keep the
+        // unchanged-frame finding quiet, and the frame itself may be as received.)
+        "This returns XDP_TX with the frame's Ethernet addresses unchanged: it goes back out addressed to " +
           "this host's own MAC, so the peer never gets it. Swap (or set) h_source and h_dest before returning XDP_TX.",
         undefined,
         this.placedRelated(kept, at, this.calleePlace(kept, at)),
