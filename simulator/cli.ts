@@ -10,7 +10,7 @@ import type { DumpOptions } from './vm/map-json.ts';
 import { ENGINES, type Engine } from './vm/machine.ts';
 import { Session, XdpLensError, loadProgramFile, loadProgramFileWithObject, ACTIONS, type SessionOptions } from './session.ts';
 import { compareWithKernel, formatComparison } from './kernel-compare.ts';
-import { Driver, RxBatch, type DriverPacket } from './driver/rx.ts';
+import { Driver, NO_FRAME, RxBatch, type DriverPacket } from './driver/rx.ts';
 import { PROFILES, DEFAULT_PROFILE, DRIVER_MODES, MODE_EXPLANATIONS, type DriverMode } from './driver/profiles.ts';
 import { OutputCaptures } from './driver/output.ts';
 import { rssQueueOf } from './driver/rss.ts';
@@ -567,7 +567,14 @@ function cmdRun(argv: string[]): number {
     if (filter && !filter.test(packetFacts(pkt, r, ret, filterModified, record))) return;
     matched++;
     if (format === 'jsonl') {
-      if (!packetJsonOut(pkt, r, values.data, ret, checksum)) out(packetJson(pkt, r, values.data, ret, checksum));
+      if (!packetJsonOut(pkt, r, values.data, ret, checksum)) {
+        // A batched frame the program left as it was, given without a view (see `views`): its view now.
+        if (pkt.frame === NO_FRAME) {
+          pkt.frame = batch!.frame(batchAt);
+          if (r.out === NO_FRAME) r.out = pkt.frame;
+        }
+        out(packetJson(pkt, r, values.data, ret, checksum));
+      }
     }
     else if (format === 'table') out(tableRow(pkt, r, timeNs, ret));
   };
@@ -576,8 +583,9 @@ function cmdRun(argv: string[]): number {
   const inPlace = batched && reader.inPlace;
   const batch = inPlace ? new RxBatch(reader.buffer, 256) : batched ? driver.newBatch(256, 1 << 17) : undefined;
   const frameMax = batch ? driver.batchFrameMax() : 0;
-  // Views of frames the program left as they were only for what reads their bytes (summaries, filters, output files).
-  const views = format !== 'summary' || filter !== undefined || outputs !== undefined;
+  // Views of frames the program left as they were only for what reads their bytes (filters, output files, the table's
+  // summaries, jsonl's data); jsonl's summaries read such a frame where it is in the batch (packetJsonOut, batchFrame).
+  const views = format === 'table' || (format === 'jsonl' && values.data === true) || filter !== undefined || outputs !== undefined;
   // Per frame of the batch, what its packet record said (the reader's packet object is refilled by the next read).
   const nb = batch?.offset.length ?? 0;
   const bIndex = new Float64Array(nb);
@@ -600,7 +608,7 @@ function cmdRun(argv: string[]): number {
   // passed), when nothing reads its bytes or record (no views: summary without filter or output files; no return
   // lines, no saved tests): the same counts without a packet object.
   // With return lines, the twin ran the batch first (runBatch): the frame's line from the real action (plainReturnLoc).
-  const plainHere = !views && saved === undefined && outputs === undefined && filter === undefined
+  const plainHere = format === 'summary' && !views && saved === undefined && outputs === undefined && filter === undefined
     ? (i: number, a: number, outcome: string, exit: SourceLoc | undefined): void => {
       const loc = returns !== undefined ? plainReturnLoc(i, a, exit?.file) ?? exit : exit;
       stats.record(bTime[i]!, a, outcome, 0, loc?.file ?? '', loc?.line ?? 0, undefined);
@@ -621,7 +629,9 @@ function cmdRun(argv: string[]): number {
   const runBatch = (): void => {
     const b = batch!;
     returns?.lines.runBatch(b);
+    batchFrame.bytes = b.bytes;
     driver.receiveBatch(b, (i, r, frame) => {
+      batchFrame.off = b.offset[i]!;
       bp.index = bIndex[i]!;
       bp.frame = frame;
       bp.capLen = b.length[i]!;
@@ -635,6 +645,7 @@ function cmdRun(argv: string[]): number {
       settled(bp, r, bTime[i]!);
     }, views, plainHere);
     batchAt = -1;
+    batchFrame.bytes = NO_FRAME;
   };
 
   try {
@@ -944,8 +955,18 @@ function packetJsonOut(pkt: CapturedPacket, r: DriverPacket, withData: boolean |
   const run = r.run;
   if (r.fault || run.uninitStackRead || run.redirect || run.redirectFallback || run.printk.length || run.perf.length) return false;
   const nanos = pkt.tsNanos;
-  if (nanos === undefined || !(nanos < 1_000_000_000) || pkt.tsSec === undefined) return false;
-  const sum = summaries.summarize(pkt.frame);
+  if (nanos === undefined || !(nanos < 1_000_000_000) || pkt.tsSec === undefined || !(pkt.tsSec >= 0)) return false;
+  // A frame given as NO_FRAME is at batchFrame.off in batchFrame.bytes (Driver.receiveBatch without views). One call
+  // either way (a call first made after the function was optimized throws that code away).
+  let bytes = pkt.frame;
+  let off = 0;
+  let len = bytes.length;
+  if (bytes === NO_FRAME) {
+    bytes = batchFrame.bytes;
+    off = batchFrame.off;
+    len = pkt.capLen;
+  }
+  const sum = summaries.summarizeAt(bytes, off, len);
   const slot = summaries.slot;
   const mid = middleOf(r, ret);
   // Targets and notes recur (a handful of texts per run): their JSON made once (quoted).
@@ -962,10 +983,8 @@ function packetJsonOut(pkt: CapturedPacket, r: DriverPacket, withData: boolean |
   putUint(pkt.index);
   putBytes(J_TS);
   putUint(pkt.tsSec);
-  // A point and nine digits: 10^9 + nanos written, its leading 1 made the point.
-  const point = outUsed;
-  putUint(1_000_000_000 + nanos);
-  outBuf[point] = 46; // .
+  outBuf[outUsed++] = 46; // .
+  putNanos(nanos);
   // From "len" to the summary's closing quote: the bytes the last packet of this cached summary had, when its lengths
   // were the same (the same text: the same bytes).
   const tail = slot >= 0 ? summaryTails[slot] : undefined;
@@ -1056,6 +1075,8 @@ const HEX_DIGITS = ascii('0123456789abcdef');
  * the summary's closing quote as the last packet with that summary had them.
  */
 const summaries = new SummaryCache();
+/** The batch being settled (its bytes, and the offset of the frame in hand) while `xdp-lens run` settles one; else NO_FRAME. */
+const batchFrame = { bytes: NO_FRAME, off: 0 };
 const summaryTails = new Array<{ sum: string; len: number; capLen: number; bytes: Uint8Array } | undefined>(SummaryCache.SLOTS).fill(undefined);
 
 function undo(start: number): false {
@@ -1065,6 +1086,24 @@ function undo(start: number): false {
 
 function putBytes(b: Uint8Array): void {
   for (let i = 0; i < b.length; i++) outBuf[outUsed++] = b[i]!;
+}
+
+/** 10^0 .. 10^9 (putUint). */
+const POW10 = Array.from({ length: 10 }, (_, i) => 10 ** i);
+/** "00" to "99": two digits per division (putUint, putNanos). */
+const DIGIT_PAIRS = ascii(Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0')).join(''));
+
+/** Nanoseconds (0 <= n < 10^9) as nine digits with leading zeros. */
+function putNanos(n: number): void {
+  let o = (outUsed += 9);
+  for (let i = 0; i < 4; i++) {
+    const q = (n / 100) | 0;
+    const r = (n - q * 100) * 2;
+    outBuf[--o] = DIGIT_PAIRS[r + 1]!;
+    outBuf[--o] = DIGIT_PAIRS[r]!;
+    n = q;
+  }
+  outBuf[--o] = 48 + n;
 }
 
 /** A whole number below 2^53, as JSON.stringify writes it. */
@@ -1080,14 +1119,22 @@ function putUint(n: number): void {
     } while (n > 0);
     return;
   }
-  // Below 2^31 (nearly every count): integer division.
-  const digits = n < 100_000 ? (n < 100 ? (n < 10 ? 1 : 2) : n < 1000 ? 3 : n < 10_000 ? 4 : 5) : n < 10_000_000 ? (n < 1_000_000 ? 6 : 7) : n < 100_000_000 ? 8 : n < 1_000_000_000 ? 9 : 10;
+  // Below 2^31 (nearly every count): integer division. The digits counted in a loop (a chain of comparisons has
+  // branches first taken after the function was optimized, e.g. at packet 100,000, which throws that code away).
+  let digits = 1;
+  while (digits < 10 && n >= POW10[digits]!) digits++;
   let o = (outUsed += digits);
-  do {
-    const q = (n / 10) | 0;
-    outBuf[--o] = 48 + (n - q * 10);
+  while (n >= 100) {
+    const q = (n / 100) | 0;
+    const r = (n - q * 100) * 2;
+    outBuf[--o] = DIGIT_PAIRS[r + 1]!;
+    outBuf[--o] = DIGIT_PAIRS[r]!;
     n = q;
-  } while (n > 0);
+  }
+  if (n >= 10) {
+    outBuf[--o] = DIGIT_PAIRS[n * 2 + 1]!;
+    outBuf[--o] = DIGIT_PAIRS[n * 2]!;
+  } else outBuf[--o] = 48 + n;
 }
 
 /**

@@ -159,6 +159,12 @@ export class Driver {
   private readonly boundsFixed: boolean;
 
   constructor(private readonly session: Session, readonly opts: DriverOptions) {
+    // Byte counts outgrow a small integer (2 GiB): doubles from the start, so that the object's shape does not change
+    // mid-run (which throws away the optimized code of every caller, as RunStats' times would).
+    this.counters.rx_bytes = 0.5;
+    this.counters.rx_bytes = 0;
+    this.counters.rx_copied_bytes = 0.5;
+    this.counters.rx_copied_bytes = 0;
     const queues = Math.max(1, opts.queues);
     // Queue q runs on CPU q: per-CPU maps need a value slot for every queue's CPU, or lookups there return NULL.
     const short = session.machine.maps.find((m) => m.perCpu && m.valueSlots < queues);
@@ -332,7 +338,7 @@ export class Driver {
     if (buff.frags.length > 0) {
       this.counters.rx_multibuf++;
       if (!this.session.program.frags && mode !== 'generic') {
-        note = `frame of ${frame.length} bytes is larger than one ${profile.frameSize}-byte buffer: a real driver refuses an MTU this large for a program without xdp.frags support; it runs here split into fragments, as BPF_PROG_TEST_RUN does`;
+        note = this.largeFrameNote(frame.length, profile.frameSize);
       }
     }
     const run = sec >= 0 ? this.session.runAtTime(buff, sec, nanos, cpu) : this.session.runAt(buff, tsNs, cpu);
@@ -341,6 +347,19 @@ export class Driver {
     const out = this.opts.views === true && buff.frags.length === 0 ? this.outView(buff) : packetOut(buff, this.opts.views === true, this.outScratch);
     return this.settle(buff, run, out, queue, note);
   }
+
+  /** The note of a multi-buffer frame for a program without xdp.frags: one string per length (its consumers' caches then hit). */
+  private largeFrameNote(len: number, frameSize: number): string {
+    let note = this.largeFrameNotes.get(len);
+    if (note === undefined) {
+      note = `frame of ${len} bytes is larger than one ${frameSize}-byte buffer: a real driver refuses an MTU this large for a program without xdp.frags support; it runs here split into fragments, as BPF_PROG_TEST_RUN does`;
+      if (this.largeFrameNotes.size >= 4096) this.largeFrameNotes.clear();
+      this.largeFrameNotes.set(len, note);
+    }
+    return note;
+  }
+  /** largeFrameNote's, by frame length (one queue profile: the frame size is the driver's). */
+  private readonly largeFrameNotes = new Map<number, string>();
 
   /**
    * After the program's run on `buff`: the DriverPacket of its verdict (`out` the packet after the program), its path

@@ -327,6 +327,18 @@ const SUMMARY_WORDS = 16;
 const FRAME_SLOTS = 1024;
 const FRAME_MAX = 1600;
 
+/** The frame of `len` bytes at `base` in `b`: `b` itself when that is all of it, else a view (not a Buffer: a plain one is cheaper). */
+const viewOf = (b: Uint8Array, base: number, len: number): Uint8Array =>
+  base === 0 && len === b.length ? b : new Uint8Array(b.buffer, b.byteOffset + base, len);
+
+const bufferCompare = Buffer.prototype.compare;
+/** Whether `seen` holds the `len` bytes at `base` in `b` (seen.length === len). */
+function sameBytes(seen: Uint8Array, b: Uint8Array, base: number, len: number): boolean {
+  if (base === 0 && len === b.length) return Buffer.compare(seen, b) === 0;
+  // Buffer's compare with offsets (memcmp; it takes any Uint8Array as `this`): no view made.
+  return bufferCompare.call(seen, b, base, base + len, 0, len) === 0;
+}
+
 /** The big-endian 32-bit word at o, as a signed int32. */
 const w32 = (f: Uint8Array, o: number): number => (f[o]! << 24) | (f[o + 1]! << 16) | (f[o + 2]! << 8) | f[o + 3]!;
 
@@ -364,8 +376,16 @@ export class SummaryCache {
   slot = -1;
 
   summarize(f: Uint8Array): string {
-    const n = this.keyOf(f);
-    if (n === 0) return this.wholeFrame(f);
+    return this.summarizeAt(f, 0, f.length);
+  }
+
+  /**
+   * summarize of the frame of `len` bytes at `base` in `bytes`, with no view of it made unless it is dissected (a
+   * caller holding frames in one buffer, such as a batch of them).
+   */
+  summarizeAt(bytes: Uint8Array, base: number, len: number): string {
+    const n = this.keyOf(bytes, base, len);
+    if (n === 0) return this.wholeFrame(bytes, base, len);
     const k = this.key;
     let h = 0x811c9dc5;
     for (let i = 0; i < n; i++) h = Math.imul(h ^ k[i]!, 0x01000193);
@@ -387,30 +407,29 @@ export class SummaryCache {
     const slot = s0 + (texts[s0] === undefined ? 0 : texts[s0 + 1] === undefined ? 1 : 1 - this.keyedLast[s0 >> 1]!);
     this.slot = slot;
     this.keyedLast[s0 >> 1] = slot - s0;
-    const text = summarize(f);
+    const text = summarize(viewOf(bytes, base, len));
     keys.set(k, slot * SUMMARY_WORDS);
     texts[slot] = text;
     return text;
   }
 
-  /** summarize of a frame of no keyed shape, from the whole-frame table when the same bytes were summarized there. */
-  private wholeFrame(f: Uint8Array): string {
-    const len = f.length;
+  /** summarize of a frame of no keyed shape (`len` bytes at `base`), from the whole-frame table when the same bytes were summarized there. */
+  private wholeFrame(b: Uint8Array, base: number, len: number): string {
     if (len > FRAME_MAX) {
       this.slot = -1;
-      return summarize(f);
+      return summarize(viewOf(b, base, len));
     }
     // The hash of the length, the first 64 bytes and the last 16 (equal frames hash alike; the copy is compared whole).
     let h = Math.imul(len ^ 0x811c9dc5, 0x01000193);
     const head = len < 64 ? len : 64;
-    for (let i = 0; i < head; i++) h = Math.imul(h ^ f[i]!, 0x01000193);
-    for (let i = len - 16 > head ? len - 16 : head; i < len; i++) h = Math.imul(h ^ f[i]!, 0x01000193);
+    for (let i = 0; i < head; i++) h = Math.imul(h ^ b[base + i]!, 0x01000193);
+    for (let i = len - 16 > head ? len - 16 : head; i < len; i++) h = Math.imul(h ^ b[base + i]!, 0x01000193);
     // Two ways, as in summarize.
     const s0 = (h ^ (h >>> 15)) & (FRAME_SLOTS - 1) & ~1;
     const frames = this.frames;
     for (let at = s0; at <= s0 + 1; at++) {
       const seen = frames[at];
-      if (seen !== undefined && seen.length === len && Buffer.compare(seen, f) === 0) {
+      if (seen !== undefined && seen.length === len && sameBytes(seen, b, base, len)) {
         this.slot = SUMMARY_SLOTS + at;
         this.frameLast[s0 >> 1] = at - s0;
         return this.frameTexts[at]!;
@@ -419,6 +438,7 @@ export class SummaryCache {
     const at = s0 + (frames[s0] === undefined ? 0 : frames[s0 + 1] === undefined ? 1 : 1 - this.frameLast[s0 >> 1]!);
     this.slot = SUMMARY_SLOTS + at;
     this.frameLast[s0 >> 1] = at - s0;
+    const f = viewOf(b, base, len);
     const text = summarize(f);
     const seen = frames[at];
     if (seen !== undefined && seen.length === len) seen.set(f);
@@ -427,12 +447,13 @@ export class SummaryCache {
     return text;
   }
 
-  /** The key of a frame whose summary is cached (its words; the unused ones zero), or 0. */
-  private keyOf(f: Uint8Array): number {
-    const len = f.length;
+  /** The key of the frame of `flen` bytes at `base` in f, when its summary is cached (its words; the unused ones zero), or 0. */
+  private keyOf(f: Uint8Array, base: number, flen: number): number {
+    // Offsets below are into f (the frame starts at base); `len`: where the frame ends.
+    const len = base + flen;
     const k = this.key;
-    let o = 14;
-    let type = (f[12]! << 8) | f[13]!;
+    let o = base + 14;
+    let type = (f[base + 12]! << 8) | f[base + 13]!;
     // Up to 4 VLAN tags (link's prefix: each tag's type and TCI).
     let n = 1;
     while (type === 0x8100 || type === 0x88a8 || type === 0x9100) {
