@@ -1272,7 +1272,8 @@ function baseName(file: string): string {
 
 /** `relNs`: ns since the first packet (Number of the BigInt difference: the same value). */
 function tableRow(pkt: CapturedPacket, r: DriverPacket, relNs: number, ret?: ReturnLoc): string {
-  const t = (relNs / 1e9).toFixed(6);
+  // A pcapng simple packet block has no timestamp: no time to show (tshark shows none either).
+  const t = pkt.untimed ? '-' : (relNs / 1e9).toFixed(6);
   let summary = summaries.summarize(pkt.frame);
   if (summary.length > 58) summary = summary.slice(0, 57) + '…';
   const loc = r.fault?.loc ?? ret ?? r.run.exitLoc;
