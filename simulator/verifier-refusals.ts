@@ -47,6 +47,7 @@ const REFUSING_FAULTS: ReadonlySet<string> = new Set(['uninit-register', 'core-r
   'out-of-bounds', 'null-dereference', 'call-depth', 'invalid-insn']);
 
 const CALL_OPCODE = 0x85;
+const BPF_FUNC_TAIL_CALL = 12;
 const PSEUDO_KFUNC_CALL = 2;
 
 /**
@@ -69,6 +70,21 @@ export interface VerifierRefusal {
 /** What is known before the first packet: the load-time checks and the bytecode tier, for `program` only. */
 export function refusalsBeforeRun(obj: LoadedObject, program: LoadedProgram, machine: Machine): VerifierRefusal[] {
   const out: VerifierRefusal[] = [];
+  // check_btf_func, before the walk: a subprogram that tail-calls must return a scalar (int, long, an enum), since the
+  // tail-called program's return value comes back through it.
+  for (const [i, f] of program.funcs.entries()) {
+    if (f.insn === 0 || f.returnsScalar !== false) continue;
+    const end = program.funcs[i + 1]?.insn ?? program.insns.length;
+    for (let pc = f.insn; pc < end; pc++) {
+      const insn = program.insns[pc]!;
+      if (insn.opcode !== CALL_OPCODE || insn.src !== 0 || insn.imm !== BPF_FUNC_TAIL_CALL) continue;
+      const loc = program.lines[pc];
+      out.push({ file: loc?.file, line: loc?.line, rule: 'tail-call-return', source: 'load',
+        message: `tail_call is only allowed in functions that return 'int'. ${f.name}() calls bpf_tail_call but does not return an ` +
+          `integer: declare it to return int.` });
+      break;
+    }
+  }
   for (const r of machine.kernelRefusals(program.name)) {
     out.push({ file: r.loc?.file, line: r.loc?.line, message: r.message, rule: 'stack', source: 'load' });
   }

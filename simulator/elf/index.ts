@@ -380,7 +380,11 @@ class Linker {
     const place = (u: Unit): number => {
       const base = insns.length;
       placed.set(u, base);
-      funcs.push(u.global ? { insn: base, name: u.name, global: true } : { insn: base, name: u.name });
+      const info: FuncInfo = u.global ? { insn: base, name: u.name, global: true } : { insn: base, name: u.name };
+      // Only with func_info (.BTF.ext): without it libbpf loads no BTF function records and the kernel checks nothing.
+      const returnsScalar = this.btf && this.ext?.funcs.get(u.sec.name)?.length ? btfReturnsScalar(this.btf, u.name) : undefined;
+      if (returnsScalar !== undefined) info.returnsScalar = returnsScalar;
+      funcs.push(info);
       const src = this.decoded.get(u.sec.index) ?? [];
       for (let j = 0; j < u.count; j++) insns.push({ ...src[u.start + j] });
       for (const l of this.unitLines(u)) lines.push(l); // no spread: a unit can hold a million lines
@@ -618,4 +622,17 @@ export function pickProgram(obj: LoadedObject, name?: string): LoadedProgram | s
 function loadable(obj: LoadedObject, p: LoadedProgram): LoadedProgram | string {
   if (!p.loadErrors?.length) return p;
   return `${obj.path}: program '${p.name}' (section ${p.section}) cannot be loaded:\n${p.loadErrors.join('\n')}`;
+}
+
+/**
+ * Whether the BTF function `name` returns a scalar as the verifier's check_btf_func reads it (an INT of at most 8
+ * bytes or an ENUM/ENUM64, after typedefs and qualifiers); undefined when the BTF has no such function.
+ */
+function btfReturnsScalar(btf: Btf, name: string): boolean | undefined {
+  const fn = btf.types.find((t) => t?.kind === BTF_KIND.FUNC && t.name === name);
+  const proto = fn ? btf.types[fn.sizeOrType] : undefined;
+  if (!proto || proto.kind !== BTF_KIND.FUNC_PROTO) return undefined;
+  const t = skipModsAndTypedefs(btf, proto.sizeOrType);
+  if (!t) return false; // void
+  return (t.kind === BTF_KIND.INT && t.sizeOrType <= 8) || t.kind === BTF_KIND.ENUM || t.kind === BTF_KIND.ENUM64;
 }

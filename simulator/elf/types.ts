@@ -82,6 +82,11 @@ export interface FuncInfo {
    * what it returns (an unknown scalar); a loader may also replace it (freplace).
    */
   global?: boolean;
+  /**
+   * From the function's BTF (absent without it): whether it returns a scalar (an integer of at most 8 bytes or an
+   * enum), as the verifier's check_btf_func reads it; a subprogram that does not may not tail-call.
+   */
+  returnsScalar?: boolean;
 }
 
 /**
