@@ -890,7 +890,8 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: stri
   // 100 instructions. Only a kept state can be found again, so the loop is found where the kernel finds it
   // (`volatile __u64 j; while (i < 10) { j = 1; }`: insn 15, the loop's jump, not its head 13). Plain states by key,
   // others as ''.
-  const kept = new Map<number, string[]>();
+  // A set per instruction: a long loop keeps tens of thousands of states at its head, each visit looks its key up.
+  const kept = new Map<number, Set<string>>();
   let insnsDone = 0, jmpsDone = 0, keptInsns = 0, keptJmps = 0, keptCount = 0;
   const plainReg = (x: Reg) => x.k === 'none' || (x.k === 'num' ? !!x.ex && isConst(x.ex) : (x.k === 'ctx' || x.k === 'stack' || x.k === 'end' || x.k === 'map') && x.vr === undefined);
   // The stack too, where the verifier's view of it is exact: 8-byte slots holding a constant or a plain pointer (a
@@ -926,7 +927,7 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: stri
           const here = kept.get(st.pc);
           let add = jmpsDone - keptJmps >= 2 && insnsDone - keptInsns >= 8;
           if (here) {
-            if (plain && here.includes(key)) {
+            if (plain && here.has(key)) {
               return {
                 pc: st.pc, rule: 'too-complex', kernel: `infinite loop detected at insn ${st.pc}`,
                 message: `The verifier refuses this loop: infinite loop detected at insn ${st.pc} (it comes back here with every register as it ` +
@@ -936,8 +937,8 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: stri
             if (jmpsDone - keptJmps < 20 && insnsDone - keptInsns < 100) add = false;
           }
           if (add && keptCount < FIRST_SEEN_MAX) {
-            if (here) here.push(key);
-            else kept.set(st.pc, [key]);
+            if (here) here.add(key);
+            else kept.set(st.pc, new Set([key]));
             keptCount++;
             keptInsns = insnsDone;
             keptJmps = jmpsDone;
