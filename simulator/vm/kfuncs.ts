@@ -10,7 +10,8 @@
 //     boundary is copied into the caller's buffer (NULL without one); bpf_dynptr_slice's memory is read-only.
 //   - conntrack (net/netfilter/nf_conntrack_bpf.c) on the modelled table of vm/conntrack.ts.
 //   - the numeric iterator behind libbpf's bpf_for() / bpf_repeat() (kernel/bpf/bpf_iter.c).
-//   - bpf_obj_new_impl / bpf_obj_drop_impl: a zeroed scratch object of the local BTF type's size, released by drop.
+//   - bpf_obj_new_impl / bpf_obj_drop_impl: a scratch object of the local BTF type's size, released by drop (zeroed
+//     here; the kernel's may hold what an earlier dropped object left).
 //   - the read-only string kfuncs (bpf_strlen, bpf_strcmp, bpf_strstr, ...: helper-impl/strings.ts) over the
 //     program's memory; a scalar address is -ERANGE (user/non-canonical) or -EFAULT (unmapped kernel) as on x86-64.
 import type { HelperCall, HelperOutcome } from './interpreter.ts';
@@ -763,7 +764,7 @@ const castToKernCtx: Kfunc = (h, c, st) => {
 
 const rdonlyCast: Kfunc = (_h, c) => c.regs[1];
 
-// ---- bpf_obj_new / bpf_obj_drop (kernel/bpf/helpers.c): a zeroed object of a program-local BTF type ----
+// ---- bpf_obj_new / bpf_obj_drop (kernel/bpf/helpers.c): an object of a program-local BTF type (zeroed here) ----
 const objNew: Kfunc = (h, c) => {
   const id = Number(c.regs[1] & 0xffffffffn);
   const size = h.obj.btf ? resolveSize(h.obj.btf, id) : 'the object has no BTF';
