@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import { compileC } from '../../simulator/compile.ts';
 import { Session, loadProgramFileWithObject } from '../../simulator/session.ts';
 import { kernelOrSkip, runKernel } from '../kernel/runner.ts';
-import { diffBytes, diffMaps, normaliseSimMaps } from '../parity/compare.ts';
+import { normaliseSimMaps } from '../parity/compare.ts';
 import { syntheticCorpus } from '../parity/packets.ts';
 import { REPO } from '../repo.ts';
+import { sessionVsKernel } from './session-vs-kernel.ts';
 
 const SRC = join(REPO, 'test', 'realworld', 'fixtures', 'custom_sections.c');
 const SEED = { '.rodata.frame_limits_hi': [{ key: '00000000', value: '64000000' }] }; // drop frames over 100 bytes
@@ -27,18 +28,8 @@ test('custom .data.*/.rodata.* maps are named by their full section names, as li
 
   const { object } = loadProgramFileWithObject(SRC);
   const session = new Session(object, { program: 'custom_sections', nrCpus: kernel.cpus, cpu: 0, maps: SEED });
-  const problems: string[] = [];
-  packets.forEach((p, i) => {
-    const s = session.runPacket(p.bytes);
-    const k = kernel.results[i]!;
-    const where = `packet ${i} (${p.name}, ${p.bytes.length} B)`;
-    if (s.fault) problems.push(`${where}: simulator fault ${s.fault.kind}: ${s.fault.message}`);
-    else if (s.retval !== k.retval) problems.push(`${where}: retval kernel ${k.retval} sim ${s.retval}`);
-    const d = diffBytes(k.out, s.out);
-    if (d) problems.push(`${where}: data_out ${d}`);
-  });
+  const problems = sessionVsKernel(session, packets, kernel);
   const sim = normaliseSimMaps(session.mapsJson({ all: true }));
   assert.deepEqual(Object.keys(sim).sort(), Object.keys(kernel.maps).sort(), 'the same map names');
-  problems.push(...diffMaps(kernel.maps, sim).map((l) => `final maps: ${l}`));
   assert.equal(problems.length, 0, `the simulator differs from the kernel:\n  ${problems.slice(0, 12).join('\n  ')}`);
 });

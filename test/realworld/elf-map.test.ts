@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { compileC } from '../../simulator/compile.ts';
 import { Session, loadProgramFileWithObject } from '../../simulator/session.ts';
 import { kernelOrSkip, runKernel } from '../kernel/runner.ts';
-import { diffBytes, diffMaps, normaliseSimMaps } from '../parity/compare.ts';
 import { syntheticCorpus } from '../parity/packets.ts';
 import { REPO } from '../repo.ts';
+import { sessionVsKernel } from './session-vs-kernel.ts';
 
 const SRC = join(REPO, 'test', 'realworld', 'fixtures', 'elf_map.c');
 const SEED = { out_port: [{ key: '00000000', value: '01000000' }] }; // slot 0 -> lo: UDP is redirected
@@ -28,17 +28,7 @@ test('legacy maps in struct bpf_elf_map layout (id, pinning set) load and run as
 
   const { object } = loadProgramFileWithObject(SRC);
   const session = new Session(object, { program: 'elf_map_prog', nrCpus: kernel.cpus, cpu: 0, maps: SEED });
-  const problems: string[] = [];
-  packets.forEach((p, i) => {
-    const s = session.runPacket(p.bytes);
-    const k = kernel.results[i]!;
-    const where = `packet ${i} (${p.name}, ${p.bytes.length} B)`;
-    if (s.fault) problems.push(`${where}: simulator fault ${s.fault.kind}: ${s.fault.message}`);
-    else if (s.retval !== k.retval) problems.push(`${where}: retval kernel ${k.retval} sim ${s.retval}`);
-    const d = diffBytes(k.out, s.out);
-    if (d) problems.push(`${where}: data_out ${d}`);
-  });
-  problems.push(...diffMaps(kernel.maps, normaliseSimMaps(session.mapsJson({ all: true }))).map((l) => `final maps: ${l}`));
+  const problems = sessionVsKernel(session, packets, kernel);
   assert.equal(problems.length, 0, `the simulator differs from the kernel:\n  ${problems.slice(0, 12).join('\n  ')}`);
   assert.ok(Object.keys(kernel.maps).includes('by_proto') && kernel.maps.by_proto!.length > 0, 'the hash map was filled');
 });

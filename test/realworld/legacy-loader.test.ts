@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { compileC } from '../../simulator/compile.ts';
 import { Session, loadProgramFileWithObject } from '../../simulator/session.ts';
 import { kernelOrSkip, runKernel } from '../kernel/runner.ts';
-import { diffBytes, diffMaps, normaliseSimMaps } from '../parity/compare.ts';
 import { syntheticCorpus } from '../parity/packets.ts';
 import { REPO } from '../repo.ts';
+import { sessionVsKernel } from './session-vs-kernel.ts';
 
 const SRC = join(REPO, 'test', 'realworld', 'fixtures', 'legacy_loader.c');
 // .rodata's drop_len set to 1400 before load, as a loader would; slot 1 of `jump` -> legacy_tail (IPv6 frames).
@@ -36,16 +36,6 @@ test('legacy loader: the kernel loads and runs a SEC("maps") object with global 
 
   const { object } = loadProgramFileWithObject(SRC); // the same cached object, named after the source as libbpf would
   const session = new Session(object, { program: 'legacy_main', nrCpus: kernel.cpus, cpu: 0, maps: SEED });
-  const problems: string[] = [];
-  packets.forEach((p, i) => {
-    const s = session.runPacket(p.bytes);
-    const k = kernel.results[i]!;
-    const where = `packet ${i} (${p.name}, ${p.bytes.length} B)`;
-    if (s.fault) problems.push(`${where}: simulator fault ${s.fault.kind}: ${s.fault.message}`);
-    else if (s.retval !== k.retval) problems.push(`${where}: retval kernel ${k.retval} sim ${s.retval}`);
-    const d = diffBytes(k.out, s.out);
-    if (d) problems.push(`${where}: data_out ${d}`);
-  });
-  problems.push(...diffMaps(kernel.maps, normaliseSimMaps(session.mapsJson({ all: true }))).map((l) => `final maps: ${l}`));
+  const problems = sessionVsKernel(session, packets, kernel);
   assert.equal(problems.length, 0, `the simulator differs from the kernel:\n  ${problems.slice(0, 12).join('\n  ')}`);
 });
