@@ -188,9 +188,27 @@ const REFUSED: [string, string][] = [
   ['a stack pointer plus a quotient after a metadata check', META_CHECK + ' r5 = 100\n r5 /= 3\n r6 = r10\n r6 += -8\n r6 += r5\nE:\n exit'],
   ['a stack pointer plus a quotient after a metadata check, packet pointer first', META_CHECK.replace('if r4 > r2', 'if r2 < r4') +
     ' r5 = 100\n r5 /= 3\n r6 = r10\n r6 += -8\n r6 += r5\nE:\n exit'],
+  // A number stored off a slot's start is no spill: the verifier reads its bytes back as any value of the load's size
+  // (STACK_MISC), so it walks both sides of a branch on it; and `w & c` of a number whose low half it does not know is
+  // [0, c] (sfuzz seed 1313100025 -Oz: `*(u16 *)(r10 - 258) = r5` with r5 = 6954 read back and `w6 &= 7` compared led to
+  // `r4 = r10; r4 += -192; r4 |= r9`; run reported no refusal).
+  ['a constant stored off a slot\'s start, read back and compared, then a stack pointer or-ed', ' r1 = 6954\n' +
+    ' *(u16 *)(r10 - 258) = r1\n r5 = *(u16 *)(r10 - 258)\n r0 = 2\n if r5 == 6954 goto E\n r2 = r10\n r2 += -64\n r2 |= r0\nE:\n exit'],
+  ['one byte of a constant stored off a slot\'s start, compared, then a stack pointer or-ed', ' r1 = 6954\n' +
+    ' *(u32 *)(r10 - 4) = r1\n r5 = *(u8 *)(r10 - 4)\n r0 = 2\n if r5 == 42 goto E\n r2 = r10\n r2 += -64\n r2 |= r0\nE:\n exit'],
+  ...(['7', '0x7fffffff'] as const).map((c): [string, string] => [`the low half of bpf_ktime_get_ns & ${c} compared, then a stack pointer or-ed`,
+    ` call 5\n w5 = w0\n w5 &= ${c}\n r0 = 2\n if w5 != 3 goto E\n r2 = r10\n r2 += -64\n r2 |= r0\nE:\n exit`]),
 ];
 
 const LOADED: [string, string][] = [
+  // ... but 0 stored off a slot's start is STACK_ZERO (read back as 0), and a narrow store at a slot's start is a spill
+  // the verifier reads back as the number stored: it decides those branches.
+  ['0 stored off a slot\'s start, read back and compared, then a stack pointer or-ed on the dead side', ' r1 = 0\n' +
+    ' *(u16 *)(r10 - 258) = r1\n r5 = *(u16 *)(r10 - 258)\n r0 = 2\n if r5 == 0 goto E\n r2 = r10\n r2 += -64\n r2 |= r0\nE:\n exit'],
+  ['a constant stored at a slot\'s start in 2 bytes, compared, then a stack pointer or-ed on the dead side', ' r1 = 6954\n' +
+    ' *(u16 *)(r10 - 256) = r1\n r5 = *(u16 *)(r10 - 256)\n r0 = 2\n if r5 == 6954 goto E\n r2 = r10\n r2 += -64\n r2 |= r0\nE:\n exit'],
+  ['the low half of bpf_ktime_get_ns & 7 as a stack offset', ' call 5\n w5 = w0\n w5 &= 7\n r0 = 2\n if w5 > 7 goto E\n' +
+    ' r2 = r10\n r2 += -64\n r2 += r5\n r0 = *(u8 *)(r2 + 0)\n r0 = 2\nE:\n exit'],
   ['a stack pointer plus a masked quotient after a metadata check', META_CHECK + ' r5 = 100\n r5 /= 3\n r5 &= 7\n r6 = r10\n' +
     ' r6 += -8\n r6 += r5\nE:\n exit'],
   ['a stack pointer less 8 in 32 bits (a number to root)', ' r2 = r10\n w2 -= 8\n r0 = 2\n exit'],
