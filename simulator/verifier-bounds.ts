@@ -21,10 +21,11 @@
 import type { Insn } from './isa/insn.ts';
 import type { LoadedObject, LoadedProgram } from './elf/types.ts';
 import { BPF_F_RDONLY_PROG, MapType } from './elf/types.ts';
-import { ATOMIC_LOAD_ACQ, CALL_HELPER, CALL_LOCAL, OPCODES, PSEUDO_IMM64, PSEUDO_MAP_FD, PSEUDO_MAP_IDX, PSEUDO_MAP_IDX_VALUE, PSEUDO_MAP_VALUE, aluVariant, type JmpOp, type OpcodeInfo } from './isa/opcodes.ts';
+import { ATOMIC_LOAD_ACQ, CALL_HELPER, CALL_KFUNC, CALL_LOCAL, OPCODES, PSEUDO_IMM64, PSEUDO_MAP_FD, PSEUDO_MAP_IDX, PSEUDO_MAP_IDX_VALUE, PSEUDO_MAP_VALUE, aluVariant, type JmpOp, type OpcodeInfo } from './isa/opcodes.ts';
 import { alu32, alu64, jumpTaken as cmp, refusedWhenReached } from './isa/alu.ts';
 import { mapSpecialFields } from './vm/maps.ts';
 import { helperName } from './isa/helper-names.ts';
+import { kfuncInfo } from './isa/kfunc-names.ts';
 import { HELPER_PROTOS, MAX_VAR_SIZE } from './vm/helper-impl/protos.ts';
 
 /** Special fields whose access rules are their own (check_map_access: whole, at their offset, 8 bytes). */
@@ -69,7 +70,8 @@ interface Frame { ret: number; saved: Reg[] }
  * an instruction is one the verifier knows nothing of (uninitialised or written by a helper): any value, 0 as witness.
  */
 type Byte = { b: number; ids: readonly number[]; misc?: true } | 'x' | 'p';
-interface St { pc: number; regs: Reg[]; stack: Map<number, Reg>; mem: Map<number, Byte>; calls: readonly Frame[] }
+/** dyn: the stack slots (frame * FRAME_KEY + offset) where a dynptr was initialised on this path. */
+interface St { pc: number; regs: Reg[]; stack: Map<number, Reg>; mem: Map<number, Byte>; calls: readonly Frame[]; dyn?: readonly number[] }
 /** Stack slots of all frames in one map: frame * FRAME_KEY + offset. */
 const FRAME_KEY = 4096;
 const MAX_CALL_DEPTH = 8;
@@ -80,7 +82,7 @@ export interface BoundsRefusal {
   /** The verifier's own words. */
   kernel: string;
   /** `unbounded` (a number it cannot bound), `too-complex` (8193 pending branches on its first path). */
-  rule: 'unbounded' | 'too-complex' | 'special-field' | 'gpl-only' | 'invalid-alu' | 'spill-size' | 'pointer-misuse';
+  rule: 'unbounded' | 'too-complex' | 'special-field' | 'gpl-only' | 'invalid-alu' | 'spill-size' | 'pointer-misuse' | 'dynptr' | 'kfunc-arg';
 }
 
 const X: Num = { k: 'num', ids: [] };
@@ -111,6 +113,23 @@ function member(e: Exact, pred: (v: bigint) => boolean, near: bigint[]): bigint 
   }
   return undefined;
 }
+
+/** kfuncs whose first argument is the program's context (KF_ARG_PTR_TO_CTX: a `struct xdp_md *`). */
+const CTX_ARG_KFUNCS: ReadonlySet<string> = new Set(['bpf_dynptr_from_xdp', 'bpf_xdp_ct_lookup', 'bpf_xdp_ct_alloc']);
+/** reg_type_str of the pointers the walk knows, as the verifier names them. */
+const CTX_ARG_TYPE: Partial<Record<PtrKind, string>> = { pkt: 'pkt', meta: 'pkt_meta', end: 'pkt_end', stack: 'fp', value: 'map_value' };
+/** kfunc arguments (registers) that must point to an initialised dynptr. */
+const DYNPTR_KFUNC_ARGS: ReadonlyMap<string, readonly number[]> = new Map([
+  ['bpf_dynptr_slice', [1]], ['bpf_dynptr_slice_rdwr', [1]], ['bpf_dynptr_adjust', [1]], ['bpf_dynptr_is_null', [1]],
+  ['bpf_dynptr_is_rdonly', [1]], ['bpf_dynptr_size', [1]], ['bpf_dynptr_clone', [1]], ['bpf_dynptr_copy', [1, 3]], ['bpf_dynptr_memset', [1]],
+]);
+/** Helper arguments (registers) that must point to an initialised dynptr: bpf_dynptr_read's src, write's and data's dst. */
+const DYNPTR_HELPER_ARGS: ReadonlyMap<number, number> = new Map([[201, 3], [202, 1], [203, 1]]);
+/** kfuncs after which the walk goes on (the dynptr ones); any other ends the path. */
+const CONTINUING_KFUNCS: ReadonlySet<string> = new Set([
+  'bpf_dynptr_from_xdp', 'bpf_dynptr_slice', 'bpf_dynptr_adjust', 'bpf_dynptr_is_null', 'bpf_dynptr_is_rdonly', 'bpf_dynptr_size',
+  'bpf_dynptr_clone', 'bpf_dynptr_copy', 'bpf_dynptr_memset',
+]);
 
 /** Helpers whose result the verifier knows as any 64-bit value (measured on 6.18: pointer math with it is refused). */
 const UNBOUNDED_HELPERS: ReadonlySet<number> = new Set([5 /* ktime_get_ns */, 118 /* jiffies64 */, 125 /* ktime_get_boot_ns */, 160 /* ktime_get_coarse_ns */, 208 /* ktime_get_tai_ns */, 28 /* csum_diff */]);
@@ -166,8 +185,9 @@ const MAX_PENDING = 1000;
  * The first bounds refusal the verifier certainly makes on `program`'s entry function, or undefined (which proves
  * nothing). `obj` gives the maps (value sizes, which are read-only).
  */
-export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: string }, program: Pick<LoadedProgram, 'insns' | 'funcs'>): BoundsRefusal | undefined {
+export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: string }, program: Pick<LoadedProgram, 'insns' | 'funcs'> & Partial<Pick<LoadedProgram, 'kfuncs'>>): BoundsRefusal | undefined {
   const insns: Insn[] = program.insns;
+  const kfuncNames = program.kfuncs;
   const infos: (OpcodeInfo | undefined)[] = insns.map((i) => OPCODES[i.opcode]);
   let nextId = 1;
   /** A stack pointer was given to a helper or function (it may have written there). */
@@ -191,7 +211,7 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: stri
   };
   // 0 is a value of every source range this walk knows exactly: its witness, for what is computed from it.
   const fresh = (ex: Exact): Num => ({ k: 'num', w: 0n, ex, ids: [nextId++] });
-  const keyOf = (s: St) => `${s.pc}|${s.calls.map((c) => `${c.ret}:${c.saved.map(regKey).join(',')}`).join('/')}|${s.regs.map(regKey).join(',')}|${[...s.stack].map(([o, r]) => `${o}:${regKey(r)}`).join(',')}|${[...s.mem].map(([o, b]) => `${o}:${typeof b === 'string' ? b : `${b.b}#${b.ids.join('.')}${b.misc ? 'm' : ''}`}`).join(',')}`;
+  const keyOf = (s: St) => `${s.pc}|${s.dyn?.join('.') ?? ''}|${s.calls.map((c) => `${c.ret}:${c.saved.map(regKey).join(',')}`).join('/')}|${s.regs.map(regKey).join(',')}|${[...s.stack].map(([o, r]) => `${o}:${regKey(r)}`).join(',')}|${[...s.mem].map(([o, b]) => `${o}:${typeof b === 'string' ? b : `${b.b}#${b.ids.join('.')}${b.misc ? 'm' : ''}`}`).join(',')}`;
 
   /** After a branch on `a` (and `b`) became witnesses `wa`/`wb`: copies take them, anything linked becomes unknown. */
   // `same`: the witnesses are the values the registers already had, so what was computed from them stays a witness
@@ -406,6 +426,88 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: stri
       return;
     }
     for (const o of [...st.stack.keys()]) if (o < at + size && at < o + 8) st.stack.delete(o);
+  };
+
+  /** A dynptr argument the walk can name: a stack pointer at a fixed offset, 8-byte aligned, inside its frame. */
+  const dynSlot = (x: Reg): number | undefined =>
+    x.k === 'stack' && x.vr === undefined && x.orNull === undefined && x.off % 8 === 0 ? stackOff(x, 0) : undefined;
+  /** A dynptr was initialised somewhere the walk cannot name: no claim about uninitialised ones from then on. */
+  let dynUnknown = false;
+  const initDynptr = (st: St, x: Reg): void => {
+    const k = dynSlot(x);
+    if (k === undefined) dynUnknown = true;
+    else if (!st.dyn?.includes(k)) st.dyn = [...(st.dyn ?? []), k];
+  };
+  /**
+   * process_dynptr_func on an argument that must be an initialised dynptr: a stack slot where no helper or kfunc
+   * initialised one on this path (bpf_dynptr_from_xdp, bpf_dynptr_from_mem, bpf_ringbuf_reserve_dynptr,
+   * bpf_dynptr_clone's second argument) is refused. Not claimed once the stack went to a callback or a global function.
+   */
+  const checkDynptr = (st: St, pc: number, reg: number, name: string): boolean => {
+    const x = st.regs[reg]!;
+    const k = dynSlot(x);
+    if (k === undefined || dynUnknown || stackOpaque || st.dyn?.includes(k)) return true;
+    const kernel = `Expected an initialized dynptr as arg #${reg - 1}`;
+    refuse(pc, kernel, `The verifier refuses this call: ${kernel} (${name} is given the stack slot at fp${(x as Ptr).off} as its dynptr, and on ` +
+      'this path nothing initialised a dynptr there: call bpf_dynptr_from_xdp(ctx, 0, &ptr) first, on every path that reaches this call).', 'dynptr');
+    return false;
+  };
+
+  /**
+   * A kfunc call (check_kfunc_call): the argument checks this walk can decide (the context argument's type, a dynptr
+   * initialised, a dynptr slice's buffer inside its memory), then, for the dynptr kfuncs, the result (a number, or a
+   * pointer or NULL) and the stack they may write; any other kfunc ends the path.
+   */
+  const kfuncCall = (st: St, pc: number, index: number): St[] | false => {
+    const name = kfuncNames?.[index]?.name ?? '';
+    const info = kfuncInfo(name);
+    if (!info) return false;
+    const r = st.regs;
+    if (CTX_ARG_KFUNCS.has(name)) {
+      const a = r[1]!;
+      const got = a.k !== 'num' && a.k !== 'none' && a.orNull === undefined ? CTX_ARG_TYPE[a.k] : undefined;
+      if (got && (a.k !== 'value' || writableMap(a.map))) {
+        const kernel = `arg#0 expected pointer to ctx, but got ${got}`;
+        refuse(pc, kernel, `The verifier refuses this call: ${kernel} (${name} takes the program's context, the \`ctx\` argument of the XDP ` +
+          'function, unchanged: not a packet, stack or map pointer).', 'kfunc-arg');
+        return false;
+      }
+    }
+    for (const reg of DYNPTR_KFUNC_ARGS.get(name) ?? []) if (!checkDynptr(st, pc, reg, name)) return false;
+    if (name === 'bpf_dynptr_slice' || name === 'bpf_dynptr_slice_rdwr') {
+      // The buffer (arg#2, may be NULL) and its constant size (arg#3): check_kfunc_mem_size_reg reads and writes it.
+      const buf = r[3]!, size = r[4]!;
+      const k = size.k === 'num' && size.ex && isConst(size.ex) ? size.ex.tval : undefined;
+      if (k !== undefined && k > 0n && k < BigInt(MAX_VAR_SIZE) && buf.k !== 'num' && buf.k !== 'none' && buf.orNull === undefined && buf.vr === undefined) {
+        const n = Number(k);
+        let why: string | undefined;
+        if (buf.k === 'stack' && (buf.off + n > 0 || buf.off < -512)) {
+          why = `the buffer starts at fp${buf.off}, so ${n} bytes reach ${buf.off + n > 0 ? `${buf.off + n} past the top of the stack frame` : 'below it'}`;
+        } else if (buf.k === 'value' && buf.map !== undefined && obj.maps[buf.map] && (buf.off < 0 || buf.off + n > obj.maps[buf.map]!.valueSize)) {
+          const m = obj.maps[buf.map]!;
+          why = `the buffer starts at byte ${buf.off} of ${m.name}'s ${m.valueSize}-byte value, and ${n} bytes do not fit`;
+        }
+        if (why) {
+          const kernel = 'arg#2 arg#3 memory, len pair leads to invalid memory access';
+          refuse(pc, kernel, `The verifier refuses this call: ${kernel} (${why}; the size, the last argument, must be at most the buffer's size).`, 'kfunc-arg');
+          return false;
+        }
+      }
+    }
+    if (!CONTINUING_KFUNCS.has(name)) return false;
+    // What the kfunc may write: a stack slot it is given (the dynptr it initialises, a buffer).
+    const stackArgs = [1, 2, 3, 4, 5].filter((i) => i <= info.args && r[i]!.k === 'stack');
+    if (stackArgs.length) {
+      stackPassed = true;
+      st.stack.clear();
+    }
+    if (name === 'bpf_dynptr_from_xdp') initDynptr(st, r[3]!);
+    else if (name === 'bpf_dynptr_clone') initDynptr(st, r[2]!);
+    // The result: a number (0 is one of the verifier's values for each of these), a pointer or NULL, or nothing.
+    r[0] = info.ret === 'void' ? NONE : info.ret === 'slice' ? { k: 'other', off: 0, orNull: nextId++ } : { k: 'num', w: 0n, ids: [nextId++] };
+    for (let i = 1; i <= 5; i++) r[i] = NONE;
+    st.pc = pc + 1;
+    return [st];
   };
 
   /** The next state(s) of `st` after its instruction; false: the path ends (exit, not modelled, refused). */
@@ -676,6 +778,7 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: stri
         const regs: Reg[] = [r[0]!, NONE, NONE, NONE, NONE, NONE, ...top.saved, { k: 'stack', off: 0, frame: depth - 1 }];
         for (const o of [...st.stack.keys()]) if (o < depth * FRAME_KEY + 2048 && o >= depth * FRAME_KEY - 2048) st.stack.delete(o);
         for (const o of [...st.mem.keys()]) if (o < depth * FRAME_KEY + 2048 && o >= depth * FRAME_KEY - 2048) st.mem.delete(o);
+        if (st.dyn) st.dyn = st.dyn.filter((o) => o >= depth * FRAME_KEY + 2048 || o < depth * FRAME_KEY - 2048);
         st.regs = regs;
         st.calls = st.calls.slice(0, -1);
         st.pc = top.ret;
@@ -702,6 +805,7 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: stri
           st.pc = target;
           return [st];
         }
+        if (insn.src === CALL_KFUNC) return kfuncCall(st, pc, insn.imm);
         if (insn.src !== CALL_HELPER) return false;
         if (CALLBACK_HELPERS.has(insn.imm)) {
           if ([1, 2, 3, 4, 5].some((i) => r[i]!.k === 'stack')) stackOpaque = true;
@@ -741,6 +845,11 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: stri
             return false;
           }
         }
+        // A dynptr the helper reads must have been initialised on this path; bpf_dynptr_from_mem and
+        // bpf_ringbuf_reserve_dynptr initialise the one their 4th argument points to.
+        const dynArg = DYNPTR_HELPER_ARGS.get(id);
+        if (dynArg !== undefined && !checkDynptr(st, pc, dynArg, helperName(id) ?? `helper ${id}`)) return false;
+        if (id === 197 || id === 198) initDynptr(st, r[4]!);
         // A stack pointer left in an argument register the helper does not take (r3 still pointing into a stack
         // array across bpf_xdp_get_buff_len(ctx), sfuzz seed 541100005) is not given to it.
         const argStack = !NO_MEMORY_ARG_HELPERS.has(id) && [1, 2, 3, 4, 5].some((i) => r[i]!.k === 'stack');
@@ -770,8 +879,8 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: stri
         const a = r[insn.dst]!;
         const b: Reg = info.srcReg ? r[insn.src]! : konst(w32 ? BigInt(insn.imm >>> 0) : BigInt.asUintN(64, BigInt(insn.imm)));
         const target = pc + 1 + insn.off;
-        const fall = (): St => ({ pc: pc + 1, regs: st.regs.slice(), stack: new Map(st.stack), mem: new Map(st.mem), calls: st.calls });
-        const jump = (): St => ({ pc: target, regs: st.regs.slice(), stack: new Map(st.stack), mem: new Map(st.mem), calls: st.calls });
+        const fall = (): St => ({ pc: pc + 1, regs: st.regs.slice(), stack: new Map(st.stack), mem: new Map(st.mem), calls: st.calls, dyn: st.dyn });
+        const jump = (): St => ({ pc: target, regs: st.regs.slice(), stack: new Map(st.stack), mem: new Map(st.mem), calls: st.calls, dyn: st.dyn });
         if (a.k === 'none' || b.k === 'none') return false;
         if (a.k === 'num' && b.k === 'num') {
           if (info.srcReg && insn.src === insn.dst) {
