@@ -2425,10 +2425,14 @@ export class Analyzer {
     // `return bpf_redirect_map(...)` sends the packet on with the redirect, as for the IPv4 checksum above.
     const redirectHere = this.redirectedHere(expr, intended);
     const l4Values = sendsOn ? v.vals.map((c) => c.v) : redirectHere ? [4] : [];
-    if (l4 && proto && !st.l4Updated && !Analyzer.swapOnly(l4.writes) && l4Values.length > 0) {
+    if (l4 && !st.l4Updated && l4Values.length > 0) {
       const ipNode = st.csumPending && !st.csumUpdated && !Analyzer.swapOnly(st.csumPending.writes) ? (st.csumPending.writes.find((w) => w.from === undefined) ?? st.csumPending.writes[0])?.node : undefined;
-      const p = l4.writes.find((w) => w.from === undefined) ?? l4.writes[0]!;
-      if (p.node !== ipNode) this.staleL4Checksum(proto, p, l4Values, l4.writes.some((w) => w.zero));
+      // The change this path left open, and those other paths joined here left open of their own (each a mistake).
+      for (const [g, gp] of [[l4, proto], ...(l4.also ?? []).map((g) => [g, g.proto] as const)] as const) {
+        if (!gp || Analyzer.swapOnly(g.writes)) continue;
+        const p = g.writes.find((w) => w.from === undefined) ?? g.writes[0]!;
+        if (p.node !== ipNode) this.staleL4Checksum(gp, p, l4Values, g.writes.some((w) => w.zero));
+      }
     }
     // The same for the ICMP checksum, which covers the whole ICMP message and is never optional.
     const icmp = st.icmpPending;
@@ -2590,7 +2594,7 @@ export class Analyzer {
         const hdr = l4 ?? (ip6 ? 'IPv6' : 'IPv4');
         const w = { field, from, node: n, file: this.unit.file, site: this.site, hdr: hdr === 'tcp' ? 'TCP' : hdr === 'udp' ? 'UDP' : hdr, at: l4 ? undefined : at, away: this.awayFromHome(n), ...(zero ? { zero } : {}) };
         if (zero) st.l4Updated = undefined;
-        st.l4Pending = { proto: l4 ?? st.l4Pending?.proto, writes: [...(st.l4Pending?.writes ?? []), w] };
+        st.l4Pending = { proto: l4 ?? st.l4Pending?.proto, writes: [...(st.l4Pending?.writes ?? []), w], ...(st.l4Pending?.also ? { also: st.l4Pending.also } : {}) };
       }
     }
     // The protocol stored: what the branches proved about it no longer holds.
@@ -2857,8 +2861,10 @@ export class Analyzer {
         ? 'the driver drops the packet as if XDP_ABORTED, after a one-time "Illegal XDP return value" warning.'
         : 'the driver acts on the number, not on what the name meant.';
     const exprText = expr ? unparen(expr).text : '';
+    // Reported where the callee wrote the value (calleePlace): the caller's local that carried it is not named there.
+    const placed = this.calleePlace(bad, at);
     const subject =
-      expr && unparen(expr).type === 'identifier' && !bad.every((c) => c.name === exprText || c.via === exprText || c.bound) ? `Through \`${exprText}\`: ` : '';
+      !placed && expr && unparen(expr).type === 'identifier' && !bad.every((c) => c.name === exprText || c.via === exprText || c.bound) ? `Through \`${exprText}\`: ` : '';
     // Values that come with the same explanation (two error codes of one helper) are named together, once.
     const groups: ConstVal[][] = [];
     for (const c of bad) {
@@ -2918,9 +2924,13 @@ export class Analyzer {
    */
   private calleePlace(vals: ConstVal[], at: Node): Range | undefined {
     const o = vals[0]?.origin;
-    // Only where the program returns the call's result itself (`return handle(ctx);`): a status kept in a local and
-    // returned (`err = parse(...); if (err) return err;`) is the program's mistake, not the callee's.
-    if (this.site || !o || o.file !== this.unit.file || unparen(at).type !== 'call_expression') return undefined;
+    // Only where the program returns the call's result itself (`return handle(ctx);`), or keeps it in a local and
+    // returns that (`action = pick(...); return action;`) when the callee wrote each value from an XDP action's name
+    // (`action = XDP_TX + 2;` in the callee): a status kept in a local and returned (`err = parse(...); if (err)
+    // return err;`, the callee's `return -1;`) is the program's mistake, not the callee's.
+    const through = unparen(at);
+    const local = through.type === 'identifier' && vals.every((c) => !!c.origin && /\bXDP_[A-Z_]+\b/.test(this.textAt(c.origin.range)));
+    if (this.site || !o || o.file !== this.unit.file || (through.type !== 'call_expression' && !local)) return undefined;
     for (const c of vals) {
       if (!c.callee || c.callee.startsWith('bpf_') || !c.origin || c.origin.file !== o.file || c.origin.range.line !== o.range.line) return undefined;
     }

@@ -153,6 +153,9 @@ export interface Slot {
   t?: TypeRef;
 }
 
+/** A store into an input of the TCP/UDP checksum (State.l4Pending). */
+export type L4Change = { field: string; from?: string; node: unknown; file: string; site?: unknown; hdr: string; at?: string; away?: unknown; zero?: boolean };
+
 export interface State {
   vars: Map<string, Slot>;
   /** Bytes from each packet root proven to lie before data_end (Infinity: proven for a variable offset). */
@@ -199,7 +202,15 @@ export interface State {
    * IPv4/IPv6 addresses; `check = 0` of TCP, which has no "no checksum" value: `zero`) on some path to here with no
    * update of the TCP/UDP checksum after them; `proto` is the L4 header stored into (addresses alone are not judged).
    */
-  l4Pending?: { proto?: 'tcp' | 'udp'; writes: { field: string; from?: string; node: unknown; file: string; site?: unknown; hdr: string; at?: string; away?: unknown; zero?: boolean }[] };
+  l4Pending?: {
+    proto?: 'tcp' | 'udp';
+    writes: L4Change[];
+    /**
+     * Other paths' open changes met at a join (`if (tcp) tcp->dest = ...; else if (udp) udp->dest = ...;` with no
+     * update on either): each is its own mistake, reported beside the first (joinL4).
+     */
+    also?: { proto: 'tcp' | 'udp'; writes: L4Change[] }[];
+  };
   /**
    * The TCP/UDP checksum was stored, passed by address, or possibly updated (an unseen call, a store through an
    * untyped pointer that may reach it, bpf_xdp_store_bytes) on every path here.
@@ -391,10 +402,27 @@ function joinL4(a: State, b: State): Pick<State, 'l4Pending' | 'l4Updated'> {
   // One path updated the checksum and the other did not: the change left open is the other path's.
   if (a.l4Updated && !b.l4Updated && b.l4Pending) return { l4Pending: b.l4Pending, l4Updated: undefined };
   if (b.l4Updated && !a.l4Updated && a.l4Pending) return { l4Pending: a.l4Pending, l4Updated: undefined };
-  return {
-    l4Pending: a.l4Pending?.proto && !b.l4Pending?.proto ? a.l4Pending : b.l4Pending?.proto && !a.l4Pending?.proto ? b.l4Pending : earlier(a.l4Pending, b.l4Pending),
-    l4Updated: (a.l4Updated && b.l4Updated) || undefined,
-  };
+  const first = a.l4Pending?.proto && !b.l4Pending?.proto ? a.l4Pending : b.l4Pending?.proto && !a.l4Pending?.proto ? b.l4Pending : earlier(a.l4Pending, b.l4Pending);
+  return { l4Pending: a.l4Updated || b.l4Updated ? first : withOtherPath(first, first === a.l4Pending ? b.l4Pending : a.l4Pending), l4Updated: (a.l4Updated && b.l4Updated) || undefined };
+}
+
+/**
+ * `first` with the other path's open TCP/UDP changes kept beside it (State l4Pending.also), when that path changed a
+ * TCP/UDP header of its own (a port, not only the addresses) that `first` does not start with: two paths that each
+ * left a change open and meet before the return are two mistakes.
+ */
+function withOtherPath(first: State['l4Pending'], other: State['l4Pending']): State['l4Pending'] {
+  if (!first || !other || first === other) return first;
+  const key = (ws: L4Change[]) => (ws.find((w) => w.from === undefined) ?? ws[0])?.node;
+  const groups = [...(first.also ?? []), ...(other.also ?? []), ...(other.proto ? [{ proto: other.proto, writes: other.writes }] : [])];
+  const seen = new Set<unknown>([key(first.writes)]);
+  const also = groups.filter((g) => {
+    const k = key(g.writes);
+    if (k === undefined || seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+  return also.length ? { ...first, also } : first;
 }
 
 /** The ICMP checksum's pending changes at a join, as joinL4 does for TCP/UDP. */
