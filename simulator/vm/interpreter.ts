@@ -13,7 +13,7 @@ import {
 } from '../isa/opcodes.ts';
 import { bswap, immToU32, immToU64, s16, s32, s64, s8, u16, u32 } from '../isa/width.ts';
 import { ISA_ONLY, alu32, alu64, refusedWhenReached } from '../isa/alu.ts';
-import { MAX_FRAMES, Memory, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, REGION_PACKET, VmFault, addrOf, regionOf, type UninitRead } from './memory.ts';
+import { MAX_CALL_FRAMES, Memory, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, REGION_PACKET, VmFault, addrOf, regionOf, type UninitRead } from './memory.ts';
 import type { RegisterChecks } from '../isa/validate.ts';
 import type { FaultKind } from './types.ts';
 
@@ -150,6 +150,12 @@ export interface Frame {
   saved: bigint[]; // r6..r9
   /** The caller's initialised-register mask (register checks). */
   init: number;
+  /**
+   * The caller's program's first frame (1-based depth): 1, or the frame a tail call started it in. A program may
+   * hold MAX_CALL_FRAMES frames from there (the verifier's limit is per program; a tail call from a subprogram keeps
+   * the frames below it).
+   */
+  base: number;
   /** bpf_loop (r1 = index, r2 = ctx) or, with `args`, a callback given r1-r4 by `args(index)` (bpf_for_each_map_elem). */
   loop?: { fnPc: number; count: number; ctxArg: bigint; index: number; args?: (index: number) => bigint[]; mark?: number };
 }
@@ -206,6 +212,14 @@ export function callbackReturn(r0: bigint, pc: number): VmFault {
   return new VmFault('invalid-insn', `At callback return the register R0 has value ${BigInt.asIntN(64, r0)} should have been in [0, 1]: the verifier refuses the program`, pc);
 }
 
+/**
+ * A call that would give the running program `frames` call frames, more than the verifier's MAX_CALL_FRAMES (counted
+ * from its entry, or from the frame a tail call started it in).
+ */
+export function callDepth(frames: number, pc: number): VmFault {
+  return new VmFault('call-depth', `the call stack of ${frames} frames is too deep (at most ${MAX_CALL_FRAMES})`, pc);
+}
+
 /** A read of a register no path to here has written: the kernel's `R%d !read_ok`, which refuses the program. */
 export function uninitRegister(missing: number, pc: number, exit: boolean): VmFault {
   const r = Math.log2(missing & -missing);
@@ -258,6 +272,8 @@ export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Arr
   // Budget consumed at the last may_goto (mayGotoRefund); -1 before the first.
   let mayGotoMark = -1;
   const frames: Frame[] = [];
+  // The running program's first frame (Frame.base).
+  let base = 1;
   const budget = opts.budget;
   const onStep = opts.onStep;
   // Register checks: `checks` is the current program's (undefined: nothing to check), `live` the registers written.
@@ -270,7 +286,7 @@ export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Arr
 
   const enterFunction = (fnPc: number) => {
     const depth = frames.length + 1;
-    if (depth > MAX_FRAMES) throw new VmFault('call-depth', `the call stack of ${depth} frames is too deep (at most ${MAX_FRAMES})`, pc);
+    if (depth - base >= MAX_CALL_FRAMES) throw callDepth(depth - base + 1, pc);
     mem.clearFrame(depth);
     r[10] = mem.framePointer(depth);
     pc = fnPc;
@@ -379,7 +395,7 @@ export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Arr
           break;
         case 'call': {
           if (insn.src === CALL_LOCAL) {
-            frames.push({ program, returnPc: pc + 1, saved: [r[6], r[7], r[8], r[9]], init: live });
+            frames.push({ program, returnPc: pc + 1, saved: [r[6], r[7], r[8], r[9]], init: live, base });
             // The callee gets the caller's r1-r5 as they are, written or not (the kernel copies their state).
             if (checks) live = (live & ARG_REGS) | R10;
             enterFunction(pc + 1 + insn.imm);
@@ -400,8 +416,10 @@ export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Arr
             pc++;
           } else if ('tailCall' in outcome) {
             // bpf_tail_call: the callee replaces the current function (same frame, same stack), starting at slot 0
-            // with r1 = ctx (kernel bpf_tail_call / emit_bpf_tail_call_indirect).
+            // with r1 = ctx (kernel bpf_tail_call / emit_bpf_tail_call_indirect). Made from a subprogram, the frames
+            // below stay and the next program's own frames count from this one; its exit returns to their caller.
             tailCalls++;
+            base = frames.length + 1;
             switchProgram(outcome.tailCall);
             for (let i = 0; i < 10; i++) r[i] = 0n;
             r[1] = addrOf(REGION_CTX, 0);
@@ -411,7 +429,7 @@ export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Arr
             pc = 0;
           } else if ('loop' in outcome) {
             const { fnPc, count, ctxArg, args } = outcome.loop;
-            frames.push({ program, returnPc: pc + 1, saved: [r[6], r[7], r[8], r[9]], init: live, loop: { fnPc, count, ctxArg, index: 0, args, mark: steps - refunded } });
+            frames.push({ program, returnPc: pc + 1, saved: [r[6], r[7], r[8], r[9]], init: live, base, loop: { fnPc, count, ctxArg, index: 0, args, mark: steps - refunded } });
             r[1] = 0n;
             r[2] = ctxArg;
             r[3] = r[4] = r[5] = 0n;
@@ -431,6 +449,7 @@ export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Arr
           const frame = frames.pop();
           if (!frame) return { r0: r[0], exitInsn: pc, exitProgram: program, steps, tailCalls, uninitStackRead: mem.uninitRead };
           [r[6], r[7], r[8], r[9]] = frame.saved;
+          base = frame.base;
           // r0 goes back as the callee left it, written or not; r1-r5 are the caller's no more; r6-r9 as they were.
           live = (frame.init & ~(ARG_REGS | 1)) | (live & 1);
           const loop = frame.loop;

@@ -12,7 +12,9 @@
 //              (the kernel rewrites them in xdp_convert_ctx_access); any store faults 'ctx-write'.
 //   packet     the whole xdp_buff frame; the accessible window is [data_meta, data_end) (data when metadata is
 //              unsupported) and is read from the XdpBuff at each access, so it follows adjust_head/meta/tail.
-//   stack      512 bytes per call frame (MAX_BPF_STACK), r10 = offset 512; zeroed at the start of each run. A byte
+//   stack      512 bytes per call frame (MAX_BPF_STACK), r10 = offset 512; zeroed at the start of each run. Frames
+//              beyond the first WASM_FRAMES are made the first time a run reaches them (a chain of tail calls made from
+//              subprograms keeps the callers' frames: up to MAX_FRAMES in all). A byte
 //              map per frame records which bytes were written since the frame was entered: a read of a byte never
 //              written (or of the frame of a function that has returned) is what the kernel refuses for unprivileged
 //              loaders and lets root do (allow_uninit_stack), reading whatever the stack held; the run still reads
@@ -30,8 +32,17 @@ export const REGION_MAP_HANDLE = 3;
 /** Function addresses (lddw src 4): not memory; the offset is the slot index. */
 export const REGION_FUNC = 4;
 export const REGION_STACK0 = 8;
-export const MAX_FRAMES = 8;
-const FIRST_DYNAMIC = 32;
+/** The verifier's MAX_CALL_FRAMES: frames of one program, from its entry (or the frame a tail call started it in). */
+export const MAX_CALL_FRAMES = 8;
+/**
+ * Call frames one run may hold at once. A tail call made from a subprogram at depth d starts the next program in
+ * frame d with the callers' frames kept (the kernel's x86 JIT unwinds only the frame of the function that made it),
+ * and that program may go MAX_CALL_FRAMES - 1 deeper; with MAX_TAIL_CALL_CNT (33) tail calls: 8 + 33 * 7.
+ */
+export const MAX_FRAMES = MAX_CALL_FRAMES + 33 * (MAX_CALL_FRAMES - 1);
+/** Frames made with every Memory (and held in the WebAssembly linear memory once attached); later ones on demand. */
+export const WASM_FRAMES = 8;
+const FIRST_DYNAMIC = 256;
 
 export const STACK_SIZE = 512;
 
@@ -228,17 +239,28 @@ export class Memory {
     this.regions[REGION_CTX] = ctx;
     this.regions[REGION_MAP_HANDLE] = makeRegion(REGION_MAP_HANDLE, 'handle', 'map handle (struct bpf_map *, not memory)', EMPTY);
     this.regions[REGION_FUNC] = makeRegion(REGION_FUNC, 'handle', 'function address (not memory)', EMPTY);
-    for (let f = 0; f < MAX_FRAMES; f++) {
-      // A frame's bytes and its written-byte map are the two halves of one buffer: one fill clears both.
-      const both = new Uint8Array(2 * STACK_SIZE);
-      this.frameBuffers.push(both);
-      this.frameWords.push(new Float64Array(both.buffer));
-      const bytes = both.subarray(0, STACK_SIZE);
-      const region = makeRegion(REGION_STACK0 + f, 'stack', `stack frame ${f + 1}`, bytes);
-      region.init = both.subarray(STACK_SIZE);
-      region.initView = new DataView(both.buffer, STACK_SIZE, STACK_SIZE);
-      this.regions[REGION_STACK0 + f] = region;
-    }
+    for (let id = 5; id < FIRST_DYNAMIC; id++) this.regions[id] = undefined;
+    for (let f = 0; f < WASM_FRAMES; f++) this.addFrame();
+  }
+
+  /** Make the next call frame (0-based f = frameBuffers.length). */
+  private addFrame(): void {
+    const f = this.frameBuffers.length;
+    // A frame's bytes and its written-byte map are the two halves of one buffer: one fill clears both.
+    const both = new Uint8Array(2 * STACK_SIZE);
+    this.frameBuffers.push(both);
+    this.frameWords.push(new Float64Array(both.buffer));
+    const bytes = both.subarray(0, STACK_SIZE);
+    const region = makeRegion(REGION_STACK0 + f, 'stack', `stack frame ${f + 1}`, bytes);
+    region.init = both.subarray(STACK_SIZE);
+    region.initView = new DataView(both.buffer, STACK_SIZE, STACK_SIZE);
+    this.regions[REGION_STACK0 + f] = region;
+  }
+
+  /** Frame `depth` (1-based) and those below it exist (a run past WASM_FRAMES deep makes them once per Memory). */
+  private needFrame(depth: number): void {
+    if (depth > MAX_FRAMES) throw new Error(`call frame ${depth}: at most ${MAX_FRAMES}`);
+    while (this.frameBuffers.length < depth) this.addFrame();
   }
 
   /** What every run starts with: the previous run's dynamic regions forgotten, the stack frames it touched zeroed. */
@@ -328,10 +350,11 @@ export class Memory {
   private cleanFrame(f: number): void {
     const r = this.regions[REGION_STACK0 + f]!;
     const w32 = this.wasm32;
-    const dirty = w32 === undefined ? 0 : (WASM_LAYOUT.FRAMES + f * WASM_LAYOUT.FRAME_STRIDE + WASM_LAYOUT.DIRTY) >> 2;
-    const from = w32 === undefined ? r.dirtyFrom : Math.min(r.dirtyFrom, w32[dirty]);
+    const inLinear = w32 !== undefined && f < WASM_FRAMES;
+    const dirty = inLinear ? (WASM_LAYOUT.FRAMES + f * WASM_LAYOUT.FRAME_STRIDE + WASM_LAYOUT.DIRTY) >> 2 : 0;
+    const from = inLinear ? Math.min(r.dirtyFrom, w32[dirty]) : r.dirtyFrom;
     if (from >= STACK_SIZE) return;
-    if (w32 !== undefined) w32[dirty] = STACK_SIZE;
+    if (inLinear) w32[dirty] = STACK_SIZE;
     if (from >= STACK_SIZE - 128) {
       const w = this.frameWords[f];
       const half = STACK_SIZE / 8;
@@ -414,7 +437,7 @@ export class Memory {
     this.wasmBuffer = buf;
     this.wasm32 = new Int32Array(buf);
     for (let id = 0; id < 16; id++) this.wasmEntry(id, 0, 1, 0, -1, 0);
-    for (let f = 0; f < MAX_FRAMES; f++) {
+    for (let f = 0; f < WASM_FRAMES; f++) {
       const at = L.FRAMES + f * L.FRAME_STRIDE;
       const both = new Uint8Array(buf, at, 2 * STACK_SIZE);
       both.set(this.frameBuffers[f]);
@@ -476,15 +499,19 @@ export class Memory {
 
   /** r10 for call frame `depth` (1-based). */
   framePointer(depth: number): bigint {
-    if (depth > this.stacksUsed) this.stacksUsed = depth;
+    if (depth > this.stacksUsed) {
+      if (depth > this.frameBuffers.length) this.needFrame(depth);
+      this.stacksUsed = depth;
+    }
     return FRAME_POINTERS[depth] ?? addrOf(REGION_STACK0 + depth - 1, STACK_SIZE);
   }
 
   /** Clear a call frame's stack on entry, so a callee never sees a previous callee's bytes; nothing in it is written. */
   clearFrame(depth: number): void {
+    if (depth > this.frameBuffers.length) this.needFrame(depth);
     this.frameBuffers[depth - 1].fill(0);
     this.regions[REGION_STACK0 + depth - 1]!.dirtyFrom = STACK_SIZE;
-    if (this.wasm32 !== undefined) this.wasm32[(WASM_LAYOUT.FRAMES + (depth - 1) * WASM_LAYOUT.FRAME_STRIDE + WASM_LAYOUT.DIRTY) >> 2] = STACK_SIZE;
+    if (this.wasm32 !== undefined && depth <= WASM_FRAMES) this.wasm32[(WASM_LAYOUT.FRAMES + (depth - 1) * WASM_LAYOUT.FRAME_STRIDE + WASM_LAYOUT.DIRTY) >> 2] = STACK_SIZE;
     this.depthNow = depth;
   }
 

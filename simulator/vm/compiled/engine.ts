@@ -30,11 +30,11 @@ import {
   PSEUDO_MAP_IDX_VALUE, PSEUDO_MAP_VALUE, aluVariant, atomicOp, type AluVariant, type OpcodeInfo,
 } from '../../isa/opcodes.ts';
 import { ISA_ONLY, alu32, alu64, refusedWhenReached } from '../../isa/alu.ts';
-import { MAX_FRAMES, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, REGION_PACKET, REGION_STACK0, STACK_SIZE, VmFault, WASM_LAYOUT, addrOf, initCtxRegister, type Memory, type UninitRead } from '../memory.ts';
+import { MAX_CALL_FRAMES, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, REGION_PACKET, REGION_STACK0, STACK_SIZE, VmFault, WASM_FRAMES, WASM_LAYOUT, addrOf, initCtxRegister, type Memory, type UninitRead } from '../memory.ts';
 import { W_CALL, W_EXIT, W_OUTCOME, generateWasm } from './wasm.ts';
 import { BPF_F_RDONLY_PROG } from '../../elf/types.ts';
 import {
-  ALL_REGS, ARG_REGS, CALLBACK_REFUND_LIMIT, MAY_GOTO_BUDGET, R10, callbackReturn, execAtomic, iterRefund, mayGotoRefund, uninitRegister,
+  ALL_REGS, ARG_REGS, CALLBACK_REFUND_LIMIT, MAY_GOTO_BUDGET, R10, callDepth, callbackReturn, execAtomic, iterRefund, mayGotoRefund, uninitRegister,
   type ExecOptions, type ExecResult, type Frame, type HelperCall, type HelperOutcome, type ProgramImage, type Probe,
 } from '../interpreter.ts';
 
@@ -69,6 +69,8 @@ interface State {
   /** The same registers as 8-byte words (zeroed per run: +0 is all zero bits). */
   RF: Float64Array;
   frames: Frame[];
+  /** The running program's first frame (the interpreter's Frame.base): 1, or where a tail call started it. */
+  base: number;
   /** Instructions left in the budget. */
   left: number;
   budget: number;
@@ -168,7 +170,7 @@ const H = {
   },
   enterFunction(S: State, fnPc: number, pc: number): void {
     const depth = S.frames.length + 1;
-    if (depth > MAX_FRAMES) throw new VmFault('call-depth', `the call stack of ${depth} frames is too deep (at most ${MAX_FRAMES})`, pc);
+    if (depth - S.base >= MAX_CALL_FRAMES) throw callDepth(depth - S.base + 1, pc);
     S.mem.clearFrame(depth);
     S.R[10] = S.mem.framePointer(depth);
     S.pc = fnPc;
@@ -176,7 +178,7 @@ const H = {
   /** bpf-to-bpf call on spilled registers; sets the callee's r10. The frame keeps copies of r6-r9. */
   callLocal(S: State, pc: number, target: number, live: number): void {
     const r = S.R;
-    S.frames.push({ program: S.program, returnPc: pc + 1, saved: [r[6], r[7], r[8], r[9]], init: live });
+    S.frames.push({ program: S.program, returnPc: pc + 1, saved: [r[6], r[7], r[8], r[9]], init: live, base: S.base });
     S.live = S.checks ? (live & ARG_REGS) | R10 : live;
     H.enterFunction(S, target, pc);
   },
@@ -212,6 +214,7 @@ const H = {
     const r = S.R;
     if ('tailCall' in outcome) {
       S.tailCalls++;
+      S.base = S.frames.length + 1;
       H.switchProgram(S, outcome.tailCall);
       for (let i = 0; i < 10; i++) r[i] = 0n;
       r[1] = addrOf(REGION_CTX, 0);
@@ -222,7 +225,7 @@ const H = {
     }
     if ('loop' in outcome) {
       const { fnPc, count, ctxArg, args } = outcome.loop;
-      S.frames.push({ program: S.program, returnPc: pc + 1, saved: [r[6], r[7], r[8], r[9]], init: S.live, loop: { fnPc, count, ctxArg, index: 0, args, mark: S.budget - S.left } });
+      S.frames.push({ program: S.program, returnPc: pc + 1, saved: [r[6], r[7], r[8], r[9]], init: S.live, base: S.base, loop: { fnPc, count, ctxArg, index: 0, args, mark: S.budget - S.left } });
       r[1] = 0n;
       r[2] = ctxArg;
       r[3] = r[4] = r[5] = 0n;
@@ -251,6 +254,7 @@ const H = {
     }
     if (!frame.loop) mem.checkReturn(r[0], pc);
     [r[6], r[7], r[8], r[9]] = frame.saved;
+    S.base = frame.base;
     S.live = (frame.init & ~(ARG_REGS | 1)) | (S.live & 1);
     const loop = frame.loop;
     if (loop) {
@@ -1154,7 +1158,7 @@ function newState(mem: Memory, entry: ProgramImage, opts: ExecOptions, wasm: boo
   const lin = wasm ? mem.attachWasm().buffer : undefined;
   const R = lin ? new BigUint64Array(lin, WASM_LAYOUT.R, 11) : new BigUint64Array(11);
   return {
-    mem, R, R32: new Int32Array(R.buffer, R.byteOffset, 22), RF: new Float64Array(R.buffer, R.byteOffset, 11), frames: [], left: 0, budget: 0, refunded: 0, iterMarks: undefined, tailCalls: 0, mayGoto: 0, mayGotoMark: -1, live: 0, checks: undefined,
+    mem, R, R32: new Int32Array(R.buffer, R.byteOffset, 22), RF: new Float64Array(R.buffer, R.byteOffset, 11), frames: [], base: 1, left: 0, budget: 0, refunded: 0, iterMarks: undefined, tailCalls: 0, mayGoto: 0, mayGotoMark: -1, live: 0, checks: undefined,
     program: entry, pc: 0, done: false, slow: false, opts, busy: false, counting: false,
     call: { id: 0, regs: R, pc: 0, program: entry, tailCalls: 0, kfunc: false },
     exit: new ExitResult(R, entry),
@@ -1368,6 +1372,7 @@ export function executeCompiled(entry: ProgramImage, mem: Memory, init: (r: BigU
   S.refunded = 0;
   if (S.iterMarks !== undefined) S.iterMarks.clear();
   S.tailCalls = 0;
+  S.base = 1;
   S.mayGoto = MAY_GOTO;
   S.mayGotoMark = -1;
   S.live = checks ? (1 << 1) | LIVE_R10 : LIVE_ALL;
@@ -1408,6 +1413,7 @@ export function executeXdpPacket(entry: ProgramImage, mem: Memory, opts: ExecOpt
   S.refunded = 0;
   if (S.iterMarks !== undefined) S.iterMarks.clear();
   S.tailCalls = 0;
+  S.base = 1;
   S.mayGoto = MAY_GOTO;
   S.mayGotoMark = -1;
   S.live = LIVE_ALL;
@@ -1473,7 +1479,8 @@ function loopCompiled(S: State, entry: ProgramImage, mem: Memory, opts: ExecOpti
         }
         let js = true;
         const W32 = S.W32;
-        if (W32 !== undefined && opts.probe === undefined && S.checks === undefined) {
+        // (Frames past WASM_FRAMES are not in the linear memory: a run that deep takes the JavaScript form.)
+        if (W32 !== undefined && opts.probe === undefined && S.checks === undefined && S.frames.length < WASM_FRAMES) {
           // The WebAssembly form, where the program has one: it returns at an exit, a bpf-to-bpf call, a helper
           // outcome other than a value, or to hand over to the JavaScript form at a slot (a block it cannot pay).
           let run = S.wasmRun;
