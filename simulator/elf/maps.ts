@@ -256,7 +256,10 @@ export function collectMaps(path: string, elf: ElfFile, btf: Btf | undefined): M
     if (def.type === MapType.RINGBUF) def.maxEntries = adjustRingbufSize(def.maxEntries);
     // The kernel marks devmaps read-only for programs itself (kernel/bpf/devmap.c dev_map_init_map: a lookup returns
     // a pointer into the entry), and `bpftool map show` reports the flag; the VM needs it to fault on value writes.
-    if (def.type === MapType.DEVMAP || def.type === MapType.DEVMAP_HASH) def.flags |= BPF_F_RDONLY_PROG;
+    if ((def.type === MapType.DEVMAP || def.type === MapType.DEVMAP_HASH) && !(def.flags & BPF_F_RDONLY_PROG)) {
+      def.declaredFlags = def.flags;
+      def.flags |= BPF_F_RDONLY_PROG;
+    }
     placements.push({ section, offset, size, map: maps.length });
     maps.push(def);
   }

@@ -41,6 +41,11 @@ export interface MapDef {
   valueSize: number;
   maxEntries: number;
   flags: number;
+  /**
+   * map_flags as the object declares them, when `flags` also holds flags the kernel adds itself after checking them
+   * (a devmap's BPF_F_RDONLY_PROG): what the kernel checks at map creation.
+   */
+  declaredFlags?: number;
   /** 'global' for .data/.rodata/.bss internal maps (one element, key 0). */
   kind: 'user' | 'global';
   /** The ELF section the map came from (`.maps`, `maps`, `.rodata`, `.data.foo`, ...). */

@@ -13,6 +13,7 @@
 //
 // Maps of maps (ARRAY_OF_MAPS, HASH_OF_MAPS) hold other BpfMaps. Every map a program can name, its own and the inner
 // maps seeds create, has a handle in the machine's MapTable: the number a map pointer carries in the VM.
+import { readFileSync } from 'node:fs';
 import type { SpecialField } from '../elf/btf.ts';
 import { BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_RDONLY_PROG, MapType, type MapDef } from '../elf/types.ts';
 import { KernelLru, type LruNode } from './lru.ts';
@@ -945,10 +946,19 @@ const round8 = (n: number) => Math.ceil(n / 8) * 8;
  * allocate what the program does not touch.
  */
 export function mapCreateError(def: MapDef): string | undefined {
-  const { type, keySize: k, valueSize: v, maxEntries: n, flags } = def;
+  const { type, keySize: k, valueSize: v, maxEntries: n } = def;
+  const flags = def.declaredFlags ?? def.flags;
   const einval = (why: string) => `the kernel refuses map '${def.name}' (EINVAL): ${why}`;
   const e2big = (why: string) => `the kernel refuses map '${def.name}' (E2BIG): ${why}`;
   const percpu = type === MapType.PERCPU_ARRAY || type === MapType.PERCPU_HASH || type === MapType.LRU_PERCPU_HASH;
+  // Each type's alloc_check refuses map_flags outside its mask before anything else it checks (EINVAL).
+  const allowed = MAP_FLAGS_ALLOWED.get(type);
+  if (allowed !== undefined && (flags & ~allowed) !== 0) {
+    return einval(`map_flags ${flagNames(flags & ~allowed)} ${(flags & ~allowed & (flags & ~allowed) - 1) ? 'are' : 'is'} not accepted for this map type`);
+  }
+  if (allowed !== undefined && (flags & BPF_F_RDONLY_PROG) && (flags & BPF_F_WRONLY_PROG)) {
+    return einval('map_flags BPF_F_RDONLY_PROG and BPF_F_WRONLY_PROG together');
+  }
   switch (type) {
     case MapType.ARRAY: case MapType.PERCPU_ARRAY: case MapType.ARRAY_OF_MAPS: case MapType.PROG_ARRAY: {
       if (n === 0) return einval('max_entries is 0');
@@ -982,6 +992,8 @@ export function mapCreateError(def: MapDef): string | undefined {
       if (n === 0) return einval('max_entries is 0');
       if (k !== 4) return einval(`key_size is ${k}, this map type takes 4-byte keys`);
       if (v !== 4 && v !== 8) return einval(`value_size is ${v}, this map type holds 4 or 8 bytes`);
+      // cpu_map_alloc: "Pre-limit array size based on NR_CPUS" (the kernel's build-time CPU limit, not the CPUs present).
+      if (type === MapType.CPUMAP && n > kernelNrCpus()) return e2big(`max_entries ${n} is above NR_CPUS (${kernelNrCpus()}, this kernel's CPU limit)`);
       return undefined;
     case MapType.PERF_EVENT_ARRAY:
       // fd_array_map_alloc_check, then array_map_alloc_check: 4-byte keys and 4-byte values (file descriptors). libbpf
@@ -1005,6 +1017,59 @@ export function mapCreateError(def: MapDef): string | undefined {
     default:
       return undefined;
   }
+}
+
+const F = { NO_PREALLOC: 1, NO_COMMON_LRU: 2, NUMA_NODE: 4, RDONLY: 8, WRONLY: 16, ZERO_SEED: 64, RDONLY_PROG: 128, WRONLY_PROG: 256, MMAPABLE: 1024, PRESERVE_ELEMS: 2048, INNER_MAP: 4096 };
+const FLAG_NAMES = ['BPF_F_NO_PREALLOC', 'BPF_F_NO_COMMON_LRU', 'BPF_F_NUMA_NODE', 'BPF_F_RDONLY', 'BPF_F_WRONLY', 'BPF_F_STACK_BUILD_ID',
+  'BPF_F_ZERO_SEED', 'BPF_F_RDONLY_PROG', 'BPF_F_WRONLY_PROG', 'BPF_F_CLONE', 'BPF_F_MMAPABLE', 'BPF_F_PRESERVE_ELEMS', 'BPF_F_INNER_MAP'];
+const flagNames = (f: number): string => {
+  const out: string[] = [];
+  for (let b = 0; b < 32; b++) if (f & (1 << b)) out.push(FLAG_NAMES[b] ?? `1 << ${b}`);
+  return out.join(' | ');
+};
+const ACCESS = F.RDONLY | F.WRONLY | F.RDONLY_PROG | F.WRONLY_PROG;
+/**
+ * The map_flags each type's alloc_check accepts (ARRAY_CREATE_FLAG_MASK, HTAB_CREATE_FLAG_MASK, ...), measured on 6.18
+ * with `bpftool map create` one flag at a time: anything else is EINVAL. BPF_F_NUMA_NODE is refused for the per-CPU
+ * types; an LRU map with BPF_F_NO_PREALLOC passes the mask and is refused after it (ENOTSUPP). Maps of maps are not
+ * listed (not measured).
+ */
+const MAP_FLAGS_ALLOWED = new Map<number, number>([
+  [MapType.ARRAY, F.NUMA_NODE | ACCESS | F.MMAPABLE | F.INNER_MAP],
+  [MapType.PERCPU_ARRAY, ACCESS],
+  [MapType.HASH, F.NO_PREALLOC | F.NUMA_NODE | ACCESS | F.ZERO_SEED],
+  [MapType.PERCPU_HASH, F.NO_PREALLOC | ACCESS | F.ZERO_SEED],
+  [MapType.LRU_HASH, F.NO_PREALLOC | F.NO_COMMON_LRU | F.NUMA_NODE | ACCESS | F.ZERO_SEED],
+  [MapType.LRU_PERCPU_HASH, F.NO_PREALLOC | F.NO_COMMON_LRU | ACCESS | F.ZERO_SEED],
+  [MapType.LPM_TRIE, F.NO_PREALLOC | F.NUMA_NODE | ACCESS],
+  [MapType.PERF_EVENT_ARRAY, F.NUMA_NODE | F.RDONLY | F.WRONLY | F.PRESERVE_ELEMS],
+  [MapType.PROG_ARRAY, F.NUMA_NODE | F.RDONLY | F.WRONLY],
+  [MapType.RINGBUF, F.NUMA_NODE],
+  [MapType.QUEUE, F.NUMA_NODE | ACCESS],
+  [MapType.STACK, F.NUMA_NODE | ACCESS],
+  [MapType.BLOOM_FILTER, F.NUMA_NODE | ACCESS | F.ZERO_SEED],
+  [MapType.DEVMAP, F.NUMA_NODE | F.RDONLY | F.WRONLY],
+  [MapType.DEVMAP_HASH, F.NUMA_NODE | F.RDONLY | F.WRONLY],
+  [MapType.XSKMAP, F.NUMA_NODE | F.RDONLY | F.WRONLY],
+  [MapType.CPUMAP, F.NUMA_NODE],
+]);
+
+let nrCpusLimit: number | undefined;
+/**
+ * NR_CPUS, the CPU limit the kernel was built with (CONFIG_NR_CPUS): /sys/devices/system/cpu/kernel_max + 1 on the
+ * machine running the simulator (256 on the 6.18 kernel measured here), else 8192, the usual distribution setting.
+ */
+export function kernelNrCpus(): number {
+  if (nrCpusLimit === undefined) {
+    nrCpusLimit = 8192;
+    try {
+      const max = Number.parseInt(readFileSync('/sys/devices/system/cpu/kernel_max', 'utf8').trim(), 10);
+      if (Number.isInteger(max) && max >= 0) nrCpusLimit = max + 1;
+    } catch {
+      // not Linux, or no sysfs: keep the usual setting
+    }
+  }
+  return nrCpusLimit;
 }
 
 export function createMap(def: MapDef, nrCpus: number, table?: MapTable): BpfMap {
