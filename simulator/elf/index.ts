@@ -342,7 +342,7 @@ class Linker {
     const insns: Insn[] = [];
     const lines: (SourceLoc | undefined)[] = [];
     const funcs: FuncInfo[] = [];
-    const kfuncs: { name: string; missing?: boolean }[] = [];
+    const kfuncs: { name: string; missing?: boolean; unmodelled?: boolean }[] = [];
     /** Slots libbpf would poison, with the relocation that failed (named when a packet reaches one). */
     const poisoned: Record<number, string> = {};
     const placed = new Map<Unit, number>();
@@ -356,14 +356,19 @@ class Linker {
           `(clang's implicit declaration gives it no BTF), so it is neither a helper nor a kernel function; declare it or include the header that defines it`;
       }
       const known = kfuncInfo(sym.name) !== undefined;
-      if (!known && sym.bind !== STB_WEAK) return `kfunc '${sym.name}' is not modelled by XDP Lens (call to kernel function '${sym.name}'${this.kernelHas(sym.name)})`;
+      // A kfunc the running kernel has links (libbpf finds it in vmlinux BTF) and the verifier checks a call only on the
+      // paths it walks: a call it proves unreachable (a TC-only kfunc behind `if (skb)` in code shared with TC) loads.
+      // The simulator runs such a program and stops a packet that reaches the call (unmodelled); without kernel BTF to
+      // say the kernel has it, or when it has not, the program is refused as before.
+      const unmodelled = !known && sym.bind !== STB_WEAK && kernelFuncNames()?.has(sym.name) === true;
+      if (!known && sym.bind !== STB_WEAK && !unmodelled) return `kfunc '${sym.name}' is not modelled by XDP Lens (call to kernel function '${sym.name}'${this.kernelHas(sym.name)})`;
       // bpf_throw ends the program with the cookie as its return value (the kernel's default exception callback); a
       // callback of the program's own (`__exception_cb`, a BTF decl tag) is not modelled.
       if (sym.name === 'bpf_throw' && this.btf?.types.some((t) => t?.kind === BTF_KIND.DECL_TAG && t.name.startsWith('exception_callback:'))) {
         return 'bpf_throw with an exception callback of the program\'s own (__exception_cb) is not modelled by XDP Lens (without one, the program returns the cookie, as modelled)';
       }
       let i = kfuncs.findIndex((k) => k.name === sym.name);
-      if (i < 0) i = kfuncs.push(known ? { name: sym.name } : { name: sym.name, missing: true }) - 1;
+      if (i < 0) i = kfuncs.push(known ? { name: sym.name } : unmodelled ? { name: sym.name, missing: true, unmodelled: true } : { name: sym.name, missing: true }) - 1;
       return i;
     };
 
@@ -430,7 +435,13 @@ class Linker {
             if (sym.shndx === SHN_UNDEF) {
               const k = kfuncIndex(sym);
               if (typeof k === 'string') report('error', u, j, base, k);
-              else { insn.src = CALL_KFUNC; insn.imm = k; insn.off = 0; }
+              else {
+                insn.src = CALL_KFUNC; insn.imm = k; insn.off = 0;
+                if (kfuncs[k]!.unmodelled) {
+                  report('warning', u, j, base, `kfunc '${sym.name}' is not modelled by XDP Lens (the running kernel has it): the program runs, ` +
+                    `and a packet that reaches this call stops with an error (the kernel loads the program only if its verifier never reaches the call, or allows it here)`);
+                }
+              }
               continue;
             }
             if (sym.value % 8 !== 0) { report('error', u, j, base, `call relocation against '${sym.name}' at byte ${sym.value}, not an instruction boundary`); continue; }

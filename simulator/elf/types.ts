@@ -119,9 +119,11 @@ export interface LoadedProgram {
   funcs: FuncInfo[];
   /**
    * Kernel functions the program calls, by name (kfunc calls carry an index into this list). A weak extern
-   * (`__ksym __weak`) that XDP Lens does not model is listed with `missing: true`: calling it faults.
+   * (`__ksym __weak`) that XDP Lens does not model is listed with `missing: true`: calling it faults. So is a strong
+   * one the running kernel has but XDP Lens does not model, with `unmodelled: true` as well: the kernel loads such a
+   * program when the verifier never reaches the call (a TC-only kfunc behind a branch an XDP run cannot take).
    */
-  kfuncs?: { name: string; missing?: boolean }[];
+  kfuncs?: { name: string; missing?: boolean; unmodelled?: boolean }[];
   /**
    * Why this program cannot load (a refused CO-RE relocation, an unsupported feature, a reference to a map that failed),
    * each naming the file, program, instruction and source line. The rest of the object still loads (libbpf's

@@ -888,6 +888,7 @@ export function dispatchKfunc(h: HelperHost, c: HelperCall): HelperOutcome {
   const k = c.program.kfuncs?.[c.id];
   if (!k) throw new VmFault('invalid-insn', `kfunc call ${c.id} does not name a kfunc of program ${c.program.name}`, c.pc);
   const impl = k.missing ? undefined : KFUNCS.get(k.name);
+  if (!impl && (k as { unmodelled?: boolean }).unmodelled) throw new VmFault('unsupported', `kfunc '${k.name}' is not modelled by XDP Lens, and this packet reached the call (the kernel has the function)`, c.pc);
   if (!impl) throw new VmFault('unsupported', `kfunc '${k.name}' is not modelled (a weak __ksym: bpf_ksym_exists() said it is absent)`, c.pc);
   return impl(h, c, state(h));
 }
