@@ -11,6 +11,17 @@
 //   command on the capture less the same command on a one-packet
 //   capture (startup, compile and load excluded), divided by the packets; also the CPU time (user + system) the same
 //   way, which a busy machine inflates less than wall time. Best of --trials, the engines and formats taking turns.
+// - two views of the same runs (both recorded): `cpuNs`/`wallNs` are the command on N packets less the command on one
+//   packet, divided by N - 1 (the README's figure since the start: it includes the one-time V8 compile and warm-up of
+//   the path and of the generated program, spread over N packets); `marginal` is the command on 2N packets less the
+//   command on N (each time the least over the trials), divided by N: only what each further packet costs (compiled
+//   engine, .o summary and jsonl); `warmupCpuMs` is the N run less the one-packet run less N times that (the one-time
+//   part: it grows with the program's and the path's code, not with packets);
+// - `floor`: what Node itself costs per packet on this path, timed the same way: `node bench/node-floor.mjs walk` (read
+//   the same pcap in the CLI's block size, walk its records, count), `... jsonl` (the same and a fixed jsonl line per
+//   packet through a 256 KiB output block), then `run pass.o` (a program that returns XDP_PASS: the reader, the driver
+//   model, the engine's entry and the counting, with no program work) with --format summary and jsonl (--floor-only:
+//   only these).
 // The 1, 5 and 15-minute load averages are recorded before and after: on this 2-core machine, shared with other
 // jobs, a load above 2 inflates every XDP Lens figure.
 import { spawnSync } from 'node:child_process';
@@ -50,8 +61,10 @@ function writePcap(path: string, list: Uint8Array[]): void {
 }
 const pcap = join(dir, 'mixed.pcap');
 const one = join(dir, 'one.pcap');
+const twice = join(dir, 'mixed-2n.pcap');
 writePcap(pcap, packets);
 writePcap(one, packets.slice(0, 1));
+writePcap(twice, [...packets, ...packets]);
 const lenPrefixed = join(dir, 'packets.bin');
 writeFileSync(lenPrefixed, Buffer.concat(packets.flatMap((p) => {
   const l = Buffer.alloc(4);
@@ -86,14 +99,68 @@ function timed(args: string[]): { wall: number; cpu: number } {
 
 /** ns per packet of `run ARGS` on the capture, less the same on one packet. */
 function cli(args: string[], engine: Engine): { wallNs: number; cpuNs: number } {
-  const run = (cap: string) => timed([bundle, 'run', ...args.map((a) => (a === 'CAP' ? cap : a)), '--engine', engine]);
+  return lessOne((cap) => timed([bundle, 'run', ...args.map((a) => (a === 'CAP' ? cap : a)), '--engine', engine]));
+}
+
+/** ns per packet of a command on the capture (`run(cap)`), less the same on one packet. */
+function lessOne(run: (cap: string) => { wall: number; cpu: number }): { wallNs: number; cpuNs: number } {
   const a = run(one);
   const b = run(pcap);
   return { wallNs: ((b.wall - a.wall) * 1e9) / (N - 1), cpuNs: ((b.cpu - a.cpu) * 1e9) / (N - 1) };
 }
 
+type Times = { wall: number; cpu: number };
+/** Per key of the marginal view: the least wall and CPU seconds seen of the command on 1, N and 2N packets. */
+const marginalRuns = new Map<string, { one: Times; n: Times; twice: Times }>();
+const least = (x: Times | undefined, y: Times): Times => (x === undefined ? y : { wall: Math.min(x.wall, y.wall), cpu: Math.min(x.cpu, y.cpu) });
+/**
+ * A trial of the marginal view of `run ARGS`: the command on 1, N and 2N packets, each time's least over the trials
+ * kept under `key` (a difference of two least times is steadier on a busy machine than the least of the differences).
+ */
+function marginalTrial(key: string, args: string[], engine: Engine): void {
+  const run = (cap: string) => timed([bundle, 'run', ...args.map((a) => (a === 'CAP' ? cap : a)), '--engine', engine]);
+  const prev = marginalRuns.get(key);
+  marginalRuns.set(key, { one: least(prev?.one, run(one)), n: least(prev?.n, run(pcap)), twice: least(prev?.twice, run(twice)) });
+}
+/** The marginal view from the trials under `key`: ns per packet of 2N packets less N, and the one-time CPU of the N run. */
+function marginal(key: string): { wallNs: number; cpuNs: number; warmupCpuMs: number } {
+  const { one: a, n: b, twice: c } = marginalRuns.get(key)!;
+  const cpuNs = ((c.cpu - b.cpu) * 1e9) / N;
+  return { wallNs: Math.round(((c.wall - b.wall) * 1e9) / N), cpuNs: Math.round(cpuNs), warmupCpuMs: Math.round(((b.cpu - a.cpu) * 1e9 - cpuNs * (N - 1)) / 1e6) };
+}
+
+type Best = Record<string, { wallNs: number; cpuNs: number; warmupCpuMs?: number }>;
+const keepBest = (row: Best, k: string, v: { wallNs: number; cpuNs: number }) => {
+  const prev = row[k];
+  row[k] = { wallNs: Math.min(prev?.wallNs ?? Infinity, Math.round(v.wallNs)), cpuNs: Math.min(prev?.cpuNs ?? Infinity, Math.round(v.cpuNs)) };
+};
+
+// The floor (see above): Node alone, then the CLI with a program that only returns XDP_PASS.
+const floor: Best = {};
+{
+  const passSrc = join(dir, 'pass.c');
+  writeFileSync(passSrc, '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC("xdp") int pass(struct xdp_md *ctx) { return XDP_PASS; }\nchar _license[] SEC("license") = "GPL";\n');
+  const c = compileC(passSrc);
+  if (!c.objectPath) throw new Error(`cannot compile ${passSrc}: ${c.stderr}`);
+  const passObj = join(dir, 'pass.o');
+  copyFileSync(c.objectPath, passObj);
+  const nodeFloor = join(REPO, 'bench', 'node-floor.mjs');
+  for (let t = 0; t < TRIALS; t++) {
+    keepBest(floor, 'nodeWalk', lessOne((cap) => timed([nodeFloor, 'walk', cap])));
+    keepBest(floor, 'nodeJsonlFixedLine', lessOne((cap) => timed([nodeFloor, 'jsonl', cap])));
+    keepBest(floor, 'passSummary', cli([passObj, 'CAP', '--format', 'summary'], 'compiled'));
+    keepBest(floor, 'passJsonl', cli([passObj, 'CAP', '--format', 'jsonl'], 'compiled'));
+    marginalTrial('passSummary', [passObj, 'CAP', '--format', 'summary'], 'compiled');
+    marginalTrial('passJsonl', [passObj, 'CAP', '--format', 'jsonl'], 'compiled');
+  }
+  floor.passSummaryMarginal = marginal('passSummary');
+  floor.passJsonlMarginal = marginal('passJsonl');
+  console.log(JSON.stringify({ floor }));
+}
+const FLOOR_ONLY = process.argv.includes('--floor-only');
+
 const results: Record<string, unknown>[] = [];
-for (const name of PROGRAMS) {
+for (const name of FLOOR_ONLY ? [] : PROGRAMS) {
   const src = join(REPO, 'test', 'parity', 'programs', `${name}.c`);
   const c = compileC(src);
   if (!c.objectPath) throw new Error(`cannot compile ${src}: ${c.stderr}`);
@@ -101,19 +168,23 @@ for (const name of PROGRAMS) {
   copyFileSync(c.objectPath, obj);
   const program = loadProgramFile(obj).programs.find((p) => p.isXdp)!.name;
   const kernel = kernelTiming(obj, program);
-  const best: Record<string, Record<string, { wallNs: number; cpuNs: number }>> = {};
-  const keep = (e: Engine, k: string, v: { wallNs: number; cpuNs: number }) => {
-    const row = (best[e] ??= {});
-    const prev = row[k];
-    row[k] = { wallNs: Math.min(prev?.wallNs ?? Infinity, Math.round(v.wallNs)), cpuNs: Math.min(prev?.cpuNs ?? Infinity, Math.round(v.cpuNs)) };
-  };
+  const best: Record<string, Best> = {};
+  const keep = (e: Engine, k: string, v: { wallNs: number; cpuNs: number }) => keepBest((best[e] ??= {}), k, v);
   for (let t = 0; t < TRIALS; t++) {
     for (const e of ENGINES) {
       keep(e, 'summary', cli([obj, 'CAP', '--format', 'summary'], e));
       keep(e, 'jsonl', cli([obj, 'CAP', '--format', 'jsonl'], e));
+      if (e === 'compiled') {
+        marginalTrial(`${name} summary`, [obj, 'CAP', '--format', 'summary'], e);
+        marginalTrial(`${name} jsonl`, [obj, 'CAP', '--format', 'jsonl'], e);
+      }
       keep(e, 'summaryFromC', cli([src, 'CAP', '--format', 'summary'], e));
       keep(e, 'jsonlFromC', cli([src, 'CAP', '--format', 'jsonl'], e));
     }
+  }
+  if (best.compiled !== undefined) {
+    best.compiled.summaryMarginal = marginal(`${name} summary`);
+    best.compiled.jsonlMarginal = marginal(`${name} jsonl`);
   }
   const row: Record<string, unknown> = { program: name, kernel, ...best };
   if ('repeatNs' in kernel) {
@@ -125,6 +196,10 @@ for (const name of PROGRAMS) {
         jsonlVsKernelSyscall: { wall: r(b.jsonl!.wallNs, kernel.syscallNs), cpu: r(b.jsonl!.cpuNs, kernel.syscallNs), target: 0.5 },
         fromCVsObjectSummary: { wall: r(b.summaryFromC!.wallNs, b.summary!.wallNs), cpu: r(b.summaryFromC!.cpuNs, b.summary!.cpuNs), target: 1.5 },
         fromCVsObjectJsonl: { wall: r(b.jsonlFromC!.wallNs, b.jsonl!.wallNs), cpu: r(b.jsonlFromC!.cpuNs, b.jsonl!.cpuNs), target: 1.5 },
+        ...(b.summaryMarginal && b.jsonlMarginal ? {
+          marginalSummaryVsKernelJit: { cpu: r(b.summaryMarginal.cpuNs, kernel.repeatNs), target: 4 },
+          marginalJsonlVsKernelSyscall: { cpu: r(b.jsonlMarginal.cpuNs, kernel.syscallNs), target: 0.5 },
+        } : {}),
       }];
     }));
   }
@@ -134,6 +209,6 @@ for (const name of PROGRAMS) {
 
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(join(REPO, 'bench', 'results'), { recursive: true });
-const record = { date: new Date().toISOString(), machine: machine(), loadavg: { start: loadStart, end: loads() }, packets: N, distinctFrames: frames.length, trials: TRIALS, engines: ENGINES, cli: bundle, ...(LABEL ? { label: LABEL } : {}), results };
+const record = { date: new Date().toISOString(), machine: machine(), loadavg: { start: loadStart, end: loads() }, packets: N, distinctFrames: frames.length, trials: TRIALS, engines: ENGINES, cli: bundle, ...(LABEL ? { label: LABEL } : {}), floor, results };
 const prior = existsSync(OUT) ? (JSON.parse(readFileSync(OUT, 'utf8')) as unknown[]) : [];
 writeFileSync(OUT, JSON.stringify([...prior, record], null, 2) + '\n');
