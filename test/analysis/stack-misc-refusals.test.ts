@@ -37,7 +37,9 @@ test('a constant stored off a stack slot start is unknown when read back, as the
       seen[flags.join(' ') || 'unaligned'] = { kernel: /bitwise operator &= on pointer prohibited/.test(log) ? 'refused' : log ? log : 'loaded', run };
     }
     assert.deepEqual(seen, {
-      unaligned: { kernel: 'refused', run: ['16: The verifier refuses this instruction: bitwise operator &= on pointer prohibited.'] },
+      // The bounds walk (verifier-bounds.ts) reads the byte back as any value too since 5e2ba23 and says it first, in the
+      // kernel's words with the register; the bytecode tier's finding on the same line is then not repeated.
+      unaligned: { kernel: 'refused', run: ['16: The verifier refuses this instruction: R2 bitwise operator &= on pointer prohibited (a pointer may only be moved by adding or subtracting a number, in 64 bits).'] },
       '-DALIGNED': { kernel: 'loaded', run: [] },
     });
   } finally {
