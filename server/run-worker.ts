@@ -48,6 +48,9 @@ const STOP = 33;
 const AHEAD = 34;
 const WORKER_WAITS = 35;
 const SERVER_WAITS = 36;
+/** How the worker's twin gives lines (ReturnLines.how): 0 beside every packet, 1 settled, 2 demand. */
+const HOW = 37;
+const HOWS = ['twin', 'settled', 'demand'] as const;
 const CTRL_BYTES = 192;
 /** STATE values (0: starting). */
 const READY = 1;
@@ -61,6 +64,8 @@ const FAILED = 3;
 const SLOT = 11;
 /** Frames the worker's twin runs at a time (ReturnLines.runBatch). */
 const BATCH = 256;
+/** settle's twin action for a packet whose line comes from the server's thread's action (oneRun). */
+const LATE = -2;
 
 /** What the worker needs (structured-cloneable, the port transferred). */
 export interface RunWorkerData {
@@ -280,6 +285,11 @@ export class RunWorker {
     return Atomics.load(this.ctrl, AHEAD) === 1;
   }
 
+  /** How the worker's twin gave the run's return lines (ReturnLines.how). */
+  get twinHow(): 'twin' | 'settled' | 'demand' {
+    return HOWS[Atomics.load(this.ctrl, HOW)] ?? 'twin';
+  }
+
   /**
    * The run recorded `n` packets (all sent): the worker's PacketLog of them, and the summaries when it made them; then
    * the worker is ended. A string says why the worker failed.
@@ -395,7 +405,7 @@ export function spareWorkerMain(
     if ('prepare' in m) {
       const { twin, config } = m.prepare;
       const key = twinKey(twin, config);
-      if (prepared?.key !== key) prepared = { key, lines: ReturnLines.create(twin.path, twin.source, twin.compile, (o) => build(o, config)) };
+      if (prepared?.key !== key) prepared = { key, lines: ReturnLines.create(twin.path, twin.source, twin.compile, (o) => build(o, config), { oneRun: true }) };
       if (typeof prepared.lines !== 'string') post({ spareReady: twin.path });
       return;
     }
@@ -422,7 +432,7 @@ export function runWorkerMain(
     let twin: ReturnLines | undefined = ready;
     if (ready) Atomics.store(ctrl, AHEAD, 1);
     if (data.twin && !twin) {
-      const t = ReturnLines.create(data.twin.path, data.twin.source, data.twin.compile, (o) => build(o, data.config));
+      const t = ReturnLines.create(data.twin.path, data.twin.source, data.twin.compile, (o) => build(o, data.config), { oneRun: true });
       if (typeof t === 'string') throw new Error(t);
       twin = t;
     }
@@ -453,6 +463,14 @@ export function runWorkerMain(
     const bWire = new Float64Array(BATCH);
     const bTime = new Float64Array(BATCH);
     let j = 0;
+    // Return lines from one run (ReturnLines.create's oneRun): where the twin's code settles the line of an action, a
+    // packet's line comes from the server's thread's action when it has come (the twin runs, after that, only for
+    // packets whose action it leaves open); else the twin runs on every packet ahead, as before.
+    const oneRun = twin !== undefined && twin.how !== 'twin';
+    if (twin) Atomics.store(ctrl, HOW, HOWS.indexOf(twin.how));
+    // oneRun: the packet settle's LATE line is for: its index in the batch (twin.runBatch), else -1 and the packet.
+    let lateAt = -1;
+    let latePkt: CapturedPacket | undefined;
     /**
      * Record packet j (`index`, `wireLen`, `time`) with the server's thread's verdict of it, once that has come, and
      * the twin's line and action (-1: no twin run). False: the run ended before packet j.
@@ -495,6 +513,19 @@ export function runWorkerMain(
           const cut = t.indexOf('\0');
           v.stale = { outcome: t.slice(1, cut), note: t.slice(cut + 1) };
         }
+        if (twinAction === LATE) {
+          // oneRun: the line from the real run's action (ReturnLines.lineInBatchOf / lineOfRun: lineFor's rule).
+          const a = ACTIONS[action]!;
+          if (lateAt >= 0) line = twin!.lineInBatchOf(lateAt, a, !!v.fault);
+          else {
+            const p = latePkt!;
+            const sec = p.tsSec;
+            const nanos = p.tsNanos;
+            const byTime = sec !== undefined && nanos !== undefined && nanos < 1_000_000_000 && sec >= 0;
+            line = twin!.lineOfRun(p.frame, byTime ? sec : -1, byTime ? nanos : 0, byTime ? undefined : p.tsNs, a, !!v.fault);
+          }
+          twinAction = action;
+        }
         // ReturnLines.lineFor's rule: no line when the real run faulted or the twin's action differs.
         log.record(index, wireLen, time, v, v.fault || twinAction !== action ? undefined : line);
       }
@@ -514,6 +545,14 @@ export function runWorkerMain(
       if (n === 0) return true;
       twin!.runBatch(b);
       b.count = b.used = 0;
+      if (oneRun) {
+        for (let i = 0; i < n; i++) {
+          lateAt = i;
+          if (!settle(bIndex[i]!, bWire[i]!, bTime[i]!, undefined, LATE, false)) return false;
+        }
+        lateAt = -1;
+        return true;
+      }
       for (let i = 0; i < n; i++) {
         const line = twin!.batchLine(i);
         if (!settle(bIndex[i]!, bWire[i]!, bTime[i]!, line === 0 ? undefined : line, ACTIONS.indexOf(twin!.batchAction(i)), false)) return false;
@@ -560,7 +599,10 @@ export function runWorkerMain(
         // The twin's line, before waiting for the server's thread to have run the packet (it does not depend on it).
         let line: number | undefined;
         let twinAction = -1;
-        if (!pkt.outgoing && twin) {
+        if (!pkt.outgoing && twin && oneRun) {
+          latePkt = pkt;
+          twinAction = LATE;
+        } else if (!pkt.outgoing && twin) {
           const sec = pkt.tsSec;
           const nanos = pkt.tsNanos;
           line = sec !== undefined && nanos !== undefined && nanos < 1_000_000_000 && sec >= 0 ? twin.runAt(pkt.frame, sec, nanos) : twin.run(pkt.frame, pkt.tsNs);

@@ -431,7 +431,7 @@ async function prepareRun(
   const source = readSource(path);
   if (source !== undefined && /\breturn\b/.test(source)) {
     const twinCompile = host.compileOptions(path, settings);
-    const t = ReturnLines.create(path, source, twinCompile, (o) => build({ ...config, obj: o }, true));
+    const t = ReturnLines.create(path, source, twinCompile, (o) => build({ ...config, obj: o }, true), { oneRun: true });
     if (typeof t === 'string') attributionNote = `return lines unavailable, packets are shown at the exit instruction: ${t}`;
     else {
       returns = new OwnLines(t);
@@ -893,6 +893,9 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
     workerNote = `; packets recorded${prep.twin ? ', return lines' : ''}${kept.summaries ? ', summaries' : ''} in the run's worker thread${worker.builtAhead ? ' (its twin built ahead)' : ''}`;
   }
 
+  // How the return lines came (ReturnLines.how), from the worker's twin or this thread's.
+  const how = prep.twin ? (worker ? worker.twinHow : prep.returns?.lines.how) : undefined;
+  if (how) workerNote += `; return lines ${HOW_NOTE[how]}`;
   const runId = `run-${nextRun++}`;
   const summary = rec.summary(runId, params.uri, t0, { captureError, cancelled });
   keepRun(runId, rec.stored(summary, true));
@@ -906,6 +909,12 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
  * size; a small ring has the two threads wait for each other often: tests).
  */
 const RUN_WORKER_BYTES = 2 * 1024 * 1024;
+/** The run log's words for ReturnLines.how. */
+const HOW_NOTE = {
+  twin: 'by the twin beside every packet',
+  settled: 'from the actions alone (the twin never ran)',
+  demand: 'from the actions, the twin run only for packets whose action leaves the line open',
+} as const;
 const RUN_WORKER_SCRIPT = RunWorker.script(__dirname);
 
 /** Whether a capture run on a regular file of `size` bytes has a worker thread. */

@@ -235,57 +235,84 @@ export function settledLines(p: LoadedProgram, markers: Map<number, number>, ran
     }
   }
   const isExit = (pc: number) => (insns[pc]!.opcode & 7) === 5 && (insns[pc]!.opcode & 0xf0) === 0x90;
-  // From the entry, along every path: the last in-range marker passed (-1: none yet) and what r0 holds (a constant's
-  // low 32 bits, -1: unknown). An exit before any in-range marker, or a marker or bpf call after one: not settled.
+  // From the entry, along every path: the last in-range marker passed (-1: none yet, -2: none, but a marker of another
+  // function or a bpf call passed) and what r0 holds (a constant's low 32 bits, -1: unknown). An exit with no marker
+  // passed at all has no line (exitLine finds none: 0); an exit at -2, or a marker or bpf call after an in-range marker:
+  // not settled.
   const byAction = new Int32Array(ACTIONS.length);
+  const seen = new Uint8Array(ACTIONS.length);
   const add = (a: number, line: number) => {
-    if (byAction[a] === 0) byAction[a] = line;
-    else if (byAction[a] !== line) byAction[a] = -1;
+    if (!seen[a]) {
+      seen[a] = 1;
+      byAction[a] = line;
+    } else if (byAction[a] !== line) byAction[a] = -1;
   };
-  const states = new Map<number, Set<string>>();
-  const q: [number, number, number][] = [];
-  const push = (pc: number, m: number, v: number): boolean => {
-    let set = states.get(pc);
-    if (!set) states.set(pc, (set = new Set()));
-    const key = `${m}:${v}`;
-    if (set.has(key)) return true;
-    if (set.size >= 64) return false;
-    set.add(key);
-    q.push([pc, m, v]);
+  // Constants are followed in every register (`r6 = 2; ... r0 = r6`) when that keeps at most 64 states an
+  // instruction, else in r0 alone.
+  const walk = (all: boolean): boolean => {
+    byAction.fill(0);
+    seen.fill(0);
+    const states = new Map<number, Set<string>>();
+    const q: [number, number, number[]][] = [];
+    const push = (pc: number, m: number, v: number[]): boolean => {
+      let set = states.get(pc);
+      if (!set) states.set(pc, (set = new Set()));
+      const key = `${m}:${v.join(',')}`;
+      if (set.has(key)) return true;
+      if (set.size >= 64) return false;
+      set.add(key);
+      q.push([pc, m, v]);
+      return true;
+    };
+    push(0, -1, new Array<number>(all ? 10 : 1).fill(-1));
+    while (q.length) {
+      const [pc, m0, v0] = q.pop()!;
+      if (pc >= n) return false;
+      let m = m0;
+      let v = v0;
+      const line = markers.get(pc);
+      if (line !== undefined) {
+        // After an in-range marker, one of another function (a `return` of a function inlined into this one) leaves
+        // exitLine's answer as it was, while fewer than 64 markers (its ring) follow: no path passes one twice.
+        if (m >= 0) {
+          if (inRange(line) || markers.size >= 64) return false;
+        } else m = inRange(line) ? pc : -2;
+      }
+      const x = insns[pc]!;
+      const cls = x.opcode & 7;
+      if (isExit(pc)) {
+        if (m === -2) return false;
+        const at = m >= 0 ? markers.get(m)! : 0;
+        if (v[0]! < 0) for (let a = 0; a < ACTIONS.length; a++) add(a, at);
+        else add(ACTIONS.indexOf(actionOf(v[0]!)), at);
+        continue;
+      }
+      const set = (r: number, k: number) => {
+        if (r >= v.length || v[r] === k) return;
+        if (v === v0) v = v0.slice();
+        v[r] = k;
+      };
+      if (cls === 5 || cls === 6) {
+        if ((x.opcode & 0xf0) === 0x80) {
+          if (x.src === 1 && m >= 0) return false;
+          if (x.src === 1) m = -2; // the function called may pass markers (exitLine's fallback: not followed here)
+          for (let r = 0; r <= 5; r++) set(r, -1);
+        }
+      } else if (cls === 4 || cls === 7) {
+        // mov rD, K (alu or alu64, the K form): K's low 32 bits; mov rD, rS: rS's; any other write of rD: unknown.
+        const op = x.opcode & 0xf8;
+        set(x.dst, op === 0xb0 && x.off === 0 ? x.imm >>> 0 : op === 0xb8 && x.off === 0 && x.src < v.length ? v[x.src]! : -1);
+      } else if (cls === 0 || cls === 1) set(x.dst, -1);
+      else if (cls === 3 && (x.opcode & 0xe0) === 0xc0) {
+        if (x.imm === 0xf1) set(0, -1);
+        else if (x.imm === 0x100) set(x.dst, -1);
+        else if ((x.imm & 1) !== 0) set(x.src, -1);
+      }
+      for (const t of succ(pc)) if (!push(t, m, v)) return false;
+    }
     return true;
   };
-  push(0, -1, -1);
-  while (q.length) {
-    const [pc, m0, v0] = q.pop()!;
-    if (pc >= n) return undefined;
-    let m = m0;
-    let v = v0;
-    const line = markers.get(pc);
-    if (line !== undefined) {
-      if (m >= 0) return undefined;
-      if (inRange(line)) m = pc;
-    }
-    const x = insns[pc]!;
-    const cls = x.opcode & 7;
-    if (isExit(pc)) {
-      if (m < 0) return undefined;
-      const at = markers.get(m)!;
-      if (v < 0) for (let a = 0; a < ACTIONS.length; a++) add(a, at);
-      else add(ACTIONS.indexOf(actionOf(v)), at);
-      continue;
-    }
-    if (cls === 5 || cls === 6) {
-      if ((x.opcode & 0xf0) === 0x80) {
-        if (x.src === 1 && m >= 0) return undefined;
-        v = -1;
-      }
-    } else if ((cls === 4 || cls === 7) && x.dst === 0) {
-      // mov r0, K (alu or alu64, the K form): K's low 32 bits; any other write of r0: unknown.
-      v = (x.opcode & 0xf8) === 0xb0 && x.off === 0 ? x.imm >>> 0 : -1;
-    } else if (cls === 0 || (cls === 1 && x.dst === 0)) v = -1;
-    else if (cls === 3 && (x.opcode & 0xe0) === 0xc0 && (x.imm === 0xf1 || (x.src === 0 && (x.imm & 1) !== 0))) v = -1;
-    for (const t of succ(pc)) if (!push(t, m, v)) return undefined;
-  }
+  if (!walk(true) && !walk(false)) return undefined;
   return { byAction, stateless };
 }
 
@@ -393,7 +420,7 @@ export class ReturnLines {
         if (settled) {
           byAction = settled.byAction;
           if (!byAction.includes(-1)) mode = 'settled';
-          else if (settled.stateless) mode = 'demand';
+          else if (settled.stateless || packetOnly(p, t.markers.get(name) ?? new Map(), t.obj.maps)) mode = 'demand';
         }
       }
       return new ReturnLines(driver, trail, mode, byAction);
@@ -443,6 +470,22 @@ export class ReturnLines {
     const line = this.trail.exitLine(shadow.exitProgram);
     if (this.action !== real.action || real.fault) return undefined;
     return line;
+  }
+
+  /**
+   * oneRun: the line of a packet whose real run ended with `action` (`faulted`: it faulted), from that alone (no
+   * DriverPacket: the language server's worker thread, which gets the real run's action from the server's thread); the
+   * twin runs on the packet only when its code leaves that action's line open. `sec` < 0: by `tsNs` instead.
+   */
+  lineOfRun(frame: Uint8Array, sec: number, nanos: number, tsNs: bigint | undefined, action: Action, faulted: boolean): number | undefined {
+    if (this.mode !== undefined) {
+      if (faulted) return undefined;
+      const s = this.settled(action);
+      if (s >= 0) return s !== 0 ? s : undefined;
+    }
+    // Without oneRun (or when its code settles nothing) the twin runs on every packet, a faulted one too.
+    const line = sec >= 0 ? this.runAt(frame, sec, nanos) : this.run(frame, tsNs ?? 0n);
+    return !faulted && this.action === action ? line : undefined;
   }
 
   /** Longest frame runBatch runs in a batch (Driver.batchFrameMax of the twin's driver; longer ones run on their own). */
@@ -581,5 +624,498 @@ export class ReturnLines {
 
   finish(): void {
     this.driver.finish();
+  }
+}
+
+// ---- Whether the twin's return line and action depend on its packet alone (packetOnly) ----
+
+/** Kinds of value packetOnly follows (a bit set: a register may hold one of several). */
+const K_STACK = 1; // a pointer into the stack at a known offset from r10 (`off`)
+const K_STACKANY = 2; // a pointer into the stack, offset unknown
+const K_MAP = 4; // a pointer into map or global data memory (what it holds depends on the run's history)
+const K_RO = 8; // a pointer into read-only global data (.rodata, .kconfig: the same in every run)
+const K_MAPPTR = 16; // a map (`off`: its index in the object's maps, -1 when it may be several)
+const K_OTHER = 32; // a scalar, or a pointer to the packet
+const K_CTX = 64; // the context (xdp_md)
+const REGS = 11;
+const SLOTS = 64; // 8-byte stack slots
+const SLOT0 = REGS * 3; // per slot: its kind and offset (a pointer spilled there)
+const BYTE0 = SLOT0 + SLOTS * 2; // per stack byte: 1 when what it holds may depend on the run's history
+const STATE = BYTE0 + 512;
+/** Helpers packetOnly knows: those that write no memory of the program's and do nothing the twin's history decides, other than through their return value. */
+const ARITY: Record<number, number> = { 1: 2, 2: 4, 3: 2, 5: 0, 6: 5, 7: 0, 8: 0, 23: 2, 25: 5, 28: 5, 51: 3, 125: 0, 160: 0, 188: 1 };
+/** Of ARITY: those whose result is a function of their arguments and the packet alone. */
+const ARGS_ONLY = new Set([8, 23, 188]);
+
+/**
+ * Whether a run of the twin's program `p` ends with an action and a last marker that are a function of its packet (and
+ * the driver's settings) alone, whatever its maps and global data hold: then the twin may run for some packets and not
+ * others (its maps no longer evolving as the real program's), and its line for a packet is the line it would give in
+ * lockstep. A forward taint analysis over registers and stack bytes: what is read from map or global data memory, and
+ * what helpers that read the run's history return (map updates, time, random numbers, redirect_map, ...) are tainted;
+ * an array map lookup is null or not by its key alone; once a tainted value (or a tainted branch's consequence) may
+ * be written into the packet, every read of the packet is tainted. Refused (false): a tainted address into the packet
+ * or context, the packet moved or resized by a tainted amount, a tainted r0 at an exit, a tainted conditional jump whose paths until they join pass a marker, an exit, or a loop; a bpf function,
+ * kfunc or unknown helper called with a tainted argument; bpf-to-bpf calls at all. What the paths of a tainted jump
+ * write before they join is tainted (implicit flow).
+ */
+export function packetOnly(p: LoadedProgram, markers: Map<number, number>, maps: readonly { type: number; keySize: number; kind: string; section: string }[]): boolean {
+  const insns = p.insns;
+  const n = insns.length;
+  if (n > 50_000) return false;
+  // Successors within the function (no bpf-to-bpf calls: refused below).
+  const succ = (pc: number): number[] => {
+    const x = insns[pc]!;
+    if (x.opcode === 0x18) return [pc + 2];
+    const cls = x.opcode & 7;
+    if (cls !== 5 && cls !== 6) return [pc + 1];
+    const op = x.opcode & 0xf0;
+    if (op === 0x90) return [];
+    if (op === 0x80) return [pc + 1];
+    if (op === 0) return [pc + 1 + (cls === 6 ? x.imm : x.off)];
+    return [pc + 1, pc + 1 + x.off];
+  };
+  for (let pc = 0; pc < n; pc++) {
+    const x = insns[pc]!;
+    if (x.opcode === 0x18) {
+      if (x.src === 3 || x.src === 4) return false;
+      pc++;
+      continue;
+    }
+    if ((x.opcode & 7) === 5 && (x.opcode & 0xf0) === 0x80 && x.src !== 0) return false; // bpf-to-bpf call or kfunc
+    if (((x.opcode & 7) === 5 || (x.opcode & 7) === 6) && (x.opcode & 0xf0) === 0xe0) return false;
+    for (const t of succ(pc)) if (t < 0 || t > n) return false;
+  }
+  const isRo = (m: { kind: string; section: string } | undefined) => m !== undefined && m.kind === 'global' && /^\.(rodata|kconfig)/.test(m.section);
+  // Post-dominators (Cooper, Harvey, Kennedy on the reverse graph; node n is the exit of every exit instruction).
+  const preds: number[][] = Array.from({ length: n + 1 }, () => []);
+  const reach = new Uint8Array(n + 1);
+  {
+    const stack = [0];
+    reach[0] = 1;
+    while (stack.length) {
+      const pc = stack.pop()!;
+      const s = succ(pc);
+      if (s.length === 0) preds[n]!.push(pc);
+      for (const t of s) {
+        preds[t]!.push(pc);
+        if (!reach[t]) {
+          reach[t] = 1;
+          stack.push(t);
+        }
+      }
+    }
+  }
+  // Postorder of the reverse graph from the exit node.
+  const order: number[] = [];
+  const num = new Int32Array(n + 1).fill(-1);
+  {
+    const seen = new Uint8Array(n + 1);
+    const stack: [number, number][] = [[n, 0]];
+    seen[n] = 1;
+    while (stack.length) {
+      const top = stack[stack.length - 1]!;
+      const ps = preds[top[0]]!;
+      if (top[1] < ps.length) {
+        const q = ps[top[1]++]!;
+        if (!seen[q]) {
+          seen[q] = 1;
+          stack.push([q, 0]);
+        }
+      } else {
+        num[top[0]] = order.length;
+        order.push(top[0]);
+        stack.pop();
+      }
+    }
+  }
+  for (let pc = 0; pc < n; pc++) if (reach[pc] && num[pc] < 0) return false; // code that never reaches an exit (an endless loop)
+  const ipdom = new Int32Array(n + 1).fill(-1);
+  ipdom[n] = n;
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (let i = order.length - 2; i >= 0; i--) {
+      const b = order[i]!;
+      let d = -1;
+      for (const s of succ(b)) {
+        if (ipdom[s] < 0) continue;
+        if (d < 0) d = s;
+        else {
+          let a = s;
+          while (a !== d) {
+            while (num[a]! < num[d]!) a = ipdom[a]!;
+            while (num[d]! < num[a]!) d = ipdom[d]!;
+          }
+        }
+      }
+      if (succ(b).length === 0) d = n;
+      if (d >= 0 && ipdom[b] !== d) {
+        ipdom[b] = d;
+        changed = true;
+      }
+    }
+  }
+  // Block leaders: the states are kept at these.
+  const leader = new Uint8Array(n + 1);
+  leader[0] = 1;
+  for (let pc = 0; pc < n; pc++) {
+    const x = insns[pc]!;
+    const cls = x.opcode & 7;
+    if (x.opcode === 0x18) {
+      pc++;
+      continue;
+    }
+    if (cls === 5 || cls === 6) {
+      const op = x.opcode & 0xf0;
+      if (op === 0x80) continue;
+      for (const t of succ(pc)) leader[t] = 1;
+      leader[pc + 1] = 1;
+    }
+  }
+  const inRegion = new Uint8Array(n);
+  // 1 once a store may put into the packet what the history decides: every read of the packet is then tainted.
+  let pktTaint = 0;
+  // Maps whose keys a helper may add or remove (keysAll: any map): a lookup elsewhere finds an element by the history.
+  const keysChange = new Uint8Array(maps.length);
+  let keysAll = 0;
+  let keysGrew = 0;
+  for (;;) {
+    const before = pktTaint + keysAll;
+    keysGrew = 0;
+    const tainted = flow();
+    if (tainted === undefined) return false;
+    let grew = false;
+    for (const b of tainted) {
+      const stop = ipdom[b]!;
+      if (stop === n || stop < 0) return false; // a path from b to an exit that does not pass its join
+      const seen = new Uint8Array(n);
+      const stack = [...succ(b)];
+      while (stack.length) {
+        const pc = stack.pop()!;
+        if (pc === stop || seen[pc]) continue;
+        if (pc === b) return false; // a loop whose count the history decides
+        seen[pc] = 1;
+        if (markers.has(pc)) return false;
+        if (!inRegion[pc]) {
+          inRegion[pc] = 1;
+          grew = true;
+        }
+        for (const t of succ(pc)) stack.push(t);
+      }
+    }
+    if (!grew && pktTaint + keysAll === before && !keysGrew) return true;
+  }
+
+  /** One pass to a fixed point with the current regions; the tainted conditional jumps, or undefined: refused. */
+  function flow(): number[] | undefined {
+    const states = new Map<number, Int32Array>();
+    const init = new Int32Array(STATE);
+    for (let r = 0; r < REGS; r++) init[r * 3 + 1] = K_OTHER;
+    init[1 * 3 + 1] = K_CTX;
+    init[10 * 3 + 1] = K_STACK;
+    for (let s = 0; s < SLOTS; s++) init[SLOT0 + s * 2] = K_OTHER;
+    init.fill(1, BYTE0, STATE); // uninitialised stack: whatever an earlier run left
+    states.set(0, init);
+    const work = [0];
+    const queued = new Uint8Array(n + 1);
+    queued[0] = 1;
+    const taintedJumps = new Set<number>();
+    const S = new Int32Array(STATE);
+    const joinInto = (at: number): boolean => {
+      const old = states.get(at);
+      if (old === undefined) {
+        states.set(at, S.slice());
+        return true;
+      }
+      let changed = false;
+      for (let r = 0; r < REGS + SLOTS; r++) {
+        const i = r < REGS ? r * 3 : SLOT0 + (r - REGS) * 2 - 1; // [t,] k, off
+        if (r < REGS && (old[i]! | S[i]!) !== old[i]) {
+          old[i] = 1;
+          changed = true;
+        }
+        const k = old[i + 1]! | S[i + 1]!;
+        let off = old[i + 2]!;
+        let kk = k;
+        if (old[i + 1]! & S[i + 1]! & K_STACK && off !== S[i + 2]) kk = (k & ~K_STACK) | K_STACKANY;
+        else if (!(old[i + 1]! & K_STACK) && S[i + 1]! & K_STACK) off = S[i + 2]!;
+        if (old[i + 1]! & S[i + 1]! & K_MAPPTR && off !== S[i + 2]) off = -1;
+        else if (!(old[i + 1]! & K_MAPPTR) && S[i + 1]! & K_MAPPTR) off = S[i + 2]!;
+        if (kk & K_MAPPTR && kk & (K_STACK | K_STACKANY)) {
+          kk = (kk & ~K_STACK) | K_STACKANY;
+          off = -1;
+        }
+        if (kk !== old[i + 1] || off !== old[i + 2]) {
+          old[i + 1] = kk;
+          old[i + 2] = off;
+          changed = true;
+        }
+      }
+      for (let i = BYTE0; i < STATE; i++)
+        if (S[i]! > old[i]!) {
+          old[i] = 1;
+          changed = true;
+        }
+      return changed;
+    };
+    const setReg = (r: number, t: number, k: number, off: number) => {
+      S[r * 3] = t;
+      S[r * 3 + 1] = k;
+      S[r * 3 + 2] = off;
+    };
+    const anyBytes = (from: number, to: number): number => {
+      if (from < -512 || to > 0 || from >= to) return 1;
+      for (let o = from; o < to; o++) if (S[BYTE0 + 512 + o]) return 1;
+      return 0;
+    };
+    /**
+     * Taint of what memory a pointer register points at may hold: `size` bytes (-1: unknown, its whole reach in the
+     * stack).
+     */
+    const memTaint = (r: number, size = -1): number => {
+      const k = S[r * 3 + 1]!;
+      let t = 0;
+      if (k & K_MAP) t = 1;
+      if (k & K_OTHER) t |= pktTaint;
+      if (k & K_STACKANY) t |= anyBytes(-512, 0);
+      if (k & K_STACK) t |= size >= 0 ? anyBytes(S[r * 3 + 2]!, S[r * 3 + 2]! + size) : anyBytes(Math.max(-512, S[r * 3 + 2]!), 0);
+      return t;
+    };
+    /** The constant register r holds at pc when the instructions of its block before pc set it last by a move, else -1. */
+    const constAt = (pc: number, r: number): number => {
+      for (let q = pc - 1; q >= 0; q--) {
+        const x = insns[q]!;
+        const cls = x.opcode & 7;
+        if (q + 1 < n && x.opcode !== 0x18 && q > 0 && insns[q - 1]!.opcode === 0x18) continue; // the second slot of a lddw
+        if ((cls === 4 || cls === 7 || x.opcode === 0x18 || cls === 1) && x.dst === r) return (x.opcode & 0xff) === 0xb7 || (x.opcode & 0xff) === 0xb4 ? (x.imm >= 0 && x.off === 0 ? x.imm : -1) : -1;
+        if ((cls === 5 || cls === 6) && (x.opcode & 0xf0) === 0x80) return -1;
+        if (cls === 3 && (x.opcode & 0xe0) === 0xc0 && (x.src === r || r === 0)) return -1;
+        if (leader[q]) return -1;
+      }
+      return -1;
+    };
+    const taintStack = (from: number, to: number, t: number) => {
+      from = Math.max(-512, from);
+      to = Math.min(0, to);
+      for (let o = from; o < to; o++) S[BYTE0 + 512 + o] |= t;
+      for (let s = (from + 512) >> 3; s < (to + 512 + 7) >> 3; s++) S[SLOT0 + s * 2] |= K_OTHER;
+    };
+    const store = (addr: number, off: number, size: number, t: number, k: number, koff: number, ctx: number): boolean => {
+      const ka = S[addr * 3 + 1]!;
+      const ta = S[addr * 3]!;
+      if (ka & (K_OTHER | K_CTX) && ta) return false; // where in the packet it goes would depend on the history
+      if (ka & K_CTX && (t | ctx)) return false;
+      if (ka & K_OTHER && (t | ctx)) pktTaint = 1; // what the packet holds does
+      if (ka & K_STACK && !(ka & K_STACKANY) && !ta) {
+        const from = S[addr * 3 + 2]! + off;
+        if (from < -512 || from + size > 0) taintStack(-512, 0, 1);
+        else if (ka === K_STACK) {
+          for (let o = from; o < from + size; o++) S[BYTE0 + 512 + o] = t | ctx;
+          const s = (from + 512) >> 3;
+          if (size === 8 && (from & 7) === 0) {
+            S[SLOT0 + s * 2] = k;
+            S[SLOT0 + s * 2 + 1] = koff;
+          } else for (let q = s; q <= (from + size - 1 + 512) >> 3; q++) S[SLOT0 + q * 2] = K_OTHER;
+        } else {
+          for (let o = from; o < from + size; o++) S[BYTE0 + 512 + o] |= t | ctx;
+          for (let q = (from + 512) >> 3; q <= (from + size - 1 + 512) >> 3; q++) S[SLOT0 + q * 2] |= k | K_OTHER;
+        }
+      } else if (ka & (K_STACK | K_STACKANY)) {
+        taintStack(-512, 0, t | ctx | ta);
+        for (let q = 0; q < SLOTS; q++) S[SLOT0 + q * 2] |= k;
+      }
+      return true;
+    };
+    const load = (dst: number, addr: number, off: number, size: number, ctx: number): boolean => {
+      const ka = S[addr * 3 + 1]!;
+      const ta = S[addr * 3]!;
+      if (ka & (K_OTHER | K_CTX) && ta) return false; // where in the packet (or whether it faults) would depend on the history
+      let t = ta | ctx;
+      if (ka & K_OTHER) t |= pktTaint;
+      let k = K_OTHER;
+      let koff = 0;
+      if (ka & K_MAP) t = 1;
+      if (ka & K_STACKANY) {
+        t |= anyBytes(-512, 0);
+        if (size === 8) for (let q = 0; q < SLOTS; q++) k |= S[SLOT0 + q * 2]!;
+      }
+      if (ka & K_STACK) {
+        const from = S[addr * 3 + 2]! + off;
+        t |= anyBytes(from, from + size);
+        if (size === 8 && (from & 7) === 0 && from >= -512 && from + 8 <= 0) {
+          const s = (from + 512) >> 3;
+          if (ka === K_STACK) {
+            k = S[SLOT0 + s * 2]!;
+            koff = S[SLOT0 + s * 2 + 1]!;
+          } else k |= S[SLOT0 + s * 2]!;
+        } else if (size === 8) k |= K_STACKANY | K_MAP;
+      }
+      if (k & K_STACK && k !== K_STACK) k = (k & ~K_STACK) | K_STACKANY;
+      setReg(dst, t, k, koff);
+      return true;
+    };
+    while (work.length) {
+      const start = work.pop()!;
+      queued[start] = 0;
+      S.set(states.get(start)!);
+      let pc = start;
+      for (;;) {
+        const x = insns[pc]!;
+        const cls = x.opcode & 7;
+        const ctx = inRegion[pc] ?? 0;
+        let next: number[] | undefined;
+        if (x.opcode === 0x18) {
+          if (x.src === 0) setReg(x.dst, ctx, K_OTHER, 0);
+          else if (x.src === 1 || x.src === 5) setReg(x.dst, ctx, K_MAPPTR, x.imm);
+          else setReg(x.dst, ctx, isRo(maps[x.imm]) ? K_RO : K_MAP, 0);
+          next = [pc + 2];
+        } else if (cls === 1) {
+          const mode = x.opcode & 0xe0;
+          if (mode !== 0x60 && mode !== 0x80) return undefined;
+          if (!load(x.dst, x.src, x.off, [4, 2, 1, 8][(x.opcode >> 3) & 3]!, ctx)) return undefined;
+        } else if (cls === 2 || cls === 3) {
+          const mode = x.opcode & 0xe0;
+          const size = [4, 2, 1, 8][(x.opcode >> 3) & 3]!;
+          if (mode === 0x60) {
+            const v = cls === 2 ? [0, K_OTHER, 0] : [S[x.src * 3]!, S[x.src * 3 + 1]!, S[x.src * 3 + 2]!];
+            if (!store(x.dst, x.off, size, v[0]!, v[1]!, v[2]!, ctx)) return undefined;
+          } else if (cls === 3 && mode === 0xc0) {
+            if (x.imm === 0x100) {
+              if (!load(x.dst, x.src, x.off, size, ctx)) return undefined;
+            } else if (x.imm === 0x110) {
+              if (!store(x.dst, x.off, size, S[x.src * 3]!, S[x.src * 3 + 1]!, S[x.src * 3 + 2]!, ctx)) return undefined;
+            } else {
+              if (S[x.dst * 3 + 1]! & K_OTHER) return undefined;
+              if (!store(x.dst, x.off, size, 1, K_OTHER, 0, ctx)) return undefined;
+              if (x.imm === 0xf1) setReg(0, 1, K_OTHER, 0);
+              else if (x.imm & 1) setReg(x.src, 1, K_OTHER, 0);
+            }
+          } else return undefined;
+        } else if (cls === 4 || cls === 7) {
+          const op = x.opcode & 0xf0;
+          const reg = (x.opcode & 8) !== 0;
+          const d = x.dst * 3;
+          const s = x.src * 3;
+          if (op === 0xb0) {
+            if (!reg) setReg(x.dst, ctx, K_OTHER, 0);
+            else if (cls === 4 || x.off !== 0) setReg(x.dst, S[s]! | ctx, K_OTHER, 0);
+            else setReg(x.dst, S[s]! | ctx, S[s + 1]!, S[s + 2]!);
+          } else if (cls === 7 && (op === 0x00 || op === 0x10) && (S[d + 1]! & ~K_OTHER || (reg && op === 0 && S[s + 1]! & ~K_OTHER))) {
+            // Pointer arithmetic: a constant moves a known stack offset; anything else leaves it unknown.
+            let k = S[d + 1]!;
+            let off = S[d + 2]!;
+            let t = S[d]! | ctx;
+            if (reg) {
+              t |= S[s]!;
+              if (op === 0 && k === K_OTHER) {
+                k = S[s + 1]!;
+                off = S[s + 2]!;
+              }
+              if (k & K_STACK) k = (k & ~K_STACK) | K_STACKANY;
+            } else off += op === 0 ? x.imm : -x.imm;
+            setReg(x.dst, t, k, off);
+          } else setReg(x.dst, S[d]! | (reg ? S[s]! : 0) | ctx, K_OTHER, 0);
+        } else {
+          const op = x.opcode & 0xf0;
+          if (op === 0x90) {
+            if (S[0]! | ctx) return undefined;
+            next = [];
+          } else if (op === 0x80) {
+            const id = x.imm;
+            const ar = ARITY[id];
+            let argT = ctx;
+            for (let r = 1; r <= 5; r++) if (ar === undefined || r <= ar) argT |= S[r * 3]!;
+            let r0: [number, number, number] = [1, K_OTHER, 0];
+            // A helper that adds or removes keys of a map: which map (all when unsure).
+            if (id === 2 || id === 3 || id === 87 || id === 88 || ar === undefined) {
+              for (let r = 1; r <= (id === 2 || id === 3 || id === 87 || id === 88 ? 1 : 5); r++) {
+                if (!(S[r * 3 + 1]! & K_MAPPTR)) continue;
+                const mi = S[r * 3 + 1] === K_MAPPTR ? S[r * 3 + 2]! : -1;
+                if (mi < 0 || mi >= maps.length) keysAll = 1;
+                else if (!keysChange[mi]) {
+                  keysChange[mi] = 1;
+                  keysGrew = 1;
+                }
+              }
+              if ((id === 2 || id === 3 || id === 87 || id === 88) && S[4] !== K_MAPPTR) keysAll = 1;
+            }
+            /** Whether the map r1 names has the same keys in every run (an array's, or a map no helper adds to or removes from). */
+            const stableKeys = (): boolean => {
+              const mi = S[4]! === K_MAPPTR ? S[5]! : -1;
+              const m = mi >= 0 ? maps[mi] : undefined;
+              return m !== undefined && (m.type === 2 || m.type === 6 || (!keysAll && !keysChange[mi]));
+            };
+            if (id === 1) {
+              // map_lookup_elem(map, key): whether an element is found depends on the key alone in a map whose keys stay
+              const mi = S[4]! === K_MAPPTR ? S[5]! : -1;
+              const m = mi >= 0 ? maps[mi] : undefined;
+              let t = 1;
+              if (m && stableKeys()) {
+                const kk = S[7]!;
+                if (kk === K_STACK) t = anyBytes(S[8]!, S[8]! + m.keySize);
+                else if (kk === K_OTHER) t = pktTaint;
+                else if (kk === K_RO) t = 0;
+                t |= S[3]! | S[6]! | ctx;
+              }
+              r0 = [t, isRo(m) ? K_RO : K_MAP, 0];
+            } else if (id === 51) {
+              // redirect_map(map, key, flags): XDP_REDIRECT when the key is there, else the flags' action
+              r0 = [stableKeys() ? S[3]! | S[6]! | S[9]! | ctx : 1, K_OTHER, 0];
+            } else if (id === 44 || id === 54 || id === 65) {
+              if (S[3]! | S[6]! | ctx) return undefined;
+              r0 = [0, K_OTHER, 0];
+            } else if (id === 189 || id === 190) {
+              // xdp_load_bytes / xdp_store_bytes (ctx, offset, buf, len)
+              const t = S[3]! | S[6]! | S[12]! | ctx;
+              if (id === 190 && (t | S[9]!)) return undefined;
+              if (id === 190 && memTaint(3)) pktTaint = 1;
+              if (id === 189) {
+                const k = S[10]!;
+                if (k & (K_OTHER | K_CTX) || S[9]!) return undefined;
+                if (k & K_STACKANY) taintStack(-512, 0, 1);
+                if (k & K_STACK) taintStack(S[11]!, 0, t | pktTaint);
+              }
+              r0 = [t, K_OTHER, 0];
+            } else if (id === 69) {
+              // fib_lookup(ctx, params, plen, flags): params rewritten from themselves and the routes (fixed)
+              const k = S[7]!;
+              if (k & (K_OTHER | K_CTX) || S[6]!) return undefined;
+              const t = argT | memTaint(2);
+              if (k & K_STACKANY) taintStack(-512, 0, t);
+              if (k & K_STACK) taintStack(S[8]!, S[8]! + 64, t);
+              r0 = [t, K_OTHER, 0];
+            } else if (id === 28) r0 = [argT | memTaint(1, constAt(pc, 2)) | memTaint(3, constAt(pc, 4)), K_OTHER, 0];
+            else if (ARGS_ONLY.has(id)) r0 = [argT, K_OTHER, 0];
+            else if (ar === undefined) {
+              // A helper not known here: its result may depend on anything, and it may write what its pointers reach.
+              if (argT) return undefined;
+              for (let r = 1; r <= 5; r++) {
+                const k = S[r * 3 + 1]!;
+                if (k & K_STACKANY) taintStack(-512, 0, 1);
+                if (k & K_STACK) taintStack(S[r * 3 + 2]!, 0, 1);
+              }
+            }
+            setReg(0, r0[0] | ctx, r0[1], r0[2]);
+            for (let r = 1; r <= 5; r++) setReg(r, 0, K_OTHER, 0);
+          } else if (op !== 0x00) {
+            if (S[x.dst * 3]! | ((x.opcode & 8) !== 0 ? S[x.src * 3]! : 0)) taintedJumps.add(pc);
+          }
+        }
+        if (next === undefined) next = succ(pc);
+        if (next.length === 1 && !leader[next[0]!] && next[0]! < n) {
+          pc = next[0]!;
+          continue;
+        }
+        for (const t of next) {
+          if (t >= n) return undefined;
+          if (joinInto(t) && !queued[t]) {
+            queued[t] = 1;
+            work.push(t);
+          }
+        }
+        break;
+      }
+    }
+    return [...taintedJumps];
   }
 }
