@@ -599,7 +599,7 @@ const INLINE_LOOKUP =
  * the ISA alone (isa/alu.ts ISA_ONLY: no verifier refusals).
  */
 const GEN = {
-  r10Fixed: false, isaOnly: false, blockOf: undefined as Int32Array | undefined, cur: 0,
+  r10Fixed: false, isaOnly: false, blockOf: undefined as Int32Array | undefined, cur: 0, pos: 0,
   /** The instructions, their opcode infos, the jump targets and entries (leaders), the blocks (stackKey). */
   insns: [] as Insn[], infos: [] as (OpcodeInfo | undefined)[], lead: [] as boolean[], blocks: [] as number[][],
 };
@@ -657,7 +657,7 @@ const inlineLookupAt = (slot: number): string =>
  */
 function jumpTo(target: number): string {
   const b = GEN.blockOf?.[target] ?? -1;
-  return b > GEN.cur ? `break L${b};` : `{ pc = ${target}; continue; }`;
+  return b > GEN.pos ? `break L${b};` : `{ pc = ${target}; continue; }`;
 }
 
 /** A stack store at `o` lowers the frame's Region.dirtyFrom (what Memory.reset must zero). */
@@ -966,6 +966,57 @@ export function blockSlots(insns: Insn[], infos: (OpcodeInfo | undefined)[], lea
   return blocks;
 }
 
+/**
+ * The order the nested form lays the blocks out in (block indexes): each function's blocks in reverse postorder from
+ * its entry, a block's fall-through successor visited last so that it follows the block where it can, so every jump
+ * but a loop's back edge goes forward (a `break`, not the dispatch `switch`); functions in slot order, the entry's
+ * first. clang often puts a block many paths end in (a shared return) before some of the blocks that jump to it.
+ */
+function blockOrder(insns: Insn[], infos: (OpcodeInfo | undefined)[], blocks: number[][]): number[] {
+  const n = blocks.length;
+  const index = new Int32Array(insns.length + 1).fill(-1);
+  blocks.forEach((b, k) => (index[b[0]!] = k));
+  const succ = blocks.map((b, k): number[] => {
+    const s = b[b.length - 1]!;
+    const insn = insns[s]!;
+    const info = infos[s];
+    const next = k + 1 < n ? k + 1 : -1;
+    const at = (t: number) => (t >= 0 && t <= insns.length ? index[t]! : -1);
+    let out: number[];
+    switch (info?.kind) {
+      case undefined: case 'exit': case 'ld-abs': case 'ld-ind': out = []; break;
+      case 'jump': case 'jcond': out = [at(s + 1 + insn.off), next]; break;
+      case 'ja': out = [info.cls === 'jmp32' ? at(s + 1 + insn.imm) : at(s + 1 + insn.off)]; break;
+      default: out = [next];
+    }
+    return out.filter((t) => t >= 0);
+  });
+  const seen = new Uint8Array(n);
+  const order: number[] = [];
+  for (let root = 0; root < n; root++) {
+    if (seen[root]) continue;
+    const post: number[] = [];
+    const stack: [number, number][] = [[root, 0]];
+    seen[root] = 1;
+    while (stack.length) {
+      const top = stack[stack.length - 1]!;
+      const list = succ[top[0]]!;
+      if (top[1] < list.length) {
+        const t = list[top[1]++]!;
+        if (!seen[t]) {
+          seen[t] = 1;
+          stack.push([t, 0]);
+        }
+      } else {
+        post.push(top[0]);
+        stack.pop();
+      }
+    }
+    for (let i = post.length - 1; i >= 0; i--) order.push(post[i]!);
+  }
+  return order;
+}
+
 /** Generate the JavaScript source of one program image. */
 export function generate(p: ProgramImage, checks: RegisterChecks | undefined, counting = false, probe?: ReadonlySet<number>, flat = false): { source: string; after: Uint16Array } {
   const insns = p.insns;
@@ -996,30 +1047,35 @@ export function generate(p: ProgramImage, checks: RegisterChecks | undefined, co
   // structure). The counting form and programs of very many blocks (nesting depth) keep a `switch` over every block.
   const nested = !counting && !flat && blocks.length <= MAX_NESTED_BLOCKS;
   GEN.blockOf = undefined;
-  GEN.cur = 0;
+  GEN.cur = GEN.pos = 0;
+  // Emission order: slot order, or in the nested form blockOrder's (GEN.blockOf: a block's first slot -> its place).
+  let order = blocks.map((_, k) => k);
   if (nested) {
+    order = blockOrder(insns, infos, blocks);
     const blockOf = new Int32Array(insns.length + 1).fill(-1);
-    blocks.forEach((b, k) => (blockOf[b[0]!] = k));
+    order.forEach((k, e) => (blockOf[blocks[k]![0]!] = e));
     GEN.blockOf = blockOf;
     out.push('try { for (;;) {');
     out.push(blocks.map((_, k) => `L${blocks.length - 1 - k}: {`).join(' '));
     out.push('switch (pc) {');
-    blocks.forEach((b, k) => out.push(`case ${b[0]}: break L${k};`));
+    blocks.forEach((b) => out.push(`case ${b[0]}: break L${blockOf[b[0]!]};`));
     out.push('default: if (left <= 0) throw H.budget(S, pc); left--; throw H.badPc(S, pc);');
     out.push('}');
   } else {
     out.push('try { for (;;) { switch (pc) {');
   }
-  for (const [k, slots] of blocks.entries()) {
+  for (const [e, k] of order.entries()) {
+    const slots = blocks[k]!;
     const pc = slots[0]!;
     const n = slots.length;
     GEN.cur = k;
+    GEN.pos = e;
     slots.forEach((s, j) => (after[s] = n - 1 - j));
     const code = (s: number) => {
       const info = infos[s];
       return (probe?.has(s) ? 'S.opts.probe.reached = true; ' : '') + checkCode(info ? checks : undefined, s, info?.kind === 'exit') + (info && STRAIGHT.has(info.kind) ? straight(insns[s], info, s) : terminal(insns[s], info, s));
     };
-    out.push(nested ? `} // L${k}` : `case ${pc}:`);
+    out.push(nested ? `} // L${e}` : `case ${pc}:`);
     if (counting) {
       // The counting form of the block, entered with fewer instructions left than it holds: each one counted, to
       // fault at the interpreter's slot. The budget runs out at the last instruction at the latest: its code is never
@@ -1033,6 +1089,12 @@ export function generate(p: ProgramImage, checks: RegisterChecks | undefined, co
       out.push(`if (left < ${n}) { S.live = live; S.pc = ${pc}; throw H.COUNT; }`);
       out.push(`left -= ${n};`);
       for (const s of slots) out.push(code(s));
+      // Laid out elsewhere than after this block: the next slot's block (where the block's code falls through to).
+      // (Not after an exit, a `ja` or a bpf-to-bpf call, which never fall through.)
+      const last = slots[n - 1]!;
+      const kind = infos[last]?.kind;
+      const through = kind !== undefined && kind !== 'exit' && kind !== 'ja' && kind !== 'ld-abs' && kind !== 'ld-ind' && !(kind === 'call' && insns[last]!.src === CALL_LOCAL);
+      if (nested && through && order[e + 1] !== k + 1) out.push(jumpTo(k + 1 < blocks.length ? blocks[k + 1]![0]! : insns.length));
     }
   }
   // Falling off the end (validation refuses it): the interpreter's step, then its unknown-opcode fault.
