@@ -182,6 +182,10 @@ export const TREE_FIELDS: Record<string, FieldType> = {
   'dns.flags.truncated': 'uint', 'dns.flags.recdesired': 'uint', 'dns.flags.recavail': 'uint', 'dns.flags.z': 'uint', 'dns.flags.authenticated': 'uint',
   'dns.flags.checkdisable': 'uint', 'dns.flags.rcode': 'uint', 'dns.count.queries': 'uint', 'dns.count.answers': 'uint', 'dns.count.auth_rr': 'uint', 'dns.count.zones': 'uint', 'dns.count.prerequisites': 'uint', 'dns.count.updates': 'uint',
   'dns.count.add_rr': 'uint', 'dns.queries': 'uint', 'dns.qry': 'none', 'dns.qry.name': 'string', 'dns.qry.type': 'uint', 'dns.qry.class': 'uint',
+  'dns.answers': 'uint', 'dns.authorities': 'uint', 'dns.additionals': 'uint', 'dns.rr': 'none', 'dns.resp.name': 'string', 'dns.resp.type': 'uint',
+  'dns.resp.class': 'uint', 'dns.resp.ttl': 'uint', 'dns.resp.len': 'uint', 'dns.a': 'ipv4', 'dns.aaaa': 'ipv6', 'dns.cname': 'string', 'dns.ns': 'string',
+  'dns.ptr.domain_name': 'string', 'dns.mx.preference': 'uint', 'dns.mx.mail_exchange': 'string', 'dns.txt': 'string', 'dns.txt.length': 'uint',
+  'dns.rr.udp_payload_size': 'uint', 'dns.resp.ext_rcode': 'uint', 'dns.resp.edns0_version': 'uint', 'dns.resp.z': 'uint',
   'data': 'none', 'data.data': 'bytes', 'data.len': 'uint',
   'pppoe.version': 'uint', 'pppoe.type': 'uint', 'pppoe.payload_length': 'uint', 'ppp': 'none',
 };
@@ -581,8 +585,31 @@ const RESULT_FIELDS = new Set(['frame.number', 'frame.len', 'frame.cap_len', 'fr
 /** Deepest nesting of parentheses a filter may have (deeper is refused with a FilterError, not a stack overflow). */
 const MAX_NESTING = 256;
 
-/** Wireshark 4's display filter functions XDP Lens has (string() and the field-length form of len() are not here). */
-const FUNCTIONS = new Set(['len', 'count', 'upper', 'lower', 'abs', 'max', 'min']);
+/** Wireshark 4's display filter functions XDP Lens has. */
+const FUNCTIONS = new Set(['len', 'count', 'upper', 'lower', 'abs', 'max', 'min', 'string']);
+
+/** An IPv6 address of 32 hex digits as text, RFC 5952 (the longest run of two or more zero groups as '::'). */
+function ipv6Text(hex: string): string {
+  const g = Array.from({ length: 8 }, (_, i) => parseInt(hex.slice(4 * i, 4 * i + 4), 16));
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) { best = i; bestLen = j - i; }
+    i = j;
+  }
+  const t = (a: number[]) => a.map((x) => x.toString(16)).join(':');
+  return best < 0 ? t(g) : `${t(g.slice(0, best))}::${t(g.slice(best + bestLen))}`;
+}
+
+/** A value as tshark 4.0's string() writes it: numbers in decimal, addresses as text. */
+function valueText(type: FieldType, x: FValue): string {
+  if (type === 'ipv4') return [24, 16, 8, 0].map((sh) => (Number(x) >>> sh) & 255).join('.');
+  if (type === 'ipv6') return ipv6Text(String(x));
+  return String(x);
+}
 const WORDS_ONLY_OPS = /^(and|or|not|in|contains|matches|eq|ne|gt|lt|ge|le)$/i;
 /** One side of a comparison: a field (perhaps sliced or masked) or a function of fields. */
 type Operand = { label: string; type: FieldType; vals: (g: (f: string) => FValue[]) => FValue[]; field?: string; view?: boolean; call?: true };
@@ -747,6 +774,8 @@ export function compileFilter(text: string): Filter {
       if (fn === 'len' && a.field !== 'frame' && !['bytes', 'string', 'mac', 'ipv4', 'ipv6'].includes(ty)) throw bad('a field of bytes, text or an address (or frame)');
       if ((fn === 'upper' || fn === 'lower') && ty !== 'string') throw bad('a text field');
       if ((fn === 'abs' || many) && ty !== 'uint') throw bad('a number field');
+      // tshark 4.0: 'String conversion for field ... is not supported' for text, bytes and times.
+      if (fn === 'string' && !['uint', 'ipv4', 'ipv6', 'mac'].includes(ty)) throw bad('a number or address field');
     }
     const keyOf = (f: string) => (fn === 'len' && f === 'frame' ? 'frame.cap_len' : f);
     for (const a of args) if (a.field !== undefined) fields.add(keyOf(a.field));
@@ -761,6 +790,9 @@ export function compileFilter(text: string): Filter {
     else if (fn === 'upper' || fn === 'lower') {
       type = 'string';
       vals = (g) => g(f0).map((x) => (fn === 'upper' ? String(x).toUpperCase() : String(x).toLowerCase()));
+    } else if (fn === 'string') {
+      type = 'string';
+      vals = (g) => g(f0).map((x) => valueText(ty0, x));
     } else if (fn === 'abs') vals = (g) => g(f0);
     else vals = (g) => {
       const all: number[] = [];

@@ -58,6 +58,8 @@ export function bpduShown(f: Uint8Array, start: number, end: number): boolean {
 const ICMP_ERRORS: Record<'icmp' | 'icmpv6', number[]> = { icmp: [3, 4, 5, 11, 12], icmpv6: [1, 2, 3, 4] };
 const MAX_OPTIONS = 64;
 const MAX_QUESTIONS = 16;
+/** Resource records read in each section of a DNS message (a hostile count cannot make the tree huge). */
+const MAX_RECORDS = 64;
 
 /** Decodes invalid UTF-8 to U+FFFD, as tshark shows such bytes in a text field. */
 const UTF8 = new TextDecoder('utf-8');
@@ -1028,11 +1030,85 @@ class Dissection {
       p = n.end + 4;
     }
     if (questions.length) fields.push(this.field('dns.queries', update ? 'Zone' : 'Queries', String(questions.length), o + 12, p - o - 12, { children: questions }));
+    // Answer, authority and additional records, as Wireshark names their fields (dns.resp.*, dns.a, ...). A record
+    // that does not fit ends the message (tshark: malformed).
+    if (!truncated) {
+      const sections: [string, string, number][] = [['dns.answers', 'Answers', this.u16(o + 6)], ['dns.authorities', 'Authoritative nameservers', this.u16(o + 8)], ['dns.additionals', 'Additional records', this.u16(o + 10)]];
+      for (const [key, title, count] of sections) {
+        const start = p;
+        const rrs: TreeField[] = [];
+        for (let i = 0; i < count && !truncated; i++) {
+          if (i >= MAX_RECORDS) {
+            truncated = `more than ${MAX_RECORDS} records in a section`;
+            break;
+          }
+          const rr = this.dnsRecord(p, o, end, TYPES, CLASSES);
+          if (!rr) truncated = `${title.toLowerCase()}: record ${i + 1} does not fit`;
+          else {
+            rrs.push(rr.field);
+            p = rr.end;
+          }
+        }
+        if (rrs.length) fields.push(this.field(key, title, String(rrs.length), start, p - start, { children: rrs }));
+        if (truncated) break;
+      }
+    }
     const summary = `${OPS[(fl >> 11) & 15] ?? 'Opcode'}${fl & 0x8000 ? ' response' : ''} ${hex(this.u16(o), 4)}${names.length ? ` ${names.join(', ')}` : ''}`;
     this.layer('dns', NAME, lengthAt ?? o, p - (lengthAt ?? o), fields, summary, truncated);
     if (truncated) throw new Stop();
-    // Answer, authority and additional records are left as bytes.
-    this.payload(p, end, 'DNS records');
+    this.payload(p, end, 'Data');
+  }
+
+  /** One resource record at `p` (RFC 1035 4.1.3; OPT as RFC 6891), with the fields tshark gives it; undefined when cut. */
+  private dnsRecord(p: number, msg: number, end: number, TYPES: Record<number, string>, CLASSES: Record<number, string>): { field: TreeField; end: number } | undefined {
+    const n = this.dnsName(p, msg, end);
+    if (!n || n.end + 10 > end) return undefined;
+    const type = this.u16(n.end);
+    const cls = this.u16(n.end + 2);
+    const ttl = this.u32(n.end + 4);
+    const rdlen = this.u16(n.end + 8);
+    const rd = n.end + 10;
+    if (rd + rdlen > end) return undefined;
+    const kids: TreeField[] = [this.field('dns.resp.name', 'Name', n.name, p, n.end - p), this.field('dns.resp.type', 'Type', named(type, 0, TYPES), n.end, 2)];
+    if (type === 41) {
+      // OPT: the class is the UDP payload size, the TTL the extended rcode, version and flags.
+      kids.push(
+        this.field('dns.rr.udp_payload_size', 'UDP payload size', String(cls), n.end + 2, 2),
+        this.field('dns.resp.ext_rcode', 'Higher bits in extended RCODE', hex(ttl >>> 24, 2), n.end + 4, 1),
+        this.field('dns.resp.edns0_version', 'EDNS0 version', String((ttl >>> 16) & 0xff), n.end + 5, 1),
+        this.field('dns.resp.z', 'Z', hex(ttl & 0xffff, 4), n.end + 6, 2),
+      );
+    } else {
+      kids.push(this.field('dns.resp.class', 'Class', named(cls & 0x7fff, 4, CLASSES), n.end + 2, 2), this.field('dns.resp.ttl', 'Time to live', String(ttl), n.end + 4, 4));
+    }
+    kids.push(this.field('dns.resp.len', 'Data length', String(rdlen), n.end + 8, 2));
+    let what = '';
+    const name = (key: string, title: string, at: number) => {
+      const d = this.dnsName(at, msg, rd + rdlen);
+      if (d) {
+        kids.push(this.field(key, title, d.name, at, d.end - at));
+        what ||= d.name;
+      }
+      return d;
+    };
+    if (type === 1 && rdlen === 4) kids.push(this.field('dns.a', 'Address', (what = ip4text(this.f, rd)), rd, 4));
+    else if (type === 28 && rdlen === 16) kids.push(this.field('dns.aaaa', 'AAAA Address', (what = ip6text(this.f, rd)), rd, 16));
+    else if (type === 5) name('dns.cname', 'CNAME', rd);
+    else if (type === 2) name('dns.ns', 'Name Server', rd);
+    else if (type === 12) name('dns.ptr.domain_name', 'Domain Name', rd);
+    else if (type === 15 && rdlen >= 3) {
+      kids.push(this.field('dns.mx.preference', 'Preference', String(this.u16(rd)), rd, 2));
+      name('dns.mx.mail_exchange', 'Mail Exchange', rd + 2);
+    } else if (type === 16) {
+      for (let q = rd; q < rd + rdlen; ) {
+        const len = this.u8(q);
+        if (q + 1 + len > rd + rdlen) break;
+        kids.push(this.field('dns.txt.length', 'TXT Length', String(len), q, 1), this.field('dns.txt', 'TXT', UTF8.decode(this.f.subarray(q + 1, q + 1 + len)), q + 1, len));
+        q += 1 + len;
+      }
+    }
+    const title = `${n.name}: type ${TYPES[type] ?? type}${type === 41 ? '' : `, class ${CLASSES[cls & 0x7fff] ?? cls}`}${what ? `, ${what}` : ''}`;
+    return { field: this.field('dns.rr', title, '', p, rd + rdlen - p, { children: kids }), end: rd + rdlen };
   }
 
   /** A (possibly compressed) domain name at `p` in the message starting at `msg`: its text and where it ends in place. */

@@ -1,4 +1,4 @@
-// Wireshark 4's display filter functions: len(), count(), upper(), lower(), abs(), max(), min(), on fields of every
+// Wireshark 4's display filter functions: len(), count(), upper(), lower(), abs(), max(), min(), string(), on fields of every
 // type they take, with occurrences repeated by a tunnel (IP in IP) and absent fields; and the errors for what they do
 // not take. Expected selections written out; checked against tshark -Y when installed.
 import { test } from 'node:test';
@@ -52,6 +52,17 @@ const CASES: [string, number[]][] = [
   ['max(udp.port) == 5000', [3]],
   ['abs(tcp.port) == 22', [0]],
   ['len(frame) > 60 && !(count(ip) == 1)', [2, 3]],
+  // string(): numbers in decimal, addresses as text (tshark 4.0; text, bytes and times are refused).
+  ['string(tcp.port) == "22"', [0]],
+  ['string(tcp.srcport) < "3"', [0, 4]],
+  ['string(udp.srcport) matches "^4000"', [1]],
+  ['string(ip.src) == "10.0.0.9"', [2]],
+  ['string(ip.src) matches r"^10\\.0\\.0\\.[0-9]$"', [0, 1, 2, 4]],
+  ['string(ipv6.src) == "fe80::1"', [3]],
+  ['string(ipv6.dst) contains "::"', [3]],
+  ['string(eth.src) == "02:00:00:00:00:01"', [0, 1, 2, 3, 4]],
+  ['string(eth.type) == "34525"', [3]],
+  ['string(ip.proto) == "4"', [2]],
 ];
 
 test('len, count, upper, lower, max, min, abs select the frames tshark -Y selects', () => {
@@ -69,6 +80,8 @@ test('a function of a field it does not take, alone, or with a wrong argument: a
     ['count(ip) == "x"', /'x'/, 13],
     ['len(frame > 3', /expected ',' or '\)' in len\(\)/, 10],
     ['upper(dns.qry.name) == count(ip)', /cannot be compared/, 23],
+    ['string(tcp.payload) contains "a"', /string\(\) takes a number or address field; tcp\.payload is a byte string/, 7],
+    ['string(dns.qry.name) == "a"', /string\(\) takes a number or address field; dns\.qry\.name is text/, 7],
   ];
   for (const [text, message, pos] of cases) {
     assert.throws(() => compileFilter(text), (e: unknown) => e instanceof FilterError && message.test(e.message) && e.position === pos, text);
