@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { analyzeSource, initSourceAnalysis } from '../../simulator/analysis/source/index.ts';
 import type { Finding } from '../../simulator/analysis/findings.ts';
 import { kernelOrSkip } from '../kernel/runner.ts';
-import { HEAD as BASE, NO_CLANG, got, show as showFindings, both as bothTiers, kernelRun as kernelRunText, sum16, fold } from './unseen-common.ts';
+import { HEAD as BASE, NO_CLANG, got, show as showFindings, both as bothTiers, kernelRun as kernelRunText, kernelSays as kernelRefusals, sum16, fold } from './unseen-common.ts';
 
 const HEAD = `${BASE}#include <linux/in.h>
 #include <linux/tcp.h>
@@ -25,6 +25,7 @@ const show = (fs: Finding[]) => showFindings(fs, true);
 const source = (body: string): Finding[] => analyzeSource('/tmp/unseen11.c', HEAD + body, {});
 const both = (body: string) => bothTiers(HEAD + body);
 const kernelRun = (body: string, program: string, packets: Uint8Array[]) => kernelRunText(HEAD + body, program, packets);
+const kernelSays = (body: string) => kernelRefusals(HEAD + body);
 
 // A TCP branch and a UDP branch that each rewrite the destination port and meet before one `return XDP_PASS;`:
 // neither updates its checksum, so these are two mistakes on two lines. Only the first (TCP) was reported: the join
@@ -172,4 +173,50 @@ char LICENSE[] SEC("license") = "GPL";
   const tx = kernelRun(PICK('action = XDP_TX;', false), 'lb', [frame(1)]).results[0]!;
   assert.equal(tx.retval, 3);
   assert.deepEqual([...tx.out], [...frame(1)]); // sent back exactly as received
+});
+
+// A helper's error kept in a local and returned where only the error can be there (`if (len < 0) return len;`,
+// `if (err) return err;` after bpf_xdp_adjust_tail): every value of that return is no XDP action, so the quick fix
+// puts the action likely meant in place of the local. It had no quick fix (only a constant written in the return had).
+const STATUS = (ret: string) => `
+static __attribute__((always_inline)) int build(void *data, void *data_end)
+{
+	if (data + 64 > data_end)
+		return -1;
+	return 20;
+}
+
+SEC("xdp")
+int st(struct xdp_md *ctx)
+{
+	int len = build((void *)(long)ctx->data, (void *)(long)ctx->data_end);
+	${ret}
+	int err = bpf_xdp_adjust_tail(ctx, -len);
+	if (err)
+		return err; // adjust
+	return XDP_PASS;
+}
+char LICENSE[] SEC("license") = "GPL";
+`;
+
+test('a helper\'s error returned through a local where only the error gets there has a quick fix that compiles and loads', { skip: NO_CLANG }, (t) => {
+  const body = STATUS('if (len < 0)\n\t\treturn len; // len');
+  const fs = source(body);
+  assert.deepEqual(got(fs), [`invalid-action@${lineOf(body, '// len')}`, `invalid-action@${lineOf(body, '// adjust')}`], show(fs));
+  let fixed = HEAD + body;
+  for (const f of [...fs].reverse()) {
+    assert.deepEqual(f.fixes?.map((x) => x.title), [`Return XDP_DROP instead of ${f.line === lineOf(body, '// len') ? 'len' : 'err'}`, `Return XDP_ABORTED instead of ${f.line === lineOf(body, '// len') ? 'len' : 'err'}`]);
+    const e = f.fixes![0]!.edits[0]!;
+    const lines = fixed.split('\n');
+    lines[e.line - 1] = lines[e.line - 1]!.slice(0, e.column - 1) + e.newText + lines[e.line - 1]!.slice(e.endColumn - 1);
+    fixed = lines.join('\n');
+  }
+  assert.deepEqual(show(analyzeSource('/tmp/unseen11.c', fixed, {})), '');
+  // Where the local may also hold an action (the error or XDP_PASS), no fix replaces it.
+  const mixed = STATUS('int v = len < 0 ? len : XDP_PASS;\n\treturn v; // mixed');
+  const m = source(mixed).find((f) => f.line === lineOf(mixed, '// mixed'));
+  assert.ok(m, show(source(mixed)));
+  assert.equal(m.fixes?.length ?? 0, 0);
+  if (kernelOrSkip(t)) return;
+  assert.deepEqual(kernelSays(fixed.slice(HEAD.length)), []);
 });

@@ -2378,7 +2378,7 @@ export class Analyzer {
     if (expr && !(v.k === 'consts' && v.vals.some((c) => foreignOf(c) || c.v < 0 || c.v > 4 || !Number.isInteger(c.v)))) this.truthValueReturn(expr, st);
     if (v.k !== 'consts') return;
     const bad = v.vals.filter((c) => foreignOf(c) || c.v < 0 || c.v > 4 || !Number.isInteger(c.v));
-    if (bad.length) this.invalidAction(at, bad, expr);
+    if (bad.length) this.invalidAction(at, bad, expr, bad.length === v.vals.length && !v.more);
     const intended = v.vals.filter((c) => !foreignOf(c));
     // A program run from a device map entry (SEC("xdp/devmap")) or a CPU map entry (SEC("xdp/cpumap")) runs after a
     // redirect: the kernel acts on XDP_PASS and XDP_DROP there (and XDP_REDIRECT in a cpumap program); anything else
@@ -2827,7 +2827,7 @@ export class Analyzer {
     );
   }
 
-  private invalidAction(at: Node, bad: ConstVal[], expr: Node | null): void {
+  private invalidAction(at: Node, bad: ConstVal[], expr: Node | null, onlyBad = false): void {
     if (this.calleeRepeat('invalid-action', bad, at)) return;
     const here = this.rangeOf(at);
     const describe = (c: ConstVal): string => {
@@ -2912,6 +2912,17 @@ export class Analyzer {
     if (place && bad.length === 1 && !bad[0]!.undef && !foreignOf(bad[0]!) && /^[-+]?\s*(?:0[xX][0-9a-fA-F]+|\d+)[uUlL]*$/.test(this.textAt(place))) {
       for (const action of bad[0]!.v < 0 ? ['XDP_DROP', 'XDP_ABORTED'] : ['XDP_DROP', 'XDP_PASS', 'XDP_ABORTED']) {
         fixes.push({ title: `Return ${action} instead of ${this.textAt(place)}`, edits: [{ ...place, newText: action }] });
+      }
+    }
+    // `if (err) return err;`, `if (len < 0) return len;`: every value this return gives is no XDP action, so the
+    // local (or expression without calls) returned is replaced by the action likely meant.
+    const ret = expr ? unparen(expr) : undefined;
+    if (!fixes.length && !place && onlyBad && outOfRange && ret && !this.site && !this.awayFromHome(ret) && !bad.some((c) => c.undef || foreignOf(c)) && (ret.type === 'identifier' || ret.type === 'field_expression' || (ret.type !== 'call_expression' && !/\(/.test(ret.text)))) {
+      const r = this.rangeOf(ret);
+      if (r.line === r.endLine) {
+        for (const action of bad.some((c) => c.v < 0) ? ['XDP_DROP', 'XDP_ABORTED'] : ['XDP_DROP', 'XDP_PASS', 'XDP_ABORTED']) {
+          fixes.push({ title: `Return ${action} instead of ${ret.text}`, edits: [{ ...r, newText: action }] });
+        }
       }
     }
     this.report('invalid-action', at, `${subject}${list}${outOfRange ? `: ${consequence}` : '.'}${suggestion}`, fixes, this.placedRelated(bad, at, place), place);
