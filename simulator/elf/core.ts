@@ -385,13 +385,29 @@ function matchSpec(local: CoreSpec, tb: Btf, targId: number): CoreSpec | false |
   return out;
 }
 
-/** libbpf __bpf_core_types_are_compat: for TYPE_ID_TARGET / TYPE_EXISTS / TYPE_SIZE. */
-function typesCompat(lb: Btf, lid: number, tb: Btf, tid: number, level: number): boolean | string {
+/** The id after typedefs and qualifiers, 0 when they lead to void (`const void *`'s pointee). */
+function stripToId(btf: Btf, id: number): number {
+  for (let depth = 0; id !== 0 && depth < 64; depth++) {
+    const t = btf.types[id];
+    if (!t || !(t.kind === BTF_KIND.TYPEDEF || t.kind === BTF_KIND.VOLATILE || t.kind === BTF_KIND.CONST ||
+      t.kind === BTF_KIND.RESTRICT || t.kind === BTF_KIND.TYPE_TAG)) break;
+    id = t.sizeOrType;
+  }
+  return id;
+}
+
+/** libbpf __bpf_core_types_are_compat: for TYPE_ID_TARGET / TYPE_EXISTS / TYPE_SIZE, and a kfunc extern's prototype. */
+export function typesCompat(lb: Btf, lid: number, tb: Btf, tid: number, level: number): boolean | string {
+  // Type 0 is void (kind UNKN): compatible with void only (a kfunc's void result, a `void *` parameter).
+  if (lid === 0 || tid === 0) return lid === 0 && tid === 0;
   let l = lb.types[lid];
   let t = tb.types[tid];
   if (!l || !t) return 'type not found';
   if (!kindCompat(l, t)) return false;
   for (let depth = 32; depth > 0; depth--) {
+    lid = stripToId(lb, lid);
+    tid = stripToId(tb, tid);
+    if (lid === 0 || tid === 0) return lid === 0 && tid === 0;
     l = skipModsAndTypedefs(lb, lid);
     t = skipModsAndTypedefs(tb, tid);
     if (!l || !t) return 'type not found';

@@ -21,10 +21,10 @@ import {
   cString, parseElf, SHF_EXECINSTR, SHN_UNDEF, SHT_PROGBITS, SHT_REL, STB_GLOBAL, STB_WEAK, STT_FUNC, STT_SECTION,
   type ElfFile, type ElfRel, type ElfSection, type ElfSymbol,
 } from './elf64.ts';
-import { BTF_KIND, findDatasec, parseBtf, parseBtfExt, skipModsAndTypedefs, type Btf, type BtfExt, type CoreRecord, type LineRecord } from './btf.ts';
+import { BTF_KIND, findDatasec, parseBtf, parseBtfExt, skipModsAndTypedefs, type Btf, type BtfExt, type BtfType, type CoreRecord, type LineRecord } from './btf.ts';
 import { collectMaps, internalMapName, objectName, type MapPlacement } from './maps.ts';
 import { kconfigLayout, type KconfigLayout } from './kconfig.ts';
-import { describeRelocation, formatSpec, kernelBtf, loadBtfFile, patchInsn, resolveRelocation, VMLINUX_BTF, type CandidateCache, type TargetBtf } from './core.ts';
+import { describeRelocation, formatSpec, kernelBtf, loadBtfFile, patchInsn, resolveRelocation, typesCompat, VMLINUX_BTF, type CandidateCache, type TargetBtf } from './core.ts';
 
 /** A file offset or size for a message: values the ELF reader read as beyond 2^53 (Infinity) said so, not "Infinity". */
 const numText = (n: number) => (Number.isFinite(n) ? String(n) : 'past 2^53');
@@ -355,6 +355,12 @@ class Linker {
         return `libbpf refuses the object: "failed to find BTF for extern '${sym.name}': -2": '${sym.name}' is called but declared nowhere ` +
           `(clang's implicit declaration gives it no BTF), so it is neither a helper nor a kernel function; declare it or include the header that defines it`;
       }
+      // libbpf (bpf_object__resolve_ksym_func_btf_id) checks the extern's prototype against the kernel's with
+      // bpf_core_types_are_compat: parameter count and kinds, pointee kinds (a forward-declared `struct nf_conn;` is a
+      // FWD, the kernel's a STRUCT), int bit offsets. An extern that fails refuses the object, a weak one too (the
+      // libbpf the kernel tests load with, measured).
+      const proto = this.kfuncProtoMismatch(sym.name);
+      if (proto) return proto;
       const known = kfuncInfo(sym.name) !== undefined;
       // A kfunc the running kernel has links (libbpf finds it in vmlinux BTF) and the verifier checks a call only on the
       // paths it walks: a call it proves unreachable (a TC-only kfunc behind `if (skb)` in code shared with TC) loads.
@@ -560,6 +566,23 @@ class Linker {
   }
 
   /** For messages: whether the running kernel has a kfunc of that name (its BTF lists the functions). */
+  /**
+   * libbpf's refusal of a kfunc extern whose prototype is not compatible with the running kernel's (vmlinux BTF), or
+   * undefined (compatible, or no kernel BTF / no such kernel function to compare with).
+   */
+  kfuncProtoMismatch(name: string): string | undefined {
+    const kb = kernelBtf()?.btf;
+    if (!kb || !this.btf) return undefined;
+    const essential = name.replace(/___.*$/, '');
+    const kf = kernelFuncByName(kb, essential);
+    const lf = this.btf.types.find((t) => t?.kind === BTF_KIND.FUNC && t.name === name);
+    if (!kf || !lf) return undefined;
+    if (typesCompat(this.btf, lf.sizeOrType, kb, kf.sizeOrType, 32) === true) return undefined;
+    return `libbpf refuses the object: "extern (func ksym) '${name}': func_proto [${lf.sizeOrType}] incompatible with kernel [${kf.sizeOrType}]": ` +
+      `its declaration does not match the kernel's (the parameter count, or what a parameter or the result points to: a ` +
+      `forward declaration \`struct X;\` or \`void *\` where the kernel has a struct); declare it as vmlinux.h does`;
+  }
+
   kernelHas(name: string): string {
     const k = kernelFuncNames();
     if (!k) return '';
@@ -605,6 +628,17 @@ class Linker {
     }
     return out;
   }
+}
+
+let kernelFuncsByName: { btf: Btf; map: Map<string, BtfType> } | undefined;
+/** The kernel BTF's FUNC of that name (built once per kernel BTF). */
+function kernelFuncByName(kb: Btf, name: string): BtfType | undefined {
+  if (kernelFuncsByName?.btf !== kb) {
+    const map = new Map<string, BtfType>();
+    for (const t of kb.types) if (t?.kind === BTF_KIND.FUNC && !map.has(t.name)) map.set(t.name, t);
+    kernelFuncsByName = { btf: kb, map };
+  }
+  return kernelFuncsByName.map.get(name);
 }
 
 let kernelFuncs: Set<string> | null | undefined;

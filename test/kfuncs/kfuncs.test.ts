@@ -361,7 +361,8 @@ test('a kfunc XDP Lens does not model is a load error naming it and the instruct
 #define bpf_ksym_exists(sym) ({ _Static_assert(!__builtin_constant_p(!!sym), #sym " should be __weak"); !!sym; })
 #endif
 extern void *bpf_percpu_obj_new_impl(__u64 local_type_id, void *meta) __ksym;
-extern int bpf_wq_start(void *wq, unsigned int flags) __ksym __weak;
+struct bpf_wq { __u64 __opaque[2]; };
+extern int bpf_wq_start(struct bpf_wq *wq, unsigned int flags) __ksym __weak;
 extern __u32 bpf_dynptr_size(const struct bpf_dynptr *ptr) __ksym __weak;
 SEC("xdp")
 int prog(struct xdp_md *ctx)
@@ -372,7 +373,7 @@ SEC("xdp")
 int weak(struct xdp_md *ctx)
 {
 	if (bpf_ksym_exists(bpf_wq_start))
-		return bpf_wq_start(ctx, 0) ? XDP_PASS : XDP_DROP;
+		return bpf_wq_start((void *)ctx, 0) ? XDP_PASS : XDP_DROP;
 	if (bpf_ksym_exists(bpf_dynptr_size))
 		return XDP_TX;
 	return XDP_DROP;
