@@ -14,6 +14,13 @@
 //               assembly (64-bit ALU by immediates, byte swaps), bpf_xdp_adjust_head/tail/meta in sequences and loops
 //               that re-read data/data_end and re-check the bounds after each call, bpf_xdp_load_bytes/store_bytes at
 //               offsets from values (across the fragments of an xdp.frags frame), bpf_xdp_get_buff_len, bpf_csum_diff
+//   functions:  (a Prng of their own, so the rest of a seed's program is as before) value functions static
+//               __always_inline, static noinline and global noinline (scalars, the input union and the local array by
+//               pointer, locals of their own, loops, calls to earlier functions so chains nest; a global one checks its
+//               pointer for NULL), header-cursor parsers (void **pos, data_end, an accumulator: the caller's stack holds a
+//               packet pointer the callee reads, checks, moves and writes through, chained; inline and noinline; the
+//               caller reads or writes at the moved cursor after its own check), a struct returned by value and struct
+//               copies through pointers (noinline)
 //   results:    o[16] (u64), stored in a per-packet HASH entry (key: a packet counter in .bss) and into the packet;
 //               the action from o[].
 // Compiled by clang at -O1/-O2/-O3/-Os/-Oz with -mcpu=v1/v2/v3 by seed; a quarter are SEC("xdp.frags") with frames up
@@ -44,7 +51,10 @@ __u32 counter;
 `;
 
 export function generateSProgram(seed: number): SProgram {
-  const r = new Prng(seed);
+  const main = new Prng(seed);
+  // `r` is the Prng every choice below draws from; the functions (fns below) swap in a Prng of their own while they
+  // are written, so a seed's other statements stay what they were before functions existed.
+  let r = main;
   const kinds = new Set<string>();
   const frags = r.chance(0.25);
   const NV = 8;
@@ -110,13 +120,125 @@ export function generateSProgram(seed: number): SProgram {
   const out = (): string => `o[${r.int(16)}]`;
   const pktCheck = (n: number): string => `data + ${n} <= end`;
 
+  // --- Functions (a Prng of their own, so the statements above stay as they were for every seed): what real programs
+  // split their code into. Value functions (static __always_inline, static __noinline, global __noinline: scalars and
+  // pointers to the input union and the local array, locals of their own, calls to earlier functions so chains nest),
+  // header-cursor parsers (void **pos, end, an accumulator: the caller's stack holds a packet pointer the callee reads,
+  // checks, moves and writes through; chained), struct results by value (always_inline) and struct copies through
+  // pointers (noinline).
+  const fx = new Prng(seed ^ 0x5f0c7a11);
+  type FnKind = 'inline' | 'static' | 'global' | 'cursor' | 'cursor-ni' | 'struct' | 'copy';
+  const fns: { name: string; kind: FnKind }[] = [];
+  const fnDefs: string[] = [];
+  let calls = 0;
+  const maxCalls = fx.chance(0.35) ? 0 : 1 + fx.int(6);
+  /** `f` with fx as the Prng (and no loop variables in scope when `body`). */
+  const withFx = <T>(f: () => T, body = false): T => {
+    const saved = r;
+    const lv = body ? liveLoopVars.splice(0) : [];
+    r = fx;
+    try {
+      return f();
+    } finally {
+      r = saved;
+      liveLoopVars.push(...lv);
+    }
+  };
+  const T_OF: Record<number, string> = { 1: '__u8', 2: '__u16', 4: '__u32', 8: '__u64' };
+  const valueCall = (fn: { name: string; kind: FnKind }, inArg: string, arrArg: string): string =>
+    fn.kind === 'global' ? `${fn.name}(${expr(2)}, (__u32)${expr(1)}, ${inArg})` : `${fn.name}(${expr(2)}, ${expr(2)}, ${inArg}, ${arrArg})`;
+  const makeFn = (): { name: string; kind: FnKind } => withFx(() => {
+    const name = `f${fns.length}`;
+    const kind = fx.pick<FnKind>(['inline', 'inline', 'static', 'static', 'global', 'cursor', 'cursor-ni', 'cursor-ni', 'struct', 'copy']);
+    kinds.add(`fn-${kind}`);
+    const inner = (ks: FnKind[]) => {
+      const c = fns.filter((f) => ks.includes(f.kind));
+      return c.length && fx.chance(0.6) ? fx.pick(c) : undefined;
+    };
+    const fe = () => expr(1 + fx.int(3)).replace(/\bin\./g, 'inp->');
+    /** Locals v0..v7 of random types (the names the expressions use). */
+    const locals = () => Array.from({ length: NV }, (_, i) =>
+      `  ${fx.pick(TYPES)} v${i} = ${fx.pick(['a', 'b', '(a ^ b)', '(a >> 32)', `inp->q[${i}]`, `inp->b[${fx.int(64)}]`, fx.pick(SPECIAL)])};`);
+    const lines: string[] = [];
+    if (kind === 'cursor' || kind === 'cursor-ni') {
+      const n = fx.pick([1, 2, 4, 6, 8, 14, 20, 34, 40, 60]);
+      const rd = fx.pick([1, 2, 4, 8].filter((b) => b <= n));
+      const off = fx.int(n - rd + 1);
+      lines.push(`static ${kind === 'cursor' ? '__always_inline' : '__attribute__((noinline))'} int ${name}(void **pos, void *end, __u64 *acc) {`,
+        '  void *p = *pos;', `  if (p + ${n} > end) return ${fx.pick(['-1', '-2', '0'])};`,
+        `  *acc ${fx.pick(['+=', '^='])} *(${T_OF[rd]} *)(p + ${off})${fx.chance(0.3) ? ` * ${fx.pick(['3', '0x10001', '255'])}` : ''};`);
+      if (fx.chance(0.35)) {
+        const wb = fx.pick([1, 2, 4].filter((b) => b <= n));
+        lines.push(`  *(${T_OF[wb]} *)(p + ${fx.int(n - wb + 1)}) ${fx.pick(['=', '^=', '+='])} (${T_OF[wb]})*acc;`);
+      }
+      lines.push(`  *pos = p + ${n};`);
+      const nx = inner(['cursor', 'cursor-ni']);
+      if (nx) lines.push(`  { int rc = ${nx.name}(pos, end, acc); if (rc < 0) return rc; *acc += rc; }`);
+      lines.push(`  return ${n}${fx.chance(0.4) ? ` + (int)(*acc & ${fx.pick([1, 7, 15])})` : ''};`, '}');
+    } else if (kind === 'struct') {
+      lines.push(`static __always_inline struct pair ${name}(__u64 a, __u64 b, union in64 *inp) {`, ...locals(), '  struct pair p = {};',
+        `  p.k = ${fe()};`, `  p.m = ${fe()};`, `  p.n = ${fe()};`, `  p.q = a ^ ${fe()};`);
+      if (fx.chance(0.5)) lines.push('  struct pair t = p;', `  t.${fx.pick(['k', 'm', 'n', 'q'])} ^= ${fe()};`, '  if (t.q & 1) p = t;');
+      lines.push('  return p;', '}');
+    } else if (kind === 'copy') {
+      lines.push(`static __attribute__((noinline)) void ${name}(struct pair *dst, const struct pair *src, __u64 a) {`,
+        '  *dst = *src;', `  dst->${fx.pick(['k', 'm', 'n', 'q'])} ${fx.pick(['+=', '^=', '='])} a;`,
+        `  if (a & ${1 << fx.int(6)}) dst->q = src->k * ${fx.pick(['3', '7', '0x100000001ULL'])};`, '}');
+    } else {
+      const g = kind === 'global';
+      lines.push(g ? `__attribute__((noinline)) __u64 ${name}(__u64 a, __u32 b, union in64 *inp) {` :
+        `static ${kind === 'inline' ? '__always_inline' : '__attribute__((noinline))'} __u64 ${name}(__u64 a, __u64 b, union in64 *inp, __u64 *ao) {`);
+      // A global function is verified on its own: a pointer argument may be NULL until checked.
+      if (g) lines.push('  if (!inp) return b;');
+      lines.push(...locals());
+      const nx = inner(g ? ['global'] : ['inline', 'static', 'global']);
+      for (let j = 1 + fx.int(4); j > 0; j--) {
+        const k = fx.int(6);
+        if (k < 2) lines.push(`  v${fx.int(NV)} ${fx.pick(['=', '+=', '^=', '*='])} ${fe()};`);
+        else if (k === 2 && !g) lines.push(`  ao[v${fx.int(NV)} & 7] ${fx.pick(['=', '+=', '^='])} ${fe()};`);
+        else if (k === 3) lines.push(`  inp->${fx.chance(0.5) ? `b[v${fx.int(NV)} & 63]` : `q[${fx.int(8)}]`} ${fx.pick(['=', '^='])} ${fe()};`);
+        else if (k === 4) lines.push(`  if (${cond(1).replace(/\bin\./g, 'inp->')}) v${fx.int(NV)} = ${fe()}; else v${fx.int(NV)} ^= ${fe()};`);
+        // (xor with the counter: clang folds `v = v * c + j` over the loop into a 128-bit product, __multi3, which BPF lacks)
+        else lines.push(`  for (int j = 0; j < ${2 + fx.int(4)}; j++) v${fx.int(NV)} = (v${fx.int(NV)} ^ j) * ${fx.pick(['3', '31', '0x9e3779b1'])};`);
+      }
+      if (nx) lines.push(`  v${fx.int(NV)} += ${valueCall(nx, 'inp', g ? '' : 'ao').replace(/\bin\./g, 'inp->')};`);
+      lines.push(`  return ${Array.from({ length: 2 + fx.int(NV - 1) }, (_, i) => `(__u64)v${i}`).join(' ^ ')} ^ ${fe()};`, '}');
+    }
+    fnDefs.push(lines.join('\n'));
+    const f = { name, kind };
+    fns.push(f);
+    return f;
+  }, true);
+  /** A call of a new or earlier function, from the entry function. */
+  const callStmt = (ind: string): string[] => {
+    if (calls >= maxCalls || !fx.chance(0.25)) return [];
+    calls++;
+    const f = fns.length < 6 && (fns.length === 0 || fx.chance(0.6)) ? makeFn() : fx.pick(fns);
+    return withFx(() => {
+      if (f.kind === 'cursor' || f.kind === 'cursor-ni') {
+        const o = out();
+        const rd = fx.pick([1, 2, 4, 8]);
+        return [`${ind}{ void *cur = (void *)(long)ctx->data; end = (void *)(long)ctx->data_end; __u64 acc = ${leaf()};`,
+          `${ind}  int rc = ${f.name}(&cur, end, &acc);`, `${ind}  ${o} += acc + (__u64)rc;`,
+          `${ind}  if (rc >= 0 && cur + ${rd} <= end) ${fx.chance(0.3) ? `*(${T_OF[rd]} *)cur ^= (${T_OF[rd]})acc` : `${o} ^= *(${T_OF[rd]} *)cur`}; }`];
+      }
+      if (f.kind === 'struct') {
+        return [`${ind}{ struct pair t = ${f.name}(${expr(2)}, ${expr(2)}, &in);`, `${ind}  ${out()} ^= t.k + t.m + t.n + t.q;${fx.chance(0.5) ? ' pr = t;' : ''} }`];
+      }
+      if (f.kind === 'copy') {
+        return [`${ind}{ struct pair t;`, `${ind}  ${f.name}(&t, &pr, ${expr(2)});`, `${ind}  ${out()} += t.k ^ t.q ^ t.m ^ t.n;${fx.chance(0.5) ? ` ${f.name}(&pr, &t, ${leaf()});` : ''} }`];
+      }
+      return [`${ind}${fx.chance(0.7) ? `${out()} ${fx.pick(['=', '+=', '^='])}` : `${v()} =`} ${valueCall(f, '&in', 'arr')};`];
+    });
+  };
+
   const stmt = (depth: number, ind: string): string[] => {
     budget--;
     const k = r.int(depth > 2 || budget < 0 ? 8 : 27);
     const e = () => expr(2 + r.int(3));
     const block = (n: number, dd = depth + 1): string[] => {
       const lines: string[] = [];
-      for (let i = 0; i < n && (budget > 0 || i === 0); i++) lines.push(...stmt(dd, `${ind}  `));
+      for (let i = 0; i < n && (budget > 0 || i === 0); i++) lines.push(...stmt(dd, `${ind}  `), ...callStmt(`${ind}  `));
       return lines;
     };
     switch (k) {
@@ -272,13 +394,14 @@ export function generateSProgram(seed: number): SProgram {
   };
 
   const body: string[] = [];
-  while (budget > 0) body.push(...stmt(0, '  '));
+  while (budget > 0) body.push(...stmt(0, '  '), ...callStmt('  '));
 
   const viaMemcpy = r.chance(0.5);
   const opt = r.pick(['-O1', '-O2', '-O2', '-O3', '-Os', '-Oz']);
   const mcpu = r.pick(['-mcpu=v1', '-mcpu=v2', '-mcpu=v3', '-mcpu=v3']);
   const retIdx = r.int(16);
   const source = `${HEADER}
+${fnDefs.join('\n')}
 SEC("${frags ? 'xdp.frags' : 'xdp'}")
 int fuzz(struct xdp_md *ctx) {
   __u64 o[16] = {};
