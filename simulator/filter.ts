@@ -82,6 +82,8 @@ export const FIELDS: Record<string, { type: FieldType; doc: string }> = {
   'tcp.port': { type: 'uint', doc: 'source or destination' },
   'tcp.seq': { type: 'uint', doc: '' },
   'tcp.ack': { type: 'uint', doc: '' },
+  'tcp.seq_raw': { type: 'uint', doc: 'the sequence number as sent (tshark: tcp.seq is relative to the stream)' },
+  'tcp.ack_raw': { type: 'uint', doc: 'the acknowledgment number as sent' },
   'tcp.flags': { type: 'uint', doc: '' },
   'tcp.flags.syn': { type: 'uint', doc: '0 or 1' },
   'tcp.flags.ack': { type: 'uint', doc: '0 or 1' },
@@ -1489,14 +1491,16 @@ function l4(f: Uint8Array, p: number, proto: number, add: Add, depth: number): v
     add('tcp.port', sport);
     add('tcp.port', dport);
     if (p + 20 > f.length) {
-      if (p + 8 <= f.length) add('tcp.seq', u32(f, p + 4));
-      if (p + 12 <= f.length) add('tcp.ack', u32(f, p + 8));
+      if (p + 8 <= f.length) add('tcp.seq', u32(f, p + 4)), add('tcp.seq_raw', u32(f, p + 4));
+      if (p + 12 <= f.length) add('tcp.ack', u32(f, p + 8)), add('tcp.ack_raw', u32(f, p + 8));
       if (p + 13 <= f.length) add('tcp.hdr_len', (f[p + 12]! >> 4) * 4);
       return;
     }
     const flags = f[p + 13]!;
     add('tcp.seq', u32(f, p + 4));
+    add('tcp.seq_raw', u32(f, p + 4));
     add('tcp.ack', u32(f, p + 8));
+    add('tcp.ack_raw', u32(f, p + 8));
     add('tcp.hdr_len', (f[p + 12]! >> 4) * 4);
     add('tcp.flags', ((f[p + 12]! & 1) << 8) | flags);
     add('tcp.flags.fin', flags & 1);

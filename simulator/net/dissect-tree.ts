@@ -682,7 +682,9 @@ class Dissection {
       this.field('tcp.srcport', 'Source Port', String(sport), o, 2),
       this.field('tcp.dstport', 'Destination Port', String(dport), o + 2, 2),
       this.field('tcp.seq', 'Sequence Number', String(this.u32(o + 4)), o + 4, 4),
+      this.field('tcp.seq_raw', 'Sequence Number (raw)', String(this.u32(o + 4)), o + 4, 4),
       this.field('tcp.ack', 'Acknowledgment Number', String(this.u32(o + 8)), o + 8, 4),
+      this.field('tcp.ack_raw', 'Acknowledgment Number (raw)', String(this.u32(o + 8)), o + 8, 4),
       this.field('tcp.hdr_len', 'Header Length', `${doff} bytes (${doff / 4})`, o + 12, 1, { mask: 0xf0 }),
       this.field('tcp.flags', 'Flags', `${hex(flags, 3)}${set.length ? ` (${set.join(', ')})` : ''}`, o + 12, 2, {
         mask: 0x0fff,
