@@ -253,6 +253,25 @@ test('a pcapng interface of a link type XDP never sees: its packets are listed, 
   assert.deepEqual([sum.packets, sum.otherLinkNotRun, sum.actions.XDP_PASS], [2, 1, 2]);
   assert.match(j.stderr, /1 packet was captured on a pcapng interface of a link type XDP is never handed/);
   if (haveTshark) assert.equal(tsharkField(cap, 'frame.number').length, 3, 'tshark lists the three records too');
+
+  // A classic pcap of 802.11 with radiotap: refused at its header, naming the file, the byte, the link type and what
+  // XDP is handed on a Wi-Fi interface; exit 2.
+  const classic = join(dir, 'wifi.pcap');
+  const hdr = Buffer.alloc(24);
+  hdr.writeUInt32LE(0xa1b2c3d4, 0);
+  hdr.writeUInt16LE(2, 4);
+  hdr.writeUInt16LE(4, 6);
+  hdr.writeUInt32LE(65535, 16);
+  hdr.writeUInt32LE(127, 20);
+  const rec = Buffer.alloc(16);
+  rec.writeUInt32LE(1, 0);
+  rec.writeUInt32LE(radiotap.length, 8);
+  rec.writeUInt32LE(radiotap.length, 12);
+  writeFileSync(classic, Buffer.concat([hdr, rec, radiotap]));
+  const w = spawnSync(process.execPath, [CLI, 'run', prog, classic, '--format', 'summary'], { encoding: 'utf8' });
+  assert.equal(w.status, 2, w.stderr);
+  assert.match(w.stderr, /wifi\.pcap: byte offset 20: link type 127 \(802\.11 with radiotap\) is not supported .*XDP on a Wi-Fi interface is handed the Ethernet frames/);
+  assert.doesNotMatch(w.stderr, /pcapng|internal error|\n\s+at /);
 });
 
 
