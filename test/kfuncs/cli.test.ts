@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '../repo.ts';
@@ -81,6 +81,22 @@ test('run --conntrack: lookups in both directions find the seeded connection; ma
   assert.equal(c.mark, 7 + tcp.length);
   assert.deepEqual(c.statusFlags, ['SEEN_REPLY', 'ASSURED', 'CONFIRMED']);
   assert.ok(c.timeout > 0 && c.timeout <= 600);
+});
+
+test('run --conntrack on the C file: the return-line twin has the same connections (its lines are the real returns)', { skip }, () => {
+  const file = seed('ct-lines.json', [{ ...FLOW, timeout: 600 }]);
+  const r = cli(['run', PROG, CAPTURE, '--format', 'jsonl', '--conntrack', file, '--limit', '8']);
+  assert.equal(r.status, 0, r.stderr);
+  const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const lines = readFileSync(PROG, 'utf8').split('\n');
+  const verdictLine = lines.findIndex((l) => l.includes('return verdict;')) + 1;
+  // Every packet of the flow finds its connection and leaves through `return verdict;` (a twin with an empty table
+  // would have dropped them, and the line would have been the closing brace's exit instead).
+  for (const p of recs.slice(0, 8)) {
+    assert.notEqual(p.action, 'XDP_DROP', p.summary);
+    assert.equal(p.line, verdictLine, `packet ${p.packet}: line ${p.line}, exit line ${p.exitLine}`);
+  }
+  assert.equal(recs[8].conntrack.length, 1);
 });
 
 test('run --conntrack: a connection expires with the capture clock (the next lookup misses, the report drops it)', { skip }, () => {
