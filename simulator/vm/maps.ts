@@ -951,6 +951,10 @@ export function mapCreateError(def: MapDef): string | undefined {
   const einval = (why: string) => `the kernel refuses map '${def.name}' (EINVAL): ${why}`;
   const e2big = (why: string) => `the kernel refuses map '${def.name}' (E2BIG): ${why}`;
   const percpu = type === MapType.PERCPU_ARRAY || type === MapType.PERCPU_HASH || type === MapType.LRU_PERCPU_HASH;
+  // fd arrays check BPF_F_RDONLY_PROG / BPF_F_WRONLY_PROG first (fd_array_map_alloc_check), then the array's mask.
+  if (type === MapType.PERF_EVENT_ARRAY && flags & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)) {
+    return einval('BPF_F_RDONLY_PROG / BPF_F_WRONLY_PROG are not supported for perf event arrays');
+  }
   // Each type's alloc_check refuses map_flags outside its mask before anything else it checks (EINVAL).
   const allowed = MAP_FLAGS_ALLOWED.get(type);
   if (allowed !== undefined && (flags & ~allowed) !== 0) {
