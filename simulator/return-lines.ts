@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { ACTIONS, actionOf, loadProgramFile, type Action, type LoadOptions } from './session.ts';
 import type { CompileOptions } from './compile.ts';
+import { successors } from './isa/validate.ts';
 import type { LoadedObject, LoadedProgram } from './elf/types.ts';
 import type { RunHooks, Machine } from './vm/machine.ts';
 import type { Session } from './session.ts';
@@ -200,17 +201,7 @@ export function settledLines(p: LoadedProgram, markers: Map<number, number>, ran
     if (op === 0xe0) return undefined; // may_goto (and any other jcond)
   }
   /** Successors of pc within its function (a call returns to pc + 1; an exit has none). */
-  const succ = (pc: number): number[] => {
-    const x = insns[pc]!;
-    if (x.opcode === 0x18) return [pc + 2];
-    const cls = x.opcode & 7;
-    if (cls !== 5 && cls !== 6) return [pc + 1];
-    const op = x.opcode & 0xf0;
-    if (op === 0x90) return [];
-    if (op === 0x80) return [pc + 1];
-    if (op === 0) return [pc + 1 + (cls === 6 ? x.imm : x.off)];
-    return [pc + 1, pc + 1 + x.off];
-  };
+  const succ = (pc: number): number[] => successors(insns, pc);
   // No loop: no cycle among the jumps of any function (clang places blocks after the exit too: backward jumps alone are not loops).
   const color = new Uint8Array(n + 2);
   for (let root = 0; root < n; root++) {
@@ -664,17 +655,7 @@ export function packetOnly(p: LoadedProgram, markers: Map<number, number>, maps:
   const n = insns.length;
   if (n > 50_000) return false;
   // Successors within the function (no bpf-to-bpf calls: refused below).
-  const succ = (pc: number): number[] => {
-    const x = insns[pc]!;
-    if (x.opcode === 0x18) return [pc + 2];
-    const cls = x.opcode & 7;
-    if (cls !== 5 && cls !== 6) return [pc + 1];
-    const op = x.opcode & 0xf0;
-    if (op === 0x90) return [];
-    if (op === 0x80) return [pc + 1];
-    if (op === 0) return [pc + 1 + (cls === 6 ? x.imm : x.off)];
-    return [pc + 1, pc + 1 + x.off];
-  };
+  const succ = (pc: number): number[] => successors(insns, pc);
   for (let pc = 0; pc < n; pc++) {
     const x = insns[pc]!;
     if (x.opcode === 0x18) {
