@@ -81,3 +81,21 @@ export const fold = (s: number) => {
   while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
   return s;
 };
+
+/** Ethernet + IPv4 (10.0.0.1 -> 10.0.0.2) + UDP from port 12345 to `dport` with 4 bytes of payload, both checksums right. */
+export function udpFrame(dport: number): Uint8Array {
+  const f = new Uint8Array(46);
+  f.set([2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00]);
+  f.set([0x45, 0, 0, 32, 0, 1, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2], 14);
+  const ipSum = ~fold(sum16(f.subarray(14, 34))) & 0xffff;
+  f[24] = ipSum >> 8;
+  f[25] = ipSum & 0xff;
+  f.set([0x30, 0x39, dport >> 8, dport & 0xff, 0, 12, 0, 0, 1, 2, 3, 4], 34);
+  const s = ~fold(sum16(f.subarray(34), sum16(f.subarray(26, 34)) + 17 + 12)) & 0xffff;
+  f[40] = s >> 8;
+  f[41] = s & 0xff;
+  return f;
+}
+
+/** The UDP checksum of a frame laid out as udpFrame's (IPv4 without options) verifies. */
+export const udpSumOk = (f: Uint8Array) => fold(sum16(f.subarray(34), sum16(f.subarray(26, 34)) + 17 + (f.length - 34))) === 0xffff;

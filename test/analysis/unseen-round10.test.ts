@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bytecodeFindings } from '../../simulator/analysis/index.ts';
 import { kernelOrSkip } from '../kernel/runner.ts';
-import { HEAD as BASE, NO_CLANG, got, show as showFindings, both as bothTiers, kernelRun as kernelRunText, kernelSays as kernelRefusals, sum16, fold } from './unseen-common.ts';
+import { HEAD as BASE, NO_CLANG, got, show as showFindings, both as bothTiers, kernelRun as kernelRunText, kernelSays as kernelRefusals, sum16, fold, udpFrame, udpSumOk } from './unseen-common.ts';
 
 const HEAD = `${BASE}#include <linux/in.h>
 #include <linux/udp.h>
@@ -134,21 +134,6 @@ int change_port(struct xdp_md *ctx)
 char LICENSE[] SEC("license") = "GPL";
 `;
 
-/** Ethernet + IPv4 + UDP to port 5999 with 4 bytes of payload, both checksums right. */
-function udpFrame(): Uint8Array {
-  const f = new Uint8Array(46);
-  f.set([2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00]);
-  f.set([0x45, 0, 0, 32, 0, 1, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2], 14);
-  const ipSum = ~fold(sum16(f.subarray(14, 34))) & 0xffff;
-  f[24] = ipSum >> 8;
-  f[25] = ipSum & 0xff;
-  f.set([0x30, 0x39, 0x17, 0x6f, 0, 12, 0, 0, 1, 2, 3, 4], 34);
-  const s = ~fold(sum16(f.subarray(34), sum16(f.subarray(26, 34)) + 17 + 12)) & 0xffff;
-  f[40] = s >> 8;
-  f[41] = s & 0xff;
-  return f;
-}
-const udpSumOk = (f: Uint8Array) => fold(sum16(f.subarray(34), sum16(f.subarray(26, 34)) + 17 + (f.length - 34))) === 0xffff;
 
 test('a UDP destination port rewritten without a checksum update is a stale checksum (the frame leaves with a failing sum)', { skip: NO_CLANG }, (t) => {
   const stale = PORT('');
@@ -158,7 +143,7 @@ test('a UDP destination port rewritten without a checksum update is a stale chec
   const zeroed = PORT('udp->check = 0;');
   assert.deepEqual(show(source(zeroed)), '');
   if (kernelOrSkip(t)) return;
-  const f = udpFrame();
+  const f = udpFrame(5999);
   assert.ok(udpSumOk(f));
   const bad = kernelRun(stale, 'change_port', [f]).results[0]!;
   assert.equal(bad.retval, 2);
@@ -247,7 +232,7 @@ test('an outer IPv4 header built in a local struct and stored with `*ip = outer;
   const summed = ENCAP('{ __u16 *w = (__u16 *)&outer; for (int i = 0; i < 10; i++) sum += w[i]; outer.check = ~((sum & 0xffff) + (sum >> 16)); }');
   assert.deepEqual(show(source(summed)), '');
   if (kernelOrSkip(t)) return;
-  const f = udpFrame();
+  const f = udpFrame(5999);
   const bad = kernelRun(stale, 'encap', [f]).results[0]!;
   assert.equal(bad.out.length, f.length + 20);
   assert.equal(bad.out[14], 0x45);
@@ -305,7 +290,7 @@ test('XDP_TX after counting in a map value, the frame as received: tx-unmodified
   assert.match(fs[0]!.message, /Ethernet addresses unchanged/);
   assert.doesNotMatch(fs[0]!.message, /changing the frame/);
   if (kernelOrSkip(t)) return;
-  const f = udpFrame();
+  const f = udpFrame(5999);
   const r = kernelRun(STATS_TX, 'echo', [f]).results[0]!;
   assert.equal(r.retval, 3);
   assert.deepEqual([...r.out], [...f]);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { analyzeSource, initSourceAnalysis } from '../../simulator/analysis/source/index.ts';
 import type { Finding } from '../../simulator/analysis/findings.ts';
 import { kernelOrSkip } from '../kernel/runner.ts';
-import { HEAD as BASE, NO_CLANG, got, show as showFindings, both as bothTiers, kernelRun as kernelRunText, kernelSays as kernelRefusals, sum16, fold } from './unseen-common.ts';
+import { HEAD as BASE, NO_CLANG, got, show as showFindings, both as bothTiers, kernelRun as kernelRunText, kernelSays as kernelRefusals, udpFrame, udpSumOk } from './unseen-common.ts';
 
 const HEAD = `${BASE}#include <linux/in.h>
 #include <linux/tcp.h>
@@ -59,21 +59,6 @@ int ports(struct xdp_md *ctx)
 char LICENSE[] SEC("license") = "GPL";
 `;
 
-/** Ethernet + IPv4 + UDP to port 6000 with 4 bytes of payload, both checksums right. */
-function udpFrame(): Uint8Array {
-  const f = new Uint8Array(46);
-  f.set([2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00]);
-  f.set([0x45, 0, 0, 32, 0, 1, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2], 14);
-  const ipSum = ~fold(sum16(f.subarray(14, 34))) & 0xffff;
-  f[24] = ipSum >> 8;
-  f[25] = ipSum & 0xff;
-  f.set([0x30, 0x39, 0x17, 0x70, 0, 12, 0, 0, 1, 2, 3, 4], 34);
-  const s = ~fold(sum16(f.subarray(34), sum16(f.subarray(26, 34)) + 17 + 12)) & 0xffff;
-  f[40] = s >> 8;
-  f[41] = s & 0xff;
-  return f;
-}
-const udpSumOk = (f: Uint8Array) => fold(sum16(f.subarray(34), sum16(f.subarray(26, 34)) + 17 + (f.length - 34))) === 0xffff;
 
 test('TCP and UDP ports rewritten on two branches that meet before the return: two stale checksums, one on each line', { skip: NO_CLANG }, async (t) => {
   const stale = PORTS('');
@@ -87,7 +72,7 @@ test('TCP and UDP ports rewritten on two branches that meet before the return: t
   const fixed = PORTS('udp->check = 0;');
   assert.deepEqual(got(source(fixed)), [want[0]], show(source(fixed)));
   if (kernelOrSkip(t)) return;
-  const f = udpFrame();
+  const f = udpFrame(6000);
   assert.ok(udpSumOk(f));
   const bad = kernelRun(stale, 'ports', [f]).results[0]!;
   assert.equal(bad.retval, 2);
