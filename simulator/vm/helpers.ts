@@ -16,7 +16,7 @@ import type { Environment, PerfRecord, RedirectTarget, RunResult, XdpBuff } from
 import { execute, type ExecOptions, type FastHelper, type FastHelpers, type HelperCall, type HelperOutcome, type ProgramImage } from './interpreter.ts';
 import { Memory, REGION_BIAS, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, REGION_PACKET, VmFault, addrOf, offsetOf, regionOf } from './memory.ts';
 import { mapSpecialFields, type BpfMap, type MapEntry, type MapTable } from './maps.ts';
-import { formatPrintk } from './helper-impl/printk.ts';
+import { formatPrintk, formatPrintkParts, printkOutput } from './helper-impl/printk.ts';
 import { csumDiff, csumDiffAt } from './helper-impl/csum.ts';
 import { copyPacket, kernelNofaultAllowed } from './helper-impl/copy.ts';
 import { fibLookup } from './helper-impl/fib.ts';
@@ -258,11 +258,29 @@ function perfCounter(host: HelperHost, call: HelperCall): bigint {
   return neg(ENOENT);
 }
 
+/**
+ * The NUL-terminated string at `addr` one character a byte, as bpf_bprintf_prepare copies a %s argument or a format
+ * (Memory.readString decodes UTF-8, which turns bytes past 0x7f into other characters); undefined when unreadable.
+ */
+function readByteString(mem: Memory, addr: bigint, max = 4096): string | undefined {
+  let at;
+  try {
+    at = mem.resolve(addr, 1, false, -1);
+  } catch {
+    return undefined;
+  }
+  const { region, off } = at;
+  if (region.kind === 'ctx' || region.kind === 'handle') return undefined;
+  let s = '';
+  for (let i = off; i < region.hi && i - off < max && region.bytes[i] !== 0; i++) s += String.fromCharCode(region.bytes[i]!);
+  return s;
+}
+
 function printk(host: HelperHost, call: HelperCall, fmtAddr: bigint, fmtSize: number, args: bigint[]): bigint {
   if (fmtSize <= 0) return neg(EINVAL);
   const fmt = host.mem.bytes(fmtAddr, fmtSize, false, call.pc, `${name(call.id)} fmt (argument 1)`);
   if (fmt[fmt.length - 1] !== 0) return neg(EINVAL);
-  const text = formatPrintk(fmt, args, (addr: bigint) => host.mem.readString(addr), (addr: bigint, len: number) => {
+  const text = formatPrintk(fmt, args, (addr: bigint) => readByteString(host.mem, addr), (addr: bigint, len: number) => {
     try {
       return host.mem.bytes(addr, len, false, call.pc, `${name(call.id)} %pI argument`);
     } catch {
@@ -270,8 +288,10 @@ function printk(host: HelperHost, call: HelperCall, fmtAddr: bigint, fmtSize: nu
     }
   });
   if (text === undefined) return neg(EINVAL);
-  addPrintk(host, text.endsWith('\n') ? text.slice(0, -1) : text);
-  return BigInt(new TextEncoder().encode(text).length);
+  // `text` holds a character a byte (its length is the kernel's count); the trace line shows the bytes as UTF-8.
+  const shown = new TextDecoder().decode(Uint8Array.from(text, (ch) => ch.charCodeAt(0) & 0xff));
+  addPrintk(host, shown.endsWith('\n') ? shown.slice(0, -1) : shown);
+  return BigInt(text.length);
 }
 
 const IMPLEMENTED: [number, HelperImpl][] = [
@@ -432,10 +452,10 @@ const IMPLEMENTED: [number, HelperImpl][] = [
     const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
     const args: bigint[] = [];
     for (let i = 0; i < dataLen; i += 8) args.push(view.getBigUint64(i, true));
-    const fmtText = h.mem.readString(r[3]);
+    const fmtText = readByteString(h.mem, r[3]);
     if (fmtText === undefined) throw new VmFault('helper-misuse', 'bpf_snprintf: argument 3 must be a constant NUL-terminated format string', c.pc);
-    const fmt = new TextEncoder().encode(fmtText + '\0');
-    const text = formatPrintk(fmt, args, (addr: bigint) => h.mem.readString(addr), (addr: bigint, len: number) => {
+    const fmt = Uint8Array.from(fmtText + '\0', (ch) => ch.charCodeAt(0));
+    const parts = formatPrintkParts(fmt, args, (addr: bigint) => readByteString(h.mem, addr), (addr: bigint, len: number) => {
       try {
         return h.mem.bytes(addr, len, false, c.pc, 'bpf_snprintf %pI argument');
       } catch {
@@ -444,8 +464,9 @@ const IMPLEMENTED: [number, HelperImpl][] = [
     });
     // The format is a constant the verifier checks against data_len at load time (too few arguments, an unknown
     // conversion: the program is refused).
-    if (text === undefined) throw new VmFault('helper-misuse', 'bpf_snprintf: the format string is invalid or needs more arguments than data_len gives; the verifier refuses the program', c.pc);
-    const out = Uint8Array.from(text, (ch) => ch.charCodeAt(0) & 0xff);
+    if (parts === undefined) throw new VmFault('helper-misuse', 'bpf_snprintf: the format string is invalid or needs more arguments than data_len gives; the verifier refuses the program', c.pc);
+    // bstr_printf leaves out an address or string formatted beforehand once the buffer is full (printk.ts PrintkPart).
+    const out = Uint8Array.from(printkOutput(parts, size), (ch) => ch.charCodeAt(0) & 0xff);
     if (size > 0) {
       const dst = h.mem.bytes(r[1], size, true, c.pc, 'bpf_snprintf str (argument 1)');
       const n = Math.min(out.length, size - 1);

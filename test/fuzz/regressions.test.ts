@@ -593,3 +593,85 @@ int prog(struct xdp_md *ctx) {
   packets.push(Uint8Array.from([0xff, 0xff, 0xff, 0x7f, 4, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f, ...new Uint8Array(68)]));
   assertAgreesWithKernel('csum_diff_zero', src, packets);
 });
+
+// bpf_snprintf as the 6.18 kernel's bpf_bprintf_prepare + bstr_printf (xfuzz seeds 2228225, 2228240, 2228242):
+// %pI4 %pi4 %pI6 %pi6 %pks %pus %pB are formatted before bstr_printf runs, which copies them without the width and
+// leaves them out of the length once the buffer is full ("ab%pI4" into 2 bytes returns 3, not 11); letters and digits
+// right after any %p conversion are swallowed ("%pI4xyz", "%pI6c", "%pSR"); %ps %pS %pB of an address in no symbol
+// print 0x and hex; bytes 0x80-0xff in the format and in %s strings print as themselves. Each case's rc and text go
+// into the packet; both engines against the kernel.
+const SNPRINTF_CASES: [string, number, string][] = [
+  ['%12pI4|', 32, 'ip'], ['%-12pi4|', 32, 'ip'], ['%10pks|', 32, 's'], ['%10s|', 32, 's'], ['ab%pI4', 2, 'ip'],
+  ['ab%pI4', 3, 'ip'], ['ab%pI4x', 0, 'ip'], ['ab%pks:%pI4', 2, 's, ip'], ['ab%pks %pI4', 4, 's, ip'],
+  ['%pI6|%pi6', 20, 'ip, ip'], ['%pus|%5pus|', 32, 's, s'], ['%s%pks', 3, 's, s'], ['%c%pI4%c', 1, '65, ip, 66'],
+  ['%05pI4', 32, 'ip'], ['%pI4xyz|', 32, 'ip'], ['%pi6ab:', 32, 'ip'], ['%pI6c|', 40, 'ip'], ['%pxyz|', 32, '5'],
+  ['%ps%d|', 32, '5, 6'], ['%20ps|', 32, '5'], ['%-20pS|', 32, '0x1234'], ['%pSR|', 32, '5'], ['%pB|', 32, '0xabc'],
+  ['%pB', 2, '0xabc'], ['%pBx', 32, '0'], ['%d\\xe9\\x80|', 32, '5'], ['[%s]', 32, 'hi'], ['%5s|', 4, 'hi'],
+];
+
+test('regressions: bpf_snprintf leaves addresses and strings formatted beforehand without width, and out of the length once full', (t) => {
+  if (kernelOrSkip(t)) return;
+  const calls = SNPRINTF_CASES.map(([fmt, size, args], i) => `  { __u64 a[] = { ${args.split(', ').map((x) => (/^[a-z]/.test(x) ? `(__u64)(long)${x}` : x)).join(', ')} };` +
+    ` static const char f${i}[] = "${fmt}"; char t[40] = {}; __s64 rc = bpf_snprintf(${size ? 't' : '0'}, ${size}, f${i}, a, sizeof(a));` +
+    ` bpf_xdp_store_bytes(ctx, ${i * 48}, &rc, 8); bpf_xdp_store_bytes(ctx, ${i * 48 + 8}, t, 40); }`);
+  const src = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+char LICENSE[] SEC("license") = "GPL";
+SEC("xdp")
+int prog(struct xdp_md *ctx) {
+  __u8 *d = (void *)(long)ctx->data;
+  if ((void *)(d + ${SNPRINTF_CASES.length * 48}) > (void *)(long)ctx->data_end) return XDP_PASS;
+  char s[8] = "hello"; char hi[4] = { 'h', (char)0xe9, (char)0x85, 0 };
+  __u8 ip[16] = { 10, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
+  ip[3] = d[${SNPRINTF_CASES.length * 48 - 1}];
+${calls.join('\n')}
+  return XDP_TX;
+}
+`;
+  const packets = [3, 200].map((last) => {
+    const p = new Uint8Array(SNPRINTF_CASES.length * 48);
+    p[p.length - 1] = last;
+    return p;
+  });
+  const kernel = assertAgreesWithKernel('snprintf_bstr', src, packets);
+  const rc = (n: number) => Number(Buffer.from(kernel.results[0]!.out).readBigInt64LE(n * 48));
+  const text = (n: number) => Buffer.from(kernel.results[0]!.out.subarray(n * 48 + 8, n * 48 + 48)).toString('latin1').split('\0')[0];
+  // What the cases are about, as the kernel shows them.
+  assert.equal(text(0), '10.1.2.3|');
+  assert.equal(rc(4), 3);
+  assert.equal(rc(5), 11);
+  assert.equal(rc(6), 3); // "ab": the address left out, its x swallowed
+  assert.equal(text(14), '10.1.2.3|');
+  assert.equal(text(19), '                 0x5|');
+  assert.equal(text(25), '5\xe9\x80|');
+  assert.equal(text(26), '[h\xe9\x85]');
+});
+
+// Formats bpf_bprintf_prepare refuses at load (the verifier checks the constant format): %s, %pks, %pus followed by a
+// letter or digit, an ASCII control byte; and near misses it loads (the simulator took the first ones and refused
+// 0x80-0x9f).
+const FORMAT_VERDICTS: [string, boolean, string][] = [
+  ['%sx', false, 's'], ['%pksx', false, 's'], ['%pus7', false, 's'], ['a\\x01', false, '5'], ['%d\\x7f', false, '5'],
+  ['%d\\x1f', false, '5'], ['%s.x', true, 's'], ['%pks x', true, 's'], ['%pI4x', true, 's'], ['%d\\x80\\x9f', true, '5'],
+  ['%d\\x0b\\t', true, '5'], ['%c7', true, '5'],
+];
+
+test('regressions: bpf_snprintf formats: %s and %pks before a letter, ASCII control bytes are refused; near misses load', (t) => {
+  if (kernelOrSkip(t)) return;
+  FORMAT_VERDICTS.forEach(([fmt, loads, arg], i) => {
+    const { objectPath } = compileTestSource(`snprintf_fmt_${i}`, `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+char LICENSE[] SEC("license") = "GPL";
+SEC("xdp")
+int fuzz(struct xdp_md *ctx) {
+  char s[8] = "hello"; char t[16];
+  __u64 a[] = { ${arg === 's' ? '(__u64)(long)s' : arg} };
+  static const char f[] = "${fmt}";
+  return bpf_snprintf(t, sizeof(t), f, a, sizeof(a)) > 3 ? XDP_PASS : XDP_DROP;
+}
+`);
+    const v = verdicts(objectPath, [PACKET]);
+    assert.equal(v.kernel, loads, `"${fmt}": the kernel ${loads ? 'refuses' : 'loads'} it (the case is wrong)`);
+    assert.deepEqual(v.sim, { interp: loads, compiled: loads }, `"${fmt}": run must ${loads ? 'not ' : ''}report a refusal`);
+  });
+});
