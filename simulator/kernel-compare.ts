@@ -280,7 +280,7 @@ export function compareWithKernel(
     const objFile = join(tmp, `${objName}.o`);
     writeFileSync(objFile, patched);
     frames.forEach(({ frame }, i) => writeFileSync(join(tmp, `in.${i}`), frame));
-    writeFileSync(join(tmp, 'seed.batch'), batch.join('\n') + '\n');
+    writeFileSync(join(tmp, 'seed.sh'), seedScript(batch, tmp));
     // pinmaps into the bpffs root: LIBBPF_PIN_BY_NAME maps are pinned there by libbpf itself, and bpftool's pinmaps
     // accepts them only when its directory is their pin root. Pinning keeps a PROG_ARRAY's slots after bpftool exits.
     const { create, reuse } = loaderSizedMaps(obj, session, opts.maxEntries, notes);
@@ -289,7 +289,7 @@ export function compareWithKernel(
       ...create,
       `bpftool prog loadall "$T/${objName}.o" ${PROGS_DIR}${reuse} pinmaps ${PRIVATE_BPFFS} > "$T/load.log" 2>&1 || exit 91`,
       `[ -e ${PROGS_DIR}/${program} ] || exit 93`,
-      batch.length ? `bpftool batch file "$T/seed.batch" > "$T/seed.log" 2>&1 || exit 92` : ':',
+      batch.length ? `sh "$T/seed.sh" > "$T/seed.log" 2>&1 || exit 92` : ':',
       // On CPU 0, like the simulator's session, so that per-CPU map values land in the same column.
       `i=0; while [ $i -lt ${frames.length} ]; do`,
       // data_size_out: room for the frame and what the program may add (bpftool's default is smaller than a jumbo frame).
@@ -354,6 +354,38 @@ export function compareWithKernel(
     rmSync(tmp, { recursive: true, force: true });
   }
 }
+
+/**
+ * bpftool's batch files take at most 4,096 words and 65,536 characters a line (BATCH_ARG_NB_MAX, BATCH_LINE_LEN_MAX:
+ * "Argument list too long"), and `hex` gives every byte as a word of its own, so a key or value of more than about
+ * 4,000 bytes (a load balancer's service table entry) cannot be seeded through one. The seed commands, in their order:
+ * runs of short ones through batch files `seed.N.batch` in TMP, each long one as a bpftool command line of its own.
+ * Returns the shell script that applies them.
+ */
+export function seedScript(commands: string[], tmp: string): string {
+  const out: string[] = ['set -e'];
+  let run: string[] = [];
+  const flush = () => {
+    if (!run.length) return;
+    const n = out.length;
+    writeFileSync(join(tmp, `seed.${n}.batch`), run.join('\n') + '\n');
+    out.push(`bpftool batch file ${sq(join(tmp, `seed.${n}.batch`))}`);
+    run = [];
+  };
+  for (const c of commands) {
+    if (c.length < BATCH_LINE_MAX && c.split(' ').length < BATCH_WORDS_MAX) {
+      run.push(c);
+      continue;
+    }
+    flush();
+    out.push(`bpftool ${c}`);
+  }
+  flush();
+  return out.join('\n') + '\n';
+}
+/** Below bpftool's batch limits (4,096 words, 65,536 characters a line), with room for its own counting. */
+const BATCH_WORDS_MAX = 4000;
+const BATCH_LINE_MAX = 60000;
 
 const BPFTOOL_MAP_TYPES: Record<number, string> = {
   1: 'hash', 2: 'array', 3: 'prog_array', 4: 'perf_event_array', 5: 'percpu_hash', 6: 'percpu_array', 9: 'lru_hash',
