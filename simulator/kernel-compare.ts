@@ -121,9 +121,14 @@ const spacedHex = (h: string) => (h.match(/../g) ?? []).join(' ');
 // always flips; the third is 2 mod 4 away, so bit 1 always flips; the second and third differ in every byte from the
 // default origin (0xe8d4a51000), so the high bytes of a timestamp change too. The fourth runs the packets back to back
 // as the kernel side does, BACK_TO_BACK_NS apart whatever the capture says (see variantTsNs). The fifth and sixth
-// (random numbers all zeros, all ones; variantOptions) have origins of their own.
+// (random numbers all zeros, all ones; variantOptions) have origins of their own. In the seventh the clock also moves
+// on with every reading (CLOCK_STEP_NS), as the kernel's does while a packet runs: values made of the time between
+// two readings (a latency counter: the kernel's is some hundreds of nanoseconds a packet, the other runs' 0) change.
 export const VARIANT_CLOCKS = [1_000_000_000_000n + 4_000_000n * 0x123_4567n + 1n, 0x0fed_cba9_8765_4321n, 0x1357_9bdf_0246_8acen, 0x2b3c_4d5e_6f70_8193n,
-  0x3c4d_5e6f_7081_92a5n, 0x4d5e_6f70_8192_a3b6n];
+  0x3c4d_5e6f_7081_92a5n, 0x4d5e_6f70_8192_a3b6n, 0x5e6f_7081_92a3_b4c7n];
+/** The seventh variant's step per clock reading: odd, and non-zero in each of its three bytes, so that a sum of such
+ * differences changes its low three bytes (the kernel's elapsed nanoseconds, summed over a run, reach them). */
+export const CLOCK_STEP_NS = 0x01_0305n;
 
 /**
  * The spacing of the back-to-back variant: about what separates two test runs of the kernel side (10 us here), odd
@@ -157,7 +162,7 @@ export function variantOptions(base: SessionOptions, i: number): SessionOptions 
     const p = new Prandom((seed ^ (i === 1 ? 0x5bd1e995 : i === 2 ? 0x9e3779b9 : 0x27d4eb2f)) >>> 0);
     prandom = () => p.next();
   }
-  return { ...base, clockOriginNs: VARIANT_CLOCKS[i], prandom };
+  return { ...base, clockOriginNs: VARIANT_CLOCKS[i], prandom, ...(i === 6 ? { clockStepNs: CLOCK_STEP_NS } : {}) };
 }
 
 type MapsJson = ReturnType<Session['mapsJson']>;

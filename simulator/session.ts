@@ -92,6 +92,12 @@ export interface SessionOptions {
   prandom?: () => number;
   /** What bpf_ktime_get_ns returns at the first packet (default 1000 s of uptime). */
   clockOriginNs?: bigint;
+  /**
+   * Each reading of the clock moves it on by this much (default: it stands still while a packet runs). Compare's
+   * variant runs use it to find values made of the time a packet took (a latency counter), which the kernel's clock
+   * makes non-zero.
+   */
+  clockStepNs?: bigint;
   budget?: number;
   /** Initial map contents in the --maps JSON schema. */
   maps?: unknown;
@@ -216,8 +222,10 @@ export class Session {
     }
     const prng = new Prandom(options.seed ?? 1);
     const clock = (this.clock = new CaptureClock(options.clockOriginNs));
+    const step = options.clockStepNs ?? 0n;
+    let moved = 0n;
     this.env = {
-      nowNs: () => clock.now(),
+      nowNs: step === 0n ? () => clock.now() : () => clock.now() + (moved += step),
       prandom: options.prandom ?? (() => prng.next()),
       cpu: options.cpu ?? 0,
       nrCpus,
