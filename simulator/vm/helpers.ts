@@ -16,7 +16,7 @@ import type { Environment, PerfRecord, RedirectTarget, RunResult, XdpBuff } from
 import { execute, type ExecOptions, type FastHelper, type FastHelpers, type HelperCall, type HelperOutcome, type ProgramImage } from './interpreter.ts';
 import { Memory, REGION_BIAS, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, REGION_PACKET, VmFault, addrOf, offsetOf, regionOf } from './memory.ts';
 import { mapSpecialFields, type BpfMap, type MapEntry, type MapTable } from './maps.ts';
-import { formatPrintk, formatPrintkParts, printkOutput } from './helper-impl/printk.ts';
+import { formatPrintk, formatPrintkSized } from './helper-impl/printk.ts';
 import { csumDiff, csumDiffAt } from './helper-impl/csum.ts';
 import { copyPacket, kernelNofaultAllowed } from './helper-impl/copy.ts';
 import { fibLookup } from './helper-impl/fib.ts';
@@ -455,18 +455,19 @@ const IMPLEMENTED: [number, HelperImpl][] = [
     const fmtText = readByteString(h.mem, r[3]);
     if (fmtText === undefined) throw new VmFault('helper-misuse', 'bpf_snprintf: argument 3 must be a constant NUL-terminated format string', c.pc);
     const fmt = Uint8Array.from(fmtText + '\0', (ch) => ch.charCodeAt(0));
-    const parts = formatPrintkParts(fmt, args, (addr: bigint) => readByteString(h.mem, addr), (addr: bigint, len: number) => {
+    const text = formatPrintkSized(fmt, args, (addr: bigint) => readByteString(h.mem, addr), (addr: bigint, len: number) => {
       try {
         return h.mem.bytes(addr, len, false, c.pc, 'bpf_snprintf %pI argument');
       } catch {
         return undefined;
       }
-    });
+    }, size);
     // The format is a constant the verifier checks against data_len at load time (too few arguments, an unknown
     // conversion: the program is refused).
-    if (parts === undefined) throw new VmFault('helper-misuse', 'bpf_snprintf: the format string is invalid or needs more arguments than data_len gives; the verifier refuses the program', c.pc);
-    // bstr_printf leaves out an address or string formatted beforehand once the buffer is full (printk.ts PrintkPart).
-    const out = Uint8Array.from(printkOutput(parts, size), (ch) => ch.charCodeAt(0) & 0xff);
+    if (text === undefined) throw new VmFault('helper-misuse', 'bpf_snprintf: the format string is invalid or needs more arguments than data_len gives; the verifier refuses the program', c.pc);
+    // What bstr_printf makes of it in `size` bytes (an address or string formatted beforehand is left out once the
+    // buffer is full: printk.ts formatPrintkSized).
+    const out = Uint8Array.from(text, (ch) => ch.charCodeAt(0) & 0xff);
     if (size > 0) {
       const dst = h.mem.bytes(r[1], size, true, c.pc, 'bpf_snprintf str (argument 1)');
       const n = Math.min(out.length, size - 1);

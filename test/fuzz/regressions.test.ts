@@ -598,7 +598,9 @@ int prog(struct xdp_md *ctx) {
 // %pI4 %pi4 %pI6 %pi6 %pks %pus %pB are formatted before bstr_printf runs, which copies them without the width and
 // leaves them out of the length once the buffer is full ("ab%pI4" into 2 bytes returns 3, not 11); letters and digits
 // right after any %p conversion are swallowed ("%pI4xyz", "%pI6c", "%pSR"); %ps %pS %pB of an address in no symbol
-// print 0x and hex; bytes 0x80-0xff in the format and in %s strings print as themselves. Each case's rc and text go
+// print 0x and hex; bytes 0x80-0xff in the format and in %s strings print as themselves; after a piece left out, the
+// next conversions read the bytes of its text as their arguments ("%llX%012pI4%li" into 16 bytes: the long is the text
+// "0.0.0.0"). Each case's rc and text go
 // into the packet; both engines against the kernel.
 const SNPRINTF_CASES: [string, number, string][] = [
   ['%12pI4|', 32, 'ip'], ['%-12pi4|', 32, 'ip'], ['%10pks|', 32, 's'], ['%10s|', 32, 's'], ['ab%pI4', 2, 'ip'],
@@ -607,6 +609,8 @@ const SNPRINTF_CASES: [string, number, string][] = [
   ['%05pI4', 32, 'ip'], ['%pI4xyz|', 32, 'ip'], ['%pi6ab:', 32, 'ip'], ['%pI6c|', 40, 'ip'], ['%pxyz|', 32, '5'],
   ['%ps%d|', 32, '5, 6'], ['%20ps|', 32, '5'], ['%-20pS|', 32, '0x1234'], ['%pSR|', 32, '5'], ['%pB|', 32, '0xabc'],
   ['%pB', 2, '0xabc'], ['%pBx', 32, '0'], ['%d\\xe9\\x80|', 32, '5'], ['[%s]', 32, 'hi'], ['%5s|', 4, 'hi'],
+  // A piece left out is not stepped over either: the conversions after it read its text (xfuzz seed 2228240).
+  ['%llX%012pI4%li', 16, '-2147483648, 12, 77'], ['%pks.%d%pI4%llx', 3, 's, 5, ip, 7'], ['%c%c%pks%c%s%d', 1, '65, 66, s, 67, s, 9'],
 ];
 
 test('regressions: bpf_snprintf leaves addresses and strings formatted beforehand without width, and out of the length once full', (t) => {
@@ -645,6 +649,7 @@ ${calls.join('\n')}
   assert.equal(text(19), '                 0x5|');
   assert.equal(text(25), '5\xe9\x80|');
   assert.equal(text(26), '[h\xe9\x85]');
+  assert.equal(rc(28), 34); // 16 hex digits and 13563782106918448, the bytes of "0.0.0.0\0" read as a long
 });
 
 // Formats bpf_bprintf_prepare refuses at load (the verifier checks the constant format): %s, %pks, %pus followed by a

@@ -38,35 +38,33 @@ function ipv6(b: Uint8Array, colons: boolean): string {
   return groups.join(':');
 }
 
-/**
- * A piece of formatted text. `pre` marks what bpf_bprintf_prepare formats before the kernel's bstr_printf runs (%pI4
- * %pi4 %pI6 %pi6 as text, the strings of %pks %pus, %pB): bstr_printf copies such a piece without the conversion's
- * width or flags, and only while its output still has room: a piece that starts at or past the end of the buffer is
- * neither written nor counted in the length returned (measured on 6.18: bpf_snprintf(t, 2, "ab%pI4", ...) returns 3).
- */
-export interface PrintkPart {
-  text: string;
-  pre: boolean;
-}
-
 /** Format `fmt` (NUL-terminated bytes) with `args`; undefined when the kernel would return -EINVAL. */
 export function formatPrintk(fmt: Uint8Array, args: bigint[], readStr: ReadString, readBytes?: ReadBytes): string | undefined {
-  return formatPrintkParts(fmt, args, readStr, readBytes)?.map((p) => p.text).join('');
+  return formatPrintkSized(fmt, args, readStr, readBytes, Infinity);
 }
+
+/** A conversion of the format, as bpf_bprintf_prepare leaves it for bstr_printf. */
+type Item =
+  | { t: 'lit'; text: string }
+  | { t: 'num'; size: 4 | 8; conv: string; flags: string; width: number }
+  | { t: 'chr' | 'str'; flags: string; width: number }
+  | { t: 'pre' }
+  | { t: 'ptr'; sym: boolean; flags: string; width: number };
 
 /**
- * What bstr_printf makes of `parts` in a buffer of `size` bytes: the text it would write given room (pieces formatted
- * beforehand left out once the output reached the end) and so its length (bpf_snprintf returns length + 1). The buffer
- * holds the first size - 1 bytes of the text and a NUL.
+ * The text the kernel's bstr_printf produces into a buffer of `size` bytes (its length is what it returns; the buffer
+ * holds the first size - 1 bytes and a NUL), or undefined for a format bpf_bprintf_prepare refuses.
+ *
+ * Two steps, as in the kernel. bpf_bprintf_prepare writes each argument into a byte buffer: numbers and plain pointers
+ * 4-byte aligned (4 or 8 bytes), %c one byte, %s/%pks/%pus the string and a NUL, and %pI4 %pi4 %pI6 %pi6 %pB already
+ * formatted as text and a NUL. bstr_printf then reads them back while it formats. It copies a piece formatted
+ * beforehand without the conversion's width or flags, and only while the output has room: once the output has reached
+ * the end of the buffer the piece is neither written nor counted, and its bytes are not stepped over either, so the
+ * conversions after it read the piece's text as their arguments (measured on 6.18: "ab%pI4" into 2 bytes returns 3;
+ * "%llX%pI4%li" into 16 bytes prints the address's text "0.0.0.0" as the long 13563782106918448). Letters and digits
+ * right after any %p conversion are swallowed (%pI4xyz prints the address alone).
  */
-export function printkOutput(parts: PrintkPart[], size: number): string {
-  let text = '';
-  for (const p of parts) if (!p.pre || text.length < size) text += p.text;
-  return text;
-}
-
-/** formatPrintk's pieces (see PrintkPart); undefined when the kernel would return -EINVAL. */
-export function formatPrintkParts(fmt: Uint8Array, args: bigint[], readStr: ReadString, readBytes?: ReadBytes): PrintkPart[] | undefined {
+export function formatPrintkSized(fmt: Uint8Array, args: bigint[], readStr: ReadString, readBytes: ReadBytes | undefined, size: number): string | undefined {
   const end = fmt.indexOf(0);
   // One character a byte (TextDecoder's 'latin1' is windows-1252, which moves 0x80-0x9f). bpf_bprintf_prepare refuses
   // an ASCII byte that is neither printable nor white space: 0x01-0x08, 0x0e-0x1f, 0x7f (measured on 6.18: "a\x01" and
@@ -76,24 +74,36 @@ export function formatPrintkParts(fmt: Uint8Array, args: bigint[], readStr: Read
     if ((b < 0x20 && (b < 9 || b > 13)) || b === 0x7f) return undefined;
     text += String.fromCharCode(b);
   }
-  const parts: PrintkPart[] = [];
-  let out = '';
+  const items: Item[] = [];
+  const bin: number[] = [];
+  const lit = (t: string): void => {
+    const last = items[items.length - 1];
+    if (last?.t === 'lit') last.text += t;
+    else items.push({ t: 'lit', text: t });
+  };
+  const put = (v: bigint, n: number): void => {
+    while (bin.length % 4) bin.push(0);
+    for (let k = 0; k < n; k++) bin.push(Number((v >> BigInt(8 * k)) & 0xffn));
+  };
+  const putString = (t: string): void => {
+    for (let k = 0; k < t.length; k++) bin.push(t.charCodeAt(k) & 0xff);
+    bin.push(0);
+  };
   const pre = (t: string): void => {
-    if (out) parts.push({ text: out, pre: false });
-    out = '';
-    parts.push({ text: t, pre: true });
+    putString(t);
+    items.push({ t: 'pre' });
   };
   let argi = 0;
   const nextArg = (): bigint | undefined => (argi < args.length ? args[argi++] : undefined);
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
     if (ch !== '%') {
-      out += ch;
+      lit(ch!);
       continue;
     }
     i++;
     if (text[i] === '%') {
-      out += '%';
+      lit('%');
       continue;
     }
     let flags = '';
@@ -114,29 +124,23 @@ export function formatPrintkParts(fmt: Uint8Array, args: bigint[], readStr: Read
     const v64 = BigInt.asUintN(64, raw);
     switch (conv) {
       case 'd':
-      case 'i': {
-        const n = long ? BigInt.asIntN(64, v64) : BigInt.asIntN(32, v64);
-        const sign = n < 0n ? '-' : flags.includes('+') ? '+' : flags.includes(' ') ? ' ' : '';
-        out += pad((n < 0n ? -n : n).toString(), sign, width, flags, true);
-        break;
-      }
+      case 'i':
       case 'u':
-        out += pad((long ? v64 : BigInt.asUintN(32, v64)).toString(), '', width, flags, true);
-        break;
       case 'x':
-      case 'X': {
-        const s = (long ? v64 : BigInt.asUintN(32, v64)).toString(16);
-        out += pad(conv === 'X' ? s.toUpperCase() : s, '', width, flags, true);
+      case 'X':
+        put(v64, long ? 8 : 4);
+        items.push({ t: 'num', size: long ? 8 : 4, conv, flags, width });
         break;
-      }
       case 'c':
         if (long) return undefined;
-        out += pad(String.fromCharCode(Number(v64 & 0xffn)), '', width, flags, false);
+        bin.push(Number(v64 & 0xffn));
+        items.push({ t: 'chr', flags, width });
         break;
       case 's':
         // bpf_bprintf_prepare: %s (and %pks, %pus) must be followed by the end, white space or punctuation.
         if (long || !spaceOrPunct(text[i + 1])) return undefined;
-        out += pad(readStr(v64) ?? '', '', width, flags, false);
+        putString(readStr(v64) ?? '');
+        items.push({ t: 'str', flags, width });
         break;
       case 'p': {
         if (long) return undefined;
@@ -166,14 +170,63 @@ export function formatPrintkParts(fmt: Uint8Array, args: bigint[], readStr: Read
         // %ps %pS %pB: a symbol; no address a program has is in a kernel symbol, and then the kernel prints 0x and
         // the hex digits (measured: %ps of 5 is '0x5'); %pB is formatted beforehand (no width).
         if (kind === 'B') pre(`0x${v64.toString(16)}`);
-        else if (kind === 's' || kind === 'S') out += pad(`0x${v64.toString(16)}`, '', width, flags, false);
-        else out += pad(v64.toString(16).padStart(16, '0'), '', width, flags, false);
+        else {
+          put(v64, 8);
+          items.push({ t: 'ptr', sym: kind === 's' || kind === 'S', flags, width });
+        }
         break;
       }
       default:
         return undefined;
     }
   }
-  if (out) parts.push({ text: out, pre: false });
-  return parts;
+  // bstr_printf: read the arguments back (get_arg: 4-byte aligned numbers, %c a byte, strings up to their NUL).
+  let rd = 0;
+  let out = '';
+  const read = (n: number): bigint => {
+    rd = (rd + 3) & ~3;
+    let v = 0n;
+    for (let k = 0; k < n; k++) v |= BigInt(bin[rd + k] ?? 0) << BigInt(8 * k);
+    rd += n;
+    return v;
+  };
+  const cstring = (): string => {
+    let t = '';
+    while (rd < bin.length && bin[rd] !== 0) t += String.fromCharCode(bin[rd++]!);
+    rd++;
+    return t;
+  };
+  for (const it of items) {
+    switch (it.t) {
+      case 'lit':
+        out += it.text;
+        break;
+      case 'num': {
+        const v64 = read(it.size);
+        const { conv, flags, width } = it;
+        if (conv === 'd' || conv === 'i') {
+          const n = it.size === 8 ? BigInt.asIntN(64, v64) : BigInt.asIntN(32, v64);
+          const sign = n < 0n ? '-' : flags.includes('+') ? '+' : flags.includes(' ') ? ' ' : '';
+          out += pad((n < 0n ? -n : n).toString(), sign, width, flags, true);
+        } else if (conv === 'u') out += pad(v64.toString(), '', width, flags, true);
+        else out += pad(conv === 'X' ? v64.toString(16).toUpperCase() : v64.toString(16), '', width, flags, true);
+        break;
+      }
+      case 'chr':
+        out += pad(String.fromCharCode(bin[rd++] ?? 0), '', it.width, it.flags, false);
+        break;
+      case 'str':
+        out += pad(cstring(), '', it.width, it.flags, false);
+        break;
+      case 'pre':
+        if (out.length < size) out += cstring();
+        break;
+      case 'ptr': {
+        const v64 = read(8);
+        out += pad(it.sym ? `0x${v64.toString(16)}` : v64.toString(16).padStart(16, '0'), '', it.width, it.flags, false);
+        break;
+      }
+    }
+  }
+  return out;
 }
