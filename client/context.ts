@@ -418,6 +418,7 @@ export class XdpLensContext implements vscode.Disposable {
     this.log(`${s.runId}: ${plural(s.packets, 'packet')} of ${s.capture} in ${formatDuration(ms)} (compile ${formatDuration(s.compileMs)}, run ${formatDuration(s.durationMs)}): ${runLensTitle(s, false)}`);
     if (s.attributionNote) this.log(s.attributionNote);
     if (s.outgoingNote) this.log(`note: ${s.outgoingNote}`);
+    if (s.lengthNote) this.log(`note: ${s.lengthNote}`);
     this.adoptRun({ params: full, summary: s, stamp, ms });
     if (s.cancelled) void vscode.window.showInformationMessage(`XDP: run cancelled after ${plural(s.packets, 'packet')}; showing ${s.packets === 1 ? 'it' : 'those'}.`);
     if (s.captureError) void vscode.window.showWarningMessage(`XDP: ${runErrorText(s.captureError, [params.capture])}; ${s.packets === 1 ? 'the packet before it is' : `the ${s.packets} packets before it are`} shown.`);
@@ -753,7 +754,7 @@ export class XdpLensContext implements vscode.Disposable {
     if (!this.lastRun) throw new Error('no run yet: use "XDP: Run on Capture..." first');
     let index = typeof arg === 'number' ? arg : arg && arg.kind === 'packet' ? arg.row.index : undefined;
     // Rows: the packets run and those listed as not run (outgoing), by capture number.
-    const total = this.lastRun.summary.packets + (this.lastRun.summary.outgoingNotRun ?? 0);
+    const total = this.lastRun.summary.packets + (this.lastRun.summary.outgoingNotRun ?? 0) + (this.lastRun.summary.lengthNotRun ?? 0);
     if (index === undefined) {
       const text = await vscode.window.showInputBox({
         title: 'XDP: Show Packet',

@@ -87,7 +87,7 @@ export class PacketView implements vscode.Disposable {
     if (!this.panel || !shown) return;
     const run = this.host.lastRun();
     if (run && run.runId !== shown.runId) {
-      if (shown.detail.index < run.packets + (run.outgoingNotRun ?? 0)) {
+      if (shown.detail.index < run.packets + (run.outgoingNotRun ?? 0) + (run.lengthNotRun ?? 0)) {
         const d = await this.host.request<PacketDetail>(PacketRequest, { runId: run.runId, index: shown.detail.index } satisfies PacketParams);
         if (this.panel && this.shown === shown) this.draw(d, run.runId);
       } else {

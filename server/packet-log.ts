@@ -5,7 +5,7 @@
 // line of the worker's twin. The same class fed the same values in the same order gives the same run.
 import { ACTIONS } from '../simulator/session.ts';
 import { RunStats, type RunStatsJson } from '../simulator/run-stats.ts';
-import type { CapturedPacket } from '../simulator/net/capture.ts';
+import { XDP_MAX_FRAME, XDP_MIN_FRAME, type CapturedPacket } from '../simulator/net/capture.ts';
 import type { RunExit, RunFault, RunOutcomeIssue, XdpAction } from './protocol.ts';
 import { SummaryStore, RecordIndex } from './summary-store.ts';
 
@@ -75,6 +75,15 @@ export class Interner {
 
 /** The action column's value for a packet the capturing host sent (CapturedPacket.outgoing): listed, not run. */
 export const NOT_RUN = 0xff;
+/** Why a NOT_RUN row was not run, by the code its retval column holds (notRunCode): as `xdp-lens run`'s "notRun". */
+export const NOT_RUN_REASONS = ['outgoing', 'too short', 'too long'] as const;
+/** A packet listed and not run: 0 sent by the capturing host, 1 shorter than an Ethernet header, 2 longer than
+ * BPF_PROG_TEST_RUN takes (net/capture.ts frameLengthNotRun); -1 when it runs. `pkt.frame` must hold the frame. */
+export function notRunCode(pkt: CapturedPacket): number {
+  if (pkt.outgoing) return 0;
+  const n = pkt.frame.length;
+  return n < XDP_MIN_FRAME ? 1 : n > XDP_MAX_FRAME ? 2 : -1;
+}
 const FIRST_FAULT_PACKETS = 10;
 
 /** A fault as the bookkeeping needs it (simulator Fault's fields). */
@@ -132,6 +141,7 @@ export interface PacketLogParts {
   stats: RunStatsJson;
   uninitStackReads: number;
   outgoing: number;
+  lengthNotRun?: number;
 }
 
 export class PacketLog {
@@ -159,6 +169,8 @@ export class PacketLog {
   private uninitStackReads = 0;
   /** Packets the capturing host sent: listed, not run (CapturedPacket.outgoing). */
   outgoing = 0;
+  /** Of those (`outgoing`), the packets not run for their length (NOT_RUN_REASONS 1 and 2). */
+  lengthNotRun = 0;
   /** A log handed over by another thread (`from`): its parts as they came. */
   private handed: PacketLogParts | undefined;
 
@@ -211,11 +223,13 @@ export class PacketLog {
     return Number(pkt.tsNs - this.firstTs!);
   }
 
-  /** A packet the capturing host sent: a row at its place, nothing run or counted. Its row index. */
-  outgoingRow(wireLen: number, time: number): number {
+  /** A packet listed and not run (`reason`: its NOT_RUN_REASONS index): a row at its place, nothing run or counted. Its row index. */
+  outgoingRow(wireLen: number, time: number, reason = 0): number {
     this.outgoing++;
+    if (reason !== 0) this.lengthNotRun++;
     const i = this.cols.push();
     this.cols.action[i] = NOT_RUN;
+    this.cols.retval[i] = reason;
     this.cols.len[i] = wireLen;
     this.cols.time[i] = time;
     return i;
@@ -341,6 +355,7 @@ export class PacketLog {
       stats: this.stats.json(),
       uninitStackReads,
       outgoing: this.outgoing,
+      lengthNotRun: this.lengthNotRun,
     };
   }
 
@@ -355,6 +370,7 @@ export class PacketLog {
     log.outcomeCounts.push(...p.outcomeCounts);
     log.actionCounts.set(p.actionCounts);
     log.outgoing = p.outgoing;
+    log.lengthNotRun = p.lengthNotRun ?? 0;
     log.handed = p;
     return log;
   }

@@ -169,6 +169,10 @@ export interface RunSummary {
    */
   outgoingNotRun?: number;
   outgoingNote?: string;
+  /** Packets shorter than an Ethernet header or longer than BPF_PROG_TEST_RUN takes: listed at their place, not run,
+   * not in `packets` nor any count (as `xdp-lens run`'s lengthNotRun); `lengthNote` says so in the CLI's words. */
+  lengthNotRun?: number;
+  lengthNote?: string;
   /** A run on live traffic (xdpLens/runLive): `capture` is the file the traffic was recorded into. */
   live?: RunLiveInfo;
   durationMs: number;
@@ -369,7 +373,7 @@ export interface RunPacketRow extends PacketRowBase {
 }
 /** Sent by the capturing host: not run, so no action, return value, exit or driver path (as `xdp-lens run --format jsonl`). */
 export interface NotRunPacketRow extends PacketRowBase {
-  notRun: 'outgoing';
+  notRun: 'outgoing' | 'too short' | 'too long';
   action?: undefined;
   retval?: undefined;
   file?: undefined;

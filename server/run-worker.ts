@@ -23,12 +23,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ACTIONS, type LoadOptions, type Session } from '../simulator/session.ts';
 import { ReturnLines } from '../simulator/return-lines.ts';
-import { openCapture, CaptureError, type CapturedPacket } from '../simulator/net/capture.ts';
+import { openCapture, CaptureError, XDP_MIN_FRAME, type CapturedPacket } from '../simulator/net/capture.ts';
 import { summarize } from '../simulator/net/dissect.ts';
 import { RxBatch, type Driver, type DriverPacket } from '../simulator/driver/rx.ts';
 import type { LoadedObject } from '../simulator/elf/types.ts';
 import { SummaryStore } from './summary-store.ts';
-import { NOT_RUN, PacketLog, newVerdict, type PacketLogParts, type PacketVerdict, type VerdictFault } from './packet-log.ts';
+import { NOT_RUN, notRunCode, PacketLog, newVerdict, type PacketLogParts, type PacketVerdict, type VerdictFault } from './packet-log.ts';
 
 /**
  * Packets the server's thread may run ahead of the worker (the ring's size, 11.5 MB): about 0.35 s of a run, what a
@@ -477,7 +477,7 @@ export function runWorkerMain(
      */
     // PRODUCED as last read: read again only once packet j is past it.
     let produced = 0;
-    const settle = (index: number, wireLen: number, time: number, line: number | undefined, twinAction: number, outgoing: boolean): boolean => {
+    const settle = (index: number, wireLen: number, time: number, line: number | undefined, twinAction: number, notRun: number): boolean => {
       if (j >= produced) produced = Atomics.load(ctrl, PRODUCED);
       for (let p = produced; p <= j; p = produced = Atomics.load(ctrl, PRODUCED)) {
         const s = Atomics.load(ctrl, STOP);
@@ -493,7 +493,7 @@ export function runWorkerMain(
       const o = (j % size) * SLOT;
       if (ring[o + 10] !== wireLen) throw new Error(`the run's worker thread is out of step with the run at packet ${j} (a capture changed while it ran?)`);
       const action = ring[o]!;
-      if (outgoing || action === NOT_RUN) log.outgoingRow(wireLen, time);
+      if (notRun >= 0 || action === NOT_RUN) log.outgoingRow(wireLen, time, notRun >= 0 ? notRun : 0);
       else {
         v.action = action;
         v.retval = ring[o + 1]! >>> 0;
@@ -548,14 +548,14 @@ export function runWorkerMain(
       if (oneRun) {
         for (let i = 0; i < n; i++) {
           lateAt = i;
-          if (!settle(bIndex[i]!, bWire[i]!, bTime[i]!, undefined, LATE, false)) return false;
+          if (!settle(bIndex[i]!, bWire[i]!, bTime[i]!, undefined, LATE, -1)) return false;
         }
         lateAt = -1;
         return true;
       }
       for (let i = 0; i < n; i++) {
         const line = twin!.batchLine(i);
-        if (!settle(bIndex[i]!, bWire[i]!, bTime[i]!, line === 0 ? undefined : line, ACTIONS.indexOf(twin!.batchAction(i)), false)) return false;
+        if (!settle(bIndex[i]!, bWire[i]!, bTime[i]!, line === 0 ? undefined : line, ACTIONS.indexOf(twin!.batchAction(i)), -1)) return false;
       }
       return true;
     };
@@ -580,7 +580,7 @@ export function runWorkerMain(
           const sec = pkt.tsSec;
           const nanos = pkt.tsNanos;
           const len = pkt.capLen;
-          if (at >= 0 && !pkt.outgoing && sec !== undefined && nanos !== undefined && nanos < 1_000_000_000 && sec >= 0 && len <= frameMax) {
+          if (at >= 0 && !pkt.outgoing && sec !== undefined && nanos !== undefined && nanos < 1_000_000_000 && sec >= 0 && len <= frameMax && len >= XDP_MIN_FRAME) {
             if (!batch.room(len) && !runBatch()) break;
             // The reader's buffer is another array after a record larger than it: the batch (empty then) follows it.
             if (batch.bytes !== reader.buffer) {
@@ -599,16 +599,17 @@ export function runWorkerMain(
         // The twin's line, before waiting for the server's thread to have run the packet (it does not depend on it).
         let line: number | undefined;
         let twinAction = -1;
-        if (!pkt.outgoing && twin && oneRun) {
+        const notRun = notRunCode(pkt);
+        if (notRun < 0 && twin && oneRun) {
           latePkt = pkt;
           twinAction = LATE;
-        } else if (!pkt.outgoing && twin) {
+        } else if (notRun < 0 && twin) {
           const sec = pkt.tsSec;
           const nanos = pkt.tsNanos;
           line = sec !== undefined && nanos !== undefined && nanos < 1_000_000_000 && sec >= 0 ? twin.runAt(pkt.frame, sec, nanos) : twin.run(pkt.frame, pkt.tsNs);
           twinAction = ACTIONS.indexOf(twin.action);
         }
-        if (!settle(pkt.index, pkt.wireLen, time, line, twinAction, !!pkt.outgoing)) break;
+        if (!settle(pkt.index, pkt.wireLen, time, line, twinAction, notRun)) break;
       }
       if (batch !== undefined) runBatch();
     } finally {

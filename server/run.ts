@@ -25,7 +25,7 @@ import { Driver, RxBatch, type DriverOptions, type DriverPacket } from '../simul
 import { PROFILES, DEFAULT_PROFILE, DRIVER_MODES, type DriverMode } from '../simulator/driver/profiles.ts';
 import { OutputCaptures } from '../simulator/driver/output.ts';
 import { rssQueueOf } from '../simulator/driver/rss.ts';
-import { openCapture, CaptureError, CaptureFeed, type CapturedPacket, type CaptureReader } from '../simulator/net/capture.ts';
+import { openCapture, CaptureError, CaptureFeed, FRAME_LENGTH_NOTE, XDP_MIN_FRAME, type CapturedPacket, type CaptureReader } from '../simulator/net/capture.ts';
 import { TcpdumpCapture, findExecutable, interfaceProblem, liveCaptureName } from './live.ts';
 import { summarize } from '../simulator/net/dissect.ts';
 import { dissectTree } from '../simulator/net/dissect-tree.ts';
@@ -38,7 +38,7 @@ import type { RunHooks } from '../simulator/vm/machine.ts';
 import { hookMachine, markReturns, ReturnLines } from '../simulator/return-lines.ts';
 import { RunWorker, warmSpare, type LineSource, type TwinPlan } from './run-worker.ts';
 import { SummaryStore, RecordIndex } from './summary-store.ts';
-import { PacketLog, newVerdict, sharedColumn, NOT_RUN, type Column, type ColumnType, type PacketVerdict } from './packet-log.ts';
+import { PacketLog, newVerdict, sharedColumn, NOT_RUN, NOT_RUN_REASONS, notRunCode, type Column, type ColumnType, type PacketVerdict } from './packet-log.ts';
 import { entryText, formatMapUpdate, objectMapFormats, type MapFormat } from '../simulator/btf-format.ts';
 import { runMaps, runMapsSeed, type RunMaps } from './maps.ts';
 import { MapsRequest, MapsSeedRequest, type MapsParams, type MapsResult, type MapsSeedParams, type MapsSeedResult } from './protocol.ts';
@@ -534,15 +534,17 @@ class RunRecorder {
   packet(pkt: CapturedPacket): void {
     const driver = this.prep.driver;
     const remote = this.remote;
-    if (pkt.outgoing) {
-      // Sent by the capturing host: XDP never sees it (as `xdp-lens run`). A row at its place, nothing run or counted.
+    const notRun = notRunCode(pkt);
+    if (notRun >= 0) {
+      // Sent by the capturing host, or a length no NIC hands XDP (shorter than an Ethernet header, longer than
+      // BPF_PROG_TEST_RUN takes): XDP never sees it (as `xdp-lens run`). A row at its place, nothing run or counted.
       if (remote) {
         remote.sendOutgoing(pkt.wireLen);
         this.sent++;
         this.sentOutgoing++;
         return;
       }
-      this.log.outgoingRow(pkt.wireLen, this.log.timeOf(pkt));
+      this.log.outgoingRow(pkt.wireLen, this.log.timeOf(pkt), notRun);
       if (this.summaries === 'here') this.log.cols.summaries.push(summarize(pkt.frame));
       return;
     }
@@ -644,7 +646,8 @@ class RunRecorder {
       ...(attributionNote ? { attributionNote } : {}),
       ...(refusals.list.length ? { verifierRefuses: refusals.json() } : {}),
       ...(uninitStackReads ? { uninitStackReads } : {}),
-      ...(log.outgoing ? { outgoingNotRun: log.outgoing, outgoingNote: outgoingNote(log.outgoing) } : {}),
+      ...(log.outgoing > log.lengthNotRun ? { outgoingNotRun: log.outgoing - log.lengthNotRun, outgoingNote: outgoingNote(log.outgoing - log.lengthNotRun) } : {}),
+      ...(log.lengthNotRun ? { lengthNotRun: log.lengthNotRun, lengthNote: FRAME_LENGTH_NOTE(log.lengthNotRun) } : {}),
       ...(extra.live ? { live: extra.live } : {}),
       durationMs: Math.round(performance.now() - t0),
       compileMs: Math.round(this.prep.compileMs),
@@ -835,7 +838,7 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
         if (batch !== undefined) {
           const at = reader.frameAt;
           const len = pkt.capLen;
-          if (at >= 0 && numericTime(pkt) && !pkt.outgoing && len <= frameMax) {
+          if (at >= 0 && numericTime(pkt) && !pkt.outgoing && len <= frameMax && len >= XDP_MIN_FRAME) {
             if (!batch.room(len)) runBatch();
             // The reader's buffer is another array after a record larger than it: the batch (empty then) follows it.
             if (batch.bytes !== reader.buffer) {
@@ -1203,7 +1206,7 @@ function pageSummaries(run: StoredRun, indices: ArrayLike<number>): string[] {
 }
 
 function row(run: StoredRun, i: number, summary: string): PacketRow {
-  if (run.action[i] === NOT_RUN) return { index: i, time: formatTime(run.time[i]!), len: run.len[i]!, summary, notRun: 'outgoing' };
+  if (run.action[i] === NOT_RUN) return { index: i, time: formatTime(run.time[i]!), len: run.len[i]!, summary, notRun: NOT_RUN_REASONS[run.retval[i]!] ?? 'outgoing' };
   return ranRow(run, i, summary);
 }
 
@@ -1267,8 +1270,9 @@ async function filterMatches(run: StoredRun, filter: Filter, token: Cancellation
         const pkt = nextPacket(reader);
         if (!(pkt && 'frame' in pkt)) break;
         const record = records.next(pkt);
-        // Outgoing packets were not run (nor are they now) and match no filter, as under `xdp-lens run --filter`.
-        if (pkt.outgoing) continue;
+        // Packets not run (outgoing, a length XDP never runs on) were not run (nor are they now) and match no filter,
+        // as under `xdp-lens run --filter`.
+        if (notRunCode(pkt) >= 0) continue;
         const r = driver?.receive(pkt.frame, pkt.tsNs);
         if (filter.test(factsOf(cols, i, pkt.frame, pkt.capLen, r, record))) idx[k++] = i;
         if (performance.now() > sliceEnd) {
@@ -1375,7 +1379,7 @@ async function filterRange(cols: FilterColumns, filter: Filter, capture: string,
       const pkt = nextPacket(reader);
       if (!(pkt && 'frame' in pkt)) break;
       const record = records.next(pkt);
-      if (i >= from && !pkt.outgoing && filter.test(factsOf(cols, i, pkt.frame, pkt.capLen, undefined, record))) idx[k++] = i;
+      if (i >= from && notRunCode(pkt) < 0 && filter.test(factsOf(cols, i, pkt.frame, pkt.capLen, undefined, record))) idx[k++] = i;
       if (token && performance.now() > sliceEnd) {
         await yieldToLoop();
         if (token.isCancellationRequested) return 'cancelled';
@@ -1574,7 +1578,10 @@ export async function packetDetail(p: PacketParams, token: CancellationToken): P
   });
   if (!run) return empty(`run ${p.runId} is no longer held by the server: run again`);
   if (!Number.isInteger(p.index) || p.index < 0 || p.index >= run.action.length) return empty(`packet ${p.index} is not in run ${p.runId} (0..${run.action.length - 1})`);
-  if (run.action[p.index] === NOT_RUN) return empty(`packet ${p.index} was sent by the capturing host (outgoing): not run, XDP runs only on received frames`);
+  if (run.action[p.index] === NOT_RUN) {
+    return empty(run.retval[p.index] === 0 ? `packet ${p.index} was sent by the capturing host (outgoing): not run, XDP runs only on received frames`
+      : `packet ${p.index} is ${run.retval[p.index] === 1 ? `shorter than an Ethernet header (${XDP_MIN_FRAME} bytes)` : 'longer than BPF_PROG_TEST_RUN takes'}: not run, no NIC hands XDP such a frame`);
+  }
   try {
     if (run.config.captureStamp && captureStamp(run.config.capture) !== run.config.captureStamp) return empty(`${run.config.capture} changed since the run: run again`);
   } catch (e) {
@@ -1613,7 +1620,7 @@ export async function packetDetail(p: PacketParams, token: CancellationToken): P
       const pkt = nextPacket(reader);
       if (!(pkt && 'frame' in pkt)) return empty(`the capture ended before packet ${p.index}`);
       if (i < p.index) {
-        if (!pkt.outgoing) driver.receive(pkt.frame, pkt.tsNs); // outgoing: not run in the run either
+        if (notRunCode(pkt) < 0) driver.receive(pkt.frame, pkt.tsNs); // outgoing, or a length XDP never runs on: not run in the run either
         if (performance.now() > sliceEnd) {
           await yieldToLoop();
           if (token.isCancellationRequested) return empty('cancelled');

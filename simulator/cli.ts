@@ -15,7 +15,7 @@ import { PROFILES, DEFAULT_PROFILE, DRIVER_MODES, MODE_EXPLANATIONS, type Driver
 import { OutputCaptures } from './driver/output.ts';
 import { rssQueueOf } from './driver/rss.ts';
 import type { SourceLoc } from './isa/insn.ts';
-import { openCapture, CaptureError, linkHeaderNote, nothingRanError, LINKTYPE, type CapturedPacket, type InPlaceRecords } from './net/capture.ts';
+import { openCapture, CaptureError, linkHeaderNote, nothingRanError, frameLengthNotRun, FRAME_LENGTH_NOTE, XDP_MIN_FRAME, XDP_MAX_FRAME, LINKTYPE, type CapturedPacket, type InPlaceRecords } from './net/capture.ts';
 import { summarize, SummaryCache } from './net/dissect.ts';
 import { diffPrograms, fileAtRevision, formatDiffRow, formatDiffSummary } from './diff.ts';
 import { compileFilter, formatFilterError, FilterError, namesRecordFields, recordFacts, recordTime, type Filter, type PacketFacts } from './filter.ts';
@@ -488,6 +488,7 @@ function cmdRun(argv: string[]): number {
   let truncated = 0;
   let outgoing = 0;
   let otherLink = 0;
+  let lengthNotRun = 0;
   let checksumBroken = 0;
   let firstTs: bigint | undefined;
   let t0Sec: number | undefined;
@@ -703,7 +704,7 @@ function cmdRun(argv: string[]): number {
         const len = at >= 0 ? pkt.capLen : pkt.frame.length;
         // A cooked record's header is not kept with a batched frame: not batched for a filter of sll.* fields. A batch
         // over the reader's buffer takes only frames in it (at >= 0; all of them in an Ethernet pcap).
-        if (pkt.tsSec !== undefined && pkt.tsNanos! < 1_000_000_000 && pkt.tsSec >= 0 && !pkt.outgoing && !pkt.otherLink && len <= frameMax && pkt.capLen === len && !(filterRecord && pkt.linkHeader) && (at >= 0 || !inPlace)) {
+        if (pkt.tsSec !== undefined && pkt.tsNanos! < 1_000_000_000 && pkt.tsSec >= 0 && !pkt.outgoing && !pkt.otherLink && len <= frameMax && len >= XDP_MIN_FRAME && pkt.capLen === len && !(filterRecord && pkt.linkHeader) && (at >= 0 || !inPlace)) {
           if (!batch.room(len)) runBatch();
           let i: number;
           if (at < 0) i = batch.add(pkt.frame, pkt.tsSec, pkt.tsNanos!);
@@ -727,11 +728,13 @@ function cmdRun(argv: string[]): number {
         // Not batched: its frame as an array.
         if (at >= 0) pkt.frame = reader.frameView();
       }
-      if (pkt.outgoing || pkt.otherLink) {
+      if (pkt.outgoing || pkt.otherLink || pkt.frame.length < XDP_MIN_FRAME || pkt.frame.length > XDP_MAX_FRAME) {
         // Sent by the capturing host (`tcpdump -i any` records both directions), or from a pcapng interface of a link
-        // type XDP is never handed (Wi-Fi, USB): XDP never sees it. Listed, not run.
+        // type XDP is never handed (Wi-Fi, USB), or shorter than an Ethernet header / longer than the kernel takes:
+        // XDP never sees it. Listed, not run.
         if (pkt.outgoing) outgoing++;
-        else otherLink++;
+        else if (pkt.otherLink) otherLink++;
+        else lengthNotRun++;
         if (filterRecord) {
           firstRecTs ??= recordTime(pkt);
           prevTs = recordTime(pkt);
@@ -767,6 +770,7 @@ function cmdRun(argv: string[]): number {
     truncated,
     ...(outgoing ? { outgoingNotRun: outgoing } : {}),
     ...(otherLink ? { otherLinkNotRun: otherLink } : {}),
+    ...(lengthNotRun ? { lengthNotRun } : {}),
     driver: { mode, profile: profile.name, queues, counters: driver.stats() },
     ...(outputs ? { outputs: outputs.files() } : {}),
     ...(captureError ? { captureError: captureError.message } : {}),
@@ -807,6 +811,7 @@ function cmdRun(argv: string[]): number {
     if (truncated) out(`${truncated} were captured shorter than on the wire (snap length) and ran as captured`);
     if (outgoing) out(OUTGOING_NOTE(outgoing));
     if (otherLink) out(OTHER_LINK_NOTE(otherLink));
+    if (lengthNotRun) out(FRAME_LENGTH_NOTE(lengthNotRun));
     if (session.usesConntrack()) {
       const n = session.conntrackJson().length;
       out(`conntrack: ${n} connection${n === 1 ? '' : 's'} in the table after the run (listed by --format jsonl as "conntrack")`);
@@ -821,6 +826,7 @@ function cmdRun(argv: string[]): number {
   }
   if (outgoing && format !== 'table') err(`xdp-lens: note: ${OUTGOING_NOTE(outgoing)}\n`);
   if (otherLink && format !== 'table') err(`xdp-lens: note: ${OTHER_LINK_NOTE(otherLink)}\n`);
+  if (lengthNotRun && format !== 'table') err(`xdp-lens: note: ${FRAME_LENGTH_NOTE(lengthNotRun)}\n`);
   const linkNote = linkHeaderNote(reader.otherLinkTypes);
   if (linkNote) err(`xdp-lens: note: ${linkNote}\n`);
   if (captureError) {
@@ -841,18 +847,20 @@ const OUTGOING_NOTE = (n: number) =>
 const OTHER_LINK_NOTE = (n: number) =>
   `${n} ${n === 1 ? 'packet was' : 'packets were'} captured on a pcapng interface of a link type XDP is never handed (listed as "notRun" with the link type) and not run, not counted`;
 
-/** A packet listed but not run: sent by the capturing host, or of a link type XDP never sees (its bytes are not Ethernet). */
+/** A packet listed but not run: sent by the capturing host, or of a link type XDP never sees (its bytes are not
+ * Ethernet), or of a length it never runs on (frameLengthNotRun). */
 const notRunSummary = (pkt: CapturedPacket) => (pkt.otherLink ? `${pkt.otherLink}, ${pkt.capLen} bytes` : summarize(pkt.frame));
+const notRunReason = (pkt: CapturedPacket): string => pkt.otherLink ?? (pkt.outgoing ? 'outgoing' : frameLengthNotRun(pkt.frame.length) ?? 'outgoing');
 
 /** jsonl of a packet not run: listed with its place and lengths, no action. */
 function outgoingJson(pkt: CapturedPacket): string {
-  return `{"packet":${pkt.index},"ts":"${packetTs(pkt)}","len":${pkt.wireLen},"caplen":${pkt.capLen},"summary":${JSON.stringify(notRunSummary(pkt))},"notRun":${JSON.stringify(pkt.otherLink ?? 'outgoing')}${pkt.truncated ? ',"truncated":true' : ''}}`;
+  return `{"packet":${pkt.index},"ts":"${packetTs(pkt)}","len":${pkt.wireLen},"caplen":${pkt.capLen},"summary":${JSON.stringify(notRunSummary(pkt))},"notRun":${JSON.stringify(notRunReason(pkt))}${pkt.truncated ? ',"truncated":true' : ''}}`;
 }
 
 function outgoingRow(pkt: CapturedPacket, relNs: number): string {
   let summary = notRunSummary(pkt);
   if (summary.length > 58) summary = summary.slice(0, 57) + '…';
-  return `${String(pkt.index).padStart(6)}  ${(relNs / 1e9).toFixed(6).padEnd(12)} ${String(pkt.wireLen).padStart(5)}  ${summary.padEnd(58)} (${pkt.otherLink ? 'other link type' : 'outgoing'}: not run)`;
+  return `${String(pkt.index).padStart(6)}  ${(relNs / 1e9).toFixed(6).padEnd(12)} ${String(pkt.wireLen).padStart(5)}  ${summary.padEnd(58)} (${pkt.otherLink ? 'other link type' : notRunReason(pkt)}: not run)`;
 }
 
 /** No checksum broken (shared: never modified). */

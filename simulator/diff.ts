@@ -15,7 +15,7 @@ import { Session, XdpLensError, loadProgramFileWithObject, type LoadOptions } fr
 import { Driver, type DriverPacket } from './driver/rx.ts';
 import { PROFILES, type DriverMode } from './driver/profiles.ts';
 import { rssQueueOf } from './driver/rss.ts';
-import { openCapture, CaptureError, nothingRanError } from './net/capture.ts';
+import { openCapture, CaptureError, nothingRanError, frameLengthNotRun } from './net/capture.ts';
 import { summarize } from './net/dissect.ts';
 import { ReturnLines } from './return-lines.ts';
 import { INPUT_LIMITS, readInputText } from './input.ts';
@@ -282,7 +282,8 @@ export function diffPrograms(oldPath: string, newPath: string, capture: string, 
       }
       if (!pkt) break;
       if (pkt.otherLink) notRun++;
-      if (pkt.outgoing || pkt.otherLink) continue; // sent by the capturing host, or not an Ethernet link: XDP never runs on it (as `run` leaves it out)
+      // Sent by the capturing host, not an Ethernet link, or a length no NIC hands XDP: XDP never runs on it (as `run` leaves it out).
+      if (pkt.outgoing || pkt.otherLink || frameLengthNotRun(pkt.frame.length)) continue;
       packets++;
       const ra = a.driver.receive(pkt.frame.slice(), pkt.tsNs);
       const x = result(a, pkt.frame, pkt.tsNs, ra);

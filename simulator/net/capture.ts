@@ -115,7 +115,7 @@ export interface CaptureReader {
   frameView(): Uint8Array;
   /**
    * With `inPlace`: the records wholly in `buffer` from here on that `next()` would leave in place, taken straight into
-   * `into` (no packet object): at most `max` of them, none longer than `frameMax` bytes nor with a timestamp of 10^9
+   * `into` (no packet object): at most `max` of them, none longer than `frameMax` bytes nor shorter than XDP_MIN_FRAME, nor with a timestamp of 10^9
    * nanoseconds or more; it stops before any other record, which `next()` then reads (and reports, when bad) as ever.
    * Returns how many it took (0: use `next()`); the reader is then where `next()` would have left it after them.
    */
@@ -886,7 +886,7 @@ class PcapReader extends BaseReader implements CaptureReader {
     while (i < end && have >= 16) {
       const o = pos - base;
       const incl = u32At(b, o + 8, le);
-      if (incl > MAX_CAPLEN || incl > frameMax || have - 16 < incl) break;
+      if (incl > MAX_CAPLEN || incl > frameMax || incl < XDP_MIN_FRAME || have - 16 < incl) break;
       const frac = u32At(b, o + 4, le);
       const ns = nano ? frac : frac * 1000;
       if (!(ns < 1_000_000_000)) break;
@@ -1208,6 +1208,24 @@ export function nothingRanError(file: string, notRun: number, links: ReadonlySet
     `(XDP Lens runs link types ${supportedList()})`
   );
 }
+
+/** Frame lengths XDP runs on, as BPF_PROG_TEST_RUN takes them (6.18, bpf_prog_test_run_xdp): at least an Ethernet
+ * header (bpf_test_init: EINVAL below 14 bytes), at most the linear part of a page (4096 - 256 headroom - 320
+ * skb_shared_info = 3520) and MAX_SKB_FRAGS (17) pages of fragments (ENOMEM above). Measured against the kernel in
+ * test/net/frame-length-not-run. No NIC hands XDP a frame outside them either. */
+export const XDP_MIN_FRAME = 14;
+export const XDP_MAX_FRAME = 3520 + 17 * 4096;
+
+/** Why a frame of `len` bytes is listed and not run ("notRun" in jsonl): shorter than an Ethernet header, or longer
+ * than the kernel takes; undefined when it runs. */
+export function frameLengthNotRun(len: number): 'too short' | 'too long' | undefined {
+  return len < XDP_MIN_FRAME ? 'too short' : len > XDP_MAX_FRAME ? 'too long' : undefined;
+}
+
+/** The note for `n` packets not run for their length (frameLengthNotRun). */
+export const FRAME_LENGTH_NOTE = (n: number): string =>
+  `${n} ${n === 1 ? 'packet was' : 'packets were'} shorter than an Ethernet header (${XDP_MIN_FRAME} bytes) or longer than ${XDP_MAX_FRAME} bytes ` +
+  `(listed as "notRun": "too short" / "too long") and not run, not counted: no NIC hands XDP such a frame and BPF_PROG_TEST_RUN refuses it (EINVAL / ENOMEM)`;
 
 /** The simulated NIC's own MAC address: the destination of unicast frames that arrive without one. */
 export const NIC_MAC = Uint8Array.of(0x02, 0x00, 0x00, 0x00, 0x00, 0x01);

@@ -61,7 +61,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#define MAX_OUT (64 * 1024)
+#define MAX_OUT (128 * 1024) /* a frame of up to 73152 bytes (linear part and 17 fragments, what BPF_PROG_TEST_RUN takes) and what a program adds */
 #ifndef BPF_F_XDP_DEV_BOUND_ONLY
 #define BPF_F_XDP_DEV_BOUND_ONLY (1U << 6)
 #endif
