@@ -611,6 +611,8 @@ const SNPRINTF_CASES: [string, number, string][] = [
   ['%pB', 2, '0xabc'], ['%pBx', 32, '0'], ['%d\\xe9\\x80|', 32, '5'], ['[%s]', 32, 'hi'], ['%5s|', 4, 'hi'],
   // A piece left out is not stepped over either: the conversions after it read its text (xfuzz seed 2228240).
   ['%llX%012pI4%li', 16, '-2147483648, 12, 77'], ['%pks.%d%pI4%llx', 3, 's, 5, ip, 7'], ['%c%c%pks%c%s%d', 1, '65, 66, s, 67, s, 9'],
+  // A plain pointer with a width is the number in that width, not 16 digits (xfuzz seeds 2228286, 2228313).
+  ['%12p|', 32, '0'], ['%-5px|', 32, '7'], ['%05px|', 32, '7'], ['%3px|', 32, '0x123456'], ['%+ 5p|%px', 32, '0, 7'],
 ];
 
 test('regressions: bpf_snprintf leaves addresses and strings formatted beforehand without width, and out of the length once full', (t) => {
@@ -650,6 +652,8 @@ ${calls.join('\n')}
   assert.equal(text(25), '5\xe9\x80|');
   assert.equal(text(26), '[h\xe9\x85]');
   assert.equal(rc(28), 34); // 16 hex digits and 13563782106918448, the bytes of "0.0.0.0\0" read as a long
+  assert.equal(text(31), '           0|');
+  assert.equal(text(33), '00007|');
 });
 
 // Formats bpf_bprintf_prepare refuses at load (the verifier checks the constant format): %s, %pks, %pus followed by a

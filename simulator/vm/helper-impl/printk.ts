@@ -172,7 +172,7 @@ export function formatPrintkSized(fmt: Uint8Array, args: bigint[], readStr: Read
         if (kind === 'B') pre(`0x${v64.toString(16)}`);
         else {
           put(v64, 8);
-          items.push({ t: 'ptr', sym: kind === 's' || kind === 'S', flags, width });
+          items.push({ t: 'ptr', sym: kind === 's' || kind === 'S', flags, width: widthText ? width : -1 });
         }
         break;
       }
@@ -223,7 +223,10 @@ export function formatPrintkSized(fmt: Uint8Array, args: bigint[], readStr: Read
         break;
       case 'ptr': {
         const v64 = read(8);
-        out += pad(it.sym ? `0x${v64.toString(16)}` : v64.toString(16).padStart(16, '0'), '', it.width, it.flags, false);
+        // The kernel's pointer_string: 16 hex digits with no width given, else the number in the width asked for
+        // (measured: "%12p" of NULL is 11 spaces and 0, "%05px" of 7 is 00007).
+        if (it.sym) out += pad(`0x${v64.toString(16)}`, '', it.width, it.flags, false);
+        else out += it.width < 0 ? v64.toString(16).padStart(16, '0') : pad(v64.toString(16), '', it.width, it.flags, true);
         break;
       }
     }
