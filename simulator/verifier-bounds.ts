@@ -21,7 +21,7 @@
 import type { Insn } from './isa/insn.ts';
 import type { LoadedObject, LoadedProgram } from './elf/types.ts';
 import { BPF_F_RDONLY_PROG, MapType } from './elf/types.ts';
-import { ATOMIC_LOAD_ACQ, CALL_HELPER, CALL_KFUNC, CALL_LOCAL, OPCODES, PSEUDO_IMM64, PSEUDO_MAP_FD, PSEUDO_MAP_IDX, PSEUDO_MAP_IDX_VALUE, PSEUDO_MAP_VALUE, aluVariant, type JmpOp, type OpcodeInfo } from './isa/opcodes.ts';
+import { ATOMIC_LOAD_ACQ, CALL_HELPER, CALL_KFUNC, CALL_LOCAL, OPCODES, PSEUDO_FUNC, PSEUDO_IMM64, PSEUDO_MAP_FD, PSEUDO_MAP_IDX, PSEUDO_MAP_IDX_VALUE, PSEUDO_MAP_VALUE, aluVariant, type JmpOp, type OpcodeInfo } from './isa/opcodes.ts';
 import { alu32, alu64, jumpTaken as cmp, refusedWhenReached } from './isa/alu.ts';
 import { mapSpecialFields } from './vm/maps.ts';
 import { helperName } from './isa/helper-names.ts';
@@ -83,7 +83,7 @@ export interface BoundsRefusal {
   /** The verifier's own words. */
   kernel: string;
   /** `unbounded` (a number it cannot bound), `too-complex` (8193 pending branches on its first path). */
-  rule: 'unbounded' | 'too-complex' | 'special-field' | 'gpl-only' | 'invalid-alu' | 'spill-size' | 'pointer-misuse' | 'dynptr' | 'kfunc-arg';
+  rule: 'unbounded' | 'too-complex' | 'special-field' | 'gpl-only' | 'invalid-alu' | 'spill-size' | 'pointer-misuse' | 'dynptr' | 'kfunc-arg' | 'kfunc' | 'call-depth' | 'tail-call-callback';
 }
 
 const X: Num = { k: 'num', ids: [] };
@@ -126,6 +126,20 @@ const DYNPTR_KFUNC_ARGS: ReadonlyMap<string, readonly number[]> = new Map([
 ]);
 /** Helper arguments (registers) that must point to an initialised dynptr: bpf_dynptr_read's src, write's and data's dst. */
 const DYNPTR_HELPER_ARGS: ReadonlyMap<number, number> = new Map([[201, 3], [202, 1], [203, 1]]);
+/**
+ * kfuncs the 6.18 kernel has but not for XDP programs (registered for TC, socket, cgroup or tracing programs only):
+ * check_kfunc_call refuses a call its walk reaches, before looking at an argument, "calling kernel function X is not
+ * allowed" (measured on 6.18 for each; a call it never reaches loads, test/vm/kfunc-unreachable). What to use instead.
+ */
+const NOT_XDP_KFUNCS: ReadonlyMap<string, string> = new Map([
+  ['bpf_dynptr_from_skb', 'in XDP the packet is a `struct xdp_md`: bpf_dynptr_from_xdp(ctx, 0, &ptr)'],
+  ['bpf_dynptr_from_skb_meta', 'in XDP the metadata is read between ctx->data_meta and ctx->data'],
+  ['bpf_sk_assign_tcp_reqsk', 'a TC (sched_cls) program may call it'],
+  ['bpf_sock_addr_set_sun_path', 'a cgroup sock_addr program may call it'],
+  ['bpf_sock_destroy', 'a socket iterator program may call it'],
+  ['bpf_sock_ops_enable_tx_tstamp', 'a sock_ops program may call it'],
+  ['bpf_cpumask_create', 'tracing, struct_ops and syscall programs may call it'],
+]);
 /** kfuncs after which the walk goes on (the dynptr ones); any other ends the path. */
 const CONTINUING_KFUNCS: ReadonlySet<string> = new Set([
   'bpf_dynptr_from_xdp', 'bpf_dynptr_slice', 'bpf_dynptr_adjust', 'bpf_dynptr_is_null', 'bpf_dynptr_is_rdonly', 'bpf_dynptr_size',
@@ -187,6 +201,57 @@ const MAX_PENDING = 1000;
  * nothing). `obj` gives the maps (value sizes, which are read-only).
  */
 export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: string }, program: Pick<LoadedProgram, 'insns' | 'funcs'> & Partial<Pick<LoadedProgram, 'kfuncs'>>): BoundsRefusal | undefined {
+  const late: { refusal?: BoundsRefusal } = {};
+  // A refusal of the walk comes first (do_check); the ones decided after it (check_max_stack_depth) only without one.
+  return boundsWalk(obj, program, late) ?? late.refusal;
+}
+
+/**
+ * check_max_stack_depth's "cannot tail call within callback": a callback the verifier's walk reached (so it marked
+ * it is_cb) calls, through static functions, one that tail-calls (measured on 6.18; the same program with the bpf_loop
+ * call behind a flag it reads as 0 loads; a tail call in the callback's own body is refused earlier, by do_check, which
+ * the bytecode tier reports). `callPc`: the callback-calling helper call; its r2 is written by `r2 = <callback> ll`
+ * in the straight line before it.
+ */
+function callbackTailCall(insns: readonly Insn[], infos: readonly (OpcodeInfo | undefined)[], funcs: ReadonlyMap<number, { global?: boolean }>, callPc: number): number | undefined {
+  let target: number | undefined;
+  for (let pc = callPc - 1; pc >= 0 && pc >= callPc - 24; pc--) {
+    const i = insns[pc]!, inf = infos[pc];
+    if (!inf && pc > 0 && infos[pc - 1]?.kind === 'lddw') continue; // the second half of an lddw
+    if (!inf || inf.kind === 'jump' || inf.kind === 'ja' || inf.kind === 'exit' || inf.kind === 'call') return undefined;
+    if (inf.kind === 'lddw' && i.dst === 2) {
+      if (i.src !== PSEUDO_FUNC) return undefined;
+      target = pc + 1 + i.imm;
+      break;
+    }
+    if (i.dst === 2 && inf.kind !== 'st' && inf.kind !== 'stx' && inf.kind !== 'atomic') return undefined;
+  }
+  if (target === undefined || !funcs.has(target)) return undefined;
+  const starts = [...funcs.keys()].sort((a, b) => a - b);
+  const end = (f: number) => starts.find((x) => x > f) ?? insns.length;
+  // Static functions the callback calls, transitively (not the callback itself).
+  const seen = new Set<number>([target]);
+  const work = [target];
+  while (work.length) {
+    const f = work.pop()!;
+    for (let pc = f; pc < end(f); pc++) {
+      const i = insns[pc]!;
+      if (infos[pc]?.kind !== 'call' || i.src !== CALL_LOCAL) continue;
+      const g = pc + 1 + i.imm;
+      const fn = funcs.get(g);
+      if (!fn || fn.global || seen.has(g)) continue;
+      seen.add(g);
+      work.push(g);
+      for (let q = g; q < end(g); q++) {
+        const t = insns[q]!;
+        if (infos[q]?.kind === 'call' && t.src === CALL_HELPER && t.imm === 12) return q;
+      }
+    }
+  }
+  return undefined;
+}
+
+function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, program: Pick<LoadedProgram, 'insns' | 'funcs'> & Partial<Pick<LoadedProgram, 'kfuncs'>>, late: { refusal?: BoundsRefusal }): BoundsRefusal | undefined {
   const insns: Insn[] = program.insns;
   const kfuncNames = program.kfuncs;
   const infos: (OpcodeInfo | undefined)[] = insns.map((i) => OPCODES[i.opcode]);
@@ -461,6 +526,12 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: stri
    */
   const kfuncCall = (st: St, pc: number, index: number): St[] | false => {
     const name = kfuncNames?.[index]?.name ?? '';
+    const other = NOT_XDP_KFUNCS.get(name);
+    if (other) {
+      const kernel = `calling kernel function ${name} is not allowed`;
+      refuse(pc, kernel, `The verifier refuses this call: ${kernel} (the kernel offers ${name} to other program types, not to XDP; ${other}).`, 'kfunc');
+      return false;
+    }
     const info = kfuncInfo(name);
     if (!info) return false;
     const r = st.regs;
@@ -806,7 +877,15 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: stri
             r[0] = { k: 'num', w: 0n, ids: [nextId++] };
             break;
           }
-          if (st.calls.length + 1 >= MAX_CALL_DEPTH) return false;
+          if (st.calls.length + 1 >= MAX_CALL_DEPTH) {
+            // check_func_call where the walk reaches the call (curframe + 1 >= MAX_CALL_FRAMES), in its words: the
+            // frame count it names is curframe + 2 (check_max_stack_depth's "... frames is too deep !" counts from
+            // the other end and is printed only for a call the walk never reached).
+            const kernel = `the call stack of ${st.calls.length + 2} frames is too deep`;
+            refuse(pc, kernel, `The verifier refuses this call: ${kernel} (a program may nest at most ${MAX_CALL_DEPTH} functions, ` +
+              'itself included, that are not inlined: mark some `static __always_inline`, or flatten the chain).', 'call-depth');
+            return false;
+          }
           const depth = st.calls.length + 1;
           st.calls = [...st.calls, { ret: pc + 1, saved: r.slice(6, 10) }];
           st.regs = [NONE, r[1]!, r[2]!, r[3]!, r[4]!, r[5]!, NONE, NONE, NONE, NONE, { k: 'stack', off: 0, frame: depth }];
@@ -816,6 +895,14 @@ export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: stri
         if (insn.src === CALL_KFUNC) return kfuncCall(st, pc, insn.imm);
         if (insn.src !== CALL_HELPER) return false;
         if (CALLBACK_HELPERS.has(insn.imm)) {
+          if (!late.refusal) {
+            const tc = callbackTailCall(insns, infos, funcs, pc);
+            if (tc !== undefined) {
+              late.refusal = { pc: tc, rule: 'tail-call-callback', kernel: 'cannot tail call within callback',
+                message: 'The verifier refuses this program: cannot tail call within callback (this bpf_tail_call is in a function that the callback ' +
+                  `of ${helperName(insn.imm) ?? 'a callback helper'} calls; make the tail call from the XDP function after the loop, e.g. with a flag the callback sets in its context).` };
+            }
+          }
           if ([1, 2, 3, 4, 5].some((i) => r[i]!.k === 'stack')) stackOpaque = true;
           stackPassed = true;
           // The callback is verified as its own walk (not followed here); it may write what it was given. The result

@@ -100,6 +100,10 @@ export function refusalsBeforeRun(obj: LoadedObject, program: LoadedProgram, mac
     const b = boundsRefusal(obj, program);
     // The 1M-instruction limit once, when verifier-limits.ts proved it already.
     if (b && !(big && b.kernel.startsWith('BPF program is too large'))) {
+      // The verifier's walk refused the deep call before check_max_stack_depth ran: its words, not the static ones.
+      if (b.rule === 'call-depth') {
+        for (let i = out.length - 1; i >= 0; i--) if (out[i]!.rule === 'stack' && / frames is too deep !$/.test(out[i]!.message)) out.splice(i, 1);
+      }
       const loc = program.lines[b.pc];
       out.push({ file: loc?.file, line: loc?.line, message: b.message, rule: b.rule, source: 'load' });
     }
