@@ -1274,6 +1274,18 @@ function scalarOp(op: string, w32: boolean, srcReg: boolean, ae: Exact | undefin
     const v = ae.tval & be.tval;
     return syncSimple(v, ae.umax < be.umax ? ae.umax : be.umax, v, (ae.tval | ae.tmask) & (be.tval | be.tmask) & ~v);
   }
+  // x + y of two non-negative ranges under 2^32 whose sum stays under 2^32 (scalar_min_max_add and its 32-bit half
+  // cannot overflow: the bounds add up; tnum_add), and x * c of one by a constant c >= 2 likewise (scalar_min_max_mul:
+  // the products of the bounds; tnum_mul). `(x * 3 + y) % 48` as an index: sums and products before the modulo.
+  const small32 = (e: Exact) => isSimple(e) && e.umax <= 0xffffffffn;
+  if (op === 'add' && small32(ae) && small32(be) && !isConst(ae) && !isConst(be) && ae.umax + be.umax <= 0xffffffffn) {
+    const [v, m] = tnumAdd(ae.tval, ae.tmask, be.tval, be.tmask);
+    return syncSimple(ae.umin + be.umin, ae.umax + be.umax, v, m);
+  }
+  if (op === 'mul' && small32(ae) && !isConst(ae) && isConst(be) && be.tval >= 2n && ae.umax * be.tval <= 0xffffffffn) {
+    const [v, m] = tnumMulConst(ae.tval, ae.tmask, be.tval);
+    return syncSimple(ae.umin * be.tval, ae.umax * be.tval, v, m);
+  }
   if (!isConst(be)) return undefined;
   const c = be.tval;
   if (op === 'lsh' && isFull(ae) && c > 0n && c < 64n && c !== 32n) return lowZeros(c);
@@ -1446,6 +1458,29 @@ function tnumAddConst(value: bigint, mask: bigint, c: bigint): [bigint, bigint] 
   const chi = sigma ^ sv;
   const mu = chi | mask;
   return [sv & ~mu & M64, mu];
+}
+
+/** tnum_add. */
+function tnumAdd(av: bigint, am: bigint, bv: bigint, bm: bigint): [bigint, bigint] {
+  const sm = (am + bm) & M64;
+  const sv = (av + bv) & M64;
+  const chi = ((sm + sv) & M64) ^ sv;
+  const mu = chi | am | bm;
+  return [sv & ~mu & M64, mu];
+}
+
+/** tnum_mul of a tnum and a constant (the kernel's loop over a's bits; b's mask is 0). */
+function tnumMulConst(value: bigint, mask: bigint, c: bigint): [bigint, bigint] {
+  let [mv, mm] = [0n, 0n];
+  let [av, am, b] = [value, mask, c];
+  while (av || am) {
+    // A certain 1 adds b's mask (none); an uncertain bit adds b as unknown bits.
+    if (!(av & 1n) && am & 1n) [mv, mm] = tnumAdd(mv, mm, 0n, b);
+    av >>= 1n;
+    am >>= 1n;
+    b = (b << 1n) & M64;
+  }
+  return tnumAdd((value * c) & M64, 0n, mv, mm);
 }
 
 function regKey(r: Reg): string {
