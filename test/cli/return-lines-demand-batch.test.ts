@@ -1,7 +1,7 @@
 // Return lines in 'demand' mode (issue 12): the twin's code leaves the line of some action open, and its line and action
-// depend on its packet alone, so the twin runs only for the frames whose real action is open. When most frames of a
-// batch were open, the twin runs the next batch whole in one batched run (ReturnLines.runBatch) instead of once per open
-// frame after the real run; when few were, it goes back to one run per open frame. Checked: both give every frame the
+// depend on its packet alone, so the twin runs only for the frames whose real action is open. When nearly all frames
+// of a batch (7 in 8) were open, the twin runs the next batch whole in one batched run (ReturnLines.runBatch) instead of
+// once per open frame after the real run; when fewer were, it goes back to one run per open frame. Checked: both give every frame the
 // line of the twin run beside every packet (the reference), the switch happens both ways, and through `xdp-lens run X.c
 // --format jsonl` the actions are the kernel's and the lines the reference's.
 import { test } from 'node:test';
@@ -110,7 +110,7 @@ test('demand return lines: batches of mostly open frames run the twin batched, t
       if (p.includes('p03')) {
         // Nearly every frame is passed through one of two returns: after the first batch the twin runs batched.
         assert.ok(r.runs.batched > r.frames / 2, `${p}/${size}: ${JSON.stringify(r.runs)} of ${r.frames} frames`);
-        assert.ok(r.runs.single <= size + 1, `${p}/${size}: one run per open frame only in the first batch (${JSON.stringify(r.runs)})`);
+        assert.ok(r.runs.single <= size + r.frames / 8, `${p}/${size}: one run per open frame mostly in the first batch (${JSON.stringify(r.runs)})`);
       }
     }
   }
