@@ -148,6 +148,12 @@ const CONTINUING_KFUNCS: ReadonlySet<string> = new Set([
 
 /** Helpers whose result the verifier knows as any 64-bit value (measured on 6.18: pointer math with it is refused). */
 const UNBOUNDED_HELPERS: ReadonlySet<number> = new Set([5 /* ktime_get_ns */, 118 /* jiffies64 */, 125 /* ktime_get_boot_ns */, 160 /* ktime_get_coarse_ns */, 208 /* ktime_get_tai_ns */, 28 /* csum_diff */]);
+/**
+ * Helpers whose first argument is the context (ARG_PTR_TO_CTX): tail_call, perf_event_output, xdp_adjust_head,
+ * xdp_adjust_meta, xdp_adjust_tail, fib_lookup, sk_lookup_tcp/udp, skc_lookup_tcp, check_mtu, xdp_get_buff_len,
+ * xdp_load_bytes, xdp_store_bytes.
+ */
+const CTX_FIRST_HELPERS: ReadonlySet<number> = new Set([12, 25, 44, 54, 65, 69, 84, 85, 99, 163, 188, 189, 190]);
 /** Helpers that return nothing the verifier lets the program read (r0 unreadable after them). */
 const VOID_HELPERS: ReadonlySet<number> = new Set([12 /* tail_call */, 132 /* ringbuf_submit */, 133 /* ringbuf_discard */, 94 /* spin_unlock */, 93 /* spin_lock */]);
 /** Helpers that only read the memory passed to them (stack slots survive). */
@@ -913,6 +919,15 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
           break;
         }
         const id = insn.imm;
+        // ARG_PTR_TO_CTX given a number (check_reg_type, the first argument the verifier looks at): a register whose
+        // range the walk knows is a number to the verifier too (a pointer is never given one).
+        const a1 = r[1]!;
+        if (CTX_FIRST_HELPERS.has(id) && a1.k === 'num' && a1.ex) {
+          const name = helperName(id) ?? `helper ${id}`;
+          refuse(pc, 'R1 type=scalar expected=ctx', `The verifier refuses this call: R1 type=scalar expected=ctx (${name} takes the program's context, ` +
+            'the `ctx` argument of the XDP function, unchanged; here r1 holds a number).', 'pointer-misuse');
+          return false;
+        }
         // check_helper_call, where the verifier's walk reaches the call (a call it skips as dead is not refused).
         if (GPL_ONLY_HELPERS.has(id) && !gplCompatible(obj.license)) {
           const name = helperName(id) ?? `helper ${id}`;

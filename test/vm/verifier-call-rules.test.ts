@@ -231,3 +231,30 @@ test('a tail call in a function a reached callback calls is refused (check_max_s
     { v: 3 },
   ], { rule: 'tail-call-callback', opens: () => /^static __attribute__\(\(noinline\)\) int hop\(/ });
 });
+
+const CTXNUM = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+char LICENSE[] SEC("license") = "GPL";
+struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u32); } jmp SEC(".maps");
+SEC("xdp")
+int prog(struct xdp_md *ctx) {
+  void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+  long len = data_end - data;
+#if V == 1
+  bpf_tail_call((void *)len, &jmp, 0); /* E */
+#elif V == 2
+  bpf_xdp_adjust_tail((void *)(len & 0xff), -4); /* E */
+#elif V == 3
+  bpf_tail_call(ctx, &jmp, 0);
+#endif
+  return XDP_PASS;
+}
+`;
+
+test('a number given where a helper takes the context is refused (R1 type=scalar expected=ctx)', (t) => {
+  checkRefusalVariants(t, 'ctx-number', CTXNUM, [
+    { v: 1, kernel: 'R1 type=scalar expected=ctx' },
+    { v: 2, kernel: 'R1 type=scalar expected=ctx' },
+    { v: 3 },
+  ], { rule: 'pointer-misuse' });
+});
