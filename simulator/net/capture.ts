@@ -1102,6 +1102,11 @@ class PcapngReader extends BaseReader implements CaptureReader {
           p.untimed = true;
           return p;
         }
+        case 10:
+          // Decryption secrets block: its secrets (type, length, data) within the block, as Wireshark checks it.
+          if (total < 20 || u32(12) > total - 20)
+            this.fail(at + 12, `decryption secrets block: ${total < 20 ? `too short (${total} bytes)` : `secrets length ${u32(12)} runs past the end of its ${total}-byte block`}`, this.index);
+          continue;
         default:
           continue; // name resolution, statistics, custom and unknown blocks
       }
