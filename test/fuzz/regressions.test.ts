@@ -613,6 +613,8 @@ const SNPRINTF_CASES: [string, number, string][] = [
   ['%llX%012pI4%li', 16, '-2147483648, 12, 77'], ['%pks.%d%pI4%llx', 3, 's, 5, ip, 7'], ['%c%c%pks%c%s%d', 1, '65, 66, s, 67, s, 9'],
   // A plain pointer with a width is the number in that width, not 16 digits (xfuzz seeds 2228286, 2228313).
   ['%12p|', 32, '0'], ['%-5px|', 32, '7'], ['%05px|', 32, '7'], ['%3px|', 32, '0x123456'], ['%+ 5p|%px', 32, '0, 7'],
+  // With no width it is 16 wide and zero-padded, unless '-' (xfuzz seed 2228381: "%0-p" of NULL is 0 and 15 spaces).
+  ['%llX%0-p|', 31, '7, 0'], ['%-px|', 32, '7'],
 ];
 
 test('regressions: bpf_snprintf leaves addresses and strings formatted beforehand without width, and out of the length once full', (t) => {
@@ -654,6 +656,7 @@ ${calls.join('\n')}
   assert.equal(rc(28), 34); // 16 hex digits and 13563782106918448, the bytes of "0.0.0.0\0" read as a long
   assert.equal(text(31), '           0|');
   assert.equal(text(33), '00007|');
+  assert.equal(text(37), '7               |');
 });
 
 // Formats bpf_bprintf_prepare refuses at load (the verifier checks the constant format): %s, %pks, %pus followed by a

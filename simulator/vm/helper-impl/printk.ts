@@ -223,10 +223,11 @@ export function formatPrintkSized(fmt: Uint8Array, args: bigint[], readStr: Read
         break;
       case 'ptr': {
         const v64 = read(8);
-        // The kernel's pointer_string: 16 hex digits with no width given, else the number in the width asked for
-        // (measured: "%12p" of NULL is 11 spaces and 0, "%05px" of 7 is 00007).
+        // The kernel's pointer_string: with no width given, 16 and zero-padded (unless '-': "%-p" of NULL is 0 and 15
+        // spaces), else the number in the width asked for (measured: "%12p" of NULL is 11 spaces and 0, "%05px" of 7
+        // is 00007).
         if (it.sym) out += pad(`0x${v64.toString(16)}`, '', it.width, it.flags, false);
-        else out += it.width < 0 ? v64.toString(16).padStart(16, '0') : pad(v64.toString(16), '', it.width, it.flags, true);
+        else out += it.width < 0 ? pad(v64.toString(16), '', 16, `${it.flags}0`, true) : pad(v64.toString(16), '', it.width, it.flags, true);
         break;
       }
     }
