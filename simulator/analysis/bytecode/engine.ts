@@ -140,7 +140,12 @@ const CTX_ARG_HELPERS = new Set<number>([
  * (ARG_PTR_TO_CTX), 'map' (ARG_CONST_MAP_PTR), 'mem' (a map key or value, ARG_PTR_TO_MEM and the like, never NULL), or
  * undefined (any value, a size, or a type not judged here). pkt: the helper may be given packet pointers (pkt_access).
  */
-const ARG_TYPES: ReadonlyMap<number, { args: readonly ('ctx' | 'map' | 'mem' | undefined)[]; pkt: boolean }> = new Map([
+// 'stack': ARG_PTR_TO_STACK_OR_NULL, the callback context of bpf_loop and bpf_for_each_map_elem (a stack pointer or
+// the constant 0; measured on 6.18: "R3 type=ctx expected=fp", "R3 type=map_value expected=fp", "helper access to the
+// packet is not allowed").
+const ARG_TYPES: ReadonlyMap<number, { args: readonly ('ctx' | 'map' | 'mem' | 'stack' | undefined)[]; pkt: boolean }> = new Map([
+  [H.loop, { args: [undefined, undefined, 'stack'], pkt: false }],
+  [H.for_each_map_elem, { args: ['map', undefined, 'stack'], pkt: false }],
   [H.map_lookup_elem, { args: ['map', 'mem'], pkt: true }],
   [H.map_update_elem, { args: ['map', 'mem', 'mem'], pkt: true }],
   [H.map_delete_elem, { args: ['map', 'mem'], pkt: true }],
@@ -863,6 +868,18 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         }
         continue;
       }
+      if (want === 'stack') {
+        if (kind === 'fp') continue;
+        if (kind === 'scalar') {
+          // NULL passes (register_is_null: the constant 0 the verifier knows); a number it may not know: undecided.
+          if (a.k !== 'scalar' || a.s.opaque || !isConst(a.s)) return false;
+          if (a.s.umin === 0n) continue;
+        }
+        report('pointer-misuse', pc, `The verifier refuses this call: R${i + 1} type=${kind} expected=fp (the callback context of ${name} must point to the ` +
+          'stack, or be NULL: put what the callback needs in a struct on the stack, e.g. `struct cb_ctx c = { .ctx = ctx }; ' +
+          `${name}(..., &c, 0);\`).`);
+        return true;
+      }
       const ok = want === 'map' ? kind === 'map_ptr' : ['fp', 'pkt', 'pkt_meta', 'map_value'].includes(kind);
       if (ok) continue;
       const expected = want === 'map' ? 'map_ptr' : MEM_EXPECTED;
@@ -975,6 +992,14 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         break;
       case H.tail_call:
         if (st.refs?.length) report('pointer-misuse', pc, referenceLeak('bpf_tail_call'));
+        // In a bpf_loop / bpf_for_each_map_elem callback's own frame: the verifier takes the call as a return of the
+        // callback with an unknown R0, which must be 0 or 1 there (measured on 6.18; when its precision tracking trips
+        // over that return first, it says "verifier bug: callback unexpected regs 1" at the same call).
+        if (st.frames[st.frames.length - 1]!.callback) {
+          report('pointer-misuse', pc, "The verifier refuses this call: At callback return the register R0 has unknown scalar value should have been in [0, 1] " +
+            '(bpf_tail_call in a callback ends the callback with an unknown return value; 6.18 may word it "verifier bug: callback unexpected regs 1"). ' +
+            'Make the tail call from the XDP function after bpf_loop returns, e.g. with a flag the callback sets in its context.');
+        }
         // On success the callee runs instead and never comes back; the path that continues is the failed call, on
         // the packet as it was: the verifier (6.18) keeps the frame's packet pointers. A subprogram that tail-calls
         // counts as moving the packet for its callers, whose pointers are stale once it returns (measured: refused).
@@ -1483,7 +1508,8 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
           } else if (insn.src === CALL_HELPER) {
             // bpf_loop / bpf_for_each_map_elem with a static callback: the verifier walks the callback too (its own
             // refusals, the range of what it returns); the walk forks into it, and that path ends at its exit.
-            if ((insn.imm === H.loop || insn.imm === H.for_each_map_elem) && r[2].k === 'func' && st.frames.length < MAX_FRAMES) {
+            // Not when the call itself is refused (its callback context of a type the verifier refuses).
+            if ((insn.imm === H.loop || insn.imm === H.for_each_map_elem) && r[2].k === 'func' && st.frames.length < MAX_FRAMES && !checkArgTypes(st, insn.imm, pc)) {
               work.push(callbackState(st, insn.imm, r[2].pc, pc));
             }
             helperCall(st, insn.imm, pc);
