@@ -1271,8 +1271,11 @@ async function filterMatches(run: StoredRun, filter: Filter, token: Cancellation
         if (!(pkt && 'frame' in pkt)) break;
         const record = records.next(pkt);
         // Packets not run (outgoing, a length XDP never runs on) were not run (nor are they now) and match no filter,
-        // as under `xdp-lens run --filter`.
-        if (notRunCode(pkt) >= 0) continue;
+        // as under `xdp-lens run --filter`; a stateful field (tcp.seq's stream bases) still follows them.
+        if (notRunCode(pkt) >= 0) {
+          filter.observe(pkt.frame);
+          continue;
+        }
         const r = driver?.receive(pkt.frame, pkt.tsNs);
         if (filter.test(factsOf(cols, i, pkt.frame, pkt.capLen, r, record))) idx[k++] = i;
         if (performance.now() > sliceEnd) {
@@ -1379,7 +1382,9 @@ async function filterRange(cols: FilterColumns, filter: Filter, capture: string,
       const pkt = nextPacket(reader);
       if (!(pkt && 'frame' in pkt)) break;
       const record = records.next(pkt);
-      if (i >= from && notRunCode(pkt) < 0 && filter.test(factsOf(cols, i, pkt.frame, pkt.capLen, undefined, record))) idx[k++] = i;
+      // Before `from`, and packets not run: only followed by a stateful field (tcp.seq's stream bases), as tshark does.
+      if (i < from || notRunCode(pkt) >= 0) filter.observe(pkt.frame);
+      else if (filter.test(factsOf(cols, i, pkt.frame, pkt.capLen, undefined, record))) idx[k++] = i;
       if (token && performance.now() > sliceEnd) {
         await yieldToLoop();
         if (token.isCancellationRequested) return 'cancelled';

@@ -80,8 +80,8 @@ export const FIELDS: Record<string, { type: FieldType; doc: string }> = {
   'tcp.srcport': { type: 'uint', doc: '' },
   'tcp.dstport': { type: 'uint', doc: '' },
   'tcp.port': { type: 'uint', doc: 'source or destination' },
-  'tcp.seq': { type: 'uint', doc: '' },
-  'tcp.ack': { type: 'uint', doc: '' },
+  'tcp.seq': { type: 'uint', doc: 'relative to the stream, as tshark (tcp.seq_raw: as sent)' },
+  'tcp.ack': { type: 'uint', doc: 'relative to the stream, as tshark (tcp.ack_raw: as sent)' },
   'tcp.seq_raw': { type: 'uint', doc: 'the sequence number as sent (tshark: tcp.seq is relative to the stream)' },
   'tcp.ack_raw': { type: 'uint', doc: 'the acknowledgment number as sent' },
   'tcp.flags': { type: 'uint', doc: '' },
@@ -580,6 +580,12 @@ export interface Filter {
   /** Whether it names any field of the frame itself (needs the bytes of the packet). */
   needsFrame: boolean;
   test(p: PacketFacts): boolean;
+  /**
+   * A packet the filter is not asked about (not run: outgoing) but that a stateful field follows all the same, as
+   * tshark does every frame of the capture: tcp.seq and tcp.ack are relative to each TCP stream's first numbers.
+   * Only for frames in capture order, between `test` calls.
+   */
+  observe(frame: Uint8Array): void;
 }
 
 const RESULT_FIELDS = new Set(['frame.number', 'frame.len', 'frame.cap_len', 'frame.interface_id', 'frame.time', 'frame.time_epoch', 'frame.time_relative', 'frame.time_delta', 'frame', 'action', 'retval', 'outcome', 'outcome.kind', 'outcome.reason', 'fault', 'fault.kind', 'exit.line', 'exit.file', 'driver.path', 'redirect.target', 'queue', 'modified', 'printk', 'summary']);
@@ -934,12 +940,20 @@ export function compileFilter(text: string): Filter {
   const needsTree = named.some((f) => !FIELDS[f]);
   // The fields the filter names: the only ones worth keeping from a frame's dissection.
   const wanted = new Set(named);
+  // tcp.seq and tcp.ack are relative to the stream (tshark's default): every frame tested or observed updates the
+  // streams' base numbers, whatever the rest of the filter decides, so each is dissected at once.
+  const relative = wanted.has('tcp.seq') || wanted.has('tcp.ack') ? new TcpRelative() : undefined;
+  if (relative) for (const f of TcpRelative.FIELDS) wanted.add(f);
   return {
     text,
     fields: named,
     needsFrame,
+    observe(frame: Uint8Array): void {
+      if (relative) relative.apply(dissectFields(frame, wanted));
+    },
     test(p: PacketFacts): boolean {
       let dissected: Map<string, Value[]> | undefined;
+      if (relative) relative.apply((dissected = dissectFields(p.frame, wanted)));
       let tree: Map<string, Value[]> | undefined;
       const get = (f: string): FValue[] => {
         const r = resultField(p, f);
@@ -954,6 +968,75 @@ export function compileFilter(text: string): Filter {
       return root(get);
     },
   };
+}
+
+/** A field of no name a display filter can give: set on the TCP header an ICMP error quotes, for TcpRelative. */
+const TCP_QUOTED = ' tcp.quoted';
+
+/** A TCP stream's base numbers, one per direction (`a`: from the lower address and port, as TcpRelative keys it). */
+interface TcpStream {
+  a?: number;
+  b?: number;
+}
+
+/**
+ * tshark's relative sequence and acknowledgment numbers (tcp.relative_sequence_numbers, on by default): per TCP stream
+ * and direction a base, the sequence number of the first segment seen that way (less one unless it is a SYN, so that
+ * a capture begun mid-stream counts from 1), or, before any, the acknowledgment number less one of the first segment
+ * with ACK seen the other way. tcp.seq is the sequence number less its direction's base; tcp.ack, on a segment with
+ * ACK, the acknowledgment number less the other direction's base (without ACK, the number as sent); both modulo 2^32.
+ * A SYN without ACK whose sequence number is not its direction's base starts a new stream (a port reused). Streams are
+ * keyed by the innermost addresses and ports. Bounded: the table is emptied past MAX_STREAMS streams.
+ */
+class TcpRelative {
+  static readonly FIELDS = [TCP_QUOTED, 'tcp.seq', 'tcp.ack', 'tcp.flags', 'tcp.srcport', 'tcp.dstport', 'ip.src', 'ip.dst', 'ipv6.src', 'ipv6.dst'];
+  static readonly MAX_STREAMS = 1_000_000;
+  private readonly streams = new Map<string, TcpStream>();
+
+  /** Rewrites `fields`' tcp.seq and tcp.ack (a segment's numbers as sent) into the relative numbers. */
+  apply(fields: Map<string, Value[]>): void {
+    const seqs = fields.get('tcp.seq');
+    // The TCP header an ICMP error quotes keeps its numbers as sent (tshark follows no stream there).
+    if (seqs === undefined || seqs.length !== 1 || fields.has(TCP_QUOTED)) return;
+    const last = (k: string) => {
+      const l = fields.get(k);
+      return l === undefined ? '' : String(l[l.length - 1]);
+    };
+    const src = `${last('ip.src')}/${last('ipv6.src')}:${last('tcp.srcport')}`;
+    const dst = `${last('ip.dst')}/${last('ipv6.dst')}:${last('tcp.dstport')}`;
+    const fromA = src <= dst;
+    const key = fromA ? `${src}>${dst}` : `${dst}>${src}`;
+    const flags = Number(fields.get('tcp.flags')?.[0] ?? 0);
+    const syn = (flags & 0x12) === 0x02;
+    const ack = (flags & 0x10) !== 0;
+    const seq = Number(seqs[0]);
+    let st = this.streams.get(key);
+    if (st === undefined) {
+      if (this.streams.size >= TcpRelative.MAX_STREAMS) this.streams.clear();
+      this.streams.set(key, (st = {}));
+    } else if (syn && (fromA ? st.a : st.b) !== undefined && (fromA ? st.a : st.b) !== seq) {
+      st.a = st.b = undefined;
+    }
+    let base = fromA ? st.a : st.b;
+    // A SYN (with ACK too) sets its direction's base again.
+    if (base === undefined || (flags & 0x02) !== 0) {
+      base = (flags & 0x02) !== 0 ? seq : (seq - 1) >>> 0;
+      if (fromA) st.a = base;
+      else st.b = base;
+    }
+    seqs[0] = (seq - base) >>> 0;
+    const acks = fields.get('tcp.ack');
+    if (!ack) return;
+    if (acks === undefined || acks.length !== 1) return;
+    const a = Number(acks[0]);
+    let other = fromA ? st.b : st.a;
+    if (other === undefined) {
+      other = (a - 1) >>> 0;
+      if (fromA) st.b = other;
+      else st.a = other;
+    }
+    acks[0] = (a - other) >>> 0;
+  }
 }
 
 /** A record's time as the first packet's or the one before a packet (tshark: 0 for a record without one). */
@@ -1486,6 +1569,7 @@ function l4(f: Uint8Array, p: number, proto: number, add: Add, depth: number): v
     const sport = u16(f, p);
     const dport = u16(f, p + 2);
     add('tcp', 1);
+    if (quotedNow && wantedNow?.has(TCP_QUOTED) === true) add(TCP_QUOTED, 1);
     add('tcp.srcport', sport);
     add('tcp.dstport', dport);
     add('tcp.port', sport);

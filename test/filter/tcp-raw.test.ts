@@ -1,5 +1,5 @@
-// tcp.seq_raw and tcp.ack_raw: the numbers as sent (tshark's tcp.seq and tcp.ack are relative to the stream's first
-// segment; here tcp.seq/tcp.ack stay the numbers as sent, see README). They were unknown fields. Expected selections
+// tcp.seq_raw and tcp.ack_raw: the numbers as sent (tcp.seq and tcp.ack are relative to the stream, as tshark's:
+// test/filter/tcp-relative). They were unknown fields. Expected selections
 // written out; checked against tshark -Y when installed.
 import { test } from 'node:test';
 import { agreeWithTshark } from './tshark-agree.ts';
