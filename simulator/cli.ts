@@ -8,7 +8,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseInnerTemplate } from './vm/map-load.ts';
 import type { DumpOptions } from './vm/map-json.ts';
 import { ENGINES, type Engine } from './vm/machine.ts';
-import { Session, XdpLensError, loadProgramFile, loadProgramFileWithObject, ACTIONS, type SessionOptions } from './session.ts';
+import { Session, XdpLensError, loadProgramFile, loadProgramFileWithObject, ACTIONS, type Action, type SessionOptions } from './session.ts';
 import { compareWithKernel, formatComparison } from './kernel-compare.ts';
 import { Driver, NO_FRAME, RxBatch, type DriverPacket } from './driver/rx.ts';
 import { PROFILES, DEFAULT_PROFILE, DRIVER_MODES, MODE_EXPLANATIONS, type DriverMode } from './driver/profiles.ts';
@@ -27,7 +27,7 @@ import type { Finding } from './analysis/findings.ts';
 import { checksumBreaks, type ChecksumBreak } from './analysis/checksum.ts';
 import { INPUT_LIMITS, InputFileError, nonUtf8Argument, readInputFile, readInputJson, readInputText } from './input.ts';
 import { checkProgramSeeds, parseRoutes } from './seeds.ts';
-import type { FibRoute } from './vm/types.ts';
+import type { Fault, FibRoute } from './vm/types.ts';
 import { RefusalLog, kernelRefusals, refusalText, refusalsBeforeRun } from './verifier-refusals.ts';
 import { cmdTest } from './testing/command.ts';
 import { TestRecorder } from './testing/save.ts';
@@ -609,9 +609,12 @@ function cmdRun(argv: string[]): number {
   // passed), when nothing reads its bytes or record (no views: summary without filter or output files; no return
   // lines, no saved tests): the same counts without a packet object.
   // With return lines, the twin ran the batch first (runBatch): the frame's line from the real action (plainReturnLoc).
-  const plainHere = format === 'summary' && !views && saved === undefined && outputs === undefined && filter === undefined
-    ? (i: number, a: number, outcome: string, exit: SourceLoc | undefined): void => {
-      const loc = returns !== undefined ? plainReturnLoc(i, a, exit?.file) ?? exit : exit;
+  // jsonl (no --data: no views) too: the packet's line straight from its fields (putLine), or, when that cannot write
+  // it, packetJson's of the packet receiveBatch describes (plainPacket).
+  const plainHere = (format === 'summary' || format === 'jsonl') && !views && saved === undefined && outputs === undefined && filter === undefined
+    ? (i: number, a: number, outcome: string, exit: SourceLoc | undefined, insn: number, note: string | undefined): void => {
+      const ret = returns !== undefined ? plainReturnLoc(i, a, exit?.file) : undefined;
+      const loc = ret ?? exit;
       stats.record(bTime[i]!, a, outcome, 0, loc?.file ?? '', loc?.line ?? 0, undefined);
       packets++;
       counts[a]!++;
@@ -625,28 +628,69 @@ function cmdRun(argv: string[]): number {
       }
       if (bTrunc[i] === 1) truncated++;
       matched++;
+      if (format === 'jsonl') {
+        const b = batch!;
+        const path = a === 1 ? DROP_PATH : PASS_PATH;
+        if (!putLine(bIndex[i]!, b.sec[i]!, b.nanos[i]!, bWire[i]!, b.length[i]!, bTrunc[i] === 1, b.bytes, b.offset[i]!, b.length[i]!, middleFor(ACTIONS[a]!, outcome, a, ret, exit, insn, '', path), 0, 0, undefined, note, false, undefined, undefined)) {
+          fillBatched(i, b.frame(i));
+          out(packetJson(bp, plainPacket(session.program.name, a, outcome, exit, insn, note, path, bp.frame), false, ret, NO_BREAKS));
+        }
+      }
     }
     : undefined;
+  /** bp as batched frame i (`frame`: its view, or NO_FRAME). */
+  const fillBatched = (i: number, frame: Uint8Array): void => {
+    const b = batch!;
+    bp.index = bIndex[i]!;
+    bp.frame = frame;
+    bp.capLen = b.length[i]!;
+    bp.wireLen = bWire[i]!;
+    bp.truncated = bTrunc[i] === 1;
+    bp.linkType = bLink[i]!;
+    bp.interfaceId = bIface[i]!;
+    bp.tsSec = b.sec[i]!;
+    bp.tsNanos = b.nanos[i]!;
+  };
   const runBatch = (): void => {
     const b = batch!;
     returns?.lines.runBatch(b);
     batchFrame.bytes = b.bytes;
     driver.receiveBatch(b, (i, r, frame) => {
       batchFrame.off = b.offset[i]!;
-      bp.index = bIndex[i]!;
-      bp.frame = frame;
-      bp.capLen = b.length[i]!;
-      bp.wireLen = bWire[i]!;
-      bp.truncated = bTrunc[i] === 1;
-      bp.linkType = bLink[i]!;
-      bp.interfaceId = bIface[i]!;
-      bp.tsSec = b.sec[i]!;
-      bp.tsNanos = b.nanos[i]!;
+      fillBatched(i, frame);
       batchAt = i;
       settled(bp, r, bTime[i]!);
     }, views, plainHere);
     batchAt = -1;
     batchFrame.bytes = NO_FRAME;
+  };
+
+  /**
+   * After the first packet: the records wholly in the reader's buffer that would be batched in place go into the batch
+   * straight from the reader (reader.takeInPlace: the same checks as `loop` makes, no packet object), the batch run
+   * first when full. False when none was taken (`loop` then reads the next record itself). A function of its own, with
+   * the loop over the records taken: `loop` then turns once per call, not once per packet, and V8 compiles this small
+   * function instead of replacing `loop`'s running code with an optimized one (on-stack replacement, which compiles
+   * all of `loop` and what it calls).
+   */
+  const takeInPlace = (): boolean => {
+    const b = batch!;
+    if (b.count === nb) runBatch();
+    if (b.bytes !== reader.buffer) return false;
+    const from = b.count;
+    taken!.count = from;
+    const n = reader.takeInPlace(taken!, Math.min(nb - from, limit - packets - from), frameMax);
+    if (n === 0) return false;
+    b.count = taken!.count;
+    const { sec, nanos } = b;
+    const s0 = t0Sec!;
+    for (let i = from; i < b.count; i++) {
+      const dSec = sec[i]! - s0;
+      bTime[i] = dSec > -9e6 && dSec < 9e6 ? dSec * 1e9 + (nanos[i]! - t0Nanos) : Number(BigInt(sec[i]!) * 1_000_000_000n + BigInt(nanos[i]!) - firstTs!);
+      bLink[i] = LINKTYPE.ETHERNET;
+      bIface[i] = 0;
+    }
+    return true;
   };
 
   // The packet loop, a function of its own: V8 replaces a small function's running loop with optimized code sooner
@@ -660,26 +704,7 @@ function cmdRun(argv: string[]): number {
       if (inPlace && batch!.count !== 0 && !reader.ready()) runBatch();
       // After the first packet, the records wholly in the reader's buffer that would be batched in place go into the
       // batch straight from the reader (takeInPlace: the same checks as below, no packet object); the rest below.
-      if (taken !== undefined && t0Sec !== undefined) {
-        const b = batch!;
-        if (b.count === nb) runBatch();
-        if (b.bytes === reader.buffer) {
-          const from = b.count;
-          taken.count = from;
-          const n = reader.takeInPlace(taken, Math.min(nb - from, limit - packets - from), frameMax);
-          if (n !== 0) {
-            b.count = taken.count;
-            const { sec, nanos } = b;
-            for (let i = from; i < b.count; i++) {
-              const dSec = sec[i]! - t0Sec;
-              bTime[i] = dSec > -9e6 && dSec < 9e6 ? dSec * 1e9 + (nanos[i]! - t0Nanos) : Number(BigInt(sec[i]!) * 1_000_000_000n + BigInt(nanos[i]!) - firstTs!);
-              bLink[i] = LINKTYPE.ETHERNET;
-              bIface[i] = 0;
-            }
-            continue;
-          }
-        }
-      }
+      if (taken !== undefined && t0Sec !== undefined && takeInPlace()) continue;
       let pkt: CapturedPacket | undefined;
       try {
         pkt = reader.next();
@@ -865,6 +890,21 @@ function outgoingRow(pkt: CapturedPacket, relNs: number): string {
   return `${String(pkt.index).padStart(6)}  ${(relNs / 1e9).toFixed(6).padEnd(12)} ${String(pkt.wireLen).padStart(5)}  ${summary.padEnd(58)} (${pkt.otherLink ? 'other link type' : notRunReason(pkt)}: not run)`;
 }
 
+/** The driver paths of a plain DROP and PASS (Driver.receiveBatch's `plain`). */
+const DROP_PATH = 'page_pool_recycle';
+const PASS_PATH = 'build_skb';
+
+/**
+ * The packet Driver.receiveBatch describes for a plain verdict (its `plain`): action index `a` (1 or 2), its outcome,
+ * exit and note, queue 0, nothing copied, the frame as it arrived (`frame`).
+ */
+function plainPacket(program: string, a: number, outcome: string, exit: SourceLoc | undefined, insn: number, note: string | undefined, path: string, frame: Uint8Array): DriverPacket {
+  return {
+    queue: 0, cpu: 0, retval: a, action: ACTIONS[a]!, invalidAction: false, fault: undefined, path: path as DriverPacket['path'], note, copied: 0, out: frame, metaLen: 0, target: undefined, outcome,
+    run: { retval: a, exitInsn: insn, exitProgram: program, steps: 0, tailCalls: 0, printk: [], perf: [], exitLoc: exit, redirect: undefined },
+  };
+}
+
 /** No checksum broken (shared: never modified). */
 const NO_BREAKS: ChecksumBreak[] = [];
 
@@ -983,37 +1023,45 @@ function packetJsonOut(pkt: CapturedPacket, r: DriverPacket, withData: boolean |
     off = batchFrame.off;
     len = pkt.capLen;
   }
+  return putLine(pkt.index, pkt.tsSec, nanos, pkt.wireLen, pkt.capLen, pkt.truncated === true, bytes, off, len, middleOf(r, ret), r.queue, r.copied, r.target, r.note, r.invalidAction, checksum, withData ? r : undefined);
+}
+
+/**
+ * packetJsonOut's line from the packet's fields: the frame of `len` bytes at `off` in `bytes` (for its summary),
+ * `mid` its middle (middleOf), `data` the packet whose bytes after the program go in "data" (--data), else undefined.
+ * False, with nothing written, as packetJsonOut.
+ */
+function putLine(index: number, tsSec: number, nanos: number, wireLen: number, capLen: number, truncated: boolean, bytes: Uint8Array, off: number, len: number, mid: Middle, queue: number, copied: number, targetText: string | undefined, noteText: string | undefined, invalidAction: boolean, checksum: ChecksumBreak[] | undefined, data: DriverPacket | undefined): boolean {
   const sum = summaries.summarizeAt(bytes, off, len);
   const slot = summaries.slot;
-  const mid = middleOf(r, ret);
   // Targets and notes recur (a handful of texts per run): their JSON made once (quoted).
-  const target = r.target ? quoted(r.target) : '';
-  const note = r.note ? quoted(r.note) : '';
+  const target = targetText ? quoted(targetText) : '';
+  const note = noteText ? quoted(noteText) : '';
   const check = checksum?.length ? JSON.stringify(checksum) : '';
-  const dataLen = withData ? r.out.length - r.metaLen : 0;
+  const dataLen = data !== undefined ? data.out.length - data.metaLen : 0;
   // Numbers take at most 16 digits (< 2^53); the keys and punctuation under 200 bytes.
   const most = 200 + 6 * 16 + sum.length + mid.text.length + target.length + note.length + check.length + 2 * dataLen;
   if (most > OUT_BLOCK) return false;
   if (outUsed + most > OUT_BLOCK) flush();
   const start = outUsed;
   putBytes(J_PACKET);
-  putUint(pkt.index);
+  putUint(index);
   putBytes(J_TS);
-  putUint(pkt.tsSec);
+  putUint(tsSec);
   outBuf[outUsed++] = 46; // .
   putNanos(nanos);
   // From "len" to the summary's closing quote: the bytes the last packet of this cached summary had, when its lengths
   // were the same (the same text: the same bytes).
   const tail = slot >= 0 ? summaryTails[slot] : undefined;
-  if (tail !== undefined && tail.sum === sum && tail.len === pkt.wireLen && tail.capLen === pkt.capLen) {
+  if (tail !== undefined && tail.sum === sum && tail.len === wireLen && tail.capLen === capLen) {
     outBuf.set(tail.bytes, outUsed);
     outUsed += tail.bytes.length;
   } else {
     const at = outUsed;
     putBytes(J_LEN);
-    putUint(pkt.wireLen);
+    putUint(wireLen);
     putBytes(J_CAPLEN);
-    putUint(pkt.capLen);
+    putUint(capLen);
     putBytes(J_SUMMARY);
     if (!putText(sum, true)) return undo(start);
     outBuf[outUsed++] = 34; // "
@@ -1025,22 +1073,22 @@ function packetJsonOut(pkt: CapturedPacket, r: DriverPacket, withData: boolean |
         const b = tail.bytes;
         for (let i = 0; i < n; i++) b[i] = outBuf[at + i]!;
         tail.sum = sum;
-        tail.len = pkt.wireLen;
-        tail.capLen = pkt.capLen;
-      } else summaryTails[slot] = { sum, len: pkt.wireLen, capLen: pkt.capLen, bytes: new Uint8Array(outBuf.subarray(at, outUsed)) };
+        tail.len = wireLen;
+        tail.capLen = capLen;
+      } else summaryTails[slot] = { sum, len: wireLen, capLen, bytes: new Uint8Array(outBuf.subarray(at, outUsed)) };
     }
   }
   // The middle's bytes are checked once, when its text is made (middleOf).
   if (mid.bytes === undefined) return undo(start);
   outBuf.set(mid.bytes, outUsed);
   outUsed += mid.bytes.length;
-  if (r.queue) {
+  if (queue) {
     putBytes(J_QUEUE);
-    putUint(r.queue);
+    putUint(queue);
   }
-  if (r.copied) {
+  if (copied) {
     putBytes(J_COPIED);
-    putUint(r.copied);
+    putUint(copied);
   }
   if (target) {
     putBytes(J_TARGET);
@@ -1050,16 +1098,16 @@ function packetJsonOut(pkt: CapturedPacket, r: DriverPacket, withData: boolean |
     putBytes(J_NOTE);
     if (!putText(note, false)) return undo(start);
   }
-  if (pkt.truncated) putBytes(J_TRUNCATED);
-  if (r.invalidAction) putBytes(J_INVALID);
+  if (truncated) putBytes(J_TRUNCATED);
+  if (invalidAction) putBytes(J_INVALID);
   if (check) {
     putBytes(J_CHECKSUM);
     if (!putText(check, false)) return undo(start);
   }
-  if (withData) {
+  if (data !== undefined) {
     putBytes(J_DATA);
-    const b = r.out;
-    for (let i = r.metaLen; i < b.length; i++) {
+    const b = data.out;
+    for (let i = data.metaLen; i < b.length; i++) {
       const v = b[i]!;
       outBuf[outUsed++] = HEX_DIGITS[v >> 4]!;
       outBuf[outUsed++] = HEX_DIGITS[v & 15]!;
@@ -1204,14 +1252,21 @@ const middles: Middle[] = [];
 let middleNext = 0;
 function middleOf(r: DriverPacket, ret: ReturnLoc | undefined): Middle {
   const run = r.run;
-  const program = run.tailCalls > 0 ? run.exitProgram : '';
+  return middleFor(r.action, r.outcome, r.retval, ret, run.exitLoc, run.exitInsn, run.tailCalls > 0 ? run.exitProgram : '', r.path);
+}
+
+/**
+ * middleOf of a packet without a fault by its fields (`program`: the program it exited from after a tail call, else
+ * ''): the last packets' middle when one was made from the same.
+ */
+function middleFor(action: Action, outcome: string, retval: number, ret: ReturnLoc | undefined, exitLoc: SourceLoc | undefined, insn: number, program: string, path: string): Middle {
   for (let i = 0; i < middles.length; i++) {
     const m = middles[i]!;
-    if (r.action === m.action && r.outcome === m.outcome && r.retval === m.retval && ret === m.ret && run.exitLoc === m.exitLoc && run.exitInsn === m.insn && program === m.program && r.path === m.path) return m;
+    if (action === m.action && outcome === m.outcome && retval === m.retval && ret === m.ret && exitLoc === m.exitLoc && insn === m.insn && program === m.program && path === m.path) return m;
   }
-  const text = jsonMiddle(r, ret);
+  const text = middleText(action, outcome, retval, undefined, ret, exitLoc, insn, program, path);
   const bytes = /[^\x00-\x7e]/.test(text) ? undefined : Uint8Array.from(Buffer.from(text, 'latin1'));
-  const m: Middle = { action: r.action, outcome: r.outcome, retval: r.retval, ret, exitLoc: run.exitLoc, insn: run.exitInsn, program, path: r.path, text, bytes };
+  const m: Middle = { action, outcome, retval, ret, exitLoc, insn, program, path, text, bytes };
   if (middles.length < MIDDLES) middles.push(m);
   else {
     middles[middleNext] = m;
@@ -1222,23 +1277,27 @@ function middleOf(r: DriverPacket, ret: ReturnLoc | undefined): Middle {
 
 /** The record's fields from "action" to "path". */
 function jsonMiddle(r: DriverPacket, ret: ReturnLoc | undefined): string {
-  let s = `,"action":${quoted(r.action)},"outcome":${quoted(r.outcome)},"retval":${r.retval}`;
+  return middleText(r.action, r.outcome, r.retval, r.fault, ret, r.run.exitLoc, r.run.exitInsn, r.run.tailCalls > 0 ? r.run.exitProgram : '', r.path);
+}
+
+/** jsonMiddle by the packet's fields (`program`: as middleFor's). */
+function middleText(action: Action, outcome: string, retval: number, fault: Fault | undefined, ret: ReturnLoc | undefined, exitLoc: SourceLoc | undefined, insn: number, program: string, path: string): string {
+  let s = `,"action":${quoted(action)},"outcome":${quoted(outcome)},"retval":${retval}`;
   // exitLocation's fields, without the object.
-  const exitLoc = r.run.exitLoc;
-  if (!r.fault && ret) {
+  if (!fault && ret) {
     s += `,"file":${quoted(ret.file)},"line":${num(ret.line)},"column":${num(ret.column)}`;
     if (exitLoc && exitLoc.line !== ret.line) s += `,"exitLine":${num(exitLoc.line)}`;
   } else {
-    const loc = r.fault?.loc ?? exitLoc;
+    const loc = fault?.loc ?? exitLoc;
     if (loc) {
       if (loc.file !== undefined) s += `,"file":${quoted(loc.file)}`;
       if (loc.line !== undefined) s += `,"line":${num(loc.line)}`;
       if (loc.column !== undefined) s += `,"column":${num(loc.column)}`;
     }
   }
-  if (r.run.exitInsn >= 0) s += `,"insn":${r.run.exitInsn}`;
-  if (r.run.tailCalls > 0) s += `,"exitProgram":${quoted(r.run.exitProgram)}`;
-  return s + `,"path":${quoted(r.path)}`;
+  if (insn >= 0) s += `,"insn":${insn}`;
+  if (program !== '') s += `,"exitProgram":${quoted(program)}`;
+  return s + `,"path":${quoted(path)}`;
 }
 
 /** --filter: a parse error names the column, with the filter and a caret under it (exit status 2). */

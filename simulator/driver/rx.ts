@@ -440,10 +440,13 @@ export class Driver {
    * still come as views).
    * `plain`: called instead of `each` (with `frames` false) for a frame the program left as it was, in a plain run
    * (no fault, helper output or redirect target), that it dropped or passed on a writable page: its action's index (1
-   * or 2), the outcome the packet would have had and the run's exit; the driver's counters and pool as for any other.
-   * No packet object for those.
+   * or 2), the outcome the packet would have had, the run's exit (its source line and instruction, -1 when none) and
+   * the packet's note (why the stack drops a passed frame too short for its headers, else undefined); the driver's
+   * counters and pool as for any other. No packet object for those. The packet `each` would have been given has
+   * retval and action that action, path 'page_pool_recycle' (drop) or 'build_skb' (pass), queue and cpu 0, nothing
+   * copied, no target, and a run with that exit, no tail call and nothing else.
    */
-  receiveBatch(b: RxBatch, each: (i: number, pkt: DriverPacket, frame: Uint8Array) => void, frames = true, plain?: (i: number, action: number, outcome: string, exit: SourceLoc | undefined) => void): void {
+  receiveBatch(b: RxBatch, each: (i: number, pkt: DriverPacket, frame: Uint8Array) => void, frames = true, plain?: (i: number, action: number, outcome: string, exit: SourceLoc | undefined, insn: number, note: string | undefined) => void): void {
     const n = b.count;
     if (n === 0) return;
     const g = this.geometry(0, 0);
@@ -478,6 +481,7 @@ export class Driver {
           // settle's path for these, step for step: nativeVerdict's DROP or writable PASS, refineOutcome's header check
           // (the bytes as they arrived), the end of the NAPI poll.
           let outcome: string;
+          let note: string | undefined;
           if (rvj === 1) {
             counters.rx_xdp_drop++;
             pool.recycleDirect(1);
@@ -487,11 +491,12 @@ export class Driver {
             counters.rx_skb_build++;
             pool.release(1);
             const off = b.offset[j];
-            outcome = tooShort(b.bytes, off, off + len) === undefined ? PLAIN_BY_RETVAL[2]! : TOO_SHORT_OUTCOME;
+            note = tooShort(b.bytes, off, off + len);
+            outcome = note === undefined ? PLAIN_BY_RETVAL[2]! : TOO_SHORT_OUTCOME;
           }
           if (++pollCount[0] >= napiBudget) this.endPoll(0);
           const e = exitInsn[j];
-          plain!(j, rvj, outcome, e >= 0 ? lines?.[e] : undefined);
+          plain!(j, rvj, outcome, e >= 0 ? lines?.[e] : undefined, e, note);
           continue;
         }
         let run: RunResult;

@@ -299,6 +299,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
   };
   const lineOf = (pc: number) => prog.lines[pc]?.line;
   const staleReported = new Set<number>();
+  const pastRange = new Set<string>();
   const mapOf = (i: number): MapDef | undefined => obj.maps[i];
   const readonlyMap = (i: number) => {
     const m = mapOf(i);
@@ -374,7 +375,13 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
       // check_packet_access looks at the variable part's sign first: a pointer moved by an amount that may be negative
       // (a signed char offset, a subtraction) is refused in those words, whatever was checked.
       if (!fixedBase && p.vmax !== undefined && p.vmax >= U64_LIMIT) report('unchecked-packet-access', pc, msg.packetOffsetNegative(kind, size, p.k === 'meta', reg));
-      else report('unchecked-packet-access', pc, msg.uncheckedPacketAccess(kind, start, size, range, !fixedBase, p.k === 'meta', reg));
+      else if (!pastRange.has(`${p.k}@${start}@${range}`)) {
+        // The same bytes past the same proven range, met again on another path (a checksum loop's word read and the
+        // odd byte after it, both at the end of the header checked): one missing check, reported where the walk (in
+        // the verifier's order) met it first, where the verifier stops.
+        pastRange.add(`${p.k}@${start}@${range}`);
+        report('unchecked-packet-access', pc, msg.uncheckedPacketAccess(kind, start, size, range, !fixedBase, p.k === 'meta', reg));
+      }
       // Assume the access was meant to be checked, so that one missing check is reported once, not at every use after.
       if (start + size > range) st.ranges.set(p.id, start + size);
     }

@@ -49,6 +49,7 @@ import {
 } from './state.ts';
 import {
   binaryConst,
+  constEval,
   declaratorShape,
   expandFunctionMacro,
   literalNumber,
@@ -385,7 +386,8 @@ export class Analyzer {
       const t: TypeRef = { base, ptr: shape.ptr, dims: shape.dims };
       const value = d.type === 'init_declarator' ? d.childForFieldName('value') : null;
       let v: Val = d.type !== 'init_declarator' && shape.ptr > 0 && shape.dims.length === 0 ? UNINIT : TOP;
-      if (value && value.type !== 'initializer_list') v = this.eval(value, st).v;
+      if (value && value.type !== 'initializer_list' && this.redirectOnlyLogged(value, shape.name, d)) v = this.unusedRedirect(value, n, st);
+      else if (value && value.type !== 'initializer_list') v = this.eval(value, st).v;
       else if (value) this.evalChildren(value, st);
       if (shape.dims.length > 0) v = TOP;
       // `volatile int ret = 31;`: a value the compiler must read afresh each time (a stub replaced at load time, a
@@ -398,6 +400,14 @@ export class Analyzer {
 
   private execIf(n: Node, st: State): State | null {
     const condNode = n.childForFieldName('condition');
+    // `if (0)`, `if (DEBUG)` with `#define DEBUG 0`, `if (sizeof(long) == 4)`: clang drops the side a constant
+    // condition never takes, so no instruction of it reaches the verifier or runs; its code gives no finding.
+    const known = condNode ? this.constTruth(condNode) : undefined;
+    if (known !== undefined) {
+      const alt = n.childForFieldName('alternative');
+      const taken = known ? n.childForFieldName('consequence') : alt?.type === 'else_clause' ? alt.namedChildren.find((c) => c && c.type !== 'comment') ?? null : alt;
+      return taken ? this.exec(taken, st) : st;
+    }
     const l4Before = st.l4Pending;
     const ipBefore = st.csumPending;
     const icmpBefore = st.icmpPending;
@@ -677,6 +687,47 @@ export class Analyzer {
     return { ...stamped, vals: stamped.vals.map((c) => (own(c) && !c.csumStale ? { ...c, csumStale: st.csumOpen } : c)) };
   }
 
+  /**
+   * `long ret = bpf_redirect_map(&xsks, q, 0);` whose `ret` the function reads only in log calls (bpf_printk) or not
+   * at all: the program's verdict does not depend on it, so the helper's result is ignored as if the call stood alone
+   * (a missing key sets no target, and a later `return XDP_REDIRECT;` drops the frame).
+   */
+  private redirectOnlyLogged(value: Node, name: string, own: Node): boolean {
+    let call = unparen(value);
+    while (call.type === 'cast_expression' && call.childForFieldName('value')) call = unparen(call.childForFieldName('value')!);
+    if (call.type !== 'call_expression' || calleeName(call) !== 'bpf_redirect_map' || this.site) return false;
+    const body = this.frame.fn.body;
+    const uses: Node[] = [];
+    const walk = (x: Node) => {
+      if (x.type === 'identifier' && x.text === name) uses.push(x);
+      for (const c of x.namedChildren) if (c) walk(c);
+    };
+    walk(body);
+    const logging = /printk|printf|trace|debug|log/i;
+    for (const u of uses) {
+      if (u.startIndex >= own.startIndex && u.endIndex <= own.endIndex) continue;
+      const p = u.parent;
+      if (p?.type === 'assignment_expression' && p.childForFieldName('left')?.id === u.id && p.childForFieldName('operator')?.text === '=') continue;
+      let logged = false;
+      for (let a: Node | null = p; a && a.type !== 'expression_statement' && a.type !== 'compound_statement'; a = a.parent) {
+        if (a.type === 'call_expression' && logging.test(calleeName(a) ?? '')) {
+          logged = true;
+          break;
+        }
+      }
+      if (!logged) return false;
+    }
+    return true;
+  }
+
+  private unusedRedirect(value: Node, stmt: Node, st: State): Val {
+    let call = unparen(value);
+    while (call.type === 'cast_expression' && call.childForFieldName('value')) call = unparen(call.childForFieldName('value')!);
+    const v = this.eval(call, st, { discarded: true }).v;
+    st.pendingRedirect = { file: this.unit.file, start: stmt.startIndex, end: stmt.endIndex, text: call.text, line: stmt.startPosition.row + 1 };
+    return v;
+  }
+
   // ---- calls used as statements, macros as statements -----------------------------------------------------------
 
   private callStatement(call: Node, stmt: Node, st: State): State | null {
@@ -711,6 +762,45 @@ export class Analyzer {
   // ---- conditions ----------------------------------------------------------------------------------------------
 
   /** Evaluates a condition and returns the states where it is true and where it is false. */
+  /**
+   * The truth of a condition that is an integer constant expression (literals, macros, enums, sizeof, and `&&`/`||`
+   * decided by one constant side: `DEBUG && x`), or undefined when it depends on the program's values.
+   */
+  private constTruth(n: Node, depth = 0): boolean | undefined {
+    const node = unparen(n);
+    if (depth > 8) return undefined;
+    // The names the decision rests on (macros, and the macros in their bodies): the editor's cache analyses the
+    // program again when one changes.
+    if (depth === 0) this.useNames(node.text, 0);
+    if (node.type === 'unary_expression' && node.childForFieldName('operator')?.text === '!') {
+      const arg = node.childForFieldName('argument');
+      const v = arg ? this.constTruth(arg, depth + 1) : undefined;
+      return v === undefined ? undefined : !v;
+    }
+    if (node.type === 'binary_expression') {
+      const op = node.childForFieldName('operator')?.text;
+      const left = node.childForFieldName('left');
+      const right = node.childForFieldName('right');
+      if (left && right && (op === '&&' || op === '||')) {
+        const l = this.constTruth(left, depth + 1);
+        const r = this.constTruth(right, depth + 1);
+        if (op === '&&') return l === false || r === false ? false : l === true && r === true ? true : undefined;
+        return l === true || r === true ? true : l === false && r === false ? false : undefined;
+      }
+    }
+    const v = constEval(node, this.decls);
+    return v === undefined || !Number.isFinite(v) ? undefined : v !== 0;
+  }
+
+  private useNames(text: string, depth: number): void {
+    for (const name of text.match(/\b[A-Za-z_]\w*\b/g) ?? []) {
+      if (this.used.has(name)) continue;
+      this.used.add(name);
+      const m = this.decls.macros.get(name);
+      if (m && !m.params && depth < 8) this.useNames(m.body, depth + 1);
+    }
+  }
+
   private cond(n: Node, st: State): [State, State] {
     this.tick();
     const node = unparen(n);
@@ -1063,7 +1153,7 @@ export class Analyzer {
         if (op === '&') {
           // `&pkt` handed on (a parser filling a struct of pointers): what its members point at is no longer known.
           const root = rootIdentifier(arg);
-          if (root) this.forgetMembers(root, st);
+          if (root && !(this.passing.has(n.id) && unparen(arg).type === 'identifier')) this.forgetMembers(root, st);
           return this.addressOf(arg, st);
         }
         const p = this.eval(arg, st);
@@ -1090,9 +1180,13 @@ export class Analyzer {
         return this.binary(n, st);
       case 'conditional_expression': {
         const c = n.childForFieldName('condition');
-        const [ts, fs] = c ? this.cond(c, st) : [st, clone(st)];
         const cons = n.childForFieldName('consequence');
         const alt = n.childForFieldName('alternative');
+        // `USE_TX ? XDP_TX : XDP_PASS` with a constant condition: only the side it picks is compiled.
+        const known = c ? this.constTruth(c) : undefined;
+        const picked = known === undefined ? undefined : known ? cons : alt;
+        if (picked) return this.eval(picked, st);
+        const [ts, fs] = c ? this.cond(c, st) : [st, clone(st)];
         const a = cons ? this.eval(cons, ts) : { v: TOP };
         const b = alt ? this.eval(alt, fs) : { v: TOP };
         assignState(st, joinStates([ts, fs])!);
@@ -1201,6 +1295,11 @@ export class Analyzer {
     const op = n.childForFieldName('operator')?.text ?? n.child(1)?.text;
     if (!arg) return { v: TOP };
     if (op === '->') {
+      if (!forStore) {
+        const kept = this.memberSlot(n, st);
+        const slot = kept ? st.vars.get(kept) : undefined;
+        if (slot) return { v: slot.v, t: slot.t };
+      }
       const base = this.eval(arg, st);
       return this.member(base, fieldName, n, st, arg, forStore, storeNode);
     }
@@ -1239,15 +1338,33 @@ export class Analyzer {
     const op = u.childForFieldName('operator')?.text ?? u.child(1)?.text;
     const arg = u.childForFieldName('argument');
     const field = u.childForFieldName('field')?.text;
-    if (op !== '.' || !arg || !field || unparen(arg).type !== 'identifier') return undefined;
+    if (!arg || !field || unparen(arg).type !== 'identifier') return undefined;
     const name = unparen(arg).text;
+    // `p->ip` in a parser given `&pkt`: the caller's member, carried in under the parameter's name (see inline).
+    if (op === '->') return st.vars.has(`${name}->`) ? `${name}->${field}` : undefined;
+    if (op !== '.') return undefined;
     const t = st.vars.get(name)?.t;
     if (!t || t.ptr !== 0 || t.dims.length !== 0 || !/^(?:struct|union) /.test(resolveTypedef(t, this.decls).base)) return undefined;
     return `${name}.${field}`;
   }
 
   private forgetMembers(name: string, st: State): void {
-    for (const k of [...st.vars.keys()]) if (k.startsWith(`${name}.`)) st.vars.delete(k);
+    for (const k of [...st.vars.keys()]) if (k.startsWith(`${name}.`) || k.startsWith(`${name}->`)) st.vars.delete(k);
+  }
+
+  /** The declared type of a pointer member (`struct iphdr *ip;`) that `pkt.ip` or `p->ip` names, when known. */
+  private memberPointerType(n: Node, st: State): TypeRef | undefined {
+    const u = unparen(n);
+    const arg = u.childForFieldName('argument');
+    const field = u.childForFieldName('field')?.text;
+    if (!arg || !field || unparen(arg).type !== 'identifier') return undefined;
+    const t = st.vars.get(unparen(arg).text)?.t;
+    if (!t) return undefined;
+    const op = u.childForFieldName('operator')?.text ?? u.child(1)?.text;
+    const r = resolveTypedef(t, this.decls);
+    if (r.dims.length !== 0 || r.ptr !== (op === '->' ? 1 : 0)) return undefined;
+    const pt = structOf(r.base, this.decls)?.fields[field]?.ptrType;
+    return pt && pt.ptr === 1 && pt.dims.length === 0 && /^(?:struct|union) /.test(resolveTypedef({ ...pt, ptr: 0 }, this.decls).base) ? pt : undefined;
   }
 
   /** `ip` in `ip.daddr` when it is a local `struct iphdr` (ipv6hdr, tcphdr, udphdr), with the type of a pointer to it. */
@@ -1295,7 +1412,7 @@ export class Analyzer {
         const refused = v.k === 'pkt' && !!v.stale;
         if (!refused && f && isIcmpHeader(base.t, this)) this.icmpStore(fieldName, storeNode ?? n, st, this.storing);
         else if (!refused && f && (isIpHeader(base.t, this) || isIp6Header(base.t, this) || l4HeaderOf(base.t, this))) this.headerStore(base.t, fieldName, storeNode ?? n, st, this.storing, at);
-        else if (!refused) this.mayStoreChecksum(f && v.off !== null ? { ...v, off: v.off + f.offset } : { ...v, off: f ? v.off : null }, st, f?.size ?? 2);
+        else if (!refused) this.mayStoreChecksum(f && v.off !== null ? { ...v, off: v.off + f.offset } : { ...v, off: f ? v.off : null }, st, f?.size ?? 2, undefined, base.t);
       }
       if (f?.elem !== undefined) {
         // An array member decays to a pointer into the packet (eth->h_dest used by memcpy).
@@ -1337,7 +1454,7 @@ export class Analyzer {
       this.access(base, k === undefined ? null : k * elem, elem, n, st, arg, k);
       if (forStore) {
         this.storeEffects(base.v, storeNode ?? n, st, base.v.off === null || k === undefined ? null : base.v.off + k * elem);
-        this.mayStoreChecksum(base.v.off === null || k === undefined ? { ...base.v, off: null } : { ...base.v, off: base.v.off + k * elem }, st, elem);
+        this.mayStoreChecksum(base.v.off === null || k === undefined ? { ...base.v, off: null } : { ...base.v, off: base.v.off + k * elem }, st, elem, arg);
       }
       return { v: TAINTED, t: base.t ? derefType(base.t) : undefined };
     }
@@ -1504,6 +1621,11 @@ export class Analyzer {
     const right = n.childForFieldName('right');
     const op = n.childForFieldName('operator')?.text ?? '=';
     if (!left || !right) return { v: TOP };
+    if (op === '=' && left.type === 'identifier' && this.redirectOnlyLogged(right, left.text, left)) {
+      const v = { v: this.unusedRedirect(right, n, st) };
+      this.store(left, v, st, n);
+      return v;
+    }
     let value = this.eval(right, st);
     if (op !== '=') {
       const old = this.eval(left, st);
@@ -1550,7 +1672,10 @@ export class Analyzer {
           // Only a pointer typed as a struct (the member's own type is not kept with the layout): `p.eth = data`
           // through `void *` stays unknown, as before.
           const typed = !!value.t && value.t.ptr === 1 && value.t.dims.length === 0 && /^(?:struct|union) /.test(resolveTypedef({ ...value.t, ptr: 0 }, this.decls).base);
+          // Through `void *` (`p->eth = data;`): the member's own declared type, when the struct is known.
+          const declared = typed ? undefined : this.memberPointerType(target, st);
           if (typed) st.vars.set(key, { v: stamp(value.v, st), t: value.t });
+          else if (declared) st.vars.set(key, { v: stamp(value.v, st), t: declared });
           else st.vars.delete(key);
         }
         return;
@@ -1684,9 +1809,19 @@ export class Analyzer {
         return { v: TOP };
       }
     }
-    const args = argNodes.map((a) => this.eval(a, st));
-    if (fn && this.frames.length < MAX_INLINE_DEPTH && !this.frames.some((f) => f.fn === fn)) {
-      return this.inline(fn, args, st, name, n);
+    const inlining = !!fn && this.frames.length < MAX_INLINE_DEPTH && !this.frames.some((f) => f.fn === fn);
+    // `parse(ctx, &pkt)` / `parse_ip(p)`: a local struct of header pointers handed to a callee the tier follows; its
+    // members go in and come back under the parameter's name (`p->ip`), see inline.
+    const aliases = argNodes.map((a) => (inlining ? this.memberAlias(a, st) : undefined));
+    for (const a of argNodes) if (inlining) this.passing.add(unparen(a).id);
+    let args: TV[];
+    try {
+      args = argNodes.map((a) => this.eval(a, st));
+    } finally {
+      for (const a of argNodes) this.passing.delete(unparen(a).id);
+    }
+    if (fn && inlining) {
+      return this.inline(fn, args, st, name, n, aliases);
     }
     return this.helper(name, n, argNodes, args, st, discarded, !!fn);
   }
@@ -1812,12 +1947,36 @@ export class Analyzer {
     if (v.k === 'rodata' || (v.k === 'mapval' && v.ro)) this.storeEffects(v, n, st);
   }
 
-  private inline(fn: FunctionDecl, args: TV[], st: State, name: string, call: Node): TV {
+  /**
+   * The prefix under which the members an argument points at are kept: `pkt.` for `&pkt` (a local struct), `p->` for
+   * `p` (a parameter that already carries a caller's struct); undefined otherwise.
+   */
+  private memberAlias(a: Node, st: State): string | undefined {
+    const u = unparen(a);
+    if (u.type === 'pointer_expression' && u.childForFieldName('operator')?.text === '&') {
+      const inner = unparen(u.childForFieldName('argument') ?? u);
+      if (inner.type !== 'identifier') return undefined;
+      const t = st.vars.get(inner.text)?.t;
+      if (!t || t.ptr !== 0 || t.dims.length !== 0 || !/^(?:struct|union) /.test(resolveTypedef(t, this.decls).base)) return undefined;
+      return `${inner.text}.`;
+    }
+    if (u.type === 'identifier' && st.vars.has(`${u.text}->`)) return `${u.text}->`;
+    return undefined;
+  }
+
+  /** Argument nodes being evaluated for a callee the tier follows (`&pkt` there keeps pkt's members). */
+  private passing = new Set<number>();
+
+  private inline(fn: FunctionDecl, args: TV[], st: State, name: string, call: Node, aliases: (string | undefined)[] = []): TV {
     const callee: State = { ...clone(st), vars: new Map() };
     fn.params.forEach((p, i) => {
       if (!p.name) return;
       const a = args[i] ?? { v: TOP };
       callee.vars.set(p.name, { v: retype(a.v, p.type), t: p.type });
+      const from = aliases[i];
+      if (!from || p.type.ptr !== 1) return;
+      callee.vars.set(`${p.name}->`, { v: TOP });
+      for (const [k, slot] of st.vars) if (k.startsWith(from) && k.length > from.length) callee.vars.set(`${p.name}->${k.slice(from.length)}`, slot);
     });
     const frame: Frame = { fn, isProgram: false, instance: this.instances++, callSite: this.site ?? call, returns: [], loops: [], labels: new Map(), entryCsum: callee.csumOpen };
     this.inlined.add(fn);
@@ -1842,6 +2001,14 @@ export class Analyzer {
       this.expanding = savedExpanding;
     }
     const exits = joinStates([end, ...frame.returns.map((r) => r.state)]);
+    // The members the callee stored through the struct's address (`p->ip = ...`) are the caller's again.
+    fn.params.forEach((p, i) => {
+      const from = aliases[i];
+      if (!from || !p.name || p.type.ptr !== 1 || !exits?.vars.has(`${p.name}->`)) return;
+      const prefix = `${p.name}->`;
+      for (const k of [...st.vars.keys()]) if (k.startsWith(from) && k.length > from.length) st.vars.delete(k);
+      for (const [k, slot] of exits.vars) if (k.startsWith(prefix) && k.length > prefix.length) st.vars.set(`${from}${k.slice(prefix.length)}`, slot);
+    });
     const before: Unstale = { slots: new Map([...st.vars].filter(([, sl]) => sl.v.k === 'pkt' || sl.v.k === 'end')), gen: st.gen, invalidated: st.invalidated, proven: st.proven };
     let unstale: Unstale | undefined;
     if (exits) {
@@ -1858,19 +2025,26 @@ export class Analyzer {
       st.proven = exits.proven;
       st.wrote = exits.wrote;
       st.macWrote = exits.macWrote;
-      st.icmpPending = exits.icmpPending;
-      st.icmpUpdated = exits.icmpUpdated;
+      // A builder that returns a negative status when it stops half-way (`check = 0` written, the header not finished,
+      // `return -1;`) and 0 when done: its caller gives up on the status (`if (-1 == add_hdr(...)) return
+      // XDP_ABORTED;`), which the tier does not correlate with the status, so the checksum state going on is the one of
+      // the paths that did not fail.
+      const failed = (r: { tv: TV }) => r.tv.v.k === 'consts' && !r.tv.v.more && r.tv.v.vals.length > 0 && r.tv.v.vals.every((c) => c.v < 0);
+      const done = frame.returns.filter((r) => !failed(r));
+      const sums = (done.length < frame.returns.length && done.length > 0 ? joinStates([end, ...done.map((r) => r.state)]) : null) ?? exits;
+      st.icmpPending = sums.icmpPending;
+      st.icmpUpdated = sums.icmpUpdated;
       st.redirected = exits.redirected;
       st.pendingRedirect = exits.pendingRedirect;
-      st.csumPending = exits.csumPending;
+      st.csumPending = sums.csumPending;
       // The callee updated the checksum on every path: values the caller stored before no longer carry the change.
-      if (exits.csumUpdated && !st.csumUpdated) markCsumUpdated(st);
-      st.csumUpdated = exits.csumUpdated;
-      st.csumRecomputed = exits.csumRecomputed;
-      st.csumZeroed = exits.csumZeroed;
-      st.csumOpen = exits.csumOpen;
-      st.l4Pending = exits.l4Pending;
-      st.l4Updated = exits.l4Updated;
+      if (sums.csumUpdated && !st.csumUpdated) markCsumUpdated(st);
+      st.csumUpdated = sums.csumUpdated;
+      st.csumRecomputed = sums.csumRecomputed;
+      st.csumZeroed = sums.csumZeroed;
+      st.csumOpen = sums.csumOpen;
+      st.l4Pending = sums.l4Pending;
+      st.l4Updated = sums.l4Updated;
       st.l4Proof = exits.l4Proof;
       st.gen = exits.gen;
       st.invalidated = exits.invalidated;
@@ -2514,7 +2688,7 @@ export class Analyzer {
    * be the update of a checksum: counted as one, unless its bytes lie before where that checksum can be (an Ethernet
    * frame with an IPv4 header: its check at byte 24 or later, the UDP check at 40, TCP's later still).
    */
-  private mayStoreChecksum(v: Val, st: State, size = 2, ptrNode?: Node): void {
+  private mayStoreChecksum(v: Val, st: State, size = 2, ptrNode?: Node, through?: TypeRef): void {
     if (v.k === 'ctx' || v.k === 'rodata' || v.k === 'mapval' || v.k === 'end' || v.k === 'len' || v.k === 'consts') return;
     if (v.k === 'top') {
       if (v.stack) return; // the program's own memory
@@ -2539,10 +2713,35 @@ export class Analyzer {
       if (local && !slot && !this.decls.functions.has(local)) return; // a global
     }
     if (v.k === 'pkt' && v.region === 'meta') return; // metadata in front of the packet holds no checksum
+    // A store through a struct of the program's own that has no checksum field (`pkt.dhcp->op = BOOTREPLY`,
+    // `memset(dhcp->sname, 0, 64)`): a payload the program parses, not the update of a header's sum.
+    if ((ptrNode || through) && this.payloadStruct(ptrNode, st, through)) return;
     const end = v.k === 'pkt' && v.off !== null ? v.off + size : Infinity;
     if (end > 24) markCsumUpdated(st);
     if (end > 40) st.l4Updated = true;
     if (end > 34) st.icmpUpdated = true;
+  }
+
+  /** Whether `p` (or `p->f`) goes through a pointer to a complete struct of the program with no checksum-like field. */
+  private payloadStruct(ptrNode: Node | undefined, st: State, through?: TypeRef): boolean {
+    let t = through;
+    if (!t && ptrNode) {
+      let u = unparen(ptrNode);
+      if (u.type === 'field_expression' && (u.childForFieldName('operator')?.text ?? u.child(1)?.text) === '->') u = unparen(u.childForFieldName('argument') ?? u);
+      if (u.type === 'identifier') t = st.vars.get(u.text)?.t;
+      else if (u.type === 'field_expression') {
+        const key = this.memberSlot(u, st);
+        t = key ? st.vars.get(key)?.t : undefined;
+      }
+    }
+    if (!t) return false;
+    const r = resolveTypedef(t, this.decls);
+    if (r.ptr !== 1 || r.dims.length !== 0 || !/^(?:struct|union) /.test(r.base) || KERNEL_STRUCTS[r.base]) return false;
+    // Complete up to a flexible array member at its end (`__u8 options[];`).
+    const layout = this.decls.structs.get(r.base);
+    if (!layout || Object.keys(layout.fields).length === 0) return false;
+    if (isIpHeader(t, this) || isIp6Header(t, this) || l4HeaderOf(t, this) || isIcmpHeader(t, this)) return false;
+    return !Object.keys(layout.fields).some((f) => /sum|check|csum/i.test(f));
   }
 
   /** `hdr->field.a.b[i]` with `hdr` a local packet pointer to an IP or TCP/UDP header: that header and field. */

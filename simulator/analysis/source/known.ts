@@ -1,6 +1,7 @@
 // What the source tier knows without reading system headers: the values of the kernel's action enums, which of them
 // belong to other program types, the layouts of the protocol headers XDP programs parse, and what the XDP helpers do
 // to packet pointers. Values follow include/uapi/linux/bpf.h and include/uapi/linux/pkt_cls.h.
+import type { TypeRef } from './unit.ts';
 
 export const XDP_ACTIONS = ['XDP_ABORTED', 'XDP_DROP', 'XDP_PASS', 'XDP_TX', 'XDP_REDIRECT'] as const;
 
@@ -90,6 +91,8 @@ export interface FieldLayout {
   size: number;
   /** Element size when the field is an array (or an aggregate), so `eth->h_dest` is a pointer into the packet. */
   elem?: number;
+  /** The declared type of a pointer member (`struct iphdr *ip;` in a parser's struct of header pointers). */
+  ptrType?: TypeRef;
 }
 
 export interface StructLayout {

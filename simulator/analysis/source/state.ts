@@ -521,7 +521,22 @@ export function constsUnion(a: ConstVal[], b: ConstVal[], more: boolean): Val {
     else if ((out[i].wrote && !c.wrote) || (out[i].redirected && !c.redirected) || (out[i].macWrote && !c.macWrote)) out[i] = { ...out[i], wrote: (out[i].wrote && c.wrote) || undefined, redirected: (out[i].redirected && c.redirected) || undefined, macWrote: (out[i].macWrote && c.macWrote) || undefined, csumStale: out[i].csumStale ?? c.csumStale };
     else if (!out[i].csumStale && c.csumStale) out[i] = { ...out[i], csumStale: c.csumStale };
   }
-  if (out.length > MAX_CONSTS) return { k: 'top' };
+  if (out.length > MAX_CONSTS) {
+    // Many paths setting the same few values on lines of their own (twenty `action = XDP_ABORTED; goto out;`): one
+    // entry per value (the first place that set it; what every path did), so that a value set once elsewhere (the
+    // planted `action = -22;`) is not lost in an unknown.
+    const byValue: ConstVal[] = [];
+    for (const c of out) {
+      const i = byValue.findIndex((o) => o.v === c.v && o.name === c.name && !o.undef === !c.undef);
+      if (i < 0) byValue.push(c);
+      else {
+        const o = byValue[i]!;
+        byValue[i] = { ...o, wrote: (o.wrote && c.wrote) || undefined, redirected: (o.redirected && c.redirected) || undefined, macWrote: (o.macWrote && c.macWrote) || undefined, csumStale: o.csumStale ?? c.csumStale };
+      }
+    }
+    if (byValue.length > MAX_CONSTS) return { k: 'top' };
+    return { k: 'consts', vals: byValue, more: more || undefined };
+  }
   return { k: 'consts', vals: out, more: more || undefined };
 }
 
