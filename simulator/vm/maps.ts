@@ -936,6 +936,8 @@ export const PCPU_MIN_UNIT_SIZE = 32 * 1024;
 /** KMALLOC_MAX_SIZE on x86-64 (4 MiB) less sizeof(struct htab_elem) (48): hash key + value must stay below. */
 export const HTAB_KEY_VALUE_MAX = (4 << 20) - 48;
 const INT_MAX = 0x7fffffff;
+/** The most entries a hash map can have: its power-of-two bucket count times 16 bytes stays below 2^32. */
+const HTAB_MAX_ENTRIES = 2 ** 27;
 /** BPF_F_WRONLY_PROG (uapi bpf.h: 1U << 8). */
 const BPF_F_WRONLY_PROG = 1 << 8;
 const round8 = (n: number) => Math.ceil(n / 8) * 8;
@@ -984,6 +986,9 @@ export function mapCreateError(def: MapDef): string | undefined {
       if (type === MapType.HASH_OF_MAPS && v !== 4) return einval(`value_size is ${v}, maps of maps hold 4-byte values`);
       if (k + v >= HTAB_KEY_VALUE_MAX) return e2big(`key_size + value_size (${k + v}) must stay below ${HTAB_KEY_VALUE_MAX} (KMALLOC_MAX_SIZE less the element header)`);
       if (percpu && round8(v) > PCPU_MIN_UNIT_SIZE) return e2big(`per-CPU value_size ${v} is above ${PCPU_MIN_UNIT_SIZE} (PCPU_MIN_UNIT_SIZE)`);
+      // htab_map_alloc: the bucket array (max_entries rounded up to a power of two, 16-byte buckets) must fit in u32
+      // bytes, so at most 2^27 entries (measured: 2^27 created, 2^27 + 1 E2BIG, before any element is allocated).
+      if (n > HTAB_MAX_ENTRIES) return e2big(`max_entries ${n} is above ${HTAB_MAX_ENTRIES}: the table of ${2 ** Math.ceil(Math.log2(n))} buckets would not fit in 4 GiB`);
       return undefined;
     }
     case MapType.LPM_TRIE:

@@ -41,6 +41,11 @@ function cases(): Case[] {
   const nr = kernelNrCpus();
   for (const entries of [nr, nr + 1, 1024]) out.push({ type: 'cpumap', t: MapType.CPUMAP, key: 4, value: 4, entries, flags: 0 });
   out.push({ type: 'cpumap', t: MapType.CPUMAP, key: 4, value: 4, entries: 1024, flags: 1 }); // EINVAL before E2BIG
+  // A hash map's bucket table must fit in 4 GiB: above 2^27 entries E2BIG, before anything is allocated (2^27 itself
+  // is created, but its 2 GiB of buckets is too much for a test).
+  for (const [type, t] of [['hash', MapType.HASH], ['percpu_hash', MapType.PERCPU_HASH], ['lru_hash', MapType.LRU_HASH], ['lru_percpu_hash', MapType.LRU_PERCPU_HASH]] as const) {
+    for (const entries of [2 ** 27 + 1, 2 ** 31, 0xffffffff]) out.push({ type, t, key: 4, value: 8, entries, flags: 0 });
+  }
   return out;
 }
 
@@ -70,6 +75,7 @@ test('map_flags per map type and the CPUMAP NR_CPUS limit: refused exactly where
   assert.equal(ours({ type: 'array', t: MapType.ARRAY, key: 4, value: 8, entries: 4, flags: 1 }), 'EINVAL');
   assert.equal(ours({ type: 'hash', t: MapType.HASH, key: 4, value: 8, entries: 4, flags: 1 }), 'ok');
   assert.equal(ours({ type: 'cpumap', t: MapType.CPUMAP, key: 4, value: 4, entries: kernelNrCpus() + 1, flags: 0 }), 'E2BIG');
+  assert.equal(ours({ type: 'hash', t: MapType.HASH, key: 4, value: 8, entries: 0xffffffff, flags: 0 }), 'E2BIG');
   if (kernelOrSkip(t)) return;
   const kernel = kernelAnswers(list);
   const differ = list.flatMap((c, i) => (ours(c) === kernel[i] ? [] : [`${c.type} entries ${c.entries} flags ${c.flags}: kernel ${kernel[i]}, simulator ${ours(c)}`]));
