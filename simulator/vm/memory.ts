@@ -22,6 +22,7 @@
 //   map value  one region per value (the stable Uint8Array a map hands out); read-only for BPF_F_RDONLY_PROG maps.
 //   scratch    helper-owned memory (ringbuf reservations, the conformance `mem` block).
 import type { FaultKind, XdpBuff } from './types.ts';
+import { BPF_F_RDONLY_PROG } from '../elf/types.ts';
 
 export const REGION_BIAS = 0x8000_0000;
 
@@ -92,9 +93,8 @@ export interface Region {
   writeFaultMessage?: string;
   /** Loads and stores may take the compiled engine's fast path (every region but ctx, which is rewritten). */
   fast: boolean;
-  /** Map values: the run the region was last bound in (Memory.reset counts runs) and its address then. */
+  /** Map values: the run the region was last bound in (Memory.reset counts runs); its address is regionBase(id). */
   stamp: number;
-  addr: bigint;
   /**
    * Stack frames only: the lowest offset whose byte may be non-zero (STACK_SIZE: the frame is all zeros). Every path
    * that writes a frame lowers it (stores, helper views of it, region() for outside writers), so a reset zeroes
@@ -154,9 +154,20 @@ function makeRegion(id: number, kind: RegionKind, name: string, bytes: Uint8Arra
   return {
     id, kind, name, bytes, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), lo, hi,
     writeFault: undefined, init: undefined, initView: undefined, writeFaultMessage: undefined, fast: kind !== 'ctx',
-    stamp: -1, addr: 0n, dirtyFrom: STACK_SIZE,
+    stamp: -1, dirtyFrom: STACK_SIZE,
   };
 }
+
+/** What mapValueIdAt needs of a map: its name and read-only flags (maps.ts BpfMap). */
+export interface MapOfValue {
+  readonly def: { readonly name: string; readonly flags: number };
+  readonly readonlyForProgram: boolean;
+}
+/** helpers.ts readonlyMap: the read-only flag a map value's region gets. */
+const readonlyMap = (m: MapOfValue): boolean => m.readonlyForProgram || (m.def.flags & BPF_F_RDONLY_PROG) !== 0;
+/** mapValueIdAt's tables: 64 entries per site, for at most 256 sites (a site past that calls mapValueId). */
+const SITE_MASK = 63;
+const MAX_SITES = 256;
 
 /** Scratch for splitting a 64-bit value into int32 halves and joining them back. */
 const S64 = new BigUint64Array(1);
@@ -204,6 +215,8 @@ export class Memory {
   private readonly recentValues: (Uint8Array | undefined)[] = [undefined, undefined, undefined, undefined];
   private readonly recentRegions: (Region | undefined)[] = [undefined, undefined, undefined, undefined];
   private recentNext = 0;
+  /** Per inline lookup site of the compiled engine: the regions of values it found, by index & SITE_MASK. */
+  private readonly siteValues: ((Region | undefined)[] | undefined)[] = [];
   private runs = 0;
   private readonly packetRegion = makeRegion(REGION_PACKET, 'packet', 'packet', EMPTY);
   /** Called after the packet window moved (syncPacket): images that hold packet addresses follow it (kfuncs). */
@@ -549,7 +562,7 @@ export class Memory {
 
   /** A stable region for a map value; the same Uint8Array gets the same address for the whole run. */
   mapValue(value: Uint8Array, mapName: string, readonly: boolean): bigint {
-    return this.regions[this.mapValueId(value, mapName, readonly)]!.addr;
+    return regionBase(this.mapValueId(value, mapName, readonly));
   }
 
   /** mapValue's region id (the address is that id << 32 | 2^31). */
@@ -568,23 +581,60 @@ export class Memory {
         this.recentRegions[i] = r;
       }
     }
-    if (r !== undefined && r.stamp === this.runs) return r.id;
-    // First use in this run: the next dynamic id, as a fresh region would get (a value belongs to one map for life).
+    if (r !== undefined) return r.stamp === this.runs ? r.id : this.bindValue(r, mapName, readonly);
+    // First use ever on this Memory: a region of its own, at the next dynamic id (a value belongs to one map for life).
     const id = this.nextDynamic++;
-    if (r === undefined) {
-      r = makeRegion(id, 'map-value', `value of map ${mapName}`, value);
-      this.valueRegions.set(value, r);
-    }
-    r.id = id;
+    r = makeRegion(id, 'map-value', `value of map ${mapName}`, value);
+    this.valueRegions.set(value, r);
     r.stamp = this.runs;
-    r.addr = regionBase(id);
-    if (readonly && r.writeFault === undefined) {
+    if (readonly) {
       r.writeFault = 'readonly-write';
       r.writeFaultMessage = `write into map forbidden: ${mapName} is read-only for programs (BPF_F_RDONLY_PROG)`;
-    } else if (!readonly) {
-      r.writeFault = r.writeFaultMessage = undefined;
     }
     this.regions[id] = r;
+    return id;
+  }
+
+  /**
+   * First use in this run of a value's region seen before: it takes the next dynamic id (as a fresh region would);
+   * only what differs from its last binding is written (the read-only flag is its map's, which rarely changes).
+   */
+  private bindValue(r: Region, mapName: string, readonly: boolean): number {
+    const id = this.nextDynamic++;
+    r.id = id;
+    r.stamp = this.runs;
+    if (readonly) {
+      if (r.writeFault === undefined) {
+        r.writeFault = 'readonly-write';
+        r.writeFaultMessage = `write into map forbidden: ${mapName} is read-only for programs (BPF_F_RDONLY_PROG)`;
+      }
+    } else if (r.writeFault !== undefined) r.writeFault = r.writeFaultMessage = undefined;
+    this.regions[id] = r;
+    return id;
+  }
+
+  /**
+   * mapValueId for the compiled engine's inline lookup number `site` (the generator numbers them), whose value is the
+   * map's `at`-th (index * slots + slot): each site keeps the regions it found in a small direct-mapped table by `at`,
+   * checked against the value, so a hit is the region mapValueId would find (the one valueRegions holds for it) and
+   * the id the same; a miss is mapValueId. Saves its search of the recent values and the WeakMap's hashing.
+   */
+  mapValueIdAt(site: number, at: number, value: Uint8Array, map: MapOfValue): number {
+    const c = this.siteValues[site];
+    if (c !== undefined) {
+      const r = c[at & SITE_MASK];
+      if (r !== undefined && r.bytes === value) return r.stamp === this.runs ? r.id : this.bindValue(r, map.def.name, readonlyMap(map));
+    }
+    return this.mapValueIdMiss(site, at, value, map);
+  }
+
+  private mapValueIdMiss(site: number, at: number, value: Uint8Array, map: MapOfValue): number {
+    const id = this.mapValueId(value, map.def.name, readonlyMap(map));
+    if (site >= 0 && site < MAX_SITES) {
+      const sv = this.siteValues;
+      while (sv.length <= site) sv.push(undefined);
+      (sv[site] ??= new Array<Region | undefined>(SITE_MASK + 1).fill(undefined))[at & SITE_MASK] = this.regions[id];
+    }
     return id;
   }
 

@@ -32,7 +32,6 @@ import {
 import { ISA_ONLY, alu32, alu64, refusedWhenReached } from '../../isa/alu.ts';
 import { MAX_CALL_FRAMES, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, REGION_PACKET, REGION_STACK0, STACK_SIZE, VmFault, WASM_FRAMES, WASM_LAYOUT, addrOf, initCtxRegister, type Memory, type UninitRead } from '../memory.ts';
 import { W_CALL, W_EXIT, W_OUTCOME, generateWasm } from './wasm.ts';
-import { BPF_F_RDONLY_PROG } from '../../elf/types.ts';
 import {
   ALL_REGS, ARG_REGS, CALLBACK_REFUND_LIMIT, MAY_GOTO_BUDGET, R10, callDepth, callbackReturn, execAtomic, iterRefund, mayGotoRefund, uninitRegister,
   type ExecOptions, type ExecResult, type Frame, type HelperCall, type HelperOutcome, type ProgramImage, type Probe,
@@ -577,20 +576,21 @@ const INLINE_MEMORY = !(typeof process !== 'undefined' && process.env.XDP_LENS_I
 /**
  * map_lookup_elem on an array with 4-byte keys, inline (ExecOptions.fast with InlineMaps): helpers.ts's fast form of
  * the helper step by step (handleMap: r1 a handle of host.maps; Memory.argOk: the 4 key bytes readable with nothing to
- * record; ArrayMap.lookupAt -> at: the value from `direct`; Memory.mapValueId with readonlyMap's flag), taken only
+ * record; ArrayMap.lookupAt -> at: the value from `direct`; Memory.mapValueId with readonlyMap's flag, through
+ * Memory.mapValueIdAt: a table per lookup site by the value's index), taken only
  * when the value's cell exists; everything else (no such map, another map type, a key to check or record, a cell
  * not made yet) falls to the fast helper, so the result is the helper's. The packet does not move: its locals stay.
  * Ends in `if (...) {...}` for an `else`.
  */
-const INLINE_LOOKUP =
+const INLINE_LOOKUP = (site: number): string =>
   `let mv;` +
   ` if (FH !== undefined && h1 === ${REGION_MAP_HANDLE}) {` +
   ` const m = FH.maps[(l1 ^ -2147483648) | 0], d = m === undefined ? undefined : m.lookupDirect;` +
   ` if (d !== undefined) { const r = RG[h2], o = (l2 ^ -2147483648) | 0;` +
   ` if (r !== undefined && r.fast && o >= r.lo && o <= r.hi - 4 && (r.init === undefined || mem.uninitRead !== undefined || r.initView.getUint32(o) === 0x01010101)) {` +
   ` const n = m.nSlots, s = m.perCpu ? FH.env.cpu : 0;` +
-  ` if (s < n) { mv = d[r.view.getUint32(o, true) * n + s];` +
-  ` if (mv !== undefined) { h0 = mem.mapValueId(mv, m.def.name, m.readonlyForProgram || (m.def.flags & ${BPF_F_RDONLY_PROG}) !== 0); l0 = -2147483648; } } } } }` +
+  ` if (s < n) { const at = r.view.getUint32(o, true) * n + s; mv = d[at];` +
+  ` if (mv !== undefined) { h0 = mem.mapValueIdAt(${site}, at, mv, m); l0 = -2147483648; } } } } }` +
   ` if (mv !== undefined) { l1 = h1 = l2 = h2 = l3 = h3 = l4 = h4 = l5 = h5 = 0; }`;
 
 /**
@@ -600,6 +600,8 @@ const INLINE_LOOKUP =
  */
 const GEN = {
   r10Fixed: false, isaOnly: false, blockOf: undefined as Int32Array | undefined, cur: 0, pos: 0,
+  /** Inline lookups generated so far (each one's number: its site in Memory.mapValueIdAt). */
+  sites: 0,
   /** The instructions, their opcode infos, the jump targets and entries (leaders), the blocks (stackKey). */
   insns: [] as Insn[], infos: [] as (OpcodeInfo | undefined)[], lead: [] as boolean[], blocks: [] as number[][],
 };
@@ -640,14 +642,14 @@ function stackKey(pc: number): number | undefined {
  * INLINE_LOOKUP with the key known to be 4 bytes at `slot` of r10's frame (stackKey): the frame's locals (FRAME) read
  * it, its window and presence known; the rest as INLINE_LOOKUP.
  */
-const inlineLookupAt = (slot: number): string =>
+const inlineLookupAt = (slot: number, site: number): string =>
   `let mv;` +
   ` if (FH !== undefined && h1 === ${REGION_MAP_HANDLE}) {` +
   ` const m = FH.maps[(l1 ^ -2147483648) | 0], d = m === undefined ? undefined : m.lookupDirect;` +
   ` if (d !== undefined && (mem.uninitRead !== undefined || fI.getUint32(${slot}) === 0x01010101)) {` +
   ` const n = m.nSlots, s = m.perCpu ? FH.env.cpu : 0;` +
-  ` if (s < n) { mv = d[fV.getUint32(${slot}, true) * n + s];` +
-  ` if (mv !== undefined) { h0 = mem.mapValueId(mv, m.def.name, m.readonlyForProgram || (m.def.flags & ${BPF_F_RDONLY_PROG}) !== 0); l0 = -2147483648; } } } }` +
+  ` if (s < n) { const at = fV.getUint32(${slot}, true) * n + s; mv = d[at];` +
+  ` if (mv !== undefined) { h0 = mem.mapValueIdAt(${site}, at, mv, m); l0 = -2147483648; } } } }` +
   ` if (mv !== undefined) { l1 = h1 = l2 = h2 = l3 = h3 = l4 = h4 = l5 = h5 = 0; }`;
 
 /**
@@ -830,10 +832,10 @@ function straight(insn: Insn, info: OpcodeInfo, pc: number): string {
           const offset = insn.nextImm ?? 0;
           if (!INLINE_MEMORY || offset < 0 || offset >= 0x80000000) return call;
           // machine.ts fast.mapValue inline for an array with 4-byte keys whose element 0 exists (InlineMaps): its
-          // value's region, at the offset; anything else is H.mapValue's.
+          // value's region (Memory.mapValueIdAt, a site of its own), at the offset; anything else is H.mapValue's.
           return `{ const F = FS, m = F === undefined || F.own === undefined ? undefined : F.own[${insn.imm}], dv = m === undefined ? undefined : m.lookupDirect;` +
             ` const s = dv === undefined ? 0 : m.perCpu ? FH.env.cpu : 0, v = dv !== undefined && s < m.nSlots ? dv[s] : undefined;` +
-            ` if (v !== undefined) { ${d.h} = mem.mapValueId(v, m.def.name, m.readonlyForProgram || (m.def.flags & ${BPF_F_RDONLY_PROG}) !== 0); ${d.l} = ${(0x80000000 + offset) | 0}; }` +
+            ` if (v !== undefined) { ${d.h} = mem.mapValueIdAt(${GEN.sites++}, s, v, m); ${d.l} = ${(0x80000000 + offset) | 0}; }` +
             ` else ${call} }`;
         }
         case PSEUDO_FUNC:
@@ -914,7 +916,8 @@ function terminal(insn: Insn, info: OpcodeInfo | undefined, pc: number): string 
         ` else { ${generic} ${PACKET} } }${MOVES_PACKET.has(insn.imm) ? ` ${PACKET}` : ''}`;
       if (insn.imm !== 1 || !INLINE_MEMORY) return fast;
       const key = stackKey(pc);
-      return `{ ${key === undefined ? INLINE_LOOKUP : inlineLookupAt(key)} else { ${fast} } }`;
+      const site = GEN.sites++;
+      return `{ ${key === undefined ? INLINE_LOOKUP(site) : inlineLookupAt(key, site)} else { ${fast} } }`;
     }
     case 'exit':
       // The outermost frame's exit ends the run with r0 (the interpreter's exit with no frame to pop); others return
@@ -1025,6 +1028,7 @@ export function generate(p: ProgramImage, checks: RegisterChecks | undefined, co
   GEN.isaOnly = ISA_ONLY.has(insns);
   GEN.insns = insns;
   GEN.infos = infos;
+  GEN.sites = 0;
   const lead = leaders(insns, infos);
   const after = new Uint16Array(insns.length + 1);
   const out: string[] = [];
