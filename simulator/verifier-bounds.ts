@@ -877,7 +877,22 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
           if ([1, 2, 3, 4, 5].some((i) => r[i]!.k === 'stack')) stackPassed = true;
           if (fn.global) {
             // Verified on its own; its caller gets any number back (0 among them), and memory it was given may change.
-            if ([1, 2, 3, 4, 5].some((i) => r[i]!.k === 'stack')) stackOpaque = true;
+            // A stack pointer given as an argument whose size BTF gives: check_mem_reg's write check makes those bytes
+            // STACK_MISC (a spilled number or pointer there an unknown number), so a read of them afterwards is any value
+            // of its size (measured on 6.18: `struct s v = { .a = 2 }; g(&v); val[v.a]` refused as unbounded). Other
+            // stack pointers: what the function leaves there is not claimed.
+            for (let i = 1; i <= 5; i++) {
+              const x = r[i]!;
+              if (x.k !== 'stack') continue;
+              const size = fn.argMemSizes?.[i - 1];
+              const so = size !== undefined && x.vr === undefined && x.orNull === undefined ? stackOff(x, 0) : undefined;
+              if (size === undefined || so === undefined || x.off + size > 0) {
+                stackOpaque = true;
+                continue;
+              }
+              clobber(st, so, size);
+              for (let o = so; o < so + size; o++) st.mem.set(o, { b: 0, ids: [], misc: true });
+            }
             if ([1, 2, 3, 4, 5].some((i) => r[i]!.k !== 'num' && r[i]!.k !== 'none')) st.stack.clear();
             for (let i = 1; i <= 5; i++) r[i] = NONE;
             r[0] = { k: 'num', w: 0n, ids: [nextId++] };

@@ -21,7 +21,7 @@ import {
   cString, parseElf, SHF_EXECINSTR, SHN_UNDEF, SHT_PROGBITS, SHT_REL, STB_GLOBAL, STB_WEAK, STT_FUNC, STT_SECTION,
   type ElfFile, type ElfRel, type ElfSection, type ElfSymbol,
 } from './elf64.ts';
-import { BTF_KIND, findDatasec, parseBtf, parseBtfExt, skipModsAndTypedefs, type Btf, type BtfExt, type BtfType, type CoreRecord, type LineRecord } from './btf.ts';
+import { BTF_KIND, btfParams, findDatasec, parseBtf, parseBtfExt, resolveSize, skipModsAndTypedefs, type Btf, type BtfExt, type BtfType, type CoreRecord, type LineRecord } from './btf.ts';
 import { collectMaps, internalMapName, objectName, type MapPlacement } from './maps.ts';
 import { kconfigLayout, type KconfigLayout } from './kconfig.ts';
 import { describeRelocation, formatSpec, kernelBtf, loadBtfFile, patchInsn, resolveRelocation, typesCompat, VMLINUX_BTF, type CandidateCache, type TargetBtf } from './core.ts';
@@ -395,6 +395,10 @@ class Linker {
       // Only with func_info (.BTF.ext): without it libbpf loads no BTF function records and the kernel checks nothing.
       const returnsScalar = this.btf && this.ext?.funcs.get(u.sec.name)?.length ? btfReturnsScalar(this.btf, u.name) : undefined;
       if (returnsScalar !== undefined) info.returnsScalar = returnsScalar;
+      if (u.global && this.btf && this.ext?.funcs.get(u.sec.name)?.length) {
+        const sizes = btfArgMemSizes(this.btf, u.name);
+        if (sizes) info.argMemSizes = sizes;
+      }
       funcs.push(info);
       const src = this.decoded.get(u.sec.index) ?? [];
       for (let j = 0; j < u.count; j++) insns.push({ ...src[u.start + j] });
@@ -667,6 +671,28 @@ export function pickProgram(obj: LoadedObject, name?: string): LoadedProgram | s
 function loadable(obj: LoadedObject, p: LoadedProgram): LoadedProgram | string {
   if (!p.loadErrors?.length) return p;
   return `${obj.path}: program '${p.name}' (section ${p.section}) cannot be loaded:\n${p.loadErrors.join('\n')}`;
+}
+
+/**
+ * A global function's pointer arguments, as btf_prepare_func_args reads its BTF: the size of what each points to
+ * (resolved through typedefs, qualifiers and arrays), or undefined for a number, a pointer to the context (struct
+ * xdp_md), a tagged argument, or a pointee without a size (void). Undefined when the BTF has no such function.
+ */
+function btfArgMemSizes(btf: Btf, name: string): (number | undefined)[] | undefined {
+  const fn = btf.types.find((t) => t?.kind === BTF_KIND.FUNC && t.name === name);
+  const proto = fn ? btf.types[fn.sizeOrType] : undefined;
+  if (!proto || proto.kind !== BTF_KIND.FUNC_PROTO) return undefined;
+  // Decl tags on the function or its arguments (__arg_ctx, __arg_nonnull, __arg_arena, ...) change how they are typed:
+  // such a function's arguments are left unknown.
+  if (btf.types.some((t) => t?.kind === BTF_KIND.DECL_TAG && t.sizeOrType === fn!.id)) return undefined;
+  return btfParams(btf, proto).map((a) => {
+    const t = skipModsAndTypedefs(btf, a.type);
+    if (t?.kind !== BTF_KIND.PTR) return undefined;
+    const to = skipModsAndTypedefs(btf, t.sizeOrType);
+    if (!to || (to.kind === BTF_KIND.STRUCT && to.name === 'xdp_md')) return undefined;
+    const size = resolveSize(btf, t.sizeOrType);
+    return typeof size === 'number' && size > 0 ? size : undefined;
+  });
 }
 
 /**

@@ -92,6 +92,12 @@ export interface FuncInfo {
    * enum), as the verifier's check_btf_func reads it; a subprogram that does not may not tail-call.
    */
   returnsScalar?: boolean;
+  /**
+   * From the BTF of a global function: per argument (r1..r5), the size of the memory a pointer argument points to, as
+   * the verifier's btf_prepare_func_args resolves it (ARG_PTR_TO_MEM, mem_size); undefined for a number, the context
+   * or a pointee whose size BTF does not give.
+   */
+  argMemSizes?: readonly (number | undefined)[];
 }
 
 /**
