@@ -14,6 +14,7 @@ import { frameLengthNotRun, XDP_MAX_FRAME, XDP_MIN_FRAME } from '../../simulator
 import { kernelOrSkip, runKernel } from '../kernel/runner.ts';
 import { REPO } from '../repo.ts';
 import { pcapngBlock, pcapngSectionHeader } from './pcapng-outbound.ts';
+import { classicPcap } from './pcap-file.ts';
 
 const CLI = join(REPO, 'dist', 'cli.js');
 const haveClang = spawnSync('clang', ['--version']).status === 0;
@@ -33,24 +34,7 @@ function frame(n: number): Buffer {
 }
 
 /** A classic pcap (snap length 262144) of these frames, a microsecond apart. */
-function pcap(frames: Buffer[]): Buffer {
-  const h = Buffer.alloc(24);
-  h.writeUInt32LE(0xa1b2c3d4, 0);
-  h.writeUInt16LE(2, 4);
-  h.writeUInt16LE(4, 6);
-  h.writeUInt32LE(262144, 16);
-  h.writeUInt32LE(1, 20);
-  const parts: Buffer[] = [h];
-  frames.forEach((f, i) => {
-    const r = Buffer.alloc(16);
-    r.writeUInt32LE(1_700_000_000, 0);
-    r.writeUInt32LE(i, 4);
-    r.writeUInt32LE(f.length, 8);
-    r.writeUInt32LE(f.length, 12);
-    parts.push(r, f);
-  });
-  return Buffer.concat(parts);
-}
+const pcap = (frames: Buffer[]): Buffer => classicPcap(frames.map((data, i) => ({ data, sec: 1_700_000_000, usec: i })), 1, 262144);
 
 /** The same frames as pcapng enhanced packet blocks (not read in place: the reader's other path). */
 function pcapng(frames: Buffer[]): Buffer {

@@ -6,8 +6,9 @@ export interface PcapRecord {
   usec?: number;
 }
 
-export function classicPcap(records: readonly PcapRecord[], linkType = 1): Buffer {
+export function classicPcap(records: readonly PcapRecord[], linkType = 1, snapLength = 0xffff): Buffer {
   const header = Buffer.from('d4c3b2a1020004000000000000000000ffff000000000000', 'hex');
+  header.writeUInt32LE(snapLength, 16);
   header.writeUInt32LE(linkType, 20);
   const parts: Buffer[] = [header];
   for (const r of records) {

@@ -14,6 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { REPO } from '../repo.ts';
 import { startServer } from './stdio-server.ts';
 import type { MapsSeedResult, PacketDetail, PacketsResult, RunResponse } from '../../server/protocol.ts';
+import { classicPcap } from '../net/pcap-file.ts';
 
 const CLI = join(REPO, 'dist', 'cli.js');
 const haveClang = spawnSync('clang', ['--version']).status === 0;
@@ -52,24 +53,8 @@ function frame(id: number, len: number): Buffer {
   return b;
 }
 
-function pcap(frames: Buffer[]): Buffer {
-  const h = Buffer.alloc(24);
-  h.writeUInt32LE(0xa1b2c3d4, 0);
-  h.writeUInt16LE(2, 4);
-  h.writeUInt16LE(4, 6);
-  h.writeUInt32LE(262144, 16);
-  h.writeUInt32LE(1, 20);
-  const parts: Buffer[] = [h];
-  frames.forEach((f, i) => {
-    const r = Buffer.alloc(16);
-    r.writeUInt32LE(1_700_000_000, 0);
-    r.writeUInt32LE(i * 10, 4);
-    r.writeUInt32LE(f.length, 8);
-    r.writeUInt32LE(f.length, 12);
-    parts.push(r, f);
-  });
-  return Buffer.concat(parts);
-}
+/** A classic pcap (snap length 262144) of these frames, 10 microseconds apart. */
+const pcap = (frames: Buffer[]): Buffer => classicPcap(frames.map((data, i) => ({ data, sec: 1_700_000_000, usec: i * 10 })), 1, 262144);
 
 test('an editor run lists frames shorter than 14 bytes or longer than 73152 as not run, as the CLI does (counts, maps, rows, filters, details)', { skip, timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-frame-len-server-'));
