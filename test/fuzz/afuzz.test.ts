@@ -17,19 +17,15 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileC } from '../../simulator/compile.ts';
-import { loadProgramFile, Session } from '../../simulator/session.ts';
-import { RefusalLog, refusalsBeforeRun } from '../../simulator/verifier-refusals.ts';
+import { loadProgramFile } from '../../simulator/session.ts';
 import { defaultObjectName, KernelLoadError, kernelOrSkip, runKernel } from '../kernel/runner.ts';
-import { diffBytes, diffMaps, normaliseSimMaps } from '../parity/compare.ts';
 import { REPO } from '../repo.ts';
 import { A_DEFECTS, A_KNOWN_GAPS, aPackets, generateAProgram, type ADefect } from './agen.ts';
+import { ENGINES, runOnBothEngines } from './scheck.ts';
 
 const BASE_SEED = Number(process.env.XDP_LENS_AFUZZ_SEED ?? 0xa6e0001);
 const COUNT = Number(process.env.XDP_LENS_AFUZZ_COUNT ?? 30);
 const DEFECT_COUNT = Number(process.env.XDP_LENS_AFUZZ_DEFECTS ?? A_DEFECTS.length);
-const ENGINES = ['interp', 'compiled'] as const;
-const observe = (r: ReturnType<Session['runPacket']>): string =>
-  JSON.stringify({ retval: r.retval, out: Buffer.from(r.out).toString('hex'), run: r.run }, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
 
 interface Outcome {
   kernelLoads: boolean;
@@ -64,38 +60,18 @@ export function checkAProgram(seed: number, defect: ADefect | undefined, dir: st
     return { kernelLoads: !!kernel, kernelWhy, problems: kernel ? [`the simulator cannot load it: ${(e as Error).message}`] : [], simRefuses: [...ENGINES] };
   }
   // The two engines against each other too: everything observable of each packet's run (steps, exit slot, fault).
-  const runs: string[][] = [];
-  for (const engine of ENGINES) {
-    const session = new Session(obj, { program: 'fuzz', nrCpus: kernel?.cpus ?? 2, cpu: 0, engine });
-    const log = new RefusalLog(refusalsBeforeRun(obj, session.program, session.machine));
-    const seen: string[] = [];
-    runs.push(seen);
-    packets.forEach((p, n) => {
-      const s = session.runPacket(p);
-      seen.push(observe(s));
-      log.fault(s.fault);
-      if (!kernel) return;
-      const k = kernel.results[n]!;
-      if (s.fault) problems.push(`${engine} packet ${n}: simulator fault ${s.fault.kind}: ${s.fault.message}`);
-      if (k.retval !== s.retval) problems.push(`${engine} packet ${n} (${p.length} B): retval kernel ${k.retval} sim ${s.retval}`);
-      const d = diffBytes(k.out, s.out);
-      if (d) problems.push(`${engine} packet ${n} (${p.length} B): data_out ${d}`);
-    });
+  for (const { engine, refusals } of runOnBothEngines(obj, packets, kernel, problems)) {
     if (kernel) {
-      problems.push(...diffMaps(kernel.maps, normaliseSimMaps(session.mapsJson())).map((m) => `${engine} ${m}`));
-      if (log.list.length) problems.push(`${engine}: the kernel loads it, run says it refuses: ${log.list.map((x) => x.message).join('; ').slice(0, 300)}`);
-    } else if (!log.list.length && !/verifier bug/.test(kernelWhy)) {
+      if (refusals.length) problems.push(`${engine}: the kernel loads it, run says it refuses: ${refusals.map((x) => x.message).join('; ').slice(0, 300)}`);
+    } else if (!refusals.length && !/verifier bug/.test(kernelWhy)) {
       // "verifier bug: No program to jit ... (subprog < 0)" is 6.18 failing itself (a bpf_loop callback never walked
       // because the count is proven 0, deleted as dead code while its ld_imm64 still names it, in a program with
       // another subprogram; with bpf_loop(0, cb, ...) and a bpf-to-bpf call in C too): not held against run (seeds
       // 1000070, 1000078, 6000791). run loads such a program and runs it as written (the count is 0: no callback).
       problems.push(`${engine}: the kernel refuses it (${kernelWhy}), run reports no refusal`);
     }
-    if (log.list.length) simRefuses.push(engine);
+    if (refusals.length) simRefuses.push(engine);
   }
-  runs[0]!.forEach((a, n) => {
-    if (a !== runs[1]![n]) problems.push(`packet ${n}: engines differ: interp ${a.slice(0, 300)} compiled ${runs[1]![n]!.slice(0, 300)}`);
-  });
   if (problems.length) {
     const out = join(REPO, 'test-output', 'afuzz');
     mkdirSync(out, { recursive: true });

@@ -11,9 +11,43 @@ import { diffBytes, diffMaps, normaliseSimMaps } from '../parity/compare.ts';
 import { REPO } from '../repo.ts';
 import { generateSProgram, sPackets, type SProgram } from './sgen.ts';
 
-const ENGINES = ['interp', 'compiled'] as const;
+export const ENGINES = ['interp', 'compiled'] as const;
 const observe = (r: ReturnType<Session['runPacket']>): string =>
   JSON.stringify({ retval: r.retval, out: Buffer.from(r.out).toString('hex'), run: r.run }, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
+
+/**
+ * Runs program `fuzz` of `obj` on `packets` under both engines: where the kernel ran it, each packet's retval and
+ * data_out and the maps after the run must be the kernel's; the engines must agree with each other on everything
+ * observable of each packet's run (steps, exit slot, fault). Differences go into `problems`; returns what `run`
+ * reports as refused (before the first packet or proved by a packet's fault) under each engine.
+ */
+export function runOnBothEngines(obj: ReturnType<typeof loadProgramFile>, packets: readonly Uint8Array[], kernel: ReturnType<typeof runKernel> | undefined,
+  problems: string[]): { engine: (typeof ENGINES)[number]; refusals: RefusalLog['list'] }[] {
+  const runs: string[][] = [];
+  const out = ENGINES.map((engine) => {
+    const session = new Session(obj, { program: 'fuzz', nrCpus: kernel?.cpus ?? 2, cpu: 0, engine });
+    const log = new RefusalLog(refusalsBeforeRun(obj, session.program, session.machine));
+    const seen: string[] = [];
+    runs.push(seen);
+    packets.forEach((p, n) => {
+      const s = session.runPacket(p);
+      seen.push(observe(s));
+      log.fault(s.fault);
+      if (!kernel) return;
+      const k = kernel.results[n]!;
+      if (s.fault) problems.push(`${engine} packet ${n}: simulator fault ${s.fault.kind}: ${s.fault.message}`);
+      if (k.retval !== s.retval) problems.push(`${engine} packet ${n} (${p.length} B): retval kernel ${k.retval} sim ${s.retval}`);
+      const d = diffBytes(k.out, s.out);
+      if (d) problems.push(`${engine} packet ${n} (${p.length} B): data_out ${d}`);
+    });
+    if (kernel) problems.push(...diffMaps(kernel.maps, normaliseSimMaps(session.mapsJson())).map((m) => `${engine} ${m}`));
+    return { engine, refusals: log.list };
+  });
+  runs[0]!.forEach((a, n) => {
+    if (a !== runs[1]![n]) problems.push(`packet ${n}: engines differ: interp ${a.slice(0, 300)} compiled ${runs[1]![n]!.slice(0, 300)}`);
+  });
+  return out;
+}
 
 export interface SOutcome {
   kernelLoads: boolean;
@@ -72,31 +106,11 @@ export function checkSProgram(seed: number, dir: string, gen: (seed: number) => 
     if (kernel) problems.push(`the simulator cannot load it: ${(e as Error).message}`);
   }
   if (obj) {
-    const runs: string[][] = [];
-    for (const engine of ENGINES) {
-      const session = new Session(obj, { program: 'fuzz', nrCpus: kernel?.cpus ?? 2, cpu: 0, engine });
-      const log = new RefusalLog(refusalsBeforeRun(obj, session.program, session.machine));
-      const seen: string[] = [];
-      runs.push(seen);
-      packets.forEach((p, n) => {
-        const s = session.runPacket(p);
-        seen.push(observe(s));
-        log.fault(s.fault);
-        if (!kernel) return;
-        const k = kernel.results[n]!;
-        if (s.fault) problems.push(`${engine} packet ${n}: simulator fault ${s.fault.kind}: ${s.fault.message}`);
-        if (k.retval !== s.retval) problems.push(`${engine} packet ${n} (${p.length} B): retval kernel ${k.retval} sim ${s.retval}`);
-        const d = diffBytes(k.out, s.out);
-        if (d) problems.push(`${engine} packet ${n} (${p.length} B): data_out ${d}`);
-      });
+    for (const { engine, refusals } of runOnBothEngines(obj, packets, kernel, problems)) {
       if (kernel) {
-        problems.push(...diffMaps(kernel.maps, normaliseSimMaps(session.mapsJson())).map((m) => `${engine} ${m}`));
-        if (log.list.length) problems.push(`${engine}: the kernel loads it, run says it refuses: ${log.list.map((x) => x.message).join('; ').slice(0, 300)}`);
-      } else if (!log.list.length && !/verifier bug/.test(kernelWhy) && !tooComplex) problems.push(`${engine}: the kernel refuses it (${kernelWhy}), run reports no refusal`);
+        if (refusals.length) problems.push(`${engine}: the kernel loads it, run says it refuses: ${refusals.map((x) => x.message).join('; ').slice(0, 300)}`);
+      } else if (!refusals.length && !/verifier bug/.test(kernelWhy) && !tooComplex) problems.push(`${engine}: the kernel refuses it (${kernelWhy}), run reports no refusal`);
     }
-    runs[0]!.forEach((a, n) => {
-      if (a !== runs[1]![n]) problems.push(`packet ${n}: engines differ: interp ${a.slice(0, 300)} compiled ${runs[1]![n]!.slice(0, 300)}`);
-    });
   }
   if (problems.length) {
     const out = join(REPO, 'test-output', tag);
