@@ -13,6 +13,7 @@ import { BATCH_WROTE, createMachine, type BatchResults, type Engine, type Packet
 import type { LoadedObject } from '../../simulator/elf/types.ts';
 import type { Environment, XdpBuff } from '../../simulator/vm/types.ts';
 import { compileTestSource } from './kernel-agree.ts';
+import { layOut } from './batch-layout.ts';
 
 const SOURCE = `#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -50,15 +51,7 @@ function batched(obj: LoadedObject, packets: Uint8Array[], size: number, nrCpus:
   const frame = m.packetBuffer(4096);
   const total = packets.reduce((n, p) => n + p.length, 0);
   const bytes = m.packetBuffer(total);
-  const offset = new Int32Array(packets.length);
-  const length = new Int32Array(packets.length);
-  let at = 0;
-  packets.forEach((p, i) => {
-    bytes.set(p, at);
-    offset[i] = at;
-    length[i] = p.length;
-    at += p.length;
-  });
+  const { offset, length } = layOut(bytes, packets);
   const batch: PacketBatch = { bytes, offset, length, headroom: HEADROOM };
   const buff: XdpBuff = { frame, data: HEADROOM, dataEnd: HEADROOM, dataMeta: HEADROOM, frags: [], fragSize: 0, ingressIfindex: 1, rxQueueIndex: 0 };
   const res: BatchResults = {

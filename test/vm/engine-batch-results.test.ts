@@ -16,6 +16,7 @@ import type { LoadedObject } from '../../simulator/elf/types.ts';
 import type { Environment, XdpBuff } from '../../simulator/vm/types.ts';
 import { REPO, sharedPath } from '../repo.ts';
 import { captureCorpus, syntheticCorpus } from '../parity/packets.ts';
+import { layOut } from './batch-layout.ts';
 
 const HEADROOM = 256;
 const FRAME = 4096;
@@ -62,15 +63,7 @@ function batched(obj: LoadedObject, program: string, packets: Uint8Array[], engi
   const frame = m.packetBuffer(FRAME);
   const total = packets.reduce((n, p) => n + p.length, 0);
   const bytes = linear ? m.packetBuffer(total) : new Uint8Array(total);
-  const offset = new Int32Array(packets.length);
-  const length = new Int32Array(packets.length);
-  let at = 0;
-  packets.forEach((p, i) => {
-    bytes.set(p, at);
-    offset[i] = at;
-    length[i] = p.length;
-    at += p.length;
-  });
+  const { offset, length } = layOut(bytes, packets);
   let clock = 0;
   const e: Environment = { nowNs: () => nowOf(clock), prandom: () => 4, cpu: 0, nrCpus: 2, routes: [] };
   const buff: XdpBuff = { frame, data: HEADROOM, dataEnd: HEADROOM, dataMeta: HEADROOM, frags: [], fragSize: 0, ingressIfindex: 1, rxQueueIndex: 0 };

@@ -17,6 +17,7 @@ import type { LoadedObject } from '../../simulator/elf/types.ts';
 import type { Environment, RunResult, XdpBuff } from '../../simulator/vm/types.ts';
 import { REPO, sharedPath } from '../repo.ts';
 import { captureCorpus, syntheticCorpus } from '../parity/packets.ts';
+import { layOut } from './batch-layout.ts';
 
 const HEADROOM = 256;
 const FRAME = 4096;
@@ -49,15 +50,7 @@ function batched(obj: LoadedObject, program: string, packets: Uint8Array[], engi
   const total = packets.reduce((n, p) => n + p.length, 0);
   const bytes = linear ? m.packetBuffer(total) : new Uint8Array(total);
   if (linear && engine === 'compiled') assert.equal(bytes.buffer, frame.buffer, 'the packets are in the linear memory');
-  const offset = new Int32Array(packets.length);
-  const length = new Int32Array(packets.length);
-  let at = 0;
-  packets.forEach((p, i) => {
-    bytes.set(p, at);
-    offset[i] = at;
-    length[i] = p.length;
-    at += p.length;
-  });
+  const { offset, length } = layOut(bytes, packets);
   const batch: PacketBatch = { bytes, offset, length, headroom: HEADROOM };
   const buff: XdpBuff = { frame, data: HEADROOM, dataEnd: HEADROOM, dataMeta: HEADROOM, frags: [], fragSize: 0, ingressIfindex: 1, rxQueueIndex: 0, readonlyPage };
   const res: BatchResults = { retval: new Uint32Array(packets.length), exitInsn: new Int32Array(packets.length), steps: new Int32Array(packets.length), result: undefined };

@@ -14,6 +14,7 @@ import { mapsToJson } from '../../simulator/vm/map-json.ts';
 import { createMachine, ENGINES, type BatchResults, type PacketBatch } from '../../simulator/vm/machine.ts';
 import type { Environment, XdpBuff } from '../../simulator/vm/types.ts';
 import { assertAgreesWithKernel, compileTestSource } from './kernel-agree.ts';
+import { layOut } from './batch-layout.ts';
 
 const SOURCE = `#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -73,15 +74,7 @@ test('map values through the inline lookups\' per-site tables and the inline ldd
       const m = createMachine(obj, { engine, nrCpus: k.cpus });
       const frame = m.packetBuffer(4096);
       const bytes = m.packetBuffer(packets.reduce((n, p) => n + p.length, 0));
-      const offset = new Int32Array(packets.length);
-      const length = new Int32Array(packets.length);
-      let at = 0;
-      packets.forEach((p, i) => {
-        bytes.set(p, at);
-        offset[i] = at;
-        length[i] = p.length;
-        at += p.length;
-      });
+      const { offset, length } = layOut(bytes, packets);
       const batch: PacketBatch = { bytes, offset, length, headroom: HEADROOM };
       const buff: XdpBuff = { frame, data: HEADROOM, dataEnd: HEADROOM, dataMeta: HEADROOM, frags: [], fragSize: 0, ingressIfindex: 1, rxQueueIndex: 0 };
       const res: BatchResults = { retval: new Uint32Array(packets.length), exitInsn: new Int32Array(packets.length), steps: new Int32Array(packets.length), result: undefined };
