@@ -70,8 +70,10 @@ export interface Machine {
    * them, see BatchResults); the batch stops after a packet whose result holds more (`plain` false: a fault, an
    * uninitialised read, printk/perf output, a redirect, a tail call), whose whole RunResult is then results.result,
    * or after a changed packet whose bytes do not fit results.out. Returns the index after the last packet run; buff
-   * (frame and bounds) is then as that packet's run left it. Linear frames only (buff.frags empty). The per-run work
-   * of run() that does not change from packet to packet is done once per batch.
+   * (frame and bounds) is then as that packet's run left it. A packet longer than batch.linear is a multi-buffer frame:
+   * its first batch.linear bytes go into the frame and the rest into buff.frags (see PacketBatch.linear), as the
+   * driver's layoutXdpBuff lays it out for run(). The per-run work of run() that does not change from packet to packet
+   * is done once per batch.
    */
   runBatch(program: string, buff: XdpBuff, batch: PacketBatch, from: number, to: number, env: Environment, results: BatchResults): number;
   /**
@@ -114,6 +116,15 @@ export interface PacketBatch {
   clean?: { from: number; to: number };
   /** At each `ja +0` of the batch's runs (RunHooks.onMark: the return-line twin's markers); undefined: none. */
   onMark?: ExecOptions['onMark'];
+  /**
+   * Multi-buffer frames (xdp.frags): the most bytes a packet's linear part holds (the driver's linearCapacity:
+   * frame size - headroom - 320). A longer packet runs with its first `linear` bytes in the frame at the headroom and
+   * the rest in buff.frags, fragments of buff.fragSize bytes (the last one shorter), exactly as layoutXdpBuff lays a
+   * frame out for run(): each fragment a view of a buffer the machine keeps from packet to packet (valid until the
+   * next packet runs; adjust_tail may replace one). buff.fragSize must then be above 0. Undefined: every packet must
+   * fit the frame after the headroom, and buff.frags is emptied before each.
+   */
+  linear?: number;
 }
 
 /** BatchResults.flags: the program may have written into the packet (0: the bytes are those copied in). */
@@ -133,10 +144,17 @@ export interface BatchResults {
   dataEnd?: Int32Array;
   dataMeta?: Int32Array;
   /**
-   * When given: the bytes [min(dataMeta, data), dataEnd) of each packet with a flag set, as its run left them, are
-   * copied to out.bytes at out.used (out.at[i] = where; -1 for a packet with no flag: its bytes are its input), and
-   * out.used advances past them (8-byte aligned). A changed packet whose bytes do not fit gets -1 and ends the batch
-   * (its bytes are then in buff.frame). The caller empties it (used = 0) when it has taken the bytes.
+   * When given, per packet: the fragments after the run (buff.frags.length: 0 for a linear frame, and for one whose
+   * fragments adjust_tail took away) and the bytes they hold in all (what follows dataEnd in the packet).
+   */
+  frags?: Int32Array;
+  fragBytes?: Int32Array;
+  /**
+   * When given: the bytes [min(dataMeta, data), dataEnd) of each packet with a flag set, as its run left them, then
+   * its fragments' bytes (a multi-buffer frame: test_run's data_out), are copied to out.bytes at out.used (out.at[i] =
+   * where; -1 for a packet with no flag: its bytes are its input), and out.used advances past them (8-byte aligned).
+   * A changed packet whose bytes do not fit gets -1 and ends the batch (its bytes are then in buff.frame and
+   * buff.frags). The caller empties it (used = 0) when it has taken the bytes.
    */
   out?: { bytes: Uint8Array; at: Int32Array; used: number };
   /** Set when the batch stopped after a packet whose result holds more than these (see Machine.runBatch). */
@@ -152,10 +170,13 @@ export function plain(r: RunResult, program: string): boolean {
     r.redirectFallback === undefined && r.tailCalls === 0 && r.exitProgram === program;
 }
 
-/** A batch's packet i must lie in its bytes and fit the frame after the headroom (else a RangeError, before it runs). */
-function fits(i: number, len: number, off: number, headroom: number, frame: Uint8Array, bytes: Uint8Array): void {
-  if (headroom + len > frame.length || off + len > bytes.length || len < 0 || off < 0) {
-    throw new RangeError(`runBatch: packet ${i} (${len} bytes at ${off}) is outside the batch's bytes or does not fit the frame after ${headroom} bytes of headroom`);
+/**
+ * A batch's packet i must lie in its bytes and its linear part (`lin` of its `len` bytes) fit the frame after the
+ * headroom, and a multi-buffer one needs fragments to go into (else a RangeError, before it runs).
+ */
+function fits(i: number, len: number, lin: number, off: number, headroom: number, frame: Uint8Array, bytes: Uint8Array, fragSize: number): void {
+  if (headroom + lin > frame.length || off + len > bytes.length || len < 0 || off < 0 || (len > lin && !(fragSize > 0))) {
+    throw new RangeError(`runBatch: packet ${i} (${len} bytes at ${off}) is outside the batch's bytes, does not fit the frame after ${headroom} bytes of headroom, or needs fragments of buff.fragSize ${fragSize} bytes`);
   }
 }
 
@@ -442,22 +463,27 @@ class XdpMachine implements Machine {
     const at = frame.byteOffset + headroom;
     const base = bytes.byteOffset;
     // Anything past retval, exitInsn and steps asked for (flags, bounds, changed bytes, a clean frame).
-    const more = results.flags !== undefined || results.data !== undefined || results.out !== undefined || clean !== undefined;
-    if (entry === undefined || this.engine !== 'compiled' || buff.frags.length !== 0) {
+    const more = results.flags !== undefined || results.data !== undefined || results.out !== undefined || clean !== undefined || results.frags !== undefined || results.fragBytes !== undefined;
+    // Multi-buffer frames: a packet longer than `cap` keeps its first `cap` bytes in the frame, the rest in fragments.
+    const cap = batch.linear === undefined ? 0x7fffffff : batch.linear;
+    if (entry === undefined || this.engine !== 'compiled') {
       // The reference: run() per packet.
       for (let i = from; i < to; i++) {
         const len = length[i];
-        fits(i, len, offset[i], headroom, frame, bytes);
+        const lin = len > cap ? cap : len;
+        fits(i, len, lin, offset[i], headroom, frame, bytes, buff.fragSize);
         if (before !== undefined) before(i);
-        if (clean !== undefined) cleanFrame(frame, clean, headroom, headroom + len);
-        frame.set(bytes.subarray(offset[i], offset[i] + len), headroom);
+        if (clean !== undefined) cleanFrame(frame, clean, headroom, headroom + lin);
+        frame.set(bytes.subarray(offset[i], offset[i] + lin), headroom);
+        if (lin < len) this.layFrags(buff, bytes, offset[i] + lin, offset[i] + len);
+        else if (buff.frags.length !== 0) buff.frags.length = 0;
         buff.data = buff.dataMeta = headroom;
-        buff.dataEnd = headroom + len;
+        buff.dataEnd = headroom + lin;
         const r = this.run(programName, buff, env, batch.onMark !== undefined ? { onMark: batch.onMark } : undefined);
         results.retval[i] = r.retval;
         results.exitInsn[i] = r.exitInsn;
         results.steps[i] = r.steps;
-        const fitted = !more || this.record(i, buff, results, clean, headroom, len);
+        const fitted = !more || this.record(i, buff, results, clean, headroom, lin);
         if (!plain(r, programName)) {
           results.result = r;
           return i + 1;
@@ -485,19 +511,22 @@ class XdpMachine implements Machine {
     const { retval, exitInsn, steps } = results;
     for (let i = from; i < to; i++) {
       const len = length[i];
-      fits(i, len, offset[i], headroom, frame, bytes);
+      const lin = len > cap ? cap : len;
+      fits(i, len, lin, offset[i], headroom, frame, bytes, buff.fragSize);
       if (before !== undefined) before(i);
-      if (clean !== undefined) cleanFrame(frame, clean, headroom, headroom + len);
-      if (linear) mem.copyLinear(at, base + offset[i], len);
-      else frame.set(bytes.subarray(offset[i], offset[i] + len), headroom);
+      if (clean !== undefined) cleanFrame(frame, clean, headroom, headroom + lin);
+      if (linear) mem.copyLinear(at, base + offset[i], lin);
+      else frame.set(bytes.subarray(offset[i], offset[i] + lin), headroom);
+      if (lin < len) this.layFrags(buff, bytes, offset[i] + lin, offset[i] + len);
+      else if (buff.frags.length !== 0) buff.frags.length = 0;
       buff.data = buff.dataMeta = headroom;
-      buff.dataEnd = headroom + len;
+      buff.dataEnd = headroom + lin;
       mem.resetPacket(buff, devmap);
       if (host.reservations.size) host.reservations = new Map();
       resetKfuncState(host);
       opts.budget = this.budget;
       const res = executeXdpPacket(entry, mem, opts);
-      const fitted = !more || this.record(i, buff, results, clean, headroom, len);
+      const fitted = !more || this.record(i, buff, results, clean, headroom, lin);
       if (res.fault !== undefined || res.uninitStackRead !== undefined || res.exitProgram !== entry || res.tailCalls !== 0 ||
         out.printk !== NO_PRINTK || out.perf !== NO_PERF || out.redirect !== undefined || out.redirectFallback !== undefined) {
         const r = this.finish(res);
@@ -517,8 +546,30 @@ class XdpMachine implements Machine {
   }
 
   /**
-   * After packet i of a batch ran: its flags, bounds and changed bytes into `results` (where asked), and the span of
-   * the frame it may have dirtied into `clean`. False when its bytes did not fit results.out (the batch ends there).
+   * A multi-buffer frame's fragments (runBatch, PacketBatch.linear): bytes[from, to) in pieces of buff.fragSize into
+   * buff.frags, each a view of one of the machine's fragment buffers (layoutXdpBuff's fragStore).
+   */
+  private layFrags(buff: XdpBuff, bytes: Uint8Array, from: number, to: number): void {
+    const frags = buff.frags;
+    if (frags.length !== 0) frags.length = 0;
+    const size = buff.fragSize;
+    const store = this.fragStore;
+    for (let off = from; off < to; off += size) {
+      const end = off + size < to ? off + size : to;
+      const k = frags.length;
+      let b = store[k];
+      if (b === undefined || b.length < size) store[k] = b = new Uint8Array(size);
+      const f = b.subarray(0, end - off);
+      f.set(bytes.subarray(off, end));
+      frags.push(f);
+    }
+  }
+  private readonly fragStore: Uint8Array[] = [];
+
+  /**
+   * After packet i of a batch ran: its flags, bounds, fragments and changed bytes into `results` (where asked), and the
+   * span of the frame it may have dirtied into `clean`. False when its bytes did not fit results.out (the batch ends
+   * there).
    */
   private record(i: number, buff: XdpBuff, results: BatchResults, clean: PacketBatch['clean'], headroom: number, len: number): boolean {
     const mem = this.mem;
@@ -527,6 +578,11 @@ class XdpMachine implements Machine {
     if (results.data !== undefined) results.data[i] = buff.data;
     if (results.dataEnd !== undefined) results.dataEnd[i] = buff.dataEnd;
     if (results.dataMeta !== undefined) results.dataMeta[i] = buff.dataMeta;
+    const frags = buff.frags;
+    let fragBytes = 0;
+    for (let k = 0; k < frags.length; k++) fragBytes += frags[k].length;
+    if (results.frags !== undefined) results.frags[i] = frags.length;
+    if (results.fragBytes !== undefined) results.fragBytes[i] = fragBytes;
     if (clean !== undefined) {
       const lo = mem.touchLo < headroom ? mem.touchLo : headroom;
       const hi = mem.touchHi > headroom + len ? mem.touchHi : headroom + len;
@@ -541,15 +597,20 @@ class XdpMachine implements Machine {
     }
     const start = buff.dataMeta <= buff.data ? buff.dataMeta : buff.data;
     const n = buff.dataEnd - start;
-    if (o.used + n > o.bytes.length) {
+    if (o.used + n + fragBytes > o.bytes.length) {
       o.at[i] = -1;
       return false;
     }
     // Within the engine's linear memory a memory.copy (no view object per packet), else a view's set.
     if (mem.inLinear(o.bytes) && mem.inLinear(buff.frame)) mem.copyLinear(o.bytes.byteOffset + o.used, buff.frame.byteOffset + start, n);
     else o.bytes.set(buff.frame.subarray(start, buff.dataEnd), o.used);
+    let at = o.used + n;
+    for (let k = 0; k < frags.length; k++) {
+      o.bytes.set(frags[k], at);
+      at += frags[k].length;
+    }
     o.at[i] = o.used;
-    o.used = (o.used + n + 7) & ~7;
+    o.used = (at + 7) & ~7;
     return true;
   }
 
