@@ -205,6 +205,7 @@ export function collectMaps(path: string, elf: ElfFile, btf: Btf | undefined): M
   const problems: MapProblem[] = [];
   const { sections, symbols } = elf;
   const symsIn = (sec: number) => symbols.filter((s) => s.shndx === sec && s.type !== STT_SECTION && s.name !== '');
+  const elfMaps: { index: number; id: number; innerId: number; innerIdx: number }[] = [];
 
   // Legacy `maps` (struct bpf_map_def), one entry per symbol; the entry size is the section size over the count.
   const legacy = sections.find((s) => s.name === 'maps' && s.type === SHT_PROGBITS);
@@ -230,9 +231,13 @@ export function collectMaps(path: string, elf: ElfFile, btf: Btf | undefined): M
         // maps they change nothing a program sees, so they are ignored with a warning, as the kernel harness's legacy
         // loader ignores them. In a map of maps they would name the inner map, which is not modelled: refused.
         const extra = [...legacy.data.subarray(sym.value + Math.min(20, defSize), sym.value + defSize)].findIndex((x) => x !== 0);
-        if (extra >= 0) {
+        const mapOfMaps = field(0) === BPF_MAP_TYPE_ARRAY_OF_MAPS || field(0) === BPF_MAP_TYPE_HASH_OF_MAPS;
+        // iproute2's struct bpf_elf_map (36 bytes): a map of maps names its inner-map template by inner_id, and a map
+        // with an id and an inner_idx other than -1 is stored in it at that index (resolved below, as iproute2 does).
+        if (defSize === 36) elfMaps.push({ index: maps.length, id: field(5), innerId: field(7), innerIdx: field(8) });
+        if (extra >= 0 && !(defSize === 36 && mapOfMaps && field(7) !== 0)) {
           const at = sym.value + 20 + extra;
-          if (field(0) === BPF_MAP_TYPE_ARRAY_OF_MAPS || field(0) === BPF_MAP_TYPE_HASH_OF_MAPS) {
+          if (mapOfMaps) {
             problems.push({ severity: 'error', section: 'maps', message: `${path}: map '${sym.name}' has unrecognised non-zero bytes after struct bpf_map_def (byte ${at} of section 'maps'): an inner map named there is not supported` });
           } else {
             const words = [];
@@ -246,6 +251,35 @@ export function collectMaps(path: string, elf: ElfFile, btf: Btf | undefined): M
           ...legacyKvTypes(btf, sym.name),
         };
         pushUserMap(def, legacy.index, sym.value, defSize);
+      }
+      resolveElfMapsInMaps();
+    }
+  }
+
+  /** iproute2 (lib/bpf_legacy.c bpf_maps_attach_all) for struct bpf_elf_map: each map of maps gets the first map whose
+   *  id is its inner_id as its inner-map template (none: iproute2 refuses the object); then each map with an id, no
+   *  inner_id and an inner_idx other than -1 is stored at key inner_idx of every map of maps whose inner_id is its id. */
+  function resolveElfMapsInMaps() {
+    for (const m of elfMaps) {
+      const def = maps[m.index]!;
+      if ((def.type !== BPF_MAP_TYPE_ARRAY_OF_MAPS && def.type !== BPF_MAP_TYPE_HASH_OF_MAPS) || m.innerId === 0) continue;
+      const t = elfMaps.find((x) => x.id === m.innerId);
+      if (!t) {
+        problems.push({ severity: 'error', section: 'maps', message: `${path}: map '${def.name}' cannot be created: its inner_id ${m.innerId} names no map (no struct bpf_elf_map with that id), as iproute2 says` });
+        continue;
+      }
+      const i = maps[t.index]!;
+      def.inner = {
+        name: `${def.name}.inner`, type: i.type, keySize: i.keySize, valueSize: i.valueSize, maxEntries: i.maxEntries, flags: i.declaredFlags ?? i.flags,
+        kind: 'user', section: 'maps', ...(i.keyType ? { keyType: i.keyType } : {}), ...(i.valueType ? { valueType: i.valueType } : {}),
+      };
+    }
+    for (const m of elfMaps) {
+      if (m.id === 0 || m.innerId !== 0 || m.innerIdx === 0xffffffff) continue;
+      for (const o of elfMaps) {
+        const outer = maps[o.index]!;
+        if ((outer.type !== BPF_MAP_TYPE_ARRAY_OF_MAPS && outer.type !== BPF_MAP_TYPE_HASH_OF_MAPS) || o.innerId !== m.id) continue;
+        (outer.initialMaps ??= []).push({ index: m.innerIdx | 0, map: maps[m.index]!.name });
       }
     }
   }

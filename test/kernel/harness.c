@@ -311,6 +311,9 @@ static int load_libbpf(const char *path, const char *chosen, struct line *lines,
     bool is_chosen = strcmp(name, chosen) == 0;
     if (o->xdptype && bpf_program__type(p) == BPF_PROG_TYPE_UNSPEC) {
       bpf_program__set_type(p, BPF_PROG_TYPE_XDP);
+      // As libbpf's SEC("xdp") and cilium/ebpf's "xdp" prefix give: the kernel's PROG_ARRAY takes only programs of the
+      // owner's expected_attach_type, so a custom-section entry must match the SEC("xdp") programs it tail-calls.
+      bpf_program__set_expected_attach_type(p, BPF_XDP);
       if (strncmp(bpf_program__section_name(p), "xdp_devmap/", 11) == 0)
         bpf_program__set_expected_attach_type(p, BPF_XDP_DEVMAP);
       if (strncmp(bpf_program__section_name(p), "xdp_cpumap/", 11) == 0)
@@ -480,6 +483,8 @@ static int load_legacy(const char *path, const char *chosen, struct line *lines,
   struct legacy_sym *syms = calloc(nsyms, sizeof(*syms));
   int *map_fd_of_sym = calloc(nsyms, sizeof(int));
   int nmapsyms = 0;
+  struct { long sym; __u32 def[9]; } *legacy_defs = NULL;
+  int nlegacy = 0;
   for (size_t i = 0; i < nsyms; i++) {
     gelf_getsym(data[symtab_idx], (int)i, &syms[i].sym);
     syms[i].name = elf_strptr(e, shdr[symtab_idx].sh_link, syms[i].sym.st_name);
@@ -497,21 +502,62 @@ static int load_legacy(const char *path, const char *chosen, struct line *lines,
     if (best < 0) break;
     GElf_Sym *s = &syms[best].sym;
     size_t size = s->st_size ? s->st_size : shdr[maps_idx].sh_size / (nmapsyms ? nmapsyms : 1);
-    __u32 def[5] = { 0 };
+    __u32 def[9] = { 0 };
     if (size < 16 || s->st_value + 16 > data[maps_idx]->d_size) { fprintf(stderr, "%s: map %s: bad bpf_map_def\n", path, syms[best].name); return 3; }
-    memcpy(def, (char *)data[maps_idx]->d_buf + s->st_value, size < sizeof(def) ? size : sizeof(def));
+    memcpy(def, (char *)data[maps_idx]->d_buf + s->st_value, size < 20 ? size : 20);
+    // iproute2's struct bpf_elf_map (36 bytes): id, pinning, inner_id, inner_idx after the five bpf_map_def words.
+    if (size == 36) memcpy(def, (char *)data[maps_idx]->d_buf + s->st_value, 36);
+    else def[8] = (__u32)-1;
     if (def[3] == 0 && o->zeromax) {
       def[3] = o->zeromax;
       printf("sized %s %u\n", syms[best].name, o->zeromax);
     }
-    char name[BPF_OBJ_NAME_LEN] = { 0 };
-    strncpy(name, syms[best].name, sizeof(name) - 1);
-    LIBBPF_OPTS(bpf_map_create_opts, mopts, .map_flags = def[4]);
-    int mfd = bpf_map_create(def[0], name, def[1], def[2], def[3], &mopts);
-    if (mfd < 0) { fprintf(stderr, "%s: cannot create map %s: %s\n", path, syms[best].name, strerror(errno)); return 3; }
-    map_fd_of_sym[best] = mfd;
-    add_map(syms[best].name, def[0], def[1], def[2], mfd, false);
+    legacy_defs = realloc(legacy_defs, sizeof(*legacy_defs) * (nlegacy + 1));
+    legacy_defs[nlegacy].sym = best;
+    memcpy(legacy_defs[nlegacy++].def, def, sizeof(def));
     next = s->st_value + 1;
+  }
+  // Created as iproute2 creates struct bpf_elf_map maps (lib/bpf_legacy.c bpf_maps_attach_all): maps of maps last,
+  // each with the map whose id is its inner_id as the inner-map template; then every map with an id, no inner_id and
+  // an inner_idx other than -1 is stored at key inner_idx of each map of maps whose inner_id is its id.
+  for (int pass = 0; pass < 2; pass++) {
+    for (int j = 0; j < nlegacy; j++) {
+      __u32 *def = legacy_defs[j].def;
+      bool mim = def[0] == BPF_MAP_TYPE_ARRAY_OF_MAPS || def[0] == BPF_MAP_TYPE_HASH_OF_MAPS;
+      if (mim != (pass == 1)) continue;
+      long best = legacy_defs[j].sym;
+      char name[BPF_OBJ_NAME_LEN] = { 0 };
+      strncpy(name, syms[best].name, sizeof(name) - 1);
+      LIBBPF_OPTS(bpf_map_create_opts, mopts, .map_flags = def[4]);
+      int tmpl = -1;
+      if (mim && def[7]) {
+        for (int t = 0; t < nlegacy && tmpl < 0; t++) if (legacy_defs[t].def[5] == def[7]) tmpl = t;
+        if (tmpl < 0) { fprintf(stderr, "%s: map %s: no map with id %u for its inner_id\n", path, syms[best].name, def[7]); return 3; }
+        mopts.inner_map_fd = map_fd_of_sym[legacy_defs[tmpl].sym];
+      }
+      int mfd = bpf_map_create(def[0], name, def[1], def[2], def[3], &mopts);
+      if (mfd < 0) { fprintf(stderr, "%s: cannot create map %s: %s\n", path, syms[best].name, strerror(errno)); return 3; }
+      map_fd_of_sym[best] = mfd;
+      struct hmap *h = add_map(syms[best].name, def[0], def[1], def[2], mfd, false);
+      if (tmpl >= 0) {
+        __u32 *t = legacy_defs[tmpl].def;
+        h->itype = t[0]; h->iks = t[1]; h->ivs = t[2]; h->imax = t[3]; h->iflags = t[4];
+      }
+    }
+  }
+  for (int i = 0; i < nlegacy; i++) {
+    __u32 *d = legacy_defs[i].def;
+    if (!d[5] || d[7] || d[8] == (__u32)-1) continue;
+    int inner_fd = map_fd_of_sym[legacy_defs[i].sym];
+    int idx = (int)d[8];
+    for (int j = 0; j < nlegacy; j++) {
+      __u32 *o2 = legacy_defs[j].def;
+      if ((o2[0] != BPF_MAP_TYPE_ARRAY_OF_MAPS && o2[0] != BPF_MAP_TYPE_HASH_OF_MAPS) || o2[7] != d[5]) continue;
+      if (bpf_map_update_elem(map_fd_of_sym[legacy_defs[j].sym], &idx, &inner_fd, BPF_ANY) != 0) {
+        fprintf(stderr, "%s: cannot store map %s at index %d of %s: %s\n", path, syms[legacy_defs[i].sym].name, idx, syms[legacy_defs[j].sym].name, strerror(errno));
+        return 3;
+      }
+    }
   }
 
   // Global data (.data, .bss, .rodata and their .suffix sections): one-element ARRAY maps named and filled as libbpf
