@@ -270,6 +270,21 @@ function flattenSlots<T extends SimMaps>(maps: T): T {
   return out as T;
 }
 
+/** The maps of their own held in map-of-maps slots (seeded inline), each as a map of its own named `OUTER[KEY]`, as
+ *  `xdp-lens compare` lists them: their entries are then compared (and explained by the clock/random variants) one by
+ *  one; an empty one is left out on both sides. The slot itself says `map:NAME`. */
+function innerAsMaps<T extends SimMaps>(maps: T): T {
+  const out: SimMaps = {};
+  for (const [name, list] of Object.entries(maps)) {
+    out[name] = list.map((e) => {
+      if (e.map === undefined) return e;
+      if (e.inner?.length) out[`${name}[${e.key}]`] = e.inner;
+      return { key: e.key, value: `map:${e.map}` };
+    });
+  }
+  return out as T;
+}
+
 
 /** The seed of a program, in the --maps schema: seeds/<the source's directory in the corpus>/<file stem>.<program>.json,
  * else .../<file stem>.json (the stem: the base name up to its first dot), else the same names directly in `seeds`.
@@ -372,9 +387,9 @@ export function runProgram(row: CorpusRow, program: string, frames: Frame[], dir
     return { retval: s.retval, data: hex(s.out), fault: s.fault ? `${s.fault.kind ?? ''}: ${s.fault.message ?? ''}` : undefined, uninit: s.run.uninitStackRead };
   });
   // Arrays compared on their non-zero entries (every index exists on both sides; loxilb has a million of them).
-  const simMapsOf = (sess: Session) => sparseArrayMaps(normaliseSimMaps(flattenSlots(sess.mapsJson({ all: true }) as SimMaps)), kernel!.mapTypes);
+  const simMapsOf = (sess: Session) => sparseArrayMaps(normaliseSimMaps(innerAsMaps(sess.mapsJson({ all: true }) as SimMaps)), kernel!.mapTypes);
   const simMaps = simMapsOf(session);
-  kernel.maps = flattenSlots(kernel.maps);
+  kernel.maps = innerAsMaps(kernel.maps);
 
   let variants: { rows: { retval: number; data: string }[]; maps: KernelMaps }[] | undefined;
   const variantRuns = () => (variants ??= VARIANT_CLOCKS.map((_, v) => {
@@ -408,9 +423,11 @@ export function runProgram(row: CorpusRow, program: string, frames: Frame[], dir
   for (const name of names) {
     r.maps++;
     const d = diffMaps({ [name]: kernel.maps[name] ?? [] }, { [name]: simMaps[name] ?? [] }, 3);
-    if (!(name in kernel.maps) || !(name in simMaps)) d.unshift(`map ${name}: only in ${name in kernel.maps ? 'kernel' : 'simulator'}`);
+    // An inner map (OUTER[KEY]) missing on one side is an empty one: its entries are what differs.
+    const inner = name.endsWith(']');
+    if (!inner && (!(name in kernel.maps) || !(name in simMaps))) d.unshift(`map ${name}: only in ${name in kernel.maps ? 'kernel' : 'simulator'}`);
     if (d.length === 0) r.mapsAgreeing++;
-    else if (name in kernel.maps && name in simMaps && mapExplained(kernel.maps[name]!, simMaps[name]!, variantRuns().map((v) => v.maps[name] ?? []))) r.mapsClockRandom++;
+    else if ((inner || (name in kernel.maps && name in simMaps)) && mapExplained(kernel.maps[name] ?? [], simMaps[name] ?? [], variantRuns().map((v) => v.maps[name] ?? []))) r.mapsClockRandom++;
     else mapDiffs.push(...d);
   }
   r.differences = [...diffs.slice(0, 8), ...(diffs.length > 8 ? [`... ${diffs.length - 8} more packets differ`] : []), ...mapDiffs.slice(0, 8)];
@@ -439,12 +456,15 @@ function mapExplained(kernel: KernelMapEntry[], sim: KernelMapEntry[], variants:
   const km = new Map(kernel.map((e) => [e.key, entryBytes(e)]));
   const sm = new Map(sim.map((e) => [e.key, entryBytes(e)]));
   const vm = variants.map((v) => new Map(v.map((e) => [e.key, entryBytes(e)])));
+  // Keys whose presence changes between the runs (random SNAT ports, clock-driven expiry): the map's key set depends
+  // on those sources, and a key on one side only is explained, as `xdp-lens compare` explains it (compareMaps).
+  const keysVary = [...new Set([...sm.keys(), ...vm.flatMap((v) => [...v.keys()])])].some((key) => vm.some((v) => v.has(key) !== sm.has(key)));
   for (const key of new Set([...km.keys(), ...sm.keys()])) {
     const a = sm.get(key);
     const b = km.get(key);
     if (a === b) continue;
     if (a === undefined || b === undefined) {
-      if (!vm.some((v) => v.has(key) !== sm.has(key))) return false;
+      if (!keysVary) return false;
       continue;
     }
     if (a.length !== b.length) return false;
