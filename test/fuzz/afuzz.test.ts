@@ -9,9 +9,11 @@
 // packet or proved by a packet's fault) under both engines.
 // A second test puts one mistake the verifier refuses into each program (agen.ts A_DEFECTS): the kernel must refuse it
 // (else the generator is wrong) and `run` must report a refusal under both engines (A_KNOWN_GAPS: counted, not failed).
-// Env: XDP_LENS_AFUZZ_SEED (base seed), XDP_LENS_AFUZZ_COUNT (default 30), XDP_LENS_AFUZZ_DEFECTS (default: each
-// mistake once). A mismatch names the seed and writes the program to test-output/afuzz/seed-<seed>[-<defect>].c.
-import { test } from 'node:test';
+// A third test runs the programs as SEC("xdp.frags") on multi-buffer frames of up to 73,152 bytes.
+// Env: XDP_LENS_AFUZZ_SEED (base seed), XDP_LENS_AFUZZ_COUNT (default 30), XDP_LENS_AFUZZ_FRAGS_COUNT (default 10),
+// XDP_LENS_AFUZZ_DEFECTS (default: each mistake once). A mismatch names the seed and writes the program to
+// test-output/afuzz/seed-<seed>[-<defect>][-frags].c.
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +23,7 @@ import { loadProgramFile } from '../../simulator/session.ts';
 import { defaultObjectName, KernelLoadError, kernelOrSkip, runKernel } from '../kernel/runner.ts';
 import { REPO } from '../repo.ts';
 import { A_DEFECTS, A_KNOWN_GAPS, aPackets, generateAProgram, type ADefect } from './agen.ts';
+import { fPackets } from './fgen.ts';
 import { ENGINES, runOnBothEngines } from './scheck.ts';
 
 const BASE_SEED = Number(process.env.XDP_LENS_AFUZZ_SEED ?? 0xa6e0001);
@@ -35,14 +38,15 @@ interface Outcome {
   simRefuses: string[];
 }
 
-/** The program of `seed` (with `defect`) through the kernel and both engines. */
-export function checkAProgram(seed: number, defect: ADefect | undefined, dir: string): Outcome {
+/** The program of `seed` (with `defect`) through the kernel and both engines; with `frags`, its programs are
+ * SEC("xdp.frags") and run on multi-buffer frames of up to 73,152 bytes (fgen.ts fPackets). */
+export function checkAProgram(seed: number, defect: ADefect | undefined, dir: string, frags = false): Outcome {
   const g = generateAProgram(seed, defect);
   const path = join(dir, `afuzz.bpf.c`);
-  writeFileSync(path, g.source);
+  writeFileSync(path, frags ? g.source.replaceAll('SEC("xdp")', 'SEC("xdp.frags")') : g.source);
   const compiled = compileC(path, { flags: ['-mcpu=v3'] });
   assert.ok(compiled.objectPath, `seed ${seed}: clang failed: ${compiled.stderr}`);
-  const packets = aPackets(seed);
+  const packets = frags ? fPackets(seed, 6) : aPackets(seed);
   let kernel: ReturnType<typeof runKernel> | undefined;
   let kernelWhy = '';
   try {
@@ -75,12 +79,18 @@ export function checkAProgram(seed: number, defect: ADefect | undefined, dir: st
   if (problems.length) {
     const out = join(REPO, 'test-output', 'afuzz');
     mkdirSync(out, { recursive: true });
-    writeFileSync(join(out, `seed-${seed}${defect ? `-${defect}` : ''}.c`), `// ${g.kinds.join(' ')}\n// kernel: ${kernel ? 'loads' : `refuses: ${kernelWhy}`}\n${g.source}`);
+    writeFileSync(join(out, `seed-${seed}${defect ? `-${defect}` : ''}${frags ? '-frags' : ''}.c`), `// ${g.kinds.join(' ')}\n// kernel: ${kernel ? 'loads' : `refuses: ${kernelWhy}`}\n${frags ? g.source.replaceAll('SEC("xdp")', 'SEC("xdp.frags")') : g.source}`);
   }
   return { kernelLoads: !!kernel, kernelWhy, problems, simRefuses };
 }
 
-test('afuzz: random bytecode programs with maps, helpers, calls and tail calls behave as in the kernel', (t) => {
+test('afuzz: random bytecode programs with maps, helpers, calls and tail calls behave as in the kernel', (t) => afuzzRound(t, false, BASE_SEED, COUNT));
+// The same programs as SEC("xdp.frags") on frames of 3,521..73,152 bytes (a linear part and page fragments): their
+// load/store_bytes and adjust_tail around the frame's end, direct access to the linear part.
+test('afuzz: random bytecode programs as xdp.frags on multi-buffer frames behave as in the kernel', (t) =>
+  afuzzRound(t, true, BASE_SEED ^ 0xf7a60, Number(process.env.XDP_LENS_AFUZZ_FRAGS_COUNT ?? 10)));
+
+function afuzzRound(t: TestContext, frags: boolean, BASE_SEED: number, COUNT: number): void {
   if (kernelOrSkip(t)) return;
   const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-afuzz-'));
   let loaded = 0;
@@ -89,7 +99,7 @@ test('afuzz: random bytecode programs with maps, helpers, calls and tail calls b
   try {
     for (let i = 0; i < COUNT; i++) {
       const seed = (BASE_SEED + i) >>> 0;
-      const o = checkAProgram(seed, undefined, dir);
+      const o = checkAProgram(seed, undefined, dir, frags);
       if (o.kernelLoads) loaded++;
       else refused.push(`seed ${seed}: ${o.kernelWhy}`);
       if (o.problems.length) failures.push(`seed ${seed}:\n    ${o.problems.slice(0, 6).join('\n    ')}`);
@@ -97,10 +107,10 @@ test('afuzz: random bytecode programs with maps, helpers, calls and tail calls b
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  t.diagnostic(`afuzz: base seed ${BASE_SEED}, ${COUNT} programs, ${loaded} loaded by the kernel, ${refused.length} refused, ${failures.length} differing`);
+  t.diagnostic(`afuzz${frags ? ' (xdp.frags)' : ''}: base seed ${BASE_SEED}, ${COUNT} programs, ${loaded} loaded by the kernel, ${refused.length} refused, ${failures.length} differing`);
   assert.ok(loaded >= COUNT * 0.8, `too many programs refused by the kernel:\n  ${refused.slice(0, 8).join('\n  ')}`);
   assert.equal(failures.length, 0, `${failures.length} programs differ from the kernel:\n  ${failures.slice(0, 6).join('\n  ')}`);
-});
+}
 
 test('afuzz: random bytecode programs with one mistake are refused as by the kernel', (t) => {
   if (kernelOrSkip(t)) return;

@@ -9,7 +9,9 @@
 // mfuzz (mgen.ts: maps of every kind) and xfuzz (xgen.ts: helpers and kfuncs with edge-case arguments, bpf_snprintf
 // formats, string kfuncs, strtol, bpf_loop counts, csum_diff sizes, metadata sequences, socket lookups, SYN cookies;
 // its kernel side in a network namespace of its own) run the same way: XDP_LENS_MFUZZ_COUNT, XDP_LENS_XFUZZ_COUNT
-// (default 15).
+// (default 15). ffuzz (fgen.ts: xdp.frags programs on frames of 3,521..73,152 bytes, load/store_bytes across fragments,
+// adjust_tail/head/meta, bpf_xdp_pull_data, dynptrs, tail-call chains up to the kernel's limit): XDP_LENS_FFUZZ_COUNT
+// (default 10).
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,6 +22,7 @@ import { generateMProgram } from './mgen.ts';
 import { checkSProgram, type SCheckOptions } from './scheck.ts';
 import { generateSProgram, type SProgram } from './sgen.ts';
 import { generateXProgram, xPackets } from './xgen.ts';
+import { fPackets, generateFProgram } from './fgen.ts';
 
 const BASE_SEED = Number(process.env.XDP_LENS_SFUZZ_SEED ?? 0x5c0001);
 const COUNT = Number(process.env.XDP_LENS_SFUZZ_COUNT ?? 25);
@@ -60,3 +63,5 @@ test('mfuzz: random C programs working maps of every kind behave as in the kerne
   round(t, 'mfuzz', generateMProgram, BASE_SEED ^ 0x3000000, Number(process.env.XDP_LENS_MFUZZ_COUNT ?? COUNT)));
 test('xfuzz: random C programs calling helpers and kfuncs with edge-case arguments behave as in the kernel', (t) =>
   round(t, 'xfuzz', generateXProgram, BASE_SEED ^ 0x7e0000, Number(process.env.XDP_LENS_XFUZZ_COUNT ?? 15), { netns: true, packets: xPackets }));
+test('ffuzz: random xdp.frags programs on frames of 3,521..73,152 bytes, with tail-call chains, behave as in the kernel', (t) =>
+  round(t, 'ffuzz', generateFProgram, BASE_SEED ^ 0xf0000, Number(process.env.XDP_LENS_FFUZZ_COUNT ?? 10), { packets: fPackets }));
