@@ -217,7 +217,7 @@ export class Session {
     this.machine = createMachine(prepared.obj, { budget: options.budget, nrCpus, engine: options.engine });
     if (this.machine.mapErrors.length > 0) throw new XdpLensError(this.machine.mapErrors.join('\n'));
     if (options.maps !== undefined) {
-      const errors = seedMapsFromJson(this.machine.maps, options.maps, options.mapsFile ?? '--maps');
+      const errors = seedMapsFromJson(this.machine.maps, options.maps, options.mapsFile ?? '--maps', { programs: obj.programs, running: picked.name });
       if (errors.length > 0) throw new XdpLensError(errors.join('\n'));
     }
     const prng = new Prandom(options.seed ?? 1);

@@ -194,34 +194,62 @@ function loadObjectUnchecked(bytes: Uint8Array, path: string, diagnostics: LoadD
   return { object: { path, license, programs, maps: mapsResult.maps, ...(notes.length ? { notes } : {}), ...(btf ? { btf } : {}) }, diagnostics };
 }
 
+/** The expected attach type a loader gives an XDP program by its section: `xdp/devmap`, `xdp_devmap/...` (and the
+ *  .frags forms) BPF_XDP_DEVMAP, the cpumap ones BPF_XDP_CPUMAP, any other XDP section BPF_XDP. */
+export function xdpAttachKind(p: Pick<LoadedProgram, 'section'>): 'xdp' | 'devmap' | 'cpumap' {
+  const kind = /^xdp(\.frags)?[/_](devmap|cpumap)(\/|$)/.exec(p.section)?.[2];
+  return kind === 'devmap' || kind === 'cpumap' ? kind : 'xdp';
+}
+
+const progKind = (p: Pick<LoadedProgram, 'section' | 'frags'>) =>
+  `${p.frags ? 'xdp.frags' : 'not xdp.frags'}${xdpAttachKind(p) === 'xdp' ? '' : `, attached to a ${xdpAttachKind(p)} entry`}`;
+
+/**
+ * Why the kernel would refuse `p` in a PROG_ARRAY owned by `owner` (kernel/bpf/core.c __bpf_prog_map_compatible, 6.18:
+ * the same xdp_has_frags and, for a PROG_ARRAY, the same expected attach type), or undefined when it takes it.
+ */
+export function progArrayIncompatible(owner: Pick<LoadedProgram, 'name' | 'section' | 'frags'>, p: Pick<LoadedProgram, 'name' | 'section' | 'frags'>): string | undefined {
+  if (p.frags === owner.frags && xdpAttachKind(p) === xdpAttachKind(owner)) return undefined;
+  return `'${p.name}' (${progKind(p)}) does not match '${owner.name}' (${progKind(owner)})`;
+}
+
+/** The PROG_ARRAY's owner as the kernel fixes it: the first loaded program that uses the map (`programs` in load
+ *  order), else the first program put in it. */
+export function progArrayUsers(programs: readonly LoadedProgram[], mapIndex: number): LoadedProgram[] {
+  return programs.filter((p) => p.insns.some((i) => i.opcode === 0x18 && i.src === PSEUDO_MAP_FD && i.imm === mapIndex));
+}
+
 /**
  * libbpf fills a PROG_ARRAY's `.values` slots after loading the programs, and the kernel refuses a program whose
- * xdp_has_frags (SEC("xdp.frags")) differs from the map's owner: the first loaded program that uses the map, else the
- * first program put in it (kernel/bpf/core.c __bpf_prog_map_compatible). libbpf then fails the whole object.
+ * xdp_has_frags (SEC("xdp.frags")) or expected attach type (SEC("xdp/devmap"), ...) differs from the map's owner: the
+ * first loaded program that uses the map, else the first program put in it (kernel/bpf/core.c
+ * __bpf_prog_map_compatible). libbpf then fails the whole object.
  */
 function progArrayFragsMismatch(path: string, programs: LoadedProgram[], maps: MapDef[]): LoadDiagnostic[] {
   const out: LoadDiagnostic[] = [];
   maps.forEach((m, index) => {
     if (m.type !== MapType.PROG_ARRAY) return;
-    const users = programs.filter((p) => p.insns.some((i) => i.opcode === 0x18 && i.src === PSEUDO_MAP_FD && i.imm === index));
+    const users = progArrayUsers(programs, index);
     const user = users[0];
     let owner = user;
     // Every later program that uses the map is held to the owner when it loads (a program tail-calling through it).
     for (const u of users) {
-      if (u.frags === user!.frags) continue;
+      const why = progArrayIncompatible(user!, u);
+      if (!why) continue;
       out.push({
         severity: 'error', file: path,
-        message: `${path}: map '${m.name}': program '${u.name}' (${u.frags ? 'xdp.frags' : 'not xdp.frags'}) uses it, but '${user!.name}', which uses it too and loads first, is ${user!.frags ? '' : 'not '}xdp.frags: the kernel refuses to load '${u.name}' (EINVAL), so libbpf fails the whole object`,
+        message: `${path}: map '${m.name}': program ${why}, which uses the map too and loads first: the kernel refuses to load '${u.name}' (EINVAL), so libbpf fails the whole object`,
       });
     }
     for (const slot of m.initialProgs ?? []) {
       const p = programs.find((x) => x.name === slot.program);
       if (!p) continue;
       owner ??= p;
-      if (p.frags === owner.frags) continue;
+      const why = progArrayIncompatible(owner, p);
+      if (!why) continue;
       out.push({
         severity: 'error', file: path,
-        message: `${path}: map '${m.name}': slot ${slot.index} holds '${p.name}' (${p.frags ? 'xdp.frags' : 'not xdp.frags'}) but '${owner.name}', ${owner === user ? 'which uses the map' : 'in an earlier slot'}, is ${owner.frags ? '' : 'not '}xdp.frags: the kernel refuses to put it in the program array (EINVAL), so libbpf fails the whole object`,
+        message: `${path}: map '${m.name}': slot ${slot.index} holds ${why}, ${owner === user ? 'which uses the map' : 'in an earlier slot'}: the kernel refuses to put it in the program array (EINVAL), so libbpf fails the whole object`,
       });
     }
   });

@@ -17,6 +17,8 @@
 // is left out and counted in the dump's `summarised` record; `all` lists everything (a value too large for a JSON
 // string, over 128 MiB, is still left out and counted).
 import type { BpfMap, MapEntry } from './maps.ts';
+import { progArrayIncompatible, progArrayUsers } from '../elf/index.ts';
+import type { LoadedProgram } from '../elf/types.ts';
 
 export interface MapJsonEntry {
   key: string;
@@ -102,8 +104,9 @@ function parseKey(raw: unknown, keySize: number): Uint8Array | undefined {
  * Seed `maps` from a parsed JSON document in the schema above. Returns one message per problem, each naming the
  * file, the map and the entry; entries without problems are applied.
  */
-export function seedMapsFromJson(maps: readonly BpfMap[], json: unknown, file: string): string[] {
+export function seedMapsFromJson(maps: readonly BpfMap[], json: unknown, file: string, loaded?: LoadedPrograms): string[] {
   const errors: string[] = [];
+  const owners = new Map<BpfMap, ProgramRef>();
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     return [`${file}: expected an object mapping map names to lists of entries`];
   }
@@ -118,12 +121,20 @@ export function seedMapsFromJson(maps: readonly BpfMap[], json: unknown, file: s
       errors.push(`${file}: map '${name}': expected a list of {"key": ..., "value": ...} entries`);
       continue;
     }
-    seedList(map, list, `${file}: map '${name}'`, byName, errors);
+    seedList(map, list, `${file}: map '${name}'`, byName, errors, loaded && { loaded, owners, index: maps.indexOf(map) });
   }
   return errors;
 }
 
-function seedList(map: BpfMap, list: unknown[], at: string, byName: Map<string, BpfMap>, errors: string[]): void {
+type ProgramRef = { name: string; section: string; frags: boolean };
+/** The object's programs and the one that runs (loaded first, as a loader that picks one program loads it): a
+ *  PROG_ARRAY's slots must hold programs its owner is compatible with (elf/index.ts progArrayIncompatible). */
+export interface LoadedPrograms {
+  programs: readonly (ProgramRef & { insns: readonly { opcode: number; src: number; imm: number }[] })[];
+  running: string;
+}
+
+function seedList(map: BpfMap, list: unknown[], at: string, byName: Map<string, BpfMap>, errors: string[], progs?: { loaded: LoadedPrograms; owners: Map<BpfMap, ProgramRef>; index: number }): void {
   list.forEach((raw: unknown, i: number) => {
     const where = `${at} entry ${i}`;
     if (raw === null || typeof raw !== 'object') {
@@ -166,8 +177,25 @@ function seedList(map: BpfMap, list: unknown[], at: string, byName: Map<string, 
       if (err) errors.push(`${where}: ${err}`);
       return;
     }
-    if (typeof e.program === 'string') entry.program = e.program;
-    else if (Array.isArray(e.values)) {
+    if (typeof e.program === 'string') {
+      entry.program = e.program;
+      // The kernel takes a program into a PROG_ARRAY only if it matches the array's owner: the running program when it
+      // uses the array (it is loaded first), else the first program put in it (__bpf_prog_map_compatible).
+      const p = progs?.loaded.programs.find((x) => x.name === e.program);
+      if (progs && p) {
+        let owner = progs.owners.get(map);
+        if (!owner) {
+          const running = progs.loaded.programs.find((x) => x.name === progs.loaded.running);
+          owner = running && progArrayUsers([running as LoadedProgram], progs.index).length > 0 ? running : p;
+          progs.owners.set(map, owner);
+        }
+        const why = progArrayIncompatible(owner, p);
+        if (why) {
+          errors.push(`${where}: ${why}, ${owner.name === progs.loaded.running ? 'which uses the map and is loaded first' : 'put in the map first'}: the kernel refuses to put it in the program array (EINVAL)`);
+          return;
+        }
+      }
+    } else if (Array.isArray(e.values)) {
       const values = e.values.map(parseHex);
       if (values.some((v) => v === undefined)) {
         errors.push(`${where}: every item of "values" must be hex bytes`);
