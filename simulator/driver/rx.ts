@@ -18,6 +18,7 @@ import { rxMetadata, stripVlan, RxDescriptor } from './rx-meta.ts';
 import { kfuncInfo } from '../isa/kfunc-names.ts';
 import { XDP_FRAME_SIZE, SKB_SHARED_INFO_SIZE, PAGE_SIZE, type DriverMode, type DriverProfile } from './profiles.ts';
 import { headerLength } from './headers.ts';
+import { XDP_MAX_FRAME } from '../net/capture.ts';
 
 /** Headroom generic XDP guarantees, and what test_run and most drivers reserve. */
 const XDP_PACKET_HEADROOM = 256;
@@ -416,9 +417,14 @@ export class Driver {
       s.hooks === undefined && !s.obj.programs.some((p) => (p.kfuncs?.length ?? 0) > 0 || p.insns.some((i) => i.opcode === 0x85 && i.src === 2));
   }
 
-  /** Longest frame receiveBatch takes: what fits the linear part of the receive buffer (longer ones are multi-buffer). */
+  /**
+   * Longest frame receiveBatch takes: with fragments (the profile's fragSize above 0), the longest the kernel runs
+   * (XDP_MAX_FRAME: the linear part in the frame, the rest in fragments, as receive lays it out), else what fits the
+   * linear part.
+   */
   batchFrameMax(): number {
-    return linearCapacity(this.geometry(0, 0));
+    const g = this.geometry(0, 0);
+    return g.fragSize > 0 ? XDP_MAX_FRAME : linearCapacity(g);
   }
 
   /**
@@ -454,15 +460,22 @@ export class Driver {
     const spare = buff.frame;
     const clean = this.clean;
     const batch = this.batchOf(b, g.headroom, clean);
+    // Multi-buffer frames (longer than the linear part): the rest in fragments, laid out by the machine as layout does.
+    const linear = linearCapacity(g);
+    const fragSize = g.fragSize;
+    batch.linear = fragSize > 0 ? linear : undefined;
     const res = this.batchResults(b.offset.length);
-    const { retval, exitInsn, steps, flags, data, dataEnd, dataMeta } = res as Required<BatchResults>;
+    const { retval, exitInsn, steps, flags, data, dataEnd, dataMeta, frags, fragBytes } = res as Required<BatchResults>;
     const out = res.out!;
     const pool = this.pools[0];
     const counters = this.counters;
     const plainRun = this.plainRun();
     const bounds = this.bounds;
+    const boundsFrags = bounds.frags;
     const lines = this.entryLines;
     const session = this.session;
+    const fragsAware = session.program.frags === true;
+    const frameSize = this.opts.profile.frameSize;
     // Plain verdicts settled here (see `plain`): only without views, and on a writable page.
     const settleHere = plain !== undefined && !frames && g.readonlyPage !== true;
     const napiBudget = this.opts.profile.napiBudget;
@@ -475,7 +488,18 @@ export class Driver {
         const len = b.length[j];
         counters.rx_packets++;
         counters.rx_bytes += len;
-        pool.alloc();
+        // receiveFrame's bookkeeping: one receive buffer per descriptor (the linear part and each fragment), the
+        // fragments bpf_xdp_adjust_tail emptied back to the pool at once; a multi-buffer frame's note.
+        let pages = 1;
+        let mbNote: string | undefined;
+        if (len > linear) {
+          const laid = 1 + Math.ceil((len - linear) / fragSize);
+          counters.rx_multibuf++;
+          for (let x = 0; x < laid; x++) pool.alloc();
+          pages = 1 + frags[j];
+          if (pages < laid) pool.recycleDirect(laid - pages);
+          if (!fragsAware) mbNote = this.largeFrameNote(len, frameSize);
+        } else pool.alloc();
         const rvj = retval[j];
         if (settleHere && flags[j] === 0 && (rvj === 1 || rvj === 2) && (j !== k - 1 || res.result === undefined)) {
           // settle's path for these, step for step: nativeVerdict's DROP or writable PASS, refineOutcome's header check
@@ -484,15 +508,22 @@ export class Driver {
           let note: string | undefined;
           if (rvj === 1) {
             counters.rx_xdp_drop++;
-            pool.recycleDirect(1);
+            pool.recycleDirect(pages);
             outcome = PLAIN_BY_RETVAL[1]!;
+            note = mbNote;
           } else {
             counters.rx_xdp_pass++;
             counters.rx_skb_build++;
-            pool.release(1);
+            pool.release(pages);
             const off = b.offset[j];
-            note = tooShort(b.bytes, off, off + len);
-            outcome = note === undefined ? PLAIN_BY_RETVAL[2]! : TOO_SHORT_OUTCOME;
+            const short = tooShort(b.bytes, off, off + len);
+            if (short === undefined) {
+              outcome = PLAIN_BY_RETVAL[2]!;
+              note = mbNote;
+            } else {
+              outcome = TOO_SHORT_OUTCOME;
+              note = mbNote === undefined ? short : `${mbNote}; ${short}`;
+            }
           }
           if (++pollCount[0] >= napiBudget) this.endPoll(0);
           const e = exitInsn[j];
@@ -520,13 +551,20 @@ export class Driver {
         const changed = flags[j] !== 0;
         // The verdict paths that read the packet's bytes (a redirect's MTU check, a read-only page's copy to the skb)
         // get them as a view all the same; a PASS's header check reads them where they are (settle's `bytes`).
+        // The verdict paths count the fragments (pages), never read them: as many placeholders as there are.
+        const fr = pages - 1;
+        if (boundsFrags.length !== fr) {
+          while (boundsFrags.length < fr) boundsFrags.push(NO_FRAME);
+          boundsFrags.length = fr;
+        }
         const rv = run.fault ? 0 : run.retval >>> 0;
         const frame = changed || frames || rv === 4 || (rv === 2 && g.readonlyPage === true) ? b.bytes.subarray(b.offset[j], b.offset[j] + len) : NO_FRAME;
         let bytes: Uint8Array;
         if (!changed) bytes = frame;
-        else if (out.at[j] >= 0) bytes = out.bytes.subarray(out.at[j], out.at[j] + end - start);
+        else if (out.at[j] >= 0) bytes = out.bytes.subarray(out.at[j], out.at[j] + end - start + (fr !== 0 ? fragBytes[j] : 0));
+        else if (fr !== 0) bytes = packetOut(buff, true, this.outScratch); // the last packet of this call, in the frame and fragments
         else bytes = spare.subarray(start, end); // the last packet of this call, left in the frame
-        each(j, bytes === NO_FRAME ? this.settle(bounds, run, bytes, 0, undefined, b.bytes, b.offset[j], b.offset[j] + len) : this.settle(bounds, run, bytes, 0, undefined), frame);
+        each(j, bytes === NO_FRAME ? this.settle(bounds, run, bytes, 0, mbNote, b.bytes, b.offset[j], b.offset[j] + len) : this.settle(bounds, run, bytes, 0, mbNote), frame);
       }
       i = k;
     }
@@ -567,7 +605,7 @@ export class Driver {
     };
     let from = 0;
     const batch: PacketBatch = {
-      bytes: b.bytes, offset: b.offset, length: b.length, headroom: g.headroom, clean, onMark,
+      bytes: b.bytes, offset: b.offset, length: b.length, headroom: g.headroom, clean, onMark, linear: g.fragSize > 0 ? linearCapacity(g) : undefined,
       // Frame i - 1 ran as a plain run (else the batch would have stopped after it).
       before: (i) => {
         if (i > from) each(i - 1, plainAt(i - 1));
@@ -632,7 +670,7 @@ export class Driver {
     if (r === undefined || r.retval.length < n) {
       r = this.results = {
         retval: new Uint32Array(n), exitInsn: new Int32Array(n), steps: new Int32Array(n), flags: new Uint8Array(n),
-        data: new Int32Array(n), dataEnd: new Int32Array(n), dataMeta: new Int32Array(n),
+        data: new Int32Array(n), dataEnd: new Int32Array(n), dataMeta: new Int32Array(n), frags: new Int32Array(n), fragBytes: new Int32Array(n),
         // In the machine's packet memory (when it has room): changed packets are copied out with memory.copy.
         out: { bytes: this.session.machine.packetBuffer(1 << 17), at: new Int32Array(n), used: 0 }, result: undefined,
       };
