@@ -21,6 +21,8 @@ export interface VariantOptions {
   rule?: string;
   /** The line opening variant v (default `#if V == v` / `#elif V == v`). */
   opens?: (v: number) => RegExp;
+  /** clang flags besides -DV=N (e.g. -mcpu=v3). */
+  flags?: string[];
 }
 
 /** The source line (1-based) marked /* E *\/ in variant v's block, -1 if none. */
@@ -35,7 +37,7 @@ export function markedLine(source: string, v: number, opens: (v: number) => RegE
 export function checkRefusalVariants(t: TestContext, name: string, source: string, cases: RefusalCase[], opts: VariantOptions = {}): void {
   const kernel = !kernelOrSkip(t);
   for (const c of cases) {
-    const flags = [`-DV=${c.v}`];
+    const flags = [`-DV=${c.v}`, ...(opts.flags ?? [])];
     const { path, objectPath } = compileTestSource(`${name}${c.v}`, source, flags);
     const obj = loadProgramFile(path, { clangFlags: flags });
     const program = obj.programs.find((p) => p.name === 'prog')!;

@@ -289,6 +289,8 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
   let anyPast = false;
   /** Scalars loaded from a writable map value: their bounds are the verifier's too (the load's width), opaque or not. */
   const mapLoaded = new WeakSet<Scalar>();
+  /** Differences of two pointers (data_end - data, a 32-bit subtraction with a pointer): any number to the verifier. */
+  const pointerDiffs = new WeakSet<Scalar>();
   let gaveUp: string | undefined;
 
   const report = (rule: RuleId, pc: number, message: string, value?: string, line?: number, origin?: number) => {
@@ -479,9 +481,18 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     report('pointer-misuse', pc, `The verifier refuses this ${kind}: R${regno} invalid mem access 'scalar' (r${regno} holds a number, not a pointer: ` +
       'a value read from the packet, the context or a map, or a constant; the verifier lets a program dereference only pointers it made itself).');
   };
+  /** check_mem_access through data_end itself (any offset, any size): "R2 invalid mem access 'pkt_end'". */
+  const endAccess = (pc: number, kind: 'load' | 'store'): void => {
+    const regno = kind === 'load' ? insns[pc]!.src : insns[pc]!.dst;
+    report('unchecked-packet-access', pc, `The verifier refuses this ${kind}: R${regno} invalid mem access 'pkt_end' (r${regno} holds ctx->data_end, which marks ` +
+      'where the packet ends and may not be read or written through, at any offset; the last byte of the packet is data_end - 1, reached through ctx->data after a check).');
+  };
   const load = (st: State, base: Reg, off: number, size: number, sx: boolean, pc: number): Reg => {
     nullCheck(st, base, pc);
     switch (base.k) {
+      case 'end':
+        endAccess(pc, 'load');
+        return scalarReg(loaded(size, sx, true), pc);
       case 'ctx': {
         const fo = base.off + off;
         // check_ptr_off_reg: the ctx pointer itself must be unmoved (the offset goes in the instruction).
@@ -552,6 +563,9 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
   const store = (st: State, base: Reg, off: number, size: number, value: Reg, pc: number): void => {
     nullCheck(st, base, pc);
     switch (base.k) {
+      case 'end':
+        endAccess(pc, 'store');
+        return;
       case 'ctx':
         report('ctx-write', pc, msg.ctxWrite(base.off + off, size));
         return;
@@ -602,6 +616,13 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
           // value is followed unless it is opaque (a widened loop counter, a map value), where the old rule holds.
           const id = nextId++;
           st.ranges.set(id, 0);
+          // A difference of two pointers as it is (any 64-bit number to the verifier): check_reg_sane_offset refuses
+          // the move itself, and nothing is walked through this pointer as a packet pointer after it.
+          if (pointerDiffs.has(delta)) {
+            report('pointer-misuse', pc, `The verifier refuses this instruction: math between ${p.k === 'pkt' ? 'pkt' : 'pkt_meta'} pointer and register with unbounded min value is not allowed ` +
+              '(the number is a difference of two pointers, which the verifier does not follow: compare pointers with data_end instead, or bound the number first).');
+            return { k: 'ptr' };
+          }
           // A value loaded from a writable map as is (no mask, no comparison since) is opaque but its bounds are
           // exactly the verifier's: `data + m->u16_field` learns no range from `+ 20 > data_end` (0xffff + 20 > 0xffff).
           const tracked = (!delta.opaque || mapLoaded.has(delta)) && (p.vmax !== undefined || p.id === PKT_ID || p.id === META_ID);
@@ -697,11 +718,24 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         // number we do not follow.
         const same = (a.k === 'pkt' || a.k === 'meta') && a.k === b.k && a.id === (b as typeof a).id;
         const length = a.k === 'end' && b.k === 'pkt';
-        st.regs[insn.dst] = scalarReg(same ? constant(BigInt(a.off - (b as typeof a).off)) : length ? unknown(false) : OPAQUE, pc);
+        const d = same ? constant(BigInt(a.off - (b as typeof a).off)) : length ? unknown(false) : OPAQUE;
+        if (length) pointerDiffs.add(d);
+        st.regs[insn.dst] = scalarReg(d, pc);
         return true;
       }
     }
-    if (op === 'mov' && info.width === 32 && info.srcReg && KNOWN_POINTER.has(b.k)) {
+    // A 32-bit subtraction with a pointer on either side (a privileged loader's `w4 = w3; w4 -= w1` of data_end and
+    // data): adjust_ptr_min_max_vals / adjust_reg_min_max_vals make the result any 64-bit number (__mark_reg_unknown),
+    // exactly what the verifier knows of it, so a mask then bounds it as the verifier does (`w4 &= 0xffff` is
+    // 0..0xffff, and `p + 1 > data_end` with such an offset proves nothing: 0xffff + 1 > MAX_PACKET_OFF).
+    if (op === 'sub' && info.width === 32 && (KNOWN_POINTER.has(a.k) || a.k === 'end' || KNOWN_POINTER.has(b.k) || b.k === 'end') &&
+      (a.k !== 'none' && b.k !== 'none')) {
+      const d = unknown(false);
+      pointerDiffs.add(d);
+      st.regs[insn.dst] = scalarReg(d, pc);
+      return true;
+    }
+    if (op === 'mov' && info.width === 32 && info.srcReg && (KNOWN_POINTER.has(b.k) || b.k === 'end')) {
       // `w2 = w2` over a pointer (clang zero-extending ctx->data): root's verifier makes it an unknown number.
       st.regs[insn.dst] = { k: 'scalar', s: { ...OPAQUE }, def: pc, fromPtr: true };
       return true;
@@ -1279,6 +1313,47 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     modified: false,
     steps: 0,
   };
+  /** Forget the proven ranges of packet pointer ids no register or slot holds any more (a loop makes a new id per
+   * turn; every state stored at a prune point copies the map). */
+  const dropUnusedRanges = (st: State): void => {
+    const used = new Set<number>([PKT_ID, META_ID]);
+    const note = (r: Reg) => { if (r.k === 'pkt' || r.k === 'meta') used.add(r.id); };
+    st.regs.forEach(note);
+    for (const f of st.frames) {
+      f.saved?.forEach(note);
+      for (const slot of f.stack.values()) note(slot.reg);
+    }
+    for (const id of [...st.ranges.keys()]) if (!used.has(id)) st.ranges.delete(id);
+  };
+  /** Every live register and stack slot in which `cur` differs from `old` holds a number that is not opaque in either. */
+  const changedOnlyExact = (old: State, cur: State, live: number[]): boolean => {
+    if (old.frames.length !== cur.frames.length) return false;
+    const exactPair = (a: Reg, b: Reg) => a === b || (a.k === 'scalar' && b.k === 'scalar' && ((!a.s.opaque && !b.s.opaque) || a.s === b.s));
+    const top = cur.frames.length - 1;
+    let changed = false;
+    for (let f = top; f >= 0; f--) {
+      const ra = f === top ? old.regs : old.frames[f]!.saved!;
+      const rb = f === top ? cur.regs : cur.frames[f]!.saved!;
+      for (let i = 0; i < 10; i++) {
+        if (!(live[f]! & (1 << i))) continue;
+        const a = ra[i]!, b = rb[i]!;
+        if (a === b || (a.k === 'scalar' && b.k === 'scalar' && a.s === b.s)) continue;
+        if (a.k === 'scalar' && b.k === 'scalar' && a.s.umin === b.s.umin && a.s.umax === b.s.umax && a.s.smin === b.s.smin && a.s.smax === b.s.smax && a.s.opaque === b.s.opaque) continue;
+        if (!exactPair(a, b)) return false;
+        changed = true;
+      }
+      const sa = old.frames[f]!.stack, sb = cur.frames[f]!.stack;
+      if (sa.size !== sb.size) return false;
+      for (const [off, slot] of sa) {
+        const other = sb.get(off);
+        if (!other || other.size !== slot.size) return false;
+        if (other.reg === slot.reg) continue;
+        if (!exactPair(slot.reg, other.reg)) return false;
+        changed = true;
+      }
+    }
+    return changed;
+  };
   const work: State[] = [initial];
   const callerMask = ~0b111111; // r0..r5 are replaced when a callee returns.
   const liveMasks: number[] = [];
@@ -1298,6 +1373,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
           break;
         }
         const list = (seen[pc] ??= []);
+        if (st.ranges.size > 16) dropUnusedRanges(st);
         const top = st.frames.length - 1;
         for (let f = 0; f < top; f++) liveMasks[f] = live[st.frames[f].returnPc!] & callerMask;
         liveMasks[top] = live[pc];
@@ -1315,7 +1391,14 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         // set on one arm of a switch, sfuzz seed 539365924) must still be walked through the loop and past it.
         const own = (st.heads?.get(pc) ?? 0) + 1;
         st.heads = new Map(st.heads).set(pc, own);
-        if (own > opts.widenAfter || visits[pc] > opts.widenSlotAfter) {
+        // A loop whose every changed value is a number the walk knows as the verifier does is walked on, turn by turn,
+        // as the verifier walks it (a back-edge state still being explored prunes nothing): a u16 option cursor that
+        // grows each turn reaches 0xffff and the check in the loop stops proving bytes only at turn 257 (gamemann's
+        // XDP-TCP-Header-Options). Up to half the walk's budget (and 25,000 instructions), so that the paths left are
+        // still walked and `check` stays quick.
+        const exactLoop = own > opts.widenAfter && visits[pc] <= opts.widenSlotAfter && steps < Math.min(opts.maxSteps / 2, 25_000) &&
+          list.length > 0 && changedOnlyExact(list[list.length - 1]!, st, liveMasks);
+        if (!exactLoop && (own > opts.widenAfter || visits[pc] > opts.widenSlotAfter)) {
           // A loop that keeps producing new states here: widen into the newest stored state, which then covers both
           // (see widen). The joined state meets its own stored copy at once and ends there: nothing is walked past a
           // widened loop (imprecise numbers would make findings the verifier does not have), so widening stays rare.
