@@ -22,6 +22,7 @@ import type { RunHooks, Machine } from './vm/machine.ts';
 import type { Session } from './session.ts';
 import type { Driver, DriverPacket, RxBatch } from './driver/rx.ts';
 import type { RunResult } from './vm/types.ts';
+import { REGION_CTX, REGION_MAP_HANDLE, REGION_PACKET, type Memory } from './vm/memory.ts';
 
 function readSource(file: string): string | undefined {
   try {
@@ -387,15 +388,18 @@ export class ReturnLines {
      */
     private readonly mode: 'settled' | 'demand' | undefined,
     private readonly byAction: Int32Array,
+    /** 'demand': the traced paths of the twin (PathCache), until it misses too often. */
+    private cache?: PathCache,
   ) {}
 
   /**
    * A string says why return lines are unavailable (the twin did not compile, or its run could not be set up).
    * `oneRun`: the caller takes lines only through lineFor, lineForAt and lineInBatch(Of) (the real run's action in
    * hand), so the twin may skip the packets whose line its code settles (settledLines); the twin-alone calls (run, runAt,
-   * batchLine, batchAction) then must not be used.
+   * batchLine, batchAction) then must not be used. `cache` (default on; XDP_LENS_RETURN_CACHE=0 turns it off): in
+   * 'demand' mode, the open lines from PathCache's traced paths instead of a twin run per open frame.
    */
-  static create(path: string, source: string, compile: LoadOptions, makeRun: (obj: LoadedObject) => { session: Session; driver: Driver }, opts: { oneRun?: boolean } = {}): ReturnLines | string {
+  static create(path: string, source: string, compile: LoadOptions, makeRun: (obj: LoadedObject) => { session: Session; driver: Driver }, opts: { oneRun?: boolean; cache?: boolean } = {}): ReturnLines | string {
     const t = buildTwin(path, source, compile);
     if (typeof t === 'string') return t;
     try {
@@ -414,7 +418,10 @@ export class ReturnLines {
           else if (settled.stateless || packetOnly(p, t.markers.get(name) ?? new Map(), t.obj.maps)) mode = 'demand';
         }
       }
-      return new ReturnLines(driver, trail, mode, byAction);
+      let cache: PathCache | undefined;
+      const p = t.obj.programs.find((x) => x.name === session.program.name);
+      if (mode === 'demand' && p !== undefined && opts.cache !== false && process.env.XDP_LENS_RETURN_CACHE !== '0') cache = new PathCache(p.insns, t.obj.maps, CACHE_MAX_LEN);
+      return new ReturnLines(driver, trail, mode, byAction, cache);
     } catch (e) {
       return (e as Error).message;
     }
@@ -440,6 +447,7 @@ export class ReturnLines {
       if (real.fault) return undefined;
       const s = this.settled(real.action);
       if (s >= 0) return s !== 0 ? s : undefined;
+      if (this.cache !== undefined) return this.open(frame, 0, frame.length, -1, 0, tsNs, real.action);
     }
     const line = this.run(frame, tsNs);
     if (this.action !== real.action || real.fault) return undefined;
@@ -452,6 +460,7 @@ export class ReturnLines {
       if (real.fault) return undefined;
       const s = this.settled(real.action);
       if (s >= 0) return s !== 0 ? s : undefined;
+      if (this.cache !== undefined) return this.open(frame, 0, frame.length, sec, nanos, undefined, real.action);
       const line = this.runAt(frame, sec, nanos);
       return this.action === real.action ? line : undefined;
     }
@@ -474,6 +483,7 @@ export class ReturnLines {
       if (faulted) return undefined;
       const s = this.settled(action);
       if (s >= 0) return s !== 0 ? s : undefined;
+      if (this.cache !== undefined) return this.open(frame, 0, frame.length, sec, nanos, tsNs, action);
     }
     // Without oneRun (or when its code settles nothing) the twin runs on every packet, a faulted one too.
     const line = sec >= 0 ? this.runAt(frame, sec, nanos) : this.run(frame, tsNs ?? 0n);
@@ -508,10 +518,10 @@ export class ReturnLines {
       // line are often the costly ones (p07_encap_ipip's encapsulated half: the twin's time per frame grew 300 -> 400 ns
       // with the switch at 1 in 2).
       this.pending = b;
-      const openBefore = this.open;
+      const openBefore = this.openN;
       const ranBefore = this.seen;
-      this.open = this.seen = 0;
-      this.ranAll = this.mode === 'demand' && ranBefore > 0 && openBefore * 8 >= ranBefore * 7;
+      this.openN = this.seen = 0;
+      this.ranAll = this.mode === 'demand' && this.cache === undefined && ranBefore > 0 && openBefore * 8 >= ranBefore * 7;
       if (!this.ranAll) return;
     }
     if (this.batchActions.length < n) {
@@ -568,7 +578,7 @@ export class ReturnLines {
   private ranAll = false;
   /** 'demand': frames of the pending batch whose line was asked (seen) and of those, the ones with an open action. */
   private seen = 0;
-  private open = 0;
+  private openN = 0;
   private frameMax: number | undefined;
   private batchLines = new Int32Array(0);
   private batchActions: Action[] = [];
@@ -593,9 +603,10 @@ export class ReturnLines {
       if (faulted) return undefined;
       const s = this.settled(action);
       if (s >= 0) return s !== 0 ? s : undefined;
-      this.open++;
+      this.openN++;
       if (!this.ranAll) {
         const b = this.pending!;
+        if (this.cache !== undefined) return this.open(b.bytes, b.offset[i]!, b.length[i]!, b.sec[i]!, b.nanos[i]!, undefined, action);
         const line = this.runAt(b.frame(i), b.sec[i]!, b.nanos[i]!);
         return this.action === action ? line : undefined;
       }
@@ -628,6 +639,7 @@ export class ReturnLines {
     this.trail.begin();
     // Only the twin's program run on the buffer the driver lays out: what the driver then does is the real run's.
     const shadow = this.driver.runOnly(frame, tsNs);
+    this.twinFaulted = !!shadow.fault;
     this.action = actionOf(shadow.fault ? 0 : shadow.retval >>> 0);
     return this.trail.exitLine(shadow.exitProgram);
   }
@@ -637,14 +649,59 @@ export class ReturnLines {
     this.twinRuns.single++;
     this.trail.begin();
     const shadow = this.driver.runOnlyAt(frame, sec, nanos);
+    this.twinFaulted = !!shadow.fault;
     this.action = actionOf(shadow.fault ? 0 : shadow.retval >>> 0);
     return this.trail.exitLine(shadow.exitProgram);
   }
+
+  /**
+   * 'demand' with the cache: the line of the frame at `off` (`len` bytes) of `bytes` whose real run ended with `action`
+   * (not faulted, its line left open): the cached path's, else the twin's traced run's (sec < 0: at tsNs).
+   */
+  private open(bytes: Uint8Array, off: number, len: number, sec: number, nanos: number, tsNs: bigint | undefined, action: Action): number | undefined {
+    const c = this.cache!;
+    if (len <= c.maxLen) {
+      const leaf = c.lookup(bytes, off, len);
+      if (leaf !== undefined) return leaf.action === action && leaf.line !== 0 ? leaf.line : undefined;
+    }
+    let line: number | undefined;
+    const f = off === 0 && len === bytes.length ? bytes : bytes.subarray(off, off + len);
+    if (len > c.maxLen) line = sec >= 0 ? this.runAt(f, sec, nanos) : this.run(f, tsNs ?? 0n);
+    else {
+      c.begin(f);
+      const hooks = this.trail.hooks as RunHooks;
+      hooks.onStep = c.step;
+      try {
+        line = sec >= 0 ? this.runAt(f, sec, nanos) : this.run(f, tsNs ?? 0n);
+      } finally {
+        hooks.onStep = undefined;
+      }
+      c.end(line ?? 0, this.action, this.twinFaulted);
+      // Too many misses (a line decided by bytes that vary from packet to packet): the twin as before.
+      if (c.off || (c.lookups >= 256 && c.misses * 4 > c.lookups) || (c.lookups >= 4096 && c.misses * 128 > c.lookups)) {
+        this.cacheStats = { lookups: c.lookups, misses: c.misses, traced: c.traced, uncached: c.uncached };
+        this.cache = undefined;
+      }
+    }
+    return this.action === action ? line : undefined;
+  }
+  /** The cache's counts when it was dropped (tests). */
+  cacheStats: { lookups: number; misses: number; traced: number; uncached: number } | undefined;
+  /** The cache's counts now, or when it was dropped (tests, benchmarks). */
+  get pathCache(): { lookups: number; misses: number; traced: number; uncached: number; on: boolean } | undefined {
+    const c = this.cache;
+    if (c !== undefined) return { lookups: c.lookups, misses: c.misses, traced: c.traced, uncached: c.uncached, on: true };
+    return this.cacheStats && { ...this.cacheStats, on: false };
+  }
+  private twinFaulted = false;
 
   finish(): void {
     this.driver.finish();
   }
 }
+
+/** Longest frame PathCache takes (its length comparisons are decided for every length up to it). */
+const CACHE_MAX_LEN = 4096;
 
 // ---- Whether the twin's return line and action depend on its packet alone (packetOnly) ----
 
@@ -1126,5 +1183,398 @@ export function packetOnly(p: LoadedProgram, markers: Map<number, number>, maps:
       }
     }
     return [...taintedJumps];
+  }
+}
+
+// ---- Demand mode without the twin on every open packet: a cache of traced twin paths (PathCache) ----
+
+/**
+ * Taint of a value in a traced twin run (PathCache): bits 0..255 the packet bytes at those offsets from `data` as
+ * received; LEN: the value is the packet length plus a number fixed by the other bits (data_end, data_end - data, ...);
+ * UNK: anything else the run read (a helper's result, a byte past 256, the context's other fields): a branch on it
+ * ends caching of the run; HIST: map or global data, or a helper answering from them or from time: a branch on it
+ * alone goes the same way for every packet under the same map contents (see PathCache).
+ */
+const T_LEN = 1n << 256n;
+const T_UNK = 1n << 257n;
+const T_HIST = 1n << 258n;
+const T_BYTES = (1n << 256n) - 1n;
+const M64 = (1n << 64n) - 1n;
+/** Helpers a traced run follows: they write no memory of the program's; r0 is HIST (1: see `step`). */
+const TRACE_HELPERS = new Set([1, 2, 3, 5, 6, 7, 8, 25, 51]);
+
+/** One comparison a traced run made whose outcome depends on the packet's length. */
+interface LenCond {
+  op: number;
+  wide: boolean;
+  /** Each side: the value minus the length when `lenA`/`lenB`, else the value (unsigned 64-bit). */
+  a: bigint;
+  lenA: boolean;
+  b: bigint;
+  lenB: boolean;
+}
+
+/**
+ * A tree node: the packet bytes it reads (at most 3, so that its keys are small integers) and whether the length gives the traced outcome of one length
+ * comparison (`lens`: the lengths that do, as [from, to) pairs), the two making the key of its children.
+ */
+interface PathNode {
+  offs: number[];
+  lens: number[] | undefined;
+  kids: Map<number, PathNode | PathLeaf>;
+}
+/** One branch (or the exit) of a traced run: the packet bytes it depended on first, and its length comparison. */
+interface PathCond {
+  bytes: bigint;
+  len: LenCond | undefined;
+}
+interface PathLeaf {
+  line: number;
+  action: Action;
+  kids: undefined;
+}
+
+function jmpTaken(op: number, wide: boolean, x: bigint, y: bigint): boolean {
+  if (!wide) {
+    x &= 0xffffffffn;
+    y &= 0xffffffffn;
+  }
+  const bits = wide ? 64n : 32n;
+  const sx = BigInt.asIntN(Number(bits), x);
+  const sy = BigInt.asIntN(Number(bits), y);
+  switch (op) {
+    case 0x10: return x === y;
+    case 0x20: return x > y;
+    case 0x30: return x >= y;
+    case 0x40: return (x & y) !== 0n;
+    case 0x50: return x !== y;
+    case 0x60: return sx > sy;
+    case 0x70: return sx >= sy;
+    case 0xa0: return x < y;
+    case 0xb0: return x <= y;
+    case 0xc0: return sx < sy;
+    case 0xd0: return sx <= sy;
+    default: throw new Error(`jump op ${op}`);
+  }
+}
+
+/**
+ * Lines of the open actions of a 'demand' twin without running it on every packet. A miss runs the twin once, on the
+ * interpreter with a step hook that follows where each value came from (taint, above), and records which packet bytes
+ * and which comparisons with the packet's length its branches and its exit value depended on; a later packet with the
+ * same bytes there (at offsets from `data`) and the same outcome of every such length comparison takes the same path
+ * through the twin, so it leaves through the same marker with the same action: the tree's leaf. Why that is exact: the
+ * twin's line and action depend on its packet alone ('demand': settledLines' stateless or packetOnly), so they are
+ * those of a run under the map contents the traced run had; under those, a packet agreeing on every input the path's
+ * conditions read takes every branch as the traced one did (a branch on map contents alone, HIST, goes the same way;
+ * one on anything not followed, UNK, is not cached). Stores at an address taken from the packet taint the whole
+ * region they may hit. Only single-buffer frames laid out as received (the traced run checks data..data_end holds the
+ * frame); a bpf-to-bpf call, tail call, kfunc, atomic on the packet or stack, or another helper ends caching of that
+ * run (its line is still the twin's).
+ */
+export class PathCache {
+  private root: PathNode | PathLeaf | undefined;
+  private nodes = 0;
+  /** The packet's offset in its frame in traced runs (data), the same every run, else the cache turns itself off. */
+  private dataOff = -1;
+  lookups = 0;
+  misses = 0;
+  traced = 0;
+  uncached = 0;
+  off = false;
+  // The traced run's state.
+  private regT: bigint[] = new Array<bigint>(11).fill(0n);
+  private stackT: bigint[] = new Array<bigint>(512).fill(0n);
+  private stackAll = 0n;
+  private pktW = new Map<number, bigint>();
+  private pktAll = 0n;
+  private deps = 0n;
+  private conds: PathCond[] = [];
+  private failed = false;
+  private stackRegion = -1;
+  private len = 0;
+  private frame: Uint8Array = new Uint8Array(0);
+  private started = false;
+  private hist = false;
+
+  constructor(
+    private readonly insns: readonly { opcode: number; dst: number; src: number; off: number; imm: number }[],
+    private readonly maps: readonly { type: number; keySize: number }[],
+    /** Longest frame cached (length comparisons are decided for lengths 0..maxLen); lowered below a multi-buffer frame. */
+    public maxLen: number,
+  ) {}
+
+  /** The leaf of a frame, or undefined (a miss). */
+  lookup(frame: Uint8Array, off: number, len: number): PathLeaf | undefined {
+    this.lookups++;
+    let n = this.root;
+    while (n !== undefined && n.kids !== undefined) n = n.kids.get(this.keyOf(n, frame, off, len));
+    if (n === undefined) this.misses++;
+    return n as PathLeaf | undefined;
+  }
+
+  private keyOf(n: PathNode, frame: Uint8Array, off: number, len: number): number {
+    let k = 0;
+    const offs = n.offs;
+    for (let i = 0; i < offs.length; i++) {
+      const o = offs[i]!;
+      k = k * 257 + (o < len ? frame[off + o]! : 256);
+    }
+    const lens = n.lens;
+    if (lens === undefined) return k;
+    let m = 0;
+    for (let i = 0; i < lens.length; i += 2) if (len >= lens[i]! && len < lens[i + 1]!) m = 1;
+    return k * 2 + m;
+  }
+
+  /** Hooks of a traced run of `frame` (its bytes as received). */
+  begin(frame: Uint8Array): void {
+    this.frame = frame;
+    this.len = frame.length;
+    this.regT.fill(0n);
+    this.stackT.fill(T_UNK); // never written in this run
+    this.stackAll = 0n;
+    this.pktW.clear();
+    this.pktAll = 0n;
+    this.deps = 0n;
+    this.conds = [];
+    this.failed = false;
+    this.started = false;
+    this.stackRegion = -1;
+  }
+
+  readonly step = (_program: string, pc: number, regs: BigUint64Array, _frames: readonly unknown[], mem: Memory): void => {
+    if (this.failed) return;
+    if (!this.started) {
+      this.started = true;
+      const b = mem.ctx?.buff;
+      const f = this.frame;
+      if (b === undefined || b.frags.length !== 0 || b.dataEnd - b.data !== f.length || b.dataMeta !== b.data) {
+        // Not one buffer holding the frame from `data` (a multi-buffer frame): none this long is cached.
+        if (b !== undefined && b.frags.length !== 0) this.maxLen = Math.min(this.maxLen, f.length - 1);
+        return this.fail();
+      }
+      let same = true;
+      const win = b.frame;
+      for (let i = 0; i < f.length && same; i++) same = win[b.data + i] === f[i];
+      if (!same || (this.dataOff >= 0 && b.data !== this.dataOff)) {
+        // Laid out otherwise than received (VLAN stripped, multi-buffer, ...): no cache for this run's driver.
+        this.off = true;
+        this.failed = true;
+        return;
+      }
+      this.dataOff = b.data;
+      this.stackRegion = Number(regs[10]! >> 32n);
+    }
+    const x = this.insns[pc];
+    if (x === undefined) return this.fail();
+    const cls = x.opcode & 7;
+    const R = this.regT;
+    const offOf = (a: bigint): number => Number(a & 0xffffffffn) - 0x8000_0000;
+    const regionOf = (a: bigint): number => Number(a >> 32n);
+    if (x.opcode === 0x18) {
+      R[x.dst] = 0n; // a constant, a map, global data (its loads are HIST)
+      return;
+    }
+    if (cls === 4 || cls === 7) {
+      const op = x.opcode & 0xf0;
+      const reg = (x.opcode & 8) !== 0;
+      const d = R[x.dst]!;
+      const s = reg ? R[x.src]! : 0n;
+      if (op === 0xb0) {
+        // mov: a copy, except that a narrowed or sign-extended length is followed no further
+        R[x.dst] = !reg ? 0n : (s & T_LEN) !== 0n && (cls === 4 || x.off !== 0) ? (s & ~T_LEN) | T_UNK : s;
+        return;
+      }
+      if ((d | s) & T_LEN) {
+        const wide = cls === 7;
+        if (wide && op === 0x00 && ((d ^ s) & T_LEN) !== 0n) R[x.dst] = d | s; // len + k + fixed
+        else if (wide && op === 0x10 && (d & T_LEN) !== 0n && (s & T_LEN) === 0n) R[x.dst] = d | s;
+        else if (wide && op === 0x10 && (d & T_LEN) !== 0n && (s & T_LEN) !== 0n) R[x.dst] = (d | s) & ~T_LEN; // the length cancels
+        else R[x.dst] = (d | s | T_UNK) & ~T_LEN;
+        return;
+      }
+      R[x.dst] = d | s;
+      return;
+    }
+    if (cls === 1 || cls === 2 || cls === 3) {
+      const mode = x.opcode & 0xe0;
+      const size = [4, 2, 1, 8][(x.opcode >> 3) & 3]!;
+      if (cls === 1 && mode !== 0x60 && mode !== 0x80) return this.fail();
+      if (cls !== 1 && mode !== 0x60 && mode !== 0xc0) return this.fail();
+      const base = cls === 1 ? x.src : x.dst;
+      const addr = (regs[base]! + BigInt(x.off)) & M64;
+      const aT = R[base]!;
+      if (aT & (T_LEN | T_UNK)) return this.fail();
+      const region = regionOf(addr);
+      const o = offOf(addr);
+      if (cls === 3 && mode === 0xc0) {
+        if (region === REGION_PACKET || region === this.stackRegion) return this.fail();
+        if (x.imm === 0xf1) R[0] = T_HIST;
+        else if (x.imm & 1) R[x.src] = T_HIST;
+        return;
+      }
+      if (cls === 1 || (cls === 3 && x.imm === 0x100)) {
+        const dst = x.dst;
+        let t = aT;
+        if (region === REGION_CTX) {
+          t = o === 4 ? T_LEN : o === 0 || o === 8 ? 0n : T_UNK;
+        } else if (region === REGION_PACKET) {
+          t |= this.pktAll;
+          for (let i = 0; i < size; i++) {
+            const w = this.pktW.get(o + i);
+            const rel = o + i - this.dataOff;
+            t |= w !== undefined ? w : rel >= 0 && rel < 256 ? 1n << BigInt(rel) : T_UNK;
+          }
+        } else if (region === this.stackRegion) {
+          t |= this.stackAll;
+          for (let i = 0; i < size; i++) t |= o + i >= 0 && o + i < 512 ? this.stackT[o + i]! : T_UNK;
+        } else t |= T_HIST;
+        if (t & T_LEN && size !== 8 && region !== REGION_CTX) t = (t & ~T_LEN) | T_UNK; // part of a spilled length: followed no further
+        R[dst] = t;
+        return;
+      }
+      // A store (ST, STX, store-release).
+      let vT = cls === 2 ? 0n : R[x.src]!;
+      if (vT & T_LEN && size !== 8) vT = (vT & ~T_LEN) | T_UNK;
+      if (region === REGION_PACKET) {
+        if (aT !== 0n) this.pktAll |= aT;
+        for (let i = 0; i < size; i++) this.pktW.set(o + i, vT | aT);
+      } else if (region === this.stackRegion) {
+        if (aT !== 0n) this.stackAll |= aT;
+        for (let i = 0; i < size; i++) if (o + i >= 0 && o + i < 512) this.stackT[o + i] = vT | aT;
+      }
+      return;
+    }
+    if (cls === 5 || cls === 6) {
+      const op = x.opcode & 0xf0;
+      if (op === 0x00) return;
+      if (op === 0x90) {
+        const t = R[0]!;
+        if (t & (T_UNK | T_LEN) || (t & T_HIST && t & T_BYTES)) return this.fail();
+        const fresh = t & T_BYTES & ~this.deps;
+        if (fresh !== 0n) this.conds.push({ bytes: fresh, len: undefined });
+        this.deps |= fresh;
+        return;
+      }
+      if (op === 0x80) {
+        if (x.src !== 0 || !TRACE_HELPERS.has(x.imm)) return this.fail();
+        let r0 = T_HIST;
+        if (x.imm === 1) {
+          // map_lookup_elem: in an array, whether an element is found depends on the key alone
+          const m = this.maps[offOf(regs[1]!)];
+          const ka = regs[2]!;
+          if (regionOf(regs[1]!) !== REGION_MAP_HANDLE || m === undefined || regionOf(ka) !== this.stackRegion || R[2] !== 0n) return this.fail();
+          let kt = this.stackAll;
+          const ko = offOf(ka);
+          for (let i = 0; i < m.keySize; i++) kt |= ko + i >= 0 && ko + i < 512 ? this.stackT[ko + i]! : T_UNK;
+          r0 = m.type === 2 || m.type === 6 ? kt : kt | T_HIST;
+        }
+        R[0] = r0;
+        for (let r = 1; r <= 5; r++) R[r] = T_UNK;
+        return;
+      }
+      if (op === 0xe0) return this.fail();
+      const reg = (x.opcode & 8) !== 0;
+      const a = R[x.dst]!;
+      const b = reg ? R[x.src]! : 0n;
+      const t = a | b;
+      if (t & T_UNK) return this.fail();
+      if (t & T_HIST) {
+        if (t & (T_BYTES | T_LEN)) return this.fail();
+        return; // map contents alone: the same way under the same contents
+      }
+      const fresh = t & T_BYTES & ~this.deps;
+      this.deps |= fresh;
+      let lc: LenCond | undefined;
+      if (t & T_LEN) {
+        const wide = cls === 5;
+        const len = BigInt(this.len);
+        const va = regs[x.dst]!;
+        const vb = reg ? regs[x.src]! : BigInt.asUintN(64, BigInt(x.imm));
+        const lenA = (a & T_LEN) !== 0n;
+        const lenB = (b & T_LEN) !== 0n;
+        lc = { op, wide, a: lenA ? (va - len) & M64 : va, lenA, b: lenB ? (vb - len) & M64 : vb, lenB };
+      }
+      if (fresh !== 0n || lc !== undefined) this.conds.push({ bytes: fresh, len: lc });
+      return;
+    }
+    return this.fail();
+  };
+
+  private fail(): void {
+    this.failed = true;
+  }
+
+  /** After the traced run: records its path when it could be followed. */
+  end(line: number, action: Action, faulted: boolean): void {
+    this.traced++;
+    if (this.failed || faulted || !this.started || this.off) {
+      this.uncached++;
+      return;
+    }
+    if (this.nodes > 50_000) return;
+    const frame = this.frame;
+    const len = frame.length;
+    const max = this.maxLen;
+    /** The lengths 0..maxLen at which `c` goes the way it went, as [from, to) pairs. */
+    const lensOf = (c: LenCond): number[] => {
+      const at = (l: number) => jmpTaken(c.op, c.wide, c.lenA ? (c.a + BigInt(l)) & M64 : c.a, c.lenB ? (c.b + BigInt(l)) & M64 : c.b);
+      const want = at(len);
+      // The outcome changes only where a side with the length wraps, changes sign, or meets the other side (c - 1,
+      // c, c + 1): between those lengths it is constant (not for JSET: every length is tried).
+      const W = c.wide ? 64n : 32n;
+      const mod = 1n << W;
+      const cuts = new Set<number>([0, max + 1]);
+      const cutAt = (k: bigint, target: bigint) => {
+        const l = (((target - k) % mod) + mod) % mod;
+        for (const d of [0n, 1n]) if (l + d <= BigInt(max + 1)) cuts.add(Number(l + d));
+      };
+      if (c.op === 0x40) for (let l = 0; l <= max + 1; l++) cuts.add(l);
+      for (const [k, on, other, otherOn] of [[c.a, c.lenA, c.b, c.lenB], [c.b, c.lenB, c.a, c.lenA]] as const) {
+        if (!on) continue;
+        for (const t of [0n, 1n << (W - 1n)]) cutAt(k, t);
+        if (!otherOn) for (const t of [other - 1n, other, other + 1n]) cutAt(k, t);
+      }
+      const points = [...cuts].sort((x, y) => x - y);
+      const out: number[] = [];
+      for (let i = 0; i + 1 < points.length; i++) {
+        if (at(points[i]!) !== want) continue;
+        if (out.length && out[out.length - 1] === points[i]) out[out.length - 1] = points[i + 1]!;
+        else out.push(points[i]!, points[i + 1]!);
+      }
+      return out;
+    };
+    // Walk the tree with this frame; where it has no child, hang the run's conditions in their order, each a node of
+    // the bytes it read first (not tested on the way) and its length comparison.
+    const tested = new Set<number>();
+    let parent: PathNode | undefined;
+    let key = 0;
+    let n = this.root;
+    while (n !== undefined && n.kids !== undefined) {
+      for (const o of n.offs) tested.add(o);
+      parent = n;
+      key = this.keyOf(n, frame, 0, len);
+      n = n.kids.get(key);
+    }
+    if (n !== undefined) return; // a leaf: the lookup would have found it
+    const nodes: PathNode[] = [];
+    for (const c of this.conds) {
+      const offs: number[] = [];
+      for (let i = 0; i < 256; i++) if ((c.bytes >> BigInt(i)) & 1n && !tested.has(i)) offs.push(i);
+      for (let i = 0; i < offs.length || (i === 0 && c.len !== undefined); i += 3) {
+        const last = i + 3 >= offs.length;
+        nodes.push({ offs: offs.slice(i, i + 3), lens: last && c.len !== undefined ? lensOf(c.len) : undefined, kids: new Map() });
+      }
+    }
+    let chain: PathNode | PathLeaf = { line, action, kids: undefined };
+    for (let g = nodes.length - 1; g >= 0; g--) {
+      const node = nodes[g]!;
+      node.kids.set(this.keyOf(node, frame, 0, len), chain);
+      chain = node;
+      this.nodes++;
+    }
+    if (parent === undefined) this.root = chain;
+    else parent.kids.set(key, chain);
   }
 }
