@@ -677,8 +677,9 @@ export class ReturnLines {
         hooks.onStep = undefined;
       }
       c.end(line ?? 0, this.action, this.twinFaulted);
-      // Too many misses (a line decided by bytes that vary from packet to packet): the twin as before.
-      if (c.off || (c.lookups >= 256 && c.misses * 4 > c.lookups) || (c.lookups >= 4096 && c.misses * 128 > c.lookups)) {
+      // Too many misses (a line decided by bytes that vary from packet to packet, or paths it cannot follow, which
+      // miss every time): the twin as before.
+      if (c.off || (c.traced >= 32 && c.uncached * 4 > c.traced) || (c.lookups >= 256 && c.misses * 4 > c.lookups) || (c.lookups >= 4096 && c.misses * 128 > c.lookups)) {
         this.cacheStats = { lookups: c.lookups, misses: c.misses, traced: c.traced, uncached: c.uncached };
         this.cache = undefined;
       }
