@@ -583,6 +583,7 @@ function cmdRun(argv: string[]): number {
   // A batch over the reader's buffer (frames in place, see above), else of copies (pcapng, other link types).
   const inPlace = batched && reader.inPlace;
   const batch = inPlace ? new RxBatch(reader.buffer, 256) : batched ? driver.newBatch(256, 1 << 17) : undefined;
+  // Multi-buffer frames too (their rest in fragments), up to the longest the kernel runs.
   const frameMax = batch ? driver.batchFrameMax() : 0;
   // Views of frames the program left as they were only for what reads their bytes (filters, output files, the table's
   // summaries, jsonl's data); jsonl's summaries read such a frame where it is in the batch (packetJsonOut, batchFrame).
@@ -1045,17 +1046,35 @@ function putLine(index: number, tsSec: number, nanos: number, wireLen: number, c
   if (outUsed + most > OUT_BLOCK) flush();
   const start = outUsed;
   putBytes(J_PACKET);
-  putUint(index);
-  putBytes(J_TS);
-  putUint(tsSec);
-  outBuf[outUsed++] = 46; // .
+  putIndex(index);
+  putSeconds(tsSec);
   putNanos(nanos);
+  // The middle's bytes are checked once, when its text is made (middleOf).
+  if (mid.bytes === undefined) return undo(start);
   // From "len" to the summary's closing quote: the bytes the last packet of this cached summary had, when its lengths
-  // were the same (the same text: the same bytes).
+  // were the same (the same text: the same bytes); and with them the middle's, when it was the same the last two times.
   const tail = slot >= 0 ? summaryTails[slot] : undefined;
   if (tail !== undefined && tail.sum === sum && tail.len === wireLen && tail.capLen === capLen) {
-    outBuf.set(tail.bytes, outUsed);
-    outUsed += tail.bytes.length;
+    if (tail.joinedMid === mid) {
+      outBuf.set(tail.joined!, outUsed);
+      outUsed += tail.joined!.length;
+    } else {
+      const at = outUsed;
+      outBuf.set(tail.bytes, outUsed);
+      outUsed += tail.bytes.length;
+      outBuf.set(mid.bytes, outUsed);
+      outUsed += mid.bytes.length;
+      // The same middle as last time on this summary: the two joined, for the next packets like it (one copy each).
+      if (tail.lastMid === mid) {
+        const n = outUsed - at;
+        if (tail.store.length < n) tail.store = new Uint8Array(Math.max(n, 2 * tail.store.length));
+        const b = tail.store;
+        for (let i = 0; i < n; i++) b[i] = outBuf[at + i]!;
+        tail.joined = b.subarray(0, n);
+        tail.joinedMid = mid;
+      }
+      tail.lastMid = mid;
+    }
   } else {
     const at = outUsed;
     putBytes(J_LEN);
@@ -1075,13 +1094,13 @@ function putLine(index: number, tsSec: number, nanos: number, wireLen: number, c
         tail.sum = sum;
         tail.len = wireLen;
         tail.capLen = capLen;
-      } else summaryTails[slot] = { sum, len: wireLen, capLen, bytes: new Uint8Array(outBuf.subarray(at, outUsed)) };
+        tail.lastMid = mid;
+        tail.joinedMid = undefined;
+      } else summaryTails[slot] = { sum, len: wireLen, capLen, bytes: new Uint8Array(outBuf.subarray(at, outUsed)), lastMid: mid, joinedMid: undefined, joined: undefined, store: tail?.store ?? NO_FRAME };
     }
+    outBuf.set(mid.bytes, outUsed);
+    outUsed += mid.bytes.length;
   }
-  // The middle's bytes are checked once, when its text is made (middleOf).
-  if (mid.bytes === undefined) return undo(start);
-  outBuf.set(mid.bytes, outUsed);
-  outUsed += mid.bytes.length;
   if (queue) {
     putBytes(J_QUEUE);
     putUint(queue);
@@ -1142,7 +1161,21 @@ const HEX_DIGITS = ascii('0123456789abcdef');
 const summaries = new SummaryCache();
 /** The batch being settled (its bytes, and the offset of the frame in hand) while `xdp-lens run` settles one; else NO_FRAME. */
 const batchFrame = { bytes: NO_FRAME, off: 0 };
-const summaryTails = new Array<{ sum: string; len: number; capLen: number; bytes: Uint8Array } | undefined>(SummaryCache.SLOTS).fill(undefined);
+/**
+ * Per summary slot: its "len" to closing quote bytes (`bytes`), the middle the last packet with them had (`lastMid`),
+ * and `joined`: those bytes and `joinedMid`'s joined (in `store`), written with one copy.
+ */
+interface SummaryTail {
+  sum: string;
+  len: number;
+  capLen: number;
+  bytes: Uint8Array;
+  lastMid: Middle | undefined;
+  joinedMid: Middle | undefined;
+  joined: Uint8Array | undefined;
+  store: Uint8Array;
+}
+const summaryTails = new Array<SummaryTail | undefined>(SummaryCache.SLOTS).fill(undefined);
 
 function undo(start: number): false {
   outUsed = start;
@@ -1157,6 +1190,59 @@ function putBytes(b: Uint8Array): void {
 const POW10 = Array.from({ length: 10 }, (_, i) => 10 ** i);
 /** "00" to "99": two digits per division (putUint, putNanos). */
 const DIGIT_PAIRS = ascii(Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0')).join(''));
+
+/** putIndex's last number and its digits; putSeconds' last seconds and `,"ts":"` SECONDS `.` (16 digits at most). */
+let indexLast = -2;
+let indexDigits = 0;
+const indexBytes = new Uint8Array(16);
+let secondsLast = -1;
+let secondsLen = 0;
+const secondsBytes = new Uint8Array(32);
+
+/**
+ * A packet's index as putUint writes it: the digits of the index before, counted up by one in place when it is the
+ * next (nearly always), else made again.
+ */
+function putIndex(n: number): void {
+  const d = indexBytes;
+  let k = indexDigits;
+  if (n === indexLast + 1 && n <= 0x7fffffff) {
+    let i = k - 1;
+    while (i >= 0 && d[i] === 57) d[i--] = 48;
+    if (i >= 0) d[i]!++;
+    else {
+      // 9...9 + 1: one more digit, 1 then zeros.
+      d[0] = 49;
+      d[k++] = 48;
+      indexDigits = k;
+    }
+  } else {
+    const at = outUsed;
+    putUint(n);
+    k = indexDigits = outUsed - at;
+    for (let i = 0; i < k; i++) d[i] = outBuf[at + i]!;
+    outUsed = at;
+  }
+  indexLast = n;
+  for (let i = 0; i < k; i++) outBuf[outUsed++] = d[i]!;
+}
+
+/** `,"ts":"` SECONDS `.`: the last seconds' bytes again while they are the same (packets a second apart or closer). */
+function putSeconds(sec: number): void {
+  if (sec !== secondsLast) {
+    const at = outUsed;
+    putBytes(J_TS);
+    putUint(sec);
+    outBuf[outUsed++] = 46; // .
+    const n = (secondsLen = outUsed - at);
+    for (let i = 0; i < n; i++) secondsBytes[i] = outBuf[at + i]!;
+    secondsLast = sec;
+    return;
+  }
+  const b = secondsBytes;
+  const n = secondsLen;
+  for (let i = 0; i < n; i++) outBuf[outUsed++] = b[i]!;
+}
 
 /** Nanoseconds (0 <= n < 10^9) as nine digits with leading zeros. */
 function putNanos(n: number): void {

@@ -42,11 +42,14 @@ test('run --format jsonl: packet numbers, times, lengths and summaries of every 
   try {
     const corpus = [...captureCorpus(sharedPath('captures')), ...syntheticCorpus()].map((p) => p.bytes).filter((b) => b.length >= 14);
     // Seconds of every digit count (a second kept for several packets, then another), nanoseconds with leading zeros
-    // and without, and more than 1,000 packets (indices of 1 to 4 digits).
+    // and without, and more than 1,000 packets (indices of 1 to 4 digits, counted up digit by digit).
     const secs = [0, 1, 9, 10, 99, 100, 12_345, 999_999, 1_000_000_000, 1_700_000_000, 2_147_483_647, 2_147_483_648, 4_294_967_295];
     const nsecs = [0, 1, 9, 10, 99, 100, 5_000, 99_999, 1_000_000, 12_345_678, 99_999_999, 100_000_000, 500_000_005, 999_999_999];
+    // Frames too short to run (listed, not run) here and there: the run's lines skip their numbers (8 to 10, 98 to
+    // 100 but 99 to 100 in turn, 997 to 999 to 1,001).
+    const notRun = new Set([9, 99, 998, 1000]);
     const records = Array.from({ length: 1200 }, (_, i) => ({
-      data: corpus[(i * 7) % corpus.length]!,
+      data: notRun.has(i) ? corpus[i % corpus.length]!.subarray(0, 13) : corpus[(i * 7) % corpus.length]!,
       sec: secs[Math.floor(i / 3) % secs.length]!,
       nsec: nsecs[i % nsecs.length]!,
     }));
