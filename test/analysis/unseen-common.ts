@@ -10,7 +10,7 @@ import { analyzeFile } from '../../simulator/analysis/index.ts';
 import { verifyWithKernel } from '../../simulator/analysis/verifier.ts';
 import { compileC } from '../../simulator/compile.ts';
 import type { Finding } from '../../simulator/analysis/findings.ts';
-import { runKernel } from '../kernel/runner.ts';
+import { runKernel, type KernelMaps } from '../kernel/runner.ts';
 
 export const NO_CLANG = spawnSync('clang', ['--version']).error ? 'clang not installed' : false;
 
@@ -56,14 +56,14 @@ export function kernelSays(text: string): string[] | undefined {
 }
 
 /** Compiles `text` and runs `program` in the kernel on `packets` (BPF_PROG_TEST_RUN). */
-export function kernelRun(text: string, program: string, packets: Uint8Array[]) {
+export function kernelRun(text: string, program: string, packets: Uint8Array[], maps?: KernelMaps) {
   const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-unseen-run-'));
   try {
     const file = join(dir, 'prog.c');
     writeFileSync(file, text);
     const c = compileC(file, { cacheDir: dir });
     assert.ok(c.objectPath, c.stderr);
-    return runKernel(c.objectPath!, program, packets);
+    return runKernel(c.objectPath!, program, packets, maps ? { maps } : {});
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -33,6 +33,7 @@ import {
   single,
   stamp,
   markCsumUpdated,
+  markL4Updated,
   UNINIT,
   stateKey,
   type ConstVal,
@@ -386,6 +387,8 @@ export class Analyzer {
       const t: TypeRef = { base, ptr: shape.ptr, dims: shape.dims };
       const value = d.type === 'init_declarator' ? d.childForFieldName('value') : null;
       let v: Val = d.type !== 'init_declarator' && shape.ptr > 0 && shape.dims.length === 0 ? UNINIT : TOP;
+      // `int action;`: an integer with no value until a path sets one (see joinVals).
+      if (d.type !== 'init_declarator' && shape.ptr === 0 && shape.dims.length === 0 && !/^(?:struct|union) /.test(resolveTypedef(t, this.decls).base) && !isVolatile(n)) v = { k: 'top', uninitScalar: this.originOf(d) };
       if (value && value.type !== 'initializer_list' && this.redirectOnlyLogged(value, shape.name, d)) v = this.unusedRedirect(value, n, st);
       else if (value && value.type !== 'initializer_list') v = this.eval(value, st).v;
       else if (value) this.evalChildren(value, st);
@@ -402,7 +405,7 @@ export class Analyzer {
     const condNode = n.childForFieldName('condition');
     // `if (0)`, `if (DEBUG)` with `#define DEBUG 0`, `if (sizeof(long) == 4)`: clang drops the side a constant
     // condition never takes, so no instruction of it reaches the verifier or runs; its code gives no finding.
-    const known = condNode ? this.constTruth(condNode) : undefined;
+    const known = condNode ? this.constTruth(condNode, 0, st) : undefined;
     if (known !== undefined) {
       const alt = n.childForFieldName('alternative');
       const taken = known ? n.childForFieldName('consequence') : alt?.type === 'else_clause' ? alt.namedChildren.find((c) => c && c.type !== 'comment') ?? null : alt;
@@ -427,7 +430,7 @@ export class Analyzer {
     if (a && b && condNode) {
       const named = /csum|checksum/i.test(condNode.text);
       for (const [x, y] of [[a, b], [b, a]] as const) {
-        if (x.l4Updated && !y.l4Updated && (named || y.l4Pending === l4Before)) y.l4Updated = true;
+        if (x.l4Updated && !y.l4Updated && (named || y.l4Pending === l4Before)) markL4Updated(y);
         if (x.icmpUpdated && !y.icmpUpdated && (named || y.icmpPending === icmpBefore)) y.icmpUpdated = true;
         if (x.csumUpdated && !x.csumZeroed && !y.csumUpdated && (named || y.csumPending === ipBefore)) markCsumUpdated(y);
       }
@@ -766,7 +769,7 @@ export class Analyzer {
    * The truth of a condition that is an integer constant expression (literals, macros, enums, sizeof, and `&&`/`||`
    * decided by one constant side: `DEBUG && x`), or undefined when it depends on the program's values.
    */
-  private constTruth(n: Node, depth = 0): boolean | undefined {
+  private constTruth(n: Node, depth = 0, st?: State): boolean | undefined {
     const node = unparen(n);
     if (depth > 8) return undefined;
     // The names the decision rests on (macros, and the macros in their bodies): the editor's cache analyses the
@@ -774,7 +777,7 @@ export class Analyzer {
     if (depth === 0) this.useNames(node.text, 0);
     if (node.type === 'unary_expression' && node.childForFieldName('operator')?.text === '!') {
       const arg = node.childForFieldName('argument');
-      const v = arg ? this.constTruth(arg, depth + 1) : undefined;
+      const v = arg ? this.constTruth(arg, depth + 1, st) : undefined;
       return v === undefined ? undefined : !v;
     }
     if (node.type === 'binary_expression') {
@@ -782,14 +785,45 @@ export class Analyzer {
       const left = node.childForFieldName('left');
       const right = node.childForFieldName('right');
       if (left && right && (op === '&&' || op === '||')) {
-        const l = this.constTruth(left, depth + 1);
-        const r = this.constTruth(right, depth + 1);
+        const l = this.constTruth(left, depth + 1, st);
+        const r = this.constTruth(right, depth + 1, st);
         if (op === '&&') return l === false || r === false ? false : l === true && r === true ? true : undefined;
         return l === true || r === true ? true : l === false && r === false ? false : undefined;
       }
     }
-    const v = constEval(node, this.decls);
+    // `sizeof(*ip) > 40`: sizeof of an expression is a constant of its type, known from the locals' declarations.
+    const v = st && node.text.includes('sizeof') ? this.constEvalLocal(node, st, 0) : constEval(node, this.decls);
     return v === undefined || !Number.isFinite(v) ? undefined : v !== 0;
+  }
+
+  /** constEval, with `sizeof` of an expression (`sizeof(*ip)`, `sizeof(ip->saddr)`) sized by the types of the locals. */
+  private constEvalLocal(n: Node, st: State, depth: number): number | undefined {
+    if (depth > 16) return undefined;
+    const node = unparen(n);
+    switch (node.type) {
+      case 'sizeof_expression':
+        return this.sizeofExpr(node, st);
+      case 'cast_expression': {
+        const v = node.childForFieldName('value');
+        return v ? this.constEvalLocal(v, st, depth + 1) : undefined;
+      }
+      case 'unary_expression': {
+        const a = node.childForFieldName('argument');
+        const v = a ? this.constEvalLocal(a, st, depth + 1) : undefined;
+        if (v === undefined) return undefined;
+        const op = node.childForFieldName('operator')?.text;
+        return op === '-' ? -v : op === '~' ? ~v : op === '!' ? Number(!v) : op === '+' ? v : undefined;
+      }
+      case 'binary_expression': {
+        const l = node.childForFieldName('left');
+        const r = node.childForFieldName('right');
+        const a = l ? this.constEvalLocal(l, st, depth + 1) : undefined;
+        const b = r ? this.constEvalLocal(r, st, depth + 1) : undefined;
+        return a === undefined || b === undefined ? undefined : binaryConst(node.childForFieldName('operator')?.text ?? '', a, b);
+      }
+      default:
+        return constEval(node, this.decls);
+    }
   }
 
   private useNames(text: string, depth: number): void {
@@ -846,7 +880,7 @@ export class Analyzer {
         const proof = protocolTest(l, r) ?? protocolTest(r, l);
         if (proof) proveL4(op === '==' ? t : f, proof);
         // `if (udp->check != 0) <update>`: a UDP packet sent with no checksum (0) has none to update.
-        if (isUdpCheck(l, r) || isUdpCheck(r, l)) (op === '==' ? t : f).l4Updated = true;
+        if (isUdpCheck(l, r) || isUdpCheck(r, l)) markL4Updated(op === '==' ? t : f);
         return [t, f];
       }
       if (left && right && (op === '<' || op === '<=' || op === '>' || op === '>=')) {
@@ -871,7 +905,7 @@ export class Analyzer {
     const v = this.eval(node, st).v;
     this.helperBoundsCheck(node, st);
     const f = clone(st);
-    if (isUdpCheck(v, { k: 'consts', vals: [{ v: 0 }] })) f.l4Updated = true;
+    if (isUdpCheck(v, { k: 'consts', vals: [{ v: 0 }] })) markL4Updated(f);
     if (v.k === 'mapval') {
       this.nullChecked(st, v.id);
       markNull(f, v.id);
@@ -1183,7 +1217,7 @@ export class Analyzer {
         const cons = n.childForFieldName('consequence');
         const alt = n.childForFieldName('alternative');
         // `USE_TX ? XDP_TX : XDP_PASS` with a constant condition: only the side it picks is compiled.
-        const known = c ? this.constTruth(c) : undefined;
+        const known = c ? this.constTruth(c, 0, st) : undefined;
         const picked = known === undefined ? undefined : known ? cons : alt;
         if (picked) return this.eval(picked, st);
         const [ts, fs] = c ? this.cond(c, st) : [st, clone(st)];
@@ -1407,7 +1441,10 @@ export class Analyzer {
       this.access(base, extra, size, n, st, ptrNode);
       const at = v.off === null ? undefined : `${v.root}:${v.off}`;
       if (forStore) {
-        this.storeEffects(v, storeNode ?? n, st, v.off !== null ? v.off + (f?.offset ?? 0) : null);
+        // A field of an IP, TCP/UDP or ICMP header at an offset the tier does not know (after a variable-length IPv4
+        // header or VLAN tags) lies behind the Ethernet header, not among its addresses.
+        const pastL2 = v.off === null && !!f && (isIpHeader(base.t, this) || isIp6Header(base.t, this) || !!l4HeaderOf(base.t, this) || isIcmpHeader(base.t, this));
+        this.storeEffects(v, storeNode ?? n, st, v.off !== null ? v.off + (f?.offset ?? 0) : null, pastL2);
         // A store through a stale pointer is refused (reported once, above): what it would change is moot.
         const refused = v.k === 'pkt' && !!v.stale;
         if (!refused && f && isIcmpHeader(base.t, this)) this.icmpStore(fieldName, storeNode ?? n, st, this.storing);
@@ -1423,7 +1460,7 @@ export class Analyzer {
       return { v: tagged, t: f ? { base: INT_TYPES_BY_SIZE[f.size] ?? '__u8', ptr: 0, dims: [] } : undefined };
     }
     this.nullDeref(v, n, ptrNode, st);
-    if (forStore) this.storeEffects(v, storeNode ?? n, st);
+    if (forStore) this.storeEffects(v, storeNode ?? n, st, null, !!f && (isIpHeader(base.t, this) || isIp6Header(base.t, this) || !!l4HeaderOf(base.t, this) || isIcmpHeader(base.t, this)));
     if (v.k === 'mapval' && f && f.elem === undefined) {
       if (forStore) this.noteMapStore(v, fieldName, this.storing);
       else return { v: { k: 'top', mapRead: { map: mapKey(v), field: fieldName, text: unparen(n).text } }, t: { base: INT_TYPES_BY_SIZE[f.size] ?? '__u8', ptr: 0, dims: [] } };
@@ -1460,10 +1497,37 @@ export class Analyzer {
     }
     this.nullDeref(base.v, n, arg, st);
     if (forStore) {
-      this.storeEffects(base.v, storeNode ?? n, st);
-      this.mayStoreChecksum(base.v, st, 2, arg);
+      // `sess->bitmap[cpu][w] = x` with `sess` a map value: a store into that value, never the packet.
+      const holder = this.mapValueHolder(arg, st);
+      if (holder) this.storeEffects(holder, storeNode ?? n, st);
+      else {
+        this.storeEffects(base.v, storeNode ?? n, st);
+        this.mayStoreChecksum(base.v, st, 2, arg);
+      }
     }
     return { v: TOP, t: base.t ? derefType(base.t) : undefined };
+  }
+
+  /** The map value `p` holds when `e` is `p->a`, `p->a[i].b`, `p->a.b[j]`: a member of that value. */
+  private mapValueHolder(e: Node, st: State): Val | undefined {
+    let cur = unparen(e);
+    for (let depth = 0; depth < 16; depth++) {
+      if (cur.type === 'subscript_expression' || cur.type === 'field_expression') {
+        const a = cur.childForFieldName('argument');
+        if (!a) return undefined;
+        const arrow = cur.type === 'field_expression' && (cur.childForFieldName('operator')?.text ?? cur.child(1)?.text) === '->';
+        cur = unparen(a);
+        if (arrow) {
+          if (cur.type !== 'identifier') return undefined;
+          // (A map value holds no pointer the program can follow: a member is inside the value.)
+          const v = st.vars.get(cur.text)?.v;
+          return v?.k === 'mapval' ? v : undefined;
+        }
+        continue;
+      }
+      return undefined;
+    }
+    return undefined;
   }
 
   private addressOf(arg: Node, st: State): TV {
@@ -1499,7 +1563,7 @@ export class Analyzer {
         if (p.v.k === 'pkt') {
           // `csum_replace2(&ip->check, ...)`: the checksum is updated through its address.
           if (fieldName === 'check' && isIpHeader(p.t, this)) markCsumUpdated(st);
-          if (fieldName === 'check' && l4HeaderOf(p.t, this)) st.l4Updated = true;
+          if (fieldName === 'check' && l4HeaderOf(p.t, this)) markL4Updated(st);
           if (isIcmpChecksum(fieldName) && isIcmpHeader(p.t, this)) st.icmpUpdated = true;
           const off = p.v.off === null || !f ? null : p.v.off + f.offset;
           return { v: { ...p.v, off }, t: { base: f ? INT_TYPES_BY_SIZE[f.elem ?? f.size] ?? '__u8' : '__u8', ptr: 1, dims: [] } };
@@ -1509,7 +1573,7 @@ export class Analyzer {
         // The same update through a header the tier cannot place (see member()).
         if (p.v.k === 'top' && !p.v.stack && fieldName === 'check') {
           if (isIpHeader(p.t, this)) markCsumUpdated(st);
-          if (l4HeaderOf(p.t, this)) st.l4Updated = true;
+          if (l4HeaderOf(p.t, this)) markL4Updated(st);
         }
         if (p.v.k === 'top' && !p.v.stack && isIcmpChecksum(fieldName) && isIcmpHeader(p.t, this)) st.icmpUpdated = true;
         return { v: TOP };
@@ -1739,12 +1803,13 @@ export class Analyzer {
   }
 
   /** What a store through a pointer with value `v` means for the rules. */
-  private storeEffects(v: Val, n: Node, st: State, off: number | null = v.k === 'pkt' ? v.off : null): void {
+  private storeEffects(v: Val, n: Node, st: State, off: number | null = v.k === 'pkt' ? v.off : null, pastL2 = false): void {
     switch (v.k) {
       case 'pkt':
         st.wrote = true;
-        // Bytes 0..11 of the frame are its Ethernet addresses (a header at a variable offset may lie anywhere).
-        if (v.region === 'data' && (off === null || frameOffset(v.root, off) < 12)) st.macWrote = true;
+        // Bytes 0..11 of the frame are its Ethernet addresses (a header at a variable offset may lie anywhere, but
+        // for one typed as a header of layer 3 or 4).
+        if (v.region === 'data' && (off === null ? !pastL2 : frameOffset(v.root, off) < 12)) st.macWrote = true;
         if (this.driverMode === 'readonly-page' && v.region === 'data' && !v.stale) this.readonlyPageWrite(n);
         return;
       case 'mapval':
@@ -1770,9 +1835,10 @@ export class Analyzer {
       default:
         // The program's own stack (`&local`, passed on to a callee that fills it) is not the frame.
         if (v.k === 'top' && v.stack) return;
-        // An unknown pointer may point into the packet: count it as a change of the frame (no tx-unmodified).
+        // An unknown pointer may point into the packet: count it as a change of the frame (no tx-unmodified), and of
+        // its Ethernet addresses unless it is typed as a header of layer 3 or 4 (a parser's out-parameter).
         st.wrote = true;
-        st.macWrote = true;
+        if (!pastL2) st.macWrote = true;
     }
   }
 
@@ -1784,6 +1850,12 @@ export class Analyzer {
     const argNodes = (argsNode?.namedChildren ?? []).filter((c): c is Node => !!c && c.type !== 'comment');
     if (!name) {
       const fnNode = n.childForFieldName('function');
+      // `(__u16)(end - l4)` after a macro's expansion parses as a call of `(__u16)`: it is a cast of its one argument.
+      const castTo = fnNode && fnNode.type === 'parenthesized_expression' && argNodes.length === 1 ? unparen(fnNode) : undefined;
+      if (castTo?.type === 'identifier' && (this.decls.typedefs.has(castTo.text) || /^(?:__)?(?:u|s|be|le)(?:8|16|32|64)$/.test(castTo.text))) {
+        const t: TypeRef = { base: castTo.text, ptr: 0, dims: [] };
+        return { v: retype(this.eval(argNodes[0]!, st).v, t), t };
+      }
       if (fnNode) this.eval(fnNode, st);
       for (const a of argNodes) this.eval(a, st);
       // `bpf_printk(fmt, args...)` is `___bpf_pick_printk(args)(fmt, args)`: libbpf picks bpf_trace_printk or
@@ -1820,10 +1892,25 @@ export class Analyzer {
     } finally {
       for (const a of argNodes) this.passing.delete(unparen(a).id);
     }
-    if (fn && inlining) {
-      return this.inline(fn, args, st, name, n, aliases);
+    const result = fn && inlining ? this.inline(fn, args, st, name, n, aliases) : this.helper(name, n, argNodes, args, st, discarded, !!fn);
+    this.forgetPassedScalars(name, argNodes, st);
+    return result;
+  }
+
+  /**
+   * `parse(data, end, &sport)` with `__u16 sport = 0;`: the callee may store through the address, which the tier
+   * does not follow, so the value the local held before is no longer known (a map helper's key or value excepted).
+   */
+  private forgetPassedScalars(name: string, argNodes: Node[], st: State): void {
+    if (/^bpf_map_|^bpf_(?:trace_)?printk$|^bpf_trace_vprintk$|^bpf_spin_/.test(name)) return;
+    for (const a of argNodes) {
+      const u = unparen(a);
+      if (u.type !== 'pointer_expression' || u.childForFieldName('operator')?.text !== '&') continue;
+      const inner = unparen(u.childForFieldName('argument') ?? u);
+      if (inner.type !== 'identifier') continue;
+      const slot = st.vars.get(inner.text);
+      if (slot && slot.v.k === 'consts' && slot.t && slot.t.ptr === 0 && slot.t.dims.length === 0) st.vars.set(inner.text, { v: TOP, t: slot.t });
     }
-    return this.helper(name, n, argNodes, args, st, discarded, !!fn);
   }
 
   private helper(name: string, n: Node, argNodes: Node[], args: TV[], st: State, discarded: boolean, isUserFunction: boolean): TV {
@@ -1841,10 +1928,12 @@ export class Analyzer {
       const local = dst?.type === 'pointer_expression' && dst.childForFieldName('operator')?.text === '&' ? dst.childForFieldName('argument') : dst;
       const own = local?.type === 'identifier' && args[0].v.k !== 'pkt' && (st.vars.get(local.text)?.t?.dims.length ?? 0) + (dst !== local ? 1 : 0) > 0;
       const mac = st.macWrote;
-      this.storeEffects(args[0].v, n, st);
+      // Into a member array of a map value (`memcpy(sess->peer_mac, src, 6)`): that value, not the frame.
+      const holder = argNodes[0] && args[0].v.k === 'top' ? this.mapValueHolder(argNodes[0], st) : undefined;
+      this.storeEffects(holder ?? args[0].v, n, st);
       if (own) st.macWrote = mac;
       if (args[0].v.k === 'mapval') this.noteMapStore(args[0].v, '*', undefined);
-      this.mayStoreChecksum(args[0].v, st, size ?? 2, argNodes[0]);
+      if (!holder) this.mayStoreChecksum(args[0].v, st, size ?? 2, argNodes[0]);
       return { v: TOP };
     }
     if (name === 'bpf_xdp_load_bytes' && args[2]) this.storeEffectsNonPacket(args[2].v, n, st);
@@ -1902,7 +1991,7 @@ export class Analyzer {
         }
       } else if (name === 'bpf_xdp_store_bytes' || name === 'bpf_dynptr_write' || name === 'bpf_dynptr_slice_rdwr') {
         markCsumUpdated(st);
-        st.l4Updated = true;
+        markL4Updated(st);
         st.icmpUpdated = true;
       }
       if (name === 'bpf_xdp_store_bytes' && this.driverMode === 'readonly-page') this.readonlyPageWrite(n, 'This bpf_xdp_store_bytes() call changes');
@@ -1938,7 +2027,7 @@ export class Analyzer {
     st.macWrote = true;
     st.redirected = true;
     markCsumUpdated(st);
-    st.l4Updated = true;
+    markL4Updated(st);
     st.icmpUpdated = true;
     return { v: TOP };
   }
@@ -2043,6 +2132,7 @@ export class Analyzer {
       st.csumRecomputed = sums.csumRecomputed;
       st.csumZeroed = sums.csumZeroed;
       st.csumOpen = sums.csumOpen;
+      if (sums.l4Updated && !st.l4Updated) markL4Updated(st);
       st.l4Pending = sums.l4Pending;
       st.l4Updated = sums.l4Updated;
       st.l4Proof = exits.l4Proof;
@@ -2551,6 +2641,7 @@ export class Analyzer {
     else if (v.k === 'consts' && v.more && v.mapRead && expr && unparen(expr).type === 'conditional_expression') this.mapCounterReturn(expr, v.mapRead);
     if (expr && !(v.k === 'consts' && v.vals.some((c) => foreignOf(c) || c.v < 0 || c.v > 4 || !Number.isInteger(c.v)))) this.truthValueReturn(expr, st);
     if (v.k !== 'consts') return;
+    if (v.maybeUninit && expr && unparen(expr).type === 'identifier') this.uninitReturn(at, unparen(expr).text, v);
     const bad = v.vals.filter((c) => foreignOf(c) || c.v < 0 || c.v > 4 || !Number.isInteger(c.v));
     if (bad.length) this.invalidAction(at, bad, expr, bad.length === v.vals.length && !v.more);
     const intended = v.vals.filter((c) => !foreignOf(c));
@@ -2606,6 +2697,19 @@ export class Analyzer {
         if (!gp || Analyzer.swapOnly(g.writes)) continue;
         const p = g.writes.find((w) => w.from === undefined) ?? g.writes[0]!;
         if (p.node !== ipNode) this.staleL4Checksum(gp, p, l4Values, g.writes.some((w) => w.zero));
+      }
+    } else if (l4 && !st.l4Updated && l4Values.length === 0) {
+      // Paths joined before the return (`action = XDP_ABORTED; goto out;` on one, the port change and `action =
+      // XDP_TX` on another): the values whose own path changed a TCP/UDP header and sent the packet on without an update.
+      const ipNode = st.csumPending && !st.csumUpdated && !Analyzer.swapOnly(st.csumPending.writes) ? (st.csumPending.writes.find((w) => w.from === undefined) ?? st.csumPending.writes[0])?.node : undefined;
+      const byChange = new Map<NonNullable<State['l4Pending']>, number[]>();
+      for (const c of intended) if (c.l4Stale && (c.v === 2 || c.v === 3 || c.v === 4)) byChange.set(c.l4Stale, [...(byChange.get(c.l4Stale) ?? []), c.v]);
+      for (const [change, values] of byChange) {
+        for (const [g, gp] of [[change, change.proto ?? addressOnlyProto(change, st.l4Proof)], ...(change.also ?? []).map((g) => [g, g.proto] as const)] as const) {
+          if (!gp || Analyzer.swapOnly(g.writes)) continue;
+          const p = g.writes.find((w) => w.from === undefined) ?? g.writes[0]!;
+          if (p.node !== ipNode) this.staleL4Checksum(gp, p, values, g.writes.some((w) => w.zero));
+        }
       }
     }
     // The same for the ICMP checksum, which covers the whole ICMP message and is never optional.
@@ -2713,12 +2817,19 @@ export class Analyzer {
       if (local && !slot && !this.decls.functions.has(local)) return; // a global
     }
     if (v.k === 'pkt' && v.region === 'meta') return; // metadata in front of the packet holds no checksum
+    // `memcpy(eth->h_source, mac, 6)` through an Ethernet header at an offset the tier lost: no checksum lies there.
+    if (v.k === 'pkt' && v.off === null && ptrNode) {
+      const u = unparen(ptrNode);
+      const arg = u.type === 'field_expression' && (u.childForFieldName('operator')?.text ?? u.child(1)?.text) === '->' ? u.childForFieldName('argument') : undefined;
+      const t = arg && unparen(arg).type === 'identifier' ? st.vars.get(unparen(arg).text)?.t : undefined;
+      if (t && t.ptr === 1 && /^struct (?:ethhdr|vlan_hdr|_vlan_hdr|vlan_ethhdr)$/.test(resolveTypedef(t, this.decls).base)) return;
+    }
     // A store through a struct of the program's own that has no checksum field (`pkt.dhcp->op = BOOTREPLY`,
     // `memset(dhcp->sname, 0, 64)`): a payload the program parses, not the update of a header's sum.
     if ((ptrNode || through) && this.payloadStruct(ptrNode, st, through)) return;
     const end = v.k === 'pkt' && v.off !== null ? v.off + size : Infinity;
     if (end > 24) markCsumUpdated(st);
-    if (end > 40) st.l4Updated = true;
+    if (end > 40) markL4Updated(st);
     if (end > 34) st.icmpUpdated = true;
   }
 
@@ -2787,7 +2898,7 @@ export class Analyzer {
       // The L4 checksum covers its whole header (ports, sequence numbers, flags, length) and, through the
       // pseudo-header, the addresses. A TCP checksum of 0 is no update: TCP, unlike UDP, has no "no checksum".
       const zero = l4 === 'tcp' && field === 'check' && !!value && single(value) === 0;
-      if (l4 && field === 'check' && !zero) st.l4Updated = true;
+      if (l4 && field === 'check' && !zero) markL4Updated(st);
       else if (l4 || field === 'saddr' || field === 'daddr') {
         const from = value?.k === 'top' ? value.field : undefined;
         const hdr = l4 ?? (ip6 ? 'IPv6' : 'IPv4');
@@ -2926,6 +3037,29 @@ export class Analyzer {
     for (const k of keys) this.calleeReported.set(k, undefined);
     this.pendingCallee = keys;
     return false;
+  }
+
+  /**
+   * `int action;` set on some paths only, then `return action;`: on the others the verdict is undefined. clang -O2
+   * (-Wsometimes-uninitialized) assumes the variable holds a value some path sets, so every packet on a path that
+   * sets none gets that verdict (measured: `int a; if (c) a = XDP_DROP; return a;` compiles to `r0 = 1; exit`).
+   */
+  private uninitReturn(at: Node, name: string, v: Extract<Val, { k: 'consts' }>): boolean {
+    const decl = v.maybeUninit!;
+    if (decl.file !== this.unit.file) return false;
+    const set = v.vals.filter((c) => Number.isInteger(c.v));
+    if (!set.length) return false;
+    const shown = [...new Set(set.map((c) => (c.v >= 0 && c.v <= 4 ? XDP_ACTIONS[c.v] : `${c.v}`)))].join(' or ');
+    this.report(
+      'invalid-action',
+      at,
+      `\`${name}\` is returned here, but some paths reach this return without setting it (declared on line ${decl.range.line} ` +
+        `without a value): its value there is undefined, and clang (-Wsometimes-uninitialized) may assume it is ${shown}, so ` +
+        'packets on those paths get that verdict. Give it a value where it is declared (e.g. `= XDP_PASS`).',
+      undefined,
+      [{ file: this.unit.file, ...decl.range, message: `\`${name}\` is declared here without a value` }],
+    );
+    return true;
   }
 
   /** Keys calleeRepeat just recorded, given the finding once it is reported. */

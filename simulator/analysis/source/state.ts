@@ -39,6 +39,11 @@ export interface ConstVal {
    * joined in with a drop.
    */
   csumStale?: State['csumPending'];
+  /**
+   * The same for the TCP/UDP checksum: a change of a TCP/UDP header (or the addresses) with no update of its checksum
+   * on the path that produced this value, up to where it was stored (cleared where that path updates it).
+   */
+  l4Stale?: State['l4Pending'];
   /** Returned by a callee on a path that did not move the packet, where its other returns did (State.unstale). */
   keep?: Unstale;
   /**
@@ -97,10 +102,12 @@ export type Val =
    * packet and reloads it through the address, `*data = (void *)(long)ctx->data;`); see Analyzer.refCells.
    */
   /** `mapRead`: read from a map value (`*cnt`, `rec->packets`): the map, and the field (`*` for the whole value). */
-  | { k: 'top'; taint?: boolean; field?: string; at?: string; l4?: 'tcp' | 'udp'; uninit?: boolean; stack?: boolean; ref?: string; mapRead?: MapRead }
+  /** `uninitScalar`: an integer local declared without a value and not set since (`int action;`). */
+  | { k: 'top'; taint?: boolean; field?: string; at?: string; l4?: 'tcp' | 'udp'; uninit?: boolean; uninitScalar?: Origin; stack?: boolean; ref?: string; mapRead?: MapRead }
   /** `field`/`at`/`l4`: the unknown part (`more`) is that header field's value (a parser's `return iph->protocol;`). */
   /** `mapRead`: the unknown part (`more`) is that value read from a map (`cond ? e->count : XDP_DROP`). */
-  | { k: 'consts'; vals: ConstVal[]; more?: boolean; field?: string; at?: string; l4?: 'tcp' | 'udp'; mapRead?: MapRead }
+  /** `maybeUninit`: set on only some of the paths joined here; on the others it is an integer local never set (its declaration). */
+  | { k: 'consts'; vals: ConstVal[]; more?: boolean; field?: string; at?: string; l4?: 'tcp' | 'udp'; mapRead?: MapRead; maybeUninit?: Origin }
   | { k: 'ctx' }
   /** `loose`: set on only some of the paths joined here (declared without a value on the others): its bounds are not judged. */
   | { k: 'pkt'; root: string; off: number | null; region: 'data' | 'meta'; stale?: StaleInfo; loose?: boolean }
@@ -443,15 +450,23 @@ function earlier<T extends { writes: { node: unknown; file: string }[] }>(a: T |
 
 export function joinVals(a: Val, b: Val): Val {
   if (a === b) return a;
+  if (a.k === 'top' && a.uninitScalar && b.k === 'top' && b.uninitScalar) return a;
+  // `int action;` set on one path only: the value that path set, and the paths that never set it (as unknown).
+  if (a.k === 'top' && a.uninitScalar) return b.k === 'consts' ? { ...b, more: true, maybeUninit: b.maybeUninit ?? a.uninitScalar } : joinVals(TOP, b);
+  if (b.k === 'top' && b.uninitScalar) return a.k === 'consts' ? { ...a, more: true, maybeUninit: a.maybeUninit ?? b.uninitScalar } : joinVals(a, TOP);
   // The proof of its bounds is the path's that set it, which the join of the paths' proofs does not keep.
   if (a.k === 'top' && a.uninit) return b.k === 'pkt' ? { ...b, loose: true } : b;
   if (b.k === 'top' && b.uninit) return a.k === 'pkt' ? { ...a, loose: true } : a;
-  if (a.k === 'consts' && b.k === 'consts') return constsUnion(a.vals, b.vals, !!(a.more || b.more));
+  if (a.k === 'consts' && b.k === 'consts') {
+    const u = constsUnion(a.vals, b.vals, !!(a.more || b.more));
+    const maybeUninit = a.maybeUninit ?? b.maybeUninit;
+    return maybeUninit && u.k === 'consts' ? { ...u, maybeUninit } : u;
+  }
   // A parser that returns -1 or the header's protocol field: the field is kept for the protocol tests made on it.
   const fieldOf = (t: Val) => (t.k === 'top' && t.field ? { field: t.field, ...(t.at ? { at: t.at } : {}), ...(t.l4 ? { l4: t.l4 } : {}) } : {});
   const readOf = (t: Val) => (t.k === 'top' && t.mapRead ? { mapRead: t.mapRead } : {});
-  if (a.k === 'consts' && b.k === 'top') return { k: 'consts', vals: a.vals, more: true, ...fieldOf(b), ...readOf(b) };
-  if (b.k === 'consts' && a.k === 'top') return { k: 'consts', vals: b.vals, more: true, ...fieldOf(a), ...readOf(a) };
+  if (a.k === 'consts' && b.k === 'top') return { k: 'consts', vals: a.vals, more: true, ...fieldOf(b), ...readOf(b), ...(a.maybeUninit ? { maybeUninit: a.maybeUninit } : {}) };
+  if (b.k === 'consts' && a.k === 'top') return { k: 'consts', vals: b.vals, more: true, ...fieldOf(a), ...readOf(a), ...(b.maybeUninit ? { maybeUninit: b.maybeUninit } : {}) };
   if (a.k === 'pkt' && b.k === 'pkt') {
     const stale = a.stale ?? b.stale;
     if (a.root === b.root) return { k: 'pkt', root: a.root, off: a.off === b.off ? a.off : null, region: a.region, stale, ...(a.loose || b.loose ? { loose: true } : {}) };
@@ -518,8 +533,8 @@ export function constsUnion(a: ConstVal[], b: ConstVal[], more: boolean): Val {
     const i = out.findIndex((o) => o.v === c.v && o.name === c.name && o.origin?.range.line === c.origin?.range.line);
     if (i < 0) out.push(c);
     // The same constant from two paths: what both paths did.
-    else if ((out[i].wrote && !c.wrote) || (out[i].redirected && !c.redirected) || (out[i].macWrote && !c.macWrote)) out[i] = { ...out[i], wrote: (out[i].wrote && c.wrote) || undefined, redirected: (out[i].redirected && c.redirected) || undefined, macWrote: (out[i].macWrote && c.macWrote) || undefined, csumStale: out[i].csumStale ?? c.csumStale };
-    else if (!out[i].csumStale && c.csumStale) out[i] = { ...out[i], csumStale: c.csumStale };
+    else if ((out[i].wrote && !c.wrote) || (out[i].redirected && !c.redirected) || (out[i].macWrote && !c.macWrote)) out[i] = { ...out[i], wrote: (out[i].wrote && c.wrote) || undefined, redirected: (out[i].redirected && c.redirected) || undefined, macWrote: (out[i].macWrote && c.macWrote) || undefined, csumStale: out[i].csumStale ?? c.csumStale, l4Stale: out[i].l4Stale ?? c.l4Stale };
+    else if ((!out[i].csumStale && c.csumStale) || (!out[i].l4Stale && c.l4Stale)) out[i] = { ...out[i], csumStale: out[i].csumStale ?? c.csumStale, l4Stale: out[i].l4Stale ?? c.l4Stale };
   }
   if (out.length > MAX_CONSTS) {
     // Many paths setting the same few values on lines of their own (twenty `action = XDP_ABORTED; goto out;`): one
@@ -531,7 +546,7 @@ export function constsUnion(a: ConstVal[], b: ConstVal[], more: boolean): Val {
       if (i < 0) byValue.push(c);
       else {
         const o = byValue[i]!;
-        byValue[i] = { ...o, wrote: (o.wrote && c.wrote) || undefined, redirected: (o.redirected && c.redirected) || undefined, macWrote: (o.macWrote && c.macWrote) || undefined, csumStale: o.csumStale ?? c.csumStale };
+        byValue[i] = { ...o, wrote: (o.wrote && c.wrote) || undefined, redirected: (o.redirected && c.redirected) || undefined, macWrote: (o.macWrote && c.macWrote) || undefined, csumStale: o.csumStale ?? c.csumStale, l4Stale: o.l4Stale ?? c.l4Stale };
       }
     }
     if (byValue.length > MAX_CONSTS) return { k: 'top' };
@@ -543,11 +558,12 @@ export function constsUnion(a: ConstVal[], b: ConstVal[], more: boolean): Val {
 /** The value with what its path did so far stamped on each constant (see ConstVal.wrote). */
 export function stamp(v: Val, st: State, csum = true): Val {
   const stale = csum ? st.csumOpen : undefined;
-  if (v.k !== 'consts' || (!st.wrote && !st.redirected && !stale)) return v;
-  if (v.vals.every((c) => (c.wrote || !st.wrote) && (c.macWrote || !st.macWrote) && (c.redirected || !st.redirected) && (c.csumStale || !stale))) return v;
+  const l4 = st.l4Updated ? undefined : st.l4Pending;
+  if (v.k !== 'consts' || (!st.wrote && !st.redirected && !stale && !l4)) return v;
+  if (v.vals.every((c) => (c.wrote || !st.wrote) && (c.macWrote || !st.macWrote) && (c.redirected || !st.redirected) && (c.csumStale || !stale) && (c.l4Stale || !l4))) return v;
   return {
     ...v,
-    vals: v.vals.map((c) => ({ ...c, wrote: c.wrote || st.wrote || undefined, macWrote: c.macWrote || st.macWrote || undefined, redirected: c.redirected || st.redirected || undefined, csumStale: c.csumStale ?? stale })),
+    vals: v.vals.map((c) => ({ ...c, wrote: c.wrote || st.wrote || undefined, macWrote: c.macWrote || st.macWrote || undefined, redirected: c.redirected || st.redirected || undefined, csumStale: c.csumStale ?? stale, l4Stale: c.l4Stale ?? l4 })),
   };
 }
 
@@ -562,6 +578,18 @@ export function markCsumUpdated(st: State): void {
     if (slot.v.k !== 'consts' || !slot.v.vals.some((c) => c.csumStale)) continue;
     vars ??= new Map(st.vars);
     vars.set(name, { v: { ...slot.v, vals: slot.v.vals.map((c) => (c.csumStale ? { ...c, csumStale: undefined } : c)) }, t: slot.t });
+  }
+  if (vars) st.vars = vars;
+}
+
+/** The path updated (or may have updated) the TCP/UDP checksum: values stored before on it no longer carry a pending change. */
+export function markL4Updated(st: State): void {
+  st.l4Updated = true;
+  let vars: Map<string, Slot> | undefined;
+  for (const [name, slot] of st.vars) {
+    if (slot.v.k !== 'consts' || !slot.v.vals.some((c) => c.l4Stale)) continue;
+    vars ??= new Map(st.vars);
+    vars.set(name, { v: { ...slot.v, vals: slot.v.vals.map((c) => (c.l4Stale ? { ...c, l4Stale: undefined } : c)) }, t: slot.t });
   }
   if (vars) st.vars = vars;
 }
