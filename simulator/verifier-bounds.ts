@@ -71,8 +71,10 @@ interface Frame { ret: number; saved: Reg[] }
  */
 // misc / zero: stored off a slot's start, so STACK_MISC or STACK_ZERO to the verifier (check_stack_write_fixed_off).
 type Byte = { b: number; ids: readonly number[]; misc?: true; zero?: true } | 'x' | 'p';
-/** dyn: the stack slots (frame * FRAME_KEY + offset) where a dynptr was initialised on this path. */
-interface St { pc: number; regs: Reg[]; stack: Map<number, Reg>; mem: Map<number, Byte>; calls: readonly Frame[]; dyn?: readonly number[] }
+/** dyn: the stack slots (frame * FRAME_KEY + offset) where a dynptr was initialised on this path; dynp: those of them
+ * that are not reference-counted (bpf_dynptr_from_xdp, bpf_dynptr_from_mem), whose 16 bytes are STACK_DYNPTR until a
+ * store destroys them. */
+interface St { pc: number; regs: Reg[]; stack: Map<number, Reg>; mem: Map<number, Byte>; calls: readonly Frame[]; dyn?: readonly number[]; dynp?: readonly number[] }
 /** Stack slots of all frames in one map: frame * FRAME_KEY + offset. */
 const FRAME_KEY = 4096;
 const MAX_CALL_DEPTH = 8;
@@ -127,6 +129,17 @@ const DYNPTR_KFUNC_ARGS: ReadonlyMap<string, readonly number[]> = new Map([
 /** Helper arguments (registers) that must point to an initialised dynptr: bpf_dynptr_read's src, write's and data's dst. */
 const DYNPTR_HELPER_ARGS: ReadonlyMap<number, number> = new Map([[201, 3], [202, 1], [203, 1]]);
 /**
+ * Stack memory helpers write without reading it first (ARG_PTR_TO_UNINIT_MEM / MEM_UNINIT: raw mode): [memory
+ * register, size register or a fixed size]. check_stack_range_initialized refuses such memory reaching a dynptr's
+ * bytes: "potential write to dynptr at off=%d disallowed" (measured on 6.18: load_bytes, dynptr_read, probe_read_kernel,
+ * strtol's result). And stack memory they read: "invalid read from stack R%d off %d+%d size %d" (store_bytes,
+ * dynptr_write's source).
+ */
+const RAW_MEM_ARGS: ReadonlyMap<number, [number, number | { fixed: number }]> = new Map<number, [number, number | { fixed: number }]>([
+  [112, [1, 2]], [113, [1, 2]], [114, [1, 2]], [115, [1, 2]], [189, [3, 4]], [201, [1, 2]], [105, [4, { fixed: 8 }]], [106, [4, { fixed: 8 }]],
+]);
+const READ_MEM_ARGS: ReadonlyMap<number, [number, number]> = new Map<number, [number, number]>([[190, [3, 4]], [202, [3, 4]], [130, [2, 3]]]);
+/**
  * kfuncs the 6.18 kernel has but not for XDP programs (registered for TC, socket, cgroup or tracing programs only):
  * check_kfunc_call refuses a call its walk reaches, before looking at an argument, "calling kernel function X is not
  * allowed" (measured on 6.18 for each; a call it never reaches loads, test/vm/kfunc-unreachable). What to use instead.
@@ -143,7 +156,7 @@ const NOT_XDP_KFUNCS: ReadonlyMap<string, string> = new Map([
 /** kfuncs after which the walk goes on (the dynptr ones); any other ends the path. */
 const CONTINUING_KFUNCS: ReadonlySet<string> = new Set([
   'bpf_dynptr_from_xdp', 'bpf_dynptr_slice', 'bpf_dynptr_adjust', 'bpf_dynptr_is_null', 'bpf_dynptr_is_rdonly', 'bpf_dynptr_size',
-  'bpf_dynptr_clone', 'bpf_dynptr_copy', 'bpf_dynptr_memset',
+  'bpf_dynptr_clone', 'bpf_dynptr_copy', 'bpf_dynptr_memset', 'bpf_xdp_pull_data',
 ]);
 
 /** Helpers whose result the verifier knows as any 64-bit value (measured on 6.18: pointer math with it is refused). */
@@ -283,7 +296,7 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
   };
   // 0 is a value of every source range this walk knows exactly: its witness, for what is computed from it.
   const fresh = (ex: Exact): Num => ({ k: 'num', w: 0n, ex, ids: [nextId++] });
-  const keyOf = (s: St) => `${s.pc}|${s.dyn?.join('.') ?? ''}|${s.calls.map((c) => `${c.ret}:${c.saved.map(regKey).join(',')}`).join('/')}|${s.regs.map(regKey).join(',')}|${[...s.stack].map(([o, r]) => `${o}:${regKey(r)}`).join(',')}|${[...s.mem].map(([o, b]) => `${o}:${typeof b === 'string' ? b : `${b.b}#${b.ids.join('.')}${b.misc ? 'm' : b.zero ? 'z' : ''}`}`).join(',')}`;
+  const keyOf = (s: St) => `${s.pc}|${s.dyn?.join('.') ?? ''}|${s.dynp?.join('.') ?? ''}|${s.calls.map((c) => `${c.ret}:${c.saved.map(regKey).join(',')}`).join('/')}|${s.regs.map(regKey).join(',')}|${[...s.stack].map(([o, r]) => `${o}:${regKey(r)}`).join(',')}|${[...s.mem].map(([o, b]) => `${o}:${typeof b === 'string' ? b : `${b.b}#${b.ids.join('.')}${b.misc ? 'm' : b.zero ? 'z' : ''}`}`).join(',')}`;
 
   /** After a branch on `a` (and `b`) became witnesses `wa`/`wb`: copies take them, anything linked becomes unknown. */
   // `same`: the witnesses are the values the registers already had, so what was computed from them stays a witness
@@ -500,15 +513,52 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
     for (const o of [...st.stack.keys()]) if (o < at + size && at < o + 8) st.stack.delete(o);
   };
 
+  /** clear_all_pkt_pointers: packet pointers in registers, spilled, and saved by callers become unusable. */
+  const killPacketPointers = (st: St): void => {
+    const kill = (x: Reg): Reg => (x.k === 'pkt' || x.k === 'meta' || x.k === 'end' ? { k: 'none' } : x);
+    st.regs = st.regs.map(kill);
+    for (const [o, v] of st.stack) st.stack.set(o, kill(v));
+    st.calls = st.calls.map((c) => ({ ret: c.ret, saved: c.saved.map(kill) }));
+  };
   /** A dynptr argument the walk can name: a stack pointer at a fixed offset, 8-byte aligned, inside its frame. */
   const dynSlot = (x: Reg): number | undefined =>
     x.k === 'stack' && x.vr === undefined && x.orNull === undefined && x.off % 8 === 0 ? stackOff(x, 0) : undefined;
   /** A dynptr was initialised somewhere the walk cannot name: no claim about uninitialised ones from then on. */
   let dynUnknown = false;
-  const initDynptr = (st: St, x: Reg): void => {
+  const initDynptr = (st: St, x: Reg, plain = false): void => {
     const k = dynSlot(x);
     if (k === undefined) dynUnknown = true;
-    else if (!st.dyn?.includes(k)) st.dyn = [...(st.dyn ?? []), k];
+    else {
+      destroyDynptrs(st, k, 16);
+      if (!st.dyn?.includes(k)) st.dyn = [...(st.dyn ?? []), k];
+      if (plain) st.dynp = [...(st.dynp ?? []), k];
+    }
+  };
+  /** A store reaching [at, at + size) destroys the plain dynptrs it touches, both their slots (destroy_if_dynptr_stack_slot). */
+  const destroyDynptrs = (st: St, at: number, size: number): void => {
+    const hit = st.dynp?.filter((k) => k < at + size && at < k + 16);
+    if (!hit?.length) return;
+    st.dynp = st.dynp!.filter((k) => !hit.includes(k));
+    st.dyn = st.dyn?.filter((k) => !hit.includes(k));
+  };
+  /**
+   * A helper's stack memory argument (register `reg`, `size` bytes) that reaches a plain dynptr's bytes on this path:
+   * refused as by check_stack_range_initialized, written (raw mode) or read. Not claimed once the stack went to a
+   * callback or a global function, or a dynptr was made where the walk cannot name.
+   */
+  const checkDynptrBytes = (st: St, pc: number, reg: number, size: Reg | number, write: boolean, name: string): boolean => {
+    const x = st.regs[reg]!;
+    const n = typeof size === 'number' ? size : size.k === 'num' && size.ex && isConst(size.ex) ? Number(size.ex.tval) : 0;
+    const at = x.k === 'stack' && x.vr === undefined && x.orNull === undefined ? stackOff(x, 0) : undefined;
+    if (at === undefined || n <= 0 || n > 512 || dynUnknown || stackOpaque || !st.dynp?.length) return true;
+    let first: number | undefined;
+    for (const k of st.dynp) if (k < at + n && at < k + 16) first = Math.min(first ?? Infinity, Math.max(k, at));
+    if (first === undefined) return true;
+    const base = ((x as Ptr).frame ?? 0) * FRAME_KEY;
+    const kernel = write ? `potential write to dynptr at off=${first - base} disallowed` : `invalid read from stack R${reg} off ${at - base}+${first - at} size ${n}`;
+    refuse(pc, kernel, `The verifier refuses this call: ${kernel} (${name} is given ${n} bytes at fp${at - base}, which reach the dynptr ` +
+      `at fp${first - base}: a dynptr's stack bytes are not memory a helper may ${write ? 'write' : 'read'}; give it a buffer of its own).`, 'dynptr');
+    return false;
   };
   /**
    * process_dynptr_func on an argument that must be an initialised dynptr: a stack slot where no helper or kfunc
@@ -575,15 +625,40 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
     if (!CONTINUING_KFUNCS.has(name)) return false;
     // What the kfunc may write: a stack slot it is given (the dynptr it initialises, a buffer).
     const stackArgs = [1, 2, 3, 4, 5].filter((i) => i <= info.args && r[i]!.k === 'stack');
+    // Stack the dynptr kfuncs write at a known place: bpf_dynptr_from_xdp its 16 bytes, bpf_dynptr_slice(_rdwr) its
+    // buffer (not claimed afterwards); the size/is_null/is_rdonly queries nothing. Other slots keep what they hold.
+    const narrow = (): boolean => {
+      const only = (...regs: number[]) => stackArgs.every((i) => regs.includes(i));
+      if (name === 'bpf_dynptr_from_xdp' && only(3)) {
+        const k = dynSlot(r[3]!);
+        if (k === undefined) return false;
+        clobber(st, k, 16);
+        for (let o = k; o < k + 16; o++) st.mem.set(o, 'x');
+        return true;
+      }
+      if ((name === 'bpf_dynptr_slice' || name === 'bpf_dynptr_slice_rdwr') && only(1, 3)) {
+        const buf = r[3]!, size = r[4]!;
+        if (buf.k !== 'stack') return true;
+        const at = stackOff(buf, 0);
+        const n = size.k === 'num' && size.ex && isConst(size.ex) ? Number(size.ex.tval) : undefined;
+        if (at === undefined || n === undefined || n > 512 || buf.off + n > 0) return false;
+        clobber(st, at, n);
+        for (let o = at; o < at + n; o++) st.mem.set(o, 'x');
+        return true;
+      }
+      return ['bpf_dynptr_size', 'bpf_dynptr_is_null', 'bpf_dynptr_is_rdonly'].includes(name) && only(1);
+    };
     if (stackArgs.length) {
       stackPassed = true;
-      st.stack.clear();
+      if (!narrow()) st.stack.clear();
     }
-    if (name === 'bpf_dynptr_from_xdp') initDynptr(st, r[3]!);
+    if (name === 'bpf_dynptr_from_xdp') initDynptr(st, r[3]!, true);
     else if (name === 'bpf_dynptr_clone') initDynptr(st, r[2]!);
     // The result: a number (0 is one of the verifier's values for each of these), a pointer or NULL, or nothing.
     r[0] = info.ret === 'void' ? NONE : info.ret === 'slice' ? { k: 'other', off: 0, orNull: nextId++ } : { k: 'num', w: 0n, ids: [nextId++] };
     for (let i = 1; i <= 5; i++) r[i] = NONE;
+    // bpf_xdp_pull_data may move the frame: every packet pointer is forgotten (is_kfunc_pkt_changing).
+    if (name === 'bpf_xdp_pull_data') killPacketPointers(st);
     st.pc = pc + 1;
     return [st];
   };
@@ -745,6 +820,15 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
         const size = info.size!;
         if (!checkCtx(pc, base, insn.src) || !checkValue(pc, base, insn.off, size, insn.src) || !checkStack(pc, base, insn.off, size, insn.src, 'read from')) return false;
         const so = stackOff(base, insn.off);
+        // A dynptr's bytes read as a number (check_stack_read_fixed_off: STACK_DYNPTR is no readable byte).
+        const dynHit = so !== undefined && !dynUnknown && !stackOpaque ? st.dynp?.find((k) => k < so + size && so < k + 16) : undefined;
+        if (so !== undefined && dynHit !== undefined) {
+          const off = base.off + insn.off;
+          const kernel = `invalid read from stack off ${off}+${Math.max(dynHit, so) - so} size ${size}`;
+          refuse(pc, kernel, `The verifier refuses this load: ${kernel} (the bytes at fp${off} belong to the dynptr at fp${dynHit - ((base as Ptr).frame ?? 0) * FRAME_KEY}; ` +
+            'read the packet through bpf_dynptr_read or bpf_dynptr_slice instead of the dynptr itself).', 'dynptr');
+          return false;
+        }
         if (so !== undefined) {
           const slot = st.stack.get(so);
           if (size === 8 && slot) r[insn.dst] = slot;
@@ -805,11 +889,16 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
           if (lo >= -512 && hi <= 0) {
             const at = (base.frame ?? 0) * FRAME_KEY + lo;
             clobber(st, at, hi - lo);
+            destroyDynptrs(st, at, hi - lo);
             for (let o = at; o < at + hi - lo; o++) st.mem.set(o, 'x');
-          } else clobber(st, undefined, size);
+          } else {
+            clobber(st, undefined, size);
+            dynUnknown = true;
+          }
         } else if (base.k === 'stack') {
           const so = stackOff(base, insn.off);
           clobber(st, so, size);
+          if (so !== undefined) destroyDynptrs(st, so, size);
           const v = info.kind === 'stx' ? r[insn.src]! : konst(BigInt.asUintN(64, BigInt(insn.imm)));
           if (so !== undefined && size === 8 && ((so % 8) + 8) % 8 === 0 && v.k !== 'none') st.stack.set(so, v);
           if (so !== undefined) {
@@ -864,6 +953,7 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
         for (const o of [...st.stack.keys()]) if (o < depth * FRAME_KEY + 2048 && o >= depth * FRAME_KEY - 2048) st.stack.delete(o);
         for (const o of [...st.mem.keys()]) if (o < depth * FRAME_KEY + 2048 && o >= depth * FRAME_KEY - 2048) st.mem.delete(o);
         if (st.dyn) st.dyn = st.dyn.filter((o) => o >= depth * FRAME_KEY + 2048 || o < depth * FRAME_KEY - 2048);
+        if (st.dynp) st.dynp = st.dynp.filter((o) => o >= depth * FRAME_KEY + 2048 || o < depth * FRAME_KEY - 2048);
         st.regs = regs;
         st.calls = st.calls.slice(0, -1);
         st.pc = top.ret;
@@ -973,13 +1063,30 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
         // A dynptr the helper reads must have been initialised on this path; bpf_dynptr_from_mem and
         // bpf_ringbuf_reserve_dynptr initialise the one their 4th argument points to.
         const dynArg = DYNPTR_HELPER_ARGS.get(id);
-        if (dynArg !== undefined && !checkDynptr(st, pc, dynArg, helperName(id) ?? `helper ${id}`)) return false;
-        if (id === 197 || id === 198) initDynptr(st, r[4]!);
+        const raw = RAW_MEM_ARGS.get(id), rd = READ_MEM_ARGS.get(id);
+        const hname = helperName(id) ?? `helper ${id}`;
+        if (raw && !checkDynptrBytes(st, pc, raw[0], typeof raw[1] === 'number' ? r[raw[1]]! : raw[1].fixed, true, hname)) return false;
+        if (dynArg !== undefined && !checkDynptr(st, pc, dynArg, hname)) return false;
+        if (rd && !checkDynptrBytes(st, pc, rd[0], r[rd[1]]!, false, hname)) return false;
+        if (id === 197 || id === 198) initDynptr(st, r[4]!, id === 197);
         // A stack pointer left in an argument register the helper does not take (r3 still pointing into a stack
         // array across bpf_xdp_get_buff_len(ctx), sfuzz seed 541100005) is not given to it.
         const argStack = !NO_MEMORY_ARG_HELPERS.has(id) && [1, 2, 3, 4, 5].some((i) => r[i]!.k === 'stack');
         if (argStack) stackPassed = true;
-        if (argStack && !READ_ONLY_HELPERS.has(id)) st.stack.clear();
+        // A helper that writes only its raw-mode memory, at a known place and size, changes only those bytes: each
+        // becomes STACK_MISC (any value), a spill there is gone, other slots keep what they hold (check_helper_call's
+        // byte-wise write of meta.access_size). Otherwise what it may write is not claimed.
+        const rawAt = raw && r[raw[0]]!.k === 'stack' ? stackOff(r[raw[0]]!, 0) : undefined;
+        const rawSize = !raw ? undefined : typeof raw[1] !== 'number' ? raw[1].fixed : ((n) => (n.k === 'num' && n.ex && isConst(n.ex) ? Number(n.ex.tval) : undefined))(r[raw[1]]!);
+        if (argStack && (READ_ONLY_HELPERS.has(id) || id === 190 || id === 202)) {
+          // bpf_xdp_store_bytes and bpf_dynptr_write only read the stack memory they are given.
+        } else if (argStack && rawAt !== undefined && rawSize !== undefined && rawSize > 0 && rawSize <= 512 && (r[raw![0]] as Ptr).off + rawSize <= 0) {
+          // A spill the bytes reach is scrubbed whole: its other bytes become STACK_MISC too.
+          const spills = [...st.stack.keys()].filter((o) => o < rawAt + rawSize && rawAt < o + 8);
+          clobber(st, rawAt, rawSize);
+          for (const o of spills) for (let i = 0; i < 8; i++) st.mem.set(o + i, { b: 0, ids: [], misc: true });
+          for (let o = rawAt; o < rawAt + rawSize; o++) st.mem.set(o, { b: 0, ids: [], misc: true });
+        } else if (argStack) st.stack.clear();
         let r0: Reg;
         if (id === 1 || id === 195) {
           const m = r[1]!.k === 'map' ? obj.maps[(r[1] as Ptr).map!] : undefined;
@@ -990,12 +1097,7 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
         else r0 = { k: 'num', w: 0n, ids: [nextId++] }; // an integer result: 0 is one the verifier allows for (all of them include it)
         for (let i = 1; i <= 5; i++) r[i] = { k: 'none' };
         r[0] = r0;
-        if (PKT_CHANGING.has(id)) {
-          const kill = (x: Reg): Reg => (x.k === 'pkt' || x.k === 'meta' || x.k === 'end' ? { k: 'none' } : x);
-          st.regs = st.regs.map(kill);
-          for (const [o, v] of st.stack) st.stack.set(o, kill(v));
-          st.calls = st.calls.map((c) => ({ ret: c.ret, saved: c.saved.map(kill) }));
-        }
+        if (PKT_CHANGING.has(id)) killPacketPointers(st);
         break;
       }
       case 'jump': {
@@ -1004,8 +1106,8 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
         const a = r[insn.dst]!;
         const b: Reg = info.srcReg ? r[insn.src]! : konst(w32 ? BigInt(insn.imm >>> 0) : BigInt.asUintN(64, BigInt(insn.imm)));
         const target = pc + 1 + insn.off;
-        const fall = (): St => ({ pc: pc + 1, regs: st.regs.slice(), stack: new Map(st.stack), mem: new Map(st.mem), calls: st.calls, dyn: st.dyn });
-        const jump = (): St => ({ pc: target, regs: st.regs.slice(), stack: new Map(st.stack), mem: new Map(st.mem), calls: st.calls, dyn: st.dyn });
+        const fall = (): St => ({ pc: pc + 1, regs: st.regs.slice(), stack: new Map(st.stack), mem: new Map(st.mem), calls: st.calls, dyn: st.dyn, dynp: st.dynp });
+        const jump = (): St => ({ pc: target, regs: st.regs.slice(), stack: new Map(st.stack), mem: new Map(st.mem), calls: st.calls, dyn: st.dyn, dynp: st.dynp });
         if (a.k === 'none' || b.k === 'none') return false;
         if (a.k === 'num' && b.k === 'num') {
           if (info.srcReg && insn.src === insn.dst) {
