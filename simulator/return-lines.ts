@@ -1344,8 +1344,19 @@ export class PathCache {
     this.stackRegion = -1;
   }
 
-  readonly step = (_program: string, pc: number, regs: BigUint64Array, _frames: readonly unknown[], mem: Memory): void => {
+  readonly step = (program: string, pc: number, regs: BigUint64Array, frames: readonly unknown[], mem: Memory): void => {
     if (this.failed) return;
+    // Nothing thrown from here may reach the run (a step hook's error stops it): a surprise ends caching of the run.
+    try {
+      this.follow(pc, regs, mem);
+    } catch {
+      this.fail();
+    }
+    void program;
+    void frames;
+  };
+
+  private follow(pc: number, regs: BigUint64Array, mem: Memory): void {
     if (!this.started) {
       this.started = true;
       const b = mem.ctx?.buff;
@@ -1501,7 +1512,7 @@ export class PathCache {
       return;
     }
     return this.fail();
-  };
+  }
 
   private fail(): void {
     this.failed = true;
