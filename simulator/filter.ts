@@ -11,6 +11,7 @@
 // when any occurrence equals v, and `a != v` when none does. A field alone tests that it is present.
 import { ACTIONS } from './session.ts';
 import { bpduShown, dissectTree, udpService, type TreeField } from './net/dissect-tree.ts';
+import { tsharkClaimsPort } from './net/tshark-ports.ts';
 import { compileRegex, RegexError, type CompiledRegex } from './filter-regex.ts';
 
 export type FieldType = 'uint' | 'ipv4' | 'ipv6' | 'mac' | 'string' | 'bytes' | 'action' | 'none' | 'time' | 'abstime';
@@ -585,7 +586,7 @@ export interface Filter {
    * tshark does every frame of the capture: tcp.seq and tcp.ack are relative to each TCP stream's first numbers.
    * Only for frames in capture order, between `test` calls.
    */
-  observe(frame: Uint8Array): void;
+  observe(frame: Uint8Array, cut?: boolean): void;
 }
 
 const RESULT_FIELDS = new Set(['frame.number', 'frame.len', 'frame.cap_len', 'frame.interface_id', 'frame.time', 'frame.time_epoch', 'frame.time_relative', 'frame.time_delta', 'frame', 'action', 'retval', 'outcome', 'outcome.kind', 'outcome.reason', 'fault', 'fault.kind', 'exit.line', 'exit.file', 'driver.path', 'redirect.target', 'queue', 'modified', 'printk', 'summary']);
@@ -948,12 +949,12 @@ export function compileFilter(text: string): Filter {
     text,
     fields: named,
     needsFrame,
-    observe(frame: Uint8Array): void {
-      if (relative) relative.apply(dissectFields(frame, wanted));
+    observe(frame: Uint8Array, cut = false): void {
+      if (relative) relative.apply(dissectFields(frame, wanted, cut));
     },
     test(p: PacketFacts): boolean {
       let dissected: Map<string, Value[]> | undefined;
-      if (relative) relative.apply((dissected = dissectFields(p.frame, wanted)));
+      if (relative) relative.apply((dissected = dissectFields(p.frame, wanted, p.capLen < p.wireLen)));
       let tree: Map<string, Value[]> | undefined;
       const get = (f: string): FValue[] => {
         const r = resultField(p, f);
@@ -962,7 +963,7 @@ export function compileFilter(text: string): Filter {
           tree ??= treeFields(p.frame);
           return tree.get(f) ?? [];
         }
-        dissected ??= dissectFields(p.frame, wanted);
+        dissected ??= dissectFields(p.frame, wanted, p.capLen < p.wireLen);
         return dissected.get(f) ?? [];
       };
       return root(get);
@@ -1145,7 +1146,8 @@ export function treeFields(frame: Uint8Array): Map<string, Value[]> {
   };
   const walk = (fields: TreeField[]) => {
     for (const f of fields) {
-      const type = TREE_FIELDS[f.key];
+      // A line whose child repeats its key (an IPv4 option's line and its Type) is one occurrence, as in tshark.
+      const type = f.children?.some((c) => c.key === f.key) ? undefined : TREE_FIELDS[f.key];
       if (type === 'bytes') add(f.key, latin1(frame, f.offset, f.length));
       else if (type) add(f.key, treeValue(type, f.value));
       // Wireshark gives the IPv6 header's version field the name ip.version as well (`ip.version == 6` selects IPv6).
@@ -1184,7 +1186,11 @@ export function treeFields(frame: Uint8Array): Map<string, Value[]> {
     const n = f ? treeValue('uint', f.value) : undefined;
     return typeof n === 'number' ? n : undefined;
   };
+  // The ports of the last TCP or UDP header when a dissector of tshark's takes its payload by port (not `data`).
+  let claimed = false;
   for (const l of dissectTree(frame)) {
+    if (l.key === 'data' && claimed) continue;
+    claimed = false;
     if (TREE_FIELDS[l.key] === 'none') add(l.key, 1);
     walk(l.fields);
     if (l.key === 'ip' || l.key === 'ipv6') {
@@ -1206,6 +1212,7 @@ export function treeFields(frame: Uint8Array): Map<string, Value[]> {
       // A reset's payload is its reset cause to Wireshark, not tcp.payload.
       const rst = l.key === 'tcp' && (num(first(l.fields, 'tcp.flags')) ?? 0) & 0x04;
       if (end > start && !rst) add(`${l.key}.payload`, latin1(frame, start, end - start));
+      claimed = tsharkClaimsPort(l.key === 'tcp', num(first(l.fields, `${l.key}.srcport`)) ?? 0, num(first(l.fields, `${l.key}.dstport`)) ?? 0);
       if (l.key === 'tcp' && !fragment && ipEnd !== undefined && ipEnd >= start) add('tcp.len', ipEnd - start);
     } else if (l.key === 'data') add('data.len', l.length);
     else if (l.key === 'icmp' || l.key === 'icmpv6') quoted = true;
@@ -1294,9 +1301,10 @@ function sllField(p: PacketFacts, f: string): FValue[] {
 // ---------------------------------------------------------------------------------------------------------------
 // The frame's fields, Wireshark's names; inner frames of VXLAN add their own occurrences.
 
-export function dissectFields(frame: Uint8Array, wanted?: ReadonlySet<string>): Map<string, Value[]> {
+export function dissectFields(frame: Uint8Array, wanted?: ReadonlySet<string>, cut = false): Map<string, Value[]> {
   const out = new Map<string, Value[]>();
   wantedNow = wanted;
+  cutNow = cut;
   // `wanted`: only these fields are kept (a display filter's), the others passed over.
   const add = (k: string, v: Value) => {
     if (wanted !== undefined && !wanted.has(k)) return;
@@ -1316,6 +1324,9 @@ type Add = (k: string, v: Value) => void;
  * that packet ends where the capture does, and a header with no byte after it is followed by no protocol.
  */
 let quotedNow = false;
+
+/** Whether the frame being dissected was captured shorter than it was on the wire (dissectFields' `cut`). */
+let cutNow = false;
 
 /** The fields the dissection in progress keeps (dissectFields' `wanted`; undefined: all of them). */
 let wantedNow: ReadonlySet<string> | undefined;
@@ -1574,18 +1585,22 @@ function l4(f: Uint8Array, p: number, proto: number, add: Add, depth: number): v
     add('tcp.dstport', dport);
     add('tcp.port', sport);
     add('tcp.port', dport);
-    if (p + 20 > f.length) {
-      if (p + 8 <= f.length) add('tcp.seq', u32(f, p + 4)), add('tcp.seq_raw', u32(f, p + 4));
-      if (p + 12 <= f.length) add('tcp.ack', u32(f, p + 8)), add('tcp.ack_raw', u32(f, p + 8));
-      if (p + 13 <= f.length) add('tcp.hdr_len', (f[p + 12]! >> 4) * 4);
-      return;
-    }
+    // What tshark 4.0 shows of a header it has fewer bytes of (measured, test/filter/tcp-cut): under 16 bytes only the
+    // ports (in the packet an ICMP error quotes, the sequence number from 8 bytes on); from 16 bytes the numbers,
+    // header length, flags and window. The numbers are relative to the stream where the whole header is there or the
+    // snap length cut the frame, as sent where the bytes just end (the IP packet's stated length, a quote). A quote has
+    // no tcp.seq_raw (its tcp.seq is the number as sent).
+    const have = f.length - p;
+    const hlen = (f[p + 12]! >> 4) * 4;
+    if (quotedNow && have >= 8 && have < 16) add('tcp.seq', u32(f, p + 4));
+    if (have < 16) return;
+    if (!quotedNow && !cutNow && have < Math.max(20, hlen) && wantedNow?.has(TCP_QUOTED) === true) add(TCP_QUOTED, 1);
     const flags = f[p + 13]!;
     add('tcp.seq', u32(f, p + 4));
-    add('tcp.seq_raw', u32(f, p + 4));
     add('tcp.ack', u32(f, p + 8));
+    if (!quotedNow) add('tcp.seq_raw', u32(f, p + 4));
     add('tcp.ack_raw', u32(f, p + 8));
-    add('tcp.hdr_len', (f[p + 12]! >> 4) * 4);
+    add('tcp.hdr_len', hlen);
     add('tcp.flags', ((f[p + 12]! & 1) << 8) | flags);
     add('tcp.flags.fin', flags & 1);
     add('tcp.flags.syn', (flags >> 1) & 1);
@@ -1593,6 +1608,7 @@ function l4(f: Uint8Array, p: number, proto: number, add: Add, depth: number): v
     add('tcp.flags.push', (flags >> 3) & 1);
     add('tcp.flags.ack', (flags >> 4) & 1);
     add('tcp.window_size_value', u16(f, p + 14));
+    if (have < 20) return;
     // A DNS message: its two-byte length and 4 bytes or more of it after the whole header, as Wireshark (a bare ACK
     // on port 53 carries none).
     if ((sport === 53 || dport === 53) && p + (f[p + 12]! >> 4) * 4 + 6 <= f.length) add('dns', 1);

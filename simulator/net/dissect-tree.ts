@@ -263,6 +263,7 @@ class Dissection {
     if (type === 0x6558 && depth < MAX_DEPTH) return this.ethernet(o, end, depth + 1);
     if (type === 0x8847 || type === 0x8848) return this.mpls(o, end, depth);
     if (type === 0x8864) return this.pppoes(o, end, depth);
+    if (type === 0x8863) return this.pppoed(o, end);
     // Not dissected further: the bytes are this EtherType's payload (LLDP's, as tshark names it, or data), not a
     // trailer after it.
     if (o < end) {
@@ -317,6 +318,21 @@ class Dissection {
     this.layer('ppp', 'Point-to-Point Protocol', o + 6, 2, [this.field('ppp.protocol', 'Protocol', named(proto, 4, PPP), o + 6, 2)], PPP[proto] ?? hex(proto, 4));
     if (proto === 0x0021) this.ipv4(o + 8, end, depth);
     else if (proto === 0x0057) this.ipv6(o + 8, end, depth);
+  }
+
+  /** A PPPoE discovery header and its tags (not dissected one by one). */
+  private pppoed(o: number, end: number): void {
+    const NAME = 'PPP-over-Ethernet Discovery';
+    if (end - o < 6) return void this.short('pppoed', NAME, o, end, 6);
+    const fields = [
+      this.field('pppoe.version', 'Version', String(this.u8(o) >> 4), o, 1, { mask: 0xf0 }),
+      this.field('pppoe.type', 'Type', String(this.u8(o) & 15), o, 1, { mask: 0x0f }),
+      this.field('pppoe.code', 'Code', hex(this.u8(o + 1), 2), o + 1, 1),
+      this.field('pppoe.session_id', 'Session ID', hex(this.u16(o + 2), 4), o + 2, 2),
+      this.field('pppoe.payload_length', 'Payload Length', String(this.u16(o + 4)), o + 4, 2),
+    ];
+    // (tshark 4.0 shows no trailer after it, whatever its payload length says.)
+    this.layer('pppoed', NAME, o, end - o, fields, `Code: ${hex(this.u8(o + 1), 2)}`);
   }
 
   /** 802.2 LLC after an 802.3 length field; SNAP with organisation 0 (or Cisco's 0x0000f8) carries an EtherType. */
@@ -700,6 +716,8 @@ class Dissection {
       throw new Stop();
     }
     if (end - o < doff) {
+      // The options whose bytes are there, as tshark dissects them before it runs out.
+      if (end - o > 20) fields.push(this.field('tcp.options', 'Options', `${doff - 20} bytes`, o + 20, end - o - 20, { children: this.tcpOptions(o + 20, end, true) }));
       this.layer('tcp', NAME, o, end - o, fields, summary, `header length ${doff}, ${end - o} bytes left`);
       throw new Stop();
     }
@@ -712,17 +730,26 @@ class Dissection {
     this.payload(o + doff, end, 'TCP payload');
   }
 
-  private tcpOptions(o: number, end: number): TreeField[] {
+  /** The options in [o, end); `cut`: the header goes on past `end` (an option running past it shows its kind and length only). */
+  private tcpOptions(o: number, end: number, cut = false): TreeField[] {
     const out: TreeField[] = [];
     for (let p = o, n = 0; p < end && n < MAX_OPTIONS; n++) {
       const kind = this.u8(p);
       if (kind === 0 || kind === 1) {
         out.push(this.field('tcp.option_kind', kind ? 'No-Operation (NOP)' : 'End of Option List (EOL)', String(kind), p, 1));
         p++;
-        if (kind === 0) break;
+        // After an End of Option List, tshark 4.0 takes each zero byte as one more; the first other byte is padding.
+        if (kind === 0 && (p >= end || this.u8(p) !== 0)) break;
         continue;
       }
       const len = p + 1 < end ? this.u8(p + 1) : 0;
+      // (tshark shows nothing of an option whose length byte is missing.)
+      if (cut && p + 1 >= end) break;
+      if (cut && len >= 2 && p + len > end) {
+        const kids = [this.field('tcp.option_kind', 'Kind', String(kind), p, 1), this.field('tcp.option_len', 'Length', String(len), p + 1, 1)];
+        out.push(this.field('tcp.option', `Option ${kind}`, 'cut short', p, end - p, { children: kids }));
+        break;
+      }
       if (len < 2 || p + len > end) {
         out.push(this.field('tcp.option_kind', `Option ${kind}`, `bad length ${len}`, p, end - p));
         break;
