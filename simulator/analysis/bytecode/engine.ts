@@ -291,6 +291,8 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
   const mapLoaded = new WeakSet<Scalar>();
   /** Differences of two pointers (data_end - data, a 32-bit subtraction with a pointer): any number to the verifier. */
   const pointerDiffs = new WeakSet<Scalar>();
+  /** Stack slots a helper filled as raw memory (bpf_xdp_load_bytes): STACK_MISC bytes to the verifier. */
+  const miscBytes = new WeakSet<Scalar>();
   let gaveUp: string | undefined;
 
   const report = (rule: RuleId, pc: number, message: string, value?: string, line?: number, origin?: number) => {
@@ -440,6 +442,12 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
   const stackLoad = (st: State, frame: number, off: number | undefined, size: number, sx: boolean, pc: number): Reg => {
     const slots = st.frames[frame]?.stack;
     if (!slots || off === undefined) return scalarReg(unknownBytes(size, true), pc);
+    // Bytes a helper wrote as raw memory (STACK_MISC to the verifier): any value of the load's width, exactly.
+    for (const [o, sl] of slots) {
+      if (o <= off && off + size <= o + sl.size && sl.reg.k === 'scalar' && miscBytes.has(sl.reg.s)) {
+        return number(scalarReg(sx ? signExtend(unknownBytes(size, false), size) : unknownBytes(size, false), pc));
+      }
+    }
     const slot = slots.get(off);
     if (slot && slot.size === size) {
       const r = slot.reg;
@@ -1073,6 +1081,12 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         const buf = r[3];
         const len = r[4].k === 'scalar' && isConst(r[4].s) ? Number(r[4].s.umin & 0xffffn) : undefined;
         if (buf.k === 'stack') clobberStackFrom(st, buf.frame, buf.off, len);
+        // check_helper_mem_access in raw mode (ARG_PTR_TO_UNINIT_MEM) makes every byte of the buffer STACK_MISC.
+        if (buf.k === 'stack' && buf.off !== undefined && len !== undefined && len > 0 && buf.off + len <= 0) {
+          const marker = unknownBytes(Math.min(len, 8), true);
+          miscBytes.add(marker);
+          st.frames[buf.frame]?.stack.set(buf.off, { size: len, reg: scalarReg(marker, -1) });
+        }
         if (buf.k === 'value' && readonlyMap(buf.map)) report('readonly-write', pc, msg.readonlyWrite(mapOf(buf.map), 'helper'));
         r0 = scalarReg(signedRange(-22n, 0n, false), pc);
         break;
