@@ -685,7 +685,7 @@ class Dissection {
 
   private tcp(o: number, end: number): void {
     const NAME = 'Transmission Control Protocol';
-    if (end - o < 20) return void this.short('tcp', NAME, o, end, 20);
+    if (end - o < 16) return void this.short('tcp', NAME, o, end, 20);
     const sport = this.u16(o);
     const dport = this.u16(o + 2);
     const doff = (this.u8(o + 12) >> 4) * 4;
@@ -711,6 +711,11 @@ class Dissection {
       this.field('tcp.urgent_pointer', 'Urgent Pointer', String(this.u16(o + 18)), o + 18, 2),
     ];
     const summary = `Src Port: ${sport}, Dst Port: ${dport}${set.length ? `, [${set.join(', ')}]` : ''}`;
+    if (end - o < 20) {
+      // From 16 bytes tshark 4.0 shows the header's fields up to the window (test/filter/tcp-cut).
+      this.layer('tcp', NAME, o, end - o, fields.filter((f) => f.offset + f.length <= end), summary, `needs 20 bytes, ${end - o} left`);
+      throw new Stop();
+    }
     if (doff < 20) {
       this.layer('tcp', NAME, o, 20, fields, summary, `header length ${doff} is less than 20`);
       throw new Stop();

@@ -56,7 +56,7 @@ function pcap(recs: { data: number[]; orig: number }[]): Buffer {
   return Buffer.concat(parts);
 }
 
-const FIELDS = ['tcp.seq', 'tcp.ack', 'tcp.seq_raw', 'tcp.ack_raw', 'tcp.hdr_len', 'tcp.flags', 'tcp.window_size_value', 'tcp.srcport'];
+const FIELDS = ['tcp.seq', 'tcp.ack', 'tcp.seq_raw', 'tcp.ack_raw', 'tcp.hdr_len', 'tcp.flags', 'tcp.window_size_value', 'tcp.srcport', 'tcp.flags.cwr', 'tcp.checksum', 'tcp.urgent_pointer'];
 
 test('a TCP header cut short shows the fields tshark shows, relative or as sent as tshark does', { skip: !haveTshark && 'tshark is not installed' }, (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-tcp-cut-'));
