@@ -1273,7 +1273,7 @@ async function filterMatches(run: StoredRun, filter: Filter, token: Cancellation
         // Packets not run (outgoing, a length XDP never runs on) were not run (nor are they now) and match no filter,
         // as under `xdp-lens run --filter`; a stateful field (tcp.seq's stream bases) still follows them.
         if (notRunCode(pkt) >= 0) {
-          filter.observe(pkt.frame);
+          filter.observe(pkt.frame, pkt.capLen < pkt.wireLen);
           continue;
         }
         const r = driver?.receive(pkt.frame, pkt.tsNs);
@@ -1383,7 +1383,7 @@ async function filterRange(cols: FilterColumns, filter: Filter, capture: string,
       if (!(pkt && 'frame' in pkt)) break;
       const record = records.next(pkt);
       // Before `from`, and packets not run: only followed by a stateful field (tcp.seq's stream bases), as tshark does.
-      if (i < from || notRunCode(pkt) >= 0) filter.observe(pkt.frame);
+      if (i < from || notRunCode(pkt) >= 0) filter.observe(pkt.frame, pkt.capLen < pkt.wireLen);
       else if (filter.test(factsOf(cols, i, pkt.frame, pkt.capLen, undefined, record))) idx[k++] = i;
       if (token && performance.now() > sliceEnd) {
         await yieldToLoop();

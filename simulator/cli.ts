@@ -766,7 +766,7 @@ function cmdRun(argv: string[]): number {
           prevTs = recordTime(pkt);
         }
         // A stateful field (tcp.seq's stream bases) follows every Ethernet frame of the capture, as tshark does.
-        if (filter && !pkt.otherLink) filter.observe(pkt.frame);
+        if (filter && !pkt.otherLink) filter.observe(pkt.frame, pkt.capLen < pkt.wireLen);
         if (!filter && format === 'jsonl') out(outgoingJson(pkt));
         else if (!filter && format === 'table') out(outgoingRow(pkt, timeNs));
         continue;

@@ -188,3 +188,28 @@ test('run --filter follows the streams through packets it does not run (outgoing
     assert.deepEqual(ts.stdout.split('\n').filter(Boolean).map((n) => Number(n) - 1).filter((i) => i !== 0 && i !== 2), [...want], `tshark -Y '${expr}'`);
   }
 });
+
+test('run --filter: an outgoing segment the snap length cut inside its TCP header still sets its stream\'s base, as in tshark', (t) => {
+  if (!haveTshark) return t.skip('tshark is not installed');
+  if (!existsSync(CLI)) return t.skip('dist/ is missing: run npm run build');
+  if (spawnSync('clang', ['--version']).status !== 0) return t.skip('clang is not installed');
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-tcp-rel-cut-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const src = join(dir, 'pass.c');
+  writeFileSync(src, '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC("xdp") int pass(struct xdp_md *c) { return XDP_PASS; }\nchar _l[] SEC("license") = "GPL";\n');
+  // No SYN: the stream's base is the first segment's number less one, and the first segment is outgoing and cut after
+  // 16..19 of its 20 header bytes (tshark still reads its sequence number there); under 16 it has none.
+  for (const n of [12, 16, 19]) {
+    const first = seg(A, B, 1000, 80, 7000, 9001, 0x18, 10);
+    const frames = [first.slice(0, 34 + n), seg(A, B, 1000, 80, 7010, 9001, 0x18, 10), seg(A, B, 1000, 80, 7020, 9001, 0x10)];
+    const path = join(dir, `cut${n}.pcapng`);
+    writeFileSync(path, pcapngWithDirections(frames, new Set([0]), [first.length]));
+    for (const expr of ['tcp.seq == 1', 'tcp.seq == 11', 'tcp.seq == 21']) {
+      const r = spawnSync('node', [CLI, 'run', src, path, '--format', 'jsonl', '--filter', expr], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      const got = r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((j) => j.packet !== undefined).map((j) => j.packet);
+      const ts = spawnSync('tshark', ['-r', path, '-Y', expr, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8' });
+      assert.deepEqual(got, ts.stdout.split('\n').filter(Boolean).map((x) => Number(x) - 1).filter((i) => i !== 0), `${n} header bytes: ${expr}`);
+    }
+  }
+});

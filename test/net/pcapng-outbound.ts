@@ -19,7 +19,8 @@ export function pcapngSectionHeader(): Buffer {
 
 // A pcapng of Ethernet frames with a direction per packet, for the tests of outgoing packets (CLI, editor, debugger,
 // xdp-lens test): frames whose index is in `outbound` carry epb_flags 2 (outbound), the others 1 (inbound).
-export function pcapngWithDirections(frames: readonly Uint8Array[], outbound: ReadonlySet<number>): Buffer {
+// `wireLens[i]`, when given, is frame i's length on the wire (more than its bytes: cut by the snap length).
+export function pcapngWithDirections(frames: readonly Uint8Array[], outbound: ReadonlySet<number>, wireLens: readonly (number | undefined)[] = []): Buffer {
   const block = pcapngBlock;
   const idb = Buffer.alloc(8);
   idb.writeUInt16LE(1, 0);
@@ -28,7 +29,7 @@ export function pcapngWithDirections(frames: readonly Uint8Array[], outbound: Re
     const fixed = Buffer.alloc(20);
     fixed.writeUInt32LE(1_000 + i, 8);
     fixed.writeUInt32LE(f.length, 12);
-    fixed.writeUInt32LE(f.length, 16);
+    fixed.writeUInt32LE(wireLens[i] ?? f.length, 16);
     const opt = Buffer.alloc(12);
     opt.writeUInt16LE(2, 0);
     opt.writeUInt16LE(4, 2);

@@ -1,7 +1,7 @@
 // Display filters on tcp.seq / tcp.ack in editor runs: relative to the stream as in tshark (test/filter/tcp-relative),
 // and, as `xdp-lens run --filter`, followed through the packets not run (outgoing): the packets view's filter selects
 // the CLI's packets, on the server's thread and in the split filter's worker (XDP_LENS_RUN_WORKER=0: its half starts
-// after packets it only follows).
+// after packets it only follows), also one the snap length cut inside its TCP header.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -33,9 +33,13 @@ test('the packets view filters tcp.seq / tcp.ack as `run --filter` does, through
     writeFileSync(program, '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC("xdp") int pass(struct xdp_md *c) { return XDP_PASS; }\nchar _l[] SEC("license") = "GPL";\n');
     const frames = [seg(true, 5000, 0, 0x02), seg(false, 9000, 5001, 0x12), seg(true, 5001, 9001, 0x10)];
     for (let i = 0; i < 12; i++) frames.push(seg(i % 2 === 0, i % 2 === 0 ? 5001 + i : 9001 + i, i % 2 === 0 ? 9001 + i : 5001 + i, 0x18, 1));
-    const capture = join(dir, 'mixed.pcapng');
-    writeFileSync(capture, pcapngWithDirections(frames, new Set([0, 2, 5, 6])));
-    for (const filter of ['tcp.seq == 1', 'tcp.ack == 1', 'tcp.seq < 8', 'tcp.ack > 4 && tcp.seq > 4']) {
+    const mixed = join(dir, 'mixed.pcapng');
+    writeFileSync(mixed, pcapngWithDirections(frames, new Set([0, 2, 5, 6])));
+    // An outgoing first segment cut by the snap length after 16 of its 20 TCP header bytes still sets the stream's base.
+    const first = seg(true, 7000, 9001, 0x18, 10);
+    const cut = join(dir, 'cut.pcapng');
+    writeFileSync(cut, pcapngWithDirections([first.slice(0, 50), seg(true, 7010, 9001, 0x18, 10), seg(true, 7020, 9001, 0x10)], new Set([0]), [first.length]));
+    for (const [capture, filter] of [...['tcp.seq == 1', 'tcp.ack == 1', 'tcp.seq < 8', 'tcp.ack > 4 && tcp.seq > 4'].map((f) => [mixed, f]), [cut, 'tcp.seq == 11'], [cut, 'tcp.seq == 21']] as const) {
       const r = spawnSync(process.execPath, [CLI, 'run', program, capture, '--format', 'jsonl', '--filter', filter], { encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
       const want = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((j) => j.packet !== undefined).map((j) => j.packet as number);
