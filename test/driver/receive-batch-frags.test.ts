@@ -11,48 +11,13 @@ import assert from 'node:assert/strict';
 import { noClang } from './helpers.ts';
 import { defaultObjectName, kernelOrSkip, runKernel } from '../kernel/runner.ts';
 import { compileTestSource } from '../vm/kernel-agree.ts';
+import { fragsProgram } from '../vm/frags-program.ts';
 import { Driver, NO_FRAME, type DriverPacket } from '../../simulator/driver/rx.ts';
 import { PROFILES, type DriverMode } from '../../simulator/driver/profiles.ts';
 import { ACTIONS, loadProgramFile, Session } from '../../simulator/session.ts';
 import { XDP_MAX_FRAME } from '../../simulator/net/capture.ts';
 import type { LoadedObject } from '../../simulator/elf/types.ts';
 
-/** Reads the length and the last bytes, then (by the last byte) drops, passes, writes across the boundary, or moves the tail. */
-const body = (section: string) => `#include <linux/bpf.h>
-#include <bpf/bpf_helpers.h>
-char LICENSE[] SEC("license") = "GPL";
-struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 4); __type(key, __u32); __type(value, __u64); } stats SEC(".maps");
-SEC("${section}")
-int prog(struct xdp_md *ctx) {
-  __u64 total = bpf_xdp_get_buff_len(ctx);
-  __u8 buf[8] = {};
-  __u32 k = total & 3;
-  __u64 *v = bpf_map_lookup_elem(&stats, &k);
-  if (v) *v += total;
-  if (total < 16 || bpf_xdp_load_bytes(ctx, total - 8, buf, 8) < 0) return XDP_ABORTED;
-  __u8 sel = buf[7] % 6;
-  if (sel == 0) return XDP_DROP;
-  if (sel == 1) return XDP_PASS;
-  if (sel == 2) {
-    __u8 mark[8] = { 'X', 'D', 'P', 'L', 'E', 'N', 'S', '!' };
-    long a = bpf_xdp_store_bytes(ctx, 3516, mark, 8);
-    long b = bpf_xdp_store_bytes(ctx, total - 3, mark, 3);
-    if (v) *v += (a == 0) + 2 * (b == 0);
-    return XDP_TX;
-  }
-  if (sel == 3) {
-    long r = bpf_xdp_adjust_tail(ctx, -(int)(buf[6] * 37 + 1));
-    if (v) *v += r == 0 ? 1000000 : 2000000;
-    return r == 0 ? XDP_PASS : XDP_DROP;
-  }
-  if (sel == 4) {
-    long r = bpf_xdp_adjust_tail(ctx, buf[5] % 64);
-    if (v) *v += r == 0 ? 3000000 : 4000000;
-    return XDP_TX;
-  }
-  return buf[4] & 1 ? XDP_PASS : XDP_DROP;
-}
-`;
 
 /** Linear and multi-buffer lengths (1 to 17 fragments of 4,096 bytes, up to 47 of 1,536), mixed. */
 const LENGTHS = [3521, 60, 3600, 7616, 7617, 3520, 11713, 20000, 1500, 40000, 73152, 73151, 5000, 64, 3522, 69632, 8000, 33333, 3525, 12000, 2048, 1729, 1730];
@@ -123,7 +88,7 @@ function oneByOne(obj: LoadedObject, mode: DriverMode, profile: keyof typeof PRO
 
 for (const section of ['xdp.frags', 'xdp']) {
   test(`receiveBatch: multi-buffer frames (${section} program) packet for packet as receiveAt`, { skip: noClang }, () => {
-    const { path } = compileTestSource('batch-frags-driver', body(section));
+    const { path } = compileTestSource('batch-frags-driver', fragsProgram(section));
     const obj = loadProgramFile(path);
     const frames = framesOf(69);
     for (const mode of ['native', 'readonly-page'] as DriverMode[]) {
@@ -146,7 +111,7 @@ for (const section of ['xdp.frags', 'xdp']) {
 
 test('receiveBatch: an xdp.frags program on multi-buffer frames gives the kernel\'s verdicts and bytes', { skip: noClang }, (t) => {
   if (kernelOrSkip(t)) return;
-  const { path, objectPath } = compileTestSource('batch-frags-driver', body('xdp.frags'));
+  const { path, objectPath } = compileTestSource('batch-frags-driver', fragsProgram('xdp.frags'));
   const frames = framesOf(46);
   const kernel = runKernel(objectPath, 'prog', frames, { objectName: defaultObjectName(path) });
   // mlx5's geometry is test_run's: 256 bytes of headroom, 3,520 linear, 4,096-byte fragments.
