@@ -13,13 +13,11 @@ import { BPF_F_RDONLY_PROG, type LoadedObject, type LoadedProgram } from '../elf
 import type { Environment, Fault, PerfRecord, RunResult, UninitStackRead, XdpBuff } from './types.ts';
 import { MapTable, createMap, type BpfMap } from './maps.ts';
 import { dispatchHelper, fastHelpers, runDueTimers, type HelperHost } from './helpers.ts';
-import { executeCompiled, executeXdpPacket, jsFormOnly, lazyImage, wasmTier, type InlineMaps } from './compiled/engine.ts';
+import { executeCompiled, executeXdpPacket, wasmTier, type InlineMaps } from './compiled/engine.ts';
 import { isKernelHelper } from '../isa/helper-names.ts';
 import { resetKfuncState } from './kfuncs.ts';
 
 export const DEFAULT_BUDGET = 1_000_000;
-/** runBatch runs linear packets lazily (Memory.lazy); XDP_LENS_LAZY_PACKETS=0 copies each into its frame first. */
-const LAZY_PACKETS = !(typeof process !== 'undefined' && process.env.XDP_LENS_LAZY_PACKETS === '0');
 
 export interface MachineOptions {
   /** Instructions per packet, across tail calls (default 1,000,000). */
@@ -173,12 +171,12 @@ export function plain(r: RunResult, program: string): boolean {
 }
 
 /**
- * A batch's packet i (its linear part: `len` bytes at `off`) must lie in its bytes and fit the frame after the
- * headroom (else a RangeError, before it runs).
+ * A batch's packet i must lie in its bytes and its linear part (`lin` of its `len` bytes) fit the frame after the
+ * headroom, and a multi-buffer one needs fragments to go into (else a RangeError, before it runs).
  */
-function fits(i: number, len: number, off: number, headroom: number, frame: Uint8Array, bytes: Uint8Array): void {
-  if (headroom + len > frame.length || off + len > bytes.length || len < 0 || off < 0) {
-    throw new RangeError(`runBatch: packet ${i} (${len} bytes at ${off}) is outside the batch's bytes or does not fit the frame after ${headroom} bytes of headroom`);
+function fits(i: number, len: number, lin: number, off: number, headroom: number, frame: Uint8Array, bytes: Uint8Array, fragSize: number): void {
+  if (headroom + lin > frame.length || off + len > bytes.length || len < 0 || off < 0 || (len > lin && !(fragSize > 0))) {
+    throw new RangeError(`runBatch: packet ${i} (${len} bytes at ${off}) is outside the batch's bytes, does not fit the frame after ${headroom} bytes of headroom, or needs fragments of buff.fragSize ${fragSize} bytes`);
   }
 }
 
@@ -222,8 +220,6 @@ interface RunInfo {
   errors: ValidationError[];
   /** egress_ifindex is readable (a devmap program). */
   devmap: boolean;
-  /** runBatch may run its packets lazily (Memory.lazy; compiled/engine.ts lazyImage). */
-  lazy: boolean;
 }
 
 class XdpMachine implements Machine {
@@ -290,7 +286,6 @@ class XdpMachine implements Machine {
     inline.own = this.maps;
     this.inline = inline;
     this.execOptions.fast = fast;
-    this.mem.lazyFill = () => this.fillLazy();
   }
   private readonly inline: InlineMaps;
 
@@ -361,10 +356,6 @@ class XdpMachine implements Machine {
     callHelper: (call) => dispatchHelper(this.host, call),
     mapValueAddress: (index, offset, pc) => this.mapValueAddress(index, offset, pc, this.host.env.cpu),
     registerChecks: (p) => this.registerChecks(p),
-    // Set later (fast in the constructor, the hooks per run): here so that the object keeps one shape.
-    fast: undefined,
-    onMark: undefined,
-    probe: undefined,
   };
 
   /** What run() needs of a program, found once per name (the last one asked kept at hand). */
@@ -375,10 +366,7 @@ class XdpMachine implements Machine {
     if (info === undefined) {
       const entry = this.byName.get(programName);
       const errors = this.validate(programName);
-      info = {
-        name: programName, entry: errors.length ? undefined : entry, errors, devmap: entry !== undefined && /devmap/.test(entry.section),
-        lazy: entry !== undefined && lazyImage(entry.insns),
-      };
+      info = { name: programName, entry: errors.length ? undefined : entry, errors, devmap: entry !== undefined && /devmap/.test(entry.section) };
       this.runInfo.set(programName, info);
     }
     return info;
@@ -398,7 +386,6 @@ class XdpMachine implements Machine {
       };
     }
     const mem = this.mem;
-    this.lz.pending = false;
     mem.reset(buff, info.devmap);
     const host = this.host;
     const out = this.out;
@@ -471,15 +458,40 @@ class XdpMachine implements Machine {
     let info = this.lastRun;
     if (info === undefined || info.name !== programName) this.lastRun = info = this.runInfoOf(programName);
     const entry = info.entry;
-    if (entry === undefined || this.engine !== 'compiled') return this.runEach(programName, buff, batch, from, to, env, results);
     // The copy of each packet: memory.copy when both are in the compiled engine's linear memory, else a view's set.
-    const linear = mem.inLinear(frame) && mem.inLinear(bytes);
+    const linear = this.engine === 'compiled' && mem.inLinear(frame) && mem.inLinear(bytes);
     const at = frame.byteOffset + headroom;
     const base = bytes.byteOffset;
-    // Anything past retval, exitInsn and steps asked for (flags, bounds, fragments, changed bytes, a clean frame).
+    // Anything past retval, exitInsn and steps asked for (flags, bounds, changed bytes, a clean frame).
     const more = results.flags !== undefined || results.data !== undefined || results.out !== undefined || clean !== undefined || results.frags !== undefined || results.fragBytes !== undefined;
     // Multi-buffer frames: a packet longer than `cap` keeps its first `cap` bytes in the frame, the rest in fragments.
     const cap = batch.linear === undefined ? 0x7fffffff : batch.linear;
+    if (entry === undefined || this.engine !== 'compiled') {
+      // The reference: run() per packet.
+      for (let i = from; i < to; i++) {
+        const len = length[i];
+        const lin = len > cap ? cap : len;
+        fits(i, len, lin, offset[i], headroom, frame, bytes, buff.fragSize);
+        if (before !== undefined) before(i);
+        if (clean !== undefined) cleanFrame(frame, clean, headroom, headroom + lin);
+        frame.set(bytes.subarray(offset[i], offset[i] + lin), headroom);
+        if (lin < len) this.layFrags(buff, bytes, offset[i] + lin, offset[i] + len);
+        else if (buff.frags.length !== 0) buff.frags.length = 0;
+        buff.data = buff.dataMeta = headroom;
+        buff.dataEnd = headroom + lin;
+        const r = this.run(programName, buff, env, batch.onMark !== undefined ? { onMark: batch.onMark } : undefined);
+        results.retval[i] = r.retval;
+        results.exitInsn[i] = r.exitInsn;
+        results.steps[i] = r.steps;
+        const fitted = !more || this.record(i, buff, results, clean, headroom, lin);
+        if (!plain(r, programName)) {
+          results.result = r;
+          return i + 1;
+        }
+        if (!fitted) return i + 1;
+      }
+      return to;
+    }
     const host = this.host;
     const out = this.out;
     if (out.printk !== NO_PRINTK) out.printk = NO_PRINTK;
@@ -497,45 +509,19 @@ class XdpMachine implements Machine {
     if (opts.probe !== undefined) opts.probe = undefined;
     const devmap = info.devmap;
     const { retval, exitInsn, steps } = results;
-    // Linear packets run lazily (Memory.lazy): read where the batch holds them, put into the frame only when anything
-    // but the generated code's inline loads reaches the packet (a store, a helper, ...) and at the end of the call.
-    // (Not for a program with a WebAssembly form, which reads the packet in its frame.)
-    const lazy = linear && LAZY_PACKETS && info.lazy && jsFormOnly(entry);
-    const lz = this.lz;
-    lz.frame = frame;
-    lz.clean = clean;
-    lz.at = at;
-    lz.headroom = headroom;
-    lz.base = base;
-    lz.offset = offset;
-    lz.length = length;
-    lz.first = from;
     for (let i = from; i < to; i++) {
       const len = length[i];
-      // The linear part (a multi-buffer frame's fragments laid out, or the last one's emptied, by fragsOf).
-      const lin = len > cap || buff.frags.length !== 0 ? this.fragsOf(i, buff, bytes, offset[i], len, cap) : len;
-      fits(i, lin, offset[i], headroom, frame, bytes);
+      const lin = len > cap ? cap : len;
+      fits(i, len, lin, offset[i], headroom, frame, bytes, buff.fragSize);
       if (before !== undefined) before(i);
-      if (lazy && lin === len) {
-        buff.data = buff.dataMeta = headroom;
-        buff.dataEnd = headroom + lin;
-        mem.resetPacket(buff, devmap);
-        lz.i = i;
-        lz.pending = true;
-        mem.setLazy(base + offset[i]);
-      } else {
-        // (Packets run lazily before this one left no bytes in the frame this one's copy does not cover: clean, or
-        // see fillLazy.)
-        if (lz.pending && clean === undefined) this.fillLazy();
-        lz.pending = false;
-        lz.first = i + 1;
-        if (clean !== undefined) cleanFrame(frame, clean, headroom, headroom + lin);
-        if (linear) mem.copyLinear(at, base + offset[i], lin);
-        else frame.set(bytes.subarray(offset[i], offset[i] + lin), headroom);
-        buff.data = buff.dataMeta = headroom;
-        buff.dataEnd = headroom + lin;
-        mem.resetPacket(buff, devmap);
-      }
+      if (clean !== undefined) cleanFrame(frame, clean, headroom, headroom + lin);
+      if (linear) mem.copyLinear(at, base + offset[i], lin);
+      else frame.set(bytes.subarray(offset[i], offset[i] + lin), headroom);
+      if (lin < len) this.layFrags(buff, bytes, offset[i] + lin, offset[i] + len);
+      else if (buff.frags.length !== 0) buff.frags.length = 0;
+      buff.data = buff.dataMeta = headroom;
+      buff.dataEnd = headroom + lin;
+      mem.resetPacket(buff, devmap);
       if (host.reservations.size) host.reservations = new Map();
       resetKfuncState(host);
       opts.budget = this.budget;
@@ -543,7 +529,6 @@ class XdpMachine implements Machine {
       const fitted = !more || this.record(i, buff, results, clean, headroom, lin);
       if (res.fault !== undefined || res.uninitStackRead !== undefined || res.exitProgram !== entry || res.tailCalls !== 0 ||
         out.printk !== NO_PRINTK || out.perf !== NO_PERF || out.redirect !== undefined || out.redirectFallback !== undefined) {
-        this.fillLazy();
         const r = this.finish(res);
         retval[i] = r.retval;
         exitInsn[i] = r.exitInsn;
@@ -555,104 +540,9 @@ class XdpMachine implements Machine {
       exitInsn[i] = res.exitInsn;
       steps[i] = res.steps;
       runDueTimers(host, opts);
-      if (!fitted) {
-        this.fillLazy();
-        return i + 1;
-      }
-    }
-    // The last packet in its frame, as its run left it (the caller may read it there).
-    this.fillLazy();
-    return to;
-  }
-
-  /**
-   * runBatch's lazy packet (Memory.lazy): its index `i` in the batch (offset, length, base: where it is), where it goes
-   * (frame, at, headroom, clean), `pending` until it is in its frame, and `first`, the first packet of the batch that
-   * has not been put into the frame (packets from there to i ran lazily, or i is the first).
-   */
-  private readonly lz = {
-    pending: false, i: 0, first: 0, base: 0, at: 0, headroom: 0, frame: undefined as unknown as Uint8Array, clean: undefined as PacketBatch['clean'],
-    offset: undefined as unknown as Int32Array, length: undefined as unknown as Int32Array,
-  };
-
-  /**
-   * The lazy packet of runBatch into its frame (Memory.lazyFill, or runBatch itself when it returns or copies the next
-   * packet), leaving the frame as copying every packet in turn would have: with `clean`, cleared outside its window
-   * (and `clean` then that window widened by what its run touched); without, the packets that ran lazily before it
-   * leave their bytes past its end (each position holds the byte of the last packet that reaches it).
-   */
-  private fillLazy(): void {
-    const lz = this.lz;
-    if (!lz.pending) return;
-    lz.pending = false;
-    const mem = this.mem;
-    if (mem.lazy !== 0) mem.materialize();
-    const clean = lz.clean;
-    const h = lz.headroom;
-    const { offset, length, base, at, i } = lz;
-    const len = length[i];
-    if (clean !== undefined) cleanFrame(lz.frame, clean, h, h + len);
-    mem.copyLinear(at, base + offset[i], len);
-    if (clean !== undefined) {
-      clean.from = mem.touchLo < h ? mem.touchLo : h;
-      clean.to = mem.touchHi > h + len ? mem.touchHi : h + len;
-    } else {
-      let end = len;
-      for (let j = i - 1; j >= lz.first; j--) {
-        const l = length[j];
-        if (l > end) {
-          mem.copyLinear(at + end, base + offset[j] + end, l - end);
-          end = l;
-        }
-      }
-    }
-    lz.first = i + 1;
-  }
-
-  /** runBatch as the reference: run() per packet (the interpreter, or a program that cannot run). */
-  private runEach(programName: string, buff: XdpBuff, batch: PacketBatch, from: number, to: number, env: Environment, results: BatchResults): number {
-    const frame = buff.frame;
-    const { bytes, offset, length, headroom, before, clean } = batch;
-    const more = results.flags !== undefined || results.data !== undefined || results.out !== undefined || clean !== undefined || results.frags !== undefined || results.fragBytes !== undefined;
-    const cap = batch.linear === undefined ? 0x7fffffff : batch.linear;
-    for (let i = from; i < to; i++) {
-      const len = length[i];
-      const lin = len > cap || buff.frags.length !== 0 ? this.fragsOf(i, buff, bytes, offset[i], len, cap) : len;
-      fits(i, lin, offset[i], headroom, frame, bytes);
-      if (before !== undefined) before(i);
-      if (clean !== undefined) cleanFrame(frame, clean, headroom, headroom + lin);
-      frame.set(bytes.subarray(offset[i], offset[i] + lin), headroom);
-      buff.data = buff.dataMeta = headroom;
-      buff.dataEnd = headroom + lin;
-      const r = this.run(programName, buff, env, batch.onMark !== undefined ? { onMark: batch.onMark } : undefined);
-      results.retval[i] = r.retval;
-      results.exitInsn[i] = r.exitInsn;
-      results.steps[i] = r.steps;
-      const fitted = !more || this.record(i, buff, results, clean, headroom, lin);
-      if (!plain(r, programName)) {
-        results.result = r;
-        return i + 1;
-      }
       if (!fitted) return i + 1;
     }
     return to;
-  }
-
-  /**
-   * Packet i of a batch (`len` bytes at `off`) as a multi-buffer frame when longer than `cap`: its fragments laid out
-   * (layFrags); otherwise buff.frags emptied. Its linear part's length. A RangeError, before anything changed, when it
-   * lies outside the batch's bytes or needs fragments buff.fragSize cannot give.
-   */
-  private fragsOf(i: number, buff: XdpBuff, bytes: Uint8Array, off: number, len: number, cap: number): number {
-    if (len <= cap) {
-      buff.frags.length = 0;
-      return len;
-    }
-    if (!(buff.fragSize > 0) || off < 0 || off + len > bytes.length) {
-      throw new RangeError(`runBatch: packet ${i} (${len} bytes at ${off}) is outside the batch's bytes or needs fragments (buff.fragSize ${buff.fragSize})`);
-    }
-    this.layFrags(buff, bytes, off + cap, off + len);
-    return cap;
   }
 
   /**
@@ -693,8 +583,7 @@ class XdpMachine implements Machine {
     for (let k = 0; k < frags.length; k++) fragBytes += frags[k].length;
     if (results.frags !== undefined) results.frags[i] = frags.length;
     if (results.fragBytes !== undefined) results.fragBytes[i] = fragBytes;
-    // (A packet still lazy left the frame as it was: its clean span stays.)
-    if (clean !== undefined && !this.lz.pending) {
+    if (clean !== undefined) {
       const lo = mem.touchLo < headroom ? mem.touchLo : headroom;
       const hi = mem.touchHi > headroom + len ? mem.touchHi : headroom + len;
       clean.from = lo;

@@ -279,11 +279,6 @@ export class Memory {
   /** What every run starts with: the previous run's dynamic regions forgotten, the stack frames it touched zeroed. */
   private forgetRun(): void {
     const regions = this.regions;
-    // A packet the last run left lazy is not needed any more (the caller put it into its frame if it wanted it).
-    if (this.lazy !== 0) {
-      this.lazy = 0;
-      this.packetRegion.fast = true;
-    }
     const dyn = this.nextDynamic;
     if (dyn !== FIRST_DYNAMIC) {
       for (let i = FIRST_DYNAMIC; i < dyn; i++) regions[i] = undefined;
@@ -663,7 +658,6 @@ export class Memory {
 
   /** A region for code outside the engines (the debugger), which may write a stack frame's bytes directly. */
   region(id: number): Region | undefined {
-    if (id === REGION_PACKET && this.lazy !== 0) this.materialize();
     const r = this.regions[id];
     if (r !== undefined && r.init !== undefined) r.dirtyFrom = 0;
     return r;
@@ -672,7 +666,6 @@ export class Memory {
   /** Find the region and offset for an access of `size` bytes, or fault. */
   resolve(addr: bigint, size: number, write: boolean, pc: number, what = write ? 'store' : 'load'): { region: Region; off: number } {
     const id = regionOf(addr);
-    if (id === REGION_PACKET && this.lazy !== 0) this.materialize();
     const region = id === 0 ? undefined : this.regions[id];
     if (!region) {
       if (id === 0) {
@@ -734,45 +727,6 @@ export class Memory {
   }
   /** Set to 1 when a helper moved the packet's bounds during the run (syncPacket after reset). */
   packetMoved = 0;
-
-  /**
-   * 1 while the packet of the run in progress is not in its frame yet (Machine.runBatch, a frame in the linear
-   * memory): its bytes are still where the batch holds them, at frame offset o + lazyDelta of lazyView/lazyBytes
-   * (views of the whole linear memory). The compiled engine's JavaScript form reads packet bytes there inline (its
-   * packet locals, `PACKET`), and writes nothing there inline; everything else that reaches the packet's bytes
-   * (Memory.resolve, so every load, store and helper view that is not the inline fast path; readString; region;
-   * the generated code before any helper or kfunc call and before the WebAssembly form) first calls materialize(),
-   * which copies it into the frame (lazyFill) and makes the region ordinary again. While lazy the packet region is
-   * not `fast`, so no other fast path reads its frame.
-   */
-  lazy = 0;
-  lazyDelta = 0;
-  lazyView: DataView | undefined;
-  lazyBytes: Uint8Array | undefined;
-  /** Puts the lazy packet into its frame (the Machine's: it knows the batch and the frame's clean span). */
-  lazyFill: (() => void) | undefined;
-
-  /**
-   * Run the packet now bound from `src` (a byte offset in the linear memory where its data starts) without copying
-   * it into the frame: see `lazy`. Right after resetPacket, for a frame in the linear memory, before the run.
-   */
-  setLazy(src: number): void {
-    if (this.lazyView === undefined) {
-      this.lazyView = new DataView(this.wasmBuffer!);
-      this.lazyBytes = new Uint8Array(this.wasmBuffer!);
-    }
-    this.lazyDelta = src - this.ctx!.buff.data;
-    this.packetRegion.fast = false;
-    this.lazy = 1;
-  }
-
-  /** The lazy packet into its frame (see `lazy`); the region as reset left it. */
-  materialize(): void {
-    if (this.lazy === 0) return;
-    this.lazy = 0;
-    this.packetRegion.fast = true;
-    this.lazyFill!();
-  }
   /**
    * The union of the packet's windows [min(data_meta, data), data_end) during the run (its start window widened by
    * every helper that moved the bounds): the bytes of the frame the run could have written.
@@ -983,7 +937,6 @@ export class Memory {
   /** A NUL-terminated string for %s / helper names; undefined if the address is not readable memory. */
   readString(addr: bigint, max = 4096): string | undefined {
     const id = regionOf(addr);
-    if (id === REGION_PACKET && this.lazy !== 0) this.materialize();
     const region = this.regions[id];
     if (!region || region.kind === 'ctx' || region.kind === 'handle') return undefined;
     const off = offsetOf(addr);

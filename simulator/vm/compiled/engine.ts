@@ -45,12 +45,6 @@ const FAST_IDS: ReadonlySet<number> = new Set([1, 2, 5, 7, 8, 23, 28, 44, 51, 54
 /** The fast helpers that may move the packet's window (adjust_head, adjust_meta, adjust_tail): after one of them the
  * generated code reads the packet's locals again; after the others only when the generic dispatch ran. */
 const MOVES_PACKET: ReadonlySet<number> = new Set([44, 54, 65]);
-/**
- * Helpers that reach no packet bytes but through their pointer arguments (map lookup, update and delete, the clocks,
- * random, CPU, redirect, redirect_map): before them a lazy packet (Memory.lazy) is not put into its frame, as a
- * pointer argument into it is read through Memory (resolve: it is put there then).
- */
-const NO_PACKET: ReadonlySet<number> = new Set([1, 2, 3, 5, 7, 8, 23, 51, 125, 160, 208]);
 
 /**
  * What a Machine adds to ExecOptions.fast for the generated code's inline array lookups (map_lookup_elem and lddw of
@@ -218,8 +212,6 @@ const H = {
   outcome(S: State, pc: number, outcome: Exclude<HelperOutcome, bigint>): number {
     const r = S.R;
     if ('tailCall' in outcome) {
-      // The next program reads the packet in its frame unless its image may run lazily: put it there (Memory.lazy).
-      if (S.mem.lazy !== 0) S.mem.materialize();
       S.tailCalls++;
       S.base = S.frames.length + 1;
       H.switchProgram(S, outcome.tailCall);
@@ -469,30 +461,8 @@ const SPILL = Array.from({ length: 11 }, (_, i) => `R32[${2 * i}]=l${i};R32[${2 
  * packet), read at entry and again after anything that may move the window (helpers, kfuncs, the interpreter's
  * steps): a packet access tests these instead of the region table's entry.
  */
-const PACKET_PLAIN = `pr = RG[${REGION_PACKET}]; if (pr !== undefined) { pLo = pr.lo; pHi = pr.hi; pW = pr.writeFault === undefined ? pr.hi : -2147483648; pV = pr.view; pB = pr.bytes; } else { pLo = 1; pHi = 0; pW = -2147483648; }`;
-/**
- * PACKET_PLAIN in a program image that may run on a lazy packet (lazyImage; Memory.lazy): a packet not in its frame
- * yet is read where the batch holds it, at offset o + pD of pV/pB, and never written inline.
- */
-const PACKET_LAZY = `pr = RG[${REGION_PACKET}]; if (pr !== undefined) { pLo = pr.lo; pHi = pr.hi; if (mem.lazy === 0) { pW = pr.writeFault === undefined ? pr.hi : -2147483648; pV = pr.view; pB = pr.bytes; pD = 0; } ` +
-  `else { pW = -2147483648; pV = mem.lazyView; pB = mem.lazyBytes; pD = mem.lazyDelta; } } else { pLo = 1; pHi = 0; pW = -2147483648; }`;
-/** The packet's locals read again (the form of the image being generated). */
-const PACKET_ = (): string => (GEN.lazy ? PACKET_LAZY : PACKET_PLAIN);
-/** A packet put into its frame since its locals were read (Memory.materialize): they follow it there. */
-const PACKET_PUT = `if (pD !== 0 && mem.lazy === 0) { pD = 0; pV = pr.view; pB = pr.bytes; pW = pr.writeFault === undefined ? pr.hi : -2147483648; }`;
-/** Before anything but the inline paths may reach the packet's bytes (a helper, a kfunc): a lazy packet into its frame. */
-const MATERIALIZE = (): string => (GEN.lazy ? `if (mem.lazy !== 0) { mem.materialize(); ${PACKET_PUT} }` : '');
-
-/**
- * Whether a program image may run on a lazy packet (Memory.lazy, Machine.runBatch): no call of a helper that moves the
- * packet's bounds (bpf_xdp_adjust_head/meta/tail), which would put nearly every packet into its frame anyway. Its
- * generated code then reads a lazy packet where the batch holds it; other images never see one (a tail call puts
- * the packet into its frame first).
- */
-export function lazyImage(insns: readonly Insn[]): boolean {
-  return !insns.some((i) => i.opcode === 0x85 && i.src === CALL_HELPER && MOVES_PACKET.has(i.imm));
-}
-const LOAD_REGS = Array.from({ length: 11 }, (_, i) => `l${i}=R32[${2 * i}];h${i}=R32[${2 * i + 1}];`).join('');
+const PACKET = `pr = RG[${REGION_PACKET}]; if (pr !== undefined) { pLo = pr.lo; pHi = pr.hi; pW = pr.writeFault === undefined ? pr.hi : -2147483648; pV = pr.view; pB = pr.bytes; } else { pLo = 1; pHi = 0; pW = -2147483648; }`;
+const LOAD_REGS = Array.from({ length: 11 }, (_, i) => `l${i}=R32[${2 * i}];h${i}=R32[${2 * i + 1}];`).join('') + PACKET;
 /**
  * The stack frame r10 points at, its bytes, view, written-byte map and that map's view in locals (programs whose r10
  * is always the frame pointer, GEN.r10Fixed): an access at a constant offset from r10 uses these instead of the region
@@ -500,7 +470,7 @@ const LOAD_REGS = Array.from({ length: 11 }, (_, i) => `l${i}=R32[${2 * i}];h${i
  */
 const FRAME = 'fr = RG[h10]; if (fr !== undefined) { fB = fr.bytes; fV = fr.view; fN = fr.init; fI = fr.initView; }';
 /** The registers (and the packet's and the frame's locals) read back after the interpreter or a runtime function ran. */
-const reload = (): string => LOAD_REGS + PACKET_() + (GEN.r10Fixed ? ` ${FRAME}` : '');
+const reload = (): string => LOAD_REGS + (GEN.r10Fixed ? ` ${FRAME}` : '');
 const ARGS = Array.from({ length: 6 }, (_, i) => `R32[${2 * i}]=l${i};R32[${2 * i + 1}]=h${i};`).join('');
 
 const SIGNED: Record<string, string> = { jsgt: '>', jsge: '>=', jslt: '<', jsle: '<=' };
@@ -630,8 +600,6 @@ const INLINE_LOOKUP = (site: number): string =>
  */
 const GEN = {
   r10Fixed: false, isaOnly: false, blockOf: undefined as Int32Array | undefined, cur: 0, pos: 0,
-  /** The image may run on a lazy packet (lazyImage). */
-  lazy: false,
   /** Inline lookups generated so far (each one's number: its site in Memory.mapValueIdAt). */
   sites: 0,
   /** The instructions, their opcode infos, the jump targets and entries (leaders), the blocks (stackKey). */
@@ -732,11 +700,10 @@ function load(size: number, d: { l: string; h: string }, s: { l: string; h: stri
   const code = loadCode(size, d, s, off, pc, slot, head);
   if (slot !== undefined) return code;
   // The packet first, through its locals (PACKET): the region's fast path with the same window.
-  const at = GEN.lazy ? 'o + pD' : 'o';
-  const read = size === 1 ? `${d.l} = pB[${at}]; ${d.h} = 0;`
-    : size === 2 ? `${d.l} = pV.getUint16(${at}, true); ${d.h} = 0;`
-    : size === 4 ? `${d.l} = pV.getInt32(${at}, true); ${d.h} = 0;`
-    : `${d.l} = pV.getInt32(${at}, true); ${d.h} = pV.getInt32(${at} + 4, true);`;
+  const read = size === 1 ? `${d.l} = pB[o]; ${d.h} = 0;`
+    : size === 2 ? `${d.l} = pV.getUint16(o, true); ${d.h} = 0;`
+    : size === 4 ? `${d.l} = pV.getInt32(o, true); ${d.h} = 0;`
+    : `${d.l} = pV.getInt32(o, true); ${d.h} = pV.getInt32(o + 4, true);`;
   return `{ const o = ((${s.l} ^ -2147483648) + ${off}) | 0; if (${s.h} === ${REGION_PACKET} && o >= pLo && o <= pHi - ${size}) { ${read} } else ${code} }`;
 }
 
@@ -762,9 +729,7 @@ function loadCode(size: number, d: { l: string; h: string }, s: { l: string; h: 
 }
 
 function store(size: number, d: { l: string; h: string }, vl: string, vh: string, off: number, pc: number): string {
-  const call = size === 8 ? `mem.st8(${d.h}, ${d.l}, ${off}, ${vl}, ${vh}, ${pc});` : `mem.st${size}(${d.h}, ${d.l}, ${off}, ${vl}, ${pc});`;
-  // A store into a lazy packet (Memory.lazy) put it into its frame: the packet's locals are read again.
-  const slow = GEN.lazy ? `{ ${call} ${PACKET_PUT} }` : call;
+  const slow = size === 8 ? `mem.st8(${d.h}, ${d.l}, ${off}, ${vl}, ${vh}, ${pc});` : `mem.st${size}(${d.h}, ${d.l}, ${off}, ${vl}, ${pc});`;
   if (!INLINE_MEMORY) return slow;
   const slot = stackSlot(d, off, size);
   if (slot !== undefined) {
@@ -941,15 +906,14 @@ function terminal(insn: Insn, info: OpcodeInfo | undefined, pc: number): string 
         ` if (typeof o === 'bigint') { R[0] = o; l0 = R32[0]; h0 = R32[1]; l1 = h1 = l2 = h2 = l3 = h3 = l4 = h4 = l5 = h5 = 0; }` +
         ` else { ${SPILL} S.live = live; S.left = left; const c = H.outcome(S, ${pc}, o); if (c) return; ${reload()} live = S.live; pc = S.pc; continue; } }`;
       // The helper may have moved the packet's window (adjust_head/meta/tail): its locals are read again.
-      const guard = insn.src === CALL_HELPER && NO_PACKET.has(insn.imm) ? '' : MATERIALIZE();
-      if (insn.src === CALL_KFUNC || !FAST_IDS.has(insn.imm)) return `${guard} ${generic} ${PACKET_()}`;
+      if (insn.src === CALL_KFUNC || !FAST_IDS.has(insn.imm)) return `${generic} ${PACKET}`;
       // A helper with a fast form (ExecOptions.fast): called on the halves; a miss (or no fast helpers in this run)
       // takes the generic call, which then does everything (faults, records) itself.
       const fast =
-        `{ ${guard} const F = FS, f = F === undefined ? undefined : F.byId[${insn.imm}]; let v = 0;` +
+        `{ const F = FS, f = F === undefined ? undefined : F.byId[${insn.imm}]; let v = 0;` +
         ` if (f !== undefined) { F.miss = false; v = f(h1, l1, h2, l2, h3, l3, h4, l4, h5, l5); }` +
         ` if (f !== undefined && !F.miss) { l0 = v; h0 = F.h; l1 = h1 = l2 = h2 = l3 = h3 = l4 = h4 = l5 = h5 = 0; }` +
-        ` else { ${generic} ${PACKET_()} } }${MOVES_PACKET.has(insn.imm) ? ` ${PACKET_()}` : ''}`;
+        ` else { ${generic} ${PACKET} } }${MOVES_PACKET.has(insn.imm) ? ` ${PACKET}` : ''}`;
       if (insn.imm !== 1 || !INLINE_MEMORY) return fast;
       const key = stackKey(pc);
       const site = GEN.sites++;
@@ -1061,7 +1025,6 @@ export function generate(p: ProgramImage, checks: RegisterChecks | undefined, co
   const insns = p.insns;
   const infos = insns.map((i) => OPCODES[i.opcode]);
   GEN.r10Fixed = !insns.some((insn, pc) => writesR10(insn, infos[pc]));
-  GEN.lazy = lazyImage(insns);
   GEN.isaOnly = ISA_ONLY.has(insns);
   GEN.insns = insns;
   GEN.infos = infos;
@@ -1078,7 +1041,7 @@ export function generate(p: ProgramImage, checks: RegisterChecks | undefined, co
   out.push(`if (pc >= 0) { ${Array.from({ length: 11 }, (_, i) => `l${i} = R32[${2 * i}]; h${i} = R32[${2 * i + 1}];`).join(' ')} }` +
     ` else { pc = 0; l1 = ${CTX_LO}; h1 = ${REGION_CTX}; l10 = ${FP1_LO}; h10 = ${FP1_HI}; }`);
   out.push('let left = S.left, live = S.live;');
-  out.push(`let pr, pLo = 1, pHi = 0, pW = -2147483648, pV, pB, pD = 0; ${PACKET_()}`);
+  out.push(`let pr, pLo = 1, pHi = 0, pW = -2147483648, pV, pB; ${PACKET}`);
   if (GEN.r10Fixed) out.push(`let fr, fB, fV, fN, fI; ${FRAME}`);
   const blocks = blockSlots(insns, infos, lead);
   GEN.lead = lead;
@@ -1266,10 +1229,6 @@ function newState(mem: Memory, entry: ProgramImage, opts: ExecOptions, wasm: boo
     call: { id: 0, regs: R, pc: 0, program: entry, tailCalls: 0, kfunc: false },
     exit: new ExitResult(R, entry),
     W32: lin ? new Int32Array(lin) : undefined, code: 0, wasmRuns: lin ? new Map() : undefined,
-    // Set by the first runs; written here so that every state has one shape, its fields in the object itself (a
-    // field added later lives in a separate array: one more dependent load on every run's entry checks).
-    checksFor: undefined, checksFrom: undefined, entryChecks: undefined, wasmFor: undefined, wasmRun: undefined, wasmImports: undefined,
-    compiled: undefined, compiledFor: undefined, compiledChecks: undefined,
   };
 }
 
@@ -1323,11 +1282,6 @@ export function compileWasm(p: ProgramImage): WasmCompiled | undefined {
     wasmCache.set(p.insns, w);
   }
   return w ?? undefined;
-}
-
-/** Whether a program image runs in the JavaScript form only (no WebAssembly form: the tier is off or it is too small). */
-export function jsFormOnly(p: ProgramImage): boolean {
-  return wasmMode === 'off' || compileWasm(p) === undefined;
 }
 
 /** A helper or kfunc called from WebAssembly on the spilled registers: 0 when it returned a value (in R[0]). */
@@ -1603,8 +1557,6 @@ function loopCompiled(S: State, entry: ProgramImage, mem: Memory, opts: ExecOpti
             S.wasmRun = run;
           }
           if (run) {
-            // The WebAssembly form reads the packet in its frame: a lazy one goes there first (Memory.lazy).
-            if (mem.lazy !== 0) mem.materialize();
             if (fresh) RF[0] = RF[2] = RF[3] = RF[4] = RF[5] = RF[6] = RF[7] = RF[8] = RF[9] = 0;
             fresh = false;
             W32[LEFT] = S.left;
