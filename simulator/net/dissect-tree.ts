@@ -301,16 +301,21 @@ class Dissection {
     else if (o < end && this.u8(o) >> 4 === 6) this.ipv6(o, end, depth);
   }
 
-  /** A PPPoE session header and the PPP protocol field, then an IPv4/IPv6 packet. */
-  private pppoes(o: number, end: number, depth: number): void {
-    if (end - o < 6) return void this.short('pppoes', 'PPP-over-Ethernet Session', o, end, 6);
-    const fields = [
+  /** The 6-byte PPPoE header's fields, shared by the session and discovery stages. */
+  private pppoeHeader(o: number) {
+    return [
       this.field('pppoe.version', 'Version', String(this.u8(o) >> 4), o, 1, { mask: 0xf0 }),
       this.field('pppoe.type', 'Type', String(this.u8(o) & 15), o, 1, { mask: 0x0f }),
       this.field('pppoe.code', 'Code', hex(this.u8(o + 1), 2), o + 1, 1),
       this.field('pppoe.session_id', 'Session ID', hex(this.u16(o + 2), 4), o + 2, 2),
       this.field('pppoe.payload_length', 'Payload Length', String(this.u16(o + 4)), o + 4, 2),
     ];
+  }
+
+  /** A PPPoE session header and the PPP protocol field, then an IPv4/IPv6 packet. */
+  private pppoes(o: number, end: number, depth: number): void {
+    if (end - o < 6) return void this.short('pppoes', 'PPP-over-Ethernet Session', o, end, 6);
+    const fields = this.pppoeHeader(o);
     this.layer('pppoes', 'PPP-over-Ethernet Session', o, 6, fields, `Session ID: ${hex(this.u16(o + 2), 4)}`);
     if (end - o < 8) return void this.short('ppp', 'Point-to-Point Protocol', o + 6, end, 2);
     const proto = this.u16(o + 6);
@@ -324,13 +329,7 @@ class Dissection {
   private pppoed(o: number, end: number): void {
     const NAME = 'PPP-over-Ethernet Discovery';
     if (end - o < 6) return void this.short('pppoed', NAME, o, end, 6);
-    const fields = [
-      this.field('pppoe.version', 'Version', String(this.u8(o) >> 4), o, 1, { mask: 0xf0 }),
-      this.field('pppoe.type', 'Type', String(this.u8(o) & 15), o, 1, { mask: 0x0f }),
-      this.field('pppoe.code', 'Code', hex(this.u8(o + 1), 2), o + 1, 1),
-      this.field('pppoe.session_id', 'Session ID', hex(this.u16(o + 2), 4), o + 2, 2),
-      this.field('pppoe.payload_length', 'Payload Length', String(this.u16(o + 4)), o + 4, 2),
-    ];
+    const fields = this.pppoeHeader(o);
     // (tshark 4.0 shows no trailer after it, whatever its payload length says.)
     this.layer('pppoed', NAME, o, end - o, fields, `Code: ${hex(this.u8(o + 1), 2)}`);
   }
