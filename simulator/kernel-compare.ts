@@ -27,7 +27,7 @@ import { MapType } from './elf/types.ts';
 import { Session, actionOf, type SessionOptions } from './session.ts';
 import { Prandom } from './vm/helper-impl/prandom.ts';
 import { kernelVerifierUnavailable, libbpfCouldNotOpen, parseLoadOutput } from './analysis/verifier.ts';
-import { PRIVATE_BPFFS, PROGS_DIR, isDevmapOrCpumap, objectWithOnly, patchSectionData, pinName, runWithPrivateBpffs, sq } from './kernel-load.ts';
+import { PRIVATE_BPFFS, PROGS_DIR, isDevmapOrCpumap, legacyMapDefs, legacyMapsAsBtf, objectWithOnly, patchSectionData, pinName, runWithPrivateBpffs, sq } from './kernel-load.ts';
 
 export interface CompareSide {
   retval: number;
@@ -226,11 +226,26 @@ export function compareWithKernel(
   } catch (e) {
     return unavailable(`cannot read ${objectPath}: ${(e as Error).message}`);
   }
-  const patched = objectWithOnly(bytes, keep, new Set(obj.programs.filter((p) => p.frags).map((p) => p.name)));
-  if (typeof patched === 'string') return unavailable(`cannot prepare ${objectPath} for the kernel: ${patched}`);
+  const only = objectWithOnly(bytes, keep, new Set(obj.programs.filter((p) => p.frags).map((p) => p.name)));
+  if (typeof only === 'string') return unavailable(`cannot prepare ${objectPath} for the kernel: ${only}`);
+  // Legacy SEC("maps") definitions, which bpftool's libbpf refuses, are given to it as BTF-defined maps.
+  const legacy = obj.maps.filter((m) => m.kind === 'user' && m.section === 'maps');
+  const patched = legacy.length ? legacyMapsAsBtf(only, legacyMapDefs(obj.maps)) : only;
+  if (typeof patched === 'string') {
+    return unavailable(`bpftool (libbpf >= 1.0) refuses legacy SEC("maps") map definitions (struct bpf_map_def), and they could not be rewritten as BTF-defined maps: ${patched}`);
+  }
 
   // Seeds: global data with a file image through the section bytes, everything else with bpftool map update.
   const batch: string[] = [];
+  // iproute2 stores a struct bpf_elf_map map in the maps of maps whose inner_id is its id, at its inner_idx; libbpf
+  // does not (the rewritten object names no initial slots): the same stores, before the seed.
+  for (const d of legacy) {
+    for (const { index, map } of d.initialMaps ?? []) {
+      const key = Buffer.alloc(Math.max(4, d.keySize));
+      key.writeUInt32LE(index >>> 0, 0);
+      batch.push(`map update pinned ${PRIVATE_BPFFS}/${pinName(d.name)} key hex ${spacedHex(key.subarray(0, d.keySize).toString('hex'))} value pinned ${PRIVATE_BPFFS}/${pinName(map)}`);
+    }
+  }
   for (const [def, entries] of seeded) {
     if (def.kind === 'global' && entries[0]?.value !== undefined && patchSectionData(patched, def.section, Buffer.from(entries[0].value, 'hex'))) continue;
     const path = `${PRIVATE_BPFFS}/${pinName(def.name)}`;

@@ -22,9 +22,12 @@
 //    host's /sys/fs/bpf is never written. No signal handler is needed for that (a JS handler could not even run
 //    while spawnSync blocks); the script's own trap removes its temporary directory when it is interrupted.
 import { spawnSync } from 'node:child_process';
+import type { MapDef } from './elf/types.ts';
 
 const SHT_PROGBITS = 1;
 const SHT_SYMTAB = 2;
+const SHT_REL = 9;
+const STT_SECTION = 3;
 const SHF_EXECINSTR = 4n;
 const STT_FUNC = 2;
 
@@ -289,4 +292,219 @@ export function patchSectionData(bytes: Uint8Array, section: string, data: Uint8
     return true;
   }
   return false;
+}
+
+/** A legacy map's definition as the simulator read it (`struct bpf_map_def`, or iproute2's `struct bpf_elf_map`). */
+export interface LegacyMapDef {
+  name: string;
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+  inner?: LegacyMapDef;
+}
+
+/** The legacy (SEC("maps")) maps of a loaded object, as `legacyMapsAsBtf` takes them (flags as declared). */
+export function legacyMapDefs(maps: readonly MapDef[]): LegacyMapDef[] {
+  const one = (d: MapDef): LegacyMapDef => ({
+    name: d.name, type: d.type, keySize: d.keySize, valueSize: d.valueSize, maxEntries: d.maxEntries, flags: d.declaredFlags ?? d.flags,
+    ...(d.inner ? { inner: one(d.inner) } : {}),
+  });
+  return maps.filter((m) => m.kind === 'user' && m.section === 'maps').map(one);
+}
+
+/** The object has a legacy `maps` section (libbpf >= 1.0 refuses to open it as it is). */
+export function hasLegacyMaps(bytes: Uint8Array): boolean {
+  const v = view(bytes);
+  if (typeof v === 'string') return false;
+  for (let i = 0; i < v.shnum; i++) if (secName(v, i) === 'maps' && v.b.readUInt32LE(sh(v, i) + 4) === SHT_PROGBITS) return true;
+  return false;
+}
+
+const BTF_KIND_INT = 1;
+const BTF_KIND_PTR = 2;
+const BTF_KIND_ARRAY = 3;
+const BTF_KIND_STRUCT = 4;
+const BTF_KIND_VAR = 14;
+const BTF_KIND_DATASEC = 15;
+const BTF_VAR_GLOBAL_ALLOCATED = 1;
+const STB_GLOBAL = 1;
+
+/** Bytes after the 12-byte common header of a BTF type of this kind with vlen entries (undefined: unknown kind). */
+function btfTypeExtra(kind: number, vlen: number): number | undefined {
+  switch (kind) {
+    case 1: case 14: case 17: return 4; // INT, VAR, DECL_TAG
+    case 2: case 7: case 8: case 9: case 10: case 11: case 12: case 16: case 18: return 0;
+    case 3: return 12; // ARRAY
+    case 4: case 5: case 15: case 19: return 12 * vlen; // STRUCT, UNION, DATASEC, ENUM64
+    case 6: case 13: return 8 * vlen; // ENUM, FUNC_PROTO
+    default: return undefined;
+  }
+}
+
+/**
+ * A copy of `bytes` in which the legacy `maps` section (one `struct bpf_map_def` or `struct bpf_elf_map` per symbol,
+ * which libbpf >= 1.0 refuses to open) has become a BTF-defined `.maps` section that libbpf opens: the section is
+ * renamed `.maps`, the BTF DATASEC clang wrote for it too, and each map's BTF VAR gets a new struct type saying what
+ * the definition said (`__uint(type, ...)`, key_size, value_size, max_entries, map_flags, and for a map of maps with
+ * an inner template `__array(values, struct {...})`), global, as libbpf requires of a map. The VARs keep their names,
+ * so libbpf names and pins the maps as the legacy loaders did. The struct has all members at offset 0 and the size of
+ * one pointer, so that it fits the 20-byte (or larger) definition each VAR spans in the section: libbpf reads only the
+ * member types. Map symbols that are `static` become global (libbpf finds a `.maps` VAR's offset by a global symbol).
+ * `defs` are the simulator's definitions, by name; the object needs BTF (compiled with -g), else a reason is returned.
+ */
+export function legacyMapsAsBtf(bytes: Uint8Array, defs: readonly LegacyMapDef[]): Uint8Array | string {
+  const v0 = view(bytes);
+  if (typeof v0 === 'string') return v0;
+  const b = Buffer.from(bytes);
+  const v: ElfView = { ...v0, b };
+  let maps = -1;
+  let btf = -1;
+  for (let i = 0; i < v.shnum; i++) {
+    const n = secName(v, i);
+    if (n === 'maps' && v.b.readUInt32LE(sh(v, i) + 4) === SHT_PROGBITS) maps = i;
+    if (n === '.maps') return 'legacy SEC("maps") beside BTF-defined SEC(".maps") maps';
+    if (n === '.BTF') btf = i;
+  }
+  if (maps < 0) return b;
+  if (btf < 0) return 'no .BTF section (compiled without -g): libbpf needs BTF to describe the legacy maps to it';
+  const data = b.subarray(secOffset(v, btf), secOffset(v, btf) + secSize(v, btf));
+  if (data.length < 24 || data.readUInt16LE(0) !== 0xeb9f) return 'bad .BTF header';
+  const hdrLen = data.readUInt32LE(4);
+  const typeOff = data.readUInt32LE(8);
+  const typeLen = data.readUInt32LE(12);
+  const strOff = data.readUInt32LE(16);
+  const strLen = data.readUInt32LE(20);
+  if (hdrLen + strOff + strLen > data.length || hdrLen + typeOff + typeLen > data.length) return 'bad .BTF header';
+  const types = Buffer.from(data.subarray(hdrLen + typeOff, hdrLen + typeOff + typeLen));
+  const strings = data.subarray(hdrLen + strOff, hdrLen + strOff + strLen);
+  const at: number[] = [0]; // offset of each type id's record (id 0 is void)
+  for (let o = 0; o + 12 <= types.length; ) {
+    at.push(o);
+    const info = types.readUInt32LE(o + 4);
+    const extra = btfTypeExtra((info >>> 24) & 0x1f, info & 0xffff);
+    if (extra === undefined) return `unknown BTF kind ${(info >>> 24) & 0x1f}`;
+    o += 12 + extra;
+  }
+  const kindOf = (id: number) => (types.readUInt32LE(at[id]! + 4) >>> 24) & 0x1f;
+  const nameOf = (id: number) => cstr(strings, types.readUInt32LE(at[id]!));
+  const datasec = at.findIndex((_, id) => id > 0 && kindOf(id) === BTF_KIND_DATASEC && nameOf(id) === 'maps');
+  if (datasec < 0) return 'no BTF DATASEC for section maps';
+
+  // New strings and types, appended.
+  const more: string[] = [];
+  let strEnd = strLen;
+  const str = (s: string) => {
+    const off = strEnd;
+    more.push(`${s}\0`);
+    strEnd += Buffer.byteLength(s, 'latin1') + 1;
+    return off;
+  };
+  const added: Buffer[] = [];
+  let nextId = at.length;
+  const type = (nameOff: number, kind: number, vlen: number, sizeOrType: number, extra: Buffer = Buffer.alloc(0)) => {
+    const t = Buffer.alloc(12);
+    t.writeUInt32LE(nameOff, 0);
+    t.writeUInt32LE(((kind << 24) | vlen) >>> 0, 4);
+    t.writeUInt32LE(sizeOrType, 8);
+    added.push(t, extra);
+    return nextId++;
+  };
+  const u32s = (...xs: number[]) => {
+    const x = Buffer.alloc(4 * xs.length);
+    xs.forEach((n, i) => x.writeUInt32LE(n >>> 0, 4 * i));
+    return x;
+  };
+  const intId = type(str('int'), BTF_KIND_INT, 0, 4, u32s((1 << 24) | 32)); // signed, 32 bits
+  const ptrTo = new Map<number, number>();
+  // `__uint(name, n)`: a member of type int (*)[n].
+  const uintType = (n: number) => {
+    let id = ptrTo.get(n);
+    if (id === undefined) {
+      const arr = type(0, BTF_KIND_ARRAY, 0, 0, u32s(intId, intId, n));
+      id = type(0, BTF_KIND_PTR, 0, arr);
+      ptrTo.set(n, id);
+    }
+    return id;
+  };
+  const names = new Map<string, number>();
+  const nameAt = (s: string) => names.get(s) ?? (names.set(s, str(s)), names.get(s)!);
+  const defStruct = (d: LegacyMapDef): number => {
+    const fields: [string, number][] = [['type', d.type], ['key_size', d.keySize], ['value_size', d.valueSize], ['max_entries', d.maxEntries], ['map_flags', d.flags]];
+    const members = fields.map(([n, x]) => [nameAt(n), uintType(x)] as const);
+    const all = [...members];
+    if (d.inner) {
+      const inner = defStruct(d.inner);
+      const ptr = type(0, BTF_KIND_PTR, 0, inner);
+      all.push([nameAt('values'), type(0, BTF_KIND_ARRAY, 0, 0, u32s(ptr, intId, 0))]);
+    }
+    return type(0, BTF_KIND_STRUCT, all.length, 8, u32s(...all.flatMap(([n, t]) => [n, t, 0])));
+  };
+  const byName = new Map(defs.map((d) => [d.name, d]));
+  const vlen = types.readUInt32LE(at[datasec]! + 4) & 0xffff;
+  for (let i = 0; i < vlen; i++) {
+    const varId = types.readUInt32LE(at[datasec]! + 12 + 12 * i);
+    if (kindOf(varId) !== BTF_KIND_VAR) return `BTF DATASEC maps entry ${i} is not a VAR`;
+    const d = byName.get(nameOf(varId));
+    if (!d) return `no map definition for BTF VAR ${nameOf(varId)} of section maps`;
+    types.writeUInt32LE(defStruct(d), at[varId]! + 8);
+    types.writeUInt32LE(BTF_VAR_GLOBAL_ALLOCATED, at[varId]! + 12);
+  }
+  types.writeUInt32LE(str('.maps'), at[datasec]!);
+
+  const newTypes = Buffer.concat([types, ...added]);
+  const header = Buffer.from(data.subarray(0, hdrLen));
+  header.writeUInt32LE(0, 8);
+  header.writeUInt32LE(newTypes.length, 12);
+  header.writeUInt32LE(newTypes.length, 16);
+  header.writeUInt32LE(strEnd, 20);
+  const newBtf = Buffer.concat([header, newTypes, strings, Buffer.from(more.join(''), 'latin1')]);
+
+  // Map symbols: global, so that libbpf finds each VAR's offset from its symbol.
+  const symOff = secOffset(v, v.symtab);
+  const mapSyms = new Map<number, number>(); // offset in the section -> symbol index
+  for (const s of symbols(v)) {
+    if (s.shndx !== maps || !s.name || (b[s.at + 4]! & 0xf) === STT_SECTION) continue;
+    if (b[s.at + 4]! >>> 4 !== STB_GLOBAL) b[s.at + 4] = (STB_GLOBAL << 4) | (b[s.at + 4]! & 0xf);
+    mapSyms.set(Number(b.readBigUInt64LE(s.at + 8)), (s.at - symOff) / 24);
+  }
+  // A static map is referenced through the section symbol, its offset in the instruction's immediate: libbpf matches
+  // a `.maps` relocation by the symbol's offset alone, so it would take the map at offset 0. Name the map's symbol.
+  for (let r = 0; r < v.shnum; r++) {
+    if (b.readUInt32LE(sh(v, r) + 4) !== SHT_REL || b.readUInt32LE(sh(v, r) + 40) !== v.symtab) continue;
+    const target = b.readUInt32LE(sh(v, r) + 44);
+    if (target >= v.shnum || !isExecProgbits(v, target)) continue;
+    for (let e = secOffset(v, r); e + 16 <= secOffset(v, r) + secSize(v, r); e += 16) {
+      const symIdx = Number(b.readBigUInt64LE(e + 8) >> 32n);
+      const sym = symOff + symIdx * 24;
+      if ((b[sym + 4]! & 0xf) !== STT_SECTION || b.readUInt16LE(sym + 6) !== maps) continue;
+      const insn = secOffset(v, target) + Number(b.readBigUInt64LE(e));
+      if (insn + 8 > secOffset(v, target) + secSize(v, target)) continue;
+      const named = mapSyms.get(b.readInt32LE(insn + 4));
+      if (named === undefined) return `a relocation of section ${secName(v, target)} points at byte ${b.readInt32LE(insn + 4)} of section maps, where no map starts`;
+      b.writeBigUInt64LE((BigInt(named) << 32n) | (b.readBigUInt64LE(e + 8) & 0xffffffffn), e + 8);
+      b.writeInt32LE(0, insn + 4);
+    }
+  }
+
+  const parts: Buffer[] = [b];
+  let end = b.length;
+  const append = (x: Buffer, align: number): number => {
+    const pad = (align - (end % align)) % align;
+    if (pad) parts.push(Buffer.alloc(pad));
+    const off = end + pad;
+    parts.push(x);
+    end = off + x.length;
+    return off;
+  };
+  const shstr = b.subarray(secOffset(v, v.shstrndx), secOffset(v, v.shstrndx) + secSize(v, v.shstrndx));
+  const shstrAt = append(Buffer.concat([shstr, Buffer.from('.maps\0', 'latin1')]), 1);
+  b.writeUInt32LE(shstr.length, sh(v, maps));
+  b.writeBigUInt64LE(BigInt(shstrAt), sh(v, v.shstrndx) + 24);
+  b.writeBigUInt64LE(BigInt(shstr.length + 6), sh(v, v.shstrndx) + 32);
+  const btfAt = append(newBtf, 8);
+  b.writeBigUInt64LE(BigInt(btfAt), sh(v, btf) + 24);
+  b.writeBigUInt64LE(BigInt(newBtf.length), sh(v, btf) + 32);
+  return new Uint8Array(Buffer.concat(parts));
 }

@@ -7,7 +7,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Finding, RuleId } from './findings.ts';
-import { PROGS_DIR, elfPrograms, objectWithOnly, privateBpffsUnavailable, runWithPrivateBpffs } from '../kernel-load.ts';
+import { PROGS_DIR, elfPrograms, hasLegacyMaps, legacyMapDefs, legacyMapsAsBtf, objectWithOnly, privateBpffsUnavailable, runWithPrivateBpffs, type LegacyMapDef } from '../kernel-load.ts';
+import { loadObject } from '../elf/index.ts';
 
 /** Undefined when the kernel verifier can be used here, else the reason it cannot. */
 export function kernelVerifierUnavailable(): string | undefined {
@@ -50,15 +51,30 @@ export function verifyWithKernel(objectPath: string, sourceFile: string, timeout
   try {
     const objName = basename(sourceFile).split('.')[0] || 'prog';
     const lines: string[] = [];
+    // Legacy SEC("maps") definitions, which bpftool's libbpf refuses to open, become BTF-defined maps (kernel-load.ts).
+    let legacy: LegacyMapDef[] | undefined;
+    if (hasLegacyMaps(bytes)) {
+      const obj = loadObject(bytes, objectPath).object;
+      if (!obj) return { findings: [], skipped: `${objectPath}: legacy SEC("maps") maps that the simulator's loader could not read either`, logs: [] };
+      legacy = legacyMapDefs(obj.maps);
+    }
+    let legacyProblem: string | undefined;
     chosen.forEach((p, i) => {
-      const one = objectWithOnly(bytes, new Set([p.name]), new Set(p.section.startsWith('xdp.frags') ? [p.name] : []));
-      if (typeof one === 'string') return;
+      const only = objectWithOnly(bytes, new Set([p.name]), new Set(p.section.startsWith('xdp.frags') ? [p.name] : []));
+      const one = typeof only !== 'string' && legacy ? legacyMapsAsBtf(only, legacy) : only;
+      if (typeof one === 'string') {
+        if (typeof only !== 'string') legacyProblem = one;
+        return;
+      }
       mkdirSync(join(tmp, String(i)));
       writeFileSync(join(tmp, String(i), `${objName}.o`), one);
       // Each program in its own directory of the private bpffs, maps pinned beside it (LIBBPF_PIN_BY_NAME maps are
       // pinned at the bpffs root by libbpf itself, then reused by the next program, as two loaders would share them).
       lines.push(`mkdir ${PROGS_DIR}/${i} && bpftool prog loadall "$T/${i}/${objName}.o" ${PROGS_DIR}/${i} > "$T/${i}/load.log" 2>&1; echo $? > "$T/${i}/status"`);
     });
+    if (legacyProblem && !lines.length) {
+      return { findings: [], skipped: `bpftool (libbpf >= 1.0) refuses legacy SEC("maps") map definitions, and they could not be rewritten as BTF-defined maps: ${legacyProblem}`, logs: [] };
+    }
     const r = runWithPrivateBpffs(lines.join('\n'), tmp, timeoutMs * Math.max(1, chosen.length));
     if (r.error) return { findings: [], skipped: `bpftool did not finish: ${r.error.message}`, logs: [] };
     if (r.status !== 0) return { findings: [], skipped: `cannot use a private bpf filesystem: ${(r.stderr || '').trim().split('\n').pop()}`, logs: [] };
