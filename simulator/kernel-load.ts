@@ -368,17 +368,28 @@ export function legacyMapsAsBtf(bytes: Uint8Array, defs: readonly LegacyMapDef[]
     if (n === '.BTF') btf = i;
   }
   if (maps < 0) return b;
-  if (btf < 0) return 'no .BTF section (compiled without -g): libbpf needs BTF to describe the legacy maps to it';
-  const data = b.subarray(secOffset(v, btf), secOffset(v, btf) + secSize(v, btf));
-  if (data.length < 24 || data.readUInt16LE(0) !== 0xeb9f) return 'bad .BTF header';
-  const hdrLen = data.readUInt32LE(4);
-  const typeOff = data.readUInt32LE(8);
-  const typeLen = data.readUInt32LE(12);
-  const strOff = data.readUInt32LE(16);
-  const strLen = data.readUInt32LE(20);
-  if (hdrLen + strOff + strLen > data.length || hdrLen + typeOff + typeLen > data.length) return 'bad .BTF header';
-  const types = Buffer.from(data.subarray(hdrLen + typeOff, hdrLen + typeOff + typeLen));
-  const strings = data.subarray(hdrLen + strOff, hdrLen + strOff + strLen);
+  // The existing BTF (compiled with -g: clang wrote a DATASEC `maps` with one VAR per map), or none: then a BTF of
+  // our own holds only the maps' types, VARs and DATASEC, in a new `.BTF` section.
+  let header = Buffer.alloc(24);
+  let types = Buffer.alloc(0);
+  let strings = Buffer.from('\0', 'latin1');
+  if (btf >= 0) {
+    const data = b.subarray(secOffset(v, btf), secOffset(v, btf) + secSize(v, btf));
+    if (data.length < 24 || data.readUInt16LE(0) !== 0xeb9f) return 'bad .BTF header';
+    const hdrLen = data.readUInt32LE(4);
+    const typeOff = data.readUInt32LE(8);
+    const typeLen = data.readUInt32LE(12);
+    const strOff = data.readUInt32LE(16);
+    const strLen = data.readUInt32LE(20);
+    if (hdrLen < 24 || hdrLen + strOff + strLen > data.length || hdrLen + typeOff + typeLen > data.length) return 'bad .BTF header';
+    header = Buffer.from(data.subarray(0, hdrLen));
+    types = Buffer.from(data.subarray(hdrLen + typeOff, hdrLen + typeOff + typeLen));
+    strings = data.subarray(hdrLen + strOff, hdrLen + strOff + strLen);
+  } else {
+    header.writeUInt16LE(0xeb9f, 0);
+    header[2] = 1; // version
+    header.writeUInt32LE(24, 4);
+  }
   const at: number[] = [0]; // offset of each type id's record (id 0 is void)
   for (let o = 0; o + 12 <= types.length; ) {
     at.push(o);
@@ -390,11 +401,11 @@ export function legacyMapsAsBtf(bytes: Uint8Array, defs: readonly LegacyMapDef[]
   const kindOf = (id: number) => (types.readUInt32LE(at[id]! + 4) >>> 24) & 0x1f;
   const nameOf = (id: number) => cstr(strings, types.readUInt32LE(at[id]!));
   const datasec = at.findIndex((_, id) => id > 0 && kindOf(id) === BTF_KIND_DATASEC && nameOf(id) === 'maps');
-  if (datasec < 0) return 'no BTF DATASEC for section maps';
+  if (btf >= 0 && datasec < 0) return 'no BTF DATASEC for section maps';
 
   // New strings and types, appended.
   const more: string[] = [];
-  let strEnd = strLen;
+  let strEnd = strings.length;
   const str = (s: string) => {
     const off = strEnd;
     more.push(`${s}\0`);
@@ -432,8 +443,7 @@ export function legacyMapsAsBtf(bytes: Uint8Array, defs: readonly LegacyMapDef[]
   const nameAt = (s: string) => names.get(s) ?? (names.set(s, str(s)), names.get(s)!);
   const defStruct = (d: LegacyMapDef): number => {
     const fields: [string, number][] = [['type', d.type], ['key_size', d.keySize], ['value_size', d.valueSize], ['max_entries', d.maxEntries], ['map_flags', d.flags]];
-    const members = fields.map(([n, x]) => [nameAt(n), uintType(x)] as const);
-    const all = [...members];
+    const all: (readonly [number, number])[] = fields.map(([n, x]) => [nameAt(n), uintType(x)] as const);
     if (d.inner) {
       const inner = defStruct(d.inner);
       const ptr = type(0, BTF_KIND_PTR, 0, inner);
@@ -442,33 +452,42 @@ export function legacyMapsAsBtf(bytes: Uint8Array, defs: readonly LegacyMapDef[]
     return type(0, BTF_KIND_STRUCT, all.length, 8, u32s(...all.flatMap(([n, t]) => [n, t, 0])));
   };
   const byName = new Map(defs.map((d) => [d.name, d]));
-  const vlen = types.readUInt32LE(at[datasec]! + 4) & 0xffff;
-  for (let i = 0; i < vlen; i++) {
-    const varId = types.readUInt32LE(at[datasec]! + 12 + 12 * i);
-    if (kindOf(varId) !== BTF_KIND_VAR) return `BTF DATASEC maps entry ${i} is not a VAR`;
-    const d = byName.get(nameOf(varId));
-    if (!d) return `no map definition for BTF VAR ${nameOf(varId)} of section maps`;
-    types.writeUInt32LE(defStruct(d), at[varId]! + 8);
-    types.writeUInt32LE(BTF_VAR_GLOBAL_ALLOCATED, at[varId]! + 12);
-  }
-  types.writeUInt32LE(str('.maps'), at[datasec]!);
-
-  const newTypes = Buffer.concat([types, ...added]);
-  const header = Buffer.from(data.subarray(0, hdrLen));
-  header.writeUInt32LE(0, 8);
-  header.writeUInt32LE(newTypes.length, 12);
-  header.writeUInt32LE(newTypes.length, 16);
-  header.writeUInt32LE(strEnd, 20);
-  const newBtf = Buffer.concat([header, newTypes, strings, Buffer.from(more.join(''), 'latin1')]);
 
   // Map symbols: global, so that libbpf finds each VAR's offset from its symbol.
   const symOff = secOffset(v, v.symtab);
   const mapSyms = new Map<number, number>(); // offset in the section -> symbol index
+  const mapSymList: { name: string; value: number; size: number }[] = [];
   for (const s of symbols(v)) {
     if (s.shndx !== maps || !s.name || (b[s.at + 4]! & 0xf) === STT_SECTION) continue;
     if (b[s.at + 4]! >>> 4 !== STB_GLOBAL) b[s.at + 4] = (STB_GLOBAL << 4) | (b[s.at + 4]! & 0xf);
-    mapSyms.set(Number(b.readBigUInt64LE(s.at + 8)), (s.at - symOff) / 24);
+    const value = Number(b.readBigUInt64LE(s.at + 8));
+    mapSyms.set(value, (s.at - symOff) / 24);
+    mapSymList.push({ name: s.name, value, size: Number(b.readBigUInt64LE(s.at + 16)) });
   }
+
+  if (datasec >= 0) {
+    const vlen = types.readUInt32LE(at[datasec]! + 4) & 0xffff;
+    for (let i = 0; i < vlen; i++) {
+      const varId = types.readUInt32LE(at[datasec]! + 12 + 12 * i);
+      if (kindOf(varId) !== BTF_KIND_VAR) return `BTF DATASEC maps entry ${i} is not a VAR`;
+      const d = byName.get(nameOf(varId));
+      if (!d) return `no map definition for BTF VAR ${nameOf(varId)} of section maps`;
+      types.writeUInt32LE(defStruct(d), at[varId]! + 8);
+      types.writeUInt32LE(BTF_VAR_GLOBAL_ALLOCATED, at[varId]! + 12);
+    }
+    types.writeUInt32LE(str('.maps'), at[datasec]!);
+  } else {
+    const entries: number[] = [];
+    const sorted = mapSymList.sort((x, y) => x.value - y.value);
+    for (const [i, m] of sorted.entries()) {
+      const d = byName.get(m.name);
+      if (!d) return `no map definition for symbol ${m.name} of section maps`;
+      const size = m.size || (sorted[i + 1]?.value ?? secSize(v, maps)) - m.value;
+      entries.push(type(str(m.name), BTF_KIND_VAR, 0, defStruct(d), u32s(BTF_VAR_GLOBAL_ALLOCATED)), m.value, size);
+    }
+    type(str('.maps'), BTF_KIND_DATASEC, sorted.length, secSize(v, maps), u32s(...entries));
+  }
+
   // A static map is referenced through the section symbol, its offset in the instruction's immediate: libbpf matches
   // a `.maps` relocation by the symbol's offset alone, so it would take the map at offset 0. Name the map's symbol.
   for (let r = 0; r < v.shnum; r++) {
@@ -488,6 +507,13 @@ export function legacyMapsAsBtf(bytes: Uint8Array, defs: readonly LegacyMapDef[]
     }
   }
 
+  const newTypes = Buffer.concat([types, ...added]);
+  header.writeUInt32LE(0, 8);
+  header.writeUInt32LE(newTypes.length, 12);
+  header.writeUInt32LE(newTypes.length, 16);
+  header.writeUInt32LE(strEnd, 20);
+  const newBtf = Buffer.concat([header, newTypes, strings, Buffer.from(more.join(''), 'latin1')]);
+
   const parts: Buffer[] = [b];
   let end = b.length;
   const append = (x: Buffer, align: number): number => {
@@ -499,12 +525,27 @@ export function legacyMapsAsBtf(bytes: Uint8Array, defs: readonly LegacyMapDef[]
     return off;
   };
   const shstr = b.subarray(secOffset(v, v.shstrndx), secOffset(v, v.shstrndx) + secSize(v, v.shstrndx));
-  const shstrAt = append(Buffer.concat([shstr, Buffer.from('.maps\0', 'latin1')]), 1);
+  const shstrAt = append(Buffer.concat([shstr, Buffer.from('.maps\0.BTF\0', 'latin1')]), 1);
   b.writeUInt32LE(shstr.length, sh(v, maps));
   b.writeBigUInt64LE(BigInt(shstrAt), sh(v, v.shstrndx) + 24);
-  b.writeBigUInt64LE(BigInt(shstr.length + 6), sh(v, v.shstrndx) + 32);
+  b.writeBigUInt64LE(BigInt(shstr.length + 11), sh(v, v.shstrndx) + 32);
   const btfAt = append(newBtf, 8);
-  b.writeBigUInt64LE(BigInt(btfAt), sh(v, btf) + 24);
-  b.writeBigUInt64LE(BigInt(newBtf.length), sh(v, btf) + 32);
+  if (btf >= 0) {
+    b.writeBigUInt64LE(BigInt(btfAt), sh(v, btf) + 24);
+    b.writeBigUInt64LE(BigInt(newBtf.length), sh(v, btf) + 32);
+  } else {
+    // A new section header for .BTF: the table is copied to the end with one more entry.
+    const table = Buffer.alloc((v.shnum + 1) * v.shentsize);
+    b.copy(table, 0, v.shoff, v.shoff + v.shnum * v.shentsize);
+    const e = v.shnum * v.shentsize;
+    table.writeUInt32LE(shstr.length + 6, e); // ".BTF"
+    table.writeUInt32LE(SHT_PROGBITS, e + 4);
+    table.writeBigUInt64LE(BigInt(btfAt), e + 24);
+    table.writeBigUInt64LE(BigInt(newBtf.length), e + 32);
+    table.writeBigUInt64LE(4n, e + 48); // sh_addralign
+    const tableAt = append(table, 8);
+    b.writeBigUInt64LE(BigInt(tableAt), 0x28);
+    b.writeUInt16LE(v.shnum + 1, 0x3c);
+  }
   return new Uint8Array(Buffer.concat(parts));
 }

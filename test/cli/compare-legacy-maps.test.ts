@@ -68,6 +68,21 @@ test('compare loads legacy SEC("maps") objects on the kernel side, static maps a
   assert.deepEqual(out.maps.map((m) => m.map).sort(), ['lg_bytes', 'lg_seen', 'lg_verdict']);
 });
 
+test('compare: a legacy object compiled without -g (no BTF at all) gets BTF of its own for its maps on the kernel side', (t) => {
+  if (compareOrSkip(t)) return;
+  const { src, cap } = spacedCase('xdp-lens-compare-legacy-nobtf-', 'legacy', PLAIN);
+  const obj = src.replace(/\.c$/, '.o');
+  const cc = spawnSync('clang', ['-O2', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', '-c', src, '-o', obj], { encoding: 'utf8' });
+  assert.equal(cc.status, 0, cc.stderr);
+  const seed = join(dirname(src), 'seed.json');
+  writeFileSync(seed, JSON.stringify({ lg_verdict: [{ key: '00000000', value: '03000000' }] }));
+  const { status, out, stdout, stderr } = compareJson<Out>([obj, cap, '--maps', seed]);
+  assert.equal(out.available, true, `${out.reason}\n${stderr}`);
+  assert.deepEqual([status, out.differing, out.mapsDiffering], [0, 0, 0], stdout.slice(0, 3000) + stderr);
+  assert.deepEqual(out.rows.map((r) => r.kernel?.retval), [3, 3, 3, 3, 3]);
+  assert.deepEqual(out.maps.map((m) => m.map).sort(), ['lg_bytes', 'lg_seen', 'lg_verdict']);
+});
+
 // iproute2's struct bpf_elf_map: lg_outer (inner_id 7) holds lg_slots (id 7, inner_idx 1) at index 1 when loaded.
 const ELF_MAPS = `#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
