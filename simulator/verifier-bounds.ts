@@ -478,6 +478,21 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
     return false;
   };
 
+  /**
+   * check_mem_access on a register the verifier certainly holds as a number (a range this walk knows exactly: a
+   * constant, NULL on the side of a lookup's check where it is NULL, bytes of the stack no instruction stored on this
+   * path, which the verifier reads as an unknown number for root): "R1 invalid mem access 'scalar'". A parse helper
+   * that fails without setting the header pointer it was given (`struct iphdr *ip; parse_ip(data, end, &ip);` with
+   * the result ignored) leaves the pointer's slot unwritten on that path.
+   */
+  const scalarAccess = (pc: number, base: Num, regno: number, what: 'load' | 'store'): void => {
+    if (!base.ex) return;
+    const kernel = `R${regno} invalid mem access 'scalar'`;
+    const k = isConst(base.ex) ? base.ex.tval : undefined;
+    refuse(pc, kernel, `The verifier refuses this ${what}: ${kernel} (r${regno} holds a number, not a pointer, on a path the verifier walks` +
+      `${k === 0n ? ': NULL' : k !== undefined ? `: ${k}` : ', e.g. a pointer variable that nothing set on this path (a parse helper that failed and whose result was not checked)'}).`, 'pointer-misuse');
+  };
+
   const loadFrom = (base: Ptr, off: number, size: number, sx: boolean): Reg => {
     if (base.k === 'ctx') {
       if (base.vr !== undefined || size !== 4) return X;
@@ -499,6 +514,13 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
     }
     const plain = (base.k === 'pkt' || (base.k === 'value' && base.orNull === undefined && writableMap(base.map)));
     if (!plain) return X;
+    // A kptr field reads as a pointer to the verifier, not a number.
+    if (base.k === 'value') {
+      const m = obj.maps[base.map!]!;
+      const at = base.off + off;
+      const kptrs = mapSpecialFields(m)?.filter((x) => KPTR_KINDS.has(x.kind));
+      if (kptrs?.length && (base.vr !== undefined || kptrs.some((x) => at < x.off + x.size && x.off < at + size))) return X;
+    }
     if (size === 8) return fresh(UNBOUNDED);
     return fresh(sx ? sbytesEx(size) : bytesEx(size));
   };
@@ -816,6 +838,7 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
       case 'ldx':
       case 'ldxsx': {
         const base = r[insn.src]!;
+        if (base.k === 'num') scalarAccess(pc, base, insn.src, 'load');
         if (base.k === 'none' || base.k === 'num') return false;
         const size = info.size!;
         if (!checkCtx(pc, base, insn.src) || !checkValue(pc, base, insn.off, size, insn.src) || !checkStack(pc, base, insn.off, size, insn.src, 'read from')) return false;
@@ -870,6 +893,7 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
       case 'st':
       case 'stx': {
         const base = r[insn.dst]!;
+        if (base.k === 'num' && (info.kind === 'st' || r[insn.src]!.k !== 'none')) scalarAccess(pc, base, insn.dst, 'store');
         if (base.k === 'none' || base.k === 'num') return false;
         const size = info.size!;
         if (!checkCtx(pc, base, insn.dst) || !checkValue(pc, base, insn.off, size, insn.dst) || !checkStack(pc, base, insn.off, size, insn.dst, 'write to')) return false;

@@ -43,6 +43,13 @@ export interface EngineOptions {
   driverMode: DriverMode;
   /** Instructions walked in total before giving up (the verifier's limit is 1,000,000). */
   maxSteps: number;
+  /**
+   * Milliseconds of this process's CPU time the walk may take before giving up (checked every 256 instructions), for
+   * the walk before a run, which a user waits for: a state-heavy program reaches its step bound slowly (comparing
+   * states at each prune point). CPU time, not wall-clock time, so that what the walk finds does not depend on how
+   * busy the machine is. Unset: no time bound.
+   */
+  maxMs?: number;
   /** Times one slot may be reached before the walk stops there (bounds loops the pruning cannot close). */
   maxVisitsPerSlot: number;
   /** States kept per prune point. */
@@ -271,6 +278,12 @@ function pointerAluRefusal(op: string, w32: boolean, a: Reg, b: Reg): string | u
   return undefined;
 }
 
+/** This process's CPU time so far (user and system), in milliseconds. */
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
 export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial<EngineOptions> = {}): EngineResult {
   const opts = { ...DEFAULT_ENGINE_OPTIONS, ...options };
   const insns: Insn[] = prog.insns;
@@ -294,6 +307,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
   /** Stack slots a helper filled as raw memory (bpf_xdp_load_bytes): STACK_MISC bytes to the verifier. */
   const miscBytes = new WeakSet<Scalar>();
   let gaveUp: string | undefined;
+  const deadline = opts.maxMs === undefined ? undefined : cpuMs() + opts.maxMs;
 
   const report = (rule: RuleId, pc: number, message: string, value?: string, line?: number, origin?: number) => {
     const key = `${rule}@${line !== undefined ? `L${line}` : pc}@${value ?? ''}`;
@@ -1379,6 +1393,10 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
       if (pc < 0 || pc >= n) break;
       if (++steps > opts.maxSteps) {
         gaveUp = `stopped after ${opts.maxSteps} instructions`;
+        break walk;
+      }
+      if (deadline !== undefined && (steps & 255) === 0 && cpuMs() > deadline) {
+        gaveUp = `stopped after ${opts.maxMs} ms (${steps} instructions)`;
         break walk;
       }
       if (prune[pc]) {
