@@ -420,7 +420,11 @@ export class ReturnLines {
       }
       let cache: PathCache | undefined;
       const p = t.obj.programs.find((x) => x.name === session.program.name);
-      if (mode === 'demand' && p !== undefined && opts.cache !== false && process.env.XDP_LENS_RETURN_CACHE !== '0') cache = new PathCache(p.insns, t.obj.maps, CACHE_MAX_LEN);
+      if (mode === 'demand' && p !== undefined && opts.cache !== false && process.env.XDP_LENS_RETURN_CACHE !== '0') {
+        cache = new PathCache(p.insns, t.obj.maps, CACHE_MAX_LEN);
+        const lin = driver.linearPart();
+        if (lin !== undefined && lin <= CACHE_MAX_LEN) cache.linear = lin;
+      }
       return new ReturnLines(driver, trail, mode, byAction, cache);
     } catch (e) {
       return (e as Error).message;
@@ -660,13 +664,14 @@ export class ReturnLines {
    */
   private open(bytes: Uint8Array, off: number, len: number, sec: number, nanos: number, tsNs: bigint | undefined, action: Action): number | undefined {
     const c = this.cache!;
-    if (len <= c.maxLen) {
+    const takes = c.takes(len);
+    if (takes) {
       const leaf = c.lookup(bytes, off, len);
       if (leaf !== undefined) return leaf.action === action && leaf.line !== 0 ? leaf.line : undefined;
     }
     let line: number | undefined;
     const f = off === 0 && len === bytes.length ? bytes : bytes.subarray(off, off + len);
-    if (len > c.maxLen) line = sec >= 0 ? this.runAt(f, sec, nanos) : this.run(f, tsNs ?? 0n);
+    if (!takes) line = sec >= 0 ? this.runAt(f, sec, nanos) : this.run(f, tsNs ?? 0n);
     else {
       c.begin(f);
       const hooks = this.trail.hooks as RunHooks;
@@ -1222,7 +1227,9 @@ interface LenCond {
 interface PathNode {
   offs: number[];
   lens: number[] | undefined;
-  kids: Map<number, PathNode | PathLeaf>;
+  /** The children by key: `keys[i]` leads to `kids[i]` (a short list is searched faster than a Map). */
+  keys: number[];
+  kids: (PathNode | PathLeaf)[];
 }
 /** One branch (or the exit) of a traced run: the packet bytes it depended on first, and its length comparison. */
 interface PathCond {
@@ -1233,6 +1240,13 @@ interface PathLeaf {
   line: number;
   action: Action;
   kids: undefined;
+}
+
+/** The child of `n` under `key`, or undefined. */
+function childOf(n: PathNode, key: number): PathNode | PathLeaf | undefined {
+  const keys = n.keys;
+  for (let i = 0; i < keys.length; i++) if (keys[i] === key) return n.kids[i];
+  return undefined;
 }
 
 function jmpTaken(op: number, wide: boolean, x: bigint, y: bigint): boolean {
@@ -1275,6 +1289,15 @@ function jmpTaken(op: number, wide: boolean, x: bigint, y: bigint): boolean {
  */
 export class PathCache {
   private root: PathNode | PathLeaf | undefined;
+  /** Multi-buffer frames' tree (see lookup). */
+  private mbRoot: PathNode | PathLeaf | undefined;
+  /**
+   * The linear part of a multi-buffer frame (data_end - data when the frame has fragments), the same every run, from
+   * the driver (Driver.linearPart) and checked on every traced run of one; -1: multi-buffer frames are not cached.
+   */
+  linear = -1;
+  /** The traced run's frame is multi-buffer: its path goes into mbRoot. */
+  private multi = false;
   private nodes = 0;
   /** The packet's offset in its frame in traced runs (data), the same every run, else the cache turns itself off. */
   private dataOff = -1;
@@ -1301,17 +1324,30 @@ export class PathCache {
   constructor(
     private readonly insns: readonly { opcode: number; dst: number; src: number; off: number; imm: number }[],
     private readonly maps: readonly { type: number; keySize: number }[],
-    /** Longest frame cached (length comparisons are decided for lengths 0..maxLen); lowered below a multi-buffer frame. */
+    /** Longest linear frame cached (length comparisons are decided for lengths 0..maxLen); lowered below a multi-buffer frame laid out otherwise than `linear` says. */
     public maxLen: number,
   ) {}
 
-  /** The leaf of a frame, or undefined (a miss). */
+  /**
+   * The leaf of a frame, or undefined (a miss). A multi-buffer frame (longer than `linear`, once a traced run has shown
+   * the driver's linear part) is looked up in a tree of its own by its linear part: `linear` bytes, the length its
+   * program sees (data_end - data).
+   */
   lookup(frame: Uint8Array, off: number, len: number): PathLeaf | undefined {
     this.lookups++;
     let n = this.root;
-    while (n !== undefined && n.kids !== undefined) n = n.kids.get(this.keyOf(n, frame, off, len));
+    if (this.linear >= 0 && len > this.linear) {
+      n = this.mbRoot;
+      len = this.linear;
+    }
+    while (n !== undefined && n.kids !== undefined) n = childOf(n, this.keyOf(n, frame, off, len));
     if (n === undefined) this.misses++;
     return n as PathLeaf | undefined;
+  }
+
+  /** Whether lookup takes a frame of `len` bytes (a longer one runs the twin untraced). */
+  takes(len: number): boolean {
+    return len <= this.maxLen || (this.linear >= 0 && len > this.linear);
   }
 
   private keyOf(n: PathNode, frame: Uint8Array, off: number, len: number): number {
@@ -1332,6 +1368,7 @@ export class PathCache {
   begin(frame: Uint8Array): void {
     this.frame = frame;
     this.len = frame.length;
+    this.multi = false;
     this.regT.fill(0n);
     this.stackT.fill(T_UNK); // never written in this run
     this.stackAll = 0n;
@@ -1361,14 +1398,22 @@ export class PathCache {
       this.started = true;
       const b = mem.ctx?.buff;
       const f = this.frame;
-      if (b === undefined || b.frags.length !== 0 || b.dataEnd - b.data !== f.length || b.dataMeta !== b.data) {
-        // Not one buffer holding the frame from `data` (a multi-buffer frame): none this long is cached.
-        if (b !== undefined && b.frags.length !== 0) this.maxLen = Math.min(this.maxLen, f.length - 1);
+      // A multi-buffer frame: its first `linear` bytes in the buffer from `data` (what the program reaches directly;
+      // its fragments only through helpers, which end caching), data_end - data = linear whatever the frame's length.
+      const multi = b !== undefined && b.frags.length !== 0;
+      if (multi && !(this.linear >= 0 && f.length > this.linear && b.dataEnd - b.data === this.linear && b.dataMeta === b.data)) {
+        // Laid out otherwise than Driver.linearPart said: multi-buffer frames are not cached (none this long).
+        this.linear = -1;
+        this.maxLen = Math.min(this.maxLen, f.length - 1);
         return this.fail();
       }
+      if (b === undefined || (!multi && (b.dataEnd - b.data !== f.length || f.length > this.maxLen)) || b.dataMeta !== b.data) return this.fail();
+      const n = multi ? this.linear : f.length;
+      this.multi = multi;
+      this.len = n;
       let same = true;
       const win = b.frame;
-      for (let i = 0; i < f.length && same; i++) same = win[b.data + i] === f[i];
+      for (let i = 0; i < n && same; i++) same = win[b.data + i] === f[i];
       if (!same || (this.dataOff >= 0 && b.data !== this.dataOff)) {
         // Laid out otherwise than received (VLAN stripped, multi-buffer, ...): no cache for this run's driver.
         this.off = true;
@@ -1527,7 +1572,7 @@ export class PathCache {
     }
     if (this.nodes > 50_000) return;
     const frame = this.frame;
-    const len = frame.length;
+    const len = this.len;
     const max = this.maxLen;
     /** The lengths 0..maxLen at which `c` goes the way it went, as [from, to) pairs. */
     const lensOf = (c: LenCond): number[] => {
@@ -1562,12 +1607,12 @@ export class PathCache {
     const tested = new Set<number>();
     let parent: PathNode | undefined;
     let key = 0;
-    let n = this.root;
+    let n = this.multi ? this.mbRoot : this.root;
     while (n !== undefined && n.kids !== undefined) {
       for (const o of n.offs) tested.add(o);
       parent = n;
       key = this.keyOf(n, frame, 0, len);
-      n = n.kids.get(key);
+      n = childOf(n, key);
     }
     if (n !== undefined) return; // a leaf: the lookup would have found it
     const nodes: PathNode[] = [];
@@ -1576,17 +1621,21 @@ export class PathCache {
       for (let i = 0; i < 256; i++) if ((c.bytes >> BigInt(i)) & 1n && !tested.has(i)) offs.push(i);
       for (let i = 0; i < offs.length || (i === 0 && c.len !== undefined); i += 3) {
         const last = i + 3 >= offs.length;
-        nodes.push({ offs: offs.slice(i, i + 3), lens: last && c.len !== undefined ? lensOf(c.len) : undefined, kids: new Map() });
+        nodes.push({ offs: offs.slice(i, i + 3), lens: last && c.len !== undefined ? lensOf(c.len) : undefined, keys: [], kids: [] });
       }
     }
     let chain: PathNode | PathLeaf = { line, action, kids: undefined };
     for (let g = nodes.length - 1; g >= 0; g--) {
       const node = nodes[g]!;
-      node.kids.set(this.keyOf(node, frame, 0, len), chain);
+      node.keys.push(this.keyOf(node, frame, 0, len));
+      node.kids.push(chain);
       chain = node;
       this.nodes++;
     }
-    if (parent === undefined) this.root = chain;
-    else parent.kids.set(key, chain);
+    if (parent !== undefined) {
+      parent.keys.push(key);
+      parent.kids.push(chain);
+    } else if (this.multi) this.mbRoot = chain;
+    else this.root = chain;
   }
 }

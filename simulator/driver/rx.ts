@@ -418,6 +418,16 @@ export class Driver {
   }
 
   /**
+   * The bytes of a multi-buffer frame in its linear part (the rest in fragments) when every frame longer than that is
+   * laid out so (the profile has fragments and the geometry is the same for every frame), else undefined.
+   */
+  linearPart(): number | undefined {
+    if (this.opts.mode === 'generic' && !this.session.program.frags) return undefined;
+    const g = this.geometry(0, 0);
+    return g.fragSize > 0 ? linearCapacity(g) : undefined;
+  }
+
+  /**
    * Longest frame receiveBatch takes: with fragments (the profile's fragSize above 0), the longest the kernel runs
    * (XDP_MAX_FRAME: the linear part in the frame, the rest in fragments, as receive lays it out), else what fits the
    * linear part.

@@ -162,6 +162,54 @@ test('return lines from the path cache equal the twin beside every packet, on pr
   }
 });
 
+test('multi-buffer frames: their lines from the path cache by their linear part equal the twin beside every packet', { skip }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-path-cache-mb-'));
+  try {
+    // Frames around and past the linear part (mlx5: data_end - data stops there, the rest in fragments), with the same
+    // bytes varied as above: lines decided by the length must see the linear part's, never the frame's.
+    const lin = make(loadProgramFile(join(REPO, 'examples', 'xdp_filter.c'))).driver.linearPart();
+    assert.ok(lin !== undefined && lin > 1000 && lin < 4096, `linear part ${lin}`);
+    const lengths = [lin - 1, lin, lin + 1, lin + 2, lin + 100, 4095, 4096, 4097, 5000, 9000, 20_000, 73_152];
+    // The first half linear frames, then one in two made multi-buffer (the same bytes first).
+    const fs = frames(2400, 4242).map((f, i) => {
+      if (i < 1200 || i % 2 === 0) return f;
+      const g = new Uint8Array(lengths[(i * 7) % lengths.length]!);
+      g.set(f.subarray(0, Math.min(f.length, g.length)));
+      for (let j = f.length; j < g.length; j++) g[j] = (i * 13 + j) & 0xff;
+      return g;
+    });
+    for (const [what, body] of PROGRAMS) {
+      const path = join(dir, `${what.replace(/\W+/g, '-')}.c`);
+      const src = source(body);
+      writeFileSync(path, src);
+      const real = make(loadProgramFile(path));
+      const ref = ReturnLines.create(path, src, {}, make);
+      const one = ReturnLines.create(path, src, {}, make, { oneRun: true });
+      assert.ok(typeof ref !== 'string' && typeof one !== 'string', `${what}: ${String(ref)} ${String(one)}`);
+      // Open (PASS) multi-buffer frames, and the twin runs made for them.
+      let open = 0;
+      let ran = 0;
+      fs.forEach((f, i) => {
+        const ts = 1_700_000_000_000_000_000n + BigInt(i) * 1_000_000n;
+        const r = real.driver.receive(f, ts);
+        const want = ref.lineFor(f, ts, r);
+        const before = one.twinRuns.single;
+        assert.equal(one.lineFor(f, ts, r), want, `${what}: frame ${i} (${f.length} bytes, ${r.action})`);
+        if (r.action === 'XDP_PASS' && f.length > lin) {
+          open++;
+          ran += one.twinRuns.single - before;
+        }
+      });
+      const c = one.pathCache;
+      assert.ok(c !== undefined && c.on, `${what}: the cache is on (${JSON.stringify(c)})`);
+      // Multi-buffer frames too come from the cache: the twin ran for a few of them only.
+      assert.ok(open > 100 && ran * 4 < open, `${what}: twin runs ${ran} for ${open} open multi-buffer frames (${JSON.stringify(c)})`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('run X.c --format jsonl with the path cache: the kernel\'s actions and the lines of the twin beside every packet', { skip }, (t) => {
   if (kernelOrSkip(t)) return;
   const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-path-cache-k-'));
