@@ -139,6 +139,9 @@ export function bytecodeFindings(
       const rep = analyzeObjectReport(object, { driverMode: opts.driverMode, twin: () => returnTwin(file, { ...compile, btf: opts.btf }), inlinedCalls: inlinedCalls(r.objectPath) });
       findings = rep.findings;
       walked = rep.programs.map((p) => ({ program: p.program, complete: p.complete, spans: p.spans }));
+      for (const p of rep.programs) {
+        if (!p.complete && p.gaveUp) notes.push(`${file}: program ${p.program}: the bytecode analysis stopped early (${p.gaveUp}); the paths it did not reach have the source analysis's findings only.`);
+      }
     }
   } catch (e) {
     findings = [internalError(file, 'bytecode', e)];

@@ -22,7 +22,7 @@ import { regUse } from '../../isa/validate.ts';
 import { kfuncInfo } from '../../isa/kfunc-names.ts';
 import { immToU32, immToU64 } from '../../isa/width.ts';
 import type { RuleId } from '../findings.ts';
-import { liveness, predecessorCounts, prunePoints } from './liveness.ts';
+import { liveness, loopSlots, predecessorCounts, prunePoints } from './liveness.ts';
 import * as msg from './messages.ts';
 import { attachActionMessage, attachedMap, refusedByAttach } from '../xdp-programs.ts';
 import {
@@ -73,7 +73,7 @@ export interface EngineOptions {
 
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   driverMode: 'native',
-  maxSteps: 200_000,
+  maxSteps: 400_000,
   maxVisitsPerSlot: 4096,
   maxStatesPerSlot: 64,
   widenAfter: 256,
@@ -291,6 +291,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
   const infos: (OpcodeInfo | undefined)[] = insns.map((i) => OPCODES[i.opcode]);
   const live = liveness(insns);
   const prune = prunePoints(insns);
+  const loops = loopSlots(insns);
   const preds = predecessorCounts(insns);
   const seen: (State[] | undefined)[] = new Array(n);
   const visits = new Uint32Array(n);
@@ -1421,8 +1422,12 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         // many paths meet (a bound on the walk). Not merely because many other paths reached this slot before: the
         // verifier walks each of them exactly, and a path that arrives late with numbers of its own (a loop counter
         // set on one arm of a switch, sfuzz seed 539365924) must still be walked through the loop and past it.
-        const own = (st.heads?.get(pc) ?? 0) + 1;
-        st.heads = new Map(st.heads).set(pc, own);
+        // Counted only at the heads of loops (loopSlots), which every turn of a loop passes: a function called again by
+        // the same path is a new frame, bounded by the call depth. Counting at every prune point copied this map at
+        // each one: quadratic in time and memory on a program of thousands of them (a 9,000-instruction rule table
+        // unrolled by clang ran out of heap).
+        const own = loops[pc] ? (st.heads?.get(pc) ?? 0) + 1 : 1;
+        if (loops[pc]) st.heads = new Map(st.heads).set(pc, own);
         // A loop whose every changed value is a number the walk knows as the verifier does is walked on, turn by turn,
         // as the verifier walks it (a back-edge state still being explored prunes nothing): a u16 option cursor that
         // grows each turn reaches 0xffff and the check in the loop stops proving bytes only at turn 257 (gamemann's

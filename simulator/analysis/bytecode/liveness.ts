@@ -84,6 +84,76 @@ export function prunePoints(insns: Insn[]): Uint8Array {
   return marks;
 }
 
+/**
+ * The heads of the loops of each function: slots of a strongly connected part of the control flow (calls not
+ * followed: a function called again is a new frame) that a jump back within that part enters. Every turn of a loop
+ * passes one. A backward jump alone is no loop: clang jumps back to a shared exit block.
+ */
+export function loopSlots(insns: Insn[]): Uint8Array {
+  const n = insns.length;
+  const succ: number[][] = new Array(n);
+  for (let pc = 0; pc < n; pc++) {
+    const info = OPCODES[insns[pc].opcode];
+    const u = useDef(insns, pc).succ.filter((s) => s >= 0 && s < n);
+    // A call's successor is the next slot (the callee's body is its own function).
+    succ[pc] = info?.kind === 'call' ? (pc + 1 < n ? [pc + 1] : []) : u;
+  }
+  // Tarjan's algorithm, iterative.
+  const index = new Int32Array(n).fill(-1);
+  const low = new Int32Array(n);
+  const onStack = new Uint8Array(n);
+  const stack: number[] = [];
+  const marks = new Uint8Array(n);
+  const comp = new Uint32Array(n);
+  let comps = 0;
+  let next = 0;
+  for (let root = 0; root < n; root++) {
+    if (index[root] !== -1) continue;
+    const call: [number, number][] = [[root, 0]];
+    index[root] = low[root] = next++;
+    stack.push(root);
+    onStack[root] = 1;
+    while (call.length > 0) {
+      const top = call[call.length - 1]!;
+      const [v, i] = top;
+      const out = succ[v]!;
+      if (i < out.length) {
+        top[1] = i + 1;
+        const w = out[i]!;
+        if (index[w] === -1) {
+          index[w] = low[w] = next++;
+          stack.push(w);
+          onStack[w] = 1;
+          call.push([w, 0]);
+        } else if (onStack[w]) low[v] = Math.min(low[v], index[w]);
+        continue;
+      }
+      call.pop();
+      if (call.length > 0) {
+        const u = call[call.length - 1]![0];
+        low[u] = Math.min(low[u], low[v]);
+      }
+      if (low[v] !== index[v]) continue;
+      let w: number;
+      let size = 0;
+      const members: number[] = [];
+      do {
+        w = stack.pop()!;
+        onStack[w] = 0;
+        members.push(w);
+        size++;
+      } while (w !== v);
+      if (size > 1 || out.includes(v)) for (const m of members) comp[m] = ++comps;
+    }
+  }
+  // Each turn of a loop passes a slot that a jump back (to a lower or the same slot) of the same loop enters.
+  for (let pc = 0; pc < n; pc++) {
+    if (!comp[pc]) continue;
+    for (const s of succ[pc]!) if (s <= pc && comp[s] === comp[pc]) marks[s] = 1;
+  }
+  return marks;
+}
+
 /** Number of control-flow predecessors of each slot (merge points have more than one). */
 export function predecessorCounts(insns: Insn[]): Uint16Array {
   const n = insns.length;

@@ -1116,6 +1116,9 @@ export class Analyzer {
       // pointer <= bound holds where `p > b` / `p >= b` is false and where `p < b` / `p <= b` is true.
       const target = o === '>' || o === '>=' ? f : t;
       prove(target, p.root, p.off);
+      // Where the check fails the frame is shorter than p's offset: below 12 bytes it has no Ethernet addresses to
+      // leave unchanged (`if (data + 4 <= end) *(__u32 *)data = x;` writes them on every frame that has them).
+      if (p.region === 'data' && p.off !== null && p.off <= 12 && /^data#\d+$/.test(p.root)) (target === t ? f : t).macWrote = true;
       return;
     }
     // A pointer the tier does not follow (a parser's cursor kept in a struct, `c->pos`, `nh.pos + 1`) compared with
@@ -1339,6 +1342,19 @@ export class Analyzer {
     }
     // `(*p).f` is `p->f`; other `.` accesses are on a struct value (stack, global, map value copy).
     const inner = unparen(arg);
+    // `ip->addrs.saddr`: a member of a group of members (the kernel's __struct_group in `struct iphdr`) whose fields
+    // are also the header's own (`ip->saddr`, same bytes): the header's field, so that a swap is seen as one.
+    const grouped = inner.type === 'field_expression' && (inner.childForFieldName('operator')?.text ?? inner.child(1)?.text) === '->' ? inner.childForFieldName('argument') : undefined;
+    if (grouped && unparen(grouped).type === 'identifier') {
+      const holder = unparen(grouped);
+      const t = st.vars.get(holder.text)?.t;
+      const layout = t ? pointeeStruct(t, this) : undefined;
+      const group = layout?.fields[inner.childForFieldName('field')?.text ?? ''];
+      const member = layout?.fields[fieldName];
+      if (group && member && group.elem !== undefined && member.offset >= group.offset && member.offset + member.size <= group.offset + group.size) {
+        return this.member(this.eval(holder, st), fieldName, n, st, holder, forStore, storeNode);
+      }
+    }
     if (inner.type === 'pointer_expression' && inner.childForFieldName('operator')?.text === '*') {
       const ptrNode = inner.childForFieldName('argument');
       if (ptrNode) return this.member(this.eval(ptrNode, st), fieldName, n, st, ptrNode, forStore, storeNode);
@@ -1643,6 +1659,11 @@ export class Analyzer {
       return { v: scale === 1 ? { k: 'len', root: b.root, off: b.off } : TOP };
     }
     if (a.k === 'end' || b.k === 'end' || a.k === 'pkt' || b.k === 'pkt') return { v: TOP };
+    // `len - 4`, `(len - 4) & 0x3fff` with `len = data_end - data`: still counted from the frame's length.
+    const lenLike = (x: Val) => x.k === 'len' || (x.k === 'top' && !!x.fromLen);
+    if ((lenLike(a) && (lenLike(b) || b.k === 'consts')) || (lenLike(b) && a.k === 'consts')) {
+      if (/^(?:[-+*&|]|>>|<<)$/.test(op)) return { v: { k: 'top', fromLen: true } };
+    }
     if (a.k === 'mapval' || b.k === 'mapval') {
       // `v + 1` points into the same value.
       if (op === '+' && b.k !== 'mapval') return { v: a, t: l.t };
@@ -1677,7 +1698,9 @@ export class Analyzer {
       const text = byNode ? byNode.text.replace(/\s+/g, '') : '?';
       return { ...p, root: `${p.root}@${p.off}+[${text}]`, off: 0 };
     }
-    return { ...p, off: null };
+    // `data + off` with `off` computed from the packet's length: a trailer at the frame's end.
+    if (p.off !== null && p.fromEnd === undefined && (by.k === 'len' || (by.k === 'top' && by.fromLen)) && sign > 0) return { ...p, off: null, fromEnd: true };
+    return { ...p, off: null, ...(p.fromEnd ? {} : {}) };
   }
 
   private assign(n: Node, st: State): TV {
@@ -1809,7 +1832,9 @@ export class Analyzer {
         st.wrote = true;
         // Bytes 0..11 of the frame are its Ethernet addresses (a header at a variable offset may lie anywhere, but
         // for one typed as a header of layer 3 or 4).
-        if (v.region === 'data' && (off === null ? !pastL2 : frameOffset(v.root, off) < 12)) st.macWrote = true;
+        // A store at an offset counted from the frame's length (a trailer appended after bpf_xdp_adjust_tail) lies
+        // past them too.
+        if (v.region === 'data' && (off === null ? !pastL2 && !v.fromEnd : frameOffset(v.root, off) + (v.base ?? 0) < 12)) st.macWrote = true;
         if (this.driverMode === 'readonly-page' && v.region === 'data' && !v.stale) this.readonlyPageWrite(n);
         return;
       case 'mapval':
@@ -1976,7 +2001,8 @@ export class Analyzer {
     if (INVALIDATING_HELPERS.has(name) && !(name === 'bpf_tail_call' && this.inProgramBody())) this.invalidate(name, n, st);
     if (FRAME_CHANGING_HELPERS.has(name)) {
       st.wrote = true;
-      st.macWrote = true;
+      // Growing or shrinking the tail, or the metadata in front of the frame, leaves the Ethernet addresses as they were.
+      if (name !== 'bpf_xdp_adjust_tail' && name !== 'bpf_xdp_adjust_meta') st.macWrote = true;
       // Bytes written at an offset the tier does not follow: the checksums among them, possibly.
       // A local header copy stored back brings its own changes (and updates of its `check`) with it.
       const src = name === 'bpf_xdp_store_bytes' && argNodes[2] ? unparen(argNodes[2]) : undefined;
@@ -2023,9 +2049,14 @@ export class Analyzer {
     // frame, redirect, or move the packet, whichever keeps the rules quiet, and that it checks the map values it is
     // given for NULL.
     for (const a of args) if (a.v.k === 'mapval') this.nullChecked(st, a.v.id);
+    st.redirected = true;
+    // Packet pointers cannot be kept in maps or globals (the verifier refuses the store): a function given neither
+    // one nor the context (`dump_stack()`, `log_event(code)`) cannot change the frame or its checksums.
+    const scalarOnly = (tv: TV) =>
+      tv.v.k === 'consts' || tv.v.k === 'len' || tv.v.k === 'rodata' || tv.v.k === 'mapval' || (tv.v.k === 'top' && (!!tv.v.stack || (!!tv.t && tv.t.ptr === 0 && tv.t.dims.length === 0 && !/^(?:struct|union) /.test(resolveTypedef(tv.t, this.decls).base))));
+    if (args.every(scalarOnly)) return { v: TOP };
     st.wrote = true;
     st.macWrote = true;
-    st.redirected = true;
     markCsumUpdated(st);
     markL4Updated(st);
     st.icmpUpdated = true;
@@ -2950,8 +2981,10 @@ export class Analyzer {
   private staleChecksum(pending: NonNullable<State['csumPending']>, values: number[], zeroed = false): void {
     // The change to report: the first store of a value that is not another header field (a swap is harmless). After
     // `check = 0` the sum is due once the header is complete: the last change, where its computation belongs.
-    const own = pending.writes.filter((w) => w.from === undefined);
-    const p = (zeroed ? own.at(-1) : own[0]) ?? pending.writes[0]!;
+    // A store made on every path that leads here comes first (see joinCsumPending), then one of some paths only.
+    const must = pending.writes.filter((w) => !w.may);
+    const own = must.filter((w) => w.from === undefined);
+    const p = (zeroed ? own.at(-1) ?? must.at(-1) : own[0] ?? must[0]) ?? pending.writes.find((w) => w.from === undefined) ?? pending.writes[0]!;
     const actions = [...new Set(values)].map((v) => XDP_ACTIONS[v]).join('/');
     const where = p.field === 'ttl' ? 'the stack or the next router' : 'the receiver';
     const message = zeroed

@@ -85,12 +85,21 @@ export interface SectionMark {
   name: string;
 }
 
+/**
+ * `#ifdef __cplusplus` / `extern "C" {` / `#endif` and the closing `}` of a header shared with C++: tree-sitter
+ * parses the unbalanced brace as a linkage block that swallows the rest of the header into the `#ifdef` (which C
+ * never takes), so the header's macros and structs were lost. Those lines are C++ only; they are blanked too.
+ */
+const CPLUSPLUS_ONLY = /^([ \t]*#[ \t]*if(?:def[ \t]+__cplusplus|[ \t]+defined[ \t]*\(?[ \t]*__cplusplus[ \t]*\)?)[ \t]*(?:\/\/[^\n]*|\/\*[^\n]*?\*\/)?[ \t]*\r?\n)((?:[ \t]*(?:extern[ \t]+"C"[ \t]*\{|\})[ \t]*(?:\/\/[^\n]*|\/\*[^\n]*?\*\/)?[ \t]*\r?\n)+)(?=[ \t]*#[ \t]*endif\b)/gm;
+
 export function blankMacros(text: string): { text: string; sections: SectionMark[] } {
   const sections: SectionMark[] = [];
-  const out = text.replace(BLANKED, (m: string, name: string | undefined, offset: number) => {
-    if (name !== undefined) sections.push({ offset, end: offset + m.length, name });
-    return m.replace(/[^\n]/g, ' ');
-  });
+  const out = text
+    .replace(BLANKED, (m: string, name: string | undefined, offset: number) => {
+      if (name !== undefined) sections.push({ offset, end: offset + m.length, name });
+      return m.replace(/[^\n]/g, ' ');
+    })
+    .replace(CPLUSPLUS_ONLY, (_m: string, head: string, body: string) => head + body.replace(/[^\r\n]/g, ' '));
   return { text: out, sections };
 }
 

@@ -103,14 +103,21 @@ export type Val =
    */
   /** `mapRead`: read from a map value (`*cnt`, `rec->packets`): the map, and the field (`*` for the whole value). */
   /** `uninitScalar`: an integer local declared without a value and not set since (`int action;`). */
-  | { k: 'top'; taint?: boolean; field?: string; at?: string; l4?: 'tcp' | 'udp'; uninit?: boolean; uninitScalar?: Origin; stack?: boolean; ref?: string; mapRead?: MapRead }
+  /** `fromLen`: computed from the packet's length (`data_end - data`, `ctx->data_end - ctx->data`, `len - 4`). */
+  | { k: 'top'; taint?: boolean; field?: string; at?: string; l4?: 'tcp' | 'udp'; uninit?: boolean; uninitScalar?: Origin; stack?: boolean; ref?: string; mapRead?: MapRead; fromLen?: boolean }
   /** `field`/`at`/`l4`: the unknown part (`more`) is that header field's value (a parser's `return iph->protocol;`). */
   /** `mapRead`: the unknown part (`more`) is that value read from a map (`cond ? e->count : XDP_DROP`). */
   /** `maybeUninit`: set on only some of the paths joined here; on the others it is an integer local never set (its declaration). */
   | { k: 'consts'; vals: ConstVal[]; more?: boolean; field?: string; at?: string; l4?: 'tcp' | 'udp'; mapRead?: MapRead; maybeUninit?: Origin }
   | { k: 'ctx' }
   /** `loose`: set on only some of the paths joined here (declared without a value on the others): its bounds are not judged. */
-  | { k: 'pkt'; root: string; off: number | null; region: 'data' | 'meta'; stale?: StaleInfo; loose?: boolean }
+  /**
+   * `fromEnd`: the unknown offset was computed from the packet's length (`data + len - 4`, a trailer at the frame's
+   * end), so it lies behind the Ethernet header on the frames the program works on.
+   * `base`: where the root starts in the frame when it is a join of two roots (`{data#0|data#1}`, the packet reloaded
+   * on one path) whose pointers both had a known place: the lower of the two.
+   */
+  | { k: 'pkt'; root: string; off: number | null; region: 'data' | 'meta'; stale?: StaleInfo; loose?: boolean; fromEnd?: boolean; base?: number }
   | { k: 'end'; stale?: StaleInfo }
   | { k: 'len'; root: string; off: number | null }
   | { k: 'rodata'; name: string }
@@ -187,7 +194,7 @@ export interface State {
    * another file's function) and which field. Cleared by a store into (or the address of)
    * `check`, and by a call the tier cannot see into.
    */
-  csumPending?: { writes: { field: string; from?: string; node: unknown; file: string; site?: unknown; at?: string; away?: unknown }[] };
+  csumPending?: { writes: { field: string; from?: string; node: unknown; file: string; site?: unknown; at?: string; away?: unknown; may?: boolean }[] };
   /** The IPv4 header checksum was updated somewhere on every path to here (before or after the change). */
   csumUpdated?: boolean;
   /**
@@ -347,11 +354,11 @@ function join2(a: State, b: State): State {
     macWrote: (a.macWrote && b.macWrote) || undefined,
     redirected: a.redirected && b.redirected,
     pendingRedirect: a.pendingRedirect ?? b.pendingRedirect,
-    csumPending: earlier(a.csumPending, b.csumPending),
+    csumPending: joinCsumPending(a.csumPending, b.csumPending),
     csumUpdated: (a.csumUpdated && b.csumUpdated) || undefined,
     csumRecomputed: (a.csumRecomputed && b.csumRecomputed) || undefined,
     csumZeroed: (a.csumZeroed && b.csumZeroed) || undefined,
-    csumOpen: a.csumOpen ?? b.csumOpen,
+    csumOpen: joinCsumPending(a.csumOpen, b.csumOpen),
     ...joinL4(a, b),
     ...joinIcmp(a, b),
     l4Proof: joinL4Proof(a.l4Proof, b.l4Proof),
@@ -439,6 +446,26 @@ function joinIcmp(a: State, b: State): Pick<State, 'icmpPending' | 'icmpUpdated'
   return { icmpPending: earlier(a.icmpPending, b.icmpPending), icmpUpdated: (a.icmpUpdated && b.icmpUpdated) || undefined };
 }
 
+/**
+ * The IPv4 changes of two paths that meet. When both start with the same store (`saddr = daddr;` then `daddr = X` on
+ * one branch and another value on the other), the stores made on both are kept as they are and those of one path
+ * only are marked `may`, so that a finding names a change every path to it made; otherwise the earlier path's.
+ */
+function joinCsumPending(a: State['csumPending'], b: State['csumPending']): State['csumPending'] {
+  if (!a || !b || a === b) return a ?? b;
+  const x = a.writes[0];
+  const y = b.writes[0];
+  if (!x || !y || x.node !== y.node || x.file !== y.file) return earlier(a, b);
+  const inB = new Set(b.writes.filter((w) => !w.may).map((w) => w.node));
+  const inA = new Set(a.writes.map((w) => w.node));
+  const out = a.writes.map((w) => (w.may || inB.has(w.node) ? w : { ...w, may: true }));
+  for (const w of b.writes) if (!inA.has(w.node)) out.push(w.may ? w : { ...w, may: true });
+  if (out.every((w, i) => w === a.writes[i]) && out.length === a.writes.length) return a;
+  const pos = (w: { node: unknown }) => (w.node as { startIndex?: number }).startIndex ?? 0;
+  const sameFile = out.every((w) => w.file === x.file);
+  return { writes: sameFile ? out.sort((p, q) => pos(p) - pos(q)) : out };
+}
+
 function earlier<T extends { writes: { node: unknown; file: string }[] }>(a: T | undefined, b: T | undefined): T | undefined {
   if (!a || !b) return a ?? b;
   const x = a.writes[0];
@@ -469,9 +496,13 @@ export function joinVals(a: Val, b: Val): Val {
   if (b.k === 'consts' && a.k === 'top') return { k: 'consts', vals: b.vals, more: true, ...fieldOf(a), ...readOf(a), ...(b.maybeUninit ? { maybeUninit: b.maybeUninit } : {}) };
   if (a.k === 'pkt' && b.k === 'pkt') {
     const stale = a.stale ?? b.stale;
-    if (a.root === b.root) return { k: 'pkt', root: a.root, off: a.off === b.off ? a.off : null, region: a.region, stale, ...(a.loose || b.loose ? { loose: true } : {}) };
+    if (a.root === b.root) return { k: 'pkt', root: a.root, off: a.off === b.off ? a.off : null, region: a.region, stale, ...(a.loose || b.loose ? { loose: true } : {}), ...(a.fromEnd && b.fromEnd && a.off === b.off ? { fromEnd: true } : {}), ...(a.base !== undefined && b.base !== undefined ? { base: Math.min(a.base, b.base) } : {}) };
     const root = joinRoot(a.root, b.root);
-    return { k: 'pkt', root, off: 0, region: a.region === b.region ? a.region : 'data', stale };
+    const at = (x: typeof a) => (x.off === null ? undefined : /^data#\d+$/.test(x.root) ? x.off : x.base !== undefined ? x.base + x.off : undefined);
+    const fa = at(a);
+    const fb = at(b);
+    const base = fa !== undefined && fb !== undefined ? Math.min(fa, fb) : undefined;
+    return { k: 'pkt', root, off: 0, region: a.region === b.region ? a.region : 'data', stale, ...(base !== undefined ? { base } : {}) };
   }
   if (a.k === 'end' && b.k === 'end') return { k: 'end', stale: a.stale ?? b.stale };
   if (a.k === 'ctx' && b.k === 'ctx') return a;

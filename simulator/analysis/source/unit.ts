@@ -472,10 +472,19 @@ function mapDecl(name: string, text: string, decls: Decls): MapDecl {
   return { name, mapType, readonlyReason, keySizeText: sizeText('key'), valueSizeText: sizeText('value') };
 }
 
+const PACKED = /\b(?:__packed|packed|__packed__)\b/;
+
 function structLayout(node: Node, decls: Decls): StructLayout | undefined {
   const body = node.childForFieldName('body');
   if (!body) return undefined;
   const isUnion = node.type === 'union_specifier';
+  // `struct h { ... } __attribute__((packed));` (or `__packed`, or the attribute before the body): members at byte
+  // offsets with no padding, as clang lays out a wire header.
+  const head = node.text.slice(0, body.startIndex - node.startIndex);
+  const parent = node.parent;
+  const tail = parent && (parent.type === 'declaration' || parent.type === 'type_definition' || parent.type === 'translation_unit') ? (parent.type === 'translation_unit' ? '' : parent.text.slice(node.endIndex - parent.startIndex)) : '';
+  const after = node.text.slice(body.endIndex - node.startIndex);
+  const packed = PACKED.test(head) || PACKED.test(after) || PACKED.test(tail.split(/[;,=]/)[0] ?? '');
   const fields: Record<string, FieldLayout> = {};
   // Bits, so that bitfields pack as the SysV ABI packs them (a run of `__u16 a : 1, b : 3;` shares its unit; a field
   // that would cross a boundary of its declared type's size starts at the next one; `: 0` closes the unit).
@@ -495,7 +504,7 @@ function structLayout(node: Node, decls: Decls): StructLayout | undefined {
         complete = false;
         continue;
       }
-      const align = Math.min(8, Math.max(1, largestScalar(inner)));
+      const align = packed ? 1 : Math.min(8, Math.max(1, largestScalar(inner)));
       const offset = isUnion ? 0 : alignUp(Math.ceil(bits / 8), align);
       for (const [k, v] of Object.entries(inner.fields)) fields[k] = { ...v, offset: v.offset + offset };
       maxAlign = Math.max(maxAlign, align);
@@ -519,7 +528,7 @@ function structLayout(node: Node, decls: Decls): StructLayout | undefined {
         complete = false;
         continue;
       }
-      const align = Math.min(8, shape.ptr > 0 ? 8 : alignOf(base, decls));
+      const align = packed ? 1 : Math.min(8, shape.ptr > 0 ? 8 : alignOf(base, decls));
       if (width) {
         const w = constEval(width, decls);
         const unit = total * 8;
@@ -528,7 +537,7 @@ function structLayout(node: Node, decls: Decls): StructLayout | undefined {
           continue;
         }
         let start = isUnion ? 0 : bits;
-        if (w === 0 || Math.floor(start / unit) !== Math.floor((start + Math.max(w, 1) - 1) / unit)) start = alignUp(start, unit);
+        if (w === 0 || (!packed && Math.floor(start / unit) !== Math.floor((start + Math.max(w, 1) - 1) / unit))) start = alignUp(start, unit);
         if (w === 0) {
           if (!isUnion) bits = start;
           continue;
