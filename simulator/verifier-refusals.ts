@@ -30,7 +30,7 @@ export const VERIFIER_RULES: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * The bytecode tier's walk before a run has `check`'s step bound (200,000 instructions) and a time bound, so that a
+ * The bytecode tier's walk before a run has a step bound of 200,000 instructions (`check`'s is 400,000) and a time bound, so that a
  * state-heavy program does not hold up the first packet: RUN_WALK_MS of CPU time (XDP_LENS_RUN_WALK_MS overrides it;
  * 0 for none), CPU rather than wall-clock time so that what it finds does not depend on how busy the machine is. It
  * was 20,000 instructions, which cut the walk short before refusals the kernel makes (sfuzz seed 1412070114: found
