@@ -1044,97 +1044,103 @@ function putLine(index: number, tsSec: number, nanos: number, wireLen: number, c
   const most = 200 + 6 * 16 + sum.length + mid.text.length + target.length + note.length + check.length + 2 * dataLen;
   if (most > OUT_BLOCK) return false;
   if (outUsed + most > OUT_BLOCK) flush();
+  // The line is written at `o`, a local (the put* helpers take it and return where they stopped): the block's
+  // fill level `outUsed` (module state, a context slot) is read once here and stored once at the end.
+  const buf = outBuf;
   const start = outUsed;
-  putBytes(J_PACKET);
-  putIndex(index);
-  putSeconds(tsSec);
-  putNanos(nanos);
   // The middle's bytes are checked once, when its text is made (middleOf).
-  if (mid.bytes === undefined) return undo(start);
+  if (mid.bytes === undefined) return false;
+  let o = putBytes(buf, J_PACKET, start);
+  o = putIndex(buf, index, o);
+  o = putSeconds(buf, tsSec, o);
+  o = putNanos(buf, nanos, o);
   // From "len" to the summary's closing quote: the bytes the last packet of this cached summary had, when its lengths
   // were the same (the same text: the same bytes); and with them the middle's, when it was the same the last two times.
   const tail = slot >= 0 ? summaryTails[slot] : undefined;
   if (tail !== undefined && tail.sum === sum && tail.len === wireLen && tail.capLen === capLen) {
     if (tail.joinedMid === mid) {
-      outBuf.set(tail.joined!, outUsed);
-      outUsed += tail.joined!.length;
+      const j = tail.joined!;
+      buf.set(j, o);
+      o += j.length;
     } else {
-      const at = outUsed;
-      outBuf.set(tail.bytes, outUsed);
-      outUsed += tail.bytes.length;
-      outBuf.set(mid.bytes, outUsed);
-      outUsed += mid.bytes.length;
+      const at = o;
+      buf.set(tail.bytes, o);
+      o += tail.bytes.length;
+      buf.set(mid.bytes, o);
+      o += mid.bytes.length;
       // The same middle as last time on this summary: the two joined, for the next packets like it (one copy each).
       if (tail.lastMid === mid) {
-        const n = outUsed - at;
+        const n = o - at;
         if (tail.store.length < n) tail.store = new Uint8Array(Math.max(n, 2 * tail.store.length));
         const b = tail.store;
-        for (let i = 0; i < n; i++) b[i] = outBuf[at + i]!;
+        for (let i = 0; i < n; i++) b[i] = buf[at + i]!;
         tail.joined = b.subarray(0, n);
         tail.joinedMid = mid;
       }
       tail.lastMid = mid;
     }
   } else {
-    const at = outUsed;
-    putBytes(J_LEN);
-    putUint(wireLen);
-    putBytes(J_CAPLEN);
-    putUint(capLen);
-    putBytes(J_SUMMARY);
-    if (!putText(sum, true)) return undo(start);
-    outBuf[outUsed++] = 34; // "
+    const at = o;
+    o = putBytes(buf, J_LEN, o);
+    o = putUint(buf, wireLen, o);
+    o = putBytes(buf, J_CAPLEN, o);
+    o = putUint(buf, capLen, o);
+    o = putBytes(buf, J_SUMMARY, o);
+    o = putText(buf, sum, true, o);
+    if (o < 0) return false;
+    buf[o++] = 34; // "
     if (slot >= 0) {
       // A copy (Buffer's slice is a view), into the slot's array when it has the length (another wire length of
       // as many digits, the usual miss): no allocation then.
-      const n = outUsed - at;
+      const n = o - at;
       if (tail !== undefined && tail.bytes.length === n) {
         const b = tail.bytes;
-        for (let i = 0; i < n; i++) b[i] = outBuf[at + i]!;
+        for (let i = 0; i < n; i++) b[i] = buf[at + i]!;
         tail.sum = sum;
         tail.len = wireLen;
         tail.capLen = capLen;
         tail.lastMid = mid;
         tail.joinedMid = undefined;
-      } else summaryTails[slot] = { sum, len: wireLen, capLen, bytes: new Uint8Array(outBuf.subarray(at, outUsed)), lastMid: mid, joinedMid: undefined, joined: undefined, store: tail?.store ?? NO_FRAME };
+      } else summaryTails[slot] = { sum, len: wireLen, capLen, bytes: new Uint8Array(buf.subarray(at, o)), lastMid: mid, joinedMid: undefined, joined: undefined, store: tail?.store ?? NO_FRAME };
     }
-    outBuf.set(mid.bytes, outUsed);
-    outUsed += mid.bytes.length;
+    buf.set(mid.bytes, o);
+    o += mid.bytes.length;
   }
   if (queue) {
-    putBytes(J_QUEUE);
-    putUint(queue);
+    o = putBytes(buf, J_QUEUE, o);
+    o = putUint(buf, queue, o);
   }
   if (copied) {
-    putBytes(J_COPIED);
-    putUint(copied);
+    o = putBytes(buf, J_COPIED, o);
+    o = putUint(buf, copied, o);
   }
   if (target) {
-    putBytes(J_TARGET);
-    if (!putText(target, false)) return undo(start);
+    o = putText(buf, target, false, putBytes(buf, J_TARGET, o));
+    if (o < 0) return false;
   }
   if (note) {
-    putBytes(J_NOTE);
-    if (!putText(note, false)) return undo(start);
+    o = putText(buf, note, false, putBytes(buf, J_NOTE, o));
+    if (o < 0) return false;
   }
-  if (truncated) putBytes(J_TRUNCATED);
-  if (invalidAction) putBytes(J_INVALID);
+  if (truncated) o = putBytes(buf, J_TRUNCATED, o);
+  if (invalidAction) o = putBytes(buf, J_INVALID, o);
   if (check) {
-    putBytes(J_CHECKSUM);
-    if (!putText(check, false)) return undo(start);
+    o = putText(buf, check, false, putBytes(buf, J_CHECKSUM, o));
+    if (o < 0) return false;
   }
   if (data !== undefined) {
-    putBytes(J_DATA);
+    o = putBytes(buf, J_DATA, o);
     const b = data.out;
     for (let i = data.metaLen; i < b.length; i++) {
       const v = b[i]!;
-      outBuf[outUsed++] = HEX_DIGITS[v >> 4]!;
-      outBuf[outUsed++] = HEX_DIGITS[v & 15]!;
+      buf[o++] = HEX_DIGITS[v >> 4]!;
+      buf[o++] = HEX_DIGITS[v & 15]!;
     }
-    outBuf[outUsed++] = 34;
+    buf[o++] = 34;
   }
-  outBuf[outUsed++] = 125; // }
-  outBuf[outUsed++] = 10;
+  buf[o++] = 125; // }
+  buf[o++] = 10;
+  outUsed = o;
   return true;
 }
 
@@ -1177,13 +1183,12 @@ interface SummaryTail {
 }
 const summaryTails = new Array<SummaryTail | undefined>(SummaryCache.SLOTS).fill(undefined);
 
-function undo(start: number): false {
-  outUsed = start;
-  return false;
-}
+// putLine's writers: each writes into `buf` (the output block) at `o` and returns where it stopped (putText -1 when
+// it cannot write the text); the caller made room.
 
-function putBytes(b: Uint8Array): void {
-  for (let i = 0; i < b.length; i++) outBuf[outUsed++] = b[i]!;
+function putBytes(buf: Uint8Array, b: Uint8Array, o: number): number {
+  for (let i = 0; i < b.length; i++) buf[o++] = b[i]!;
+  return o;
 }
 
 /** 10^0 .. 10^9 (putUint). */
@@ -1203,7 +1208,7 @@ const secondsBytes = new Uint8Array(32);
  * A packet's index as putUint writes it: the digits of the index before, counted up by one in place when it is the
  * next (nearly always), else made again.
  */
-function putIndex(n: number): void {
+function putIndex(buf: Uint8Array, n: number, o: number): number {
   const d = indexBytes;
   let k = indexDigits;
   if (n === indexLast + 1 && n <= 0x7fffffff) {
@@ -1217,99 +1222,100 @@ function putIndex(n: number): void {
       indexDigits = k;
     }
   } else {
-    const at = outUsed;
-    putUint(n);
-    k = indexDigits = outUsed - at;
-    for (let i = 0; i < k; i++) d[i] = outBuf[at + i]!;
-    outUsed = at;
+    k = indexDigits = putUint(buf, n, o) - o;
+    for (let i = 0; i < k; i++) d[i] = buf[o + i]!;
   }
   indexLast = n;
-  for (let i = 0; i < k; i++) outBuf[outUsed++] = d[i]!;
+  for (let i = 0; i < k; i++) buf[o++] = d[i]!;
+  return o;
 }
 
 /** `,"ts":"` SECONDS `.`: the last seconds' bytes again while they are the same (packets a second apart or closer). */
-function putSeconds(sec: number): void {
+function putSeconds(buf: Uint8Array, sec: number, o: number): number {
   if (sec !== secondsLast) {
-    const at = outUsed;
-    putBytes(J_TS);
-    putUint(sec);
-    outBuf[outUsed++] = 46; // .
-    const n = (secondsLen = outUsed - at);
-    for (let i = 0; i < n; i++) secondsBytes[i] = outBuf[at + i]!;
+    const at = o;
+    o = putUint(buf, sec, putBytes(buf, J_TS, o));
+    buf[o++] = 46; // .
+    const n = (secondsLen = o - at);
+    for (let i = 0; i < n; i++) secondsBytes[i] = buf[at + i]!;
     secondsLast = sec;
-    return;
+    return o;
   }
   const b = secondsBytes;
   const n = secondsLen;
-  for (let i = 0; i < n; i++) outBuf[outUsed++] = b[i]!;
+  for (let i = 0; i < n; i++) buf[o++] = b[i]!;
+  return o;
 }
 
 /** Nanoseconds (0 <= n < 10^9) as nine digits with leading zeros. */
-function putNanos(n: number): void {
-  let o = (outUsed += 9);
+function putNanos(buf: Uint8Array, n: number, at: number): number {
+  const end = at + 9;
+  let o = end;
   for (let i = 0; i < 4; i++) {
     const q = (n / 100) | 0;
     const r = (n - q * 100) * 2;
-    outBuf[--o] = DIGIT_PAIRS[r + 1]!;
-    outBuf[--o] = DIGIT_PAIRS[r]!;
+    buf[--o] = DIGIT_PAIRS[r + 1]!;
+    buf[--o] = DIGIT_PAIRS[r]!;
     n = q;
   }
-  outBuf[--o] = 48 + n;
+  buf[--o] = 48 + n;
+  return end;
 }
 
 /** A whole number below 2^53, as JSON.stringify writes it. */
-function putUint(n: number): void {
+function putUint(buf: Uint8Array, n: number, at: number): number {
   if (n > 0x7fffffff) {
     let digits = 1;
     for (let t = n; t >= 10; t = Math.floor(t / 10)) digits++;
-    let o = (outUsed += digits);
+    const end = at + digits;
+    let o = end;
     do {
       const q = Math.floor(n / 10);
-      outBuf[--o] = 48 + (n - q * 10);
+      buf[--o] = 48 + (n - q * 10);
       n = q;
     } while (n > 0);
-    return;
+    return end;
   }
   // Below 2^31 (nearly every count): integer division. The digits counted in a loop (a chain of comparisons has
   // branches first taken after the function was optimized, e.g. at packet 100,000, which throws that code away).
   let digits = 1;
   while (digits < 10 && n >= POW10[digits]!) digits++;
-  let o = (outUsed += digits);
+  const end = at + digits;
+  let o = end;
   while (n >= 100) {
     const q = (n / 100) | 0;
     const r = (n - q * 100) * 2;
-    outBuf[--o] = DIGIT_PAIRS[r + 1]!;
-    outBuf[--o] = DIGIT_PAIRS[r]!;
+    buf[--o] = DIGIT_PAIRS[r + 1]!;
+    buf[--o] = DIGIT_PAIRS[r]!;
     n = q;
   }
   if (n >= 10) {
-    outBuf[--o] = DIGIT_PAIRS[n * 2 + 1]!;
-    outBuf[--o] = DIGIT_PAIRS[n * 2]!;
-  } else outBuf[--o] = 48 + n;
+    buf[--o] = DIGIT_PAIRS[n * 2 + 1]!;
+    buf[--o] = DIGIT_PAIRS[n * 2]!;
+  } else buf[--o] = 48 + n;
+  return end;
 }
 
 /**
- * Text as its bytes: false at a character outside ASCII (JSON text), or, with `plain`, outside what JSON.stringify
- * leaves as it is inside quotes (a quote, a backslash, a control character).
+ * Text as its bytes at `o` in the output block: -1 at a character outside ASCII (JSON text), or, with `plain`, outside
+ * what JSON.stringify leaves as it is inside quotes (a quote, a backslash, a control character).
  */
-function putText(t: string, plain: boolean): boolean {
+function putText(buf: Uint8Array, t: string, plain: boolean, o: number): number {
   // Buffer's own encoder writes it (the text is often a concatenation, whose characters one by one are slow to
   // read), then the bytes are checked: any character outside ASCII left a byte above 0x7f, so t.length bytes that
   // are all ASCII are the text itself. The caller made room for t.length bytes.
-  const o = outUsed;
   const n = (outBuf as unknown as Utf8Writer).utf8Write(t, o, OUT_BLOCK - o);
-  if (n !== t.length) return false;
+  if (n !== t.length) return -1;
   const end = o + n;
   if (plain) {
     for (let i = o; i < end; i++) {
-      const c = outBuf[i]!;
-      if (c > 0x7e || c < 0x20 || c === 34 || c === 92) return false;
+      const c = buf[i]!;
+      if (c > 0x7e || c < 0x20 || c === 34 || c === 92) return -1;
     }
   } else {
-    for (let i = o; i < end; i++) if (outBuf[i]! > 0x7e) return false;
+    for (let i = o; i < end; i++) if (buf[i]! > 0x7e) return -1;
   }
-  outUsed = end;
-  return true;
+  return end;
 }
 
 /** Text that JSON.stringify leaves as it is (in quotes): printable ASCII without quote or backslash. */

@@ -326,6 +326,12 @@ const SUMMARY_WORDS = 16;
 /** Slots of a SummaryCache's table of whole frames (a power of two), and the longest frame kept there. */
 const FRAME_SLOTS = 1024;
 const FRAME_MAX = 1600;
+/**
+ * Slots of the same table for frames longer than FRAME_MAX (jumbo frames, e.g. 9,000-byte VXLAN), after its
+ * FRAME_SLOTS (a power of two), and the longest frame kept there: at most 256 KiB of copies.
+ */
+const BIG_SLOTS = 16;
+const BIG_MAX = 16384;
 
 /** The frame of `len` bytes at `base` in `b`: `b` itself when that is all of it, else a view (not a Buffer: a plain one is cheaper). */
 const viewOf = (b: Uint8Array, base: number, len: number): Uint8Array =>
@@ -350,25 +356,26 @@ const w32 = (f: Uint8Array, o: number): number => (f[o]! << 24) | (f[o + 1]! << 
  * length, the protocol, addresses, ports, TCP data offset and flags, UDP length, ICMP type and code), not on TTL, IDs,
  * checksums, sequence numbers or payload, so that the packets of one flow and size share an entry. A two-way
  * set-associative table of SUMMARY_SLOTS keys, compared in full (a collision costs a summarize); bounded memory. Other
- * frames go to the whole-frame table below, or when longer than FRAME_MAX to summarize each time (`slot` -1). Keep
+ * frames go to the whole-frame table below, or when longer than BIG_MAX to summarize each time (`slot` -1). Keep
  * the key in step with link, ip4, ip6 and l4.
  */
 export class SummaryCache {
   /** Slots of both tables: the keyed one's, then the whole frames' (see `slot`). */
-  static readonly SLOTS = SUMMARY_SLOTS + FRAME_SLOTS;
+  static readonly SLOTS = SUMMARY_SLOTS + FRAME_SLOTS + BIG_SLOTS;
   private readonly keys = new Int32Array(SUMMARY_SLOTS * SUMMARY_WORDS);
   private readonly texts: (string | undefined)[] = new Array<string | undefined>(SUMMARY_SLOTS).fill(undefined);
   private readonly key = new Int32Array(SUMMARY_WORDS);
   /**
    * Frames of no keyed shape (ARP, fragments, extension headers, tunnels, other link layers ...) of at most FRAME_MAX
    * bytes: a two-way set-associative table of copies, compared whole (their summary may depend on any byte), so that a frame
-   * seen again byte for byte is not dissected again. Bounded: FRAME_SLOTS copies of at most FRAME_MAX bytes.
+   * seen again byte for byte is not dissected again. Bounded: FRAME_SLOTS copies of at most FRAME_MAX bytes, then
+   * BIG_SLOTS of at most BIG_MAX bytes for the longer frames.
    */
-  private readonly frames: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(FRAME_SLOTS).fill(undefined);
-  private readonly frameTexts: string[] = new Array<string>(FRAME_SLOTS).fill('');
+  private readonly frames: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(FRAME_SLOTS + BIG_SLOTS).fill(undefined);
+  private readonly frameTexts: string[] = new Array<string>(FRAME_SLOTS + BIG_SLOTS).fill('');
   /** Per pair of ways of each table, the way used last (0 or 1). */
   private readonly keyedLast = new Uint8Array(SUMMARY_SLOTS / 2);
-  private readonly frameLast = new Uint8Array(FRAME_SLOTS / 2);
+  private readonly frameLast = new Uint8Array((FRAME_SLOTS + BIG_SLOTS) / 2);
   /**
    * The slot of the last text returned (0 .. SLOTS - 1; the whole-frame table's from SUMMARY_SLOTS on), or -1 when it
    * was not cached (for a caller's own per-slot data).
@@ -415,7 +422,7 @@ export class SummaryCache {
 
   /** summarize of a frame of no keyed shape (`len` bytes at `base`), from the whole-frame table when the same bytes were summarized there. */
   private wholeFrame(b: Uint8Array, base: number, len: number): string {
-    if (len > FRAME_MAX) {
+    if (len > BIG_MAX) {
       this.slot = -1;
       return summarize(viewOf(b, base, len));
     }
@@ -424,8 +431,8 @@ export class SummaryCache {
     const head = len < 64 ? len : 64;
     for (let i = 0; i < head; i++) h = Math.imul(h ^ b[base + i]!, 0x01000193);
     for (let i = len - 16 > head ? len - 16 : head; i < len; i++) h = Math.imul(h ^ b[base + i]!, 0x01000193);
-    // Two ways, as in summarize.
-    const s0 = (h ^ (h >>> 15)) & (FRAME_SLOTS - 1) & ~1;
+    // Two ways, as in summarize; a frame longer than FRAME_MAX in the BIG_SLOTS after the first FRAME_SLOTS.
+    const s0 = len > FRAME_MAX ? FRAME_SLOTS + ((h ^ (h >>> 15)) & (BIG_SLOTS - 1) & ~1) : (h ^ (h >>> 15)) & (FRAME_SLOTS - 1) & ~1;
     const frames = this.frames;
     for (let at = s0; at <= s0 + 1; at++) {
       const seen = frames[at];

@@ -101,3 +101,31 @@ test('SummaryCache: a frame handed in as a Buffer view is kept as a copy, not as
   assert.equal(cache.summarize(buf), summarize(b));
   assert.equal(cache.summarize(Uint8Array.from(a)), summarize(a));
 });
+
+test('SummaryCache: a jumbo frame of no keyed shape (9,000-byte VXLAN) is kept too, compared whole; a longer one is not', () => {
+  const cache = new SummaryCache();
+  // Frames over 1,600 bytes were summarized every time (slot -1): the corpus' 9,000-byte VXLAN frames, whose summary
+  // (the inner frame's) the keyed table leaves out.
+  const jumbo = frames().filter((f) => f.length > 1600 && f.length <= 16384 && summarize(f).includes('VXLAN'));
+  assert.ok(jumbo.length >= 2, `jumbo VXLAN frames in the corpus: ${jumbo.length}`);
+  for (const f of jumbo) {
+    const want = summarize(f);
+    assert.equal(cache.summarize(f), want);
+    const slot = cache.slot;
+    assert.ok(slot >= SummaryCache.SLOTS - 16, `a slot of the long frames' part: ${slot}`);
+    assert.equal(cache.summarize(Uint8Array.from(f)), want, 'a copy of the same bytes');
+    assert.equal(cache.slot, slot);
+    // Inner headers (the inner TCP/UDP ports at 50 + 34..37), a byte in the middle, the last one: seen.
+    for (const at of [0, 12, 84, 85, 86, 87, Math.floor(f.length / 2), f.length - 1]) {
+      const g = Uint8Array.from(f);
+      g[at] = g[at]! ^ 0x41;
+      assert.equal(cache.summarize(g), summarize(g), `byte ${at}`);
+      assert.equal(cache.summarize(f), want);
+    }
+  }
+  // Longer than 16 KiB: summarized each time, not kept.
+  const big = new Uint8Array(20000);
+  big.set(jumbo[0]!.subarray(0, 64));
+  assert.equal(cache.summarize(big), summarize(big));
+  assert.equal(cache.slot, -1);
+});
