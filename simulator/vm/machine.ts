@@ -13,7 +13,7 @@ import { BPF_F_RDONLY_PROG, type LoadedObject, type LoadedProgram } from '../elf
 import type { Environment, Fault, PerfRecord, RunResult, UninitStackRead, XdpBuff } from './types.ts';
 import { MapTable, createMap, type BpfMap } from './maps.ts';
 import { dispatchHelper, fastHelpers, runDueTimers, type HelperHost } from './helpers.ts';
-import { executeCompiled, executeXdpPacket, wasmTier, type InlineMaps } from './compiled/engine.ts';
+import { executeCompiled, executeXdpReady, wasmTier, xdpPacketReady, type InlineMaps } from './compiled/engine.ts';
 import { isKernelHelper } from '../isa/helper-names.ts';
 import { resetKfuncState } from './kfuncs.ts';
 
@@ -509,13 +509,17 @@ class XdpMachine implements Machine {
     if (opts.probe !== undefined) opts.probe = undefined;
     const devmap = info.devmap;
     const { retval, exitInsn, steps } = results;
+    // The engine's state is set up for the entry (compiled/engine.ts xdpPacketReady): asked until it holds, then
+    // known to hold for every later packet of the call (one that is not plain ends the call).
+    let ready = false;
+    const copy = linear ? mem.linearCopier() : undefined;
     for (let i = from; i < to; i++) {
       const len = length[i];
       const lin = len > cap ? cap : len;
       fits(i, len, lin, offset[i], headroom, frame, bytes, buff.fragSize);
       if (before !== undefined) before(i);
       if (clean !== undefined) cleanFrame(frame, clean, headroom, headroom + lin);
-      if (linear) mem.copyLinear(at, base + offset[i], lin);
+      if (copy !== undefined) copy(at, base + offset[i], lin);
       else frame.set(bytes.subarray(offset[i], offset[i] + lin), headroom);
       if (lin < len) this.layFrags(buff, bytes, offset[i] + lin, offset[i] + len);
       else if (buff.frags.length !== 0) buff.frags.length = 0;
@@ -525,7 +529,7 @@ class XdpMachine implements Machine {
       if (host.reservations.size) host.reservations = new Map();
       resetKfuncState(host);
       opts.budget = this.budget;
-      const res = executeXdpPacket(entry, mem, opts);
+      const res: ExecResult = ready || (ready = xdpPacketReady(entry, mem, opts)) ? executeXdpReady(entry, mem, opts) : executeCompiled(entry, mem, initCtxRegister, opts);
       const fitted = !more || this.record(i, buff, results, clean, headroom, lin);
       if (res.fault !== undefined || res.uninitStackRead !== undefined || res.exitProgram !== entry || res.tailCalls !== 0 ||
         out.printk !== NO_PRINTK || out.perf !== NO_PERF || out.redirect !== undefined || out.redirectFallback !== undefined) {

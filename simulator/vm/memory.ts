@@ -58,6 +58,9 @@ export const STACK_SIZE = 512;
 export const WASM_LAYOUT = { R: 0, TH: 96, LEFT: 100, TABLE: 512, ENTRY: 32, FRAMES: 1024, FRAME_STRIDE: 2048, DIRTY: 1024, ARENA: 32768, PAGES: 8 } as const;
 /** The word of the packet's table entry the WebAssembly tier's inline stores set to 1 (wasm.ts store; words 0-4: wasmEntry). */
 const PACKET_WROTE = (WASM_LAYOUT.TABLE + REGION_PACKET * WASM_LAYOUT.ENTRY + 20) >> 2;
+/** The word of the packet's table entry (wasmEntry's first) and of frame 1's dirty offset (cleanFrame's). */
+const PACKET_ENTRY = (WASM_LAYOUT.TABLE + REGION_PACKET * WASM_LAYOUT.ENTRY) >> 2;
+const FRAME1_DIRTY = (WASM_LAYOUT.FRAMES + WASM_LAYOUT.DIRTY) >> 2;
 /**
  * A WebAssembly module importing a memory (e.m) and exporting c(dst, src, len) = memory.copy: type (i32 i32 i32) -> ().
  */
@@ -324,6 +327,45 @@ export class Memory {
     const c = this.ctxInfo;
     const r = this.packetRegion;
     const f = buff.frame;
+    const w = this.wasm32;
+    // The common case, small enough for V8 to inline into runBatch: the last reset bound this buff and its frame, in
+    // the linear memory, on a writable page; the rest is resetPacketAny.
+    if (this.ctx !== c || c.buff !== buff || this.regions[REGION_PACKET] !== r || r.bytes !== f || w === undefined || this.wasmFrame !== f ||
+      this.wasmFrameBase < 0 || buff.readonlyPage === true || r.writeFault !== undefined) {
+      this.resetPacketAny(buff, egressReadable);
+      return;
+    }
+    // forgetRun, whose loops and frame cleaning are skipped when the last run left no dynamic region, used one frame
+    // and wrote none of its bytes (from JavaScript or WebAssembly).
+    if (this.nextDynamic !== FIRST_DYNAMIC || this.stacksUsed !== 1 || this.regions[REGION_STACK0]!.dirtyFrom < STACK_SIZE || w[FRAME1_DIRTY]! < STACK_SIZE) this.forgetRun();
+    else {
+      this.runs++;
+      this.depthNow = 1;
+      this.uninitRead = undefined;
+    }
+    c.egressReadable = egressReadable;
+    const data = buff.data;
+    const meta = buff.dataMeta;
+    const lo = meta < data ? meta : data;
+    const hi = buff.dataEnd;
+    r.lo = lo;
+    r.hi = hi;
+    const h = hi < f.length ? hi : f.length;
+    w[PACKET_ENTRY] = this.wasmFrameBase;
+    w[PACKET_ENTRY + 1] = lo;
+    w[PACKET_ENTRY + 2] = h;
+    w[PACKET_ENTRY + 3] = h;
+    this.packetWritten = this.packetMoved = 0;
+    w[PACKET_WROTE] = 0;
+    this.touchLo = lo;
+    this.touchHi = hi;
+  }
+
+  /** resetPacket for any buff and frame. */
+  private resetPacketAny(buff: XdpBuff, egressReadable: boolean): void {
+    const c = this.ctxInfo;
+    const r = this.packetRegion;
+    const f = buff.frame;
     const regions = this.regions;
     if (this.ctx !== c || c.buff !== buff || regions[REGION_PACKET] !== r || r.bytes !== f || (this.wasm32 !== undefined && this.wasmFrame !== f)) {
       this.reset(buff, egressReadable);
@@ -491,12 +533,17 @@ export class Memory {
    * call per packet. Bounds are checked by the WebAssembly engine (a copy past the end traps, nothing is written).
    */
   copyLinear(dst: number, src: number, len: number): void {
+    this.linearCopier()(dst, src, len);
+  }
+
+  /** copyLinear's function itself, for a caller that copies many times (Machine.runBatch: one call per packet). */
+  linearCopier(): (dst: number, src: number, len: number) => void {
     let c = this.linearCopy;
     if (c === undefined) {
       const m = this.attachWasm();
       c = this.linearCopy = new WebAssembly.Instance(new WebAssembly.Module(COPY_MODULE), { e: { m } }).exports.c as (d: number, s: number, n: number) => void;
     }
-    c(dst, src, len);
+    return c;
   }
   private linearCopy: ((d: number, s: number, n: number) => void) | undefined;
 

@@ -141,6 +141,36 @@ test('runBatch: faults, uninitialised stack reads and stack bytes left by one pa
   for (const budget of [1, 3, 6, 12]) assert.deepEqual(compare(obj, 'p', packets, `faults budget ${budget}`, budget), []);
 });
 
+test('runBatch: a packet that leaves the stack, a second call frame or a map value behind, then packets that touch none, are what run() per packet gives', () => {
+  // Memory.resetPacket skips forgetRun's loops when the run before left no dynamic region, one frame and no written
+  // stack byte. Packets by their first byte: 0 touch nothing; 5 write r10-8; 1 read r10-8 unwritten; 2 write r10-8
+  // and call a subprogram that writes its r10-24, 7 only call it; 4 call one that reads its r10-24 unwritten; 3 take
+  // two map values (lddw) and keep the second's address in the first, 8 call a subprogram that keeps the address of
+  // its r10-24 there; 6 load through the address kept there. A byte or region left behind would be read back.
+  const obj = objectOf(
+    'ldxw %r2, [%r1+0]\nldxw %r3, [%r1+4]\nmov %r4, %r2\nadd %r4, 2\njgt %r4, %r3, out\nldxb %r5, [%r2+0]\njeq %r5, 0, out\n' +
+    'jeq %r5, 1, unwritten\njeq %r5, 3, value\njeq %r5, 4, deep\njeq %r5, 5, shallow\njeq %r5, 6, kept\njeq %r5, 7, deeper\njeq %r5, 8, keep\n' +
+    'stxdw [%r10-8], %r5\ncall local f\nldxdw %r1, [%r10-8]\nadd %r0, %r1\nexit\n' +
+    'unwritten:\nldxdw %r0, [%r10-8]\nexit\nshallow:\nstxdw [%r10-8], %r5\nmov %r0, 2\nexit\n' +
+    'value:\nlddw %r1, map_value[0]+0\nlddw %r2, map_value[1]+0\nstxdw [%r1+0], %r2\nldxw %r0, [%r2+0]\nadd %r0, 1\nstxw [%r2+0], %r0\nexit\n' +
+    'kept:\nlddw %r1, map_value[0]+0\nldxdw %r2, [%r1+0]\nmov %r0, 2\njeq %r2, 0, +1\nldxw %r0, [%r2+0]\nexit\n' +
+    'deep:\ncall local g\nexit\ndeeper:\ncall local f\nexit\nkeep:\nlddw %r1, map_value[0]+0\ncall local h\nexit\n' +
+    'out:\nmov %r0, 2\nexit\nf:\nstdw [%r10-24], 7\nldxdw %r0, [%r10-24]\nexit\ng:\nldxdw %r0, [%r10-24]\nexit\nh:\nstdw [%r10-24], 9\nmov %r2, %r10\nadd %r2, -24\nstxdw [%r1+0], %r2\nmov %r0, 2\nexit');
+  obj.maps.push({ name: 't.bss', type: 2, keySize: 4, valueSize: 8, maxEntries: 1, flags: 0, kind: 'global', section: '.bss' });
+  obj.maps.push({ name: 't.data', type: 2, keySize: 4, valueSize: 8, maxEntries: 1, flags: 0, kind: 'global', section: '.data' });
+  const firsts = [2, 0, 0, 0, 3, 0, 0, 5, 0, 1, 2, 2, 0, 1, 0, 0, 3, 3, 0, 6, 2, 0, 4, 0, 0, 5, 0, 0, 2, 4, 3, 1, 5, 1, 3, 6, 7, 0, 4, 7, 7, 0, 0, 4, 8, 0, 0, 6, 8, 6];
+  const packets = Array.from({ length: 88 }, (_, i) => Uint8Array.from({ length: 14 + ((i * 13) % 50) }, (_, k) => (k === 0 ? firsts[i % firsts.length]! : (k * 5 + i) & 0xff)));
+  const was = wasmTierMode();
+  try {
+    for (const mode of ['auto', 'all'] as WasmMode[]) {
+      if (wasmTier()) wasmTierMode(mode);
+      assert.deepEqual(compare(obj, 'p', packets, `left behind (${mode})`), []);
+    }
+  } finally {
+    wasmTierMode(was);
+  }
+});
+
 test('runBatch refuses a packet that does not fit the frame, as run() per packet would (RangeError)', () => {
   const obj = objectOf('mov %r0, 2\nexit');
   for (const engine of ['compiled', 'interp'] as Engine[]) {

@@ -1464,11 +1464,25 @@ export function executeCompiled(entry: ProgramImage, mem: Memory, init: (r: BigU
  * changes is written again and the generated function is called straight; anything else is executeCompiled.
  */
 export function executeXdpPacket(entry: ProgramImage, mem: Memory, opts: ExecOptions): ExecResult {
+  return xdpPacketReady(entry, mem, opts) ? executeXdpReady(entry, mem, opts) : executeCompiled(entry, mem, initCtxRegister, opts);
+}
+
+/**
+ * Whether executeXdpPacket would call the generated function straight (the last run on this Memory left its state set
+ * up for this entry in the JavaScript form). Once true, it stays true for the next packet of a batch after a run that
+ * exited at the entry with no tail call (only executeCompiled, loopCompiled and a tail call change what it reads, and
+ * the options are the Machine's own, fixed for the batch), so Machine.runBatch asks it until it holds and then calls
+ * executeXdpReady straight.
+ */
+export function xdpPacketReady(entry: ProgramImage, mem: Memory, opts: ExecOptions): boolean {
   const S = mem.engineState as State | undefined;
-  if (S === undefined || S.busy || S.compiledFor !== entry || S.checksFor !== entry || S.entryChecks !== undefined || S.compiledChecks !== undefined ||
-    S.checksFrom !== opts.registerChecks || opts.probe !== undefined || (S.W32 !== undefined && (S.wasmFor !== entry || S.wasmRun !== null))) {
-    return executeCompiled(entry, mem, initCtxRegister, opts);
-  }
+  return !(S === undefined || S.busy || S.compiledFor !== entry || S.checksFor !== entry || S.entryChecks !== undefined || S.compiledChecks !== undefined ||
+    S.checksFrom !== opts.registerChecks || opts.probe !== undefined || (S.W32 !== undefined && (S.wasmFor !== entry || S.wasmRun !== null)));
+}
+
+/** executeXdpPacket when xdpPacketReady holds. */
+export function executeXdpReady(entry: ProgramImage, mem: Memory, opts: ExecOptions): ExecResult {
+  const S = mem.engineState as State;
   const compiled = S.compiled!;
   const R32 = S.R32;
   mem.useFirstFrame();
