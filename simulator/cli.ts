@@ -147,6 +147,13 @@ const READ_BUFFER = 3 << 16;
 type Utf8Writer = { utf8Write(text: string, offset: number, length: number): number };
 const outBuf = Buffer.allocUnsafe(OUT_BLOCK);
 let outUsed = 0;
+/**
+ * Where putLine flushes the block: 32 KiB the first time (~160 lines), then the whole block. The same bytes either
+ * way; the first flush made early gives its call in putLine type feedback before V8 optimises putLine (a call first
+ * made in optimised code, ~1,300 lines in, threw that code away and compiled putLine again; so did putSeconds' call
+ * for a new second, see there).
+ */
+let lineFlushAt = 1 << 15;
 function out(line: string): void {
   // At most 3 bytes of UTF-8 per UTF-16 code unit, and the newline.
   const most = line.length * 3 + 1;
@@ -1043,7 +1050,16 @@ function putLine(index: number, tsSec: number, nanos: number, wireLen: number, c
   // Numbers take at most 16 digits (< 2^53); the keys and punctuation under 200 bytes.
   const most = 200 + 6 * 16 + sum.length + mid.text.length + target.length + note.length + check.length + 2 * dataLen;
   if (most > OUT_BLOCK) return false;
-  if (outUsed + most > OUT_BLOCK) flush();
+  if (outUsed + most > lineFlushAt) {
+    flush();
+    if (lineFlushAt !== OUT_BLOCK) {
+      // The first time: the next line's index and seconds made again (the same bytes), so that those branches too
+      // have their calls' type feedback before V8 optimises putLine.
+      lineFlushAt = OUT_BLOCK;
+      indexLast = -2;
+      secondsLast = -1;
+    }
+  }
   // The line is written at `o`, a local (the put* helpers take it and return where they stopped): the block's
   // fill level `outUsed` (module state, a context slot) is read once here and stored once at the end.
   const buf = outBuf;
