@@ -10,8 +10,8 @@
 // A field can occur more than once (a VLAN stack, the inner headers of a VXLAN frame): as in Wireshark, `a == v` holds
 // when any occurrence equals v, and `a != v` when none does. A field alone tests that it is present.
 import { ACTIONS } from './session.ts';
-import { bpduShown, dissectTree, udpService, type TreeField } from './net/dissect-tree.ts';
-import { tsharkClaimsPort } from './net/tshark-ports.ts';
+import { bpduShown, dissectTree, udpService, type TreeField, type TreeLayer } from './net/dissect-tree.ts';
+import { tsharkClaimsPort, tsharkPortProtocol } from './net/tshark-ports.ts';
 import { compileRegex, RegexError, type CompiledRegex } from './filter-regex.ts';
 
 export type FieldType = 'uint' | 'ipv4' | 'ipv6' | 'mac' | 'string' | 'bytes' | 'action' | 'none' | 'time' | 'abstime';
@@ -189,7 +189,12 @@ export const TREE_FIELDS: Record<string, FieldType> = {
   'dns.resp.class': 'uint', 'dns.resp.ttl': 'uint', 'dns.resp.len': 'uint', 'dns.a': 'ipv4', 'dns.aaaa': 'ipv6', 'dns.cname': 'string', 'dns.ns': 'string',
   'dns.ptr.domain_name': 'string', 'dns.mx.preference': 'uint', 'dns.mx.mail_exchange': 'string', 'dns.txt': 'string', 'dns.txt.length': 'uint',
   'dns.rr.udp_payload_size': 'uint', 'dns.resp.ext_rcode': 'uint', 'dns.resp.edns0_version': 'uint', 'dns.resp.z': 'uint',
-  'data': 'none', 'data.data': 'bytes', 'data.len': 'uint',
+  'data': 'none', 'data.data': 'bytes', 'data.len': 'uint', 'frame.protocols': 'string',
+  'dns.ds.key_id': 'uint', 'dns.ds.algorithm': 'uint', 'dns.ds.digest_type': 'uint', 'dns.ds.digest': 'bytes',
+  'dns.rrsig.type_covered': 'uint', 'dns.rrsig.algorithm': 'uint', 'dns.rrsig.labels': 'uint', 'dns.rrsig.original_ttl': 'uint', 'dns.rrsig.key_tag': 'uint', 'dns.rrsig.signers_name': 'string', 'dns.rrsig.signature': 'bytes',
+  'dns.dnskey.flags': 'uint', 'dns.dnskey.flags.zone_key': 'uint', 'dns.dnskey.flags.key_revoked': 'uint', 'dns.dnskey.flags.secure_entry_point': 'uint', 'dns.dnskey.flags.reserved': 'uint', 'dns.dnskey.protocol': 'uint', 'dns.dnskey.algorithm': 'uint', 'dns.dnskey.key_id': 'uint', 'dns.dnskey.public_key': 'bytes',
+  'dns.nsec.next_domain_name': 'string', 'dns.nsec3.algo': 'uint', 'dns.nsec3.flags': 'uint', 'dns.nsec3.flags.opt_out': 'uint', 'dns.nsec3.iterations': 'uint', 'dns.nsec3.salt_length': 'uint', 'dns.nsec3.salt_value': 'bytes', 'dns.nsec3.hash_length': 'uint', 'dns.nsec3.hash_value': 'string',
+  'dns.tlsa.certificate_usage': 'uint', 'dns.tlsa.selector': 'uint', 'dns.tlsa.matching_type': 'uint', 'dns.tlsa.certificate_association_data': 'bytes', 'dns.sshfp.algorithm': 'uint', 'dns.sshfp.fingerprint.type': 'uint', 'dns.sshfp.fingerprint': 'bytes',
   'pppoe.version': 'uint', 'pppoe.type': 'uint', 'pppoe.payload_length': 'uint', 'ppp': 'none',
 };
 
@@ -587,6 +592,11 @@ export interface Filter {
    * Only for frames in capture order, between `test` calls.
    */
   observe(frame: Uint8Array, cut?: boolean): void;
+  /**
+   * Every value the named field (one the filter names) has in the packet, as `test` would compare it (for tools and
+   * tests comparing fields with tshark -T fields). In capture order, in place of `test`: it follows streams the same.
+   */
+  values(p: PacketFacts, field: string): (number | string | bigint)[];
 }
 
 const RESULT_FIELDS = new Set(['frame.number', 'frame.len', 'frame.cap_len', 'frame.interface_id', 'frame.time', 'frame.time_epoch', 'frame.time_relative', 'frame.time_delta', 'frame', 'action', 'retval', 'outcome', 'outcome.kind', 'outcome.reason', 'fault', 'fault.kind', 'exit.line', 'exit.file', 'driver.path', 'redirect.target', 'queue', 'modified', 'printk', 'summary']);
@@ -943,7 +953,8 @@ export function compileFilter(text: string): Filter {
   const wanted = new Set(named);
   // tcp.seq and tcp.ack are relative to the stream (tshark's default): every frame tested or observed updates the
   // streams' base numbers, whatever the rest of the filter decides, so each is dissected at once.
-  const relative = wanted.has('tcp.seq') || wanted.has('tcp.ack') ? new TcpRelative() : undefined;
+  const relative = wanted.has('tcp.seq') || wanted.has('tcp.ack') || TcpRelative.SACK.some((f) => wanted.has(f)) ? new TcpRelative() : undefined;
+  const protocols = wanted.has('frame.protocols');
   if (relative) for (const f of TcpRelative.FIELDS) wanted.add(f);
   return {
     text,
@@ -953,25 +964,34 @@ export function compileFilter(text: string): Filter {
       if (relative) relative.apply(dissectFields(frame, wanted, cut));
     },
     test(p: PacketFacts): boolean {
-      let dissected: Map<string, Value[]> | undefined;
-      if (relative) relative.apply((dissected = dissectFields(p.frame, wanted, p.capLen < p.wireLen)));
-      let tree: Map<string, Value[]> | undefined;
-      const get = (f: string): FValue[] => {
-        const r = resultField(p, f);
-        if (r !== undefined) return r;
-        if (needsTree && !FIELDS[f]) {
-          tree ??= treeFields(p.frame);
-          return tree.get(f) ?? [];
-        }
-        dissected ??= dissectFields(p.frame, wanted, p.capLen < p.wireLen);
-        return dissected.get(f) ?? [];
-      };
-      return root(get);
+      return root(getter(p));
+    },
+    values(p: PacketFacts, field: string): FValue[] {
+      return getter(p)(field);
     },
   };
+  function getter(p: PacketFacts): (f: string) => FValue[] {
+    let dissected: Map<string, Value[]> | undefined;
+    if (relative) relative.apply((dissected = dissectFields(p.frame, wanted, p.capLen < p.wireLen)));
+    let tree: Map<string, Value[]> | undefined;
+    return (f: string): FValue[] => {
+      const r = resultField(p, f);
+      if (r !== undefined) return r;
+      if (needsTree && !FIELDS[f]) {
+        tree ??= treeFields(p.frame, protocols);
+        if (relative && TcpRelative.SACK.includes(f)) return relative.sack(tree.get(f)) ?? [];
+        return tree.get(f) ?? [];
+      }
+      dissected ??= dissectFields(p.frame, wanted, p.capLen < p.wireLen);
+      return dissected.get(f) ?? [];
+    };
+  }
 }
 
-/** A field of no name a display filter can give: set on the TCP header an ICMP error quotes, for TcpRelative. */
+/**
+ * A field of no name a display filter can give: set on a TCP header whose numbers tshark does not follow (the one an
+ * ICMP error quotes, one in a first fragment, one the IP packet's stated length cuts), for TcpRelative.
+ */
 const TCP_QUOTED = ' tcp.quoted';
 
 /** A TCP stream's base numbers, one per direction (`a`: from the lower address and port, as TcpRelative keys it). */
@@ -992,11 +1012,22 @@ interface TcpStream {
 class TcpRelative {
   static readonly FIELDS = [TCP_QUOTED, 'tcp.seq', 'tcp.ack', 'tcp.flags', 'tcp.srcport', 'tcp.dstport', 'ip.src', 'ip.dst', 'ipv6.src', 'ipv6.dst'];
   static readonly MAX_STREAMS = 1_000_000;
+  /** The SACK option's edges, relative to the other direction's base as tshark's are (tree fields). */
+  static readonly SACK = ['tcp.options.sack_le', 'tcp.options.sack_re'];
   private readonly streams = new Map<string, TcpStream>();
+  /** The other direction's base after the segment `apply` saw last (undefined: none known, or not followed). */
+  reverseBase: number | undefined;
+
+  /** The SACK edges of the segment `apply` saw last as tshark shows them: less the other direction's base, if known. */
+  sack(values: Value[] | undefined): Value[] | undefined {
+    const base = this.reverseBase;
+    return base === undefined || values === undefined ? values : values.map((v) => (Number(v) - base) >>> 0);
+  }
 
   /** Rewrites `fields`' tcp.seq and tcp.ack (a segment's numbers as sent) into the relative numbers. */
   apply(fields: Map<string, Value[]>): void {
     const seqs = fields.get('tcp.seq');
+    this.reverseBase = undefined;
     // The TCP header an ICMP error quotes keeps its numbers as sent (tshark follows no stream there).
     if (seqs === undefined || seqs.length !== 1 || fields.has(TCP_QUOTED)) return;
     const last = (k: string) => {
@@ -1027,6 +1058,7 @@ class TcpRelative {
     }
     seqs[0] = (seq - base) >>> 0;
     const acks = fields.get('tcp.ack');
+    this.reverseBase = fromA ? st.b : st.a;
     if (!ack) return;
     if (acks === undefined || acks.length !== 1) return;
     const a = Number(acks[0]);
@@ -1036,6 +1068,7 @@ class TcpRelative {
       if (fromA) st.b = other;
       else st.a = other;
     }
+    this.reverseBase = other;
     acks[0] = (a - other) >>> 0;
   }
 }
@@ -1135,8 +1168,11 @@ function treeValue(type: FieldType, v: string): Value | undefined {
   }
 }
 
-/** The fields of the layer tree by key, every occurrence (layer keys present as 1), for the names of TREE_FIELDS. */
-export function treeFields(frame: Uint8Array): Map<string, Value[]> {
+/**
+ * The fields of the layer tree by key, every occurrence (layer keys present as 1), for the names of TREE_FIELDS;
+ * frame.protocols only when `protocols` (a filter naming it).
+ */
+export function treeFields(frame: Uint8Array, protocols = true): Map<string, Value[]> {
   const out = new Map<string, Value[]>();
   const add = (k: string, v: Value | undefined) => {
     if (v === undefined) return;
@@ -1188,7 +1224,9 @@ export function treeFields(frame: Uint8Array): Map<string, Value[]> {
   };
   // The ports of the last TCP or UDP header when a dissector of tshark's takes its payload by port (not `data`).
   let claimed = false;
-  for (const l of dissectTree(frame)) {
+  const layers = dissectTree(frame);
+  if (protocols && layers.length > 0) add('frame.protocols', frameProtocols(layers));
+  for (const l of layers) {
     if (l.key === 'data' && claimed) continue;
     claimed = false;
     if (TREE_FIELDS[l.key] === 'none') add(l.key, 1);
@@ -1196,9 +1234,14 @@ export function treeFields(frame: Uint8Array): Map<string, Value[]> {
     if (l.key === 'ip' || l.key === 'ipv6') {
       const n = num(first(l.fields, l.key === 'ip' ? 'ip.len' : 'ipv6.plen'));
       ipEnd = n !== undefined ? l.offset + n + (l.key === 'ipv6' ? 40 : 0) : undefined;
-      // An IPv4 header says whether its packet is a fragment; an IPv6 header inside a fragment leaves it one.
+      // An IPv4 header says whether its packet is a fragment; an IPv6 header inside a fragment leaves it one (as
+      // pinfo->fragmented: IPv4 sets it, IPv6 only ever raises it).
       if (l.key === 'ip') fragment = Boolean(num(first(l.fields, 'ip.flags.mf')) || num(first(l.fields, 'ip.frag_offset')));
-      else if (first(l.fields, 'ipv6.fragment')) fragment = true;
+      else {
+        // A fragment header with its offset and M flag 0 (an atomic fragment, RFC 6946) makes no fragment to tshark.
+        const fh = first(l.fields, 'ipv6.fragment');
+        if (fh && (num(first(fh.children ?? [], 'ipv6.fragment.more')) || num(first(fh.children ?? [], 'ipv6.fragment.offset')))) fragment = true;
+      }
     } else if ((l.key === 'tcp' || l.key === 'udp') && !l.truncated) {
       // The segment's or datagram's payload as captured, to the IP packet's stated end (tcp.payload, udp.payload:
       // whatever protocol Wireshark then finds in it), and TCP's payload length by the IP header's lengths.
@@ -1218,6 +1261,57 @@ export function treeFields(frame: Uint8Array): Map<string, Value[]> {
     else if (l.key === 'icmp' || l.key === 'icmpv6') quoted = true;
   }
   return out;
+}
+
+/** A header's protocol whose last field says by EtherType what follows (tshark lists 'ethertype' after it). */
+const BY_ETHERTYPE = new Set(['eth.type', 'vlan.etype', 'ieee8021ad.etype', 'ieee8021ah.etype']);
+
+/**
+ * tshark's frame.protocols for the layer tree: each protocol's name from the outside in, 'ethertype' after a header
+ * that hands on by EtherType (Ethernet II, an 802.1Q or 802.1ad tag: not an 802.3 length), one 'mpls' for a label
+ * stack, IPv6's extension headers by their names (ipv6.hopopts, ipv6.routing, ipv6.fraghdr, ipv6.dstopts, ah), IGMP
+ * twice (tshark 4.0 adds it so), a TCP or UDP payload on a port tshark dissects by the name of that dissector
+ * (net/tshark-ports.ts: the lower port's first; nothing for a TCP reset's payload), and no trailer, padding or FCS.
+ * Not modelled (README): a dissector refusing a payload on its own port, heuristic dissectors, retransmissions.
+ */
+function frameProtocols(layers: TreeLayer[]): string {
+  const out: string[] = [];
+  let port: string | undefined;
+  let reset = false;
+  for (const l of layers) {
+    if (l.key.includes('.')) continue; // eth.trailer, eth.padding, vlan.trailer, ...: fields, not protocols
+    // A reset's payload is its reset cause (no protocol); a payload on a port tshark dissects is that dissector's.
+    if (l.key === 'data' && (reset || port !== undefined)) {
+      if (!reset) out.push(port!);
+      port = undefined;
+      reset = false;
+      continue;
+    }
+    port = undefined;
+    reset = false;
+    if (l.key === 'mpls' && out[out.length - 1] === 'mpls') continue;
+    out.push(l.key);
+    if (l.key === 'igmp') out.push('igmp');
+    if (l.key === 'ipv6') {
+      for (const f of l.fields) {
+        if (f.key === 'ipv6.fragment') out.push('ipv6.fraghdr');
+        else if (f.key === 'ipv6.hopopts' || f.key === 'ipv6.routing' || f.key === 'ipv6.dstopts' || f.key === 'ah') out.push(f.key);
+      }
+    }
+    if (l.key === 'eth' || l.key === 'vlan' || l.key === 'ieee8021ad') {
+      if (l.fields.some((f) => BY_ETHERTYPE.has(f.key))) out.push('ethertype');
+    }
+    if ((l.key === 'tcp' || l.key === 'udp') && !l.truncated) {
+      const n = (k: string) => {
+        const f = l.fields.find((x) => x.key === k);
+        const v = f ? treeValue('uint', f.value) : undefined;
+        return typeof v === 'number' ? v : 0;
+      };
+      port = tsharkPortProtocol(l.key === 'tcp', n(`${l.key}.srcport`), n(`${l.key}.dstport`));
+      reset = l.key === 'tcp' && (n('tcp.flags') & 0x04) !== 0;
+    }
+  }
+  return out.join(':');
 }
 
 /** A value of a field as its bytes (one character per byte), for a slice. */
@@ -1313,6 +1407,7 @@ export function dissectFields(frame: Uint8Array, wanted?: ReadonlySet<string>, c
     else out.set(k, [v]);
   };
   quotedNow = false;
+  fragmentNow = false;
   ether(frame, add, 0);
   return out;
 }
@@ -1324,6 +1419,14 @@ type Add = (k: string, v: Value) => void;
  * that packet ends where the capture does, and a header with no byte after it is followed by no protocol.
  */
 let quotedNow = false;
+
+/**
+ * Whether an IP header of the dissection in progress is a first fragment (IPv4 MF, an IPv6 fragment header's M; a
+ * later fragment carries no transport header): tshark (pinfo->fragmented, kept for the packets inside) follows no TCP
+ * stream there, its tcp.seq/ack are the numbers as sent, and the segment moves no stream's base. An IPv6 atomic
+ * fragment (offset 0, M 0) is not one.
+ */
+let fragmentNow = false;
 
 /** Whether the frame being dissected was captured shorter than it was on the wire (dissectFields' `cut`). */
 let cutNow = false;
@@ -1484,6 +1587,8 @@ function ipv4(f: Uint8Array, o: number, add: Add, depth: number): void {
   add('ip.flags.mf', (frag >> 13) & 1);
   add('ip.frag_offset', (frag & 0x1fff) * 8);
   if (frag & 0x1fff) return;
+  // An IPv4 header says whether its packet is a fragment (one inside a fragment is not, unless it is one too).
+  fragmentNow = (frag & 0x2000) !== 0;
   // No payload by the stated length: no protocol follows (quoted, what was captured decides).
   const total = u16(f, o + 2);
   if (!quotedNow && total === ihl) return;
@@ -1559,6 +1664,7 @@ function ipv6(f: Uint8Array, o: number, add: Add, depth: number): void {
       add('ipv6.fragment', 1);
       add('ipv6.fraghdr', 1);
       const offset = u16(f, p + 2) & 0xfff8;
+      if (u16(f, p + 2) & 1) fragmentNow = true;
       next = f[p]!;
       p += 8;
       if (offset) return;
@@ -1580,7 +1686,7 @@ function l4(f: Uint8Array, p: number, proto: number, add: Add, depth: number): v
     const sport = u16(f, p);
     const dport = u16(f, p + 2);
     add('tcp', 1);
-    if (quotedNow && wantedNow?.has(TCP_QUOTED) === true) add(TCP_QUOTED, 1);
+    if ((quotedNow || fragmentNow) && wantedNow?.has(TCP_QUOTED) === true) add(TCP_QUOTED, 1);
     add('tcp.srcport', sport);
     add('tcp.dstport', dport);
     add('tcp.port', sport);

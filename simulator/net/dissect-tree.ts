@@ -64,6 +64,24 @@ const MAX_RECORDS = 64;
 /** Decodes invalid UTF-8 to U+FFFD, as tshark shows such bytes in a text field. */
 const UTF8 = new TextDecoder('utf-8');
 const hex = (n: number, w: number) => `0x${n.toString(16).padStart(w, '0')}`;
+/** Bytes in base32 with the extended hex alphabet (RFC 4648 section 7), no padding: an NSEC3 hash as tshark shows it. */
+function base32hex(b: Uint8Array): string {
+  const A = '0123456789abcdefghijklmnopqrstuv';
+  let out = '';
+  let bits = 0;
+  let acc = 0;
+  for (const x of b) {
+    acc = (acc << 8) | x;
+    bits += 8;
+    while (bits >= 5) {
+      out += A[(acc >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+    acc &= (1 << bits) - 1;
+  }
+  if (bits > 0) out += A[(acc << (5 - bits)) & 31];
+  return out;
+}
 
 const ETHERTYPES: Record<number, string> = {
   0x0800: 'IPv4', 0x0806: 'ARP', 0x86dd: 'IPv6', 0x8100: '802.1Q', 0x88a8: '802.1ad', 0x9100: 'QinQ', 0x6558: 'Transparent Ethernet Bridging',
@@ -1140,8 +1158,85 @@ class Dissection {
         q += 1 + len;
       }
     }
+    else if (rdlen > 0) this.dnssecRecord(type, rd, rd + rdlen, kids, name);
     const title = `${n.name}: type ${TYPES[type] ?? type}${type === 41 ? '' : `, class ${CLASSES[cls & 0x7fff] ?? cls}`}${what ? `, ${what}` : ''}`;
     return { field: this.field('dns.rr', title, '', p, rd + rdlen - p, { children: kids }), end: rd + rdlen };
+  }
+
+  /**
+   * The data of DNSSEC's records and a few others with tshark 4.0's field names (its dissect_dns_rr): DS and CDS
+   * (dns.ds.*), RRSIG (dns.rrsig.*, its two times left out), DNSKEY and CDNSKEY (dns.dnskey.*, key_id the key tag of
+   * RFC 4034 appendix B), NSEC's next name, NSEC3 and NSEC3PARAM (dns.nsec3.*, the hash as base32hex), TLSA, SSHFP.
+   * A field whose bytes the record's length does not hold is left out.
+   */
+  private dnssecRecord(type: number, rd: number, end: number, kids: TreeField[], name: (key: string, title: string, at: number) => unknown): void {
+    const len = end - rd;
+    const u8 = (key: string, title: string, at: number) => at < end && kids.push(this.field(key, title, String(this.u8(at)), at, 1));
+    const u16 = (key: string, title: string, at: number) => at + 2 <= end && kids.push(this.field(key, title, String(this.u16(at)), at, 2));
+    const rest = (key: string, title: string, at: number) => at < end && kids.push(this.field(key, title, this.bytes(at, end - at), at, end - at));
+    if (type === 43 || type === 59) {
+      u16('dns.ds.key_id', 'Key id', rd);
+      u8('dns.ds.algorithm', 'Algorithm', rd + 2);
+      u8('dns.ds.digest_type', 'Digest Type', rd + 3);
+      rest('dns.ds.digest', 'Digest', rd + 4);
+    } else if (type === 46) {
+      u16('dns.rrsig.type_covered', 'Type Covered', rd);
+      u8('dns.rrsig.algorithm', 'Algorithm', rd + 2);
+      u8('dns.rrsig.labels', 'Labels', rd + 3);
+      if (rd + 8 <= end) kids.push(this.field('dns.rrsig.original_ttl', 'Original TTL', String(this.u32(rd + 4)), rd + 4, 4));
+      u16('dns.rrsig.key_tag', 'Key Tag', rd + 16);
+      const signer = rd + 18 <= end ? (name('dns.rrsig.signers_name', "Signer's name", rd + 18) as { end: number } | undefined) : undefined;
+      if (signer) rest('dns.rrsig.signature', 'Signature', signer.end);
+    } else if (type === 48 || type === 60) {
+      if (len < 4) return;
+      const flags = this.u16(rd);
+      kids.push(
+        this.field('dns.dnskey.flags', 'Flags', hex(flags, 4), rd, 2),
+        this.field('dns.dnskey.flags.zone_key', 'Zone Key', String((flags >> 8) & 1), rd, 2, { mask: 0x0100 }),
+        this.field('dns.dnskey.flags.key_revoked', 'Key Revoked', String((flags >> 7) & 1), rd, 2, { mask: 0x0080 }),
+        this.field('dns.dnskey.flags.secure_entry_point', 'Key Signing Key', String(flags & 1), rd, 2, { mask: 0x0001 }),
+        this.field('dns.dnskey.flags.reserved', 'Key Signing Key', hex((flags & 0xfe7e) >> 1, 4), rd, 2, { mask: 0xfe7e }),
+      );
+      u8('dns.dnskey.protocol', 'Protocol', rd + 2);
+      u8('dns.dnskey.algorithm', 'Algorithm', rd + 3);
+      // The key tag (RFC 4034 appendix B): the data as 16-bit words summed, the carry added once.
+      let ac = 0;
+      for (let i = 0; i < len; i++) ac += i & 1 ? this.u8(rd + i) : this.u8(rd + i) << 8;
+      ac += (ac >>> 16) & 0xffff;
+      kids.push(this.field('dns.dnskey.key_id', 'Key id', String(ac & 0xffff), rd, len));
+      rest('dns.dnskey.public_key', 'Public Key', rd + 4);
+    } else if (type === 47) {
+      name('dns.nsec.next_domain_name', 'Next Domain Name', rd);
+    } else if (type === 50 || type === 51) {
+      u8('dns.nsec3.algo', 'Hash algorithm', rd);
+      if (rd + 1 < end) {
+        kids.push(this.field('dns.nsec3.flags', 'NSEC3 flags', String(this.u8(rd + 1)), rd + 1, 1));
+        // (NSEC3PARAM's flags have no opt-out bit in tshark.)
+        if (type === 50) kids.push(this.field('dns.nsec3.flags.opt_out', 'NSEC3 Opt-out flag', String(this.u8(rd + 1) & 1), rd + 1, 1, { mask: 0x01 }));
+      }
+      u16('dns.nsec3.iterations', 'NSEC3 iterations', rd + 2);
+      if (rd + 5 > end) return;
+      const salt = this.u8(rd + 4);
+      kids.push(this.field('dns.nsec3.salt_length', 'Salt length', String(salt), rd + 4, 1));
+      if (rd + 5 + salt > end) return;
+      kids.push(this.field('dns.nsec3.salt_value', 'Salt value', this.bytes(rd + 5, salt), rd + 5, salt));
+      if (type === 51) return;
+      const h = rd + 5 + salt;
+      if (h >= end) return;
+      const hl = this.u8(h);
+      kids.push(this.field('dns.nsec3.hash_length', 'Hash length', String(hl), h, 1));
+      if (h + 1 + hl > end) return;
+      kids.push(this.field('dns.nsec3.hash_value', 'Next hashed owner', base32hex(this.f.subarray(h + 1, h + 1 + hl)), h + 1, hl));
+    } else if (type === 52) {
+      u8('dns.tlsa.certificate_usage', 'Certificate Usage', rd);
+      u8('dns.tlsa.selector', 'Selector', rd + 1);
+      u8('dns.tlsa.matching_type', 'Matching Type', rd + 2);
+      rest('dns.tlsa.certificate_association_data', 'Certificate Association Data', rd + 3);
+    } else if (type === 44) {
+      u8('dns.sshfp.algorithm', 'Algorithm', rd);
+      u8('dns.sshfp.fingerprint.type', 'Fingerprint type', rd + 1);
+      rest('dns.sshfp.fingerprint', 'Fingerprint', rd + 2);
+    }
   }
 
   /** A (possibly compressed) domain name at `p` in the message starting at `msg`: its text and where it ends in place. */
