@@ -1287,10 +1287,12 @@ function frameProtocols(layers: TreeLayer[]): string {
       reset = false;
       continue;
     }
+    // The DNS layer on a port tshark gives another dissector first (mDNS on 5353, the lower port's): that name.
+    const name = l.key === 'dns' && port !== undefined ? port : l.key;
     port = undefined;
     reset = false;
     if (l.key === 'mpls' && out[out.length - 1] === 'mpls') continue;
-    out.push(l.key);
+    out.push(name);
     if (l.key === 'igmp') out.push('igmp');
     if (l.key === 'ipv6') {
       for (const f of l.fields) {

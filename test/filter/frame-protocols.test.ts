@@ -36,6 +36,7 @@ const FRAMES: number[][] = [
   /* 10 */ eth(0x0800, ip4(1, [3, 3, 0, 0, 0, 0, 0, 0, ...ip4(17, udp(5000, 123, [0x23, 0, 0, 0]))])),
   /* 11 */ eth(0x0800, ip4(47, [0, 0, 0x65, 0x58, ...eth(0x0806, [0, 1, 8, 0, 6, 4, 0, 1, ...MAC.slice(6), 10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 10, 0, 0, 2])])),
   /* 12 */ eth(0x0800, ip4(17, udp(1000, 2000, [1]))), // padded to 60 below
+  /* 13 */ eth(0x0800, ip4(17, udp(5353, 5353, DNS))), // the DNS layer, mDNS to tshark by its port
 ];
 while (FRAMES[11]!.length < 60) FRAMES[11]!.push(0);
 
@@ -52,6 +53,7 @@ const EXPECT = [
   'eth:ethertype:ip:icmp:ip:udp:ntp',
   'eth:ethertype:ip:gre:eth:ethertype:arp',
   'eth:ethertype:ip:udp:data',
+  'eth:ethertype:ip:udp:mdns',
 ];
 const PREFS = ['-o', 'ip.defragment:FALSE', '-o', 'ipv6.defragment:FALSE', '-o', 'tcp.desegment_tcp_streams:FALSE'];
 const SELECT: [string, number[]][] = [
@@ -59,6 +61,7 @@ const SELECT: [string, number[]][] = [
   ['frame.protocols contains "ipv6.fraghdr"', [6]],
   ['frame.protocols contains "ethertype:vlan"', [4]],
   ['frame.protocols matches ":data$"', [3, 6, 12]],
+  ['frame.protocols contains "mdns"', [13]],
   ['frame.protocols contains "igmp:igmp"', [7]],
   ['frame.protocols matches "^eth:llc"', [8]],
 ];

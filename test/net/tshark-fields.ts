@@ -40,7 +40,7 @@ function ours(type: string, v: number | string | bigint): string {
 }
 function theirs(type: string, t: string): string {
   if (type === 'ipv6') return hexOfIpv6(t);
-  if (type === 'bytes') return t.replace(/:/g, '').toLowerCase();
+  if (type === 'bytes') return t === '<MISSING>' ? '' : t.replace(/:/g, '').toLowerCase();
   if (type === 'uint') {
     if (/^0x[0-9a-f]+$/i.test(t)) return String(BigInt(t));
     if (t === 'True') return '1';
