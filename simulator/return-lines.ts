@@ -421,7 +421,7 @@ export class ReturnLines {
       let cache: PathCache | undefined;
       const p = t.obj.programs.find((x) => x.name === session.program.name);
       if (mode === 'demand' && p !== undefined && opts.cache !== false && process.env.XDP_LENS_RETURN_CACHE !== '0') {
-        cache = new PathCache(p.insns, t.obj.maps, CACHE_MAX_LEN);
+        cache = new PathCache(p.insns, t.obj.maps, CACHE_MAX_LEN, keysFixed(t.obj.programs));
         const lin = driver.linearPart();
         if (lin !== undefined && lin <= CACHE_MAX_LEN) cache.linear = lin;
       }
@@ -704,6 +704,20 @@ export class ReturnLines {
   finish(): void {
     this.driver.finish();
   }
+}
+
+/** Hash maps (hash, per-CPU hash, LRU and per-CPU LRU hash): a lookup finds an element or not by its key and the key set. */
+const HASH_MAPS = new Set([1, 5, 9, 10]);
+/** Helpers that add or remove no map's keys (lookups, time, random, output, redirects, checksums, packet bounds and bytes). */
+const KEEPS_KEYS = new Set([1, 5, 6, 7, 8, 23, 25, 28, 44, 51, 54, 65, 189, 190, 192]);
+
+/**
+ * Whether the key set of every map stays as it was created for a whole run, whatever the twin's programs do: none of
+ * them calls a helper outside KEEPS_KEYS, or a kfunc (a lookup in a hash map then finds an element by its key alone).
+ */
+export function keysFixed(programs: readonly { insns: readonly { opcode: number; src: number; imm: number }[] }[]): boolean {
+  for (const p of programs) for (const x of p.insns) if (x.opcode === 0x85 && (x.src === 2 || (x.src === 0 && !KEEPS_KEYS.has(x.imm)))) return false;
+  return true;
 }
 
 /** Longest frame PathCache takes (its length comparisons are decided for every length up to it). */
@@ -1326,6 +1340,8 @@ export class PathCache {
     private readonly maps: readonly { type: number; keySize: number }[],
     /** Longest linear frame cached (length comparisons are decided for lengths 0..maxLen); lowered below a multi-buffer frame laid out otherwise than `linear` says. */
     public maxLen: number,
+    /** Whether no program of the object can add or remove a map's keys (keysFixed). */
+    private readonly keysFixed: boolean = false,
   ) {}
 
   /**
@@ -1508,7 +1524,7 @@ export class PathCache {
       if (op === 0x00) return;
       if (op === 0x90) {
         const t = R[0]!;
-        if (t & (T_UNK | T_LEN) || (t & T_HIST && t & T_BYTES)) return this.fail();
+        if (t & (T_UNK | T_LEN)) return this.fail();
         const fresh = t & T_BYTES & ~this.deps;
         if (fresh !== 0n) this.conds.push({ bytes: fresh, len: undefined });
         this.deps |= fresh;
@@ -1521,11 +1537,24 @@ export class PathCache {
           // map_lookup_elem: in an array, whether an element is found depends on the key alone
           const m = this.maps[offOf(regs[1]!)];
           const ka = regs[2]!;
-          if (regionOf(regs[1]!) !== REGION_MAP_HANDLE || m === undefined || regionOf(ka) !== this.stackRegion || R[2] !== 0n) return this.fail();
-          let kt = this.stackAll;
+          // (and in a hash map whose keys no program of the object can add or remove: keysFixed), the key in the stack
+          // or in the packet
+          const kr = regionOf(ka);
+          if (regionOf(regs[1]!) !== REGION_MAP_HANDLE || m === undefined || (kr !== this.stackRegion && kr !== REGION_PACKET) || R[2] !== 0n) return this.fail();
           const ko = offOf(ka);
-          for (let i = 0; i < m.keySize; i++) kt |= ko + i >= 0 && ko + i < 512 ? this.stackT[ko + i]! : T_UNK;
-          r0 = m.type === 2 || m.type === 6 ? kt : kt | T_HIST;
+          let kt: bigint;
+          if (kr === REGION_PACKET) {
+            kt = this.pktAll;
+            for (let i = 0; i < m.keySize; i++) {
+              const w = this.pktW.get(ko + i);
+              const rel = ko + i - this.dataOff;
+              kt |= w !== undefined ? w : rel >= 0 && rel < 256 ? 1n << BigInt(rel) : T_UNK;
+            }
+          } else {
+            kt = this.stackAll;
+            for (let i = 0; i < m.keySize; i++) kt |= ko + i >= 0 && ko + i < 512 ? this.stackT[ko + i]! : T_UNK;
+          }
+          r0 = m.type === 2 || m.type === 6 || (this.keysFixed && HASH_MAPS.has(m.type)) ? kt : kt | T_HIST;
         }
         R[0] = r0;
         for (let r = 1; r <= 5; r++) R[r] = T_UNK;
@@ -1538,8 +1567,12 @@ export class PathCache {
       const t = a | b;
       if (t & T_UNK) return this.fail();
       if (t & T_HIST) {
-        if (t & (T_BYTES | T_LEN)) return this.fail();
-        return; // map contents alone: the same way under the same contents
+        if (t & T_LEN) return this.fail();
+        // Map contents alone: the same way under the same contents. With packet bytes (a byte compared with .rodata, a
+        // hash lookup by packet bytes): the same way for the same bytes under the traced run's contents, and a
+        // 'demand' twin's line and action are those of a run under any contents (packetOnly, stateless), so its bytes
+        // are this path's condition as any byte's.
+        if (!(t & T_BYTES)) return;
       }
       const fresh = t & T_BYTES & ~this.deps;
       this.deps |= fresh;

@@ -29,6 +29,8 @@ const HEAD = `#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 char LICENSE[] SEC("license") = "GPL";
 struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 4); __type(key, __u32); __type(value, __u64); } arr SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 4); __type(key, __u32); __type(value, __u64); } hash SEC(".maps");
+const volatile unsigned char limit = 150;
 SEC("xdp")
 int prog(struct xdp_md *ctx) {
   unsigned char *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
@@ -75,6 +77,12 @@ const PROGRAMS: [string, string][] = [
     return XDP_PASS;
   *v += 1;
   return XDP_PASS;`],
+  ['hash lookup by packet bytes, .rodata', `  __u64 *v = bpf_map_lookup_elem(&hash, data + 10);
+  if (v)
+    return XDP_PASS;
+  if (data[16] > limit)
+    return XDP_PASS;
+  return XDP_PASS;`],
   ['counter beside', `  __u32 k = 0;
   __u64 *v = bpf_map_lookup_elem(&arr, &k);
   if (v && ++*v > 1000)
@@ -117,7 +125,9 @@ function frames(n: number, seed: number): Uint8Array[] {
 }
 
 function make(o: LoadedObject) {
-  const session = new Session(o, { engine: 'compiled' });
+  // The hash map holds the key of the first base frame's bytes 10..13 (one frame in 12 of frames()).
+  const maps = o.maps.some((m) => m.name === 'hash') ? { hash: [{ key: '464d86dd', value: '0100000000000000' }] } : undefined;
+  const session = new Session(o, { engine: 'compiled', maps });
   return { session, driver: new Driver(session, { mode: 'native', profile: PROFILES.mlx5!, queues: 1 }) };
 }
 
