@@ -58,6 +58,7 @@ import {
   constEvalText,
   resolveTypedef,
   sizeOfType,
+  offsetofConst,
   snippet,
   structOf,
   typeBase,
@@ -495,7 +496,7 @@ export class Analyzer {
         settled = true;
         break;
       }
-      head = pass === 1 ? widen(next) : next;
+      head = pass === 1 ? widen(next, head) : next;
     }
     // Passes that stopped before the locals settled (`for (i = 0; i < 10; i++)` seen with i in 0..2) do not show
     // that the condition never fails: the loop's exit is reached.
@@ -1115,6 +1116,14 @@ export class Analyzer {
     if (p.k === 'pkt' && isBound(p, b) && !p.stale) {
       // pointer <= bound holds where `p > b` / `p >= b` is false and where `p < b` / `p <= b` is true.
       const target = o === '>' || o === '>=' ? f : t;
+      // A check of bytes an earlier check of this path already proved (`fix_csum(ctx, 24)` testing `data + 26 > end`
+      // after `iph + 1 > end` proved 34 bytes): its failing branch cannot run. Only a fixed offset against data_end
+      // and a proof of a fixed length (a variable one is taken as checked without its length being known).
+      const had = target.proven.get(p.root);
+      if (b.k === 'end' && p.off !== null && had !== undefined && Number.isFinite(had)) {
+        const strict = o === '>' || o === '<=';
+        if (strict ? p.off <= had : p.off < had) (target === f ? t : f).unreachable = true;
+      }
       prove(target, p.root, p.off);
       // Where the check fails the frame is shorter than p's offset: below 12 bytes it has no Ethernet addresses to
       // leave unchanged (`if (data + 4 <= end) *(__u32 *)data = x;` writes them on every frame that has them).
@@ -1261,6 +1270,10 @@ export class Analyzer {
       case 'sizeof_expression': {
         const size = this.sizeofExpr(n, st);
         return size === undefined ? { v: TOP } : { v: { k: 'consts', vals: [{ v: size, origin: this.originOf(n) }] } };
+      }
+      case 'offsetof_expression': {
+        const off = offsetofConst(n, this.decls);
+        return off === undefined ? { v: TOP } : { v: { k: 'consts', vals: [{ v: off, origin: this.originOf(n) }] }, t: { base: '__u64', ptr: 0, dims: [] } };
       }
       case 'gnu_asm_expression':
         this.asm(n, st);
@@ -1894,6 +1907,10 @@ export class Analyzer {
     this.used.add(name);
     const fn = this.decls.functions.get(name);
     const macro = this.decls.macros.get(name);
+    if (name === '__builtin_offsetof' && !fn && !macro) {
+      const off = offsetofConst(n, this.decls);
+      return off === undefined ? { v: TOP } : { v: { k: 'consts', vals: [{ v: off, origin: this.originOf(n) }] }, t: { base: '__u64', ptr: 0, dims: [] } };
+    }
     if (!fn && macro?.params && !this.expanding.has(name)) {
       const s = snippet(expandFunctionMacro(macro, argNodes.map((a) => a.text)));
       if (s?.expr) {
@@ -3633,11 +3650,18 @@ function renameMacro(v: Val, macro: string, origin: Origin): Val {
   };
 }
 
-function widen(s: State): State {
+/**
+ * The loop head after a second pass: a packet pointer the body moved (a cursor) goes to a variable offset; one it left
+ * where it was (`check` set before a summing loop) keeps its offset, so a store through it after the loop is still
+ * placed (the checksum field or not).
+ */
+function widen(s: State, prev: State): State {
   const out = clone(s);
   for (const [name, slot] of out.vars) {
     if (slot.v.k === 'consts' && slot.v.vals.length > 4) out.vars.set(name, { v: TOP, t: slot.t });
-    if (slot.v.k === 'pkt') out.vars.set(name, { v: { ...slot.v, off: null }, t: slot.t });
+    const was = prev.vars.get(name)?.v;
+    const kept = was?.k === 'pkt' && slot.v.k === 'pkt' && was.root === slot.v.root && was.off === slot.v.off && was.region === slot.v.region;
+    if (slot.v.k === 'pkt' && !kept) out.vars.set(name, { v: { ...slot.v, off: null }, t: slot.t });
   }
   return out;
 }

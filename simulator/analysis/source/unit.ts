@@ -737,6 +737,9 @@ export function constEval(n: Node, decls: Decls, depth = 0): number | undefined 
       if (a === undefined || b === undefined) return undefined;
       return binaryConst(n.childForFieldName('operator')?.text ?? '', a, b);
     }
+    case 'offsetof_expression':
+    case 'call_expression':
+      return offsetofConst(n, decls);
     case 'conditional_expression': {
       const c = n.childForFieldName('condition');
       const cv = c ? constEval(c, decls, depth) : undefined;
@@ -747,6 +750,23 @@ export function constEval(n: Node, decls: Decls, depth = 0): number | undefined 
     default:
       return undefined;
   }
+}
+
+/**
+ * `offsetof(struct iphdr, check)` (tree-sitter's offsetof_expression) and `__builtin_offsetof(...)` (a call to it):
+ * the member's offset, where the struct's layout is known and the member is one name (a path such as `a.b` or
+ * `a[1]` is not followed: the layouts keep no member types).
+ */
+export function offsetofConst(n: Node, decls: Decls): number | undefined {
+  let inner: string | undefined;
+  if (n.type === 'offsetof_expression') {
+    if (n.children.some((c) => c?.type === 'ERROR')) return undefined;
+    inner = n.text.slice(n.text.indexOf('(') + 1, n.text.lastIndexOf(')'));
+  } else if (n.type === 'call_expression' && n.childForFieldName('function')?.text === '__builtin_offsetof') {
+    inner = n.childForFieldName('arguments')?.text.slice(1, -1);
+  }
+  const m = inner === undefined ? null : /^\s*((?:struct|union)\s+\w+|\w+)\s*,\s*(\w+)\s*$/.exec(inner);
+  return m ? structOf(m[1]!.replace(/\s+/g, ' '), decls)?.fields[m[2]!]?.offset : undefined;
 }
 
 export function binaryConst(op: string, a: number, b: number): number | undefined {
