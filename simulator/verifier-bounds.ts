@@ -15,9 +15,12 @@
 // The walk follows only branches the verifier certainly follows too: one decided by witnesses (the verifier cannot
 // prove the outcome impossible), one side of an exact number that some value of it satisfies, a packet pointer against
 // data_end, a lookup result against NULL. After a branch on an exact number its copies become the witness chosen for
-// that side, and anything derived from it unknown (the verifier narrows linked copies). Static function calls,
-// kfuncs, callbacks and anything not modelled end the path. The walk is depth first, fall-through side first, like
-// the verifier's, and stops at the first refusal it proves.
+// that side, and anything derived from it unknown (the verifier narrows linked copies). Static functions are followed
+// into; a bpf_loop callback's first iteration is walked as a path of its own after the path on from the call (its
+// index any number, the caller's frames as at the call); other callbacks, kfuncs and anything not modelled end the
+// path. Beside exact numbers, two facts are kept where certain: bit 63 known zero (a 32-bit result, a narrow load),
+// and a smin the verifier certainly has at S64_MIN (`x - x / c * c`). The walk is depth first, fall-through side
+// first, like the verifier's, and stops at the first refusal it proves.
 import type { Insn } from './isa/insn.ts';
 import type { LoadedObject, LoadedProgram } from './elf/types.ts';
 import { BPF_F_RDONLY_PROG, MapType } from './elf/types.ts';
@@ -43,7 +46,15 @@ interface Exact {
   /** `x << c` of a number whose low 64 - c bits the verifier knows as a tnum alone: a shift back by c gives them back. */
   shlTop?: bigint;
 }
-interface Num { k: 'num'; w?: bigint; ex?: Exact; ids: readonly number[] }
+interface Num {
+  k: 'num'; w?: bigint; ex?: Exact; ids: readonly number[];
+  /** Not known exactly, but bit 63 of the verifier's tnum is known zero (a 32-bit ALU result, zero-extended; `&`, `|`,
+   * `^` of such numbers): its smin is at least 0. */
+  nn?: true;
+  /** Not known exactly, but the verifier's smin is certainly S64_MIN or close to it (below -BPF_MAX_VAR_OFF): a
+   * pointer moved by it is refused. */
+  lowUnbounded?: true;
+}
 type PtrKind = 'ctx' | 'pkt' | 'meta' | 'end' | 'stack' | 'map' | 'value' | 'other';
 interface Ptr {
   k: PtrKind;
@@ -59,6 +70,8 @@ interface Ptr {
   arrayLookup?: boolean;
   /** Stack pointers: the frame (0: the entry function's). */
   frame?: number;
+  /** `r = <function> ll` (BPF_PSEUDO_FUNC): the function's first instruction (kind 'other'). */
+  fn?: number;
 }
 type Reg = Num | Ptr | { k: 'none' };
 
@@ -182,6 +195,9 @@ const NO_MEMORY_ARG_HELPERS: ReadonlySet<number> = new Set([5, 7, 8, 12, 23, 44,
 const PKT_CHANGING: ReadonlySet<number> = new Set([44, 54, 65, 190, 9, 10, 11, 45, 50, 52, 53, 57, 63, 64, 70, 73, 74, 75, 91, 92]);
 /** Callback helpers (the verifier walks the callback its own way): the walk stops there. */
 const CALLBACK_HELPERS: ReadonlySet<number> = new Set([164, 170, 180, 181, 209]);
+const BPF_FUNC_LOOP = 181;
+/** The return slot of a bpf_loop callback's frame: its exit ends the path. */
+const CALLBACK_RET = -1;
 /**
  * Helpers an XDP program may call only under a GPL-compatible licence (gpl_only), measured on 6.18: every helper id a
  * program licensed "MIT" calls is refused with "cannot call GPL-restricted function from non-GPL compatible program"
@@ -310,7 +326,9 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
       const i = from.indexOf(r);
       if (i >= 0) return to[i]!;
       if (!linked(r.ids)) return r;
-      return same && r.w !== undefined ? { k: 'num', w: r.w, ids: r.ids } : { k: 'num', ids: r.ids };
+      // A narrowed number keeps what it had certainly (bit 63 known zero stays known).
+      const nn = nonNeg(r) ? { nn: true as const } : {};
+      return same && r.w !== undefined ? { k: 'num', w: r.w, ids: r.ids, ...nn } : { k: 'num', ids: r.ids, ...nn };
     };
     st.regs = st.regs.map(map);
     for (const [o, r] of st.stack) st.stack.set(o, map(r));
@@ -372,6 +390,13 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
         return undefined;
       }
       if ((p.k === 'value' || p.k === 'stack') && !sub) return { ...p, vr: e };
+    }
+    if (!e && n.lowUnbounded && t && p.vr === undefined) {
+      refuse(pc, `math between ${t} pointer and register with unbounded min value is not allowed`,
+        `The verifier refuses this pointer arithmetic: math between ${t} pointer and register with unbounded min value is not allowed ` +
+        '(the number added is `x - x / c * c`, which is how `x % c` is computed: the verifier tracks no bounds through a division, so the ' +
+        'remainder may be any 64-bit value to it; mask the index instead, e.g. `x & 31`, or check it, `if (i >= N) return ...;`).');
+      return undefined;
     }
     if (e && isConst(e)) return { ...p, off: p.off + Number(BigInt.asIntN(64, sub ? -e.tval : e.tval)) };
     return { ...p, vr: true };
@@ -819,19 +844,33 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
         if (ex && isConst(ex)) r[insn.dst] = { k: 'num', w: ex.tval, ex, ids: [] };
         else if (ex && op === 'add' || ex && op === 'sub') r[insn.dst] = { k: 'num', w, ex, ids: an.ids }; // the verifier keeps x + c linked to x
         else if (ex) r[insn.dst] = { k: 'num', w, ex, ids: linksSources ? [nextId++, ...ids] : ids };
-        else r[insn.dst] = { k: 'num', w, ids };
+        else if (!w32 && op === 'sub' && nonNeg(an) && be && be.smin === S64_MIN && (be.tmask >> 63n) & 1n) {
+          // x - y, x with smin >= 0, y's smin S64_MIN with its sign bit unknown (a quotient multiplied back, `i - i / 40 *
+          // 40`: how clang computes `i % 40`): scalar_min_max_sub's smax overflows (x.smax - S64_MIN), so the signed
+          // bounds are lost; the unsigned ones underflow (x.umin - y.umax); the result's tnum has y's unknown sign bit. So
+          // its smin is S64_MIN plus the tnum's known ones: a pointer moved by it is refused (check_reg_sane_offset),
+          // whatever else the verifier knows of x (vfuzz seed 1796924787: `bk->b[(t ^ a) % 40]` in a static function,
+          // t a 32-bit result).
+          r[insn.dst] = { k: 'num', w, ids: [nextId++], lowUnbounded: true };
+        } else {
+          const nn = w32 || ((op === 'and') && (nonNeg(an) || nonNeg(bn))) || ((op === 'or' || op === 'xor') && nonNeg(an) && nonNeg(bn)) ||
+            (op === 'rsh' && be !== undefined && isConst(be) && be.tval > 0n);
+          r[insn.dst] = nn ? { k: 'num', w, ids, nn: true } : { k: 'num', w, ids };
+        }
         break;
       }
       case 'end': {
         const a = r[insn.dst]!;
         if (a.k !== 'num') return false;
-        r[insn.dst] = { k: 'num', ids: a.ids };
+        // A 16- or 32-bit swap or truncation is zero-extended: bit 63 known zero.
+        r[insn.dst] = insn.imm < 64 ? { k: 'num', ids: a.ids, nn: true } : { k: 'num', ids: a.ids };
         break;
       }
       case 'lddw':
         if (insn.src === PSEUDO_IMM64) r[insn.dst] = konst((BigInt(insn.nextImm ?? 0) << 32n) | BigInt(insn.imm >>> 0));
         else if (insn.src === PSEUDO_MAP_FD || insn.src === PSEUDO_MAP_IDX) r[insn.dst] = { k: 'map', off: 0, map: insn.imm };
         else if (insn.src === PSEUDO_MAP_VALUE || insn.src === PSEUDO_MAP_IDX_VALUE) r[insn.dst] = { k: 'value', off: insn.nextImm ?? 0, map: insn.imm };
+        else if (insn.src === PSEUDO_FUNC) r[insn.dst] = { k: 'other', off: 0, fn: pc + 1 + insn.imm };
         else r[insn.dst] = { k: 'other', off: 0 };
         st.pc = pc + 2;
         return [st];
@@ -885,6 +924,9 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
             // verifier.
             if (zero === size && !stackPassed && !stackOpaque) r[insn.dst] = konst(0n);
             else if (untouched + misc === size && !stackOpaque) r[insn.dst] = fresh(size === 8 ? UNBOUNDED : info.kind === 'ldxsx' ? sbytesEx(size) : bytesEx(size));
+            // A load of fewer than 8 bytes is a number zero-extended from its size (coerce_reg_to_size after
+            // check_mem_access), or refused (a part of a spilled pointer).
+            else if (size < 8 && info.kind === 'ldx') r[insn.dst] = known ? { k: 'num', w, ids: [...new Set(ids)], nn: true } : { k: 'num', ids: [], nn: true };
             else r[insn.dst] = known ? { k: 'num', w, ids: [...new Set(ids)] } : X;
           }
         } else r[insn.dst] = loadFrom(base, insn.off, size, info.kind === 'ldxsx');
@@ -971,7 +1013,8 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
       case 'exit': {
         // The end of a static function: back to its caller with r0, r6-r9 as they were, the callee's stack gone.
         const top = st.calls[st.calls.length - 1];
-        if (!top || r[0]!.k === 'none') return false;
+        // The end of a bpf_loop callback's first iteration: what the verifier does next (the call site again) is not followed.
+        if (!top || r[0]!.k === 'none' || top.ret === CALLBACK_RET) return false;
         const depth = st.calls.length;
         const regs: Reg[] = [r[0]!, NONE, NONE, NONE, NONE, NONE, ...top.saved, { k: 'stack', off: 0, frame: depth - 1 }];
         for (const o of [...st.stack.keys()]) if (o < depth * FRAME_KEY + 2048 && o >= depth * FRAME_KEY - 2048) st.stack.delete(o);
@@ -990,6 +1033,21 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
           if (!fn) return false;
           if ([1, 2, 3, 4, 5].some((i) => r[i]!.k === 'stack')) stackPassed = true;
           if (fn.global) {
+            // btf_check_subprog_call: an argument BTF types as the context must be the context; a register the walk
+            // knows as a number is a scalar to the verifier too. clang passes whatever r1 holds for a context argument
+            // the function never reads (vfuzz seed 1796924786: `g1(ctx, ...)` with g1 not using it, r1 a number left
+            // from the argument computations; refused "arg#0 expects pointer to ctx").
+            // A number the walk has a witness or a range for is one to the verifier; so is any pointer but the context.
+            const notCtx = (x: Reg) => (x.k === 'num' && (x.w !== undefined || !!x.ex || x.nn === true)) ||
+              x.k === 'pkt' || x.k === 'meta' || x.k === 'end' || x.k === 'stack' || x.k === 'map' || x.k === 'value';
+            const badCtx = fn.argCtx?.findIndex((c, i) => c && i < 5 && notCtx(r[i + 1]!)) ?? -1;
+            if (badCtx >= 0) {
+              const kernel = `arg#${badCtx} expects pointer to ctx`;
+              refuse(pc, kernel, `The verifier refuses this call: ${kernel} (argument ${badCtx + 1} of the global function ${fn.name} is a ` +
+                '`struct xdp_md *`, so the caller must pass the program\'s context; here r' + (badCtx + 1) + ' holds something else. clang passes ' +
+                'any value for an argument the function never reads: use the argument in the function, or make it static).', 'pointer-misuse');
+              return false;
+            }
             // Verified on its own; its caller gets any number back (0 among them), and memory it was given may change.
             // A stack pointer given as an argument whose size BTF gives: check_mem_reg's write check makes those bytes
             // STACK_MISC (a spilled number or pointer there an unknown number), so a read of them afterwards is any value
@@ -1038,13 +1096,34 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
                   `of ${helperName(insn.imm) ?? 'a callback helper'} calls; make the tail call from the XDP function after the loop, e.g. with a flag the callback sets in its context).` };
             }
           }
+          // bpf_loop: the verifier walks the callback's first iteration from the call (set_loop_callback_state: r1 the
+          // index, a number it knows nothing of; r2 the context given; the caller's frames as they are at the call). vfuzz seed 1796924783: `c->bk.b[i % 40]` in the callback, `i - i / 40 * 40` unbounded to the
+          // verifier, refused as "math between fp pointer and register with unbounded min value".
+          // Only when the iteration count may be above 0 (check_helper_call: `callback_depth < R1.umax_value`; a constant 0
+          // walks no callback: vfuzz seed 1796600160, `bpf_loop(0, cb, ...)` with a refused access in cb, loads).
+          const n1 = r[1]!;
+          const mayIterate = n1.k === 'num' && ((n1.ex !== undefined && n1.ex.umax > 0n) || (n1.w !== undefined && n1.w !== 0n));
+          const cbFn = insn.imm === BPF_FUNC_LOOP && mayIterate && r[2]!.k === 'other' ? (r[2] as Ptr).fn : undefined;
+          const cbInfo = cbFn === undefined ? undefined : funcs.get(cbFn);
+          let cb: St | undefined;
+          if (cbFn !== undefined && cbInfo && !cbInfo.global && st.calls.length + 1 < MAX_CALL_DEPTH) {
+            const depth = st.calls.length + 1;
+            cb = { pc: cbFn, regs: [NONE, fresh(UNBOUNDED), r[3]!, NONE, NONE, NONE, NONE, NONE, NONE, NONE, { k: 'stack', off: 0, frame: depth }],
+              stack: new Map(st.stack), mem: new Map(st.mem), calls: [...st.calls, { ret: CALLBACK_RET, saved: r.slice(6, 10) }], dyn: st.dyn, dynp: st.dynp };
+          }
           if ([1, 2, 3, 4, 5].some((i) => r[i]!.k === 'stack')) stackOpaque = true;
           stackPassed = true;
-          // The callback is verified as its own walk (not followed here); it may write what it was given. The result
+          // The callback is verified as its own walk; it may write what it was given. The result
           // is a number (0 among the possible ones).
           st.stack.clear();
           for (let i = 1; i <= 5; i++) r[i] = NONE;
           r[0] = { k: 'num', w: 0n, ids: [nextId++] };
+          // Walked after the path on from the call (which stays the verifier's first path for the limits above): the
+          // order changes which refusal is found first, not whether there is one.
+          if (cb) {
+            st.pc = pc + 1;
+            return [st, cb];
+          }
           break;
         }
         const id = insn.imm;
@@ -1366,6 +1445,9 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
   return found;
 }
 
+/** Whether the verifier's tnum of `n` certainly has bit 63 known zero (so its smin is at least 0). */
+const nonNeg = (n: Num): boolean => n.nn === true || (!!n.ex && ((n.ex.tmask | n.ex.tval) >> 63n) === 0n);
+
 const isFull = (e: Exact | undefined): boolean =>
   !!e && e.umin === 0n && e.umax === M64 && e.smin === S64_MIN && e.smax === S64_MAX && e.tmask === M64;
 /** A range whose signed and unsigned bounds are the same non-negative ones (no sign crossing). */
@@ -1643,7 +1725,7 @@ function regKey(r: Reg): string {
   if (r.k === 'none') return '-';
   if (r.k === 'num') {
     const e = r.ex;
-    return `n${r.w ?? '?'}${e ? `[${e.umin}:${e.umax}:${e.smin}:${e.smax}:${e.tmask}]` : ''}#${r.ids.join('.')}`;
+    return `n${r.w ?? '?'}${e ? `[${e.umin}:${e.umax}:${e.smin}:${e.smax}:${e.tmask}]` : ''}${r.nn ? '+' : ''}${r.lowUnbounded ? '!' : ''}#${r.ids.join('.')}`;
   }
-  return `${r.k}${r.off}${r.map ?? ''}${r.orNull ?? ''}${r.vr === true ? 'v' : r.vr ? `v${r.vr.umax}:${r.vr.smin}` : ''}${r.mark ?? ''}`;
+  return `${r.k}${r.off}${r.map ?? ''}${r.orNull ?? ''}${r.vr === true ? 'v' : r.vr ? `v${r.vr.umax}:${r.vr.smin}` : ''}${r.mark ?? ''}${r.fn === undefined ? '' : `f${r.fn}`}`;
 }

@@ -426,6 +426,8 @@ class Linker {
       if (u.global && this.btf && this.ext?.funcs.get(u.sec.name)?.length) {
         const sizes = btfArgMemSizes(this.btf, u.name);
         if (sizes) info.argMemSizes = sizes;
+        const ctx = btfArgCtx(this.btf, u.name);
+        if (ctx?.includes(true)) info.argCtx = ctx;
       }
       funcs.push(info);
       const src = this.decoded.get(u.sec.index) ?? [];
@@ -720,6 +722,23 @@ function btfArgMemSizes(btf: Btf, name: string): (number | undefined)[] | undefi
     if (!to || (to.kind === BTF_KIND.STRUCT && to.name === 'xdp_md')) return undefined;
     const size = resolveSize(btf, t.sizeOrType);
     return typeof size === 'number' && size > 0 ? size : undefined;
+  });
+}
+
+/**
+ * A global function's arguments that are pointers to the context (`struct xdp_md *`, through typedefs and qualifiers),
+ * as btf_prepare_func_args reads its BTF; undefined when the BTF has no such function or it has decl tags.
+ */
+function btfArgCtx(btf: Btf, name: string): boolean[] | undefined {
+  const fn = btf.types.find((t) => t?.kind === BTF_KIND.FUNC && t.name === name);
+  const proto = fn ? btf.types[fn.sizeOrType] : undefined;
+  if (!proto || proto.kind !== BTF_KIND.FUNC_PROTO) return undefined;
+  if (btf.types.some((t) => t?.kind === BTF_KIND.DECL_TAG && t.sizeOrType === fn!.id)) return undefined;
+  return btfParams(btf, proto).map((a) => {
+    const t = skipModsAndTypedefs(btf, a.type);
+    if (t?.kind !== BTF_KIND.PTR) return false;
+    const to = skipModsAndTypedefs(btf, t.sizeOrType);
+    return to?.kind === BTF_KIND.STRUCT && to.name === 'xdp_md';
   });
 }
 

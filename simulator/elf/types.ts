@@ -98,6 +98,11 @@ export interface FuncInfo {
    * or a pointee whose size BTF does not give.
    */
   argMemSizes?: readonly (number | undefined)[];
+  /**
+   * From the BTF of a global function: per argument (r1..r5), whether it is a pointer to the context (`struct xdp_md *`,
+   * ARG_PTR_TO_CTX to btf_prepare_func_args), which the caller must pass the context itself.
+   */
+  argCtx?: readonly boolean[];
 }
 
 /**

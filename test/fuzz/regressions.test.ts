@@ -765,3 +765,45 @@ test('regressions: a dynptr\'s stack bytes: helpers writing or reading them and 
     }
   });
 });
+
+// vfuzz (vgen.ts) against 6.18: refusals run did not report, and their near misses.
+//   - a bpf_loop callback's first iteration is walked by the verifier from the call, its index any number: `i % 40`
+//     (clang: i - i / 40 * 40, which the verifier cannot bound) indexing the caller's stack is refused; `i & 31`
+//     loads; so does the same callback behind bpf_loop(0, ...), which the verifier never walks (vfuzz seeds
+//     1796924783, 1796600160);
+//   - a global function's `struct xdp_md *` argument the function never reads: clang passes whatever r1 holds, and
+//     the verifier refuses the call ("arg#0 expects pointer to ctx", vfuzz seed 1796924786); read, it loads;
+//   - `(u64)t % 40` in a static function, t a 32-bit number: the remainder's smin is S64_MIN to the verifier whatever
+//     it knows of t (vfuzz seed 1796924787); `% 32` (a mask) loads.
+const VFUZZ_HEADER = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+char LICENSE[] SEC("license") = "GPL";
+struct blk { __u8 b[40]; };
+struct lctx { __u64 acc; struct blk bk; };
+`;
+const LOOP_CB = (index: string, n: number) => `static long cb(__u64 i, struct lctx *c) { c->acc += c->bk.b[${index}]; return 0; }
+SEC("xdp") int fuzz(struct xdp_md *ctx) { struct lctx c = {}; c.bk.b[3] = ctx->ingress_ifindex; bpf_loop(${n}, cb, &c, 0); return c.acc & 3; }`;
+const CTX_ARG = (use: string) => `__attribute__((noinline)) int g(struct xdp_md *x, __u32 a) { return a * 3${use}; }
+SEC("xdp") int fuzz(struct xdp_md *ctx) { __u8 *d = (void *)(long)ctx->data; if ((void *)(d + 4) > (void *)(long)ctx->data_end) return 1;
+  return g(ctx, __builtin_bswap32(*(__u32 *)d)) & 3; }`;
+const REM_IN_CALL = (m: number) => `static __attribute__((noinline)) __u64 s(__u32 a, __u32 b, struct blk *bk) { __u32 t = a - b; bk->b[0] ^= t; bk->b[(__u64)(t ^ 5) % ${m}] ^= 1; return t; }
+SEC("xdp") int fuzz(struct xdp_md *ctx) { struct blk bk = {}; return (s(ctx->ingress_ifindex, ctx->rx_queue_index, &bk) + bk.b[7]) & 3; }`;
+const VFUZZ_CASES: [string, boolean, string][] = [
+  ['a bpf_loop callback indexing the caller\'s stack with i % 40', false, LOOP_CB('i % 40', 4)],
+  ['a bpf_loop callback indexing the caller\'s stack with i & 31', true, LOOP_CB('i & 31', 4)],
+  ['the i % 40 callback behind bpf_loop(0, ...)', true, LOOP_CB('i % 40', 0)],
+  ['a global function\'s context argument it never reads', false, CTX_ARG('')],
+  ['a global function\'s context argument it reads', true, CTX_ARG(' + x->ingress_ifindex')],
+  ['a 32-bit number % 40 indexing a stack block in a static function', false, REM_IN_CALL(40)],
+  ['a 32-bit number % 32 indexing a stack block in a static function', true, REM_IN_CALL(32)],
+];
+
+test('regressions: bpf_loop callbacks, global functions\' context arguments and remainders as indexes are refused as by the kernel (vfuzz)', (t) => {
+  if (kernelOrSkip(t)) return;
+  VFUZZ_CASES.forEach(([name, loads, body], i) => {
+    const { objectPath } = compileTestSource(`vfuzz_${i}`, VFUZZ_HEADER + body + '\n');
+    const v = verdicts(objectPath, [PACKET]);
+    assert.equal(v.kernel, loads, `${name}: the kernel ${loads ? 'refuses' : 'loads'} it (the case is wrong)`);
+    assert.deepEqual(v.sim, { interp: loads, compiled: loads }, `${name}: run must ${loads ? 'not ' : ''}report a refusal`);
+  });
+});

@@ -11,7 +11,10 @@
 // its kernel side in a network namespace of its own) run the same way: XDP_LENS_MFUZZ_COUNT, XDP_LENS_XFUZZ_COUNT
 // (default 15). ffuzz (fgen.ts: xdp.frags programs on frames of 3,521..73,152 bytes, load/store_bytes across fragments,
 // adjust_tail/head/meta, bpf_xdp_pull_data, dynptrs, tail-call chains up to the kernel's limit): XDP_LENS_FFUZZ_COUNT
-// (default 10).
+// (default 10). vfuzz (vgen.ts: five-argument static and global functions returning narrow types, bpf_loop callbacks
+// calling them and reading the context, odd-size memcpy/memset/memmove on packet, stack and map values, atomics of both
+// widths on the stack, globals and map values, sub-register arithmetic and byte swaps, encapsulation with adjust_head,
+// metadata written with memcpy): XDP_LENS_VFUZZ_COUNT (default 12).
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,6 +26,7 @@ import { checkSProgram, type SCheckOptions } from './scheck.ts';
 import { generateSProgram, type SProgram } from './sgen.ts';
 import { generateXProgram, xPackets } from './xgen.ts';
 import { fPackets, generateFProgram } from './fgen.ts';
+import { generateVProgram } from './vgen.ts';
 
 const BASE_SEED = Number(process.env.XDP_LENS_SFUZZ_SEED ?? 0x5c0001);
 const COUNT = Number(process.env.XDP_LENS_SFUZZ_COUNT ?? 25);
@@ -65,3 +69,5 @@ test('xfuzz: random C programs calling helpers and kfuncs with edge-case argumen
   round(t, 'xfuzz', generateXProgram, BASE_SEED ^ 0x7e0000, Number(process.env.XDP_LENS_XFUZZ_COUNT ?? 15), { netns: true, packets: xPackets }));
 test('ffuzz: random xdp.frags programs on frames of 3,521..73,152 bytes, with tail-call chains, behave as in the kernel', (t) =>
   round(t, 'ffuzz', generateFProgram, BASE_SEED ^ 0xf0000, Number(process.env.XDP_LENS_FFUZZ_COUNT ?? 10), { packets: fPackets }));
+test('vfuzz: random C with five-argument functions, bpf_loop callbacks, odd-size memcpy and atomics behaves as in the kernel', (t) =>
+  round(t, 'vfuzz', generateVProgram, BASE_SEED ^ 0x0f0f00, Number(process.env.XDP_LENS_VFUZZ_COUNT ?? 12)));
