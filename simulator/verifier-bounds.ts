@@ -844,11 +844,12 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
         if (ex && isConst(ex)) r[insn.dst] = { k: 'num', w: ex.tval, ex, ids: [] };
         else if (ex && op === 'add' || ex && op === 'sub') r[insn.dst] = { k: 'num', w, ex, ids: an.ids }; // the verifier keeps x + c linked to x
         else if (ex) r[insn.dst] = { k: 'num', w, ex, ids: linksSources ? [nextId++, ...ids] : ids };
-        else if (!w32 && op === 'sub' && nonNeg(an) && be && be.smin === S64_MIN && (be.tmask >> 63n) & 1n) {
+        else if (!w32 && op === 'sub' && nonNeg(an) && be && be.smin === S64_MIN && (be.tmask >> 29n) === (M64 >> 29n)) {
           // x - y, x with smin >= 0, y's smin S64_MIN with its sign bit unknown (a quotient multiplied back, `i - i / 40 *
           // 40`: how clang computes `i % 40`): scalar_min_max_sub's smax overflows (x.smax - S64_MIN), so the signed
           // bounds are lost; the unsigned ones underflow (x.umin - y.umax); the result's tnum has y's unknown sign bit. So
-          // its smin is S64_MIN plus the tnum's known ones: a pointer moved by it is refused (check_reg_sane_offset),
+          // its smin is S64_MIN plus the tnum's known ones below bit 29 (y's bits 29..63 unknown), at most -2^29: a
+          // pointer moved by it is refused (check_reg_sane_offset: unbounded min value, or out of bounds),
           // whatever else the verifier knows of x (vfuzz seed 1796924787: `bk->b[(t ^ a) % 40]` in a static function,
           // t a 32-bit result).
           r[insn.dst] = { k: 'num', w, ids: [nextId++], lowUnbounded: true };
