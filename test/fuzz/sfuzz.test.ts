@@ -14,7 +14,7 @@
 // (default 10). vfuzz (vgen.ts: five-argument static and global functions returning narrow types, bpf_loop callbacks
 // calling them and reading the context, odd-size memcpy/memset/memmove on packet, stack and map values, atomics of both
 // widths on the stack, globals and map values, sub-register arithmetic and byte swaps, encapsulation with adjust_head,
-// metadata written with memcpy): XDP_LENS_VFUZZ_COUNT (default 12).
+// metadata written with memcpy): XDP_LENS_VFUZZ_COUNT (default 10).
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -70,4 +70,4 @@ test('xfuzz: random C programs calling helpers and kfuncs with edge-case argumen
 test('ffuzz: random xdp.frags programs on frames of 3,521..73,152 bytes, with tail-call chains, behave as in the kernel', (t) =>
   round(t, 'ffuzz', generateFProgram, BASE_SEED ^ 0xf0000, Number(process.env.XDP_LENS_FFUZZ_COUNT ?? 10), { packets: fPackets }));
 test('vfuzz: random C with five-argument functions, bpf_loop callbacks, odd-size memcpy and atomics behaves as in the kernel', (t) =>
-  round(t, 'vfuzz', generateVProgram, BASE_SEED ^ 0x0f0f00, Number(process.env.XDP_LENS_VFUZZ_COUNT ?? 12)));
+  round(t, 'vfuzz', generateVProgram, BASE_SEED ^ 0x0f0f00, Number(process.env.XDP_LENS_VFUZZ_COUNT ?? 10)));
