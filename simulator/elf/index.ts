@@ -704,42 +704,41 @@ function loadable(obj: LoadedObject, p: LoadedProgram): LoadedProgram | string {
 }
 
 /**
- * A global function's pointer arguments, as btf_prepare_func_args reads its BTF: the size of what each points to
- * (resolved through typedefs, qualifiers and arrays), or undefined for a number, a pointer to the context (struct
- * xdp_md), a tagged argument, or a pointee without a size (void). Undefined when the BTF has no such function.
+ * A global function's arguments as btf_prepare_func_args reads its BTF (their types, through typedefs and
+ * qualifiers), or undefined when the BTF has no such function. Decl tags on the function or its arguments
+ * (__arg_ctx, __arg_nonnull, __arg_arena, ...) change how they are typed: such a function's arguments are left
+ * unknown (undefined too).
  */
-function btfArgMemSizes(btf: Btf, name: string): (number | undefined)[] | undefined {
+function btfGlobalArgs(btf: Btf, name: string): (BtfType | undefined)[] | undefined {
   const fn = btf.types.find((t) => t?.kind === BTF_KIND.FUNC && t.name === name);
   const proto = fn ? btf.types[fn.sizeOrType] : undefined;
   if (!proto || proto.kind !== BTF_KIND.FUNC_PROTO) return undefined;
-  // Decl tags on the function or its arguments (__arg_ctx, __arg_nonnull, __arg_arena, ...) change how they are typed:
-  // such a function's arguments are left unknown.
   if (btf.types.some((t) => t?.kind === BTF_KIND.DECL_TAG && t.sizeOrType === fn!.id)) return undefined;
-  return btfParams(btf, proto).map((a) => {
-    const t = skipModsAndTypedefs(btf, a.type);
-    if (t?.kind !== BTF_KIND.PTR) return undefined;
-    const to = skipModsAndTypedefs(btf, t.sizeOrType);
-    if (!to || (to.kind === BTF_KIND.STRUCT && to.name === 'xdp_md')) return undefined;
+  return btfParams(btf, proto).map((a) => skipModsAndTypedefs(btf, a.type));
+}
+
+/** Whether an argument's type (typedefs and qualifiers skipped) is a pointer to `struct xdp_md`, the context. */
+const isCtxPointer = (btf: Btf, t: BtfType | undefined): boolean => {
+  const to = t?.kind === BTF_KIND.PTR ? skipModsAndTypedefs(btf, t.sizeOrType) : undefined;
+  return to?.kind === BTF_KIND.STRUCT && to.name === 'xdp_md';
+};
+
+/**
+ * A global function's pointer arguments: the size of what each points to (resolved through typedefs, qualifiers and
+ * arrays), or undefined for a number, a pointer to the context (struct xdp_md), a tagged argument, or a pointee
+ * without a size (void). Undefined when the BTF has no such function.
+ */
+function btfArgMemSizes(btf: Btf, name: string): (number | undefined)[] | undefined {
+  return btfGlobalArgs(btf, name)?.map((t) => {
+    if (t?.kind !== BTF_KIND.PTR || !skipModsAndTypedefs(btf, t.sizeOrType) || isCtxPointer(btf, t)) return undefined;
     const size = resolveSize(btf, t.sizeOrType);
     return typeof size === 'number' && size > 0 ? size : undefined;
   });
 }
 
-/**
- * A global function's arguments that are pointers to the context (`struct xdp_md *`, through typedefs and qualifiers),
- * as btf_prepare_func_args reads its BTF; undefined when the BTF has no such function or it has decl tags.
- */
+/** A global function's arguments that are pointers to the context (`struct xdp_md *`); undefined as btfGlobalArgs. */
 function btfArgCtx(btf: Btf, name: string): boolean[] | undefined {
-  const fn = btf.types.find((t) => t?.kind === BTF_KIND.FUNC && t.name === name);
-  const proto = fn ? btf.types[fn.sizeOrType] : undefined;
-  if (!proto || proto.kind !== BTF_KIND.FUNC_PROTO) return undefined;
-  if (btf.types.some((t) => t?.kind === BTF_KIND.DECL_TAG && t.sizeOrType === fn!.id)) return undefined;
-  return btfParams(btf, proto).map((a) => {
-    const t = skipModsAndTypedefs(btf, a.type);
-    if (t?.kind !== BTF_KIND.PTR) return false;
-    const to = skipModsAndTypedefs(btf, t.sizeOrType);
-    return to?.kind === BTF_KIND.STRUCT && to.name === 'xdp_md';
-  });
+  return btfGlobalArgs(btf, name)?.map((t) => isCtxPointer(btf, t));
 }
 
 /**
