@@ -295,13 +295,7 @@ export function patchSectionData(bytes: Uint8Array, section: string, data: Uint8
 }
 
 /** A legacy map's definition as the simulator read it (`struct bpf_map_def`, or iproute2's `struct bpf_elf_map`). */
-export interface LegacyMapDef {
-  name: string;
-  type: number;
-  keySize: number;
-  valueSize: number;
-  maxEntries: number;
-  flags: number;
+export interface LegacyMapDef extends Pick<MapDef, 'name' | 'type' | 'keySize' | 'valueSize' | 'maxEntries' | 'flags'> {
   inner?: LegacyMapDef;
 }
 
