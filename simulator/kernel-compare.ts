@@ -9,14 +9,15 @@
 //
 // Values from the clock (bpf_ktime_get_ns, _boot_ns, _coarse_ns, _tai_ns, bpf_jiffies64) and from
 // bpf_get_prandom_u32 cannot match between the two sides. Instead of tracking taint inside the interpreter, the
-// simulator side is run six more times with a different clock origin and a different random stream each (the first
+// simulator side is run seven more times with a different clock origin and a different random stream each (the first
 // variant's stream is the bitwise complement of the real run's, so any value that depends on even one bit of a random
 // number changes; the last two draw only zeros and only ones, so a packet sampled by `random % N == 0` or
 // `(random & mask) != 0` in any run is sampled in one of them and skipped in the other; the clock origins are chosen so that bits 0 and 1 of every clock flip, see VARIANT_CLOCKS; one
-// variant stops the clock between packets, one runs them back to back as the kernel side does). Output bytes, return
+// variant stops the clock between packets, one runs them 10 us apart and one 20 ms apart, the range the kernel side's
+// runs of one bpftool process per packet fall in). Output bytes, return
 // values and map bytes that change between these runs depend on those sources; a difference from the kernel there is
 // reported as "depends on the clock/random source", not as a disagreement. The limit of this method: a value that
-// depends on the clock or random source in a way that happens to come out the same in all seven runs (e.g. `ts > 0`, or a bit of a random number that the other streams repeat) is treated as
+// depends on the clock or random source in a way that happens to come out the same in all eight runs (e.g. `ts > 0`, or a bit of a random number that the other streams repeat) is treated as
 // independent, and a difference there is a disagreement; with one variant that complements every random bit and
 // clock origins that differ in every byte, this needs a dependence that does not change for any of those inputs.
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -124,8 +125,9 @@ const spacedHex = (h: string) => (h.match(/../g) ?? []).join(' ');
 // (random numbers all zeros, all ones; variantOptions) have origins of their own. In the seventh the clock also moves
 // on with every reading (CLOCK_STEP_NS), as the kernel's does while a packet runs: values made of the time between
 // two readings (a latency counter: the kernel's is some hundreds of nanoseconds a packet, the other runs' 0) change.
+// The eighth spaces the packets SPACED_NS apart (see variantTsNs).
 export const VARIANT_CLOCKS = [1_000_000_000_000n + 4_000_000n * 0x123_4567n + 1n, 0x0fed_cba9_8765_4321n, 0x1357_9bdf_0246_8acen, 0x2b3c_4d5e_6f70_8193n,
-  0x3c4d_5e6f_7081_92a5n, 0x4d5e_6f70_8192_a3b6n, 0x5e6f_7081_92a3_b4c7n];
+  0x3c4d_5e6f_7081_92a5n, 0x4d5e_6f70_8192_a3b6n, 0x5e6f_7081_92a3_b4c7n, 0x6f70_8192_a3b4_c5d9n];
 /** The seventh variant's step per clock reading: odd, and non-zero in each of its three bytes, so that a sum of such
  * differences changes its low three bytes (the kernel's elapsed nanoseconds, summed over a run, reach them). */
 export const CLOCK_STEP_NS = 0x01_0305n;
@@ -137,13 +139,23 @@ export const CLOCK_STEP_NS = 0x01_0305n;
 export const BACK_TO_BACK_NS = 9_973n;
 
 /**
+ * The spacing of the eighth variant: what one bpftool process per packet takes on the kernel side (milliseconds, more
+ * on a loaded machine). Time between packets summed over a run (a token bucket's remainder of nanoseconds) reaches
+ * the third and fourth bytes there; with the capture's spacing, stopped or BACK_TO_BACK_NS those bytes never moved,
+ * and a kernel value that differed there was reported as a disagreement.
+ */
+export const SPACED_NS = 20_000_003n;
+
+/**
  * The timestamp variant run `i` gives packet `index` (captured at `tsNs`): variant 1 stops the clock between packets,
  * variant 3 spaces them BACK_TO_BACK_NS apart (a rate computed from the time since the last packet then comes out as
- * the kernel's back-to-back runs make it, not 0 and not the capture's), the others follow the capture.
+ * the kernel's back-to-back runs make it, not 0 and not the capture's), variant 7 SPACED_NS apart, the others follow
+ * the capture.
  */
 export function variantTsNs(i: number, index: number, tsNs: bigint | undefined): bigint | undefined {
   if (i === 1) return undefined;
   if (i === 3) return BigInt(index) * BACK_TO_BACK_NS;
+  if (i === 7) return BigInt(index) * SPACED_NS;
   return tsNs;
 }
 
@@ -286,7 +298,7 @@ export function compareWithKernel(
   const simMaps = session.mapsJson({ all: true });
   const variants = VARIANT_CLOCKS.map((_, i) => {
     const s = new Session(obj, variantOptions(sessionOpts, i));
-    // Variants 1 and 3 also change the time between packets (stopped, back to back): the kernel runs them back to
+    // Variants 1, 3 and 7 also change the time between packets (stopped, 10 us, 20 ms): the kernel runs them back to
     // back, so values derived from the time elapsed between packets (rate windows, ageing) are clock-dependent as much
     // as the time itself.
     const rows = frames.map(({ frame, tsNs }, index) => s.runPacket(frame, { tsNs: variantTsNs(i, index, tsNs) }));
