@@ -416,7 +416,7 @@ async function prepareRun(
   }
   for (const n of session.notes) host.log(`run: note: ${n}`);
   // What the kernel verifier would refuse: the run goes on, and the summary says so (the editor shows it first).
-  const before: VerifierRefusal[] = refusalsBeforeRun(obj, session.program, session.machine);
+  const before: VerifierRefusal[] = refusalsBeforeRun(obj, session.program, session.machine, objectPath);
   if (settings.kernelVerifier) {
     const k = kernelRefusals(objectPath, path, session.program.name);
     if (k.skipped) host.log(`run: the kernel verifier was not asked: ${k.skipped}`);

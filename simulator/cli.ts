@@ -422,7 +422,7 @@ function cmdRun(argv: string[]): number {
   for (const n of session.notes) err(`xdp-lens: note: ${n}\n`);
   const driver = new Driver(session, driverOpts);
   // A program the kernel would refuse still runs, but says so first (stderr, so that jsonl stays valid) and last.
-  const before = refusalsBeforeRun(obj, session.program, session.machine);
+  const before = refusalsBeforeRun(obj, session.program, session.machine, objectPath);
   if (values.kernel) {
     const k = kernelRefusals(objectPath, programPath, session.program.name);
     if (k.skipped) err(`xdp-lens: note: the kernel verifier was not asked: ${k.skipped}\n`);

@@ -17,7 +17,7 @@
 import type { LoadedObject, LoadedProgram } from './elf/types.ts';
 import type { Fault } from './vm/types.ts';
 import type { Machine } from './vm/machine.ts';
-import { analyzeObjectReport } from './analysis/bytecode.ts';
+import { analyzeObjectReport, inlinedCallsOf } from './analysis/bytecode.ts';
 import { verifyWithKernel } from './analysis/verifier.ts';
 import { staticArgRefusals } from './vm/helper-impl/static-args.ts';
 import { specialAccessRefusals } from './vm/helper-impl/special-access.ts';
@@ -77,8 +77,12 @@ export interface VerifierRefusal {
   source: 'load' | 'bytecode' | 'kernel' | 'run';
 }
 
-/** What is known before the first packet: the load-time checks and the bytecode tier, for `program` only. */
-export function refusalsBeforeRun(obj: LoadedObject, program: LoadedProgram, machine: Machine): VerifierRefusal[] {
+/**
+ * What is known before the first packet: the load-time checks and the bytecode tier, for `program` only. `objectPath`
+ * is the object's file (for a C source, the compiled object): its DWARF places a refusal inside a helper of a header
+ * inlined into the program on the line of the call, as check does.
+ */
+export function refusalsBeforeRun(obj: LoadedObject, program: LoadedProgram, machine: Machine, objectPath = obj.path): VerifierRefusal[] {
   const out: VerifierRefusal[] = [];
   // check_btf_func, before the walk: a subprogram that tail-calls must return a scalar (int, long, an enum), since the
   // tail-called program's return value comes back through it.
@@ -164,7 +168,9 @@ export function refusalsBeforeRun(obj: LoadedObject, program: LoadedProgram, mac
     out.push({ file: loc?.file, line: loc?.line, message: e.message, rule: 'invalid-insn', source: 'load' });
   }
   try {
-    const report = analyzeObjectReport({ ...obj, programs: [{ ...program, isXdp: true }] }, { limits: { maxSteps: RUN_WALK_STEPS, maxMs: runWalkMs() }, keepUnlocated: true });
+    // A refusal inside a header's helper inlined into the program is placed on the call's line (DWARF), as check does.
+    const report = analyzeObjectReport({ ...obj, programs: [{ ...program, isXdp: true }] },
+      { limits: { maxSteps: RUN_WALK_STEPS, maxMs: runWalkMs() }, keepUnlocated: true, inlinedCalls: inlinedCallsOf(objectPath) });
     for (const f of report.findings) {
       if (!VERIFIER_RULES.has(String(f.rule))) continue;
       // The bounds walk's refusal of the same instruction (a pointer op: its words name the register) said it already.

@@ -1,7 +1,10 @@
 // The bytecode tier of `xdp-lens check` and of the language server's on-save analysis: every XDP program of a loaded
 // object is walked by the verifier-like abstract interpreter in ./bytecode/engine.ts, and what it finds is mapped to
 // source lines through BTF line info. Pure: a LoadedObject in, findings out; compiling and loading happen elsewhere.
+import { readFileSync } from 'node:fs';
 import type { LoadedObject, LoadedProgram } from '../elf/types.ts';
+import { parseElf } from '../elf/elf64.ts';
+import { parseDwarf } from '../elf/dwarf.ts';
 import type { SourceLoc } from '../isa/insn.ts';
 import { DEFAULT_ENGINE_OPTIONS, type DriverMode, type EngineOptions, type Issue, explore } from './bytecode/engine.ts';
 import { invalidActionMany } from './bytecode/messages.ts';
@@ -348,3 +351,18 @@ function toFinding(rule: RuleId, message: string, loc: SourceLoc): Finding {
 }
 
 export type { DriverMode };
+
+/** Per function of the object, the calls inlined into it and their lines (from its DWARF); undefined without. */
+export function inlinedCallsOf(objectPath: string): Map<string, { lo: number; hi: number; line: number }[]> | undefined {
+  try {
+    const { elf } = parseElf(readFileSync(objectPath));
+    if (!elf) return undefined;
+    const { info } = parseDwarf(new Map(elf.sections.map((s) => [s.name, s.data])));
+    if (!info) return undefined;
+    const out = new Map<string, { lo: number; hi: number; line: number }[]>();
+    for (const [name, fn] of info.functions) if (fn.calls?.length) out.set(name, fn.calls);
+    return out;
+  } catch {
+    return undefined;
+  }
+}

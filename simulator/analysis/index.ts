@@ -8,13 +8,11 @@ import { compileC, type CompileOptions, type CompileResult } from '../compile.ts
 import { INPUT_LIMITS, readInputText } from '../input.ts';
 import { flagsFromCompileCommands } from '../compile-commands.ts';
 import { loadObject } from '../elf/index.ts';
-import { parseElf } from '../elf/elf64.ts';
-import { parseDwarf } from '../elf/dwarf.ts';
 import type { DriverMode } from '../driver/profiles.ts';
 import type { Finding } from './findings.ts';
 import { initSourceAnalysis, analyzeSource } from './source/index.ts';
 import { definesFromFlags } from './source/preproc.ts';
-import { analyzeObject, analyzeObjectReport, RETURN_RULES, type ReturnTwin } from './bytecode.ts';
+import { analyzeObject, analyzeObjectReport, inlinedCallsOf, RETURN_RULES, type ReturnTwin } from './bytecode.ts';
 import { buildTwin } from '../return-lines.ts';
 import { verifyWithKernel } from './verifier.ts';
 import { analysedAsXdp } from './xdp-programs.ts';
@@ -136,7 +134,7 @@ export function bytecodeFindings(
       for (const p of object.programs) {
         if (analysedAsXdp(object, p) && p.loadErrors?.length) notes.push(`${file}: program ${p.name}: the bytecode analysis did not run: it could not be loaded (${p.loadErrors.length} load error${p.loadErrors.length === 1 ? '' : 's'}); its findings are the source analysis's.`);
       }
-      const rep = analyzeObjectReport(object, { driverMode: opts.driverMode, twin: () => returnTwin(file, { ...compile, btf: opts.btf }), inlinedCalls: inlinedCalls(r.objectPath) });
+      const rep = analyzeObjectReport(object, { driverMode: opts.driverMode, twin: () => returnTwin(file, { ...compile, btf: opts.btf }), inlinedCalls: inlinedCallsOf(r.objectPath) });
       findings = rep.findings;
       walked = rep.programs.map((p) => ({ program: p.program, complete: p.complete, spans: p.spans }));
       for (const p of rep.programs) {
@@ -152,21 +150,6 @@ export function bytecodeFindings(
     for (const f of v.findings) findings.push(f);
   }
   return { findings, notes, compileMs, analyzeMs: performance.now() - t1, command: r.command, cached: r.cached, walked };
-}
-
-/** Per function of the object, the calls inlined into it and their lines (from its DWARF); undefined without. */
-function inlinedCalls(objectPath: string): Map<string, { lo: number; hi: number; line: number }[]> | undefined {
-  try {
-    const { elf } = parseElf(readFileSync(objectPath));
-    if (!elf) return undefined;
-    const { info } = parseDwarf(new Map(elf.sections.map((s) => [s.name, s.data])));
-    if (!info) return undefined;
-    const out = new Map<string, { lo: number; hi: number; line: number }[]>();
-    for (const [name, fn] of info.functions) if (fn.calls?.length) out.set(name, fn.calls);
-    return out;
-  } catch {
-    return undefined;
-  }
 }
 
 /**

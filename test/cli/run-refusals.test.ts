@@ -233,3 +233,43 @@ int prog(struct xdp_md *ctx)
   const refused = cli(['run', program('unchecked.c', UNCHECKED), CAPTURE, '--limit', '3']);
   assert.match(refused.stdout, /faulted \(counted as XDP_ABORTED\); the kernel verifier would have rejected the program$/m);
 });
+
+test('run: a refusal inside a header\'s helper inlined into the program is placed on the line of the call, as check places it', { skip }, () => {
+  // The statement before the call (line 13) has code of its own; the call's line (14) has none before the helper's
+  // code. Placed by the nearest line of the program's file before the refused instruction, the refusal named line 13.
+  writeFileSync(join(dir, 'bump.h'), `struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 16); __type(key, __u32); __type(value, __u64); } h SEC(".maps");
+
+static __always_inline int bump(__u8 t)
+{
+	__u32 k = t;
+	__u64 *v = bpf_map_lookup_elem(&h, &k);
+	*v += 1;
+	return *v > 3;
+}
+`);
+  const path = join(dir, 'inlined.c');
+  writeFileSync(path, `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "bump.h"
+char LICENSE[] SEC("license") = "GPL";
+
+SEC("xdp")
+int prog(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	if (data + 14 > end)
+		return XDP_PASS;
+	__u8 t = *(__u8 *)(data + 12);
+	if (bump(t))
+		return XDP_DROP;
+	return XDP_PASS;
+}
+`);
+  const r = cli(['run', path, CAPTURE, '--format', 'jsonl', '--limit', '1']);
+  assert.equal(r.status, 0, r.stderr);
+  const refuses = JSON.parse(r.stdout.trim().split('\n').pop()!).summary.verifierRefuses;
+  // The walk's refusal before the first packet (the packet's own fault, in the header, follows it).
+  assert.equal(`${refuses[0].file}:${refuses[0].line}`, `${path}:14`, JSON.stringify(refuses));
+  assert.match(r.stderr, /the kernel would refuse this program: [^\n]*inlined\.c:14: /);
+});
