@@ -843,7 +843,7 @@ function cmdRun(argv: string[]): number {
     const c = driver.stats();
     out(`driver: ${Object.entries(c).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     if (outputs) out(`output captures: ${outputs.files().join(', ')}`);
-    if (truncated) out(`${truncated} were captured shorter than on the wire (snap length) and ran as captured`);
+    if (truncated) out(TRUNCATED_NOTE(truncated));
     if (outgoing) out(OUTGOING_NOTE(outgoing));
     if (otherLink) out(OTHER_LINK_NOTE(otherLink));
     if (lengthNotRun) out(FRAME_LENGTH_NOTE(lengthNotRun));
@@ -859,6 +859,7 @@ function cmdRun(argv: string[]): number {
     err(`xdp-lens: saved ${plural(s.written, 'test case')} (one per exit path) to ${file}\n`);
     if (s.dropped.length) err(`xdp-lens: left out ${plural(s.dropped.length, 'exit path')} that depended on map state from earlier packets (not reproducible from the initial maps): ${s.dropped.join('; ')}\n`);
   }
+  if (truncated && format !== 'table') err(`xdp-lens: note: ${TRUNCATED_NOTE(truncated)}\n`);
   if (outgoing && format !== 'table') err(`xdp-lens: note: ${OUTGOING_NOTE(outgoing)}\n`);
   if (otherLink && format !== 'table') err(`xdp-lens: note: ${OTHER_LINK_NOTE(otherLink)}\n`);
   if (lengthNotRun && format !== 'table') err(`xdp-lens: note: ${FRAME_LENGTH_NOTE(lengthNotRun)}\n`);
@@ -875,6 +876,12 @@ function cmdRun(argv: string[]): number {
   }
   return 0;
 }
+
+/** The note for `n` packets that ran cut short by the capture's snap length. */
+const TRUNCATED_NOTE = (n: number) =>
+  `${n} ${n === 1 ? 'packet was' : 'packets were'} captured shorter than on the wire (snap length; jsonl "truncated": true) and ran on the captured bytes only, ` +
+  `as BPF_PROG_TEST_RUN runs them: where the program reads past them it takes its short-packet path, so the verdict may not be the whole frame's ` +
+  `(tcpdump -s 0 captures whole frames)`;
 
 const OUTGOING_NOTE = (n: number) =>
   `${n} ${n === 1 ? 'packet was' : 'packets were'} sent by the capturing host (outgoing: Linux cooked packet type 4, as \`tcpdump -i any\` records, or pcapng outbound) and not run, not counted: XDP runs only on received frames`;
@@ -1465,6 +1472,7 @@ function tableRow(pkt: CapturedPacket, r: DriverPacket, relNs: number, ret?: Ret
   let action: string = r.action;
   if (r.invalidAction) action = `ret ${r.retval}!`;
   let line = `${String(pkt.index).padStart(6)}  ${t.padEnd(12)} ${String(pkt.wireLen).padStart(5)}  ${summary.padEnd(58)} ${action.padEnd(13)} ${where}`;
+  if (pkt.truncated) line += `\n        captured ${pkt.capLen} of ${pkt.wireLen} bytes (snap length): ran on those`;
   if (r.outcome.includes(':')) line += `\n        outcome: ${r.outcome}`;
   if (r.fault) line += `\n        fault ${r.fault.kind} at insn ${r.fault.insn}: ${r.fault.message}`;
   const u = r.run.uninitStackRead;
