@@ -1486,8 +1486,8 @@ function byType(f: Uint8Array, type: number, off: number, add: Add, depth: numbe
   if (type === 0x0800) ipv4(f, off, add, depth);
   else if (type === 0x86dd) ipv6(f, off, add, depth);
   else if (type === 0x0806 && off + 28 > f.length) {
-    // Cut short: ARP to Wireshark all the same, with the opcode when it was captured.
-    if (off < f.length) add('arp', 1);
+    // Cut short: ARP to Wireshark all the same from 2 bytes on (its hardware type), with the opcode when it was captured.
+    if (off + 2 <= f.length) add('arp', 1);
     if (off + 8 <= f.length) add('arp.opcode', u16(f, off + 6));
   } else if (type === 0x0806) {
     add('arp', 1);
@@ -1627,13 +1627,18 @@ function ipv6(f: Uint8Array, o: number, add: Add, depth: number): void {
   // Another version than 6 is not IPv6 to Wireshark: its version field, then its bytes as data.
   if (o < f.length && f[o]! >> 4 !== 6) return void add('ipv6', 1);
   if (o + 40 > f.length) {
-    // Cut short: IPv6 to Wireshark all the same, with the fields before the addresses that were captured.
-    if (o >= f.length) return;
+    // Cut short: IPv6 to Wireshark all the same, with the fields that were captured (tshark 4.0: the payload length
+    // only with the next header, the source once all of it is there, never the destination).
     add('ipv6', 1);
     if (o + 4 <= f.length) add('ipv6.flow', u32(f, o) & 0xfffff);
-    if (o + 6 <= f.length) add('ipv6.plen', u16(f, o + 4));
+    if (o + 7 <= f.length) add('ipv6.plen', u16(f, o + 4));
     if (o + 7 <= f.length) add('ipv6.nxt', f[o + 6]!);
     if (o + 8 <= f.length) add('ipv6.hlim', f[o + 7]!);
+    if (o + 24 <= f.length && needs('ipv6.src', 'ipv6.addr', 'ipv6.src')) {
+      const src = hex(f, o + 8, 16);
+      add('ipv6.src', src);
+      add('ipv6.addr', src);
+    }
     return;
   }
   add('ipv6', 1);
@@ -1718,8 +1723,8 @@ function l4(f: Uint8Array, p: number, proto: number, add: Add, depth: number): v
     add('tcp.window_size_value', u16(f, p + 14));
     if (have < 20) return;
     // A DNS message: its two-byte length and 4 bytes or more of it after the whole header, as Wireshark (a bare ACK
-    // on port 53 carries none).
-    if ((sport === 53 || dport === 53) && p + (f[p + 12]! >> 4) * 4 + 6 <= f.length) add('dns', 1);
+    // on port 53 carries none), unless the other port is lower and tshark has a dissector for it (ssh on 22, ...).
+    if ((sport === 53 || dport === 53) && p + (f[p + 12]! >> 4) * 4 + 6 <= f.length && tsharkPortProtocol(true, sport, dport) === 'dns') add('dns', 1);
   } else if (proto === 17 && p + 4 <= f.length) {
     const sport = u16(f, p);
     const dport = u16(f, p + 2);

@@ -9,6 +9,7 @@
 // nested encapsulation, option lists, DNS names and the field count all have limits, so a hostile frame costs at most
 // a few thousand fields.
 import { ipv4 as ip4text, ipv6 as ip6text } from './dissect.ts';
+import { tsharkPortProtocol } from './tshark-ports.ts';
 
 export interface TreeField {
   /** Display-filter style name: `ip.src`, `tcp.flags.syn`, `tcp.option`. */
@@ -442,13 +443,24 @@ class Dissection {
   }
 
   private arp(o: number, end: number): void {
-    if (end - o < 8) return void this.short('arp', 'Address Resolution Protocol', o, end, 8);
-    const hlen = this.u8(o + 4);
-    const plen = this.u8(o + 5);
-    const op = this.u16(o + 6);
-    const need = 8 + 2 * hlen + 2 * plen;
-    if (end - o < need) return void this.short('arp', 'Address Resolution Protocol', o, end, need);
+    // Under 2 bytes tshark 4.0 adds no ARP item (frame.protocols still names arp): nothing to show, nothing to match.
+    if (end - o < 2) return void this.short('arp', 'Address Resolution Protocol', o, end, 28);
     const ops: Record<number, string> = { 1: 'request', 2: 'reply', 3: 'reverse request', 4: 'reverse reply' };
+    const hlen = end - o >= 5 ? this.u8(o + 4) : 6;
+    const plen = end - o >= 6 ? this.u8(o + 5) : 4;
+    const op = end - o >= 8 ? this.u16(o + 6) : 0;
+    const need = 8 + 2 * hlen + 2 * plen;
+    if (end - o < need) {
+      // Cut short: the fixed fields captured, as tshark 4.0 shows them (no address until all four are there).
+      const have = end - o;
+      const cut = [this.field('arp.hw.type', 'Hardware type', named(this.u16(o), 0, { 1: 'Ethernet' }), o, 2)];
+      if (have >= 4) cut.push(this.field('arp.proto.type', 'Protocol type', named(this.u16(o + 2), 4, ETHERTYPES), o + 2, 2));
+      if (have >= 5) cut.push(this.field('arp.hw.size', 'Hardware size', String(hlen), o + 4, 1));
+      if (have >= 6) cut.push(this.field('arp.proto.size', 'Protocol size', String(plen), o + 5, 1));
+      if (have >= 8) cut.push(this.field('arp.opcode', 'Opcode', ops[op] ? `${ops[op]} (${op})` : String(op), o + 6, 2));
+      this.layer('arp', 'Address Resolution Protocol', o, have, cut, '', `needs ${need} bytes, ${have} left`);
+      throw new Stop();
+    }
     const addr = (p: number, n: number, isProto: boolean) => (n === 6 && !isProto ? this.mac(p) : n === 4 && isProto ? ip4text(this.f, p) : this.bytes(p, n));
     const sha = o + 8;
     const spa = sha + hlen;
@@ -585,7 +597,22 @@ class Dissection {
       this.layer('ipv6', NAME, o, 1, [this.field('ipv6.version', 'Version', String(v), o, 1, { mask: 0xf0 })], `Bogus IP version (${v})`, `version ${v} is not 6`);
       return this.payload(o + 1, end, 'Data');
     }
-    if (end - o < 40) return void this.short('ipv6', NAME, o, end, 40);
+    if (end - o < 40) {
+      // Cut short: the fields captured, as tshark 4.0 shows them (the payload length only with the next header, the
+      // source once all of it is there, never the destination).
+      const have = Math.max(0, end - o);
+      const cut: TreeField[] = [];
+      if (have >= 1) cut.push(this.field('ipv6.version', 'Version', String(this.u8(o) >> 4), o, 1, { mask: 0xf0 }));
+      if (have >= 4) {
+        const w = this.u32(o);
+        cut.push(this.field('ipv6.tclass', 'Traffic Class', hex((w >>> 20) & 0xff, 2), o, 2, { mask: 0x0ff0 }), this.field('ipv6.flow', 'Flow Label', hex(w & 0xfffff, 5), o + 1, 3, { mask: 0x0fffff }));
+      }
+      if (have >= 7) cut.push(this.field('ipv6.plen', 'Payload Length', String(this.u16(o + 4)), o + 4, 2), this.field('ipv6.nxt', 'Next Header', named(this.u8(o + 6), 0, IPPROTO), o + 6, 1));
+      if (have >= 8) cut.push(this.field('ipv6.hlim', 'Hop Limit', String(this.u8(o + 7)), o + 7, 1));
+      if (have >= 24) cut.push(this.field('ipv6.src', 'Source Address', ip6text(this.f, o + 8), o + 8, 16));
+      this.layer('ipv6', NAME, o, have, cut, have >= 24 ? `Src: ${ip6text(this.f, o + 8)}` : '', `needs 40 bytes, ${have} left`);
+      throw new Stop();
+    }
     const w = this.u32(o);
     const plen = this.u16(o + 4);
     let next = this.u8(o + 6);
@@ -745,8 +772,9 @@ class Dissection {
     }
     if (doff > 20) fields.push(this.field('tcp.options', 'Options', `${doff - 20} bytes`, o + 20, doff - 20, { children: this.tcpOptions(o + 20, o + doff) }));
     this.layer('tcp', NAME, o, doff, fields, summary);
-    if ((sport === 53 || dport === 53) && end - (o + doff) >= 6) {
-      // DNS over TCP: a two-byte length, then the message.
+    if ((sport === 53 || dport === 53) && end - (o + doff) >= 6 && tsharkPortProtocol(true, sport, dport) === 'dns') {
+      // DNS over TCP: a two-byte length, then the message (not when the other port is lower and tshark has a
+      // dissector for it: ssh, smtp, ... take the payload, the lower port's first).
       return this.dns(o + doff + 2, Math.min(end, o + doff + 2 + this.u16(o + doff)), o + doff);
     }
     this.payload(o + doff, end, 'TCP payload');
@@ -829,7 +857,8 @@ class Dissection {
     if (service === 4789 && depth < MAX_DEPTH) return this.vxlan(p, pend, depth);
     if (service === 6081 && depth < MAX_DEPTH) return this.geneve(p, pend, depth);
     if (service === 6635 && depth < MAX_DEPTH) return this.mpls(p, pend, depth + 1); // MPLS in UDP (RFC 7510)
-    if (service === 53 || service === 5353) return this.dns(p, pend);
+    // No byte of payload: no dissector is called (tshark 4.0 names no dns in frame.protocols).
+    if ((service === 53 || service === 5353) && pend > p) return this.dns(p, pend);
     this.payload(p, pend, 'UDP payload');
   }
 
