@@ -233,7 +233,12 @@ interface ByteSource {
   readonly start: number;
   /** Bytes from `pos` on that are in `buf` (what ensure returns without reading). */
   readonly buffered: number;
+  /** True once the input was found to be gzip-compressed (a stream: on its first read): offsets are in its data. */
+  readonly decompressed?: boolean;
 }
+
+/** The name errors give an input: a gzip-compressed one's offsets are in its decompressed data, and they say so. */
+const inputName = (file: string, src: ByteSource): string => (src.decompressed ? `${file} (gzip-decompressed)` : file);
 
 /** Thrown by a fed source asked for bytes that have not arrived yet (never seen outside this module). */
 const NEED_MORE = Symbol('need more bytes');
@@ -264,6 +269,10 @@ class Source implements ByteSource {
     return this.start + this.len - this.pos;
   }
 
+  get decompressed(): boolean {
+    return this.gunzip !== undefined;
+  }
+
   private sniffed = false;
 
   private read(into: Buffer, off: number, len: number, at: number): number {
@@ -271,7 +280,7 @@ class Source implements ByteSource {
       try {
         return this.gunzip.read(into, off, len);
       } catch (e) {
-        throw new CaptureError(this.file, at, e instanceof GzipError ? `gzip: ${e.message}` : `cannot read: ${(e as Error).message}`);
+        throw new CaptureError(inputName(this.file, this), at, e instanceof GzipError ? `gzip: ${e.message}` : `cannot read: ${(e as Error).message}`);
       }
     }
     const n = this.rawRead(into, off, len, at);
@@ -392,7 +401,6 @@ export function openCapture(path: string, opts: OpenCaptureOptions = {}): Captur
   // A gzip-compressed file (`.pcap.gz`, as tshark and tcpdump read them) is read through its decompressed data; byte
   // offsets in errors are then offsets in that data.
   let gunzip: GunzipStream | undefined;
-  let label = file;
   const head = Buffer.alloc(2);
   let headLen = 0;
   try {
@@ -407,11 +415,10 @@ export function openCapture(path: string, opts: OpenCaptureOptions = {}): Captur
       at += n;
       return n;
     });
-    label = `${file} (gzip-decompressed)`;
   }
-  const src = new Source(fd, label, stream, opts.beforeWait, gunzip, opts.buffer !== undefined && opts.buffer.length >= 1 << 16 ? opts.buffer : undefined);
+  const src = new Source(fd, file, stream, opts.beforeWait, gunzip, opts.buffer !== undefined && opts.buffer.length >= 1 << 16 ? opts.buffer : undefined);
   try {
-    const reader = readerFor(label, fd, src);
+    const reader = readerFor(file, fd, src);
     if (opts.views) reader.views = true;
     if (opts.views && opts.reuse) reader.reuse = true;
     if (opts.views && opts.reuse && opts.inPlace) reader.inPlace = reader.placeable();
@@ -428,13 +435,14 @@ export function openCapture(path: string, opts: OpenCaptureOptions = {}): Captur
 }
 
 /** The reader for what the first bytes of `src` say the capture is. */
-function readerFor(file: string, fd: number, src: ByteSource): PcapReader | PcapngReader {
+function readerFor(input: string, fd: number, src: ByteSource): PcapReader | PcapngReader {
   const got = src.ensure(4);
+  const file = inputName(input, src);
   if (got === 0) throw new CaptureError(file, 0, 'empty file: not a pcap or pcapng capture');
   if (got < 4) throw new CaptureError(file, 0, 'file too short for a capture header');
   const magic = src.view(4).readUInt32LE(0);
-  if (magic === 0x0a0d0d0a) return new PcapngReader(file, fd, src);
-  if ([0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1, 0xa1b2cd34, 0x34cdb2a1].includes(magic)) return new PcapReader(file, fd, src);
+  if (magic === 0x0a0d0d0a) return new PcapngReader(input, fd, src);
+  if ([0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1, 0xa1b2cd34, 0x34cdb2a1].includes(magic)) return new PcapReader(input, fd, src);
   const known = KNOWN_MAGIC.find(([m, mask]) => (magic & mask) >>> 0 === m);
   if (known) throw new CaptureError(file, 0, known[2]);
   throw new CaptureError(
@@ -690,7 +698,7 @@ abstract class BaseReader {
 
   protected fail(offset: number, detail: string, record?: number): never {
     this.close();
-    throw new CaptureError(this.file, offset, detail, record);
+    throw new CaptureError(inputName(this.file, this.src), offset, detail, record);
   }
 
   protected packet(
