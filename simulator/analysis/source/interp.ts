@@ -2104,6 +2104,9 @@ export class Analyzer {
   /** Argument nodes being evaluated for a callee the tier follows (`&pkt` there keeps pkt's members). */
   private passing = new Set<number>();
 
+  /** Header stores made so far (their `seq`), for what a callee's returned value saw (ConstVal.seqAt). */
+  private storeSeq = 0;
+
   private inline(fn: FunctionDecl, args: TV[], st: State, name: string, call: Node, aliases: (string | undefined)[] = []): TV {
     const callee: State = { ...clone(st), vars: new Map() };
     fn.params.forEach((p, i) => {
@@ -2220,7 +2223,12 @@ export class Analyzer {
       v = { ...v, vals: [...v.vals, { v: NaN, undef: true, note: `${name}() can reach its end (line ${line}) without a return, and then returns an undefined value`, origin }] };
     }
     if (!v) return { v: TOP };
-    if (v.k === 'consts') v = { ...v, vals: v.vals.map((c) => ({ ...c, callee: c.callee ?? name })) };
+    if (v.k === 'consts') {
+      const csumAt = st.csumOpen ?? null;
+      const l4At = (st.l4Updated ? undefined : st.l4Pending) ?? null;
+      const seqAt = this.storeSeq;
+      v = { ...v, vals: v.vals.map((c) => ({ ...c, callee: c.callee ?? name, csumAt, l4At, seqAt })) };
+    }
     // A map value the callee returns is checked where it is used; a check after the lookup inside the callee would
     // not cover its own `return NULL`.
     if (v.k === 'mapval' && v.lookup) v = { ...v, lookup: { ...v.lookup, fix: undefined, via: v.lookup.via ?? name } };
@@ -2950,7 +2958,7 @@ export class Analyzer {
       else if (l4 || field === 'saddr' || field === 'daddr') {
         const from = value?.k === 'top' ? value.field : undefined;
         const hdr = l4 ?? (ip6 ? 'IPv6' : 'IPv4');
-        const w = { field, from, node: n, file: this.unit.file, site: this.site, hdr: hdr === 'tcp' ? 'TCP' : hdr === 'udp' ? 'UDP' : hdr, at: l4 ? undefined : at, away: this.awayFromHome(n), ...(zero ? { zero } : {}) };
+        const w = { field, from, node: n, file: this.unit.file, site: this.site, hdr: hdr === 'tcp' ? 'TCP' : hdr === 'udp' ? 'UDP' : hdr, at: l4 ? undefined : at, away: this.awayFromHome(n), ...(zero ? { zero } : {}), seq: this.storeSeq++ };
         if (zero) st.l4Updated = undefined;
         st.l4Pending = { proto: l4 ?? st.l4Pending?.proto, writes: [...(st.l4Pending?.writes ?? []), w], ...(st.l4Pending?.also ? { also: st.l4Pending.also } : {}) };
       }
@@ -2981,7 +2989,7 @@ export class Analyzer {
       st.csumPending = undefined;
     }
     const from = value?.k === 'top' ? value.field : undefined;
-    st.csumPending = { writes: [...(st.csumPending?.writes ?? []), { field, from, node: n, file: this.unit.file, site: this.site, at, away: this.awayFromHome(n) }] };
+    st.csumPending = { writes: [...(st.csumPending?.writes ?? []), { field, from, node: n, file: this.unit.file, site: this.site, at, away: this.awayFromHome(n), seq: this.storeSeq++ }] };
     if (!st.csumUpdated) st.csumOpen = { writes: [...(st.csumOpen?.writes ?? []), st.csumPending.writes[st.csumPending.writes.length - 1]!] };
   }
 
@@ -3403,16 +3411,30 @@ function ownHeaderLike(base: string, a: Analyzer, size: number, want: Record<str
   return Object.entries(want).every(([f, off]) => l.fields[f]?.offset === off);
 }
 
-/** The checksum field of `struct icmphdr` (`checksum`) or of `struct icmp6hdr` (`icmp6_cksum`). */
+/**
+ * The checksum field of `struct icmphdr` (`checksum`), of `struct icmp6hdr` (`icmp6_cksum`), or of the program's own
+ * ICMP header (`cksum`, see ownIcmpHeader).
+ */
 function isIcmpChecksum(field: string): boolean {
-  return field === 'checksum' || field === 'icmp6_cksum';
+  return field === 'checksum' || field === 'icmp6_cksum' || field === 'cksum';
 }
 
-/** A pointer to `struct icmphdr` or `struct icmp6hdr` (through typedefs). */
+/** A pointer to `struct icmphdr` or `struct icmp6hdr` (through typedefs), or to the program's own ICMP header. */
 function isIcmpHeader(t: TypeRef | undefined, a: Analyzer): boolean {
   if (!t) return false;
   const r = resolveTypedef(t, a.decls);
-  return r.ptr === 1 && r.dims.length === 0 && (r.base === 'struct icmphdr' || r.base === 'struct icmp6hdr');
+  return r.ptr === 1 && r.dims.length === 0 && (r.base === 'struct icmphdr' || r.base === 'struct icmp6hdr' || ownIcmpHeader(r.base, a));
+}
+
+/**
+ * A struct of the program's own, named for ICMP, that lays out the part ICMP and ICMPv6 share: `type`, `code` and
+ * `cksum` or `checksum` at bytes 0, 1 and 2 (xdp-tutorial's `struct icmphdr_common`, read at either version's header).
+ */
+function ownIcmpHeader(base: string, a: Analyzer): boolean {
+  if (!/^(?:struct|union) \w*icmp/i.test(base) || KERNEL_STRUCTS[base]) return false;
+  const l = structOf(base, a.decls);
+  if (!l || l.size < 4 || l.fields.type?.offset !== 0 || l.fields.code?.offset !== 1) return false;
+  return (l.fields.cksum ?? l.fields.checksum)?.offset === 2;
 }
 
 /** A pointer to `struct ipv6hdr` (through typedefs). */

@@ -44,6 +44,20 @@ export interface ConstVal {
    * on the path that produced this value, up to where it was stored (cleared where that path updates it).
    */
   l4Stale?: State['l4Pending'];
+  /**
+   * Out of a callee the tier followed: the open changes of the caller's state right after the call (null: none). The
+   * callee stamped the value by its own returning path, so only changes the caller makes after the call stamp it
+   * again (the join of the callee's paths is not the value's path: a `return XDP_ABORTED` that left a change open
+   * beside the `return XDP_TX` after the update).
+   */
+  csumAt?: State['csumPending'] | null;
+  l4At?: State['l4Pending'] | null;
+  /**
+   * With csumAt: the tier's count of header stores when the call returned. Stores counted later that the caller's
+   * state holds are of the value's own path after the call, or of another path met since (the other side of a `?:`
+   * whose callee left a change open); only the latter are in csumAt, so neither kind is taken for the other.
+   */
+  seqAt?: number;
   /** Returned by a callee on a path that did not move the packet, where its other returns did (State.unstale). */
   keep?: Unstale;
   /**
@@ -168,7 +182,8 @@ export interface Slot {
 }
 
 /** A store into an input of the TCP/UDP checksum (State.l4Pending). */
-export type L4Change = { field: string; from?: string; node: unknown; file: string; site?: unknown; hdr: string; at?: string; away?: unknown; zero?: boolean };
+/** `seq`: the order in which the tier made the store (ConstVal.seqAt). */
+export type L4Change = { field: string; from?: string; node: unknown; file: string; site?: unknown; hdr: string; at?: string; away?: unknown; zero?: boolean; seq?: number };
 
 export interface State {
   vars: Map<string, Slot>;
@@ -194,7 +209,7 @@ export interface State {
    * another file's function) and which field. Cleared by a store into (or the address of)
    * `check`, and by a call the tier cannot see into.
    */
-  csumPending?: { writes: { field: string; from?: string; node: unknown; file: string; site?: unknown; at?: string; away?: unknown; may?: boolean }[] };
+  csumPending?: { writes: { field: string; from?: string; node: unknown; file: string; site?: unknown; at?: string; away?: unknown; may?: boolean; seq?: number }[] };
   /** The IPv4 header checksum was updated somewhere on every path to here (before or after the change). */
   csumUpdated?: boolean;
   /**
@@ -345,6 +360,7 @@ function join2(a: State, b: State): State {
     const m = b.proven.get(root);
     if (m !== undefined) proven.set(root, Math.min(n, m));
   }
+  joinedRootProofs(a, b, vars, proven);
   return {
     vars,
     proven,
@@ -356,7 +372,9 @@ function join2(a: State, b: State): State {
     pendingRedirect: a.pendingRedirect ?? b.pendingRedirect,
     csumPending: joinCsumPending(a.csumPending, b.csumPending),
     csumUpdated: (a.csumUpdated && b.csumUpdated) || undefined,
-    csumRecomputed: (a.csumRecomputed && b.csumRecomputed) || undefined,
+    // A change after the join is open again on both paths when one recomputed the sum from scratch and the other set
+    // `check = 0` without storing a sum yet (a `return XDP_ABORTED` on a failed bpf_csum_diff between the two).
+    csumRecomputed: (a.csumRecomputed && b.csumRecomputed) || (reopens(a) && reopens(b) && !(a.csumZeroed && b.csumZeroed)) || undefined,
     csumZeroed: (a.csumZeroed && b.csumZeroed) || undefined,
     csumOpen: joinCsumPending(a.csumOpen, b.csumOpen),
     ...joinL4(a, b),
@@ -367,6 +385,33 @@ function join2(a: State, b: State): State {
     facts: joinFacts(a.facts, b.facts),
   };
 }
+
+/**
+ * A packet pointer loaded anew on one path (`if (...) { adjust; ip = data + 14; check }`) joins two roots into one
+ * (joinRoot) that neither path proved anything for: the joined root is proven as far as both sides proved each
+ * pointer of it, counted from the root (the least over the locals that hold one).
+ */
+function joinedRootProofs(a: State, b: State, vars: Map<string, Slot>, proven: Map<string, number>): void {
+  const least = new Map<string, number>();
+  for (const [name, slot] of vars) {
+    const v = slot.v;
+    if (v.k !== 'pkt' || v.off === null || proven.has(v.root)) continue;
+    const x = a.vars.get(name)?.v;
+    const y = b.vars.get(name)?.v;
+    if (x?.k !== 'pkt' || y?.k !== 'pkt' || x.root === y.root || x.off === null || y.off === null || x.stale || y.stale) {
+      least.set(v.root, 0);
+      continue;
+    }
+    const px = a.proven.get(x.root);
+    const py = b.proven.get(y.root);
+    const n = px === undefined || py === undefined ? 0 : v.off + Math.min(px - x.off, py - y.off);
+    least.set(v.root, Math.min(least.get(v.root) ?? n, n));
+  }
+  for (const [root, n] of least) if (n > 0) proven.set(root, n);
+}
+
+/** A later change of the IPv4 header is open again on this path: the sum was recomputed, or zeroed and not stored. */
+const reopens = (s: State) => !!s.csumRecomputed || (!!s.csumZeroed && !!s.csumUpdated);
 
 /** What two paths both know about read-only globals. */
 function joinFacts(a: State['facts'], b: State['facts']): State['facts'] {
@@ -501,8 +546,13 @@ export function joinVals(a: Val, b: Val): Val {
     const at = (x: typeof a) => (x.off === null ? undefined : /^data#\d+$/.test(x.root) ? x.off : x.base !== undefined ? x.base + x.off : undefined);
     const fa = at(a);
     const fb = at(b);
+    const region = a.region === b.region ? a.region : 'data';
+    // The same place in the frame on both paths (`ip = data + 14` before and after a move of the packet): the joined
+    // root is the frame's start, and offsets from it stay places in the frame (base 0).
+    if (fa !== undefined && fa === fb) return { k: 'pkt', root, off: fa, region, stale, base: 0 };
     const base = fa !== undefined && fb !== undefined ? Math.min(fa, fb) : undefined;
-    return { k: 'pkt', root, off: 0, region: a.region === b.region ? a.region : 'data', stale, ...(base !== undefined ? { base } : {}) };
+    // Otherwise at offset 0 of a root of its own, kept apart from the frame-aligned one.
+    return { k: 'pkt', root: `${root}~${fa ?? '?'}/${fb ?? '?'}`, off: 0, region, stale, ...(base !== undefined ? { base } : {}) };
   }
   if (a.k === 'end' && b.k === 'end') return { k: 'end', stale: a.stale ?? b.stale };
   if (a.k === 'ctx' && b.k === 'ctx') return a;
@@ -594,8 +644,17 @@ export function stamp(v: Val, st: State, csum = true): Val {
   if (v.vals.every((c) => (c.wrote || !st.wrote) && (c.macWrote || !st.macWrote) && (c.redirected || !st.redirected) && (c.csumStale || !stale) && (c.l4Stale || !l4))) return v;
   return {
     ...v,
-    vals: v.vals.map((c) => ({ ...c, wrote: c.wrote || st.wrote || undefined, macWrote: c.macWrote || st.macWrote || undefined, redirected: c.redirected || st.redirected || undefined, csumStale: c.csumStale ?? stale, l4Stale: c.l4Stale ?? l4 })),
+    vals: v.vals.map((c) => ({ ...c, wrote: c.wrote || st.wrote || undefined, macWrote: c.macWrote || st.macWrote || undefined, redirected: c.redirected || st.redirected || undefined, csumStale: c.csumStale ?? since(stale, c.csumAt, c.seqAt), l4Stale: c.l4Stale ?? since(l4, c.l4At, c.seqAt) })),
   };
+}
+
+/** The changes of `open` made after the call that produced a value (ConstVal.csumAt, seqAt): undefined when none. */
+function since<T extends { writes: { node: unknown; seq?: number }[] }>(open: T | undefined, at: T | null | undefined, seqAt: number | undefined): T | undefined {
+  if (!open || at === undefined) return open;
+  if (open === at) return undefined;
+  const seen = new Set(at?.writes.map((w) => w.node));
+  const fresh = open.writes.filter((w) => !seen.has(w.node) && (seqAt === undefined || w.seq === undefined || w.seq >= seqAt));
+  return fresh.length === 0 ? undefined : fresh.length === open.writes.length ? open : { ...open, writes: fresh };
 }
 
 /** The path updated the IPv4 checksum: values stored before on it no longer carry a pending change. */
