@@ -881,7 +881,7 @@ function valueOf(map: BpfMap, key: Uint8Array, cpu: number): Uint8Array | undefi
 function specialFieldArg(h: HelperHost, c: HelperCall, kind: 'bpf_spin_lock' | 'bpf_timer', size: number): { bytes: Uint8Array; off: number } {
   const addr = c.regs[1];
   const id = regionOf(addr);
-  const region = id === 0 ? undefined : h.mem.regionTable[id];
+  const region = id === 0 ? undefined : h.mem.live(id);
   const type = region === undefined ? 'scalar' : region.kind === 'stack' ? 'fp' : region.kind === 'packet' ? 'pkt'
     : region.kind === 'ctx' ? 'ctx' : region.kind === 'map-value' ? undefined : 'mem';
   if (type !== undefined) throw new VmFault('helper-misuse', `${name(c.id)}: R1 type=${type} expected=map_value (argument 1 must be a struct ${kind} in a map value)`, c.pc);
@@ -928,7 +928,7 @@ function probeRead(h: HelperHost, c: HelperCall, str: boolean): bigint {
   if (size === 0 && str) return 0n;
   const src = c.regs[3];
   const region = regionOf(src);
-  if (region === 0 || h.mem.regionTable[region] === undefined) {
+  if (region === 0 || h.mem.live(region) === undefined) {
     dst.fill(0);
     return neg(kernelNofaultAllowed(src) ? EFAULT : ERANGE);
   }
@@ -944,7 +944,7 @@ function probeRead(h: HelperHost, c: HelperCall, str: boolean): bigint {
       // Around the packet lies the rest of its buffer (headroom, tailroom, the allocation it sits in): mapped kernel
       // memory, so the kernel copies it and returns 0. BPF_PROG_TEST_RUN allocates that buffer zeroed; the simulator's
       // frame is what it has of it, zero bytes beyond.
-      if (e instanceof VmFault && region === REGION_PACKET) return packetSurroundings(h.mem.regionTable[region]!.bytes, offsetOf(src), n);
+      if (e instanceof VmFault && region === REGION_PACKET) return packetSurroundings(h.mem.live(region)!.bytes, offsetOf(src), n);
       // The source is any address to the verifier (the program loads); the kernel memory next to the object is what
       // the simulator does not have.
       if (e instanceof VmFault && e.kind !== 'unsupported') throw new VmFault('unsupported', `${name(c.id)} src (argument 3): kernel memory past the end of the object is not modelled`, c.pc);
@@ -987,7 +987,7 @@ function probeReadUser(h: HelperHost, c: HelperCall, str: boolean): bigint {
   const dst = h.mem.bytes(c.regs[1], size, true, c.pc, `${name(c.id)} dst (argument 1)`);
   if (size === 0 && str) return 0n;
   const src = c.regs[3];
-  const user = (regionOf(src) === 0 || h.mem.regionTable[regionOf(src)] === undefined) && BigInt.asUintN(64, src) <= USER_PTR_MAX;
+  const user = (regionOf(src) === 0 || h.mem.live(regionOf(src)) === undefined) && BigInt.asUintN(64, src) <= USER_PTR_MAX;
   if (size === 0 && user) return 0n;
   dst.fill(0);
   return neg(EFAULT);

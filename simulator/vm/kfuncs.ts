@@ -128,7 +128,7 @@ function dynptrAt(h: HelperHost, c: HelperCall, reg: number, name: string, unini
   const word = view.getUint32(8, true);
   const type = (word >>> TYPE_SHIFT) & 7;
   const ok = type === DYNPTR_TYPE_XDP ? data === addrOf(REGION_CTX, 0)
-    : (type === DYNPTR_TYPE_LOCAL || type === DYNPTR_TYPE_RINGBUF) && h.mem.regionTable[regionOf(data)]?.kind !== undefined && regionOf(data) !== REGION_CTX;
+    : (type === DYNPTR_TYPE_LOCAL || type === DYNPTR_TYPE_RINGBUF) && h.mem.live(regionOf(data))?.kind !== undefined && regionOf(data) !== REGION_CTX;
   if (!uninit && data !== 0n && !ok) {
     throw new VmFault('helper-misuse', `${name}: argument ${reg} is not an initialised dynptr (the verifier: "Expected an initialized dynptr")`, c.pc);
   }
@@ -233,7 +233,7 @@ function memOf(h: HelperHost, c: HelperCall, d: Dynptr, off: number, len: number
 export function dynptrFromMem(h: HelperHost, c: HelperCall): bigint {
   const d = dynptrAt(h, c, 4, 'bpf_dynptr_from_mem', true);
   const size = u32(c.regs[2]);
-  if (h.mem.regionTable[regionOf(c.regs[1])]?.kind !== 'map-value') {
+  if (h.mem.live(regionOf(c.regs[1]))?.kind !== 'map-value') {
     throw new VmFault('helper-misuse', 'bpf_dynptr_from_mem: argument 1 must point into a map value (the verifier refuses other memory: "Unsupported reg type for bpf_dynptr_from_mem data")', c.pc);
   }
   h.mem.bytes(c.regs[1], size, false, c.pc, `bpf_dynptr_from_mem data (argument 1, ${size} bytes)`);
@@ -489,7 +489,7 @@ const iterBitsNew: Kfunc = (h, c) => {
   const bytes = words * 8;
   const region = regionOf(src);
   let copy: Uint8Array;
-  if (region === 0 || h.mem.regionTable[region] === undefined) {
+  if (region === 0 || h.mem.live(region) === undefined) {
     // No memory of the program's: copy_from_kernel_nofault fails (-ERANGE below the kernel half, else -EFAULT); the
     // one-word form returns -EFAULT whatever the reason.
     return neg(words === 1 || kernelNofaultAllowed(src) ? EFAULT : ERANGE);
@@ -780,7 +780,7 @@ const objDrop: Kfunc = (h, c) => {
 
 // ---- string kfuncs (kernel/bpf/helpers.c) over the program's memory ----
 function stringMemory(h: HelperHost, c: HelperCall, name: string): StringMemory {
-  const known = (s: bigint) => regionOf(s) !== 0 && h.mem.regionTable[regionOf(s)] !== undefined;
+  const known = (s: bigint) => regionOf(s) !== 0 && h.mem.live(regionOf(s)) !== undefined;
   return {
     // copy_from_kernel_nofault_allowed on x86-64: user and non-canonical addresses and the vsyscall page are refused.
     allowed: (s) => known(s) || kernelNofaultAllowed(s),

@@ -207,11 +207,19 @@ export interface CtxInfo {
 
 export class Memory {
   private readonly regions: (Region | undefined)[] = [];
-  /** The region table by id (the compiled engine's inlined loads and stores read it; never replaced). */
+  /**
+   * The region table by id (the compiled engine's inlined loads and stores read it; never replaced). A slot at or above
+   * nextDynamic may hold an earlier run's region: read it only for an id below nextDynamic (or through `live`).
+   */
   get regionTable(): readonly (Region | undefined)[] {
     return this.regions;
   }
-  private nextDynamic = FIRST_DYNAMIC;
+  /**
+   * The next dynamic id of this run: the slots below it are this run's, those at or above it may still hold an earlier
+   * run's regions (not cleared between runs, so that a map value taking the same id again writes no slot). Every
+   * reader of the table checks an id against it (the fast paths with `h < nextDynamic`, the rest through `live`).
+   */
+  nextDynamic = FIRST_DYNAMIC;
   /** The region of each map value seen, rebound (new id, same object) the first time a run uses it. */
   private valueRegions = new WeakMap<Uint8Array, Region>();
   /** The last 4 values found in valueRegions and their regions (round robin; the same pairs the map holds). */
@@ -281,12 +289,8 @@ export class Memory {
 
   /** What every run starts with: the previous run's dynamic regions forgotten, the stack frames it touched zeroed. */
   private forgetRun(): void {
-    const regions = this.regions;
-    const dyn = this.nextDynamic;
-    if (dyn !== FIRST_DYNAMIC) {
-      for (let i = FIRST_DYNAMIC; i < dyn; i++) regions[i] = undefined;
-      this.nextDynamic = FIRST_DYNAMIC;
-    }
+    // The last run's dynamic slots stay as they are: ids at or above nextDynamic are no run's (see nextDynamic).
+    this.nextDynamic = FIRST_DYNAMIC;
     this.runs++;
     const used = this.stacksUsed;
     this.cleanFrame(0);
@@ -335,10 +339,11 @@ export class Memory {
       this.resetPacketAny(buff, egressReadable);
       return;
     }
-    // forgetRun, whose loops and frame cleaning are skipped when the last run left no dynamic region, used one frame
-    // and wrote none of its bytes (from JavaScript or WebAssembly).
-    if (this.nextDynamic !== FIRST_DYNAMIC || this.stacksUsed !== 1 || this.regions[REGION_STACK0]!.dirtyFrom < STACK_SIZE || w[FRAME1_DIRTY]! < STACK_SIZE) this.forgetRun();
+    // forgetRun, whose loops and frame cleaning are skipped when the last run used one frame and wrote none of its
+    // bytes (from JavaScript or WebAssembly).
+    if (this.stacksUsed !== 1 || this.regions[REGION_STACK0]!.dirtyFrom < STACK_SIZE || w[FRAME1_DIRTY]! < STACK_SIZE) this.forgetRun();
     else {
+      this.nextDynamic = FIRST_DYNAMIC;
       this.runs++;
       this.depthNow = 1;
       this.uninitRead = undefined;
@@ -648,7 +653,8 @@ export class Memory {
    */
   private bindValue(r: Region, mapName: string, readonly: boolean): number {
     const id = this.nextDynamic++;
-    r.id = id;
+    const regions = this.regions;
+    if (r.id !== id) r.id = id;
     r.stamp = this.runs;
     if (readonly) {
       if (r.writeFault === undefined) {
@@ -656,7 +662,7 @@ export class Memory {
         r.writeFaultMessage = `write into map forbidden: ${mapName} is read-only for programs (BPF_F_RDONLY_PROG)`;
       }
     } else if (r.writeFault !== undefined) r.writeFault = r.writeFaultMessage = undefined;
-    this.regions[id] = r;
+    if (regions[id] !== r) regions[id] = r;
     return id;
   }
 
@@ -697,6 +703,14 @@ export class Memory {
     return addrOf(id, 0);
   }
 
+  /**
+   * The region of id `id` in this run, if any: the table's entry for an id below nextDynamic (a dynamic id at or above
+   * it is a slot of an earlier run). The fast paths read the table straight and compare the id themselves.
+   */
+  live(id: number): Region | undefined {
+    return id < this.nextDynamic ? this.regions[id] : undefined;
+  }
+
   /** Make a scratch region inaccessible (ringbuf submit/discard). */
   release(addr: bigint): void {
     const id = regionOf(addr);
@@ -705,7 +719,7 @@ export class Memory {
 
   /** A region for code outside the engines (the debugger), which may write a stack frame's bytes directly. */
   region(id: number): Region | undefined {
-    const r = this.regions[id];
+    const r = this.live(id);
     if (r !== undefined && r.init !== undefined) r.dirtyFrom = 0;
     return r;
   }
@@ -713,7 +727,7 @@ export class Memory {
   /** Find the region and offset for an access of `size` bytes, or fault. */
   resolve(addr: bigint, size: number, write: boolean, pc: number, what = write ? 'store' : 'load'): { region: Region; off: number } {
     const id = regionOf(addr);
-    const region = id === 0 ? undefined : this.regions[id];
+    const region = id === 0 ? undefined : this.live(id);
     if (!region) {
       if (id === 0) {
         throw new VmFault('null-dereference', `${what} of ${size} byte(s) at address 0x${BigInt.asUintN(64, addr).toString(16)}: not a pointer (NULL or a scalar); check the pointer before using it`, pc);
@@ -790,14 +804,14 @@ export class Memory {
   ld1(h: number, l: number, off: number, pc: number): number {
     const r = this.regions[h];
     const o = ((l ^ REGION_BIAS) + off) | 0;
-    if (r !== undefined && r.fast && o >= r.lo && o + 1 <= r.hi && (r.init === undefined || this.uninitRead !== undefined || r.init[o] === 1)) return r.bytes[o];
+    if (r !== undefined && r.fast && h < this.nextDynamic && o >= r.lo && o + 1 <= r.hi && (r.init === undefined || this.uninitRead !== undefined || r.init[o] === 1)) return r.bytes[o];
     return this.slowLoad(h, l, off, 1, pc, false);
   }
 
   ld2(h: number, l: number, off: number, pc: number): number {
     const r = this.regions[h];
     const o = ((l ^ REGION_BIAS) + off) | 0;
-    if (r !== undefined && r.fast && o >= r.lo && o + 2 <= r.hi && (r.initView === undefined || this.uninitRead !== undefined || r.initView.getUint16(o) === ONES16)) return r.view.getUint16(o, true);
+    if (r !== undefined && r.fast && h < this.nextDynamic && o >= r.lo && o + 2 <= r.hi && (r.initView === undefined || this.uninitRead !== undefined || r.initView.getUint16(o) === ONES16)) return r.view.getUint16(o, true);
     return this.slowLoad(h, l, off, 2, pc, false);
   }
 
@@ -805,7 +819,7 @@ export class Memory {
   ld4(h: number, l: number, off: number, pc: number): number {
     const r = this.regions[h];
     const o = ((l ^ REGION_BIAS) + off) | 0;
-    if (r !== undefined && r.fast && o >= r.lo && o + 4 <= r.hi && (r.initView === undefined || this.uninitRead !== undefined || r.initView.getUint32(o) === ONES32)) {
+    if (r !== undefined && r.fast && h < this.nextDynamic && o >= r.lo && o + 4 <= r.hi && (r.initView === undefined || this.uninitRead !== undefined || r.initView.getUint32(o) === ONES32)) {
       this.th = 0;
       return r.view.getInt32(o, true);
     }
@@ -828,7 +842,7 @@ export class Memory {
   ld8(h: number, l: number, off: number, pc: number): number {
     const r = this.regions[h];
     const o = ((l ^ REGION_BIAS) + off) | 0;
-    if (r !== undefined && r.fast && o >= r.lo && o + 8 <= r.hi && (r.initView === undefined || this.uninitRead !== undefined || (r.initView.getUint32(o) === ONES32 && r.initView.getUint32(o + 4) === ONES32))) {
+    if (r !== undefined && r.fast && h < this.nextDynamic && o >= r.lo && o + 8 <= r.hi && (r.initView === undefined || this.uninitRead !== undefined || (r.initView.getUint32(o) === ONES32 && r.initView.getUint32(o + 4) === ONES32))) {
       this.th = r.view.getInt32(o + 4, true);
       return r.view.getInt32(o, true);
     }
@@ -839,7 +853,7 @@ export class Memory {
   ldsx(h: number, l: number, off: number, size: number, pc: number): number {
     const r = this.regions[h];
     const o = ((l ^ REGION_BIAS) + off) | 0;
-    if (r !== undefined && r.fast && o >= r.lo && o + size <= r.hi && r.init === undefined) {
+    if (r !== undefined && r.fast && h < this.nextDynamic && o >= r.lo && o + size <= r.hi && r.init === undefined) {
       return size === 1 ? r.view.getInt8(o) : size === 2 ? r.view.getInt16(o, true) : r.view.getInt32(o, true);
     }
     const v = this.slowLoad(h, l, off, size, pc, true);
@@ -850,7 +864,7 @@ export class Memory {
   private stSmall(h: number, l: number, off: number, size: number, v: number, pc: number): void {
     const r = this.regions[h];
     const o = ((l ^ REGION_BIAS) + off) | 0;
-    if (r !== undefined && r.fast && o >= r.lo && o + size <= r.hi && r.writeFault === undefined) {
+    if (r !== undefined && r.fast && h < this.nextDynamic && o >= r.lo && o + size <= r.hi && r.writeFault === undefined) {
       if (h === REGION_PACKET) this.packetWritten = 1;
       if (size === 1) r.bytes[o] = v;
       else if (size === 2) r.view.setUint16(o, v, true);
@@ -882,7 +896,7 @@ export class Memory {
   st8(h: number, l: number, off: number, vl: number, vh: number, pc: number): void {
     const r = this.regions[h];
     const o = ((l ^ REGION_BIAS) + off) | 0;
-    if (r !== undefined && r.fast && o >= r.lo && o + 8 <= r.hi && r.writeFault === undefined) {
+    if (r !== undefined && r.fast && h < this.nextDynamic && o >= r.lo && o + 8 <= r.hi && r.writeFault === undefined) {
       if (h === REGION_PACKET) this.packetWritten = 1;
       r.view.setInt32(o, vl, true);
       r.view.setInt32(o + 4, vh, true);
@@ -941,7 +955,7 @@ export class Memory {
   argOk(h: number, l: number, size: number): boolean {
     const r = this.regions[h];
     const o = (l ^ REGION_BIAS) | 0;
-    if (r === undefined || !r.fast || o < r.lo || o + size > r.hi) return false;
+    if (r === undefined || !r.fast || h >= this.nextDynamic || o < r.lo || o + size > r.hi) return false;
     const init = r.init;
     if (init === undefined || this.uninitRead !== undefined) return true;
     // A key or value of 4 or 8 bytes (most) in one or two word reads of the written-byte map.
@@ -984,7 +998,7 @@ export class Memory {
   /** A NUL-terminated string for %s / helper names; undefined if the address is not readable memory. */
   readString(addr: bigint, max = 4096): string | undefined {
     const id = regionOf(addr);
-    const region = this.regions[id];
+    const region = this.live(id);
     if (!region || region.kind === 'ctx' || region.kind === 'handle') return undefined;
     const off = offsetOf(addr);
     if (off < region.lo || off >= region.hi) return undefined;

@@ -587,7 +587,7 @@ const INLINE_LOOKUP = (site: number): string =>
   ` if (FH !== undefined && h1 === ${REGION_MAP_HANDLE}) {` +
   ` const m = FH.maps[(l1 ^ -2147483648) | 0], d = m === undefined ? undefined : m.lookupDirect;` +
   ` if (d !== undefined) { const r = RG[h2], o = (l2 ^ -2147483648) | 0;` +
-  ` if (r !== undefined && r.fast && o >= r.lo && o <= r.hi - 4 && (r.init === undefined || mem.uninitRead !== undefined || r.initView.getUint32(o) === 0x01010101)) {` +
+  ` if (r !== undefined && r.fast && h2 < mem.nextDynamic && o >= r.lo && o <= r.hi - 4 && (r.init === undefined || mem.uninitRead !== undefined || r.initView.getUint32(o) === 0x01010101)) {` +
   ` const n = m.nSlots, s = m.perCpu ? FH.env.cpu : 0;` +
   ` if (s < n) { const at = r.view.getUint32(o, true) * n + s; mv = d[at];` +
   ` if (mv !== undefined) { h0 = mem.mapValueIdAt(${site}, at, mv, m); l0 = -2147483648; } } } } }` +
@@ -696,7 +696,7 @@ function load(size: number, d: { l: string; h: string }, s: { l: string; h: stri
   const head = slot !== undefined
     ? `{ const o = ${slot}; if (mem.uninitRead !== undefined || ${FRAME_INIT_READ[size]!('o')}) `
     : `{ const r = RG[${s.h}], o = ((${s.l} ^ -2147483648) + ${off}) | 0; ` +
-      `if (r !== undefined && r.fast && o >= r.lo && o <= r.hi - ${size} && (r.init === undefined || mem.uninitRead !== undefined || ${INIT_READ[size]!('o')})) `;
+      `if (r !== undefined && r.fast && ${s.h} < mem.nextDynamic && o >= r.lo && o <= r.hi - ${size} && (r.init === undefined || mem.uninitRead !== undefined || ${INIT_READ[size]!('o')})) `;
   const code = loadCode(size, d, s, off, pc, slot, head);
   if (slot !== undefined) return code;
   // The packet first, through its locals (PACKET): the region's fast path with the same window.
@@ -743,7 +743,7 @@ function store(size: number, d: { l: string; h: string }, vl: string, vh: string
   }
   // The region's own fast path; a store into the packet there (its window changed since pLo/pW were read) marks it.
   const head = `{ const r = RG[${d.h}], o = ((${d.l} ^ -2147483648) + ${off}) | 0; ` +
-    `if (r !== undefined && r.fast && o >= r.lo && o <= r.hi - ${size} && r.writeFault === undefined && (${d.h} !== ${REGION_PACKET} || (mem.packetWritten = 1) === 1)) `;
+    `if (r !== undefined && r.fast && ${d.h} < mem.nextDynamic && o >= r.lo && o <= r.hi - ${size} && r.writeFault === undefined && (${d.h} !== ${REGION_PACKET} || (mem.packetWritten = 1) === 1)) `;
   const write = size === 1 ? `pB[o] = ${vl};`
     : size === 2 ? `pV.setUint16(o, ${vl}, true);`
     : size === 4 ? `pV.setInt32(o, ${vl}, true);`
@@ -774,7 +774,7 @@ function atomic(insn: Insn, info: OpcodeInfo, pc: number): string {
   const s = reg(insn.src);
   // Never inline on the packet: the interpreter's execAtomic refuses it (check_atomic).
   const head = `{ const r = RG[${d.h}], o = ((${d.l} ^ -2147483648) + ${insn.off}) | 0; ` +
-    `if (r !== undefined && ${d.h} !== ${REGION_PACKET} && r.fast && o >= r.lo && o <= r.hi - ${size} && r.writeFault === undefined && (r.init === undefined || mem.uninitRead !== undefined || ${INIT_READ[size]!('o')})) { const v = r.view; `;
+    `if (r !== undefined && ${d.h} !== ${REGION_PACKET} && r.fast && ${d.h} < mem.nextDynamic && o >= r.lo && o <= r.hi - ${size} && r.writeFault === undefined && (r.init === undefined || mem.uninitRead !== undefined || ${INIT_READ[size]!('o')})) { const v = r.view; `;
   const js = { or: '|', and: '&', xor: '^' } as Record<string, string>;
   let body: string;
   if (size === 4) {
@@ -1325,7 +1325,7 @@ function atomicInPlace(S: State, insn: Insn, size: number): boolean {
   const mem = S.mem;
   // Never on the packet: execAtomic refuses it (check_atomic; found by the refusal fuzzer with the tier forced on).
   if (R32[2 * insn.dst + 1] === REGION_PACKET) return false;
-  const r = mem.regionTable[R32[2 * insn.dst + 1]!];
+  const r = mem.live(R32[2 * insn.dst + 1]!);
   const o = ((R32[2 * insn.dst]! ^ -2147483648) + insn.off) | 0;
   if (r === undefined || !r.fast || o < r.lo || o > r.hi - size || r.writeFault !== undefined) return false;
   const iv = r.initView;
