@@ -449,7 +449,7 @@ async function prepareRun(
 function staleChecksum(frame: Uint8Array, r: DriverPacket, action: number): PacketVerdict['stale'] {
   // The same array: a batched packet the program left as it was (Driver.receiveBatch).
   if (r.out === frame || r.fault || !(action === PASS || action === TX || action === REDIRECT) || sameBytesAt(frame, r.out, r.metaLen)) return undefined;
-  const broken = checksumBreaks(frame, r.out.subarray(r.metaLen));
+  const broken = checksumBreaks(frame, r.out.subarray(r.metaLen), true); // the bytes differ (sameBytesAt)
   if (!broken.length) return undefined;
   return {
     outcome: `stale checksum: ${broken.map((b) => b.layer).join(', ')}`,

@@ -565,8 +565,10 @@ function cmdRun(argv: string[]): number {
     let checksum = NO_BREAKS;
     if (!r.fault && a >= 2) {
       const after = r.metaLen ? r.out.subarray(r.metaLen) : r.out;
-      // The same view: a batched packet the program left as it was (Driver.receiveBatch).
-      if (after !== pkt.frame && Buffer.compare(pkt.frame, after) !== 0) checksum = checksumBreaks(pkt.frame, after);
+      // The same view: a batched packet the program left as it was (Driver.receiveBatch). Frames of other lengths
+      // differ without a compare (an encapsulation's or a decapsulation's).
+      const before = pkt.frame;
+      if (after !== before && (after.length !== before.length || Buffer.compare(before, after) !== 0)) checksum = checksumBreaks(before, after, true);
     }
     if (checksum.length) checksumBroken++;
     // A filter of the record's own fields (frame.time*, frame.interface_id, sll.*): the times of the first packet and the one before.

@@ -13,12 +13,25 @@ export interface ChecksumBreak {
   expected: string;
 }
 
-interface Layers {
-  /** The IPv4 header (an IPv6 header has no checksum of its own). */
-  ip?: { off: number; ihl: number; check: number; valid: boolean; expected: number };
-  /** Where the upper layer's checksum is summed (the sum is taken only when checksumBreaks needs it: see l4Sum). */
-  l4?: { layer: 'tcp' | 'udp' | 'icmp' | 'icmpv6'; check: number; start: number; end: number; pseudo: number };
+/**
+ * What parse finds in a frame, refilled per call (one object per side: nothing allocated per packet). `ihl` 0: no IPv4
+ * header; `layer` undefined: no upper layer whose checksum is judged. The upper layer's sum is taken only when
+ * checksumBreaks needs it, over [start, end) plus its pseudo-header: the sum of [pseudoFrom, pseudoTo) (the addresses)
+ * plus pseudoAdd (protocol and length); ICMP has none.
+ */
+class Layers {
+  ipOff = 0;
+  ihl = 0;
+  layer: ChecksumBreak['layer'] | undefined = undefined;
+  check = 0;
+  start = 0;
+  end = 0;
+  pseudoFrom = 0;
+  pseudoTo = 0;
+  pseudoAdd = 0;
 }
+const BEFORE = new Layers();
+const AFTER = new Layers();
 
 const hex16 = (v: number): string => `0x${v.toString(16).padStart(4, '0')}`;
 
@@ -42,52 +55,66 @@ function fold(sum: number): number {
 const validSum = (sum: number): boolean => fold(sum) === 0xffff;
 const expectedFrom = (sum: number, field: number): number => ~fold(sum - field) & 0xffff;
 
-/** The upper layer's checksum: whether it is valid and what it should be (UDP's 0 is written 0xffff). */
-function l4Sum(frame: Uint8Array, l4: NonNullable<Layers['l4']>): { valid: boolean; expected: number } {
-  const sum = sum16(frame, l4.start, l4.end, l4.pseudo);
-  const e = expectedFrom(sum, l4.check);
-  // A UDP checksum of 0 means none over IPv4 (parse leaves such a layer out) and is invalid over IPv6.
-  return { valid: validSum(sum) && !(l4.layer === 'udp' && l4.check === 0), expected: l4.layer === 'udp' && e === 0 ? 0xffff : e };
+/** An upper layer's sum over its range and pseudo-header (not folded). */
+const l4Total = (frame: Uint8Array, l: Layers): number => sum16(frame, l.start, l.end, l.pseudoTo > l.pseudoFrom ? sum16(frame, l.pseudoFrom, l.pseudoTo) + l.pseudoAdd : l.pseudoAdd);
+/** Whether an upper layer's checksum is valid: a UDP checksum of 0 means none over IPv4 (parse leaves such a layer out) and is invalid over IPv6. */
+const l4Valid = (l: Layers, sum: number): boolean => validSum(sum) && !(l.layer === 'udp' && l.check === 0);
+/** The value an upper layer's checksum should hold (UDP's 0 is written 0xffff). */
+function l4Expected(l: Layers, sum: number): number {
+  const e = expectedFrom(sum, l.check);
+  return l.layer === 'udp' && e === 0 ? 0xffff : e;
 }
 
-function parse(frame: Uint8Array): Layers | undefined {
+/**
+ * The frame's IPv4 header (after Ethernet and up to two VLAN tags) and upper layer into `L`; false when it has neither
+ * (nothing of it can be judged).
+ */
+function parse(frame: Uint8Array, L: Layers): boolean {
+  L.ihl = 0;
+  L.layer = undefined;
   let off = 12;
-  if (frame.length < 14) return undefined;
+  if (frame.length < 14) return false;
   let proto = (frame[off]! << 8) | frame[off + 1]!;
   off += 2;
   for (let tags = 0; tags < 2 && (proto === 0x8100 || proto === 0x88a8); tags++) {
-    if (frame.length < off + 4) return undefined;
+    if (frame.length < off + 4) return false;
     proto = (frame[off + 2]! << 8) | frame[off + 3]!;
     off += 4;
   }
-  if (proto === 0x86dd) return parse6(frame, off);
-  if (proto !== 0x0800 || frame.length < off + 20 || frame[off]! >> 4 !== 4) return undefined;
+  if (proto === 0x86dd) return parse6(frame, off, L);
+  if (proto !== 0x0800 || frame.length < off + 20 || frame[off]! >> 4 !== 4) return false;
   const ihl = (frame[off]! & 15) * 4;
-  if (ihl < 20 || frame.length < off + ihl) return undefined;
-  const check = (frame[off + 10]! << 8) | frame[off + 11]!;
-  const ipSum = sum16(frame, off, off + ihl);
-  const ip = { off, ihl, check, valid: validSum(ipSum), expected: expectedFrom(ipSum, check) };
+  if (ihl < 20 || frame.length < off + ihl) return false;
+  L.ipOff = off;
+  L.ihl = ihl;
   const total = (frame[off + 2]! << 8) | frame[off + 3]!;
   const frag = ((frame[off + 6]! << 8) | frame[off + 7]!) & 0x3fff;
   const end = off + total;
-  if (frag !== 0 || total < ihl || end > frame.length) return { ip };
+  if (frag !== 0 || total < ihl || end > frame.length) return true;
   const l4off = off + ihl;
   const p = frame[off + 9]!;
-  const pseudo = () => sum16(frame, off + 12, off + 20) + p + (end - l4off);
+  let at: number;
   if (p === 6 && end >= l4off + 20) {
-    const c = (frame[l4off + 16]! << 8) | frame[l4off + 17]!;
-    return { ip, l4: { layer: 'tcp', check: c, start: l4off, end, pseudo: pseudo() } };
+    L.layer = 'tcp';
+    at = 16;
+  } else if (p === 17 && end >= l4off + 8) {
+    if (((frame[l4off + 6]! << 8) | frame[l4off + 7]!) === 0) return true; // no UDP checksum: nothing to break
+    L.layer = 'udp';
+    at = 6;
+  } else if (p === 1 && end >= l4off + 4) {
+    L.layer = 'icmp';
+    at = 2;
+  } else return true;
+  L.check = (frame[l4off + at]! << 8) | frame[l4off + at + 1]!;
+  L.start = l4off;
+  L.end = end;
+  if (p === 1) L.pseudoFrom = L.pseudoTo = L.pseudoAdd = 0;
+  else {
+    L.pseudoFrom = off + 12;
+    L.pseudoTo = off + 20;
+    L.pseudoAdd = p + (end - l4off);
   }
-  if (p === 17 && end >= l4off + 8) {
-    const c = (frame[l4off + 6]! << 8) | frame[l4off + 7]!;
-    if (c === 0) return { ip }; // no UDP checksum: nothing to break
-    return { ip, l4: { layer: 'udp', check: c, start: l4off, end, pseudo: pseudo() } };
-  }
-  if (p === 1 && end >= l4off + 4) {
-    const c = (frame[l4off + 2]! << 8) | frame[l4off + 3]!;
-    return { ip, l4: { layer: 'icmp', check: c, start: l4off, end, pseudo: 0 } };
-  }
-  return { ip };
+  return true;
 }
 
 /**
@@ -96,40 +123,52 @@ function parse(frame: Uint8Array): Layers | undefined {
  * checksum, over the IPv6 pseudo-header (addresses, upper-layer length, next header). A UDP checksum of 0 is not
  * valid over IPv6.
  */
-function parse6(frame: Uint8Array, off: number): Layers | undefined {
-  if (frame.length < off + 40 || frame[off]! >> 4 !== 6) return undefined;
+function parse6(frame: Uint8Array, off: number, L: Layers): boolean {
+  if (frame.length < off + 40 || frame[off]! >> 4 !== 6) return false;
   let nh = frame[off + 6]!;
   let l4off = off + 40;
   const end = l4off + ((frame[off + 4]! << 8) | frame[off + 5]!);
-  if (end > frame.length) return {};
+  if (end > frame.length) return false;
   for (let n = 0; n < 8 && (nh === 0 || nh === 43 || nh === 60 || nh === 51); n++) {
-    if (l4off + 8 > end) return {};
-    if (nh === 43 && frame[l4off + 3] !== 0) return {}; // segments left: the pseudo-header holds the final destination
+    if (l4off + 8 > end) return false;
+    if (nh === 43 && frame[l4off + 3] !== 0) return false; // segments left: the pseudo-header holds the final destination
     const len = nh === 51 ? (frame[l4off + 1]! + 2) * 4 : (frame[l4off + 1]! + 1) * 8;
     nh = frame[l4off]!;
     l4off += len;
   }
-  if (l4off > end) return {};
-  const pseudo = () => sum16(frame, off + 8, off + 40) + nh + (end - l4off);
+  if (l4off > end) return false;
   const at = nh === 6 ? 16 : nh === 17 ? 6 : nh === 58 ? 2 : -1;
-  if (at < 0 || end < l4off + (nh === 6 ? 20 : nh === 17 ? 8 : 4)) return {};
-  const c = (frame[l4off + at]! << 8) | frame[l4off + at + 1]!;
-  return { l4: { layer: nh === 6 ? 'tcp' : nh === 17 ? 'udp' : 'icmpv6', check: c, start: l4off, end, pseudo: pseudo() } };
+  if (at < 0 || end < l4off + (nh === 6 ? 20 : nh === 17 ? 8 : 4)) return false;
+  L.layer = nh === 6 ? 'tcp' : nh === 17 ? 'udp' : 'icmpv6';
+  L.check = (frame[l4off + at]! << 8) | frame[l4off + at + 1]!;
+  L.start = l4off;
+  L.end = end;
+  L.pseudoFrom = off + 8;
+  L.pseudoTo = off + 40;
+  L.pseudoAdd = nh + (end - l4off);
+  return true;
 }
 
 /** The checksums that were valid in `before` (the frame as it arrived) and are invalid in `after` (as it leaves). */
-export function checksumBreaks(before: Uint8Array, after: Uint8Array): ChecksumBreak[] {
-  // Bytes the program left unchanged cannot have broken a checksum (the common case, decided without parsing).
-  if (before.length === after.length && Buffer.from(before.buffer, before.byteOffset, before.length).equals(Buffer.from(after.buffer, after.byteOffset, after.length))) return [];
-  const a = parse(before);
-  const b = parse(after);
-  if (!a || !b) return [];
-  const out: ChecksumBreak[] = [];
-  if (a.ip && b.ip && a.ip.valid && !b.ip.valid) out.push({ layer: 'ipv4', before: hex16(a.ip.check), after: hex16(b.ip.check), expected: hex16(b.ip.expected) });
-  // The upper layers' sums (over the whole payload) only where both frames have the same one.
-  if (a.l4 && b.l4 && a.l4.layer === b.l4.layer && l4Sum(before, a.l4).valid) {
-    const after4 = l4Sum(after, b.l4);
-    if (!after4.valid) out.push({ layer: b.l4.layer, before: hex16(a.l4.check), after: hex16(b.l4.check), expected: hex16(after4.expected) });
+export function checksumBreaks(before: Uint8Array, after: Uint8Array, differ = false): ChecksumBreak[] {
+  // Bytes the program left unchanged cannot have broken a checksum (the common case, decided without parsing;
+  // `differ`: the caller found them different already).
+  if (!differ && before.length === after.length && Buffer.from(before.buffer, before.byteOffset, before.length).equals(Buffer.from(after.buffer, after.byteOffset, after.length))) return [];
+  const a = BEFORE;
+  const b = AFTER;
+  if (!parse(before, a) || !parse(after, b)) return [];
+  let out: ChecksumBreak[] | undefined;
+  if (a.ihl !== 0 && b.ihl !== 0 && validSum(sum16(before, a.ipOff, a.ipOff + a.ihl))) {
+    const bSum = sum16(after, b.ipOff, b.ipOff + b.ihl);
+    if (!validSum(bSum)) {
+      const bCheck = (after[b.ipOff + 10]! << 8) | after[b.ipOff + 11]!;
+      out = [{ layer: 'ipv4', before: hex16((before[a.ipOff + 10]! << 8) | before[a.ipOff + 11]!), after: hex16(bCheck), expected: hex16(expectedFrom(bSum, bCheck)) }];
+    }
   }
-  return out;
+  // The upper layers' sums (over the whole payload) only where both frames have the same one.
+  if (a.layer !== undefined && a.layer === b.layer && l4Valid(a, l4Total(before, a))) {
+    const bSum = l4Total(after, b);
+    if (!l4Valid(b, bSum)) (out ??= []).push({ layer: b.layer, before: hex16(a.check), after: hex16(b.check), expected: hex16(l4Expected(b, bSum)) });
+  }
+  return out ?? [];
 }
