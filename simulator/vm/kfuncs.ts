@@ -203,9 +203,9 @@ const adjust: Kfunc = (h, c) => {
   const d = dynptrAt(h, c, 1, 'bpf_dynptr_adjust');
   const start = u32(c.regs[2]);
   const end = u32(c.regs[3]);
-  if (d.data === 0n) return neg(EINVAL);
+  // bpf_dynptr_adjust: a NULL dynptr or start past end is -EINVAL before the size is looked at (-ERANGE).
+  if (d.data === 0n || start > end) return neg(EINVAL);
   if (start > d.size || end > d.size) return neg(ERANGE);
-  if (start > end) return neg(EINVAL);
   setDynptr(d, d.data, end - start, d.offset + start, d.rdonly, d.type);
   return 0n;
 };
@@ -603,13 +603,18 @@ function checkOpts(h: HelperHost, c: HelperCall, name: string): { errno: number;
   // 16 bytes: the reserved bytes must be 0; the 12 bytes of older kernels end before the zone, which must be 0 then.
   if (optsLen === NF_BPF_CT_OPTS_SZ && (o.getUint8(13) || o.getUint8(14) || o.getUint8(15))) return { errno: EINVAL, opts: o, zone: 0 };
   if (optsLen === NF_BPF_CT_OPTS_OLD_SZ && o.getUint16(10, true)) return { errno: EINVAL, opts: o, zone: 0 };
+  // The lookup checks the protocol before the namespace id's range, the allocation after it (6.18, measured); both
+  // parse the tuple (its size) before they look the namespace up.
   const l4 = o.getUint8(8);
-  if (l4 !== IPPROTO_TCP && l4 !== IPPROTO_UDP) return { errno: EPROTO, opts: o, zone: 0 };
   const netns = o.getInt32(0, true);
+  const alloc = name === 'bpf_xdp_ct_alloc';
+  if (alloc && netns < BPF_F_CURRENT_NETNS) return { errno: EINVAL, opts: o, zone: 0 };
+  if (l4 !== IPPROTO_TCP && l4 !== IPPROTO_UDP) return { errno: EPROTO, opts: o, zone: 0 };
   if (netns < BPF_F_CURRENT_NETNS) return { errno: EINVAL, opts: o, zone: 0 };
+  const zone = optsLen === NF_BPF_CT_OPTS_SZ ? o.getUint16(10, true) : 0;
+  if (tupleLen !== 12 && tupleLen !== 36) return { errno: EAFNOSUPPORT, opts: o, zone };
   // Only the current namespace is modelled: any other id is one that does not exist (get_net_ns_by_id fails).
   if (netns >= 0) return { errno: ENONET, opts: o, zone: 0 };
-  const zone = optsLen === NF_BPF_CT_OPTS_SZ ? o.getUint16(10, true) : 0;
   const t = h.mem.bytes(c.regs[2], tupleLen, false, c.pc, `${name} tuple (argument 2, ${tupleLen} bytes)`);
   const tv = new DataView(t.buffer, t.byteOffset, t.byteLength);
   let tuple: Tuple;

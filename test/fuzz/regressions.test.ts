@@ -807,3 +807,170 @@ test('regressions: bpf_loop callbacks, global functions\' context arguments and 
     assert.deepEqual(v.sim, { interp: loads, compiled: loads }, `${name}: run must ${loads ? 'not ' : ''}report a refusal`);
   });
 });
+
+// bpf_xdp_ct_lookup / bpf_xdp_ct_alloc check their arguments in the kernel's order (kfuzz seed 6): a tuple size other
+// than 12 or 36 is -EAFNOSUPPORT before a namespace id that does not exist is -ENONET, and the allocation checks the
+// id's range (below -1: -EINVAL) before the protocol (-EPROTO), the lookup after it. opts.error of each, both calls.
+test('regressions: conntrack lookups and allocations report the kernel\'s first error (tuple size, protocol, namespace id)', (t) => {
+  if (kernelOrSkip(t)) return;
+  const src = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+char LICENSE[] SEC("license") = "GPL";
+struct bpf_ct_opts { __s32 netns_id; __s32 error; __u8 l4proto; __u8 dir; __u16 ct_zone_id; __u8 ct_zone_dir; __u8 reserved[3]; };
+struct nf_conn { __u8 _a[8]; };
+extern struct nf_conn *bpf_xdp_ct_lookup(struct xdp_md *, struct bpf_sock_tuple *, __u32, struct bpf_ct_opts *, __u32) __ksym;
+extern struct nf_conn *bpf_xdp_ct_alloc(struct xdp_md *, struct bpf_sock_tuple *, __u32, struct bpf_ct_opts *, __u32) __ksym;
+extern struct nf_conn *bpf_ct_insert_entry(struct nf_conn *) __ksym;
+extern void bpf_ct_release(struct nf_conn *) __ksym;
+SEC("xdp")
+int prog(struct xdp_md *ctx) {
+  __u8 s[4];
+  if (bpf_xdp_load_bytes(ctx, 14, s, 4)) return XDP_ABORTED;
+  __s32 out[4] = {};
+  struct bpf_sock_tuple tup = {};
+  tup.ipv4.saddr = 0x0100000a; tup.ipv4.daddr = 0x0200000a; tup.ipv4.sport = 1; tup.ipv4.dport = 2;
+  struct bpf_ct_opts opts = { .netns_id = (__s8)s[2], .l4proto = s[0] };
+  __u32 tsz = s[1] & 63;
+  __u32 osz = s[3] & 31;
+  if (tsz > sizeof(tup)) tsz = sizeof(tup);
+  if (osz > sizeof(opts)) osz = sizeof(opts);
+  struct nf_conn *ct = bpf_xdp_ct_alloc(ctx, &tup, tsz, &opts, osz);
+  out[0] = opts.error;
+  if (ct) { out[1] = 1; ct = bpf_ct_insert_entry(ct); if (ct) bpf_ct_release(ct); }
+  opts.error = 0;
+  ct = bpf_xdp_ct_lookup(ctx, &tup, tsz, &opts, osz);
+  out[2] = opts.error;
+  if (ct) { out[3] = 1; bpf_ct_release(ct); }
+  bpf_xdp_store_bytes(ctx, 0, out, sizeof(out));
+  return XDP_TX;
+}
+`;
+  const packets: Uint8Array[] = [];
+  for (const l4 of [6, 17, 0, 1]) for (const tsz of [12, 20, 36]) for (const ns of [0xff, 0, 1, 0xfe]) for (const osz of [16, 12, 8]) {
+    const p = new Uint8Array(64);
+    p.set([l4, tsz, ns, osz], 14);
+    packets.push(p);
+  }
+  assertAgreesWithKernel('ct_error_order', src, packets, { netns: true });
+});
+
+// bpf_dynptr_adjust: start past end is -EINVAL even when end is past the size too (kfuzz seed 14: run said -ERANGE).
+test('regressions: bpf_dynptr_adjust refuses start past end with -EINVAL before it looks at the size', (t) => {
+  if (kernelOrSkip(t)) return;
+  const src = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+char LICENSE[] SEC("license") = "GPL";
+extern int bpf_dynptr_from_xdp(struct xdp_md *x, __u64 flags, struct bpf_dynptr *ptr__uninit) __ksym;
+extern int bpf_dynptr_adjust(const struct bpf_dynptr *p, __u32 start, __u32 end) __ksym;
+extern __u32 bpf_dynptr_size(const struct bpf_dynptr *p) __ksym;
+SEC("xdp")
+int prog(struct xdp_md *ctx) {
+  __u16 s[2];
+  struct bpf_dynptr d;
+  if (bpf_xdp_load_bytes(ctx, 14, s, 4)) return XDP_ABORTED;
+  __s64 out[2];
+  out[0] = bpf_dynptr_from_xdp(ctx, 0, &d);
+  out[0] = out[0] * 1000 + bpf_dynptr_adjust(&d, s[0], s[1]);
+  out[1] = bpf_dynptr_size(&d);
+  bpf_xdp_store_bytes(ctx, 0, out, sizeof(out));
+  return XDP_TX;
+}
+`;
+  const packets = [[5, 9], [9, 5], [100, 30], [30, 100], [200, 150], [150, 200], [64, 64], [0, 64], [65, 0], [3000, 2000]].map(([a, b]) => {
+    const p = new Uint8Array(64);
+    p.set([a! & 0xff, a! >> 8, b! & 0xff, b! >> 8], 14);
+    return p;
+  });
+  assertAgreesWithKernel('dynptr_adjust_order', src, packets);
+});
+
+// kfunc references and sections (kfuzz mistakes, each run without a refusal before): a ring buffer dynptr reserved over
+// a live one or released twice, a bits iterator used before _new or after _destroy or made twice in one slot without
+// _destroy, a conntrack allocation released instead of inserted, an entry kept, a resilient lock's failure path
+// unlocking, an RCU section inside another, an exit inside RCU / preemption / irq sections, bpf_throw with a reference held, a packet slice used after
+// bpf_xdp_adjust_head, a slice size not constant; and their near misses, which the kernel loads (and which must run with
+// its results).
+const KREF_HEADER = `#include <linux/bpf.h>
+#include <linux/in.h>
+#include <bpf/bpf_helpers.h>
+char LICENSE[] SEC("license") = "GPL";
+struct bpf_iter_bits { __u64 __opaque[2]; } __attribute__((aligned(8)));
+struct bpf_res_spin_lock { __u32 val; };
+struct bpf_ct_opts { __s32 netns_id; __s32 error; __u8 l4proto; __u8 dir; __u16 ct_zone_id; __u8 ct_zone_dir; __u8 reserved[3]; };
+struct nf_conn { __u8 _a[8]; };
+extern int bpf_dynptr_from_xdp(struct xdp_md *x, __u64 flags, struct bpf_dynptr *ptr__uninit) __ksym;
+extern void *bpf_dynptr_slice(const struct bpf_dynptr *p, __u32 offset, void *buffer__opt, __u32 buffer__szk) __ksym;
+extern int bpf_iter_bits_new(struct bpf_iter_bits *it, const __u64 *unsafe_ptr__ign, __u32 nr_words) __ksym;
+extern int *bpf_iter_bits_next(struct bpf_iter_bits *it) __ksym;
+extern void bpf_iter_bits_destroy(struct bpf_iter_bits *it) __ksym;
+extern void bpf_rcu_read_lock(void) __ksym;
+extern void bpf_rcu_read_unlock(void) __ksym;
+extern void bpf_preempt_disable(void) __ksym;
+extern void bpf_preempt_enable(void) __ksym;
+extern void bpf_local_irq_save(unsigned long *flags) __ksym;
+extern void bpf_local_irq_restore(unsigned long *flags) __ksym;
+extern void bpf_throw(__u64 cookie) __ksym;
+extern int bpf_res_spin_lock(struct bpf_res_spin_lock *lock) __ksym;
+extern void bpf_res_spin_unlock(struct bpf_res_spin_lock *lock) __ksym;
+extern struct nf_conn *bpf_xdp_ct_lookup(struct xdp_md *, struct bpf_sock_tuple *, __u32, struct bpf_ct_opts *, __u32) __ksym;
+extern struct nf_conn *bpf_xdp_ct_alloc(struct xdp_md *, struct bpf_sock_tuple *, __u32, struct bpf_ct_opts *, __u32) __ksym;
+extern struct nf_conn *bpf_ct_insert_entry(struct nf_conn *) __ksym;
+extern void bpf_ct_release(struct nf_conn *) __ksym;
+struct lval { struct bpf_res_spin_lock l; __u32 n; };
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 4); __type(key, __u32); __type(value, struct lval); } lk SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 4096); } rb SEC(".maps");
+#define SEL(ctx) ({ __u8 _s = 0; bpf_xdp_load_bytes(ctx, 20, &_s, 1); _s; })
+#define CT(ctx, fn) ({ struct bpf_sock_tuple t = {}; struct bpf_ct_opts o = { .netns_id = -1, .l4proto = IPPROTO_TCP }; t.ipv4.sport = 77; fn(ctx, &t, sizeof(t.ipv4), &o, sizeof(o)); })
+`;
+const KREF_CASES: [string, boolean, string][] = [
+  ['a ring buffer dynptr reserved again over a live one', false, `SEC("xdp") int fuzz(struct xdp_md *ctx) { struct bpf_dynptr d; bpf_ringbuf_reserve_dynptr(&rb, 8, 0, &d);
+  if (SEL(ctx) & 1) bpf_ringbuf_submit_dynptr(&d, 0); bpf_ringbuf_reserve_dynptr(&rb, 8, 0, &d); bpf_ringbuf_discard_dynptr(&d, 0); return XDP_PASS; }`],
+  ['a ring buffer dynptr discarded after its submit', false, `SEC("xdp") int fuzz(struct xdp_md *ctx) { struct bpf_dynptr d; bpf_ringbuf_reserve_dynptr(&rb, 8, 0, &d);
+  bpf_ringbuf_submit_dynptr(&d, 0); if (SEL(ctx) & 1) bpf_ringbuf_discard_dynptr(&d, 0); return XDP_PASS; }`],
+  ['a ring buffer dynptr released on every path, a failed reservation too', true, `SEC("xdp") int fuzz(struct xdp_md *ctx) { struct bpf_dynptr d; __u8 v = SEL(ctx);
+  long r = bpf_ringbuf_reserve_dynptr(&rb, v & 1 ? 8 : 8192, 0, &d); if (v & 2) bpf_ringbuf_submit_dynptr(&d, 0); else bpf_ringbuf_discard_dynptr(&d, 0); return r ? XDP_DROP : XDP_PASS; }`],
+  ['a bits iterator advanced before it is made', false, `SEC("xdp") int fuzz(struct xdp_md *ctx) { struct bpf_iter_bits it; __u64 w = 5; int n = 0;
+  if (SEL(ctx) & 1) bpf_iter_bits_new(&it, &w, 1); if (bpf_iter_bits_next(&it)) n++; bpf_iter_bits_destroy(&it); return n ? XDP_PASS : XDP_DROP; }`],
+  ['a bits iterator destroyed twice', false, `SEC("xdp") int fuzz(struct xdp_md *ctx) { struct bpf_iter_bits it; __u64 w = 5;
+  bpf_iter_bits_new(&it, &w, 1); bpf_iter_bits_destroy(&it); if (SEL(ctx) & 1) bpf_iter_bits_destroy(&it); return XDP_PASS; }`],
+  ['a bits iterator made twice in one slot, the first never destroyed', false, `SEC("xdp") int fuzz(struct xdp_md *ctx) { struct bpf_iter_bits it; __u64 w = 5; int n = 0;
+  bpf_iter_bits_new(&it, &w, 1); if (SEL(ctx) & 1) bpf_iter_bits_destroy(&it); bpf_iter_bits_new(&it, &w, 1); while (bpf_iter_bits_next(&it)) n++; bpf_iter_bits_destroy(&it); return n == 2 ? XDP_PASS : XDP_DROP; }`],
+  ['a bits iterator made, walked and destroyed in a loop', true, `SEC("xdp") int fuzz(struct xdp_md *ctx) { __u64 w[2] = { 5, SEL(ctx) }; int n = 0;
+  for (int i = 0; i < 2; i++) { struct bpf_iter_bits it; int *b; bpf_iter_bits_new(&it, &w[i], 1); while ((b = bpf_iter_bits_next(&it))) n += *b; bpf_iter_bits_destroy(&it); } return n & 3; }`],
+  ['a conntrack allocation released instead of inserted', false, `SEC("xdp") int fuzz(struct xdp_md *ctx) { struct nf_conn *ct = CT(ctx, bpf_xdp_ct_alloc); if (ct) bpf_ct_release(ct); return XDP_PASS; }`],
+  ['a conntrack entry kept on one path', false, `SEC("xdp") int fuzz(struct xdp_md *ctx) { struct nf_conn *ct = CT(ctx, bpf_xdp_ct_lookup); if (ct && (SEL(ctx) & 1)) bpf_ct_release(ct); return XDP_PASS; }`],
+  ['a conntrack allocation inserted, the entry released', true, `SEC("xdp") int fuzz(struct xdp_md *ctx) { struct nf_conn *ct = CT(ctx, bpf_xdp_ct_alloc);
+  if (ct) { ct = bpf_ct_insert_entry(ct); if (ct) bpf_ct_release(ct); } ct = CT(ctx, bpf_xdp_ct_lookup); if (ct) bpf_ct_release(ct); return XDP_PASS; }`],
+  ['a resilient lock unlocked whatever it returned', false, `SEC("xdp") int fuzz(struct xdp_md *ctx) { __u32 k = 0; struct lval *p = bpf_map_lookup_elem(&lk, &k); if (!p) return XDP_PASS;
+  bpf_res_spin_lock(&p->l); p->n++; bpf_res_spin_unlock(&p->l); return XDP_PASS; }`],
+  ['a helper called under a resilient lock', false, `SEC("xdp") int fuzz(struct xdp_md *ctx) { __u32 k = 0; struct lval *p = bpf_map_lookup_elem(&lk, &k); if (!p) return XDP_PASS;
+  if (bpf_res_spin_lock(&p->l)) return XDP_DROP; p->n += bpf_get_smp_processor_id(); bpf_res_spin_unlock(&p->l); return XDP_PASS; }`],
+  ['a resilient lock unlocked where it returned 0', true, `SEC("xdp") int fuzz(struct xdp_md *ctx) { __u32 k = 0; struct lval z = {}; bpf_map_update_elem(&lk, &k, &z, BPF_NOEXIST);
+  struct lval *p = bpf_map_lookup_elem(&lk, &k); if (!p) return XDP_PASS; if (!bpf_res_spin_lock(&p->l)) { p->n++; bpf_res_spin_unlock(&p->l); } return XDP_PASS; }`],
+  ['an RCU unlock without a lock on one path', false, `SEC("xdp") int fuzz(struct xdp_md *ctx) { __u8 v = SEL(ctx); if (v & 1) bpf_rcu_read_lock(); v += 3; bpf_rcu_read_unlock(); return v & 3; }`],
+  ['an exit with preemption disabled', false, `SEC("xdp") int fuzz(struct xdp_md *ctx) { __u8 v = SEL(ctx); bpf_preempt_disable(); if (v & 1) return XDP_DROP; bpf_preempt_enable(); return XDP_PASS; }`],
+  ['an exit with interrupts saved', false, `SEC("xdp") int fuzz(struct xdp_md *ctx) { unsigned long f; __u8 v = SEL(ctx); bpf_local_irq_save(&f); if (v & 1) return XDP_DROP; bpf_local_irq_restore(&f); return XDP_PASS; }`],
+  ['an RCU section opened inside another', false, `SEC("xdp") int fuzz(struct xdp_md *ctx) { __u8 v = SEL(ctx); bpf_rcu_read_lock(); if (v & 1) { bpf_rcu_read_lock(); bpf_rcu_read_unlock(); } bpf_rcu_read_unlock(); return v & 3; }`],
+  ['RCU, preemption and irq sections nested and closed', true, `SEC("xdp") int fuzz(struct xdp_md *ctx) { unsigned long f; __u8 v = SEL(ctx); bpf_rcu_read_lock(); bpf_preempt_disable(); bpf_local_irq_save(&f);
+  v += 1; bpf_local_irq_restore(&f); bpf_preempt_disable(); bpf_preempt_enable(); bpf_preempt_enable(); bpf_rcu_read_unlock(); bpf_rcu_read_lock(); bpf_rcu_read_unlock(); return v & 3; }`],
+  ['bpf_throw with a ring buffer dynptr reserved', false, `SEC("xdp") int fuzz(struct xdp_md *ctx) { struct bpf_dynptr d; bpf_ringbuf_reserve_dynptr(&rb, 8, 0, &d); if (SEL(ctx) == 9) bpf_throw(1); bpf_ringbuf_discard_dynptr(&d, 0); return XDP_PASS; }`],
+  ['bpf_throw after the dynptr is released', true, `SEC("xdp") int fuzz(struct xdp_md *ctx) { struct bpf_dynptr d; bpf_ringbuf_reserve_dynptr(&rb, 8, 0, &d); bpf_ringbuf_discard_dynptr(&d, 0); if (SEL(ctx) == 9) bpf_throw(1); return XDP_PASS; }`],
+  ['a packet slice read after bpf_xdp_adjust_head', false, `SEC("xdp") int fuzz(struct xdp_md *ctx) { struct bpf_dynptr d; __u8 b[4]; bpf_dynptr_from_xdp(ctx, 0, &d); __u8 *s = bpf_dynptr_slice(&d, 0, b, 4);
+  if (!s) return XDP_PASS; bpf_xdp_adjust_head(ctx, 2); return s[1] & 3; }`],
+  ['a packet slice taken again after bpf_xdp_adjust_head', true, `SEC("xdp") int fuzz(struct xdp_md *ctx) { struct bpf_dynptr d; __u8 b[4]; bpf_dynptr_from_xdp(ctx, 0, &d); __u8 *s = bpf_dynptr_slice(&d, 0, b, 4);
+  if (!s) return XDP_PASS; __u8 x = s[0]; bpf_xdp_adjust_head(ctx, 2); bpf_dynptr_from_xdp(ctx, 0, &d); s = bpf_dynptr_slice(&d, 0, b, 4); return s ? (s[1] ^ x) & 3 : XDP_DROP; }`],
+  ['a slice whose size is not a constant', false, `SEC("xdp") int fuzz(struct xdp_md *ctx) { struct bpf_dynptr d; __u8 b[16]; bpf_dynptr_from_xdp(ctx, 0, &d); __u8 *s = bpf_dynptr_slice(&d, 0, b, (SEL(ctx) & 7) + 1); return s ? s[0] & 3 : XDP_PASS; }`],
+];
+
+test('regressions: kfunc references and sections (ring buffer dynptrs, iterators, conntrack, resilient locks, RCU/preempt/irq, bpf_throw, packet slices)', (t) => {
+  if (kernelOrSkip(t)) return;
+  const packet = Uint8Array.from({ length: 64 }, (_, i) => (i * 7 + 1) & 0xff);
+  const failures: string[] = [];
+  KREF_CASES.forEach(([name, loads, body], i) => {
+    const { objectPath } = compileTestSource(`kref_${i}`, KREF_HEADER + body + '\n');
+    const v = verdicts(objectPath, [packet]);
+    if (v.kernel !== loads) failures.push(`${name}: the kernel ${loads ? 'refuses' : 'loads'} it (the case is wrong)`);
+    else if (v.sim.interp !== loads || v.sim.compiled !== loads) failures.push(`${name}: run ${loads ? 'reports a refusal' : 'reports no refusal'} (interp ${v.sim.interp}, compiled ${v.sim.compiled})`);
+  });
+  assert.deepEqual(failures, []);
+});

@@ -14,10 +14,14 @@
 // (default 10). vfuzz (vgen.ts: five-argument static and global functions returning narrow types, bpf_loop callbacks
 // calling them and reading the context, odd-size memcpy/memset/memmove on packet, stack and map values, atomics of both
 // widths on the stack, globals and map values, sub-register arithmetic and byte swaps, encapsulation with adjust_head,
-// metadata written with memcpy): XDP_LENS_VFUZZ_COUNT (default 10).
+// metadata written with memcpy): XDP_LENS_VFUZZ_COUNT (default 10). kfuzz (kgen.ts: kfuncs strung together with
+// edge-case arguments: dynptrs from the frame and map values cloned, adjusted, copied and memset, ring buffer dynptrs,
+// the bits iterator, bpf_map_sum_elem_count, resilient spin locks, RCU/preempt/irq sections, conntrack lookups and
+// allocations, bpf_throw; its kernel side in a network namespace of its own): XDP_LENS_KFUZZ_COUNT (default 5); and kfuzz's
+// verdict on programs with one kfunc misuse the verifier refuses (kgen.ts K_MISTAKES): XDP_LENS_KFUZZ_MISTAKES (default 6).
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kernelOrSkip } from '../kernel/runner.ts';
@@ -27,6 +31,12 @@ import { generateSProgram, type SProgram } from './sgen.ts';
 import { generateXProgram, xPackets } from './xgen.ts';
 import { fPackets, generateFProgram } from './fgen.ts';
 import { generateVProgram } from './vgen.ts';
+import { generateKProgram, K_MISTAKES } from './kgen.ts';
+import { compileC } from '../../simulator/compile.ts';
+import { loadProgramFile, Session } from '../../simulator/session.ts';
+import { RefusalLog, refusalsBeforeRun } from '../../simulator/verifier-refusals.ts';
+import { defaultObjectName, KernelLoadError, runKernel } from '../kernel/runner.ts';
+import { sPackets } from './sgen.ts';
 
 const BASE_SEED = Number(process.env.XDP_LENS_SFUZZ_SEED ?? 0x5c0001);
 const COUNT = Number(process.env.XDP_LENS_SFUZZ_COUNT ?? 25);
@@ -71,3 +81,44 @@ test('ffuzz: random xdp.frags programs on frames of 3,521..73,152 bytes, with ta
   round(t, 'ffuzz', generateFProgram, BASE_SEED ^ 0xf0000, Number(process.env.XDP_LENS_FFUZZ_COUNT ?? 10), { packets: fPackets }));
 test('vfuzz: random C with five-argument functions, bpf_loop callbacks, odd-size memcpy and atomics behaves as in the kernel', (t) =>
   round(t, 'vfuzz', generateVProgram, BASE_SEED ^ 0x0f0f00, Number(process.env.XDP_LENS_VFUZZ_COUNT ?? 10)));
+test('kfuzz: random C stringing kfuncs together (dynptrs, ring buffer records, bits iterator, conntrack, bpf_throw) behaves as in the kernel', (t) =>
+  round(t, 'kfuzz', generateKProgram, BASE_SEED ^ 0x6b0000, Number(process.env.XDP_LENS_KFUZZ_COUNT ?? 5), { netns: true }));
+test('kfuzz: random C with one kfunc misuse is refused as by the kernel', (t) => {
+  if (kernelOrSkip(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-kfuzz-m-'));
+  const count = Number(process.env.XDP_LENS_KFUZZ_MISTAKES ?? 6);
+  const base = (BASE_SEED ^ 0x6b0000) + 100000;
+  const failures: string[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const seed = (base + i) >>> 0;
+      const mistake = K_MISTAKES[(seed + i) % K_MISTAKES.length]!;
+      const g = generateKProgram(seed, mistake);
+      const path = join(dir, 'kfuzz.bpf.c');
+      writeFileSync(path, g.source);
+      const compiled = compileC(path, { flags: [g.mcpu, g.opt] });
+      assert.ok(compiled.objectPath, `seed ${seed} (${mistake}): clang failed: ${compiled.stderr}`);
+      const packets = sPackets(seed, 8, g.frags);
+      let loads = true;
+      try {
+        runKernel(compiled.objectPath, 'fuzz', packets, { objectName: defaultObjectName(path), netns: true });
+      } catch (e) {
+        if (!(e instanceof KernelLoadError)) throw e;
+        loads = false;
+      }
+      const obj = loadProgramFile(path, { flags: [g.mcpu, g.opt] });
+      const missed = (['compiled', 'interp'] as const).filter((engine) => {
+        const session = new Session(obj, { program: 'fuzz', nrCpus: 2, cpu: 0, engine });
+        const log = new RefusalLog(refusalsBeforeRun(obj, session.program, session.machine));
+        for (const p of packets) log.fault(session.runPacket(p).fault);
+        return log.list.length === 0;
+      });
+      if (loads) failures.push(`seed ${seed} (${mistake}): the kernel loads it (the generator is wrong)`);
+      else if (missed.length) failures.push(`seed ${seed} (${mistake}, ${g.mcpu} ${g.opt}): the kernel refuses it, run reports no refusal under ${missed.join(' and ')}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  t.diagnostic(`kfuzz mistakes: base seed ${base}, ${count} programs, ${failures.length} differing`);
+  assert.deepEqual(failures, []);
+});

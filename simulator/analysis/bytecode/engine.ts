@@ -108,6 +108,8 @@ const MAX_PTR_OFF = 1 << 29;
 // Helper ids used below (include/uapi/linux/bpf.h ___BPF_FUNC_MAPPER).
 /** The `from` of the stack slot of a dynptr initialised over memory or a ring buffer record (not the packet). */
 const MEM_DYNPTR = 'dynptr over memory';
+/** The `from` of a slice of an XDP dynptr (the packet's bytes, or a copy of them in the caller's buffer). */
+const PKT_SLICE = 'bpf_dynptr_slice of the packet';
 
 const H = {
   map_lookup_elem: 1, map_update_elem: 2, map_delete_elem: 3, ktime_get_ns: 5, trace_printk: 6, get_prandom_u32: 7,
@@ -131,6 +133,14 @@ const ITER_KFUNCS: ReadonlyMap<string, 'new' | 'destroy'> = new Map([
 ]);
 /** Reference ids of iterators: below every id nextId hands out, one per stack slot. */
 const ITER_REF_BASE = -1;
+/** Reference ids of ring buffer dynptrs (bpf_ringbuf_reserve_dynptr), one per stack slot, below the iterators'. */
+const DYNPTR_REF_BASE = -1_000_000;
+/** What each iterator kfunc's first argument must be, in the verifier's words ("expected an initialized iter_bits"). */
+const ITER_USE: ReadonlyMap<string, string> = new Map([
+  ['bpf_iter_num_next', 'iter_num'], ['bpf_iter_num_destroy', 'iter_num'], ['bpf_iter_bits_next', 'iter_bits'], ['bpf_iter_bits_destroy', 'iter_bits'],
+]);
+/** Stack slot reference ids (iterators, ring buffer dynptrs): one per frame and offset. */
+const slotRef = (base: number, frame: number, off: number): number => base - (frame * 1024 + off + 512);
 const SK_RELEASE = 86;
 const SPIN_LOCK = 93;
 const SPIN_UNLOCK = 94;
@@ -187,8 +197,9 @@ const READS_ONLY = new Set<number>([
 const OPAQUE = unknown(true);
 // Scalars are compared by identity to find copies of one value (see refineScalar), so the shared OPAQUE object is
 // never put into a register as is.
-const SCALAR_ACCESS = (kind: string, why: true | 'released' = true) => why === 'released'
+const SCALAR_ACCESS = (kind: string, why: true | 'released' | 'moved' = true) => why === 'released'
   ? `The verifier refuses this ${kind}: invalid mem access 'scalar' (the socket or ring buffer record was released, submitted or discarded above, which makes every copy of the pointer a number to the verifier; read what you need before releasing it).`
+  : why === 'moved' ? `The verifier refuses this ${kind}: invalid mem access 'scalar' (a bpf_dynptr_slice of the packet, used after a call that may move the packet, such as bpf_xdp_adjust_head/tail/meta or bpf_xdp_pull_data: take the slice again after the call).`
   : `The verifier refuses this ${kind}: invalid mem access 'scalar' (the pointer went through a 32-bit move, which makes it a number to the verifier; keep pointers in 64-bit registers: \`(void *)(long)ctx->data\`).`;
 const scalarReg = (s: Scalar, def: number): Reg => ({ k: 'scalar', s: s === OPAQUE ? { ...s } : s, def });
 
@@ -344,6 +355,8 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
 
   // ---- packet pointers ----
   const invalidatePacket = (st: State, pc: number, helper: string) => {
+    // Slices of an XDP dynptr go with the packet pointers (clear_all_pkt_pointers: reg_is_dynptr_slice_pkt).
+    mapAllRegs(st, (x) => (x.k === 'mem' && x.from === PKT_SLICE ? { k: 'scalar', s: { ...OPAQUE }, def: pc, fromPtr: 'moved' } : x));
     st.gen++;
     st.ranges = new Map([[PKT_ID, 0], [META_ID, 0]]);
     st.invalidatedAt = { pc, helper };
@@ -1020,7 +1033,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     } else if (id === SPIN_UNLOCK) {
       if (!st.locked) report('pointer-misuse', pc, 'The verifier refuses this call: bpf_spin_unlock without taking a lock.');
       st.locked = false;
-    } else if (st.locked) {
+    } else if (st.locked || st.held?.includes('res')) {
       report('pointer-misuse', pc, `The verifier refuses this call: function calls are not allowed while holding a lock (${name} between bpf_spin_lock and bpf_spin_unlock).`);
     }
     switch (id) {
@@ -1158,16 +1171,33 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     if ((id === 197 || id === 198) && r[4].k === 'stack' && r[4].off !== undefined) {
       st.frames[r[4].frame]?.stack.set(r[4].off, { size: 16, reg: { k: 'mem', nullId: 0, from: MEM_DYNPTR } });
     }
+    // bpf_ringbuf_reserve_dynptr acquires a reference whether or not the reservation succeeds (a failed one is a NULL
+    // dynptr the program must still discard); bpf_ringbuf_submit_dynptr / discard_dynptr release it (measured on 6.18:
+    // "cannot overwrite referenced dynptr", "arg 1 is an unacquired reference", "Unreleased reference").
+    if (id === 198 && r[4].k === 'stack' && r[4].off !== undefined) {
+      const ref = slotRef(DYNPTR_REF_BASE, r[4].frame, r[4].off);
+      if (st.refs?.includes(ref)) report('pointer-misuse', pc, 'The verifier refuses this call: cannot overwrite referenced dynptr (a ring buffer record reserved into this dynptr is neither submitted nor discarded yet).');
+      st.refs = [...(st.refs ?? []).filter((x) => x !== ref), ref];
+    } else if ((id === 199 || id === 200) && r[1].k === 'stack' && r[1].off !== undefined) {
+      const ref = slotRef(DYNPTR_REF_BASE, r[1].frame, r[1].off);
+      if (!st.refs?.includes(ref)) {
+        report('pointer-misuse', pc, `The verifier refuses this call: arg 1 is an unacquired reference (${name}: the dynptr holds no ring buffer record reserved by bpf_ringbuf_reserve_dynptr on this path, or it was submitted or discarded already).`);
+      } else st.refs = st.refs.filter((x) => x !== ref);
+    }
     r[0] = r0;
     r[1] = r[2] = r[3] = r[4] = r[5] = NONE;
   };
 
   // ---- kfunc calls (the result types of check_kfunc_call) ----
-  const kfuncCall = (st: State, index: number, pc: number): void => {
+  const kfuncCall = (st: State, index: number, pc: number): boolean => {
     const r = st.regs;
     const name = prog.kfuncs?.[index]?.name ?? '';
     const info = kfuncInfo(name);
     let r0: Reg;
+    if (!kfuncSections(st, name, pc)) return false;
+    // A slice of a dynptr that is not over memory or a ring buffer record: of the packet (read before the arguments'
+    // stack slots are forgotten below).
+    const pktSlice = info?.ret === 'slice' && r[1].k === 'stack' && !memDynptr(st, r[1]);
     switch (info?.ret) {
       case 'slice':
       case 'nf_conn':
@@ -1200,9 +1230,21 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     // An open-coded iterator is a reference the verifier tracks by its stack slot: _new acquires it (whether or not it
     // succeeds), _destroy releases it; an exit with one live is "Unreleased reference".
     const iter = ITER_KFUNCS.get(name);
+    // _next and _destroy take an iterator _new made on this path (process_iter_arg: "expected an initialized iter_bits
+    // as arg #0": never made, or destroyed already).
+    const use = ITER_USE.get(name);
+    if (use && r[1].k === 'stack' && r[1].off !== undefined && !st.refs?.includes(slotRef(ITER_REF_BASE, r[1].frame, r[1].off))) {
+      report('pointer-misuse', pc, `The verifier refuses this call: expected an initialized ${use} as arg #0 (${name} on an iterator that ${use === 'iter_num' ? 'bpf_iter_num_new' : 'bpf_iter_bits_new'} did not make on this path, or that was destroyed already).`);
+    }
+    // bpf_dynptr_slice's buffer size (buffer__szk) must be a constant the verifier knows.
+    if ((name === 'bpf_dynptr_slice' || name === 'bpf_dynptr_slice_rdwr') && r[4].k === 'scalar' && !isConst(r[4].s)) {
+      report('pointer-misuse', pc, `The verifier refuses this call: R4 must be a known constant (${name}'s buffer size is not a constant here).`);
+    }
     if (iter && r[1].k === 'stack' && r[1].off !== undefined) {
-      const id = ITER_REF_BASE - (r[1].frame * 1024 + r[1].off + 512);
-      if (iter === 'new') st.refs = [...(st.refs ?? []).filter((x) => x !== id), id];
+      const id = slotRef(ITER_REF_BASE, r[1].frame, r[1].off);
+      // A second _new on a slot whose iterator is still live (its bytes overwritten by a store meanwhile, which the
+      // verifier lets pass): the first one's reference is lost, never released (kfuzz mistake seed 7136).
+      if (iter === 'new') st.refs = [...(st.refs ?? []), ...(st.refs?.includes(id) ? [nextId++] : [id])];
       else if (st.refs) st.refs = st.refs.filter((x) => x !== id);
     }
     if (name === 'bpf_xdp_pull_data') {
@@ -1219,14 +1261,95 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         if (!isNull) setNull(st, (a as Reg & { nullId: number }).nullId, false, pc);
       }
     }
+    // Conntrack entries are references (KF_ACQUIRE): bpf_xdp_ct_lookup / _alloc acquire one (none on their NULL
+    // result), bpf_ct_insert_entry turns an allocation into an entry, bpf_ct_release releases an entry but not an
+    // allocation (its type is struct nf_conn___init).
+    // (After the NULL check above, which names an unchecked one first.)
+    const ctArg = r[1];
+    if ((name === 'bpf_ct_release' || name === 'bpf_ct_insert_entry') && ctArg.k === 'mem' && ctArg.ref !== undefined) {
+      const ref = ctArg.ref;
+      if (name === 'bpf_ct_release' && ctArg.from === 'bpf_xdp_ct_alloc') {
+        report('pointer-misuse', pc, 'The verifier refuses this call: kernel function bpf_ct_release args#0 expected pointer to STRUCT nf_conn but R1 has a pointer to STRUCT nf_conn___init (an entry from bpf_xdp_ct_alloc is given back by bpf_ct_insert_entry, not released).');
+      }
+      if (st.refs) st.refs = st.refs.filter((x) => x !== ref);
+      mapAllRegs(st, (x) => (x.k === 'mem' && x.ref === ref ? { k: 'scalar', s: { ...OPAQUE }, def: pc, fromPtr: 'released' } : x));
+    }
     // A kfunc may write through any stack pointer it gets (a dynptr it initialises, a buffer, opts).
     for (let i = 1; i <= 5; i++) {
       const a = r[i];
       if (a.k === 'stack') clobberStackFrom(st, a.frame, a.off, undefined);
       if (a.k === 'value' && info?.writes.includes(i) && readonlyMap(a.map)) report('readonly-write', pc, msg.readonlyWrite(mapOf(a.map), 'helper'));
     }
+    if (pktSlice && r0.k === 'mem') r0 = { ...r0, from: PKT_SLICE };
+    if (name === 'bpf_xdp_ct_lookup' || name === 'bpf_xdp_ct_alloc' || name === 'bpf_ct_insert_entry') {
+      const ref = nextId++;
+      r0 = { k: 'mem', nullId: ref, ref, from: name };
+      st.refs = [...(st.refs ?? []), ref];
+    }
+    if (name === 'bpf_res_spin_lock' || name === 'bpf_res_spin_lock_irqsave') {
+      // check_kfunc_call pushes the failed attempt as a branch of its own (r0 a negative errno, no lock held); the
+      // path on holds the lock with r0 = 0.
+      const failed = cloneState(st);
+      failed.regs[0] = scalarReg(signedRange(-4095n, -1n, false), pc);
+      failed.regs[1] = failed.regs[2] = failed.regs[3] = failed.regs[4] = failed.regs[5] = NONE;
+      failed.pc = pc + 1;
+      work.push(failed);
+      st.held = [...(st.held ?? []), 'res'];
+      r0 = scalarReg(constant(0n), pc);
+    }
     r[0] = r0;
     r[1] = r[2] = r[3] = r[4] = r[5] = NONE;
+    return true;
+  };
+
+  /** The sections the kfuncs open and close (RCU, preemption, interrupts, resilient locks) and bpf_throw, as
+   * check_kfunc_call and check_resource_leak see them (measured on 6.18). False: the path ends here. */
+  const kfuncSections = (st: State, name: string, pc: number): boolean => {
+    const held = st.held ?? [];
+    const close = (kind: string, what: string): void => {
+      const i = held.lastIndexOf(kind);
+      if (i < 0) report('pointer-misuse', pc, `The verifier refuses this call: ${what}.`);
+      else st.held = [...held.slice(0, i), ...held.slice(i + 1)];
+    };
+    const open = (kind: string): void => { st.held = [...held, kind]; };
+    const resLock = name === 'bpf_res_spin_lock' || name === 'bpf_res_spin_lock_irqsave';
+    const resUnlock = name === 'bpf_res_spin_unlock' || name === 'bpf_res_spin_unlock_irqrestore';
+    // Only the list/rbtree, bpf_iter_num and resilient lock kfuncs may be called while a lock is held.
+    if ((st.locked || held.includes('res')) && !resLock && !resUnlock && !name.startsWith('bpf_iter_num_')) {
+      report('pointer-misuse', pc, `The verifier refuses this call: function calls are not allowed while holding a lock (${name} inside a locked region).`);
+    }
+    switch (name) {
+      case 'bpf_rcu_read_lock':
+        if (held.includes('rcu')) report('pointer-misuse', pc, 'The verifier refuses this call: nested rcu read lock (kernel function bpf_rcu_read_lock): RCU sections do not nest.');
+        else open('rcu');
+        break;
+      case 'bpf_rcu_read_unlock': close('rcu', 'unmatched rcu read unlock (kernel function bpf_rcu_read_unlock)'); break;
+      case 'bpf_preempt_disable': open('preempt'); break;
+      case 'bpf_preempt_enable': close('preempt', 'unmatched attempt to enable preemption (kernel function bpf_preempt_enable)'); break;
+      case 'bpf_local_irq_save': open('irq'); break;
+      case 'bpf_local_irq_restore': close('irq', 'expected an initialized irq flag as arg#0 (bpf_local_irq_restore without a bpf_local_irq_save on this path)'); break;
+      case 'bpf_res_spin_unlock':
+      case 'bpf_res_spin_unlock_irqrestore':
+        close('res', `${name} without taking a lock (bpf_res_spin_lock's result decides whether it took the lock: unlock only where it returned 0)`);
+        break;
+      case 'bpf_throw': {
+        const why = sectionAtExit(st);
+        if (why) report('pointer-misuse', pc, `The verifier refuses this call: bpf_throw cannot be used inside ${why}-ed region.`);
+        else if (st.refs?.length) report('pointer-misuse', pc, 'The verifier refuses this call: Unreleased reference, then bpf_throw would lead to reference leak (a reference acquired on this path is still held where the program throws).');
+        return false;
+      }
+      default:
+    }
+    return true;
+  };
+  /** The region an exit here would leave open, in the verifier's words, or undefined. */
+  const sectionAtExit = (st: State): string | undefined => {
+    const held = st.held ?? [];
+    if (st.locked || held.includes('res')) return 'bpf_spin_lock';
+    if (held.includes('irq')) return 'bpf_local_irq_save';
+    if (held.includes('rcu')) return 'bpf_rcu_read_lock';
+    if (held.includes('preempt')) return 'bpf_preempt_disable';
+    return undefined;
   };
 
   // ---- program exit ----
@@ -1251,7 +1374,8 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     return false;
   };
   const exitChecks = (st: State, pc: number): void => {
-    if (st.locked) report('pointer-misuse', pc, 'The verifier refuses this exit: BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region (unlock first).');
+    const region = sectionAtExit(st);
+    if (region) report('pointer-misuse', pc, `The verifier refuses this exit: BPF_EXIT instruction in main prog cannot be used inside ${region}-ed region (${region === 'bpf_spin_lock' ? 'unlock first' : 'close it first'}).`);
     else if (st.refs?.length) report('pointer-misuse', pc, referenceLeak('the exit'));
     const r0 = st.regs[0];
     if (r0.k === 'none') {
@@ -1635,7 +1759,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
             helperCall(st, insn.imm, pc);
             st.pc = pc + 1;
           } else if (insn.src === CALL_KFUNC) {
-            kfuncCall(st, insn.imm, pc);
+            if (!kfuncCall(st, insn.imm, pc)) continue walk;
             st.pc = pc + 1;
           } else {
             r[0] = scalarReg(OPAQUE, pc);

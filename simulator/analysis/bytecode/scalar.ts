@@ -158,7 +158,10 @@ export function alu64(op: AluVariant, a: Scalar, b: Scalar, off: number): Scalar
     case 'lsh':
       if (isConst(b)) {
         const k = b.umin & 63n;
-        return a.umax << k <= U64_MAX ? unsignedRange(a.umin << k, a.umax << k, opaque) : full;
+        if (a.umax << k <= U64_MAX) return unsignedRange(a.umin << k, a.umax << k, opaque);
+        // Every value of the interval loses the same top bits (a small negative errno shifted up by 32, clang's
+        // sign or zero extension of an int): the kept bits stay an interval.
+        if (k > 0n && a.umin >> (64n - k) === a.umax >> (64n - k)) return unsignedRange((a.umin << k) & U64_MAX, (a.umax << k) & U64_MAX, opaque);
       }
       return full;
     case 'rsh':

@@ -19,7 +19,7 @@ export type Reg =
    * is refused ("invalid mem access 'scalar'").
    * 'released': a reference (socket, ring buffer record) after bpf_sk_release / bpf_ringbuf_submit / _discard, which
    * the verifier turns into a number in every register and stack slot holding it (release_reference). */
-  | { readonly k: 'scalar'; readonly s: Scalar; readonly def: number; readonly shl32?: Scalar; readonly fromPtr?: true | 'released' }
+  | { readonly k: 'scalar'; readonly s: Scalar; readonly def: number; readonly shl32?: Scalar; readonly fromPtr?: true | 'released' | 'moved' }
   | { readonly k: 'ctx'; readonly off: number }
   /**
    * `vmax`: the largest value of the variable amounts added since the base, when they are followed (values computed
@@ -96,6 +96,9 @@ export interface State {
   refs?: readonly number[];
   /** A bpf_spin_lock is held on this path. */
   locked?: boolean;
+  /** Sections the kfuncs opened on this path and not closed yet, innermost last: 'rcu' (bpf_rcu_read_lock),
+   * 'preempt' (bpf_preempt_disable), 'irq' (bpf_local_irq_save), 'res' (a bpf_res_spin_lock taken). */
+  held?: readonly string[];
   /** Times this path has reached each prune point (shared between copies: replaced, never changed in place). */
   heads?: ReadonlyMap<number, number>;
 }
@@ -103,6 +106,8 @@ export interface State {
 /** Pointer ids: 0 for pointers from ctx->data, 1 for ctx->data_meta, fresh ones from 2. */
 export const PKT_ID = 0;
 export const META_ID = 1;
+
+const heldKey = (s: State): string => s.held?.join() ?? '';
 
 export function cloneState(s: State): State {
   return {
@@ -121,6 +126,7 @@ export function cloneState(s: State): State {
     retIn: s.retIn,
     refs: s.refs,
     locked: s.locked,
+    held: s.held,
     heads: s.heads,
   };
 }
@@ -223,7 +229,7 @@ export function covers(old: State, cur: State, live: number[]): boolean {
   if (old.modified && !cur.modified) return false;
   // Paths that left through different return statements are reported on different lines: never merged.
   if (old.retLine !== cur.retLine) return false;
-  if ((old.refs?.length ?? 0) !== (cur.refs?.length ?? 0) || !!old.locked !== !!cur.locked) return false;
+  if ((old.refs?.length ?? 0) !== (cur.refs?.length ?? 0) || !!old.locked !== !!cur.locked || heldKey(old) !== heldKey(cur)) return false;
   idMap.clear();
   const top = old.frames.length - 1;
   for (let f = top; f >= 0; f--) {
@@ -256,7 +262,7 @@ export function widen(a: State, b: State, live: number[]): State | undefined {
   if (a.frames.length !== b.frames.length || a.redirected !== b.redirected || a.modified !== b.modified || a.gen !== b.gen || a.retLine !== b.retLine) return undefined;
   // Held references and locks are path facts too: a state holding a ringbuf record joined into one that does not
   // would drop the record, and with it the leak the verifier reports at the exit (cfuzz ring-leak seed 2200100027).
-  if ((a.refs?.length ?? 0) !== (b.refs?.length ?? 0) || !!a.locked !== !!b.locked) return undefined;
+  if ((a.refs?.length ?? 0) !== (b.refs?.length ?? 0) || !!a.locked !== !!b.locked || heldKey(a) !== heldKey(b)) return undefined;
   const out = cloneState(a);
   const top = a.frames.length - 1;
   for (let f = top; f >= 0; f--) {
