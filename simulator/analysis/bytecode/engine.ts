@@ -1314,8 +1314,9 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     const open = (kind: string): void => { st.held = [...held, kind]; };
     const resLock = name === 'bpf_res_spin_lock' || name === 'bpf_res_spin_lock_irqsave';
     const resUnlock = name === 'bpf_res_spin_unlock' || name === 'bpf_res_spin_unlock_irqrestore';
-    // Only the list/rbtree, bpf_iter_num and resilient lock kfuncs may be called while a lock is held.
-    if ((st.locked || held.includes('res')) && !resLock && !resUnlock && !name.startsWith('bpf_iter_num_')) {
+    // Only the list/rbtree (graph API), bpf_iter_num and resilient lock kfuncs may be called while a lock is held.
+    const graph = /^bpf_(list_|rbtree_|refcount_acquire)/.test(name);
+    if ((st.locked || held.includes('res')) && !resLock && !resUnlock && !graph && !name.startsWith('bpf_iter_num_')) {
       report('pointer-misuse', pc, `The verifier refuses this call: function calls are not allowed while holding a lock (${name} inside a locked region).`);
     }
     switch (name) {
