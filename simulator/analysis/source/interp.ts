@@ -1570,7 +1570,9 @@ export class Analyzer {
         if (this.decls.maps.has(name)) return { v: { k: 'top' }, t: { base: `map ${name}`, ptr: 1, dims: [] } };
       }
       const slot = st.vars.get(name);
-      if (slot && (slot.v.k === 'pkt' || slot.v.k === 'end') && slot.t && slot.t.ptr > 0) {
+      // A packet pointer, or a pointer local declared without a value that a parser fills in (`parse_icmphdr(&nh,
+      // data_end, &icmph)`): what the callee stores through the address is followed.
+      if (slot && (slot.v.k === 'pkt' || slot.v.k === 'end' || (slot.v.k === 'top' && slot.v.uninit)) && slot.t && slot.t.ptr > 0) {
         const ref = `${this.frame.instance}:${name}`;
         this.refCells.set(ref, { value: slot.v });
         return { v: { k: 'top', stack: true, ref }, t: { ...slot.t, ptr: slot.t.ptr + 1 } };
