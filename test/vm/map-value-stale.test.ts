@@ -11,6 +11,7 @@ import { wasmTier, wasmTierMode, type WasmMode } from '../../simulator/vm/compil
 import { createMachine, type BatchResults, type Engine, type PacketBatch } from '../../simulator/vm/machine.ts';
 import type { LoadedObject } from '../../simulator/elf/types.ts';
 import type { Environment, XdpBuff } from '../../simulator/vm/types.ts';
+import { layOut } from './batch-layout.ts';
 
 const HEADROOM = 256;
 const env = (): Environment => ({ nowNs: () => 1_000_000_000n, prandom: () => 4, cpu: 0, nrCpus: 1, routes: [] });
@@ -103,15 +104,7 @@ function runAll(engine: Engine, batched: boolean): string[] {
   }
   const total = packets.reduce((n, p) => n + p.length, 0);
   const bytes = m.packetBuffer(total);
-  const offset = new Int32Array(packets.length);
-  const length = new Int32Array(packets.length);
-  let at = 0;
-  packets.forEach((p, i) => {
-    bytes.set(p, at);
-    offset[i] = at;
-    length[i] = p.length;
-    at += p.length;
-  });
+  const { offset, length } = layOut(bytes, packets);
   const batch: PacketBatch = { bytes, offset, length, headroom: HEADROOM };
   const res: BatchResults = { retval: new Uint32Array(packets.length), exitInsn: new Int32Array(packets.length), steps: new Int32Array(packets.length), result: undefined };
   for (let from = 0; from < packets.length; ) {
