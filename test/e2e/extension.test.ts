@@ -26,6 +26,7 @@ import {
   runCommand,
   showHover,
   startVSCode,
+  typeInFileDialog,
   waitForActiveEditor,
   waitForCodeLens,
   waitForEditorText,
@@ -432,24 +433,10 @@ test('the packaged .vsix installs from the Extensions menu, shows its README wit
     const page = vs.page;
     await waitForStatusBarText(page, 'extension host up');
     await runCommand(page, 'Extensions: Install from VSIX...');
-    const input = page.locator('.quick-input-widget input');
-    await waitVisible(input, 'the file dialog');
-    // The dialog fills in its start folder once it has read it, replacing whatever was typed before: wait for that,
-    // then type the path, and check the field still holds it once the folder is listed. On a loaded machine the
-    // dialog has also put its start folder back after listing the typed one: then the path is typed again, as a
-    // person would, until the field holds it with the folder listed.
-    await page.waitForFunction(() => ((document.querySelector('.quick-input-widget input') as HTMLInputElement | null)?.value ?? '').length > 0, undefined, { timeout: 30_000 });
     const target = join(workspace, 'xdp-lens.vsix');
     // The dialog accepts once it has listed the folder the typed path is in; then its Install button.
-    const dialog = page.locator('.quick-input-widget');
-    const listed = dialog.locator('.monaco-list-row').filter({ hasText: 'xdp-lens.vsix' });
-    for (const end = Date.now() + 30_000; ; ) {
-      await input.fill(target);
-      await waitVisible(listed, 'the .vsix in the file dialog', 30_000, dialog);
-      // Room for a late reset to land: the field is read again after the next two frames.
-      await page.evaluate(() => new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok))));
-      if ((await input.inputValue()) === target || Date.now() > end) break;
-    }
+    const dialog = await typeInFileDialog(page, target, 'xdp-lens.vsix');
+    const input = dialog.locator('input');
     assert.equal(await input.inputValue(), target, 'the file dialog still holds the typed path');
     const install = dialog.locator('.monaco-button', { hasText: /^Install$/ });
     await clickUntil(install, page.locator('.notifications-toasts .notification-toast').filter({ hasText: 'Completed installing extension' }), 'the installation', {

@@ -19,6 +19,7 @@ import {
   pickQuickItem,
   runCommand,
   startVSCode,
+  typeInFileDialog,
   waitForActiveEditor,
   waitForCodeLens,
   waitForNotification,
@@ -60,23 +61,10 @@ function lineOf(file: string, text: string): number {
   return i + 1;
 }
 
-/**
- * Picks a file in VS Code's own file dialog (the Browse... of a capture pick): its path typed once the dialog has
- * filled in its start folder, typed again while the dialog puts that back (seen under load), then Enter.
- */
+/** Picks a file in VS Code's own file dialog (the Browse... of a capture pick), as a person would: typed, then Enter. */
 async function pickFile(page: Page, path: string, name: string): Promise<void> {
-  const input = page.locator('.quick-input-widget input');
-  await waitVisible(input, 'the file dialog');
-  await page.waitForFunction(() => ((document.querySelector('.quick-input-widget input') as HTMLInputElement | null)?.value ?? '').length > 0, undefined, { timeout: 30_000 });
-  const dialog = page.locator('.quick-input-widget');
-  const listed = dialog.locator('.monaco-list-row').filter({ hasText: name });
-  for (const end = Date.now() + 30_000; ; ) {
-    await input.fill(path);
-    await waitVisible(listed, `${name} in the file dialog`, 30_000, dialog);
-    await page.evaluate(() => new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok))));
-    if ((await input.inputValue()) === path || Date.now() > end) break;
-  }
-  await input.press('Enter');
+  const dialog = await typeInFileDialog(page, path, name);
+  await dialog.locator('input').press('Enter');
 }
 
 const BROKEN = `#include <linux/bpf.h>

@@ -267,3 +267,38 @@ export async function waitForCount(locator: Locator, n: number, what: string, ti
     await locator.page().waitForTimeout(100);
   }
 }
+
+/**
+ * Types `path` into VS Code's own file dialog (Browse..., Install from VSIX...) until the dialog lists `name` and the
+ * field still holds the path; returns the dialog. The dialog fills in its start folder once it has read it (replacing
+ * what was typed), and under load it has been seen to put it back after listing the typed folder, or to list the typed
+ * folder without its files: a person then types the path again, and so does this, each try through the folder alone
+ * first so the dialog reads the folder anew.
+ */
+export async function typeInFileDialog(page: Page, path: string, name: string, timeoutMs = 90_000): Promise<Locator> {
+  const dialog = page.locator('.quick-input-widget');
+  const input = dialog.locator('input');
+  await waitVisible(input, 'the file dialog');
+  const end = Date.now() + timeoutMs;
+  const value = async () => (await input.inputValue({ timeout: left(end, 3_000) }).catch(() => '')) ?? '';
+  // The start folder arrives first.
+  await page.waitForFunction(() => ((document.querySelector('.quick-input-widget input') as HTMLInputElement | null)?.value ?? '').length > 0, undefined, {
+    timeout: left(end, 30_000),
+  });
+  const listed = dialog.locator('.monaco-list-row').filter({ hasText: name });
+  const folder = path.slice(0, path.lastIndexOf('/') + 1);
+  for (let tries = 0; Date.now() < end; tries++) {
+    if (tries > 0) {
+      await input.fill(folder, { timeout: left(end, 3_000) }).catch(() => undefined);
+      await dialog.locator('.monaco-list-row').first().waitFor({ state: 'visible', timeout: left(end, 3_000) }).catch(() => undefined);
+    }
+    await input.fill(path, { timeout: left(end, 3_000) }).catch(() => undefined);
+    const shown = await listed.first().waitFor({ state: 'visible', timeout: left(end, 10_000) }).then(() => true, () => false);
+    if (!shown) continue;
+    // Room for a late reset to land: the field is read again after the next two frames.
+    await page.evaluate(() => new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok)))).catch(() => undefined);
+    if ((await value()) === path && (await listed.first().isVisible().catch(() => false))) return dialog;
+  }
+  const seen = (await dialog.allInnerTexts().catch(() => [])).join(' | ').replace(/\s+/g, ' ').slice(0, 2000);
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${name} in the file dialog with ${path} typed; the field holds ${JSON.stringify(await value())}; visible there: ${seen || '(nothing)'}`);
+}
