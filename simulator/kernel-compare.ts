@@ -28,7 +28,7 @@ import { MapType } from './elf/types.ts';
 import { Session, actionOf, type SessionOptions } from './session.ts';
 import { Prandom } from './vm/helper-impl/prandom.ts';
 import { kernelVerifierUnavailable, libbpfCouldNotOpen, parseLoadOutput } from './analysis/verifier.ts';
-import { PRIVATE_BPFFS, PROGS_DIR, isDevmapOrCpumap, legacyMapDefs, legacyMapsAsBtf, objectWithOnly, patchSectionData, pinName, runWithPrivateBpffs, sq } from './kernel-load.ts';
+import { PRIVATE_BPFFS, PROGS_DIR, customBssAsData, isDevmapOrCpumap, type BssRename, legacyMapDefs, legacyMapsAsBtf, objectWithOnly, patchSectionData, pinName, runWithPrivateBpffs, sq } from './kernel-load.ts';
 
 export interface CompareSide {
   retval: number;
@@ -242,10 +242,15 @@ export function compareWithKernel(
   if (typeof only === 'string') return unavailable(`cannot prepare ${objectPath} for the kernel: ${only}`);
   // Legacy SEC("maps") definitions, which bpftool's libbpf refuses, are given to it as BTF-defined maps.
   const legacy = obj.maps.filter((m) => m.kind === 'user' && m.section === 'maps');
-  const patched = legacy.length ? legacyMapsAsBtf(only, legacyMapDefs(obj.maps)) : only;
-  if (typeof patched === 'string') {
-    return unavailable(`bpftool (libbpf >= 1.0) refuses legacy SEC("maps") map definitions (struct bpf_map_def), and they could not be rewritten as BTF-defined maps: ${patched}`);
+  const withMaps = legacy.length ? legacyMapsAsBtf(only, legacyMapDefs(obj.maps)) : only;
+  if (typeof withMaps === 'string') {
+    return unavailable(`bpftool (libbpf >= 1.0) refuses legacy SEC("maps") map definitions (struct bpf_map_def), and they could not be rewritten as BTF-defined maps: ${withMaps}`);
   }
+  // Custom .bss.* sections, which bpftool's libbpf 1.1 does not take as global data, are given to it as .data.*.
+  const bss = customBssAsData(withMaps);
+  if (typeof bss === 'string') return unavailable(`cannot prepare ${objectPath}'s .bss.* sections for bpftool's libbpf: ${bss}`);
+  const patched = bss.bytes;
+  const sectionFor = (section: string) => bss.renames.find((r) => r.from === section)?.to ?? section;
 
   // Seeds: global data with a file image through the section bytes, everything else with bpftool map update.
   const batch: string[] = [];
@@ -259,7 +264,7 @@ export function compareWithKernel(
     }
   }
   for (const [def, entries] of seeded) {
-    if (def.kind === 'global' && entries[0]?.value !== undefined && patchSectionData(patched, def.section, Buffer.from(entries[0].value, 'hex'))) continue;
+    if (def.kind === 'global' && entries[0]?.value !== undefined && patchSectionData(patched, sectionFor(def.section), Buffer.from(entries[0].value, 'hex'))) continue;
     const path = `${PRIVATE_BPFFS}/${pinName(def.name)}`;
     if (def.type === MapType.ARRAY_OF_MAPS || def.type === MapType.HASH_OF_MAPS) {
       seedMapOfMaps(def, entries, session, path, batch, notes);
@@ -370,7 +375,7 @@ export function compareWithKernel(
       if (dep) return { index, sim, kernel, status: 'clock/random', equal: true, clockRandom: dep };
       return { index, sim, kernel, status: 'differs', equal: false };
     });
-    const kernelMaps = readKernelMaps(tmp);
+    const kernelMaps = withBssNames(readKernelMaps(tmp), bss.renames);
     const maps = compareMaps(withInnerMaps(simMaps), kernelMaps, variants.map((v) => withInnerMaps(v.maps)));
     return {
       available: true,
@@ -585,6 +590,18 @@ function readKernelMaps(tmp: string): KernelMap[] {
     out.push({ name: info.name, pin, type: info.type, entries });
   }
   return out.sort((a, b) => (a.pin ?? a.name).localeCompare(b.pin ?? b.name));
+}
+
+/** Kernel maps of `.bss.*` sections loaded as `.data.*` (customBssAsData) named as the object names them. */
+function withBssNames(maps: KernelMap[], renames: readonly BssRename[]): KernelMap[] {
+  for (const m of maps) {
+    // libbpf names a custom section's map after the section, cut at 15 characters, and pins it under that name.
+    const r = renames.find((x) => m.name === x.to.slice(0, 15) && (m.pin === undefined || m.pin === pinName(x.to.slice(0, 15)) || m.pin === pinName(x.to)));
+    if (!r) continue;
+    m.name = r.from;
+    m.pin = pinName(r.from);
+  }
+  return maps;
 }
 
 type SimMaps = Record<string, { key: string; value?: string; values?: string[] }[]>;

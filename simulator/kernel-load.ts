@@ -543,3 +543,109 @@ export function legacyMapsAsBtf(bytes: Uint8Array, defs: readonly LegacyMapDef[]
   }
   return new Uint8Array(Buffer.concat(parts));
 }
+
+const SHT_NOBITS = 8;
+
+/** A custom `.bss.*` section renamed for the kernel side: `from` its name in the object, `to` the name it has there. */
+export interface BssRename {
+  from: string;
+  to: string;
+}
+
+/**
+ * A copy of `bytes` in which every custom `.bss.<name>` section (NOBITS, which libbpf 1.1, bpftool 7.1's, does not
+ * take as global data: "bad map relo against ... in section '.bss.<name>'") has become a `.data.<name>` section that
+ * it does take: PROGBITS, its bytes zeros appended to the file, renamed in the section table and in the BTF DATASEC
+ * clang wrote for it (libbpf sizes a DATASEC from the ELF section of the same name). Zero-filled data is what a
+ * `.bss` map holds at load, so the program sees the same memory; only the map's name differs, which `renames` gives
+ * back. A name some other section already has gets more underscores (`.data._name`). Objects without such sections
+ * come back as they are.
+ */
+export function customBssAsData(bytes: Uint8Array): { bytes: Uint8Array; renames: BssRename[] } | string {
+  const v0 = view(bytes);
+  if (typeof v0 === 'string') return v0;
+  const all = new Set<string>();
+  const bss: number[] = [];
+  let btf = -1;
+  for (let i = 0; i < v0.shnum; i++) {
+    const n = secName(v0, i);
+    all.add(n);
+    if (n === '.BTF') btf = i;
+    if (n.startsWith('.bss.') && v0.b.readUInt32LE(sh(v0, i) + 4) === SHT_NOBITS) bss.push(i);
+  }
+  if (!bss.length) return { bytes, renames: [] };
+  const b = Buffer.from(bytes); // a copy
+  const v: ElfView = { ...v0, b };
+  const renames: BssRename[] = [];
+  for (const i of bss) {
+    const from = secName(v, i);
+    let to = `.data.${from.slice('.bss.'.length)}`;
+    while (all.has(to)) to = `.data._${to.slice('.data.'.length)}`;
+    all.add(to);
+    renames.push({ from, to });
+  }
+  const parts: Buffer[] = [b];
+  let end = b.length;
+  const append = (x: Buffer, align: number): number => {
+    const pad = (align - (end % align)) % align;
+    if (pad) parts.push(Buffer.alloc(pad));
+    const at = end + pad;
+    parts.push(x);
+    end = at + x.length;
+    return at;
+  };
+  // Section names: a new copy of the table with the new names at its end.
+  const shstr = b.subarray(secOffset(v, v.shstrndx), secOffset(v, v.shstrndx) + secSize(v, v.shstrndx));
+  let strLen = shstr.length;
+  const names: Buffer[] = [];
+  for (const [k, i] of bss.entries()) {
+    b.writeUInt32LE(strLen, sh(v, i));
+    names.push(Buffer.from(`${renames[k]!.to}\0`, 'latin1'));
+    strLen += renames[k]!.to.length + 1;
+  }
+  // Bytes: zeros, as many as the section's size, aligned as it says.
+  for (const i of bss) {
+    const align = Math.max(1, Number(b.readBigUInt64LE(sh(v, i) + 48)));
+    const at = append(Buffer.alloc(secSize(v, i)), align);
+    b.writeUInt32LE(SHT_PROGBITS, sh(v, i) + 4);
+    b.writeBigUInt64LE(BigInt(at), sh(v, i) + 24);
+  }
+  const shstrAt = append(Buffer.concat([shstr, ...names]), 1);
+  b.writeBigUInt64LE(BigInt(shstrAt), sh(v, v.shstrndx) + 24);
+  b.writeBigUInt64LE(BigInt(strLen), sh(v, v.shstrndx) + 32);
+  // BTF: the DATASECs named after the old sections take the new names (appended strings).
+  if (btf >= 0) {
+    const data = b.subarray(secOffset(v, btf), secOffset(v, btf) + secSize(v, btf));
+    if (data.length < 24 || data.readUInt16LE(0) !== 0xeb9f) return 'bad .BTF header';
+    const hdrLen = data.readUInt32LE(4);
+    const typeOff = data.readUInt32LE(8);
+    const typeLen = data.readUInt32LE(12);
+    const strOff = data.readUInt32LE(16);
+    const strSize = data.readUInt32LE(20);
+    if (hdrLen < 24 || hdrLen + typeOff + typeLen > data.length || hdrLen + strOff + strSize !== data.length) return 'bad .BTF header';
+    const copy = Buffer.from(data);
+    const strings = copy.subarray(hdrLen + strOff);
+    const byOld = new Map(renames.map((r) => [r.from, r.to]));
+    const more: string[] = [];
+    let size = strSize;
+    for (let o = hdrLen + typeOff; o + 12 <= hdrLen + typeOff + typeLen; ) {
+      const info = copy.readUInt32LE(o + 4);
+      const kind = (info >>> 24) & 0x1f;
+      const extra = btfTypeExtra(kind, info & 0xffff);
+      if (extra === undefined) return `unknown BTF kind ${kind}`;
+      const to = kind === BTF_KIND_DATASEC ? byOld.get(cstr(strings, copy.readUInt32LE(o))) : undefined;
+      if (to !== undefined) {
+        copy.writeUInt32LE(size, o);
+        more.push(`${to}\0`);
+        size += to.length + 1;
+      }
+      o += 12 + extra;
+    }
+    const newBtf = Buffer.concat([copy, Buffer.from(more.join(''), 'latin1')]);
+    newBtf.writeUInt32LE(size, 20);
+    const btfAt = append(newBtf, 8);
+    b.writeBigUInt64LE(BigInt(btfAt), sh(v, btf) + 24);
+    b.writeBigUInt64LE(BigInt(newBtf.length), sh(v, btf) + 32);
+  }
+  return { bytes: new Uint8Array(Buffer.concat(parts)), renames };
+}

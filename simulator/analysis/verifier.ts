@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Finding, RuleId } from './findings.ts';
-import { PROGS_DIR, elfPrograms, hasLegacyMaps, legacyMapDefs, legacyMapsAsBtf, objectWithOnly, privateBpffsUnavailable, runWithPrivateBpffs, type LegacyMapDef } from '../kernel-load.ts';
+import { PROGS_DIR, customBssAsData, elfPrograms, hasLegacyMaps, legacyMapDefs, legacyMapsAsBtf, objectWithOnly, privateBpffsUnavailable, runWithPrivateBpffs, type LegacyMapDef } from '../kernel-load.ts';
 import { loadObject } from '../elf/index.ts';
 
 /** Undefined when the kernel verifier can be used here, else the reason it cannot. */
@@ -61,11 +61,14 @@ export function verifyWithKernel(objectPath: string, sourceFile: string, timeout
     let legacyProblem: string | undefined;
     chosen.forEach((p, i) => {
       const only = objectWithOnly(bytes, new Set([p.name]), new Set(p.section.startsWith('xdp.frags') ? [p.name] : []));
-      const one = typeof only !== 'string' && legacy ? legacyMapsAsBtf(only, legacy) : only;
-      if (typeof one === 'string') {
-        if (typeof only !== 'string') legacyProblem = one;
+      const withMaps = typeof only !== 'string' && legacy ? legacyMapsAsBtf(only, legacy) : only;
+      if (typeof withMaps === 'string') {
+        if (typeof only !== 'string') legacyProblem = withMaps;
         return;
       }
+      // Custom .bss.* sections as .data.* (bpftool's libbpf 1.1 does not take them as global data).
+      const bss = customBssAsData(withMaps);
+      const one = typeof bss === 'string' ? withMaps : bss.bytes;
       mkdirSync(join(tmp, String(i)));
       writeFileSync(join(tmp, String(i), `${objName}.o`), one);
       // Each program in its own directory of the private bpffs, maps pinned beside it (LIBBPF_PIN_BY_NAME maps are
