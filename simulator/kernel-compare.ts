@@ -300,14 +300,15 @@ export function compareWithKernel(
     notes.push(`packet${uninit.length === 1 ? '' : 's'} ${which}: the program read stack bytes it never wrote (first at ${where}: ${u.size} byte(s) at r10${u.offset} of frame ${u.frame}); ` +
       'the kernel reads whatever its stack held there, so packet bytes, return values and map keys or values built from them may differ without either side being wrong (zero the variable, e.g. `= {}` or __builtin_memset, to compare)');
   }
-  const simMaps = session.mapsJson({ all: true });
+  const rings = obj.maps.filter((m) => m.kind === 'user' && m.type === MapType.RINGBUF);
+  const simMaps = withRingRecords(session.mapsJson({ all: true }), rings, simRows);
   const variants = VARIANT_CLOCKS.map((_, i) => {
     const s = new Session(obj, variantOptions(sessionOpts, i));
     // Variants 1, 3 and 7 also change the time between packets (stopped, 10 us, 20 ms): the kernel runs them back to
     // back, so values derived from the time elapsed between packets (rate windows, ageing) are clock-dependent as much
     // as the time itself.
     const rows = frames.map(({ frame, tsNs }, index) => s.runPacket(frame, { tsNs: variantTsNs(i, index, tsNs) }));
-    return { rows, maps: s.mapsJson({ all: true }) };
+    return { rows, maps: withRingRecords(s.mapsJson({ all: true }), rings, rows) };
   });
 
   const tmp = mkdtempSync(join(tmpdir(), 'xdp-lens-compare-'));
@@ -333,6 +334,7 @@ export function compareWithKernel(
       `  s=$(stat -c %s "$T/in.$i")`,
       `  taskset -c 0 bpftool prog run pinned ${PROGS_DIR}/${sq(program)} data_in "$T/in.$i" data_out "$T/out.$i" data_size_out $((s + 8192)) > "$T/run.$i" 2>&1`,
       `  i=$((i+1)); done`,
+      ...rings.map((m) => `python3 -c ${sq(RING_READER)} ${PRIVATE_BPFFS}/${sq(pinName(m.name))} ${m.maxEntries} > "$T/ring.${pinName(m.name)}" 2>&1 || :`),
       `for f in ${PRIVATE_BPFFS}/*; do n=\${f##*/}; [ -f "$f" ] || continue`,
       `  case "$n" in maps.debug|progs.debug|xdp-lens-*${large.map((l) => `|${sq(l.pin)}`).join('')}) continue;; esac`,
       `  bpftool -j map show pinned "$f" > "$T/map-show.$n" 2>/dev/null || continue`,
@@ -376,6 +378,11 @@ export function compareWithKernel(
       return { index, sim, kernel, status: 'differs', equal: false };
     });
     const kernelMaps = withBssNames(readKernelMaps(tmp), bss.renames);
+    for (const m of rings) {
+      const ring = readRing(file(`ring.${pinName(m.name)}`));
+      if (typeof ring === 'string') notes.push(`ring buffer ${m.name}: records not compared (${ring})`);
+      else kernelMaps.push({ name: m.name, pin: pinName(m.name), type: 'ringbuf', entries: ring });
+    }
     const maps = compareMaps(withInnerMaps(simMaps), kernelMaps, variants.map((v) => withInnerMaps(v.maps)));
     return {
       available: true,
@@ -590,6 +597,58 @@ function readKernelMaps(tmp: string): KernelMap[] {
     out.push({ name: info.name, pin, type: info.type, entries });
   }
   return out.sort((a, b) => (a.pin ?? a.name).localeCompare(b.pin ?? b.name));
+}
+
+/**
+ * Ring buffers are compared as maps whose keys are the record's number (8 hex digits, from 0, in the order they were
+ * submitted over the whole run) and whose values are its bytes; discarded records are not listed. Nothing consumes
+ * either side's ring during the run (no reader), so the kernel's ring holds every record from its consumer position 0.
+ */
+function withRingRecords(maps: MapsJson, rings: readonly MapDef[], rows: readonly { run: { perf: readonly { helper: string; map: string; data: string }[] } }[]): MapsJson {
+  if (!rings.length) return maps;
+  const out: MapsJson = { ...maps };
+  for (const m of rings) {
+    const records = rows.flatMap((r) => r.run.perf.filter((p) => p.helper === 'ringbuf_output' && p.map === m.name).map((p) => p.data));
+    out[m.name] = records.map((data, i) => ({ key: i.toString(16).padStart(8, '0'), value: data }));
+  }
+  return out;
+}
+
+/**
+ * Reads a pinned BPF ring buffer from the kernel side (argv: pin path, data size): BPF_OBJ_GET, then the consumer
+ * page and the producer page with the data pages (mapped twice, as the kernel maps them) read-only, and one line per
+ * record from the consumer to the producer position: `R <hex>` submitted, `D` discarded, `B` still reserved.
+ */
+const RING_READER = [
+  'import ctypes, mmap, os, struct, sys',
+  'path, size = sys.argv[1].encode(), int(sys.argv[2])',
+  'nr = {"x86_64": 321, "aarch64": 280, "riscv64": 280, "s390x": 351, "ppc64le": 361, "armv7l": 386}[os.uname().machine]',
+  'libc = ctypes.CDLL(None, use_errno=True)',
+  'name = ctypes.create_string_buffer(path)',
+  'attr = ctypes.create_string_buffer(16)',
+  'struct.pack_into("<QII", attr, 0, ctypes.addressof(name), 0, 0)',
+  'fd = libc.syscall(nr, 7, attr, 16)',
+  'if fd < 0: sys.exit("BPF_OBJ_GET: errno %d" % ctypes.get_errno())',
+  'pg = mmap.PAGESIZE',
+  'cons = mmap.mmap(fd, pg, mmap.MAP_SHARED, mmap.PROT_READ, offset=0)',
+  'prod = mmap.mmap(fd, pg + 2 * size, mmap.MAP_SHARED, mmap.PROT_READ, offset=pg)',
+  'pos, end = struct.unpack_from("<Q", cons, 0)[0], struct.unpack_from("<Q", prod, 0)[0]',
+  'while pos < end:',
+  '    at = pg + (pos & (size - 1))',
+  '    head = struct.unpack_from("<I", prod, at)[0]',
+  '    n = head & 0x3fffffff',
+  '    print("B" if head & 0x80000000 else "D" if head & 0x40000000 else "R " + prod[at + 8:at + 8 + n].hex())',
+  '    pos += (n + 15) & ~7',
+  'print("P", end)',
+].join('\n');
+
+/** The records `RING_READER` printed, as map entries (see withRingRecords), or why there are none. */
+function readRing(text: string): Map<string, string> | string {
+  const lines = text.split('\n').filter((l) => l);
+  if (!lines.length || !lines[lines.length - 1]!.startsWith('P ')) return (lines.pop() ?? 'no output').slice(0, 200);
+  const out = new Map<string, string>();
+  for (const l of lines) if (l.startsWith('R ')) out.set(out.size.toString(16).padStart(8, '0'), l.slice(2));
+  return out;
 }
 
 /** Kernel maps of `.bss.*` sections loaded as `.data.*` (customBssAsData) named as the object names them. */
