@@ -1075,9 +1075,31 @@ function putLine(index: number, tsSec: number, nanos: number, wireLen: number, c
   const start = outUsed;
   // The middle's bytes are checked once, when its text is made (middleOf).
   if (mid.bytes === undefined) return false;
-  let o = putBytes(buf, J_PACKET, start);
-  o = putIndex(buf, index, o);
-  o = putSeconds(buf, tsSec, o);
+  // `{"packet":` INDEX `,"ts":"` SECONDS `.`: the last line's with its index counted up by one in place, one copy, when
+  // this line's index is the next and its seconds the same (nearly always); else made afresh, and kept.
+  let o: number;
+  const h = headBytes;
+  let i = headIndexEnd - 1;
+  if (index === headIndex + 1 && tsSec === secondsLast && index <= 0x7fffffff) {
+    while (i >= J_PACKET.length && h[i] === 57) h[i--] = 48;
+  } else i = -1;
+  if (i >= J_PACKET.length) {
+    h[i]!++;
+    headIndex = index;
+    buf.set(headView, start);
+    o = start + headView.length;
+  } else {
+    o = putIndex(buf, index, putBytes(buf, J_PACKET, start));
+    const indexEnd = o - start;
+    o = putSeconds(buf, tsSec, o);
+    const n = o - start;
+    if (n <= h.length && index <= 0x7fffffff) {
+      for (let k = 0; k < n; k++) h[k] = buf[start + k]!;
+      if (headView.length !== n) headView = h.subarray(0, n);
+      headIndexEnd = indexEnd;
+      headIndex = index;
+    } else headIndex = -2;
+  }
   o = putNanos(buf, nanos, o);
   // From "len" to the summary's closing quote: the bytes the last packet of this cached summary had, when its lengths
   // were the same (the same text: the same bytes); and with them the middle's, when it was the same the last two times.
@@ -1220,6 +1242,15 @@ function putBytes(buf: Uint8Array, b: Uint8Array, o: number): number {
 const POW10 = Array.from({ length: 10 }, (_, i) => 10 ** i);
 /** "00" to "99": two digits per division (putUint, putNanos). */
 const DIGIT_PAIRS = ascii(Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0')).join(''));
+
+/**
+ * putLine's `{"packet":` INDEX `,"ts":"` SECONDS `.` of the last line (headView: the first bytes of headBytes), the
+ * index's digits ending at headIndexEnd, and that index (-2: none kept).
+ */
+const headBytes = new Uint8Array(64);
+let headView = headBytes.subarray(0, 0);
+let headIndexEnd = 0;
+let headIndex = -2;
 
 /** putIndex's last number and its digits; putSeconds' last seconds and `,"ts":"` SECONDS `.` (16 digits at most). */
 let indexLast = -2;

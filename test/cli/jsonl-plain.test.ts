@@ -106,3 +106,37 @@ test('run --format jsonl: the lines of plain drops and passes are those of the f
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('run --format jsonl: each line\'s packet index and time, across index digits, new seconds and packets listed without a run', (t) => {
+  if (!haveClang) return t.skip('clang is not installed');
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-jsonl-head-'));
+  try {
+    const src = join(dir, 'plain.c');
+    writeFileSync(src, SOURCE);
+    const c = compileC(src);
+    assert.ok(c.objectPath, c.stderr);
+    const obj = join(dir, 'plain.o');
+    copyFileSync(c.objectPath!, obj);
+    // 12,000 packets (indices of 1 to 5 digits), a few seconds apart or within one, the seconds growing a digit once;
+    // every 997th frame shorter than an Ethernet header (listed, not run: its line is written elsewhere).
+    const cap = join(dir, 'head.pcap');
+    const w = new PcapWriter(cap);
+    const want: string[] = [];
+    let sec = 999_999_990n;
+    for (let i = 0; i < 12_000; i++) {
+      if (i % 7 === 3) sec += BigInt(i % 3);
+      const nanos = BigInt((i * 7_654_321) % 1_000_000_000);
+      const f = new Uint8Array(i % 997 === 5 ? 10 : 60 + (i % 50)).fill(0x11);
+      if (f.length >= 14) f[5] = [0, 1, 0, 0][i % 4]!;
+      w.write(sec * 1_000_000_000n + nanos, f);
+      want.push(`${i} ${sec}.${String(nanos).padStart(9, '0')}`);
+    }
+    w.close();
+    const file = cli([obj, cap, '--format', 'jsonl']);
+    assert.equal(file, cli([obj, '-', '--format', 'jsonl'], readFileSync(cap)), 'file and pipe differ');
+    const got = file.trimEnd().split('\n').map((l) => JSON.parse(l) as { packet?: number; ts?: string }).filter((l) => l.packet !== undefined).map((l) => `${l.packet} ${l.ts}`);
+    assert.deepEqual(got, want);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
