@@ -28,7 +28,7 @@ import { MapType } from './elf/types.ts';
 import { Session, actionOf, type SessionOptions } from './session.ts';
 import { Prandom } from './vm/helper-impl/prandom.ts';
 import { kernelVerifierUnavailable, libbpfCouldNotOpen, parseLoadOutput } from './analysis/verifier.ts';
-import { PRIVATE_BPFFS, PROGS_DIR, customBssAsData, isDevmapOrCpumap, type BssRename, legacyMapDefs, legacyMapsAsBtf, objectWithOnly, patchSectionData, pinName, runWithPrivateBpffs, sq } from './kernel-load.ts';
+import { PRIVATE_BPFFS, PROGS_DIR, customBssAsData, isDevmapOrCpumap, loadedAsXdp, type BssRename, legacyMapDefs, legacyMapsAsBtf, objectWithOnly, patchSectionData, pinName, runWithPrivateBpffs, sq } from './kernel-load.ts';
 
 export interface CompareSide {
   retval: number;
@@ -202,7 +202,7 @@ export function compareWithKernel(
   const program = session.program.name;
   const none = { rows: [], differing: 0, clockRandom: 0, maps: [], mapsDiffering: 0, notes: [] };
   const unavailable = (reason: string): CompareResult => ({ available: false, reason, program, ...none });
-  if (!session.program.isXdp) return unavailable(`compare runs XDP programs; ${program} is in section ${session.program.section}`);
+  if (!loadedAsXdp(session.program.section)) return unavailable(`compare runs XDP programs; ${program} is in section ${session.program.section}`);
   if (isDevmapOrCpumap(session.program.section))
     return unavailable(`BPF_PROG_TEST_RUN does not run programs attached to DEVMAP/CPUMAP entries (${program}, section ${session.program.section})`);
   const why = kernelVerifierUnavailable();
@@ -230,7 +230,7 @@ export function compareWithKernel(
   for (const [, entries] of seeded) for (const e of entries) if (e.program !== undefined) keep.add(e.program);
   for (const name of keep) {
     const p = obj.programs.find((x) => x.name === name);
-    if (!p?.isXdp) keep.delete(name);
+    if (!p || !loadedAsXdp(p.section)) keep.delete(name);
   }
   let bytes: Uint8Array;
   try {

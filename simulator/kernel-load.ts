@@ -109,6 +109,17 @@ export function standardXdpSection(section: string, frags: boolean): string | un
   return kind ? `${base}/${kind}` : base;
 }
 
+/**
+ * Whether a loader takes a program in `section` as XDP: an `xdp` section, or a name libbpf gives no program type
+ * (`XDPDRA`, `prog`, `filter_main`), which iproute2 (`ip link set dev D xdp obj F sec NAME`) and loaders that set
+ * the type themselves load as XDP, as `run` runs it; the kernel side then loads it under the name `xdp`. A section
+ * libbpf names another type (tc, classifier, kprobe/..., socket, cgroup/..., ...) is not XDP.
+ */
+export function loadedAsXdp(section: string): boolean {
+  if (section.startsWith('xdp')) return true;
+  return !/^(socket|sk_reuseport|k(ret)?probe|u(ret)?probe|k(ret)?syscall|usdt|tc|tcx|netkit|classifier|action|tracepoint|tp|raw_tracepoint|raw_tp|tp_btf|fentry|fmod_ret|fexit|freplace|lsm|iter|syscall|perf_event|lwt_in|lwt_out|lwt_xmit|lwt_seg6local|sockops|sk_skb|sk_msg|lirc_mode2|flow_dissector|cgroup_skb|cgroup|struct_ops|sk_lookup|netfilter|license|version|maps|\.)(\d*$|[/.:]|$)/.test(section);
+}
+
 /** BPF_PROG_TEST_RUN refuses programs attached to a DEVMAP or CPUMAP entry (expected attach type set by the section). */
 export function isDevmapOrCpumap(section: string): boolean {
   return /^xdp(\.frags)?[/_](devmap|cpumap)(\/|$)/.test(section);
