@@ -584,7 +584,7 @@ export interface StackLimits {
 export function stackLimits(insns: readonly Insn[], opts: { jit?: boolean } = {}): StackLimits {
   const n = insns.length;
   const starts = subprogramStarts(insns);
-  const depths = starts.map((s, f) => functionStackDepth(insns, s, f + 1 < starts.length ? starts[f + 1] : n));
+  const depths = functionStackDepths(insns, starts);
   const jit = opts.jit ?? true;
   const round = (d: number) => (jit ? Math.ceil(d / 16) * 16 : Math.ceil(Math.max(d, 1) / 32) * 32);
   const funcAt = new Map(starts.map((s, f) => [s, f]));
@@ -646,94 +646,230 @@ export function stackLimits(insns: readonly Insn[], opts: { jit?: boolean } = {}
   return { starts, depths, refusal };
 }
 
-/** The deepest r10-relative byte one function's accesses and helper/callee pointer arguments reach (0 if none). */
-function functionStackDepth(insns: readonly Insn[], start: number, end: number): number {
+/** Every function's stack depth; what a callee reaches through a pointer argument counts in its caller's frame, so
+ * functions are walked again until no callee's reach changes (callees first: they usually follow their callers). */
+function functionStackDepths(insns: readonly Insn[], starts: readonly number[]): number[] {
+  const n = insns.length;
+  const index = new Map(starts.map((s, f) => [s, f]));
+  const reach: (ArgReach | undefined)[] = starts.map(() => undefined);
+  const depths = starts.map(() => 0);
+  for (let round = 0; round <= MAX_CALL_FRAMES + 1; round++) {
+    let changed = false;
+    for (let f = starts.length - 1; f >= 0; f--) {
+      const out = functionStackDepth(insns, starts[f], f + 1 < starts.length ? starts[f + 1] : n, (t) => {
+        const g = index.get(t);
+        return g === undefined ? undefined : reach[g];
+      });
+      depths[f] = out.depth;
+      const before = reach[f];
+      if (!before || out.reach.some((v, i) => v !== before[i])) changed = true;
+      reach[f] = out.reach;
+    }
+    if (!changed) break;
+  }
+  return depths;
+}
+
+/** What a function reaches through each argument register r1..r5 that holds a stack pointer at entry: the lowest
+ * offset from that pointer it (or a function it passes the pointer on to) accesses, or NOT_STACK. */
+type ArgReach = Int16Array;
+
+/** A register in the stack walk: unknown, a pointer into this function's frame, a pointer an argument brought (r1..r5
+ * at entry: a caller's frame), or a scalar with a known lower bound (smin). */
+const R_UNKNOWN = 0;
+const R_FRAME = 1;
+const R_ARG = 2; // R_ARG + (r - 1) for r1..r5
+const R_SCALAR = 7;
+const R_CONST = 8;
+const R_FUNC = 9; // a callback's address (ld_imm64 BPF_PSEUDO_FUNC): its first slot
+/** Helpers that call a callback with a context pointer: helper id -> [callback register, context register, the
+ * callback's argument register that receives the context]. */
+const CALLBACK_HELPERS: ReadonlyMap<number, readonly [number, number, number]> = new Map([
+  [181, [2, 3, 2]], // bpf_loop(nr, cb, ctx, flags): cb(index, ctx)
+  [164, [2, 3, 4]], // bpf_for_each_map_elem(map, cb, ctx, flags): cb(map, key, value, ctx)
+  [209, [2, 3, 2]], // bpf_user_ringbuf_drain(map, cb, ctx, flags): cb(dynptr, ctx)
+] as const);
+
+/**
+ * The deepest r10-relative byte one function's accesses and helper/callee pointer arguments reach (0 if none), and
+ * what it reaches through its arguments. A pointer moved by a register the walk knows a lower bound of (a constant,
+ * a value masked by a non-negative constant, a zero-extended load or 32-bit result) reaches from its lowest offset, as
+ * the verifier's min_off (smin + off); a pointer passed to a local call reaches what the callee reaches through it.
+ */
+function functionStackDepth(insns: readonly Insn[], start: number, end: number,
+  calleeReach: (target: number) => ArgReach | undefined): { depth: number; reach: ArgReach } {
+  const reach: ArgReach = new Int16Array(6).fill(NOT_STACK);
   const len = end - start;
-  if (len <= 0) return 0;
-  // Per slot and register: the constant r10 offset the register holds, or NOT_STACK. Unreached slots: reached[] = 0.
-  const regs = new Int16Array(len * 11).fill(NOT_STACK);
+  if (len <= 0) return { depth: 0, reach };
+  // Per slot and register: the kind (R_*) and its offset or lower bound. Unreached slots: reached[] = 0.
+  const kinds = new Uint8Array(len * 11);
+  const vals = new Int32Array(len * 11);
   const reached = new Uint8Array(len);
   const work: number[] = [];
   let depth = 0;
   // The verifier grows a frame's stack in whole 8-byte slots (grow_stack_state), and its depth with it.
-  const touch = (off: number) => {
+  const touchFrame = (off: number) => {
     if (off < 0 && off >= -MAX_BPF_STACK && -off > depth) depth = Math.ceil(-off / 8) * 8;
   };
-  const cur = new Int16Array(11);
+  const touch = (r: number, off: number) => {
+    const k = ck[r];
+    if (k === R_FRAME) touchFrame(cv[r] + off);
+    else if (k >= R_ARG && k < R_SCALAR) {
+      const a = k - R_ARG + 1;
+      const o = cv[r] + off;
+      if (o >= -MAX_BPF_STACK && o <= MAX_BPF_STACK && o < reach[a]) reach[a] = o;
+    }
+  };
+  const ck = new Uint8Array(11);
+  const cv = new Int32Array(11);
   const flow = (t: number) => {
     const i = t - start;
     if (i < 0 || i >= len) return;
     let changed = false;
     if (!reached[i]) {
       reached[i] = 1;
-      regs.set(cur, i * 11);
+      kinds.set(ck, i * 11);
+      vals.set(cv, i * 11);
       changed = true;
     } else {
       for (let r = 0; r < 11; r++) {
-        const a = regs[i * 11 + r];
-        const b = cur[r];
-        // A register that is a stack pointer on some path is one there: keep the deepest offset.
-        const m = a === NOT_STACK ? b : b === NOT_STACK ? a : Math.min(a, b);
-        if (m !== a) {
-          regs[i * 11 + r] = m;
+        const ka = kinds[i * 11 + r];
+        if (ka === R_UNKNOWN) continue;
+        if (ka !== ck[r] && (ka === R_CONST || ka === R_SCALAR) && (ck[r] === R_CONST || ck[r] === R_SCALAR)) {
+          // Two numbers: a lower bound of both.
+          kinds[i * 11 + r] = R_SCALAR;
+          if (cv[r] < vals[i * 11 + r]) vals[i * 11 + r] = cv[r];
+          changed = true;
+          continue;
+        }
+        if (ka === R_CONST && cv[r] !== vals[i * 11 + r]) {
+          kinds[i * 11 + r] = R_SCALAR;
+          if (cv[r] < vals[i * 11 + r]) vals[i * 11 + r] = cv[r];
+          changed = true;
+          continue;
+        }
+        if (ka !== ck[r] || (ka === R_FUNC && cv[r] !== vals[i * 11 + r])) {
+          kinds[i * 11 + r] = R_UNKNOWN;
+          changed = true;
+          continue;
+        }
+        // A pointer on two paths: keep the deepest offset; a scalar: the lower bound of both.
+        if (cv[r] < vals[i * 11 + r]) {
+          vals[i * 11 + r] = cv[r];
           changed = true;
         }
       }
     }
     if (changed) work.push(t);
   };
-  cur.fill(NOT_STACK);
-  cur[10] = 0;
+  ck.fill(R_UNKNOWN);
+  cv.fill(0);
+  for (let r = 1; r <= 5; r++) ck[r] = R_ARG + r - 1;
+  ck[10] = R_FRAME;
   flow(start);
   while (work.length) {
     const pc = work.pop()!;
     const insn = insns[pc];
     const info = opcodeInfo(insn.opcode);
     if (!info) continue;
-    cur.set(regs.subarray((pc - start) * 11, (pc - start + 1) * 11));
-    cur[10] = 0;
+    ck.set(kinds.subarray((pc - start) * 11, (pc - start + 1) * 11));
+    cv.set(vals.subarray((pc - start) * 11, (pc - start + 1) * 11));
+    ck[10] = R_FRAME;
+    cv[10] = 0;
+    const d = insn.dst;
+    const set = (k: number, v: number) => {
+      ck[d] = k;
+      cv[d] = v;
+    };
+    const isPtr = (r: number) => ck[r] !== R_UNKNOWN && ck[r] !== R_SCALAR && ck[r] !== R_CONST && ck[r] !== R_FUNC;
+    const isNum = (r: number) => ck[r] === R_SCALAR || ck[r] === R_CONST;
     const adjust = (delta: number) => {
-      const v = cur[insn.dst];
-      if (v === NOT_STACK) return;
-      const w = v + delta;
-      cur[insn.dst] = w >= -MAX_BPF_STACK && w <= 0 ? w : NOT_STACK;
+      const w = cv[d] + delta;
+      if (w < -MAX_BPF_STACK || w > (ck[d] === R_FRAME ? 0 : MAX_BPF_STACK)) ck[d] = R_UNKNOWN;
+      else cv[d] = w;
     };
     switch (info.kind) {
       case 'ldx':
       case 'ldxsx':
-        if (cur[insn.src] !== NOT_STACK) touch(cur[insn.src] + insn.off);
-        cur[insn.dst] = NOT_STACK;
+        touch(insn.src, insn.off);
+        // A zero-extended load of 1, 2 or 4 bytes is at least 0.
+        if (info.kind === 'ldx' && info.size !== 8) set(R_SCALAR, 0);
+        else set(R_UNKNOWN, 0);
         break;
       case 'st':
       case 'stx':
-        if (cur[insn.dst] !== NOT_STACK) touch(cur[insn.dst] + insn.off);
+        touch(d, insn.off);
         break;
       case 'atomic': {
-        const base = atomicOp(insn.imm)?.op === 'load_acq' ? insn.src : insn.dst;
-        if (cur[base] !== NOT_STACK) touch(cur[base] + insn.off);
+        const base = atomicOp(insn.imm)?.op === 'load_acq' ? insn.src : d;
+        touch(base, insn.off);
         const w = regUse(insn, info).writes;
-        for (let r = 0; r < 11; r++) if (w & (1 << r)) cur[r] = NOT_STACK;
+        for (let r = 0; r < 11; r++) if (w & (1 << r)) ck[r] = R_UNKNOWN;
         break;
       }
-      case 'call':
-        for (let r = 1; r <= 5; r++) if (cur[r] !== NOT_STACK) touch(cur[r]);
-        for (let r = 0; r <= 5; r++) cur[r] = NOT_STACK;
+      case 'call': {
+        const local = insn.src === CALL_LOCAL ? calleeReach(pc + 1 + insn.imm) : undefined;
+        for (let r = 1; r <= 5; r++) {
+          if (!isPtr(r)) continue;
+          touch(r, 0);
+          if (local && local[r] !== NOT_STACK) touch(r, local[r]);
+        }
+        // A callback given a context pointer reaches through it as a callee would.
+        const cbh = insn.src === CALL_HELPER ? CALLBACK_HELPERS.get(insn.imm) : undefined;
+        if (cbh && ck[cbh[0]] === R_FUNC && isPtr(cbh[1])) {
+          const cb = calleeReach(cv[cbh[0]]);
+          if (cb && cb[cbh[2]] !== NOT_STACK) touch(cbh[1], cb[cbh[2]]);
+        }
+        for (let r = 0; r <= 5; r++) ck[r] = R_UNKNOWN;
         break;
-      case 'alu':
-        if (info.width === 64 && info.alu === 'mov' && info.srcReg && insn.off === 0) cur[insn.dst] = cur[insn.src];
-        else if (info.width === 64 && info.alu === 'add' && !info.srcReg) adjust(insn.imm);
-        else if (info.width === 64 && info.alu === 'sub' && !info.srcReg) adjust(-insn.imm);
-        else cur[insn.dst] = NOT_STACK;
+      }
+      case 'lddw':
+        set(insn.src === 0 ? R_CONST : insn.src === PSEUDO_FUNC ? R_FUNC : R_UNKNOWN, insn.src === PSEUDO_FUNC ? pc + 1 + insn.imm : 0);
+        if (insn.src === 0) {
+          const hi = insn.nextImm ?? 0;
+          // A 64-bit constant: its lower bound when it fits 32 bits signed, else unknown.
+          if ((hi === 0 && insn.imm >= 0) || (hi === -1 && insn.imm < 0)) cv[d] = insn.imm;
+          else ck[d] = R_UNKNOWN;
+        }
         break;
+      case 'alu': {
+        const src = info.srcReg ? insn.src : -1;
+        if (info.width === 64 && info.alu === 'mov' && insn.off === 0) {
+          if (src >= 0) set(ck[src], cv[src]);
+          else set(R_CONST, insn.imm);
+        } else if (info.width === 64 && (info.alu === 'add' || info.alu === 'sub') && isPtr(d)) {
+          if (src < 0) adjust(info.alu === 'add' ? insn.imm : -insn.imm);
+          // ptr += scalar: the lowest offset is off + smin (ptr -= scalar is not followed).
+          else if (info.alu === 'add' && isNum(src)) adjust(cv[src]);
+          else ck[d] = R_UNKNOWN;
+        } else if (info.width === 64 && info.alu === 'add' && src >= 0 && isPtr(src) && isNum(d)) {
+          const k = ck[src];
+          const v = cv[src] + cv[d];
+          set(k, v);
+          if (v < -MAX_BPF_STACK || v > (k === R_FRAME ? 0 : MAX_BPF_STACK)) ck[d] = R_UNKNOWN;
+        } else if (info.alu === 'and' && src < 0 && insn.imm >= 0) {
+          // Masked by a non-negative constant: 0 .. imm (exactly c & imm when the value was the constant c).
+          if (ck[d] === R_CONST) set(R_CONST, cv[d] & insn.imm);
+          else set(R_SCALAR, 0);
+        } else if (info.width === 64 && info.alu === 'add' && src < 0 && ck[d] === R_CONST && Math.abs(cv[d] + insn.imm) < 0x40000000) {
+          cv[d] += insn.imm;
+        } else if (info.width === 32) {
+          if (info.alu === 'mov' && src < 0 && insn.off === 0 && insn.imm >= 0) set(R_CONST, insn.imm);
+          else set(R_SCALAR, 0);
+        }
+        else if (info.alu === 'rsh' && src < 0 && (insn.imm & 63) > 0) set(R_SCALAR, 0);
+        else set(R_UNKNOWN, 0);
+        break;
+      }
       default: {
         const w = regUse(insn, info).writes;
-        for (let r = 0; r < 11; r++) if (w & (1 << r)) cur[r] = NOT_STACK;
+        for (let r = 0; r < 11; r++) if (w & (1 << r)) ck[r] = R_UNKNOWN;
       }
     }
     if (info.kind === 'exit') continue;
     for (const t of successors(insns, pc)) flow(t);
   }
-  return depth;
+  return { depth, reach };
 }
 
 /** Format errors one per line. */

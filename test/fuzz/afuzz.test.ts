@@ -10,6 +10,8 @@
 // A second test puts one mistake the verifier refuses into each program (agen.ts A_DEFECTS): the kernel must refuse it
 // (else the generator is wrong) and `run` must report a refusal under both engines (A_KNOWN_GAPS: counted, not failed).
 // A third test runs the programs as SEC("xdp.frags") on multi-buffer frames of up to 73,152 bytes.
+// dfuzz (dgen.ts): call chains of up to nine frames whose stacks sum to around 512 bytes, reached in every way the
+// verifier counts; verdicts and values (XDP_LENS_DFUZZ_COUNT, default 20).
 // Env: XDP_LENS_AFUZZ_SEED (base seed), XDP_LENS_AFUZZ_COUNT (default 30), XDP_LENS_AFUZZ_FRAGS_COUNT (default 10),
 // XDP_LENS_AFUZZ_DEFECTS (default: each mistake once). A mismatch names the seed and writes the program to
 // test-output/afuzz/seed-<seed>[-<defect>][-frags].c.
@@ -22,7 +24,8 @@ import { compileC } from '../../simulator/compile.ts';
 import { loadProgramFile } from '../../simulator/session.ts';
 import { defaultObjectName, KernelLoadError, kernelOrSkip, runKernel } from '../kernel/runner.ts';
 import { REPO } from '../repo.ts';
-import { A_DEFECTS, A_KNOWN_GAPS, aPackets, generateAProgram, type ADefect } from './agen.ts';
+import { A_DEFECTS, A_KNOWN_GAPS, aPackets, generateAProgram, type ADefect, type AProgram } from './agen.ts';
+import { generateDProgram } from './dgen.ts';
 import { fPackets } from './fgen.ts';
 import { ENGINES, runOnBothEngines } from './scheck.ts';
 
@@ -40,8 +43,9 @@ interface Outcome {
 
 /** The program of `seed` (with `defect`) through the kernel and both engines; with `frags`, its programs are
  * SEC("xdp.frags") and run on multi-buffer frames of up to 73,152 bytes (fgen.ts fPackets). */
-export function checkAProgram(seed: number, defect: ADefect | undefined, dir: string, frags = false): Outcome {
-  const g = generateAProgram(seed, defect);
+export function checkAProgram(seed: number, defect: ADefect | undefined, dir: string, frags = false,
+  make: (seed: number, defect?: ADefect) => AProgram = generateAProgram, tag = 'afuzz'): Outcome {
+  const g = make(seed, defect);
   const path = join(dir, `afuzz.bpf.c`);
   writeFileSync(path, frags ? g.source.replaceAll('SEC("xdp")', 'SEC("xdp.frags")') : g.source);
   const compiled = compileC(path, { flags: ['-mcpu=v3'] });
@@ -77,7 +81,7 @@ export function checkAProgram(seed: number, defect: ADefect | undefined, dir: st
     if (refusals.length) simRefuses.push(engine);
   }
   if (problems.length) {
-    const out = join(REPO, 'test-output', 'afuzz');
+    const out = join(REPO, 'test-output', tag);
     mkdirSync(out, { recursive: true });
     writeFileSync(join(out, `seed-${seed}${defect ? `-${defect}` : ''}${frags ? '-frags' : ''}.c`), `// ${g.kinds.join(' ')}\n// kernel: ${kernel ? 'loads' : `refuses: ${kernelWhy}`}\n${frags ? g.source.replaceAll('SEC("xdp")', 'SEC("xdp.frags")') : g.source}`);
   }
@@ -111,6 +115,30 @@ function afuzzRound(t: TestContext, frags: boolean, BASE_SEED: number, COUNT: nu
   assert.ok(loaded >= COUNT * 0.8, `too many programs refused by the kernel:\n  ${refused.slice(0, 8).join('\n  ')}`);
   assert.equal(failures.length, 0, `${failures.length} programs differ from the kernel:\n  ${failures.slice(0, 6).join('\n  ')}`);
 }
+
+// dgen.ts: call chains of up to nine frames whose stack frames, reached directly, through copies, helpers, variable
+// offsets, spills, callees' stores through a pointer and bpf_loop callbacks, sum to around 512 bytes, now and then with
+// a tail call in a subprogram: the kernel's verdict and, where it loads, every value.
+test('dfuzz: random call chains around the verifier\'s stack and frame limits are loaded or refused as by the kernel', (t) => {
+  if (kernelOrSkip(t)) return;
+  const base = BASE_SEED ^ 0xd0000;
+  const count = Number(process.env.XDP_LENS_DFUZZ_COUNT ?? 20);
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-dfuzz-'));
+  let loaded = 0;
+  const failures: string[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const seed = (base + i) >>> 0;
+      const o = checkAProgram(seed, undefined, dir, false, (s) => generateDProgram(s), 'dfuzz');
+      if (o.kernelLoads) loaded++;
+      if (o.problems.length) failures.push(`seed ${seed}:\n    ${o.problems.slice(0, 6).join('\n    ')}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  t.diagnostic(`dfuzz: base seed ${base}, ${count} programs, ${loaded} loaded by the kernel, ${count - loaded} refused, ${failures.length} differing`);
+  assert.equal(failures.length, 0, `${failures.length} programs differ from the kernel:\n  ${failures.slice(0, 6).join('\n  ')}`);
+});
 
 test('afuzz: random bytecode programs with one mistake are refused as by the kernel', (t) => {
   if (kernelOrSkip(t)) return;

@@ -30,15 +30,15 @@
 // redirect's result).
 import { Prng } from './gen.ts';
 
-const CLS = { LD: 0, LDX: 1, ST: 2, STX: 3, ALU: 4, JMP: 5, JMP32: 6, ALU64: 7 } as const;
-const SZ = { W: 0x00, H: 0x08, B: 0x10, DW: 0x18 } as const;
+export const CLS = { LD: 0, LDX: 1, ST: 2, STX: 3, ALU: 4, JMP: 5, JMP32: 6, ALU64: 7 } as const;
+export const SZ = { W: 0x00, H: 0x08, B: 0x10, DW: 0x18 } as const;
 const SIZES = [SZ.B, SZ.H, SZ.W, SZ.DW] as const;
 const NB: Record<number, number> = { [SZ.W]: 4, [SZ.H]: 2, [SZ.B]: 1, [SZ.DW]: 8 };
 const MEM = 0x60;
 const MEMSX = 0x80;
 const ATOMIC = 0xc0;
 const X = 0x08;
-const H = { lookup: 1, update: 2, del: 3, cpu: 8, tail: 12, redirect: 23, perfOut: 25, csum: 28, head: 44, redirMap: 51, meta: 54, tailAdj: 65, push: 87, pop: 88, peek: 89, ringOut: 130, ringReserve: 131, ringSubmit: 132, ringDiscard: 133, ringQuery: 134, loop: 181, buffLen: 188, load: 189, store: 190 };
+export const H = { lookup: 1, update: 2, del: 3, cpu: 8, tail: 12, redirect: 23, perfOut: 25, csum: 28, head: 44, redirMap: 51, meta: 54, tailAdj: 65, push: 87, pop: 88, peek: 89, ringOut: 130, ringReserve: 131, ringSubmit: 132, ringDiscard: 133, ringQuery: 134, loop: 181, buffLen: 188, load: 189, store: 190 };
 
 const i32 = (v: number | bigint): number => Number(BigInt.asIntN(32, BigInt(v)));
 
@@ -48,7 +48,7 @@ type Item =
   | { k: 'raw'; line: string; slots: number }
   | { k: 'label'; name: string };
 
-class Fn {
+export class Fn {
   items: Item[] = [];
   /** The C return type its BTF carries: the kernel lets only a subprogram returning an integer tail-call. */
   ret: 'void' | 'int' = 'void';
@@ -958,7 +958,7 @@ ${fnText(main)}
   return { seed, source, kinds, defect };
 }
 
-const A_HEADER = `#include <linux/bpf.h>
+export const A_HEADER = `#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 char LICENSE[] SEC("license") = "GPL";
 struct v64 { __u64 v[8]; };

@@ -4,7 +4,8 @@
 // write through the value pointer, deletes, small maps that fill up (-E2BIG) and LRU maps that evict, per-CPU maps read
 // on other CPUs (bpf_map_lookup_percpu_elem, CPU numbers past the last), QUEUE/STACK push with and without BPF_EXIST
 // when full, pop/peek when empty, a BLOOM_FILTER (push/peek, 3 hashes, BPF_F_ZERO_SEED: with a random seed the kernel's
-// false positives differ from run to run), an LPM trie (update/lookup/delete of prefixes 0..32), redirects through
+// false positives differ from run to run), an LPM trie (update/lookup/delete of prefixes 0..32) and tries with keys of 1, 3 (packed)
+// and 16 data bytes (prefixes up to and past the maximum, data sharing leading bits, tries that fill up), redirects through
 // DEVMAP/DEVMAP_HASH/CPUMAP/XSKMAP with random flags (fallback action bits, BPF_F_BROADCAST, BPF_F_EXCLUDE_INGRESS,
 // unknown bits), bpf_redirect with random flags, and values holding a bpf_spin_lock (an ARRAY and a HASH: updates from
 // the program with and without BPF_F_LOCK, lookups under the lock and without, deletes). Keys come from packet bytes masked to small ranges, so packets
@@ -46,6 +47,12 @@ struct { __uint(type, BPF_MAP_TYPE_PERCPU_HASH); __uint(max_entries, 4); __uint(
 struct wctx { __u64 acc; __u32 n; __u32 stop; };
 static long wzh(void *m, __u32 *k, struct sl *v, struct wctx *c) { c->acc = c->acc * 31 + *k * 7 + v->a; return ++c->n == c->stop; }
 static long wz8(void *m, __u32 *k, __u64 *v, struct wctx *c) { c->acc = c->acc * 31 + *k * 7 + *v; *v += c->n; return ++c->n == c->stop; }
+struct __attribute__((packed)) lk1 { __u32 plen; __u8 d[1]; };
+struct __attribute__((packed)) lk3 { __u32 plen; __u8 d[3]; };
+struct lk16 { __u32 plen; __u8 d[16]; };
+struct { __uint(type, BPF_MAP_TYPE_LPM_TRIE); __uint(max_entries, 4); __uint(map_flags, BPF_F_NO_PREALLOC); __type(key, struct lk1); __type(value, __u8); } lpm1 SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_LPM_TRIE); __uint(max_entries, 6); __uint(map_flags, BPF_F_NO_PREALLOC); __type(key, struct lk3); __type(value, struct v3); } lpm3 SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_LPM_TRIE); __uint(max_entries, 8); __uint(map_flags, BPF_F_NO_PREALLOC); __type(key, struct lk16); __type(value, __u64); } lpm16 SEC(".maps");
 __u32 counter;
 `;
 
@@ -101,7 +108,38 @@ export function generateMProgram(seed: number): SProgram {
     if (m === 'zh') return `{ __u32 k = ${k}; struct sl v; __builtin_memset(&v, 0, sizeof(v)); v.a = ${ZB()}; v.b = ${ZB()}; ${zo()} += bpf_map_update_elem(&zh, &k, &v, ${z.pick(['0', '0', '4', '4', '1', '2', '5', '6'])}) + 40; }`;
     return `{ __u32 k = ${k}; __u64 v = ${ZB()} + 1; ${zo()} += bpf_map_update_elem(&${m}, &k, &v, ${z.pick(['0', '0', '1', '2'])}) + 40; }`;
   };
+  // LPM tries with keys of 1, 3 (packed) and 16 data bytes (a Prng of its own too): prefixes of every length up to
+  // the map's maximum and past it, data bytes that share leading bits (so the trie grows intermediate nodes and
+  // entries under entries), every update flag, tries that fill up, lookups with a prefix length shorter than, equal
+  // to and past the maximum, writes through the value found, deletes of entries, of intermediate nodes and of nothing.
+  const w = new Prng(seed ^ 0x1b3e60);
+  const WB = (): string => `p[${w.int(64)}]`;
+  const wo = (): string => `o[${w.int(16)}]`;
+  const lpmStmt = (): string => {
+    const [m, bytes, vt] = w.pick([['lpm1', 1, '__u8'], ['lpm3', 3, 'struct v3'], ['lpm3', 3, 'struct v3'], ['lpm16', 16, '__u64'], ['lpm16', 16, '__u64']] as const);
+    const max = bytes * 8;
+    const kt = m === 'lpm1' ? 'lk1' : m === 'lpm3' ? 'lk3' : 'lk16';
+    const op = w.pick(['update', 'update', 'update', 'lookup', 'lookup', 'delete']);
+    kinds.add('lpmx');
+    const plen = (): string =>
+      w.chance(0.5)
+        ? String(w.pick([0, 1, max, max, max - 1, max + 1, w.int(max + 1), w.int(max + 1), max + 8, 0x80000000 + max]))
+        : `(${WB()} & ${max >= 128 ? 127 : max >= 16 ? 31 : 15})${max >= 128 ? ` + ${w.pick([0, 0, 1, 8])}` : ''}`;
+    const byte = (i: number): string => (i >= 4 && w.chance(0.6) ? '0' : w.pick(['0x0a', '0xc0', '0', '0xff', `(${WB()} & 0xc1)`, `(${WB()} & 0x81)`, WB(), `(${WB()} | 0x0a)`]));
+    const data = Array.from({ length: bytes }, (_, i) => byte(i)).join(', ');
+    const mk = `struct ${kt} k = { .plen = ${op === 'lookup' && w.chance(0.5) ? w.pick([String(max), String(max), String(max + 1), String(max + 32), `${WB()} & ${max >= 32 ? 31 : 7}`]) : plen()}, .d = { ${data} } };`;
+    const fl = w.pick(['0', '0', '1', '2', '3', `(${WB()} & 3)`]);
+    if (op === 'update') {
+      const v = vt === 'struct v3' ? `struct v3 v = { { ${WB()}, ${WB()}, 7 } };` : `${vt} v = ${WB()} + ${w.int(1000)};`;
+      return `{ ${mk} ${v} ${wo()} += bpf_map_update_elem(&${m}, &k, &v, ${fl}) + 50; }`;
+    }
+    if (op === 'delete') return `{ ${mk} ${wo()} += bpf_map_delete_elem(&${m}, &k) + 30; }`;
+    const read = vt === 'struct v3' ? `v->x[0] + v->x[1] * 3 + 1` : `*v + 1`;
+    const write = vt === 'struct v3' ? `v->x[2] += ${WB()};` : `*v ${w.pick(['+=', '^='])} ${WB()};`;
+    return `{ ${mk} ${vt} *v = bpf_map_lookup_elem(&${m}, &k); if (v) { ${wo()} += ${read}; ${w.chance(0.5) ? write : ''} } else ${wo()} += 3; }`;
+  };
   for (let i = 0; i < n; i++) {
+    if (w.chance(0.3)) body.push(lpmStmt());
     if (x.chance(0.2)) body.push(lockStmt());
     if (z.chance(0.3)) body.push(walkStmt());
     const k = r.pick(['h1', 'h2', 'a1', 'ph', 'pa', 'lru', 'lpch', 'hnp', 'bl', 'q', 's', 'lpm', 'redir', 'pcpu', 'h1', 'lru', 'h2']);

@@ -464,6 +464,39 @@ function nakedCases(t: TestContext, tag: string, header: string, cases: [string,
 
 test('regressions: r0 after a helper returning void is unreadable', (t) => nakedCases(t, 'void_ret', VOID_HEADER, VOID_CASES));
 
+// check_max_stack_depth counts a frame down to the lowest byte reached: through a variable offset (smin + off) and
+// through a pointer a callee was given (the callee's store lands in its caller's frame). run counted neither, and loaded
+// chains of 528 bytes the kernel refuses ("combined stack size of 2 calls is 528. Too large"; dfuzz seeds 1207200,
+// 1207205). Each callee uses 256 bytes of its own.
+const DEPTH_HEADER = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+char LICENSE[] SEC("license") = "GPL";
+__attribute__((naked, noinline, used)) static void own256(void) { asm volatile("*(u64 *)(r10 - 256) = r1\\n r0 = 0\\n exit\\n" ::: "memory"); }
+__attribute__((naked, noinline, used)) static void below8(void) { asm volatile("r2 = 0\\n *(u64 *)(r1 - 8) = r2\\n *(u64 *)(r10 - 256) = r2\\n r0 = 0\\n exit\\n" ::: "memory"); }
+__attribute__((naked, noinline, used)) static void at0(void) { asm volatile("r2 = 0\\n *(u64 *)(r1 + 0) = r2\\n *(u64 *)(r10 - 256) = r2\\n r0 = 0\\n exit\\n" ::: "memory"); }
+__attribute__((naked, noinline, used)) static int cb_below8(void) { asm volatile("r3 = 0\\n *(u64 *)(r2 - 8) = r3\\n *(u64 *)(r10 - 256) = r3\\n r0 = 0\\n exit\\n" ::: "memory"); }
+__attribute__((naked, noinline, used)) static void via(void) { asm volatile("call below8\\n r0 = 0\\n exit\\n" ::: "memory"); }
+SEC("xdp") __attribute__((naked)) int fuzz(void) {
+  asm volatile(
+`;
+const DEPTH_CASES: [string, boolean, string][] = [
+  ['a store at r10 - 264 plus a masked number, then a call', false, 'r3 = *(u32 *)(r1 + 12)\n r3 &= 8\n r2 = r10\n r2 += -264\n r2 += r3\n' +
+    ' r4 = 0\n *(u8 *)(r2 + 0) = r4\n call own256\n r0 = 2\n exit'],
+  ['a store at r10 - 248 plus a masked number, then a call', true, 'r3 = *(u32 *)(r1 + 12)\n r3 &= 8\n r2 = r10\n r2 += -248\n r2 += r3\n' +
+    ' r4 = 0\n *(u8 *)(r2 + 0) = r4\n call own256\n r0 = 2\n exit'],
+  ['a callee storing 8 bytes below the pointer it was given', false, 'r2 = 0\n *(u64 *)(r10 - 256) = r2\n r1 = r10\n r1 += -256\n' +
+    ' call below8\n r0 = 2\n exit'],
+  ['a callee storing at the pointer it was given', true, 'r2 = 0\n *(u64 *)(r10 - 256) = r2\n r1 = r10\n r1 += -256\n' +
+    ' call at0\n r0 = 2\n exit'],
+  ['a callee passing the pointer on to one storing below it', false, 'r2 = 0\n *(u64 *)(r10 - 256) = r2\n r1 = r10\n r1 += -256\n' +
+    ' call via\n r0 = 2\n exit'],
+  ['a bpf_loop callback storing 8 bytes below its context pointer', false, 'r2 = 0\n *(u64 *)(r10 - 256) = r2\n r3 = r10\n r3 += -256\n' +
+    ' r1 = 1\n r2 = cb_below8 ll\n r4 = 0\n call 181\n r0 = 2\n exit'],
+];
+
+test('regressions: a frame counts the bytes reached through variable offsets and through pointers given to callees', (t) =>
+  nakedCases(t, 'stack_depth', DEPTH_HEADER, DEPTH_CASES));
+
 // check_map_access at a known offset: inside the value's size; an atomic also aligned to its size (afuzz seeds
 // 175481124, 175481139: both engines ran these where the kernel refuses them).
 const VALUE_HEADER = `#include <linux/bpf.h>
