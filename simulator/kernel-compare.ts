@@ -334,7 +334,7 @@ export function compareWithKernel(
       `  s=$(stat -c %s "$T/in.$i")`,
       `  taskset -c 0 bpftool prog run pinned ${PROGS_DIR}/${sq(program)} data_in "$T/in.$i" data_out "$T/out.$i" data_size_out $((s + 8192)) > "$T/run.$i" 2>&1`,
       `  i=$((i+1)); done`,
-      ...rings.map((m) => `python3 -c ${sq(RING_READER)} ${PRIVATE_BPFFS}/${sq(pinName(m.name))} ${m.maxEntries} > "$T/ring.${pinName(m.name)}" 2>&1 || :`),
+      ...rings.map((m) => `python3 -c ${sq(RING_READER)} ${PRIVATE_BPFFS}/${sq(pinName(m.name))} > "$T/ring.${pinName(m.name)}" 2>&1 || :`),
       `for f in ${PRIVATE_BPFFS}/*; do n=\${f##*/}; [ -f "$f" ] || continue`,
       `  case "$n" in maps.debug|progs.debug|xdp-lens-*${large.map((l) => `|${sq(l.pin)}`).join('')}) continue;; esac`,
       `  bpftool -j map show pinned "$f" > "$T/map-show.$n" 2>/dev/null || continue`,
@@ -615,13 +615,14 @@ function withRingRecords(maps: MapsJson, rings: readonly MapDef[], rows: readonl
 }
 
 /**
- * Reads a pinned BPF ring buffer from the kernel side (argv: pin path, data size): BPF_OBJ_GET, then the consumer
- * page and the producer page with the data pages (mapped twice, as the kernel maps them) read-only, and one line per
- * record from the consumer to the producer position: `R <hex>` submitted, `D` discarded, `B` still reserved.
+ * Reads a pinned BPF ring buffer from the kernel side (argv: pin path): BPF_OBJ_GET, its size from
+ * BPF_OBJ_GET_INFO_BY_FD, then the consumer page and the producer page with the data pages (mapped twice, as the
+ * kernel maps them) read-only, and one line per record from the consumer to the producer position: `R <hex>`
+ * submitted, `D` discarded, `B` still reserved.
  */
 const RING_READER = [
   'import ctypes, mmap, os, struct, sys',
-  'path, size = sys.argv[1].encode(), int(sys.argv[2])',
+  'path = sys.argv[1].encode()',
   'nr = {"x86_64": 321, "aarch64": 280, "riscv64": 280, "s390x": 351, "ppc64le": 361, "armv7l": 386}[os.uname().machine]',
   'libc = ctypes.CDLL(None, use_errno=True)',
   'name = ctypes.create_string_buffer(path)',
@@ -629,6 +630,10 @@ const RING_READER = [
   'struct.pack_into("<QII", attr, 0, ctypes.addressof(name), 0, 0)',
   'fd = libc.syscall(nr, 7, attr, 16)',
   'if fd < 0: sys.exit("BPF_OBJ_GET: errno %d" % ctypes.get_errno())',
+  'info = ctypes.create_string_buffer(80)',
+  'struct.pack_into("<IIQ", attr, 0, fd, 80, ctypes.addressof(info))',
+  'if libc.syscall(nr, 15, attr, 16) < 0: sys.exit("BPF_OBJ_GET_INFO_BY_FD: errno %d" % ctypes.get_errno())',
+  'size = struct.unpack_from("<I", info, 16)[0]',
   'pg = mmap.PAGESIZE',
   'cons = mmap.mmap(fd, pg, mmap.MAP_SHARED, mmap.PROT_READ, offset=0)',
   'prod = mmap.mmap(fd, pg + 2 * size, mmap.MAP_SHARED, mmap.PROT_READ, offset=pg)',
