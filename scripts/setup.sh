@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets XDP Lens up on a fresh Debian/Ubuntu machine and runs the demo.
-#   - system packages (clang, llvm, libbpf-dev, bpftool, tcpdump, tshark, a C compiler): installed with apt-get when missing
+#   - system packages (clang, llvm, libbpf-dev, bpftool, tcpdump, tshark, python3, a C compiler): installed with apt-get when missing
 #     and running as root; otherwise named, with the command to run;
 #   - the bpf filesystem mounted at /sys/fs/bpf when root (the kernel-parity tests pin programs there);
 #   - for the end-to-end tests: chromium, libkrb5-dev, ripgrep and code-server (scripts/setup-e2e.sh);
@@ -20,6 +20,7 @@ have llvm-objdump || need_pkgs+=(llvm)
 have bpftool || need_pkgs+=(bpftool)
 have tcpdump || need_pkgs+=(tcpdump)
 have tshark || need_pkgs+=(tshark) # the packet view's dissector is checked against it
+have python3 || need_pkgs+=(python3) # compare reads the kernel's ring buffers with it (BPF_OBJ_GET, mmap)
 have cc || need_pkgs+=(gcc)
 have make || need_pkgs+=(make)
 
