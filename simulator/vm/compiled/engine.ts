@@ -32,6 +32,7 @@ import {
 import { ISA_ONLY, alu32, alu64, refusedWhenReached } from '../../isa/alu.ts';
 import { MAX_CALL_FRAMES, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, REGION_PACKET, REGION_STACK0, STACK_SIZE, VmFault, WASM_FRAMES, WASM_LAYOUT, addrOf, initCtxRegister, type Memory, type UninitRead } from '../memory.ts';
 import { W_CALL, W_EXIT, W_OUTCOME, generateWasm } from './wasm.ts';
+import { K_CTX, K_MAP_VALUE, K_NONE, K_PACKET, K_STACK, regionKinds } from './region-kinds.ts';
 import {
   ALL_REGS, ARG_REGS, CALLBACK_REFUND_LIMIT, MAY_GOTO_BUDGET, R10, callDepth, callbackReturn, execAtomic, iterRefund, mayGotoRefund, uninitRegister,
   type ExecOptions, type ExecResult, type Frame, type HelperCall, type HelperOutcome, type ProgramImage, type Probe,
@@ -604,6 +605,8 @@ const GEN = {
   sites: 0,
   /** The instructions, their opcode infos, the jump targets and entries (leaders), the blocks (stackKey). */
   insns: [] as Insn[], infos: [] as (OpcodeInfo | undefined)[], lead: [] as boolean[], blocks: [] as number[][],
+  /** region-kinds.ts: the likely region of r0-r10 before each slot (kinds[pc * 11 + r]). */
+  kinds: new Uint8Array(0) as Uint8Array,
 };
 
 /**
@@ -687,27 +690,46 @@ function stackSlot(r: { l: string; h: string }, off: number, size: number): numb
 /** struct xdp_md fields Memory.ld4 reads without a fault by offset (egress_ifindex, 20, is left to it). */
 const CTX_FIELDS: Record<number, string> = { 0: 'data', 4: 'dataEnd', 8: 'dataMeta', 12: 'ingressIfindex', 16: 'rxQueueIndex' };
 
-function load(size: number, d: { l: string; h: string }, s: { l: string; h: string }, off: number, pc: number): string {
-  if (!INLINE_MEMORY) {
-    if (size === 8 || size === 4) return `${d.l} = mem.ld${size}(${s.h}, ${s.l}, ${off}, ${pc}); ${d.h} = mem.th;`;
-    return `${d.l} = mem.ld${size}(${s.h}, ${s.l}, ${off}, ${pc}); ${d.h} = 0;`;
-  }
+/** The kind (region-kinds.ts) of register `r` before slot `pc`. */
+const kindOf = (pc: number, r: number): number => GEN.kinds[pc * 11 + r] ?? K_NONE;
+
+function load(size: number, d: { l: string; h: string }, s: { l: string; h: string }, off: number, pc: number, kind: number): string {
+  const call = size === 8 || size === 4
+    ? `${d.l} = mem.ld${size}(${s.h}, ${s.l}, ${off}, ${pc}); ${d.h} = mem.th;`
+    : `${d.l} = mem.ld${size}(${s.h}, ${s.l}, ${off}, ${pc}); ${d.h} = 0;`;
+  if (!INLINE_MEMORY) return call;
   const slot = stackSlot(s, off, size);
-  const head = slot !== undefined
-    ? `{ const o = ${slot}; if (mem.uninitRead !== undefined || ${FRAME_INIT_READ[size]!('o')}) `
-    : `{ const r = RG[${s.h}], o = ((${s.l} ^ -2147483648) + ${off}) | 0; ` +
-      `if (r !== undefined && r.fast && ${s.h} < mem.nextDynamic && o >= r.lo && o <= r.hi - ${size} && (r.init === undefined || mem.uninitRead !== undefined || ${INIT_READ[size]!('o')})) `;
-  const code = loadCode(size, d, s, off, pc, slot, head);
-  if (slot !== undefined) return code;
-  // The packet first, through its locals (PACKET): the region's fast path with the same window.
+  // A slot no path reaches: the call alone (what the inline paths would end in).
+  if (slot === undefined && kind === K_NONE) return call;
   const read = size === 1 ? `${d.l} = pB[o]; ${d.h} = 0;`
     : size === 2 ? `${d.l} = pV.getUint16(o, true); ${d.h} = 0;`
     : size === 4 ? `${d.l} = pV.getInt32(o, true); ${d.h} = 0;`
     : `${d.l} = pV.getInt32(o, true); ${d.h} = pV.getInt32(o + 4, true);`;
+  // A packet pointer: only the packet's inline path (its locals) before the call.
+  if (slot === undefined && kind === K_PACKET) {
+    return `{ const o = ((${s.l} ^ -2147483648) + ${off}) | 0; if (${s.h} === ${REGION_PACKET} && o >= pLo && o <= pHi - ${size}) { ${read} } else { ${call} } }`;
+  }
+  // ctx: only its fields' inline path (Memory.ld4's ctx case) before the call.
+  if (slot === undefined && kind === K_CTX) {
+    const field = size === 4 ? CTX_FIELDS[off] : undefined;
+    if (field === undefined) return call;
+    return `if (${s.h} === ${REGION_CTX} && ${s.l} === -2147483648 && mem.ctx !== undefined) { const f = mem.ctx.buff.${field}; ` +
+      (off <= 8 ? `if (f >= 0 && f < 2147483648) { ${d.l} = (-2147483648 + f) | 0; ${d.h} = ${REGION_PACKET}; } else { ${call} } } else { ${call} }`
+        : `${d.l} = f | 0; ${d.h} = 0; } else { ${call} }`);
+  }
+  const table = slot === undefined && (kind === K_MAP_VALUE || kind === K_STACK);
+  const head = slot !== undefined
+    ? `{ const o = ${slot}; if (mem.uninitRead !== undefined || ${FRAME_INIT_READ[size]!('o')}) `
+    : `{ const r = RG[${s.h}], o = ((${s.l} ^ -2147483648) + ${off}) | 0; ` +
+      `if (r !== undefined && r.fast && ${s.h} < mem.nextDynamic && o >= r.lo && o <= r.hi - ${size} && (r.init === undefined || mem.uninitRead !== undefined || ${INIT_READ[size]!('o')})) `;
+  const code = loadCode(size, d, s, off, pc, slot, head, table);
+  // A stack slot of r10, a map value or another stack pointer: the region table's inline path, no packet's or ctx's.
+  if (slot !== undefined || table) return code;
+  // The packet first, through its locals (PACKET): the region's fast path with the same window.
   return `{ const o = ((${s.l} ^ -2147483648) + ${off}) | 0; if (${s.h} === ${REGION_PACKET} && o >= pLo && o <= pHi - ${size}) { ${read} } else ${code} }`;
 }
 
-function loadCode(size: number, d: { l: string; h: string }, s: { l: string; h: string }, off: number, pc: number, slot: number | undefined, head: string): string {
+function loadCode(size: number, d: { l: string; h: string }, s: { l: string; h: string }, off: number, pc: number, slot: number | undefined, head: string, noCtx = false): string {
   // A stack slot reads the frame's locals (FRAME), anything else the region `r` of the head.
   const B = slot === undefined ? 'r.bytes' : 'fB';
   const V = slot === undefined ? 'r.view' : 'fV';
@@ -717,7 +739,7 @@ function loadCode(size: number, d: { l: string; h: string }, s: { l: string; h: 
     case 4: {
       const call = `{ ${d.l} = mem.ld4(${s.h}, ${s.l}, ${off}, ${pc}); ${d.h} = mem.th; }`;
       // struct xdp_md fields by their constant offset from ctx itself: Memory.ld4's ctx case, inline.
-      const field = slot === undefined ? CTX_FIELDS[off] : undefined;
+      const field = slot === undefined && !noCtx ? CTX_FIELDS[off] : undefined;
       const ctx = field === undefined ? call
         : `if (${s.h} === ${REGION_CTX} && ${s.l} === -2147483648 && mem.ctx !== undefined) { const f = mem.ctx.buff.${field}; ` +
           (off <= 8 ? `if (f >= 0 && f < 2147483648) { ${d.l} = (-2147483648 + f) | 0; ${d.h} = ${REGION_PACKET}; } else ${call} } else ${call}`
@@ -728,10 +750,12 @@ function loadCode(size: number, d: { l: string; h: string }, s: { l: string; h: 
   }
 }
 
-function store(size: number, d: { l: string; h: string }, vl: string, vh: string, off: number, pc: number): string {
+function store(size: number, d: { l: string; h: string }, vl: string, vh: string, off: number, pc: number, kind: number): string {
   const slow = size === 8 ? `mem.st8(${d.h}, ${d.l}, ${off}, ${vl}, ${vh}, ${pc});` : `mem.st${size}(${d.h}, ${d.l}, ${off}, ${vl}, ${pc});`;
   if (!INLINE_MEMORY) return slow;
   const slot = stackSlot(d, off, size);
+  // A slot no path reaches, or ctx (no store into it is allowed): the call alone.
+  if (slot === undefined && (kind === K_NONE || kind === K_CTX)) return slow;
   if (slot !== undefined) {
     // A stack frame: always there, in its window, writable, with a written-byte map.
     switch (size) {
@@ -748,7 +772,11 @@ function store(size: number, d: { l: string; h: string }, vl: string, vh: string
     : size === 2 ? `pV.setUint16(o, ${vl}, true);`
     : size === 4 ? `pV.setInt32(o, ${vl}, true);`
     : `pV.setInt32(o, ${vl}, true); pV.setInt32(o + 4, ${vh}, true);`;
-  return `{ const o = ((${d.l} ^ -2147483648) + ${off}) | 0; if (${d.h} === ${REGION_PACKET} && o >= pLo && o <= pW - ${size}) { ${write} mem.packetWritten = 1; } else ${storeCode(size, vl, vh, head, slow)} }`;
+  // A map value or a stack pointer other than r10: the region table's inline path only; a packet pointer: the
+  // packet's only.
+  if (kind === K_MAP_VALUE || kind === K_STACK) return storeCode(size, vl, vh, head, slow);
+  const tail = kind === K_PACKET ? `{ ${slow} }` : storeCode(size, vl, vh, head, slow);
+  return `{ const o = ((${d.l} ^ -2147483648) + ${off}) | 0; if (${d.h} === ${REGION_PACKET} && o >= pLo && o <= pW - ${size}) { ${write} mem.packetWritten = 1; } else ${tail} }`;
 }
 
 function storeCode(size: number, vl: string, vh: string, head: string, slow: string): string {
@@ -807,15 +835,15 @@ function straight(insn: Insn, info: OpcodeInfo, pc: number): string {
       return `{ const t = A.bswap32(${d.l}); ${d.l} = A.bswap32(${d.h}); ${d.h} = t; }`;
     }
     case 'ldx':
-      return load(info.size!, d, s, insn.off, pc);
+      return load(info.size!, d, s, insn.off, pc, kindOf(pc, insn.src));
     case 'ldxsx':
       return `${d.l} = mem.ldsx(${s.h}, ${s.l}, ${insn.off}, ${info.size}, ${pc}); ${d.h} = ${d.l} >> 31;`;
     case 'st': {
       const k = insn.imm | 0;
-      return store(info.size!, d, `${k}`, `${k < 0 ? -1 : 0}`, insn.off, pc);
+      return store(info.size!, d, `${k}`, `${k < 0 ? -1 : 0}`, insn.off, pc, kindOf(pc, insn.dst));
     }
     case 'stx':
-      return store(info.size!, d, s.l, s.h, insn.off, pc);
+      return store(info.size!, d, s.l, s.h, insn.off, pc, kindOf(pc, insn.dst));
     case 'atomic':
       return atomic(insn, info, pc);
     case 'lddw': {
@@ -1029,6 +1057,7 @@ export function generate(p: ProgramImage, checks: RegisterChecks | undefined, co
   GEN.insns = insns;
   GEN.infos = infos;
   GEN.sites = 0;
+  GEN.kinds = regionKinds(insns, infos);
   const lead = leaders(insns, infos);
   const after = new Uint16Array(insns.length + 1);
   const out: string[] = [];
