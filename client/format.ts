@@ -242,15 +242,18 @@ export function formatDuration(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(3)} s` : `${Math.round(ms)} ms`;
 }
 
+/** What a packet's row says when the capture's snap length cut it short (`capLen` of `len` bytes captured). */
+export const cutMark = (row: { len?: number; capLen?: number }): string => (row.capLen !== undefined ? ` [${row.capLen} of ${row.len ?? '?'} bytes captured]` : '');
+
 /** One packet row in the packets view: label and description. */
 export function packetLabel(
-  row: { index: number; time: string; summary: string } & ({ action: string; line: number; fault?: string; outcome?: string; notRun?: undefined } | { notRun: string }),
+  row: { index: number; time: string; summary: string; len?: number; capLen?: number } & ({ action: string; line: number; fault?: string; outcome?: string; notRun?: undefined } | { notRun: string }),
 ): { label: string; description: string } {
   // Sent by the capturing host: listed at its place, not run (as `xdp-lens run`'s table shows it).
-  if (row.notRun !== undefined) return { label: `#${row.index} (${row.notRun}: not run)`, description: `${row.time} s  ${row.summary}` };
+  if (row.notRun !== undefined) return { label: `#${row.index} (${row.notRun}: not run)${cutMark(row)}`, description: `${row.time} s  ${row.summary}` };
   const outcome = !row.fault && row.outcome?.includes(':') ? ` → ${row.outcome}` : '';
   return {
-    label: `#${row.index} ${row.action}${row.fault ? ` (${row.fault})` : ''}${outcome}`,
+    label: `#${row.index} ${row.action}${row.fault ? ` (${row.fault})` : ''}${outcome}${cutMark(row)}`,
     description: `${row.time} s  ${row.summary}  (line ${row.line})`,
   };
 }

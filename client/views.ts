@@ -95,14 +95,22 @@ const ICONS: Record<XdpAction, string> = {
   XDP_ABORTED: 'error',
 };
 
+/** Why a row was listed and not run, as its tooltip says it. */
+const NOT_RUN_WHY: Record<NonNullable<PacketRow['notRun']>, string> = {
+  outgoing: 'sent by the capturing host (outgoing): not run, not counted: XDP runs only on received frames',
+  'too short': 'shorter than an Ethernet header: not run, not counted: no NIC hands XDP such a frame',
+  'too long': 'longer than BPF_PROG_TEST_RUN takes: not run, not counted: no NIC hands XDP such a frame',
+};
+
 /** The full story of a row, for its tooltip: the label is cut to the view's width, this is not. */
 export function packetTooltip(row: PacketRow): vscode.MarkdownString {
   const t = new vscode.MarkdownString(undefined, true);
   const code = (s: string) => `\`${s.replace(/`/g, "'")}\``;
   t.appendMarkdown(`**#${row.index}** at ${row.time} s, ${row.len} bytes  \n`);
   t.appendMarkdown(`${code(row.summary)}  \n`);
+  if (row.capLen !== undefined) t.appendMarkdown(`$(warning) captured ${row.capLen} of ${row.len} bytes (snap length)${row.notRun ? '' : ': ran on those'}  \n`);
   if (row.notRun) {
-    t.appendMarkdown('sent by the capturing host (outgoing): not run, not counted: XDP runs only on received frames');
+    t.appendMarkdown(NOT_RUN_WHY[row.notRun]);
     return t;
   }
   t.appendMarkdown(`${row.fault ? '$(warning) ' : ''}${code(row.action)} (return value ${row.retval}) at line ${row.line}  \n`);

@@ -53,6 +53,48 @@ export class Columns {
   }
 }
 
+/**
+ * The rows of packets cut short by the capture's snap length (CapturedPacket.truncated) and their captured lengths:
+ * few in most captures, so kept apart from the columns (nothing per packet for the others), in row order.
+ */
+export class CutRows {
+  n = 0;
+  rows = new Uint32Array(16);
+  capLen = new Uint32Array(16);
+
+  push(row: number, capLen: number): void {
+    if (this.n === this.rows.length) {
+      const rows = new Uint32Array(this.n * 2);
+      rows.set(this.rows);
+      this.rows = rows;
+      const cap = new Uint32Array(this.n * 2);
+      cap.set(this.capLen);
+      this.capLen = cap;
+    }
+    this.rows[this.n] = row;
+    this.capLen[this.n++] = capLen;
+  }
+
+  /** The captured length of row `row` when the snap length cut it, else undefined. */
+  capLenOf(row: number): number | undefined {
+    let lo = 0;
+    let hi = this.n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.rows[mid]! < row) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.n && this.rows[lo] === row ? this.capLen[lo] : undefined;
+  }
+
+  /** Of these rows, those of packets run (not NOT_RUN in `action`). */
+  ran(action: Uint8Array): number {
+    let k = 0;
+    for (let j = 0; j < this.n; j++) if (action[this.rows[j]!] !== NOT_RUN) k++;
+    return k;
+  }
+}
+
 export class Interner {
   readonly list: string[] = [];
   private readonly index = new Map<string, number>();

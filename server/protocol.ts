@@ -173,6 +173,10 @@ export interface RunSummary {
    * not in `packets` nor any count (as `xdp-lens run`'s lengthNotRun); `lengthNote` says so in the CLI's words. */
   lengthNotRun?: number;
   lengthNote?: string;
+  /** Packets run that the capture's snap length cut short (captured fewer bytes than on the wire; as `xdp-lens run`'s
+   * "truncated"): they ran on the captured bytes only; `truncatedNote` says what that means. */
+  truncated?: number;
+  truncatedNote?: string;
   /** A run on live traffic (xdpLens/runLive): `capture` is the file the traffic was recorded into. */
   live?: RunLiveInfo;
   durationMs: number;
@@ -357,6 +361,8 @@ interface PacketRowBase {
   /** Seconds since the first packet, 6 decimals (like tcpdump -ttttt). */
   time: string;
   len: number;
+  /** Bytes captured, when the capture's snap length cut the packet short (fewer than `len`): it ran on those. */
+  capLen?: number;
   summary: string;
 }
 export interface RunPacketRow extends PacketRowBase {

@@ -25,7 +25,7 @@ import { Driver, RxBatch, type DriverOptions, type DriverPacket } from '../simul
 import { PROFILES, DEFAULT_PROFILE, DRIVER_MODES, type DriverMode } from '../simulator/driver/profiles.ts';
 import { OutputCaptures } from '../simulator/driver/output.ts';
 import { rssQueueOf } from '../simulator/driver/rss.ts';
-import { openCapture, packetWithTime, CaptureError, CaptureFeed, FRAME_LENGTH_NOTE, XDP_MIN_FRAME, type CapturedPacket, type CaptureReader } from '../simulator/net/capture.ts';
+import { openCapture, packetWithTime, CaptureError, CaptureFeed, FRAME_LENGTH_NOTE, SNAP_LENGTH_NOTE, XDP_MIN_FRAME, type CapturedPacket, type CaptureReader } from '../simulator/net/capture.ts';
 import { TcpdumpCapture, findExecutable, interfaceProblem, liveCaptureName } from './live.ts';
 import { summarize } from '../simulator/net/dissect.ts';
 import { dissectTree } from '../simulator/net/dissect-tree.ts';
@@ -38,7 +38,7 @@ import type { RunHooks } from '../simulator/vm/machine.ts';
 import { hookMachine, markReturns, ReturnLines } from '../simulator/return-lines.ts';
 import { RunWorker, warmSpare, type LineSource, type TwinPlan } from './run-worker.ts';
 import { SummaryStore, RecordIndex } from './summary-store.ts';
-import { PacketLog, newVerdict, sharedColumn, NOT_RUN, NOT_RUN_REASONS, notRunCode, type Column, type ColumnType, type PacketVerdict } from './packet-log.ts';
+import { PacketLog, CutRows, newVerdict, sharedColumn, NOT_RUN, NOT_RUN_REASONS, notRunCode, type Column, type ColumnType, type PacketVerdict } from './packet-log.ts';
 import { entryText, formatMapUpdate, objectMapFormats, type MapFormat } from '../simulator/btf-format.ts';
 import { runMaps, runMapsSeed, type RunMaps } from './maps.ts';
 import { MapsRequest, MapsSeedRequest, type MapsParams, type MapsResult, type MapsSeedParams, type MapsSeedResult } from './protocol.ts';
@@ -143,6 +143,8 @@ interface StoredRun {
   time: Float64Array;
   /** Index into faultKeys + 1; 0 = no fault. */
   fault: Uint16Array;
+  /** The rows of packets cut short by the snap length, and their captured lengths. */
+  cut: CutRows;
   /** The packets' summaries (live runs, streams, compressed captures), or where their records are (summaries of a page made on demand). */
   summaries?: SummaryStore;
   records?: RecordIndex;
@@ -175,6 +177,12 @@ const REDIRECT = ACTIONS.indexOf('XDP_REDIRECT');
 /** What `xdp-lens run` says of the packets it did not run because the capturing host sent them (its words). */
 export const outgoingNote = (n: number): string =>
   `${n} ${n === 1 ? 'packet was' : 'packets were'} sent by the capturing host (outgoing: Linux cooked packet type 4, as \`tcpdump -i any\` records, or pcapng outbound) and not run, not counted: XDP runs only on received frames`;
+/** The summary's count and note of the packets run that the snap length cut short (as `xdp-lens run` counts them). */
+function snapLength(cut: CutRows, action: Uint8Array): Pick<RunSummary, 'truncated' | 'truncatedNote'> {
+  const n = cut.n ? cut.ran(action) : 0;
+  return n ? { truncated: n, truncatedNote: SNAP_LENGTH_NOTE(n, 'marked in the packets view') } : {};
+}
+
 /** ACTIONS.indexOf(a) without a search per packet. */
 function actionIndex(a: XdpAction): number {
   switch (a) {
@@ -468,6 +476,8 @@ class RunRecorder {
   log: PacketLog;
   /** The records' offsets ('index' summaries). */
   readonly records = new RecordIndex();
+  /** The rows of packets the capture's snap length cut short (a branch per packet read; a push per such packet). */
+  readonly cut = new CutRows();
   private readonly verdict = newVerdict();
   /** A remote run: the packets sent and the counts its progress line shows, kept here too. */
   private sent = 0;
@@ -525,8 +535,9 @@ class RunRecorder {
   batchAt = -1;
 
   /** A packet read (before it runs, batched or not): the records' offsets kept every RecordIndex.EVERY packets. */
-  note(reader?: CaptureReader): void {
+  note(pkt: CapturedPacket, reader?: CaptureReader): void {
     if (this.summaries === 'index' && this.read % RecordIndex.EVERY === 0) this.records.push(reader!.recordOffset, reader!.context);
+    if (pkt.truncated) this.cut.push(this.read, pkt.capLen);
     this.read++;
   }
 
@@ -648,6 +659,7 @@ class RunRecorder {
       ...(uninitStackReads ? { uninitStackReads } : {}),
       ...(log.outgoing > log.lengthNotRun ? { outgoingNotRun: log.outgoing - log.lengthNotRun, outgoingNote: outgoingNote(log.outgoing - log.lengthNotRun) } : {}),
       ...(log.lengthNotRun ? { lengthNotRun: log.lengthNotRun, lengthNote: FRAME_LENGTH_NOTE(log.lengthNotRun) } : {}),
+      ...snapLength(this.cut, log.cols.action),
       ...(extra.live ? { live: extra.live } : {}),
       durationMs: Math.round(performance.now() - t0),
       compileMs: Math.round(this.prep.compileMs),
@@ -682,6 +694,7 @@ class RunRecorder {
       len: cut(c.len),
       time: cut(c.time),
       fault: cut(c.fault),
+      cut: this.cut,
       ...(this.summaries === 'index' ? { records: final ? this.records.trim() : this.records } : { summaries: final ? c.summaries.trim() : c.summaries }),
       filterCache: new Map(),
       stats: this.log.statsJson(),
@@ -832,7 +845,7 @@ export async function runCapture(params: RunParams, host: RunHost, token: Cancel
           break;
         }
         bytesRead += 16 + pkt.capLen;
-        rec.note(reader);
+        rec.note(pkt, reader);
         if (batch !== undefined) {
           const at = reader.frameAt;
           const len = pkt.capLen;
@@ -1067,7 +1080,7 @@ export async function runLive(
           break;
         }
         if (!pkt) break;
-        rec.note();
+        rec.note(pkt);
         rec.packet(pkt);
         got++;
         if (rec.ran >= limit) {
@@ -1204,8 +1217,11 @@ function pageSummaries(run: StoredRun, indices: ArrayLike<number>): string[] {
 }
 
 function row(run: StoredRun, i: number, summary: string): PacketRow {
-  if (run.action[i] === NOT_RUN) return { index: i, time: formatTime(run.time[i]!), len: run.len[i]!, summary, notRun: NOT_RUN_REASONS[run.retval[i]!] ?? 'outgoing' };
-  return ranRow(run, i, summary);
+  const capLen = run.cut.n ? run.cut.capLenOf(i) : undefined;
+  const r: PacketRow =
+    run.action[i] === NOT_RUN ? { index: i, time: formatTime(run.time[i]!), len: run.len[i]!, summary, notRun: NOT_RUN_REASONS[run.retval[i]!] ?? 'outgoing' } : ranRow(run, i, summary);
+  if (capLen !== undefined) r.capLen = capLen;
+  return r;
 }
 
 /** The row of a packet that was run. */

@@ -15,7 +15,7 @@ import { PROFILES, DEFAULT_PROFILE, DRIVER_MODES, MODE_EXPLANATIONS, type Driver
 import { OutputCaptures } from './driver/output.ts';
 import { rssQueueOf } from './driver/rss.ts';
 import type { SourceLoc } from './isa/insn.ts';
-import { openCapture, CaptureError, linkHeaderNote, nothingRanError, frameLengthNotRun, FRAME_LENGTH_NOTE, XDP_MIN_FRAME, XDP_MAX_FRAME, LINKTYPE, type CapturedPacket, type InPlaceRecords } from './net/capture.ts';
+import { openCapture, CaptureError, linkHeaderNote, nothingRanError, frameLengthNotRun, FRAME_LENGTH_NOTE, SNAP_LENGTH_NOTE, XDP_MIN_FRAME, XDP_MAX_FRAME, LINKTYPE, type CapturedPacket, type InPlaceRecords } from './net/capture.ts';
 import { summarize, SummaryCache } from './net/dissect.ts';
 import { diffPrograms, fileAtRevision, formatDiffRow, formatDiffSummary } from './diff.ts';
 import { compileFilter, formatFilterError, FilterError, namesRecordFields, recordFacts, recordTime, type Filter, type PacketFacts } from './filter.ts';
@@ -880,10 +880,7 @@ function cmdRun(argv: string[]): number {
 }
 
 /** The note for `n` packets that ran cut short by the capture's snap length. */
-const TRUNCATED_NOTE = (n: number) =>
-  `${n} ${n === 1 ? 'packet was' : 'packets were'} captured shorter than on the wire (snap length; jsonl "truncated": true) and ran on the captured bytes only, ` +
-  `as BPF_PROG_TEST_RUN runs them: where the program reads past them it takes its short-packet path, so the verdict may not be the whole frame's ` +
-  `(tcpdump -s 0 captures whole frames)`;
+const TRUNCATED_NOTE = (n: number) => SNAP_LENGTH_NOTE(n, 'jsonl "truncated": true');
 
 const OUTGOING_NOTE = (n: number) =>
   `${n} ${n === 1 ? 'packet was' : 'packets were'} sent by the capturing host (outgoing: Linux cooked packet type 4, as \`tcpdump -i any\` records, or pcapng outbound) and not run, not counted: XDP runs only on received frames`;

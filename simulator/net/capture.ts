@@ -1262,6 +1262,12 @@ export const FRAME_LENGTH_NOTE = (n: number): string =>
   `${n} ${n === 1 ? 'packet was' : 'packets were'} shorter than an Ethernet header (${XDP_MIN_FRAME} bytes) or longer than ${XDP_MAX_FRAME} bytes ` +
   `(listed as "notRun": "too short" / "too long") and not run, not counted: no NIC hands XDP such a frame and BPF_PROG_TEST_RUN refuses it (EINVAL / ENOMEM)`;
 
+/** The note for `n` packets run that the capture's snap length cut short; `marked`: where the user finds them. */
+export const SNAP_LENGTH_NOTE = (n: number, marked: string): string =>
+  `${n} ${n === 1 ? 'packet was' : 'packets were'} captured shorter than on the wire (snap length; ${marked}) and ran on the captured bytes only, ` +
+  `as BPF_PROG_TEST_RUN runs them: where the program reads past them it takes its short-packet path, so the verdict may not be the whole frame's ` +
+  `(tcpdump -s 0 captures whole frames)`;
+
 /** The simulated NIC's own MAC address: the destination of unicast frames that arrive without one. */
 export const NIC_MAC = Uint8Array.of(0x02, 0x00, 0x00, 0x00, 0x00, 0x01);
 /** The source MAC given to frames whose capture holds no source link-layer address. */

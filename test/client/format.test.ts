@@ -64,6 +64,10 @@ test('small formatting helpers', () => {
   assert.deepEqual(packetLabel({ index: 3, time: '0.750051', action: 'XDP_DROP', line: 127, summary: 'IP a > b' }), { label: '#3 XDP_DROP', description: '0.750051 s  IP a > b  (line 127)' });
   // A packet the capturing host sent: listed, not run (the server sends no action, exit or path for it).
   assert.deepEqual(packetLabel({ index: 4, time: '1.5', summary: 'ARP, Request', notRun: 'outgoing' }), { label: '#4 (outgoing: not run)', description: '1.5 s  ARP, Request' });
+  // Cut short by the capture's snap length: the row says how much was captured (and run on).
+  assert.equal(packetLabel({ index: 5, time: '0.1', action: 'XDP_PASS', line: 9, summary: 's', len: 60, capLen: 20 }).label, '#5 XDP_PASS [20 of 60 bytes captured]');
+  assert.equal(packetLabel({ index: 6, time: '0.1', summary: 's', notRun: 'too short', len: 60, capLen: 10 }).label, '#6 (too short: not run) [10 of 60 bytes captured]');
+  assert.equal(packetLabel({ index: 7, time: '0.1', action: 'XDP_PASS', line: 9, summary: 's', len: 60 }).label, '#7 XDP_PASS');
   assert.equal(statusText('ready', 'native', true), '$(check) XDP native');
   assert.equal(statusText('ready', 'native', false), '$(check) XDP restricted');
 });

@@ -168,6 +168,13 @@ test("banner: the packets the capturing host sent, in the server's (the CLI's) w
   assert.ok(html.includes(`<div class="banner" id="outgoing">${note}.</div>`), 'the note as a banner');
 });
 
+test("banner: the packets the snap length cut short, in the server's words", () => {
+  const note = '2 packets were captured shorter than on the wire (snap length; marked in the packets view) and ran on the captured bytes only';
+  const html = renderSummaryHtml(page(STATS, {}, { truncated: 2, truncatedNote: note }));
+  assert.ok(html.includes(`<div class="banner" id="truncated">${note}.</div>`), 'the note as a banner');
+  assert.doesNotMatch(renderSummaryHtml(page(STATS)), /id="truncated"/);
+});
+
 test('a million packets over an hour and 3,000 exit lines: bounded rows, compact axis labels', () => {
   const counts = Array.from({ length: 120 }, (_, i) => [0, 9000 + i, 3000, 0, 0]);
   const packets = counts.reduce((s, c) => s + c[1]! + c[2]!, 0);
