@@ -22,6 +22,7 @@ import {
   e2eRequired,
   e2eSkip,
   goToLine,
+  openWorkspaceFile,
   pickQuickItem,
   runCommand,
   showHover,
@@ -171,16 +172,7 @@ async function crop(vs: VSCodeSession, name: string, locators: Locator[], pad = 
 }
 
 /** Opens a workspace file through Quick Open, as a person would. */
-async function openFile(page: Page, name: string): Promise<void> {
-  await runCommand(page, 'Go to File...');
-  const input = page.locator('.quick-input-widget input');
-  await input.fill(name);
-  // Enter takes the focused row, which is the match only once Quick Open has filtered for the typed name.
-  const row = page.locator('.quick-input-widget .monaco-list-row.focused').filter({ hasText: name });
-  await waitVisible(row, `${name} first in Quick Open`, 30_000, page.locator('.quick-input-widget .monaco-list-row'));
-  await input.press('Enter');
-  await waitForActiveEditor(page, name);
-}
+const openFile = (page: Page, name: string) => openWorkspaceFile(page, name);
 
 const activeEditor = (page: Page) => page.locator('.part.editor .editor-group-container.active .monaco-editor').first();
 
@@ -402,7 +394,7 @@ test('in an untrusted workspace the run is refused and nothing is compiled', { s
   }
 });
 
-test('the packaged .vsix installs from the Extensions menu, shows its README with the screenshots, and runs', { skip, timeout: 150_000 }, async (t) => {
+test('the packaged .vsix installs from the Extensions menu, shows its README with the screenshots, and runs', { skip, timeout: 300_000 }, async (t) => {
   assert.ok(built, NOT_BUILT);
   const t0 = Date.now();
   const pack = spawnSync('npm', ['run', '--silent', 'package'], { cwd: REPO, encoding: 'utf8' });

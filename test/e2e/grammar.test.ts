@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { REPO } from '../repo.ts';
-import { e2eSkip, goToLine, runCommand, startVSCode, waitForActiveEditor, waitVisible, type VSCodeSession } from './harness/index.ts';
+import { e2eSkip, goToLine, openWorkspaceFile, runCommand, startVSCode, waitForActiveEditor, waitVisible, type VSCodeSession } from './harness/index.ts';
 
 const skip = e2eSkip();
 let root = '';
@@ -78,12 +78,7 @@ test('VS Code applies the XDP injection on its C grammar and the bytecode gramma
     await inspectScope(vs.page, ...lineCol(c, 'ctx -> data_end', 'data_end;'), 'variable.other.member.xdp-md.c');
     await vs.screenshot('grammar-c-injection');
 
-    await runCommand(vs.page, 'Go to File...');
-    await vs.page.keyboard.type('listing.xdp-bytecode');
-    // Enter takes the focused row: the match only once Quick Open has filtered for the typed name.
-    await waitVisible(vs.page.locator('.quick-input-widget .monaco-list-row.focused').filter({ hasText: 'listing.xdp-bytecode' }), 'listing.xdp-bytecode first in Quick Open');
-    await vs.page.keyboard.press('Enter');
-    await waitForActiveEditor(vs.page, 'listing.xdp-bytecode');
+    await openWorkspaceFile(vs.page, 'listing.xdp-bytecode');
     const bc = join(workspace, 'listing.xdp-bytecode');
     await inspectScope(vs.page, ...lineCol(bc, 'call bpf_map_lookup_elem#1', 'bpf_map_lookup_elem'), 'support.function.bpf-helper.xdp-bytecode');
     await inspectScope(vs.page, ...lineCol(bc, '; prog.c:44', 'prog.c'), 'entity.name.filename.xdp-bytecode');

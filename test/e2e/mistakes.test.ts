@@ -13,6 +13,7 @@ import type { Page } from 'playwright-core';
 import { REPO } from '../repo.ts';
 import {
   actUntil,
+  openWorkspaceFile,
   e2eRequired,
   e2eSkip,
   goToLine,
@@ -44,15 +45,7 @@ after(() => {
   if (root && process.env.XDP_LENS_E2E_KEEP !== '1') rmSync(root, { recursive: true, force: true });
 });
 
-async function openFile(page: Page, name: string): Promise<void> {
-  await runCommand(page, 'Go to File...');
-  const input = page.locator('.quick-input-widget input');
-  await input.fill(name);
-  const row = page.locator('.quick-input-widget .monaco-list-row.focused').filter({ hasText: name });
-  await waitVisible(row, `${name} first in Quick Open`, 30_000, page.locator('.quick-input-widget .monaco-list-row'));
-  await input.press('Enter');
-  await waitForActiveEditor(page, name);
-}
+const openFile = (page: Page, name: string) => openWorkspaceFile(page, name);
 
 /** 1-based number of the first line of `file` holding `text`. */
 function lineOf(file: string, text: string): number {

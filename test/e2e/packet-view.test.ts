@@ -102,9 +102,9 @@ test('the packet view: decoded layers before and after, a field selects its byte
     mkdirSync(ARTIFACTS_DIR, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS_DIR, 'packet-view-crop.png'), clip: (await group.boundingBox())! });
 
-    // An executed line opens the source there.
-    await frame.locator('.path a.src').last().click({ timeout: 10_000 });
-    await waitForActiveEditor(page, 'xdp_filter.c');
+    // An executed line opens the source there (the source becomes the focused group's tab; clicked again while not).
+    const sourceFocused = page.locator('.part.editor .editor-group-container.active .tab.active').filter({ hasText: 'xdp_filter.c' });
+    await clickUntil(frame.locator('.path a.src').last(), sourceFocused, 'the source opened from an executed line', { waitMs: 5_000 });
 
     // It follows the selection in the packets view, by keyboard too: down from #1 to #2, Enter.
     await runCommand(page, 'XDP: Show Packets View');
@@ -123,11 +123,19 @@ test('the packet view: decoded layers before and after, a field selects its byte
 
     // Never silently stale: an edit of the source marks it, its Re-run button runs again and redraws it from the new run.
     await clickUntil(sourceTab, sourceActive, 'the source tab active');
-    await goToLine(page, 1);
-    await page.keyboard.press('End');
-    await page.keyboard.type(' (edited)');
     const banner = packetFrame(page).locator('.banner.stale').filter({ hasText: 'Stale: the file or the settings changed since this run' });
-    await waitVisible(banner, 'the stale mark in the packet view');
+    // Typed again only while the line does not show the edit (keys typed while something else had the focus are lost).
+    const edited = page.locator('.part.editor .monaco-editor .view-line').filter({ hasText: '(edited)' });
+    await actUntil(
+      async () => {
+        await goToLine(page, 1);
+        await page.keyboard.press('End');
+        await page.keyboard.type(' (edited)');
+      },
+      banner,
+      'the stale mark in the packet view',
+      { timeoutMs: 60_000, waitMs: 10_000, again: async () => !(await edited.first().isVisible().catch(() => false)) },
+    );
     await waitVisible(page.locator('.part.editor .tab').filter({ hasText: 'Packet #2 (stale)' }), 'the stale tab title');
     // Re-run: clicked again only if the click did not start a run (no progress, the banner still there).
     for (const end = Date.now() + 60_000; ; ) {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { REPO } from '../repo.ts';
-import { e2eRequired, e2eSkip, goToLine, pickQuickItem, runCommand, startVSCode, waitForActiveEditor, waitForCodeLens, waitForStatusBarText, type VSCodeSession } from './harness/index.ts';
+import { e2eRequired, e2eSkip, goToLine, pickQuickItem, replaceLineEndAndSave, runCommand, startVSCode, waitForActiveEditor, waitForCodeLens, waitForStatusBarText, type VSCodeSession } from './harness/index.ts';
 
 const built = existsSync(join(REPO, 'dist', 'client.js')) && existsSync(join(REPO, 'dist', 'server.js')) && existsSync(join(REPO, 'dist', 'cli.js'));
 const NOT_BUILT = 'dist/ is missing: run npm run build (npm test builds first)';
@@ -53,14 +53,7 @@ async function editAndSave(name: string, rerunOnSave: boolean | undefined, check
     await runCommand(page, 'XDP: Run on Capture...');
     await pickQuickItem(page, /demo\.pcap.*default/);
     await waitForCodeLens(page, '6 XDP_PASS · 2 XDP_DROP · 2 XDP_TX (10 packets of demo.pcap', 90_000);
-    await goToLine(page, udpReturn, lines[udpReturn - 1]!.indexOf('PASS') + 1);
-    await page.keyboard.press('Shift+End');
-    await page.keyboard.type('DROP;');
-    await page.keyboard.press('Control+S');
-    for (const end = Date.now() + 15_000; !/return XDP_DROP;/.test(readFileSync(file, 'utf8').split('\n')[udpReturn - 1]!); ) {
-      if (Date.now() > end) throw new Error(`the edit was not saved: line ${udpReturn} reads ${readFileSync(file, 'utf8').split('\n')[udpReturn - 1]}`);
-      await page.waitForTimeout(100);
-    }
+    await replaceLineEndAndSave(page, file, udpReturn, lines[udpReturn - 1]!.indexOf('PASS') + 1, 'DROP;');
     // Back to the function, whose CodeLens holds the counts.
     await goToLine(page, fn);
     await check(vs, file);

@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { REPO } from '../repo.ts';
 import { openCapture } from '../../simulator/net/capture.ts';
 import { PcapWriter } from '../../simulator/net/pcap-writer.ts';
-import { ARTIFACTS_DIR, clickUntil, e2eRequired, e2eSkip, goToLine, pickQuickItem, runCommand, startVSCode, waitForActiveEditor, waitForStatusBarText, waitVisible, type VSCodeSession } from './harness/index.ts';
+import { ARTIFACTS_DIR, clickUntil, e2eRequired, e2eSkip, pickQuickItem, replaceLineEndAndSave, runCommand, startVSCode, waitForActiveEditor, waitForStatusBarText, waitVisible, type VSCodeSession } from './harness/index.ts';
 
 const built = existsSync(join(REPO, 'dist', 'client.js')) && existsSync(join(REPO, 'dist', 'server.js')) && existsSync(join(REPO, 'dist', 'cli.js'));
 const NOT_BUILT = 'dist/ is missing: run npm run build (npm test builds first)';
@@ -159,14 +159,7 @@ test('Compare Verdicts with the previous run: an edit and save, then the changed
     await runCommand(page, 'XDP: Show Packets View');
     await waitVisible(page.locator('.part.panel').getByText(/^10 packets$/), 'the run in the packets view', 90_000, page.locator('.part.panel'));
     // Edit as a person would: PASS becomes DROP on the UDP return; saving may re-run it (xdpLens.rerunOnSave).
-    await goToLine(page, udpReturn, lines[udpReturn - 1]!.indexOf('PASS') + 1);
-    await page.keyboard.press('Shift+End');
-    await page.keyboard.type('DROP;');
-    await page.keyboard.press('Control+S');
-    for (const end = Date.now() + 15_000; !/return XDP_DROP;/.test(readFileSync(file, 'utf8').split('\n')[udpReturn - 1]!); ) {
-      if (Date.now() > end) throw new Error(`the edit was not saved: line ${udpReturn} reads ${readFileSync(file, 'utf8').split('\n')[udpReturn - 1]}`);
-      await page.waitForTimeout(100);
-    }
+    await replaceLineEndAndSave(page, file, udpReturn, lines[udpReturn - 1]!.indexOf('PASS') + 1, 'DROP;');
     await runCommand(page, 'XDP: Compare Verdicts with...');
     await pickQuickItem(page, /The previous run/);
     await waitVisible(page.locator('.notifications-toasts').filter({ hasText: /1 packet of 10 changed against xdp_filter\.c as of run-1 \(\+1 XDP_DROP, -1 XDP_PASS\)/ }), 'the comparison with the previous run', 60_000, page.locator('.notifications-toasts'));

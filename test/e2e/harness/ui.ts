@@ -1,5 +1,6 @@
 // Waiting for what a person would see in the VS Code window, and doing what they would do. Every wait is for a
 // visible state with a timeout that names what did not appear; none is a fixed sleep.
+import { readFileSync } from 'node:fs';
 import type { Locator, Page } from 'playwright-core';
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -95,9 +96,15 @@ export async function pickQuickItem(page: Page, label: Text, timeoutMs = DEFAULT
   const row = page.locator('.quick-input-widget .monaco-list-row').filter({ hasText: label });
   await waitVisible(row, `quick pick item ${describe(label)}`, timeoutMs, page.locator('.quick-input-widget .monaco-list-row'));
   // Picked: the row goes (the pick closes, or the command asks its next question). A click that did not land (the
-  // list filtered or re-drawn under it) is made again while the row is still there.
+  // list filtered or re-drawn under it) is made again while the row is still there. The pointer left over another row
+  // shows that row's tooltip, which can lie over this one and take the click: before clicking again the pointer is
+  // moved off the rows (onto the pick's own corner), as a person moves the mouse away from a tooltip in the way.
   const end = Date.now() + timeoutMs;
-  for (;;) {
+  for (let tries = 0; ; tries++) {
+    if (tries > 0) {
+      const box = await page.locator('.quick-input-widget').first().boundingBox({ timeout: left(end, 3_000) }).catch(() => null);
+      if (box) await page.mouse.move(box.x + 3, box.y + 3).catch(() => undefined);
+    }
     await row.first().click({ timeout: left(end, 3_000) }).catch(() => undefined);
     if (await row.first().waitFor({ state: 'hidden', timeout: left(end, 3_000) }).then(() => true, () => false)) return;
     if (Date.now() >= end) throw new Error(`timed out after ${timeoutMs} ms picking quick pick item ${describe(label)}: it is still offered`);
@@ -301,4 +308,58 @@ export async function typeInFileDialog(page: Page, path: string, name: string, t
   }
   const seen = (await dialog.allInnerTexts().catch(() => [])).join(' | ').replace(/\s+/g, ' ').slice(0, 2000);
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${name} in the file dialog with ${path} typed; the field holds ${JSON.stringify(await value())}; visible there: ${seen || '(nothing)'}`);
+}
+
+/**
+ * Opens a workspace file by its name through Go to File (Quick Open), as a person would. Quick Open answers with what
+ * the file search found when the name was typed: while the search is not ready (an extension host starting again
+ * after an install, a loaded machine) that is "No matching results", and it stays so. A person then types the name
+ * again, and so does this (Quick Open closed and opened anew), until the file is offered first; then Enter opens it.
+ */
+export async function openWorkspaceFile(page: Page, name: string, timeoutMs = 60_000): Promise<void> {
+  const input = page.locator('.quick-input-widget input');
+  // Enter takes the focused row, which is the match only once Quick Open has filtered for the typed name.
+  const row = page.locator('.quick-input-widget .monaco-list-row.focused').filter({ hasText: name });
+  const end = Date.now() + timeoutMs;
+  for (let tries = 1; ; tries++) {
+    await runCommand(page, 'Go to File...', Math.max(end - Date.now(), 5_000));
+    const offered = await input
+      .fill(name, { timeout: left(end, 5_000) })
+      .then(() => row.first().waitFor({ state: 'visible', timeout: left(end, 10_000) }))
+      .then(() => true, () => false);
+    if (offered) {
+      await input.press('Enter', { timeout: left(end, 5_000) }).catch(() => undefined);
+      if (await waitForActiveEditor(page, name, left(end, 10_000)).then(() => true, () => false)) return;
+    }
+    if (Date.now() >= end) {
+      const seen = (await page.locator('.quick-input-widget .monaco-list-row').allInnerTexts().catch(() => [])).join(' | ').replace(/\s+/g, ' ').slice(0, 2000);
+      throw new Error(`timed out after ${timeoutMs} ms opening ${name} through Go to File (typed ${tries} times); Quick Open showed: ${seen || '(nothing)'}`);
+    }
+    if (await input.isVisible().catch(() => false)) await page.keyboard.press('Escape');
+    await input.waitFor({ state: 'hidden', timeout: left(end, 3_000) }).catch(() => undefined);
+  }
+}
+
+/**
+ * Replaces the end of a line of the active editor, from a 1-based character column, with `text`, and saves, as a
+ * person would (Go to Line, Shift+End, type, Ctrl+S), until `file` on disk holds the edited line. Keys typed while
+ * something else has the focus (a notification, a late view) are lost, or land in part: a person looks, and does it
+ * again; so does this. Doing it again is harmless: the same columns are selected and replaced by the same text.
+ */
+export async function replaceLineEndAndSave(page: Page, file: string, line: number, column: number, text: string, timeoutMs = 90_000): Promise<void> {
+  const onDisk = () => readFileSync(file, 'utf8').split('\n')[line - 1] ?? '';
+  const before = onDisk();
+  const want = before.slice(0, column - 1) + text;
+  const end = Date.now() + timeoutMs;
+  for (let tries = 1; ; tries++) {
+    await goToLine(page, line, column, Math.max(end - Date.now(), 5_000));
+    await page.keyboard.press('Shift+End');
+    await page.keyboard.type(text);
+    await page.keyboard.press('Control+S');
+    // The save completes after the keystroke returns: the file is read until it has the edit, a few seconds a try.
+    for (const until = Math.min(end, Date.now() + 10_000); onDisk() !== want && Date.now() < until; ) await page.waitForTimeout(100);
+    if (onDisk() === want) return;
+    if (Date.now() >= end) throw new Error(`timed out after ${timeoutMs} ms saving line ${line} as ${JSON.stringify(want)} (typed ${tries} times): it reads ${JSON.stringify(onDisk())}`);
+    if (await page.locator('.quick-input-widget input').isVisible().catch(() => false)) await page.keyboard.press('Escape');
+  }
 }
