@@ -10,7 +10,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '../repo.ts';
-import { actUntil, clickUntil, e2eRequired, e2eSkip, goToLine, pickQuickItem, runCommand, waitForCodeLens, waitForStatusBarText, startVSCode, waitForActiveEditor, waitVisible, type VSCodeSession } from './harness/index.ts';
+import { actUntil, e2eRequired, e2eSkip, goToLine, pickQuickItem, runCommand, waitForCodeLens, waitForStatusBarText, startVSCode, waitForActiveEditor, waitVisible, type VSCodeSession } from './harness/index.ts';
 import { PcapWriter } from '../../simulator/net/pcap-writer.ts';
 import { PACKETS } from '../debug/fixture.ts';
 
@@ -93,11 +93,18 @@ test('set a breakpoint, start debugging, read a C local, step, step back, contin
     await waitVisible(page.locator('.debug-call-stack .monaco-list-row', { hasText: /dbg\.c\s*66/ }), 'the step to line 66');
     const on66 = page.locator('.debug-call-stack .monaco-list-row', { hasText: /dbg\.c\s*66/ });
     await waitVisible(page.locator('.debug-toolbar .codicon-debug-step-back'), 'the Step Back button');
-    // Clicked again only while the stop is still on line 66 (a click that stepped back has moved it).
-    await clickUntil(page.locator('.debug-toolbar .codicon-debug-step-back'), page.locator('.debug-call-stack .monaco-list-row', { hasText: /dbg\.c\s*65/ }), 'back on line 65', {
-      again: () => on66.first().isVisible(),
-      waitMs: 5_000,
-    });
+    // Done again only while the stop is still on line 66 (a step back has moved it). The floating toolbar is laid out
+    // again when the side bar changes width and has been seen to take no click for half a minute under load: then a
+    // person steps back from the Command Palette, and so does this.
+    const stepBack = page.locator('.debug-toolbar .codicon-debug-step-back');
+    await actUntil(
+      async (timeout) => {
+        if (!(await stepBack.first().click({ timeout }).then(() => true, () => false))) await runCommand(page, 'Debug: Step Back', 15_000);
+      },
+      page.locator('.debug-call-stack .monaco-list-row', { hasText: /dbg\.c\s*65/ }),
+      'back on line 65',
+      { again: () => on66.first().isVisible(), waitMs: 5_000, timeoutMs: 60_000 },
+    );
     // Continue: the breakpoint is reached again by the next packets; then with it removed the capture runs out.
     await runCommand(page, 'Remove All Breakpoints');
     await runCommand(page, 'Debug: Continue');

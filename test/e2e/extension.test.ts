@@ -185,7 +185,7 @@ after(() => {
   if (root && process.env.XDP_LENS_E2E_KEEP !== '1') rmSync(root, { recursive: true, force: true });
 });
 
-test('a person uses XDP Lens in VS Code: Problems, hover, run on a capture, a packet\'s path, debug it', { skip, timeout: 150_000 }, async (t) => {
+test('a person uses XDP Lens in VS Code: Problems, hover, run on a capture, a packet\'s path, debug it', { skip, timeout: 300_000 }, async (t) => {
   assert.ok(built, NOT_BUILT);
   const workspace = makeWorkspace('xdp-project');
   const seeded = join(workspace, 'seeded_mistakes.c');
