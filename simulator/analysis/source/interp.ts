@@ -392,13 +392,29 @@ export class Analyzer {
       if (d.type !== 'init_declarator' && shape.ptr === 0 && shape.dims.length === 0 && !/^(?:struct|union) /.test(resolveTypedef(t, this.decls).base) && !isVolatile(n)) v = { k: 'top', uninitScalar: this.originOf(d) };
       if (value && value.type !== 'initializer_list' && this.redirectOnlyLogged(value, shape.name, d)) v = this.unusedRedirect(value, n, st);
       else if (value && value.type !== 'initializer_list') v = this.eval(value, st).v;
-      else if (value) this.evalChildren(value, st);
+      const members: [string, TV][] = [];
+      if (value?.type === 'initializer_list') {
+        // `struct hdr_cursor nh = { .pos = data };`: a pointer given to a member by name is kept as `nh.pos = data` is.
+        for (const c of value.namedChildren) {
+          if (!c || c.type === 'comment') continue;
+          const field = c.type === 'initializer_pair' ? c.childForFieldName('designator') : null;
+          const fv = c.type === 'initializer_pair' ? c.childForFieldName('value') : null;
+          const fname = field?.type === 'field_designator' ? field.namedChildren[0]?.text : undefined;
+          if (fv && fname && c.childrenForFieldName('designator').length === 1) members.push([fname, this.eval(fv, st)]);
+          else this.eval(c, st);
+        }
+      }
       if (shape.dims.length > 0) v = TOP;
       // `volatile int ret = 31;`: a value the compiler must read afresh each time (a stub replaced at load time, a
       // byte another CPU writes) is not known, whatever was stored into it.
       if (shape.ptr === 0 && isVolatile(n)) t.volatile = true;
       if (t.volatile) v = TOP;
       st.vars.set(shape.name, { v: stamp(retype(v, t), st), t });
+      if (shape.ptr !== 0 || shape.dims.length !== 0) continue;
+      for (const [field, tv] of members) {
+        const declared = this.memberType(t, field);
+        if (declared) st.vars.set(`${shape.name}.${field}`, { v: stamp(tv.v, st), t: declared });
+      }
     }
   }
 
@@ -1426,8 +1442,18 @@ export class Analyzer {
     const op = u.childForFieldName('operator')?.text ?? u.child(1)?.text;
     const r = resolveTypedef(t, this.decls);
     if (r.dims.length !== 0 || r.ptr !== (op === '->' ? 1 : 0)) return undefined;
+    return this.memberType({ ...r, ptr: 0 }, field);
+  }
+
+  /** The declared type of pointer member `field` of struct type `t` when the tier keeps what it points at. */
+  private memberType(t: TypeRef, field: string): TypeRef | undefined {
+    const r = resolveTypedef(t, this.decls);
+    if (r.ptr !== 0 || r.dims.length !== 0 || !/^(?:struct|union) /.test(r.base)) return undefined;
     const pt = structOf(r.base, this.decls)?.fields[field]?.ptrType;
-    return pt && pt.ptr === 1 && pt.dims.length === 0 && /^(?:struct|union) /.test(resolveTypedef({ ...pt, ptr: 0 }, this.decls).base) ? pt : undefined;
+    if (!pt || pt.ptr !== 1 || pt.dims.length !== 0) return undefined;
+    // A header pointer (`struct iphdr *ip;`), or a cursor (`void *pos;`, `__u8 *pos;`) that parsers move along.
+    const base = resolveTypedef({ ...pt, ptr: 0 }, this.decls).base;
+    return /^(?:struct|union) /.test(base) || /^(?:void|(?:unsigned |signed )?char|__u8|u8|uint8_t)$/.test(base) ? pt : undefined;
   }
 
   /** `ip` in `ip.daddr` when it is a local `struct iphdr` (ipv6hdr, tcphdr, udphdr), with the type of a pointer to it. */
@@ -2143,13 +2169,18 @@ export class Analyzer {
       this.expanding = savedExpanding;
     }
     const exits = joinStates([end, ...frame.returns.map((r) => r.state)]);
-    // The members the callee stored through the struct's address (`p->ip = ...`) are the caller's again.
+    // The members the callee stored through the struct's address (`p->ip = ...`) are the caller's again. A parser
+    // that fails with a negative status (`return -1;` before it moves the cursor) is not gone on with by its caller:
+    // the members are taken from the other paths, as a cursor moved past the header (`nh->pos = eth + 1`).
+    const failed = (r: { tv: TV }) => r.tv.v.k === 'consts' && !r.tv.v.more && r.tv.v.vals.length > 0 && r.tv.v.vals.every((c) => c.v < 0);
+    const going = frame.returns.filter((r) => !failed(r));
+    const members = going.length > 0 && going.length < frame.returns.length ? joinStates([end, ...going.map((r) => r.state)]) : exits;
     fn.params.forEach((p, i) => {
       const from = aliases[i];
-      if (!from || !p.name || p.type.ptr !== 1 || !exits?.vars.has(`${p.name}->`)) return;
+      if (!from || !p.name || p.type.ptr !== 1 || !members?.vars.has(`${p.name}->`)) return;
       const prefix = `${p.name}->`;
       for (const k of [...st.vars.keys()]) if (k.startsWith(from) && k.length > from.length) st.vars.delete(k);
-      for (const [k, slot] of exits.vars) if (k.startsWith(prefix) && k.length > prefix.length) st.vars.set(`${from}${k.slice(prefix.length)}`, slot);
+      for (const [k, slot] of members.vars) if (k.startsWith(prefix) && k.length > prefix.length) st.vars.set(`${from}${k.slice(prefix.length)}`, slot);
     });
     const before: Unstale = { slots: new Map([...st.vars].filter(([, sl]) => sl.v.k === 'pkt' || sl.v.k === 'end')), gen: st.gen, invalidated: st.invalidated, proven: st.proven };
     let unstale: Unstale | undefined;
