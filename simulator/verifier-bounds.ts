@@ -1224,7 +1224,14 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
           // (no witness, no exact range) leaves both sides in doubt: the path ends.
           const fixed = (n: Num): bigint | undefined => (n.ex && !isConst(n.ex) ? undefined : n.w);
           const fa = fixed(a), fb = fixed(b);
-          if ((fa === undefined && !a.ex) || (fb === undefined && !b.ex)) return false;
+          if ((fa === undefined && !a.ex) || (fb === undefined && !b.ex)) {
+            // A number whose bit 63 the verifier knows zero against a constant with bit 63 set: its bounds decide every
+            // 64-bit comparison but jset (is_branch_taken: umax <= S64_MAX < c, smin >= 0 > c).
+            const top = (n: Num) => !!n.ex && isConst(n.ex) && n.ex.tval >> 63n === 1n;
+            if (w32 || op === 'jset' || !((nonNeg(a) && top(b)) || (top(a) && nonNeg(b)))) return false;
+            decided = true;
+            return [cmp(op, false, nonNeg(a) ? 0n : a.ex!.tval, nonNeg(b) ? 0n : b.ex!.tval) ? jump() : fall()];
+          }
           const out: St[] = [];
           for (const truth of [false, true]) {
             const holds = (x: bigint, y: bigint) => cmp(op, w32, x, y) === truth;

@@ -165,3 +165,23 @@ test('afuzz: random bytecode programs with one mistake are refused as by the ker
   t.diagnostic(`afuzz mistakes: base seed ${BASE_SEED + 500000}, ${DEFECT_COUNT} programs; agreed per mistake: ${[...tally].map(([k, [n, a]]) => `${k} ${a}/${n}`).join(', ')}; known gaps missed: ${gaps.length}`);
   assert.equal(failures.length, 0, failures.slice(0, 10).join('\n  '));
 });
+
+// Mistakes `run` missed before (both once known gaps): a value pointer moved by a context field behind branches the
+// bounds walk cannot follow (seeds 3, 6, 12, 22, 26), a number given to bpf_tail_call as its context (seeds 2-6, 12).
+test('afuzz: value-var-unbounded and tail-call-scalar-ctx seeds missed before are refused', (t) => {
+  if (kernelOrSkip(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-afuzz-g-'));
+  const failures: string[] = [];
+  try {
+    const cases: [number, ADefect][] = [...[3, 6, 12, 22, 26].map((s) => [s, 'value-var-unbounded'] as [number, ADefect]),
+      ...[2, 3, 4, 5, 6, 12].map((s) => [s, 'tail-call-scalar-ctx'] as [number, ADefect])];
+    for (const [seed, defect] of cases) {
+      const o = checkAProgram(seed, defect, dir);
+      if (o.kernelLoads) failures.push(`seed ${seed} (${defect}): the kernel loads it`);
+      else if (o.problems.length) failures.push(`seed ${seed} (${defect}): ${o.problems.join('; ')}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.equal(failures.length, 0, failures.join('\n  '));
+});

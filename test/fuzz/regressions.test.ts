@@ -532,6 +532,31 @@ const VALUE_CASES: [string, boolean, string][] = [
 test('regressions: map value accesses at a known offset stay inside the value, atomics aligned', (t) =>
   nakedCases(t, 'value_bounds', VALUE_HEADER, VALUE_CASES));
 
+// A map value pointer moved by a number whose range the verifier knows (a context field, masked or not), and a number
+// given to bpf_tail_call as its context, each behind a branch the bounds walk cannot follow (on a sum of a context field
+// after a branch on the field): run reported nothing (afuzz's value-var-unbounded and tail-call-scalar-ctx mistakes, 10 of 30 and 29 of 30
+// seeds missed).
+const VAR_HEADER = VALUE_HEADER.replace('SEC("xdp")', 'struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, 4); __uint(key_size, 4); ' +
+  '__uint(value_size, 4); } jt SEC(".maps");\nSEC("xdp")');
+const UNDECIDED = 'r6 = r1\n r8 = *(u32 *)(r6 + 16)\n r9 = r8\n r9 += 1\n if r8 > 100 goto +1\n r8 = 0\n if r9 > 50 goto +1\n r9 = 0\n';
+const INDEXED = (mask: string, load: string) => `${UNDECIDED}${LOOKUP('arr')} r1 = *(u32 *)(r6 + 12)\n${mask} r0 += r1\n ${load}\n r0 = 2\n exit`;
+const TAIL = (r1: string) => `${UNDECIDED} r7 = *(u32 *)(r6 + 12)\n${r1} r2 = jt ll\n r3 = 0\n call 12\n r0 = 2\n exit`;
+const VAR_CASES: [string, boolean, string][] = [
+  ['a value indexed by a context field', false, INDEXED('', 'r1 = *(u8 *)(r0 + 0)')],
+  ['a value indexed by a context field & 127', false, INDEXED(' r1 &= 127\n', 'r1 = *(u8 *)(r0 + 0)')],
+  ['a value indexed by a context field & 63, 2 bytes read', false, INDEXED(' w1 &= 63\n', 'r1 = *(u16 *)(r0 + 0)')],
+  ['a value indexed by a context field & 63', true, INDEXED(' r1 &= 63\n', 'r1 = *(u8 *)(r0 + 0)')],
+  ['a value indexed by a context field & 56, 8 bytes read', true, INDEXED(' r1 &= 56\n', 'r1 = *(u64 *)(r0 + 0)')],
+  ['a number plus one as the tail call context', false, TAIL(' r7 += 1\n r1 = r7\n')],
+  ['a sign-extended number as the tail call context', false, TAIL(' .quad 0x00000000002077bf\n r1 = r7\n')],
+  ['a packet length as the tail call context', false, TAIL(' r7 = *(u32 *)(r6 + 4)\n r1 = *(u32 *)(r6 + 0)\n r7 -= r1\n r1 = r7\n')],
+  ['a helper result as the tail call context', false, TAIL(' call 8\n r0 ^= r7\n r1 = r0\n')],
+  ['the context through a stack slot', true, TAIL(' *(u64 *)(r10 - 8) = r6\n r1 = *(u64 *)(r10 - 8)\n')],
+];
+
+test('regressions: a value indexed by a bounded number, a number as the tail call context', (t) =>
+  nakedCases(t, 'value_var', VAR_HEADER, VAR_CASES));
+
 // A cycle with no exit in a static function, behind a branch on an argument that is a constant at every call: clang
 // -O3 leaves one for `for (i = 0; i < 16; i++) { if (i >= n) break; ... }` when every call passes n of 0 or 1. The
 // verifier never walks it and loads the program; the load-time check refused it (cfuzz seed 541200016: "infinite loop

@@ -104,6 +104,8 @@ export interface EngineResult {
 
 const MAX_FRAMES = 8;
 const MAX_PTR_OFF = 1 << 29;
+/** BPF_MAX_VAR_OFF: a variable offset at or past it is unbounded to check_map_access. */
+const MAX_VAR_OFF = 1n << 29n;
 
 // Helper ids used below (include/uapi/linux/bpf.h ___BPF_FUNC_MAPPER).
 /** The `from` of the stack slot of a dynptr initialised over memory or a ring buffer record (not the packet). */
@@ -192,6 +194,17 @@ const READS_ONLY = new Set<number>([
   H.xdp_adjust_meta, H.xdp_adjust_tail, H.map_push_elem, H.xdp_output, H.ringbuf_output, H.ringbuf_reserve,
   H.ringbuf_submit, H.ringbuf_discard, H.trace_vprintk, H.xdp_get_buff_len, H.xdp_store_bytes, H.map_lookup_percpu_elem,
   H.sk_lookup_tcp, H.sk_lookup_udp, H.skc_lookup_tcp,
+]);
+
+/** Helpers whose result is an integer to the verifier (RET_INTEGER, RET_VOID read as a number is refused anyway). */
+const INT_HELPERS = new Set<number>([
+  H.map_update_elem, H.map_delete_elem, H.ktime_get_ns, H.trace_printk, H.get_prandom_u32, H.get_smp_processor_id,
+  H.redirect, H.perf_event_output, H.csum_diff, H.xdp_adjust_head, H.redirect_map, H.xdp_adjust_meta, H.xdp_adjust_tail,
+  H.fib_lookup, H.map_push_elem, H.map_pop_elem, H.map_peek_elem, H.ringbuf_output, H.trace_vprintk, H.xdp_get_buff_len,
+  H.xdp_load_bytes, H.xdp_store_bytes, H.for_each_map_elem, H.loop, H.snprintf,
+  // bpf_get_numa_node_id, bpf_jiffies64, bpf_ktime_get_boot_ns, bpf_ringbuf_query, bpf_ktime_get_coarse_ns,
+  // bpf_check_mtu, bpf_ktime_get_tai_ns
+  42, 118, 125, 134, 160, 163, 208,
 ]);
 
 const OPAQUE = unknown(true);
@@ -314,6 +327,14 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
   let anyPast = false;
   /** Scalars loaded from a writable map value: their bounds are the verifier's too (the load's width), opaque or not. */
   const mapLoaded = new WeakSet<Scalar>();
+  /** Numbers whose range here is exactly the verifier's (n-byte loads of the packet, a context field or a writable map
+   * value, and such a number masked by a constant): a map value pointer moved by one is bounded as the verifier
+   * bounds it (ValueVar). */
+  const exactRange = new WeakSet<Scalar>();
+  const exact = (r: Reg): Reg => {
+    if (r.k === 'scalar' && r.s !== OPAQUE) exactRange.add(r.s);
+    return r;
+  };
   /** Differences of two pointers (data_end - data, a 32-bit subtraction with a pointer): any number to the verifier. */
   const pointerDiffs = new WeakSet<Scalar>();
   /** Stack slots a helper filled as raw memory (bpf_xdp_load_bytes): STACK_MISC bytes to the verifier. */
@@ -344,6 +365,20 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     MapType.LRU_HASH, MapType.LRU_PERCPU_HASH, MapType.LPM_TRIE]);
   const checkValue = (base: Reg & { k: 'value' }, off: number, size: number, pc: number, atomic = false): void => {
     const m = mapOf(base.map);
+    if (m && base.off === undefined && base.vr && (m.kind === 'global' || PLAIN_VALUE_MAPS.has(m.type))) {
+      // check_map_access with the variable offset the verifier knows (no negative part: ValueVar's numbers are
+      // unsigned loads, masked).
+      const o = BigInt(base.vr.off + off);
+      const outside = (x: bigint) => x < 0n || x + BigInt(size) > BigInt(m.valueSize);
+      const regno = accessReg(pc);
+      const [kernel, why] = outside(base.vr.umin + o)
+        ? [`R${regno} min value is outside of the allowed memory range`, `even the smallest index reaches outside ${m.name}'s ${m.valueSize}-byte value`]
+        : base.vr.umax >= MAX_VAR_OFF ? [`R${regno} unbounded memory access, make sure to bounds check any such access`, 'nothing bounds the index from above']
+        : outside(base.vr.umax + o) ? [`R${regno} max value is outside of the allowed memory range`, `the index may reach offset ${base.vr.umax + o}, past ${m.name}'s ${m.valueSize}-byte value`]
+        : [undefined, ''];
+      if (kernel) report('pointer-misuse', pc, `The verifier refuses this access to a map value: ${kernel} (${why}; check the index against the value's size first, e.g. \`if (i >= N) return ...;\`).`);
+      return;
+    }
     if (!m || base.off === undefined || (m.kind !== 'global' && !PLAIN_VALUE_MAPS.has(m.type))) return;
     const start = base.off + off;
     if (start < 0 || start + size > m.valueSize) {
@@ -549,14 +584,14 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
           if (fo === 0) return { k: 'pkt', id: PKT_ID, off: 0, gen: st.gen, ...fresh(PKT_ID) };
           if (fo === 4) return { k: 'end', gen: st.gen };
           if (fo === 8) return { k: 'meta', id: META_ID, off: 0, gen: st.gen, ...fresh(META_ID) };
-          if (fo === 12 || fo === 16 || fo === 20) return number(scalarReg(loaded(size, sx, false), pc));
+          if (fo === 12 || fo === 16 || fo === 20) return exact(number(scalarReg(loaded(size, sx, false), pc)));
         }
         return scalarReg(loaded(size, sx, true), pc);
       }
       case 'pkt':
       case 'meta':
         checkPacket(st, base, off, size, pc, 'load');
-        return number(scalarReg(loaded(size, sx, false), pc));
+        return exact(number(scalarReg(loaded(size, sx, false), pc)));
       case 'scalar':
         if (base.fromPtr) report('pointer-misuse', pc, SCALAR_ACCESS('load', base.fromPtr));
         else numberAccess(base, insns[pc]!.src, pc, 'load');
@@ -583,6 +618,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
           // A frozen read-only map's bytes are constants to the verifier; a writable one's are any value of the width.
           const s = loaded(size, sx, true);
           mapLoaded.add(s);
+          if (!sx) exactRange.add(s);
           // Plain bytes (no kptr, timer, lock... the verifier gives a pointer or refuses) are a number to it.
           const m = mapOf(base.map);
           const special = m ? mapSpecialFields(m) : undefined;
@@ -687,8 +723,15 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         const dh = negate ? -Number(delta.smin) : Number(delta.smax);
         return { k: 'stack', frame: p.frame, off: undefined, lo: lo + dl, hi: hi + dh };
       }
-      case 'value':
-        return { ...p, off: fixed !== undefined && p.off !== undefined ? p.off + fixed : undefined };
+      case 'value': {
+        if (fixed !== undefined && p.off !== undefined) return { ...p, off: p.off + fixed };
+        const { vr: _, ...rest } = p;
+        // A number whose range is the verifier's, added to a value pointer at a known offset: the verifier's
+        // variable offset is that range (check_reg_sane_offset lets it through: its smin is 0).
+        if (!negate && p.off !== undefined && exactRange.has(delta) && delta.smin >= 0n) return { ...rest, off: undefined, vr: { off: p.off, umin: delta.umin, umax: delta.umax } };
+        if (fixed !== undefined && p.vr) return { ...p, vr: { ...p.vr, off: p.vr.off + fixed } };
+        return { ...rest, off: undefined };
+      }
       case 'mem':
       case 'ptr':
         return p;
@@ -702,6 +745,9 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     const a = st.regs[insn.dst];
     const b: Reg = info.srcReg ? st.regs[insn.src] : scalarReg(constant(info.width === 64 ? immToU64(insn.imm) : immToU32(insn.imm)), pc);
     if (op === 'mov' && info.width === 64) {
+      // A number the verifier certainly holds stays one in the copy (certainType: the copy's own instruction says
+      // nothing).
+      if (b.k === 'scalar' && certainType(b) === 'scalar') numbers.add(b.s);
       // A register copy keeps the value's identity, so a later comparison on either copy refines both.
       st.regs[insn.dst] = b.k === 'scalar' ? { k: 'scalar', s: b.s, def: pc, shl32: b.shl32, ...(b.fromPtr ? { fromPtr: b.fromPtr } : {}) } : b;
       return true;
@@ -736,7 +782,18 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         st.regs[insn.dst] = { k: 'scalar', s: x, def: pc };
         return true;
       }
-      st.regs[insn.dst] = scalarReg(s, pc);
+      // The verifier's result is certainly a number when it accepts the instruction: a 32-bit operation, a
+      // sign-extending move, any 64-bit operation but add and sub (on a pointer it refuses them), an add of two
+      // numbers, a number minus anything (adjust_ptr_min_max_vals: only a pointer minus a number is a pointer).
+      const num = info.width === 32 || op === 'movsx' || (op !== 'add' && op !== 'sub') ||
+        (certainType(a) === 'scalar' && (op === 'sub' || certainType(b) === 'scalar'));
+      const own = num && (s === as || s === bs || s === OPAQUE) ? { ...s } : s;
+      if (num) numbers.add(own);
+      // x & c, x any value of its low k bits as the verifier knows it (exactRange), c a constant: the verifier's tnum
+      // gives [0, c & (2^k - 1)]; kept exact where the walk's range is that one.
+      if (op === 'and' && exactRange.has(as) && as.umin === 0n && as.smin === 0n && isConst(bs) && !bs.opaque && own !== as &&
+        ((as.umax + 1n) & as.umax) === 0n && own.umin === 0n && own.smin === 0n && own.umax === (bs.umin & as.umax) && own.smax === own.umax) exactRange.add(own);
+      st.regs[insn.dst] = scalarReg(own, pc);
       return true;
     }
     if (info.width === 64 && (op === 'add' || op === 'sub')) {
@@ -756,6 +813,8 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         const length = a.k === 'end' && b.k === 'pkt';
         const d = same ? constant(BigInt(a.off - (b as typeof a).off)) : length ? unknown(false) : OPAQUE;
         if (length) pointerDiffs.add(d);
+        // Two pointers subtracted make a number to root's verifier.
+        if (same || length) numbers.add(d);
         st.regs[insn.dst] = scalarReg(d, pc);
         return true;
       }
@@ -768,6 +827,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
       (a.k !== 'none' && b.k !== 'none')) {
       const d = unknown(false);
       pointerDiffs.add(d);
+      numbers.add(d);
       st.regs[insn.dst] = scalarReg(d, pc);
       return true;
     }
@@ -783,7 +843,9 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
   // ---- branches ----
   /** Replace every copy of scalar `from` (same object) by `to` throughout the state. */
   const refineScalar = (st: State, from: Scalar, to: Scalar) => {
-    if (from !== to) replaceScalar(st, from, { k: 'scalar', s: to, def: -1 });
+    if (from === to) return;
+    if (numbers.has(from) && to !== OPAQUE) numbers.add(to);
+    replaceScalar(st, from, { k: 'scalar', s: to, def: -1 });
   };
   const setNull = (st: State, nullId: number, isNull: boolean, pc: number) => {
     // A NULL reservation or socket holds no reference.
@@ -1184,6 +1246,8 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         report('pointer-misuse', pc, `The verifier refuses this call: arg 1 is an unacquired reference (${name}: the dynptr holds no ring buffer record reserved by bpf_ringbuf_reserve_dynptr on this path, or it was submitted or discarded already).`);
       } else st.refs = st.refs.filter((x) => x !== ref);
     }
+    // A helper returning an integer (RET_INTEGER): a number whatever the path.
+    if (r0.k === 'scalar' && INT_HELPERS.has(id) && r0.s !== OPAQUE) numbers.add(r0.s);
     r[0] = r0;
     r[1] = r[2] = r[3] = r[4] = r[5] = NONE;
   };
@@ -1681,6 +1745,8 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
             const old = (a.op === 'cmpxchg' || a.fetch) && base.k === 'stack' && base.off !== undefined
               ? load(st, base, insn.off, info.size!, false, pc) : undefined;
             const fetched = old?.k === 'scalar' ? old : scalarReg(unknownBytes(info.size!, true), pc);
+            // A map value's bytes are numbers to the verifier (a kptr field takes no atomics: special-access.ts).
+            if (!old && base.k === 'value' && fetched.k === 'scalar') numbers.add(fetched.s);
             store(st, base, insn.off, info.size!, scalarReg(unknownBytes(info.size!, true), pc), pc);
             if (a.op === 'cmpxchg') r[0] = fetched;
             else if (a.fetch) r[insn.src] = fetched;

@@ -12,6 +12,10 @@ import { type Scalar, covers as scalarCovers } from './scalar.ts';
  * pointer plus a variable amount gets a fresh id. `gen` is the packet generation the pointer was derived in; helpers
  * that move the packet start a new generation, and a pointer from an older one is stale.
  */
+/** A map value pointer's variable offset where it is exactly the verifier's: the fixed part `off` plus a number in
+ * [umin, umax] (the value pointer's own `off` is then undefined). */
+export interface ValueVar { readonly off: number; readonly umin: bigint; readonly umax: bigint }
+
 export type Reg =
   | { readonly k: 'none' }
   /** `shl32`: this value is `x << 32` for the scalar x (a sign or zero extension of x's low half in progress). */
@@ -39,7 +43,7 @@ export type Reg =
   /** `lo`/`hi`: with `off` unknown, the offsets a bounded variable amount may reach (a store there changes only those). */
   | { readonly k: 'stack'; readonly frame: number; readonly off: number | undefined; readonly lo?: number; readonly hi?: number }
   | { readonly k: 'map'; readonly map: number }
-  | { readonly k: 'value'; readonly map: number; readonly off: number | undefined; readonly nullId: number }
+  | { readonly k: 'value'; readonly map: number; readonly off: number | undefined; readonly nullId: number; readonly vr?: ValueVar }
   /** `ref`: the reference a helper acquired with it (bpf_ringbuf_reserve, bpf_sk_lookup_*), to be released. */
   | { readonly k: 'mem'; readonly nullId: number; readonly from?: string; readonly ref?: number }
   | { readonly k: 'func'; readonly pc: number }
@@ -208,7 +212,9 @@ function regCovers(old: State, cur: State, a: Reg, b: Reg, isR0: boolean): boole
     case 'map': return a.map === (b as typeof a).map;
     case 'value': {
       const bv = b as typeof a;
-      return a.map === bv.map && a.off === bv.off && (a.nullId === 0) === (bv.nullId === 0) && (a.nullId === 0 || sameId(-1 - a.nullId, -1 - bv.nullId));
+      // A known variable offset is checked at each access: only one reaching at least as far covers it.
+      const vr = !bv.vr || (!!a.vr && a.vr.off === bv.vr.off && a.vr.umin <= bv.vr.umin && a.vr.umax >= bv.vr.umax);
+      return a.map === bv.map && a.off === bv.off && vr && (a.nullId === 0) === (bv.nullId === 0) && (a.nullId === 0 || sameId(-1 - a.nullId, -1 - bv.nullId));
     }
     case 'mem': {
       const bm = b as typeof a;
