@@ -118,7 +118,7 @@ function limitHit(
   timedOut: boolean,
 ): string | undefined {
   if (timedOut || status === TIMED_OUT_STATUS || signal === 'SIGKILL')
-    return `clang did not finish within ${Math.round(limits.timeoutMs / 1000)} s compiling ${src} (the time limit; does it include a device, a very large file, or macros that expand without end?)`;
+    return `clang did not finish within ${Math.round(limits.timeoutMs / 1000)} s compiling ${src} (the time limit: XDP_LENS_CLANG_TIMEOUT=SECONDS raises it; on a busy machine a large program can need more, otherwise does it include a device or macros that expand without end?)`;
   if (OUT_OF_MEMORY.test(stderr) || signal === 'SIGSEGV' || signal === 'SIGABRT')
     return `clang exceeded ${describeBytes(limits.memoryBytes)} compiling ${src} (the memory limit; macros that expand exponentially, or a very large program?)`;
   if (signal === 'SIGXCPU') return `clang exceeded its CPU time limit compiling ${src}`;
