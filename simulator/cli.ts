@@ -15,7 +15,7 @@ import { PROFILES, DEFAULT_PROFILE, DRIVER_MODES, MODE_EXPLANATIONS, type Driver
 import { OutputCaptures } from './driver/output.ts';
 import { rssQueueOf } from './driver/rss.ts';
 import type { SourceLoc } from './isa/insn.ts';
-import { openCapture, CaptureError, linkHeaderNote, nothingRanError, frameLengthNotRun, FRAME_LENGTH_NOTE, SNAP_LENGTH_NOTE, XDP_MIN_FRAME, XDP_MAX_FRAME, LINKTYPE, type CapturedPacket, type InPlaceRecords } from './net/capture.ts';
+import { openCapture, CaptureError, linkHeaderNote, linkTypeName, nothingRanError, frameLengthNotRun, FRAME_LENGTH_NOTE, SNAP_LENGTH_NOTE, XDP_MIN_FRAME, XDP_MAX_FRAME, LINKTYPE, type CapturedPacket, type EthernetHeaderOrigin, type InPlaceRecords } from './net/capture.ts';
 import { summarize, SummaryCache } from './net/dissect.ts';
 import { diffPrograms, fileAtRevision, formatDiffRow, formatDiffSummary } from './diff.ts';
 import { compileFilter, formatFilterError, FilterError, namesRecordFields, recordFacts, recordTime, type Filter, type PacketFacts } from './filter.ts';
@@ -328,6 +328,7 @@ function dumpMapsFlag(v: string | undefined): DumpOptions {
 }
 
 function cmdRun(argv: string[]): number {
+  tableLink.last = -1;
   const { values, positionals } = parseArgsJoined({
     args: argv,
     allowPositionals: true,
@@ -496,6 +497,11 @@ function cmdRun(argv: string[]): number {
   let outgoing = 0;
   let otherLink = 0;
   let lengthNotRun = 0;
+  // Packets that ran with an Ethernet header the capture did not hold (CapturedPacket.ethernetHeader), per link type.
+  const madeUp = new Map<number, number>();
+  const countMadeUp = (linkType: number): void => {
+    madeUp.set(linkType, (madeUp.get(linkType) ?? 0) + 1);
+  };
   let checksumBroken = 0;
   let firstTs: bigint | undefined;
   let t0Sec: number | undefined;
@@ -605,13 +611,15 @@ function cmdRun(argv: string[]): number {
   const bTrunc = new Uint8Array(nb);
   const bLink = new Float64Array(nb);
   const bIface = new Float64Array(nb);
+  // Per frame of the batch: its Ethernet header's origin (HEADER_ORIGINS' index: 0 as captured).
+  const bMade = new Uint8Array(nb);
   // The packet each batched frame is handed on as: the reader's packet object's keys, refilled.
   const bp: CapturedPacket = {
     index: 0,
     get tsNs(): bigint {
       return BigInt(this.tsSec!) * 1_000_000_000n + BigInt(this.tsNanos!);
     },
-    frame: new Uint8Array(0), capLen: 0, wireLen: 0, truncated: false, linkType: 0, interfaceId: 0, tsSec: 0, tsNanos: 0,
+    frame: new Uint8Array(0), capLen: 0, wireLen: 0, truncated: false, linkType: 0, interfaceId: 0, tsSec: 0, tsNanos: 0, ethernetHeader: undefined,
   };
   // takeInPlace's view of the batch: its frames' places and times, and the per-frame arrays above.
   const taken: InPlaceRecords | undefined = inPlace ? { count: 0, offset: batch!.offset, length: batch!.length, sec: batch!.sec, nanos: batch!.nanos, index: bIndex, wire: bWire, truncated: bTrunc } : undefined;
@@ -641,7 +649,8 @@ function cmdRun(argv: string[]): number {
       if (format === 'jsonl') {
         const b = batch!;
         const path = a === 1 ? DROP_PATH : PASS_PATH;
-        if (!putLine(bIndex[i]!, b.sec[i]!, b.nanos[i]!, bWire[i]!, b.length[i]!, bTrunc[i] === 1, b.bytes, b.offset[i]!, b.length[i]!, middleFor(ACTIONS[a]!, outcome, a, ret, exit, insn, '', path), 0, 0, undefined, note, false, undefined, undefined)) {
+        // A frame whose Ethernet header was made (its jsonl says so): packetJson's line.
+        if (bMade[i] !== 0 || !putLine(bIndex[i]!, b.sec[i]!, b.nanos[i]!, bWire[i]!, b.length[i]!, bTrunc[i] === 1, b.bytes, b.offset[i]!, b.length[i]!, middleFor(ACTIONS[a]!, outcome, a, ret, exit, insn, '', path), 0, 0, undefined, note, false, undefined, undefined)) {
           fillBatched(i, b.frame(i));
           out(packetJson(bp, plainPacket(session.program.name, a, outcome, exit, insn, note, path, bp.frame), false, ret, NO_BREAKS));
         }
@@ -660,6 +669,7 @@ function cmdRun(argv: string[]): number {
     bp.interfaceId = bIface[i]!;
     bp.tsSec = b.sec[i]!;
     bp.tsNanos = b.nanos[i]!;
+    bp.ethernetHeader = HEADER_ORIGINS[bMade[i]!];
   };
   const runBatch = (): void => {
     const b = batch!;
@@ -699,6 +709,7 @@ function cmdRun(argv: string[]): number {
       bTime[i] = dSec > -9e6 && dSec < 9e6 ? dSec * 1e9 + (nanos[i]! - t0Nanos) : Number(BigInt(sec[i]!) * 1_000_000_000n + BigInt(nanos[i]!) - firstTs!);
       bLink[i] = LINKTYPE.ETHERNET;
       bIface[i] = 0;
+      bMade[i] = 0;
     }
     return true;
   };
@@ -757,6 +768,9 @@ function cmdRun(argv: string[]): number {
           bTrunc[i] = pkt.truncated ? 1 : 0;
           bLink[i] = pkt.linkType;
           bIface[i] = pkt.interfaceId;
+          const made = pkt.ethernetHeader;
+          bMade[i] = made === undefined ? 0 : HEADER_ORIGINS.indexOf(made);
+          if (made !== undefined) countMadeUp(pkt.linkType);
           continue;
         }
         if (batch.count !== 0) runBatch();
@@ -780,6 +794,7 @@ function cmdRun(argv: string[]): number {
         else if (!filter && format === 'table') out(outgoingRow(pkt, timeNs));
         continue;
       }
+      if (pkt.ethernetHeader !== undefined) countMadeUp(pkt.linkType);
       // The numeric timestamp when the reader has one (classic pcap): no BigInt per packet.
       const r = pkt.tsSec !== undefined && pkt.tsNanos! < 1_000_000_000 && pkt.tsSec >= 0 ? driver.receiveAt(pkt.frame, pkt.tsSec, pkt.tsNanos!) : driver.receive(pkt.frame, pkt.tsNs);
       settled(pkt, r, timeNs);
@@ -808,6 +823,7 @@ function cmdRun(argv: string[]): number {
     ...(outgoing ? { outgoingNotRun: outgoing } : {}),
     ...(otherLink ? { otherLinkNotRun: otherLink } : {}),
     ...(lengthNotRun ? { lengthNotRun } : {}),
+    ...(madeUp.size ? { ethernetHeaderMadeUp: [...madeUp.values()].reduce((a, b) => a + b, 0) } : {}),
     driver: { mode, profile: profile.name, queues, counters: driver.stats() },
     ...(outputs ? { outputs: outputs.files() } : {}),
     ...(captureError ? { captureError: captureError.message } : {}),
@@ -865,7 +881,7 @@ function cmdRun(argv: string[]): number {
   if (outgoing && format !== 'table') err(`xdp-lens: note: ${OUTGOING_NOTE(outgoing)}\n`);
   if (otherLink && format !== 'table') err(`xdp-lens: note: ${OTHER_LINK_NOTE(otherLink)}\n`);
   if (lengthNotRun && format !== 'table') err(`xdp-lens: note: ${FRAME_LENGTH_NOTE(lengthNotRun)}\n`);
-  const linkNote = linkHeaderNote(reader.otherLinkTypes);
+  const linkNote = linkHeaderNote(madeUp, packets);
   if (linkNote) err(`xdp-lens: note: ${linkNote}\n`);
   if (captureError) {
     err(`xdp-lens: ${captureError.message}\n`);
@@ -890,12 +906,20 @@ const OTHER_LINK_NOTE = (n: number) =>
 
 /** A packet listed but not run: sent by the capturing host, or of a link type XDP never sees (its bytes are not
  * Ethernet), or of a length it never runs on (frameLengthNotRun). */
-const notRunSummary = (pkt: CapturedPacket) => (pkt.otherLink ? `${pkt.otherLink}, ${pkt.capLen} bytes` : summarize(pkt.frame));
+const notRunSummary = (pkt: CapturedPacket) =>
+  pkt.otherLink ? `${pkt.otherLink}, ${pkt.capLen} bytes` : pkt.frame.length === 0 && pkt.linkType !== LINKTYPE.ETHERNET ? `${linkTypeName(pkt.linkType)}, no packet` : summarize(pkt.frame);
 const notRunReason = (pkt: CapturedPacket): string => pkt.otherLink ?? (pkt.outgoing ? 'outgoing' : frameLengthNotRun(pkt.frame.length) ?? 'outgoing');
+
+/** Where a packet's Ethernet header came from (CapturedPacket.ethernetHeader), by bMade's code (0: as captured). */
+const HEADER_ORIGINS: readonly (EthernetHeaderOrigin | undefined)[] = [undefined, 'made up', 'from cooked header'];
+
+/** jsonl's fields of a frame whose Ethernet header the capture did not hold: its link type and the header's origin. */
+const linkJson = (pkt: CapturedPacket): string =>
+  pkt.ethernetHeader === undefined ? '' : `,"linkType":${pkt.linkType},"ethernetHeader":"${pkt.ethernetHeader}"`;
 
 /** jsonl of a packet not run: listed with its place and lengths, no action. */
 function outgoingJson(pkt: CapturedPacket): string {
-  return `{"packet":${pkt.index},"ts":"${packetTs(pkt)}","len":${pkt.wireLen},"caplen":${pkt.capLen},"summary":${JSON.stringify(notRunSummary(pkt))},"notRun":${JSON.stringify(notRunReason(pkt))}${pkt.truncated ? ',"truncated":true' : ''}}`;
+  return `{"packet":${pkt.index},"ts":"${packetTs(pkt)}","len":${pkt.wireLen},"caplen":${pkt.capLen},"summary":${JSON.stringify(notRunSummary(pkt))},"notRun":${JSON.stringify(notRunReason(pkt))}${pkt.truncated ? ',"truncated":true' : ''}${linkJson(pkt)}}`;
 }
 
 function outgoingRow(pkt: CapturedPacket, relNs: number): string {
@@ -970,6 +994,10 @@ function packetRecord(pkt: CapturedPacket, r: DriverPacket, withData: boolean | 
   if (r.run.redirectFallback) rec.redirectFallback = r.run.redirectFallback;
   if (r.run.printk.length) rec.printk = r.run.printk;
   if (r.run.perf.length) rec.perf = r.run.perf;
+  if (pkt.ethernetHeader !== undefined) {
+    rec.linkType = pkt.linkType;
+    rec.ethernetHeader = pkt.ethernetHeader;
+  }
   if (withData) rec.data = hex(r.out.subarray(r.metaLen));
   return rec;
 }
@@ -1012,6 +1040,7 @@ function packetJson(pkt: CapturedPacket, r: DriverPacket, withData: boolean | un
     const rec = packetRecord(pkt, r, false, ret, checksum);
     for (const k of ['fault', 'uninitStackRead', 'redirect', 'redirectFallback', 'printk', 'perf']) if (rec[k] !== undefined) s += `,${q(k)}:${q(rec[k])}`;
   }
+  s += linkJson(pkt);
   if (withData) s += `,"data":"${hex(r.out.subarray(r.metaLen))}"`;
   return s + '}';
 }
@@ -1024,7 +1053,7 @@ function packetJson(pkt: CapturedPacket, r: DriverPacket, withData: boolean | un
  */
 function packetJsonOut(pkt: CapturedPacket, r: DriverPacket, withData: boolean | undefined, ret?: ReturnLoc, checksum?: ChecksumBreak[]): boolean {
   const run = r.run;
-  if (r.fault || run.uninitStackRead || run.redirect || run.redirectFallback || run.printk.length || run.perf.length) return false;
+  if (pkt.ethernetHeader !== undefined || r.fault || run.uninitStackRead || run.redirect || run.redirectFallback || run.printk.length || run.perf.length) return false;
   const nanos = pkt.tsNanos;
   if (nanos === undefined || !(nanos < 1_000_000_000) || pkt.tsSec === undefined || !(pkt.tsSec >= 0)) return false;
   // A frame given as NO_FRAME is at batchFrame.off in batchFrame.bytes (Driver.receiveBatch without views). One call
@@ -1492,6 +1521,9 @@ function baseName(file: string): string {
 }
 
 /** `relNs`: ns since the first packet (Number of the BigInt difference: the same value). */
+/** The link type of the last table row whose Ethernet header was made (-1: the row's was captured), per run. */
+const tableLink = { last: -1 };
+
 function tableRow(pkt: CapturedPacket, r: DriverPacket, relNs: number, ret?: ReturnLoc): string {
   // A pcapng simple packet block has no timestamp: no time to show (tshark shows none either).
   const t = pkt.untimed ? '-' : (relNs / 1e9).toFixed(6);
@@ -1503,6 +1535,10 @@ function tableRow(pkt: CapturedPacket, r: DriverPacket, relNs: number, ret?: Ret
   if (r.invalidAction) action = `ret ${r.retval}!`;
   let line = `${String(pkt.index).padStart(6)}  ${t.padEnd(12)} ${String(pkt.wireLen).padStart(5)}  ${summary.padEnd(58)} ${action.padEnd(13)} ${where}`;
   if (pkt.truncated) line += `\n        captured ${pkt.capLen} of ${pkt.wireLen} bytes (snap length): ran on those`;
+  // A made Ethernet header, said under the first row of each run of rows of its link type (a mixed capture: each switch).
+  const made = pkt.ethernetHeader !== undefined ? pkt.linkType : -1;
+  if (made >= 0 && made !== tableLink.last) line += `\n        captured as ${linkTypeName(made)}: Ethernet header ${pkt.ethernetHeader === 'made up' ? 'made up' : 'made from the cooked header'} (README "Captures")`;
+  tableLink.last = made;
   if (r.outcome.includes(':')) line += `\n        outcome: ${r.outcome}`;
   if (r.fault) line += `\n        fault ${r.fault.kind} at insn ${r.fault.insn}: ${r.fault.message}`;
   const u = r.run.uninitStackRead;

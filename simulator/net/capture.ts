@@ -62,7 +62,16 @@ export interface CapturedPacket {
   linkHeader?: Uint8Array;
   /** A pcapng simple packet block: the record has no timestamp (tsNs is the interface's offset). Absent otherwise. */
   untimed?: true;
+  /**
+   * The frame's Ethernet header is not the capture's: made up in front of a raw IP, loopback or NFLOG payload ('made
+   * up'), or made from a Linux cooked header ('from cooked header'); see `toEthernet`. Absent for a frame as captured
+   * (Ethernet, or a cooked record of protocol 0x0003) and for an empty one (nothing after the link-layer header).
+   */
+  ethernetHeader?: EthernetHeaderOrigin;
 }
+
+/** Where a frame's Ethernet header came from when the capture did not hold it (CapturedPacket.ethernetHeader). */
+export type EthernetHeaderOrigin = 'made up' | 'from cooked header';
 
 export class CaptureError extends Error {
   constructor(
@@ -742,7 +751,7 @@ abstract class BaseReader {
       raw = raw.subarray(0, raw.length - fcsCaptured);
       origLen = Math.max(raw.length, origLen - fcsLen);
     }
-    const { frame, delta } = toEthernet(raw, linkType, (d) => this.fail(offset, d, index));
+    const { frame, delta, header } = toEthernet(raw, linkType, (d) => this.fail(offset, d, index));
     if (linkType !== LINKTYPE.ETHERNET) this.otherLinkTypes.add(linkType);
     const capLen = frame.length;
     const p: CapturedPacket = {
@@ -763,6 +772,7 @@ abstract class BaseReader {
       if (typeof at !== 'string' && at.hook === 3) p.outgoing = true;
     }
     if (linkType === LINKTYPE.LINUX_SLL || linkType === LINKTYPE.LINUX_SLL2) p.linkHeader = raw.subarray(0, linkType === LINKTYPE.LINUX_SLL ? 16 : 20);
+    if (header !== undefined) p.ethernetHeader = header;
     return p;
   }
 }
@@ -1214,18 +1224,28 @@ function supportedList(): string {
     .join(', ');
 }
 
+/** "raw IP (101)": a supported link type's name and number. */
+export function linkTypeName(lt: number): string {
+  return `${LINKTYPE_NAMES[lt] ?? 'link type'} (${lt})`;
+}
+
 /**
- * The note for a run whose packets were not captured as Ethernet frames (`CaptureReader.otherLinkTypes`): they ran
- * with an Ethernet header made up in front (raw IP and loopback) or made from the cooked header, as an Ethernet NIC
- * hands XDP a frame; where XDP would be handed no Ethernet header at all, said so. Undefined when all were Ethernet.
+ * The note for a run of whose `packets` some were not captured as Ethernet frames: `madeUp` holds, per link type, how
+ * many ran with an Ethernet header made up in front (raw IP, loopback, NFLOG) or made from the cooked header
+ * (CapturedPacket.ethernetHeader), as an Ethernet NIC hands XDP a frame; where XDP would be handed no Ethernet header
+ * at all, said so. Undefined when none was.
  */
-export function linkHeaderNote(types: ReadonlySet<number>): string | undefined {
-  if (!types.size) return undefined;
-  const names = [...types].sort((a, b) => a - b).map((t) => `${LINKTYPE_NAMES[t] ?? 'link type'} (${t})`);
-  const raw = [...types].some((t) => t !== LINKTYPE.LINUX_SLL && t !== LINKTYPE.LINUX_SLL2);
+export function linkHeaderNote(madeUp: ReadonlyMap<number, number>, packets: number): string | undefined {
+  if (!madeUp.size) return undefined;
+  const types = [...madeUp.keys()].sort((a, b) => a - b);
+  let n = 0;
+  for (const c of madeUp.values()) n += c;
+  const names = types.map((t) => (types.length > 1 && n !== packets ? `${linkTypeName(t)}: ${madeUp.get(t)}` : linkTypeName(t)));
+  const raw = types.some((t) => t !== LINKTYPE.LINUX_SLL && t !== LINKTYPE.LINUX_SLL2);
+  const cooked = types.some((t) => t === LINKTYPE.LINUX_SLL || t === LINKTYPE.LINUX_SLL2);
   return (
-    `packets captured as ${[...new Set(names)].join(', ')} ran as Ethernet frames, with a 14-byte Ethernet header ` +
-    `${raw ? 'made up' : 'made from the cooked header'} in front (addresses as README "Captures" says), as an Ethernet NIC hands them to XDP` +
+    `${n === packets ? `packets captured as ${names.join(', ')}` : `${n} of ${packets} packets, captured as ${names.join(', ')},`} ran as Ethernet frames, with a 14-byte Ethernet header ` +
+    `${raw ? (cooked ? 'made up (made from the cooked header for cooked ones)' : 'made up') : 'made from the cooked header'} in front (addresses as README "Captures" says; jsonl "ethernetHeader"), as an Ethernet NIC hands them to XDP` +
     (raw ? '; on a tun, WireGuard or other IP-only device XDP (generic mode) is handed the IP packet at offset 0 instead' : '')
   );
 }
@@ -1287,8 +1307,12 @@ const SLL_P_ETHERNET = 0x0003;
  * - source: the cooked header's link-layer address when it is 6 bytes long, else PEER_MAC 02:00:00:00:00:02;
  * - type: the cooked header's protocol, or 0x0800/0x86dd from the IP version (raw) or address family (loopback).
  * A cooked frame whose protocol is 0x0003 already carries its Ethernet header: it is delivered as that frame.
+ * A record with nothing after its link-layer header (a raw IP record of 0 bytes, a cooked header alone) becomes an
+ * empty frame, not a bare made-up header: there is no packet to hand on (tshark dissects no IP in it), and an empty
+ * frame is "too short" wherever frames are run (frameLengthNotRun).
+ * `header` says where a made header came from (CapturedPacket.ethernetHeader); undefined for a frame as captured.
  */
-export function toEthernet(raw: Uint8Array, linkType: number, fail: (detail: string) => never): { frame: Uint8Array; delta: number } {
+export function toEthernet(raw: Uint8Array, linkType: number, fail: (detail: string) => never): { frame: Uint8Array; delta: number; header?: EthernetHeaderOrigin } {
   switch (linkType) {
     case LINKTYPE.ETHERNET:
       return { frame: raw, delta: 0 };
@@ -1301,7 +1325,7 @@ export function toEthernet(raw: Uint8Array, linkType: number, fail: (detail: str
       const proto = dv.getUint16(14);
       const src = hatype === 1 && alen === 6 ? raw.subarray(6, 12) : undefined;
       if (proto === SLL_P_ETHERNET) return { frame: raw.subarray(16), delta: -16 };
-      return synth(raw.subarray(16), proto, pkttype, src, 16);
+      return synth(raw.subarray(16), proto, pkttype, src, 16, 'from cooked header');
     }
     case LINKTYPE.LINUX_SLL2: {
       if (raw.length < 20) fail(`Linux cooked v2 (SLL2) header needs 20 bytes, the record has ${raw.length}`);
@@ -1312,7 +1336,7 @@ export function toEthernet(raw: Uint8Array, linkType: number, fail: (detail: str
       const alen = raw[11]!;
       const src = hatype === 1 && alen === 6 ? raw.subarray(12, 18) : undefined;
       if (proto === SLL_P_ETHERNET) return { frame: raw.subarray(20), delta: -20 };
-      return synth(raw.subarray(20), proto, pkttype, src, 20);
+      return synth(raw.subarray(20), proto, pkttype, src, 20, 'from cooked header');
     }
     case LINKTYPE.RAW:
     case LINKTYPE.RAW_OPENBSD:
@@ -1388,7 +1412,9 @@ function synth(
   pkttype: number,
   src: Uint8Array | undefined,
   removed: number,
-): { frame: Uint8Array; delta: number } {
+  header: EthernetHeaderOrigin = 'made up',
+): { frame: Uint8Array; delta: number; header?: EthernetHeaderOrigin } {
+  if (payload.length === 0) return { frame: payload, delta: -removed };
   const f = new Uint8Array(14 + payload.length);
   f.set(destinationMac(payload, type, pkttype), 0);
   f.set(src ?? PEER_MAC, 6);
@@ -1397,7 +1423,7 @@ function synth(
   f[12] = t >> 8;
   f[13] = t & 0xff;
   f.set(payload, 14);
-  return { frame: f, delta: 14 - removed };
+  return { frame: f, delta: 14 - removed, header };
 }
 
 function destinationMac(p: Uint8Array, type: number, pkttype: number): Uint8Array {
