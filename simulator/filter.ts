@@ -993,6 +993,8 @@ export function compileFilter(text: string): Filter {
  * ICMP error quotes, one in a first fragment, one the IP packet's stated length cuts), for TcpRelative.
  */
 const TCP_QUOTED = ' tcp.quoted';
+/** A segment of a bogus header length (under 20) has no tcp.flags, but its flags still set the stream's base, as in tshark. */
+const TCP_BOGUS_FLAGS = ' tcp.bogus_flags';
 
 /** A TCP stream's base numbers, one per direction (`a`: from the lower address and port, as TcpRelative keys it). */
 interface TcpStream {
@@ -1010,7 +1012,7 @@ interface TcpStream {
  * keyed by the innermost addresses and ports. Bounded: the table is emptied past MAX_STREAMS streams.
  */
 class TcpRelative {
-  static readonly FIELDS = [TCP_QUOTED, 'tcp.seq', 'tcp.ack', 'tcp.flags', 'tcp.srcport', 'tcp.dstport', 'ip.src', 'ip.dst', 'ipv6.src', 'ipv6.dst'];
+  static readonly FIELDS = [TCP_QUOTED, TCP_BOGUS_FLAGS, 'tcp.seq', 'tcp.ack', 'tcp.flags', 'tcp.srcport', 'tcp.dstport', 'ip.src', 'ip.dst', 'ipv6.src', 'ipv6.dst'];
   static readonly MAX_STREAMS = 1_000_000;
   /** The SACK option's edges, relative to the other direction's base as tshark's are (tree fields). */
   static readonly SACK = ['tcp.options.sack_le', 'tcp.options.sack_re'];
@@ -1038,7 +1040,7 @@ class TcpRelative {
     const dst = `${last('ip.dst')}/${last('ipv6.dst')}:${last('tcp.dstport')}`;
     const fromA = src <= dst;
     const key = fromA ? `${src}>${dst}` : `${dst}>${src}`;
-    const flags = Number(fields.get('tcp.flags')?.[0] ?? 0);
+    const flags = Number(fields.get('tcp.flags')?.[0] ?? fields.get(TCP_BOGUS_FLAGS)?.[0] ?? 0);
     const syn = (flags & 0x12) === 0x02;
     const ack = (flags & 0x10) !== 0;
     const seq = Number(seqs[0]);
@@ -1257,6 +1259,11 @@ export function treeFields(frame: Uint8Array, protocols = true): Map<string, Val
       if (end > start && !rst) add(`${l.key}.payload`, latin1(frame, start, end - start));
       claimed = tsharkClaimsPort(l.key === 'tcp', num(first(l.fields, `${l.key}.srcport`)) ?? 0, num(first(l.fields, `${l.key}.dstport`)) ?? 0);
       if (l.key === 'tcp' && !fragment && ipEnd !== undefined && ipEnd >= start) add('tcp.len', ipEnd - start);
+    } else if (l.key === 'tcp' && !quoted && !fragment && ipEnd !== undefined) {
+      // A bogus header length (under 20): tshark's tcp.len is what follows that many header bytes, to the IP packet's
+      // stated end or the end of the frame.
+      const hl = num(first(l.fields, 'tcp.hdr_len'));
+      if (hl !== undefined && hl < 20) add('tcp.len', Math.max(0, Math.min(ipEnd, frame.length) - (l.offset + hl)));
     } else if (l.key === 'data') add('data.len', l.length);
     else if (l.key === 'icmp' || l.key === 'icmpv6') quoted = true;
   }
@@ -1707,6 +1714,14 @@ function l4(f: Uint8Array, p: number, proto: number, add: Add, depth: number): v
     const hlen = (f[p + 12]! >> 4) * 4;
     if (quotedNow && have >= 8 && have < 16) add('tcp.seq', u32(f, p + 4));
     if (have < 16) return;
+    if (hlen < 20) {
+      // A bogus header length: tshark 4.0 shows the sequence number (relative) and the header length, nothing after.
+      add('tcp.seq', u32(f, p + 4));
+      if (!quotedNow) add('tcp.seq_raw', u32(f, p + 4));
+      add('tcp.hdr_len', hlen);
+      if (wantedNow?.has(TCP_BOGUS_FLAGS) === true) add(TCP_BOGUS_FLAGS, ((f[p + 12]! & 1) << 8) | f[p + 13]!);
+      return;
+    }
     if (!quotedNow && !cutNow && have < Math.max(20, hlen) && wantedNow?.has(TCP_QUOTED) === true) add(TCP_QUOTED, 1);
     const flags = f[p + 13]!;
     add('tcp.seq', u32(f, p + 4));

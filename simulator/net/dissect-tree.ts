@@ -755,13 +755,15 @@ class Dissection {
       this.field('tcp.urgent_pointer', 'Urgent Pointer', String(this.u16(o + 18)), o + 18, 2),
     ];
     const summary = `Src Port: ${sport}, Dst Port: ${dport}${set.length ? `, [${set.join(', ')}]` : ''}`;
+    if (doff < 20) {
+      // tshark 4.0 stops at a bogus header length: the ports, the sequence number and the length, no flags or window.
+      const kept = new Set(['tcp.srcport', 'tcp.dstport', 'tcp.seq', 'tcp.seq_raw', 'tcp.hdr_len']);
+      this.layer('tcp', NAME, o, Math.min(20, end - o), fields.filter((f) => kept.has(f.key)), summary, `header length ${doff} is less than 20`);
+      throw new Stop();
+    }
     if (end - o < 20) {
       // From 16 bytes tshark 4.0 shows the header's fields up to the window (test/filter/tcp-cut).
       this.layer('tcp', NAME, o, end - o, fields.filter((f) => f.offset + f.length <= end), summary, `needs 20 bytes, ${end - o} left`);
-      throw new Stop();
-    }
-    if (doff < 20) {
-      this.layer('tcp', NAME, o, 20, fields, summary, `header length ${doff} is less than 20`);
       throw new Stop();
     }
     if (end - o < doff) {
