@@ -1258,7 +1258,8 @@ export function treeFields(frame: Uint8Array, protocols = true): Map<string, Val
       const rst = l.key === 'tcp' && (num(first(l.fields, 'tcp.flags')) ?? 0) & 0x04;
       if (end > start && !rst) add(`${l.key}.payload`, latin1(frame, start, end - start));
       claimed = tsharkClaimsPort(l.key === 'tcp', num(first(l.fields, `${l.key}.srcport`)) ?? 0, num(first(l.fields, `${l.key}.dstport`)) ?? 0);
-      if (l.key === 'tcp' && !fragment && ipEnd !== undefined && ipEnd >= start) add('tcp.len', ipEnd - start);
+      // Not in the packet an ICMP error quotes (tshark gives a quoted header no tcp.len).
+      if (l.key === 'tcp' && !fragment && !quoted && ipEnd !== undefined && ipEnd >= start) add('tcp.len', ipEnd - start);
     } else if (l.key === 'tcp' && !quoted && !fragment && ipEnd !== undefined) {
       // A bogus header length (under 20): tshark's tcp.len is what follows that many header bytes, to the IP packet's
       // stated end or the end of the frame.

@@ -28,15 +28,19 @@ const FRAMES = [
   /* 6 */ eth(0x0800, ip4(17, [])),
   /* 7 */ eth(0x0800, ip4(1, icmp(3, ip4(6, [], 40)))),
   /* 8 */ eth(0x0800, ip4(1, [3, 1, 0, 0])),
+  // A quoted TCP header, whole (20 bytes) and with 4 bytes after it: tshark gives it no tcp.len.
+  /* 9 */ eth(0x0800, ip4(1, icmp(3, ip4(6, [0, 80, 4, 210, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x10, 2, 0, 0, 0, 0, 0, 1, 2, 3, 4])))),
 ];
 const CASES: [string, number[]][] = [
   ['udp', [0, 2, 3]],
-  ['icmp', [0, 1, 2, 7]],
+  ['icmp', [0, 1, 2, 7, 9]],
   ['icmp.type == 11', [0, 1]],
   ['ip.proto == 17', [0, 2, 6]],
   ['ip.version == 6', [3, 5]],
   ['ipv6', [3, 4, 5]],
-  ['tcp', []],
+  ['tcp', [9]],
+  ['tcp.len', []],
+  ['tcp.hdr_len == 20', [9]],
   ['data', [0, 3, 4, 5]],
 ];
 
