@@ -859,7 +859,8 @@ function cmdRun(argv: string[]): number {
       out(`${faults} faulted (counted as XDP_ABORTED)${verifier === faults ? '; ' : ': '}${why.join('; ')}`);
     }
     const c = driver.stats();
-    out(`driver: ${Object.entries(c).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    const counted = Object.entries(c).filter(([, v]) => v > 0);
+    out(`driver: ${counted.length ? counted.map(([k, v]) => `${k} ${v}`).join(', ') : 'received no packet'}`);
     if (outputs) out(`output captures: ${outputs.files().join(', ')}`);
     if (truncated) out(TRUNCATED_NOTE(truncated));
     if (outgoing) out(OUTGOING_NOTE(outgoing));

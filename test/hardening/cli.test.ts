@@ -37,6 +37,22 @@ test('a capture from standard input: - and /dev/stdin', { skip: noClang }, () =>
   }
 });
 
+test('a capture with no packet: every format says so, the table without an empty driver line', { skip: noClang }, () => {
+  // A pcap file header (Ethernet, snap length 65535) and nothing after it.
+  const header = Buffer.from('d4c3b2a1020004000000000000000000ffff000001000000', 'hex');
+  for (const name of ['-', '/dev/stdin']) {
+    const table = cli(['run', PROG, name], { input: header });
+    assert.equal(table.status, 0, table.stderr);
+    assert.match(table.stdout, /^0 packets: none$/m);
+    assert.match(table.stdout, /^driver: received no packet$/m);
+    const jsonl = cli(['run', PROG, name, '--format', 'jsonl'], { input: header });
+    assert.equal(jsonl.status, 0, jsonl.stderr);
+    const lines = jsonl.stdout.trim().split('\n');
+    assert.equal(lines.length, 1, 'only the summary line');
+    assert.equal(JSON.parse(lines[0]!).summary.packets, 0);
+  }
+});
+
 test('standard input left non-blocking by the caller is waited on, not an EAGAIN error', { skip: noClang || (spawnSync('python3', ['--version']).status !== 0 && 'python3 is not installed') }, () => {
   const argv = cliArgv(['run', PROG, '-', '--format', 'jsonl']).map((a) => `'${a}'`).join(', ');
   const setNonblock = `import os, fcntl; fcntl.fcntl(0, fcntl.F_SETFL, fcntl.fcntl(0, fcntl.F_GETFL) | os.O_NONBLOCK); os.execvp('${process.execPath}', [${argv}])`;
