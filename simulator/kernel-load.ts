@@ -158,16 +158,7 @@ export function objectWithOnly(bytes: Uint8Array, keep: ReadonlySet<string>, fra
 
 /** Appends new copies of the section-name table and of .BTF holding the new names; patches .BTF.ext in place. */
 function renameSections(v: ElfView, renames: Map<number, string>): Uint8Array | string {
-  const parts: Buffer[] = [v.b];
-  let end = v.b.length;
-  const append = (data: Buffer, align: number): number => {
-    const pad = (align - (end % align)) % align;
-    if (pad) parts.push(Buffer.alloc(pad));
-    const at = end + pad;
-    parts.push(data);
-    end = at + data.length;
-    return at;
-  };
+  const { parts, append } = appender(v.b);
   let btf = -1;
   let ext = -1;
   for (let i = 0; i < v.shnum; i++) {
@@ -519,16 +510,7 @@ export function legacyMapsAsBtf(bytes: Uint8Array, defs: readonly LegacyMapDef[]
   header.writeUInt32LE(strEnd, 20);
   const newBtf = Buffer.concat([header, newTypes, strings, Buffer.from(more.join(''), 'latin1')]);
 
-  const parts: Buffer[] = [b];
-  let end = b.length;
-  const append = (x: Buffer, align: number): number => {
-    const pad = (align - (end % align)) % align;
-    if (pad) parts.push(Buffer.alloc(pad));
-    const off = end + pad;
-    parts.push(x);
-    end = off + x.length;
-    return off;
-  };
+  const { parts, append } = appender(b);
   const shstr = b.subarray(secOffset(v, v.shstrndx), secOffset(v, v.shstrndx) + secSize(v, v.shstrndx));
   const shstrAt = append(Buffer.concat([shstr, Buffer.from('.maps\0.BTF\0', 'latin1')]), 1);
   b.writeUInt32LE(shstr.length, sh(v, maps));
@@ -595,16 +577,7 @@ export function customBssAsData(bytes: Uint8Array): { bytes: Uint8Array; renames
     all.add(to);
     renames.push({ from, to });
   }
-  const parts: Buffer[] = [b];
-  let end = b.length;
-  const append = (x: Buffer, align: number): number => {
-    const pad = (align - (end % align)) % align;
-    if (pad) parts.push(Buffer.alloc(pad));
-    const at = end + pad;
-    parts.push(x);
-    end = at + x.length;
-    return at;
-  };
+  const { parts, append } = appender(b);
   // Section names: a new copy of the table with the new names at its end.
   const shstr = b.subarray(secOffset(v, v.shstrndx), secOffset(v, v.shstrndx) + secSize(v, v.shstrndx));
   let strLen = shstr.length;
@@ -659,4 +632,19 @@ export function customBssAsData(bytes: Uint8Array): { bytes: Uint8Array; renames
     b.writeBigUInt64LE(BigInt(newBtf.length), sh(v, btf) + 32);
   }
   return { bytes: new Uint8Array(Buffer.concat(parts)), renames };
+}
+
+/** Bytes appended after an ELF file's own, each at its alignment: `append` returns the offset it landed at. */
+function appender(b: Buffer): { parts: Buffer[]; append: (x: Buffer, align: number) => number } {
+  const parts: Buffer[] = [b];
+  let end = b.length;
+  const append = (x: Buffer, align: number): number => {
+    const pad = (align - (end % align)) % align;
+    if (pad) parts.push(Buffer.alloc(pad));
+    const at = end + pad;
+    parts.push(x);
+    end = at + x.length;
+    return at;
+  };
+  return { parts, append };
 }
