@@ -185,10 +185,9 @@ function renameSections(v: ElfView, renames: Map<number, string>): Uint8Array | 
   // BTF: .BTF.ext names sections by BTF string offset; point those records at new strings.
   if (btf >= 0 && ext >= 0) {
     const data = v.b.subarray(secOffset(v, btf), secOffset(v, btf) + secSize(v, btf));
-    if (data.length < 24 || data.readUInt16LE(0) !== 0xeb9f) return 'bad .BTF header';
-    const hdrLen = data.readUInt32LE(4);
-    const strOff = data.readUInt32LE(16);
-    const strSize = data.readUInt32LE(20);
+    const h = readBtfHeader(data);
+    if (typeof h === 'string') return h;
+    const { hdrLen, strOff, strLen: strSize } = h;
     const strEnd = hdrLen + strOff + strSize;
     if (strEnd !== data.length) return '.BTF strings are not at the end of the section';
     const strings = data.subarray(hdrLen + strOff, strEnd);
@@ -371,13 +370,9 @@ export function legacyMapsAsBtf(bytes: Uint8Array, defs: readonly LegacyMapDef[]
   let strings = Buffer.from('\0', 'latin1');
   if (btf >= 0) {
     const data = b.subarray(secOffset(v, btf), secOffset(v, btf) + secSize(v, btf));
-    if (data.length < 24 || data.readUInt16LE(0) !== 0xeb9f) return 'bad .BTF header';
-    const hdrLen = data.readUInt32LE(4);
-    const typeOff = data.readUInt32LE(8);
-    const typeLen = data.readUInt32LE(12);
-    const strOff = data.readUInt32LE(16);
-    const strLen = data.readUInt32LE(20);
-    if (hdrLen < 24 || hdrLen + strOff + strLen > data.length || hdrLen + typeOff + typeLen > data.length) return 'bad .BTF header';
+    const h = readBtfHeader(data);
+    if (typeof h === 'string') return h;
+    const { hdrLen, typeOff, typeLen, strOff, strLen } = h;
     header = Buffer.from(data.subarray(0, hdrLen));
     types = Buffer.from(data.subarray(hdrLen + typeOff, hdrLen + typeOff + typeLen));
     strings = data.subarray(hdrLen + strOff, hdrLen + strOff + strLen);
@@ -600,13 +595,10 @@ export function customBssAsData(bytes: Uint8Array): { bytes: Uint8Array; renames
   // BTF: the DATASECs named after the old sections take the new names (appended strings).
   if (btf >= 0) {
     const data = b.subarray(secOffset(v, btf), secOffset(v, btf) + secSize(v, btf));
-    if (data.length < 24 || data.readUInt16LE(0) !== 0xeb9f) return 'bad .BTF header';
-    const hdrLen = data.readUInt32LE(4);
-    const typeOff = data.readUInt32LE(8);
-    const typeLen = data.readUInt32LE(12);
-    const strOff = data.readUInt32LE(16);
-    const strSize = data.readUInt32LE(20);
-    if (hdrLen < 24 || hdrLen + typeOff + typeLen > data.length || hdrLen + strOff + strSize !== data.length) return 'bad .BTF header';
+    const h = readBtfHeader(data);
+    if (typeof h === 'string') return h;
+    const { hdrLen, typeOff, typeLen, strOff, strLen: strSize } = h;
+    if (hdrLen + strOff + strSize !== data.length) return 'bad .BTF header';
     const copy = Buffer.from(data);
     const strings = copy.subarray(hdrLen + strOff);
     const byOld = new Map(renames.map((r) => [r.from, r.to]));
@@ -647,4 +639,12 @@ function appender(b: Buffer): { parts: Buffer[]; append: (x: Buffer, align: numb
     return at;
   };
   return { parts, append };
+}
+
+/** A .BTF section's header: its magic, and its type and string parts within the section. */
+function readBtfHeader(data: Buffer): { hdrLen: number; typeOff: number; typeLen: number; strOff: number; strLen: number } | string {
+  if (data.length < 24 || data.readUInt16LE(0) !== 0xeb9f) return 'bad .BTF header';
+  const h = { hdrLen: data.readUInt32LE(4), typeOff: data.readUInt32LE(8), typeLen: data.readUInt32LE(12), strOff: data.readUInt32LE(16), strLen: data.readUInt32LE(20) };
+  if (h.hdrLen < 24 || h.hdrLen + h.strOff + h.strLen > data.length || h.hdrLen + h.typeOff + h.typeLen > data.length) return 'bad .BTF header';
+  return h;
 }
