@@ -98,6 +98,8 @@ export interface CompareOptions {
   timeoutMs?: number;
   /** The simulator's engine (`--engine`); default as for a Session. */
   engine?: SessionOptions['engine'];
+  /** false: no perf reader on the kernel side, so no perf event array records compared (default: read them). */
+  perfReaders?: boolean;
 }
 
 /** The kernel's possible CPUs (/sys/devices/system/cpu/possible, e.g. "0-3"), at least 1. */
@@ -196,8 +198,17 @@ export function compareWithKernel(
   frames: { frame: Uint8Array; tsNs: bigint; index?: number }[],
   opts: CompareOptions = {},
 ): CompareResult {
+  // Perf event arrays: the kernel side opens a perf event for CPU 0 in slot 0 of each and reads its records after the
+  // run; the simulator runs with the same reader (its bpf_perf_event_output then succeeds on CPU 0 alike). Not when a
+  // program reads perf counters (the reader's event would be counted there) or without python3 (see PERF_READER).
+  const perfMaps = obj.maps.filter((m) => m.kind === 'user' && m.type === MapType.PERF_EVENT_ARRAY);
+  const readsCounters = obj.programs.some((p) => p.insns.some((i) => i.opcode === 0x85 && i.src === 0 && (i.imm === 22 || i.imm === 55)));
+  const perfReaders = perfMaps.length > 0 && !readsCounters && opts.perfReaders !== false;
   // As many CPUs as the kernel has possible CPUs, so that per-CPU maps and bpf_map_lookup_percpu_elem agree.
-  const sessionOpts: SessionOptions = { program: opts.program, seed: opts.seed ?? 1, nrCpus: possibleCpus(), maps: opts.maps, mapsFile: opts.mapsFile, budget: opts.budget, maxEntries: opts.maxEntries, engine: opts.engine };
+  const sessionOpts: SessionOptions = {
+    program: opts.program, seed: opts.seed ?? 1, nrCpus: possibleCpus(), maps: opts.maps, mapsFile: opts.mapsFile, budget: opts.budget, maxEntries: opts.maxEntries, engine: opts.engine,
+    ...(perfReaders ? { perfReaderCpu: 0 } : {}),
+  };
   const session = new Session(obj, sessionOpts);
   const program = session.program.name;
   const none = { rows: [], differing: 0, clockRandom: 0, maps: [], mapsDiffering: 0, notes: [] };
@@ -210,6 +221,7 @@ export function compareWithKernel(
 
   const seeded = mapsAfterSeeding(obj, session, opts.maps);
   const notes: string[] = [];
+  if (perfMaps.length && readsCounters) notes.push(`perf event array${perfMaps.length === 1 ? '' : 's'} ${perfMaps.map((m) => m.name).join(', ')}: records not compared (the program reads perf counters; no reader is opened)`);
   // BPF_PROG_TEST_RUN refuses a frame shorter than an Ethernet header (EINVAL) or longer than its linear part and
   // MAX_SKB_FRAGS pages of fragments (ENOMEM) before the program runs: such frames run on neither side.
   const indexOf: number[] = [];
@@ -301,14 +313,15 @@ export function compareWithKernel(
       'the kernel reads whatever its stack held there, so packet bytes, return values and map keys or values built from them may differ without either side being wrong (zero the variable, e.g. `= {}` or __builtin_memset, to compare)');
   }
   const rings = obj.maps.filter((m) => m.kind === 'user' && m.type === MapType.RINGBUF);
-  const simMaps = withRingRecords(session.mapsJson({ all: true }), rings, simRows);
+  const perfRecordMaps = perfReaders ? perfMaps : [];
+  const simMaps = withPerfRecords(withRingRecords(session.mapsJson({ all: true }), rings, simRows), perfRecordMaps, simRows);
   const variants = VARIANT_CLOCKS.map((_, i) => {
     const s = new Session(obj, variantOptions(sessionOpts, i));
     // Variants 1, 3 and 7 also change the time between packets (stopped, 10 us, 20 ms): the kernel runs them back to
     // back, so values derived from the time elapsed between packets (rate windows, ageing) are clock-dependent as much
     // as the time itself.
     const rows = frames.map(({ frame, tsNs }, index) => s.runPacket(frame, { tsNs: variantTsNs(i, index, tsNs) }));
-    return { rows, maps: withRingRecords(s.mapsJson({ all: true }), rings, rows) };
+    return { rows, maps: withPerfRecords(withRingRecords(s.mapsJson({ all: true }), rings, rows), perfRecordMaps, rows) };
   });
 
   const tmp = mkdtempSync(join(tmpdir(), 'xdp-lens-compare-'));
@@ -328,12 +341,22 @@ export function compareWithKernel(
       `bpftool prog loadall "$T/${objName}.o" ${PROGS_DIR}${reuse} pinmaps ${PRIVATE_BPFFS} > "$T/load.log" 2>&1 || exit 91`,
       `[ -e ${PROGS_DIR}/${program} ] || exit 93`,
       batch.length ? `sh "$T/seed.sh" > "$T/seed.log" 2>&1 || exit 92` : ':',
+      // Perf readers: started in the background, ready before the first packet, told to read when the last has run.
+      ...perfRecordMaps.flatMap((m) => {
+        const f = `"$T/perfctl.${pinName(m.name)}"`;
+        return [
+          `python3 -c ${sq(PERF_READER)} ${PRIVATE_BPFFS}/${sq(pinName(m.name))} ${f} ${perfPages([simMaps, ...variants.map((v) => v.maps)], m.name)} > "$T/perf.${pinName(m.name)}" 2>&1 &`,
+          `p=$!; n=0; while [ ! -e ${f}.ready ] && kill -0 $p 2>/dev/null && [ $n -lt 400 ]; do sleep 0.05; n=$((n+1)); done; [ -e ${f}.ready ] || exit 94`,
+        ];
+      }),
       // On CPU 0, like the simulator's session, so that per-CPU map values land in the same column.
       `i=0; while [ $i -lt ${frames.length} ]; do`,
       // data_size_out: room for the frame and what the program may add (bpftool's default is smaller than a jumbo frame).
       `  s=$(stat -c %s "$T/in.$i")`,
       `  taskset -c 0 bpftool prog run pinned ${PROGS_DIR}/${sq(program)} data_in "$T/in.$i" data_out "$T/out.$i" data_size_out $((s + 8192)) > "$T/run.$i" 2>&1`,
       `  i=$((i+1)); done`,
+      ...perfRecordMaps.map((m) => `: > "$T/perfctl.${pinName(m.name)}.done"`),
+      perfRecordMaps.length ? 'wait' : ':',
       ...rings.map((m) => `python3 -c ${sq(RING_READER)} ${PRIVATE_BPFFS}/${sq(pinName(m.name))} > "$T/ring.${pinName(m.name)}" 2>&1 || :`),
       `for f in ${PRIVATE_BPFFS}/*; do n=\${f##*/}; [ -f "$f" ] || continue`,
       `  case "$n" in maps.debug|progs.debug|xdp-lens-*${large.map((l) => `|${sq(l.pin)}`).join('')}) continue;; esac`,
@@ -361,6 +384,13 @@ export function compareWithKernel(
       return unavailable(`the kernel refused to load the object: ${text}`);
     }
     if (r.status === 93) return unavailable(`bpftool did not pin ${program}: ${file('load.log').trim().split('\n').pop()}`);
+    if (r.status === 94) {
+      // No reader could be opened (no python3, an old kernel): compared as before, without records.
+      const why = file(`perf.${pinName(perfRecordMaps[0]?.name ?? '')}`).trim().split('\n').pop() || 'no reader started';
+      const again = compareWithKernel(objectPath, obj, frames.map((f, i) => ({ ...f, index: indexOf[i] })), { ...opts, perfReaders: false });
+      again.notes.push(`perf event arrays: records not compared (${why.slice(0, 200)})`);
+      return again;
+    }
     if (r.status === 92) return unavailable(`seeding the kernel's maps failed: ${file('seed.log').trim().split('\n').slice(-3).join(' ')}`);
     if (r.status !== 0) return unavailable(`the kernel side failed (status ${r.status}): ${(r.stderr || '').trim().split('\n').pop()}`);
 
@@ -382,6 +412,11 @@ export function compareWithKernel(
       const ring = readRing(file(`ring.${pinName(m.name)}`));
       if (typeof ring === 'string') notes.push(`ring buffer ${m.name}: records not compared (${ring})`);
       else kernelMaps.push({ name: m.name, pin: pinName(m.name), type: 'ringbuf', entries: ring });
+    }
+    for (const m of perfRecordMaps) {
+      const perf = readPerf(file(`perf.${pinName(m.name)}`));
+      if (typeof perf === 'string') notes.push(`perf event array ${m.name}: records not compared (${perf})`);
+      else kernelMaps.push({ name: m.name, pin: pinName(m.name), type: 'perf_event_array', entries: perf });
     }
     const maps = compareMaps(withInnerMaps(simMaps), kernelMaps, variants.map((v) => withInnerMaps(v.maps)));
     return {
@@ -646,6 +681,94 @@ const RING_READER = [
   '    pos += (n + 15) & ~7',
   'print("P", end)',
 ].join('\n');
+
+/**
+ * Perf event arrays are compared like ring buffers (withRingRecords): the records the reader in slot 0 got, numbered in
+ * order. The kernel hands a reader each record's raw part padded with zeros so that it and its 4-byte size end on an
+ * 8-byte boundary (perf_prepare_sample): the simulator's records are padded the same way.
+ */
+function withPerfRecords(maps: MapsJson, perfMaps: readonly MapDef[], rows: readonly { run: { perf: readonly { helper: string; map: string; data: string }[] } }[]): MapsJson {
+  if (!perfMaps.length) return maps;
+  const out: MapsJson = { ...maps };
+  for (const m of perfMaps) {
+    const records = rows.flatMap((r) => r.run.perf.filter((p) => p.helper !== 'ringbuf_output' && p.map === m.name).map((p) => p.data));
+    out[m.name] = records.map((data, i) => ({ key: i.toString(16).padStart(8, '0'), value: data.padEnd((Math.ceil((data.length / 2 + 4) / 8) * 8 - 4) * 2, '0') }));
+  }
+  return out;
+}
+
+/** Data pages for a perf reader of map `name`: room for twice the most records any run made, a power of two, 16 to 8,192. */
+function perfPages(runs: readonly MapsJson[], name: string): number {
+  const bytes = Math.max(...runs.map((r) => (r[name] ?? []).reduce((n, e) => n + 12 + (e.value?.length ?? 0) / 2, 0)));
+  let pages = 16;
+  while (pages < 8192 && pages * 4096 < 2 * bytes) pages *= 2;
+  return pages;
+}
+
+/**
+ * A perf reader for the kernel side (argv: pin path of a PERF_EVENT_ARRAY, a control file prefix, data pages):
+ * BPF_OBJ_GET, perf_event_open of a BPF output event for CPU 0 (raw samples), its ring mapped, the event's fd stored in
+ * slot 0; then `<prefix>.ready`, and once `<prefix>.done` exists, one line per record from the ring's start: `R <hex>`
+ * a sample's raw bytes, `L <n>` records lost; `P <head>` at the end. It keeps the map's fd open meanwhile: the kernel
+ * empties the slots stored through a map file when that file is closed.
+ */
+const PERF_READER = [
+  'import ctypes, mmap, os, struct, sys, time',
+  'path, ctl, pages = sys.argv[1].encode(), sys.argv[2], int(sys.argv[3])',
+  'arch = os.uname().machine',
+  'bpf = {"x86_64": 321, "aarch64": 280, "riscv64": 280, "s390x": 351, "ppc64le": 361, "armv7l": 386}[arch]',
+  'perf = {"x86_64": 298, "aarch64": 241, "riscv64": 241, "s390x": 331, "ppc64le": 319, "armv7l": 364}[arch]',
+  'libc = ctypes.CDLL(None, use_errno=True)',
+  'name = ctypes.create_string_buffer(path)',
+  'attr = ctypes.create_string_buffer(32)',
+  'struct.pack_into("<QII", attr, 0, ctypes.addressof(name), 0, 0)',
+  'mfd = libc.syscall(bpf, 7, attr, 16)',
+  'if mfd < 0: sys.exit("BPF_OBJ_GET: errno %d" % ctypes.get_errno())',
+  'pa = ctypes.create_string_buffer(112)',
+  'struct.pack_into("<IIQQQ", pa, 0, 1, 112, 10, 1, 1 << 10)',
+  'struct.pack_into("<I", pa, 48, 1)',
+  'pfd = libc.syscall(perf, pa, -1, 0, -1, 8)',
+  'if pfd < 0: sys.exit("perf_event_open: errno %d" % ctypes.get_errno())',
+  'pg = mmap.PAGESIZE',
+  'ring = mmap.mmap(pfd, (1 + pages) * pg, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)',
+  'key = ctypes.create_string_buffer(struct.pack("<I", 0), 4)',
+  'val = ctypes.create_string_buffer(struct.pack("<I", pfd), 4)',
+  'struct.pack_into("<IIQQQ", attr, 0, mfd, 0, ctypes.addressof(key), ctypes.addressof(val), 0)',
+  'if libc.syscall(bpf, 2, attr, 32) < 0: sys.exit("BPF_MAP_UPDATE_ELEM: errno %d" % ctypes.get_errno())',
+  'open(ctl + ".ready", "w").close()',
+  'parent = os.getppid()',
+  'while not os.path.exists(ctl + ".done"):',
+  '    if os.getppid() != parent: sys.exit("the run ended early")',
+  '    time.sleep(0.01)',
+  'head = struct.unpack_from("<Q", ring, 1024)[0]',
+  'off, size = struct.unpack_from("<QQ", ring, 1040)',
+  'if not off: off, size = pg, pages * pg',
+  'def take(pos, n):',
+  '    out = b""',
+  '    while n > 0:',
+  '        at = pos % size; k = min(n, size - at); out += ring[off + at:off + at + k]; pos += k; n -= k',
+  '    return out',
+  'pos = 0',
+  'while pos < head:',
+  '    typ, misc, n = struct.unpack("<IHH", take(pos, 8))',
+  '    if n < 8: break',
+  '    body = take(pos + 8, n - 8)',
+  '    if typ == 9: print("R " + body[4:4 + struct.unpack_from("<I", body, 0)[0]].hex())',
+  '    elif typ == 2: print("L %d" % struct.unpack_from("<Q", body, 8)[0])',
+  '    pos += n',
+  'print("P", head)',
+].join('\n');
+
+/** The records `PERF_READER` printed, as map entries (see withPerfRecords), or why there are none. */
+function readPerf(text: string): Map<string, string> | string {
+  const lines = text.split('\n').filter((l) => l);
+  if (!lines.length || !lines[lines.length - 1]!.startsWith('P ')) return (lines.pop() ?? 'no output').slice(0, 200);
+  const lost = lines.filter((l) => l.startsWith('L ')).reduce((n, l) => n + Number(l.slice(2)), 0);
+  if (lost) return `${lost} record${lost === 1 ? '' : 's'} lost: the reader's ring was too small`;
+  const out = new Map<string, string>();
+  for (const l of lines) if (l.startsWith('R ')) out.set(out.size.toString(16).padStart(8, '0'), l.slice(2));
+  return out;
+}
 
 /** The records `RING_READER` printed, as map entries (see withRingRecords), or why there are none. */
 function readRing(text: string): Map<string, string> | string {

@@ -118,6 +118,8 @@ export interface SessionOptions {
   innerMaps?: Record<string, InnerTemplate>;
   /** 'interp' or 'compiled' (vm/compiled/engine.ts); default XDP_LENS_ENGINE, else 'compiled'. */
   engine?: Engine;
+  /** A perf event is open for this CPU in its slot of every PERF_EVENT_ARRAY (Environment.perfReaderCpu). */
+  perfReaderCpu?: number;
 }
 
 export interface PacketResult {
@@ -231,6 +233,7 @@ export class Session {
       nrCpus,
       routes: options.routes ?? [],
       conntrack: new ConntrackTable(),
+      ...(options.perfReaderCpu !== undefined ? { perfReaderCpu: options.perfReaderCpu } : {}),
     };
     if (options.conntrack !== undefined) {
       const errors = this.env.conntrack!.seed(options.conntrack, options.conntrackFile ?? '--conntrack', this.jiffies(), Number(ASSUMED_HZ));

@@ -238,10 +238,16 @@ function perfOutput(host: HelperHost, call: HelperCall, helper: PerfRecord['help
   if (index === BPF_F_CURRENT_CPU) index = BigInt(host.env.cpu);
   if (index >= BigInt(map.def.maxEntries)) return neg(E2BIG);
   const data = host.mem.bytes(r[4], Number(r[5]), false, call.pc, `${name(call.id)} data (argument 4)`);
+  const reader = host.env.perfReaderCpu;
+  // With a reader's event in one slot (compare opens one): another slot holds no event (-ENOENT, nothing written);
+  // its own slot from another CPU is -EOPNOTSUPP (the event is not on this CPU).
+  if (reader !== undefined && index !== BigInt(reader)) return neg(ENOENT);
+  if (reader !== undefined && host.env.cpu !== reader) return neg(EOPNOTSUPP);
   const rec = new Uint8Array(data.length + ctxLen);
   rec.set(data);
   rec.set(packetBytes(host.buff, 0, ctxLen), data.length);
   addPerf(host, { helper, map: map.def.name, data: hex(rec) });
+  if (reader !== undefined) return 0n;
   // The record is kept for the run's output, but the kernel's answer is that of a test run: no perf event is open on
   // the slot (no reader), so -ENOENT (kernel/trace/bpf_trace.c __bpf_perf_event_output).
   return neg(ENOENT);

@@ -160,4 +160,9 @@ export interface Environment {
   routes: FibRoute[];
   /** The connection table the conntrack kfuncs use (bpf_xdp_ct_lookup & co); absent: an empty one per run. */
   conntrack?: import('./conntrack.ts').ConntrackTable;
+  /**
+   * The CPU whose slot of every PERF_EVENT_ARRAY holds an open perf event (a reader's, opened for that CPU, as
+   * `compare` opens one to read the records); absent: no slot holds one, as in a test run's maps.
+   */
+  perfReaderCpu?: number;
 }

@@ -1,0 +1,85 @@
+// `xdp-lens compare` compares perf event array records (bpf_perf_event_output): the kernel side opens a BPF output
+// perf event for CPU 0 in slot 0 of the array, runs the packets, then reads the event's ring; the simulator runs with
+// the same reader, so the helper succeeds on CPU 0 and fails with -ENOENT for an empty slot on both sides. Records are
+// numbered in order, their raw bytes padded as the kernel pads them, timestamps told apart with the clock variants.
+// Program written for this test. Needs root, bpftool and python3; skips otherwise (fails under
+// XDP_LENS_REQUIRE_KERNEL=1).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { classicPcap } from '../net/pcap-file.ts';
+import { compareJson, compareOrSkip } from './compare-setup.ts';
+
+const SRC = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+struct { __uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY); __uint(key_size, 4); __uint(value_size, 4); } events SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u64); } failed SEC(".maps");
+struct ev { __u64 ts; __u32 len; __u16 n; __u8 tag; } __attribute__((packed));
+__u16 n;
+
+SEC("xdp")
+int perf_sample(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	struct ev e;
+	__u64 flags = BPF_F_CURRENT_CPU;
+	__u32 zero = 0;
+	long ret;
+
+	n++;
+	e.ts = bpf_ktime_get_ns();
+	e.len = end - data;
+	e.n = n;
+	e.tag = 0xab;
+	/* Packet bytes after the record: 0 to 40 of them. */
+	flags |= (__u64)(e.len % 41) << 32;
+	if (n % 7 == 0)
+		flags = 1; /* slot 1: no perf event there */
+	ret = bpf_perf_event_output(ctx, &events, flags, &e, n % 2 ? sizeof(e) : 13);
+	if (ret) {
+		__u64 *f = bpf_map_lookup_elem(&failed, &zero);
+		if (f)
+			*f += 1;
+		return ret == -2 ? XDP_DROP : XDP_ABORTED;
+	}
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+`;
+
+type Out = {
+  available: boolean;
+  reason?: string;
+  differing: number;
+  mapsDiffering: number;
+  notes?: string[];
+  rows: { kernel?: { retval: number } }[];
+  maps: { map: string; equal: boolean; differences: string[]; clockRandom: string[] }[];
+};
+
+test('compare compares perf event array records with a reader in the running CPU slot', (t) => {
+  if (compareOrSkip(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-compare-perf-'));
+  const src = join(dir, 'perf.c');
+  writeFileSync(src, SRC);
+  const cap = join(dir, 'frames.pcap');
+  const frames = Array.from({ length: 60 }, (_, i) => ({ data: Uint8Array.from({ length: 60 + i }, (_, j) => (j === 12 ? 0x08 : (i * 7 + j) & 0xff)), sec: 1_700_000_000, usec: i * 10 }));
+  writeFileSync(cap, classicPcap(frames));
+  const { status, out, stdout, stderr } = compareJson<Out>([src, cap, '--cflag', '-I/usr/include/x86_64-linux-gnu', '--limit', '60']);
+  assert.equal(out.available, true, `${out.reason}\n${stderr}`);
+  assert.deepEqual([status, out.differing, out.mapsDiffering], [0, 0, 0], stdout.slice(0, 3000) + stderr);
+  assert.deepEqual(out.notes ?? [], []);
+  // The reader's slot takes the records (XDP_PASS), slot 1 has no event (-ENOENT: XDP_DROP), on both sides.
+  const passes = out.rows.filter((r) => r.kernel?.retval === 2).length;
+  const drops = out.rows.filter((r) => r.kernel?.retval === 1).length;
+  assert.deepEqual([passes, drops], [52, 8]);
+  const perf = out.maps.find((m) => m.map === 'events');
+  assert.ok(perf, `perf event array not compared: ${out.maps.map((m) => m.map).join(', ')}`);
+  assert.equal(perf.equal, true);
+  // The records' timestamps are told apart as the clock's: there were records on both sides.
+  assert.ok(perf.clockRandom.length > 0);
+});
