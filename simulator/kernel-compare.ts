@@ -323,6 +323,18 @@ export function compareWithKernel(
     const rows = frames.map(({ frame, tsNs }, index) => s.runPacket(frame, { tsNs: variantTsNs(i, index, tsNs) }));
     return { rows, maps: withPerfRecords(withRingRecords(s.mapsJson({ all: true }), rings, rows), perfRecordMaps, rows) };
   });
+  // Timers started to expire later (a clean-up every second): the model never fires them, the kernel does once their
+  // time has passed while bpftool runs the packets one by one. One more variant fires them after every packet, so that
+  // what their callbacks change is told apart as clock-dependent.
+  if (session.machine.laterTimersStarted()) {
+    const s = new Session(obj, sessionOpts);
+    const rows = frames.map(({ frame, tsNs }) => {
+      const r = s.runPacket(frame, { tsNs });
+      s.machine.fireStartedTimers();
+      return r;
+    });
+    variants.push({ rows, maps: withPerfRecords(withRingRecords(s.mapsJson({ all: true }), rings, rows), perfRecordMaps, rows) });
+  }
 
   const tmp = mkdtempSync(join(tmpdir(), 'xdp-lens-compare-'));
   try {

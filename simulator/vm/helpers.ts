@@ -21,7 +21,7 @@ import { csumDiff, csumDiffAt } from './helper-impl/csum.ts';
 import { copyPacket, kernelNofaultAllowed } from './helper-impl/copy.ts';
 import { fibLookup } from './helper-impl/fib.ts';
 import { checkMtu, mtuDevice, strncmp, strtox } from './helper-impl/misc.ts';
-import { dropTimers, timerCancel, timerExpire, timerInit, timerSetCallback, timerStart, type TimerState } from './helper-impl/timer.ts';
+import { dropTimers, timerCancel, timerExpire, timerInit, timerSetCallback, timerStart, timerStateAt, type TimerState } from './helper-impl/timer.ts';
 import { isBloom, isQueueStack } from './queue-maps.ts';
 import { checkSyncookie, drawSecrets, genSyncookie, type CookieSecrets } from './helper-impl/syncookie.ts';
 import { dispatchKfunc, dynptrData, dynptrFromMem, dynptrRead, dynptrWrite, ringbufReserveDynptr, ringbufTakeDynptr } from './kfuncs.ts';
@@ -541,6 +541,14 @@ const IMPLEMENTED: [number, HelperImpl][] = [
   [171, (h, c) => {
     const t = timerField(h, c);
     const r = timerStart(t.bytes, t.off, c.regs[3], c.regs[2], BigInt.asUintN(64, h.env.nowNs()));
+    if (r === 0) {
+      // Started to expire later: not fired by the model (helper-impl/timer.ts); kept for fireStartedTimers.
+      const state = timerStateAt(t.bytes, t.off)!;
+      let later = LATER_TIMERS.get(h);
+      if (!later) LATER_TIMERS.set(h, (later = []));
+      if (!later.some((x) => x.state === state)) later.push({ state, value: t.bytes });
+      return 0n;
+    }
     if (typeof r === 'number') return neg(-r);
     let due = DUE_TIMERS.get(h);
     if (!due) DUE_TIMERS.set(h, (due = []));
@@ -1010,6 +1018,32 @@ function strtoxHelper(h: HelperHost, c: HelperCall, signed: boolean): bigint {
 
 /** Timers the run in progress started to expire at once (timer.ts DUE_NS), by helper host, in start order. */
 const DUE_TIMERS = new WeakMap<HelperHost, { state: TimerState; value: Uint8Array }[]>();
+/** Per host: the timers started to expire after DUE_NS, which the model never fires by itself (fireStartedTimers). */
+const LATER_TIMERS = new WeakMap<HelperHost, { state: TimerState; value: Uint8Array }[]>();
+
+/** Whether any timer was started on `host` to expire later than the model fires timers. */
+export function laterTimersStarted(host: HelperHost): boolean {
+  return LATER_TIMERS.has(host);
+}
+
+/**
+ * Runs now the callbacks of the timers started to expire later that are still active, as the kernel runs them once
+ * their time has passed (compare's timer variant: the kernel side's packets are milliseconds apart). Returns how many
+ * ran.
+ */
+export function fireStartedTimers(host: HelperHost, opts: ExecOptions): number {
+  const later = LATER_TIMERS.get(host);
+  if (!later) return 0;
+  let due = DUE_TIMERS.get(host);
+  for (const x of later.splice(0)) {
+    if (!x.state.active) continue;
+    x.state.due = true;
+    if (!due) DUE_TIMERS.set(host, (due = []));
+    due.push(x);
+    anyDue++;
+  }
+  return runDueTimers(host, opts);
+}
 /** Timers due in any host (runs that started none skip the lookup). */
 let anyDue = 0;
 

@@ -12,7 +12,7 @@ import { Memory, REGION_BIAS, VmFault, initCtxRegister, type UninitRead } from '
 import { BPF_F_RDONLY_PROG, type LoadedObject, type LoadedProgram } from '../elf/types.ts';
 import type { Environment, Fault, PerfRecord, RunResult, UninitStackRead, XdpBuff } from './types.ts';
 import { MapTable, createMap, type BpfMap } from './maps.ts';
-import { dispatchHelper, fastHelpers, runDueTimers, type HelperHost } from './helpers.ts';
+import { dispatchHelper, fastHelpers, fireStartedTimers, laterTimersStarted, runDueTimers, type HelperHost } from './helpers.ts';
 import { executeCompiled, executeXdpReady, wasmTier, xdpPacketReady, type InlineMaps } from './compiled/engine.ts';
 import { isKernelHelper } from '../isa/helper-names.ts';
 import { resetKfuncState } from './kfuncs.ts';
@@ -63,6 +63,10 @@ export interface Machine {
   readonly mapErrors: string[];
   run(program: string, buff: XdpBuff, env: Environment, hooks?: RunHooks): RunResult;
   runRaw(insns: Insn[], mem: Uint8Array): { retval: bigint; fault?: Fault };
+  /** Whether a run started a timer to expire later than the model fires timers (helper-impl/timer.ts). */
+  laterTimersStarted(): boolean;
+  /** Runs now the callbacks of the timers started to expire later that are still active; returns how many ran. */
+  fireStartedTimers(): number;
   /**
    * Packets from..to-1 of `batch`, each exactly as: batch.before?.(i), copy it into buff.frame at batch.headroom,
    * buff.data = buff.dataMeta = headroom, buff.dataEnd = headroom + its length, run(program, buff, env). Each packet's
@@ -448,6 +452,16 @@ class XdpMachine implements Machine {
     // Timers the run started with 0 ns fire now, as in the kernel when the test run returns (helpers.ts).
     runDueTimers(this.host, this.execOptions);
     return result;
+  }
+
+  /** Whether a run started a timer to expire later than the model fires timers (helpers.ts laterTimersStarted). */
+  laterTimersStarted(): boolean {
+    return laterTimersStarted(this.host);
+  }
+
+  /** Runs now the callbacks of the timers started to expire later that are still active (helpers.ts fireStartedTimers). */
+  fireStartedTimers(): number {
+    return fireStartedTimers(this.host, this.execOptions);
   }
 
   runBatch(programName: string, buff: XdpBuff, batch: PacketBatch, from: number, to: number, env: Environment, results: BatchResults): number {

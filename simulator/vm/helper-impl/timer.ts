@@ -37,6 +37,9 @@ const TIMERS = new WeakMap<Uint8Array, Map<number, TimerState>>();
 
 const timerAt = (value: Uint8Array, off: number): TimerState | undefined => TIMERS.get(value)?.get(off);
 
+/** The state of the timer at `off` in the value `value`, if one was initialised there. */
+export const timerStateAt = timerAt;
+
 /** Forget the timers of a value (its element was replaced). */
 export function dropTimers(value: Uint8Array | undefined): void {
   if (value) TIMERS.delete(value);
