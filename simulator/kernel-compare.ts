@@ -207,7 +207,7 @@ export function compareWithKernel(
   // As many CPUs as the kernel has possible CPUs, so that per-CPU maps and bpf_map_lookup_percpu_elem agree.
   const sessionOpts: SessionOptions = {
     program: opts.program, seed: opts.seed ?? 1, nrCpus: possibleCpus(), maps: opts.maps, mapsFile: opts.mapsFile, budget: opts.budget, maxEntries: opts.maxEntries, engine: opts.engine,
-    ...(perfReaders ? { perfReaderCpu: 0 } : {}),
+    ...(perfReaders ? { perfReaders: { cpu: 0, maps: perfMaps.map((m) => m.name) } } : {}),
   };
   const session = new Session(obj, sessionOpts);
   const program = session.program.name;

@@ -118,8 +118,8 @@ export interface SessionOptions {
   innerMaps?: Record<string, InnerTemplate>;
   /** 'interp' or 'compiled' (vm/compiled/engine.ts); default XDP_LENS_ENGINE, else 'compiled'. */
   engine?: Engine;
-  /** A perf event is open for this CPU in its slot of every PERF_EVENT_ARRAY (Environment.perfReaderCpu). */
-  perfReaderCpu?: number;
+  /** A perf event is open for CPU `cpu` in that slot of the PERF_EVENT_ARRAYs named (Environment.perfReaders). */
+  perfReaders?: { cpu: number; maps: readonly string[] };
 }
 
 export interface PacketResult {
@@ -233,7 +233,7 @@ export class Session {
       nrCpus,
       routes: options.routes ?? [],
       conntrack: new ConntrackTable(),
-      ...(options.perfReaderCpu !== undefined ? { perfReaderCpu: options.perfReaderCpu } : {}),
+      ...(options.perfReaders ? { perfReaders: { cpu: options.perfReaders.cpu, maps: new Set(options.perfReaders.maps) } } : {}),
     };
     if (options.conntrack !== undefined) {
       const errors = this.env.conntrack!.seed(options.conntrack, options.conntrackFile ?? '--conntrack', this.jiffies(), Number(ASSUMED_HZ));

@@ -238,7 +238,8 @@ function perfOutput(host: HelperHost, call: HelperCall, helper: PerfRecord['help
   if (index === BPF_F_CURRENT_CPU) index = BigInt(host.env.cpu);
   if (index >= BigInt(map.def.maxEntries)) return neg(E2BIG);
   const data = host.mem.bytes(r[4], Number(r[5]), false, call.pc, `${name(call.id)} data (argument 4)`);
-  const reader = host.env.perfReaderCpu;
+  const readers = host.env.perfReaders;
+  const reader = readers !== undefined && readers.maps.has(map.def.name) ? readers.cpu : undefined;
   // With a reader's event in one slot (compare opens one): another slot holds no event (-ENOENT, nothing written);
   // its own slot from another CPU is -EOPNOTSUPP (the event is not on this CPU).
   if (reader !== undefined && index !== BigInt(reader)) return neg(ENOENT);

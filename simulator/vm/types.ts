@@ -161,8 +161,8 @@ export interface Environment {
   /** The connection table the conntrack kfuncs use (bpf_xdp_ct_lookup & co); absent: an empty one per run. */
   conntrack?: import('./conntrack.ts').ConntrackTable;
   /**
-   * The CPU whose slot of every PERF_EVENT_ARRAY holds an open perf event (a reader's, opened for that CPU, as
-   * `compare` opens one to read the records); absent: no slot holds one, as in a test run's maps.
+   * PERF_EVENT_ARRAYs (by name) whose slot `cpu` holds an open perf event, a reader's opened for that CPU (`compare`
+   * opens one to read the records); absent, or another map: no slot holds one, as in a test run's maps.
    */
-  perfReaderCpu?: number;
+  perfReaders?: { cpu: number; maps: ReadonlySet<string> };
 }

@@ -83,3 +83,49 @@ test('compare compares perf event array records with a reader in the running CPU
   // The records' timestamps are told apart as the clock's: there were records on both sides.
   assert.ok(perf.clockRandom.length > 0);
 });
+
+// A perf event array made from a map of maps' inner template (a seeded new inner map) has no reader in the kernel:
+// only the object's own arrays get one, so the simulator's output into the inner one still fails with -ENOENT.
+const INNER_SRC = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+struct perf_array { __uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY); __uint(key_size, 4); __uint(value_size, 4); };
+struct perf_array events SEC(".maps");
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct perf_array);
+} outer SEC(".maps");
+
+SEC("xdp")
+int perf_inner(struct xdp_md *ctx)
+{
+	__u32 zero = 0, v = 0x1234;
+	void *inner = bpf_map_lookup_elem(&outer, &zero);
+
+	if (!inner)
+		return XDP_ABORTED;
+	if (bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, &v, sizeof(v)))
+		return XDP_ABORTED;
+	return bpf_perf_event_output(ctx, inner, BPF_F_CURRENT_CPU, &v, sizeof(v)) == -2 ? XDP_DROP : XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+`;
+
+test('compare opens perf readers only on the object\'s own perf event arrays, not on inner maps seeded from a template', (t) => {
+  if (compareOrSkip(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-compare-perf-inner-'));
+  const src = join(dir, 'inner.c');
+  writeFileSync(src, INNER_SRC);
+  const cap = join(dir, 'frames.pcap');
+  writeFileSync(cap, classicPcap(Array.from({ length: 5 }, (_, i) => ({ data: Uint8Array.from({ length: 60 }, (_, j) => (j === 12 ? 0x08 : i + j)), sec: 1_700_000_000 + i }))));
+  const seed = join(dir, 'seed.json');
+  writeFileSync(seed, JSON.stringify({ outer: [{ key: 0, map: 'fresh', inner: [] }] }));
+  const { status, out, stdout, stderr } = compareJson<Out>([src, cap, '--cflag', '-I/usr/include/x86_64-linux-gnu', '--maps', seed]);
+  assert.equal(out.available, true, `${out.reason}\n${stderr}`);
+  assert.deepEqual([status, out.differing, out.mapsDiffering], [0, 0, 0], stdout.slice(0, 3000) + stderr);
+  assert.deepEqual(out.rows.map((r) => r.kernel?.retval), [1, 1, 1, 1, 1]);
+  assert.equal(out.maps.find((m) => m.map === 'events')?.equal, true);
+});
