@@ -428,6 +428,8 @@ class Linker {
         if (sizes) info.argMemSizes = sizes;
         const ctx = btfArgCtx(this.btf, u.name);
         if (ctx?.includes(true)) info.argCtx = ctx;
+        const scalar = btfArgScalar(this.btf, u.name);
+        if (scalar) info.argScalar = scalar;
       }
       funcs.push(info);
       const src = this.decoded.get(u.sec.index) ?? [];
@@ -739,6 +741,11 @@ function btfArgMemSizes(btf: Btf, name: string): (number | undefined)[] | undefi
 /** A global function's arguments that are pointers to the context (`struct xdp_md *`); undefined as btfGlobalArgs. */
 function btfArgCtx(btf: Btf, name: string): boolean[] | undefined {
   return btfGlobalArgs(btf, name)?.map((t) => isCtxPointer(btf, t));
+}
+
+/** A global function's arguments that are integers or enums (numbers to the verifier); undefined as btfGlobalArgs. */
+function btfArgScalar(btf: Btf, name: string): boolean[] | undefined {
+  return btfGlobalArgs(btf, name)?.map((t) => t?.kind === BTF_KIND.INT || t?.kind === BTF_KIND.ENUM || t?.kind === BTF_KIND.ENUM64);
 }
 
 /**

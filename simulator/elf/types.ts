@@ -103,6 +103,11 @@ export interface FuncInfo {
    * ARG_PTR_TO_CTX to btf_prepare_func_args), which the caller must pass the context itself.
    */
   argCtx?: readonly boolean[];
+  /**
+   * From the BTF of a global function: per argument (r1..r5), whether it is a number (an integer or an enum: ARG_ANYTHING
+   * to btf_prepare_func_args), which the caller must pass as a scalar. Its length is the number of arguments.
+   */
+  argScalar?: readonly boolean[];
 }
 
 /**

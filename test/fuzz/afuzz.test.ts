@@ -167,14 +167,15 @@ test('afuzz: random bytecode programs with one mistake are refused as by the ker
 });
 
 // Mistakes `run` missed before (both once known gaps): a value pointer moved by a context field behind branches the
-// bounds walk cannot follow (seeds 3, 6, 12, 22, 26), a number given to bpf_tail_call as its context (seeds 2-6, 12).
+// bounds walk cannot follow (seeds 3, 6, 12, 22, 26), a number given to bpf_tail_call as its context (seeds 2-6, 12;
+// 28: part of it a subprogram's r0, loaded from the caller's stack where a store at a variable offset had been).
 test('afuzz: value-var-unbounded and tail-call-scalar-ctx seeds missed before are refused', (t) => {
   if (kernelOrSkip(t)) return;
   const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-afuzz-g-'));
   const failures: string[] = [];
   try {
     const cases: [number, ADefect][] = [...[3, 6, 12, 22, 26].map((s) => [s, 'value-var-unbounded'] as [number, ADefect]),
-      ...[2, 3, 4, 5, 6, 12].map((s) => [s, 'tail-call-scalar-ctx'] as [number, ADefect])];
+      ...[2, 3, 4, 5, 6, 12, 28].map((s) => [s, 'tail-call-scalar-ctx'] as [number, ADefect])];
     for (const [seed, defect] of cases) {
       const o = checkAProgram(seed, defect, dir);
       if (o.kernelLoads) failures.push(`seed ${seed} (${defect}): the kernel loads it`);

@@ -16,6 +16,7 @@ import type { LoadedObject } from '../../simulator/elf/types.ts';
 import { diffBytes, diffMaps, normaliseSimMaps } from '../parity/compare.ts';
 import { assertAgreesWithKernel, compileTestSource } from '../vm/kernel-agree.ts';
 import { Prng } from './gen.ts';
+import { generateVProgram } from './vgen.ts';
 
 const PACKET = Uint8Array.from({ length: 200 }, (_, i) => (i * 37 + 11) & 0xff);
 
@@ -863,6 +864,66 @@ test('regressions: bpf_loop callbacks, global functions\' context arguments and 
     const v = verdicts(objectPath, [PACKET]);
     assert.equal(v.kernel, loads, `${name}: the kernel ${loads ? 'refuses' : 'loads'} it (the case is wrong)`);
     assert.deepEqual(v.sim, { interp: loads, compiled: loads }, `${name}: run must ${loads ? 'not ' : ''}report a refusal`);
+  });
+});
+
+// A global function is checked by the verifier on its own, from its BTF argument types, and each call only against
+// those types (6.18): an integer argument must be a number ("R1 is not a scalar"), a `struct xdp_md *` the context
+// unmoved, a pointer to a struct a pointer to memory or NULL ("R1 type=scalar expected=fp"), each followed by "Caller
+// passes invalid args into func#1 ('g')"; inside, that pointer may be NULL whoever the caller ("R1 invalid mem access
+// 'mem_or_null'"). Before, run walked the function with the caller's registers: it refused these in other words, on
+// the function's line, and loaded the unchecked pointer. vfuzz seed 119343122 (-O1 -mcpu=v1): r1, a number in
+// [0, 28] left from indexing a .rodata array, given for a context argument the function never reads.
+const GLOBAL_HEADER = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+char LICENSE[] SEC("license") = "GPL";
+struct blk { __u8 b[40]; };
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 4); __type(key, __u32); __type(value, struct blk); } av SEC(".maps");
+`;
+const READ_BLK = '__attribute__((noinline)) int g(struct blk *p) { return p ? p->b[3] : 7; }\n';
+/** [name, the kernel's words (undefined: it loads), program]. */
+const GLOBAL_CASES: [string, string | undefined, string][] = [
+  ['the context for an integer argument', 'R1 is not a scalar', `__attribute__((noinline)) int g(__u64 a) { return a * 3; }
+SEC("xdp") int fuzz(struct xdp_md *ctx) { return g((__u64)(long)ctx) & 3; }`],
+  ['a stack pointer for the second, integer, argument', 'R2 is not a scalar', `__attribute__((noinline)) int g(__u32 x, __u64 a) { return a * 3 + x; }
+SEC("xdp") int fuzz(struct xdp_md *ctx) { struct blk b = {}; b.b[2] = ctx->ingress_ifindex; return g(ctx->rx_queue_index, (__u64)(long)&b) & 3; }`],
+  ['a number for a pointer to a struct', 'R1 type=scalar expected=fp', `${READ_BLK}SEC("xdp") int fuzz(struct xdp_md *ctx) { return g((struct blk *)(long)(ctx->ingress_ifindex | 8)) & 3; }`],
+  ['the context for a pointer to a struct', 'R1 type=ctx expected=fp', `${READ_BLK}SEC("xdp") int fuzz(struct xdp_md *ctx) { return g((struct blk *)ctx) & 3; }`],
+  ['the context moved by 4 for a struct xdp_md *', 'dereference of modified ctx ptr R1 off=4 disallowed', `__attribute__((noinline)) int g(struct xdp_md *x) { return x->ingress_ifindex; }
+SEC("xdp") int fuzz(struct xdp_md *ctx) { return g((struct xdp_md *)((char *)ctx + 4)) & 3; }`],
+  ['a pointer argument read without a NULL check', "R1 invalid mem access 'mem_or_null'", `__attribute__((noinline)) int g(struct blk *p) { return p->b[3]; }
+SEC("xdp") int fuzz(struct xdp_md *ctx) { struct blk b = {}; b.b[3] = ctx->ingress_ifindex; return g(&b) & 3; }`],
+  ['NULL for a pointer to a struct', undefined, `${READ_BLK}SEC("xdp") int fuzz(struct xdp_md *ctx) { return g((struct blk *)0) & 3; }`],
+  ['a stack block for it', undefined, `${READ_BLK}SEC("xdp") int fuzz(struct xdp_md *ctx) { struct blk b = {}; b.b[3] = ctx->ingress_ifindex; return g(&b) & 3; }`],
+  ['a map value not checked for NULL for it', undefined, `${READ_BLK}SEC("xdp") int fuzz(struct xdp_md *ctx) { __u32 k = 1; return g(bpf_map_lookup_elem(&av, &k)) & 3; }`],
+  ['the context and a stack block, the packet read through the context', undefined, `__attribute__((noinline)) int g(struct xdp_md *x, struct blk *p) {
+  void *d = (void *)(long)x->data, *e = (void *)(long)x->data_end; if (d + 4 > e) return 0; return *(__u8 *)d + (p ? p->b[1] : 0); }
+SEC("xdp") int fuzz(struct xdp_md *ctx) { struct blk b = {}; b.b[3] = ctx->ingress_ifindex; return g(ctx, &b) & 3; }`],
+];
+
+test('regressions: calls of global functions are checked against their BTF argument types, and their pointer arguments may be NULL, in the kernel\'s words', (t) => {
+  if (kernelOrSkip(t)) return;
+  const cases: [string, string | undefined, string, string[]?][] = [...GLOBAL_CASES.map(([n, w, b]) => [n, w, GLOBAL_HEADER + b + '\n'] as [string, string | undefined, string]),
+    ['vfuzz seed 119343122', 'arg#0 expects pointer to ctx', generateVProgram(119343122).source, ['-O1', '-mcpu=v1']]];
+  cases.forEach(([name, words, source, flags], i) => {
+    const { objectPath } = compileTestSource(`global_args_${i}`, source, flags);
+    let kernelLog: string | undefined;
+    try {
+      runKernel(objectPath, 'fuzz', [PACKET]);
+    } catch (e) {
+      if (!(e instanceof KernelLoadError)) throw e;
+      kernelLog = e.log;
+    }
+    if (words === undefined) assert.equal(kernelLog, undefined, `${name}: the kernel refuses it (the case is wrong)`);
+    else assert.ok(kernelLog?.includes(words), `${name}: the kernel does not say "${words}" (the case is wrong): ${kernelLog?.slice(-300)}`);
+    const obj = loadProgramFile(objectPath);
+    for (const engine of ENGINES) {
+      const session = new Session(obj, { program: 'fuzz', nrCpus: 2, cpu: 0, engine });
+      const log = new RefusalLog(refusalsBeforeRun(obj, session.program, session.machine));
+      log.fault(session.runPacket(PACKET).fault);
+      if (words === undefined) assert.deepEqual(log.list.map((x) => x.message), [], `${engine}: ${name}: run must not report a refusal`);
+      else assert.ok(log.list.some((x) => x.message.includes(words)), `${engine}: ${name}: run must report "${words}": ${log.list.map((x) => x.message).join('; ') || 'no refusal'}`);
+    }
   });
 });
 

@@ -112,6 +112,8 @@ const MAX_VAR_OFF = 1n << 29n;
 const MEM_DYNPTR = 'dynptr over memory';
 /** The `from` of a slice of an XDP dynptr (the packet's bytes, or a copy of them in the caller's buffer). */
 const PKT_SLICE = 'bpf_dynptr_slice of the packet';
+/** A global function's pointer argument to sized memory, as the function sees it (PTR_TO_MEM that may be NULL). */
+const GLOBAL_ARG = 'global function argument';
 
 const H = {
   map_lookup_elem: 1, map_update_elem: 2, map_delete_elem: 3, ktime_get_ns: 5, trace_printk: 6, get_prandom_u32: 7,
@@ -535,7 +537,10 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
   const nullCheck = (st: State, base: Reg, pc: number): void => {
     if (!nullable(base)) return;
     const b = base as Reg & { nullId: number };
-    report('map-value-null', pc, b.k === 'mem' && b.from ? msg.kfuncNull(b.from) : msg.mapValueNull(b.k === 'value' ? mapOf(b.map) : undefined, b.k === 'value' ? accessReg(pc) : undefined));
+    if (b.k === 'mem' && b.from === GLOBAL_ARG) {
+      report('map-value-null', pc, `The verifier refuses this access: R${accessReg(pc)} invalid mem access 'mem_or_null' (the verifier checks a global ` +
+        'function on its own, for any caller, and a pointer argument may be NULL: check it first, `if (!p) return 0;`, or make the function static).');
+    } else report('map-value-null', pc, b.k === 'mem' && b.from ? msg.kfuncNull(b.from) : msg.mapValueNull(b.k === 'value' ? mapOf(b.map) : undefined, b.k === 'value' ? accessReg(pc) : undefined));
     // Go on as if it had been checked, so that one missing check gives one finding.
     setNull(st, b.nullId, false, pc);
   };
@@ -655,8 +660,18 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         return;
       case 'stack':
         misalignedStack(base.off === undefined ? undefined : base.off + off, size, pc);
-        if (base.off === undefined && base.lo !== undefined && base.hi !== undefined) clobberStackFrom(st, base.frame, base.lo + off, base.hi - base.lo + size);
-        else stackStore(st, base.frame, base.off === undefined ? undefined : base.off + off, size, value);
+        if (base.off === undefined && base.lo !== undefined && base.hi !== undefined) {
+          clobberStackFrom(st, base.frame, base.lo + off, base.hi - base.lo + size);
+          // check_stack_write_var_off makes every byte the store may reach STACK_MISC (STACK_ZERO for a zero), a spilled
+          // pointer among them included: whatever is loaded from inside that range afterwards is a number (afuzz seed 28:
+          // a subprogram's r0 read from there, added to a number and given to bpf_tail_call as its context).
+          const from = base.lo + off, len = base.hi - base.lo + size;
+          if (from >= -512 && from + len <= 0) {
+            const marker = unknownBytes(Math.min(len, 8), true);
+            miscBytes.add(marker);
+            st.frames[base.frame]?.stack.set(from, { size: len, reg: scalarReg(marker, -1) });
+          }
+        } else stackStore(st, base.frame, base.off === undefined ? undefined : base.off + off, size, value);
         return;
       case 'value':
         checkValue(base, off, size, pc);
@@ -1519,6 +1534,101 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
   };
 
   const globalFuncs = new Set(prog.funcs.filter((f, i) => i > 0 && f.global).map((f) => f.insn));
+  /**
+   * btf_check_subprog_call: the verifier checks a global function on its own, from the types its BTF gives its
+   * arguments, and the caller's registers only against those types, in order: an integer must be a number, a
+   * `struct xdp_md *` the context itself (unmoved), a pointer to sized memory a pointer to memory (NULL, a constant 0,
+   * allowed: the function must check it). True when an argument is refused (reported). Only kinds the walk knows for
+   * sure are judged; at the first argument it does not know (or a memory pointer whose size it does not check) the
+   * rest are not judged either.
+   */
+  /**
+   * A global function as the verifier checks it (do_check_common from btf_prepare_func_args): r1..r5 from its BTF
+   * argument types, whoever the caller: a number any value, the context, a pointer to sized memory that may be NULL,
+   * the registers past its arguments unset. The caller's stack that such a pointer points to is any bytes afterwards
+   * (check_mem_reg's write check makes them STACK_MISC). Undefined without BTF for the function: the caller's registers.
+   */
+  const globalArgs = (st: State, target: number, pc: number): Reg[] | undefined => {
+    const fn = prog.funcs.find((f) => f.insn === target);
+    // argScalar has an entry per argument whenever the function's BTF was read (none for a function of no arguments).
+    const n = fn?.argScalar?.length;
+    if (!fn || n === undefined || n > 5) return undefined;
+    const out: Reg[] = [NONE, NONE, NONE, NONE, NONE];
+    for (let i = 0; i < n; i++) {
+      const size = fn.argMemSizes?.[i];
+      if (fn.argScalar?.[i]) out[i] = number(scalarReg({ ...OPAQUE }, pc));
+      else if (fn.argCtx?.[i]) out[i] = { k: 'ctx', off: 0 };
+      else if (size !== undefined) {
+        out[i] = { k: 'mem', nullId: nextId++, from: GLOBAL_ARG };
+        const a = st.regs[i + 1]!;
+        if (a.k === 'stack') {
+          clobberStackFrom(st, a.frame, a.off, a.off === undefined ? undefined : size);
+          if (a.off !== undefined && a.lo === undefined && a.off + size <= 0) {
+            const marker = unknownBytes(Math.min(size, 8), true);
+            miscBytes.add(marker);
+            st.frames[a.frame]?.stack.set(a.off, { size, reg: scalarReg(marker, -1) });
+          }
+        }
+      } else return undefined;
+    }
+    return out;
+  };
+  const subprogIndex = new Map([...prog.funcs].sort((a, b) => a.insn - b.insn).map((f, i) => [f.insn, i]));
+  const checkGlobalArgs = (st: State, target: number, pc: number): boolean => {
+    const fn = prog.funcs.find((f) => f.insn === target);
+    const n = Math.max(fn?.argScalar?.length ?? 0, fn?.argCtx?.length ?? 0, fn?.argMemSizes?.length ?? 0);
+    if (!fn || n === 0) return false;
+    const r = st.regs;
+    for (let i = 0; i < Math.min(n, 5); i++) {
+      const a = r[i + 1]!;
+      const kind = certainType(a);
+      if (kind === undefined) return false;
+      let kernel: string | undefined;
+      let why = '';
+      const size = fn.argMemSizes?.[i];
+      if (fn.argScalar?.[i]) {
+        if (kind !== 'scalar') {
+          kernel = `R${i + 1} is not a scalar`;
+          why = `argument ${i + 1} of ${fn.name} is an integer, and r${i + 1} holds a pointer (${kind}); pass a number`;
+        }
+      } else if (fn.argCtx?.[i]) {
+        if (a.k === 'ctx' && a.off !== 0) {
+          kernel = `dereference of modified ctx ptr R${i + 1} off=${a.off} disallowed`;
+          why = `argument ${i + 1} of ${fn.name} is a \`struct xdp_md *\`, which must be the context unmoved`;
+        } else if (kind !== 'ctx') {
+          kernel = `arg#${i} expects pointer to ctx`;
+          why = `argument ${i + 1} of ${fn.name} is a \`struct xdp_md *\`, so the caller must pass the program's context; here r${i + 1} holds ` +
+            `${kind === 'scalar' ? 'a number' : `a ${kind} pointer`}. clang passes any value for an argument the function never reads: use the ` +
+            'argument in the function, or make it static';
+        }
+      } else if (size !== undefined) {
+        const zero = a.k === 'scalar' && isConst(a.s) && !a.s.opaque && a.s.umin === 0n;
+        if (a.k === 'ctx' && a.off !== 0) {
+          kernel = `dereference of modified ctx ptr R${i + 1} off=${a.off} disallowed`;
+        } else if ((kind === 'scalar' && !zero) || kind === 'ctx' || kind === 'pkt_end' || kind === 'map_ptr') {
+          kernel = `R${i + 1} type=${kind} expected=fp`;
+        } else if (zero) {
+          // NULL: the function is checked with this argument possibly NULL.
+        } else if (a.k === 'stack' && a.off !== undefined && a.lo === undefined && a.off >= -512 && a.off + size <= 0) {
+          // Inside the caller's stack frame.
+        } else if (a.k === 'value' && a.off !== undefined && a.vr === undefined && a.off >= 0 && a.off + size <= (mapOf(a.map)?.valueSize ?? 0)) {
+          // Inside the map value.
+        } else {
+          return false;
+        }
+        if (kernel) why = `argument ${i + 1} of ${fn.name} points to ${size} bytes of memory, and r${i + 1} holds ${kind === 'scalar' ? 'a number' : `a ${kind} pointer`}; ` +
+          'pass a pointer to the stack, a map value or the packet, or NULL';
+      } else {
+        // A type the walk does not read (a tagged argument, a pointer without a size): not judged.
+        return false;
+      }
+      if (kernel) {
+        report('pointer-misuse', pc, `The verifier refuses this call: ${kernel} (Caller passes invalid args into func#${subprogIndex.get(target) ?? '?'} ('${fn.name}'): ${why}).`);
+        return true;
+      }
+    }
+    return false;
+  };
 
   // ---- the walk ----
   const initial: State = {
@@ -1796,12 +1906,15 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
               gaveUp ??= `call depth above ${MAX_FRAMES} at slot ${pc}`;
               continue walk;
             }
+            const global = globalFuncs.has(pc + 1 + insn.imm);
+            if (global && checkGlobalArgs(st, pc + 1 + insn.imm, pc)) continue walk;
+            const args = global ? globalArgs(st, pc + 1 + insn.imm, pc) : undefined;
             const caller = st.frames[st.frames.length - 1];
             caller.saved = r.slice();
             caller.returnPc = pc + 1;
             const frame = st.frames.length;
-            st.frames.push(globalFuncs.has(pc + 1 + insn.imm) ? { stack: new Map(), global: true } : { stack: new Map() });
-            st.regs = [NONE, r[1], r[2], r[3], r[4], r[5], NONE, NONE, NONE, NONE, { k: 'stack', frame, off: 0 }];
+            st.frames.push(global ? { stack: new Map(), global: true } : { stack: new Map() });
+            st.regs = [NONE, ...(args ?? r.slice(1, 6)), NONE, NONE, NONE, NONE, { k: 'stack', frame, off: 0 }];
             st.pc = pc + 1 + insn.imm;
           } else if (insn.src === CALL_HELPER && insn.imm === CORE_POISON_IMM) {
             // An instruction libbpf poisoned (a CO-RE relocation with no match in the kernel's BTF): the verifier refuses
