@@ -34,6 +34,7 @@ import {
   stamp,
   markCsumUpdated,
   markL4Updated,
+  markIcmpUpdated,
   UNINIT,
   stateKey,
   type ConstVal,
@@ -448,7 +449,7 @@ export class Analyzer {
       const named = /csum|checksum/i.test(condNode.text);
       for (const [x, y] of [[a, b], [b, a]] as const) {
         if (x.l4Updated && !y.l4Updated && (named || y.l4Pending === l4Before)) markL4Updated(y);
-        if (x.icmpUpdated && !y.icmpUpdated && (named || y.icmpPending === icmpBefore)) y.icmpUpdated = true;
+        if (x.icmpUpdated && !y.icmpUpdated && (named || y.icmpPending === icmpBefore)) markIcmpUpdated(y);
         if (x.csumUpdated && !x.csumZeroed && !y.csumUpdated && (named || y.csumPending === ipBefore)) markCsumUpdated(y);
       }
     }
@@ -512,7 +513,7 @@ export class Analyzer {
         settled = true;
         break;
       }
-      head = pass === 1 ? widen(next, head) : next;
+      head = pass === 1 ? widen(next, head, entry) : next;
     }
     // Passes that stopped before the locals settled (`for (i = 0; i < 10; i++)` seen with i in 0..2) do not show
     // that the condition never fails: the loop's exit is reached.
@@ -1215,6 +1216,10 @@ export class Analyzer {
         if (op === '&') {
           // `&pkt` handed on (a parser filling a struct of pointers): what its members point at is no longer known.
           const root = rootIdentifier(arg);
+          // `&c.pos` hands on that member only (see addressOf).
+          const key = unparen(arg).type === 'field_expression' ? this.memberSlot(arg, st) : undefined;
+          const kept = key && key.includes('.') ? st.vars.get(key)?.v : undefined;
+          if (kept?.k === 'pkt' || kept?.k === 'end') return this.addressOf(arg, st);
           if (root && !(this.passing.has(n.id) && unparen(arg).type === 'identifier')) this.forgetMembers(root, st);
           return this.addressOf(arg, st);
         }
@@ -1613,6 +1618,15 @@ export class Analyzer {
       const op = inner.childForFieldName('operator')?.text ?? inner.child(1)?.text;
       const base = inner.childForFieldName('argument');
       const fieldName = inner.childForFieldName('field')?.text ?? '';
+      // `&c.pos`, a cursor kept in a member of a local struct, given to a parser that moves it (`void **pos`): what
+      // the callee stores through the address is followed, as for the address of a local.
+      const key = op === '.' ? this.memberSlot(inner, st) : undefined;
+      const member = key ? st.vars.get(key) : undefined;
+      if (key && member && (member.v.k === 'pkt' || member.v.k === 'end') && member.t && member.t.ptr > 0) {
+        const ref = `${this.frame.instance}:${key}`;
+        this.refCells.set(ref, { value: member.v });
+        return { v: { k: 'top', stack: true, ref }, t: { ...member.t, ptr: member.t.ptr + 1 } };
+      }
       if (op === '->' && base) {
         const p = this.eval(base, st);
         const layout = p.t ? pointeeStruct(p.t, this) : undefined;
@@ -1621,7 +1635,7 @@ export class Analyzer {
           // `csum_replace2(&ip->check, ...)`: the checksum is updated through its address.
           if (fieldName === 'check' && isIpHeader(p.t, this)) markCsumUpdated(st);
           if (fieldName === 'check' && l4HeaderOf(p.t, this)) markL4Updated(st);
-          if (isIcmpChecksum(fieldName) && isIcmpHeader(p.t, this)) st.icmpUpdated = true;
+          if (isIcmpChecksum(fieldName) && isIcmpHeader(p.t, this)) markIcmpUpdated(st);
           const off = p.v.off === null || !f ? null : p.v.off + f.offset;
           return { v: { ...p.v, off }, t: { base: f ? INT_TYPES_BY_SIZE[f.elem ?? f.size] ?? '__u8' : '__u8', ptr: 1, dims: [] } };
         }
@@ -1632,7 +1646,7 @@ export class Analyzer {
           if (isIpHeader(p.t, this)) markCsumUpdated(st);
           if (l4HeaderOf(p.t, this)) markL4Updated(st);
         }
-        if (p.v.k === 'top' && !p.v.stack && isIcmpChecksum(fieldName) && isIcmpHeader(p.t, this)) st.icmpUpdated = true;
+        if (p.v.k === 'top' && !p.v.stack && isIcmpChecksum(fieldName) && isIcmpHeader(p.t, this)) markIcmpUpdated(st);
         return { v: TOP };
       }
       if (base) {
@@ -1801,8 +1815,11 @@ export class Analyzer {
           // through `void *` stays unknown, as before.
           const typed = !!value.t && value.t.ptr === 1 && value.t.dims.length === 0 && /^(?:struct|union) /.test(resolveTypedef({ ...value.t, ptr: 0 }, this.decls).base);
           // Through `void *` (`p->eth = data;`): the member's own declared type, when the struct is known.
-          const declared = typed ? undefined : this.memberPointerType(target, st);
-          if (typed) st.vars.set(key, { v: stamp(value.v, st), t: value.t });
+          // A cursor member (`void *pos;`) keeps its own type: `c->pos + 20` counts bytes whatever was stored in it.
+          const own = this.memberPointerType(target, st);
+          const cursor = !!own && !/^(?:struct|union) /.test(resolveTypedef({ ...own, ptr: 0 }, this.decls).base);
+          const declared = typed && !cursor ? undefined : own;
+          if (typed && !cursor) st.vars.set(key, { v: stamp(value.v, st), t: value.t });
           else if (declared) st.vars.set(key, { v: stamp(value.v, st), t: declared });
           else st.vars.delete(key);
         }
@@ -2063,7 +2080,7 @@ export class Analyzer {
       } else if (name === 'bpf_xdp_store_bytes' || name === 'bpf_dynptr_write' || name === 'bpf_dynptr_slice_rdwr') {
         markCsumUpdated(st);
         markL4Updated(st);
-        st.icmpUpdated = true;
+        markIcmpUpdated(st);
       }
       if (name === 'bpf_xdp_store_bytes' && this.driverMode === 'readonly-page') this.readonlyPageWrite(n, 'This bpf_xdp_store_bytes() call changes');
     }
@@ -2104,7 +2121,7 @@ export class Analyzer {
     st.macWrote = true;
     markCsumUpdated(st);
     markL4Updated(st);
-    st.icmpUpdated = true;
+    markIcmpUpdated(st);
     return { v: TOP };
   }
 
@@ -2401,6 +2418,10 @@ export class Analyzer {
     // An offset from a layout the tier could not work out (NaN): nothing to judge.
     if ((v.off !== null && Number.isNaN(v.off)) || (extra !== null && Number.isNaN(extra))) return;
     const proven = st.proven.get(v.root) ?? 0;
+    // A loop's cursor its body did not check: judged as before it had a root of its own, by whether its parent was.
+    if (!(proven > 0)) {
+      for (let r = rangeRoot(v.root); r?.loop; r = rangeRoot(r.parent)) if ((st.proven.get(r.parent) ?? 0) > 0) return;
+    }
     const known = v.off !== null && extra !== null;
     const need = known ? v.off! + extra! + size : null;
     if (need !== null && v.off! + extra! < 0) return; // before data: headroom/metadata, not this rule's business
@@ -2805,6 +2826,12 @@ export class Analyzer {
     const icmp = st.icmpPending;
     if (icmp && !st.icmpUpdated && l4Values.length > 0) {
       this.staleIcmpChecksum(icmp.writes.find((w) => !w.zero) ?? icmp.writes[0]!, l4Values);
+    } else if (l4Values.length === 0) {
+      // Paths joined before the return (`action = XDP_TX` after the change, `goto out` on the others): the values
+      // whose own path changed an ICMP header and sent it on without an update.
+      const byChange = new Map<NonNullable<State['icmpPending']>, number[]>();
+      for (const c of intended) if (c.icmpStale && (c.v === 2 || c.v === 3 || c.v === 4)) byChange.set(c.icmpStale, [...(byChange.get(c.icmpStale) ?? []), c.v]);
+      for (const [change, values] of byChange) this.staleIcmpChecksum(change.writes.find((w) => !w.zero) ?? change.writes[0]!, values);
     }
     // Each value is judged by what its own path did (stamped on it) or what every path to here did. Where the return
     // already gives values that are no XDP action (a parser's status codes), its other values named by that same
@@ -2919,7 +2946,7 @@ export class Analyzer {
     const end = v.k === 'pkt' && v.off !== null ? v.off + size : Infinity;
     if (end > 24) markCsumUpdated(st);
     if (end > 40) markL4Updated(st);
-    if (end > 34) st.icmpUpdated = true;
+    if (end > 34) markIcmpUpdated(st);
   }
 
   /** Whether `p` (or `p->f`) goes through a pointer to a complete struct of the program with no checksum-like field. */
@@ -2970,7 +2997,7 @@ export class Analyzer {
   private icmpStore(field: string, n: Node, st: State, value: Val | undefined): void {
     const zero = !!value && single(value) === 0;
     if (isIcmpChecksum(field) && !zero) {
-      st.icmpUpdated = true;
+      markIcmpUpdated(st);
       st.icmpPending = undefined;
       return;
     }
@@ -3493,9 +3520,13 @@ function isBound(p: Val, b: Val): boolean {
 }
 
 function prove(st: State, root: string, off: number | null): void {
-  const n = off === null ? Infinity : off;
   const cur = st.proven.get(root) ?? 0;
+  // An offset the tier does not know (a scale it could not work out): the root counts as checked.
+  const n = off === null ? Infinity : off;
   if (n > cur) st.proven.set(root, n);
+  if (off === null) return;
+  const r = rangeRoot(root);
+  if (r) prove(st, r.parent, r.at + off);
 }
 
 function markStale(st: State, info: StaleInfo): void {
@@ -3710,15 +3741,35 @@ function renameMacro(v: Val, macro: string, origin: Origin): Val {
  * where it was (`check` set before a summing loop) keeps its offset, so a store through it after the loop is still
  * placed (the checksum field or not).
  */
-function widen(s: State, prev: State): State {
+function widen(s: State, prev: State, entry: State): State {
   const out = clone(s);
   for (const [name, slot] of out.vars) {
     if (slot.v.k === 'consts' && slot.v.vals.length > 4) out.vars.set(name, { v: TOP, t: slot.t });
     const was = prev.vars.get(name)?.v;
     const kept = was?.k === 'pkt' && slot.v.k === 'pkt' && was.root === slot.v.root && was.off === slot.v.off && was.region === slot.v.region;
-    if (slot.v.k === 'pkt' && !kept) out.vars.set(name, { v: { ...slot.v, off: null }, t: slot.t });
+    if (slot.v.k !== 'pkt' || kept) continue;
+    // A cursor the body moves on from a known place (a loop over VLAN tags): somewhere at or past where it entered, on
+    // a root of its own (see rangeRoot), rather than anywhere in the frame.
+    const e = entry.vars.get(name)?.v;
+    if (e?.k === 'pkt' && e.off !== null && !e.stale && !e.loose && !e.fromEnd && e.region === slot.v.region && !slot.v.stale) {
+      const base = /^data#\d+$/.test(e.root) ? e.off : e.base !== undefined ? e.base + e.off : undefined;
+      out.vars.set(name, { v: { k: 'pkt', root: `${e.root}@${e.off}+[loop:${name}]`, off: 0, region: e.region, ...(base !== undefined ? { base } : {}) }, t: slot.t });
+      continue;
+    }
+    out.vars.set(name, { v: { ...slot.v, off: null }, t: slot.t });
   }
   return out;
+}
+
+/**
+ * A root of its own for a pointer whose place is known only to lie at or past a place of its parent root: two known
+ * offsets joined (`data#0@14+[14..18]`) or a cursor a loop moves (`data#0@14+[loop:pos]`). The verifier follows each
+ * path with its own constant offset, so a check through the pointer proves its own bytes on every path, and of the
+ * parent what it proves on the nearest path (`@14` plus what was checked). Returns the parent and that place.
+ */
+function rangeRoot(root: string): { parent: string; at: number; loop: boolean } | undefined {
+  const m = /^(.*)@(\d+)\+\[(\d+\.\.\d+|loop:[^\]]*)\]$/.exec(root);
+  return m ? { parent: m[1], at: Number(m[2]), loop: m[3].startsWith('loop:') } : undefined;
 }
 
 const BYTE_ORDER = /^(?:__constant_|__bpf_constant_|__bpf_)?(?:htons|htonl|ntohs|ntohl)$|^(?:__)?(?:cpu_to_be|cpu_to_le|be|le)(?:16|32|64)(?:_to_cpu)?$|^(?:htobe|htole|be|le)(?:16|32|64)(?:toh)?$|^_*(?:constant_|f)?swab(?:16|32|64)$|^(?:__builtin_|__)?bswap_?(?:16|32|64)$/;

@@ -44,6 +44,8 @@ export interface ConstVal {
    * on the path that produced this value, up to where it was stored (cleared where that path updates it).
    */
   l4Stale?: State['l4Pending'];
+  /** The same for the ICMP checksum: a change of an ICMP header with no update of its sum on the path that produced this value. */
+  icmpStale?: State['icmpPending'];
   /**
    * Out of a callee the tier followed: the open changes of the caller's state right after the call (null: none). The
    * callee stamped the value by its own returning path, so only changes the caller makes after the call stamp it
@@ -398,7 +400,7 @@ function joinedRootProofs(a: State, b: State, vars: Map<string, Slot>, proven: M
     if (v.k !== 'pkt' || v.off === null || proven.has(v.root)) continue;
     const x = a.vars.get(name)?.v;
     const y = b.vars.get(name)?.v;
-    if (x?.k !== 'pkt' || y?.k !== 'pkt' || x.root === y.root || x.off === null || y.off === null || x.stale || y.stale) {
+    if (x?.k !== 'pkt' || y?.k !== 'pkt' || (x.root === y.root && x.root === v.root) || x.off === null || y.off === null || x.stale || y.stale) {
       least.set(v.root, 0);
       continue;
     }
@@ -541,6 +543,14 @@ export function joinVals(a: Val, b: Val): Val {
   if (b.k === 'consts' && a.k === 'top') return { k: 'consts', vals: b.vals, more: true, ...fieldOf(a), ...readOf(a), ...(b.maybeUninit ? { maybeUninit: b.maybeUninit } : {}) };
   if (a.k === 'pkt' && b.k === 'pkt') {
     const stale = a.stale ?? b.stale;
+    // Two known offsets of one root (`p = data + 14; if (vlan) p += 4;`): a root of its own at the nearer one (see
+    // rangeRoot), so a check through it proves its own bytes, and of the frame only what holds on both paths.
+    if (a.root === b.root && a.off !== null && b.off !== null && a.off !== b.off && a.region === b.region && !a.loose && !b.loose && !a.fromEnd && !b.fromEnd) {
+      const lo = Math.min(a.off, b.off);
+      const hi = Math.max(a.off, b.off);
+      const base = /^data#\d+$/.test(a.root) ? lo : a.base !== undefined && b.base !== undefined ? Math.min(a.base, b.base) + lo : undefined;
+      return { k: 'pkt', root: `${a.root}@${lo}+[${lo}..${hi}]`, off: 0, region: a.region, stale, ...(base !== undefined ? { base } : {}) };
+    }
     if (a.root === b.root) return { k: 'pkt', root: a.root, off: a.off === b.off ? a.off : null, region: a.region, stale, ...(a.loose || b.loose ? { loose: true } : {}), ...(a.fromEnd && b.fromEnd && a.off === b.off ? { fromEnd: true } : {}), ...(a.base !== undefined && b.base !== undefined ? { base: Math.min(a.base, b.base) } : {}) };
     const root = joinRoot(a.root, b.root);
     const at = (x: typeof a) => (x.off === null ? undefined : /^data#\d+$/.test(x.root) ? x.off : x.base !== undefined ? x.base + x.off : undefined);
@@ -614,8 +624,8 @@ export function constsUnion(a: ConstVal[], b: ConstVal[], more: boolean): Val {
     const i = out.findIndex((o) => o.v === c.v && o.name === c.name && o.origin?.range.line === c.origin?.range.line);
     if (i < 0) out.push(c);
     // The same constant from two paths: what both paths did.
-    else if ((out[i].wrote && !c.wrote) || (out[i].redirected && !c.redirected) || (out[i].macWrote && !c.macWrote)) out[i] = { ...out[i], wrote: (out[i].wrote && c.wrote) || undefined, redirected: (out[i].redirected && c.redirected) || undefined, macWrote: (out[i].macWrote && c.macWrote) || undefined, csumStale: out[i].csumStale ?? c.csumStale, l4Stale: out[i].l4Stale ?? c.l4Stale };
-    else if ((!out[i].csumStale && c.csumStale) || (!out[i].l4Stale && c.l4Stale)) out[i] = { ...out[i], csumStale: out[i].csumStale ?? c.csumStale, l4Stale: out[i].l4Stale ?? c.l4Stale };
+    else if ((out[i].wrote && !c.wrote) || (out[i].redirected && !c.redirected) || (out[i].macWrote && !c.macWrote)) out[i] = { ...out[i], wrote: (out[i].wrote && c.wrote) || undefined, redirected: (out[i].redirected && c.redirected) || undefined, macWrote: (out[i].macWrote && c.macWrote) || undefined, csumStale: out[i].csumStale ?? c.csumStale, l4Stale: out[i].l4Stale ?? c.l4Stale, icmpStale: out[i].icmpStale ?? c.icmpStale };
+    else if ((!out[i].csumStale && c.csumStale) || (!out[i].l4Stale && c.l4Stale) || (!out[i].icmpStale && c.icmpStale)) out[i] = { ...out[i], csumStale: out[i].csumStale ?? c.csumStale, l4Stale: out[i].l4Stale ?? c.l4Stale, icmpStale: out[i].icmpStale ?? c.icmpStale };
   }
   if (out.length > MAX_CONSTS) {
     // Many paths setting the same few values on lines of their own (twenty `action = XDP_ABORTED; goto out;`): one
@@ -627,7 +637,7 @@ export function constsUnion(a: ConstVal[], b: ConstVal[], more: boolean): Val {
       if (i < 0) byValue.push(c);
       else {
         const o = byValue[i]!;
-        byValue[i] = { ...o, wrote: (o.wrote && c.wrote) || undefined, redirected: (o.redirected && c.redirected) || undefined, macWrote: (o.macWrote && c.macWrote) || undefined, csumStale: o.csumStale ?? c.csumStale, l4Stale: o.l4Stale ?? c.l4Stale };
+        byValue[i] = { ...o, wrote: (o.wrote && c.wrote) || undefined, redirected: (o.redirected && c.redirected) || undefined, macWrote: (o.macWrote && c.macWrote) || undefined, csumStale: o.csumStale ?? c.csumStale, l4Stale: o.l4Stale ?? c.l4Stale, icmpStale: o.icmpStale ?? c.icmpStale };
       }
     }
     if (byValue.length > MAX_CONSTS) return { k: 'top' };
@@ -640,11 +650,12 @@ export function constsUnion(a: ConstVal[], b: ConstVal[], more: boolean): Val {
 export function stamp(v: Val, st: State, csum = true): Val {
   const stale = csum ? st.csumOpen : undefined;
   const l4 = st.l4Updated ? undefined : st.l4Pending;
-  if (v.k !== 'consts' || (!st.wrote && !st.redirected && !stale && !l4)) return v;
-  if (v.vals.every((c) => (c.wrote || !st.wrote) && (c.macWrote || !st.macWrote) && (c.redirected || !st.redirected) && (c.csumStale || !stale) && (c.l4Stale || !l4))) return v;
+  const icmp = csum && !st.icmpUpdated ? st.icmpPending : undefined;
+  if (v.k !== 'consts' || (!st.wrote && !st.redirected && !stale && !l4 && !icmp)) return v;
+  if (v.vals.every((c) => (c.wrote || !st.wrote) && (c.macWrote || !st.macWrote) && (c.redirected || !st.redirected) && (c.csumStale || !stale) && (c.l4Stale || !l4) && (c.icmpStale || !icmp))) return v;
   return {
     ...v,
-    vals: v.vals.map((c) => ({ ...c, wrote: c.wrote || st.wrote || undefined, macWrote: c.macWrote || st.macWrote || undefined, redirected: c.redirected || st.redirected || undefined, csumStale: c.csumStale ?? since(stale, c.csumAt, c.seqAt), l4Stale: c.l4Stale ?? since(l4, c.l4At, c.seqAt) })),
+    vals: v.vals.map((c) => ({ ...c, wrote: c.wrote || st.wrote || undefined, macWrote: c.macWrote || st.macWrote || undefined, redirected: c.redirected || st.redirected || undefined, csumStale: c.csumStale ?? since(stale, c.csumAt, c.seqAt), l4Stale: c.l4Stale ?? since(l4, c.l4At, c.seqAt), icmpStale: c.icmpStale ?? icmp })),
   };
 }
 
@@ -668,6 +679,18 @@ export function markCsumUpdated(st: State): void {
     if (slot.v.k !== 'consts' || !slot.v.vals.some((c) => c.csumStale)) continue;
     vars ??= new Map(st.vars);
     vars.set(name, { v: { ...slot.v, vals: slot.v.vals.map((c) => (c.csumStale ? { ...c, csumStale: undefined } : c)) }, t: slot.t });
+  }
+  if (vars) st.vars = vars;
+}
+
+/** The path updated (or may have updated) the ICMP checksum: values stored before on it no longer carry a pending change. */
+export function markIcmpUpdated(st: State): void {
+  st.icmpUpdated = true;
+  let vars: Map<string, Slot> | undefined;
+  for (const [name, slot] of st.vars) {
+    if (slot.v.k !== 'consts' || !slot.v.vals.some((c) => c.icmpStale)) continue;
+    vars ??= new Map(st.vars);
+    vars.set(name, { v: { ...slot.v, vals: slot.v.vals.map((c) => (c.icmpStale ? { ...c, icmpStale: undefined } : c)) }, t: slot.t });
   }
   if (vars) st.vars = vars;
 }

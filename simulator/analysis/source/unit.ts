@@ -382,7 +382,20 @@ export function typeBase(t: Node | null, decls: Decls): string {
     const kw = t.type === 'struct_specifier' ? 'struct' : t.type === 'union_specifier' ? 'union' : 'enum';
     return `${kw} ${t.childForFieldName('name')?.text ?? ''}`.trim();
   }
-  return t.text.replace(/\s+/g, ' ').trim();
+  return integerSpelling(t.text.replace(/\s+/g, ' ').trim());
+}
+
+/**
+ * An integer type written with its words in another order (`short unsigned int`, `long long unsigned int`, as
+ * vmlinux.h-style headers spell them): the spelling the size table uses (`unsigned short int`).
+ */
+function integerSpelling(text: string): string {
+  const words = text.split(' ');
+  if (words.length < 2 || !words.every((w) => /^(?:signed|unsigned|short|long|int|char)$/.test(w))) return text;
+  const sign = words.filter((w) => w === 'signed' || w === 'unsigned');
+  const rest = words.filter((w) => w !== 'signed' && w !== 'unsigned');
+  const order = (w: string) => (w === 'int' || w === 'char' ? 1 : 0);
+  return [...sign, ...rest.sort((a, b) => order(a) - order(b))].join(' ');
 }
 
 function collectTypes(node: Node, decls: Decls): void {
