@@ -32,7 +32,7 @@ import {
 import { ISA_ONLY, alu32, alu64, refusedWhenReached } from '../../isa/alu.ts';
 import { MAX_CALL_FRAMES, REGION_CTX, REGION_FUNC, REGION_MAP_HANDLE, REGION_PACKET, REGION_STACK0, STACK_SIZE, VmFault, WASM_FRAMES, WASM_LAYOUT, addrOf, initCtxRegister, type Memory, type UninitRead } from '../memory.ts';
 import { W_CALL, W_EXIT, W_OUTCOME, generateWasm } from './wasm.ts';
-import { K_CTX, K_MAP_VALUE, K_NONE, K_PACKET, K_STACK, regionKinds } from './region-kinds.ts';
+import { K_CTX, K_MAP_VALUE, K_NONE, K_PACKET, K_STACK, P_UNKNOWN, packetRanges, regionKinds } from './region-kinds.ts';
 import {
   ALL_REGS, ARG_REGS, CALLBACK_REFUND_LIMIT, MAY_GOTO_BUDGET, R10, callDepth, callbackReturn, execAtomic, iterRefund, mayGotoRefund, uninitRegister,
   type ExecOptions, type ExecResult, type Frame, type HelperCall, type HelperOutcome, type ProgramImage, type Probe,
@@ -454,7 +454,7 @@ function leaders(insns: Insn[], infos: (OpcodeInfo | undefined)[]): boolean[] {
   return lead;
 }
 
-const reg = (r: number) => ({ l: `l${r}`, h: `h${r}` });
+const reg = (r: number) => ({ l: `l${r}`, h: `h${r}`, r });
 
 const SPILL = Array.from({ length: 11 }, (_, i) => `R32[${2 * i}]=l${i};R32[${2 * i + 1}]=h${i};`).join('');
 /**
@@ -607,6 +607,8 @@ const GEN = {
   insns: [] as Insn[], infos: [] as (OpcodeInfo | undefined)[], lead: [] as boolean[], blocks: [] as number[][],
   /** region-kinds.ts: the likely region of r0-r10 before each slot (kinds[pc * 11 + r]). */
   kinds: new Uint8Array(0) as Uint8Array,
+  /** region-kinds.ts packetRanges: registers' offsets from data and the bytes proven readable, per slot. */
+  pkOff: new Int32Array(0) as Int32Array, pkRange: new Int32Array(0) as Int32Array,
 };
 
 /**
@@ -693,7 +695,16 @@ const CTX_FIELDS: Record<number, string> = { 0: 'data', 4: 'dataEnd', 8: 'dataMe
 /** The kind (region-kinds.ts) of register `r` before slot `pc`. */
 const kindOf = (pc: number, r: number): number => GEN.kinds[pc * 11 + r] ?? K_NONE;
 
-function load(size: number, d: { l: string; h: string }, s: { l: string; h: string }, off: number, pc: number, kind: number): string {
+/**
+ * Whether `size` bytes at register `r` + `off` in slot `pc` are inside [data, data_end) by the program's own compare
+ * with data_end (region-kinds.ts packetRanges): then, with the register a packet address, inside the packet's window.
+ */
+function provenInPacket(pc: number, r: number, off: number, size: number): boolean {
+  const k = GEN.pkOff[pc * 11 + r] ?? P_UNKNOWN;
+  return k !== P_UNKNOWN && k + off >= 0 && k + off + size <= (GEN.pkRange[pc] ?? 0);
+}
+
+function load(size: number, d: { l: string; h: string }, s: { l: string; h: string; r: number }, off: number, pc: number, kind: number): string {
   const call = size === 8 || size === 4
     ? `${d.l} = mem.ld${size}(${s.h}, ${s.l}, ${off}, ${pc}); ${d.h} = mem.th;`
     : `${d.l} = mem.ld${size}(${s.h}, ${s.l}, ${off}, ${pc}); ${d.h} = 0;`;
@@ -705,6 +716,10 @@ function load(size: number, d: { l: string; h: string }, s: { l: string; h: stri
     : size === 2 ? `${d.l} = pV.getUint16(o, true); ${d.h} = 0;`
     : size === 4 ? `${d.l} = pV.getInt32(o, true); ${d.h} = 0;`
     : `${d.l} = pV.getInt32(o, true); ${d.h} = pV.getInt32(o + 4, true);`;
+  // Proven inside the packet (packetRanges): no window test, only that the register is a packet address.
+  if (slot === undefined && provenInPacket(pc, s.r, off, size)) {
+    return `if (${s.h} === ${REGION_PACKET}) { const o = ((${s.l} ^ -2147483648) + ${off}) | 0; ${read} } else { ${call} }`;
+  }
   // A packet pointer: only the packet's inline path (its locals) before the call.
   if (slot === undefined && kind === K_PACKET) {
     return `{ const o = ((${s.l} ^ -2147483648) + ${off}) | 0; if (${s.h} === ${REGION_PACKET} && o >= pLo && o <= pHi - ${size}) { ${read} } else { ${call} } }`;
@@ -750,7 +765,7 @@ function loadCode(size: number, d: { l: string; h: string }, s: { l: string; h: 
   }
 }
 
-function store(size: number, d: { l: string; h: string }, vl: string, vh: string, off: number, pc: number, kind: number): string {
+function store(size: number, d: { l: string; h: string; r: number }, vl: string, vh: string, off: number, pc: number, kind: number): string {
   const slow = size === 8 ? `mem.st8(${d.h}, ${d.l}, ${off}, ${vl}, ${vh}, ${pc});` : `mem.st${size}(${d.h}, ${d.l}, ${off}, ${vl}, ${pc});`;
   if (!INLINE_MEMORY) return slow;
   const slot = stackSlot(d, off, size);
@@ -772,6 +787,11 @@ function store(size: number, d: { l: string; h: string }, vl: string, vh: string
     : size === 2 ? `pV.setUint16(o, ${vl}, true);`
     : size === 4 ? `pV.setInt32(o, ${vl}, true);`
     : `pV.setInt32(o, ${vl}, true); pV.setInt32(o + 4, ${vh}, true);`;
+  // Proven inside the packet (packetRanges): only that it is a packet address on a writable page (pW: its end, or
+  // -2^31 on a read-only page, whose store the call faults as before); the write is recorded as always.
+  if (provenInPacket(pc, d.r, off, size)) {
+    return `if (${d.h} === ${REGION_PACKET} && pW !== -2147483648) { const o = ((${d.l} ^ -2147483648) + ${off}) | 0; ${write} mem.packetWritten = 1; } else { ${slow} }`;
+  }
   // A map value or a stack pointer other than r10: the region table's inline path only; a packet pointer: the
   // packet's only.
   if (kind === K_MAP_VALUE || kind === K_STACK) return storeCode(size, vl, vh, head, slow);
@@ -1058,6 +1078,7 @@ export function generate(p: ProgramImage, checks: RegisterChecks | undefined, co
   GEN.infos = infos;
   GEN.sites = 0;
   GEN.kinds = regionKinds(insns, infos);
+  ({ off: GEN.pkOff, range: GEN.pkRange } = packetRanges(insns, infos));
   const lead = leaders(insns, infos);
   const after = new Uint16Array(insns.length + 1);
   const out: string[] = [];

@@ -143,3 +143,164 @@ export function regionKinds(insns: Insn[], infos: (OpcodeInfo | undefined)[]): U
   }
   return kinds;
 }
+
+/** packetRanges: a register whose packet offset is not known. */
+export const P_UNKNOWN = 0x40000000;
+/** packetRanges: a register holding ctx's data_end as read from ctx. */
+const P_END = 0x40000001;
+/** packetRanges: a register holding the context pointer itself (r1 at the entry, and its copies). */
+const P_CTX = 0x40000002;
+/** Offsets from data beyond this (either way) are not followed (the verifier's MAX_PACKET_OFF). */
+const P_MAX_OFF = 0xffff;
+/**
+ * Helpers that neither move the packet (ctx's data, data_end, data_meta) nor run any of the program's code: after
+ * them a proof made before the call still holds. Every other call (helper, kfunc, bpf-to-bpf) clears all proofs.
+ * map_lookup/update/delete_elem, ktime_get_ns, get_prandom_u32, get_smp_processor_id, redirect, csum_diff, redirect_map.
+ */
+const KEEPS_PACKET: ReadonlySet<number> = new Set([1, 2, 3, 5, 7, 8, 23, 28, 51]);
+
+/**
+ * Packet bounds the program itself proved, per slot (the verifier's packet `range`, without variable offsets): a forward
+ * pass over the jumps, sound (every path counted, merges joined conservatively), used by the code generator to drop
+ * the packet window's bounds test of an access inside them (compiled/engine.ts).
+ *
+ * - off[pc * 11 + r]: before slot pc, register r equals ctx's data + off (a 64-bit add of constants to a data read from
+ *   ctx at offset 0 on every path reaching pc, with no packet-moving call since), or P_UNKNOWN;
+ * - range[pc]: before slot pc, data + range <= data_end holds on every path (a taken or not taken 64-bit unsigned
+ *   compare of such a register with data_end read from ctx, since the last packet-moving call); 0 when nothing is
+ *   proven.
+ * An access of `size` bytes at register r + k is inside [data, data_end) when off + k >= 0 and off + k + size <= range.
+ */
+export function packetRanges(insns: Insn[], infos: (OpcodeInfo | undefined)[]): { off: Int32Array; range: Int32Array } {
+  const n = insns.length;
+  const off = new Int32Array((n + 1) * 11).fill(P_UNKNOWN);
+  const range = new Int32Array(n + 1);
+  const reached = new Uint8Array(n + 1);
+  const queued = new Uint8Array(n + 1);
+  const work: number[] = [];
+  /** Joins a state (12 numbers: r0-r10, then the range) into slot pc: equal offsets stay, the smaller range. */
+  const flow = (pc: number, s: Int32Array) => {
+    if (pc < 0 || pc >= n) return;
+    let changed = false;
+    if (!reached[pc]) {
+      reached[pc] = 1;
+      off.set(s.subarray(0, 11), pc * 11);
+      range[pc] = s[11]!;
+      changed = true;
+    } else {
+      for (let r = 0; r < 11; r++) {
+        if (off[pc * 11 + r] !== P_UNKNOWN && off[pc * 11 + r] !== s[r]) {
+          off[pc * 11 + r] = P_UNKNOWN;
+          changed = true;
+        }
+      }
+      if (s[11]! < range[pc]!) {
+        range[pc] = s[11]!;
+        changed = true;
+      }
+    }
+    if (changed && !queued[pc]) {
+      queued[pc] = 1;
+      work.push(pc);
+    }
+  };
+  const unknown = new Int32Array(12).fill(P_UNKNOWN);
+  unknown[11] = 0;
+  const entry = new Int32Array(unknown);
+  entry[1] = P_CTX;
+  flow(0, entry);
+  for (let pc = 0; pc < n; pc++) {
+    const insn = insns[pc]!;
+    const info = infos[pc];
+    if (info?.kind === 'call' && insn.src === CALL_LOCAL) flow(pc + 1 + insn.imm, unknown);
+    if (info?.kind === 'lddw') {
+      if (insn.src === PSEUDO_FUNC) flow(pc + 1 + insn.imm, unknown);
+      pc++;
+    }
+  }
+  const isOff = (v: number) => v < P_UNKNOWN;
+  const state = new Int32Array(12);
+  const taken = new Int32Array(12);
+  while (work.length > 0) {
+    const pc = work.pop()!;
+    queued[pc] = 0;
+    state.set(off.subarray(pc * 11, pc * 11 + 11));
+    state[11] = range[pc]!;
+    const insn = insns[pc]!;
+    const info = infos[pc];
+    if (!info) continue;
+    const d = insn.dst;
+    const s = insn.src;
+    switch (info.kind) {
+      case 'alu': {
+        const v = aluVariant(info, insn.off);
+        const a = state[d]!;
+        let r = P_UNKNOWN;
+        if (info.width === 64 && v === 'mov' && info.srcReg) r = state[s]!;
+        else if (info.width === 64 && (v === 'add' || v === 'sub') && !info.srcReg && isOff(a)) {
+          const k = v === 'add' ? a + (insn.imm | 0) : a - (insn.imm | 0);
+          if (k >= -P_MAX_OFF && k <= P_MAX_OFF) r = k;
+        }
+        state[d] = r;
+        break;
+      }
+      case 'ldx':
+        state[d] = state[s] === P_CTX && info.size === 4 && insn.off === 0 ? 0
+          : state[s] === P_CTX && info.size === 4 && insn.off === 4 ? P_END : P_UNKNOWN;
+        break;
+      case 'end': case 'ldxsx': case 'lddw':
+        state[d] = P_UNKNOWN;
+        break;
+      case 'atomic':
+        state[0] = state[s] = state[d] = P_UNKNOWN;
+        break;
+      case 'call': {
+        state.fill(P_UNKNOWN, 0, 6);
+        if (!(insn.src === CALL_HELPER && KEEPS_PACKET.has(insn.imm))) {
+          for (let r = 6; r < 11; r++) if (state[r] !== P_CTX) state[r] = P_UNKNOWN;
+          state[11] = 0;
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    switch (info.kind) {
+      case 'jump': {
+        // A 64-bit unsigned compare of data + k with data_end: the side where data + k <= data_end gets range k.
+        taken.set(state);
+        const op = info.jmp;
+        if (info.cls === 'jmp' && info.srcReg && (op === 'jgt' || op === 'jge' || op === 'jlt' || op === 'jle')) {
+          const a = state[d]!;
+          const b = state[s]!;
+          // pkt > end, pkt >= end: not taken; pkt < end, pkt <= end: taken; and the mirrored forms.
+          if (isOff(a) && b === P_END && a >= 0) {
+            if (op === 'jgt' || op === 'jge') state[11] = Math.max(state[11]!, a);
+            else taken[11] = Math.max(taken[11]!, a);
+          } else if (a === P_END && isOff(b) && b >= 0) {
+            if (op === 'jgt' || op === 'jge') taken[11] = Math.max(taken[11]!, b);
+            else state[11] = Math.max(state[11]!, b);
+          }
+        }
+        flow(pc + 1 + insn.off, taken);
+        flow(pc + 1, state);
+        break;
+      }
+      case 'jcond':
+        flow(pc + 1 + insn.off, state);
+        flow(pc + 1, state);
+        break;
+      case 'ja':
+        flow(pc + 1 + (info.cls === 'jmp32' ? insn.imm : insn.off), state);
+        break;
+      case 'lddw':
+        flow(pc + 2, state);
+        break;
+      case 'exit': case 'ld-abs': case 'ld-ind':
+        break;
+      default:
+        flow(pc + 1, state);
+    }
+  }
+  return { off, range };
+}
