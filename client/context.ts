@@ -420,6 +420,7 @@ export class XdpLensContext implements vscode.Disposable {
     if (s.outgoingNote) this.log(`note: ${s.outgoingNote}`);
     if (s.lengthNote) this.log(`note: ${s.lengthNote}`);
     if (s.truncatedNote) this.log(`note: ${s.truncatedNote}`);
+    if (s.linkNote) this.log(`note: ${s.linkNote}`);
     this.adoptRun({ params: full, summary: s, stamp, ms });
     if (s.cancelled) void vscode.window.showInformationMessage(`XDP: run cancelled after ${plural(s.packets, 'packet')}; showing ${s.packets === 1 ? 'it' : 'those'}.`);
     if (s.captureError) void vscode.window.showWarningMessage(`XDP: ${runErrorText(s.captureError, [params.capture])}; ${s.packets === 1 ? 'the packet before it is' : `the ${s.packets} packets before it are`} shown.`);

@@ -245,15 +245,18 @@ export function formatDuration(ms: number): string {
 /** What a packet's row says when the capture's snap length cut it short (`capLen` of `len` bytes captured). */
 export const cutMark = (row: { len?: number; capLen?: number }): string => (row.capLen !== undefined ? ` [${row.capLen} of ${row.len ?? '?'} bytes captured]` : '');
 
+/** What a packet's row says when the capture did not hold its Ethernet header (as `xdp-lens run`'s jsonl says it). */
+export const madeHeaderMark = (row: { ethernetHeader?: string }): string => (row.ethernetHeader !== undefined ? ` [Ethernet header ${row.ethernetHeader}]` : '');
+
 /** One packet row in the packets view: label and description. */
 export function packetLabel(
-  row: { index: number; time: string; summary: string; len?: number; capLen?: number } & ({ action: string; line: number; fault?: string; outcome?: string; notRun?: undefined } | { notRun: string }),
+  row: { index: number; time: string; summary: string; len?: number; capLen?: number; ethernetHeader?: string } & ({ action: string; line: number; fault?: string; outcome?: string; notRun?: undefined } | { notRun: string }),
 ): { label: string; description: string } {
   // Sent by the capturing host: listed at its place, not run (as `xdp-lens run`'s table shows it).
-  if (row.notRun !== undefined) return { label: `#${row.index} (${row.notRun}: not run)${cutMark(row)}`, description: `${row.time} s  ${row.summary}` };
+  if (row.notRun !== undefined) return { label: `#${row.index} (${row.notRun}: not run)${cutMark(row)}${madeHeaderMark(row)}`, description: `${row.time} s  ${row.summary}` };
   const outcome = !row.fault && row.outcome?.includes(':') ? ` → ${row.outcome}` : '';
   return {
-    label: `#${row.index} ${row.action}${row.fault ? ` (${row.fault})` : ''}${outcome}${cutMark(row)}`,
+    label: `#${row.index} ${row.action}${row.fault ? ` (${row.fault})` : ''}${outcome}${cutMark(row)}${madeHeaderMark(row)}`,
     description: `${row.time} s  ${row.summary}  (line ${row.line})`,
   };
 }

@@ -122,7 +122,8 @@ function fieldHtml(f: PacketField, id: string, changed: Set<string>, inside: Set
   return `<details class="group"${open}><summary ${attrs}>${label}</summary><div class="kids">${kids}</div></details>`;
 }
 
-function treeHtml(layers: PacketLayer[], changed: Set<string>, fromEnd: boolean): string {
+/** `made`: the first layer (the Ethernet header) was not the capture's: its tag (as received). */
+function treeHtml(layers: PacketLayer[], changed: Set<string>, fromEnd: boolean, made?: string): string {
   if (!layers.length) return '<p class="muted">No bytes.</p>';
   const inside = ancestorsOf(changed);
   const lids = layerIds(layers, fromEnd);
@@ -141,7 +142,9 @@ function treeHtml(layers: PacketLayer[], changed: Set<string>, fromEnd: boolean)
       const mark = inner ? ' chg-in' : '';
       const open = l.key === 'data' || l.key === 'eth.trailer' ? '' : ' open';
       const where = `bytes ${l.offset}-${l.offset + l.length - 1}`;
-      const trunc = l.truncated ? ` <span class="warn">[truncated: ${esc(l.truncated)}]</span>` : '';
+      const trunc =
+        (l.truncated ? ` <span class="warn">[truncated: ${esc(l.truncated)}]</span>` : '') +
+        (made !== undefined && i === 0 && l.key === 'eth' ? ` <span class="muted">[${esc(made)}]</span>` : '');
       return (
         `<details class="layer"${open}><summary class="node${mark}" data-id="${esc(id)}" data-off="${l.offset}" data-len="${l.length}" title="${esc(`${l.key} · ${where}`)}" tabindex="0">` +
         `<span class="lname">${esc(l.name)}</span>${l.summary ? `<span class="lsum">, ${esc(l.summary)}</span>` : ''}${trunc}</summary><div class="kids">${fields}</div></details>`
@@ -193,6 +196,7 @@ export function renderPacketHtml(input: PacketHtmlInput): string {
   const notes: string[] = [];
   if (d.note) notes.push(`<div class="note">Driver: ${esc(d.note)}</div>`);
   if (d.fault) notes.push(`<div class="note err">Fault ${esc(d.fault.kind)}${d.fault.line ? ` at ${src(d.file, d.fault.line, `line ${d.fault.line}`)}` : ''}: ${esc(d.fault.message)}</div>`);
+  if (d.ethernetHeaderNote) notes.push(`<div class="note" id="made-header">${esc(d.ethernetHeaderNote[0]!.toUpperCase() + d.ethernetHeaderNote.slice(1))} in front (bytes 0-13), as an Ethernet NIC hands XDP a frame (README "Captures").</div>`);
   if (d.uninitStackRead) notes.push(`<div class="note warnbox">Undefined value${d.uninitStackRead.line ? ` at line ${d.uninitStackRead.line}` : ''}: ${esc(d.uninitStackRead.message)}</div>`);
 
   const banners: string[] = [];
@@ -202,7 +206,7 @@ export function renderPacketHtml(input: PacketHtmlInput): string {
 
   const side = (name: 'before' | 'after', title: string, hex: string, ls: PacketLayer[], len: number) =>
     `<section class="side" data-side="${name}"><h2>${title} <span class="muted">${plural(len, 'byte')}</span></h2>` +
-    `<div class="tree">${treeHtml(ls, changed, fromEnd)}</div>` +
+    `<div class="tree">${treeHtml(ls, changed, fromEnd, name === 'before' && d.ethernetHeader ? `Ethernet header ${d.ethernetHeader}` : undefined)}</div>` +
     `<div class="hexpane"><div class="hexcap muted">Bytes ${name === 'before' ? 'as received' : 'as it left the program'}</div>${hexHtml(hex, d.changed, name === 'after' ? afterLen : Math.min(beforeLen, afterLen))}</div></section>`;
 
   const path = d.lines.slice(0, 2000).map((l, i) => {

@@ -392,6 +392,7 @@ export function renderSummaryHtml(p: SummaryPage): string {
   if (s.outgoingNote) banners.push(`<div class="banner" id="outgoing">${esc(s.outgoingNote)}.</div>`);
   if (s.lengthNote) banners.push(`<div class="banner" id="length">${esc(s.lengthNote)}.</div>`);
   if (s.truncatedNote) banners.push(`<div class="banner" id="truncated">${esc(s.truncatedNote)}.</div>`);
+  if (s.linkNote) banners.push(`<div class="banner" id="link-header">${esc(s.linkNote)}.</div>`);
   const q = s.driver.queues;
   const sub = [esc(file), `${plural(s.packets, 'packet')}${s.packets > 1 ? ` over ${esc(duration(span))}` : ''}`, `${esc(s.driver.mode)} driver, ${esc(s.driver.profile)}, ${plural(q, 'RX queue')}`, esc(s.runId)]
     .map((x) => `<span class="nowrap">${x}</span>`)

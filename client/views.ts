@@ -109,6 +109,7 @@ export function packetTooltip(row: PacketRow): vscode.MarkdownString {
   t.appendMarkdown(`**#${row.index}** at ${row.time} s, ${row.len} bytes  \n`);
   t.appendMarkdown(`${code(row.summary)}  \n`);
   if (row.capLen !== undefined) t.appendMarkdown(`$(warning) captured ${row.capLen} of ${row.len} bytes (snap length)${row.notRun ? '' : ': ran on those'}  \n`);
+  if (row.ethernetHeaderNote) t.appendMarkdown(`$(info) ${row.ethernetHeaderNote} (README "Captures")  \n`);
   if (row.notRun) {
     t.appendMarkdown(NOT_RUN_WHY[row.notRun]);
     return t;

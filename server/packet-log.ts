@@ -5,7 +5,7 @@
 // line of the worker's twin. The same class fed the same values in the same order gives the same run.
 import { ACTIONS } from '../simulator/session.ts';
 import { RunStats, type RunStatsJson } from '../simulator/run-stats.ts';
-import { XDP_MAX_FRAME, XDP_MIN_FRAME, type CapturedPacket } from '../simulator/net/capture.ts';
+import { XDP_MAX_FRAME, XDP_MIN_FRAME, type CapturedPacket, type EthernetHeaderOrigin } from '../simulator/net/capture.ts';
 import type { RunExit, RunFault, RunOutcomeIssue, XdpAction } from './protocol.ts';
 import { SummaryStore, RecordIndex } from './summary-store.ts';
 
@@ -92,6 +92,68 @@ export class CutRows {
     let k = 0;
     for (let j = 0; j < this.n; j++) if (action[this.rows[j]!] !== NOT_RUN) k++;
     return k;
+  }
+}
+
+/** MadeHeaderRows' codes of where a row's Ethernet header came from (0: as captured). */
+const ORIGINS: readonly (EthernetHeaderOrigin | undefined)[] = [undefined, 'made up', 'from cooked header'];
+
+/**
+ * The rows of packets whose Ethernet header the capture did not hold (CapturedPacket.ethernetHeader: made up in front
+ * of a raw IP, loopback or NFLOG payload, or made from a cooked header), with their link type, as runs of rows: a
+ * capture has one link type per interface, so a compare per packet read and a push where it changes.
+ */
+export class MadeHeaderRows {
+  n = 0;
+  /** The first row of each run, and its code: linkType * 4 + ORIGINS' index (0: headers as captured). */
+  start = new Uint32Array(4);
+  code = new Uint32Array(4);
+  private last = 0;
+
+  /** Row `row` read as `pkt` (rows in order). */
+  note(row: number, pkt: CapturedPacket): void {
+    const h = pkt.ethernetHeader;
+    if (h === undefined && this.last === 0) return;
+    const code = h === undefined ? 0 : pkt.linkType * 4 + ORIGINS.indexOf(h);
+    if (code === this.last) return;
+    if (this.n === this.start.length) {
+      const start = new Uint32Array(this.n * 2);
+      start.set(this.start);
+      this.start = start;
+      const c = new Uint32Array(this.n * 2);
+      c.set(this.code);
+      this.code = c;
+    }
+    this.start[this.n] = row;
+    this.code[this.n++] = code;
+    this.last = code;
+  }
+
+  /** Where row `row`'s Ethernet header came from and its link type, when the capture did not hold it. */
+  of(row: number): { origin: EthernetHeaderOrigin; linkType: number } | undefined {
+    let lo = 0;
+    let hi = this.n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.start[mid]! <= row) lo = mid + 1;
+      else hi = mid;
+    }
+    const code = lo > 0 ? this.code[lo - 1]! : 0;
+    return code === 0 ? undefined : { origin: ORIGINS[code & 3]!, linkType: code >>> 2 };
+  }
+
+  /** Of these rows (of `rows` in all), those of packets run (not NOT_RUN in `action`), per link type. */
+  ran(action: Uint8Array, rows: number): Map<number, number> {
+    const out = new Map<number, number>();
+    for (let j = 0; j < this.n; j++) {
+      const code = this.code[j]!;
+      if (code === 0) continue;
+      const end = Math.min(j + 1 < this.n ? this.start[j + 1]! : rows, rows, action.length);
+      let k = 0;
+      for (let i = this.start[j]!; i < end; i++) if (action[i] !== NOT_RUN) k++;
+      if (k) out.set(code >>> 2, (out.get(code >>> 2) ?? 0) + k);
+    }
+    return out;
   }
 }
 

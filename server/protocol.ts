@@ -177,6 +177,10 @@ export interface RunSummary {
    * "truncated"): they ran on the captured bytes only; `truncatedNote` says what that means. */
   truncated?: number;
   truncatedNote?: string;
+  /** Packets run whose Ethernet header the capture did not hold (raw IP, loopback, NFLOG: made up; Linux cooked: made
+   * from the cooked header; as `xdp-lens run`'s ethernetHeaderMadeUp); `linkNote` is the CLI's note on them. */
+  ethernetHeaderMadeUp?: number;
+  linkNote?: string;
   /** A run on live traffic (xdpLens/runLive): `capture` is the file the traffic was recorded into. */
   live?: RunLiveInfo;
   durationMs: number;
@@ -364,6 +368,10 @@ interface PacketRowBase {
   /** Bytes captured, when the capture's snap length cut the packet short (fewer than `len`): it ran on those. */
   capLen?: number;
   summary: string;
+  /** The capture did not hold the packet's Ethernet header: where it came from (as `xdp-lens run`'s jsonl), and
+   * `ethernetHeaderNote` saying so with the link type ("captured as raw IP (101): Ethernet header made up"). */
+  ethernetHeader?: 'made up' | 'from cooked header';
+  ethernetHeaderNote?: string;
 }
 export interface RunPacketRow extends PacketRowBase {
   action: XdpAction;
@@ -423,6 +431,9 @@ export interface PacketDetail {
   index: number;
   time: string;
   summary: string;
+  /** As on the packet's row (PacketRowBase): its Ethernet header was not the capture's. */
+  ethernetHeader?: 'made up' | 'from cooked header';
+  ethernetHeaderNote?: string;
   action: XdpAction;
   retval: number;
   file: string;

@@ -25,7 +25,7 @@ import { Driver, RxBatch, type DriverOptions, type DriverPacket } from '../simul
 import { PROFILES, DEFAULT_PROFILE, DRIVER_MODES, type DriverMode } from '../simulator/driver/profiles.ts';
 import { OutputCaptures } from '../simulator/driver/output.ts';
 import { rssQueueOf } from '../simulator/driver/rss.ts';
-import { openCapture, packetWithTime, CaptureError, CaptureFeed, FRAME_LENGTH_NOTE, SNAP_LENGTH_NOTE, XDP_MIN_FRAME, type CapturedPacket, type CaptureReader } from '../simulator/net/capture.ts';
+import { openCapture, packetWithTime, CaptureError, CaptureFeed, FRAME_LENGTH_NOTE, SNAP_LENGTH_NOTE, linkHeaderNote, madeHeaderText, XDP_MIN_FRAME, type CapturedPacket, type CaptureReader } from '../simulator/net/capture.ts';
 import { TcpdumpCapture, findExecutable, interfaceProblem, liveCaptureName } from './live.ts';
 import { summarize } from '../simulator/net/dissect.ts';
 import { dissectTree } from '../simulator/net/dissect-tree.ts';
@@ -38,7 +38,7 @@ import type { RunHooks } from '../simulator/vm/machine.ts';
 import { hookMachine, markReturns, ReturnLines } from '../simulator/return-lines.ts';
 import { RunWorker, warmSpare, type LineSource, type TwinPlan } from './run-worker.ts';
 import { SummaryStore, RecordIndex } from './summary-store.ts';
-import { PacketLog, CutRows, newVerdict, sharedColumn, NOT_RUN, NOT_RUN_REASONS, notRunCode, type Column, type ColumnType, type PacketVerdict } from './packet-log.ts';
+import { PacketLog, CutRows, MadeHeaderRows, newVerdict, sharedColumn, NOT_RUN, NOT_RUN_REASONS, notRunCode, type Column, type ColumnType, type PacketVerdict } from './packet-log.ts';
 import { entryText, formatMapUpdate, objectMapFormats, type MapFormat } from '../simulator/btf-format.ts';
 import { runMaps, runMapsSeed, type RunMaps } from './maps.ts';
 import { MapsRequest, MapsSeedRequest, type MapsParams, type MapsResult, type MapsSeedParams, type MapsSeedResult } from './protocol.ts';
@@ -145,6 +145,8 @@ interface StoredRun {
   fault: Uint16Array;
   /** The rows of packets cut short by the snap length, and their captured lengths. */
   cut: CutRows;
+  /** The rows of packets whose Ethernet header the capture did not hold. */
+  made: MadeHeaderRows;
   /** The packets' summaries (live runs, streams, compressed captures), or where their records are (summaries of a page made on demand). */
   summaries?: SummaryStore;
   records?: RecordIndex;
@@ -181,6 +183,16 @@ export const outgoingNote = (n: number): string =>
 function snapLength(cut: CutRows, action: Uint8Array): Pick<RunSummary, 'truncated' | 'truncatedNote'> {
   const n = cut.n ? cut.ran(action) : 0;
   return n ? { truncated: n, truncatedNote: SNAP_LENGTH_NOTE(n, 'marked in the packets view') } : {};
+}
+
+/** The summary's count and note of the packets run with an Ethernet header the capture did not hold (as `xdp-lens run`). */
+function madeHeaders(made: MadeHeaderRows, action: Uint8Array, rows: number, ran: number): Pick<RunSummary, 'ethernetHeaderMadeUp' | 'linkNote'> {
+  if (!made.n) return {};
+  const byType = made.ran(action, rows);
+  let n = 0;
+  for (const c of byType.values()) n += c;
+  const note = linkHeaderNote(byType, ran, 'marked in the packets view');
+  return n && note ? { ethernetHeaderMadeUp: n, linkNote: note } : {};
 }
 
 /** ACTIONS.indexOf(a) without a search per packet. */
@@ -478,6 +490,8 @@ class RunRecorder {
   readonly records = new RecordIndex();
   /** The rows of packets the capture's snap length cut short (a branch per packet read; a push per such packet). */
   readonly cut = new CutRows();
+  /** The rows of packets whose Ethernet header the capture did not hold (a compare per packet read). */
+  readonly made = new MadeHeaderRows();
   private readonly verdict = newVerdict();
   /** A remote run: the packets sent and the counts its progress line shows, kept here too. */
   private sent = 0;
@@ -538,6 +552,7 @@ class RunRecorder {
   note(pkt: CapturedPacket, reader?: CaptureReader): void {
     if (this.summaries === 'index' && this.read % RecordIndex.EVERY === 0) this.records.push(reader!.recordOffset, reader!.context);
     if (pkt.truncated) this.cut.push(this.read, pkt.capLen);
+    this.made.note(this.read, pkt);
     this.read++;
   }
 
@@ -660,6 +675,7 @@ class RunRecorder {
       ...(log.outgoing > log.lengthNotRun ? { outgoingNotRun: log.outgoing - log.lengthNotRun, outgoingNote: outgoingNote(log.outgoing - log.lengthNotRun) } : {}),
       ...(log.lengthNotRun ? { lengthNotRun: log.lengthNotRun, lengthNote: FRAME_LENGTH_NOTE(log.lengthNotRun) } : {}),
       ...snapLength(this.cut, log.cols.action),
+      ...madeHeaders(this.made, log.cols.action, log.cols.n, log.ran),
       ...(extra.live ? { live: extra.live } : {}),
       durationMs: Math.round(performance.now() - t0),
       compileMs: Math.round(this.prep.compileMs),
@@ -695,6 +711,7 @@ class RunRecorder {
       time: cut(c.time),
       fault: cut(c.fault),
       cut: this.cut,
+      made: this.made,
       ...(this.summaries === 'index' ? { records: final ? this.records.trim() : this.records } : { summaries: final ? c.summaries.trim() : c.summaries }),
       filterCache: new Map(),
       stats: this.log.statsJson(),
@@ -1221,7 +1238,14 @@ function row(run: StoredRun, i: number, summary: string): PacketRow {
   const r: PacketRow =
     run.action[i] === NOT_RUN ? { index: i, time: formatTime(run.time[i]!), len: run.len[i]!, summary, notRun: NOT_RUN_REASONS[run.retval[i]!] ?? 'outgoing' } : ranRow(run, i, summary);
   if (capLen !== undefined) r.capLen = capLen;
+  if (run.made.n) Object.assign(r, madeHeaderOf(run, i));
   return r;
+}
+
+/** A row's (or a packet detail's) word on its Ethernet header when the capture did not hold it. */
+function madeHeaderOf(run: StoredRun, i: number): Pick<PacketRow, 'ethernetHeader' | 'ethernetHeaderNote'> {
+  const m = run.made.of(i);
+  return m ? { ethernetHeader: m.origin, ethernetHeaderNote: madeHeaderText(m.linkType, m.origin) } : {};
 }
 
 /** The row of a packet that was run. */
@@ -1666,6 +1690,7 @@ export async function packetDetail(p: PacketParams, token: CancellationToken): P
         index: i,
         time: stored.time,
         summary: stored.summary,
+        ...(pkt.ethernetHeader !== undefined ? { ethernetHeader: pkt.ethernetHeader, ethernetHeaderNote: madeHeaderText(pkt.linkType, pkt.ethernetHeader) } : {}),
         action: r.action,
         retval: r.retval,
         file: stored.file,

@@ -15,7 +15,7 @@ import { PROFILES, DEFAULT_PROFILE, DRIVER_MODES, MODE_EXPLANATIONS, type Driver
 import { OutputCaptures } from './driver/output.ts';
 import { rssQueueOf } from './driver/rss.ts';
 import type { SourceLoc } from './isa/insn.ts';
-import { openCapture, CaptureError, linkHeaderNote, linkTypeName, nothingRanError, frameLengthNotRun, FRAME_LENGTH_NOTE, SNAP_LENGTH_NOTE, XDP_MIN_FRAME, XDP_MAX_FRAME, LINKTYPE, type CapturedPacket, type EthernetHeaderOrigin, type InPlaceRecords } from './net/capture.ts';
+import { openCapture, CaptureError, linkHeaderNote, linkTypeName, madeHeaderText, nothingRanError, frameLengthNotRun, FRAME_LENGTH_NOTE, SNAP_LENGTH_NOTE, XDP_MIN_FRAME, XDP_MAX_FRAME, LINKTYPE, type CapturedPacket, type EthernetHeaderOrigin, type InPlaceRecords } from './net/capture.ts';
 import { summarize, SummaryCache } from './net/dissect.ts';
 import { diffPrograms, fileAtRevision, formatDiffRow, formatDiffSummary } from './diff.ts';
 import { compileFilter, formatFilterError, FilterError, namesRecordFields, recordFacts, recordTime, type Filter, type PacketFacts } from './filter.ts';
@@ -1538,7 +1538,7 @@ function tableRow(pkt: CapturedPacket, r: DriverPacket, relNs: number, ret?: Ret
   if (pkt.truncated) line += `\n        captured ${pkt.capLen} of ${pkt.wireLen} bytes (snap length): ran on those`;
   // A made Ethernet header, said under the first row of each run of rows of its link type (a mixed capture: each switch).
   const made = pkt.ethernetHeader !== undefined ? pkt.linkType : -1;
-  if (made >= 0 && made !== tableLink.last) line += `\n        captured as ${linkTypeName(made)}: Ethernet header ${pkt.ethernetHeader === 'made up' ? 'made up' : 'made from the cooked header'} (README "Captures")`;
+  if (made >= 0 && made !== tableLink.last) line += `\n        ${madeHeaderText(made, pkt.ethernetHeader!)} (README "Captures")`;
   tableLink.last = made;
   if (r.outcome.includes(':')) line += `\n        outcome: ${r.outcome}`;
   if (r.fault) line += `\n        fault ${r.fault.kind} at insn ${r.fault.insn}: ${r.fault.message}`;

@@ -1224,6 +1224,10 @@ function supportedList(): string {
     .join(', ');
 }
 
+/** What a packet's Ethernet header is when the capture did not hold it ("captured as raw IP (101): Ethernet header made up"). */
+export const madeHeaderText = (linkType: number, origin: EthernetHeaderOrigin): string =>
+  `captured as ${linkTypeName(linkType)}: Ethernet header ${origin === 'made up' ? 'made up' : 'made from the cooked header'}`;
+
 /** "raw IP (101)": a supported link type's name and number. */
 export function linkTypeName(lt: number): string {
   return `${LINKTYPE_NAMES[lt] ?? 'link type'} (${lt})`;
@@ -1233,9 +1237,9 @@ export function linkTypeName(lt: number): string {
  * The note for a run of whose `packets` some were not captured as Ethernet frames: `madeUp` holds, per link type, how
  * many ran with an Ethernet header made up in front (raw IP, loopback, NFLOG) or made from the cooked header
  * (CapturedPacket.ethernetHeader), as an Ethernet NIC hands XDP a frame; where XDP would be handed no Ethernet header
- * at all, said so. Undefined when none was.
+ * at all, said so. Undefined when none was. `marked`: where each such packet is marked.
  */
-export function linkHeaderNote(madeUp: ReadonlyMap<number, number>, packets: number): string | undefined {
+export function linkHeaderNote(madeUp: ReadonlyMap<number, number>, packets: number, marked = 'jsonl "ethernetHeader"'): string | undefined {
   if (!madeUp.size) return undefined;
   const types = [...madeUp.keys()].sort((a, b) => a - b);
   let n = 0;
@@ -1245,7 +1249,7 @@ export function linkHeaderNote(madeUp: ReadonlyMap<number, number>, packets: num
   const cooked = types.some((t) => t === LINKTYPE.LINUX_SLL || t === LINKTYPE.LINUX_SLL2);
   return (
     `${n === packets ? `packets captured as ${names.join(', ')}` : `${n} of ${packets} packets, captured as ${names.join(', ')},`} ran as Ethernet frames, with a 14-byte Ethernet header ` +
-    `${raw ? (cooked ? 'made up (made from the cooked header for cooked ones)' : 'made up') : 'made from the cooked header'} in front (addresses as README "Captures" says; jsonl "ethernetHeader"), as an Ethernet NIC hands them to XDP` +
+    `${raw ? (cooked ? 'made up (made from the cooked header for cooked ones)' : 'made up') : 'made from the cooked header'} in front (addresses as README "Captures" says; ${marked}), as an Ethernet NIC hands them to XDP` +
     (raw ? '; on a tun, WireGuard or other IP-only device XDP (generic mode) is handed the IP packet at offset 0 instead' : '')
   );
 }

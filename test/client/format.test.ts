@@ -67,6 +67,8 @@ test('small formatting helpers', () => {
   // Cut short by the capture's snap length: the row says how much was captured (and run on).
   assert.equal(packetLabel({ index: 5, time: '0.1', action: 'XDP_PASS', line: 9, summary: 's', len: 60, capLen: 20 }).label, '#5 XDP_PASS [20 of 60 bytes captured]');
   assert.equal(packetLabel({ index: 6, time: '0.1', summary: 's', notRun: 'too short', len: 60, capLen: 10 }).label, '#6 (too short: not run) [10 of 60 bytes captured]');
+  assert.equal(packetLabel({ index: 7, time: '0.1', action: 'XDP_DROP', line: 9, summary: 's', ethernetHeader: 'made up' }).label, '#7 XDP_DROP [Ethernet header made up]');
+  assert.equal(packetLabel({ index: 8, time: '0.1', summary: 's', notRun: 'outgoing', ethernetHeader: 'from cooked header' }).label, '#8 (outgoing: not run) [Ethernet header from cooked header]');
   assert.equal(packetLabel({ index: 7, time: '0.1', action: 'XDP_PASS', line: 9, summary: 's', len: 60 }).label, '#7 XDP_PASS');
   assert.equal(statusText('ready', 'native', true), '$(check) XDP native');
   assert.equal(statusText('ready', 'native', false), '$(check) XDP restricted');

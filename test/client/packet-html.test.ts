@@ -136,3 +136,12 @@ test('a frame the program encapsulated pairs its inner headers with the received
   // Counted from the outermost header the received one would read as rewritten.
   assert.ok(changedFields(b, a, bytes).has('ip#0/ip.src#0'));
 });
+
+test('a made Ethernet header is said in the header and tagged on the received side only', () => {
+  const html = render(detail({ ethernetHeader: 'made up', ethernetHeaderNote: 'captured as raw IP (101): Ethernet header made up' }));
+  assert.match(html, /<div class="note" id="made-header">Captured as raw IP \(101\): Ethernet header made up in front \(bytes 0-13\)/);
+  assert.equal(html.match(/\[Ethernet header made up\]/g)?.length, 1, 'one tag: the Ethernet layer as received');
+  const before = html.slice(html.indexOf('<section class="side" data-side="before"'), html.indexOf('<section class="side" data-side="after"'));
+  assert.match(before, /\[Ethernet header made up\]/);
+  assert.doesNotMatch(render(detail()), /made-header|Ethernet header made/);
+});

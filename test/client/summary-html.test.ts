@@ -175,6 +175,13 @@ test("banner: the packets the snap length cut short, in the server's words", () 
   assert.doesNotMatch(renderSummaryHtml(page(STATS)), /id="truncated"/);
 });
 
+test("banner: the packets that ran with an Ethernet header the capture did not hold, in the server's (the CLI's) words", () => {
+  const note = 'packets captured as raw IP (101) ran as Ethernet frames, with a 14-byte Ethernet header made up in front (addresses as README "Captures" says; marked in the packets view), as an Ethernet NIC hands them to XDP';
+  const html = renderSummaryHtml(page(STATS, {}, { ethernetHeaderMadeUp: 3, linkNote: note }));
+  assert.ok(html.includes(`<div class="banner" id="link-header">${note.replace(/"/g, "&#34;")}.</div>`), 'the note as a banner');
+  assert.doesNotMatch(renderSummaryHtml(page(STATS)), /id="link-header"/);
+});
+
 test('a million packets over an hour and 3,000 exit lines: bounded rows, compact axis labels', () => {
   const counts = Array.from({ length: 120 }, (_, i) => [0, 9000 + i, 3000, 0, 0]);
   const packets = counts.reduce((s, c) => s + c[1]! + c[2]!, 0);
