@@ -71,6 +71,9 @@ function mapsSeed(uri: vscode.Uri): string | undefined {
   return folder && !seed.startsWith('/') ? join(folder, seed) : seed;
 }
 
+/** Captures of the workspace the capture pick lists at most (found by name; Browse... reaches the others). */
+const MAX_WORKSPACE_CAPTURES = 30;
+
 export class XdpLensContext implements vscode.Disposable {
   readonly output: vscode.OutputChannel;
   private client: LanguageClient | undefined;
@@ -320,10 +323,12 @@ export class XdpLensContext implements vscode.Disposable {
     const folder = vscode.workspace.getWorkspaceFolder(doc.uri)?.uri.fsPath;
     const resolved = dflt && folder && !dflt.startsWith('/') ? join(folder, dflt) : dflt;
     const recent = this.context.workspaceState.get<string[]>(RECENT_KEY, []);
-    const choices = captureChoices(resolved || undefined, recent);
+    // The workspace's captures too (a few, by name): a new user's first run needs no setting and no file dialog.
+    const found = await vscode.workspace.findFiles('**/*.{pcap,pcapng,cap,pcap.gz,pcapng.gz}', '**/node_modules/**', MAX_WORKSPACE_CAPTURES).then((u) => u.map((x) => x.fsPath), () => []);
+    const choices = captureChoices(resolved || undefined, recent, found);
     const browse = { label: '$(folder-opened) Browse...', path: '' };
     const items = [
-      ...choices.map((c) => ({ label: basename(c.path), description: c.isDefault ? 'default (xdpLens.defaultCapture)' : 'recent', detail: c.path, path: c.path })),
+      ...choices.map((c) => ({ label: basename(c.path), description: c.isDefault ? 'default (xdpLens.defaultCapture)' : c.inWorkspace ? 'in the workspace' : 'recent', detail: c.path, path: c.path })),
       browse,
     ];
     const picked = items.length === 1 ? browse : await vscode.window.showQuickPick(items, { title: 'XDP: Run on Capture', placeHolder: 'Capture to run the program on' });

@@ -277,11 +277,18 @@ h2 { font-size: 1em; margin: 6px 0; font-weight: 600; display: inline; }
   .side > .hexpane { grid-column: 1 / span 2 !important; }
   .side[data-side="after"] > .hexpane { grid-row: 4; }
 }
+/* A narrow group (the view beside the source): one side above the other, each tree the whole width. */
+@media (max-width: 760px) {
+  .sides { display: block; }
+  .side { display: block; margin-bottom: 12px; }
+}
 .hexcap { font-family: var(--vscode-font-family); margin: 6px 0 2px; }
 .tree { font-family: var(--vscode-editor-font-family); font-size: var(--vscode-editor-font-size); border: 1px solid var(--vscode-panel-border, transparent); padding: 4px; max-height: 55vh; overflow: auto; }
 .kids { margin-left: 16px; }
 summary { cursor: pointer; }
-.node { padding: 0 3px; border-radius: 2px; white-space: nowrap; }
+/* A line too long for the tree wraps (a hanging indent) rather than run out of sight. */
+.node { padding: 0 3px; border-radius: 2px; overflow-wrap: anywhere; }
+div.node { padding-left: 1.2em; text-indent: -1.2em; }
 div.node { margin-left: 14px; }
 .node:hover { background: var(--vscode-list-hoverBackground); }
 .node:focus { outline: 1px solid var(--vscode-focusBorder); }

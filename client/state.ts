@@ -43,11 +43,19 @@ export function addRecent(list: readonly string[], item: string, max = 10): stri
   return [item, ...list.filter((x) => x !== item)].slice(0, max);
 }
 
-/** Capture files the quick pick offers, in order: the workspace default, then recent ones, without repeats. */
-export function captureChoices(defaultCapture: string | undefined, recent: readonly string[]): { path: string; isDefault: boolean }[] {
-  const out: { path: string; isDefault: boolean }[] = [];
+/**
+ * Capture files the quick pick offers, in order: the workspace default, then recent ones, then the workspace's own
+ * (`inWorkspace`, by path), without repeats.
+ */
+export function captureChoices(defaultCapture: string | undefined, recent: readonly string[], inWorkspace: readonly string[] = []): { path: string; isDefault: boolean; inWorkspace?: true }[] {
+  const out: { path: string; isDefault: boolean; inWorkspace?: true }[] = [];
   if (defaultCapture) out.push({ path: defaultCapture, isDefault: true });
   for (const r of recent) if (r !== defaultCapture) out.push({ path: r, isDefault: false });
+  const seen = new Set(out.map((c) => c.path));
+  for (const w of [...inWorkspace].sort()) if (!seen.has(w)) {
+    seen.add(w);
+    out.push({ path: w, isDefault: false, inWorkspace: true });
+  }
   return out;
 }
 

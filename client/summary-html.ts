@@ -334,15 +334,19 @@ table.rows th { text-align: left; font-weight: 600; color: var(--vscode-descript
 table.rows td { padding: 3px 8px 3px 0; vertical-align: middle; white-space: nowrap; }
 table.rows td.msg, table.rows td.outcome, table.rows td.where { white-space: normal; }
 td.where { overflow: hidden; text-overflow: ellipsis; }
-td.where code { white-space: nowrap; }
+td.where code { overflow-wrap: break-word; }
 div.outcome { margin-top: 1px; }
 .num { text-align: right; font-variant-numeric: tabular-nums; }
 .pct { color: var(--vscode-descriptionForeground); }
 .barcell { width: 30%; }
+/* A group beside the source: the code under its line, a shorter bar (the counts and shares stay). */
+@media (max-width: 900px) {
+  td.where code { display: block; margin-top: 1px; }
+  .barcell { width: 20%; }
+}
 @media (max-width: 640px) {
   .barcell { width: 16%; }
-  table.rows th.act, table.rows td.act { width: 7.5em; }
-  table.rows .pct { display: none; }
+  table.rows .pct, #exits-table .barcell, #faults-table .barcell { display: none; }
 }
 .bar { width: 100%; height: 12px; display: block; }
 .loc { font-family: var(--vscode-editor-font-family); }

@@ -552,7 +552,7 @@ class RunRecorder {
   note(pkt: CapturedPacket, reader?: CaptureReader): void {
     if (this.summaries === 'index' && this.read % RecordIndex.EVERY === 0) this.records.push(reader!.recordOffset, reader!.context);
     if (pkt.truncated) this.cut.push(this.read, pkt.capLen);
-    this.made.note(this.read, pkt);
+    if (pkt.ethernetHeader !== undefined || this.made.n !== 0) this.made.note(this.read, pkt);
     this.read++;
   }
 

@@ -35,6 +35,12 @@ test('recent captures: newest first, no repeats, bounded', () => {
   assert.deepEqual(list, ['d', 'a', 'c']);
   assert.deepEqual(captureChoices('c', list), [{ path: 'c', isDefault: true }, { path: 'd', isDefault: false }, { path: 'a', isDefault: false }]);
   assert.deepEqual(captureChoices(undefined, ['x']), [{ path: 'x', isDefault: false }]);
+  assert.deepEqual(captureChoices('c', ['x'], ['/w/z.pcap', 'x', 'c', '/w/b.pcapng']), [
+    { path: 'c', isDefault: true },
+    { path: 'x', isDefault: false },
+    { path: '/w/b.pcapng', isDefault: false, inWorkspace: true },
+    { path: '/w/z.pcap', isDefault: false, inWorkspace: true },
+  ]);
 });
 
 test('an untrusted workspace never asks the server to compile on save', () => {

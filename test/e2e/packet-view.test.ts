@@ -4,12 +4,13 @@
 // go to test-artifacts/e2e/ (packet-view-crop.png is docs/images/packet-view.png).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
 import { REPO } from '../repo.ts';
-import { ARTIFACTS_DIR, actUntil, clickUntil, e2eRequired, e2eSkip, goToLine, pickQuickItem, runCommand, startVSCode, waitForActiveEditor, waitForCodeLens, waitForStatusBarText, panelView, waitVisible, type VSCodeSession } from './harness/index.ts';
+import { pcapngBlock, pcapngSectionHeader } from '../net/pcapng-outbound.ts';
+import { ARTIFACTS_DIR, actUntil, clickUntil, collapsePanelView, e2eRequired, e2eSkip, goToLine, pickQuickItem, runCommand, startVSCode, waitForActiveEditor, waitForCodeLens, waitForStatusBarText, panelView, waitVisible, type VSCodeSession } from './harness/index.ts';
 
 const built = ['client.js', 'server.js', 'webview-packet.js'].every((f) => existsSync(join(REPO, 'dist', f)));
 const NOT_BUILT = 'dist/client.js, dist/server.js or dist/webview-packet.js is missing: run npm run build (npm test builds first)';
@@ -28,12 +29,46 @@ function packetFrame(page: Page): FrameLocator {
   return page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
 }
 
+/**
+ * A pcapng of an Ethernet interface and a raw IP one (link type 101): Ethernet frames, one cut by the snap length to 20
+ * of its 60 bytes, and raw IP datagrams (their Ethernet header made up when they run).
+ */
+function mixedCapture(): Buffer {
+  const udp = (id: number, port: number) => {
+    const b = Buffer.alloc(46);
+    b.set([0x45, 0, 0, 46, 0, id, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2], 0);
+    b.writeUInt16BE(1234, 20);
+    b.writeUInt16BE(port, 22);
+    b.writeUInt16BE(26, 24);
+    return b;
+  };
+  const eth = (p: Buffer) => Buffer.concat([Buffer.from('0200000000020200000000010800', 'hex'), p]);
+  const parts = [pcapngSectionHeader()];
+  for (const lt of [1, 101]) {
+    const idb = Buffer.alloc(8);
+    idb.writeUInt16LE(lt, 0);
+    idb.writeUInt32LE(262144, 4);
+    parts.push(pcapngBlock(1, idb));
+  }
+  const packets: [number, Buffer, number][] = [[0, eth(udp(1, 53)), 60], [0, eth(udp(2, 53)).subarray(0, 20), 60], [1, udp(3, 53), 46], [1, udp(4, 9999), 46], [0, eth(udp(5, 9999)), 60]];
+  packets.forEach(([iface, d, wire], i) => {
+    const fixed = Buffer.alloc(20);
+    fixed.writeUInt32LE(iface, 0);
+    fixed.writeUInt32LE(1_000 + i * 1000, 8);
+    fixed.writeUInt32LE(d.length, 12);
+    fixed.writeUInt32LE(wire, 16);
+    parts.push(pcapngBlock(6, Buffer.concat([fixed, d, Buffer.alloc((4 - (d.length % 4)) % 4)])));
+  });
+  return Buffer.concat(parts);
+}
+
 test('the packet view: decoded layers before and after, a field selects its bytes and a byte its field', { skip, timeout: 180_000 }, async () => {
   assert.ok(built, NOT_BUILT);
   const workspace = join(root, 'filter-project');
   mkdirSync(workspace, { recursive: true });
   copyFileSync(join(REPO, 'examples', 'xdp_filter.c'), join(workspace, 'xdp_filter.c'));
   copyFileSync(join(REPO, 'examples', 'demo.pcap'), join(workspace, 'demo.pcap'));
+  writeFileSync(join(workspace, 'mixed.pcapng'), mixedCapture());
   let vs: VSCodeSession | undefined;
   try {
     vs = await startVSCode({
@@ -149,6 +184,25 @@ test('the packet view: decoded layers before and after, a field selects its byte
     }
     await waitVisible(packetFrame(page).locator('h1').filter({ hasText: 'Packet #2' }), 'packet #2 redrawn from the new run');
     await waitVisible(page.locator('.part.editor .tab').filter({ hasText: /^Packet #2$/ }), 'the tab title without (stale)');
+
+    // A capture of raw IP datagrams beside Ethernet frames, one of those cut by the snap length: their rows say so,
+    // and a made-up header's row says from which link type in its tooltip. (The capture is the workspace's, listed
+    // by the pick without a setting.)
+    await clickUntil(sourceTab, sourceActive, 'the source tab active');
+    await runCommand(page, 'XDP: Run on Capture...');
+    await pickQuickItem(page, /mixed\.pcapng.*in the workspace/);
+    await runCommand(page, 'XDP: Show Packets View');
+    const madeRow = list.locator('.monaco-list-row').filter({ hasText: '#2 XDP_PASS [Ethernet header made up]' });
+    await waitVisible(madeRow, 'a raw IP packet\'s row in the packets view', 60_000, list);
+    await waitVisible(list.locator('.monaco-list-row').filter({ hasText: '#1 XDP_DROP [20 of 60 bytes captured]' }), 'the cut packet\'s row', 10_000, list);
+    await collapsePanelView(page, /XDP Maps/i, /XDP Packets/i);
+    const tip = page.locator('.monaco-hover:not(.hidden), .workbench-hover-container').filter({ hasText: 'captured as raw IP (101): Ethernet header made up' });
+    // Hovered again (from off the row) while no tooltip shows: one can be lost to a redraw of the list.
+    await actUntil(async () => {
+      await page.mouse.move(1, 1);
+      await madeRow.first().hover({ timeout: 3_000 });
+    }, tip, 'the made-up header in the row\'s tooltip', { waitMs: 5_000 });
+    await vs.screenshot('packets-made-header');
     assert.deepEqual(vs.blockedRequests(), []);
   } catch (e) {
     await vs?.screenshot('packet-view-failure').catch(() => undefined);
