@@ -341,7 +341,7 @@ div.outcome { margin-top: 1px; }
 .barcell { width: 30%; }
 /* A group beside the source: the code under its line, a shorter bar (the counts and shares stay). */
 @media (max-width: 900px) {
-  td.where code { display: block; margin-top: 1px; }
+  td.where code { display: block; width: fit-content; margin-top: 1px; }
   .barcell { width: 20%; }
 }
 @media (max-width: 640px) {

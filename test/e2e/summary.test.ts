@@ -110,6 +110,10 @@ test('the Run Summary from the packets view: the run in pictures, numbers as the
       if (await tooltip.first().waitFor({ state: 'hidden', timeout: 3_000 }).then(() => true, () => false)) break;
     }
     await vs.screenshot('run-summary');
+    // The exit lines at the width of a group beside the source: they fit (the code under its line), nothing cut.
+    await view.locator('#exits').scrollIntoViewIfNeeded();
+    await vs.screenshot('run-summary-exits-narrow');
+    await view.locator('body').evaluate(() => window.scrollTo(0, 0));
     // Room to look at it: the summary's editor group alone, without side bar and panel.
     // (Commands rather than the toggling keys: a key typed while the webview has the focus reaches the workbench late.)
     await runCommand(page, 'View: Toggle Maximize Editor Group');
