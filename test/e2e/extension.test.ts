@@ -377,6 +377,7 @@ test('in an untrusted workspace the run is refused and nothing is compiled', { s
     const refusal = await waitForNotification(page, refusalText);
     await refusal.click({ trial: true, timeout: 10_000 }); // waits until the toast has finished sliding in, for the screenshot
     await vs.screenshot('extension-untrusted-refused');
+    await page.mouse.move(2, 2); // off the toast: its tooltip is no hover of the editor's
     // The server has answered a request after opening both files (a hover), so an on-open compile would have run.
     await openFile(page, 'seeded_mistakes.c');
     const seeded = join(workspace, 'seeded_mistakes.c');

@@ -143,10 +143,18 @@ export async function goToLine(page: Page, line: number, column = 1, timeoutMs =
   }
 }
 
-/** Shows the hover at the cursor and waits for it to contain `text`. */
+/**
+ * Shows the hover at the cursor and waits for it to contain `text`; the command again while none came (a tooltip of
+ * something under the pointer, or a slow server, can leave the first one unanswered).
+ */
 export async function showHover(page: Page, text: Text, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Locator> {
-  await runCommand(page, 'Show or Focus Hover', timeoutMs);
-  return waitForHover(page, text, timeoutMs);
+  const end = Date.now() + timeoutMs;
+  const hover = page.locator('.monaco-hover:not(.hidden)').filter({ hasText: text });
+  while (Date.now() < end - 10_000) {
+    await runCommand(page, 'Show or Focus Hover', left(end, 30_000));
+    if (await hover.first().waitFor({ state: 'visible', timeout: left(end, 10_000) }).then(() => true, () => false)) return hover.first();
+  }
+  return waitForHover(page, text, Math.max(1000, end - Date.now()));
 }
 
 export function waitForHover(page: Page, text: Text, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Locator> {
