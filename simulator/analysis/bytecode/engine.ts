@@ -468,7 +468,12 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     let v: Reg;
     // check_stack_write_fixed_off: the verifier keeps a number only when it is stored at the start of an 8-byte slot
     // (a spill); elsewhere its bytes become STACK_ZERO (a known zero) or STACK_MISC, which read back as any value.
-    if (value.k === 'scalar' && off % 8 !== 0 && !(isConst(value.s) && value.s.umin === 0n)) v = scalarReg(unknownBytes(size, true), -1);
+    // STACK_MISC bytes read back as any value of the load's width, exactly (miscBytes, as a helper's raw writes).
+    if (value.k === 'scalar' && off % 8 !== 0 && !(isConst(value.s) && value.s.umin === 0n)) {
+      const misc = unknownBytes(size, true);
+      miscBytes.add(misc);
+      v = scalarReg(misc, -1);
+    }
     else if (value.k === 'scalar') v = size < 8 ? { k: 'scalar', s: truncate(value.s, size), def: value.def } : value;
     else if (value.k === 'none') v = scalarReg(OPAQUE, -1);
     else v = size === 8 ? value : scalarReg(unknownBytes(size, true), -1);
