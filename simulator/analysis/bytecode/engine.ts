@@ -341,6 +341,9 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
   const pointerDiffs = new WeakSet<Scalar>();
   /** Stack slots a helper filled as raw memory (bpf_xdp_load_bytes): STACK_MISC bytes to the verifier. */
   const miscBytes = new WeakSet<Scalar>();
+  /** Numbers stored off an 8-byte slot start (STACK_MISC bytes to the verifier): read back, any value of the load's
+   * width, exactly as the verifier bounds it (a mask then bounds it too), but opaque to findings (a map value's rule). */
+  const miscStores = new WeakSet<Scalar>();
   let gaveUp: string | undefined;
   const deadline = opts.maxMs === undefined ? undefined : cpuMs() + opts.maxMs;
 
@@ -468,10 +471,10 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     let v: Reg;
     // check_stack_write_fixed_off: the verifier keeps a number only when it is stored at the start of an 8-byte slot
     // (a spill); elsewhere its bytes become STACK_ZERO (a known zero) or STACK_MISC, which read back as any value.
-    // STACK_MISC bytes read back as any value of the load's width, exactly (miscBytes, as a helper's raw writes).
+    // Read back (stackLoad), STACK_MISC bytes are any value of the load's width, exactly: miscStores.
     if (value.k === 'scalar' && off % 8 !== 0 && !(isConst(value.s) && value.s.umin === 0n)) {
       const misc = unknownBytes(size, true);
-      miscBytes.add(misc);
+      miscStores.add(misc);
       v = scalarReg(misc, -1);
     }
     else if (value.k === 'scalar') v = size < 8 ? { k: 'scalar', s: truncate(value.s, size), def: value.def } : value;
@@ -516,6 +519,14 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     for (const [o, sl] of slots) {
       if (o <= off && off + size <= o + sl.size && sl.reg.k === 'scalar' && miscBytes.has(sl.reg.s)) {
         return number(scalarReg(sx ? signExtend(unknownBytes(size, false), size) : unknownBytes(size, false), pc));
+      }
+    }
+    for (const [o, sl] of slots) {
+      if (o <= off && off + size <= o + sl.size && sl.reg.k === 'scalar' && miscStores.has(sl.reg.s)) {
+        const s = sx ? signExtend(unknownBytes(size, true), size) : unknownBytes(size, true);
+        mapLoaded.add(s);
+        if (!sx) exactRange.add(s);
+        return number(scalarReg(s, pc));
       }
     }
     const slot = slots.get(off);
@@ -717,7 +728,8 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
           }
           // A value loaded from a writable map as is (no mask, no comparison since) is opaque but its bounds are
           // exactly the verifier's: `data + m->u16_field` learns no range from `+ 20 > data_end` (0xffff + 20 > 0xffff).
-          const tracked = (!delta.opaque || mapLoaded.has(delta)) && (p.vmax !== undefined || p.id === PKT_ID || p.id === META_ID);
+          // So are opaque numbers whose range is exactly the verifier's (exactRange: such a value masked by a constant).
+          const tracked = (!delta.opaque || mapLoaded.has(delta) || exactRange.has(delta)) && (p.vmax !== undefined || p.id === PKT_ID || p.id === META_ID);
           const vmax = !tracked ? undefined : negate || delta.smin < 0 ? U64_LIMIT : (p.vmax ?? 0n) + delta.umax;
           return vmax === undefined ? { k: p.k, id, off: p.off, gen: p.gen } : { k: p.k, id, off: p.off, gen: p.gen, vmax };
         }
