@@ -21,7 +21,7 @@
 // verdict on programs with one kfunc misuse the verifier refuses (kgen.ts K_MISTAKES): XDP_LENS_KFUZZ_MISTAKES (default 6).
 // pfuzz (pgen.ts: header parsers on well-formed VLAN / IPv4-with-options / IPv6-extension-header / TCP-option frames,
 // offsets from ihl, hdrlen and doff; checksum rewrites, encapsulation, VLAN push/pop, trimming to the IP length,
-// metadata; bounds checks in several forms, now and then one the verifier refuses): XDP_LENS_PFUZZ_COUNT (default 6).
+// metadata; bounds checks in several forms, now and then one the verifier refuses): XDP_LENS_PFUZZ_COUNT (default 5).
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -88,7 +88,7 @@ test('vfuzz: random C with five-argument functions, bpf_loop callbacks, odd-size
 test('kfuzz: random C stringing kfuncs together (dynptrs, ring buffer records, bits iterator, conntrack, bpf_throw) behaves as in the kernel', (t) =>
   round(t, 'kfuzz', generateKProgram, BASE_SEED ^ 0x6b0000, Number(process.env.XDP_LENS_KFUZZ_COUNT ?? 5), { netns: true }));
 test('pfuzz: random header parsers and rewrites on well-formed frames behave as in the kernel', (t) =>
-  round(t, 'pfuzz', generatePProgram, BASE_SEED ^ 0x9f0000, Number(process.env.XDP_LENS_PFUZZ_COUNT ?? 6), { packets: (seed, _n, frags) => pPackets(seed, 10, frags) }));
+  round(t, 'pfuzz', generatePProgram, BASE_SEED ^ 0x9f0000, Number(process.env.XDP_LENS_PFUZZ_COUNT ?? 5), { packets: (seed, _n, frags) => pPackets(seed, 10, frags) }));
 test('kfuzz: random C with one kfunc misuse is refused as by the kernel', (t) => {
   if (kernelOrSkip(t)) return;
   const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-kfuzz-m-'));
