@@ -24,7 +24,7 @@ import { loadBtfFile } from './elf/core.ts';
 import { analyzeFile } from './analysis/index.ts';
 import { formatJson, formatSarif, formatText, REPORT_FORMATS, type ReportFormat } from './analysis/report.ts';
 import type { Finding } from './analysis/findings.ts';
-import { checksumBreaks, type ChecksumBreak } from './analysis/checksum.ts';
+import { checksumBreaksAt, type ChecksumBreak } from './analysis/checksum.ts';
 import { INPUT_LIMITS, InputFileError, nonUtf8Argument, readInputFile, readInputJson, readInputText } from './input.ts';
 import { checkProgramSeeds, parseRoutes } from './seeds.ts';
 import type { Fault, FibRoute } from './vm/types.ts';
@@ -569,12 +569,20 @@ function cmdRun(argv: string[]): number {
     // A packet sent on (stack, wire, redirect) whose valid checksum the program broke: stale-checksum at run time.
     // Bytes the program left as they were cannot have broken one (compared without a copy or a parse).
     let checksum = NO_BREAKS;
-    if (!r.fault && a >= 2) {
+    const changedOut = driver.changedOut;
+    if (!r.fault && a >= 2 && changedOut.bytes !== NO_FRAME) {
+      // A batched packet the program changed, given without views (see changedViews): compared where both are.
+      const b = batch!;
+      const off = b.offset[batchAt]!;
+      const len = b.length[batchAt]!;
+      const { bytes, from, end } = changedOut;
+      if (end - from !== len || bufferOf(0, b.bytes).compare(bufferOf(1, bytes), from, end, off, off + len) !== 0) checksum = checksumBreaksAt(b.bytes, off, off + len, bytes, from, end);
+    } else if (!r.fault && a >= 2) {
       const after = r.metaLen ? r.out.subarray(r.metaLen) : r.out;
       // The same view: a batched packet the program left as it was (Driver.receiveBatch). Frames of other lengths
       // differ without a compare (an encapsulation's or a decapsulation's).
       const before = pkt.frame;
-      if (after !== before && (after.length !== before.length || Buffer.compare(before, after) !== 0)) checksum = checksumBreaks(before, after, true);
+      if (after !== before && (after.length !== before.length || Buffer.compare(before, after) !== 0)) checksum = checksumBreaksAt(before, 0, before.length, after, 0, after.length);
     }
     if (checksum.length) checksumBroken++;
     // A filter of the record's own fields (frame.time*, frame.interface_id, sll.*): the times of the first packet and the one before.
@@ -657,6 +665,19 @@ function cmdRun(argv: string[]): number {
       }
     }
     : undefined;
+  // Changed packets without views too when nothing but the checksum check reads their bytes (summary: checksumBreaksAt).
+  const changedHere = format === 'summary' && !views && saved === undefined;
+  // Buffers over whole arrays (a batch's bytes, the driver's copies of changed packets), made once per array: the
+  // checksum check compares two frames at offsets with no view of either.
+  const cmpOf: Uint8Array[] = [NO_FRAME, NO_FRAME];
+  const cmpBuf: Buffer[] = [Buffer.alloc(0), Buffer.alloc(0)];
+  const bufferOf = (k: number, u: Uint8Array): Buffer => {
+    if (cmpOf[k] !== u) {
+      cmpOf[k] = u;
+      cmpBuf[k] = Buffer.from(u.buffer, u.byteOffset, u.length);
+    }
+    return cmpBuf[k]!;
+  };
   /** bp as batched frame i (`frame`: its view, or NO_FRAME). */
   const fillBatched = (i: number, frame: Uint8Array): void => {
     const b = batch!;
@@ -680,7 +701,7 @@ function cmdRun(argv: string[]): number {
       fillBatched(i, frame);
       batchAt = i;
       settled(bp, r, bTime[i]!);
-    }, views, plainHere);
+    }, views, plainHere, !changedHere);
     batchAt = -1;
     batchFrame.bytes = NO_FRAME;
   };

@@ -461,8 +461,12 @@ export class Driver {
    * counters and pool as for any other. No packet object for those. The packet `each` would have been given has
    * retval and action that action, path 'page_pool_recycle' (drop) or 'build_skb' (pass), queue and cpu 0, nothing
    * copied, no target, and a run with that exit, no tail call and nothing else.
+   * `changedViews` false (with `frames` false): no views of a changed packet either, when its verdict path reads none
+   * (no fragments, not a redirect, not a PASS on a read-only page, its bytes copied out of the frame): its frame and
+   * packet.out are NO_FRAME, and `changedOut` says where its bytes are during `each` (for a caller that reads them
+   * at offsets: checksumBreaksAt).
    */
-  receiveBatch(b: RxBatch, each: (i: number, pkt: DriverPacket, frame: Uint8Array) => void, frames = true, plain?: (i: number, action: number, outcome: string, exit: SourceLoc | undefined, insn: number, note: string | undefined) => void): void {
+  receiveBatch(b: RxBatch, each: (i: number, pkt: DriverPacket, frame: Uint8Array) => void, frames = true, plain?: (i: number, action: number, outcome: string, exit: SourceLoc | undefined, insn: number, note: string | undefined) => void, changedViews = true): void {
     const n = b.count;
     if (n === 0) return;
     const g = this.geometry(0, 0);
@@ -490,6 +494,9 @@ export class Driver {
     const settleHere = plain !== undefined && !frames && g.readonlyPage !== true;
     const napiBudget = this.opts.profile.napiBudget;
     const pollCount = this.pollCount;
+    const readonlyPage = g.readonlyPage === true;
+    const changedHere = !changedViews && !frames;
+    const changedOut = this.changedOut;
     let i = 0;
     while (i < n) {
       out.used = 0;
@@ -568,6 +575,18 @@ export class Driver {
           boundsFrags.length = fr;
         }
         const rv = run.fault ? 0 : run.retval >>> 0;
+        const at = out.at[j];
+        if (changed && changedHere && fr === 0 && at >= 0 && rv !== 4 && !(rv === 2 && readonlyPage)) {
+          // Its bytes where they were copied out (after its metadata: settle's `bytes`), no views (see changedViews).
+          const from = at + (d - start);
+          const to = at + (end - start);
+          changedOut.bytes = out.bytes;
+          changedOut.from = from;
+          changedOut.end = to;
+          each(j, this.settle(bounds, run, NO_FRAME, 0, mbNote, out.bytes, from, to), NO_FRAME);
+          changedOut.bytes = NO_FRAME;
+          continue;
+        }
         const frame = changed || frames || rv === 4 || (rv === 2 && g.readonlyPage === true) ? b.bytes.subarray(b.offset[j], b.offset[j] + len) : NO_FRAME;
         let bytes: Uint8Array;
         if (!changed) bytes = frame;
@@ -634,6 +653,12 @@ export class Driver {
     b.count = b.used = 0;
   }
   private onlyResults: BatchResults | undefined;
+
+  /**
+   * During receiveBatch's `each` for a changed packet given without views (`changedViews` false): where its bytes
+   * after the program are, after its metadata (bytes[from, end)); `bytes` NO_FRAME otherwise.
+   */
+  readonly changedOut = { bytes: NO_FRAME, from: 0, end: 0 };
 
   /** The xdp_buff of receiveBatch and runOnlyBatch in the spare frame, `clean` set to where it may not be zero. */
   private batchBuff(g: FrameGeometry): XdpBuff {

@@ -497,7 +497,7 @@ class XdpMachine implements Machine {
         results.retval[i] = r.retval;
         results.exitInsn[i] = r.exitInsn;
         results.steps[i] = r.steps;
-        const fitted = !more || this.record(i, buff, results, clean, headroom, lin);
+        const fitted = !more || this.record(i, buff, results, clean, headroom, lin, false);
         if (!plain(r, programName)) {
           results.result = r;
           return i + 1;
@@ -527,6 +527,8 @@ class XdpMachine implements Machine {
     // known to hold for every later packet of the call (one that is not plain ends the call).
     let ready = false;
     const copy = linear ? mem.linearCopier() : undefined;
+    // Changed packets' bytes out with memory.copy when both the frame and results.out are in the linear memory.
+    const outLinear = results.out !== undefined && mem.inLinear(results.out.bytes) && mem.inLinear(frame);
     for (let i = from; i < to; i++) {
       const len = length[i];
       const lin = len > cap ? cap : len;
@@ -544,7 +546,7 @@ class XdpMachine implements Machine {
       resetKfuncState(host);
       opts.budget = this.budget;
       const res: ExecResult = ready || (ready = xdpPacketReady(entry, mem, opts)) ? executeXdpReady(entry, mem, opts) : executeCompiled(entry, mem, initCtxRegister, opts);
-      const fitted = !more || this.record(i, buff, results, clean, headroom, lin);
+      const fitted = !more || this.record(i, buff, results, clean, headroom, lin, outLinear);
       if (res.fault !== undefined || res.uninitStackRead !== undefined || res.exitProgram !== entry || res.tailCalls !== 0 ||
         out.printk !== NO_PRINTK || out.perf !== NO_PERF || out.redirect !== undefined || out.redirectFallback !== undefined) {
         const r = this.finish(res);
@@ -587,9 +589,9 @@ class XdpMachine implements Machine {
   /**
    * After packet i of a batch ran: its flags, bounds, fragments and changed bytes into `results` (where asked), and the
    * span of the frame it may have dirtied into `clean`. False when its bytes did not fit results.out (the batch ends
-   * there).
+   * there). `linear`: results.out and buff.frame are both in the engine's linear memory (else checked here).
    */
-  private record(i: number, buff: XdpBuff, results: BatchResults, clean: PacketBatch['clean'], headroom: number, len: number): boolean {
+  private record(i: number, buff: XdpBuff, results: BatchResults, clean: PacketBatch['clean'], headroom: number, len: number, linear: boolean): boolean {
     const mem = this.mem;
     const flags = (mem.packetWrites() ? BATCH_WROTE : 0) | (mem.packetMoved !== 0 ? BATCH_MOVED : 0);
     if (results.flags !== undefined) results.flags[i] = flags;
@@ -620,7 +622,7 @@ class XdpMachine implements Machine {
       return false;
     }
     // Within the engine's linear memory a memory.copy (no view object per packet), else a view's set.
-    if (mem.inLinear(o.bytes) && mem.inLinear(buff.frame)) mem.copyLinear(o.bytes.byteOffset + o.used, buff.frame.byteOffset + start, n);
+    if (linear || (mem.inLinear(o.bytes) && mem.inLinear(buff.frame))) mem.copyLinear(o.bytes.byteOffset + o.used, buff.frame.byteOffset + start, n);
     else o.bytes.set(buff.frame.subarray(start, buff.dataEnd), o.used);
     let at = o.used + n;
     for (let k = 0; k < frags.length; k++) {

@@ -146,8 +146,8 @@ test('run --format jsonl flags each packet whose checksum the program broke, and
   const cli = join(REPO, 'dist', 'cli.js');
   const program = join(REPO, 'test', 'analysis', 'fixtures', 'source', 'stale_checksum.c');
   const capture = join(CAPTURES, 'tcpdump--tcp-handshake-nano.pcap');
-  const run = (name: string) => {
-    const r = spawnSync(process.execPath, [cli, 'run', program, capture, '--program', name, '--format', 'jsonl'], { encoding: 'utf8' });
+  const run = (name: string, format = 'jsonl', from = capture) => {
+    const r = spawnSync(process.execPath, [cli, 'run', program, from, '--program', name, '--format', format], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     return r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
   };
@@ -168,6 +168,16 @@ test('run --format jsonl flags each packet whose checksum the program broke, and
   const fixed = run('ttl_incremental');
   assert.ok(fixed.filter((l) => 'packet' in l).every((p) => !('checksum' in p)));
   assert.equal((fixed.at(-1)!.summary as { checksumBroken?: number }).checksumBroken, undefined);
+  // --format summary (batched packets the program changed, compared where they are, no view of either): the same
+  // count as the jsonl's lines, its last line.
+  const many = join(CAPTURES, 'zeek--dns-edns-ecs.pcap');
+  for (const name of ['ttl_no_csum', 'ttl_incremental']) {
+    const lines = run(name, 'jsonl', many);
+    const flagged = lines.filter((l) => 'checksum' in l).length;
+    assert.equal((lines.at(-1)!.summary as { checksumBroken?: number }).checksumBroken, flagged || undefined);
+    if (name === 'ttl_no_csum') assert.ok(flagged > 50, `${flagged}`);
+    assert.deepEqual(run(name, 'summary', many), [lines.at(-1)]);
+  }
 });
 
 test('IPv6 past extension headers (hop-by-hop, destination options): an address rewrite breaks UDP and TCP as tcpdump says', { skip: haveTcpdump ? false : 'tcpdump is not installed' }, () => {

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { noClang, PROGRAMS, udpFrame } from './helpers.ts';
-import { Driver, type DriverPacket } from '../../simulator/driver/rx.ts';
+import { Driver, NO_FRAME, type DriverPacket } from '../../simulator/driver/rx.ts';
 import { PROFILES, type DriverMode } from '../../simulator/driver/profiles.ts';
 import { loadProgramFile, Session } from '../../simulator/session.ts';
 
@@ -66,6 +66,46 @@ for (const file of ['verdict.c', 'write.c', 'adjust.c', 'rewrite.c', 'redirect.c
       for (let i = 0; i < want.length; i++) assert.deepEqual(got[i], want[i], `${file} ${mode} packet ${i}`);
       assert.deepEqual(many.driver.stats(), one.driver.stats());
       assert.deepEqual(many.session.mapsJson(), one.session.mapsJson());
+
+      // Without views (frames and changedViews false): a packet's bytes after the program (past its metadata) are
+      // its frame when unchanged, else a view or where changedOut says; the rest as receiveAt.
+      const bare = make();
+      const nb = bare.driver.newBatch(5, 4096);
+      const gotBare: ReturnType<typeof seen>[] = [];
+      let atOffsets = 0;
+      const after = (r: DriverPacket, frame: Uint8Array, i: number): string => {
+        const co = bare.driver.changedOut;
+        if (r.out !== NO_FRAME) {
+          assert.equal(co.bytes, NO_FRAME);
+          return Buffer.from(r.out.subarray(r.metaLen)).toString('hex');
+        }
+        assert.equal(frame, NO_FRAME);
+        if (co.bytes === NO_FRAME) return Buffer.from(fs[i]!).toString('hex');
+        atOffsets++;
+        return Buffer.from(co.bytes.subarray(co.from, co.end)).toString('hex');
+      };
+      const flushBare = () => bare.driver.receiveBatch(nb, (i, r, frame) => {
+        gotBare.push({ ...seen(r), out: after(r, frame, gotBare.length) });
+      }, false, undefined, false);
+      fs.forEach((f, i) => {
+        if (f.length > max) {
+          flushBare();
+          const r = bare.driver.receiveAt(f, 1_700_000_000 + i, i * 1000);
+          gotBare.push({ ...seen(r), out: Buffer.from(r.out.subarray(r.metaLen)).toString('hex') });
+          return;
+        }
+        if (!nb.room(f.length)) flushBare();
+        nb.add(f, 1_700_000_000 + i, i * 1000);
+      });
+      flushBare();
+      assert.equal(bare.driver.changedOut.bytes, NO_FRAME);
+      assert.equal(gotBare.length, want.length);
+      for (let i = 0; i < want.length; i++) {
+        const w = want[i]!;
+        assert.deepEqual(gotBare[i], { ...w, out: w.out.slice(2 * w.metaLen) }, `${file} ${mode} packet ${i} without views`);
+      }
+      if (mode === 'native' && file !== 'verdict.c' && file !== 'parse_count.c' && file !== 'redirect.c') assert.ok(atOffsets > 0, `${file}: changed packets at offsets`);
+      assert.deepEqual(bare.driver.stats(), one.driver.stats());
     }
   });
 }
