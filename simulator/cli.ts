@@ -595,7 +595,8 @@ function cmdRun(argv: string[]): number {
         // A batched frame the program left as it was, given without a view (see `views`): its view now.
         if (pkt.frame === NO_FRAME) {
           pkt.frame = batch!.frame(batchAt);
-          if (r.out === NO_FRAME) r.out = pkt.frame;
+          // (A changed packet given without views: its bytes where changedOut says, with its metadata before them.)
+          if (r.out === NO_FRAME) r.out = changedOut.bytes === NO_FRAME ? pkt.frame : changedOut.bytes.subarray(changedOut.from - r.metaLen, changedOut.end);
         }
         out(packetJson(pkt, r, values.data, ret, checksum));
       }
@@ -665,8 +666,9 @@ function cmdRun(argv: string[]): number {
       }
     }
     : undefined;
-  // Changed packets without views too when nothing but the checksum check reads their bytes (summary: checksumBreaksAt).
-  const changedHere = format === 'summary' && !views && saved === undefined;
+  // Changed packets without views too when nothing but the checksum check reads their bytes after the program
+  // (checksumBreaksAt; summary, and jsonl without --data, whose line summarizes the frame as it came).
+  const changedHere = (format === 'summary' || format === 'jsonl') && !views && saved === undefined;
   // Buffers over whole arrays (a batch's bytes, the driver's copies of changed packets), made once per array: the
   // checksum check compares two frames at offsets with no view of either.
   const cmpOf: Uint8Array[] = [NO_FRAME, NO_FRAME];

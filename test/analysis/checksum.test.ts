@@ -176,6 +176,13 @@ test('run --format jsonl flags each packet whose checksum the program broke, and
     const flagged = lines.filter((l) => 'checksum' in l).length;
     assert.equal((lines.at(-1)!.summary as { checksumBroken?: number }).checksumBroken, flagged || undefined);
     if (name === 'ttl_no_csum') assert.ok(flagged > 50, `${flagged}`);
+    for (const l of lines.filter((l) => 'checksum' in l)) {
+      const ck = l.checksum as { layer: string; before: string; after: string; expected: string }[];
+      // An IPv4 header's TTL, else (IPv6) a byte of the source address in the upper layer's pseudo-header.
+      if (String(l.summary).startsWith('IP ')) assert.deepEqual(ck.map((c) => c.layer), ['ipv4'], JSON.stringify(l));
+      assert.equal(ck[0]!.before, ck[0]!.after);
+      assert.notEqual(ck[0]!.expected, ck[0]!.after);
+    }
     assert.deepEqual(run(name, 'summary', many), [lines.at(-1)]);
   }
 });
