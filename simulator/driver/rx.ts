@@ -576,24 +576,32 @@ export class Driver {
         }
         const rv = run.fault ? 0 : run.retval >>> 0;
         const at = out.at[j];
-        if (changed && changedHere && fr === 0 && at >= 0 && rv !== 4 && !(rv === 2 && readonlyPage)) {
-          // Its bytes where they were copied out (after its metadata: settle's `bytes`), no views (see changedViews).
-          const from = at + (d - start);
-          const to = at + (end - start);
-          changedOut.bytes = out.bytes;
-          changedOut.from = from;
-          changedOut.end = to;
-          each(j, this.settle(bounds, run, NO_FRAME, 0, mbNote, out.bytes, from, to), NO_FRAME);
-          changedOut.bytes = NO_FRAME;
-          continue;
-        }
-        const frame = changed || frames || rv === 4 || (rv === 2 && g.readonlyPage === true) ? b.bytes.subarray(b.offset[j], b.offset[j] + len) : NO_FRAME;
+        // One call of settle for every packet (its bytes as a view, or where they are: `src`[from, to)).
+        let frame: Uint8Array;
         let bytes: Uint8Array;
-        if (!changed) bytes = frame;
-        else if (out.at[j] >= 0) bytes = out.bytes.subarray(out.at[j], out.at[j] + end - start + (fr !== 0 ? fragBytes[j] : 0));
-        else if (fr !== 0) bytes = packetOut(buff, true, this.outScratch); // the last packet of this call, in the frame and fragments
-        else bytes = spare.subarray(start, end); // the last packet of this call, left in the frame
-        each(j, bytes === NO_FRAME ? this.settle(bounds, run, bytes, 0, mbNote, b.bytes, b.offset[j], b.offset[j] + len) : this.settle(bounds, run, bytes, 0, mbNote), frame);
+        let src: Uint8Array | undefined;
+        let from = 0;
+        let to = 0;
+        if (changed && changedHere && fr === 0 && at >= 0 && rv !== 4 && !(rv === 2 && readonlyPage)) {
+          // Its bytes where they were copied out (after its metadata), no views (see changedViews).
+          frame = bytes = NO_FRAME;
+          src = changedOut.bytes = out.bytes;
+          from = changedOut.from = at + (d - start);
+          to = changedOut.end = at + (end - start);
+        } else {
+          frame = changed || frames || rv === 4 || (rv === 2 && readonlyPage) ? b.bytes.subarray(b.offset[j], b.offset[j] + len) : NO_FRAME;
+          if (!changed) bytes = frame;
+          else if (at >= 0) bytes = out.bytes.subarray(at, at + end - start + (fr !== 0 ? fragBytes[j] : 0));
+          else if (fr !== 0) bytes = packetOut(buff, true, this.outScratch); // the last packet of this call, in the frame and fragments
+          else bytes = spare.subarray(start, end); // the last packet of this call, left in the frame
+          if (bytes === NO_FRAME) {
+            src = b.bytes;
+            from = b.offset[j];
+            to = from + len;
+          }
+        }
+        each(j, this.settle(bounds, run, bytes, 0, mbNote, src, from, to), frame);
+        changedOut.bytes = NO_FRAME;
       }
       i = k;
     }
