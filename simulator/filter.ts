@@ -208,6 +208,69 @@ export function fieldNames(): string[] {
   return [...new Set([...Object.keys(FIELDS), ...Object.keys(TREE_FIELDS)])];
 }
 
+/** A number field's type in Wireshark (FT_BOOLEAN, FT_UINT8 ... FT_UINT32, FT_INT32): what its constants may be. */
+export type NumberWidth = 'bool' | 'u8' | 'u16' | 'u24' | 'u32' | 'i32';
+const WIDTH_LISTS: Record<NumberWidth, string[]> = {
+  u32: [
+    'frame.number frame.len frame.cap_len frame.interface_id tcp.seq tcp.ack tcp.seq_raw tcp.ack_raw',
+    'mpls.label mpls.exp mpls.bottom mpls.ttl esp.spi sll.ifindex eth.fcs ipv6.tclass ipv6.fraghdr.ident',
+    'ah.spi ah.sequence tcp.options.sack_le tcp.options.sack_re tcp.options.timestamp.tsval',
+    'tcp.options.timestamp.tsecr tcp.len icmpv6.mtu icmpv6.nd.na.flag gre.key gre.sequence_number',
+    'gre.ack_number dns.resp.ttl dns.rrsig.original_ttl',
+  ],
+  u16: [
+    'eth.type vlan.id vlan.priority arp.opcode ip.len ip.id ip.frag_offset ipv6.plen tcp.srcport',
+    'tcp.dstport tcp.port tcp.flags tcp.window_size_value udp.srcport udp.dstport udp.port udp.length',
+    'gre.proto pppoe.session_id ppp.protocol llc.control llc.type llc.pid sctp.srcport sctp.dstport',
+    'sctp.port sll.pkttype sll.hatype sll.halen sll.etype sll.ltype sll.gretype ieee8021ad.priority',
+    'ieee8021ad.dei ieee8021ad.id ieee8021ad.svid ieee8021ad.cvid ieee8021ah.etype vlan.etype vlan.len',
+    'eth.len arp.hw.type arp.proto.type ip.checksum ip.opt.ra ipv6.fraghdr.offset tcp.checksum',
+    'tcp.urgent_pointer tcp.options.mss_val udp.checksum icmp.checksum icmp.ident icmp.seq',
+    'icmpv6.checksum gre.flags_and_version gre.flags.version gre.checksum gre.offset',
+    'gre.key.payload_length gre.key.call_id vxlan.flags geneve.proto_type geneve.option.class dns.length',
+    'dns.id dns.flags dns.flags.opcode dns.flags.rcode dns.count.queries dns.count.answers',
+    'dns.count.auth_rr dns.count.zones dns.count.prerequisites dns.count.updates dns.count.add_rr',
+    'dns.qry.type dns.qry.class dns.resp.type dns.resp.class dns.resp.len dns.mx.preference',
+    'dns.rr.udp_payload_size dns.resp.z dns.ds.key_id dns.rrsig.type_covered dns.rrsig.key_tag',
+    'dns.dnskey.flags dns.dnskey.flags.reserved dns.dnskey.key_id dns.nsec3.iterations',
+    'pppoe.payload_length',
+  ],
+  u8: [
+    'ip.proto ip.ttl ip.hdr_len ip.dsfield ipv6.nxt ipv6.hlim tcp.hdr_len icmp.type icmp.code icmpv6.type',
+    'icmpv6.code pppoe.code llc.dsap llc.ssap igmp.type arp.hw.size arp.proto.size ip.version',
+    'ip.dsfield.dscp ip.dsfield.ecn ip.flags ip.opt.type ip.opt.len ip.opt.ptr ipv6.version',
+    'ipv6.fraghdr.nxt ipv6.routing.type ipv6.routing.segleft tcp.option_kind tcp.option_len',
+    'tcp.options.wscale.shift geneve.version geneve.option.type geneve.option.length dns.txt.length',
+    'dns.resp.ext_rcode dns.resp.edns0_version dns.ds.algorithm dns.ds.digest_type dns.rrsig.algorithm',
+    'dns.rrsig.labels dns.dnskey.protocol dns.dnskey.algorithm dns.nsec3.algo dns.nsec3.flags',
+    'dns.nsec3.salt_length dns.nsec3.hash_length dns.tlsa.certificate_usage dns.tlsa.selector',
+    'dns.tlsa.matching_type dns.sshfp.algorithm dns.sshfp.fingerprint.type pppoe.version pppoe.type',
+  ],
+  bool: [
+    'ip.flags.df ip.flags.mf tcp.flags.syn tcp.flags.ack tcp.flags.fin tcp.flags.reset tcp.flags.push',
+    'vlan.dei ip.flags.rb ipv6.fraghdr.more tcp.flags.ae tcp.flags.cwr tcp.flags.ece tcp.flags.urg',
+    'gre.flags.checksum gre.flags.key gre.flags.sequence_number gre.flags.ack geneve.flags.oam',
+    'geneve.flags.critical dns.flags.response dns.flags.authoritative dns.flags.truncated',
+    'dns.flags.recdesired dns.flags.recavail dns.flags.z dns.flags.authenticated dns.flags.checkdisable',
+    'dns.dnskey.flags.zone_key dns.dnskey.flags.key_revoked dns.dnskey.flags.secure_entry_point',
+    'dns.nsec3.flags.opt_out',
+  ],
+  u24: [
+    'ipv6.flow vxlan.vni llc.oui geneve.vni',
+  ],
+  i32: [
+    'data.len',
+  ],
+};
+const WIDTHS = new Map<string, NumberWidth>(Object.entries(WIDTH_LISTS).flatMap(([w, l]) => l.join(' ').split(' ').map((f) => [f, w as NumberWidth])));
+const WIDTH_MAX: Record<NumberWidth, number> = { bool: 2 ** 64 - 1, u8: 255, u16: 65535, u24: 16777215, u32: 4294967295, i32: 2147483647 };
+const WIDTH_NAMES: Record<NumberWidth, string> = { bool: 'a boolean', u8: 'an 8-bit number', u16: 'a 16-bit number', u24: 'a 24-bit number', u32: 'a 32-bit number', i32: 'a signed 32-bit number' };
+
+/** The Wireshark type of a number field a filter may name (undefined for the run's own fields and the rest). */
+export function numberWidth(name: string): NumberWidth | undefined {
+  return WIDTHS.get(name);
+}
+
 /** What a filter is evaluated on: the packet as received and what became of it. */
 export interface PacketFacts {
   index: number;
@@ -394,10 +457,38 @@ function parseMac(s: string): string | undefined {
   return m ? m.slice(1).join(':').toLowerCase() : undefined;
 }
 
+/** A number as tshark reads one: decimal, 0x hex or 0 octal, a sign before it; its sign and size (as a BigInt). */
+function parseNumber(s: string): { neg: boolean; mag: bigint } | undefined {
+  const m = /^([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.exec(s);
+  if (!m) return undefined;
+  const d = m[2]!;
+  const mag = /^0[xX]/.test(d) ? BigInt(`0x${d.slice(2)}`) : d.length > 1 && d[0] === '0' ? BigInt(`0o${d.slice(1)}`) : BigInt(d);
+  return { neg: m[1] === '-' && mag !== 0n, mag };
+}
+
+/** A number of no sign (or +), as a JavaScript number. */
 function parseUint(s: string): number | undefined {
-  if (/^0x[0-9a-fA-F]+$/.test(s)) return parseInt(s.slice(2), 16);
-  if (/^[0-9]+$/.test(s)) return Number(s);
-  return undefined;
+  const n = parseNumber(s);
+  return n && !n.neg ? Number(n.mag) : undefined;
+}
+
+/**
+ * A constant compared with a number field of Wireshark type `width` (undefined: the run's own fields), as tshark 4.0
+ * takes it: one past the type's range is an error; a boolean's is true (1) unless 0, and no negative; a negative one
+ * for an unsigned field is taken but no relation holds with it (NaN; `!=` holds as "no occurrence equals").
+ */
+function numberConstant(field: string, width: NumberWidth | undefined, tok: Tok, signed = false): number {
+  const n = tok.t === 'word' ? parseNumber(tok.v) : undefined;
+  const len = tok.end - tok.pos;
+  if (n === undefined) throw new FilterError(`${field} is a number; '${tok.v}' is not one`, tok.pos, len);
+  if (width === 'bool') {
+    if (n.neg) throw new FilterError(`${field} is a boolean (0 or 1); '${tok.v}' cannot be one`, tok.pos, len);
+    return n.mag === 0n ? 0 : 1;
+  }
+  if (width !== undefined && n.mag > BigInt(WIDTH_MAX[width]) + (n.neg && width === 'i32' ? 1n : 0n))
+    throw new FilterError(`'${tok.v}' is too big for ${field}, ${WIDTH_NAMES[width]} (at most ${WIDTH_MAX[width]})`, tok.pos, len);
+  if (!n.neg) return Number(n.mag);
+  return width === 'i32' || signed ? -Number(n.mag) : NaN;
 }
 
 /** Seconds as tshark reads a time offset (`1`, `-1.5`, `+01.000000001`: at most 9 decimals), in ns. */
@@ -471,7 +562,7 @@ type Rel = '==' | '!=' | '>' | '<' | '>=' | '<=' | 'contains' | 'matches';
 const REL_WORDS: Record<string, Rel> = { eq: '==', ne: '!=', gt: '>', lt: '<', ge: '>=', le: '<=', contains: 'contains', matches: 'matches', '~': 'matches' };
 
 /** A matcher for one value of the right side, for a field of `type`. */
-function valueMatcher(field: string, type: FieldType, rel: Rel, tok: Tok): Matcher {
+function valueMatcher(field: string, type: FieldType, rel: Rel, tok: Tok, width?: NumberWidth): Matcher {
   const s = tok.v;
   const bad = (what: string) => new FilterError(`${field} is ${what}; '${s}' is not one`, tok.pos, tok.end - tok.pos);
   if (rel === 'contains' || rel === 'matches') {
@@ -488,7 +579,8 @@ function valueMatcher(field: string, type: FieldType, rel: Rel, tok: Tok): Match
       if (want === undefined) throw bad('a byte string (such as 47:45:54, or "GET" for its UTF-8 bytes)');
       return (v) => (v as string).includes(want);
     }
-    if (rel === 'contains') return (v) => String(v).includes(s);
+    // tshark 4.0: text contains "" nowhere.
+    if (rel === 'contains') return s === '' ? () => false : (v) => String(v).includes(s);
     let re: CompiledRegex;
     try {
       re = compileRegex(s);
@@ -509,8 +601,7 @@ function valueMatcher(field: string, type: FieldType, rel: Rel, tok: Tok): Match
   const cmpStr = (a: string, b: string) => (rel === '>' ? a > b : rel === '<' ? a < b : rel === '>=' ? a >= b : rel === '<=' ? a <= b : a === b);
   switch (type) {
     case 'uint': {
-      const n = tok.t === 'word' ? parseUint(s) : undefined;
-      if (n === undefined) throw bad('a number');
+      const n = numberConstant(field, width, tok);
       return (v) => cmp(v as number, n);
     }
     case 'ipv4': {
@@ -631,7 +722,7 @@ function valueText(type: FieldType, x: FValue): string {
 }
 const WORDS_ONLY_OPS = /^(and|or|not|in|contains|matches|eq|ne|gt|lt|ge|le)$/i;
 /** One side of a comparison: a field (perhaps sliced or masked) or a function of fields. */
-type Operand = { label: string; type: FieldType; vals: (g: (f: string) => FValue[]) => FValue[]; field?: string; view?: boolean; call?: true };
+type Operand = { label: string; type: FieldType; vals: (g: (f: string) => FValue[]) => FValue[]; field?: string; view?: boolean; call?: true; width?: NumberWidth };
 
 /** Parse a display filter; a FilterError names the position of what is wrong. */
 export function compileFilter(text: string): Filter {
@@ -711,7 +802,9 @@ export function compileFilter(text: string): Filter {
     // The field's values as the comparison sees them: a slice of its bytes, or its bits under a mask.
     let key = field;
     let view: ((x: FValue) => FValue | undefined) | undefined;
+    let width = numberWidth(field);
     if (peek().v === '[') {
+      width = undefined;
       if (field === 'frame') key = 'frame.raw';
       view = slice(field, field === 'frame' ? 'bytes' : def.type);
       def.type = 'bytes';
@@ -731,11 +824,14 @@ export function compileFilter(text: string): Filter {
         };
       }
       if (def.type !== 'uint') throw new FilterError(`'&' alone is not an operator: use '&&' ('&' is a bitwise and of a number field and a mask, as in tcp.flags & 0x02; ${field} is ${TYPE_NAMES[def.type]})`, amp.pos);
+      if (width === 'bool') throw new FilterError(`'&' takes a number field and a mask; ${field} is a boolean (test it alone, or with == 1)`, amp.pos);
       k++;
       const mt = peek();
-      // As a BigInt: a mask of any width (bits above the field's are simply never set).
-      const mask = mt.t === 'word' && parseUint(mt.v) !== undefined ? BigInt(mt.v) : undefined;
-      if (mask === undefined) throw new FilterError(`expected a number after '&', found ${describe(mt)}`, mt.pos, Math.max(1, mt.end - mt.pos));
+      // As a BigInt: no wider than the field's type (tshark), a negative one as 64 bits of two's complement.
+      const mn = mt.t === 'word' ? parseNumber(mt.v) : undefined;
+      if (mn === undefined) throw new FilterError(`expected a number after '&', found ${describe(mt)}`, mt.pos, Math.max(1, mt.end - mt.pos));
+      if (width !== undefined && mn.mag > BigInt(WIDTH_MAX[width])) throw new FilterError(`'${mt.v}' is too big for ${field}, ${WIDTH_NAMES[width]} (at most ${WIDTH_MAX[width]})`, mt.pos, mt.end - mt.pos);
+      const mask = mn.neg ? BigInt.asUintN(64, -mn.mag) : mn.mag;
       k++;
       const before = view;
       view = (x) => {
@@ -756,7 +852,7 @@ export function compileFilter(text: string): Filter {
       }
     }
     const vals = view ? (g: (f: string) => FValue[]) => g(key).map(view!).filter((x): x is FValue => x !== undefined) : (g: (f: string) => FValue[]) => g(key);
-    return compare({ label: field, type: def.type, vals, field, view: view !== undefined });
+    return compare({ label: field, type: def.type, vals, field, view: view !== undefined, width });
   }
 
   /**
@@ -772,8 +868,8 @@ export function compileFilter(text: string): Filter {
     for (;;) {
       const a = peek();
       if (a.t === 'word' && fieldType(a.v) !== undefined) args.push({ field: a.v, tok: a });
-      else if ((fn === 'max' || fn === 'min') && a.t === 'word' && parseUint(a.v) !== undefined) args.push({ num: parseUint(a.v), tok: a });
-      else if (a.t === 'word' && !WORDS_ONLY_OPS.test(a.v) && a.v !== ')' && !parseUint(a.v) && /^[a-z]/i.test(a.v)) {
+      else if ((fn === 'max' || fn === 'min') && a.t === 'word' && parseNumber(a.v) !== undefined) args.push({ num: 0, tok: a });
+      else if (a.t === 'word' && !WORDS_ONLY_OPS.test(a.v) && a.v !== ')' && parseNumber(a.v) === undefined && /^[a-z]/i.test(a.v)) {
         const near = closeNames(a.v);
         throw new FilterError(`unknown field '${a.v.length > 80 ? `${a.v.slice(0, 60)}...` : a.v}'${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}`, a.pos, a.end - a.pos);
       } else throw new FilterError(`expected a field as the argument of ${fn}(), found ${describe(a)}`, a.pos, Math.max(1, a.end - a.pos));
@@ -793,9 +889,21 @@ export function compileFilter(text: string): Filter {
       if (fn === 'len' && a.field !== 'frame' && !['bytes', 'string', 'mac', 'ipv4', 'ipv6'].includes(ty)) throw bad('a field of bytes, text or an address (or frame)');
       if ((fn === 'upper' || fn === 'lower') && ty !== 'string') throw bad('a text field');
       if ((fn === 'abs' || many) && ty !== 'uint') throw bad('a number field');
-      // tshark 4.0: 'String conversion for field ... is not supported' for text, bytes and times.
+      // tshark 4.0: 'String conversion for field ... is not supported' for text, bytes, times and booleans.
       if (fn === 'string' && !['uint', 'ipv4', 'ipv6', 'mac'].includes(ty)) throw bad('a number or address field');
+      if (fn === 'string' && numberWidth(a.field) === 'bool') throw new FilterError(`${fn}() takes a number or address field; ${a.field} is a boolean`, a.tok.pos, a.tok.end - a.tok.pos);
     }
+    // max() and min() take fields of one Wireshark type (tshark: "Arguments to 'max' must have the same type"), and
+    // constants in that type's range.
+    const typed = args.find((a) => a.field !== undefined && numberWidth(a.field) !== undefined);
+    const width = fn === 'count' || fn === 'len' ? 'u32' : typed && numberWidth(typed.field!);
+    if (many && typed)
+      for (const a of args) {
+        const w = a.field === undefined ? undefined : numberWidth(a.field);
+        if (w !== undefined && w !== width) throw new FilterError(`${fn}() takes fields of one type: ${typed.field} is ${WIDTH_NAMES[width!]}, ${a.field} ${WIDTH_NAMES[w]}`, a.tok.pos, a.tok.end - a.tok.pos);
+      }
+    // A negative constant is a number below every value here (tshark: min(ip.ttl, -1) < 100 holds).
+    for (const a of args) if (a.field === undefined) a.num = numberConstant(typed?.field ?? `${fn}()`, width, a.tok, true);
     const keyOf = (f: string) => (fn === 'len' && f === 'frame' ? 'frame.cap_len' : f);
     for (const a of args) if (a.field !== undefined) fields.add(keyOf(a.field));
     const one = args[0]!;
@@ -821,11 +929,11 @@ export function compileFilter(text: string): Filter {
       }
       return all.length ? [fn === 'max' ? Math.max(...all) : Math.min(...all)] : [];
     };
-    return { label, type, vals, call: true };
+    return { label, type, vals, call: true, width: type === 'uint' ? width : undefined };
   }
 
   function compare(op: Operand): Node {
-    const { label: field, vals, view: sliced } = op;
+    const { label: field, vals, view: sliced, width } = op;
     const view = sliced || op.call ? true : undefined;
     const def = { type: op.type };
     const r = peek();
@@ -855,13 +963,13 @@ export function compileFilter(text: string): Filter {
           const lo: Tok = dots ? { ...v, v: dots[1]! } : v;
           const hi: Tok = dots ? { ...v, v: dots[2]! } : toks[k + 2]!;
           if (!dots && hi.t !== 'word' && hi.t !== 'str') throw new FilterError(`expected the end of the range after '..', found ${describe(hi)}`, hi.pos, Math.max(1, hi.end - hi.pos));
-          const a = valueMatcher(field, def.type, '>=', lo);
-          const b = valueMatcher(field, def.type, '<=', hi);
+          const a = valueMatcher(field, def.type, '>=', lo, width);
+          const b = valueMatcher(field, def.type, '<=', hi, width);
           ms.push((x) => a(x) && b(x));
           k += dots ? 1 : 3;
           continue;
         }
-        ms.push(valueMatcher(field, def.type, '==', v));
+        ms.push(valueMatcher(field, def.type, '==', v, width));
         k++;
       }
       if (!ms.length) throw new FilterError('the set is empty', open.pos, peek().end - open.pos);
@@ -881,7 +989,7 @@ export function compileFilter(text: string): Filter {
     const rightCall = v.t === 'word' && FUNCTIONS.has(v.v.toLowerCase()) && toks[k + 1]?.v === '(' && rel !== 'contains' && rel !== 'matches' ? call() : undefined;
     if (rightCall && rightCall.type !== def.type) throw new FilterError(`${rightCall.label} is ${TYPE_NAMES[rightCall.type]} and ${field} is ${TYPE_NAMES[def.type]}: they cannot be compared`, v.pos, rightCall.label.length);
     const other = rightCall ? rightCall.type : v.t === 'word' && (!view || op.call) && rel !== 'contains' && rel !== 'matches' ? fieldType(v.v) : undefined;
-    if (other !== undefined && other === def.type && other !== 'none' && other !== 'action' && !(def.type === 'uint' && !rightCall && parseUint(v.v) !== undefined)) {
+    if (other !== undefined && other === def.type && other !== 'none' && other !== 'action' && !(def.type === 'uint' && !rightCall && parseNumber(v.v) !== undefined)) {
       const of = v.v;
       if (!rightCall) {
         fields.add(of);
@@ -896,11 +1004,11 @@ export function compileFilter(text: string): Filter {
       if (quant === 'all_eq') return (g) => { const as = vals(g); const bs = g2(g); return as.length > 0 && bs.length > 0 && as.every((a) => bs.every((b) => a === b)); };
       return (g) => { const bs = g2(g); return vals(g).some((a) => bs.some((b) => c(a, b))); };
     }
-    const m = valueMatcher(field, def.type, rel, v);
+    const m = valueMatcher(field, def.type, rel, v, width);
     k++;
     // Wireshark: a != b holds when a is there and no occurrence of it equals b (a packet without a has no a != b).
     if (rel === '!=') {
-      const eq = valueMatcher(field, def.type, '==', v);
+      const eq = valueMatcher(field, def.type, '==', v, width);
       return (g) => {
         const xs = vals(g);
         return xs.length > 0 && !xs.some(eq);

@@ -63,6 +63,10 @@ const CASES: [string, number[]][] = [
   ['string(eth.src) == "02:00:00:00:00:01"', [0, 1, 2, 3, 4]],
   ['string(eth.type) == "34525"', [3]],
   ['string(ip.proto) == "4"', [2]],
+  // Text contains "" nowhere (tshark 4.0).
+  ['dns.qry.name contains ""', []],
+  ['lower(dns.qry.name) contains ""', []],
+  ['string(tcp.port) contains ""', []],
 ];
 
 test('len, count, upper, lower, max, min, abs select the frames tshark -Y selects', () => {

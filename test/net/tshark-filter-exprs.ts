@@ -94,7 +94,7 @@ function atom(): string {
   switch (rnd(22)) {
     case 0: return pick(PROTOS);
     case 1: case 2: { const f = pick(UINT); return `${f} ${pick(['==', '!=', '>', '<', '>=', '<=', 'eq', 'ne', 'gt', 'le', '==='])} ${num(f)}`; }
-    case 3: { const f = pick(UINT); return `${f} in {${Array.from({ length: 1 + rnd(4) }, () => num(f)).join(pick([' ', ', ']))}}`; }
+    case 3: { const f = pick(UINT); return `${f} in {${Array.from({ length: 1 + rnd(4) }, () => num(f)).join(', ')}}`; }
     case 4: { const f = pick(UINT); const a = Number(valueOf(f, '10')) || 10; return `${f} in {${Math.max(0, a - rnd(5))}..${a + rnd(20)}}`; }
     case 5: { const f = pick(IPV4); const v = valueOf(f, '10.0.0.1'); return rnd(3) ? `${f} ${pick(['==', '!='])} ${v}` : `${f} == ${v.split('.').slice(0, 2).join('.')}.0.0/${pick([8, 16, 24])}`; }
     case 6: { const f = pick(IPV6); return `${f} ${pick(['==', '!='])} ${valueOf(f, '::1')}`; }
