@@ -1086,7 +1086,7 @@ export function compileFilter(text: string): Filter {
       const r = resultField(p, f);
       if (r !== undefined) return r;
       if (needsTree && !FIELDS[f]) {
-        tree ??= treeFields(p.frame, protocols);
+        tree ??= treeFields(p.frame, protocols, p.capLen < p.wireLen);
         if (relative && TcpRelative.SACK.includes(f)) return relative.sack(tree.get(f)) ?? [];
         return tree.get(f) ?? [];
       }
@@ -1282,7 +1282,7 @@ function treeValue(type: FieldType, v: string): Value | undefined {
  * The fields of the layer tree by key, every occurrence (layer keys present as 1), for the names of TREE_FIELDS;
  * frame.protocols only when `protocols` (a filter naming it).
  */
-export function treeFields(frame: Uint8Array, protocols = true): Map<string, Value[]> {
+export function treeFields(frame: Uint8Array, protocols = true, cut = false): Map<string, Value[]> {
   const out = new Map<string, Value[]>();
   const add = (k: string, v: Value | undefined) => {
     if (v === undefined) return;
@@ -1366,13 +1366,17 @@ export function treeFields(frame: Uint8Array, protocols = true): Map<string, Val
       const rst = l.key === 'tcp' && (num(first(l.fields, 'tcp.flags')) ?? 0) & 0x04;
       if (end > start && !rst) add(`${l.key}.payload`, latin1(frame, start, end - start));
       claimed = tsharkClaimsPort(l.key === 'tcp', num(first(l.fields, `${l.key}.srcport`)) ?? 0, num(first(l.fields, `${l.key}.dstport`)) ?? 0);
-      // Not in the packet an ICMP error quotes (tshark gives a quoted header no tcp.len).
-      if (l.key === 'tcp' && !fragment && !quoted && ipEnd !== undefined && ipEnd >= start) add('tcp.len', ipEnd - start);
+      // Not in the packet an ICMP error quotes (tshark gives a quoted header no tcp.len). To the IP packet's stated end
+      // where the snap length cut the frame, else no further than the frame (a frame shorter than its IP header says).
+      if (l.key === 'tcp' && !fragment && !quoted && ipEnd !== undefined && ipEnd >= start) add('tcp.len', (cut ? ipEnd : Math.min(ipEnd, frame.length)) - start);
     } else if (l.key === 'tcp' && !quoted && !fragment && ipEnd !== undefined) {
       // A bogus header length (under 20): tshark's tcp.len is what follows that many header bytes, to the IP packet's
-      // stated end or the end of the frame.
+      // stated end or the end of the frame; a header the capture cuts: what follows the header by its length.
       const hl = num(first(l.fields, 'tcp.hdr_len'));
       if (hl !== undefined && hl < 20) add('tcp.len', Math.max(0, Math.min(ipEnd, frame.length) - (l.offset + hl)));
+      // A header the snap length cuts (inside its options, or before): what follows the whole header to the IP
+      // packet's end (none where the frame ends as sent, shorter than its IP header says).
+      else if (hl !== undefined && cut && ipEnd >= l.offset + hl) add('tcp.len', ipEnd - (l.offset + hl));
     } else if (l.key === 'data') add('data.len', l.length);
     else if (l.key === 'icmp' || l.key === 'icmpv6') quoted = true;
   }

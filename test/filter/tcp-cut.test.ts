@@ -4,7 +4,7 @@
 // sent, without the _raw fields, where the bytes just end (an ICMP quote, an IP packet whose stated length ends inside
 // the header); nothing past the ports under 20 bytes when the IP header says more bytes than the frame holds. Frames
 // cut at every length from 4 to 24 bytes of a 24-byte header, with and without ACK, IPv4 and IPv6, among whole
-// segments of the same streams; each field's values compared with tshark -T fields, frame by frame.
+// segments of the same streams (tcp.len: what follows the header by its length, to the IP packet's end, cut or not); each field's values compared with tshark -T fields, frame by frame.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -56,7 +56,7 @@ function pcap(recs: { data: number[]; orig: number }[]): Buffer {
   return Buffer.concat(parts);
 }
 
-const FIELDS = ['tcp.seq', 'tcp.ack', 'tcp.seq_raw', 'tcp.ack_raw', 'tcp.hdr_len', 'tcp.flags', 'tcp.window_size_value', 'tcp.srcport', 'tcp.flags.cwr', 'tcp.checksum', 'tcp.urgent_pointer'];
+const FIELDS = ['tcp.seq', 'tcp.ack', 'tcp.seq_raw', 'tcp.ack_raw', 'tcp.hdr_len', 'tcp.len', 'tcp.flags', 'tcp.window_size_value', 'tcp.srcport', 'tcp.flags.cwr', 'tcp.checksum', 'tcp.urgent_pointer'];
 
 test('a TCP header cut short shows the fields tshark shows, relative or as sent as tshark does', { skip: !haveTshark && 'tshark is not installed' }, (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-tcp-cut-'));
