@@ -1365,7 +1365,7 @@ export function treeFields(frame: Uint8Array, protocols = true, cut = false): Ma
       // A reset's payload is its reset cause to Wireshark, not tcp.payload.
       const rst = l.key === 'tcp' && (num(first(l.fields, 'tcp.flags')) ?? 0) & 0x04;
       if (end > start && !rst) add(`${l.key}.payload`, latin1(frame, start, end - start));
-      claimed = tsharkClaimsPort(l.key === 'tcp', num(first(l.fields, `${l.key}.srcport`)) ?? 0, num(first(l.fields, `${l.key}.dstport`)) ?? 0);
+      claimed = Boolean(rst) || tsharkClaimsPort(l.key === 'tcp', num(first(l.fields, `${l.key}.srcport`)) ?? 0, num(first(l.fields, `${l.key}.dstport`)) ?? 0);
       // Not in the packet an ICMP error quotes (tshark gives a quoted header no tcp.len). To the IP packet's stated end
       // where the snap length cut the frame, else no further than the frame (a frame shorter than its IP header says).
       if (l.key === 'tcp' && !fragment && !quoted && ipEnd !== undefined && ipEnd >= start) add('tcp.len', (cut ? ipEnd : Math.min(ipEnd, frame.length)) - start);
@@ -1851,8 +1851,9 @@ function l4(f: Uint8Array, p: number, proto: number, add: Add, depth: number): v
     add('tcp.window_size_value', u16(f, p + 14));
     if (have < 20) return;
     // A DNS message: its two-byte length and 4 bytes or more of it after the whole header, as Wireshark (a bare ACK
-    // on port 53 carries none), unless the other port is lower and tshark has a dissector for it (ssh on 22, ...).
-    if ((sport === 53 || dport === 53) && p + (f[p + 12]! >> 4) * 4 + 6 <= f.length && tsharkPortProtocol(true, sport, dport) === 'dns') add('dns', 1);
+    // on port 53 carries none), unless the other port is lower and tshark has a dissector for it (ssh on 22, ...);
+    // not in a reset (its payload is the reset cause).
+    if ((sport === 53 || dport === 53) && !(flags & 0x04) && p + (f[p + 12]! >> 4) * 4 + 6 <= f.length && tsharkPortProtocol(true, sport, dport) === 'dns') add('dns', 1);
   } else if (proto === 17 && p + 4 <= f.length) {
     const sport = u16(f, p);
     const dport = u16(f, p + 2);

@@ -774,7 +774,8 @@ class Dissection {
     }
     if (doff > 20) fields.push(this.field('tcp.options', 'Options', `${doff - 20} bytes`, o + 20, doff - 20, { children: this.tcpOptions(o + 20, o + doff) }));
     this.layer('tcp', NAME, o, doff, fields, summary);
-    if ((sport === 53 || dport === 53) && end - (o + doff) >= 6 && tsharkPortProtocol(true, sport, dport) === 'dns') {
+    // A reset's payload is its reset cause to tshark: no protocol in it.
+    if ((sport === 53 || dport === 53) && !(flags & 0x04) && end - (o + doff) >= 6 && tsharkPortProtocol(true, sport, dport) === 'dns') {
       // DNS over TCP: a two-byte length, then the message (not when the other port is lower and tshark has a
       // dissector for it: ssh, smtp, ... take the payload, the lower port's first).
       return this.dns(o + doff + 2, Math.min(end, o + doff + 2 + this.u16(o + doff)), o + doff);
