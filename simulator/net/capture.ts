@@ -174,6 +174,11 @@ const LINKTYPE_NAMES: Record<number, string> = {
   276: 'Linux cooked capture v2 (SLL2)',
 };
 
+/** A record's length on the wire as Wireshark takes it: no more than 2^31 - 1 (a signed 32-bit length). */
+function wireLength(orig: number): number {
+  return orig > 0x7fffffff ? 0x7fffffff : orig;
+}
+
 export function linkTypeSupported(lt: number): boolean {
   return lt in LINKTYPE_NAMES;
 }
@@ -836,7 +841,7 @@ class PcapReader extends BaseReader implements CaptureReader {
     const sec = u32At(b, o, le);
     const frac = u32At(b, o + 4, le);
     const incl = u32At(b, o + 8, le);
-    const orig = u32At(b, o + 12, le);
+    const orig = wireLength(u32At(b, o + 12, le));
     if (incl > MAX_CAPLEN)
       this.fail(at, `captured length ${incl} exceeds the maximum of ${MAX_CAPLEN} bytes (corrupt record?${this.index === 1 ? VARIANT_HINT : ''})`, this.index);
     // The whole record before any of it is consumed (a fed source may not have it yet).
@@ -930,7 +935,7 @@ class PcapReader extends BaseReader implements CaptureReader {
       const frac = u32At(b, o + 4, le);
       const ns = nano ? frac : frac * 1000;
       if (!(ns < 1_000_000_000)) break;
-      const orig = u32At(b, o + 12, le);
+      const orig = wireLength(u32At(b, o + 12, le));
       offset[i] = o + 16;
       length[i] = incl;
       sec[i] = u32At(b, o, le);
@@ -1084,7 +1089,7 @@ class PcapngReader extends BaseReader implements CaptureReader {
           const iface = this.iface(id, at);
           const ts = (BigInt(u32(12)) << 32n) | BigInt(u32(16));
           const cap = u32(20);
-          const orig = u32(24);
+          const orig = wireLength(u32(24));
           if (cap > MAX_CAPLEN)
             this.fail(at + 20, `captured length ${cap} exceeds the maximum of ${MAX_CAPLEN} bytes`, this.index);
           if (28 + cap > total - 4)
@@ -1138,7 +1143,7 @@ class PcapngReader extends BaseReader implements CaptureReader {
             this.fail(at + 8, `packet length ${cap} exceeds the maximum of ${MAX_CAPLEN} bytes`, this.index);
           const data = this.bytes(b, 12, 12 + cap);
           this.recordOffset = at;
-          const p = linkTypeSupported(iface.linkType) ? this.packet(iface.offsetNs, data, orig, iface.linkType, 0, at, iface.fcsLen) : this.other(iface.offsetNs, data, Math.max(orig, cap), iface.linkType, 0);
+          const p = linkTypeSupported(iface.linkType) ? this.packet(iface.offsetNs, data, wireLength(orig), iface.linkType, 0, at, iface.fcsLen) : this.other(iface.offsetNs, data, Math.max(wireLength(orig), cap), iface.linkType, 0);
           p.untimed = true;
           return p;
         }
