@@ -1161,7 +1161,7 @@ class PcapngReader extends BaseReader implements CaptureReader {
   private iface(id: number, at: number): Iface {
     const i = this.ifaces[id];
     if (!i)
-      this.fail(at + 8, `packet refers to interface ${id}, but section ${this.section} describes ${this.ifaces.length}`, this.index);
+      this.fail(at + 8, `packet refers to interface ${id}, but section ${this.section} describes ${this.ifaces.length === 0 ? 'no interface' : this.ifaces.length === 1 ? 'one interface (0)' : `${this.ifaces.length} interfaces (0 to ${this.ifaces.length - 1})`}`, this.index);
     if (!linkTypeSupported(i.linkType) && !this.otherLinks)
       this.fail(at, `interface ${id} has link type ${linkTypeText(i.linkType)}, which is not supported (supported: ${supportedList()})${linkTypeHint(i.linkType)}`, this.index);
     return i;

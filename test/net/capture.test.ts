@@ -321,7 +321,7 @@ test('pcapng bad input: a block that lies about its size, a bad trailer, a missi
   const trailer = Buffer.concat([good, epb(0, 2n, frame(60))]);
   trailer.writeUInt32LE(64, trailer.length - 4);
   expectError(trailer, /does not match its trailing length 64/, 1);
-  expectError(Buffer.concat([good, epb(3, 2n, frame(60))]), /record 1, .*interface 3, but section 0 describes 1/, 1);
+  expectError(Buffer.concat([good, epb(3, 2n, frame(60))]), /record 1, .*interface 3, but section 0 describes one interface \(0\)/, 1);
   const capLie = Buffer.concat([good, epb(0, 2n, frame(60))]);
   capLie.writeUInt32LE(500, good.length + 8 + 12);
   expectError(capLie, /captured length 500 runs past the end of its/, 1);
