@@ -545,7 +545,8 @@ function parseDate(text: string): bigint | undefined {
  */
 function bytesLiteral(tok: Tok): string | undefined {
   if (tok.t === 'str') return Buffer.from(tok.v, 'utf8').toString('latin1');
-  const s = tok.v;
+  // A colon before it makes a value a literal even where its text names a protocol (`frame[0] == :ff`).
+  const s = tok.v.length > 1 && tok.v[0] === ':' ? tok.v.slice(1) : tok.v;
   let hexs: string;
   if (/^[0-9a-fA-F]{1,2}([:.\-][0-9a-fA-F]{1,2})+$/.test(s)) hexs = s.split(/[:.\-]/).map((b) => b.padStart(2, '0')).join('');
   else if (/^([0-9a-fA-F]{2})+$/.test(s)) hexs = s;
@@ -662,6 +663,9 @@ function valueMatcher(field: string, type: FieldType, rel: Rel, tok: Tok, width?
       throw new FilterError(`${field} has no value to compare: write it alone to test that it is present`, tok.pos, tok.end - tok.pos);
   }
 }
+
+/** tshark 4.0's protocol and field names that are also byte strings in hex (`tshark -G fields`). */
+const TSHARK_HEX_NAMES = new Set(['aaf', 'acf', 'a11', 'a21', 'a615a', 'adb', 'bfd', 'c1222', 'c15', 'dc', 'dcc', 'e100', 'e164', 'e212', 'fc', 'fc00', 'fefd', 'ff']);
 
 const TYPE_NAMES: Record<FieldType, string> = { time: 'a time in seconds', abstime: 'a date and time', uint: 'a number', ipv4: 'an IPv4 address', ipv6: 'an IPv6 address', mac: 'a MAC address', string: 'text', bytes: 'a byte string', action: 'an XDP action', none: 'a protocol' };
 
@@ -1003,6 +1007,13 @@ export function compileFilter(text: string): Filter {
       if (quant === 'any_ne') return (g) => { const bs = g2(g); return vals(g).some((a) => bs.some((b) => a !== b)); };
       if (quant === 'all_eq') return (g) => { const as = vals(g); const bs = g2(g); return as.length > 0 && bs.length > 0 && as.every((a) => bs.every((b) => a === b)); };
       return (g) => { const bs = g2(g); return vals(g).some((a) => bs.some((b) => c(a, b))); };
+    }
+    // tshark 4.0 reads a word on the right that names one of its protocols as that field, even where it would be a
+    // byte string (`frame contains ff`: Foundation Fieldbus, `frame[0] == fc`: Fibre Channel): a comparison with a
+    // protocol absent here, which holds for no frame, `!=` neither (`:ff` is the byte).
+    if (v.t === 'word' && TSHARK_HEX_NAMES.has(v.v) && (def.type === 'bytes' || (def.type === 'mac' && rel === 'contains'))) {
+      k++;
+      return () => false;
     }
     const m = valueMatcher(field, def.type, rel, v, width);
     k++;
