@@ -466,6 +466,11 @@ function parseNumber(s: string): { neg: boolean; mag: bigint } | undefined {
   return { neg: m[1] === '-' && mag !== 0n, mag };
 }
 
+/** A long constant shortened for a message (its place in the filter is shown under it). */
+function shortText(s: string): string {
+  return s.length > 24 ? `${s.slice(0, 20)}... (${s.length} characters)` : s;
+}
+
 /** A number of no sign (or +), as a JavaScript number. */
 function parseUint(s: string): number | undefined {
   const n = parseNumber(s);
@@ -486,7 +491,7 @@ function numberConstant(field: string, width: NumberWidth | undefined, tok: Tok,
     return n.mag === 0n ? 0 : 1;
   }
   if (width !== undefined && n.mag > BigInt(WIDTH_MAX[width]) + (n.neg && width === 'i32' ? 1n : 0n))
-    throw new FilterError(`'${tok.v}' is too big for ${field}, ${WIDTH_NAMES[width]} (at most ${WIDTH_MAX[width]})`, tok.pos, len);
+    throw new FilterError(`'${shortText(tok.v)}' is too big for ${field}, ${WIDTH_NAMES[width]} (at most ${WIDTH_MAX[width]})`, tok.pos, len);
   if (!n.neg) return Number(n.mag);
   return width === 'i32' || signed ? -Number(n.mag) : NaN;
 }
@@ -834,7 +839,7 @@ export function compileFilter(text: string): Filter {
       // As a BigInt: no wider than the field's type (tshark), a negative one as 64 bits of two's complement.
       const mn = mt.t === 'word' ? parseNumber(mt.v) : undefined;
       if (mn === undefined) throw new FilterError(`expected a number after '&', found ${describe(mt)}`, mt.pos, Math.max(1, mt.end - mt.pos));
-      if (width !== undefined && mn.mag > BigInt(WIDTH_MAX[width])) throw new FilterError(`'${mt.v}' is too big for ${field}, ${WIDTH_NAMES[width]} (at most ${WIDTH_MAX[width]})`, mt.pos, mt.end - mt.pos);
+      if (width !== undefined && mn.mag > BigInt(WIDTH_MAX[width])) throw new FilterError(`'${shortText(mt.v)}' is too big for ${field}, ${WIDTH_NAMES[width]} (at most ${WIDTH_MAX[width]})`, mt.pos, mt.end - mt.pos);
       const mask = mn.neg ? BigInt.asUintN(64, -mn.mag) : mn.mag;
       k++;
       const before = view;
