@@ -870,15 +870,17 @@ test('regressions: bpf_loop callbacks, global functions\' context arguments and 
 // A global function is checked by the verifier on its own, from its BTF argument types, and each call only against
 // those types (6.18): an integer argument must be a number ("R1 is not a scalar"), a `struct xdp_md *` the context
 // unmoved, a pointer to a struct a pointer to memory or NULL ("R1 type=scalar expected=fp"), each followed by "Caller
-// passes invalid args into func#1 ('g')"; inside, that pointer may be NULL whoever the caller ("R1 invalid mem access
+// passes invalid args into func#1 ('g')" (a stack variable or map value smaller than the struct: the size is checked
+// at the call); inside, that pointer may be NULL whoever the caller ("R1 invalid mem access
 // 'mem_or_null'"). Before, run walked the function with the caller's registers: it refused these in other words, on
-// the function's line, and loaded the unchecked pointer. vfuzz seed 119343122 (-O1 -mcpu=v1): r1, a number in
+// the function's line, and loaded the unchecked pointer and the short stack variable. vfuzz seed 119343122 (-O1 -mcpu=v1): r1, a number in
 // [0, 28] left from indexing a .rodata array, given for a context argument the function never reads.
 const GLOBAL_HEADER = `#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 char LICENSE[] SEC("license") = "GPL";
 struct blk { __u8 b[40]; };
 struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 4); __type(key, __u32); __type(value, struct blk); } av SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 4); __type(key, __u32); __type(value, __u64[2]); } av16 SEC(".maps");
 `;
 const READ_BLK = '__attribute__((noinline)) int g(struct blk *p) { return p ? p->b[3] : 7; }\n';
 /** [name, the kernel's words (undefined: it loads), program]. */
@@ -893,6 +895,9 @@ SEC("xdp") int fuzz(struct xdp_md *ctx) { struct blk b = {}; b.b[2] = ctx->ingre
 SEC("xdp") int fuzz(struct xdp_md *ctx) { return g((struct xdp_md *)((char *)ctx + 4)) & 3; }`],
   ['a pointer argument read without a NULL check', "R1 invalid mem access 'mem_or_null'", `__attribute__((noinline)) int g(struct blk *p) { return p->b[3]; }
 SEC("xdp") int fuzz(struct xdp_md *ctx) { struct blk b = {}; b.b[3] = ctx->ingress_ifindex; return g(&b) & 3; }`],
+  ['a 4-byte stack variable for a pointer to a 40-byte struct', 'invalid read from stack R1 off=-4 size=40', `${READ_BLK}SEC("xdp") int fuzz(struct xdp_md *ctx) { __u32 x = ctx->ingress_ifindex; return g((struct blk *)&x) & 3; }`],
+  ['8 bytes into a 16-byte map value for it', 'invalid access to map value, value_size=16 off=8 size=40', `${READ_BLK}SEC("xdp") int fuzz(struct xdp_md *ctx) {
+  __u32 k = 1; __u64 *v = bpf_map_lookup_elem(&av16, &k); if (!v) return 1; return g((struct blk *)(v + 1)) & 3; }`],
   ['NULL for a pointer to a struct', undefined, `${READ_BLK}SEC("xdp") int fuzz(struct xdp_md *ctx) { return g((struct blk *)0) & 3; }`],
   ['a stack block for it', undefined, `${READ_BLK}SEC("xdp") int fuzz(struct xdp_md *ctx) { struct blk b = {}; b.b[3] = ctx->ingress_ifindex; return g(&b) & 3; }`],
   ['a map value not checked for NULL for it', undefined, `${READ_BLK}SEC("xdp") int fuzz(struct xdp_md *ctx) { __u32 k = 1; return g(bpf_map_lookup_elem(&av, &k)) & 3; }`],

@@ -1626,14 +1626,26 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
           kernel = `R${i + 1} type=${kind} expected=fp`;
         } else if (zero) {
           // NULL: the function is checked with this argument possibly NULL.
-        } else if (a.k === 'stack' && a.off !== undefined && a.lo === undefined && a.off >= -512 && a.off + size <= 0) {
-          // Inside the caller's stack frame.
-        } else if (a.k === 'value' && a.off !== undefined && a.vr === undefined && a.off >= 0 && a.off + size <= (mapOf(a.map)?.valueSize ?? 0)) {
-          // Inside the map value.
+        } else if (a.k === 'stack' && a.off !== undefined && a.lo === undefined) {
+          // check_mem_reg reads the whole size from the stack (check_stack_access_within_bounds).
+          if (a.off < -512 || a.off + size > 0) {
+            kernel = `invalid read from stack R${i + 1} off=${a.off} size=${size}`;
+            why = `argument ${i + 1} of ${fn.name} points to ${size} bytes, and r${i + 1} points to fp${a.off}, ${a.off + size > 0 ? 'past the top of' : 'below'} the stack frame; ` +
+              'pass a variable of the argument\'s type';
+          }
+        } else if (a.k === 'value' && a.off !== undefined && a.vr === undefined && mapOf(a.map) !== undefined) {
+          // check_map_access over the whole size.
+          const vs = mapOf(a.map)!.valueSize;
+          if (a.off < 0 || a.off + size > vs) {
+            // __check_mem_access's line, then check_mem_region_access's.
+            kernel = `invalid access to map value, value_size=${vs} off=${a.off} size=${size}; R${i + 1} min value is outside of the allowed memory range`;
+            why = `argument ${i + 1} of ${fn.name} points to ${size} bytes, and r${i + 1} points to offset ${a.off} of ${mapOf(a.map)!.name}'s ${vs}-byte value; ` +
+              'pass a pointer to memory of the argument\'s type';
+          }
         } else {
           return false;
         }
-        if (kernel) why = `argument ${i + 1} of ${fn.name} points to ${size} bytes of memory, and r${i + 1} holds ${kind === 'scalar' ? 'a number' : `a ${kind} pointer`}; ` +
+        if (kernel && !why) why = `argument ${i + 1} of ${fn.name} points to ${size} bytes of memory, and r${i + 1} holds ${kind === 'scalar' ? 'a number' : `a ${kind} pointer`}; ` +
           'pass a pointer to the stack, a map value or the packet, or NULL';
       } else {
         // A type the walk does not read (a tagged argument, a pointer without a size): not judged.
