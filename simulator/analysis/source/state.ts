@@ -668,43 +668,36 @@ function since<T extends { writes: { node: unknown; seq?: number }[] }>(open: T 
   return fresh.length === 0 ? undefined : fresh.length === open.writes.length ? open : { ...open, writes: fresh };
 }
 
+/** Values stored before on the path no longer carry a pending change of this kind (its checksum was updated). */
+function clearStale(st: State, key: 'csumStale' | 'icmpStale' | 'l4Stale'): void {
+  let vars: Map<string, Slot> | undefined;
+  for (const [name, slot] of st.vars) {
+    if (slot.v.k !== 'consts' || !slot.v.vals.some((c) => c[key])) continue;
+    vars ??= new Map(st.vars);
+    vars.set(name, { v: { ...slot.v, vals: slot.v.vals.map((c) => (c[key] ? { ...c, [key]: undefined } : c)) }, t: slot.t });
+  }
+  if (vars) st.vars = vars;
+}
+
 /** The path updated the IPv4 checksum: values stored before on it no longer carry a pending change. */
 export function markCsumUpdated(st: State): void {
   st.csumUpdated = true;
   st.csumOpen = undefined;
   st.csumRecomputed = undefined;
   st.csumZeroed = undefined;
-  let vars: Map<string, Slot> | undefined;
-  for (const [name, slot] of st.vars) {
-    if (slot.v.k !== 'consts' || !slot.v.vals.some((c) => c.csumStale)) continue;
-    vars ??= new Map(st.vars);
-    vars.set(name, { v: { ...slot.v, vals: slot.v.vals.map((c) => (c.csumStale ? { ...c, csumStale: undefined } : c)) }, t: slot.t });
-  }
-  if (vars) st.vars = vars;
+  clearStale(st, 'csumStale');
 }
 
 /** The path updated (or may have updated) the ICMP checksum: values stored before on it no longer carry a pending change. */
 export function markIcmpUpdated(st: State): void {
   st.icmpUpdated = true;
-  let vars: Map<string, Slot> | undefined;
-  for (const [name, slot] of st.vars) {
-    if (slot.v.k !== 'consts' || !slot.v.vals.some((c) => c.icmpStale)) continue;
-    vars ??= new Map(st.vars);
-    vars.set(name, { v: { ...slot.v, vals: slot.v.vals.map((c) => (c.icmpStale ? { ...c, icmpStale: undefined } : c)) }, t: slot.t });
-  }
-  if (vars) st.vars = vars;
+  clearStale(st, 'icmpStale');
 }
 
 /** The path updated (or may have updated) the TCP/UDP checksum: values stored before on it no longer carry a pending change. */
 export function markL4Updated(st: State): void {
   st.l4Updated = true;
-  let vars: Map<string, Slot> | undefined;
-  for (const [name, slot] of st.vars) {
-    if (slot.v.k !== 'consts' || !slot.v.vals.some((c) => c.l4Stale)) continue;
-    vars ??= new Map(st.vars);
-    vars.set(name, { v: { ...slot.v, vals: slot.v.vals.map((c) => (c.l4Stale ? { ...c, l4Stale: undefined } : c)) }, t: slot.t });
-  }
-  if (vars) st.vars = vars;
+  clearStale(st, 'l4Stale');
 }
 
 export function single(v: Val): number | undefined {
