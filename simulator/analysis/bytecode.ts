@@ -142,6 +142,7 @@ export function analyzeObjectReport(obj: LoadedObject, opts: BytecodeOptions = {
       const prev = seen.get(key);
       rulesShown.add(issue.rule);
       if (prev) {
+        if (issue.also) alsoPast(prev.finding, issue.also, where, opts.inlinedCalls);
         // Several values returned on one line (clang gives the returns of a switch the switch's line): one finding.
         if (issue.value !== undefined && !prev.values.includes(issue.value)) {
           prev.values.push(issue.value);
@@ -171,6 +172,7 @@ export function analyzeObjectReport(obj: LoadedObject, opts: BytecodeOptions = {
         finding.related = [{ file, line: from.line, column: Math.max(1, from.column), endLine: from.line, endColumn: Math.max(1, from.column) + 1, message: 'the returned value is set here' }];
       }
       if (inner) finding.related = [...(finding.related ?? []), { file: inner.file, line: inner.line, column: Math.max(1, inner.column), endLine: inner.line, endColumn: Math.max(1, inner.column) + 1, message: 'in the inlined helper, here' }];
+      if (issue.also) alsoPast(finding, issue.also, where, opts.inlinedCalls);
       seen.set(key, { finding, values: issue.value !== undefined ? [issue.value] : [] });
       findings.push(finding);
     }
@@ -180,6 +182,25 @@ export function analyzeObjectReport(obj: LoadedObject, opts: BytecodeOptions = {
   }
   findings.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column));
   return { findings, programs };
+}
+
+/**
+ * The later accesses past the same missing bounds check (Issue.also), as related places of its finding: one per line,
+ * in the walk's order, none on the finding's own line. Placed as findings are (a helper's line inlined from a header
+ * goes to the program's line that calls it).
+ */
+function alsoPast(f: Finding, pcs: number[], prog: LoadedProgram, inlined: BytecodeOptions['inlinedCalls']): void {
+  const have = new Set([`${f.file}\0${f.line}`, ...(f.related ?? []).map((r) => `${r.file}\0${r.line}`)]);
+  for (const pc of pcs) {
+    let loc = (!((prog.lines[pc]?.line ?? 0) > 0) && locateBefore(prog, pc)) || locate(prog, pc);
+    if (!loc) continue;
+    loc = callSiteLoc(prog, pc, loc, inlined) ?? loc;
+    const k = `${loc.file}\0${loc.line}`;
+    if (have.has(k)) continue;
+    have.add(k);
+    const column = Math.max(1, loc.column);
+    (f.related ??= []).push({ file: loc.file, line: loc.line, column, endLine: loc.line, endColumn: column + 1, message: 'past the same missing check too' });
+  }
 }
 
 function lineSpans(prog: LoadedProgram): { file: string; from: number; to: number }[] {

@@ -321,21 +321,10 @@ export function mergeFindings(source: Finding[], bytecode: Finding[], walked?: W
       !(f.tier === 'bytecode' && REFUSALS.has(String(f.rule)) && refusedLines.has(`${f.file}\0${f.line}\0${f.program ?? ''}`)) &&
       !(f.tier === 'verifier' && (REFUSALS.has(String(f.rule)) || f.rule === 'verifier') && analysedLines.has(`${f.file}\0${f.line}`)),
   );
-  // The bytecode tier assumes a missing bounds check would have covered only the access it stopped at, so every later
-  // access past it is another finding; the source tier knows the header the check was for and reports the missing
-  // check once. Past a source finding of the program, the bytecode tier's extra ones are that same missing check.
-  const sourceBounds = out.filter((f) => f.tier === 'source' && f.rule === 'unchecked-packet-access');
   // A return the source tier reports as giving no XDP action (a parser's status codes returned as the verdict): the
   // bytecode tier's XDP_TX / XDP_REDIRECT complaints about the same return are about those codes (3, 4) too.
   const invalidReturns = new Set(out.filter((f) => f.tier === 'source' && f.rule === 'invalid-action').map((f) => `${f.file}\0${f.line}`));
-  const shown = out.filter(
-    (f) =>
-      f.tier !== 'bytecode' ||
-      !(
-        (f.rule === 'unchecked-packet-access' && sourceBounds.some((s) => s.program === f.program && s.file === f.file && s.line < f.line)) ||
-        ((f.rule === 'tx-unmodified' || f.rule === 'redirect-without-target') && invalidReturns.has(`${f.file}\0${f.line}`))
-      ),
-  );
+  const shown = out.filter((f) => f.tier !== 'bytecode' || !((f.rule === 'tx-unmodified' || f.rule === 'redirect-without-target') && invalidReturns.has(`${f.file}\0${f.line}`)));
   shown.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || String(a.rule).localeCompare(String(b.rule)));
   return linkRepeats(shown);
 }

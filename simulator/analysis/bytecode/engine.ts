@@ -91,6 +91,12 @@ export interface Issue {
   line?: number;
   /** Where the returned value was set (a slot), when that is not the return itself. */
   origin?: number;
+  /**
+   * unchecked-packet-access: the later accesses (slots, in the walk's order) past the same missing bounds check (the
+   * same pointer id, no compare with data_end between them). The kernel stops at the first; they are not findings of
+   * their own, a check covering them all fixes them with it.
+   */
+  also?: number[];
 }
 
 export interface EngineResult {
@@ -304,6 +310,34 @@ function pointerAluRefusal(op: string, w32: boolean, a: Reg, b: Reg): string | u
   return undefined;
 }
 
+/**
+ * Missing bounds checks met on several paths: an access one path reached past a missing check (named in that
+ * finding's `also`) that another path reached first, past the same proven range of the same base, is that same
+ * missing check (`if (tcp) a = ip->saddr; b = ip->daddr;` with no check of `ip`). The two become one, kept where the
+ * walk (the verifier's order) reported first.
+ */
+function oneMissingCheck(issues: Issue[], heads: Map<number, string>): Issue[] {
+  if (heads.size < 2) return issues;
+  const list = [...heads.keys()].sort((a, b) => a - b);
+  const gone = new Set<number>();
+  for (let i = 0; i < list.length; i++) {
+    const a = list[i]!;
+    if (gone.has(a)) continue;
+    for (let j = i + 1; j < list.length; j++) {
+      const b = list[j]!;
+      if (gone.has(b) || heads.get(a) !== heads.get(b)) continue;
+      const x = issues[a]!;
+      const y = issues[b]!;
+      if (!x.also?.includes(y.pc) && !y.also?.includes(x.pc)) continue;
+      const also = x.also ?? [];
+      for (const pc of [y.pc, ...(y.also ?? [])]) if (pc !== x.pc && !also.includes(pc)) also.push(pc);
+      x.also = also;
+      gone.add(b);
+    }
+  }
+  return gone.size ? issues.filter((_, i) => !gone.has(i)) : issues;
+}
+
 /** This process's CPU time so far (user and system), in milliseconds. */
 const cpuMs = (): number => {
   const u = process.cpuUsage();
@@ -322,7 +356,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
   const seen: (State[] | undefined)[] = new Array(n);
   const visits = new Uint32Array(n);
   const issues: Issue[] = [];
-  const reported = new Set<string>();
+  const reported = new Map<string, number>();
   let nextId = 2;
   let steps = 0;
   /** A register was marked at/beyond data_end somewhere in the walk (so that learnRange has marks to lift). */
@@ -347,15 +381,21 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
   let gaveUp: string | undefined;
   const deadline = opts.maxMs === undefined ? undefined : cpuMs() + opts.maxMs;
 
-  const report = (rule: RuleId, pc: number, message: string, value?: string, line?: number, origin?: number) => {
+  /** The issue's index in `issues` (that of the one already made, when it was reported before). */
+  const report = (rule: RuleId, pc: number, message: string, value?: string, line?: number, origin?: number): number => {
     const key = `${rule}@${line !== undefined ? `L${line}` : pc}@${value ?? ''}`;
-    if (reported.has(key)) return;
-    reported.add(key);
+    const had = reported.get(key);
+    if (had !== undefined) return had;
+    reported.set(key, issues.length);
     issues.push({ rule, pc, message, value, line, origin });
+    return issues.length - 1;
   };
   const lineOf = (pc: number) => prog.lines[pc]?.line;
   const staleReported = new Set<number>();
-  const pastRange = new Set<string>();
+  /** Bytes past a proven range already reported (`kind@start@range`), and the issue that reported them. */
+  const pastRange = new Map<string, number>();
+  /** For each issue reporting a missing bounds check: the pointer's base and the range really proven there. */
+  const pastHeads = new Map<number, string>();
   const mapOf = (i: number): MapDef | undefined => obj.maps[i];
   const readonlyMap = (i: number) => {
     const m = mapOf(i);
@@ -399,10 +439,18 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     mapAllRegs(st, (x) => (x.k === 'mem' && x.from === PKT_SLICE ? { k: 'scalar', s: { ...OPAQUE }, def: pc, fromPtr: 'moved' } : x));
     st.gen++;
     st.ranges = new Map([[PKT_ID, 0], [META_ID, 0]]);
+    st.unchecked = undefined;
     st.invalidatedAt = { pc, helper };
   };
   const learnRange = (st: State, p: Reg, strict: boolean) => {
-    if ((p.k !== 'pkt' && p.k !== 'meta') || p.gen !== st.gen || p.off < 0) return;
+    if (p.k !== 'pkt' && p.k !== 'meta') return;
+    // A compare with data_end is a new check: an access past it is a mistake of its own.
+    if (st.unchecked?.has(p.id)) {
+      const u = new Map(st.unchecked);
+      u.delete(p.id);
+      st.unchecked = u.size ? u : undefined;
+    }
+    if (p.gen !== st.gen || p.off < 0) return;
     // The verifier learns nothing from a pointer whose variable part plus fixed offset may exceed MAX_PACKET_OFF
     // (0xffff): `data + (__u32)(data_end - data)` compared with data_end proves no byte.
     if ((p.vmax ?? 0n) + BigInt(p.off) > MAX_PACKET_OFF) return;
@@ -447,16 +495,36 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
       // check_packet_access looks at the variable part's sign first: a pointer moved by an amount that may be negative
       // (a signed char offset, a subtraction) is refused in those words, whatever was checked.
       if (!fixedBase && p.vmax !== undefined && p.vmax >= U64_LIMIT) report('unchecked-packet-access', pc, msg.packetOffsetNegative(kind, size, p.k === 'meta', reg));
-      else if (!pastRange.has(`${p.k}@${start}@${range}`)) {
-        // The same bytes past the same proven range, met again on another path (a checksum loop's word read and the
-        // odd byte after it, both at the end of the header checked): one missing check, reported where the walk (in
-        // the verifier's order) met it first, where the verifier stops.
-        pastRange.add(`${p.k}@${start}@${range}`);
-        report('unchecked-packet-access', pc, msg.uncheckedPacketAccess(kind, start, size, range, !fixedBase, p.k === 'meta', reg));
+      else {
+        const open = start >= 0 ? st.unchecked?.get(p.id) : undefined;
+        const at = `${p.k}@${start}@${range}`;
+        let head = pastRange.get(at);
+        if (open !== undefined) {
+          // Past the range taken as checked after a missing check of this pointer, with no new check since: the same
+          // mistake, one check covering both fixes it. Named in the first access's finding, not a finding of its own.
+          alsoPast(open.head, pc);
+          head = open.head;
+        } else if (head === undefined) {
+          // The same bytes past the same proven range, met again on another path (a checksum loop's word read and the
+          // odd byte after it, both at the end of the header checked): one missing check, reported where the walk (in
+          // the verifier's order) met it first, where the verifier stops.
+          head = report('unchecked-packet-access', pc, msg.uncheckedPacketAccess(kind, start, size, range, !fixedBase, p.k === 'meta', reg));
+          pastRange.set(at, head);
+          if (start >= 0 && !pastHeads.has(head)) pastHeads.set(head, `${p.k}${fixedBase ? '' : '+v'}@${range}`);
+        }
+        if (start >= 0 && open === undefined) st.unchecked = new Map(st.unchecked ?? []).set(p.id, { head, real: range });
       }
       // Assume the access was meant to be checked, so that one missing check is reported once, not at every use after.
       if (start + size > range) st.ranges.set(p.id, start + size);
+    } else if (st.unchecked) {
+      // Inside the range taken as checked, but past the one really proven: an access the same missing check leaves out.
+      const open = st.unchecked.get(p.id);
+      if (open && start + size > open.real) alsoPast(open.head, pc);
     }
+  };
+  const alsoPast = (head: number, pc: number) => {
+    const first = issues[head]!;
+    if (first.pc !== pc && !(first.also ??= []).includes(pc)) first.also.push(pc);
   };
 
   // ---- stack ----
@@ -2006,5 +2074,5 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
       st.steps++;
     }
   }
-  return { issues, complete: gaveUp === undefined, steps, gaveUp };
+  return { issues: oneMissingCheck(issues, pastHeads), complete: gaveUp === undefined, steps, gaveUp };
 }

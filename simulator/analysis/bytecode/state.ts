@@ -77,6 +77,13 @@ export interface State {
   frames: Frame[];
   /** Proven packet bytes per pointer id: every pointer of that id may access [base, base + range). */
   ranges: Map<number, number>;
+  /**
+   * Per packet pointer id, the missing bounds check this path is past: the index (in the walk's issues) of the access
+   * reported for it, and the range really proven there. The walk then takes the access as checked; a later access of
+   * that id past the proven range, with no compare with data_end of that id in between, is that same missing check
+   * (named in the first one's `also`). Replaced, never changed in place.
+   */
+  unchecked?: ReadonlyMap<number, { readonly head: number; readonly real: number }>;
   /** Packet generation: bumped by bpf_xdp_adjust_head/tail/meta and bpf_tail_call. */
   gen: number;
   /** The last call that invalidated packet pointers on this path (slot, helper name). */
@@ -121,6 +128,7 @@ export function cloneState(s: State): State {
     regs: s.regs.slice(),
     frames: s.frames.map((f) => ({ stack: new Map(f.stack), saved: f.saved?.slice(), returnPc: f.returnPc, ...(f.global ? { global: true } : {}), ...(f.callback ? { callback: true } : {}) })),
     ranges: new Map(s.ranges),
+    unchecked: s.unchecked,
     gen: s.gen,
     invalidatedAt: s.invalidatedAt,
     redirected: s.redirected,
