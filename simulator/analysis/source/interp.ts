@@ -1507,7 +1507,7 @@ export class Analyzer {
         this.storeEffects(v, storeNode ?? n, st, v.off !== null ? v.off + (f?.offset ?? 0) : null, pastL2);
         // A store through a stale pointer is refused (reported once, above): what it would change is moot.
         const refused = v.k === 'pkt' && !!v.stale;
-        if (!refused && f && isIcmpHeader(base.t, this)) this.icmpStore(fieldName, storeNode ?? n, st, this.storing);
+        if (!refused && f && isIcmpHeader(base.t, this)) this.icmpStore(fieldName, storeNode ?? n, st, this.storing, icmpChecksumName(base.t, this));
         else if (!refused && f && (isIpHeader(base.t, this) || isIp6Header(base.t, this) || l4HeaderOf(base.t, this))) this.headerStore(base.t, fieldName, storeNode ?? n, st, this.storing, at);
         else if (!refused) this.mayStoreChecksum(f && v.off !== null ? { ...v, off: v.off + f.offset } : { ...v, off: f ? v.off : null }, st, f?.size ?? 2, undefined, base.t);
       }
@@ -2994,7 +2994,7 @@ export class Analyzer {
   }
 
   /** A store into a field of an ICMP header: its checksum (never optional) must be computed after it. */
-  private icmpStore(field: string, n: Node, st: State, value: Val | undefined): void {
+  private icmpStore(field: string, n: Node, st: State, value: Val | undefined, sum: string): void {
     const zero = !!value && single(value) === 0;
     if (isIcmpChecksum(field) && !zero) {
       markIcmpUpdated(st);
@@ -3003,7 +3003,7 @@ export class Analyzer {
     }
     // `checksum = 0` before the sum is computed, or a change after an update: open until the next computed store.
     if (isIcmpChecksum(field) || st.icmpPending) st.icmpUpdated = undefined;
-    st.icmpPending = { writes: [...(st.icmpPending?.writes ?? []), { field, node: n, file: this.unit.file, site: this.site, zero: zero && isIcmpChecksum(field) }] };
+    st.icmpPending = { writes: [...(st.icmpPending?.writes ?? []), { field, node: n, file: this.unit.file, site: this.site, zero: zero && isIcmpChecksum(field), sum }] };
   }
 
   /** A store into a field of `struct iphdr` through a packet pointer: the header checksum must follow. */
@@ -3102,11 +3102,13 @@ export class Analyzer {
 
   private staleIcmpChecksum(p: NonNullable<State['icmpPending']>['writes'][number], values: number[]): void {
     const actions = [...new Set(values)].map((v) => XDP_ACTIONS[v]).join('/');
+    // The checksum field as the program's header type names it (`checksum`, `icmp6_cksum`, a struct of its own's `cksum`).
+    const sum = p.sum ?? 'checksum';
     const message = p.zero
       ? `The ICMP checksum is set to 0 here and not computed before ${actions}: ICMP has no "no checksum", so the receiver ` +
-        'drops the message as corrupt. Store the computed sum into `checksum` after the changes.'
-      : `\`${p.field}\` of the ICMP header is changed here, but the ICMP checksum (\`checksum\`, which covers the whole ICMP ` +
-        `message) is not updated before ${actions}: the receiver drops the message as corrupt. Update \`checksum\` ` +
+        `drops the message as corrupt. Store the computed sum into \`${sum}\` after the changes.`
+      : `\`${p.field}\` of the ICMP header is changed here, but the ICMP checksum (\`${sum}\`, which covers the whole ICMP ` +
+        `message) is not updated before ${actions}: the receiver drops the message as corrupt. Update \`${sum}\` ` +
         'incrementally (e.g. with bpf_csum_diff).';
     this.reportPending(p, message);
   }
@@ -3477,6 +3479,14 @@ function ownHeaderLike(base: string, a: Analyzer, size: number, want: Record<str
  */
 function isIcmpChecksum(field: string): boolean {
   return field === 'checksum' || field === 'icmp6_cksum' || field === 'cksum';
+}
+
+/** The name of the checksum field of the ICMP header `t` points to (isIcmpHeader). */
+function icmpChecksumName(t: TypeRef | undefined, a: Analyzer): string {
+  const r = t && resolveTypedef(t, a.decls);
+  if (!r || r.base === 'struct icmphdr') return 'checksum';
+  if (r.base === 'struct icmp6hdr') return 'icmp6_cksum';
+  return structOf(r.base, a.decls)?.fields.cksum?.offset === 2 ? 'cksum' : 'checksum';
 }
 
 /** A pointer to `struct icmphdr` or `struct icmp6hdr` (through typedefs), or to the program's own ICMP header. */

@@ -252,7 +252,8 @@ export interface State {
    * here with no store of the computed ICMP checksum after them, and whether that checksum was updated (stored other
    * than 0, passed by address, or possibly by a call the tier cannot see) on every path here.
    */
-  icmpPending?: { writes: { field: string; node: unknown; file: string; site?: unknown; zero?: boolean }[] };
+  /** `sum`: the checksum field's name in the header type written through (`checksum`, `icmp6_cksum`, `cksum`). */
+  icmpPending?: { writes: { field: string; node: unknown; file: string; site?: unknown; zero?: boolean; sum?: string }[] };
   icmpUpdated?: boolean;
   /**
    * What the branches taken on this path prove about the L4 protocol of the IP header at `at` (`ip->protocol ==
