@@ -6,7 +6,7 @@
 // test; the refusals are checked in the running kernel.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { initSourceAnalysis } from '../../simulator/analysis/source/index.ts';
+import { analyzeSource, initSourceAnalysis } from '../../simulator/analysis/source/index.ts';
 import type { Finding } from '../../simulator/analysis/findings.ts';
 import { HEAD as BASE, NO_CLANG, show, both as bothTiers, kernelSays as kernelRefusals } from './unseen-common.ts';
 
@@ -172,4 +172,34 @@ test('a second missing check only the bytecode tier sees is reported beside the 
   const fs = bounds(await both(MIXED));
   assert.deepEqual(fs.map((f) => `${f.tier}@${f.line}`), [`source@${lineOf(MIXED, '/* ip */')}`, `bytecode@${lineOf(MIXED, '/* udp */')}`], show(fs));
   kernelStopsAt(MIXED, '/* ip */');
+});
+
+// Two reads through a byte pointer past the Ethernet check: the source tier takes a missing check as covering the
+// access's own bytes only, and reported the second read again.
+const BYTES = `
+SEC("xdp")
+int bytes(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	if (data + 14 > end)
+		return XDP_PASS;
+	__u8 *b = data + 14;
+	__u32 s = *(__u32 *)(b + 12); /* first */
+	if (s == 0)
+		return XDP_DROP;
+	__u32 d = *(__u32 *)(b + 16); /* second */
+	if (d == 0)
+		return XDP_DROP;
+	if (b + 20 > end)
+		return XDP_PASS;
+	return *(__u16 *)(b + 20) ? XDP_DROP : XDP_PASS; /* third */
+}
+char _license[] SEC("license") = "GPL";
+`;
+
+test('the source tier too: one missing check is one finding, the later accesses related; past a new check, another', () => {
+  const fs = bounds(analyzeSource('/tmp/one-missing-check.c', HEAD + BYTES, {}));
+  assert.deepEqual(fs.map((f) => f.line), [lineOf(BYTES, '/* first */'), lineOf(BYTES, '/* third */')], show(fs));
+  assert.deepEqual(relatedLines(fs[0]!), [lineOf(BYTES, '/* second */')], show(fs));
 });

@@ -210,19 +210,17 @@ export class Analyzer {
     return { file: this.unit.file, range: this.rangeOf(n) };
   }
 
-  private report(rule: RuleId, n: Node, message: string, fixes?: Fix[], related?: Related[], place?: Range): void {
+  /** The finding made (or the one already made at that place). */
+  private report(rule: RuleId, n: Node, message: string, fixes?: Fix[], related?: Related[], place?: Range): Finding | undefined {
     // A mistake inside a function of another file (a helper in a header) is reported on the line of the program's
     // file that calls it, where the editor shows it, with the place in that file as related information.
     const away = this.awayFromHome(n);
-    if (away) {
-      this.reportAway(rule, away, message, related, fixes);
-      return;
-    }
+    if (away) return this.reportAway(rule, away, message, related, fixes);
     const range = place ?? this.rangeOf(n);
     const key = `${rule}\0${this.unit.file}\0${range.line}\0${range.column}`;
     const pending = this.pendingCallee;
     this.pendingCallee = undefined;
-    if (this.findings.has(key)) return;
+    if (this.findings.has(key)) return this.findings.get(key);
     const severity = (RULES as Record<string, { severity: 'error' | 'warning' }>)[rule]?.severity ?? 'error';
     const program = this.frames[0]?.fn.name;
     // A message reads as a sentence in the Problems panel: capitalised, unless it starts with code (`v` may be NULL).
@@ -231,6 +229,7 @@ export class Analyzer {
     const finding: Finding = { file: this.unit.file, ...range, severity, rule, message: text, tier: 'source', fixes: fixes?.length ? fixes : undefined, related: rel?.length ? rel : undefined, program };
     this.findings.set(key, finding);
     if (pending && (rule === 'invalid-action' || rule === 'tx-unmodified' || rule === 'readonly-page-write')) for (const k of pending) this.calleeReported.set(k, finding);
+    return finding;
   }
 
   /** Where a mistake at `n`, in a function of another file than the program's, is shown: the call that leads there. */
@@ -245,7 +244,7 @@ export class Analyzer {
     return undefined;
   }
 
-  private reportAway(rule: RuleId, a: Away, message: string, related?: Related[], fixes?: Fix[]): void {
+  private reportAway(rule: RuleId, a: Away, message: string, related?: Related[], fixes?: Fix[]): Finding | undefined {
     const where = `${a.fn}() (${shownPath(a.innerFile, a.home.file)}, line ${a.inner.line})`;
     const link: Related = { file: a.innerFile, ...a.inner, message: `in ${a.fn}(), here` };
     const savedUnit = this.unit;
@@ -256,7 +255,7 @@ export class Analyzer {
       const text = /^[A-Z][a-z]+ /.test(message) ? message[0].toLowerCase() + message.slice(1) : message;
       // The fixes edit the helper's file (the edits were computed there), not the program's line the finding is on.
       const away = fixes?.map((f) => (f.file ? f : { ...f, file: a.innerFile }));
-      this.report(rule, a.site, `In ${where}: ${text}`, away, [link, ...(related ?? [])]);
+      return this.report(rule, a.site, `In ${where}: ${text}`, away, [link, ...(related ?? [])]);
     } finally {
       this.unit = savedUnit;
       this.site = savedSite;
@@ -2213,6 +2212,7 @@ export class Analyzer {
         }
       }
       st.proven = exits.proven;
+      st.missed = exits.missed;
       st.wrote = exits.wrote;
       st.macWrote = exits.macWrote;
       // A builder that returns a negative status when it stops half-way (`check = 0` written, the header not finished,
@@ -2426,6 +2426,13 @@ export class Analyzer {
     const need = known ? v.off! + extra! + size : null;
     if (need !== null && v.off! + extra! < 0) return; // before data: headroom/metadata, not this rule's business
     const ok = need !== null ? proven >= need : proven > 0;
+    // Past a missing check of this root (no compare with data_end since): the same mistake, named in its finding.
+    const missed = st.missed?.get(v.root);
+    if (missed && (need === null || need > missed.real)) {
+      this.alsoPast(missed.finding, n);
+      if (!ok) st.proven.set(v.root, need === null ? Infinity : need);
+      return;
+    }
     if (ok) return;
     // Take the range as proven from here on, as far as the bounds check the quick fix inserts would prove it
     // (the whole object the pointer points to), so one missing check is one finding.
@@ -2456,7 +2463,19 @@ export class Analyzer {
     // The inserted check covers the pointee (`(&ip->daddr) + 1`): for a helper reading more than that (a struct key at
     // `&ip->saddr`) it would not be the fix.
     const pointee = p.t ? pointeeSize(p.t, this.decls) : undefined;
-    this.report('unchecked-packet-access', n, message, reader && pointee !== size ? [] : this.boundsFix(p, ptrNode, n, st, index));
+    const finding = this.report('unchecked-packet-access', n, message, reader && pointee !== size ? [] : this.boundsFix(p, ptrNode, n, st, index));
+    // Taken as checked only as far as this access needs: a later access past it is this same missing check.
+    if (finding && Number.isFinite(st.proven.get(v.root))) st.missed = new Map(st.missed ?? []).set(v.root, { finding, real: proven });
+  }
+
+  /** A later access past the missing check `f` reports, as a related place of it (on the program's line that leads there). */
+  private alsoPast(f: Finding, n: Node): void {
+    const away = this.awayFromHome(n);
+    const range = this.rangeOf(away ? away.site : n);
+    const file = away ? away.home.file : this.unit.file;
+    if (file === f.file && range.line === f.line) return;
+    if (f.related?.some((r) => r.file === file && r.line === range.line)) return;
+    (f.related ??= []).push({ file, ...range, message: 'past the same missing check too' });
   }
 
   private boundsFix(p: TV, ptrNode: Node, n: Node, st: State, index?: number): Fix[] {
@@ -3530,6 +3549,12 @@ function isBound(p: Val, b: Val): boolean {
 }
 
 function prove(st: State, root: string, off: number | null): void {
+  // A compare with data_end: an access past it is a mistake of its own.
+  if (st.missed?.has(root)) {
+    const m = new Map(st.missed);
+    m.delete(root);
+    st.missed = m.size ? m : undefined;
+  }
   const cur = st.proven.get(root) ?? 0;
   // An offset the tier does not know (a scale it could not work out): the root counts as checked.
   const n = off === null ? Infinity : off;

@@ -3,7 +3,7 @@
 // with the bytes proven inside data_end per root (what the verifier calls the packet range), data_end itself, the
 // context pointer, pointers to read-only memory, and map values from bpf_map_lookup_elem with whether they may still
 // be NULL. Everything else is `top`.
-import type { Range } from '../findings.ts';
+import type { Finding, Range } from '../findings.ts';
 import type { TypeRef } from './unit.ts';
 
 export interface Origin {
@@ -191,6 +191,12 @@ export interface State {
   vars: Map<string, Slot>;
   /** Bytes from each packet root proven to lie before data_end (Infinity: proven for a variable offset). */
   proven: Map<string, number>;
+  /**
+   * Per packet root, the missing bounds check this path is past (its finding, and the bytes really proven there):
+   * until a compare of that root with data_end, a later access past them is that same mistake. Replaced, never
+   * changed in place.
+   */
+  missed?: ReadonlyMap<string, { finding: Finding; real: number }>;
   /** Number of packet-pointer invalidations so far on this path; packet roots are named by it. */
   gen: number;
   invalidated?: StaleInfo;
@@ -319,6 +325,7 @@ export function clone(s: State): State {
 export function assignState(dst: State, src: State): void {
   dst.vars = src.vars;
   dst.proven = src.proven;
+  dst.missed = src.missed;
   dst.gen = src.gen;
   dst.invalidated = src.invalidated;
   dst.wrote = src.wrote;
@@ -367,6 +374,8 @@ function join2(a: State, b: State): State {
   return {
     vars,
     proven,
+    // A missing check met on either path: an access after the join past it is that same mistake on that path.
+    missed: a.missed && b.missed ? new Map([...b.missed, ...a.missed]) : a.missed ?? b.missed,
     gen: Math.max(a.gen, b.gen),
     invalidated: a.gen >= b.gen ? a.invalidated ?? b.invalidated : b.invalidated ?? a.invalidated,
     wrote: a.wrote && b.wrote,
