@@ -881,10 +881,17 @@ char LICENSE[] SEC("license") = "GPL";
 struct blk { __u8 b[40]; };
 struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 4); __type(key, __u32); __type(value, struct blk); } av SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 4); __type(key, __u32); __type(value, __u64[2]); } av16 SEC(".maps");
+struct big { __u8 b[64]; };
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 4); __type(key, __u32); __type(value, struct big); } av64 SEC(".maps");
 `;
 const READ_BLK = '__attribute__((noinline)) int g(struct blk *p) { return p ? p->b[3] : 7; }\n';
-/** [name, the kernel's words (undefined: it loads), program]. */
-const GLOBAL_CASES: [string, string | undefined, string][] = [
+/** A global function reading its struct argument through an index given as its second argument. */
+const ARG_INDEX = (index: string) => `__attribute__((noinline)) int g(struct blk *p, __u32 a) { if (!p) return 0; return ${index}; }
+SEC("xdp") int fuzz(struct xdp_md *ctx) { struct blk b = {}; b.b[3] = ctx->ingress_ifindex; return g(&b, ctx->rx_queue_index) & 3; }`;
+const PKT_CALL = (check: string, arg: string) => `${READ_BLK}SEC("xdp") int fuzz(struct xdp_md *ctx) {
+  void *d = (void *)(long)ctx->data, *e = (void *)(long)ctx->data_end; ${check} return g(${arg}) & 3; }`;
+/** [name, the kernel's words (undefined: it loads), program, text of the line the refusal is reported on]. */
+const GLOBAL_CASES: [string, string | undefined, string, string?][] = [
   ['the context for an integer argument', 'R1 is not a scalar', `__attribute__((noinline)) int g(__u64 a) { return a * 3; }
 SEC("xdp") int fuzz(struct xdp_md *ctx) { return g((__u64)(long)ctx) & 3; }`],
   ['a stack pointer for the second, integer, argument', 'R2 is not a scalar', `__attribute__((noinline)) int g(__u32 x, __u64 a) { return a * 3 + x; }
@@ -901,6 +908,30 @@ SEC("xdp") int fuzz(struct xdp_md *ctx) { struct blk b = {}; b.b[3] = ctx->ingre
   ['NULL for a pointer to a struct', undefined, `${READ_BLK}SEC("xdp") int fuzz(struct xdp_md *ctx) { return g((struct blk *)0) & 3; }`],
   ['a stack block for it', undefined, `${READ_BLK}SEC("xdp") int fuzz(struct xdp_md *ctx) { struct blk b = {}; b.b[3] = ctx->ingress_ifindex; return g(&b) & 3; }`],
   ['a map value not checked for NULL for it', undefined, `${READ_BLK}SEC("xdp") int fuzz(struct xdp_md *ctx) { __u32 k = 1; return g(bpf_map_lookup_elem(&av, &k)) & 3; }`],
+  // Inside the function the argument is memory of its type's size (check_mem_region_access): fixed offsets and the
+  // bounds of an index are checked against it, on the access's line (before: not judged, run loaded them).
+  ['a store one byte past the struct argument', 'invalid access to memory, mem_size=40 off=40 size=1', ARG_INDEX('(*((volatile __u8 *)p + 40) = a)'), 'volatile'],
+  ['a read before it', 'invalid access to memory, mem_size=40 off=-1 size=1', ARG_INDEX('*((volatile __u8 *)p - 1)'), 'volatile'],
+  ['an index argument not bounded', 'R1 unbounded memory access, make sure to bounds check any such access', ARG_INDEX('p->b[a]'), 'p->b[a]'],
+  ['an index masked past the struct', 'invalid access to memory, mem_size=40 off=63 size=1', ARG_INDEX('p->b[a & 63]'), 'p->b[a & 63]'],
+  ['a signed index', 'value -2147483648 makes mem pointer be out of bounds', ARG_INDEX('p->b[(int)a]'), 'p->b[(int)a]'],
+  ['an index masked inside it', undefined, ARG_INDEX('p->b[a & 31] + *((volatile __u32 *)p + 9)')],
+  ['an index compared with the size', undefined, ARG_INDEX('a < 40 ? p->b[a] : 0')],
+  ['an index compared with one past the size', 'invalid access to memory, mem_size=40 off=40 size=1', ARG_INDEX('a <= 40 ? p->b[a] : 0'), 'a <= 40'],
+  // At the call: a packet pointer is checked over the type's size against what was checked of the packet
+  // (check_packet_access), a map value pointer at a variable offset over the value (check_map_access), and a read-only
+  // map's value refused for the write check_mem_reg checks too (before: not judged).
+  ['a packet pointer checked for 20 bytes', 'invalid access to packet, off=0 size=40, R1(id=0,off=0,r=20)', PKT_CALL('if (d + 20 > e) return 1;', 'd'), 'return g('],
+  ['a packet pointer checked for 40 bytes', undefined, PKT_CALL('if (d + 40 > e) return 1;', 'd')],
+  ['a packet pointer at a variable offset checked for 30 bytes', 'R1 offset is outside of the packet',
+    PKT_CALL('d += ctx->ingress_ifindex & 15; if (d + 30 > e) return 1;', 'd'), 'return g('],
+  ['a packet pointer at a variable offset checked for 40 bytes', undefined, PKT_CALL('d += ctx->ingress_ifindex & 15; if (d + 40 > e) return 1;', 'd')],
+  ['a 64-byte map value at an offset up to 31', 'R1 max value is outside of the allowed memory range', `${READ_BLK}SEC("xdp") int fuzz(struct xdp_md *ctx) {
+  __u32 k = 1; struct big *v = bpf_map_lookup_elem(&av64, &k); if (!v) return 1; return g((struct blk *)((char *)v + (ctx->ingress_ifindex & 31))) & 3; }`, 'return g('],
+  ['a 64-byte map value at an offset up to 15', undefined, `${READ_BLK}SEC("xdp") int fuzz(struct xdp_md *ctx) {
+  __u32 k = 1; struct big *v = bpf_map_lookup_elem(&av64, &k); if (!v) return 1; return g((struct blk *)((char *)v + (ctx->ingress_ifindex & 15))) & 3; }`],
+  ['a read-only global for it', 'write into map forbidden, value_size=40 off=0 size=40', `const volatile struct blk cfg = {};
+${READ_BLK}SEC("xdp") int fuzz(struct xdp_md *ctx) { return g((struct blk *)&cfg) & 3; }`, 'return g('],
   ['the context and a stack block, the packet read through the context', undefined, `__attribute__((noinline)) int g(struct xdp_md *x, struct blk *p) {
   void *d = (void *)(long)x->data, *e = (void *)(long)x->data_end; if (d + 4 > e) return 0; return *(__u8 *)d + (p ? p->b[1] : 0); }
 SEC("xdp") int fuzz(struct xdp_md *ctx) { struct blk b = {}; b.b[3] = ctx->ingress_ifindex; return g(ctx, &b) & 3; }`],
@@ -908,9 +939,10 @@ SEC("xdp") int fuzz(struct xdp_md *ctx) { struct blk b = {}; b.b[3] = ctx->ingre
 
 test('regressions: calls of global functions are checked against their BTF argument types, and their pointer arguments may be NULL, in the kernel\'s words', (t) => {
   if (kernelOrSkip(t)) return;
-  const cases: [string, string | undefined, string, string[]?][] = [...GLOBAL_CASES.map(([n, w, b]) => [n, w, GLOBAL_HEADER + b + '\n'] as [string, string | undefined, string]),
+  const cases: [string, string | undefined, string, string[]?, string?][] = [
+    ...GLOBAL_CASES.map(([n, w, b, at]) => [n, w, GLOBAL_HEADER + b + '\n', undefined, at] as [string, string | undefined, string, undefined, string?]),
     ['vfuzz seed 119343122', 'arg#0 expects pointer to ctx', generateVProgram(119343122).source, ['-O1', '-mcpu=v1']]];
-  cases.forEach(([name, words, source, flags], i) => {
+  cases.forEach(([name, words, source, flags, at], i) => {
     const { objectPath } = compileTestSource(`global_args_${i}`, source, flags);
     let kernelLog: string | undefined;
     try {
@@ -928,6 +960,8 @@ test('regressions: calls of global functions are checked against their BTF argum
       log.fault(session.runPacket(PACKET).fault);
       if (words === undefined) assert.deepEqual(log.list.map((x) => x.message), [], `${engine}: ${name}: run must not report a refusal`);
       else assert.ok(log.list.some((x) => x.message.includes(words)), `${engine}: ${name}: run must report "${words}": ${log.list.map((x) => x.message).join('; ') || 'no refusal'}`);
+      const hit = words === undefined ? undefined : log.list.find((x) => x.message.includes(words));
+      if (hit && at) assert.ok(source.split('\n')[(hit.line ?? 0) - 1]?.includes(at), `${engine}: ${name}: reported on line ${hit.line}, not on the line with "${at}"`);
     }
   });
 });

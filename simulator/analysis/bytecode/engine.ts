@@ -27,7 +27,7 @@ import * as msg from './messages.ts';
 import { attachActionMessage, attachedMap, refusedByAttach } from '../xdp-programs.ts';
 import {
   type Scalar, alu32, alu64, assume, assume32, assumeNot, constant, endian, isConst, low32, signedRange, truncate,
-  unknown, unknownBytes, unsignedRange,
+  unknown, unknownBytes, unsignedRange, S64_MIN,
 } from './scalar.ts';
 import { META_ID, NONE, PKT_ID, type Reg, type State, cloneState, covers, mapAllRegs, replaceScalar, widen } from './state.ts';
 
@@ -367,6 +367,12 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
    * value, and such a number masked by a constant): a map value pointer moved by one is bounded as the verifier
    * bounds it (ValueVar). */
   const exactRange = new WeakSet<Scalar>();
+  /** Numbers whose 32-bit bounds the verifier refined where the walk did not (a 32-bit comparison of a number wider
+   * than 32 bits, which refines its known bits too): what is computed from them is not exact. */
+  const low32Loose = new WeakSet<Scalar>();
+  /** A number's low 32 bits as the verifier bounds them after a 32-bit comparison with a constant that its 64-bit
+   * range does not follow (`if w2 < 40` on any 64-bit value): `w2 = w2` after it is [0, 39], as the verifier has it. */
+  const low32Of = new WeakMap<Scalar, Scalar>();
   const exact = (r: Reg): Reg => {
     if (r.k === 'scalar' && r.s !== OPAQUE) exactRange.add(r.s);
     return r;
@@ -430,6 +436,30 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
       report('pointer-misuse', pc, `The verifier refuses this access: invalid access to map value, value_size=${m.valueSize} off=${start} size=${size}, then R${accessReg(pc)} min value is outside of the allowed memory range (outside ${m.name}'s value).`);
     } else if (atomic && start % size !== 0) {
       report('pointer-misuse', pc, `The verifier refuses this atomic operation: misaligned value access off ${start} size ${size} (atomics need an address aligned to their size).`);
+    }
+  };
+
+  // check_mem_region_access for memory of a known size (a global function's pointer argument): the fixed offset plus
+  // the smallest and the largest value of the variable part, in the verifier's order and words; not judged when the
+  // variable part's bounds are not the verifier's (v undefined).
+  const memRegion = (v: Scalar, o: number, size: number, memSize: number, regno: number, words: (at: bigint) => string): string | undefined => {
+    const at = (x: bigint) => BigInt(o) + x;
+    const inside = (x: bigint) => x >= 0n && x + BigInt(size) <= BigInt(memSize);
+    if (v.smin < 0n && (v.smin === S64_MIN || BigInt.asIntN(32, at(v.smin)) !== at(v.smin) || at(v.smin) < 0n)) {
+      return `R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`;
+    }
+    if (!inside(at(v.smin))) return `${words(at(v.smin))}, then R${regno} min value is outside of the allowed memory range`;
+    if (v.umax >= MAX_VAR_OFF) return `R${regno} unbounded memory access, make sure to bounds check any such access`;
+    if (!inside(at(v.umax))) return `${words(at(v.umax))}, then R${regno} max value is outside of the allowed memory range`;
+    return undefined;
+  };
+  const checkMem = (base: Reg & { k: 'mem' }, off: number, size: number, pc: number, kind: 'load' | 'store'): void => {
+    if (base.size === undefined || base.off === undefined || !base.v) return;
+    const memSize = base.size;
+    const kernel = memRegion(base.v, base.off + off, size, memSize, accessReg(pc), (at) => `invalid access to memory, mem_size=${memSize} off=${at} size=${size}`);
+    if (kernel) {
+      report('pointer-misuse', pc, `The verifier refuses this ${kind}: ${kernel} (the pointer is a global function's argument, which the verifier ` +
+        `knows only as ${memSize} bytes, its type's size; check an index against the size first, e.g. \`if (i >= N) return 0;\`).`);
     }
   };
 
@@ -717,6 +747,9 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         }
         return scalarReg(loaded(size, sx, true), pc);
       }
+      case 'mem':
+        checkMem(base, off, size, pc, 'load');
+        return scalarReg(loaded(size, sx, true), pc);
       default:
         return scalarReg(loaded(size, sx, true), pc);
     }
@@ -762,6 +795,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         if (readonlyMap(base.map)) report('readonly-write', pc, msg.readonlyWrite(mapOf(base.map), 'store'));
         return;
       case 'mem':
+        checkMem(base, off, size, pc, 'store');
         // bpf_cast_to_kern_ctx's struct xdp_buff: XDP has no btf_struct_access, so check_ptr_to_btf_access allows reads only.
         if (base.from === 'bpf_cast_to_kern_ctx' && off >= 0) {
           report('pointer-misuse', pc, 'The verifier refuses this store: only read is supported (bpf_cast_to_kern_ctx gives the kernel\'s struct xdp_buff to read; ' +
@@ -832,7 +866,22 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         if (fixed !== undefined && p.vr) return { ...p, vr: { ...p.vr, off: p.vr.off + fixed } };
         return { ...rest, off: undefined };
       }
-      case 'mem':
+      case 'mem': {
+        if (p.size === undefined || p.off === undefined) return p;
+        // adjust_ptr_min_max_vals: a constant goes into the fixed offset, a variable amount into the variable part,
+        // which check_reg_sane_offset first looks at (its smallest value).
+        if (fixed !== undefined) return { ...p, off: p.off + fixed };
+        const trusted = (!delta.opaque || exactRange.has(delta) || mapLoaded.has(delta)) && !low32Loose.has(delta);
+        if (!p.v || !trusted || isConst(delta)) return { ...p, v: undefined };
+        const kernel = delta.smin === S64_MIN ? 'math between mem pointer and register with unbounded min value is not allowed'
+          : delta.smin >= MAX_VAR_OFF || delta.smin <= -MAX_VAR_OFF ? `value ${delta.smin} makes mem pointer be out of bounds` : undefined;
+        if (kernel) {
+          report('pointer-misuse', pc, `The verifier refuses this instruction: ${kernel} (the amount added to a global function's pointer argument ` +
+            `${delta.smin === S64_MIN ? 'has no lower bound' : `may be ${delta.smin}`}: use an unsigned index and check it against the size first).`);
+          return { ...p, v: undefined };
+        }
+        return { ...p, v: alu64(negate ? 'sub' : 'add', p.v, { ...delta, opaque: false }, 0) };
+      }
       case 'ptr':
         return p;
       default:
@@ -869,9 +918,12 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
       return true;
     }
     if (as && bs) {
-      const s = info.width === 64 ? alu64(op, as, bs, insn.off) : alu32(op, as, bs, insn.off);
+      // A 32-bit operation sees the low 32 bits as the verifier bounds them (low32Of).
+      const a32 = info.width === 32 ? low32Of.get(as) ?? as : as;
+      const s = info.width === 64 ? alu64(op, as, bs, insn.off) : alu32(op, a32, low32Of.get(bs) ?? bs, insn.off);
       const by32 = info.width === 64 && !info.srcReg && insn.imm === 32;
       if (by32 && op === 'lsh' && a.k === 'scalar') {
+        if (exactRange.has(as) && !low32Loose.has(as)) exactRange.add(s);
         st.regs[insn.dst] = { k: 'scalar', s, def: pc, shl32: as };
         return true;
       }
@@ -891,8 +943,14 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
       if (num) numbers.add(own);
       // x & c, x any value of its low k bits as the verifier knows it (exactRange), c a constant: the verifier's tnum
       // gives [0, c & (2^k - 1)]; kept exact where the walk's range is that one.
-      if (op === 'and' && exactRange.has(as) && as.umin === 0n && as.smin === 0n && isConst(bs) && !bs.opaque && own !== as &&
-        ((as.umax + 1n) & as.umax) === 0n && own.umin === 0n && own.smin === 0n && own.umax === (bs.umin & as.umax) && own.smax === own.umax) exactRange.add(own);
+      // Any 64-bit value (a global function's argument) is the case of k = 64; a 32-bit `and` sees the low 32 bits.
+      const low = info.width === 32 ? 0xffffffffn : 0xffffffffffffffffn;
+      if (op === 'and' && exactRange.has(as) && !low32Loose.has(as) && a32.umin === 0n && (a32.smin === 0n || a32.umax === 0xffffffffffffffffn) && isConst(bs) && !bs.opaque && own !== as &&
+        ((a32.umax + 1n) & a32.umax) === 0n && own.umin === 0n && own.smin === 0n && own.umax === (bs.umin & a32.umax & low) && own.smax === own.umax) exactRange.add(own);
+      // A 32-bit move (`w2 = w2`, clang's zero-extension of a u32) and a 64-bit shift by a constant (its sign
+      // extension) of such a number: the walk's interval rules are the verifier's there.
+      if (as && exactRange.has(as) && !low32Loose.has(as) && own !== as && ((op === 'mov' && info.width === 32) ||
+        ((op === 'lsh' || op === 'rsh' || op === 'arsh') && info.width === 64 && isConst(bs!) && !bs!.opaque))) exactRange.add(own);
       st.regs[insn.dst] = scalarReg(own, pc);
       return true;
     }
@@ -1011,9 +1069,27 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
       // A 32-bit comparison of values that fit in 32 bits (signed for signed ops, unsigned for unsigned ones) is the
       // 64-bit comparison: refine the whole registers (`if w1 s< 0` on a helper's -EINVAL..0 result).
       const wide = info.width === 64 || fits32(op, as, bs);
+      if (!wide && a.k === 'scalar' && as !== OPAQUE && isConst(bs) && !bs.opaque && bs.umin <= 0xffffffffn && ['jlt', 'jle', 'jgt', 'jge', 'jeq', 'jne'].includes(op)) {
+        const l = low32Of.get(as) ?? low32(as);
+        const lr = truth ? assume(op, l, bs) : assumeNot(op, l, bs);
+        if (!lr) return false;
+        // A copy of the number (the other side of the branch has other low bits), with what is known of it.
+        const c = { ...as };
+        low32Of.set(c, { ...lr[0], opaque: l.opaque });
+        for (const set of [mapLoaded, exactRange, low32Loose, pointerDiffs, miscBytes, miscStores]) if (set.has(as)) set.add(c);
+        refineScalar(st, as, c);
+        return true;
+      }
       const r = wide ? (truth ? assume(op, as, bs) : assumeNot(op, as, bs)) : assume32(op, as, bs, truth);
       if (!r) return false;
+      // A comparison with a constant on the whole register refines an exact number as the verifier does.
+      const keep = wide && op !== 'jset' && isConst(bs) && !bs.opaque && a.k === 'scalar' && exactRange.has(a.s);
+      // A 32-bit comparison the walk does not follow refines the verifier's 32-bit bounds (on any path: it only makes
+      // the walk judge less).
+      if (!wide && a.k === 'scalar' && r[0] === a.s) low32Loose.add(a.s);
+      if (!wide && b.k === 'scalar' && info.srcReg && r[1] === b.s) low32Loose.add(b.s);
       if (a.k === 'scalar') refineScalar(st, a.s, r[0]);
+      if (keep && r[0] !== OPAQUE) exactRange.add(r[0]);
       if (b.k === 'scalar' && info.srcReg) refineScalar(st, b.s, r[1]);
       return true;
     }
@@ -1641,10 +1717,11 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     const out: Reg[] = [NONE, NONE, NONE, NONE, NONE];
     for (let i = 0; i < n; i++) {
       const size = fn.argMemSizes?.[i];
-      if (fn.argScalar?.[i]) out[i] = number(scalarReg({ ...OPAQUE }, pc));
+      // A number: any value to the verifier, exactly (exactRange).
+      if (fn.argScalar?.[i]) out[i] = exact(number(scalarReg({ ...OPAQUE }, pc)));
       else if (fn.argCtx?.[i]) out[i] = { k: 'ctx', off: 0 };
       else if (size !== undefined) {
-        out[i] = { k: 'mem', nullId: nextId++, from: GLOBAL_ARG };
+        out[i] = { k: 'mem', nullId: nextId++, from: GLOBAL_ARG, size, off: 0, v: constant(0n) };
         const a = st.regs[i + 1]!;
         if (a.k === 'stack') {
           clobberStackFrom(st, a.frame, a.off, a.off === undefined ? undefined : size);
@@ -1709,6 +1786,35 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
             kernel = `invalid access to map value, value_size=${vs} off=${a.off} size=${size}; R${i + 1} min value is outside of the allowed memory range`;
             why = `argument ${i + 1} of ${fn.name} points to ${size} bytes, and r${i + 1} points to offset ${a.off} of ${mapOf(a.map)!.name}'s ${vs}-byte value; ` +
               'pass a pointer to memory of the argument\'s type';
+          } else if ((mapOf(a.map)!.flags & BPF_F_RDONLY_PROG) !== 0) {
+            // check_mem_reg checks a write of the whole size too (check_map_access_type).
+            kernel = `write into map forbidden, value_size=${vs} off=${a.off} size=${size}`;
+            why = `argument ${i + 1} of ${fn.name} points to memory the function may write, and ${mapOf(a.map)!.name} is read-only to the program; ` +
+              'copy the value to the stack and pass that';
+          }
+        } else if (a.k === 'value' && a.off === undefined && a.vr && mapOf(a.map) !== undefined &&
+          (mapOf(a.map)!.kind === 'global' || PLAIN_VALUE_MAPS.has(mapOf(a.map)!.type))) {
+          // check_map_access with the variable offset the verifier knows (ValueVar: no negative part).
+          const m = mapOf(a.map)!;
+          const v = { umin: a.vr.umin, umax: a.vr.umax, smin: a.vr.umin, smax: a.vr.umax, opaque: false };
+          kernel = memRegion(v, a.vr.off, size, m.valueSize, i + 1, (at) => `invalid access to map value, value_size=${m.valueSize} off=${at} size=${size}`)?.replace(', then', ';');
+          why = `argument ${i + 1} of ${fn.name} points to ${size} bytes, and r${i + 1} points to a variable offset into ${m.name}'s ${m.valueSize}-byte value ` +
+            `(${a.vr.umin + BigInt(a.vr.off)} to ${a.vr.umax + BigInt(a.vr.off)}); bound the offset so that the whole argument fits`;
+        } else if ((a.k === 'pkt' || a.k === 'meta') && a.gen === st.gen) {
+          // check_packet_access over the whole size at the pointer's fixed offset, as for a load (check_helper_mem_access).
+          const range = a.own !== undefined && a.own >= 0 ? a.own : st.ranges.get(a.id) ?? 0;
+          const fixedBase = a.id === PKT_ID || a.id === META_ID;
+          const limit = a.k === 'meta' ? 'data' : 'data_end';
+          if (a.own !== undefined && a.own < 0) {
+            kernel = `R${i + 1} offset is outside of the packet`;
+            why = `argument ${i + 1} of ${fn.name} points to ${size} bytes, and on this path a comparison found r${i + 1} at or past ${limit}`;
+          } else if (!fixedBase && a.vmax !== undefined && a.vmax >= U64_LIMIT) {
+            kernel = `R${i + 1} min value is negative, either use unsigned index or do a if (index >=0) check.`;
+            why = `argument ${i + 1} of ${fn.name} points to ${size} bytes, and r${i + 1} was moved by an amount that may be negative; make the offset unsigned`;
+          } else if (a.off < 0 || a.off + size > range) {
+            kernel = `invalid access to packet, off=${a.off} size=${size}${fixedBase ? `, R${i + 1}(id=0,off=${a.off},r=${range})` : ''}; R${i + 1} offset is outside of the packet`;
+            why = `argument ${i + 1} of ${fn.name} points to ${size} bytes, and ${range > 0 ? `only ${range} byte${range === 1 ? ' is' : 's are'}` : 'none is'} ` +
+              `checked against ${limit} at r${i + 1}${a.off ? ` (offset ${a.off})` : ''}; check \`if ((void *)p + sizeof(*p) > ${limit})\` before the call`;
           }
         } else {
           return false;

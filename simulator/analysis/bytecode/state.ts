@@ -44,8 +44,13 @@ export type Reg =
   | { readonly k: 'stack'; readonly frame: number; readonly off: number | undefined; readonly lo?: number; readonly hi?: number }
   | { readonly k: 'map'; readonly map: number }
   | { readonly k: 'value'; readonly map: number; readonly off: number | undefined; readonly nullId: number; readonly vr?: ValueVar }
-  /** `ref`: the reference a helper acquired with it (bpf_ringbuf_reserve, bpf_sk_lookup_*), to be released. */
-  | { readonly k: 'mem'; readonly nullId: number; readonly from?: string; readonly ref?: number }
+  /**
+   * `ref`: the reference a helper acquired with it (bpf_ringbuf_reserve, bpf_sk_lookup_*), to be released.
+   * `size`: memory of a known size (a global function's pointer argument: its BTF type's size), with the pointer's
+   * fixed offset `off` and its variable part `v` (undefined when the verifier's bounds of it are not known here:
+   * its accesses are then not judged).
+   */
+  | { readonly k: 'mem'; readonly nullId: number; readonly from?: string; readonly ref?: number; readonly size?: number; readonly off?: number; readonly v?: Scalar }
   | { readonly k: 'func'; readonly pc: number }
   | { readonly k: 'ptr' };
 
@@ -226,6 +231,8 @@ function regCovers(old: State, cur: State, a: Reg, b: Reg, isR0: boolean): boole
     }
     case 'mem': {
       const bm = b as typeof a;
+      if (a.size !== bm.size || a.off !== bm.off || (a.v === undefined) !== (bm.v === undefined)) return false;
+      if (a.v && bm.v && !(a.v.umin <= bm.v.umin && a.v.umax >= bm.v.umax && a.v.smin <= bm.v.smin && a.v.smax >= bm.v.smax)) return false;
       return (a.nullId === 0) === (bm.nullId === 0) && (a.nullId === 0 || sameId(-1 - a.nullId, -1 - bm.nullId));
     }
     case 'func': return a.pc === (b as typeof a).pc;
