@@ -8,18 +8,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { CLI, compareJson, compareOrSkip, spacedCase } from './compare-setup.ts';
+import { CLI, compareJson, compareOrSkip, spacedCase, type CompareOut } from './compare-setup.ts';
 
 const UAPI = ['--cflag', '-I/usr/include/x86_64-linux-gnu'];
-
-type Out = {
-  available: boolean;
-  reason?: string;
-  differing: number;
-  mapsDiffering: number;
-  rows: { kernel?: { retval: number } }[];
-  maps: { map: string; equal: boolean; differences: string[] }[];
-};
 
 const SRC = `#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -50,7 +41,7 @@ test('compare loads custom .bss.* sections on the kernel side as .data.*, seeds 
   const { src, cap } = spacedCase('xdp-lens-compare-bss-', 'custom_bss', SRC);
   const seed = join(dirname(src), 'seed.json');
   writeFileSync(seed, JSON.stringify({ '.bss.cfg': [{ key: '00000000', value: '01000000' }] }));
-  const { status, out, stdout, stderr } = compareJson<Out>([src, cap, ...UAPI, '--maps', seed]);
+  const { status, out, stdout, stderr } = compareJson<CompareOut>([src, cap, ...UAPI, '--maps', seed]);
   assert.equal(out.available, true, `${out.reason}\n${stderr}`);
   assert.deepEqual([status, out.differing, out.mapsDiffering], [0, 0, 0], stdout.slice(0, 3000) + stderr);
   // The kernel took the seed (XDP_DROP) and every global-data map was compared, the renamed ones by their own names.

@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { classicPcap } from '../net/pcap-file.ts';
-import { compareJson, compareOrSkip } from './compare-setup.ts';
+import { compareJson, compareOrSkip, type CompareOut } from './compare-setup.ts';
 
 const SRC = `#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -43,14 +43,6 @@ int later_timer(struct xdp_md *ctx)
 char LICENSE[] SEC("license") = "GPL";
 `;
 
-type Out = {
-  available: boolean;
-  reason?: string;
-  differing: number;
-  mapsDiffering: number;
-  maps: { map: string; equal: boolean; differences: string[]; clockRandom: string[] }[];
-};
-
 test('compare tells a later timer callback\'s map changes apart as clock-dependent', (t) => {
   if (compareOrSkip(t)) return;
   const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-compare-timer-'));
@@ -59,7 +51,7 @@ test('compare tells a later timer callback\'s map changes apart as clock-depende
   const cap = join(dir, 'frames.pcap');
   const frame = Uint8Array.from({ length: 60 }, (_, i) => (i === 12 ? 0x08 : i));
   writeFileSync(cap, classicPcap(Array.from({ length: 30 }, (_, i) => ({ data: frame, sec: 1_700_000_000, usec: i }))));
-  const { status, out, stdout, stderr } = compareJson<Out>([src, cap, '--cflag', '-I/usr/include/x86_64-linux-gnu', '--limit', '30']);
+  const { status, out, stdout, stderr } = compareJson<CompareOut>([src, cap, '--cflag', '-I/usr/include/x86_64-linux-gnu', '--limit', '30']);
   assert.equal(out.available, true, `${out.reason}\n${stderr}`);
   assert.deepEqual([status, out.differing, out.mapsDiffering], [0, 0, 0], stdout.slice(0, 3000) + stderr);
   const timers = out.maps.find((m) => m.map === 'timers');

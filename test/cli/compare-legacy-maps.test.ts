@@ -9,18 +9,9 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { verifyWithKernel } from '../../simulator/analysis/verifier.ts';
-import { compareJson, compareOrSkip, spacedCase } from './compare-setup.ts';
+import { compareJson, compareOrSkip, spacedCase, type CompareOut } from './compare-setup.ts';
 
 const UAPI = ['--cflag', '-I/usr/include/x86_64-linux-gnu'];
-
-type Out = {
-  available: boolean;
-  reason?: string;
-  differing: number;
-  mapsDiffering: number;
-  rows: { kernel?: { retval: number } }[];
-  maps: { map: string; equal: boolean; differences: string[] }[];
-};
 
 // Three maps in SEC("maps"); the middle one is static, so the program names it as "maps + 20".
 const PLAIN = `#include <linux/bpf.h>
@@ -60,7 +51,7 @@ test('compare loads legacy SEC("maps") objects on the kernel side, static maps a
   const { src, cap } = spacedCase('xdp-lens-compare-legacy-', 'legacy', PLAIN);
   const seed = join(dirname(src), 'seed.json');
   writeFileSync(seed, JSON.stringify({ lg_verdict: [{ key: '00000000', value: '01000000' }] }));
-  const { status, out, stdout, stderr } = compareJson<Out>([src, cap, ...UAPI, '--maps', seed]);
+  const { status, out, stdout, stderr } = compareJson<CompareOut>([src, cap, ...UAPI, '--maps', seed]);
   assert.equal(out.available, true, `${out.reason}\n${stderr}`);
   assert.deepEqual([status, out.differing, out.mapsDiffering], [0, 0, 0], stdout.slice(0, 3000) + stderr);
   // The kernel took the seed (XDP_DROP), and every map was compared, the static one with the entries it gathered.
@@ -76,7 +67,7 @@ test('compare: a legacy object compiled without -g (no BTF at all) gets BTF of i
   assert.equal(cc.status, 0, cc.stderr);
   const seed = join(dirname(src), 'seed.json');
   writeFileSync(seed, JSON.stringify({ lg_verdict: [{ key: '00000000', value: '03000000' }] }));
-  const { status, out, stdout, stderr } = compareJson<Out>([obj, cap, '--maps', seed]);
+  const { status, out, stdout, stderr } = compareJson<CompareOut>([obj, cap, '--maps', seed]);
   assert.equal(out.available, true, `${out.reason}\n${stderr}`);
   assert.deepEqual([status, out.differing, out.mapsDiffering], [0, 0, 0], stdout.slice(0, 3000) + stderr);
   assert.deepEqual(out.rows.map((r) => r.kernel?.retval), [3, 3, 3, 3, 3]);
@@ -122,7 +113,7 @@ char LICENSE[] SEC("license") = "GPL";
 test('compare: iproute2 struct bpf_elf_map maps of maps hold the maps inner_id/inner_idx place there, in the kernel too', (t) => {
   if (compareOrSkip(t)) return;
   const { src, cap } = spacedCase('xdp-lens-compare-legacy-elf-', 'elfmaps', ELF_MAPS);
-  const { status, out, stdout, stderr } = compareJson<Out>([src, cap, ...UAPI]);
+  const { status, out, stdout, stderr } = compareJson<CompareOut>([src, cap, ...UAPI]);
   assert.equal(out.available, true, `${out.reason}\n${stderr}`);
   assert.deepEqual([status, out.differing, out.mapsDiffering], [0, 0, 0], stdout.slice(0, 3000) + stderr);
   assert.deepEqual(out.rows.map((r) => r.kernel?.retval), [2, 2, 2, 2, 2]);

@@ -10,7 +10,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { classicPcap } from '../net/pcap-file.ts';
-import { compareJson, compareOrSkip } from './compare-setup.ts';
+import { compareJson, compareOrSkip, type CompareOut } from './compare-setup.ts';
 
 const SRC = `#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -51,16 +51,6 @@ int perf_sample(struct xdp_md *ctx)
 char LICENSE[] SEC("license") = "GPL";
 `;
 
-type Out = {
-  available: boolean;
-  reason?: string;
-  differing: number;
-  mapsDiffering: number;
-  notes?: string[];
-  rows: { kernel?: { retval: number } }[];
-  maps: { map: string; equal: boolean; differences: string[]; clockRandom: string[] }[];
-};
-
 test('compare compares perf event array records with a reader in the running CPU slot', (t) => {
   if (compareOrSkip(t)) return;
   const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-compare-perf-'));
@@ -69,7 +59,7 @@ test('compare compares perf event array records with a reader in the running CPU
   const cap = join(dir, 'frames.pcap');
   const frames = Array.from({ length: 60 }, (_, i) => ({ data: Uint8Array.from({ length: 60 + i }, (_, j) => (j === 12 ? 0x08 : (i * 7 + j) & 0xff)), sec: 1_700_000_000, usec: i * 10 }));
   writeFileSync(cap, classicPcap(frames));
-  const { status, out, stdout, stderr } = compareJson<Out>([src, cap, '--cflag', '-I/usr/include/x86_64-linux-gnu', '--limit', '60']);
+  const { status, out, stdout, stderr } = compareJson<CompareOut>([src, cap, '--cflag', '-I/usr/include/x86_64-linux-gnu', '--limit', '60']);
   assert.equal(out.available, true, `${out.reason}\n${stderr}`);
   assert.deepEqual([status, out.differing, out.mapsDiffering], [0, 0, 0], stdout.slice(0, 3000) + stderr);
   assert.deepEqual(out.notes ?? [], []);
@@ -123,7 +113,7 @@ test('compare opens perf readers only on the object\'s own perf event arrays, no
   writeFileSync(cap, classicPcap(Array.from({ length: 5 }, (_, i) => ({ data: Uint8Array.from({ length: 60 }, (_, j) => (j === 12 ? 0x08 : i + j)), sec: 1_700_000_000 + i }))));
   const seed = join(dir, 'seed.json');
   writeFileSync(seed, JSON.stringify({ outer: [{ key: 0, map: 'fresh', inner: [] }] }));
-  const { status, out, stdout, stderr } = compareJson<Out>([src, cap, '--cflag', '-I/usr/include/x86_64-linux-gnu', '--maps', seed]);
+  const { status, out, stdout, stderr } = compareJson<CompareOut>([src, cap, '--cflag', '-I/usr/include/x86_64-linux-gnu', '--maps', seed]);
   assert.equal(out.available, true, `${out.reason}\n${stderr}`);
   assert.deepEqual([status, out.differing, out.mapsDiffering], [0, 0, 0], stdout.slice(0, 3000) + stderr);
   assert.deepEqual(out.rows.map((r) => r.kernel?.retval), [1, 1, 1, 1, 1]);

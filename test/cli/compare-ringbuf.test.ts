@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { classicPcap } from '../net/pcap-file.ts';
-import { compareJson, compareOrSkip } from './compare-setup.ts';
+import { compareJson, compareOrSkip, type CompareOut } from './compare-setup.ts';
 
 const SRC = `#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -47,16 +47,6 @@ int ring_sample(struct xdp_md *ctx)
 char LICENSE[] SEC("license") = "GPL";
 `;
 
-type Out = {
-  available: boolean;
-  reason?: string;
-  differing: number;
-  mapsDiffering: number;
-  notes?: string[];
-  rows: { kernel?: { retval: number } }[];
-  maps: { map: string; equal: boolean; differences: string[]; clockRandom: string[] }[];
-};
-
 test('compare compares ring buffer records, submitted ones in order, until the ring is full', (t) => {
   if (compareOrSkip(t)) return;
   const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-compare-ring-'));
@@ -66,7 +56,7 @@ test('compare compares ring buffer records, submitted ones in order, until the r
   // 200 frames of 60-100 bytes: the 4 KiB ring holds about 130 records, so the last reservations fail.
   const frames = Array.from({ length: 200 }, (_, i) => ({ data: Uint8Array.from({ length: 60 + (i % 41) }, (_, j) => (j === 12 ? 0x08 : (i + j) & 0xff)), sec: 1_700_000_000, usec: i * 10 }));
   writeFileSync(cap, classicPcap(frames));
-  const { status, out, stdout, stderr } = compareJson<Out>([src, cap, '--cflag', '-I/usr/include/x86_64-linux-gnu', '--limit', '200']);
+  const { status, out, stdout, stderr } = compareJson<CompareOut>([src, cap, '--cflag', '-I/usr/include/x86_64-linux-gnu', '--limit', '200']);
   assert.equal(out.available, true, `${out.reason}\n${stderr}`);
   assert.deepEqual([status, out.differing, out.mapsDiffering], [0, 0, 0], stdout.slice(0, 3000) + stderr);
   assert.deepEqual(out.notes ?? [], []);

@@ -5,11 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadedAsXdp } from '../../simulator/kernel-load.ts';
-import { compareJson, compareOrSkip, spacedCase } from './compare-setup.ts';
+import { compareJson, compareOrSkip, spacedCase, type CompareOut } from './compare-setup.ts';
 
 const UAPI = ['--cflag', '-I/usr/include/x86_64-linux-gnu'];
-
-type Out = { available: boolean; reason?: string; differing: number; mapsDiffering: number; rows: { kernel?: { retval: number } }[]; maps: { map: string }[] };
 
 const src = (section: string) => `#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -32,7 +30,7 @@ char LICENSE[] SEC("license") = "GPL";
 test('compare runs a program in a section libbpf gives no type as XDP, as run does, and both sides agree', (t) => {
   if (compareOrSkip(t)) return;
   const { src: file, cap } = spacedCase('xdp-lens-compare-section-', 'legacy_section', src('XDPCNT'));
-  const { status, out, stdout, stderr } = compareJson<Out>([file, cap, ...UAPI]);
+  const { status, out, stdout, stderr } = compareJson<CompareOut>([file, cap, ...UAPI]);
   assert.equal(out.available, true, `${out.reason}\n${stderr}`);
   assert.deepEqual([status, out.differing, out.mapsDiffering], [0, 0, 0], stdout.slice(0, 3000) + stderr);
   assert.deepEqual(out.rows.map((r) => r.kernel?.retval), [1, 1, 1, 1, 1]);

@@ -1,4 +1,4 @@
-// What the `xdp-lens compare` tests on clock-dependent programs share (compare-back-to-back, compare-map-of-maps):
+// What the `xdp-lens compare` tests share (compare-back-to-back, compare-map-of-maps, ring buffers, perf records, ...):
 // the built CLI, the skip when the kernel side cannot run, a program beside a capture of frames 2 s apart, and
 // compare's JSON output. Needs root and bpftool to run the kernel side; the tests skip otherwise (fail under
 // XDP_LENS_REQUIRE_KERNEL=1).
@@ -39,6 +39,17 @@ export function spacedCase(prefix: string, name: string, source: string): { src:
   const frame = Uint8Array.from({ length: 60 }, (_, i) => (i === 12 ? 0x08 : i));
   writeFileSync(cap, classicPcap(Array.from({ length: 5 }, (_, i) => ({ data: frame, sec: 1_700_000_000 + 2 * i }))));
   return { src, cap };
+}
+
+/** The parts of compare's JSON output the tests read. */
+export interface CompareOut {
+  available: boolean;
+  reason?: string;
+  differing: number;
+  mapsDiffering: number;
+  notes?: string[];
+  rows: { kernel?: { retval: number } }[];
+  maps: { map: string; equal: boolean; differences: string[]; clockRandom: string[] }[];
 }
 
 /** `xdp-lens compare ARGS --format json`: exit status, the parsed object, and the raw output for messages. */
