@@ -350,6 +350,8 @@ function stringEscape(text: string, j: number): { ch: string; len: number } {
 
 const OPS = ['&&', '||', '===', '!==', '~=', '==', '!=', '>=', '<=', '~', '!', '>', '<', '(', ')', '{', '}', ',', '[', ']', '&'];
 const WORDS = /[A-Za-z0-9_.:/\-]/;
+/** Words that stand between two operands, after which a value comes. */
+const RELATION_WORDS = new Set(['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'contains', 'matches', 'in', 'and', 'or', 'not', 'all_eq', 'any_eq', 'all_ne', 'any_ne']);
 
 function tokenize(text: string): Tok[] {
   const out: Tok[] = [];
@@ -402,6 +404,16 @@ function tokenize(text: string): Tok[] {
       continue;
     }
     if (c === '=' ) throw new FilterError("'=' is not an operator: use '==' to compare", i);
+    // A unary plus, as tshark 4.0 takes it (`ip.ttl == +5`, `+ 5`): nothing. After a value it would be arithmetic.
+    if (c === '+' || c === '*' || c === '%') {
+      const prev = out[out.length - 1];
+      const unary = c === '+' && (prev === undefined || (prev.t === 'op' && prev.v !== ')' && prev.v !== ']' && prev.v !== '}') || (prev.t === 'word' && (RELATION_WORDS.has(prev.v.toLowerCase()) || prev.v.endsWith('..'))));
+      if (unary && /^\s*[A-Za-z0-9_]/.test(text.slice(i + 1))) {
+        i++;
+        continue;
+      }
+      if (!unary && prev !== undefined) throw new FilterError(`arithmetic ('${c}') is not supported`, i);
+    }
     if (c === '|') throw new FilterError(`'${c}' alone is not an operator: use '${c}${c}'`, i);
     if (!WORDS.test(c)) throw new FilterError(`unexpected character '${c}'`, i);
     let j = i;
@@ -477,13 +489,16 @@ function parseUint(s: string): number | undefined {
   return n && !n.neg ? Number(n.mag) : undefined;
 }
 
+/** The spellings of true and false tshark 4.0 takes for a boolean field (not `true`, nor in quotes). */
+const BOOL_WORDS: Record<string, string> = { True: '1', TRUE: '1', False: '0', FALSE: '0' };
+
 /**
  * A constant compared with a number field of Wireshark type `width` (undefined: the run's own fields), as tshark 4.0
  * takes it: one past the type's range is an error; a boolean's is true (1) unless 0, and no negative; a negative one
  * for an unsigned field is taken but no relation holds with it (NaN; `!=` holds as "no occurrence equals").
  */
 function numberConstant(field: string, width: NumberWidth | undefined, tok: Tok, signed = false): number {
-  const n = tok.t === 'word' ? parseNumber(tok.v) : undefined;
+  const n = tok.t === 'word' ? parseNumber(width === 'bool' ? (BOOL_WORDS[tok.v] ?? tok.v) : tok.v) : undefined;
   const len = tok.end - tok.pos;
   if (n === undefined) throw new FilterError(`${field} is a number; '${tok.v}' is not one`, tok.pos, len);
   if (width === 'bool') {
@@ -967,15 +982,17 @@ export function compileFilter(text: string): Filter {
         }
         if (v.t !== 'word' && v.t !== 'str') throw new FilterError(`expected a value in the set, found ${describe(v)}`, v.pos, v.end - v.pos);
         // A range of values: `53..60`, or `53 .. 60`.
-        const dots = v.t === 'word' ? /^(.+?)\.\.(.+)$/.exec(v.v) : null;
+        // (`53..+60`: the unary plus splits the range into `53..` and `60`.)
+        const split = v.t === 'word' && /^.+\.\.$/.test(v.v) && toks[k + 1]?.t === 'word';
+        const dots = v.t === 'word' ? (split ? [v.v, v.v.slice(0, -2), toks[k + 1]!.v] : /^(.+?)\.\.(.+)$/.exec(v.v)) : null;
         if (dots || (toks[k + 1]?.t === 'word' && toks[k + 1]!.v === '..')) {
           const lo: Tok = dots ? { ...v, v: dots[1]! } : v;
-          const hi: Tok = dots ? { ...v, v: dots[2]! } : toks[k + 2]!;
+          const hi: Tok = split ? toks[k + 1]! : dots ? { ...v, v: dots[2]! } : toks[k + 2]!;
           if (!dots && hi.t !== 'word' && hi.t !== 'str') throw new FilterError(`expected the end of the range after '..', found ${describe(hi)}`, hi.pos, Math.max(1, hi.end - hi.pos));
           const a = valueMatcher(field, def.type, '>=', lo, width);
           const b = valueMatcher(field, def.type, '<=', hi, width);
           ms.push((x) => a(x) && b(x));
-          k += dots ? 1 : 3;
+          k += split ? 2 : dots ? 1 : 3;
           continue;
         }
         ms.push(valueMatcher(field, def.type, '==', v, width));
@@ -1017,6 +1034,10 @@ export function compileFilter(text: string): Filter {
     // byte string (`frame contains ff`: Foundation Fieldbus, `frame[0] == fc`: Fibre Channel): a comparison with a
     // protocol absent here, which holds for no frame, `!=` neither (`:ff` is the byte).
     if (v.t === 'word' && TSHARK_HEX_NAMES.has(v.v) && (def.type === 'bytes' || (def.type === 'mac' && rel === 'contains'))) {
+      // Only a slice or a protocol (here: frame) compares with a protocol; tshark 4.0 refuses any other field (and
+      // frame with dc, a protocol of another type).
+      if (!sliced && !op.call && (op.field !== 'frame' || v.v === 'dc'))
+        throw new FilterError(`${field} and ${v.v} (a protocol of Wireshark's) are not of compatible types: write :${v.v} for the byte`, v.pos, v.end - v.pos);
       k++;
       return () => false;
     }
@@ -1067,7 +1088,7 @@ export function compileFilter(text: string): Filter {
   const root = or();
   const rest = peek();
   if (rest.t !== 'eof') {
-    const hint = rest.t === 'word' || rest.t === 'str' ? ': join conditions with && or ||' : '';
+    const hint = rest.t === 'word' && /^-(\d|$)/.test(rest.v) ? ": arithmetic ('-') is not supported" : rest.t === 'word' || rest.t === 'str' ? ': join conditions with && or ||' : '';
     throw new FilterError(`unexpected ${describe(rest)}${hint}`, rest.pos, rest.end - rest.pos);
   }
   const named = [...fields];
