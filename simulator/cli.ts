@@ -866,7 +866,7 @@ function cmdRun(argv: string[]): number {
     out('');
     for (const r of refusals.list) out(`the kernel would refuse this program: ${refusalText(r, basename)}`);
     if (filter) out(`${plural(matched, 'packet')} of ${packets} matched the filter ${filter.text}`);
-    out(`${packets} packets${refusals.list.length ? ' (simulated only: the kernel would not load this program)' : ''}: ${parts.join(', ') || 'none'}`);
+    out(`${packets} ${packets === 1 ? 'packet' : 'packets'}${refusals.list.length ? ' (simulated only: the kernel would not load this program)' : ''}: ${parts.join(', ') || 'none'}`);
     const unusual = [...outcomes].filter(([o]) => o.includes(':')).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
     if (unusual.length) out(`outcomes: ${[...outcomes].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([o, n]) => `${o} ${n}`).join(', ')}`);
     if (invalid) out(`${invalid} returned a value that is not an XDP action: the driver warns once and drops them (counted as XDP_ABORTED)`);
@@ -908,7 +908,7 @@ function cmdRun(argv: string[]): number {
   const linkNote = linkHeaderNote(madeUp, packets);
   if (linkNote) err(`xdp-lens: note: ${linkNote}\n`);
   if (captureError) {
-    err(`xdp-lens: ${captureError.message}\n`);
+    err(`xdp-lens: ${captureError.message}${growingHint(capturePath, captureError)}\n`);
     return 2;
   }
   // Packets, and not one could run (all from interfaces of link types XDP never sees): the wrong capture, an error.
@@ -924,6 +924,19 @@ const TRUNCATED_NOTE = (n: number) => SNAP_LENGTH_NOTE(n, 'jsonl "truncated": tr
 
 const OUTGOING_NOTE = (n: number) =>
   `${n} ${n === 1 ? 'packet was' : 'packets were'} sent by the capturing host (outgoing: Linux cooked packet type 4, as \`tcpdump -i any\` records, or pcapng outbound) and not run, not counted: XDP runs only on received frames`;
+
+/** A file cut short mid-record that changed moments ago: a capture may still be writing it (read as far as it was). */
+function growingHint(path: string, e: CaptureError): string {
+  if (!/: truncated /.test(e.message) || e.message.includes('(gzip-decompressed)')) return '';
+  try {
+    const st = statSync(path);
+    const ago = Date.now() - st.mtimeMs;
+    if (!st.isFile() || ago >= 60_000) return '';
+    return `; the file changed ${Math.max(0, Math.round(ago / 1000))} s ago: if a capture is still writing it, follow it through a pipe (tail -c +1 -f ${path} | xdp-lens run PROGRAM -)`;
+  } catch {
+    return '';
+  }
+}
 
 const OTHER_LINK_NOTE = (n: number) =>
   `${n} ${n === 1 ? 'packet was' : 'packets were'} captured on a pcapng interface of a link type XDP is never handed (listed as "notRun" with the link type) and not run, not counted`;
@@ -1638,7 +1651,7 @@ function cmdCompare(argv: string[]): number {
   else out(formatComparison(r, `${programPath} on ${capturePath}: simulator vs kernel`).trimEnd());
   if (outgoing) err(`xdp-lens: note: ${OUTGOING_NOTE(outgoing)}\n`);
   if (otherLink) err(`xdp-lens: note: ${OTHER_LINK_NOTE(otherLink)}\n`);
-  if (captureError) err(`xdp-lens: ${captureError.message}\n`);
+  if (captureError) err(`xdp-lens: ${captureError.message}${growingHint(capturePath, captureError)}\n`);
   if (!r.available) {
     err(`xdp-lens: ${r.reason}\n`);
     return 2;
