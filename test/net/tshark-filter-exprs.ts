@@ -1,8 +1,8 @@
 // A tool, not a test (run by hand; it needs tshark and takes minutes): random display filter expressions of every
 // form the filter language has (relations, word operators, `in {}` sets and ranges, slices `[i:n]` `[i-j]` `[-n:]`,
 // `contains`, `matches`, bitwise `&`, len()/count()/lower()/upper()/abs()/max()/min()/string(), field against field,
-// `not`, nesting) over one capture of frames as XDP sees them: the shared captures' (../shared/captures) and random
-// header stacks (random-stacks.ts). Each expression's selection is compared with tshark -Y's on the same file; an
+// `not`, nesting; a unary plus, True/False for booleans) over one capture of frames as XDP sees them: the shared
+// captures' (../shared/captures) and random header stacks (random-stacks.ts). Each expression's selection is compared with tshark -Y's on the same file; an
 // expression one side refuses is listed apart. Constants come from the values tshark finds in the capture.
 //   node --import tsx test/net/tshark-filter-exprs.ts SEED [COUNT] [RANDOM_FRAMES]     (EXPRS='a;;b' for given ones)
 // Prints DIFF lines (1-based frame numbers, as tshark shows them), OURS-REFUSES / TSHARK-REFUSES lines, and counts.
@@ -78,8 +78,8 @@ const num = (f: string): string => {
   const v = valueOf(f, String(rnd(300)));
   const n = Number(v);
   if (!Number.isFinite(n)) return String(rnd(300));
-  const k = rnd(4);
-  return k === 0 ? `0x${n.toString(16)}` : k === 1 ? String(n + pick([-1, 1])) : String(n);
+  const k = rnd(5);
+  return k === 0 ? `0x${n.toString(16)}` : k === 1 ? String(n + pick([-1, 1])) : k === 2 ? `+${n}` : String(n);
 };
 const hexBytes = (n: number) => Array.from({ length: n }, () => rnd(256).toString(16).padStart(2, '0')).join(':');
 
@@ -91,7 +91,7 @@ function frameBytes(k: number): string {
 }
 
 function atom(): string {
-  switch (rnd(22)) {
+  switch (rnd(23)) {
     case 0: return pick(PROTOS);
     case 1: case 2: { const f = pick(UINT); return `${f} ${pick(['==', '!=', '>', '<', '>=', '<=', 'eq', 'ne', 'gt', 'le', '==='])} ${num(f)}`; }
     case 3: { const f = pick(UINT); return `${f} in {${Array.from({ length: 1 + rnd(4) }, () => num(f)).join(', ')}}`; }
@@ -112,6 +112,7 @@ function atom(): string {
     case 18: { const f = pick(['tcp.srcport', 'udp.dstport', 'ip.ttl', 'frame.len']); return pick([`max(${f}, ${pick(['tcp.dstport', 'udp.srcport', 'ip.ttl'])}) > ${num(f)}`, `min(${f}, 1000) < ${num(f)}`, `abs(${f}) == ${num(f)}`]); }
     case 19: { const f = pick(UINT); return `string(${f}) ${pick(['contains', 'matches'])} "${String(valueOf(f, '1')).slice(0, 2)}"`; }
     case 20: { const f = pick(BYTES.slice(1)); return pick([`${f}[0:2] == ${frameBytes(2)}`, `${f} contains ${frameBytes(2)}`, `${f}[1] == ${frameBytes(1)}`, `${f}`]); }
+    case 21: return `${pick(['tcp.flags.syn', 'tcp.flags.ack', 'tcp.flags.fin', 'ip.flags.df', 'ip.flags.mf', 'dns.flags.response'])} ${pick(['==', '!=', '>'])} ${pick(['True', 'False', 'TRUE', 'FALSE', '1', '0'])}`;
     default: { const f = pick(UINT); return `${f}`; }
   }
 }
