@@ -402,6 +402,8 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
   const pastRange = new Map<string, number>();
   /** For each issue reporting a missing bounds check: the pointer's base and the range really proven there. */
   const pastHeads = new Map<number, string>();
+  /** Missing checks of a pointer at a variable offset (`kind#id@range`): met on another path, the same check. */
+  const missedById = new Map<string, number>();
   const mapOf = (i: number): MapDef | undefined => obj.maps[i];
   const readonlyMap = (i: number) => {
     const m = mapOf(i);
@@ -474,10 +476,14 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
   };
   const learnRange = (st: State, p: Reg, strict: boolean) => {
     if (p.k !== 'pkt' && p.k !== 'meta') return;
-    // A compare with data_end is a new check: an access past it is a mistake of its own.
-    if (st.unchecked?.has(p.id)) {
+    // A compare with data_end is a new check: an access past it is a mistake of its own. One proving less than the
+    // range taken as checked after the miss leaves the bytes past it to that same missing check.
+    const open = st.unchecked?.get(p.id);
+    if (open) {
       const u = new Map(st.unchecked);
-      u.delete(p.id);
+      const proves = p.off + (strict ? 1 : 0);
+      if (p.gen === st.gen && p.off >= 0 && proves < (st.ranges.get(p.id) ?? 0)) u.set(p.id, { head: open.head, real: Math.max(open.real, proves) });
+      else u.delete(p.id);
       st.unchecked = u.size ? u : undefined;
     }
     if (p.gen !== st.gen || p.off < 0) return;
@@ -537,8 +543,17 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         } else if (head === undefined) {
           // The same bytes past the same proven range, met again on another path (a checksum loop's word read and the
           // odd byte after it, both at the end of the header checked): one missing check, reported where the walk (in
-          // the verifier's order) met it first, where the verifier stops.
-          head = report('unchecked-packet-access', pc, msg.uncheckedPacketAccess(kind, start, size, range, !fixedBase, p.k === 'meta', reg));
+          // the verifier's order) met it first, where the verifier stops. Likewise any bytes of one pointer at a
+          // variable offset (computed once, before the paths part) past the same range: one check after it fixes both.
+          const byId = fixedBase || start < 0 ? undefined : `${p.k}#${p.id}@${range}`;
+          const prior = byId !== undefined ? missedById.get(byId) : undefined;
+          if (prior !== undefined) {
+            alsoPast(prior, pc);
+            head = prior;
+          } else {
+            head = report('unchecked-packet-access', pc, msg.uncheckedPacketAccess(kind, start, size, range, !fixedBase, p.k === 'meta', reg));
+            if (byId !== undefined) missedById.set(byId, head);
+          }
           pastRange.set(at, head);
           if (start >= 0 && !pastHeads.has(head)) pastHeads.set(head, `${p.k}${fixedBase ? '' : '+v'}@${range}`);
         }

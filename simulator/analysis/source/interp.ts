@@ -136,6 +136,11 @@ export class Analyzer {
   private expanding = new Set<string>();
   /** Stale pointers already reported, by invalidating call and packet root: the first use is the one to fix. */
   private staleReported = new Set<string>();
+  /**
+   * Missing checks of a header at a variable offset reported in this program, by packet root, with what was proven of
+   * it there: met again on another path with nothing more proven, it is the same missing check.
+   */
+  private missedRoots = new Map<string, { finding: Finding; real: number }>();
   /** Packet roots compared as `data_end - data` with a length, and where: the verifier learns no bound from that. */
   private lengthChecks = new Map<string, number>();
   /** Every function analysed inline for the programs run so far (what their findings depend on). */
@@ -172,6 +177,7 @@ export class Analyzer {
     this.site = undefined;
     this.frames = [];
     this.expanding.clear();
+    this.missedRoots.clear();
     const st = initialState();
     fn.params.forEach((p, i) => {
       if (!p.name) return;
@@ -2418,12 +2424,17 @@ export class Analyzer {
     // An offset from a layout the tier could not work out (NaN): nothing to judge.
     if ((v.off !== null && Number.isNaN(v.off)) || (extra !== null && Number.isNaN(extra))) return;
     const proven = st.proven.get(v.root) ?? 0;
-    // A loop's cursor its body did not check: judged as before it had a root of its own, by whether its parent was.
-    if (!(proven > 0)) {
-      for (let r = rangeRoot(v.root); r?.loop; r = rangeRoot(r.parent)) if ((st.proven.get(r.parent) ?? 0) > 0) return;
-    }
     const known = v.off !== null && extra !== null;
     const need = known ? v.off! + extra! + size : null;
+    // A loop's cursor nothing checked since the loop: judged by its parent, as far as the access reaches from where
+    // the loop started (the least the cursor can be at; the loop may have moved it further, unseen here).
+    if (!(proven > 0)) {
+      let reach = need ?? 1;
+      for (let r = rangeRoot(v.root); r?.loop; r = rangeRoot(r.parent)) {
+        reach += r.at;
+        if ((st.proven.get(r.parent) ?? 0) >= reach) return;
+      }
+    }
     if (need !== null && v.off! + extra! < 0) return; // before data: headroom/metadata, not this rule's business
     const ok = need !== null ? proven >= need : proven > 0;
     // Past a missing check of this root (no compare with data_end since): the same mistake, named in its finding.
@@ -2442,6 +2453,14 @@ export class Analyzer {
     // A length compared instead of a pointer guards every access after it alike: one finding.
     // Nothing checked at all on this pointer's packet yet: the one check the program is missing guards what follows too.
     st.proven.set(v.root, need === null || lengthLine !== undefined || !(proven > 0) ? Infinity : Math.max(need, cover));
+    // A header at a variable offset left unchecked on another path as far as on this one: the one check after the
+    // pointer is computed fixes both, so it is named in that finding.
+    const elsewhere = v.root.includes('+[') ? this.missedRoots.get(v.root) : undefined;
+    if (elsewhere && elsewhere.real === proven) {
+      this.alsoPast(elsewhere.finding, n);
+      if (Number.isFinite(st.proven.get(v.root))) st.missed = new Map(st.missed ?? []).set(v.root, { finding: elsewhere.finding, real: proven });
+      return;
+    }
     const of = v.region === 'meta' ? 'of the metadata' : v.root.includes('+[') ? 'of a header at a variable offset' : 'of the packet';
     const bound = v.region === 'meta' ? 'ctx->data' : 'data_end';
     const ptrText = ptrNode.text.length <= 40 ? ptrNode.text : 'this pointer';
@@ -2466,6 +2485,7 @@ export class Analyzer {
     const finding = this.report('unchecked-packet-access', n, message, reader && pointee !== size ? [] : this.boundsFix(p, ptrNode, n, st, index));
     // Taken as checked only as far as this access needs: a later access past it is this same missing check.
     if (finding && Number.isFinite(st.proven.get(v.root))) st.missed = new Map(st.missed ?? []).set(v.root, { finding, real: proven });
+    if (finding && v.root.includes('+[') && !this.missedRoots.has(v.root)) this.missedRoots.set(v.root, { finding, real: proven });
   }
 
   /** A later access past the missing check `f` reports, as a related place of it (on the program's line that leads there). */
@@ -3549,15 +3569,18 @@ function isBound(p: Val, b: Val): boolean {
 }
 
 function prove(st: State, root: string, off: number | null): void {
-  // A compare with data_end: an access past it is a mistake of its own.
-  if (st.missed?.has(root)) {
-    const m = new Map(st.missed);
-    m.delete(root);
-    st.missed = m.size ? m : undefined;
-  }
   const cur = st.proven.get(root) ?? 0;
   // An offset the tier does not know (a scale it could not work out): the root counts as checked.
   const n = off === null ? Infinity : off;
+  // A compare with data_end: an access past it is a mistake of its own. One proving less than the range taken as
+  // checked after a missing check leaves the bytes past it to that same missing check.
+  const missed = st.missed?.get(root);
+  if (missed) {
+    const m = new Map(st.missed);
+    if (n < cur) m.set(root, { finding: missed.finding, real: Math.max(missed.real, n) });
+    else m.delete(root);
+    st.missed = m.size ? m : undefined;
+  }
   if (n > cur) st.proven.set(root, n);
   if (off === null) return;
   const r = rangeRoot(root);

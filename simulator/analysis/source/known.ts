@@ -169,6 +169,12 @@ export const HELPER_RESULTS: Record<string, { values: number[]; note: string }> 
   bpf_xdp_store_bytes: { values: [0, -22, -14], note: 'returns 0 or a negative error (-EINVAL, -EFAULT)' },
   bpf_map_update_elem: { values: [0, -17, -7, -22, -2], note: 'returns 0 or a negative error (-EEXIST, -E2BIG, -EINVAL, -ENOENT)' },
   bpf_map_delete_elem: { values: [0, -2, -22], note: 'returns 0 or a negative error (-ENOENT, -EINVAL)' },
+  bpf_perf_event_output: { values: [0, -2, -22, -7, -95], note: 'returns 0 or a negative error (-ENOENT with no reader on that CPU, -EINVAL, -E2BIG, -EOPNOTSUPP)' },
+  bpf_ringbuf_output: { values: [0, -11, -22], note: 'returns 0 or a negative error (-EAGAIN when the ring is full, -EINVAL)' },
+  bpf_probe_read_kernel: { values: [0, -14], note: 'returns 0 or -EFAULT' },
+  bpf_map_push_elem: { values: [0, -7, -22], note: 'returns 0 or a negative error (-E2BIG when full, -EINVAL)' },
+  bpf_map_pop_elem: { values: [0, -2], note: 'returns 0 or -ENOENT when empty' },
+  bpf_map_peek_elem: { values: [0, -2], note: 'returns 0 or -ENOENT when empty' },
   bpf_fib_lookup: { values: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, -22], note: 'returns a BPF_FIB_LKUP_RET_* code (0..9) or a negative error' },
   // kfuncs and the dynptr helpers (simulator/vm/kfuncs.ts)
   bpf_dynptr_from_xdp: { values: [0, -22], note: 'returns 0 or -EINVAL' },

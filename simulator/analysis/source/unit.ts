@@ -536,7 +536,9 @@ function structLayout(node: Node, decls: Decls): StructLayout | undefined {
       const shape = declaratorShape(d, decls);
       const type: TypeRef = { base, ptr: shape.ptr, dims: shape.dims };
       const elemSize = sizeOfType({ base, ptr: shape.ptr, dims: [] }, decls);
-      const total = sizeOfType(type, decls);
+      // A flexible array member (`__u8 body[];`, last) adds no bytes to the struct's size, as in C.
+      const flexible = shape.dims[0] === null && shape.dims.length > 0 && !isUnion;
+      const total = flexible ? (sizeOfType({ base, ptr: shape.ptr, dims: shape.dims.slice(1) }, decls) === undefined ? undefined : 0) : sizeOfType(type, decls);
       if (elemSize === undefined || total === undefined || !complete) {
         complete = false;
         continue;
