@@ -71,7 +71,7 @@ Options for run:
                         inner-map template of a map of maps that declares none (repeatable; e.g. array:4:4:1)
   --filter EXPR         report only the packets a display filter matches, in the manner of Wireshark's:
                         'ip.src == 10.0.0.1 && tcp.dstport == 80', 'action == XDP_DROP', 'fault', 'exit.line == 127',
-                        'outcome contains "no redirect target"', '!udp || tcp.port in {80 443}', 'ip.addr == 10.0.0.0/8'
+                        'outcome contains "no redirect target"', '!udp || tcp.port in {80, 443}', 'ip.addr == 10.0.0.0/8'
                         (fields of the packet as received and of its result; every packet still runs, and the
                         summary counts them all; "filter" in the summary says how many matched)
   --dump-maps all|N     jsonl: list every map entry (all), or N entries per map (default 10000; the rest is counted

@@ -1,5 +1,5 @@
 // Display filters in the manner of Wireshark's: `ip.src == 10.0.0.1 && tcp.dstport == 80`, `action == XDP_DROP`,
-// `fault`, `exit.line == 127`, `!udp || (ip.ttl < 5)`, `outcome contains "redirect"`, `tcp.port in {80 443}`,
+// `fault`, `exit.line == 127`, `!udp || (ip.ttl < 5)`, `outcome contains "redirect"`, `tcp.port in {80, 443}`,
 // `ip.addr == 10.0.0.0/8`. A filter only chooses which results are reported; the program always sees every packet.
 //
 // Fields are the packet's as received (dissected here: Ethernet, VLAN, ARP, IPv4, IPv6, TCP, UDP, ICMP, ICMPv6,
