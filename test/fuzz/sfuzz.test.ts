@@ -22,6 +22,10 @@
 // pfuzz (pgen.ts: header parsers on well-formed VLAN / IPv4-with-options / IPv6-extension-header / TCP-option frames,
 // offsets from ihl, hdrlen and doff; checksum rewrites, encapsulation, VLAN push/pop, trimming to the IP length,
 // metadata; bounds checks in several forms, now and then one the verifier refuses): XDP_LENS_PFUZZ_COUNT (default 5).
+// efuzz (egen.ts: typed variables flowing from one helper or map into the next: popped values as keys, computed outer
+// and inner keys of maps of maps, computed LPM prefixes, sizes, offsets and flags; atomics with fetch; dense switches
+// made lookup tables; generated bpf_loop / for_each callbacks; its kernel side in a network namespace of its own):
+// XDP_LENS_EFUZZ_COUNT (default 5).
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,6 +40,7 @@ import { fPackets, generateFProgram } from './fgen.ts';
 import { generateVProgram } from './vgen.ts';
 import { generateKProgram, K_MISTAKES } from './kgen.ts';
 import { generatePProgram, pPackets } from './pgen.ts';
+import { generateEProgram } from './egen.ts';
 import { compileC } from '../../simulator/compile.ts';
 import { loadProgramFile, Session } from '../../simulator/session.ts';
 import { RefusalLog, refusalsBeforeRun } from '../../simulator/verifier-refusals.ts';
@@ -89,6 +94,8 @@ test('kfuzz: random C stringing kfuncs together (dynptrs, ring buffer records, b
   round(t, 'kfuzz', generateKProgram, BASE_SEED ^ 0x6b0000, Number(process.env.XDP_LENS_KFUZZ_COUNT ?? 5), { netns: true }));
 test('pfuzz: random header parsers and rewrites on well-formed frames behave as in the kernel', (t) =>
   round(t, 'pfuzz', generatePProgram, BASE_SEED ^ 0x9f0000, Number(process.env.XDP_LENS_PFUZZ_COUNT ?? 5), { packets: (seed, _n, frags) => pPackets(seed, 10, frags) }));
+test('efuzz: random C passing values between helpers, maps, atomics and callbacks behaves as in the kernel', (t) =>
+  round(t, 'efuzz', generateEProgram, BASE_SEED ^ 0xe0000, Number(process.env.XDP_LENS_EFUZZ_COUNT ?? 5), { netns: true }));
 test('kfuzz: random C with one kfunc misuse is refused as by the kernel', (t) => {
   if (kernelOrSkip(t)) return;
   const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-kfuzz-m-'));
