@@ -46,15 +46,17 @@ export interface CompareOut {
   available: boolean;
   reason?: string;
   differing: number;
+  clockRandom: number;
   mapsDiffering: number;
   notes?: string[];
   rows: { kernel?: { retval: number } }[];
   maps: { map: string; equal: boolean; differences: string[]; clockRandom: string[] }[];
 }
 
-/** `xdp-lens compare ARGS --format json`: exit status, the parsed object, and the raw output for messages. */
-export function compareJson<T>(args: string[]): { status: number | null; out: T; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, 'compare', ...args, '--format', 'json'], { encoding: 'utf8', timeout: 300_000 });
+/** `xdp-lens compare ARGS --format json` (in `env`, default this process's): exit status, the parsed object, and the
+ *  raw output for messages. */
+export function compareJson<T>(args: string[], env?: NodeJS.ProcessEnv): { status: number | null; out: T; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, 'compare', ...args, '--format', 'json'], { encoding: 'utf8', timeout: 300_000, ...(env ? { env } : {}) });
   let out: T;
   try {
     out = JSON.parse(r.stdout) as T;
