@@ -365,9 +365,10 @@ export function compareWithKernel(
       `i=0; while [ $i -lt ${frames.length} ]; do`,
       // data_size_out: room for the frame and what the program may add (bpftool's default is smaller than a jumbo frame).
       `  s=$(stat -c %s "$T/in.$i")`,
-      // When each run started (ns): one more variant spaces the packets as the kernel side's runs were spaced.
+      // When each run started and ended (ns): two more variants space the packets as the kernel side's runs were.
       `  date +%s%N >> "$T/times"`,
       `  taskset -c 0 bpftool prog run pinned ${PROGS_DIR}/${sq(program)} data_in "$T/in.$i" data_out "$T/out.$i" data_size_out $((s + 8192)) > "$T/run.$i" 2>&1`,
+      `  date +%s%N >> "$T/ends"`,
       `  i=$((i+1)); done`,
       ...perfRecordMaps.map((m) => `: > "$T/perfctl.${pinName(m.name)}.done"`),
       perfRecordMaps.length ? 'wait' : ':',
@@ -410,12 +411,13 @@ export function compareWithKernel(
 
     // The kernel side's own spacing: bpftool runs the packets some milliseconds apart, more on a loaded machine, and
     // no fixed spacing of the variants above covers every machine (a token bucket refilled by one second summed over
-    // fifty slow runs). One more variant gives each packet the time its kernel run started.
-    const started = file('times').trim().split('\n').filter((l) => /^\d+$/.test(l)).map((l) => BigInt(l));
-    if (started.length === frames.length && frames.length > 1) {
+    // fifty slow runs). Two more variants give each packet the time its kernel run started and the time it ended:
+    // the program read the clock in between (bpftool's own start-up takes some of that).
+    for (const name of ['times', 'ends']) {
+      const at = file(name).trim().split('\n').filter((l) => /^\d+$/.test(l)).map((l) => BigInt(l));
+      if (at.length !== frames.length || frames.length < 2) continue;
       const s = new Session(obj, variantOptions(sessionOpts, 7));
-      const t0 = started[0]!;
-      const rows = frames.map(({ frame }, index) => s.runPacket(frame, { tsNs: started[index]! - t0 }));
+      const rows = frames.map(({ frame }, index) => s.runPacket(frame, { tsNs: at[index]! - at[0]! }));
       variants.push({ rows, maps: withPerfRecords(withRingRecords(s.mapsJson({ all: true }), rings, rows), perfRecordMaps, rows) });
     }
     const rows: CompareRow[] = simRows.map((s, i) => {
