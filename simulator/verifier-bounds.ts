@@ -458,13 +458,23 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
    * stack is always strict), then check_stack_access_within_bounds.
    */
   const checkStack = (pc: number, p: Ptr, off: number, size: number, regno: number, kind: 'read from' | 'write to'): boolean => {
-    if (p.k !== 'stack' || p.vr === undefined || p.vr === true || p.orNull !== undefined) return true;
+    const bad = stackVarRefusal(p, off, size, regno, kind, true);
+    if (!bad) return true;
+    const verb = kind === 'read from' ? 'read from' : 'write to';
+    refuse(pc, bad.kernel, `The verifier refuses this ${verb} a stack array: ${bad.kernel} (${bad.why}; check the index against the array's size first, e.g. \`if (i >= N) return ...;\` or \`i &= N - 1\` for a power of two N).`);
+    return false;
+  };
+  /** The verifier's words when `size` bytes at `off` from stack pointer `p`, whose variable part it knows exactly
+   * (vr), reach outside the frame (or, with `align`, are misaligned: the stack is always strict for accesses; helpers
+   * and global functions' arguments are not checked for alignment). */
+  const stackVarRefusal = (p: Ptr, off: number, size: number, regno: number, kind: 'read from' | 'write to', align: boolean): { kernel: string; why: string } | undefined => {
+    if (p.k !== 'stack' || p.vr === undefined || p.vr === true || p.orNull !== undefined) return undefined;
     const e = p.vr;
     const tn = `(${hex(e.tval)}; ${hex(e.tmask)})`;
     let kernel: string | undefined;
     let why = '';
     const fixed = BigInt(p.off + off);
-    if (size > 1) {
+    if (align && size > 1) {
       const [v, m] = tnumAddConst(e.tval, e.tmask, fixed);
       if (((v | m) & BigInt(size - 1)) !== 0n) {
         kernel = `misaligned stack access off ${tn}+${p.off}+${off} size ${size}`;
@@ -485,10 +495,7 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
           : `the index may be as small as ${e.smin}, which reaches below the 512-byte stack frame`;
       }
     }
-    if (!kernel) return true;
-    const verb = kind === 'read from' ? 'read from' : 'write to';
-    refuse(pc, kernel, `The verifier refuses this ${verb} a stack array: ${kernel} (${why}; check the index against the array's size first, e.g. \`if (i >= N) return ...;\` or \`i &= N - 1\` for a power of two N).`);
-    return false;
+    return kernel ? { kernel, why } : undefined;
   };
 
   /** check_ptr_off_reg on the context: at a variable offset (known exactly) the verifier refuses every access. */
@@ -1041,6 +1048,38 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
             // A number the walk has a witness or a range for is one to the verifier; so is any pointer but the context.
             const notCtx = (x: Reg) => (x.k === 'num' && (x.w !== undefined || !!x.ex || x.nn === true)) ||
               x.k === 'pkt' || x.k === 'meta' || x.k === 'end' || x.k === 'stack' || x.k === 'map' || x.k === 'value';
+            // check_mem_reg on a stack pointer at a variable offset the walk knows exactly, for an argument of known
+            // size: the whole size at every offset must lie inside the frame (measured on 6.18: "invalid variable-offset
+            // read from stack R1 var_off=(0x0; 0x38) off=-32 size=8", "invalid unbounded variable-offset read from stack
+            // R1"). Judged only when every earlier argument certainly passes (the verifier names the first it refuses).
+            const idx = [...funcs.keys()].sort((a, b) => a - b).indexOf(target);
+            // A pointer argument to something without a size refuses every call before any register is looked at
+            // (the bytecode walk reports it).
+            if (fn.argUnsized?.some((x) => x !== undefined)) return false;
+            for (let i = 0; i < 5; i++) {
+              const x = r[i + 1]!;
+              const size = fn.argMemSizes?.[i];
+              if (x.k === 'none' && (fn.argScalar?.[i] || fn.argCtx?.[i] || size !== undefined)) {
+                // Nothing wrote the register on this path (NOT_INIT): not a scalar; for a pointer, __check_ptr_off_reg
+                // prints NOT_INIT's name and its unknown var_off (measured on 6.18).
+                const kernel = fn.argScalar?.[i] ? `R${i + 1} is not a scalar` : 'variable ? access var_off=(0x0; 0xffffffffffffffff) disallowed';
+                refuse(pc, kernel, `The verifier refuses this call: ${kernel} (Caller passes invalid args into func#${idx} ('${fn.name}'): ` +
+                  `argument ${i + 1} of ${fn.name} is read from r${i + 1}, and nothing set r${i + 1} on this path (a call leaves r1-r5 unset). ` +
+                  'clang passes whatever the register holds for an argument the function never reads: use the argument in the function, or make it static).', 'pointer-misuse');
+                return false;
+              }
+              if (fn.argScalar?.[i] && x.k === 'num' && (x.w !== undefined || !!x.ex || x.nn === true)) continue;
+              if (fn.argCtx?.[i] && x.k === 'ctx' && x.off === 0 && x.vr === undefined && x.orNull === undefined) continue;
+              if (size === undefined || x.k !== 'stack' || x.orNull !== undefined) break;
+              const bad = stackVarRefusal(x, 0, size, i + 1, 'read from', false);
+              if (bad) {
+                refuse(pc, bad.kernel, `The verifier refuses this call: ${bad.kernel} (Caller passes invalid args into func#${idx} ('${fn.name}'): ` +
+                  `argument ${i + 1} of ${fn.name} points to ${size} bytes, and ${bad.why}; check the index against the array's size first, ` +
+                  'e.g. `if (i >= N) return ...;`).', 'pointer-misuse');
+                return false;
+              }
+              if (x.vr !== undefined || x.off + size > 0 || x.off < -512) break;
+            }
             const badCtx = fn.argCtx?.findIndex((c, i) => c && i < 5 && notCtx(r[i + 1]!)) ?? -1;
             if (badCtx >= 0) {
               const kernel = `arg#${badCtx} expects pointer to ctx`;

@@ -430,6 +430,8 @@ class Linker {
         if (ctx?.includes(true)) info.argCtx = ctx;
         const scalar = btfArgScalar(this.btf, u.name);
         if (scalar) info.argScalar = scalar;
+        const unsized = btfArgUnsized(this.btf, u.name);
+        if (unsized?.some((x) => x !== undefined)) info.argUnsized = unsized;
       }
       funcs.push(info);
       const src = this.decoded.get(u.sec.index) ?? [];
@@ -735,6 +737,20 @@ function btfArgMemSizes(btf: Btf, name: string): (number | undefined)[] | undefi
     if (t?.kind !== BTF_KIND.PTR || !skipModsAndTypedefs(btf, t.sizeOrType) || isCtxPointer(btf, t)) return undefined;
     const size = resolveSize(btf, t.sizeOrType);
     return typeof size === 'number' && size > 0 ? size : undefined;
+  });
+}
+
+/**
+ * A global function's pointer arguments whose pointee has no size, as btf_prepare_func_args names the pointee in its
+ * refusal ("arg#0 reference type('UNKNOWN ') size cannot be determined: -22"): `void *` (BTF's void, kind UNKN) or a
+ * struct only declared (FWD); undefined for other arguments, and as btfGlobalArgs.
+ */
+function btfArgUnsized(btf: Btf, name: string): (string | undefined)[] | undefined {
+  return btfGlobalArgs(btf, name)?.map((t) => {
+    if (t?.kind !== BTF_KIND.PTR || isCtxPointer(btf, t)) return undefined;
+    const to = skipModsAndTypedefs(btf, t.sizeOrType);
+    if (!to) return 'UNKNOWN ';
+    return to.kind === BTF_KIND.FWD ? `FWD ${to.name}` : undefined;
   });
 }
 

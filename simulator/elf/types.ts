@@ -108,6 +108,11 @@ export interface FuncInfo {
    * to btf_prepare_func_args), which the caller must pass as a scalar. Its length is the number of arguments.
    */
   argScalar?: readonly boolean[];
+  /**
+   * From the BTF of a global function: per argument, for a pointer to something without a size (`void *`, a struct
+   * only declared), the verifier's name for the pointee ('UNKNOWN ', 'FWD name'): every call is refused.
+   */
+  argUnsized?: readonly (string | undefined)[];
 }
 
 /**

@@ -883,7 +883,25 @@ struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 4); __type(key, _
 struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 4); __type(key, __u32); __type(value, __u64[2]); } av16 SEC(".maps");
 struct big { __u8 b[64]; };
 struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 4); __type(key, __u32); __type(value, struct big); } av64 SEC(".maps");
+struct k2 { __u16 x; };
+struct k8 { __u32 a, b; };
+struct cnt { __u64 pk, by; };
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 4); __type(key, struct k8); __type(value, struct cnt); } hm SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 4096); } rb SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, 4); __type(key, __u32); __type(value, __u32); } pa SEC(".maps");
 `;
+/** A global function given a struct k8 on the stack, or a struct blk read as one (K8_BLK). */
+const K8_CALL = 'SEC("xdp") int fuzz(struct xdp_md *ctx) { struct k8 k = { ctx->ingress_ifindex, 1 }; return g(&k) & 3; }';
+const K8_BLK = 'SEC("xdp") int fuzz(struct xdp_md *ctx) { struct blk b = {}; b.b[1] = ctx->ingress_ifindex; return g((struct k8 *)&b) & 3; }';
+const BLK_INDEX = 'SEC("xdp") int fuzz(struct xdp_md *ctx) { struct blk b = {}; b.b[1] = ctx->ingress_ifindex; return g(&b, ctx->rx_queue_index) & 3; }';
+const H_USE: Record<string, string> = { 'struct cnt *k': 'k ? k->by : 0', 'struct k8 *k': 'k ? k->b : 0', '__u64 v': 'v + 1', 'struct xdp_md *x': 'x->ingress_ifindex' };
+/** A global function h given, by the global function g, what g was given (a struct k8, a struct cnt). */
+const PASS_ON = (h: string, g: string, type = 'cnt') => `__attribute__((noinline)) int h(${h}) { return ${H_USE[h]}; }
+__attribute__((noinline)) int g(struct ${type} *c, __u32 i) { ${g} }
+SEC("xdp") int fuzz(struct xdp_md *ctx) { struct cnt k = { ctx->ingress_ifindex, 1 }; return g((struct ${type} *)&k, ctx->rx_queue_index) & 3; }`;
+/** A global function given &b[index] of a stack array of struct k8. */
+const STACK_INDEX = (sig: string, call: string) => `__attribute__((noinline)) int g(${sig}) { return p ? p->b : 7; }
+SEC("xdp") int fuzz(struct xdp_md *ctx) { struct k8 b[4] = {}; b[1].b = ctx->rx_queue_index; return ${call} & 3; }`;
 const READ_BLK = '__attribute__((noinline)) int g(struct blk *p) { return p ? p->b[3] : 7; }\n';
 /** A global function reading its struct argument through an index given as its second argument. */
 const ARG_INDEX = (index: string) => `__attribute__((noinline)) int g(struct blk *p, __u32 a) { if (!p) return 0; return ${index}; }
@@ -935,6 +953,92 @@ ${READ_BLK}SEC("xdp") int fuzz(struct xdp_md *ctx) { return g((struct blk *)&cfg
   ['the context and a stack block, the packet read through the context', undefined, `__attribute__((noinline)) int g(struct xdp_md *x, struct blk *p) {
   void *d = (void *)(long)x->data, *e = (void *)(long)x->data_end; if (d + 4 > e) return 0; return *(__u8 *)d + (p ? p->b[1] : 0); }
 SEC("xdp") int fuzz(struct xdp_md *ctx) { struct blk b = {}; b.b[3] = ctx->ingress_ifindex; return g(ctx, &b) & 3; }`],
+  // An argument register nothing set on the path (NOT_INIT): clang passes whatever r1 holds for an argument the
+  // function never reads, and a helper call before left it unset (before: not judged, run loaded them).
+  ['the context, unused by the function, after a helper call', 'variable ? access var_off=(0x0; 0xffffffffffffffff) disallowed',
+    `__attribute__((noinline)) int g(struct xdp_md *x, __u32 a) { return a * 3; }
+SEC("xdp") int fuzz(struct xdp_md *ctx) { __u64 t = bpf_ktime_get_ns(); return g(ctx, t) & 3; }`, 'return g('],
+  ['the context, unused, after a helper call on one branch', 'variable ? access var_off=(0x0; 0xffffffffffffffff) disallowed',
+    `__attribute__((noinline)) int g(struct xdp_md *x, __u32 a) { return a * 3; }
+SEC("xdp") int fuzz(struct xdp_md *ctx) { __u32 t = ctx->ingress_ifindex; if (t > 3) t = bpf_get_prandom_u32(); return g(ctx, t) & 3; }`, 'return g('],
+  ['a struct pointer, unused, after a helper call', 'variable ? access var_off=(0x0; 0xffffffffffffffff) disallowed',
+    `__attribute__((noinline)) int g(struct k8 *x, __u32 a) { return a * 3; }
+SEC("xdp") int fuzz(struct xdp_md *ctx) { struct k8 k = {}; __u64 t = bpf_ktime_get_ns(); return g(&k, t) & 3; }`, 'return g('],
+  ['a constant integer argument clang does not pass', 'R3 is not a scalar', `__attribute__((noinline)) int g(struct xdp_md *x, __u32 a, __u32 b) { return x->ingress_ifindex + a; }
+SEC("xdp") int fuzz(struct xdp_md *ctx) { return g(ctx, ctx->rx_queue_index, 5) & 3; }`, 'return g('],
+  ['the context, used by the function, after a helper call', undefined, `__attribute__((noinline)) int g(struct xdp_md *x, __u32 a) { return a * 3 + x->ingress_ifindex; }
+SEC("xdp") int fuzz(struct xdp_md *ctx) { __u64 t = bpf_ktime_get_ns(); return g(ctx, t) & 3; }`],
+  // The function's own pointer argument given to a helper: may be NULL until checked, and its type's size is all the
+  // helper may read or write (check_helper_mem_access -> check_mem_region_access; before: not judged).
+  ['the argument as a map key before its NULL check', 'R2 type=mem_or_null expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
+    `__attribute__((noinline)) int g(struct k8 *k) { struct cnt *c = bpf_map_lookup_elem(&hm, k); return c ? c->pk : 0; }\n${K8_CALL}`, 'bpf_map_lookup_elem'],
+  ['the argument as a map key after its NULL check', undefined,
+    `__attribute__((noinline)) int g(struct k8 *k) { if (!k) return 0; struct cnt *c = bpf_map_lookup_elem(&hm, k); return c ? c->pk : 0; }\n${K8_CALL}`],
+  ['a 2-byte argument as an 8-byte key', 'invalid access to memory, mem_size=2 off=0 size=8',
+    `__attribute__((noinline)) int g(struct k2 *k) { if (!k) return 0; struct cnt *c = bpf_map_lookup_elem(&hm, k); return c ? c->pk : 0; }
+SEC("xdp") int fuzz(struct xdp_md *ctx) { struct k8 k = { ctx->ingress_ifindex, 1 }; return g((struct k2 *)&k) & 3; }`, 'bpf_map_lookup_elem'],
+  ['a key at an index masked past the argument', 'invalid access to memory, mem_size=40 off=63 size=8',
+    `__attribute__((noinline)) int g(struct blk *p, __u32 i) { if (!p) return 0; struct cnt *c = bpf_map_lookup_elem(&hm, &p->b[i & 63]); return c ? c->pk : 0; }\n${BLK_INDEX}`, 'bpf_map_lookup_elem'],
+  ['a key at an index masked inside the argument', undefined,
+    `__attribute__((noinline)) int g(struct blk *p, __u32 i) { if (!p) return 0; struct cnt *c = bpf_map_lookup_elem(&hm, &p->b[i & 31]); return c ? c->pk : 0; }\n${BLK_INDEX}`],
+  ['a value 4 bytes into a 16-byte argument', 'invalid access to memory, mem_size=16 off=4 size=16',
+    `__attribute__((noinline)) int g(struct k8 *k, struct cnt *v) { if (!k || !v) return 0; return bpf_map_update_elem(&hm, k, (char *)v + 4, 0); }
+SEC("xdp") int fuzz(struct xdp_md *ctx) { struct k8 k = { ctx->ingress_ifindex, 1 }; struct cnt v = {1, 2}; return g(&k, &v) & 3; }`, 'bpf_map_update_elem'],
+  ['bpf_probe_read_kernel into the argument before its NULL check', 'R1 type=mem_or_null expected=',
+    `__attribute__((noinline)) int g(struct k8 *k) { __u64 x = 5; bpf_probe_read_kernel(k, 8, &x); return 1; }\n${K8_CALL}`, 'bpf_probe_read_kernel'],
+  ['bpf_ringbuf_output of the argument before its NULL check', 'R2 type=mem_or_null expected=',
+    `__attribute__((noinline)) int g(struct k8 *p) { return bpf_ringbuf_output(&rb, p, 8, 0); }\n${K8_BLK}`, 'bpf_ringbuf_output'],
+  ['bpf_csum_diff of the argument before its NULL check', undefined,
+    `__attribute__((noinline)) int g(struct k8 *p) { return bpf_csum_diff(0, 0, (void *)p, 8, 0); }\n${K8_BLK}`],
+  ['bpf_csum_diff of 12 bytes of an 8-byte argument', 'invalid access to memory, mem_size=8 off=0 size=12',
+    `__attribute__((noinline)) int g(struct k8 *p) { if (!p) return 0; return bpf_csum_diff(0, 0, (void *)p, 12, 0); }\n${K8_BLK}`, 'bpf_csum_diff'],
+  ['the argument as bpf_loop\'s context', 'R3 type=mem expected=fp', `static int cb(__u32 i, void *c) { return 0; }
+__attribute__((noinline)) int g(struct k8 *p) { if (!p) return 0; return bpf_loop(4, cb, p, 0); }\n${K8_CALL}`, 'bpf_loop'],
+  ['the argument as bpf_tail_call\'s context', 'R1 type=mem expected=ctx',
+    `__attribute__((noinline)) int g(struct k8 *p) { if (!p) return 0; bpf_tail_call(p, &pa, 0); return 1; }\n${K8_CALL}`, 'bpf_tail_call'],
+  // ... or to another global function: check_mem_reg checks the size, NULL or not (before: not judged).
+  ['the argument passed on unchecked, of the callee\'s size', undefined, PASS_ON('struct cnt *k', 'return h(c) + i;')],
+  ['an 8-byte argument passed on for 16 bytes', 'invalid access to memory, mem_size=8 off=0 size=16', PASS_ON('struct cnt *k', 'return h((struct cnt *)c) + i;', 'k8'), 'return h('],
+  ['8 bytes into a 16-byte argument passed on for 16 bytes', 'invalid access to memory, mem_size=16 off=8 size=16',
+    PASS_ON('struct cnt *k', 'if (!c) return 0; return h((struct cnt *)&c->by) + i;'), 'return h('],
+  ['an index masked past the argument passed on', 'invalid access to memory, mem_size=16 off=15 size=8',
+    PASS_ON('struct k8 *k', 'if (!c) return 0; return h((struct k8 *)((char *)c + (i & 15))) + i;'), 'return h('],
+  ['an index masked inside the argument passed on', undefined, PASS_ON('struct k8 *k', 'if (!c) return 0; return h((struct k8 *)((char *)c + (i & 7))) + i;')],
+  ['the argument for an integer', 'R1 is not a scalar', PASS_ON('__u64 v', 'return h((__u64)c) + i;'), 'return h('],
+  ['the argument for the context', 'arg#0 expects pointer to ctx', PASS_ON('struct xdp_md *x', 'if (!c) return 0; return h((struct xdp_md *)c) + i;'), 'return h('],
+  // Atomics through the argument check alignment first (strict for atomics); a pointer stored there loads (root).
+  ['an 8-byte atomic 4 bytes into the argument', 'misaligned access off 0+0+4 size 8', `__attribute__((noinline)) int g(struct k8 *c) { if (!c) return 0; __sync_fetch_and_add((__u64 *)&c->b, 1); return 1; }
+SEC("xdp") int fuzz(struct xdp_md *ctx) { struct cnt c = { ctx->ingress_ifindex, 1 }; g((struct k8 *)&c); return c.pk & 3; }`, '__sync_fetch_and_add'],
+  ['an aligned atomic fetch through the argument', undefined, `__attribute__((noinline)) int g(struct cnt *c) { if (!c) return 0; return __sync_fetch_and_add(&c->by, 1); }
+SEC("xdp") int fuzz(struct xdp_md *ctx) { struct cnt c = { ctx->ingress_ifindex, 1 }; return g(&c) & 3; }`],
+  ['a pointer stored into the argument', undefined, `__attribute__((noinline)) int g(struct cnt *c) { if (!c) return 0; c->pk = (__u64)c; return 1; }
+SEC("xdp") int fuzz(struct xdp_md *ctx) { struct cnt c = { ctx->ingress_ifindex, 1 }; g(&c); return c.by & 3; }`],
+  // A stack array element at a variable index for a pointer argument: the whole type at every index the verifier
+  // allows must lie inside the frame (check_stack_access_within_bounds; before: not judged).
+  ['&b[i & 3] of a 4-element stack array', undefined, STACK_INDEX('struct k8 *p', 'g(&b[ctx->ingress_ifindex & 3])')],
+  ['&b[i & 7] of a 4-element stack array', 'invalid variable-offset read from stack R1 var_off=(0x0; 0x38) off=-32 size=8',
+    STACK_INDEX('struct k8 *p', 'g(&b[ctx->ingress_ifindex & 7])'), 'return g('],
+  ['&b[i & 7] for the second argument', 'invalid variable-offset read from stack R2 var_off=(0x0; 0x38) off=-32 size=8',
+    STACK_INDEX('__u32 n, struct k8 *p', 'g(ctx->rx_queue_index, &b[ctx->ingress_ifindex & 7])'), 'return g('],
+  ['&b[i] with i not bounded', 'invalid unbounded variable-offset read from stack R1', STACK_INDEX('struct k8 *p', 'g(&b[ctx->ingress_ifindex])'), 'return g('],
+  // A pointer argument to something without a size refuses every call (btf_prepare_func_args; before: not judged).
+  ['data and data_end given as `void *`', "arg#0 reference type('UNKNOWN ') size cannot be determined: -22",
+    `__attribute__((noinline)) int parse(void *data, void *data_end) { __u8 *p = data; if ((void *)(p + 14) > data_end) return -1; return p[12]; }
+SEC("xdp") int fuzz(struct xdp_md *ctx) { return parse((void *)(long)ctx->data, (void *)(long)ctx->data_end) == 8 ? 2 : 1; }`, 'return parse('],
+  ['a cursor struct and data_end as `void *`', "arg#1 reference type('UNKNOWN ') size cannot be determined: -22",
+    `struct cursor { void *pos; };
+__attribute__((noinline)) int parse(struct cursor *c, void *data_end) { __u8 *p = c->pos; if ((void *)(p + 14) > data_end) return -1; c->pos = p + 14; return p[12]; }
+SEC("xdp") int fuzz(struct xdp_md *ctx) { struct cursor c = { (void *)(long)ctx->data }; return parse(&c, (void *)(long)ctx->data_end) == 8 ? 2 : 1; }`, 'return parse('],
+  ['a pointer to a struct only declared', "arg#0 reference type('FWD fwd') size cannot be determined: -22", `struct fwd;
+__attribute__((noinline)) int g(struct fwd *p, __u32 a) { return a + 1; }
+SEC("xdp") int fuzz(struct xdp_md *ctx) { return g((struct fwd *)ctx, ctx->ingress_ifindex) & 3; }`, 'return g('],
+  ['a `void *` tagged as the context', undefined, `__attribute__((noinline)) int g(void *x __attribute__((btf_decl_tag("arg:ctx")))) { return ((struct xdp_md *)x)->ingress_ifindex; }
+SEC("xdp") int fuzz(struct xdp_md *ctx) { return g(ctx) & 3; }`],
+  // What the argument points to is plain memory: a packet pointer stored there comes back a number.
+  ['a packet pointer read back from the struct argument', "invalid mem access 'scalar'", `struct cursor { void *pos; };
+__attribute__((noinline)) int parse(struct cursor *c, struct xdp_md *ctx) { if (!c) return 0; void *end = (void *)(long)ctx->data_end; __u8 *p = c->pos;
+  if ((void *)(p + 14) > end) return -1; c->pos = p + 14; return p[12]; }
+SEC("xdp") int fuzz(struct xdp_md *ctx) { struct cursor c = { (void *)(long)ctx->data }; return parse(&c, ctx) == 8 ? 2 : 1; }`, 'return p[12]'],
 ];
 
 test('regressions: calls of global functions are checked against their BTF argument types, and their pointer arguments may be NULL, in the kernel\'s words', (t) => {
