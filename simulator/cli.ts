@@ -1054,6 +1054,29 @@ function quoted(s: string): string {
 }
 
 /**
+ * quoted(s)'s bytes when every character is ASCII below 0x7f (what putLine writes as it is), else null (putLine then
+ * leaves the line to packetJson): a note or target written with one copy, not character by character.
+ */
+const quotedBytesCache = new Map<string, Uint8Array | null>();
+function quotedBytes(s: string): Uint8Array | null {
+  let b = quotedBytesCache.get(s);
+  if (b === undefined) {
+    const j = quoted(s);
+    b = new Uint8Array(j.length);
+    for (let i = 0; i < j.length; i++) {
+      const c = j.charCodeAt(i);
+      if (c > 0x7e) {
+        b = null;
+        break;
+      }
+      b[i] = c;
+    }
+    if (quotedBytesCache.size < 10_000) quotedBytesCache.set(s, b);
+  }
+  return b;
+}
+
+/**
  * JSON.stringify(packetRecord(...)), written directly: the same keys in the same order, the same text (values that
  * are objects still go through JSON.stringify), without building the record first. Keep the two in step.
  */
@@ -1114,9 +1137,10 @@ function packetJsonOut(pkt: CapturedPacket, r: DriverPacket, withData: boolean |
 function putLine(index: number, tsSec: number, nanos: number, wireLen: number, capLen: number, truncated: boolean, bytes: Uint8Array, off: number, len: number, mid: Middle, queue: number, copied: number, targetText: string | undefined, noteText: string | undefined, invalidAction: boolean, checksum: ChecksumBreak[] | undefined, data: DriverPacket | undefined): boolean {
   const sum = summaries.summarizeAt(bytes, off, len);
   const slot = summaries.slot;
-  // Targets and notes recur (a handful of texts per run): their JSON made once (quoted).
-  const target = targetText ? quoted(targetText) : '';
-  const note = noteText ? quoted(noteText) : '';
+  // Targets and notes recur (a handful of texts per run): their JSON bytes made once (quotedBytes).
+  const target = targetText ? quotedBytes(targetText) : NO_FRAME;
+  const note = noteText ? quotedBytes(noteText) : NO_FRAME;
+  if (target === null || note === null) return false;
   const check = checksum?.length ? JSON.stringify(checksum) : '';
   const dataLen = data !== undefined ? data.out.length - data.metaLen : 0;
   // Numbers take at most 16 digits (< 2^53); the keys and punctuation under 200 bytes.
@@ -1224,13 +1248,15 @@ function putLine(index: number, tsSec: number, nanos: number, wireLen: number, c
     o = putBytes(buf, J_COPIED, o);
     o = putUint(buf, copied, o);
   }
-  if (target) {
-    o = putText(buf, target, false, putBytes(buf, J_TARGET, o));
-    if (o < 0) return false;
+  if (target.length !== 0) {
+    o = putBytes(buf, J_TARGET, o);
+    buf.set(target, o);
+    o += target.length;
   }
-  if (note) {
-    o = putText(buf, note, false, putBytes(buf, J_NOTE, o));
-    if (o < 0) return false;
+  if (note.length !== 0) {
+    o = putBytes(buf, J_NOTE, o);
+    buf.set(note, o);
+    o += note.length;
   }
   if (truncated) o = putBytes(buf, J_TRUNCATED, o);
   if (invalidAction) o = putBytes(buf, J_INVALID, o);

@@ -994,31 +994,87 @@ function refineOutcome(pkt: DriverPacket, bytes: Uint8Array, from: number, end: 
  * payload length. 802.1Q/802.1ad tags are skipped as the stack's VLAN receive path does.
  */
 export function tooShort(f: Uint8Array, start = 0, end = f.length): string | undefined {
+  const kind = shortKind(f, start, end);
+  if (kind === 0) return undefined;
+  const a = SHORT[0]!;
+  const b = SHORT[1]!;
+  const c = SHORT[2]!;
+  const len = end - start;
+  if (!(len >= 0 && len < 2 ** 28)) return shortText(kind, a, b, c);
+  // One string per finding (a few per capture, often thousands of packets each): no text made per packet, and the
+  // consumers' caches keyed by the text (jsonl's) find it without hashing it again.
+  const key = kind + 16 * (a + 65536 * (b + 16 * c));
+  let t = shortTexts.get(key);
+  if (t === undefined) {
+    t = shortText(kind, a, b, c);
+    if (shortTexts.size >= 4096) shortTexts.clear();
+    shortTexts.set(key, t);
+  }
+  return t;
+}
+
+/** tooShort's texts by finding (its kind and numbers packed: below 2^52 for frames under 2^28 bytes). */
+const shortTexts = new Map<number, string>();
+/** shortKind's numbers for shortText: a below 2^16, b below 16, c below the frame's length. */
+const SHORT = new Float64Array(3);
+
+/** tooShort's finding: 0 for none, else its kind, with the numbers its text names in SHORT. */
+function shortKind(f: Uint8Array, start: number, end: number): number {
   // The frame is f[start..end): offsets below are relative to it.
   const len = end - start;
-  if (len < 14) return `${len} bytes, shorter than an Ethernet header (14): the stack drops it`;
+  if (len < 14) return found(1, len, 0, 0);
   let off = 12;
   let type = (f[start + off]! << 8) | f[start + off + 1]!;
   while (type === 0x8100 || type === 0x88a8) {
     off += 4;
-    if (off + 2 > len) return 'a VLAN tag cut short: the stack drops it';
+    if (off + 2 > len) return found(2, 0, 0, 0);
     type = (f[start + off]! << 8) | f[start + off + 1]!;
   }
   const l3 = start + off + 2;
   const rest = len - (off + 2);
   if (type === 0x0800) {
-    if (rest < 20) return `${rest} bytes after the Ethernet header, fewer than an IPv4 header (20): ip_rcv drops it`;
+    if (rest < 20) return found(3, rest, 0, 0);
     const ihl = (f[l3]! & 15) * 4;
     const tot = (f[l3 + 2]! << 8) | f[l3 + 3]!;
-    if (f[l3]! >> 4 !== 4 || ihl < 20) return `IPv4 header with version ${f[l3]! >> 4} and IHL ${ihl / 4}: ip_rcv drops it`;
-    if (rest < ihl) return `IPv4 header of ${ihl} bytes with ${rest} left in the frame: ip_rcv drops it`;
-    if (tot > rest || tot < ihl) return `IPv4 total length ${tot} with ${rest} bytes in the frame and a ${ihl}-byte header: ip_rcv drops it`;
+    if (f[l3]! >> 4 !== 4 || ihl < 20) return found(4, f[l3]! >> 4, ihl / 4, 0);
+    if (rest < ihl) return found(5, rest, ihl / 4, 0);
+    if (tot > rest || tot < ihl) return found(6, tot, ihl / 4, rest);
   } else if (type === 0x86dd) {
-    if (rest < 40) return `${rest} bytes after the Ethernet header, fewer than an IPv6 header (40): ipv6_rcv drops it`;
+    if (rest < 40) return found(7, rest, 0, 0);
     const plen = (f[l3 + 4]! << 8) | f[l3 + 5]!;
-    if (plen + 40 > rest) return `IPv6 payload length ${plen} with ${rest - 40} bytes after the header: ipv6_rcv drops it`;
+    if (plen + 40 > rest) return found(8, plen, 0, rest - 40);
   }
-  return undefined;
+  return 0;
+}
+
+/** shortKind's finding `kind` with its numbers (into SHORT). */
+function found(kind: number, a: number, b: number, c: number): number {
+  SHORT[0] = a;
+  SHORT[1] = b;
+  SHORT[2] = c;
+  return kind;
+}
+
+/** The text of shortKind's finding `kind` with its numbers. */
+function shortText(kind: number, a: number, b: number, c: number): string {
+  switch (kind) {
+    case 1:
+      return `${a} bytes, shorter than an Ethernet header (14): the stack drops it`;
+    case 2:
+      return 'a VLAN tag cut short: the stack drops it';
+    case 3:
+      return `${a} bytes after the Ethernet header, fewer than an IPv4 header (20): ip_rcv drops it`;
+    case 4:
+      return `IPv4 header with version ${a} and IHL ${b}: ip_rcv drops it`;
+    case 5:
+      return `IPv4 header of ${b * 4} bytes with ${a} left in the frame: ip_rcv drops it`;
+    case 6:
+      return `IPv4 total length ${a} with ${c} bytes in the frame and a ${b * 4}-byte header: ip_rcv drops it`;
+    case 7:
+      return `${a} bytes after the Ethernet header, fewer than an IPv6 header (40): ipv6_rcv drops it`;
+    default:
+      return `IPv6 payload length ${a} with ${c} bytes after the header: ipv6_rcv drops it`;
+  }
 }
 
 /** Frames for Driver.receiveBatch: copies in one buffer (the machine's packet memory), with their timestamps. */

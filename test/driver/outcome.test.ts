@@ -120,3 +120,41 @@ test('tooShort: Ethernet, IPv4 and IPv6 limits, VLAN tags skipped', () => {
   v6[23] = 8; // payload length 8, none present
   assert.match(tooShort(v6) ?? '', /IPv6 payload length 8 with 0 bytes/);
 });
+
+test('tooShort: each finding in its own words, with its own numbers, at any offset, asked again or not', () => {
+  const frame = (bytes: number[], len: number): Uint8Array => {
+    const f = new Uint8Array(len);
+    f.set(bytes.slice(0, len));
+    return f;
+  };
+  const eth = (type: number): number[] => [...new Array(12).fill(0), type >> 8, type & 0xff];
+  const ip4 = (b0: number, tot: number): number[] => [...eth(0x0800), b0, 0, tot >> 8, tot & 0xff, ...new Array(16).fill(0)];
+  const ip6 = (plen: number): number[] => [...eth(0x86dd), 0x60, 0, 0, 0, plen >> 8, plen & 0xff, ...new Array(34).fill(0)];
+  const cases: [Uint8Array, string | undefined][] = [
+    [frame([], 13), '13 bytes, shorter than an Ethernet header (14): the stack drops it'],
+    [frame([], 0), '0 bytes, shorter than an Ethernet header (14): the stack drops it'],
+    [frame([...eth(0x8100), 0, 1], 17), 'a VLAN tag cut short: the stack drops it'],
+    [frame(ip4(0x45, 20), 14 + 19), '19 bytes after the Ethernet header, fewer than an IPv4 header (20): ip_rcv drops it'],
+    [frame(ip4(0x65, 20), 14 + 20), 'IPv4 header with version 6 and IHL 5: ip_rcv drops it'],
+    [frame(ip4(0x44, 20), 14 + 20), 'IPv4 header with version 4 and IHL 4: ip_rcv drops it'],
+    [frame(ip4(0x4f, 20), 14 + 40), 'IPv4 header of 60 bytes with 40 left in the frame: ip_rcv drops it'],
+    [frame(ip4(0x45, 52), 14 + 34), 'IPv4 total length 52 with 34 bytes in the frame and a 20-byte header: ip_rcv drops it'],
+    [frame(ip4(0x45, 52), 14 + 46), 'IPv4 total length 52 with 46 bytes in the frame and a 20-byte header: ip_rcv drops it'],
+    [frame(ip4(0x45, 65535), 14 + 46), 'IPv4 total length 65535 with 46 bytes in the frame and a 20-byte header: ip_rcv drops it'],
+    [frame(ip4(0x46, 20), 14 + 46), 'IPv4 total length 20 with 46 bytes in the frame and a 24-byte header: ip_rcv drops it'],
+    [frame(ip4(0x45, 46), 14 + 46), undefined],
+    [frame(ip6(0), 14 + 39), '39 bytes after the Ethernet header, fewer than an IPv6 header (40): ipv6_rcv drops it'],
+    [frame(ip6(28), 14 + 46), 'IPv6 payload length 28 with 6 bytes after the header: ipv6_rcv drops it'],
+    [frame(ip6(65535), 14 + 40 + 40000), 'IPv6 payload length 65535 with 40000 bytes after the header: ipv6_rcv drops it'],
+    [frame(ip6(6), 14 + 46), undefined],
+  ];
+  for (let round = 0; round < 2; round++) {
+    for (const [f, want] of cases) {
+      assert.equal(tooShort(f), want);
+      // The same frame at an offset in a larger array.
+      const big = new Uint8Array(f.length + 9).fill(0xee);
+      big.set(f, 5);
+      assert.equal(tooShort(big, 5, 5 + f.length), want);
+    }
+  }
+});
