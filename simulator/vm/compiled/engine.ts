@@ -607,8 +607,8 @@ const GEN = {
   insns: [] as Insn[], infos: [] as (OpcodeInfo | undefined)[], lead: [] as boolean[], blocks: [] as number[][],
   /** region-kinds.ts: the likely region of r0-r10 before each slot (kinds[pc * 11 + r]). */
   kinds: new Uint8Array(0) as Uint8Array,
-  /** region-kinds.ts packetRanges: registers' offsets from data and the bytes proven readable, per slot. */
-  pkOff: new Int32Array(0) as Int32Array, pkRange: new Int32Array(0) as Int32Array,
+  /** region-kinds.ts packetRanges: per access, its register's least offset from data and the bytes proven from it. */
+  pkLow: new Int32Array(0) as Int32Array, pkAvail: new Int32Array(0) as Int32Array,
 };
 
 /**
@@ -699,9 +699,9 @@ const kindOf = (pc: number, r: number): number => GEN.kinds[pc * 11 + r] ?? K_NO
  * Whether `size` bytes at register `r` + `off` in slot `pc` are inside [data, data_end) by the program's own compare
  * with data_end (region-kinds.ts packetRanges): then, with the register a packet address, inside the packet's window.
  */
-function provenInPacket(pc: number, r: number, off: number, size: number): boolean {
-  const k = GEN.pkOff[pc * 11 + r] ?? P_UNKNOWN;
-  return k !== P_UNKNOWN && k + off >= 0 && k + off + size <= (GEN.pkRange[pc] ?? 0);
+function provenInPacket(pc: number, off: number, size: number): boolean {
+  const low = GEN.pkLow[pc] ?? P_UNKNOWN;
+  return low !== P_UNKNOWN && low + off >= 0 && off + size <= (GEN.pkAvail[pc] ?? P_UNKNOWN);
 }
 
 function load(size: number, d: { l: string; h: string }, s: { l: string; h: string; r: number }, off: number, pc: number, kind: number): string {
@@ -717,7 +717,7 @@ function load(size: number, d: { l: string; h: string }, s: { l: string; h: stri
     : size === 4 ? `${d.l} = pV.getInt32(o, true); ${d.h} = 0;`
     : `${d.l} = pV.getInt32(o, true); ${d.h} = pV.getInt32(o + 4, true);`;
   // Proven inside the packet (packetRanges): no window test, only that the register is a packet address.
-  if (slot === undefined && provenInPacket(pc, s.r, off, size)) {
+  if (slot === undefined && provenInPacket(pc, off, size)) {
     return `if (${s.h} === ${REGION_PACKET}) { const o = ((${s.l} ^ -2147483648) + ${off}) | 0; ${read} } else { ${call} }`;
   }
   // A packet pointer: only the packet's inline path (its locals) before the call.
@@ -789,7 +789,7 @@ function store(size: number, d: { l: string; h: string; r: number }, vl: string,
     : `pV.setInt32(o, ${vl}, true); pV.setInt32(o + 4, ${vh}, true);`;
   // Proven inside the packet (packetRanges): only that it is a packet address on a writable page (pW: its end, or
   // -2^31 on a read-only page, whose store the call faults as before); the write is recorded as always.
-  if (provenInPacket(pc, d.r, off, size)) {
+  if (provenInPacket(pc, off, size)) {
     return `if (${d.h} === ${REGION_PACKET} && pW !== -2147483648) { const o = ((${d.l} ^ -2147483648) + ${off}) | 0; ${write} mem.packetWritten = 1; } else { ${slow} }`;
   }
   // A map value or a stack pointer other than r10: the region table's inline path only; a packet pointer: the
@@ -1078,7 +1078,7 @@ export function generate(p: ProgramImage, checks: RegisterChecks | undefined, co
   GEN.infos = infos;
   GEN.sites = 0;
   GEN.kinds = regionKinds(insns, infos);
-  ({ off: GEN.pkOff, range: GEN.pkRange } = packetRanges(insns, infos));
+  ({ low: GEN.pkLow, avail: GEN.pkAvail } = packetRanges(insns, infos));
   const lead = leaders(insns, infos);
   const after = new Uint16Array(insns.length + 1);
   const out: string[] = [];
