@@ -470,7 +470,7 @@ export function packetRanges(insns: Insn[], infos: (OpcodeInfo | undefined)[]): 
     const entry = new Float64Array(unknown);
     entry[1 * F] = T_CTX;
     for (const e of entries) flow(e, e === 0 ? entry : unknown);
-    while (work.length > 0 && !again) {
+    while (work.length > 0) {
       const pc = work.pop()!;
       queued[pc] = 0;
       runBlock(pc, false);
