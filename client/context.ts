@@ -35,7 +35,7 @@ import {
   type StatusParams,
   type XdpAction,
 } from '../server/protocol.ts';
-import { captureBrokenNote, count, debugLenses, faultEvidence, faultMessage, findXdpFunctions, formatDuration, isXdpSource, outcomeMessage, outputCaptureItems, plural, refusalBanner, refusalLensTitle, RUN_CONFIRMS, runErrorText, runEvidence, runLensTitle, statusText } from './format.ts';
+import { captureBrokenNote, compileErrorOnLine, count, everyRowHeaderNote, debugLenses, faultEvidence, faultMessage, findXdpFunctions, formatDuration, isXdpSource, outcomeMessage, outputCaptureItems, plural, refusalBanner, refusalLensTitle, RUN_CONFIRMS, runErrorText, runEvidence, runLensTitle, statusText } from './format.ts';
 import { addRecent, captureChoices, isStale, rerunAfterRun, rerunOnSave, restrictSettings, settingsKey, textHash, type RunStamp } from './state.ts';
 import { PacketView } from './packet-view.ts';
 import { listInterfaces, liveEndMessage } from './live.ts';
@@ -413,7 +413,7 @@ export class XdpLensContext implements vscode.Disposable {
     if (response.error || !response.summary) {
       this.log(`run failed after ${formatDuration(ms)}: ${response.error}`);
       const paths = [doc.uri.fsPath, params.capture];
-      const compileFailed = /^cannot compile /.test(response.error ?? '');
+      const compileFailed = compileErrorOnLine(response.error ?? '');
       void vscode.window.showErrorMessage(`XDP: ${runErrorText(response.error ?? 'the run failed', paths)}`, ...(compileFailed ? ['Show Problems'] : [])).then((b) => {
         if (b) void vscode.commands.executeCommand('workbench.actions.view.problems');
       });
@@ -567,7 +567,8 @@ export class XdpLensContext implements vscode.Disposable {
     const banner = this.lastRun ? refusalBanner(this.lastRun.summary) : undefined;
     const staleText = this.lastRun && stale ? 'The file or settings changed since this run: results are stale. Run "XDP: Re-run".' : undefined;
     const broken = this.lastRun ? captureBrokenNote(this.lastRun.summary) : undefined;
-    this.packetsView.message = [banner, broken, staleText, this.filterText()].filter(Boolean).join(' ') || undefined;
+    const header = this.lastRun ? everyRowHeaderNote(this.lastRun.summary) : undefined;
+    this.packetsView.message = [banner, broken, header, staleText, this.filterText()].filter(Boolean).join(' ') || undefined;
     this.lensChanged.fire();
     void this.packetView.refresh();
     void this.summaryView.refresh().catch((e) => this.log(`run summary: ${(e as Error).message}`));
@@ -734,15 +735,16 @@ export class XdpLensContext implements vscode.Disposable {
     void vscode.commands.executeCommand('setContext', 'xdpLens.packetFilter', !!this.packets.display);
   }
 
-  /** The packets view's description: how many packets, and the filter when one is set. */
+  /** The packets view's description: how many packets, the filter's count when one is set, and which run it shows. */
   private describePackets(): void {
     const s = this.lastRun?.summary;
     if (!s) return;
     const all = plural(s.packets, 'packet');
     const f = this.packets.display;
     // The count in the view's header (beside XDP Maps in the panel); the filter itself is said once, above the rows
-    // (a view alone in its panel shows no description, and a long filter would be cut in the header).
-    this.packetsView.description = f ? `${this.matchedText()} of ${all}` : all;
+    // (a view alone in its panel shows no description, and a long filter would be cut in the header). The program and
+    // capture: the view keeps the last run while another file is edited, or after a run that failed.
+    this.packetsView.description = `${f ? `${this.matchedText()} of ${all}` : all} · ${basename(s.file)} on ${basename(s.capture)}`;
     this.refreshRunViews();
   }
 

@@ -102,14 +102,19 @@ export function runErrorText(error: string, paths: string[]): string {
     const errors = [...compile[2]!.matchAll(/^(.+?):(\d+):(\d+): (?:fatal )?error: (.*)$/gm)];
     if (errors.length) {
       const [, at, line, , message] = errors[0]!;
-      const where = at === file ? `line ${line}` : `${base(at!)}:${line}`;
+      // Line 0: no place in the source (clang could not run): the message alone.
+      const where = line === '0' ? '' : at === file ? `, line ${line}` : `, ${base(at!)}:${line}`;
       const more = errors.length > 1 ? ` (and ${plural(errors.length - 1, 'more error')}: see Problems)` : '';
-      text = `cannot compile ${base(file)}, ${where}: ${message}${more}`;
+      text = `cannot compile ${base(file)}${where}: ${message}${more}`;
     }
   }
   for (const p of [...paths].filter(Boolean).sort((a, b) => b.length - a.length)) text = text.split(p).join(base(p));
   return text;
 }
+
+/** Whether a failed run's error is clang's about a place in the source (so in Problems, on its line). */
+export const compileErrorOnLine = (error: string): boolean =>
+  /^cannot compile [^\n]+:\n/.test(error) && /^.+?:([1-9]\d*):\d+: (?:fatal )?error: /m.test(error);
 
 /**
  * Outcomes with a reason ('dropped: no redirect target'), most common first, said as a part of the packets counted
@@ -248,15 +253,22 @@ export const cutMark = (row: { len?: number; capLen?: number }): string => (row.
 /** What a packet's row says when the capture did not hold its Ethernet header (as `xdp-lens run`'s jsonl says it). */
 export const madeHeaderMark = (row: { ethernetHeader?: string }): string => (row.ethernetHeader !== undefined ? ` [Ethernet header ${row.ethernetHeader}]` : '');
 
-/** One packet row in the packets view: label and description. */
+/** The packets view's note above its rows when every row's Ethernet header came from the same place (RunSummary.everyRowEthernetHeader). */
+export const everyRowHeaderNote = (s: { everyRowEthernetHeader?: string }): string | undefined =>
+  s.everyRowEthernetHeader ? `All packets ${s.everyRowEthernetHeader} (README "Captures").` : undefined;
+
+/** One packet row in the packets view: label and description. `headerSaidAbove`: every row's made Ethernet header is
+ * said once above the rows (everyRowHeaderNote), not on the row. */
 export function packetLabel(
   row: { index: number; time: string; summary: string; len?: number; capLen?: number; ethernetHeader?: string } & ({ action: string; line: number; fault?: string; outcome?: string; notRun?: undefined } | { notRun: string }),
+  headerSaidAbove = false,
 ): { label: string; description: string } {
+  const header = headerSaidAbove ? '' : madeHeaderMark(row);
   // Sent by the capturing host: listed at its place, not run (as `xdp-lens run`'s table shows it).
-  if (row.notRun !== undefined) return { label: `#${row.index} (${row.notRun}: not run)${cutMark(row)}${madeHeaderMark(row)}`, description: `${row.time} s  ${row.summary}` };
+  if (row.notRun !== undefined) return { label: `#${row.index} (${row.notRun}: not run)${cutMark(row)}${header}`, description: `${row.time} s  ${row.summary}` };
   const outcome = !row.fault && row.outcome?.includes(':') ? ` → ${row.outcome}` : '';
   return {
-    label: `#${row.index} ${row.action}${row.fault ? ` (${row.fault})` : ''}${outcome}${cutMark(row)}${madeHeaderMark(row)}`,
+    label: `#${row.index} ${row.action}${row.fault ? ` (${row.fault})` : ''}${outcome}${cutMark(row)}${header}`,
     description: `${row.time} s  ${row.summary}  (line ${row.line})`,
   };
 }

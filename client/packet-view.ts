@@ -89,7 +89,11 @@ export class PacketView implements vscode.Disposable {
     if (run && run.runId !== shown.runId) {
       if (shown.detail.index < run.packets + (run.outgoingNotRun ?? 0) + (run.lengthNotRun ?? 0)) {
         const d = await this.host.request<PacketDetail>(PacketRequest, { runId: run.runId, index: shown.detail.index } satisfies PacketParams);
-        if (this.panel && this.shown === shown) this.draw(d, run.runId);
+        if (!this.panel || this.shown !== shown) return;
+        // Not run in the new run (outgoing, too short) or not read again: no verdict nor bytes to draw; the previous
+        // run's packet stays, marked, with why.
+        if (d.error && !d.before && d.lines.length === 0) this.draw({ ...shown.detail, error: `The new run (${run.runId}): ${d.error}. Showing the previous run's.` }, shown.runId, true);
+        else this.draw(d, run.runId);
       } else {
         const gone: PacketDetail = { ...shown.detail, error: `The new run (${run.runId}) has ${run.packets} packet${run.packets === 1 ? '' : 's'}: packet #${shown.detail.index} is not in it. Showing the previous run's.` };
         this.draw(gone, shown.runId, true);

@@ -204,7 +204,7 @@ export class PacketsProvider implements vscode.TreeDataProvider<PacketNode> {
       item.contextValue = 'page';
       return item;
     }
-    const { label, description } = packetLabel(node.row);
+    const { label, description } = packetLabel(node.row, !!this.run?.everyRowEthernetHeader);
     const item = new vscode.TreeItem(label);
     item.description = description;
     item.tooltip = packetTooltip(node.row);

@@ -26,7 +26,7 @@ export function compileShared(path: string, opts: CompileOptions, signal?: Abort
   } catch {
     return compileCAsync(path, opts, signal); // which says what is wrong with the file
   }
-  const key = `${resolve(path)}\0${JSON.stringify([opts.clang, opts.flags, opts.includeDirs, opts.cacheDir, opts.limits])}\0${createHash('sha1').update(text).digest('hex')}`;
+  const key = `${resolve(path)}\0${JSON.stringify([opts.clang, opts.flags, opts.includeDirs, opts.cacheDir, opts.limits, opts.clangSetting])}\0${createHash('sha1').update(text).digest('hex')}`;
   let s = inFlight.get(key);
   if (!s) {
     const abort = new AbortController();

@@ -142,6 +142,11 @@ export class MadeHeaderRows {
     return code === 0 ? undefined : { origin: ORIGINS[code & 3]!, linkType: code >>> 2 };
   }
 
+  /** The one link type and origin of all `rows` rows, when every row's Ethernet header came from the same (none held). */
+  everyRow(rows: number): { origin: EthernetHeaderOrigin; linkType: number } | undefined {
+    return rows > 0 && this.n === 1 && this.start[0] === 0 ? this.of(0) : undefined;
+  }
+
   /** Of these rows (of `rows` in all), those of packets run (not NOT_RUN in `action`), per link type. */
   ran(action: Uint8Array, rows: number): Map<number, number> {
     const out = new Map<number, number>();

@@ -186,13 +186,14 @@ function snapLength(cut: CutRows, action: Uint8Array): Pick<RunSummary, 'truncat
 }
 
 /** The summary's count and note of the packets run with an Ethernet header the capture did not hold (as `xdp-lens run`). */
-function madeHeaders(made: MadeHeaderRows, action: Uint8Array, rows: number, ran: number): Pick<RunSummary, 'ethernetHeaderMadeUp' | 'linkNote'> {
+function madeHeaders(made: MadeHeaderRows, action: Uint8Array, rows: number, ran: number): Pick<RunSummary, 'ethernetHeaderMadeUp' | 'linkNote' | 'everyRowEthernetHeader'> {
   if (!made.n) return {};
   const byType = made.ran(action, rows);
   let n = 0;
   for (const c of byType.values()) n += c;
   const note = linkHeaderNote(byType, ran, 'marked in the packets view');
-  return n && note ? { ethernetHeaderMadeUp: n, linkNote: note } : {};
+  const all = made.everyRow(rows);
+  return n && note ? { ethernetHeaderMadeUp: n, linkNote: note, ...(all ? { everyRowEthernetHeader: madeHeaderText(all.linkType, all.origin) } : {}) } : {};
 }
 
 /** ACTIONS.indexOf(a) without a search per packet. */
@@ -382,7 +383,7 @@ async function prepareRun(
       const twin = text !== undefined && /\breturn\b/.test(text) ? warmTwin(path, text, c, abort.signal) : undefined;
       let pre: Awaited<ReturnType<typeof compileShared>>;
       try {
-        pre = await compileShared(path, { clang: c.clang, flags: c.flags, includeDirs: c.includeDirs, cacheDir: c.cacheDir }, abort.signal);
+        pre = await compileShared(path, { clang: c.clang, flags: c.flags, includeDirs: c.includeDirs, cacheDir: c.cacheDir, clangSetting: 'xdpLens.clang.path' }, abort.signal);
         await twin;
       } finally {
         sub.dispose();

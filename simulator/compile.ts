@@ -40,6 +40,9 @@ export interface CompileOptions {
   cacheDir?: string;
   /** Limits of the clang run (defaults: `clangLimits()`). */
   limits?: Partial<ClangLimits>;
+  /** What sets the clang binary where the caller is (the editor's `xdpLens.clang.path`), named when clang cannot run
+   * (default: the XDP_LENS_CLANG environment variable). */
+  clangSetting?: string;
 }
 
 /** What one clang run may use. */
@@ -270,7 +273,7 @@ function prepare(sourcePath: string, opts: CompileOptions): CompileResult | Plan
     return failed(
       src,
       `cannot run '${clang}': clang is needed to compile BPF C. Install it with 'apt-get install clang llvm libbpf-dev' ` +
-        `(Debian/Ubuntu) or set the clang path in the options`,
+        `(Debian/Ubuntu) or set ${opts.clangSetting ?? 'XDP_LENS_CLANG'} to its path`,
       [clang, ...baseArgs, '-c', src],
     );
   }

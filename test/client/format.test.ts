@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from '../repo.ts';
-import { captureBrokenNote, codeOfLine, faultEvidence, debugLenses, exitLabel, exitsByLine, faultMessage, findXdpFunctions, formatCounts, formatDuration, isXdpSource, packetLabel, pages, refusalBanner, refusalLensTitle, runErrorText, runLensTitle, statusText } from '../../client/format.ts';
+import { captureBrokenNote, codeOfLine, compileErrorOnLine, everyRowHeaderNote, faultEvidence, debugLenses, exitLabel, exitsByLine, faultMessage, findXdpFunctions, formatCounts, formatDuration, isXdpSource, packetLabel, pages, refusalBanner, refusalLensTitle, runErrorText, runLensTitle, statusText } from '../../client/format.ts';
 
 test('counts: most common action first, absent actions left out', () => {
   assert.equal(formatCounts({ XDP_PASS: 6, XDP_DROP: 2, XDP_TX: 2, XDP_ABORTED: 0, XDP_REDIRECT: 0 }), '6 XDP_PASS · 2 XDP_DROP · 2 XDP_TX');
@@ -69,6 +69,11 @@ test('small formatting helpers', () => {
   assert.equal(packetLabel({ index: 6, time: '0.1', summary: 's', notRun: 'too short', len: 60, capLen: 10 }).label, '#6 (too short: not run) [10 of 60 bytes captured]');
   assert.equal(packetLabel({ index: 7, time: '0.1', action: 'XDP_DROP', line: 9, summary: 's', ethernetHeader: 'made up' }).label, '#7 XDP_DROP [Ethernet header made up]');
   assert.equal(packetLabel({ index: 8, time: '0.1', summary: 's', notRun: 'outgoing', ethernetHeader: 'from cooked header' }).label, '#8 (outgoing: not run) [Ethernet header from cooked header]');
+  // Every row's header said once above the rows: the rows stay short.
+  assert.equal(packetLabel({ index: 9, time: '0.1', action: 'XDP_PASS', line: 9, summary: 's', ethernetHeader: 'from cooked header' }, true).label, '#9 XDP_PASS');
+  assert.equal(packetLabel({ index: 10, time: '0.1', summary: 's', notRun: 'outgoing', ethernetHeader: 'from cooked header', len: 60, capLen: 20 }, true).label, '#10 (outgoing: not run) [20 of 60 bytes captured]');
+  assert.equal(everyRowHeaderNote({ everyRowEthernetHeader: 'captured as Linux cooked capture v1 (SLL) (113): Ethernet header made from the cooked header' }), 'All packets captured as Linux cooked capture v1 (SLL) (113): Ethernet header made from the cooked header (README "Captures").');
+  assert.equal(everyRowHeaderNote({}), undefined);
   assert.equal(packetLabel({ index: 7, time: '0.1', action: 'XDP_PASS', line: 9, summary: 's', len: 60 }).label, '#7 XDP_PASS');
   assert.equal(statusText('ready', 'native', true), '$(check) XDP native');
   assert.equal(statusText('ready', 'native', false), '$(check) XDP restricted');
@@ -192,6 +197,13 @@ test('a failed run says what failed by file name, a compile error by its first l
   assert.equal(runErrorText(err, ['/tmp/ws/broken.c', '/tmp/ws/demo.pcap']), "cannot compile broken.c, line 7: use of undeclared identifier 'undefined_thing' (and 1 more error: see Problems)");
   assert.equal(runErrorText('cannot compile /w/p.c:\n/w/hdr.h:3:1: fatal error: x.h file not found', ['/w/p.c']), 'cannot compile p.c, hdr.h:3: x.h file not found');
   assert.equal(runErrorText('cannot compile /w/p.c:\nclang failed', ['/w/p.c']), 'cannot compile p.c:\nclang failed');
+  // clang could not run: no line 0, and nothing in Problems to show.
+  const noClang = "cannot compile /w/p.c:\n/w/p.c:0:0: error: cannot run '/x/clang': clang is needed to compile BPF C. Install it with 'apt-get install clang llvm libbpf-dev' (Debian/Ubuntu) or set xdpLens.clang.path to its path";
+  assert.equal(runErrorText(noClang, ['/w/p.c']), "cannot compile p.c: cannot run '/x/clang': clang is needed to compile BPF C. Install it with 'apt-get install clang llvm libbpf-dev' (Debian/Ubuntu) or set xdpLens.clang.path to its path");
+  assert.equal(compileErrorOnLine(noClang), false);
+  assert.equal(compileErrorOnLine(err), true);
+  assert.equal(compileErrorOnLine('cannot compile /w/p.c:\n/w/hdr.h:3:1: fatal error: x.h file not found'), true);
+  assert.equal(compileErrorOnLine('cannot compile /w/p.c:\nclang failed'), false);
   const capture = '/tmp/ws/garbage.pcap: byte offset 0: not a pcap or pcapng capture (magic 0x6c6c6568)';
   assert.equal(runErrorText(capture, ['/tmp/ws/prog.c', '/tmp/ws/garbage.pcap']), 'garbage.pcap: byte offset 0: not a pcap or pcapng capture (magic 0x6c6c6568)');
 });

@@ -335,10 +335,14 @@ test('a person uses XDP Lens in VS Code: Problems, hover, run on a capture, a pa
   }
 });
 
-test('in an untrusted workspace the run is refused and nothing is compiled', { skip, timeout: 120_000 }, async (t) => {
+// Each step's wait bounds it and says what was on screen; the test's own bound is only a guard against a hang, as
+// long as the other whole-session tests' (a loaded machine takes minutes to start a window and its extension host).
+test('in an untrusted workspace the run is refused and nothing is compiled', { skip, timeout: 300_000 }, async (t) => {
   assert.ok(built, NOT_BUILT);
   const workspace = makeWorkspace('untrusted-project');
   const t0 = Date.now();
+  const timings: string[] = [];
+  const mark = (what: string) => timings.push(`${what} ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   let vs: VSCodeSession | undefined;
   try {
     vs = await startVSCode({
@@ -351,10 +355,12 @@ test('in an untrusted workspace the run is refused and nothing is compiled', { s
     const page = vs.page;
     await waitForActiveEditor(page, 'xdp_filter.c');
     await waitForStatusBarText(page, /XDP restricted/);
+    mark('window up, restricted');
 
     // Only the source analysis runs: its findings still appear.
     await openFile(page, 'seeded_mistakes.c');
     await waitForProblem(page, /TC_ACT_SHOT. is a tc verdict/);
+    mark('1 problems');
 
     // The Command Palette does not offer the run; other XDP commands are there.
     await page.keyboard.press('F1');
@@ -367,6 +373,7 @@ test('in an untrusted workspace the run is refused and nothing is compiled', { s
     assert.ok(!offered.some((r) => r.includes('XDP: Run on Capture')), `the run is not offered: ${offered.join(' | ')}`);
     await vs.screenshot('extension-untrusted-palette');
     await page.keyboard.press('Escape');
+    mark('2 palette');
 
     // The CodeLens is there, but clicking it is refused with the reason.
     await openFile(page, 'xdp_filter.c');
@@ -377,6 +384,7 @@ test('in an untrusted workspace the run is refused and nothing is compiled', { s
     const refusal = await waitForNotification(page, refusalText);
     await refusal.click({ trial: true, timeout: 10_000 }); // waits until the toast has finished sliding in, for the screenshot
     await vs.screenshot('extension-untrusted-refused');
+    mark('3 refused');
     await page.mouse.move(2, 2); // off the toast: its tooltip is no hover of the editor's
     // The server has answered a request after opening both files (a hover), so an on-open compile would have run.
     await openFile(page, 'seeded_mistakes.c');
@@ -386,12 +394,13 @@ test('in an untrusted workspace the run is refused and nothing is compiled', { s
     await showHover(page, 'XDP_TX = 3');
     assert.deepEqual(compiledObjects(vs.root), [], 'nothing was compiled in the untrusted workspace');
     await waitForStatusBarText(page, /XDP restricted/);
-    t.diagnostic(`untrusted session ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    mark('4 nothing compiled');
   } catch (e) {
     await vs?.screenshot('extension-untrusted-failure').catch(() => undefined);
-    throw new Error(`${(e as Error).message}\n--- code-server output ---\n${vs?.serverLog().slice(-4000)}`, { cause: e });
+    throw new Error(`${(e as Error).message}\n--- steps: ${timings.join(', ')}\n--- code-server output ---\n${vs?.serverLog().slice(-4000)}`, { cause: e });
   } finally {
     await vs?.stop();
+    t.diagnostic(timings.join(', '));
   }
 });
 

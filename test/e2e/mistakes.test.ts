@@ -2,7 +2,7 @@
 // way it shows: a program that does not compile (its Problems entry, and the run's error naming the file and line, with
 // no second pop-up about the analysis), a program the kernel would refuse (its Problems entry, the refusal's line in a
 // short CodeLens, the results marked simulated), a capture that is not one and a capture cut short (the error or
-// warning naming the file, not a temporary directory's path), and a quick fix applied. Screenshots go to
+// warning naming the file, not a temporary directory's path), a quick fix applied, and clang missing. Screenshots go to
 // test-artifacts/e2e/mistakes-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -169,6 +169,8 @@ test('mistakes a new user makes: a compile error, a refused program, broken capt
     await pickFile(page, join(ws, 'garbage.pcap'), 'garbage.pcap');
     await waitForNotification(page, /^XDP: garbage\.pcap: byte offset 0: not a pcap or pcapng capture/, 60_000);
     await waitForNotificationGone(page, /XDP: running/);
+    // The views keep the last run's results, and say whose: not this file's.
+    await waitVisible(page.locator('.part.panel .pane-header').filter({ hasText: /XDP Packets.*10 packets · refused\.c on demo\.pcap/i }), 'the packets view naming the run it shows');
     await vs.screenshot('mistakes-not-a-capture');
     mark('3 not a capture');
     await clearToasts();
@@ -233,5 +235,38 @@ test('mistakes a new user makes: a compile error, a refused program, broken capt
   } finally {
     await vs?.stop();
     t.diagnostic(timings.join(', '));
+  }
+});
+
+test('clang missing: the run says what to install and which setting names clang, with no line 0 nor Problems button', { skip, timeout: 300_000 }, async () => {
+  assert.ok(built, NOT_BUILT);
+  const ws = join(root, 'no-clang');
+  mkdirSync(ws, { recursive: true });
+  copyFileSync(join(REPO, 'examples', 'xdp_filter.c'), join(ws, 'xdp_filter.c'));
+  copyFileSync(join(REPO, 'examples', 'demo.pcap'), join(ws, 'demo.pcap'));
+  let vs: VSCodeSession | undefined;
+  try {
+    vs = await startVSCode({
+      extensionDevelopmentPath: REPO,
+      workspace: ws,
+      openFile: 'xdp_filter.c',
+      viewport: { width: 1440, height: 900 },
+      settings: { 'xdpLens.defaultCapture': 'demo.pcap', 'xdpLens.clang.path': join(ws, 'no-such-clang'), 'editor.stickyScroll.enabled': false },
+    });
+    const page = vs.page;
+    await waitForActiveEditor(page, 'xdp_filter.c');
+    await waitForStatusBarText(page, /XDP native/);
+    await runCommand(page, 'XDP: Run on Capture...');
+    await pickQuickItem(page, /demo\.pcap.*default/);
+    // No line of the source to name and nothing in Problems: the error says what to install and which setting to set.
+    const failed = await waitForNotification(page, /^XDP: cannot compile xdp_filter\.c: cannot run '.*no-such-clang': clang is needed to compile BPF C\. Install it with 'apt-get install clang llvm libbpf-dev' \(Debian\/Ubuntu\) or set xdpLens\.clang\.path to its path/, 60_000);
+    await waitForNotificationGone(page, /XDP: running/);
+    assert.equal(await failed.locator('.monaco-button', { hasText: 'Show Problems' }).count(), 0, 'no Show Problems button: Problems has nothing to show');
+    await vs.screenshot('mistakes-no-clang');
+  } catch (e) {
+    await vs?.screenshot('mistakes-no-clang-failure').catch(() => undefined);
+    throw new Error(`${(e as Error).message}\n--- code-server output ---\n${vs?.serverLog().slice(-4000)}`, { cause: e });
+  } finally {
+    await vs?.stop();
   }
 });

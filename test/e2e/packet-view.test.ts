@@ -62,6 +62,39 @@ function mixedCapture(): Buffer {
   return Buffer.concat(parts);
 }
 
+/**
+ * A pcap of a `tcpdump -i any` capture (Linux cooked v1, link type 113): UDP datagrams behind cooked headers, the third
+ * sent by the capturing host (packet type 4).
+ */
+function cookedCapture(): Buffer {
+  const head = Buffer.alloc(24);
+  head.writeUInt32LE(0xa1b2c3d4, 0);
+  head.writeUInt16LE(2, 4);
+  head.writeUInt16LE(4, 6);
+  head.writeUInt32LE(262144, 16);
+  head.writeUInt32LE(113, 20);
+  const parts = [head];
+  for (let i = 0; i < 4; i++) {
+    const sll = Buffer.alloc(16);
+    sll.writeUInt16BE(i === 2 ? 4 : 0, 0);
+    sll.writeUInt16BE(1, 2);
+    sll.writeUInt16BE(6, 4);
+    sll.set([2, 0, 0, 0, 0, 1], 6);
+    sll.writeUInt16BE(0x0800, 14);
+    const ip = Buffer.alloc(46);
+    ip.set([0x45, 0, 0, 46, 0, i + 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2], 0);
+    ip.writeUInt16BE(1234, 20);
+    ip.writeUInt16BE(i % 2 ? 9999 : 53, 22);
+    ip.writeUInt16BE(26, 24);
+    const rec = Buffer.alloc(16);
+    rec.writeUInt32LE(1 + i, 0);
+    rec.writeUInt32LE(62, 8);
+    rec.writeUInt32LE(62, 12);
+    parts.push(rec, sll, ip);
+  }
+  return Buffer.concat(parts);
+}
+
 test('the packet view: decoded layers before and after, a field selects its bytes and a byte its field', { skip, timeout: 180_000 }, async () => {
   assert.ok(built, NOT_BUILT);
   const workspace = join(root, 'filter-project');
@@ -69,6 +102,7 @@ test('the packet view: decoded layers before and after, a field selects its byte
   copyFileSync(join(REPO, 'examples', 'xdp_filter.c'), join(workspace, 'xdp_filter.c'));
   copyFileSync(join(REPO, 'examples', 'demo.pcap'), join(workspace, 'demo.pcap'));
   writeFileSync(join(workspace, 'mixed.pcapng'), mixedCapture());
+  writeFileSync(join(workspace, 'cooked.pcap'), cookedCapture());
   let vs: VSCodeSession | undefined;
   try {
     vs = await startVSCode({
@@ -203,6 +237,25 @@ test('the packet view: decoded layers before and after, a field selects its byte
       await madeRow.first().hover({ timeout: 3_000 });
     }, tip, 'the made-up header in the row\'s tooltip', { waitMs: 5_000 });
     await vs.screenshot('packets-made-header');
+
+    // A `tcpdump -i any` capture: every row's header is made from its cooked header, said once above the rows; the
+    // rows stay short.
+    await clickUntil(sourceTab, sourceActive, 'the source tab active');
+    await runCommand(page, 'XDP: Run on Capture...');
+    await pickQuickItem(page, /cooked\.pcap.*in the workspace/);
+    await runCommand(page, 'XDP: Show Packets View');
+    const cookedNote = page.locator('.part.panel').getByText(/^All packets captured as Linux cooked capture v1 \(SLL\) \(113\): Ethernet header made from the cooked header \(README "Captures"\)\.$/);
+    await waitVisible(cookedNote, 'the cooked header said once above the rows', 60_000, list);
+    const rows = list.locator('.monaco-list-row');
+    await waitVisible(rows.filter({ hasText: '#2 (outgoing: not run)' }), 'the outgoing packet\'s row', 10_000, list);
+    const labels = await rows.locator('.label-name').allInnerTexts();
+    assert.deepEqual(labels, ['#0 XDP_PASS', '#1 XDP_PASS', '#2 (outgoing: not run)', '#3 XDP_PASS'], 'short rows, no header mark on each');
+    // The packet view showed #2 of the last run: #2 is not run in this one, so that packet stays, saying why.
+    await waitVisible(packetFrame(page).locator('.banner').filter({ hasText: /^The new run \(.*\): packet 2 was sent by the capturing host \(outgoing\): not run, XDP runs only on received frames\. Showing the previous run's\.$/ }), 'the packet view saying #2 did not run in the new run');
+    await waitVisible(packetFrame(page).locator('.verdict .badge').filter({ hasText: 'XDP_PASS' }), 'the previous run\'s verdict of #2 still shown');
+    await waitVisible(page.locator('.part.editor .tab').filter({ hasText: 'Packet #2 (stale)' }), 'the stale tab title');
+    await page.mouse.move(1, 1);
+    await vs.screenshot('packets-cooked');
     assert.deepEqual(vs.blockedRequests(), []);
   } catch (e) {
     await vs?.screenshot('packet-view-failure').catch(() => undefined);

@@ -148,6 +148,9 @@ test('an editor run says which packets ran with an Ethernet header the capture d
             } else assert.equal(row.ethernetHeaderNote, undefined, `${at}: packet ${i}`);
           }
           assert.deepEqual([...notes].sort(), [...tableNotes].sort(), `${at}: the rows' notes are the table's`);
+          // Said once above the rows when every row has the same one (a cooked or raw IP capture), else on the rows.
+          const kinds = new Set(cli.map((c) => (c.ethernetHeader ? `${c.linkType} ${c.ethernetHeader}` : '')));
+          assert.equal(sum.everyRowEthernetHeader, kinds.size === 1 && !kinds.has('') ? [...notes][0] : undefined, `${at}: the note for every row`);
           // A page from the middle says the same of the same packets; so does a packet's detail.
           const mid = await s.conn.sendRequest<PacketsResult>('xdpLens/packets', { runId: sum.runId, offset: 3, limit: 5 });
           assert.deepEqual(mid.rows.map((x) => [x.index, x.ethernetHeader]), cli.slice(3, 8).map((c) => [c.packet, c.ethernetHeader]), at);
@@ -174,6 +177,7 @@ test('an editor run of Ethernet frames says nothing of made headers', { skip, ti
     assert.ok(run.summary, run.error);
     assert.equal(run.summary.ethernetHeaderMadeUp, undefined);
     assert.equal(run.summary.linkNote, undefined);
+    assert.equal(run.summary.everyRowEthernetHeader, undefined);
     const page = await s.conn.sendRequest<PacketsResult>('xdpLens/packets', { runId: run.summary.runId, offset: 0, limit: 100 });
     assert.ok(page.rows.length > 0 && page.rows.every((x) => x.ethernetHeader === undefined && x.ethernetHeaderNote === undefined));
   } finally {
