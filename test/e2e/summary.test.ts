@@ -78,7 +78,7 @@ test('the Run Summary from the packets view: the run in pictures, numbers as the
     await runCommand(page, 'XDP: Show Packets View');
     // Alone in its panel the view's actions are in the panel title; beside other views, in its own header on hover.
     const header = page.locator('.part.panel .pane-header').filter({ hasText: /XDP Packets/i });
-    await waitVisible(page.locator('.part.panel').getByText(/^[\d,]+ packets$/), 'the run in the packets view', 90_000, page.locator('.part.panel'));
+    await waitVisible(page.locator('.part.panel').getByText(/^[\d,]+ packets · xdp_filter\.c on flood\.pcap$/), 'the run in the packets view', 90_000, page.locator('.part.panel'));
     const icon = page.locator('.part.panel .action-label[aria-label^="XDP: Show Run Summary"]');
     const summaryTab = page.locator('.part.editor .tabs-container .tab.active').filter({ hasText: 'Run Summary: xdp_filter.c' });
     // The pointer over the header shows the icon; moved there again before each click (a toast or a redraw may take it).
@@ -168,7 +168,7 @@ test('Compare Verdicts with the previous run: an edit and save, then the changed
     await runCommand(page, 'XDP: Run on Capture...');
     await pickQuickItem(page, /demo\.pcap.*default/);
     await runCommand(page, 'XDP: Show Packets View');
-    await waitVisible(page.locator('.part.panel').getByText(/^10 packets$/), 'the run in the packets view', 90_000, page.locator('.part.panel'));
+    await waitVisible(page.locator('.part.panel').getByText(/^10 packets · xdp_filter\.c on demo\.pcap$/), 'the run in the packets view', 90_000, page.locator('.part.panel'));
     // Edit as a person would: PASS becomes DROP on the UDP return; saving may re-run it (xdpLens.rerunOnSave).
     await replaceLineEndAndSave(page, file, udpReturn, lines[udpReturn - 1]!.indexOf('PASS') + 1, 'DROP;');
     await runCommand(page, 'XDP: Compare Verdicts with...');
