@@ -142,6 +142,7 @@ export function analyzeObjectReport(obj: LoadedObject, opts: BytecodeOptions = {
       const prev = seen.get(key);
       rulesShown.add(issue.rule);
       if (prev) {
+        if (!issue.pastGlobal) delete prev.finding.pastGlobal;
         if (issue.also) alsoPast(prev.finding, issue.also, where, opts.inlinedCalls);
         // Several values returned on one line (clang gives the returns of a switch the switch's line): one finding.
         if (issue.value !== undefined && !prev.values.includes(issue.value)) {
@@ -153,6 +154,7 @@ export function analyzeObjectReport(obj: LoadedObject, opts: BytecodeOptions = {
       const finding = toFinding(issue.rule, issue.message, loc);
       finding.program = prog.name;
       if (RETURN_RULES.has(issue.rule)) finding.onReturn = issue.line !== undefined;
+      if (issue.pastGlobal) finding.pastGlobal = true;
       // Where the value was set, when that is another line: in the twin, the twin's file stands for the source.
       const from = issue.origin !== undefined ? where.lines[issue.origin] : undefined;
       // A constant's own instruction lands wherever clang scheduled it (often the `if` above the return): only a

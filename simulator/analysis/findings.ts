@@ -67,4 +67,9 @@ export interface Finding extends Range {
    * true for an XDP_TX/XDP_REDIRECT returned under read-only pages, false for a program that can fall off its end.
    */
   onReturn?: boolean;
+  /**
+   * Bytecode tx-unmodified on a path that goes on past a global function's result only because the verifier does
+   * not tie that result to what the function did: left to the source tier where it ran (mergeFindings).
+   */
+  pastGlobal?: boolean;
 }

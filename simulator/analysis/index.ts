@@ -302,6 +302,9 @@ export function mergeFindings(source: Finding[], bytecode: Finding[], walked?: W
   for (const f of [...source, ...bytecode]) {
     if (seen.has(key(f))) continue;
     if (f.tier === 'bytecode' && alsoReturned.has(`${f.file}\0${f.line}\0${f.rule}`)) continue;
+    // An unchanged XDP_TX the bytecode walk reaches only through a global function's result it cannot tie to the
+    // function's returns: the source tier followed those returns and judged that path itself.
+    if (f.tier === 'bytecode' && f.pastGlobal) continue;
     if (walked && f.tier !== 'bytecode' && DECIDED_ON_BYTECODE.has(String(f.rule)) && provenByBytecode(f, backed, walked)) continue;
     if (f.tier === 'bytecode' && f.onReturn === false && f.program && sourcePrograms.has(`${f.file}\0${f.program}\0${f.rule}`)) continue;
     seen.add(key(f));

@@ -98,6 +98,11 @@ export interface Issue {
    * their own, a check covering them all fixes them with it.
    */
   also?: number[];
+  /**
+   * tx-unmodified reached only past a global function's result, which the walk (as the verifier) does not tie to what
+   * the function did on the path: the source tier, which follows the function's returns, decides (index.ts).
+   */
+  pastGlobal?: boolean;
 }
 
 export interface EngineResult {
@@ -402,6 +407,10 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     return issues.length - 1;
   };
   const lineOf = (pc: number) => prog.lines[pc]?.line;
+  /** Global functions (first slot) that changed the frame on some path through them. */
+  const globalModifies = new Set<number>();
+  /** XDP_TX of an unchanged frame past global functions that came back unchanged: reported unless one of them changes it. */
+  const txAfterGlobal: { via: readonly number[]; where: number; retLine?: number; origin?: number }[] = [];
   const staleReported = new Set<number>();
   /** Bytes past a proven range already reported (`kind@start@range`), and the issue that reported them. */
   const pastRange = new Map<string, number>();
@@ -1717,7 +1726,12 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     }
     if (v.umin === 4n && !st.redirected) report('redirect-without-target', where, msg.redirectWithoutTarget(), undefined, retLine, origin);
     // Under read-only pages no XDP_TX goes out at all (the source tier reports the return): unchanged or not is moot.
-    if (v.umin === 3n && !st.modified && opts.driverMode !== 'readonly-page') report('tx-unmodified', where, msg.txUnmodified(), undefined, retLine, origin);
+    if (v.umin === 3n && !st.modified && opts.driverMode !== 'readonly-page') {
+      // Past a global function that came back with the frame unchanged: judged at the end of the walk, when it is
+      // known whether that function changes the frame on any path (then its result may be what says so).
+      if (st.viaGlobal?.length) txAfterGlobal.push({ via: st.viaGlobal, where, retLine, origin });
+      else report('tx-unmodified', where, msg.txUnmodified(), undefined, retLine, origin);
+    }
   };
 
   // ---- callbacks (set_loop_callback_state, set_map_elem_callback_state; prepare_func_exit's return check) ----
@@ -2210,7 +2224,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
             caller.saved = r.slice();
             caller.returnPc = pc + 1;
             const frame = st.frames.length;
-            st.frames.push(global ? { stack: new Map(), global: true } : { stack: new Map() });
+            st.frames.push(global ? { stack: new Map(), global: true, entry: pc + 1 + insn.imm, enteredModified: st.modified } : { stack: new Map() });
             st.regs = [NONE, ...(args ?? r.slice(1, 6)), NONE, NONE, NONE, NONE, { k: 'stack', frame, off: 0 }];
             st.pc = pc + 1 + insn.imm;
           } else if (insn.src === CALL_HELPER && insn.imm === CORE_POISON_IMM) {
@@ -2252,7 +2266,12 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
           if (st.frames.length > 1) {
             // What a global function returns is unknown to its caller, as to the verifier (it is checked on its
             // own, and a loader may replace it: libxdp's dispatcher slots).
-            const r0 = st.frames[st.frames.length - 1]!.global ? scalarReg(OPAQUE, pc) : r[0];
+            const done = st.frames[st.frames.length - 1]!;
+            const r0 = done.global ? scalarReg(OPAQUE, pc) : r[0];
+            if (done.global && done.entry !== undefined) {
+              if (!st.modified) st.viaGlobal = st.viaGlobal?.includes(done.entry) ? st.viaGlobal : [...(st.viaGlobal ?? []), done.entry];
+              else if (!done.enteredModified) globalModifies.add(done.entry);
+            }
             st.frames.pop();
             const caller = st.frames[st.frames.length - 1];
             st.regs = caller.saved!;
@@ -2273,6 +2292,12 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
       }
       st.steps++;
     }
+  }
+  for (const t of txAfterGlobal) {
+    if (t.via.some((g) => globalModifies.has(g))) continue;
+    const count = issues.length;
+    const i = report('tx-unmodified', t.where, msg.txUnmodified(), undefined, t.retLine, t.origin);
+    if (issues.length > count) issues[i]!.pastGlobal = true;
   }
   return { issues: oneMissingCheck(issues, pastHeads), complete: gaveUp === undefined, steps, gaveUp };
 }

@@ -70,6 +70,9 @@ export interface Frame {
   returnPc?: number;
   /** A global (non-static) function: the verifier gives its caller an unknown scalar as its result. */
   global?: boolean;
+  /** A global function's frame: its first slot, and whether the frame was changed when it was called. */
+  entry?: number;
+  enteredModified?: boolean;
   /** A bpf_loop / bpf_for_each_map_elem callback: its exit ends the path (the helper's result is modelled apart). */
   callback?: boolean;
   /** In a state kept for pruning: the stack offset at which `covers` last found it not covering (checked first). */
@@ -97,6 +100,12 @@ export interface State {
   redirected: boolean;
   /** The frame was changed on this path (packet store, store_bytes, head/tail adjustment). */
   modified: boolean;
+  /**
+   * Global functions (their first slot) this path called and came back from with the frame unchanged: the verifier
+   * gives the caller an unknown result, so the caller may go on past a test of that result on a path the function's
+   * own returns never take. Replaced, never changed in place.
+   */
+  viaGlobal?: readonly number[];
   /** Instructions executed on this path (loop bounding). */
   steps: number;
   /** The last conditional jump on this path (where a finding about the returned value goes when r0 was set early). */
@@ -131,13 +140,14 @@ export function cloneState(s: State): State {
   return {
     pc: s.pc,
     regs: s.regs.slice(),
-    frames: s.frames.map((f) => ({ stack: new Map(f.stack), saved: f.saved?.slice(), returnPc: f.returnPc, ...(f.global ? { global: true } : {}), ...(f.callback ? { callback: true } : {}) })),
+    frames: s.frames.map((f) => ({ stack: new Map(f.stack), saved: f.saved?.slice(), returnPc: f.returnPc, ...(f.global ? { global: true, entry: f.entry, enteredModified: f.enteredModified } : {}), ...(f.callback ? { callback: true } : {}) })),
     ranges: new Map(s.ranges),
     unchecked: s.unchecked,
     gen: s.gen,
     invalidatedAt: s.invalidatedAt,
     redirected: s.redirected,
     modified: s.modified,
+    viaGlobal: s.viaGlobal,
     steps: s.steps,
     lastJump: s.lastJump,
     lastTaken: s.lastTaken,
@@ -250,6 +260,7 @@ export function covers(old: State, cur: State, live: number[]): boolean {
   if (old.frames.length !== cur.frames.length) return false;
   if (old.redirected && !cur.redirected) return false;
   if (old.modified && !cur.modified) return false;
+  if (old.viaGlobal?.some((g) => !cur.viaGlobal?.includes(g))) return false;
   // Paths that left through different return statements are reported on different lines: never merged.
   if (old.retLine !== cur.retLine) return false;
   if ((old.refs?.length ?? 0) !== (cur.refs?.length ?? 0) || !!old.locked !== !!cur.locked || heldKey(old) !== heldKey(cur)) return false;
@@ -295,6 +306,7 @@ export function covers(old: State, cur: State, live: number[]): boolean {
  */
 export function widen(a: State, b: State, live: number[]): State | undefined {
   if (a.frames.length !== b.frames.length || a.redirected !== b.redirected || a.modified !== b.modified || a.gen !== b.gen || a.retLine !== b.retLine) return undefined;
+  if ((a.viaGlobal ?? []).join() !== (b.viaGlobal ?? []).join()) return undefined;
   // Held references and locks are path facts too: a state holding a ringbuf record joined into one that does not
   // would drop the record, and with it the leak the verifier reports at the exit (cfuzz ring-leak seed 2200100027).
   if ((a.refs?.length ?? 0) !== (b.refs?.length ?? 0) || !!a.locked !== !!b.locked || heldKey(a) !== heldKey(b)) return undefined;

@@ -28,6 +28,8 @@ import {
   constsUnion,
   initialState,
   joinStates,
+  sameSums,
+  sumsOf,
   isNullConst,
   joinVals,
   single,
@@ -969,7 +971,8 @@ export class Analyzer {
   private refineEffects(node: Node, v: Val, op: string, other: Val, t: State, f: State, swapped = false): void {
     const k = single(other);
     if (k === undefined || v.k !== 'consts' || v.more || !v.vals.length) return;
-    if (!v.vals.some((c) => c.wrote || c.redirected)) return;
+    const effects = v.vals.some((c) => c.wrote || c.redirected);
+    if (!effects && !v.vals.some((c) => c.exit)) return;
     let inner = unparen(node);
     while (inner.type === 'cast_expression' && inner.childForFieldName('value')) inner = unparen(inner.childForFieldName('value')!);
     let typeText = '';
@@ -990,10 +993,28 @@ export class Analyzer {
         return r === undefined || r === want;
       });
       if (!kept.length) continue;
-      if (kept.every((c) => c.wrote)) side.wrote = true;
-      if (kept.every((c) => c.macWrote)) side.macWrote = true;
-      if (kept.every((c) => c.redirected)) side.redirected = true;
+      if (effects && kept.every((c) => c.wrote)) side.wrote = true;
+      if (effects && kept.every((c) => c.macWrote)) side.macWrote = true;
+      if (effects && kept.every((c) => c.redirected)) side.redirected = true;
+      this.sumsOfResults(side, kept);
     }
+  }
+
+  /**
+   * A test of a callee's result (`ret = calc_sums(ctx); if (ret != XDP_TX) return ret;`) with nothing changed since
+   * the call: on each side, the checksum state is that of the callee's returns giving the values kept there, not the
+   * join of all of them (the `return XDP_ABORTED` after `check = 0` is not the path going on after the update).
+   */
+  private sumsOfResults(side: State, kept: ConstVal[]): void {
+    const after = kept[0]!.exit?.after;
+    if (!after || !kept.every((c) => c.exit?.after === after) || !sameSums(side, after)) return;
+    const exits = [...new Set(kept.map((c) => c.exit!.sums))];
+    const j = joinStates(exits.map((sums) => Object.assign(clone(side), sums)));
+    if (!j) return;
+    if (j.csumUpdated && !side.csumUpdated) markCsumUpdated(side);
+    if (j.l4Updated && !side.l4Updated) markL4Updated(side);
+    if (j.icmpUpdated && !side.icmpUpdated) markIcmpUpdated(side);
+    Object.assign(side, sumsOf(j));
   }
 
   /**
@@ -2266,9 +2287,16 @@ export class Analyzer {
     // (The ids stay in nullChecks, so the callers further out see them too.)
     for (const id of new Set(this.nullChecks.slice(checksBefore))) clearNull(st, id);
     let v: Val | undefined;
+    const after = sumsOf(st);
     for (const r of frame.returns) {
       const u = unstale;
-      const rv = u && r.state.gen === before.gen && r.tv.v.k === 'consts' ? { ...r.tv.v, vals: r.tv.v.vals.map((c) => (u.moved?.has(c.v) ? c : { ...c, keep: u })) } : r.tv.v;
+      let rv = u && r.state.gen === before.gen && r.tv.v.k === 'consts' ? { ...r.tv.v, vals: r.tv.v.vals.map((c) => (u.moved?.has(c.v) ? c : { ...c, keep: u })) } : r.tv.v;
+      // Each value knows the checksum state of its own return (a caller's test of the result narrows to it); one
+      // passed on from a call with nothing changed since (`return handle(ctx, &hdr);`) keeps that call's own.
+      if (rv.k === 'consts') {
+        const sums = sumsOf(r.state);
+        rv = { ...rv, vals: rv.vals.map((c) => ({ ...c, exit: { sums: c.exit && sameSums(r.state, c.exit.after) ? c.exit.sums : sums, after } })) };
+      }
       v = v ? joinVals(v, rv) : rv;
     }
     // A callee that can run to its closing brace without a return gives its caller an undefined value there.

@@ -62,6 +62,8 @@ export interface ConstVal {
   seqAt?: number;
   /** Returned by a callee on a path that did not move the packet, where its other returns did (State.unstale). */
   keep?: Unstale;
+  /** Returned by a callee the tier followed: the checksum state of that return, and the caller's right after the call. */
+  exit?: CallExit;
   /**
    * Not one constant but any value above an action: a value the tier cannot follow (a map field, data read from the
    * packet), returned under a condition that proves it larger than 4 (`if (e->count > 250) return e->count;`); `v`
@@ -320,6 +322,20 @@ export function initialState(): State {
 
 export function clone(s: State): State {
   return { ...s, vars: new Map(s.vars), proven: new Map(s.proven) };
+}
+
+/** The checksum state of a path: what a caller's test of a callee's result narrows to the returns giving it. */
+export type SumsState = Pick<State, 'csumPending' | 'csumUpdated' | 'csumRecomputed' | 'csumZeroed' | 'csumOpen' | 'l4Pending' | 'l4Updated' | 'icmpPending' | 'icmpUpdated'>;
+export interface CallExit {
+  readonly sums: SumsState;
+  readonly after: SumsState;
+}
+const SUMS_KEYS = ['csumPending', 'csumUpdated', 'csumRecomputed', 'csumZeroed', 'csumOpen', 'l4Pending', 'l4Updated', 'icmpPending', 'icmpUpdated'] as const;
+export function sumsOf(st: State): SumsState {
+  return { csumPending: st.csumPending, csumUpdated: st.csumUpdated, csumRecomputed: st.csumRecomputed, csumZeroed: st.csumZeroed, csumOpen: st.csumOpen, l4Pending: st.l4Pending, l4Updated: st.l4Updated, icmpPending: st.icmpPending, icmpUpdated: st.icmpUpdated };
+}
+export function sameSums(st: State, s: SumsState): boolean {
+  return SUMS_KEYS.every((k) => st[k] === s[k]);
 }
 
 export function assignState(dst: State, src: State): void {
