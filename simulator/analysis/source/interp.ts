@@ -996,7 +996,7 @@ export class Analyzer {
       if (effects && kept.every((c) => c.wrote)) side.wrote = true;
       if (effects && kept.every((c) => c.macWrote)) side.macWrote = true;
       if (effects && kept.every((c) => c.redirected)) side.redirected = true;
-      this.sumsOfResults(side, kept);
+      if (kept.length < v.vals.length) this.sumsOfResults(side, kept);
     }
   }
 
