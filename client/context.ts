@@ -35,8 +35,8 @@ import {
   type StatusParams,
   type XdpAction,
 } from '../server/protocol.ts';
-import { captureBrokenNote, compileErrorOnLine, count, everyRowHeaderNote, debugLenses, faultEvidence, faultMessage, findXdpFunctions, formatDuration, isXdpSource, outcomeMessage, outputCaptureItems, plural, refusalBanner, refusalLensTitle, RUN_CONFIRMS, runErrorText, runEvidence, runLensTitle, statusText } from './format.ts';
-import { addRecent, captureChoices, isStale, rerunAfterRun, rerunOnSave, restrictSettings, settingsKey, textHash, type RunStamp } from './state.ts';
+import { captureBrokenNote, compileErrorOnLine, count, notRerunText, everyRowHeaderNote, debugLenses, faultEvidence, faultMessage, findXdpFunctions, formatDuration, isXdpSource, outcomeMessage, outputCaptureItems, plural, refusalBanner, refusalLensTitle, RUN_CONFIRMS, runErrorText, runEvidence, runLensTitle, statusText } from './format.ts';
+import { addRecent, captureChoices, isStale, RERUN_ON_SAVE_MS, rerunAfterRun, rerunOnSave, restrictSettings, settingsKey, textHash, type RunStamp } from './state.ts';
 import { PacketView } from './packet-view.ts';
 import { listInterfaces, liveEndMessage } from './live.ts';
 import { RunDecorations, PacketsProvider, type PacketNode } from './views.ts';
@@ -93,6 +93,10 @@ export class XdpLensContext implements vscode.Disposable {
   private running = false;
   /** The last save of the last run's program while a run was going on (re-run when it ends: `rerunAfterRun`). */
   private savedDuringRun: { uri: string; version: number } | undefined;
+  /** A save of the last run's program that did not re-run it (the run took too long): its stale results say why. */
+  private notRerun: { runId: string; ms: number } | undefined;
+  /** The server's note that clang could not be found (StatusParams.clangMissing), shown in the status item. */
+  private clangMissing: string | undefined;
   private readonly packetView: PacketView;
   private readonly summaryView: SummaryView;
   /** The XDP Maps view (client/maps-view.ts). */
@@ -129,6 +133,7 @@ export class XdpLensContext implements vscode.Disposable {
     this.disposables.push(this.summaryView);
     this.mapsView = new MapsView({
       runId: () => this.lastRun?.summary.runId,
+      runName: () => this.lastRun && `${basename(this.lastRun.summary.file)} on ${basename(this.lastRun.summary.capture)}`,
       runVersion: () => this.lastRun && `${this.lastRun.summary.runId}${this.lastRun.summary.live?.running ? ' (capturing)' : ''}`,
       stale: () => this.stale(),
       runUri: () => this.lastRun?.params.uri, request: (m, p) => this.request(m, p), log: (m) => this.log(m) });
@@ -195,6 +200,7 @@ export class XdpLensContext implements vscode.Disposable {
         const last = this.lastRun && { uri: this.lastRun.stamp.uri, ms: this.lastRun.ms };
         const when = rerunOnSave({ enabled, trusted: this.trusted, saved: doc.uri.toString(), last, running: this.running });
         if (when === 'after') this.savedDuringRun = { uri: doc.uri.toString(), version: doc.version };
+        if (when === 'slow') this.saidNotRerun(last!.ms);
         if (when !== 'now') return;
         this.log(`re-run on save (the last run took ${formatDuration(last!.ms)})`);
         this.rerun().catch((e) => this.log(`re-run on save: ${(e as Error).message}`));
@@ -227,9 +233,9 @@ export class XdpLensContext implements vscode.Disposable {
 
   private updateStatus(): void {
     const mode = vscode.workspace.getConfiguration('xdpLens').get<string>('driver.mode', 'native');
-    this.status.text = statusText(this.client ? this.serverState : 'starting', mode, this.trusted);
+    this.status.text = statusText(this.client ? this.serverState : 'starting', mode, this.trusted, this.clangMissing !== undefined);
     this.status.tooltip = this.trusted
-      ? `XDP Lens: server ${this.client ? this.serverState : 'not started'}; driver mode ${mode} (click to change)`
+      ? `XDP Lens: ${this.clangMissing ? `${this.clangMissing}\n` : ''}server ${this.client ? this.serverState : 'not started'}; driver mode ${mode} (click to change)`
       : 'XDP Lens: restricted mode; nothing is compiled or run in an untrusted workspace, only the source analysis';
   }
 
@@ -255,6 +261,8 @@ export class XdpLensContext implements vscode.Disposable {
         documentSelector: [{ scheme: 'file', language: 'c' }],
         outputChannel: this.output,
         synchronize: { configurationSection: 'xdpLens' },
+        // A missing clang is shown in the status item (one pop-up, the run's, is enough).
+        initializationOptions: { clangMissingInStatus: true },
         middleware: {
           // A finding the last run proved (packets dropped where the analysis said they would be) says so itself.
           handleDiagnostics: (uri, list, next) => {
@@ -281,6 +289,7 @@ export class XdpLensContext implements vscode.Disposable {
     client.onNotification(RunUpdateNotification, (p: RunUpdateParams) => this.liveUpdate(p.summary));
     client.onNotification(StatusNotification, (p: StatusParams) => {
       this.serverState = p.state;
+      this.clangMissing = p.clangMissing;
       this.updateStatus();
       if (p.message && p.state === 'error') this.log(`server: ${p.message}`);
     });
@@ -370,6 +379,19 @@ export class XdpLensContext implements vscode.Disposable {
     }
   }
 
+  /** The last run was not re-run on a save of its program: it took `ms`. Its stale results (lens, packets view) say why. */
+  private saidNotRerun(ms: number): void {
+    if (!this.lastRun) return;
+    this.notRerun = { runId: this.lastRun.summary.runId, ms };
+    this.log(`not re-run on save: the last run took ${formatDuration(ms)} (re-run on save is for runs under ${formatDuration(RERUN_ON_SAVE_MS)})`);
+    this.refreshRunViews();
+  }
+
+  /** How long the last run took, when a save did not re-run it because of that. */
+  private notRerunMs(): number | undefined {
+    return this.notRerun && this.notRerun.runId === this.lastRun?.summary.runId ? this.notRerun.ms : undefined;
+  }
+
   /** A save of the program during the run that just ended: the counts shown may be of the file before it. */
   private afterRun(): void {
     const saved = this.savedDuringRun;
@@ -377,6 +399,7 @@ export class XdpLensContext implements vscode.Disposable {
     if (!saved || !this.lastRun) return;
     const enabled = vscode.workspace.getConfiguration('xdpLens', vscode.Uri.parse(saved.uri)).get<boolean>('rerunOnSave', true);
     const last = { uri: this.lastRun.stamp.uri, ms: this.lastRun.ms, version: this.lastRun.stamp.version };
+    if (saved.version !== last.version && rerunOnSave({ enabled, trusted: this.trusted, saved: saved.uri, last, running: false }) === 'slow') this.saidNotRerun(last.ms);
     if (!rerunAfterRun({ enabled, trusted: this.trusted, savedDuringRun: saved, last })) return;
     this.log(`re-run: ${basename(vscode.Uri.parse(saved.uri).fsPath)} was saved during the last run`);
     this.rerun().catch((e) => this.log(`re-run on save: ${(e as Error).message}`));
@@ -565,7 +588,8 @@ export class XdpLensContext implements vscode.Disposable {
     const stale = this.stale();
     this.decorations.showRun(this.lastRun?.summary, stale);
     const banner = this.lastRun ? refusalBanner(this.lastRun.summary) : undefined;
-    const staleText = this.lastRun && stale ? 'The file or settings changed since this run: results are stale. Run "XDP: Re-run".' : undefined;
+    const notRerun = stale ? this.notRerunMs() : undefined;
+    const staleText = this.lastRun && stale ? (notRerun !== undefined ? `The file changed since this run: results are stale. ${notRerunText(notRerun, RERUN_ON_SAVE_MS)}` : 'The file or settings changed since this run: results are stale. Run "XDP: Re-run".') : undefined;
     const broken = this.lastRun ? captureBrokenNote(this.lastRun.summary) : undefined;
     const header = this.lastRun ? everyRowHeaderNote(this.lastRun.summary) : undefined;
     this.packetsView.message = [banner, broken, header, staleText, this.filterText()].filter(Boolean).join(' ') || undefined;
@@ -686,7 +710,11 @@ export class XdpLensContext implements vscode.Disposable {
       const range = new vscode.Range(fn.line, 0, fn.line, 0);
       lenses.push(new vscode.CodeLens(range, { title: '$(play) Run on capture', command: 'xdpLens.runOnCapture', arguments: [doc.uri.toString()] }));
       if (run && run.summary.program === fn.name) {
-        lenses.push(new vscode.CodeLens(range, { title: runLensTitle(run.summary, stale), command: 'xdpLens.showPackets', arguments: [] }));
+        const notRerun = stale ? this.notRerunMs() : undefined;
+        lenses.push(new vscode.CodeLens(range, {
+          title: runLensTitle(run.summary, stale, notRerun), command: 'xdpLens.showPackets', arguments: [],
+          ...(notRerun !== undefined ? { tooltip: notRerunText(notRerun, RERUN_ON_SAVE_MS) } : {}),
+        }));
         const first = run.summary.verifierRefuses?.[0];
         const title = refusalLensTitle(run.summary);
         if (first && title) lenses.push(new vscode.CodeLens(range, { title, tooltip: first.message, command: 'revealLine', arguments: [{ lineNumber: Math.max(0, (first.line ?? 1) - 1), at: 'center' }] }));

@@ -40,10 +40,14 @@ export function formatCounts(byAction: Partial<Record<XdpAction, number>>): stri
   return parts.length ? parts.map(([a, n]) => `${count(n)} ${a}`).join(' · ') : 'no packets';
 }
 
-/** The CodeLens after a run: counts, packet total, capture name, and whether it is stale or partial. */
+/**
+ * The CodeLens after a run: counts, packet total, capture name, and whether it is stale or partial; when stale because a
+ * save was not re-run (the run took `notRerunMs`, too long for re-run on save), says so.
+ */
 export function runLensTitle(
   s: Pick<RunSummary, 'byAction' | 'packets' | 'capture' | 'cancelled' | 'captureError' | 'faults'> & Pick<Partial<RunSummary>, 'verifierRefuses' | 'byOutcome' | 'live'>,
   stale: boolean,
+  notRerunMs?: number,
 ): string {
   const name = s.capture.split(/[\\/]/).pop() ?? s.capture;
   // A live run names its interface; its recorded capture is named once it stopped.
@@ -58,7 +62,19 @@ export function runLensTitle(
   const outcomes = faults ? Object.fromEntries(Object.entries(s.byOutcome ?? {}).filter(([o]) => o !== 'aborted: fault')) : s.byOutcome;
   t += `${outcomeNote(outcomes, s.packets)})`;
   if (faults) t += ` · ${plural(faults, 'fault')}`;
+  if (stale && notRerunMs !== undefined) return `${t} (stale: not re-run on save, the run took ${seconds(notRerunMs)})`;
   return stale ? `${t} (stale)` : t;
+}
+
+/** "1.4 s": tenths, rounded up so that a run over the re-run-on-save limit never reads as under it. */
+const seconds = (ms: number): string => `${(Math.ceil(ms / 100) / 10).toFixed(1)} s`;
+
+/**
+ * Why a save did not re-run the last run (xdpLens.rerunOnSave): it took `ms`, not under `limitMs`. Shown where the
+ * stale results are (the CodeLens's tooltip, the packets view's message).
+ */
+export function notRerunText(ms: number, limitMs: number): string {
+  return `Not re-run on save: the last run took ${seconds(ms)}, and only runs under ${limitMs / 1000} s are re-run on save. Run "XDP: Re-run" to refresh.`;
 }
 
 /** The line above a run's results when the kernel would refuse the program: what it refuses, where, how many more. */
@@ -237,9 +253,10 @@ export function faultMessage(f: { kind: string; message: string; count: number; 
 }
 
 /** Status bar text. */
-export function statusText(state: string, driverMode: string, trusted: boolean): string {
-  const icon = state === 'ready' ? '$(check)' : state === 'error' ? '$(error)' : state === 'analysing' ? '$(sync~spin)' : '$(loading~spin)';
-  return `${icon} XDP ${trusted ? driverMode : 'restricted'}`;
+export function statusText(state: string, driverMode: string, trusted: boolean, noClang = false): string {
+  const clangMissing = noClang && trusted;
+  const icon = state === 'ready' ? (clangMissing ? '$(warning)' : '$(check)') : state === 'error' ? '$(error)' : state === 'analysing' ? '$(sync~spin)' : '$(loading~spin)';
+  return `${icon} XDP ${trusted ? driverMode : 'restricted'}${clangMissing ? ' · no clang' : ''}`;
 }
 
 /** "1.234 s" or "87 ms". */

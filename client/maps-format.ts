@@ -20,13 +20,14 @@ export function mapTooltip(m: MapView): string {
 }
 
 /**
- * The view's message: how many maps after which run and how many entries changed, or the run's error; prefixed, when
- * the program or the settings changed since that run, by the same stale notice as the packets view.
+ * The view's message: how many maps after which run (named by its program and capture, as the packets view names it)
+ * and how many entries changed, or the run's error; prefixed, when the program or the settings changed since that run,
+ * by the same stale notice as the packets view.
  */
-export function mapsMessage(r: { runId: string; maps: number; changed: number; error?: string }, stale: boolean): string {
-  const text = r.error ?? (r.maps ? `${plural(r.maps, 'map')} after ${r.runId}; ${plural(r.changed, 'entry', 'entries')} changed since the run started` : `The program of ${r.runId} has no maps.`);
+export function mapsMessage(r: { run: string; maps: number; changed: number; error?: string }, stale: boolean): string {
+  const text = r.error ?? (r.maps ? `${plural(r.maps, 'map')} after the run of ${r.run}; ${plural(r.changed, 'entry', 'entries')} changed since it started` : `The run of ${r.run}: the program has no maps.`);
   if (!stale) return text;
-  return [`Stale: the file or settings changed since ${r.runId}, so these maps may no longer be what the program leaves. Run "XDP: Re-run".`, text].filter(Boolean).join(' ');
+  return [`Stale: the file or settings changed since this run, so these maps may no longer be what the program leaves. Run "XDP: Re-run".`, text].filter(Boolean).join(' ');
 }
 
 /** `[6]` */

@@ -19,6 +19,8 @@ export type MapsNode =
 
 export interface MapsHost {
   runId(): string | undefined;
+  /** The run as the user knows it: "xdp_filter.c on demo.pcap" (its program and capture). Defaults to the run id. */
+  runName?(): string | undefined;
   /**
    * Changes whenever the maps to show do: a live run keeps its id while it grows, so its end is told apart from its
    * first update (the maps are loaded again once it has stopped). Defaults to the run id.
@@ -39,7 +41,7 @@ export class MapsView implements vscode.TreeDataProvider<MapsNode>, vscode.Dispo
   private error: string | undefined;
   private loadedFor: string | undefined;
   /** What the message was made of, so an edit (which may make the maps stale) rewrites only it. */
-  private summary: { runId: string; maps: number; changed: number; error?: string } | undefined;
+  private summary: { run: string; maps: number; changed: number; error?: string } | undefined;
   private shownStale = false;
   private readonly view: vscode.TreeView<MapsNode>;
   private readonly disposables: vscode.Disposable[] = [];
@@ -90,7 +92,7 @@ export class MapsView implements vscode.TreeDataProvider<MapsNode>, vscode.Dispo
     const r = await this.host.request<MapsResult>(MapsRequest, { runId, limit: FIRST });
     this.error = r.error;
     this.maps = r.maps.map((map) => ({ kind: 'map', map, entries: map.entries }));
-    this.summary = { runId, maps: r.maps.length, changed: r.maps.reduce((n, m) => n + m.changed, 0), error: r.error };
+    this.summary = { run: this.host.runName?.() ?? runId, maps: r.maps.length, changed: r.maps.reduce((n, m) => n + m.changed, 0), error: r.error };
     this.markStale(true);
     this.changed.fire(undefined);
   }
@@ -98,6 +100,11 @@ export class MapsView implements vscode.TreeDataProvider<MapsNode>, vscode.Dispo
   /** Whether the view is marked stale, and its message (for tests in the extension host). */
   get stale(): boolean {
     return this.shownStale;
+  }
+
+  /** The run whose maps are shown (its version, see MapsHost.runVersion), for tests in the extension host. */
+  get loadedRun(): string | undefined {
+    return this.loadedFor;
   }
 
   get message(): string {
@@ -173,7 +180,7 @@ export class MapsView implements vscode.TreeDataProvider<MapsNode>, vscode.Dispo
     this.host.log(`saved the maps of ${runId} to ${target.fsPath}`);
     if (file) return;
     const use = 'Use as Seed';
-    const choice = await vscode.window.showInformationMessage(`XDP: saved the maps after ${runId} to ${target.fsPath} (xdp-lens run --maps reads it).`, use);
+    const choice = await vscode.window.showInformationMessage(`XDP: saved the maps after the run of ${this.host.runName?.() ?? runId} to ${target.fsPath} (xdp-lens run --maps reads it).`, use);
     if (choice === use) await this.setSeed(target.fsPath);
   }
 

@@ -72,10 +72,12 @@ export const RERUN_ON_SAVE_MS = 1000;
  * What saving `saved` does to the last run: 'now' re-runs it (the setting is on, the workspace is trusted, the saved
  * file is the last run's program and that run took under RERUN_ON_SAVE_MS); 'after' when all that holds but a run is
  * going on: that run may be of the file before this save, so it is repeated once it ends if the file changed since it
- * started (`rerunAfterRun`); undefined: nothing.
+ * started (`rerunAfterRun`); 'slow' when all holds but the last run took RERUN_ON_SAVE_MS or more, so it is not
+ * repeated and its results, now stale, say why (`notRerunText`); undefined: nothing.
  */
-export function rerunOnSave(o: { enabled: boolean; trusted: boolean; saved: string; last?: { uri: string; ms: number }; running: boolean }): 'now' | 'after' | undefined {
-  if (!(o.enabled && o.trusted && o.last !== undefined && o.last.uri === o.saved && o.last.ms < RERUN_ON_SAVE_MS)) return undefined;
+export function rerunOnSave(o: { enabled: boolean; trusted: boolean; saved: string; last?: { uri: string; ms: number }; running: boolean }): 'now' | 'after' | 'slow' | undefined {
+  if (!(o.enabled && o.trusted && o.last !== undefined && o.last.uri === o.saved)) return undefined;
+  if (o.last.ms >= RERUN_ON_SAVE_MS) return 'slow';
   return o.running ? 'after' : 'now';
 }
 

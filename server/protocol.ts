@@ -54,6 +54,12 @@ export interface StatusParams {
   state: 'starting' | 'ready' | 'analysing' | 'error';
   driverMode: string;
   message?: string;
+  /**
+   * clang could not be found at the last on-save analysis: this note, which says what to install or set. Sent to a
+   * client that asked for it (initializationOptions.clangMissingInStatus) instead of a pop-up at the file's opening,
+   * so that a missing clang makes one pop-up only, the run's.
+   */
+  clangMissing?: string;
 }
 
 // ---- Running a program on a capture (server/run.ts). Runs live in the server process; results stay there and are

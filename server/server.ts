@@ -83,6 +83,10 @@ let workspaceRoot: string | undefined;
 let sourceReady: Promise<void> | undefined;
 let sourceFailed: string | undefined;
 const notesShown = new Set<string>();
+/** The client shows a missing clang in its status item (StatusParams.clangMissing), not as a pop-up. */
+let clangMissingInStatus = false;
+/** What the last on-save analysis said of a missing clang; cleared when clang is found again. */
+let clangMissing: string | undefined;
 
 interface DocState {
   timer?: NodeJS.Timeout;
@@ -106,11 +110,12 @@ const hash = (text: string) => createHash('sha1').update(text).digest('hex');
 const isXdpText = (text: string) => /\bSEC\s*\(\s*"xdp|__section\s*\(\s*"xdp|\bxdp_md\b|\bXDP_(PASS|DROP|TX|REDIRECT|ABORTED)\b/.test(text);
 
 function status(params: Omit<StatusParams, 'driverMode'>, settings?: XdpLensSettings): void {
-  void connection.sendNotification(StatusNotification, { driverMode: settings?.driver.mode ?? DEFAULT_SETTINGS.driver.mode, ...params });
+  void connection.sendNotification(StatusNotification, { driverMode: settings?.driver.mode ?? DEFAULT_SETTINGS.driver.mode, ...(clangMissingInStatus && clangMissing ? { clangMissing } : {}), ...params });
 }
 
 connection.onInitialize((params): InitializeResult => {
   hasConfiguration = !!params.capabilities.workspace?.configuration;
+  clangMissingInStatus = (params.initializationOptions as { clangMissingInStatus?: unknown } | null | undefined)?.clangMissingInStatus === true;
   const folder = params.workspaceFolders?.[0]?.uri ?? params.rootUri ?? undefined;
   workspaceRoot = folder?.startsWith('file:') ? fileURLToPath(folder) : undefined;
   sourceReady = initSourceAnalysis().catch((e: unknown) => {
@@ -251,7 +256,9 @@ async function runBytecode(doc: TextDocument): Promise<void> {
   // The file's own compile errors are its Problems entries (compile-error): saying again in a pop-up that the analysis
   // could not compile it would interrupt every save of a half-typed edit; the output keeps the note.
   const compileFailed = `${path}: the bytecode analysis did not run: clang could not compile the file`;
-  for (const n of r.notes) note(n, path, n.startsWith(compileFailed));
+  clangMissing = r.clangMissing;
+  // A missing clang: the run says it in a pop-up too; a client showing it in its status item needs no second one here.
+  for (const n of r.notes) note(n, path, n.startsWith(compileFailed) || (clangMissingInStatus && n === r.clangMissing));
   const s = state(doc.uri);
   s.bytecode = r.findings;
   s.walked = r.walked && sameSpanNames(path, r.walked);

@@ -89,14 +89,16 @@ export function bytecodeFindings(
   opts: AnalyzeOptions,
   /** The compile of this file with these options, already done (the language server compiles without blocking). */
   precompiled?: { result: CompileResult; ms: number },
-): { findings: Finding[]; notes: string[]; compileMs: number; analyzeMs: number; command?: string[]; cached?: boolean; walked?: WalkedProgram[] } {
+): { findings: Finding[]; notes: string[]; compileMs: number; analyzeMs: number; command?: string[]; cached?: boolean; walked?: WalkedProgram[]; clangMissing?: string } {
   const notes: string[] = [];
   const { compile, note } = effectiveCompileOptions(file, opts);
   if (note) notes.push(note);
   const clang = compile.clang ?? process.env.XDP_LENS_CLANG ?? 'clang';
   if (!clangAvailable(clang)) {
-    notes.push(`clang not found (${clang}): only the source analysis ran. Install clang (Debian/Ubuntu: apt install clang llvm libbpf-dev) or set xdpLens.clang.path.`);
-    return { findings: [], notes, compileMs: 0, analyzeMs: 0 };
+    const missing = `clang not found (${clang}): only the source analysis ran. Install clang (Debian/Ubuntu: apt install clang llvm libbpf-dev) or set xdpLens.clang.path.`;
+    notes.push(missing);
+    // Also on its own: an editor may show it as a standing state rather than a pop-up (server.ts).
+    return { findings: [], notes, compileMs: 0, analyzeMs: 0, clangMissing: missing };
   }
   const t0 = performance.now();
   const r = precompiled?.result ?? compileC(file, compile);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from '../repo.ts';
-import { captureBrokenNote, codeOfLine, compileErrorOnLine, everyRowHeaderNote, faultEvidence, debugLenses, exitLabel, exitsByLine, faultMessage, findXdpFunctions, formatCounts, formatDuration, isXdpSource, packetLabel, pages, refusalBanner, refusalLensTitle, runErrorText, runLensTitle, statusText } from '../../client/format.ts';
+import { captureBrokenNote, codeOfLine, compileErrorOnLine, everyRowHeaderNote, faultEvidence, debugLenses, exitLabel, exitsByLine, faultMessage, findXdpFunctions, formatCounts, formatDuration, isXdpSource, notRerunText, packetLabel, pages, refusalBanner, refusalLensTitle, runErrorText, runLensTitle, statusText } from '../../client/format.ts';
 
 test('counts: most common action first, absent actions left out', () => {
   assert.equal(formatCounts({ XDP_PASS: 6, XDP_DROP: 2, XDP_TX: 2, XDP_ABORTED: 0, XDP_REDIRECT: 0 }), '6 XDP_PASS · 2 XDP_DROP · 2 XDP_TX');
@@ -16,6 +16,11 @@ test('the run CodeLens: counts, total, capture name, partial runs, faults and st
   const s = { byAction: { XDP_PASS: 1, XDP_DROP: 0, XDP_TX: 0, XDP_REDIRECT: 0, XDP_ABORTED: 0 }, packets: 1, capture: '/a/b/demo.pcap', faults: [] };
   assert.equal(runLensTitle(s, false), '1 XDP_PASS (1 packet of demo.pcap)');
   assert.equal(runLensTitle(s, true), '1 XDP_PASS (1 packet of demo.pcap) (stale)');
+  // Stale because a save was not re-run (the run took too long for re-run on save): the lens says why.
+  assert.equal(runLensTitle(s, true, 1_401), '1 XDP_PASS (1 packet of demo.pcap) (stale: not re-run on save, the run took 1.5 s)');
+  assert.equal(runLensTitle(s, false, 1_401), '1 XDP_PASS (1 packet of demo.pcap)', 'not stale (an undo): nothing to explain');
+  assert.equal(runLensTitle(s, true, 1_000), '1 XDP_PASS (1 packet of demo.pcap) (stale: not re-run on save, the run took 1.0 s)', 'never reads as under the limit');
+  assert.equal(notRerunText(1_380, 1_000), 'Not re-run on save: the last run took 1.4 s, and only runs under 1 s are re-run on save. Run "XDP: Re-run" to refresh.');
   const live = { interface: 'eth0', command: 'tcpdump -i eth0 -U --immediate-mode -w -' };
   assert.equal(runLensTitle({ ...s, capture: '/tmp/live-eth0-1.pcap', live: { ...live, running: true } }, false), '1 XDP_PASS (1 packet of live on eth0, capturing)');
   assert.equal(runLensTitle({ ...s, capture: '/tmp/live-eth0-1.pcap', cancelled: true, live: { ...live, stopped: 'stopped by the user' } }, false), '1 XDP_PASS (1 packet of live-eth0-1.pcap, cancelled)');
@@ -77,6 +82,10 @@ test('small formatting helpers', () => {
   assert.equal(packetLabel({ index: 7, time: '0.1', action: 'XDP_PASS', line: 9, summary: 's', len: 60 }).label, '#7 XDP_PASS');
   assert.equal(statusText('ready', 'native', true), '$(check) XDP native');
   assert.equal(statusText('ready', 'native', false), '$(check) XDP restricted');
+  // clang missing: said in the status item (its tooltip holds the server's note), not in a second pop-up.
+  assert.equal(statusText('ready', 'native', true, true), '$(warning) XDP native · no clang');
+  assert.equal(statusText('analysing', 'native', true, true), '$(sync~spin) XDP native · no clang');
+  assert.equal(statusText('ready', 'native', false, true), '$(check) XDP restricted', 'nothing is compiled in restricted mode');
 });
 
 test('a run of a program the kernel would refuse: said first on the CodeLens, and above the packets', () => {

@@ -38,15 +38,16 @@ test('a seed inside the workspace folder is stored relative to it', () => {
   assert.equal(settingPath('/ws/m.json', undefined), '/ws/m.json');
 });
 
-test('the view message: the maps after a run, and the stale notice after an edit', () => {
-  const r = { runId: 'run-3', maps: 4, changed: 1 };
-  assert.equal(mapsMessage(r, false), '4 maps after run-3; 1 entry changed since the run started');
+test('the view message: the maps after a run named by its program and capture, and the stale notice after an edit', () => {
+  const r = { run: 'xdp_filter.c on demo.pcap', maps: 4, changed: 1 };
+  assert.equal(mapsMessage(r, false), '4 maps after the run of xdp_filter.c on demo.pcap; 1 entry changed since it started');
   assert.equal(
     mapsMessage(r, true),
-    'Stale: the file or settings changed since run-3, so these maps may no longer be what the program leaves. Run "XDP: Re-run". 4 maps after run-3; 1 entry changed since the run started',
+    'Stale: the file or settings changed since this run, so these maps may no longer be what the program leaves. Run "XDP: Re-run". 4 maps after the run of xdp_filter.c on demo.pcap; 1 entry changed since it started',
   );
-  assert.equal(mapsMessage({ ...r, maps: 0 }, false), 'The program of run-3 has no maps.', 'an empty view says why');
+  assert.equal(mapsMessage({ ...r, maps: 0 }, false), 'The run of xdp_filter.c on demo.pcap: the program has no maps.', 'an empty view says why');
   assert.match(mapsMessage({ ...r, error: 'run-3 is no longer held' }, true) ?? '', /^Stale: .* run-3 is no longer held$/);
+  assert.doesNotMatch(mapsMessage(r, true), /run-\d/, 'no run id: it means nothing to the user');
 });
 
 test('a 4-byte key whose bytes spell an address says which (the tooltip), an index does not', () => {

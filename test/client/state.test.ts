@@ -52,7 +52,9 @@ test('an untrusted workspace never asks the server to compile on save', () => {
 test('a save re-runs the last run only when it was fast, of this file, allowed; during a run, after it', () => {
   const base = { enabled: true, trusted: true, saved: 'file:///a.c', last: { uri: 'file:///a.c', ms: 400 }, running: false };
   assert.equal(rerunOnSave(base), 'now');
-  assert.equal(rerunOnSave({ ...base, last: { uri: 'file:///a.c', ms: 1000 } }), undefined, 'a run of a second or more is not repeated');
+  assert.equal(rerunOnSave({ ...base, last: { uri: 'file:///a.c', ms: 1000 } }), 'slow', 'a run of a second or more is not repeated, and says why');
+  assert.equal(rerunOnSave({ ...base, enabled: false, last: { uri: 'file:///a.c', ms: 1400 } }), undefined, 'with the setting off nothing is said');
+  assert.equal(rerunOnSave({ ...base, saved: 'file:///b.c', last: { uri: 'file:///a.c', ms: 1400 } }), undefined, 'another file: nothing');
   assert.equal(rerunOnSave({ ...base, enabled: false }), undefined, 'xdpLens.rerunOnSave off');
   assert.equal(rerunOnSave({ ...base, trusted: false }), undefined);
   assert.equal(rerunOnSave({ ...base, saved: 'file:///b.c' }), undefined, 'another file');

@@ -46,7 +46,7 @@ test('the maps view shows decoded entries and what the run changed', { skip, tim
     await pickQuickItem(page, /demo\.pcap.*default/);
     await runCommand(page, 'XDP: Show Packets View');
     const pane = page.locator('.part.panel .pane').filter({ has: page.locator('.pane-header', { hasText: /XDP Maps/i }) });
-    await waitVisible(pane.getByText(/maps after run-\d+; \d+ entries changed since the run started/), 'the maps view message');
+    await waitVisible(pane.getByText(/maps after the run of xdp_filter\.c on demo\.pcap; \d+ entries changed since it started/), 'the maps view message');
     const rows = pane.locator('.monaco-list-row');
     const blocklist = rows.filter({ hasText: /^blocklist/ });
     await waitVisible(blocklist.filter({ hasText: /HASH · __u32 → __u64 · 1 entry, 1 changed/ }), 'the blocklist map row with its entry changed', 30_000, pane);
