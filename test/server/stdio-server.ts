@@ -32,12 +32,13 @@ export interface StdioServer {
 /**
  * Start dist/server.js. `settings()` answers each workspace/configuration item; `notifications` are handled by method
  * (the rest are dropped; XDP_LENS_TEST_LOG=1 prints the server's log lines). `env`: variables set for the server's process
- * only (e.g. XDP_LENS_RUN_WORKER), on top of this process's environment.
+ * only (e.g. XDP_LENS_RUN_WORKER), on top of this process's environment. `initializationOptions`: as a client sends them.
  */
 export async function startServer(
   settings: () => unknown,
   notifications: Record<string, (params: never) => void> = {},
   env: Record<string, string> = {},
+  initializationOptions?: unknown,
 ): Promise<StdioServer> {
   const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-server-'));
   const child = spawn(process.execPath, [SERVER, '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } });
@@ -54,6 +55,7 @@ export async function startServer(
     rootUri: pathToFileURL(dir).href,
     workspaceFolders: [{ uri: pathToFileURL(dir).href, name: 'ws' }],
     capabilities: { workspace: { configuration: true }, window: { workDoneProgress: true } },
+    ...(initializationOptions === undefined ? {} : { initializationOptions }),
   });
   await conn.sendNotification(InitializedNotification.type, {});
   return {
