@@ -214,11 +214,17 @@ if (existsSync(join(REALWORLD, 'corpus.tsv'))) {
   }
 }
 
-// Generation time of a big program (6,000+ instructions).
+// Generation time of big programs: straight-line (6,000+ instructions) and branchy (45,000).
 const body = Array.from({ length: 1500 }, (_, k) => `mov %r2, ${k}\nadd %r0, %r2\nstxdw [%r10-8], %r0\njgt %r0, 5, +0`).join('\n');
 const big = assemble(`mov %r0, 0\n${body}\nexit`).insns;
 const bigCompiled = compileProgram({ name: 'big', insns: big }, undefined);
 const bigWasm = compileWasm({ name: 'big', insns: big });
+// And a branchy one: 5,000 diamonds, each a packet pointer data + 14 or data + 18 merged, a data_end compare and a load
+// (the packet-range pass's merges and ids on every block).
+const diamonds = Array.from({ length: 5000 }, (_, k) =>
+  `mov %r5, %r2\njeq %r0, ${k % 7}, +2\nadd %r5, 14\nja +1\nadd %r5, 18\nmov %r6, %r5\nadd %r6, 4\njgt %r6, %r3, +1\nldxb %r0, [%r5+0]`).join('\n');
+const branchy = assemble(`ldxw %r2, [%r1+0]\nldxw %r3, [%r1+4]\nmov %r0, 0\n${diamonds}\nmov %r0, 2\nexit`).insns;
+const branchyCompiled = compileProgram({ name: 'branchy', insns: branchy }, undefined);
 
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(join(REPO, 'bench', 'results'), { recursive: true });
@@ -234,6 +240,7 @@ const record = {
   bigProgram: {
     insns: big.length, compileMs: Math.round(bigCompiled.compileMs * 100) / 100, sourceChars: bigCompiled.sourceLength,
     wasmCompileMs: bigWasm ? Math.round(bigWasm.compileMs * 100) / 100 : null, wasmBytes: bigWasm?.size ?? null,
+    branchy: { insns: branchy.length, compileMs: Math.round(branchyCompiled.compileMs * 100) / 100, sourceChars: branchyCompiled.sourceLength },
   },
   results,
   realworld,

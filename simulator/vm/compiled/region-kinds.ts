@@ -177,6 +177,11 @@ const F = 5;
 const S = 11 * F + 1;
 /** Rounds of the whole pass (each one after a merge of unequal pointers became a new id); then such merges are dropped. */
 const MAX_ROUNDS = 12;
+/** Copies a state (a loop: cheaper than TypedArray.prototype.set for 56 numbers). */
+function copy(to: Float64Array, from: Float64Array): void {
+  for (let i = 0; i < S; i++) to[i] = from[i]!;
+}
+
 /** Changes of one block's entry state before a changed register is dropped (loops end). */
 const WIDEN_AFTER = 8;
 
@@ -204,27 +209,72 @@ export function packetRanges(insns: Insn[], infos: (OpcodeInfo | undefined)[]): 
   const lead = new Uint8Array(n + 1);
   const entries: number[] = [0];
   lead[0] = 1;
+  let loops = false;
+  const mark = (t: number) => { if (t >= 0 && t < n) lead[t] = 1; };
   for (let pc = 0; pc < n; pc++) {
     const insn = insns[pc]!;
     const info = infos[pc];
     if (!info) continue;
-    const mark = (t: number) => { if (t >= 0 && t < n) lead[t] = 1; };
     if (info.kind === 'call' && insn.src === CALL_LOCAL) { mark(pc + 1 + insn.imm); entries.push(pc + 1 + insn.imm); }
     if (info.kind === 'lddw') {
       if (insn.src === PSEUDO_FUNC) { mark(pc + 1 + insn.imm); entries.push(pc + 1 + insn.imm); }
       pc++;
       continue;
     }
-    if (info.kind === 'jump' || info.kind === 'jcond') { mark(pc + 1 + insn.off); mark(pc + 1); }
-    if (info.kind === 'ja') { mark(pc + 1 + (info.cls === 'jmp32' ? insn.imm : insn.off)); mark(pc + 1); }
+    if (info.kind === 'jump' || info.kind === 'jcond') { mark(pc + 1 + insn.off); mark(pc + 1); loops ||= insn.off < 0; }
+    if (info.kind === 'ja') {
+      const off = info.cls === 'jmp32' ? insn.imm : insn.off;
+      mark(pc + 1 + off);
+      mark(pc + 1);
+      loops ||= off < 0;
+    }
     if (info.kind === 'exit' || info.kind === 'ld-abs' || info.kind === 'ld-ind') mark(pc + 1);
   }
   /** Merges of unequal pointers that are a new id: merged[pc * 11 + r] (a leader pc). */
   const merged = new Uint8Array((n + 1) * 11);
-  const states = new Map<number, Float64Array>();
-  const changes = new Map<number, number>();
-  const work: number[] = [];
+  // Block entry states: views into shared chunks, one per leader, kept across rounds (a round's own are the ones
+  // with inRound === round); the working states are reused buffers (no allocation per block run).
+  const views: (Float64Array | undefined)[] = [];
+  const inRound = new Int32Array(n + 1).fill(-1);
+  const reached: number[] = [];
+  let chunk = new Float64Array(0);
+  let chunkUsed = 0;
+  const changes = new Int32Array(n + 1);
+  const cur = new Float64Array(S);
+  const taken = new Float64Array(S);
+  const entered = new Float64Array(S);
+  // Blocks to run. Without a backward jump, least slot first (a heap): a block runs once, after all its entries. With
+  // one, the latest queued first (the order the widening of loops was settled with).
+  const heap = new Int32Array(n + 1);
+  let size = 0;
   const queued = new Uint8Array(n + 1);
+  const push = (pc: number) => {
+    if (loops) { heap[size++] = pc; return; }
+    let i = size++;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (heap[p]! <= pc) break;
+      heap[i] = heap[p]!;
+      i = p;
+    }
+    heap[i] = pc;
+  };
+  const pop = (): number => {
+    if (loops) return heap[--size]!;
+    const top = heap[0]!;
+    const last = heap[--size]!;
+    let i = 0;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= size) break;
+      if (c + 1 < size && heap[c + 1]! < heap[c]!) c++;
+      if (heap[c]! >= last) break;
+      heap[i] = heap[c]!;
+      i = c;
+    }
+    heap[i] = last;
+    return top;
+  };
   let again = false;
   let rounds = 0;
   const unknown = new Float64Array(S);
@@ -242,7 +292,8 @@ export function packetRanges(insns: Insn[], infos: (OpcodeInfo | undefined)[]): 
   };
   /** Re-describes an incoming state for slot pc: each merged register's pointer is that slot's id, V = its offset. */
   const enter = (pc: number, from: Float64Array): Float64Array => {
-    const s = new Float64Array(from);
+    const s = entered;
+    copy(s, from);
     for (let r = 0; r < 11; r++) {
       if (!merged[pc * 11 + r]) continue;
       const m = mergeId(pc, r);
@@ -269,16 +320,34 @@ export function packetRanges(insns: Insn[], infos: (OpcodeInfo | undefined)[]): 
     }
     return s;
   };
+  /** `r` (data + V + k) <= data_end in `into`: range k for its id, data's own range lo + k, and V <= P_SPAN - k. */
+  const prove = (into: Float64Array, r: number) => {
+    const t = into[r * F]!;
+    const k = into[r * F + 1]!;
+    if (t === 0) { into[11 * F] = Math.max(into[11 * F]!, k); return; }
+    into[11 * F] = Math.max(into[11 * F]!, into[r * F + 2]! + k);
+    const R = Math.max(into[r * F + 4]!, k);
+    const hi = Math.min(into[r * F + 3]!, P_SPAN - k);
+    for (let q = 0; q < 11; q++) if (into[q * F] === t) { into[q * F + 3] = hi; into[q * F + 4] = R; }
+  };
   const flow = (pc: number, from: Float64Array) => {
     if (pc < 0 || pc >= n) return;
     const s = enter(pc, from);
-    const old = states.get(pc);
     let changed = false;
-    if (old === undefined) {
-      states.set(pc, s);
+    if (inRound[pc] !== rounds) {
+      let v = views[pc];
+      if (v === undefined) {
+        if (chunkUsed === chunk.length) { chunk = new Float64Array(S * 256); chunkUsed = 0; }
+        v = views[pc] = chunk.subarray(chunkUsed, chunkUsed + S);
+        chunkUsed += S;
+      }
+      copy(v, s);
+      inRound[pc] = rounds;
+      reached.push(pc);
       changed = true;
     } else {
-      const widen = (changes.get(pc) ?? 0) >= WIDEN_AFTER;
+      const old = views[pc]!;
+      const widen = changes[pc]! >= WIDEN_AFTER;
       for (let r = 0; r < 11; r++) {
         const i = r * F;
         const a = old[i]!;
@@ -313,16 +382,20 @@ export function packetRanges(insns: Insn[], infos: (OpcodeInfo | undefined)[]): 
         old[11 * F] = widen ? 0 : s[11 * F]!;
         changed = true;
       }
-      if (changed) changes.set(pc, (changes.get(pc) ?? 0) + 1);
+      if (changed) changes[pc]++;
     }
     if (changed && !queued[pc]) {
       queued[pc] = 1;
-      work.push(pc);
+      push(pc);
     }
   };
-  /** Runs the block at `start` from its entry state; with `record`, notes each access's proof. */
-  const runBlock = (start: number, record: boolean) => {
-    const s = new Float64Array(states.get(start)!);
+  /**
+   * Runs the block at `start` from its entry state and notes each access's proof: a block runs again whenever its
+   * entry state changes, so its last run (of the last round) is from its final state.
+   */
+  const runBlock = (start: number) => {
+    const s = cur;
+    copy(s, views[start]!);
     for (let pc = start; pc < n; pc++) {
       if (pc !== start && lead[pc]) { flow(pc, s); return; }
       const insn = insns[pc]!;
@@ -330,13 +403,16 @@ export function packetRanges(insns: Insn[], infos: (OpcodeInfo | undefined)[]): 
       if (!info) return;
       const d = insn.dst;
       const sr = insn.src;
-      if (record && (info.kind === 'ldx' || info.kind === 'ldxsx' || info.kind === 'st' || info.kind === 'stx')) {
+      if (info.kind === 'ldx' || info.kind === 'ldxsx' || info.kind === 'st' || info.kind === 'stx') {
         const b = info.kind === 'ldx' || info.kind === 'ldxsx' ? sr : d;
         const t = s[b * F]!;
         if (t >= 0) {
           const k = s[b * F + 1]!;
           low[pc] = t === 0 ? k : s[b * F + 2]! + k;
           avail[pc] = Math.max((t === 0 ? s[11 * F]! : s[b * F + 4]!) - k, P_NO_RANGE);
+        } else {
+          low[pc] = P_UNKNOWN;
+          avail[pc] = P_UNKNOWN;
         }
       }
       switch (info.kind) {
@@ -423,19 +499,9 @@ export function packetRanges(insns: Insn[], infos: (OpcodeInfo | undefined)[]): 
       switch (info.kind) {
         case 'jump': {
           // A 64-bit unsigned compare of data + V + k with data_end: the side where it is <= data_end gets range k.
-          const taken = new Float64Array(s);
+          copy(taken, s);
           const op = info.jmp;
           if (info.cls === 'jmp' && info.srcReg && (op === 'jgt' || op === 'jge' || op === 'jlt' || op === 'jle')) {
-            const prove = (into: Float64Array, r: number) => {
-              const t = into[r * F]!;
-              const k = into[r * F + 1]!;
-              if (t === 0) { into[11 * F] = Math.max(into[11 * F]!, k); return; }
-              // data + lo + k <= data + V + k <= data_end: data's own range too; and V <= P_SPAN - k.
-              into[11 * F] = Math.max(into[11 * F]!, into[r * F + 2]! + k);
-              const R = Math.max(into[r * F + 4]!, k);
-              const hi = Math.min(into[r * F + 3]!, P_SPAN - k);
-              for (let q = 0; q < 11; q++) if (into[q * F] === t) { into[q * F + 3] = hi; into[q * F + 4] = R; }
-            };
             const a = s[d * F]!;
             const b = s[sr * F]!;
             // pkt > end, pkt >= end: not taken; pkt < end, pkt <= end: taken; and the mirrored forms.
@@ -464,22 +530,19 @@ export function packetRanges(insns: Insn[], infos: (OpcodeInfo | undefined)[]): 
     }
   };
   for (;;) {
-    states.clear();
-    changes.clear();
+    for (const pc of reached) changes[pc] = 0;
+    reached.length = 0;
     again = false;
     const entry = new Float64Array(unknown);
     entry[1 * F] = T_CTX;
     for (const e of entries) flow(e, e === 0 ? entry : unknown);
-    while (work.length > 0) {
-      const pc = work.pop()!;
+    while (size > 0) {
+      const pc = pop();
       queued[pc] = 0;
-      runBlock(pc, false);
+      runBlock(pc);
     }
     if (!again) break;
-    for (const pc of work) queued[pc] = 0;
-    work.length = 0;
     rounds++;
   }
-  for (const pc of states.keys()) runBlock(pc, true);
   return { low, avail };
 }
