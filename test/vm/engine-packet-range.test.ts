@@ -266,6 +266,12 @@ test('the engines agree where a wrong proof would read or write outside the pack
     ...HEAD, 'mov %r3, %r7', 'mov %r0, 0', 'mov %r4, %r3', 'add %r4, 2', 'jgt %r4, %r8, +4', 'ldxh %r5, [%r3+0]', 'add %r0, %r5',
     'add %r3, 1', 'ja -7', 'ldxb %r5, [%r3+1]', 'exit',
   ].join('\n'), [0, 1, 2, 9], [undefined, 20, 31]);
+  // A loop moving a checked pointer on without checking it again: the first turns' proof must not outlive the loop's
+  // later turns (the pass notes an access each time its block runs).
+  faults += agree('loop unchecked', [
+    ...HEAD, 'mov %r3, %r7', 'mov %r4, %r7', 'add %r4, 64', 'jgt %r4, %r8, +8', 'mov %r5, 0', 'mov %r0, 0', 'ldxb %r2, [%r3+0]',
+    'add %r0, %r2', 'add %r3, 1', 'add %r5, 1', 'jlt %r5, 70, -5', 'exit', 'mov %r0, 2', 'exit',
+  ].join('\n'), [0, 64, 65, 69, 70, 80]);
   // Budgets cut inside the proven accesses' blocks.
   faults += agree('budget', [
     ...HEAD, 'mov %r3, %r7', 'add %r3, 20', 'jgt %r3, %r8, +5', 'ldxw %r0, [%r7+0]', 'stw [%r7+4], 3', 'ldxw %r0, [%r7+4]',
