@@ -233,12 +233,14 @@ const MAX_PENDING = 1000;
 
 /**
  * The first bounds refusal the verifier certainly makes on `program`'s entry function, or undefined (which proves
- * nothing). `obj` gives the maps (value sizes, which are read-only).
+ * nothing). `obj` gives the maps (value sizes, which are read-only). `reached`, when given, receives every slot the walk
+ * processed: slots the verifier certainly walks (verifier-dead-callback.ts).
  */
-export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: string }, program: Pick<LoadedProgram, 'insns' | 'funcs'> & Partial<Pick<LoadedProgram, 'kfuncs'>>): BoundsRefusal | undefined {
+export function boundsRefusal(obj: Pick<LoadedObject, 'maps'> & { license?: string }, program: Pick<LoadedProgram, 'insns' | 'funcs'> & Partial<Pick<LoadedProgram, 'kfuncs'>>,
+  reached?: Set<number>): BoundsRefusal | undefined {
   const late: { refusal?: BoundsRefusal } = {};
   // A refusal of the walk comes first (do_check); the ones decided after it (check_max_stack_depth) only without one.
-  return boundsWalk(obj, program, late) ?? late.refusal;
+  return boundsWalk(obj, program, late, reached) ?? late.refusal;
 }
 
 /**
@@ -286,7 +288,8 @@ function callbackTailCall(insns: readonly Insn[], infos: readonly (OpcodeInfo | 
   return undefined;
 }
 
-function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, program: Pick<LoadedProgram, 'insns' | 'funcs'> & Partial<Pick<LoadedProgram, 'kfuncs'>>, late: { refusal?: BoundsRefusal }): BoundsRefusal | undefined {
+function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, program: Pick<LoadedProgram, 'insns' | 'funcs'> & Partial<Pick<LoadedProgram, 'kfuncs'>>, late: { refusal?: BoundsRefusal },
+  reached?: Set<number>): BoundsRefusal | undefined {
   const insns: Insn[] = program.insns;
   const kfuncNames = program.kfuncs;
   const infos: (OpcodeInfo | undefined)[] = insns.map((i) => OPCODES[i.opcode]);
@@ -1462,6 +1465,7 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
         }
       }
       const pc = st.pc;
+      reached?.add(pc);
       decided = false;
       const next = step(st);
       if (first && info && (info.kind === 'jump' || info.kind === 'ja' || info.kind === 'call' || info.kind === 'exit')) jmpsDone++;

@@ -5,7 +5,8 @@
 // Sources, all on the object the run already compiled (no second compile, no kernel needed):
 //   - load: what the simulator checks the way the verifier does over the whole program (the combined stack of a call
 //     chain, simulator/isa/validate.ts stackLimits; a loop the verifier certainly walks past its 1M-instruction
-//     complexity limit, simulator/verifier-limits.ts), in the verifier's words;
+//     complexity limit, simulator/verifier-limits.ts; a bpf_loop(0, cb) callback the kernel deletes while a call names
+//     it, simulator/verifier-dead-callback.ts), in the verifier's words;
 //   - bytecode: the bytecode tier's findings for the rules it decides as the verifier does, program by program
 //     (test/analysis/verifier-agreement.test.ts holds it to the kernel): an unchecked packet access or map value, a
 //     write to the context or to read-only memory, a packet pointer used after a helper invalidated it, a helper
@@ -23,6 +24,7 @@ import { staticArgRefusals } from './vm/helper-impl/static-args.ts';
 import { specialAccessRefusals } from './vm/helper-impl/special-access.ts';
 import { complexityRefusal } from './verifier-limits.ts';
 import { boundsRefusal, gplCompatible } from './verifier-bounds.ts';
+import { deadCallbackRefusal } from './verifier-dead-callback.ts';
 
 /** The rules the bytecode tier decides exactly as the kernel verifier does (see verifier-agreement.test.ts). */
 export const VERIFIER_RULES: ReadonlySet<string> = new Set([
@@ -110,8 +112,9 @@ export function refusalsBeforeRun(obj: LoadedObject, program: LoadedProgram, mac
   }
   // Pointer arithmetic and map value indexes with a number the verifier cannot bound, 8193 branches pending on its
   // first path (verifier-bounds.ts).
+  const reached = new Set<number>();
   try {
-    const b = boundsRefusal(obj, program);
+    const b = boundsRefusal(obj, program, reached);
     // The 1M-instruction limit once, when verifier-limits.ts proved it already.
     if (b && !(big && b.kernel.startsWith('BPF program is too large'))) {
       // The verifier's walk refused the deep call before check_max_stack_depth ran: its words, not the static ones.
@@ -183,6 +186,15 @@ export function refusalsBeforeRun(obj: LoadedObject, program: LoadedProgram, mac
     }
   } catch {
     // The bytecode tier is total by design; a bug in it must not stop a run.
+  }
+  // After a walk the verifier completes: a bpf_loop callback deleted as dead code while a call still names it
+  // (verifier-dead-callback.ts). Only without another refusal, which the kernel would meet first.
+  if (!out.length) {
+    const d = deadCallbackRefusal(program, reached);
+    if (d) {
+      const loc = program.lines[d.pc];
+      out.push({ file: loc?.file, line: loc?.line, message: d.message, rule: 'dead-callback', source: 'load' });
+    }
   }
   return out;
 }

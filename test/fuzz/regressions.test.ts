@@ -867,6 +867,44 @@ test('regressions: bpf_loop callbacks, global functions\' context arguments and 
   });
 });
 
+// bpf_loop(0, cb, ...): the verifier never walks cb (the count is 0) and deletes it as dead code while `r2 = cb ll`
+// stays; when cb is the last function of the program and another function stays, 6.18 fails the load with
+// "verifier bug: No program to jit at insn N (subprog < 0)" (EFAULT). run loaded these (efuzz seeds 3015, 3020).
+const JIT_HEADER = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+char LICENSE[] SEC("license") = "GPL";
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 4); __type(key, __u32); __type(value, __u64); } arr SEC(".maps");
+static long cb(__u32 i, __u64 *c) { *c += i; return 0; }
+static long cb2(__u32 i, __u64 *c) { *c ^= i + 7; return 0; }
+static long fe(void *m, __u32 *k, __u64 *v, __u64 *c) { *c += *v; return 0; }
+static __attribute__((noinline)) __u64 f(__u64 x) { return x * 3 + 1; }
+__attribute__((noinline)) int g(__u32 x) { return x ^ 5; }
+`;
+const JIT_BODY = (body: string) => `SEC("xdp") int fuzz(struct xdp_md *ctx) { __u64 c = ctx->rx_queue_index; volatile __u32 one = 1;\n${body}\nreturn c & 3; }`;
+const JIT_CASES: [string, boolean, string][] = [
+  ['a for_each callback, then bpf_loop(0, cb)', false, 'bpf_for_each_map_elem(&arr, fe, &c, 0); bpf_loop(0, cb, &c, 0);'],
+  ['a for_each callback behind a branch, bpf_loop(0, cb) behind another', false,
+    'if (c > 1000) bpf_for_each_map_elem(&arr, fe, &c, 0); if (ctx->ingress_ifindex == 77) bpf_loop(0, cb, &c, 0);'],
+  ['a static function called, then bpf_loop(0, cb)', false, 'c = f(c); bpf_loop(0, cb, &c, 0);'],
+  ['a global function called, then bpf_loop(0, cb)', false, 'c += g(c); bpf_loop(0, cb, &c, 0);'],
+  ['bpf_loop(one, cb2), then bpf_loop(0, cb)', false, 'bpf_loop(one, cb2, &c, 0); bpf_loop(0, cb, &c, 0);'],
+  ['bpf_loop(0, cb) alone', true, 'bpf_loop(0, cb, &c, 0);'],
+  ['bpf_loop(0, cb) before a for_each callback (the stale reference lands on it)', true, 'bpf_loop(0, cb, &c, 0); bpf_for_each_map_elem(&arr, fe, &c, 0);'],
+  ['bpf_loop(0, cb) before a static function called', true, 'bpf_loop(0, cb, &c, 0); c = f(c);'],
+  ['bpf_loop(0, cb) and bpf_loop(0, cb2), nothing else', true, 'bpf_loop(0, cb, &c, 0); bpf_loop(0, cb2, &c, 0);'],
+  ['bpf_loop(0, cb) and bpf_loop(one, cb)', true, 'bpf_loop(0, cb, &c, 0); bpf_loop(one, cb, &c, 0); c = f(c);'],
+];
+
+test('regressions: a bpf_loop callback given only a count of 0, deleted while a call names it, fails the load as in the kernel (efuzz)', (t) => {
+  if (kernelOrSkip(t)) return;
+  JIT_CASES.forEach(([name, loads, body], i) => {
+    const { objectPath } = compileTestSource(`jit_${i}`, JIT_HEADER + JIT_BODY(body) + '\n');
+    const v = verdicts(objectPath, [PACKET]);
+    assert.equal(v.kernel, loads, `${name}: the kernel ${loads ? 'refuses' : 'loads'} it (the case is wrong)`);
+    assert.deepEqual(v.sim, { interp: loads, compiled: loads }, `${name}: run must ${loads ? 'not ' : ''}report a refusal`);
+  });
+});
+
 // A global function is checked by the verifier on its own, from its BTF argument types, and each call only against
 // those types (6.18): an integer argument must be a number ("R1 is not a scalar"), a `struct xdp_md *` the context
 // unmoved, a pointer to a struct a pointer to memory or NULL ("R1 type=scalar expected=fp"), each followed by "Caller
