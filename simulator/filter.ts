@@ -493,11 +493,42 @@ function parseUint(s: string): number | undefined {
 const BOOL_WORDS: Record<string, string> = { True: '1', TRUE: '1', False: '0', FALSE: '0' };
 
 /**
+ * The texts tshark 4.0 takes for a boolean field's true and false (its true_false_string, from `tshark -G values`),
+ * case-insensitive, quoted or not: `tcp.flags.syn == Set`, `ip.flags.df == "not set"`, `dns.flags.response == "Message
+ * is a query"`.
+ */
+const BOOL_TEXTS: Record<string, [string, string]> = (() => {
+  const out: Record<string, [string, string]> = {};
+  const of = (fields: string, yes: string, no: string) => {
+    for (const f of fields.split(' ')) out[f] = [yes.toLowerCase(), no.toLowerCase()];
+  };
+  of('ip.flags.df ip.flags.mf tcp.flags.syn tcp.flags.ack tcp.flags.fin tcp.flags.reset tcp.flags.push ip.flags.rb tcp.flags.ae tcp.flags.cwr tcp.flags.ece tcp.flags.urg', 'Set', 'Not set');
+  of('vlan.dei', 'Eligible', 'Ineligible');
+  of('ipv6.fraghdr.more gre.flags.checksum gre.flags.key gre.flags.sequence_number gre.flags.ack dns.dnskey.flags.key_revoked dns.dnskey.flags.secure_entry_point', 'Yes', 'No');
+  of('dns.flags.response', 'Message is a response', 'Message is a query');
+  of('dns.flags.authoritative', 'Server is an authority for domain', 'Server is not an authority for domain');
+  of('dns.flags.truncated', 'Message is truncated', 'Message is not truncated');
+  of('dns.flags.recdesired', 'Do query recursively', "Don't do query recursively");
+  of('dns.flags.recavail', 'Server can do recursive queries', "Server can't do recursive queries");
+  of('dns.flags.z', 'reserved - incorrect!', 'reserved (0)');
+  of('dns.flags.checkdisable', 'Acceptable', 'Unacceptable');
+  of('dns.dnskey.flags.zone_key', 'This is the zone key for specified zone', 'This it not a zone key');
+  of('dns.nsec3.flags.opt_out', 'Additional insecure delegations allowed', 'Additional insecure delegations forbidden');
+  return out;
+})();
+
+/**
  * A constant compared with a number field of Wireshark type `width` (undefined: the run's own fields), as tshark 4.0
  * takes it: one past the type's range is an error; a boolean's is true (1) unless 0, and no negative; a negative one
  * for an unsigned field is taken but no relation holds with it (NaN; `!=` holds as "no occurrence equals").
  */
 function numberConstant(field: string, width: NumberWidth | undefined, tok: Tok, signed = false): number {
+  const texts = width === 'bool' ? BOOL_TEXTS[field] : undefined;
+  if (texts && (tok.t === 'word' || tok.t === 'str')) {
+    const t = tok.v.toLowerCase();
+    if (t === texts[0]) return 1;
+    if (t === texts[1]) return 0;
+  }
   const n = tok.t === 'word' ? parseNumber(width === 'bool' ? (BOOL_WORDS[tok.v] ?? tok.v) : tok.v) : undefined;
   const len = tok.end - tok.pos;
   if (n === undefined) throw new FilterError(`${field} is a number; '${tok.v}' is not one`, tok.pos, len);
@@ -619,7 +650,6 @@ function valueMatcher(field: string, type: FieldType, rel: Rel, tok: Tok, width?
   const ordered = rel !== '==' && rel !== '!=';
   const cmp = (a: number, b: number) => (rel === '>' ? a > b : rel === '<' ? a < b : rel === '>=' ? a >= b : rel === '<=' ? a <= b : a === b);
   const cmpBig = (a: bigint, b: bigint) => (rel === '>' ? a > b : rel === '<' ? a < b : rel === '>=' ? a >= b : rel === '<=' ? a <= b : a === b);
-  const cmpStr = (a: string, b: string) => (rel === '>' ? a > b : rel === '<' ? a < b : rel === '>=' ? a >= b : rel === '<=' ? a <= b : a === b);
   switch (type) {
     case 'uint': {
       const n = numberConstant(field, width, tok);
@@ -660,10 +690,15 @@ function valueMatcher(field: string, type: FieldType, rel: Rel, tok: Tok, width?
       return (v) => v === a;
     }
     case 'bytes': {
-      // Byte strings compare byte by byte (one character per byte), the shorter first when one begins the other.
+      // Byte strings order as tshark 4.0's do: the shorter first, then byte by byte (one character per byte).
       const want = bytesLiteral(tok);
       if (want === undefined) throw bad('a byte string (such as 00:1b:21, or "text" for its UTF-8 bytes)');
-      return (v) => cmpStr(v as string, want);
+      if (!ordered) return (v) => v === want;
+      return (v) => {
+        const a = v as string;
+        const c = a.length !== want.length ? a.length - want.length : a < want ? -1 : a > want ? 1 : 0;
+        return rel === '>' ? c > 0 : rel === '<' ? c < 0 : rel === '>=' ? c >= 0 : c <= 0;
+      };
     }
     case 'string': {
       if (ordered) return (v) => (rel === '>' ? String(v) > s : rel === '<' ? String(v) < s : rel === '>=' ? String(v) >= s : String(v) <= s);
@@ -746,7 +781,7 @@ function valueText(type: FieldType, x: FValue): string {
 }
 const WORDS_ONLY_OPS = /^(and|or|not|in|contains|matches|eq|ne|gt|lt|ge|le)$/i;
 /** One side of a comparison: a field (perhaps sliced or masked) or a function of fields. */
-type Operand = { label: string; type: FieldType; vals: (g: (f: string) => FValue[]) => FValue[]; field?: string; view?: boolean; call?: true; width?: NumberWidth };
+type Operand = { label: string; type: FieldType; vals: (g: (f: string) => FValue[]) => FValue[]; field?: string; view?: boolean; call?: true; width?: NumberWidth; present?: (g: (f: string) => FValue[]) => boolean };
 
 /** Parse a display filter; a FilterError names the position of what is wrong. */
 export function compileFilter(text: string): Filter {
@@ -827,10 +862,17 @@ export function compileFilter(text: string): Filter {
     let key = field;
     let view: ((x: FValue) => FValue | undefined) | undefined;
     let width = numberWidth(field);
+    // A protocol's bytes (`tcp[0:2]`, `ip == ...`, `udp contains "x"`), as tshark's: its header to a slice or a
+    // comparison, and to contains/matches every byte from its start its dissector was given.
+    const ofProtocol = PROTOCOL_BYTES.has(field);
     if (peek().v === '[') {
       width = undefined;
       if (field === 'frame') key = 'frame.raw';
-      view = slice(field, field === 'frame' ? 'bytes' : def.type);
+      else if (ofProtocol) {
+        if (CONTAINS_ONLY.has(field)) throw new FilterError(`${field}'s bytes work only with contains and matches here`, peek().pos, 1);
+        fields.add((key = protocolKey(field, false)));
+      }
+      view = slice(field, field === 'frame' || ofProtocol ? 'bytes' : def.type);
       def.type = 'bytes';
     }
     if (peek().v === '&') {
@@ -867,16 +909,24 @@ export function compileFilter(text: string): Filter {
       // Alone, `field & mask` holds when a bit of the mask is set.
       if (!isRel) return (g) => g(key).some((x) => { const y = view!(x); return y !== undefined && y !== 0; });
       def.type = 'uint';
-    } else if (field === 'frame' && !view) {
-      // `frame contains ...`, `frame == ...`: the frame's bytes; `frame` alone: every packet.
+    } else if ((field === 'frame' || ofProtocol) && !view) {
+      // `frame contains ...`, `frame == ...`: the frame's bytes; `frame` alone: every packet (a protocol alone: present).
       const nr = peek();
-      if ((nr.t === 'op' && ['==', '!=', '>', '<', '>=', '<=', '~'].includes(nr.v)) || (nr.t === 'word' && ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'contains', 'matches', 'in'].includes(nr.v.toLowerCase()))) {
+      if ((nr.t === 'op' && ['==', '!=', '>', '<', '>=', '<=', '~', '===', '!==', '~='].includes(nr.v)) || (nr.t === 'word' && ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'contains', 'matches', 'in', 'all_eq', 'any_eq', 'all_ne', 'any_ne'].includes(nr.v.toLowerCase()))) {
         def.type = 'bytes';
-        key = 'frame.raw';
+        if (field === 'frame') key = 'frame.raw';
+        else {
+          const all = nr.v === '~' || ['contains', 'matches'].includes(nr.v.toLowerCase());
+          if (!all && CONTAINS_ONLY.has(field)) throw new FilterError(`${field}'s bytes work only with contains and matches here`, nr.pos, nr.end - nr.pos);
+          fields.add((key = protocolKey(field, all)));
+        }
       }
     }
     const vals = view ? (g: (f: string) => FValue[]) => g(key).map(view!).filter((x): x is FValue => x !== undefined) : (g: (f: string) => FValue[]) => g(key);
-    return compare({ label: field, type: def.type, vals, field, view: view !== undefined, width });
+    // A slice past the end of a field that is there: no value, yet `!=` holds (tshark 4.0: `frame[200] != 00` on a
+    // shorter frame).
+    const present = view ? (g: (f: string) => FValue[]) => g(key).length > 0 : undefined;
+    return compare({ label: field, type: def.type, vals, field, view: view !== undefined, width, present });
   }
 
   /**
@@ -1036,7 +1086,7 @@ export function compileFilter(text: string): Filter {
     if (v.t === 'word' && TSHARK_HEX_NAMES.has(v.v) && (def.type === 'bytes' || (def.type === 'mac' && rel === 'contains'))) {
       // Only a slice or a protocol (here: frame) compares with a protocol; tshark 4.0 refuses any other field (and
       // frame with dc, a protocol of another type).
-      if (!sliced && !op.call && (op.field !== 'frame' || v.v === 'dc'))
+      if (!sliced && !op.call && ((op.field !== 'frame' && !PROTOCOL_BYTES.has(op.field ?? '')) || v.v === 'dc'))
         throw new FilterError(`${field} and ${v.v} (a protocol of Wireshark's) are not of compatible types: write :${v.v} for the byte`, v.pos, v.end - v.pos);
       k++;
       return () => false;
@@ -1046,9 +1096,10 @@ export function compileFilter(text: string): Filter {
     // Wireshark: a != b holds when a is there and no occurrence of it equals b (a packet without a has no a != b).
     if (rel === '!=') {
       const eq = valueMatcher(field, def.type, '==', v, width);
+      const present = op.present;
       return (g) => {
         const xs = vals(g);
-        return xs.length > 0 && !xs.some(eq);
+        return (xs.length > 0 || (present !== undefined && present(g))) && !xs.some(eq);
       };
     }
     if (quant === 'any_ne') return (g) => vals(g).some((x) => !m(x));
@@ -1100,6 +1151,7 @@ export function compileFilter(text: string): Filter {
   // streams' base numbers, whatever the rest of the filter decides, so each is dissected at once.
   const relative = wanted.has('tcp.seq') || wanted.has('tcp.ack') || TcpRelative.SACK.some((f) => wanted.has(f)) ? new TcpRelative() : undefined;
   const protocols = wanted.has('frame.protocols');
+  const raw = named.some((f) => f.startsWith(' bytes ') || f.startsWith(' tvb '));
   if (relative) for (const f of TcpRelative.FIELDS) wanted.add(f);
   return {
     text,
@@ -1123,7 +1175,7 @@ export function compileFilter(text: string): Filter {
       const r = resultField(p, f);
       if (r !== undefined) return r;
       if (needsTree && !FIELDS[f]) {
-        tree ??= treeFields(p.frame, protocols, p.capLen < p.wireLen);
+        tree ??= treeFields(p.frame, protocols, p.capLen < p.wireLen, raw);
         if (relative && TcpRelative.SACK.includes(f)) return relative.sack(tree.get(f)) ?? [];
         return tree.get(f) ?? [];
       }
@@ -1138,6 +1190,20 @@ export function compileFilter(text: string): Filter {
  * ICMP error quotes, one in a first fragment, one the IP packet's stated length cuts), for TcpRelative.
  */
 const TCP_QUOTED = ' tcp.quoted';
+
+/** The protocols whose bytes a filter can compare, slice or search (`tcp[0:2] == 00:50`, `udp contains "x"`). */
+// (Checked against tshark 4.0 over the shared captures and random stacks; udp's bytes only to contains and matches:
+// tshark's udp item covers more than its header on some frames, not yet modelled.)
+export const PROTOCOL_BYTES = new Set(['eth', 'vlan', 'arp', 'ip', 'ipv6', 'tcp', 'udp', 'icmp', 'icmpv6', 'data']);
+const CONTAINS_ONLY = new Set(['udp']);
+
+/**
+ * A name no filter can give for a protocol's bytes: its header (`all` false: slices and comparisons), or every byte
+ * from its start its dissector was given (contains and matches).
+ */
+function protocolKey(proto: string, all: boolean): string {
+  return `${all ? ' tvb ' : ' bytes '}${proto}`;
+}
 /** A segment of a bogus header length (under 20) has no tcp.flags, but its flags still set the stream's base, as in tshark. */
 const TCP_BOGUS_FLAGS = ' tcp.bogus_flags';
 
@@ -1319,7 +1385,7 @@ function treeValue(type: FieldType, v: string): Value | undefined {
  * The fields of the layer tree by key, every occurrence (layer keys present as 1), for the names of TREE_FIELDS;
  * frame.protocols only when `protocols` (a filter naming it).
  */
-export function treeFields(frame: Uint8Array, protocols = true, cut = false): Map<string, Value[]> {
+export function treeFields(frame: Uint8Array, protocols = true, cut = false, raw = false): Map<string, Value[]> {
   const out = new Map<string, Value[]>();
   const add = (k: string, v: Value | undefined) => {
     if (v === undefined) return;
@@ -1373,10 +1439,32 @@ export function treeFields(frame: Uint8Array, protocols = true, cut = false): Ma
   let claimed = false;
   const layers = dissectTree(frame);
   if (protocols && layers.length > 0) add('frame.protocols', frameProtocols(layers));
+  // Where the bytes a dissector is given end: the frame's end, then the IP packet's by its stated length, then the
+  // UDP datagram's (for what UDP carries; tshark's udp itself has the IP packet's).
+  let limit = frame.length;
   for (const l of layers) {
     if (l.key === 'data' && claimed) continue;
     claimed = false;
     if (TREE_FIELDS[l.key] === 'none') add(l.key, 1);
+    if (raw && PROTOCOL_BYTES.has(l.key)) {
+      let end = limit;
+      if (l.key === 'ip' || l.key === 'ipv6') {
+        const n = num(first(l.fields, l.key === 'ip' ? 'ip.len' : 'ipv6.plen'));
+        const stated = n === undefined ? undefined : l.key === 'ip' ? n : 40 + n;
+        if (stated !== undefined && stated >= l.length && stated > 0) end = limit = Math.min(limit, l.offset + stated);
+      } else if (l.key === 'arp' || l.key === 'data') end = l.offset + l.length;
+      // ICMP's and ICMPv6's item covers the message, a quoted packet included. ARP's needs its two address sizes
+      // (bytes 4 and 5) first.
+      const item = l.key === 'icmp' || l.key === 'icmpv6' ? Math.max(l.length, end - l.offset) : l.length;
+      if (l.key !== 'arp' || l.length >= 6) {
+        add(protocolKey(l.key, false), latin1(frame, l.offset, item));
+        add(protocolKey(l.key, true), latin1(frame, l.offset, Math.max(l.length, end - l.offset)));
+      }
+      if (l.key === 'udp') {
+        const ul = num(first(l.fields, 'udp.length'));
+        if (ul !== undefined && ul >= 8) limit = Math.min(limit, l.offset + ul);
+      }
+    }
     walk(l.fields);
     if (l.key === 'ip' || l.key === 'ipv6') {
       const n = num(first(l.fields, l.key === 'ip' ? 'ip.len' : 'ipv6.plen'));

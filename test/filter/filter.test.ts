@@ -100,7 +100,7 @@ test('errors name the column and what is wrong', () => {
     ['outcome == "dropped', 11, /closing "/],
     ['tcp & udp', 4, /'&' alone/],
     ['ip.src > 10.0.0.0/8', 9, /one address, not a network/],
-    ['tcp == 1', 7, /no value to compare/],
+    ['fault == 1', 9, /no value to compare/],
     ['tcp.port in {}', 12, /set is empty/],
   ];
   for (const [expr, col, msg] of cases) {

@@ -90,8 +90,26 @@ function frameBytes(k: number): string {
   return Array.from(f.subarray(at, at + k), (b) => b.toString(16).padStart(2, '0')).join(':') || hexBytes(k);
 }
 
+// A protocol's bytes: its header to slices and ==, every byte from its start its dissector was given to contains.
+const BYTE_PROTOS = ['eth', 'vlan', 'arp', 'ip', 'ipv6', 'tcp', 'udp', 'icmp', 'icmpv6', 'data'];
+function protocolBytes(): string {
+  const p = pick(BYTE_PROTOS);
+  switch (rnd(8)) {
+    case 0: return `${p} contains ${frameBytes(1 + rnd(3))}`;
+    case 1: return `${p} contains ${pick(['00', '00:00', 'ff', ':ff', '01', '45', '0a:00'])}`;
+    case 2: { const i = rnd(50); return `${p}[${i}${pick([':1', ':2', '', '-' + (i + 1)])}] ${pick(['==', '!=', '>'])} ${frameBytes(1 + rnd(2))}`; }
+    case 3: return `${p}[${pick(['-1:', '-2:', '-4:', '0:1', '0'])}] ${pick(['==', '>=', '<'])} ${pick(['00', '08:00', '45', '80', '00:35'])}`;
+    case 4: return `${p} matches "${pick(['\\x00\\x00', 'GET', 'HTTP', '^\\x45', '\\x00$', '(?s)^.{20}$', '(?s)^.{8}$', '(?s)^.{14,}$', 'a'])}"`;
+    case 5: return `${p} ${pick(['==', '!=', '>'])} ${frameBytes(1 + rnd(4))}`;
+    case 6: return `${p} contains "${pick(['a', 'e', 'HTTP', 'com', '\\x00'])}"`;
+    default: return `${p}[${rnd(30)}:${1 + rnd(3)}] == ${frameBytes(1 + rnd(3))}`;
+  }
+}
+
 function atom(): string {
-  switch (rnd(23)) {
+  if (process.env.ONLY_PROTOCOL_BYTES) return protocolBytes();
+  switch (rnd(24)) {
+    case 22: case 23: return protocolBytes();
     case 0: return pick(PROTOS);
     case 1: case 2: { const f = pick(UINT); return `${f} ${pick(['==', '!=', '>', '<', '>=', '<=', 'eq', 'ne', 'gt', 'le', '==='])} ${num(f)}`; }
     case 3: { const f = pick(UINT); return `${f} in {${Array.from({ length: 1 + rnd(4) }, () => num(f)).join(', ')}}`; }
