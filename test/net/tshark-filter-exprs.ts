@@ -130,7 +130,7 @@ function atom(): string {
     case 18: { const f = pick(['tcp.srcport', 'udp.dstport', 'ip.ttl', 'frame.len']); return pick([`max(${f}, ${pick(['tcp.dstport', 'udp.srcport', 'ip.ttl'])}) > ${num(f)}`, `min(${f}, 1000) < ${num(f)}`, `abs(${f}) == ${num(f)}`]); }
     case 19: { const f = pick(UINT); return `string(${f}) ${pick(['contains', 'matches'])} "${String(valueOf(f, '1')).slice(0, 2)}"`; }
     case 20: { const f = pick(BYTES.slice(1)); return pick([`${f}[0:2] == ${frameBytes(2)}`, `${f} contains ${frameBytes(2)}`, `${f}[1] == ${frameBytes(1)}`, `${f}`]); }
-    case 21: return `${pick(['tcp.flags.syn', 'tcp.flags.ack', 'tcp.flags.fin', 'ip.flags.df', 'ip.flags.mf', 'dns.flags.response'])} ${pick(['==', '!=', '>'])} ${pick(['True', 'False', 'TRUE', 'FALSE', '1', '0'])}`;
+    case 21: return `${pick(['tcp.flags.syn', 'tcp.flags.ack', 'tcp.flags.fin', 'ip.flags.df', 'ip.flags.mf', 'dns.flags.response'])} ${pick(['==', '!=', '>'])} ${pick(['True', 'False', 'TRUE', 'FALSE', '1', '0', 'Set', '"Not set"', 'set'])}`;
     default: { const f = pick(UINT); return `${f}`; }
   }
 }
