@@ -73,6 +73,9 @@ export async function runCommand(page: Page, title: string, timeoutMs = DEFAULT_
     if (typed && (await row.first().waitFor({ state: 'visible', ...wait() }).then(() => true, () => false))) break;
     if (Date.now() >= end) {
       const seen = (await rows.allInnerTexts().catch(() => [])).join(' | ').replace(/\s+/g, ' ').slice(0, 2000);
+      // Closed again, as a person would: a palette left open keeps the command list of the moment it opened and
+      // covers the floating debug toolbar, so a caller trying again would meet the same stale list.
+      await page.keyboard.press('Escape').catch(() => undefined);
       throw new Error(`timed out after ${timeoutMs} ms waiting for command ${JSON.stringify(title)} in the Command Palette (opened ${opened} times); visible there: ${seen || '(nothing)'}`);
     }
     await page.keyboard.press('Escape');
