@@ -849,8 +849,13 @@ export function compareMaps(sim: SimMaps, kernel: KernelMap[], variants: SimMaps
       if (sparse && !mine.has(key) && /^0*$/.test(Array.isArray(v) ? v.join('') : v)) continue;
       theirs.set(key, value);
     }
-    // Keys whose presence changes between the runs; when there are any, the map's key set depends on the sources.
-    const keysVary = [...new Set([...mine.keys(), ...others.flatMap((o) => [...o.keys()])])].some((key) => others.some((o) => o.has(key) !== mine.has(key)));
+    // Keys whose presence changes between the runs; when there are any, the map's key set depends on the sources. An
+    // array's slots are all there: a slot counts as present when it is not zero, so that slots chosen by the clock
+    // (a histogram of the time a packet took) change which slots a run fills.
+    const array = k.type === 'array' || k.type === 'percpu_array';
+    const zero = (v: string | undefined) => v === undefined || /^0*$/.test(v);
+    const has = (m: Map<string, string>, key: string) => (array ? !zero(m.get(key)) : m.has(key));
+    const keysVary = [...new Set([...mine.keys(), ...others.flatMap((o) => [...o.keys()])])].some((key) => others.some((o) => has(o, key) !== has(mine, key)));
     const differences: string[] = [];
     const clockRandom: string[] = [];
     for (const key of new Set([...mine.keys(), ...theirs.keys()])) {
@@ -861,6 +866,7 @@ export function compareMaps(sim: SimMaps, kernel: KernelMap[], variants: SimMaps
       let explained: boolean;
       if (a === undefined || b === undefined) explained = keysVary;
       else if (a.length !== b.length) explained = false;
+      else if (array && zero(a) !== zero(b) && keysVary) explained = true;
       else {
         explained = true;
         for (let i = 0; i < a.length && explained; i += 2) {
