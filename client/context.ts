@@ -90,7 +90,8 @@ export class XdpLensContext implements vscode.Disposable {
   private readonly virtualChanged = new vscode.EventEmitter<vscode.Uri>();
   lastRun: LastRun | undefined;
   /** A run is going on (a save does not start another). */
-  private running = false;
+  /** The program (uri) of the run going on. */
+  private running: string | undefined;
   /** The last save of the last run's program while a run was going on (re-run when it ends: `rerunAfterRun`). */
   private savedDuringRun: { uri: string; version: number } | undefined;
   /** A save of the last run's program that did not re-run it (the run took too long): its stale results say why. */
@@ -369,12 +370,12 @@ export class XdpLensContext implements vscode.Disposable {
   }
 
   private async run(params: RunParams, doc: vscode.TextDocument): Promise<RunSummary | undefined> {
-    this.running = true;
+    this.running = params.uri;
     this.savedDuringRun = undefined;
     try {
       return await this.runNow(params, doc);
     } finally {
-      this.running = false;
+      this.running = undefined;
       this.afterRun();
     }
   }
@@ -399,7 +400,7 @@ export class XdpLensContext implements vscode.Disposable {
     if (!saved || !this.lastRun) return;
     const enabled = vscode.workspace.getConfiguration('xdpLens', vscode.Uri.parse(saved.uri)).get<boolean>('rerunOnSave', true);
     const last = { uri: this.lastRun.stamp.uri, ms: this.lastRun.ms, version: this.lastRun.stamp.version };
-    if (saved.version !== last.version && rerunOnSave({ enabled, trusted: this.trusted, saved: saved.uri, last, running: false }) === 'slow') this.saidNotRerun(last.ms);
+    if (saved.version !== last.version && rerunOnSave({ enabled, trusted: this.trusted, saved: saved.uri, last }) === 'slow') this.saidNotRerun(last.ms);
     if (!rerunAfterRun({ enabled, trusted: this.trusted, savedDuringRun: saved, last })) return;
     this.log(`re-run: ${basename(vscode.Uri.parse(saved.uri).fsPath)} was saved during the last run`);
     this.rerun().catch((e) => this.log(`re-run on save: ${(e as Error).message}`));
@@ -518,7 +519,7 @@ export class XdpLensContext implements vscode.Disposable {
     this.log(`live run of ${doc.uri.fsPath} on ${iface}${filter ? ` (filter ${filter})` : ''}`);
     const stop = new vscode.CancellationTokenSource();
     this.liveRun = { params: { uri: params.uri, capture: '', ...(seed ? { maps: seed } : {}), outDir: params.outDir }, stamp, t0, cancel: () => stop.cancel() };
-    this.running = true;
+    this.running = params.uri;
     void vscode.commands.executeCommand('setContext', 'xdpLens.liveRunning', true);
     let response: RunResponse;
     try {
@@ -540,7 +541,7 @@ export class XdpLensContext implements vscode.Disposable {
       );
     } finally {
       this.liveRun = undefined;
-      this.running = false;
+      this.running = undefined;
       stop.dispose();
       void vscode.commands.executeCommand('setContext', 'xdpLens.liveRunning', false);
     }

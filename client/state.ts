@@ -70,15 +70,16 @@ export const RERUN_ON_SAVE_MS = 1000;
 
 /**
  * What saving `saved` does to the last run: 'now' re-runs it (the setting is on, the workspace is trusted, the saved
- * file is the last run's program and that run took under RERUN_ON_SAVE_MS); 'after' when all that holds but a run is
- * going on: that run may be of the file before this save, so it is repeated once it ends if the file changed since it
- * started (`rerunAfterRun`); 'slow' when all holds but the last run took RERUN_ON_SAVE_MS or more, so it is not
- * repeated and its results, now stale, say why (`notRerunText`); undefined: nothing.
+ * file is the last run's program and that run took under RERUN_ON_SAVE_MS); 'slow' when all holds but the last run took
+ * RERUN_ON_SAVE_MS or more, so it is not repeated and its results, now stale, say why (`notRerunText`); 'after' when a
+ * run of the saved file (`running`, its program's uri) is going on: that run may be of the file before this save, and
+ * its own time decides once it ends (`rerunAfterRun`), not the time of the run before it; undefined: nothing.
  */
-export function rerunOnSave(o: { enabled: boolean; trusted: boolean; saved: string; last?: { uri: string; ms: number }; running: boolean }): 'now' | 'after' | 'slow' | undefined {
-  if (!(o.enabled && o.trusted && o.last !== undefined && o.last.uri === o.saved)) return undefined;
-  if (o.last.ms >= RERUN_ON_SAVE_MS) return 'slow';
-  return o.running ? 'after' : 'now';
+export function rerunOnSave(o: { enabled: boolean; trusted: boolean; saved: string; last?: { uri: string; ms: number }; running?: string }): 'now' | 'after' | 'slow' | undefined {
+  if (!(o.enabled && o.trusted)) return undefined;
+  if (o.running !== undefined) return o.running === o.saved ? 'after' : undefined;
+  if (o.last === undefined || o.last.uri !== o.saved) return undefined;
+  return o.last.ms >= RERUN_ON_SAVE_MS ? 'slow' : 'now';
 }
 
 /**
@@ -88,6 +89,6 @@ export function rerunOnSave(o: { enabled: boolean; trusted: boolean; saved: stri
  */
 export function rerunAfterRun(o: { enabled: boolean; trusted: boolean; savedDuringRun?: { uri: string; version: number }; last?: { uri: string; ms: number; version: number } }): boolean {
   const s = o.savedDuringRun;
-  if (!s || !o.last || rerunOnSave({ enabled: o.enabled, trusted: o.trusted, saved: s.uri, last: o.last, running: false }) !== 'now') return false;
+  if (!s || !o.last || rerunOnSave({ enabled: o.enabled, trusted: o.trusted, saved: s.uri, last: o.last }) !== 'now') return false;
   return s.version !== o.last.version;
 }

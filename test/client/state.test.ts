@@ -50,7 +50,7 @@ test('an untrusted workspace never asks the server to compile on save', () => {
 });
 
 test('a save re-runs the last run only when it was fast, of this file, allowed; during a run, after it', () => {
-  const base = { enabled: true, trusted: true, saved: 'file:///a.c', last: { uri: 'file:///a.c', ms: 400 }, running: false };
+  const base = { enabled: true, trusted: true, saved: 'file:///a.c', last: { uri: 'file:///a.c', ms: 400 } };
   assert.equal(rerunOnSave(base), 'now');
   assert.equal(rerunOnSave({ ...base, last: { uri: 'file:///a.c', ms: 1000 } }), 'slow', 'a run of a second or more is not repeated, and says why');
   assert.equal(rerunOnSave({ ...base, enabled: false, last: { uri: 'file:///a.c', ms: 1400 } }), undefined, 'with the setting off nothing is said');
@@ -59,8 +59,11 @@ test('a save re-runs the last run only when it was fast, of this file, allowed; 
   assert.equal(rerunOnSave({ ...base, trusted: false }), undefined);
   assert.equal(rerunOnSave({ ...base, saved: 'file:///b.c' }), undefined, 'another file');
   assert.equal(rerunOnSave({ ...base, last: undefined }), undefined, 'no run yet');
-  assert.equal(rerunOnSave({ ...base, running: true }), 'after', 'saved during a run: considered when it ends');
-  assert.equal(rerunOnSave({ ...base, running: true, enabled: false }), undefined);
+  assert.equal(rerunOnSave({ ...base, running: 'file:///a.c' }), 'after', 'saved during a run: considered when it ends');
+  assert.equal(rerunOnSave({ ...base, running: 'file:///a.c', last: { uri: 'file:///a.c', ms: 2400 } }), 'after', 'the run before was slow: the one going on decides when it ends (its time, its file)');
+  assert.equal(rerunOnSave({ ...base, running: 'file:///a.c', last: undefined }), 'after', 'the first run of the file is going on');
+  assert.equal(rerunOnSave({ ...base, running: 'file:///b.c' }), undefined, 'a run of another file is going on');
+  assert.equal(rerunOnSave({ ...base, running: 'file:///a.c', enabled: false }), undefined);
 });
 
 test('a save during a run re-runs once that run ends, when the file it compiled is not the one saved last', () => {
