@@ -312,6 +312,18 @@ export function codeOfLine(text: string): string {
   return t;
 }
 
+/**
+ * Where packet `index` (numbered from 0, as the CLI's table, jsonl's `packet`, `frame.number`, test files and launch
+ * configurations number it) stands in its capture, counted from 1 as Wireshark and tshark count frames: "the capture's
+ * 2nd packet" for #1.
+ */
+export function captureOrdinal(index: number): string {
+  const n = index + 1;
+  const tens = n % 100;
+  const suffix = tens >= 11 && tens <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th');
+  return `the capture's ${count(n)}${suffix} packet`;
+}
+
 /** Page nodes for a virtualised list: [start, end) ranges of at most `size`. */
 export function pages(total: number, size: number): [number, number][] {
   const out: [number, number][] = [];

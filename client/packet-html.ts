@@ -4,7 +4,7 @@
 // its field, click a source line to open it. Nothing is fetched: the Content-Security-Policy allows only the style
 // and script elements carrying this document's nonce; colours are the theme's CSS variables.
 import type { MapUpdate, PacketDetail, PacketField, PacketLayer } from '../server/protocol.ts';
-import { codeOfLine, driverPathText } from './format.ts';
+import { captureOrdinal, codeOfLine, driverPathText } from './format.ts';
 
 export interface PacketHtmlInput {
   detail: PacketDetail;
@@ -229,7 +229,7 @@ export function renderPacketHtml(input: PacketHtmlInput): string {
 <body data-packet="${d.index}" data-run="${esc(input.runId)}">
 ${banners.join('\n')}
 <header>
-<h1>Packet #${d.index} <span class="muted">${esc(d.time)} s</span></h1>
+<h1>Packet #${d.index} <span class="muted">${esc(d.time)} s · ${captureOrdinal(d.index)}</span></h1>
 <div class="summary">${esc(d.summary)}</div>
 <div class="verdict">${verdict.join(' ')}</div>
 ${notes.join('\n')}

@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import type { PacketDetail, PacketRow, PacketsResult, RunSummary, XdpAction } from '../server/protocol.ts';
 import { PacketsRequest } from '../server/protocol.ts';
-import { DRIVER_PATHS, exitLabel, exitsByLine, packetLabel, pages } from './format.ts';
+import { captureOrdinal, DRIVER_PATHS, exitLabel, exitsByLine, packetLabel, pages } from './format.ts';
 
 const PAGE = 500;
 
@@ -106,7 +106,7 @@ const NOT_RUN_WHY: Record<NonNullable<PacketRow['notRun']>, string> = {
 export function packetTooltip(row: PacketRow): vscode.MarkdownString {
   const t = new vscode.MarkdownString(undefined, true);
   const code = (s: string) => `\`${s.replace(/`/g, "'")}\``;
-  t.appendMarkdown(`**#${row.index}** at ${row.time} s, ${row.len} bytes  \n`);
+  t.appendMarkdown(`**#${row.index}** (${captureOrdinal(row.index)}) at ${row.time} s, ${row.len} bytes  \n`);
   t.appendMarkdown(`${code(row.summary)}  \n`);
   if (row.capLen !== undefined) t.appendMarkdown(`$(warning) captured ${row.capLen} of ${row.len} bytes (snap length)${row.notRun ? '' : ': ran on those'}  \n`);
   if (row.ethernetHeaderNote) t.appendMarkdown(`$(info) ${row.ethernetHeaderNote} (README "Captures")  \n`);

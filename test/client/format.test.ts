@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from '../repo.ts';
-import { captureBrokenNote, codeOfLine, compileErrorOnLine, everyRowHeaderNote, faultEvidence, debugLenses, exitLabel, exitsByLine, faultMessage, findXdpFunctions, formatCounts, formatDuration, isXdpSource, notRerunText, packetLabel, pages, refusalBanner, refusalLensTitle, runErrorText, runLensTitle, statusText } from '../../client/format.ts';
+import { captureBrokenNote, captureOrdinal, codeOfLine, compileErrorOnLine, everyRowHeaderNote, faultEvidence, debugLenses, exitLabel, exitsByLine, faultMessage, findXdpFunctions, formatCounts, formatDuration, isXdpSource, notRerunText, packetLabel, pages, refusalBanner, refusalLensTitle, runErrorText, runLensTitle, statusText } from '../../client/format.ts';
 
 test('counts: most common action first, absent actions left out', () => {
   assert.equal(formatCounts({ XDP_PASS: 6, XDP_DROP: 2, XDP_TX: 2, XDP_ABORTED: 0, XDP_REDIRECT: 0 }), '6 XDP_PASS · 2 XDP_DROP · 2 XDP_TX');
@@ -244,4 +244,17 @@ test('faulted packets are said once: in the lens after the counts, at the exit b
   assert.equal(exitLabel([{ action: 'XDP_ABORTED', count: 2, outcomes: { 'aborted: fault': 2 } }], false), '  ← 2 packets faulted → XDP_ABORTED');
   // A program's own XDP_ABORTED return keeps its plain label.
   assert.equal(exitLabel([{ action: 'XDP_ABORTED', count: 1, outcomes: { aborted: 1 } }], false), '  ← 1 packet → XDP_ABORTED');
+});
+
+test('a packet numbered from 0 is placed in its capture counted from 1, as Wireshark numbers frames', () => {
+  assert.equal(captureOrdinal(0), "the capture's 1st packet");
+  assert.equal(captureOrdinal(1), "the capture's 2nd packet");
+  assert.equal(captureOrdinal(2), "the capture's 3rd packet");
+  assert.equal(captureOrdinal(3), "the capture's 4th packet");
+  assert.equal(captureOrdinal(10), "the capture's 11th packet");
+  assert.equal(captureOrdinal(11), "the capture's 12th packet");
+  assert.equal(captureOrdinal(12), "the capture's 13th packet");
+  assert.equal(captureOrdinal(20), "the capture's 21st packet");
+  assert.equal(captureOrdinal(110), "the capture's 111th packet");
+  assert.equal(captureOrdinal(1000), "the capture's 1,001st packet");
 });

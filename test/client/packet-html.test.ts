@@ -145,3 +145,8 @@ test('a made Ethernet header is said in the header and tagged on the received si
   assert.match(before, /\[Ethernet header made up\]/);
   assert.doesNotMatch(render(detail()), /made-header|Ethernet header made/);
 });
+
+test('the header says where the packet stands in its capture counted from 1, as Wireshark numbers frames', () => {
+  // Packet #1 (numbered from 0, as the table, jsonl and frame.number) is Wireshark's frame 2.
+  assert.match(render(detail()), /<h1>Packet #1 <span class="muted">0\.000100 s · the capture's 2nd packet<\/span><\/h1>/);
+});

@@ -134,6 +134,9 @@ test('the packet view: decoded layers before and after, a field selects its byte
     await waitVisible(beforeSide.locator('.node').filter({ hasText: 'Echo (ping) request (8)' }), 'the decoded ICMP type as received');
     await waitVisible(afterSide.locator('.node').filter({ hasText: 'Echo (ping) reply (0)' }), 'the decoded ICMP type as it left');
     await waitVisible(frame.locator('.verdict').filter({ hasText: /XDP_TX\s*→ transmitted/ }), 'the verdict and outcome');
+    // Packets are numbered from 0 (as the CLI and jsonl number them); the header says where that is counted from 1, as
+    // Wireshark numbers the capture's frames.
+    await waitVisible(frame.locator('h1').filter({ hasText: /^Packet #1 0\.250017 s · the capture's 2nd packet$/ }), 'the header placing #1 in the capture');
     // The type changed: marked on both sides; the TTL did not.
     assert.match((await afterSide.locator('.node[data-id="icmp#0/icmp.type#0"]').getAttribute('class')) ?? '', /\bchg\b/);
     assert.doesNotMatch((await afterSide.locator('.node[data-id="ip#0/ip.ttl#0"]').getAttribute('class')) ?? '', /\bchg\b/);
