@@ -35,7 +35,7 @@ import {
   type StatusParams,
   type XdpAction,
 } from '../server/protocol.ts';
-import { captureBrokenNote, compileErrorOnLine, count, notRerunText, everyRowHeaderNote, debugLenses, faultEvidence, faultMessage, findXdpFunctions, formatDuration, isXdpSource, outcomeMessage, outputCaptureItems, plural, refusalBanner, refusalLensTitle, RUN_CONFIRMS, runErrorText, runEvidence, runLensTitle, statusText } from './format.ts';
+import { captureBrokenNote, count, runErrorButton, notRerunText, everyRowHeaderNote, debugLenses, faultEvidence, faultMessage, findXdpFunctions, formatDuration, isXdpSource, outcomeMessage, outputCaptureItems, plural, refusalBanner, refusalLensTitle, RUN_CONFIRMS, runErrorText, runEvidence, runLensTitle, statusText } from './format.ts';
 import { addRecent, captureChoices, isStale, RERUN_ON_SAVE_MS, rerunAfterRun, rerunOnSave, restrictSettings, settingsKey, textHash, type RunStamp } from './state.ts';
 import { PacketView } from './packet-view.ts';
 import { listInterfaces, liveEndMessage } from './live.ts';
@@ -437,9 +437,11 @@ export class XdpLensContext implements vscode.Disposable {
     if (response.error || !response.summary) {
       this.log(`run failed after ${formatDuration(ms)}: ${response.error}`);
       const paths = [doc.uri.fsPath, params.capture];
-      const compileFailed = compileErrorOnLine(response.error ?? '');
-      void vscode.window.showErrorMessage(`XDP: ${runErrorText(response.error ?? 'the run failed', paths)}`, ...(compileFailed ? ['Show Problems'] : [])).then((b) => {
-        if (b) void vscode.commands.executeCommand('workbench.actions.view.problems');
+      const button = runErrorButton(response.error ?? '', params.capture);
+      void vscode.window.showErrorMessage(`XDP: ${runErrorText(response.error ?? 'the run failed', paths)}`, button).then((b) => {
+        if (b === 'Show Problems') void vscode.commands.executeCommand('workbench.actions.view.problems');
+        else if (b === 'Run on Another Capture...') void vscode.commands.executeCommand('xdpLens.runOnCapture', doc.uri.toString());
+        else if (b) this.output.show(true);
       });
       return undefined;
     }
@@ -548,7 +550,9 @@ export class XdpLensContext implements vscode.Disposable {
     const ms = Date.now() - t0;
     if (response.error || !response.summary) {
       this.log(`live run failed after ${formatDuration(ms)}: ${response.error}`);
-      void vscode.window.showErrorMessage(`XDP: ${runErrorText(response.error ?? 'the live run failed', [doc.uri.fsPath])}`);
+      void vscode.window.showErrorMessage(`XDP: ${runErrorText(response.error ?? 'the live run failed', [doc.uri.fsPath])}`, 'Show Output').then((b) => {
+        if (b) this.output.show(true);
+      });
       return undefined;
     }
     const s = response.summary;

@@ -133,6 +133,17 @@ export const compileErrorOnLine = (error: string): boolean =>
   /^cannot compile [^\n]+:\n/.test(error) && /^.+?:([1-9]\d*):\d+: (?:fatal )?error: /m.test(error);
 
 /**
+ * The button a failed run's notification offers (one button also shows the notification whole; without one VS Code
+ * cuts it to a line): clang's error on a line -> its Problems entry; an error about the capture (it starts with the
+ * capture's path) -> another capture; anything else -> the output, which holds the whole text.
+ */
+export function runErrorButton(error: string, capture: string): 'Show Problems' | 'Run on Another Capture...' | 'Show Output' {
+  if (compileErrorOnLine(error)) return 'Show Problems';
+  if (capture && error.startsWith(`${capture}:`)) return 'Run on Another Capture...';
+  return 'Show Output';
+}
+
+/**
  * Outcomes with a reason ('dropped: no redirect target'), most common first, said as a part of the packets counted
  * (not beside the actions, where they would read as more packets): "; 240 of them dropped: no redirect target".
  */

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from '../repo.ts';
-import { captureBrokenNote, captureOrdinal, codeOfLine, compileErrorOnLine, everyRowHeaderNote, faultEvidence, debugLenses, exitLabel, exitsByLine, faultMessage, findXdpFunctions, formatCounts, formatDuration, isXdpSource, notRerunText, packetLabel, pages, refusalBanner, refusalLensTitle, runErrorText, runLensTitle, statusText } from '../../client/format.ts';
+import { captureBrokenNote, captureOrdinal, codeOfLine, compileErrorOnLine, everyRowHeaderNote, faultEvidence, debugLenses, exitLabel, exitsByLine, faultMessage, findXdpFunctions, formatCounts, formatDuration, isXdpSource, notRerunText, packetLabel, pages, refusalBanner, refusalLensTitle, runErrorButton, runErrorText, runLensTitle, statusText } from '../../client/format.ts';
 
 test('counts: most common action first, absent actions left out', () => {
   assert.equal(formatCounts({ XDP_PASS: 6, XDP_DROP: 2, XDP_TX: 2, XDP_ABORTED: 0, XDP_REDIRECT: 0 }), '6 XDP_PASS · 2 XDP_DROP · 2 XDP_TX');
@@ -257,4 +257,14 @@ test('a packet numbered from 0 is placed in its capture counted from 1, as Wires
   assert.equal(captureOrdinal(20), "the capture's 21st packet");
   assert.equal(captureOrdinal(110), "the capture's 111th packet");
   assert.equal(captureOrdinal(1000), "the capture's 1,001st packet");
+});
+
+test('a failed run\'s notification offers one button, the next step for its error', () => {
+  assert.equal(runErrorButton("cannot compile /w/x.c:\n/w/x.c:7:3: error: use of undeclared identifier 'y'\n", '/w/demo.pcap'), 'Show Problems');
+  assert.equal(runErrorButton('/w/garbage.pcap: byte offset 0: not a pcap or pcapng capture (magic 0x6c6c6568; ...)', '/w/garbage.pcap'), 'Run on Another Capture...');
+  // clang could not run: no line for Problems; the output holds the whole text.
+  assert.equal(runErrorButton("cannot compile /w/x.c:\n/w/x.c:0:0: error: cannot run 'clang-99': clang is needed\n", '/w/demo.pcap'), 'Show Output');
+  assert.equal(runErrorButton('/w/x.c: no function in an XDP section', '/w/demo.pcap'), 'Show Output');
+  // A capture path that only starts like another file's name is not that file.
+  assert.equal(runErrorButton('/w/demo.pcap.gz: not gzip', '/w/demo.pcap'), 'Show Output');
 });

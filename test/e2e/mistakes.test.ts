@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { REPO } from '../repo.ts';
 import {
   actUntil,
@@ -35,6 +35,11 @@ import {
 
 const built = existsSync(join(REPO, 'dist', 'client.js')) && existsSync(join(REPO, 'dist', 'server.js'));
 const NOT_BUILT = 'dist/client.js or dist/server.js is missing: run npm run build (npm test builds first)';
+/** Whether a notification's message is drawn whole: not cut to one line with an ellipsis. */
+async function shownWhole(toast: Locator): Promise<boolean> {
+  return toast.locator('.notification-list-item-message').first().evaluate((m) => m.scrollWidth <= m.clientWidth + 1 && m.scrollHeight <= m.clientHeight + 1);
+}
+
 const skip = e2eSkip() || (!built && !e2eRequired() && NOT_BUILT);
 
 let root = '';
@@ -167,8 +172,12 @@ test('mistakes a new user makes: a compile error, a refused program, broken capt
     await runCommand(page, 'XDP: Run on Capture...');
     await pickQuickItem(page, /Browse/);
     await pickFile(page, join(ws, 'garbage.pcap'), 'garbage.pcap');
-    await waitForNotification(page, /^XDP: garbage\.pcap: byte offset 0: not a pcap or pcapng capture/, 60_000);
+    const notCapture = await waitForNotification(page, /XDP: garbage\.pcap: byte offset 0: not a pcap or pcapng capture/, 60_000);
     await waitForNotificationGone(page, /XDP: running/);
+    // Shown whole, up to what converts other formats (a notification without a button is cut to one line), with the
+    // next step as its button.
+    assert.ok(await shownWhole(notCapture), 'the capture error shown whole, not cut to a line');
+    await waitVisible(notCapture.locator('.monaco-button', { hasText: 'Run on Another Capture...' }), 'the Run on Another Capture button');
     // The views keep the last run's results, and say whose: not this file's.
     await waitVisible(page.locator('.part.panel .pane-header').filter({ hasText: /XDP Packets.*10 packets · refused\.c on demo\.pcap/i }), 'the packets view naming the run it shows');
     await vs.screenshot('mistakes-not-a-capture');
@@ -263,9 +272,11 @@ test('clang missing: one pop-up, the run\'s, says what to install and which sett
     await runCommand(page, 'XDP: Run on Capture...');
     await pickQuickItem(page, /demo\.pcap.*default/);
     // No line of the source to name and nothing in Problems: the error says what to install and which setting to set.
-    const failed = await waitForNotification(page, /^XDP: cannot compile xdp_filter\.c: cannot run '.*no-such-clang': clang is needed to compile BPF C\. Install it with 'apt-get install clang llvm libbpf-dev' \(Debian\/Ubuntu\) or set xdpLens\.clang\.path to its path/, 60_000);
+    const failed = await waitForNotification(page, /XDP: cannot compile xdp_filter\.c: cannot run '.*no-such-clang': clang is needed to compile BPF C\. Install it with 'apt-get install clang llvm libbpf-dev' \(Debian\/Ubuntu\) or set xdpLens\.clang\.path to its path/, 60_000);
     await waitForNotificationGone(page, /XDP: running/);
     assert.equal(await failed.locator('.monaco-button', { hasText: 'Show Problems' }).count(), 0, 'no Show Problems button: Problems has nothing to show');
+    await waitVisible(failed.locator('.monaco-button', { hasText: 'Show Output' }), 'the Show Output button');
+    assert.ok(await shownWhole(failed), 'the error shown whole, not cut to a line');
     assert.equal(await page.locator('.notifications-toasts .notification-toast').filter({ hasText: /clang/ }).count(), 1, 'one pop-up for one missing clang');
     await vs.screenshot('mistakes-no-clang');
   } catch (e) {
