@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { REPO } from '../repo.ts';
-import { e2eRequired, e2eSkip, goToLine, pickQuickItem, replaceLineEndAndSave, runCommand, startVSCode, waitForActiveEditor, waitForCodeLens, waitForStatusBarText, waitVisible, type VSCodeSession } from './harness/index.ts';
+import { e2eRequired, e2eSkip, goToLine, panelView, pickQuickItem, replaceLineEndAndSave, runCommand, startVSCode, waitForActiveEditor, waitForCodeLens, waitForStatusBarText, waitVisible, type VSCodeSession } from './harness/index.ts';
 
 const built = existsSync(join(REPO, 'dist', 'client.js')) && existsSync(join(REPO, 'dist', 'server.js')) && existsSync(join(REPO, 'dist', 'cli.js'));
 const NOT_BUILT = 'dist/ is missing: run npm run build (npm test builds first)';
@@ -144,6 +144,8 @@ test('a run too long to repeat on save (a large capture): the stale counts say w
     // The packets view's message says it in full.
     await runCommand(vs.page, 'XDP: Show Packets View');
     await waitVisible(vs.page.locator('.part.panel').filter({ hasText: /results are stale\. Not re-run on save: the last run took \d+\.\d s, and only runs under 1 s are re-run on save\. Run "XDP: Re-run" to refresh\./ }), 'the packets view saying why the run was not repeated');
+    // The stale run's packets are still listed under the message (pages of 500), not an empty view.
+    await waitVisible(panelView(vs.page, /XDP Packets/i).getByText(/^packets 0–499$/), 'the first page of the stale run\'s packets', 60_000);
     await vs.screenshot('rerun-on-save-slow');
   }, { name: 'large.pcap', write: (to) => repeatedCapture(to, copies), lens: '180,000 XDP_PASS · 60,000 XDP_DROP · 60,000 XDP_TX (300,000 packets of large.pcap' });
 });
