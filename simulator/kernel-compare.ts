@@ -849,13 +849,18 @@ export function compareMaps(sim: SimMaps, kernel: KernelMap[], variants: SimMaps
       if (sparse && !mine.has(key) && /^0*$/.test(Array.isArray(v) ? v.join('') : v)) continue;
       theirs.set(key, value);
     }
-    // Keys whose presence changes between the runs; when there are any, the map's key set depends on the sources. An
-    // array's slots are all there: a slot counts as present when it is not zero, so that slots chosen by the clock
-    // (a histogram of the time a packet took) change which slots a run fills.
+    // Keys whose presence changes between the runs; when there are any, the map's key set depends on the sources.
+    const allKeys = [...new Set([...mine.keys(), ...others.flatMap((o) => [...o.keys()])])];
+    let keysVary = allKeys.some((key) => others.some((o) => o.has(key) !== mine.has(key)));
+    // An array's slots are all there. Its slots are chosen by the sources when a run fills slots the real run left at
+    // zero and leaves at zero slots the real run filled (a histogram of the time a packet took: the counts move); a
+    // slot merely filled in one run and not another (a drop counter) does not show that.
     const array = k.type === 'array' || k.type === 'percpu_array';
     const zero = (v: string | undefined) => v === undefined || /^0*$/.test(v);
-    const has = (m: Map<string, string>, key: string) => (array ? !zero(m.get(key)) : m.has(key));
-    const keysVary = [...new Set([...mine.keys(), ...others.flatMap((o) => [...o.keys()])])].some((key) => others.some((o) => has(o, key) !== has(mine, key)));
+    if (array && !keysVary) {
+      const filled = (m: Map<string, string>, key: string) => !zero(m.get(key));
+      keysVary = others.some((o) => allKeys.some((key) => filled(o, key) && !filled(mine, key)) && allKeys.some((key) => filled(mine, key) && !filled(o, key)));
+    }
     const differences: string[] = [];
     const clockRandom: string[] = [];
     for (const key of new Set([...mine.keys(), ...theirs.keys()])) {
