@@ -13,8 +13,10 @@
 // Decided only where certain: the functions never walked are static ones whose every use is such a call (the count
 // written by `mov r1, 0` and the callback by `r2 = cb ll` in the call's straight line, r2 used by nothing else) or lies
 // inside functions never walked themselves; the bpf_loop call is one the bounds walk reached (it follows only paths the
-// verifier certainly walks, verifier-bounds.ts), and so is some other function that stays (its first instruction
-// reached by that walk, a global function, or the callback of a bpf_for_each_map_elem call reached: always walked).
+// verifier certainly walks, verifier-bounds.ts) or a run executed (the verifier walks every slot a run can reach:
+// verifier-refusals.ts runs a few probe packets when the bounds walk missed the call), and so is some other function
+// that stays (its first instruction reached so, a global function, or the callback of a bpf_for_each_map_elem call
+// reached: always walked).
 // A program with a kfunc call is left alone (exception and kfunc callbacks are walked on other grounds).
 import type { Insn } from './isa/insn.ts';
 import type { LoadedProgram } from './elf/types.ts';
@@ -79,6 +81,44 @@ function countIsZero(insns: readonly Insn[], infos: readonly (OpcodeInfo | undef
     if (entries.has(pc)) return false;
   }
   return false;
+}
+
+/**
+ * The bpf_loop calls whose count is the immediate 0 and whose callback is named by `r2 = cb ll` in the call's straight
+ * line: the only calls deadCallbackRefusal can blame (empty for almost every program).
+ */
+export function zeroCountLoopCalls(program: Pick<LoadedProgram, 'insns' | 'funcs'>): number[] {
+  const insns = program.insns;
+  if ((program.funcs ?? []).length < 3) return [];
+  const infos = insns.map((i) => OPCODES[i.opcode]);
+  let entries: Set<number> | undefined;
+  const out: number[] = [];
+  for (let pc = 0; pc < insns.length; pc++) {
+    const insn = insns[pc]!;
+    if (infos[pc]?.kind !== 'call' || insn.src !== CALL_HELPER || insn.imm !== BPF_FUNC_LOOP) continue;
+    entries ??= entryPoints(insns, infos);
+    if (callbackLoad(insns, infos, entries, pc, 2) !== undefined && countIsZero(insns, infos, entries, pc)) out.push(pc);
+  }
+  return out;
+}
+
+/**
+ * bpf_loop calls whose callback is named by `r2 = cb ll` in the call's straight line: call slot -> the callback's first
+ * slot. A run that makes such a call with a count above 0 runs the callback, so the verifier walked it.
+ */
+export function loopCallbacks(program: Pick<LoadedProgram, 'insns'>): Map<number, number> {
+  const insns = program.insns;
+  const infos = insns.map((i) => OPCODES[i.opcode]);
+  let entries: Set<number> | undefined;
+  const out = new Map<number, number>();
+  for (let pc = 0; pc < insns.length; pc++) {
+    const insn = insns[pc]!;
+    if (infos[pc]?.kind !== 'call' || insn.src !== CALL_HELPER || insn.imm !== BPF_FUNC_LOOP) continue;
+    entries ??= entryPoints(insns, infos);
+    const ld = callbackLoad(insns, infos, entries, pc, 2);
+    if (ld !== undefined) out.set(pc, ld + 1 + insns[ld]!.imm);
+  }
+  return out;
 }
 
 /**

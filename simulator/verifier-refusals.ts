@@ -6,7 +6,8 @@
 //   - load: what the simulator checks the way the verifier does over the whole program (the combined stack of a call
 //     chain, simulator/isa/validate.ts stackLimits; a loop the verifier certainly walks past its 1M-instruction
 //     complexity limit, simulator/verifier-limits.ts; a bpf_loop(0, cb) callback the kernel deletes while a call names
-//     it, simulator/verifier-dead-callback.ts), in the verifier's words;
+//     it, simulator/verifier-dead-callback.ts, the call proved walked by the bounds walk or by a probe run of a few
+//     packets on a machine of its own), in the verifier's words;
 //   - bytecode: the bytecode tier's findings for the rules it decides as the verifier does, program by program
 //     (test/analysis/verifier-agreement.test.ts holds it to the kernel): an unchecked packet access or map value, a
 //     write to the context or to read-only memory, a packet pointer used after a helper invalidated it, a helper
@@ -24,7 +25,8 @@ import { staticArgRefusals } from './vm/helper-impl/static-args.ts';
 import { specialAccessRefusals } from './vm/helper-impl/special-access.ts';
 import { complexityRefusal } from './verifier-limits.ts';
 import { boundsRefusal, gplCompatible } from './verifier-bounds.ts';
-import { deadCallbackRefusal } from './verifier-dead-callback.ts';
+import { deadCallbackRefusal, loopCallbacks, zeroCountLoopCalls } from './verifier-dead-callback.ts';
+import { Session } from './session.ts';
 
 /** The rules the bytecode tier decides exactly as the kernel verifier does (see verifier-agreement.test.ts). */
 export const VERIFIER_RULES: ReadonlySet<string> = new Set([
@@ -190,13 +192,76 @@ export function refusalsBeforeRun(obj: LoadedObject, program: LoadedProgram, mac
   // After a walk the verifier completes: a bpf_loop callback deleted as dead code while a call still names it
   // (verifier-dead-callback.ts). Only without another refusal, which the kernel would meet first.
   if (!out.length) {
-    const d = deadCallbackRefusal(program, reached);
+    let d = deadCallbackRefusal(program, reached);
+    // The bounds walk ends a path at a branch on a number it does not know exactly, so it may not reach the call; any
+    // slot a real run executes the verifier walked too (what it walks covers every run), so a few probe packets
+    // through the interpreter may prove it reached (only for a program with such a call).
+    const calls = d ? [] : zeroCountLoopCalls(program);
+    if (calls.some((pc) => !reached.has(pc))) {
+      const ran = executedSlots(obj, program);
+      if (ran) {
+        for (const pc of ran) reached.add(pc);
+        d = deadCallbackRefusal(program, reached);
+      }
+    }
     if (d) {
       const loc = program.lines[d.pc];
       out.push({ file: loc?.file, line: loc?.line, message: d.message, rule: 'dead-callback', source: 'load' });
     }
   }
   return out;
+}
+
+/** Packets of a probe run (executedSlots): lengths, and the PRNG seed of their bytes. */
+const PROBE_LENGTHS = [64, 128, 1514, 256, 96, 512, 60, 200];
+const PROBE_PACKETS = 32;
+const PROBE_BUDGET = 100_000;
+
+/**
+ * The slots of `program` executed by a probe run on a machine of its own (the object's initial maps): PROBE_PACKETS
+ * packets of seeded random bytes (every 4th with an Ethernet + IPv4 / IPv6 header start), each cut at PROBE_BUDGET
+ * instructions (bpf_loop's callbacks run without the step hook: a call with a count above 0 counts its callback's
+ * first slot as run). Undefined when a packet faults so that the verifier would refuse the program anyway (then the
+ * kernel's words are that refusal's), or the probe cannot be set up.
+ */
+function executedSlots(obj: LoadedObject, program: LoadedProgram): Set<number> | undefined {
+  const ran = new Set<number>();
+  let session: Session;
+  try {
+    session = new Session(obj, { program: program.name, nrCpus: 1, cpu: 0, engine: 'interp', budget: PROBE_BUDGET });
+  } catch {
+    return undefined;
+  }
+  const callbacks = loopCallbacks(program);
+  session.hooks = {
+    onStep: (name, pc, regs) => {
+      if (name !== program.name) return;
+      ran.add(pc);
+      const cb = callbacks.get(pc);
+      if (cb !== undefined && BigInt.asUintN(32, regs[1]!) !== 0n) ran.add(cb);
+    },
+  };
+  let x = 0x9e3779b9;
+  const next = () => {
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    return x & 0xff;
+  };
+  for (let i = 0; i < PROBE_PACKETS; i++) {
+    const bytes = new Uint8Array(PROBE_LENGTHS[i % PROBE_LENGTHS.length]!);
+    for (let j = 0; j < bytes.length; j++) bytes[j] = next();
+    if (i % 4 === 3) {
+      const v6 = (i >> 2) % 2 === 1;
+      bytes.set(v6 ? [0x86, 0xdd, 0x60] : [0x08, 0x00, 0x45], 12);
+    }
+    let fault: Fault | undefined;
+    try {
+      fault = session.runPacket(bytes).fault;
+    } catch {
+      return undefined;
+    }
+    if (fault && REFUSING_FAULTS.has(fault.kind)) return undefined;
+  }
+  return ran;
 }
 
 /**

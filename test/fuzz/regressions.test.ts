@@ -870,6 +870,7 @@ test('regressions: bpf_loop callbacks, global functions\' context arguments and 
 // bpf_loop(0, cb, ...): the verifier never walks cb (the count is 0) and deletes it as dead code while `r2 = cb ll`
 // stays; when cb is the last function of the program and another function stays, 6.18 fails the load with
 // "verifier bug: No program to jit at insn N (subprog < 0)" (EFAULT). run loaded these (efuzz seeds 3015, 3020).
+// [name, whether the kernel loads it, body].
 const JIT_HEADER = `#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 char LICENSE[] SEC("license") = "GPL";
@@ -893,6 +894,10 @@ const JIT_CASES: [string, boolean, string][] = [
   ['bpf_loop(0, cb) before a static function called', true, 'bpf_loop(0, cb, &c, 0); c = f(c);'],
   ['bpf_loop(0, cb) and bpf_loop(0, cb2), nothing else', true, 'bpf_loop(0, cb, &c, 0); bpf_loop(0, cb2, &c, 0);'],
   ['bpf_loop(0, cb) and bpf_loop(one, cb)', true, 'bpf_loop(0, cb, &c, 0); bpf_loop(one, cb, &c, 0); c = f(c);'],
+  // Behind a branch on a packet byte the bounds walk does not know after a callback was given the stack (efuzz seeds
+  // 1000, 4101, 5071): a probe packet runs the call, so the verifier walked it.
+  ['bpf_loop(one, cb2), then bpf_loop(0, cb) behind a branch on a packet byte', false,
+    '__u8 p[8]; if (bpf_xdp_load_bytes(ctx, 0, p, 8)) return 1; bpf_loop(one, cb2, &c, 0); if (p[3] & 1) bpf_loop(0, cb, &c, 0);'],
 ];
 
 test('regressions: a bpf_loop callback given only a count of 0, deleted while a call names it, fails the load as in the kernel (efuzz)', (t) => {
