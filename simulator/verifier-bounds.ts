@@ -1313,8 +1313,18 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
             const keep = (n: Num, w: bigint): Num => (n.ex && isConst(n.ex) ? n : { k: 'num', w, ids: n.ids });
             // A number compared with a constant where the verifier's narrowing is simple (both non-negative, 64-bit):
             // it keeps the range the verifier gives it on this side (reg_set_min_max, then reg_bounds_sync).
+            // A 32-bit comparison of a number under 2^32 (under 2^31 for a signed one) with a constant: the verifier
+            // narrows its 32-bit bounds, and reg_bounds_sync carries them to the 64-bit ones (the upper half is known
+            // zero), as a 64-bit comparison with the constant's 32-bit value would (-mcpu=v3 `if (i > 4)` on a u32).
+            const c32 = (n: Exact, o: JmpOp, c: Exact): bigint | undefined => {
+              if (!isConst(c) || n.umax > (o.startsWith('js') ? 0x7fffffffn : 0xffffffffn)) return undefined;
+              const v = BigInt.asUintN(32, c.tval);
+              return o.startsWith('js') ? BigInt.asIntN(32, v) : v;
+            };
             const refined = (n: Num, o: JmpOp, c: Num, w: bigint): Num => {
-              const ex = w32 || !n.ex || !c.ex ? undefined : isConst(c.ex) ? refineRange(n.ex, o, c.ex.tval, truth) : refineRangeBy(n.ex, o, c.ex, truth);
+              const k32 = w32 && n.ex && c.ex ? c32(n.ex, o, c.ex) : undefined;
+              const ex = !n.ex || !c.ex ? undefined : w32 ? (k32 === undefined ? undefined : refineRange(n.ex, o, k32, truth)) :
+                isConst(c.ex) ? refineRange(n.ex, o, c.ex.tval, truth) : refineRangeBy(n.ex, o, c.ex, truth);
               return ex ? { k: 'num', w, ex, ids: n.ids } : keep(n, w);
             };
             if (info.srcReg) narrow(s, [a, b], [refined(a, op, b, wa), refined(b, SWAPPED_OP[op], a, wb)], same);

@@ -1113,6 +1113,63 @@ test('regressions: calls of global functions are checked against their BTF argum
   });
 });
 
+// A 32-bit comparison of a number under 2^32 with a constant (-mcpu=v3 `if (i > 4)` on a __u32: `if w2 > 4`) narrows
+// its 32-bit bounds, and reg_bounds_sync carries them to the 64-bit ones, the upper half being known zero: the index is
+// [0, 4] to the verifier as after a 64-bit comparison. run loaded these under -mcpu=v3 (the bounds walk knew the index
+// only by one value after the branch) and refused them under -mcpu=v2.
+const CLAMP_HEADER = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+char LICENSE[] SEC("license") = "GPL";
+struct k8 { __u32 a, b; };
+struct blk { __u8 b[40]; };
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 4); __type(key, __u32); __type(value, struct blk); } av SEC(".maps");
+__attribute__((noinline)) int g(struct k8 *p) { return p ? p->b : 7; }
+`;
+const CLAMP_BODY = (check: string, use: string) => `SEC("xdp") int fuzz(struct xdp_md *ctx) {
+  struct k8 b[4] = {}; b[1].b = ctx->rx_queue_index; __u32 k = 0; struct blk *v = bpf_map_lookup_elem(&av, &k); if (!v) return 1;
+  __u32 i = ctx->ingress_ifindex; ${check}
+  return (${use}) & 3; }`;
+/** [name, the kernel's words (undefined: it loads), check, use (the refusal's line)]. */
+const CLAMP_CASES: [string, string | undefined, string, string][] = [
+  ['a stack array of 4 given to a global function, i > 4 returns', 'invalid variable-offset read from stack R1 var_off=(0x0; 0x38) off=-32 size=8', 'if (i > 4) return 0;', 'g(&b[i])'],
+  ['the same, i > 3 returns', undefined, 'if (i > 3) return 0;', 'g(&b[i])'],
+  ['the same, i >= 5 returns', 'invalid variable-offset read from stack R1', 'if (i >= 5) return 0;', 'g(&b[i])'],
+  ['the same, i >= 4 returns', undefined, 'if (i >= 4) return 0;', 'g(&b[i])'],
+  ['a stack array of 4 read, i > 4 returns', 'invalid variable-offset read from stack R2 var_off=(0x0; 0x38) off=-28 size=4', 'if (i > 4) return 0;', 'b[i].b'],
+  ['the same, i <= 3 read', undefined, 'if (i <= 3) {} else return 0;', 'b[i].b'],
+  ['a 40-byte map value, i > 40 returns', 'R0 max value is outside of the allowed memory range', 'if (i > 40) return 0;', 'v->b[i]'],
+  ['the same, i > 39 returns', undefined, 'if (i > 39) return 0;', 'v->b[i]'],
+];
+
+test('regressions: a 32-bit comparison clamps a 32-bit index as the verifier does (-mcpu=v3)', (t) => {
+  if (kernelOrSkip(t)) return;
+  CLAMP_CASES.forEach(([name, words, check, use], i) => {
+    const source = CLAMP_HEADER + CLAMP_BODY(check, use) + '\n';
+    const { objectPath } = compileTestSource(`clamp32_${i}`, source, ['-O2', '-mcpu=v3']);
+    let kernelLog: string | undefined;
+    try {
+      runKernel(objectPath, 'fuzz', [PACKET]);
+    } catch (e) {
+      if (!(e instanceof KernelLoadError)) throw e;
+      kernelLog = e.log;
+    }
+    if (words === undefined) assert.equal(kernelLog, undefined, `${name}: the kernel refuses it (the case is wrong)`);
+    else assert.ok(kernelLog?.includes(words), `${name}: the kernel does not say "${words}" (the case is wrong): ${kernelLog?.slice(-300)}`);
+    const obj = loadProgramFile(objectPath);
+    for (const engine of ENGINES) {
+      const session = new Session(obj, { program: 'fuzz', nrCpus: 2, cpu: 0, engine });
+      const log = new RefusalLog(refusalsBeforeRun(obj, session.program, session.machine));
+      log.fault(session.runPacket(PACKET).fault);
+      if (words === undefined) assert.deepEqual(log.list.map((x) => x.message), [], `${engine}: ${name}: run must not report a refusal`);
+      else {
+        const hit = log.list.find((x) => x.message.includes(words));
+        assert.ok(hit, `${engine}: ${name}: run must report "${words}": ${log.list.map((x) => x.message).join('; ') || 'no refusal'}`);
+        assert.ok(source.split('\n')[(hit.line ?? 0) - 1]?.includes(`return (${use})`), `${engine}: ${name}: reported on line ${hit.line}`);
+      }
+    }
+  });
+});
+
 // bpf_xdp_ct_lookup / bpf_xdp_ct_alloc check their arguments in the kernel's order (kfuzz seed 6): a tuple size other
 // than 12 or 36 is -EAFNOSUPPORT before a namespace id that does not exist is -ENONET, and the allocation checks the
 // id's range (below -1: -EINVAL) before the protocol (-EPROTO), the lookup after it. opts.error of each, both calls.
