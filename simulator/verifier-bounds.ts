@@ -54,6 +54,9 @@ interface Num {
   /** Not known exactly, but the verifier's smin is certainly S64_MIN or close to it (below -BPF_MAX_VAR_OFF): a
    * pointer moved by it is refused. */
   lowUnbounded?: true;
+  /** Not known exactly after a signed 32-bit comparison (its 32-bit signed bounds cross 0, which the 64-bit ones do not
+   * show), but known as `ex` (under 2^32) with 32-bit signed bounds `s32`: for the next signed 32-bit comparison only. */
+  s32?: { ex: Exact; lo: bigint; hi: bigint };
 }
 type PtrKind = 'ctx' | 'pkt' | 'meta' | 'end' | 'stack' | 'map' | 'value' | 'other';
 interface Ptr {
@@ -794,6 +797,14 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
             // `x << 32` as the first half of a widening: remembered so that the second half gives x's low 32 bits back.
             ex = { umin: 0n, umax: ((ae.tmask & 0xffffffffn) << 32n), smin: S64_MIN, smax: S64_MAX, tmask: (ae.tmask & 0xffffffffn) << 32n, tval: 0n, shl32: ae };
             if (ae.tmask !== M64 && ae.tmask !== 0xffffffffn) ex = { ...ex, smin: 0n, smax: ex.umax };
+          } else if (op === 'lsh' && c === 32n && !ae.shl32 && isSimple(ae) && ae.umax < 0x80000000n && ae.umax > 0n) {
+            // `x << 32` of a number in [0, 2^31) (the first half of `(s64)(int)x` after `if (x > 4 || x < 0)`): both
+            // bounds and the tnum move up whole (__scalar64_min_max_lsh: the 32-bit signed bounds are non-negative).
+            const [lo, hi] = [ae.umin << 32n, ae.umax << 32n];
+            ex = { umin: lo, umax: hi, smin: lo, smax: hi, tmask: ae.tmask << 32n, tval: ae.tval << 32n, shl32: ae };
+          } else if ((op === 'rsh' || op === 'arsh') && c === 32n && ae.shl32 && isSimple(ae.shl32) && ae.shl32.umax < 0x80000000n) {
+            // The second half gives such a number back as it was (its sign bit is known zero).
+            ex = ae.shl32;
           } else if ((op === 'rsh' || op === 'arsh') && c === 32n && ae.shl32) {
             const low = ae.shl32.tmask & 0xffffffffn;
             ex = op === 'rsh' || low !== 0xffffffffn ? bytesEx(low === 0xffn ? 1 : low === 0xffffn ? 2 : 4) : sbytesEx(4);
@@ -1316,13 +1327,41 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
             // A 32-bit comparison of a number under 2^32 (under 2^31 for a signed one) with a constant: the verifier
             // narrows its 32-bit bounds, and reg_bounds_sync carries them to the 64-bit ones (the upper half is known
             // zero), as a 64-bit comparison with the constant's 32-bit value would (-mcpu=v3 `if (i > 4)` on a u32).
-            const c32 = (n: Exact, o: JmpOp, c: Exact): bigint | undefined => {
-              if (!isConst(c) || n.umax > (o.startsWith('js') ? 0x7fffffffn : 0xffffffffn)) return undefined;
-              const v = BigInt.asUintN(32, c.tval);
-              return o.startsWith('js') ? BigInt.asIntN(32, v) : v;
+            // A signed one: its 32-bit signed bounds narrow, and give the unsigned ones when they do not cross 0
+            // (__reg32_deduce_bounds); when they do, the 64-bit bounds stay as they were and the signed ones are kept
+            // for the next signed comparison (`if (i > 4 || i < 0)` on an int: `if w2 s> 4`, then `if w2 s< 0`).
+            const signed32 = (n: Num, o: JmpOp, c: Exact): Num['s32'] | Exact | undefined => {
+              const e = n.ex ?? n.s32?.ex;
+              if (!e || !isConst(c) || e.umax > 0xffffffffn || isConst(e) || !isSimple(e)) return undefined;
+              const k = BigInt.asIntN(32, c.tval);
+              const u = `j${o.slice(2)}` as JmpOp;
+              const rel = truth ? u : ({ jgt: 'jle', jge: 'jlt', jlt: 'jge', jle: 'jgt' } as Record<string, JmpOp | undefined>)[u];
+              if (rel !== 'jgt' && rel !== 'jge' && rel !== 'jlt' && rel !== 'jle') return undefined;
+              let lo: bigint, hi: bigint;
+              if (n.s32 && !n.ex) [lo, hi] = [n.s32.lo, n.s32.hi];
+              else if (e.umax < 0x80000000n) [lo, hi] = [e.umin, e.umax];
+              else if (e.umin >= 0x80000000n) [lo, hi] = [e.umin - (1n << 32n), e.umax - (1n << 32n)];
+              else {
+                // Crossing: the tnum's bounds (__update_reg32_bounds).
+                const v = e.tval & 0xffffffffn, m = e.tmask & 0xffffffffn;
+                [lo, hi] = [BigInt.asIntN(32, v | (m & 0x80000000n)), BigInt.asIntN(32, v | (m & 0x7fffffffn))];
+              }
+              if (rel === 'jgt' && k + 1n > lo) lo = k + 1n;
+              else if (rel === 'jge' && k > lo) lo = k;
+              else if (rel === 'jlt' && k - 1n < hi) hi = k - 1n;
+              else if (rel === 'jle' && k < hi) hi = k;
+              if (lo > hi) return undefined;
+              if (lo < 0n && hi >= 0n) return { ex: e, lo, hi };
+              const [ulo, uhi] = lo >= 0n ? [lo, hi] : [lo + (1n << 32n), hi + (1n << 32n)];
+              return syncSimple(ulo > e.umin ? ulo : e.umin, uhi < e.umax ? uhi : e.umax, e.tval, e.tmask);
             };
             const refined = (n: Num, o: JmpOp, c: Num, w: bigint): Num => {
-              const k32 = w32 && n.ex && c.ex ? c32(n.ex, o, c.ex) : undefined;
+              if (w32 && o.startsWith('js') && c.ex) {
+                const r = signed32(n, o, c.ex);
+                if (r && 'lo' in r) return { k: 'num', w, ids: n.ids, s32: r };
+                return r ? { k: 'num', w, ex: r, ids: n.ids } : keep(n, w);
+              }
+              const k32 = w32 && n.ex && c.ex && isConst(c.ex) && n.ex.umax <= 0xffffffffn ? BigInt.asUintN(32, c.ex.tval) : undefined;
               const ex = !n.ex || !c.ex ? undefined : w32 ? (k32 === undefined ? undefined : refineRange(n.ex, o, k32, truth)) :
                 isConst(c.ex) ? refineRange(n.ex, o, c.ex.tval, truth) : refineRangeBy(n.ex, o, c.ex, truth);
               return ex ? { k: 'num', w, ex, ids: n.ids } : keep(n, w);

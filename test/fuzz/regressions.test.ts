@@ -1116,7 +1116,7 @@ test('regressions: calls of global functions are checked against their BTF argum
 // A 32-bit comparison of a number under 2^32 with a constant (-mcpu=v3 `if (i > 4)` on a __u32: `if w2 > 4`) narrows
 // its 32-bit bounds, and reg_bounds_sync carries them to the 64-bit ones, the upper half being known zero: the index is
 // [0, 4] to the verifier as after a 64-bit comparison. run loaded these under -mcpu=v3 (the bounds walk knew the index
-// only by one value after the branch) and refused them under -mcpu=v2.
+// only by one value after the branch; under -mcpu=v2 it refused the __u32 ones).
 const CLAMP_HEADER = `#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 char LICENSE[] SEC("license") = "GPL";
@@ -1127,7 +1127,7 @@ __attribute__((noinline)) int g(struct k8 *p) { return p ? p->b : 7; }
 `;
 const CLAMP_BODY = (check: string, use: string) => `SEC("xdp") int fuzz(struct xdp_md *ctx) {
   struct k8 b[4] = {}; b[1].b = ctx->rx_queue_index; __u32 k = 0; struct blk *v = bpf_map_lookup_elem(&av, &k); if (!v) return 1;
-  __u32 i = ctx->ingress_ifindex; ${check}
+  ${check.startsWith('int ') ? '' : '__u32 i = ctx->ingress_ifindex; '}${check}
   return (${use}) & 3; }`;
 /** [name, the kernel's words (undefined: it loads), check, use (the refusal's line)]. */
 const CLAMP_CASES: [string, string | undefined, string, string][] = [
@@ -1139,6 +1139,14 @@ const CLAMP_CASES: [string, string | undefined, string, string][] = [
   ['the same, i <= 3 read', undefined, 'if (i <= 3) {} else return 0;', 'b[i].b'],
   ['a 40-byte map value, i > 40 returns', 'R0 max value is outside of the allowed memory range', 'if (i > 40) return 0;', 'v->b[i]'],
   ['the same, i > 39 returns', undefined, 'if (i > 39) return 0;', 'v->b[i]'],
+  // An int: `if w2 s> 4` leaves its 32-bit signed bounds [-2^31, 4] (64-bit ones unchanged), `if w2 s< 0` makes them
+  // [0, 4], and `(s64)i` (`<< 32`, `s>> 32`) keeps [0, 4].
+  ['an int index of a stack array given to a global function, i > 4 || i < 0 returns', 'invalid variable-offset read from stack R1 var_off=(0x0; 0x38) off=-32 size=8',
+    'int i = ctx->ingress_ifindex; if (i > 4 || i < 0) return 0;', 'g(&b[i])'],
+  ['the same, i > 3 || i < 0 returns', undefined, 'int i = ctx->ingress_ifindex; if (i > 3 || i < 0) return 0;', 'g(&b[i])'],
+  ['an int index of a 40-byte map value, i > 40 || i < 0 returns', 'R0 max value is outside of the allowed memory range',
+    'int i = ctx->ingress_ifindex; if (i > 40 || i < 0) return 0;', 'v->b[i]'],
+  ['the same, i > 39 || i < 0 returns', undefined, 'int i = ctx->ingress_ifindex; if (i > 39 || i < 0) return 0;', 'v->b[i]'],
 ];
 
 test('regressions: a 32-bit comparison clamps a 32-bit index as the verifier does (-mcpu=v3)', (t) => {
