@@ -454,7 +454,13 @@ export class XdpLensContext implements vscode.Disposable {
     if (s.linkNote) this.log(`note: ${s.linkNote}`);
     this.adoptRun({ params: full, summary: s, stamp, ms });
     if (s.cancelled) void vscode.window.showInformationMessage(`XDP: run cancelled after ${plural(s.packets, 'packet')}; showing ${s.packets === 1 ? 'it' : 'those'}.`);
-    if (s.captureError) void vscode.window.showWarningMessage(`XDP: ${runErrorText(s.captureError, [params.capture])}; ${s.packets === 1 ? 'the packet before it is' : `the ${s.packets} packets before it are`} shown.`);
+    if (s.captureError) {
+      // With a button, so that VS Code shows it whole (it cuts a notification without one to a line).
+      const other = 'Run on Another Capture...';
+      void vscode.window.showWarningMessage(`XDP: ${runErrorText(s.captureError, [params.capture])}; ${s.packets === 1 ? 'the packet before it is' : `the ${s.packets} packets before it are`} shown.`, other).then((b) => {
+        if (b === other) void vscode.commands.executeCommand('xdpLens.runOnCapture', doc.uri.toString());
+      });
+    }
     return s;
   }
 

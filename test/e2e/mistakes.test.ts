@@ -188,7 +188,9 @@ test('mistakes a new user makes: a compile error, a refused program, broken capt
     await runCommand(page, 'XDP: Run on Capture...');
     await pickQuickItem(page, /Browse/);
     await pickFile(page, join(ws, 'trunc.pcap'), 'trunc.pcap');
-    await waitForNotification(page, /^XDP: trunc\.pcap: record 1, byte offset 100: truncated packet data \(14 of 74 bytes\); the packet before it is shown\./, 60_000);
+    const cut = await waitForNotification(page, /XDP: trunc\.pcap: record 1, byte offset 100: truncated packet data \(14 of 74 bytes\); the packet before it is shown\./, 60_000);
+    assert.ok(await shownWhole(cut), 'the warning shown whole, not cut to a line');
+    await waitVisible(cut.locator('.monaco-button', { hasText: 'Run on Another Capture...' }), 'the Run on Another Capture button');
     await goToLine(page, lineOf(join(ws, 'xdp_filter.c'), 'int xdp_filter('));
     await waitForCodeLens(page, '1 XDP_PASS (1 packet of trunc.pcap, capture broken)');
     await waitVisible(page.locator('.part.panel').filter({ hasText: 'Only the first packet ran: trunc.pcap: record 1, byte offset 100: truncated packet data (14 of 74 bytes).' }), 'the packets view saying where the capture broke off');
