@@ -412,7 +412,12 @@ function tokenize(text: string): Tok[] {
         i++;
         continue;
       }
-      if (!unary && prev !== undefined) throw new FilterError(`arithmetic ('${c}') is not supported`, i);
+      // After a value: arithmetic (`ip.ttl + 1`, `frame.len % 2`), read by the parser.
+      if (!unary && prev !== undefined) {
+        out.push({ t: 'op', v: c, pos: i, end: i + 1 });
+        i++;
+        continue;
+      }
     }
     if (c === '|') throw new FilterError(`'${c}' alone is not an operator: use '${c}${c}'`, i);
     if (!WORDS.test(c)) throw new FilterError(`unexpected character '${c}'`, i);
@@ -780,6 +785,48 @@ function valueText(type: FieldType, x: FValue): string {
   return String(x);
 }
 const WORDS_ONLY_OPS = /^(and|or|not|in|contains|matches|eq|ne|gt|lt|ge|le)$/i;
+/** A number of an arithmetic expression: its value and whether its Wireshark type is signed (32-bit either way). */
+type AV = { n: number; s: boolean };
+type AAtom =
+  | { k: 'f'; name: string; tok: Tok }
+  | { k: 'c'; tok: Tok }
+  | { k: 'call'; op: Operand; tok: Tok }
+  | { k: 'neg'; e: AAtom; tok: Tok }
+  | { k: 'bin'; op: string; l: AAtom; r: AAtom; tok: Tok };
+type AExpr = { node: AAtom; fields: string[]; width: NumberWidth | undefined; lead: string; konst: boolean; label: string };
+
+/** One operation as Wireshark's integer types do it: the left value's type's, undefined for no value (overflow, / 0). */
+function arithOne(op: string, a: AV, b: AV): AV | undefined {
+  if (!a.s) {
+    const y = b.n >>> 0;
+    let z: number;
+    switch (op) {
+      case '+': z = a.n + y; break;
+      case '-':
+        if (y > a.n) return a.n > 0x7fffffff || y > 0x7fffffff ? undefined : { n: a.n - y, s: true };
+        z = a.n - y;
+        break;
+      case '*': z = a.n * y; break;
+      case '/': if (y === 0) return undefined; z = Math.floor(a.n / y); break;
+      case '%': if (y === 0) return undefined; z = a.n % y; break;
+      default: z = (a.n & y) >>> 0;
+    }
+    return z > 0xffffffff ? undefined : { n: z, s: false };
+  }
+  const y = b.n | 0;
+  let z: number;
+  switch (op) {
+    case '+': z = a.n + y; break;
+    case '-': z = a.n - y; break;
+    case '*': z = a.n * y; break;
+    case '/': if (y === 0 || (a.n === -0x80000000 && y === -1)) return undefined; z = Math.trunc(a.n / y); break;
+    case '%': if (y === 0 || (a.n === -0x80000000 && y === -1)) return undefined; z = a.n % y; break;
+    default: z = a.n & y;
+  }
+  if (z > 0x7fffffff || z < -0x80000000) return undefined;
+  return { n: z === 0 ? 0 : z, s: true };
+}
+
 /** One side of a comparison: a field (perhaps sliced or masked) or a function of fields. */
 type Operand = { label: string; type: FieldType; vals: (g: (f: string) => FValue[]) => FValue[]; field?: string; view?: boolean; call?: true; width?: NumberWidth; present?: (g: (f: string) => FValue[]) => boolean };
 
@@ -843,7 +890,13 @@ export function compileFilter(text: string): Filter {
       return inner;
     }
     if (t.t === 'op' && t.v === '&') throw new FilterError("'&' alone is not an operator: use '&&'", t.pos);
-    if (t.t === 'word' && FUNCTIONS.has(t.v.toLowerCase()) && toks[k + 1]?.v === '(') return compare(call());
+    // Arithmetic on the left: `{ip.ttl + 1} == 6`, `-ip.ttl < -5`.
+    if ((t.t === 'op' && t.v === '{') || (t.t === 'word' && t.v.startsWith('-'))) return arithCompare(arith());
+    if (t.t === 'word' && parseNumber(t.v) !== undefined && arithAhead(k + 1)) throw new FilterError('arithmetic on the left side starts with a field or function (ip.ttl + 5, not 5 + ip.ttl)', t.pos, t.end - t.pos);
+    if (t.t === 'word' && FUNCTIONS.has(t.v.toLowerCase()) && toks[k + 1]?.v === '(') {
+      const c = call();
+      return arithAhead(k) ? arithCompare(arith({ k: 'call', op: c, tok: t })) : compare(c);
+    }
     if (t.t !== 'word') {
       const prev = k > 0 ? ` after '${text.slice(toks[k - 1]!.pos, toks[k - 1]!.end)}'` : '';
       throw new FilterError(t.t === 'eof' ? (k === 0 ? 'the filter is empty' : `expected a field${prev}`) : `expected a field${prev}, found ${describe(t)}`, t.pos, Math.max(1, t.end - t.pos));
@@ -865,6 +918,7 @@ export function compileFilter(text: string): Filter {
     // A protocol's bytes (`tcp[0:2]`, `ip == ...`, `udp contains "x"`), as tshark's: its header to a slice or a
     // comparison, and to contains/matches every byte from its start its dissector was given.
     const ofProtocol = PROTOCOL_BYTES.has(field);
+    if (arithAhead(k) || (peek().v === '&' && toks[k + 1]?.t === 'word' && arithAhead(k + 2))) return arithCompare(arith({ k: 'f', name: field, tok: t }));
     if (peek().v === '[') {
       width = undefined;
       if (field === 'frame') key = 'frame.raw';
@@ -874,6 +928,7 @@ export function compileFilter(text: string): Filter {
       }
       view = slice(field, field === 'frame' || ofProtocol ? 'bytes' : def.type);
       def.type = 'bytes';
+      if (arithAhead(k)) throw new FilterError(`${text.slice(t.pos, toks[k - 1]!.end)} is a byte string: arithmetic takes number fields`, peek().pos, 1);
     }
     if (peek().v === '&') {
       const amp = peek();
@@ -1059,6 +1114,13 @@ export function compileFilter(text: string): Filter {
     }
     k++;
     const v = peek();
+    // Arithmetic on the right (`ip.ttl == 2 + 3`, `ip.ttl == {5}`, `ip.ttl == -ip.ttl`): the left side's values as
+    // numbers of its type.
+    if (rel !== 'contains' && rel !== 'matches' && ((v.t === 'op' && v.v === '{') || (v.t === 'word' && (arithAhead(k + 1) || (v.v.length > 1 && v.v.startsWith('-') && fieldType(v.v.slice(1)) !== undefined))))) {
+      if (def.type !== 'uint' || width === 'bool') throw new FilterError(`arithmetic gives a number; ${field} is ${width === 'bool' ? 'a boolean' : TYPE_NAMES[def.type]}`, v.pos, Math.max(1, v.end - v.pos));
+      k--;
+      return arithRelation({ vals: (g) => vals(g).map((x) => ({ n: Number(x), s: width === 'i32' })), present: (g) => vals(g).length > 0 || (op.present !== undefined && op.present(g)), width, lead: field, label: field });
+    }
     if (v.t !== 'word' && v.t !== 'str') throw new FilterError(`expected a value after '${text.slice(r.pos, r.end)}', found ${describe(v)}`, v.pos, Math.max(1, v.end - v.pos));
     // Another field on the right (`ip.src == ip.dst`), or a function (`count(ip.addr) == count(ip)`): a pair of
     // occurrences that compare so.
@@ -1110,6 +1172,207 @@ export function compileFilter(text: string): Filter {
     return (g) => vals(g).some(m);
   }
 
+  // Arithmetic, as tshark 4.0 has it: + - * / % and & (lowest), unary minus, {braces} to group. Values are
+  // Wireshark's: a number field's type is unsigned 32-bit (or signed for i32 fields); each operation is the left
+  // value's type's, reading the right value's bits as that type; a result out of the type's range, or a division by
+  // zero, is no value; an unsigned subtraction below zero, and the unary minus of an unsigned value, become signed.
+  // Constants take the type of the expression's first field. Every value of each field meets every value of the other.
+  function arithAhead(at: number): boolean {
+    const t = toks[at];
+    if (!t) return false;
+    if (t.t === 'op') return t.v === '+' || t.v === '*' || t.v === '%';
+    return t.t === 'word' && (t.v.startsWith('-') || t.v.startsWith('/')) && !t.v.startsWith('--');
+  }
+  /** The operator at k (splitting a word such as `-1` or `/2` into the operator and its operand), or undefined. */
+  function arithOp(band: boolean): { v: string; tok: Tok } | undefined {
+    const t = peek();
+    if (t.t === 'op' && (t.v === '+' || t.v === '*' || t.v === '%' || (band && t.v === '&'))) return { v: t.v, tok: t };
+    if (t.t !== 'word' || !(t.v.startsWith('-') || t.v.startsWith('/'))) return undefined;
+    if (t.v.length > 1) toks.splice(k, 1, { t: 'word', v: t.v[0]!, pos: t.pos, end: t.pos + 1 }, { t: 'word', v: t.v.slice(1), pos: t.pos + 1, end: t.end });
+    return { v: t.v[0]!, tok: peek() };
+  }
+  function arith(first?: AAtom): AExpr {
+    const node = band(first);
+    const fieldsIn: string[] = [];
+    let lead: NumberWidth | undefined;
+    let leadName = '';
+    let leadSet = false;
+    const walk = (a: AAtom): void => {
+      if (a.k === 'f') {
+        fieldsIn.push(a.name);
+        if (!leadSet) [lead, leadName, leadSet] = [numberWidth(a.name) ?? 'u32', a.name, true];
+      } else if (a.k === 'call') {
+        if (!leadSet) [lead, leadName, leadSet] = [a.op.width ?? 'u32', a.op.label, true];
+      } else if (a.k === 'neg') walk(a.e);
+      else if (a.k === 'bin') {
+        walk(a.l);
+        walk(a.r);
+      }
+    };
+    walk(node);
+    return { node, fields: fieldsIn, width: leadSet ? lead : undefined, lead: leadName, konst: !leadSet, label: text.slice(firstPos(node), toks[k - 1]!.end) };
+  }
+  function firstPos(a: AAtom): number {
+    return a.k === 'bin' ? Math.min(firstPos(a.l), a.tok.pos) : a.tok.pos;
+  }
+  function band(first?: AAtom): AAtom {
+    let l = sum(first);
+    for (let o = arithOp(true); o?.v === '&'; o = arithOp(true)) {
+      k++;
+      l = { k: 'bin', op: '&', l, r: sum(), tok: o.tok };
+    }
+    return l;
+  }
+  function sum(first?: AAtom): AAtom {
+    let l = prod(first);
+    for (let o = arithOp(false); o && (o.v === '+' || o.v === '-'); o = arithOp(false)) {
+      k++;
+      l = { k: 'bin', op: o.v, l, r: prod(), tok: o.tok };
+    }
+    return l;
+  }
+  function prod(first?: AAtom): AAtom {
+    let l = first ?? unaryA();
+    for (let o = arithOp(false); o && (o.v === '*' || o.v === '/' || o.v === '%'); o = arithOp(false)) {
+      k++;
+      l = { k: 'bin', op: o.v, l, r: unaryA(), tok: o.tok };
+    }
+    return l;
+  }
+  function unaryA(): AAtom {
+    const t = peek();
+    if (t.t === 'word' && t.v.startsWith('-')) {
+      if (t.v.length > 1) toks.splice(k, 1, { t: 'word', v: '-', pos: t.pos, end: t.pos + 1 }, { t: 'word', v: t.v.slice(1), pos: t.pos + 1, end: t.end });
+      k++;
+      return { k: 'neg', e: unaryA(), tok: t };
+    }
+    if (t.t === 'op' && t.v === '{') {
+      if (++nesting > MAX_NESTING) throw new FilterError(`braces nested more than ${MAX_NESTING} deep`, t.pos);
+      k++;
+      const inner = band();
+      nesting--;
+      const close = peek();
+      if (close.v !== '}') throw new FilterError(`expected '}' to close the '{' at column ${t.pos + 1}, found ${describe(close)}`, close.pos, Math.max(1, close.end - close.pos));
+      k++;
+      return inner;
+    }
+    if (t.t === 'word' && FUNCTIONS.has(t.v.toLowerCase()) && toks[k + 1]?.v === '(') {
+      const op = call();
+      if (op.type !== 'uint') throw new FilterError(`arithmetic takes numbers; ${op.label} is ${TYPE_NAMES[op.type]}`, t.pos, op.label.length);
+      return { k: 'call', op, tok: t };
+    }
+    if (t.t === 'word' && parseNumber(t.v) !== undefined) {
+      k++;
+      return { k: 'c', tok: t };
+    }
+    if (t.t === 'word' && fieldType(t.v) !== undefined) {
+      k++;
+      if (peek().v === '[') throw new FilterError(`${t.v}[...] is a byte string: arithmetic takes number fields`, peek().pos, 1);
+      return { k: 'f', name: t.v, tok: t };
+    }
+    if (t.t === 'word' && /^[a-z]/i.test(t.v) && !WORDS_ONLY_OPS.test(t.v)) {
+      const near = closeNames(t.v);
+      throw new FilterError(`unknown field '${t.v.length > 80 ? `${t.v.slice(0, 60)}...` : t.v}'${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}`, t.pos, t.end - t.pos);
+    }
+    throw new FilterError(`expected a number or a field in the arithmetic, found ${describe(t)}`, t.pos, Math.max(1, t.end - t.pos));
+  }
+  /** The values of an arithmetic expression, its constants in Wireshark type `width`. */
+  function arithValues(a: AAtom, width: NumberWidth | undefined, lead: string): (g: (f: string) => FValue[]) => AV[] {
+    const signed = width === 'i32';
+    switch (a.k) {
+      case 'f': {
+        const ty = fieldType(a.name)!;
+        const w = numberWidth(a.name);
+        if (ty === 'time') throw new FilterError(`arithmetic on times (${a.name}) is not supported`, a.tok.pos, a.tok.end - a.tok.pos);
+        if (ty !== 'uint' || w === 'bool') throw new FilterError(`arithmetic takes number fields; ${a.name} is ${w === 'bool' ? 'a boolean' : TYPE_NAMES[ty]}`, a.tok.pos, a.tok.end - a.tok.pos);
+        fields.add(a.name);
+        const s = w === 'i32';
+        return (g) => g(a.name).map((x) => ({ n: Number(x), s }));
+      }
+      case 'call': {
+        const s = a.op.width === 'i32';
+        return (g) => a.op.vals(g).map((x) => ({ n: Number(x), s }));
+      }
+      case 'c': {
+        const n = parseNumber(a.tok.v)!;
+        if (width !== undefined && n.mag > BigInt(WIDTH_MAX[width]))
+          throw new FilterError(`'${shortText(a.tok.v)}' is too big for ${lead}, ${WIDTH_NAMES[width]} (at most ${WIDTH_MAX[width]})`, a.tok.pos, a.tok.end - a.tok.pos);
+        if (width === undefined && n.mag > 0xffffffffn) throw new FilterError(`'${shortText(a.tok.v)}' is too big (at most 4294967295)`, a.tok.pos, a.tok.end - a.tok.pos);
+        const one = [{ n: Number(n.mag), s: signed }];
+        return () => one;
+      }
+      case 'neg': {
+        const e = arithValues(a.e, width, lead);
+        return (g) => {
+          const out: AV[] = [];
+          for (const x of e(g)) {
+            if (!x.s && x.n > 0x7fffffff) continue;
+            out.push({ n: x.n === 0 ? 0 : x.s && x.n === -0x80000000 ? x.n : -x.n, s: true });
+          }
+          return out;
+        };
+      }
+      case 'bin': {
+        const l = arithValues(a.l, width, lead);
+        const r = arithValues(a.r, width, lead);
+        const op = a.op;
+        return (g) => {
+          const ls = l(g);
+          if (!ls.length) return ls;
+          const rs = r(g);
+          const out: AV[] = [];
+          for (const x of ls) for (const y of rs) {
+            const z = arithOne(op, x, y);
+            if (z !== undefined) out.push(z);
+          }
+          return out;
+        };
+      }
+    }
+  }
+  /** A comparison (or a test alone) whose left side is arithmetic. */
+  function arithCompare(e: AExpr): Node {
+    if (e.konst) throw new FilterError('arithmetic of constants alone cannot be the left side: start it with a field', firstPos(e.node), Math.max(1, e.label.length));
+    const vals = arithValues(e.node, e.width, e.lead);
+    const need = [...new Set(e.fields)];
+    const present = (g: (f: string) => FValue[]) => need.every((f) => g(f).length > 0);
+    return arithRelation({ vals, present, width: e.width, lead: e.lead, label: e.label });
+  }
+  function arithRelation(left: { vals: (g: (f: string) => FValue[]) => AV[]; present: (g: (f: string) => FValue[]) => boolean; width: NumberWidth | undefined; lead: string; label: string }): Node {
+    const r = peek();
+    const relTok = r.t === 'op' && ['==', '!=', '>', '<', '>=', '<=', '===', '!==', '~='].includes(r.v) ? r.v : r.t === 'word' ? r.v.toLowerCase() : undefined;
+    const quant = relTok === '===' || relTok === 'all_eq' ? 'all_eq' : relTok === '~=' || relTok === '!==' || relTok === 'any_ne' ? 'any_ne' : undefined;
+    const base = quant ? '==' : relTok === 'all_ne' ? '!=' : relTok === 'any_eq' ? '==' : relTok;
+    const rel = base === undefined ? undefined : (['==', '!=', '>', '<', '>=', '<='] as string[]).includes(base) ? base : REL_WORDS[base];
+    if (rel === undefined || rel === 'contains' || rel === 'matches') {
+      if (relTok === 'in' || rel === 'contains' || rel === 'matches') throw new FilterError(`'${text.slice(r.pos, r.end)}' does not take arithmetic on its left: compare it with ==, !=, <, >, <= or >=`, r.pos, r.end - r.pos);
+      if (r.t === 'word' && !isWord(r, 'and', 'or', 'not')) throw new FilterError(`expected an operator (==, !=, <, >, <=, >=) after ${left.label}, found ${describe(r)}`, r.pos, r.end - r.pos);
+      // Alone, as tshark 4.0 tests it: a value that is not zero.
+      return (g) => left.vals(g).some((v) => v.n !== 0);
+    }
+    k++;
+    const re = arith();
+    const rvals = re.konst ? arithValues(re.node, left.width, left.lead) : arithValues(re.node, re.width, re.lead);
+    const rneed = [...new Set(re.fields)];
+    // tshark reads a value of the left's unsigned type against a negative one as no relation.
+    const holds = (a: AV, b: AV) => {
+      if (!a.s && b.n < 0) return false;
+      return rel === '==' ? a.n === b.n : rel === '>' ? a.n > b.n : rel === '<' ? a.n < b.n : rel === '>=' ? a.n >= b.n : rel === '<=' ? a.n <= b.n : a.n !== b.n;
+    };
+    const eq = (a: AV, b: AV) => (a.s || b.n >= 0) && a.n === b.n;
+    const ne = (a: AV, b: AV) => (a.s || b.n >= 0) && a.n !== b.n;
+    return (g) => {
+      if (!left.present(g)) return false;
+      if (rneed.some((f) => g(f).length === 0)) return false;
+      const as = left.vals(g);
+      const bs = rvals(g);
+      if (rel === '!=') return !as.some((a) => bs.some((b) => eq(a, b)));
+      if (quant === 'any_ne') return as.some((a) => bs.some((b) => ne(a, b)));
+      if (quant === 'all_eq') return as.length > 0 && bs.length > 0 && as.every((a) => bs.every((b) => eq(a, b)));
+      return as.some((a) => bs.some((b) => holds(a, b)));
+    };
+  }
+
   /** `[i:n]`, `[i-j]`, `[i]`, `[:n]`, `[i:]` after a field (negative i from the end): its bytes there. */
   function slice(field: string, type: FieldType): (x: FValue) => FValue | undefined {
     const open = peek();
@@ -1139,7 +1402,7 @@ export function compileFilter(text: string): Filter {
   const root = or();
   const rest = peek();
   if (rest.t !== 'eof') {
-    const hint = rest.t === 'word' && /^-(\d|$)/.test(rest.v) ? ": arithmetic ('-') is not supported" : rest.t === 'word' || rest.t === 'str' ? ': join conditions with && or ||' : '';
+    const hint = rest.t === 'word' || rest.t === 'str' ? ': join conditions with && or ||' : '';
     throw new FilterError(`unexpected ${describe(rest)}${hint}`, rest.pos, rest.end - rest.pos);
   }
   const named = [...fields];
