@@ -26,6 +26,8 @@ export const SHN_LORESERVE = 0xff00;
 export const SHN_ABS = 0xfff1;
 export const SHN_COMMON = 0xfff2;
 export const SHN_XINDEX = 0xffff;
+/** The most section headers read: BPF objects have hundreds at most; 65,536 still loads in seconds. */
+export const MAX_SECTIONS = 65536;
 
 export const STB_LOCAL = 0;
 export const STB_GLOBAL = 1;
@@ -153,6 +155,10 @@ export function parseElf(bytes: Uint8Array): { elf?: ElfFile; problems: ElfProbl
   const shnumText = shnum === 0 ? u64Text(view, shoff + 32) : String(shnum);
   if (shnum === 0) shnum = u64AsNumber(view, shoff + 32);
   if (shstrndx === SHN_XINDEX) shstrndx = view.getUint32(shoff + 40, true);
+  if (shnum > MAX_SECTIONS) {
+    const where = view.getUint16(60, true) === 0 ? `section header 0's sh_size at byte ${shoff + 32}` : 'byte 60 (e_shnum)';
+    return fail(`${where} gives ${shnumText} sections; at most ${MAX_SECTIONS} are read (a program per section would take minutes and gigabytes)`);
+  }
   if (shoff + shnum * SHDR_SIZE > bytes.length) {
     const fits = Math.max(0, Math.floor((bytes.length - shoff) / SHDR_SIZE));
     problems.push({
