@@ -1199,8 +1199,9 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
           return false;
         }
         // check_mem_size_reg: a size argument the verifier knows exactly (not one it must know as a constant) whose
-        // smallest value is negative, or whose largest reaches BPF_MAX_VAR_SIZ (measured on 6.18: a size clamped in a
-        // 32-bit copy while the call takes the 64-bit register it was copied from, xdp-dump's shape).
+        // smallest value is negative, or 0 where the helper needs a byte, or whose largest reaches BPF_MAX_VAR_SIZ
+        // (measured on 6.18: a size clamped in a 32-bit copy while the call takes the 64-bit register it was copied
+        // from, xdp-dump's shape), in that order.
         for (const sz of HELPER_PROTOS.get(id)?.sizes ?? []) {
           const n = r[sz.reg]!;
           if (sz.constant || n.k !== 'num' || !n.ex) continue;
@@ -1209,6 +1210,13 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
             const kernel = `R${sz.reg} min value is negative, either use unsigned or 'var &= const'`;
             refuse(pc, kernel, `The verifier refuses this call: ${kernel} (the size argument of ${name} may be negative as the verifier tracks it, ` +
               'e.g. a length bounded in a 32-bit copy while the call is given the 64-bit value it came from: bound the value you pass).', 'pointer-misuse');
+            return false;
+          }
+          // Zero before the upper bound (a size from a division or a shift by a register, plus one: [0, 2^32 - 1]).
+          if (n.ex.umin === 0n && !sz.zeroOk) {
+            const kernel = `R${sz.reg} invalid zero-sized read: u64=[0,${n.ex.umax}]`;
+            refuse(pc, kernel, `The verifier refuses this call: ${kernel} (the size argument of ${name} may be 0 as the verifier tracks it, ` +
+              'and the helper needs at least one byte).', 'pointer-misuse');
             return false;
           }
           if (n.ex.umax >= BigInt(MAX_VAR_SIZE)) {

@@ -1344,3 +1344,52 @@ test('regressions: kfunc references and sections (ring buffer dynptrs, iterators
   });
   assert.deepEqual(failures, []);
 });
+
+// check_mem_size_reg's order: a size the verifier sees as [0, 2^32 - 1] (a quotient or a shift by a register, which
+// it does not follow, plus one: clang drops the programmer's mask since it knows the true bound) is refused for the
+// zero first, "invalid zero-sized read", before "unbounded memory access" (efuzz seed 770086558). A helper that takes
+// a size of 0 refuses it as unbounded; a masked size loads.
+const SIZE_HEADER = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+char LICENSE[] SEC("license") = "GPL";
+SEC("xdp") int fuzz(struct xdp_md *ctx) {
+  unsigned char *p = (void *)(long)ctx->data, *e = (void *)(long)ctx->data_end;
+  if (p + 16 > e) return 1;
+  __u32 x = p[0];
+  __u8 b[16] = {};
+`;
+const SIZE_CASES: [string, string | undefined, string][] = [
+  ['a quotient plus one as bpf_xdp_load_bytes\'s size', 'R4 invalid zero-sized read: u64=[0,4294967295]', 'return bpf_xdp_load_bytes(ctx, 0, b, 3 / (x | 1) + 1) ? 2 : b[1];'],
+  ['a shift by a packet byte plus one as bpf_xdp_store_bytes\'s size', 'R4 invalid zero-sized read: u64=[0,4294967295]',
+    'return bpf_xdp_store_bytes(ctx, 0, b, (1 >> (p[1] & 31)) + 1) ? 2 : 3;'],
+  ['a 64-bit quotient plus one as bpf_xdp_load_bytes\'s size', 'R4 invalid zero-sized read: u64=[0,4294967295]',
+    'return bpf_xdp_load_bytes(ctx, 0, b, (__u64)(3 / ((__u64)x | 1)) + 1) ? 2 : b[1];'],
+  ['a quotient plus one as bpf_csum_diff\'s size, which may be 0', 'R4 unbounded memory access',
+    'return bpf_csum_diff(0, 0, (__be32 *)b, 3 / (x | 1) + 1, 0) & 3;'],
+  ['a masked quotient plus one', undefined, 'return bpf_xdp_load_bytes(ctx, 0, b, ((p[2] * 77 / (x | 1)) & 7) + 1) ? 2 : b[1];'],
+];
+
+test('regressions: a helper size the verifier sees from 0 to 2^32 - 1 is refused for the zero first (efuzz)', (t) => {
+  if (kernelOrSkip(t)) return;
+  SIZE_CASES.forEach(([name, words, body], i) => {
+    const source = `${SIZE_HEADER}  ${body}\n}\n`;
+    const { objectPath } = compileTestSource(`size_zero_${i}`, source, ['-mcpu=v3', '-O2']);
+    let kernelLog: string | undefined;
+    try {
+      runKernel(objectPath, 'fuzz', [PACKET]);
+    } catch (e) {
+      if (!(e instanceof KernelLoadError)) throw e;
+      kernelLog = e.log;
+    }
+    if (words === undefined) assert.equal(kernelLog, undefined, `${name}: the kernel refuses it (the case is wrong)`);
+    else assert.ok(kernelLog?.includes(words), `${name}: the kernel does not say "${words}" (the case is wrong): ${kernelLog?.slice(-300)}`);
+    const obj = loadProgramFile(objectPath);
+    for (const engine of ENGINES) {
+      const session = new Session(obj, { program: 'fuzz', nrCpus: 2, cpu: 0, engine });
+      const log = new RefusalLog(refusalsBeforeRun(obj, session.program, session.machine));
+      log.fault(session.runPacket(PACKET).fault);
+      if (words === undefined) assert.deepEqual(log.list.map((x) => x.message), [], `${engine}: ${name}: run must not report a refusal`);
+      else assert.ok(log.list.some((x) => x.message.includes(words)), `${engine}: ${name}: run must report "${words}": ${log.list.map((x) => x.message).join('; ') || 'no refusal'}`);
+    }
+  });
+});
