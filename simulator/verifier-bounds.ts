@@ -1017,15 +1017,29 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
         const base = r[insn.dst]!;
         if (base.k === 'none' || base.k === 'num') return false;
         if (!checkValue(pc, base, insn.off, info.size!, insn.dst) || !checkStack(pc, base, insn.off, info.size!, insn.dst, 'read from')) return false;
+        const size = info.size!;
+        // What a fetching form reads: on the stack at a known place, the spilled number itself (8 bytes), or any value
+        // of the width where no instruction stored a byte the walk has a witness for (STACK_MISC or never written).
+        let old: Reg = X;
         if (base.k === 'stack') {
           const so = stackOff(base, insn.off);
-          clobber(st, so, info.size!);
-          if (so !== undefined) for (let i = 0; i < info.size!; i++) st.mem.set(so + i, 'x');
+          if (so !== undefined && !stackOpaque) {
+            const spill = st.stack.get(so);
+            if (size === 8 && spill?.k === 'num') old = spill;
+            else if (!spill && Array.from({ length: size }, (_, i) => st.mem.get(so + i)).every((b) => b === undefined || (typeof b !== 'string' && b.misc))) {
+              old = fresh(size === 8 ? UNBOUNDED : bytesEx(size));
+            }
+          }
+          clobber(st, so, size);
+          // check_atomic_rmw writes the bytes back with no register (check_stack_write_fixed_off, value_regno -1):
+          // STACK_MISC, any value to the verifier when read again (measured on 6.18: `fp-224=mmmmmmmm` after a
+          // cmpxchg on a spilled -1; efuzz seed 770086558).
+          if (so !== undefined) for (let i = 0; i < size; i++) st.mem.set(so + i, stackOpaque ? 'x' : { b: 0, ids: [], misc: true });
         }
         if (insn.imm & 1) {
           // A fetching form writes the old value into src (cmpxchg into r0).
-          if (insn.imm === 0xf1) r[0] = X;
-          else r[insn.src] = X;
+          if (insn.imm === 0xf1) r[0] = old;
+          else r[insn.src] = old;
         }
         break;
       }

@@ -1366,10 +1366,20 @@ const SIZE_CASES: [string, string | undefined, string][] = [
     'return bpf_xdp_load_bytes(ctx, 0, b, (__u64)(3 / ((__u64)x | 1)) + 1) ? 2 : b[1];'],
   ['a quotient plus one as bpf_csum_diff\'s size, which may be 0', 'R4 unbounded memory access',
     'return bpf_csum_diff(0, 0, (__be32 *)b, 3 / (x | 1) + 1, 0) & 3;'],
+  // An atomic on a stack slot leaves its bytes STACK_MISC (any value when read again) and fetches the spilled number
+  // (efuzz seed 770086558: `cmpxchg` on a spilled -1, then a branch on what was read back; run's walk stopped there).
+  ['a stack slot read back after an atomic add, masked past a branch', 'R4 invalid zero-sized read: u64=[0,7]',
+    '__u64 s = p[3]; __sync_fetch_and_add(&s, 1); __u64 n = s & 15;\n  if (p[5] == 3) { b[2] = x; n = s & 7; }\n  return bpf_xdp_load_bytes(ctx, 0, b, n) ? 2 : b[1];'],
+  ['the spilled 5 an atomic fetch-add reads, minus 5', 'R4 invalid zero-sized read: u64=[0,0]',
+    '__u64 s = 5; __u64 old = __sync_fetch_and_add(&s, x); return bpf_xdp_load_bytes(ctx, 0, b, old - 5) ? 2 : b[1];'],
+  ['the spilled 5 an atomic fetch-add reads, minus 4', undefined,
+    '__u64 s = 5; __u64 old = __sync_fetch_and_add(&s, x); return bpf_xdp_load_bytes(ctx, 0, b, old - 4) ? 2 : b[1];'],
+  ['a stack slot read back after an atomic add, masked, plus one', undefined,
+    '__u64 s = p[3]; __sync_fetch_and_add(&s, 1); return bpf_xdp_load_bytes(ctx, 0, b, (s & 7) + 1) ? 2 : b[1];'],
   ['a masked quotient plus one', undefined, 'return bpf_xdp_load_bytes(ctx, 0, b, ((p[2] * 77 / (x | 1)) & 7) + 1) ? 2 : b[1];'],
 ];
 
-test('regressions: a helper size the verifier sees from 0 to 2^32 - 1 is refused for the zero first (efuzz)', (t) => {
+test('regressions: a helper size the verifier sees from 0 to 2^32 - 1 is refused for the zero first; atomics on the stack (efuzz)', (t) => {
   if (kernelOrSkip(t)) return;
   SIZE_CASES.forEach(([name, words, body], i) => {
     const source = `${SIZE_HEADER}  ${body}\n}\n`;
