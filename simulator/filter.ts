@@ -1455,10 +1455,9 @@ export function compileFilter(text: string): Filter {
 const TCP_QUOTED = ' tcp.quoted';
 
 /** The protocols whose bytes a filter can compare, slice or search (`tcp[0:2] == 00:50`, `udp contains "x"`). */
-// (Checked against tshark 4.0 over the shared captures and random stacks; udp's bytes only to contains and matches:
-// tshark's udp item covers more than its header on some frames, not yet modelled.)
+// (Checked against tshark 4.0 over the shared captures and random stacks; udp's item is its 8-byte header.)
 export const PROTOCOL_BYTES = new Set(['eth', 'vlan', 'arp', 'ip', 'ipv6', 'tcp', 'udp', 'icmp', 'icmpv6', 'data']);
-const CONTAINS_ONLY = new Set(['udp']);
+const CONTAINS_ONLY = new Set<string>([]);
 
 /**
  * A name no filter can give for a protocol's bytes: its header (`all` false: slices and comparisons), or every byte
