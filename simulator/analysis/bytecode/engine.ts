@@ -411,6 +411,10 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
   const globalModifies = new Set<number>();
   /** XDP_TX of an unchanged frame past global functions that came back unchanged: reported unless one of them changes it. */
   const txAfterGlobal: { via: readonly number[]; where: number; retLine?: number; origin?: number }[] = [];
+  // The same for XDP_REDIRECT past a global function that set no target on that path: dropped when the function sets
+  // one on some path (its result may be what says so, `if (ret == XDP_REDIRECT) return XDP_REDIRECT;`).
+  const globalRedirects = new Set<number>();
+  const redirectAfterGlobal: { via: readonly number[]; where: number; retLine?: number; origin?: number }[] = [];
   const staleReported = new Set<number>();
   /** Bytes past a proven range already reported (`kind@start@range`), and the issue that reported them. */
   const pastRange = new Map<string, number>();
@@ -1724,7 +1728,10 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
       report('invalid-action', where, attachActionMessage(attach, v.umin === 3n ? 'XDP_TX' : 'XDP_REDIRECT'), msg.showValue(Number(v.umin)), retLine, origin);
       return;
     }
-    if (v.umin === 4n && !st.redirected) report('redirect-without-target', where, msg.redirectWithoutTarget(), undefined, retLine, origin);
+    if (v.umin === 4n && !st.redirected) {
+      if (st.viaGlobalUnredirected?.length) redirectAfterGlobal.push({ via: st.viaGlobalUnredirected, where, retLine, origin });
+      else report('redirect-without-target', where, msg.redirectWithoutTarget(), undefined, retLine, origin);
+    }
     // Under read-only pages no XDP_TX goes out at all (the source tier reports the return): unchanged or not is moot.
     if (v.umin === 3n && !st.modified && opts.driverMode !== 'readonly-page') {
       // Past a global function that came back with the frame unchanged: judged at the end of the walk, when it is
@@ -2224,7 +2231,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
             caller.saved = r.slice();
             caller.returnPc = pc + 1;
             const frame = st.frames.length;
-            st.frames.push(global ? { stack: new Map(), global: true, entry: pc + 1 + insn.imm, enteredModified: st.modified } : { stack: new Map() });
+            st.frames.push(global ? { stack: new Map(), global: true, entry: pc + 1 + insn.imm, enteredModified: st.modified, enteredRedirected: st.redirected } : { stack: new Map() });
             st.regs = [NONE, ...(args ?? r.slice(1, 6)), NONE, NONE, NONE, NONE, { k: 'stack', frame, off: 0 }];
             st.pc = pc + 1 + insn.imm;
           } else if (insn.src === CALL_HELPER && insn.imm === CORE_POISON_IMM) {
@@ -2271,6 +2278,8 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
             if (done.global && done.entry !== undefined) {
               if (!st.modified) st.viaGlobal = st.viaGlobal?.includes(done.entry) ? st.viaGlobal : [...(st.viaGlobal ?? []), done.entry];
               else if (!done.enteredModified) globalModifies.add(done.entry);
+              if (!st.redirected) st.viaGlobalUnredirected = st.viaGlobalUnredirected?.includes(done.entry) ? st.viaGlobalUnredirected : [...(st.viaGlobalUnredirected ?? []), done.entry];
+              else if (!done.enteredRedirected) globalRedirects.add(done.entry);
             }
             st.frames.pop();
             const caller = st.frames[st.frames.length - 1];
@@ -2297,6 +2306,12 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     if (t.via.some((g) => globalModifies.has(g))) continue;
     const count = issues.length;
     const i = report('tx-unmodified', t.where, msg.txUnmodified(), undefined, t.retLine, t.origin);
+    if (issues.length > count) issues[i]!.pastGlobal = true;
+  }
+  for (const t of redirectAfterGlobal) {
+    if (t.via.some((g) => globalRedirects.has(g))) continue;
+    const count = issues.length;
+    const i = report('redirect-without-target', t.where, msg.redirectWithoutTarget(), undefined, t.retLine, t.origin);
     if (issues.length > count) issues[i]!.pastGlobal = true;
   }
   return { issues: oneMissingCheck(issues, pastHeads), complete: gaveUp === undefined, steps, gaveUp };

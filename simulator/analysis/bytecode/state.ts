@@ -73,6 +73,7 @@ export interface Frame {
   /** A global function's frame: its first slot, and whether the frame was changed when it was called. */
   entry?: number;
   enteredModified?: boolean;
+  enteredRedirected?: boolean;
   /** A bpf_loop / bpf_for_each_map_elem callback: its exit ends the path (the helper's result is modelled apart). */
   callback?: boolean;
   /** In a state kept for pruning: the stack offset at which `covers` last found it not covering (checked first). */
@@ -106,6 +107,8 @@ export interface State {
    * own returns never take. Replaced, never changed in place.
    */
   viaGlobal?: readonly number[];
+  /** Likewise, global functions this path came back from with no redirect target set (for XDP_REDIRECT past them). */
+  viaGlobalUnredirected?: readonly number[];
   /** Instructions executed on this path (loop bounding). */
   steps: number;
   /** The last conditional jump on this path (where a finding about the returned value goes when r0 was set early). */
@@ -140,7 +143,7 @@ export function cloneState(s: State): State {
   return {
     pc: s.pc,
     regs: s.regs.slice(),
-    frames: s.frames.map((f) => ({ stack: new Map(f.stack), saved: f.saved?.slice(), returnPc: f.returnPc, ...(f.global ? { global: true, entry: f.entry, enteredModified: f.enteredModified } : {}), ...(f.callback ? { callback: true } : {}) })),
+    frames: s.frames.map((f) => ({ stack: new Map(f.stack), saved: f.saved?.slice(), returnPc: f.returnPc, ...(f.global ? { global: true, entry: f.entry, enteredModified: f.enteredModified, enteredRedirected: f.enteredRedirected } : {}), ...(f.callback ? { callback: true } : {}) })),
     ranges: new Map(s.ranges),
     unchecked: s.unchecked,
     gen: s.gen,
@@ -148,6 +151,7 @@ export function cloneState(s: State): State {
     redirected: s.redirected,
     modified: s.modified,
     viaGlobal: s.viaGlobal,
+    viaGlobalUnredirected: s.viaGlobalUnredirected,
     steps: s.steps,
     lastJump: s.lastJump,
     lastTaken: s.lastTaken,
@@ -261,6 +265,7 @@ export function covers(old: State, cur: State, live: number[]): boolean {
   if (old.redirected && !cur.redirected) return false;
   if (old.modified && !cur.modified) return false;
   if (old.viaGlobal?.some((g) => !cur.viaGlobal?.includes(g))) return false;
+  if (old.viaGlobalUnredirected?.some((g) => !cur.viaGlobalUnredirected?.includes(g))) return false;
   // Paths that left through different return statements are reported on different lines: never merged.
   if (old.retLine !== cur.retLine) return false;
   if ((old.refs?.length ?? 0) !== (cur.refs?.length ?? 0) || !!old.locked !== !!cur.locked || heldKey(old) !== heldKey(cur)) return false;
@@ -307,6 +312,7 @@ export function covers(old: State, cur: State, live: number[]): boolean {
 export function widen(a: State, b: State, live: number[]): State | undefined {
   if (a.frames.length !== b.frames.length || a.redirected !== b.redirected || a.modified !== b.modified || a.gen !== b.gen || a.retLine !== b.retLine) return undefined;
   if ((a.viaGlobal ?? []).join() !== (b.viaGlobal ?? []).join()) return undefined;
+  if ((a.viaGlobalUnredirected ?? []).join() !== (b.viaGlobalUnredirected ?? []).join()) return undefined;
   // Held references and locks are path facts too: a state holding a ringbuf record joined into one that does not
   // would drop the record, and with it the leak the verifier reports at the exit (cfuzz ring-leak seed 2200100027).
   if ((a.refs?.length ?? 0) !== (b.refs?.length ?? 0) || !!a.locked !== !!b.locked || heldKey(a) !== heldKey(b)) return undefined;

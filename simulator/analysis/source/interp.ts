@@ -1419,6 +1419,9 @@ export class Analyzer {
       const ptrNode = inner.childForFieldName('argument');
       if (ptrNode) return this.member(this.eval(ptrNode, st), fieldName, n, st, ptrNode, forStore, storeNode);
     }
+    // `r->m.body`, `r->outer.inner.f`: a member of a struct member of a header in the packet is packet bytes of its own.
+    const place = this.packetPlace(inner, st);
+    if (place) return this.member(place.tv, fieldName, n, st, place.ptr, forStore, storeNode);
     // A local copy of an IP or TCP/UDP header: its stores are changes of the packet once bpf_xdp_store_bytes copies it
     // back; a read names its field (a swap through the copy keeps the sum).
     const copy = this.headerCopy(arg, st);
@@ -1436,6 +1439,39 @@ export class Analyzer {
     // A member of a local struct (`fib.ipv6_src`, which decays to a pointer): the program's own memory.
     const root = rootIdentifier(arg);
     return { v: root && st.vars.has(root) && st.vars.get(root)?.t?.ptr === 0 ? { k: 'top', stack: true } : TOP };
+  }
+
+  /**
+   * Where `r->m` (or `r->m.n`, ...) lies when `r` points into the packet and `m` is a struct or union member: a pointer
+   * to that member, typed as a pointer to its type, with the node naming the packet pointer. Only a local (or a cast
+   * of one) is evaluated as the base, so an expression with side effects is never evaluated twice.
+   */
+  private packetPlace(e: Node, st: State, depth = 0): { tv: TV; ptr: Node } | undefined {
+    const u = unparen(e);
+    if (u.type !== 'field_expression' || depth > 8) return undefined;
+    const a = u.childForFieldName('argument');
+    const field = u.childForFieldName('field')?.text ?? '';
+    const op = u.childForFieldName('operator')?.text ?? u.child(1)?.text;
+    if (!a) return undefined;
+    let base: TV;
+    let ptr: Node;
+    if (op === '->') {
+      let b = unparen(a);
+      while (b.type === 'cast_expression' && b.childForFieldName('value')) b = unparen(b.childForFieldName('value')!);
+      if (b.type !== 'identifier' || !st.vars.has(b.text)) return undefined;
+      if (st.vars.get(b.text)?.v.k !== 'pkt') return undefined;
+      base = this.eval(a, st);
+      ptr = a;
+    } else {
+      const p = this.packetPlace(a, st, depth + 1);
+      if (!p) return undefined;
+      base = p.tv;
+      ptr = p.ptr;
+    }
+    if (base.v.k !== 'pkt' || !base.t) return undefined;
+    const f = pointeeStruct(base.t, this)?.fields[field];
+    if (!f?.aggType) return undefined;
+    return { tv: { v: { ...base.v, off: base.v.off === null ? null : base.v.off + f.offset }, t: { ...f.aggType, ptr: 1 } }, ptr };
   }
 
   /**
@@ -2215,7 +2251,11 @@ export class Analyzer {
     // The members the callee stored through the struct's address (`p->ip = ...`) are the caller's again. A parser
     // that fails with a negative status (`return -1;` before it moves the cursor) is not gone on with by its caller:
     // the members are taken from the other paths, as a cursor moved past the header (`nh->pos = eth + 1`).
-    const failed = (r: { tv: TV }) => r.tv.v.k === 'consts' && !r.tv.v.more && r.tv.v.vals.length > 0 && r.tv.v.vals.every((c) => c.v < 0);
+    // A parser handing out a header or NULL (`if (c->pos + 14 > c->end) return NULL;`) is tested by its caller
+    // (`if (!(eth = parse_eth(&c))) return ...;`): the caller goes on with the header and the cursor of the paths that
+    // found it, so the NULL returns are failures too.
+    const handsOut = frame.returns.some((r) => r.tv.v.k === 'pkt');
+    const failed = (r: { tv: TV }) => r.tv.v.k === 'consts' && !r.tv.v.more && r.tv.v.vals.length > 0 && r.tv.v.vals.every((c) => c.v < 0 || (handsOut && c.v === 0));
     const going = frame.returns.filter((r) => !failed(r));
     const members = going.length > 0 && going.length < frame.returns.length ? joinStates([end, ...going.map((r) => r.state)]) : exits;
     fn.params.forEach((p, i) => {
@@ -2289,6 +2329,7 @@ export class Analyzer {
     let v: Val | undefined;
     const after = sumsOf(st);
     for (const r of frame.returns) {
+      if (handsOut && isNullConst(r.tv.v)) continue;
       const u = unstale;
       let rv = u && r.state.gen === before.gen && r.tv.v.k === 'consts' ? { ...r.tv.v, vals: r.tv.v.vals.map((c) => (u.moved?.has(c.v) ? c : { ...c, keep: u })) } : r.tv.v;
       // Each value knows the checksum state of its own return (a caller's test of the result narrows to it); one

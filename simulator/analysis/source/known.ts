@@ -93,6 +93,8 @@ export interface FieldLayout {
   elem?: number;
   /** The declared type of a pointer member (`struct iphdr *ip;` in a parser's struct of header pointers). */
   ptrType?: TypeRef;
+  /** The declared type of a struct or union member (`struct msg m;`), so `r->m.body` is placed inside the packet. */
+  aggType?: TypeRef;
 }
 
 export interface StructLayout {

@@ -568,7 +568,7 @@ function structLayout(node: Node, decls: Decls): StructLayout | undefined {
       const offset = isUnion ? 0 : alignUp(Math.ceil(bits / 8), align);
       maxAlign = Math.max(maxAlign, align);
       const isAggregate = shape.dims.length > 0 || (shape.ptr === 0 && /^(struct|union) /.test(resolveTypedef(type, decls).base));
-      if (shape.name) fields[shape.name] = { offset, size: total, elem: isAggregate ? (shape.dims.length > 0 ? elemSize : 1) : undefined, ptrType: shape.ptr > 0 && shape.dims.length === 0 ? type : undefined };
+      if (shape.name) fields[shape.name] = { offset, size: total, elem: isAggregate ? (shape.dims.length > 0 ? elemSize : 1) : undefined, ptrType: shape.ptr > 0 && shape.dims.length === 0 ? type : undefined, aggType: shape.ptr === 0 && shape.dims.length === 0 && isAggregate ? type : undefined };
       if (isUnion) size = Math.max(size, total);
       else bits = (offset + total) * 8;
     }
