@@ -535,8 +535,34 @@ function cmdRun(argv: string[]): number {
     out(`${'#'.padStart(6)}  ${'time'.padEnd(12)} ${'len'.padStart(5)}  ${'summary'.padEnd(58)} ${'action'.padEnd(13)} exit`);
   }
 
+  // A run of plain verdicts (plainHere) not yet counted: batch frames [plainFrom, plainTo), all ending alike. Counted
+  // (countPlain) before any other packet is, so that every count and the order its entries first appear in is
+  // packet by packet's.
+  let plainFrom = 0;
+  let plainTo = -1;
+  let plainA = 0;
+  let plainOutcome = '';
+  let plainFile = '';
+  let plainLine = 0;
+  const countPlain = (): void => {
+    const n = plainTo - plainFrom;
+    if (n <= 0) return;
+    plainTo = -1;
+    stats.recordRun(bTime, plainFrom, plainFrom + n, plainA, plainOutcome, 0, plainFile, plainLine);
+    counts[plainA]! += n;
+    if (plainOutcome === lastOutcome) lastOutcomeCell.n += n;
+    else {
+      let cell = outcomeCells.get(plainOutcome);
+      if (cell === undefined) outcomeCells.set(plainOutcome, (cell = { n: 0 }));
+      cell.n += n;
+      lastOutcome = plainOutcome;
+      lastOutcomeCell = cell;
+    }
+  };
+
   // What is done with each packet once the driver is done with it (`timeNs`: since the first packet).
   const settled = (pkt: CapturedPacket, r: DriverPacket, timeNs: number): void => {
+    if (plainTo >= 0) countPlain();
     const ret = returns ? returnLineOf(pkt, r) : undefined;
     const exitLoc = r.fault?.loc ?? ret ?? r.run.exitLoc;
     // r.retval is what the driver acted on (0 after a fault): its action's index, XDP_ABORTED for other values.
@@ -642,17 +668,19 @@ function cmdRun(argv: string[]): number {
     ? (i: number, a: number, outcome: string, exit: SourceLoc | undefined, insn: number, note: string | undefined): void => {
       const ret = returns !== undefined ? plainReturnLoc(i, a, exit?.file) : undefined;
       const loc = ret ?? exit;
-      stats.record(bTime[i]!, a, outcome, 0, loc?.file ?? '', loc?.line ?? 0, undefined);
-      packets++;
-      counts[a]!++;
-      if (outcome === lastOutcome) lastOutcomeCell.n++;
-      else {
-        let cell = outcomeCells.get(outcome);
-        if (cell === undefined) outcomeCells.set(outcome, (cell = { n: 0 }));
-        cell.n++;
-        lastOutcome = outcome;
-        lastOutcomeCell = cell;
+      const file = loc?.file ?? '';
+      const line = loc?.line ?? 0;
+      // Counted with the packets before it when it ended as they did (the run's next frame), else those counted first.
+      if (i !== plainTo || a !== plainA || outcome !== plainOutcome || line !== plainLine || file !== plainFile) {
+        countPlain();
+        plainFrom = i;
+        plainA = a;
+        plainOutcome = outcome;
+        plainFile = file;
+        plainLine = line;
       }
+      plainTo = i + 1;
+      packets++;
       if (bTrunc[i] === 1) truncated++;
       matched++;
       if (format === 'jsonl') {
@@ -704,6 +732,7 @@ function cmdRun(argv: string[]): number {
       batchAt = i;
       settled(bp, r, bTime[i]!);
     }, views, plainHere, !changedHere);
+    countPlain();
     batchAt = -1;
     batchFrame.bytes = NO_FRAME;
   };

@@ -191,6 +191,87 @@ export class RunStats {
     }
   }
 
+  /**
+   * `record(times[i], a, outcome, queue, file, line)` for each i in [from, to), none a fault: a run of packets that
+   * ended alike (`run`'s plain verdicts), their entries looked up once for the run.
+   */
+  recordRun(times: Float64Array, from: number, to: number, a: number, outcome: string, queue: number, file: string, line: number): void {
+    const n = to - from;
+    if (n <= 0) return;
+    this.packets += n;
+    const width = ACTIONS.length;
+    const plain = PLAIN_BY_INDEX[a]!;
+    const notCarried = outcome !== plain && !outcome.startsWith(plain);
+    for (let i = from; i < to; i++) {
+      let t = times[i]!;
+      if (!(t >= 0)) {
+        this.earlier++;
+        t = 0;
+      }
+      if (t > this.spanNs) this.spanNs = t;
+      let b = Math.floor(t / this.bucketNs);
+      while (b >= TIME_BUCKETS) {
+        this.widen();
+        b = Math.floor(t / this.bucketNs);
+      }
+      this.counts[b * width + a]!++;
+      if (notCarried) this.notCarried[b]!++;
+    }
+
+    let q = this.lastQueueCounts;
+    if (queue !== this.lastQueue) {
+      q = this.queues.get(queue)!;
+      if (!q) this.queues.set(queue, (q = ACTIONS.map(() => 0)));
+      this.lastQueue = queue;
+      this.lastQueueCounts = q;
+    }
+    q[a]! += n;
+
+    const key = line * 8 + a;
+    let e: ExitEntry | undefined;
+    if (key === this.lastExitKey && file === this.lastExitFile) e = this.lastExit;
+    else {
+      let byLine = this.exits.get(file);
+      if (!byLine) this.exits.set(file, (byLine = new Map()));
+      e = byLine.get(key);
+      if (!e && this.exitCount < MAX_KEYS) {
+        byLine.set(key, (e = { file, line, action: ACTIONS[a]!, count: 0, outcomes: new Map(), lastOutcome: undefined, lastCell: undefined }));
+        this.exitCount++;
+      }
+      if (e) {
+        this.lastExitKey = key;
+        this.lastExitFile = file;
+        this.lastExit = e;
+      }
+    }
+    if (e) {
+      e.count += n;
+      if (outcome === e.lastOutcome) e.lastCell!.n += n;
+      else {
+        let c = e.outcomes.get(outcome);
+        if (c === undefined) e.outcomes.set(outcome, (c = { n: 0 }));
+        c.n += n;
+        e.lastOutcome = outcome;
+        e.lastCell = c;
+      }
+    } else this.other.exits += n;
+
+    if (outcome === this.lastOutcome) this.lastOutcomeCell!.n += n;
+    else {
+      const c = this.outcomes.get(outcome);
+      if (c !== undefined) {
+        c.n += n;
+        this.lastOutcome = outcome;
+        this.lastOutcomeCell = c;
+      } else if (this.outcomes.size < MAX_KEYS) {
+        const fresh = { n };
+        this.outcomes.set(outcome, fresh);
+        this.lastOutcome = outcome;
+        this.lastOutcomeCell = fresh;
+      } else this.other.outcomes += n;
+    }
+  }
+
   /** Twice as wide buckets: each pair of buckets becomes one. */
   private widen(): void {
     const n = ACTIONS.length;
