@@ -82,9 +82,17 @@ export function refusalBanner(s: Pick<Partial<RunSummary>, 'verifierRefuses'>): 
   const list = s.verifierRefuses ?? [];
   if (!list.length) return undefined;
   const first = list[0]!;
-  const where = first.line ? ` (line ${first.line})` : '';
+  const where = first.line ? ` at line ${first.line}` : '';
   const more = list.length > 1 ? ` and ${plural(list.length - 1, 'more refusal')}` : '';
-  return `The kernel would refuse this program${where}: ${first.message.replace(/\.$/, '')}${more}. These results are simulated only.`;
+  return `The kernel would refuse this program${where}: ${afterColon(first.message).replace(/\.$/, '')}${more}. These results are simulated only.`;
+}
+
+/**
+ * A message put after a colon, so that the two read as one sentence: its first word lower-cased when it is a plain
+ * capitalised word ("This load ..." -> "this load ..."); names such as R1, BPF or XDP_DROP are kept as they are.
+ */
+export function afterColon(message: string): string {
+  return /^[A-Z][a-z]+\b/.test(message) ? message[0]!.toLowerCase() + message.slice(1) : message;
 }
 
 /** The CodeLens under the counts when the kernel would refuse the program: where, and the kernel's own words when quoted. */
@@ -92,7 +100,8 @@ export function refusalLensTitle(s: Pick<Partial<RunSummary>, 'verifierRefuses'>
   const first = s.verifierRefuses?.[0];
   if (!first) return undefined;
   const quoted = /\("([^"]{1,80})"\)/.exec(first.message)?.[1];
-  const words = quoted ?? (first.message.length > 80 ? `${first.message.slice(0, 79)}…` : first.message.replace(/\.$/, ''));
+  const message = afterColon(first.message);
+  const words = quoted ?? (message.length > 80 ? `${message.slice(0, 79)}…` : message.replace(/\.$/, ''));
   const more = (s.verifierRefuses?.length ?? 0) > 1 ? ` (+${s.verifierRefuses!.length - 1} more)` : '';
   return `Refused${first.line ? ` at line ${first.line}` : ''}: ${words}${more}`;
 }

@@ -327,7 +327,12 @@ function sameRefusal(a: VerifierRefusal, b: VerifierRefusal): boolean {
   return k !== undefined && k.length > 0 && other.message.includes(k);
 }
 
-/** "file.c:12: message" (or just the message when no line is known). */
+/**
+ * "file.c:12: message" (or just the message when no line is known), to follow "the kernel would refuse this program: ":
+ * the message's first word lower-cased when it is a plain capitalised word ("This load" -> "this load"), so the line
+ * reads as one sentence. (`--format json` keeps the message as it is.)
+ */
 export function refusalText(r: VerifierRefusal, base = (f: string) => f): string {
-  return r.file && r.line ? `${base(r.file)}:${r.line}: ${r.message}` : r.message;
+  const message = /^[A-Z][a-z]+\b/.test(r.message) ? r.message[0]!.toLowerCase() + r.message.slice(1) : r.message;
+  return r.file && r.line ? `${base(r.file)}:${r.line}: ${message}` : message;
 }

@@ -92,11 +92,17 @@ test('a run of a program the kernel would refuse: said first on the CodeLens, an
   const s = { byAction: { XDP_PASS: 3, XDP_DROP: 0, XDP_TX: 0, XDP_REDIRECT: 0, XDP_ABORTED: 0 }, packets: 3, capture: '/a/demo.pcap', faults: [] };
   const refused = { ...s, verifierRefuses: [{ file: '/a/p.c', line: 12, message: 'combined stack size of 3 calls is 768. Too large', rule: 'stack' }] };
   assert.equal(runLensTitle(refused, false), '$(error) Kernel would refuse this program · simulated only: 3 XDP_PASS (3 packets of demo.pcap)');
-  assert.equal(refusalBanner(refused), 'The kernel would refuse this program (line 12): combined stack size of 3 calls is 768. Too large. These results are simulated only.');
+  assert.equal(refusalBanner(refused), 'The kernel would refuse this program at line 12: combined stack size of 3 calls is 768. Too large. These results are simulated only.');
   const two = { verifierRefuses: [...refused.verifierRefuses, { message: 'm', rule: 'map-value-null' }] };
   assert.match(refusalBanner(two)!, /Too large and 1 more refusal\. These results are simulated only\.$/);
   assert.equal(refusalBanner({}), undefined);
-  assert.match(refusalBanner({ verifierRefuses: [{ message: 'Check it first.', rule: 'map-value-null' }] })!, /: Check it first\. These/);
+  // The message follows a colon: one sentence, its plain first word lower-cased, names kept.
+  assert.match(refusalBanner({ verifierRefuses: [{ message: 'Check it first.', rule: 'map-value-null' }] })!, /: check it first\. These/);
+  const load = { verifierRefuses: [{ line: 11, message: 'This 1-byte load at offset 12 of the packet is not proven inside the packet.', rule: 'packet-bounds' }] };
+  assert.equal(refusalBanner(load), 'The kernel would refuse this program at line 11: this 1-byte load at offset 12 of the packet is not proven inside the packet. These results are simulated only.');
+  assert.equal(refusalLensTitle(load), 'Refused at line 11: this 1-byte load at offset 12 of the packet is not proven inside the packet');
+  assert.match(refusalBanner({ verifierRefuses: [{ message: 'R1 offset is outside of the packet', rule: 'k' }] })!, /: R1 offset/);
+  assert.match(refusalBanner({ verifierRefuses: [{ message: 'XDP_TX needs ...', rule: 'k' }] })!, /: XDP_TX needs/);
   assert.equal(runLensTitle(s, false), '3 XDP_PASS (3 packets of demo.pcap)');
 });
 

@@ -159,7 +159,7 @@ test('mistakes a new user makes: a compile error, a refused program, broken capt
     assert.ok(lensWidth < editorWidth / 2, `the refusal lens is short (${lensWidth} px in an editor of ${editorWidth} px)`);
     await runCommand(page, 'XDP: Show Packets View');
     const view = panelView(page, /XDP Packets/i);
-    await waitVisible(page.locator('.part.panel').filter({ hasText: /The kernel would refuse this program \(line 11\).*These results are simulated only/ }), 'the refusal banner in the packets view');
+    await waitVisible(page.locator('.part.panel').filter({ hasText: /The kernel would refuse this program at line 11: this 1-byte load.*These results are simulated only/ }), 'the refusal banner in the packets view');
     await waitVisible(view.locator('.monaco-list-row').filter({ hasText: /#0 XDP_PASS.*ARP, Request who-has/ }), 'the first packet listed under the banner', 30_000, view);
     await waitVisible(page.locator('.part.panel .pane-header').filter({ hasText: /XDP Packets.*10 packets/i }), 'the ten packets counted in the view\'s header');
     await waitVisible(panelView(page, /XDP Maps/i).filter({ hasText: /The run of refused\.c on demo\.pcap: the program has no maps\./ }), 'the maps view saying the program has none');
