@@ -35,7 +35,7 @@ import {
   type StatusParams,
   type XdpAction,
 } from '../server/protocol.ts';
-import { captureBrokenNote, count, runErrorButton, notRerunText, everyRowHeaderNote, debugLenses, faultEvidence, faultMessage, findXdpFunctions, formatDuration, isXdpSource, outcomeMessage, outputCaptureItems, plural, refusalBanner, refusalLensTitle, RUN_CONFIRMS, runErrorText, runEvidence, runLensTitle, statusText } from './format.ts';
+import { cancelledText, captureBrokenNote, count, NO_OUTPUT_PACKETS, PATH_COPIED, runErrorButton, notRerunText, everyRowHeaderNote, debugLenses, faultEvidence, faultMessage, findXdpFunctions, formatDuration, isXdpSource, outcomeMessage, outputCaptureItems, plural, refusalBanner, refusalLensTitle, RUN_CONFIRMS, runErrorText, runEvidence, runLensTitle, statusText } from './format.ts';
 import { addRecent, captureChoices, isStale, RERUN_ON_SAVE_MS, rerunAfterRun, rerunOnSave, restrictSettings, settingsKey, textHash, type RunStamp } from './state.ts';
 import { PacketView } from './packet-view.ts';
 import { listInterfaces, liveEndMessage } from './live.ts';
@@ -43,6 +43,7 @@ import { RunDecorations, PacketsProvider, type PacketNode } from './views.ts';
 import { debugPacket, registerDebugging, type PacketArg } from './debug.ts';
 import { registerTesting, saveAsTestCase } from './testing.ts';
 import { SummaryView } from './summary-view.ts';
+import { SHOW_OUTPUT, showError } from './notify.ts';
 
 const RECENT_KEY = 'xdpLens.recentCaptures';
 const PACKET_SCHEME = 'xdp-lens-packet';
@@ -150,14 +151,14 @@ export class XdpLensContext implements vscode.Disposable {
             return await fn(...args);
           } catch (e) {
             const message = (e as Error).message ?? String(e);
-            this.log(`${id} failed: ${message}`);
-            void vscode.window.showErrorMessage(`XDP Lens: ${message}`);
+            showError(message, (t) => this.log(`${id} failed: ${t}`));
             return undefined;
           }
         }),
       );
     command('xdpLens.runOnCapture', (uri?: vscode.Uri | string, capture?: string) => this.runOnCapture(uri, capture));
     command('xdpLens.rerun', () => this.rerun());
+    command(SHOW_OUTPUT, () => this.output.show(true));
     command('xdpLens.runOnLiveTraffic', (uri?: vscode.Uri | string, iface?: string, filter?: string) => this.runOnLiveTraffic(uri, iface, filter));
     command('xdpLens.stopLiveRun', () => this.liveRun?.cancel());
     command('xdpLens.chooseDriverMode', () => this.chooseDriverMode());
@@ -453,7 +454,7 @@ export class XdpLensContext implements vscode.Disposable {
     if (s.truncatedNote) this.log(`note: ${s.truncatedNote}`);
     if (s.linkNote) this.log(`note: ${s.linkNote}`);
     this.adoptRun({ params: full, summary: s, stamp, ms });
-    if (s.cancelled) void vscode.window.showInformationMessage(`XDP: run cancelled after ${plural(s.packets, 'packet')}; showing ${s.packets === 1 ? 'it' : 'those'}.`);
+    if (s.cancelled) void vscode.window.showInformationMessage(cancelledText(s.packets));
     if (s.captureError) {
       // With a button, so that VS Code shows it whole (it cuts a notification without one to a line).
       const other = 'Run on Another Capture...';
@@ -565,7 +566,11 @@ export class XdpLensContext implements vscode.Disposable {
     this.log(`${s.runId}: ${plural(s.packets, 'packet')} of live traffic on ${iface} in ${formatDuration(ms)}, ${s.live?.stopped}: ${runLensTitle(s, false)}; recorded in ${s.capture}`);
     await this.context.workspaceState.update(RECENT_KEY, addRecent(this.context.workspaceState.get<string[]>(RECENT_KEY, []), s.capture));
     this.adoptRun({ params: { uri: params.uri, capture: s.capture, ...(seed ? { maps: seed } : {}), outDir: params.outDir }, summary: s, stamp, ms }, this.lastRun?.summary.runId === s.runId);
-    void vscode.window.showInformationMessage(liveEndMessage(s));
+    // With a button, so that VS Code shows it whole (it cuts a notification without one to a line).
+    const copy = 'Copy Path';
+    void vscode.window.showInformationMessage(liveEndMessage(s), copy).then((b) => {
+      if (b === copy) void vscode.env.clipboard.writeText(s.capture);
+    });
     return s;
   }
 
@@ -840,7 +845,7 @@ export class XdpLensContext implements vscode.Disposable {
     };
     const items = outputCaptureItems(outputs.map((p) => ({ path: p, size: sizeOf(p) }))).map((i) => ({ ...i, detail: i.path }));
     if (!items.length) {
-      void vscode.window.showInformationMessage('XDP: the last run wrote no packets to any output capture.');
+      void vscode.window.showInformationMessage(NO_OUTPUT_PACKETS);
       return;
     }
     const picked = await vscode.window.showQuickPick(items, { title: 'XDP: Output Captures (packets as they left the program, one file per action)' });
@@ -863,7 +868,7 @@ export class XdpLensContext implements vscode.Disposable {
     else if (choice === 'Open in Wireshark') spawn('wireshark', [picked.path], { detached: true, stdio: 'ignore' }).unref();
     else if (choice === 'Copy path') {
       await vscode.env.clipboard.writeText(picked.path);
-      void vscode.window.showInformationMessage(`XDP: copied ${picked.path}`);
+      void vscode.window.showInformationMessage(PATH_COPIED);
     }
   }
 
@@ -908,16 +913,21 @@ export class XdpLensContext implements vscode.Disposable {
     this.log(`compare verdicts ${doc.uri.fsPath} with ${JSON.stringify(against)} on ${path}: ${r.error ?? `${r.changed} of ${r.packets} changed`} in ${formatDuration(Date.now() - t0)}`);
     if (r.error && r.text === undefined) throw new Error(r.error);
     this.showVerdictDiff({ uri: doc.uri.toString(), lines: r.lines ?? [] });
+    let shown: vscode.Uri | undefined;
     if (r.text) {
       const vuri = vscode.Uri.from({ scheme: PACKET_SCHEME, path: `/verdicts-${basename(doc.uri.fsPath, '.c')}.txt`, query: String(Date.now()) });
+      shown = vuri;
       this.virtualDocs.set(vuri.toString(), r.text);
       this.virtualChanged.fire(vuri);
       await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(vuri), { viewColumn: vscode.ViewColumn.Beside, preview: true, preserveFocus: true });
     }
     const delta = Object.entries(r.actionDelta ?? {}).map(([a, n]) => `${n > 0 ? '+' : ''}${n} ${a}`).join(', ');
-    void vscode.window.showInformationMessage(
-      `XDP: ${plural(r.changed ?? 0, 'packet')} of ${r.packets} changed against ${r.old}${delta ? ` (${delta})` : ''}${r.mapsDiffering ? `; ${plural(r.mapsDiffering, 'map entry', 'map entries')} differ` : ''}.`,
-    );
+    const text = `XDP: ${plural(r.changed ?? 0, 'packet')} of ${r.packets} changed against ${r.old}${delta ? ` (${delta})` : ''}${r.mapsDiffering ? `; ${plural(r.mapsDiffering, 'map entry', 'map entries')} differ` : ''}.`;
+    // With a button when there is a text to go back to, so that VS Code shows it whole (it cuts one without to a line).
+    const again = 'Show Changes';
+    void (shown ? vscode.window.showInformationMessage(text, again) : vscode.window.showInformationMessage(text)).then((b) => {
+      if (b === again && shown) void vscode.window.showTextDocument(shown, { viewColumn: vscode.ViewColumn.Beside, preview: true });
+    });
     return r;
   }
 
@@ -1013,18 +1023,29 @@ export class XdpLensContext implements vscode.Disposable {
     );
     this.log(`compare with kernel ${doc.uri.fsPath} on ${path}: ${r.available ? `${r.compared} packets, ${r.differing} differing` : r.reason} in ${formatDuration(Date.now() - t0)}`);
     if (!r.available) {
-      void vscode.window.showWarningMessage(`XDP: the kernel cannot run the program here: ${r.reason}`);
+      // The reason may be the program's (clang's error) or the capture's, not the kernel's: said as it is, with a button
+      // so that VS Code shows it whole (it cuts a notification without one to a line).
+      const button = runErrorButton(r.reason ?? '', '');
+      void vscode.window.showWarningMessage(`XDP: cannot compare with the kernel: ${runErrorText(r.reason ?? 'no reason given', [doc.uri.fsPath, path])}`, button).then((b) => {
+        if (b === 'Show Problems') void vscode.commands.executeCommand('workbench.actions.view.problems');
+        else if (b) this.output.show(true);
+      });
       return r;
     }
     const vuri = vscode.Uri.from({ scheme: PACKET_SCHEME, path: `/compare-${basename(doc.uri.fsPath, '.c')}.txt`, query: String(Date.now()) });
     this.virtualDocs.set(vuri.toString(), r.text);
     this.virtualChanged.fire(vuri);
     await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(vuri), { viewColumn: vscode.ViewColumn.Beside, preview: true });
+    // With a button back to the comparison, so that VS Code shows the text whole (it cuts one without a button to a line).
+    const again = 'Show Comparison';
     void vscode.window.showInformationMessage(
       r.differing || r.mapsDiffering
         ? `XDP: ${r.differing} of ${r.compared} packets and ${r.mapsDiffering ?? 0} maps differ between the simulator and the kernel.`
         : `XDP: simulator and kernel agree on all ${r.compared} packets and on the maps${r.clockRandom ? ` (${r.clockRandom} differ only where the clock or random source decides)` : ''}.`,
-    );
+      again,
+    ).then((b) => {
+      if (b === again) void vscode.window.showTextDocument(vuri, { viewColumn: vscode.ViewColumn.Beside, preview: true });
+    });
     return r;
   }
 

@@ -366,3 +366,18 @@ export function findXdpFunctions(text: string): { name: string; line: number; se
 export function isXdpSource(text: string): boolean {
   return /\bSEC\s*\(\s*"xdp|__section\s*\(\s*"xdp|\bxdp_md\b|\bXDP_(PASS|DROP|TX|REDIRECT|ABORTED)\b/.test(text);
 }
+
+// Notifications without a button: VS Code draws them on one line, cut with an ellipsis, so each fits one (about 55
+// characters of the toast's 450 pixels).
+
+/** A run the user cancelled: the packets it ran are shown. */
+export function cancelledText(packets: number): string {
+  if (packets === 0) return 'XDP: run cancelled before its first packet.';
+  return `XDP: cancelled after ${plural(packets, 'packet')}; ${packets === 1 ? 'it is' : 'they are'} shown.`;
+}
+
+/** XDP: Output Captures when every output capture of the last run is empty. */
+export const NO_OUTPUT_PACKETS = "XDP: the last run's output captures are empty.";
+
+/** Copy path of XDP: Output Captures (the path is the quick pick's title's file). */
+export const PATH_COPIED = 'XDP: path copied to the clipboard.';

@@ -22,12 +22,12 @@ export function mapTooltip(m: MapView): string {
 /**
  * The view's message: how many maps after which run (named by its program and capture, as the packets view names it)
  * and how many entries changed, or the run's error; prefixed, when the program or the settings changed since that run,
- * by the same stale notice as the packets view.
+ * by a stale notice that says how to refresh it (the view's description says "stale" too).
  */
 export function mapsMessage(r: { run: string; maps: number; changed: number; error?: string }, stale: boolean): string {
   const text = r.error ?? (r.maps ? `${plural(r.maps, 'map')} after the run of ${r.run}; ${plural(r.changed, 'entry', 'entries')} changed since it started` : `The run of ${r.run}: the program has no maps.`);
   if (!stale) return text;
-  return [`Stale: the file or settings changed since this run, so these maps may no longer be what the program leaves. Run "XDP: Re-run".`, text].filter(Boolean).join(' ');
+  return [`Stale: the file or settings changed since this run. Run "XDP: Re-run".`, text].filter(Boolean).join(' ');
 }
 
 /** `[6]` */

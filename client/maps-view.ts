@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import { MapsRequest, MapsSeedRequest, type MapEntryView, type MapsResult, type MapsSeedResult, type MapValueNode, type MapView } from '../server/protocol.ts';
 import { entryDescription, entryLabel, entryTooltip, mapDescription, mapsMessage, mapTooltip, moreLabel, settingPath } from './maps-format.ts';
+import { showError } from './notify.ts';
 
 const FIRST = 100;
 const PAGE = 500;
@@ -55,8 +56,7 @@ export class MapsView implements vscode.TreeDataProvider<MapsNode>, vscode.Dispo
           return await fn(...args);
         } catch (e) {
           const message = (e as Error).message ?? String(e);
-          host.log(`${id} failed: ${message}`);
-          void vscode.window.showErrorMessage(`XDP Lens: ${message}`);
+          showError(message, (t) => host.log(`${id} failed: ${t}`));
           return undefined;
         }
       }));
@@ -159,7 +159,14 @@ export class MapsView implements vscode.TreeDataProvider<MapsNode>, vscode.Dispo
     await config.update('maps', value, target);
     const where = folder ? 'the workspace settings (.vscode/settings.json)' : 'your user settings';
     this.host.log(`xdpLens.maps = ${value} in ${where}`);
-    void vscode.window.showInformationMessage(`XDP: runs now start from the maps in ${value} (xdpLens.maps, stored in ${where}). Re-run to use it.`);
+    // With a button (the next step), so that VS Code shows it whole: it cuts a notification without one to a line.
+    const hasRun = !!this.host.runId();
+    const button = hasRun ? 'Re-run' : 'Open Setting';
+    const text = `XDP: runs now start from the maps in ${value} (xdpLens.maps, stored in ${where}).${hasRun ? ' Re-run to use it.' : ''}`;
+    void vscode.window.showInformationMessage(text, button).then((b) => {
+      if (b === 'Re-run') void vscode.commands.executeCommand('xdpLens.rerun');
+      else if (b) void vscode.commands.executeCommand(folder ? 'workbench.action.openWorkspaceSettings' : 'workbench.action.openSettings', 'xdpLens.maps');
+    });
   }
 
   private async saveSeed(file?: string): Promise<void> {

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { PacketRequest, type PacketDetail, type PacketParams, type RunSummary } from '../server/protocol.ts';
 import { renderPacketHtml } from './packet-html.ts';
+import { showError } from './notify.ts';
 
 export interface PacketViewHost {
   lastRun(): RunSummary | undefined;
@@ -116,7 +117,7 @@ export class PacketView implements vscode.Disposable {
       this.panel = undefined;
       this.shown = undefined;
     });
-    this.panel.webview.onDidReceiveMessage((m: Message) => void this.onMessage(m).catch((e) => void vscode.window.showErrorMessage(`XDP Lens: ${(e as Error).message}`)));
+    this.panel.webview.onDidReceiveMessage((m: Message) => void this.onMessage(m).catch((e) => showError((e as Error).message, (t) => this.host.log(`packet view: ${t}`))));
   }
 
   private draw(d: PacketDetail, runId: string, forceStale = false): void {

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { RunStatsRequest, type RunStats, type RunStatsParams, type RunStatsResult, type RunSummary } from '../server/protocol.ts';
 import { renderSummaryHtml } from './summary-html.ts';
+import { showError } from './notify.ts';
 
 export interface SummaryHost {
   lastRun(): RunSummary | undefined;
@@ -38,7 +39,7 @@ export class SummaryView implements vscode.Disposable {
         this.panel = undefined;
         this.drawn = '';
       });
-      this.panel.webview.onDidReceiveMessage((m: Message) => void this.onMessage(m).catch((e) => void vscode.window.showErrorMessage(`XDP Lens: ${(e as Error).message}`)));
+      this.panel.webview.onDidReceiveMessage((m: Message) => void this.onMessage(m).catch((e) => showError((e as Error).message, (t) => this.host.log(`run summary: ${t}`))));
     } else this.panel.reveal(undefined, false);
     await this.refresh();
   }

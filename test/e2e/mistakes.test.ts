@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Locator, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { REPO } from '../repo.ts';
 import {
   actUntil,
@@ -19,6 +19,7 @@ import {
   goToLine,
   pickQuickItem,
   runCommand,
+  shownWhole,
   startVSCode,
   typeInFileDialog,
   waitForActiveEditor,
@@ -35,10 +36,6 @@ import {
 
 const built = existsSync(join(REPO, 'dist', 'client.js')) && existsSync(join(REPO, 'dist', 'server.js'));
 const NOT_BUILT = 'dist/client.js or dist/server.js is missing: run npm run build (npm test builds first)';
-/** Whether a notification's message is drawn whole: not cut to one line with an ellipsis. */
-async function shownWhole(toast: Locator): Promise<boolean> {
-  return toast.locator('.notification-list-item-message').first().evaluate((m) => m.scrollWidth <= m.clientWidth + 1 && m.scrollHeight <= m.clientHeight + 1);
-}
 
 const skip = e2eSkip() || (!built && !e2eRequired() && NOT_BUILT);
 

@@ -19,6 +19,7 @@ import {
   pickQuickItem,
   replaceLineEndAndSave,
   runCommand,
+  shownWhole,
   startVSCode,
   waitForActiveEditor,
   waitForCodeLens,
@@ -206,7 +207,10 @@ test('a verdict diff between the committed file and an edited one shows the chan
     await runCommand(page, 'XDP: Compare Verdicts with...');
     await pickQuickItem(page, /Last committed version/);
     await pickQuickItem(page, /demo\.pcap.*default/);
-    await waitVisible(page.locator('.notifications-toasts').filter({ hasText: /1 packet of 10 changed against xdp_filter\.c@HEAD \(\+1 XDP_DROP, -1 XDP_PASS\)/ }), 'the comparison summary', 60_000);
+    const summary = await waitVisible(page.locator('.notifications-toasts .notification-toast').filter({ hasText: /1 packet of 10 changed against xdp_filter\.c@HEAD \(\+1 XDP_DROP, -1 XDP_PASS\)/ }), 'the comparison summary', 60_000);
+    // Shown whole (VS Code cuts a notification without a button to one line), with a way back to the changed packets.
+    await waitVisible(summary.locator('.monaco-button', { hasText: 'Show Changes' }), 'the Show Changes button');
+    assert.ok(await shownWhole(summary), 'the comparison summary shown whole, not cut to a line');
     await page.locator('.part.editor .editor-group-container').first().click({ position: { x: 200, y: 200 } });
     await goToLine(page, udpReturn);
     assert.equal(await afterText(page, udpReturn, /⇄/), '⇄ +1 XDP_DROP, -1 XDP_PASS');

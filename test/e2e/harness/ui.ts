@@ -179,6 +179,14 @@ export function waitForNotification(page: Page, text: Text, timeoutMs = DEFAULT_
   return waitVisible(toasts.filter({ hasText: text }), `a notification ${describe(text)}`, timeoutMs, toasts);
 }
 
+/**
+ * Whether a notification's message is drawn whole: not cut to one line with an ellipsis (VS Code does that to a
+ * notification without a button).
+ */
+export async function shownWhole(toast: Locator): Promise<boolean> {
+  return toast.locator('.notification-list-item-message').first().evaluate((m) => m.scrollWidth <= m.clientWidth + 1 && m.scrollHeight <= m.clientHeight + 1);
+}
+
 /** A CodeLens or inline decoration text in the active editor. */
 export function waitForCodeLens(page: Page, text: Text, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Locator> {
   const lenses = page.locator('.part.editor .monaco-editor .codelens-decoration');
