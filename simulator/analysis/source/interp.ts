@@ -11,6 +11,7 @@ import {
   INVALIDATING_HELPERS,
   KERNEL_CONSTANTS,
   KERNEL_STRUCTS,
+  PRIMITIVE_SIZES,
   XDP_ACTIONS,
   XDP_MD_FIELDS,
   foreignFamily,
@@ -885,16 +886,18 @@ export class Analyzer {
         return [joinStates([lt, rt])!, rf];
       }
       if (left && right && (op === '==' || op === '!=')) {
-        const l = this.eval(left, st).v;
-        const r = this.eval(right, st).v;
+        const lt = this.eval(left, st);
+        const rt = this.eval(right, st);
+        const l = lt.v;
+        const r = rt.v;
         this.helperBoundsCheck(node, st);
         const t = st;
         const f = clone(st);
         // `v == NULL` / `v != 0`: the map value is not NULL where the comparison says it differs from 0.
-        const ptr = l.k === 'mapval' && isNullConst(r) ? l : r.k === 'mapval' && isNullConst(l) ? r : undefined;
-        if (ptr) {
-          this.nullChecked(op === '==' ? f : t, ptr.id);
-          markNull(op === '==' ? t : f, ptr.id);
+        const test = nullTest(lt, op, rt, this.decls);
+        if (test) {
+          this.nullChecked(test.nonNull ? t : f, test.id);
+          markNull(test.nonNull ? f : t, test.id);
         }
         this.refineConsts(left, op, r, t, f);
         this.refineConsts(right, op, l, t, f, true);
@@ -909,12 +912,20 @@ export class Analyzer {
         return [t, f];
       }
       if (left && right && (op === '<' || op === '<=' || op === '>' || op === '>=')) {
-        const l = this.eval(left, st).v;
-        const r = this.eval(right, st).v;
+        const lt = this.eval(left, st);
+        const rt = this.eval(right, st);
+        const l = lt.v;
+        const r = rt.v;
         this.helperBoundsCheck(left, st);
         this.helperBoundsCheck(right, st);
         const t = st;
         const f = clone(st);
+        // `if (v > 0)`, `if (v <= 0) return ...;`: a null test too (see nullTest).
+        const test = nullTest(lt, op, rt, this.decls);
+        if (test) {
+          this.nullChecked(test.nonNull ? t : f, test.id);
+          markNull(test.nonNull ? f : t, test.id);
+        }
         this.refineBounds(l, op, r, t, f, left);
         this.refineConsts(left, op, r, t, f);
         this.refineConsts(right, op, l, t, f, true);
@@ -3826,6 +3837,31 @@ function calleeOrigins(vals: ConstVal[]): Related[] | undefined {
 /** A declaration qualified `volatile` (`volatile int x`, `int volatile x`), not a pointer to volatile data. */
 function isVolatile(decl: Node): boolean {
   return decl.children.some((c) => c?.type === 'type_qualifier' && c.text === 'volatile');
+}
+
+const FLIPPED: Record<string, string> = { '<': '>', '>': '<', '<=': '>=', '>=': '<=', '==': '==', '!=': '!=' };
+
+/**
+ * A comparison the verifier takes as the null test of a map value: on which side (`nonNull`: the true one) it is not
+ * NULL. The verifier learns it from a 64-bit `==`/`!=` against 0 only; clang compares a pointer unsigned and turns
+ * `v > 0`, `v >= 1` into `v != 0` and `v <= 0`, `v < 1` into `v == 0` (the kernel loads those; 6.18). A signed compare
+ * (`(long)v > 0`: a signed jump), another constant (`v != 1`), or the pointer cut to 32 bits is none: the verifier
+ * refuses the access after it.
+ */
+function nullTest(l: TV, op: string, r: TV, decls: Decls): { id: string; nonNull: boolean } | undefined {
+  const [p, c, o] = l.v.k === 'mapval' ? [l, r.v, op] : r.v.k === 'mapval' ? [r, l.v, FLIPPED[op]] : [];
+  if (!p || p.v.k !== 'mapval' || !o) return undefined;
+  const k = !c ? undefined : isNullConst(c) ? 0 : single(c);
+  if (k === undefined) return undefined;
+  // A cast to bool is a test against 0 of the whole pointer.
+  const t = p.t ? resolveTypedef(p.t, decls) : undefined;
+  const integer = !!t && t.ptr === 0 && t.dims.length === 0 && PRIMITIVE_SIZES[t.base] !== undefined && !/^(?:_Bool|bool)$/.test(t.base);
+  if (integer && PRIMITIVE_SIZES[t!.base] !== 8) return undefined;
+  if (o === '==' || o === '!=') return k === 0 ? { id: p.v.id, nonNull: o === '!=' } : undefined;
+  if (integer && !/^(?:unsigned long(?: long)?(?: int)?|__u64|u64|uint64_t|size_t|uintptr_t)$/.test(t!.base)) return undefined;
+  if ((o === '>' && k === 0) || (o === '>=' && k === 1)) return { id: p.v.id, nonNull: true };
+  if ((o === '<=' && k === 0) || (o === '<' && k === 1)) return { id: p.v.id, nonNull: false };
+  return undefined;
 }
 
 function retype(v: Val, _t: TypeRef | undefined): Val {
