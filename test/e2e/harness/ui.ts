@@ -155,14 +155,26 @@ export async function showHover(page: Page, text: Text, timeoutMs = DEFAULT_TIME
   const hover = page.locator('.monaco-hover:not(.hidden)').filter({ hasText: text });
   while (Date.now() < end - 10_000) {
     await runCommand(page, 'Show or Focus Hover', left(end, 30_000));
-    if (await hover.first().waitFor({ state: 'visible', timeout: left(end, 10_000) }).then(() => true, () => false)) return hover.first();
+    if (await hover.first().waitFor({ state: 'visible', timeout: left(end, 10_000) }).then(() => true, () => false)) return faded(hover.first());
   }
   return waitForHover(page, text, Math.max(1000, end - Date.now()));
 }
 
-export function waitForHover(page: Page, text: Text, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Locator> {
+/** A hover whose text matches, drawn whole: after its fade-in (so a picture taken next is not half transparent). */
+export async function waitForHover(page: Page, text: Text, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Locator> {
   const hover = page.locator('.monaco-hover:not(.hidden)');
-  return waitVisible(hover.filter({ hasText: text }), `a hover containing ${describe(text)}`, timeoutMs, hover);
+  return faded(await waitVisible(hover.filter({ hasText: text }), `a hover containing ${describe(text)}`, timeoutMs, hover));
+}
+
+/** `el` once its finite animations (a hover's 100 ms fade-in) have ended; at most 2 s, then as it is. */
+async function faded(el: Locator): Promise<Locator> {
+  await el
+    .evaluate((e) => {
+      const finite = e.getAnimations({ subtree: true }).filter((a) => Number.isFinite(Number(a.effect?.getComputedTiming().endTime)));
+      return Promise.race([Promise.all(finite.map((a) => a.finished.catch(() => undefined))), new Promise((r) => setTimeout(r, 2_000))]).then(() => finite.length);
+    }, undefined, { timeout: 5_000 })
+    .catch(() => undefined);
+  return el;
 }
 
 /** Opens the Problems panel and waits for an entry whose text matches. */
