@@ -30,6 +30,8 @@ export interface StartOptions {
   openFile?: string;
   /** User settings, merged over the harness defaults (which turn off telemetry, welcome pages and update checks). */
   settings?: Record<string, unknown>;
+  /** User keybindings (keybindings.json), for commands VS Code offers only on a toolbar. */
+  keybindings?: { key: string; command: string; when?: string }[];
   /** Keep Workspace Trust on (default off: the workspace is trusted). */
   workspaceTrust?: boolean;
   /** Window size for screenshots. */
@@ -143,6 +145,7 @@ export async function startVSCode(opts: StartOptions): Promise<VSCodeSession> {
     join(dirs.userData, 'User', 'settings.json'),
     JSON.stringify({ ...DEFAULT_SETTINGS, ...opts.settings }, null, 2),
   );
+  if (opts.keybindings) writeFileSync(join(dirs.userData, 'User', 'keybindings.json'), JSON.stringify(opts.keybindings, null, 2));
   // An empty config file keeps code-server from writing its default one (with a password) under $XDG_CONFIG_HOME.
   const config = join(root, 'code-server.yaml');
   writeFileSync(config, '');
