@@ -122,7 +122,8 @@ test('a lookup in a function of its own tested with `record > 0`: no finding', a
 });
 
 // The other pointers that may be NULL (a ring buffer record, a socket, a dynptr slice) are the bytecode tier's: it
-// follows the compiled test, so it agrees with the kernel on each spelling too.
+// follows the compiled test, so it agrees with the kernel on each spelling too. Its message names the helper and the
+// type the kernel names (it said bpf_map_lookup_elem and 'map_value_or_null' for all of them).
 const OTHERS = `#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
@@ -138,9 +139,9 @@ SEC("xdp")
 int prog(struct xdp_md *ctx)
 {
 `;
-const KINDS: { name: string; decl: string; use: string; release: string }[] = [
-  { name: 'bpf_ringbuf_reserve', decl: '\t__u32 *v = bpf_ringbuf_reserve(&rb, 8, 0);\n', use: '{ *v = 1; bpf_ringbuf_submit(v, 0); return XDP_DROP; }', release: '\tif (v) bpf_ringbuf_discard(v, 0);\n' },
-  { name: 'bpf_sk_lookup_tcp', decl: '\tstruct bpf_sock_tuple t = {};\n\tstruct bpf_sock *v = bpf_sk_lookup_tcp(ctx, &t, sizeof(t.ipv4), -1, 0);\n', use: '{ int x = v->family; bpf_sk_release(v); return x; }', release: '\tif (v) bpf_sk_release(v);\n' },
+const KINDS: { name: string; decl: string; use: string; release: string; type?: string }[] = [
+  { name: 'bpf_ringbuf_reserve', decl: '\t__u32 *v = bpf_ringbuf_reserve(&rb, 8, 0);\n', use: '{ *v = 1; bpf_ringbuf_submit(v, 0); return XDP_DROP; }', release: '\tif (v) bpf_ringbuf_discard(v, 0);\n', type: 'ringbuf_mem_or_null' },
+  { name: 'bpf_sk_lookup_tcp', decl: '\tstruct bpf_sock_tuple t = {};\n\tstruct bpf_sock *v = bpf_sk_lookup_tcp(ctx, &t, sizeof(t.ipv4), -1, 0);\n', use: '{ int x = v->family; bpf_sk_release(v); return x; }', release: '\tif (v) bpf_sk_release(v);\n', type: 'sock_or_null' },
   { name: 'bpf_dynptr_slice', decl: '\tstruct bpf_dynptr d;\n\t__u8 buf[4];\n\tbpf_dynptr_from_xdp(ctx, 0, &d);\n\t__u8 *v = bpf_dynptr_slice(&d, 0, buf, 4);\n', use: '{ return v[0]; }', release: '' },
 ];
 for (const k of KINDS) {
@@ -149,8 +150,13 @@ for (const k of KINDS) {
       const text = `${OTHERS}${k.decl}\tif (${spelling})\n\t\t${k.use}\n${k.release}${END}`;
       const fs = nulls(await both(text));
       assert.equal(fs.length, loads ? 0 : 1, show(fs));
+      if (!loads && k.type) {
+        assert.ok(fs[0]!.message.includes(`\`${k.name}\``) && fs[0]!.message.includes(`'${k.type}'`), fs[0]!.message);
+        assert.ok(!/map_lookup|map_value/.test(fs[0]!.message), fs[0]!.message);
+      }
       const refused = kernelSays(text);
       if (refused !== undefined) assert.equal(refused.length === 0, loads, refused.join('\n'));
+      if (refused?.length && k.type) assert.ok(refused[0]!.includes(`'${k.type}'`), refused[0]);
     });
   }
 }

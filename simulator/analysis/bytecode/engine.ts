@@ -680,6 +680,11 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
   };
 
   // ---- memory access ----
+  /** The verifier's name of the type a helper's possibly-NULL result has, for the message. */
+  const NULLABLE_TYPES: Record<string, string> = {
+    bpf_ringbuf_reserve: 'ringbuf_mem_or_null', bpf_sk_lookup_tcp: 'sock_or_null', bpf_sk_lookup_udp: 'sock_or_null',
+    bpf_skc_lookup_tcp: 'sock_common_or_null',
+  };
   /** A dereference of a lookup result not yet checked for NULL (the verifier: "invalid mem access 'map_value_or_null'"). */
   const nullCheck = (st: State, base: Reg, pc: number): void => {
     if (!nullable(base)) return;
@@ -687,7 +692,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     if (b.k === 'mem' && b.from === GLOBAL_ARG) {
       report('map-value-null', pc, `The verifier refuses this access: R${accessReg(pc)} invalid mem access 'mem_or_null' (the verifier checks a global ` +
         'function on its own, for any caller, and a pointer argument may be NULL: check it first, `if (!p) return 0;`, or make the function static).');
-    } else report('map-value-null', pc, b.k === 'mem' && b.from ? msg.kfuncNull(b.from) : msg.mapValueNull(b.k === 'value' ? mapOf(b.map) : undefined, b.k === 'value' ? accessReg(pc) : undefined));
+    } else report('map-value-null', pc, b.k === 'mem' && b.from ? msg.kfuncNull(b.from, NULLABLE_TYPES[b.from]) : msg.mapValueNull(b.k === 'value' ? mapOf(b.map) : undefined, b.k === 'value' ? accessReg(pc) : undefined));
     // Go on as if it had been checked, so that one missing check gives one finding.
     setNull(st, b.nullId, false, pc);
   };
@@ -1441,7 +1446,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
       case H.skc_lookup_tcp: {
         // An acquired reference (acquire_reference_state): released by bpf_ringbuf_submit/discard, bpf_sk_release.
         const ref = nextId++;
-        r0 = { k: 'mem', nullId: ref, ref };
+        r0 = { k: 'mem', nullId: ref, ref, from: name };
         st.refs = [...(st.refs ?? []), ref];
         break;
       }

@@ -160,10 +160,10 @@ export function innerMapNull(outer: MapDef | undefined): string {
   );
 }
 
-export function kfuncNull(kfunc: string): string {
+export function kfuncNull(kfunc: string, type = '...or_null'): string {
   return (
     `The pointer \`${kfunc}\` returned is used without a NULL check (it returns NULL when it has nothing to give), and the ` +
-    `verifier rejects the program ("invalid mem access '...or_null'"). Check it first: \`if (!p) return XDP_PASS;\`.`
+    `verifier rejects the program ("invalid mem access '${type}'"). Check it first: \`if (!p) return XDP_PASS;\`.`
   );
 }
 
