@@ -699,13 +699,18 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
   /** Values the verifier certainly holds as numbers (scalars) whatever the path: what a load from the packet, a
    * context field other than data/data_end/data_meta, or a map value's plain bytes gave (certainType). */
   const numbers = new WeakSet<Scalar>();
+  /** Numbers already reported as dereferenced (numberAccess): one finding per value, not per access. */
+  const misused = new WeakSet<Scalar>();
   const number = (r: Reg): Reg => {
     if (r.k === 'scalar') numbers.add(r.s);
     return r;
   };
   /** check_mem_access on a register that certainly holds a number: "R1 invalid mem access 'scalar'". */
   const numberAccess = (base: Reg, regno: number, pc: number, kind: 'load' | 'store'): void => {
-    if (base.k !== 'scalar' || base.fromPtr || certainType(base) !== 'scalar') return;
+    if (base.k !== 'scalar' || base.fromPtr || certainType(base) !== 'scalar' || misused.has(base.s)) return;
+    // The verifier stops the path here; the walk goes on, and a later access through the same value (its copies and
+    // spills share it: a header pointer a failed parser left unset, read field after field) is that same mistake.
+    misused.add(base.s);
     report('pointer-misuse', pc, `The verifier refuses this ${kind}: R${regno} invalid mem access 'scalar' (r${regno} holds a number, not a pointer: ` +
       'a value read from the packet, the context or a map, or a constant; the verifier lets a program dereference only pointers it made itself).');
   };

@@ -42,6 +42,8 @@ import {
   stateKey,
   type ConstVal,
   type L4Proof,
+  type ProtoUnder,
+  type L4Change,
   type LookupInfo,
   type MapRead,
   type Origin,
@@ -563,7 +565,28 @@ export class Analyzer {
     } finally {
       this.frame.loops.pop();
     }
-    return joinStates([fall, ...ctx.breaks, hasDefault ? null : st]);
+    return joinStates([fall, ...ctx.breaks, hasDefault ? null : this.noLabelMatched(body, st, switched)]);
+  }
+
+  /**
+   * The state past a switch on a protocol field that no label matched (or at its `default:`): open changes made
+   * under one of the labels' protocols were made on other paths.
+   */
+  private noLabelMatched(body: Node | null, st: State, switched?: Val): State {
+    if (!body || !switched) return st;
+    const at = protocolTest(switched, { k: 'consts', vals: [{ v: 0 }] })?.at;
+    if (at === undefined) return st;
+    const labels: number[] = [];
+    for (const c of body.namedChildren) {
+      const v = c?.type === 'case_statement' ? c.childForFieldName('value') : null;
+      if (!v) continue;
+      const k = single(this.eval(v, clone(st)).v);
+      if (k === undefined) return st;
+      labels.push(k);
+    }
+    const out = clone(st);
+    dropUnder(out, at, (n) => labels.includes(n));
+    return out;
   }
 
   /**
@@ -574,6 +597,7 @@ export class Analyzer {
     const inner = unparen(condNode);
     // `switch (ip->protocol)`: a `case IPPROTO_TCP:` entered from the switch proves the protocol on its path.
     const proof = value && switched ? protocolTest(switched, this.eval(value, clone(st)).v) : undefined;
+    if (!value) st = this.noLabelMatched(body, st, switched);
     if (proof) {
       const out = clone(st);
       proveL4(out, proof);
@@ -906,7 +930,10 @@ export class Analyzer {
         if (isNullConst(r)) this.noteFact(left, op === '!=', t, f);
         else if (isNullConst(l)) this.noteFact(right, op === '!=', t, f);
         const proof = protocolTest(l, r) ?? protocolTest(r, l);
-        if (proof) proveL4(op === '==' ? t : f, proof);
+        if (proof) {
+          proveL4(op === '==' ? t : f, proof);
+          if (proof.at !== undefined) dropUnder(op === '==' ? f : t, proof.at, (n) => n === proof.num);
+        }
         // `if (udp->check != 0) <update>`: a UDP packet sent with no checksum (0) has none to update.
         if (isUdpCheck(l, r) || isUdpCheck(r, l)) markL4Updated(op === '==' ? t : f);
         return [t, f];
@@ -3122,7 +3149,8 @@ export class Analyzer {
     }
     // `checksum = 0` before the sum is computed, or a change after an update: open until the next computed store.
     if (isIcmpChecksum(field) || st.icmpPending) st.icmpUpdated = undefined;
-    st.icmpPending = { writes: [...(st.icmpPending?.writes ?? []), { field, node: n, file: this.unit.file, site: this.site, zero: zero && isIcmpChecksum(field), sum }] };
+    const under = underOf(st);
+    st.icmpPending = { writes: [...(st.icmpPending?.writes ?? []), { field, node: n, file: this.unit.file, site: this.site, zero: zero && isIcmpChecksum(field), sum, ...(under ? { under } : {}) }] };
   }
 
   /** A store into a field of `struct iphdr` through a packet pointer: the header checksum must follow. */
@@ -3137,13 +3165,16 @@ export class Analyzer {
       else if (l4 || field === 'saddr' || field === 'daddr') {
         const from = value?.k === 'top' ? value.field : undefined;
         const hdr = l4 ?? (ip6 ? 'IPv6' : 'IPv4');
-        const w = { field, from, node: n, file: this.unit.file, site: this.site, hdr: hdr === 'tcp' ? 'TCP' : hdr === 'udp' ? 'UDP' : hdr, at: l4 ? undefined : at, away: this.awayFromHome(n), ...(zero ? { zero } : {}), seq: this.storeSeq++ };
+        const w = { field, from, node: n, file: this.unit.file, site: this.site, hdr: hdr === 'tcp' ? 'TCP' : hdr === 'udp' ? 'UDP' : hdr, at: l4 ? undefined : at, away: this.awayFromHome(n), ...(zero ? { zero } : {}), seq: this.storeSeq++, ...(underOf(st) ? { under: underOf(st) } : {}) };
         if (zero) st.l4Updated = undefined;
         st.l4Pending = { proto: l4 ?? st.l4Pending?.proto, writes: [...(st.l4Pending?.writes ?? []), w], ...(st.l4Pending?.also ? { also: st.l4Pending.also } : {}) };
       }
     }
     // The protocol stored: what the branches proved about it no longer holds.
-    if (!l4 && (field === 'protocol' || field === 'nexthdr')) st.l4Proof = undefined;
+    if (!l4 && (field === 'protocol' || field === 'nexthdr')) {
+      st.l4Proof = undefined;
+      forgetUnder(st);
+    }
     if (!isIpHeader(t, this)) return;
     if (field === 'check') {
       const zeroing = !!value && single(value) === 0;
@@ -3943,7 +3974,7 @@ function protocolTest(x: Val, y: Val): L4Proof | undefined {
   if ((x.k !== 'top' && !(x.k === 'consts' && x.more)) || (x.field !== 'protocol' && x.field !== 'nexthdr')) return undefined;
   const k = single(y);
   if (k === undefined) return undefined;
-  return { proto: k === 6 ? 'tcp' : k === 17 ? 'udp' : 'other', at: x.at };
+  return { proto: k === 6 ? 'tcp' : k === 17 ? 'udp' : 'other', at: x.at, num: k };
 }
 
 /** `udp->check` (or a local read from it) compared with 0. */
@@ -3954,7 +3985,48 @@ function isUdpCheck(x: Val, y: Val): boolean {
 /** Records a protocol proof on a path; a second proof about another protocol (an outer and an inner header) voids both. */
 function proveL4(st: State, p: L4Proof): void {
   const had = st.l4Proof;
-  st.l4Proof = !had || had.proto === p.proto ? { proto: p.proto, at: p.at ?? had?.at } : { proto: 'mixed' };
+  st.l4Proof = !had || had.proto === p.proto ? { proto: p.proto, at: p.at ?? had?.at, ...(had && had.num !== p.num ? {} : { num: p.num }) } : { proto: 'mixed' };
+  if (p.at !== undefined && p.num !== undefined) dropUnder(st, p.at, (n) => n !== p.num);
+}
+
+/** The protocol a store on this path is made under, when the branches taken prove one number for one header. */
+function underOf(st: State): ProtoUnder | undefined {
+  const p = st.l4Proof;
+  return p && p.proto !== 'mixed' && p.num !== undefined && p.at !== undefined ? { num: p.num, at: p.at } : undefined;
+}
+
+/**
+ * A second test of the same protocol field (`switch (ip->protocol)` in the function that fixes the sums after one in
+ * the function that changed the header): the open changes made under a protocol number this path rules out were made
+ * on other paths, so they are not open here.
+ */
+function dropUnder(st: State, at: string, ruledOut: (n: number) => boolean): void {
+  const keep = (w: { under?: ProtoUnder }) => !w.under || w.under.at !== at || !ruledOut(w.under.num);
+  const icmp = st.icmpPending;
+  if (icmp && !icmp.writes.every(keep)) {
+    const writes = icmp.writes.filter(keep);
+    st.icmpPending = writes.length ? { writes } : undefined;
+  }
+  const l4 = st.l4Pending;
+  if (l4 && (!l4.writes.every(keep) || l4.also?.some((g) => !g.writes.every(keep)))) {
+    const groups = [{ proto: l4.proto, writes: l4.writes.filter(keep) }, ...(l4.also ?? []).map((g) => ({ proto: g.proto, writes: g.writes.filter(keep) }))].filter((g) => g.writes.length > 0);
+    const [first, ...also] = groups;
+    st.l4Pending = first ? { proto: first.proto, writes: first.writes, ...(also.length ? { also: also as { proto: 'tcp' | 'udp'; writes: L4Change[] }[] } : {}) } : undefined;
+  }
+}
+
+/** Forgets what the open changes were made under (the protocol field itself stored). */
+function forgetUnder(st: State): void {
+  const bare = <T extends { under?: ProtoUnder }>(w: T): T => {
+    if (!w.under) return w;
+    const { under: _, ...rest } = w;
+    return rest as T;
+  };
+  if (st.icmpPending?.writes.some((w) => w.under)) st.icmpPending = { writes: st.icmpPending.writes.map(bare) };
+  const l4 = st.l4Pending;
+  if (l4 && (l4.writes.some((w) => w.under) || l4.also?.some((g) => g.writes.some((w) => w.under)))) {
+    st.l4Pending = { ...l4, writes: l4.writes.map(bare), ...(l4.also ? { also: l4.also.map((g) => ({ ...g, writes: g.writes.map(bare) })) } : {}) };
+  }
 }
 
 /**

@@ -187,7 +187,11 @@ export interface Slot {
 
 /** A store into an input of the TCP/UDP checksum (State.l4Pending). */
 /** `seq`: the order in which the tier made the store (ConstVal.seqAt). */
-export type L4Change = { field: string; from?: string; node: unknown; file: string; site?: unknown; hdr: string; at?: string; away?: unknown; zero?: boolean; seq?: number };
+/** `under`: the protocol number the branches taken proved for the IP header at `at` when the store was made. */
+export type L4Change = { field: string; from?: string; node: unknown; file: string; site?: unknown; hdr: string; at?: string; away?: unknown; zero?: boolean; seq?: number; under?: ProtoUnder };
+
+/** A store made where the branches proved `protocol` (or `nexthdr`) of the IP header at `at` equal to `num`. */
+export type ProtoUnder = { num: number; at: string };
 
 export interface State {
   vars: Map<string, Slot>;
@@ -261,7 +265,7 @@ export interface State {
    * than 0, passed by address, or possibly by a call the tier cannot see) on every path here.
    */
   /** `sum`: the checksum field's name in the header type written through (`checksum`, `icmp6_cksum`, `cksum`). */
-  icmpPending?: { writes: { field: string; node: unknown; file: string; site?: unknown; zero?: boolean; sum?: string }[] };
+  icmpPending?: { writes: { field: string; node: unknown; file: string; site?: unknown; zero?: boolean; sum?: string; under?: ProtoUnder }[] };
   icmpUpdated?: boolean;
   /**
    * What the branches taken on this path prove about the L4 protocol of the IP header at `at` (`ip->protocol ==
@@ -302,13 +306,15 @@ export interface CopyWrite {
 export interface L4Proof {
   proto: 'tcp' | 'udp' | 'tcp/udp' | 'other' | 'mixed';
   at?: string;
+  /** The protocol number itself, when one is proven. */
+  num?: number;
 }
 
 /** The proof two paths share: the same protocol, TCP on one and UDP on the other (`tcp/udp`), else none. */
 export function joinL4Proof(a: L4Proof | undefined, b: L4Proof | undefined): L4Proof | undefined {
   if (!a || !b) return undefined;
   const at = a.at === b.at ? a.at : undefined;
-  if (a.proto === b.proto) return { proto: a.proto, at };
+  if (a.proto === b.proto) return { proto: a.proto, at, ...(a.num === b.num && a.num !== undefined ? { num: a.num } : {}) };
   const l4 = new Set(['tcp', 'udp', 'tcp/udp']);
   if (l4.has(a.proto) && l4.has(b.proto)) return { proto: 'tcp/udp', at };
   return undefined;
