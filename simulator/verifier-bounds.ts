@@ -850,6 +850,29 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
             ex = { umin: 0n, umax: m, smin: 0n, smax: m, tmask: m, tval: 0n };
           }
         }
+        const s32 = an.s32;
+        if (!ex && !w32 && op === 'lsh' && !ae && s32 && be && isConst(be) && be.tval === 32n && s32.lo < 0n && s32.hi >= 0n &&
+          (s32.ex.tmask & 0xffffffffn) === 0xffffffffn && s32.ex.umax > 0x80000000n) {
+          // `x << 32` of a number known by 32-bit signed bounds that cross 0 (after `if (int)x > 3`): the verifier
+          // moves both up (6.18: smin = s32_min << 32); the tnum's low half goes up; `s>> 32` gives the 32-bit bounds
+          // back as 64-bit signed ones.
+          const m = 0xffffffffn << 32n;
+          ex = { umin: 0n, umax: m, smin: s32.lo << 32n, smax: s32.hi << 32n, tmask: m, tval: 0n,
+            shl32: { umin: 0n, umax: 0xffffffffn, smin: s32.lo, smax: s32.hi, tmask: 0xffffffffn, tval: 0n } };
+        }
+        if (!ex && w32 && (op === 'add' || op === 'sub') && !ae && s32 && be && isConst(be) && (s32.ex.tmask & 0xffffffffn) === 0xffffffffn) {
+          // w += c of such a number: scalar32_min_max_add moves the 32-bit signed bounds when they do not overflow (the
+          // unsigned ones do: any 32-bit value); non-negative ones then give the rest (reg_bounds_sync, zero extension).
+          const k = BigInt.asIntN(32, op === 'add' ? be.tval : -be.tval);
+          const [lo, hi] = [s32.lo + k, s32.hi + k];
+          if (lo >= -(1n << 31n) && hi < (1n << 31n)) {
+            if (lo >= 0n) ex = syncSimple(lo, hi, 0n, 0xffffffffn);
+            else if (hi >= 0n) {
+              r[insn.dst] = { k: 'num', w, ids: [nextId++, ...ids], s32: { ex: bytesEx(4), lo, hi } };
+              break;
+            }
+          }
+        }
         if (!ex && w32 && op === 'and' && ae && be && isConst(be) && (be.tval & 0xffffffffn) <= 0x7fffffffn) {
           // w & c (0 <= c < 2^31) of a number whose low 32 bits the verifier knows nothing of, or of a non-negative range
           // under 2^32: scalar32_min_max_and then the zero extension give [0, c] (sfuzz seed 1313100025: `w6 &= 7`).
@@ -858,6 +881,43 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
           if (x) {
             const v = x.tval & c;
             ex = syncSimple(v, x.umax < c ? x.umax : c, v, (x.tval | x.tmask) & c & ~v);
+          }
+        }
+        if (!ex && w32 && (op === 'add' || op === 'sub') && ae && be && isConst(be) && !isConst(ae) && isSimple(ae) && ae.umax < 0x80000000n) {
+          // w += c of a range in [0, 2^31) that stays there: the 32-bit signed bounds move without overflow and give
+          // the rest (scalar32_min_max_add, reg_bounds_sync, zero extension); the tnum is the 32-bit tnum_add's
+          // (`__u32 i = x & 31; v->b[i + 8]` under -mcpu=v3: `w1 += 8`).
+          const c32 = be.tval & 0xffffffffn;
+          const d = BigInt.asIntN(32, op === 'add' ? c32 : -c32 & 0xffffffffn);
+          if (ae.umin + d >= 0n && ae.umax + d < 0x80000000n) {
+            const [v, m] = tnumAddConst(ae.tval, ae.tmask, d & 0xffffffffn);
+            ex = syncSimple(ae.umin + d, ae.umax + d, v & 0xffffffffn, m & 0xffffffffn);
+          }
+        }
+        if (!ex && w32 && ae && be && !isConst(ae) && isSimple(ae) && ae.umax <= 0xffffffffn) {
+          const c = isConst(be) ? be.tval : undefined;
+          if (op === 'or' && isSimple(be) && be.umax <= 0xffffffffn) {
+            // w |= y of two ranges under 2^32 (scalar32_min_max_or: the larger minimum, the tnum's maximum; no sign).
+            const v = ae.tval | be.tval, m = (ae.tmask | be.tmask) & ~v;
+            ex = syncSimple(ae.umin > be.umin ? ae.umin : be.umin, v | m, v, m);
+          } else if (op === 'lsh' && c !== undefined && c > 0n && c < 32n) {
+            // w <<= c: the 32-bit unsigned bounds move up when nothing is shifted out, else they are the tnum's
+            // (__scalar32_min_max_lsh, __update_reg32_bounds); zero-extended.
+            const v = (ae.tval << c) & 0xffffffffn, m = (ae.tmask << c) & 0xffffffffn;
+            ex = ae.umax <= 1n << (31n - c) ? syncSimple(ae.umin << c, ae.umax << c, v, m) : syncSimple(v, v | m, v, m);
+          } else if (op === 'arsh' && c !== undefined && c > 0n && c < 32n) {
+            // w s>>= c: the 32-bit signed bounds shift (scalar32_min_max_arsh), the unsigned ones follow them when they
+            // are non-negative; when they cross 0 the number is any 32-bit value to the 64-bit bounds, its 32-bit signed
+            // bounds kept for a signed comparison (`(int)(signed char)x` as `w <<= 24; w s>>= 24`).
+            const lo32 = ae.umax < 0x80000000n ? ae.umin : ae.umin >= 0x80000000n ? ae.umin - (1n << 32n) : BigInt.asIntN(32, ae.tval | (ae.tmask & 0x80000000n));
+            const hi32 = ae.umax < 0x80000000n ? ae.umax : ae.umin >= 0x80000000n ? ae.umax - (1n << 32n) : BigInt.asIntN(32, ae.tval | (ae.tmask & 0x7fffffffn));
+            const [lo, hi] = [lo32 >> c, hi32 >> c];
+            const v = (BigInt.asIntN(32, ae.tval) >> c) & 0xffffffffn, m = (BigInt.asIntN(32, ae.tmask) >> c) & 0xffffffffn;
+            if (lo >= 0n) ex = syncSimple(lo, hi, v, m);
+            else if (hi >= 0n && v === 0n && m === 0xffffffffn) {
+              r[insn.dst] = { k: 'num', w, ids: [nextId++], s32: { ex: bytesEx(4), lo, hi } };
+              break;
+            }
           }
         }
         if (!ex && w32 && low32Result(op, ae, be)) ex = bytesEx(4);
@@ -1638,6 +1698,11 @@ function scalarOp(op: string, w32: boolean, srcReg: boolean, ae: Exact | undefin
   // cannot overflow: the bounds add up; tnum_add), and x * c of one by a constant c >= 2 likewise (scalar_min_max_mul:
   // the products of the bounds; tnum_mul). `(x * 3 + y) % 48` as an index: sums and products before the modulo.
   const small32 = (e: Exact) => isSimple(e) && e.umax <= 0xffffffffn;
+  // x | y of two non-negative ranges (scalar_min_max_or: the larger minimum, the tnum's maximum; `b0 | b1 << 8`).
+  if (op === 'or' && isSimple(ae) && isSimple(be) && !(isConst(ae) && isConst(be))) {
+    const v = ae.tval | be.tval, m = (ae.tmask | be.tmask) & ~v;
+    return syncSimple(ae.umin > be.umin ? ae.umin : be.umin, v | m, v, m);
+  }
   if (op === 'add' && small32(ae) && small32(be) && !isConst(ae) && !isConst(be) && ae.umax + be.umax <= 0xffffffffn) {
     const [v, m] = tnumAdd(ae.tval, ae.tmask, be.tval, be.tmask);
     return syncSimple(ae.umin + be.umin, ae.umax + be.umax, v, m);
@@ -1649,6 +1714,23 @@ function scalarOp(op: string, w32: boolean, srcReg: boolean, ae: Exact | undefin
   if (!isConst(be)) return undefined;
   const c = be.tval;
   if (op === 'lsh' && isFull(ae) && c > 0n && c < 64n && c !== 32n) return lowZeros(c);
+  // x << c (c not 32) of a number whose signed bounds cross 0 (so its unsigned maximum is past 2^(63 - c)) and whose
+  // tnum leaves bit 63 - c unknown: __scalar64_min_max_lsh keeps no bound, so the tnum alone gives them, and the
+  // signed minimum is S64_MIN plus its known ones (-mcpu=v2 `int i; if (i > 3) return; p = &a[i];`, i sign-extended
+  // then shifted by the element size).
+  if (op === 'lsh' && c > 0n && c < 64n && c !== 32n && !ae.shl32 && ae.shlTop === undefined && ae.smin < 0n && ae.smax >= 0n &&
+    ((ae.tmask >> (63n - c)) & 1n) === 1n) {
+    const v = (ae.tval << c) & M64, m = (ae.tmask << c) & M64;
+    if (v >> 63n === 0n) return { umin: v, umax: v | m, smin: BigInt.asIntN(64, v | (1n << 63n)), smax: v | (m & S64_MAX), tmask: m, tval: v };
+  }
+  if ((op === 'add' || op === 'sub') && isSignedOnly(ae)) {
+    // A number known only by signed bounds crossing 0, plus a constant: the signed bounds move (the unsigned ones
+    // overflow, the tnum stays unknown); non-negative ones give the rest (reg_bounds_sync).
+    const d = BigInt.asIntN(64, op === 'add' ? c : -c & M64);
+    const [lo, hi] = [ae.smin + d, ae.smax + d];
+    if (lo <= S64_MIN || hi > S64_MAX || hi < 0n) return undefined;
+    return lo < 0n ? { ...ae, smin: lo, smax: hi } : syncSimple(lo, hi, 0n, M64);
+  }
   if (!isSimple(ae) || isConst(ae)) return undefined;
   if (op === 'add' || op === 'sub') {
     const d = BigInt.asIntN(64, op === 'add' ? c : -c & M64);
@@ -1762,6 +1844,7 @@ const SWAPPED_OP: Record<JmpOp, JmpOp> = {
  * (its signed and unsigned bounds the same) and c in [0, 2^63). Undefined when not that case or no value is left.
  */
 function refineRange(e: Exact, op: JmpOp, c: bigint, truth: boolean): Exact | undefined {
+  if (op.startsWith('js') && isSignedOnly(e)) return refineSigned(e, op, BigInt.asIntN(64, c), truth);
   if (isConst(e) || !isSimple(e) || c < 0n || c > S64_MAX) return undefined;
   let lo = e.umin, hi = e.umax;
   const u = op.startsWith('js') ? (`j${op.slice(2)}` as JmpOp) : op;
@@ -1774,6 +1857,30 @@ function refineRange(e: Exact, op: JmpOp, c: bigint, truth: boolean): Exact | un
   else return undefined;
   // __reg_bound_offset: the known bits of the new range; then __update_reg_bounds from them.
   return syncSimple(lo, hi, e.tval, e.tmask);
+}
+
+/** A number the verifier knows only by signed bounds that cross 0 (no unsigned bound, no known bit): a sign-extended
+ * narrow load, `(s64)(int)x` as `x << 32 s>> 32`. */
+const isSignedOnly = (e: Exact): boolean =>
+  !e.shl32 && e.shlTop === undefined && e.umin === 0n && e.umax === M64 && e.tmask === M64 && e.tval === 0n && e.smin < 0n && e.smax >= 0n && e.smin > S64_MIN;
+
+/**
+ * A signed comparison of such a number with a constant (regs_refine_cond_op moves a signed bound, reg_bounds_sync):
+ * bounds that still cross 0 leave the rest as it was; non-negative ones become the unsigned ones too, and the tnum
+ * theirs. Undefined when both are negative (not reproduced) or no value is left.
+ */
+function refineSigned(e: Exact, op: JmpOp, c: bigint, truth: boolean): Exact | undefined {
+  const u = `j${op.slice(2)}`;
+  const rel = truth ? u : ({ jgt: 'jle', jge: 'jlt', jlt: 'jge', jle: 'jgt' } as Record<string, string | undefined>)[u];
+  let lo = e.smin, hi = e.smax;
+  if (rel === 'jgt') lo = c + 1n > lo ? c + 1n : lo;
+  else if (rel === 'jge') lo = c > lo ? c : lo;
+  else if (rel === 'jlt') hi = c - 1n < hi ? c - 1n : hi;
+  else if (rel === 'jle') hi = c < hi ? c : hi;
+  else return undefined;
+  if (lo > hi || hi < 0n) return undefined;
+  if (lo < 0n) return { ...e, smin: lo, smax: hi };
+  return syncSimple(lo, hi, 0n, M64);
 }
 
 /**

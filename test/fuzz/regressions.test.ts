@@ -1178,6 +1178,58 @@ test('regressions: a 32-bit comparison clamps a 32-bit index as the verifier doe
   });
 });
 
+// An int index the verifier knows only by signed bounds that cross 0: `if (i > 3)` alone leaves i in [-2^31, 3]
+// (-mcpu=v2: sign-extended by `<< 32 s>> 32`, then a 64-bit signed comparison; -mcpu=v3: a 32-bit one, then the
+// widening, which 6.18 does keeping the 32-bit signed bounds). Scaled by the element size, no lower bound is left; with
+// a constant added, the bounds move. run loaded the first cases under both, the rest under -mcpu=v2.
+const SIGNED_CASES: [string, string | undefined, string, string][] = [
+  ['a stack array of 4 given to a global function, only i > 3 returns', 'math between fp pointer and register with unbounded min value is not allowed',
+    'int i = ctx->ingress_ifindex; if (i > 3) return 0;', 'g(&b[i])'],
+  ['the same, i > 4 || i < 0 returns', 'invalid variable-offset read from stack R1 var_off=(0x0; 0x38) off=-32 size=8',
+    'int i = ctx->ingress_ifindex; if (i > 4 || i < 0) return 0;', 'g(&b[i])'],
+  ['the same, i > 3 || i < 0 returns', undefined, 'int i = ctx->ingress_ifindex; if (i > 3 || i < 0) return 0;', 'g(&b[i])'],
+  ['a 40-byte map value at i + 5, i > 35 || i < -5 returns', 'R0 max value is outside of the allowed memory range',
+    'int i = ctx->ingress_ifindex; if (i > 35 || i < -5) return 0;', 'v->b[i + 5]'],
+  ['the same, i > 34 || i < -5 returns', undefined, 'int i = ctx->ingress_ifindex; if (i > 34 || i < -5) return 0;', 'v->b[i + 5]'],
+  // A signed byte or half-word made an int (`w <<= 24; w s>>= 24` under -mcpu=v3: 32-bit signed bounds [-128, 127]).
+  ['a signed byte from the map value, i > 30 || i < -8 returns, at i + 8', 'R2 unbounded memory access, make sure to bounds check any such access',
+    'int i = *(volatile signed char *)&v->b[0]; if (i > 30 || i < -8) return 0;', 'v->b[i + 8]'],
+  ['a signed half-word from the map value, only i > 30 returns, at i + 8', 'R2 min value is negative, either use unsigned index or do a if (index >=0) check.',
+    'int i = *(volatile short *)&v->b[0]; if (i > 30) return 0;', 'v->b[i + 8]'],
+  // A 32-bit sum of a masked index and a constant (`w1 += 9`): [9, 40] at 1 byte is past the 40-byte value.
+  ['i & 31 at i + 9', 'max value is outside of the allowed memory range', 'i &= 31;', 'v->b[i + 9]'],
+  ['i & 31 at i + 8', undefined, 'i &= 31;', 'v->b[i + 8]'],
+];
+
+test('regressions: a signed index whose bounds cross 0 is bounded as the verifier does (-mcpu=v2, v3)', (t) => {
+  if (kernelOrSkip(t)) return;
+  for (const mcpu of ['-mcpu=v2', '-mcpu=v3']) SIGNED_CASES.forEach(([name, words, check, use], i) => {
+    const source = CLAMP_HEADER + CLAMP_BODY(check, use) + '\n';
+    const { objectPath } = compileTestSource(`signed_${mcpu.slice(-2)}_${i}`, source, ['-O2', mcpu]);
+    let kernelLog: string | undefined;
+    try {
+      runKernel(objectPath, 'fuzz', [PACKET]);
+    } catch (e) {
+      if (!(e instanceof KernelLoadError)) throw e;
+      kernelLog = e.log;
+    }
+    if (words === undefined) assert.equal(kernelLog, undefined, `${mcpu} ${name}: the kernel refuses it (the case is wrong)`);
+    else assert.ok(kernelLog?.includes(words), `${mcpu} ${name}: the kernel does not say "${words}" (the case is wrong): ${kernelLog?.slice(-300)}`);
+    const obj = loadProgramFile(objectPath);
+    for (const engine of ENGINES) {
+      const session = new Session(obj, { program: 'fuzz', nrCpus: 2, cpu: 0, engine });
+      const log = new RefusalLog(refusalsBeforeRun(obj, session.program, session.machine));
+      log.fault(session.runPacket(PACKET).fault);
+      if (words === undefined) assert.deepEqual(log.list.map((x) => x.message), [], `${engine} ${mcpu}: ${name}: run must not report a refusal`);
+      else {
+        const hit = log.list.find((x) => x.message.includes(words));
+        assert.ok(hit, `${engine} ${mcpu}: ${name}: run must report "${words}": ${log.list.map((x) => x.message).join('; ') || 'no refusal'}`);
+        assert.ok(source.split('\n')[(hit.line ?? 0) - 1]?.includes(`return (${use})`), `${engine} ${mcpu}: ${name}: reported on line ${hit.line}`);
+      }
+    }
+  });
+});
+
 // bpf_xdp_ct_lookup / bpf_xdp_ct_alloc check their arguments in the kernel's order (kfuzz seed 6): a tuple size other
 // than 12 or 36 is -EAFNOSUPPORT before a namespace id that does not exist is -ENONET, and the allocation checks the
 // id's range (below -1: -EINVAL) before the protocol (-EPROTO), the lookup after it. opts.error of each, both calls.
