@@ -1178,6 +1178,30 @@ test('regressions: a 32-bit comparison clamps a 32-bit index as the verifier doe
   });
 });
 
+// A global function's pointer argument read past its type's size without a NULL check: the verifier stops at the
+// pointer's type ('mem_or_null'); run listed a second refusal for the same load (the size).
+test('regressions: a NULL-unchecked global function argument read past its size is one refusal', (t) => {
+  if (kernelOrSkip(t)) return;
+  const words = "R1 invalid mem access 'mem_or_null'";
+  const source = GLOBAL_HEADER + `__attribute__((noinline)) int gs(__u8 *p) { return p[8]; }
+SEC("xdp") int fuzz(struct xdp_md *ctx) { __u8 b[8] = {}; b[1] = ctx->rx_queue_index; return gs(b) & 3; }
+`;
+  const { objectPath } = compileTestSource('global_arg_null_past', source);
+  let kernelLog: string | undefined;
+  try {
+    runKernel(objectPath, 'fuzz', [PACKET]);
+  } catch (e) {
+    if (!(e instanceof KernelLoadError)) throw e;
+    kernelLog = e.log;
+  }
+  assert.ok(kernelLog?.includes(words), `the kernel does not say "${words}" (the case is wrong): ${kernelLog?.slice(-300)}`);
+  const obj = loadProgramFile(objectPath);
+  const session = new Session(obj, { program: 'fuzz', nrCpus: 2, cpu: 0 });
+  const list = refusalsBeforeRun(obj, session.program, session.machine).map((x) => x.message);
+  assert.equal(list.length, 1, `run must report one refusal: ${list.join('; ')}`);
+  assert.ok(list[0]!.includes(words), list[0]);
+});
+
 // An int index the verifier knows only by signed bounds that cross 0: `if (i > 3)` alone leaves i in [-2^31, 3]
 // (-mcpu=v2: sign-extended by `<< 32 s>> 32`, then a 64-bit signed comparison; -mcpu=v3: a 32-bit one, then the
 // widening, which 6.18 does keeping the 32-bit signed bounds). Scaled by the element size, no lower bound is left; with

@@ -686,8 +686,8 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     bpf_skc_lookup_tcp: 'sock_common_or_null',
   };
   /** A dereference of a lookup result not yet checked for NULL (the verifier: "invalid mem access 'map_value_or_null'"). */
-  const nullCheck = (st: State, base: Reg, pc: number): void => {
-    if (!nullable(base)) return;
+  const nullCheck = (st: State, base: Reg, pc: number): boolean => {
+    if (!nullable(base)) return false;
     const b = base as Reg & { nullId: number };
     if (b.k === 'mem' && b.from === GLOBAL_ARG) {
       report('map-value-null', pc, `The verifier refuses this access: R${accessReg(pc)} invalid mem access 'mem_or_null' (the verifier checks a global ` +
@@ -695,6 +695,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     } else report('map-value-null', pc, b.k === 'mem' && b.from ? msg.kfuncNull(b.from, NULLABLE_TYPES[b.from]) : msg.mapValueNull(b.k === 'value' ? mapOf(b.map) : undefined, b.k === 'value' ? accessReg(pc) : undefined));
     // Go on as if it had been checked, so that one missing check gives one finding.
     setNull(st, b.nullId, false, pc);
+    return true;
   };
   /** Values the verifier certainly holds as numbers (scalars) whatever the path: what a load from the packet, a
    * context field other than data/data_end/data_meta, or a map value's plain bytes gave (certainType). */
@@ -721,7 +722,8 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
       'where the packet ends and may not be read or written through, at any offset; the last byte of the packet is data_end - 1, reached through ctx->data after a check).');
   };
   const load = (st: State, base: Reg, off: number, size: number, sx: boolean, pc: number): Reg => {
-    nullCheck(st, base, pc);
+    // The verifier stops at the pointer's type: the access itself is not checked too (one finding for the access).
+    const orNull = nullCheck(st, base, pc);
     switch (base.k) {
       case 'end':
         endAccess(pc, 'load');
@@ -791,7 +793,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         return scalarReg(loaded(size, sx, true), pc);
       }
       case 'mem': {
-        checkMem(base, off, size, pc, 'load');
+        if (!orNull) checkMem(base, off, size, pc, 'load');
         // What a global function's pointer argument points to is plain memory to the verifier: any load from it is a
         // number (a pointer stored there comes back a number: measured on 6.18, "R3 invalid mem access 'scalar'").
         const v = scalarReg(loaded(size, sx, true), pc);
@@ -802,7 +804,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     }
   };
   const store = (st: State, base: Reg, off: number, size: number, value: Reg, pc: number): void => {
-    nullCheck(st, base, pc);
+    const orNull = nullCheck(st, base, pc);
     switch (base.k) {
       case 'end':
         endAccess(pc, 'store');
@@ -842,7 +844,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         if (readonlyMap(base.map)) report('readonly-write', pc, msg.readonlyWrite(mapOf(base.map), 'store'));
         return;
       case 'mem':
-        checkMem(base, off, size, pc, 'store');
+        if (!orNull) checkMem(base, off, size, pc, 'store');
         // bpf_cast_to_kern_ctx's struct xdp_buff: XDP has no btf_struct_access, so check_ptr_to_btf_access allows reads only.
         if (base.from === 'bpf_cast_to_kern_ctx' && off >= 0) {
           report('pointer-misuse', pc, 'The verifier refuses this store: only read is supported (bpf_cast_to_kern_ctx gives the kernel\'s struct xdp_buff to read; ' +
