@@ -44,8 +44,17 @@ __u32 g32[4] = { 0, 0xffffffff, 0x80000000, 3 };
 __u32 counter;
 `;
 
-export function generateEProgram(seed: number): SProgram {
-  const r = new Prng(seed);
+// Drawn apart from the rest (EXTRA_SALT), so a seed keeps the statements it had before these were added, and
+// generateEProgram(seed, false) gives the program it gave then.
+const EXTRA_SALT = 0x5eed1207;
+const EXTRA_HEADER: Record<string, string> = {
+  ro: `struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 4); __uint(map_flags, BPF_F_RDONLY_PROG); __type(key, __u32); __type(value, __u64[3]); } ro SEC(".maps");`,
+  rodata: `const volatile __u8 ron = RON; const volatile __u32 rc32[4] = { 3, 0xffffffff, 0x80000000, 0 }; const volatile __s64 rc64 = -5; const volatile __u16 rmask = 0x0ff0;`,
+  big: `struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 2); __type(key, __u32); __type(value, __u8[24]); } big SEC(".maps");`,
+};
+
+export function generateEProgram(seed: number, extras = true): SProgram {
+  let r = new Prng(seed);
   const kinds = new Set<string>();
   const mcpu = r.pick(['-mcpu=v3', '-mcpu=v3', '-mcpu=v3', '-mcpu=v2']);
   const fetch = mcpu === '-mcpu=v3';
@@ -218,10 +227,100 @@ export function generateEProgram(seed: number): SProgram {
     return '';
   };
   const block = (n: number): string => Array.from({ length: n }, () => stmt()).join(' ');
+  const uses = new Set<string>();
+  let label = 0;
+  const pkt = 'void *d = (void *)(long)ctx->data, *de = (void *)(long)ctx->data_end;';
+  // What an XDP developer writes that the statements above never give: bit counting, byte swaps, checked arithmetic,
+  // read-only maps and `const volatile` settings (a constant index the verifier folds, a computed one it does not),
+  // goto to a cleanup label, memcpy of odd sizes between packet, stack and map value, switch on a packet byte read in
+  // place. (clang 14 compiles no signed division or modulo by a constant for BPF, nor __builtin_memcmp: a call to
+  // memcmp; a 64-bit __builtin_mul_overflow needs __multi3.)
+  const extra = (): string => {
+    const k = r.pick(['bits', 'bswap', 'ovf', 'ovf', 'rodata', 'rodata', 'romap', 'goto', 'goto', 'copy', 'copy', 'pswitch', 'pswitch']);
+    kinds.add(k);
+    switch (k) {
+      case 'bits': {
+        const f = r.pick(['__builtin_popcount((__u32)', '__builtin_popcountll((__u64)', '__builtin_parity((__u32)', '__builtin_parityll((__u64)', '__builtin_popcount((__u16)']);
+        return `${V()} ${r.pick(['=', '+=', '^='])} ${f}(${expr(2)}))${r.chance(0.3) ? ` * ${r.pick(['3', V()])}` : ''};`;
+      }
+      case 'bswap': {
+        const w = r.pick(['16', '32', '64']);
+        return `${V()} ${r.pick(['=', '^=', '+='])} __builtin_bswap${w}((__u${w})(${expr(2)}));`;
+      }
+      case 'ovf': {
+        const op = r.pick(['add', 'sub', 'mul']);
+        const t = op === 'mul' ? r.pick(['__u16', '__s16', '__u32', '__s32', '__u8', '__s8']) : r.pick(['__u16', '__s16', '__u32', '__s32', '__u64', '__s64', '__u8']);
+        // No 64-bit operand to a product: clang 14 calls __muloti4 for it.
+        const narrow = TYPES.filter((x) => op !== 'mul' || !WIDE[x]);
+        const a = r.chance(0.7) ? `(${r.pick(narrow)})(${expr(1)})` : `(${r.pick(narrow)})${edge()}`;
+        const b = r.chance(0.7) ? `(${r.pick(narrow)})(${expr(1)})` : `(${r.pick(narrow)})${edge()}`;
+        const use = r.chance(0.5) ? `if (__builtin_${op}_overflow(${a}, ${b}, &x)) ${r.chance(0.5) ? `${out()} += 1;` : `{ ${block(1)} }`} ${V()} = x;`
+          : `${out()} += __builtin_${op}_overflow(${a}, ${b}, &x); ${V()} ^= x;`;
+        return `{ ${t} x; ${use} }`;
+      }
+      case 'rodata': {
+        uses.add('rodata');
+        switch (r.int(4)) {
+          case 0: return `if (ron) { ${block(1)} } else { ${V()} ^= rc32[${r.int(4)}]; }`;
+          case 1: return `${V()} += rc32[${small(3)}];`;
+          case 2: return `${V()} = (${V()} & rmask) ${r.pick(['+', '^', '*'])} rc64;`;
+          default: return `if (rc32[${r.int(4)}] ${r.pick(['>', '==', '<'])} ${r.pick(['2', '0x80000000', '0'])}) { ${V()} += ${expr(1)}; } else { ${V()} -= rc64; }`;
+        }
+      }
+      case 'romap': {
+        uses.add('ro');
+        // Now and then a store the verifier refuses ("write into map forbidden").
+        const write = r.chance(0.06) ? `(*pv)[${r.int(3)}] = ${V()};` : '';
+        return `{ __u32 k = ${small(r.pick([3, 7]))}; __u64 (*pv)[3] = bpf_map_lookup_elem(&ro, &k); if (pv) { ${write}${V()} ${r.pick(['=', '+=', '^='])} (*pv)[${r.int(3)}] + ${r.pick(['1', V()])}; } else ${out()} += 19; }`;
+      }
+      case 'goto': {
+        const l = label++;
+        const fail = `err${l}`, done = `done${l}`;
+        if (r.chance(0.4)) {
+          return `{ __u64 *e = bpf_ringbuf_reserve(&rb, ${r.pick(['8', '16'])}, 0); if (!e) goto ${fail}; *e = ${V()}; if (${expr(1)} & 1) { bpf_ringbuf_discard(e, 0); goto ${fail}; } bpf_ringbuf_submit(e, 0); ${V()} += 2; goto ${done}; ${fail}: ${out()} += ${1 + r.int(9)}; ${done}: ; }`;
+        }
+        return `{ __u32 k = ${small(r.pick([7, 15]))}; __u64 *pv = bpf_map_lookup_elem(&${r.pick(['arr', 'hsh'])}, &k); if (!pv) goto ${fail}; if ((${expr(1)}) ${r.pick(['& 1', '> 5', '== 0'])}) goto ${fail}; *pv ${r.pick(['+=', '^=', '='])} ${expr(1)}; ${V()} = *pv; goto ${done}; ${fail}: ${V()} ${r.pick(['^=', '+='])} ${edge()}; ${out()} += 1; ${done}: ; }`;
+      }
+      case 'copy': {
+        const n = r.pick([1, 2, 3, 5, 6, 7, 9, 11, 13, 15, 17]);
+        const so = r.int(24 - n + 1), po = r.pick([0, 1, 3, 14, 63, 64, 99, 130, 200]);
+        const dir = r.pick(['pkt2stk', 'stk2pkt', 'pkt2map', 'map2stk', 'map2pkt', 'stk2map']);
+        if (dir.includes('map')) uses.add('big');
+        const fold = `${V()} ^= b[${r.int(24)}] | (__u64)b[${r.int(24)}] << 8; ${V()} += *(__u64 *)(b + ${r.pick([0, 8, 16])});`;
+        const stack = `__u8 b[24] __attribute__((aligned(8))) = { ${V()}, ${V()} >> 8, 0xff };`;
+        const check = `if (d + ${po + n} > de) { ${out()} += 23; } else`;
+        const map = `__u32 mk = ${small(1)}; __u8 (*m)[24] = bpf_map_lookup_elem(&big, &mk); if (!m) { ${out()} += 29; } else`;
+        switch (dir) {
+          case 'pkt2stk': return `{ ${pkt} ${stack} ${check} { __builtin_memcpy(b + ${so}, d + ${po}, ${n}); ${fold} } }`;
+          case 'stk2pkt': return `{ ${pkt} ${stack} ${check} { __builtin_memcpy(d + ${po}, b + ${so}, ${n}); } }`;
+          case 'pkt2map': return `{ ${pkt} ${map} ${check} { __builtin_memcpy(*m + ${so}, d + ${po}, ${n}); } }`;
+          case 'map2pkt': return `{ ${pkt} ${map} ${check} { __builtin_memcpy(d + ${po}, *m + ${so}, ${n}); } }`;
+          case 'map2stk': return `{ ${stack} ${map} { __builtin_memcpy(b + ${so}, *m + ${r.int(24 - n + 1)}, ${n}); ${fold} } }`;
+          default: return `{ ${stack} ${map} { __builtin_memcpy(*m + ${so}, b + ${r.int(24 - n + 1)}, ${n}); } }`;
+        }
+      }
+      default: {
+        const wide = r.chance(0.35);
+        const off = wide ? r.pick([12, 12, 20, 23]) : r.pick([12, 13, 14, 23, 30, 47]);
+        const vals = wide ? ['0x0008', '0xdd86', '0x0608', '0', '0xffff', '0x0081'] : ['0', '1', '6', '17', '0x7f', '0x80', '0xff', '0x45', '0x86', '0x08'];
+        const cases = r.pick([vals.slice(0, 3), vals.slice(0, 5), vals]).map((c) => `case ${c}: ${r.chance(0.6) ? `${V()} ${r.pick(['=', '+=', '^='])} ${r.chance(0.5) ? edge() : expr(1)};` : block(1)} ${r.chance(0.85) ? 'break;' : ''}`);
+        const sel = wide ? `*(__u16 *)(d + ${off})` : r.chance(0.3) ? `*(__u8 *)(d + ${off}) >> 4` : `*(__u8 *)(d + ${off})`;
+        return `{ ${pkt} if (d + ${off + (wide ? 2 : 1)} <= de) { switch (${sel}) { ${cases.join(' ')} default: ${out()} += ${r.int(5)}; } } }`;
+      }
+    }
+  };
   let redirected = false;
   const body: string[] = [];
   const n = 6 + r.int(12);
   for (let i = 0; i < n; i++) body.push(stmt());
+  let ronValue = '0';
+  if (extras) {
+    const saved = r;
+    r = new Prng((seed ^ EXTRA_SALT) >>> 0);
+    ronValue = r.pick(['0', '1']);
+    for (let i = 0, m = 2 + r.int(5); i < m; i++) body.splice(r.int(body.length + 1), 0, extra());
+    r = saved;
+  }
   const frags = r.chance(0.2);
   const inits = vt.map((t, i) => {
     const w = WIDE[t] ? 8 : t.endsWith('16') ? 2 : t.endsWith('32') ? 4 : 1;
@@ -229,7 +328,8 @@ export function generateEProgram(seed: number): SProgram {
   });
   const fold = vt.map((_, i) => `o[${i}] += (__u64)v${i}; o[${8 + (i % 8)}] ^= (__u64)v${i} << ${i};`).join(' ');
   const ret = redirected && r.chance(0.5) ? `o[${r.int(16)}] & 7` : `(o[${r.int(16)}] ^ o[0]) % 4`;
-  const source = `${HEADER}
+  const extraHeader = [...uses].sort().map((u) => EXTRA_HEADER[u]!.replace('RON', ronValue));
+  const source = `${HEADER}${extraHeader.map((l) => `${l}\n`).join('')}
 ${cbs.join('\n')}
 SEC("${frags ? 'xdp.frags' : 'xdp'}")
 int fuzz(struct xdp_md *ctx) {

@@ -24,7 +24,8 @@
 // metadata; bounds checks in several forms, now and then one the verifier refuses): XDP_LENS_PFUZZ_COUNT (default 5).
 // efuzz (egen.ts: typed variables flowing from one helper or map into the next: popped values as keys, computed outer
 // and inner keys of maps of maps, computed LPM prefixes, sizes, offsets and flags; atomics with fetch; dense switches
-// made lookup tables; generated bpf_loop / for_each callbacks; its kernel side in a network namespace of its own):
+// made lookup tables; generated bpf_loop / for_each callbacks; popcount, bswap, __builtin_*_overflow, const volatile
+// settings, a read-only map, goto cleanup, odd-sized memcpy, switch on packet bytes; its kernel side in a netns of its own):
 // XDP_LENS_EFUZZ_COUNT (default 5).
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -74,7 +75,7 @@ function round(t: TestContext, tag: string, gen: (seed: number) => SProgram, bas
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  t.diagnostic(`${tag}: base seed ${base}, ${count} programs (${clangStack} refused by clang: a frame over 512 bytes or __multi3), ${loaded} loaded by ` +
+  t.diagnostic(`${tag}: base seed ${base}, ${count} programs (${clangStack} refused by clang: a frame over 512 bytes, __multi3 or a -mcpu=v2 atomic), ${loaded} loaded by ` +
     `the kernel, ${refused.length} refused (${tooComplex} for complexity, not compared), ${failures.length} differing`);
   for (const x of refused.slice(0, 10)) t.diagnostic(`refused: ${x}`);
   assert.ok(loaded >= (count - clangStack) * 0.6, `too many programs refused by the kernel:\n  ${refused.slice(0, 8).join('\n  ')}`);
