@@ -920,6 +920,13 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
             }
           }
         }
+        if (!ex && w32 && op === 'or' && ae && be && isConst(be) && (be.tval & 0xffffffffn) !== 0n && low32Full(ae)) {
+          // w | c of a number whose low 32 bits the verifier knows nothing of (a 32-bit shift by a register, a
+          // quotient): scalar32_min_max_or keeps c's ones known and c as the minimum, the zero extension gives
+          // [c, 0xffffffff] (efuzz seed 777086658: `(2 >> (x & 31)) | 1` made a divisor, the remainder a helper size).
+          const c = be.tval & 0xffffffffn;
+          ex = syncSimple(c, 0xffffffffn, c, 0xffffffffn & ~c);
+        }
         if (!ex && w32 && low32Result(op, ae, be)) ex = bytesEx(4);
         if (!ex) ex = scalarOp(op, w32, !!info.srcReg, ae, be);
         if (ex && isConst(ex)) r[insn.dst] = { k: 'num', w: ex.tval, ex, ids: [] };
@@ -1776,14 +1783,17 @@ const low32Full = (e: Exact | undefined): boolean =>
  * A 32-bit ALU result the verifier knows to be any 32-bit value, zero-extended ([0, 0xffffffff], tnum 0xffffffff): a
  * copy (w = w) of a number of unknown low half, a sum, difference or xor with one (the 32-bit bounds overflow, the
  * tnum's mask keeps every low bit), a product of one and an odd constant (scalar32_min_max_mul overflows, tnum_mul
- * keeps bit 0 unknown); x - x and x ^ x too (the verifier computes them as of two unrelated numbers). zext_32_to_64
- * then gives the 64-bit range (sfuzz seed 542100060 -Os: x % 11 as `w1 /= 11; w1 *= 11; w2 -= w1`, which the
- * verifier cannot bound, indexes a stack array).
+ * keeps bit 0 unknown), or of one and a number that may be odd and more than 1; x - x and x ^ x too (the verifier
+ * computes them as of two unrelated numbers). zext_32_to_64 then gives the 64-bit range (sfuzz seed 542100060 -Os:
+ * x % 11 as `w1 /= 11; w1 *= 11; w2 -= w1`, which the verifier cannot bound, indexes a stack array).
  */
 function low32Result(op: string, ae: Exact | undefined, be: Exact | undefined): boolean {
   if (op === 'mov') return low32Full(be);
   if (op === 'add' || op === 'sub' || op === 'xor') return low32Full(ae) || low32Full(be);
-  const odd = (e: Exact | undefined) => !!e && isConst(e) && (e.tval & 1n) === 1n;
+  // An odd constant, or a number that may be odd with some bit above bit 0 in its low half unknown (the 32-bit bounds
+  // of the product overflow, tnum_mul keeps bit 0 unknown and so every bit above: `(2 >> s) | 1` as a divisor
+  // multiplied back, efuzz seed 777086658).
+  const odd = (e: Exact | undefined) => !!e && (isConst(e) ? (e.tval & 1n) === 1n : ((e.tval | e.tmask) & 1n) === 1n && (e.tmask & 0xfffffffen) !== 0n);
   return op === 'mul' && ((low32Full(ae) && odd(be)) || (low32Full(be) && odd(ae)));
 }
 

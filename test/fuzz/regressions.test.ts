@@ -1479,3 +1479,41 @@ test('regressions: a helper size the verifier sees from 0 to 2^32 - 1 is refused
     }
   });
 });
+
+// `w |= c` on a number whose low 32 bits the verifier knows nothing of (a 32-bit shift by a register): the verifier
+// keeps c as the minimum and the zero extension bounds it by 0xffffffff, so a divisor made `(2 >> s) | 1` is an odd
+// number the quotient's product stays unbounded with, and the remainder (clang drops the mask it knows redundant) is
+// refused as a helper size (efuzz seed 777086658: run's walk knew nothing of the divisor and stopped).
+const OR_CASES: [string, string | undefined, string][] = [
+  ['a remainder by `(2 >> s) | 1` as bpf_xdp_load_bytes\'s size', 'R4 invalid zero-sized read: u64=[0,4294967295]',
+    '__s64 v = (__s16)(p[2] | p[3] << 8); __u32 d = (2 >> (p[1] & 31)) | 1;\n  return bpf_xdp_load_bytes(ctx, 0, b, ((__u64)v % d) & 15) ? 2 : b[1];'],
+  ['`(0x10000 >> s) | 1` as bpf_xdp_load_bytes\'s size', 'R4 unbounded memory access',
+    'return bpf_xdp_load_bytes(ctx, 0, b, (0x10000 >> (p[1] & 31)) | 1) ? 2 : b[1];'],
+  ['a remainder by `(p[4] >> s) | 1`, masked', undefined,
+    'return bpf_xdp_load_bytes(ctx, 0, b, ((__u64)x % ((p[4] >> (p[1] & 7)) | 1) & 7) + 1) ? 2 : b[1];'],
+];
+
+test('regressions: w |= c of an unknown 32-bit number is [c, 0xffffffff] to the verifier (efuzz)', (t) => {
+  if (kernelOrSkip(t)) return;
+  OR_CASES.forEach(([name, words, body], i) => {
+    const source = `${SIZE_HEADER}  ${body}\n}\n`;
+    const { objectPath } = compileTestSource(`or32_${i}`, source, ['-mcpu=v3', '-O2']);
+    let kernelLog: string | undefined;
+    try {
+      runKernel(objectPath, 'fuzz', [PACKET]);
+    } catch (e) {
+      if (!(e instanceof KernelLoadError)) throw e;
+      kernelLog = e.log;
+    }
+    if (words === undefined) assert.equal(kernelLog, undefined, `${name}: the kernel refuses it (the case is wrong)`);
+    else assert.ok(kernelLog?.includes(words), `${name}: the kernel does not say "${words}" (the case is wrong): ${kernelLog?.slice(-300)}`);
+    const obj = loadProgramFile(objectPath);
+    for (const engine of ENGINES) {
+      const session = new Session(obj, { program: 'fuzz', nrCpus: 2, cpu: 0, engine });
+      const log = new RefusalLog(refusalsBeforeRun(obj, session.program, session.machine));
+      log.fault(session.runPacket(PACKET).fault);
+      if (words === undefined) assert.deepEqual(log.list.map((x) => x.message), [], `${engine}: ${name}: run must not report a refusal`);
+      else assert.ok(log.list.some((x) => x.message.includes(words)), `${engine}: ${name}: run must report "${words}": ${log.list.map((x) => x.message).join('; ') || 'no refusal'}`);
+    }
+  });
+});
