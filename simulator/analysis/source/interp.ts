@@ -568,6 +568,19 @@ export class Analyzer {
     return joinStates([fall, ...ctx.breaks, hasDefault ? null : this.noLabelMatched(body, st, switched)]);
   }
 
+  /** The constant of every `case` label in a switch's body, or undefined when one is not a single known constant. */
+  private caseLabels(body: Node, st: State): number[] | undefined {
+    const labels: number[] = [];
+    for (const c of body.namedChildren) {
+      const v = c?.type === 'case_statement' ? c.childForFieldName('value') : null;
+      if (!v) continue;
+      const k = single(this.eval(v, clone(st)).v);
+      if (k === undefined) return undefined;
+      labels.push(k);
+    }
+    return labels;
+  }
+
   /**
    * The state past a switch on a protocol field that no label matched (or at its `default:`): open changes made
    * under one of the labels' protocols were made on other paths.
@@ -576,14 +589,8 @@ export class Analyzer {
     if (!body || !switched) return st;
     const at = protocolTest(switched, { k: 'consts', vals: [{ v: 0 }] })?.at;
     if (at === undefined) return st;
-    const labels: number[] = [];
-    for (const c of body.namedChildren) {
-      const v = c?.type === 'case_statement' ? c.childForFieldName('value') : null;
-      if (!v) continue;
-      const k = single(this.eval(v, clone(st)).v);
-      if (k === undefined) return st;
-      labels.push(k);
-    }
+    const labels = this.caseLabels(body, st);
+    if (!labels) return st;
     const out = clone(st);
     dropUnder(out, at, (n) => labels.includes(n));
     return out;
@@ -605,20 +612,9 @@ export class Analyzer {
     }
     const slot = inner.type === 'identifier' ? st.vars.get(inner.text) : undefined;
     if (!slot || slot.v.k !== 'consts') return st;
-    const labels: number[] = [];
-    if (value) {
-      const k = single(this.eval(value, clone(st)).v);
-      if (k === undefined) return st;
-      labels.push(k);
-    } else {
-      for (const c of body.namedChildren) {
-        const v = c?.type === 'case_statement' ? c.childForFieldName('value') : null;
-        if (!v) continue;
-        const k = single(this.eval(v, clone(st)).v);
-        if (k === undefined) return st;
-        labels.push(k);
-      }
-    }
+    const one = value ? single(this.eval(value, clone(st)).v) : undefined;
+    const labels = value ? (one === undefined ? undefined : [one]) : this.caseLabels(body, st);
+    if (!labels) return st;
     const keep = slot.v.vals.filter((c) => (value ? labels.includes(c.v) : !labels.includes(c.v)));
     if (keep.length === slot.v.vals.length) return st;
     const out = clone(st);
