@@ -10,7 +10,7 @@
 // A field can occur more than once (a VLAN stack, the inner headers of a VXLAN frame): as in Wireshark, `a == v` holds
 // when any occurrence equals v, and `a != v` when none does. A field alone tests that it is present.
 import { ACTIONS } from './session.ts';
-import { bpduShown, dissectTree, udpService, type TreeField, type TreeLayer } from './net/dissect-tree.ts';
+import { bpduShown, dissectTree, dnsHeuristic, udpService, type TreeField, type TreeLayer } from './net/dissect-tree.ts';
 import { tsharkClaimsPort, tsharkPortProtocol } from './net/tshark-ports.ts';
 import { compileRegex, RegexError, type CompiledRegex } from './filter-regex.ts';
 
@@ -108,7 +108,7 @@ export const FIELDS: Record<string, { type: FieldType; doc: string }> = {
   'gre.proto': { type: 'uint', doc: '' },
   'vxlan': { type: 'none', doc: '' },
   'vxlan.vni': { type: 'uint', doc: '' },
-  'dns': { type: 'none', doc: 'a message on UDP or TCP port 53 (bytes after the UDP or TCP header)' },
+  'dns': { type: 'none', doc: 'a message on UDP or TCP port 53, or one tshark finds by its header on a UDP port with no dissector' },
   'mpls': { type: 'none', doc: 'an MPLS label stack (its IPv4/IPv6 payload is dissected too)' },
   'mpls.label': { type: 'uint', doc: 'every label of the stack' },
   'mpls.exp': { type: 'uint', doc: 'traffic class bits' },
@@ -1779,7 +1779,8 @@ const BY_ETHERTYPE = new Set(['eth.type', 'vlan.etype', 'ieee8021ad.etype', 'iee
  * stack, IPv6's extension headers by their names (ipv6.hopopts, ipv6.routing, ipv6.fraghdr, ipv6.dstopts, ah), IGMP
  * twice (tshark 4.0 adds it so), a TCP or UDP payload on a port tshark dissects by the name of that dissector
  * (net/tshark-ports.ts: the lower port's first; nothing for a TCP reset's payload), and no trailer, padding or FCS.
- * Not modelled (README): a dissector refusing a payload on its own port, heuristic dissectors, retransmissions.
+ * Not modelled (README): a dissector refusing a payload on its own port, heuristic dissectors (but DNS on UDP),
+ * retransmissions.
  */
 function frameProtocols(layers: TreeLayer[]): string {
   const out: string[] = [];
@@ -2253,6 +2254,8 @@ function l4(f: Uint8Array, p: number, proto: number, add: Add, depth: number): v
     if (p + 8 > f.length) return;
     const service = udpService(sport, dport);
     if (service === 53 && p + 12 <= f.length) add('dns', 1); // 4 bytes or more of a message, as Wireshark
+    const udpEnd = u16(f, p + 4) >= 8 ? p + u16(f, p + 4) : f.length;
+    if (service === 0 && tsharkPortProtocol(false, sport, dport) === undefined && dnsHeuristic(f, p + 8, udpEnd)) add('dns', 1);
     if (service === 4789 && p + 16 <= f.length) {
       add('vxlan', 1);
       add('vxlan.vni', (f[p + 12]! << 16) | (f[p + 13]! << 8) | f[p + 14]!);

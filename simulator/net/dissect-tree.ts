@@ -109,6 +109,22 @@ export function udpService(sport: number, dport: number): number {
   return UDP_SERVICES.has(high) ? high : 0;
 }
 
+/**
+ * Whether tshark 4.0's heuristic DNS dissector (on for UDP by default; tried when no dissector is registered for either
+ * port) takes the UDP payload at `p`..`end` (`end`: udp.length's end): more than the 12-byte header, opcode 0 (a
+ * standard query), and for a query exactly one question, no answer or authority record and at most 10 additional
+ * ones; for a response at most one question, 100 answers, 10 authority and 10 additional records. Measured on made
+ * frames with tshark 4.0.17; a port whose own dissector refuses the payload (snmp, stun, ...) is not modelled.
+ */
+export function dnsHeuristic(f: Uint8Array, p: number, end: number): boolean {
+  if (end - p <= 12 || p + 12 > f.length) return false;
+  const w = (at: number) => (f[p + at]! << 8) | f[p + at + 1]!;
+  const flags = w(2);
+  const [qd, an, ns, ar] = [w(4), w(6), w(8), w(10)];
+  if (flags & 0x7800 || ar > 10) return false;
+  return flags & 0x8000 ? qd <= 1 && an <= 100 && ns <= 10 : qd === 1 && an === 0 && ns === 0;
+}
+
 /** The frame's layers, outermost first. Never throws. */
 export function dissectTree(frame: Uint8Array): TreeLayer[] {
   const d = new Dissection(frame);
@@ -862,6 +878,7 @@ class Dissection {
     if (service === 6635 && depth < MAX_DEPTH) return this.mpls(p, pend, depth + 1); // MPLS in UDP (RFC 7510)
     // No byte of payload: no dissector is called (tshark 4.0 names no dns in frame.protocols).
     if ((service === 53 || service === 5353) && pend > p) return this.dns(p, pend);
+    if (service === 0 && tsharkPortProtocol(false, sport, dport) === undefined && dnsHeuristic(this.f, p, pend)) return this.dns(p, pend);
     this.payload(p, pend, 'UDP payload');
   }
 
