@@ -813,9 +813,16 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
             // in 32 bits gives that range back (sfuzz seed 542100024: `(s64)(s16)x` widened), not [-2^31, 2^31 - 1].
             const src = ae.shl32;
             if (op === 'arsh' && low === 0xffffffffn && src.smin < 0n && src.smin >= -(1n << 31n) && src.smax >= 0n && src.smax < (1n << 31n)) ex = { ...ex, smin: src.smin, smax: src.smax };
-          } else if (op === 'or' && isFull(ae) && c > 0n && c <= S64_MAX) {
-            // Any value | c (c >= 0): the known ones of c, at least c, no upper bound; the signed minimum from the
-            // tnum (scalar_min_max_or, then __update_reg_bounds). sfuzz seed 542100024: `(x - k) | 1` made a divisor.
+          } else if (op === 'neg' && isSignedOnly(ae) && ae.smin > S64_MIN) {
+            // -x of a number known only by signed bounds crossing 0 (a sign-extended half-word): the verifier computes
+            // 0 - x (scalar_min_max_sub): the signed bounds turn over, the unsigned ones underflow, no bit is known.
+            const [lo, hi] = [-ae.smax, -ae.smin];
+            ex = lo < 0n ? { ...ae, smin: lo, smax: hi } : syncSimple(lo, hi, 0n, M64);
+          } else if (op === 'or' && (isFull(ae) || isSignedOnly(ae)) && c > 0n && c <= S64_MAX) {
+            // Any value | c (c >= 0), or a number known only by signed bounds crossing 0 (which scalar_min_max_or
+            // drops): the known ones of c, at least c, no upper bound; the signed minimum from the tnum (then
+            // __update_reg_bounds). sfuzz seed 542100024: `(x - k) | 1` made a divisor; efuzz seed 779086544:
+            // `-(short)x | 1`.
             ex = { umin: c, umax: M64, smin: BigInt.asIntN(64, c | (1n << 63n)), smax: S64_MAX, tmask: ~c & M64, tval: c };
           } else if (op === 'lsh' && c === 32n && !ae.shl32 && ae.shlTop === undefined && (ae.tmask & 0x80000000n) !== 0n && ae.umax > 0x80000000n) {
             // `x << 32` of a number whose bit 31 the verifier does not know (so its 32-bit signed range has negative
@@ -905,6 +912,9 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
             // (__scalar32_min_max_lsh, __update_reg32_bounds); zero-extended.
             const v = (ae.tval << c) & 0xffffffffn, m = (ae.tmask << c) & 0xffffffffn;
             ex = ae.umax <= 1n << (31n - c) ? syncSimple(ae.umin << c, ae.umax << c, v, m) : syncSimple(v, v | m, v, m);
+          } else if (op === 'rsh' && c !== undefined && c > 0n && c < 32n) {
+            // w >>= c of a range under 2^32: its bounds and tnum shift (scalar32_min_max_rsh), zero-extended.
+            ex = syncSimple(ae.umin >> c, ae.umax >> c, ae.tval >> c, ae.tmask >> c);
           } else if (op === 'arsh' && c !== undefined && c > 0n && c < 32n) {
             // w s>>= c: the 32-bit signed bounds shift (scalar32_min_max_arsh), the unsigned ones follow them when they
             // are non-negative; when they cross 0 the number is any 32-bit value to the 64-bit bounds, its 32-bit signed
@@ -919,6 +929,13 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
               break;
             }
           }
+        }
+        if (!ex && w32 && op === 'rsh' && ae && be && isConst(be) && be.tval > 0n && be.tval < 32n && low32Full(ae)) {
+          // w >>= c of a number whose low 32 bits the verifier knows nothing of (a copy of a sign-extended int): the
+          // 32-bit bounds [0, 0xffffffff] and the tnum shift (scalar32_min_max_rsh), zero-extended: [0, 0xffffffff >> c]
+          // (efuzz seed 779086571: `w1 = w9; w1 >>= 24; w1 |= 1` as a divisor, the remainder a helper size).
+          const m = 0xffffffffn >> be.tval;
+          ex = syncSimple(0n, m, 0n, m);
         }
         if (!ex && w32 && op === 'or' && ae && be && isConst(be) && (be.tval & 0xffffffffn) !== 0n && low32Full(ae)) {
           // w | c of a number whose low 32 bits the verifier knows nothing of (a 32-bit shift by a register, a

@@ -1517,3 +1517,45 @@ test('regressions: w |= c of an unknown 32-bit number is [c, 0xffffffff] to the 
     }
   });
 });
+
+// `w >>= c` of a number whose low 32 bits the verifier knows nothing of is [0, 0xffffffff >> c] to it, and `-x` / `x | c`
+// of a sign-extended number (signed bounds crossing 0) keep what the verifier keeps (6.18 computes -x as 0 - x; `|`
+// drops the signed bounds): a divisor made of them leaves the remainder unbounded, a helper size the verifier refuses
+// (efuzz seeds 779086571, 779086544: run's walk knew nothing of the divisor and stopped).
+const DIVISOR_CASES: [string, string, string | undefined, string][] = [
+  ['a remainder by `((u32)s >> 28) | 1` as bpf_xdp_store_bytes\'s size', '-mcpu=v3', 'R4 invalid zero-sized read: u64=[0,4294967295]',
+    '__s32 w; __builtin_memcpy(&w, p + 4, 4); __u32 d = ((__u32)w >> 28) | 1;\n  return bpf_xdp_store_bytes(ctx, 0, b, (((__u32)(p[2] <= p[1]) % d) & 15) + 1) ? 2 : b[1];'],
+  ['`(w * 3) >> 28` as bpf_xdp_load_bytes\'s size', '-mcpu=v3', 'R4 invalid zero-sized read: u64=[0,15]',
+    '__u32 w; __builtin_memcpy(&w, p + 4, 4); return bpf_xdp_load_bytes(ctx, 0, b, (w * 3) >> 28) ? 2 : b[1];'],
+  ['`((w >> 24) & 15) + 1` as a size', '-mcpu=v3', undefined,
+    '__u32 w; __builtin_memcpy(&w, p + 4, 4); return bpf_xdp_load_bytes(ctx, 0, b, ((w >> 24) & 15) + 1) ? 2 : b[1];'],
+  ['a remainder by `-(short)v | 1` as a size', '-mcpu=v2', 'R4 min value is negative',
+    '__s16 v = (__s16)(p[2] | p[3] << 8);\n  return bpf_xdp_load_bytes(ctx, 0, b, (((__u32)(x < p[1]) % (__u32)(-v | 1)) & 15) + 1) ? 2 : b[1];'],
+  ['`(-(long)(short)v | 1) & 15` as a size', '-mcpu=v2', undefined,
+    '__s16 v = (__s16)(p[2] | p[3] << 8); long n = -(long)v; return bpf_xdp_load_bytes(ctx, 0, b, (n | 1) & 15) ? 2 : b[1];'],
+];
+
+test('regressions: w >>= c, -x and x | c of numbers the verifier knows little of, as a divisor (efuzz)', (t) => {
+  if (kernelOrSkip(t)) return;
+  DIVISOR_CASES.forEach(([name, mcpu, words, body], i) => {
+    const source = `${SIZE_HEADER}  ${body}\n}\n`;
+    const { objectPath } = compileTestSource(`divisor_${i}`, source, [mcpu, '-O2']);
+    let kernelLog: string | undefined;
+    try {
+      runKernel(objectPath, 'fuzz', [PACKET]);
+    } catch (e) {
+      if (!(e instanceof KernelLoadError)) throw e;
+      kernelLog = e.log;
+    }
+    if (words === undefined) assert.equal(kernelLog, undefined, `${name}: the kernel refuses it (the case is wrong)`);
+    else assert.ok(kernelLog?.includes(words), `${name}: the kernel does not say "${words}" (the case is wrong): ${kernelLog?.slice(-300)}`);
+    const obj = loadProgramFile(objectPath);
+    for (const engine of ENGINES) {
+      const session = new Session(obj, { program: 'fuzz', nrCpus: 2, cpu: 0, engine });
+      const log = new RefusalLog(refusalsBeforeRun(obj, session.program, session.machine));
+      log.fault(session.runPacket(PACKET).fault);
+      if (words === undefined) assert.deepEqual(log.list.map((x) => x.message), [], `${engine}: ${name}: run must not report a refusal`);
+      else assert.ok(log.list.some((x) => x.message.includes(words)), `${engine}: ${name}: run must report "${words}": ${log.list.map((x) => x.message).join('; ') || 'no refusal'}`);
+    }
+  });
+});
