@@ -1015,7 +1015,8 @@ export function compileFilter(text: string): Filter {
       if (a.field === undefined) continue;
       const ty = fieldType(a.field)!;
       const bad = (want: string) => new FilterError(`${fn}() takes ${want}; ${a.field} is ${TYPE_NAMES[ty]}`, a.tok.pos, a.tok.end - a.tok.pos);
-      if (fn === 'len' && a.field !== 'frame' && !['bytes', 'string', 'mac', 'ipv4', 'ipv6'].includes(ty)) throw bad('a field of bytes, text or an address (or frame)');
+      if (fn === 'len' && ty === 'none' && a.field !== 'frame' && !PROTOCOL_BYTES.has(a.field)) throw new FilterError(`len() of ${a.field} is not supported here (the length tshark gives its item is not modelled)`, a.tok.pos, a.tok.end - a.tok.pos);
+      if (fn === 'len' && a.field !== 'frame' && !(PROTOCOL_BYTES.has(a.field) && !CONTAINS_ONLY.has(a.field)) && !['bytes', 'string', 'mac', 'ipv4', 'ipv6'].includes(ty)) throw bad('a field of bytes, text or an address (or frame, or a protocol)');
       if ((fn === 'upper' || fn === 'lower') && ty !== 'string') throw bad('a text field');
       if ((fn === 'abs' || many) && ty !== 'uint') throw bad('a number field');
       // tshark 4.0: 'String conversion for field ... is not supported' for text, bytes, times and booleans.
@@ -1033,7 +1034,8 @@ export function compileFilter(text: string): Filter {
       }
     // A negative constant is a number below every value here (tshark: min(ip.ttl, -1) < 100 holds).
     for (const a of args) if (a.field === undefined) a.num = numberConstant(typed?.field ?? `${fn}()`, width, a.tok, true);
-    const keyOf = (f: string) => (fn === 'len' && f === 'frame' ? 'frame.cap_len' : f);
+    // len() of a protocol: the length of its item, as its bytes in a comparison (`len(udp) == 8`).
+    const keyOf = (f: string) => (fn === 'len' && f === 'frame' ? 'frame.cap_len' : fn === 'len' && PROTOCOL_BYTES.has(f) ? protocolKey(f, false) : f);
     for (const a of args) if (a.field !== undefined) fields.add(keyOf(a.field));
     const one = args[0]!;
     const f0 = one.field!;
@@ -1042,6 +1044,7 @@ export function compileFilter(text: string): Filter {
     let type: FieldType = 'uint';
     if (fn === 'count') vals = (g) => { const n = g(f0).length; return n ? [n] : []; };
     else if (fn === 'len' && f0 === 'frame') vals = (g) => g('frame.cap_len');
+    else if (fn === 'len' && PROTOCOL_BYTES.has(f0)) vals = (g) => g(keyOf(f0)).map((x) => String(x).length);
     else if (fn === 'len') vals = (g) => g(f0).map((x) => (ty0 === 'string' ? Buffer.byteLength(String(x)) : toBytes(ty0, x).length));
     else if (fn === 'upper' || fn === 'lower') {
       type = 'string';
@@ -1126,9 +1129,12 @@ export function compileFilter(text: string): Filter {
     // occurrences that compare so.
     const rightCall = v.t === 'word' && FUNCTIONS.has(v.v.toLowerCase()) && toks[k + 1]?.v === '(' && rel !== 'contains' && rel !== 'matches' ? call() : undefined;
     if (rightCall && rightCall.type !== def.type) throw new FilterError(`${rightCall.label} is ${TYPE_NAMES[rightCall.type]} and ${field} is ${TYPE_NAMES[def.type]}: they cannot be compared`, v.pos, rightCall.label.length);
-    const other = rightCall ? rightCall.type : v.t === 'word' && (!view || op.call) && rel !== 'contains' && rel !== 'matches' ? fieldType(v.v) : undefined;
+    // A protocol on the right of a protocol, frame or slice is its bytes, as on the left (tshark 4.0: `udp == udp`,
+    // `frame == eth`; a bytes field with a protocol it refuses: not of compatible types).
+    const rightProtocol = !rightCall && v.t === 'word' && def.type === 'bytes' && (sliced || op.field === 'frame' || PROTOCOL_BYTES.has(op.field ?? '')) && rel !== 'contains' && rel !== 'matches' && PROTOCOL_BYTES.has(v.v) && !CONTAINS_ONLY.has(v.v);
+    const other = rightProtocol ? 'bytes' : rightCall ? rightCall.type : v.t === 'word' && (!view || op.call) && rel !== 'contains' && rel !== 'matches' ? fieldType(v.v) : undefined;
     if (other !== undefined && other === def.type && other !== 'none' && other !== 'action' && !(def.type === 'uint' && !rightCall && parseNumber(v.v) !== undefined)) {
-      const of = v.v;
+      const of = rightProtocol ? protocolKey(v.v, false) : v.v;
       if (!rightCall) {
         fields.add(of);
         k++;
@@ -1136,7 +1142,9 @@ export function compileFilter(text: string): Filter {
       const g2 = (g: (f: string) => FValue[]) => (rightCall ? rightCall.vals(g) : g(of));
       const ordered = rel !== '==' && rel !== '!=';
       if (ordered && (other === 'ipv6' || other === 'mac')) throw new FilterError(`'${rel}' does not compare ${TYPE_NAMES[other]}es: use == or !=`, r.pos, r.end - r.pos);
-      const c = (a: FValue, b: FValue) => (rel === '>' ? a > b : rel === '<' ? a < b : rel === '>=' ? a >= b : rel === '<=' ? a <= b : a === b);
+      // Byte strings order the shorter first, then byte by byte (as valueMatcher's).
+      const order = (a: FValue, b: FValue): number => (other === 'bytes' && (a as string).length !== (b as string).length ? (a as string).length - (b as string).length : a < b ? -1 : a > b ? 1 : 0);
+      const c = (a: FValue, b: FValue) => (rel === '==' ? a === b : rel === '>' ? order(a, b) > 0 : rel === '<' ? order(a, b) < 0 : rel === '>=' ? order(a, b) >= 0 : order(a, b) <= 0);
       if (rel === '!=') return (g) => { const as = vals(g); const bs = g2(g); return as.length > 0 && bs.length > 0 && !as.some((a) => bs.some((b) => a === b)); };
       if (quant === 'any_ne') return (g) => { const bs = g2(g); return vals(g).some((a) => bs.some((b) => a !== b)); };
       if (quant === 'all_eq') return (g) => { const as = vals(g); const bs = g2(g); return as.length > 0 && bs.length > 0 && as.every((a) => bs.every((b) => a === b)); };
