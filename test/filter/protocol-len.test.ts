@@ -36,6 +36,8 @@ test('len() of a protocol, a protocol compared with a protocol', () => {
     ['udp > udp', [3]],
     ['ip < ip', [3]],
     ['tcp == udp', []],
+    ['ip > udp', [0, 3]], // 20 bytes after 8, whatever the first byte
+    ['udp >= ip', []],
     ['eth == eth', [0, 1, 2, 3]],
     ['frame == eth', []],
     ['udp[0:2] == udp', []],
