@@ -930,6 +930,11 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
             }
           }
         }
+        if (!ex && w32 && op === 'neg' && low32Full(ae)) {
+          // w = -w of a number whose low 32 bits the verifier knows nothing of: 0 - x overflows its 32-bit bounds, the
+          // tnum keeps no bit (scalar32_min_max_sub in 6.18), zero-extended: [0, 0xffffffff].
+          ex = bytesEx(4);
+        }
         if (!ex && w32 && op === 'rsh' && ae && be && isConst(be) && be.tval > 0n && be.tval < 32n && low32Full(ae)) {
           // w >>= c of a number whose low 32 bits the verifier knows nothing of (a copy of a sign-extended int): the
           // 32-bit bounds [0, 0xffffffff] and the tnum shift (scalar32_min_max_rsh), zero-extended: [0, 0xffffffff >> c]

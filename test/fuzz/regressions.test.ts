@@ -1518,9 +1518,9 @@ test('regressions: w |= c of an unknown 32-bit number is [c, 0xffffffff] to the 
   });
 });
 
-// `w >>= c` of a number whose low 32 bits the verifier knows nothing of is [0, 0xffffffff >> c] to it, and `-x` / `x | c`
-// of a sign-extended number (signed bounds crossing 0) keep what the verifier keeps (6.18 computes -x as 0 - x; `|`
-// drops the signed bounds): a divisor made of them leaves the remainder unbounded, a helper size the verifier refuses
+// `w >>= c` of a number whose low 32 bits the verifier knows nothing of is [0, 0xffffffff >> c] to it, `w = -w` of one
+// any 32-bit value, and `-x` / `x | c` of a sign-extended number (signed bounds crossing 0) keep what the verifier
+// keeps (6.18 computes -x as 0 - x; `|` drops the signed bounds): a divisor made of them leaves the remainder unbounded, a helper size the verifier refuses
 // (efuzz seeds 779086571, 779086544: run's walk knew nothing of the divisor and stopped).
 const DIVISOR_CASES: [string, string, string | undefined, string][] = [
   ['a remainder by `((u32)s >> 28) | 1` as bpf_xdp_store_bytes\'s size', '-mcpu=v3', 'R4 invalid zero-sized read: u64=[0,4294967295]',
@@ -1531,6 +1531,10 @@ const DIVISOR_CASES: [string, string, string | undefined, string][] = [
     '__u32 w; __builtin_memcpy(&w, p + 4, 4); return bpf_xdp_load_bytes(ctx, 0, b, ((w >> 24) & 15) + 1) ? 2 : b[1];'],
   ['a remainder by `-(short)v | 1` as a size', '-mcpu=v2', 'R4 min value is negative',
     '__s16 v = (__s16)(p[2] | p[3] << 8);\n  return bpf_xdp_load_bytes(ctx, 0, b, (((__u32)(x < p[1]) % (__u32)(-v | 1)) & 15) + 1) ? 2 : b[1];'],
+  ['a remainder by `-w | 1` (32-bit) as a size', '-mcpu=v3', 'R4 invalid zero-sized read: u64=[0,4294967295]',
+    '__u32 w; __builtin_memcpy(&w, p + 4, 4);\n  return bpf_xdp_load_bytes(ctx, 0, b, (((__u32)(x < p[1]) % (-w | 1)) & 15) + 1) ? 2 : b[1];'],
+  ['`(-w & 15) + 1` (32-bit) as a size', '-mcpu=v3', undefined,
+    '__u32 w; __builtin_memcpy(&w, p + 4, 4); return bpf_xdp_load_bytes(ctx, 0, b, ((-w) & 15) + 1) ? 2 : b[1];'],
   ['`(-(long)(short)v | 1) & 15` as a size', '-mcpu=v2', undefined,
     '__s16 v = (__s16)(p[2] | p[3] << 8); long n = -(long)v; return bpf_xdp_load_bytes(ctx, 0, b, (n | 1) & 15) ? 2 : b[1];'],
 ];
