@@ -1149,32 +1149,41 @@ const CLAMP_CASES: [string, string | undefined, string, string][] = [
   ['the same, i > 39 || i < 0 returns', undefined, 'int i = ctx->ingress_ifindex; if (i > 39 || i < 0) return 0;', 'v->b[i]'],
 ];
 
+/**
+ * Compiles `source` with `flags`, checks that the kernel refuses it with `words` (or loads it: undefined), and that run
+ * says the same under both engines; `onLine`, when given, is text the refused source line must hold.
+ */
+function refusalAgrees(what: string, objectName: string, source: string, flags: string[], words: string | undefined, onLine?: string): void {
+  const { objectPath } = compileTestSource(objectName, source, flags);
+  let kernelLog: string | undefined;
+  try {
+    runKernel(objectPath, 'fuzz', [PACKET]);
+  } catch (e) {
+    if (!(e instanceof KernelLoadError)) throw e;
+    kernelLog = e.log;
+  }
+  if (words === undefined) assert.equal(kernelLog, undefined, `${what}: the kernel refuses it (the case is wrong)`);
+  else assert.ok(kernelLog?.includes(words), `${what}: the kernel does not say "${words}" (the case is wrong): ${kernelLog?.slice(-300)}`);
+  const obj = loadProgramFile(objectPath);
+  for (const engine of ENGINES) {
+    const session = new Session(obj, { program: 'fuzz', nrCpus: 2, cpu: 0, engine });
+    const log = new RefusalLog(refusalsBeforeRun(obj, session.program, session.machine));
+    log.fault(session.runPacket(PACKET).fault);
+    if (words === undefined) {
+      assert.deepEqual(log.list.map((x) => x.message), [], `${engine}: ${what}: run must not report a refusal`);
+      continue;
+    }
+    const hit = log.list.find((x) => x.message.includes(words));
+    assert.ok(hit, `${engine}: ${what}: run must report "${words}": ${log.list.map((x) => x.message).join('; ') || 'no refusal'}`);
+    if (onLine !== undefined) assert.ok(source.split('\n')[(hit.line ?? 0) - 1]?.includes(onLine), `${engine}: ${what}: reported on line ${hit.line}`);
+  }
+}
+
 test('regressions: a 32-bit comparison clamps a 32-bit index as the verifier does (-mcpu=v3)', (t) => {
   if (kernelOrSkip(t)) return;
   CLAMP_CASES.forEach(([name, words, check, use], i) => {
     const source = CLAMP_HEADER + CLAMP_BODY(check, use) + '\n';
-    const { objectPath } = compileTestSource(`clamp32_${i}`, source, ['-O2', '-mcpu=v3']);
-    let kernelLog: string | undefined;
-    try {
-      runKernel(objectPath, 'fuzz', [PACKET]);
-    } catch (e) {
-      if (!(e instanceof KernelLoadError)) throw e;
-      kernelLog = e.log;
-    }
-    if (words === undefined) assert.equal(kernelLog, undefined, `${name}: the kernel refuses it (the case is wrong)`);
-    else assert.ok(kernelLog?.includes(words), `${name}: the kernel does not say "${words}" (the case is wrong): ${kernelLog?.slice(-300)}`);
-    const obj = loadProgramFile(objectPath);
-    for (const engine of ENGINES) {
-      const session = new Session(obj, { program: 'fuzz', nrCpus: 2, cpu: 0, engine });
-      const log = new RefusalLog(refusalsBeforeRun(obj, session.program, session.machine));
-      log.fault(session.runPacket(PACKET).fault);
-      if (words === undefined) assert.deepEqual(log.list.map((x) => x.message), [], `${engine}: ${name}: run must not report a refusal`);
-      else {
-        const hit = log.list.find((x) => x.message.includes(words));
-        assert.ok(hit, `${engine}: ${name}: run must report "${words}": ${log.list.map((x) => x.message).join('; ') || 'no refusal'}`);
-        assert.ok(source.split('\n')[(hit.line ?? 0) - 1]?.includes(`return (${use})`), `${engine}: ${name}: reported on line ${hit.line}`);
-      }
-    }
+    refusalAgrees(name, `clamp32_${i}`, source, ['-O2', '-mcpu=v3'], words, `return (${use})`);
   });
 });
 
@@ -1229,28 +1238,7 @@ test('regressions: a signed index whose bounds cross 0 is bounded as the verifie
   if (kernelOrSkip(t)) return;
   for (const mcpu of ['-mcpu=v2', '-mcpu=v3']) SIGNED_CASES.forEach(([name, words, check, use], i) => {
     const source = CLAMP_HEADER + CLAMP_BODY(check, use) + '\n';
-    const { objectPath } = compileTestSource(`signed_${mcpu.slice(-2)}_${i}`, source, ['-O2', mcpu]);
-    let kernelLog: string | undefined;
-    try {
-      runKernel(objectPath, 'fuzz', [PACKET]);
-    } catch (e) {
-      if (!(e instanceof KernelLoadError)) throw e;
-      kernelLog = e.log;
-    }
-    if (words === undefined) assert.equal(kernelLog, undefined, `${mcpu} ${name}: the kernel refuses it (the case is wrong)`);
-    else assert.ok(kernelLog?.includes(words), `${mcpu} ${name}: the kernel does not say "${words}" (the case is wrong): ${kernelLog?.slice(-300)}`);
-    const obj = loadProgramFile(objectPath);
-    for (const engine of ENGINES) {
-      const session = new Session(obj, { program: 'fuzz', nrCpus: 2, cpu: 0, engine });
-      const log = new RefusalLog(refusalsBeforeRun(obj, session.program, session.machine));
-      log.fault(session.runPacket(PACKET).fault);
-      if (words === undefined) assert.deepEqual(log.list.map((x) => x.message), [], `${engine} ${mcpu}: ${name}: run must not report a refusal`);
-      else {
-        const hit = log.list.find((x) => x.message.includes(words));
-        assert.ok(hit, `${engine} ${mcpu}: ${name}: run must report "${words}": ${log.list.map((x) => x.message).join('; ') || 'no refusal'}`);
-        assert.ok(source.split('\n')[(hit.line ?? 0) - 1]?.includes(`return (${use})`), `${engine} ${mcpu}: ${name}: reported on line ${hit.line}`);
-      }
-    }
+    refusalAgrees(`${mcpu} ${name}`, `signed_${mcpu.slice(-2)}_${i}`, source, ['-O2', mcpu], words, `return (${use})`);
   });
 });
 
@@ -1459,24 +1447,7 @@ test('regressions: a helper size the verifier sees from 0 to 2^32 - 1 is refused
   if (kernelOrSkip(t)) return;
   SIZE_CASES.forEach(([name, words, body], i) => {
     const source = `${SIZE_HEADER}  ${body}\n}\n`;
-    const { objectPath } = compileTestSource(`size_zero_${i}`, source, ['-mcpu=v3', '-O2']);
-    let kernelLog: string | undefined;
-    try {
-      runKernel(objectPath, 'fuzz', [PACKET]);
-    } catch (e) {
-      if (!(e instanceof KernelLoadError)) throw e;
-      kernelLog = e.log;
-    }
-    if (words === undefined) assert.equal(kernelLog, undefined, `${name}: the kernel refuses it (the case is wrong)`);
-    else assert.ok(kernelLog?.includes(words), `${name}: the kernel does not say "${words}" (the case is wrong): ${kernelLog?.slice(-300)}`);
-    const obj = loadProgramFile(objectPath);
-    for (const engine of ENGINES) {
-      const session = new Session(obj, { program: 'fuzz', nrCpus: 2, cpu: 0, engine });
-      const log = new RefusalLog(refusalsBeforeRun(obj, session.program, session.machine));
-      log.fault(session.runPacket(PACKET).fault);
-      if (words === undefined) assert.deepEqual(log.list.map((x) => x.message), [], `${engine}: ${name}: run must not report a refusal`);
-      else assert.ok(log.list.some((x) => x.message.includes(words)), `${engine}: ${name}: run must report "${words}": ${log.list.map((x) => x.message).join('; ') || 'no refusal'}`);
-    }
+    refusalAgrees(name, `size_zero_${i}`, source, ['-mcpu=v3', '-O2'], words);
   });
 });
 
@@ -1497,24 +1468,7 @@ test('regressions: w |= c of an unknown 32-bit number is [c, 0xffffffff] to the 
   if (kernelOrSkip(t)) return;
   OR_CASES.forEach(([name, words, body], i) => {
     const source = `${SIZE_HEADER}  ${body}\n}\n`;
-    const { objectPath } = compileTestSource(`or32_${i}`, source, ['-mcpu=v3', '-O2']);
-    let kernelLog: string | undefined;
-    try {
-      runKernel(objectPath, 'fuzz', [PACKET]);
-    } catch (e) {
-      if (!(e instanceof KernelLoadError)) throw e;
-      kernelLog = e.log;
-    }
-    if (words === undefined) assert.equal(kernelLog, undefined, `${name}: the kernel refuses it (the case is wrong)`);
-    else assert.ok(kernelLog?.includes(words), `${name}: the kernel does not say "${words}" (the case is wrong): ${kernelLog?.slice(-300)}`);
-    const obj = loadProgramFile(objectPath);
-    for (const engine of ENGINES) {
-      const session = new Session(obj, { program: 'fuzz', nrCpus: 2, cpu: 0, engine });
-      const log = new RefusalLog(refusalsBeforeRun(obj, session.program, session.machine));
-      log.fault(session.runPacket(PACKET).fault);
-      if (words === undefined) assert.deepEqual(log.list.map((x) => x.message), [], `${engine}: ${name}: run must not report a refusal`);
-      else assert.ok(log.list.some((x) => x.message.includes(words)), `${engine}: ${name}: run must report "${words}": ${log.list.map((x) => x.message).join('; ') || 'no refusal'}`);
-    }
+    refusalAgrees(name, `or32_${i}`, source, ['-mcpu=v3', '-O2'], words);
   });
 });
 
@@ -1543,23 +1497,6 @@ test('regressions: w >>= c, -x and x | c of numbers the verifier knows little of
   if (kernelOrSkip(t)) return;
   DIVISOR_CASES.forEach(([name, mcpu, words, body], i) => {
     const source = `${SIZE_HEADER}  ${body}\n}\n`;
-    const { objectPath } = compileTestSource(`divisor_${i}`, source, [mcpu, '-O2']);
-    let kernelLog: string | undefined;
-    try {
-      runKernel(objectPath, 'fuzz', [PACKET]);
-    } catch (e) {
-      if (!(e instanceof KernelLoadError)) throw e;
-      kernelLog = e.log;
-    }
-    if (words === undefined) assert.equal(kernelLog, undefined, `${name}: the kernel refuses it (the case is wrong)`);
-    else assert.ok(kernelLog?.includes(words), `${name}: the kernel does not say "${words}" (the case is wrong): ${kernelLog?.slice(-300)}`);
-    const obj = loadProgramFile(objectPath);
-    for (const engine of ENGINES) {
-      const session = new Session(obj, { program: 'fuzz', nrCpus: 2, cpu: 0, engine });
-      const log = new RefusalLog(refusalsBeforeRun(obj, session.program, session.machine));
-      log.fault(session.runPacket(PACKET).fault);
-      if (words === undefined) assert.deepEqual(log.list.map((x) => x.message), [], `${engine}: ${name}: run must not report a refusal`);
-      else assert.ok(log.list.some((x) => x.message.includes(words)), `${engine}: ${name}: run must report "${words}": ${log.list.map((x) => x.message).join('; ') || 'no refusal'}`);
-    }
+    refusalAgrees(name, `divisor_${i}`, source, [mcpu, '-O2'], words);
   });
 });
