@@ -801,27 +801,40 @@ const DYN_CASES: [string, string | undefined, string][] = [
   ['the same, load_bytes beside the dynptr', undefined, DYN_ASM('r1 = *(u64 *)(r10 - 248)\\n r2 = 0\\n call %[pull]\\n', 32)],
 ];
 
+/**
+ * Compiles `source` with `flags`, checks that the kernel refuses it with `words` (or loads it: undefined), and that run
+ * says the same under both engines; `onLine`, when given, is text the refused source line must hold.
+ */
+function refusalAgrees(what: string, objectName: string, source: string, flags: string[] | undefined, words: string | undefined, onLine?: string): void {
+  const { objectPath } = compileTestSource(objectName, source, flags);
+  let kernelLog: string | undefined;
+  try {
+    runKernel(objectPath, 'fuzz', [PACKET]);
+  } catch (e) {
+    if (!(e instanceof KernelLoadError)) throw e;
+    kernelLog = e.log;
+  }
+  if (words === undefined) assert.equal(kernelLog, undefined, `${what}: the kernel refuses it (the case is wrong)`);
+  else assert.ok(kernelLog?.includes(words), `${what}: the kernel does not say "${words}" (the case is wrong): ${kernelLog?.slice(-300)}`);
+  const obj = loadProgramFile(objectPath);
+  for (const engine of ENGINES) {
+    const session = new Session(obj, { program: 'fuzz', nrCpus: 2, cpu: 0, engine });
+    const log = new RefusalLog(refusalsBeforeRun(obj, session.program, session.machine));
+    log.fault(session.runPacket(PACKET).fault);
+    if (words === undefined) {
+      assert.deepEqual(log.list.map((x) => x.message), [], `${engine}: ${what}: run must not report a refusal`);
+      continue;
+    }
+    const hit = log.list.find((x) => x.message.includes(words));
+    assert.ok(hit, `${engine}: ${what}: run must report "${words}": ${log.list.map((x) => x.message).join('; ') || 'no refusal'}`);
+    if (onLine !== undefined) assert.ok(source.split('\n')[(hit.line ?? 0) - 1]?.includes(onLine), `${engine}: ${what}: reported on line ${hit.line}`);
+  }
+}
+
 test('regressions: a dynptr\'s stack bytes: helpers writing or reading them and loads of them are refused in the kernel\'s words; a store destroys it', (t) => {
   if (kernelOrSkip(t)) return;
   DYN_CASES.forEach(([name, words, body], i) => {
-    const { objectPath } = compileTestSource(`dynptr_bytes_${i}`, `${DYN_HEADER}${body}\n`);
-    let kernelLog: string | undefined;
-    try {
-      runKernel(objectPath, 'fuzz', [PACKET]);
-    } catch (e) {
-      if (!(e instanceof KernelLoadError)) throw e;
-      kernelLog = e.log;
-    }
-    if (words === undefined) assert.equal(kernelLog, undefined, `${name}: the kernel refuses it (the case is wrong)`);
-    else assert.ok(kernelLog?.includes(words), `${name}: the kernel does not say "${words}" (the case is wrong): ${kernelLog?.slice(-300)}`);
-    const obj = loadProgramFile(objectPath);
-    for (const engine of ENGINES) {
-      const session = new Session(obj, { program: 'fuzz', nrCpus: 2, cpu: 0, engine });
-      const log = new RefusalLog(refusalsBeforeRun(obj, session.program, session.machine));
-      log.fault(session.runPacket(PACKET).fault);
-      if (words === undefined) assert.deepEqual(log.list.map((x) => x.message), [], `${engine}: ${name}: run must not report a refusal`);
-      else assert.ok(log.list.some((x) => x.message.includes(words)), `${engine}: ${name}: run must report "${words}": ${log.list.map((x) => x.message).join('; ') || 'no refusal'}`);
-    }
+    refusalAgrees(name, `dynptr_bytes_${i}`, `${DYN_HEADER}${body}\n`, undefined, words);
   });
 });
 
@@ -1090,26 +1103,7 @@ test('regressions: calls of global functions are checked against their BTF argum
     ...GLOBAL_CASES.map(([n, w, b, at]) => [n, w, GLOBAL_HEADER + b + '\n', undefined, at] as [string, string | undefined, string, undefined, string?]),
     ['vfuzz seed 119343122', 'arg#0 expects pointer to ctx', generateVProgram(119343122).source, ['-O1', '-mcpu=v1']]];
   cases.forEach(([name, words, source, flags, at], i) => {
-    const { objectPath } = compileTestSource(`global_args_${i}`, source, flags);
-    let kernelLog: string | undefined;
-    try {
-      runKernel(objectPath, 'fuzz', [PACKET]);
-    } catch (e) {
-      if (!(e instanceof KernelLoadError)) throw e;
-      kernelLog = e.log;
-    }
-    if (words === undefined) assert.equal(kernelLog, undefined, `${name}: the kernel refuses it (the case is wrong)`);
-    else assert.ok(kernelLog?.includes(words), `${name}: the kernel does not say "${words}" (the case is wrong): ${kernelLog?.slice(-300)}`);
-    const obj = loadProgramFile(objectPath);
-    for (const engine of ENGINES) {
-      const session = new Session(obj, { program: 'fuzz', nrCpus: 2, cpu: 0, engine });
-      const log = new RefusalLog(refusalsBeforeRun(obj, session.program, session.machine));
-      log.fault(session.runPacket(PACKET).fault);
-      if (words === undefined) assert.deepEqual(log.list.map((x) => x.message), [], `${engine}: ${name}: run must not report a refusal`);
-      else assert.ok(log.list.some((x) => x.message.includes(words)), `${engine}: ${name}: run must report "${words}": ${log.list.map((x) => x.message).join('; ') || 'no refusal'}`);
-      const hit = words === undefined ? undefined : log.list.find((x) => x.message.includes(words));
-      if (hit && at) assert.ok(source.split('\n')[(hit.line ?? 0) - 1]?.includes(at), `${engine}: ${name}: reported on line ${hit.line}, not on the line with "${at}"`);
-    }
+    refusalAgrees(name, `global_args_${i}`, source, flags, words, at);
   });
 });
 
@@ -1148,36 +1142,6 @@ const CLAMP_CASES: [string, string | undefined, string, string][] = [
     'int i = ctx->ingress_ifindex; if (i > 40 || i < 0) return 0;', 'v->b[i]'],
   ['the same, i > 39 || i < 0 returns', undefined, 'int i = ctx->ingress_ifindex; if (i > 39 || i < 0) return 0;', 'v->b[i]'],
 ];
-
-/**
- * Compiles `source` with `flags`, checks that the kernel refuses it with `words` (or loads it: undefined), and that run
- * says the same under both engines; `onLine`, when given, is text the refused source line must hold.
- */
-function refusalAgrees(what: string, objectName: string, source: string, flags: string[], words: string | undefined, onLine?: string): void {
-  const { objectPath } = compileTestSource(objectName, source, flags);
-  let kernelLog: string | undefined;
-  try {
-    runKernel(objectPath, 'fuzz', [PACKET]);
-  } catch (e) {
-    if (!(e instanceof KernelLoadError)) throw e;
-    kernelLog = e.log;
-  }
-  if (words === undefined) assert.equal(kernelLog, undefined, `${what}: the kernel refuses it (the case is wrong)`);
-  else assert.ok(kernelLog?.includes(words), `${what}: the kernel does not say "${words}" (the case is wrong): ${kernelLog?.slice(-300)}`);
-  const obj = loadProgramFile(objectPath);
-  for (const engine of ENGINES) {
-    const session = new Session(obj, { program: 'fuzz', nrCpus: 2, cpu: 0, engine });
-    const log = new RefusalLog(refusalsBeforeRun(obj, session.program, session.machine));
-    log.fault(session.runPacket(PACKET).fault);
-    if (words === undefined) {
-      assert.deepEqual(log.list.map((x) => x.message), [], `${engine}: ${what}: run must not report a refusal`);
-      continue;
-    }
-    const hit = log.list.find((x) => x.message.includes(words));
-    assert.ok(hit, `${engine}: ${what}: run must report "${words}": ${log.list.map((x) => x.message).join('; ') || 'no refusal'}`);
-    if (onLine !== undefined) assert.ok(source.split('\n')[(hit.line ?? 0) - 1]?.includes(onLine), `${engine}: ${what}: reported on line ${hit.line}`);
-  }
-}
 
 test('regressions: a 32-bit comparison clamps a 32-bit index as the verifier does (-mcpu=v3)', (t) => {
   if (kernelOrSkip(t)) return;
