@@ -195,8 +195,10 @@ export function deadCallbackRefusal(program: Pick<LoadedProgram, 'insns' | 'func
     for (let i = b + 1; i < funcs.length; i++) if (dead.has(i)) after += end(i) - funcs[i]!.insn;
     return funcs[t]!.insn >= insns.length - (end(b) - funcs[a]!.insn) - after;
   };
-  // A reached zero-count bpf_loop call whose stale reference lands past the end.
-  const use = uses.find((u) => u.zeroLoopCall !== undefined && reached.has(u.zeroLoopCall) && lands(index.get(u.target)!));
+  // A reached zero-count bpf_loop call whose callback is never walked (no other use keeps it) and whose stale
+  // reference lands past the end.
+  const use = uses.find((u) => u.zeroLoopCall !== undefined && reached.has(u.zeroLoopCall) && dead.has(index.get(u.target)!) &&
+    lands(index.get(u.target)!));
   if (!use) return undefined;
   const name = funcs[index.get(use.target)!]!.name;
   return {

@@ -893,6 +893,7 @@ static long cb2(__u32 i, __u64 *c) { *c ^= i + 7; return 0; }
 static long fe(void *m, __u32 *k, __u64 *v, __u64 *c) { *c += *v; return 0; }
 static __attribute__((noinline)) __u64 f(__u64 x) { return x * 3 + 1; }
 __attribute__((noinline)) int g(__u32 x) { return x ^ 5; }
+static long cb3(__u32 i, __u64 *c) { *c = *c * 5 + i; return 0; }
 `;
 const JIT_BODY = (body: string) => `SEC("xdp") int fuzz(struct xdp_md *ctx) { __u64 c = ctx->rx_queue_index; volatile __u32 one = 1;\n${body}\nreturn c & 3; }`;
 const JIT_CASES: [string, boolean, string][] = [
@@ -907,6 +908,9 @@ const JIT_CASES: [string, boolean, string][] = [
   ['bpf_loop(0, cb) before a static function called', true, 'bpf_loop(0, cb, &c, 0); c = f(c);'],
   ['bpf_loop(0, cb) and bpf_loop(0, cb2), nothing else', true, 'bpf_loop(0, cb, &c, 0); bpf_loop(0, cb2, &c, 0);'],
   ['bpf_loop(0, cb) and bpf_loop(one, cb)', true, 'bpf_loop(0, cb, &c, 0); bpf_loop(one, cb, &c, 0); c = f(c);'],
+  // The callback the last function, also given a count above 0 (vfuzz seed 2400000016): walked, kept; run refused it.
+  ['bpf_loop(one, cb3), then bpf_loop(0, cb3), cb3 the last function', true, 'c = f(c); bpf_loop(one, cb3, &c, 0); bpf_loop(0, cb3, &c, 0);'],
+  ['bpf_loop(0, cb3), then bpf_loop(one, cb3), cb3 the last function', true, 'c = f(c); bpf_loop(0, cb3, &c, 0); bpf_loop(one, cb3, &c, 0);'],
   // Behind a branch on a packet byte the bounds walk does not know after a callback was given the stack (efuzz seeds
   // 1000, 4101, 5071): a probe packet runs the call, so the verifier walked it.
   ['bpf_loop(one, cb2), then bpf_loop(0, cb) behind a branch on a packet byte', false,
