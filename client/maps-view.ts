@@ -116,6 +116,8 @@ export class MapsView implements vscode.TreeDataProvider<MapsNode>, vscode.Dispo
     const stale = !!this.summary && (this.host.stale?.() ?? false);
     if (!always && stale === this.shownStale) return;
     this.shownStale = stale;
+    // The view's title offers Re-run instead of Refresh Maps while stale: reading the same run again changes nothing.
+    void vscode.commands.executeCommand('setContext', 'xdpLens.mapsStale', stale);
     this.view.description = stale ? 'stale' : undefined;
     this.view.message = this.summary ? mapsMessage(this.summary, stale) : undefined;
   }

@@ -54,6 +54,14 @@ test('settings, activation, engine and workspace trust', () => {
   assert.ok(pkg.contributes.views.xdpLens.some((v: { id: string }) => v.id === 'xdpLens.packets'));
 });
 
+test('the maps view\'s title offers Re-run while its maps are stale, Refresh Maps otherwise', () => {
+  const title = pkg.contributes.menus['view/title'].filter((m: { when: string }) => /view == xdpLens\.maps\b/.test(m.when));
+  const when = (id: string) => title.find((m: { command: string }) => m.command === id)?.when ?? '';
+  assert.match(when('xdpLens.refreshMaps'), /!xdpLens\.mapsStale/, 'Refresh Maps (the same run read again) hidden while stale');
+  assert.match(when('xdpLens.rerun'), /(?<!!)xdpLens\.mapsStale/, 'Re-run offered while stale');
+  assert.ok(sources.some(({ text }) => text.includes("'setContext', 'xdpLens.mapsStale'")), 'the client sets xdpLens.mapsStale');
+});
+
 test('layering: pure modules have no vscode import; nothing in client/ imports the simulator', () => {
   for (const { f, text } of sources) {
     assert.ok(!/from '\.\.\/simulator\//.test(text), `${f} imports the simulator`);

@@ -66,6 +66,22 @@ test('the maps view shows decoded entries and what the run changed', { skip, tim
       mkdirSync(ARTIFACTS_DIR, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS_DIR, 'maps-view-crop.png'), clip: { x: box.x, y: box.y, width: box.width, height: box.height } });
     }
+    // An edit makes the maps stale: the title's button is then Re-run (Refresh Maps would read the same run again),
+    // and it brings the maps of the program as it is now.
+    await page.locator('.part.editor .monaco-editor .view-lines').first().click();
+    await page.keyboard.press('Control+End');
+    await page.keyboard.type('\n// edited\n');
+    await waitVisible(pane.getByText(/^Stale: the file or settings changed since this run/), 'the stale notice');
+    const header = pane.locator('.pane-header');
+    const rerun = header.locator('.action-label[aria-label="XDP: Re-run"]');
+    await header.hover();
+    await waitVisible(rerun, 'Re-run in the stale maps view\'s title', 10_000, header);
+    assert.equal(await header.locator('.action-label[aria-label="XDP: Refresh Maps"]').count(), 0, 'no Refresh Maps while stale');
+    await vs.screenshot('maps-view-stale');
+    await rerun.click();
+    await waitVisible(pane.getByText(/^\d+ maps after the run of xdp_filter\.c on demo\.pcap/), 'the maps of the re-run, not stale');
+    await header.hover();
+    await waitVisible(header.locator('.action-label[aria-label="XDP: Refresh Maps"]'), 'Refresh Maps back once fresh', 10_000, header);
     assert.deepEqual(vs.blockedRequests(), []);
   } catch (e) {
     await vs?.screenshot('maps-view-failure').catch(() => undefined);
