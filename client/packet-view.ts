@@ -140,7 +140,10 @@ export class PacketView implements vscode.Disposable {
     };
     const script = panel.webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview-packet.js')).toString();
     panel.title = `Packet #${d.index}${stale ? ' (stale)' : ''}`;
-    panel.webview.html = renderPacketHtml({ detail: d, runId, stale, nonce: randomBytes(16).toString('base64'), cspSource: panel.webview.cspSource, scriptUri: script, lineText });
+    const run = this.host.lastRun();
+    const refusal = run?.runId === runId ? run.verifierRefuses?.[0] : undefined;
+    const refused = refusal ? { line: refusal.line } : undefined;
+    panel.webview.html = renderPacketHtml({ detail: d, runId, stale, refused, nonce: randomBytes(16).toString('base64'), cspSource: panel.webview.cspSource, scriptUri: script, lineText });
     this.shown = { detail: d, runId, stale };
   }
 

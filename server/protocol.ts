@@ -444,6 +444,9 @@ export interface PacketDetail {
   /** As on the packet's row (PacketRowBase): its Ethernet header was not the capture's. */
   ethernetHeader?: 'made up' | 'from cooked header';
   ethernetHeaderNote?: string;
+  /** As on the packet's row: the capture's snap length cut the frame to `capLen` of its `len` bytes. */
+  len?: number;
+  capLen?: number;
   action: XdpAction;
   retval: number;
   file: string;

@@ -1692,6 +1692,7 @@ export async function packetDetail(p: PacketParams, token: CancellationToken): P
         time: stored.time,
         summary: stored.summary,
         ...(pkt.ethernetHeader !== undefined ? { ethernetHeader: pkt.ethernetHeader, ethernetHeaderNote: madeHeaderText(pkt.linkType, pkt.ethernetHeader) } : {}),
+        ...(pkt.truncated ? { len: pkt.wireLen, capLen: pkt.capLen } : {}),
         action: r.action,
         retval: r.retval,
         file: stored.file,

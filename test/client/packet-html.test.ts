@@ -150,3 +150,13 @@ test('the header says where the packet stands in its capture counted from 1, as 
   // Packet #1 (numbered from 0, as the table, jsonl and frame.number) is Wireshark's frame 2.
   assert.match(render(detail()), /<h1>Packet #1 <span class="muted">0\.000100 s · the capture's 2nd packet<\/span><\/h1>/);
 });
+
+test('a frame cut by the snap length, and a program the kernel would refuse, are said above the bytes', () => {
+  const plain = render(detail());
+  assert.doesNotMatch(plain, /id="snap-cut"|id="refused"/);
+  const cut = render(detail({ len: 60, capLen: 58 }));
+  assert.match(cut, /id="snap-cut">The capture holds 58 of this frame's 60 bytes \(snap length\): the program ran on those\.</);
+  const base = { runId: 'run-1', stale: false, nonce: 'N0nce', cspSource: 'vscode-webview://x', scriptUri: 'vscode-webview://x/dist/webview-packet.js' };
+  assert.match(renderPacketHtml({ ...base, detail: detail(), refused: { line: 8 } }), /id="refused">Simulated only: the kernel would refuse this program at line 8\.</);
+  assert.match(renderPacketHtml({ ...base, detail: detail(), refused: {} }), /id="refused">Simulated only: the kernel would refuse this program\.</);
+});

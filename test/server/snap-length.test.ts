@@ -2,7 +2,8 @@
 // (test/cli/run-snap-length), they run on the captured bytes only, the summary counts those run ("truncated") with the
 // CLI's note (pointing at the packets view instead of jsonl), and each one's row in the packets view carries its
 // captured length (capLen) beside its wire length, a packet listed and not run too. Checked against the CLI's jsonl,
-// with the run's worker thread and without, on a classic pcap (batched, read in place) and on pcapng.
+// with the run's worker thread and without, on a classic pcap (batched, read in place) and on pcapng; the packet view's
+// detail of a cut packet carries both lengths too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -12,7 +13,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { REPO } from '../repo.ts';
 import { startServer } from './stdio-server.ts';
-import type { PacketsResult, RunResponse } from '../../server/protocol.ts';
+import type { PacketDetail, PacketsResult, RunResponse } from '../../server/protocol.ts';
 import { pcapngBlock, pcapngSectionHeader } from '../net/pcapng-outbound.ts';
 
 const CLI = join(REPO, 'dist', 'cli.js');
@@ -112,6 +113,13 @@ test('an editor run marks packets cut by the snap length, in the summary and on 
           const f = await s.conn.sendRequest<PacketsResult>('xdpLens/packets', { runId: sum.runId, offset: 0, limit: 1000, filter: 'frame.cap_len < 60' });
           assert.equal(f.error, undefined, at);
           assert.deepEqual(f.rows.map((x) => [x.index, x.capLen]), cli.filter((c) => c.truncated && !c.notRun).map((c) => [c.packet, c.caplen]), `${at}: filtered`);
+          // The packet view's detail says the same of a cut packet it shows, and nothing of a whole one.
+          const cut = cli.find((c) => c.truncated && !c.notRun);
+          const whole = cli.find((c) => !c.truncated && !c.notRun);
+          const d = await s.conn.sendRequest<PacketDetail>('xdpLens/packet', { runId: sum.runId, index: cut.packet });
+          assert.deepEqual([d.len, d.capLen], [cut.len, cut.caplen], `${at}: detail of packet ${cut.packet}`);
+          const w = await s.conn.sendRequest<PacketDetail>('xdpLens/packet', { runId: sum.runId, index: whole.packet });
+          assert.deepEqual([w.len, w.capLen], [undefined, undefined], `${at}: detail of packet ${whole.packet}`);
         } finally {
           await s.stop();
         }
