@@ -756,7 +756,7 @@ abstract class BaseReader {
       raw = raw.subarray(0, raw.length - fcsCaptured);
       origLen = Math.max(raw.length, origLen - fcsLen);
     }
-    const { frame, delta, header } = toEthernet(raw, linkType, (d) => this.fail(offset, d, index));
+    const { frame, delta, header } = toEthernet(raw, linkType, (d) => this.fail(offset, d, index), raw.length < origLen);
     if (linkType !== LINKTYPE.ETHERNET) this.otherLinkTypes.add(linkType);
     const capLen = frame.length;
     const p: CapturedPacket = {
@@ -1319,14 +1319,22 @@ const SLL_P_ETHERNET = 0x0003;
  * A record with nothing after its link-layer header (a raw IP record of 0 bytes, a cooked header alone) becomes an
  * empty frame, not a bare made-up header: there is no packet to hand on (tshark dissects no IP in it), and an empty
  * frame is "too short" wherever frames are run (frameLengthNotRun).
+ * A record shorter than its link-layer header (cut by the snap length, or written short) is an empty frame too: the
+ * capture goes on after it, as tshark reads on. An NFLOG record whose packet cannot be found is an error (`fail`)
+ * unless the snap length cut it (`cut`).
  * `header` says where a made header came from (CapturedPacket.ethernetHeader); undefined for a frame as captured.
  */
-export function toEthernet(raw: Uint8Array, linkType: number, fail: (detail: string) => never): { frame: Uint8Array; delta: number; header?: EthernetHeaderOrigin } {
+export function toEthernet(
+  raw: Uint8Array,
+  linkType: number,
+  fail: (detail: string) => never,
+  cut = false,
+): { frame: Uint8Array; delta: number; header?: EthernetHeaderOrigin } {
   switch (linkType) {
     case LINKTYPE.ETHERNET:
       return { frame: raw, delta: 0 };
     case LINKTYPE.LINUX_SLL: {
-      if (raw.length < 16) fail(`Linux cooked (SLL) header needs 16 bytes, the record has ${raw.length}`);
+      if (raw.length < 16) return { frame: raw.subarray(0, 0), delta: -16 };
       const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
       const pkttype = dv.getUint16(0);
       const hatype = dv.getUint16(2);
@@ -1337,7 +1345,7 @@ export function toEthernet(raw: Uint8Array, linkType: number, fail: (detail: str
       return synth(raw.subarray(16), proto, pkttype, src, 16, 'from cooked header');
     }
     case LINKTYPE.LINUX_SLL2: {
-      if (raw.length < 20) fail(`Linux cooked v2 (SLL2) header needs 20 bytes, the record has ${raw.length}`);
+      if (raw.length < 20) return { frame: raw.subarray(0, 0), delta: -20 };
       const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
       const proto = dv.getUint16(0);
       const hatype = dv.getUint16(8);
@@ -1359,7 +1367,7 @@ export function toEthernet(raw: Uint8Array, linkType: number, fail: (detail: str
       return synth(raw, ETH_P_IPV6, 0, undefined, 0);
     case LINKTYPE.NFLOG: {
       const at = nflogPayload(raw);
-      if (typeof at === 'string') return fail(at);
+      if (typeof at === 'string') return cut ? { frame: raw.subarray(0, 0), delta: -raw.length } : fail(at);
       const family = raw[0];
       const payload = raw.subarray(at.start, at.end);
       // On the wire (the length the delta turns the record's original length into) the packet is the TLV's value:
@@ -1370,7 +1378,7 @@ export function toEthernet(raw: Uint8Array, linkType: number, fail: (detail: str
     }
     case LINKTYPE.NULL:
     case LINKTYPE.LOOP: {
-      if (raw.length < 4) fail(`loopback header needs 4 bytes, the record has ${raw.length}`);
+      if (raw.length < 4) return { frame: raw.subarray(0, 0), delta: -4 };
       const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
       // NULL stores the family in the capturing host's byte order: take whichever reading is small.
       let af = dv.getUint32(0, linkType === LINKTYPE.NULL);
