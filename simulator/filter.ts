@@ -1725,7 +1725,13 @@ export function treeFields(frame: Uint8Array, protocols = true, cut = false, raw
       } else if (l.key === 'arp' || l.key === 'data') end = l.offset + l.length;
       // ICMP's and ICMPv6's item covers the message, a quoted packet included. ARP's needs its two address sizes
       // (bytes 4 and 5) first.
-      const item = l.key === 'icmp' || l.key === 'icmpv6' ? Math.max(l.length, end - l.offset) : l.length;
+      let item = l.key === 'icmp' || l.key === 'icmpv6' ? Math.max(l.length, end - l.offset) : l.length;
+      // IPv6's item covers its extension headers, except in a fragment after the first: tshark (not reassembling)
+      // stops at the fragment header and leaves the item its fixed 40 bytes.
+      if (l.key === 'ipv6' && item > 40) {
+        const fh = first(l.fields, 'ipv6.fragment');
+        if (fh && num(first(fh.children ?? [], 'ipv6.fragment.offset'))) item = 40;
+      }
       if (l.key !== 'arp' || l.length >= 6) {
         add(protocolKey(l.key, false), latin1(frame, l.offset, item));
         add(protocolKey(l.key, true), latin1(frame, l.offset, Math.max(l.length, end - l.offset)));

@@ -10,8 +10,11 @@ import { classicPcap } from '../net/pcap-file.ts';
 
 export const haveTshark = spawnSync('tshark', ['--version']).status === 0;
 
-/** Each case: an expression and the indices (from 0) of the frames it selects. `firstSec`: the first frame's time. */
-export function agreeWithTshark(frames: Uint8Array[], cases: [string, number[]][], firstSec = 0): void {
+/**
+ * Each case: an expression and the indices (from 0) of the frames it selects. `firstSec`: the first frame's time;
+ * `tsharkArgs`: preferences for tshark (e.g. `-o ipv6.defragment:FALSE`, README's reference settings).
+ */
+export function agreeWithTshark(frames: Uint8Array[], cases: [string, number[]][], firstSec = 0, tsharkArgs: string[] = []): void {
   const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-filter-'));
   try {
     const path = join(dir, 'frames.pcap');
@@ -21,7 +24,7 @@ export function agreeWithTshark(frames: Uint8Array[], cases: [string, number[]][
       const f = compileFilter(expr);
       assert.deepEqual(facts.filter((p) => f.test(p)).map((p) => p.index), want, expr);
       if (!haveTshark) continue;
-      const t = spawnSync('tshark', ['-r', path, '-Y', expr, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8' });
+      const t = spawnSync('tshark', [...tsharkArgs, '-r', path, '-Y', expr, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8' });
       assert.equal(t.status, 0, t.stderr);
       assert.deepEqual(t.stdout.split('\n').filter(Boolean).map((n) => Number(n) - 1), want, `tshark -Y '${expr}'`);
     }
