@@ -16,6 +16,7 @@
 //     loading the chosen program alone (simulator/analysis/verifier.ts);
 //   - run: a fault that proves a refusal when a packet reaches it (a register read before anything wrote it: a check
 //     the verifier makes on every path it walks).
+import { resolve } from 'node:path';
 import type { LoadedObject, LoadedProgram } from './elf/types.ts';
 import type { Fault } from './vm/types.ts';
 import type { Machine } from './vm/machine.ts';
@@ -320,8 +321,11 @@ export class RefusalLog {
  */
 function sameRefusal(a: VerifierRefusal, b: VerifierRefusal): boolean {
   if (a.message.includes(b.message) || b.message.includes(a.message)) return true;
-  if (a.line === undefined || a.line !== b.line || a.file !== b.file) return false;
-  const quoted = (r: VerifierRefusal) => (r.source === 'kernel' ? /\(kernel verifier, program [^:]*: "(.+)"\)$/.exec(r.message)?.[1] : undefined);
+  // One file however it is spelled: DWARF names it as clang was given it, the kernel tier as the user did.
+  if (a.line === undefined || a.line !== b.line || !a.file || !b.file || resolve(a.file) !== resolve(b.file)) return false;
+  const quoted = (r: VerifierRefusal) => (r.source === 'kernel'
+    ? (/\(kernel verifier, program [^:]*: "(.+)"\)$/.exec(r.message) ?? /^The kernel verifier refuses program [^:]*: "(.+)"$/.exec(r.message))?.[1]
+    : undefined);
   const k = quoted(a) ?? quoted(b);
   const other = quoted(a) !== undefined ? b : a;
   return k !== undefined && k.length > 0 && other.message.includes(k);

@@ -159,12 +159,15 @@ function findingFromLog(program: string, log: string, sourceFile: string): Findi
   }
   const file = where && basename(where.file) === basename(sourceFile) ? sourceFile : (where?.file ?? sourceFile);
   const { rule, text } = explain(message, insn);
-  return finding(file, where?.line ?? 1, rule, `${text} (kernel verifier, program ${program}: "${message}")`);
+  // Words of our own, then the verifier's quoted; without words of our own, the verifier's once.
+  return finding(file, where?.line ?? 1, rule, text
+    ? `${text} (kernel verifier, program ${program}: "${message}")`
+    : `The kernel verifier refuses program ${program}: "${message}"`);
 }
 
 const CTX_FIELDS = ['data', 'data_end', 'data_meta', 'ingress_ifindex', 'rx_queue_index', 'egress_ifindex'];
 
-/** Plain words for the verifier messages an XDP developer meets, and the rule they correspond to. */
+/** Plain words for the verifier messages an XDP developer meets (empty for the others), and the rule they correspond to. */
 export function explain(message: string, insn = ''): { rule: RuleId; text: string } {
   const isStore = /\) \*\(u\d+ \*\)\(r\d+ [+-]\d+\) = /.test(insn) || /lock \*\(/.test(insn);
   let m: RegExpExecArray | null;
@@ -201,8 +204,16 @@ export function explain(message: string, insn = ''): { rule: RuleId; text: strin
   if (/infinite loop detected|back-edge/.test(message)) return { rule: 'verifier', text: 'The verifier cannot prove that a loop ends; bound it with a constant trip count or use bpf_loop.' };
   if (/BPF program is too large|too many states|complexity|jumps is too complex/.test(message))
     return { rule: 'verifier', text: 'The program is too complex for the verifier (too many paths or instructions); split it or simplify loops.' };
-  if (/combined stack size|stack/.test(message)) return { rule: 'verifier', text: `The stack limit is 512 bytes for the whole call chain: ${message}.` };
-  return { rule: 'verifier', text: `The kernel verifier refuses the program: ${message.replace(/\.+$/, '')}.` };
+  if ((m = /^R(\d+) min value is negative, either use unsigned or 'var &= const'/.exec(message)))
+    return {
+      rule: 'verifier',
+      text: `The size given to a helper (R${m[1]}) may be negative as the verifier tracks it: bound the very value the call is given (a bound on a 32-bit copy of it does not count).`,
+    };
+  if ((m = /^R(\d+) min value is negative, either use unsigned index/.exec(message)))
+    return { rule: 'verifier', text: `A variable offset (R${m[1]}) may be negative as the verifier tracks it: make it unsigned or check it is >= 0 first.` };
+  if (/combined stack size|stack/.test(message)) return { rule: 'verifier', text: 'The stack limit is 512 bytes for the whole call chain.' };
+  // No words of our own: the finding quotes the verifier once (findingFromLog).
+  return { rule: 'verifier', text: '' };
 }
 
 function finding(file: string, line: number, rule: RuleId, message: string): Finding {

@@ -51,6 +51,21 @@ test('verifier messages are explained in plain words', () => {
   assert.match(explain('invalid bpf_context access off=20 size=4', '3: (61) r0 = *(u32 *)(r1 +20)').text, /DEVMAP/);
 });
 
+// Each finding says the verifier's words once: with words of our own they follow as a quote, without them they are the
+// message (a size clamped in a 32-bit copy while the call gets the 64-bit register, as clang builds `if (n > 64) n = 64`).
+test('a verifier message is quoted once, after plain words where there are some', () => {
+  const log = (msg: string) => LOG.replace('invalid bpf_context access off=16 size=4', msg);
+  const size = "R2 min value is negative, either use unsigned or 'var &= const'";
+  const s = parseLoadOutput(log(size), '/src/ctx_write.c').findings[0]!;
+  assert.match(s.message, /^The size given to a helper \(R2\) may be negative/);
+  const other = 'unknown func bpf_nonexistent#999';
+  const o = parseLoadOutput(log(other), '/src/ctx_write.c').findings[0]!;
+  assert.equal(o.message, `The kernel verifier refuses program prog: "${other}"`);
+  for (const f of [s, o]) assert.equal(f.message.split(f.message.includes('size') ? 'min value is negative' : other).length, 2, f.message);
+  const stack = parseLoadOutput(log('combined stack size of 3 calls is 608. Too large'), '/src/ctx_write.c').findings[0]!;
+  assert.equal(stack.message.split('combined stack size').length, 2, stack.message);
+});
+
 test('kernel tier: a NULL map value dereference only the verifier reports, on its line', (t) => {
   if (!kernelVerifierOrSkip(t)) return;
   const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-verifier-'));

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { REPO } from '../repo.ts';
 import { kernelVerifierUnavailable } from '../../simulator/analysis/verifier.ts';
 
@@ -200,11 +200,13 @@ int prog(struct xdp_md *ctx)
 	return v == 12345 ? XDP_DROP : XDP_PASS;
 }
 `);
-  for (const extra of [[], ['--kernel']]) {
-    const r = cli(['run', r0, CAPTURE, '--format', 'jsonl', ...extra]);
+  // Also with the program named relative to the working directory: the kernel tier names the file as given, the
+  // object's DWARF as clang was given it; one file, one refusal.
+  for (const [path, ...extra] of [[r0], [r0, '--kernel'], [relative(REPO, r0), '--kernel']]) {
+    const r = cli(['run', path!, CAPTURE, '--format', 'jsonl', ...extra]);
     assert.equal(r.status, 0, r.stderr);
     const list = JSON.parse(r.stdout.trim().split('\n').pop()!).summary.verifierRefuses;
-    assert.equal(list?.length, 1, `${extra.join(' ')} ${JSON.stringify(list)}`);
+    assert.equal(list?.length, 1, `${path} ${extra.join(' ')} ${JSON.stringify(list)}`);
     assert.match(list[0].message, /R0 !read_ok/);
     assert.equal(list[0].line, 22);
   }
