@@ -1121,7 +1121,8 @@ class PcapngReader extends BaseReader implements CaptureReader {
               bad = [at + o, `${b[o + 4] === 1 ? 'TC' : 'XDP'} verdict option (7) has length ${len}, not 9`];
               break;
             }
-            if (code === 2) flags = u32(o + 4);
+            // A second epb_flags (the format allows one) is ignored, as tshark takes the first.
+            if (code === 2 && flags < 0) flags = u32(o + 4);
             o += 4 + ((len + 3) & ~3);
           }
           const fcsLen = flags >= 0 && ((flags >>> 5) & 0xf) !== 0 ? (flags >>> 5) & 0xf : iface.fcsLen;

@@ -98,3 +98,28 @@ test('epb_flags FCS length overrides if_fcslen (enhanced and obsolete packet blo
     rmSync(d, { recursive: true, force: true });
   }
 });
+
+test('of two epb_flags options the first counts (FCS length and direction), as tshark takes it', () => {
+  const d = mkdtempSync(join(tmpdir(), 'xdp-lens-epb-flags2-'));
+  try {
+    const file = join(d, 'flags2.pcapng');
+    const h = Buffer.alloc(20);
+    h.writeUInt32LE(DATA.length, 12);
+    h.writeUInt32LE(DATA.length, 16);
+    const flags = (v: number) => option(2, Buffer.from(Uint32Array.of(v).buffer));
+    writeFileSync(file, Buffer.concat([shb(), idb(), block(6, Buffer.concat([h, DATA, flags(4 << 5), flags((8 << 5) | 2), END]))]));
+    const { packets, error } = readAll(file);
+    assert.equal(error, undefined);
+    assert.equal(packets.length, 1);
+    assert.deepEqual(Buffer.from(packets[0]!.frame), DATA.subarray(0, DATA.length - 4));
+    assert.equal(packets[0]!.outgoing, undefined);
+    if (!haveTshark) return;
+    const r = spawnSync('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.cap_len', '-e', 'eth.fcs', '-e', 'frame.packet_flags_fcs_length'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const [capLen, fcs, fcsLen] = r.stdout.trim().split('\t');
+    assert.equal(fcsLen, '4');
+    assert.equal(packets[0]!.capLen, Number(capLen) - (fcs ? 4 : 0));
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});
