@@ -5,13 +5,19 @@ import type { MapEntryView, MapView } from '../server/protocol.ts';
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /** `HASH · __u32 → __u64 · 3 entries, 1 changed` */
+/** Maps that hold records or events for user space, not elements: their key and value sizes and count say nothing. */
+const EVENT_MAPS = new Set(['RINGBUF', 'USER_RINGBUF', 'PERF_EVENT_ARRAY']);
+const eventText = (m: MapView) => `${m.type === 'PERF_EVENT_ARRAY' ? 'events' : 'records'} for user space, not shown`;
+
 export function mapDescription(m: MapView): string {
+  if (EVENT_MAPS.has(m.type)) return `${m.type}${m.type === 'PERF_EVENT_ARRAY' ? '' : ` · ${m.maxEntries}-byte ring`} · ${eventText(m)}`;
   const types = m.keyType || m.valueType ? `${m.keyType ?? `${m.keySize} B`} → ${m.valueType ?? `${m.valueSize} B`}` : `${m.keySize} B → ${m.valueSize} B`;
   const count = plural(m.total, 'entry', 'entries') + (m.changed ? `, ${m.changed} changed` : '');
   return `${m.type} · ${types} · ${count}`;
 }
 
 export function mapTooltip(m: MapView): string {
+  if (EVENT_MAPS.has(m.type)) return `${m.name}: BPF_MAP_TYPE_${m.type}, max_entries ${m.maxEntries}\nIt holds ${eventText(m)} (no entries).`;
   return [
     `${m.name}: BPF_MAP_TYPE_${m.type}, max_entries ${m.maxEntries}`,
     `key ${m.keyType ?? '(no BTF type)'}, ${m.keySize} bytes; value ${m.valueType ?? '(no BTF type)'}, ${m.valueSize} bytes`,

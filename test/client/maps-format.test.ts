@@ -2,7 +2,7 @@
 // the paging row, and the path a seed setting stores.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { entryDescription, entryLabel, entryTooltip, ipv4Reading, mapDescription, mapsMessage, moreLabel, settingPath } from '../../client/maps-format.ts';
+import { entryDescription, entryLabel, entryTooltip, ipv4Reading, mapDescription, mapsMessage, mapTooltip, moreLabel, settingPath } from '../../client/maps-format.ts';
 import type { MapView } from '../../server/protocol.ts';
 
 const map = (over: Partial<MapView> = {}): MapView => ({
@@ -13,6 +13,13 @@ const map = (over: Partial<MapView> = {}): MapView => ({
 test('a map reads as its type, its C key and value types, and its counts', () => {
   assert.equal(mapDescription(map()), 'ARRAY · __u32 → __u64 · 256 entries, 2 changed');
   assert.equal(mapDescription(map({ keyType: undefined, valueType: undefined, total: 1, changed: 0 })), 'ARRAY · 4 B → 8 B · 1 entry');
+});
+
+test('a ring buffer or perf event array says it holds records, not entries', () => {
+  const rb = map({ name: 'rb', type: 'RINGBUF', keySize: 0, valueSize: 0, maxEntries: 262144, keyType: undefined, valueType: undefined, total: 0, changed: 0 });
+  assert.equal(mapDescription(rb), 'RINGBUF · 262144-byte ring · records for user space, not shown');
+  assert.match(mapTooltip(rb), /^rb: BPF_MAP_TYPE_RINGBUF, max_entries 262144\nIt holds records for user space, not shown \(no entries\)\.$/);
+  assert.equal(mapDescription(map({ type: 'PERF_EVENT_ARRAY', total: 0, changed: 0 })), 'PERF_EVENT_ARRAY · events for user space, not shown');
 });
 
 test('an entry shows its decoded key and value and what changed', () => {
