@@ -30,6 +30,7 @@ import { mapSpecialFields } from './vm/maps.ts';
 import { helperName } from './isa/helper-names.ts';
 import { kfuncInfo } from './isa/kfunc-names.ts';
 import { HELPER_PROTOS, MAX_VAR_SIZE } from './vm/helper-impl/protos.ts';
+import { WRITTEN_MEM } from './vm/helper-impl/static-args.ts';
 
 /** Special fields whose access rules are their own (check_map_access: whole, at their offset, 8 bytes). */
 const KPTR_KINDS: ReadonlySet<string> = new Set(['kptr', 'kptr_untrusted', 'percpu_kptr', 'uptr']);
@@ -54,9 +55,16 @@ interface Num {
   /** Not known exactly, but the verifier's smin is certainly S64_MIN or close to it (below -BPF_MAX_VAR_OFF): a
    * pointer moved by it is refused. */
   lowUnbounded?: true;
+  /** Not known exactly, but a 32-bit result (smin at least 0) whose smax the verifier certainly has at 2^29 or more: a
+   * stack pointer moved by it reaches past what it can bound. */
+  highUnbounded?: true;
   /** Not known exactly after a signed 32-bit comparison (its 32-bit signed bounds cross 0, which the 64-bit ones do not
    * show), but known as `ex` (under 2^32) with 32-bit signed bounds `s32`: for the next signed 32-bit comparison only. */
   s32?: { ex: Exact; lo: bigint; hi: bigint };
+  /** x + c linked to x (BPF_ADD_CONST): a second constant added unlinks it. */
+  plusc?: true;
+  /** A stack slot's number stored with fewer than 8 bytes at the slot's start (the verifier spills it whole): the size. */
+  spill?: number;
 }
 type PtrKind = 'ctx' | 'pkt' | 'meta' | 'end' | 'stack' | 'map' | 'value' | 'other';
 interface Ptr {
@@ -73,6 +81,8 @@ interface Ptr {
   arrayLookup?: boolean;
   /** Stack pointers: the frame (0: the entry function's). */
   frame?: number;
+  /** A variable part not known exactly whose maximum the verifier has at 2^29 or more, its minimum at 0 or more. */
+  vhi?: true;
   /** `r = <function> ll` (BPF_PSEUDO_FUNC): the function's first instruction (kind 'other'). */
   fn?: number;
 }
@@ -348,7 +358,8 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
 
   /** pointer ± number (64-bit). Returns the new register, or undefined after a refusal. */
   const movePtr = (pc: number, p: Ptr, n: Num, sub: boolean): Reg | undefined => {
-    const e = n.ex;
+    // Pointer arithmetic reads the 64-bit bounds only: those of a number known by crossing 32-bit signed bounds too.
+    const e = n.ex ?? n.s32?.ex;
     if (p.k === 'ctx' && p.orNull === undefined && e && p.vr === undefined) {
       // The context may be moved (check_reg_sane_offset first), but not read or written through at a variable offset.
       if (isConst(e)) {
@@ -405,6 +416,7 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
       return undefined;
     }
     if (e && isConst(e)) return { ...p, off: p.off + Number(BigInt.asIntN(64, sub ? -e.tval : e.tval)) };
+    if (!e && n.highUnbounded && !sub && p.k === 'stack' && p.vr === undefined) return { ...p, vr: true, vhi: true };
     return { ...p, vr: true };
   };
 
@@ -474,6 +486,10 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
    * (vr), reach outside the frame (or, with `align`, are misaligned: the stack is always strict for accesses; helpers
    * and global functions' arguments are not checked for alignment). */
   const stackVarRefusal = (p: Ptr, off: number, size: number, regno: number, kind: 'read from' | 'write to', align: boolean): { kernel: string; why: string } | undefined => {
+    // A variable part whose maximum is at 2^29 or more (not known exactly: only one byte, which no alignment rule holds).
+    if (p.k === 'stack' && p.vr === true && p.vhi && p.orNull === undefined && (size === 1 || !align)) {
+      return { kernel: `invalid unbounded variable-offset ${kind} stack R${regno}`, why: 'nothing bounds the index from above' };
+    }
     if (p.k !== 'stack' || p.vr === undefined || p.vr === true || p.orNull !== undefined) return undefined;
     const e = p.vr;
     const tn = `(${hex(e.tval)}; ${hex(e.tmask)})`;
@@ -550,7 +566,11 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
       for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(ro.initialValue[base.off + off + i]!);
       return konst(sx ? BigInt.asUintN(64, BigInt.asIntN(size * 8, v)) : v);
     }
-    const plain = (base.k === 'pkt' || (base.k === 'value' && base.orNull === undefined && writableMap(base.map)));
+    // The same .rodata at a variable offset: no constant to read, any number of the load's size (mark_reg_unknown, then
+    // coerce_reg_to_size).
+    const roVar = base.k === 'value' && base.orNull === undefined && base.vr !== undefined && base.map !== undefined &&
+      obj.maps[base.map]?.kind === 'global' && obj.maps[base.map]!.section.startsWith('.rodata');
+    const plain = (base.k === 'pkt' || roVar || (base.k === 'value' && base.orNull === undefined && writableMap(base.map)));
     if (!plain) return X;
     // A kptr field reads as a pointer to the verifier, not a number.
     if (base.k === 'value') {
@@ -736,7 +756,7 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
         if (!op) return false;
         const w32 = info.width === 32;
         const a = r[insn.dst]!;
-        const b: Reg = info.srcReg ? r[insn.src]! : konst(w32 ? BigInt(insn.imm >>> 0) : BigInt.asUintN(64, BigInt(insn.imm)));
+        let b: Reg = info.srcReg ? r[insn.src]! : konst(w32 ? BigInt(insn.imm >>> 0) : BigInt.asUintN(64, BigInt(insn.imm)));
         // check_alu_op on a reached instruction (after the destination's read check): a constant divisor 0, a constant
         // shift past the width.
         const why = a.k === 'none' ? undefined : refusedWhenReached(op, !!info.srcReg, info.width, insn.imm);
@@ -744,7 +764,20 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
           refuse(pc, why.slice(0, why.indexOf(':')), `The verifier refuses this instruction: ${why}.`, 'invalid-alu');
           return false;
         }
+        // A copy or spill of x + c gives x + c a fresh id of its own first (assign_scalar_id_before_mov): the x + c mark
+        // goes, so that a constant added to either is linked again (conservatively: to x too).
+        if ((op === 'mov' || op === 'movsx') && info.srcReg && b.k === 'num' && b.plusc) {
+          const { plusc: _, ...c } = b;
+          r[insn.src] = c;
+          b = c;
+        }
         if (op === 'mov' && !w32) {
+          r[insn.dst] = b;
+          break;
+        }
+        if (op === 'mov' && insn.off === 0 && b.k === 'num' && ((b.ex && b.ex.umax <= 0xffffffffn) || (!b.ex && b.s32 && b.s32.ex.umax <= 0xffffffffn))) {
+          // w = w of a number whose maximum fits in 32 bits (or known by crossing 32-bit signed bounds, zero-extended
+          // already): the verifier copies it whole (get_reg_width <= 32), linked; the zero extension changes nothing.
           r[insn.dst] = b;
           break;
         }
@@ -776,8 +809,12 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
         const bn = b as Num;
         // The verifier links a result to its sources only through a copy (mov, movsx) or a constant added
         // (adjust_reg_min_max_vals clears the id of every other result): a branch on `x & y` or `x / y` narrows neither
-        // x nor y (sfuzz seed 541100005: a quotient masked, the mask compared, the quotient added to a packet pointer).
-        const linksSources = op === 'mov' || op === 'movsx' || op === 'add' || op === 'sub';
+        // x nor y (sfuzz seed 541100005: a quotient masked, the mask compared, the quotient added to a packet pointer),
+        // nor does one on `x + y` of two registers neither of which is a constant (efuzz seed 770086538: a sum compared
+        // with a register, the spilled copy of one addend later a shift amount).
+        // A second constant added clears the id (the link keeps one offset): unlinked (`r4 = r2; r4 += 3; r4 += 3`).
+        const plusConst = (op === 'add' || op === 'sub') && !!bn.ex && isConst(bn.ex) && !an.plusc;
+        const linksSources = op === 'mov' || op === 'movsx' || plusConst;
         const merged = linksSources ? [...new Set([...an.ids, ...bn.ids])] : [nextId++];
         // Too many sources to follow one by one: linked to everything (any branch on a number narrows it).
         const ids = merged.length > MAX_IDS ? ANY_ID : merged;
@@ -786,7 +823,11 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
           w = w32 ? alu32(op, an.w ?? 0n, bn.w, insn.off) : alu64(op, an.w ?? 0n, bn.w, insn.off) & M64;
         }
         let ex: Exact | undefined;
-        const ae = an.ex, be = bn.ex;
+        // A number known by 32-bit signed bounds crossing 0 (Num.s32): the 32-bit |, &, ^, << and >> of it do not read
+        // those bounds (scalar32_min_max_or and the others start from its unsigned ones and tnum), so its 64-bit range
+        // stands for it there.
+        const bits32 = w32 && (op === 'or' || op === 'and' || op === 'xor' || op === 'lsh' || op === 'rsh');
+        const ae = an.ex ?? (bits32 ? an.s32?.ex : undefined), be = bn.ex ?? (bits32 ? bn.s32?.ex : undefined);
         if ((op === 'mov' || (ae && isConst(ae))) && be && isConst(be) && w !== undefined && op !== 'div' && op !== 'mod' && op !== 'sdiv' && op !== 'smod' && op !== 'neg') {
           // Constants the verifier folds exactly (tnum arithmetic on constants); divisions and negation it does not.
           ex = konst(w).ex;
@@ -930,6 +971,16 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
             }
           }
         }
+        if (!ex && w32 && op === 'neg' && !ae && an.s32 && an.s32.lo > -(1n << 31n)) {
+          // w = -w of such a number: 0 - x (scalar32_min_max_sub) turns its 32-bit signed bounds over, the unsigned ones
+          // underflow (any 32-bit value, zero-extended), the tnum keeps no low bit (the -mcpu=v3 form of
+          // `-(short)v | 1` as a divisor).
+          const [lo, hi] = [-an.s32.hi, -an.s32.lo];
+          if (lo < 0n) {
+            r[insn.dst] = { k: 'num', w, ids: [nextId++], s32: { ex: an.s32.ex, lo, hi } };
+            break;
+          }
+        }
         if (!ex && w32 && op === 'neg' && low32Full(ae)) {
           // w = -w of a number whose low 32 bits the verifier knows nothing of: 0 - x overflows its 32-bit bounds, the
           // tnum keeps no bit (scalar32_min_max_sub in 6.18), zero-extended: [0, 0xffffffff].
@@ -949,12 +1000,40 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
           const c = be.tval & 0xffffffffn;
           ex = syncSimple(c, 0xffffffffn, c, 0xffffffffn & ~c);
         }
+        if (!ex && w32 && op === 'or' && ae && be) {
+          // w |= y with y's low 32 bits unknown to the verifier's tnum and neither with a 32-bit minimum or a known one
+          // bit: scalar32_min_max_or gives [0, 0xffffffff] (no signed bounds), zero-extended (`w3 |= w2`, w3 a signed
+          // byte, then `& 31` a shift amount by a register).
+          const noBit32 = (e: Exact) => (e.tmask & 0xffffffffn) === 0xffffffffn && (low32Full(e) || isSignedOnly(e));
+          const noMin32 = (e: Exact) => noBit32(e) || (isSimple(e) && e.umin === 0n && e.tval === 0n);
+          if ((noBit32(ae) && noMin32(be)) || (noBit32(be) && noMin32(ae))) ex = bytesEx(4);
+        }
         if (!ex && w32 && low32Result(op, ae, be)) ex = bytesEx(4);
+        if (!ex && w32 && op === 'mul' && ae && be && isConst(be) && isSimple(ae) && !isConst(ae) && be.tval >= 2n && ae.umax * be.tval <= 0x7fffffffn) {
+          // w *= c of a range whose product stays under 2^31: neither 32-bit bound overflows (scalar32_min_max_mul),
+          // tnum_mul; zero-extended (`w9 *= 40` of a byte: [0, 10200], tnum (0; 0x3ff8)).
+          const [v, m] = tnumMulConst(ae.tval, ae.tmask, be.tval);
+          ex = syncSimple(ae.umin * be.tval, ae.umax * be.tval, v, m);
+        }
+        if (!ex && w32 && op === 'mul' && ((low32Full(ae) && be && isConst(be)) || (low32Full(be) && ae && isConst(ae)))) {
+          // w *= c (c even, not 0) of a number whose low 32 bits the verifier knows nothing of: the 32-bit bounds
+          // overflow, tnum_mul keeps c's trailing zeros known: [0, 0xffffffff << z] (`x / 40 * 40` in 32 bits).
+          const c = (isConst(be!) ? be!.tval : ae!.tval) & 0xffffffffn;
+          if (c !== 0n && (c & 1n) === 0n) {
+            const m = (0xffffffffn << BigInt((c & -c).toString(2).length - 1)) & 0xffffffffn;
+            ex = syncSimple(0n, m, 0n, m);
+          }
+        }
         if (!ex) ex = scalarOp(op, w32, !!info.srcReg, ae, be);
         if (ex && isConst(ex)) r[insn.dst] = { k: 'num', w: ex.tval, ex, ids: [] };
-        else if (ex && op === 'add' || ex && op === 'sub') r[insn.dst] = { k: 'num', w, ex, ids: an.ids }; // the verifier keeps x + c linked to x
+        else if (ex && plusConst) r[insn.dst] = { k: 'num', w, ex, ids: an.ids, plusc: true }; // the verifier keeps x + c linked to x
         else if (ex) r[insn.dst] = { k: 'num', w, ex, ids: linksSources ? [nextId++, ...ids] : ids };
-        else if (!w32 && op === 'sub' && nonNeg(an) && be && be.smin === S64_MIN && (be.tmask >> 29n) === (M64 >> 29n)) {
+        else if (w32 && op === 'sub' && be && isSimple(be) && be.umax <= 0xffffffffn && be.umax - be.umin >= MAX_VAR_OFF && (be.tmask & 0xe0000000n) === 0xe0000000n) {
+          // w -= y, y under 2^32 spread over 2^29 or more with bits 29-31 unknown (`x - x / 40 * 40` in 32 bits):
+          // scalar32_min_max_sub overflows (or x itself is as large), tnum_sub keeps those bits unknown, and the 32-bit
+          // signed bounds narrow nothing below 2^29 whatever x is: zero-extended, a maximum of 2^29 or more.
+          r[insn.dst] = { k: 'num', w, ids: [nextId++], nn: true, highUnbounded: true };
+        } else if (!w32 && op === 'sub' && nonNeg(an) && be && be.smin === S64_MIN && (be.tmask >> 29n) === (M64 >> 29n)) {
           // x - y, x with smin >= 0, y's smin S64_MIN with its sign bit unknown (a quotient multiplied back, `i - i / 40 *
           // 40`: how clang computes `i % 40`): scalar_min_max_sub's smax overflows (x.smax - S64_MIN), so the signed
           // bounds are lost; the unsigned ones underflow (x.umin - y.umax); the result's tnum has y's unknown sign bit. So
@@ -966,7 +1045,8 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
         } else {
           const nn = w32 || ((op === 'and') && (nonNeg(an) || nonNeg(bn))) || ((op === 'or' || op === 'xor') && nonNeg(an) && nonNeg(bn)) ||
             (op === 'rsh' && be !== undefined && isConst(be) && be.tval > 0n);
-          r[insn.dst] = nn ? { k: 'num', w, ids, nn: true } : { k: 'num', w, ids };
+          const pc1 = plusConst ? { plusc: true as const } : {};
+          r[insn.dst] = nn ? { k: 'num', w, ids, nn: true, ...pc1 } : { k: 'num', w, ids, ...pc1 };
         }
         break;
       }
@@ -1004,8 +1084,17 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
         }
         if (so !== undefined) {
           const slot = st.stack.get(so);
-          if (size === 8 && slot) r[insn.dst] = slot;
-          else {
+          const slotNum = slot?.k === 'num' && !stackOpaque ? slot : undefined;
+          if (size === 8 && slot && !(slot.k === 'num' && slot.spill)) r[insn.dst] = slot;
+          // 8 bytes of a slot holding a narrower spill: no register to copy, any value (measured on 6.18).
+          else if (size === 8 && slotNum?.spill && ((so % 8) + 8) % 8 === 0) r[insn.dst] = fresh(UNBOUNDED);
+          else if (size < 8 && info.kind === 'ldx' && ((so % 8) + 8) % 8 === 0 && slotNum?.ex && (slotNum.spill ?? 8) >= size &&
+            (isConst(slotNum.ex) || isSimple(slotNum.ex)) && slotNum.ex.umax < 1n << BigInt(8 * size)) {
+            // A fill from the slot's start of a spilled number that fits in the load's size (check_stack_read_fixed_off
+            // copies the spilled register, coerce_reg_to_size changes nothing): the number itself, linked.
+            const { spill: _, ...n } = slotNum;
+            r[insn.dst] = n;
+          } else {
             // The bytes' witnesses (a byte never stored by an instruction: any value to the verifier, 0 here).
             let w = 0n;
             const ids: number[] = [];
@@ -1051,6 +1140,13 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
         const size = info.size!;
         if (!checkCtx(pc, base, insn.dst) || !checkValue(pc, base, insn.off, size, insn.dst) || !checkStack(pc, base, insn.off, size, insn.dst, 'write to')) return false;
         // check_stack_write_fixed_off: a pointer goes into the stack whole (8 bytes) or not at all.
+        if (info.kind === 'stx') {
+          const x = r[insn.src]!;
+          if (x.k === 'num' && x.plusc) {
+            const { plusc: _, ...c } = x;
+            r[insn.src] = c;
+          }
+        }
         const sv = info.kind === 'stx' ? r[insn.src]! : undefined;
         if (base.k === 'stack' && size !== 8 && sv && SPILLABLE.has(sv.k) && stackOff(base, insn.off) !== undefined) {
           refuse(pc, 'invalid size of register spill', `The verifier refuses this store: invalid size of register spill (a ${sv.k === 'value' ? 'map value' : sv.k === 'end' ? 'data_end' : sv.k === 'ctx' ? 'context' : sv.k === 'map' ? 'map' : sv.k === 'stack' ? 'stack' : 'packet'} pointer ` +
@@ -1078,6 +1174,9 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
           if (so !== undefined) destroyDynptrs(st, so, size);
           const v = info.kind === 'stx' ? r[insn.src]! : konst(BigInt.asUintN(64, BigInt(insn.imm)));
           if (so !== undefined && size === 8 && ((so % 8) + 8) % 8 === 0 && v.k !== 'none') st.stack.set(so, v);
+          // A number stored with fewer bytes at a slot's start is spilled whole too (check_stack_write_fixed_off): kept
+          // for a fill of at most its size from there.
+          if (so !== undefined && size < 8 && ((so % 8) + 8) % 8 === 0 && v.k === 'num' && v.ex) st.stack.set(so, { ...v, spill: size });
           if (so !== undefined) {
             // check_stack_write_fixed_off: a number stored at an offset that is not a slot's start is no spill; its bytes
             // become STACK_MISC (any value to a later read) unless the verifier knows it is 0 (STACK_ZERO). Claimed only
@@ -1306,7 +1405,9 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
         // (measured on 6.18: a size clamped in a 32-bit copy while the call takes the 64-bit register it was copied
         // from, xdp-dump's shape), in that order.
         for (const sz of HELPER_PROTOS.get(id)?.sizes ?? []) {
-          const n = r[sz.reg]!;
+          const n0 = r[sz.reg]!;
+          // A number known by crossing 32-bit signed bounds: its 64-bit range is what the call checks.
+          const n = n0.k === 'num' && !n0.ex && n0.s32 ? { ...n0, ex: n0.s32.ex } : n0;
           if (sz.constant || n.k !== 'num' || !n.ex) continue;
           const name = helperName(id) ?? `helper ${id}`;
           if (n.ex.smin < 0n) {
@@ -1325,6 +1426,14 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
           if (n.ex.umax >= BigInt(MAX_VAR_SIZE)) {
             const kernel = `R${sz.reg} unbounded memory access, use 'var &= const' or 'if (var < const)'`;
             refuse(pc, kernel, `The verifier refuses this call: ${kernel} (the size argument of ${name} has no upper bound the verifier knows).`, 'pointer-misuse');
+            return false;
+          }
+          // Then the memory at the largest size (check_helper_mem_access with umax): a stack range at a fixed offset
+          // must end inside the frame (check_stack_access_within_bounds).
+          const mem = r[sz.reg - 1]!;
+          if (mem.k === 'stack' && mem.vr === undefined && BigInt(mem.off) + n.ex.umax > 0n) {
+            const kernel = `invalid ${WRITTEN_MEM.get(id) === sz.reg - 1 ? 'write to' : 'read from'} stack R${sz.reg - 1} off=${mem.off} size=${n.ex.umax}`;
+            refuse(pc, kernel, `${kernel} (argument of ${name}: past the stack frame)`, 'pointer-misuse');
             return false;
           }
         }
@@ -1708,6 +1817,13 @@ function scalarOp(op: string, w32: boolean, srcReg: boolean, ae: Exact | undefin
   const oddFactor = (e: Exact | undefined) => !!e && !isConst(e) && ((e.tval | e.tmask) & 1n) === 1n && e.umax >= 2n;
   if (!w32 && op === 'mul' && ((isFull(ae) && oddFactor(be)) || (isFull(be) && oddFactor(ae)))) return UNBOUNDED;
   if (w32 || !ae || !be) return undefined;
+  // x | y with y's tnum knowing no bit (any value, or a sign-extended number known only by signed bounds) and neither
+  // with a minimum or a known one: scalar_min_max_or gives the tnum's maximum, no minimum, and no signed bounds (they
+  // would cross the sign), its 32-bit half the same: any value (efuzz seed 770086538: `r1 |= r5`, r5 a signed byte,
+  // then `& 31` a shift amount by a register).
+  const noBit = (e: Exact) => isFull(e) || isSignedOnly(e);
+  const noMin = (e: Exact) => noBit(e) || (isSimple(e) && e.umin === 0n && e.tval === 0n);
+  if (op === 'or' && ((noBit(ae) && noMin(be)) || (noBit(be) && noMin(ae)))) return UNBOUNDED;
   if (op === 'add' || op === 'sub') {
     const wide = wideAddSub(op, ae, be);
     if (wide) return wide;
@@ -1743,6 +1859,17 @@ function scalarOp(op: string, w32: boolean, srcReg: boolean, ae: Exact | undefin
   if (!isConst(be)) return undefined;
   const c = be.tval;
   if (op === 'lsh' && isFull(ae) && c > 0n && c < 64n && c !== 32n) return lowZeros(c);
+  if (op === 'arsh' && c > 0n && c < 64n && ae.smin < 0n) {
+    // x s>> c of a number that may be negative (`(s8)x << 56 s>> 63` for `(s8)x >> 7`): scalar_min_max_arsh shifts the
+    // signed bounds and the tnum, drops the unsigned ones, and takes back what the tnum gives (__update_reg_bounds).
+    // Kept only when the result's signed bounds still cross 0 (then the sign bit is unknown, the unsigned range and the
+    // upper halves of the signed one cross too, and reg_bounds_sync deduces nothing more).
+    const v = (BigInt.asIntN(64, ae.tval) >> c) & M64, m = (BigInt.asIntN(64, ae.tmask) >> c) & M64;
+    const tsmin = BigInt.asIntN(64, v | (m & (1n << 63n))), tsmax = BigInt.asIntN(64, v | (m & S64_MAX));
+    const smin = (ae.smin >> c) > tsmin ? ae.smin >> c : tsmin, smax = (ae.smax >> c) < tsmax ? ae.smax >> c : tsmax;
+    if (smin < 0n && smax >= 0n) return { umin: v, umax: v | m, smin, smax, tmask: m, tval: v };
+    return undefined;
+  }
   // x << c (c not 32) of a number whose signed bounds cross 0 (so its unsigned maximum is past 2^(63 - c)) and whose
   // tnum leaves bit 63 - c unknown: __scalar64_min_max_lsh keeps no bound, so the tnum alone gives them, and the
   // signed minimum is S64_MIN plus its known ones (-mcpu=v2 `int i; if (i > 3) return; p = &a[i];`, i sign-extended
@@ -1857,11 +1984,13 @@ function wideAddSub(op: 'add' | 'sub', a: Exact, b: Exact): Exact | undefined {
   const tmin = BigInt.asIntN(64, tval | (tmask & (1n << 63n)));
   if (tmin > smin) smin = tmin;
   if (BigInt.asIntN(64, umin) <= BigInt.asIntN(64, umax) && BigInt.asIntN(64, umin) > smin) smin = BigInt.asIntN(64, umin);
-  if (smin !== S64_MIN) return undefined;
   const tmax = tval | (tmask & S64_MAX);
   if (tmax < smax) smax = tmax;
   if ((tval | tmask) < umax) umax = tval | tmask;
   if (tval > umin) umin = tval;
+  // A minimum above S64_MIN (the tnum's: `255 - x / 40 * 40` is at least 0x8000000000000007): kept when both ranges
+  // cross the sign, each overlapping both ends of the other (__reg64_deduce_bounds then deduces nothing).
+  if (smin !== S64_MIN && !(smin < 0n && smax >= 0n && umin <= S64_MAX && umax > S64_MAX && umax >= BigInt.asUintN(64, smin) && smax >= umin)) return undefined;
   if (umin === 0n && umax === M64 && smax === S64_MAX && tmask === M64) return UNBOUNDED;
   // A tnum of no known bit with narrower bounds would be read as any value by the rules above: not claimed.
   return tmask === M64 ? undefined : { umin, umax, smin, smax, tmask, tval };
@@ -1986,7 +2115,7 @@ function regKey(r: Reg): string {
   if (r.k === 'none') return '-';
   if (r.k === 'num') {
     const e = r.ex;
-    return `n${r.w ?? '?'}${e ? `[${e.umin}:${e.umax}:${e.smin}:${e.smax}:${e.tmask}]` : ''}${r.nn ? '+' : ''}${r.lowUnbounded ? '!' : ''}#${r.ids.join('.')}`;
+    return `n${r.w ?? '?'}${e ? `[${e.umin}:${e.umax}:${e.smin}:${e.smax}:${e.tmask}]` : ''}${r.nn ? '+' : ''}${r.lowUnbounded ? '!' : ''}${r.highUnbounded ? '^' : ''}${r.spill ? `s${r.spill}` : ''}#${r.ids.join('.')}`;
   }
-  return `${r.k}${r.off}${r.map ?? ''}${r.orNull ?? ''}${r.vr === true ? 'v' : r.vr ? `v${r.vr.umax}:${r.vr.smin}` : ''}${r.mark ?? ''}${r.fn === undefined ? '' : `f${r.fn}`}`;
+  return `${r.k}${r.off}${r.map ?? ''}${r.orNull ?? ''}${r.vr === true ? 'v' : r.vr ? `v${r.vr.umax}:${r.vr.smin}` : ''}${r.vhi ? 'h' : ''}${r.mark ?? ''}${r.fn === undefined ? '' : `f${r.fn}`}`;
 }

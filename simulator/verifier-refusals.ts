@@ -133,6 +133,10 @@ export function refusalsBeforeRun(obj: LoadedObject, program: LoadedProgram, mac
   // Helper arguments the verifier refuses wherever the call is (vm/helper-impl/static-args.ts).
   for (const r of staticArgRefusals(obj, program).slice(0, 3)) {
     const loc = program.lines[r.insn];
+    // The walk found the same one (a size it follows through branches too): these words once.
+    const same = out.findIndex((o) => o.source === 'load' && o.rule === 'pointer-misuse' && o.line === loc?.line && o.file === loc?.file &&
+      o.message.includes(r.message.slice(0, r.message.indexOf(' ('))));
+    if (same >= 0) out.splice(same, 1);
     out.push({ file: loc?.file, line: loc?.line, message: r.message, rule: r.rule, source: 'load' });
   }
   // A load or store into a map value's bpf_spin_lock, bpf_timer, kptr, ... (vm/helper-impl/special-access.ts).

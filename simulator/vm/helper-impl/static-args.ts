@@ -33,7 +33,7 @@ interface Range { min: bigint; max: bigint }
  * write to stack", any other "invalid read from stack" (measured on 6.18: bpf_xdp_load_bytes and bpf_probe_read_kernel
  * write; perf/ringbuf output, bpf_xdp_store_bytes and bpf_csum_diff read).
  */
-const WRITTEN_MEM: ReadonlyMap<number, number> = new Map([
+export const WRITTEN_MEM: ReadonlyMap<number, number> = new Map([
   [4, 1], [45, 1], [112, 1], [113, 1], [114, 1], [115, 1], // probe_read*
   [16, 1], // get_current_comm
   [67, 2], // get_stack
