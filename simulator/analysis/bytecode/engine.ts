@@ -422,6 +422,21 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
   const pastHeads = new Map<number, string>();
   /** Missing checks of a pointer at a variable offset (`kind#id@range`): met on another path, the same check. */
   const missedById = new Map<string, number>();
+  /** Possibly-NULL pointers (by nullId) compared with a constant other than 0 (`if (v != (void *)1)`), which is no NULL
+   * check: the issue reported for that mistake once made (its NULL use on one side, on the other the record or socket
+   * never released, or released through the constant clang passes instead); one finding for the test. */
+  const badNullTest = new Map<number, number | undefined>();
+  /** Reports `message` for the mistake behind `ids` unless a finding of it was made already (badNullTest). */
+  const reportOnce = (ids: readonly number[], rule: RuleId, pc: number, message: string): void => {
+    const mine = ids.filter((x) => badNullTest.has(x));
+    if (mine.length === 0 || mine.length < ids.length) {
+      report(rule, pc, message);
+      return;
+    }
+    if (mine.some((x) => badNullTest.get(x) !== undefined)) return;
+    const i = report(rule, pc, message);
+    for (const x of mine) badNullTest.set(x, i);
+  };
   const mapOf = (i: number): MapDef | undefined => obj.maps[i];
   const readonlyMap = (i: number) => {
     const m = mapOf(i);
@@ -689,7 +704,9 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
   const nullCheck = (st: State, base: Reg, pc: number): boolean => {
     if (!nullable(base)) return false;
     const b = base as Reg & { nullId: number };
-    if (b.k === 'mem' && b.from === GLOBAL_ARG) {
+    if (badNullTest.has(b.nullId)) {
+      reportOnce([b.nullId], 'map-value-null', pc, b.k === 'mem' && b.from ? msg.kfuncNull(b.from, NULLABLE_TYPES[b.from]) : msg.mapValueNull(b.k === 'value' ? mapOf(b.map) : undefined, b.k === 'value' ? accessReg(pc) : undefined));
+    } else if (b.k === 'mem' && b.from === GLOBAL_ARG) {
       report('map-value-null', pc, `The verifier refuses this access: R${accessReg(pc)} invalid mem access 'mem_or_null' (the verifier checks a global ` +
         'function on its own, for any caller, and a pointer argument may be NULL: check it first, `if (!p) return 0;`, or make the function static).');
     } else report('map-value-null', pc, b.k === 'mem' && b.from ? msg.kfuncNull(b.from, NULLABLE_TYPES[b.from]) : msg.mapValueNull(b.k === 'value' ? mapOf(b.map) : undefined, b.k === 'value' ? accessReg(pc) : undefined));
@@ -1069,6 +1086,11 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
       const p = (nullable(a) ? a : b) as Reg & { nullId: number };
       setNull(st, p.nullId, (op === 'jeq') === truth, pc);
       return true;
+    }
+    const otherConst = (r: Reg) => r.k === 'scalar' && isConst(r.s) && !r.s.opaque && r.s.umin !== 0n;
+    if ((op === 'jeq' || op === 'jne') && ((nullable(a) && otherConst(b)) || (nullable(b) && otherConst(a)))) {
+      const id = (nullable(a) ? a : b) as Reg & { nullId: number };
+      if (!badNullTest.has(id.nullId)) badNullTest.set(id.nullId, undefined);
     }
     // A second check of a pointer already proven non-NULL: the verifier knows its outcome and never walks the side
     // where it is NULL (is_branch_taken; a held ring buffer record would seem leaked there).
@@ -1460,7 +1482,14 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
       case H.ringbuf_submit:
       case H.ringbuf_discard:
       case SK_RELEASE:
-        if (r1.k === 'mem' && r1.ref !== undefined) {
+        if (r1.k === 'scalar' && isConst(r1.s) && !r1.s.opaque) {
+          // A constant where the record or socket goes (clang passes the 1 or NULL a test proved): check_func_arg
+          // refuses the call ("R1 type=scalar expected=ringbuf_mem"); the path ends there, so nothing is left held.
+          const expected = id === SK_RELEASE ? 'sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_' : 'ringbuf_mem';
+          reportOnce(st.refs ?? [], 'pointer-misuse', pc, `The verifier refuses this call: R1 type=scalar expected=${expected} (${name} is given the number ${r1.s.umin}, not ` +
+            `the ${id === SK_RELEASE ? 'socket' : 'record'}; release only a pointer checked against NULL: \`if (p) ${name}(p${id === SK_RELEASE ? '' : ', 0'});\`).`);
+          st.refs = undefined;
+        } else if (r1.k === 'mem' && r1.ref !== undefined) {
           const ref = r1.ref;
           if (st.refs) st.refs = st.refs.filter((x) => x !== ref);
           // release_reference: every copy of the released pointer becomes a number (mark_reg_invalid).
@@ -1698,7 +1727,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
   const exitChecks = (st: State, pc: number): void => {
     const region = sectionAtExit(st);
     if (region) report('pointer-misuse', pc, `The verifier refuses this exit: BPF_EXIT instruction in main prog cannot be used inside ${region}-ed region (${region === 'bpf_spin_lock' ? 'unlock first' : 'close it first'}).`);
-    else if (st.refs?.length) report('pointer-misuse', pc, referenceLeak('the exit'));
+    else if (st.refs?.length) reportOnce(st.refs, 'pointer-misuse', pc, referenceLeak('the exit'));
     const r0 = st.regs[0];
     if (r0.k === 'none') {
       // check_return_code reads r0 (only the main function's exit does): nothing wrote it on this path.

@@ -443,6 +443,9 @@ export class Analyzer {
     const ipBefore = st.csumPending;
     const icmpBefore = st.icmpPending;
     const [ts, fs] = condNode ? this.cond(condNode, st) : [st, clone(st)];
+    // What each side entered with: a test of the protocol (`if (ip->protocol == 17)`) drops the changes made under
+    // another number on that side (dropUnder), so an update there does not cover them.
+    const entered = new Map<State, [State['l4Pending'], State['icmpPending']]>([[ts, [ts.l4Pending, ts.icmpPending]], [fs, [fs.l4Pending, fs.icmpPending]]]);
     const cons = n.childForFieldName('consequence');
     const alt = n.childForFieldName('alternative');
     const a = cons ? this.exec(cons, ts) : ts;
@@ -457,9 +460,10 @@ export class Analyzer {
     // So is one the branch that skips it makes no change of its own to be covered (`if (!m->partial) update(...);`).
     if (a && b && condNode) {
       const named = /csum|checksum/i.test(condNode.text);
-      for (const [x, y] of [[a, b], [b, a]] as const) {
-        if (x.l4Updated && !y.l4Updated && (named || y.l4Pending === l4Before)) markL4Updated(y);
-        if (x.icmpUpdated && !y.icmpUpdated && (named || y.icmpPending === icmpBefore)) markIcmpUpdated(y);
+      const [aIn, bIn] = [entered.get(ts)!, entered.get(fs)!];
+      for (const [x, y, xIn] of [[a, b, aIn], [b, a, bIn]] as const) {
+        if (x.l4Updated && !y.l4Updated && (named || (y.l4Pending === l4Before && xIn[0] === l4Before))) markL4Updated(y);
+        if (x.icmpUpdated && !y.icmpUpdated && (named || (y.icmpPending === icmpBefore && xIn[1] === icmpBefore))) markIcmpUpdated(y);
         if (x.csumUpdated && !x.csumZeroed && !y.csumUpdated && (named || y.csumPending === ipBefore)) markCsumUpdated(y);
       }
     }
@@ -918,7 +922,7 @@ export class Analyzer {
         if (test) {
           this.nullChecked(test.nonNull ? t : f, test.id);
           markNull(test.nonNull ? f : t, test.id);
-        }
+        } else this.nullCut(lt, left, rt, right, t, f);
         this.refineConsts(left, op, r, t, f);
         this.refineConsts(right, op, l, t, f, true);
         this.refineEffects(left, l, op, r, t, f);
@@ -948,7 +952,7 @@ export class Analyzer {
         if (test) {
           this.nullChecked(test.nonNull ? t : f, test.id);
           markNull(test.nonNull ? f : t, test.id);
-        }
+        } else this.nullCut(lt, left, rt, right, t, f);
         this.refineBounds(l, op, r, t, f, left);
         this.refineConsts(left, op, r, t, f);
         this.refineConsts(right, op, l, t, f, true);
@@ -2738,6 +2742,26 @@ export class Analyzer {
     clearNull(st, id);
   }
 
+  /**
+   * A map value that may be NULL, cut to a narrower integer and compared (`(__u32)(unsigned long)v != 0`): clang moves
+   * its low 32 bits, which the verifier refuses on the test's line ("pointer arithmetic on map_value_or_null
+   * prohibited") before any use. Reported there, once; both sides go on as if checked (one finding per mistake).
+   */
+  private nullCut(l: TV, ln: Node, r: TV, rn: Node, t: State, f: State): void {
+    const [p, pn] = l.v.k === 'mapval' ? [l, ln] : r.v.k === 'mapval' ? [r, rn] : [];
+    if (!p || !pn || p.v.k !== 'mapval' || !p.v.nullable) return;
+    const ty = p.t ? resolveTypedef(p.t, this.decls) : undefined;
+    const size = ty && ty.ptr === 0 && ty.dims.length === 0 && !/^(?:_Bool|bool)$/.test(ty.base) ? PRIMITIVE_SIZES[ty.base] : undefined;
+    if (size === undefined || size >= 8) return;
+    const id = p.v.id;
+    clearNull(t, id);
+    clearNull(f, id);
+    if (this.nullReported.has(id)) return;
+    this.nullReported.add(id);
+    const ptr = pn.text.length <= 40 ? `\`${pn.text}\`` : 'this test';
+    this.nullReport(`${ptr} cuts a pointer that may be NULL to a ${size * 8}-bit number, which the verifier refuses before any test ("pointer arithmetic on map_value_or_null prohibited")`, p.v.lookup, pn, true);
+  }
+
   /** A load or store through `v` (or its use by a builtin that does one): reported while it may be NULL. */
   private nullDeref(v: Val, n: Node, ptrNode: Node, st: State): void {
     if (v.k !== 'mapval' || !v.nullable) return;
@@ -2775,7 +2799,7 @@ export class Analyzer {
     this.nullReport(`${ptr} may be NULL here`, v.lookup, n);
   }
 
-  private nullReport(what: string, info: LookupInfo | undefined, n: Node): void {
+  private nullReport(what: string, info: LookupInfo | undefined, n: Node, cut = false): void {
     const where = info ? `${info.file === this.unit.file ? 'on ' : `in ${shownPath(info.file, this.unit.file)}, `}line ${info.line}` : '';
     const misses =
       info?.helper === 'bpf_map_lookup_percpu_elem' ? 'when the key has no entry or the CPU does not exist' : 'when the key has no entry';
@@ -2789,10 +2813,11 @@ export class Analyzer {
     const fix = info?.fix && !this.site && (info.file === this.unit.file || !info.via) ? info.fix : undefined;
     const advice = info?.via
       ? `Check the result of ${info.via}() for NULL first`
-      : `Check ${fix?.variable ? `\`${fix.variable}\`` : 'it'} first, e.g. \`if (!${fix?.variable ?? 'v'}) return XDP_PASS;\``;
-    const message =
-      `${what}: ${source}${arrays}, and the verifier rejects an unchecked use ("invalid mem access 'map_value_or_null'"). ` +
-      `${advice}.`;
+      : `Check ${fix?.variable ? `\`${fix.variable}\`` : 'it'} ${cut ? 'itself' : 'first'}, e.g. \`if (!${fix?.variable ?? 'v'}) return XDP_PASS;\``;
+    const message = cut
+      ? `${what}; ${source}${arrays}. ${advice}.`
+      : `${what}: ${source}${arrays}, and the verifier rejects an unchecked use ("invalid mem access 'map_value_or_null'"). ` +
+        `${advice}.`;
     const related = info ? [Analyzer.lineRef(info.file, info.line, `${info.helper}() may return NULL here`)] : undefined;
     const fixes: Fix[] = fix
       ? [
