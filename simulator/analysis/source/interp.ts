@@ -3202,9 +3202,13 @@ export class Analyzer {
       const completes = !zeroing && !!st.csumZeroed;
       // `check = 0` starts a recompute; until the sum is stored, the change this path made stays open.
       const open = zeroing ? st.csumOpen : undefined;
+      // `check = 0` on a header this path did not change (or only swapped saddr and daddr, which keeps the sum): the
+      // zero itself is the change the sum is due for.
+      const bare = zeroing && (!st.csumPending || Analyzer.swapOnly(st.csumPending.writes));
       markCsumUpdated(st);
       if (open) st.csumOpen = open;
       if (zeroing) st.csumZeroed = true;
+      if (bare) st.csumPending = { writes: [...(st.csumPending?.writes ?? []), { field, from: undefined, node: n, file: this.unit.file, site: this.site, at, away: this.awayFromHome(n), seq: this.storeSeq++ }] };
       if (completes) st.csumRecomputed = true;
       return;
     }
@@ -3243,7 +3247,11 @@ export class Analyzer {
     const p = (zeroed ? own.at(-1) ?? must.at(-1) : own[0] ?? must[0]) ?? pending.writes.find((w) => w.from === undefined) ?? pending.writes[0]!;
     const actions = [...new Set(values)].map((v) => XDP_ACTIONS[v]).join('/');
     const where = p.field === 'ttl' ? 'the stack or the next router' : 'the receiver';
-    const message = zeroed
+    const message = zeroed && p.field === 'check'
+      ? `The IPv4 header checksum (\`check\`) is set to 0 here and not computed before ${actions}: a checksum of 0 is no ` +
+        `checksum for IPv4, so ${where} drops the packet as corrupt. Store the computed sum into \`check\`, or leave it as ` +
+        'it was when the header is unchanged (exchanging saddr and daddr keeps the sum).'
+      : zeroed
       ? `\`${p.field}\` of the IPv4 header is changed here, and the header checksum (\`check\`) was set to 0 but is not ` +
         `computed before ${actions}: a checksum of 0 is no checksum for IPv4, so ${where} drops the packet as corrupt. ` +
         'Store the computed sum into `check` after the last change.'
