@@ -2759,7 +2759,7 @@ export class Analyzer {
     if (this.nullReported.has(id)) return;
     this.nullReported.add(id);
     const ptr = pn.text.length <= 40 ? `\`${pn.text}\`` : 'this test';
-    this.nullReport(`${ptr} cuts a pointer that may be NULL to a ${size * 8}-bit number, which the verifier refuses before any test ("pointer arithmetic on map_value_or_null prohibited")`, p.v.lookup, pn, true);
+    this.nullReport(`${ptr} cuts a pointer that may be NULL to a ${size * 8}-bit number: the verifier refuses that ("pointer arithmetic on map_value_or_null prohibited")`, p.v.lookup, pn, true);
   }
 
   /** A load or store through `v` (or its use by a builtin that does one): reported while it may be NULL. */
