@@ -134,6 +134,16 @@ test('mistakes a new user makes: a compile error, a refused program, broken capt
     await vs.screenshot('mistakes-compile-error');
     mark('1 compile error');
     await clearToasts();
+    // Compare with Kernel: clang's error is said as clang's (not as the kernel's), whole, with the Problems button.
+    await runCommand(page, 'XDP: Compare with Kernel');
+    await pickQuickItem(page, /demo\.pcap.*default/);
+    const noCompare = await waitForNotification(page, /XDP: cannot compare with the kernel: cannot compile broken\.c, line 7: use of undeclared identifier 'undefined_thing'/, 60_000);
+    await waitVisible(noCompare.locator('.monaco-button', { hasText: 'Show Problems' }), 'the Show Problems button of the comparison');
+    assert.ok(await shownWhole(noCompare), 'the comparison error shown whole');
+    await waitForNotificationGone(page, /XDP: comparing/);
+    await vs.screenshot('mistakes-compare-compile-error');
+    mark('1 compare with kernel');
+    await clearToasts();
 
     // 2. A program the kernel would refuse: the finding in Problems; the run's results say they are simulated only,
     // and a short CodeLens names the refused line in the kernel's words (the whole message is in the banner).
