@@ -664,34 +664,60 @@ function cmdRun(argv: string[]): number {
   // With return lines, the twin ran the batch first (runBatch): the frame's line from the real action (plainReturnLoc).
   // jsonl (no --data: no views) too: the packet's line straight from its fields (putLine), or, when that cannot write
   // it, packetJson's of the packet receiveBatch describes (plainPacket).
+  // Frame i of a run (receiveBatch gives a run of frames that ended alike, [from, to)): with return lines, each frame's
+  // own line; without, the run is counted as one.
+  const plainOne = (i: number, a: number, outcome: string, exit: SourceLoc | undefined, insn: number, note: string | undefined): void => {
+    const ret = returns !== undefined ? plainReturnLoc(i, a, exit?.file) : undefined;
+    const loc = ret ?? exit;
+    const file = loc?.file ?? '';
+    const line = loc?.line ?? 0;
+    // Counted with the packets before it when it ended as they did (the run's next frame), else those counted first.
+    if (i !== plainTo || a !== plainA || outcome !== plainOutcome || line !== plainLine || file !== plainFile) {
+      countPlain();
+      plainFrom = i;
+      plainA = a;
+      plainOutcome = outcome;
+      plainFile = file;
+      plainLine = line;
+    }
+    plainTo = i + 1;
+    packets++;
+    if (bTrunc[i] === 1) truncated++;
+    matched++;
+    if (format === 'jsonl') plainJson(i, a, outcome, exit, insn, note, ret);
+  };
+  /** jsonl's line of batch frame i, settled by the driver (plainHere). */
+  const plainJson = (i: number, a: number, outcome: string, exit: SourceLoc | undefined, insn: number, note: string | undefined, ret: SourceLoc | undefined): void => {
+    const b = batch!;
+    const path = a === 1 ? DROP_PATH : PASS_PATH;
+    // A frame whose Ethernet header was made (its jsonl says so): packetJson's line.
+    if (bMade[i] !== 0 || !putLine(bIndex[i]!, b.sec[i]!, b.nanos[i]!, bWire[i]!, b.length[i]!, bTrunc[i] === 1, b.bytes, b.offset[i]!, b.length[i]!, middleFor(ACTIONS[a]!, outcome, a, ret, exit, insn, '', path), 0, 0, undefined, note, false, undefined, undefined)) {
+      fillBatched(i, b.frame(i));
+      out(packetJson(bp, plainPacket(session.program.name, a, outcome, exit, insn, note, path, bp.frame), false, ret, NO_BREAKS));
+    }
+  };
   const plainHere = (format === 'summary' || format === 'jsonl') && !views && saved === undefined && outputs === undefined && filter === undefined
-    ? (i: number, a: number, outcome: string, exit: SourceLoc | undefined, insn: number, note: string | undefined): void => {
-      const ret = returns !== undefined ? plainReturnLoc(i, a, exit?.file) : undefined;
-      const loc = ret ?? exit;
-      const file = loc?.file ?? '';
-      const line = loc?.line ?? 0;
-      // Counted with the packets before it when it ended as they did (the run's next frame), else those counted first.
-      if (i !== plainTo || a !== plainA || outcome !== plainOutcome || line !== plainLine || file !== plainFile) {
+    ? (from: number, to: number, a: number, outcome: string, exit: SourceLoc | undefined, insn: number, note: string | undefined): void => {
+      if (returns !== undefined) {
+        for (let i = from; i < to; i++) plainOne(i, a, outcome, exit, insn, note);
+        return;
+      }
+      const file = exit?.file ?? '';
+      const line = exit?.line ?? 0;
+      if (from !== plainTo || a !== plainA || outcome !== plainOutcome || line !== plainLine || file !== plainFile) {
         countPlain();
-        plainFrom = i;
+        plainFrom = from;
         plainA = a;
         plainOutcome = outcome;
         plainFile = file;
         plainLine = line;
       }
-      plainTo = i + 1;
-      packets++;
-      if (bTrunc[i] === 1) truncated++;
-      matched++;
-      if (format === 'jsonl') {
-        const b = batch!;
-        const path = a === 1 ? DROP_PATH : PASS_PATH;
-        // A frame whose Ethernet header was made (its jsonl says so): packetJson's line.
-        if (bMade[i] !== 0 || !putLine(bIndex[i]!, b.sec[i]!, b.nanos[i]!, bWire[i]!, b.length[i]!, bTrunc[i] === 1, b.bytes, b.offset[i]!, b.length[i]!, middleFor(ACTIONS[a]!, outcome, a, ret, exit, insn, '', path), 0, 0, undefined, note, false, undefined, undefined)) {
-          fillBatched(i, b.frame(i));
-          out(packetJson(bp, plainPacket(session.program.name, a, outcome, exit, insn, note, path, bp.frame), false, ret, NO_BREAKS));
-        }
-      }
+      plainTo = to;
+      const n = to - from;
+      packets += n;
+      matched += n;
+      for (let i = from; i < to; i++) truncated += bTrunc[i]!;
+      if (format === 'jsonl') for (let i = from; i < to; i++) plainJson(i, a, outcome, exit, insn, note, undefined);
     }
     : undefined;
   // Changed packets without views too when nothing but the checksum check reads their bytes after the program

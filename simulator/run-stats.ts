@@ -8,6 +8,18 @@ import { PLAIN_OUTCOME } from './driver/rx.ts';
 /** PLAIN_OUTCOME by the action's index in ACTIONS. */
 const PLAIN_BY_INDEX: readonly string[] = ACTIONS.map((a) => PLAIN_OUTCOME[a]);
 
+/** The largest double below x (x > 0, finite): its bits less one. */
+function nextBelow(x: number): number {
+  F64[0] = x;
+  if (U32[LOW] === 0) U32[1 - LOW]!--;
+  U32[LOW]!--;
+  return F64[0]!;
+}
+const F64 = new Float64Array(1);
+const U32 = new Uint32Array(F64.buffer);
+/** The index of the low half of a double in U32 (the platform's byte order). */
+const LOW = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 0 : 1;
+
 /** Buckets of the timeline, at most. */
 export const TIME_BUCKETS = 120;
 /** Width of a bucket to start with: 1 µs (then 2, 4, 8 ... µs as the capture goes on). */
@@ -77,6 +89,10 @@ export class RunStats {
   private counts = new Float64Array(TIME_BUCKETS * ACTIONS.length);
   private faultCounts = new Float64Array(TIME_BUCKETS);
   private notCarried = new Float64Array(TIME_BUCKETS);
+  /** The times of bucket rangeB, [rangeLo, rangeHi) (both 0: none known), found by bucketOf. */
+  private rangeLo = 0;
+  private rangeHi = 0;
+  private rangeB = 0;
   private readonly queues = new Map<number, number[]>();
   /** Exit entries by file, then by line * 8 + action index (no string built per packet). */
   private readonly exits = new Map<string, Map<number, ExitEntry>>();
@@ -101,6 +117,8 @@ export class RunStats {
     this.bucketNs = FIRST_BUCKET_NS;
     this.spanNs = 0.5;
     this.spanNs = 0;
+    this.rangeLo = this.rangeHi = 0.5;
+    this.rangeLo = this.rangeHi = 0;
   }
 
   add(p: StatsPacket): void {
@@ -117,11 +135,7 @@ export class RunStats {
       t = 0;
     }
     if (t > this.spanNs) this.spanNs = t;
-    let b = Math.floor(t / this.bucketNs);
-    while (b >= TIME_BUCKETS) {
-      this.widen();
-      b = Math.floor(t / this.bucketNs);
-    }
+    const b = t >= this.rangeLo && t < this.rangeHi ? this.rangeB : this.bucketOf(t);
     this.counts[b * ACTIONS.length + a]!++;
     if (fault) this.faultCounts[b]!++;
     else if (outcome !== PLAIN_BY_INDEX[a]) {
@@ -199,24 +213,36 @@ export class RunStats {
     const n = to - from;
     if (n <= 0) return;
     this.packets += n;
-    const width = ACTIONS.length;
     const plain = PLAIN_BY_INDEX[a]!;
     const notCarried = outcome !== plain && !outcome.startsWith(plain);
+    // Consecutive packets of one bucket counted together (m of them in bucket b): a time in the bucket's known times
+    // [lo, hi) is in it without a division.
+    let lo = this.rangeLo;
+    let hi = this.rangeHi;
+    let b = this.rangeB;
+    let m = 0;
+    let span = this.spanNs;
     for (let i = from; i < to; i++) {
       let t = times[i]!;
+      if (t >= lo && t < hi) {
+        m++;
+        if (t > span) span = t;
+        continue;
+      }
+      // (Before bucketOf, which may widen the buckets.)
+      if (m !== 0) this.countIn(b, a, m, notCarried);
       if (!(t >= 0)) {
         this.earlier++;
         t = 0;
       }
-      if (t > this.spanNs) this.spanNs = t;
-      let b = Math.floor(t / this.bucketNs);
-      while (b >= TIME_BUCKETS) {
-        this.widen();
-        b = Math.floor(t / this.bucketNs);
-      }
-      this.counts[b * width + a]!++;
-      if (notCarried) this.notCarried[b]!++;
+      if (t > span) span = t;
+      b = this.bucketOf(t);
+      lo = this.rangeLo;
+      hi = this.rangeHi;
+      m = 1;
     }
+    if (m !== 0) this.countIn(b, a, m, notCarried);
+    if (span > this.spanNs) this.spanNs = span;
 
     let q = this.lastQueueCounts;
     if (queue !== this.lastQueue) {
@@ -272,6 +298,33 @@ export class RunStats {
     }
   }
 
+  /**
+   * The bucket of time t (t >= 0: Math.floor(t / bucketNs)), the buckets widened first while t is past the last. Its
+   * times are then [rangeLo, rangeHi) when both ends check (Math.floor of the quotient never decreases as t grows).
+   */
+  private bucketOf(t: number): number {
+    let b = Math.floor(t / this.bucketNs);
+    while (b >= TIME_BUCKETS) {
+      this.widen();
+      b = Math.floor(t / this.bucketNs);
+    }
+    const w = this.bucketNs;
+    const lo = b * w;
+    const hi = (b + 1) * w;
+    if (t >= lo && t < hi && Math.floor(lo / w) === b && Math.floor(nextBelow(hi) / w) === b) {
+      this.rangeLo = lo;
+      this.rangeHi = hi;
+      this.rangeB = b;
+    } else this.rangeLo = this.rangeHi = 0;
+    return b;
+  }
+
+  /** m more packets of action index a in bucket b (none a fault; `notCarried`: each not carried out as returned). */
+  private countIn(b: number, a: number, m: number, notCarried: boolean): void {
+    this.counts[b * ACTIONS.length + a]! += m;
+    if (notCarried) this.notCarried[b]! += m;
+  }
+
   /** Twice as wide buckets: each pair of buckets becomes one. */
   private widen(): void {
     const n = ACTIONS.length;
@@ -288,6 +341,7 @@ export class RunStats {
     this.faultCounts = f;
     this.notCarried = d;
     this.bucketNs *= 2;
+    this.rangeLo = this.rangeHi = 0;
   }
 
   json(): RunStatsJson {

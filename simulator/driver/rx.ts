@@ -454,9 +454,10 @@ export class Driver {
    * `frames` false: no view per packet of a frame the program left as it was; such a packet's frame and packet.out are
    * then both NO_FRAME (empty; the bytes are b.frame(i)), for a caller that reads no bytes of those (a changed packet's
    * still come as views).
-   * `plain`: called instead of `each` (with `frames` false) for a frame the program left as it was, in a plain run
-   * (no fault, helper output or redirect target), that it dropped or passed on a writable page: its action's index (1
-   * or 2), the outcome the packet would have had, the run's exit (its source line and instruction, -1 when none) and
+   * `plain`: called instead of `each` (with `frames` false) for frames the program left as they were, in a plain run
+   * (no fault, helper output or redirect target), that it dropped or passed on a writable page: once for each run of
+   * consecutive such frames [from, to) that ended alike (before `each` of a later frame): their action's index (1 or
+   * 2), the outcome each packet would have had, the run's exit (its source line and instruction, -1 when none) and
    * the packet's note (why the stack drops a passed frame too short for its headers, else undefined); the driver's
    * counters and pool as for any other. No packet object for those. The packet `each` would have been given has
    * retval and action that action, path 'page_pool_recycle' (drop) or 'build_skb' (pass), queue and cpu 0, nothing
@@ -466,7 +467,7 @@ export class Driver {
    * packet.out are NO_FRAME, and `changedOut` says where its bytes are during `each` (for a caller that reads them
    * at offsets: checksumBreaksAt).
    */
-  receiveBatch(b: RxBatch, each: (i: number, pkt: DriverPacket, frame: Uint8Array) => void, frames = true, plain?: (i: number, action: number, outcome: string, exit: SourceLoc | undefined, insn: number, note: string | undefined) => void, changedViews = true): void {
+  receiveBatch(b: RxBatch, each: (i: number, pkt: DriverPacket, frame: Uint8Array) => void, frames = true, plain?: (from: number, to: number, action: number, outcome: string, exit: SourceLoc | undefined, insn: number, note: string | undefined) => void, changedViews = true): void {
     const n = b.count;
     if (n === 0) return;
     const g = this.geometry(0, 0);
@@ -497,6 +498,13 @@ export class Driver {
     const readonlyPage = g.readonlyPage === true;
     const changedHere = !changedViews && !frames;
     const changedOut = this.changedOut;
+    // The run of plain frames [runFrom, runTo) not yet given to `plain`, all ending alike.
+    let runFrom = 0;
+    let runTo = 0;
+    let runA = 0;
+    let runInsn = 0;
+    let runOutcome = '';
+    let runNote: string | undefined;
     let i = 0;
     while (i < n) {
       out.used = 0;
@@ -543,9 +551,22 @@ export class Driver {
             }
           }
           if (++pollCount[0] >= napiBudget) this.endPoll(0);
+          // One call of `plain` per run of consecutive frames that ended alike.
           const e = exitInsn[j];
-          plain!(j, rvj, outcome, e >= 0 ? lines?.[e] : undefined, e, note);
+          if (j !== runTo || rvj !== runA || e !== runInsn || outcome !== runOutcome || note !== runNote) {
+            if (runTo > runFrom) plain!(runFrom, runTo, runA, runOutcome, runInsn >= 0 ? lines?.[runInsn] : undefined, runInsn, runNote);
+            runFrom = j;
+            runA = rvj;
+            runInsn = e;
+            runOutcome = outcome;
+            runNote = note;
+          }
+          runTo = j + 1;
           continue;
+        }
+        if (runTo > runFrom) {
+          plain!(runFrom, runTo, runA, runOutcome, runInsn >= 0 ? lines?.[runInsn] : undefined, runInsn, runNote);
+          runTo = runFrom = 0;
         }
         let run: RunResult;
         if (j === k - 1 && res.result !== undefined) run = res.result;
@@ -605,6 +626,7 @@ export class Driver {
       }
       i = k;
     }
+    if (runTo > runFrom) plain!(runFrom, runTo, runA, runOutcome, runInsn >= 0 ? lines?.[runInsn] : undefined, runInsn, runNote);
     // The frame is zero outside what the last run touched: the next layout or batch clears only that.
     this.spareFrom = clean.from;
     this.spareEnd = clean.to;

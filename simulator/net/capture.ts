@@ -928,29 +928,36 @@ class PcapReader extends BaseReader implements CaptureReader {
     let i = into.count;
     const end = i + max;
     let took = 0;
+    // The record headers' numbers read whole (a DataView over the buffer); index, recordOffset and frameAt kept here
+    // and stored once.
+    const view = new DataView(b.buffer, b.byteOffset, b.length);
+    let next = this.index;
+    let last = pos;
     while (i < end && have >= 16) {
       const o = pos - base;
-      const incl = u32At(b, o + 8, le);
+      const incl = view.getUint32(o + 8, le);
       if (incl > MAX_CAPLEN || incl > frameMax || incl < XDP_MIN_FRAME || have - 16 < incl) break;
-      const frac = u32At(b, o + 4, le);
+      const frac = view.getUint32(o + 4, le);
       const ns = nano ? frac : frac * 1000;
       if (!(ns < 1_000_000_000)) break;
-      const orig = wireLength(u32At(b, o + 12, le));
+      const orig = wireLength(view.getUint32(o + 12, le));
       offset[i] = o + 16;
       length[i] = incl;
-      sec[i] = u32At(b, o, le);
+      sec[i] = view.getUint32(o, le);
       nanos[i] = ns;
-      index[i] = this.index++;
+      index[i] = next++;
       wire[i] = orig > incl ? orig : incl;
       truncated[i] = incl < orig ? 1 : 0;
-      this.recordOffset = pos;
-      this.frameAt = o + 16;
+      last = pos;
       pos += 16 + incl;
       have -= 16 + incl;
       i++;
       took++;
     }
     if (took !== 0) {
+      this.index = next;
+      this.recordOffset = last;
+      this.frameAt = last - base + 16;
       src.skip(pos - src.pos);
       into.count = i;
     }

@@ -124,10 +124,12 @@ test('return lines: frames the driver settles itself get the line lineForAt give
       const n = b.count;
       many.real.receiveBatch(b, (i, r) => {
         got[base + i] = many.lines.lineInBatch(i, r);
-      }, false, (i, a) => {
-        const line = many.lines.lineInBatchOf(i, ACTIONS[a]!, false);
-        if (line !== undefined) plainLines++;
-        got[base + i] = line;
+      }, false, (from, to, a) => {
+        for (let i = from; i < to; i++) {
+          const line = many.lines.lineInBatchOf(i, ACTIONS[a]!, false);
+          if (line !== undefined) plainLines++;
+          got[base + i] = line;
+        }
       });
       base += n;
     };

@@ -79,10 +79,12 @@ function compare(path: string, frames: Uint8Array[], size: number, cache = false
       action[i] = r.action;
       fault[i] = !!r.fault;
       got[i] = one.lineInBatchOf(i, r.action, !!r.fault);
-    }, false, (i, a) => {
-      action[i] = ACTIONS[a]!;
-      fault[i] = false;
-      got[i] = one.lineInBatchOf(i, ACTIONS[a]!, false);
+    }, false, (from, to, a) => {
+      for (let i = from; i < to; i++) {
+        action[i] = ACTIONS[a]!;
+        fault[i] = false;
+        got[i] = one.lineInBatchOf(i, ACTIONS[a]!, false);
+      }
     });
     for (let i = 0; i < n; i++) {
       const want: number | undefined = (ref as ReturnLines).lineOfRun(copies[i]!, sec[i]!, nanos[i]!, undefined, action[i]!, fault[i]!);

@@ -60,3 +60,49 @@ test('recordRun counts a run as record does each of its packets', () => {
     assert.deepEqual(runs.json(), one.json(), `seed ${seed}`);
   }
 });
+
+/** The doubles next to x, below and above. */
+function around(x: number): number[] {
+  const f = new Float64Array([x]);
+  const u = new BigInt64Array(f.buffer);
+  const base = u[0]!;
+  const out: number[] = [];
+  for (const d of [-2n, -1n, 1n, 2n]) {
+    u[0] = base + d;
+    out.push(f[0]!);
+  }
+  return out;
+}
+
+test('recordRun puts times at and next to bucket edges where record does, at every width', () => {
+  for (let k = 0; k <= 46; k++) {
+    const r = rng(k + 1);
+    const one = new RunStats();
+    const runs = new RunStats();
+    // Buckets of 1 µs * 2^k: a first time near the end of the timeline widens them to that, then the edges of buckets
+    // and the doubles around them, in order, with a few going back.
+    const w = 1000 * 2 ** k;
+    const ts: number[] = [119 * w + w / 2];
+    for (let b = 0; b < 120; b += 1 + Math.floor(r() * 7)) {
+      const e = b * w;
+      for (const t of [e - w / 3, ...around(e), e, e + 0.5, e - 0.25, ...around(e + w / 2)]) if (t >= 0) ts.push(t);
+    }
+    ts.push(-0, -3, NaN, 0.5);
+    const times = Float64Array.from(ts.map((t, i) => (r() < 0.95 ? t : ts[Math.floor(r() * i)]!)));
+    let i = 0;
+    while (i < times.length) {
+      const len = Math.min(times.length - i, 1 + Math.floor(r() * 60));
+      const a = 1 + Math.floor(r() * 2);
+      for (let j = i; j < i + len; j++) one.record(times[j]!, a, 'passed', 0, '', 4, undefined);
+      runs.recordRun(times, i, i + len, a, 'passed', 0, '', 4);
+      i += len;
+    }
+    const want = one.json();
+    assert.equal(want.timeline.bucketNs, w);
+    assert.deepEqual(runs.json(), want, `buckets of ${w} ns`);
+    // Both against the division itself, packet by packet.
+    const counts = want.timeline.counts.map(() => 0);
+    for (const t of times) counts[Math.floor((t >= 0 ? t : 0) / w)]!++;
+    assert.deepEqual(want.timeline.counts.map((c) => c[1]! + c[2]!), counts, `buckets of ${w} ns: Math.floor(t / ${w})`);
+  }
+});

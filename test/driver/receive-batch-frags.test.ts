@@ -59,11 +59,14 @@ function batched(obj: LoadedObject, mode: DriverMode, profile: keyof typeof PROF
   assert.equal(driver.batchFrameMax(), XDP_MAX_FRAME, 'multi-buffer frames are batched, up to the longest the kernel runs');
   const b = driver.newBatch(size, 1 << 18);
   const got: ReturnType<typeof seen>[] = [];
-  const plain = (i: number, a: number, outcome: string, exit: { line?: number } | undefined, insn: number, note: string | undefined) => {
-    got.push({
-      retval: a, action: ACTIONS[a]!, invalid: false, path: a === 1 ? 'page_pool_recycle' : 'build_skb', outcome, note, target: undefined, copied: 0,
-      out: Buffer.from(b.frame(i)).toString('hex'), metaLen: 0, fault: undefined, exit: insn, line: exit?.line,
-    });
+  const plain = (from: number, to: number, a: number, outcome: string, exit: { line?: number } | undefined, insn: number, note: string | undefined) => {
+    assert.ok(to > from, 'a run of at least one frame');
+    for (let i = from; i < to; i++) {
+      got.push({
+        retval: a, action: ACTIONS[a]!, invalid: false, path: a === 1 ? 'page_pool_recycle' : 'build_skb', outcome, note, target: undefined, copied: 0,
+        out: Buffer.from(b.frame(i)).toString('hex'), metaLen: 0, fault: undefined, exit: insn, line: exit?.line,
+      });
+    }
   };
   const flush = () => driver.receiveBatch(b, (i, r, frame) => {
     if (views) assert.equal(Buffer.from(frame).toString('hex'), Buffer.from(b.frame(i)).toString('hex'));
