@@ -164,6 +164,8 @@ const retN = (n: number): bigint => (n === 0 ? 0n : BigInt.asUintN(64, BigInt(n)
 
 /** bpf_xdp_adjust_head: new data in [hard_start + 40 + metalen, data_end - 14]; metadata moves with it. */
 function adjustHead(host: HelperHost, delta: number): number {
+  // Bytes an earlier packet of a batch left outside the window are zero before anything moves it (Memory.flushClean).
+  host.mem.flushClean();
   const b = host.buff;
   const meta = metaLen(b);
   const data = b.data + delta;
@@ -177,6 +179,7 @@ function adjustHead(host: HelperHost, delta: number): number {
 
 /** bpf_xdp_adjust_meta: metadata supported; new meta in [hard_start + 40, data]; metalen 4-aligned and <= 255. */
 function adjustMeta(host: HelperHost, delta: number): number {
+  host.mem.flushClean();
   const b = host.buff;
   const meta = b.dataMeta + delta;
   const len = b.data - meta;
@@ -190,6 +193,7 @@ function adjustMeta(host: HelperHost, delta: number): number {
 
 /** bpf_xdp_adjust_tail, linear and multi-buffer (bpf_xdp_frags_increase_tail / bpf_xdp_frags_shrink_tail). */
 function adjustTail(host: HelperHost, delta: number): number {
+  host.mem.flushClean();
   const b = host.buff;
   if (b.frags.length) {
     if (delta < 0) {

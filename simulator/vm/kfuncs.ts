@@ -434,6 +434,7 @@ const SHARED_INFO_TAIL = 320;
  */
 const xdpPullData: Kfunc = (h, c) => {
   ctxArg(c, 'bpf_xdp_pull_data');
+  h.mem.flushClean();
   const b = h.buff;
   const len = u32(c.regs[2]);
   const dataLen = linearLen(b);

@@ -114,8 +114,9 @@ export interface PacketBatch {
    * When given: each packet starts in a frame that is zero outside its window, as a fresh receive buffer (the driver's
    * layoutXdpBuff), instead of holding what the packets before it left there. The caller promises the frame is zero
    * outside [from, to) at the call (the window of the last frame laid out in it, widened by what its run touched);
-   * runBatch leaves there the same for the last packet it ran (the union of its windows during the run), so the next
-   * call, or the caller's own layout of the next frame, clears only that.
+   * runBatch leaves there the same for the last packet it ran (the union of its windows during the run, widened on
+   * the compiled engine by the earlier packets' spans whose zeroing no run needed: a run that leaves its window where
+   * it started never sees those bytes), so the next call, or the caller's own layout of the next frame, clears only that.
    */
   clean?: { from: number; to: number };
   /** At each `ja +0` of the batch's runs (RunHooks.onMark: the return-line twin's markers); undefined: none. */
@@ -534,7 +535,6 @@ class XdpMachine implements Machine {
       const lin = len > cap ? cap : len;
       fits(i, len, lin, offset[i], headroom, frame, bytes, buff.fragSize);
       if (before !== undefined) before(i);
-      if (clean !== undefined) cleanFrame(frame, clean, headroom, headroom + lin);
       if (copy !== undefined) copy(at, base + offset[i], lin);
       else frame.set(bytes.subarray(offset[i], offset[i] + lin), headroom);
       if (lin < len) this.layFrags(buff, bytes, offset[i] + lin, offset[i] + len);
@@ -542,6 +542,12 @@ class XdpMachine implements Machine {
       buff.data = buff.dataMeta = headroom;
       buff.dataEnd = headroom + lin;
       mem.resetPacket(buff, devmap);
+      // What an earlier packet left outside this one's window is zeroed only if the run moves the window
+      // (Memory.cleanFrom); else record hands its span on with this packet's.
+      if (clean !== undefined) {
+        mem.cleanFrom = clean.from;
+        mem.cleanTo = clean.to;
+      }
       if (host.reservations.size) host.reservations = new Map();
       resetKfuncState(host);
       opts.budget = this.budget;
@@ -604,8 +610,16 @@ class XdpMachine implements Machine {
     if (results.frags !== undefined) results.frags[i] = frags.length;
     if (results.fragBytes !== undefined) results.fragBytes[i] = fragBytes;
     if (clean !== undefined) {
-      const lo = mem.touchLo < headroom ? mem.touchLo : headroom;
-      const hi = mem.touchHi > headroom + len ? mem.touchHi : headroom + len;
+      let lo = mem.touchLo < headroom ? mem.touchLo : headroom;
+      let hi = mem.touchHi > headroom + len ? mem.touchHi : headroom + len;
+      // What runBatch's zeroing put off and the run did not need (Memory.cleanFrom) stays in the span.
+      const f = mem.cleanFrom;
+      const t = mem.cleanTo;
+      if (t > f) {
+        if (f < lo) lo = f;
+        if (t > hi) hi = t;
+        mem.cleanFrom = mem.cleanTo = 0;
+      }
       clean.from = lo;
       clean.to = hi;
     }

@@ -303,6 +303,7 @@ export class Memory {
   /** Start a run: forget per-run regions, zero the stack frames the previous run touched, bind the packet. */
   reset(buff: XdpBuff | undefined, egressReadable = false): void {
     const regions = this.regions;
+    this.flushClean();
     this.forgetRun();
     this.packetWritten = 0;
     if (this.wasm32 !== undefined) this.wasm32[PACKET_WROTE] = 0;
@@ -430,6 +431,7 @@ export class Memory {
 
   /** Recompute the packet window after the XdpBuff changed (adjust helpers); rebinds if the frame was replaced. */
   syncPacket(): void {
+    this.flushClean();
     const buff = this.ctx?.buff;
     const r = this.regions[REGION_PACKET];
     if (!buff || !r) return;
@@ -794,6 +796,31 @@ export class Memory {
    */
   touchLo = 0;
   touchHi = 0;
+
+  /**
+   * Zeroing put off by Machine.runBatch (PacketBatch.clean): the frame's bytes in [cleanFrom, cleanTo) outside the
+   * packet's window at the start of the run may hold an earlier packet's bytes where a fresh receive buffer is zero.
+   * Set after resetPacket; pending while cleanTo > cleanFrom. The program can reach them only once its window grows
+   * past the start window, and only the adjust helpers move it (each calls flushClean first, as do syncPacket and
+   * reset): they are zeroed then. Otherwise the batch hands the span on with the run's own (Machine.record).
+   */
+  cleanFrom = 0;
+  cleanTo = 0;
+
+  /** Zero now what runBatch put off (cleanFrom), if anything: before anything moves the packet's window or bytes. */
+  flushClean(): void {
+    const f = this.cleanFrom;
+    const t = this.cleanTo;
+    if (t <= f) return;
+    this.cleanFrom = this.cleanTo = 0;
+    // The window is still the start window (nothing moved it before this call) and the region's bytes the frame.
+    const r = this.packetRegion;
+    const lo = r.lo;
+    const hi = r.hi;
+    const b = r.bytes;
+    if (f < lo) b.fill(0, f, t < lo ? t : lo);
+    if (t > hi) b.fill(0, f > hi ? f : hi, t);
+  }
 
   private slowLoad(h: number, l: number, off: number, size: number, pc: number, signExtend: boolean): number {
     S64[0] = this.load(joinAddr(h, l, off), size, pc, signExtend);
