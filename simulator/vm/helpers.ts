@@ -963,7 +963,11 @@ function probeRead(h: HelperHost, c: HelperCall, str: boolean): bigint {
       // Around the packet lies the rest of its buffer (headroom, tailroom, the allocation it sits in): mapped kernel
       // memory, so the kernel copies it and returns 0. BPF_PROG_TEST_RUN allocates that buffer zeroed; the simulator's
       // frame is what it has of it, zero bytes beyond.
-      if (e instanceof VmFault && region === REGION_PACKET) return packetSurroundings(h.mem.live(region)!.bytes, offsetOf(src), n);
+      if (e instanceof VmFault && region === REGION_PACKET) {
+        // What an earlier packet of a batch left there is zeroed first (Memory.flushClean).
+        h.mem.flushClean();
+        return packetSurroundings(h.mem.live(region)!.bytes, offsetOf(src), n);
+      }
       // The source is any address to the verifier (the program loads); the kernel memory next to the object is what
       // the simulator does not have.
       if (e instanceof VmFault && e.kind !== 'unsupported') throw new VmFault('unsupported', `${name(c.id)} src (argument 3): kernel memory past the end of the object is not modelled`, c.pc);

@@ -18,7 +18,9 @@ const FRAME = 4096;
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 // By the first byte: 0 nothing; 1 the tail grown by 64 bytes; 2 the head moved 32 bytes down; 3 32 bytes of
-// metadata. Each reads the exposed bytes (a non-zero one: XDP_DROP), then writes 0xee over them (XDP_TX).
+// metadata. Each reads the exposed bytes (a non-zero one: XDP_DROP), then writes 0xee over them (XDP_TX). 4 reads 64
+// bytes of headroom and 64 past data_end with bpf_probe_read_kernel (the buffer around the packet; XDP_DROP when one
+// is not zero).
 const SOURCE = `#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 char LICENSE[] SEC("license") = "GPL";
@@ -26,9 +28,18 @@ SEC("xdp")
 int prog(struct xdp_md *ctx) {
   void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
   if (data + 1 > end) return XDP_ABORTED;
-  __u8 sel = *(__u8 *)data & 3;
+  __u8 sel = *(__u8 *)data & 7;
   __u8 *p, *stop;
   if (sel == 0) return XDP_PASS;
+  if (sel == 4) {
+    /* the buffer around the packet, as bpf_probe_read_kernel reads it: the headroom and past data_end */
+    __u8 around[128];
+    if (bpf_probe_read_kernel(around, 64, (__u8 *)data - 64)) return XDP_ABORTED;
+    if (bpf_probe_read_kernel(around + 64, 64, end)) return XDP_ABORTED;
+    for (int i = 0; i < 128; i++)
+      if (around[i]) return XDP_DROP;
+    return XDP_TX;
+  }
   if (sel == 1) {
     long len = end - data;
     if (bpf_xdp_adjust_tail(ctx, 64)) return XDP_ABORTED;
@@ -68,7 +79,7 @@ function packetsOf(): Uint8Array[] {
     out.push(p);
   };
   for (let round = 0; round < 6; round++) {
-    for (const sel of [1, 2, 3]) {
+    for (const sel of [1, 2, 3, 4]) {
       mk(0, 1400 - round * 100);
       mk(sel, 60 + round * 10);
       mk(0, 80);
@@ -78,6 +89,7 @@ function packetsOf(): Uint8Array[] {
     // Two moves in a row, then a longer packet after short ones.
     mk(2, 70);
     mk(3, 70);
+    mk(4, 70);
     mk(1, 900);
   }
   return out;
