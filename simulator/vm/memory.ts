@@ -801,8 +801,9 @@ export class Memory {
    * Zeroing put off by Machine.runBatch (PacketBatch.clean): the frame's bytes in [cleanFrom, cleanTo) outside the
    * packet's window at the start of the run may hold an earlier packet's bytes where a fresh receive buffer is zero.
    * Set after resetPacket; pending while cleanTo > cleanFrom. The program can reach them only once its window grows
-   * past the start window, and only the adjust helpers move it (each calls flushClean first, as do syncPacket and
-   * reset): they are zeroed then. Otherwise the batch hands the span on with the run's own (Machine.record).
+   * past the start window, which only the adjust helpers and pull_data do, or with bpf_probe_read_kernel around the
+   * packet: each calls flushClean first (as do syncPacket and reset), and they are zeroed then. Otherwise the batch
+   * hands the span on with the run's own (Machine.record).
    */
   cleanFrom = 0;
   cleanTo = 0;
