@@ -326,6 +326,12 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
     return !!m && (m.flags & BPF_F_RDONLY_PROG) === 0 && !m.section.startsWith('.rodata') && !m.section.startsWith('.kconfig') &&
       (m.kind === 'global' || VALUE_MAPS.has(m.type));
   };
+  // A BPF_F_RDONLY_PROG map libbpf does not freeze (only .rodata and .kconfig are): the verifier folds no constant from
+  // it (bpf_map_is_rdonly needs a frozen map) and reads any number of the load's width (vfuzz seed 2400000056).
+  const unfrozenReadOnly = (i: number | undefined): boolean => {
+    const m = i === undefined ? undefined : obj.maps[i];
+    return !!m && m.kind !== 'global' && (m.flags & BPF_F_RDONLY_PROG) !== 0 && VALUE_MAPS.has(m.type);
+  };
   // 0 is a value of every source range this walk knows exactly: its witness, for what is computed from it.
   const fresh = (ex: Exact): Num => ({ k: 'num', w: 0n, ex, ids: [nextId++] });
   const keyOf = (s: St) => `${s.pc}|${s.dyn?.join('.') ?? ''}|${s.dynp?.join('.') ?? ''}|${s.calls.map((c) => `${c.ret}:${c.saved.map(regKey).join(',')}`).join('/')}|${s.regs.map(regKey).join(',')}|${[...s.stack].map(([o, r]) => `${o}:${regKey(r)}`).join(',')}|${[...s.mem].map(([o, b]) => `${o}:${typeof b === 'string' ? b : `${b.b}#${b.ids.join('.')}${b.misc ? 'm' : b.zero ? 'z' : ''}`}`).join(',')}`;
@@ -570,7 +576,7 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
     // coerce_reg_to_size).
     const roVar = base.k === 'value' && base.orNull === undefined && base.vr !== undefined && base.map !== undefined &&
       obj.maps[base.map]?.kind === 'global' && obj.maps[base.map]!.section.startsWith('.rodata');
-    const plain = (base.k === 'pkt' || roVar || (base.k === 'value' && base.orNull === undefined && writableMap(base.map)));
+    const plain = (base.k === 'pkt' || roVar || (base.k === 'value' && base.orNull === undefined && (writableMap(base.map) || unfrozenReadOnly(base.map))));
     if (!plain) return X;
     // A kptr field reads as a pointer to the verifier, not a number.
     if (base.k === 'value') {

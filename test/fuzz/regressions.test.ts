@@ -1589,4 +1589,64 @@ test('regressions: scalar links, variable stack offsets, narrow spills and 32-bi
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+// A read-only map value read at an offset the verifier does not know, or from a BPF_F_RDONLY_PROG map libbpf does not
+// freeze, is any number of the load's width to the verifier (it folds a constant only from a frozen map at a constant
+// offset); a branch on it is walked both ways. run's walk stopped there, so the remainder of a sign-extended number
+// used as an index after it loaded (vfuzz seed 2400000056). [name, the kernel's words or undefined (loads), body].
+const RO_HEADER = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+char LICENSE[] SEC("license") = "GPL";
+const volatile __u32 tab[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+__u32 gw[5];
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u32[4]); __uint(map_flags, BPF_F_RDONLY_PROG); } rom SEC(".maps");
+`;
+const RO_BODY = (branch: string, index: string) => `SEC("xdp") int fuzz(struct xdp_md *ctx) {
+  __u32 x = ctx->rx_queue_index, y = ctx->ingress_ifindex;
+  ${branch}
+  short s = (short)(y >> 3);
+  __sync_fetch_and_add(&gw[${index}], 1);
+  return 2;
+}
+`;
+const RO_CASES: [string, string | undefined, string, string][] = [
+  ['.rodata at a variable offset, inverted, compared with a byte', 'unbounded memory access', 'if ((__u8)y > ~tab[x & 7]) return 1;', '(__u32)s % 5'],
+  ['.rodata at a variable offset compared with a constant', 'unbounded memory access', 'if (tab[x & 7] > 0x10) return 1;', '(__u32)s % 5'],
+  ['a byte compared with .rodata at a variable offset', 'unbounded memory access', 'if ((y & 0xff) <= tab[(x >> 4) & 7]) return 1;', '(__u32)s % 5'],
+  ['a BPF_F_RDONLY_PROG array value compared', 'unbounded memory access',
+    '__u32 z = 0; __u32 *v = bpf_map_lookup_elem(&rom, &z); if (!v) return 0; if (v[x & 3] > 0x10) return 1;', '(__u32)s % 5'],
+  ['.rodata at a constant offset (folded: the bad index is never reached)', undefined, 'if (tab[2] == 3) return 1;', '(__u32)s % 5'],
+  ['.rodata at a variable offset compared, a masked index', undefined, 'if (tab[x & 7] > 0x10) return 1;', 'y & 3'],
+];
+
+test('regressions: a read-only map value at an unknown offset or not frozen is any number to the verifier (vfuzz)', (t) => {
+  if (kernelOrSkip(t)) return;
+  RO_CASES.forEach(([name, words, branch, index], i) => refusalAgrees(name, `ro_value_${i}`, RO_HEADER + RO_BODY(branch, index), ['-mcpu=v3', '-O2'], words));
+});
+
+// x | y, x any 64-bit value (a shift by a register), y with no known one bit and a minimum of 0: the verifier drops
+// every bound (scalar_min_max_or), so as a helper size it is "min value is negative"; run's walk knew nothing of the
+// result and loaded (efuzz seed 2401000049: clang turned `(u32)(x | (2 >> s)) & 31` into `(x & 31) | (2 >> s)`).
+const OR64_BODY = (size: string) => `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+char LICENSE[] SEC("license") = "GPL";
+struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 4096); } rb SEC(".maps");
+SEC("xdp") int fuzz(struct xdp_md *ctx) {
+  __u8 p[16];
+  if (bpf_xdp_load_bytes(ctx, 0, p, 16) < 0) return XDP_PASS;
+  __u16 x; __builtin_memcpy(&x, p + 2, 2);
+  __u8 s = p[5];
+  __u64 b[4] = { x, s, 1, 9 };
+  ${size}
+  return bpf_ringbuf_output(&rb, b, sz, 0) & 3;
+}
+`;
+const OR64_CASES: [string, string | undefined, string][] = [
+  ['(u32)(x | (2 >> s)) & 31, the mask dropped by clang', 'min value is negative', '__u64 sz = (__u32)(x | (2ULL >> (s & 63))) & 31;'],
+  ['(x & 15) | (6 >> s)', 'min value is negative', '__u64 sz = (x & 15) | (6ULL >> (s & 63));'],
+  ['the same, then bounded through the stack', undefined, '__u64 sz = (x & 15) | (6ULL >> (s & 63)); volatile __u64 vs = sz; sz = vs; if (sz > 31) return 1;'],
+];
+
+test('regressions: any 64-bit value | a number with no known one bit is any value to the verifier (efuzz)', (t) => {
+  if (kernelOrSkip(t)) return;
+  OR64_CASES.forEach(([name, words, size], i) => refusalAgrees(name, `or_any_${i}`, OR64_BODY(size), ['-mcpu=v3', '-O1'], words));
 });
