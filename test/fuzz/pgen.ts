@@ -18,7 +18,9 @@
 //   bytes:    bpf_xdp_load_bytes / store_bytes at header-derived offsets, a bounded byte loop hashing the L4 payload.
 // A quarter are SEC("xdp.frags") with frames up to 9,000 bytes (the headers in the linear part, the payload across
 // fragments). The action comes from what was parsed. Results go to o[16], logged per packet in a HASH; the packet itself is the
-// rewritten frame; all maps are compared after the run (sfuzz.test.ts `pfuzz`).
+// rewritten frame; all maps are compared after the run (sfuzz.test.ts `pfuzz`). generatePProgram(seed, true) splices in
+// more statements from a PRNG of their own (widen(): adjust sequences, struct copies, IPv6 compares, per-CPU atomics,
+// packet callbacks), leaving the plain program of every seed as it was.
 import { Prng } from './gen.ts';
 import type { SProgram } from './sgen.ts';
 
@@ -133,7 +135,7 @@ function parserBody(r: Prng, kinds: Set<string>): string {
   return L.join('\n');
 }
 
-export function generatePProgram(seed: number): SProgram {
+export function generatePProgram(seed: number, wide = false): SProgram {
   const r = new Prng(seed);
   const kinds = new Set<string>();
   const mcpu = r.pick(['-mcpu=v1', '-mcpu=v2', '-mcpu=v3', '-mcpu=v3']);
@@ -298,7 +300,10 @@ export function generatePProgram(seed: number): SProgram {
     `(__u32)(o[${r.int(16)}] ^ o[0]) % 4`,
     `act ? act : pi.ok ? XDP_PASS : XDP_DROP`,
   ]);
-  const source = `${HEADER}
+  // The widened statements (wide): drawn from their own PRNG after every draw above, spliced between the actions, so
+  // that a seed's program without them is the one it always was.
+  const wdefs = wide ? widen(new Prng((seed ^ 0x71de1207) >>> 0), body, kinds, v3, reparse, fresh) : '';
+  const source = `${HEADER}${wdefs}
 ${parser}
 SEC("${frags ? 'xdp.frags' : 'xdp'}")
 int fuzz(struct xdp_md *ctx) {
@@ -315,6 +320,117 @@ ${body.join('\n')}
 }
 `;
   return { source, opt, mcpu, frags, kinds: [...kinds].sort() };
+}
+
+/** Maps, types and callbacks of the widened statements (appended to HEADER only when a program uses them). */
+const WIDE_DEFS = `struct l2cp { __u8 mac[12]; __be16 proto; __u16 pad; __u32 w[4]; };
+struct a6 { __u64 hi; __u64 lo; };
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 2); __type(key, __u32); __type(value, struct l2cp); } scopy SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 4); __type(key, __u32); __type(value, struct in6_addr); } addr6 SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 8); __type(key, struct in6_addr); __type(value, __u64); } seen6 SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, 4); __type(key, __u32); __type(value, struct cnt); } pcpu SEC(".maps");
+struct lctx { struct xdp_md *ctx; __u32 at; __u32 h; __u32 n; __u32 wr; };
+static long pkt_cb(__u32 i, struct lctx *c) {
+  void *data = (void *)(long)c->ctx->data, *end = (void *)(long)c->ctx->data_end;
+  __u8 *p = data + ((c->at + i) & 0x3ff);
+  if ((void *)(p + 1) > end) return 1;
+  c->h = c->h * 31 + *p; c->n++;
+  if (c->wr && (i & 3) == 1) *p ^= (__u8)i;
+  return 0;
+}
+static long pkt_cb2(__u32 i, struct lctx *c) {
+  void *data = (void *)(long)c->ctx->data, *end = (void *)(long)c->ctx->data_end;
+  __u16 *p = data + ((c->at + i * 2) & 0x1fe);
+  if ((void *)(p + 1) > end) return 1;
+  c->h += *p; c->n += i;
+  return c->h > 0x40000 ? 1 : 0;
+}
+static __always_inline int bytes_eq(const __u8 *a, const __u8 *b, int n) {
+  int d = 0;
+#pragma unroll
+  for (int i = 0; i < 16; i++) if (i < n) d |= a[i] ^ b[i];
+  return d == 0;
+}
+`;
+
+/**
+ * The widened statements (pfuzz wide), constructs real XDP programs use that no generator wrote: a sequence of
+ * bpf_xdp_adjust_meta / adjust_head / adjust_tail with every pointer taken again after each; struct copies between the
+ * packet, the stack and map values; 128-bit IPv6 address compares (two 64-bit halves, __int128, four words, a
+ * byte-compare loop) against map values and a HASH keyed by the address; per-CPU array counters with atomics; bpf_loop
+ * callbacks reading and writing the packet through the context kept in their state, nested in a bounded loop.
+ * Spliced into `body`; returns the definitions to append to the header.
+ */
+function widen(w: Prng, body: string[], kinds: Set<string>, v3: boolean, reparse: string, fresh: string): string {
+  const o = (): string => `o[${w.int(16)}]`;
+  const stmts: (() => string)[] = [
+    () => {
+      kinds.add('w-adjust-seq');
+      const m = w.pick([4, 8, 16, 32]);
+      const h = w.pick([-8, -4, -14, 4, 8, 14, 2, -2]);
+      const tl = w.pick([-4, -1, 0, 3, 8, -20, 64]);
+      return `{ long e1 = bpf_xdp_adjust_meta(ctx, -${m}); ${o()} += e1 + 1;
+    long e2 = bpf_xdp_adjust_head(ctx, ${h}); ${o()} += e2 * 5;
+    { void *meta = (void *)(long)ctx->data_meta; ${fresh} if (meta + ${m >= 8 ? 8 : 4} <= data) { ${o()} += *(__u32 *)meta; *(__u32 *)meta = pi.off4 ^ ${w.int(65536)};${m >= 8 ? ` ((__u32 *)meta)[1] = (__u32)(end - data);` : ''} }
+      if (data + 14 <= end) ${o()} ^= *(__u64 *)(data + 6) + ${w.pick(['*(__u16 *)(data + 12)', '((__u8 *)data)[0]'])}; }
+    long e3 = bpf_xdp_adjust_tail(ctx, ${tl}); ${o()} += e3 * 7;
+    { void *meta = (void *)(long)ctx->data_meta; ${fresh} if (meta + 4 <= data) ${o()} += *(__u32 *)meta + (data + 60 <= end); else ${o()} += 0x100000; }
+    ${w.chance(0.5) ? `{ long e4 = bpf_xdp_adjust_head(ctx, ${-h}); ${o()} += e4; }` : ''} ${reparse} }`;
+    },
+    () => {
+      kinds.add('w-struct-copy');
+      const off = w.pick(['0', '6', '(pi.off3 & 31)', '2']);
+      const dir = w.int(3);
+      if (dir === 0) {
+        return `{ __u32 k = ${w.int(2)}; struct l2cp *v = bpf_map_lookup_elem(&scopy, &k); ${fresh}
+    if (v && data + ${off} + sizeof(*v) <= end) { *v = *(struct l2cp *)(data + ${off}); ${o()} += v->w[${w.int(4)}] + v->proto; } }`;
+      }
+      if (dir === 1) {
+        return `{ __u32 k = ${w.int(2)}; struct l2cp *v = bpf_map_lookup_elem(&scopy, &k); ${fresh}
+    if (v && data + ${off} + sizeof(*v) <= end) { struct l2cp t = *v; t.w[${w.int(4)}] ^= ${w.pick(['pi.saddr', '0xffffffff', 'pi.off4'])}; *(struct l2cp *)(data + ${off}) = t; ${o()} += t.mac[${w.int(12)}]; } }`;
+      }
+      return `if (pi.proto == ETH_P_IPV6) { ${fresh} struct ipv6hdr *ip6 = data + ${w.pick(['(pi.off3 & 63)', '14'])};
+    if ((void *)(ip6 + 1) <= end) { struct ipv6hdr h = *ip6; h.hop_limit ^= ${w.int(256)}; h.saddr = ip6->daddr; h.daddr = ip6->saddr; *ip6 = h; ${o()} += h.payload_len; } }`;
+    },
+    () => {
+      kinds.add('w-ip6-cmp');
+      const form = w.int(4);
+      const side = w.pick(['saddr', 'daddr']);
+      const cmp = [
+        `((struct a6 *)&ip6->${side})->hi == ((struct a6 *)a)->hi && ((struct a6 *)&ip6->${side})->lo == ((struct a6 *)a)->lo`,
+        `*(unsigned __int128 *)&ip6->${side} ${w.pick(['==', '<', '>='])} *(unsigned __int128 *)a`,
+        `ip6->${side}.in6_u.u6_addr32[0] == a->in6_u.u6_addr32[0] && ip6->${side}.in6_u.u6_addr32[1] == a->in6_u.u6_addr32[1] && ip6->${side}.in6_u.u6_addr32[2] == a->in6_u.u6_addr32[2] && ip6->${side}.in6_u.u6_addr32[3] == a->in6_u.u6_addr32[3]`,
+        `bytes_eq((const __u8 *)&ip6->${side}, (const __u8 *)a, ${w.pick([16, 16, 8, 15])})`,
+      ][form]!;
+      return `if (pi.proto == ETH_P_IPV6) { ${fresh} struct ipv6hdr *ip6 = data + ${w.pick(['(pi.off3 & 63)', '14', '(pi.off3 & 31)'])};
+    if ((void *)(ip6 + 1) <= end) { __u32 k = ${w.pick(['0', '1', 'pi.vlans & 3'])}; struct in6_addr *a = bpf_map_lookup_elem(&addr6, &k);
+      if (a) { int hit = ${cmp}; ${o()} += hit * 0x10001; if (hit) act = ${w.pick(['XDP_DROP', 'XDP_TX', 'XDP_PASS'])}; else *a = ip6->${w.pick(['saddr', 'daddr'])}; }
+      __u64 *n = bpf_map_lookup_elem(&seen6, &ip6->${side}); if (n) { ${v3 ? '__sync_fetch_and_add(n, 1)' : '(*n)++'}; ${o()} += *n; }
+      else { __u64 one = 1; struct in6_addr key = ip6->${side}; ${o()} += bpf_map_update_elem(&seen6, &key, &one, BPF_NOEXIST); } } }`;
+    },
+    () => {
+      kinds.add('w-pcpu-atomic');
+      const k = w.pick(['pi.l4 & 3', '(__u32)st & 3', '0', 'pi.vlans']);
+      const ops = v3
+        ? [`${o()} += __sync_fetch_and_add(&c->packets, 1);`, `${o()} ^= __sync_fetch_and_or(&c->flags, 1u << (pi.vlans & 7));`,
+          `${o()} += __sync_lock_test_and_set(&c->last, pi.sport);`, `${o()} += __sync_val_compare_and_swap(&c->last, ${w.pick(['0', 'pi.sport'])}, pi.dport);`,
+          `${o()} += __sync_fetch_and_and(&c->flags, ~1u);`, `${o()} += __sync_fetch_and_xor(&c->bytes, pi.iplen);`, `${o()} += __sync_fetch_and_sub(&c->bytes, 3);`]
+        : [`__sync_fetch_and_add(&c->packets, 1);`, `__sync_fetch_and_add(&c->bytes, pi.iplen);`, `__sync_fetch_and_add(&c->flags, 2);`];
+      const pickOps = Array.from({ length: 1 + w.int(3) }, () => w.pick(ops)).join(' ');
+      return `{ __u32 k = ${k}; struct cnt *c = bpf_map_lookup_elem(&pcpu, &k); if (c) { ${pickOps} ${o()} += c->packets + c->flags; } }`;
+    },
+    () => {
+      kinds.add('w-loop-cb-pkt');
+      const cb = w.pick(['pkt_cb', 'pkt_cb2']);
+      const outer = w.pick([1, 2, 3]);
+      return `{ struct lctx lc = { .ctx = ctx, .at = ${w.pick(['pi.pay', 'pi.off4', '0', 'pi.off3'])}, .h = ${w.int(1000)}, .wr = ${w.pick(['0', '1', 'pi.ok'])} };
+    for (int j = 0; j < ${outer}; j++) { long n = bpf_loop(${w.pick(['8', '16', '4 + j', 'j * 5 + 1', '64'])}, ${cb}, &lc, 0); ${o()} += n + lc.h; lc.at += ${w.pick(['3', '16', 'n'])}; }
+    ${o()} ^= lc.n; }`;
+    },
+  ];
+  const n = 2 + w.int(3);
+  for (let i = 0; i < n; i++) body.splice(w.int(body.length + 1), 0, `  ${w.pick(stmts)()}`);
+  return WIDE_DEFS;
 }
 
 /** Packets for a pgen seed: well-formed Ethernet / VLAN / IPv4 (options) or IPv6 (extension headers) / TCP (options),

@@ -21,7 +21,9 @@
 // verdict on programs with one kfunc misuse the verifier refuses (kgen.ts K_MISTAKES): XDP_LENS_KFUZZ_MISTAKES (default 6).
 // pfuzz (pgen.ts: header parsers on well-formed VLAN / IPv4-with-options / IPv6-extension-header / TCP-option frames,
 // offsets from ihl, hdrlen and doff; checksum rewrites, encapsulation, VLAN push/pop, trimming to the IP length,
-// metadata; bounds checks in several forms, now and then one the verifier refuses): XDP_LENS_PFUZZ_COUNT (default 5).
+// metadata; bounds checks in several forms, now and then one the verifier refuses): XDP_LENS_PFUZZ_COUNT (default 5);
+// the same programs widened (pgen.ts `wide`: adjust_meta/head/tail sequences, struct copies between the packet and map
+// values, 128-bit IPv6 address compares, per-CPU atomics, bpf_loop callbacks on the packet): XDP_LENS_PWFUZZ_COUNT (default 3).
 // efuzz (egen.ts: typed variables flowing from one helper or map into the next: popped values as keys, computed outer
 // and inner keys of maps of maps, computed LPM prefixes, sizes, offsets and flags; atomics with fetch; dense switches
 // made lookup tables; generated bpf_loop / for_each callbacks; popcount, bswap, __builtin_*_overflow, const volatile
@@ -95,6 +97,8 @@ test('kfuzz: random C stringing kfuncs together (dynptrs, ring buffer records, b
   round(t, 'kfuzz', generateKProgram, BASE_SEED ^ 0x6b0000, Number(process.env.XDP_LENS_KFUZZ_COUNT ?? 5), { netns: true }));
 test('pfuzz: random header parsers and rewrites on well-formed frames behave as in the kernel', (t) =>
   round(t, 'pfuzz', generatePProgram, BASE_SEED ^ 0x9f0000, Number(process.env.XDP_LENS_PFUZZ_COUNT ?? 5), { packets: (seed, _n, frags) => pPackets(seed, 10, frags) }));
+test('pfuzz (widened): header parsers with adjust sequences, struct copies, IPv6 address compares, per-CPU atomics and packet callbacks behave as in the kernel', (t) =>
+  round(t, 'pfuzz-wide', (seed) => generatePProgram(seed, true), BASE_SEED ^ 0x9f7000, Number(process.env.XDP_LENS_PWFUZZ_COUNT ?? 3), { packets: (seed, _n, frags) => pPackets(seed, 10, frags) }));
 test('efuzz: random C passing values between helpers, maps, atomics and callbacks behaves as in the kernel', (t) =>
   round(t, 'efuzz', generateEProgram, BASE_SEED ^ 0xe0000, Number(process.env.XDP_LENS_EFUZZ_COUNT ?? 5), { netns: true }));
 test('kfuzz: random C with one kfunc misuse is refused as by the kernel', (t) => {
