@@ -1589,6 +1589,8 @@ test('regressions: scalar links, variable stack offsets, narrow spills and 32-bi
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
 // A read-only map value read at an offset the verifier does not know, or from a BPF_F_RDONLY_PROG map libbpf does not
 // freeze, is any number of the load's width to the verifier (it folds a constant only from a frozen map at a constant
 // offset); a branch on it is walked both ways. run's walk stopped there, so the remainder of a sign-extended number
