@@ -832,7 +832,10 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
         // A number known by 32-bit signed bounds crossing 0 (Num.s32): the 32-bit |, &, ^, << and >> of it do not read
         // those bounds (scalar32_min_max_or and the others start from its unsigned ones and tnum), so its 64-bit range
         // stands for it there.
-        const bits32 = w32 && (op === 'or' || op === 'and' || op === 'xor' || op === 'lsh' || op === 'rsh');
+        // A 64-bit sum or difference with a constant reads only its 64-bit bounds (zero-extended: `r9 += 1` of a
+        // sign-extended char made by `w9 <<= 24; w9 s>>= 24` is [1, 0x100000000]).
+        const bits32 = (w32 && (op === 'or' || op === 'and' || op === 'xor' || op === 'lsh' || op === 'rsh')) ||
+          (!w32 && plusConst);
         const ae = an.ex ?? (bits32 ? an.s32?.ex : undefined), be = bn.ex ?? (bits32 ? bn.s32?.ex : undefined);
         if ((op === 'mov' || (ae && isConst(ae))) && be && isConst(be) && w !== undefined && op !== 'div' && op !== 'mod' && op !== 'sdiv' && op !== 'smod' && op !== 'neg') {
           // Constants the verifier folds exactly (tnum arithmetic on constants); divisions and negation it does not.
@@ -1029,6 +1032,15 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
             const m = (0xffffffffn << BigInt((c & -c).toString(2).length - 1)) & 0xffffffffn;
             ex = syncSimple(0n, m, 0n, m);
           }
+        }
+        if (!ex && w32 && op === 'sub' && ae && be && !an.s32 && !bn.s32 && isSimple(ae) && isSimple(be) && ae.umax <= 0xffffffffn && be.umax <= 0xffffffffn &&
+          be.umin <= 0x7fffffffn && be.umax > 0x7fffffffn && ae.umin < be.umax) {
+          // w -= y, both known under 2^32, y's 32-bit range crossing 2^31 (`x - x / c * c` in 32 bits): the unsigned
+          // 32-bit bounds underflow, the signed ones overflow (scalar32_min_max_sub), so [0, 0xffffffff] zero-extended,
+          // with tnum_sub's low half as the tnum: bit 0 unknown when either is, which makes a 2-byte stack access
+          // through it misaligned before its bounds are looked at.
+          const [v, m] = tnumSub(ae.tval, ae.tmask, be.tval, be.tmask);
+          ex = syncSimple(0n, 0xffffffffn, v & 0xffffffffn, m & 0xffffffffn);
         }
         if (!ex) ex = scalarOp(op, w32, !!info.srcReg, ae, be);
         if (ex && isConst(ex)) r[insn.dst] = { k: 'num', w: ex.tval, ex, ids: [] };
@@ -1830,6 +1842,9 @@ function scalarOp(op: string, w32: boolean, srcReg: boolean, ae: Exact | undefin
   const noBit = (e: Exact) => isFull(e) || isSignedOnly(e);
   const noMin = (e: Exact) => noBit(e) || (isSimple(e) && e.umin === 0n && e.tval === 0n);
   if (op === 'or' && ((noBit(ae) && noMin(be)) || (noBit(be) && noMin(ae)))) return UNBOUNDED;
+  // x | y whose tnums together leave every bit unknown, neither with a minimum: the tnum's maximum is 2^64 - 1, so the
+  // signed bounds are lost too (`hi << 32 | lo` of two unknown 32-bit halves, an 8-byte packet value read byte by byte).
+  if (op === 'or' && ae.umin === 0n && be.umin === 0n && (ae.tval | be.tval) === 0n && (ae.tmask | be.tmask) === M64) return UNBOUNDED;
   if (op === 'add' || op === 'sub') {
     const wide = wideAddSub(op, ae, be);
     if (wide) return wide;
@@ -2101,6 +2116,14 @@ function tnumAdd(av: bigint, am: bigint, bv: bigint, bm: bigint): [bigint, bigin
   const chi = ((sm + sv) & M64) ^ sv;
   const mu = chi | am | bm;
   return [sv & ~mu & M64, mu];
+}
+
+/** tnum_sub. */
+function tnumSub(av: bigint, am: bigint, bv: bigint, bm: bigint): [bigint, bigint] {
+  const dv = (av - bv) & M64;
+  const chi = ((dv + am) & M64) ^ ((dv - bm) & M64);
+  const mu = chi | am | bm;
+  return [dv & ~mu & M64, mu];
 }
 
 /** tnum_mul of a tnum and a constant (the kernel's loop over a's bits; b's mask is 0). */

@@ -1652,3 +1652,38 @@ test('regressions: any 64-bit value | a number with no known one bit is any valu
   if (kernelOrSkip(t)) return;
   OR64_CASES.forEach(([name, words, size], i) => refusalAgrees(name, `or_any_${i}`, OR64_BODY(size), ['-mcpu=v3', '-O1'], words));
 });
+
+// The tnum of a 32-bit `x - x / 40 * 40` (tnum_sub of the two, low half): bit 0 unknown when x's is, so a 2-byte stack
+// access through it is misaligned before its bounds are looked at; a sign-extended int plus 1 in 64 bits reaches
+// 0x100000000; `hi << 32 | lo` of two unknown halves is any value, so its 64-bit `% 40` has no minimum (an 8-byte
+// packet value as a stack index). The kernel's words, and run's under both engines; each refused one failed before.
+const TNUM_PROBES: [string, string | undefined, string][] = [
+  ['two bytes through a 32-bit remainder by 40', 'misaligned stack access off (0x0; 0xffffffff)+-16+0 size 2', `${P_DIV} w4 = w2\n w4 -= w9\n r5 = r10\n r5 += -16\n r5 += r4\n r0 = *(u16 *)(r5 + 0)\n`],
+  ['two bytes through a 32-bit remainder of an even byte', UNB, ` w2 &= 254\n${P_DIV} w4 = w2\n w4 -= w9\n r5 = r10\n r5 += -16\n r5 += r4\n r0 = *(u16 *)(r5 + 0)\n`],
+  ['four bytes through a 32-bit remainder of a byte << 1', 'misaligned stack access off (0x0; 0xfffffffe)+-16+0 size 4', ` w2 <<= 1\n${P_DIV} w4 = w2\n w4 -= w9\n r5 = r10\n r5 += -16\n r5 += r4\n r0 = *(u32 *)(r5 + 0)\n`],
+  ['two bytes through a 32-bit remainder & 14', undefined, `${P_DIV} w4 = w2\n w4 -= w9\n r4 &= 14\n r5 = r10\n r5 += -16\n r5 += r4\n r0 = *(u16 *)(r5 + 0)\n`],
+  ['a signed byte made an int, plus 1 in 64 bits', UNB, `${P_W8} r9 += 1\n${P_RD('r9', -16)}`],
+  ['a signed byte made an int, plus 1 in 64 bits, & 7', undefined, `${P_W8} r9 += 1\n r9 &= 7\n${P_RD('r9', -8)}`],
+  ['a signed byte made an int, plus 1 in 64 bits, at most 8', undefined, `${P_W8} r9 += 1\n if r9 > 8 goto X\n${P_RD('r9', -16)}`],
+  ['hi << 32 | lo, remainder by 40', 'math between fp pointer and register with unbounded min value is not allowed', ` r1 = *(u32 *)(r7 + 8)\n r1 <<= 32\n r4 = *(u32 *)(r7 + 4)\n r1 |= r4\n r9 = r1\n r9 /= 40\n r9 *= 40\n r1 -= r9\n${P_RD('r1', -16)}`],
+  ['hi << 32 | lo, & 15', undefined, ` r1 = *(u32 *)(r7 + 8)\n r1 <<= 32\n r4 = *(u32 *)(r7 + 4)\n r1 |= r4\n r1 &= 15\n${P_RD('r1', -16)}`],
+];
+const TNUM_C: [string, string, string, string][] = [
+  ['an 8-byte packet value % 40 as a stack index', '-mcpu=v2', 'math between fp pointer and register with unbounded min value is not allowed',
+    '__u64 w; __builtin_memcpy(&w, p + 4, 8); __u8 a[48] = {}; a[x & 31] = 1; return a[w % 40];'],
+  ['the same under -mcpu=v3', '-mcpu=v3', 'math between fp pointer and register with unbounded min value is not allowed',
+    '__u64 w; __builtin_memcpy(&w, p + 4, 8); __u8 a[48] = {}; a[x & 31] = 1; return a[w % 40];'],
+];
+
+test('regressions: tnums of 32-bit remainders, 64-bit sums of sign-extended ints, hi << 32 | lo agree with the kernel\'s words', (t) => {
+  if (kernelOrSkip(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-regress-'));
+  try {
+    for (const [name, words, body] of TNUM_PROBES) objectAgrees(name, assemble(dir, `${P_PRO}${body} r0 = 2\nX:\n exit`), words);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  TNUM_C.forEach(([name, mcpu, words, body], i) => {
+    refusalAgrees(name, `tnum_${i}`, `${SIZE_HEADER}  ${body}\n}\n`, [mcpu, '-O2'], words);
+  });
+});
