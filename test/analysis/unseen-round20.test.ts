@@ -88,7 +88,8 @@ char _license[] SEC("license") = "GPL";
 `;
 
 test('a map value cut to 32 bits and tested: one finding, on the test, where the kernel stops', { skip: NO_CLANG }, async () => {
-  for (const t of ['(__u32)(unsigned long)v != 0', '(__u32)(unsigned long)v > 0', '(int)(long)v != 0']) {
+  // Tested with no comparison too (`if ((__u32)(unsigned long)v)`): the same cut, not a NULL check.
+  for (const t of ['(__u32)(unsigned long)v != 0', '(__u32)(unsigned long)v > 0', '(int)(long)v != 0', '(__u32)(unsigned long)v', '(int)(long)v']) {
     const body = LOOKUP(t);
     const src = analyzeSource('/tmp/unseen20.c', HEAD + body, {});
     assert.deepEqual(got(src), [`map-value-null@${lineOf(body, '/* test */')}`], show(src));

@@ -965,11 +965,14 @@ export class Analyzer {
       const hint = this.branchHint(node, st);
       if (hint) return hint;
     }
-    const v = this.eval(node, st).v;
+    const tv = this.eval(node, st);
+    const v = tv.v;
     this.helperBoundsCheck(node, st);
     const f = clone(st);
     if (isUdpCheck(v, { k: 'consts', vals: [{ v: 0 }] })) markL4Updated(f);
-    if (v.k === 'mapval') {
+    // `if ((__u32)(unsigned long)v)`: a cut, refused as with a comparison (nullCut), not a NULL check.
+    const cut = this.nullCut(tv, node, { v: { k: 'consts', vals: [{ v: 0 }] } }, node, st, f);
+    if (!cut && v.k === 'mapval') {
       this.nullChecked(st, v.id);
       markNull(f, v.id);
     }
@@ -2747,19 +2750,20 @@ export class Analyzer {
    * its low 32 bits, which the verifier refuses on the test's line ("pointer arithmetic on map_value_or_null
    * prohibited") before any use. Reported there, once; both sides go on as if checked (one finding per mistake).
    */
-  private nullCut(l: TV, ln: Node, r: TV, rn: Node, t: State, f: State): void {
+  private nullCut(l: TV, ln: Node, r: TV, rn: Node, t: State, f: State): boolean {
     const [p, pn] = l.v.k === 'mapval' ? [l, ln] : r.v.k === 'mapval' ? [r, rn] : [];
-    if (!p || !pn || p.v.k !== 'mapval' || !p.v.nullable) return;
+    if (!p || !pn || p.v.k !== 'mapval' || !p.v.nullable) return false;
     const ty = p.t ? resolveTypedef(p.t, this.decls) : undefined;
     const size = ty && ty.ptr === 0 && ty.dims.length === 0 && !/^(?:_Bool|bool)$/.test(ty.base) ? PRIMITIVE_SIZES[ty.base] : undefined;
-    if (size === undefined || size >= 8) return;
+    if (size === undefined || size >= 8) return false;
     const id = p.v.id;
     clearNull(t, id);
     clearNull(f, id);
-    if (this.nullReported.has(id)) return;
+    if (this.nullReported.has(id)) return true;
     this.nullReported.add(id);
     const ptr = pn.text.length <= 40 ? `\`${pn.text}\`` : 'this test';
     this.nullReport(`${ptr} cuts a pointer that may be NULL to a ${size * 8}-bit number: the verifier refuses that ("pointer arithmetic on map_value_or_null prohibited")`, p.v.lookup, pn, true);
+    return true;
   }
 
   /** A load or store through `v` (or its use by a builtin that does one): reported while it may be NULL. */
