@@ -1409,6 +1409,7 @@ export class Analyzer {
     const g = this.global(name);
     // A const array decays to a pointer into .rodata (`(char *)name`, `char *p = name; p[1] = 0;`).
     if (g?.isConst && g.type.dims.length > 0) return { v: { k: 'rodata', name }, t: { base: g.type.base, ptr: 1, dims: g.type.dims.slice(1) } };
+    if (g?.init !== undefined) return { v: { k: 'consts', vals: [{ v: g.init, name, origin: this.originOf(n) }] }, t: g.type };
     if (g) return { v: TOP, t: g.type };
     const e = this.decls.enums.get(name);
     if (e !== undefined) return { v: { k: 'consts', vals: [{ v: e, name, origin: this.originOf(n) }] } };
@@ -1612,7 +1613,7 @@ export class Analyzer {
         const refused = v.k === 'pkt' && !!v.stale;
         if (!refused && f && isIcmpHeader(base.t, this)) this.icmpStore(fieldName, storeNode ?? n, st, this.storing, icmpChecksumName(base.t, this));
         else if (!refused && f && (isIpHeader(base.t, this) || isIp6Header(base.t, this) || l4HeaderOf(base.t, this))) this.headerStore(base.t, fieldName, storeNode ?? n, st, this.storing, at);
-        else if (!refused) this.mayStoreChecksum(f && v.off !== null ? { ...v, off: v.off + f.offset } : { ...v, off: f ? v.off : null }, st, f?.size ?? 2, undefined, base.t);
+        else if (!refused) this.mayStoreChecksum(f && v.off !== null ? { ...v, off: v.off + f.offset } : { ...v, off: f ? v.off : null }, st, f?.size ?? 2, undefined, base.t, storeNode ?? n, f ? fieldName : undefined);
       }
       if (f?.elem !== undefined) {
         // An array member decays to a pointer into the packet (eth->h_dest used by memcpy).
@@ -1654,7 +1655,7 @@ export class Analyzer {
       this.access(base, k === undefined ? null : k * elem, elem, n, st, arg, k);
       if (forStore) {
         this.storeEffects(base.v, storeNode ?? n, st, base.v.off === null || k === undefined ? null : base.v.off + k * elem);
-        this.mayStoreChecksum(base.v.off === null || k === undefined ? { ...base.v, off: null } : { ...base.v, off: base.v.off + k * elem }, st, elem, arg);
+        this.mayStoreChecksum(base.v.off === null || k === undefined ? { ...base.v, off: null } : { ...base.v, off: base.v.off + k * elem }, st, elem, arg, undefined, storeNode ?? n);
       }
       return { v: TAINTED, t: base.t ? derefType(base.t) : undefined };
     }
@@ -1958,7 +1959,7 @@ export class Analyzer {
           st.copies = copies;
           return;
         }
-        this.mayStoreChecksum(p.v, st, size, arg);
+        this.mayStoreChecksum(p.v, st, size, arg, undefined, n);
         return;
       }
       case 'cast_expression': {
@@ -2123,7 +2124,7 @@ export class Analyzer {
       this.storeEffects(holder ?? args[0].v, n, st);
       if (own) st.macWrote = mac;
       if (args[0].v.k === 'mapval') this.noteMapStore(args[0].v, '*', undefined);
-      if (!holder) this.mayStoreChecksum(args[0].v, st, size ?? 2, argNodes[0]);
+      if (!holder) this.mayStoreChecksum(args[0].v, st, size ?? 2, argNodes[0], undefined, n);
       return { v: TOP };
     }
     if (name === 'bpf_xdp_load_bytes' && args[2]) this.storeEffectsNonPacket(args[2].v, n, st);
@@ -3077,10 +3078,13 @@ export class Analyzer {
   /**
    * A store the tier cannot name (through an untyped or unknown pointer, a struct of the program's own, memcpy) may
    * be the update of a checksum: counted as one, unless its bytes lie before where that checksum can be (an Ethernet
-   * frame with an IPv4 header: its check at byte 24 or later, the UDP check at 40, TCP's later still).
+   * frame with an IPv4 header: its check at byte 24 or later, the UDP check at 40, TCP's later still). A store past
+   * a TCP or UDP header of this packet (its payload) is no update but a change that checksum covers (l4PayloadOf).
    */
-  private mayStoreChecksum(v: Val, st: State, size = 2, ptrNode?: Node, through?: TypeRef): void {
+  private mayStoreChecksum(v: Val, st: State, size = 2, ptrNode?: Node, through?: TypeRef, storeNode?: Node, field?: string): void {
     if (v.k === 'ctx' || v.k === 'rodata' || v.k === 'mapval' || v.k === 'end' || v.k === 'len' || v.k === 'consts') return;
+    const payload = storeNode ? this.l4PayloadOf(v, st) : undefined;
+    if (payload && storeNode) this.payloadStore(payload, storeNode, st, field);
     if (v.k === 'top') {
       if (v.stack) return; // the program's own memory
       // `ip6->daddr.in6_u.u6_addr32[3] = x`: a store into a member of a header field is a store into that field.
@@ -3116,8 +3120,37 @@ export class Analyzer {
     if ((ptrNode || through) && this.payloadStruct(ptrNode, st, through)) return;
     const end = v.k === 'pkt' && v.off !== null ? v.off + size : Infinity;
     if (end > 24) markCsumUpdated(st);
-    if (end > 40) markL4Updated(st);
+    if (end > 40 && !payload) markL4Updated(st);
     if (end > 34) markIcmpUpdated(st);
+  }
+
+  /**
+   * The L4 protocol whose payload a store at `v` changes: a known place in the packet past a TCP (20 bytes) or UDP
+   * (8 bytes) header a pointer of this function holds at a known place of the same packet root. The protocol the
+   * branches proved decides between a TCP and a UDP header at the same place; with an ICMP header there too, or
+   * another protocol proven, the store is not judged here.
+   */
+  private l4PayloadOf(v: Val, st: State): 'tcp' | 'udp' | undefined {
+    if (v.k !== 'pkt' || v.off === null || v.region !== 'data' || v.stale || v.loose) return undefined;
+    const past = new Set<'tcp' | 'udp' | 'icmp'>();
+    for (const slot of st.vars.values()) {
+      const h = slot.v;
+      if (h.k !== 'pkt' || h.root !== v.root || h.off === null || h.stale || h.loose || !slot.t) continue;
+      const l4 = l4HeaderOf(slot.t, this);
+      if (l4 && v.off >= h.off + (l4 === 'tcp' ? 20 : 8)) past.add(l4);
+      else if (isIcmpHeader(slot.t, this) && v.off >= h.off) past.add('icmp');
+    }
+    if (past.has('icmp')) return undefined;
+    const proof = st.l4Proof?.proto;
+    if (proof === 'tcp' || proof === 'udp') return past.has(proof) ? proof : undefined;
+    if (proof === 'other' || proof === 'mixed' || past.size !== 1) return undefined;
+    return [...past][0] as 'tcp' | 'udp';
+  }
+
+  /** A store into the payload of a TCP/UDP packet: an input of its checksum, as a header field is (headerStore). */
+  private payloadStore(l4: 'tcp' | 'udp', n: Node, st: State, field?: string): void {
+    const w: L4Change = { field: field ?? '', node: n, file: this.unit.file, site: this.site, hdr: l4 === 'tcp' ? 'TCP' : 'UDP', payload: true, away: this.awayFromHome(n), seq: this.storeSeq++, ...(underOf(st) ? { under: underOf(st) } : {}) };
+    st.l4Pending = { proto: st.l4Pending?.proto ?? l4, writes: [...(st.l4Pending?.writes ?? []), w], ...(st.l4Pending?.also ? { also: st.l4Pending.also } : {}) };
   }
 
   /** Whether `p` (or `p->f`) goes through a pointer to a complete struct of the program with no checksum-like field. */
@@ -3298,8 +3331,16 @@ export class Analyzer {
 
   private staleL4Checksum(proto: 'tcp' | 'udp' | 'tcp/udp', p: NonNullable<State['l4Pending']>['writes'][number], values: number[], zeroed = false): void {
     const actions = [...new Set(values)].map((v) => XDP_ACTIONS[v]).join('/');
+    const what = p.field ? `\`${p.field}\` in the ${p.hdr} payload` : `The ${p.hdr} payload`;
     const message =
-      proto === 'tcp/udp'
+      p.payload && p.hdr === 'TCP'
+        ? `${what} is changed here, but the TCP checksum (\`tcp->check\`, which covers the payload too) is not updated ` +
+          `before ${actions}: the receiver drops the segment as corrupt. Update \`check\` incrementally (e.g. with bpf_csum_diff).`
+        : p.payload
+        ? `${what} is changed here, but the UDP checksum (\`udp->check\`, which covers the payload too) is not updated ` +
+          `before ${actions}: unless the packet came with no UDP checksum (0), the receiver drops it as corrupt. Update ` +
+          '`check` incrementally (e.g. with bpf_csum_diff), or set it to 0 (IPv4 only).'
+        : proto === 'tcp/udp'
         ? `\`${p.field}\` of the ${p.hdr} header is changed here, but the TCP/UDP checksum (which covers the addresses) is not ` +
           `updated before ${actions}: the receiver drops the packet as corrupt (a UDP packet sent with no checksum, 0, ` +
           `excepted). Update \`check\` of the TCP or UDP header incrementally (e.g. with bpf_csum_diff).`

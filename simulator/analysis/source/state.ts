@@ -188,7 +188,8 @@ export interface Slot {
 /** A store into an input of the TCP/UDP checksum (State.l4Pending). */
 /** `seq`: the order in which the tier made the store (ConstVal.seqAt). */
 /** `under`: the protocol number the branches taken proved for the IP header at `at` when the store was made. */
-export type L4Change = { field: string; from?: string; node: unknown; file: string; site?: unknown; hdr: string; at?: string; away?: unknown; zero?: boolean; seq?: number; under?: ProtoUnder };
+/** `payload`: a store past the TCP/UDP header (`field`: the member stored, or '' when none is named). */
+export type L4Change = { field: string; from?: string; node: unknown; file: string; site?: unknown; hdr: string; at?: string; away?: unknown; zero?: boolean; seq?: number; under?: ProtoUnder; payload?: boolean };
 
 /** A store made where the branches proved `protocol` (or `nexthdr`) of the IP header at `at` equal to `num`. */
 export type ProtoUnder = { num: number; at: string };

@@ -52,6 +52,11 @@ export interface GlobalVar {
   isConst: boolean;
   /** Declared `volatile` too (`const volatile`: a value the loader sets): clang keeps every store into it. */
   isVolatile?: boolean;
+  /**
+   * The value of a const (not volatile) integer scalar initialized by a constant expression (`static const int
+   * OFFSET = 0;`): clang uses that value wherever it is read.
+   */
+  init?: number;
 }
 
 export interface MapDecl {
@@ -460,7 +465,9 @@ function collectGlobal(node: Node, unit: Unit, decls: Decls): void {
       continue;
     }
     if (isExtern) continue;
-    decls.globals.set(shape.name, { name: shape.name, type: { base, ptr: shape.ptr, dims: shape.dims }, isConst: isConst && shape.ptr === 0, ...(isVolatile ? { isVolatile } : {}) });
+    const value = d.type === 'init_declarator' ? d.childForFieldName('value') : null;
+    const init = value && isConst && !isVolatile && shape.ptr === 0 && shape.dims.length === 0 && base in PRIMITIVE_SIZES ? constEval(value, decls) : undefined;
+    decls.globals.set(shape.name, { name: shape.name, type: { base, ptr: shape.ptr, dims: shape.dims }, isConst: isConst && shape.ptr === 0, ...(isVolatile ? { isVolatile } : {}), ...(init !== undefined ? { init } : {}) });
   }
 }
 
