@@ -571,6 +571,16 @@ export const RULE_DOCS: Record<string, string> = {
     'switch on it): without that check XDP Lens does not know which checksum follows, and says nothing. ' +
     'The ICMP checksum covers the whole ICMP message and is never optional: changing the type (an echo request turned ' +
     'into a reply), the code or the identifier needs `checksum` updated, and `checksum = 0` must be followed by the sum.',
+  verifier:
+    'The kernel verifier refuses to load the program, for a reason none of the other rules names: the quoted words are ' +
+    'the verifier\'s. Without the kernel tier the refusal is predicted by XDP Lens\'s model of the verifier, the same ' +
+    'that `xdp-lens run` prints before its first packet: the 512-byte stack of a call chain, a loop past the ' +
+    '1,000,000-instruction limit, a number the verifier cannot bound used as a pointer offset or a helper size (a ' +
+    'length bounded in a 32-bit copy while the call is given the 64-bit value it came from is "min value is negative"), ' +
+    'a helper argument it refuses wherever the call is (a map of the wrong type, a size past the stack frame), a kfunc ' +
+    'it refuses, a helper this kernel does not have. A program it refuses never runs: fix this first, as later ' +
+    'findings may depend on it. With the kernel tier (`check --kernel`, the `xdpLens.kernelVerifier` setting) the ' +
+    'running kernel is asked too.',
   'map-value-null':
     '`bpf_map_lookup_elem()` returns NULL when the key has no entry. The verifier refuses a dereference before a NULL ' +
     "check (\"invalid mem access 'map_value_or_null'\"), except for an ARRAY lookup with a key it knows to be 0.",

@@ -19,7 +19,8 @@
 import { resolve } from 'node:path';
 import type { LoadedObject, LoadedProgram } from './elf/types.ts';
 import type { Fault } from './vm/types.ts';
-import type { Machine } from './vm/machine.ts';
+import { loadValidation, stackRefusals, type Machine } from './vm/machine.ts';
+import type { ValidationError } from './isa/validate.ts';
 import { analyzeObjectReport, inlinedCallsOf } from './analysis/bytecode.ts';
 import { verifyWithKernel } from './analysis/verifier.ts';
 import { staticArgRefusals } from './vm/helper-impl/static-args.ts';
@@ -88,6 +89,52 @@ export interface VerifierRefusal {
  * inlined into the program on the line of the call, as check does.
  */
 export function refusalsBeforeRun(obj: LoadedObject, program: LoadedProgram, machine: Machine, objectPath = obj.path): VerifierRefusal[] {
+  const reached = new Set<number>();
+  const out = loadTimeRefusals(obj, program, machine, reached);
+  try {
+    // A refusal inside a header's helper inlined into the program is placed on the call's line (DWARF), as check does.
+    const report = analyzeObjectReport({ ...obj, programs: [{ ...program, isXdp: true }] },
+      { limits: { maxSteps: RUN_WALK_STEPS, maxMs: runWalkMs() }, keepUnlocated: true, inlinedCalls: inlinedCallsOf(objectPath) });
+    for (const f of report.findings) {
+      if (!VERIFIER_RULES.has(String(f.rule))) continue;
+      // The bounds walk's refusal of the same instruction (a pointer op: its words name the register) said it already.
+      // So did the load-time checks' refusal of the same instruction in the same kernel words (static-args.ts's
+      // unbounded pointer difference).
+      if (f.line && out.some((o) => o.source === 'load' && o.line === f.line && o.file === (f.file || undefined) &&
+        (o.rule === f.rule || f.message.includes(o.message.split(' (')[0]!)))) continue;
+      // Without line info (an object assembled or compiled without -g) a finding has no place, but it is the same refusal.
+      out.push({ file: f.file || undefined, line: f.line || undefined, message: f.message, rule: String(f.rule), source: 'bytecode' });
+    }
+  } catch {
+    // The bytecode tier is total by design; a bug in it must not stop a run.
+  }
+  // Only without another refusal, which the kernel would meet first.
+  if (!out.length) {
+    const d = deadCallback(obj, program, reached);
+    if (d) out.push(d);
+  }
+  return out;
+}
+
+/**
+ * The load-time refusals of refusalsBeforeRun (source `load`) without a machine, for `check`, whose bytecode tier has
+ * walked the program already: `bytecodeRefused` says whether that walk found a refusal (then the dead-callback check,
+ * which the kernel makes after a walk it completes, is not made).
+ */
+export function loadRefusals(obj: LoadedObject, program: LoadedProgram, bytecodeRefused: boolean): VerifierRefusal[] {
+  let validation: ValidationError[] | undefined;
+  const validate = () => (validation ??= loadValidation(obj, program));
+  const reached = new Set<number>();
+  const out = loadTimeRefusals(obj, program, { validate, kernelRefusals: () => stackRefusals(program, validate()) }, reached);
+  if (!out.length && !bytecodeRefused) {
+    const d = deadCallback(obj, program, reached);
+    if (d) out.push(d);
+  }
+  return out;
+}
+
+/** What refusalsBeforeRun checks before the bytecode tier (source `load`); `reached` gets the slots the bounds walk reached. */
+function loadTimeRefusals(obj: LoadedObject, program: LoadedProgram, machine: Pick<Machine, 'validate' | 'kernelRefusals'>, reached: Set<number>): VerifierRefusal[] {
   const out: VerifierRefusal[] = [];
   // check_btf_func, before the walk: a subprogram that tail-calls must return a scalar (int, long, an enum), since the
   // tail-called program's return value comes back through it.
@@ -115,7 +162,6 @@ export function refusalsBeforeRun(obj: LoadedObject, program: LoadedProgram, mac
   }
   // Pointer arithmetic and map value indexes with a number the verifier cannot bound, 8193 branches pending on its
   // first path (verifier-bounds.ts).
-  const reached = new Set<number>();
   try {
     const b = boundsRefusal(obj, program, reached);
     // The 1M-instruction limit once, when verifier-limits.ts proved it already.
@@ -177,44 +223,29 @@ export function refusalsBeforeRun(obj: LoadedObject, program: LoadedProgram, mac
     const loc = program.lines[e.insn];
     out.push({ file: loc?.file, line: loc?.line, message: e.message, rule: 'invalid-insn', source: 'load' });
   }
-  try {
-    // A refusal inside a header's helper inlined into the program is placed on the call's line (DWARF), as check does.
-    const report = analyzeObjectReport({ ...obj, programs: [{ ...program, isXdp: true }] },
-      { limits: { maxSteps: RUN_WALK_STEPS, maxMs: runWalkMs() }, keepUnlocated: true, inlinedCalls: inlinedCallsOf(objectPath) });
-    for (const f of report.findings) {
-      if (!VERIFIER_RULES.has(String(f.rule))) continue;
-      // The bounds walk's refusal of the same instruction (a pointer op: its words name the register) said it already.
-      // So did the load-time checks' refusal of the same instruction in the same kernel words (static-args.ts's
-      // unbounded pointer difference).
-      if (f.line && out.some((o) => o.source === 'load' && o.line === f.line && o.file === (f.file || undefined) &&
-        (o.rule === f.rule || f.message.includes(o.message.split(' (')[0]!)))) continue;
-      // Without line info (an object assembled or compiled without -g) a finding has no place, but it is the same refusal.
-      out.push({ file: f.file || undefined, line: f.line || undefined, message: f.message, rule: String(f.rule), source: 'bytecode' });
-    }
-  } catch {
-    // The bytecode tier is total by design; a bug in it must not stop a run.
-  }
-  // After a walk the verifier completes: a bpf_loop callback deleted as dead code while a call still names it
-  // (verifier-dead-callback.ts). Only without another refusal, which the kernel would meet first.
-  if (!out.length) {
-    let d = deadCallbackRefusal(program, reached);
-    // The bounds walk ends a path at a branch on a number it does not know exactly, so it may not reach the call; any
-    // slot a real run executes the verifier walked too (what it walks covers every run), so a few probe packets
-    // through the interpreter may prove it reached (only for a program with such a call).
-    const calls = d ? [] : zeroCountLoopCalls(program);
-    if (calls.some((pc) => !reached.has(pc))) {
-      const ran = executedSlots(obj, program);
-      if (ran) {
-        for (const pc of ran) reached.add(pc);
-        d = deadCallbackRefusal(program, reached);
-      }
-    }
-    if (d) {
-      const loc = program.lines[d.pc];
-      out.push({ file: loc?.file, line: loc?.line, message: d.message, rule: 'dead-callback', source: 'load' });
-    }
-  }
   return out;
+}
+
+/**
+ * After a walk the verifier completes: a bpf_loop callback deleted as dead code while a call still names it
+ * (verifier-dead-callback.ts).
+ */
+function deadCallback(obj: LoadedObject, program: LoadedProgram, reached: Set<number>): VerifierRefusal | undefined {
+  let d = deadCallbackRefusal(program, reached);
+  // The bounds walk ends a path at a branch on a number it does not know exactly, so it may not reach the call; any
+  // slot a real run executes the verifier walked too (what it walks covers every run), so a few probe packets
+  // through the interpreter may prove it reached (only for a program with such a call).
+  const calls = d ? [] : zeroCountLoopCalls(program);
+  if (calls.some((pc) => !reached.has(pc))) {
+    const ran = executedSlots(obj, program);
+    if (ran) {
+      for (const pc of ran) reached.add(pc);
+      d = deadCallbackRefusal(program, reached);
+    }
+  }
+  if (!d) return undefined;
+  const loc = program.lines[d.pc];
+  return { file: loc?.file, line: loc?.line, message: d.message, rule: 'dead-callback', source: 'load' };
 }
 
 /** Packets of a probe run (executedSlots): lengths, and the PRNG seed of their bytes. */

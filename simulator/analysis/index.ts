@@ -16,6 +16,8 @@ import { analyzeObject, analyzeObjectReport, inlinedCallsOf, RETURN_RULES, type 
 import { buildTwin } from '../return-lines.ts';
 import { verifyWithKernel } from './verifier.ts';
 import { analysedAsXdp } from './xdp-programs.ts';
+import type { LoadedObject } from '../elf/types.ts';
+import { VERIFIER_RULES, loadRefusals, type VerifierRefusal } from '../verifier-refusals.ts';
 
 export type { Finding } from './findings.ts';
 export { initSourceAnalysis, analyzeSource, analyzeObject };
@@ -138,6 +140,7 @@ export function bytecodeFindings(
       }
       const rep = analyzeObjectReport(object, { driverMode: opts.driverMode, twin: () => returnTwin(file, { ...compile, btf: opts.btf }), inlinedCalls: inlinedCallsOf(r.objectPath) });
       findings = rep.findings;
+      for (const f of predictedRefusals(object, file, findings)) findings.push(f);
       walked = rep.programs.map((p) => ({ program: p.program, complete: p.complete, spans: p.spans }));
       for (const p of rep.programs) {
         if (!p.complete && p.gaveUp) notes.push(`${file}: program ${p.program}: the bytecode analysis stopped early (${p.gaveUp}); the paths it did not reach have the source analysis's findings only.`);
@@ -152,6 +155,46 @@ export function bytecodeFindings(
     for (const f of v.findings) findings.push(f);
   }
   return { findings, notes, compileMs, analyzeMs: performance.now() - t1, command: r.command, cached: r.cached, walked };
+}
+
+/**
+ * The refusals `run` predicts before its first packet from the simulator's verifier model (verifier-refusals.ts
+ * loadRefusals: stack limits, numbers the verifier cannot bound, helper arguments, kfuncs, ...) for each XDP program
+ * the bytecode tier analysed, as findings of rule `verifier` (the kernel tier's rule: one mistake, whichever tier saw
+ * it). The bytecode tier's own refusals (`bytecode`) are the rest of what run predicts.
+ */
+function predictedRefusals(object: LoadedObject, file: string, bytecode: Finding[]): Finding[] {
+  const out: Finding[] = [];
+  let lines: string[] | undefined;
+  const textOf = (f: string, line: number): string => {
+    if (resolve(f) !== resolve(file)) return '';
+    try {
+      lines ??= readFileSync(file, 'utf8').split('\n');
+    } catch {
+      lines = [];
+    }
+    return lines[line - 1] ?? '';
+  };
+  for (const p of object.programs) {
+    if (!analysedAsXdp(object, p) || p.loadErrors?.length) continue;
+    const refused = bytecode.some((f) => f.program === p.name && VERIFIER_RULES.has(String(f.rule)));
+    let list: VerifierRefusal[];
+    try {
+      list = loadRefusals(object, p, refused);
+    } catch {
+      continue; // like the bytecode tier: a bug in the model must not stop the analysis
+    }
+    for (const r of list) {
+      const at = r.file || file;
+      const line = r.line ?? 1;
+      const text = textOf(at, line).replace(/\s+$/, '');
+      const column = text ? text.length - text.trimStart().length + 1 : 1;
+      const message = /^[a-z]/.test(r.message) ? r.message[0]!.toUpperCase() + r.message.slice(1) : r.message;
+      out.push({ file: at, line, column, endLine: line, endColumn: Math.max(column + 1, text.length + 1), severity: 'error', rule: 'verifier',
+        message, tier: 'bytecode', program: p.name });
+    }
+  }
+  return out;
 }
 
 /**
@@ -320,9 +363,13 @@ export function mergeFindings(source: Finding[], bytecode: Finding[], walked?: W
   // The kernel tier names no program: its refusal on a line where another tier already reports a refusal (or the
   // same rule) is that finding, in the kernel's words.
   const analysedLines = new Set(kept.filter((f) => f.tier !== 'verifier' && (REFUSALS.has(String(f.rule)) || f.rule === 'verifier')).map((f) => `${f.file}\0${f.line}`));
+  // A refusal the verifier model predicts (rule verifier, bytecode tier) on a line where another finding already reports
+  // a refusal (an unchecked map value, a packet bound) is that finding's mistake, which the specific finding names.
+  const specificLines = new Set(kept.filter((f) => f.tier !== 'verifier' && REFUSALS.has(String(f.rule))).map((f) => `${f.file}\0${f.line}`));
   const out = kept.filter(
     (f) =>
       !paired.has(f) &&
+      !(f.tier === 'bytecode' && f.rule === 'verifier' && specificLines.has(`${f.file}\0${f.line}`)) &&
       !(f.tier === 'bytecode' && REFUSALS.has(String(f.rule)) && refusedLines.has(`${f.file}\0${f.line}\0${f.program ?? ''}`)) &&
       !(f.tier === 'verifier' && (REFUSALS.has(String(f.rule)) || f.rule === 'verifier') && analysedLines.has(`${f.file}\0${f.line}`)),
   );

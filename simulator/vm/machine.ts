@@ -202,6 +202,22 @@ export interface KernelRefusal {
   loc?: SourceLoc;
 }
 
+/**
+ * The load-time validation of one program of `obj` (what a machine checks before it runs it; `check` runs it without
+ * a machine): a program the loader refused (LoadedProgram.loadErrors) cannot run, not even as a tail-call target.
+ */
+export function loadValidation(obj: LoadedObject, p: LoadedProgram): ValidationError[] {
+  return p.loadErrors?.length
+    ? p.loadErrors.map((message) => ({ insn: 0, message }))
+    : validateProgram(p.insns, { mapCount: obj.maps.length, isHelperKnown: isKernelHelper, entryRegs: [1, 10], kfuncs: p.kfuncs ?? [], checkUninitialized: false });
+}
+
+/** The verifier's stack limits (the combined stack of a call chain) for a program that passed `loadValidation`. */
+export function stackRefusals(p: LoadedProgram, validation: readonly ValidationError[]): KernelRefusal[] {
+  const refusal = validation.length === 0 ? stackLimits(p.insns).refusal : undefined;
+  return refusal ? [{ ...refusal, loc: p.lines[refusal.insn] }] : [];
+}
+
 export function createMachine(obj: LoadedObject, opts: MachineOptions = {}): Machine {
   return new XdpMachine(obj, opts);
 }
@@ -298,12 +314,7 @@ class XdpMachine implements Machine {
     let errors = this.validation.get(program);
     if (!errors) {
       const p = this.byName.get(program);
-      // A program the loader refused (LoadedProgram.loadErrors) cannot run, not even as a tail-call target.
-      errors = p?.loadErrors?.length
-        ? p.loadErrors.map((message) => ({ insn: 0, message }))
-        : p
-        ? validateProgram(p.insns, { mapCount: this.obj.maps.length, isHelperKnown: isKernelHelper, entryRegs: [1, 10], kfuncs: p.kfuncs ?? [], checkUninitialized: false })
-        : [{ insn: 0, message: `no program named ${program} in ${this.obj.path}` }];
+      errors = p ? loadValidation(this.obj, p) : [{ insn: 0, message: `no program named ${program} in ${this.obj.path}` }];
       this.validation.set(program, errors);
     }
     return errors;
@@ -313,8 +324,7 @@ class XdpMachine implements Machine {
     let list = this.refusals.get(program);
     if (!list) {
       const p = this.byName.get(program);
-      const refusal = p && this.validate(program).length === 0 ? stackLimits(p.insns).refusal : undefined;
-      list = refusal && p ? [{ ...refusal, loc: p.lines[refusal.insn] }] : [];
+      list = p ? stackRefusals(p, this.validate(program)) : [];
       this.refusals.set(program, list);
     }
     return list;
