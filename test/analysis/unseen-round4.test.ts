@@ -234,6 +234,9 @@ int stamp(struct xdp_md *ctx)
 	bpf_dynptr_write(&pkt, 15, &mark, 1, 0); // packet
 	return XDP_PASS;
 }
+
+// kfuncs need a GPL-compatible licence (check reports the refusal otherwise).
+char LICENSE[] SEC("license") = "GPL";
 `;
 
 test('both tiers, readonly-page: bpf_dynptr_write into a ring buffer record is not a packet write; into the packet it is', { skip: NO_CLANG }, async () => {
