@@ -27,6 +27,10 @@ export const JUDGED: Record<string, [Verdict, string]> = {
     'true',
     'returns the packet byte p[100] (a signed char) as the verdict: any value outside 0..4 is dropped as aborted',
   ],
+  'linux/tools/testing/selftests/bpf/progs/test_xdp_dynptr.c:125:verifier': [
+    'true',
+    'calls bpf_dynptr_slice_rdwr, which the 6.18 kernel refuses in every program ("bpf_dynptr_slice_rdwr() is not allowed", corpus.tsv kernel_loads no)',
+  ],
   'linux/tools/testing/selftests/bpf/progs/test_bpf_nf.c:65:map-value-null': [
     'true',
     'bpf_xdp_ct_lookup(ctx, NULL, 0, ...) passes NULL as the tuple; 6.18 refuses the program ("Possibly NULL pointer passed to trusted arg1", corpus.tsv)',

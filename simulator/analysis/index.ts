@@ -189,7 +189,8 @@ function predictedRefusals(object: LoadedObject, file: string, bytecode: Finding
       const line = r.line ?? 1;
       const text = textOf(at, line).replace(/\s+$/, '');
       const column = text ? text.length - text.trimStart().length + 1 : 1;
-      const message = /^[a-z]/.test(r.message) ? r.message[0]!.toUpperCase() + r.message.slice(1) : r.message;
+      // A plain first word capitalised ("the verifier refuses" -> "The verifier refuses"), never a name (bpf_..., tail_call).
+      const message = /^[a-z]+ /.test(r.message) ? r.message[0]!.toUpperCase() + r.message.slice(1) : r.message;
       out.push({ file: at, line, column, endLine: line, endColumn: Math.max(column + 1, text.length + 1), severity: 'error', rule: 'verifier',
         message, tier: 'bytecode', program: p.name });
     }
