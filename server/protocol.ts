@@ -188,7 +188,7 @@ export interface RunSummary {
   ethernetHeaderMadeUp?: number;
   linkNote?: string;
   /** When every row of the packets view (run or not) has the same made Ethernet header: what each row's
-   * `ethernetHeaderNote` says ("captured as Linux cooked capture v1 (SLL) (113): Ethernet header made from the cooked header"), said
+   * `ethernetHeaderNote` says ("captured as Linux cooked capture v1 (SLL, 113): Ethernet header made from the cooked header"), said
    * once above the rows instead of on each. */
   everyRowEthernetHeader?: string;
   /** A run on live traffic (xdpLens/runLive): `capture` is the file the traffic was recorded into. */

@@ -1209,11 +1209,11 @@ const PACKET_OPTION_NAMES: Record<number, string> = { 2: 'flags', 4: 'drop count
 
 /** Link types often met that XDP never sees (it is given Ethernet frames): named in the error that refuses them. */
 const OTHER_LINKTYPES: Record<number, string> = {
-  6: 'Token Ring', 8: 'SLIP', 9: 'PPP', 107: 'Frame Relay', 123: 'SunATM', 129: 'ARCnet (Linux)', 178: 'Juniper Ethernet', 258: 'Apple PKTAP', 10: 'FDDI', 50: 'PPP in HDLC framing', 104: 'Cisco HDLC', 105: 'IEEE 802.11 Wi-Fi',
-  119: 'Prism 802.11', 127: '802.11 with radiotap', 143: 'DOCSIS', 163: 'AVS 802.11', 189: 'Linux USB', 192: 'PPI (802.11)',
-  195: 'IEEE 802.15.4', 201: 'Bluetooth HCI H4 with direction', 215: 'IEEE 802.15.4 (no FCS)', 220: 'Linux USB (mmapped)',
+  6: 'Token Ring', 8: 'SLIP', 9: 'PPP', 107: 'Frame Relay', 123: 'SunATM', 129: 'Linux ARCnet', 178: 'Juniper Ethernet', 258: 'Apple PKTAP', 10: 'FDDI', 50: 'PPP in HDLC framing', 104: 'Cisco HDLC', 105: 'IEEE 802.11 Wi-Fi',
+  119: 'Prism 802.11', 127: '802.11 with radiotap', 143: 'DOCSIS', 163: 'AVS 802.11', 189: 'Linux USB', 192: '802.11 with PPI header',
+  195: 'IEEE 802.15.4', 201: 'Bluetooth HCI H4 with direction', 215: 'IEEE 802.15.4 without FCS', 220: 'Linux USB, memory-mapped',
   227: 'SocketCAN', 249: 'USB over IP', 252: 'Wireshark upper PDU', 253: 'Linux netlink',
-  254: 'Bluetooth Linux monitor', 263: 'Linux vsock', 274: 'Ethernet with preamble (mPackets)',
+  254: 'Bluetooth Linux monitor', 263: 'Linux vsock', 274: 'Ethernet mPackets with preamble',
 };
 
 /** "127 (802.11 with radiotap)", or the number alone. */
@@ -1241,9 +1241,14 @@ function supportedList(): string {
 export const madeHeaderText = (linkType: number, origin: EthernetHeaderOrigin): string =>
   `captured as ${linkTypeName(linkType)}: Ethernet header ${origin === 'made up' ? 'made up' : 'made from the cooked header'}`;
 
-/** "raw IP (101)": a supported link type's name and number. */
+/**
+ * "raw IP (101)": a supported link type's name and number; a name that ends in its short name takes the number in the
+ * same parenthesis ("Linux cooked capture v1 (SLL, 113)"), never a second one.
+ */
 export function linkTypeName(lt: number): string {
-  return `${LINKTYPE_NAMES[lt] ?? 'link type'} (${lt})`;
+  const name = LINKTYPE_NAMES[lt] ?? 'link type';
+  const short = /^(.*) \(([^()]+)\)$/.exec(name);
+  return short ? `${short[1]} (${short[2]}, ${lt})` : `${name} (${lt})`;
 }
 
 /**

@@ -77,7 +77,7 @@ test('small formatting helpers', () => {
   // Every row's header said once above the rows: the rows stay short.
   assert.equal(packetLabel({ index: 9, time: '0.1', action: 'XDP_PASS', line: 9, summary: 's', ethernetHeader: 'from cooked header' }, true).label, '#9 XDP_PASS');
   assert.equal(packetLabel({ index: 10, time: '0.1', summary: 's', notRun: 'outgoing', ethernetHeader: 'from cooked header', len: 60, capLen: 20 }, true).label, '#10 (outgoing: not run) [20 of 60 bytes captured]');
-  assert.equal(everyRowHeaderNote({ everyRowEthernetHeader: 'captured as Linux cooked capture v1 (SLL) (113): Ethernet header made from the cooked header' }), 'All packets captured as Linux cooked capture v1 (SLL) (113): Ethernet header made from the cooked header (README "Captures").');
+  assert.equal(everyRowHeaderNote({ everyRowEthernetHeader: 'captured as Linux cooked capture v1 (SLL, 113): Ethernet header made from the cooked header' }), 'All packets captured as Linux cooked capture v1 (SLL, 113): Ethernet header made from the cooked header (README "Captures").');
   assert.equal(everyRowHeaderNote({}), undefined);
   assert.equal(packetLabel({ index: 7, time: '0.1', action: 'XDP_PASS', line: 9, summary: 's', len: 60 }).label, '#7 XDP_PASS');
   assert.equal(statusText('ready', 'native', true), '$(check) XDP native');

@@ -247,7 +247,7 @@ test('the packet view: decoded layers before and after, a field selects its byte
     await runCommand(page, 'XDP: Run on Capture...');
     await pickQuickItem(page, /cooked\.pcap.*in the workspace/);
     await runCommand(page, 'XDP: Show Packets View');
-    const cookedNote = page.locator('.part.panel').getByText(/^All packets captured as Linux cooked capture v1 \(SLL\) \(113\): Ethernet header made from the cooked header \(README "Captures"\)\.$/);
+    const cookedNote = page.locator('.part.panel').getByText(/^All packets captured as Linux cooked capture v1 \(SLL, 113\): Ethernet header made from the cooked header \(README "Captures"\)\.$/);
     await waitVisible(cookedNote, 'the cooked header said once above the rows', 60_000, list);
     const rows = list.locator('.monaco-list-row');
     await waitVisible(rows.filter({ hasText: '#2 (outgoing: not run)' }), 'the outgoing packet\'s row', 10_000, list);

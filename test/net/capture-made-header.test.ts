@@ -138,7 +138,7 @@ test('jsonl names the packets whose Ethernet header was made (a mixed-link pcapn
     });
     const s = JSON.parse(lines.at(-1)!).summary;
     assert.equal(s.ethernetHeaderMadeUp, 6);
-    assert.match(r.stderr, /note: 6 of 9 packets, captured as BSD loopback \(NULL\) \(0\): 1, raw IP \(101\): 2, Linux cooked capture v1 \(SLL\) \(113\): 1, Linux netfilter log \(NFLOG\) \(239\): 1, Linux cooked capture v2 \(SLL2\) \(276\): 1, ran as Ethernet frames/);
+    assert.match(r.stderr, /note: 6 of 9 packets, captured as BSD loopback \(NULL, 0\): 1, raw IP \(101\): 2, Linux cooked capture v1 \(SLL, 113\): 1, Linux netfilter log \(NFLOG, 239\): 1, Linux cooked capture v2 \(SLL2, 276\): 1, ran as Ethernet frames/);
     if (!extra.length) outs.push(r.stdout);
   }
   assert.equal(outs[0], outs[1], 'file (batched) and pipe give the same lines');
@@ -148,10 +148,10 @@ test('jsonl names the packets whose Ethernet header was made (a mixed-link pcapn
   const notes = table.stdout.split('\n').filter((l) => /^ {8}captured as /.test(l));
   assert.deepEqual(notes.map((l) => l.trim()), [
     'captured as raw IP (101): Ethernet header made up (README "Captures")',
-    'captured as Linux cooked capture v1 (SLL) (113): Ethernet header made from the cooked header (README "Captures")',
-    'captured as BSD loopback (NULL) (0): Ethernet header made up (README "Captures")',
-    'captured as Linux cooked capture v2 (SLL2) (276): Ethernet header made from the cooked header (README "Captures")',
-    'captured as Linux netfilter log (NFLOG) (239): Ethernet header made up (README "Captures")',
+    'captured as Linux cooked capture v1 (SLL, 113): Ethernet header made from the cooked header (README "Captures")',
+    'captured as BSD loopback (NULL, 0): Ethernet header made up (README "Captures")',
+    'captured as Linux cooked capture v2 (SLL2, 276): Ethernet header made from the cooked header (README "Captures")',
+    'captured as Linux netfilter log (NFLOG, 239): Ethernet header made up (README "Captures")',
     'captured as raw IP (101): Ethernet header made up (README "Captures")',
   ]);
 

@@ -176,7 +176,7 @@ char LICENSE[] SEC("license") = "GPL";
   assert.equal(sum.outgoingNotRun, 2);
   assert.deepEqual(lines.at(-1).mapsDecoded.seen, [{ key: '0', value: '3' }], 'the program ran three times');
   assert.equal(j.stderr.match(/sent by the capturing host/g)?.length, 1, `one note: ${j.stderr}`);
-  assert.match(j.stderr, /note: packets captured as Linux cooked capture v2 \(SLL2\) \(276\) ran as Ethernet frames, with a 14-byte Ethernet header made from the cooked header/);
+  assert.match(j.stderr, /note: packets captured as Linux cooked capture v2 \(SLL2, 276\) ran as Ethernet frames, with a 14-byte Ethernet header made from the cooked header/);
   assert.doesNotMatch(j.stderr, /tun/, 'a cooked capture came from a device with a link-layer header');
 
   // Raw IP: the header is made up, and the note says what a tun device's generic XDP is handed instead.
@@ -305,7 +305,7 @@ test('a pcapng whose every packet is from interfaces of link types XDP never see
     assert.match(r.stderr, want, format);
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
     // The records are still listed (what the capture held), with the summary.
-    if (format === 'jsonl') assert.deepEqual(r.stdout.trim().split('\n').map((l) => JSON.parse(l)).map((p) => p.notRun ?? p.summary.packets), ['link type 127 (802.11 with radiotap)', 'link type 220 (Linux USB (mmapped))', 'link type 127 (802.11 with radiotap)', 0]);
+    if (format === 'jsonl') assert.deepEqual(r.stdout.trim().split('\n').map((l) => JSON.parse(l)).map((p) => p.notRun ?? p.summary.packets), ['link type 127 (802.11 with radiotap)', 'link type 220 (Linux USB, memory-mapped)', 'link type 127 (802.11 with radiotap)', 0]);
   }
   // From standard input: named so.
   const s = spawnSync(process.execPath, [CLI, 'run', prog, '-', '--format', 'summary'], { encoding: 'utf8', input: readFileSync(cap) });
