@@ -77,14 +77,29 @@ export function notRerunText(ms: number, limitMs: number): string {
   return `Not re-run on save: the last run took ${seconds(ms)}, and only runs under ${limitMs / 1000} s are re-run on save. Run "XDP: Re-run" to refresh.`;
 }
 
-/** The line above a run's results when the kernel would refuse the program: what it refuses, where, how many more. */
+/** Where the kernel refuses the program: "p.c:12" (the file's name and line), "line 12" (no file), or nothing. */
+export function refusalPlace(r: { file?: string; line?: number }): string | undefined {
+  if (!r.line) return undefined;
+  return r.file ? `${r.file.split(/[\\/]/).pop() || r.file}:${r.line}` : `line ${r.line}`;
+}
+
+/**
+ * The line above a run's results when the kernel would refuse the program: that it would, where, how many more; short,
+ * to read at a glance (the whole of each refusal is refusalDetails, behind a hover or a click).
+ */
 export function refusalBanner(s: Pick<Partial<RunSummary>, 'verifierRefuses'>): string | undefined {
   const list = s.verifierRefuses ?? [];
   if (!list.length) return undefined;
-  const first = list[0]!;
-  const where = first.line ? ` at line ${first.line}` : '';
-  const more = list.length > 1 ? ` and ${plural(list.length - 1, 'more refusal')}` : '';
-  return `The kernel would refuse this program${where}: ${afterColon(first.message).replace(/\.$/, '')}${more}. These results are simulated only.`;
+  const where = refusalPlace(list[0]!);
+  const more = list.length > 1 ? ` (and ${plural(list.length - 1, 'more refusal')})` : '';
+  return `The kernel would refuse this program${where ? ` at ${where}` : ''}${more}. These results are simulated only.`;
+}
+
+/** Each refusal whole, where it is and the check's words: a hover or a click behind the short banner. */
+export function refusalDetails(s: Pick<Partial<RunSummary>, 'verifierRefuses'>): string | undefined {
+  const list = s.verifierRefuses ?? [];
+  if (!list.length) return undefined;
+  return list.map((r) => { const at = refusalPlace(r); return at ? `${at}: ${r.message}` : r.message; }).join('\n\n');
 }
 
 /**

@@ -12,8 +12,9 @@ export interface PacketHtmlInput {
   runId: string;
   /** The file or settings changed since the run. */
   stale: boolean;
-  /** The kernel would refuse the run's program (at this line, when known): the verdict is the simulator's only. */
-  refused?: { line?: number };
+  /** The kernel would refuse the run's program (at this file and line, when known; `message`: the whole refusal, on
+   * hover): the verdict is the simulator's only. */
+  refused?: { file?: string; line?: number; message?: string };
   nonce: string;
   /** `webview.cspSource`. */
   cspSource: string;
@@ -198,7 +199,8 @@ export function renderPacketHtml(input: PacketHtmlInput): string {
   const notes: string[] = [];
   if (d.note) notes.push(`<div class="note">Driver: ${esc(d.note)}</div>`);
   if (d.fault) notes.push(`<div class="note err">Fault ${esc(d.fault.kind)}${d.fault.line ? ` at ${src(d.file, d.fault.line, `line ${d.fault.line}`)}` : ''}: ${esc(d.fault.message)}</div>`);
-  if (input.refused) notes.push(`<div class="note warnbox" id="refused">Simulated only: the kernel would refuse this program${input.refused.line ? ` at line ${input.refused.line}` : ''}.</div>`);
+  const r = input.refused;
+  if (r) notes.push(`<div class="note warnbox" id="refused"${r.message ? ` title="${esc(r.message)}"` : ''}>Simulated only: the kernel would refuse this program${r.line ? ` at ${r.file ? src(r.file, r.line) : `line ${r.line}`}` : ''}.</div>`);
   if (d.capLen !== undefined && d.len !== undefined) notes.push(`<div class="note" id="snap-cut">The capture holds ${d.capLen} of this frame's ${d.len} bytes (snap length): the program ran on those.</div>`);
   if (d.ethernetHeaderNote) notes.push(`<div class="note" id="made-header">${esc(d.ethernetHeaderNote[0]!.toUpperCase() + d.ethernetHeaderNote.slice(1))} in front (bytes 0-13), as an Ethernet NIC hands XDP a frame (README "Captures").</div>`);
   if (d.uninitStackRead) notes.push(`<div class="note warnbox">Undefined value${d.uninitStackRead.line ? ` at line ${d.uninitStackRead.line}` : ''}: ${esc(d.uninitStackRead.message)}</div>`);

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { PacketRequest, type PacketDetail, type PacketParams, type RunSummary } from '../server/protocol.ts';
 import { renderPacketHtml } from './packet-html.ts';
+import { refusalDetails } from './format.ts';
 import { showError } from './notify.ts';
 
 export interface PacketViewHost {
@@ -142,7 +143,7 @@ export class PacketView implements vscode.Disposable {
     panel.title = `Packet #${d.index}${stale ? ' (stale)' : ''}`;
     const run = this.host.lastRun();
     const refusal = run?.runId === runId ? run.verifierRefuses?.[0] : undefined;
-    const refused = refusal ? { line: refusal.line } : undefined;
+    const refused = refusal ? { file: refusal.file ?? run?.file, line: refusal.line, message: refusalDetails(run ?? {}) } : undefined;
     panel.webview.html = renderPacketHtml({ detail: d, runId, stale, refused, nonce: randomBytes(16).toString('base64'), cspSource: panel.webview.cspSource, scriptUri: script, lineText });
     this.shown = { detail: d, runId, stale };
   }

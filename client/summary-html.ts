@@ -4,7 +4,7 @@
 // built from bounded data (at most 120 time buckets, the first exit lines), so a million-packet run draws as fast as
 // a ten-packet one. Rows and bars that stand for packets can be clicked: the packets view is filtered to them.
 import type { RunStats, RunSummary, XdpAction } from '../server/protocol.ts';
-import { codeOfLine, count, plural, refusalBanner } from './format.ts';
+import { codeOfLine, count, plural, refusalBanner, refusalDetails } from './format.ts';
 
 export interface SummaryPage {
   summary: RunSummary;
@@ -308,6 +308,7 @@ h2 { font-size: 1.1em; font-weight: 600; margin: 26px 0 6px; border-bottom: 1px 
 .banner { padding: 6px 10px; margin: 10px 0; border-left: 3px solid var(--vscode-editorWarning-foreground, #bf8803); background: var(--vscode-inputValidation-warningBackground, transparent); }
 .banner.error { border-left-color: var(--vscode-editorError-foreground, #e51400); background: var(--vscode-inputValidation-errorBackground, transparent); }
 .banner button { margin-left: 8px; }
+.banner details { margin-top: 4px; } .banner summary { cursor: pointer; } .banner .why { white-space: pre-wrap; margin: 4px 0 0; }
 button { color: var(--vscode-button-foreground); background: var(--vscode-button-background); border: none; padding: 3px 10px; cursor: pointer; font: inherit; }
 button:hover { background: var(--vscode-button-hoverBackground); }
 .tiles { display: flex; flex-wrap: wrap; gap: 10px; margin: 14px 0 4px; }
@@ -390,7 +391,7 @@ export function renderSummaryHtml(p: SummaryPage): string {
   const banners: string[] = [];
   if (p.stale) banners.push(`<div class="banner" id="stale">The file or settings changed since this run: these results are stale.<button data-msg="${msg({ type: 'command', command: 'xdpLens.rerun' })}">Re-run</button></div>`);
   const refused = refusalBanner(s);
-  if (refused) banners.push(`<div class="banner error">${esc(refused)}</div>`);
+  if (refused) banners.push(`<div class="banner error" id="refused">${esc(refused)}<details><summary>Why</summary><p class="why">${esc(refusalDetails(s) ?? '')}</p></details></div>`);
   if (s.cancelled) banners.push(`<div class="banner">The run was cancelled after ${plural(s.packets, 'packet')}: these are the packets before it.</div>`);
   if (s.captureError) banners.push(`<div class="banner error">${esc(s.captureError)}; the packets before it are shown.</div>`);
   if (s.outgoingNote) banners.push(`<div class="banner" id="outgoing">${esc(s.outgoingNote)}.</div>`);

@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import type { PacketDetail, PacketRow, PacketsResult, RunSummary, XdpAction } from '../server/protocol.ts';
 import { PacketsRequest } from '../server/protocol.ts';
-import { captureOrdinal, DRIVER_PATHS, exitLabel, exitsByLine, packetLabel, pages } from './format.ts';
+import { captureOrdinal, DRIVER_PATHS, exitLabel, exitsByLine, packetLabel, pages, refusalDetails, refusalLensTitle } from './format.ts';
 
 const PAGE = 500;
 
@@ -85,7 +85,9 @@ export class RunDecorations implements vscode.Disposable {
 export type PacketNode =
   | { kind: 'page'; start: number; end: number }
   | { kind: 'packet'; row: PacketRow }
-  | { kind: 'message'; text: string };
+  | { kind: 'message'; text: string }
+  /** First, when the kernel would refuse the program: the lens's words; the whole refusal on hover, its line on click. */
+  | { kind: 'refusal' };
 
 const ICONS: Record<XdpAction, string> = {
   XDP_PASS: 'pass',
@@ -185,11 +187,12 @@ export class PacketsProvider implements vscode.TreeDataProvider<PacketNode> {
   async getChildren(node?: PacketNode): Promise<PacketNode[]> {
     if (!this.run) return [{ kind: 'message', text: 'Run an XDP program on a capture to see its packets here' }];
     if (!node) {
+      const refusal: PacketNode[] = this.run.verifierRefuses?.length ? [{ kind: 'refusal' }] : [];
       const first = await this.fetch(0, PAGE);
-      if (first.error) return [{ kind: 'message', text: first.error }];
-      if (first.total === 0) return [{ kind: 'message', text: this.display ? `no packets match ${this.display}` : this.filter ? `no ${this.filter} packets` : 'no packets' }];
-      if (first.total <= PAGE) return first.rows.map((row) => ({ kind: 'packet', row }));
-      return pages(first.total, PAGE).map(([start, end]) => ({ kind: 'page', start, end }));
+      if (first.error) return [...refusal, { kind: 'message', text: first.error }];
+      if (first.total === 0) return [...refusal, { kind: 'message', text: this.display ? `no packets match ${this.display}` : this.filter ? `no ${this.filter} packets` : 'no packets' }];
+      if (first.total <= PAGE) return [...refusal, ...first.rows.map((row): PacketNode => ({ kind: 'packet', row }))];
+      return [...refusal, ...pages(first.total, PAGE).map(([start, end]): PacketNode => ({ kind: 'page', start, end }))];
     }
     if (node.kind !== 'page') return [];
     const r = await this.fetch(node.start, node.end - node.start);
@@ -199,6 +202,20 @@ export class PacketsProvider implements vscode.TreeDataProvider<PacketNode> {
 
   getTreeItem(node: PacketNode): vscode.TreeItem {
     if (node.kind === 'message') return new vscode.TreeItem(node.text);
+    if (node.kind === 'refusal') {
+      const first = this.run?.verifierRefuses?.[0];
+      const item = new vscode.TreeItem(refusalLensTitle(this.run ?? {}) ?? 'Refused');
+      item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground'));
+      item.tooltip = refusalDetails(this.run ?? {});
+      const file = first?.file ?? this.run?.file;
+      if (file && first?.line) {
+        const at = new vscode.Range(first.line - 1, 0, first.line - 1, 0);
+        item.command = { title: 'Open the refused line', command: 'vscode.open', arguments: [vscode.Uri.file(file), { selection: at }] };
+      }
+      item.contextValue = 'refusal';
+      item.id = `${this.run?.runId}:refusal`;
+      return item;
+    }
     if (node.kind === 'page') {
       const item = new vscode.TreeItem(`${this.filter ?? 'packets'} ${node.start}–${node.end - 1}`, vscode.TreeItemCollapsibleState.Collapsed);
       item.contextValue = 'page';

@@ -158,5 +158,8 @@ test('a frame cut by the snap length, and a program the kernel would refuse, are
   assert.match(cut, /id="snap-cut">The capture holds 58 of this frame's 60 bytes \(snap length\): the program ran on those\.</);
   const base = { runId: 'run-1', stale: false, nonce: 'N0nce', cspSource: 'vscode-webview://x', scriptUri: 'vscode-webview://x/dist/webview-packet.js' };
   assert.match(renderPacketHtml({ ...base, detail: detail(), refused: { line: 8 } }), /id="refused">Simulated only: the kernel would refuse this program at line 8\.</);
+  // With its file: the place as the packets view says it, a link to the line; the whole refusal on hover.
+  assert.match(renderPacketHtml({ ...base, detail: detail(), refused: { file: '/w/p.c', line: 8, message: 'line 8: R1 "invalid" <mem>' } }),
+    /id="refused" title="line 8: R1 &quot;invalid&quot; &lt;mem&gt;">Simulated only: the kernel would refuse this program at <a href="#" class="src" data-file="\/w\/p\.c" data-line="8" title="Open p\.c at line 8">p\.c:8<\/a>\.<\/div>/);
   assert.match(renderPacketHtml({ ...base, detail: detail(), refused: {} }), /id="refused">Simulated only: the kernel would refuse this program\.</);
 });

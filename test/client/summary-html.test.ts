@@ -154,7 +154,8 @@ test('banners: stale results, a refused program, a cancelled run; no faults read
   }));
   assert.match(html, /id="stale">The file or settings changed since this run/);
   assert.match(html, /data-msg="\{&#34;type&#34;:&#34;command&#34;,&#34;command&#34;:&#34;xdpLens\.rerun&#34;\}">Re-run/);
-  assert.match(html, /class="banner error">[^<]*R1 invalid mem access/);
+  // The refusal at a glance; the check's whole words one click away (Why).
+  assert.match(html, /class="banner error" id="refused">The kernel would refuse this program at line 9\. These results are simulated only\.<details><summary>Why<\/summary><p class="why">line 9: R1 invalid mem access<\/p><\/details><\/div>/);
   assert.match(html, /The run was cancelled after 13 packets/);
   assert.match(html, /No packet faulted\./);
   assert.doesNotMatch(html, /<b>x<\/b>/);

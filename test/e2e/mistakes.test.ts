@@ -146,7 +146,7 @@ test('mistakes a new user makes: a compile error, a refused program, broken capt
     await clearToasts();
 
     // 2. A program the kernel would refuse: the finding in Problems; the run's results say they are simulated only,
-    // and a short CodeLens names the refused line in the kernel's words (the whole message is in the banner).
+    // and a short CodeLens names the refused line in the kernel's words (the whole message is its tooltip).
     await openFile(page, 'refused.c');
     const unchecked = await waitForProblem(page, /`eth` accesses bytes 12\.\.13 of the packet/, 60_000);
     assert.match(await unchecked.innerText(), /unchecked-packet-access.*Ln 11/s);
@@ -166,7 +166,9 @@ test('mistakes a new user makes: a compile error, a refused program, broken capt
     assert.ok(lensWidth < editorWidth / 2, `the refusal lens is short (${lensWidth} px in an editor of ${editorWidth} px)`);
     await runCommand(page, 'XDP: Show Packets View');
     const view = panelView(page, /XDP Packets/i);
-    await waitVisible(page.locator('.part.panel').filter({ hasText: /The kernel would refuse this program at line 11: this 1-byte load.*These results are simulated only/ }), 'the refusal banner in the packets view');
+    // At a glance: that it is refused, where; the whole refusal on the row under it (hover), its line on a click.
+    await waitVisible(page.locator('.part.panel').getByText(/^The kernel would refuse this program at refused\.c:11\. These results are simulated only\.$/), 'the short refusal banner in the packets view');
+    await waitVisible(view.locator('.monaco-list-row').filter({ hasText: /^Refused at line 11: invalid access to packet/ }), 'the refusal row, first in the packets view', 30_000, view);
     await waitVisible(view.locator('.monaco-list-row').filter({ hasText: /#0 XDP_PASS.*ARP, Request who-has/ }), 'the first packet listed under the banner', 30_000, view);
     await waitVisible(page.locator('.part.panel .pane-header').filter({ hasText: /XDP Packets.*10 packets/i }), 'the ten packets counted in the view\'s header');
     await waitVisible(panelView(page, /XDP Maps/i).filter({ hasText: /The run of refused\.c on demo\.pcap: the program has no maps\./ }), 'the maps view saying the program has none');
