@@ -819,7 +819,7 @@ class PcapReader extends BaseReader implements CaptureReader {
     this.linkType = lt & 0xffff;
     this.fcsLen = lt & 0x04000000 ? ((lt >>> 28) & 0xf) * 2 : 0;
     if (!linkTypeSupported(this.linkType))
-      this.fail(20, `link type ${linkTypeText(this.linkType)} is not supported (supported: ${supportedList()})${linkTypeHint(this.linkType)}`);
+      this.fail(20, `link type ${linkTypeText(this.linkType)} is not supported; supported: ${supportedList()}${linkTypeHint(this.linkType)}`);
     src.skip(24);
   }
 
@@ -1171,7 +1171,7 @@ class PcapngReader extends BaseReader implements CaptureReader {
     if (!i)
       this.fail(at + 8, `packet refers to interface ${id}, but section ${this.section} describes ${this.ifaces.length === 0 ? 'no interface' : this.ifaces.length === 1 ? 'one interface (0)' : `${this.ifaces.length} interfaces (0 to ${this.ifaces.length - 1})`}`, this.index);
     if (!linkTypeSupported(i.linkType) && !this.otherLinks)
-      this.fail(at, `interface ${id} has link type ${linkTypeText(i.linkType)}, which is not supported (supported: ${supportedList()})${linkTypeHint(i.linkType)}`, this.index);
+      this.fail(at, `interface ${id} has link type ${linkTypeText(i.linkType)}, which is not supported; supported: ${supportedList()}${linkTypeHint(i.linkType)}`, this.index);
     return i;
   }
 

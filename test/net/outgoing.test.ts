@@ -270,7 +270,7 @@ test('a pcapng interface of a link type XDP never sees: its packets are listed, 
   writeFileSync(classic, Buffer.concat([hdr, rec, radiotap]));
   const w = spawnSync(process.execPath, [CLI, 'run', prog, classic, '--format', 'summary'], { encoding: 'utf8' });
   assert.equal(w.status, 2, w.stderr);
-  assert.match(w.stderr, /wifi\.pcap: byte offset 20: link type 127 \(802\.11 with radiotap\) is not supported .*XDP on a Wi-Fi interface is handed the Ethernet frames/);
+  assert.match(w.stderr, /wifi\.pcap: byte offset 20: link type 127 \(802\.11 with radiotap\) is not supported; .*XDP on a Wi-Fi interface is handed the Ethernet frames/);
   assert.doesNotMatch(w.stderr, /pcapng|internal error|\n\s+at /);
 });
 

@@ -143,7 +143,7 @@ test('an editor run says which packets ran with an Ethernet header the capture d
             assert.equal(row.notRun, c.notRun, `${at}: packet ${i}`);
             assert.equal(row.ethernetHeader, c.ethernetHeader, `${at}: packet ${i}`);
             if (c.ethernetHeader) {
-              assert.match(row.ethernetHeaderNote!, new RegExp(`^captured as .* \\(${c.linkType}\\): Ethernet header made`), `${at}: packet ${i}`);
+              assert.match(row.ethernetHeaderNote!, new RegExp(`^captured as .*[( ]${c.linkType}\\): Ethernet header made`), `${at}: packet ${i}`);
               notes.add(row.ethernetHeaderNote!);
             } else assert.equal(row.ethernetHeaderNote, undefined, `${at}: packet ${i}`);
           }
