@@ -31,6 +31,10 @@ export const JUDGED: Record<string, [Verdict, string]> = {
     'true',
     'calls bpf_dynptr_slice_rdwr, which the 6.18 kernel refuses in every program ("bpf_dynptr_slice_rdwr() is not allowed", corpus.tsv kernel_loads no)',
   ],
+  'linux/tools/testing/selftests/bpf/progs/test_xdp_adjust_tail_grow.c:30:tx-unmodified': [
+    'true',
+    'grows the tail, then XDP_TX with the Ethernet addresses as received: sent back addressed to this host (a selftest of bpf_xdp_adjust_tail, which only looks at the returned bytes; a deployed program would need the swap)',
+  ],
   'linux/tools/testing/selftests/bpf/progs/test_bpf_nf.c:65:map-value-null': [
     'true',
     'bpf_xdp_ct_lookup(ctx, NULL, 0, ...) passes NULL as the tuple; 6.18 refuses the program ("Possibly NULL pointer passed to trusted arg1", corpus.tsv)',
