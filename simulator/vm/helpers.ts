@@ -26,6 +26,7 @@ import { isBloom, isQueueStack } from './queue-maps.ts';
 import { checkSyncookie, drawSecrets, genSyncookie, type CookieSecrets } from './helper-impl/syncookie.ts';
 import { dispatchKfunc, dynptrData, dynptrFromMem, dynptrRead, dynptrWrite, ringbufReserveDynptr, ringbufTakeDynptr } from './kfuncs.ts';
 import { HELPER_PROTOS, MAX_VAR_SIZE, mapFuncCompatible, mapFuncMessage } from './helper-impl/protos.ts';
+import { runningKernelFacts, type KernelFacts } from '../kernel-probe.ts';
 
 export { HELPER_NAMES, helperName, isKernelHelper } from '../isa/helper-names.ts';
 
@@ -1198,15 +1199,38 @@ const PROCESS_DEPENDENT: ReadonlyMap<number, string> = new Map([
 /**
  * Helpers the 6.18 kernel does not give XDP programs (xdp_func_proto and bpf_base_func_proto return none for them):
  * the verifier refuses a program that can reach a call to one ("program of this type cannot use helper"). Measured:
- * each id from 1 to 211 called from a minimal XDP program, loaded as root.
+ * each id from 1 to 211 called from a minimal XDP program, loaded as root. The running kernel's own answer, where it
+ * can be had, replaces this table: `xdpForbiddenHelpers`.
  */
-export const XDP_FORBIDDEN_HELPERS: ReadonlySet<number> = new Set([
+export const XDP_FORBIDDEN_HELPERS_618: ReadonlySet<number> = new Set([
   4, 9, 10, 11, 13, 18, 19, 20, 21, 24, 26, 27, 29, 30, 31, 32, 33, 34, 36, 38, 39, 40, 41, 43, 45, 46, 47, 48,
   49, 50, 52, 53, 56, 57, 58, 59, 60, 61, 62, 63, 64, 66, 67, 68, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 81,
   82, 83, 90, 91, 92, 95, 96, 97, 98, 101, 102, 103, 104, 107, 108, 111, 116, 119, 121, 122, 124, 126, 127,
   128, 129, 135, 142, 143, 144, 145, 146, 147, 150, 151, 152, 155, 159, 161, 162, 166, 167, 168, 173, 174, 179,
   183, 184, 185, 186, 187, 192, 193
 ]);
+
+let forbiddenMemo: { facts: KernelFacts | undefined; set: ReadonlySet<number> } | undefined;
+
+/**
+ * Helper ids the verifier refuses in an XDP program on the kernel the simulator models: the running kernel's, asked
+ * of it and cached per build (`kernel-probe.ts`: a build can take helpers away from XDP, as one here refuses
+ * bpf_xdp_adjust_meta), else the 6.18 table.
+ */
+export function xdpForbiddenHelpers(): ReadonlySet<number> {
+  const facts = runningKernelFacts();
+  if (forbiddenMemo?.facts !== facts || !forbiddenMemo) {
+    forbiddenMemo = { facts, set: facts ? new Set(facts.xdpForbiddenHelpers) : XDP_FORBIDDEN_HELPERS_618 };
+  }
+  return forbiddenMemo.set;
+}
+
+/** Why the verifier refuses a call of helper `id` from XDP, in a sentence's second half. */
+export function forbiddenHelperReason(id: number): string {
+  return XDP_FORBIDDEN_HELPERS_618.has(id)
+    ? 'XDP programs may not call it'
+    : 'this kernel build does not give it to XDP programs, though the 6.18 kernel does';
+}
 
 /** Call helper `call.id`, or fault `helper N (bpf_name) not supported`. */
 export function dispatchHelper(host: HelperHost, call: HelperCall): HelperOutcome {
@@ -1216,8 +1240,10 @@ export function dispatchHelper(host: HelperHost, call: HelperCall): HelperOutcom
     const relo = (call.program as { poisoned?: Record<number, string> }).poisoned?.[call.pc];
     throw new VmFault('core-relocation', `invalid func unknown#195896080: ${relo ? `CO-RE relocation ${relo}` : 'a CO-RE relocation here found no match in the target BTF'}, so libbpf poisoned the instruction; the kernel refuses a program that can reach it`, call.pc);
   }
-  if (XDP_FORBIDDEN_HELPERS.has(call.id)) {
-    throw new VmFault('helper-misuse', `program of this type cannot use helper ${name(call.id)}#${call.id}: XDP programs may not call it, so the kernel verifier refuses the program`, call.pc);
+  // A helper this kernel build takes from XDP that 6.18 gives it and XDP Lens models runs as modelled: the refusal is
+  // reported before the first packet (verifier-refusals.ts), and the run shows what the program would do.
+  if (xdpForbiddenHelpers().has(call.id) && (!impl || XDP_FORBIDDEN_HELPERS_618.has(call.id))) {
+    throw new VmFault('helper-misuse', `program of this type cannot use helper ${name(call.id)}#${call.id}: ${forbiddenHelperReason(call.id)}, so the kernel verifier refuses the program`, call.pc);
   }
   if (!impl) {
     const why = PROCESS_DEPENDENT.get(call.id);

@@ -11,10 +11,11 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { openCapture } from '../../simulator/net/capture.ts';
 import { VARIANT_CLOCKS, explainRow, possibleCpus, variantOptions, variantTsNs } from '../../simulator/kernel-compare.ts';
 import { Session, actionOf, loadProgramFileWithObject, type SessionOptions } from '../../simulator/session.ts';
-import { KernelLoadError, defaultObjectName, kernelAvailable, runKernel, sparseArrayMaps, type KernelMapEntry, type KernelMaps, type KernelRun } from '../kernel/runner.ts';
+import { KernelLoadError, buildOnlyRefusal, defaultObjectName, kernelAvailable, runKernel, sparseArrayMaps, type KernelMapEntry, type KernelMaps, type KernelRun } from '../kernel/runner.ts';
 import { diffBytes, diffMaps, normaliseSimMaps } from '../parity/compare.ts';
 import { syntheticCorpus } from '../parity/packets.ts';
 import { REPO, sharedPath } from '../repo.ts';
+import { refusalsBeforeRun } from '../../simulator/verifier-refusals.ts';
 
 export const REALWORLD = sharedPath('realworld');
 export const CAPTURES = sharedPath('captures');
@@ -233,6 +234,10 @@ export interface ProgramResult {
   compileError?: string;
   simError?: string;
   kernelError?: string;
+  /** This kernel build refused it for a helper 6.18 gives XDP (runner.ts buildOnlyRefusal): its words. */
+  buildRefusal?: string;
+  /** With `buildRefusal`: the simulator's refusals before the first packet name the same helper. */
+  simRefusesToo?: boolean;
   kernelRunError?: string;
   /** The harness itself misbehaved (a test failure whatever the program). */
   harnessError?: string;
@@ -349,6 +354,12 @@ export function runProgram(row: CorpusRow, program: string, frames: Frame[], dir
     r.kernelLoads = true;
   } catch (e) {
     r.kernelError = first(e instanceof KernelLoadError ? e.log : (e as Error).message, 4);
+    const build = e instanceof KernelLoadError ? buildOnlyRefusal(e.log) : undefined;
+    if (build) {
+      r.buildRefusal = build.words;
+      r.simRefusesToo = session !== undefined && refusalsBeforeRun(session.obj, session.program, session.machine)
+        .some((x) => x.message.includes(`cannot use helper ${build.words}`));
+    }
     return r;
   }
   if (kernel.results.length !== frames.length) {
