@@ -10,6 +10,7 @@ import { compileC } from '../../simulator/compile.ts';
 import { analyzeSource, initSourceAnalysis } from '../../simulator/analysis/source/index.ts';
 import { kernelVerifierUnavailable, verifyWithKernel } from '../../simulator/analysis/verifier.ts';
 import { REPO } from '../repo.ts';
+import { buildOnlyRefusal } from '../kernel/runner.ts';
 
 const FIXTURES = [
   'merged/every_rule.c',
@@ -44,6 +45,11 @@ for (const file of FIXTURES) {
       const quote = /"([^"]+)"\)?\.?/.exec(f.message.slice(f.message.indexOf('verifier rejects')))?.[1];
       if (!quote) continue;
       const log = logs.get(f.program);
+      // This kernel build refuses a helper 6.18 gives XDP: the verifier stops there, before the quoted refusal.
+      if (log && buildOnlyRefusal(log)) {
+        t.diagnostic(`${f.program}: this kernel build refuses ${buildOnlyRefusal(log)!.words} for XDP first; not compared`);
+        continue;
+      }
       checked++;
       if (!log) wrong.push(`${f.line} ${f.rule}: the kernel loads program ${f.program}`);
       else if (!log.includes(quote)) wrong.push(`${f.line} ${f.rule}: "${quote}" is not in the log of ${f.program}:\n${log.split('\n').slice(-6).join('\n')}`);

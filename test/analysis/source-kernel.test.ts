@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { bytecodeFindings } from '../../simulator/analysis/index.ts';
 import { analyzeSource, initSourceAnalysis } from '../../simulator/analysis/source/index.ts';
 import { kernelVerifierUnavailable } from '../../simulator/analysis/verifier.ts';
+import { buildOnlyRefusal } from '../kernel/runner.ts';
 
 const DIR = resolve('test/analysis/fixtures/source');
 
@@ -57,6 +58,12 @@ for (const [fixture, rule, least] of [
       const compileErrors = r.findings.filter((f) => f.rule === 'compile-error');
       assert.deepEqual(compileErrors.map((f) => f.message), [], `${p.name} does not compile`);
       const kernel = r.findings.filter((f) => f.tier === 'verifier');
+      // This kernel build refuses a helper 6.18 gives XDP: the verifier stops there, before what the rule is about.
+      const taken = kernel.map((f) => buildOnlyRefusal(f.message)).find((b) => b !== undefined);
+      if (taken) {
+        t.diagnostic(`${p.name}: this kernel build refuses ${taken.words} for XDP first; not compared`);
+        continue;
+      }
       const ours = analyzeSource(path, text, { includeDirs: [DIR] }).filter((f) => f.rule === rule);
       if (kernel.length) refused++;
       // The verifier names the line of the instruction; a finding in a header is matched by ours at the call here.

@@ -98,10 +98,11 @@ export class KernelLoadError extends Error {
  * A refusal the upstream 6.18 kernel would not make, by this kernel build: a helper it takes from XDP programs
  * ("program of this type cannot use helper bpf_X#N" for an N 6.18 gives XDP). The simulator asks the running kernel
  * (simulator/kernel-probe.ts), so it must refuse the same program in the same words; a differential test then has no
- * packets to compare and checks that instead. Undefined for any other log.
+ * packets to compare and checks that instead. Also matches check's wording of that refusal. Undefined for any other
+ * log.
  */
 export function buildOnlyRefusal(log: string): { words: string; id: number } | undefined {
-  const m = /program of this type cannot use helper (\w+)#(\d+)/.exec(log);
+  const m = /(?:program of this type cannot use helper|XDP programs may not call) (\w+)#(\d+)/.exec(log);
   if (!m || XDP_FORBIDDEN_HELPERS_618.has(Number(m[2]))) return undefined;
   return { words: `${m[1]}#${m[2]}`, id: Number(m[2]) };
 }
