@@ -411,13 +411,13 @@ export function compareWithKernel(
 
     // The kernel side's own spacing: bpftool runs the packets some milliseconds apart, more on a loaded machine, and
     // no fixed spacing of the variants above covers every machine (a token bucket refilled by one second summed over
-    // fifty slow runs). Two more variants give each packet the time its kernel run started and the time it ended:
-    // the program read the clock in between (bpftool's own start-up takes some of that).
-    for (const name of ['times', 'ends']) {
-      const at = file(name).trim().split('\n').filter((l) => /^\d+$/.test(l)).map((l) => BigInt(l));
-      if (at.length !== frames.length || frames.length < 2) continue;
+    // fifty slow runs). More variants give each packet the time its kernel run started, the time it ended, and the
+    // two alternations of these (see kernelRunTimelines): the program read the clock in between (bpftool's own
+    // start-up takes some of that).
+    const stamps = (name: string) => file(name).trim().split('\n').filter((l) => /^\d+$/.test(l)).map((l) => BigInt(l));
+    for (const at of kernelRunTimelines(stamps('times'), stamps('ends'), frames.length)) {
       const s = new Session(obj, variantOptions(sessionOpts, 7));
-      const rows = frames.map(({ frame }, index) => s.runPacket(frame, { tsNs: at[index]! - at[0]! }));
+      const rows = frames.map(({ frame }, index) => s.runPacket(frame, { tsNs: at[index]! }));
       variants.push({ rows, maps: withPerfRecords(withRingRecords(s.mapsJson({ all: true }), rings, rows), perfRecordMaps, rows) });
     }
     const rows: CompareRow[] = simRows.map((s, i) => {
@@ -601,6 +601,30 @@ function mapsAfterSeeding(obj: LoadedObject, session: Session, seed: unknown): [
 }
 
 /** A row's difference, explained by the variants, or undefined when something independent of them differs. */
+/**
+ * The clocks of the variants that follow the kernel side's own runs, each relative to the first packet: packet i ran
+ * at some time between STARTS[i] and ENDS[i] (when its bpftool run started and ended), so the time between two packets
+ * in the kernel lies between STARTS[i] - ENDS[i-1] and ENDS[i] - STARTS[i-1]. Besides every packet at its start and
+ * every packet at its end, two timelines alternate the two (even packets at their start and odd ones at their end, and
+ * the other way round), so that every gap is, in one of them, as long as it can have been in the kernel, and in the
+ * other as short: a token bucket that refilled in the kernel over one slow run (a gap longer than its start-to-start
+ * and end-to-end times) refills in one of them too. Empty when the stamps are missing or do not match the packets.
+ */
+export function kernelRunTimelines(starts: bigint[], ends: bigint[], packets: number): bigint[][] {
+  if (packets < 2) return [];
+  const out: bigint[][] = [];
+  const ok = (a: bigint[]) => a.length === packets;
+  if (ok(starts)) out.push(starts.map((t) => t - starts[0]!));
+  if (ok(ends)) out.push(ends.map((t) => t - ends[0]!));
+  if (ok(starts) && ok(ends)) {
+    for (const odd of [0, 1]) {
+      const at = starts.map((t, i) => (i % 2 === odd ? ends[i]! : t));
+      out.push(at.map((t) => t - at[0]!));
+    }
+  }
+  return out;
+}
+
 export function explainRow(sim: { retval: number; data: string }, kernel: { retval: number; data: string }, variants: { retval: number; data: string }[]): ClockRandomDependence | undefined {
   const retval = variants.some((v) => v.retval !== sim.retval);
   const length = variants.some((v) => v.data.length !== sim.data.length);

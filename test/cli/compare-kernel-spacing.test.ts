@@ -62,3 +62,62 @@ test('compare explains a verdict that flips with the kernel side\'s own time bet
   assert.deepEqual([status, out.differing, out.mapsDiffering], [0, 0, 0], stdout.slice(0, 3000) + stderr);
   assert.ok(out.clockRandom >= 1, stdout.slice(0, 2000));
 });
+
+// A rate limit that lets a packet through when the one before it ran long enough ago (meimeitou/bgo's firewall adds
+// one token per 1/pps seconds between two packets, so one gap of 33 ms lets a packet through at 30 packets/s). The
+// kernel read the clock somewhere inside each bpftool run, so the time between two packets in the kernel can be longer
+// than both the time between their runs' starts and the time between their ends: here bpftool waits 150 ms after the
+// run of an even packet and 150 ms before the run of an odd one, so an odd packet follows the one before it by 300 ms
+// or more in the kernel but by about 150 ms from start to start and from end to end. Before the variants that
+// alternate starts and ends, the odd packets were differences ("XDP_DROP" against the kernel's "XDP_PASS").
+const GAP_SRC = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u64); } last SEC(".maps");
+
+SEC("xdp")
+int after_gap(struct xdp_md *ctx)
+{
+	__u32 k = 0;
+	__u64 now = bpf_ktime_get_ns();
+	__u64 *t = bpf_map_lookup_elem(&last, &k);
+
+	if (!t)
+		return XDP_ABORTED;
+	__u64 gap = now - *t;
+	*t = now;
+	return gap > 250 * 1000 * 1000 ? XDP_PASS : XDP_DROP;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+`;
+
+test('compare explains a verdict that depends on one gap longer in the kernel than its runs\' start-to-start and end-to-end times', (t) => {
+  if (compareOrSkip(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-compare-gap-'));
+  const src = join(dir, 'gap.c');
+  writeFileSync(src, GAP_SRC);
+  const cap = join(dir, 'frames.pcap');
+  const frame = Uint8Array.from({ length: 60 }, (_, i) => (i === 12 ? 0x08 : i));
+  writeFileSync(cap, classicPcap(Array.from({ length: 8 }, () => ({ data: frame, sec: 1_700_000_000, usec: 0 }))));
+  const real = spawnSync('sh', ['-c', 'command -v bpftool'], { encoding: 'utf8' }).stdout.trim();
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  // The packet's number is the suffix of its data_in file (in.N).
+  writeFileSync(join(bin, 'bpftool'), [
+    '#!/bin/sh',
+    'if [ "$1 $2" != "prog run" ]; then exec ' + real + ' "$@"; fi',
+    'n=0; for a in "$@"; do case "$a" in */in.*) n=${a##*.};; esac; done',
+    'if [ $((n % 2)) -eq 1 ]; then sleep 0.15; ' + real + ' "$@"; r=$?; else ' + real + ' "$@"; r=$?; sleep 0.15; fi',
+    'exit $r',
+    '',
+  ].join('\n'));
+  chmodSync(join(bin, 'bpftool'), 0o755);
+  const env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` };
+  const { status, out, stdout, stderr } = compareJson<CompareOut>([src, cap, '--cflag', '-I/usr/include/x86_64-linux-gnu', '--limit', '8'], env);
+  assert.equal(out.available, true, `${out.reason}\n${stderr}`);
+  const kernel = out.rows.map((r) => r.kernel?.retval);
+  // The kernel passed the odd packets (300 ms after the one before) and dropped the even ones after the first.
+  assert.deepEqual(kernel.slice(1, 5), [2, 1, 2, 1], JSON.stringify(kernel));
+  assert.deepEqual([status, out.differing, out.mapsDiffering], [0, 0, 0], stdout.slice(0, 3000) + stderr);
+});
