@@ -109,6 +109,8 @@ interface Frame {
   labels: Map<string, State[]>;
   /** The IPv4 header changes pending when the callee was entered: only its own changes are stamped on what it returns. */
   entryCsum?: State['csumPending'];
+  /** The caller's locals at the call (its header pointers place a store the callee makes through a pointer passed in). */
+  outer?: State['vars'];
 }
 
 const INT_TYPES_BY_SIZE: Record<number, string> = { 1: '__u8', 2: '__u16', 4: '__u32', 8: '__u64' };
@@ -1808,10 +1810,10 @@ export class Analyzer {
     const a = l.v;
     const b = r.v;
     if ((op === '+' || op === '-') && a.k === 'pkt' && b.k !== 'pkt' && b.k !== 'end') {
-      return { v: this.offsetPointer(a, l.t, op === '-' ? -1 : 1, b, rightNode), t: l.t };
+      return { v: this.offsetPointer(a, l.t, op === '-' ? -1 : 1, b, rightNode, r.t), t: l.t };
     }
     if (op === '+' && b.k === 'pkt' && a.k !== 'pkt' && a.k !== 'end') {
-      return { v: this.offsetPointer(b, r.t, 1, a, undefined), t: r.t };
+      return { v: this.offsetPointer(b, r.t, 1, a, undefined, l.t), t: r.t };
     }
     if (op === '-' && a.k === 'end' && b.k === 'pkt') {
       const scale = pointerScale(r.t, this);
@@ -1846,11 +1848,15 @@ export class Analyzer {
     return { v: taint ? TAINTED : TOP };
   }
 
-  private offsetPointer(p: Extract<Val, { k: 'pkt' }>, t: TypeRef | undefined, sign: number, by: Val, byNode?: Node): Val {
+  private offsetPointer(p: Extract<Val, { k: 'pkt' }>, t: TypeRef | undefined, sign: number, by: Val, byNode?: Node, byType?: TypeRef): Val {
     const scale = pointerScale(t, this);
     const k = single(by);
     if (k !== undefined && scale !== undefined && p.off !== null) return { ...p, off: p.off + sign * k * scale };
-    if (k !== undefined && scale !== undefined) return p;
+    if (k !== undefined && scale !== undefined) {
+      const least = p.atLeast === undefined ? undefined : p.atLeast + sign * k * scale;
+      const { atLeast: _, ...rest } = p;
+      return least !== undefined && least >= 0 ? { ...rest, atLeast: least } : rest;
+    }
     // A variable offset computed from packet bytes (ip->ihl * 4) starts a new range the program must check again,
     // as the verifier does; one from a loop counter or a length keeps the old range with an unknown offset.
     if (by.k === 'top' && by.taint) {
@@ -1859,7 +1865,11 @@ export class Analyzer {
     }
     // `data + off` with `off` computed from the packet's length: a trailer at the frame's end.
     if (p.off !== null && p.fromEnd === undefined && (by.k === 'len' || (by.k === 'top' && by.fromLen)) && sign > 0) return { ...p, off: null, fromEnd: true };
-    return { ...p, off: null, ...(p.fromEnd ? {} : {}) };
+    // `p + i` with `i` of an unsigned type: still at or past where `p` was.
+    const { atLeast: was, ...rest } = p;
+    const from = p.off ?? was;
+    if (sign > 0 && from !== undefined && byType && isUnsignedType(byType, this.decls)) return { ...rest, off: null, atLeast: from };
+    return { ...rest, off: null };
   }
 
   private assign(n: Node, st: State): TV {
@@ -2267,7 +2277,7 @@ export class Analyzer {
       callee.vars.set(`${p.name}->`, { v: TOP });
       for (const [k, slot] of st.vars) if (k.startsWith(from) && k.length > from.length) callee.vars.set(`${p.name}->${k.slice(from.length)}`, slot);
     });
-    const frame: Frame = { fn, isProgram: false, instance: this.instances++, callSite: this.site ?? call, returns: [], loops: [], labels: new Map(), entryCsum: callee.csumOpen };
+    const frame: Frame = { fn, isProgram: false, instance: this.instances++, callSite: this.site ?? call, returns: [], loops: [], labels: new Map(), entryCsum: callee.csumOpen, outer: st.vars };
     this.inlined.add(fn);
     const checksBefore = this.nullChecks.length;
     const savedUnit = this.unit;
@@ -3084,7 +3094,8 @@ export class Analyzer {
   private mayStoreChecksum(v: Val, st: State, size = 2, ptrNode?: Node, through?: TypeRef, storeNode?: Node, field?: string): void {
     if (v.k === 'ctx' || v.k === 'rodata' || v.k === 'mapval' || v.k === 'end' || v.k === 'len' || v.k === 'consts') return;
     const payload = storeNode ? this.l4PayloadOf(v, st) : undefined;
-    if (payload && storeNode) this.payloadStore(payload, storeNode, st, field);
+    if (payload && storeNode && payload.proto === 'icmp') this.icmpPayloadStore(storeNode, st, payload.sum ?? 'checksum', field);
+    else if (payload && storeNode) this.payloadStore(payload.proto as 'tcp' | 'udp', storeNode, st, field);
     if (v.k === 'top') {
       if (v.stack) return; // the program's own memory
       // `ip6->daddr.in6_u.u6_addr32[3] = x`: a store into a member of a header field is a store into that field.
@@ -3121,30 +3132,66 @@ export class Analyzer {
     const end = v.k === 'pkt' && v.off !== null ? v.off + size : Infinity;
     if (end > 24) markCsumUpdated(st);
     if (end > 40 && !payload) markL4Updated(st);
-    if (end > 34) markIcmpUpdated(st);
+    if (end > 34 && payload?.proto !== 'icmp') markIcmpUpdated(st);
   }
 
   /**
-   * The L4 protocol whose payload a store at `v` changes: a known place in the packet past a TCP (20 bytes) or UDP
-   * (8 bytes) header a pointer of this function holds at a known place of the same packet root. The protocol the
-   * branches proved decides between a TCP and a UDP header at the same place; with an ICMP header there too, or
-   * another protocol proven, the store is not judged here.
+   * The protocol whose payload a store at `v` changes: a place in the packet past a TCP (20 bytes), UDP (8 bytes) or
+   * ICMP (8 bytes) header a pointer holds at a known place of the same packet root. The pointers are this function's
+   * and, in an inlined callee, its callers' at the call (`stamp(payload)` with `udp` the caller's). The place may be
+   * known only as a lower bound: an unsigned offset added (`p + i`, atLeast) or a root started at a variable offset
+   * from a place of its parent (`payload + len`, a cursor a loop moves), which lies at or past that place. The protocol
+   * the branches proved decides between headers at the same place; a TCP or UDP header quoted in an ICMP message (past
+   * the ICMP header) is covered by the ICMP checksum. With another protocol proven, or no way to tell, none.
    */
-  private l4PayloadOf(v: Val, st: State): 'tcp' | 'udp' | undefined {
-    if (v.k !== 'pkt' || v.off === null || v.region !== 'data' || v.stale || v.loose) return undefined;
-    const past = new Set<'tcp' | 'udp' | 'icmp'>();
-    for (const slot of st.vars.values()) {
-      const h = slot.v;
-      if (h.k !== 'pkt' || h.root !== v.root || h.off === null || h.stale || h.loose || !slot.t) continue;
-      const l4 = l4HeaderOf(slot.t, this);
-      if (l4 && v.off >= h.off + (l4 === 'tcp' ? 20 : 8)) past.add(l4);
-      else if (isIcmpHeader(slot.t, this) && v.off >= h.off) past.add('icmp');
+  private l4PayloadOf(v: Val, st: State): { proto: 'tcp' | 'udp' | 'icmp'; sum?: string } | undefined {
+    if (v.k !== 'pkt' || v.region !== 'data' || v.stale || v.loose) return undefined;
+    // The places (root, least offset) the store is known to be at or past, from its own root up its parents.
+    const places: [string, number][] = [];
+    let root = v.root;
+    let at = v.off ?? v.atLeast;
+    for (let depth = 0; depth < 8 && at !== undefined; depth++) {
+      places.push([root, at]);
+      const m = /^(.*)@(\d+)\+\[.*\]$/.exec(root);
+      if (!m) break;
+      root = m[1]!;
+      at = Number(m[2]) + at;
     }
-    if (past.has('icmp')) return undefined;
-    const proof = st.l4Proof?.proto;
-    if (proof === 'tcp' || proof === 'udp') return past.has(proof) ? proof : undefined;
-    if (proof === 'other' || proof === 'mixed' || past.size !== 1) return undefined;
-    return [...past][0] as 'tcp' | 'udp';
+    if (places.length === 0) return undefined;
+    const l4s: { proto: 'tcp' | 'udp'; root: string; off: number }[] = [];
+    const icmps: { root: string; off: number; sum: string }[] = [];
+    const scopes = [st.vars, ...this.frames.slice(1).map((f) => f.outer).filter((o): o is State['vars'] => !!o)].reverse();
+    for (const vars of scopes) {
+      for (const slot of vars.values()) {
+        const h = slot.v;
+        if (h.k !== 'pkt' || h.off === null || h.stale || h.loose || !slot.t) continue;
+        const place = places.find(([r]) => r === h.root);
+        if (!place) continue;
+        const l4 = l4HeaderOf(slot.t, this);
+        if (l4 && place[1] >= h.off + (l4 === 'tcp' ? 20 : 8)) l4s.push({ proto: l4, root: h.root, off: h.off });
+        else if (!l4 && isIcmpHeader(slot.t, this) && place[1] >= h.off) {
+          if (place[1] < h.off + 8) return undefined; // the ICMP header itself, through a pointer the tier cannot name
+          icmps.push({ root: h.root, off: h.off, sum: icmpChecksumName(slot.t, this) });
+        }
+      }
+    }
+    const proof = st.l4Proof;
+    const icmpProven = proof?.proto === 'other' && (proof.num === 1 || proof.num === 58);
+    // An L4 header after an ICMP header of the same root: a packet quoted in an ICMP error.
+    const quoted = l4s.some((l) => icmps.some((i) => i.root === l.root && i.off < l.off));
+    if (icmps.length > 0 && (icmpProven || quoted || (!proof && l4s.length === 0))) return { proto: 'icmp', sum: icmps[0]!.sum };
+    if (icmps.length > 0) return undefined;
+    const past = new Set(l4s.map((l) => l.proto));
+    if (proof?.proto === 'tcp' || proof?.proto === 'udp') return past.has(proof.proto) ? { proto: proof.proto } : undefined;
+    if (proof?.proto === 'other' || proof?.proto === 'mixed' || past.size !== 1) return undefined;
+    return { proto: [...past][0]! };
+  }
+
+  /** A store into the data of an ICMP message: an input of its checksum, as a header field is (icmpStore). */
+  private icmpPayloadStore(n: Node, st: State, sum: string, field?: string): void {
+    if (st.icmpPending) st.icmpUpdated = undefined;
+    const under = underOf(st);
+    st.icmpPending = { writes: [...(st.icmpPending?.writes ?? []), { field: field ?? '', node: n, file: this.unit.file, site: this.site, sum, payload: true, ...(under ? { under } : {}) }] };
   }
 
   /** A store into the payload of a TCP/UDP packet: an input of its checksum, as a header field is (headerStore). */
@@ -3320,7 +3367,11 @@ export class Analyzer {
     const actions = [...new Set(values)].map((v) => XDP_ACTIONS[v]).join('/');
     // The checksum field as the program's header type names it (`checksum`, `icmp6_cksum`, a struct of its own's `cksum`).
     const sum = p.sum ?? 'checksum';
-    const message = p.zero
+    const message = p.payload
+      ? `${p.field ? `\`${p.field}\` in the ICMP data` : 'The ICMP data'} is changed here, but the ICMP checksum (\`${sum}\`, which ` +
+        `covers the whole ICMP message) is not updated before ${actions}: the receiver drops the message as corrupt. ` +
+        `Update \`${sum}\` incrementally (e.g. with bpf_csum_diff).`
+      : p.zero
       ? `The ICMP checksum is set to 0 here and not computed before ${actions}: ICMP has no "no checksum", so the receiver ` +
         `drops the message as corrupt. Store the computed sum into \`${sum}\` after the changes.`
       : `\`${p.field}\` of the ICMP header is changed here, but the ICMP checksum (\`${sum}\`, which covers the whole ICMP ` +
@@ -4111,4 +4162,11 @@ function addressOnlyProto(l4: State['l4Pending'], proof: L4Proof | undefined): '
   if (!l4 || !proof || (proof.proto !== 'tcp' && proof.proto !== 'udp' && proof.proto !== 'tcp/udp')) return undefined;
   if (proof.at && l4.writes.some((w) => w.at && w.at !== proof.at)) return undefined;
   return proof.proto;
+}
+
+/** An integer type with no negative values (`__u32`, `unsigned int`, `size_t`, a typedef of one). */
+function isUnsignedType(t: TypeRef, decls: Decls): boolean {
+  if (t.ptr !== 0 || t.dims.length !== 0) return false;
+  const base = resolveTypedef(t, decls).base.replace(/\b(?:const|volatile)\s+/g, '').trim();
+  return /^(?:unsigned\b.*|__u(?:8|16|32|64)|u(?:8|16|32|64)|uint(?:8|16|32|64)_t|size_t|__be(?:16|32|64)|__le(?:16|32|64)|_Bool|bool)$/.test(base);
 }

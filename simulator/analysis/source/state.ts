@@ -134,8 +134,9 @@ export type Val =
    * end), so it lies behind the Ethernet header on the frames the program works on.
    * `base`: where the root starts in the frame when it is a join of two roots (`{data#0|data#1}`, the packet reloaded
    * on one path) whose pointers both had a known place: the lower of the two.
+   * `atLeast`: with an unknown offset, a place it is known to lie at or past (`p + i` with `p` at 42 and `i` unsigned).
    */
-  | { k: 'pkt'; root: string; off: number | null; region: 'data' | 'meta'; stale?: StaleInfo; loose?: boolean; fromEnd?: boolean; base?: number }
+  | { k: 'pkt'; root: string; off: number | null; region: 'data' | 'meta'; stale?: StaleInfo; loose?: boolean; fromEnd?: boolean; base?: number; atLeast?: number }
   | { k: 'end'; stale?: StaleInfo }
   | { k: 'len'; root: string; off: number | null }
   | { k: 'rodata'; name: string }
@@ -266,7 +267,8 @@ export interface State {
    * than 0, passed by address, or possibly by a call the tier cannot see) on every path here.
    */
   /** `sum`: the checksum field's name in the header type written through (`checksum`, `icmp6_cksum`, `cksum`). */
-  icmpPending?: { writes: { field: string; node: unknown; file: string; site?: unknown; zero?: boolean; sum?: string; under?: ProtoUnder }[] };
+  /** `payload`: a store past the ICMP header (its data), which the ICMP checksum covers too. */
+  icmpPending?: { writes: { field: string; node: unknown; file: string; site?: unknown; zero?: boolean; sum?: string; under?: ProtoUnder; payload?: boolean }[] };
   icmpUpdated?: boolean;
   /**
    * What the branches taken on this path prove about the L4 protocol of the IP header at `at` (`ip->protocol ==
