@@ -2201,7 +2201,7 @@ function regKey(r: Reg): string {
   if (r.k === 'none') return '-';
   if (r.k === 'num') {
     const e = r.ex;
-    return `n${r.w ?? '?'}${e ? `[${e.umin}:${e.umax}:${e.smin}:${e.smax}:${e.tmask}]` : ''}${r.nn ? '+' : ''}${r.lowUnbounded ? '!' : ''}${r.highUnbounded ? '^' : ''}${r.spill ? `s${r.spill}` : ''}#${r.ids.join('.')}`;
+    return `n${r.w ?? '?'}${e ? `[${e.umin}:${e.umax}:${e.smin}:${e.smax}:${e.tmask}]` : ''}${r.nn ? '+' : ''}${r.lowUnbounded ? '!' : ''}${r.highUnbounded ? '^' : ''}${r.spill ? `s${r.spill}` : ''}${r.lo32 ? `l${r.lo32.lo}:${r.lo32.hi}` : ''}#${r.ids.join('.')}`;
   }
   return `${r.k}${r.off}${r.map ?? ''}${r.orNull ?? ''}${r.vr === true ? 'v' : r.vr ? `v${r.vr.umax}:${r.vr.smin}` : ''}${r.vhi ? 'h' : ''}${r.mark ?? ''}${r.fn === undefined ? '' : `f${r.fn}`}`;
 }
