@@ -61,6 +61,10 @@ interface Num {
   /** Not known exactly after a signed 32-bit comparison (its 32-bit signed bounds cross 0, which the 64-bit ones do not
    * show), but known as `ex` (under 2^32) with 32-bit signed bounds `s32`: for the next signed 32-bit comparison only. */
   s32?: { ex: Exact; lo: bigint; hi: bigint };
+  /** Known as `ex` by signed bounds crossing 0 (isSignedOnly) after a 64-bit constant added to a number under 2^32,
+   * with the 32-bit signed bounds the verifier keeps beside them, which also cross 0 (its 32-bit unsigned ones are
+   * then [0, 0xffffffff]): for the next signed 32-bit comparison only. */
+  lo32?: { lo: bigint; hi: bigint };
   /** x + c linked to x (BPF_ADD_CONST): a second constant added unlinks it. */
   plusc?: true;
   /** A stack slot's number stored with fewer than 8 bytes at the slot's start (the verifier spills it whole): the size. */
@@ -1044,7 +1048,18 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
         }
         if (!ex) ex = scalarOp(op, w32, !!info.srcReg, ae, be);
         if (ex && isConst(ex)) r[insn.dst] = { k: 'num', w: ex.tval, ex, ids: [] };
-        else if (ex && plusConst) r[insn.dst] = { k: 'num', w, ex, ids: an.ids, plusc: true }; // the verifier keeps x + c linked to x
+        else if (ex && plusConst) {
+          r[insn.dst] = { k: 'num', w, ex, ids: an.ids, plusc: true }; // the verifier keeps x + c linked to x
+          // A 64-bit sum with a constant that took a number under 2^32 below 0: scalar32_min_max_add/sub move its
+          // 32-bit signed bounds by the constant's low half too (a sign-extended char minus 1: [-129, 126]), and its
+          // 32-bit unsigned ones wrap to [0, 0xffffffff]. Kept while those signed bounds cross 0.
+          const s32src = !an.ex && an.s32 ? [an.s32.lo, an.s32.hi] : an.ex && isSimple(an.ex) && an.ex.umax < 0x80000000n ? [an.ex.umin, an.ex.umax] : undefined;
+          if (!w32 && s32src && isSignedOnly(ex) && bn.ex) {
+            const d = BigInt.asIntN(32, op === 'add' ? bn.ex.tval : -bn.ex.tval);
+            const [lo, hi] = [s32src[0]! + d, s32src[1]! + d];
+            if (lo >= -(1n << 31n) && hi < 1n << 31n && lo < 0n && hi >= 0n) r[insn.dst] = { k: 'num', w, ex, ids: an.ids, plusc: true, lo32: { lo, hi } };
+          }
+        }
         else if (ex) r[insn.dst] = { k: 'num', w, ex, ids: linksSources ? [nextId++, ...ids] : ids };
         else if (w32 && op === 'sub' && be && isSimple(be) && be.umax <= 0xffffffffn && be.umax - be.umin >= MAX_VAR_OFF && (be.tmask & 0xe0000000n) === 0xe0000000n) {
           // w -= y, y under 2^32 spread over 2^29 or more with bits 29-31 unknown (`x - x / 40 * 40` in 32 bits):
@@ -1594,6 +1609,22 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
               return syncSimple(ulo > e.umin ? ulo : e.umin, uhi < e.umax ? uhi : e.umax, e.tval, e.tmask);
             };
             const refined = (n: Num, o: JmpOp, c: Num, w: bigint): Num => {
+              if (w32 && o.startsWith('js') && c.ex && n.ex && n.lo32 && isSignedOnly(n.ex) && isConst(c.ex)) {
+                // A signed 32-bit comparison of such a number (Num.lo32): its 32-bit signed bounds narrow; while they
+                // still cross 0 its 32-bit unsigned ones stay [0, 0xffffffff], from which __reg_deduce_mixed_bounds
+                // takes nothing, so its 64-bit bounds stay as they were (one `if (i > 8)` does not bound `i - 1` as
+                // a stack index). Otherwise they would narrow the 64-bit ones: not followed, the number forgotten.
+                const k = BigInt.asIntN(32, c.ex.tval);
+                const u = `j${o.slice(2)}`;
+                const rel = truth ? u : ({ jgt: 'jle', jge: 'jlt', jlt: 'jge', jle: 'jgt' } as Record<string, string | undefined>)[u];
+                let { lo, hi } = n.lo32;
+                if (rel === 'jgt' && k + 1n > lo) lo = k + 1n;
+                else if (rel === 'jge' && k > lo) lo = k;
+                else if (rel === 'jlt' && k - 1n < hi) hi = k - 1n;
+                else if (rel === 'jle' && k < hi) hi = k;
+                else if (rel !== 'jgt' && rel !== 'jge' && rel !== 'jlt' && rel !== 'jle') return keep(n, w);
+                return lo < 0n && hi >= 0n ? { k: 'num', w, ex: n.ex, ids: n.ids, lo32: { lo, hi } } : keep(n, w);
+              }
               if (w32 && o.startsWith('js') && c.ex) {
                 const r = signed32(n, o, c.ex);
                 if (r && 'lo' in r) return { k: 'num', w, ids: n.ids, s32: r };
@@ -1842,6 +1873,27 @@ function scalarOp(op: string, w32: boolean, srcReg: boolean, ae: Exact | undefin
   const noBit = (e: Exact) => isFull(e) || isSignedOnly(e);
   const noMin = (e: Exact) => noBit(e) || (isSimple(e) && e.umin === 0n && e.tval === 0n);
   if (op === 'or' && ((noBit(ae) && noMin(be)) || (noBit(be) && noMin(ae)))) return UNBOUNDED;
+  // x | y, one of them possibly negative (so scalar_min_max_or keeps no signed bound), whose tnums together know every
+  // bit but bit 63 and those they both leave unknown, with no known one in bit 63 (`hi << 32 | (lo | 1)`): the
+  // unsigned maximum is 2^64 - 1, and reg_bounds_sync takes the signed minimum from the tnum (S64_MIN plus its known
+  // ones) and from the 32-bit minimum (__reg_deduce_mixed_bounds): -9223372036854775807 for `| 1`, out of a pointer's
+  // bounds. Only where each operand's 32-bit minimum is certain (a number under 2^32, or one whose low half is known).
+  const low32Min = (e: Exact): bigint | undefined => (e.umax <= 0xffffffffn ? e.umin : (e.tmask & 0xffffffffn) === 0n ? e.tval & 0xffffffffn : undefined);
+  if (op === 'or' && (ae.smin < 0n || be.smin < 0n)) {
+    const v = ae.tval | be.tval, m = (ae.tmask | be.tmask) & ~v & M64;
+    const la = low32Min(ae), lb = low32Min(be);
+    if ((v | m) === M64 && m >> 63n === 1n && v !== 0n && la !== undefined && lb !== undefined) {
+      let u32min = la > lb ? la : lb;
+      if ((v & 0xffffffffn) > u32min) u32min = v & 0xffffffffn;
+      let smin = BigInt.asIntN(64, (1n << 63n) | v);
+      const mixed = BigInt.asIntN(64, (BigInt.asUintN(64, smin) & ~0xffffffffn) | u32min);
+      if (mixed > smin) smin = mixed;
+      let umin = ae.umin > be.umin ? ae.umin : be.umin;
+      if (v > umin) umin = v;
+      if (((umin & ~0xffffffffn) | u32min) > umin) umin = (umin & ~0xffffffffn) | u32min;
+      if (umin <= S64_MAX) return { umin, umax: M64, smin, smax: S64_MAX, tmask: m, tval: v };
+    }
+  }
   // x | y whose tnums together leave every bit unknown, neither with a minimum: the tnum's maximum is 2^64 - 1, so the
   // signed bounds are lost too (`hi << 32 | lo` of two unknown 32-bit halves, an 8-byte packet value read byte by byte).
   if (op === 'or' && ae.umin === 0n && be.umin === 0n && (ae.tval | be.tval) === 0n && (ae.tmask | be.tmask) === M64) return UNBOUNDED;
@@ -1912,6 +1964,11 @@ function scalarOp(op: string, w32: boolean, srcReg: boolean, ae: Exact | undefin
   if (op === 'add' || op === 'sub') {
     const d = BigInt.asIntN(64, op === 'add' ? c : -c & M64);
     const [v, m] = tnumAddConst(ae.tval, ae.tmask, d & M64);
+    // A non-negative range taken below 0 by the constant (`r9 -= 1` of a sign-extended int made by `w9 <<= 24;
+    // w9 s>>= 24`, whose 64-bit range is [0, 0xffffffff]): scalar_min_max_add/sub move the signed bounds, which now
+    // cross 0, the unsigned ones wrap to [0, 2^64 - 1], and tnum_add leaves no bit known (the borrow runs through every
+    // bit): known only by its signed bounds, [-1, 0xfffffffe] (a stack index through it is unbounded).
+    if (ae.umin + d < 0n && ae.umax + d >= 0n && m === M64) return { umin: 0n, umax: M64, smin: ae.umin + d, smax: ae.umax + d, tmask: M64, tval: 0n };
     return syncSimple(ae.umin + d, ae.umax + d, v, m);
   }
   if (op === 'lsh' && c > 0n && c < 64n && ae.umax <= 1n << (63n - c)) {
@@ -2144,7 +2201,7 @@ function regKey(r: Reg): string {
   if (r.k === 'none') return '-';
   if (r.k === 'num') {
     const e = r.ex;
-    return `n${r.w ?? '?'}${e ? `[${e.umin}:${e.umax}:${e.smin}:${e.smax}:${e.tmask}]` : ''}${r.nn ? '+' : ''}${r.lowUnbounded ? '!' : ''}${r.highUnbounded ? '^' : ''}${r.spill ? `s${r.spill}` : ''}#${r.ids.join('.')}`;
+    return `n${r.w ?? '?'}${e ? `[${e.umin}:${e.umax}:${e.smin}:${e.smax}:${e.tmask}]` : ''}${r.nn ? '+' : ''}${r.lowUnbounded ? '!' : ''}${r.highUnbounded ? '^' : ''}${r.spill ? `s${r.spill}` : ''}${r.lo32 ? `l${r.lo32.lo}:${r.lo32.hi}` : ''}#${r.ids.join('.')}`;
   }
   return `${r.k}${r.off}${r.map ?? ''}${r.orNull ?? ''}${r.vr === true ? 'v' : r.vr ? `v${r.vr.umax}:${r.vr.smin}` : ''}${r.vhi ? 'h' : ''}${r.mark ?? ''}${r.fn === undefined ? '' : `f${r.fn}`}`;
 }

@@ -1687,3 +1687,42 @@ test('regressions: tnums of 32-bit remainders, 64-bit sums of sign-extended ints
     refusalAgrees(name, `tnum_${i}`, `${SIZE_HEADER}  ${body}\n}\n`, [mcpu, '-O2'], words);
   });
 });
+
+// Neighbours of the probes above: a sign-extended int minus a constant in 64 bits goes below 0, so the verifier knows it
+// only by signed bounds crossing 0 ([-1, 0xfffffffe] for `-= 1`: any unsigned value, no known bit), and a stack index
+// through it is unbounded; `hi << 32 | (lo | c)` has a tnum knowing every bit but bit 63 and the unknown ones, so the
+// verifier's minimum is S64_MIN plus its known ones, out of a pointer's bounds in its words with that value. The
+// kernel's words, and run's under both engines; the refused ones failed before (run reported no refusal, or a fault
+// in its own words). A signed 32-bit compare after it narrows the 32-bit signed bounds the verifier keeps beside
+// ([-129, 126] for the char minus 1); while they cross 0 the 64-bit bounds stay, and the index is still unbounded.
+const HI = (lo: string) => ` r1 = *(u32 *)(r7 + 8)\n r1 <<= 32\n r4 = *(u32 *)(r7 + 4)\n r4 |= ${lo}\n`;
+const NEIGHBOUR_PROBES: [string, string | undefined, string][] = [
+  ['a sign-extended int minus 1 in 64 bits', UNB, `${P_W8} r9 -= 1\n${P_RD('r9', -16)}`],
+  ['a sign-extended int plus -1 in 64 bits', UNB, `${P_W8} r9 += -1\n${P_RD('r9', -16)}`],
+  ['a sign-extended int minus 1, & 7', undefined, `${P_W8} r9 -= 1\n r9 &= 7\n${P_RD('r9', -8)}`],
+  ['a sign-extended int minus 1, at most 8 signed', undefined, `${P_W8} r9 -= 1\n if r9 s> 8 goto X\n${P_RD('r9', -16)}`],
+  ['a sign-extended int minus 1, in [0, 8] signed', undefined, `${P_W8} r9 -= 1\n if r9 s> 8 goto X\n if r9 s< 0 goto X\n${P_RD('r9', -16)}`],
+  ['a sign-extended int minus 1, in [0, 8] by 32-bit signed compares', undefined, `${P_W8} r9 -= 1\n if w9 s> 8 goto X\n if w9 s< 0 goto X\n${P_RD('r9', -16)}`],
+  ['a sign-extended int minus 1, at most 8 by a 32-bit signed compare', UNB, `${P_W8} r9 -= 1\n if w9 s> 8 goto X\n${P_RD('r9', -16)}`],
+  ['a sign-extended int minus 1, at least -100 by a 32-bit signed compare', UNB, `${P_W8} r9 -= 1\n if w9 s< -100 goto X\n${P_RD('r9', -16)}`],
+  ['a sign-extended int minus 1, copied, at most 8 by a 32-bit signed compare', UNB, `${P_W8} r9 -= 1\n r3 = r9\n if w3 s> 8 goto X\n${P_RD('r3', -16)}`],
+  ['a byte minus 3, at most 8 by a 32-bit signed compare', 'invalid variable-offset read from stack R5 var_off=(0x0; 0xffffffffffffffff) off=-16 size=1', ` r9 = r2\n r9 -= 3\n if w9 s> 8 goto X\n${P_RD('r9', -16)}`],
+  ['a byte minus 3, in [0, 8] by 32-bit signed compares', undefined, ` r9 = r2\n r9 -= 3\n if w9 s> 8 goto X\n if w9 s< 0 goto X\n${P_RD('r9', -16)}`],
+  ['a byte minus 3', 'invalid variable-offset read from stack R5 var_off=(0x0; 0xffffffffffffffff) off=-16 size=1', ` r9 = r2\n r9 -= 3\n${P_RD('r9', -16)}`],
+  ['a byte minus 3, in [0, 8] signed', undefined, ` r9 = r2\n r9 -= 3\n if r9 s> 8 goto X\n if r9 s< 0 goto X\n${P_RD('r9', -16)}`],
+  ['hi << 32 | (lo | 1)', 'value -9223372036854775807 makes fp pointer be out of bounds', `${HI('1')} r1 |= r4\n${P_RD('r1', -16)}`],
+  ['(lo | 5) | hi << 32', 'value -9223372036854775803 makes fp pointer be out of bounds', `${HI('5')} r4 |= r1\n${P_RD('r4', -16)}`],
+  ['hi << 32 | (lo | 0x30000)', 'value -9223372036854579200 makes fp pointer be out of bounds', `${HI('0x30000')} r1 |= r4\n${P_RD('r1', -16)}`],
+  ['(hi | 2) << 32 | (lo | 1)', 'value -9223372028264841215 makes fp pointer be out of bounds', ` r1 = *(u32 *)(r7 + 8)\n r1 |= 2\n r1 <<= 32\n r4 = *(u32 *)(r7 + 4)\n r4 |= 1\n r1 |= r4\n${P_RD('r1', -16)}`],
+  ['hi << 32 | (lo | 1), & 15', undefined, `${HI('1')} r1 |= r4\n r1 &= 15\n${P_RD('r1', -16)}`],
+];
+
+test('regressions: a sign-extended int minus a constant, hi << 32 | (lo | c) agree with the kernel\'s words', (t) => {
+  if (kernelOrSkip(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-regress-'));
+  try {
+    for (const [name, words, body] of NEIGHBOUR_PROBES) objectAgrees(name, assemble(dir, `${P_PRO}${body} r0 = 2\nX:\n exit`), words);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
