@@ -79,7 +79,9 @@ test('the maps view shows decoded entries and what the run changed', { skip, tim
     assert.equal(await header.locator('.action-label[aria-label="XDP: Refresh Maps"]').count(), 0, 'no Refresh Maps while stale');
     await vs.screenshot('maps-view-stale');
     // Bounded clicks (the button goes when the run it starts ends: an unbounded click would wait for it again).
-    await clickUntil(rerun, pane.getByText(/^\d+ maps after the run of xdp_filter\.c on demo\.pcap/), 'the maps of the re-run, not stale', { waitMs: 10_000 });
+    // Clicked again only while no run is going (a slow run must not be started twice).
+    const notRunning = async () => !(await page.locator('.notifications-toasts .notification-toast').filter({ hasText: /XDP: running/ }).first().isVisible().catch(() => false));
+    await clickUntil(rerun, pane.getByText(/^\d+ maps after the run of xdp_filter\.c on demo\.pcap/), 'the maps of the re-run, not stale', { waitMs: 10_000, again: notRunning });
     await header.hover();
     await waitVisible(header.locator('.action-label[aria-label="XDP: Refresh Maps"]'), 'Refresh Maps back once fresh', 10_000, header);
 
@@ -104,10 +106,11 @@ test('the maps view shows decoded entries and what the run changed', { skip, tim
     await waitVisible(pane.getByText(/^Stale: the file or settings changed since this run/), 'the stale notice after the seed was saved');
     await header.hover();
     await waitVisible(rerun, 'Re-run in the maps view\'s title after the seed was saved', 10_000, header);
-    await clickUntil(rerun, pane.getByText(/^\d+ maps after the run of xdp_filter\.c on demo\.pcap/), 'the maps of the run from the edited seed', { waitMs: 10_000 });
+    await clickUntil(rerun, pane.getByText(/^\d+ maps after the run of xdp_filter\.c on demo\.pcap/), 'the maps of the run from the edited seed', { waitMs: 10_000, again: notRunning });
     const entryAgain = rows.filter({ hasText: `[${Buffer.from('c0000242', 'hex').readUInt32LE(0)}]` });
     await expandTreeRow(blocklist, entryAgain, 'the blocklist entry after the re-run', 30_000, pane);
     await waitVisible(entryAgain.filter({ hasText: /6\s+\(was 5\)/ }), 'the blocklist entry counted once from the new seed (6, was 5)', 30_000, pane);
+    await waitForNotificationGone(page, /XDP: running/);
     await vs.screenshot('maps-view-seed-rerun');
     assert.deepEqual(vs.blockedRequests(), []);
   } catch (e) {
