@@ -13,7 +13,7 @@ import { BPF_F_RDONLY_PROG, type LoadedObject, type LoadedProgram } from '../elf
 import type { Environment, Fault, PerfRecord, RunResult, UninitStackRead, XdpBuff } from './types.ts';
 import { MapTable, createMap, type BpfMap } from './maps.ts';
 import { dispatchHelper, fastHelpers, fireStartedTimers, laterTimersStarted, runDueTimers, type HelperHost } from './helpers.ts';
-import { executeCompiled, executeXdpReady, wasmTier, xdpPacketReady, type InlineMaps } from './compiled/engine.ts';
+import { executeCompiled, executeXdpPacket, executeXdpReady, wasmTier, xdpPacketReady, type InlineMaps } from './compiled/engine.ts';
 import { isKernelHelper } from '../isa/helper-names.ts';
 import { resetKfuncState } from './kfuncs.ts';
 
@@ -401,7 +401,10 @@ class XdpMachine implements Machine {
       };
     }
     const mem = this.mem;
-    mem.reset(buff, info.devmap);
+    // reset's effects: a pending clean span zeroed (flushClean), then resetPacket, which writes only the packet's
+    // window when this buff and frame are the ones the last run bound (runBatch's per-packet reset), else resets.
+    mem.flushClean();
+    mem.resetPacket(buff, info.devmap);
     const host = this.host;
     const out = this.out;
     // Only what changes between runs is written (host.maps, mapTable, nrCpus and out are the machine's, set once).
@@ -425,7 +428,8 @@ class XdpMachine implements Machine {
     if (hooks === undefined) {
       if (opts.onMark !== undefined) opts.onMark = undefined;
       if (opts.probe !== undefined) opts.probe = undefined;
-      res = this.engine === 'compiled' ? executeCompiled(entry, mem, initCtxRegister, opts) : execute(entry, mem, initCtxRegister, opts);
+      // executeXdpPacket: executeCompiled's run and result, the state's setup skipped when the last run left it ready.
+      res = this.engine === 'compiled' ? executeXdpPacket(entry, mem, opts) : execute(entry, mem, initCtxRegister, opts);
     } else {
       const onStep = hooks.onStep;
       opts.onMark = hooks.onMark;
