@@ -828,7 +828,7 @@ function arithOne(op: string, a: AV, b: AV): AV | undefined {
 }
 
 /** One side of a comparison: a field (perhaps sliced or masked) or a function of fields. */
-type Operand = { label: string; type: FieldType; vals: (g: (f: string) => FValue[]) => FValue[]; field?: string; view?: boolean; call?: true; width?: NumberWidth; present?: (g: (f: string) => FValue[]) => boolean };
+type Operand = { label: string; type: FieldType; vals: (g: (f: string) => FValue[]) => FValue[]; field?: string; view?: boolean; call?: true; width?: NumberWidth; present?: (g: (f: string) => FValue[]) => boolean; avals?: (g: (f: string) => FValue[]) => AV[] };
 
 /** Parse a display filter; a FilterError names the position of what is wrong. */
 export function compileFilter(text: string): Filter {
@@ -895,7 +895,7 @@ export function compileFilter(text: string): Filter {
     if (t.t === 'word' && parseNumber(t.v) !== undefined && arithAhead(k + 1)) throw new FilterError('arithmetic on the left side starts with a field or function (ip.ttl + 5, not 5 + ip.ttl)', t.pos, t.end - t.pos);
     if (t.t === 'word' && FUNCTIONS.has(t.v.toLowerCase()) && toks[k + 1]?.v === '(') {
       const c = call();
-      return arithAhead(k) ? arithCompare(arith({ k: 'call', op: c, tok: t })) : compare(c);
+      return arithAhead(k) || c.avals ? arithCompare(arith({ k: 'call', op: c, tok: t })) : compare(c);
     }
     if (t.t !== 'word') {
       const prev = k > 0 ? ` after '${text.slice(toks[k - 1]!.pos, toks[k - 1]!.end)}'` : '';
@@ -993,12 +993,23 @@ export function compileFilter(text: string): Filter {
     const nameTok = peek();
     const fn = nameTok.v.toLowerCase();
     k += 2;
-    const args: { field?: string; num?: number; tok: Tok }[] = [];
+    const args: { field?: string; num?: number; tok: Tok; ex?: AExpr }[] = [];
     for (;;) {
       const a = peek();
-      if (a.t === 'word' && fieldType(a.v) !== undefined) args.push({ field: a.v, tok: a });
-      else if ((fn === 'max' || fn === 'min') && a.t === 'word' && parseNumber(a.v) !== undefined) args.push({ num: 0, tok: a });
-      else if (a.t === 'word' && !WORDS_ONLY_OPS.test(a.v) && a.v !== ')' && parseNumber(a.v) === undefined && /^[a-z]/i.test(a.v)) {
+      const lone = (toks[k + 1]?.v === ',' || toks[k + 1]?.v === ')') && (fieldType(a.v) !== undefined || parseNumber(a.v) !== undefined);
+      // Arithmetic as an argument of abs(), max(), min() (tshark 4.0: `max(tcp.srcport + 1, tcp.dstport)`,
+      // `abs(ip.ttl - 100)`); its Wireshark type is its first field's, and it cannot start with a constant.
+      if ((fn === 'abs' || fn === 'max' || fn === 'min') && !(lone && a.t === 'word') && (a.v === '{' || (a.t === 'word' && (a.v.startsWith('-') || fieldType(a.v) !== undefined || parseNumber(a.v) !== undefined || (FUNCTIONS.has(a.v.toLowerCase()) && toks[k + 1]?.v === '('))))) {
+        const ex = arith();
+        if (ex.konst && args.length === 0) throw new FilterError(`arithmetic of constants alone cannot be the first argument of ${fn}(): start it with a field`, a.pos, Math.max(1, ex.label.length));
+        args.push({ tok: a, ex });
+        k--;
+      } else if (a.t === 'word' && fieldType(a.v) !== undefined) args.push({ field: a.v, tok: a });
+      else if ((fn === 'max' || fn === 'min') && a.t === 'word' && parseNumber(a.v) !== undefined) {
+        // tshark 4.0: "Argument '3' is not valid for max()" when a constant comes first.
+        if (args.length === 0) throw new FilterError(`${fn}() takes a field as its first argument, not a number (${fn}(ip.ttl, ${shortText(a.v)}))`, a.pos, a.end - a.pos);
+        args.push({ num: 0, tok: a });
+      } else if (a.t === 'word' && !WORDS_ONLY_OPS.test(a.v) && a.v !== ')' && parseNumber(a.v) === undefined && /^[a-z]/i.test(a.v)) {
         const near = closeNames(a.v);
         throw new FilterError(`unknown field '${a.v.length > 80 ? `${a.v.slice(0, 60)}...` : a.v}'${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}`, a.pos, a.end - a.pos);
       } else throw new FilterError(`expected a field as the argument of ${fn}(), found ${describe(a)}`, a.pos, Math.max(1, a.end - a.pos));
@@ -1025,15 +1036,37 @@ export function compileFilter(text: string): Filter {
     }
     // max() and min() take fields of one Wireshark type (tshark: "Arguments to 'max' must have the same type"), and
     // constants in that type's range.
-    const typed = args.find((a) => a.field !== undefined && numberWidth(a.field) !== undefined);
-    const width = fn === 'count' || fn === 'len' ? 'u32' : typed && numberWidth(typed.field!);
+    const argWidth = (a: (typeof args)[number]) => (a.ex ? (a.ex.konst ? undefined : a.ex.width) : a.field === undefined ? undefined : numberWidth(a.field));
+    const argName = (a: (typeof args)[number]) => a.ex?.label ?? a.field!;
+    const typed = args.find((a) => argWidth(a) !== undefined);
+    const width = fn === 'count' || fn === 'len' ? 'u32' : typed && argWidth(typed);
     if (many && typed)
       for (const a of args) {
-        const w = a.field === undefined ? undefined : numberWidth(a.field);
-        if (w !== undefined && w !== width) throw new FilterError(`${fn}() takes fields of one type: ${typed.field} is ${WIDTH_NAMES[width!]}, ${a.field} ${WIDTH_NAMES[w]}`, a.tok.pos, a.tok.end - a.tok.pos);
+        const w = argWidth(a);
+        if (w !== undefined && w !== width) throw new FilterError(`${fn}() takes fields of one type: ${argName(typed)} is ${WIDTH_NAMES[width!]}, ${argName(a)} ${WIDTH_NAMES[w]}`, a.tok.pos, Math.max(1, (a.ex?.label ?? a.tok.v).length));
       }
     // A negative constant is a number below every value here (tshark: min(ip.ttl, -1) < 100 holds).
-    for (const a of args) if (a.field === undefined) a.num = numberConstant(typed?.field ?? `${fn}()`, width, a.tok, true);
+    for (const a of args) if (a.field === undefined && !a.ex) a.num = numberConstant(typed ? argName(typed) : `${fn}()`, width, a.tok, true);
+    // With arithmetic among the arguments: each value keeps its sign (ip.ttl - 100 may be below zero), as the
+    // arithmetic's values do; constants take the first argument's type.
+    if (args.some((a) => a.ex)) {
+      const lead = typed ? argName(typed) : `${fn}()`;
+      const parts = args.map((a) => {
+        if (a.ex) return arithValues(a.ex.node, a.ex.konst ? width : a.ex.width, a.ex.konst ? lead : a.ex.lead);
+        if (a.num !== undefined) { const one = [{ n: a.num, s: a.num < 0 }]; return () => one; }
+        fields.add(a.field!);
+        const s = numberWidth(a.field!) === 'i32';
+        return (g: (f: string) => FValue[]) => g(a.field!).map((x) => ({ n: Number(x), s }));
+      });
+      const label = text.slice(nameTok.pos, toks[k - 1]!.end);
+      const avals = (g: (f: string) => FValue[]): AV[] => {
+        if (fn === 'abs') return parts[0]!(g).map((x) => ({ n: Math.abs(x.n), s: x.s }));
+        let best: AV | undefined;
+        for (const p of parts) for (const x of p(g)) if (!best || (fn === 'max' ? x.n > best.n : x.n < best.n)) best = x;
+        return best ? [best] : [];
+      };
+      return { label, type: 'uint', vals: (g) => avals(g).map((x) => x.n), avals, call: true, width };
+    }
     // len() of a protocol: the length of its item, as its bytes in a comparison (`len(udp) == 8`).
     const keyOf = (f: string) => (fn === 'len' && f === 'frame' ? 'frame.cap_len' : fn === 'len' && PROTOCOL_BYTES.has(f) ? protocolKey(f, false) : f);
     for (const a of args) if (a.field !== undefined) fields.add(keyOf(a.field));
@@ -1298,6 +1331,7 @@ export function compileFilter(text: string): Filter {
         return (g) => g(a.name).map((x) => ({ n: Number(x), s }));
       }
       case 'call': {
+        if (a.op.avals) return a.op.avals;
         const s = a.op.width === 'i32';
         return (g) => a.op.vals(g).map((x) => ({ n: Number(x), s }));
       }
@@ -1343,7 +1377,8 @@ export function compileFilter(text: string): Filter {
     if (e.konst) throw new FilterError('arithmetic of constants alone cannot be the left side: start it with a field', firstPos(e.node), Math.max(1, e.label.length));
     const vals = arithValues(e.node, e.width, e.lead);
     const need = [...new Set(e.fields)];
-    const present = (g: (f: string) => FValue[]) => need.every((f) => g(f).length > 0);
+    // A function alone (max(ip.ttl - 1, 0)) is there when it has a value.
+    const present = e.node.k === 'call' ? (g: (f: string) => FValue[]) => vals(g).length > 0 : (g: (f: string) => FValue[]) => need.every((f) => g(f).length > 0);
     return arithRelation({ vals, present, width: e.width, lead: e.lead, label: e.label });
   }
   function arithRelation(left: { vals: (g: (f: string) => FValue[]) => AV[]; present: (g: (f: string) => FValue[]) => boolean; width: NumberWidth | undefined; lead: string; label: string }): Node {
@@ -2317,9 +2352,9 @@ function l4(f: Uint8Array, p: number, proto: number, add: Add, depth: number): v
   } else if (proto === 2 && p + 1 <= f.length) {
     add('igmp', 1);
     add('igmp.type', f[p]!);
-  } else if (proto === 50 && p + 4 <= f.length) {
+  } else if (proto === 50 && p < f.length) {
     add('esp', 1);
-    add('esp.spi', u32(f, p));
+    if (p + 4 <= f.length) add('esp.spi', u32(f, p));
   } else if (proto === 47 && p + 4 <= f.length) {
     add('gre', 1);
     const gp = u16(f, p + 2);
