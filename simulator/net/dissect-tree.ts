@@ -724,6 +724,8 @@ class Dissection {
     if (proto === 51 && depth < MAX_DEPTH) return this.ah(o, end, depth);
     // Protocols shown by name and their first fields (tshark decodes them; their bytes are not 'data').
     if (proto === 50 && end - o >= 8) return void this.layer('esp', 'Encapsulating Security Payload', o, end - o, [this.field('esp.spi', 'SPI', hex(this.u32(o), 8), o, 4)], `SPI: ${hex(this.u32(o), 8)}`);
+    // tshark's ESP dissector takes a shorter one too (malformed, no data after it), the SPI when it is there.
+    if (proto === 50 && end > o) return void this.layer('esp', 'Encapsulating Security Payload', o, end - o, end - o >= 4 ? [this.field('esp.spi', 'SPI', hex(this.u32(o), 8), o, 4)] : [], 'malformed: cut short');
     if (proto === 132 && end - o >= 12) return void this.layer('sctp', 'Stream Control Transmission Protocol', o, end - o, [this.field('sctp.srcport', 'Source Port', String(this.u16(o)), o, 2), this.field('sctp.dstport', 'Destination Port', String(this.u16(o + 2)), o + 2, 2)], `Src Port: ${this.u16(o)}, Dst Port: ${this.u16(o + 2)}`);
     if (proto === 2 && end - o >= 8) return void this.layer('igmp', 'Internet Group Management Protocol', o, end - o, [this.field('igmp.type', 'Type', hex(this.u8(o), 2), o, 1)], hex(this.u8(o), 2));
     this.payload(o, end, proto === 59 ? 'No Next Header' : 'Data');
