@@ -1282,6 +1282,13 @@ export function compileFilter(text: string): Filter {
   }
   function unaryA(): AAtom {
     const t = peek();
+    // A unary plus changes nothing (tshark 4.0: `frame.len - +580`).
+    if (t.t === 'op' && t.v === '+' && toks[k + 1] !== undefined && toks[k + 1]!.t !== 'eof') {
+      k++;
+      const n = peek();
+      if ((n.t === 'word' && (n.v.startsWith('-') || n.v.startsWith('+'))) || (n.t === 'op' && n.v === '+')) throw new FilterError(`'${text.slice(n.pos, n.pos + 1)}' cannot follow a unary '+'`, n.pos, 1);
+      return unaryA();
+    }
     if (t.t === 'word' && t.v.startsWith('-')) {
       if (t.v.length > 1) toks.splice(k, 1, { t: 'word', v: '-', pos: t.pos, end: t.pos + 1 }, { t: 'word', v: t.v.slice(1), pos: t.pos + 1, end: t.end });
       k++;
