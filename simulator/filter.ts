@@ -1443,9 +1443,11 @@ export function compileFilter(text: string): Filter {
       const from = start < 0 ? b.length + start : start;
       if (from < 0 || from > b.length) return undefined;
       const end = colon ? (m[2] === undefined ? b.length : from + Number(m[2])) : dash ? (Number(m[2]) < 0 ? b.length + Number(m[2]) : Number(m[2])) + 1 : from + 1;
-      // A range past the end of the field: no value (Wireshark's slice does not exist).
+      // A range past the end of the field: no value (Wireshark's slice does not exist); so is one over bytes the
+      // capture cut from a protocol's item.
       if (end > b.length || end <= from) return undefined;
-      return b.slice(from, end);
+      const got = b.slice(from, end);
+      return got.includes(NOT_CAPTURED) ? undefined : got;
     };
   }
 
@@ -1513,6 +1515,8 @@ const CONTAINS_ONLY = new Set<string>([]);
  * A name no filter can give for a protocol's bytes: its header (`all` false: slices and comparisons), or every byte
  * from its start its dissector was given (contains and matches).
  */
+/** A byte of a protocol's item the capture does not hold (not a latin1 character: no byte string equals it). */
+const NOT_CAPTURED = '\u0100';
 function protocolKey(proto: string, all: boolean): string {
   return `${all ? ' tvb ' : ' bytes '}${proto}`;
 }
@@ -1774,7 +1778,21 @@ export function treeFields(frame: Uint8Array, protocols = true, cut = false, raw
         const fh = first(l.fields, 'ipv6.fragment');
         if (fh && num(first(fh.children ?? [], 'ipv6.fragment.offset'))) item = 40;
       }
-      if (l.key !== 'arp' || l.length >= 6) {
+      if (l.key === 'ip' && l.offset < frame.length) {
+        // tshark's ip item is the header length the header states (IHL x 4), whatever its version or the bytes
+        // captured: len(ip) is that, and a slice reaching a byte the capture cut (`ip[-1:]` of a cut header) has no
+        // value. Those bytes are NOT_CAPTURED here, which no byte equals.
+        const ihl = (frame[l.offset]! & 15) * 4;
+        const have = Math.min(ihl, frame.length - l.offset);
+        add(protocolKey(l.key, false), latin1(frame, l.offset, have) + NOT_CAPTURED.repeat(ihl - have));
+        add(protocolKey(l.key, true), latin1(frame, l.offset, Math.max(l.length, end - l.offset)));
+      } else if (l.key === 'vlan') {
+        // tshark's vlan item is 4 bytes from its TCI on (none before 2 bytes of it): bytes cut off have no value.
+        if (l.length >= 2) {
+          add(protocolKey(l.key, false), latin1(frame, l.offset, Math.min(4, l.length)) + NOT_CAPTURED.repeat(Math.max(0, 4 - l.length)));
+          add(protocolKey(l.key, true), latin1(frame, l.offset, Math.max(l.length, end - l.offset)));
+        }
+      } else if (l.key !== 'arp' || l.length >= 6) {
         add(protocolKey(l.key, false), latin1(frame, l.offset, item));
         add(protocolKey(l.key, true), latin1(frame, l.offset, Math.max(l.length, end - l.offset)));
       }
@@ -1863,6 +1881,7 @@ function frameProtocols(layers: TreeLayer[]): string {
         if (f.key === 'ipv6.fragment') out.push('ipv6.fraghdr');
         else if (f.key === 'ipv6.hopopts' || f.key === 'ipv6.routing' || f.key === 'ipv6.dstopts' || f.key === 'ah') out.push(f.key);
       }
+      if (l.cutHeader) out.push(l.cutHeader);
     }
     if (l.key === 'eth' || l.key === 'vlan' || l.key === 'ieee8021ad') {
       if (l.fields.some((f) => BY_ETHERTYPE.has(f.key))) out.push('ethertype');
@@ -2029,11 +2048,13 @@ function ether(f: Uint8Array, add: Add, depth: number): void {
   let type = u16(f, 12);
   let off = 14;
   let tpid = 0;
-  while ((type === 0x8100 || type === 0x88a8 || type === 0x9100) && off + 4 <= f.length) {
+  while ((type === 0x8100 || type === 0x88a8 || type === 0x9100) && off + 2 <= f.length) {
     const tci = u16(f, off);
     add('vlan', 1);
     add('vlan.id', tci & 0xfff);
     add('vlan.priority', tci >> 13);
+    // A tag cut after its TCI: its fields, nothing after it (tshark).
+    if (off + 4 > f.length) break;
     tpid = type;
     type = u16(f, off + 2);
     off += 4;
