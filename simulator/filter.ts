@@ -1769,8 +1769,8 @@ export function treeFields(frame: Uint8Array, protocols = true, cut = false, raw
         const stated = n === undefined ? undefined : l.key === 'ip' ? n : 40 + n;
         if (stated !== undefined && stated >= l.length && stated > 0) end = limit = Math.min(limit, l.offset + stated);
       } else if (l.key === 'arp' || l.key === 'data') end = l.offset + l.length;
-      // ICMP's and ICMPv6's item covers the message, a quoted packet included. ARP's needs its two address sizes
-      // (bytes 4 and 5) first.
+      // ICMP's and ICMPv6's item covers the message, a quoted packet included; ARP's is the bytes captured (tshark 4.0,
+      // from 2 bytes on).
       let item = l.key === 'icmp' || l.key === 'icmpv6' ? Math.max(l.length, end - l.offset) : l.length;
       // IPv6's item covers its extension headers, except in a fragment after the first: tshark (not reassembling)
       // stops at the fragment header and leaves the item its fixed 40 bytes.
@@ -1792,7 +1792,7 @@ export function treeFields(frame: Uint8Array, protocols = true, cut = false, raw
           add(protocolKey(l.key, false), latin1(frame, l.offset, Math.min(4, l.length)) + NOT_CAPTURED.repeat(Math.max(0, 4 - l.length)));
           add(protocolKey(l.key, true), latin1(frame, l.offset, Math.max(l.length, end - l.offset)));
         }
-      } else if (l.key !== 'arp' || l.length >= 6) {
+      } else if (l.key !== 'arp' || l.length >= 2) {
         add(protocolKey(l.key, false), latin1(frame, l.offset, item));
         add(protocolKey(l.key, true), latin1(frame, l.offset, Math.max(l.length, end - l.offset)));
       }
