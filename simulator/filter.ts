@@ -828,7 +828,7 @@ function arithOne(op: string, a: AV, b: AV): AV | undefined {
 }
 
 /** One side of a comparison: a field (perhaps sliced or masked) or a function of fields. */
-type Operand = { label: string; type: FieldType; vals: (g: (f: string) => FValue[]) => FValue[]; field?: string; view?: boolean; call?: true; width?: NumberWidth; present?: (g: (f: string) => FValue[]) => boolean };
+type Operand = { label: string; type: FieldType; vals: (g: (f: string) => FValue[]) => FValue[]; field?: string; view?: boolean; call?: true; width?: NumberWidth; present?: (g: (f: string) => FValue[]) => boolean; avals?: (g: (f: string) => FValue[]) => AV[] };
 
 /** Parse a display filter; a FilterError names the position of what is wrong. */
 export function compileFilter(text: string): Filter {
@@ -895,7 +895,7 @@ export function compileFilter(text: string): Filter {
     if (t.t === 'word' && parseNumber(t.v) !== undefined && arithAhead(k + 1)) throw new FilterError('arithmetic on the left side starts with a field or function (ip.ttl + 5, not 5 + ip.ttl)', t.pos, t.end - t.pos);
     if (t.t === 'word' && FUNCTIONS.has(t.v.toLowerCase()) && toks[k + 1]?.v === '(') {
       const c = call();
-      return arithAhead(k) ? arithCompare(arith({ k: 'call', op: c, tok: t })) : compare(c);
+      return arithAhead(k) || c.avals ? arithCompare(arith({ k: 'call', op: c, tok: t })) : compare(c);
     }
     if (t.t !== 'word') {
       const prev = k > 0 ? ` after '${text.slice(toks[k - 1]!.pos, toks[k - 1]!.end)}'` : '';
@@ -993,12 +993,23 @@ export function compileFilter(text: string): Filter {
     const nameTok = peek();
     const fn = nameTok.v.toLowerCase();
     k += 2;
-    const args: { field?: string; num?: number; tok: Tok }[] = [];
+    const args: { field?: string; num?: number; tok: Tok; ex?: AExpr }[] = [];
     for (;;) {
       const a = peek();
-      if (a.t === 'word' && fieldType(a.v) !== undefined) args.push({ field: a.v, tok: a });
-      else if ((fn === 'max' || fn === 'min') && a.t === 'word' && parseNumber(a.v) !== undefined) args.push({ num: 0, tok: a });
-      else if (a.t === 'word' && !WORDS_ONLY_OPS.test(a.v) && a.v !== ')' && parseNumber(a.v) === undefined && /^[a-z]/i.test(a.v)) {
+      const lone = (toks[k + 1]?.v === ',' || toks[k + 1]?.v === ')') && (fieldType(a.v) !== undefined || parseNumber(a.v) !== undefined);
+      // Arithmetic as an argument of abs(), max(), min() (tshark 4.0: `max(tcp.srcport + 1, tcp.dstport)`,
+      // `abs(ip.ttl - 100)`); its Wireshark type is its first field's, and it cannot start with a constant.
+      if ((fn === 'abs' || fn === 'max' || fn === 'min') && !(lone && a.t === 'word') && (a.v === '{' || (a.t === 'word' && (a.v.startsWith('-') || fieldType(a.v) !== undefined || parseNumber(a.v) !== undefined || (FUNCTIONS.has(a.v.toLowerCase()) && toks[k + 1]?.v === '('))))) {
+        const ex = arith();
+        if (ex.konst && args.length === 0) throw new FilterError(`arithmetic of constants alone cannot be the first argument of ${fn}(): start it with a field`, a.pos, Math.max(1, ex.label.length));
+        args.push({ tok: a, ex });
+        k--;
+      } else if (a.t === 'word' && fieldType(a.v) !== undefined) args.push({ field: a.v, tok: a });
+      else if ((fn === 'max' || fn === 'min') && a.t === 'word' && parseNumber(a.v) !== undefined) {
+        // tshark 4.0: "Argument '3' is not valid for max()" when a constant comes first.
+        if (args.length === 0) throw new FilterError(`${fn}() takes a field as its first argument, not a number (${fn}(ip.ttl, ${shortText(a.v)}))`, a.pos, a.end - a.pos);
+        args.push({ num: 0, tok: a });
+      } else if (a.t === 'word' && !WORDS_ONLY_OPS.test(a.v) && a.v !== ')' && parseNumber(a.v) === undefined && /^[a-z]/i.test(a.v)) {
         const near = closeNames(a.v);
         throw new FilterError(`unknown field '${a.v.length > 80 ? `${a.v.slice(0, 60)}...` : a.v}'${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}`, a.pos, a.end - a.pos);
       } else throw new FilterError(`expected a field as the argument of ${fn}(), found ${describe(a)}`, a.pos, Math.max(1, a.end - a.pos));
@@ -1025,15 +1036,37 @@ export function compileFilter(text: string): Filter {
     }
     // max() and min() take fields of one Wireshark type (tshark: "Arguments to 'max' must have the same type"), and
     // constants in that type's range.
-    const typed = args.find((a) => a.field !== undefined && numberWidth(a.field) !== undefined);
-    const width = fn === 'count' || fn === 'len' ? 'u32' : typed && numberWidth(typed.field!);
+    const argWidth = (a: (typeof args)[number]) => (a.ex ? (a.ex.konst ? undefined : a.ex.width) : a.field === undefined ? undefined : numberWidth(a.field));
+    const argName = (a: (typeof args)[number]) => a.ex?.label ?? a.field!;
+    const typed = args.find((a) => argWidth(a) !== undefined);
+    const width = fn === 'count' || fn === 'len' ? 'u32' : typed && argWidth(typed);
     if (many && typed)
       for (const a of args) {
-        const w = a.field === undefined ? undefined : numberWidth(a.field);
-        if (w !== undefined && w !== width) throw new FilterError(`${fn}() takes fields of one type: ${typed.field} is ${WIDTH_NAMES[width!]}, ${a.field} ${WIDTH_NAMES[w]}`, a.tok.pos, a.tok.end - a.tok.pos);
+        const w = argWidth(a);
+        if (w !== undefined && w !== width) throw new FilterError(`${fn}() takes fields of one type: ${argName(typed)} is ${WIDTH_NAMES[width!]}, ${argName(a)} ${WIDTH_NAMES[w]}`, a.tok.pos, Math.max(1, (a.ex?.label ?? a.tok.v).length));
       }
     // A negative constant is a number below every value here (tshark: min(ip.ttl, -1) < 100 holds).
-    for (const a of args) if (a.field === undefined) a.num = numberConstant(typed?.field ?? `${fn}()`, width, a.tok, true);
+    for (const a of args) if (a.field === undefined && !a.ex) a.num = numberConstant(typed ? argName(typed) : `${fn}()`, width, a.tok, true);
+    // With arithmetic among the arguments: each value keeps its sign (ip.ttl - 100 may be below zero), as the
+    // arithmetic's values do; constants take the first argument's type.
+    if (args.some((a) => a.ex)) {
+      const lead = typed ? argName(typed) : `${fn}()`;
+      const parts = args.map((a) => {
+        if (a.ex) return arithValues(a.ex.node, a.ex.konst ? width : a.ex.width, a.ex.konst ? lead : a.ex.lead);
+        if (a.num !== undefined) { const one = [{ n: a.num, s: a.num < 0 }]; return () => one; }
+        fields.add(a.field!);
+        const s = numberWidth(a.field!) === 'i32';
+        return (g: (f: string) => FValue[]) => g(a.field!).map((x) => ({ n: Number(x), s }));
+      });
+      const label = text.slice(nameTok.pos, toks[k - 1]!.end);
+      const avals = (g: (f: string) => FValue[]): AV[] => {
+        if (fn === 'abs') return parts[0]!(g).map((x) => ({ n: Math.abs(x.n), s: x.s }));
+        let best: AV | undefined;
+        for (const p of parts) for (const x of p(g)) if (!best || (fn === 'max' ? x.n > best.n : x.n < best.n)) best = x;
+        return best ? [best] : [];
+      };
+      return { label, type: 'uint', vals: (g) => avals(g).map((x) => x.n), avals, call: true, width };
+    }
     // len() of a protocol: the length of its item, as its bytes in a comparison (`len(udp) == 8`).
     const keyOf = (f: string) => (fn === 'len' && f === 'frame' ? 'frame.cap_len' : fn === 'len' && PROTOCOL_BYTES.has(f) ? protocolKey(f, false) : f);
     for (const a of args) if (a.field !== undefined) fields.add(keyOf(a.field));
@@ -1249,6 +1282,13 @@ export function compileFilter(text: string): Filter {
   }
   function unaryA(): AAtom {
     const t = peek();
+    // A unary plus changes nothing (tshark 4.0: `frame.len - +580`).
+    if (t.t === 'op' && t.v === '+' && toks[k + 1] !== undefined && toks[k + 1]!.t !== 'eof') {
+      k++;
+      const n = peek();
+      if ((n.t === 'word' && (n.v.startsWith('-') || n.v.startsWith('+'))) || (n.t === 'op' && n.v === '+')) throw new FilterError(`'${text.slice(n.pos, n.pos + 1)}' cannot follow a unary '+'`, n.pos, 1);
+      return unaryA();
+    }
     if (t.t === 'word' && t.v.startsWith('-')) {
       if (t.v.length > 1) toks.splice(k, 1, { t: 'word', v: '-', pos: t.pos, end: t.pos + 1 }, { t: 'word', v: t.v.slice(1), pos: t.pos + 1, end: t.end });
       k++;
@@ -1298,6 +1338,7 @@ export function compileFilter(text: string): Filter {
         return (g) => g(a.name).map((x) => ({ n: Number(x), s }));
       }
       case 'call': {
+        if (a.op.avals) return a.op.avals;
         const s = a.op.width === 'i32';
         return (g) => a.op.vals(g).map((x) => ({ n: Number(x), s }));
       }
@@ -1343,7 +1384,8 @@ export function compileFilter(text: string): Filter {
     if (e.konst) throw new FilterError('arithmetic of constants alone cannot be the left side: start it with a field', firstPos(e.node), Math.max(1, e.label.length));
     const vals = arithValues(e.node, e.width, e.lead);
     const need = [...new Set(e.fields)];
-    const present = (g: (f: string) => FValue[]) => need.every((f) => g(f).length > 0);
+    // A function alone (max(ip.ttl - 1, 0)) is there when it has a value.
+    const present = e.node.k === 'call' ? (g: (f: string) => FValue[]) => vals(g).length > 0 : (g: (f: string) => FValue[]) => need.every((f) => g(f).length > 0);
     return arithRelation({ vals, present, width: e.width, lead: e.lead, label: e.label });
   }
   function arithRelation(left: { vals: (g: (f: string) => FValue[]) => AV[]; present: (g: (f: string) => FValue[]) => boolean; width: NumberWidth | undefined; lead: string; label: string }): Node {
@@ -1401,9 +1443,11 @@ export function compileFilter(text: string): Filter {
       const from = start < 0 ? b.length + start : start;
       if (from < 0 || from > b.length) return undefined;
       const end = colon ? (m[2] === undefined ? b.length : from + Number(m[2])) : dash ? (Number(m[2]) < 0 ? b.length + Number(m[2]) : Number(m[2])) + 1 : from + 1;
-      // A range past the end of the field: no value (Wireshark's slice does not exist).
+      // A range past the end of the field: no value (Wireshark's slice does not exist); so is one over bytes the
+      // capture cut from a protocol's item.
       if (end > b.length || end <= from) return undefined;
-      return b.slice(from, end);
+      const got = b.slice(from, end);
+      return got.includes(NOT_CAPTURED) ? undefined : got;
     };
   }
 
@@ -1471,6 +1515,8 @@ const CONTAINS_ONLY = new Set<string>([]);
  * A name no filter can give for a protocol's bytes: its header (`all` false: slices and comparisons), or every byte
  * from its start its dissector was given (contains and matches).
  */
+/** A byte of a protocol's item the capture does not hold (not a latin1 character: no byte string equals it). */
+const NOT_CAPTURED = '\u0100';
 function protocolKey(proto: string, all: boolean): string {
   return `${all ? ' tvb ' : ' bytes '}${proto}`;
 }
@@ -1723,8 +1769,8 @@ export function treeFields(frame: Uint8Array, protocols = true, cut = false, raw
         const stated = n === undefined ? undefined : l.key === 'ip' ? n : 40 + n;
         if (stated !== undefined && stated >= l.length && stated > 0) end = limit = Math.min(limit, l.offset + stated);
       } else if (l.key === 'arp' || l.key === 'data') end = l.offset + l.length;
-      // ICMP's and ICMPv6's item covers the message, a quoted packet included. ARP's needs its two address sizes
-      // (bytes 4 and 5) first.
+      // ICMP's and ICMPv6's item covers the message, a quoted packet included; ARP's is the bytes captured (tshark 4.0,
+      // from 2 bytes on).
       let item = l.key === 'icmp' || l.key === 'icmpv6' ? Math.max(l.length, end - l.offset) : l.length;
       // IPv6's item covers its extension headers, except in a fragment after the first: tshark (not reassembling)
       // stops at the fragment header and leaves the item its fixed 40 bytes.
@@ -1732,7 +1778,21 @@ export function treeFields(frame: Uint8Array, protocols = true, cut = false, raw
         const fh = first(l.fields, 'ipv6.fragment');
         if (fh && num(first(fh.children ?? [], 'ipv6.fragment.offset'))) item = 40;
       }
-      if (l.key !== 'arp' || l.length >= 6) {
+      if (l.key === 'ip' && l.offset < frame.length) {
+        // tshark's ip item is the header length the header states (IHL x 4), whatever its version or the bytes
+        // captured: len(ip) is that, and a slice reaching a byte the capture cut (`ip[-1:]` of a cut header) has no
+        // value. Those bytes are NOT_CAPTURED here, which no byte equals.
+        const ihl = (frame[l.offset]! & 15) * 4;
+        const have = Math.min(ihl, frame.length - l.offset);
+        add(protocolKey(l.key, false), latin1(frame, l.offset, have) + NOT_CAPTURED.repeat(ihl - have));
+        add(protocolKey(l.key, true), latin1(frame, l.offset, Math.max(l.length, end - l.offset)));
+      } else if (l.key === 'vlan') {
+        // tshark's vlan item is 4 bytes from its TCI on (none before 2 bytes of it): bytes cut off have no value.
+        if (l.length >= 2) {
+          add(protocolKey(l.key, false), latin1(frame, l.offset, Math.min(4, l.length)) + NOT_CAPTURED.repeat(Math.max(0, 4 - l.length)));
+          add(protocolKey(l.key, true), latin1(frame, l.offset, Math.max(l.length, end - l.offset)));
+        }
+      } else if (l.key !== 'arp' || l.length >= 2) {
         add(protocolKey(l.key, false), latin1(frame, l.offset, item));
         add(protocolKey(l.key, true), latin1(frame, l.offset, Math.max(l.length, end - l.offset)));
       }
@@ -1821,6 +1881,7 @@ function frameProtocols(layers: TreeLayer[]): string {
         if (f.key === 'ipv6.fragment') out.push('ipv6.fraghdr');
         else if (f.key === 'ipv6.hopopts' || f.key === 'ipv6.routing' || f.key === 'ipv6.dstopts' || f.key === 'ah') out.push(f.key);
       }
+      if (l.cutHeader) out.push(l.cutHeader);
     }
     if (l.key === 'eth' || l.key === 'vlan' || l.key === 'ieee8021ad') {
       if (l.fields.some((f) => BY_ETHERTYPE.has(f.key))) out.push('ethertype');
@@ -1987,11 +2048,13 @@ function ether(f: Uint8Array, add: Add, depth: number): void {
   let type = u16(f, 12);
   let off = 14;
   let tpid = 0;
-  while ((type === 0x8100 || type === 0x88a8 || type === 0x9100) && off + 4 <= f.length) {
+  while ((type === 0x8100 || type === 0x88a8 || type === 0x9100) && off + 2 <= f.length) {
     const tci = u16(f, off);
     add('vlan', 1);
     add('vlan.id', tci & 0xfff);
     add('vlan.priority', tci >> 13);
+    // A tag cut after its TCI: its fields, nothing after it (tshark).
+    if (off + 4 > f.length) break;
     tpid = type;
     type = u16(f, off + 2);
     off += 4;
@@ -2317,9 +2380,9 @@ function l4(f: Uint8Array, p: number, proto: number, add: Add, depth: number): v
   } else if (proto === 2 && p + 1 <= f.length) {
     add('igmp', 1);
     add('igmp.type', f[p]!);
-  } else if (proto === 50 && p + 4 <= f.length) {
+  } else if (proto === 50 && p < f.length) {
     add('esp', 1);
-    add('esp.spi', u32(f, p));
+    if (p + 4 <= f.length) add('esp.spi', u32(f, p));
   } else if (proto === 47 && p + 4 <= f.length) {
     add('gre', 1);
     const gp = u16(f, p + 2);

@@ -38,6 +38,11 @@ export interface TreeLayer {
   fields: TreeField[];
   /** The header did not fit in the frame (or in its enclosing header): what was missing. */
   truncated?: string;
+  /**
+   * An IPv6 extension header too short to show a field of (under 2 bytes; a fragment header under 8): its protocol's
+   * name, which tshark still lists in frame.protocols (ipv6.hopopts, ipv6.fraghdr, ipv6.dstopts, ah).
+   */
+  cutHeader?: string;
 }
 
 const MAX_LAYERS = 48;
@@ -405,6 +410,12 @@ class Dissection {
     // An 802.1ad service tag has Wireshark's ieee8021ad names; 802.1Q (and the old 0x9100 QinQ) tags are vlan.
     const k = tpid === 0x88a8 ? 'ieee8021ad' : 'vlan';
     const name = tpid === 0x88a8 ? '802.1ad Service VLAN' : '802.1Q Virtual LAN';
+    // An 802.1Q tag cut after its TCI still shows it (priority, DEI, ID), as tshark does (an 802.1ad one: none).
+    if (k === 'vlan' && end - o >= 2 && end - o < 4) {
+      const t = this.u16(o);
+      this.layer(k, name, o, end - o, [this.field(`${k}.priority`, 'Priority', String(t >> 13), o, 2, { mask: 0xe000 }), this.field(`${k}.dei`, 'DEI', String((t >> 12) & 1), o, 2, { mask: 0x1000 }), this.field(`${k}.id`, 'ID', String(t & 0xfff), o, 2, { mask: 0x0fff })], `PRI: ${t >> 13}, ID: ${t & 0xfff}`, `needs 4 bytes, ${end - o} left`);
+      throw new Stop();
+    }
     if (end - o < 4) return void this.short(k, name, o, end, 4);
     const tci = this.u16(o);
     const type = this.u16(o + 2);
@@ -647,6 +658,7 @@ class Dissection {
     let p = o + 40;
     let fragmentData = false;
     let truncated: string | undefined;
+    let cutHeader: string | undefined;
     // Extension headers belong to the IPv6 layer, one subtree each.
     for (let n = 0; n < MAX_OPTIONS && (next === 0 || next === 43 || next === 44 || next === 60 || next === 51); n++) {
       const isFrag = next === 44;
@@ -662,7 +674,11 @@ class Dissection {
           if (next === 51 && pend - p >= 12) kids.push(this.field('ah.sequence', 'Sequence', String(this.u32(p + 8)), p + 8, 4));
           fields.push(this.field(next === 0 ? 'ipv6.hopopts' : next === 43 ? 'ipv6.routing' : next === 51 ? 'ah' : 'ipv6.dstopts', name, `${len} bytes`, p, pend - p, { children: kids }));
           p = pend;
-        }
+        } else if (next === 43) {
+          // tshark shows a routing header's item before reading it: there with no byte of it.
+          fields.push(this.field('ipv6.routing', name, `${Math.max(0, pend - p)} bytes`, p, Math.max(0, pend - p)));
+          p = Math.max(p, pend);
+        } else cutHeader = isFrag ? 'ipv6.fraghdr' : next === 0 ? 'ipv6.hopopts' : next === 51 ? 'ah' : 'ipv6.dstopts';
         break;
       }
       const nh = this.u8(p);
@@ -686,7 +702,8 @@ class Dissection {
       p += len;
       if (fragmentData) break;
     }
-    this.layer('ipv6', NAME, o, p - o, fields, summary, truncated);
+    const layer = this.layer('ipv6', NAME, o, p - o, fields, summary, truncated);
+    if (cutHeader) layer.cutHeader = cutHeader;
     if (!this.quoted && this.outerEnd === undefined) this.outerEnd = o + 40 + plen;
     if (truncated) throw new Stop();
     if (fragmentData) return this.payload(p, pend, 'Fragment data');
@@ -724,6 +741,8 @@ class Dissection {
     if (proto === 51 && depth < MAX_DEPTH) return this.ah(o, end, depth);
     // Protocols shown by name and their first fields (tshark decodes them; their bytes are not 'data').
     if (proto === 50 && end - o >= 8) return void this.layer('esp', 'Encapsulating Security Payload', o, end - o, [this.field('esp.spi', 'SPI', hex(this.u32(o), 8), o, 4)], `SPI: ${hex(this.u32(o), 8)}`);
+    // tshark's ESP dissector takes a shorter one too (malformed, no data after it), the SPI when it is there.
+    if (proto === 50 && end > o) return void this.layer('esp', 'Encapsulating Security Payload', o, end - o, end - o >= 4 ? [this.field('esp.spi', 'SPI', hex(this.u32(o), 8), o, 4)] : [], 'malformed: cut short');
     if (proto === 132 && end - o >= 12) return void this.layer('sctp', 'Stream Control Transmission Protocol', o, end - o, [this.field('sctp.srcport', 'Source Port', String(this.u16(o)), o, 2), this.field('sctp.dstport', 'Destination Port', String(this.u16(o + 2)), o + 2, 2)], `Src Port: ${this.u16(o)}, Dst Port: ${this.u16(o + 2)}`);
     if (proto === 2 && end - o >= 8) return void this.layer('igmp', 'Internet Group Management Protocol', o, end - o, [this.field('igmp.type', 'Type', hex(this.u8(o), 2), o, 1)], hex(this.u8(o), 2));
     this.payload(o, end, proto === 59 ? 'No Next Header' : 'Data');

@@ -28,6 +28,8 @@ const FRAMES = [
 test('arithmetic selects what tshark -Y selects', () => {
   agreeWithTshark(FRAMES, [
     ['ip.ttl + 1 == 6', [0]],
+    ['frame.len - +11 == 60', [2]], // a unary plus after an operator
+    ['abs(frame.len - +71) == 11', [0, 1, 3, 4]],
     ['tcp.srcport + 1 == 81', [1]],
     ['frame.len % 2 == 0', [0, 1, 3, 4]],
     ['ip.ttl + 250 == 255', [0]],

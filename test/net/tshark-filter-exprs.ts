@@ -1,7 +1,7 @@
 // A tool, not a test (run by hand; it needs tshark and takes minutes): random display filter expressions of every
 // form the filter language has (relations, word operators, `in {}` sets and ranges, slices `[i:n]` `[i-j]` `[-n:]`,
 // `contains`, `matches`, bitwise `&`, len()/count()/lower()/upper()/abs()/max()/min()/string(), field against field,
-// `not`, nesting; a unary plus, True/False for booleans) over one capture of frames as XDP sees them: the shared
+// `not`, nesting; a unary plus, True/False for booleans, arithmetic in abs()/max()/min()) over one capture of frames as XDP sees them: the shared
 // captures' (../shared/captures) and random header stacks (random-stacks.ts). Each expression's selection is compared with tshark -Y's on the same file; an
 // expression one side refuses is listed apart. Constants come from the values tshark finds in the capture.
 //   node --import tsx test/net/tshark-filter-exprs.ts SEED [COUNT] [RANDOM_FRAMES]     (EXPRS='a;;b' for given ones)
@@ -127,7 +127,7 @@ function atom(): string {
     case 15: { const f = pick(['dns.qry.name', 'dns.resp.name']); const v = valueOf(f, 'example.com'); return pick([`lower(${f}) == "${v.toLowerCase()}"`, `upper(${f}) contains "${v.slice(0, 3).toUpperCase()}"`, `lower(${f}) matches "${v.slice(0, 2).toLowerCase().replace(/[.\\]/g, '.')}"`]); }
     case 16: { const f = pick(['vlan.id', 'mpls.label', 'ip.src', 'tcp.port', 'dns.a', 'ipv6.addr', 'eth.addr']); return `count(${f}) ${pick(['>', '==', '>='])} ${rnd(4)}`; }
     case 17: { const [a, b] = pick([['tcp.srcport', 'tcp.dstport'], ['udp.srcport', 'udp.dstport'], ['ip.src', 'ip.dst'], ['frame.len', 'frame.cap_len'], ['ip.len', 'frame.len'], ['ipv6.src', 'ipv6.dst'], ['eth.src', 'eth.dst']]); return `${a} ${pick(['==', '!=', '<', '>'].filter((o) => !/(ip|eth)\.|ipv6\./.test(a) || o === '==' || o === '!=' || a === 'ip.src'))} ${b}`; }
-    case 18: { const f = pick(['tcp.srcport', 'udp.dstport', 'ip.ttl', 'frame.len']); return pick([`max(${f}, ${pick(['tcp.dstport', 'udp.srcport', 'ip.ttl'])}) > ${num(f)}`, `min(${f}, 1000) < ${num(f)}`, `abs(${f}) == ${num(f)}`]); }
+    case 18: { const f = pick(['tcp.srcport', 'udp.dstport', 'ip.ttl', 'frame.len']); return pick([`max(${f}, ${pick(['tcp.dstport', 'udp.srcport', 'ip.ttl'])}) > ${num(f)}`, `min(${f}, 1000) < ${num(f)}`, `abs(${f}) == ${num(f)}`, `max(${f} ${pick(['+', '-', '*', '/', '%'])} ${1 + rnd(9)}, ${f}) ${pick(['>', '==', '<'])} ${num(f)}`, `abs(${f} - ${num(f)}) ${pick(['<', '==', '>'])} ${rnd(20)}`, `min(-${f}, 0) < -${num(f)}`]); }
     case 19: { const f = pick(UINT); return `string(${f}) ${pick(['contains', 'matches'])} "${String(valueOf(f, '1')).slice(0, 2)}"`; }
     case 20: { const f = pick(BYTES.slice(1)); return pick([`${f}[0:2] == ${frameBytes(2)}`, `${f} contains ${frameBytes(2)}`, `${f}[1] == ${frameBytes(1)}`, `${f}`]); }
     case 21: return `${pick(['tcp.flags.syn', 'tcp.flags.ack', 'tcp.flags.fin', 'ip.flags.df', 'ip.flags.mf', 'dns.flags.response'])} ${pick(['==', '!=', '>'])} ${pick(['True', 'False', 'TRUE', 'FALSE', '1', '0', 'Set', '"Not set"', 'set'])}`;
