@@ -12,6 +12,7 @@ import { analyzeFile, bytecodeFindings, mergeFindings } from '../../simulator/an
 import { explain } from '../../simulator/analysis/verifier.ts';
 import type { Finding } from '../../simulator/analysis/findings.ts';
 import { sentences } from './sentences.ts';
+import { buildOnlyRefusal } from '../kernel/runner.ts';
 
 const HAVE_CLANG = !spawnSync('clang', ['--version']).error;
 
@@ -672,10 +673,12 @@ int cgn(struct xdp_md *ctx)
 `;
   writeFileSync(file, HEAD + body);
   const opts = { includeDirs: ['/usr/include/x86_64-linux-gnu'], cacheDir: dir };
-  assert.deepEqual(show((await analyzeFile(file, undefined, opts)).findings), '');
+  // (Not counting this kernel build's refusal of a helper 6.18 gives XDP: true here, and not the point.)
+  const notBuild = (fs: Finding[]) => fs.filter((f) => !buildOnlyRefusal(f.message));
+  assert.deepEqual(show(notBuild((await analyzeFile(file, undefined, opts)).findings)), '');
   // On the paths that did move it the use is still reported, once.
   writeFileSync(file, HEAD + body.replace('if (!ret)', 'if (ret != 1)'));
-  const fs = (await analyzeFile(file, undefined, opts)).findings;
+  const fs = notBuild((await analyzeFile(file, undefined, opts)).findings);
   assert.deepEqual(fs.map((f) => `${f.rule}@${f.line}`), [`stale-packet-pointer@${lineOf(body, '// use')}`], show(fs));
 });
 
