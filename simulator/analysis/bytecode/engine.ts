@@ -10,7 +10,10 @@
 import type { LoadedObject, LoadedProgram, MapDef } from '../../elf/types.ts';
 import { BPF_F_RDONLY_PROG, MapType } from '../../elf/types.ts';
 import { defaultInnerTemplate, mapSpecialFields } from '../../vm/maps.ts';
-import { forbiddenHelperReason, xdpForbiddenHelpers } from '../../vm/helpers.ts';
+import { XDP_FORBIDDEN_HELPERS_618, forbiddenHelperReason, xdpForbiddenHelpers } from '../../vm/helpers.ts';
+
+const forbiddenHelperText = (id: number) =>
+  `The verifier refuses this call: program of this type cannot use helper ${helperName(id) ?? 'unknown'}#${id} (${forbiddenHelperReason(id)}).`;
 import { formatPrintk } from '../../vm/helper-impl/printk.ts';
 import { HELPER_PROTOS, MAX_VAR_SIZE } from '../../vm/helper-impl/protos.ts';
 import type { Insn } from '../../isa/insn.ts';
@@ -2282,13 +2285,16 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
             const relo = prog.poisoned?.[pc];
             report('pointer-misuse', pc, `The verifier refuses this instruction: invalid func unknown#${CORE_POISON_IMM}: ${relo ? `CO-RE relocation ${relo}` : 'a CO-RE relocation here found no match in the kernel\'s BTF'}, so libbpf poisoned the instruction (libbpf: "failed to resolve CO-RE relocation").`);
             continue walk;
-          } else if (insn.src === CALL_HELPER && xdpForbiddenHelpers().has(insn.imm)) {
+          } else if (insn.src === CALL_HELPER && XDP_FORBIDDEN_HELPERS_618.has(insn.imm) && xdpForbiddenHelpers().has(insn.imm)) {
             // check_helper_call asks the program type for the helper's prototype before anything else; XDP has none
             // for these (measured on 6.18, vm/helpers.ts). Only calls the walk reaches: one behind a flag the
             // verifier reads as 0 loads. The path ends there, as the verifier's does.
-            report('pointer-misuse', pc, `The verifier refuses this call: program of this type cannot use helper ${helperName(insn.imm) ?? 'unknown'}#${insn.imm} (${forbiddenHelperReason(insn.imm)}).`);
+            report('pointer-misuse', pc, forbiddenHelperText(insn.imm));
             continue walk;
           } else if (insn.src === CALL_HELPER) {
+            // A helper this kernel build takes from XDP that 6.18 gives it: refused here too, but the walk goes on as
+            // on 6.18, so the program's other mistakes are still found (they stay mistakes on a kernel that has it).
+            if (xdpForbiddenHelpers().has(insn.imm)) report('pointer-misuse', pc, forbiddenHelperText(insn.imm));
             // bpf_loop / bpf_for_each_map_elem with a static callback: the verifier walks the callback too (its own
             // refusals, the range of what it returns); the walk forks into it, and that path ends at its exit.
             // Not when the call itself is refused (its callback context of a type the verifier refuses).
