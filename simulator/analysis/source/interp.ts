@@ -569,7 +569,10 @@ export class Analyzer {
     } finally {
       this.frame.loops.pop();
     }
-    return joinStates([fall, ...ctx.breaks, hasDefault ? null : this.noLabelMatched(body, st, switched)]);
+    // No `default:`: the path on which no label matched goes on past the switch, with a switched local holding known
+    // constants keeping those equal to no label (`switch (rc) { case 3: return XDP_DROP; } return rc;` never returns 3).
+    const unmatched = hasDefault ? null : condNode && body ? this.caseEntry(condNode, null, body, st, switched) : this.noLabelMatched(body, st, switched);
+    return joinStates([fall, ...ctx.breaks, unmatched]);
   }
 
   /** The constant of every `case` label in a switch's body, or undefined when one is not a single known constant. */
