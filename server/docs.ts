@@ -581,6 +581,12 @@ export const RULE_DOCS: Record<string, string> = {
     'it refuses, a helper this kernel does not have. A program it refuses never runs: fix this first, as later ' +
     'findings may depend on it. With the kernel tier (`check --kernel`, the `xdpLens.kernelVerifier` setting) the ' +
     'running kernel is asked too.',
+  'map-arg-size':
+    'A map helper reads the map\'s whole key size (and, for `bpf_map_update_elem()`, value size) from the address it is ' +
+    'given. A smaller variable (`__u16 port` for a map with `struct` keys) makes the bytes after it part of the key: ' +
+    'other variables, or stack never written. When they lie past the stack frame the verifier refuses the call; ' +
+    'otherwise a privileged loader\'s verifier accepts it and the lookup or update uses a key the program did not build. ' +
+    'Pass a variable of the map\'s key (value) type.',
   'map-value-null':
     '`bpf_map_lookup_elem()` returns NULL when the key has no entry. The verifier refuses a dereference before a NULL ' +
     "check (\"invalid mem access 'map_value_or_null'\"), except for an ARRAY lookup with a key it knows to be 0.",

@@ -14,6 +14,7 @@ export const RULES = {
   'map-value-null': { severity: 'error', summary: 'map lookup result used without a NULL check' },
   'pointer-misuse': { severity: 'error', summary: 'a pointer used as the verifier forbids: arithmetic other than add/sub, 32-bit, on a maybe-NULL or map pointer; a moved ctx pointer dereferenced; a ctx load that is not a whole xdp_md field; part of a spilled pointer read back; a stack access misaligned or outside the frame' },
   'stale-checksum': { severity: 'warning', summary: 'IPv4 header field (or TCP/UDP port) changed without updating the IPv4 (or TCP/UDP) checksum, on a path that sends the packet on' },
+  'map-arg-size': { severity: 'warning', summary: 'a stack variable smaller than the map\'s key (or value) size given as a key (or an update\'s value): the helper reads past its end' },
   'compile-error': { severity: 'error', summary: 'clang could not compile the file' },
   verifier: { severity: 'error', summary: 'the kernel verifier refuses the program: predicted by the simulator\'s verifier model (as `run` predicts it), or, with the kernel tier, said by the kernel' },
 } as const;

@@ -377,7 +377,14 @@ export function mergeFindings(source: Finding[], bytecode: Finding[], walked?: W
   // A return the source tier reports as giving no XDP action (a parser's status codes returned as the verdict): the
   // bytecode tier's XDP_TX / XDP_REDIRECT complaints about the same return are about those codes (3, 4) too.
   const invalidReturns = new Set(out.filter((f) => f.tier === 'source' && f.rule === 'invalid-action').map((f) => `${f.file}\0${f.line}`));
-  const shown = out.filter((f) => f.tier !== 'bytecode' || !((f.rule === 'tx-unmodified' || f.rule === 'redirect-without-target') && invalidReturns.has(`${f.file}\0${f.line}`)));
+  // A key variable smaller than the map's key that the verifier refuses (the read runs past the frame) is that
+  // refusal, already reported in the verifier's words: the source tier's map-arg-size there says it again.
+  const refusedAt = new Set(out.filter((f) => f.tier !== 'source' && (REFUSALS.has(String(f.rule)) || f.rule === 'verifier')).map((f) => `${f.file}\0${f.line}`));
+  const shown = out.filter(
+    (f) =>
+      !(f.tier === 'bytecode' && (f.rule === 'tx-unmodified' || f.rule === 'redirect-without-target') && invalidReturns.has(`${f.file}\0${f.line}`)) &&
+      !(f.rule === 'map-arg-size' && [f, ...(f.related ?? [])].some((r) => refusedAt.has(`${r.file}\0${r.line}`))),
+  );
   shown.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || String(a.rule).localeCompare(String(b.rule)));
   return linkRepeats(shown);
 }

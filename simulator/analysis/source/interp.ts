@@ -571,7 +571,40 @@ export class Analyzer {
     } finally {
       this.frame.loops.pop();
     }
-    return joinStates([fall, ...ctx.breaks, hasDefault ? null : this.noLabelMatched(body, st, switched)]);
+    // No `default:`: the path on which no label matched goes on past the switch, with a switched local holding known
+    // constants keeping those equal to no label (`switch (rc) { case 3: return XDP_DROP; } return rc;` never returns 3).
+    const unmatched = hasDefault ? null : condNode && body ? this.caseEntry(condNode, null, body, st, switched) : this.noLabelMatched(body, st, switched);
+    return joinStates([fall, ...ctx.breaks, unmatched]);
+  }
+
+  /** A map named through object-like macros (`#define allowed_ports rule_map`): the map's own name. */
+  private mapThroughMacros(name: string | undefined): string | undefined {
+    for (let depth = 0; name && depth < 8 && !this.decls.maps.has(name); depth++) {
+      const m = this.decls.macros.get(name);
+      name = m && !m.params && /^\s*\w+\s*$/.test(m.body) ? m.body.trim() : undefined;
+    }
+    return name && this.decls.maps.has(name) ? name : undefined;
+  }
+
+  /**
+   * `&local` given as a map key (or an update's value) with the local smaller than the map's key (value) size: the
+   * helper reads the map's size from the variable's address, so the bytes after it (other variables, or stack never
+   * written) become part of the key. Privileged loaders let the verifier accept this (uninitialised stack is allowed
+   * for them), so it is the lookup that goes wrong, not the load.
+   */
+  private shortStackArgument(helper: string, map: string, what: string, size: number | undefined, arg: Node, st: State): void {
+    const inner = unparen(arg);
+    if (size === undefined || inner.type !== 'pointer_expression' || inner.childForFieldName('operator')?.text !== '&') return;
+    const v = inner.childForFieldName('argument');
+    const local = v && unparen(v).type === 'identifier' ? unparen(v).text : undefined;
+    const t = local ? st.vars.get(local)?.t : undefined;
+    const have = t && t.ptr === 0 ? sizeOfType(t, this.decls) : undefined;
+    if (have === undefined || have >= size) return;
+    this.report(
+      'map-arg-size',
+      arg,
+      `\`${map}\` has ${size}-byte ${what}s, but \`${local}\` is ${have} byte${have === 1 ? '' : 's'}: ${helper}() also reads the ${size - have} bytes after it (other variables, or stack never written) as part of the ${what}. Pass a variable of the map's ${what} type.`,
+    );
   }
 
   /** The constant of every `case` label in a switch's body, or undefined when one is not a single known constant. */
@@ -2149,12 +2182,17 @@ export class Analyzer {
     if (/^bpf_map_(?:lookup|lookup_percpu|update|delete)_elem$/.test(name) && argNodes[0]) {
       // A key (or an update's value) in the packet: the helper reads the map's key (value) size there, and the
       // verifier checks that range against data_end as it would a load (check_helper_mem_access).
-      const decl = this.decls.maps.get(mapName(argNodes[0]) ?? '');
+      const map = this.mapThroughMacros(mapName(argNodes[0]));
+      const decl = map ? this.decls.maps.get(map) : undefined;
       const sized: [number, string | undefined, string][] = [[1, decl?.keySizeText, 'key']];
       if (name === 'bpf_map_update_elem') sized.push([2, decl?.valueSizeText, 'value']);
       for (const [i, text, what] of sized) {
         const a = args[i];
-        if (a?.v.k !== 'pkt' || !argNodes[i]) continue;
+        if (!a || !argNodes[i]) continue;
+        if (a.v.k !== 'pkt') {
+          if (map && text !== undefined) this.shortStackArgument(name, map, what, constEvalText(text, this.decls), argNodes[i]!, st);
+          continue;
+        }
         const size = (text !== undefined ? constEvalText(text, this.decls) : undefined) ?? (a.t ? pointeeSize(a.t, this.decls) : undefined);
         if (size !== undefined && size > 0) this.access(a, 0, size, n, st, argNodes[i]!, undefined, `\`${name}()\` reads its ${size}-byte ${what}`);
       }

@@ -62,6 +62,17 @@ export const KERNEL_CONSTANTS: Record<string, KernelConstant> = {
   IPPROTO_GRE: { value: 47, family: 'flag' },
   IPPROTO_ICMPV6: { value: 58, family: 'flag' },
   IPPROTO_SCTP: { value: 132, family: 'flag' },
+  // bpf_fib_lookup's result codes (enum in bpf.h), the labels of the switch programs put after the lookup.
+  BPF_FIB_LKUP_RET_SUCCESS: { value: 0, family: 'flag' },
+  BPF_FIB_LKUP_RET_BLACKHOLE: { value: 1, family: 'flag' },
+  BPF_FIB_LKUP_RET_UNREACHABLE: { value: 2, family: 'flag' },
+  BPF_FIB_LKUP_RET_PROHIBIT: { value: 3, family: 'flag' },
+  BPF_FIB_LKUP_RET_NOT_FWDED: { value: 4, family: 'flag' },
+  BPF_FIB_LKUP_RET_FWD_DISABLED: { value: 5, family: 'flag' },
+  BPF_FIB_LKUP_RET_UNSUPP_LWT: { value: 6, family: 'flag' },
+  BPF_FIB_LKUP_RET_NO_NEIGH: { value: 7, family: 'flag' },
+  BPF_FIB_LKUP_RET_FRAG_NEEDED: { value: 8, family: 'flag' },
+  BPF_FIB_LKUP_RET_NO_SRC_ADDR: { value: 9, family: 'flag' },
 };
 
 /** Families whose constants are foreign to an XDP return, even when the number happens to be an XDP action. */
