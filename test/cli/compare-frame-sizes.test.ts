@@ -3,6 +3,9 @@
 // compared byte for byte; frames shorter than an Ethernet header (EINVAL) or longer than the linear part and 17 pages
 // of fragments (ENOMEM) run on neither side and are named in a note, so that they neither differ nor change the maps.
 // Needs root, clang and bpftool (skips with the reason otherwise; fails under XDP_LENS_REQUIRE_KERNEL=1).
+// On a kernel build that does not give bpf_xdp_adjust_meta to XDP programs (which 6.18 does), compare must report the
+// kernel's refusal; the frames then run through the fixture built with -DNO_META (the frames here never pick the
+// selector that calls it).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -12,6 +15,8 @@ import { join } from 'node:path';
 import { kernelVerifierUnavailable } from '../../simulator/analysis/verifier.ts';
 import { TEST_RUN_MAX_FRAME } from '../../simulator/kernel-compare.ts';
 import { PcapWriter } from '../../simulator/net/pcap-writer.ts';
+import { XDP_FORBIDDEN_HELPERS_618, xdpForbiddenHelpers } from '../../simulator/vm/helpers.ts';
+import { buildOnlyRefusal } from '../kernel/runner.ts';
 import { REPO } from '../repo.ts';
 
 const CLI = join(REPO, 'dist', 'cli.js');
@@ -45,8 +50,16 @@ test('compare: jumbo frames up to the largest BPF_PROG_TEST_RUN takes agree; fra
       w.write(BigInt(i + 1) * 1_000_000n, f, Math.max(n, 60));
     });
     w.close();
+    const META = 54; // bpf_xdp_adjust_meta
+    const noMeta = xdpForbiddenHelpers().has(META) && !XDP_FORBIDDEN_HELPERS_618.has(META);
+    if (noMeta) {
+      const r = spawnSync(process.execPath, [CLI, 'compare', SOURCE, cap, '--format', 'json'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+      assert.equal(r.status, 2, r.stdout.slice(0, 2000));
+      assert.equal(buildOnlyRefusal(r.stderr)?.id, META, r.stderr);
+    }
+    const meta = noMeta ? ['--cflag', '-DNO_META'] : [];
     for (const flags of [[], ['--cflag', '-DFRAGS']]) {
-      const r = spawnSync(process.execPath, [CLI, 'compare', SOURCE, cap, '--format', 'json', ...flags], { encoding: 'utf8', maxBuffer: 64 << 20 });
+      const r = spawnSync(process.execPath, [CLI, 'compare', SOURCE, cap, '--format', 'json', ...meta, ...flags], { encoding: 'utf8', maxBuffer: 64 << 20 });
       assert.equal(r.status, 0, `${flags.join(' ')}: ${r.stderr}${r.stdout.slice(0, 2000)}`);
       const j = JSON.parse(r.stdout) as Json;
       assert.equal(j.available, true);
