@@ -15,6 +15,22 @@ type Verdict = 'true' | 'false';
 
 /** `path:line:rule` -> verdict and why. */
 export const JUDGED: Record<string, [Verdict, string]> = {
+  'loxilb-ebpf/kernel/llb_xdp_main.c:71:pointer-misuse': [
+    'true',
+    'calls bpf_xdp_adjust_meta, which this kernel build refuses for XDP (6.18.44-fc-v1300: "program of this type cannot use helper bpf_xdp_adjust_meta#54", loaded as root); on a kernel that gives XDP the helper (upstream 6.18) the finding is not made',
+  ],
+  'linux/tools/testing/selftests/bpf/progs/xdp_metadata.c:37:pointer-misuse': [
+    'true',
+    'calls bpf_xdp_adjust_meta, which this kernel build refuses for XDP (6.18.44-fc-v1300: "program of this type cannot use helper bpf_xdp_adjust_meta#54", loaded as root); on a kernel that gives XDP the helper (upstream 6.18) the finding is not made',
+  ],
+  'linux/tools/testing/selftests/bpf/progs/xdp_hw_metadata.c:64:pointer-misuse': [
+    'true',
+    'calls bpf_xdp_adjust_meta, which this kernel build refuses for XDP (6.18.44-fc-v1300: "program of this type cannot use helper bpf_xdp_adjust_meta#54", loaded as root); on a kernel that gives XDP the helper (upstream 6.18) the finding is not made',
+  ],
+  'linux/tools/testing/selftests/bpf/progs/xsk_xdp_progs.c:40:pointer-misuse': [
+    'true',
+    'calls bpf_xdp_adjust_meta, which this kernel build refuses for XDP (6.18.44-fc-v1300: "program of this type cannot use helper bpf_xdp_adjust_meta#54", loaded as root); on a kernel that gives XDP the helper (upstream 6.18) the finding is not made',
+  ],
   'netronome-bpf-samples/programmable_rss/rss_kern.c:270:ctx-write': [
     'true',
     'stores ctx->rx_queue_index; only NFP offload allows it, the 6.18 verifier refuses it ("invalid bpf_context access off=16 size=4", corpus.tsv)',

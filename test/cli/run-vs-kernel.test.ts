@@ -14,6 +14,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileC } from '../../simulator/compile.ts';
+import { XDP_FORBIDDEN_HELPERS_618, xdpForbiddenHelpers } from '../../simulator/vm/helpers.ts';
 import { PcapWriter } from '../../simulator/net/pcap-writer.ts';
 import { kernelOrSkip, runKernel, sparseArrayMaps, type KernelMaps } from '../kernel/runner.ts';
 import { diffMaps, normaliseSimMaps } from '../parity/compare.ts';
@@ -68,7 +69,11 @@ for (const frags of [false, true]) {
     if (kernelOrSkip(t)) return;
     const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-run-vs-kernel-'));
     try {
-      const c = compileC(SOURCE, { flags: frags ? ['-DFRAGS'] : [] });
+      // A kernel build that takes bpf_xdp_adjust_meta from XDP refuses the fixture (compare-frame-sizes checks run
+      // says so): build it without that call, and compare the rest.
+      const metaTaken = xdpForbiddenHelpers().has(54) && !XDP_FORBIDDEN_HELPERS_618.has(54);
+      if (metaTaken) t.diagnostic('this kernel build refuses bpf_xdp_adjust_meta for XDP: run_mix.c is built with -DNO_META');
+      const c = compileC(SOURCE, { flags: [...(frags ? ['-DFRAGS'] : []), ...(metaTaken ? ['-DNO_META'] : [])] });
       assert.ok(c.objectPath, c.stderr);
       const obj = join(dir, 'run_mix.o');
       copyFileSync(c.objectPath!, obj);
@@ -122,7 +127,7 @@ for (const frags of [false, true]) {
       // The frames reach every verdict the program can give (a test of something, not of nothing).
       // (XDP_ABORTED only for an empty packet, which BPF_PROG_TEST_RUN does not take.)
       assert.deepEqual([...actions].sort(), ['XDP_DROP', 'XDP_PASS', 'XDP_TX']);
-      assert.ok(withMeta > 0 && multiBuffer > 0, `metadata in ${withMeta} results, multi-buffer packets in ${multiBuffer}`);
+      assert.ok((withMeta > 0 || metaTaken) && multiBuffer > 0, `metadata in ${withMeta} results, multi-buffer packets in ${multiBuffer}`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
