@@ -15,7 +15,7 @@ type Verdict = 'true' | 'false';
 
 /** `path:line:rule` -> verdict and why. */
 export const JUDGED: Record<string, [Verdict, string]> = {
-  'loxilb-ebpf/kernel/llb_xdp_main.c:71:pointer-misuse': [
+  'loxilb-ebpf/kernel/llb_kern_entry.c:71:pointer-misuse': [
     'true',
     'calls bpf_xdp_adjust_meta, which this kernel build refuses for XDP (6.18.44-fc-v1300: "program of this type cannot use helper bpf_xdp_adjust_meta#54", loaded as root); on a kernel that gives XDP the helper (upstream 6.18) the finding is not made',
   ],
