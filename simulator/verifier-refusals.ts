@@ -29,6 +29,8 @@ import { complexityRefusal } from './verifier-limits.ts';
 import { boundsRefusal, gplCompatible } from './verifier-bounds.ts';
 import { deadCallbackRefusal, loopCallbacks, zeroCountLoopCalls } from './verifier-dead-callback.ts';
 import { Session } from './session.ts';
+import { progArrayUsers } from './elf/index.ts';
+import { xdpForbiddenHelpers } from './vm/helpers.ts';
 
 /** The rules the bytecode tier decides exactly as the kernel verifier does (see verifier-agreement.test.ts). */
 export const VERIFIER_RULES: ReadonlySet<string> = new Set([
@@ -108,10 +110,64 @@ export function refusalsBeforeRun(obj: LoadedObject, program: LoadedProgram, mac
   } catch {
     // The bytecode tier is total by design; a bug in it must not stop a run.
   }
+  out.push(...tailTargetHelperRefusals(obj, program, objectPath));
   // Only without another refusal, which the kernel would meet first.
   if (!out.length) {
     const d = deadCallback(obj, program, reached);
     if (d) out.push(d);
+  }
+  return out;
+}
+
+/**
+ * The programs `program` can tail-call that the loader loads with it: those named in the `.values` of a PROG_ARRAY
+ * it or one of them uses (libbpf loads them with the object and fills the slots), transitively.
+ */
+function tailCallTargets(obj: LoadedObject, program: LoadedProgram): LoadedProgram[] {
+  const byName = new Map(obj.programs.map((p) => [p.name, p]));
+  const seen = new Set<string>([program.name]);
+  const out: LoadedProgram[] = [];
+  const todo = [program];
+  while (todo.length) {
+    const p = todo.pop()!;
+    for (const [index, m] of obj.maps.entries()) {
+      if (!m.initialProgs?.length || !progArrayUsers([p], index).length) continue;
+      for (const slot of m.initialProgs) {
+        const target = byName.get(slot.program);
+        if (!target || seen.has(target.name)) continue;
+        seen.add(target.name);
+        out.push(target);
+        todo.push(target);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * A call of a helper XDP may not have (vm/helpers.ts xdpForbiddenHelpers: this kernel build's answer) in a program
+ * `program` tail-calls: the loader loads that program with the object, the verifier refuses it wherever its walk
+ * reaches the call (a callback, a subprogram, a branch no packet takes), and the object fails to load, so `program`
+ * never runs. Measured on 6.18.44-fc-v1300 (refuses bpf_xdp_adjust_meta): the harness's libbpf load of an object
+ * whose tail-called program calls it fails. The bytecode tier's walk of that program decides what it reaches.
+ */
+function tailTargetHelperRefusals(obj: LoadedObject, program: LoadedProgram, objectPath: string): VerifierRefusal[] {
+  const out: VerifierRefusal[] = [];
+  const forbidden = xdpForbiddenHelpers();
+  for (const target of tailCallTargets(obj, program)) {
+    if (!target.insns.some((i) => i.opcode === CALL_OPCODE && i.src === 0 && forbidden.has(i.imm))) continue;
+    try {
+      const report = analyzeObjectReport({ ...obj, programs: [{ ...target, isXdp: true }] },
+        { limits: { maxSteps: RUN_WALK_STEPS, maxMs: runWalkMs() }, keepUnlocated: true, inlinedCalls: inlinedCallsOf(objectPath) });
+      for (const f of report.findings) {
+        if (f.rule !== 'pointer-misuse' || !/cannot use helper/.test(f.message)) continue;
+        out.push({ file: f.file || undefined, line: f.line || undefined, rule: String(f.rule), source: 'bytecode',
+          message: `${f.message} It is in ${target.name}(), which ${program.name}() tail-calls: the loader loads it with the object, so the object does not load.` });
+        break;
+      }
+    } catch {
+      // As above: a bug in the bytecode tier must not stop a run.
+    }
   }
   return out;
 }

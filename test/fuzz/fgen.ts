@@ -50,8 +50,24 @@ const LENS = [64, 1514, 3520, 3521, 3522, 3584, 4096, 7616, 7617, 8000, 11712, 1
 /** Offsets around the edges a frame of the lengths above has (linear part 3,520 bytes, then 4,096-byte fragments). */
 const EDGES = [0, 1, 13, 14, 63, 100, 3456, 3519, 3520, 3521, 4095, 4096, 7615, 7616, 7617, 11711, 11712, 20000, 40000, 65535, 69631, 73151, 73152, 0xffff0000];
 
-export function generateFProgram(seed: number): SProgram {
+/** Declarations only the widened programs need (kept out of HEADER so the text of existing seeds stays the same). */
+const WIDE_HEADER = `extern int bpf_dynptr_adjust(const struct bpf_dynptr *p, __u32 start, __u32 end) __ksym;
+extern int bpf_dynptr_clone(const struct bpf_dynptr *p, struct bpf_dynptr *clone__uninit) __ksym;
+`;
+
+/**
+ * `wide`: between the statements above, more from a Prng of its own (so the text without `wide` stays as it was):
+ *   tailrw:  bpf_xdp_adjust_tail growing or shrinking (by constants, to the linear part, to a page edge, to 14 bytes),
+ *            then load/store_bytes at the new end, the old end, straddling either (grown bytes must read as zero);
+ *   taildir: adjust_tail, then direct reads and writes of the linear part's last bytes (its length re-read);
+ *   headrw:  adjust_head, then load/store_bytes straddling the linear part's moved end and the first fragment;
+ *   stale:   a dynptr made before adjust_tail, used after it (its size as made; reads past the new end), a clone
+ *            adjusted around the edges;
+ *   mtu:     bpf_check_mtu with the frame's length and deltas around lo's MTU, before and after adjust_tail.
+ */
+export function generateFProgram(seed: number, wide = false): SProgram {
   const r = new Prng(seed);
+  const w = new Prng(seed ^ 0x3f1de5);
   const kinds = new Set<string>();
   const B = (): string => `in.b[${r.int(64)}]`;
   const o = (): string => `o[${r.int(16)}]`;
@@ -140,9 +156,73 @@ export function generateFProgram(seed: number): SProgram {
     }
   };
 
+  const wB = (): string => `in.b[${w.int(64)}]`;
+  const wo = (): string => `o[${w.int(16)}]`;
+  const wideStmt = (): string => {
+    const kind = w.pick(['tailrw', 'tailrw', 'tailrw', 'taildir', 'headrw', 'stale', 'mtu']);
+    kinds.add(`w-${kind}`);
+    const tailDelta = (): string => w.pick(['1', '13', '64', '100', '576', '3000', '4095', '4096', '4097', `(int)(${wB()} & 127)`,
+      '-1', '-13', '-64', '-576', '-3520', '-4096', '-4097', '-(int)(bpf_xdp_get_buff_len(ctx) - 14)', '-(int)(bpf_xdp_get_buff_len(ctx) - 15)',
+      '-(int)(bpf_xdp_get_buff_len(ctx) - 3520)', '-(int)(bpf_xdp_get_buff_len(ctx) - 3519)', '-(int)(bpf_xdp_get_buff_len(ctx) & 4095)',
+      '-(int)((bpf_xdp_get_buff_len(ctx) - 3520) & 4095) - 1', `-(int)(${wB()} & 127)`]);
+    switch (kind) {
+      case 'tailrw': {
+        const n = w.pick([1, 2, 4, 8, 16, 31, 64]);
+        // Where: the new end, the old end, straddling either, a page edge before the end. Buffers are o's upper half, not
+        // arrays of their own: clang gives a block's array the slot of a dynptr dead by then, and the verifier refuses a
+        // helper writing over a dynptr slot ("potential write to dynptr ... disallowed").
+        const at = (): string => w.pick([`L - ${n}`, `L0 - ${n}`, `L0 - ${Math.max(1, n >> 1)}`, `L - ${Math.max(1, n >> 1)}`, `L0`, `L - 1`, `(L & ~4095U) - ${n >> 1}`, `L0 + ${w.pick([1, 13, 100])}`]);
+        const st = w.chance(0.6) ? ` b[0] ^= ${wB()}; b[${n - 1}] += 3; long r2 = bpf_xdp_store_bytes(ctx, ${at()}, b, ${n}); ${wo()} += r2 * 1013 + bpf_xdp_get_buff_len(ctx);` : '';
+        return `{ __u32 L0 = bpf_xdp_get_buff_len(ctx); long rc = bpf_xdp_adjust_tail(ctx, ${tailDelta()}); __u32 L = bpf_xdp_get_buff_len(ctx); __u8 *b = (__u8 *)o + 64;` +
+          ` long r1 = bpf_xdp_load_bytes(ctx, ${at()}, b, ${n}); ${wo()} += rc * 1000037 + r1 * 1009 + L * 3 + LIN; if (!r1) ${wo()} ^= fold(b, ${n});${st} }`;
+      }
+      case 'taildir': {
+        const wd = w.pick([1, 2, 4, 8]);
+        const t = { 1: '__u8', 2: '__u16', 4: '__u32', 8: '__u64' }[wd]!;
+        const back = w.pick([wd, wd + 1, 1, 13, 64, 200]);
+        const wr = w.chance(0.7) ? ` *(${t} *)(d + off) = (${t})(${wo()} + ${wB()});` : '';
+        return `{ long rc = bpf_xdp_adjust_tail(ctx, ${tailDelta()}); __u8 *d = (void *)(long)ctx->data, *e = (void *)(long)ctx->data_end; __u32 off = diff((long)e, (long)d);` +
+          ` ${wo()} += rc * 1000039 + off; if (off >= ${back}) { off = (off - ${back}) & 0x1fff; if (d + off + ${wd} <= e) { ${wo()} += *(${t} *)(d + off) + 1;${wr} } else ${wo()} += 5; } }`;
+      }
+      case 'headrw': {
+        const n = w.pick([1, 4, 8, 16, 64]);
+        const dh = w.pick(['-14', '-1', '-64', '-256', '14', '1', '100', '3000', '3506', `(int)(${wB()} & 63) - 32`]);
+        const at = w.pick([`E - ${n}`, `E - ${Math.max(1, n >> 1)}`, 'E', `E + ${w.pick([1, 4095, 4096])} - ${n >> 1}`, `E0 - ${n >> 1}`]);
+        const st = w.chance(0.5) ? ` b[0] ^= ${wB()}; ${wo()} += bpf_xdp_store_bytes(ctx, ${at}, b, ${n}) * 1019;` : '';
+        return `{ __u32 E0 = LIN; long rc = bpf_xdp_adjust_head(ctx, ${dh}); __u32 E = LIN; __u8 *b = (__u8 *)o + 64; long r1 = bpf_xdp_load_bytes(ctx, ${at}, b, ${n});` +
+          ` ${wo()} += rc * 1000039 + r1 * 1013 + E + bpf_xdp_get_buff_len(ctx) * 5; if (!r1) ${wo()} ^= fold(b, ${n});${st} }`;
+      }
+      case 'stale': {
+        const n = w.pick([1, 2, 4, 8, 16]);
+        const at = w.pick([`S - ${n}`, `S - ${Math.max(1, n >> 1)}`, `bpf_xdp_get_buff_len(ctx) - ${n}`, `bpf_xdp_get_buff_len(ctx) - ${Math.max(1, n >> 1)}`, '3519', '3520', '4095']);
+        const adj = w.chance(0.5) ? ` ${wo()} += bpf_dynptr_clone(&dp, &c) * 7; ${wo()} += bpf_dynptr_adjust(&c, ${w.pick(['0', '1', '3519', '3520', 'S - 8', 'S'])}, ${w.pick(['S', 'S - 1', 'S + 1', '3521', '4096', 'bpf_xdp_get_buff_len(ctx)'])}) * 1021 + bpf_dynptr_size(&c);` +
+          ` ${wo()} += bpf_dynptr_read(buf, ${n}, &c, ${w.pick(['0', '1', '3519'])}, 0) * 100003 + buf[0];` : '';
+        const wr = w.chance(0.5) ? ` buf[0] ^= ${wB()}; ${wo()} += bpf_dynptr_write(&dp, ${at}, buf, ${n}, 0) * 100019;` : '';
+        return `{ struct bpf_dynptr dp, c; __u8 *buf = (__u8 *)o + 96; long rc = bpf_dynptr_from_xdp(ctx, 0, &dp); __u32 S = bpf_dynptr_size(&dp); rc = rc * 1000 + bpf_xdp_adjust_tail(ctx, ${tailDelta()});` +
+          ` ${wo()} += rc * 1000033 + S + bpf_dynptr_size(&dp) * 7 + bpf_xdp_get_buff_len(ctx); ${wo()} += bpf_dynptr_read(buf, ${n}, &dp, ${at}, 0) * 100000 + buf[0] + buf[${n - 1}] * 256;${wr}${adj} }`;
+      }
+      default: { // mtu
+        const d = w.pick(['0', '14', '-14', '1', '-1', '65536 - (int)bpf_xdp_get_buff_len(ctx)', '65550 - (int)bpf_xdp_get_buff_len(ctx)', '65551 - (int)bpf_xdp_get_buff_len(ctx)', '-65536', `(int)in.h[${w.int(32)}]`]);
+        const pre = w.chance(0.4) ? ` ${wo()} += bpf_xdp_adjust_tail(ctx, ${tailDelta()}) * 7;` : '';
+        return `{${pre} __u32 m = ${w.pick(['0', '0', '1500', '65536', `${wB()}`])}; ${wo()} += bpf_check_mtu(ctx, ${w.pick(['0', '0', '1'])}, &m, ${d}, 0) * 100000 + m + bpf_xdp_get_buff_len(ctx); }`;
+      }
+    }
+  };
+  const addWide = (xs: string[]): string[] => {
+    if (!wide) return xs;
+    const out: string[] = [];
+    for (const x of xs) {
+      if (w.chance(0.5)) out.push(wideStmt());
+      out.push(x);
+    }
+    out.push(wideStmt());
+    return out;
+  };
+
   const body: string[] = [];
   const n = 3 + r.int(10);
   for (let i = 0; i < n; i++) body.push(stmt());
+  const main = addWide(body);
   const chain = r.chance(0.55);
   const tails: string[] = [];
   if (chain) {
@@ -158,7 +238,7 @@ int t${t}(struct xdp_md *ctx) {
   union in64 in;
   hops[${t}]++;
   if (bpf_xdp_load_bytes(ctx, 0, in.b, 64) < 0) return XDP_PASS;
-${stmts.map((s) => `  ${s}`).join('\n')}
+${addWide(stmts).map((s) => `  ${s}`).join('\n')}
   tacc[${t}] = tacc[${t}] * 31 + o[0] + o[${r.int(16)}] * 7 + bpf_xdp_get_buff_len(ctx);
   if (${r.pick(['1', '1', `in.b[${r.int(64)}] & 7`, `hops[${t}] < ${r.pick([5, 40, 100])}`])}) bpf_tail_call(ctx, &jt, ${next});
   return (tacc[${t}] + hops[${t}]) % 4;
@@ -187,7 +267,7 @@ static __attribute__((noinline)) __u64 sub(struct xdp_md *ctx, __u32 off, __u64 
   *ap = *ap * 17 + b[0];
   return fold(b, 8) >> (x & 31);
 }`;
-  const source = `${HEADER}
+  const source = `${HEADER}${wide ? WIDE_HEADER : ''}
 ${proto}
 ${chain ? 'int t1(struct xdp_md *ctx); int t2(struct xdp_md *ctx); int t3(struct xdp_md *ctx);\nstruct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, 5); __uint(key_size, 4); __array(values, int (void *)); } jt SEC(".maps") = { .values = { [1] = (void *)&t1, [2] = (void *)&t2, [3] = (void *)&t3 } };' : ''}
 ${fns}
@@ -197,7 +277,7 @@ int fuzz(struct xdp_md *ctx) {
   __u64 o[16] = {};
   union in64 in;
   if (bpf_xdp_load_bytes(ctx, 0, in.b, 64) < 0) return XDP_PASS;
-${body.map((l) => `  ${l}`).join('\n')}
+${main.map((l) => `  ${l}`).join('\n')}
   __u32 key = counter++;
   bpf_map_update_elem(&rlog, &key, o, 0);
   bpf_xdp_store_bytes(ctx, 0, o, sizeof(o));

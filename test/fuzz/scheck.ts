@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { compileC } from '../../simulator/compile.ts';
 import { loadProgramFile, Session } from '../../simulator/session.ts';
 import { RefusalLog, refusalsBeforeRun } from '../../simulator/verifier-refusals.ts';
-import { defaultObjectName, KernelLoadError, runKernel } from '../kernel/runner.ts';
+import { buildOnlyRefusal, defaultObjectName, KernelLoadError, runKernel } from '../kernel/runner.ts';
 import { diffBytes, diffMaps, normaliseSimMaps } from '../parity/compare.ts';
 import { REPO } from '../repo.ts';
 import { generateSProgram, sPackets, type SProgram } from './sgen.ts';
@@ -49,7 +49,24 @@ export function runOnBothEngines(obj: ReturnType<typeof loadProgramFile>, packet
   return out;
 }
 
+/**
+ * The kernel refused the object for a helper this kernel build takes from XDP programs though 6.18 gives it
+ * (runner.ts buildOnlyRefusal on its log): `run` must report that refusal before the first packet (refusalsBeforeRun
+ * names the helper) under each engine; then it agrees, and the program is counted apart (no packets to compare, and
+ * not held against the share of programs the kernel loads). Returns the problems, or undefined when the log is no
+ * such refusal.
+ */
+export function buildRefusalProblems(kernelLog: string, runs: { engine: string; refusals: RefusalLog['list'] }[]): { words: string; problems: string[] } | undefined {
+  const build = buildOnlyRefusal(kernelLog);
+  if (!build) return undefined;
+  const problems = runs.filter(({ refusals }) => !refusals.some((x) => x.source !== 'run' && x.message.includes(`cannot use helper ${build.words}`)))
+    .map(({ engine }) => `${engine}: this kernel build refuses it (${build.words}), run does not say so before the first packet`);
+  return { words: build.words, problems };
+}
+
 export interface SOutcome {
+  /** The kernel refused it for a helper this kernel build takes from XDP (buildRefusalProblems): the helper. */
+  buildRefusal?: string;
   kernelLoads: boolean;
   kernelWhy: string;
   problems: string[];
@@ -108,8 +125,14 @@ export function checkSProgram(seed: number, dir: string, gen: (seed: number) => 
   } catch (e) {
     if (kernel) problems.push(`the simulator cannot load it: ${(e as Error).message}`);
   }
+  let buildRefusal: string | undefined;
   if (obj) {
-    for (const { engine, refusals } of runOnBothEngines(obj, packets, kernel, problems)) {
+    const runs = runOnBothEngines(obj, packets, kernel, problems);
+    const build = kernel ? undefined : buildRefusalProblems(kernelLog, runs);
+    if (build) {
+      buildRefusal = build.words;
+      problems.push(...build.problems);
+    } else for (const { engine, refusals } of runs) {
       if (kernel) {
         if (refusals.length) problems.push(`${engine}: the kernel loads it, run says it refuses: ${refusals.map((x) => x.message).join('; ').slice(0, 300)}`);
       } else if (!refusals.length && !(/verifier bug/.test(kernelWhy) && !/No program to jit/.test(kernelWhy)) && !tooComplex) problems.push(`${engine}: the kernel refuses it (${kernelWhy}), run reports no refusal`);
@@ -120,6 +143,6 @@ export function checkSProgram(seed: number, dir: string, gen: (seed: number) => 
     mkdirSync(out, { recursive: true });
     writeFileSync(join(out, `seed-${seed}.c`), `// ${g.mcpu} ${g.opt}${g.frags ? ' frags' : ''}; ${g.kinds.join(' ')}\n// kernel: ${kernel ? 'loads' : `refuses: ${kernelWhy}`}\n${g.source}`);
   }
-  return { kernelLoads: !!kernel, kernelWhy, problems, tooComplex };
+  return { buildRefusal, kernelLoads: !!kernel, kernelWhy, problems, tooComplex };
 }
 

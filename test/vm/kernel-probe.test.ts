@@ -117,3 +117,71 @@ int prog(struct xdp_md *ctx) {
     assert.equal(said, kernelRefuses, `helper ${id}: run's refusals before the first packet`);
   }
 });
+
+// A call no packet reaches still makes the kernel refuse the object when its walk reaches it: in a bpf_loop callback,
+// in a static subprogram behind a branch no packet takes, in a program the entry tail-calls (libbpf loads it with the
+// object, as the harness does). `run` must say so before the first packet whenever the kernel refuses (it missed the
+// tail-called program's call before: R's fuzz rounds on 6.18.44-fc-v1300, which refuses bpf_xdp_adjust_meta).
+const UNREACHED: Record<string, string> = {
+  callback: `struct box { struct xdp_md *ctx; long n; };
+static long cb(__u32 i, void *c) {
+  struct box *b = c;
+  if (b->n > 100000)
+    return bpf_xdp_adjust_meta(b->ctx, -4) ? 1 : 0;
+  return 0;
+}
+SEC("xdp")
+int prog(struct xdp_md *ctx) {
+  struct box b = { ctx, (long)ctx->data_end - (long)ctx->data };
+  bpf_loop(1, cb, &b, 0);
+  return XDP_PASS;
+}
+`,
+  subprogram: `static __attribute__((noinline)) int meta(struct xdp_md *ctx) {
+  return bpf_xdp_adjust_meta(ctx, -4) ? XDP_DROP : XDP_TX;
+}
+SEC("xdp")
+int prog(struct xdp_md *ctx) {
+  if ((long)ctx->data_end - (long)ctx->data > 100000)
+    return meta(ctx);
+  return XDP_PASS;
+}
+`,
+  'tail-call target': `int t1(struct xdp_md *ctx);
+struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, 2); __uint(key_size, 4); __array(values, int (void *)); } jt SEC(".maps") = { .values = { [1] = (void *)&t1 } };
+SEC("xdp")
+int prog(struct xdp_md *ctx) {
+  if ((long)ctx->data_end - (long)ctx->data > 100000)
+    bpf_tail_call(ctx, &jt, 1);
+  return XDP_PASS;
+}
+SEC("xdp")
+int t1(struct xdp_md *ctx) {
+  return bpf_xdp_adjust_meta(ctx, -4) ? XDP_DROP : XDP_TX;
+}
+`,
+};
+
+for (const [where, body] of Object.entries(UNREACHED)) {
+  test(`bpf_xdp_adjust_meta only in a ${where} no packet reaches: run refuses the object before the first packet exactly when the kernel does`, (t) => {
+    if (kernelOrSkip(t)) return;
+    resetKernelFacts();
+    const { path, objectPath } = compileTestSource(`unreached-${where.replace(/\W/g, '-')}`, `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+char LICENSE[] SEC("license") = "GPL";
+${body}`);
+    let log = '';
+    try {
+      runKernel(objectPath, 'prog', [new Uint8Array(64)]);
+    } catch (e) {
+      if (!(e instanceof KernelLoadError)) throw e;
+      log = e.log;
+    }
+    const kernelRefuses = /program of this type cannot use helper bpf_xdp_adjust_meta#54/.test(log);
+    assert.equal(kernelRefuses, xdpForbiddenHelpers().has(54), `the kernel's log: ${log.slice(-400)}`);
+    assert.ok(kernelRefuses || !log, `the kernel refuses it for something else: ${log.slice(-400)}`);
+    const said = refusalLines(path).filter((r) => /cannot use helper bpf_xdp_adjust_meta#54/.test(r.message));
+    assert.equal(said.length, kernelRefuses ? 1 : 0, JSON.stringify(said));
+    t.diagnostic(`${where}: the kernel ${kernelRefuses ? 'refuses' : 'loads'} it; run ${said.length ? `says so on line ${said[0]!.line}` : 'reports no refusal'}`);
+  });
+}
