@@ -1225,6 +1225,13 @@ export function xdpForbiddenHelpers(): ReadonlySet<number> {
   return forbiddenMemo.set;
 }
 
+/** The helper ids a program's instructions call (entry and linked subprograms), in order of first call. */
+export function helperIdsCalled(program: { insns: readonly { opcode: number; src: number; imm: number }[] }): number[] {
+  const ids = new Set<number>();
+  for (const x of program.insns) if (x.opcode === 0x85 && x.src === 0) ids.add(x.imm);
+  return [...ids];
+}
+
 /** Why the verifier refuses a call of helper `id` from XDP, in a sentence's second half. */
 export function forbiddenHelperReason(id: number): string {
   return XDP_FORBIDDEN_HELPERS_618.has(id)
