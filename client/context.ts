@@ -35,9 +35,9 @@ import {
   type StatusParams,
   type XdpAction,
 } from '../server/protocol.ts';
-import { cancelledText, captureBrokenNote, count, NO_OUTPUT_PACKETS, PATH_COPIED, runErrorButton, notRerunText, everyRowHeaderNote, debugLenses, faultEvidence, faultMessage, findXdpFunctions, formatDuration, isXdpSource, outcomeMessage, outputCaptureItems, plural, refusalBanner, refusalLensTitle, RUN_CONFIRMS, runErrorText, runEvidence, runLensTitle, statusText } from './format.ts';
+import { cancelledNote, cancelledText, captureBrokenNote, count, NO_OUTPUT_PACKETS, PATH_COPIED, runErrorButton, notRerunText, everyRowHeaderNote, debugLenses, faultEvidence, faultMessage, findXdpFunctions, formatDuration, isXdpSource, outcomeMessage, outputCaptureItems, plural, refusalBanner, refusalLensTitle, RUN_CONFIRMS, runErrorText, runEvidence, runLensTitle, statusText } from './format.ts';
 import { addRecent, captureChoices, isStale, RERUN_ON_SAVE_MS, rerunAfterRun, rerunOnSave, restrictSettings, settingsKey, textHash, type RunStamp } from './state.ts';
-import { PacketView } from './packet-view.ts';
+import { copyExecutedPath, PacketView } from './packet-view.ts';
 import { listInterfaces, liveEndMessage } from './live.ts';
 import { RunDecorations, PacketsProvider, type PacketNode } from './views.ts';
 import { debugPacket, registerDebugging, type PacketArg } from './debug.ts';
@@ -61,7 +61,18 @@ export interface LastRun {
 /** Settings that change what a run computes; results are stale when they differ from the run's. */
 function runSettings(uri: vscode.Uri): string {
   const c = vscode.workspace.getConfiguration('xdpLens', uri);
-  return settingsKey({ clang: c.get('clang'), includePaths: c.get('includePaths'), compileCommands: c.get('compileCommands'), driver: c.get('driver'), btf: c.get('btf'), maps: c.get('maps') });
+  return settingsKey({ clang: c.get('clang'), includePaths: c.get('includePaths'), compileCommands: c.get('compileCommands'), driver: c.get('driver'), btf: c.get('btf'), maps: c.get('maps'), seed: seedHash(uri) });
+}
+
+/** The map seed file's text as a run reads it (on disk), hashed: a saved edit of it makes the last run stale. */
+function seedHash(uri: vscode.Uri): string | undefined {
+  const seed = mapsSeed(uri);
+  if (!seed) return undefined;
+  try {
+    return textHash(readFileSync(seed, 'utf8'));
+  } catch {
+    return 'unreadable';
+  }
 }
 
 /** The `xdpLens.maps` seed file for runs of this document (relative paths from its workspace folder), if set. */
@@ -180,6 +191,12 @@ export class XdpLensContext implements vscode.Disposable {
       const p = this.lastRun.params;
       await saveAsTestCase(vscode.Uri.parse(p.uri), p.capture, p.driverMode, d, p.maps);
     });
+    command('xdpLens.copyPacketPath', async (arg?: PacketNode) => {
+      if (!this.lastRun || arg?.kind !== 'packet') throw new Error('choose a packet in the packets view of a run');
+      const d = await this.request<PacketDetail>(PacketRequest, { runId: this.lastRun.summary.runId, index: arg.row.index });
+      if (d.error && !d.lines?.length) throw new Error(d.error);
+      await copyExecutedPath(d);
+    });
     command('xdpLens.debugPacket', (arg?: PacketArg) => debugPacket(this.lastRun?.params, arg, this.lastRun?.summary.driver));
 
     const virtual: vscode.TextDocumentContentProvider = {
@@ -197,6 +214,8 @@ export class XdpLensContext implements vscode.Disposable {
         if (this.verdictDiff && e.contentChanges.length && e.document.uri.toString() === this.verdictDiff.uri) this.showVerdictDiff(undefined);
       }),
       vscode.workspace.onDidSaveTextDocument((doc) => {
+        // The last run's map seed saved: its maps and counts are stale (Re-run in the views' titles).
+        if (this.lastRun?.params.maps && doc.uri.scheme === 'file' && doc.uri.fsPath === this.lastRun.params.maps) this.refreshRunViews();
         // A fast run is repeated on save (xdpLens.rerunOnSave), so its counts follow the edits.
         const enabled = vscode.workspace.getConfiguration('xdpLens', doc.uri).get<boolean>('rerunOnSave', true);
         const last = this.lastRun && { uri: this.lastRun.stamp.uri, ms: this.lastRun.ms };
@@ -454,7 +473,12 @@ export class XdpLensContext implements vscode.Disposable {
     if (s.truncatedNote) this.log(`note: ${s.truncatedNote}`);
     if (s.linkNote) this.log(`note: ${s.linkNote}`);
     this.adoptRun({ params: full, summary: s, stamp, ms });
-    if (s.cancelled) void vscode.window.showInformationMessage(cancelledText(s.packets));
+    if (s.cancelled) {
+      const show = 'Show Packets';
+      void (s.packets ? vscode.window.showInformationMessage(cancelledText(s.packets), show) : vscode.window.showInformationMessage(cancelledText(s.packets))).then((b) => {
+        if (b === show) void vscode.commands.executeCommand('xdpLens.showPackets');
+      });
+    }
     if (s.captureError) {
       // With a button, so that VS Code shows it whole (it cuts a notification without one to a line).
       const other = 'Run on Another Capture...';
@@ -608,7 +632,8 @@ export class XdpLensContext implements vscode.Disposable {
     const staleText = this.lastRun && stale ? (notRerun !== undefined ? `The file changed since this run: results are stale. ${notRerunText(notRerun, RERUN_ON_SAVE_MS)}` : 'The file or settings changed since this run: results are stale. Run "XDP: Re-run".') : undefined;
     const broken = this.lastRun ? captureBrokenNote(this.lastRun.summary) : undefined;
     const header = this.lastRun ? everyRowHeaderNote(this.lastRun.summary) : undefined;
-    this.packetsView.message = [banner, broken, header, staleText, this.filterText()].filter(Boolean).join(' ') || undefined;
+    const cancelled = this.lastRun ? cancelledNote(this.lastRun.summary) : undefined;
+    this.packetsView.message = [banner, cancelled, broken, header, staleText, this.filterText()].filter(Boolean).join(' ') || undefined;
     this.lensChanged.fire();
     void this.packetView.refresh();
     void this.summaryView.refresh().catch((e) => this.log(`run summary: ${(e as Error).message}`));
@@ -788,7 +813,7 @@ export class XdpLensContext implements vscode.Disposable {
     // The count in the view's header (beside XDP Maps in the panel); the filter itself is said once, above the rows
     // (a view alone in its panel shows no description, and a long filter would be cut in the header). The program and
     // capture: the view keeps the last run while another file is edited, or after a run that failed.
-    this.packetsView.description = `${f ? `${this.matchedText()} of ${all}` : all} · ${basename(s.file)} on ${basename(s.capture)}`;
+    this.packetsView.description = `${f ? `${this.matchedText()} of ${all}` : all}${s.cancelled ? ' (cancelled)' : ''} · ${basename(s.file)} on ${basename(s.capture)}`;
     this.refreshRunViews();
   }
 

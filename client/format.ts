@@ -385,14 +385,28 @@ export function isXdpSource(text: string): boolean {
 // Notifications without a button: VS Code draws them on one line, cut with an ellipsis, so each fits one (about 55
 // characters of the toast's 450 pixels).
 
-/** A run the user cancelled: the packets it ran are shown. */
+/**
+ * A run the user cancelled: how many packets ran, and that every count is of those only (shown with a button, so that
+ * VS Code shows it whole).
+ */
 export function cancelledText(packets: number): string {
   if (packets === 0) return 'XDP: run cancelled before its first packet.';
-  return `XDP: cancelled after ${plural(packets, 'packet')}; ${packets === 1 ? 'it is' : 'they are'} shown.`;
+  return `XDP: run cancelled after ${plural(packets, 'packet')}: the counts are of ${packets === 1 ? 'it' : 'those'} only.`;
+}
+
+/** Above the rows of a cancelled run: the rest of the capture did not run. */
+export function cancelledNote(s: Pick<RunSummary, 'cancelled' | 'packets' | 'capture'>): string | undefined {
+  if (!s.cancelled) return undefined;
+  return `Cancelled after ${plural(s.packets, 'packet')}: the rest of ${s.capture.split(/[\\/]/).pop()} did not run.`;
 }
 
 /** XDP: Output Captures when every output capture of the last run is empty. */
 export const NO_OUTPUT_PACKETS = "XDP: the last run's output captures are empty.";
+
+/** XDP: Copy Executed Path done. */
+export function executedPathCopied(index: number): string {
+  return `XDP: copied the executed path of packet #${index}.`;
+}
 
 /** Copy path of XDP: Output Captures (the path is the quick pick's title's file). */
 export const PATH_COPIED = 'XDP: path copied to the clipboard.';

@@ -2,7 +2,10 @@
 // line with what changed since the run started, and where a seed setting was stored.
 import type { MapEntryView, MapView } from '../server/protocol.ts';
 
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+const plural = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+
+/** A ring's size as it is set (a power of two): "16 MiB", "256 KiB"; other sizes in bytes. */
+const ringSize = (n: number) => (n >= 1 << 20 && n % (1 << 20) === 0 ? `${n / (1 << 20)} MiB` : n >= 1024 && n % 1024 === 0 ? `${n / 1024} KiB` : plural(n, 'byte'));
 
 /** `HASH · __u32 → __u64 · 3 entries, 1 changed` */
 /** Maps that hold records or events for user space, not elements: their key and value sizes and count say nothing. */
@@ -10,7 +13,7 @@ const EVENT_MAPS = new Set(['RINGBUF', 'USER_RINGBUF', 'PERF_EVENT_ARRAY']);
 const eventText = (m: MapView) => `${m.type === 'PERF_EVENT_ARRAY' ? 'events' : 'records'} for user space, not shown`;
 
 export function mapDescription(m: MapView): string {
-  if (EVENT_MAPS.has(m.type)) return `${m.type}${m.type === 'PERF_EVENT_ARRAY' ? '' : ` · ${m.maxEntries}-byte ring`} · ${eventText(m)}`;
+  if (EVENT_MAPS.has(m.type)) return `${m.type}${m.type === 'PERF_EVENT_ARRAY' ? '' : ` · ${ringSize(m.maxEntries)} ring`} · ${eventText(m)}`;
   const types = m.keyType || m.valueType ? `${m.keyType ?? `${m.keySize} B`} → ${m.valueType ?? `${m.valueSize} B`}` : `${m.keySize} B → ${m.valueSize} B`;
   const count = plural(m.total, 'entry', 'entries') + (m.changed ? `, ${m.changed} changed` : '');
   return `${m.type} · ${types} · ${count}`;

@@ -179,6 +179,20 @@ export function mapUpdateText(m: MapUpdate): string {
   return `${m.map}[${m.key}]: ${m.before ?? '(none)'} -> ${m.after ?? '(deleted)'}`;
 }
 
+/** The most executed lines the packet view lists (and Copy Path copies). */
+const PATH_LINES = 2000;
+
+/**
+ * The executed path as text, as the packet view lists it: one line each, `file:line  code`, the last marked where the
+ * packet left (what XDP: Copy Path puts on the clipboard).
+ */
+export function executedPathText(d: Pick<PacketDetail, 'lines'>, lineText: (file: string, line: number) => string | undefined = () => undefined): string {
+  return d.lines.slice(0, PATH_LINES).map((l, i) => {
+    const t = lineText(l.file, l.line);
+    return `${base(l.file)}:${l.line}${t !== undefined ? `  ${codeOfLine(t)}` : ''}${i === d.lines.length - 1 ? '  ← left here' : ''}`;
+  }).join('\n') + (d.lines.length > PATH_LINES ? `\n(${d.lines.length - PATH_LINES} more lines)` : '');
+}
+
 export function renderPacketHtml(input: PacketHtmlInput): string {
   const { detail: d, nonce, stale } = input;
   const lineText = input.lineText ?? (() => undefined);
@@ -215,7 +229,7 @@ export function renderPacketHtml(input: PacketHtmlInput): string {
     `<div class="tree">${treeHtml(ls, changed, fromEnd, name === 'before' && d.ethernetHeader ? `Ethernet header ${d.ethernetHeader}` : undefined)}</div>` +
     `<div class="hexpane"><div class="hexcap muted">Bytes ${name === 'before' ? 'as received' : 'as it left the program'}</div>${hexHtml(hex, d.changed, name === 'after' ? afterLen : Math.min(beforeLen, afterLen))}</div></section>`;
 
-  const path = d.lines.slice(0, 2000).map((l, i) => {
+  const path = d.lines.slice(0, PATH_LINES).map((l, i) => {
     const t = lineText(l.file, l.line);
     return `<li>${src(l.file, l.line)}${t !== undefined ? ` <code>${esc(codeOfLine(t))}</code>` : ''}${i === d.lines.length - 1 ? ' <span class="muted">← left here</span>' : ''}</li>`;
   });
@@ -246,7 +260,7 @@ ${side('before', 'As received', d.before, layers.before, beforeLen)}
 ${side('after', 'As it left the program', d.after, layers.after, afterLen)}
 </main>
 <section class="extra">
-<details open><summary><h2>Executed path <span class="muted">${plural(d.lines.length, 'line')}</span></h2></summary><ol class="path">${path.join('')}</ol></details>
+<details open><summary><h2>Executed path <span class="muted">${plural(d.lines.length, 'line')}</span> <button id="copy-path" title="Copy the executed path as text">Copy</button></h2></summary><ol class="path">${path.join('')}</ol></details>
 <details open><summary><h2>Map updates <span class="muted">${d.maps.length}</span></h2></summary>${maps.length ? `<ul class="plain">${maps.join('')}</ul>` : '<p class="muted">None.</p>'}</details>
 <details open><summary><h2>printk <span class="muted">${d.printk.length}</span></h2></summary>${printk.length ? `<ul class="plain">${printk.join('')}</ul>` : '<p class="muted">None.</p>'}</details>
 </section>
@@ -269,6 +283,7 @@ h2 { font-size: 1em; margin: 6px 0; font-weight: 600; display: inline; }
 .note.err { color: var(--vscode-errorForeground); }
 .warn { color: var(--vscode-editorWarning-foreground); }
 .banner { padding: 6px 10px; margin: 8px 0; border-left: 3px solid var(--vscode-editorWarning-foreground); background: var(--vscode-inputValidation-warningBackground, var(--vscode-editorWidget-background)); }
+#copy-path { margin-left: 8px; font-size: 12px; font-weight: normal; color: var(--vscode-button-secondaryForeground); background: var(--vscode-button-secondaryBackground); border: none; padding: 1px 8px; cursor: pointer; }
 .banner button { margin-left: 8px; color: var(--vscode-button-foreground); background: var(--vscode-button-background); border: none; padding: 2px 10px; cursor: pointer; }
 .hint { margin: 8px 0; }
 .sides { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); column-gap: 16px; align-items: start; }

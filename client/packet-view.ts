@@ -6,8 +6,8 @@ import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { PacketRequest, type PacketDetail, type PacketParams, type RunSummary } from '../server/protocol.ts';
-import { renderPacketHtml } from './packet-html.ts';
-import { refusalDetails } from './format.ts';
+import { executedPathText, renderPacketHtml } from './packet-html.ts';
+import { executedPathCopied, refusalDetails } from './format.ts';
 import { showError } from './notify.ts';
 
 export interface PacketViewHost {
@@ -17,7 +17,7 @@ export interface PacketViewHost {
   log(message: string): void;
 }
 
-type Message = { type: 'line'; file: string; line: number } | { type: 'rerun' };
+type Message = { type: 'line'; file: string; line: number } | { type: 'rerun' } | { type: 'copyPath' };
 
 export class PacketView implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
@@ -125,20 +125,7 @@ export class PacketView implements vscode.Disposable {
     const panel = this.panel;
     if (!panel) return;
     const stale = forceStale || this.host.stale();
-    const files = new Map<string, string[] | undefined>();
-    const lineText = (file: string, line: number) => {
-      if (!files.has(file)) {
-        const open = vscode.workspace.textDocuments.find((doc) => doc.uri.scheme === 'file' && doc.uri.fsPath === file);
-        let text: string | undefined;
-        try {
-          text = open?.getText() ?? readFileSync(file, 'utf8');
-        } catch {
-          text = undefined;
-        }
-        files.set(file, text?.split('\n'));
-      }
-      return files.get(file)?.[line - 1];
-    };
+    const lineText = sourceLines();
     const script = panel.webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview-packet.js')).toString();
     panel.title = `Packet #${d.index}${stale ? ' (stale)' : ''}`;
     const run = this.host.lastRun();
@@ -153,6 +140,10 @@ export class PacketView implements vscode.Disposable {
       await vscode.commands.executeCommand('xdpLens.rerun');
       return;
     }
+    if (m.type === 'copyPath' && this.shown) {
+      await copyExecutedPath(this.shown.detail);
+      return;
+    }
     if (m.type === 'line' && typeof m.file === 'string' && m.file && Number.isInteger(m.line) && m.line > 0) {
       const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(m.file));
       const at = new vscode.Position(Math.min(m.line, doc.lineCount) - 1, 0);
@@ -164,4 +155,29 @@ export class PacketView implements vscode.Disposable {
   dispose(): void {
     this.panel?.dispose();
   }
+}
+
+/** A source line's text, read once per file (the open document's text when it is open, else the file on disk). */
+export function sourceLines(): (file: string, line: number) => string | undefined {
+  const files = new Map<string, string[] | undefined>();
+  return (file, line) => {
+    if (!files.has(file)) {
+      const open = vscode.workspace.textDocuments.find((doc) => doc.uri.scheme === 'file' && doc.uri.fsPath === file);
+      let text: string | undefined;
+      try {
+        text = open?.getText() ?? readFileSync(file, 'utf8');
+      } catch {
+        text = undefined;
+      }
+      files.set(file, text?.split('\n'));
+    }
+    return files.get(file)?.[line - 1];
+  };
+}
+
+/** XDP: Copy Executed Path: a packet's executed path, as the packet view lists it, on the clipboard. */
+export async function copyExecutedPath(d: PacketDetail): Promise<void> {
+  if (!d.lines.length) throw new Error(`packet #${d.index} ran no line of the program: there is no path to copy`);
+  await vscode.env.clipboard.writeText(executedPathText(d, sourceLines()));
+  void vscode.window.showInformationMessage(executedPathCopied(d.index));
 }

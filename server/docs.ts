@@ -111,7 +111,7 @@ export const HELPER_DOCS: Record<string, Doc> = {
   },
   bpf_redirect_map: {
     signature: 'long bpf_redirect_map(void *map, __u64 key, __u64 flags)  // helper 51',
-    body: 'Chooses the entry `key` of a DEVMAP, DEVMAP_HASH, CPUMAP or XSKMAP as the target of `XDP_REDIRECT`. Returns `XDP_REDIRECT` when the entry exists; otherwise the low two bits of `flags` (so `XDP_PASS` as flags means "pass when missing"). `BPF_F_BROADCAST` sends to every devmap entry. Return its result: `return bpf_redirect_map(&tx_port, key, 0);`.',
+    body: 'Chooses the entry `key` of a DEVMAP, DEVMAP_HASH, CPUMAP or XSKMAP as the target of `XDP_REDIRECT`. Returns `XDP_REDIRECT` when the entry exists; otherwise the low two bits of `flags` (so `XDP_PASS` as flags means "pass when missing"). `BPF_F_BROADCAST` sends to every devmap entry. Return its result: `return bpf_redirect_map(&tx_port, key, 0)`.',
   },
   bpf_xdp_adjust_meta: {
     signature: 'long bpf_xdp_adjust_meta(struct xdp_md *ctx, int delta)  // helper 54',

@@ -971,9 +971,11 @@ function runWorker(prep: PreparedRun, size: number, host: RunHost, summaries: bo
 
 /** Counts per action and outcome, for the progress line of a run (a capture run and a live run). */
 function liveCounts(rec: RunRecorder): string {
-  const actions = ACTIONS.filter((a) => rec.byAction[a]).map((a) => `${rec.byAction[a]} ${a.slice(4)}`);
-  const outcomes = [...rec.byOutcome].sort((a, b) => b[1] - a[1]).map(([o, n]) => `${n} ${o}`);
-  return `${rec.ran} packet${rec.ran === 1 ? '' : 's'}${actions.length ? `: ${actions.join(', ')}` : ''}${outcomes.length ? ` · ${outcomes.join(', ')}` : ''}`;
+  const n = (k: number) => k.toLocaleString('en-US');
+  const actions = ACTIONS.filter((a) => rec.byAction[a]).map((a) => `${n(rec.byAction[a]!)} ${a.slice(4)}`);
+  // Only outcomes with a reason ("dropped: no redirect target"): "passed" beside PASS says it again.
+  const outcomes = [...rec.byOutcome].filter(([o]) => o.includes(':')).sort((a, b) => b[1] - a[1]).map(([o, k]) => `${n(k)} ${o}`);
+  return `${n(rec.ran)} packet${rec.ran === 1 ? '' : 's'}${actions.length ? `: ${actions.join(', ')}` : ''}${outcomes.length ? ` · ${outcomes.join(', ')}` : ''}`;
 }
 
 /** How often a live run reports its counts and sends its summary so far. */

@@ -110,6 +110,11 @@ document.addEventListener('click', (e) => {
     api.postMessage({ type: 'line', file: link.dataset.file, line: Number(link.dataset.line) });
     return;
   }
+  if (t.closest('#copy-path')) {
+    e.preventDefault(); // not a toggle of the section it sits in
+    api.postMessage({ type: 'copyPath' });
+    return;
+  }
   if (t.closest('#rerun')) {
     api.postMessage({ type: 'rerun' });
     return;

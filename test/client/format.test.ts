@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from '../repo.ts';
-import { cancelledText, captureBrokenNote, captureOrdinal, NO_OUTPUT_PACKETS, PATH_COPIED, codeOfLine, compileErrorOnLine, everyRowHeaderNote, faultEvidence, debugLenses, exitLabel, exitsByLine, faultMessage, findXdpFunctions, formatCounts, formatDuration, isXdpSource, notRerunText, packetLabel, pages, refusalBanner, refusalDetails, refusalLensTitle, runErrorButton, runErrorText, runLensTitle, statusText } from '../../client/format.ts';
+import { cancelledNote, cancelledText, executedPathCopied, captureBrokenNote, captureOrdinal, NO_OUTPUT_PACKETS, PATH_COPIED, codeOfLine, compileErrorOnLine, everyRowHeaderNote, faultEvidence, debugLenses, exitLabel, exitsByLine, faultMessage, findXdpFunctions, formatCounts, formatDuration, isXdpSource, notRerunText, packetLabel, pages, refusalBanner, refusalDetails, refusalLensTitle, runErrorButton, runErrorText, runLensTitle, statusText } from '../../client/format.ts';
 
 test('counts: most common action first, absent actions left out', () => {
   assert.equal(formatCounts({ XDP_PASS: 6, XDP_DROP: 2, XDP_TX: 2, XDP_ABORTED: 0, XDP_REDIRECT: 0 }), '6 XDP_PASS · 2 XDP_DROP · 2 XDP_TX');
@@ -278,9 +278,11 @@ test('a failed run\'s notification offers one button, the next step for its erro
 });
 
 test('notifications without a button fit the one line VS Code draws them on (about 55 characters)', () => {
-  assert.equal(cancelledText(300000), 'XDP: cancelled after 300,000 packets; they are shown.');
-  assert.equal(cancelledText(1), 'XDP: cancelled after 1 packet; it is shown.');
+  assert.equal(cancelledText(300000), 'XDP: run cancelled after 300,000 packets: the counts are of those only.');
+  assert.equal(cancelledText(1), 'XDP: run cancelled after 1 packet: the counts are of it only.');
+  assert.equal(cancelledNote({ cancelled: true, packets: 2199, capture: '/w/big.pcap' }), 'Cancelled after 2,199 packets: the rest of big.pcap did not run.');
+  assert.equal(cancelledNote({ packets: 10, capture: '/w/demo.pcap' }), undefined);
   assert.equal(cancelledText(0), 'XDP: run cancelled before its first packet.');
-  for (const text of [cancelledText(1_234_567), cancelledText(0), NO_OUTPUT_PACKETS, PATH_COPIED]) assert.ok(text.length <= 55, `${text} (${text.length} characters)`);
+  for (const text of [cancelledText(0), NO_OUTPUT_PACKETS, PATH_COPIED, executedPathCopied(123_456)]) assert.ok(text.length <= 55, `${text} (${text.length} characters)`);
 });
 

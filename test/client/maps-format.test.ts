@@ -17,7 +17,8 @@ test('a map reads as its type, its C key and value types, and its counts', () =>
 
 test('a ring buffer or perf event array says it holds records, not entries', () => {
   const rb = map({ name: 'rb', type: 'RINGBUF', keySize: 0, valueSize: 0, maxEntries: 262144, keyType: undefined, valueType: undefined, total: 0, changed: 0 });
-  assert.equal(mapDescription(rb), 'RINGBUF · 262144-byte ring · records for user space, not shown');
+  assert.equal(mapDescription(rb), 'RINGBUF · 256 KiB ring · records for user space, not shown');
+  assert.equal(mapDescription({ ...rb, maxEntries: 1 << 24 }), 'RINGBUF · 16 MiB ring · records for user space, not shown');
   assert.match(mapTooltip(rb), /^rb: BPF_MAP_TYPE_RINGBUF, max_entries 262144\nIt holds records for user space, not shown \(no entries\)\.$/);
   assert.equal(mapDescription(map({ type: 'PERF_EVENT_ARRAY', total: 0, changed: 0 })), 'PERF_EVENT_ARRAY · events for user space, not shown');
 });
@@ -33,7 +34,7 @@ test('an entry shows its decoded key and value and what changed', () => {
 
 test('large maps page: the row says how many are left and how many the next page shows', () => {
   assert.equal(moreLabel(map(), 100, 500), 'Show the last 156 (156 entries not listed)');
-  assert.equal(moreLabel(map({ rows: 1200 }), 100, 500), 'Show the next 500 (1100 entries not listed)');
+  assert.equal(moreLabel(map({ rows: 1200 }), 100, 500), 'Show the next 500 (1,100 entries not listed)');
   assert.equal(moreLabel(map({ rows: 101 }), 100, 500), 'Show the last entry (1 entry not listed)');
   assert.equal(moreLabel(map(), 256, 500), undefined);
 });

@@ -3,7 +3,7 @@
 // lines, map updates (decoded text when the server sends it, else hex), the stale mark, and no markup from the packet.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { renderPacketHtml, changedFields, fieldIds } from '../../client/packet-html.ts';
+import { renderPacketHtml, changedFields, executedPathText, fieldIds } from '../../client/packet-html.ts';
 import { dissectTree } from '../../simulator/net/dissect-tree.ts';
 import type { PacketDetail } from '../../server/protocol.ts';
 
@@ -162,4 +162,11 @@ test('a frame cut by the snap length, and a program the kernel would refuse, are
   assert.match(renderPacketHtml({ ...base, detail: detail(), refused: { file: '/w/p.c', line: 8, message: 'line 8: R1 "invalid" <mem>' } }),
     /id="refused" title="line 8: R1 &quot;invalid&quot; &lt;mem&gt;">Simulated only: the kernel would refuse this program at <a href="#" class="src" data-file="\/w\/p\.c" data-line="8" title="Open p\.c at line 8">p\.c:8<\/a>\.<\/div>/);
   assert.match(renderPacketHtml({ ...base, detail: detail(), refused: {} }), /id="refused">Simulated only: the kernel would refuse this program\.</);
+});
+
+test('executedPathText: the executed lines as the packet view lists them, the last marked where the packet left', () => {
+  const lines = [{ file: '/w/f.c', line: 3 }, { file: '/w/f.c', line: 4 }, { file: '/w/g.h', line: 9 }];
+  const text = (file: string, line: number) => (file === '/w/f.c' ? ['', '', '  int x = 1; // one', '  return XDP_DROP;'][line - 1] : undefined);
+  assert.equal(executedPathText({ lines }, text), 'f.c:3  int x = 1;\nf.c:4  return XDP_DROP;\ng.h:9  ← left here');
+  assert.equal(executedPathText({ lines: [] }), '');
 });

@@ -4,12 +4,12 @@
 // shows; screenshots go to test-artifacts/e2e/ (maps-view-crop.png is docs/images/maps-view.png).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '../repo.ts';
 import {
-  ARTIFACTS_DIR, e2eRequired, e2eSkip, expandTreeRow, pickQuickItem, runCommand, startVSCode, waitForActiveEditor,
+  ARTIFACTS_DIR, clickUntil, e2eRequired, e2eSkip, expandTreeRow, goToLine, openWorkspaceFile, pickQuickItem, runCommand, startVSCode, waitForActiveEditor,
   waitForNotificationGone, waitForStatusBarText, waitVisible, type VSCodeSession,
 } from './harness/index.ts';
 
@@ -37,7 +37,7 @@ test('the maps view shows decoded entries and what the run changed', { skip, tim
       workspace,
       openFile: 'xdp_filter.c',
       viewport: { width: 1440, height: 900 },
-      settings: { 'xdpLens.defaultCapture': 'demo.pcap', 'xdpLens.maps': 'blocklist.json', 'editor.stickyScroll.enabled': false },
+      settings: { 'xdpLens.defaultCapture': 'demo.pcap', 'xdpLens.maps': 'blocklist.json', 'editor.stickyScroll.enabled': false, 'editor.autoClosingQuotes': 'never', 'editor.autoClosingBrackets': 'never' },
     });
     const page = vs.page;
     await waitForActiveEditor(page, 'xdp_filter.c');
@@ -78,10 +78,40 @@ test('the maps view shows decoded entries and what the run changed', { skip, tim
     await waitVisible(rerun, 'Re-run in the stale maps view\'s title', 10_000, header);
     assert.equal(await header.locator('.action-label[aria-label="XDP: Refresh Maps"]').count(), 0, 'no Refresh Maps while stale');
     await vs.screenshot('maps-view-stale');
-    await rerun.click();
-    await waitVisible(pane.getByText(/^\d+ maps after the run of xdp_filter\.c on demo\.pcap/), 'the maps of the re-run, not stale');
+    // Bounded clicks (the button goes when the run it starts ends: an unbounded click would wait for it again).
+    // Clicked again only while no run is going (a slow run must not be started twice).
+    const notRunning = async () => !(await page.locator('.notifications-toasts .notification-toast').filter({ hasText: /XDP: running/ }).first().isVisible().catch(() => false));
+    await clickUntil(rerun, pane.getByText(/^\d+ maps after the run of xdp_filter\.c on demo\.pcap/), 'the maps of the re-run, not stale', { waitMs: 10_000, again: notRunning });
     await header.hover();
     await waitVisible(header.locator('.action-label[aria-label="XDP: Refresh Maps"]'), 'Refresh Maps back once fresh', 10_000, header);
+
+    // The seed edited and saved, as a person would: the blocklist entry starts at 5. The maps are stale (the run
+    // started from the old seed), and Re-run shows the new run's maps: the entry counted once from 5.
+    await openWorkspaceFile(page, 'blocklist.json');
+    const seedFile = join(workspace, 'blocklist.json');
+    const seedLine = readFileSync(seedFile, 'utf8').split('\n').findIndex((l) => l.includes('c0000242')) + 1;
+    const digits = readFileSync(seedFile, 'utf8').split('\n')[seedLine - 1]!.indexOf('0000000000000000') + 1;
+    // The value's 16 digits selected and typed over (no quote typed: the editor would close it), then saved; again
+    // while the file on disk does not have it (keys typed while something else had the focus are lost).
+    const saved = () => readFileSync(seedFile, 'utf8').includes('"0500000000000000"');
+    for (const end = Date.now() + 90_000; !saved(); ) {
+      if (Date.now() > end) throw new Error(`the seed edit was not saved in 90 s: ${readFileSync(seedFile, 'utf8')}`);
+      await goToLine(page, seedLine, digits);
+      for (let i = 0; i < 16; i++) await page.keyboard.press('Shift+ArrowRight');
+      await page.keyboard.type('0500000000000000');
+      await page.keyboard.press('Control+S');
+      for (const until = Date.now() + 10_000; !saved() && Date.now() < until; ) await page.waitForTimeout(100);
+    }
+    assert.match(readFileSync(seedFile, 'utf8'), /"key": "c0000242", "value": "0500000000000000" \}/);
+    await waitVisible(pane.getByText(/^Stale: the file or settings changed since this run/), 'the stale notice after the seed was saved');
+    await header.hover();
+    await waitVisible(rerun, 'Re-run in the maps view\'s title after the seed was saved', 10_000, header);
+    await clickUntil(rerun, pane.getByText(/^\d+ maps after the run of xdp_filter\.c on demo\.pcap/), 'the maps of the run from the edited seed', { waitMs: 10_000, again: notRunning });
+    const entryAgain = rows.filter({ hasText: `[${Buffer.from('c0000242', 'hex').readUInt32LE(0)}]` });
+    await expandTreeRow(blocklist, entryAgain, 'the blocklist entry after the re-run', 30_000, pane);
+    await waitVisible(entryAgain.filter({ hasText: /6\s+\(was 5\)/ }), 'the blocklist entry counted once from the new seed (6, was 5)', 30_000, pane);
+    await waitForNotificationGone(page, /XDP: running/);
+    await vs.screenshot('maps-view-seed-rerun');
     assert.deepEqual(vs.blockedRequests(), []);
   } catch (e) {
     await vs?.screenshot('maps-view-failure').catch(() => undefined);
