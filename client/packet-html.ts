@@ -179,6 +179,43 @@ export function mapUpdateText(m: MapUpdate): string {
   return `${m.map}[${m.key}]: ${m.before ?? '(none)'} -> ${m.after ?? '(deleted)'}`;
 }
 
+/** Lines a statement spanning lines is followed over (its parentheses closed), at most, before it is cut with `…`. */
+const MORE_LINES = 4;
+
+/**
+ * The code of source line `line` as the path lists it: a statement whose parentheses the line leaves open
+ * (`return bpf_redirect_map(&map_all, 0,`) is followed over the next lines until they close, joined by one space, or
+ * ended with `…` when they do not close within MORE_LINES lines. Undefined when the line cannot be read.
+ */
+export function statementText(lineText: (file: string, line: number) => string | undefined, file: string, line: number): string | undefined {
+  const first = lineText(file, line);
+  if (first === undefined) return undefined;
+  let code = codeOfLine(first);
+  const open = (s: string) => {
+    let depth = 0;
+    let quote = '';
+    for (let i = 0; i < s.length; i++) {
+      const c = s[i]!;
+      if (quote) {
+        if (c === '\\') i++;
+        else if (c === quote) quote = '';
+      } else if (c === '"' || c === "'") quote = c;
+      else if (c === '(') depth++;
+      else if (c === ')') depth--;
+    }
+    return depth;
+  };
+  let depth = open(code);
+  for (let k = 1; depth > 0 && k <= MORE_LINES; k++) {
+    const next = lineText(file, line + k);
+    if (next === undefined) break;
+    const more = codeOfLine(next);
+    code += ` ${more}`;
+    depth += open(more);
+  }
+  return depth > 0 ? `${code} …` : code;
+}
+
 /** The most executed lines the packet view lists (and Copy Path copies). */
 const PATH_LINES = 2000;
 
@@ -188,8 +225,8 @@ const PATH_LINES = 2000;
  */
 export function executedPathText(d: Pick<PacketDetail, 'lines'>, lineText: (file: string, line: number) => string | undefined = () => undefined): string {
   return d.lines.slice(0, PATH_LINES).map((l, i) => {
-    const t = lineText(l.file, l.line);
-    return `${base(l.file)}:${l.line}${t !== undefined ? `  ${codeOfLine(t)}` : ''}${i === d.lines.length - 1 ? '  ← left here' : ''}`;
+    const t = statementText(lineText, l.file, l.line);
+    return `${base(l.file)}:${l.line}${t !== undefined ? `  ${t}` : ''}${i === d.lines.length - 1 ? '  ← left here' : ''}`;
   }).join('\n') + (d.lines.length > PATH_LINES ? `\n(${d.lines.length - PATH_LINES} more lines)` : '');
 }
 
@@ -230,8 +267,8 @@ export function renderPacketHtml(input: PacketHtmlInput): string {
     `<div class="hexpane"><div class="hexcap muted">Bytes ${name === 'before' ? 'as received' : 'as it left the program'}</div>${hexHtml(hex, d.changed, name === 'after' ? afterLen : Math.min(beforeLen, afterLen))}</div></section>`;
 
   const path = d.lines.slice(0, PATH_LINES).map((l, i) => {
-    const t = lineText(l.file, l.line);
-    return `<li>${src(l.file, l.line)}${t !== undefined ? ` <code>${esc(codeOfLine(t))}</code>` : ''}${i === d.lines.length - 1 ? ' <span class="muted">← left here</span>' : ''}</li>`;
+    const t = statementText(lineText, l.file, l.line);
+    return `<li>${src(l.file, l.line)}${t !== undefined ? ` <code>${esc(t)}</code>` : ''}${i === d.lines.length - 1 ? ' <span class="muted">← left here</span>' : ''}</li>`;
   });
   const maps = d.maps.map((m) => `<li><code title="${esc(`${m.map}[${m.key}]: ${m.before ?? '(none)'} -> ${m.after ?? '(deleted)'}`)}">${esc(mapUpdateText(m))}</code></li>`);
   // Records sent to a ring buffer or perf event array change no entry: listed with the map updates, so that a packet

@@ -166,6 +166,19 @@ test('a made Ethernet header is said in the header and tagged on the received si
   assert.doesNotMatch(render(detail()), /made-header|Ethernet header made/);
 });
 
+test('a statement spanning lines is listed whole in the path (parentheses closed), or ended with … when it runs on', () => {
+  const src = ['  return bpf_redirect_map(&map_all, 0,', '                          BPF_F_BROADCAST); // all', '  f(a, (b,', '  c,', '  d,', '  e,', '  g,', '  h));', '  x = ")(";'];
+  const lineText = (_f: string, l: number) => src[l - 1];
+  const d = { lines: [{ file: '/w/m.c', line: 1 }, { file: '/w/m.c', line: 3 }, { file: '/w/m.c', line: 9 }] };
+  assert.equal(executedPathText(d, lineText), [
+    'm.c:1  return bpf_redirect_map(&map_all, 0, BPF_F_BROADCAST);',
+    'm.c:3  f(a, (b, c, d, e, g, …',
+    'm.c:9  x = ")(";  ← left here',
+  ].join('\n'));
+  const html = renderPacketHtml({ detail: detail({ lines: d.lines }), runId: 'r', stale: false, nonce: 'n', cspSource: 'c', scriptUri: 's', lineText });
+  assert.match(html, /<code>return bpf_redirect_map\(&amp;map_all, 0, BPF_F_BROADCAST\);<\/code>/);
+});
+
 test('the header says where the packet stands in its capture counted from 1, as Wireshark numbers frames', () => {
   // Packet #1 (numbered from 0, as the table, jsonl and frame.number) is Wireshark's frame 2.
   assert.match(render(detail()), /<h1>Packet #1 <span class="muted">0\.000100 s · the capture's 2nd packet<\/span><\/h1>/);
