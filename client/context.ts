@@ -36,7 +36,7 @@ import {
   type XdpAction,
 } from '../server/protocol.ts';
 import { cancelledNote, cancelledText, captureBrokenNote, count, NO_OUTPUT_PACKETS, PATH_COPIED, runErrorButton, notRerunText, everyRowHeaderNote, debugLenses, faultEvidence, faultMessage, findXdpFunctions, formatDuration, isXdpSource, outcomeMessage, outputCaptureItems, plural, refusalBanner, refusalLensTitle, RUN_CONFIRMS, runErrorText, runEvidence, runLensTitle, statusText } from './format.ts';
-import { addRecent, captureChoices, isStale, RERUN_ON_SAVE_MS, rerunAfterRun, rerunOnSave, restrictSettings, settingsKey, textHash, type RunStamp } from './state.ts';
+import { addRecent, captureChoices, staleWhat, RERUN_ON_SAVE_MS, rerunAfterRun, rerunOnSave, restrictSettings, settingsKey, textHash, type RunStamp } from './state.ts';
 import { copyExecutedPath, PacketView } from './packet-view.ts';
 import { listInterfaces, liveEndMessage } from './live.ts';
 import { RunDecorations, PacketsProvider, type PacketNode } from './views.ts';
@@ -134,7 +134,7 @@ export class XdpLensContext implements vscode.Disposable {
     this.packets = new PacketsProvider((method, params) => this.request(method, params));
     this.packets.onCount = () => this.describePackets();
     this.packetsView = vscode.window.createTreeView('xdpLens.packets', { treeDataProvider: this.packets, showCollapseAll: true });
-    this.packetView = new PacketView({ lastRun: () => this.lastRun?.summary, stale: () => this.stale(), request: (m, p) => this.request(m, p), log: (m) => this.log(m) }, context.extensionUri);
+    this.packetView = new PacketView({ lastRun: () => this.lastRun?.summary, stale: () => this.staleWhat(), request: (m, p) => this.request(m, p), log: (m) => this.log(m) }, context.extensionUri);
     // The packet view follows the selection in the packets view (a row's command shows it too; this covers selections
     // made without it), keeping the focus in the list.
     this.packetsView.onDidChangeSelection((e) => {
@@ -142,13 +142,13 @@ export class XdpLensContext implements vscode.Disposable {
       if (node?.kind === 'packet' && this.packetView.isOpen && this.packetView.index !== node.row.index) void this.showPacket(node.row.index, true).catch((err) => this.log(`packet view: ${(err as Error).message}`));
     });
     this.disposables.push(this.packetView);
-    this.summaryView = new SummaryView({ lastRun: () => this.lastRun?.summary, stale: () => this.stale(), request: (m, p) => this.request(m, p), log: (m) => this.log(m) });
+    this.summaryView = new SummaryView({ lastRun: () => this.lastRun?.summary, stale: () => this.staleWhat(), request: (m, p) => this.request(m, p), log: (m) => this.log(m) });
     this.disposables.push(this.summaryView);
     this.mapsView = new MapsView({
       runId: () => this.lastRun?.summary.runId,
       runName: () => this.lastRun && `${basename(this.lastRun.summary.file)} on ${basename(this.lastRun.summary.capture)}`,
       runVersion: () => this.lastRun && `${this.lastRun.summary.runId}${this.lastRun.summary.live?.running ? ' (capturing)' : ''}`,
-      stale: () => this.stale(),
+      stale: () => this.staleWhat(),
       runUri: () => this.lastRun?.params.uri, request: (m, p) => this.request(m, p), log: (m) => this.log(m) });
     this.disposables.push(this.mapsView);
     this.disposables.push(this.output, this.status, this.faults, this.decorations, this.packetsView, this.lensChanged, this.virtualChanged, this.verdictDecoration);
@@ -609,7 +609,12 @@ export class XdpLensContext implements vscode.Disposable {
   }
 
   private stale(): boolean {
-    if (!this.lastRun) return false;
+    return this.staleWhat() !== undefined;
+  }
+
+  /** What changed since the last run (`xdp_filter.c`, `the map seed file blocklist.json`); undefined: not stale. */
+  private staleWhat(): string | undefined {
+    if (!this.lastRun) return undefined;
     const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === this.lastRun!.stamp.uri);
     const uri = vscode.Uri.parse(this.lastRun.stamp.uri);
     // Not open (closed since the run, or never opened): the file as it is on disk.
@@ -621,15 +626,16 @@ export class XdpLensContext implements vscode.Disposable {
         text = undefined;
       }
     }
-    return isStale(this.lastRun.stamp, { version: doc?.version, settings: runSettings(uri), text });
+    return staleWhat(this.lastRun.stamp, { version: doc?.version, settings: runSettings(uri), text });
   }
 
   private refreshRunViews(): void {
-    const stale = this.stale();
+    const what = this.staleWhat();
+    const stale = what !== undefined;
     this.decorations.showRun(this.lastRun?.summary, stale);
     const banner = this.lastRun ? refusalBanner(this.lastRun.summary) : undefined;
     const notRerun = stale ? this.notRerunMs() : undefined;
-    const staleText = this.lastRun && stale ? (notRerun !== undefined ? `The file changed since this run: results are stale. ${notRerunText(notRerun, RERUN_ON_SAVE_MS)}` : 'The file or settings changed since this run: results are stale. Run "XDP: Re-run".') : undefined;
+    const staleText = this.lastRun && stale ? (notRerun !== undefined ? `The file changed since this run: results are stale. ${notRerunText(notRerun, RERUN_ON_SAVE_MS)}` : `Results are stale: ${what} changed since this run. Run "XDP: Re-run".`) : undefined;
     const broken = this.lastRun ? captureBrokenNote(this.lastRun.summary) : undefined;
     const header = this.lastRun ? everyRowHeaderNote(this.lastRun.summary) : undefined;
     const cancelled = this.lastRun ? cancelledNote(this.lastRun.summary) : undefined;

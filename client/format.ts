@@ -1,6 +1,6 @@
 // Pure text for the editor: CodeLens titles, end-of-line labels, status bar text. No `vscode` import, so that the
 // wording is unit-tested (test/client/format.test.ts).
-import type { RunExit, RunSummary, XdpAction } from '../server/protocol.ts';
+import type { OutputRecord, RunExit, RunSummary, XdpAction } from '../server/protocol.ts';
 
 export const ACTION_ORDER: XdpAction[] = ['XDP_PASS', 'XDP_DROP', 'XDP_TX', 'XDP_REDIRECT', 'XDP_ABORTED'];
 
@@ -345,6 +345,40 @@ export function codeOfLine(text: string): string {
     }
   }
   return t;
+}
+
+/**
+ * What a packet sent to ring buffers and perf event arrays, one line per map in the order of its first record:
+ * `1 ring buffer record (events, 64 bytes)`, `2 ring buffer records (events, 16 bytes each)`. A perf event record says
+ * that it reached no one: a run has no reader on the array, so the helper returned -ENOENT, as BPF_PROG_TEST_RUN's does.
+ * `title`: the first record's first bytes in hex.
+ */
+export function outputRecordLines(records: readonly OutputRecord[]): { text: string; title: string }[] {
+  const groups = new Map<string, OutputRecord[]>();
+  for (const r of records) {
+    const k = `${r.kind}\0${r.map}`;
+    const g = groups.get(k);
+    if (g) g.push(r);
+    else groups.set(k, [r]);
+  }
+  return [...groups.values()].map((g) => {
+    const first = g[0]!;
+    const sizes = new Set(g.map((r) => r.bytes));
+    const total = g.reduce((n, r) => n + r.bytes, 0);
+    const size = g.length === 1 ? plural(first.bytes, 'byte') : sizes.size === 1 ? `${plural(first.bytes, 'byte')} each` : `${plural(total, 'byte')} in all`;
+    const what = first.kind === 'ringbuf' ? 'ring buffer record' : 'perf event record';
+    const text = `${plural(g.length, what)} (${first.map}, ${size})${first.kind === 'perf' ? ': no reader in this run, the helper returned -ENOENT' : ''}`;
+    const title = first.head ? `${g.length > 1 ? 'first record, ' : ''}${first.bytes > first.head.length / 2 ? `first ${first.head.length / 2} bytes` : 'bytes'}: ${first.head}` : 'no bytes';
+    return { text, title };
+  });
+}
+
+/**
+ * What changed since a run, as its stale notices name it (`Stale: <what> changed since this run`): `stale` is
+ * staleWhat's answer (`xdp_filter.c`, `the map seed file blocklist.json`), or true when that is not known.
+ */
+export function staleChanged(stale: string | boolean): string {
+  return typeof stale === 'string' && stale ? stale : 'the file or the settings';
 }
 
 /**

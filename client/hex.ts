@@ -1,6 +1,7 @@
 // The packet detail as text: a hex dump of the bytes before and after the program, changed bytes marked, then the
 // executed lines, printk output and map updates. Pure (no `vscode`), rendered into a read-only virtual document.
 import type { PacketDetail } from '../server/protocol.ts';
+import { outputRecordLines } from './format.ts';
 
 const BYTES_PER_ROW = 16;
 
@@ -73,12 +74,14 @@ export function renderPacketDetail(d: PacketDetail, sourceLine: (file: string, l
   L.push(`printk (${d.printk.length}):`);
   for (const p of d.printk) L.push(`  ${p}`);
   L.push('');
-  L.push(`Map updates (${d.maps.length}):`);
+  const records = outputRecordLines(d.records ?? []);
+  L.push(`Map updates (${d.maps.length + records.length}):`);
   for (const m of d.maps) {
     const hex = `${m.map}[${m.key}]: ${m.before ?? '(none)'} -> ${m.after ?? '(deleted)'}`;
     // Decoded through the map's BTF by the server when it could, with the bytes beside it.
     L.push(m.text ? `  ${m.text}    (hex ${hex})` : `  ${hex}`);
   }
+  for (const r of records) L.push(`  ${r.text}`);
   L.push('');
   L.push(`Executed lines (${d.lines.length}):`);
   for (const l of d.lines) {

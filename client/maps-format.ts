@@ -1,6 +1,7 @@
 // Labels of the maps view (no `vscode`, unit-tested in test/client/maps-format.test.ts): a map's line, an entry's
 // line with what changed since the run started, and where a seed setting was stored.
 import type { MapEntryView, MapView } from '../server/protocol.ts';
+import { staleChanged } from './format.ts';
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 
@@ -33,10 +34,10 @@ export function mapTooltip(m: MapView): string {
  * and how many entries changed, or the run's error; prefixed, when the program or the settings changed since that run,
  * by a stale notice that says how to refresh it (the view's description says "stale" too).
  */
-export function mapsMessage(r: { run: string; maps: number; changed: number; error?: string }, stale: boolean): string {
+export function mapsMessage(r: { run: string; maps: number; changed: number; error?: string }, stale: boolean | string): string {
   const text = r.error ?? (r.maps ? `${plural(r.maps, 'map')} after the run of ${r.run}; ${plural(r.changed, 'entry', 'entries')} changed since it started` : `The run of ${r.run}: the program has no maps.`);
   if (!stale) return text;
-  return [`Stale: the file or settings changed since this run. Run "XDP: Re-run".`, text].filter(Boolean).join(' ');
+  return [`Stale: ${staleChanged(stale)} changed since this run. Run "XDP: Re-run".`, text].filter(Boolean).join(' ');
 }
 
 /** `[6]` */

@@ -27,8 +27,11 @@ export interface MapsHost {
    * first update (the maps are loaded again once it has stopped). Defaults to the run id.
    */
   runVersion?(): string | undefined;
-  /** The program or the settings changed since the run: the maps shown may no longer be what it leaves. */
-  stale?(): boolean;
+  /**
+   * What changed since the run (`xdp_filter.c`, `the map seed file blocklist.json`): the maps shown may no longer be
+   * what it leaves. Undefined: not stale.
+   */
+  stale?(): string | undefined;
   /** The file the run belongs to (for the workspace folder of the setting). */
   runUri(): string | undefined;
   request<T>(method: string, params: unknown): Promise<T>;
@@ -43,7 +46,7 @@ export class MapsView implements vscode.TreeDataProvider<MapsNode>, vscode.Dispo
   private loadedFor: string | undefined;
   /** What the message was made of, so an edit (which may make the maps stale) rewrites only it. */
   private summary: { run: string; maps: number; changed: number; error?: string } | undefined;
-  private shownStale = false;
+  private shownStale: string | false = false;
   private readonly view: vscode.TreeView<MapsNode>;
   private readonly disposables: vscode.Disposable[] = [];
 
@@ -99,7 +102,7 @@ export class MapsView implements vscode.TreeDataProvider<MapsNode>, vscode.Dispo
 
   /** Whether the view is marked stale, and its message (for tests in the extension host). */
   get stale(): boolean {
-    return this.shownStale;
+    return this.shownStale !== false;
   }
 
   /** The run whose maps are shown (its version, see MapsHost.runVersion), for tests in the extension host. */
@@ -113,11 +116,11 @@ export class MapsView implements vscode.TreeDataProvider<MapsNode>, vscode.Dispo
 
   /** The stale mark (the view's description and message) as the host says now; `always` rewrites the message. */
   private markStale(always = false): void {
-    const stale = !!this.summary && (this.host.stale?.() ?? false);
+    const stale = (!!this.summary && this.host.stale?.()) || false;
     if (!always && stale === this.shownStale) return;
     this.shownStale = stale;
     // The view's title offers Re-run instead of Refresh Maps while stale: reading the same run again changes nothing.
-    void vscode.commands.executeCommand('setContext', 'xdpLens.mapsStale', stale);
+    void vscode.commands.executeCommand('setContext', 'xdpLens.mapsStale', stale !== false);
     this.view.description = stale ? 'stale' : undefined;
     this.view.message = this.summary ? mapsMessage(this.summary, stale) : undefined;
   }

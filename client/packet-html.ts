@@ -4,14 +4,14 @@
 // its field, click a source line to open it. Nothing is fetched: the Content-Security-Policy allows only the style
 // and script elements carrying this document's nonce; colours are the theme's CSS variables.
 import type { MapUpdate, PacketDetail, PacketField, PacketLayer } from '../server/protocol.ts';
-import { captureOrdinal, codeOfLine, driverPathText } from './format.ts';
+import { captureOrdinal, codeOfLine, driverPathText, outputRecordLines, staleChanged } from './format.ts';
 
 export interface PacketHtmlInput {
   detail: PacketDetail;
   /** The run the detail belongs to. */
   runId: string;
-  /** The file or settings changed since the run. */
-  stale: boolean;
+  /** Stale: what changed since the run (client/state.ts staleWhat), or true when that is not known. */
+  stale: boolean | string;
   /** The kernel would refuse the run's program (at this file and line, when known; `message`: the whole refusal, on
    * hover): the verdict is the simulator's only. */
   refused?: { file?: string; line?: number; message?: string };
@@ -179,6 +179,43 @@ export function mapUpdateText(m: MapUpdate): string {
   return `${m.map}[${m.key}]: ${m.before ?? '(none)'} -> ${m.after ?? '(deleted)'}`;
 }
 
+/** Lines a statement spanning lines is followed over (its parentheses closed), at most, before it is cut with `…`. */
+const MORE_LINES = 4;
+
+/**
+ * The code of source line `line` as the path lists it: a statement whose parentheses the line leaves open
+ * (`return bpf_redirect_map(&map_all, 0,`) is followed over the next lines until they close, joined by one space, or
+ * ended with `…` when they do not close within MORE_LINES lines. Undefined when the line cannot be read.
+ */
+export function statementText(lineText: (file: string, line: number) => string | undefined, file: string, line: number): string | undefined {
+  const first = lineText(file, line);
+  if (first === undefined) return undefined;
+  let code = codeOfLine(first);
+  const open = (s: string) => {
+    let depth = 0;
+    let quote = '';
+    for (let i = 0; i < s.length; i++) {
+      const c = s[i]!;
+      if (quote) {
+        if (c === '\\') i++;
+        else if (c === quote) quote = '';
+      } else if (c === '"' || c === "'") quote = c;
+      else if (c === '(') depth++;
+      else if (c === ')') depth--;
+    }
+    return depth;
+  };
+  let depth = open(code);
+  for (let k = 1; depth > 0 && k <= MORE_LINES; k++) {
+    const next = lineText(file, line + k);
+    if (next === undefined) break;
+    const more = codeOfLine(next);
+    code += ` ${more}`;
+    depth += open(more);
+  }
+  return depth > 0 ? `${code} …` : code;
+}
+
 /** The most executed lines the packet view lists (and Copy Path copies). */
 const PATH_LINES = 2000;
 
@@ -188,8 +225,8 @@ const PATH_LINES = 2000;
  */
 export function executedPathText(d: Pick<PacketDetail, 'lines'>, lineText: (file: string, line: number) => string | undefined = () => undefined): string {
   return d.lines.slice(0, PATH_LINES).map((l, i) => {
-    const t = lineText(l.file, l.line);
-    return `${base(l.file)}:${l.line}${t !== undefined ? `  ${codeOfLine(t)}` : ''}${i === d.lines.length - 1 ? '  ← left here' : ''}`;
+    const t = statementText(lineText, l.file, l.line);
+    return `${base(l.file)}:${l.line}${t !== undefined ? `  ${t}` : ''}${i === d.lines.length - 1 ? '  ← left here' : ''}`;
   }).join('\n') + (d.lines.length > PATH_LINES ? `\n(${d.lines.length - PATH_LINES} more lines)` : '');
 }
 
@@ -220,7 +257,7 @@ export function renderPacketHtml(input: PacketHtmlInput): string {
   if (d.uninitStackRead) notes.push(`<div class="note warnbox">Undefined value${d.uninitStackRead.line ? ` at line ${d.uninitStackRead.line}` : ''}: ${esc(d.uninitStackRead.message)}</div>`);
 
   const banners: string[] = [];
-  if (stale) banners.push(`<div class="banner stale" role="status">Stale: the file or the settings changed since this run, so this packet may no longer do what is shown. <button id="rerun">Re-run</button></div>`);
+  if (stale) banners.push(`<div class="banner stale" role="status">Stale: ${esc(staleChanged(stale))} changed since this run, so this packet may no longer do what is shown. <button id="rerun">Re-run</button></div>`);
   if (d.error) banners.push(`<div class="banner stale" role="status">${esc(d.error)}</div>`);
   if (!d.layers) banners.push('<div class="banner" role="status">This server sends no decoded layers: only the bytes are shown.</div>');
 
@@ -230,10 +267,13 @@ export function renderPacketHtml(input: PacketHtmlInput): string {
     `<div class="hexpane"><div class="hexcap muted">Bytes ${name === 'before' ? 'as received' : 'as it left the program'}</div>${hexHtml(hex, d.changed, name === 'after' ? afterLen : Math.min(beforeLen, afterLen))}</div></section>`;
 
   const path = d.lines.slice(0, PATH_LINES).map((l, i) => {
-    const t = lineText(l.file, l.line);
-    return `<li>${src(l.file, l.line)}${t !== undefined ? ` <code>${esc(codeOfLine(t))}</code>` : ''}${i === d.lines.length - 1 ? ' <span class="muted">← left here</span>' : ''}</li>`;
+    const t = statementText(lineText, l.file, l.line);
+    return `<li>${src(l.file, l.line)}${t !== undefined ? ` <code>${esc(t)}</code>` : ''}${i === d.lines.length - 1 ? ' <span class="muted">← left here</span>' : ''}</li>`;
   });
   const maps = d.maps.map((m) => `<li><code title="${esc(`${m.map}[${m.key}]: ${m.before ?? '(none)'} -> ${m.after ?? '(deleted)'}`)}">${esc(mapUpdateText(m))}</code></li>`);
+  // Records sent to a ring buffer or perf event array change no entry: listed with the map updates, so that a packet
+  // which submitted one does not read "None".
+  for (const r of outputRecordLines(d.records ?? [])) maps.push(`<li class="record"><code title="${esc(r.title)}">${esc(r.text)}</code></li>`);
   const printk = d.printk.map((p) => `<li><code>${esc(p)}</code></li>`);
   const lengthNote = beforeLen !== afterLen ? `; length ${beforeLen} → ${afterLen}` : '';
 
@@ -261,7 +301,7 @@ ${side('after', 'As it left the program', d.after, layers.after, afterLen)}
 </main>
 <section class="extra">
 <details open><summary><h2>Executed path <span class="muted">${plural(d.lines.length, 'line')}</span> <button id="copy-path" title="Copy the executed path as text">Copy</button></h2></summary><ol class="path">${path.join('')}</ol></details>
-<details open><summary><h2>Map updates <span class="muted">${d.maps.length}</span></h2></summary>${maps.length ? `<ul class="plain">${maps.join('')}</ul>` : '<p class="muted">None.</p>'}</details>
+<details open><summary><h2>Map updates <span class="muted">${maps.length}</span></h2></summary>${maps.length ? `<ul class="plain">${maps.join('')}</ul>` : '<p class="muted">None.</p>'}</details>
 <details open><summary><h2>printk <span class="muted">${d.printk.length}</span></h2></summary>${printk.length ? `<ul class="plain">${printk.join('')}</ul>` : '<p class="muted">None.</p>'}</details>
 </section>
 <script nonce="${nonce}" src="${esc(input.scriptUri)}"></script>

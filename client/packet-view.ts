@@ -12,7 +12,8 @@ import { showError } from './notify.ts';
 
 export interface PacketViewHost {
   lastRun(): RunSummary | undefined;
-  stale(): boolean;
+  /** What changed since the last run (`xdp_filter.c`, `the map seed file blocklist.json`); undefined: not stale. */
+  stale(): string | undefined;
   request<R>(method: string, params: unknown): Promise<R>;
   log(message: string): void;
 }
@@ -22,7 +23,7 @@ type Message = { type: 'line'; file: string; line: number } | { type: 'rerun' } 
 export class PacketView implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   /** What is shown: the packet, the run it came from, and whether it was drawn as stale. */
-  private shown: { detail: PacketDetail; runId: string; stale: boolean } | undefined;
+  private shown: { detail: PacketDetail; runId: string; stale: string | boolean } | undefined;
   private refreshing: Promise<void> | undefined;
   private inflight: { key: string; promise: Promise<PacketDetail> } | undefined;
 
@@ -72,7 +73,7 @@ export class PacketView implements vscode.Disposable {
   /** Show a packet's detail in the panel, opening it beside the active editor when it is closed. */
   present(detail: PacketDetail, runId: string, preserveFocus = false): void {
     this.open(preserveFocus);
-    if (!this.shown || this.shown.detail !== detail || this.shown.stale !== this.host.stale()) this.draw(detail, runId);
+    if (!this.shown || this.shown.detail !== detail || this.shown.stale !== (this.host.stale() ?? false)) this.draw(detail, runId);
   }
 
   /**
@@ -102,7 +103,7 @@ export class PacketView implements vscode.Disposable {
       }
       return;
     }
-    if (this.host.stale() !== shown.stale) this.draw(shown.detail, shown.runId);
+    if ((this.host.stale() ?? false) !== shown.stale) this.draw(shown.detail, shown.runId);
   }
 
   private open(preserveFocus: boolean): void {
@@ -124,7 +125,7 @@ export class PacketView implements vscode.Disposable {
   private draw(d: PacketDetail, runId: string, forceStale = false): void {
     const panel = this.panel;
     if (!panel) return;
-    const stale = forceStale || this.host.stale();
+    const stale: string | boolean = this.host.stale() ?? forceStale;
     const lineText = sourceLines();
     const script = panel.webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview-packet.js')).toString();
     panel.title = `Packet #${d.index}${stale ? ' (stale)' : ''}`;

@@ -32,10 +32,51 @@ export function settingsKey(settings: unknown): string {
  * the file's when it is not open; undefined when it cannot be read), or without texts to compare, its version.
  */
 export function isStale(stamp: RunStamp | undefined, current: { version: number | undefined; settings: string; text?: string }): boolean {
-  if (!stamp) return false;
-  if (current.settings !== stamp.settings) return true;
-  if (stamp.text !== undefined) return current.text === undefined || textHash(current.text) !== stamp.text;
-  return current.version === undefined || current.version !== stamp.version;
+  return staleWhat(stamp, current) !== undefined;
+}
+
+const baseName = (p: string) => p.split(/[\\/]/).pop() || p;
+
+/**
+ * What changed since the run, when its results are stale (see isStale), as a stale notice names it before "changed":
+ * the program (`xdp_filter.c`), the map seed file (`the map seed file blocklist.json`, its text on disk: `seed` in the
+ * settings key) or settings by name (`the setting xdpLens.driver`), joined by "and". Undefined: not stale.
+ */
+export function staleWhat(stamp: RunStamp | undefined, current: { version: number | undefined; settings: string; text?: string }): string | undefined {
+  if (!stamp) return undefined;
+  const what: string[] = [];
+  const program = stamp.text !== undefined ? current.text === undefined || textHash(current.text) !== stamp.text : current.version === undefined || current.version !== stamp.version;
+  if (program) {
+    const name = baseName(stamp.uri);
+    let decoded = name;
+    try {
+      decoded = decodeURIComponent(name);
+    } catch {
+      // not %-encoded after all: as it is
+    }
+    what.push(decoded);
+  }
+  if (current.settings !== stamp.settings) {
+    const parse = (k: string): Record<string, unknown> => {
+      try {
+        const v: unknown = JSON.parse(k);
+        return v && typeof v === 'object' ? (v as Record<string, unknown>) : {};
+      } catch {
+        return {};
+      }
+    };
+    const was = parse(stamp.settings);
+    const now = parse(current.settings);
+    const keys = [...new Set([...Object.keys(was), ...Object.keys(now)])].filter((k) => JSON.stringify(was[k]) !== JSON.stringify(now[k]));
+    // Another seed file chosen: the setting says it (its text differs too, as a rule).
+    const settings = keys.includes('maps') ? keys.filter((k) => k !== 'seed') : keys;
+    const seedOnly = settings.length === 1 && settings[0] === 'seed' && typeof now.maps === 'string' && now.maps.trim();
+    if (seedOnly) what.push(`the map seed file ${baseName(now.maps as string)}`);
+    else if (settings.length === 1 && settings[0] !== 'seed') what.push(`the setting xdpLens.${settings[0]}`);
+    else if (settings.length > 1 && !settings.includes('seed')) what.push(`the settings ${settings.map((k) => `xdpLens.${k}`).join(', ')}`);
+    else what.push('the settings');
+  }
+  return what.length ? what.join(' and ') : undefined;
 }
 
 /** Most recently used first, no duplicates, at most `max`. */

@@ -4,13 +4,13 @@
 // built from bounded data (at most 120 time buckets, the first exit lines), so a million-packet run draws as fast as
 // a ten-packet one. Rows and bars that stand for packets can be clicked: the packets view is filtered to them.
 import type { RunStats, RunSummary, XdpAction } from '../server/protocol.ts';
-import { codeOfLine, count, plural, refusalBanner, refusalDetails } from './format.ts';
+import { codeOfLine, count, plural, refusalBanner, refusalDetails, staleChanged } from './format.ts';
 
 export interface SummaryPage {
   summary: RunSummary;
   stats: RunStats;
-  /** The file or settings changed since the run. */
-  stale: boolean;
+  /** Stale: what changed since the run (client/state.ts staleWhat), or true when that is not known. */
+  stale: boolean | string;
   nonce: string;
   /** The webview's `cspSource` (nothing is loaded from it; it is named so the policy reads as VS Code's own). */
   cspSource: string;
@@ -389,7 +389,7 @@ export function renderSummaryHtml(p: SummaryPage): string {
   const capture = base(s.capture);
   const span = p.stats.timeline.spanNs;
   const banners: string[] = [];
-  if (p.stale) banners.push(`<div class="banner" id="stale">The file or settings changed since this run: these results are stale.<button data-msg="${msg({ type: 'command', command: 'xdpLens.rerun' })}">Re-run</button></div>`);
+  if (p.stale) banners.push(`<div class="banner" id="stale">Stale: ${esc(staleChanged(p.stale))} changed since this run, so these results may no longer hold.<button data-msg="${msg({ type: 'command', command: 'xdpLens.rerun' })}">Re-run</button></div>`);
   const refused = refusalBanner(s);
   if (refused) banners.push(`<div class="banner error" id="refused">${esc(refused)}<details><summary>Why</summary><p class="why">${esc(refusalDetails(s) ?? '')}</p></details></div>`);
   if (s.cancelled) banners.push(`<div class="banner">The run was cancelled after ${plural(s.packets, 'packet')}: these are the packets before it.</div>`);

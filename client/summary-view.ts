@@ -11,7 +11,8 @@ import { showError } from './notify.ts';
 
 export interface SummaryHost {
   lastRun(): RunSummary | undefined;
-  stale(): boolean;
+  /** What changed since the last run (`xdp_filter.c`, `the map seed file blocklist.json`); undefined: not stale. */
+  stale(): string | undefined;
   request<R>(method: string, params: unknown): Promise<R>;
   log(message: string): void;
 }
@@ -49,7 +50,7 @@ export class SummaryView implements vscode.Disposable {
     const panel = this.panel;
     const run = this.host.lastRun();
     if (!panel || !run) return;
-    const stale = this.host.stale();
+    const stale = this.host.stale() ?? false;
     // A live run keeps its id while it grows: its end is drawn again from the statistics of the whole run.
     const version = `${run.runId}${run.live?.running ? ' (capturing)' : ''}`;
     const key = `${version}:${stale}`;

@@ -420,6 +420,15 @@ export interface PacketParams {
   runId: string;
   index: number;
 }
+export interface OutputRecord {
+  /** `ringbuf`: a RINGBUF map's; `perf`: a PERF_EVENT_ARRAY's. */
+  kind: 'ringbuf' | 'perf';
+  map: string;
+  /** The record's length in bytes. */
+  bytes: number;
+  /** Hex of its first bytes (at most 64). */
+  head: string;
+}
 export interface MapUpdate {
   map: string;
   /** Hex of the key. */
@@ -467,6 +476,11 @@ export interface PacketDetail {
   changed: [number, number][];
   printk: string[];
   maps: MapUpdate[];
+  /**
+   * Records the packet sent to user space, in order: a ring buffer's (bpf_ringbuf_output, or bpf_ringbuf_reserve then
+   * submit) or a perf event array's (bpf_perf_event_output, bpf_xdp_output). Absent from older servers and when none.
+   */
+  records?: OutputRecord[];
   /** The frame's layers as a packet analyser shows them, as received and as it left the program (absent from older servers). */
   layers?: { before: PacketLayer[]; after: PacketLayer[] };
   error?: string;

@@ -35,6 +35,7 @@ import { compileFilter, filterError, formatFilterError, FilterError, namesRecord
 import type { CompileOptions } from '../simulator/compile.ts';
 import type { LoadedObject } from '../simulator/elf/types.ts';
 import type { RunHooks } from '../simulator/vm/machine.ts';
+import type { PerfRecord } from '../simulator/vm/types.ts';
 import { hookMachine, markReturns, ReturnLines } from '../simulator/return-lines.ts';
 import { RunWorker, warmSpare, type LineSource, type TwinPlan } from './run-worker.ts';
 import { SummaryStore, RecordIndex } from './summary-store.ts';
@@ -72,6 +73,7 @@ import {
   type RunPacketRow,
   type PacketParams,
   type PacketDetail,
+  type OutputRecord,
   type MapUpdate,
   type XdpLensSettings,
   type XdpAction,
@@ -1616,6 +1618,11 @@ function inlinedCallsOf(config: RunConfig): Map<string, { lo: number; hi: number
   return calls;
 }
 
+/** The records a packet sent to user space, as the packet view lists them (the bytes cut to their first 64). */
+export function outputRecords(perf: readonly PerfRecord[]): OutputRecord[] {
+  return perf.map((p) => ({ kind: p.helper === 'ringbuf_output' ? 'ringbuf' : 'perf', map: p.map, bytes: p.data.length / 2, head: p.data.slice(0, 128) }));
+}
+
 export async function packetDetail(p: PacketParams, token: CancellationToken): Promise<PacketDetail> {
   const run = runs.get(p.runId);
   const empty = (error: string): PacketDetail => ({
@@ -1711,6 +1718,7 @@ export async function packetDetail(p: PacketParams, token: CancellationToken): P
         changed: changedRanges(pkt.frame, after),
         printk: r.run.printk,
         maps: mapDiff(mapsBefore, mapsAfter, objectMapFormats(obj)),
+        ...(r.run.perf.length ? { records: outputRecords(r.run.perf) } : {}),
         layers: { before: dissectTree(pkt.frame), after: dissectTree(after) },
         ...(stored.action !== r.action ? { error: `re-running gave ${r.action} where the run gave ${stored.action}: the program or capture changed since; run again` } : {}),
       };

@@ -51,7 +51,11 @@ test('the view message: the maps after a run named by its program and capture, a
   assert.equal(mapsMessage(r, false), '4 maps after the run of xdp_filter.c on demo.pcap; 1 entry changed since it started');
   assert.equal(
     mapsMessage(r, true),
-    'Stale: the file or settings changed since this run. Run "XDP: Re-run". 4 maps after the run of xdp_filter.c on demo.pcap; 1 entry changed since it started',
+    'Stale: the file or the settings changed since this run. Run "XDP: Re-run". 4 maps after the run of xdp_filter.c on demo.pcap; 1 entry changed since it started',
+  );
+  assert.equal(
+    mapsMessage(r, 'the map seed file blocklist.json'),
+    'Stale: the map seed file blocklist.json changed since this run. Run "XDP: Re-run". 4 maps after the run of xdp_filter.c on demo.pcap; 1 entry changed since it started',
   );
   assert.equal(mapsMessage({ ...r, maps: 0 }, false), 'The run of xdp_filter.c on demo.pcap: the program has no maps.', 'an empty view says why');
   assert.match(mapsMessage({ ...r, error: 'run-3 is no longer held' }, true) ?? '', /^Stale: .* run-3 is no longer held$/);

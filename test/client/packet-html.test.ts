@@ -35,7 +35,7 @@ function detail(over: Partial<PacketDetail> = {}): PacketDetail {
     ...over,
   };
 }
-const render = (d: PacketDetail, stale = false) =>
+const render = (d: PacketDetail, stale: boolean | string = false) =>
   renderPacketHtml({ detail: d, runId: 'run-1', stale, nonce: 'N0nce', cspSource: 'vscode-webview://x', scriptUri: 'vscode-webview://x/dist/webview-packet.js', lineText: (_f, l) => (l === 42 ? '  return icmp_echo_reply(eth, ip, icmp); // xdp-test: echo-reply' : undefined) });
 
 test('a strict CSP: nothing but this nonce\'s style and script, and no resource from elsewhere', () => {
@@ -90,10 +90,30 @@ test('the verdict, the executed path as source links, printk and map updates', (
   assert.match(decoded, />proto_count\[IPPROTO_ICMP\] 0 -&gt; 1<\/code>/);
 });
 
+test('records sent to a ring buffer or perf event array are listed with the map updates, not "None"', () => {
+  const section = (html: string) => /<h2>Map updates <span class="muted">(\d+)<\/span><\/h2><\/summary>(.*?)<\/details>/.exec(html)!.slice(1);
+  assert.deepEqual(section(render(detail({ maps: [] }))), ['0', '<p class="muted">None.</p>']);
+  const ring = { kind: 'ringbuf' as const, map: 'events', bytes: 64, head: '40000000' };
+  const [n, list] = section(render(detail({ maps: [], records: [ring] })));
+  assert.equal(n, '1');
+  assert.match(list!, /<code title="first 4 bytes: 40000000">1 ring buffer record \(events, 64 bytes\)<\/code>/);
+  // Per map, in order: several records of one size, of different sizes, and a perf event record with no reader.
+  const [n2, list2] = section(render(detail({ records: [ring, ring, { ...ring, map: 'small', bytes: 4 }, { ...ring, map: 'small', bytes: 8 }, { kind: 'perf', map: 'perf', bytes: 24, head: '' }] })));
+  assert.equal(n2, '4');
+  assert.deepEqual([...list2!.matchAll(/<code[^>]*>([^<]*)<\/code>/g)].map((m) => m[1]), [
+    'proto_count[06000000]: 0000000000000000 -&gt; 0100000000000000',
+    '2 ring buffer records (events, 64 bytes each)',
+    '2 ring buffer records (small, 12 bytes in all)',
+    '1 perf event record (perf, 24 bytes): no reader in this run, the helper returned -ENOENT',
+  ]);
+});
+
 test('stale results, errors and an older server without layers are said so', () => {
   assert.doesNotMatch(render(detail()), /Stale:/);
   const stale = render(detail(), true);
   assert.match(stale, /Stale: the file or the settings changed since this run.*<button id="rerun">Re-run<\/button>/);
+  // What changed, when the client knows it (client/state.ts staleWhat).
+  assert.match(render(detail(), 'the map seed file blocklist.json'), /Stale: the map seed file blocklist\.json changed since this run, so this packet may no longer do what is shown\. <button id="rerun">/);
   assert.match(render(detail({ error: 're-running gave XDP_PASS where the run gave XDP_TX' })), /class="banner stale"[^>]*>re-running gave XDP_PASS/);
   const old = render(detail({ layers: undefined }));
   assert.match(old, /sends no decoded layers/);
@@ -144,6 +164,19 @@ test('a made Ethernet header is said in the header and tagged on the received si
   const before = html.slice(html.indexOf('<section class="side" data-side="before"'), html.indexOf('<section class="side" data-side="after"'));
   assert.match(before, /\[Ethernet header made up\]/);
   assert.doesNotMatch(render(detail()), /made-header|Ethernet header made/);
+});
+
+test('a statement spanning lines is listed whole in the path (parentheses closed), or ended with … when it runs on', () => {
+  const src = ['  return bpf_redirect_map(&map_all, 0,', '                          BPF_F_BROADCAST); // all', '  f(a, (b,', '  c,', '  d,', '  e,', '  g,', '  h));', '  x = ")(";'];
+  const lineText = (_f: string, l: number) => src[l - 1];
+  const d = { lines: [{ file: '/w/m.c', line: 1 }, { file: '/w/m.c', line: 3 }, { file: '/w/m.c', line: 9 }] };
+  assert.equal(executedPathText(d, lineText), [
+    'm.c:1  return bpf_redirect_map(&map_all, 0, BPF_F_BROADCAST);',
+    'm.c:3  f(a, (b, c, d, e, g, …',
+    'm.c:9  x = ")(";  ← left here',
+  ].join('\n'));
+  const html = renderPacketHtml({ detail: detail({ lines: d.lines }), runId: 'r', stale: false, nonce: 'n', cspSource: 'c', scriptUri: 's', lineText });
+  assert.match(html, /<code>return bpf_redirect_map\(&amp;map_all, 0, BPF_F_BROADCAST\);<\/code>/);
 });
 
 test('the header says where the packet stands in its capture counted from 1, as Wireshark numbers frames', () => {

@@ -1,7 +1,7 @@
 // Staleness, recent captures and the settings sent in an untrusted workspace.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addRecent, captureChoices, isStale, rerunAfterRun, rerunOnSave, restrictSettings, settingsKey, textHash } from '../../client/state.ts';
+import { addRecent, captureChoices, isStale, staleWhat, rerunAfterRun, rerunOnSave, restrictSettings, settingsKey, textHash } from '../../client/state.ts';
 
 test('settings keys ignore key order but not values', () => {
   assert.equal(settingsKey({ a: 1, b: { c: [1, 2], d: 'x' } }), settingsKey({ b: { d: 'x', c: [1, 2] }, a: 1 }));
@@ -25,6 +25,26 @@ test('results are stale after an edit, a settings change, or when the document i
   assert.equal(isStale(hashed, { version: 4, settings: 's1', text: 'int y;\n' }), true);
   assert.equal(isStale(hashed, { version: 4, settings: 's1', text: undefined }), true);
   assert.equal(isStale(hashed, { version: 4, settings: 's2', text }), true);
+});
+
+test('stale notices name what changed: the program, the map seed file, or the settings by name', () => {
+  // As client/context.ts runSettings keys them: the settings, and `seed`, the hash of the seed file's text on disk.
+  const key = (o: Record<string, unknown> = {}) => settingsKey({ clang: 'clang', driver: { mode: 'native' }, maps: 'seeds/blocklist.json', seed: 'h1', ...o });
+  const text = 'int x;\n';
+  const stamp = { uri: 'file:///w/my%20prog.c', version: 4, settings: key(), text: textHash(text) };
+  const now = (o: Record<string, unknown> = {}, t = text) => ({ version: 9, settings: key(o), text: t });
+  assert.equal(staleWhat(stamp, now()), undefined);
+  assert.equal(staleWhat(stamp, now({ seed: 'h2' })), 'the map seed file blocklist.json');
+  assert.equal(staleWhat(stamp, now({}, 'int y;\n')), 'my prog.c');
+  assert.equal(staleWhat(stamp, now({ seed: 'h2' }, 'int y;\n')), 'my prog.c and the map seed file blocklist.json');
+  assert.equal(staleWhat(stamp, now({ driver: { mode: 'generic' } })), 'the setting xdpLens.driver');
+  // Another seed file chosen: the setting, not the file's text.
+  assert.equal(staleWhat(stamp, now({ maps: 'other.json', seed: 'h3' })), 'the setting xdpLens.maps');
+  assert.equal(staleWhat(stamp, now({ clang: 'clang-18', driver: {} })), 'the settings xdpLens.clang, xdpLens.driver');
+  assert.equal(staleWhat(stamp, now({ clang: 'clang-18', seed: 'h2' })), 'the settings');
+  // No text in the stamp: the version decides; a key that is not JSON still reads as the settings.
+  assert.equal(staleWhat({ uri: 'file:///w/a.c', version: 4, settings: 's1' }, { version: 5, settings: 's1' }), 'a.c');
+  assert.equal(staleWhat({ uri: 'file:///w/a.c', version: 4, settings: 's1' }, { version: 4, settings: 's2' }), 'the settings');
 });
 
 test('recent captures: newest first, no repeats, bounded', () => {

@@ -152,7 +152,8 @@ test('banners: stale results, a refused program, a cancelled run; no faults read
     program: '<b>x</b>',
     verifierRefuses: [{ line: 9, message: 'R1 invalid mem access', rule: 'kernel-verifier' }],
   }));
-  assert.match(html, /id="stale">The file or settings changed since this run/);
+  assert.match(html, /id="stale">Stale: the file or the settings changed since this run/);
+  assert.match(renderSummaryHtml(page(quiet, { stale: 'the map seed file blocklist.json' })), /id="stale">Stale: the map seed file blocklist\.json changed since this run, so these results may no longer hold\./);
   assert.match(html, /data-msg="\{&#34;type&#34;:&#34;command&#34;,&#34;command&#34;:&#34;xdpLens\.rerun&#34;\}">Re-run/);
   // The refusal at a glance; the check's whole words one click away (Why).
   assert.match(html, /class="banner error" id="refused">The kernel would refuse this program at line 9\. These results are simulated only\.<details><summary>Why<\/summary><p class="why">line 9: R1 invalid mem access<\/p><\/details><\/div>/);

@@ -71,7 +71,7 @@ test('the maps view shows decoded entries and what the run changed', { skip, tim
     await page.locator('.part.editor .monaco-editor .view-lines').first().click();
     await page.keyboard.press('Control+End');
     await page.keyboard.type('\n// edited\n');
-    await waitVisible(pane.getByText(/^Stale: the file or settings changed since this run/), 'the stale notice');
+    await waitVisible(pane.getByText(/^Stale: xdp_filter\.c changed since this run/), 'the stale notice');
     const header = pane.locator('.pane-header');
     const rerun = header.locator('.action-label[aria-label="XDP: Re-run"]');
     await header.hover();
@@ -103,7 +103,7 @@ test('the maps view shows decoded entries and what the run changed', { skip, tim
       for (const until = Date.now() + 10_000; !saved() && Date.now() < until; ) await page.waitForTimeout(100);
     }
     assert.match(readFileSync(seedFile, 'utf8'), /"key": "c0000242", "value": "0500000000000000" \}/);
-    await waitVisible(pane.getByText(/^Stale: the file or settings changed since this run/), 'the stale notice after the seed was saved');
+    await waitVisible(pane.getByText(/^Stale: the map seed file blocklist\.json changed since this run/), 'the stale notice after the seed was saved');
     await header.hover();
     await waitVisible(rerun, 'Re-run in the maps view\'s title after the seed was saved', 10_000, header);
     await clickUntil(rerun, pane.getByText(/^\d+ maps after the run of xdp_filter\.c on demo\.pcap/), 'the maps of the run from the edited seed', { waitMs: 10_000, again: notRunning });

@@ -195,7 +195,7 @@ test('the packet view: decoded layers before and after, a field selects its byte
 
     // Never silently stale: an edit of the source marks it, its Re-run button runs again and redraws it from the new run.
     await clickUntil(sourceTab, sourceActive, 'the source tab active');
-    const banner = packetFrame(page).locator('.banner.stale').filter({ hasText: 'Stale: the file or the settings changed since this run' });
+    const banner = packetFrame(page).locator('.banner.stale').filter({ hasText: 'Stale: xdp_filter.c changed since this run' });
     // Typed again only while the line does not show the edit (keys typed while something else had the focus are lost).
     const edited = page.locator('.part.editor .monaco-editor .view-line').filter({ hasText: '(edited)' });
     await actUntil(

@@ -51,7 +51,7 @@ exports.run = async function () {
   edit.insert(doc.uri, new vscode.Position(0, 0), '// edited\n');
   await vscode.workspace.applyEdit(edit);
   await until('the maps view marked stale', () => view.stale);
-  assert.match(view.message, /^Stale: the file or settings changed since this run\. Run "XDP: Re-run"\. \d+ maps after the run of xdp_filter\.c on demo\.pcap;/, view.message);
+  assert.match(view.message, /^Stale: xdp_filter\.c changed since this run\. Run "XDP: Re-run"\. \d+ maps after the run of xdp_filter\.c on demo\.pcap;/, view.message);
   const again = await vscode.commands.executeCommand('xdpLens.rerun');
   assert.ok(again && again.runId !== summary.runId, 'a new run');
   await until('the maps of the re-run, no longer stale', () => !view.stale && view.loadedRun === again.runId && view.message.includes('maps after the run of xdp_filter.c on demo.pcap;'));
