@@ -28,7 +28,7 @@ after(() => {
   if (root && process.env.XDP_LENS_E2E_KEEP !== '1') rmSync(root, { recursive: true, force: true });
 });
 
-/** A loop on every packet: 20,000 packets take tens of seconds, time enough to cancel. */
+/** A loop on every packet (about 12,000 instructions): a million packets take many seconds, time enough to cancel. */
 const SLOW = `#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
@@ -60,7 +60,8 @@ test('a cancelled run says how many packets ran, and its counts say they are of 
   const workspace = join(root, 'slow-project');
   mkdirSync(workspace, { recursive: true });
   writeFileSync(join(workspace, 'slow.c'), SLOW);
-  bigCapture(join(workspace, 'big.pcap'), 20_000);
+  // 1,000,000 packets: 20,000 ran to the end before Cancel could be clicked on an idle machine (the engine got faster).
+  bigCapture(join(workspace, 'big.pcap'), 1_000_000);
   copyFileSync(join(REPO, 'examples', 'demo.pcap'), join(workspace, 'demo.pcap'));
   let vs: VSCodeSession | undefined;
   try {
