@@ -30,7 +30,7 @@ import { boundsRefusal, gplCompatible } from './verifier-bounds.ts';
 import { deadCallbackRefusal, loopCallbacks, zeroCountLoopCalls } from './verifier-dead-callback.ts';
 import { Session } from './session.ts';
 import { progArrayUsers } from './elf/index.ts';
-import { xdpForbiddenHelpers } from './vm/helpers.ts';
+import { helperIdsCalled, xdpForbiddenHelpers } from './vm/helpers.ts';
 
 /** The rules the bytecode tier decides exactly as the kernel verifier does (see verifier-agreement.test.ts). */
 export const VERIFIER_RULES: ReadonlySet<string> = new Set([
@@ -159,7 +159,7 @@ function tailTargetHelperRefusals(obj: LoadedObject, program: LoadedProgram, obj
   const out: VerifierRefusal[] = [];
   const forbidden = xdpForbiddenHelpers();
   for (const target of tailCallTargets(obj, program)) {
-    if (!target.insns.some((i) => i.opcode === CALL_OPCODE && i.src === 0 && forbidden.has(i.imm))) continue;
+    if (!helperIdsCalled(target).some((id) => forbidden.has(id))) continue;
     try {
       const report = analyzeObjectReport({ ...obj, programs: [{ ...target, isXdp: true }] },
         { limits: { maxSteps: RUN_WALK_STEPS, maxMs: runWalkMs() }, keepUnlocated: true, inlinedCalls: inlinedCallsOf(objectPath) });

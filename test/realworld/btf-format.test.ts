@@ -12,7 +12,7 @@ import { loadProgramFileWithObject } from '../../simulator/session.ts';
 import { objectWithOnly, privateBpffsUnavailable } from '../../simulator/kernel-load.ts';
 import type { MapDef } from '../../simulator/elf/types.ts';
 import { kernelOrSkip } from '../kernel/runner.ts';
-import { XDP_FORBIDDEN_HELPERS_618, xdpForbiddenHelpers } from '../../simulator/vm/helpers.ts';
+import { XDP_FORBIDDEN_HELPERS_618, helperIdsCalled, xdpForbiddenHelpers } from '../../simulator/vm/helpers.ts';
 import { bytes, compareWithBpftool, type Fill } from '../maps/bpftool-format.ts';
 import { REALWORLD, compileRow, readCorpus } from './corpus.ts';
 
@@ -54,9 +54,8 @@ test('real-world maps: the formatter agrees with bpftool map dump on every map b
     // the object's own file name (global-data maps are named after it).
     const keep = new Set(row.programs.length ? row.programs : object.programs.filter((p) => p.isXdp).map((p) => p.name));
     // A program calling a helper this kernel build takes from XDP (6.18 gives it) cannot be loaded here: say so.
-    const taken = object.programs.filter((p) => keep.has(p.name)).flatMap((p) => p.insns
-      .filter((x) => x.opcode === 0x85 && x.src === 0 && xdpForbiddenHelpers().has(x.imm) && !XDP_FORBIDDEN_HELPERS_618.has(x.imm))
-      .map((x) => x.imm));
+    const taken = object.programs.filter((p) => keep.has(p.name)).flatMap(helperIdsCalled)
+      .filter((id) => xdpForbiddenHelpers().has(id) && !XDP_FORBIDDEN_HELPERS_618.has(id));
     if (taken.length) return void buildRefused.push(`${row.path}: this kernel build takes helper ${taken[0]} from XDP`);
     const patched = objectWithOnly(readFileSync(c.objectPath), keep, new Set(object.programs.filter((p) => p.frags).map((p) => p.name)));
     if (typeof patched === 'string') return void notLoaded.push(`${row.path}: ${patched}`);
