@@ -36,7 +36,7 @@ import {
   type XdpAction,
 } from '../server/protocol.ts';
 import { cancelledNote, cancelledText, captureBrokenNote, count, NO_OUTPUT_PACKETS, PATH_COPIED, runErrorButton, notRerunText, everyRowHeaderNote, debugLenses, faultEvidence, faultMessage, findXdpFunctions, formatDuration, isXdpSource, outcomeMessage, outputCaptureItems, plural, refusalBanner, refusalLensTitle, RUN_CONFIRMS, runErrorText, runEvidence, runLensTitle, statusText } from './format.ts';
-import { addRecent, captureChoices, staleWhat, RERUN_ON_SAVE_MS, rerunAfterRun, rerunOnSave, restrictSettings, settingsKey, textHash, type RunStamp } from './state.ts';
+import { addRecent, captureChoices, staleWhat, RERUN_ON_SAVE_MS, rerunAfterRun, rerunOnSave, restrictSettings, savedProgram, settingsKey, textHash, type RunStamp } from './state.ts';
 import { copyExecutedPath, PacketView } from './packet-view.ts';
 import { listInterfaces, liveEndMessage } from './live.ts';
 import { RunDecorations, PacketsProvider, type PacketNode } from './views.ts';
@@ -105,7 +105,7 @@ export class XdpLensContext implements vscode.Disposable {
   /** The program (uri) of the run going on. */
   private running: string | undefined;
   /** The last save of the last run's program while a run was going on (re-run when it ends: `rerunAfterRun`). */
-  private savedDuringRun: { uri: string; version: number } | undefined;
+  private savedDuringRun: { uri: string; version: number; file: string } | undefined;
   /** A save of the last run's program that did not re-run it (the run took too long): its stale results say why. */
   private notRerun: { runId: string; ms: number } | undefined;
   /** The server's note that clang could not be found (StatusParams.clangMissing), shown in the status item. */
@@ -214,16 +214,19 @@ export class XdpLensContext implements vscode.Disposable {
         if (this.verdictDiff && e.contentChanges.length && e.document.uri.toString() === this.verdictDiff.uri) this.showVerdictDiff(undefined);
       }),
       vscode.workspace.onDidSaveTextDocument((doc) => {
-        // The last run's map seed saved: its maps and counts are stale (Re-run in the views' titles).
-        if (this.lastRun?.params.maps && doc.uri.scheme === 'file' && doc.uri.fsPath === this.lastRun.params.maps) this.refreshRunViews();
+        // The program or the last run's map seed file saved (a seed's save stands for its program's: the run read it).
+        const program = savedProgram({ uri: doc.uri.toString(), ...(doc.uri.scheme === 'file' ? { fsPath: doc.uri.fsPath } : {}) }, this.lastRun && { uri: this.lastRun.stamp.uri, maps: this.lastRun.params.maps });
+        // A seed saved: the last run's maps and counts are stale (Re-run in the views' titles) until it runs again.
+        if (program.seed) this.refreshRunViews();
         // A fast run is repeated on save (xdpLens.rerunOnSave), so its counts follow the edits.
-        const enabled = vscode.workspace.getConfiguration('xdpLens', doc.uri).get<boolean>('rerunOnSave', true);
+        const enabled = vscode.workspace.getConfiguration('xdpLens', vscode.Uri.parse(program.uri)).get<boolean>('rerunOnSave', true);
         const last = this.lastRun && { uri: this.lastRun.stamp.uri, ms: this.lastRun.ms };
-        const when = rerunOnSave({ enabled, trusted: this.trusted, saved: doc.uri.toString(), last, running: this.running });
-        if (when === 'after') this.savedDuringRun = { uri: doc.uri.toString(), version: doc.version };
+        const when = rerunOnSave({ enabled, trusted: this.trusted, saved: program.uri, last, running: this.running });
+        // A seed saved during a run: the run read it before (no version of the program tells), so it runs again after.
+        if (when === 'after') this.savedDuringRun = { uri: program.uri, version: program.seed ? -1 : doc.version, file: basename(doc.uri.fsPath) };
         if (when === 'slow') this.saidNotRerun(last!.ms);
         if (when !== 'now') return;
-        this.log(`re-run on save (the last run took ${formatDuration(last!.ms)})`);
+        this.log(`re-run on save of ${basename(doc.uri.fsPath)} (the last run took ${formatDuration(last!.ms)})`);
         this.rerun().catch((e) => this.log(`re-run on save: ${(e as Error).message}`));
       }),
       vscode.workspace.onDidChangeConfiguration((e) => {
@@ -422,7 +425,7 @@ export class XdpLensContext implements vscode.Disposable {
     const last = { uri: this.lastRun.stamp.uri, ms: this.lastRun.ms, version: this.lastRun.stamp.version };
     if (saved.version !== last.version && rerunOnSave({ enabled, trusted: this.trusted, saved: saved.uri, last }) === 'slow') this.saidNotRerun(last.ms);
     if (!rerunAfterRun({ enabled, trusted: this.trusted, savedDuringRun: saved, last })) return;
-    this.log(`re-run: ${basename(vscode.Uri.parse(saved.uri).fsPath)} was saved during the last run`);
+    this.log(`re-run: ${saved.file} was saved during the last run`);
     this.rerun().catch((e) => this.log(`re-run on save: ${(e as Error).message}`));
   }
 

@@ -106,6 +106,16 @@ export function restrictSettings<T extends { analyzeOnSave?: boolean; kernelVeri
   return { ...settings, analyzeOnSave: false, kernelVerifier: false };
 }
 
+/**
+ * The program a save concerns: the saved file itself, or, when it is the map seed file the last run read
+ * (`last.maps`, a path), that run's program (`last.uri`): the run started from the seed as it was, so saving it is an
+ * edit of the run's input like an edit of the program.
+ */
+export function savedProgram(saved: { uri: string; fsPath?: string }, last?: { uri: string; maps?: string }): { uri: string; seed: boolean } {
+  if (last?.maps !== undefined && saved.fsPath !== undefined && saved.fsPath === last.maps) return { uri: last.uri, seed: true };
+  return { uri: saved.uri, seed: false };
+}
+
 /** A run shorter than this is re-run on each save of its program (xdpLens.rerunOnSave), keeping its counts current. */
 export const RERUN_ON_SAVE_MS = 1000;
 

@@ -1,7 +1,7 @@
 // Staleness, recent captures and the settings sent in an untrusted workspace.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addRecent, captureChoices, isStale, staleWhat, rerunAfterRun, rerunOnSave, restrictSettings, settingsKey, textHash } from '../../client/state.ts';
+import { addRecent, captureChoices, isStale, staleWhat, rerunAfterRun, rerunOnSave, restrictSettings, savedProgram, settingsKey, textHash } from '../../client/state.ts';
 
 test('settings keys ignore key order but not values', () => {
   assert.equal(settingsKey({ a: 1, b: { c: [1, 2], d: 'x' } }), settingsKey({ b: { d: 'x', c: [1, 2] }, a: 1 }));
@@ -84,6 +84,18 @@ test('a save re-runs the last run only when it was fast, of this file, allowed; 
   assert.equal(rerunOnSave({ ...base, running: 'file:///a.c', last: undefined }), 'after', 'the first run of the file is going on');
   assert.equal(rerunOnSave({ ...base, running: 'file:///b.c' }), undefined, 'a run of another file is going on');
   assert.equal(rerunOnSave({ ...base, running: 'file:///a.c', enabled: false }), undefined);
+});
+
+test('saving the last run\'s map seed file is a save of its program (re-run on save), another file is itself', () => {
+  const last = { uri: 'file:///w/a.c', maps: '/w/seed.json' };
+  assert.deepEqual(savedProgram({ uri: 'file:///w/seed.json', fsPath: '/w/seed.json' }, last), { uri: 'file:///w/a.c', seed: true });
+  assert.deepEqual(savedProgram({ uri: 'file:///w/a.c', fsPath: '/w/a.c' }, last), { uri: 'file:///w/a.c', seed: false });
+  assert.deepEqual(savedProgram({ uri: 'file:///w/other.json', fsPath: '/w/other.json' }, last), { uri: 'file:///w/other.json', seed: false });
+  assert.deepEqual(savedProgram({ uri: 'file:///w/seed.json', fsPath: '/w/seed.json' }, { uri: 'file:///w/a.c' }), { uri: 'file:///w/seed.json', seed: false }, 'the last run read no seed');
+  assert.deepEqual(savedProgram({ uri: 'untitled:seed.json' }, last), { uri: 'untitled:seed.json', seed: false }, 'not a file on disk');
+  assert.deepEqual(savedProgram({ uri: 'file:///w/seed.json', fsPath: '/w/seed.json' }, undefined), { uri: 'file:///w/seed.json', seed: false }, 'no run yet');
+  // With the program's uri the seed's save re-runs a fast run like the program's own save.
+  assert.equal(rerunOnSave({ enabled: true, trusted: true, saved: savedProgram({ uri: 'file:///w/seed.json', fsPath: '/w/seed.json' }, last).uri, last: { uri: last.uri, ms: 200 } }), 'now');
 });
 
 test('a save during a run re-runs once that run ends, when the file it compiled is not the one saved last', () => {

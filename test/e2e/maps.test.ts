@@ -85,8 +85,8 @@ test('the maps view shows decoded entries and what the run changed', { skip, tim
     await header.hover();
     await waitVisible(header.locator('.action-label[aria-label="XDP: Refresh Maps"]'), 'Refresh Maps back once fresh', 10_000, header);
 
-    // The seed edited and saved, as a person would: the blocklist entry starts at 5. The maps are stale (the run
-    // started from the old seed), and Re-run shows the new run's maps: the entry counted once from 5.
+    // The seed edited and saved, as a person would: the blocklist entry starts at 5. The run is repeated on the save
+    // and the maps view shows the new run's maps: the entry counted once from 5.
     await openWorkspaceFile(page, 'blocklist.json');
     const seedFile = join(workspace, 'blocklist.json');
     const seedLine = readFileSync(seedFile, 'utf8').split('\n').findIndex((l) => l.includes('c0000242')) + 1;
@@ -103,13 +103,28 @@ test('the maps view shows decoded entries and what the run changed', { skip, tim
       for (const until = Date.now() + 10_000; !saved() && Date.now() < until; ) await page.waitForTimeout(100);
     }
     assert.match(readFileSync(seedFile, 'utf8'), /"key": "c0000242", "value": "0500000000000000" \}/);
-    await waitVisible(pane.getByText(/^Stale: the map seed file blocklist\.json changed since this run/), 'the stale notice after the seed was saved');
-    await header.hover();
-    await waitVisible(rerun, 'Re-run in the maps view\'s title after the seed was saved', 10_000, header);
-    await clickUntil(rerun, pane.getByText(/^\d+ maps after the run of xdp_filter\.c on demo\.pcap/), 'the maps of the run from the edited seed', { waitMs: 10_000, again: notRunning });
+    // Saving the seed the last run read re-runs it when that run took under a second (xdpLens.rerunOnSave), as a
+    // save of the program does: nothing is clicked. A loaded machine can make the run before it slower (it compiled
+    // the edited program): then the maps stay stale, say so, and Re-run brings the same maps.
     const entryAgain = rows.filter({ hasText: `[${Buffer.from('c0000242', 'hex').readUInt32LE(0)}]` });
-    await expandTreeRow(blocklist, entryAgain, 'the blocklist entry after the re-run', 30_000, pane);
-    await waitVisible(entryAgain.filter({ hasText: /6\s+\(was 5\)/ }), 'the blocklist entry counted once from the new seed (6, was 5)', 30_000, pane);
+    const counted = entryAgain.filter({ hasText: /6\s+\(was 5\)/ });
+    const countedBySave = await (async () => {
+      for (const end = Date.now() + 30_000; Date.now() < end; ) {
+        if (await counted.isVisible().catch(() => false)) return true;
+        // The view's rows come anew with the run: open the entry's map again when it is collapsed.
+        if ((await blocklist.first().getAttribute('aria-expanded', { timeout: 1_000 }).catch(() => null)) === 'false') await blocklist.first().click({ timeout: 2_000 }).catch(() => undefined);
+        await page.waitForTimeout(500);
+      }
+      return false;
+    })();
+    if (!countedBySave) {
+      t.diagnostic('the seed\'s save did not re-run in 30 s (the run before it took a second or more?): Re-run by hand');
+      await waitVisible(pane.getByText(/^Stale: the map seed file blocklist\.json changed since this run/), 'the stale notice after the seed was saved');
+      await header.hover();
+      await clickUntil(rerun, pane.getByText(/^\d+ maps after the run of xdp_filter\.c on demo\.pcap/), 'the maps of the run from the edited seed', { waitMs: 10_000, again: notRunning });
+      await expandTreeRow(blocklist, entryAgain, 'the blocklist entry after the re-run', 30_000, pane);
+    }
+    await waitVisible(counted, 'the blocklist entry counted once from the new seed (6, was 5)', 30_000, pane);
     await waitForNotificationGone(page, /XDP: running/);
     await vs.screenshot('maps-view-seed-rerun');
     assert.deepEqual(vs.blockedRequests(), []);
