@@ -18,6 +18,13 @@
 // - helpers, kfuncs and atomics are imports run on the registers spilled into linear memory (the engine's S.R is a
 //   view of it); exits and bpf-to-bpf calls return to engine.ts with the slot.
 //
+// A big image is cut into chunks of consecutive blocks (at most `wasmChunkSlots()` slots each), one function each, and
+// a small dispatcher function `run` calls the chunk of the slot it starts at: a jump or fall-through into another
+// chunk's block leaves its chunk with the registers and budget in linear memory (as every exit does) and the slot
+// to go on at, and the dispatcher enters that chunk, which reloads them. V8 optimises a function at a time, and the
+// time it takes grows faster than the function: an 18,000-instruction image as one function took its optimising
+// compiler ~7 s of CPU; chunks keep that in proportion to the code that runs hot.
+//
 // A program with anything else (may_goto, legacy packet loads, unknown opcodes or lddw kinds, bad registers) gets no
 // WebAssembly form and runs in JavaScript. Generated code can only touch its own linear memory (bounds-checked by the
 // engine) and call the imports; the budget bounds every loop.
@@ -38,6 +45,16 @@ export const W_HANDOVER = 0; // run the JavaScript form from the slot (a block s
 export const W_OUTCOME = 1; // a helper's outcome other than a value was applied (S.code says what next)
 export const W_EXIT = 2; // `exit` at the slot, registers spilled
 export const W_CALL = 3; // a bpf-to-bpf call at the slot, registers spilled
+// A chunk's function returns ~slot (negative) to go on at a block start of another chunk (state in linear memory).
+
+let chunkSlots = 1024;
+/** The most slots a chunk's function holds (a block longer than that is a chunk of its own); set it for tests. */
+export function wasmChunkSlots(slots?: number): number {
+  if (slots !== undefined && Number.isInteger(slots) && slots >= 1) chunkSlots = slots;
+  return chunkSlots;
+}
+/** Modules made of more than one chunk so far in this process (tests check that the chunked form ran). */
+export const wasmChunkStats = { chunked: 0, chunks: 0 };
 
 // ---- encoder
 const uleb = (out: number[], n: number) => {
@@ -153,7 +170,9 @@ export function generateWasm(insns: Insn[], starts: number[], r10Fixed: boolean)
   const n = starts.length;
   const blockOf = new Int32Array(insns.length + 1).fill(-1);
   starts.forEach((s, k) => (blockOf[s] = k));
-  const c: number[] = [];
+  // The chunk being written: blocks [kb, ke) of `starts`, slots [lo, hi); its code goes to `c`.
+  let kb = 0, ke = n, lo = 0, hi = insns.length;
+  let c: number[] = [];
   const op = (...b: number[]) => c.push(...b);
   const get = (l: number) => op(LGET, l);
   const set = (l: number) => op(LSET, l);
@@ -623,15 +642,29 @@ export function generateWasm(insns: Insn[], starts: number[], r10Fixed: boolean)
     }
   }
 
-  // ---- the function
+  // ---- a chunk's function
   // Labels, innermost first: D (the dispatcher), X_1..X_n (block k's code follows the end of X_k, X_0 = D), E
-  // (hand over to JavaScript at the slot in local PC), the loop.
-  /** Jump from segment i's top level to slot t. */
-  const jumpTo = (i: number, t: number) => {
-    const j = t >= 0 && t <= insns.length ? blockOf[t] : -1;
+  // (hand over to JavaScript at the slot in local PC), the loop; n, k: the chunk's own block count and indices.
+  /** The chunk's own index of the block starting at slot t, or -1 (no block starts there, or another chunk's). */
+  const local = (t: number) => {
+    const j = t >= 0 && t <= insns.length ? blockOf[t]! : -1;
+    return j >= kb && j < ke ? j - kb : -1;
+  };
+  /** Leave the chunk to go on at slot t, a block start of another chunk: state to linear memory, ~t to `run`. */
+  const leaveFor = (t: number) => {
+    saveLeft();
+    spill();
+    i32(~t);
+    op(RETURN);
+  };
+  /** Jump from block i's top level (of n in the chunk) to slot t. */
+  const jumpTo = (i: number, n: number, t: number) => {
+    const j = local(t);
     if (j > i) {
       op(BR);
       uleb(c, j - i - 1 + extra);
+    } else if (j < 0 && t >= 0 && t <= insns.length && blockOf[t]! >= 0) {
+      leaveFor(t);
     } else {
       i32(t);
       set(PC);
@@ -644,136 +677,146 @@ export function generateWasm(insns: Insn[], starts: number[], r10Fixed: boolean)
     op(RETURN);
   };
 
-  // Entry: registers and budget from linear memory.
-  reload();
-  i32(0);
-  mem(I32_LOAD, L.LEFT);
-  set(LEFT);
-  if (r10Fixed) computeFb();
-  op(LOOP, T_VOID);
-  op(BLOCK, T_VOID); // E
-  for (let k = n; k >= 1; k--) op(BLOCK, T_VOID); // X_n .. X_1
-  op(BLOCK, T_VOID); // D
-  get(PC);
-  op(BR_TABLE);
-  uleb(c, insns.length + 1);
-  for (let s = 0; s <= insns.length; s++) uleb(c, blockOf[s] >= 0 ? blockOf[s] : n + 1);
-  uleb(c, n + 1);
-  op(END); // D
-  for (let k = 0; k < n; k++) {
-    const start = starts[k];
-    const end = k + 1 < n ? starts[k + 1] : insns.length;
-    // The slots of the block (an lddw takes two).
-    const slots: number[] = [];
-    for (let s = start; s < end; s += infos[s]?.kind === 'lddw' ? 2 : 1) slots.push(s);
-    // Pay the block, or hand over at its start (the JavaScript form runs its counting form).
-    get(LEFT);
-    i32(slots.length);
-    op(I32_LT_S, IF, T_VOID);
-    i32(start);
-    set(PC);
-    op(BR);
-    uleb(c, n - k + 1); // E, from inside the if
-    op(END);
-    get(LEFT);
-    i32(slots.length);
-    op(I32_SUB);
+  function chunk(): number[] {
+    c = [];
+    extra = 0;
+    const n = ke - kb;
+    // Entry: registers and budget from linear memory.
+    reload();
+    i32(0);
+    mem(I32_LOAD, L.LEFT);
     set(LEFT);
-    for (const s of slots) {
-      const insn = insns[s];
-      const info = infos[s]!;
-      if (STRAIGHT_KINDS.has(info.kind)) {
-        straight(insn, info, s);
-        continue;
-      }
-      switch (info.kind) {
-        case 'jump': {
-          const cmp = info.jmp!;
-          const w64 = info.width === 64;
-          get(RL(insn.dst));
-          if (!w64) op(I32_WRAP);
-          if (info.srcReg) {
-            get(RL(insn.src));
-            if (!w64) op(I32_WRAP);
-          } else if (w64) i64(insn.imm | 0);
-          else i32(insn.imm | 0);
-          if (cmp === 'jset') {
-            op(w64 ? I64_AND : I32_AND);
-            if (w64) {
-              i64(0);
-              op(I64_NE);
-            }
-          } else op((w64 ? CMP64 : CMP32)[cmp]!);
-          const t = s + 1 + insn.off;
-          const j = t >= 0 && t <= insns.length ? blockOf[t] : -1;
-          if (j > k) {
-            op(BR_IF);
-            uleb(c, j - k - 1);
-          } else {
-            op(IF, T_VOID);
-            extra = 1;
-            jumpTo(k, t);
-            extra = 0;
-            op(END);
-          }
-          break;
+    if (r10Fixed) computeFb();
+    op(LOOP, T_VOID);
+    op(BLOCK, T_VOID); // E
+    for (let k = n; k >= 1; k--) op(BLOCK, T_VOID); // X_n .. X_1
+    op(BLOCK, T_VOID); // D
+    get(PC);
+    if (lo !== 0) {
+      i32(lo);
+      op(I32_SUB);
+    }
+    op(BR_TABLE);
+    const span = kb === 0 && ke === starts.length ? insns.length + 1 : hi - lo;
+    uleb(c, span);
+    for (let s = lo; s < lo + span; s++) uleb(c, local(s) >= 0 ? local(s) : n + 1);
+    uleb(c, n + 1);
+    op(END); // D
+    for (let k = 0; k < n; k++) {
+      const start = starts[kb + k]!;
+      const end = kb + k + 1 < starts.length ? starts[kb + k + 1]! : insns.length;
+      // The slots of the block (an lddw takes two).
+      const slots: number[] = [];
+      for (let s = start; s < end; s += infos[s]?.kind === 'lddw' ? 2 : 1) slots.push(s);
+      // Pay the block, or hand over at its start (the JavaScript form runs its counting form).
+      get(LEFT);
+      i32(slots.length);
+      op(I32_LT_S, IF, T_VOID);
+      i32(start);
+      set(PC);
+      op(BR);
+      uleb(c, n - k + 1); // E, from inside the if
+      op(END);
+      get(LEFT);
+      i32(slots.length);
+      op(I32_SUB);
+      set(LEFT);
+      for (const s of slots) {
+        const insn = insns[s]!;
+        const info = infos[s]!;
+        if (STRAIGHT_KINDS.has(info.kind)) {
+          straight(insn, info, s);
+          continue;
         }
-        case 'ja':
-          if (info.cls !== 'jmp32' && insn.off === 0) {
-            // `ja +0`: the return-line marker (ExecOptions.onMark).
-            saveLeft();
-            i32(s);
-            call(F.mark);
+        switch (info.kind) {
+          case 'jump': {
+            const cmp = info.jmp!;
+            const w64 = info.width === 64;
+            get(RL(insn.dst));
+            if (!w64) op(I32_WRAP);
+            if (info.srcReg) {
+              get(RL(insn.src));
+              if (!w64) op(I32_WRAP);
+            } else if (w64) i64(insn.imm | 0);
+            else i32(insn.imm | 0);
+            if (cmp === 'jset') {
+              op(w64 ? I64_AND : I32_AND);
+              if (w64) {
+                i64(0);
+                op(I64_NE);
+              }
+            } else op((w64 ? CMP64 : CMP32)[cmp]!);
+            const t = s + 1 + insn.off;
+            const j = local(t);
+            if (j > k) {
+              op(BR_IF);
+              uleb(c, j - k - 1);
+            } else {
+              op(IF, T_VOID);
+              extra = 1;
+              jumpTo(k, n, t);
+              extra = 0;
+              op(END);
+            }
             break;
           }
-          jumpTo(k, s + 1 + (info.cls === 'jmp32' ? insn.imm : insn.off));
-          break;
-        case 'exit':
-          saveLeft();
-          spill();
-          ret(s, W_EXIT);
-          break;
-        case 'call':
-          if (insn.src === CALL_LOCAL) {
+          case 'ja':
+            if (info.cls !== 'jmp32' && insn.off === 0) {
+              // `ja +0`: the return-line marker (ExecOptions.onMark).
+              saveLeft();
+              i32(s);
+              call(F.mark);
+              break;
+            }
+            jumpTo(k, n, s + 1 + (info.cls === 'jmp32' ? insn.imm : insn.off));
+            break;
+          case 'exit':
             saveLeft();
             spill();
-            ret(s, W_CALL);
+            ret(s, W_EXIT);
             break;
-          }
-          // A helper or kfunc on the spilled registers: 0 = a value in R[0] (r1-r5 cleared), else engine.ts applied
-          // another outcome and continues.
-          saveLeft();
-          spill();
-          i32(s);
-          i32(insn.imm);
-          i32(insn.src === CALL_KFUNC ? 1 : 0);
-          call(F.helper);
-          op(IF, T_VOID);
-          ret(s, W_OUTCOME);
-          op(END);
-          reload(0, 0);
-          if (insn.src === CALL_KFUNC) {
-            // An open-coded iterator's call may have given instructions back (engine.ts wasmHelper).
-            i32(0);
-            mem(I32_LOAD, L.LEFT);
-            set(LEFT);
-          }
-          for (let r = 1; r <= 5; r++) {
-            i64(0);
-            set(RL(r));
-          }
-          break;
+          case 'call':
+            if (insn.src === CALL_LOCAL) {
+              saveLeft();
+              spill();
+              ret(s, W_CALL);
+              break;
+            }
+            // A helper or kfunc on the spilled registers: 0 = a value in R[0] (r1-r5 cleared), else engine.ts applied
+            // another outcome and continues.
+            saveLeft();
+            spill();
+            i32(s);
+            i32(insn.imm);
+            i32(insn.src === CALL_KFUNC ? 1 : 0);
+            call(F.helper);
+            op(IF, T_VOID);
+            ret(s, W_OUTCOME);
+            op(END);
+            reload(0, 0);
+            if (insn.src === CALL_KFUNC) {
+              // An open-coded iterator's call may have given instructions back (engine.ts wasmHelper).
+              i32(0);
+              mem(I32_LOAD, L.LEFT);
+              set(LEFT);
+            }
+            for (let r = 1; r <= 5; r++) {
+              i64(0);
+              set(RL(r));
+            }
+            break;
+        }
       }
+      op(END); // X_{k+1}
     }
-    op(END); // X_{k+1}
-  }
-  return finish();
-
-  function finish(): Uint8Array<ArrayBuffer> {
-    // After block n-1's code the `end` closed X_n. Falling off the end: slot insns.length, then E's end, which hands
-    // over at PC (the JavaScript form faults there as the interpreter does).
-    i32(insns.length);
-    set(PC);
+    // After the chunk's last block the `end` closed X_n. Falling off it: into the next chunk's first block, or, after
+    // the image's last block, slot insns.length, then E's end, which hands over at PC (the JavaScript form faults
+    // there as the interpreter does).
+    if (hi < insns.length && blockOf[hi]! >= 0) leaveFor(hi);
+    else {
+      i32(hi);
+      set(PC);
+    }
     op(END); // E
     saveLeft();
     spill();
@@ -784,11 +827,86 @@ export function generateWasm(insns: Insn[], starts: number[], r10Fixed: boolean)
     op(END); // loop
     op(0x00); // unreachable
     op(END); // function
-    return moduleBytes(c);
+    return c;
+  }
+
+  // ---- the chunks: consecutive blocks up to chunkSlots slots (a longer block alone)
+  const bounds: [number, number][] = [];
+  for (let k = 0; k < n; ) {
+    let e = k + 1;
+    while (e < n && (e + 1 < n ? starts[e + 1]! : insns.length) - starts[k]! <= chunkSlots) e++;
+    bounds.push([k, e]);
+    k = e;
+  }
+  if (bounds.length === 0) bounds.push([0, 0]);
+  const bodies: number[][] = [];
+  for (const [a, b] of bounds) {
+    kb = a;
+    ke = b;
+    lo = a < n ? starts[a]! : 0;
+    hi = b < n ? starts[b]! : insns.length;
+    bodies.push(chunk());
+  }
+  if (bodies.length > 1) {
+    wasmChunkStats.chunked++;
+    wasmChunkStats.chunks += bodies.length;
+  }
+  return moduleBytes(bodies, bodies.length > 1 ? dispatcher(bounds.map(([a]) => starts[a]!)) : undefined);
+
+  /**
+   * `run(pc)` of a chunked image: calls the chunk holding the block that starts at pc; a chunk's ~slot goes on there;
+   * anything else is returned. A slot no block starts at hands over at once (the state is still in linear memory).
+   * Labels, innermost first: D, C_0..C_{m-2} (chunk i's call follows the end of D for i = 0, of C_{i-1} else), H
+   * (hand over at pc), the loop. Locals: 0 pc, 1 the chunk's result.
+   */
+  function dispatcher(firsts: number[]): number[] {
+    const m = firsts.length;
+    c = [];
+    const chunkOf = (t: number) => {
+      let i = m - 1;
+      while (i > 0 && firsts[i]! > t) i--;
+      return i;
+    };
+    op(LOOP, T_VOID);
+    op(BLOCK, T_VOID); // H
+    for (let i = m - 2; i >= 0; i--) op(BLOCK, T_VOID); // C_{m-2} .. C_0
+    op(BLOCK, T_VOID); // D
+    get(PC);
+    op(BR_TABLE);
+    uleb(c, insns.length + 1);
+    for (let t = 0; t <= insns.length; t++) uleb(c, blockOf[t]! >= 0 ? chunkOf(t) : m);
+    uleb(c, m);
+    op(END); // D
+    for (let i = 0; i < m; i++) {
+      get(PC);
+      call(WASM_IMPORTS.length + i);
+      op(0x22, 1); // local.tee 1
+      i32(0);
+      op(I32_LT_S, IF, T_VOID);
+      i32(-1);
+      get(1);
+      op(I32_SUB);
+      set(PC);
+      op(BR);
+      uleb(c, m - i + 1); // the loop, from inside the if
+      op(END);
+      get(1);
+      op(RETURN);
+      if (i < m - 1) op(END); // C_i
+    }
+    op(END); // H
+    get(PC);
+    i32(2);
+    op(I32_SHL);
+    op(RETURN);
+    op(END); // loop
+    op(0x00); // unreachable
+    op(END); // function
+    return c;
   }
 }
 
-function moduleBytes(body: number[]): Uint8Array<ArrayBuffer> {
+function moduleBytes(chunks: number[][], dispatch: number[] | undefined): Uint8Array<ArrayBuffer> {
   const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   const section = (id: number, bytes: number[]) => {
     out.push(id);
@@ -807,13 +925,25 @@ function moduleBytes(body: number[]): Uint8Array<ArrayBuffer> {
   for (const n of WASM_IMPORTS) imports.push(...name('e'), ...name(n), 0x00, typeOf[n]!);
   imports.push(...name('e'), ...name('m'), 0x02, 0x01, L.PAGES, L.PAGES); // memory, min = max
   section(2, imports);
-  section(3, [1, 6]);
-  section(7, [1, ...name('run'), 0x00, WASM_IMPORTS.length]);
-  // Code: locals r0..r10 (i64 x11), 8 i32, 2 i64.
-  const fnBody: number[] = [3, 11, T_I64, 8, T_I32, 2, T_I64, ...body];
-  const code: number[] = [1];
-  uleb(code, fnBody.length);
-  for (const b of fnBody) code.push(b);
+  // Functions: the chunks, then (chunked) the dispatcher; all (i32) -> i32. `run` is the dispatcher, or the one chunk.
+  const bodies: number[][] = [
+    // Locals: r0..r10 (i64 x11), 8 i32, 2 i64.
+    ...chunks.map((b) => [3, 11, T_I64, 8, T_I32, 2, T_I64, ...b]),
+    ...(dispatch ? [[1, 1, T_I32, ...dispatch]] : []),
+  ];
+  const funcs: number[] = [];
+  uleb(funcs, bodies.length);
+  for (let i = 0; i < bodies.length; i++) funcs.push(6);
+  section(3, funcs);
+  const exp = [1, ...name('run'), 0x00];
+  uleb(exp, WASM_IMPORTS.length + bodies.length - 1);
+  section(7, exp);
+  const code: number[] = [];
+  uleb(code, bodies.length);
+  for (const body of bodies) {
+    uleb(code, body.length);
+    for (const b of body) code.push(b);
+  }
   section(10, code);
   return new Uint8Array(out);
 }
