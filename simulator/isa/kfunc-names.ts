@@ -109,6 +109,10 @@ export const KFUNCS: readonly KfuncInfo[] = [
   K('bpf_rbtree_root', 1, 'slice', [], [1]),
   K('bpf_rbtree_left', 2, 'slice', [], [1, 2]),
   K('bpf_rbtree_right', 2, 'slice', [], [1, 2]),
+  // workqueues (kernel/bpf/helpers.c) in map values; the callback setter is refused in XDP (verifier-refusals.ts)
+  K('bpf_wq_init', 3, 'int', [], [1, 2]),
+  K('bpf_wq_start', 2, 'int', [], [1]),
+  K('bpf_wq_set_callback_impl', 4, 'int', [], [1]),
   // the kernel's own context struct and read-only casts (kernel/bpf/helpers.c): never NULL; rdonly_cast's object is `__ign`
   K('bpf_cast_to_kern_ctx', 1, 'kptr', [], [1]),
   K('bpf_rdonly_cast', 2, 'kptr', [], []),

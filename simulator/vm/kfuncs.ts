@@ -22,7 +22,7 @@ import type { XdpBuff } from './types.ts';
 import { resolveSize } from '../elf/btf.ts';
 import { STRING_KFUNCS, stringKfunc, type StringMemory } from './helper-impl/strings.ts';
 import { makeKernCtx, type KernCtx } from './helper-impl/kern-ctx.ts';
-import { collectionAt, dropRef, newObject, nodeOf, objectOf, rbErase, rbFirst, rbInsert, type GraphNode, type GraphObject, type ListHead, type RbRoot } from './helper-impl/graph.ts';
+import { collectionAt, dropRef, wqInit, newObject, nodeOf, objectOf, rbErase, rbFirst, rbInsert, type GraphNode, type GraphObject, type ListHead, type RbRoot } from './helper-impl/graph.ts';
 import { Conn, ConntrackTable, IPS, IPS_UNCHANGEABLE_MASK, IPPROTO_TCP, IPPROTO_UDP, jiffies32, swapTuple, type Tuple } from './conntrack.ts';
 
 // errno (include/uapi/asm-generic/errno*.h)
@@ -922,6 +922,28 @@ function rbtreeChild(right: boolean): Kfunc {
   };
 }
 
+// ---- bpf_wq (kernel/bpf/helpers.c) on a map value's struct bpf_wq: XDP may initialise one but never give it a
+// callback (bpf_wq_set_callback_impl's callback may sleep: the verifier refuses it in XDP), so starting one is -EINVAL ----
+function wqArg(h: HelperHost, c: HelperCall, name: string): { bytes: Uint8Array; off: number } {
+  const id = regionOf(c.regs[1]);
+  const region = id === 0 ? undefined : h.mem.live(id);
+  if (region?.kind !== 'map-value') throw new VmFault('helper-misuse', `${name}: argument 1 must be a struct bpf_wq in a map value`, c.pc);
+  const { off } = h.mem.resolve(c.regs[1], 16, false, c.pc, `${name} struct bpf_wq (argument 1)`);
+  return { bytes: region.bytes, off };
+}
+
+const wqInitKfunc: Kfunc = (h, c) => {
+  const w = wqArg(h, c, 'bpf_wq_init');
+  if (regionOf(c.regs[2]) !== REGION_MAP_HANDLE) throw new VmFault('helper-misuse', 'bpf_wq_init: argument 2 must be the map that holds the value', c.pc);
+  if (u32(c.regs[3]) !== 0) return neg(EINVAL);
+  return wqInit(w.bytes, w.off) ? 0n : neg(EBUSY);
+};
+
+const wqStart: Kfunc = (h, c) => {
+  wqArg(h, c, 'bpf_wq_start');
+  return neg(EINVAL);
+};
+
 // ---- bpf_percpu_obj_new / _drop: the verifier lets the program only pass the pointer on (to a map's percpu kptr
 // field or to the drop), so one zeroed image of the object stands for every CPU's ----
 const percpuObjNew: Kfunc = (h, c) => {
@@ -1005,6 +1027,11 @@ const KFUNCS = new Map<string, Kfunc>([
   ['bpf_rbtree_left', rbtreeChild(false)],
   ['bpf_rbtree_right', rbtreeChild(true)],
   ['bpf_percpu_obj_new_impl', percpuObjNew],
+  ['bpf_wq_init', wqInitKfunc],
+  ['bpf_wq_start', wqStart],
+  ['bpf_wq_set_callback_impl', (_h, c) => {
+    throw new VmFault('helper-misuse', `bpf_wq_set_callback_impl: ${WQ_CALLBACK_REFUSED}`, c.pc);
+  }],
   ['bpf_percpu_obj_drop_impl', (h, c) => { h.mem.release(c.regs[1]); return 0n; }],
   ['bpf_dynptr_copy', dynptrCopy],
   ['bpf_dynptr_memset', dynptrMemset],
@@ -1050,6 +1077,9 @@ const KFUNCS = new Map<string, Kfunc>([
   ['bpf_local_irq_save', (h, c) => { h.mem.bytes(c.regs[1], 8, true, c.pc, 'bpf_local_irq_save flags (argument 1)').fill(0); return 0n; }],
   ['bpf_local_irq_restore', (h, c) => { h.mem.bytes(c.regs[1], 8, false, c.pc, 'bpf_local_irq_restore flags (argument 1)'); return 0n; }],
 ]);
+
+/** The kernel's refusal of bpf_wq_set_callback_impl in an XDP program (never sleepable). */
+export const WQ_CALLBACK_REFUSED = 'sleepable callback in a program that is not sleepable: the workqueue callback may sleep, and an XDP program never may, so the kernel refuses the program';
 
 /** Call the kfunc a kfunc call names, or fault naming it. */
 export function dispatchKfunc(h: HelperHost, c: HelperCall): HelperOutcome {

@@ -11,12 +11,12 @@
 // in a program that is not sleepable"): without a callback bpf_wq_start is -EINVAL.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileC } from '../../simulator/compile.ts';
 import { loadProgramFile, Session } from '../../simulator/session.ts';
-import { defaultObjectName, kernelOrSkip, runKernel } from '../kernel/runner.ts';
+import { KernelLoadError, defaultObjectName, kernelOrSkip, runKernel } from '../kernel/runner.ts';
 import { diffBytes, diffMaps, normaliseSimMaps } from '../parity/compare.ts';
 import { refusalsBeforeRun } from '../../simulator/verifier-refusals.ts';
 
@@ -259,4 +259,213 @@ test("bpf_rbtree_* agree with the kernel over 600 packets: insertion order of eq
   // Few keys (duplicates: equal keys go right) and many (a deep tree), removals one packet in five or two in five.
   assert.deepEqual(agree(RB, packets(200, 8, 12, 7)), []);
   assert.deepEqual(agree(RB, packets(400, 10, 256, 3)), []);
+});
+
+const REFCOUNT = write('graph_ref.c', `
+struct nd { long key; struct bpf_refcount ref; struct bpf_rb_node rb; struct bpf_list_node ln; };
+private(A) struct bpf_spin_lock glock;
+private(A) struct bpf_rb_root groot __contains(nd, rb);
+private(A) struct bpf_list_head ghead __contains(nd, ln);
+long res[16];
+
+static _Bool less(struct bpf_rb_node *a, const struct bpf_rb_node *b)
+{
+	return container_of(a, struct nd, rb)->key < container_of(b, struct nd, rb)->key;
+}
+
+SEC("xdp")
+int prog(struct xdp_md *ctx)
+{
+	__u8 *d = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	struct bpf_list_node *ln;
+	struct bpf_rb_node *rn;
+	struct nd *e, *m;
+
+	if (d + 24 > end) return XDP_ABORTED;
+	__u8 op = d[16], key = d[17];
+	if (op == 0) {
+		e = bpf_obj_new(typeof(*e));
+		if (!e) return XDP_ABORTED;
+		e->key = key;
+		m = bpf_refcount_acquire(e);
+		bpf_spin_lock(&glock);
+		res[0] += bpf_rbtree_add(&groot, &e->rb, less);
+		res[1] += bpf_list_push_back(&ghead, &m->ln);
+		bpf_spin_unlock(&glock);
+		return XDP_PASS;
+	}
+	if (op == 1) {
+		bpf_spin_lock(&glock);
+		ln = bpf_list_front(&ghead);
+		m = ln ? bpf_refcount_acquire(container_of(ln, struct nd, ln)) : 0;
+		bpf_spin_unlock(&glock);
+		if (!m) { res[2]++; return XDP_DROP; }
+		e = bpf_refcount_acquire(m);
+		bpf_spin_lock(&glock);
+		res[3] += bpf_list_push_front(&ghead, &m->ln);
+		if (e) res[4] += bpf_rbtree_add(&groot, &e->rb, less);
+		bpf_spin_unlock(&glock);
+		return XDP_TX;
+	}
+	if (op == 2) {
+		bpf_spin_lock(&glock);
+		ln = bpf_list_pop_front(&ghead);
+		bpf_spin_unlock(&glock);
+		if (!ln) { res[5]++; return XDP_DROP; }
+		m = container_of(ln, struct nd, ln);
+		d[20] = m->key;
+		bpf_spin_lock(&glock);
+		rn = bpf_rbtree_remove(&groot, &m->rb);
+		bpf_spin_unlock(&glock);
+		res[6] += m->key;
+		if (rn) { res[7]++; bpf_obj_drop(container_of(rn, struct nd, rb)); }
+		bpf_obj_drop(m);
+		return XDP_TX;
+	}
+	if (op == 3) {
+		bpf_spin_lock(&glock);
+		rn = bpf_rbtree_first(&groot);
+		if (rn) rn = bpf_rbtree_remove(&groot, rn);
+		bpf_spin_unlock(&glock);
+		if (!rn) { res[8]++; return XDP_DROP; }
+		e = container_of(rn, struct nd, rb);
+		d[21] = e->key;
+		res[9] += e->key;
+		e->key += 1000;
+		bpf_obj_drop(e);
+		return XDP_TX;
+	}
+	bpf_spin_lock(&glock);
+	ln = bpf_list_front(&ghead);
+	res[10] += ln ? container_of(ln, struct nd, ln)->key : -1;
+	ln = bpf_list_back(&ghead);
+	res[11] += ln ? container_of(ln, struct nd, ln)->key : -1;
+	rn = bpf_rbtree_first(&groot);
+	res[12] += rn ? container_of(rn, struct nd, rb)->key : -1;
+	bpf_spin_unlock(&glock);
+	return XDP_PASS;
+}
+`);
+
+test('bpf_refcount_acquire: one object in a list and a tree, a second push or add of a node already held is -EINVAL, agree with the kernel', (t) => {
+  if (kernelOrSkip(t)) return;
+  assert.deepEqual(agree(REFCOUNT, packets(300, 5, 100, 11), ['.data.A']), []);
+});
+
+const WQ_UPDATE = write('graph_wq.c', `
+struct elem { long v; struct bpf_list_node node; };
+struct mv { struct bpf_spin_lock lock; struct bpf_list_head head __contains(elem, node); struct bpf_wq wq; long n; };
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 2); __type(key, int); __type(value, struct mv); } vals SEC(".maps");
+long res[8];
+
+SEC("xdp")
+int prog(struct xdp_md *ctx)
+{
+	__u8 *d = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	struct bpf_list_node *n;
+	struct mv *m, zero = {};
+	struct elem *e;
+	int k;
+
+	if (d + 20 > end) return XDP_ABORTED;
+	__u8 op = d[16], key = d[17];
+	k = d[18] & 1;
+	m = bpf_map_lookup_elem(&vals, &k);
+	if (!m) return XDP_ABORTED;
+	switch (op) {
+	case 0:
+		res[0] += bpf_wq_init(&m->wq, &vals, 0);
+		res[1] += bpf_wq_init(&m->wq, &vals, d[19] & 1);
+		return XDP_PASS;
+	case 1:
+		res[2] += bpf_wq_start(&m->wq, 0);
+		res[3] += bpf_wq_start(&m->wq, 1);
+		return XDP_PASS;
+	case 2:
+		/* the slot's old value goes with its workqueue and its list (bpf_obj_free_fields) */
+		zero.n = key;
+		res[4] += bpf_map_update_elem(&vals, &k, &zero, BPF_ANY);
+		return XDP_PASS;
+	case 3:
+	case 4:
+		e = bpf_obj_new(typeof(*e));
+		if (!e) return XDP_ABORTED;
+		e->v = key;
+		bpf_spin_lock(&m->lock);
+		bpf_list_push_back(&m->head, &e->node);
+		bpf_spin_unlock(&m->lock);
+		m->n++;
+		return XDP_PASS;
+	default:
+		bpf_spin_lock(&m->lock);
+		n = bpf_list_pop_front(&m->head);
+		bpf_spin_unlock(&m->lock);
+		if (!n) { res[5]++; return XDP_DROP; }
+		e = container_of(n, struct elem, node);
+		res[6] += e->v;
+		d[19] = e->v;
+		bpf_obj_drop(e);
+		return XDP_TX;
+	}
+}
+`);
+
+test('bpf_wq_init (0, then -EBUSY until the map slot is overwritten; -EINVAL for flags) and bpf_wq_start (-EINVAL: no callback in XDP); an overwritten slot\'s list is emptied; agree with the kernel', (t) => {
+  if (kernelOrSkip(t)) return;
+  assert.deepEqual(agree(WQ_UPDATE, packets(300, 7, 100, 5), ['vals']), []);
+});
+
+const PERCPU = write('graph_percpu.c', `
+struct val { long c[4]; };
+long res[4];
+
+SEC("xdp")
+int prog(struct xdp_md *ctx)
+{
+	struct val *v = bpf_percpu_obj_new(struct val);
+	if (!v) return XDP_ABORTED;
+	res[0]++;
+	bpf_percpu_obj_drop(v);
+	return XDP_PASS;
+}
+`);
+
+test('bpf_percpu_obj_new / _drop: never NULL, agree with the kernel', (t) => {
+  if (kernelOrSkip(t)) return;
+  assert.deepEqual(agree(PERCPU, packets(5, 1, 1, 1)), []);
+});
+
+const WQ_CALLBACK = write('graph_wq_cb.c', `
+struct mv { struct bpf_wq wq; };
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, int); __type(value, struct mv); } vals SEC(".maps");
+
+static int cb(void *map, int *key, void *value) { return 0; }
+
+SEC("xdp")
+int prog(struct xdp_md *ctx)
+{
+	int k = 0;
+	struct mv *m = bpf_map_lookup_elem(&vals, &k);
+	if (!m) return XDP_PASS;
+	bpf_wq_init(&m->wq, &vals, 0);
+	bpf_wq_set_callback_impl(&m->wq, cb, 0, 0);
+	return XDP_PASS;
+}
+`);
+
+test('bpf_wq_set_callback_impl: the kernel refuses it in XDP, and the simulator names the call\'s line with the kernel\'s words', (t) => {
+  const obj = loadProgramFile(WQ_CALLBACK);
+  const session = new Session(obj, { program: 'prog' });
+  const refusals = refusalsBeforeRun(obj, session.program, session.machine).filter((r) => r.rule === 'kfunc');
+  assert.equal(refusals.length, 1);
+  const callLine = readFileSync(WQ_CALLBACK, 'utf8').split('\n').findIndex((l) => l.includes('bpf_wq_set_callback_impl(&m')) + 1;
+  assert.equal(refusals[0]!.line, callLine);
+  assert.match(refusals[0]!.message, /^sleepable callback in a program that is not sleepable/);
+  const run = session.runPacket(packets(1, 1, 1, 1)[0]!);
+  assert.match(run.fault?.message ?? '', /sleepable callback in a program that is not sleepable/);
+  if (kernelOrSkip(t)) return;
+  const compiled = compileC(WQ_CALLBACK);
+  assert.ok(compiled.objectPath, compiled.stderr);
+  assert.throws(() => runKernel(compiled.objectPath!, 'prog', packets(1, 1, 1, 1), { objectName: defaultObjectName(WQ_CALLBACK), only: true }),
+    (e: unknown) => e instanceof KernelLoadError && /sleepable callback in a program that is not sleepable/.test(e.log));
 });

@@ -36,6 +36,36 @@ export interface ListHead { kind: 'list'; items: GraphNode[] }
 export interface RbRoot { kind: 'rb'; root?: GraphNode }
 
 const COLLECTIONS = new WeakMap<Uint8Array, Map<number, ListHead | RbRoot>>();
+/** Whether any value has held a list or tree (map updates skip the look-up until one has). */
+let anyCollection = false;
+
+/**
+ * A map element's old value goes with its lists and trees (bpf_obj_free_fields when an array slot is overwritten):
+ * the objects they held are dropped.
+ */
+export function dropCollections(bytes: Uint8Array | undefined): void {
+  if (!anyCollection || !bytes) return;
+  WQS.delete(bytes);
+  const own = COLLECTIONS.get(bytes);
+  if (!own) return;
+  COLLECTIONS.delete(bytes);
+  freeHeld(own, () => {});
+}
+
+export const anyCollections = (): boolean => anyCollection;
+
+/** bpf_wq state beside a map value (bpf_wq_init): only whether it was initialised, as no callback can be set in XDP. */
+const WQS = new WeakMap<Uint8Array, Set<number>>();
+
+/** bpf_wq_init's result: 0 the first time, -EBUSY once the value's workqueue is initialised (until the value is replaced). */
+export function wqInit(bytes: Uint8Array, off: number): boolean {
+  let s = WQS.get(bytes);
+  if (!s) WQS.set(bytes, (s = new Set()));
+  if (s.has(off)) return false;
+  s.add(off);
+  anyCollection = true;
+  return true;
+}
 const OBJECTS = new WeakMap<Uint8Array, GraphObject>();
 
 export function newObject(size: number): GraphObject {
@@ -61,6 +91,7 @@ export function collectionAt(bytes: Uint8Array, off: number, kind: 'list' | 'rb'
   if (!m) COLLECTIONS.set(bytes, (m = new Map()));
   let c = m.get(off);
   if (!c || c.kind !== kind) m.set(off, (c = kind === 'list' ? { kind, items: [] } : { kind }));
+  anyCollection = true;
   return c;
 }
 
@@ -75,6 +106,10 @@ export function dropRef(obj: GraphObject, freed: (o: GraphObject) => void): void
   const own = COLLECTIONS.get(obj.bytes);
   if (!own) return;
   COLLECTIONS.delete(obj.bytes);
+  freeHeld(own, freed);
+}
+
+function freeHeld(own: Map<number, ListHead | RbRoot>, freed: (o: GraphObject) => void): void {
   for (const c of own.values()) {
     const held: GraphNode[] = [];
     if (c.kind === 'list') held.push(...c.items);
