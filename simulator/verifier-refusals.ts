@@ -282,7 +282,7 @@ function loadTimeRefusals(obj: LoadedObject, program: LoadedProgram, machine: Pi
   // Load-time validation errors (a call to a helper id this kernel does not have, a reserved field set, ...): the
   // kernel refuses the load; the simulator stops every packet at the first of them (fault kind invalid-insn).
   // A kfunc the simulator does not model is its own limit (the session refuses to run the program and says so), not
-  // the kernel's: the kernel may well load it (bpf_list_push_back_impl, measured on 6.18).
+  // the kernel's: the kernel may well load it (bpf_task_from_pid, measured on 6.18).
   for (const e of machine.validate(program.name).filter((x) => !/ is not modelled by XDP Lens/.test(x.message)).slice(0, 3)) {
     const loc = program.lines[e.insn];
     out.push({ file: loc?.file, line: loc?.line, message: e.message, rule: 'invalid-insn', source: 'load' });
