@@ -422,6 +422,78 @@ Object.assign(HELPER_DOCS, {
     signature: 'void bpf_obj_drop_impl(void *kptr, void *meta__ign)  // kfunc (libbpf: bpf_obj_drop(p))',
     body: 'Frees an object from `bpf_obj_new`; the pointer must not be used afterwards (the verifier refuses any use).',
   },
+  bpf_refcount_acquire_impl: {
+    signature: 'void *bpf_refcount_acquire_impl(void *kptr, void *meta__ign)  // kfunc (libbpf: bpf_refcount_acquire(p))',
+    body: "Takes one more reference to an object whose struct has a `struct bpf_refcount` field, and returns it (the same object) as a pointer the program owns; NULL once the object's last reference is gone. Each reference is given up with `bpf_obj_drop` or by pushing the object into a list or tree; the object is freed with its last.",
+  },
+  bpf_percpu_obj_new_impl: {
+    signature: 'void *bpf_percpu_obj_new_impl(__u64 local_type_id__k, void *meta__ign)  // kfunc (libbpf: bpf_percpu_obj_new(type))',
+    body: "Allocates a per-CPU object of a struct type of the program. The pointer cannot be dereferenced directly; store it in a map's `__percpu_kptr` field or drop it with `bpf_percpu_obj_drop`.",
+  },
+  bpf_percpu_obj_drop_impl: {
+    signature: 'void bpf_percpu_obj_drop_impl(void *kptr, void *meta__ign)  // kfunc (libbpf: bpf_percpu_obj_drop(p))',
+    body: 'Frees an object from `bpf_percpu_obj_new`.',
+  },
+  bpf_list_push_front_impl: {
+    signature: 'int bpf_list_push_front_impl(struct bpf_list_head *head, struct bpf_list_node *node, void *meta__ign, __u64 off)  // kfunc (libbpf: bpf_list_push_front(head, node))',
+    body: 'Puts an object (by its `bpf_list_node` field) at the front of a list; the list owns it afterwards. Call with the `bpf_spin_lock` next to the head held. Returns 0, or -EINVAL when the node is already in a list (possible only with `bpf_refcount`): that reference is then dropped.',
+  },
+  bpf_list_push_back_impl: {
+    signature: 'int bpf_list_push_back_impl(struct bpf_list_head *head, struct bpf_list_node *node, void *meta__ign, __u64 off)  // kfunc (libbpf: bpf_list_push_back(head, node))',
+    body: 'Puts an object (by its `bpf_list_node` field) at the back of a list; the list owns it afterwards. Call with the `bpf_spin_lock` next to the head held. Returns 0, or -EINVAL when the node is already in a list (possible only with `bpf_refcount`): that reference is then dropped.',
+  },
+  bpf_list_pop_front: {
+    signature: 'struct bpf_list_node *bpf_list_pop_front(struct bpf_list_head *head)  // kfunc',
+    body: "Takes the first node off a list and gives it to the program (drop it or push it somewhere), or NULL when the list is empty. Use `container_of` to get the object. Call with the list's `bpf_spin_lock` held.",
+  },
+  bpf_list_pop_back: {
+    signature: 'struct bpf_list_node *bpf_list_pop_back(struct bpf_list_head *head)  // kfunc',
+    body: "Takes the last node off a list and gives it to the program (drop it or push it somewhere), or NULL when the list is empty. Call with the list's `bpf_spin_lock` held.",
+  },
+  bpf_list_front: {
+    signature: 'struct bpf_list_node *bpf_list_front(struct bpf_list_head *head)  // kfunc',
+    body: 'The first node of a list, left in the list (valid until the lock is released), or NULL when the list is empty.',
+  },
+  bpf_list_back: {
+    signature: 'struct bpf_list_node *bpf_list_back(struct bpf_list_head *head)  // kfunc',
+    body: 'The last node of a list, left in the list (valid until the lock is released), or NULL when the list is empty.',
+  },
+  bpf_rbtree_add_impl: {
+    signature: 'int bpf_rbtree_add_impl(struct bpf_rb_root *root, struct bpf_rb_node *node, bool (less)(struct bpf_rb_node *a, const struct bpf_rb_node *b), void *meta__ign, __u64 off)  // kfunc (libbpf: bpf_rbtree_add(root, node, less))',
+    body: 'Inserts an object (by its `bpf_rb_node` field) into a red-black tree, calling `less(node, other)` down from the root: left when true, right otherwise, so equal keys go after the ones already there. The tree owns the object afterwards. Returns 0, or -EINVAL when the node is already in a tree (possible only with `bpf_refcount`): that reference is then dropped.',
+  },
+  bpf_rbtree_remove: {
+    signature: 'struct bpf_rb_node *bpf_rbtree_remove(struct bpf_rb_root *root, struct bpf_rb_node *node)  // kfunc',
+    body: "Takes a node out of the tree and gives it to the program, or NULL when the node is not in this tree. Call with the tree's `bpf_spin_lock` held.",
+  },
+  bpf_rbtree_first: {
+    signature: 'struct bpf_rb_node *bpf_rbtree_first(struct bpf_rb_root *root)  // kfunc',
+    body: 'The leftmost (smallest) node of the tree, left in it, or NULL when the tree is empty.',
+  },
+  bpf_rbtree_root: {
+    signature: 'struct bpf_rb_node *bpf_rbtree_root(struct bpf_rb_root *root)  // kfunc',
+    body: "The tree's root node, left in it, or NULL when the tree is empty.",
+  },
+  bpf_rbtree_left: {
+    signature: 'struct bpf_rb_node *bpf_rbtree_left(struct bpf_rb_root *root, struct bpf_rb_node *node)  // kfunc',
+    body: "The node's left child, or NULL (also when the node is not in this tree).",
+  },
+  bpf_rbtree_right: {
+    signature: 'struct bpf_rb_node *bpf_rbtree_right(struct bpf_rb_root *root, struct bpf_rb_node *node)  // kfunc',
+    body: "The node's right child, or NULL (also when the node is not in this tree).",
+  },
+  bpf_wq_init: {
+    signature: 'int bpf_wq_init(struct bpf_wq *wq, void *p__map, unsigned int flags)  // kfunc',
+    body: 'Initialises the `struct bpf_wq` of a map value (`p__map` is that map). Returns 0, -EBUSY when it is already initialised (until the element is replaced), -EINVAL for flags other than 0.',
+  },
+  bpf_wq_start: {
+    signature: 'int bpf_wq_start(struct bpf_wq *wq, unsigned int flags)  // kfunc',
+    body: "Schedules the workqueue's callback. In XDP no callback can be set (`bpf_wq_set_callback_impl` is refused), so this returns -EINVAL.",
+  },
+  bpf_wq_set_callback_impl: {
+    signature: 'int bpf_wq_set_callback_impl(struct bpf_wq *wq, int (callback_fn)(void *map, int *key, void *value), unsigned int flags, void *aux__ign)  // kfunc',
+    body: 'Sets the workqueue\'s callback, which runs where it may sleep. The kernel refuses it in XDP programs: "sleepable callback in a program that is not sleepable".',
+  },
   bpf_cast_to_kern_ctx: {
     signature: 'void *bpf_cast_to_kern_ctx(void *obj)  // kfunc',
     body: 'The kernel\'s `struct xdp_buff` behind the program\'s `struct xdp_md` (read-only; CO-RE finds its fields): `data`, `data_end`, `data_meta`, `data_hard_start`, `frame_sz`, `flags` (1: the frame has fragments), `rxq->queue_index`, `rxq->dev->ifindex`, `->name`, `->mtu`. It follows the packet when a helper moves it. Never NULL.',

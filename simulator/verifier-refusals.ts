@@ -31,6 +31,7 @@ import { deadCallbackRefusal, loopCallbacks, zeroCountLoopCalls } from './verifi
 import { Session } from './session.ts';
 import { progArrayUsers } from './elf/index.ts';
 import { helperIdsCalled, xdpForbiddenHelpers } from './vm/helpers.ts';
+import { WQ_CALLBACK_REFUSED } from './vm/kfuncs.ts';
 
 /** The rules the bytecode tier decides exactly as the kernel verifier does (see verifier-agreement.test.ts). */
 export const VERIFIER_RULES: ReadonlySet<string> = new Set([
@@ -70,10 +71,13 @@ const PSEUDO_KFUNC_CALL = 2;
 
 /**
  * kfuncs the running 6.18 kernel refuses in every program type although mainline 6.18 allows them. Measured:
- * bpf_dynptr_slice_rdwr is refused with "bpf_dynptr_slice_rdwr() is not allowed" (EPERM) for XDP programs.
+ * bpf_dynptr_slice_rdwr is refused with "bpf_dynptr_slice_rdwr() is not allowed" (EPERM) for XDP programs. Also
+ * kfuncs every kernel refuses in XDP: bpf_wq_set_callback_impl ("sleepable callback in a program that is not sleepable").
  */
 const REFUSED_KFUNCS: ReadonlyMap<string, string> = new Map([
   ['bpf_dynptr_slice_rdwr', 'bpf_dynptr_slice_rdwr() is not allowed: the 6.18 kernel refuses every program that calls it. Read with bpf_dynptr_slice and write back with bpf_dynptr_write instead.'],
+  // Refused in every XDP program (mainline too): the callback is verified as sleepable and XDP programs are not.
+  ['bpf_wq_set_callback_impl', `${WQ_CALLBACK_REFUSED}.`],
 ]);
 
 export interface VerifierRefusal {
@@ -278,7 +282,7 @@ function loadTimeRefusals(obj: LoadedObject, program: LoadedProgram, machine: Pi
   // Load-time validation errors (a call to a helper id this kernel does not have, a reserved field set, ...): the
   // kernel refuses the load; the simulator stops every packet at the first of them (fault kind invalid-insn).
   // A kfunc the simulator does not model is its own limit (the session refuses to run the program and says so), not
-  // the kernel's: the kernel may well load it (bpf_list_push_back_impl, measured on 6.18).
+  // the kernel's: the kernel may well load it (bpf_task_from_pid, measured on 6.18).
   for (const e of machine.validate(program.name).filter((x) => !/ is not modelled by XDP Lens/.test(x.message)).slice(0, 3)) {
     const loc = program.lines[e.insn];
     out.push({ file: loc?.file, line: loc?.line, message: e.message, rule: 'invalid-insn', source: 'load' });

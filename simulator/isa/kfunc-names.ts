@@ -92,6 +92,27 @@ export const KFUNCS: readonly KfuncInfo[] = [
   // program-allocated objects (kernel/bpf/helpers.c; what libbpf's bpf_obj_new() / bpf_obj_drop() call)
   K('bpf_obj_new_impl', 2, 'slice', [], [], { nullable: [2] }),
   K('bpf_obj_drop_impl', 2, 'void', [], [1], { nullable: [2] }),
+  K('bpf_refcount_acquire_impl', 2, 'slice', [], [1], { nullable: [2] }),
+  K('bpf_percpu_obj_new_impl', 2, 'slice', [], [], { nullable: [2] }),
+  K('bpf_percpu_obj_drop_impl', 2, 'void', [], [1], { nullable: [2] }),
+  // their linked lists and red-black trees (kernel/bpf/helpers.c), under the bpf_spin_lock beside the head or root;
+  // the returned node pointers are NULL when the list or tree has none
+  K('bpf_list_push_front_impl', 4, 'int', [], [1, 2], { nullable: [3] }),
+  K('bpf_list_push_back_impl', 4, 'int', [], [1, 2], { nullable: [3] }),
+  K('bpf_list_pop_front', 1, 'slice', [], [1]),
+  K('bpf_list_pop_back', 1, 'slice', [], [1]),
+  K('bpf_list_front', 1, 'slice', [], [1]),
+  K('bpf_list_back', 1, 'slice', [], [1]),
+  K('bpf_rbtree_add_impl', 5, 'int', [], [1, 2], { nullable: [4] }),
+  K('bpf_rbtree_remove', 2, 'slice', [], [1, 2]),
+  K('bpf_rbtree_first', 1, 'slice', [], [1]),
+  K('bpf_rbtree_root', 1, 'slice', [], [1]),
+  K('bpf_rbtree_left', 2, 'slice', [], [1, 2]),
+  K('bpf_rbtree_right', 2, 'slice', [], [1, 2]),
+  // workqueues (kernel/bpf/helpers.c) in map values; the callback setter is refused in XDP (verifier-refusals.ts)
+  K('bpf_wq_init', 3, 'int', [], [1, 2]),
+  K('bpf_wq_start', 2, 'int', [], [1]),
+  K('bpf_wq_set_callback_impl', 4, 'int', [], [1]),
   // the kernel's own context struct and read-only casts (kernel/bpf/helpers.c): never NULL; rdonly_cast's object is `__ign`
   K('bpf_cast_to_kern_ctx', 1, 'kptr', [], [1]),
   K('bpf_rdonly_cast', 2, 'kptr', [], []),

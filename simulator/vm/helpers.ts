@@ -21,6 +21,7 @@ import { csumDiff, csumDiffAt } from './helper-impl/csum.ts';
 import { copyPacket, kernelNofaultAllowed } from './helper-impl/copy.ts';
 import { fibLookup } from './helper-impl/fib.ts';
 import { checkMtu, mtuDevice, strncmp, strtox } from './helper-impl/misc.ts';
+import { anyCollections as collectionsExist, dropCollections } from './helper-impl/graph.ts';
 import { dropTimers, timerCancel, timerExpire, timerInit, timerSetCallback, timerStart, timerStateAt, type TimerState } from './helper-impl/timer.ts';
 import { isBloom, isQueueStack } from './queue-maps.ts';
 import { checkSyncookie, drawSecrets, genSyncookie, type CookieSecrets } from './helper-impl/syncookie.ts';
@@ -330,6 +331,7 @@ const IMPLEMENTED: [number, HelperImpl][] = [
     const rc = map.update(k, value.slice(), c.regs[4], h.env.cpu);
     // The element's old value goes with its timers (bpf_obj_free_fields).
     if (rc === 0 && timerMaps.has(map)) dropTimers(valueOf(map, k, h.env.cpu));
+    if (rc === 0 && collectionsExist()) dropCollections(valueOf(map, k, h.env.cpu));
     return neg(-rc);
   }],
   // map_delete_elem
@@ -820,7 +822,8 @@ export function fastHelpers(host: HelperHost): FastHelpers {
   by[2] = (h1, l1, h2, l2, h3, l3, h4, l4) => {
     const map = handleMap(h1, l1);
     if (map === undefined || map.updateAt === undefined || readonlyMap(map)) return miss();
-    if (timerMaps.has(map)) return miss(); // the slow path drops the replaced value's timers
+    // the slow path drops the replaced value's timers, lists, trees and workqueues
+    if (timerMaps.has(map) || collectionsExist()) return miss();
     const mem = host.mem;
     const ks = map.def.keySize;
     const vs = map.def.valueSize;

@@ -30,8 +30,14 @@ export interface ProgramImage {
 export type HelperOutcome =
   | bigint
   | { tailCall: ProgramImage }
-  | { loop: { fnPc: number; count: number; ctxArg: bigint; args?: (index: number) => bigint[] } }
+  | { loop: { fnPc: number; count: number; ctxArg: bigint; args?: (index: number) => bigint[]; then?: CallbackThen } }
   | { stop: bigint };
+
+/**
+ * A callback the kfunc steers by its results (bpf_rbtree_add's `less`): given what invocation `index` returned, the
+ * r1-r4 of the next invocation, or the kfunc's own result (a bigint) to end the call with.
+ */
+export type CallbackThen = (r0: bigint, index: number) => bigint[] | bigint;
 
 export interface HelperCall {
   id: number;
@@ -157,7 +163,7 @@ export interface Frame {
    */
   base: number;
   /** bpf_loop (r1 = index, r2 = ctx) or, with `args`, a callback given r1-r4 by `args(index)` (bpf_for_each_map_elem). */
-  loop?: { fnPc: number; count: number; ctxArg: bigint; index: number; args?: (index: number) => bigint[]; mark?: number };
+  loop?: { fnPc: number; count: number; ctxArg: bigint; index: number; args?: (index: number) => bigint[]; then?: CallbackThen; mark?: number };
 }
 
 /**
@@ -428,8 +434,8 @@ export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Arr
             mem.forgetFrame(frames.length + 1, false);
             pc = 0;
           } else if ('loop' in outcome) {
-            const { fnPc, count, ctxArg, args } = outcome.loop;
-            frames.push({ program, returnPc: pc + 1, saved: [r[6], r[7], r[8], r[9]], init: live, base, loop: { fnPc, count, ctxArg, index: 0, args, mark: steps - refunded } });
+            const { fnPc, count, ctxArg, args, then } = outcome.loop;
+            frames.push({ program, returnPc: pc + 1, saved: [r[6], r[7], r[8], r[9]], init: live, base, loop: { fnPc, count, ctxArg, index: 0, args, then, mark: steps - refunded } });
             r[1] = 0n;
             r[2] = ctxArg;
             r[3] = r[4] = r[5] = 0n;
@@ -462,7 +468,18 @@ export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Arr
             // bpf_loop (kernel/bpf/bpf_iter.c): stop when the callback returns non-zero, returning the number of
             // callback invocations; otherwise run it again with the next index.
             loop.index++;
-            if (r[0] === 0n && loop.index < loop.count) {
+            const next = loop.then?.(r[0], loop.index - 1);
+            if (typeof next === 'object') {
+              frames.push(frame);
+              [r[1], r[2], r[3], r[4]] = next;
+              r[5] = 0n;
+              if (checks) live = 0b11110 | R10;
+              mem.clearFrame(frames.length + 1);
+              r[10] = mem.framePointer(frames.length + 1);
+              pc = loop.fnPc;
+              break;
+            }
+            if (next === undefined && r[0] === 0n && loop.index < loop.count) {
               frames.push(frame);
               r[1] = BigInt(loop.index);
               r[2] = loop.ctxArg;
@@ -477,7 +494,7 @@ export function execute(entry: ProgramImage, mem: Memory, init: (r: BigUint64Arr
               pc = loop.fnPc;
               break;
             }
-            r[0] = BigInt(loop.index);
+            r[0] = next ?? BigInt(loop.index);
             r[1] = r[2] = r[3] = r[4] = r[5] = 0n;
             live |= 1;
           }

@@ -22,6 +22,7 @@ import type { XdpBuff } from './types.ts';
 import { resolveSize } from '../elf/btf.ts';
 import { STRING_KFUNCS, stringKfunc, type StringMemory } from './helper-impl/strings.ts';
 import { makeKernCtx, type KernCtx } from './helper-impl/kern-ctx.ts';
+import { collectionAt, dropRef, wqInit, newObject, nodeOf, objectOf, rbErase, rbFirst, rbInsert, type GraphNode, type GraphObject, type ListHead, type RbRoot } from './helper-impl/graph.ts';
 import { Conn, ConntrackTable, IPS, IPS_UNCHANGEABLE_MASK, IPPROTO_TCP, IPPROTO_UDP, jiffies32, swapTuple, type Tuple } from './conntrack.ts';
 
 // errno (include/uapi/asm-generic/errno*.h)
@@ -39,6 +40,8 @@ export interface KfuncState {
   byAddr: Map<bigint, Conn>;
   /** Used when the environment has no table. */
   table?: ConntrackTable;
+  /** bpf_obj_new objects -> their address in this run (helper-impl/graph.ts keeps the objects across runs). */
+  objAddr?: Map<GraphObject, bigint>;
   /** The kernel's struct xdp_buff image of this run (bpf_cast_to_kern_ctx), made on the first call. */
   kctx?: KernCtx;
 }
@@ -770,18 +773,184 @@ const castToKernCtx: Kfunc = (h, c, st) => {
 
 const rdonlyCast: Kfunc = (_h, c) => c.regs[1];
 
-// ---- bpf_obj_new / bpf_obj_drop (kernel/bpf/helpers.c): an object of a program-local BTF type (zeroed here) ----
-const objNew: Kfunc = (h, c) => {
+// ---- program-allocated objects, lists and red-black trees (kernel/bpf/helpers.c; helper-impl/graph.ts) ----
+// bpf_obj_new: an object of the program-local BTF type's size (zeroed here; the kernel's may hold what an earlier
+// dropped object left). The verifier rewrites the `meta` and `off` arguments of the *_impl calls; the node's offset
+// in its object is the pointer's offset here.
+const objNew: Kfunc = (h, c, st) => {
   const id = Number(c.regs[1] & 0xffffffffn);
   const size = h.obj.btf ? resolveSize(h.obj.btf, id) : 'the object has no BTF';
   if (typeof size === 'string') throw new VmFault('helper-misuse', `bpf_obj_new: argument 1 must be the BTF id of a program-local struct (bpf_core_type_id_local): ${size}`, c.pc);
   // The kernel's allocator only fails when memory runs out: never here.
-  return h.mem.scratch(new Uint8Array(size), `object of bpf_obj_new (BTF type ${id}, ${size} bytes)`);
+  return objAddress(h, st, newObject(size), `object of bpf_obj_new (BTF type ${id}, ${size} bytes)`);
 };
 
-const objDrop: Kfunc = (h, c) => {
-  h.mem.release(c.regs[1]);
+/** The object's address in this run (one per run, made when the program first reaches it). */
+function objAddress(h: HelperHost, st: KfuncState, o: GraphObject, name = `object of bpf_obj_new (${o.bytes.length} bytes)`): bigint {
+  const objs = (st.objAddr ??= new Map());
+  let a = objs.get(o);
+  if (a === undefined) objs.set(o, (a = h.mem.scratch(o.bytes, name)));
+  return a;
+}
+
+/** The bpf_obj_new object a pointer points into, or undefined (a pointer of another kind). */
+function objectAt(h: HelperHost, addr: bigint): GraphObject | undefined {
+  const id = regionOf(addr);
+  const r = id === 0 ? undefined : h.mem.live(id);
+  return r && objectOf(r.bytes);
+}
+
+function dropObject(h: HelperHost, st: KfuncState, o: GraphObject): void {
+  dropRef(o, (freed) => {
+    const a = st.objAddr?.get(freed);
+    if (a !== undefined) h.mem.release(a);
+  });
+}
+
+const objDrop: Kfunc = (h, c, st) => {
+  const o = objectAt(h, c.regs[1]);
+  if (o) dropObject(h, st, o);
+  else h.mem.release(c.regs[1]);
   return 0n;
+};
+
+/** bpf_refcount_acquire: one more owning reference to the object; NULL once its count has reached 0. */
+const refcountAcquire: Kfunc = (h, c) => {
+  const o = objectAt(h, c.regs[1]);
+  if (!o) throw new VmFault('helper-misuse', 'bpf_refcount_acquire: argument 1 must be an object from bpf_obj_new', c.pc);
+  if (o.freed || o.refs === 0) return 0n;
+  o.refs++;
+  return c.regs[1];
+};
+
+const FIELD = { list: 'bpf_list_node', rb: 'bpf_rb_node' } as const;
+const ROOT = { list: 'bpf_list_head', rb: 'bpf_rb_root' } as const;
+
+function nodeArg(h: HelperHost, c: HelperCall, reg: number, kind: 'list' | 'rb', name: string): GraphNode {
+  const o = objectAt(h, c.regs[reg]);
+  if (!o || o.freed) throw new VmFault('helper-misuse', `${name}: argument ${reg} must point to the ${FIELD[kind]} of an object from bpf_obj_new`, c.pc);
+  return nodeOf(o, offsetOf(c.regs[reg]));
+}
+
+function headArg(h: HelperHost, c: HelperCall, kind: 'list' | 'rb', name: string) {
+  const { region, off } = h.mem.resolve(c.regs[1], 16, false, c.pc, `${name} ${ROOT[kind]} (argument 1)`);
+  return kind === 'list' ? collectionAt(region.bytes, off, 'list') : collectionAt(region.bytes, off, 'rb');
+}
+
+const nodeAddress = (h: HelperHost, st: KfuncState, n: GraphNode | undefined): bigint => (n ? objAddress(h, st, n.obj) + BigInt(n.off) : 0n);
+
+/** bpf_list_push_front_impl / _back_impl: 0; -EINVAL (and the reference dropped) when the node is in a collection. */
+function listPush(back: boolean): Kfunc {
+  const name = back ? 'bpf_list_push_back' : 'bpf_list_push_front';
+  return (h, c, st) => {
+    const head = headArg(h, c, 'list', name) as ListHead;
+    const n = nodeArg(h, c, 2, 'list', name);
+    if (n.owner) {
+      dropObject(h, st, n.obj);
+      return neg(EINVAL);
+    }
+    if (back) head.items.push(n); else head.items.unshift(n);
+    n.owner = head;
+    return 0n;
+  };
+}
+
+/** bpf_list_pop_front / _back take the node out (the program owns it); bpf_list_front / _back only look. */
+function listTake(back: boolean, pop: boolean): Kfunc {
+  const name = `bpf_list_${pop ? 'pop_' : ''}${back ? 'back' : 'front'}`;
+  return (h, c, st) => {
+    const head = headArg(h, c, 'list', name) as ListHead;
+    if (head.items.length === 0) return 0n;
+    const n = pop ? (back ? head.items.pop()! : head.items.shift()!) : head.items[back ? head.items.length - 1 : 0]!;
+    if (pop) n.owner = undefined;
+    return nodeAddress(h, st, n);
+  };
+}
+
+/**
+ * bpf_rbtree_add_impl: walks down from the root calling `less(node, parent)` at each node (left when it returns
+ * true, right otherwise: equal keys go after the ones already there), then links and rebalances; 0, or -EINVAL (and
+ * the reference dropped) when the node is in a collection.
+ */
+const rbtreeAdd: Kfunc = (h, c, st) => {
+  const root = headArg(h, c, 'rb', 'bpf_rbtree_add') as RbRoot;
+  const n = nodeArg(h, c, 2, 'rb', 'bpf_rbtree_add');
+  if (regionOf(c.regs[3]) !== REGION_FUNC) throw new VmFault('helper-misuse', 'bpf_rbtree_add: argument 3 must be a function address (the less callback)', c.pc);
+  if (n.owner) {
+    dropObject(h, st, n.obj);
+    return neg(EINVAL);
+  }
+  const link = (parent: GraphNode | undefined, left: boolean): bigint => {
+    rbInsert(root, n, parent, left);
+    n.owner = root;
+    return 0n;
+  };
+  let at = root.root;
+  if (!at) return link(undefined, false);
+  const me = nodeAddress(h, st, n);
+  return {
+    loop: {
+      fnPc: offsetOf(c.regs[3]), count: 1, ctxArg: 0n,
+      args: () => [me, nodeAddress(h, st, at), 0n, 0n],
+      then: (less) => {
+        const next = less !== 0n ? at!.left : at!.right;
+        if (!next) return link(at, less !== 0n);
+        at = next;
+        return [me, nodeAddress(h, st, at), 0n, 0n];
+      },
+    },
+  };
+};
+
+/** bpf_rbtree_remove: the node out of the tree (the program owns it), or NULL when it is not in this tree. */
+const rbtreeRemove: Kfunc = (h, c, st) => {
+  const root = headArg(h, c, 'rb', 'bpf_rbtree_remove') as RbRoot;
+  const n = nodeArg(h, c, 2, 'rb', 'bpf_rbtree_remove');
+  if (n.owner !== root) return 0n;
+  rbErase(root, n);
+  n.owner = undefined;
+  return nodeAddress(h, st, n);
+};
+
+/** bpf_rbtree_left / _right: the node's child, or NULL (also when the node is not in this tree). */
+function rbtreeChild(right: boolean): Kfunc {
+  const name = right ? 'bpf_rbtree_right' : 'bpf_rbtree_left';
+  return (h, c, st) => {
+    const root = headArg(h, c, 'rb', name) as RbRoot;
+    const n = nodeArg(h, c, 2, 'rb', name);
+    return n.owner === root ? nodeAddress(h, st, right ? n.right : n.left) : 0n;
+  };
+}
+
+// ---- bpf_wq (kernel/bpf/helpers.c) on a map value's struct bpf_wq: XDP may initialise one but never give it a
+// callback (bpf_wq_set_callback_impl's callback may sleep: the verifier refuses it in XDP), so starting one is -EINVAL ----
+function wqArg(h: HelperHost, c: HelperCall, name: string): { bytes: Uint8Array; off: number } {
+  const id = regionOf(c.regs[1]);
+  const region = id === 0 ? undefined : h.mem.live(id);
+  if (region?.kind !== 'map-value') throw new VmFault('helper-misuse', `${name}: argument 1 must be a struct bpf_wq in a map value`, c.pc);
+  const { off } = h.mem.resolve(c.regs[1], 16, false, c.pc, `${name} struct bpf_wq (argument 1)`);
+  return { bytes: region.bytes, off };
+}
+
+const wqInitKfunc: Kfunc = (h, c) => {
+  const w = wqArg(h, c, 'bpf_wq_init');
+  if (regionOf(c.regs[2]) !== REGION_MAP_HANDLE) throw new VmFault('helper-misuse', 'bpf_wq_init: argument 2 must be the map that holds the value', c.pc);
+  if (u32(c.regs[3]) !== 0) return neg(EINVAL);
+  return wqInit(w.bytes, w.off) ? 0n : neg(EBUSY);
+};
+
+const wqStart: Kfunc = (h, c) => {
+  wqArg(h, c, 'bpf_wq_start');
+  return neg(EINVAL);
+};
+
+// ---- bpf_percpu_obj_new / _drop: the verifier lets the program only pass the pointer on (to a map's percpu kptr
+// field or to the drop), so one zeroed image of the object stands for every CPU's ----
+const percpuObjNew: Kfunc = (h, c) => {
+  const id = Number(c.regs[1] & 0xffffffffn);
+  const size = h.obj.btf ? resolveSize(h.obj.btf, id) : 'the object has no BTF';
+  if (typeof size === 'string') throw new VmFault('helper-misuse', `bpf_percpu_obj_new: argument 1 must be the BTF id of a program-local struct (bpf_core_type_id_local): ${size}`, c.pc);
+  return h.mem.scratch(new Uint8Array(size), `object of bpf_percpu_obj_new (BTF type ${id}, ${size} bytes, per CPU)`);
 };
 
 // ---- string kfuncs (kernel/bpf/helpers.c) over the program's memory ----
@@ -844,6 +1013,26 @@ const KFUNCS = new Map<string, Kfunc>([
   ['bpf_ct_set_nat_info', ctSetNatInfo],
   ['bpf_obj_new_impl', objNew],
   ['bpf_obj_drop_impl', objDrop],
+  ['bpf_refcount_acquire_impl', refcountAcquire],
+  ['bpf_list_push_front_impl', listPush(false)],
+  ['bpf_list_push_back_impl', listPush(true)],
+  ['bpf_list_pop_front', listTake(false, true)],
+  ['bpf_list_pop_back', listTake(true, true)],
+  ['bpf_list_front', listTake(false, false)],
+  ['bpf_list_back', listTake(true, false)],
+  ['bpf_rbtree_add_impl', rbtreeAdd],
+  ['bpf_rbtree_remove', rbtreeRemove],
+  ['bpf_rbtree_first', (h, c, st) => nodeAddress(h, st, rbFirst(headArg(h, c, 'rb', 'bpf_rbtree_first') as RbRoot))],
+  ['bpf_rbtree_root', (h, c, st) => nodeAddress(h, st, (headArg(h, c, 'rb', 'bpf_rbtree_root') as RbRoot).root)],
+  ['bpf_rbtree_left', rbtreeChild(false)],
+  ['bpf_rbtree_right', rbtreeChild(true)],
+  ['bpf_percpu_obj_new_impl', percpuObjNew],
+  ['bpf_wq_init', wqInitKfunc],
+  ['bpf_wq_start', wqStart],
+  ['bpf_wq_set_callback_impl', (_h, c) => {
+    throw new VmFault('helper-misuse', `bpf_wq_set_callback_impl: ${WQ_CALLBACK_REFUSED}`, c.pc);
+  }],
+  ['bpf_percpu_obj_drop_impl', (h, c) => { h.mem.release(c.regs[1]); return 0n; }],
   ['bpf_dynptr_copy', dynptrCopy],
   ['bpf_dynptr_memset', dynptrMemset],
   ['bpf_xdp_pull_data', xdpPullData],
@@ -888,6 +1077,9 @@ const KFUNCS = new Map<string, Kfunc>([
   ['bpf_local_irq_save', (h, c) => { h.mem.bytes(c.regs[1], 8, true, c.pc, 'bpf_local_irq_save flags (argument 1)').fill(0); return 0n; }],
   ['bpf_local_irq_restore', (h, c) => { h.mem.bytes(c.regs[1], 8, false, c.pc, 'bpf_local_irq_restore flags (argument 1)'); return 0n; }],
 ]);
+
+/** The kernel's refusal of bpf_wq_set_callback_impl in an XDP program (never sleepable). */
+export const WQ_CALLBACK_REFUSED = 'sleepable callback in a program that is not sleepable: the workqueue callback may sleep, and an XDP program never may, so the kernel refuses the program';
 
 /** Call the kfunc a kfunc call names, or fault naming it. */
 export function dispatchKfunc(h: HelperHost, c: HelperCall): HelperOutcome {

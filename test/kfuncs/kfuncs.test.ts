@@ -360,20 +360,20 @@ test('a kfunc XDP Lens does not model is a load error naming it and the instruct
 #ifndef bpf_ksym_exists
 #define bpf_ksym_exists(sym) ({ _Static_assert(!__builtin_constant_p(!!sym), #sym " should be __weak"); !!sym; })
 #endif
-extern void *bpf_percpu_obj_new_impl(__u64 local_type_id, void *meta) __ksym;
-struct bpf_wq { __u64 __opaque[2]; };
-extern int bpf_wq_start(struct bpf_wq *wq, unsigned int flags) __ksym __weak;
+extern int bpf_copy_from_user_str(void *dst, __u32 dst__sz, const void *unsafe_ptr__ign, __u64 flags) __ksym;
+extern __u64 *bpf_session_cookie(void) __ksym __weak;
 extern __u32 bpf_dynptr_size(const struct bpf_dynptr *ptr) __ksym __weak;
 SEC("xdp")
 int prog(struct xdp_md *ctx)
 {
-	return bpf_percpu_obj_new_impl(0, 0) ? XDP_PASS : XDP_DROP;
+	char buf[8];
+	return bpf_copy_from_user_str(buf, sizeof(buf), 0, 0) ? XDP_PASS : XDP_DROP;
 }
 SEC("xdp")
 int weak(struct xdp_md *ctx)
 {
-	if (bpf_ksym_exists(bpf_wq_start))
-		return bpf_wq_start((void *)ctx, 0) ? XDP_PASS : XDP_DROP;
+	if (bpf_ksym_exists(bpf_session_cookie))
+		return bpf_session_cookie() ? XDP_PASS : XDP_DROP;
 	if (bpf_ksym_exists(bpf_dynptr_size))
 		return XDP_TX;
 	return XDP_DROP;
@@ -383,7 +383,7 @@ int weak(struct xdp_md *ctx)
   assert.ok(compiled.objectPath, compiled.stderr);
   const { object, diagnostics } = loadObject(readFileSync(compiled.objectPath!), path);
   const errors = diagnostics.filter((d) => d.severity === 'error');
-  const named = diagnostics.filter((d) => /program 'prog' insn \d+ .*kfunc 'bpf_percpu_obj_new_impl' is not modelled by XDP Lens/.test(d.message));
+  const named = diagnostics.filter((d) => /program 'prog' insn \d+ .*kfunc 'bpf_copy_from_user_str' is not modelled by XDP Lens/.test(d.message));
   assert.equal(named.length, 1, diagnostics.map((e) => e.message).join('\n'));
   if (named[0]!.severity === 'warning') {
     // The running kernel has it (its BTF says so): the program links and runs; a packet that reaches the call stops.
@@ -391,17 +391,17 @@ int weak(struct xdp_md *ctx)
     assert.equal(errors.length, 0);
     const r = new Session(object!, { program: 'prog' }).runPacket(frame(60, 0));
     assert.equal(r.fault?.kind, 'unsupported');
-    assert.match(r.fault?.message ?? '', /kfunc 'bpf_percpu_obj_new_impl' is not modelled by XDP Lens, and this packet reached the call/);
+    assert.match(r.fault?.message ?? '', /kfunc 'bpf_copy_from_user_str' is not modelled by XDP Lens, and this packet reached the call/);
   } else {
     // No kernel BTF to say the kernel has it: the program is refused.
     assert.equal(errors.length, 1);
     assert.equal(errors[0].program, 'prog');
     assert.throws(() => new Session(object!, { program: 'prog' }), XdpLensError);
   }
-  // The weak program loads: bpf_wq_start is absent, bpf_dynptr_size present.
+  // The weak program loads: bpf_session_cookie is absent, bpf_dynptr_size present.
   const s = new Session(object!, { program: 'weak' });
   assert.equal(s.runPacket(frame(60, 0)).action, 'XDP_TX');
-  assert.match(programListing(object!, 'weak'), /call runtime \d+ # kfunc bpf_wq_start/);
+  assert.match(programListing(object!, 'weak'), /call runtime \d+ # kfunc bpf_session_cookie/);
 });
 
 test('the bytecode tier types kfunc results as the verifier does: no findings on the kfunc programs the kernel loads, the refused slice_rdwr call once, an unchecked slice reported', async () => {

@@ -224,8 +224,8 @@ const H = {
       return SWITCH;
     }
     if ('loop' in outcome) {
-      const { fnPc, count, ctxArg, args } = outcome.loop;
-      S.frames.push({ program: S.program, returnPc: pc + 1, saved: [r[6], r[7], r[8], r[9]], init: S.live, base: S.base, loop: { fnPc, count, ctxArg, index: 0, args, mark: S.budget - S.left } });
+      const { fnPc, count, ctxArg, args, then } = outcome.loop;
+      S.frames.push({ program: S.program, returnPc: pc + 1, saved: [r[6], r[7], r[8], r[9]], init: S.live, base: S.base, loop: { fnPc, count, ctxArg, index: 0, args, then, mark: S.budget - S.left } });
       r[1] = 0n;
       r[2] = ctxArg;
       r[3] = r[4] = r[5] = 0n;
@@ -265,7 +265,18 @@ const H = {
         S.left += spent;
       }
       loop.index++;
-      if (r[0] === 0n && loop.index < loop.count) {
+      const next = loop.then?.(r[0], loop.index - 1);
+      if (typeof next === 'object') {
+        S.frames.push(frame);
+        [r[1], r[2], r[3], r[4]] = next;
+        r[5] = 0n;
+        if (S.checks) S.live = 0b11110 | R10;
+        mem.clearFrame(S.frames.length + 1);
+        r[10] = mem.framePointer(S.frames.length + 1);
+        S.pc = loop.fnPc;
+        return 0;
+      }
+      if (next === undefined && r[0] === 0n && loop.index < loop.count) {
         S.frames.push(frame);
         r[1] = BigInt(loop.index);
         r[2] = loop.ctxArg;
@@ -280,7 +291,7 @@ const H = {
         S.pc = loop.fnPc;
         return 0;
       }
-      r[0] = BigInt(loop.index);
+      r[0] = next ?? BigInt(loop.index);
       r[1] = r[2] = r[3] = r[4] = r[5] = 0n;
       S.live |= 1;
     }
