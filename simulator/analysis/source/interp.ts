@@ -1134,14 +1134,17 @@ export class Analyzer {
 
   private refineConsts(node: Node, op: string, other: Val, t: State, f: State, swapped = false): void {
     let inner = unparen(node);
+    // The comparison is made in the outermost cast's type (`(unsigned int)rc <= XDP_TX` excludes negative codes).
+    const castTo = inner.type === 'cast_expression' ? inner.childForFieldName('type')?.text : undefined;
     while (inner.type === 'cast_expression' && inner.childForFieldName('value')) inner = unparen(inner.childForFieldName('value')!);
     if (inner.type !== 'identifier') return;
     const k = single(other);
     const slot = t.vars.get(inner.text);
     if (k === undefined || !slot || slot.v.k !== 'consts' || (slot.t && (slot.t.ptr > 0 || slot.t.dims.length > 0))) return;
-    const unsigned = !!slot.t && /\b(?:unsigned|__u\d+|u\d+|uint\d+_t|size_t|__be\d+|__le\d+)\b/.test(slot.t.base);
+    const base = castTo !== undefined && !castTo.includes('*') ? castTo : slot.t?.base;
+    const unsigned = base !== undefined && /\b(?:unsigned|__u\d+|u\d+|uint\d+_t|size_t|__be\d+|__le\d+)\b/.test(base);
     // An unsigned local compares its value modulo 2^bits (`__u32 action = -1` is 0xffffffff, above every action).
-    const bits = !unsigned ? 0 : /\b(?:__u8|u8|uint8_t|unsigned char)\b/.test(slot.t!.base) ? 8 : /\b(?:__u16|u16|uint16_t|__be16|__le16|unsigned short)\b/.test(slot.t!.base) ? 16 : /64|long|size_t/.test(slot.t!.base) ? 64 : 32;
+    const bits = !unsigned ? 0 : /\b(?:__u8|u8|uint8_t|unsigned char)\b/.test(base!) ? 8 : /\b(?:__u16|u16|uint16_t|__be16|__le16|unsigned short)\b/.test(base!) ? 16 : /64|long|size_t/.test(base!) ? 64 : 32;
     const wrap = (x: number): number => (bits && x < 0 ? x + 2 ** bits : x);
     const cmp = (x0: number): boolean | undefined => {
       const x = wrap(x0);
