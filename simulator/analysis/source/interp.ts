@@ -3223,6 +3223,14 @@ export class Analyzer {
     if (icmps.length > 0 && (icmpProven || quoted || (!proof && l4s.length === 0))) return { proto: 'icmp', sum: icmps[0]!.sum };
     if (icmps.length > 0) return undefined;
     const past = new Set(l4s.map((l) => l.proto));
+    // No TCP/UDP header pointer at all (`data + 42` under a UDP proof): past the IPv4 header the protocol was proven
+    // from (without options) and the TCP/UDP header after it. With options that place is still in the UDP header or
+    // past it, covered by the same checksum.
+    if (l4s.length === 0 && (proof?.proto === 'tcp' || proof?.proto === 'udp') && proof.v4 && proof.at) {
+      const m = /^(.*):(\d+)$/.exec(proof.at);
+      const ip = m ? { root: m[1]!, off: Number(m[2]) } : undefined;
+      if (ip && places.some(([r, at]) => r === ip.root && at >= ip.off + 20 + (proof.proto === 'tcp' ? 20 : 8))) return { proto: proof.proto };
+    }
     if (proof?.proto === 'tcp' || proof?.proto === 'udp') return past.has(proof.proto) ? { proto: proof.proto } : undefined;
     if (proof?.proto === 'other' || proof?.proto === 'mixed' || past.size !== 1) return undefined;
     return { proto: [...past][0]! };
@@ -4140,7 +4148,7 @@ function protocolTest(x: Val, y: Val): L4Proof | undefined {
   if ((x.k !== 'top' && !(x.k === 'consts' && x.more)) || (x.field !== 'protocol' && x.field !== 'nexthdr')) return undefined;
   const k = single(y);
   if (k === undefined) return undefined;
-  return { proto: k === 6 ? 'tcp' : k === 17 ? 'udp' : 'other', at: x.at, num: k };
+  return { proto: k === 6 ? 'tcp' : k === 17 ? 'udp' : 'other', at: x.at, num: k, ...(x.field === 'protocol' ? { v4: true } : {}) };
 }
 
 /** `udp->check` (or a local read from it) compared with 0. */
@@ -4151,7 +4159,7 @@ function isUdpCheck(x: Val, y: Val): boolean {
 /** Records a protocol proof on a path; a second proof about another protocol (an outer and an inner header) voids both. */
 function proveL4(st: State, p: L4Proof): void {
   const had = st.l4Proof;
-  st.l4Proof = !had || had.proto === p.proto ? { proto: p.proto, at: p.at ?? had?.at, ...(had && had.num !== p.num ? {} : { num: p.num }) } : { proto: 'mixed' };
+  st.l4Proof = !had || had.proto === p.proto ? { proto: p.proto, at: p.at ?? had?.at, ...(had && had.num !== p.num ? {} : { num: p.num }), ...(p.v4 && (!had || had.v4) ? { v4: true } : {}) } : { proto: 'mixed' };
   if (p.at !== undefined && p.num !== undefined) dropUnder(st, p.at, (n) => n !== p.num);
 }
 

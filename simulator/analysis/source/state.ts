@@ -311,13 +311,15 @@ export interface L4Proof {
   at?: string;
   /** The protocol number itself, when one is proven. */
   num?: number;
+  /** Proven from an IPv4 header's `protocol` (at names that header's place). */
+  v4?: boolean;
 }
 
 /** The proof two paths share: the same protocol, TCP on one and UDP on the other (`tcp/udp`), else none. */
 export function joinL4Proof(a: L4Proof | undefined, b: L4Proof | undefined): L4Proof | undefined {
   if (!a || !b) return undefined;
   const at = a.at === b.at ? a.at : undefined;
-  if (a.proto === b.proto) return { proto: a.proto, at, ...(a.num === b.num && a.num !== undefined ? { num: a.num } : {}) };
+  if (a.proto === b.proto) return { proto: a.proto, at, ...(a.num === b.num && a.num !== undefined ? { num: a.num } : {}), ...(a.v4 && b.v4 ? { v4: true } : {}) };
   const l4 = new Set(['tcp', 'udp', 'tcp/udp']);
   if (l4.has(a.proto) && l4.has(b.proto)) return { proto: 'tcp/udp', at };
   return undefined;
