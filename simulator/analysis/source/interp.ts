@@ -593,18 +593,44 @@ export class Analyzer {
    * for them), so it is the lookup that goes wrong, not the load.
    */
   private shortStackArgument(helper: string, map: string, what: string, size: number | undefined, arg: Node, st: State): void {
-    const inner = unparen(arg);
-    if (size === undefined || inner.type !== 'pointer_expression' || inner.childForFieldName('operator')?.text !== '&') return;
-    const v = inner.childForFieldName('argument');
-    const local = v && unparen(v).type === 'identifier' ? unparen(v).text : undefined;
-    const t = local ? st.vars.get(local)?.t : undefined;
-    const have = t && t.ptr === 0 ? sizeOfType(t, this.decls) : undefined;
-    if (have === undefined || have >= size) return;
-    this.report(
-      'map-arg-size',
-      arg,
-      `\`${map}\` has ${size}-byte ${what}s, but \`${local}\` is ${have} byte${have === 1 ? '' : 's'}: ${helper}() also reads the ${size - have} bytes after it (other variables, or stack never written) as part of the ${what}. Pass a variable of the map's ${what} type.`,
-    );
+    if (size === undefined) return;
+    // Casts do not change the address (`(void *)&port`).
+    let inner = unparen(arg);
+    while (inner.type === 'cast_expression' && inner.childForFieldName('value')) inner = unparen(inner.childForFieldName('value')!);
+    // What the address is of: `&local`, `&local.member`, or a pointer local holding one of those (`kp = &port`).
+    let target: string | undefined;
+    let through: string | undefined;
+    if (inner.type === 'pointer_expression' && inner.childForFieldName('operator')?.text === '&') {
+      const v = inner.childForFieldName('argument');
+      const u = v ? unparen(v) : undefined;
+      if (u?.type === 'identifier') target = u.text;
+      else if (u?.type === 'field_expression' && (u.childForFieldName('operator')?.text ?? u.child(1)?.text) === '.') {
+        const base = u.childForFieldName('argument');
+        if (base && unparen(base).type === 'identifier') target = `${unparen(base).text}.${u.childForFieldName('field')?.text ?? ''}`;
+      }
+    } else if (inner.type === 'identifier') {
+      const v = st.vars.get(inner.text)?.v;
+      if (v?.k === 'top' && v.stack && v.addr) [target, through] = [v.addr, inner.text];
+    }
+    if (!target) return;
+    const [local, member] = target.split('.') as [string, string | undefined];
+    const t = st.vars.get(local)?.t;
+    const whole = t && t.ptr === 0 ? sizeOfType(t, this.decls) : undefined;
+    if (whole === undefined) return;
+    // A member: the bytes from it to the end of the local (a key read past it takes the members after it first).
+    const field = member !== undefined ? structOf(t!.base, this.decls)?.fields[member] : undefined;
+    if (member !== undefined && (!field || t!.dims.length > 0)) return;
+    const have = whole - (field?.offset ?? 0);
+    if (have >= size) return;
+    const bytes = (n: number) => `${n} byte${n === 1 ? '' : 's'}`;
+    const after = `${helper}() also reads the ${size - have} bytes after \`${local}\` (other variables, or stack never written) as part of the ${what}. Pass a variable of the map's ${what} type.`;
+    const what0 = `\`${map}\` has ${size}-byte ${what}s, but`;
+    const msg = member !== undefined
+      ? `${what0} ${through ? `\`${through}\` points to` : ''}${through ? ` \`${target}\`` : `\`${target}\``}, ${bytes(have)} before the end of \`${local}\`: ${after}`
+      : through
+        ? `${what0} \`${through}\` points to \`${local}\`, which is ${bytes(have)}: ${after}`
+        : `${what0} \`${local}\` is ${bytes(have)}: ${helper}() also reads the ${size - have} bytes after it (other variables, or stack never written) as part of the ${what}. Pass a variable of the map's ${what} type.`;
+    this.report('map-arg-size', arg, msg);
   }
 
   /** The constant of every `case` label in a switch's body, or undefined when one is not a single known constant. */
@@ -1754,7 +1780,8 @@ export class Analyzer {
       // a pointer local is forgotten rather than reported after the callee replaced it.
       if (slot && (slot.v.k === 'mapval' || (slot.v.k === 'consts' && slot.t && slot.t.ptr > 0) || (slot.v.k === 'top' && slot.v.uninit))) st.vars.set(name, { v: TOP, t: slot.t });
       // The address of the program's own memory (a header copied to the stack): never the packet.
-      return { v: slot ? { k: 'top', stack: true } : TOP, t: slot?.t ? { ...slot.t, ptr: slot.t.ptr + 1 } : undefined };
+      // `addr`: which local (map-arg-size follows a pointer local holding it to a helper's key argument).
+      return { v: slot ? { k: 'top', stack: true, addr: name } : TOP, t: slot?.t ? { ...slot.t, ptr: slot.t.ptr + 1 } : undefined };
     }
     if (inner.type === 'field_expression') {
       const op = inner.childForFieldName('operator')?.text ?? inner.child(1)?.text;
@@ -1795,6 +1822,8 @@ export class Analyzer {
         const root = rootIdentifier(base);
         if (root && !st.vars.has(root) && this.global(root)?.isConst) return { v: { k: 'rodata', name: root } };
         this.eval(base, st);
+        // `&key.port`, a member of a local struct: the program's own memory, and which member (see addr above).
+        if (op === '.' && unparen(base).type === 'identifier' && st.vars.get(unparen(base).text)?.t?.ptr === 0) return { v: { k: 'top', stack: true, addr: `${unparen(base).text}.${fieldName}` } };
       }
       return { v: TOP };
     }

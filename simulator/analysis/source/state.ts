@@ -122,7 +122,7 @@ export type Val =
   /** `mapRead`: read from a map value (`*cnt`, `rec->packets`): the map, and the field (`*` for the whole value). */
   /** `uninitScalar`: an integer local declared without a value and not set since (`int action;`). */
   /** `fromLen`: computed from the packet's length (`data_end - data`, `ctx->data_end - ctx->data`, `len - 4`). */
-  | { k: 'top'; taint?: boolean; field?: string; at?: string; l4?: 'tcp' | 'udp'; uninit?: boolean; uninitScalar?: Origin; stack?: boolean; ref?: string; mapRead?: MapRead; fromLen?: boolean }
+  | { k: 'top'; taint?: boolean; field?: string; at?: string; l4?: 'tcp' | 'udp'; uninit?: boolean; uninitScalar?: Origin; stack?: boolean; ref?: string; mapRead?: MapRead; fromLen?: boolean; addr?: string }
   /** `field`/`at`/`l4`: the unknown part (`more`) is that header field's value (a parser's `return iph->protocol;`). */
   /** `mapRead`: the unknown part (`more`) is that value read from a map (`cond ? e->count : XDP_DROP`). */
   /** `maybeUninit`: set on only some of the paths joined here; on the others it is an integer local never set (its declaration). */
