@@ -103,3 +103,76 @@ test('a key of the map\'s own type: no finding', async () => {
   const fs = await both(WHOLE);
   assert.deepEqual(got(fs), [], show(fs));
 });
+
+// The same mistake in other shapes whose size is known: a cast of the address, a member of a local struct (the key
+// read from it runs past the struct), and a pointer local holding the address. Each inside the frame (a larger
+// local after it), so the kernel loads it; map-arg-size said nothing of these before (only `&local` was judged).
+const FORMS: [string, string, RegExp][] = [
+  ['a cast of the address', `	struct port_key key = {};
+	__u16 port = ctx->rx_queue_index;
+
+	key.prefixlen = 48;
+	key.port = port;
+	if (bpf_map_lookup_elem(&rules, &key))
+		return XDP_PASS;
+	if (bpf_map_lookup_elem(&allowed_ports, (void *)&port)) // here
+		return XDP_PASS;
+`, /`rules` has 24-byte keys, but `port` is 2 bytes: bpf_map_lookup_elem\(\) also reads the 22 bytes after it/],
+  ['a member of a local struct', `	struct port_key key = {};
+	struct { __u32 a; __u16 port; } small = {};
+
+	key.prefixlen = 48;
+	small.port = ctx->rx_queue_index;
+	if (bpf_map_lookup_elem(&rules, &key))
+		return XDP_PASS;
+	if (bpf_map_lookup_elem(&allowed_ports, &small.port)) // here
+		return XDP_PASS;
+`, /`rules` has 24-byte keys, but `small.port`, 4 bytes before the end of `small`: bpf_map_lookup_elem\(\) also reads the 20 bytes after `small`/],
+  ['a pointer local holding the address', `	struct port_key key = {};
+	__u16 port = ctx->rx_queue_index;
+	__u16 *kp = &port;
+
+	key.prefixlen = 48;
+	key.port = port;
+	if (bpf_map_lookup_elem(&rules, &key))
+		return XDP_PASS;
+	if (bpf_map_lookup_elem(&allowed_ports, kp)) // here
+		return XDP_PASS;
+`, /`rules` has 24-byte keys, but `kp` points to `port`, which is 2 bytes: bpf_map_lookup_elem\(\) also reads the 22 bytes after `port`/],
+];
+
+for (const [what, body, message] of FORMS) {
+  test(`a short key as ${what}: map-arg-size on the lookup (the kernel loads it)`, async () => {
+    const text = `${MAP}${body}${END}`;
+    const src = analyzeSource('/tmp/map-arg-size.c', text, {});
+    assert.deepEqual(got(src), [`map-arg-size@${lineOf(text)}`], show(src));
+    assert.match(src[0]!.message, message);
+    if (NO_CLANG) return;
+    const fs = await both(text);
+    assert.deepEqual(got(fs), [`map-arg-size@${lineOf(text)}`], show(fs));
+    const refused = kernelSays(text);
+    if (refused !== undefined) assert.deepEqual(refused, []);
+  });
+}
+
+test('a member whose key stays inside its struct, and a pointer local moved on: no finding', async () => {
+  // `&key.prefixlen` with key of the map's own type: the key read is exactly `key`.
+  const inside = `${MAP}	struct port_key key = {};
+
+	key.prefixlen = 48;
+	if (bpf_map_lookup_elem(&allowed_ports, &key.prefixlen)) // here
+		return XDP_PASS;
+${END}`;
+  assert.deepEqual(got(analyzeSource('/tmp/map-arg-size.c', inside, {})), []);
+  // `kp` set to the whole key on one path and the short local on the other: not known, not judged.
+  const joined = `${MAP}	struct port_key key = {};
+	__u16 port = ctx->rx_queue_index;
+	void *kp = &port;
+
+	if (port & 1)
+		kp = &key;
+	if (bpf_map_lookup_elem(&allowed_ports, kp)) // here
+		return XDP_PASS;
+${END}`;
+  assert.deepEqual(got(analyzeSource('/tmp/map-arg-size.c', joined, {})), []);
+});

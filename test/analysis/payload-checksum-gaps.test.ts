@@ -145,3 +145,48 @@ test('both tiers agree, and the kernel passes on frames whose UDP/ICMP sums no l
     assert.ok(sumOk(good.out) || (good.out[40] === 0 && good.out[41] === 0));
   }
 });
+
+// No TCP/UDP header pointer at all: the payload reached as `data + 42` under `ip->protocol == IPPROTO_UDP` (the
+// place past an option-less IPv4 header and the UDP header). Silent before; `data + 40` (the UDP checksum itself)
+// stays a possible update, and a protocol other than UDP/TCP proven is not judged.
+const FLAT = (at: number, store: string, proto = 17) => `
+#include <linux/udp.h>
+SEC("xdp")
+int mark(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = data + sizeof(struct ethhdr);
+	__u8 *p = data + ${at};
+
+	if ((void *)(p + 4) > end)
+		return XDP_PASS;
+	if (eth->h_proto != __builtin_bswap16(ETH_P_IP) || ip->protocol != ${proto})
+		return XDP_PASS;
+	${store}
+	return XDP_PASS;
+}
+char _license[] SEC("license") = "GPL";
+`;
+
+test('a UDP payload reached as data + 42 (no UDP header pointer): stale, on the store; the kernel\'s output sum no longer verifies', async () => {
+  const bad = FLAT(42, "p[1] = 'x'; /* here */");
+  const fs = src(bad);
+  assert.deepEqual(got(fs), [`stale-checksum@${lineOf(bad, '/* here */')}`], show(fs));
+  assert.match(fs[0]!.message, /^The UDP payload is changed here, but the UDP checksum/);
+  const ok = FLAT(42, "p[1] = 'x';\n\t*(__u16 *)(data + 40) = 0;");
+  for (const quiet of [ok, FLAT(40, 'p[0] = 0;'), FLAT(42, "p[1] = 'x';", 1)]) assert.equal(show(src(quiet)), '', quiet);
+  if (NO_CLANG) return;
+  assert.deepEqual(got(await both(HEAD + bad)), [`stale-checksum@${lineOf(bad, '/* here */')}`]);
+  assert.equal(show(await both(HEAD + ok)), '');
+  if (kernelSays(HEAD + bad) === undefined) return;
+  const frame = udpFrame(7777);
+  assert.ok(udpSumOk(frame));
+  const out = kernelRun(HEAD + bad, 'mark', [frame]).results[0]!;
+  assert.equal(out.retval, 2);
+  assert.equal(udpSumOk(out.out), false);
+  const good = kernelRun(HEAD + ok, 'mark', [frame]).results[0]!;
+  assert.equal(good.retval, 2);
+  assert.ok(good.out[40] === 0 && good.out[41] === 0);
+});

@@ -31,7 +31,7 @@ import * as msg from './messages.ts';
 import { attachActionMessage, attachedMap, refusedByAttach } from '../xdp-programs.ts';
 import {
   type Scalar, alu32, alu64, assume, assume32, assumeNot, constant, endian, isConst, low32, signedRange, truncate,
-  unknown, unknownBytes, unsignedRange, S64_MIN,
+  norm, unknown, unknownBytes, unsignedRange, S64_MIN, U32_MAX,
 } from './scalar.ts';
 import { META_ID, NONE, PKT_ID, type Reg, type State, cloneState, covers, mapAllRegs, replaceScalar, widen } from './state.ts';
 
@@ -386,6 +386,17 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
   /** A number's low 32 bits as the verifier bounds them after a 32-bit comparison with a constant that its 64-bit
    * range does not follow (`if w2 < 40` on any 64-bit value): `w2 = w2` after it is [0, 39], as the verifier has it. */
   const low32Of = new WeakMap<Scalar, Scalar>();
+  /** A number whose low 32 bits are another number's (`w2 = w1`, clang's `(x << 32) >> 32` and `s>> 32` widenings):
+   * the other number. A comparison of the copy then bounds the original's low 32 bits too (low32Known). */
+  const low32Src = new WeakMap<Scalar, { readonly x: Scalar; readonly add: bigint }>();
+  /** [lo, hi] + add in 32-bit arithmetic, when the sum does not wrap; all 32-bit values otherwise. */
+  const shift32 = (r: Scalar, add: bigint): Scalar => {
+    const lo = r.umin + add, hi = r.umax + add;
+    return lo >> 32n === hi >> 32n ? unsignedRange(lo & U32_MAX, hi & U32_MAX, r.opaque) : unsignedRange(0n, U32_MAX, r.opaque);
+  };
+  /** A number's low 32 bits as they certainly are (not necessarily as the verifier bounds them): only the exit's
+   * judgement of the returned verdict reads it (clang tests a widened copy of `int rc` and returns rc itself). */
+  const low32Known = new WeakMap<Scalar, Scalar>();
   const exact = (r: Reg): Reg => {
     if (r.k === 'scalar' && r.s !== OPAQUE) exactRange.add(r.s);
     return r;
@@ -1020,6 +1031,15 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
       // extension) of such a number: the walk's interval rules are the verifier's there.
       if (as && exactRange.has(as) && !low32Loose.has(as) && own !== as && ((op === 'mov' && info.width === 32) ||
         ((op === 'lsh' || op === 'rsh' || op === 'arsh') && info.width === 64 && isConst(bs!) && !bs!.opaque))) exactRange.add(own);
+      // What the copy's low 32 bits are: the original's (a 32-bit move, or the widening of a shifted copy).
+      // `w1 += -1` and `r1 += -1` (clang's `x - 1 < 3` range test) keep the link, moved by the constant.
+      const from = op === 'mov' && info.width === 32 && info.srcReg && b.k === 'scalar' ? b.s : by32 && (op === 'rsh' || op === 'arsh') && a.k === 'scalar' ? a.shl32 :
+        (op === 'add' || op === 'sub') && !info.srcReg && a.k === 'scalar' ? a.s : undefined;
+      if (from && from !== own) {
+        const k = op === 'add' ? BigInt(insn.imm) : op === 'sub' ? -BigInt(insn.imm) : 0n;
+        const up = low32Src.get(from);
+        low32Src.set(own, up ? { x: up.x, add: (up.add + k) & U32_MAX } : { x: from, add: k & U32_MAX });
+      }
       st.regs[insn.dst] = scalarReg(own, pc);
       return true;
     }
@@ -1073,6 +1093,46 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     if (from === to) return;
     if (numbers.has(from) && to !== OPAQUE) numbers.add(to);
     replaceScalar(st, from, { k: 'scalar', s: to, def: -1 });
+    if (to === OPAQUE) return;
+    // Zero-extended copies of the number's low 32 bits (`w2 = w1` before `if w1 s< 0`): bounded by it now too.
+    const t32 = low32Known.get(to) ?? low32Of.get(to) ?? low32(to);
+    const copies = new Map<Scalar, Scalar>();
+    mapAllRegs(st, (r) => {
+      const link = r.k === 'scalar' ? low32Src.get(r.s) : undefined;
+      if (r.k !== 'scalar' || !link || link.x !== from) return r;
+      let y = copies.get(r.s);
+      if (!y) {
+        const b = shift32(t32, link.add);
+        y = r.s.umax <= U32_MAX ? norm(r.s.umin > b.umin ? r.s.umin : b.umin, r.s.umax < b.umax ? r.s.umax : b.umax, r.s.smin, r.s.smax, r.s.opaque) ?? r.s : r.s;
+        if (y !== r.s) {
+          y = { ...y };
+          for (const set of [mapLoaded, exactRange, low32Loose, pointerDiffs, miscBytes, miscStores, numbers]) if (set.has(r.s)) set.add(y);
+        }
+        low32Src.set(y, { x: to, add: link.add });
+        copies.set(r.s, y);
+      }
+      return y === r.s ? r : { k: 'scalar', s: y, def: r.def };
+    });
+    // A copy of another number's low 32 bits (low32Src), now bounded: so are the original's low 32 bits.
+    const link = low32Src.get(from);
+    if (!link) return;
+    const x = link.x;
+    low32Src.set(to, link);
+    const now = low32Known.get(x) ?? low32(x);
+    const t = shift32(low32Known.get(to) ?? low32Of.get(to) ?? low32(to), -link.add);
+    const lo = now.umin > t.umin ? now.umin : t.umin;
+    const hi = now.umax < t.umax ? now.umax : t.umax;
+    if (lo > hi || (lo === now.umin && hi === now.umax)) return;
+    const c = { ...x };
+    for (const set of [mapLoaded, exactRange, low32Loose, pointerDiffs, miscBytes, miscStores]) if (set.has(x)) set.add(c);
+    const v32 = low32Of.get(x);
+    if (v32) low32Of.set(c, v32);
+    const src = low32Src.get(x);
+    if (src) low32Src.set(c, src);
+    low32Known.set(c, unsignedRange(lo, hi, x.opaque));
+    if (numbers.has(x)) numbers.add(c);
+    low32Src.set(to, { x: c, add: link.add });
+    replaceScalar(st, x, { k: 'scalar', s: c, def: -1 });
   };
   const setNull = (st: State, nullId: number, isNull: boolean, pc: number) => {
     // A NULL reservation or socket holds no reference.
@@ -1746,7 +1806,7 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
     const retLine = opts.returnMarkers ? st.retLine : undefined;
     const where = retLine !== undefined ? pc : attribute(st, r0.def, pc);
     const origin = r0.def >= 0 ? r0.def : undefined;
-    const v = low32(r0.s);
+    const v = low32Known.get(r0.s) ?? low32Of.get(r0.s) ?? low32(r0.s);
     // An opaque value (a map's, a helper's) that the path's branches proved above 4 (`if (x >= 64) return x;`) is
     // no action whatever it holds.
     if (r0.s.opaque && v.umin > 4n && !isConst(v)) {

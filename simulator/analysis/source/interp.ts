@@ -593,18 +593,44 @@ export class Analyzer {
    * for them), so it is the lookup that goes wrong, not the load.
    */
   private shortStackArgument(helper: string, map: string, what: string, size: number | undefined, arg: Node, st: State): void {
-    const inner = unparen(arg);
-    if (size === undefined || inner.type !== 'pointer_expression' || inner.childForFieldName('operator')?.text !== '&') return;
-    const v = inner.childForFieldName('argument');
-    const local = v && unparen(v).type === 'identifier' ? unparen(v).text : undefined;
-    const t = local ? st.vars.get(local)?.t : undefined;
-    const have = t && t.ptr === 0 ? sizeOfType(t, this.decls) : undefined;
-    if (have === undefined || have >= size) return;
-    this.report(
-      'map-arg-size',
-      arg,
-      `\`${map}\` has ${size}-byte ${what}s, but \`${local}\` is ${have} byte${have === 1 ? '' : 's'}: ${helper}() also reads the ${size - have} bytes after it (other variables, or stack never written) as part of the ${what}. Pass a variable of the map's ${what} type.`,
-    );
+    if (size === undefined) return;
+    // Casts do not change the address (`(void *)&port`).
+    let inner = unparen(arg);
+    while (inner.type === 'cast_expression' && inner.childForFieldName('value')) inner = unparen(inner.childForFieldName('value')!);
+    // What the address is of: `&local`, `&local.member`, or a pointer local holding one of those (`kp = &port`).
+    let target: string | undefined;
+    let through: string | undefined;
+    if (inner.type === 'pointer_expression' && inner.childForFieldName('operator')?.text === '&') {
+      const v = inner.childForFieldName('argument');
+      const u = v ? unparen(v) : undefined;
+      if (u?.type === 'identifier') target = u.text;
+      else if (u?.type === 'field_expression' && (u.childForFieldName('operator')?.text ?? u.child(1)?.text) === '.') {
+        const base = u.childForFieldName('argument');
+        if (base && unparen(base).type === 'identifier') target = `${unparen(base).text}.${u.childForFieldName('field')?.text ?? ''}`;
+      }
+    } else if (inner.type === 'identifier') {
+      const v = st.vars.get(inner.text)?.v;
+      if (v?.k === 'top' && v.stack && v.addr) [target, through] = [v.addr, inner.text];
+    }
+    if (!target) return;
+    const [local, member] = target.split('.') as [string, string | undefined];
+    const t = st.vars.get(local)?.t;
+    const whole = t && t.ptr === 0 ? sizeOfType(t, this.decls) : undefined;
+    if (whole === undefined) return;
+    // A member: the bytes from it to the end of the local (a key read past it takes the members after it first).
+    const field = member !== undefined ? structOf(t!.base, this.decls)?.fields[member] : undefined;
+    if (member !== undefined && (!field || t!.dims.length > 0)) return;
+    const have = whole - (field?.offset ?? 0);
+    if (have >= size) return;
+    const bytes = (n: number) => `${n} byte${n === 1 ? '' : 's'}`;
+    const after = `${helper}() also reads the ${size - have} bytes after \`${local}\` (other variables, or stack never written) as part of the ${what}. Pass a variable of the map's ${what} type.`;
+    const what0 = `\`${map}\` has ${size}-byte ${what}s, but`;
+    const msg = member !== undefined
+      ? `${what0} ${through ? `\`${through}\` points to` : ''}${through ? ` \`${target}\`` : `\`${target}\``}, ${bytes(have)} before the end of \`${local}\`: ${after}`
+      : through
+        ? `${what0} \`${through}\` points to \`${local}\`, which is ${bytes(have)}: ${after}`
+        : `${what0} \`${local}\` is ${bytes(have)}: ${helper}() also reads the ${size - have} bytes after it (other variables, or stack never written) as part of the ${what}. Pass a variable of the map's ${what} type.`;
+    this.report('map-arg-size', arg, msg);
   }
 
   /** The constant of every `case` label in a switch's body, or undefined when one is not a single known constant. */
@@ -1134,14 +1160,17 @@ export class Analyzer {
 
   private refineConsts(node: Node, op: string, other: Val, t: State, f: State, swapped = false): void {
     let inner = unparen(node);
+    // The comparison is made in the outermost cast's type (`(unsigned int)rc <= XDP_TX` excludes negative codes).
+    const castTo = inner.type === 'cast_expression' ? inner.childForFieldName('type')?.text : undefined;
     while (inner.type === 'cast_expression' && inner.childForFieldName('value')) inner = unparen(inner.childForFieldName('value')!);
     if (inner.type !== 'identifier') return;
     const k = single(other);
     const slot = t.vars.get(inner.text);
     if (k === undefined || !slot || slot.v.k !== 'consts' || (slot.t && (slot.t.ptr > 0 || slot.t.dims.length > 0))) return;
-    const unsigned = !!slot.t && /\b(?:unsigned|__u\d+|u\d+|uint\d+_t|size_t|__be\d+|__le\d+)\b/.test(slot.t.base);
+    const base = castTo !== undefined && !castTo.includes('*') ? castTo : slot.t?.base;
+    const unsigned = base !== undefined && /\b(?:unsigned|__u\d+|u\d+|uint\d+_t|size_t|__be\d+|__le\d+)\b/.test(base);
     // An unsigned local compares its value modulo 2^bits (`__u32 action = -1` is 0xffffffff, above every action).
-    const bits = !unsigned ? 0 : /\b(?:__u8|u8|uint8_t|unsigned char)\b/.test(slot.t!.base) ? 8 : /\b(?:__u16|u16|uint16_t|__be16|__le16|unsigned short)\b/.test(slot.t!.base) ? 16 : /64|long|size_t/.test(slot.t!.base) ? 64 : 32;
+    const bits = !unsigned ? 0 : /\b(?:__u8|u8|uint8_t|unsigned char)\b/.test(base!) ? 8 : /\b(?:__u16|u16|uint16_t|__be16|__le16|unsigned short)\b/.test(base!) ? 16 : /64|long|size_t/.test(base!) ? 64 : 32;
     const wrap = (x: number): number => (bits && x < 0 ? x + 2 ** bits : x);
     const cmp = (x0: number): boolean | undefined => {
       const x = wrap(x0);
@@ -1751,7 +1780,8 @@ export class Analyzer {
       // a pointer local is forgotten rather than reported after the callee replaced it.
       if (slot && (slot.v.k === 'mapval' || (slot.v.k === 'consts' && slot.t && slot.t.ptr > 0) || (slot.v.k === 'top' && slot.v.uninit))) st.vars.set(name, { v: TOP, t: slot.t });
       // The address of the program's own memory (a header copied to the stack): never the packet.
-      return { v: slot ? { k: 'top', stack: true } : TOP, t: slot?.t ? { ...slot.t, ptr: slot.t.ptr + 1 } : undefined };
+      // `addr`: which local (map-arg-size follows a pointer local holding it to a helper's key argument).
+      return { v: slot ? { k: 'top', stack: true, addr: name } : TOP, t: slot?.t ? { ...slot.t, ptr: slot.t.ptr + 1 } : undefined };
     }
     if (inner.type === 'field_expression') {
       const op = inner.childForFieldName('operator')?.text ?? inner.child(1)?.text;
@@ -1792,6 +1822,8 @@ export class Analyzer {
         const root = rootIdentifier(base);
         if (root && !st.vars.has(root) && this.global(root)?.isConst) return { v: { k: 'rodata', name: root } };
         this.eval(base, st);
+        // `&key.port`, a member of a local struct: the program's own memory, and which member (see addr above).
+        if (op === '.' && unparen(base).type === 'identifier' && st.vars.get(unparen(base).text)?.t?.ptr === 0) return { v: { k: 'top', stack: true, addr: `${unparen(base).text}.${fieldName}` } };
       }
       return { v: TOP };
     }
@@ -3220,6 +3252,14 @@ export class Analyzer {
     if (icmps.length > 0 && (icmpProven || quoted || (!proof && l4s.length === 0))) return { proto: 'icmp', sum: icmps[0]!.sum };
     if (icmps.length > 0) return undefined;
     const past = new Set(l4s.map((l) => l.proto));
+    // No TCP/UDP header pointer at all (`data + 42` under a UDP proof): past the IPv4 header the protocol was proven
+    // from (without options) and the TCP/UDP header after it. With options that place is still in the UDP header or
+    // past it, covered by the same checksum.
+    if (l4s.length === 0 && (proof?.proto === 'tcp' || proof?.proto === 'udp') && proof.v4 && proof.at) {
+      const m = /^(.*):(\d+)$/.exec(proof.at);
+      const ip = m ? { root: m[1]!, off: Number(m[2]) } : undefined;
+      if (ip && places.some(([r, at]) => r === ip.root && at >= ip.off + 20 + (proof.proto === 'tcp' ? 20 : 8))) return { proto: proof.proto };
+    }
     if (proof?.proto === 'tcp' || proof?.proto === 'udp') return past.has(proof.proto) ? { proto: proof.proto } : undefined;
     if (proof?.proto === 'other' || proof?.proto === 'mixed' || past.size !== 1) return undefined;
     return { proto: [...past][0]! };
@@ -4137,7 +4177,7 @@ function protocolTest(x: Val, y: Val): L4Proof | undefined {
   if ((x.k !== 'top' && !(x.k === 'consts' && x.more)) || (x.field !== 'protocol' && x.field !== 'nexthdr')) return undefined;
   const k = single(y);
   if (k === undefined) return undefined;
-  return { proto: k === 6 ? 'tcp' : k === 17 ? 'udp' : 'other', at: x.at, num: k };
+  return { proto: k === 6 ? 'tcp' : k === 17 ? 'udp' : 'other', at: x.at, num: k, ...(x.field === 'protocol' ? { v4: true } : {}) };
 }
 
 /** `udp->check` (or a local read from it) compared with 0. */
@@ -4148,7 +4188,7 @@ function isUdpCheck(x: Val, y: Val): boolean {
 /** Records a protocol proof on a path; a second proof about another protocol (an outer and an inner header) voids both. */
 function proveL4(st: State, p: L4Proof): void {
   const had = st.l4Proof;
-  st.l4Proof = !had || had.proto === p.proto ? { proto: p.proto, at: p.at ?? had?.at, ...(had && had.num !== p.num ? {} : { num: p.num }) } : { proto: 'mixed' };
+  st.l4Proof = !had || had.proto === p.proto ? { proto: p.proto, at: p.at ?? had?.at, ...(had && had.num !== p.num ? {} : { num: p.num }), ...(p.v4 && (!had || had.v4) ? { v4: true } : {}) } : { proto: 'mixed' };
   if (p.at !== undefined && p.num !== undefined) dropUnder(st, p.at, (n) => n !== p.num);
 }
 

@@ -122,7 +122,7 @@ export type Val =
   /** `mapRead`: read from a map value (`*cnt`, `rec->packets`): the map, and the field (`*` for the whole value). */
   /** `uninitScalar`: an integer local declared without a value and not set since (`int action;`). */
   /** `fromLen`: computed from the packet's length (`data_end - data`, `ctx->data_end - ctx->data`, `len - 4`). */
-  | { k: 'top'; taint?: boolean; field?: string; at?: string; l4?: 'tcp' | 'udp'; uninit?: boolean; uninitScalar?: Origin; stack?: boolean; ref?: string; mapRead?: MapRead; fromLen?: boolean }
+  | { k: 'top'; taint?: boolean; field?: string; at?: string; l4?: 'tcp' | 'udp'; uninit?: boolean; uninitScalar?: Origin; stack?: boolean; ref?: string; mapRead?: MapRead; fromLen?: boolean; addr?: string }
   /** `field`/`at`/`l4`: the unknown part (`more`) is that header field's value (a parser's `return iph->protocol;`). */
   /** `mapRead`: the unknown part (`more`) is that value read from a map (`cond ? e->count : XDP_DROP`). */
   /** `maybeUninit`: set on only some of the paths joined here; on the others it is an integer local never set (its declaration). */
@@ -311,13 +311,15 @@ export interface L4Proof {
   at?: string;
   /** The protocol number itself, when one is proven. */
   num?: number;
+  /** Proven from an IPv4 header's `protocol` (at names that header's place). */
+  v4?: boolean;
 }
 
 /** The proof two paths share: the same protocol, TCP on one and UDP on the other (`tcp/udp`), else none. */
 export function joinL4Proof(a: L4Proof | undefined, b: L4Proof | undefined): L4Proof | undefined {
   if (!a || !b) return undefined;
   const at = a.at === b.at ? a.at : undefined;
-  if (a.proto === b.proto) return { proto: a.proto, at, ...(a.num === b.num && a.num !== undefined ? { num: a.num } : {}) };
+  if (a.proto === b.proto) return { proto: a.proto, at, ...(a.num === b.num && a.num !== undefined ? { num: a.num } : {}), ...(a.v4 && b.v4 ? { v4: true } : {}) };
   const l4 = new Set(['tcp', 'udp', 'tcp/udp']);
   if (l4.has(a.proto) && l4.has(b.proto)) return { proto: 'tcp/udp', at };
   return undefined;
