@@ -1613,7 +1613,7 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
                 // A signed 32-bit comparison of such a number (Num.lo32): its 32-bit signed bounds narrow; while they
                 // still cross 0 its 32-bit unsigned ones stay [0, 0xffffffff], from which __reg_deduce_mixed_bounds
                 // takes nothing, so its 64-bit bounds stay as they were (one `if (i > 8)` does not bound `i - 1` as
-                // a stack index). Otherwise they would narrow the 64-bit ones: not followed, the number forgotten.
+                // a stack index). Non-negative ones narrow the 64-bit ones (below); negative ones: forgotten.
                 const k = BigInt.asIntN(32, c.ex.tval);
                 const u = `j${o.slice(2)}`;
                 const rel = truth ? u : ({ jgt: 'jle', jge: 'jlt', jlt: 'jge', jle: 'jgt' } as Record<string, string | undefined>)[u];
@@ -1623,7 +1623,19 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
                 else if (rel === 'jlt' && k - 1n < hi) hi = k - 1n;
                 else if (rel === 'jle' && k < hi) hi = k;
                 else if (rel !== 'jgt' && rel !== 'jge' && rel !== 'jlt' && rel !== 'jle') return keep(n, w);
-                return lo < 0n && hi >= 0n ? { k: 'num', w, ex: n.ex, ids: n.ids, lo32: { lo, hi } } : keep(n, w);
+                if (lo < 0n && hi >= 0n) return { k: 'num', w, ex: n.ex, ids: n.ids, lo32: { lo, hi } };
+                if (lo >= 0n && lo <= hi) {
+                  // Narrowed to non-negative 32-bit signed bounds: the 32-bit unsigned ones become those, and
+                  // __reg_deduce_mixed_bounds puts them into the 64-bit signed bounds' low halves; when those then
+                  // lie inside the 32-bit signed range, the 64-bit bounds become [lo, hi] (the `if w9 s>= 5` side of
+                  // a sign-extended char minus 1: var_off=(0x0; 0x7f)). Both negative: not reproduced.
+                  const M32 = 0xffffffffn;
+                  const a = (n.ex.smin & ~M32) | lo, b = (n.ex.smax & ~M32) | hi;
+                  const smin = a > n.ex.smin ? a : n.ex.smin, smax = b < n.ex.smax ? b : n.ex.smax;
+                  const ex = smin >= -(1n << 31n) && smax < 1n << 31n ? syncSimple(lo, hi, 0n, M64) : undefined;
+                  if (ex) return { k: 'num', w, ex, ids: n.ids };
+                }
+                return keep(n, w);
               }
               if (w32 && o.startsWith('js') && c.ex) {
                 const r = signed32(n, o, c.ex);

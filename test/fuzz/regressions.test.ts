@@ -821,7 +821,7 @@ function objectAgrees(what: string, objectPath: string, words: string | undefine
     kernelLog = e.log;
   }
   if (words === undefined) assert.equal(kernelLog, undefined, `${what}: the kernel refuses it (the case is wrong)`);
-  else assert.ok(kernelLog?.includes(words), `${what}: the kernel does not say "${words}" (the case is wrong): ${kernelLog?.slice(-300)}`);
+  else assert.ok(kernelLog?.includes(words), `${what}: the kernel does not say "${words}" (the case is wrong): ${kernelLog?.slice(-900)}`);
   const obj = loadProgramFile(objectPath);
   for (const engine of ENGINES) {
     const session = new Session(obj, { program: 'fuzz', nrCpus: 2, cpu: 0, engine });
@@ -1177,7 +1177,7 @@ SEC("xdp") int fuzz(struct xdp_md *ctx) { __u8 b[8] = {}; b[1] = ctx->rx_queue_i
     if (!(e instanceof KernelLoadError)) throw e;
     kernelLog = e.log;
   }
-  assert.ok(kernelLog?.includes(words), `the kernel does not say "${words}" (the case is wrong): ${kernelLog?.slice(-300)}`);
+  assert.ok(kernelLog?.includes(words), `the kernel does not say "${words}" (the case is wrong): ${kernelLog?.slice(-900)}`);
   const obj = loadProgramFile(objectPath);
   const session = new Session(obj, { program: 'fuzz', nrCpus: 2, cpu: 0 });
   const list = refusalsBeforeRun(obj, session.program, session.machine).map((x) => x.message);
@@ -1706,6 +1706,12 @@ const NEIGHBOUR_PROBES: [string, string | undefined, string][] = [
   ['a sign-extended int minus 1, at most 8 by a 32-bit signed compare', UNB, `${P_W8} r9 -= 1\n if w9 s> 8 goto X\n${P_RD('r9', -16)}`],
   ['a sign-extended int minus 1, at least -100 by a 32-bit signed compare', UNB, `${P_W8} r9 -= 1\n if w9 s< -100 goto X\n${P_RD('r9', -16)}`],
   ['a sign-extended int minus 1, copied, at most 8 by a 32-bit signed compare', UNB, `${P_W8} r9 -= 1\n r3 = r9\n if w3 s> 8 goto X\n${P_RD('r3', -16)}`],
+  // The side where the 32-bit signed bounds no longer cross 0 ([5, 126]): the 32-bit unsigned ones are those too, and
+  // __reg_deduce_mixed_bounds, the 64-bit signed ones then inside the s32 range, makes the 64-bit bounds [5, 126].
+  ['a sign-extended int minus 1, jump side of a 32-bit s>= 5', VOFF('0x7f', -16), `${P_W8} r9 -= 1\n if w9 s>= 5 goto Y\n r0 = 2\n exit\nY:\n${P_RD('r9', -16)}`],
+  ['a sign-extended int minus 1, fall-through of a 32-bit s< 5', VOFF('0x7f', -16), `${P_W8} r9 -= 1\n if w9 s< 5 goto X\n${P_RD('r9', -16)}`],
+  ['a sign-extended int minus 1, at least 5 by 32-bit s>= 5 at fp-128', undefined, `${P_W8} r9 -= 1\n if w9 s< 5 goto X\n r1 = 0\n${Array.from({ length: 16 }, (_, i) => ` *(u64 *)(r10 - ${8 * i + 8}) = r1\n`).join('')}${P_RD('r9', -128)}`],
+  ['a sign-extended int minus 1, in [5, 8] by 32-bit signed compares', undefined, `${P_W8} r9 -= 1\n if w9 s< 5 goto X\n if w9 s> 8 goto X\n${P_RD('r9', -16)}`],
   ['a byte minus 3, at most 8 by a 32-bit signed compare', 'invalid variable-offset read from stack R5 var_off=(0x0; 0xffffffffffffffff) off=-16 size=1', ` r9 = r2\n r9 -= 3\n if w9 s> 8 goto X\n${P_RD('r9', -16)}`],
   ['a byte minus 3, in [0, 8] by 32-bit signed compares', undefined, ` r9 = r2\n r9 -= 3\n if w9 s> 8 goto X\n if w9 s< 0 goto X\n${P_RD('r9', -16)}`],
   ['a byte minus 3', 'invalid variable-offset read from stack R5 var_off=(0x0; 0xffffffffffffffff) off=-16 size=1', ` r9 = r2\n r9 -= 3\n${P_RD('r9', -16)}`],
