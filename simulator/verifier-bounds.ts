@@ -1486,11 +1486,16 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
         // A helper that writes only its raw-mode memory, at a known place and size, changes only those bytes: each
         // becomes STACK_MISC (any value), a spill there is gone, other slots keep what they hold (check_helper_call's
         // byte-wise write of meta.access_size). Otherwise what it may write is not claimed.
-        const rawAt = raw && r[raw[0]]!.k === 'stack' ? stackOff(r[raw[0]]!, 0) : undefined;
-        const rawSize = !raw ? undefined : typeof raw[1] !== 'number' ? raw[1].fixed : ((n) => (n.k === 'num' && n.ex && isConst(n.ex) ? Number(n.ex.tval) : undefined))(r[raw[1]]!);
+        // bpf_map_pop_elem / bpf_map_peek_elem: their value argument (r2) is uninitialised memory of the map's value
+        // size (ARG_PTR_TO_MAP_VALUE | MEM_UNINIT), written the same way (efuzz seed 770086538: a context pointer
+        // spilled elsewhere was still one after bpf_map_peek_elem).
+        const popMap = (id === 88 || id === 89) && r[1]!.k === 'map' ? obj.maps[(r[1] as Ptr).map!] : undefined;
+        const rawArg = raw ? raw[0] : popMap ? 2 : undefined;
+        const rawAt = rawArg !== undefined && r[rawArg]!.k === 'stack' ? stackOff(r[rawArg]!, 0) : undefined;
+        const rawSize = popMap ? popMap.valueSize : !raw ? undefined : typeof raw[1] !== 'number' ? raw[1].fixed : ((n) => (n.k === 'num' && n.ex && isConst(n.ex) ? Number(n.ex.tval) : undefined))(r[raw[1]]!);
         if (argStack && (READ_ONLY_HELPERS.has(id) || id === 190 || id === 202)) {
           // bpf_xdp_store_bytes and bpf_dynptr_write only read the stack memory they are given.
-        } else if (argStack && rawAt !== undefined && rawSize !== undefined && rawSize > 0 && rawSize <= 512 && (r[raw![0]] as Ptr).off + rawSize <= 0) {
+        } else if (argStack && rawAt !== undefined && rawSize !== undefined && rawSize > 0 && rawSize <= 512 && (r[rawArg!] as Ptr).off + rawSize <= 0) {
           // A spill the bytes reach is scrubbed whole: its other bytes become STACK_MISC too.
           const spills = [...st.stack.keys()].filter((o) => o < rawAt + rawSize && rawAt < o + 8);
           clobber(st, rawAt, rawSize);
@@ -1534,6 +1539,17 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
             // A number whose bit 63 the verifier knows zero against a constant with bit 63 set: its bounds decide every
             // 64-bit comparison but jset (is_branch_taken: umax <= S64_MAX < c, smin >= 0 > c).
             const top = (n: Num) => !!n.ex && isConst(n.ex) && n.ex.tval >> 63n === 1n;
+            // x == y or x != y with x any 64-bit value (every bound at its extreme, no known bit): whatever the
+            // verifier knows of y, neither its ranges nor its tnum rule out either outcome (is_scalar_branch_taken), so
+            // it walks both sides. On each, x may take y's range or lose a bound equal to a constant y: forgotten, with
+            // its copies; y, whose range x's contains, keeps it (its copies forgotten).
+            const full = (n: Num) => !!n.ex && n.ex.umin === 0n && n.ex.umax === M64 && n.ex.smin === S64_MIN && n.ex.smax === S64_MAX && n.ex.tmask === M64;
+            if ((op === 'jeq' || op === 'jne') && (full(a) || full(b)) && !a.ids.some((i) => b.ids.includes(i))) {
+              const both = [fall(), jump()];
+              const forget = (n: Num): Num => (full(n) ? { k: 'num', ids: n.ids } : n);
+              for (const side of both) narrow(side, [a, b], [forget(a), forget(b)], false);
+              return both;
+            }
             if (w32 || op === 'jset' || !((nonNeg(a) && top(b)) || (top(a) && nonNeg(b)))) return false;
             decided = true;
             return [cmp(op, false, nonNeg(a) ? 0n : a.ex!.tval, nonNeg(b) ? 0n : b.ex!.tval) ? jump() : fall()];
@@ -1613,7 +1629,7 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
                 // A signed 32-bit comparison of such a number (Num.lo32): its 32-bit signed bounds narrow; while they
                 // still cross 0 its 32-bit unsigned ones stay [0, 0xffffffff], from which __reg_deduce_mixed_bounds
                 // takes nothing, so its 64-bit bounds stay as they were (one `if (i > 8)` does not bound `i - 1` as
-                // a stack index). Otherwise they would narrow the 64-bit ones: not followed, the number forgotten.
+                // a stack index). Non-negative ones narrow the 64-bit ones (below); negative ones: forgotten.
                 const k = BigInt.asIntN(32, c.ex.tval);
                 const u = `j${o.slice(2)}`;
                 const rel = truth ? u : ({ jgt: 'jle', jge: 'jlt', jlt: 'jge', jle: 'jgt' } as Record<string, string | undefined>)[u];
@@ -1623,7 +1639,19 @@ function boundsWalk(obj: Pick<LoadedObject, 'maps'> & { license?: string }, prog
                 else if (rel === 'jlt' && k - 1n < hi) hi = k - 1n;
                 else if (rel === 'jle' && k < hi) hi = k;
                 else if (rel !== 'jgt' && rel !== 'jge' && rel !== 'jlt' && rel !== 'jle') return keep(n, w);
-                return lo < 0n && hi >= 0n ? { k: 'num', w, ex: n.ex, ids: n.ids, lo32: { lo, hi } } : keep(n, w);
+                if (lo < 0n && hi >= 0n) return { k: 'num', w, ex: n.ex, ids: n.ids, lo32: { lo, hi } };
+                if (lo >= 0n && lo <= hi) {
+                  // Narrowed to non-negative 32-bit signed bounds: the 32-bit unsigned ones become those, and
+                  // __reg_deduce_mixed_bounds puts them into the 64-bit signed bounds' low halves; when those then
+                  // lie inside the 32-bit signed range, the 64-bit bounds become [lo, hi] (the `if w9 s>= 5` side of
+                  // a sign-extended char minus 1: var_off=(0x0; 0x7f)). Both negative: not reproduced.
+                  const M32 = 0xffffffffn;
+                  const a = (n.ex.smin & ~M32) | lo, b = (n.ex.smax & ~M32) | hi;
+                  const smin = a > n.ex.smin ? a : n.ex.smin, smax = b < n.ex.smax ? b : n.ex.smax;
+                  const ex = smin >= -(1n << 31n) && smax < 1n << 31n ? syncSimple(lo, hi, 0n, M64) : undefined;
+                  if (ex) return { k: 'num', w, ex, ids: n.ids };
+                }
+                return keep(n, w);
               }
               if (w32 && o.startsWith('js') && c.ex) {
                 const r = signed32(n, o, c.ex);
