@@ -556,7 +556,10 @@ function cmdRun(argv: string[]): number {
     countOutcome(plainOutcome, n - plainOtherN);
     if (plainOtherN !== 0) countOutcome(plainOther!, plainOtherN);
   };
-  /** The pending run, [from, to) next after it, that ended as action index `a` at `line` of `file`, `otherN` of its frames as `other`, the rest as `outcome` (see receiveBatch's `plain`). */
+  /**
+   * Batch frames [from, to) into the pending run, or counted after it: action index `a` at `line` of `file`, `otherN`
+   * of the frames ended as `other`, the rest (the first among them) as `outcome` (see receiveBatch's `plain`).
+   */
   const addPlain = (from: number, to: number, a: number, outcome: string, file: string, line: number, other: string | undefined, otherN: number): void => {
     // Into the pending run when it follows it, ended alike, and the outcomes of both are two at most.
     let fits = from === plainTo && a === plainA && line === plainLine && file === plainFile;
