@@ -535,27 +535,68 @@ function cmdRun(argv: string[]): number {
     out(`${'#'.padStart(6)}  ${'time'.padEnd(12)} ${'len'.padStart(5)}  ${'summary'.padEnd(58)} ${'action'.padEnd(13)} exit`);
   }
 
-  // A run of plain verdicts (plainHere) not yet counted: batch frames [plainFrom, plainTo), all ending alike. Counted
-  // (countPlain) before any other packet is, so that every count and the order its entries first appear in is
-  // packet by packet's.
+  // A run of plain verdicts (plainHere) not yet counted: batch frames [plainFrom, plainTo), all ending alike but for
+  // their outcome: plainOtherN of them ended as plainOther (its first after the run's first frame), the rest as
+  // plainOutcome. Counted (countPlain) before any other packet is, so that every count and the order its entries first
+  // appear in is packet by packet's.
   let plainFrom = 0;
   let plainTo = -1;
   let plainA = 0;
   let plainOutcome = '';
+  let plainOther: string | undefined;
+  let plainOtherN = 0;
   let plainFile = '';
   let plainLine = 0;
   const countPlain = (): void => {
     const n = plainTo - plainFrom;
     if (n <= 0) return;
     plainTo = -1;
-    stats.recordRun(bTime, plainFrom, plainFrom + n, plainA, plainOutcome, 0, plainFile, plainLine);
+    stats.recordRun(bTime, plainFrom, plainFrom + n, plainA, plainOutcome, 0, plainFile, plainLine, plainOther, plainOtherN);
     counts[plainA]! += n;
-    if (plainOutcome === lastOutcome) lastOutcomeCell.n += n;
+    countOutcome(plainOutcome, n - plainOtherN);
+    if (plainOtherN !== 0) countOutcome(plainOther!, plainOtherN);
+  };
+  /**
+   * Batch frames [from, to) into the pending run, or counted after it: action index `a` at `line` of `file`, `otherN`
+   * of the frames ended as `other`, the rest (the first among them) as `outcome` (see receiveBatch's `plain`).
+   */
+  const addPlain = (from: number, to: number, a: number, outcome: string, file: string, line: number, other: string | undefined, otherN: number): void => {
+    // Into the pending run when it follows it, ended alike, and the outcomes of both are two at most.
+    let fits = from === plainTo && a === plainA && line === plainLine && file === plainFile;
+    if (fits) {
+      // The pending run's second outcome once this run's first is in.
+      const second = outcome !== plainOutcome ? outcome : plainOther;
+      fits = (outcome === plainOutcome || plainOther === undefined || outcome === plainOther) && (otherN === 0 || other === plainOutcome || second === undefined || other === second);
+    }
+    if (!fits) {
+      countPlain();
+      plainFrom = from;
+      plainA = a;
+      plainOutcome = outcome;
+      plainOther = undefined;
+      plainOtherN = 0;
+      plainFile = file;
+      plainLine = line;
+    }
+    plainTo = to;
+    const m = to - from - otherN;
+    if (outcome !== plainOutcome) {
+      plainOther = outcome;
+      plainOtherN += m;
+    }
+    if (otherN !== 0 && other !== plainOutcome) {
+      plainOther = other;
+      plainOtherN += otherN;
+    }
+  };
+  /** n more packets that ended as `outcome` (n > 0). */
+  const countOutcome = (outcome: string, n: number): void => {
+    if (outcome === lastOutcome) lastOutcomeCell.n += n;
     else {
-      let cell = outcomeCells.get(plainOutcome);
-      if (cell === undefined) outcomeCells.set(plainOutcome, (cell = { n: 0 }));
+      let cell = outcomeCells.get(outcome);
+      if (cell === undefined) outcomeCells.set(outcome, (cell = { n: 0 }));
       cell.n += n;
-      lastOutcome = plainOutcome;
+      lastOutcome = outcome;
       lastOutcomeCell = cell;
     }
   };
@@ -672,15 +713,7 @@ function cmdRun(argv: string[]): number {
     const file = loc?.file ?? '';
     const line = loc?.line ?? 0;
     // Counted with the packets before it when it ended as they did (the run's next frame), else those counted first.
-    if (i !== plainTo || a !== plainA || outcome !== plainOutcome || line !== plainLine || file !== plainFile) {
-      countPlain();
-      plainFrom = i;
-      plainA = a;
-      plainOutcome = outcome;
-      plainFile = file;
-      plainLine = line;
-    }
-    plainTo = i + 1;
+    addPlain(i, i + 1, a, outcome, file, line, undefined, 0);
     packets++;
     if (bTrunc[i] === 1) truncated++;
     matched++;
@@ -697,22 +730,12 @@ function cmdRun(argv: string[]): number {
     }
   };
   const plainHere = (format === 'summary' || format === 'jsonl') && !views && saved === undefined && outputs === undefined && filter === undefined
-    ? (from: number, to: number, a: number, outcome: string, exit: SourceLoc | undefined, insn: number, note: string | undefined): void => {
+    ? (from: number, to: number, a: number, outcome: string, exit: SourceLoc | undefined, insn: number, note: string | undefined, other: string | undefined, otherN: number): void => {
       if (returns !== undefined) {
         for (let i = from; i < to; i++) plainOne(i, a, outcome, exit, insn, note);
         return;
       }
-      const file = exit?.file ?? '';
-      const line = exit?.line ?? 0;
-      if (from !== plainTo || a !== plainA || outcome !== plainOutcome || line !== plainLine || file !== plainFile) {
-        countPlain();
-        plainFrom = from;
-        plainA = a;
-        plainOutcome = outcome;
-        plainFile = file;
-        plainLine = line;
-      }
-      plainTo = to;
+      addPlain(from, to, a, outcome, exit?.file ?? '', exit?.line ?? 0, other, otherN);
       const n = to - from;
       packets += n;
       matched += n;
@@ -757,7 +780,7 @@ function cmdRun(argv: string[]): number {
       fillBatched(i, frame);
       batchAt = i;
       settled(bp, r, bTime[i]!);
-    }, views, plainHere, !changedHere);
+    }, views, plainHere, !changedHere, format === 'summary' && returns === undefined);
     countPlain();
     batchAt = -1;
     batchFrame.bytes = NO_FRAME;

@@ -207,14 +207,20 @@ export class RunStats {
 
   /**
    * `record(times[i], a, outcome, queue, file, line)` for each i in [from, to), none a fault: a run of packets that
-   * ended alike (`run`'s plain verdicts), their entries looked up once for the run.
+   * ended alike (`run`'s plain verdicts), their entries looked up once for the run. `otherN` of them (0 to n - 1: the
+   * first packet ended as `outcome`, which is counted first where both are new) ended as `other` instead; both
+   * outcomes must be carried out as returned, or both not (the timeline does not say which packet was which).
    */
-  recordRun(times: Float64Array, from: number, to: number, a: number, outcome: string, queue: number, file: string, line: number): void {
+  recordRun(times: Float64Array, from: number, to: number, a: number, outcome: string, queue: number, file: string, line: number, other?: string, otherN = 0): void {
     const n = to - from;
     if (n <= 0) return;
-    this.packets += n;
+    if (!(otherN >= 0 && otherN < n)) throw new RangeError(`recordRun: ${otherN} of ${n} packets ended otherwise`);
     const plain = PLAIN_BY_INDEX[a]!;
     const notCarried = outcome !== plain && !outcome.startsWith(plain);
+    if (otherN !== 0 && (other === undefined || notCarried !== (other !== plain && !other.startsWith(plain)))) {
+      throw new RangeError(`recordRun: outcomes "${outcome}" and "${other}" are not both carried out as returned, or both not`);
+    }
+    this.packets += n;
     // Consecutive packets of one bucket counted together (m of them in bucket b): a time in the bucket's known times
     // [lo, hi) is in it without a division.
     let lo = this.rangeLo;
@@ -272,29 +278,41 @@ export class RunStats {
     }
     if (e) {
       e.count += n;
-      if (outcome === e.lastOutcome) e.lastCell!.n += n;
-      else {
-        let c = e.outcomes.get(outcome);
-        if (c === undefined) e.outcomes.set(outcome, (c = { n: 0 }));
-        c.n += n;
-        e.lastOutcome = outcome;
-        e.lastCell = c;
-      }
+      this.countExitOutcome(e, outcome, n - otherN);
+      if (otherN !== 0) this.countExitOutcome(e, other!, otherN);
     } else this.other.exits += n;
 
-    if (outcome === this.lastOutcome) this.lastOutcomeCell!.n += n;
+    this.countOutcome(outcome, n - otherN);
+    if (otherN !== 0) this.countOutcome(other!, otherN);
+  }
+
+  /** m more packets of exit entry e that ended as `outcome` (m > 0). */
+  private countExitOutcome(e: ExitEntry, outcome: string, m: number): void {
+    if (outcome === e.lastOutcome) e.lastCell!.n += m;
+    else {
+      let c = e.outcomes.get(outcome);
+      if (c === undefined) e.outcomes.set(outcome, (c = { n: 0 }));
+      c.n += m;
+      e.lastOutcome = outcome;
+      e.lastCell = c;
+    }
+  }
+
+  /** m more packets that ended as `outcome` (m > 0). */
+  private countOutcome(outcome: string, m: number): void {
+    if (outcome === this.lastOutcome) this.lastOutcomeCell!.n += m;
     else {
       const c = this.outcomes.get(outcome);
       if (c !== undefined) {
-        c.n += n;
+        c.n += m;
         this.lastOutcome = outcome;
         this.lastOutcomeCell = c;
       } else if (this.outcomes.size < MAX_KEYS) {
-        const fresh = { n };
+        const fresh = { n: m };
         this.outcomes.set(outcome, fresh);
         this.lastOutcome = outcome;
         this.lastOutcomeCell = fresh;
-      } else this.other.outcomes += n;
+      } else this.other.outcomes += m;
     }
   }
 

@@ -125,6 +125,13 @@ const TOO_SHORT_OUTCOME = 'passed: too short for its headers';
 /** PLAIN_OUTCOME by the action's index in ACTIONS (no keyed lookup per packet). */
 const PLAIN_BY_RETVAL: readonly string[] = ACTIONS.map((a) => PLAIN_OUTCOME[a]);
 
+/**
+ * Driver.receiveBatch's `plain`: frames [from, to) of the batch, settled by the driver, that ended alike (see there):
+ * their action's index, outcome, exit (source line and instruction) and note; with `merged`, `otherN` of them ended
+ * as `other` instead.
+ */
+export type PlainRun = (from: number, to: number, action: number, outcome: string, exit: SourceLoc | undefined, insn: number, note: string | undefined, other: string | undefined, otherN: number) => void;
+
 /** The driver's counters, in the order `stats()` lists them. */
 function newCounters() {
   return {
@@ -461,13 +468,19 @@ export class Driver {
    * the packet's note (why the stack drops a passed frame too short for its headers, else undefined); the driver's
    * counters and pool as for any other. No packet object for those. The packet `each` would have been given has
    * retval and action that action, path 'page_pool_recycle' (drop) or 'build_skb' (pass), queue and cpu 0, nothing
-   * copied, no target, and a run with that exit, no tail call and nothing else.
+   * copied, no target, and a run with that exit, no tail call and nothing else. `other` and `otherN`: undefined and 0,
+   * except with `merged`.
+   * `merged` (with `plain`): for a caller that needs no notes and no outcome per frame (counts only), a run of `plain`
+   * is consecutive such frames with the same action and exit, whatever their outcomes: `outcome` is its first frame's,
+   * `other` the other outcome some of its frames had (in order of first appearance after `outcome`), `otherN` how many
+   * frames had it (the rest had `outcome`), and `note` is undefined. Far fewer calls when outcomes alternate (a PASS's
+   * plain outcome and "too short for its headers").
    * `changedViews` false (with `frames` false): no views of a changed packet either, when its verdict path reads none
    * (no fragments, not a redirect, not a PASS on a read-only page, its bytes copied out of the frame): its frame and
    * packet.out are NO_FRAME, and `changedOut` says where its bytes are during `each` (for a caller that reads them
    * at offsets: checksumBreaksAt).
    */
-  receiveBatch(b: RxBatch, each: (i: number, pkt: DriverPacket, frame: Uint8Array) => void, frames = true, plain?: (from: number, to: number, action: number, outcome: string, exit: SourceLoc | undefined, insn: number, note: string | undefined) => void, changedViews = true): void {
+  receiveBatch(b: RxBatch, each: (i: number, pkt: DriverPacket, frame: Uint8Array) => void, frames = true, plain?: PlainRun, changedViews = true, merged = false): void {
     const n = b.count;
     if (n === 0) return;
     const g = this.geometry(0, 0);
@@ -505,6 +518,9 @@ export class Driver {
     let runInsn = 0;
     let runOutcome = '';
     let runNote: string | undefined;
+    // merged: the run's second outcome and its frames.
+    let runOther: string | undefined;
+    let runOtherN = 0;
     let i = 0;
     while (i < n) {
       out.used = 0;
@@ -516,14 +532,15 @@ export class Driver {
         // receiveFrame's bookkeeping: one receive buffer per descriptor (the linear part and each fragment), the
         // fragments bpf_xdp_adjust_tail emptied back to the pool at once; a multi-buffer frame's note.
         let pages = 1;
-        let mbNote: string | undefined;
+        // A multi-buffer frame's note, for a program without xdp.frags (made where a note is given).
+        let large = false;
         if (len > linear) {
           const laid = 1 + Math.ceil((len - linear) / fragSize);
           counters.rx_multibuf++;
           for (let x = 0; x < laid; x++) pool.alloc();
           pages = 1 + frags[j];
           if (pages < laid) pool.recycleDirect(laid - pages);
-          if (!fragsAware) mbNote = this.largeFrameNote(len, frameSize);
+          large = !fragsAware;
         } else pool.alloc();
         const rvj = retval[j];
         if (settleHere && flags[j] === 0 && (rvj === 1 || rvj === 2) && (j !== k - 1 || res.result === undefined)) {
@@ -531,6 +548,7 @@ export class Driver {
           // (the bytes as they arrived), the end of the NAPI poll.
           let outcome: string;
           let note: string | undefined;
+          const mbNote = large && !merged ? this.largeFrameNote(len, frameSize) : undefined;
           if (rvj === 1) {
             counters.rx_xdp_drop++;
             pool.recycleDirect(pages);
@@ -541,31 +559,48 @@ export class Driver {
             counters.rx_skb_build++;
             pool.release(pages);
             const off = b.offset[j];
-            const short = tooShort(b.bytes, off, off + len);
-            if (short === undefined) {
-              outcome = PLAIN_BY_RETVAL[2]!;
-              note = mbNote;
+            if (merged) {
+              outcome = shortKind(b.bytes, off, off + len) === 0 ? PLAIN_BY_RETVAL[2]! : TOO_SHORT_OUTCOME;
+              note = undefined;
             } else {
-              outcome = TOO_SHORT_OUTCOME;
-              note = mbNote === undefined ? short : `${mbNote}; ${short}`;
+              const short = tooShort(b.bytes, off, off + len);
+              if (short === undefined) {
+                outcome = PLAIN_BY_RETVAL[2]!;
+                note = mbNote;
+              } else {
+                outcome = TOO_SHORT_OUTCOME;
+                note = mbNote === undefined ? short : `${mbNote}; ${short}`;
+              }
             }
           }
           if (++pollCount[0] >= napiBudget) this.endPoll(0);
-          // One call of `plain` per run of consecutive frames that ended alike.
+          // One call of `plain` per run of consecutive frames that ended alike (merged: with the same action and exit).
           const e = exitInsn[j];
-          if (j !== runTo || rvj !== runA || e !== runInsn || outcome !== runOutcome || note !== runNote) {
-            if (runTo > runFrom) plain!(runFrom, runTo, runA, runOutcome, runInsn >= 0 ? lines?.[runInsn] : undefined, runInsn, runNote);
-            runFrom = j;
-            runA = rvj;
-            runInsn = e;
-            runOutcome = outcome;
-            runNote = note;
+          if (j === runTo && rvj === runA && e === runInsn && note === runNote) {
+            if (outcome === runOutcome) {
+              runTo = j + 1;
+              continue;
+            }
+            if (merged && (runOther === undefined || outcome === runOther)) {
+              runOther = outcome;
+              runOtherN++;
+              runTo = j + 1;
+              continue;
+            }
           }
+          if (runTo > runFrom) plain!(runFrom, runTo, runA, runOutcome, runInsn >= 0 ? lines?.[runInsn] : undefined, runInsn, runNote, runOther, runOtherN);
+          runFrom = j;
+          runA = rvj;
+          runInsn = e;
+          runOutcome = outcome;
+          runNote = note;
+          runOther = undefined;
+          runOtherN = 0;
           runTo = j + 1;
           continue;
         }
         if (runTo > runFrom) {
-          plain!(runFrom, runTo, runA, runOutcome, runInsn >= 0 ? lines?.[runInsn] : undefined, runInsn, runNote);
+          plain!(runFrom, runTo, runA, runOutcome, runInsn >= 0 ? lines?.[runInsn] : undefined, runInsn, runNote, runOther, runOtherN);
           runTo = runFrom = 0;
         }
         let run: RunResult;
@@ -621,12 +656,12 @@ export class Driver {
             to = from + len;
           }
         }
-        each(j, this.settle(bounds, run, bytes, 0, mbNote, src, from, to), frame);
+        each(j, this.settle(bounds, run, bytes, 0, large ? this.largeFrameNote(len, frameSize) : undefined, src, from, to), frame);
         changedOut.bytes = NO_FRAME;
       }
       i = k;
     }
-    if (runTo > runFrom) plain!(runFrom, runTo, runA, runOutcome, runInsn >= 0 ? lines?.[runInsn] : undefined, runInsn, runNote);
+    if (runTo > runFrom) plain!(runFrom, runTo, runA, runOutcome, runInsn >= 0 ? lines?.[runInsn] : undefined, runInsn, runNote, runOther, runOtherN);
     // The frame is zero outside what the last run touched: the next layout or batch clears only that.
     this.spareFrom = clean.from;
     this.spareEnd = clean.to;
