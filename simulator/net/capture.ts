@@ -80,7 +80,8 @@ export class CaptureError extends Error {
     detail: string,
     readonly record?: number,
   ) {
-    super(`${file}: ${record !== undefined ? `record ${record}, ` : ''}byte offset ${offset}: ${detail}`);
+    // A negative offset names no position: the file could not be opened, or is not a file.
+    super(`${file}: ${record !== undefined ? `record ${record}, ` : ''}${offset >= 0 ? `byte offset ${offset}: ` : ''}${detail}`);
     this.name = 'CaptureError';
   }
 }
@@ -388,6 +389,20 @@ class Source implements ByteSource {
   }
 }
 
+/** Why a file could not be opened, in words (Node's message less its error code and the repeated path). */
+function openErrorText(e: NodeJS.ErrnoException): string {
+  const words: Record<string, string> = {
+    ENOENT: 'no such file or directory',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    ENOTDIR: 'a component of the path is not a directory',
+    ELOOP: 'too many symbolic links',
+    ENAMETOOLONG: 'file name too long',
+    EMFILE: 'too many open files',
+  };
+  return (e.code && words[e.code]) ?? e.message.replace(/^[A-Z0-9]+: /, '').replace(/, open '.*'$/, '');
+}
+
 export function openCapture(path: string, opts: OpenCaptureOptions = {}): CaptureReader {
   const stdin = STDIN_NAMES.has(path);
   const file = stdin ? 'standard input' : path;
@@ -399,16 +414,16 @@ export function openCapture(path: string, opts: OpenCaptureOptions = {}): Captur
     const st = fstatSync(fd);
     if (st.isDirectory()) {
       if (!stdin) closeSync(fd);
-      throw new CaptureError(file, 0, 'is a directory, not a capture file');
+      throw new CaptureError(file, -1, 'is a directory, not a capture file');
     }
     stream = st.isFIFO() || st.isSocket() || st.isCharacterDevice();
     if (!stream && !st.isFile() && !st.isBlockDevice()) {
       if (!stdin) closeSync(fd);
-      throw new CaptureError(file, 0, 'is neither a file nor a stream (pipe, FIFO, socket or device)');
+      throw new CaptureError(file, -1, 'is neither a file nor a stream (pipe, FIFO, socket or device)');
     }
   } catch (e) {
     if (e instanceof CaptureError) throw e;
-    throw new CaptureError(file, 0, `cannot open: ${(e as Error).message}`);
+    throw new CaptureError(file, -1, `cannot open: ${openErrorText(e as NodeJS.ErrnoException)}`);
   }
   // A regular file read from standard input (`< file.pcap`) is read from where its offset stands, as a stream.
   if (stdin) stream = true;

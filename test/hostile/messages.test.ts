@@ -75,7 +75,10 @@ test('diff on a capture that is not one: the error alone, nothing on stdout', { 
   try {
     writeFileSync(join(dir, 'bad.pcap'), 'garbage\n');
     inputError(cli(['diff', PROG, PROG, join(dir, 'bad.pcap')]), /bad\.pcap: byte offset 0: not a pcap or pcapng capture/, 'diff, bad capture');
-    inputError(cli(['diff', PROG, PROG, join(dir, 'none.pcap')]), /none\.pcap: byte offset 0: cannot open/, 'diff, no capture');
+    // A capture that cannot be opened: no byte offset (there is no position in it) and no Node error code.
+    inputError(cli(['diff', PROG, PROG, join(dir, 'none.pcap')]), /none\.pcap: cannot open: no such file or directory\n$/, 'diff, no capture');
+    inputError(cli(['run', PROG, join(dir, 'none.pcap')]), /^xdp-lens: \S+none\.pcap: cannot open: no such file or directory\n$/, 'run, no capture');
+    inputError(cli(['run', PROG, dir]), /xdp-lens-hostile-\w+: is a directory, not a capture file\n$/, 'run, a directory');
     inputError(cli(['diff', PROG, join(dir, 'none.c'), PCAP]), /none\.c/, 'diff, no program');
   } finally {
     rmSync(dir, { recursive: true, force: true });
