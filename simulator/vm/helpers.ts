@@ -1064,24 +1064,31 @@ let anyDue = 0;
  * packet's result. Returns how many ran.
  */
 export function fireDueTimers(host: HelperHost, runCallback: (image: ProgramImage, fnPc: number, args: bigint[]) => void): number {
-  if (anyDue === 0) return 0;
-  const due = DUE_TIMERS.get(host);
-  if (!due || due.length === 0) return 0;
-  DUE_TIMERS.delete(host);
-  anyDue -= due.length;
   let fired = 0;
-  for (const { state, value } of due) {
-    if (!timerExpire(state) || state.callback === undefined || !state.image) continue;
-    const map = state.map as BpfMap;
-    const index = host.maps.indexOf(map);
-    const keyBytes = keyOfValue(map, value, host.env.cpu);
-    if (index < 0 || !keyBytes) continue;
-    const keyAddr = host.mem.scratch(keyBytes, `key of the timer's element in ${map.def.name}`);
-    runCallback(state.image as ProgramImage, state.callback, [addrOf(REGION_MAP_HANDLE, index), keyAddr, valuePointer(host, map, value), 0n]);
-    fired++;
+  // A callback that starts its own timer (or another) to expire at once has it run again in the same pass, as the
+  // kernel's soft hrtimer does before the next packet; rounds stop when no callback started a due timer, or after
+  // DUE_ROUNDS (a timer re-armed at 0 ns for ever runs, in the kernel, as often as the time to the next packet allows).
+  for (let round = 0; round < DUE_ROUNDS && anyDue !== 0; round++) {
+    const due = DUE_TIMERS.get(host);
+    if (!due || due.length === 0) break;
+    DUE_TIMERS.delete(host);
+    anyDue -= due.length;
+    for (const { state, value } of due) {
+      if (!timerExpire(state) || state.callback === undefined || !state.image) continue;
+      const map = state.map as BpfMap;
+      const index = host.maps.indexOf(map);
+      const keyBytes = keyOfValue(map, value, host.env.cpu);
+      if (index < 0 || !keyBytes) continue;
+      const keyAddr = host.mem.scratch(keyBytes, `key of the timer's element in ${map.def.name}`);
+      runCallback(state.image as ProgramImage, state.callback, [addrOf(REGION_MAP_HANDLE, index), keyAddr, valuePointer(host, map, value), 0n]);
+      fired++;
+    }
   }
   return fired;
 }
+
+/** Passes of due timers after one run (fireDueTimers): a callback re-arming at once for ever stops here. */
+export const DUE_ROUNDS = 64;
 
 /** Per program image and callback slot: the image with `call bpf_loop; exit` in front, calling the callback once. */
 const CALLBACK_IMAGES = new WeakMap<ProgramImage, Map<number, ProgramImage>>();
