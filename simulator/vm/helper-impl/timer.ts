@@ -7,7 +7,8 @@
 // the clock bpf_ktime_get_ns reads) is due at once: the kernel's soft hrtimer runs its callback as soon as the test run
 // returns, before the next packet (measured on 6.18: a callback counting its calls had run once per packet when the
 // next packet and the final map dump looked, for 0 ns to 10 us relative or 1 ms in the past absolute; 100 us never);
-// helpers.ts fireDueTimers runs it then. Later expiries depend on wall-clock time between packets (a test-run loop
+// helpers.ts fireDueTimers runs it then, again while its callback starts it again at once (measured: a callback re-arming
+// at 0 ns had run 3 times, as it counted, when the next packet looked). Later expiries depend on wall-clock time between packets (a test-run loop
 // leaves about 10-15 us between two packets here, `bpftool prog run` per packet milliseconds) and are not modelled.
 
 const EINVAL = 22;
