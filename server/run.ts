@@ -22,7 +22,7 @@ import type { CancellationToken, Connection } from 'vscode-languageserver/node';
 import { Session, XdpLensError, loadProgramFileWithObject, ACTIONS, type LoadOptions, type SessionOptions } from '../simulator/session.ts';
 import { RefusalLog, kernelRefusals, refusalText, refusalsBeforeRun, type VerifierRefusal } from '../simulator/verifier-refusals.ts';
 import { Driver, RxBatch, type DriverOptions, type DriverPacket } from '../simulator/driver/rx.ts';
-import { PROFILES, DEFAULT_PROFILE, DRIVER_MODES, type DriverMode } from '../simulator/driver/profiles.ts';
+import { PROFILES, DEFAULT_PROFILE, DRIVER_MODES, MAX_QUEUES, type DriverMode } from '../simulator/driver/profiles.ts';
 import { OutputCaptures } from '../simulator/driver/output.ts';
 import { rssQueueOf } from '../simulator/driver/rss.ts';
 import { openCapture, packetWithTime, CaptureError, CaptureFeed, FRAME_LENGTH_NOTE, SNAP_LENGTH_NOTE, linkHeaderNote, madeHeaderText, XDP_MIN_FRAME, type CapturedPacket, type CaptureReader } from '../simulator/net/capture.ts';
@@ -324,7 +324,9 @@ function driverOptions(params: Pick<RunOptions, 'driverMode' | 'profile' | 'queu
   if (!DRIVER_MODES.includes(mode)) return `driver mode is one of ${DRIVER_MODES.join(', ')}, not '${mode}'`;
   const profile = params.profile ?? (settings.driver.profile || DEFAULT_PROFILE);
   if (!PROFILES[profile]) return `driver profile is one of ${Object.keys(PROFILES).join(', ')}, not '${profile}'`;
+  // A page pool and a CPU per queue: 10^9 of them (a request or a setting) held the server for minutes in gigabytes.
   const queues = Math.max(1, Math.floor(params.queues ?? settings.driver.queues ?? 1));
+  if (!(queues <= MAX_QUEUES)) return `RX queues are 1 to ${MAX_QUEUES}, not ${params.queues ?? settings.driver.queues}`;
   return { mode, profile, queues };
 }
 
@@ -1846,7 +1848,7 @@ export async function diffVerdicts(p: DiffVerdictsParams, host: RunHost, token?:
         compile: { ...c, includeDirs: [...(c.includeDirs ?? []), dirname(path)] },
         mode: settings.driver.mode,
         profile: PROFILES[profile] ? profile : DEFAULT_PROFILE,
-        queues: Math.max(1, Math.floor(settings.driver.queues ?? 1)),
+        queues: Math.min(MAX_QUEUES, Math.max(1, Math.floor(settings.driver.queues ?? 1))),
         limit: p.limit,
         names: { old: oldName, new: basename(path) },
       },
@@ -1868,6 +1870,8 @@ export function registerRunHandlers(connection: Connection, host: RunHost): void
     try {
       return await runCapture(params, host, token, { report: (pct, msg) => progress.report(pct, msg) });
     } catch (e) {
+      // Bad input found late (an output directory that cannot be made) is the user's to fix, not a bug.
+      if (e instanceof XdpLensError) return { error: e.message };
       host.log(`run failed: ${(e as Error).stack ?? e}`);
       return { error: `internal error: ${(e as Error).message}` };
     } finally {
