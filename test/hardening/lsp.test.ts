@@ -273,3 +273,18 @@ test('a cancelled run kills the compile in flight', { skip: noServer || (spawnSy
   while (clangs().length > 0 && Date.now() - t1 < 10_000) await new Promise((res) => setTimeout(res, 100));
   assert.deepEqual(clangs(), [], 'no clang left after the run was cancelled');
 });
+
+// Both held the server for good: 10^9 RX queues (a page pool each; gigabytes within a minute) and an output directory
+// under /proc (Node's recursive mkdir never returns there). An output "directory" that is a device said "internal error".
+test('xdpLens/run with 10^9 queues or an output directory that cannot be made is answered with the reason', { skip: noServer || (spawnSync('clang', ['--version']).status !== 0 && 'clang is not installed') }, async () => {
+  const capture = join(REPO, 'examples', 'demo.pcap');
+  const queues = await request('xdpLens/run', { uri: URI, capture, queues: 1e9 }, 20_000);
+  assert.match(JSON.stringify(queues.result), /RX queues are 1 to 4096, not 1000000000/);
+  const proc = await request('xdpLens/run', { uri: URI, capture, outDir: '/proc/xdp-lens/out' }, 20_000);
+  assert.match(JSON.stringify(proc.result), /the output directory \/proc\/xdp-lens\/out: cannot create the directory: ENOENT/);
+  const dev = await request('xdpLens/run', { uri: URI, capture, outDir: '/dev/null' }, 60_000);
+  assert.match(JSON.stringify(dev.result), /the output directory \/dev\/null is not a directory/);
+  assert.doesNotMatch(JSON.stringify(dev.result), /internal error/);
+  await alive('after the runs');
+  assert.ok(peakMiB() < 1500, `peak ${Math.round(peakMiB())} MiB`);
+});
