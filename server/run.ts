@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { basename, dirname, extname, join } from 'node:path';
 import { INPUT_LIMITS, readInputJson, readInputText } from '../simulator/input.ts';
 import { compileShared } from './compiles.ts';
-import { fileURLToPath } from 'node:url';
+import { localPath } from './guard.ts';
 import type { CancellationToken, Connection } from 'vscode-languageserver/node';
 import { Session, XdpLensError, loadProgramFileWithObject, ACTIONS, type LoadOptions, type SessionOptions } from '../simulator/session.ts';
 import { RefusalLog, kernelRefusals, refusalText, refusalsBeforeRun, type VerifierRefusal } from '../simulator/verifier-refusals.ts';
@@ -338,8 +338,8 @@ function driverOptions(params: Pick<RunOptions, 'driverMode' | 'profile' | 'queu
  * a file changed since, builds what it needs as before.
  */
 export async function warmRun(uri: string, source: string, host: RunHost, signal?: AbortSignal): Promise<void> {
-  if (!uri.startsWith('file:') || extname(uri) !== '.c' || !/\breturn\b/.test(source)) return;
-  const path = fileURLToPath(uri);
+  const path = localPath(uri);
+  if (path === undefined || extname(uri) !== '.c' || !/\breturn\b/.test(source)) return;
   const settings = await host.settingsFor(uri);
   const d = driverOptions({}, settings);
   if (typeof d === 'string') return;
@@ -365,8 +365,8 @@ async function prepareRun(
   /** Called with the return-line twin's plan as soon as it is known (a run's worker can build it meanwhile). */
   twinPlan?: (plan: TwinPlan) => void,
 ): Promise<PreparedRun | { error: string }> {
-  if (!params.uri.startsWith('file:')) return { error: 'only files on disk can be run' };
-  const path = fileURLToPath(params.uri);
+  const path = localPath(params.uri);
+  if (path === undefined) return { error: 'only files on disk can be run' };
   const settings = await host.settingsFor(params.uri);
   const d = driverOptions(params, settings);
   if (typeof d === 'string') return { error: d };
@@ -1819,9 +1819,9 @@ async function diffOffThread(job: DiffJob, log: (m: string) => void, token?: Can
 }
 
 export async function diffVerdicts(p: DiffVerdictsParams, host: RunHost, token?: CancellationToken): Promise<DiffVerdictsResult> {
-  if (typeof p?.uri !== 'string' || !p.uri.startsWith('file:')) return { error: 'only files on disk can be compared' };
+  const path = typeof p?.uri === 'string' ? localPath(p.uri) : undefined;
+  if (path === undefined) return { error: 'only files on disk can be compared' };
   if (typeof p.capture !== 'string' || !p.against) return { error: 'a capture and the version to compare with are needed' };
-  const path = fileURLToPath(p.uri);
   const settings = await host.settingsFor(p.uri);
   const c = host.compileOptions(path, settings);
   const profile = settings.driver.profile || DEFAULT_PROFILE;
@@ -1935,7 +1935,7 @@ export function heldRunForDebug(l: DebugLaunchMatch): { runId: string; obj: Load
   const why: string[] = [];
   for (const [runId, run] of [...runs.entries()].reverse()) {
     const c = run.config;
-    const path = run.summary.uri.startsWith('file:') ? fileURLToPath(run.summary.uri) : '';
+    const path = localPath(run.summary.uri) ?? '';
     if (path !== l.program || c.capture !== l.capture) continue;
     const differs = c.objectPath === undefined ? 'no object' : (l.programName ?? undefined) !== (c.program ?? undefined) ? 'program name'
       : c.mode !== l.driver ? 'driver mode' : c.profile !== l.profile ? 'profile' : (l.maps ?? undefined) !== (c.mapsFile ?? undefined) ? 'map seed'

@@ -288,3 +288,16 @@ test('xdpLens/run with 10^9 queues or an output directory that cannot be made is
   await alive('after the runs');
   assert.ok(peakMiB() < 1500, `peak ${Math.round(peakMiB())} MiB`);
 });
+
+// file:///tmp/%zz.c (a percent escape that is not one): run said "internal error: URI malformed", bytecode answered
+// -32603; file://host/x and an encoded NUL are no local files either.
+test('URIs that name no local file are answered "only files on disk", not an internal error', { skip: noServer }, async () => {
+  const capture = join(REPO, 'examples', 'demo.pcap');
+  for (const uri of ['file:///tmp/%zz.c', 'file://otherhost/tmp/x.c', 'file:///tmp/a%00b.c']) {
+    const run = await request('xdpLens/run', { uri, capture });
+    assert.deepEqual(run.result, { error: 'only files on disk can be run' }, `run ${uri}: ${JSON.stringify(run)}`);
+    const bytecode = await request('xdpLens/bytecode', { uri });
+    assert.deepEqual(bytecode.result, { text: '', error: 'only files on disk can be compiled' }, `bytecode ${uri}: ${JSON.stringify(bytecode)}`);
+  }
+  await alive('after URIs that name no local file');
+});
