@@ -1841,8 +1841,18 @@ async function cmdCheck(argv: string[]): Promise<number> {
   }
   const findings: Finding[] = [];
   const notes = new Set<string>();
+  // A file that cannot be read (missing, a device, an object) is reported after the findings of the others (exit 2);
+  // it threw them away.
+  const unreadable: string[] = [];
   for (const file of positionals) {
-    const text = checkInput(file);
+    let text: string;
+    try {
+      text = checkInput(file);
+    } catch (e) {
+      if (!(e instanceof XdpLensError || e instanceof InputFileError)) throw e;
+      unreadable.push(e.message);
+      continue;
+    }
     const r = await analyzeFile(file, text, {
       driverMode: mode,
       bytecode: !values['source-only'],
@@ -1859,6 +1869,10 @@ async function cmdCheck(argv: string[]): Promise<number> {
   if (format === 'json') out(formatJson(findings));
   else if (format === 'sarif') out(formatSarif(findings, { version: VERSION, baseDir: process.cwd(), notes: [...notes] }));
   else if (findings.length) out(formatText(findings));
+  if (unreadable.length) {
+    for (const m of unreadable) err(`xdp-lens: ${m}\n`);
+    return 2;
+  }
   return findings.some((f) => f.severity === 'error') ? 1 : 0;
 }
 

@@ -111,3 +111,20 @@ test('a program of more than 1,000,000 instructions: the kernel\'s E2BIG before 
   // Before: 909 MiB and 15 s (every walk of the verifier checks over the million instructions); now ~300 MiB, 3 s.
   within(r, { ms: 120_000, mib: 600 }, '1,000,002 instructions');
 });
+
+test('check of a good file and unreadable ones: the good file\'s findings, then each unreadable file, exit 2', { skip: noClang }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-check-some-'));
+  try {
+    const good = join(dir, 'returns7.c');
+    writeFileSync(good, '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC("xdp") int p(struct xdp_md *c) { return 7; }\nchar _l[] SEC("license") = "GPL";\n');
+    const r = cli(['check', good, join(dir, 'missing.c'), '/dev/zero']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stdout, /returns7\.c:3:\d+: error: 7 is not an XDP action/, 'the good file\'s finding is kept');
+    assert.match(r.stderr, /cannot read .*missing\.c \(input\): ENOENT/);
+    assert.match(r.stderr, /input \/dev\/zero is a character device/);
+    noStack(r, 'check with unreadable files');
+    within(r, QUICK, 'check good + unreadable');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
