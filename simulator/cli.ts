@@ -27,6 +27,7 @@ import type { Finding } from './analysis/findings.ts';
 import { checksumBreaksAt, type ChecksumBreak } from './analysis/checksum.ts';
 import { INPUT_LIMITS, InputFileError, nonUtf8Argument, readInputFile, readInputJson, readInputText } from './input.ts';
 import { checkProgramSeeds, parseRoutes } from './seeds.ts';
+import { compileCommandsProblem } from './compile-commands.ts';
 import type { Fault, FibRoute } from './vm/types.ts';
 import { RefusalLog, kernelRefusals, refusalText, refusalsBeforeRun } from './verifier-refusals.ts';
 import { cmdTest } from './testing/command.ts';
@@ -1839,6 +1840,9 @@ async function cmdCheck(argv: string[]): Promise<number> {
     const t = loadBtfFile(values.btf);
     if (typeof t === 'string') throw new XdpLensError(t);
   }
+  // A database given on the command line that cannot be read is bad usage; one without an entry for a file is a note.
+  const dbProblem = values['compile-commands'] !== undefined ? compileCommandsProblem(values['compile-commands']) : undefined;
+  if (dbProblem) throw new XdpLensError(dbProblem);
   const findings: Finding[] = [];
   const notes = new Set<string>();
   // A file that cannot be read (missing, a device, an object) is reported after the findings of the others (exit 2);

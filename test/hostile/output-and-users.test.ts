@@ -128,3 +128,24 @@ test('check of a good file and unreadable ones: the good file\'s findings, then 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('check --compile-commands naming something that is no database is exit 2; a database without the file is a note', { skip: noClang }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-ccdb-'));
+  try {
+    const obj = join(dir, 'object.json');
+    writeFileSync(obj, '{}');
+    const empty = join(dir, 'empty.json');
+    writeFileSync(empty, '[]');
+    for (const [db, message] of [[dir, /cannot read the compilation database: compilation database .* is a directory/], [obj, /object\.json: a compilation database is a JSON array of entries/], [join(dir, 'none.json'), /none\.json: cannot read the compilation database: ENOENT/]] as const) {
+      const r = cli(['check', PROG, '--compile-commands', db]);
+      assert.equal(r.status, 2, `${db}: exit status ${r.status}, stderr: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      noStack(r, db);
+    }
+    const r = cli(['check', PROG, '--compile-commands', empty]);
+    assert.ok(r.status === 0 || r.status === 1, r.stderr);
+    assert.match(r.stderr, /empty\.json: no entry for .*xdp_filter\.c/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
