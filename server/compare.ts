@@ -1,5 +1,5 @@
 // xdpLens/compareKernel: the simulator against the running kernel on the first packets of a capture.
-import { fileURLToPath } from 'node:url';
+import { localPath } from './guard.ts';
 import type { Connection } from 'vscode-languageserver/node';
 import { compareWithKernel, formatComparison } from '../simulator/kernel-compare.ts';
 import { XdpLensError, loadProgramFileWithObject } from '../simulator/session.ts';
@@ -12,8 +12,8 @@ import type { RunHost } from './run.ts';
 export function registerCompareHandler(connection: Connection, host: RunHost): void {
   connection.onRequest(CompareKernelRequest, async (params: CompareKernelParams): Promise<CompareKernelResult> => {
     const fail = (reason: string): CompareKernelResult => ({ available: false, reason, compared: 0, differing: 0, text: reason });
-    if (!params.uri.startsWith('file:')) return fail('only files on disk can be compared');
-    const path = fileURLToPath(params.uri);
+    const path = localPath(params.uri);
+    if (path === undefined) return fail('only files on disk can be compared');
     const settings = await host.settingsFor(params.uri);
     const t0 = performance.now();
     let loaded;

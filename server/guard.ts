@@ -3,6 +3,7 @@
 // notification with bad parameters is dropped with a log line. No client, however broken, can make a handler throw
 // on a field of the wrong type or stall on an absurd position.
 import { statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { ErrorCodes, ResponseError, type Connection } from 'vscode-languageserver/node';
 
 type Kind = 'string' | 'int' | 'uint' | 'number' | 'boolean' | 'object' | 'array' | 'id' | 'position' | 'range' | 'docid';
@@ -204,4 +205,19 @@ export function guarded(connection: Connection, log: (message: string) => void):
       return fn.bind(target);
     },
   });
+}
+
+/**
+ * The local path of a `file:` URI, or undefined for any other URI and for one that names no local path: a malformed
+ * percent escape (file:///tmp/%zz.c: "URI malformed" was an internal error), another host (file://host/x), an encoded
+ * NUL. Callers answer undefined as "only files on disk".
+ */
+export function localPath(uri: string): string | undefined {
+  if (!uri.startsWith('file:')) return undefined;
+  try {
+    const path = fileURLToPath(uri);
+    return path.includes('\0') ? undefined : path;
+  } catch {
+    return undefined;
+  }
 }

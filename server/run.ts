@@ -17,12 +17,12 @@ import { createHash } from 'node:crypto';
 import { basename, dirname, extname, join } from 'node:path';
 import { INPUT_LIMITS, readInputJson, readInputText } from '../simulator/input.ts';
 import { compileShared } from './compiles.ts';
-import { fileURLToPath } from 'node:url';
+import { localPath } from './guard.ts';
 import type { CancellationToken, Connection } from 'vscode-languageserver/node';
 import { Session, XdpLensError, loadProgramFileWithObject, ACTIONS, type LoadOptions, type SessionOptions } from '../simulator/session.ts';
 import { RefusalLog, kernelRefusals, refusalText, refusalsBeforeRun, type VerifierRefusal } from '../simulator/verifier-refusals.ts';
 import { Driver, RxBatch, type DriverOptions, type DriverPacket } from '../simulator/driver/rx.ts';
-import { PROFILES, DEFAULT_PROFILE, DRIVER_MODES, type DriverMode } from '../simulator/driver/profiles.ts';
+import { PROFILES, DEFAULT_PROFILE, DRIVER_MODES, MAX_QUEUES, type DriverMode } from '../simulator/driver/profiles.ts';
 import { OutputCaptures } from '../simulator/driver/output.ts';
 import { rssQueueOf } from '../simulator/driver/rss.ts';
 import { openCapture, packetWithTime, CaptureError, CaptureFeed, FRAME_LENGTH_NOTE, SNAP_LENGTH_NOTE, linkHeaderNote, madeHeaderText, XDP_MIN_FRAME, type CapturedPacket, type CaptureReader } from '../simulator/net/capture.ts';
@@ -324,7 +324,9 @@ function driverOptions(params: Pick<RunOptions, 'driverMode' | 'profile' | 'queu
   if (!DRIVER_MODES.includes(mode)) return `driver mode is one of ${DRIVER_MODES.join(', ')}, not '${mode}'`;
   const profile = params.profile ?? (settings.driver.profile || DEFAULT_PROFILE);
   if (!PROFILES[profile]) return `driver profile is one of ${Object.keys(PROFILES).join(', ')}, not '${profile}'`;
+  // A page pool and a CPU per queue: 10^9 of them (a request or a setting) held the server for minutes in gigabytes.
   const queues = Math.max(1, Math.floor(params.queues ?? settings.driver.queues ?? 1));
+  if (!(queues <= MAX_QUEUES)) return `RX queues are 1 to ${MAX_QUEUES}, not ${params.queues ?? settings.driver.queues}`;
   return { mode, profile, queues };
 }
 
@@ -336,8 +338,8 @@ function driverOptions(params: Pick<RunOptions, 'driverMode' | 'profile' | 'queu
  * a file changed since, builds what it needs as before.
  */
 export async function warmRun(uri: string, source: string, host: RunHost, signal?: AbortSignal): Promise<void> {
-  if (!uri.startsWith('file:') || extname(uri) !== '.c' || !/\breturn\b/.test(source)) return;
-  const path = fileURLToPath(uri);
+  const path = localPath(uri);
+  if (path === undefined || extname(uri) !== '.c' || !/\breturn\b/.test(source)) return;
   const settings = await host.settingsFor(uri);
   const d = driverOptions({}, settings);
   if (typeof d === 'string') return;
@@ -363,8 +365,8 @@ async function prepareRun(
   /** Called with the return-line twin's plan as soon as it is known (a run's worker can build it meanwhile). */
   twinPlan?: (plan: TwinPlan) => void,
 ): Promise<PreparedRun | { error: string }> {
-  if (!params.uri.startsWith('file:')) return { error: 'only files on disk can be run' };
-  const path = fileURLToPath(params.uri);
+  const path = localPath(params.uri);
+  if (path === undefined) return { error: 'only files on disk can be run' };
   const settings = await host.settingsFor(params.uri);
   const d = driverOptions(params, settings);
   if (typeof d === 'string') return { error: d };
@@ -1817,9 +1819,9 @@ async function diffOffThread(job: DiffJob, log: (m: string) => void, token?: Can
 }
 
 export async function diffVerdicts(p: DiffVerdictsParams, host: RunHost, token?: CancellationToken): Promise<DiffVerdictsResult> {
-  if (typeof p?.uri !== 'string' || !p.uri.startsWith('file:')) return { error: 'only files on disk can be compared' };
+  const path = typeof p?.uri === 'string' ? localPath(p.uri) : undefined;
+  if (path === undefined) return { error: 'only files on disk can be compared' };
   if (typeof p.capture !== 'string' || !p.against) return { error: 'a capture and the version to compare with are needed' };
-  const path = fileURLToPath(p.uri);
   const settings = await host.settingsFor(p.uri);
   const c = host.compileOptions(path, settings);
   const profile = settings.driver.profile || DEFAULT_PROFILE;
@@ -1846,7 +1848,7 @@ export async function diffVerdicts(p: DiffVerdictsParams, host: RunHost, token?:
         compile: { ...c, includeDirs: [...(c.includeDirs ?? []), dirname(path)] },
         mode: settings.driver.mode,
         profile: PROFILES[profile] ? profile : DEFAULT_PROFILE,
-        queues: Math.max(1, Math.floor(settings.driver.queues ?? 1)),
+        queues: Math.min(MAX_QUEUES, Math.max(1, Math.floor(settings.driver.queues ?? 1))),
         limit: p.limit,
         names: { old: oldName, new: basename(path) },
       },
@@ -1868,6 +1870,8 @@ export function registerRunHandlers(connection: Connection, host: RunHost): void
     try {
       return await runCapture(params, host, token, { report: (pct, msg) => progress.report(pct, msg) });
     } catch (e) {
+      // Bad input found late (an output directory that cannot be made) is the user's to fix, not a bug.
+      if (e instanceof XdpLensError) return { error: e.message };
       host.log(`run failed: ${(e as Error).stack ?? e}`);
       return { error: `internal error: ${(e as Error).message}` };
     } finally {
@@ -1931,7 +1935,7 @@ export function heldRunForDebug(l: DebugLaunchMatch): { runId: string; obj: Load
   const why: string[] = [];
   for (const [runId, run] of [...runs.entries()].reverse()) {
     const c = run.config;
-    const path = run.summary.uri.startsWith('file:') ? fileURLToPath(run.summary.uri) : '';
+    const path = localPath(run.summary.uri) ?? '';
     if (path !== l.program || c.capture !== l.capture) continue;
     const differs = c.objectPath === undefined ? 'no object' : (l.programName ?? undefined) !== (c.program ?? undefined) ? 'program name'
       : c.mode !== l.driver ? 'driver mode' : c.profile !== l.profile ? 'profile' : (l.maps ?? undefined) !== (c.mapsFile ?? undefined) ? 'map seed'

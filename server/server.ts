@@ -6,7 +6,7 @@
 // Both tiers' findings are merged so that a mistake is reported once. Hover and quick fixes come from the same data.
 import { createHash } from 'node:crypto';
 import { basename, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import {
   createConnection,
   StreamMessageWriter,
@@ -44,7 +44,7 @@ import { registerRunHandlers, warmRun } from './run.ts';
 import { registerCompareHandler } from './compare.ts';
 import { registerDebugHandlers } from './debug.ts';
 import { ResyncingMessageReader } from './framing.ts';
-import { guarded } from './guard.ts';
+import { guarded, localPath } from './guard.ts';
 import {
   BytecodeRequest,
   DEFAULT_SETTINGS,
@@ -117,7 +117,7 @@ connection.onInitialize((params): InitializeResult => {
   hasConfiguration = !!params.capabilities.workspace?.configuration;
   clangMissingInStatus = (params.initializationOptions as { clangMissingInStatus?: unknown } | null | undefined)?.clangMissingInStatus === true;
   const folder = params.workspaceFolders?.[0]?.uri ?? params.rootUri ?? undefined;
-  workspaceRoot = folder?.startsWith('file:') ? fileURLToPath(folder) : undefined;
+  workspaceRoot = folder ? localPath(folder) : undefined;
   sourceReady = initSourceAnalysis().catch((e: unknown) => {
     sourceFailed = `the C parser could not start (${(e as Error).message}); only the on-save analysis runs`;
   });
@@ -201,7 +201,7 @@ connection.onDidChangeConfiguration(() => {
 });
 
 function filePath(uri: string): string | undefined {
-  return uri.startsWith('file:') ? fileURLToPath(uri) : undefined;
+  return localPath(uri);
 }
 
 function scheduleSource(doc: TextDocument, delay = 10): void {

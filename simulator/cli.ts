@@ -11,8 +11,8 @@ import { ENGINES, type Engine } from './vm/machine.ts';
 import { Session, XdpLensError, loadProgramFile, loadProgramFileWithObject, ACTIONS, type Action, type SessionOptions } from './session.ts';
 import { compareWithKernel, formatComparison } from './kernel-compare.ts';
 import { Driver, NO_FRAME, RxBatch, type DriverPacket } from './driver/rx.ts';
-import { PROFILES, DEFAULT_PROFILE, DRIVER_MODES, MODE_EXPLANATIONS, type DriverMode } from './driver/profiles.ts';
-import { OutputCaptures } from './driver/output.ts';
+import { PROFILES, DEFAULT_PROFILE, DRIVER_MODES, MAX_QUEUES, MODE_EXPLANATIONS, type DriverMode } from './driver/profiles.ts';
+import { OutputCaptures, outputDir } from './driver/output.ts';
 import { rssQueueOf } from './driver/rss.ts';
 import type { SourceLoc } from './isa/insn.ts';
 import { openCapture, CaptureError, linkHeaderNote, linkTypeName, madeHeaderText, nothingRanError, frameLengthNotRun, FRAME_LENGTH_NOTE, SNAP_LENGTH_NOTE, XDP_MIN_FRAME, XDP_MAX_FRAME, LINKTYPE, type CapturedPacket, type EthernetHeaderOrigin, type InPlaceRecords } from './net/capture.ts';
@@ -27,6 +27,7 @@ import type { Finding } from './analysis/findings.ts';
 import { checksumBreaksAt, type ChecksumBreak } from './analysis/checksum.ts';
 import { INPUT_LIMITS, InputFileError, nonUtf8Argument, readInputFile, readInputJson, readInputText } from './input.ts';
 import { checkProgramSeeds, parseRoutes } from './seeds.ts';
+import { compileCommandsProblem } from './compile-commands.ts';
 import type { Fault, FibRoute } from './vm/types.ts';
 import { RefusalLog, kernelRefusals, refusalText, refusalsBeforeRun } from './verifier-refusals.ts';
 import { cmdTest } from './testing/command.ts';
@@ -183,9 +184,22 @@ function writeAll(buf: Buffer): void {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EPIPE') process.exit(0);
-      if (code !== 'EAGAIN') throw e;
+      if (code !== 'EAGAIN') outputFailed(e as NodeJS.ErrnoException);
     }
   }
+}
+
+/**
+ * Standard output cannot take the output (a full disk: ENOSPC; an I/O error): what was written before stays, the
+ * rest is lost, and the exit status says so (2), with the reason on standard error instead of a stack.
+ */
+function outputFailed(e: NodeJS.ErrnoException): never {
+  try {
+    writeSync(2, `xdp-lens: cannot write the output to standard output: ${e.code ?? ''}${e.code ? ': ' : ''}${e.message.replace(/^\w+: /, '').replace(/, write$/, '')}; the output is incomplete\n`);
+  } catch {
+    // standard error is gone too: the exit status alone says it
+  }
+  process.exit(2);
 }
 
 function err(text: string): void {
@@ -235,7 +249,7 @@ function formatTs(tsNs: bigint): string {
  */
 export const RANGES = {
   cpus: [1, 8192],
-  queues: [1, 4096],
+  queues: [1, MAX_QUEUES],
   budget: [1, 100_000_000],
   limit: [1, Number.MAX_SAFE_INTEGER],
   seed: [0, 0xffffffff],
@@ -271,27 +285,6 @@ function parseArgsJoined<T extends ParseArgsConfig>(config: T) {
   }
   config.args = joined;
   return parseArgs(config);
-}
-
-/** The --out-dir directory, created when missing; a clear error when it names something else. */
-function outDir(dir: string): string {
-  let st;
-  try {
-    st = statSync(dir);
-  } catch {
-    try {
-      // Each missing directory, outermost first, by itself: Node's recursive mkdirSync never returns where mkdir
-      // answers ENOENT under a parent that exists (/proc/x).
-      const missing: string[] = [];
-      for (let d = resolve(dir); dirname(d) !== d && !existsSync(d); d = dirname(d)) missing.push(d);
-      for (const d of missing.reverse()) mkdirSync(d);
-      return dir;
-    } catch (e) {
-      throw new XdpLensError(`--out-dir ${dir}: cannot create the directory: ${(e as Error).message}`);
-    }
-  }
-  if (!st.isDirectory()) throw new XdpLensError(`--out-dir ${dir} is not a directory (the output captures are written into one)`);
-  return dir;
 }
 
 /** --max-entries MAP=N and --inner-map OUTER=TYPE:KEY:VALUE:ENTRIES (both repeatable) as Session options. */
@@ -387,7 +380,7 @@ function cmdRun(argv: string[]): number {
   const budget = values.budget !== undefined ? intOpt(values.budget, 'budget', 1_000_000) : undefined;
   const seed = intOpt(values.seed, 'seed', 1);
   const limit = values.limit !== undefined ? intOpt(values.limit, 'limit', 1) : Infinity;
-  const dir = values['out-dir'] !== undefined ? outDir(values['out-dir']) : undefined;
+  const dir = values['out-dir'] !== undefined ? outputDir(values['out-dir'], '--out-dir') : undefined;
   const maps = values.maps ? readJson(values.maps, '--maps', INPUT_LIMITS.maps) : undefined;
   const conntrack = values.conntrack ? readJson(values.conntrack, '--conntrack', INPUT_LIMITS.maps) : undefined;
   let routes: FibRoute[] | undefined;
@@ -985,10 +978,15 @@ function cmdRun(argv: string[]): number {
   if (lengthNotRun && format !== 'table') err(`xdp-lens: note: ${FRAME_LENGTH_NOTE(lengthNotRun)}\n`);
   const linkNote = linkHeaderNote(madeUp, packets);
   if (linkNote) err(`xdp-lens: note: ${linkNote}\n`);
+  const outFailure = outputs?.failure;
+  if (outFailure) {
+    err(`xdp-lens: --out-dir ${dir}: cannot write ${outFailure.path}: ${outFailure.message}; the output captures are incomplete (the verdicts above are not)\n`);
+  }
   if (captureError) {
     err(`xdp-lens: ${captureError.message}${growingHint(capturePath, captureError)}\n`);
     return 2;
   }
+  if (outFailure) return 2;
   // Packets, and not one could run (all from interfaces of link types XDP never sees): the wrong capture, an error.
   if (!packets && otherLink) {
     err(`xdp-lens: ${nothingRanError(capturePath, otherLink, reader.notRunLinks)}\n`);
@@ -1865,10 +1863,23 @@ async function cmdCheck(argv: string[]): Promise<number> {
     const t = loadBtfFile(values.btf);
     if (typeof t === 'string') throw new XdpLensError(t);
   }
+  // A database given on the command line that cannot be read is bad usage; one without an entry for a file is a note.
+  const dbProblem = values['compile-commands'] !== undefined ? compileCommandsProblem(values['compile-commands']) : undefined;
+  if (dbProblem) throw new XdpLensError(dbProblem);
   const findings: Finding[] = [];
   const notes = new Set<string>();
+  // A file that cannot be read (missing, a device, an object) is reported after the findings of the others (exit 2);
+  // it threw them away.
+  const unreadable: string[] = [];
   for (const file of positionals) {
-    const text = checkInput(file);
+    let text: string;
+    try {
+      text = checkInput(file);
+    } catch (e) {
+      if (!(e instanceof XdpLensError || e instanceof InputFileError)) throw e;
+      unreadable.push(e.message);
+      continue;
+    }
     const r = await analyzeFile(file, text, {
       driverMode: mode,
       bytecode: !values['source-only'],
@@ -1885,6 +1896,10 @@ async function cmdCheck(argv: string[]): Promise<number> {
   if (format === 'json') out(formatJson(findings));
   else if (format === 'sarif') out(formatSarif(findings, { version: VERSION, baseDir: process.cwd(), notes: [...notes] }));
   else if (findings.length) out(formatText(findings));
+  if (unreadable.length) {
+    for (const m of unreadable) err(`xdp-lens: ${m}\n`);
+    return 2;
+  }
   return findings.some((f) => f.severity === 'error') ? 1 : 0;
 }
 

@@ -58,6 +58,17 @@ function readDatabase(dbPath: string): unknown {
   return db;
 }
 
+/** Why the database at `dbPath` cannot be used at all (unreadable, not JSON, not an array), or undefined. */
+export function compileCommandsProblem(dbPath: string): string | undefined {
+  try {
+    if (!Array.isArray(readDatabase(dbPath))) return `${dbPath}: a compilation database is a JSON array of entries`;
+    return undefined;
+  } catch (e) {
+    const message = (e as Error).message;
+    return message.startsWith(`${dbPath}:`) ? message : `${dbPath}: cannot read the compilation database: ${message}`;
+  }
+}
+
 /**
  * The flags for `file` from the database at `dbPath`, or an error string (unreadable, not JSON, no entry).
  */

@@ -23,7 +23,7 @@
 // reported as such ("clang exceeded 2 GiB ..."), never as a hang.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdtempSync, openSync, readSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -36,7 +36,7 @@ export interface CompileOptions {
   flags?: string[];
   /** Extra include directories (-I), searched before the defaults. */
   includeDirs?: string[];
-  /** Where compiled objects are cached (default os.tmpdir()/xdp-lens-cache). */
+  /** Where compiled objects are cached (default: defaultCacheDir()). */
   cacheDir?: string;
   /** Limits of the clang run (defaults: `clangLimits()`). */
   limits?: Partial<ClangLimits>;
@@ -278,7 +278,7 @@ function prepare(sourcePath: string, opts: CompileOptions): CompileResult | Plan
     );
   }
 
-  const cacheDir = opts.cacheDir ?? join(tmpdir(), 'xdp-lens-cache');
+  const cacheDir = opts.cacheDir ?? defaultCacheDir();
   const key = sha(source, src, version, JSON.stringify(baseArgs));
   const objectPath = join(cacheDir, `${key}.o`);
   const manifestPath = join(cacheDir, `${key}.json`);
@@ -301,6 +301,37 @@ function prepare(sourcePath: string, opts: CompileOptions): CompileResult | Plan
     return failed(src, `cannot create cache directory ${cacheDir}: ${(e as Error).message}`, command);
   }
   return { src, clang, limits: clangLimits(opts.limits), cacheDir, objectPath, manifestPath, depPath, tmpObj, command };
+}
+
+let defaultDir: string | undefined;
+
+/**
+ * The compile cache when none is given: os.tmpdir()/xdp-lens-cache when this user owns it (or creates it), else
+ * os.tmpdir()/xdp-lens-cache-UID. A directory another user owns is not used, nor one others may write to: its
+ * objects could not be stored (a cache root made by a run as root refused every compile of other users, "Permission
+ * denied"), and objects planted in it under its predictable names would be run. Failing both, a directory of this
+ * process's own, removed when it exits.
+ */
+export function defaultCacheDir(): string {
+  if (defaultDir !== undefined) return defaultDir;
+  const uid = process.getuid?.();
+  for (const name of ['xdp-lens-cache', `xdp-lens-cache-${uid ?? 'user'}`]) {
+    const dir = join(tmpdir(), name);
+    try {
+      mkdirSync(dir, { mode: 0o700 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') continue;
+    }
+    try {
+      const st = lstatSync(dir);
+      if (st.isDirectory() && (uid === undefined || st.uid === uid) && (st.mode & 0o022) === 0) return (defaultDir = dir);
+    } catch {
+      // gone again, or not readable: the next candidate
+    }
+  }
+  const own = mkdtempSync(join(tmpdir(), 'xdp-lens-cache-'));
+  process.on('exit', () => rmSync(own, { recursive: true, force: true }));
+  return (defaultDir = own);
 }
 
 /** Compiles started by this process (see the temporary names in the plan). */

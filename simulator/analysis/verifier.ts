@@ -141,9 +141,12 @@ function findingFromLog(program: string, log: string, sourceFile: string): Findi
   const lines = log.split('\n');
   const end = lines.findIndex((l) => /^processed \d+ insns/.test(l));
   const body = lines.slice(0, end < 0 ? lines.length : end).filter((l) => l.trim() !== '');
-  // The error is the last line that is neither an instruction, a register state nor a source annotation.
+  // The error is the last line that is neither an instruction, a register state nor a source annotation, nor one of
+  // the lines the verifier adds after it: the two states of a loop it found ("cur state:", "old state:"), its time
+  // and the stack depth.
   let at = body.length - 1;
-  while (at >= 0 && (/^\d+: /.test(body[at]!) || body[at]!.startsWith(';') || /^(from \d+ to \d+|mark_precise|last_idx|regs=)/.test(body[at]!))) at--;
+  while (at >= 0 && (/^\d+: /.test(body[at]!) || body[at]!.startsWith(';') ||
+    /^(from \d+ to \d+|mark_precise|last_idx|regs=|cur state:|old state:|verification time \d|stack depth \d)/.test(body[at]!))) at--;
   if (at < 0) return undefined;
   const message = body[at]!.trim();
   let where: { file: string; line: number } | undefined;

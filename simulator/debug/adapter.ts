@@ -3,6 +3,7 @@
 // Helix) run `xdp-lens debug-adapter`, which speaks DAP on stdin/stdout. One thread: the program running on the
 // packets of a capture. Scopes: registers (with what the simulator knows of each value), the packet (dissected,
 // hex, bytes changed so far marked), the stack frame, the maps, the xdp_md context.
+import { statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import {
   Breakpoint, DebugSession, Handles, InitializedEvent, InvalidatedEvent, OutputEvent, Scope, Source, StackFrame, StoppedEvent,
@@ -118,11 +119,17 @@ export class XdpDebugSession extends DebugSession {
     this.sendResponse(response);
   }
 
-  protected override async launchRequest(response: DebugProtocol.LaunchResponse, args: XdpLaunchArguments): Promise<void> {
+  protected override async launchRequest(response: DebugProtocol.LaunchResponse, launchArgs: XdpLaunchArguments): Promise<void> {
     try {
+      // A client may send "arguments": null; that is a launch without any attribute.
+      const args: XdpLaunchArguments = (launchArgs as XdpLaunchArguments | null) !== null && typeof launchArgs === 'object' ? launchArgs : ({} as XdpLaunchArguments);
       const cwd = args.cwd ?? process.cwd();
       if (!args.program) throw new XdpLensError('launch: "program" (a C file or BPF object) is required');
       if (!args.capture) throw new XdpLensError('launch: "capture" (a pcap or pcapng file) is required');
+      // The capture is read whole before the first packet, in this one thread: a FIFO nobody writes to blocked the
+      // adapter for good (disconnect included).
+      const captureKind = fileKind(resolve(cwd, args.capture));
+      if (captureKind) throw new XdpLensError(`launch: "capture" ${args.capture} is ${captureKind}; the debugger reads a capture file (save the traffic to one first)`);
       this.programPath = resolve(cwd, args.program);
       const mode = (args.driver ?? 'native') as DriverMode;
       if (!DRIVER_MODES.includes(mode)) throw new XdpLensError(`launch: "driver" is one of ${DRIVER_MODES.join(', ')}, not '${args.driver}'`);
@@ -628,6 +635,21 @@ function hexLines(before: Uint8Array, after: Uint8Array): [string, string][] {
 }
 
 export { readSnapshot };
+
+/** What a path is when it exists and is not a regular file or a directory (those are reported where they are read). */
+function fileKind(path: string): string | undefined {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    return undefined;
+  }
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  return undefined;
+}
 
 /** `xdp-lens debug-adapter`: DAP on stdin/stdout until the client disconnects. */
 export function runDebugAdapter(): void {

@@ -66,6 +66,9 @@ export const PROFILES: Record<string, DriverProfile> = {
 
 export const DEFAULT_PROFILE = 'mlx5';
 
+/** The most RX queues a run models (`run --queues`, the editor's setting): each has its page pool and its CPU. */
+export const MAX_QUEUES = 4096;
+
 export type DriverMode = 'native' | 'readonly-page' | 'generic';
 export const DRIVER_MODES: DriverMode[] = ['native', 'readonly-page', 'generic'];
 

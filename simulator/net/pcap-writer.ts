@@ -67,8 +67,23 @@ export class PcapWriter {
 
   close(): void {
     if (this.closed) return;
-    this.flush();
-    closeSync(this.fd);
     this.closed = true;
+    try {
+      this.flush();
+    } finally {
+      closeSync(this.fd);
+    }
+  }
+
+  /** Close the file without writing what is buffered (after a write failed); never throws. */
+  abandon(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.used = 0;
+    try {
+      closeSync(this.fd);
+    } catch {
+      // nothing more can be done with it
+    }
   }
 }

@@ -41,6 +41,12 @@ export function cmdTest(argv: string[], out: (line: string) => void): number {
   const files = findTestFiles(paths, list);
   if (!files.length) throw new XdpLensError(`no *.xdptest.yaml files in ${paths.join(', ')}`);
   const results: FileResult[] = files.map((f) => runTestFile(f, { kernel: values.kernel, engine: values.engine as 'interp' | 'compiled' | undefined, only: values.case }));
+  // A --case that names no case (a typo) would run nothing and pass: bad usage, said after the files that could not
+  // be run (whose cases are unknown) are reported.
+  const missing = (values.case ?? []).filter((n) => !results.some((r) => r.cases.some((c) => c.name === n)));
+  if (missing.length && !results.some((r) => r.error)) {
+    throw new XdpLensError(`--case ${missing.map((n) => `'${n}'`).join(', ')}: no case of that name in ${files.join(', ')}`);
+  }
   out(formatResults(results, format));
   const t = totals(results);
   return t.errors ? 2 : t.failed ? 1 : 0;

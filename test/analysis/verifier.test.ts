@@ -41,6 +41,30 @@ test('a verifier log becomes a finding on the line its last annotation names, wi
   assert.equal(r.logs.length, 1);
 });
 
+// The 6.18 kernel's log of \`for (;;) { i++; if (i == -1) break; }\` on a volatile stack int: the error comes before
+// the two loop states and the time; the finding quoted "old state: R1=..." (the line before the summary).
+test('an infinite loop: the finding is the error line, not the loop states or the timing lines after it', () => {
+  const log = `libbpf: prog 'p': -- BEGIN PROG LOAD LOG --
+0: R1=ctx() R10=fp0
+; SEC("xdp") int p(struct xdp_md *c) { volatile int i = 0; for (;;) { i++; if (i == -1) break; } return XDP_PASS; } @ loop.c:3
+8: (5d) if r2 != r1 goto pc-5         ; R1=0xffffffff R2=0xffffffff
+9: (b7) r0 = 2                        ; R0=2
+10: (95) exit
+infinite loop detected at insn 4
+cur state: R1=0xffffffff R2=scalar(smin=0,smax=umax=umax32=0xfffffffe,var_off=(0x0; 0xffffffff)) R10=fp0 fp-8=mmmm????
+old state: R1=0xffffffff R2=scalar(smin=0,smax=umax=umax32=0xfffffffe,var_off=(0x0; 0xffffffff)) R10=fp0 fp-8=mmmm????
+verification time 133 usec
+stack depth 8
+processed 18 insns (limit 1000000) max_states_per_insn 0 total_states 1 peak_states 1 mark_read 0
+-- END PROG LOAD LOG --
+libbpf: prog 'p': failed to load: -22
+`;
+  const f = parseLoadOutput(log, '/src/loop.c').findings[0]!;
+  assert.equal(f.line, 3);
+  assert.match(f.message, /cannot prove that a loop ends.*"infinite loop detected at insn 4"/);
+  assert.doesNotMatch(f.message, /state:|verification time|stack depth/);
+});
+
 test('verifier messages are explained in plain words', () => {
   assert.equal(explain('write into map forbidden, value_size=4 off=0 size=4').rule, 'readonly-write');
   const pkt = explain('invalid access to packet, off=6 size=1, R1(id=0,off=6,r=4)');

@@ -335,6 +335,24 @@ test('a launch with a missing capture fails with a message naming it', async () 
   }
 });
 
+// A FIFO nobody writes to held the adapter for good (the capture is read whole, in its one thread; disconnect was
+// never read); "arguments": null was an internal error.
+test('a launch on a FIFO capture, or with null arguments, fails with a message and the adapter keeps answering', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const fifo = join(dir, 'never.pcap');
+  spawnSync('mkfifo', [fifo]);
+  const dc = await client();
+  dc.defaultTimeout = 20_000;
+  try {
+    await dc.initializeRequest();
+    await assert.rejects(dc.launch(launchArgs({ capture: fifo })), /"capture" .*never\.pcap is a FIFO; the debugger reads a capture file/);
+    await assert.rejects(dc.send('launch', null), /"program" \(a C file or BPF object\) is required/);
+    await assert.rejects(dc.launch(launchArgs({ capture: '/dev/zero' })), /"capture" \/dev\/zero is a character device/);
+  } finally {
+    await dc.stop();
+  }
+});
+
 test('xdp-lens debug-adapter speaks DAP on stdin/stdout', async () => {
   const dc = new DebugClient(process.execPath, join(REPO, 'test/debug/cli-debug-adapter.ts'), 'xdp', { env: { ...process.env, NODE_OPTIONS: '--import tsx' }, cwd: REPO }, true);
   dc.defaultTimeout = 120_000; // a safety net on a shared machine, not a measurement

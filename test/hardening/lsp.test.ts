@@ -273,3 +273,31 @@ test('a cancelled run kills the compile in flight', { skip: noServer || (spawnSy
   while (clangs().length > 0 && Date.now() - t1 < 10_000) await new Promise((res) => setTimeout(res, 100));
   assert.deepEqual(clangs(), [], 'no clang left after the run was cancelled');
 });
+
+// Both held the server for good: 10^9 RX queues (a page pool each; gigabytes within a minute) and an output directory
+// under /proc (Node's recursive mkdir never returns there). An output "directory" that is a device said "internal error".
+test('xdpLens/run with 10^9 queues or an output directory that cannot be made is answered with the reason', { skip: noServer || (spawnSync('clang', ['--version']).status !== 0 && 'clang is not installed') }, async () => {
+  const capture = join(REPO, 'examples', 'demo.pcap');
+  const queues = await request('xdpLens/run', { uri: URI, capture, queues: 1e9 }, 20_000);
+  assert.match(JSON.stringify(queues.result), /RX queues are 1 to 4096, not 1000000000/);
+  const proc = await request('xdpLens/run', { uri: URI, capture, outDir: '/proc/xdp-lens/out' }, 20_000);
+  assert.match(JSON.stringify(proc.result), /the output directory \/proc\/xdp-lens\/out: cannot create the directory: ENOENT/);
+  const dev = await request('xdpLens/run', { uri: URI, capture, outDir: '/dev/null' }, 60_000);
+  assert.match(JSON.stringify(dev.result), /the output directory \/dev\/null is not a directory/);
+  assert.doesNotMatch(JSON.stringify(dev.result), /internal error/);
+  await alive('after the runs');
+  assert.ok(peakMiB() < 1500, `peak ${Math.round(peakMiB())} MiB`);
+});
+
+// file:///tmp/%zz.c (a percent escape that is not one): run said "internal error: URI malformed", bytecode answered
+// -32603; file://host/x and an encoded NUL are no local files either.
+test('URIs that name no local file are answered "only files on disk", not an internal error', { skip: noServer }, async () => {
+  const capture = join(REPO, 'examples', 'demo.pcap');
+  for (const uri of ['file:///tmp/%zz.c', 'file://otherhost/tmp/x.c', 'file:///tmp/a%00b.c']) {
+    const run = await request('xdpLens/run', { uri, capture });
+    assert.deepEqual(run.result, { error: 'only files on disk can be run' }, `run ${uri}: ${JSON.stringify(run)}`);
+    const bytecode = await request('xdpLens/bytecode', { uri });
+    assert.deepEqual(bytecode.result, { text: '', error: 'only files on disk can be compiled' }, `bytecode ${uri}: ${JSON.stringify(bytecode)}`);
+  }
+  await alive('after URIs that name no local file');
+});
