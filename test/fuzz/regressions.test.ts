@@ -1730,3 +1730,35 @@ test('regressions: a sign-extended int minus a constant, hi << 32 | (lo | c) agr
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// 6.18 follows no 64-bit division or remainder (the result is any number): clang's `x % 40` as `x - x / 40 * 40` on a
+// u32 widened to 64 bits (-mcpu=v2) is a number with no lower bound to the verifier, and indexing a stack array (or
+// moving a packet pointer) by it is refused ("math between fp pointer and register with unbounded min value is not
+// allowed"); run loaded it (vfuzz seed 2700500006, found by the adjust_head stand-in rounds of R3). Near misses load:
+// the remainder masked, or compared before use (past a barrier, or clang drops the comparison).
+const MOD_HEADER = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+char LICENSE[] SEC("license") = "GPL";
+`;
+const MOD_BODY = (index: string) => `SEC("xdp") int fuzz(struct xdp_md *ctx) {
+  __u8 b[40]; __builtin_memset(b, 0, sizeof(b)); b[1] = (__u8)ctx->rx_queue_index;
+  __u64 d = (__u32)(ctx->ingress_ifindex * 2654435761u); asm volatile("" : "+r"(d));
+  ${index}
+  return (v & 1) + 1; }
+`;
+test('regressions: a 64-bit remainder used as an index has no lower bound to the verifier (vfuzz seed 2700500006)', (t) => {
+  if (kernelOrSkip(t)) return;
+  const cases: [string, string | undefined, string, string[]][] = [
+    ['d % 40 indexes a stack array (64-bit div, mul, sub)', 'math between fp pointer and register with unbounded min value is not allowed', '__u8 v = b[d % 40];', ['-O2', '-mcpu=v2']],
+    ['the same masked first', undefined, '__u8 v = b[(d % 40) & 31];', ['-O2', '-mcpu=v2']],
+    ['the same compared first', undefined, '__u64 i = d % 40; asm volatile("" : "+r"(i)); if (i >= 40) return 0; __u8 v = b[i];', ['-O2', '-mcpu=v2']],
+    // A 32-bit remainder (-mcpu=v3: `w1 %= 40`) is any u32 to the verifier: bounded below, refused for its size.
+    ['a 32-bit remainder (-mcpu=v3)', 'invalid unbounded variable-offset read from stack', '__u32 w = (__u32)d; __u8 v = b[w % 40];', ['-O2', '-mcpu=v3']],
+  ];
+  cases.forEach(([name, words, index, flags], i) => refusalAgrees(name, `mod_index_${i}`, MOD_HEADER + MOD_BODY(index), flags, words, words ? index.slice(-12) : undefined));
+  // The program as found: generated on a kernel build without adjust_meta (its adjust_head stand-in). The remainder
+  // is taken in a static function on the caller's stack array, its steps interleaved with others: the walk follows
+  // the numbers (a division's result, times 40, subtracted from a number at least 0) instead of the instructions' shape.
+  const found = withGenForbidden(new Set([...XDP_FORBIDDEN_HELPERS_618, 54]), () => generateVProgram(2700500006));
+  refusalAgrees('vfuzz seed 2700500006', 'mod_index_vfuzz', found.source, ['-O2', '-mcpu=v2'], 'math between fp pointer and register with unbounded min value is not allowed', 'bk->b[((__u32)d) % 40]');
+});
