@@ -17,6 +17,7 @@ import { diffBytes, diffMaps, normaliseSimMaps } from '../parity/compare.ts';
 import { assertAgreesWithKernel, compileTestSource } from '../vm/kernel-agree.ts';
 import { Prng } from './gen.ts';
 import { generateVProgram } from './vgen.ts';
+import { generateEProgram } from './egen.ts';
 import { withGenForbidden } from './kernel-build.ts';
 import { XDP_FORBIDDEN_HELPERS_618 } from '../../simulator/vm/helpers.ts';
 // A seed's program as it was found (the 6.18 helpers: no stand-in for one this kernel build takes away).
@@ -1761,4 +1762,16 @@ test('regressions: a 64-bit remainder used as an index has no lower bound to the
   // the numbers (a division's result, times 40, subtracted from a number at least 0) instead of the instructions' shape.
   const found = withGenForbidden(new Set([...XDP_FORBIDDEN_HELPERS_618, 54]), () => generateVProgram(2700500006));
   refusalAgrees('vfuzz seed 2700500006', 'mod_index_vfuzz', found.source, ['-O2', '-mcpu=v2'], 'math between fp pointer and register with unbounded min value is not allowed', 'bk->b[((__u32)d) % 40]');
+});
+
+// efuzz seed 2700900008 (-Os -mcpu=v3): `bpf_loop(0, cb0, ...)` reached by the bounds walk, but the
+// bpf_for_each_map_elem call that keeps fe1 (so jit_subprogs runs and fails) behind a branch the walk does not follow;
+// the probe run that proves slots walked ran only when the zero-count call was unreached, so run loaded it.
+test('regressions: a zero-count bpf_loop callback whose staying function only a probe run proves walked fails the load as in the kernel (efuzz seed 2700900008)', (t) => {
+  if (kernelOrSkip(t)) return;
+  const g = generateEProgram(2700900008);
+  const { objectPath } = compileTestSource('jit_efuzz_2700900008', g.source, [g.mcpu, g.opt]);
+  const v = verdicts(objectPath, [PACKET]);
+  assert.equal(v.kernel, false, 'the kernel loads it (the case is wrong)');
+  assert.deepEqual(v.sim, { interp: false, compiled: false }, 'run must report a refusal');
 });

@@ -2322,7 +2322,9 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
             // bpf_loop / bpf_for_each_map_elem with a static callback: the verifier walks the callback too (its own
             // refusals, the range of what it returns); the walk forks into it, and that path ends at its exit.
             // Not when the call itself is refused (its callback context of a type the verifier refuses).
-            if ((insn.imm === H.loop || insn.imm === H.for_each_map_elem) && r[2].k === 'func' && st.frames.length < MAX_FRAMES && !checkArgTypes(st, insn.imm, pc)) {
+            // A bpf_loop whose count is 0 to the verifier (its umax) has its callback never walked (verifier-dead-callback.ts).
+            const zeroCount = insn.imm === H.loop && r[1].k === 'scalar' && r[1].s.umax === 0n && !r[1].s.opaque;
+            if ((insn.imm === H.loop || insn.imm === H.for_each_map_elem) && !zeroCount && r[2].k === 'func' && st.frames.length < MAX_FRAMES && !checkArgTypes(st, insn.imm, pc)) {
               work.push(callbackState(st, insn.imm, r[2].pc, pc));
             }
             helperCall(st, insn.imm, pc);
