@@ -29,6 +29,7 @@
 // Epilogue: r7, r8, r9 and fp-8..fp-64 stored into map `res` (compared after the run), the action from r7 (or a
 // redirect's result).
 import { Prng } from './gen.ts';
+import { genHelper, genHelperName } from './kernel-build.ts';
 
 export const CLS = { LD: 0, LDX: 1, ST: 2, STX: 3, ALU: 4, JMP: 5, JMP32: 6, ALU64: 7 } as const;
 export const SZ = { W: 0x00, H: 0x08, B: 0x10, DW: 0x18 } as const;
@@ -102,7 +103,8 @@ export class Fn {
     this.i(gotol ? CLS.JMP32 : CLS.JMP, 0, 0, 0, 0, `${gotol ? 'gotol' : 'goto'} ${to}`, to, gotol);
   }
   call(id: number, what: string): void {
-    this.i(CLS.JMP | 0x80, 0, 0, 0, id, `call ${what}`);
+    // A helper this kernel takes from XDP (adjust_meta on some builds) becomes its stand-in: kernel-build.ts.
+    this.i(CLS.JMP | 0x80, 0, 0, 0, genHelper(id), `call ${genHelperName(id, what)}`);
   }
   exit(): void {
     this.i(CLS.JMP | 0x90, 0, 0, 0, 0, 'exit');

@@ -20,6 +20,7 @@
 // Programs are compiled with clang (-mcpu=v3, -O1/-O2/-O3 by seed): the shapes are whatever clang makes of them.
 import { spawnSync } from 'node:child_process';
 import { Prng } from './gen.ts';
+import { genSource } from './kernel-build.ts';
 
 /** Whether this clang knows -mcpu=v4 (clang 18 and later). */
 const CLANG_V4 = (() => {
@@ -506,7 +507,7 @@ ${body.map((l) => `  ${l}`).join('\n')}
 ${usesTail ? `  if (p[${r.int(64)}] & 1) bpf_tail_call(ctx, &jt, p[${r.int(64)}] & 3);\n` : ''}${chainTail ? `  if (p[${r.int(64)}] & 1) bpf_tail_call(ctx, &chain, 0);\n` : ''}  return (__u32)(o[${ret}] ^ o[0]) % 4;
 }
 `;
-  return { source, opt: r.pick(['-O1', '-O2', '-O2', '-O3']), kinds, frags, mcpu };
+  return { source: genSource(source), opt: r.pick(['-O1', '-O2', '-O2', '-O3']), kinds, frags, mcpu };
 }
 
 /** Packets for a C-fuzz seed: sizes from 64 to 1600 bytes (to 9000 for xdp.frags programs: fragments), random bytes

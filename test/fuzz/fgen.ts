@@ -19,6 +19,7 @@
 // Results: o[16] (u64) logged per packet in a HASH (key: a packet counter in .bss) and written into the frame; every map
 // compared after the run (sfuzz.test.ts `ffuzz`).
 import { Prng } from './gen.ts';
+import { genSource } from './kernel-build.ts';
 import type { SProgram } from './sgen.ts';
 
 const HEADER = `#include <linux/bpf.h>
@@ -285,7 +286,7 @@ ${main.map((l) => `  ${l}`).join('\n')}
 ${chain ? `  if (${r.pick(['1', '1', `in.b[${r.int(64)}] & 3`])}) bpf_tail_call(ctx, &jt, ${r.pick(['1', '2', '3', '4', `in.b[${r.int(64)}] & 3`])});\n` : ''}  return (o[${r.int(16)}] ^ o[0]) % 4;
 }
 `;
-  return { source, opt: r.pick(['-O1', '-O2', '-O2', '-O3']), mcpu: r.pick(['-mcpu=v3', '-mcpu=v3', '-mcpu=v2']), frags: true, kinds: [...kinds].sort() };
+  return { source: genSource(source), opt: r.pick(['-O1', '-O2', '-O2', '-O3']), mcpu: r.pick(['-mcpu=v3', '-mcpu=v3', '-mcpu=v2']), frags: true, kinds: [...kinds].sort() };
 }
 
 /** Frames for an fgen seed: mostly multi-buffer (3,521..73,152 bytes), random bytes, an Ethernet/IPv4 start on half. */

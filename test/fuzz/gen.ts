@@ -20,6 +20,7 @@
 //   mayGoto: with loop, a may_goto before the back edge (the kernel's BPF_JCOND, rewritten by the verifier into a
 //   counter on the stack);
 //   long: a body of 250 to 400 instructions (the compiled engine's WebAssembly tier takes programs of 300 and more).
+import { genHelper } from './kernel-build.ts';
 
 export class Prng {
   private s: number;
@@ -472,7 +473,7 @@ function emitDefect(
     }
     case 'helper-arg-uninit': {
       mov(1, R_CTX);
-      if (r.chance(0.5)) call(r.pick([44, 65, 54]), 'r2 never written');
+      if (r.chance(0.5)) call(genHelper(r.pick([44, 65, 54])), 'r2 never written');
       else {
         movi(2, 0);
         mov(3, 10);

@@ -22,6 +22,7 @@
 // more statements from a PRNG of their own (widen(): adjust sequences, struct copies, IPv6 compares, per-CPU atomics,
 // packet callbacks), leaving the plain program of every seed as it was.
 import { Prng } from './gen.ts';
+import { genSource } from './kernel-build.ts';
 import type { SProgram } from './sgen.ts';
 
 const HEADER = `#include <linux/bpf.h>
@@ -319,7 +320,7 @@ ${body.join('\n')}
   return ${ret};
 }
 `;
-  return { source, opt, mcpu, frags, kinds: [...kinds].sort() };
+  return { source: genSource(source), opt, mcpu, frags, kinds: [...kinds].sort() };
 }
 
 /** Maps, types and callbacks of the widened statements (appended to HEADER only when a program uses them). */

@@ -17,6 +17,11 @@ import { diffBytes, diffMaps, normaliseSimMaps } from '../parity/compare.ts';
 import { assertAgreesWithKernel, compileTestSource } from '../vm/kernel-agree.ts';
 import { Prng } from './gen.ts';
 import { generateVProgram } from './vgen.ts';
+import { generateEProgram } from './egen.ts';
+import { withGenForbidden } from './kernel-build.ts';
+import { XDP_FORBIDDEN_HELPERS_618 } from '../../simulator/vm/helpers.ts';
+// A seed's program as it was found (the 6.18 helpers: no stand-in for one this kernel build takes away).
+const pinned = <T>(f: () => T): T => withGenForbidden(XDP_FORBIDDEN_HELPERS_618, f);
 
 const PACKET = Uint8Array.from({ length: 200 }, (_, i) => (i * 37 + 11) & 0xff);
 
@@ -1111,7 +1116,7 @@ test('regressions: calls of global functions are checked against their BTF argum
   if (kernelOrSkip(t)) return;
   const cases: [string, string | undefined, string, string[]?, string?][] = [
     ...GLOBAL_CASES.map(([n, w, b, at]) => [n, w, GLOBAL_HEADER + b + '\n', undefined, at] as [string, string | undefined, string, undefined, string?]),
-    ['vfuzz seed 119343122', 'arg#0 expects pointer to ctx', generateVProgram(119343122).source, ['-O1', '-mcpu=v1']]];
+    ['vfuzz seed 119343122', 'arg#0 expects pointer to ctx', pinned(() => generateVProgram(119343122).source), ['-O1', '-mcpu=v1']]];
   cases.forEach(([name, words, source, flags, at], i) => {
     refusalAgrees(name, `global_args_${i}`, source, flags, words, at);
   });
@@ -1794,4 +1799,48 @@ test('regressions: x == y with x any 64-bit value is walked both ways (efuzz)', 
   EQ_CASES.forEach(([name, mcpu, size, words], i) => {
     for (const o of ['-O1', '-O2']) refusalAgrees(`${name} ${o}`, `eq_any_${i}${o}`, EQ_SRC(size), [mcpu, o], words, words ? 'return bpf_xdp_load_bytes' : undefined);
   });
+});
+
+// 6.18 follows no 64-bit division or remainder (the result is any number): clang's `x % 40` as `x - x / 40 * 40` on a
+// u32 widened to 64 bits (-mcpu=v2) is a number with no lower bound to the verifier, and indexing a stack array (or
+// moving a packet pointer) by it is refused ("math between fp pointer and register with unbounded min value is not
+// allowed"); run loaded it (vfuzz seed 2700500006, found by the adjust_head stand-in rounds of R3). Near misses load:
+// the remainder masked, or compared before use (past a barrier, or clang drops the comparison).
+const MOD_HEADER = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+char LICENSE[] SEC("license") = "GPL";
+`;
+const MOD_BODY = (index: string) => `SEC("xdp") int fuzz(struct xdp_md *ctx) {
+  __u8 b[40]; __builtin_memset(b, 0, sizeof(b)); b[1] = (__u8)ctx->rx_queue_index;
+  __u64 d = (__u32)(ctx->ingress_ifindex * 2654435761u); asm volatile("" : "+r"(d));
+  ${index}
+  return (v & 1) + 1; }
+`;
+test('regressions: a 64-bit remainder used as an index has no lower bound to the verifier (vfuzz seed 2700500006)', (t) => {
+  if (kernelOrSkip(t)) return;
+  const cases: [string, string | undefined, string, string[]][] = [
+    ['d % 40 indexes a stack array (64-bit div, mul, sub)', 'math between fp pointer and register with unbounded min value is not allowed', '__u8 v = b[d % 40];', ['-O2', '-mcpu=v2']],
+    ['the same masked first', undefined, '__u8 v = b[(d % 40) & 31];', ['-O2', '-mcpu=v2']],
+    ['the same compared first', undefined, '__u64 i = d % 40; asm volatile("" : "+r"(i)); if (i >= 40) return 0; __u8 v = b[i];', ['-O2', '-mcpu=v2']],
+    // A 32-bit remainder (-mcpu=v3: `w1 %= 40`) is any u32 to the verifier: bounded below, refused for its size.
+    ['a 32-bit remainder (-mcpu=v3)', 'invalid unbounded variable-offset read from stack', '__u32 w = (__u32)d; __u8 v = b[w % 40];', ['-O2', '-mcpu=v3']],
+  ];
+  cases.forEach(([name, words, index, flags], i) => refusalAgrees(name, `mod_index_${i}`, MOD_HEADER + MOD_BODY(index), flags, words, words ? index.slice(-12) : undefined));
+  // The program as found: generated on a kernel build without adjust_meta (its adjust_head stand-in). The remainder
+  // is taken in a static function on the caller's stack array, its steps interleaved with others: the walk follows
+  // the numbers (a division's result, times 40, subtracted from a number at least 0) instead of the instructions' shape.
+  const found = withGenForbidden(new Set([...XDP_FORBIDDEN_HELPERS_618, 54]), () => generateVProgram(2700500006));
+  refusalAgrees('vfuzz seed 2700500006', 'mod_index_vfuzz', found.source, ['-O2', '-mcpu=v2'], 'math between fp pointer and register with unbounded min value is not allowed', 'bk->b[((__u32)d) % 40]');
+});
+
+// efuzz seed 2700900008 (-Os -mcpu=v3): `bpf_loop(0, cb0, ...)` reached by the bounds walk, but the
+// bpf_for_each_map_elem call that keeps fe1 (so jit_subprogs runs and fails) behind a branch the walk does not follow;
+// the probe run that proves slots walked ran only when the zero-count call was unreached, so run loaded it.
+test('regressions: a zero-count bpf_loop callback whose staying function only a probe run proves walked fails the load as in the kernel (efuzz seed 2700900008)', (t) => {
+  if (kernelOrSkip(t)) return;
+  const g = generateEProgram(2700900008);
+  const { objectPath } = compileTestSource('jit_efuzz_2700900008', g.source, [g.mcpu, g.opt]);
+  const v = verdicts(objectPath, [PACKET]);
+  assert.equal(v.kernel, false, 'the kernel loads it (the case is wrong)');
+  assert.deepEqual(v.sim, { interp: false, compiled: false }, 'run must report a refusal');
 });

@@ -26,6 +26,7 @@
 // Compiled by clang at -O1/-O2/-O3/-Os/-Oz with -mcpu=v1/v2/v3 by seed; a quarter are SEC("xdp.frags") with frames up
 // to 9000 bytes.
 import { Prng } from './gen.ts';
+import { genSource } from './kernel-build.ts';
 
 export interface SProgram {
   source: string;
@@ -420,7 +421,7 @@ ${vt.map((_, i) => `  o[${i + 8}] ^= (__u64)v${i};`).join('\n')}
   return (__u32)(o[${retIdx}] ^ o[0]) % 4;
 }
 `;
-  return { source, opt, mcpu, frags, kinds: [...kinds].sort() };
+  return { source: genSource(source), opt, mcpu, frags, kinds: [...kinds].sort() };
 }
 
 /** Packets for an sgen seed: 14 to 1,600 bytes (to 9,000 for xdp.frags programs), random bytes, an Ethernet/IPv4 start

@@ -17,6 +17,7 @@
 // Results go to o[16]: a per-packet HASH log and the packet (as in sgen.ts); all maps are compared after the run.
 // clang -O1/-O2/-O3/-Os with -mcpu=v1/v2/v3 (fetching atomics only at v3).
 import { Prng } from './gen.ts';
+import { genSource } from './kernel-build.ts';
 import type { SProgram } from './sgen.ts';
 
 const HEADER = `#include <linux/bpf.h>
@@ -345,5 +346,5 @@ ${vt.map((_, i) => `  o[${i + 8}] ^= (__u64)v${i};`).join('\n')}
   return (__u32)(o[${r.int(16)}] ^ o[0]) % 4;
 }
 `;
-  return { source, opt, mcpu, frags: false, kinds: [...kinds].sort() };
+  return { source: genSource(source), opt, mcpu, frags: false, kinds: [...kinds].sort() };
 }

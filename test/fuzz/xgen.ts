@@ -22,6 +22,7 @@
 // Every result folds into o[16] (u64), written to a per-packet HASH entry and into the packet (as in sgen.ts); the
 // kernel side runs in a network namespace of its own (xfuzz in sfuzz.test.ts).
 import { Prng } from './gen.ts';
+import { genSource } from './kernel-build.ts';
 import type { SProgram } from './sgen.ts';
 
 const HEADER = `#include <linux/bpf.h>
@@ -243,7 +244,7 @@ ${body.map((l) => `  ${l}`).join('\n')}
   return (o[${r.int(16)}] ^ o[0]) % 4;
 }
 `;
-  return { source, opt: r.pick(['-O1', '-O2', '-O2', '-O3', '-Os']), mcpu: r.pick(['-mcpu=v2', '-mcpu=v3', '-mcpu=v3']), frags, kinds: [...kinds].sort() };
+  return { source: genSource(source), opt: r.pick(['-O1', '-O2', '-O2', '-O3', '-Os']), mcpu: r.pick(['-mcpu=v2', '-mcpu=v3', '-mcpu=v3']), frags, kinds: [...kinds].sort() };
 }
 
 /** Packets for an xgen seed: 64 to 1,514 bytes (to 9,000 for xdp.frags programs), random bytes with an Ethernet/IPv4

@@ -403,6 +403,15 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
   };
   /** Differences of two pointers (data_end - data, a 32-bit subtraction with a pointer): any number to the verifier. */
   const pointerDiffs = new WeakSet<Scalar>();
+  /**
+   * Numbers whose smallest value is certainly S64_MIN to the verifier, however well the walk knows them: a 64-bit
+   * division or modulo (6.18 follows none: the result is any number), such a number times a constant of 2 or more
+   * (the product's signed bounds overflow), a number at least 0 minus such a number (the difference's largest value
+   * overflows, so both signed bounds are dropped). Added to a pointer, check_reg_sane_offset refuses it ("math between
+   * fp pointer and register with unbounded min value is not allowed", vfuzz seed 2700500006: `d % 40` made
+   * `d - d / 40 * 40` by clang, then an index of a stack array).
+   */
+  const unboundedMin = new WeakSet<Scalar>();
   /** Stack slots a helper filled as raw memory (bpf_xdp_load_bytes): STACK_MISC bytes to the verifier. */
   const miscBytes = new WeakSet<Scalar>();
   /** Numbers stored off an 8-byte slot start (STACK_MISC bytes to the verifier): read back, any value of the load's
@@ -903,6 +912,11 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
           st.ranges.set(id, 0);
           // A difference of two pointers as it is (any 64-bit number to the verifier): check_reg_sane_offset refuses
           // the move itself, and nothing is walked through this pointer as a packet pointer after it.
+          if (unboundedMin.has(delta)) {
+            report('pointer-misuse', pc, `The verifier refuses this instruction: math between ${p.k === 'pkt' ? 'pkt' : 'pkt_meta'} pointer and register with unbounded min value is not allowed ` +
+              '(the verifier does not follow a division or remainder: the offset has no lower bound to it; bound it with a mask or a comparison first).');
+            return { k: 'ptr' };
+          }
           if (pointerDiffs.has(delta)) {
             report('pointer-misuse', pc, `The verifier refuses this instruction: math between ${p.k === 'pkt' ? 'pkt' : 'pkt_meta'} pointer and register with unbounded min value is not allowed ` +
               '(the number is a difference of two pointers, which the verifier does not follow: compare pointers with data_end instead, or bound the number first).');
@@ -926,6 +940,11 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         return fixed !== undefined ? { k: 'ctx', off: p.off + fixed } : { k: 'ptr' };
       case 'stack': {
         if (fixed !== undefined && p.off !== undefined) return { k: 'stack', frame: p.frame, off: p.off + fixed };
+        if (unboundedMin.has(delta)) {
+          report('pointer-misuse', pc, 'The verifier refuses this instruction: math between fp pointer and register with unbounded min value is not allowed ' +
+            '(the verifier does not follow a division or remainder: the index has no lower bound to it; bound it with a mask or a comparison first).');
+          return { k: 'ptr' };
+        }
         // An unknown offset keeps the offsets it may reach when the amount is bounded (the verifier's smin/smax): a
         // store through it changes only those slots (check_stack_write_var_off), not the whole frame.
         const lo = p.off ?? p.lo;
@@ -1040,6 +1059,11 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
         const up = low32Src.get(from);
         low32Src.set(own, up ? { x: up.x, add: (up.add + k) & U32_MAX } : { x: from, add: k & U32_MAX });
       }
+      if (info.width === 64 && own !== as && own !== bs && own !== OPAQUE && own.smin === S64_MIN && (
+        op === 'div' || op === 'mod' || op === 'sdiv' || op === 'smod' ||
+        (op === 'mul' && ((unboundedMin.has(as) && isConst(bs) && !bs.opaque && bs.umin >= 2n && bs.umin < 1n << 31n) ||
+          (unboundedMin.has(bs) && isConst(as) && !as.opaque && as.umin >= 2n && as.umin < 1n << 31n))) ||
+        (op === 'sub' && unboundedMin.has(bs) && as.smin >= 0n))) unboundedMin.add(own);
       st.regs[insn.dst] = scalarReg(own, pc);
       return true;
     }
@@ -2358,7 +2382,9 @@ export function explore(obj: LoadedObject, prog: LoadedProgram, options: Partial
             // bpf_loop / bpf_for_each_map_elem with a static callback: the verifier walks the callback too (its own
             // refusals, the range of what it returns); the walk forks into it, and that path ends at its exit.
             // Not when the call itself is refused (its callback context of a type the verifier refuses).
-            if ((insn.imm === H.loop || insn.imm === H.for_each_map_elem) && r[2].k === 'func' && st.frames.length < MAX_FRAMES && !checkArgTypes(st, insn.imm, pc)) {
+            // A bpf_loop whose count is 0 to the verifier (its umax) has its callback never walked (verifier-dead-callback.ts).
+            const zeroCount = insn.imm === H.loop && r[1].k === 'scalar' && r[1].s.umax === 0n && !r[1].s.opaque;
+            if ((insn.imm === H.loop || insn.imm === H.for_each_map_elem) && !zeroCount && r[2].k === 'func' && st.frames.length < MAX_FRAMES && !checkArgTypes(st, insn.imm, pc)) {
               work.push(callbackState(st, insn.imm, r[2].pc, pc));
             }
             helperCall(st, insn.imm, pc);
