@@ -820,14 +820,7 @@ export function generateWasm(insns: Insn[], starts: number[], r10Fixed: boolean)
     op(END); // E
     saveLeft();
     spill();
-    get(PC);
-    i32(2);
-    op(I32_SHL);
-    op(RETURN);
-    op(END); // loop
-    op(0x00); // unreachable
-    op(END); // function
-    return c;
+    return handOverAtPc();
   }
 
   // ---- the chunks: consecutive blocks up to chunkSlots slots (a longer block alone)
@@ -895,6 +888,11 @@ export function generateWasm(insns: Insn[], starts: number[], r10Fixed: boolean)
       if (i < m - 1) op(END); // C_i
     }
     op(END); // H
+    return handOverAtPc();
+  }
+
+  /** A function's end: return a hand-over at local PC (the state already in linear memory), close its loop and it. */
+  function handOverAtPc(): number[] {
     get(PC);
     i32(2);
     op(I32_SHL);
