@@ -6,7 +6,7 @@
 // (root, the usual case on the machines that also run `compare`), a tiny C program loads, for each helper id, an XDP
 // program of three instructions calling it and reports the verifier's first complaint; "program of this type cannot
 // use helper" means XDP may not call it. The answer is cached per kernel build (the whole of /proc/version) in the
-// system's temporary directory, so later runs (also an editor without root) read it. Without a cached answer and
+// system's temporary directory (root's own, readable by all), so later runs (also an editor without root) read it. Without a cached answer and
 // without the syscall, the 6.18 table stands.
 //
 //   runningKernelFacts()   the cached or freshly probed facts of the running kernel, or undefined
@@ -15,7 +15,7 @@
 // XDP_LENS_KERNEL_PROBE=0 (or `off`) keeps the 6.18 tables whatever the running kernel says.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -102,8 +102,25 @@ function procVersion(): string | undefined {
   }
 }
 
+/**
+ * Where root's answer lives: os.tmpdir()/xdp-lens-kernel, made by root, readable by all (an editor without root reads
+ * it), writable by root alone. Not the compile cache, which is each user's own and closed to others.
+ */
 function cacheDir(): string {
-  return join(tmpdir(), 'xdp-lens-cache', 'kernel');
+  return join(tmpdir(), 'xdp-lens-kernel');
+}
+
+/**
+ * Whether root made `path` and only root may change it: only then is an answer read from it, or the probe built in it
+ * run as root (a directory another user made first could hold a planted answer or program).
+ */
+function rootOnly(path: string): boolean {
+  try {
+    const st = lstatSync(path);
+    return !st.isSymbolicLink() && st.uid === 0 && (st.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
 }
 
 function cacheFile(version: string): string {
@@ -111,6 +128,7 @@ function cacheFile(version: string): string {
 }
 
 function readCached(version: string): KernelFacts | undefined {
+  if (!rootOnly(cacheDir()) || !rootOnly(cacheFile(version))) return undefined;
   try {
     const f = JSON.parse(readFileSync(cacheFile(version), 'utf8')) as KernelFacts;
     if (f.kernel !== version || !Array.isArray(f.xdpForbiddenHelpers)) return undefined;
@@ -123,7 +141,8 @@ function readCached(version: string): KernelFacts | undefined {
 
 function writeAtomic(path: string, text: string): void {
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
+  writeFileSync(tmp, text, { mode: 0o644 });
+  chmodSync(tmp, 0o644);
   renameSync(tmp, path);
 }
 
@@ -133,10 +152,11 @@ export function probeRunningKernel(version = procVersion()): KernelFacts | undef
   if (typeof process.getuid === 'function' && process.getuid() !== 0) return undefined;
   const dir = cacheDir();
   try {
-    mkdirSync(dir, { recursive: true });
-  } catch {
-    return undefined;
+    mkdirSync(dir, { mode: 0o755 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return undefined;
   }
+  if (!rootOnly(dir)) return undefined;
   const hash = createHash('sha256').update(PROBE_C).digest('hex').slice(0, 16);
   const bin = join(dir, `probe-${hash}`);
   if (!existsSync(bin)) {
@@ -148,6 +168,7 @@ export function probeRunningKernel(version = procVersion()): KernelFacts | undef
     }
     const tmpBin = `${bin}.${process.pid}.tmp`;
     const cc = spawnSync('cc', ['-O1', '-o', tmpBin, src], { encoding: 'utf8', timeout: 60_000 });
+    rmSync(src, { force: true });
     if (cc.status !== 0) return undefined;
     try {
       chmodSync(tmpBin, 0o755);

@@ -4,7 +4,7 @@
 // no answer from the kernel (no root, XDP_LENS_KERNEL_PROBE=0) the 6.18 table stands.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,8 +55,8 @@ test('a helper a kernel build takes from XDP: refused before the first packet on
   const { path } = compileTestSource('probe-head', source('bpf_xdp_adjust_head'));
   // A cached answer for this very build that takes bpf_xdp_adjust_head (44) from XDP.
   const dir = mkdtempSync(join(tmpdir(), 'xdp-lens-probe-'));
-  mkdirSync(join(dir, 'xdp-lens-cache', 'kernel'), { recursive: true });
-  const file = join(dir, 'xdp-lens-cache', 'kernel', `${createHash('sha256').update(version).digest('hex').slice(0, 20)}.json`);
+  mkdirSync(join(dir, 'xdp-lens-kernel'), { recursive: true, mode: 0o755 });
+  const file = join(dir, 'xdp-lens-kernel', `${createHash('sha256').update(version).digest('hex').slice(0, 20)}.json`);
   writeFileSync(file, JSON.stringify({ kernel: version, probedAt: 'test', helperMax: 211, xdpForbiddenHelpers: [...XDP_FORBIDDEN_HELPERS_618, 44] }));
   withEnv({ TMPDIR: dir, XDP_LENS_KERNEL_PROBE: undefined }, () => {
     assert.ok(xdpForbiddenHelpers().has(44));
@@ -76,6 +76,16 @@ test('a helper a kernel build takes from XDP: refused before the first packet on
     assert.equal(xdpForbiddenHelpers(), XDP_FORBIDDEN_HELPERS_618);
     assert.deepEqual(refusalLines(path), []);
   });
+  // An answer someone other than root could have written (here: the file given to nobody) is not used.
+  if (process.getuid?.() === 0) {
+    chownSync(file, 65534, 65534);
+    withEnv({ TMPDIR: dir, XDP_LENS_KERNEL_PROBE: undefined }, () => {
+      resetKernelFacts();
+      const facts = runningKernelFacts();
+      assert.ok(!facts || !facts.xdpForbiddenHelpers.includes(44), 'a file root did not make was read');
+    });
+    chownSync(file, 0, 0);
+  }
   writeFileSync(file, JSON.stringify({ kernel: `${version} (another)`, probedAt: 'test', helperMax: 211, xdpForbiddenHelpers: [44] }));
   withEnv({ TMPDIR: dir, XDP_LENS_KERNEL_PROBE: undefined }, () => {
     const facts = runningKernelFacts();
