@@ -89,6 +89,11 @@ export interface VerifierRefusal {
   source: 'load' | 'bytecode' | 'kernel' | 'run';
 }
 
+/** The verifier's own words in a refusal's message: after our lead-in ("The verifier refuses this ...: "), before the advice. */
+function kernelWords(message: string): string {
+  return message.split(' (')[0]!.replace(/^The verifier refuses [^:]*: /, '');
+}
+
 /**
  * What is known before the first packet: the load-time checks and the bytecode tier, for `program` only. `objectPath`
  * is the object's file (for a C source, the compiled object): its DWARF places a refusal inside a helper of a header
@@ -109,7 +114,7 @@ export function refusalsBeforeRun(obj: LoadedObject, program: LoadedProgram, mac
       // So did the load-time checks' refusal of the same instruction in the same kernel words (static-args.ts's
       // unbounded pointer difference).
       if (f.line && out.some((o) => o.source === 'load' && o.line === f.line && o.file === (f.file || undefined) &&
-        (o.rule === f.rule || f.message.includes(o.message.split(' (')[0]!)))) continue;
+        (o.rule === f.rule || f.message.includes(kernelWords(o.message))))) continue;
       // A helper the kernel refuses for XDP, called in several places: the verifier stops at the first it meets, so
       // run names one (check reports every call, each a line to change).
       const helper = /cannot use helper (\w+#\d+)/.exec(f.message)?.[1];
