@@ -15,6 +15,7 @@ import { compileC } from '../../simulator/compile.ts';
 import { PcapWriter } from '../../simulator/net/pcap-writer.ts';
 import { RunStats } from '../../simulator/run-stats.ts';
 import { REPO } from '../repo.ts';
+import { rng } from '../rng.ts';
 
 const CLI = join(REPO, 'simulator', 'cli.ts');
 const haveClang = spawnSync('clang', ['--version']).status === 0;
@@ -59,17 +60,6 @@ int merged(struct xdp_md *ctx)
 
 char _license[] SEC("license") = "GPL";
 `;
-
-/** Fixed-seed pseudo-random numbers (xorshift32). */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
 
 /** An Ethernet + IPv4 frame of 60 bytes, its byte 5 `b5`; `short`: its IPv4 total length past the frame (the stack drops it). */
 function frame(b5: number, short: boolean): Uint8Array {

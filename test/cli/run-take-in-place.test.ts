@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO, sharedPath } from '../repo.ts';
+import { rng } from '../rng.ts';
 import { udpFrame } from '../driver/helpers.ts';
 import { captureCorpus, syntheticCorpus } from '../parity/packets.ts';
 import { CaptureError, openCapture, type InPlaceRecords } from '../../simulator/net/capture.ts';
@@ -39,17 +40,6 @@ function pcap(records: readonly Rec[], nano: boolean): Buffer {
     parts.push(h, Buffer.from(r.data));
   }
   return Buffer.concat(parts);
-}
-
-/** Fixed-seed pseudo-random numbers (xorshift32). */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
 }
 
 /** About 4,000 frames (the read buffer refilled many times), some cut short, some too long for a batch, odd times. */
