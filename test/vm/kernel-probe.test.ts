@@ -8,7 +8,7 @@ import { chownSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from '
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KernelLoadError, kernelOrSkip, runKernel } from '../kernel/runner.ts';
+import { kernelOrSkip, kernelRefusal } from '../kernel/runner.ts';
 import { compileTestSource } from './kernel-agree.ts';
 import { loadProgramFile, Session } from '../../simulator/session.ts';
 import { refusalsBeforeRun } from '../../simulator/verifier-refusals.ts';
@@ -114,13 +114,7 @@ int prog(struct xdp_md *ctx) {
   return f((long)ctx, 0, 0, 0, 0) & 3;
 }
 `);
-    let log = '';
-    try {
-      runKernel(objectPath, 'prog', [new Uint8Array(64)]);
-    } catch (e) {
-      if (!(e instanceof KernelLoadError)) throw e;
-      log = e.log;
-    }
+    const log = kernelRefusal(objectPath, 'prog');
     const kernelRefuses = /program of this type cannot use helper/.test(log);
     assert.equal(xdpForbiddenHelpers().has(id), kernelRefuses, `helper ${id}`);
     const said = refusalLines(path).some((r) => new RegExp(`cannot use helper bpf_\\w+#${id}\\b`).test(r.message));
@@ -180,13 +174,7 @@ for (const [where, body] of Object.entries(UNREACHED)) {
 #include <bpf/bpf_helpers.h>
 char LICENSE[] SEC("license") = "GPL";
 ${body}`);
-    let log = '';
-    try {
-      runKernel(objectPath, 'prog', [new Uint8Array(64)]);
-    } catch (e) {
-      if (!(e instanceof KernelLoadError)) throw e;
-      log = e.log;
-    }
+    const log = kernelRefusal(objectPath, 'prog');
     const kernelRefuses = /program of this type cannot use helper bpf_xdp_adjust_meta#54/.test(log);
     assert.equal(kernelRefuses, xdpForbiddenHelpers().has(54), `the kernel's log: ${log.slice(-400)}`);
     assert.ok(kernelRefuses || !log, `the kernel refuses it for something else: ${log.slice(-400)}`);
